@@ -1,0 +1,74 @@
+# gometal: build Go programs into bare-metal x86-64 images and boot them in
+# QEMU. See README.md. Everything goes through the gometal CLI
+# (tools/gometal), built into build/gometal; `go run` is not used because it
+# turns the program's exit status into 1.
+
+GO           ?= go
+GOMETAL      := build/gometal
+PKG          ?= ./examples/demo
+OUT          ?= build/$(notdir $(PKG)).img
+MEM          ?= 256M
+TIMEOUT      ?= 60s
+APPEND       ?=
+TEST_TIMEOUT ?= 20m
+
+# SMP defaults differ per target; a value given on the command line wins.
+run:  SMP ?= 4
+boot: SMP ?= 1
+
+# --append '...' with the value shell-quoted, or nothing.
+append_flag = $(if $(APPEND),--append '$(subst ','\'',$(APPEND))')
+
+.PHONY: all run image boot boot-usage test check deps cli clean
+
+all: check test
+
+## run: build $(PKG) (the demo) into $(OUT) and boot it, console on stdout.
+run: deps image
+	$(GOMETAL) run $(OUT) --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) $(append_flag)
+
+## image: build PKG into the image OUT and print its size.
+image: cli
+	@mkdir -p $(dir $(OUT))
+	$(GOMETAL) build $(PKG) -o $(OUT)
+	@echo "$(OUT): $$(stat -c %s $(OUT)) bytes"
+
+## boot: boot IMAGE; the CLI exits with the program's status (make itself
+## then stops with "Error N", N being that status, and exits 2).
+boot: boot-usage deps cli
+	$(GOMETAL) run $(IMAGE) --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) $(append_flag)
+
+boot-usage:
+	@test -n "$(IMAGE)" || { echo "usage: make boot IMAGE=build/x.img [SMP=1] [MEM=256M] [APPEND='...'] [TIMEOUT=60s]" >&2; exit 2; }
+
+## test: vet and test everything, boot tests included (they need QEMU).
+test: deps
+	$(GO) vet ./...
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+## check: formatting and vet.
+check:
+	@files=$$(gofmt -l .); \
+	if [ -n "$$files" ]; then echo "gofmt -l is not empty:"; echo "$$files"; exit 1; fi
+	$(GO) vet ./...
+
+## deps: install QEMU on Debian when it is missing (as root).
+deps:
+	@if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing QEMU: apt-get update && apt-get install -y qemu-system-x86"; \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y qemu-system-x86; \
+		else \
+			echo "qemu-system-x86_64 is missing; install it as root with:" >&2; \
+			echo "  apt-get update && apt-get install -y qemu-system-x86" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+## cli: build the gometal CLI (cheap when nothing changed).
+cli:
+	@mkdir -p build
+	$(GO) build -o $(GOMETAL) ./tools/gometal
+
+clean:
+	rm -rf build

@@ -1,0 +1,215 @@
+package boot
+
+import "encoding/binary"
+
+// Protocols and their magic numbers.
+const (
+	MultibootMagic = 0x2badb002 // EAX at a multiboot v1 entry
+	PVHMagic       = 0x336ec578 // hvm_start_info.magic
+)
+
+// Protocol says which boot protocol started the kernel.
+type Protocol uint8
+
+const (
+	Unknown Protocol = iota
+	PVH
+	Multiboot
+)
+
+// MaxRegions bounds the memory map.
+const MaxRegions = 64
+
+// Region is a range of physical memory from the boot loader's map.
+type Region struct {
+	Base, Size uint64
+	Type       uint32 // 1 = usable RAM (E820 numbering, as PVH and multiboot use)
+}
+
+// RegionRAM is the type of usable RAM.
+const RegionRAM = 1
+
+// Info is what the boot loader handed over, copied into fixed storage.
+type Info struct {
+	Protocol   Protocol
+	Mem        [MaxRegions]Region
+	NMem       int
+	Cmdline    [4096]byte
+	CmdlineLen int
+	RSDP       uint64 // physical address of the ACPI RSDP, 0 if not given
+}
+
+// Error is a boot-information parse error; the zero value is success.
+type Error uint8
+
+const (
+	OK Error = iota
+	ErrProtocol
+	ErrOutOfRange
+	ErrNoMemoryMap
+)
+
+func (e Error) String() string {
+	switch e {
+	case OK:
+		return "ok"
+	case ErrProtocol:
+		return "unknown boot protocol (neither PVH nor multiboot v1)"
+	case ErrOutOfRange:
+		return "boot information points outside readable memory"
+	case ErrNoMemoryMap:
+		return "boot loader gave no memory map"
+	}
+	return "boot information error"
+}
+
+// physMem is a window [base, base+len(b)) of physical memory.
+type physMem struct {
+	b    []byte
+	base uint64
+}
+
+func (m physMem) slice(addr, n uint64) []byte {
+	if addr < m.base || n > uint64(len(m.b)) || addr-m.base > uint64(len(m.b))-n {
+		return nil
+	}
+	return m.b[addr-m.base : addr-m.base+n]
+}
+
+// Parse fills out from the entry registers (eax, the physical address in
+// ebx) and a window of physical memory mem starting at physical address
+// base. Context: boot, before the runtime; does not allocate.
+func Parse(eax uint32, infoAddr uint64, mem []byte, base uint64, out *Info) Error {
+	m := physMem{mem, base}
+	*out = Info{}
+	if eax == MultibootMagic {
+		out.Protocol = Multiboot
+		return parseMultiboot(m, infoAddr, out)
+	}
+	hdr := m.slice(infoAddr, 56)
+	if hdr == nil {
+		return ErrOutOfRange
+	}
+	if binary.LittleEndian.Uint32(hdr) != PVHMagic {
+		return ErrProtocol
+	}
+	out.Protocol = PVH
+	return parsePVH(m, hdr, out)
+}
+
+// hvm_start_info (Xen public/arch-x86/hvm/start_info.h), version 1.
+func parsePVH(m physMem, h []byte, out *Info) Error {
+	le := binary.LittleEndian
+	version := le.Uint32(h[4:])
+	out.RSDP = le.Uint64(h[32:])
+	if e := out.copyCmdline(m, le.Uint64(h[24:])); e != OK {
+		return e
+	}
+	if version < 1 {
+		return ErrNoMemoryMap
+	}
+	mapAddr, n := le.Uint64(h[40:]), uint64(le.Uint32(h[48:]))
+	for i := uint64(0); i < n; i++ {
+		e := m.slice(mapAddr+24*i, 24)
+		if e == nil {
+			return ErrOutOfRange
+		}
+		out.addRegion(le.Uint64(e), le.Uint64(e[8:]), le.Uint32(e[16:]))
+	}
+	if out.NMem == 0 {
+		return ErrNoMemoryMap
+	}
+	return OK
+}
+
+// Multiboot v1 information structure.
+const (
+	mbFlagCmdline = 1 << 2
+	mbFlagMmap    = 1 << 6
+)
+
+func parseMultiboot(m physMem, addr uint64, out *Info) Error {
+	le := binary.LittleEndian
+	h := m.slice(addr, 52)
+	if h == nil {
+		return ErrOutOfRange
+	}
+	flags := le.Uint32(h)
+	if flags&mbFlagCmdline != 0 {
+		if e := out.copyCmdline(m, uint64(le.Uint32(h[16:]))); e != OK {
+			return e
+		}
+		out.dropFirstWord() // multiboot loaders pass "KERNEL-PATH args"
+	}
+	if flags&mbFlagMmap == 0 {
+		return ErrNoMemoryMap
+	}
+	length, p := uint64(le.Uint32(h[44:])), uint64(le.Uint32(h[48:]))
+	for end := p + length; p < end; {
+		e := m.slice(p, 24)
+		if e == nil {
+			return ErrOutOfRange
+		}
+		size := uint64(le.Uint32(e))
+		out.addRegion(le.Uint64(e[4:]), le.Uint64(e[12:]), le.Uint32(e[20:]))
+		if size < 20 {
+			break // malformed; stop rather than loop
+		}
+		p += size + 4
+	}
+	if out.NMem == 0 {
+		return ErrNoMemoryMap
+	}
+	return OK
+}
+
+func (out *Info) addRegion(base, size uint64, typ uint32) {
+	if out.NMem < MaxRegions && size > 0 {
+		out.Mem[out.NMem] = Region{base, size, typ}
+		out.NMem++
+	}
+}
+
+// copyCmdline copies the NUL-terminated string at addr (0 = none).
+func (out *Info) copyCmdline(m physMem, addr uint64) Error {
+	if addr == 0 {
+		return OK
+	}
+	for out.CmdlineLen < len(out.Cmdline)-1 {
+		b := m.slice(addr+uint64(out.CmdlineLen), 1)
+		if b == nil {
+			return ErrOutOfRange
+		}
+		if b[0] == 0 {
+			break
+		}
+		out.Cmdline[out.CmdlineLen] = b[0]
+		out.CmdlineLen++
+	}
+	return OK
+}
+
+// dropFirstWord removes the first word of the command line and the blanks
+// after it.
+func (out *Info) dropFirstWord() {
+	c := out.Cmdline[:out.CmdlineLen]
+	i := 0
+	for i < len(c) && c[i] != ' ' {
+		i++
+	}
+	for i < len(c) && c[i] == ' ' {
+		i++
+	}
+	out.CmdlineLen = copy(out.Cmdline[:], c[i:])
+}
+
+// RAMTop returns the end of the highest usable RAM region.
+func (out *Info) RAMTop() uint64 {
+	var top uint64
+	for _, r := range out.Mem[:out.NMem] {
+		if r.Type == RegionRAM && r.Base+r.Size > top {
+			top = r.Base + r.Size
+		}
+	}
+	return top
+}

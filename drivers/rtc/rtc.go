@@ -1,0 +1,104 @@
+// Package rtc reads wall-clock time from the CMOS real-time clock.
+package rtc
+
+import "github.com/gometal/gometal/kernel/cpu"
+
+const (
+	portIndex   = 0x70
+	portData    = 0x71
+	regSeconds  = 0x00
+	regMinutes  = 0x02
+	regHours    = 0x04
+	regDay      = 0x07
+	regMonth    = 0x08
+	regYear     = 0x09
+	regStatusA  = 0x0a
+	regStatusB  = 0x0b
+	regCentury  = 0x32 // ACPI FADT's usual century register
+	aUpdating   = 0x80
+	bBinary     = 0x04 // values are binary, not BCD
+	b24Hour     = 0x02
+	hourPMBit   = 0x80
+	nmiDisabled = 0x80 // keep NMIs off while we index the CMOS
+)
+
+// Time is a broken-down RTC reading.
+type Time struct {
+	Year, Month, Day, Hour, Minute, Second int
+}
+
+func read(reg uint8) uint8 {
+	cpu.Outb(portIndex, nmiDisabled|reg)
+	return cpu.Inb(portData)
+}
+
+func snapshot() (t [7]uint8) {
+	for read(regStatusA)&aUpdating != 0 {
+		cpu.Pause()
+	}
+	t[0], t[1], t[2] = read(regSeconds), read(regMinutes), read(regHours)
+	t[3], t[4], t[5], t[6] = read(regDay), read(regMonth), read(regYear), read(regCentury)
+	return t
+}
+
+// Read returns the current RTC time (UTC by convention). It reads twice
+// until two readings agree, so an update in between cannot tear it.
+// Context: boot; does not allocate.
+func Read() Time {
+	a := snapshot()
+	for {
+		b := snapshot()
+		if a == b {
+			break
+		}
+		a = b
+	}
+	return Decode(a, read(regStatusB))
+}
+
+// Decode converts raw register values (seconds, minutes, hours, day, month,
+// year, century) under status register B into a Time.
+func Decode(r [7]uint8, statusB uint8) Time {
+	pm := r[2]&hourPMBit != 0
+	r[2] &^= hourPMBit
+	if statusB&bBinary == 0 {
+		for i := range r {
+			r[i] = (r[i] & 0x0f) + (r[i]>>4)*10
+		}
+	}
+	hour := int(r[2])
+	if statusB&b24Hour == 0 {
+		hour %= 12
+		if pm {
+			hour += 12
+		}
+	}
+	year := int(r[5])
+	if r[6] >= 19 && r[6] <= 30 {
+		year += int(r[6]) * 100
+	} else if year < 70 {
+		year += 2000
+	} else {
+		year += 1900
+	}
+	return Time{Year: year, Month: int(r[4]), Day: int(r[3]), Hour: hour, Minute: int(r[1]), Second: int(r[0])}
+}
+
+// Unix returns t as seconds since 1970-01-01 UTC.
+func (t Time) Unix() int64 {
+	// Days from civil date, valid for the proleptic Gregorian calendar.
+	y, m := int64(t.Year), int64(t.Month)
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + int64(t.Day) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	days := era*146097 + doe - 719468
+	return days*86400 + int64(t.Hour)*3600 + int64(t.Minute)*60 + int64(t.Second)
+}

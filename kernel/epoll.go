@@ -1,0 +1,236 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// epoll instances: an interest list each and at most one waiting thread.
+// Readiness is checked when a thread waits and whenever a descriptor's
+// state changes (epollNotify), so a waiter wakes without polling.
+const (
+	maxEpolls       = 8
+	maxEpollEntries = 64
+	epollEventSize  = 12 // struct epoll_event is packed on amd64
+)
+
+type epollEntry struct {
+	fd      int32
+	events  uint32
+	data    uint64
+	lastSeq uint64 // the file's seq when last reported (EPOLLET)
+	used    bool
+}
+
+type epollInstance struct {
+	used    bool
+	entries [maxEpollEntries]epollEntry
+	waiter  sched.TID
+}
+
+var epolls [maxEpolls]epollInstance
+
+func sysEpollCreate(flags int) int64 {
+	if flags&^unix.EPOLL_CLOEXEC != 0 {
+		return -_EINVAL
+	}
+	for i := range epolls {
+		if epolls[i].used {
+			continue
+		}
+		fd := allocFD(fdEpoll, flags)
+		if fd < 0 {
+			return -_EMFILE
+		}
+		epolls[i] = epollInstance{used: true, waiter: noThread}
+		files[fd].epoll = i
+		return int64(fd)
+	}
+	return -_EMFILE
+}
+
+func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
+	ef := getFile(epfd)
+	if ef == nil || getFile(fd) == nil {
+		return -_EBADF
+	}
+	if ef.kind != fdEpoll || fd == epfd {
+		return -_EINVAL
+	}
+	ep := &epolls[ef.epoll]
+	var events uint32
+	var data uint64
+	if op != unix.EPOLL_CTL_DEL {
+		b, ok := userBytes(ev, epollEventSize, false)
+		if !ok {
+			return -_EFAULT
+		}
+		events = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+		for i := 0; i < 8; i++ {
+			data |= uint64(b[4+i]) << (8 * i)
+		}
+	}
+	slot := -1
+	for i := range ep.entries {
+		if ep.entries[i].used && int(ep.entries[i].fd) == fd {
+			slot = i
+		}
+	}
+	switch op {
+	case unix.EPOLL_CTL_ADD:
+		if slot >= 0 {
+			return -_EEXIST
+		}
+		for i := range ep.entries {
+			if !ep.entries[i].used {
+				ep.entries[i] = epollEntry{fd: int32(fd), events: events, data: data, lastSeq: ^uint64(0), used: true}
+				epollNotify(fd)
+				return 0
+			}
+		}
+		return -_ENOMEM
+	case unix.EPOLL_CTL_MOD:
+		if slot < 0 {
+			return -_ENOENT
+		}
+		e := &ep.entries[slot]
+		e.events, e.data, e.lastSeq = events, data, ^uint64(0)
+		epollNotify(fd)
+		return 0
+	case unix.EPOLL_CTL_DEL:
+		if slot < 0 {
+			return -_ENOENT
+		}
+		ep.entries[slot].used = false
+		return 0
+	}
+	return -_EINVAL
+}
+
+// readiness returns the epoll events fd is ready for.
+func readiness(fd int) uint32 {
+	f := getFile(fd)
+	if f == nil {
+		return 0
+	}
+	switch f.kind {
+	case fdEventfd:
+		r := uint32(unix.EPOLLOUT)
+		if f.count > 0 {
+			r |= unix.EPOLLIN
+		}
+		return r
+	case fdConsole:
+		return unix.EPOLLOUT
+	}
+	return 0
+}
+
+// collect writes up to max ready events of ep to the user buffer at out and
+// returns how many (negative errno on a bad buffer).
+func collect(ep *epollInstance, out uintptr, max int) int64 {
+	n := 0
+	for i := range ep.entries {
+		if n == max {
+			break
+		}
+		e := &ep.entries[i]
+		if !e.used {
+			continue
+		}
+		r := readiness(int(e.fd)) & (e.events | unix.EPOLLERR | unix.EPOLLHUP)
+		if r == 0 {
+			continue
+		}
+		seq := files[e.fd].seq
+		if e.events&unix.EPOLLET != 0 && seq == e.lastSeq {
+			continue // nothing new since the last report
+		}
+		b, ok := userBytes(out+uintptr(n*epollEventSize), epollEventSize, true)
+		if !ok {
+			return -_EFAULT
+		}
+		for k := 0; k < 4; k++ {
+			b[k] = byte(r >> (8 * k))
+		}
+		for k := 0; k < 8; k++ {
+			b[4+k] = byte(e.data >> (8 * k))
+		}
+		e.lastSeq = seq
+		if e.events&unix.EPOLLONESHOT != 0 {
+			e.events = 0
+		}
+		n++
+	}
+	return int64(n)
+}
+
+// sysEpollWait returns ready events, or blocks t until one arrives or the
+// timeout (ms; -1 forever) passes.
+func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int64 {
+	ef := getFile(epfd)
+	if ef == nil {
+		return -_EBADF
+	}
+	if ef.kind != fdEpoll || max <= 0 {
+		return -_EINVAL
+	}
+	if !userRange(events, uintptr(max*epollEventSize), true) {
+		return -_EFAULT
+	}
+	ep := &epolls[ef.epoll]
+	if n := collect(ep, events, max); n != 0 || timeoutMs == 0 {
+		return n
+	}
+	if ep.waiter != noThread {
+		return -_EINVAL // one waiter per instance is all the runtime needs
+	}
+	th := &threads[t]
+	th.epoll, th.evAddr, th.evMax = ef.epoll, events, max
+	ep.waiter = t
+	block(t, waitEpoll)
+	if timeoutMs > 0 {
+		timers.Set(t, nanotime()+int64(timeoutMs)*1e6)
+	}
+	return blocked
+}
+
+// epollNotify wakes the waiter of every instance watching fd if fd now has
+// events for it. Context: trap.
+func epollNotify(fd int) {
+	for i := range epolls {
+		ep := &epolls[i]
+		if !ep.used || ep.waiter == noThread {
+			continue
+		}
+		for k := range ep.entries {
+			if ep.entries[k].used && int(ep.entries[k].fd) == fd {
+				t := ep.waiter
+				th := &threads[t]
+				if n := collect(ep, th.evAddr, th.evMax); n != 0 {
+					wake(t, n)
+				}
+				break
+			}
+		}
+	}
+}
+
+// epollForgetWaiter clears t as a waiter (it woke or timed out).
+func epollForgetWaiter(t sched.TID) {
+	ep := &epolls[threads[t].epoll]
+	if ep.waiter == t {
+		ep.waiter = noThread
+	}
+}
+
+// epollForgetFD drops a closed descriptor from every interest list.
+func epollForgetFD(fd int) {
+	for i := range epolls {
+		for k := range epolls[i].entries {
+			if epolls[i].entries[k].fd == int32(fd) {
+				epolls[i].entries[k].used = false
+			}
+		}
+	}
+}

@@ -1,0 +1,142 @@
+package kernel
+
+import "github.com/gometal/gometal/drivers/uart"
+
+// The console is COM1. The program's fds 1 and 2 and the kernel log share
+// it; kernel lines start with logPrefix so the host can tell them apart
+// (docs/protocols.md).
+var (
+	console    uart.Port
+	consoleCol int // bytes since the last newline the console printed
+	logQuiet   bool
+)
+
+const logPrefix = "[gometal] "
+
+// consoleWrite sends program output to the console. Context: trap; does
+// not allocate.
+func consoleWrite(b []byte) {
+	for _, c := range b {
+		console.WriteByte(c)
+		if c == '\n' {
+			consoleCol = 0
+		} else {
+			consoleCol++
+		}
+	}
+}
+
+// logLine builds one kernel log line on the stack:
+//
+//	var l logLine
+//	l.s("cpu ").u(3).s(" up")
+//	l.print()
+type logLine struct {
+	buf [200]byte
+	n   int
+}
+
+func (l *logLine) s(s string) *logLine {
+	for i := 0; i < len(s) && l.n < len(l.buf); i++ {
+		l.buf[l.n] = s[i]
+		l.n++
+	}
+	return l
+}
+
+func (l *logLine) b(s []byte) *logLine {
+	for i := 0; i < len(s) && l.n < len(l.buf); i++ {
+		l.buf[l.n] = s[i]
+		l.n++
+	}
+	return l
+}
+
+// u appends an unsigned decimal.
+func (l *logLine) u(v uint64) *logLine {
+	var d [20]byte
+	i := len(d)
+	for {
+		i--
+		d[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return l.b(d[i:])
+}
+
+// hb appends a byte as two hex digits.
+func (l *logLine) hb(v byte) *logLine {
+	const digits = "0123456789abcdef"
+	if l.n+2 <= len(l.buf) {
+		l.buf[l.n], l.buf[l.n+1] = digits[v>>4], digits[v&15]
+		l.n += 2
+	}
+	return l
+}
+
+// i appends a signed decimal.
+func (l *logLine) i(v int64) *logLine {
+	if v < 0 {
+		l.s("-")
+		return l.u(uint64(-v))
+	}
+	return l.u(uint64(v))
+}
+
+// x appends 0x and 16 hex digits.
+func (l *logLine) x(v uint64) *logLine {
+	l.s("0x")
+	for sh := 60; sh >= 0; sh -= 4 {
+		l.buf[min(l.n, len(l.buf)-1)] = "0123456789abcdef"[(v>>uint(sh))&15]
+		if l.n < len(l.buf) {
+			l.n++
+		}
+	}
+	return l
+}
+
+// ms appends a duration in nanoseconds as milliseconds with 3 decimals.
+func (l *logLine) ms(ns int64) *logLine {
+	l.i(ns / 1e6).s(".")
+	frac := (ns % 1e6) / 1e3
+	if frac < 0 {
+		frac = -frac
+	}
+	if frac < 100 {
+		l.s("0")
+	}
+	if frac < 10 {
+		l.s("0")
+	}
+	return l.u(uint64(frac)).s(" ms")
+}
+
+// print writes the line with the log prefix, starting on a fresh line: if
+// the program left a partial line, a "\r\n" goes first, which the host's
+// console splitter removes again. Context: trap; does not allocate.
+func (l *logLine) print() {
+	if consoleCol != 0 {
+		console.WriteByte('\r')
+		console.WriteByte('\n')
+	}
+	console.Write([]byte(logPrefix))
+	console.Write(l.buf[:l.n])
+	console.WriteByte('\n')
+	consoleCol = 0
+}
+
+// info prints l unless the command line said quiet.
+func (l *logLine) info() {
+	if !logQuiet {
+		l.print()
+	}
+}
+
+// logs prints one fixed message.
+func logs(s string) {
+	var l logLine
+	l.s(s).print()
+}

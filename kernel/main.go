@@ -1,0 +1,97 @@
+// Package kernel is the bare-metal kernel under an unmodified Go program:
+// CPU set-up, traps and the SYSCALL entry, memory, threads and the
+// Linux-ABI system calls the Go runtime uses. The image build (tools/image)
+// adds `import _ "github.com/gometal/gometal/kernel"` to the program's main
+// package; the boot stub (package boot) jumps to start64, which calls
+// kmain.
+//
+// Two kinds of code live here. Everything reachable from kmain, userTrap
+// and kernelTrap runs in trap context: interrupts off, on a per-CPU kernel
+// stack, with a stand-in g (percpu.go) and no M or P. Such code must not
+// allocate, must not write Go pointers to globals (no write barriers) and
+// must not panic; each function's comment says so. The Go program and its
+// runtime run in ring 3 and reach the kernel only through system calls and
+// faults.
+package kernel
+
+import (
+	"github.com/gometal/gometal/boot"
+	"github.com/gometal/gometal/drivers/debugexit"
+	"github.com/gometal/gometal/drivers/uart"
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/cpu"
+)
+
+var (
+	bootInfo   boot.Info
+	cmdline    abi.Cmdline
+	onlineCPUs = 1
+)
+
+// kmain brings the machine up in this order and starts the program.
+// Context: boot CPU, interrupts off, kernel stack and kernel g from start64,
+// on the boot stub's identity map of the first 1 GiB; before the Go
+// runtime exists. Never returns.
+func kmain() {
+	console.Init(uart.Config{Base: uart.COM1})                        // serial console first, for every later message
+	readBootInfo()                                                    // memory map and command line, before anything can overwrite them
+	checkCPU()                                                        // required features; RDRAND and HWCAP for later
+	setupCPU(&cpus[0], uintptr(ptrOf(&iststack0[len(iststack0)-16]))) // GDT, TSS, IDT, SSE, SYSCALL MSRs
+	setupMemory(&bootInfo)                                            // frame allocator, final page table, direct map
+	setupInterrupts()                                                 // legacy PIC masked, local APIC on
+	calibrateClocks()                                                 // TSC and LAPIC timer against the PIT; RTC wall time
+	startProgram()                                                    // first thread at the runtime's _rt0_amd64_linux
+}
+
+// readBootInfo copies what the boot loader handed over.
+func readBootInfo() {
+	const window = 1 << 30 // the boot stub's identity map
+	e := boot.Parse(boot.Magic, uint64(boot.InfoAddr), unsafeSlice(0x1000, window-0x1000), 0x1000, &bootInfo)
+	if e != boot.OK {
+		kernelPanic(e.String(), nil)
+	}
+	cmdline.Parse(bootInfo.Cmdline[:bootInfo.CmdlineLen])
+	logQuiet = cmdline.Flag("quiet")
+	var l logLine
+	l.s("booting: ")
+	if bootInfo.Protocol == boot.PVH {
+		l.s("PVH")
+	} else {
+		l.s("multiboot")
+	}
+	l.s(", ").u(bootInfo.RAMTop() >> 20).s(" MiB RAM, command line \"").b(bootInfo.Cmdline[:bootInfo.CmdlineLen]).s("\"").info()
+	if cmdline.Overflowed {
+		logs("warning: command line truncated (too long or too many words)")
+	}
+	for i := 0; i < cmdline.NKernel; i++ {
+		if w := cmdline.Word(cmdline.Kernel[i]); !abi.KernelOption(w) {
+			var l logLine
+			l.s("warning: unknown kernel option \"").b(w).s("\" ignored (program flags go after --)").print()
+		}
+	}
+}
+
+// shutdown ends the program with status: QEMU's isa-debug-exit device
+// carries it to the host, ACPI power-off is the fallback, and a machine
+// with neither halts. Context: trap; never returns.
+func shutdown(status int) {
+	var l logLine
+	l.s("program exited with status ").i(int64(status)).s(" after ").ms(nanotime()).info()
+	if status > debugexit.MaxProgramStatus || status < 0 {
+		l = logLine{}
+		l.s("exit status ").i(int64(status)).s(" does not fit the debug-exit protocol: reporting 126").print()
+	}
+	stop(debugexit.Encode(status))
+}
+
+// stop writes v to the debug-exit port, then tries ACPI power-off (QEMU's
+// PM1a control block), then halts forever.
+func stop(v uint32) {
+	debugexit.Exit(v)
+	cpu.Outw(0x604, 0x2000) // QEMU pc/q35: PM1a_CNT, SLP_EN with S5
+	logs("halted: no debug-exit device and no QEMU ACPI power-off")
+	for {
+		cpu.DisableInterrupts()
+		cpu.Halt()
+	}
+}

@@ -1,0 +1,155 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/boot"
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/mm"
+)
+
+// Virtual address space layout.
+const (
+	// directBase maps all physical memory (and the 32-bit MMIO hole),
+	// supervisor-only, with 2 MiB pages: virtual = physical + directBase.
+	directBase = 0xffff800000000000
+	// imageBase is where the loader put the image's header page; the image
+	// itself is mapped at its link addresses, identity, user-accessible.
+	imageBase = 0x1ff000
+	// userMin..userTop is what mmap hands out (top-down, below the stack).
+	userMin     = 0x10000
+	stackTop    = 0x7ffffffff000
+	stackSize   = 1 << 20
+	mmapTop     = stackTop - stackSize - 1<<30
+	userTop     = 0x800000000000
+	mmioHoleLow = 0xc0000000 // from here to 4 GiB: device memory, uncached
+)
+
+var (
+	frames mm.Frames
+	kpt    mm.PageTable // the one page table: kernel and program share it
+	vmas   mm.VMASet
+
+	imageEnd    uintptr // end of the image's memory (bss included)
+	committed   uint64  // bytes of writable mappings promised to the program
+	commitLimit uint64
+	ramTop      uint64
+)
+
+// ELF program header constants for reading our own headers.
+const (
+	ptLoad = 1
+	pfX    = 1
+	pfW    = 2
+)
+
+// phdr returns the i-th program header of the image (read from the loaded
+// header page) and the number of headers.
+func phdr(i int) (typ, flags uint32, vaddr, memsz uint64, n int) {
+	h := uintptr(imageBase)
+	phoff := *(*uint64)(ptr(h + 32))
+	n = int(*(*uint16)(ptr(h + 56)))
+	size := uintptr(*(*uint16)(ptr(h + 54)))
+	p := h + uintptr(phoff) + uintptr(i)*size
+	return *(*uint32)(ptr(p)), *(*uint32)(ptr(p + 4)), *(*uint64)(ptr(p + 16)), *(*uint64)(ptr(p + 40)), n
+}
+
+// setupMemory hands RAM to the frame allocator, builds the kernel's page
+// table (direct map, the image with per-segment permissions, nothing at
+// the null page) and switches to it. Context: boot, on the stub's identity
+// map of the first 1 GiB; does not allocate.
+func setupMemory(info *boot.Info) {
+	// The image's extent, from its own program headers.
+	for i := 0; ; i++ {
+		typ, _, va, memsz, n := phdr(i)
+		if i >= n {
+			break
+		}
+		if typ == ptLoad && uintptr(va+memsz) > imageEnd {
+			imageEnd = uintptr(mm.PageRoundUp(va + memsz))
+		}
+	}
+	ramTop = info.RAMTop()
+	for _, r := range info.Mem[:info.NMem] {
+		if r.Type != boot.RegionRAM {
+			continue
+		}
+		start := max(r.Base, 1<<20) // leave real-mode memory to the firmware
+		if start < r.Base+r.Size {
+			frames.AddRange(start, r.Base+r.Size)
+		}
+	}
+	frames.Reserve(imageBase, uint64(imageEnd))
+	frames.DirectBase = 0 // identity while the stub's tables are live
+	if !kpt.Init(&frames) {
+		kernelPanic("no memory for the page table", nil)
+	}
+	top := max(mm.PageRoundUp(ramTop), 4<<30)
+	top = (top + 1<<21 - 1) &^ (1<<21 - 1)
+	for pa := uint64(0); pa < top; pa += 1 << 21 {
+		flags := uint64(mm.PTEWrite | mm.PTENoExec)
+		if pa >= mmioHoleLow && pa < 4<<30 {
+			flags |= mm.PTENoCache | mm.PTEWriteThr
+		}
+		if !kpt.Map2M(directBase+uintptr(pa), pa, flags) {
+			kernelPanic("no memory for the direct map", nil)
+		}
+	}
+	for i := 0; ; i++ {
+		typ, pflags, va, memsz, n := phdr(i)
+		if i >= n {
+			break
+		}
+		if typ != ptLoad {
+			continue
+		}
+		flags := uint64(mm.PTEUser)
+		prot := uint8(mm.ProtRead)
+		if pflags&pfW != 0 {
+			flags |= mm.PTEWrite
+			prot |= mm.ProtWrite
+		}
+		if pflags&pfX == 0 {
+			flags |= mm.PTENoExec
+		} else {
+			prot |= mm.ProtExec
+		}
+		start, end := mm.PageRoundDown(va), mm.PageRoundUp(va+memsz)
+		for a := start; a < end; a += mm.PageSize {
+			if !kpt.Map(uintptr(a), a, flags) {
+				kernelPanic("no memory to map the image", nil)
+			}
+		}
+		if !vmas.IsFree(uintptr(start), uintptr(end)) {
+			vmas.Remove(uintptr(start), uintptr(end)) // segments may share a page
+		}
+		vmas.Insert(uintptr(start), uintptr(end), prot)
+	}
+	cpu.WriteCR3(kpt.Root)
+	frames.DirectBase = directBase
+	cpu.WriteCR0(cpu.ReadCR0() | cr0WP)
+}
+
+// setCommitLimit fixes how much writable memory mmap may promise: every
+// free frame, less a reserve for page tables. Called once the kernel's own
+// allocations are done.
+func setCommitLimit() {
+	free := frames.FreeCount()
+	reserve := free/256 + 64
+	if free > reserve {
+		commitLimit = (free - reserve) * mm.PageSize
+	}
+}
+
+// Control register bits.
+const (
+	cr0MP     = 1 << 1
+	cr0EM     = 1 << 2
+	cr0TS     = 1 << 3
+	cr0WP     = 1 << 16
+	cr4PSE    = 1 << 4
+	cr4PGE    = 1 << 7
+	cr4OSFXSR = 1 << 9
+	cr4OSXMM  = 1 << 10
+)
+
+// physToVirt returns the direct-map address of a physical address.
+func physToVirt(pa uint64) uintptr { return directBase + uintptr(pa) }

@@ -1,0 +1,125 @@
+package mm
+
+import "unsafe"
+
+// MaxRanges bounds the number of usable RAM ranges the allocator tracks.
+const MaxRanges = 32
+
+type frameRange struct{ next, end uint64 }
+
+// Frames allocates 4 KiB physical frames. Fresh frames come from the RAM
+// ranges in address order (a bump pointer per range); freed frames go on a
+// list threaded through the frames themselves. The zero value is empty.
+type Frames struct {
+	// DirectBase is added to a physical address to reach it.
+	DirectBase uintptr
+	ranges     [MaxRanges]frameRange
+	nranges    int
+	freeHead   uint64 // physical address of the first freed frame; 0 if none
+	freeCount  uint64
+	total      uint64
+}
+
+// AddRange makes [start, end) available, trimmed to whole pages. Frame 0 is
+// never handed out (0 marks the end of the free list).
+func (f *Frames) AddRange(start, end uint64) bool {
+	start = PageRoundUp(start)
+	end = PageRoundDown(end)
+	if start == 0 {
+		start = PageSize
+	}
+	if end <= start || f.nranges == MaxRanges {
+		return false
+	}
+	f.ranges[f.nranges] = frameRange{start, end}
+	f.nranges++
+	f.total += (end - start) / PageSize
+	return true
+}
+
+// Reserve removes [start, end) from the fresh ranges (for memory the kernel
+// already uses). It must be called before the first Alloc.
+func (f *Frames) Reserve(start, end uint64) {
+	start, end = PageRoundDown(start), PageRoundUp(end)
+	for i := 0; i < f.nranges; i++ {
+		r := f.ranges[i]
+		if end <= r.next || start >= r.end {
+			continue
+		}
+		lo, hi := max(start, r.next), min(end, r.end)
+		f.total -= (hi - lo) / PageSize
+		switch {
+		case lo == r.next && hi == r.end:
+			f.ranges[i].end = r.next // empty
+		case lo == r.next:
+			f.ranges[i].next = hi
+		case hi == r.end:
+			f.ranges[i].end = lo
+		default: // split in two
+			if f.nranges == MaxRanges {
+				f.ranges[i].end = lo // lose the upper part rather than fail
+				f.total -= (r.end - hi) / PageSize
+				continue
+			}
+			f.ranges[i].end = lo
+			f.ranges[f.nranges] = frameRange{hi, r.end}
+			f.nranges++
+		}
+	}
+}
+
+// Alloc returns a zeroed frame's physical address, or 0 when memory is
+// exhausted.
+func (f *Frames) Alloc() uint64 {
+	var pa uint64
+	if f.freeHead != 0 {
+		pa = f.freeHead
+		f.freeHead = *f.word(pa)
+		f.freeCount--
+	} else {
+		for i := 0; i < f.nranges; i++ {
+			if f.ranges[i].next < f.ranges[i].end {
+				pa = f.ranges[i].next
+				f.ranges[i].next += PageSize
+				break
+			}
+		}
+		if pa == 0 {
+			return 0
+		}
+	}
+	clear(f.Page(pa)[:])
+	return pa
+}
+
+// Free returns a frame obtained from Alloc.
+func (f *Frames) Free(pa uint64) {
+	*f.word(pa) = f.freeHead
+	f.freeHead = pa
+	f.freeCount++
+}
+
+// FreeCount returns the number of frames Alloc can still hand out.
+func (f *Frames) FreeCount() uint64 {
+	n := f.freeCount
+	for i := 0; i < f.nranges; i++ {
+		n += (f.ranges[i].end - f.ranges[i].next) / PageSize
+	}
+	return n
+}
+
+// Total returns the number of frames the allocator manages.
+func (f *Frames) Total() uint64 { return f.total }
+
+// Page returns the frame at pa as a byte array through the direct map.
+func (f *Frames) Page(pa uint64) *[PageSize]byte {
+	return (*[PageSize]byte)(direct(f.DirectBase, pa))
+}
+
+func (f *Frames) word(pa uint64) *uint64 { return (*uint64)(direct(f.DirectBase, pa)) }
+
+// direct returns the direct-map address of physical address pa.
+func direct(base uintptr, pa uint64) unsafe.Pointer {
+	v := base + uintptr(pa)
+	return *(*unsafe.Pointer)(unsafe.Pointer(&v))
+}

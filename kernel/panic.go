@@ -1,0 +1,139 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/drivers/debugexit"
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/mm"
+)
+
+var exceptionNames = [32]string{
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range", "#UD invalid opcode", "#NM device not available",
+	"#DF double fault", "coprocessor overrun", "#TS invalid TSS",
+	"#NP segment not present", "#SS stack fault", "#GP general protection",
+	"#PF page fault", "reserved", "#MF x87 error", "#AC alignment check",
+	"#MC machine check", "#XM SIMD error", "#VE virtualization",
+	"#CP control protection", "", "", "", "", "", "", "#HV", "#VC", "#SX", "",
+}
+
+var panicking bool
+
+// kernelPanic prints the crash report of docs/protocols.md for the trap in
+// f (nil if there is none) and stops the machine with a non-zero status.
+// Context: any; does not allocate; never returns.
+func kernelPanic(reason string, f *TrapFrame) {
+	cpu.DisableInterrupts()
+	if panicking { // a fault while reporting: stop right away
+		stop(debugexit.KernelPanic)
+	}
+	panicking = true
+	var l logLine
+	l.s("=== KERNEL PANIC ===").print()
+	l = logLine{}
+	l.s("reason: ").s(reason).print()
+	if f != nil {
+		printFrame(f)
+	}
+	logs("=== END KERNEL PANIC ===")
+	stop(debugexit.KernelPanic)
+}
+
+func printFrame(f *TrapFrame) {
+	var l logLine
+	l.s("cpu: ").u(uint64(thisCPU().id)).s(" vector: ").u(f.Vector)
+	if f.Vector < 32 {
+		l.s(" (").s(exceptionNames[f.Vector]).s(")")
+	}
+	l.s(" error: ").x(f.Err).print()
+	reg := func(name string, v uint64, l *logLine) { l.s(name).s(": ").x(v).s(" ") }
+	l = logLine{}
+	reg("rip", f.RIP, &l)
+	reg("cs", f.CS, &l)
+	reg("rflags", f.RFLAGS, &l)
+	l.print()
+	l = logLine{}
+	reg("rsp", f.RSP, &l)
+	reg("ss", f.SS, &l)
+	l.print()
+	l = logLine{}
+	reg("rax", f.AX, &l)
+	reg("rbx", f.BX, &l)
+	reg("rcx", f.CX, &l)
+	reg("rdx", f.DX, &l)
+	l.print()
+	l = logLine{}
+	reg("rsi", f.SI, &l)
+	reg("rdi", f.DI, &l)
+	reg("rbp", f.BP, &l)
+	reg("r8", f.R8, &l)
+	l.print()
+	l = logLine{}
+	reg("r9", f.R9, &l)
+	reg("r10", f.R10, &l)
+	reg("r11", f.R11, &l)
+	reg("r12", f.R12, &l)
+	l.print()
+	l = logLine{}
+	reg("r13", f.R13, &l)
+	reg("r14", f.R14, &l)
+	reg("r15", f.R15, &l)
+	l.print()
+	l = logLine{}
+	reg("cr2", cpu.ReadCR2(), &l)
+	reg("cr3", cpu.ReadCR3(), &l)
+	l.print()
+	l = logLine{}
+	l.s("code:")
+	for i := uint64(0); i < 16; i++ {
+		if b, ok := peekByte(uintptr(f.RIP + i)); ok {
+			l.s(" ").hb(b)
+		} else {
+			l.s(" ??")
+		}
+	}
+	l.print()
+	l = logLine{}
+	l.s("stack:")
+	for i := uint64(0); i < 8; i++ {
+		w, ok := peekWord(uintptr(f.RSP + 8*i))
+		if !ok {
+			break
+		}
+		l.s(" ").x(w)
+	}
+	l.print()
+	l = logLine{}
+	l.s("stack:")
+	for i := uint64(8); i < 16; i++ {
+		w, ok := peekWord(uintptr(f.RSP + 8*i))
+		if !ok {
+			break
+		}
+		l.s(" ").x(w)
+	}
+	l.print()
+}
+
+// peekByte reads a byte of kernel or user memory if it is mapped.
+func peekByte(addr uintptr) (byte, bool) {
+	if !mapped(addr) {
+		return 0, false
+	}
+	return *(*byte)(ptr(addr)), true
+}
+
+func peekWord(addr uintptr) (uint64, bool) {
+	if addr&7 != 0 || !mapped(addr) {
+		return 0, false
+	}
+	return *(*uint64)(ptr(addr)), true
+}
+
+// mapped reports whether addr is mapped in the current page table.
+func mapped(addr uintptr) bool {
+	if !mm.Canonical(addr) || kpt.Root == 0 {
+		return addr >= 0x1000 && addr < 1<<30 // early identity map
+	}
+	_, _, ok := kpt.Lookup(addr)
+	return ok
+}

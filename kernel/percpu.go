@@ -1,0 +1,71 @@
+package kernel
+
+import "github.com/gometal/gometal/sched"
+
+// MaxCPUs bounds the per-CPU table.
+const MaxCPUs = 64
+
+// kstackSize is the size of each kernel stack: the per-CPU stack that traps,
+// interrupts and system calls run on.
+const kstackSize = 64 << 10
+
+// kernelGuard is how far above the bottom of a kernel stack the kernel g's
+// stack guard sits: deeper than that, a function prologue would call
+// morestack, which faults (g.m is nil) and ends in a kernel panic report.
+const kernelGuard = 8 << 10
+
+// kernelG stands in for the Go runtime's g while kernel code runs in trap
+// context. Compiled Go code reads only the stack bounds and guards (the
+// first four words of runtime.g) in its prologues; the rest stays zero, so
+// anything that needs an M or a P faults on a nil pointer instead of
+// corrupting the runtime.
+type kernelG struct {
+	stackLo, stackHi         uintptr
+	stackguard0, stackguard1 uintptr
+	_                        [60]uintptr
+}
+
+// percpu is one processor's kernel state. GS base points at it for the whole
+// life of the machine (the program never uses GS), so assembly reaches the
+// fields through go_asm.h offsets: percpu_kstackTop(GS) and so on.
+type percpu struct {
+	self      uintptr // address of this cpu
+	kstackTop uintptr // kernel stack top: TSS.RSP0 and the syscall entry's stack
+	userRSP   uintptr // scratch: the user RSP during syscall entry
+	curFX     uintptr // FXSAVE area of the thread that runs on this CPU
+	curFSBase uintptr // user FS base of that thread
+	kernelFS  uintptr // FS base while in the kernel: &tlsEnd
+	tlsG      uintptr // [kernelFS-8]: where compiled code loads g from
+	tlsEnd    uintptr
+
+	g kernelG
+
+	id    int
+	cur   sched.TID // the thread whose context is on the trap frame; None when idle
+	idle  bool
+	gdt   gdt
+	tss   tss
+	armed int64 // deadline the LAPIC timer is armed for, 0 if stopped
+
+	sliceStart int64 // when cur got the CPU
+	resched    bool  // pick another thread on the way out
+
+	irqs, halts uint64 // counters
+}
+
+var cpus [MaxCPUs]percpu
+
+// kstack0 and iststack0 are the boot CPU's kernel and double-fault stacks.
+var (
+	kstack0   [kstackSize]byte
+	iststack0 [16 << 10]byte
+)
+
+// thisCPU returns the current CPU's state. Context: kernel; does not
+// allocate.
+func thisCPU() *percpu {
+	return (*percpu)(ptr(getGS()))
+}
+
+// getGS returns the GS base (the current cpu). Implemented in start_amd64.s.
+func getGS() uintptr

@@ -1,0 +1,84 @@
+// Kernel entry in long mode and the per-CPU register helpers: see main.go
+// and percpu.go.
+
+#include "go_asm.h"
+#include "textflag.h"
+
+#define MSR_FS_BASE 0xc0000100
+#define MSR_GS_BASE 0xc0000101
+
+// start64 is entered from boot.entry64: long mode, interrupts off, on the
+// boot stub's identity map, no stack. It sets up the boot CPU's kernel
+// stack, its kernel g and the TLS slot that compiled Go code loads g from,
+// points GS at cpus[0], and calls kmain, which never returns.
+TEXT ·start64(SB),NOSPLIT|NOFRAME,$0
+	RDTSC
+	SHLQ	$32, DX
+	ORQ	DX, AX
+	MOVQ	AX, ·bootTSC(SB)
+
+	LEAQ	·cpus(SB), BX
+	MOVQ	BX, percpu_self(BX)
+	LEAQ	·kstack0(SB), AX
+	MOVQ	AX, (percpu_g+kernelG_stackLo)(BX)
+	ADDQ	$const_kernelGuard, AX
+	MOVQ	AX, (percpu_g+kernelG_stackguard0)(BX)
+	MOVQ	AX, (percpu_g+kernelG_stackguard1)(BX)
+	LEAQ	·kstack0+const_kstackSize(SB), AX
+	MOVQ	AX, (percpu_g+kernelG_stackHi)(BX)
+	MOVQ	AX, percpu_kstackTop(BX)
+	MOVQ	AX, SP
+	LEAQ	percpu_g(BX), AX
+	MOVQ	AX, percpu_tlsG(BX)
+	LEAQ	percpu_tlsEnd(BX), AX
+	MOVQ	AX, percpu_kernelFS(BX)
+
+	MOVL	$MSR_FS_BASE, CX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	WRMSR
+	MOVL	$MSR_GS_BASE, CX
+	MOVQ	BX, AX
+	MOVQ	BX, DX
+	SHRQ	$32, DX
+	WRMSR
+
+	// Compiled Go code uses SSE (X15 is its zero register): turn it on.
+	MOVQ	CR0, AX
+	ANDQ	$~0xc, AX              // clear EM and TS
+	ORQ	$0x2, AX               // MP
+	MOVQ	AX, CR0
+	MOVQ	CR4, AX
+	ORQ	$0x600, AX             // OSFXSR, OSXMMEXCPT
+	MOVQ	AX, CR4
+
+	CALL	·kmain(SB)
+hang:
+	CLI
+	HLT
+	JMP	hang
+
+// func getGS() uintptr
+TEXT ·getGS(SB),NOSPLIT,$0-8
+	MOVQ	percpu_self(GS), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+// func enterUser(frame *TrapFrame)
+// enterUser starts the first thread on this CPU: it loads the thread's FPU
+// state and FS base from the cpu and returns to ring 3 through the frame.
+TEXT ·enterUser(SB),NOSPLIT,$0-8
+	MOVQ	frame+0(FP), SP
+	JMP	·trapExit(SB)
+
+// func syscallEntryAddr() uintptr
+TEXT ·syscallEntryAddr(SB),NOSPLIT,$0-8
+	LEAQ	·syscallEntry(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+// func rt0Addr() uintptr
+TEXT ·rt0Addr(SB),NOSPLIT,$0-8
+	LEAQ	_rt0_amd64_linux(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET

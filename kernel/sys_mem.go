@@ -1,0 +1,160 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/mm"
+	"golang.org/x/sys/unix"
+)
+
+// sysMmap implements anonymous mmap: hinted, fixed and PROT_NONE
+// reservations, backed lazily by demandFault. Writable private mappings
+// are charged against commitLimit so that a program that wants more memory
+// than the machine has gets ENOMEM here (and the Go runtime its own "out
+// of memory" error) rather than a fault later. Context: trap.
+func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
+	const knownProt = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
+	if length == 0 || prot&^knownProt != 0 || off%mm.PageSize != 0 {
+		return -_EINVAL
+	}
+	if flags&unix.MAP_ANONYMOUS == 0 {
+		if fd < 0 {
+			return -_EBADF
+		}
+		return -_ENODEV // no files to map
+	}
+	if flags&(unix.MAP_PRIVATE|unix.MAP_SHARED) == 0 {
+		return -_EINVAL
+	}
+	n := uintptr(mm.PageRoundUp(uint64(length)))
+	if n < length {
+		return -_ENOMEM
+	}
+	fixed := flags&unix.MAP_FIXED != 0
+	noReplace := flags&unix.MAP_FIXED_NOREPLACE != 0
+	if fixed || noReplace {
+		if addr%mm.PageSize != 0 {
+			return -_EINVAL
+		}
+		if addr < userMin || addr+n > userTop || addr+n < addr {
+			return -_ENOMEM
+		}
+		if !vmas.IsFree(addr, addr+n) {
+			if noReplace && !fixed {
+				return -_EEXIST
+			}
+		}
+	} else {
+		a, ok := vmas.FindFree(addr&^(mm.PageSize-1), n, userMin, mmapTop)
+		if !ok {
+			return -_ENOMEM
+		}
+		addr = a
+	}
+	var charge uint64
+	if prot&unix.PROT_WRITE != 0 {
+		charge = uint64(n)
+	}
+	release := vmas.Bytes(addr, addr+n, mm.ProtWrite) // replaced by MAP_FIXED
+	if committed-release+charge > commitLimit {
+		return -_ENOMEM
+	}
+	if fixed && !unmapRange(addr, addr+n) {
+		return -_ENOMEM
+	}
+	if !vmas.Insert(addr, addr+n, uint8(prot)) {
+		return -_ENOMEM
+	}
+	committed += charge
+	return int64(addr)
+}
+
+// unmapRange removes [start, end) from the address space: the areas, their
+// commit charge, and every page (frames freed, TLB entries dropped).
+func unmapRange(start, end uintptr) bool {
+	released := vmas.Bytes(start, end, mm.ProtWrite)
+	if !vmas.Remove(start, end) {
+		return false
+	}
+	committed -= released
+	freePages(start, end)
+	return true
+}
+
+// freePages unmaps and frees the pages of [start, end) that are present.
+func freePages(start, end uintptr) {
+	for va := kpt.NextMapped(start, end); va < end; va = kpt.NextMapped(va+mm.PageSize, end) {
+		if pa, ok := kpt.Unmap(va); ok {
+			frames.Free(pa)
+			cpu.Invlpg(va)
+		}
+	}
+}
+
+// userSpan validates an (addr, length) pair of munmap, mprotect and
+// madvise and returns the page-rounded end.
+func userSpan(addr, length uintptr) (uintptr, bool) {
+	if addr%mm.PageSize != 0 || addr < userMin {
+		return 0, false
+	}
+	end := addr + uintptr(mm.PageRoundUp(uint64(length)))
+	if end < addr || end > userTop {
+		return 0, false
+	}
+	return end, true
+}
+
+func sysMunmap(addr, length uintptr) int64 {
+	end, ok := userSpan(addr, length)
+	if !ok || length == 0 {
+		return -_EINVAL
+	}
+	if !unmapRange(addr, end) {
+		return -_ENOMEM
+	}
+	return 0
+}
+
+func sysMprotect(addr, length uintptr, prot int) int64 {
+	end, ok := userSpan(addr, length)
+	if !ok || prot&^(unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC) != 0 {
+		return -_EINVAL
+	}
+	if vmas.Bytes(addr, end, 0) != uint64(end-addr) {
+		return -_ENOMEM // Linux: part of the range is not mapped
+	}
+	oldW := vmas.Bytes(addr, end, mm.ProtWrite)
+	var newW uint64
+	if prot&unix.PROT_WRITE != 0 {
+		newW = uint64(end - addr)
+	}
+	if committed-oldW+newW > commitLimit {
+		return -_ENOMEM
+	}
+	if !vmas.Protect(addr, end, uint8(prot)) {
+		return -_ENOMEM
+	}
+	committed = committed - oldW + newW
+	for va := kpt.NextMapped(addr, end); va < end; va = kpt.NextMapped(va+mm.PageSize, end) {
+		kpt.Protect(va, pteFlags(uint8(prot)))
+		cpu.Invlpg(va)
+	}
+	return 0
+}
+
+// sysMadvise gives memory back for MADV_DONTNEED and MADV_FREE (the pages
+// read as zero afterwards, as on Linux for private anonymous memory) and
+// accepts the other advice as a no-op.
+func sysMadvise(addr, length uintptr, advice int) int64 {
+	end, ok := userSpan(addr, length)
+	if !ok {
+		return -_EINVAL
+	}
+	switch advice {
+	case unix.MADV_DONTNEED, unix.MADV_FREE:
+		if vmas.Bytes(addr, end, 0) != uint64(end-addr) {
+			return -_ENOMEM
+		}
+		freePages(addr, end)
+	}
+	return 0
+}

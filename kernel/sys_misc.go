@@ -1,0 +1,88 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/cpu"
+	"golang.org/x/sys/unix"
+)
+
+// sysUname describes the machine the way Go programs and the runtime probe
+// it: Linux, x86_64.
+func sysUname(buf uintptr) int64 {
+	const field = 65 // struct utsname: six 65-byte strings
+	b, ok := userBytes(buf, 6*field, true)
+	if !ok {
+		return -_EFAULT
+	}
+	clear(b)
+	copy(b[0*field:], "Linux")
+	copy(b[1*field:], "gometal")
+	copy(b[2*field:], "6.1.0-gometal")
+	copy(b[3*field:], "#1 SMP")
+	copy(b[4*field:], "x86_64")
+	copy(b[5*field:], "(none)")
+	return 0
+}
+
+// randomWord returns 64 random bits from RDRAND, or from the TSC mixed by
+// a xorshift when the CPU has no RDRAND (QEMU's default model).
+func randomWord() uint64 {
+	if hasRDRAND {
+		for i := 0; i < 10; i++ {
+			if v, ok := cpu.Rdrand(); ok {
+				return v
+			}
+		}
+	}
+	fallbackRand ^= cpu.Rdtsc()
+	fallbackRand ^= fallbackRand << 13
+	fallbackRand ^= fallbackRand >> 7
+	fallbackRand ^= fallbackRand << 17
+	return fallbackRand
+}
+
+var (
+	hasRDRAND    bool
+	fallbackRand uint64 = 0x9e3779b97f4a7c15
+)
+
+func sysGetrandom(buf, n uintptr) int64 {
+	n = min(n, 1<<25)
+	b, ok := userBytes(buf, n, true)
+	if !ok {
+		return -_EFAULT
+	}
+	for i := 0; i < len(b); i += 8 {
+		v := randomWord()
+		for k := 0; k < 8 && i+k < len(b); k++ {
+			b[i+k] = byte(v >> (8 * k))
+		}
+	}
+	return int64(n)
+}
+
+// sysPrlimit reports the limits; setting them is accepted and ignored.
+func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
+	if pid != 0 && pid != 1 {
+		return -_EPERM
+	}
+	if resource < 0 || resource >= rlimitCount {
+		return -_EINVAL
+	}
+	cur, maxv := uint64(unix.RLIM_INFINITY), uint64(unix.RLIM_INFINITY)
+	switch resource {
+	case unix.RLIMIT_NOFILE:
+		cur, maxv = maxFDs, maxFDs
+	case unix.RLIMIT_STACK:
+		cur = stackSize
+	}
+	if old != 0 && (!userWrite64(old, cur) || !userWrite64(old+8, maxv)) {
+		return -_EFAULT
+	}
+	if newLimit != 0 && !userRange(newLimit, 16, false) {
+		return -_EFAULT
+	}
+	return 0
+}
+
+// rlimitCount is RLIM_NLIMITS on Linux.
+const rlimitCount = 16

@@ -1,0 +1,130 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// Signal bookkeeping. The handlers, masks and alternate stacks are kept as
+// Linux keeps them, so the runtime's start-up sees what it expects;
+// delivering signals (preemption, faults as panics) is future work.
+const nsig = 64
+
+// sigaction is the kernel's struct sigaction on amd64.
+type sigaction struct {
+	handler, flags, restorer, mask uint64
+}
+
+var sigactions [nsig + 1]sigaction
+
+func sysRtSigaction(sig int, act, oact, size uintptr) int64 {
+	if size != 8 || sig < 1 || sig > nsig {
+		return -_EINVAL
+	}
+	if act != 0 && (sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP)) {
+		return -_EINVAL
+	}
+	var next sigaction
+	if act != 0 {
+		b, ok := userBytes(act, 32, false)
+		if !ok {
+			return -_EFAULT
+		}
+		next = sigaction{le64(b), le64(b[8:]), le64(b[16:]), le64(b[24:])}
+	}
+	if oact != 0 {
+		old := sigactions[sig]
+		if !userWrite64(oact, old.handler) || !userWrite64(oact+8, old.flags) ||
+			!userWrite64(oact+16, old.restorer) || !userWrite64(oact+24, old.mask) {
+			return -_EFAULT
+		}
+	}
+	if act != 0 {
+		sigactions[sig] = next
+	}
+	return 0
+}
+
+func sysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
+	if size != 8 {
+		return -_EINVAL
+	}
+	th := &threads[t]
+	old := th.sigmask
+	if set != 0 {
+		s, ok := userRead64(set)
+		if !ok {
+			return -_EFAULT
+		}
+		s &^= 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
+		switch how {
+		case unix.SIG_BLOCK:
+			th.sigmask |= s
+		case unix.SIG_UNBLOCK:
+			th.sigmask &^= s
+		case unix.SIG_SETMASK:
+			th.sigmask = s
+		default:
+			return -_EINVAL
+		}
+	}
+	if oset != 0 && !userWrite64(oset, old) {
+		th.sigmask = old
+		return -_EFAULT
+	}
+	return 0
+}
+
+// stack_t on amd64: ss_sp (8), ss_flags (4, padded to 8), ss_size (8).
+func sysSigaltstack(t sched.TID, ss, oss uintptr) int64 {
+	th := &threads[t]
+	if oss != 0 {
+		flags := th.altStack[1]
+		if th.altStack[2] == 0 {
+			flags = ssDisable
+		}
+		if !userWrite64(oss, th.altStack[0]) || !userWrite64(oss+8, flags) || !userWrite64(oss+16, th.altStack[2]) {
+			return -_EFAULT
+		}
+	}
+	if ss != 0 {
+		b, ok := userBytes(ss, 24, false)
+		if !ok {
+			return -_EFAULT
+		}
+		sp, flags, size := le64(b), uint64(uint32(le64(b[8:]))), le64(b[16:])
+		switch {
+		case flags == ssDisable:
+			th.altStack = [3]uint64{}
+		case flags != 0:
+			return -_EINVAL
+		case size < minSigStackSize:
+			return -_ENOMEM
+		default:
+			th.altStack = [3]uint64{sp, 0, size}
+		}
+	}
+	return 0
+}
+
+// sysKill accepts signals to our own threads. SIGURG from the runtime's
+// preemption request is dropped until delivery exists: goroutines are then
+// preempted only at function calls, as with GODEBUG=asyncpreemptoff=1.
+func sysKill(pid, sig int) int64 {
+	if sig < 0 || sig > nsig {
+		return -_EINVAL
+	}
+	return 0
+}
+
+func le64(b []byte) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// sigaltstack constants (asm-generic/signal.h).
+const (
+	ssDisable       = 2
+	minSigStackSize = 2048
+)

@@ -1,0 +1,212 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// cloneThreadFlags must all be present: we create threads, not processes.
+const cloneThreadFlags = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND
+
+// sysClone creates a thread sharing everything with its parent, as the Go
+// runtime's newosproc asks. The child resumes at the same instruction with
+// RAX = 0 on the given stack. Context: trap.
+func sysClone(parent sched.TID, flags uint64, stack, ptid, ctid, tls uintptr) int64 {
+	if flags&cloneThreadFlags != cloneThreadFlags {
+		return -_EINVAL // fork and friends: there is one process
+	}
+	t := newThread()
+	if t == noThread {
+		return -_EAGAIN
+	}
+	p, ch := &threads[parent], &threads[t]
+	ch.regs = p.regs
+	ch.regs.AX = 0
+	if stack != 0 {
+		ch.regs.RSP = uint64(stack)
+	}
+	ch.fsBase = p.fsBase
+	if flags&unix.CLONE_SETTLS != 0 {
+		ch.fsBase = tls
+	}
+	ch.sigmask = p.sigmask
+	copy(unsafeSlice(ch.fx, 512), unsafeSlice(p.fx, 512))
+	if flags&unix.CLONE_PARENT_SETTID != 0 && !userWrite32(ptid, uint32(linuxTID(t))) {
+		threads[t].state = threadFree
+		nlive--
+		return -_EFAULT
+	}
+	if flags&unix.CLONE_CHILD_SETTID != 0 {
+		userWrite32(ctid, uint32(linuxTID(t)))
+	}
+	if flags&unix.CLONE_CHILD_CLEARTID != 0 {
+		ch.clearTID = ctid
+	}
+	makeRunnable(t)
+	return linuxTID(t)
+}
+
+// Futex operations (linux/futex.h).
+const (
+	futexWait        = 0
+	futexWakeOp      = 1
+	futexCmdMask     = 0x7f // drops FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME
+	futexWaitBitset  = 9
+	futexWakeBitset  = 10
+	futexBitsetMatch = 0xffffffff
+)
+
+// sysFutex implements FUTEX_WAIT (with a relative timeout) and FUTEX_WAKE,
+// and their bitset forms with the match-any bitset. Context: trap.
+func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) int64 {
+	switch op & futexCmdMask {
+	case futexWait, futexWaitBitset:
+		if addr%4 != 0 {
+			return -_EINVAL
+		}
+		cur, ok := userRead32(addr)
+		if !ok {
+			return -_EFAULT
+		}
+		var deadline int64
+		if timeout != 0 {
+			ns, e := readTimespec(timeout)
+			if e != 0 {
+				return e
+			}
+			if op&futexCmdMask == futexWaitBitset { // absolute on CLOCK_MONOTONIC
+				deadline = max(ns, 1)
+			} else {
+				deadline = nanotime() + ns
+			}
+		}
+		if cur != val {
+			return -_EAGAIN
+		}
+		futexes.Wait(t, addr)
+		block(t, waitFutex)
+		if deadline != 0 {
+			timers.Set(t, deadline)
+		}
+		return blocked
+	case futexWakeOp, futexWakeBitset:
+		if addr%4 != 0 {
+			return -_EINVAL
+		}
+		return int64(futexWake(addr, int(int32(val))))
+	}
+	return -_ENOSYS
+}
+
+// futexWake wakes up to n threads waiting on addr and returns how many.
+func futexWake(addr uintptr, n int) int {
+	woke := 0
+	for woke < n {
+		w := futexes.WakeOne(addr)
+		if w == noThread {
+			break
+		}
+		threads[w].wait = waitNone // already off the futex queue
+		wake(w, 0)
+		woke++
+	}
+	return woke
+}
+
+// sysNanosleep blocks t for the timespec at req (relative, or absolute on
+// the monotonic clock). Context: trap.
+func sysNanosleep(t sched.TID, req uintptr, absolute bool, clockOffset int64) int64 {
+	ns, e := readTimespec(req)
+	if e != 0 {
+		return e
+	}
+	deadline := nanotime() + ns
+	if absolute {
+		deadline = ns - clockOffset
+	}
+	if deadline <= nanotime() {
+		return 0
+	}
+	block(t, waitSleep)
+	timers.Set(t, deadline)
+	return blocked
+}
+
+func sysClockNanosleep(t sched.TID, clock, flags int, req uintptr) int64 {
+	var offset int64
+	switch clock {
+	case unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME:
+	case unix.CLOCK_REALTIME:
+		offset = wallAtBoot
+	default:
+		return -_EINVAL
+	}
+	return sysNanosleep(t, req, flags&unix.TIMER_ABSTIME != 0, offset)
+}
+
+// sysSchedGetaffinity reports the online CPUs in the caller's mask.
+func sysSchedGetaffinity(size, mask uintptr) int64 {
+	if size < 8 || size%8 != 0 {
+		return -_EINVAL
+	}
+	var bits uint64
+	for i := 0; i < onlineCPUs; i++ {
+		bits |= 1 << i
+	}
+	if !userWrite64(mask, bits) {
+		return -_EFAULT
+	}
+	return 8
+}
+
+// sysArchPrctl sets or reads the thread's FS base (its TLS). GS belongs to
+// the kernel.
+func sysArchPrctl(c *percpu, t sched.TID, code int, addr uintptr) int64 {
+	switch code {
+	case archSetFS:
+		if addr >= userTop {
+			return -_EPERM
+		}
+		threads[t].fsBase = addr
+		return 0
+	case archGetFS:
+		if !userWrite64(addr, uint64(threads[t].fsBase)) {
+			return -_EFAULT
+		}
+		return 0
+	case archGetGS:
+		if !userWrite64(addr, 0) {
+			return -_EFAULT
+		}
+		return 0
+	}
+	return -_EINVAL
+}
+
+// readTimespec reads a struct timespec and returns it in nanoseconds.
+func readTimespec(addr uintptr) (int64, int64) {
+	sec, ok1 := userRead64(addr)
+	nsec, ok2 := userRead64(addr + 8)
+	if !ok1 || !ok2 {
+		return 0, -_EFAULT
+	}
+	if int64(sec) < 0 || nsec >= 1e9 {
+		return 0, -_EINVAL
+	}
+	if int64(sec) > 1<<33 { // about 272 years: treat as forever-ish
+		sec = 1 << 33
+	}
+	return int64(sec)*1e9 + int64(nsec), 0
+}
+
+// writeTimespec stores ns as a struct timespec.
+func writeTimespec(addr uintptr, ns int64) bool {
+	return userWrite64(addr, uint64(ns/1e9)) && userWrite64(addr+8, uint64(ns%1e9))
+}
+
+// arch_prctl codes (asm/prctl.h).
+const (
+	archGetGS = 0x1004
+	archSetFS = 0x1002
+	archGetFS = 0x1003
+)

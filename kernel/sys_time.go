@@ -1,0 +1,61 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// clockNow returns clock's current value in nanoseconds, or false for an
+// unknown clock.
+func clockNow(t sched.TID, clock int) (int64, bool) {
+	switch clock {
+	case unix.CLOCK_REALTIME, unix.CLOCK_REALTIME_COARSE, unix.CLOCK_TAI:
+		return wallAtBoot + nanotime(), true
+	case unix.CLOCK_MONOTONIC, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_BOOTTIME:
+		return nanotime(), true
+	case unix.CLOCK_THREAD_CPUTIME_ID:
+		th := &threads[t]
+		return th.cpuTime + nanotime() - th.lastRun, true
+	case unix.CLOCK_PROCESS_CPUTIME_ID:
+		var sum int64
+		for i := range threads {
+			sum += threads[i].cpuTime
+		}
+		return sum, true
+	}
+	return 0, false
+}
+
+// sysClockGettime serves the runtime's nanotime and walltime. (A vDSO
+// would save the trap; see docs.)
+func sysClockGettime(t sched.TID, clock int, tp uintptr) int64 {
+	ns, ok := clockNow(t, clock)
+	if !ok {
+		return -_EINVAL
+	}
+	if !writeTimespec(tp, ns) {
+		return -_EFAULT
+	}
+	return 0
+}
+
+func sysClockGetres(clock int, tp uintptr) int64 {
+	if _, ok := clockNow(0, clock); !ok {
+		return -_EINVAL
+	}
+	if tp != 0 && !writeTimespec(tp, 1) {
+		return -_EFAULT
+	}
+	return 0
+}
+
+func sysGettimeofday(tv uintptr) int64 {
+	if tv == 0 {
+		return 0
+	}
+	ns := wallAtBoot + nanotime()
+	if !userWrite64(tv, uint64(ns/1e9)) || !userWrite64(tv+8, uint64(ns%1e9/1e3)) {
+		return -_EFAULT
+	}
+	return 0
+}

@@ -1,0 +1,151 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// Errno values, negated as system calls return them.
+const (
+	_EPERM     = int64(unix.EPERM)
+	_ENOENT    = int64(unix.ENOENT)
+	_EINTR     = int64(unix.EINTR)
+	_EBADF     = int64(unix.EBADF)
+	_EAGAIN    = int64(unix.EAGAIN)
+	_ENOMEM    = int64(unix.ENOMEM)
+	_EFAULT    = int64(unix.EFAULT)
+	_EEXIST    = int64(unix.EEXIST)
+	_EINVAL    = int64(unix.EINVAL)
+	_EMFILE    = int64(unix.EMFILE)
+	_ENOTTY    = int64(unix.ENOTTY)
+	_ESPIPE    = int64(unix.ESPIPE)
+	_ENOSYS    = int64(unix.ENOSYS)
+	_ENODEV    = int64(unix.ENODEV)
+	_ETIMEDOUT = int64(unix.ETIMEDOUT)
+)
+
+// blocked is returned by a handler whose thread now waits; its result is
+// set when it wakes.
+const blocked = int64(1) << 62
+
+// doSyscall runs the system call in t's saved registers (number in RAX,
+// arguments in RDI, RSI, RDX, R10, R8, R9) and stores the result in RAX
+// unless the thread blocked. Context: trap; does not allocate.
+func doSyscall(c *percpu, t sched.TID) {
+	r := &threads[t].regs
+	a0, a1, a2, a3, a4, a5 := uintptr(r.DI), uintptr(r.SI), uintptr(r.DX), uintptr(r.R10), uintptr(r.R8), uintptr(r.R9)
+	var ret int64
+	switch nr := r.AX; nr {
+	case unix.SYS_READ:
+		ret = sysRead(t, int(a0), a1, a2)
+	case unix.SYS_WRITE:
+		ret = sysWrite(int(a0), a1, a2)
+	case unix.SYS_CLOSE:
+		ret = sysClose(int(a0))
+	case unix.SYS_FCNTL:
+		ret = sysFcntl(int(a0), int(a1), a2)
+	case unix.SYS_MMAP:
+		ret = sysMmap(a0, a1, int(a2), int(a3), int(int32(a4)), a5)
+	case unix.SYS_MUNMAP:
+		ret = sysMunmap(a0, a1)
+	case unix.SYS_MPROTECT:
+		ret = sysMprotect(a0, a1, int(a2))
+	case unix.SYS_MADVISE:
+		ret = sysMadvise(a0, a1, int(a2))
+	case unix.SYS_CLONE:
+		ret = sysClone(t, uint64(a0), a1, a2, a3, a4)
+	case unix.SYS_EXIT:
+		exitThread(t)
+		ret = blocked
+	case unix.SYS_EXIT_GROUP:
+		shutdown(int(int32(a0)))
+	case unix.SYS_FUTEX:
+		ret = sysFutex(t, a0, int(a1), uint32(a2), a3)
+	case unix.SYS_NANOSLEEP:
+		ret = sysNanosleep(t, a0, false, 0)
+	case unix.SYS_CLOCK_NANOSLEEP:
+		ret = sysClockNanosleep(t, int(a0), int(a1), a2)
+	case unix.SYS_SCHED_YIELD:
+		c.resched = true
+	case unix.SYS_CLOCK_GETTIME:
+		ret = sysClockGettime(t, int(a0), a1)
+	case unix.SYS_CLOCK_GETRES:
+		ret = sysClockGetres(int(a0), a1)
+	case unix.SYS_GETTIMEOFDAY:
+		ret = sysGettimeofday(a0)
+	case unix.SYS_EPOLL_CREATE1:
+		ret = sysEpollCreate(int(a0))
+	case unix.SYS_EPOLL_CREATE:
+		if int(a0) <= 0 {
+			ret = -_EINVAL
+		} else {
+			ret = sysEpollCreate(0)
+		}
+	case unix.SYS_EPOLL_CTL:
+		ret = sysEpollCtl(int(a0), int(a1), int(a2), a3)
+	case unix.SYS_EPOLL_PWAIT, unix.SYS_EPOLL_WAIT:
+		ret = sysEpollWait(t, int(a0), a1, int(a2), int(int32(a3)))
+	case unix.SYS_EVENTFD2:
+		ret = sysEventfd(uint64(uint32(a0)), int(a1))
+	case unix.SYS_RT_SIGACTION:
+		ret = sysRtSigaction(int(a0), a1, a2, a3)
+	case unix.SYS_RT_SIGPROCMASK:
+		ret = sysRtSigprocmask(t, int(a0), a1, a2, a3)
+	case unix.SYS_SIGALTSTACK:
+		ret = sysSigaltstack(t, a0, a1)
+	case unix.SYS_TGKILL, unix.SYS_TKILL, unix.SYS_KILL:
+		ret = sysKill(int(int32(a0)), int(int32(a1)))
+	case unix.SYS_ARCH_PRCTL:
+		ret = sysArchPrctl(c, t, int(a0), a1)
+	case unix.SYS_GETPID:
+		ret = 1
+	case unix.SYS_GETPPID:
+		ret = 0
+	case unix.SYS_GETTID:
+		ret = linuxTID(t)
+	case unix.SYS_GETUID, unix.SYS_GETEUID, unix.SYS_GETGID, unix.SYS_GETEGID:
+		ret = 0
+	case unix.SYS_SCHED_GETAFFINITY:
+		ret = sysSchedGetaffinity(a1, a2)
+	case unix.SYS_UNAME:
+		ret = sysUname(a0)
+	case unix.SYS_GETRANDOM:
+		ret = sysGetrandom(a0, a1)
+	case unix.SYS_PRLIMIT64:
+		ret = sysPrlimit(int(a0), int(a1), a2, a3)
+	case unix.SYS_GETRLIMIT:
+		ret = sysPrlimit(0, int(a0), 0, a1)
+	case unix.SYS_OPENAT, unix.SYS_OPEN, unix.SYS_NEWFSTATAT, unix.SYS_STAT, unix.SYS_LSTAT,
+		unix.SYS_READLINKAT, unix.SYS_READLINK, unix.SYS_ACCESS, unix.SYS_FACCESSAT, unix.SYS_FACCESSAT2:
+		ret = -_ENOENT // there is no file system
+	case unix.SYS_FSTAT:
+		ret = sysFstat(int(a0), a1)
+	case unix.SYS_IOCTL:
+		ret = sysIoctl(int(a0), uint(a1), a2)
+	case unix.SYS_LSEEK:
+		ret = sysLseek(int(a0))
+	case unix.SYS_SCHED_SETAFFINITY, unix.SYS_PRCTL:
+		ret = 0
+	default:
+		unimplemented(nr)
+		ret = -_ENOSYS
+	}
+	if ret != blocked {
+		threads[t].regs.AX = uint64(ret)
+	}
+}
+
+// seenSyscalls marks the unimplemented calls already logged.
+var seenSyscalls [8]uint64
+
+// unimplemented logs the first use of each unimplemented system call.
+func unimplemented(nr uint64) {
+	if nr < 512 && seenSyscalls[nr/64]&(1<<(nr%64)) != 0 {
+		return
+	}
+	if nr < 512 {
+		seenSyscalls[nr/64] |= 1 << (nr % 64)
+	}
+	var l logLine
+	l.s("unimplemented system call ").u(nr).s(": returning ENOSYS").info()
+}

@@ -1,0 +1,217 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/sched"
+)
+
+// Thread states.
+const (
+	threadFree uint8 = iota
+	threadRunnable
+	threadRunning
+	threadBlocked
+)
+
+// What a blocked thread waits for.
+const (
+	waitNone uint8 = iota
+	waitFutex
+	waitSleep
+	waitEpoll
+)
+
+// thread is one of the program's threads (one of the Go runtime's Ms).
+// Threads are named by their index in threads (a sched.TID); the Linux TID
+// is index+1, so the first thread is both TID and PID 1.
+type thread struct {
+	regs   TrapFrame // user registers while not on a CPU
+	fsBase uintptr
+	fx     uintptr // 16-byte aligned FXSAVE area in fxAreas
+	state  uint8
+	wait   uint8
+
+	sigmask  uint64
+	altStack [3]uint64 // sigaltstack: sp, flags, size
+	clearTID uintptr   // CLONE_CHILD_CLEARTID address
+
+	// A pending epoll_pwait: where its results go.
+	epoll   int
+	evAddr  uintptr
+	evMax   int
+	cpuTime int64 // ns spent running, for CLOCK_THREAD_CPUTIME_ID
+	lastRun int64
+}
+
+const noThread = sched.None
+
+var (
+	threads [sched.MaxThreads]thread
+	fxAreas [sched.MaxThreads][512 + 16]byte
+	runq    sched.RunQueue
+	timers  sched.Timers
+	futexes sched.Futexes
+	nlive   int
+)
+
+// fxDefault is the FXSAVE image of a fresh thread: x87 control word 0x37f
+// and MXCSR 0x1f80 (all exceptions masked), as Linux starts a process.
+var fxDefault = [32]byte{0: 0x7f, 1: 0x03, 24: 0x80, 25: 0x1f}
+
+// newThread takes a free slot and returns it, or noThread.
+// Context: trap; does not allocate.
+func newThread() sched.TID {
+	for i := range threads {
+		t := &threads[i]
+		if t.state != threadFree {
+			continue
+		}
+		*t = thread{}
+		t.fx = (uintptr(ptrOf(&fxAreas[i][0])) + 15) &^ 15
+		fx := unsafeSlice(t.fx, 512)
+		clear(fx)
+		copy(fx, fxDefault[:])
+		nlive++
+		return sched.TID(i)
+	}
+	return noThread
+}
+
+// linuxTID returns the Linux thread id of t.
+func linuxTID(t sched.TID) int64 { return int64(t) + 1 }
+
+// makeRunnable queues t to run. Context: trap.
+func makeRunnable(t sched.TID) {
+	threads[t].state = threadRunnable
+	threads[t].wait = waitNone
+	if !runq.Push(t) {
+		kernelPanic("run queue overflow", nil)
+	}
+}
+
+// block takes t off the CPU until wake. Context: trap.
+func block(t sched.TID, why uint8) {
+	threads[t].state = threadBlocked
+	threads[t].wait = why
+}
+
+// wake ends t's wait with result as its system call's return value.
+// Context: trap.
+func wake(t sched.TID, result int64) {
+	th := &threads[t]
+	if th.state != threadBlocked {
+		kernelPanic("wake of a thread that is not blocked", nil)
+	}
+	timers.Cancel(t)
+	if th.wait == waitFutex {
+		futexes.Remove(t)
+	}
+	if th.wait == waitEpoll {
+		epollForgetWaiter(t)
+	}
+	th.regs.AX = uint64(result)
+	makeRunnable(t)
+}
+
+// expireTimers wakes every thread whose deadline has passed.
+func expireTimers() {
+	now := nanotime()
+	for t := timers.PopExpired(now); t != noThread; t = timers.PopExpired(now) {
+		var result int64
+		if threads[t].wait == waitFutex {
+			result = -_ETIMEDOUT
+		}
+		wake(t, result)
+	}
+}
+
+// exitThread frees t. Context: trap.
+func exitThread(t sched.TID) {
+	th := &threads[t]
+	if th.clearTID != 0 && userWrite32(th.clearTID, 0) {
+		futexWake(th.clearTID, 1)
+	}
+	timers.Cancel(t)
+	futexes.Remove(t)
+	runq.Remove(t)
+	th.state = threadFree
+	nlive--
+	if nlive == 0 {
+		shutdown(0)
+	}
+}
+
+// reschedule picks the thread to run next on c (the current one if it may
+// go on) and loads its registers into f. Context: trap; does not allocate.
+func reschedule(c *percpu, f *TrapFrame) {
+	now := nanotime()
+	if c.cur != noThread {
+		cur := &threads[c.cur]
+		cur.cpuTime += now - cur.lastRun
+		if cur.state == threadRunning {
+			if !c.resched || runq.Len() == 0 {
+				c.resched = false
+				cur.lastRun = now
+				load(c, f)
+				return
+			}
+			makeRunnable(c.cur)
+		}
+	}
+	c.resched = false
+	next := runq.Pop()
+	for next == noThread {
+		c.cur = noThread
+		idle(c)
+		next = runq.Pop()
+	}
+	nt := &threads[next]
+	nt.state = threadRunning
+	nt.lastRun = nanotime()
+	c.cur = next
+	c.sliceStart = nt.lastRun
+	load(c, f)
+}
+
+// load puts c.cur's saved context into the frame the trap exit restores.
+func load(c *percpu, f *TrapFrame) {
+	t := &threads[c.cur]
+	*f = t.regs
+	c.curFX = t.fx
+	c.curFSBase = t.fsBase
+	armTimer(c)
+}
+
+// idle halts the CPU until a timer or interrupt makes a thread runnable.
+// With nothing that could ever wake a thread, it reports the deadlock and
+// stops instead of hanging silently. Context: trap, interrupts off.
+func idle(c *percpu) {
+	for runq.Len() == 0 {
+		expireTimers()
+		if runq.Len() > 0 {
+			break
+		}
+		if timers.Len() == 0 {
+			deadlock()
+		}
+		armTimer(c)
+		c.halts++
+		cpu.Halt()
+		c.armed = 0 // the one-shot timer has fired or will be re-armed
+	}
+}
+
+// deadlock reports that every thread is blocked with no timer pending.
+func deadlock() {
+	var l logLine
+	l.s("deadlock: all ").i(int64(nlive)).s(" threads are blocked and no timer is pending").print()
+	for i := range threads {
+		t := &threads[i]
+		if t.state == threadFree {
+			continue
+		}
+		l = logLine{}
+		l.s("  thread ").i(linuxTID(sched.TID(i))).s(" state ").u(uint64(t.state)).s(" wait ").u(uint64(t.wait)).s(" rip ").x(t.regs.RIP).print()
+	}
+	kernelPanic("deadlock", nil)
+}

@@ -1,0 +1,100 @@
+// Trap, interrupt and system-call entry and exit: see trap.go.
+
+#include "go_asm.h"
+#include "textflag.h"
+
+#define MSR_FS_BASE 0xc0000100
+
+// trapEnter saves the general registers below the stub's vector and error
+// code (building a TrapFrame) and calls userTrap or kernelTrap depending on
+// the interrupted privilege level.
+TEXT ·trapEnter(SB),NOSPLIT|NOFRAME,$0
+	PUSHQ	R15
+	PUSHQ	R14
+	PUSHQ	R13
+	PUSHQ	R12
+	PUSHQ	R11
+	PUSHQ	R10
+	PUSHQ	R9
+	PUSHQ	R8
+	PUSHQ	BP
+	PUSHQ	DI
+	PUSHQ	SI
+	PUSHQ	DX
+	PUSHQ	CX
+	PUSHQ	BX
+	PUSHQ	AX
+	TESTQ	$3, TrapFrame_CS(SP)
+	JZ	fromKernel
+
+	// From ring 3: save the thread's FPU/SSE state, switch FS to the
+	// kernel's TLS (compiled Go code loads g from -8(FS)).
+	MOVQ	percpu_curFX(GS), AX
+	FXSAVE64	(AX)
+	MOVQ	percpu_kernelFS(GS), AX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	MOVL	$MSR_FS_BASE, CX
+	WRMSR
+	MOVQ	SP, AX
+	SUBQ	$16, SP
+	MOVQ	AX, 0(SP)
+	CALL	·userTrap(SB)
+	ADDQ	$16, SP
+	JMP	·trapExit(SB)
+
+fromKernel:
+	MOVQ	SP, AX
+	SUBQ	$16, SP
+	MOVQ	AX, 0(SP)
+	CALL	·kernelTrap(SB)
+	ADDQ	$16, SP
+	JMP	·popFrame(SB)
+
+// trapExit returns to ring 3 through the TrapFrame at SP, with the FPU
+// state and FS base of the CPU's current thread.
+TEXT ·trapExit(SB),NOSPLIT|NOFRAME,$0
+	MOVQ	percpu_curFX(GS), AX
+	FXRSTOR64	(AX)
+	MOVQ	percpu_curFSBase(GS), AX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	MOVL	$MSR_FS_BASE, CX
+	WRMSR
+	JMP	·popFrame(SB)
+
+// popFrame restores the general registers from the TrapFrame at SP and
+// returns from the interrupt.
+TEXT ·popFrame(SB),NOSPLIT|NOFRAME,$0
+	POPQ	AX
+	POPQ	BX
+	POPQ	CX
+	POPQ	DX
+	POPQ	SI
+	POPQ	DI
+	POPQ	BP
+	POPQ	R8
+	POPQ	R9
+	POPQ	R10
+	POPQ	R11
+	POPQ	R12
+	POPQ	R13
+	POPQ	R14
+	POPQ	R15
+	ADDQ	$16, SP // vector, error code
+	IRETQ
+
+// syscallEntry is the SYSCALL target (MSR LSTAR). The CPU left RCX = user
+// RIP, R11 = user RFLAGS, interrupts off (FMASK), and the user stack in RSP.
+// It builds the same frame an interrupt from ring 3 would.
+TEXT ·syscallEntry(SB),NOSPLIT|NOFRAME,$0
+	MOVQ	SP, percpu_userRSP(GS)
+	MOVQ	percpu_kstackTop(GS), SP
+	PUSHQ	$const_selUserData
+	PUSHQ	percpu_userRSP(GS)
+	PUSHQ	R11
+	PUSHQ	$const_selUserCode
+	PUSHQ	CX
+	PUSHQ	$0
+	PUSHQ	$const_vectorSyscall
+	JMP	·trapEnter(SB)

@@ -1,0 +1,13 @@
+package kernel
+
+import "unsafe"
+
+type unsafePointer = unsafe.Pointer
+
+// unsafeSlice views n bytes at a validated kernel or user address.
+func unsafeSlice(addr, n uintptr) []byte {
+	return unsafe.Slice((*byte)(ptr(addr)), n)
+}
+
+// ptrOf returns the address of a kernel variable as a pointer.
+func ptrOf(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }

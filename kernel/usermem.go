@@ -1,0 +1,125 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/mm"
+)
+
+// ptr converts an address the kernel may touch into a pointer.
+func ptr(a uintptr) unsafePointer { return cpu.Pointer(a) }
+
+// demandFault maps a fresh zeroed frame at va if va lies in an area that
+// allows the access. It reports false for an access the program may not
+// make. Context: trap; does not allocate.
+func demandFault(va uintptr, write, exec bool) bool {
+	v, ok := vmas.Find(va)
+	if !ok || v.Prot == 0 {
+		return false
+	}
+	if (write && v.Prot&mm.ProtWrite == 0) || (exec && v.Prot&mm.ProtExec == 0) {
+		return false
+	}
+	pa := frames.Alloc()
+	if pa == 0 {
+		outOfMemory(va)
+	}
+	if !kpt.Map(va&^(mm.PageSize-1), pa, pteFlags(v.Prot)) {
+		frames.Free(pa)
+		outOfMemory(va)
+	}
+	return true
+}
+
+// pteFlags returns the page-table flags for a user page with prot. A
+// PROT_NONE page keeps its frame (and contents) but loses the user bit, so
+// any access from the program faults.
+func pteFlags(prot uint8) uint64 {
+	if prot == 0 {
+		return mm.PTENoExec
+	}
+	f := uint64(mm.PTEUser)
+	if prot&mm.ProtWrite != 0 {
+		f |= mm.PTEWrite
+	}
+	if prot&mm.ProtExec == 0 {
+		f |= mm.PTENoExec
+	}
+	return f
+}
+
+// userRange checks that the program may access [addr, addr+n) (writing if
+// write is set) and faults in every page of it, so the kernel can then use
+// the memory directly. Context: trap; does not allocate.
+func userRange(addr, n uintptr, write bool) bool {
+	if n == 0 {
+		return true
+	}
+	end := addr + n
+	if end < addr || end > userTop || addr < 0x1000 {
+		return false
+	}
+	for p := addr &^ (mm.PageSize - 1); p < end; p += mm.PageSize {
+		_, flags, ok := kpt.Lookup(p)
+		if ok {
+			if flags&mm.PTEUser == 0 || (write && flags&mm.PTEWrite == 0) {
+				return false
+			}
+			continue
+		}
+		if !demandFault(p, write, false) {
+			return false
+		}
+	}
+	return true
+}
+
+// userBytes returns the program's memory [addr, addr+n) as a slice after
+// checking it with userRange.
+func userBytes(addr, n uintptr, write bool) ([]byte, bool) {
+	if n == 0 {
+		return nil, true
+	}
+	if !userRange(addr, n, write) {
+		return nil, false
+	}
+	return unsafeSlice(addr, n), true
+}
+
+// userRead64 and friends read or write one naturally sized value.
+func userRead64(addr uintptr) (uint64, bool) {
+	if !userRange(addr, 8, false) {
+		return 0, false
+	}
+	return *(*uint64)(ptr(addr)), true
+}
+
+func userRead32(addr uintptr) (uint32, bool) {
+	if !userRange(addr, 4, false) {
+		return 0, false
+	}
+	return *(*uint32)(ptr(addr)), true
+}
+
+func userWrite64(addr uintptr, v uint64) bool {
+	if !userRange(addr, 8, true) {
+		return false
+	}
+	*(*uint64)(ptr(addr)) = v
+	return true
+}
+
+func userWrite32(addr uintptr, v uint32) bool {
+	if !userRange(addr, 4, true) {
+		return false
+	}
+	*(*uint32)(ptr(addr)) = v
+	return true
+}
+
+// outOfMemory ends the program when no frame is left for a page it may
+// touch (mmap's commit accounting should make this rare). Context: trap.
+func outOfMemory(va uintptr) {
+	var l logLine
+	l.s("out of physical memory while faulting in ").x(uint64(va)).s(": stopping the program").print()
+	shutdown(137)
+}

@@ -1,0 +1,201 @@
+package qemu_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gometal/gometal/qemu"
+	"github.com/gometal/gometal/tools/image"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The TestBoot tests need a bootable kernel: each builds one program from
+// examples/ into an image, boots it and compares the guest's output and
+// exit code with the same program run on the host.
+
+// bootCase is one example program and how to boot it.
+type bootCase struct {
+	mem    string   // guest memory; "" means 256M
+	append string   // kernel command line
+	args   []string // host arguments, matching append
+	env    []string // host environment additions, matching append
+	// guestOnly cases are not run on the host; check judges the result.
+	guestOnly bool
+	check     func(t *testing.T, res *qemu.Result)
+	// fixHost, if set, turns the host output into the expected guest output.
+	fixHost func(out []byte) []byte
+}
+
+const (
+	bootSMP     = 1
+	bootTimeout = 60 * time.Second
+	maxGuests   = 2 // QEMU TCG is CPU-bound: at most one guest per core
+)
+
+var bootCases = map[string]bootCase{
+	"hello":        {mem: "64M"},
+	"sieve":        {},
+	"gcstress":     {},
+	"timers":       {},
+	"stdlib":       {},
+	"panicrecover": {},
+	"exit3":        {},
+	"waitgroup":    {},
+	"alloc1g":      {mem: "2G"},
+	"oom": {guestOnly: true, check: func(t *testing.T, res *qemu.Result) {
+		assert.NotZero(t, res.ExitCode, "oom must fail")
+		assert.Contains(t, string(res.Output), "out of memory")
+	}},
+	"args": {
+		append: "FOO=bar GOMAXPROCS=1 -- -flag value",
+		args:   []string{"-flag", "value"},
+		env:    []string{"FOO=bar", "GOMAXPROCS=1"},
+	},
+	// demo prints the CPU count: the guest has bootSMP CPUs, the host more.
+	"demo": {fixHost: func(out []byte) []byte {
+		out = regexp.MustCompile(`(?m)^NumCPU: \d+$`).ReplaceAll(out, []byte("NumCPU: 1"))
+		return regexp.MustCompile(`(?m)^GOMAXPROCS: \d+$`).ReplaceAll(out, []byte("GOMAXPROCS: 1"))
+	}},
+}
+
+// hostRun is a program's output and exit status on the host.
+type hostRun struct {
+	out  []byte
+	code int
+}
+
+// bootSuite holds what the boot tests share within one test run.
+type bootSuite struct {
+	root, dir string
+	guests    chan struct{}
+	hostBins  func() error // builds every example for the host, once
+}
+
+func TestBoot(t *testing.T) {
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	entries, err := os.ReadDir(filepath.Join(root, "examples"))
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	for name := range bootCases {
+		assert.Contains(t, names, name, "boot case without an example")
+	}
+
+	s := &bootSuite{root: root, dir: t.TempDir(), guests: make(chan struct{}, maxGuests)}
+	s.hostBins = sync.OnceValue(func() error {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(s.dir, "host")+"/", "./examples/...")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return errors.New(string(out) + err.Error())
+		}
+		return nil
+	})
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, ok := bootCases[name]
+			require.True(t, ok, "examples/%s has no boot case in boot_test.go", name)
+			s.boot(t, name, c)
+		})
+	}
+}
+
+// boot builds, boots and checks one example.
+func (s *bootSuite) boot(t *testing.T, name string, c bootCase) {
+	img := filepath.Join(s.dir, name+".img")
+	var stderr bytes.Buffer
+	start := time.Now()
+	size, err := image.Build(t.Context(), image.BuildOptions{
+		Pkg: "./examples/" + name, Out: img, Dir: s.root, Stderr: &stderr,
+	})
+	if err != nil && !strings.Contains(err.Error(), strings.TrimSpace(stderr.String())) {
+		err = errors.Join(err, errors.New(stderr.String()))
+	}
+	require.NoError(t, err, "image build")
+	t.Logf("image %s: %d bytes, built in %v", name, size, time.Since(start).Round(time.Millisecond))
+
+	var want hostRun
+	if !c.guestOnly {
+		want = s.host(t, name, c)
+	}
+
+	s.guests <- struct{}{}
+	res, err := qemu.Run(t.Context(), qemu.Options{
+		Image: img, SMP: bootSMP, Mem: c.mem, Append: c.append, Timeout: bootTimeout,
+	})
+	<-s.guests
+	if res != nil {
+		t.Logf("guest ran %v", res.Duration.Round(time.Millisecond))
+		defer func() {
+			if t.Failed() {
+				t.Logf("kernel log:\n%s\nconsole:\n%s", res.KernelLog, res.Console)
+			}
+		}()
+	}
+	require.NoError(t, err)
+	if c.guestOnly {
+		c.check(t, res)
+		return
+	}
+	assert.Equal(t, string(want.out), string(res.Output), "guest output differs from the host's")
+	assert.Equal(t, want.code, res.ExitCode, "guest exit code differs from the host's")
+}
+
+// hostCache keeps host results for the whole test run.
+var hostCache sync.Map // example name -> hostRun
+
+// host runs the example on the host, with the case's arguments and
+// environment, and returns its combined stdout and stderr and exit code.
+func (s *bootSuite) host(t *testing.T, name string, c bootCase) hostRun {
+	if r, ok := hostCache.Load(name); ok {
+		return r.(hostRun)
+	}
+	require.NoError(t, s.hostBins(), "go build for the host")
+	ctx, cancel := context.WithTimeout(t.Context(), bootTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(s.dir, "host", name), c.args...)
+	cmd.Env = append(hostEnv(), c.env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	r := hostRun{out: out.Bytes()}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.Exited() {
+		r.code = exit.ExitCode()
+	} else {
+		require.NoError(t, err, "host run of %s", name)
+	}
+	if c.fixHost != nil {
+		r.out = c.fixHost(r.out)
+	}
+	hostCache.Store(name, r)
+	return r
+}
+
+// hostEnv is the environment without the variables the examples print.
+func hostEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if k != "FOO" && !strings.HasPrefix(k, "GO") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}

@@ -1,0 +1,22 @@
+// Package qemu boots a gometal image in QEMU and reports what the guest did.
+//
+// [Run] starts qemu-system-x86_64 with the image as a PVH kernel (-kernel),
+// the serial console (COM1) on QEMU's stdout and the isa-debug-exit device on
+// port 0xf4, waits for QEMU to exit or for the timeout, and turns QEMU's exit
+// status into the guest program's exit code as docs/protocols.md describes:
+//
+//	QEMU status 2n+1 -> the program exited with status n
+//	QEMU status 255  -> kernel panic (ErrKernelPanic)
+//	QEMU status 0    -> reset or power-off without a status (ErrNoStatus)
+//	no exit in time  -> QEMU is killed (ErrTimeout)
+//
+// The console stream is split into the program's output and the kernel log
+// (lines that start with "[gometal] ") by [Splitter].
+//
+// The machine is q35 (PCIe, so virtio devices get MSI-X; QEMU 7.2 loads a
+// PVH ELF with -kernel on q35 and pc alike, and both boot equally fast under
+// TCG). The CPU model is qemu64 plus RDRAND: QEMU's TCG implements RDRAND
+// and the TSC, so the kernel gets both without -cpu max; TCG does not offer
+// RDSEED, invariant TSC or the TSC-deadline timer, so the kernel must not
+// depend on them.
+package qemu

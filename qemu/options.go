@@ -1,0 +1,106 @@
+package qemu
+
+import (
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults used for the zero values of [Options] fields.
+const (
+	DefaultQEMU    = "qemu-system-x86_64"
+	DefaultMem     = "256M"
+	DefaultSMP     = 1
+	DefaultTimeout = 60 * time.Second
+)
+
+// Machine and CPU model passed to QEMU; see the package comment for why.
+const (
+	machine = "q35"
+	cpu     = "qemu64,+rdrand"
+)
+
+// DebugExitDevice is the -device argument for the exit-status port of
+// docs/protocols.md.
+const DebugExitDevice = "isa-debug-exit,iobase=0xf4,iosize=0x04"
+
+// Options describes one boot of an image.
+type Options struct {
+	// Image is the path of the image (a PVH ELF) to pass to -kernel.
+	Image string
+	// SMP is the number of CPUs (-smp); 0 means 1.
+	SMP int
+	// Mem is the guest memory size (-m), such as "64M" or "2G"; "" means 256M.
+	Mem string
+	// Append is the kernel command line (-append): environment variables,
+	// then "--" and the program's arguments.
+	Append string
+	// Net is a QEMU -netdev backend such as "user,hostfwd=tcp::8080-:80";
+	// it is attached to a modern-only virtio-net PCI device. "" means no NIC.
+	Net string
+	// Extra holds more QEMU arguments, appended last.
+	Extra []string
+	// Timeout bounds the whole run; 0 means 60s. It is always enforced:
+	// QEMU and its process group are killed when it expires.
+	Timeout time.Duration
+	// Console, if not nil, receives the raw serial stream as it arrives.
+	// Write errors are ignored.
+	Console io.Writer
+	// Stdin, if not nil, is fed to the serial port's input.
+	Stdin io.Reader
+	// QEMU is the QEMU binary; "" means qemu-system-x86_64 from $PATH.
+	QEMU string
+}
+
+// withDefaults returns o with its zero fields replaced by the defaults.
+func (o Options) withDefaults() Options {
+	if o.SMP <= 0 {
+		o.SMP = DefaultSMP
+	}
+	if o.Mem == "" {
+		o.Mem = DefaultMem
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.QEMU == "" {
+		o.QEMU = DefaultQEMU
+	}
+	return o
+}
+
+// Args returns the QEMU command-line arguments (without the binary) for o,
+// after filling in the defaults.
+func (o Options) Args() []string {
+	o = o.withDefaults()
+	args := []string{
+		"-machine", machine,
+		"-cpu", cpu,
+		"-smp", strconv.Itoa(o.SMP),
+		"-m", o.Mem,
+		"-kernel", o.Image,
+		// -nodefaults drops the default NIC, VGA, floppy and CD-ROM; the
+		// serial console is added back explicitly on stdio.
+		"-nodefaults",
+		"-display", "none",
+		"-serial", "stdio",
+		"-monitor", "none",
+		"-no-reboot",
+		"-device", DebugExitDevice,
+	}
+	if o.Append != "" {
+		args = append(args, "-append", o.Append)
+	}
+	if o.Net != "" {
+		backend, opts, _ := strings.Cut(o.Net, ",")
+		netdev := backend + ",id=net0"
+		if opts != "" {
+			netdev += "," + opts
+		}
+		args = append(args,
+			"-netdev", netdev,
+			"-device", "virtio-net-pci,netdev=net0,disable-legacy=on")
+	}
+	return append(args, o.Extra...)
+}

@@ -1,0 +1,171 @@
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Result is what a guest did.
+type Result struct {
+	// ExitCode is the program's exit status, or -1 when the guest did not
+	// report one (kernel panic, reset, timeout, QEMU failure).
+	ExitCode int
+	// Console is the raw serial stream.
+	Console []byte
+	// Output is the program's output: Console minus the kernel log lines
+	// (see [Splitter]).
+	Output []byte
+	// KernelLog holds the kernel log lines, prefix included.
+	KernelLog []byte
+	// Panic is set when QEMU reported a kernel panic or the console holds
+	// a panic report, whatever the exit status says.
+	Panic bool
+	// PanicReport is the report between the panic markers, see [ParsePanic].
+	PanicReport string
+	// Duration is how long QEMU ran.
+	Duration time.Duration
+}
+
+// consoleTail is how many console lines error messages quote.
+const consoleTail = 15
+
+// Run boots o.Image in QEMU and waits for it to exit, for o.Timeout, or for
+// ctx to be done. Once QEMU has started, the Result is returned even when
+// the error is not nil, so callers can look at the console. The error is
+// nil only when the program reported an exit status (of any value) and no
+// kernel panic was seen; otherwise it wraps ErrKernelPanic, ErrNoStatus,
+// ErrTimeout, ErrQEMU or ctx.Err(). ErrNoQEMU comes without a Result.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	o = o.withDefaults()
+	bin, err := exec.LookPath(o.QEMU)
+	if err != nil {
+		return nil, fmt.Errorf("qemu: %w (%v)", ErrNoQEMU, err)
+	}
+	if _, err := os.Stat(o.Image); err != nil {
+		return nil, fmt.Errorf("qemu: image: %w", err)
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(runCtx, bin, o.Args()...)
+	var console, stderr bytes.Buffer
+	cmd.Stdout = &console
+	if o.Console != nil {
+		cmd.Stdout = io.MultiWriter(&console, ignoreErrors{o.Console})
+	}
+	cmd.Stderr = &stderr
+	// Own process group, so a timeout kills QEMU and anything it started;
+	// Pdeathsig kills QEMU if the thread that started it (and so, in
+	// practice, this process) dies first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	closeStdin, err := feedStdin(cmd, o.Stdin)
+	if err != nil {
+		return nil, fmt.Errorf("qemu: %w", err)
+	}
+	defer closeStdin()
+
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("qemu: %w: %v", ErrQEMU, err)
+	}
+	waitErr := cmd.Wait()
+
+	res := &Result{ExitCode: -1, Console: console.Bytes(), Duration: time.Since(start)}
+	res.Output, res.KernelLog = Split(res.Console)
+	res.PanicReport, res.Panic = ParsePanic(res.Console)
+	err = res.decide(ctx, runCtx, cmd.ProcessState, waitErr, o, stderr.String())
+	return res, err
+}
+
+// decide sets r.ExitCode and returns Run's error.
+func (r *Result) decide(ctx, runCtx context.Context, ps *os.ProcessState, waitErr error, o Options, stderr string) error {
+	tail := lastLines(r.Console, consoleTail)
+	var err error
+	switch {
+	case ps != nil && ps.Exited() && ps.ExitCode() == 1 && qemuFailed(stderr):
+		err = fmt.Errorf("%w: %s", ErrQEMU, strings.TrimSpace(stderr))
+	case ps != nil && ps.Exited():
+		r.ExitCode, err = DecodeStatus(ps.ExitCode())
+		if errors.Is(err, ErrQEMU) && stderr != "" {
+			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr))
+		}
+	case ctx.Err() != nil:
+		err = fmt.Errorf("%w (QEMU killed after %v)", ctx.Err(), r.Duration.Round(time.Millisecond))
+	case runCtx.Err() != nil:
+		err = fmt.Errorf("%w: guest gave no exit status within %v, QEMU killed; last console lines:\n%s",
+			ErrTimeout, o.Timeout, tail)
+	default:
+		err = fmt.Errorf("%w: %v: %s", ErrQEMU, waitErr, strings.TrimSpace(stderr))
+	}
+	switch {
+	case errors.Is(err, ErrKernelPanic):
+		r.Panic = true
+		report := r.PanicReport
+		if report == "" {
+			report = "no report on the console; last console lines:\n" + tail
+		}
+		err = fmt.Errorf("%w (QEMU status %d):\n%s", err, PanicStatus, report)
+	case r.Panic && err == nil:
+		err = fmt.Errorf("%w: report on the console, yet exit code %d:\n%s", ErrKernelPanic, r.ExitCode, r.PanicReport)
+	case r.Panic:
+		err = fmt.Errorf("%w: report on the console:\n%s\nand %w", ErrKernelPanic, r.PanicReport, err)
+	case errors.Is(err, ErrNoStatus):
+		err = fmt.Errorf("%w; last console lines:\n%s", err, tail)
+	}
+	if err != nil {
+		return fmt.Errorf("qemu: %w", err)
+	}
+	return nil
+}
+
+// qemuFailed reports whether QEMU's stderr holds an error message, which
+// tells QEMU's own failure (status 1) from the guest's exit 0 (also 1).
+func qemuFailed(stderr string) bool {
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.TrimSpace(line) != "" && !strings.Contains(line, "warning:") {
+			return true
+		}
+	}
+	return false
+}
+
+// feedStdin connects r to QEMU's stdin through a pipe of our own, so QEMU
+// never sees a terminal and Wait never blocks on a reader that does not
+// end. The returned func closes both ends (call it once QEMU has exited); a
+// copying goroutine blocked in r.Read is left behind.
+func feedStdin(cmd *exec.Cmd, r io.Reader) (func(), error) {
+	if r == nil {
+		return func() {}, nil
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdin = pr
+	go func() {
+		io.Copy(pw, r)
+		pw.Close()
+	}()
+	return func() {
+		pr.Close()
+		pw.Close()
+	}, nil
+}
+
+// ignoreErrors keeps a failing Console writer from stopping the capture.
+type ignoreErrors struct{ w io.Writer }
+
+func (w ignoreErrors) Write(p []byte) (int, error) {
+	w.w.Write(p)
+	return len(p), nil
+}

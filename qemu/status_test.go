@@ -1,0 +1,80 @@
+package qemu
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDecodeStatus(t *testing.T) {
+	tests := []struct {
+		status int
+		code   int
+		err    error
+	}{
+		{status: 1, code: 0},
+		{status: 3, code: 1},
+		{status: 7, code: 3},
+		{status: 253, code: 126},
+		{status: 255, code: -1, err: ErrKernelPanic},
+		{status: 0, code: -1, err: ErrNoStatus},
+		{status: 2, code: -1, err: ErrQEMU},
+		{status: 254, code: -1, err: ErrQEMU},
+		{status: -1, code: -1, err: ErrQEMU},
+	}
+	for _, tt := range tests {
+		code, err := DecodeStatus(tt.status)
+		assert.Equal(t, tt.code, code, "status %d", tt.status)
+		if tt.err == nil {
+			assert.NoError(t, err, "status %d", tt.status)
+		} else {
+			assert.ErrorIs(t, err, tt.err, "status %d", tt.status)
+		}
+	}
+}
+
+func TestOptionsArgsDefaults(t *testing.T) {
+	args := Options{Image: "x.img"}.Args()
+	want := []string{
+		"-machine", "q35", "-cpu", "qemu64,+rdrand", "-smp", "1", "-m", "256M",
+		"-kernel", "x.img", "-nodefaults", "-display", "none", "-serial", "stdio",
+		"-monitor", "none", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+	}
+	assert.Equal(t, want, args)
+
+	o := Options{}.withDefaults()
+	assert.Equal(t, DefaultQEMU, o.QEMU)
+	assert.Equal(t, 60*time.Second, o.Timeout)
+}
+
+func TestOptionsArgsAll(t *testing.T) {
+	args := Options{
+		Image:  "y.img",
+		SMP:    4,
+		Mem:    "2G",
+		Append: "FOO=bar -- -flag value",
+		Net:    "user,hostfwd=tcp::8080-:80",
+		Extra:  []string{"-d", "int"},
+	}.Args()
+	require.Equal(t, "-smp", args[4])
+	assert.Equal(t, "4", args[5])
+	assert.Equal(t, "2G", args[7])
+	assert.Equal(t, []string{
+		"-append", "FOO=bar -- -flag value",
+		"-netdev", "user,id=net0,hostfwd=tcp::8080-:80",
+		"-device", "virtio-net-pci,netdev=net0,disable-legacy=on",
+		"-d", "int",
+	}, args[len(args)-8:])
+
+	args = Options{Image: "z", Net: "user"}.Args()
+	assert.Contains(t, args, "user,id=net0")
+}
+
+func TestQEMUFailed(t *testing.T) {
+	assert.False(t, qemuFailed(""))
+	assert.False(t, qemuFailed("qemu-system-x86_64: warning: TCG doesn't support requested feature\n"))
+	assert.True(t, qemuFailed("qemu: could not load kernel 'x': No such file or directory\n"))
+	assert.True(t, qemuFailed("qemu-system-x86_64: warning: w\nqemu-system-x86_64: -m foo: bad size\n"))
+}

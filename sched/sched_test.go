@@ -1,0 +1,116 @@
+package sched
+
+import (
+	"math/rand"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRunQueueFIFOAndRemove(t *testing.T) {
+	var q RunQueue
+	assert.Equal(t, None, q.Pop())
+	for i := TID(0); i < 5; i++ {
+		require.True(t, q.Push(i))
+	}
+	assert.True(t, q.Remove(2))
+	assert.False(t, q.Remove(2))
+	var got []TID
+	for q.Len() > 0 {
+		got = append(got, q.Pop())
+	}
+	assert.Equal(t, []TID{0, 1, 3, 4}, got)
+}
+
+func TestRunQueueWrapsAndFills(t *testing.T) {
+	var q RunQueue
+	for round := 0; round < 3; round++ {
+		for i := 0; i < MaxThreads; i++ {
+			require.True(t, q.Push(TID(i)))
+		}
+		assert.False(t, q.Push(0), "full queue must refuse")
+		for i := 0; i < MaxThreads; i++ {
+			require.Equal(t, TID(i), q.Pop())
+		}
+	}
+}
+
+func TestTimersOrderCancelAndRearm(t *testing.T) {
+	var h Timers
+	h.Init()
+	r := rand.New(rand.NewSource(1))
+	want := map[TID]int64{}
+	for i := 0; i < 200; i++ {
+		tid := TID(r.Intn(MaxThreads))
+		when := r.Int63n(1000)
+		h.Set(tid, when)
+		want[tid] = when
+		if r.Intn(4) == 0 {
+			c := TID(r.Intn(MaxThreads))
+			_, had := want[c]
+			assert.Equal(t, had, h.Cancel(c))
+			delete(want, c)
+		}
+	}
+	require.Equal(t, len(want), h.Len())
+	type tw struct {
+		t TID
+		w int64
+	}
+	var exp []int64
+	for _, w := range want {
+		exp = append(exp, w)
+	}
+	sort.Slice(exp, func(i, j int) bool { return exp[i] < exp[j] })
+	var got []int64
+	for h.Len() > 0 {
+		tid := h.PopExpired(1 << 62)
+		require.NotEqual(t, None, tid)
+		got = append(got, want[tid])
+		assert.False(t, h.Pending(tid))
+	}
+	assert.Equal(t, exp, got)
+}
+
+func TestTimersPopExpiredRespectsNow(t *testing.T) {
+	var h Timers
+	h.Init()
+	h.Set(1, 100)
+	h.Set(2, 50)
+	assert.Equal(t, None, h.PopExpired(49))
+	assert.Equal(t, TID(2), h.PopExpired(50))
+	assert.Equal(t, None, h.PopExpired(99))
+	h.Set(1, 10) // re-arm earlier
+	assert.Equal(t, TID(1), h.PopExpired(10))
+	tid, _ := h.Next()
+	assert.Equal(t, None, tid)
+}
+
+func TestFutexWakeOrderAndAddresses(t *testing.T) {
+	var f Futexes
+	f.Init()
+	// Many addresses share buckets; waiters on one address wake in order.
+	for i := 0; i < 100; i++ {
+		f.Wait(TID(i), uintptr(0x1000+8*(i%7)))
+	}
+	var woke []TID
+	for {
+		tid := f.WakeOne(0x1000 + 8*3)
+		if tid == None {
+			break
+		}
+		woke = append(woke, tid)
+		assert.False(t, f.Waiting(tid))
+	}
+	var exp []TID
+	for i := 3; i < 100; i += 7 {
+		exp = append(exp, TID(i))
+	}
+	assert.Equal(t, exp, woke)
+	assert.True(t, f.Remove(0))
+	assert.False(t, f.Remove(0))
+	assert.Equal(t, TID(7), f.WakeOne(0x1000))
+	assert.Equal(t, None, f.WakeOne(0x2000))
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// call runs the gometal command line in-process.
+func call(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = gometal(context.Background(), stdio{strings.NewReader(stdin), &out, &errOut}, args)
+	return code, out.String(), errOut.String()
+}
+
+func TestUsage(t *testing.T) {
+	code, _, errOut := call(t, "")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "usage: gometal COMMAND")
+
+	code, _, errOut = call(t, "", "frobnicate")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, `unknown command "frobnicate"`)
+
+	code, out, _ := call(t, "", "--help")
+	assert.Equal(t, exitOK, code)
+	for _, name := range order {
+		assert.Contains(t, out, "gometal "+name)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, name := range order {
+		for _, h := range []string{"-h", "--help"} {
+			code, out, _ := call(t, "", name, h)
+			assert.Equal(t, exitOK, code, "%s %s", name, h)
+			assert.Contains(t, out, "usage: gometal "+name)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"build"},
+		{"build", "a", "b"},
+		{"build", "./x", "-o"},
+		{"build", "./x", "--", "y"},
+		{"run"},
+		{"run", "a", "b"},
+		{"run", "--smp", "many", "img"},
+		{"run", "--nosuchflag", "img"},
+		{"run", "img", "--append", "x", "--", "arg"},
+		{"run", "img", "--env", "novalue"},
+		{"run", "img", "--", "two words"},
+		{"test"},
+		{"test", "./x", "--smp", "x"},
+		{"test", "./x", "--timeout", "soon"},
+		{"symbolize"},
+		{"symbolize", "a", "b", "c"},
+		{"info"},
+		{"info", "a", "b"},
+	} {
+		code, _, errOut := call(t, "", args...)
+		assert.Equal(t, exitUsage, code, "%q", args)
+		assert.Contains(t, errOut, "usage: gometal "+args[0], "%q", args)
+	}
+}
+
+func TestParseGoArgs(t *testing.T) {
+	g, err := parseGoArgs([]string{"-tags", "x", "-o", "img", "-trimpath", "./cmd", "--gcflags=-N", "--smp=2", "--", "-test.v"}, "o", "smp")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"-tags", "x", "-trimpath", "--gcflags=-N"}, g.goFlags)
+	assert.Equal(t, "./cmd", g.pkg)
+	assert.Equal(t, map[string]string{"o": "img", "smp": "2"}, g.ours)
+	assert.Equal(t, []string{"-test.v"}, g.rest)
+}
+
+func TestKernelCmdline(t *testing.T) {
+	for _, c := range []struct {
+		env, args []string
+		want      string
+	}{
+		{nil, nil, ""},
+		{[]string{"GOMAXPROCS=2"}, nil, "GOMAXPROCS=2"},
+		{nil, []string{"-v", "x"}, "-- -v x"},
+		{[]string{"A=1", "B=2"}, []string{"x"}, "A=1 B=2 -- x"},
+	} {
+		got, err := kernelCmdline(c.env, c.args)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, got)
+	}
+}
+
+func TestDefaultImageName(t *testing.T) {
+	assert.Equal(t, "hello.elf", defaultImageName("./examples/hello"))
+	assert.Equal(t, "hello.elf", defaultImageName("./examples/hello/"))
+	assert.Equal(t, "app.elf", defaultImageName("example.com/x/app"))
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Base(wd)+".elf", defaultImageName("."))
+}
+
+// linkProg links testdata/prog with the image layout (entering the
+// runtime's entry point, as a stand-in for the boot stub) and returns the
+// unpatched ELF's path.
+func linkProg(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "prog.elf")
+	cmd := exec.Command("go", "build", "-ldflags",
+		"-T 0x200000 -E _rt0_amd64_linux -B 0x"+strings.Repeat("0", 64), "-o", out, ".")
+	cmd.Dir = filepath.Join("testdata", "prog")
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", b)
+	return out
+}

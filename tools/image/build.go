@@ -1,0 +1,140 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// BuildOptions says what Build builds and where.
+type BuildOptions struct {
+	// Pkg is the main package to build, as the go command names it
+	// (resolved in Dir): "./examples/hello", "example.com/app/cmd/app".
+	Pkg string
+	// Out is the image file to write; a relative path is relative to the
+	// current directory of the calling process, not to Dir.
+	Out string
+	// Dir is the working directory for the go command; "" means the
+	// current directory.
+	Dir string
+	// GoFlags are extra go build flags (-tags, -gcflags, -trimpath, ...).
+	// A -ldflags value is kept and the image's link flags are appended to
+	// it; an -overlay file is merged with the image's overlay; -C dir acts
+	// like Dir (relative to Dir); -o is an error (use Out).
+	GoFlags []string
+	// Test builds the package's test binary (go test -c) instead.
+	Test bool
+	// Stderr, if not nil, also receives the go command's standard error.
+	Stderr io.Writer
+}
+
+// target is what the overlay imports and the linker enters: the real
+// kernel for Build, a stand-in for tests.
+type target struct {
+	kernelPkg string // imported by the overlay file
+	entry     string // the -E symbol
+	root      string // the kernel module's source; "" means findRoot
+}
+
+var gometal = target{kernelPkg: KernelPackage, entry: EntrySymbol}
+
+// Build builds o.Pkg into a bootable image at o.Out and returns its size.
+//
+// It runs "go build" (or "go test -c") for linux/amd64 without cgo, with
+// an -overlay that adds OverlayFile (importing the kernel) to the package,
+// the link flags of LDFlags, and, for packages outside this module, a
+// temporary go.work that makes the kernel resolvable (see resolveKernel).
+// The linked ELF is then patched with Patch.
+func Build(ctx context.Context, o BuildOptions) (size int64, err error) {
+	return build(ctx, o, gometal)
+}
+
+func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
+	if o.Pkg == "" || strings.HasPrefix(o.Pkg, "-") {
+		return 0, fmt.Errorf("build: no package given (got %q)", o.Pkg)
+	}
+	if o.Out == "" {
+		return 0, errors.New("build: no output file given")
+	}
+	out, err := filepath.Abs(o.Out)
+	if err != nil {
+		return 0, err
+	}
+	flags, err := splitFlags(o.GoFlags)
+	if err != nil {
+		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
+	}
+	if flags.dir != "" {
+		o.Dir = absFrom(o.Dir, flags.dir)
+	}
+	if flags.overlay != "" && o.Dir != "" {
+		flags.overlay = absFrom(o.Dir, flags.overlay)
+	}
+	tmp, err := os.MkdirTemp("", "gometal-build-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+
+	g := goRunner{dir: o.Dir}
+	name, dir, err := packageOf(ctx, g, flags.rest, o.Pkg)
+	if err != nil {
+		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
+	}
+	if !o.Test && name != "main" {
+		return 0, fmt.Errorf("build %s: package %s is not a main package (set Test to build its test binary)", o.Pkg, name)
+	}
+	env, err := resolveKernel(ctx, g, t, flags.rest, tmp)
+	if err != nil {
+		return 0, fmt.Errorf("build %s: cannot import the kernel: %w", o.Pkg, err)
+	}
+	overlay, err := writeOverlay(tmp, dir, name, t.kernelPkg, flags.overlay)
+	if err != nil {
+		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
+	}
+
+	args := []string{"build"}
+	if o.Test {
+		args = []string{"test", "-c"}
+	}
+	args = append(args, flags.rest...)
+	args = append(args,
+		"-overlay", overlay,
+		"-ldflags", mergeLDFlags(flags.ldflags, ldflagsFor(t.entry)),
+		"-o", out, o.Pkg)
+	g = g.with(env...)
+	g.stderr = o.Stderr
+	if _, err := g.run(ctx, args...); err != nil {
+		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
+	}
+	if err := Patch(out); err != nil {
+		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// packageOf returns the name and directory of the single package pkg.
+func packageOf(ctx context.Context, g goRunner, flags []string, pkg string) (name, dir string, err error) {
+	args := append(append([]string{"list"}, flags...), "-f", "{{.Name}} {{.Dir}}", pkg)
+	out, err := g.run(ctx, args...)
+	if err != nil {
+		return "", "", err
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 1 {
+		return "", "", fmt.Errorf("%s names %d packages, want one", pkg, len(lines))
+	}
+	name, dir, ok := strings.Cut(lines[0], " ")
+	if !ok || name == "" || dir == "" {
+		return "", "", fmt.Errorf("go list %s: unexpected output %q", pkg, lines[0])
+	}
+	return name, dir, nil
+}

@@ -1,0 +1,148 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestBuildStandIn(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "hello.elf")
+	size, err := build(context.Background(), BuildOptions{
+		Pkg:     "./hello",
+		Dir:     stubRoot(t),
+		Out:     out,
+		GoFlags: []string{"-trimpath", "-ldflags", "-X main.marker=ldflags-kept"},
+	}, stubTarget(t))
+	require.NoError(t, err)
+	img, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.EqualValues(t, len(img), size)
+	checkBootable(t, linkDirect(t, ""), img)
+	info := mustInspect(t, img)
+	assert.Equal(t, symbolAddr(t, img, stubEntry), info.Entry, "e_entry is the -E symbol")
+	assert.True(t, bytes.Contains(img, []byte("ldflags-kept")), "the user's -ldflags are kept")
+}
+
+func TestBuildTestBinary(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "lib.test")
+	_, err := build(context.Background(), BuildOptions{
+		Pkg: "./lib", Dir: filepath.Dir(stubRoot(t)), Out: out, Test: true,
+		GoFlags: []string{"-C", "stubmod"},
+	}, stubTarget(t))
+	require.NoError(t, err)
+	img, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.True(t, mustInspect(t, img).Bootable())
+	assert.NotZero(t, symbolAddr(t, img, "example.com/stubmod/lib.TestDouble"))
+	assert.NotZero(t, symbolAddr(t, img, stubEntry))
+}
+
+// TestBuildOtherModule builds a package whose module does not require the
+// kernel's module: Build must add it through a temporary go.work and leave
+// the user's files alone.
+func TestBuildOtherModule(t *testing.T) {
+	user, err := filepath.Abs(filepath.Join("testdata", "usermod"))
+	require.NoError(t, err)
+	gomod, err := os.ReadFile(filepath.Join(user, "go.mod"))
+	require.NoError(t, err)
+
+	out := filepath.Join(t.TempDir(), "app.elf")
+	_, err = build(context.Background(), BuildOptions{Pkg: "./app", Dir: user, Out: out}, stubTarget(t))
+	require.NoError(t, err)
+	img, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.True(t, mustInspect(t, img).Bootable())
+	assert.NotZero(t, symbolAddr(t, img, stubEntry))
+
+	after, err := os.ReadFile(filepath.Join(user, "go.mod"))
+	require.NoError(t, err)
+	assert.Equal(t, string(gomod), string(after), "the user's go.mod is untouched")
+	for _, f := range []string{"go.sum", "go.work", "go.work.sum", filepath.Join("app", OverlayFile)} {
+		assert.NoFileExists(t, filepath.Join(user, f))
+	}
+}
+
+// TestBuildUserWorkspace builds a package of a user's workspace: the
+// temporary go.work must keep the user's modules and add the kernel's.
+func TestBuildUserWorkspace(t *testing.T) {
+	work, err := filepath.Abs(filepath.Join("testdata", "userwork"))
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "app.elf")
+	_, err = build(context.Background(), BuildOptions{Pkg: "./app", Dir: filepath.Join(work, "mod"), Out: out}, stubTarget(t))
+	require.NoError(t, err)
+	img, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.True(t, mustInspect(t, img).Bootable())
+	assert.True(t, bytes.Contains(img, []byte("hello from the workspace")))
+	assert.NoFileExists(t, filepath.Join(work, "go.work.sum"))
+}
+
+func TestBuildErrors(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cases := map[string]struct {
+		o    BuildOptions
+		want string
+	}{
+		"no package":  {BuildOptions{Out: "x"}, "no package"},
+		"no output":   {BuildOptions{Pkg: "./hello"}, "no output"},
+		"-o flag":     {BuildOptions{Pkg: "./hello", Out: "x", GoFlags: []string{"-o", "y"}}, "BuildOptions.Out"},
+		"not main":    {BuildOptions{Pkg: "./notmain", Out: "x"}, "not a main package"},
+		"missing":     {BuildOptions{Pkg: "./nosuchpkg", Out: "x"}, "nosuchpkg"},
+		"compile":     {BuildOptions{Pkg: "./broken", Out: "x"}, `cannot use "not an int"`},
+		"two":         {BuildOptions{Pkg: "./...", Out: "x"}, "want one"},
+		"pattern ld":  {BuildOptions{Pkg: "./hello", Out: "x", GoFlags: []string{"-ldflags=all=-s"}}, "package-pattern"},
+		"ldflags arg": {BuildOptions{Pkg: "./hello", Out: "x", GoFlags: []string{"-ldflags"}}, "needs a value"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			c.o.Dir = stubRoot(t)
+			if c.o.Out != "" {
+				c.o.Out = filepath.Join(dir, c.o.Out)
+			}
+			_, err := build(ctx, c.o, stubTarget(t))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}
+
+// TestBuildGometal builds a program in a fresh module against the real
+// kernel of this repository, once the kernel and boot packages exist.
+func TestBuildGometal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the real kernel")
+	}
+	root, err := findRoot(context.Background(), goRunner{})
+	require.NoError(t, err)
+	if _, err := (goRunner{dir: root}).run(context.Background(), "build", KernelPackage, ModulePath+"/boot"); err != nil {
+		t.Skipf("the kernel does not build yet: %v", err)
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/realapp\n\ngo 1.26\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() { println(\"hi\") }\n"), 0o644))
+	out := filepath.Join(dir, "app.elf")
+	_, err = Build(context.Background(), BuildOptions{Pkg: ".", Dir: dir, Out: out})
+	require.NoError(t, err)
+	img, err := os.ReadFile(out)
+	require.NoError(t, err)
+	info := mustInspect(t, img)
+	assert.True(t, info.Bootable())
+	assert.Equal(t, symbolAddr(t, img, EntrySymbol), info.Entry)
+}
+
+func TestFindRoot(t *testing.T) {
+	root, err := findRoot(context.Background(), goRunner{})
+	require.NoError(t, err)
+	assert.True(t, declaresModule(filepath.Join(root, "go.mod"), ModulePath))
+
+	t.Setenv(RootEnv, t.TempDir())
+	_, err = findRoot(context.Background(), goRunner{})
+	assert.ErrorContains(t, err, RootEnv)
+}

@@ -1,0 +1,27 @@
+package image
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The link contract from docs/protocols.md.
+const (
+	// ModulePath is the module that provides the kernel.
+	ModulePath = "github.com/gometal/gometal"
+	// KernelPackage is imported into every image by the overlay file.
+	KernelPackage = ModulePath + "/kernel"
+	// EntrySymbol is the 32-bit boot stub, the image's e_entry.
+	EntrySymbol = ModulePath + "/boot.entry32"
+	// TextAddr is where the linker places .text (2 MiB).
+	TextAddr = 0x200000
+)
+
+// LDFlags returns the linker flags every image is linked with:
+// text at 2 MiB, the boot stub as entry point and a 32-byte build-id note
+// that Patch turns into the PVH note.
+func LDFlags() string { return ldflagsFor(EntrySymbol) }
+
+func ldflagsFor(entry string) string {
+	return fmt.Sprintf("-T %#x -E %s -B 0x%s", TextAddr, entry, strings.Repeat("0", 2*buildIDSize))
+}

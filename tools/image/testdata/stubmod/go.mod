@@ -1,0 +1,3 @@
+module example.com/stubmod
+
+go 1.26
