@@ -60,8 +60,12 @@ TEXT ·entry32(SB),NOSPLIT|NOFRAME,$0
 	MOVL	BP, SCRATCH_JMP(BX)
 
 	// PML4[0] -> PDPT, PDPT[0] -> PD, PD[i] -> i * 2 MiB: identity map 1 GiB.
+	// PML4[256] -> the same PDPT: the first 1 GiB also appears at
+	// 0xffff800000000000, where the kernel's direct map will be, so the
+	// boot information can be read there before that map exists.
 	LEAL	(SCRATCH_PDPT+3)(BX), AX
 	MOVL	AX, SCRATCH_PML4(BX)
+	MOVL	AX, (SCRATCH_PML4+256*8)(BX)
 	LEAL	(SCRATCH_PD+3)(BX), AX
 	MOVL	AX, SCRATCH_PDPT(BX)
 	MOVL	$0x83, AX              // present, writable, 2 MiB page

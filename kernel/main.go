@@ -45,9 +45,11 @@ func kmain() {
 
 // readBootInfo copies what the boot loader handed over.
 func readBootInfo() {
-	const window = 1 << 30 // the boot stub's identity map
-	e := boot.Parse(boot.Magic, uint64(boot.InfoAddr), unsafeSlice(0x1000, window-0x1000), 0x1000, &bootInfo)
+	const window = 1 << 30 // the boot stub's alias of the first 1 GiB at directBase
+	e := boot.Parse(boot.Magic, uint64(boot.InfoAddr), unsafeSlice(directBase, window), 0, &bootInfo)
 	if e != boot.OK {
+		var l logLine
+		l.s("boot information at ").x(uint64(boot.InfoAddr)).s(", eax ").x(uint64(boot.Magic)).s(": ").s(e.String()).print()
 		kernelPanic(e.String(), nil)
 	}
 	cmdline.Parse(bootInfo.Cmdline[:bootInfo.CmdlineLen])

@@ -77,6 +77,19 @@ func parseGoArgs(args []string, ours ...string) (goArgs, error) {
 	return g, nil
 }
 
+// verboseStderr is where the go command's standard error goes while it
+// runs: the terminal when a flag such as -v or -x asks for progress, else
+// nowhere, since a failure's error already carries it.
+func (g goArgs) verboseStderr(std stdio) io.Writer {
+	for _, f := range g.goFlags {
+		switch strings.TrimLeft(f, "-") {
+		case "v", "x", "n", "work", "json":
+			return std.errOut
+		}
+	}
+	return nil
+}
+
 // parseInterleaved parses fs's flags anywhere among the positional
 // arguments, which it returns. Arguments after "--" are returned as rest.
 func parseInterleaved(fs *flag.FlagSet, args []string) (positional, rest []string, err error) {

@@ -22,7 +22,7 @@ IMAGE defaults to the package's last path element plus ".elf".`,
 	}
 }
 
-func runBuild(ctx context.Context, io stdio, args []string) (int, error) {
+func runBuild(ctx context.Context, std stdio, args []string) (int, error) {
 	g, err := parseGoArgs(args, "o")
 	if err != nil {
 		return exitUsage, err
@@ -38,12 +38,12 @@ func runBuild(ctx context.Context, io stdio, args []string) (int, error) {
 		Pkg:     g.pkg,
 		Out:     out,
 		GoFlags: g.goFlags,
-		Stderr:  io.errOut,
+		Stderr:  g.verboseStderr(std),
 	})
 	if err != nil {
 		return exitFailure, err
 	}
-	fmt.Fprintf(io.out, "image: %s (%d bytes)\n", out, size)
+	fmt.Fprintf(std.out, "image: %s (%d bytes)\n", out, size)
 	return exitOK, nil
 }
 

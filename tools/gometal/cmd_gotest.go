@@ -19,7 +19,7 @@ flags, such as -test.v -test.run=TestX.`,
 	}
 }
 
-func runTest(ctx context.Context, io stdio, args []string) (int, error) {
+func runTest(ctx context.Context, std stdio, args []string) (int, error) {
 	g, err := parseGoArgs(args, "smp", "mem", "timeout", "qemu")
 	if err != nil {
 		return exitUsage, err
@@ -47,9 +47,9 @@ func runTest(ctx context.Context, io stdio, args []string) (int, error) {
 	defer os.RemoveAll(tmp)
 	img := tmp + "/test.elf"
 	if _, err := image.Build(ctx, image.BuildOptions{
-		Pkg: g.pkg, Out: img, GoFlags: g.goFlags, Test: true, Stderr: io.errOut,
+		Pkg: g.pkg, Out: img, GoFlags: g.goFlags, Test: true, Stderr: g.verboseStderr(std),
 	}); err != nil {
 		return exitFailure, err
 	}
-	return boot(ctx, io, img, b, cmdline)
+	return boot(ctx, std, img, b, cmdline)
 }

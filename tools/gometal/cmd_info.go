@@ -17,7 +17,7 @@ segments, and whether it is bootable.`,
 	}
 }
 
-func runInfo(ctx context.Context, io stdio, args []string) (int, error) {
+func runInfo(ctx context.Context, std stdio, args []string) (int, error) {
 	if len(args) != 1 {
 		return exitUsage, usagef("want one IMAGE")
 	}
@@ -29,8 +29,8 @@ func runInfo(ctx context.Context, io stdio, args []string) (int, error) {
 	if err != nil {
 		return exitFailure, fmt.Errorf("%s: %w", args[0], err)
 	}
-	fmt.Fprintf(io.out, "image:       %s (%d bytes)\n", args[0], len(b))
-	if _, err := info.WriteTo(io.out); err != nil {
+	fmt.Fprintf(std.out, "image:       %s (%d bytes)\n", args[0], len(b))
+	if _, err := info.WriteTo(std.out); err != nil {
 		return exitFailure, err
 	}
 	return exitOK, nil

@@ -62,7 +62,7 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, " ") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-func runRun(ctx context.Context, io stdio, args []string) (int, error) {
+func runRun(ctx context.Context, std stdio, args []string) (int, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var b bootFlags
 	b.register(fs)
@@ -85,7 +85,7 @@ func runRun(ctx context.Context, io stdio, args []string) (int, error) {
 			return exitUsage, err
 		}
 	}
-	return boot(ctx, io, pos[0], b, cmdline)
+	return boot(ctx, std, pos[0], b, cmdline)
 }
 
 // kernelCmdline builds "K=V... -- ARGS..." (docs: the kernel command line).
@@ -109,7 +109,7 @@ func kernelCmdline(env, args []string) (string, error) {
 }
 
 // boot runs img in QEMU and turns the outcome into an exit status.
-func boot(ctx context.Context, io stdio, img string, b bootFlags, cmdline string) (int, error) {
+func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline string) (int, error) {
 	elf, err := os.ReadFile(img)
 	if err != nil {
 		return exitFailure, err
@@ -128,17 +128,17 @@ func boot(ctx context.Context, io stdio, img string, b bootFlags, cmdline string
 		Net:     b.net,
 		Append:  cmdline,
 		Timeout: b.timeout,
-		Console: io.out,
-		Stdin:   io.in,
+		Console: std.out,
+		Stdin:   std.in,
 		QEMU:    b.qemu,
 	})
 	switch {
 	case err == nil:
 		return res.ExitCode, nil
 	case res != nil && (res.Panic || errors.Is(err, qemu.ErrKernelPanic)):
-		fmt.Fprintln(io.errOut, "gometal: kernel panic")
-		if serr := symbolize.SymbolizeELF(elf, bytes.NewReader(res.Console), io.errOut); serr != nil {
-			fmt.Fprintf(io.errOut, "gometal: cannot symbolize the report (%v):\n%v\n", serr, err)
+		fmt.Fprintln(std.errOut, "gometal: kernel panic")
+		if serr := symbolize.SymbolizeELF(elf, bytes.NewReader(res.Console), std.errOut); serr != nil {
+			fmt.Fprintf(std.errOut, "gometal: cannot symbolize the report (%v):\n%v\n", serr, err)
 		}
 		return exitPanic, nil
 	case errors.Is(err, qemu.ErrTimeout):

@@ -19,11 +19,11 @@ function+offset file:line, plus a disassembly around rip.`,
 	}
 }
 
-func runSymbolize(ctx context.Context, sio stdio, args []string) (int, error) {
+func runSymbolize(ctx context.Context, std stdio, args []string) (int, error) {
 	if len(args) < 1 || len(args) > 2 {
 		return exitUsage, usagef("want IMAGE and at most one LOG")
 	}
-	var log io.Reader = sio.in
+	var log io.Reader = std.in
 	if len(args) == 2 && args[1] != "-" {
 		f, err := os.Open(args[1])
 		if err != nil {
@@ -32,7 +32,7 @@ func runSymbolize(ctx context.Context, sio stdio, args []string) (int, error) {
 		defer f.Close()
 		log = f
 	}
-	if err := symbolize.Symbolize(args[0], log, sio.out); err != nil {
+	if err := symbolize.Symbolize(args[0], log, std.out); err != nil {
 		return exitFailure, err
 	}
 	return exitOK, nil

@@ -29,7 +29,7 @@ type stdio struct {
 type command struct {
 	usage string // the synopsis after "gometal "
 	help  string // a paragraph after the synopsis
-	run   func(ctx context.Context, io stdio, args []string) (int, error)
+	run   func(ctx context.Context, std stdio, args []string) (int, error)
 }
 
 var commands = map[string]*command{}
@@ -46,36 +46,36 @@ func main() {
 
 // gometal runs the command line args (without the program name) and
 // returns the exit status.
-func gometal(ctx context.Context, io stdio, args []string) int {
+func gometal(ctx context.Context, std stdio, args []string) int {
 	if len(args) == 0 {
-		writeUsage(io.errOut)
+		writeUsage(std.errOut)
 		return exitUsage
 	}
 	name := args[0]
 	switch name {
 	case "-h", "-help", "--help", "help":
-		writeUsage(io.out)
+		writeUsage(std.out)
 		return exitOK
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(io.errOut, "gometal: unknown command %q\n", name)
-		writeUsage(io.errOut)
+		fmt.Fprintf(std.errOut, "gometal: unknown command %q\n", name)
+		writeUsage(std.errOut)
 		return exitUsage
 	}
 	if wantsHelp(args[1:]) {
-		cmd.writeHelp(io.out)
+		cmd.writeHelp(std.out)
 		return exitOK
 	}
-	code, err := cmd.run(ctx, io, args[1:])
+	code, err := cmd.run(ctx, std, args[1:])
 	var u usageError
 	switch {
 	case errors.As(err, &u):
-		fmt.Fprintf(io.errOut, "gometal %s: %s\n", name, u.msg)
-		fmt.Fprintf(io.errOut, "usage: gometal %s\n", cmd.usage)
+		fmt.Fprintf(std.errOut, "gometal %s: %s\n", name, u.msg)
+		fmt.Fprintf(std.errOut, "usage: gometal %s\n", cmd.usage)
 		return exitUsage
 	case err != nil:
-		fmt.Fprintf(io.errOut, "gometal %s: %v\n", name, err)
+		fmt.Fprintf(std.errOut, "gometal %s: %v\n", name, err)
 		if code == exitOK {
 			code = exitFailure
 		}

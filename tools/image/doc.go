@@ -8,6 +8,11 @@
 // note as the Xen PVH entry note and writes a multiboot header into the
 // zero padding of the first page.
 //
+// Programs outside this module need no change to their go.mod: when the
+// kernel package does not resolve from the program's module, Build adds the
+// gometal source (found as described at findRoot: $GOMETAL_ROOT, else the
+// tool's own source tree) through a temporary go.work (workspace.go).
+//
 // The ELF handling here is a small, bounds-checked reader of ELF64 headers
 // (elf.go) rather than debug/elf, because patching needs the file offsets of
 // every header and must never panic on corrupt input.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 )
 
@@ -38,7 +39,7 @@ func (g goRunner) run(ctx context.Context, args ...string) ([]byte, error) {
 		if msg == "" {
 			msg = strings.TrimSpace(stdout.String())
 		}
-		return stdout.Bytes(), fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, msg)
+		return stdout.Bytes(), fmt.Errorf("go %s: %w\n%s", quoteArgs(args), err, msg)
 	}
 	return stdout.Bytes(), nil
 }
@@ -47,4 +48,16 @@ func (g goRunner) run(ctx context.Context, args ...string) ([]byte, error) {
 func (g goRunner) with(env ...string) goRunner {
 	g.env = append(append([]string(nil), g.env...), env...)
 	return g
+}
+
+// quoteArgs joins args for a message, quoting those with spaces.
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = a
+		if a == "" || strings.ContainsAny(a, " \t\n\"'") {
+			q[i] = strconv.Quote(a)
+		}
+	}
+	return strings.Join(q, " ")
 }

@@ -84,6 +84,21 @@ func symbolAddr(t testing.TB, img []byte, name string) uint64 {
 	return 0
 }
 
+// hasSymbol reports whether the ELF image defines symbol name.
+func hasSymbol(t testing.TB, img []byte, name string) bool {
+	t.Helper()
+	f, err := elf.NewFile(bytes.NewReader(img))
+	require.NoError(t, err)
+	syms, err := f.Symbols()
+	require.NoError(t, err)
+	for _, s := range syms {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // synthELF returns a small hand-made image with the layout the Go linker
 // produces: one PT_LOAD at 0x1ff000 covering the file, a PT_NOTE holding
 // a Go-style note and ending right before a 32-byte GNU build-id note.

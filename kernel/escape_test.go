@@ -1,0 +1,30 @@
+package kernel
+
+import (
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestNoHeapEscapes compiles the packages that run in trap context with the
+// compiler's escape analysis report and fails on any value that would be
+// heap-allocated: the kernel runs before the Go runtime exists and under
+// it without an M or P, so an allocation there is a crash.
+func TestNoHeapEscapes(t *testing.T) {
+	pkgs := []string{".", "./cpu", "./mm", "./abi", "../sched", "../boot", "../drivers/..."}
+	cmd := exec.Command("go", append([]string{"build", "-gcflags=-m"}, pkgs...)...)
+	cmd.Env = append(cmd.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	bad := regexp.MustCompile(`(escapes to heap|moved to heap)`)
+	var found []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if bad.MatchString(line) && !strings.Contains(line, "_test.go") {
+			found = append(found, line)
+		}
+	}
+	require.Empty(t, found, "trap-context code must not allocate")
+}
