@@ -69,6 +69,9 @@ func armTimer(c *percpu) {
 			deadline = end
 		}
 	}
+	if at := nextCPUExpiry(c, nanotime()); at != 0 && (deadline == 0 || at < deadline) {
+		deadline = at
+	}
 	if deadline == c.armed {
 		return
 	}

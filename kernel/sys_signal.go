@@ -5,9 +5,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Signal bookkeeping. The handlers, masks and alternate stacks are kept as
-// Linux keeps them, so the runtime's start-up sees what it expects;
-// delivering signals (preemption, faults as panics) is future work.
+// Signal state: the handlers (process-wide), masks and alternate stacks
+// (per thread), kept as Linux keeps them. Delivery is in signal.go.
 const nsig = 64
 
 // sigaction is the kernel's struct sigaction on amd64.
@@ -103,16 +102,6 @@ func sysSigaltstack(t sched.TID, ss, oss uintptr) int64 {
 		default:
 			th.altStack = [3]uint64{sp, 0, size}
 		}
-	}
-	return 0
-}
-
-// sysKill accepts signals to our own threads. SIGURG from the runtime's
-// preemption request is dropped until delivery exists: goroutines are then
-// preempted only at function calls, as with GODEBUG=asyncpreemptoff=1.
-func sysKill(pid, sig int) int64 {
-	if sig < 0 || sig > nsig {
-		return -_EINVAL
 	}
 	return 0
 }

@@ -15,7 +15,7 @@ func clockNow(t sched.TID, clock int) (int64, bool) {
 		return nanotime(), true
 	case unix.CLOCK_THREAD_CPUTIME_ID:
 		th := &threads[t]
-		return th.cpuTime + nanotime() - th.lastRun, true
+		return th.cpuTime + nanotime() - th.lastRun, true // t is running: add its current stretch
 	case unix.CLOCK_PROCESS_CPUTIME_ID:
 		var sum int64
 		for i := range threads {

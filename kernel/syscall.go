@@ -22,6 +22,7 @@ const (
 	_ENOSYS    = int64(unix.ENOSYS)
 	_ENODEV    = int64(unix.ENODEV)
 	_ETIMEDOUT = int64(unix.ETIMEDOUT)
+	_ESRCH     = int64(unix.ESRCH)
 )
 
 // blocked is returned by a handler whose thread now waits; its result is
@@ -93,8 +94,22 @@ func doSyscall(c *percpu, t sched.TID) {
 		ret = sysRtSigprocmask(t, int(a0), a1, a2, a3)
 	case unix.SYS_SIGALTSTACK:
 		ret = sysSigaltstack(t, a0, a1)
-	case unix.SYS_TGKILL, unix.SYS_TKILL, unix.SYS_KILL:
-		ret = sysKill(int(int32(a0)), int(int32(a1)))
+	case unix.SYS_TGKILL:
+		ret = sysKill(int(int32(a0)), int(int32(a1)), int(int32(a2)))
+	case unix.SYS_TKILL:
+		ret = sysKill(0, int(int32(a0)), int(int32(a1)))
+	case unix.SYS_KILL:
+		ret = sysKill(int(int32(a0)), -1, int(int32(a1)))
+	case unix.SYS_TIMER_CREATE:
+		ret = sysTimerCreate(t, int(int32(a0)), a1, a2)
+	case unix.SYS_TIMER_SETTIME:
+		ret = sysTimerSettime(int(int32(a0)), int(a1), a2, a3)
+	case unix.SYS_TIMER_DELETE:
+		ret = sysTimerDelete(int(int32(a0)))
+	case unix.SYS_SETITIMER:
+		ret = sysSetitimer(int(a0), a1, a2)
+	case unix.SYS_RT_SIGRETURN:
+		ret = sysRtSigreturn(t)
 	case unix.SYS_ARCH_PRCTL:
 		ret = sysArchPrctl(c, t, int(a0), a1)
 	case unix.SYS_GETPID:

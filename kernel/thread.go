@@ -41,6 +41,14 @@ type thread struct {
 	evMax   int
 	cpuTime int64 // ns spent running, for CLOCK_THREAD_CPUTIME_ID
 	lastRun int64
+
+	// Signals waiting for delivery, and the siginfo fields of each.
+	pending uint64
+	sigCode [nsig + 1]int32
+	sigF0   [nsig + 1]uint64
+	sigF1   [nsig + 1]uint64
+	// The trap behind a pending fault signal (for sigcontext).
+	faultErr, faultTrap, faultCR2 uint64
 }
 
 const noThread = sched.None
@@ -146,12 +154,10 @@ func exitThread(t sched.TID) {
 func reschedule(c *percpu, f *TrapFrame) {
 	now := nanotime()
 	if c.cur != noThread {
-		cur := &threads[c.cur]
-		cur.cpuTime += now - cur.lastRun
-		if cur.state == threadRunning {
+		chargeCPU(c, now)
+		if threads[c.cur].state == threadRunning {
 			if !c.resched || runq.Len() == 0 {
 				c.resched = false
-				cur.lastRun = now
 				load(c, f)
 				return
 			}
@@ -173,8 +179,12 @@ func reschedule(c *percpu, f *TrapFrame) {
 	load(c, f)
 }
 
-// load puts c.cur's saved context into the frame the trap exit restores.
+// load puts c.cur's saved context into the frame the trap exit restores,
+// delivering a pending signal first.
 func load(c *percpu, f *TrapFrame) {
+	if threads[c.cur].pending&^threads[c.cur].sigmask != 0 {
+		deliverSignal(c.cur)
+	}
 	t := &threads[c.cur]
 	*f = t.regs
 	c.curFX = t.fx

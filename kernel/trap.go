@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/cpu"
+	"golang.org/x/sys/unix"
 )
 
 // Declarations of the entry code in trap_amd64.s and start_amd64.s.
@@ -49,13 +50,18 @@ func userTrap(f *TrapFrame) {
 	case v == vecPageFault:
 		addr := uintptr(cpu.ReadCR2())
 		if f.Err&pfPresent != 0 || !demandFault(addr, f.Err&pfWrite != 0, f.Err&pfFetch != 0) {
-			programFault(f, "SIGSEGV: segmentation violation", addr)
+			code := int32(segvAccerr)
+			if _, ok := vmas.Find(addr); !ok {
+				code = segvMaperr
+			}
+			forceSignal(t, f, int(unix.SIGSEGV), code, uint64(addr))
 		}
-	case v == vecDebug:
+	case v == vecDebug && cpu.ReadDR6()&1 != 0:
 		mainReached(f)
-		threads[t].regs.RFLAGS |= 1 << 16 // RF: do not break again on this instruction
+		threads[t].regs.RFLAGS |= flagRF // do not break again on this instruction
 	case v < 32:
-		programFault(f, exceptionNames[v], 0)
+		sig, code, addr := exceptionSignal(f)
+		forceSignal(t, f, sig, code, addr)
 	default:
 		c.irqs++
 		localAPIC.EOI()
@@ -83,11 +89,30 @@ func kernelTrap(f *TrapFrame) {
 	}
 }
 
-// programFault ends the program after a fault it cannot survive. Delivering
-// the signal to the Go runtime (so that a nil dereference becomes a Go
-// panic) is future work; until then the fault is reported like a kernel
-// panic, with the program's registers, and the machine stops with the
-// status a shell reports for a signal death.
+// exceptionSignal maps a CPU exception in the program to the signal Linux
+// sends for it.
+func exceptionSignal(f *TrapFrame) (sig int, code int32, addr uint64) {
+	switch f.Vector {
+	case vecDivide:
+		return int(unix.SIGFPE), fpeIntdiv, f.RIP
+	case vecDebug, vecBreakpoint:
+		return int(unix.SIGTRAP), siKernel, 0
+	case vecInvalidOp:
+		return int(unix.SIGILL), illIllopn, f.RIP
+	case 12: // #SS
+		return int(unix.SIGBUS), siKernel, 0
+	case 16, 19: // x87 and SIMD floating point
+		return int(unix.SIGFPE), fpeFltinv, f.RIP
+	case 17: // alignment check
+		return int(unix.SIGBUS), busAdraln, 0
+	}
+	return int(unix.SIGSEGV), siKernel, 0 // #GP and the rest
+}
+
+// programFault ends the program after a fault it cannot survive (it has
+// no handler for the signal, or blocks it): the fault is reported like a
+// kernel panic, with the program's registers, and the machine stops with
+// the status a shell reports for a signal death.
 func programFault(f *TrapFrame, what string, addr uintptr) {
 	var l logLine
 	l.s("program fault: ").s(what).s(" at rip ").x(f.RIP)

@@ -11,3 +11,10 @@ func unsafeSlice(addr, n uintptr) []byte {
 
 // ptrOf returns the address of a kernel variable as a pointer.
 func ptrOf(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }
+
+// Offsets in the signal frame.
+const (
+	unsafeOffsetUC   = unsafe.Offsetof(sigframe{}.uc)
+	unsafeOffsetInfo = unsafe.Offsetof(sigframe{}.info)
+	unsafeSizeofUC   = unsafe.Sizeof(ucontext{})
+)

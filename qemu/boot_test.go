@@ -29,9 +29,12 @@ type bootCase struct {
 	append string   // kernel command line
 	args   []string // host arguments, matching append
 	env    []string // host environment additions, matching append
+	// boot is the image's boot protocol (image.BuildOptions.Boot).
+	boot string
 	// guestOnly cases are not run on the host; check judges the result.
 	guestOnly bool
-	check     func(t *testing.T, res *qemu.Result)
+	// check, if set, also judges the result of a case compared with the host.
+	check func(t *testing.T, res *qemu.Result)
 	// fixHost, if set, turns the host output into the expected guest output.
 	fixHost func(out []byte) []byte
 }
@@ -96,16 +99,7 @@ func TestBoot(t *testing.T) {
 		assert.Contains(t, names, name, "boot case without an example")
 	}
 
-	s := &bootSuite{root: root, dir: t.TempDir(), guests: make(chan struct{}, maxGuests)}
-	s.hostBins = sync.OnceValue(func() error {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(s.dir, "host")+"/", "./examples/...")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return errors.New(string(out) + err.Error())
-		}
-		return nil
-	})
+	s := newBootSuite(t, root)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -116,13 +110,31 @@ func TestBoot(t *testing.T) {
 	}
 }
 
+// newBootSuite returns a suite for the repository at root.
+func newBootSuite(t *testing.T, root string) *bootSuite {
+	s := &bootSuite{root: root, dir: t.TempDir(), guests: make(chan struct{}, maxGuests)}
+	s.hostBins = sync.OnceValue(func() error {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(s.dir, "host")+"/", "./examples/...")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return errors.New(string(out) + err.Error())
+		}
+		return nil
+	})
+	return s
+}
+
 // boot builds, boots and checks one example.
 func (s *bootSuite) boot(t *testing.T, name string, c bootCase) {
 	img := filepath.Join(s.dir, name+".img")
+	if c.boot != "" {
+		img = filepath.Join(s.dir, name+"-"+c.boot+".img")
+	}
 	var stderr bytes.Buffer
 	start := time.Now()
 	size, err := image.Build(t.Context(), image.BuildOptions{
-		Pkg: "./examples/" + name, Out: img, Dir: s.root, Stderr: &stderr,
+		Pkg: "./examples/" + name, Out: img, Dir: s.root, Stderr: &stderr, Boot: c.boot,
 	})
 	if err != nil && !strings.Contains(err.Error(), strings.TrimSpace(stderr.String())) {
 		err = errors.Join(err, errors.New(stderr.String()))
@@ -155,6 +167,9 @@ func (s *bootSuite) boot(t *testing.T, name string, c bootCase) {
 	}
 	assert.Equal(t, string(want.out), string(res.Output), "guest output differs from the host's")
 	assert.Equal(t, want.code, res.ExitCode, "guest exit code differs from the host's")
+	if c.check != nil {
+		c.check(t, res)
+	}
 }
 
 // hostCache keeps host results for the whole test run.

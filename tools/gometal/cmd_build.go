@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gometal/gometal/tools/image"
@@ -13,17 +14,21 @@ import (
 
 func init() {
 	commands["build"] = &command{
-		usage: "build [go build flags] PKG [-o IMAGE]",
+		usage: "build [go build flags] PKG [-o IMAGE] [--boot both|pvh|multiboot]",
 		help: `Build links the main package PKG, the Go runtime and the gometal kernel
 into one ELF image and patches it to boot through PVH and multiboot.
 Go build flags such as -tags, -gcflags and -ldflags are passed on.
-IMAGE defaults to the package's last path element plus ".elf".`,
+IMAGE defaults to the package's last path element plus ".elf".
+
+--boot chooses the boot protocols: "both" (the default), "pvh" (no
+multiboot header: QEMU's -kernel then enters through PVH, as microVM
+monitors do) or "multiboot" (no PVH note: GRUB, iPXE).`,
 		run: runBuild,
 	}
 }
 
 func runBuild(ctx context.Context, std stdio, args []string) (int, error) {
-	g, err := parseGoArgs(args, "o")
+	g, err := parseGoArgs(args, "o", "boot")
 	if err != nil {
 		return exitUsage, err
 	}
@@ -34,10 +39,14 @@ func runBuild(ctx context.Context, std stdio, args []string) (int, error) {
 	if out == "" {
 		out = defaultImageName(g.pkg)
 	}
+	if b, ok := g.ours["boot"]; ok && !slices.Contains(image.BootProtocols, b) {
+		return exitUsage, usagef("--boot %q: want one of %s", b, strings.Join(image.BootProtocols, ", "))
+	}
 	size, err := image.Build(ctx, image.BuildOptions{
 		Pkg:     g.pkg,
 		Out:     out,
 		GoFlags: g.goFlags,
+		Boot:    g.ours["boot"],
 		Stderr:  g.verboseStderr(std),
 	})
 	if err != nil {

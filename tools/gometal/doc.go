@@ -7,7 +7,7 @@
 //
 // Usage:
 //
-//	gometal build [go build flags] PKG [-o IMAGE]
+//	gometal build [go build flags] PKG [-o IMAGE] [--boot both|pvh|multiboot]
 //	gometal run IMAGE [--smp N] [--mem SIZE] [--net NETDEV] [--timeout D] [--env K=V]... [--append CMDLINE] [-- ARGS...]
 //	gometal test [go build flags] PKG [--smp N] [--mem SIZE] [--timeout D] [-- TEST ARGS...]
 //	gometal symbolize IMAGE [LOG]
@@ -15,9 +15,9 @@
 //
 // build links PKG, the Go runtime and the gometal kernel into one ELF and
 // patches it to boot through PVH and multiboot (see docs/protocols.md and
-// package tools/image). A package outside the gometal module gets the
-// kernel through a temporary go.work; set GOMETAL_ROOT to choose the
-// gometal checkout.
+// package tools/image); --boot pvh or --boot multiboot keeps only one.
+// A package outside the gometal module gets the kernel through a temporary
+// go.work; set GOMETAL_ROOT to choose the gometal checkout.
 //
 // run boots an image in QEMU with the serial console on standard output.
 // The --env values and the ARGS after "--" form the kernel command line

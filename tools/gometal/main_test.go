@@ -53,6 +53,8 @@ func TestUsageErrors(t *testing.T) {
 		{"build", "a", "b"},
 		{"build", "./x", "-o"},
 		{"build", "./x", "--", "y"},
+		{"build", "./x", "--boot", "uefi"},
+		{"build", "./x", "--boot"},
 		{"run"},
 		{"run", "a", "b"},
 		{"run", "--smp", "many", "img"},

@@ -28,6 +28,11 @@ type BuildOptions struct {
 	GoFlags []string
 	// Test builds the package's test binary (go test -c) instead.
 	Test bool
+	// Boot chooses the boot protocols the image carries: BootBoth (the
+	// default, also ""), BootPVH or BootMultiboot. QEMU's -kernel prefers
+	// multiboot when the image has a header, so a PVH-only image is how
+	// the PVH entry is exercised there.
+	Boot string
 	// Stderr, if not nil, also receives the go command's standard error.
 	Stderr io.Writer
 }
@@ -48,7 +53,7 @@ var gometal = target{kernelPkg: KernelPackage, entry: EntrySymbol}
 // an -overlay that adds OverlayFile (importing the kernel) to the package,
 // the link flags of LDFlags, and, for packages outside this module, a
 // temporary go.work that makes the kernel resolvable (see resolveKernel).
-// The linked ELF is then patched with Patch.
+// The linked ELF is then patched with PatchBoot for o.Boot.
 func Build(ctx context.Context, o BuildOptions) (size int64, err error) {
 	return build(ctx, o, gometal)
 }
@@ -59,6 +64,9 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 	}
 	if o.Out == "" {
 		return 0, errors.New("build: no output file given")
+	}
+	if _, err := checkBoot(o.Boot); err != nil {
+		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
 	out, err := filepath.Abs(o.Out)
 	if err != nil {
@@ -111,7 +119,7 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 	if _, err := g.run(ctx, args...); err != nil {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
-	if err := Patch(out); err != nil {
+	if err := PatchBoot(out, o.Boot); err != nil {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
 	st, err := os.Stat(out)

@@ -73,12 +73,34 @@ func Inspect(elf []byte) (Info, error) {
 	return info, nil
 }
 
-// Bootable reports whether the image has everything both boot paths need:
-// a PVH note and a multiboot header that point at e_entry, and a flat layout.
-func (i Info) Bootable() bool {
-	return i.FlatError == "" && i.PVH != nil && i.PVH.Entry == i.Entry &&
-		i.Multiboot != nil && uint64(i.Multiboot.EntryAddr) == i.Entry
+// BootsPVH reports whether the image boots through PVH: a flat layout and
+// a PVH note that points at e_entry.
+func (i Info) BootsPVH() bool {
+	return i.FlatError == "" && i.PVH != nil && i.PVH.Entry == i.Entry
 }
+
+// BootsMultiboot reports whether the image boots through multiboot v1: a
+// flat layout and a multiboot header whose entry is e_entry.
+func (i Info) BootsMultiboot() bool {
+	return i.FlatError == "" && i.Multiboot != nil && uint64(i.Multiboot.EntryAddr) == i.Entry
+}
+
+// Boot names the protocols the image boots through: BootBoth, BootPVH,
+// BootMultiboot, or "" for none.
+func (i Info) Boot() string {
+	switch pvh, mb := i.BootsPVH(), i.BootsMultiboot(); {
+	case pvh && mb:
+		return BootBoth
+	case pvh:
+		return BootPVH
+	case mb:
+		return BootMultiboot
+	}
+	return ""
+}
+
+// Bootable reports whether the image boots through at least one protocol.
+func (i Info) Bootable() bool { return i.Boot() != "" }
 
 // WriteTo prints the information in a human-readable form.
 func (i Info) WriteTo(w io.Writer) (int64, error) {
@@ -90,7 +112,11 @@ func (i Info) WriteTo(w io.Writer) (int64, error) {
 		b.WriteString("pvh note:    none\n")
 	}
 	if i.BuildID != nil {
-		fmt.Fprintf(&b, "build-id:    offset %#x, %d bytes (not yet patched)\n", i.BuildID.Offset, i.BuildID.Size)
+		state := "not yet patched"
+		if i.BootsMultiboot() {
+			state = "kept: multiboot-only image"
+		}
+		fmt.Fprintf(&b, "build-id:    offset %#x, %d bytes (%s)\n", i.BuildID.Offset, i.BuildID.Size, state)
 	}
 	if h := i.Multiboot; h != nil {
 		fmt.Fprintf(&b, "multiboot:   offset %#x, flags %#x, checksum %#x\n", h.Offset, h.Flags, h.Checksum)
@@ -110,6 +136,9 @@ func (i Info) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(&b, "layout:      NOT flat: %s\n", i.FlatError)
 	} else {
 		b.WriteString("layout:      flat (paddr = vaddr, one paddr - offset)\n")
+	}
+	if boot := i.Boot(); boot != "" {
+		fmt.Fprintf(&b, "boot:        %s\n", boot)
 	}
 	fmt.Fprintf(&b, "bootable:    %v\n", i.Bootable())
 	n, err := io.WriteString(w, b.String())

@@ -1,0 +1,259 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// Signal delivery, as Linux does it on amd64, so that the Go runtime's
+// handlers run unchanged: SIGURG for asynchronous preemption, SIGSEGV,
+// SIGFPE and SIGILL for faults that become Go panics, SIGPROF for the CPU
+// profiler. Signals are made pending on a thread (sendSignal) and delivered
+// on its next return to ring 3 (load calls deliverSignal): the kernel
+// builds an rt_sigframe on the thread's stack or alternate stack and enters
+// the handler; rt_sigreturn restores the (possibly modified) context.
+
+// sigaction flags.
+const (
+	saSiginfo   = 0x4
+	saOnstack   = 0x08000000
+	saRestart   = 0x10000000
+	saNodefer   = 0x40000000
+	saResethand = 0x80000000
+	saRestorer  = 0x04000000
+	sigDfl      = 0
+	sigIgn      = 1
+	ssOnstack   = 1
+)
+
+func sigbit(sig int) uint64 { return 1 << uint(sig-1) }
+
+// unblockable signals are never masked.
+const unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
+
+// sendSignal makes sig pending on t with the given siginfo fields. A
+// thread blocked in an interruptible wait wakes with EINTR so the signal
+// is delivered promptly. Context: trap.
+func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
+	th := &threads[t]
+	if th.state == threadFree {
+		return
+	}
+	if sigactions[sig].handler == sigIgn || (sigactions[sig].handler == sigDfl && defaultIgnored(sig)) {
+		return
+	}
+	th.pending |= sigbit(sig)
+	th.sigCode[sig] = code
+	th.sigF0[sig] = f0
+	th.sigF1[sig] = f1
+	if th.state == threadBlocked && th.sigmask&sigbit(sig) == 0 {
+		wake(t, -_EINTR)
+	}
+}
+
+// defaultIgnored reports whether sig's default action is to ignore it.
+func defaultIgnored(sig int) bool {
+	switch sig {
+	case int(unix.SIGCHLD), int(unix.SIGURG), int(unix.SIGWINCH), int(unix.SIGCONT):
+		return true
+	}
+	return false
+}
+
+// forceSignal delivers a fault signal synchronously: if the program
+// blocks or ignores it, or has no handler, the program dies with a report,
+// as Linux's force_sig would kill it. Context: trap.
+func forceSignal(t sched.TID, f *TrapFrame, sig int, code int32, addr uint64) {
+	th := &threads[t]
+	act := sigactions[sig]
+	if th.sigmask&sigbit(sig) != 0 || act.handler == sigDfl || act.handler == sigIgn {
+		programFault(f, signalName(sig), uintptr(addr))
+	}
+	th.faultErr, th.faultTrap, th.faultCR2 = f.Err, f.Vector, addr
+	th.pending |= sigbit(sig)
+	th.sigCode[sig] = code
+	th.sigF0[sig] = addr
+	th.sigF1[sig] = 0
+}
+
+// deliverSignal delivers the lowest pending, unblocked signal of t by
+// building a signal frame and pointing t's registers at the handler.
+// Context: trap; does not allocate.
+func deliverSignal(t sched.TID) {
+	th := &threads[t]
+	ready := th.pending &^ th.sigmask
+	sig := 1
+	for ready&sigbit(sig) == 0 {
+		sig++
+	}
+	th.pending &^= sigbit(sig)
+	act := sigactions[sig]
+	switch {
+	case act.handler == sigIgn:
+		return
+	case act.handler == sigDfl:
+		if defaultIgnored(sig) {
+			return
+		}
+		var l logLine
+		l.s("program killed by ").s(signalName(sig)).print()
+		shutdown(128 + sig)
+	case act.flags&saRestorer == 0:
+		var l logLine
+		l.s("program has a handler for ").s(signalName(sig)).s(" without SA_RESTORER: killing it").print()
+		shutdown(128 + sig)
+	}
+
+	r := &th.regs
+	alt := th.altStack // sp, flags, size
+	onAlt := alt[2] != 0 && r.RSP > alt[0] && r.RSP <= alt[0]+alt[2]
+	sp := r.RSP - redZone
+	if act.flags&saOnstack != 0 && alt[2] != 0 && !onAlt {
+		sp = alt[0] + alt[2]
+	}
+	fpAddr := (sp - fxSize) &^ 63
+	frameAddr := ((fpAddr - uint64(sigframeSize)) &^ 15) - 8
+	if !userRange(uintptr(frameAddr), uintptr(sp-frameAddr), true) {
+		var l logLine
+		l.s("cannot write the signal frame for ").s(signalName(sig)).s(" at ").x(frameAddr).s(": stack overflow?").print()
+		shutdown(128 + int(unix.SIGSEGV))
+	}
+	copy(unsafeSlice(uintptr(fpAddr), fxSize), unsafeSlice(th.fx, fxSize))
+	fr := (*sigframe)(ptr(uintptr(frameAddr)))
+	*fr = sigframe{}
+	fr.pretcode = act.restorer
+	uc := &fr.uc
+	uc.stack = stackT{sp: alt[0], size: alt[2]}
+	switch {
+	case alt[2] == 0:
+		uc.stack.flags = ssDisable
+	case onAlt:
+		uc.stack.flags = ssOnstack
+	}
+	m := &uc.mctx
+	m.r8, m.r9, m.r10, m.r11, m.r12, m.r13, m.r14, m.r15 = r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15
+	m.rdi, m.rsi, m.rbp, m.rbx, m.rdx, m.rax, m.rcx = r.DI, r.SI, r.BP, r.BX, r.DX, r.AX, r.CX
+	m.rsp, m.rip, m.eflags = r.RSP, r.RIP, r.RFLAGS
+	m.cs, m.ss = selUserCode, selUserData
+	if sig == int(unix.SIGSEGV) || sig == int(unix.SIGBUS) || sig == int(unix.SIGFPE) || sig == int(unix.SIGILL) || sig == int(unix.SIGTRAP) {
+		m.err, m.trapno, m.cr2 = th.faultErr, th.faultTrap, th.faultCR2
+	}
+	m.oldmask = th.sigmask
+	m.fpstate = fpAddr
+	uc.sigmask = th.sigmask
+	fr.info = siginfo{signo: int32(sig), code: th.sigCode[sig], f0: th.sigF0[sig], f1: th.sigF1[sig]}
+
+	r.RIP = act.handler
+	r.RSP = frameAddr
+	r.DI = uint64(sig)
+	r.SI = frameAddr + uint64(unsafeOffsetInfo)
+	r.DX = frameAddr + uint64(unsafeOffsetUC)
+	r.AX = 0
+	r.RFLAGS &^= flagTF | flagDF | flagRF
+	fx := unsafeSlice(th.fx, fxSize)
+	clear(fx)
+	copy(fx, fxDefault[:])
+	if act.flags&saNodefer == 0 {
+		th.sigmask |= sigbit(sig)
+	}
+	th.sigmask |= act.mask
+	th.sigmask &^= unblockable
+	if act.flags&saResethand != 0 {
+		sigactions[sig].handler = sigDfl
+	}
+}
+
+// flagRF is RFLAGS.RF; flagsUser are the flags rt_sigreturn may change.
+const (
+	flagRF    = 1 << 16
+	flagsUser = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | flagTF | flagDF | 0x800 | flagAC | flagRF
+)
+
+// sysRtSigreturn restores the context saved by deliverSignal from the
+// ucontext at the thread's stack pointer (the handler's return popped
+// pretcode). Context: trap.
+func sysRtSigreturn(t sched.TID) int64 {
+	th := &threads[t]
+	r := &th.regs
+	ucAddr := uintptr(r.RSP)
+	if !userRange(ucAddr, unsafeSizeofUC, false) {
+		programFault(r, "SIGSEGV: bad rt_sigreturn frame", ucAddr)
+	}
+	uc := (*ucontext)(ptr(ucAddr))
+	m := &uc.mctx
+	r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15 = m.r8, m.r9, m.r10, m.r11, m.r12, m.r13, m.r14, m.r15
+	r.DI, r.SI, r.BP, r.BX, r.DX, r.AX, r.CX = m.rdi, m.rsi, m.rbp, m.rbx, m.rdx, m.rax, m.rcx
+	r.RSP, r.RIP = m.rsp, m.rip
+	r.RFLAGS = r.RFLAGS&^flagsUser | m.eflags&flagsUser | flagIF
+	r.CS, r.SS = selUserCode, selUserData
+	th.sigmask = uc.sigmask &^ unblockable
+	if m.fpstate != 0 {
+		if !userRange(uintptr(m.fpstate), fxSize, false) {
+			programFault(r, "SIGSEGV: bad fpstate in rt_sigreturn", uintptr(m.fpstate))
+		}
+		fx := unsafeSlice(th.fx, fxSize)
+		copy(fx, unsafeSlice(uintptr(m.fpstate), fxSize))
+		// MXCSR (bytes 24-27) must not set reserved bits, or FXRSTOR faults.
+		mx := uint32(fx[24]) | uint32(fx[25])<<8 | uint32(fx[26])<<16 | uint32(fx[27])<<24
+		mx &= mxcsrMask
+		fx[24], fx[25], fx[26], fx[27] = byte(mx), byte(mx>>8), byte(mx>>16), byte(mx>>24)
+	}
+	if m.rip >= userTop || m.rsp >= userTop {
+		programFault(r, "SIGSEGV: rt_sigreturn to a kernel address", uintptr(m.rip))
+	}
+	return keepRegs
+}
+
+// mxcsrMask is the MXCSR bits FXRSTOR accepts on every x86-64 CPU.
+const mxcsrMask = 0xffbf
+
+// keepRegs tells doSyscall that the handler set the registers itself.
+const keepRegs = blocked
+
+// sysKill implements kill (pid), tkill and tgkill (tid).
+func sysKill(pid, tid, sig int) int64 {
+	if sig < 0 || sig > nsig {
+		return -_EINVAL
+	}
+	if pid != -1 && pid != 0 && pid != 1 {
+		return -_ESRCH
+	}
+	if tid < 0 {
+		// Process-directed: the first thread that does not block it.
+		for i := range threads {
+			if threads[i].state != threadFree && (sig == 0 || threads[i].sigmask&sigbit(sig) == 0) {
+				tid = int(linuxTID(sched.TID(i)))
+				break
+			}
+		}
+		if tid < 0 {
+			tid = 1
+		}
+	}
+	t := sched.TID(tid - 1)
+	if tid < 1 || tid > sched.MaxThreads || threads[t].state == threadFree {
+		return -_ESRCH
+	}
+	if sig != 0 {
+		code := int32(siTkill)
+		if pid != 0 && tid < 0 {
+			code = siUser
+		}
+		sendSignal(t, sig, code, 1, 0) // si_pid 1, si_uid 0
+	}
+	return 0
+}
+
+var signalNames = [...]string{
+	1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT",
+	7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV",
+	12: "SIGUSR2", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 23: "SIGURG",
+	27: "SIGPROF",
+}
+
+func signalName(sig int) string {
+	if sig > 0 && sig < len(signalNames) && signalNames[sig] != "" {
+		return signalNames[sig]
+	}
+	return "a signal"
+}
