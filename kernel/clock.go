@@ -55,16 +55,17 @@ func nanotime() int64 {
 	return int64(hi<<32 | lo>>32)
 }
 
-// armTimer programs this CPU's LAPIC timer for the earliest of the next
-// sleeping thread's deadline and, if other threads wait for the CPU, the end
-// of the running thread's time slice. With neither, the timer stays off
-// (tickless). Context: trap; does not allocate.
+// armTimer programs this CPU's LAPIC timer for the earliest of: the next
+// sleeping thread's deadline (on the timer owner only), the end of the
+// running thread's time slice if others wait for this CPU, and the running
+// thread's next CPU-time timer. With none, the timer stays off (tickless).
+// Context: trap, kernel lock held; does not allocate.
 func armTimer(c *percpu) {
 	var deadline int64
-	if t, when := timers.Next(); t != noThread {
+	if t, when := timers.Next(); t != noThread && c.id == timerOwner {
 		deadline = when
 	}
-	if runq.Len() > 0 && c.cur != noThread {
+	if c.runq.Len() > 0 && c.cur != noThread {
 		if end := c.sliceStart + timeSliceNs; deadline == 0 || end < deadline {
 			deadline = end
 		}

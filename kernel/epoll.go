@@ -190,7 +190,7 @@ func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int
 	ep.waiter = t
 	block(t, waitEpoll)
 	if timeoutMs > 0 {
-		timers.Set(t, nanotime()+int64(timeoutMs)*1e6)
+		setTimer(t, nanotime()+int64(timeoutMs)*1e6)
 	}
 	return blocked
 }

@@ -16,6 +16,8 @@ const (
 	vecGP         = 13
 	vecPageFault  = 14
 	vecTimer      = 0x20 // local APIC timer
+	vecKick       = 0xf0 // IPI: run the scheduler (wake from idle, deliver a signal)
+	vecTLB        = 0xf1 // IPI: flush the TLB
 	vecSpurious   = 0xff
 )
 

@@ -33,14 +33,16 @@ var (
 // on the boot stub's identity map of the first 1 GiB; before the Go
 // runtime exists. Never returns.
 func kmain() {
-	console.Init(uart.Config{Base: uart.COM1})                        // serial console first, for every later message
-	readBootInfo()                                                    // memory map and command line, before anything can overwrite them
-	checkCPU()                                                        // required features; RDRAND and HWCAP for later
-	setupCPU(&cpus[0], uintptr(ptrOf(&iststack0[len(iststack0)-16]))) // GDT, TSS, IDT, SSE, SYSCALL MSRs
-	setupMemory(&bootInfo)                                            // frame allocator, final page table, direct map
-	setupInterrupts()                                                 // legacy PIC masked, local APIC on
-	calibrateClocks()                                                 // TSC and LAPIC timer against the PIT; RTC wall time
-	startProgram()                                                    // first thread at the runtime's _rt0_amd64_linux
+	kernelLock.lock(&cpus[0])                  // other CPUs wait for it until the program starts
+	console.Init(uart.Config{Base: uart.COM1}) // serial console first, for every later message
+	readBootInfo()                             // memory map and command line, before anything can overwrite them
+	checkCPU()                                 // required features; RDRAND and HWCAP for later
+	setupCPU(&cpus[0], bootISTTop())           // GDT, TSS, IDT, SSE, SYSCALL MSRs
+	setupMemory(&bootInfo)                     // frame allocator, final page table, direct map
+	setupInterrupts()                          // legacy PIC masked, local APIC on
+	calibrateClocks()                          // TSC and LAPIC timer against the PIT; RTC wall time
+	startAPs(discoverCPUs())                   // the other CPUs, from the ACPI MADT
+	startProgram()                             // first thread at the runtime's _rt0_amd64_linux
 }
 
 // readBootInfo copies what the boot loader handed over.

@@ -1,6 +1,10 @@
 package kernel
 
-import "github.com/gometal/gometal/sched"
+import (
+	"sync/atomic"
+
+	"github.com/gometal/gometal/sched"
+)
 
 // MaxCPUs bounds the per-CPU table.
 const MaxCPUs = 64
@@ -40,17 +44,26 @@ type percpu struct {
 
 	g kernelG
 
-	id    int
-	cur   sched.TID // the thread whose context is on the trap frame; None when idle
-	idle  bool
-	gdt   gdt
-	tss   tss
-	armed int64 // deadline the LAPIC timer is armed for, 0 if stopped
+	id     int
+	apicID uint32
+	cur    sched.TID      // the thread whose context is on the trap frame; None when idle
+	runq   sched.RunQueue // threads waiting for this CPU
+	gdt    gdt
+	tss    tss
+	armed  int64 // deadline the LAPIC timer is armed for, 0 if stopped
 
 	sliceStart int64 // when cur got the CPU
 	resched    bool  // pick another thread on the way out
 
+	idle    atomic.Bool   // halted in the idle loop (kernel lock released)
+	inUser  atomic.Bool   // running the program (kernel lock released)
+	online  atomic.Bool   // set by the CPU itself once it is up
+	tlbSeen atomic.Uint64 // last TLB shootdown generation flushed
+
+	istTop uintptr // top of the double-fault stack (TSS IST1)
+
 	irqs, halts uint64 // counters
+	startNs     int64  // how long the CPU took to come up
 }
 
 var cpus [MaxCPUs]percpu
@@ -60,6 +73,11 @@ var (
 	kstack0   [kstackSize]byte
 	iststack0 [16 << 10]byte
 )
+
+// bootISTTop returns the top of the boot CPU's double-fault stack.
+func bootISTTop() uintptr {
+	return (uintptr(ptrOf(&iststack0[len(iststack0)-1])) + 1) &^ 15
+}
 
 // thisCPU returns the current CPU's state. Context: kernel; does not
 // allocate.

@@ -91,6 +91,7 @@ func setupInterrupts() {
 	if !localAPIC.Init(lapicConfig(base)) {
 		kernelPanic("local APIC refused its configuration", nil)
 	}
+	cpus[0].apicID = localAPIC.ID()
 	timers.Init()
 	futexes.Init()
 }

@@ -46,8 +46,14 @@ func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 	th.sigCode[sig] = code
 	th.sigF0[sig] = f0
 	th.sigF1[sig] = f1
-	if th.state == threadBlocked && th.sigmask&sigbit(sig) == 0 {
+	if th.sigmask&sigbit(sig) != 0 {
+		return
+	}
+	switch th.state {
+	case threadBlocked:
 		wake(t, -_EINTR)
+	case threadRunning:
+		kick(&cpus[th.cpu]) // delivered when that CPU re-enters its scheduler
 	}
 }
 

@@ -66,6 +66,7 @@ func startProgram() {
 		SS:     selUserData,
 	}
 	th.state = threadRunning
+	nrunning = 1
 	c := thisCPU()
 	c.cur = t
 	c.curFX = th.fx
@@ -74,8 +75,10 @@ func startProgram() {
 	setCommitLimit()
 	armMainBreakpoint()
 	var l logLine
-	l.s("kernel ready after ").ms(nanotime()).s("; ").u(commitLimit >> 20).s(" MiB for the program; starting it").info()
+	l.s("kernel ready after ").ms(nanotime()).s(": ").u(uint64(onlineCPUs)).s(" CPUs, ").u(commitLimit >> 20).s(" MiB for the program; starting it").info()
 	frame := th.regs
+	c.inUser.Store(true)
+	kernelLock.unlock(c)
 	enterUser(&frame)
 }
 

@@ -82,3 +82,30 @@ TEXT ·rt0Addr(SB),NOSPLIT,$0-8
 	LEAQ	_rt0_amd64_linux(SB), AX
 	MOVQ	AX, ret+0(FP)
 	RET
+
+// apEntry64 is where the AP trampoline jumps in long mode, on the CPU's
+// kernel stack, with DI = its percpu. It points GS at the percpu and FS at
+// its kernel TLS (so compiled Go code finds the kernel g) and calls apMain.
+TEXT ·apEntry64(SB),NOSPLIT|NOFRAME,$0
+	MOVQ	DI, BX
+	MOVL	$MSR_GS_BASE, CX
+	MOVQ	BX, AX
+	MOVQ	BX, DX
+	SHRQ	$32, DX
+	WRMSR
+	MOVQ	percpu_kernelFS(BX), AX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	MOVL	$MSR_FS_BASE, CX
+	WRMSR
+	CALL	·apMain(SB)
+aphang:
+	CLI
+	HLT
+	JMP	aphang
+
+// func apEntryAddr() uintptr
+TEXT ·apEntryAddr(SB),NOSPLIT,$0-8
+	LEAQ	·apEntry64(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET

@@ -86,7 +86,7 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 		futexes.Wait(t, addr)
 		block(t, waitFutex)
 		if deadline != 0 {
-			timers.Set(t, deadline)
+			setTimer(t, deadline)
 		}
 		return blocked
 	case futexWakeOp, futexWakeBitset:
@@ -128,7 +128,7 @@ func sysNanosleep(t sched.TID, req uintptr, absolute bool, clockOffset int64) in
 		return 0
 	}
 	block(t, waitSleep)
-	timers.Set(t, deadline)
+	setTimer(t, deadline)
 	return blocked
 }
 

@@ -164,3 +164,6 @@ func unimplemented(nr uint64) {
 	var l logLine
 	l.s("unimplemented system call ").u(nr).s(": returning ENOSYS").info()
 }
+
+// errnoResult is the RAX value of a failed system call.
+func errnoResult(errno int64) uint64 { return uint64(-errno) }

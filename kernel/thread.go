@@ -33,6 +33,7 @@ type thread struct {
 
 	sigmask  uint64
 	altStack [3]uint64 // sigaltstack: sp, flags, size
+	cpu      int       // the CPU it last ran on (its run queue)
 	clearTID uintptr   // CLONE_CHILD_CLEARTID address
 
 	// A pending epoll_pwait: where its results go.
@@ -54,12 +55,13 @@ type thread struct {
 const noThread = sched.None
 
 var (
-	threads [sched.MaxThreads]thread
-	fxAreas [sched.MaxThreads][512 + 16]byte
-	runq    sched.RunQueue
-	timers  sched.Timers
-	futexes sched.Futexes
-	nlive   int
+	threads    [sched.MaxThreads]thread
+	fxAreas    [sched.MaxThreads][512 + 16]byte
+	timers     sched.Timers
+	futexes    sched.Futexes
+	nlive      int
+	nrunning   int // threads on a CPU right now
+	timerOwner int // the CPU whose LAPIC timer is armed for timers.Next
 )
 
 // fxDefault is the FXSAVE image of a fresh thread: x87 control word 0x37f
@@ -88,13 +90,55 @@ func newThread() sched.TID {
 // linuxTID returns the Linux thread id of t.
 func linuxTID(t sched.TID) int64 { return int64(t) + 1 }
 
-// makeRunnable queues t to run. Context: trap.
+// makeRunnable queues t on the run queue of the CPU it last ran on, and
+// makes sure some CPU will pick it up soon: that CPU, if it is idle, or
+// else an idle CPU that will steal it. Context: trap, kernel lock held.
 func makeRunnable(t sched.TID) {
-	threads[t].state = threadRunnable
-	threads[t].wait = waitNone
-	if !runq.Push(t) {
+	th := &threads[t]
+	th.state = threadRunnable
+	th.wait = waitNone
+	home := &cpus[th.cpu]
+	if !home.runq.Push(t) {
 		kernelPanic("run queue overflow", nil)
 	}
+	if home.idle.Load() {
+		kick(home)
+		return
+	}
+	for i := 0; i < onlineCPUs; i++ {
+		if cpus[i].idle.Load() {
+			kick(&cpus[i])
+			return
+		}
+	}
+}
+
+// kick interrupts CPU o so that it re-runs its scheduler: an idle CPU
+// leaves HLT, a busy one enters the kernel (where a pending signal is
+// delivered or a queued thread gets its turn). Context: trap.
+func kick(o *percpu) {
+	if o != thisCPU() {
+		localAPIC.SendIPI(o.apicID, vecKick)
+	}
+}
+
+// popRunnable takes the next thread for c: from its own queue, else stolen
+// from the longest queue of another CPU. Context: trap, kernel lock held.
+func popRunnable(c *percpu) sched.TID {
+	if t := c.runq.Pop(); t != noThread {
+		return t
+	}
+	var victim *percpu
+	for i := 0; i < onlineCPUs; i++ {
+		o := &cpus[i]
+		if o != c && o.runq.Len() > 0 && (victim == nil || o.runq.Len() > victim.runq.Len()) {
+			victim = o
+		}
+	}
+	if victim == nil {
+		return noThread
+	}
+	return victim.runq.Pop()
 }
 
 // block takes t off the CPU until wake. Context: trap.
@@ -133,6 +177,15 @@ func expireTimers() {
 	}
 }
 
+// setTimer arms t's deadline. If it is now the earliest, this CPU becomes
+// the one whose LAPIC timer fires for it. Context: trap, kernel lock held.
+func setTimer(t sched.TID, when int64) {
+	if _, first := timers.Next(); first == 0 || when < first {
+		timerOwner = thisCPU().id
+	}
+	timers.Set(t, when)
+}
+
 // exitThread frees t. Context: trap.
 func exitThread(t sched.TID) {
 	th := &threads[t]
@@ -141,7 +194,10 @@ func exitThread(t sched.TID) {
 	}
 	timers.Cancel(t)
 	futexes.Remove(t)
-	runq.Remove(t)
+	cpus[th.cpu].runq.Remove(t)
+	if th.state == threadRunning {
+		nrunning--
+	}
 	th.state = threadFree
 	nlive--
 	if nlive == 0 {
@@ -150,30 +206,36 @@ func exitThread(t sched.TID) {
 }
 
 // reschedule picks the thread to run next on c (the current one if it may
-// go on) and loads its registers into f. Context: trap; does not allocate.
+// go on) and loads its registers into f. Context: trap, kernel lock held;
+// does not allocate.
 func reschedule(c *percpu, f *TrapFrame) {
 	now := nanotime()
 	if c.cur != noThread {
 		chargeCPU(c, now)
 		if threads[c.cur].state == threadRunning {
-			if !c.resched || runq.Len() == 0 {
+			if !c.resched || c.runq.Len() == 0 {
 				c.resched = false
 				load(c, f)
 				return
 			}
+			nrunning--
 			makeRunnable(c.cur)
+		} else {
+			nrunning-- // it blocked or exited
 		}
 	}
 	c.resched = false
-	next := runq.Pop()
+	next := popRunnable(c)
 	for next == noThread {
 		c.cur = noThread
 		idle(c)
-		next = runq.Pop()
+		next = popRunnable(c)
 	}
 	nt := &threads[next]
 	nt.state = threadRunning
+	nt.cpu = c.id
 	nt.lastRun = nanotime()
+	nrunning++
 	c.cur = next
 	c.sliceStart = nt.lastRun
 	load(c, f)
@@ -192,21 +254,31 @@ func load(c *percpu, f *TrapFrame) {
 	armTimer(c)
 }
 
-// idle halts the CPU until a timer or interrupt makes a thread runnable.
-// With nothing that could ever wake a thread, it reports the deadlock and
-// stops instead of hanging silently. Context: trap, interrupts off.
+// idle halts the CPU until a timer or an interrupt makes a thread
+// runnable. It releases the kernel lock while halted. With no thread
+// running anywhere, none queued and no timer pending, nothing can ever wake
+// a thread: it reports the deadlock instead of hanging silently.
+// Context: trap, kernel lock held on entry and on return.
 func idle(c *percpu) {
-	for runq.Len() == 0 {
+	for c.runq.Len() == 0 {
 		expireTimers()
-		if runq.Len() > 0 {
+		if next := popRunnable(c); next != noThread {
+			c.runq.Push(next) // stolen: run it
 			break
 		}
-		if timers.Len() == 0 {
+		if timers.Len() == 0 && nrunning == 0 && nArmed == 0 {
 			deadlock()
+		}
+		if timers.Len() > 0 && !cpus[timerOwner].idle.Load() {
+			timerOwner = c.id // spare the busy owner the interrupts
 		}
 		armTimer(c)
 		c.halts++
+		c.idle.Store(true)
+		kernelLock.unlock(c)
 		cpu.Halt()
+		c.idle.Store(false)
+		kernelLock.lock(c)
 		c.armed = 0 // the one-shot timer has fired or will be re-armed
 	}
 }

@@ -11,6 +11,7 @@ func trapExit()
 func popFrame()
 func syscallEntry()
 func start64()
+func apEntry64()
 
 // enterUser starts running the thread whose registers are in f.
 //
@@ -32,6 +33,12 @@ const (
 // allocate, does not write Go pointers.
 func userTrap(f *TrapFrame) {
 	c := thisCPU()
+	c.inUser.Store(false)
+	if fastTrap(c, f) {
+		c.inUser.Store(true)
+		return
+	}
+	kernelLock.lock(c)
 	t := c.cur
 	threads[t].regs = *f
 	switch v := f.Vector; {
@@ -42,9 +49,13 @@ func userTrap(f *TrapFrame) {
 		c.armed = 0
 		localAPIC.EOI()
 		expireTimers()
-		if nanotime()-c.sliceStart >= timeSliceNs && runq.Len() > 0 {
+		if nanotime()-c.sliceStart >= timeSliceNs && c.runq.Len() > 0 {
 			c.resched = true
 		}
+	case v == vecKick:
+		c.irqs++
+		localAPIC.EOI()
+		c.resched = true // let a queued thread have its turn
 	case v == vecSpurious:
 		c.irqs++
 	case v == vecPageFault:
@@ -67,17 +78,61 @@ func userTrap(f *TrapFrame) {
 		localAPIC.EOI()
 	}
 	reschedule(c, f)
+	c.inUser.Store(true)
+	kernelLock.unlock(c)
+}
+
+// fastTrap handles, without the kernel lock, the entries that need no
+// shared state: a TLB shootdown, and the system calls that only read
+// clocks or ids (the Go runtime calls clock_gettime constantly). It
+// reports whether it handled the entry; f then resumes the same thread.
+// Context: trap, kernel lock not held.
+func fastTrap(c *percpu, f *TrapFrame) bool {
+	switch f.Vector {
+	case vecTLB:
+		serviceTLB(c)
+		localAPIC.EOI()
+		return true
+	case vectorSyscall:
+		switch f.AX {
+		case unix.SYS_CLOCK_GETTIME:
+			tp := uintptr(f.SI)
+			if tp%8 != 0 || !presentWritable(tp) || !presentWritable(tp+8) {
+				return false // fault it in under the lock
+			}
+			ns, ok := clockNow(c.cur, int(int32(f.DI)))
+			if !ok {
+				f.AX = errnoResult(_EINVAL)
+				return true
+			}
+			*(*int64)(ptr(tp)) = ns / 1e9
+			*(*int64)(ptr(tp + 8)) = ns % 1e9
+			f.AX = 0
+			return true
+		case unix.SYS_GETTID:
+			f.AX = uint64(linuxTID(c.cur))
+			return true
+		case unix.SYS_GETPID:
+			f.AX = 1
+			return true
+		}
+	}
+	return false
 }
 
 // kernelTrap handles an entry from ring 0: an interrupt that woke the idle
 // loop's HLT, or a fault in the kernel (which ends in a panic report).
-// Context: trap; does not allocate.
+// Context: trap, kernel lock not held (the idle loop released it);
+// does not allocate.
 func kernelTrap(f *TrapFrame) {
 	c := thisCPU()
 	switch v := f.Vector; {
 	case v == vecTimer:
 		c.irqs++
 		c.armed = 0
+		localAPIC.EOI()
+	case v == vecTLB:
+		serviceTLB(c)
 		localAPIC.EOI()
 	case v == vecSpurious:
 		c.irqs++

@@ -18,3 +18,7 @@ const (
 	unsafeOffsetInfo = unsafe.Offsetof(sigframe{}.info)
 	unsafeSizeofUC   = unsafe.Sizeof(ucontext{})
 )
+
+func ptrOfCPU(c *percpu) unsafe.Pointer   { return unsafe.Pointer(c) }
+func ptrOfG(g *kernelG) unsafe.Pointer    { return unsafe.Pointer(g) }
+func ptrOfWord(w *uintptr) unsafe.Pointer { return unsafe.Pointer(w) }

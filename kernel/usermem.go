@@ -12,6 +12,10 @@ func ptr(a uintptr) unsafePointer { return cpu.Pointer(a) }
 // allows the access. It reports false for an access the program may not
 // make. Context: trap; does not allocate.
 func demandFault(va uintptr, write, exec bool) bool {
+	if _, flags, ok := kpt.Lookup(va); ok && flags&mm.PTEUser != 0 {
+		// Another CPU mapped it first: retry if it allows the access.
+		return (!write || flags&mm.PTEWrite != 0) && (!exec || flags&mm.PTENoExec == 0)
+	}
 	v, ok := vmas.Find(va)
 	if !ok || v.Prot == 0 {
 		return false
@@ -45,6 +49,17 @@ func pteFlags(prot uint8) uint64 {
 		f |= mm.PTENoExec
 	}
 	return f
+}
+
+// presentWritable reports whether the user page holding addr is mapped
+// writable right now, without faulting anything in. Context: trap, no lock
+// needed (page-table pages are never freed).
+func presentWritable(addr uintptr) bool {
+	if addr < 0x1000 || addr >= userTop {
+		return false
+	}
+	_, flags, ok := kpt.Lookup(addr)
+	return ok && flags&mm.PTEUser != 0 && flags&mm.PTEWrite != 0
 }
 
 // userRange checks that the program may access [addr, addr+n) (writing if

@@ -1,60 +1,99 @@
-// Package lapic drives the local APIC in xAPIC (MMIO) mode: enabling it,
-// end-of-interrupt, and its timer in one-shot mode.
+// Package lapic drives the local APIC in xAPIC (MMIO) or x2APIC (MSR)
+// mode: enabling it, end-of-interrupt, its timer in one-shot mode, and
+// inter-processor interrupts (fixed, INIT and start-up).
 package lapic
 
 import "github.com/gometal/gometal/kernel/cpu"
 
-// Register offsets (Intel SDM vol. 3, table 11-1).
+// Register offsets (Intel SDM vol. 3, table 11-1). In x2APIC mode register
+// r is MSR 0x800 + r>>4.
 const (
 	RegID         = 0x020
+	RegTPR        = 0x080
 	RegEOI        = 0x0b0
 	RegSVR        = 0x0f0 // spurious interrupt vector
+	RegESR        = 0x280 // error status
+	RegICRLow     = 0x300
+	RegICRHigh    = 0x310 // xAPIC only: destination in bits 24-31
 	RegLVTTimer   = 0x320
 	RegTimerInit  = 0x380
 	RegTimerCount = 0x390
 	RegTimerDiv   = 0x3e0
-	RegTPR        = 0x080
 
-	svrEnable    = 1 << 8
-	lvtMasked    = 1 << 16
-	timerDiv16   = 0x3
-	lvtOneShot   = 0 << 17
-	DefaultBase  = 0xfee00000
+	svrEnable  = 1 << 8
+	lvtMasked  = 1 << 16
+	timerDiv16 = 0x3
+
+	// ICR fields.
+	icrFixed      = 0 << 8
+	icrINIT       = 5 << 8
+	icrStartup    = 6 << 8
+	icrPending    = 1 << 12 // xAPIC delivery status
+	icrAssert     = 1 << 14
+	icrLevelTrig  = 1 << 15
+	icrAllButSelf = 3 << 18
+
+	// IA32_APIC_BASE.
 	MSRAPICBase  = 0x1b
-	apicBaseEnab = 1 << 11
+	baseEnable   = 1 << 11
+	baseX2APIC   = 1 << 10
+	x2APICMSR    = 0x800
+	DefaultBase  = 0xfee00000
+	cpuidX2APIC  = 1 << 21 // CPUID.1:ECX
 )
 
 // Config describes the local APIC.
 type Config struct {
-	Base           uintptr // virtual address of the register page
+	Base           uintptr // virtual address of the register page (xAPIC)
+	X2APIC         bool    // use x2APIC mode (the CPU must support it)
 	SpuriousVector uint8
 	TimerVector    uint8
 }
 
-// LAPIC is an enabled local APIC.
+// LAPIC is this CPU's enabled local APIC. In xAPIC mode every CPU sees its
+// own APIC at the same address, so one value serves all CPUs.
 type LAPIC struct {
 	base        uintptr
+	x2          bool
 	timerVector uint8
 }
 
-func (l *LAPIC) reg(off uintptr) *uint32 {
-	return (*uint32)(cpu.Pointer(l.base + off))
+// HasX2APIC reports whether the CPU supports x2APIC mode.
+func HasX2APIC() bool {
+	_, _, ecx, _ := cpu.Cpuid(1, 0)
+	return ecx&cpuidX2APIC != 0
 }
 
 // Read reads a register.
-func (l *LAPIC) Read(off uintptr) uint32 { return *l.reg(off) }
+func (l *LAPIC) Read(off uint32) uint32 {
+	if l.x2 {
+		return uint32(cpu.Rdmsr(x2APICMSR + off>>4))
+	}
+	return *(*uint32)(cpu.Pointer(l.base + uintptr(off)))
+}
 
 // Write writes a register.
-func (l *LAPIC) Write(off uintptr, v uint32) { *l.reg(off) = v }
+func (l *LAPIC) Write(off uint32, v uint32) {
+	if l.x2 {
+		cpu.Wrmsr(x2APICMSR+off>>4, uint64(v))
+		return
+	}
+	*(*uint32)(cpu.Pointer(l.base + uintptr(off))) = v
+}
 
-// Init enables the APIC with the spurious vector and leaves its timer
-// masked. Context: boot or trap; does not allocate.
+// Init enables this CPU's APIC (in x2APIC mode if asked) with the
+// spurious vector and leaves its timer masked. Context: boot or trap;
+// does not allocate.
 func (l *LAPIC) Init(c Config) bool {
-	if c.Base == 0 || c.SpuriousVector < 32 || c.TimerVector < 32 {
+	if (c.Base == 0 && !c.X2APIC) || c.SpuriousVector < 32 || c.TimerVector < 32 {
 		return false
 	}
-	l.base = c.Base
-	l.timerVector = c.TimerVector
+	base := cpu.Rdmsr(MSRAPICBase) | baseEnable
+	if c.X2APIC {
+		base |= baseX2APIC
+	}
+	cpu.Wrmsr(MSRAPICBase, base)
+	l.base, l.x2, l.timerVector = c.Base, c.X2APIC, c.TimerVector
 	l.Write(RegTPR, 0)
 	l.Write(RegSVR, svrEnable|uint32(c.SpuriousVector))
 	l.Write(RegTimerDiv, timerDiv16)
@@ -63,7 +102,12 @@ func (l *LAPIC) Init(c Config) bool {
 }
 
 // ID returns this CPU's APIC id.
-func (l *LAPIC) ID() uint32 { return l.Read(RegID) >> 24 }
+func (l *LAPIC) ID() uint32 {
+	if l.x2 {
+		return l.Read(RegID)
+	}
+	return l.Read(RegID) >> 24
+}
 
 // EOI signals the end of the current interrupt.
 func (l *LAPIC) EOI() { l.Write(RegEOI, 0) }
@@ -71,7 +115,7 @@ func (l *LAPIC) EOI() { l.Write(RegEOI, 0) }
 // StartTimer arms the one-shot timer with count ticks (of the bus clock
 // divided by 16). A count of 0 stops it.
 func (l *LAPIC) StartTimer(count uint32) {
-	l.Write(RegLVTTimer, lvtOneShot|uint32(l.timerVector))
+	l.Write(RegLVTTimer, uint32(l.timerVector))
 	l.Write(RegTimerInit, count)
 }
 
@@ -89,4 +133,36 @@ func (l *LAPIC) TimerCount() uint32 { return l.Read(RegTimerCount) }
 func (l *LAPIC) StartCalibration() {
 	l.Write(RegLVTTimer, lvtMasked|uint32(l.timerVector))
 	l.Write(RegTimerInit, 0xffffffff)
+}
+
+// icr sends one interrupt command and, in xAPIC mode, waits until the APIC
+// has accepted it.
+func (l *LAPIC) icr(dest uint32, low uint32) {
+	if l.x2 {
+		cpu.Wrmsr(x2APICMSR+RegICRLow>>4, uint64(dest)<<32|uint64(low))
+		return
+	}
+	l.Write(RegICRHigh, dest<<24)
+	l.Write(RegICRLow, low)
+	for l.Read(RegICRLow)&icrPending != 0 {
+		cpu.Pause()
+	}
+}
+
+// SendIPI sends a fixed interrupt with vector to the CPU with APIC id dest.
+// Context: trap; does not allocate.
+func (l *LAPIC) SendIPI(dest uint32, vector uint8) {
+	l.icr(dest, icrFixed|uint32(vector))
+}
+
+// SendInit sends an INIT IPI (assert) to dest, the first step of starting
+// an application processor.
+func (l *LAPIC) SendInit(dest uint32) {
+	l.icr(dest, icrINIT|icrAssert|icrLevelTrig)
+}
+
+// SendStartup sends a start-up IPI: dest begins executing in real mode at
+// physical page << 12.
+func (l *LAPIC) SendStartup(dest uint32, page uint8) {
+	l.icr(dest, icrStartup|uint32(page))
 }

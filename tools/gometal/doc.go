@@ -11,6 +11,7 @@
 //	gometal run IMAGE [--smp N] [--mem SIZE] [--net NETDEV] [--timeout D] [--env K=V]... [--append CMDLINE] [-- ARGS...]
 //	gometal test [go build flags] PKG [--smp N] [--mem SIZE] [--timeout D] [-- TEST ARGS...]
 //	gometal symbolize IMAGE [LOG]
+//	gometal trapcheck [-v] IMAGE
 //	gometal info IMAGE
 //
 // build links PKG, the Go runtime and the gometal kernel into one ELF and
@@ -29,6 +30,10 @@
 // symbolize resolves the kernel panic report in LOG (default standard
 // input) against IMAGE: function, offset and file:line for rip and every
 // stack word in the text, and a disassembly around rip.
+//
+// trapcheck disassembles an image and fails when the kernel's trap-context
+// code can allocate, run a write barrier, panic, call through an unknown
+// function value, recurse or overflow its stack (docs/trap-context.md).
 //
 // info prints an image's entry point, PVH note, multiboot header and
 // segments.

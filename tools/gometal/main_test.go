@@ -67,6 +67,8 @@ func TestUsageErrors(t *testing.T) {
 		{"test", "./x", "--timeout", "soon"},
 		{"symbolize"},
 		{"symbolize", "a", "b", "c"},
+		{"trapcheck"},
+		{"trapcheck", "a", "b"},
 		{"info"},
 		{"info", "a", "b"},
 	} {

@@ -1,0 +1,53 @@
+package kernel
+
+import (
+	"sync/atomic"
+
+	"github.com/gometal/gometal/kernel/cpu"
+)
+
+// The kernel lock. Kernel code runs with interrupts off, so mutual
+// exclusion between CPUs is all a lock needs to provide: one spinlock
+// guards the kernel's shared state (threads, run queues, timers, futexes,
+// memory maps, descriptors). A CPU takes it on entry from ring 3 after the
+// lock-free fast paths, drops it right before returning to ring 3, and
+// drops it while halted in the idle loop.
+//
+// A CPU spinning for the lock keeps answering TLB shootdowns (see tlb.go),
+// so the holder can wait for every CPU's acknowledgement.
+type spinlock struct {
+	held  atomic.Uint32
+	owner atomic.Int32 // CPU id + 1 of the holder, for assertions
+}
+
+var kernelLock spinlock
+
+// lock takes l on CPU c. Context: trap, interrupts off; does not allocate.
+func (l *spinlock) lock(c *percpu) {
+	for !l.held.CompareAndSwap(0, 1) {
+		for l.held.Load() != 0 {
+			serviceTLB(c)
+			cpu.Pause()
+		}
+	}
+	l.owner.Store(int32(c.id + 1))
+	serviceTLB(c)
+}
+
+// unlock releases l, which c must hold.
+func (l *spinlock) unlock(c *percpu) {
+	if o := l.owner.Load(); o != int32(c.id+1) {
+		var m logLine
+		m.s("cpu ").i(int64(c.id)).s(" releases the kernel lock held by cpu ").i(int64(o) - 1).print()
+		kernelPanic("kernel lock released by a CPU that does not hold it", nil)
+	}
+	l.owner.Store(0)
+	l.held.Store(0)
+}
+
+// assertHeld panics loudly if c does not hold the kernel lock.
+func (l *spinlock) assertHeld(c *percpu) {
+	if l.owner.Load() != int32(c.id+1) {
+		kernelPanic("kernel state touched without the kernel lock", nil)
+	}
+}

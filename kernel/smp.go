@@ -1,0 +1,137 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/boot"
+	"github.com/gometal/gometal/drivers/pit"
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/mm"
+)
+
+// SMP bring-up: every CPU the firmware lists (ACPI MADT) is started with
+// INIT-SIPI-SIPI through the real-mode trampoline (boot/trampoline.go),
+// one at a time. A CPU that does not answer in time is logged and skipped.
+
+// kstackRegion is where kernel stacks are mapped, each below a guard page.
+const (
+	kstackRegion = 0xffffc00000000000
+	istSize      = 16 << 10
+	apTimeoutUs  = 200000
+)
+
+var kstackNext uintptr = kstackRegion
+
+// allocKernelStack maps size bytes of fresh frames below an unmapped guard
+// page and returns the top. Context: boot; does not allocate.
+func allocKernelStack(size uintptr) uintptr {
+	kstackNext += mm.PageSize // guard page
+	base := kstackNext
+	for off := uintptr(0); off < size; off += mm.PageSize {
+		pa := frames.Alloc()
+		if pa == 0 || !kpt.Map(base+off, pa, mm.PTEWrite|mm.PTENoExec) {
+			return 0
+		}
+	}
+	kstackNext += size
+	return base + size
+}
+
+// prepareCPU fills c's per-CPU state for a CPU that will start at
+// apEntry64: its kernel stack, kernel g, TLS slot and GS value.
+func prepareCPU(c *percpu, id int, apicID uint32) bool {
+	top := allocKernelStack(kstackSize)
+	ist := allocKernelStack(istSize)
+	if top == 0 || ist == 0 {
+		return false
+	}
+	c.self = uintptr(ptrOfCPU(c))
+	c.id = id
+	c.apicID = apicID
+	c.cur = noThread
+	c.kstackTop = top
+	c.g.stackLo = top - kstackSize
+	c.g.stackHi = top
+	c.g.stackguard0 = c.g.stackLo + kernelGuard
+	c.g.stackguard1 = c.g.stackguard0
+	c.tlsG = uintptr(ptrOfG(&c.g))
+	c.kernelFS = uintptr(ptrOfWord(&c.tlsEnd))
+	c.istTop = ist
+	return true
+}
+
+// startAPs starts every other CPU in cpuAPICs and returns how many came
+// up. Context: boot CPU, kernel lock held.
+func startAPs(ids []uint32) {
+	bsp := localAPIC.ID()
+	page := unsafeSlice(physToVirt(boot.APTrampolineAddr), mm.PageSize)
+	copy(page, boot.APTrampoline[:])
+	if !kpt.Map(boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
+		kernelPanic("cannot map the AP trampoline", nil)
+	}
+	for _, apic := range ids {
+		if apic == bsp {
+			continue
+		}
+		if onlineCPUs == MaxCPUs {
+			var l logLine
+			l.s("more than ").u(MaxCPUs).s(" CPUs: the rest stay off").print()
+			return
+		}
+		c := &cpus[onlineCPUs]
+		if !prepareCPU(c, onlineCPUs, apic) {
+			kernelPanic("no memory for a CPU's stacks", nil)
+		}
+		put64 := func(off uintptr, v uint64) { *(*uint64)(ptr(physToVirt(boot.APTrampolineAddr) + off)) = v }
+		put64(boot.APParamCR3, kpt.Root)
+		put64(boot.APParamStack, uint64(c.kstackTop))
+		put64(boot.APParamEntry, uint64(apEntryAddr()))
+		put64(boot.APParamCPU, uint64(c.self))
+		start := nanotime()
+		localAPIC.SendInit(apic)
+		pit.Wait(pit.TicksFor(10000))
+		localAPIC.SendStartup(apic, boot.APTrampolineAddr>>12)
+		if !waitOnline(c, 1000) {
+			localAPIC.SendStartup(apic, boot.APTrampolineAddr>>12)
+			waitOnline(c, apTimeoutUs)
+		}
+		var l logLine
+		if !c.online.Load() {
+			l.s("cpu with APIC id ").u(uint64(apic)).s(" did not answer: skipped").print()
+			*c = percpu{}
+			continue
+		}
+		c.startNs = nanotime() - start
+		l.s("cpu ").u(uint64(c.id)).s(": APIC id ").u(uint64(apic)).s(", up in ").ms(c.startNs).info()
+		onlineCPUs++
+	}
+}
+
+// waitOnline waits up to us microseconds for c to report itself online.
+func waitOnline(c *percpu, us int64) bool {
+	deadline := nanotime() + us*1000
+	for !c.online.Load() && nanotime() < deadline {
+		cpu.Pause()
+	}
+	return c.online.Load()
+}
+
+// apEntryAddr returns the 64-bit entry of application processors
+// (start_amd64.s).
+func apEntryAddr() uintptr
+
+// apMain is where an application processor arrives in Go, on its own
+// kernel stack with its kernel g. It sets itself up, reports online, and
+// joins the scheduler. Context: trap, interrupts off; never returns.
+func apMain() {
+	c := thisCPU()
+	setupCPU(c, c.istTop)
+	if !localAPIC.Init(lapicConfig(cpu.Rdmsr(msrAPICBase))) {
+		kernelPanic("local APIC refused its configuration", nil)
+	}
+	c.online.Store(true)
+	kernelLock.lock(c)
+	var f TrapFrame
+	reschedule(c, &f) // idles until a thread is runnable
+	c.inUser.Store(true)
+	kernelLock.unlock(c)
+	enterUser(&f)
+}

@@ -1,0 +1,87 @@
+package bench
+
+import "fmt"
+
+// Better says which way a metric improves.
+type Better int
+
+// Directions of improvement; Info rows are context, not compared.
+const (
+	Lower Better = iota
+	Higher
+	Info
+)
+
+func (b Better) String() string {
+	switch b {
+	case Lower:
+		return "lower"
+	case Higher:
+		return "higher"
+	}
+	return "info"
+}
+
+// Metric is one row of the table.
+type Metric struct {
+	Key    string // the workload's result name, or a name the runner derives
+	Title  string // what the row says
+	Unit   string
+	Better Better
+}
+
+// Keys of the rows the runner derives rather than reads from the workload.
+const (
+	KeyHostToMain   = "boot.host_to_main"
+	KeyKernelToMain = "boot.kernel_to_main"
+	KeySize         = "boot.size"
+	KeyMinMem       = "boot.min_mem"
+	KeyNetwork      = "net.throughput"
+)
+
+// NetworkNA is why the network row is n/a on both sides.
+const NetworkNA = "not measured yet: the gometal side has no NIC (virtio-net is future work)"
+
+// Catalog lists the rows in table order for the given vCPU counts of the
+// parallel rows and the gc test's heap.
+func Catalog(cpus []int, heapMiB int) []Metric {
+	ms := []Metric{
+		{KeyHostToMain, "boot: QEMU start to main (host clock)", "ms", Lower},
+		{KeyKernelToMain, "boot: kernel entry to main (guest clock)", "ms", Lower},
+		{KeySize, "boot: bytes booted (Linux: vmlinuz + initramfs)", "MiB", Lower},
+		{KeyMinMem, "boot: smallest -m that boots hello world", "MiB", Lower},
+		{"sched.spawn", "goroutine create+exit", "ns/op", Lower},
+		{"sched.pingpong.local", "unbuffered channel ping-pong, one P (round trip)", "ns/op", Lower},
+		{"sched.pingpong.cross", "unbuffered channel ping-pong, 2 Ps, locked threads (round trip)", "ns/op", Lower},
+		{"sched.gosched", "runtime.Gosched round trip, one P", "ns/op", Lower},
+		{"sched.mutex", "contended sync.Mutex hand-off (4 goroutines)", "ns/op", Lower},
+		{"sched.wgfan", "WaitGroup fan-out/fan-in of 10,000 goroutines", "ms", Lower},
+		{"sched.wake.p50", "cross-CPU wake latency p50", "us", Lower},
+		{"sched.wake.p99", "cross-CPU wake latency p99", "us", Lower},
+		{"time.sleep.p50", "time.Sleep(1ms) lateness p50", "us", Lower},
+		{"time.sleep.p99", "time.Sleep(1ms) lateness p99", "us", Lower},
+		{"time.ticker.p50", "10ms ticker lateness, 2 CPU hogs, GOMAXPROCS=1, p50", "us", Lower},
+		{"time.ticker.p99", "10ms ticker lateness, 2 CPU hogs, GOMAXPROCS=1, p99", "us", Lower},
+	}
+	for _, n := range cpus {
+		if n == 1 {
+			ms = append(ms, Metric{ParallelTimeKey(1), "CPU-bound job at 1 vCPU", "ms", Lower})
+			continue
+		}
+		ms = append(ms, Metric{SpeedupKey(n), fmt.Sprintf("CPU-bound job speedup at %d vCPUs over 1", n), "x", Higher})
+	}
+	heap := fmt.Sprintf(" (%d MiB live heap)", heapMiB)
+	return append(ms,
+		Metric{"gc.pause.p50", "GC pause p50" + heap, "us", Lower},
+		Metric{"gc.pause.p99", "GC pause p99" + heap, "us", Lower},
+		Metric{"gc.total", "heap churn total time" + heap, "ms", Lower},
+		Metric{"gc.count", "GC cycles during the churn", "count", Info},
+		Metric{KeyNetwork, "network", "", Info},
+	)
+}
+
+// ParallelTimeKey names the parallel job's time at n vCPUs.
+func ParallelTimeKey(n int) string { return fmt.Sprintf("parallel.time@%d", n) }
+
+// SpeedupKey names the parallel job's speedup at n vCPUs.
+func SpeedupKey(n int) string { return fmt.Sprintf("parallel.speedup@%d", n) }

@@ -1,0 +1,24 @@
+// Package bench runs the benchmarks of `make bench`: the same Go program
+// (bench/workload) booted as a gometal image and as /init of a Linux
+// initramfs, in the same QEMU machine with the same -smp, -m and devices,
+// and prints, for every metric, both medians over repeats, their spread and
+// the ratio gometal/Linux.
+//
+// The pieces, one mechanism per file:
+//
+//	debian.go     fetch Debian's kernel (apt-get download + dpkg-deb -x) into a cache
+//	initramfs.go  write the Linux initramfs (u-root's pkg/cpio): /init, /dev/console, /dev/port
+//	build.go      build the workload for both sides
+//	side.go       how one side turns a boot into QEMU options
+//	guest.go      boot one guest, timestamp the main marker, parse its report
+//	result.go     parse the workload's BENCH lines
+//	catalog.go    the metrics: names, units, which is better
+//	plan.go       which boots a repeat makes and what each yields
+//	runner.go     run the plan for both sides and collect samples
+//	minmem.go     bisect the smallest -m that boots hello world
+//	table.go      turn samples into rows: medians, spreads, ratios, n/a reasons
+//	markdown.go, csv.go, svg.go   write the table and the chart of ratios
+//
+// A metric one side cannot give is "n/a" with the reason (a guest that
+// timed out, a guest that saw fewer CPUs than it was given), never a number.
+package bench

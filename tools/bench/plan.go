@@ -1,0 +1,77 @@
+package bench
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Step is one guest boot that every repeat makes on each side.
+type Step struct {
+	Name  string
+	SMP   int      // vCPUs
+	Mem   string   // -m; "" means Config.Mem
+	Env   []string // the program's environment
+	Flags []string // workload flags (Config.Scale's -scale is added)
+	Tests []string // workload tests
+	// Yields are the metric keys the step produces; each that a side does
+	// not produce becomes n/a with the reason.
+	Yields []string
+	// Rename maps a workload result name to the metric key it fills, for
+	// results that several steps print (parallel.time at each vCPU count).
+	Rename map[string]string
+	// Boot says the step also measures the boot rows.
+	Boot bool
+}
+
+// key returns the metric key a workload result fills.
+func (s Step) key(result string) string {
+	if k, ok := s.Rename[result]; ok {
+		return k
+	}
+	return result
+}
+
+// DefaultPlan is what `make bench` runs: the one-CPU scheduler, timer and
+// boot measurements in one boot, the two-CPU ones in another, the ticker
+// with CPU hogs alone (it may hang where asynchronous preemption does not
+// work: its timeout must not cost the other rows), the gc test with memory
+// for its heap, and the parallel job at each vCPU count.
+func DefaultPlan(cfg Config) []Step {
+	plan := []Step{
+		{
+			Name: "sched", SMP: 1, Boot: true,
+			Tests: []string{"spawn", "pingpong", "gosched", "mutex", "wgfan", "sleep"},
+			Yields: []string{KeyHostToMain, KeyKernelToMain, "sched.spawn", "sched.pingpong.local",
+				"sched.gosched", "sched.mutex", "sched.wgfan", "time.sleep.p50", "time.sleep.p99"},
+		},
+		{
+			Name: "smp2", SMP: 2, Tests: []string{"pingpong-cross", "wake"},
+			Yields: []string{"sched.pingpong.cross", "sched.wake.p50", "sched.wake.p99"},
+		},
+		{
+			Name: "ticker", SMP: 1, Env: []string{"GOMAXPROCS=1"}, Tests: []string{"ticker"},
+			Yields: []string{"time.ticker.p50", "time.ticker.p99"},
+		},
+		{
+			Name: "gc", SMP: 1, Mem: gcMem(cfg.HeapMiB),
+			Flags:  []string{"-heap", strconv.Itoa(cfg.HeapMiB)},
+			Tests:  []string{"gc"},
+			Yields: []string{"gc.pause.p50", "gc.pause.p99", "gc.total", "gc.count"},
+		},
+	}
+	for _, n := range cfg.CPUs {
+		key := ParallelTimeKey(n)
+		plan = append(plan, Step{
+			Name: fmt.Sprintf("parallel@%d", n), SMP: n, Tests: []string{"parallel"},
+			Yields: []string{key}, Rename: map[string]string{"parallel.time": key},
+		})
+	}
+	return plan
+}
+
+// gcMem is guest memory for the gc test: three times the live heap (the
+// heap grows to twice the live heap at GOGC=100) plus room for the rest,
+// and never less than 256 MiB.
+func gcMem(heapMiB int) string {
+	return fmt.Sprintf("%dM", max(256, 3*heapMiB+128))
+}

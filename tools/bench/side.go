@@ -1,0 +1,110 @@
+package bench
+
+import (
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gometal/gometal/qemu"
+)
+
+// Side is one column of the table: a kernel that boots the workload.
+type Side struct {
+	// Name is the column title: "gometal" or "linux".
+	Name string
+	// Kernel is passed to -kernel, Initrd (if set) to -initrd.
+	Kernel, Initrd string
+	// KernelArgs start the kernel command line, before the program's
+	// environment and "--" and its arguments.
+	KernelArgs string
+	// Size is what the side boots in bytes: the image, or the kernel plus
+	// the initramfs.
+	Size int64
+	// kernelToMain finds the guest-clock time from kernel entry to main.
+	kernelToMain func(res *qemu.Result, rep *Report) (time.Duration, bool)
+}
+
+// LinuxArgs are the kernel parameters of the Linux side: the console on
+// the serial port the harness reads, no boot chatter on it, and an
+// immediate reboot on a kernel panic (which -no-reboot turns into QEMU's
+// exit, reported as "no exit status") instead of a hang until the timeout.
+const LinuxArgs = "console=ttyS0 quiet panic=-1"
+
+// Boot is one guest run: the machine and the workload's command line.
+type Boot struct {
+	SMP     int           // vCPUs
+	Mem     string        // -m
+	Env     []string      // the program's environment, KEY=value
+	Args    []string      // the program's arguments (workload flags and tests)
+	Timeout time.Duration // when to give up on the guest
+}
+
+// GometalSide is the gometal column: the image boots on its own.
+func GometalSide(img string) (Side, error) {
+	st, err := os.Stat(img)
+	if err != nil {
+		return Side{}, err
+	}
+	return Side{Name: "gometal", Kernel: img, Size: st.Size(), kernelToMain: gometalKernelToMain}, nil
+}
+
+// LinuxSide is the Linux column: Debian's vmlinuz with the initramfs.
+func LinuxSide(vmlinuz, initramfs string) (Side, error) {
+	var size int64
+	for _, f := range []string{vmlinuz, initramfs} {
+		st, err := os.Stat(f)
+		if err != nil {
+			return Side{}, err
+		}
+		size += st.Size()
+	}
+	return Side{Name: "linux", Kernel: vmlinuz, Initrd: initramfs, KernelArgs: LinuxArgs,
+		Size: size, kernelToMain: linuxKernelToMain}, nil
+}
+
+// Options returns the QEMU options for b. Both sides get the same machine
+// (qemu.Options' q35, CPU model and devices); only -kernel, -initrd and the
+// kernel's own parameters differ.
+func (s Side) Options(b Boot) qemu.Options {
+	var line []string
+	if s.KernelArgs != "" {
+		line = append(line, s.KernelArgs)
+	}
+	line = append(line, b.Env...)
+	if len(b.Args) > 0 {
+		line = append(line, "--")
+		line = append(line, b.Args...)
+	}
+	o := qemu.Options{
+		Image: s.Kernel, SMP: b.SMP, Mem: b.Mem, Timeout: b.Timeout,
+		Append: strings.Join(line, " "),
+	}
+	if s.Initrd != "" {
+		o.Extra = []string{"-initrd", s.Initrd}
+	}
+	return o
+}
+
+// mainReached is the gometal kernel's log line when the program's main
+// starts (kernel/start.go).
+var mainReached = regexp.MustCompile(`main\.main reached ([0-9.]+) ms after kernel entry`)
+
+func gometalKernelToMain(res *qemu.Result, _ *Report) (time.Duration, bool) {
+	m := mainReached.FindSubmatch(res.KernelLog)
+	if m == nil {
+		return 0, false
+	}
+	ms, err := strconv.ParseFloat(string(m[1]), 64)
+	return time.Duration(ms * float64(time.Millisecond)), err == nil
+}
+
+// linuxKernelToMain is CLOCK_BOOTTIME at main, which Linux starts at zero
+// early in the kernel's start-up.
+func linuxKernelToMain(_ *qemu.Result, rep *Report) (time.Duration, bool) {
+	if rep == nil || rep.BootTimeNS < 0 {
+		return 0, false
+	}
+	return time.Duration(rep.BootTimeNS), true
+}

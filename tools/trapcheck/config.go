@@ -1,0 +1,67 @@
+package trapcheck
+
+// Config says where trap context starts and what it may do.
+type Config struct {
+	// Roots are the trap-context entry points.
+	Roots []Root
+	// Indirect lists the functions allowed to call through a register or
+	// memory; any other indirect call or jump fails the check.
+	Indirect []IndirectRule
+	// StackLimit is the most stack, in bytes, a root may need; 0 means
+	// no limit.
+	StackLimit int64
+}
+
+// Root is one entry point into trap context.
+type Root struct {
+	// Name is the symbol: a Go function (pkg/path.Func) or an assembly
+	// one; for a Go-declared assembly function the ABI0 body NAME.abi0 is
+	// checked too.
+	Name string
+	// Entry is how many bytes are already on the stack when the root is
+	// entered (a trap frame the CPU pushed, say).
+	Entry int64
+	// Optional roots may be missing from the image.
+	Optional bool
+}
+
+// IndirectRule allows the indirect calls and jumps in one function.
+type IndirectRule struct {
+	// Caller is the symbol name of the function that makes the calls.
+	Caller string
+	// Targets are what the calls can reach: symbol names, a final "*"
+	// matching any suffix. Each matching function is checked as if
+	// called directly from the call site. Empty means the targets are
+	// trusted without checking (say why in Reason).
+	Targets []string
+	// Reason documents the rule.
+	Reason string
+}
+
+// The kernel's stack layout (kernel/percpu.go): a 64 KiB per-CPU stack
+// whose stand-in g puts the stack guard 8 KiB above the bottom.
+const (
+	KernelStack    = 64 << 10
+	KernelGuard    = 8 << 10
+	kernelPkg      = "github.com/gometal/gometal/kernel."
+	bootPkg        = "github.com/gometal/gometal/boot."
+	trapFrameBytes = 5*8 + 2*8 // the CPU's interrupt frame, then the stub's error code and vector
+)
+
+// Gometal is the policy for images built with the gometal kernel; see
+// docs/trap-context.md.
+func Gometal() Config {
+	return Config{
+		Roots: []Root{
+			{Name: bootPkg + "entry32"},
+			{Name: bootPkg + "entry64"},
+			{Name: kernelPkg + "start64"},
+			{Name: kernelPkg + "kmain", Entry: 8},
+			{Name: kernelPkg + "syscallEntry"},
+			{Name: kernelPkg + "trapEnter", Entry: trapFrameBytes},
+			{Name: kernelPkg + "userTrap"},
+			{Name: kernelPkg + "kernelTrap"},
+		},
+		StackLimit: KernelStack - KernelGuard,
+	}
+}

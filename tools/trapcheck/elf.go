@@ -1,0 +1,184 @@
+package trapcheck
+
+import (
+	"debug/elf"
+	"debug/gosym"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// elfImage is the part of an image the checker reads: its function symbols
+// and the bytes of its loaded sections.
+type elfImage struct {
+	funcs  []*function // sized STT_FUNC symbols, by address
+	byName map[string]*function
+	lines  *gosym.Table // from .gopclntab; nil if absent or unreadable
+	sects  []section
+}
+
+// function is one function symbol and, once analyzed, its code facts.
+type function struct {
+	name       string
+	start, end uint64
+	info       *funcInfo // nil until analyzed
+}
+
+// section is one allocated section with file contents.
+type section struct {
+	addr     uint64
+	data     []byte
+	writable bool
+}
+
+// openBinary reads the ELF image at path.
+func openBinary(path string) (*elfImage, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readBinary(f)
+}
+
+// readBinary reads an ELF image. It needs the symbol table: the linker's
+// -s flag strips it, and with it the function sizes.
+func readBinary(r io.ReaderAt) (*elfImage, error) {
+	f, err := elf.NewFile(r)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_X86_64 || f.Class != elf.ELFCLASS64 {
+		return nil, errors.New("not an x86-64 ELF64 image")
+	}
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, fmt.Errorf("no symbol table (was the image linked with -s?): %w", err)
+	}
+	b := &elfImage{byName: map[string]*function{}}
+	for _, s := range syms {
+		if s.Size == 0 || s.Section == elf.SHN_UNDEF {
+			continue
+		}
+		if elf.ST_TYPE(s.Info) != elf.STT_FUNC {
+			continue
+		}
+		fn := &function{name: s.Name, start: s.Value, end: s.Value + s.Size}
+		b.funcs = append(b.funcs, fn)
+		if _, dup := b.byName[s.Name]; !dup || elf.ST_BIND(s.Info) == elf.STB_GLOBAL {
+			b.byName[s.Name] = fn
+		}
+	}
+	sort.Slice(b.funcs, func(i, j int) bool { return b.funcs[i].start < b.funcs[j].start })
+	for _, s := range f.Sections {
+		if s.Flags&elf.SHF_ALLOC == 0 || s.Type == elf.SHT_NOBITS || s.Size == 0 {
+			continue
+		}
+		data, err := s.Data()
+		if err != nil {
+			return nil, fmt.Errorf("section %s: %w", s.Name, err)
+		}
+		b.sects = append(b.sects, section{addr: s.Addr, data: data, writable: s.Flags&elf.SHF_WRITE != 0})
+	}
+	if s := f.Section(".gopclntab"); s != nil {
+		if data, err := s.Data(); err == nil {
+			if text := f.Section(".text"); text != nil {
+				b.lines = lineTable(data, text.Addr)
+			}
+		}
+	}
+	if len(b.funcs) == 0 {
+		return nil, errors.New("no function symbols")
+	}
+	return b, nil
+}
+
+// funcAt returns the function that contains addr, or nil.
+func (b *elfImage) funcAt(addr uint64) *function {
+	i := sort.Search(len(b.funcs), func(i int) bool { return b.funcs[i].start > addr }) - 1
+	if i >= 0 && addr < b.funcs[i].end {
+		return b.funcs[i]
+	}
+	return nil
+}
+
+// read returns n bytes at addr, or nil if they are not all in one section.
+func (b *elfImage) read(addr, n uint64) []byte {
+	return b.readIn(addr, n, true)
+}
+
+// readConst is read for read-only sections: data no code can change.
+func (b *elfImage) readConst(addr, n uint64) []byte {
+	return b.readIn(addr, n, false)
+}
+
+func (b *elfImage) readIn(addr, n uint64, writable bool) []byte {
+	for _, s := range b.sects {
+		if s.writable && !writable {
+			continue
+		}
+		if addr >= s.addr && addr-s.addr <= uint64(len(s.data)) && n <= uint64(len(s.data))-(addr-s.addr) {
+			off := addr - s.addr
+			return s.data[off : off+n]
+		}
+	}
+	return nil
+}
+
+// code returns fn's machine code.
+func (b *elfImage) code(fn *function) []byte {
+	return b.read(fn.start, fn.end-fn.start)
+}
+
+// lookup resolves a root name: the symbol itself and, for a function
+// declared in Go and written in assembly, its ABI0 body NAME.abi0 (the
+// plain name is then the ABIInternal wrapper that calls it).
+func (b *elfImage) lookup(name string) []*function {
+	var out []*function
+	for _, n := range []string{name, name + ".abi0"} {
+		if fn, ok := b.byName[n]; ok {
+			out = append(out, fn)
+		}
+	}
+	if strings.HasSuffix(name, ".abi0") {
+		return out[:min(len(out), 1)]
+	}
+	return out
+}
+
+// lineTable parses a .gopclntab, or returns nil: debug/gosym trusts its
+// input, so a corrupt table must not crash the checker.
+func lineTable(pclntab []byte, textAddr uint64) (t *gosym.Table) {
+	defer func() {
+		if recover() != nil {
+			t = nil
+		}
+	}()
+	t, err := gosym.NewTable(nil, gosym.NewLineTable(pclntab, textAddr))
+	if err != nil {
+		return nil
+	}
+	return t
+}
+
+// pos returns "file.go:line" for pc, or "".
+func (b *elfImage) pos(pc uint64) (s string) {
+	if b.lines == nil || pc == 0 {
+		return ""
+	}
+	defer func() {
+		if recover() != nil {
+			s = ""
+		}
+	}()
+	file, line, _ := b.lines.PCToLine(pc)
+	if file == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d", filepath.Base(file), line)
+}

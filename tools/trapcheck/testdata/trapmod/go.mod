@@ -1,0 +1,3 @@
+module example.com/trapmod
+
+go 1.26
