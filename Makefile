@@ -19,7 +19,7 @@ boot: SMP ?= 1
 # --append '...' with the value shell-quoted, or nothing.
 append_flag = $(if $(APPEND),--append '$(subst ','\'',$(APPEND))')
 
-.PHONY: all run image boot boot-usage test check deps cli clean
+.PHONY: all run image boot boot-usage test check trapcheck bench deps cli clean
 
 all: check test
 
@@ -33,6 +33,11 @@ image: cli
 	$(GOMETAL) build $(PKG) -o $(OUT)
 	@echo "$(OUT): $$(stat -c %s $(OUT)) bytes"
 
+## trapcheck: build PKG into OUT and check its trap-context code
+## (docs/trap-context.md); make test runs the same check on examples/hello.
+trapcheck: image
+	$(GOMETAL) trapcheck $(OUT)
+
 ## boot: boot IMAGE; the CLI exits with the program's status (make itself
 ## then stops with "Error N", N being that status, and exits 2).
 boot: boot-usage deps cli
@@ -45,6 +50,13 @@ boot-usage:
 test: deps
 	$(GO) vet ./...
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+## bench: boot bench/workload on gometal and on Debian's Linux kernel in the
+## same QEMU machine, side by side with repeats; print the table and write
+## bench/results/bench.{md,csv,svg} (docs/performance.md). Flags go in
+## BENCH_FLAGS, e.g. BENCH_FLAGS='-repeats 5 -cpus 1,2,4,8 -heap 1024'.
+bench: deps
+	$(GO) run ./tools/bench/cmd/bench $(BENCH_FLAGS)
 
 ## check: formatting and vet.
 check:

@@ -121,6 +121,9 @@ func readiness(fd int) uint32 {
 		}
 		return r
 	case fdConsole:
+		if conLen > 0 {
+			return unix.EPOLLIN | unix.EPOLLOUT
+		}
 		return unix.EPOLLOUT
 	}
 	return 0

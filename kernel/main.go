@@ -39,9 +39,11 @@ func kmain() {
 	checkCPU()                                 // required features; RDRAND and HWCAP for later
 	setupCPU(&cpus[0], bootISTTop())           // GDT, TSS, IDT, SSE, SYSCALL MSRs
 	setupMemory(&bootInfo)                     // frame allocator, final page table, direct map
+	readACPI()                                 // CPUs, I/O APICs, interrupt overrides, power-off
 	setupInterrupts()                          // legacy PIC masked, local APIC on
 	calibrateClocks()                          // TSC and LAPIC timer against the PIT; RTC wall time
 	startAPs(discoverCPUs())                   // the other CPUs, from the ACPI MADT
+	setupDeviceInterrupts()                    // I/O APIC routes; console input
 	startProgram()                             // first thread at the runtime's _rt0_amd64_linux
 }
 
@@ -81,6 +83,7 @@ func readBootInfo() {
 func shutdown(status int) {
 	var l logLine
 	l.s("program exited with status ").i(int64(status)).s(" after ").ms(nanotime()).info()
+	logCPUStats()
 	if status > debugexit.MaxProgramStatus || status < 0 {
 		l = logLine{}
 		l.s("exit status ").i(int64(status)).s(" does not fit the debug-exit protocol: reporting 126").print()
@@ -88,12 +91,25 @@ func shutdown(status int) {
 	stop(debugexit.Encode(status))
 }
 
-// stop writes v to the debug-exit port, then tries ACPI power-off (QEMU's
-// PM1a control block), then halts forever.
+// logCPUStats prints each CPU's busy time and interrupt and halt counts
+// since the program started (read without the lock: approximate for the
+// other CPUs, which may still be running).
+func logCPUStats() {
+	up := nanotime() - programStart
+	for i := 0; i < onlineCPUs; i++ {
+		c := &cpus[i]
+		busy := max(up-c.idleNs, 0)
+		var l logLine
+		l.s("cpu ").u(uint64(i)).s(": busy ").ms(busy).s(" (").i(busy * 100 / max(up, 1)).s("%), ").u(c.irqs).s(" interrupts, ").u(c.halts).s(" halts").info()
+	}
+}
+
+// stop writes v to the debug-exit port, then tries ACPI power-off (S5),
+// then halts forever.
 func stop(v uint32) {
 	debugexit.Exit(v)
-	cpu.Outw(0x604, 0x2000) // QEMU pc/q35: PM1a_CNT, SLP_EN with S5
-	logs("halted: no debug-exit device and no QEMU ACPI power-off")
+	acpiPowerOff()
+	logs("halted: no debug-exit device, and ACPI power-off did not stop the machine")
 	for {
 		cpu.DisableInterrupts()
 		cpu.Halt()

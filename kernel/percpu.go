@@ -63,6 +63,7 @@ type percpu struct {
 	istTop uintptr // top of the double-fault stack (TSS IST1)
 
 	irqs, halts uint64 // counters
+	idleNs      int64  // time spent halted
 	startNs     int64  // how long the CPU took to come up
 }
 

@@ -22,10 +22,14 @@ func mainMain()
 func lapicConfig(apicBase uint64) lapic.Config {
 	return lapic.Config{
 		Base:           physToVirt(apicBase &^ 0xfff),
+		X2APIC:         useX2APIC(apicBase),
 		SpuriousVector: vecSpurious,
 		TimerVector:    vecTimer,
 	}
 }
+
+// programStart is when the program's first instruction ran.
+var programStart int64
 
 // initialStackBytes is how much of the stack the kernel faults in to lay
 // out argv, envp and auxv.
@@ -76,6 +80,10 @@ func startProgram() {
 	armMainBreakpoint()
 	var l logLine
 	l.s("kernel ready after ").ms(nanotime()).s(": ").u(uint64(onlineCPUs)).s(" CPUs, ").u(commitLimit >> 20).s(" MiB for the program; starting it").info()
+	programStart = nanotime()
+	for i := 0; i < onlineCPUs; i++ {
+		cpus[i].idleNs = 0
+	}
 	frame := th.regs
 	c.inUser.Store(true)
 	kernelLock.unlock(c)

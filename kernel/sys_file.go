@@ -92,7 +92,8 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 	}
 	switch f.kind {
 	case fdConsole:
-		return 0 // console input arrives with the interrupt-driven UART (future work): end of file
+		threads[t].restartNr = unix.SYS_READ
+		return consoleRead(t, f, buf, n)
 	case fdEventfd:
 		if n < 8 {
 			return -_EINVAL

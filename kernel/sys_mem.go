@@ -80,14 +80,32 @@ func unmapRange(start, end uintptr) bool {
 	return true
 }
 
-// freePages unmaps and frees the pages of [start, end) that are present.
+// freePages unmaps the pages of [start, end) that are present, makes every
+// CPU forget them, and only then frees their frames (another CPU could
+// still write through a stale TLB entry until the shootdown).
 func freePages(start, end uintptr) {
-	for va := kpt.NextMapped(start, end); va < end; va = kpt.NextMapped(va+mm.PageSize, end) {
-		if pa, ok := kpt.Unmap(va); ok {
-			frames.Free(pa)
-			cpu.Invlpg(va)
+	var batch [64]uint64
+	n := 0
+	flush := func() {
+		if n > 0 {
+			tlbShootdown(thisCPU())
+			for _, pa := range batch[:n] {
+				frames.Free(pa)
+			}
+			n = 0
 		}
 	}
+	for va := kpt.NextMapped(start, end); va < end; va = kpt.NextMapped(va+mm.PageSize, end) {
+		if pa, ok := kpt.Unmap(va); ok {
+			cpu.Invlpg(va)
+			batch[n] = pa
+			n++
+			if n == len(batch) {
+				flush()
+			}
+		}
+	}
+	flush()
 }
 
 // userSpan validates an (addr, length) pair of munmap, mprotect and
@@ -134,9 +152,15 @@ func sysMprotect(addr, length uintptr, prot int) int64 {
 		return -_ENOMEM
 	}
 	committed = committed - oldW + newW
+	changed := false
 	for va := kpt.NextMapped(addr, end); va < end; va = kpt.NextMapped(va+mm.PageSize, end) {
-		kpt.Protect(va, pteFlags(uint8(prot)))
-		cpu.Invlpg(va)
+		if kpt.Protect(va, pteFlags(uint8(prot))) {
+			cpu.Invlpg(va)
+			changed = true
+		}
+	}
+	if changed {
+		tlbShootdown(thisCPU())
 	}
 	return 0
 }

@@ -19,6 +19,7 @@ const (
 	waitFutex
 	waitSleep
 	waitEpoll
+	waitRead // a read that waits for console input
 )
 
 // thread is one of the program's threads (one of the Go runtime's Ms).
@@ -31,10 +32,11 @@ type thread struct {
 	state  uint8
 	wait   uint8
 
-	sigmask  uint64
-	altStack [3]uint64 // sigaltstack: sp, flags, size
-	cpu      int       // the CPU it last ran on (its run queue)
-	clearTID uintptr   // CLONE_CHILD_CLEARTID address
+	sigmask   uint64
+	altStack  [3]uint64 // sigaltstack: sp, flags, size
+	cpu       int       // the CPU it last ran on (its run queue)
+	restartNr uint64    // the system call to re-execute after a waitRead
+	clearTID  uintptr   // CLONE_CHILD_CLEARTID address
 
 	// A pending epoll_pwait: where its results go.
 	epoll   int
@@ -161,6 +163,9 @@ func wake(t sched.TID, result int64) {
 	if th.wait == waitEpoll {
 		epollForgetWaiter(t)
 	}
+	if th.wait == waitRead && conReader == t {
+		conReader = noThread
+	}
 	th.regs.AX = uint64(result)
 	makeRunnable(t)
 }
@@ -266,7 +271,7 @@ func idle(c *percpu) {
 			c.runq.Push(next) // stolen: run it
 			break
 		}
-		if timers.Len() == 0 && nrunning == 0 && nArmed == 0 {
+		if timers.Len() == 0 && nrunning == 0 && nArmed == 0 && !waitingForDevice() {
 			deadlock()
 		}
 		if timers.Len() > 0 && !cpus[timerOwner].idle.Load() {
@@ -276,11 +281,24 @@ func idle(c *percpu) {
 		c.halts++
 		c.idle.Store(true)
 		kernelLock.unlock(c)
+		t0 := nanotime()
 		cpu.Halt()
+		c.idleNs += nanotime() - t0
 		c.idle.Store(false)
 		kernelLock.lock(c)
 		c.armed = 0 // the one-shot timer has fired or will be re-armed
 	}
+}
+
+// waitingForDevice reports whether some thread waits for an interrupt
+// (console input, or epoll, which device descriptors make ready).
+func waitingForDevice() bool {
+	for i := range threads {
+		if threads[i].state == threadBlocked && (threads[i].wait == waitRead || threads[i].wait == waitEpoll) {
+			return true
+		}
+	}
+	return false
 }
 
 // deadlock reports that every thread is blocked with no timer pending.

@@ -75,7 +75,9 @@ func userTrap(f *TrapFrame) {
 		forceSignal(t, f, sig, code, addr)
 	default:
 		c.irqs++
-		localAPIC.EOI()
+		if !deviceInterrupt(v) {
+			localAPIC.EOI()
+		}
 	}
 	reschedule(c, f)
 	c.inUser.Store(true)
@@ -140,7 +142,12 @@ func kernelTrap(f *TrapFrame) {
 		kernelPanic(exceptionNames[v], f)
 	default:
 		c.irqs++
-		localAPIC.EOI()
+		kernelLock.lock(c) // the idle loop released it
+		handled := deviceInterrupt(v)
+		kernelLock.unlock(c)
+		if !handled {
+			localAPIC.EOI()
+		}
 	}
 }
 

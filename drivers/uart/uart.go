@@ -8,16 +8,15 @@ import "github.com/gometal/gometal/kernel/cpu"
 const (
 	regData    = 0 // THR (write) / RBR (read); divisor low byte when DLAB=1
 	regIER     = 1 // interrupt enable; divisor high byte when DLAB=1
-	regFCR     = 2 // FIFO control
 	regLCR     = 3 // line control
 	regMCR     = 4 // modem control
 	regLSR     = 5 // line status
 	lcrDLAB    = 0x80
 	lcr8N1     = 0x03
-	fcrEnable  = 0x07 // enable and clear both FIFOs
 	mcrDTRRTS  = 0x0b // DTR, RTS, OUT2
 	lsrTxEmpty = 0x20 // THR empty
 	lsrRxReady = 0x01
+	ierRxReady = 0x01
 )
 
 // Config describes a port.
@@ -51,7 +50,9 @@ func (p *Port) Init(c Config) bool {
 	cpu.Outb(p.base+regData, uint8(div))
 	cpu.Outb(p.base+regIER, uint8(div>>8))
 	cpu.Outb(p.base+regLCR, lcr8N1)
-	cpu.Outb(p.base+regFCR, fcrEnable)
+	// The FIFOs stay off: turning them on flushes what was received
+	// already (input piped before the kernel started), and in QEMU a byte
+	// can arrive at any moment before that write.
 	cpu.Outb(p.base+regMCR, mcrDTRRTS)
 	return true
 }
@@ -73,6 +74,15 @@ func (p *Port) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
+
+// EnableRxInterrupt makes the port interrupt when a byte arrives (OUT2,
+// set by Init, gates the interrupt line to the interrupt controller).
+func (p *Port) EnableRxInterrupt() {
+	cpu.Outb(p.base+regIER, ierRxReady)
+}
+
+// Pending reports whether a received byte waits to be read.
+func (p *Port) Pending() bool { return cpu.Inb(p.base+regLSR)&lsrRxReady != 0 }
 
 // TryReadByte returns a received byte if one is waiting.
 func (p *Port) TryReadByte() (byte, bool) {

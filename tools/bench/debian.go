@@ -70,13 +70,22 @@ func resolveKernelPackage(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("apt-cache depends %s failed; as root, run apt-get update first: %w\n%s", DebianMeta, err, out)
 	}
+	if pkg := parseDepends(out); pkg != "" {
+		return pkg, nil
+	}
+	return "", fmt.Errorf("apt-cache depends %s names no linux-image-*-amd64 package; as root, run apt-get update first:\n%s", DebianMeta, out)
+}
+
+// parseDepends returns the first "Depends:" line of apt-cache depends
+// output that names a real kernel package, or "".
+func parseDepends(out []byte) string {
 	for _, line := range strings.Split(string(out), "\n") {
 		dep, ok := strings.CutPrefix(strings.TrimSpace(line), "Depends:")
 		if dep = strings.TrimSpace(dep); ok && kernelPackage.MatchString(dep) {
-			return dep, nil
+			return dep
 		}
 	}
-	return "", fmt.Errorf("apt-cache depends %s names no linux-image-*-amd64 package; as root, run apt-get update first:\n%s", DebianMeta, out)
+	return ""
 }
 
 // extractVmlinuz unpacks deb with dpkg-deb -x into a temporary directory

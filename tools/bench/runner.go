@@ -2,10 +2,10 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"time"
@@ -146,9 +146,6 @@ func runRepeat(ctx context.Context, cfg Config, side Side, repeat int, s *Sample
 // repeat's values by key).
 func record(st Step, side string, o Outcome, timeout time.Duration, s *Samples, got map[string]float64) {
 	failure := o.Failure(timeout)
-	if o.Err != nil && !o.TimedOut && errors.Is(o.Err, context.Canceled) {
-		failure = "canceled"
-	}
 	smpNA := ""
 	if n := o.Report.NumCPU(); n > 0 && n < st.SMP {
 		smpNA = fmt.Sprintf("SMP not available: guest saw %d CPUs", n)
@@ -184,6 +181,10 @@ func record(st Step, side string, o Outcome, timeout time.Duration, s *Samples, 
 			s.NA(side, key, smpNA)
 		case failure != "":
 			s.NA(side, key, failure)
+		case key == KeyHostToMain:
+			s.NA(side, key, "the main marker never arrived")
+		case key == KeyKernelToMain:
+			s.NA(side, key, "the guest told no time from kernel entry to main")
 		default:
 			s.NA(side, key, "the workload printed no result")
 		}
@@ -208,4 +209,14 @@ func addSpeedups(cpus []int, side string, got map[string]float64, s *Samples) {
 			s.NA(side, key, "no time at 1 vCPU to compare with")
 		}
 	}
+}
+
+// DefaultCPUs are the vCPU counts of the parallel rows: 1, 2, 4 and 8, as
+// far as the host has cores for them (TCG runs one host thread per vCPU).
+func DefaultCPUs() []int {
+	cpus := []int{1}
+	for n := 2; n <= 8 && n <= runtime.NumCPU(); n *= 2 {
+		cpus = append(cpus, n)
+	}
+	return cpus
 }

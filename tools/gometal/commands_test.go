@@ -147,3 +147,14 @@ func TestBuildFails(t *testing.T) {
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, errOut, "gometal build:")
 }
+
+func TestTrapcheckCommand(t *testing.T) {
+	// A program without the gometal kernel has none of its trap entries.
+	code, _, errOut := call(t, "", "trapcheck", linkProg(t))
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errOut, "boot.entry32: no such function")
+
+	code, _, errOut = call(t, "", "trapcheck", filepath.Join(t.TempDir(), "missing"))
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errOut, "gometal trapcheck:")
+}

@@ -1,7 +1,6 @@
 package trapcheck
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"golang.org/x/arch/x86/x86asm"
@@ -35,6 +34,11 @@ type fnCode struct {
 	fn      *function
 	insts   []decoded
 	targets map[uint64]bool // addresses inside fn that a branch jumps to
+	// slots maps a frame offset (from SP after the prologue) to the
+	// functions whose addresses are stored there: the fn word of a
+	// closure built in the frame. A nil entry means something else is
+	// written there too.
+	slots map[int64][]uint64
 }
 
 // analyze decodes fn and collects its calls, indirect transfers and
@@ -70,8 +74,10 @@ func (b *elfImage) analyze(fn *function) *funcInfo {
 				sp += 8 // CALL to the next instruction, to read the PC
 				break
 			}
-			if t, ok := b.callTarget(fc, i); ok {
-				info.calls = append(info.calls, site{pc: pc, sp: sp, target: b.funcAt(t), inst: text()})
+			if ts := b.callTargets(fc, i); len(ts) > 0 {
+				for _, t := range ts {
+					info.calls = append(info.calls, site{pc: pc, sp: sp, target: b.funcAt(t), inst: text()})
+				}
 				break
 			}
 			info.indirect = append(info.indirect, site{pc: pc, sp: sp, inst: text()})
@@ -106,14 +112,14 @@ func (b *elfImage) analyze(fn *function) *funcInfo {
 // decode decodes fn and finds its branch targets; a problem stops the
 // decoding at the instruction that caused it.
 func (b *elfImage) decode(fn *function) (*fnCode, string) {
-	fc := &fnCode{fn: fn, targets: map[uint64]bool{}}
+	fc := &fnCode{fn: fn, targets: map[uint64]bool{}, slots: map[int64][]uint64{}}
 	code := b.code(fn)
 	if code == nil {
 		return fc, "code not found in the image"
 	}
 	for off := 0; off < len(code); {
 		pc := fn.start + uint64(off)
-		in, err := x86asm.Decode(code[off:], 64)
+		in, err := decodeInst(code[off:])
 		if err != nil || in.Len == 0 {
 			return fc, fmt.Sprintf("undecodable instruction at %#x (% x)", pc, code[off:min(len(code), off+8)])
 		}
@@ -123,6 +129,7 @@ func (b *elfImage) decode(fn *function) (*fnCode, string) {
 			fc.targets[t] = true
 		}
 	}
+	b.findClosureSlots(fc)
 	for i, d := range fc.insts {
 		if d.in.Op == x86asm.JMP {
 			if entries, err := b.jumpTable(fc, i); err == nil {
@@ -135,6 +142,20 @@ func (b *elfImage) decode(fn *function) (*fnCode, string) {
 	return fc, ""
 }
 
+// decodeInst decodes one 64-bit instruction. x86asm (v0.32.0) counts a
+// ModRM byte that VZEROUPPER does not have; the length is fixed here, or
+// the rest of the function (bytealg's AVX2 loops) would decode out of step.
+func decodeInst(code []byte) (x86asm.Inst, error) {
+	in, err := x86asm.Decode(code, 64)
+	if err == nil && in.Op == x86asm.VZEROUPPER {
+		in.Len = 3 // C5 xx 77
+		if code[0] == 0xC4 {
+			in.Len = 4 // C4 xx xx 77
+		}
+	}
+	return in, err
+}
+
 func (fn *function) contains(addr uint64) bool { return addr >= fn.start && addr < fn.end }
 
 // relTarget returns the target of a PC-relative branch.
@@ -144,63 +165,6 @@ func relTarget(in x86asm.Inst, next uint64) (uint64, bool) {
 		return 0, false
 	}
 	return uint64(int64(next) + int64(rel)), true
-}
-
-// callTarget returns the target of the CALL at fc.insts[i]: a direct one,
-// or a call through a register that holds the code pointer of a func
-// value in read-only data (how Go calls a func literal that captures
-// nothing: MOVQ f·f(SB), CX ... CALL CX). The register's value is traced
-// back inside the instruction's basic block only.
-func (b *elfImage) callTarget(fc *fnCode, i int) (uint64, bool) {
-	d := fc.insts[i]
-	if t, ok := relTarget(d.in, d.pc+uint64(d.in.Len)); ok {
-		return t, true
-	}
-	r, ok := d.in.Args[0].(x86asm.Reg)
-	if !ok {
-		return 0, false
-	}
-	for j := i - 1; j >= 0; j-- {
-		p := fc.insts[j]
-		if w, ok := p.in.Args[0].(x86asm.Reg); ok && family(w) == family(r) {
-			if p.in.Op != x86asm.MOV || w < x86asm.RAX {
-				return 0, false
-			}
-			switch src := p.in.Args[1].(type) {
-			case x86asm.Reg:
-				r = src
-			case x86asm.Mem:
-				if src.Base != x86asm.RIP || src.Index != 0 {
-					return 0, false
-				}
-				word := b.readConst(uint64(int64(p.pc)+int64(p.in.Len)+src.Disp), 8)
-				if word == nil {
-					return 0, false
-				}
-				t := binary.LittleEndian.Uint64(word)
-				return t, b.funcAt(t) != nil && b.funcAt(t).start == t
-			default:
-				return 0, false
-			}
-		} else if writes(p.in, r) {
-			return 0, false
-		}
-		if fc.targets[p.pc] {
-			return 0, false // a join: the value may come from elsewhere
-		}
-	}
-	return 0, false
-}
-
-// writes reports whether in may change r other than as its first operand:
-// a CALL clobbers every register.
-func writes(in x86asm.Inst, r x86asm.Reg) bool {
-	switch in.Op {
-	case x86asm.CALL, x86asm.XCHG, x86asm.XADD, x86asm.CMPXCHG, x86asm.MUL, x86asm.DIV,
-		x86asm.IMUL, x86asm.IDIV, x86asm.CPUID, x86asm.RDTSC, x86asm.RDMSR, x86asm.RDTSCP:
-		return true
-	}
-	return false
 }
 
 // adjustSP returns the stack use after an instruction that writes SP

@@ -21,7 +21,7 @@ type checker struct {
 	order   []*function        // reached functions, in BFS order
 	out     map[*function][]edge
 	report  *Report
-	seenBad map[string]bool     // dedupes violations by caller and target
+	seenBad map[string]bool    // dedupes violations by caller and target
 	cyclic  map[*function]bool // functions on a reported cycle
 }
 
@@ -50,6 +50,10 @@ func check(img *elfImage, cfg Config) (*Report, error) {
 	}
 	c.walk(roots)
 	c.report.Reachable = len(c.order)
+	for _, fn := range c.order {
+		c.report.Functions = append(c.report.Functions, fn.name)
+	}
+	sort.Strings(c.report.Functions)
 	c.recursion()
 	c.depth(roots)
 	c.positions()

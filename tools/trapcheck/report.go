@@ -13,8 +13,10 @@ type Report struct {
 	Roots []string
 	// RootDepths is the stack each root needs, entry bytes included.
 	RootDepths []RootDepth
-	// Reachable counts the functions reachable from them.
+	// Reachable counts the functions reachable from them; Functions
+	// names them, sorted.
 	Reachable int
+	Functions []string
 	// Violations are the reasons the check fails; empty means it passed.
 	Violations []Violation
 	// Checks counts, per function, the calls to compiler-inserted check

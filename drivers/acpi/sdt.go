@@ -1,0 +1,178 @@
+package acpi
+
+// System Description Table header (§5.2.6): Signature[4], Length u32,
+// Revision u8, Checksum u8, OEMID[6], OEM Table ID[8], OEM Revision u32,
+// Creator ID u32, Creator Revision u32.
+const (
+	headerLen   = 36
+	hdrLength   = 4
+	hdrRevision = 8
+)
+
+// Parse reads the tables reachable from the RSDP at physical address rsdp
+// (see FindRSDP) into out, which it clears first. It follows the XSDT when
+// the RSDP's revision is 2 or later and its XsdtAddress is not 0, else the
+// RSDT, and then the DSDT named by the FADT.
+//
+// A bad RSDP or root table (outside the window, wrong signature, length or
+// checksum) fails the whole parse. Any other table that lies outside the
+// window, is shorter than its header or has a bad checksum is skipped and
+// counted in out.Skipped. A table that passes those checks but whose
+// contents are malformed (a MADT entry of length < 2, a FADT shorter than
+// ACPI 1.0's...) makes Parse return ErrMalformed after it has read the
+// rest; that table's Have flag is false and its struct zero, the other
+// tables are filled in. The first of several tables with one signature is
+// used. An \_S5 object that cannot be decoded leaves HaveS5 false without
+// an error.
+//
+// Context: boot/trap; does not allocate, does not panic on any input.
+func Parse(mem []byte, base uint64, rsdp uint64, out *Tables) Error {
+	*out = Tables{}
+	m := window{mem, base}
+	r, e := checkRSDP(m, rsdp)
+	if e != OK {
+		return e
+	}
+	decodeRSDP(r, rsdp, &out.RSDP)
+	if ref := out.see(nil, rsdp); ref != nil {
+		ref.Signature = [4]byte{'R', 'S', 'D', 'P'}
+		ref.Length, ref.Revision, ref.Valid = uint32(len(r)), out.RSDP.Revision, true
+	}
+
+	root, entryLen, sig := uint64(out.RSDP.RsdtAddress), 4, "RSDT"
+	if out.RSDP.Revision >= rsdpExtendedRevision && out.RSDP.XsdtAddress != 0 {
+		root, entryLen, sig = out.RSDP.XsdtAddress, 8, "XSDT"
+		out.XSDT = true
+	}
+	out.Root = root
+	t, e := rootTable(m, root, sig)
+	if e != OK {
+		return e
+	}
+	if ref := out.see(t, root); ref != nil {
+		ref.Valid = true
+	}
+
+	first := OK
+	for off := headerLen; len(t)-off >= entryLen; off += entryLen {
+		addr := uint64(u32(t, off))
+		if entryLen == 8 {
+			addr = u64(t, off)
+		}
+		if e := out.decode(out.load(m, addr, "")); e != OK && first == OK {
+			first = e
+		}
+	}
+
+	if out.HaveFADT && out.FADT.DSDT != 0 {
+		if d := out.load(m, out.FADT.DSDT, "DSDT"); d != nil {
+			out.HaveDSDT, out.DSDT = true, out.FADT.DSDT
+			out.HaveS5 = findS5(d[headerLen:], &out.S5)
+		}
+	}
+	return first
+}
+
+// rootTable returns the RSDT or XSDT at addr, checked.
+func rootTable(m window, addr uint64, sig string) ([]byte, Error) {
+	h := m.slice(addr, headerLen)
+	if h == nil {
+		return nil, ErrOutOfRange
+	}
+	if string(h[:4]) != sig {
+		return nil, ErrSignature
+	}
+	n := u32(h, hdrLength)
+	if n < headerLen {
+		return nil, ErrLength
+	}
+	t := m.slice(addr, uint64(n))
+	if t == nil {
+		return nil, ErrOutOfRange
+	}
+	if checksum(t) != 0 {
+		return nil, ErrChecksum
+	}
+	return t, OK
+}
+
+// load returns the table at addr when it lies in the window, is at least a
+// header long, sums to 0 and, if want is not empty, has signature want.
+// It lists the table in Seen (when its header is readable) and counts it in
+// Skipped when it fails.
+func (out *Tables) load(m window, addr uint64, want string) []byte {
+	h := m.slice(addr, headerLen)
+	if addr == 0 || h == nil {
+		out.Skipped++
+		return nil
+	}
+	ref := out.see(h, addr)
+	n := u32(h, hdrLength)
+	t := m.slice(addr, uint64(n))
+	if n < headerLen || t == nil || checksum(t) != 0 || (want != "" && string(h[:4]) != want) {
+		out.Skipped++
+		return nil
+	}
+	if ref != nil {
+		ref.Valid = true
+	}
+	return t
+}
+
+// see appends the table with header h (nil: fill in later) at addr to Seen,
+// returning its entry, or nil when Seen is full.
+func (out *Tables) see(h []byte, addr uint64) *TableRef {
+	if out.NSeen < 0 || out.NSeen >= len(out.Seen) {
+		return nil
+	}
+	r := &out.Seen[out.NSeen]
+	out.NSeen++
+	*r = TableRef{Addr: addr, Length: u32(h, hdrLength), Revision: u8(h, hdrRevision)}
+	if len(h) >= len(r.Signature) {
+		copy(r.Signature[:], h)
+	}
+	return r
+}
+
+// decode fills the part of out that table t (checked; nil: none) provides.
+func (out *Tables) decode(t []byte) Error {
+	if len(t) < headerLen {
+		return OK
+	}
+	e := OK
+	switch string(t[:4]) {
+	case "APIC":
+		if !out.HaveMADT {
+			e = parseMADT(t, &out.MADT)
+			out.HaveMADT = e == OK
+			if e != OK {
+				out.MADT = MADT{}
+			}
+		}
+	case "FACP":
+		if !out.HaveFADT {
+			e = parseFADT(t, &out.FADT)
+			out.HaveFADT = e == OK
+			if e != OK {
+				out.FADT = FADT{}
+			}
+		}
+	case "MCFG":
+		if !out.HaveMCFG {
+			e = parseMCFG(t, &out.MCFG)
+			out.HaveMCFG = e == OK
+			if e != OK {
+				out.MCFG = MCFG{}
+			}
+		}
+	case "HPET":
+		if !out.HaveHPET {
+			e = parseHPET(t, &out.HPET)
+			out.HaveHPET = e == OK
+			if e != OK {
+				out.HPET = HPET{}
+			}
+		}
+	}
+	return e
+}

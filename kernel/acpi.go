@@ -1,0 +1,140 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/drivers/acpi"
+	"github.com/gometal/gometal/drivers/ioapic"
+	"github.com/gometal/gometal/drivers/lapic"
+	"github.com/gometal/gometal/kernel/cpu"
+)
+
+// The firmware's ACPI tables: the CPUs and I/O APICs (MADT), ISA interrupt
+// overrides, and how to power off (FADT and the DSDT's \_S5).
+var (
+	acpiTables acpi.Tables
+	haveACPI   bool
+	cpuIDs     [MaxCPUs]uint32
+)
+
+// acpiWindow is the physical memory the parser may read: the direct map's
+// first 4 GiB, where firmware keeps its tables.
+func acpiWindow() []byte { return unsafeSlice(directBase, 4<<30) }
+
+// readACPI finds and parses the tables. Without them the machine runs on
+// the boot CPU with default interrupt routing. Context: boot.
+func readACPI() {
+	rsdp, e := acpi.FindRSDP(acpiWindow(), 0, bootInfo.RSDP)
+	if e == acpi.OK {
+		e = acpi.Parse(acpiWindow(), 0, rsdp, &acpiTables)
+	}
+	var l logLine
+	if e != acpi.OK {
+		l.s("warning: ACPI tables unusable (").s(e.String()).s("): one CPU, default interrupt routing").print()
+		return
+	}
+	haveACPI = true
+	l.s("ACPI: RSDP revision ").u(uint64(acpiTables.RSDP.Revision)).s(" OEM ").b(acpiTables.RSDP.OEMID[:]).s(", tables")
+	for i := 0; i < acpiTables.NSeen; i++ {
+		r := &acpiTables.Seen[i]
+		l.s(" ").b(r.Signature[:])
+		if !r.Valid {
+			l.s("(bad)")
+		}
+	}
+	l.info()
+	if cmdline.Flag("acpidump") {
+		dumpACPI()
+	}
+}
+
+// dumpACPI prints every table in hex (the acpidump kernel option), in the
+// format drivers/acpi's tests read as captured table sets.
+func dumpACPI() {
+	for i := 0; i < acpiTables.NSeen; i++ {
+		r := &acpiTables.Seen[i]
+		t := r.Bytes(acpiWindow(), 0)
+		var hb [acpi.DumpHeaderLen]byte
+		var l logLine
+		l.b(acpi.DumpHeader(&hb, r.Signature, r.Addr)).print()
+		for off := 0; off < len(t); off += 16 {
+			var lb [acpi.DumpLineLen]byte
+			l = logLine{}
+			l.b(acpi.DumpLine(&lb, t, off)).print()
+		}
+	}
+}
+
+// discoverCPUs returns the APIC ids of the enabled CPUs in the MADT.
+func discoverCPUs() []uint32 {
+	if !haveACPI || !acpiTables.HaveMADT {
+		return nil
+	}
+	m := &acpiTables.MADT
+	n := 0
+	for i := 0; i < m.NCPUs && n < len(cpuIDs); i++ {
+		if m.CPUs[i].Enabled() {
+			cpuIDs[n] = m.CPUs[i].APICID
+			n++
+		}
+	}
+	if m.Overflow {
+		logs("warning: the MADT lists more entries than the kernel keeps")
+	}
+	return cpuIDs[:n]
+}
+
+// useX2APIC reports whether the local APICs must run in x2APIC mode: the
+// firmware left them so, or some APIC id does not fit xAPIC's 8 bits.
+func useX2APIC(apicBase uint64) bool {
+	if apicBase&(1<<10) != 0 {
+		return true
+	}
+	if !lapic.HasX2APIC() || !haveACPI {
+		return false
+	}
+	for i := 0; i < acpiTables.MADT.NCPUs; i++ {
+		if acpiTables.MADT.CPUs[i].APICID > 254 {
+			return true
+		}
+	}
+	return false
+}
+
+// initIOAPICs sets up the MADT's I/O APICs (or the one at the standard
+// address when there is no MADT). Context: boot.
+func initIOAPICs() bool {
+	if !haveACPI || acpiTables.MADT.NIOAPICs == 0 {
+		return ioapics[0].Init(ioapic.Config{Base: physToVirt(ioapic.DefaultBase)})
+	}
+	ok := false
+	for i := 0; i < acpiTables.MADT.NIOAPICs && i < len(ioapics); i++ {
+		a := &acpiTables.MADT.IOAPICs[i]
+		if ioapics[i].Init(ioapic.Config{Base: physToVirt(uint64(a.Addr)), GSIBase: a.GSIBase}) {
+			ok = true
+		}
+	}
+	return ok
+}
+
+// isaRouteFor applies the MADT's interrupt source override for an ISA IRQ.
+func isaRouteFor(irq uint8) isaRoute {
+	if !haveACPI {
+		return isaRoute{gsi: uint32(irq)}
+	}
+	gsi, flags := acpiTables.MADT.IRQToGSI(irq)
+	return isaRoute{gsi: gsi, activeLow: flags&3 == 3, level: flags>>2&3 == 3}
+}
+
+// acpiPowerOff enters S5 through the FADT's PM1 control registers, if the
+// tables describe them. It returns if that did not stop the machine.
+func acpiPowerOff() {
+	if !haveACPI || !acpiTables.HaveFADT || !acpiTables.HaveS5 {
+		return
+	}
+	f := &acpiTables.FADT
+	if a := f.PM1aControl(); a.Address != 0 && a.AddressSpaceID == acpi.SpaceSystemIO {
+		cpu.Outw(uint16(a.Address), acpiTables.S5.PM1aValue())
+	}
+	if b := f.PM1bControl(); b.Address != 0 && b.AddressSpaceID == acpi.SpaceSystemIO {
+		cpu.Outw(uint16(b.Address), acpiTables.S5.PM1bValue())
+	}
+}

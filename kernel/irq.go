@@ -1,0 +1,61 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/drivers/ioapic"
+)
+
+// Device interrupts. Legacy (ISA) lines go through the I/O APIC, to the
+// boot CPU, with the polarity and trigger mode the ACPI MADT's interrupt
+// source overrides give.
+const (
+	vecCOM1 = 0x24
+	irqCOM1 = 4 // ISA IRQ of the first serial port
+)
+
+var ioapics [8]ioapic.IOAPIC
+
+// isaRoute is one ISA IRQ's GSI and signalling.
+type isaRoute struct {
+	gsi              uint32
+	activeLow, level bool
+}
+
+// routeISA sends ISA irq to vector on the boot CPU. Context: boot.
+func routeISA(irq uint8, vector uint8) bool {
+	r := isaRouteFor(irq)
+	for i := range ioapics {
+		if ioapics[i].Serves(r.gsi) {
+			return ioapics[i].Route(r.gsi, vector, cpus[0].apicID, r.activeLow, r.level)
+		}
+	}
+	return false
+}
+
+// setupDeviceInterrupts programs the I/O APICs and turns on the console's
+// receive interrupt. Context: boot.
+func setupDeviceInterrupts() {
+	if !initIOAPICs() {
+		logs("warning: no I/O APIC: console input is off")
+		return
+	}
+	if !routeISA(irqCOM1, vecCOM1) {
+		logs("warning: cannot route the serial port's interrupt: console input is off")
+		return
+	}
+	console.EnableRxInterrupt()
+	if console.Pending() {
+		consoleInterrupt() // input that arrived before the kernel started
+	}
+}
+
+// deviceInterrupt handles a device vector. Context: trap, kernel lock held.
+func deviceInterrupt(v uint64) bool {
+	switch v {
+	case vecCOM1:
+		consoleInterrupt()
+	default:
+		return false
+	}
+	localAPIC.EOI()
+	return true
+}

@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gometal/gometal/qemu"
+)
+
+// Meta says where and how a table was measured.
+type Meta struct {
+	Date    time.Time
+	Host    string // OS, CPU model and count
+	QEMU    string // qemu-system-x86_64 --version, first line
+	Go      string
+	Linux   string // the Debian kernel package
+	Repeats int
+	Scale   float64
+	HeapMiB int
+}
+
+// Collect describes this host and run.
+func Collect(ctx context.Context, cfg Config, k DebianKernel) Meta {
+	m := Meta{Date: time.Now().UTC(), Go: runtime.Version(), Linux: k.Package,
+		Repeats: cfg.Repeats, Scale: cfg.Scale, HeapMiB: cfg.HeapMiB}
+	if out, err := exec.CommandContext(ctx, qemu.DefaultQEMU, "--version").Output(); err == nil {
+		m.QEMU, _, _ = strings.Cut(string(out), "\n")
+	}
+	release, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	m.Host = fmt.Sprintf("%s %s, %d CPUs (%s), QEMU TCG (no KVM)",
+		runtime.GOOS, strings.TrimSpace(string(release)), runtime.NumCPU(), cpuModel())
+	return m
+}
+
+// cpuModel returns the host CPU's model name from /proc/cpuinfo.
+func cpuModel() string {
+	info, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	sc := bufio.NewScanner(bytes.NewReader(info))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}

@@ -1,0 +1,143 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gometal/gometal/qemu"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// outcome builds an Outcome from workload output.
+func outcome(t *testing.T, out string, err error) Outcome {
+	t.Helper()
+	rep, perr := ParseReport([]byte(out))
+	require.NoError(t, perr)
+	return Outcome{Report: rep, Err: err, TimedOut: errors.Is(err, qemu.ErrTimeout)}
+}
+
+func TestRecord(t *testing.T) {
+	st := Step{Name: "sched", SMP: 1, Boot: true, Yields: []string{KeyHostToMain, KeyKernelToMain, "sched.spawn", "sched.gosched"}}
+	o := outcome(t, "BENCH-MAIN boottime_ns=5\nBENCH-INFO numcpu=1\nBENCH name=sched.spawn value=12 unit=ns/op\nBENCH name=other value=1 unit=x\n", nil)
+	o.HostToMain = 250 * time.Millisecond
+	o.KernelToMain = 50 * time.Millisecond
+	s := NewSamples()
+	got := map[string]float64{}
+	record(st, "gometal", o, time.Minute, s, got)
+	assert.Equal(t, map[string]float64{KeyHostToMain: 250, KeyKernelToMain: 50, "sched.spawn": 12}, got)
+	assert.False(t, s.Has("gometal", "other"), "results the step does not yield are dropped")
+	assert.Equal(t, "the workload printed no result", s.Reason("gometal", "sched.gosched"))
+}
+
+func TestRecordTimeout(t *testing.T) {
+	st := Step{Name: "ticker", SMP: 1, Boot: true, Yields: []string{KeyHostToMain, KeyKernelToMain, "time.ticker.p50"}}
+	err := fmt.Errorf("qemu: %w: guest gave no exit status", qemu.ErrTimeout)
+	o := outcome(t, "BENCH-MAIN\n", err)
+	s := NewSamples()
+	record(st, "gometal", o, 90*time.Second, s, map[string]float64{})
+	assert.Equal(t, "timed out after 1m30s", s.Reason("gometal", "time.ticker.p50"))
+	assert.Equal(t, "timed out after 1m30s", s.Reason("gometal", KeyHostToMain))
+	assert.Empty(t, s.Values("gometal", "time.ticker.p50"))
+}
+
+func TestRecordFewerCPUs(t *testing.T) {
+	st := Step{Name: "parallel@2", SMP: 2, Yields: []string{ParallelTimeKey(2)},
+		Rename: map[string]string{"parallel.time": ParallelTimeKey(2)}}
+	o := outcome(t, "BENCH-INFO numcpu=1\nBENCH name=parallel.time value=400 unit=ms\n", nil)
+	s := NewSamples()
+	got := map[string]float64{}
+	record(st, "gometal", o, time.Minute, s, got)
+	assert.Empty(t, got, "a guest with fewer CPUs than asked gives no number")
+	assert.Equal(t, "SMP not available: guest saw 1 CPUs", s.Reason("gometal", ParallelTimeKey(2)))
+
+	o = outcome(t, "BENCH-INFO numcpu=2\nBENCH name=parallel.time value=210 unit=ms\n", nil)
+	record(st, "linux", o, time.Minute, s, got)
+	assert.Equal(t, map[string]float64{ParallelTimeKey(2): 210}, got, "renamed to the vCPU count's key")
+}
+
+func TestRecordGuestNA(t *testing.T) {
+	st := Step{Name: "smp2", SMP: 2, Yields: []string{"sched.wake.p50"}}
+	o := outcome(t, "BENCH-INFO numcpu=2\nBENCH name=sched.wake.p50 na=\"clock broke\"\n", nil)
+	s := NewSamples()
+	record(st, "linux", o, time.Minute, s, map[string]float64{})
+	assert.Equal(t, "clock broke", s.Reason("linux", "sched.wake.p50"))
+}
+
+func TestRecordFailure(t *testing.T) {
+	st := Step{Name: "gc", SMP: 1, Yields: []string{"gc.total"}}
+	o := outcome(t, "", errors.New("qemu: kernel panic (QEMU status 255):\nreason: page fault"))
+	s := NewSamples()
+	record(st, "gometal", o, time.Minute, s, map[string]float64{})
+	assert.Equal(t, "guest failed: qemu: kernel panic (QEMU status 255)", s.Reason("gometal", "gc.total"))
+}
+
+func TestAddSpeedups(t *testing.T) {
+	s := NewSamples()
+	got := map[string]float64{ParallelTimeKey(1): 400, ParallelTimeKey(2): 200, ParallelTimeKey(4): 0}
+	s.NA("x", ParallelTimeKey(8), "timed out after 2m0s")
+	addSpeedups([]int{1, 2, 4, 8}, "x", got, s)
+	assert.Equal(t, []float64{2}, s.Values("x", SpeedupKey(2)))
+	assert.False(t, s.Has("x", SpeedupKey(4)), "a zero time gives nothing")
+	assert.Equal(t, "timed out after 2m0s", s.Reason("x", SpeedupKey(8)))
+
+	s = NewSamples()
+	addSpeedups([]int{1, 2}, "y", map[string]float64{ParallelTimeKey(2): 200}, s)
+	assert.Equal(t, "no time at 1 vCPU to compare with", s.Reason("y", SpeedupKey(2)))
+}
+
+func TestDefaultPlan(t *testing.T) {
+	cfg := Config{CPUs: []int{1, 2, 4}, HeapMiB: 1024}
+	plan := DefaultPlan(cfg)
+	names := map[string]Step{}
+	yields := map[string]bool{}
+	for _, st := range plan {
+		names[st.Name] = st
+		for _, y := range st.Yields {
+			assert.False(t, yields[y], "two steps yield %s", y)
+			yields[y] = true
+		}
+		assert.NotEmpty(t, st.Tests, st.Name)
+	}
+	assert.Equal(t, "3200M", names["gc"].Mem, "1 GiB of live heap needs 3 GiB and some")
+	assert.Equal(t, []string{"-heap", "1024"}, names["gc"].Flags)
+	assert.Equal(t, 4, names["parallel@4"].SMP)
+	assert.Equal(t, ParallelTimeKey(4), names["parallel@4"].key("parallel.time"))
+	assert.Equal(t, "sched.spawn", names["sched"].key("sched.spawn"))
+	assert.Equal(t, []string{"GOMAXPROCS=1"}, names["ticker"].Env)
+	assert.Equal(t, "256M", gcMem(16))
+
+	// Every measured row of the catalog but the derived ones comes from a step.
+	for _, m := range Catalog(cfg.CPUs, cfg.HeapMiB) {
+		switch m.Key {
+		case KeySize, KeyMinMem, KeyNetwork, SpeedupKey(2), SpeedupKey(4):
+			continue
+		}
+		assert.True(t, yields[m.Key], "no step yields %s", m.Key)
+	}
+}
+
+func TestDefaultCPUs(t *testing.T) {
+	cpus := DefaultCPUs()
+	require.NotEmpty(t, cpus)
+	assert.Equal(t, 1, cpus[0])
+	for i := 1; i < len(cpus); i++ {
+		assert.Equal(t, 2*cpus[i-1], cpus[i])
+	}
+	assert.LessOrEqual(t, cpus[len(cpus)-1], 8)
+}
+
+func TestWithDefaults(t *testing.T) {
+	c := Config{Root: "/r"}.withDefaults()
+	assert.Equal(t, "/r/build/bench/work", c.Build)
+	assert.Equal(t, "/r/build/bench/debian", c.Cache)
+	assert.Equal(t, 3, c.Repeats)
+	assert.Equal(t, 1.0, c.Scale)
+	assert.Equal(t, 16, c.HeapMiB)
+	assert.Equal(t, "256M", c.Mem)
+	assert.Equal(t, 120*time.Second, c.Timeout)
+	assert.NotEmpty(t, c.Plan)
+	assert.NotNil(t, c.Log)
+}

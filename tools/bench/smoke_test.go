@@ -1,0 +1,67 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestSmokeBothSides runs one tiny metric end to end on both sides: it
+// builds the workload, fetches Debian's kernel the way `make bench` does
+// (into build/bench/debian; it needs apt-get, dpkg-deb and, the first
+// time, the network and an up-to-date apt cache: as root, apt-get update),
+// boots each side once and writes the results. It never skips: without
+// QEMU or the kernel it fails, saying what is missing.
+func TestSmokeBothSides(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(t.Context(), 110*time.Second)
+	defer cancel()
+	steps := []Step{{
+		Name: "smoke", SMP: 1, Boot: true, Tests: []string{"gosched"},
+		Yields: []string{KeyHostToMain, KeyKernelToMain, "sched.gosched"},
+	}}
+	tb, err := Run(ctx, Config{
+		Root: root, Build: t.TempDir(), Repeats: 1, CPUs: []int{1}, Scale: 0.05,
+		Timeout: 60 * time.Second, Plan: steps, Log: testLog{t},
+	})
+	require.NoError(t, err, "the benchmark needs QEMU and Debian's kernel (see FetchDebianKernel)")
+
+	rows := map[string]Row{}
+	for _, r := range tb.Rows {
+		rows[r.Key] = r
+	}
+	for _, key := range []string{"sched.gosched", KeyHostToMain, KeyKernelToMain, KeySize} {
+		r, ok := rows[key]
+		require.True(t, ok, "no row %s", key)
+		for i, c := range r.Cells {
+			assert.True(t, c.OK(), "%s on %s: n/a: %s", key, tb.Sides[i], c.NA)
+			assert.Positive(t, c.Stats.Median, "%s on %s", key, tb.Sides[i])
+		}
+		assert.Positive(t, r.Ratio, key)
+	}
+	assert.Equal(t, NetworkNA, rows[KeyNetwork].Cells[0].NA)
+	assert.NotEmpty(t, tb.Meta.QEMU)
+	assert.Equal(t, []string{"gometal", "linux"}, tb.Sides)
+
+	paths, err := WriteResults(t.TempDir(), tb)
+	require.NoError(t, err)
+	md, err := os.ReadFile(paths[0])
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "runtime.Gosched round trip")
+	t.Logf("\n%s", md)
+}
+
+// testLog sends Run's progress lines to the test log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}

@@ -1,0 +1,121 @@
+package bench
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/gometal/gometal/tools/bench/stats"
+)
+
+// Table is the result of a benchmark run: one row per metric, one cell per
+// side, gometal first and Linux second.
+type Table struct {
+	Sides []string
+	Rows  []Row
+	Meta  Meta
+}
+
+// Row is one metric on every side.
+type Row struct {
+	Metric
+	Cells []Cell
+	// Ratio is the first side's median over the second's (gometal/Linux);
+	// NaN when either is n/a or the second is zero.
+	Ratio float64
+	// Note says which repeats were n/a on a side that has values.
+	Note string
+}
+
+// Cell is one side's measurements of a metric, or why there are none.
+type Cell struct {
+	Stats stats.Summary
+	NA    string // not empty: no value, for this reason
+}
+
+// OK reports whether the cell holds a value.
+func (c Cell) OK() bool { return c.NA == "" && c.Stats.N > 0 }
+
+// BuildTable summarizes s into rows, in the order of metrics. A metric
+// that no side measured or explained is left out; a side that has neither
+// values nor a reason for a metric others measured is "not measured".
+func BuildTable(metrics []Metric, sides []string, s *Samples, repeats int, meta Meta) *Table {
+	t := &Table{Sides: sides, Meta: meta}
+	for _, m := range metrics {
+		if !anySide(sides, func(side string) bool { return s.Has(side, m.Key) }) {
+			continue
+		}
+		row := Row{Metric: m, Ratio: math.NaN()}
+		var notes []string
+		for _, side := range sides {
+			row.Cells = append(row.Cells, cellOf(s, side, m.Key))
+			if note := s.missing(side, m.Key, repeats); note != "" {
+				notes = append(notes, note)
+			}
+		}
+		if len(row.Cells) == 2 && row.Cells[0].OK() && row.Cells[1].OK() && row.Cells[1].Stats.Median != 0 {
+			row.Ratio = row.Cells[0].Stats.Median / row.Cells[1].Stats.Median
+		}
+		row.Note = strings.Join(notes, "; ")
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// cellOf summarizes one side's values of key.
+func cellOf(s *Samples, side, key string) Cell {
+	if vs := s.Values(side, key); len(vs) > 0 {
+		return Cell{Stats: stats.Summarize(vs)}
+	}
+	reason := s.Reason(side, key)
+	if reason == "" {
+		reason = "not measured"
+	}
+	return Cell{NA: reason}
+}
+
+func anySide(sides []string, f func(string) bool) bool {
+	for _, side := range sides {
+		if f(side) {
+			return true
+		}
+	}
+	return false
+}
+
+// FormatValue prints a measurement with three or four significant digits
+// (whole numbers as they are) and no exponent.
+func FormatValue(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return "n/a"
+	case a >= 1000 || v == math.Trunc(v):
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case a >= 10 || a == 0:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	case a >= 1:
+		return strconv.FormatFloat(v, 'f', 3, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+// FormatSpread prints a cell's spread as a percentage; "" for n/a and for
+// a single value.
+func FormatSpread(c Cell) string {
+	sp := c.Stats.Spread()
+	if !c.OK() || c.Stats.N < 2 || math.IsNaN(sp) {
+		return ""
+	}
+	return strconv.FormatFloat(100*sp, 'f', 0, 64) + "%"
+}
+
+// FormatRatio prints a ratio as "1.23x", "" when it is undefined.
+func FormatRatio(r float64) string {
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return ""
+	}
+	return strconv.FormatFloat(r, 'f', 2, 64) + "x"
+}

@@ -1,0 +1,118 @@
+package bench
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// testTable is a small table with every kind of cell.
+func testTable(t *testing.T) *Table {
+	t.Helper()
+	s := NewSamples()
+	for _, v := range []float64{100, 120, 110} {
+		s.Add("gometal", "sched.spawn", v)
+	}
+	for _, v := range []float64{200, 220} {
+		s.Add("linux", "sched.spawn", v)
+	}
+	s.NA("linux", "sched.spawn", "timed out after 2m0s")
+	s.NA("gometal", "sched.wake.p50", "SMP not available: guest saw 1 CPUs")
+	s.Add("linux", "sched.wake.p50", 150)
+	s.Add("gometal", SpeedupKey(2), 1.5)
+	s.Add("linux", SpeedupKey(2), 1.9)
+	s.Add("gometal", "gc.count", 7)
+	s.Add("linux", "gc.count", 7)
+	s.NA("gometal", KeyNetwork, NetworkNA)
+	s.NA("linux", KeyNetwork, NetworkNA)
+	s.Add("linux", "time.sleep.p50", 0) // gometal: nothing at all
+	meta := Meta{Date: time.Date(2026, 11, 23, 5, 0, 0, 0, time.UTC), Host: "test host",
+		QEMU: "QEMU 7.2", Go: "go1.26", Linux: "linux-image-6.1.0-56-amd64", Repeats: 3, Scale: 1, HeapMiB: 16}
+	tb := BuildTable(Catalog([]int{1, 2}, 16), []string{"gometal", "linux"}, s, 3, meta)
+	require.NotNil(t, tb)
+	return tb
+}
+
+func TestBuildTable(t *testing.T) {
+	tb := testTable(t)
+	var keys []string
+	for _, r := range tb.Rows {
+		keys = append(keys, r.Key)
+	}
+	assert.Equal(t, []string{"sched.spawn", "sched.wake.p50", "time.sleep.p50", SpeedupKey(2), "gc.count", KeyNetwork},
+		keys, "rows nobody measured are left out; catalog order is kept")
+
+	spawn := tb.Rows[0]
+	assert.Equal(t, 110.0, spawn.Cells[0].Stats.Median)
+	assert.Equal(t, 210.0, spawn.Cells[1].Stats.Median)
+	assert.InDelta(t, 110.0/210, spawn.Ratio, 1e-12)
+	assert.Equal(t, "linux: 1 of 3 repeats n/a (timed out after 2m0s)", spawn.Note)
+
+	wake := tb.Rows[1]
+	assert.False(t, wake.Cells[0].OK())
+	assert.Equal(t, "SMP not available: guest saw 1 CPUs", wake.Cells[0].NA)
+	assert.True(t, wake.Cells[1].OK())
+	assert.True(t, math.IsNaN(wake.Ratio))
+
+	sleep := tb.Rows[2]
+	assert.Equal(t, "not measured", sleep.Cells[0].NA)
+	assert.True(t, math.IsNaN(sleep.Ratio))
+
+	speedup := tb.Rows[3]
+	assert.Equal(t, Higher, speedup.Better)
+	assert.InDelta(t, 1.5/1.9, speedup.Ratio, 1e-12)
+
+	net := tb.Rows[5]
+	assert.Equal(t, NetworkNA, net.Cells[0].NA)
+	assert.Equal(t, NetworkNA, net.Cells[1].NA)
+}
+
+func TestBuildTableZeroDenominator(t *testing.T) {
+	s := NewSamples()
+	s.Add("gometal", "gc.count", 3)
+	s.Add("linux", "gc.count", 0)
+	tb := BuildTable(Catalog(nil, 16), []string{"gometal", "linux"}, s, 1, Meta{})
+	require.Len(t, tb.Rows, 1)
+	assert.True(t, math.IsNaN(tb.Rows[0].Ratio))
+}
+
+func TestFormat(t *testing.T) {
+	tests := map[float64]string{
+		0: "0", 7: "7", 45: "45", 12452.4: "12452", 235.54: "235.5", 49.789: "49.79",
+		3.01449: "3.014", 0.1234: "0.123", 0.00012345: "0.000123", -2.5: "-2.500",
+		math.NaN(): "n/a", math.Inf(1): "n/a",
+	}
+	for v, want := range tests {
+		assert.Equal(t, want, FormatValue(v), "%v", v)
+	}
+	assert.Equal(t, "1.23x", FormatRatio(1.2345))
+	assert.Equal(t, "", FormatRatio(math.NaN()))
+	assert.Equal(t, "", FormatRatio(math.Inf(1)))
+
+	tb := testTable(t)
+	assert.Equal(t, "18%", FormatSpread(tb.Rows[0].Cells[0]), "(120-100)/110")
+	assert.Equal(t, "", FormatSpread(tb.Rows[1].Cells[0]), "n/a has no spread")
+	assert.Equal(t, "", FormatSpread(tb.Rows[1].Cells[1]), "one value has no spread")
+}
+
+func TestBetterString(t *testing.T) {
+	assert.Equal(t, "lower", Lower.String())
+	assert.Equal(t, "higher", Higher.String())
+	assert.Equal(t, "info", Info.String())
+}
+
+func TestCatalog(t *testing.T) {
+	keys := map[string]bool{}
+	for _, m := range Catalog([]int{1, 2, 4, 8}, 1024) {
+		assert.False(t, keys[m.Key], "duplicate key %s", m.Key)
+		keys[m.Key] = true
+		assert.NotEmpty(t, m.Title)
+	}
+	for _, k := range []string{ParallelTimeKey(1), SpeedupKey(2), SpeedupKey(4), SpeedupKey(8), KeyMinMem, KeyNetwork} {
+		assert.True(t, keys[k], k)
+	}
+	assert.False(t, keys[SpeedupKey(1)], "no speedup of 1 over itself")
+}

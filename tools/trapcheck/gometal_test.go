@@ -1,0 +1,52 @@
+package trapcheck
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gometal/gometal/tools/image"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestGometalHello checks the real kernel: examples/hello built into an
+// image must pass the trap-context rules of docs/trap-context.md.
+func TestGometalHello(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	for _, dir := range []string{"kernel", "boot", "sched", "drivers"} {
+		trackSources(t, filepath.Join(root, dir))
+	}
+	img := filepath.Join(t.TempDir(), "hello.img")
+	_, err = image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/hello", Out: img, Dir: root})
+	require.NoError(t, err, "building examples/hello")
+
+	r, err := CheckFile(img, Gometal())
+	require.NoError(t, err)
+	var out bytes.Buffer
+	_, err = r.WriteTo(&out)
+	require.NoError(t, err)
+	t.Logf("trapcheck %s:\n%s", img, out.String())
+
+	var msgs []string
+	for _, v := range r.Violations {
+		msgs = append(msgs, v.String())
+	}
+	assert.Empty(t, msgs, "trap-context violations in the kernel")
+	assert.LessOrEqual(t, r.MaxDepth, int64(KernelStack-KernelGuard))
+	for _, want := range []string{"kernel.userTrap", "kernel.kernelTrap", "kernel.kmain", "kernel.syscallEntry.abi0", "kernel.trapEnter.abi0", "boot.entry32.abi0"} {
+		assert.True(t, hasSuffix(r.Roots, want), "root %s resolved", want)
+	}
+	assert.Greater(t, r.Reachable, 50, "the walk got into the kernel")
+}
+
+func hasSuffix(names []string, suffix string) bool {
+	for _, n := range names {
+		if strings.HasSuffix(n, suffix) {
+			return true
+		}
+	}
+	return false
+}
