@@ -33,6 +33,11 @@ image: cli
 	$(GOMETAL) build $(PKG) -o $(OUT)
 	@echo "$(OUT): $$(stat -c %s $(OUT)) bytes"
 
+## iso: build PKG into OUT and OUT into a GRUB hybrid ISO, $(OUT:.img=.iso),
+## whose command line is APPEND (docs/hardware.md).
+iso: deps-iso image
+	$(GOMETAL) iso $(OUT) -o $(OUT:.img=.iso) $(append_flag)
+
 ## trapcheck: build PKG into OUT and check its trap-context code
 ## (docs/trap-context.md); make test runs the same check on examples/hello.
 trapcheck: image
@@ -46,8 +51,9 @@ boot: boot-usage deps cli
 boot-usage:
 	@test -n "$(IMAGE)" || { echo "usage: make boot IMAGE=build/x.img [SMP=1] [MEM=256M] [APPEND='...'] [TIMEOUT=60s]" >&2; exit 2; }
 
-## test: vet and test everything, boot tests included (they need QEMU).
-test: deps
+## test: vet and test everything, boot tests included (they need QEMU, and
+## the ISO boot tests GRUB, xorriso, mtools and OVMF).
+test: deps deps-iso
 	$(GO) vet ./...
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
@@ -73,6 +79,23 @@ deps:
 		else \
 			echo "qemu-system-x86_64 is missing; install it as root with:" >&2; \
 			echo "  apt-get update && apt-get install -y qemu-system-x86" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+## deps-iso: install what gometal iso and the ISO boot tests need, on Debian
+## as root; otherwise print the apt-get command and stop.
+deps-iso:
+	@missing=0; \
+	for c in grub-mkrescue xorriso mformat; do command -v $$c >/dev/null 2>&1 || missing=1; done; \
+	for f in /usr/lib/grub/i386-pc /usr/lib/grub/x86_64-efi /usr/share/ovmf/OVMF.fd; do test -e $$f || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing: apt-get update && apt-get install -y --no-install-recommends $(ISO_PKGS)"; \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(ISO_PKGS); \
+		else \
+			echo "GRUB, xorriso, mtools or OVMF is missing; install them as root with:" >&2; \
+			echo "  apt-get update && apt-get install -y --no-install-recommends $(ISO_PKGS)" >&2; \
 			exit 1; \
 		fi; \
 	fi

@@ -98,7 +98,11 @@ func logCPUStats() {
 	up := nanotime() - programStart
 	for i := 0; i < onlineCPUs; i++ {
 		c := &cpus[i]
-		busy := max(up-c.idleNs, 0)
+		idleNs := c.idleNs
+		if c.idle.Load() {
+			idleNs += nanotime() - c.haltStart
+		}
+		busy := max(up-idleNs, 0)
 		var l logLine
 		l.s("cpu ").u(uint64(i)).s(": busy ").ms(busy).s(" (").i(busy * 100 / max(up, 1)).s("%), ").u(c.irqs).s(" interrupts, ").u(c.halts).s(" halts").info()
 	}

@@ -89,7 +89,7 @@ func setupMemory(info *boot.Info) {
 		if pa >= mmioHoleLow && pa < 4<<30 {
 			flags |= mm.PTENoCache | mm.PTEWriteThr
 		}
-		if !kpt.Map2M(directBase+uintptr(pa), pa, flags) {
+		if !kpt.Map2M(&frames, directBase+uintptr(pa), pa, flags) {
 			kernelPanic("no memory for the direct map", nil)
 		}
 	}
@@ -114,7 +114,7 @@ func setupMemory(info *boot.Info) {
 		}
 		start, end := mm.PageRoundDown(va), mm.PageRoundUp(va+memsz)
 		for a := start; a < end; a += mm.PageSize {
-			if !kpt.Map(uintptr(a), a, flags) {
+			if !kpt.Map(&frames, uintptr(a), a, flags) {
 				kernelPanic("no memory to map the image", nil)
 			}
 		}
@@ -125,6 +125,7 @@ func setupMemory(info *boot.Info) {
 	}
 	cpu.WriteCR3(kpt.Root)
 	frames.DirectBase = directBase
+	kpt.DirectBase = directBase
 	cpu.WriteCR0(cpu.ReadCR0() | cr0WP)
 }
 

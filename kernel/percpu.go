@@ -64,6 +64,7 @@ type percpu struct {
 
 	irqs, halts uint64 // counters
 	idleNs      int64  // time spent halted
+	haltStart   int64  // when the current halt began
 	startNs     int64  // how long the CPU took to come up
 }
 

@@ -27,7 +27,7 @@ func allocKernelStack(size uintptr) uintptr {
 	base := kstackNext
 	for off := uintptr(0); off < size; off += mm.PageSize {
 		pa := frames.Alloc()
-		if pa == 0 || !kpt.Map(base+off, pa, mm.PTEWrite|mm.PTENoExec) {
+		if pa == 0 || !kpt.Map(&frames, base+off, pa, mm.PTEWrite|mm.PTENoExec) {
 			return 0
 		}
 	}
@@ -64,7 +64,7 @@ func startAPs(ids []uint32) {
 	bsp := localAPIC.ID()
 	page := unsafeSlice(physToVirt(boot.APTrampolineAddr), mm.PageSize)
 	copy(page, boot.APTrampoline[:])
-	if !kpt.Map(boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
+	if !kpt.Map(&frames, boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
 		kernelPanic("cannot map the AP trampoline", nil)
 	}
 	for _, apic := range ids {

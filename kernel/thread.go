@@ -281,9 +281,9 @@ func idle(c *percpu) {
 		c.halts++
 		c.idle.Store(true)
 		kernelLock.unlock(c)
-		t0 := nanotime()
+		c.haltStart = nanotime()
 		cpu.Halt()
-		c.idleNs += nanotime() - t0
+		c.idleNs += nanotime() - c.haltStart
 		c.idle.Store(false)
 		kernelLock.lock(c)
 		c.armed = 0 // the one-shot timer has fired or will be re-armed

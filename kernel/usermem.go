@@ -27,7 +27,7 @@ func demandFault(va uintptr, write, exec bool) bool {
 	if pa == 0 {
 		outOfMemory(va)
 	}
-	if !kpt.Map(va&^(mm.PageSize-1), pa, pteFlags(v.Prot)) {
+	if !kpt.Map(&frames, va&^(mm.PageSize-1), pa, pteFlags(v.Prot)) {
 		frames.Free(pa)
 		outOfMemory(va)
 	}

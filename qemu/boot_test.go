@@ -15,6 +15,7 @@ import (
 
 	"github.com/gometal/gometal/qemu"
 	"github.com/gometal/gometal/tools/image"
+	"github.com/gometal/gometal/tools/iso"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -31,6 +32,16 @@ type bootCase struct {
 	env    []string // host environment additions, matching append
 	// boot is the image's boot protocol (image.BuildOptions.Boot).
 	boot string
+	// iso boots the image from a GRUB ISO (gometal iso) holding append,
+	// through the firmware bios ("" for SeaBIOS).
+	iso  bool
+	bios string
+	// tag names the case's files when one example has several cases.
+	tag string
+	// smp is the number of CPUs; 0 means bootSMP.
+	smp int
+	// stdin is fed to the guest's serial console.
+	stdin string
 	// guestOnly cases are not run on the host; check judges the result.
 	guestOnly bool
 	// check, if set, also judges the result of a case compared with the host.
@@ -127,10 +138,11 @@ func newBootSuite(t *testing.T, root string) *bootSuite {
 
 // boot builds, boots and checks one example.
 func (s *bootSuite) boot(t *testing.T, name string, c bootCase) {
-	img := filepath.Join(s.dir, name+".img")
-	if c.boot != "" {
-		img = filepath.Join(s.dir, name+"-"+c.boot+".img")
+	base := name
+	if c.tag != "" {
+		base += "-" + c.tag
 	}
+	img := filepath.Join(s.dir, base+".img")
 	var stderr bytes.Buffer
 	start := time.Now()
 	size, err := image.Build(t.Context(), image.BuildOptions{
@@ -147,16 +159,28 @@ func (s *bootSuite) boot(t *testing.T, name string, c bootCase) {
 		want = s.host(t, name, c)
 	}
 
+	o := qemu.Options{Image: img, SMP: bootSMP, Mem: c.mem, Append: c.append, Timeout: bootTimeout}
+	if c.smp != 0 {
+		o.SMP = c.smp
+	}
+	if c.stdin != "" {
+		o.Stdin = strings.NewReader(c.stdin)
+	}
+	if c.iso {
+		o.ISO, o.Image, o.Append, o.BIOS = filepath.Join(s.dir, base+".iso"), "", "", c.bios
+		require.NoError(t, iso.Build(t.Context(), iso.Options{Image: img, Out: o.ISO, Append: c.append}), "gometal iso")
+	}
 	s.guests <- struct{}{}
-	res, err := qemu.Run(t.Context(), qemu.Options{
-		Image: img, SMP: bootSMP, Mem: c.mem, Append: c.append, Timeout: bootTimeout,
-	})
+	res, err := qemu.Run(t.Context(), o)
 	<-s.guests
 	if res != nil {
 		t.Logf("guest ran %v", res.Duration.Round(time.Millisecond))
 		defer func() {
 			if t.Failed() {
 				t.Logf("kernel log:\n%s\nconsole:\n%s", res.KernelLog, res.Console)
+				if len(res.Firmware) > 0 {
+					t.Logf("firmware and boot loader:\n%q", res.Firmware)
+				}
 			}
 		}()
 	}
@@ -178,13 +202,25 @@ var hostCache sync.Map // example name -> hostRun
 // host runs the example on the host, with the case's arguments and
 // environment, and returns its combined stdout and stderr and exit code.
 func (s *bootSuite) host(t *testing.T, name string, c bootCase) hostRun {
-	if r, ok := hostCache.Load(name); ok {
+	r := s.hostRaw(t, name, c)
+	if c.fixHost != nil {
+		r.out = c.fixHost(r.out)
+	}
+	return r
+}
+
+// hostRaw runs the example on the host once per test run (per arguments
+// and input) and caches its output.
+func (s *bootSuite) hostRaw(t *testing.T, name string, c bootCase) hostRun {
+	key := name + "\x00" + strings.Join(c.args, "\x00") + "\x00" + c.stdin
+	if r, ok := hostCache.Load(key); ok {
 		return r.(hostRun)
 	}
 	require.NoError(t, s.hostBins(), "go build for the host")
 	ctx, cancel := context.WithTimeout(t.Context(), bootTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(s.dir, "host", name), c.args...)
+	cmd.Stdin = strings.NewReader(c.stdin)
 	cmd.Env = append(hostEnv(), c.env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -196,10 +232,7 @@ func (s *bootSuite) host(t *testing.T, name string, c bootCase) hostRun {
 	} else {
 		require.NoError(t, err, "host run of %s", name)
 	}
-	if c.fixHost != nil {
-		r.out = c.fixHost(r.out)
-	}
-	hostCache.Store(name, r)
+	hostCache.Store(key, r)
 	return r
 }
 

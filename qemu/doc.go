@@ -10,6 +10,10 @@
 //	QEMU status 0    -> reset or power-off without a status (ErrNoStatus)
 //	no exit in time  -> QEMU is killed (ErrTimeout)
 //
+// With Options.ISO, QEMU boots a GRUB ISO (gometal iso) from a CD-ROM
+// through SeaBIOS or, with Options.BIOS, OVMF; what the firmware and GRUB
+// print before the kernel's first log line is kept apart in Result.Firmware.
+//
 // The console stream is split into the program's output and the kernel log
 // (lines that start with "[gometal] ") by [Splitter].
 //

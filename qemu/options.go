@@ -29,6 +29,15 @@ const DebugExitDevice = "isa-debug-exit,iobase=0xf4,iosize=0x04"
 type Options struct {
 	// Image is the path of the image (a PVH ELF) to pass to -kernel.
 	Image string
+	// ISO, instead of Image, is a bootable ISO (gometal iso) attached as a
+	// CD-ROM (-cdrom) and booted through the firmware and GRUB. Its kernel
+	// command line is in its grub.cfg, so Append must be empty. What the
+	// firmware and GRUB print on the serial port before the kernel's first
+	// log line goes to Result.Firmware, not to the output.
+	ISO string
+	// BIOS is the firmware image (-bios), such as OVMF for UEFI;
+	// "" means QEMU's default, SeaBIOS.
+	BIOS string
 	// SMP is the number of CPUs (-smp); 0 means 1.
 	SMP int
 	// Mem is the guest memory size (-m), such as "64M" or "2G"; "" means 256M.
@@ -74,12 +83,21 @@ func (o Options) withDefaults() Options {
 // after filling in the defaults.
 func (o Options) Args() []string {
 	o = o.withDefaults()
+	boot := []string{"-kernel", o.Image}
+	if o.ISO != "" {
+		boot = []string{"-cdrom", o.ISO}
+	}
+	if o.BIOS != "" {
+		boot = append([]string{"-bios", o.BIOS}, boot...)
+	}
 	args := []string{
 		"-machine", machine,
 		"-cpu", cpu,
 		"-smp", strconv.Itoa(o.SMP),
 		"-m", o.Mem,
-		"-kernel", o.Image,
+	}
+	args = append(args, boot...)
+	args = append(args,
 		// -nodefaults drops the default NIC, VGA, floppy and CD-ROM; the
 		// serial console is added back explicitly on stdio.
 		"-nodefaults",
@@ -88,7 +106,7 @@ func (o Options) Args() []string {
 		"-monitor", "none",
 		"-no-reboot",
 		"-device", DebugExitDevice,
-	}
+	)
 	if o.Append != "" {
 		args = append(args, "-append", o.Append)
 	}

@@ -25,7 +25,7 @@ func TestBootProtocol(t *testing.T) {
 	} {
 		t.Run(boot, func(t *testing.T) {
 			t.Parallel()
-			s.boot(t, "hello", bootCase{mem: "64M", boot: boot, check: func(t *testing.T, res *qemu.Result) {
+			s.boot(t, "hello", bootCase{mem: "64M", boot: boot, tag: boot, check: func(t *testing.T, res *qemu.Result) {
 				assert.Contains(t, string(res.KernelLog), line, "kernel log")
 			}})
 		})

@@ -25,6 +25,9 @@ type Result struct {
 	Output []byte
 	// KernelLog holds the kernel log lines, prefix included.
 	KernelLog []byte
+	// Firmware is what an ISO boot's firmware and boot loader printed
+	// before the kernel's first log line; Output and KernelLog leave it out.
+	Firmware []byte
 	// Panic is set when QEMU reported a kernel panic or the console holds
 	// a panic report, whatever the exit status says.
 	Panic bool
@@ -49,8 +52,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qemu: %w (%v)", ErrNoQEMU, err)
 	}
-	if _, err := os.Stat(o.Image); err != nil {
-		return nil, fmt.Errorf("qemu: image: %w", err)
+	if err := o.checkBoot(); err != nil {
+		return nil, fmt.Errorf("qemu: %w", err)
 	}
 
 	runCtx, cancel := context.WithTimeout(ctx, o.Timeout)
@@ -81,10 +84,40 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	waitErr := cmd.Wait()
 
 	res := &Result{ExitCode: -1, Console: console.Bytes(), Duration: time.Since(start)}
-	res.Output, res.KernelLog = Split(res.Console)
+	kernel := res.Console
+	if o.ISO != "" {
+		res.Firmware, kernel = splitFirmware(res.Console)
+	}
+	res.Output, res.KernelLog = Split(kernel)
 	res.PanicReport, res.Panic = ParsePanic(res.Console)
 	err = res.decide(ctx, runCtx, cmd.ProcessState, waitErr, o, stderr.String())
 	return res, err
+}
+
+// checkBoot checks that o names one thing to boot, and that it exists.
+func (o Options) checkBoot() error {
+	path, what := o.Image, "image"
+	switch {
+	case o.ISO != "" && o.Image != "":
+		return errors.New("both an image and an ISO to boot")
+	case o.ISO != "" && o.Append != "":
+		return errors.New("an ISO's kernel command line is in its grub.cfg: build it with the command line instead of passing Append")
+	case o.ISO != "":
+		path, what = o.ISO, "ISO"
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// splitFirmware cuts the console at the kernel's first log line.
+func splitFirmware(console []byte) (firmware, kernel []byte) {
+	i := bytes.Index(console, kernelPrefix)
+	if i < 0 {
+		return console, nil
+	}
+	return console[:i], console[i:]
 }
 
 // decide sets r.ExitCode and returns Run's error.

@@ -105,6 +105,15 @@ func TestRunSplitsConsole(t *testing.T) {
 	assert.Positive(t, res.Duration)
 }
 
+func TestRunISOSkipsFirmware(t *testing.T) {
+	bin, iso := fake(t, fakeSpec{Status: 1, Console: "Welcome to GRUB!\r[gometal] boot\nhello\n"})
+	res, err := qemu.Run(context.Background(), qemu.Options{ISO: iso, QEMU: bin})
+	require.NoError(t, err)
+	assert.Equal(t, "hello\n", string(res.Output))
+	assert.Equal(t, "[gometal] boot\n", string(res.KernelLog))
+	assert.Equal(t, "Welcome to GRUB!\r", string(res.Firmware))
+}
+
 func TestRunStdin(t *testing.T) {
 	bin, image := fake(t, fakeSpec{Status: 1, EchoStdin: true, Console: "> "})
 	res, err := qemu.Run(context.Background(), qemu.Options{

@@ -72,6 +72,26 @@ func TestOptionsArgsAll(t *testing.T) {
 	assert.Contains(t, args, "user,id=net0")
 }
 
+func TestOptionsArgsISO(t *testing.T) {
+	args := Options{ISO: "x.iso", BIOS: "/fw/OVMF.fd"}.Args()
+	assert.Equal(t, []string{"-bios", "/fw/OVMF.fd", "-cdrom", "x.iso"}, args[8:12])
+	assert.NotContains(t, args, "-kernel")
+
+	assert.ErrorContains(t, Options{ISO: "x.iso", Image: "y"}.checkBoot(), "both")
+	assert.ErrorContains(t, Options{ISO: "x.iso", Append: "A=b"}.checkBoot(), "grub.cfg")
+	assert.ErrorContains(t, Options{ISO: "/nonexistent.iso"}.checkBoot(), "ISO")
+}
+
+func TestSplitFirmware(t *testing.T) {
+	fw, kernel := splitFirmware([]byte("\x1b[2JBdsDxe: loading\r\nWelcome to GRUB!\r[gometal] booting\nhi\n"))
+	assert.Equal(t, "\x1b[2JBdsDxe: loading\r\nWelcome to GRUB!\r", string(fw))
+	assert.Equal(t, "[gometal] booting\nhi\n", string(kernel))
+
+	fw, kernel = splitFirmware([]byte("error: file not found\n"))
+	assert.Equal(t, "error: file not found\n", string(fw))
+	assert.Empty(t, kernel)
+}
+
 func TestQEMUFailed(t *testing.T) {
 	assert.False(t, qemuFailed(""))
 	assert.False(t, qemuFailed("qemu-system-x86_64: warning: TCG doesn't support requested feature\n"))

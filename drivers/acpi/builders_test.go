@@ -241,9 +241,9 @@ func modernSet() *set {
 		put32(t, 56, q35PM1aEvt)
 		put32(t, 64, q35PM1aCnt)
 		put32(t, 76, q35PMTmr)
-		put8(t, 88, 4)  // PM1_EVT_LEN
-		put8(t, 89, 2)  // PM1_CNT_LEN
-		put8(t, 91, 4)  // PM_TMR_LEN
+		put8(t, 88, 4) // PM1_EVT_LEN
+		put8(t, 89, 2) // PM1_CNT_LEN
+		put8(t, 91, 4) // PM_TMR_LEN
 		put8(t, 108, 0x32)
 		put16(t, 109, 1<<1|1<<3) // IAPC_BOOT_ARCH: 8042, MSI not supported
 		put32(t, 112, 1<<10|1<<8|1<<0)

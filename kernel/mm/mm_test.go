@@ -63,7 +63,7 @@ func TestPageTableMapLookupUnmap(t *testing.T) {
 	var pt PageTable
 	require.True(t, pt.Init(f))
 	va := uintptr(0x00c000001000)
-	require.True(t, pt.Map(va, 0x1234000, PTEWrite|PTEUser|PTENoExec))
+	require.True(t, pt.Map(f, va, 0x1234000, PTEWrite|PTEUser|PTENoExec))
 	pa, flags, ok := pt.Lookup(va + 0x123)
 	require.True(t, ok)
 	assert.Equal(t, uint64(0x1234000), pa)
@@ -91,18 +91,18 @@ func TestPageTable2M(t *testing.T) {
 	var pt PageTable
 	require.True(t, pt.Init(f))
 	base := uintptr(0xffff800000000000)
-	require.True(t, pt.Map2M(base+0x400000, 0x400000, PTEWrite))
+	require.True(t, pt.Map2M(f, base+0x400000, 0x400000, PTEWrite))
 	pa, _, ok := pt.Lookup(base + 0x400000 + 0x5123)
 	require.True(t, ok)
 	assert.Equal(t, uint64(0x405000), pa)
-	assert.False(t, pt.Map(base+0x401000, 0x1000, 0), "4K map inside a 2M page must fail")
+	assert.False(t, pt.Map(f, base+0x401000, 0x1000, 0), "4K map inside a 2M page must fail")
 }
 
 func TestPageTableNextMapped(t *testing.T) {
 	f := fakeRAM(t, 0x200000, 64*PageSize)
 	var pt PageTable
 	require.True(t, pt.Init(f))
-	require.True(t, pt.Map(0x7f0000005000, 0x300000, PTEUser))
+	require.True(t, pt.Map(f, 0x7f0000005000, 0x300000, PTEUser))
 	next := pt.NextMapped(0x10000, 0x7fffffffffff)
 	assert.LessOrEqual(t, next, uintptr(0x7f0000005000))
 	assert.GreaterOrEqual(t, next, uintptr(0x7f0000000000), "should skip empty tables")

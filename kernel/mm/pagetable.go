@@ -25,35 +25,37 @@ func Canonical(va uintptr) bool {
 	return top == 0 || top == 1<<17-1
 }
 
-// PageTable is a four-level page table whose frames come from Frames.
+// PageTable is a four-level page table. Its table frames come from the
+// Frames passed to the methods that may allocate; it holds no pointer
+// itself, so updating it never needs a GC write barrier.
 type PageTable struct {
-	Root   uint64 // physical address of the PML4
-	Frames *Frames
+	Root       uint64  // physical address of the PML4
+	DirectBase uintptr // where physical memory is mapped (see Frames)
 }
 
-// Init allocates an empty PML4. It reports false when out of memory.
+// Init allocates an empty PML4 from f. It reports false when out of memory.
 func (p *PageTable) Init(f *Frames) bool {
-	p.Frames = f
+	p.DirectBase = f.DirectBase
 	p.Root = f.Alloc()
 	return p.Root != 0
 }
 
 func (p *PageTable) table(pa uint64) *[512]uint64 {
-	return (*[512]uint64)(direct(p.Frames.DirectBase, pa))
+	return (*[512]uint64)(direct(p.DirectBase, pa))
 }
 
 // walk returns the entry for va at the given level (0 for a 4 KiB page,
 // 1 for a 2 MiB page), creating intermediate tables when create is set.
 // Intermediate entries get intermediateFlags (user pages need PTEUser there).
-func (p *PageTable) walk(va uintptr, level int, create bool, intermediateFlags uint64) *uint64 {
+func (p *PageTable) walk(f *Frames, va uintptr, level int, create bool, intermediateFlags uint64) *uint64 {
 	t := p.table(p.Root)
 	for l := 3; l > level; l-- {
 		e := &t[Index(va, l)]
 		if *e&PTEPresent == 0 {
-			if !create {
+			if !create || f == nil {
 				return nil
 			}
-			pa := p.Frames.Alloc()
+			pa := f.Alloc()
 			if pa == 0 {
 				return nil
 			}
@@ -68,11 +70,12 @@ func (p *PageTable) walk(va uintptr, level int, create bool, intermediateFlags u
 	return &t[Index(va, level)]
 }
 
-// Map maps the 4 KiB page at va to pa with flags (PTEPresent is added).
+// Map maps the 4 KiB page at va to pa with flags (PTEPresent is added),
+// taking missing table frames from f.
 // It reports false when a table could not be allocated or va is covered by
 // a 2 MiB page.
-func (p *PageTable) Map(va uintptr, pa uint64, flags uint64) bool {
-	e := p.walk(va, 0, true, flags&PTEUser)
+func (p *PageTable) Map(f *Frames, va uintptr, pa uint64, flags uint64) bool {
+	e := p.walk(f, va, 0, true, flags&PTEUser)
 	if e == nil {
 		return false
 	}
@@ -81,8 +84,8 @@ func (p *PageTable) Map(va uintptr, pa uint64, flags uint64) bool {
 }
 
 // Map2M maps the 2 MiB page at va (2 MiB aligned) to pa.
-func (p *PageTable) Map2M(va uintptr, pa uint64, flags uint64) bool {
-	e := p.walk(va, 1, true, flags&PTEUser)
+func (p *PageTable) Map2M(f *Frames, va uintptr, pa uint64, flags uint64) bool {
+	e := p.walk(f, va, 1, true, flags&PTEUser)
 	if e == nil {
 		return false
 	}
@@ -114,7 +117,7 @@ func (p *PageTable) Lookup(va uintptr) (pa uint64, flags uint64, ok bool) {
 
 // Unmap removes the 4 KiB mapping at va and returns the frame it mapped.
 func (p *PageTable) Unmap(va uintptr) (pa uint64, ok bool) {
-	e := p.walk(va, 0, false, 0)
+	e := p.walk(nil, va, 0, false, 0)
 	if e == nil || *e&PTEPresent == 0 {
 		return 0, false
 	}
@@ -125,7 +128,7 @@ func (p *PageTable) Unmap(va uintptr) (pa uint64, ok bool) {
 
 // Protect replaces the flags of the 4 KiB mapping at va, keeping its frame.
 func (p *PageTable) Protect(va uintptr, flags uint64) bool {
-	e := p.walk(va, 0, false, 0)
+	e := p.walk(nil, va, 0, false, 0)
 	if e == nil || *e&PTEPresent == 0 {
 		return false
 	}

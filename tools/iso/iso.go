@@ -42,8 +42,12 @@ type Options struct {
 // the command line cmdline, with no menu and no timeout. GRUB's own output
 // stays on its default console, so the serial port carries only the
 // kernel's (and the firmware's, which the harness skips).
+//
+// The kernel drops the first word of a multiboot command line, where QEMU
+// (and iPXE) put the kernel's name; GRUB 2 passes only the arguments, so
+// the path is repeated as the first one.
 func Config(cmdline string) string {
-	line := "multiboot " + KernelPath
+	line := "multiboot " + KernelPath + " " + KernelPath
 	for _, w := range strings.Fields(cmdline) {
 		line += " " + quote(w)
 	}
@@ -58,7 +62,8 @@ func Config(cmdline string) string {
 }
 
 // quote makes w one word for GRUB's script parser: single quotes keep
-// everything literal, and a quote itself is written as '\''.
+// everything literal; a single quote itself ends the quoted part, is
+// escaped with a backslash, and a new quoted part begins.
 func quote(w string) string {
 	if !strings.ContainsAny(w, " \t\"'\\$;|&{}<>#") {
 		return w

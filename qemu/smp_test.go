@@ -1,0 +1,92 @@
+package qemu_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/gometal/gometal/qemu"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// SMP boot tests: the guest brings up every CPU QEMU gives it, the Go
+// runtime sees them all, and the examples behave the same on several CPUs.
+
+func init() {
+	bootCases["stress"] = bootCase{guestOnly: true, smp: 4, append: "-- -d 2s", check: stressOK}
+	bootCases["upper"] = bootCase{stdin: "hello\nworld\nquit\n"}
+}
+
+// stressOK accepts a stress run that checked every round.
+func stressOK(t *testing.T, res *qemu.Result) {
+	assert.Equal(t, 0, res.ExitCode)
+	assert.Contains(t, string(res.Output), "stress: ok\n")
+	assert.Regexp(t, `stress: \d+ rounds on \d+ CPUs`, string(res.Output))
+}
+
+// cpuCount rewrites the host's CPU count lines of the demo to n.
+func cpuCount(n int) func([]byte) []byte {
+	return func(out []byte) []byte {
+		out = regexp.MustCompile(`(?m)^NumCPU: \d+$`).ReplaceAll(out, fmt.Appendf(nil, "NumCPU: %d", n))
+		return regexp.MustCompile(`(?m)^GOMAXPROCS: \d+$`).ReplaceAll(out, fmt.Appendf(nil, "GOMAXPROCS: %d", n))
+	}
+}
+
+// TestSMPNumCPU boots the demo at 1, 2, 4 and 8 CPUs: runtime.NumCPU and
+// GOMAXPROCS must match, and the kernel log must list every CPU.
+func TestSMPNumCPU(t *testing.T) {
+	s := newBootSuite(t, mustRoot(t))
+	for _, n := range []int{1, 2, 4, 8} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			t.Parallel()
+			c := bootCase{smp: n, tag: fmt.Sprintf("smp%d", n), fixHost: cpuCount(n), check: func(t *testing.T, res *qemu.Result) {
+				assert.Contains(t, string(res.KernelLog), fmt.Sprintf("kernel ready after"))
+				assert.Contains(t, string(res.KernelLog), fmt.Sprintf(": %d CPUs,", n))
+				for i := 1; i < n; i++ {
+					assert.Contains(t, string(res.KernelLog), fmt.Sprintf("cpu %d: APIC id", i))
+				}
+			}}
+			s.boot(t, "demo", c)
+		})
+	}
+}
+
+// TestSMPExamples runs every host-comparable example on 4 CPUs.
+func TestSMPExamples(t *testing.T) {
+	s := newBootSuite(t, mustRoot(t))
+	for name, c := range bootCases {
+		if c.guestOnly || c.smp != 0 || c.iso || c.boot != "" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c.smp, c.tag = 4, "smp4"
+			if name == "demo" {
+				c.fixHost = cpuCount(4)
+			}
+			s.boot(t, name, c)
+		})
+	}
+}
+
+// TestSMPStress runs the stress program for about 20 s of guest time on 4
+// CPUs, three times: no deadlock, no lost wake-up, no corruption.
+func TestSMPStress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the long stress runs are skipped in -short mode; TestBoot/stress runs a short one")
+	}
+	s := newBootSuite(t, mustRoot(t))
+	for i := 1; i <= 3; i++ {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			s.boot(t, "stress", bootCase{guestOnly: true, smp: 4, mem: "512M", append: "-- -d 20s", tag: fmt.Sprintf("long%d", i), check: stressOK})
+		})
+	}
+}
+
+func mustRoot(t *testing.T) string {
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	return root
+}
