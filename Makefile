@@ -19,7 +19,16 @@ boot: SMP ?= 1
 # --append '...' with the value shell-quoted, or nothing.
 append_flag = $(if $(APPEND),--append '$(subst ','\'',$(APPEND))')
 
-.PHONY: all run image boot boot-usage test check trapcheck bench deps cli clean
+# What gometal iso and its boot tests need (Debian packages).
+ISO_PKGS := grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf
+
+# make conformance: a partial run (RUN=regexp or SHARD=K/N) writes its
+# report under build/, the full run the committed docs/conformance.md.
+RUN            ?=
+SHARD          ?=
+CONFORMANCE_MD ?= $(if $(RUN)$(SHARD),build/conformance.md,docs/conformance.md)
+
+.PHONY: all run image iso boot boot-usage test check trapcheck conformance bench deps deps-iso cli clean
 
 all: check test
 
@@ -42,6 +51,13 @@ iso: deps-iso image
 ## (docs/trap-context.md); make test runs the same check on examples/hello.
 trapcheck: image
 	$(GOMETAL) trapcheck $(OUT)
+
+## conformance: build and boot the "// run" programs of $(go env GOROOT)/test
+## (top level, chan/, ken/), print PASS/FAIL/SKIP for each and write the
+## report to $(CONFORMANCE_MD). RUN='^chan/' and SHARD=1/4 select a part.
+conformance: deps cli
+	@mkdir -p build
+	$(GOMETAL) conformance -o $(CONFORMANCE_MD) $(if $(RUN),-run '$(RUN)') $(if $(SHARD),-shard $(SHARD))
 
 ## boot: boot IMAGE; the CLI exits with the program's status (make itself
 ## then stops with "Error N", N being that status, and exits 2).

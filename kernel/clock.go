@@ -20,6 +20,9 @@ var (
 	wallAtBoot  int64  // Unix time in ns at bootTSC
 	localAPIC   lapic.LAPIC
 	timeSliceNs int64 = 10e6 // how long a thread runs while others wait
+	// useTSCDeadline: the LAPIC timer takes absolute TSC deadlines (no
+	// conversion error, no re-arming drift); QEMU's TCG lacks the mode.
+	useTSCDeadline bool
 )
 
 // calibrationUs is the PIT interval used to measure the TSC and the LAPIC
@@ -44,6 +47,7 @@ func calibrateClocks() {
 	if lapicPerMs == 0 {
 		kernelPanic("local APIC timer does not count", nil)
 	}
+	useTSCDeadline = lapic.HasTSCDeadline()
 	now := rtc.Read()
 	wallAtBoot = now.Unix()*1e9 - nanotime()
 }
@@ -77,6 +81,16 @@ func armTimer(c *percpu) {
 		return
 	}
 	c.armed = deadline
+	if useTSCDeadline {
+		if deadline == 0 {
+			localAPIC.StopDeadline()
+		} else {
+			hi, lo := bits.Mul64(uint64(deadline), tscHz)
+			ticks, _ := bits.Div64(hi, lo, 1e9)
+			localAPIC.StartDeadline(bootTSC + ticks)
+		}
+		return
+	}
 	if deadline == 0 {
 		localAPIC.StopTimer()
 		return

@@ -3,10 +3,15 @@ package qemu_test
 import (
 	"bytes"
 	"encoding/base64"
+	"io"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gometal/gometal/qemu"
+	"github.com/gometal/gometal/tools/image"
 	"github.com/google/pprof/profile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -50,4 +55,43 @@ func checkCPUProfile(t *testing.T, res *qemu.Result) {
 	}
 	require.NotZero(t, total, "the profile has no samples: SIGPROF was not delivered")
 	assert.Greater(t, hot*4, total, "main.hot should dominate the profile (%d of %d samples)", hot, total)
+}
+
+// TestConsoleSIGQUIT sends Ctrl-\ on the serial line once the program
+// waits for input: the Go runtime must dump its goroutines and exit 2, as
+// on a Linux terminal.
+func TestConsoleSIGQUIT(t *testing.T) {
+	root := mustRoot(t)
+	img := filepath.Join(t.TempDir(), "upper.img")
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/upper", Out: img, Dir: root})
+	require.NoError(t, err)
+	in, feed := io.Pipe()
+	w := &watcher{want: "HELLO\n", then: func() { feed.Write([]byte{0x1c}) }}
+	go feed.Write([]byte("hello\n"))
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Stdin: in, Console: w, Timeout: 60 * time.Second})
+	feed.Close()
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.ExitCode)
+	assert.Contains(t, string(res.Output), "SIGQUIT: quit")
+	assert.Contains(t, string(res.Output), "goroutine 1")
+}
+
+// watcher calls then once the console has shown want.
+type watcher struct {
+	mu   sync.Mutex
+	seen bytes.Buffer
+	want string
+	then func()
+	done bool
+}
+
+func (w *watcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen.Write(p)
+	if !w.done && strings.Contains(w.seen.String(), w.want) {
+		w.done = true
+		go w.then()
+	}
+	return len(p), nil
 }

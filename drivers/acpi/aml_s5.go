@@ -1,6 +1,6 @@
 package acpi
 
-// S5 is the \_S5 (soft off) sleep type (§7.4.2): the SLP_TYP values to
+// S5 is the \_S5 (soft off) sleep type: the SLP_TYP values to
 // write to the PM1a and PM1b control registers, or, on hardware-reduced
 // platforms, SLPTypA to the sleep control register.
 type S5 struct {
@@ -10,11 +10,15 @@ type S5 struct {
 
 // Sleep control bits.
 const (
-	pm1SLPTypShift  = 10      // PM1 Control: SLP_TYPx, bits 10-12 (§4.8.3.2.1)
-	pm1SLPEn        = 1 << 13 // PM1 Control: SLP_EN
-	sleepTypShift   = 2       // Sleep Control Register: SLP_TYPx, bits 2-4 (§4.8.3.7)
-	sleepSLPEn      = 1 << 5  // Sleep Control Register: SLP_EN
-	slpTypMax       = 7       // SLP_TYPx is three bits wide
+	pm1SLPTypShift = 10      // PM1 Control: SLP_TYPx, bits 10-12
+	pm1SLPEn       = 1 << 13 // PM1 Control: SLP_EN
+	sleepTypShift  = 2       // Sleep Control Register: SLP_TYPx, bits 2-4
+	sleepSLPEn     = 1 << 5  // Sleep Control Register: SLP_EN
+	slpTypMax      = 7       // SLP_TYPx is three bits wide
+)
+
+// AML encodings (§20).
+const (
 	amlNameOp       = 0x08
 	amlPackageOp    = 0x12
 	amlRootChar     = '\\'

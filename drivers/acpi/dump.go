@@ -8,7 +8,7 @@ package acpi
 //	    0010: ...
 //
 // one header line per table, one line per 16 bytes, a blank line after
-// each table. The kernel prints these lines to the console so that a
+// each table. The kernel can print these lines on its console, so that a
 // captured boot log becomes a test case.
 
 // Line sizes for DumpHeader and DumpLine.

@@ -10,7 +10,7 @@ type GenericAddress struct {
 	Address           uint64
 }
 
-// Address space IDs (table 5.1).
+// Address space IDs.
 const (
 	SpaceSystemMemory = 0
 	SpaceSystemIO     = 1
@@ -62,7 +62,7 @@ type FADT struct {
 	SleepStatusReg  GenericAddress
 }
 
-// IA-PC Boot Architecture Flags (§5.2.9.3, table 5.11).
+// IA-PC Boot Architecture Flags (§5.2.9.3).
 const (
 	BootArchLegacyDevices     = 1 << 0 // ISA devices the OS cannot enumerate through ACPI are present
 	BootArch8042              = 1 << 1 // an 8042 (PS/2 controller) is present
@@ -72,7 +72,7 @@ const (
 	BootArchCMOSRTCNotPresent = 1 << 5
 )
 
-// Fixed Feature Flags (§5.2.9, table 5.10), the ones the kernel reads.
+// Fixed Feature Flags (§5.2.9), the ones the kernel reads.
 const (
 	FlagWBINVD                   = 1 << 0
 	FlagPwrButton                = 1 << 4 // the power button is a control-method device, not fixed

@@ -39,7 +39,7 @@ type CPU struct {
 	X2APIC bool   // from a type-9 entry
 }
 
-// Local APIC Flags (§5.2.12.2, table 5.47).
+// Local APIC Flags (§5.2.12.2).
 const (
 	CPUEnabled       = 1 << 0 // the processor is usable
 	CPUOnlineCapable = 1 << 1 // not enabled now, but the OS may enable it later (MADT revision >= 5)
@@ -67,7 +67,7 @@ type Override struct {
 	Flags  uint16 // MPS INTI Flags: polarity bits 0-1, trigger mode bits 2-3
 }
 
-// MPS INTI Flags (§5.2.12.5, table 5.50), for Override and LocalNMI.
+// MPS INTI Flags (§5.2.12.5), for Override and LocalNMI.
 const (
 	PolarityConforming = 0 // as the bus specifies (ISA: active high)
 	PolarityActiveHigh = 1
@@ -96,7 +96,7 @@ type LocalNMI struct {
 	X2APIC bool   // from a type-0xA entry
 }
 
-// MADT layout and interrupt controller structure types (table 5.45).
+// MADT layout and interrupt controller structure types (§5.2.12).
 const (
 	madtLocalAPICAddr = 36
 	madtFlags         = 40

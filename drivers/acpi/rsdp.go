@@ -12,22 +12,26 @@ type RSDP struct {
 
 // RSDP layout.
 const (
-	rsdpV1Len            = 20 // the part the checksum covers, all of an ACPI 1.0 RSDP
+	rsdpSignature        = "RSD PTR "
+	rsdpV1Len            = 20 // what the first checksum covers: all of an ACPI 1.0 RSDP
 	rsdpV2Len            = 36
 	rsdpOEMID            = 9
 	rsdpRevision         = 15
 	rsdpRsdtAddress      = 16
 	rsdpLength           = 20
 	rsdpXsdtAddress      = 24
-	rsdpSignature        = "RSD PTR "
-	ebdaSegmentPtr       = 0x40e   // BIOS data area: real-mode segment of the EBDA
-	ebdaScanLen          = 1024    // the EBDA's first KiB is searched
-	biosAreaStart        = 0xe0000 // then the BIOS read-only area up to 1 MiB
-	biosAreaLen          = 0x20000
-	conventionalTop      = 0xa0000 // an EBDA segment pointing elsewhere is ignored
-	rsdpScanAlign        = 16
-	bdaEnd               = 0x400
-	rsdpExtendedRevision = 2
+	rsdpExtendedRevision = 2 // Length, XsdtAddress and the extended checksum exist from here
+)
+
+// Where FindRSDP searches (§5.2.5.1).
+const (
+	ebdaSegmentPtr  = 0x40e   // in the BIOS data area: the EBDA's real-mode segment
+	ebdaScanLen     = 1024    // the EBDA's first KiB is searched
+	bdaEnd          = 0x400   // an EBDA segment pointing below this...
+	conventionalTop = 0xa0000 // ...or above this is ignored
+	biosAreaStart   = 0xe0000 // then the BIOS read-only area up to 1 MiB
+	biosAreaLen     = 0x20000
+	rsdpScanAlign   = 16
 )
 
 // checkRSDP returns the RSDP bytes at addr when they hold a valid RSDP:

@@ -15,15 +15,19 @@ const (
 // RSDT, and then the DSDT named by the FADT.
 //
 // A bad RSDP or root table (outside the window, wrong signature, length or
-// checksum) fails the whole parse. Any other table that lies outside the
-// window, is shorter than its header or has a bad checksum is skipped and
-// counted in out.Skipped. A table that passes those checks but whose
-// contents are malformed (a MADT entry of length < 2, a FADT shorter than
-// ACPI 1.0's...) makes Parse return ErrMalformed after it has read the
-// rest; that table's Have flag is false and its struct zero, the other
-// tables are filled in. The first of several tables with one signature is
-// used. An \_S5 object that cannot be decoded leaves HaveS5 false without
-// an error.
+// checksum) fails the whole parse. Any other table whose address is 0, that
+// lies outside the window, is shorter than its header or has a bad checksum
+// (or, for the DSDT, another signature) is skipped and counted in
+// out.Skipped (and listed in out.Seen, not Valid, when its header could be
+// read). A table that passes those checks but whose contents are malformed
+// (a MADT entry shorter than 2 bytes, than its type needs, or running past
+// the table, a FADT shorter than ACPI 1.0's 116 bytes, an MCFG of partial
+// allocations, an HPET table under 56 bytes) makes Parse return
+// ErrMalformed once it has read the rest: that table's Have flag is false
+// and its struct zero, the other tables are filled in, so the caller may
+// log the error and go on. Of several tables with one signature, the first
+// is used. An \_S5 object that cannot be decoded leaves HaveS5 false
+// without an error.
 //
 // Context: boot/trap; does not allocate, does not panic on any input.
 func Parse(mem []byte, base uint64, rsdp uint64, out *Tables) Error {

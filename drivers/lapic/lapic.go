@@ -20,9 +20,10 @@ const (
 	RegTimerCount = 0x390
 	RegTimerDiv   = 0x3e0
 
-	svrEnable  = 1 << 8
-	lvtMasked  = 1 << 16
-	timerDiv16 = 0x3
+	svrEnable      = 1 << 8
+	lvtMasked      = 1 << 16
+	lvtTSCDeadline = 2 << 17
+	timerDiv16     = 0x3
 
 	// ICR fields.
 	icrFixed      = 0 << 8
@@ -34,12 +35,14 @@ const (
 	icrAllButSelf = 3 << 18
 
 	// IA32_APIC_BASE.
-	MSRAPICBase  = 0x1b
-	baseEnable   = 1 << 11
-	baseX2APIC   = 1 << 10
-	x2APICMSR    = 0x800
-	DefaultBase  = 0xfee00000
-	cpuidX2APIC  = 1 << 21 // CPUID.1:ECX
+	MSRAPICBase = 0x1b
+	baseEnable  = 1 << 11
+	baseX2APIC  = 1 << 10
+	x2APICMSR   = 0x800
+	DefaultBase = 0xfee00000
+	cpuidX2APIC = 1 << 21 // CPUID.1:ECX
+	cpuidTSCDL  = 1 << 24 // CPUID.1:ECX: TSC-deadline timer mode
+	msrDeadline = 0x6e0   // IA32_TSC_DEADLINE
 )
 
 // Config describes the local APIC.
@@ -63,6 +66,22 @@ func HasX2APIC() bool {
 	_, _, ecx, _ := cpu.Cpuid(1, 0)
 	return ecx&cpuidX2APIC != 0
 }
+
+// HasTSCDeadline reports whether the timer has TSC-deadline mode.
+func HasTSCDeadline() bool {
+	_, _, ecx, _ := cpu.Cpuid(1, 0)
+	return ecx&cpuidTSCDL != 0
+}
+
+// StartDeadline arms the timer in TSC-deadline mode: it fires when the TSC
+// reaches tsc. Context: trap; does not allocate.
+func (l *LAPIC) StartDeadline(tsc uint64) {
+	l.Write(RegLVTTimer, lvtTSCDeadline|uint32(l.timerVector))
+	cpu.Wrmsr(msrDeadline, max(tsc, 1))
+}
+
+// StopDeadline disarms a TSC-deadline timer.
+func (l *LAPIC) StopDeadline() { cpu.Wrmsr(msrDeadline, 0) }
 
 // Read reads a register.
 func (l *LAPIC) Read(off uint32) uint32 {

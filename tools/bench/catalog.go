@@ -48,7 +48,7 @@ func Catalog(cpus []int, heapMiB int) []Metric {
 	ms := []Metric{
 		{KeyHostToMain, "boot: QEMU start to main (host clock)", "ms", Lower},
 		{KeyKernelToMain, "boot: kernel entry to main (guest clock)", "ms", Lower},
-		{KeySize, "boot: bytes booted (Linux: vmlinuz + initramfs)", "MiB", Lower},
+		{KeySize, "boot: image size (Linux: vmlinuz + initramfs)", "MiB", Lower},
 		{KeyMinMem, "boot: smallest -m that boots hello world", "MiB", Lower},
 		{"sched.spawn", "goroutine create+exit", "ns/op", Lower},
 		{"sched.pingpong.local", "unbuffered channel ping-pong, one P (round trip)", "ns/op", Lower},

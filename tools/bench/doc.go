@@ -14,10 +14,14 @@
 //	result.go     parse the workload's BENCH lines
 //	catalog.go    the metrics: names, units, which is better
 //	plan.go       which boots a repeat makes and what each yields
-//	runner.go     run the plan for both sides and collect samples
+//	config.go     what a run measures, with defaults
+//	runner.go     run the plan on both sides, one guest at a time
+//	record.go     turn one guest's outcome into samples or n/a reasons
+//	samples.go    the samples and n/a reasons per side and metric
 //	minmem.go     bisect the smallest -m that boots hello world
 //	table.go      turn samples into rows: medians, spreads, ratios, n/a reasons
-//	markdown.go, csv.go, svg.go   write the table and the chart of ratios
+//	meta.go       the date, host, QEMU and Go versions of a run
+//	markdown.go, csv.go, svg.go, results.go   write the table and the chart of ratios
 //
 // A metric one side cannot give is "n/a" with the reason (a guest that
 // timed out, a guest that saw fewer CPUs than it was given), never a number.

@@ -13,7 +13,7 @@ func WriteMarkdown(w io.Writer, t *Table) error {
 	m := t.Meta
 	fmt.Fprintf(&b, "# gometal vs Linux: the same Go program in the same QEMU\n\n")
 	fmt.Fprintf(&b, "- date: %s\n", m.Date.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "- host: %s\n", m.Host)
+	fmt.Fprintf(&b, "- host: %s; load average %s\n", m.Host, m.Load)
 	fmt.Fprintf(&b, "- QEMU: %s\n", m.QEMU)
 	fmt.Fprintf(&b, "- Go: %s; Linux side: Debian %s, initramfs with bench/workload as /init\n", m.Go, m.Linux)
 	fmt.Fprintf(&b, "- %d repeats per side; value = median, spread = (max-min)/median; workload -scale %g, gc heap %d MiB\n",

@@ -21,15 +21,18 @@ type Meta struct {
 	QEMU    string // qemu-system-x86_64 --version, first line
 	Go      string
 	Linux   string // the Debian kernel package
+	Load    string // the host's 1-minute load average at the start and the end
 	Repeats int
 	Scale   float64
 	HeapMiB int
 }
 
-// Collect describes this host and run.
-func Collect(ctx context.Context, cfg Config, k DebianKernel) Meta {
+// Collect describes this host and run; loadStart is LoadAverage at the
+// start of the run.
+func Collect(ctx context.Context, cfg Config, k DebianKernel, loadStart string) Meta {
 	m := Meta{Date: time.Now().UTC(), Go: runtime.Version(), Linux: k.Package,
-		Repeats: cfg.Repeats, Scale: cfg.Scale, HeapMiB: cfg.HeapMiB}
+		Repeats: cfg.Repeats, Scale: cfg.Scale, HeapMiB: cfg.HeapMiB,
+		Load: fmt.Sprintf("%s at the start, %s at the end", loadStart, LoadAverage())}
 	if out, err := exec.CommandContext(ctx, qemu.DefaultQEMU, "--version").Output(); err == nil {
 		m.QEMU, _, _ = strings.Cut(string(out), "\n")
 	}
@@ -52,4 +55,14 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// LoadAverage returns the host's 1-minute load average, "?" if unknown:
+// other work on the host slows the guests down, more so under TCG.
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }

@@ -35,7 +35,7 @@ type command struct {
 var commands = map[string]*command{}
 
 // order is the order in which the usage lists the commands.
-var order = []string{"build", "run", "test", "iso", "symbolize", "trapcheck", "info"}
+var order = []string{"build", "run", "test", "iso", "symbolize", "trapcheck", "conformance", "info"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

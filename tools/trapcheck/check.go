@@ -27,7 +27,7 @@ type checker struct {
 
 // CheckFile checks the image at path against cfg.
 func CheckFile(path string, cfg Config) (*Report, error) {
-	img, err := openBinary(path)
+	img, err := openImage(path)
 	if err != nil {
 		return nil, fmt.Errorf("trapcheck %s: %w", path, err)
 	}
@@ -85,8 +85,10 @@ func (c *checker) roots() (map[*function]int64, error) {
 			return nil, fmt.Errorf("root %s: no such function in the image", r.Name)
 		}
 		for _, fn := range fns {
+			if _, dup := roots[fn]; !dup {
+				c.report.Roots = append(c.report.Roots, fn.name)
+			}
 			roots[fn] = max(roots[fn], r.Entry)
-			c.report.Roots = append(c.report.Roots, fn.name)
 		}
 	}
 	return roots, nil

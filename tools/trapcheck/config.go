@@ -57,6 +57,8 @@ func Gometal() Config {
 			{Name: bootPkg + "entry64"},
 			{Name: kernelPkg + "start64"},
 			{Name: kernelPkg + "kmain", Entry: 8},
+			{Name: kernelPkg + "apEntry64"}, // an AP, on its own kernel stack, from the trampoline
+			{Name: kernelPkg + "apMain", Entry: 8},
 			{Name: kernelPkg + "syscallEntry"},
 			{Name: kernelPkg + "trapEnter", Entry: trapFrameBytes},
 			{Name: kernelPkg + "userTrap"},

@@ -35,8 +35,8 @@ type section struct {
 	writable bool
 }
 
-// openBinary reads the ELF image at path.
-func openBinary(path string) (*elfImage, error) {
+// openImage reads the ELF image at path.
+func openImage(path string) (*elfImage, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

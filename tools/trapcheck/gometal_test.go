@@ -36,7 +36,7 @@ func TestGometalHello(t *testing.T) {
 	}
 	assert.Empty(t, msgs, "trap-context violations in the kernel")
 	assert.LessOrEqual(t, r.MaxDepth, int64(KernelStack-KernelGuard))
-	for _, want := range []string{"kernel.userTrap", "kernel.kernelTrap", "kernel.kmain", "kernel.syscallEntry.abi0", "kernel.trapEnter.abi0", "boot.entry32.abi0"} {
+	for _, want := range []string{"kernel.userTrap", "kernel.kernelTrap", "kernel.kmain", "kernel.syscallEntry.abi0", "kernel.trapEnter.abi0", "kernel.apEntry64.abi0", "boot.entry32.abi0"} {
 		assert.True(t, hasSuffix(r.Roots, want), "root %s resolved", want)
 	}
 	assert.Greater(t, r.Reachable, 50, "the walk got into the kernel")

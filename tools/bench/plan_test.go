@@ -1,0 +1,38 @@
+package bench
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestDefaultPlan(t *testing.T) {
+	cfg := Config{CPUs: []int{1, 2, 4}, HeapMiB: 1024}
+	plan := DefaultPlan(cfg)
+	names := map[string]Step{}
+	yields := map[string]bool{}
+	for _, st := range plan {
+		names[st.Name] = st
+		for _, y := range st.Yields {
+			assert.False(t, yields[y], "two steps yield %s", y)
+			yields[y] = true
+		}
+		assert.NotEmpty(t, st.Tests, st.Name)
+	}
+	assert.Equal(t, "3200M", names["gc"].Mem, "1 GiB of live heap needs 3 GiB and some")
+	assert.Equal(t, []string{"-heap", "1024"}, names["gc"].Flags)
+	assert.Equal(t, 4, names["parallel@4"].SMP)
+	assert.Equal(t, ParallelTimeKey(4), names["parallel@4"].key("parallel.time"))
+	assert.Equal(t, "sched.spawn", names["sched"].key("sched.spawn"))
+	assert.Equal(t, []string{"GOMAXPROCS=1"}, names["ticker"].Env)
+	assert.Equal(t, "256M", gcMem(16))
+
+	// Every measured row of the catalog but the derived ones comes from a step.
+	for _, m := range Catalog(cfg.CPUs, cfg.HeapMiB) {
+		switch m.Key {
+		case KeySize, KeyMinMem, KeyNetwork, SpeedupKey(2), SpeedupKey(4):
+			continue
+		}
+		assert.True(t, yields[m.Key], "no step yields %s", m.Key)
+	}
+}

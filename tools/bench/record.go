@@ -1,0 +1,76 @@
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// record adds what one guest run gave to s, and its values to got (this
+// repeat's values by key).
+func record(st Step, side string, o Outcome, timeout time.Duration, s *Samples, got map[string]float64) {
+	failure := o.Failure(timeout)
+	smpNA := ""
+	if n := o.Report.NumCPU(); n > 0 && n < st.SMP {
+		smpNA = fmt.Sprintf("SMP not available: guest saw %d CPUs", n)
+	}
+	add := func(key string, v float64) {
+		s.Add(side, key, v)
+		got[key] = v
+	}
+	if st.Boot && o.HostToMain > 0 {
+		add(KeyHostToMain, float64(o.HostToMain)/float64(time.Millisecond))
+	}
+	if st.Boot && o.KernelToMain > 0 {
+		add(KeyKernelToMain, float64(o.KernelToMain)/float64(time.Millisecond))
+	}
+	for _, res := range o.Report.Results {
+		key := st.key(res.Name)
+		switch {
+		case !slices.Contains(st.Yields, key):
+		case smpNA != "":
+			s.NA(side, key, smpNA)
+		case res.NA != "":
+			s.NA(side, key, res.NA)
+		default:
+			add(key, res.Value)
+		}
+	}
+	for _, key := range st.Yields {
+		if _, ok := got[key]; ok || s.Reason(side, key) != "" {
+			continue
+		}
+		switch {
+		case smpNA != "":
+			s.NA(side, key, smpNA)
+		case failure != "":
+			s.NA(side, key, failure)
+		case key == KeyHostToMain:
+			s.NA(side, key, "the main marker never arrived")
+		case key == KeyKernelToMain:
+			s.NA(side, key, "the guest told no time from kernel entry to main")
+		default:
+			s.NA(side, key, "the workload printed no result")
+		}
+	}
+}
+
+// addSpeedups turns one repeat's parallel times into speedups over 1 vCPU.
+func addSpeedups(cpus []int, side string, got map[string]float64, s *Samples) {
+	t1, ok := got[ParallelTimeKey(1)]
+	for _, n := range cpus {
+		if n == 1 {
+			continue
+		}
+		key := SpeedupKey(n)
+		tn, okN := got[ParallelTimeKey(n)]
+		switch {
+		case ok && okN && tn > 0:
+			s.Add(side, key, t1/tn)
+		case !okN && s.Reason(side, ParallelTimeKey(n)) != "":
+			s.NA(side, key, s.Reason(side, ParallelTimeKey(n)))
+		case !ok:
+			s.NA(side, key, "no time at 1 vCPU to compare with")
+		}
+	}
+}

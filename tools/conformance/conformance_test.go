@@ -1,0 +1,139 @@
+package conformance
+
+import (
+	"errors"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gometal/gometal/qemu"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestActionOf(t *testing.T) {
+	for src, want := range map[string]string{
+		"// run\n\npackage main\n":                 "run",
+		"//go:build linux\n\n// run -gcflags=-l\n": "run -gcflags=-l",
+		"// +build amd64\n// errorcheck\n":         "errorcheck",
+		"\n\n// runoutput\n":                       "runoutput",
+		"package main\n":                           "package main",
+		"":                                         "",
+		"//go:build !windows && !plan9\n\n// run\n\n//": "run",
+	} {
+		action, args := actionOf([]byte(src))
+		assert.Equal(t, want, strings.TrimSpace(action+" "+strings.Join(args, " ")), "%q", src)
+	}
+}
+
+func TestSkipReason(t *testing.T) {
+	for src, want := range map[string]string{
+		"// run\n\npackage main\nfunc main() {}\n":                                    "",
+		"// run arg1 arg2\n\npackage main\n":                                          "run with arguments (arg1 arg2)",
+		"// runoutput\n\npackage main\n":                                              "action runoutput (not a plain run)",
+		"//go:build aix\n\n// run\n\npackage main\n":                                  "build constraint excludes linux/amd64 without cgo (//go:build aix)",
+		"//go:build cgo\n\n// run\n\npackage main\n":                                  "build constraint excludes linux/amd64 without cgo (//go:build cgo)",
+		"//go:build unix\n\n// run\n\npackage main\n":                                 "build constraint excludes linux/amd64 without cgo (//go:build unix)",
+		"//go:build linux && go1.20\n\n// run\n\npackage main\n":                      "",
+		"// run\n\npackage main\n\nimport \"os/exec\"\n":                              "needs os/exec",
+		"// run\n\npackage main\n\nimport \"C\"\n":                                    "needs cgo",
+		"// run\n\npackage main\n\nimport \"os\"\nfunc main() { os.ReadFile(\"x\") }": "needs files (os.ReadFile)",
+		"// run\n\npackage main\n\nfunc main() { x := runtime.GOROOT() }":             "needs files (runtime.GOROOT)",
+	} {
+		assert.Equal(t, want, skipReason([]byte(src)), "%q", src)
+	}
+}
+
+func TestDiscover(t *testing.T) {
+	tests, err := Discover(filepath.Join("testdata", "gotest"), Dirs)
+	require.NoError(t, err)
+	var names, skips []string
+	for _, tt := range tests {
+		names = append(names, tt.Name)
+		skips = append(skips, tt.Skip)
+	}
+	assert.Equal(t, []string{"chan/exec.go", "chan/windows.go", "gen.go", "hello.go"}, names, "errorcheck programs are not listed")
+	assert.Equal(t, []string{
+		"needs os/exec",
+		"build constraint excludes linux/amd64 without cgo (//go:build windows)",
+		"action runoutput (not a plain run)",
+		"",
+	}, skips)
+	assert.Equal(t, "hello\n", string(tests[3].Want))
+	assert.True(t, filepath.IsAbs(tests[3].Path) || strings.HasSuffix(tests[3].Path, "hello.go"))
+}
+
+func TestSelect(t *testing.T) {
+	var tests []Test
+	for _, n := range []string{"a.go", "b.go", "chan/c.go", "chan/d.go", "ken/e.go"} {
+		tests = append(tests, Test{Name: n})
+	}
+	names := func(ts []Test) (out []string) {
+		for _, t := range ts {
+			out = append(out, t.Name)
+		}
+		return out
+	}
+	all, err := ParseShard("")
+	require.NoError(t, err)
+	assert.Len(t, Select(tests, nil, all), 5)
+	assert.Equal(t, []string{"chan/c.go", "chan/d.go"}, names(Select(tests, regexp.MustCompile("^chan/"), all)))
+	var union []string
+	for _, s := range []string{"1/2", "2/2"} {
+		sh, err := ParseShard(s)
+		require.NoError(t, err)
+		union = append(union, names(Select(tests, nil, sh))...)
+	}
+	assert.ElementsMatch(t, names(tests), union, "the shards cover the set once")
+	for _, bad := range []string{"0/2", "3/2", "x", "1/0", "1"} {
+		_, err := ParseShard(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestJudge(t *testing.T) {
+	want := Test{Want: []byte("ok\n")}
+	const tmo = 30 * time.Second
+	cases := []struct {
+		res    *qemu.Result
+		err    error
+		status Status
+		reason string
+	}{
+		{&qemu.Result{Output: []byte("ok\n")}, nil, Pass, ""},
+		{&qemu.Result{Output: []byte("ok\nextra\n")}, nil, Fail, `output differs at line 2: got "extra", want ""`},
+		{&qemu.Result{ExitCode: 2, Output: []byte("panic: boom\n\ngoroutine 1 [running]:\n")}, nil, Fail, "exit status 2: panic: boom"},
+		{&qemu.Result{ExitCode: 139, KernelLog: []byte("[gometal] program fault: SIGSEGV: segmentation violation at rip 0x0000000000401234 addr 0x0\n")},
+			nil, Fail, "exit status 139: program fault: SIGSEGV: segmentation violation at rip 0x… addr 0x0"},
+		{&qemu.Result{ExitCode: -1, Output: []byte("waiting\n"), KernelLog: []byte("[gometal] unimplemented system call 59: returning ENOSYS\n")},
+			errors.Join(qemu.ErrTimeout), Fail, "timeout after 30s, last output: waiting [ENOSYS: execve (59)]"},
+		{&qemu.Result{ExitCode: -1, PanicReport: "reason: page fault in kernel\ncpu: 0\n"}, qemu.ErrKernelPanic, Fail, "kernel panic: page fault in kernel"},
+		{nil, errors.New("qemu: image: missing"), Fail, "qemu: qemu: image: missing"},
+	}
+	for _, c := range cases {
+		status, reason := judge(want, c.res, c.err, tmo)
+		assert.Equal(t, c.status, status, c.reason)
+		assert.Equal(t, c.reason, reason)
+	}
+}
+
+func TestWriteMarkdown(t *testing.T) {
+	rs := []Result{
+		{Test: Test{Name: "a.go"}, Status: Pass},
+		{Test: Test{Name: "b.go"}, Status: Fail, Reason: "exit status 2: panic: x | y"},
+		{Test: Test{Name: "c.go"}, Status: Skip, Reason: "needs os/exec"},
+	}
+	assert.Equal(t, "1 passed, 1 failed, 1 skipped (pass rate 50.0% of 2 run)", Summarize(rs).String())
+	var b strings.Builder
+	require.NoError(t, WriteMarkdown(&b, rs, Env{Date: time.Date(2025, 1, 2, 3, 4, 0, 0, time.UTC), GoVersion: "go1.26.8", QEMU: "7.2.22", Mem: "256M", Timeout: 30 * time.Second}))
+	md := b.String()
+	for _, want := range []string{
+		"- date: 2025-01-02 03:04 UTC", "- Go: go1.26.8", "- QEMU: 7.2.22 (TCG)",
+		"**1 passed, 1 failed, 1 skipped: pass rate 50.0% (1 of 2 run).**",
+		`| b.go | exit status 2: panic: x \| y |`, "| c.go | needs os/exec |", "## Passed (1)\n\na.go\n",
+	} {
+		assert.Contains(t, md, want)
+	}
+}

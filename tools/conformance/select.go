@@ -1,0 +1,43 @@
+package conformance
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Shard is one part of a run split into N parts: K in 1..N.
+type Shard struct{ K, N int }
+
+// ParseShard parses "K/N" (1 <= K <= N); "" is the whole run, 1/1.
+func ParseShard(s string) (Shard, error) {
+	if s == "" {
+		return Shard{1, 1}, nil
+	}
+	a, b, ok := strings.Cut(s, "/")
+	k, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || k < 1 || k > n {
+		return Shard{}, fmt.Errorf("bad shard %q: want K/N with 1 <= K <= N", s)
+	}
+	return Shard{k, n}, nil
+}
+
+// Select keeps the tests whose names match run (nil keeps all), then
+// every N-th of those starting at the K-th, so that the shards 1/N .. N/N
+// together cover the selection once.
+func Select(tests []Test, run *regexp.Regexp, sh Shard) []Test {
+	var out []Test
+	i := 0
+	for _, t := range tests {
+		if run != nil && !run.MatchString(t.Name) {
+			continue
+		}
+		if i%sh.N == sh.K-1 {
+			out = append(out, t)
+		}
+		i++
+	}
+	return out
+}
