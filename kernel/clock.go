@@ -74,7 +74,11 @@ func armTimer(c *percpu) {
 			deadline = end
 		}
 	}
-	if at := nextCPUExpiry(c, nanotime()); at != 0 && (deadline == 0 || at < deadline) {
+	now := nanotime()
+	if at := nextCPUExpiry(c, now); at != 0 && (deadline == 0 || at < deadline) {
+		deadline = at
+	}
+	if at := sliceDeadline(c, now); at != 0 && (deadline == 0 || at < deadline) {
 		deadline = at
 	}
 	if deadline == c.armed {

@@ -43,6 +43,7 @@ func kmain() {
 	setupInterrupts()                          // legacy PIC masked, local APIC on
 	calibrateClocks()                          // TSC and LAPIC timer against the PIT; RTC wall time
 	startAPs(discoverCPUs())                   // the other CPUs, from the ACPI MADT
+	setupSlices()                              // goroutine time slices (slice=), if the runtime's layout checks out
 	setupDeviceInterrupts()                    // I/O APIC routes; console input
 	startProgram()                             // first thread at the runtime's _rt0_amd64_linux
 }
@@ -104,7 +105,8 @@ func logCPUStats() {
 		}
 		busy := max(up-idleNs, 0)
 		var l logLine
-		l.s("cpu ").u(uint64(i)).s(": busy ").ms(busy).s(" (").i(busy * 100 / max(up, 1)).s("%), ").u(c.irqs).s(" interrupts, ").u(c.halts).s(" halts").info()
+		l.s("cpu ").u(uint64(i)).s(": busy ").ms(busy).s(" (").i(busy * 100 / max(up, 1)).s("%), ").u(c.irqs).s(" interrupts, ").u(c.halts).s(" halts, ")
+		l.u(c.slicesRequested).s(" slice preemptions requested, ").u(c.slicesTaken).s(" taken").info()
 	}
 }
 

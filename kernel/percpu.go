@@ -62,6 +62,13 @@ type percpu struct {
 
 	istTop uintptr // top of the double-fault stack (TSS IST1)
 
+	// Goroutine time slices (slice.go): what the last timer tick saw.
+	slG, slP                     uint64
+	slTick                       uint32
+	slSince                      int64
+	slRequested                  bool
+	slicesRequested, slicesTaken uint64
+
 	irqs, halts uint64 // counters
 	idleNs      int64  // time spent halted
 	haltStart   int64  // when the current halt began

@@ -52,6 +52,9 @@ func userTrap(f *TrapFrame) {
 		if nanotime()-c.sliceStart >= timeSliceNs && c.runq.Len() > 0 {
 			c.resched = true
 		}
+		if sliceOn {
+			sliceCheck(c, int(t), f)
+		}
 	case v == vecKick:
 		c.irqs++
 		localAPIC.EOI()

@@ -22,3 +22,12 @@ const (
 func ptrOfCPU(c *percpu) unsafe.Pointer   { return unsafe.Pointer(c) }
 func ptrOfG(g *kernelG) unsafe.Pointer    { return unsafe.Pointer(g) }
 func ptrOfWord(w *uintptr) unsafe.Pointer { return unsafe.Pointer(w) }
+
+// unsafeString views kernel bytes that never change as a string, without
+// copying (the command line buffer, after boot).
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}

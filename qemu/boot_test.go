@@ -159,7 +159,9 @@ func (s *bootSuite) boot(t *testing.T, name string, c bootCase) {
 		want = s.host(t, name, c)
 	}
 
-	o := qemu.Options{Image: img, SMP: bootSMP, Mem: c.mem, Append: c.append, Timeout: bootTimeout}
+	// Every boot test runs with aggressive kernel time slices: preempting
+	// goroutines every millisecond must not change any program's output.
+	o := qemu.Options{Image: img, SMP: bootSMP, Mem: c.mem, Append: strings.TrimSpace("slice=1ms " + c.append), Timeout: bootTimeout}
 	if c.smp != 0 {
 		o.SMP = c.smp
 	}

@@ -122,6 +122,15 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 	if err := PatchBoot(out, o.Boot); err != nil {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
+	if t.kernelPkg == KernelPackage {
+		offs, err := ReadRuntimeOffsets(out)
+		if err == nil {
+			err = WriteRuntimeOffsets(out, offs)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
+		}
+	}
 	st, err := os.Stat(out)
 	if err != nil {
 		return 0, err
