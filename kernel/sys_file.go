@@ -15,6 +15,7 @@ const (
 	fdConsole
 	fdEventfd
 	fdEpoll
+	fdMemFile // a read-only kernel file (memfile.go)
 )
 
 type file struct {
@@ -24,6 +25,7 @@ type file struct {
 	count    uint64 // eventfd counter
 	seq      uint64 // bumped on every readiness change, for edge triggering
 	epoll    int    // index in epolls for fdEpoll
+	memFile  int    // index in memFiles for fdMemFile
 }
 
 var files = [maxFDs]file{
@@ -94,6 +96,8 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 	case fdConsole:
 		threads[t].restartNr = unix.SYS_READ
 		return consoleRead(t, f, buf, n)
+	case fdMemFile:
+		return memFileRead(f, buf, n)
 	case fdEventfd:
 		if n < 8 {
 			return -_EINVAL
@@ -118,6 +122,9 @@ func sysClose(fd int) int64 {
 	}
 	if f.kind == fdEpoll {
 		epolls[f.epoll].used = false
+	}
+	if f.kind == fdMemFile {
+		memFiles[f.memFile].used = false
 	}
 	epollForgetFD(fd)
 	*f = file{}
@@ -175,8 +182,12 @@ func sysFstat(fd int, st uintptr) int64 {
 	}
 	clear(b)
 	mode := uint32(unix.S_IFIFO | 0o600)
-	if f.kind == fdConsole {
+	switch f.kind {
+	case fdConsole:
 		mode = unix.S_IFCHR | 0o620
+	case fdMemFile:
+		mode = unix.S_IFREG | 0o444
+		*(*int64)(ptr(st + 48)) = int64(memFiles[f.memFile].n) // st_size
 	}
 	*(*uint32)(ptr(st + 24)) = mode // st_mode
 	*(*uint64)(ptr(st + 16)) = 1    // st_nlink
@@ -191,9 +202,13 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 	return -_ENOTTY
 }
 
-func sysLseek(fd int) int64 {
-	if getFile(fd) == nil {
+func sysLseek(fd int, off int64, whence int) int64 {
+	f := getFile(fd)
+	if f == nil {
 		return -_EBADF
+	}
+	if f.kind == fdMemFile {
+		return memFileSeek(f, off, whence)
 	}
 	return -_ESPIPE
 }

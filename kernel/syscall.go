@@ -7,22 +7,25 @@ import (
 
 // Errno values, negated as system calls return them.
 const (
-	_EPERM     = int64(unix.EPERM)
-	_ENOENT    = int64(unix.ENOENT)
-	_EINTR     = int64(unix.EINTR)
-	_EBADF     = int64(unix.EBADF)
-	_EAGAIN    = int64(unix.EAGAIN)
-	_ENOMEM    = int64(unix.ENOMEM)
-	_EFAULT    = int64(unix.EFAULT)
-	_EEXIST    = int64(unix.EEXIST)
-	_EINVAL    = int64(unix.EINVAL)
-	_EMFILE    = int64(unix.EMFILE)
-	_ENOTTY    = int64(unix.ENOTTY)
-	_ESPIPE    = int64(unix.ESPIPE)
-	_ENOSYS    = int64(unix.ENOSYS)
-	_ENODEV    = int64(unix.ENODEV)
-	_ETIMEDOUT = int64(unix.ETIMEDOUT)
-	_ESRCH     = int64(unix.ESRCH)
+	_EPERM        = int64(unix.EPERM)
+	_ENOENT       = int64(unix.ENOENT)
+	_EINTR        = int64(unix.EINTR)
+	_EBADF        = int64(unix.EBADF)
+	_EAGAIN       = int64(unix.EAGAIN)
+	_ENOMEM       = int64(unix.ENOMEM)
+	_EFAULT       = int64(unix.EFAULT)
+	_EEXIST       = int64(unix.EEXIST)
+	_EINVAL       = int64(unix.EINVAL)
+	_EMFILE       = int64(unix.EMFILE)
+	_ENOTTY       = int64(unix.ENOTTY)
+	_ESPIPE       = int64(unix.ESPIPE)
+	_ENOSYS       = int64(unix.ENOSYS)
+	_ENODEV       = int64(unix.ENODEV)
+	_ETIMEDOUT    = int64(unix.ETIMEDOUT)
+	_ESRCH        = int64(unix.ESRCH)
+	_EROFS        = int64(unix.EROFS)
+	_ENFILE       = int64(unix.ENFILE)
+	_ENAMETOOLONG = int64(unix.ENAMETOOLONG)
 )
 
 // blocked is returned by a handler whose thread now waits; its result is
@@ -130,7 +133,11 @@ func doSyscall(c *percpu, t sched.TID) {
 		ret = sysPrlimit(int(a0), int(a1), a2, a3)
 	case unix.SYS_GETRLIMIT:
 		ret = sysPrlimit(0, int(a0), 0, a1)
-	case unix.SYS_OPENAT, unix.SYS_OPEN, unix.SYS_NEWFSTATAT, unix.SYS_STAT, unix.SYS_LSTAT,
+	case unix.SYS_OPENAT:
+		ret = sysOpenat(int(int32(a0)), a1, int(a2))
+	case unix.SYS_OPEN:
+		ret = sysOpenat(unix.AT_FDCWD, a0, int(a1))
+	case unix.SYS_NEWFSTATAT, unix.SYS_STAT, unix.SYS_LSTAT,
 		unix.SYS_READLINKAT, unix.SYS_READLINK, unix.SYS_ACCESS, unix.SYS_FACCESSAT, unix.SYS_FACCESSAT2:
 		ret = -_ENOENT // there is no file system
 	case unix.SYS_FSTAT:
@@ -138,7 +145,7 @@ func doSyscall(c *percpu, t sched.TID) {
 	case unix.SYS_IOCTL:
 		ret = sysIoctl(int(a0), uint(a1), a2)
 	case unix.SYS_LSEEK:
-		ret = sysLseek(int(a0))
+		ret = sysLseek(int(a0), int64(a1), int(a2))
 	case unix.SYS_SCHED_SETAFFINITY, unix.SYS_PRCTL:
 		ret = 0
 	default:

@@ -17,6 +17,16 @@ import (
 func init() {
 	bootCases["stress"] = bootCase{guestOnly: true, smp: 4, append: "-- -d 2s", check: stressOK}
 	bootCases["upper"] = bootCase{stdin: "hello\nworld\nquit\n"}
+	bootCases["shell"] = bootCase{guestOnly: true, smp: 2, stdin: "echo hi there\nsched\nmem\nexit 3\n", check: func(t *testing.T, res *qemu.Result) {
+		assert.Equal(t, 3, res.ExitCode)
+		out := string(res.Output)
+		assert.Contains(t, out, "> hi there\n")
+		assert.Regexp(t, `(?m)^(> )?cpu busy_ms idle_ms interrupts halts runq slices_requested slices_taken thread$`, out)
+		assert.Regexp(t, `(?m)^[01] \d+ \d+ \d+ \d+ \d+ \d+ \d+ 1$`, out, "a CPU runs the shell's thread 1")
+		assert.Regexp(t, `(?m)^0 \d+ \d+ \d+ \d+ \d+ \d+ \d+ (\d+|-)\n1 \d+ \d+ \d+ \d+ \d+ \d+ \d+ (\d+|-)$`, out, "both CPUs are listed")
+		assert.Regexp(t, `(?m)^1 running [01] \d+$`, out)
+		assert.Regexp(t, `heap \d+ KiB in use`, out)
+	}}
 }
 
 // stressOK accepts a stress run that checked every round.

@@ -1,0 +1,190 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// A small read-only file system in the kernel: the files Go's standard
+// library opens on Linux (resolver configuration) and a scheduler view of
+// the kernel, /proc/gometal/sched. A file's content is produced when it is
+// opened, into one of a few fixed buffers; reads and lseek work on that
+// snapshot.
+const (
+	maxMemFiles = 8
+	memFileSize = 8192
+)
+
+type memFile struct {
+	used bool
+	data [memFileSize]byte
+	n    int
+	pos  int
+}
+
+var memFiles [maxMemFiles]memFile
+
+// memFilePaths lists the files; their content comes from fillMemFile.
+var memFilePaths = [...]string{
+	"/etc/resolv.conf",
+	"/etc/hosts",
+	"/etc/nsswitch.conf",
+	"/proc/gometal/sched",
+}
+
+// sysOpenat opens one of the kernel's files read-only. Everything else
+// does not exist (ENOENT), which is what the Go runtime and standard
+// library expect of optional files.
+func sysOpenat(dirfd int, path uintptr, flags int) int64 {
+	var name [256]byte
+	n := 0
+	for ; n < len(name); n++ {
+		b, ok := userBytes(path+uintptr(n), 1, false)
+		if !ok {
+			return -_EFAULT
+		}
+		if b[0] == 0 {
+			break
+		}
+		name[n] = b[0]
+	}
+	if n == len(name) {
+		return -_ENAMETOOLONG
+	}
+	which := -1
+	for i, p := range memFilePaths {
+		if string(name[:n]) == p {
+			which = i
+		}
+	}
+	if which < 0 {
+		return -_ENOENT
+	}
+	if flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC) != 0 {
+		return -_EROFS
+	}
+	slot := -1
+	for i := range memFiles {
+		if !memFiles[i].used {
+			slot = i
+			break
+		}
+	}
+	if slot < 0 {
+		return -_ENFILE
+	}
+	fd := allocFD(fdMemFile, flags)
+	if fd < 0 {
+		return -_EMFILE
+	}
+	mf := &memFiles[slot]
+	mf.used, mf.n, mf.pos = true, 0, 0
+	fillMemFile(which, mf)
+	files[fd].memFile = slot
+	return int64(fd)
+}
+
+// textWriter appends text to a memFile.
+type textWriter struct{ f *memFile }
+
+func (w textWriter) s(s string) textWriter {
+	w.f.n += copy(w.f.data[w.f.n:], s)
+	return w
+}
+
+func (w textWriter) u(v uint64) textWriter {
+	var d [20]byte
+	i := len(d)
+	for {
+		i--
+		d[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	w.f.n += copy(w.f.data[w.f.n:], d[i:])
+	return w
+}
+
+// fillMemFile produces file which's content.
+func fillMemFile(which int, f *memFile) {
+	w := textWriter{f}
+	switch memFilePaths[which] {
+	case "/etc/resolv.conf":
+		w.s("# gometal: QEMU user networking's resolver\nnameserver 10.0.2.3\n")
+	case "/etc/hosts":
+		w.s("127.0.0.1\tlocalhost\n::1\tlocalhost\n")
+	case "/etc/nsswitch.conf":
+		w.s("hosts: files dns\n")
+	case "/proc/gometal/sched":
+		writeSchedView(w)
+	}
+}
+
+// writeSchedView describes each CPU and thread, for the program (see
+// examples/shell): busy time, interrupts, halts, run queue, time slices.
+func writeSchedView(w textWriter) {
+	now := nanotime()
+	up := now - programStart
+	w.s("cpu busy_ms idle_ms interrupts halts runq slices_requested slices_taken thread\n")
+	for i := 0; i < onlineCPUs; i++ {
+		c := &cpus[i]
+		idleNs := c.idleNs
+		if c.idle.Load() {
+			idleNs += now - c.haltStart
+		}
+		w.u(uint64(i)).s(" ").u(uint64(max(up-idleNs, 0) / 1e6)).s(" ").u(uint64(idleNs / 1e6)).s(" ")
+		w.u(c.irqs).s(" ").u(c.halts).s(" ").u(uint64(c.runq.Len())).s(" ")
+		w.u(c.slicesRequested).s(" ").u(c.slicesTaken).s(" ")
+		if c.cur == noThread {
+			w.s("-\n")
+		} else {
+			w.u(uint64(linuxTID(c.cur))).s("\n")
+		}
+	}
+	w.s("\ntid state cpu cpu_ms\n")
+	for i := range threads {
+		t := &threads[i]
+		if t.state == threadFree {
+			continue
+		}
+		w.u(uint64(i + 1)).s(" ").s(threadStateNames[t.state]).s(" ").u(uint64(t.cpu)).s(" ").u(uint64(t.cpuTime / 1e6)).s("\n")
+	}
+}
+
+var threadStateNames = [...]string{"free", "runnable", "running", "blocked"}
+
+func memFileRead(f *file, buf, n uintptr) int64 {
+	mf := &memFiles[f.memFile]
+	k := min(int(n), mf.n-mf.pos)
+	if k <= 0 {
+		return 0
+	}
+	b, ok := userBytes(buf, uintptr(k), true)
+	if !ok {
+		return -_EFAULT
+	}
+	copy(b, mf.data[mf.pos:mf.pos+k])
+	mf.pos += k
+	return int64(k)
+}
+
+func memFileSeek(f *file, off int64, whence int) int64 {
+	mf := &memFiles[f.memFile]
+	var base int64
+	switch whence {
+	case unix.SEEK_SET:
+	case unix.SEEK_CUR:
+		base = int64(mf.pos)
+	case unix.SEEK_END:
+		base = int64(mf.n)
+	default:
+		return -_EINVAL
+	}
+	p := base + off
+	if p < 0 {
+		return -_EINVAL
+	}
+	mf.pos = int(min(p, int64(mf.n)))
+	return p
+}
