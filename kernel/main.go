@@ -15,6 +15,9 @@
 package kernel
 
 import (
+	// The kernel's goroutines (drivers, services) start with the program.
+	_ "github.com/gometal/gometal/kernel/kgo"
+
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/drivers/debugexit"
 	"github.com/gometal/gometal/drivers/uart"

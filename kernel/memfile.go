@@ -29,6 +29,7 @@ var memFilePaths = [...]string{
 	"/etc/hosts",
 	"/etc/nsswitch.conf",
 	"/proc/gometal/sched",
+	"/proc/cmdline",
 }
 
 // sysOpenat opens one of the kernel's files read-only. Everything else
@@ -118,6 +119,9 @@ func fillMemFile(which int, f *memFile) {
 		w.s("hosts: files dns\n")
 	case "/proc/gometal/sched":
 		writeSchedView(w)
+	case "/proc/cmdline":
+		w.f.n += copy(w.f.data[:], bootInfo.Cmdline[:bootInfo.CmdlineLen])
+		w.s("\n")
 	}
 }
 

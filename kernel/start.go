@@ -99,10 +99,18 @@ func armMainBreakpoint() {
 	cpu.WriteDR7(1 | 1<<10) // L0, execute, length 1 (bit 10 reads as 1)
 }
 
-// mainReached handles the DR0 breakpoint. Context: trap.
+// mainSeen is set once main.main's breakpoint has fired (on any CPU: each
+// CPU's debug registers are its own, so every CPU arms one).
+var mainSeen bool
+
+// mainReached handles the DR0 breakpoint. Context: trap, kernel lock held.
 func mainReached(f *TrapFrame) {
 	cpu.WriteDR7(1 << 10)
 	cpu.WriteDR6(0)
+	if mainSeen {
+		return
+	}
+	mainSeen = true
 	var l logLine
 	l.s("main.main reached ").ms(nanotime()).s(" after kernel entry").info()
 }

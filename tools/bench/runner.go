@@ -10,7 +10,7 @@ import (
 	"github.com/gometal/gometal/qemu"
 )
 
-// Run builds the workload, fetches Debian's kernel, boots every step of
+// Run fetches Debian's kernel, builds the workload, boots every step of
 // the plan Repeats times on both sides (one guest at a time, the sides'
 // order alternating between repeats) and returns the table. A guest that
 // fails or times out makes its rows n/a; only a failure to build or to
@@ -21,12 +21,12 @@ func Run(ctx context.Context, cfg Config) (*Table, error) {
 		return nil, fmt.Errorf("%w (%v)", qemu.ErrNoQEMU, err)
 	}
 	load := LoadAverage()
-	fmt.Fprintf(cfg.Log, "bench: building %s for both sides in %s\n", WorkloadPkg, cfg.Build)
-	w, err := BuildWorkload(ctx, cfg.Root, cfg.Build)
+	k, err := FetchDebianKernel(ctx, cfg.Cache, cfg.Log)
 	if err != nil {
 		return nil, err
 	}
-	k, err := FetchDebianKernel(ctx, cfg.Cache, cfg.Log)
+	fmt.Fprintf(cfg.Log, "bench: building %s for both sides in %s\n", WorkloadPkg, cfg.Build)
+	w, err := BuildWorkload(ctx, cfg.Root, cfg.Build)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,201 @@
+package pci
+
+// Configuration header registers (type 0).
+const (
+	regID        = 0x00 // vendor (low), device (high)
+	regCommand   = 0x04 // command (low), status (high)
+	regClass     = 0x08 // revision, prog-if, subclass, class
+	regHeader    = 0x0c // header type in bits 16-23
+	regBAR0      = 0x10
+	regCapPtr    = 0x34
+	regInterrupt = 0x3c
+
+	statusCapList = 1 << 20 // in the dword at regCommand
+
+	CommandIO        = 1 << 0
+	CommandMemory    = 1 << 1
+	CommandMaster    = 1 << 2
+	CommandIntxOff   = 1 << 10
+	headerMulti      = 0x80
+	headerTypeMask   = 0x7f
+	headerTypeBridge = 1
+
+	// Capability IDs.
+	CapMSI    = 0x05
+	CapVendor = 0x09 // virtio's configuration structures
+	CapPCIe   = 0x10
+	CapMSIX   = 0x11
+)
+
+// MaxCaps bounds the capabilities kept per function.
+const MaxCaps = 16
+
+// BAR is a decoded base address register.
+type BAR struct {
+	Addr         uint64
+	Size         uint64
+	IO           bool // an I/O port range (else memory)
+	Is64         bool // the memory BAR takes two registers
+	Prefetchable bool
+}
+
+// Cap is a capability: its ID and offset in configuration space.
+type Cap struct {
+	ID  uint8
+	Off uint16
+}
+
+// Device is one function found by Enumerate.
+type Device struct {
+	Addr                    Addr
+	Vendor, DeviceID        uint16
+	Class, Subclass, ProgIF uint8
+	HeaderType              uint8
+	IRQLine                 uint8
+	BARs                    [6]BAR
+	Caps                    [MaxCaps]Cap
+	NCaps                   int
+}
+
+// Cap returns the offset of the first capability with id, or 0.
+func (d *Device) Cap(id uint8) uint16 {
+	for _, c := range d.Caps[:d.NCaps] {
+		if c.ID == id {
+			return c.Off
+		}
+	}
+	return 0
+}
+
+// Probe reads the function at a, or reports false if nothing answers.
+// Sizing the BARs briefly disables the function's decoding. Context: boot;
+// does not allocate.
+func Probe(cs ConfigSpace, a Addr, d *Device) bool {
+	id := cs.Read32(a, regID)
+	if id&0xffff == 0xffff || id&0xffff == 0 {
+		return false
+	}
+	*d = Device{Addr: a, Vendor: uint16(id), DeviceID: uint16(id >> 16)}
+	class := cs.Read32(a, regClass)
+	d.Class, d.Subclass, d.ProgIF = uint8(class>>24), uint8(class>>16), uint8(class>>8)
+	d.HeaderType = uint8(cs.Read32(a, regHeader) >> 16)
+	d.IRQLine = uint8(cs.Read32(a, regInterrupt))
+	if d.HeaderType&headerTypeMask == 0 {
+		readBARs(cs, a, d)
+	}
+	if cs.Read32(a, regCommand)&statusCapList != 0 {
+		readCaps(cs, a, d)
+	}
+	return true
+}
+
+// readBARs sizes each BAR: write all ones, read back the mask, restore.
+func readBARs(cs ConfigSpace, a Addr, d *Device) {
+	cmd := cs.Read32(a, regCommand)
+	cs.Write32(a, regCommand, cmd&^(CommandIO|CommandMemory))
+	for i := 0; i < 6; i++ {
+		off := uint16(regBAR0 + 4*i)
+		orig := cs.Read32(a, off)
+		cs.Write32(a, off, 0xffffffff)
+		mask := cs.Read32(a, off)
+		cs.Write32(a, off, orig)
+		var origHi, maskHi uint32
+		is64 := orig&1 == 0 && orig>>1&3 == 2
+		if is64 && i < 5 {
+			origHi = cs.Read32(a, off+4)
+			cs.Write32(a, off+4, 0xffffffff)
+			maskHi = cs.Read32(a, off+4)
+			cs.Write32(a, off+4, origHi)
+		}
+		d.BARs[i] = DecodeBAR(orig, mask, origHi, maskHi)
+		if d.BARs[i].Is64 {
+			i++ // the next register is the upper half
+		}
+	}
+	cs.Write32(a, regCommand, cmd)
+}
+
+// DecodeBAR decodes a BAR from its value and the mask read back after
+// writing all ones (and the upper halves of a 64-bit BAR).
+func DecodeBAR(orig, mask, origHi, maskHi uint32) BAR {
+	if mask == 0 || mask == 0xffffffff && orig == 0xffffffff {
+		return BAR{}
+	}
+	if orig&1 == 1 {
+		size := uint64(^(mask&^3)&0xffff) + 1
+		return BAR{Addr: uint64(orig &^ 3), Size: size, IO: true}
+	}
+	b := BAR{Addr: uint64(orig &^ 0xf), Prefetchable: orig&8 != 0}
+	m := uint64(mask &^ 0xf)
+	if orig>>1&3 == 2 {
+		b.Is64 = true
+		b.Addr |= uint64(origHi) << 32
+		m |= uint64(maskHi) << 32
+	} else {
+		m |= 0xffffffff00000000
+	}
+	if m&^0xf == 0 {
+		return BAR{}
+	}
+	b.Size = ^m + 1
+	return b
+}
+
+// readCaps walks the capability list, guarding against loops.
+func readCaps(cs ConfigSpace, a Addr, d *Device) {
+	off := uint16(cs.Read32(a, regCapPtr) & 0xfc)
+	for steps := 0; off >= 0x40 && off < 256 && steps < 48; steps++ {
+		v := cs.Read32(a, off)
+		if d.NCaps < MaxCaps {
+			d.Caps[d.NCaps] = Cap{ID: uint8(v), Off: off}
+			d.NCaps++
+		}
+		off = uint16(v>>8) & 0xfc
+	}
+}
+
+// Bus is the result of Enumerate.
+type Bus struct {
+	Devices  [MaxDevices]Device
+	N        int
+	Overflow bool
+}
+
+// MaxDevices bounds the functions Enumerate keeps.
+const MaxDevices = 64
+
+// Enumerate probes every function of buses first..last. Context: boot.
+func Enumerate(cs ConfigSpace, first, last uint8, out *Bus) {
+	out.N, out.Overflow = 0, false
+	for bus := int(first); bus <= int(last); bus++ {
+		for dev := uint8(0); dev < 32; dev++ {
+			fns := uint8(1)
+			for fn := uint8(0); fn < fns; fn++ {
+				var d Device
+				if !Probe(cs, Addr{uint8(bus), dev, fn}, &d) {
+					continue
+				}
+				if fn == 0 && d.HeaderType&headerMulti != 0 {
+					fns = 8
+				}
+				if out.N == MaxDevices {
+					out.Overflow = true
+					continue
+				}
+				out.Devices[out.N] = d
+				out.N++
+			}
+		}
+	}
+}
+
+// EnableMaster turns on memory and I/O decoding and bus mastering (DMA),
+// and masks legacy INTx when the device will use MSI-X.
+func EnableMaster(cs ConfigSpace, a Addr, intxOff bool) {
+	cmd := cs.Read32(a, regCommand) & 0xffff
+	cmd |= CommandIO | CommandMemory | CommandMaster
+	if intxOff {
+		cmd |= CommandIntxOff
+	}
+	cs.Write32(a, regCommand, cmd)
+}

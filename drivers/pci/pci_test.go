@@ -1,0 +1,115 @@
+package pci
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeFunc emulates one function's configuration space, BAR sizing
+// included: a BAR register reads back its size mask after all ones are
+// written.
+type fakeFunc struct {
+	regs    [64]uint32 // 256 bytes
+	barMask [6]uint32  // the writable address bits of each BAR register
+	probing [6]bool
+}
+
+type fakeBus map[Addr]*fakeFunc
+
+func (b fakeBus) Read32(a Addr, off uint16) uint32 {
+	f, ok := b[a]
+	if !ok || off >= 256 {
+		return 0xffffffff
+	}
+	if i := int(off-regBAR0) / 4; off >= regBAR0 && off < regBAR0+24 && f.probing[i] {
+		return f.barMask[i] | f.regs[off/4]&0xf
+	}
+	return f.regs[off/4]
+}
+
+func (b fakeBus) Write32(a Addr, off uint16, v uint32) {
+	f, ok := b[a]
+	if !ok || off >= 256 {
+		return
+	}
+	if i := int(off-regBAR0) / 4; off >= regBAR0 && off < regBAR0+24 {
+		f.probing[i] = v == 0xffffffff
+		if f.probing[i] {
+			return
+		}
+	}
+	f.regs[off/4] = v
+}
+
+// virtioNet builds a function like QEMU's modern virtio-net-pci: a 64-bit
+// prefetchable memory BAR 4 (16 KiB), a 4 KiB MSI-X BAR 1, capabilities
+// MSI-X -> vendor -> vendor.
+func virtioNet() *fakeFunc {
+	f := &fakeFunc{}
+	f.regs[0] = 0x1041<<16 | 0x1af4
+	f.regs[1] = statusCapList
+	f.regs[2] = 0x02000001 // class 02 (network), subclass 00, rev 1
+	f.regs[5] = 0xfebd1000 // BAR1: 32-bit memory
+	f.barMask[1] = 0xfffff000
+	f.regs[8] = 0xfe000000 | 0xc // BAR4: 64-bit prefetchable
+	f.barMask[4] = 0xffffc000
+	f.regs[9] = 0x00000001 // BAR5: upper half
+	f.barMask[5] = 0xffffffff
+	f.regs[regCapPtr/4] = 0x98
+	f.regs[0x98/4] = 0x84<<8 | CapMSIX
+	f.regs[0x84/4] = 0x70<<8 | CapVendor
+	f.regs[0x70/4] = 0x00<<8 | CapVendor
+	f.regs[regInterrupt/4] = 11
+	return f
+}
+
+func TestProbeVirtioNet(t *testing.T) {
+	bus := fakeBus{{0, 2, 0}: virtioNet()}
+	var d Device
+	require.True(t, Probe(bus, Addr{0, 2, 0}, &d))
+	assert.Equal(t, uint16(0x1af4), d.Vendor)
+	assert.Equal(t, uint16(0x1041), d.DeviceID)
+	assert.Equal(t, uint8(2), d.Class)
+	assert.Equal(t, BAR{Addr: 0xfebd1000, Size: 4096}, d.BARs[1])
+	assert.Equal(t, BAR{Addr: 0x1fe000000, Size: 16384, Is64: true, Prefetchable: true}, d.BARs[4])
+	assert.Equal(t, BAR{}, d.BARs[5], "the upper half is not a BAR of its own")
+	assert.Equal(t, []Cap{{CapMSIX, 0x98}, {CapVendor, 0x84}, {CapVendor, 0x70}}, d.Caps[:d.NCaps])
+	assert.Equal(t, uint16(0x98), d.Cap(CapMSIX))
+	assert.Equal(t, uint16(0), d.Cap(CapMSI))
+	assert.Equal(t, uint8(11), d.IRQLine)
+	assert.Equal(t, uint32(0xfebd1000), bus[Addr{0, 2, 0}].regs[5], "BARs restored after sizing")
+}
+
+func TestDecodeBARIO(t *testing.T) {
+	assert.Equal(t, BAR{Addr: 0xc040, Size: 32, IO: true}, DecodeBAR(0xc041, 0xffffffe1, 0, 0))
+	assert.Equal(t, BAR{}, DecodeBAR(0, 0, 0, 0), "unimplemented BAR")
+}
+
+func TestCapabilityLoopIsBounded(t *testing.T) {
+	f := virtioNet()
+	f.regs[0x70/4] = 0x98<<8 | CapVendor // back to the first: a loop
+	var d Device
+	require.True(t, Probe(fakeBus{{0, 3, 0}: f}, Addr{0, 3, 0}, &d))
+	assert.Equal(t, MaxCaps, d.NCaps)
+}
+
+func TestEnumerateMultifunction(t *testing.T) {
+	host := &fakeFunc{}
+	host.regs[0] = 0x29c0<<16 | 0x8086
+	host.regs[3] = headerMulti << 16
+	fn1 := &fakeFunc{}
+	fn1.regs[0] = 0x2918<<16 | 0x8086
+	single := &fakeFunc{}
+	single.regs[0] = 0x1234<<16 | 0x1111
+	hidden := &fakeFunc{} // fn 1 of a single-function device: never probed
+	hidden.regs[0] = 0x5678<<16 | 0x2222
+	bus := fakeBus{{0, 0, 0}: host, {0, 0, 1}: fn1, {0, 5, 0}: single, {0, 5, 1}: hidden, {0, 6, 0}: virtioNet()}
+	var b Bus
+	Enumerate(bus, 0, 0, &b)
+	require.Equal(t, 4, b.N)
+	assert.Equal(t, Addr{0, 0, 1}, b.Devices[1].Addr)
+	assert.Equal(t, Addr{0, 6, 0}, b.Devices[3].Addr)
+	assert.False(t, b.Overflow)
+}
