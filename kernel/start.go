@@ -44,6 +44,11 @@ func startProgram() {
 	if !userRange(stackTop-initialStackBytes, initialStackBytes, true) {
 		kernelPanic("cannot map the initial stack", nil)
 	}
+	// What Linux gives init (HOME, TERM) plus a conventional PATH, unless
+	// the command line set them.
+	for _, kv := range [...]string{"HOME=/", "TERM=linux", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"} {
+		cmdline.DefaultEnv(kv)
+	}
 	img := abi.StackImage{Argv0: []byte("/init"), Line: &cmdline}
 	for i := 0; i < 16; i += 8 {
 		v := randomWord()

@@ -93,3 +93,12 @@ func TestBuildStackTooSmall(t *testing.T) {
 	top := uintptr(unsafe.Pointer(&mem[0])) + 64
 	assert.Zero(t, Build(mem, top, &StackImage{Argv0: []byte("/init"), Line: &c}))
 }
+
+func TestCmdlineDefaultEnv(t *testing.T) {
+	var c Cmdline
+	c.Parse([]byte("HOME=/root -- x"))
+	assert.True(t, c.DefaultEnv("HOME=/"))
+	assert.True(t, c.DefaultEnv("PATH=/bin"))
+	assert.Equal(t, []string{"HOME=/root", "PATH=/bin"}, words(&c, c.Env[:c.NEnv]))
+	assert.Equal(t, []string{"x"}, words(&c, c.Args[:c.NArgs]), "arguments are untouched")
+}

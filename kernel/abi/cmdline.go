@@ -97,6 +97,38 @@ func (c *Cmdline) add(list *[MaxWords]Span, n *int, w Span) {
 	*n++
 }
 
+// DefaultEnv adds the variable kv ("KEY=value") unless the command line
+// set KEY already. It reports false if there is no room.
+func (c *Cmdline) DefaultEnv(kv string) bool {
+	key := kv
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			key = kv[:i+1]
+			break
+		}
+	}
+	for i := 0; i < c.NEnv; i++ {
+		w := c.Word(c.Env[i])
+		if len(w) >= len(key) && string(w[:len(key)]) == key {
+			return true
+		}
+	}
+	end := 0
+	for _, list := range [...]*[MaxWords]Span{&c.Env, &c.Args, &c.Kernel} {
+		for _, s := range list {
+			end = max(end, s.Off+s.Len+1)
+		}
+	}
+	if c.NEnv == MaxWords || end+len(kv)+1 > len(c.Buf) {
+		return false
+	}
+	copy(c.Buf[end:], kv)
+	c.Buf[end+len(kv)] = 0
+	c.Env[c.NEnv] = Span{end, len(kv)}
+	c.NEnv++
+	return true
+}
+
 // Word returns the bytes of a span.
 func (c *Cmdline) Word(s Span) []byte { return c.Buf[s.Off : s.Off+s.Len] }
 
