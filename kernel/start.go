@@ -61,6 +61,10 @@ func startProgram() {
 	img.Aux[2] = abi.Aux{Key: abi.AT_CLKTCK, Val: 100}
 	img.Aux[3] = abi.Aux{Key: abi.AT_SECURE, Val: 0}
 	img.NAux = 4
+	if v := buildVDSO(); v != 0 && !cmdline.Flag("novdso") {
+		img.Aux[img.NAux] = abi.Aux{Key: abi.AT_SYSINFO_EHDR, Val: uint64(v)}
+		img.NAux++
+	}
 	sp := abi.Build(unsafeSlice(stackTop-initialStackBytes, initialStackBytes), stackTop, &img)
 	if sp == 0 {
 		kernelPanic("command line does not fit the initial stack", nil)

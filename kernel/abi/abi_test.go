@@ -102,3 +102,109 @@ func TestCmdlineDefaultEnv(t *testing.T) {
 	assert.Equal(t, []string{"HOME=/root", "PATH=/bin"}, words(&c, c.Env[:c.NEnv]))
 	assert.Equal(t, []string{"x"}, words(&c, c.Args[:c.NArgs]), "arguments are untouched")
 }
+
+func TestELFHashMatchesTheRuntime(t *testing.T) {
+	// The hashes runtime/vdso_linux_amd64.go looks the symbols up with.
+	assert.Equal(t, uint32(0xd35ec75), ELFHash("__vdso_clock_gettime"))
+	assert.Equal(t, uint32(0x315ca59), ELFHash("__vdso_gettimeofday"))
+	assert.Equal(t, uint32(0x25425d), ELFHash("__vdso_getrandom"))
+	assert.Equal(t, uint32(0x3ae75f6), ELFHash("LINUX_2.6"))
+}
+
+// TestVDSOParses walks the image the way the Go runtime's parser does and
+// finds both functions at their addresses.
+func TestVDSOParses(t *testing.T) {
+	var page [VDSOSize]byte
+	base := uintptr(0x7f0000001000)
+	syms := []VDSOSymbol{{"__vdso_clock_gettime", 0x212340}, {"__vdso_gettimeofday", 0x212380}}
+	require.True(t, BuildVDSO(&page, base, syms))
+	le := binary.LittleEndian
+	b := page[:]
+	require.Equal(t, "\x7fELF", string(b[:4]))
+	phoff, phnum := le.Uint64(b[32:]), le.Uint16(b[56:])
+	var loadOffset uint64
+	var dyn uint64
+	foundLoad := false
+	for i := uint64(0); i < uint64(phnum); i++ {
+		ph := b[phoff+56*i:]
+		switch le.Uint32(ph) {
+		case 1:
+			if !foundLoad {
+				foundLoad = true
+				loadOffset = uint64(base) + le.Uint64(ph[8:]) - le.Uint64(ph[16:])
+			}
+		case 2:
+			dyn = le.Uint64(ph[8:])
+		}
+	}
+	require.True(t, foundLoad)
+	require.NotZero(t, dyn)
+	var strtab, symtab, hash, verdef, versym uint64
+	for off := dyn; ; off += 16 {
+		tag, val := le.Uint64(b[off:]), le.Uint64(b[off+8:])
+		if tag == 0 {
+			break
+		}
+		p := loadOffset + val - uint64(base) // back to a page offset
+		switch tag {
+		case 4:
+			hash = p
+		case 5:
+			strtab = p
+		case 6:
+			symtab = p
+		case 0x6ffffffc:
+			verdef = p
+		case 0x6ffffff0:
+			versym = p
+		}
+	}
+	// The version the runtime wants, LINUX_2.6, is definition index 2.
+	require.NotZero(t, verdef)
+	require.NotZero(t, versym)
+	want := -1
+	for def := verdef; ; {
+		if le.Uint16(b[def+2:])&1 == 0 {
+			aux := def + uint64(le.Uint32(b[def+12:]))
+			if le.Uint32(b[def+8:]) == 0x3ae75f6 && cstrAt(b[strtab+uint64(le.Uint32(b[aux:])):]) == "LINUX_2.6" {
+				want = int(le.Uint16(b[def+4:]) & 0x7fff)
+			}
+		}
+		next := le.Uint32(b[def+16:])
+		if next == 0 {
+			break
+		}
+		def += uint64(next)
+	}
+	require.Equal(t, 2, want)
+	nbucket, nchain := le.Uint32(b[hash:]), le.Uint32(b[hash+4:])
+	bucket := func(i uint32) uint32 { return le.Uint32(b[hash+8+4*uint64(i):]) }
+	chain := func(i uint32) uint32 { return le.Uint32(b[hash+8+4*uint64(nbucket)+4*uint64(i):]) }
+	for _, s := range syms {
+		found := false
+		for c := bucket(ELFHash(s.Name) % nbucket); c != 0; c = chain(c) {
+			require.Less(t, c, nchain)
+			sym := b[symtab+24*uint64(c):]
+			name := cstrAt(b[strtab+uint64(le.Uint32(sym)):])
+			if name != s.Name {
+				continue
+			}
+			assert.Equal(t, byte(0x12), sym[4], "global function")
+			assert.Equal(t, uint16(want), le.Uint16(b[versym+2*uint64(c):]), "symbol version")
+			assert.NotZero(t, le.Uint16(sym[6:]), "defined")
+			assert.Equal(t, uint64(s.Addr), loadOffset+le.Uint64(sym[8:]))
+			found = true
+			break
+		}
+		assert.True(t, found, s.Name)
+	}
+}
+
+func cstrAt(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
