@@ -11,11 +11,33 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strings"
+	"syscall"
 )
 
 func init() {
+	if !onGometal() {
+		return // a host test binary that links the kernel: touch no hardware
+	}
 	quiet = bytes.Contains(append([]byte(" "), readCmdline()...), []byte(" quiet"))
 	scanPCI()
+}
+
+// onGometal reports whether the program runs on the gometal kernel (its
+// uname release ends in "-gometal") rather than on a host.
+func onGometal() bool {
+	var u syscall.Utsname
+	if syscall.Uname(&u) != nil {
+		return false
+	}
+	var b strings.Builder
+	for _, c := range u.Release {
+		if c == 0 {
+			break
+		}
+		b.WriteByte(byte(c))
+	}
+	return strings.HasSuffix(b.String(), "-gometal")
 }
 
 // quiet mirrors the kernel's quiet option.
