@@ -4,7 +4,8 @@ import "encoding/binary"
 
 // Protocols and their magic numbers.
 const (
-	MultibootMagic = 0x2badb002 // EAX at a multiboot v1 entry
+	MultibootMagic  = 0x2badb002 // EAX at a multiboot v1 entry
+	Multiboot2Magic = 0x36d76289 // EAX at a multiboot2 entry
 	PVHMagic       = 0x336ec578 // hvm_start_info.magic
 )
 
@@ -15,6 +16,7 @@ const (
 	Unknown Protocol = iota
 	PVH
 	Multiboot
+	Multiboot2
 )
 
 // MaxRegions bounds the memory map.
@@ -86,6 +88,10 @@ func Parse(eax uint32, infoAddr uint64, mem []byte, base uint64, out *Info) Erro
 		out.Protocol = Multiboot
 		return parseMultiboot(m, infoAddr, out)
 	}
+	if eax == Multiboot2Magic {
+		out.Protocol = Multiboot2
+		return parseMultiboot2(m, infoAddr, out)
+	}
 	hdr := m.slice(infoAddr, 56)
 	if hdr == nil {
 		return ErrOutOfRange
@@ -156,6 +162,61 @@ func parseMultiboot(m physMem, addr uint64, out *Info) Error {
 			break // malformed; stop rather than loop
 		}
 		p += size + 4
+	}
+	if out.NMem == 0 {
+		return ErrNoMemoryMap
+	}
+	return OK
+}
+
+// Multiboot2 information tags (Multiboot2 Specification 2.0, 3.6).
+const (
+	mb2TagEnd     = 0
+	mb2TagCmdline = 1
+	mb2TagMmap    = 6
+	mb2TagACPIOld = 14
+	mb2TagACPINew = 15
+)
+
+// parseMultiboot2 walks the tags: the command line (without the kernel's
+// path, which GRUB leaves out), the memory map and the ACPI RSDP copies.
+func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
+	le := binary.LittleEndian
+	h := m.slice(addr, 8)
+	if h == nil {
+		return ErrOutOfRange
+	}
+	total := uint64(le.Uint32(h))
+	if total < 16 || m.slice(addr, total) == nil {
+		return ErrOutOfRange
+	}
+	var oldRSDP uint64
+	for p := addr + 8; p+8 <= addr+total; {
+		t := m.slice(p, 8)
+		typ, size := le.Uint32(t), uint64(le.Uint32(t[4:]))
+		if typ == mb2TagEnd || size < 8 || p+size > addr+total {
+			break
+		}
+		switch typ {
+		case mb2TagCmdline:
+			if e := out.copyCmdline(m, p+8); e != OK {
+				return e
+			}
+		case mb2TagMmap:
+			b := m.slice(p, size)
+			entSize := uint64(le.Uint32(b[8:]))
+			for off := uint64(16); entSize >= 24 && off+24 <= size; off += entSize {
+				out.addRegion(le.Uint64(b[off:]), le.Uint64(b[off+8:]), le.Uint32(b[off+16:]))
+			}
+		case mb2TagACPIOld:
+			oldRSDP = p + 8
+		case mb2TagACPINew:
+			out.RSDP = p + 8
+		}
+		p += (size + 7) &^ 7
+	}
+	if out.RSDP == 0 {
+		out.RSDP = oldRSDP
 	}
 	if out.NMem == 0 {
 		return ErrNoMemoryMap

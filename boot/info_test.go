@@ -85,3 +85,41 @@ func FuzzParse(f *testing.F) {
 		assert.Less(t, out.CmdlineLen, len(out.Cmdline))
 	})
 }
+
+func TestParseMultiboot2(t *testing.T) {
+	m := make([]byte, 0x10000)
+	const info = 0x2000
+	p := uint64(info + 8)
+	tag := func(typ uint32, body []byte) {
+		put32(m, p, typ)
+		put32(m, p+4, uint32(8+len(body)))
+		copy(m[p+8-memBase:], body)
+		p += (uint64(8+len(body)) + 7) &^ 7
+	}
+	tag(mb2TagCmdline, []byte("FOO=bar -- -v\x00"))
+	mmap := make([]byte, 8+2*24)
+	binary.LittleEndian.PutUint32(mmap[0:], 24)
+	for i, r := range []Region{{0, 0x9fc00, 1}, {0x100000, 0x7ee0000, 1}} {
+		binary.LittleEndian.PutUint64(mmap[8+24*i:], r.Base)
+		binary.LittleEndian.PutUint64(mmap[16+24*i:], r.Size)
+		binary.LittleEndian.PutUint32(mmap[24+24*i:], r.Type)
+	}
+	tag(mb2TagMmap, mmap)
+	oldAt := p + 8
+	tag(mb2TagACPIOld, []byte("RSD PTR \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+	tag(99, []byte{1, 2, 3}) // unknown: skipped
+	put32(m, p, mb2TagEnd)
+	put32(m, p+4, 8)
+	p += 8
+	put32(m, info, uint32(p-info))
+	var out Info
+	require.Equal(t, OK, Parse(Multiboot2Magic, info, m, memBase, &out))
+	assert.Equal(t, Multiboot2, out.Protocol)
+	assert.Equal(t, "FOO=bar -- -v", string(out.Cmdline[:out.CmdlineLen]), "no kernel path to drop")
+	assert.Equal(t, 2, out.NMem)
+	assert.Equal(t, uint64(0x7fe0000), out.RAMTop())
+	assert.Equal(t, oldAt, out.RSDP, "the RSDP copy inside the information")
+
+	put32(m, info, 0xfffffff0) // total size beyond memory
+	assert.Equal(t, ErrOutOfRange, Parse(Multiboot2Magic, info, m, memBase, &out))
+}

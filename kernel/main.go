@@ -64,9 +64,12 @@ func readBootInfo() {
 	logQuiet = cmdline.Flag("quiet")
 	var l logLine
 	l.s("booting: ")
-	if bootInfo.Protocol == boot.PVH {
+	switch bootInfo.Protocol {
+	case boot.PVH:
 		l.s("PVH")
-	} else {
+	case boot.Multiboot2:
+		l.s("multiboot2")
+	default:
 		l.s("multiboot")
 	}
 	l.s(", ").u(bootInfo.RAMTop() >> 20).s(" MiB RAM, command line \"").b(bootInfo.Cmdline[:bootInfo.CmdlineLen]).s("\"").info()

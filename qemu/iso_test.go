@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gometal/gometal/qemu"
 	"github.com/gometal/gometal/tools/iso"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -34,8 +36,16 @@ func TestBootISO(t *testing.T) {
 		name string
 		c    bootCase
 	}{
-		"bios-hello": {"hello", bootCase{mem: "64M", iso: true}},
+		"bios-hello": {"hello", bootCase{mem: "64M", iso: true, check: func(t *testing.T, res *qemu.Result) {
+			assert.Contains(t, string(res.KernelLog), "booting: multiboot2")
+		}}},
 		"uefi-hello": {"hello", bootCase{iso: true, bios: OVMF}},
+		// Under UEFI the ACPI tables are only found through the multiboot2
+		// information: with them the kernel brings up every CPU.
+		"uefi-smp2": {"demo", bootCase{iso: true, bios: OVMF, smp: 2, fixHost: cpuCount(2), check: func(t *testing.T, res *qemu.Result) {
+			assert.Contains(t, string(res.KernelLog), "booting: multiboot2")
+			assert.Contains(t, string(res.KernelLog), ": 2 CPUs,")
+		}}},
 		"bios-args": {"args", bootCase{
 			iso:    true,
 			append: "FOO=bar GOMAXPROCS=1 -- -flag value",

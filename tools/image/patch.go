@@ -17,8 +17,8 @@ func PatchBytes(elf []byte) ([]byte, error) { return PatchBootBytes(elf, BootBot
 //   - the NT_GNU_BUILD_ID note reserved by -B becomes the Xen PVH note
 //     (name "Xen", type XEN_ELFNOTE_PHYS32_ENTRY, 8-byte descriptor =
 //     e_entry) and the PT_NOTE segment ending at it is extended over it;
-//   - a multiboot v1 header with the a.out kludge goes into zero padding
-//     of the first page.
+//   - a multiboot v1 header with the a.out kludge and a multiboot2 header
+//     with address and entry tags go into zero padding of the first page.
 //
 // BootPVH leaves out the multiboot header (clearing one that an earlier
 // patch wrote); BootMultiboot leaves the build-id note alone and fails on
@@ -55,8 +55,9 @@ func PatchBootBytes(elf []byte, boot string) ([]byte, error) {
 	}
 	if boot == BootPVH {
 		err = removeMultiboot(f)
-	} else {
-		err = patchMultiboot(f, l)
+		removeMultiboot2(f)
+	} else if err = patchMultiboot(f, l); err == nil {
+		err = patchMultiboot2(f, l)
 	}
 	if err != nil {
 		return nil, err

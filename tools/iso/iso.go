@@ -1,7 +1,7 @@
 // Package iso builds a bootable GRUB hybrid ISO around a gometal image, for
 // real machines and firmware-based boots: BIOS (El Torito and, written to a
 // USB stick, the hybrid MBR) and UEFI (the El Torito EFI image and the
-// stick's EFI system partition), all through GRUB's multiboot v1 loader.
+// stick's EFI system partition), all through GRUB's multiboot2 loader.
 //
 // The work is done by grub-mkrescue (Debian packages grub-common,
 // grub-pc-bin, grub-efi-amd64-bin, xorriso and mtools); see Requirements.
@@ -38,16 +38,17 @@ type Options struct {
 	Stderr io.Writer
 }
 
-// Config returns the grub.cfg that boots KernelPath through multiboot with
-// the command line cmdline, with no menu and no timeout. GRUB's own output
-// stays on its default console, so the serial port carries only the
+// Config returns the grub.cfg that boots KernelPath through multiboot2
+// with the command line cmdline, with no menu and no timeout. GRUB's own
+// output stays on its default console, so the serial port carries only the
 // kernel's (and the firmware's, which the harness skips).
 //
-// The kernel drops the first word of a multiboot command line, where QEMU
-// (and iPXE) put the kernel's name; GRUB 2 passes only the arguments, so
-// the path is repeated as the first one.
+// Multiboot2, not v1: on UEFI machines the ACPI tables are not in the BIOS
+// area, and only the multiboot2 information carries the RSDP (so the
+// kernel finds every CPU). GRUB passes only the arguments, which is what
+// the kernel expects of multiboot2.
 func Config(cmdline string) string {
-	line := "multiboot " + KernelPath + " " + KernelPath
+	line := "multiboot2 " + KernelPath
 	for _, w := range strings.Fields(cmdline) {
 		line += " " + quote(w)
 	}
@@ -88,8 +89,8 @@ func Build(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("iso: %s: %w", o.Image, err)
 	}
-	if !info.BootsMultiboot() {
-		return fmt.Errorf("iso: %s has no multiboot header, which GRUB needs (build it with --boot both or --boot multiboot)", o.Image)
+	if !info.BootsMultiboot() || !image.HasMultiboot2(elf) {
+		return fmt.Errorf("iso: %s has no multiboot2 header, which GRUB needs (build it with --boot both or --boot multiboot)", o.Image)
 	}
 	tree, err := os.MkdirTemp("", "gometal-iso-")
 	if err != nil {

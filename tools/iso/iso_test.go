@@ -15,8 +15,8 @@ import (
 func TestConfig(t *testing.T) {
 	cfg := Config("FOO=bar  GOMAXPROCS=1 -- -flag it's")
 	assert.Contains(t, cfg, "set timeout=0\n")
-	assert.Contains(t, cfg, "\tmultiboot /boot/kernel.img /boot/kernel.img FOO=bar GOMAXPROCS=1 -- -flag 'it'\\''s'\n\tboot\n")
-	assert.Contains(t, Config(""), "\tmultiboot /boot/kernel.img /boot/kernel.img\n")
+	assert.Contains(t, cfg, "\tmultiboot2 /boot/kernel.img FOO=bar GOMAXPROCS=1 -- -flag 'it'\\''s'\n\tboot\n")
+	assert.Contains(t, Config(""), "\tmultiboot2 /boot/kernel.img\n")
 	assert.Equal(t, `'$x;y'`, quote("$x;y"))
 	assert.Equal(t, "plain=word", quote("plain=word"))
 }
@@ -61,7 +61,7 @@ func TestBuild(t *testing.T) {
 	assert.True(t, bytes.Contains(iso, []byte(Config("A=b -- x"))), "grub.cfg is in the ISO")
 
 	err = Build(ctx, Options{Image: filepath.Join(dir, "pvh.img"), Out: out})
-	assert.ErrorContains(t, err, "no multiboot header")
+	assert.ErrorContains(t, err, "no multiboot2 header")
 	assert.ErrorContains(t, Build(ctx, Options{Image: filepath.Join(dir, "none.img"), Out: out}), "none.img")
 	assert.Error(t, Build(ctx, Options{Out: out}))
 }
