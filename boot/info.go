@@ -6,7 +6,7 @@ import "encoding/binary"
 const (
 	MultibootMagic  = 0x2badb002 // EAX at a multiboot v1 entry
 	Multiboot2Magic = 0x36d76289 // EAX at a multiboot2 entry
-	PVHMagic       = 0x336ec578 // hvm_start_info.magic
+	PVHMagic        = 0x336ec578 // hvm_start_info.magic
 )
 
 // Protocol says which boot protocol started the kernel.
