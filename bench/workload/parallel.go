@@ -18,6 +18,7 @@ func runParallel() {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(workers)
+	busy := cpuBusy()
 	start := time.Now()
 	for range workers {
 		go func() {
@@ -30,6 +31,7 @@ func runParallel() {
 	wg.Wait()
 	d := time.Since(start)
 	printResult("parallel.time", float64(d.Microseconds())/1e3, "ms")
+	printBusy(busy, cpuBusy(), float64(d.Microseconds())/1e3)
 }
 
 // xorshift runs rounds steps of a xorshift generator from seed.

@@ -37,6 +37,8 @@ const (
 	KeySize         = "boot.size"
 	KeyMinMem       = "boot.min_mem"
 	KeyNetwork      = "net.throughput"
+	KeyTickerOffP50 = "time.ticker.sliceoff.p50"
+	KeyTickerOffP99 = "time.ticker.sliceoff.p99"
 )
 
 // NetworkNA is why the network row is n/a on both sides.
@@ -62,13 +64,18 @@ func Catalog(cpus []int, heapMiB int) []Metric {
 		{"time.sleep.p99", "time.Sleep(1ms) lateness p99", "us", Lower},
 		{"time.ticker.p50", "10ms ticker lateness, 2 CPU hogs, GOMAXPROCS=1, p50", "us", Lower},
 		{"time.ticker.p99", "10ms ticker lateness, 2 CPU hogs, GOMAXPROCS=1, p99", "us", Lower},
+		{KeyTickerOffP50, "the same with slice=off (gometal: sysmon only), p50", "us", Lower},
+		{KeyTickerOffP99, "the same with slice=off (gometal: sysmon only), p99", "us", Lower},
 	}
 	for _, n := range cpus {
 		if n == 1 {
 			ms = append(ms, Metric{ParallelTimeKey(1), "CPU-bound job at 1 vCPU", "ms", Lower})
-			continue
+		} else {
+			ms = append(ms, Metric{SpeedupKey(n), fmt.Sprintf("CPU-bound job speedup at %d vCPUs over 1", n), "x", Higher})
 		}
-		ms = append(ms, Metric{SpeedupKey(n), fmt.Sprintf("CPU-bound job speedup at %d vCPUs over 1", n), "x", Higher})
+		ms = append(ms,
+			Metric{BusyMeanKey(n), fmt.Sprintf("  per-CPU busy during it at %d vCPUs, mean", n), "%", Info},
+			Metric{BusyMinKey(n), fmt.Sprintf("  per-CPU busy during it at %d vCPUs, least busy CPU", n), "%", Info})
 	}
 	heap := fmt.Sprintf(" (%d MiB live heap)", heapMiB)
 	return append(ms,
@@ -82,6 +89,11 @@ func Catalog(cpus []int, heapMiB int) []Metric {
 
 // ParallelTimeKey names the parallel job's time at n vCPUs.
 func ParallelTimeKey(n int) string { return fmt.Sprintf("parallel.time@%d", n) }
+
+// BusyMeanKey and BusyMinKey name the per-CPU busy shares during the
+// parallel job at n vCPUs: every CPU should be busy.
+func BusyMeanKey(n int) string { return fmt.Sprintf("parallel.busy.mean@%d", n) }
+func BusyMinKey(n int) string  { return fmt.Sprintf("parallel.busy.min@%d", n) }
 
 // SpeedupKey names the parallel job's speedup at n vCPUs.
 func SpeedupKey(n int) string { return fmt.Sprintf("parallel.speedup@%d", n) }

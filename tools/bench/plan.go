@@ -53,6 +53,14 @@ func DefaultPlan(cfg Config) []Step {
 			Yields: []string{"time.ticker.p50", "time.ticker.p99"},
 		},
 		{
+			// The same with the kernel's goroutine time slices off
+			// (docs/slices.md): what the runtime's sysmon alone achieves.
+			// Linux ignores the option (it reaches /init's environment).
+			Name: "ticker-sliceoff", SMP: 1, Env: []string{"GOMAXPROCS=1", "slice=off"}, Tests: []string{"ticker"},
+			Yields: []string{KeyTickerOffP50, KeyTickerOffP99},
+			Rename: map[string]string{"time.ticker.p50": KeyTickerOffP50, "time.ticker.p99": KeyTickerOffP99},
+		},
+		{
 			Name: "gc", SMP: 1, Mem: gcMem(cfg.HeapMiB),
 			Flags:  []string{"-heap", strconv.Itoa(cfg.HeapMiB)},
 			Tests:  []string{"gc"},
@@ -60,10 +68,11 @@ func DefaultPlan(cfg Config) []Step {
 		},
 	}
 	for _, n := range cfg.CPUs {
-		key := ParallelTimeKey(n)
+		key, mean, low := ParallelTimeKey(n), BusyMeanKey(n), BusyMinKey(n)
 		plan = append(plan, Step{
 			Name: fmt.Sprintf("parallel@%d", n), SMP: n, Tests: []string{"parallel"},
-			Yields: []string{key}, Rename: map[string]string{"parallel.time": key},
+			Yields: []string{key, mean, low},
+			Rename: map[string]string{"parallel.time": key, "parallel.busy.mean": mean, "parallel.busy.min": low},
 		})
 	}
 	return plan
