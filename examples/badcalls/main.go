@@ -1,0 +1,78 @@
+// Command badcalls makes system calls with bad arguments and prints the
+// errno each returns: the kernel must answer bad input with the same
+// errors Linux gives, and never crash or hang. The boot test compares the
+// output with the same program on the host.
+package main
+
+import (
+	"fmt"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// bad is an address nothing is mapped at, in the user half.
+const bad = uintptr(0x10)
+
+const (
+	futexWaitPrivate = 128          // FUTEX_WAIT | FUTEX_PRIVATE_FLAG
+	atFDCWD          = ^uintptr(99) // AT_FDCWD, -100
+)
+
+func errno(r1 uintptr, e syscall.Errno) string {
+	if e != 0 {
+		return e.Error()
+	}
+	return fmt.Sprintf("ok (%d)", r1)
+}
+
+func call(name string, nr uintptr, a ...uintptr) {
+	var args [6]uintptr
+	copy(args[:], a)
+	r1, _, e := syscall.RawSyscall6(nr, args[0], args[1], args[2], args[3], args[4], args[5])
+	fmt.Printf("%-34s %s\n", name, errno(r1, e))
+}
+
+func main() {
+	var ts unix.Timespec
+	tsp := uintptr(unsafe.Pointer(&ts))
+	buf := make([]byte, 64)
+	bufp := uintptr(unsafe.Pointer(&buf[0]))
+	var word uint32 = 7
+	wordp := uintptr(unsafe.Pointer(&word))
+
+	call("write to a bad buffer", unix.SYS_WRITE, 1, bad, 10)
+	call("write to fd -1", unix.SYS_WRITE, ^uintptr(0), bufp, 1)
+	call("read from fd 999", unix.SYS_READ, 999, bufp, 1)
+	call("close fd 999", unix.SYS_CLOSE, 999)
+	call("fcntl on fd 999", unix.SYS_FCNTL, 999, unix.F_GETFD)
+	call("fcntl with a bad command", unix.SYS_FCNTL, 1, 0x7fff)
+	call("mmap of length 0", unix.SYS_MMAP, 0, 0, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS, ^uintptr(0), 0)
+	call("mmap without private or shared", unix.SYS_MMAP, 0, 4096, unix.PROT_READ, unix.MAP_ANONYMOUS, ^uintptr(0), 0)
+	call("mmap fixed at an unaligned address", unix.SYS_MMAP, 0x10001, 4096, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED, ^uintptr(0), 0)
+	call("munmap of an unaligned address", unix.SYS_MUNMAP, 0x10001, 4096)
+	call("munmap of length 0", unix.SYS_MUNMAP, 0x10000, 0)
+	call("mprotect of an unmapped range", unix.SYS_MPROTECT, 0x7e0000000000, 4096, unix.PROT_READ)
+	call("clock_gettime with a bad clock", unix.SYS_CLOCK_GETTIME, 12345, tsp)
+	call("clock_gettime to a bad pointer", unix.SYS_CLOCK_GETTIME, unix.CLOCK_MONOTONIC, bad)
+	call("nanosleep with a bad pointer", unix.SYS_NANOSLEEP, bad, 0)
+	ts = unix.Timespec{Sec: 0, Nsec: 2e9}
+	call("nanosleep with nsec >= 1e9", unix.SYS_NANOSLEEP, tsp, 0)
+	call("futex wait on a bad address", unix.SYS_FUTEX, bad, futexWaitPrivate, 0, 0)
+	call("futex wait on an unaligned word", unix.SYS_FUTEX, wordp+1, futexWaitPrivate, 7, 0)
+	call("futex wait with the wrong value", unix.SYS_FUTEX, wordp, futexWaitPrivate, 8, 0)
+	call("epoll_ctl on fd 999", unix.SYS_EPOLL_CTL, 999, unix.EPOLL_CTL_ADD, 1, bufp)
+	call("epoll_create1 with bad flags", unix.SYS_EPOLL_CREATE1, 0x1234)
+	call("eventfd2 with bad flags", unix.SYS_EVENTFD2, 0, 0x1234)
+	call("rt_sigaction with a bad signal", unix.SYS_RT_SIGACTION, 0, 0, 0, 8)
+	call("rt_sigaction on SIGKILL", unix.SYS_RT_SIGACTION, uintptr(unix.SIGKILL), bufp, 0, 8)
+	call("rt_sigprocmask with a bad size", unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, 0, 0, 3)
+	call("sched_getaffinity with size 3", unix.SYS_SCHED_GETAFFINITY, 0, 3, bufp)
+	call("openat of a missing file", unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&[]byte("/no/such/file\x00")[0])), unix.O_RDONLY)
+	call("openat with a bad path pointer", unix.SYS_OPENAT, atFDCWD, bad, unix.O_RDONLY)
+	call("lseek on the console", unix.SYS_LSEEK, 1, 0, 0)
+	call("tgkill with a bad signal", unix.SYS_TGKILL, uintptr(unix.Getpid()), uintptr(unix.Gettid()), 200)
+	call("arch_prctl with a bad code", unix.SYS_ARCH_PRCTL, 0x9999, 0)
+	fmt.Println("still running")
+}
