@@ -27,6 +27,11 @@ type Options struct {
 	Mem string
 	// Progress, if not nil, gets one line per finished program.
 	Progress io.Writer
+	// SMP is the number of CPUs; 0 means 1.
+	SMP int
+	// Append is the kernel command line (kernel options such as
+	// slice=1ms; the programs take no arguments).
+	Append string
 }
 
 // Status is a program's outcome.
@@ -125,7 +130,7 @@ func runOne(ctx context.Context, t Test, o Options, work string) (r Result) {
 		r.Reason = "build: " + firstLine(err.Error())
 		return r
 	}
-	res, err := qemu.Run(ctx, qemu.Options{Image: img, Mem: o.Mem, Timeout: o.Timeout})
+	res, err := qemu.Run(ctx, qemu.Options{Image: img, Mem: o.Mem, Timeout: o.Timeout, SMP: o.SMP, Append: o.Append})
 	os.RemoveAll(dir)
 	r.Status, r.Reason = judge(t, res, err, o.Timeout)
 	return r

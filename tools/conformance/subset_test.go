@@ -25,7 +25,9 @@ var subset = []string{
 	"ken/divmod.go", "ken/embed.go", "ken/range.go", "ken/string.go",
 }
 
-// TestSubset builds and boots the subset in QEMU.
+// TestSubset builds and boots the subset in QEMU on one CPU and on four,
+// with aggressive kernel time slices (slice=1ms): preempting goroutines
+// every millisecond must not change any program's output.
 func TestSubset(t *testing.T) {
 	goroot, err := exec.Command("go", "env", "GOROOT").Output()
 	require.NoError(t, err)
@@ -39,13 +41,15 @@ func TestSubset(t *testing.T) {
 	require.Len(t, tests, len(subset), "every program of the subset is in $GOROOT/test")
 	trackKernel(t)
 
-	var progress bytes.Buffer
-	start := time.Now()
-	results, err := Run(context.Background(), tests, Options{Jobs: 2, Timeout: 60 * time.Second, Progress: &progress})
-	require.NoError(t, err)
-	t.Logf("%s%s in %v", progress.String(), Summarize(results), time.Since(start).Round(time.Millisecond))
-	for _, r := range results {
-		assert.Equal(t, Pass, r.Status, "%s: %s", r.Test.Name, r.Reason)
+	for _, smp := range []int{1, 4} {
+		var progress bytes.Buffer
+		start := time.Now()
+		results, err := Run(context.Background(), tests, Options{Jobs: 2, Timeout: 60 * time.Second, Progress: &progress, SMP: smp, Append: "slice=1ms"})
+		require.NoError(t, err)
+		t.Logf("-smp %d:\n%s%s in %v", smp, progress.String(), Summarize(results), time.Since(start).Round(time.Millisecond))
+		for _, r := range results {
+			assert.Equal(t, Pass, r.Status, "-smp %d: %s: %s", smp, r.Test.Name, r.Reason)
+		}
 	}
 }
 
