@@ -44,6 +44,9 @@ func readACPI() {
 	if cmdline.Flag("acpidump") {
 		dumpACPI()
 	}
+	if acpiTables.HaveFADT && acpiTables.FADT.VGANotPresent() {
+		screen.Init(0) // the firmware says there is no VGA: stop mirroring
+	}
 }
 
 // dumpACPI prints every table in hex (the acpidump kernel option), in the

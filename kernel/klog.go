@@ -1,15 +1,33 @@
 package kernel
 
-import "github.com/gometal/gometal/drivers/uart"
+import (
+	"github.com/gometal/gometal/drivers/uart"
+	"github.com/gometal/gometal/drivers/vga"
+)
 
 // The console is COM1. The program's fds 1 and 2 and the kernel log share
 // it; kernel lines start with logPrefix so the host can tell them apart
 // (docs/protocols.md).
 var (
 	console    uart.Port
-	consoleCol int // bytes since the last newline the console printed
+	screen     vga.Screen // mirror of the console on a VGA text screen, if any
+	consoleCol int        // bytes since the last newline the console printed
 	logQuiet   bool
 )
+
+// conOut sends one byte to the serial console and its VGA mirror.
+// Context: any; does not allocate.
+func conOut(c byte) {
+	console.WriteByte(c)
+	screen.WriteByte(c)
+}
+
+// conWrite sends bytes to the serial console and its VGA mirror.
+func conWrite(b []byte) {
+	for _, c := range b {
+		conOut(c)
+	}
+}
 
 const logPrefix = "[gometal] "
 
@@ -17,7 +35,7 @@ const logPrefix = "[gometal] "
 // not allocate.
 func consoleWrite(b []byte) {
 	for _, c := range b {
-		console.WriteByte(c)
+		conOut(c)
 		if c == '\n' {
 			consoleCol = 0
 		} else {
@@ -119,12 +137,12 @@ func (l *logLine) ms(ns int64) *logLine {
 // console splitter removes again. Context: trap; does not allocate.
 func (l *logLine) print() {
 	if consoleCol != 0 {
-		console.WriteByte('\r')
-		console.WriteByte('\n')
+		conOut('\r')
+		conOut('\n')
 	}
-	console.Write([]byte(logPrefix))
-	console.Write(l.buf[:l.n])
-	console.WriteByte('\n')
+	conWrite([]byte(logPrefix))
+	conWrite(l.buf[:l.n])
+	conOut('\n')
 	consoleCol = 0
 }
 

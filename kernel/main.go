@@ -21,6 +21,7 @@ import (
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/drivers/debugexit"
 	"github.com/gometal/gometal/drivers/uart"
+	"github.com/gometal/gometal/drivers/vga"
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 )
@@ -38,17 +39,27 @@ var (
 func kmain() {
 	kernelLock.lock(&cpus[0])                  // other CPUs wait for it until the program starts
 	console.Init(uart.Config{Base: uart.COM1}) // serial console first, for every later message
-	readBootInfo()                             // memory map and command line, before anything can overwrite them
+	readBootInfo()                             // memory map, command line; the VGA mirror of the console (novga: none)
 	checkCPU()                                 // required features; RDRAND and HWCAP for later
 	setupCPU(&cpus[0], bootISTTop())           // GDT, TSS, IDT, SSE, SYSCALL MSRs
 	setupMemory(&bootInfo)                     // frame allocator, final page table, direct map
-	readACPI()                                 // CPUs, I/O APICs, interrupt overrides, power-off
+	readACPI()                                 // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
 	setupInterrupts()                          // legacy PIC masked, local APIC on
 	calibrateClocks()                          // TSC and LAPIC timer against the PIT; RTC wall time
 	startAPs(discoverCPUs())                   // the other CPUs, from the ACPI MADT
 	setupSlices()                              // goroutine time slices (slice=), if the runtime's layout checks out
 	setupDeviceInterrupts()                    // I/O APIC routes; console input
 	startProgram()                             // first thread at the runtime's _rt0_amd64_linux
+}
+
+// setupScreen starts the VGA text mirror of the console: on machines
+// without a serial port it is the only console. The text buffer is reached
+// through the direct map (the boot stub's alias until the final page table
+// exists). Context: boot.
+func setupScreen() {
+	if !cmdline.Flag("novga") {
+		screen.Init(physToVirt(vga.TextBuffer))
+	}
 }
 
 // readBootInfo copies what the boot loader handed over.
@@ -62,6 +73,7 @@ func readBootInfo() {
 	}
 	cmdline.Parse(bootInfo.Cmdline[:bootInfo.CmdlineLen])
 	logQuiet = cmdline.Flag("quiet")
+	setupScreen() // before the first log line
 	var l logLine
 	l.s("booting: ")
 	switch bootInfo.Protocol {
