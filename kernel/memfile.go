@@ -130,7 +130,7 @@ func fillMemFile(which int, f *memFile) {
 func writeSchedView(w textWriter) {
 	now := nanotime()
 	up := now - programStart
-	w.s("cpu busy_ms idle_ms interrupts halts runq slices_requested slices_taken thread\n")
+	w.s("cpu busy_ms idle_ms interrupts spurious halts runq slices_requested slices_taken thread\n")
 	for i := 0; i < onlineCPUs; i++ {
 		c := &cpus[i]
 		idleNs := c.idleNs
@@ -138,7 +138,7 @@ func writeSchedView(w textWriter) {
 			idleNs += now - c.haltStart
 		}
 		w.u(uint64(i)).s(" ").u(uint64(max(up-idleNs, 0) / 1e6)).s(" ").u(uint64(idleNs / 1e6)).s(" ")
-		w.u(c.irqs).s(" ").u(c.halts).s(" ").u(uint64(c.runq.Len())).s(" ")
+		w.u(c.irqs).s(" ").u(c.spurious).s(" ").u(c.halts).s(" ").u(uint64(c.runq.Len())).s(" ")
 		w.u(c.slicesRequested).s(" ").u(c.slicesTaken).s(" ")
 		if c.cur == noThread {
 			w.s("-\n")

@@ -70,6 +70,7 @@ type percpu struct {
 	slicesRequested, slicesTaken uint64
 
 	irqs, halts uint64 // counters
+	spurious    uint64 // spurious interrupts (no EOI)
 	idleNs      int64  // time spent halted
 	haltStart   int64  // when the current halt began
 	startNs     int64  // how long the CPU took to come up

@@ -60,7 +60,7 @@ func userTrap(f *TrapFrame) {
 		localAPIC.EOI()
 		c.resched = true // let a queued thread have its turn
 	case v == vecSpurious:
-		c.irqs++
+		c.spurious++
 	case v == vecPageFault:
 		addr := uintptr(cpu.ReadCR2())
 		if f.Err&pfPresent != 0 || !demandFault(addr, f.Err&pfWrite != 0, f.Err&pfFetch != 0) {
@@ -140,7 +140,7 @@ func kernelTrap(f *TrapFrame) {
 		serviceTLB(c)
 		localAPIC.EOI()
 	case v == vecSpurious:
-		c.irqs++
+		c.spurious++
 	case v < 32:
 		kernelPanic(exceptionNames[v], f)
 	default:
