@@ -73,16 +73,21 @@ func (l *logLine) b(s []byte) *logLine {
 // u appends an unsigned decimal.
 func (l *logLine) u(v uint64) *logLine {
 	var d [20]byte
+	return l.b(decimal(&d, v))
+}
+
+// decimal formats v into d and returns the digits. Context: any; does not
+// allocate.
+func decimal(d *[20]byte, v uint64) []byte {
 	i := len(d)
 	for {
 		i--
 		d[i] = byte('0' + v%10)
 		v /= 10
 		if v == 0 {
-			break
+			return d[i:]
 		}
 	}
-	return l.b(d[i:])
 }
 
 // hb appends a byte as two hex digits.

@@ -94,16 +94,7 @@ func (w textWriter) s(s string) textWriter {
 
 func (w textWriter) u(v uint64) textWriter {
 	var d [20]byte
-	i := len(d)
-	for {
-		i--
-		d[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	w.f.n += copy(w.f.data[w.f.n:], d[i:])
+	w.f.n += copy(w.f.data[w.f.n:], decimal(&d, v))
 	return w
 }
 
