@@ -120,6 +120,11 @@ func readiness(fd int) uint32 {
 			r |= unix.EPOLLIN
 		}
 		return r
+	case fdIRQ:
+		if f.count > 0 {
+			return unix.EPOLLIN
+		}
+		return 0
 	case fdConsole:
 		if conLen > 0 {
 			return unix.EPOLLIN | unix.EPOLLOUT

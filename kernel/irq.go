@@ -54,7 +54,9 @@ func deviceInterrupt(v uint64) bool {
 	case vecCOM1:
 		consoleInterrupt()
 	default:
-		return false
+		if !irqInterrupt(v) {
+			return false
+		}
 	}
 	localAPIC.EOI()
 	return true

@@ -43,6 +43,7 @@ func kmain() {
 	checkCPU()                                 // required features; RDRAND and HWCAP for later
 	setupCPU(&cpus[0], bootISTTop())           // GDT, TSS, IDT, SSE, SYSCALL MSRs
 	setupMemory(&bootInfo)                     // frame allocator, final page table, direct map
+	setupDMAPool()                             // contiguous memory for device drivers (/dev/mem)
 	readACPI()                                 // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
 	setupInterrupts()                          // legacy PIC masked, local APIC on
 	calibrateClocks()                          // TSC and LAPIC timer against the PIT; RTC wall time

@@ -30,6 +30,7 @@ var memFilePaths = [...]string{
 	"/etc/nsswitch.conf",
 	"/proc/gometal/sched",
 	"/proc/cmdline",
+	"/proc/gometal/dma",
 }
 
 // sysOpenat opens one of the kernel's files read-only. Everything else
@@ -50,6 +51,15 @@ func sysOpenat(dirfd int, path uintptr, flags int) int64 {
 	}
 	if n == len(name) {
 		return -_ENAMETOOLONG
+	}
+	switch string(name[:n]) {
+	case "/dev/mem":
+		if fd := allocFD(fdDevMem, flags); fd >= 0 {
+			return int64(fd)
+		}
+		return -_EMFILE
+	case "/dev/irq":
+		return openIRQ(flags)
 	}
 	which := -1
 	for i, p := range memFilePaths {
@@ -110,6 +120,8 @@ func fillMemFile(which int, f *memFile) {
 		w.s("hosts: files dns\n")
 	case "/proc/gometal/sched":
 		writeSchedView(w)
+	case "/proc/gometal/dma":
+		w.s("base ").u(dmaPool).s("\nsize ").u(dmaPoolSize).s("\n")
 	case "/proc/cmdline":
 		w.f.n += copy(w.f.data[:], bootInfo.Cmdline[:bootInfo.CmdlineLen])
 		w.s("\n")

@@ -16,16 +16,20 @@ const (
 	fdEventfd
 	fdEpoll
 	fdMemFile // a read-only kernel file (memfile.go)
+	fdDevMem  // /dev/mem (devmem.go)
+	fdIRQ     // /dev/irq (irqfd.go)
 )
 
 type file struct {
 	kind     uint8
 	cloexec  bool
 	nonblock bool
-	count    uint64 // eventfd counter
-	seq      uint64 // bumped on every readiness change, for edge triggering
-	epoll    int    // index in epolls for fdEpoll
-	memFile  int    // index in memFiles for fdMemFile
+	count    uint64    // eventfd counter
+	seq      uint64    // bumped on every readiness change, for edge triggering
+	epoll    int       // index in epolls for fdEpoll
+	memFile  int       // index in memFiles for fdMemFile
+	vector   uint8     // fdIRQ: its interrupt vector
+	reader   sched.TID // fdIRQ: a thread blocked reading it
 }
 
 var files = [maxFDs]file{
@@ -45,7 +49,7 @@ func getFile(fd int) *file {
 func allocFD(kind uint8, flags int) int {
 	for fd := range files {
 		if files[fd].kind == fdFree {
-			files[fd] = file{kind: kind, cloexec: flags&unix.O_CLOEXEC != 0, nonblock: flags&unix.O_NONBLOCK != 0}
+			files[fd] = file{kind: kind, cloexec: flags&unix.O_CLOEXEC != 0, nonblock: flags&unix.O_NONBLOCK != 0, reader: noThread}
 			return fd
 		}
 	}
@@ -98,6 +102,9 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 		return consoleRead(t, f, buf, n)
 	case fdMemFile:
 		return memFileRead(f, buf, n)
+	case fdIRQ:
+		threads[t].restartNr = unix.SYS_READ
+		return irqRead(t, f, buf, n)
 	case fdEventfd:
 		if n < 8 {
 			return -_EINVAL
@@ -125,6 +132,9 @@ func sysClose(fd int) int64 {
 	}
 	if f.kind == fdMemFile {
 		memFiles[f.memFile].used = false
+	}
+	if f.kind == fdIRQ {
+		closeIRQ(f)
 	}
 	epollForgetFD(fd)
 	*f = file{}
@@ -196,8 +206,12 @@ func sysFstat(fd int, st uintptr) int64 {
 }
 
 func sysIoctl(fd int, req uint, arg uintptr) int64 {
-	if getFile(fd) == nil {
+	f := getFile(fd)
+	if f == nil {
 		return -_EBADF
+	}
+	if f.kind == fdIRQ {
+		return irqIoctl(f, req, arg)
 	}
 	return -_ENOTTY
 }

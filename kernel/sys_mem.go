@@ -17,10 +17,16 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 		return -_EINVAL
 	}
 	if flags&unix.MAP_ANONYMOUS == 0 {
-		if fd < 0 {
+		f := getFile(fd)
+		switch {
+		case f == nil:
 			return -_EBADF
+		case f.kind != fdDevMem:
+			return -_ENODEV // no other files to map
+		case flags&unix.MAP_SHARED == 0:
+			return -_EINVAL
 		}
-		return -_ENODEV // no files to map
+		return mapDevice(addr, uintptr(mm.PageRoundUp(uint64(length))), prot, flags, off)
 	}
 	if flags&(unix.MAP_PRIVATE|unix.MAP_SHARED) == 0 {
 		return -_EINVAL
@@ -54,7 +60,7 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 	if prot&unix.PROT_WRITE != 0 {
 		charge = uint64(n)
 	}
-	release := vmas.Bytes(addr, addr+n, mm.ProtWrite) // replaced by MAP_FIXED
+	release := vmas.Bytes(addr, addr+n, mm.ProtWrite) - vmas.Bytes(addr, addr+n, mm.ProtWrite|mm.ProtDevice) // replaced by MAP_FIXED
 	if committed-release+charge > commitLimit {
 		return -_ENOMEM
 	}
@@ -71,7 +77,8 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 // unmapRange removes [start, end) from the address space: the areas, their
 // commit charge, and every page (frames freed, TLB entries dropped).
 func unmapRange(start, end uintptr) bool {
-	released := vmas.Bytes(start, end, mm.ProtWrite)
+	unmapDeviceAreas(start, end) // their frames are not ours: unmap only
+	released := vmas.Bytes(start, end, mm.ProtWrite) - vmas.Bytes(start, end, mm.ProtWrite|mm.ProtDevice)
 	if !vmas.Remove(start, end) {
 		return false
 	}
@@ -140,6 +147,9 @@ func sysMprotect(addr, length uintptr, prot int) int64 {
 	if vmas.Bytes(addr, end, 0) != uint64(end-addr) {
 		return -_ENOMEM // Linux: part of the range is not mapped
 	}
+	if vmas.Bytes(addr, end, mm.ProtDevice) != 0 {
+		return -_EINVAL // device memory keeps its protection
+	}
 	oldW := vmas.Bytes(addr, end, mm.ProtWrite)
 	var newW uint64
 	if prot&unix.PROT_WRITE != 0 {
@@ -177,6 +187,9 @@ func sysMadvise(addr, length uintptr, advice int) int64 {
 	case unix.MADV_DONTNEED, unix.MADV_FREE:
 		if vmas.Bytes(addr, end, 0) != uint64(end-addr) {
 			return -_ENOMEM
+		}
+		if vmas.Bytes(addr, end, mm.ProtDevice) != 0 {
+			return -_EINVAL // as Linux for PFN mappings
 		}
 		freePages(addr, end)
 	}

@@ -26,6 +26,7 @@ const (
 	_EROFS        = int64(unix.EROFS)
 	_ENFILE       = int64(unix.ENFILE)
 	_ENAMETOOLONG = int64(unix.ENAMETOOLONG)
+	_ENOSPC       = int64(unix.ENOSPC)
 )
 
 // blocked is returned by a handler whose thread now waits; its result is

@@ -163,8 +163,8 @@ func wake(t sched.TID, result int64) {
 	if th.wait == waitEpoll {
 		epollForgetWaiter(t)
 	}
-	if th.wait == waitRead && conReader == t {
-		conReader = noThread
+	if th.wait == waitRead {
+		forgetReader(t)
 	}
 	th.regs.AX = uint64(result)
 	makeRunnable(t)

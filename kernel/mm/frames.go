@@ -92,6 +92,24 @@ func (f *Frames) Alloc() uint64 {
 	return pa
 }
 
+// AllocContiguous returns the physical address of n consecutive zeroed
+// frames, taken from one range's fresh frames, or 0. It is meant for boot
+// (a DMA pool), before the fresh frames are used up.
+func (f *Frames) AllocContiguous(n uint64) uint64 {
+	for i := 0; i < f.nranges; i++ {
+		r := &f.ranges[i]
+		if r.end-r.next >= n*PageSize {
+			pa := r.next
+			r.next += n * PageSize
+			for k := uint64(0); k < n; k++ {
+				clear(f.Page(pa + k*PageSize)[:])
+			}
+			return pa
+		}
+	}
+	return 0
+}
+
 // Free returns a frame obtained from Alloc.
 func (f *Frames) Free(pa uint64) {
 	*f.word(pa) = f.freeHead

@@ -219,3 +219,12 @@ func all(s *VMASet) []VMA {
 	}
 	return out
 }
+
+func TestFramesAllocContiguous(t *testing.T) {
+	f := fakeRAM(t, 0x100000, 16*PageSize)
+	f.Reserve(0x100000+2*PageSize, 0x100000+3*PageSize) // leaves 2 + 13 frames
+	pa := f.AllocContiguous(8)
+	assert.Equal(t, uint64(0x100000+3*PageSize), pa, "the first range with room")
+	assert.Zero(t, f.AllocContiguous(8), "only 5 left in a row")
+	assert.Equal(t, uint64(7), f.FreeCount())
+}

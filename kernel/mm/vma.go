@@ -5,6 +5,9 @@ const (
 	ProtRead  = 1
 	ProtWrite = 2
 	ProtExec  = 4
+	// ProtDevice marks an area mapped onto device memory or the DMA pool
+	// (/dev/mem): its frames are not the kernel's to free or fault in.
+	ProtDevice = 0x40
 )
 
 // MaxVMAs bounds the number of distinct areas. Adjacent areas with the same

@@ -1,0 +1,100 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/boot"
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/mm"
+	"golang.org/x/sys/unix"
+)
+
+// Device access for drivers that run as goroutines (kernel/kgo): /dev/mem
+// maps physical memory into the program, but only device memory (what the
+// memory map does not call RAM, such as PCI BARs and the local APIC) and
+// the DMA pool, a physically contiguous region reserved at boot whose
+// address /proc/gometal/dma gives. Device mappings are uncached; the pool
+// is ordinary memory (x86 DMA is cache-coherent).
+const dmaPoolPages = 256 // 1 MiB
+
+var dmaPool, dmaPoolSize uint64
+
+// setupDMAPool reserves the pool. Context: boot, before setCommitLimit.
+func setupDMAPool() {
+	if pa := frames.AllocContiguous(dmaPoolPages); pa != 0 {
+		dmaPool, dmaPoolSize = pa, dmaPoolPages*mm.PageSize
+	}
+}
+
+// physKind says what [pa, pa+n) is: device memory, the DMA pool, or
+// neither (RAM the kernel manages, or a mix), which /dev/mem refuses.
+func physKind(pa, n uint64) (device, pool bool) {
+	end := pa + n
+	if end < pa {
+		return false, false
+	}
+	if dmaPoolSize != 0 && pa >= dmaPool && end <= dmaPool+dmaPoolSize {
+		return false, true
+	}
+	for _, r := range bootInfo.Mem[:bootInfo.NMem] {
+		if r.Type == boot.RegionRAM && pa < r.Base+r.Size && end > r.Base {
+			return false, false
+		}
+	}
+	return true, false // not RAM: device memory (or firmware's)
+}
+
+// mapDevice implements mmap of /dev/mem: the physical range at off, at a
+// new area of the address space. Context: trap, kernel lock held.
+func mapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
+	device, pool := physKind(uint64(off), uint64(n))
+	if !device && !pool {
+		return -_EPERM // RAM the kernel manages: not for /dev/mem
+	}
+	if flags&unix.MAP_FIXED != 0 {
+		if addr%mm.PageSize != 0 || addr < userMin || addr+n > userTop || !vmas.IsFree(addr, addr+n) {
+			return -_EINVAL // no replacing mappings with device memory
+		}
+	} else {
+		a, ok := vmas.FindFree(addr&^(mm.PageSize-1), n, userMin, mmapTop)
+		if !ok {
+			return -_ENOMEM
+		}
+		addr = a
+	}
+	pflags := pteFlags(uint8(prot))
+	if device {
+		pflags |= mm.PTENoCache | mm.PTEWriteThr
+	}
+	for i := uintptr(0); i < n; i += mm.PageSize {
+		if !kpt.Map(&frames, addr+i, uint64(off+i), pflags) {
+			unmapDevice(addr, addr+i)
+			return -_ENOMEM
+		}
+	}
+	if !vmas.Insert(addr, addr+n, uint8(prot)|mm.ProtDevice) {
+		unmapDevice(addr, addr+n)
+		return -_ENOMEM
+	}
+	return int64(addr)
+}
+
+// unmapDevice removes the page-table entries of a device range without
+// freeing the frames behind them.
+func unmapDevice(start, end uintptr) {
+	for va := kpt.NextMapped(start, end); va < end; va = kpt.NextMapped(va+mm.PageSize, end) {
+		if _, ok := kpt.Unmap(va); ok {
+			cpu.Invlpg(va)
+		}
+	}
+	tlbShootdown(thisCPU())
+}
+
+// unmapDeviceAreas unmaps the device areas inside [start, end) (before
+// their areas are removed and the rest of the range's frames are freed).
+func unmapDeviceAreas(start, end uintptr) {
+	for i := 0; i < vmas.Len(); i++ {
+		v := vmas.At(i)
+		if v.Prot&mm.ProtDevice != 0 && v.Start < end && v.End > start {
+			unmapDevice(max(start, v.Start), min(end, v.End))
+		}
+	}
+}
