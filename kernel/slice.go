@@ -98,7 +98,7 @@ func offsetsProblem(o *runtimeOffsets) string {
 		return "g.stackguard0 is not where compiled code reads it"
 	}
 	for _, w := range [...]uint64{o.gM, o.gPreempt, o.gStatus} {
-		if w < 32 || w%1 != 0 {
+		if w < 32 {
 			return "a g field overlaps the stack bounds"
 		}
 	}

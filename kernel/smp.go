@@ -58,8 +58,8 @@ func prepareCPU(c *percpu, id int, apicID uint32) bool {
 	return true
 }
 
-// startAPs starts every other CPU in cpuAPICs and returns how many came
-// up. Context: boot CPU, kernel lock held.
+// startAPs starts every CPU in ids but this one, counting those that come
+// up in onlineCPUs. Context: boot CPU, kernel lock held.
 func startAPs(ids []uint32) {
 	bsp := localAPIC.ID()
 	page := unsafeSlice(physToVirt(boot.APTrampolineAddr), mm.PageSize)

@@ -84,9 +84,6 @@ func TestSMPExamples(t *testing.T) {
 // TestSMPStress runs the stress program for about 20 s of guest time on 4
 // CPUs, three times: no deadlock, no lost wake-up, no corruption.
 func TestSMPStress(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the long stress runs are skipped in -short mode; TestBoot/stress runs a short one")
-	}
 	s := newBootSuite(t, mustRoot(t))
 	for i := 1; i <= 3; i++ {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {

@@ -1,3 +1,5 @@
+//go:build acpicapture
+
 package acpi
 
 import (
@@ -31,21 +33,17 @@ var qemuCaptures = []struct {
 const captureRAM = 128 << 20
 
 // TestCaptureQEMU regenerates testdata/qemu-*.acpidump with the local
-// QEMU. It runs only when asked:
+// QEMU. It is a generator, built only when asked:
 //
-//	GOMETAL_ACPI_CAPTURE=1 go test ./drivers/acpi -run TestCaptureQEMU -v
+//	go test -tags acpicapture ./drivers/acpi -run TestCaptureQEMU -v
 func TestCaptureQEMU(t *testing.T) {
-	if os.Getenv("GOMETAL_ACPI_CAPTURE") == "" {
-		t.Skip("set GOMETAL_ACPI_CAPTURE=1 to regenerate testdata/qemu-*.acpidump with qemu-system-x86_64")
-	}
 	qemu, err := exec.LookPath("qemu-system-x86_64")
 	require.NoError(t, err)
 	for _, c := range qemuCaptures {
 		t.Run(strings.TrimSuffix(c.file, ".acpidump"), func(t *testing.T) {
 			if i := indexOf(c.args, "-bios"); i >= 0 {
-				if _, err := os.Stat(c.args[i+1]); err != nil {
-					t.Skipf("firmware: %v", err)
-				}
+				_, err := os.Stat(c.args[i+1])
+				require.NoError(t, err, "firmware for %s", c.file)
 			}
 			ram := filepath.Join(t.TempDir(), "ram.bin")
 			args := append([]string{"-m", "128", "-display", "none", "-nodefaults", "-no-reboot",
