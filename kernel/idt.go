@@ -64,6 +64,9 @@ func setupIDT() {
 		if v == vecDouble || v == 2 || v == 18 {
 			e.ist = 1
 		}
+		if v == vecBreakpoint {
+			e.typeAttr |= gateUser // INT3 from ring 3 (as on Linux: SIGTRAP, and main.main's marker)
+		}
 	}
 }
 

@@ -127,7 +127,6 @@ func apMain() {
 	if !localAPIC.Init(lapicConfig(cpu.Rdmsr(msrAPICBase))) {
 		kernelPanic("local APIC refused its configuration", nil)
 	}
-	armMainBreakpoint()
 	c.online.Store(true)
 	kernelLock.lock(c)
 	var f TrapFrame

@@ -5,8 +5,8 @@ import (
 
 	"github.com/gometal/gometal/drivers/lapic"
 	"github.com/gometal/gometal/kernel/abi"
-	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/sched"
 )
 
 // Entry points found by the linker (start_amd64.s).
@@ -99,27 +99,39 @@ func startProgram() {
 	enterUser(&frame)
 }
 
-// armMainBreakpoint sets an execute breakpoint (DR0) on main.main; the
-// debug trap it raises logs the time from kernel entry to main.
+// The report of when main starts: the kernel puts an INT3 over the first
+// byte of main.main (through the direct map: text is read-only to the
+// program), and the breakpoint trap restores it, logs the time and resumes
+// at main.main. (A debug-register breakpoint would do without writing to
+// the text, but QEMU's TCG runs a CPU with one armed many times slower.)
+var (
+	mainPC   uintptr
+	mainByte byte
+	mainSeen bool
+)
+
+const int3 = 0xcc
+
+// armMainBreakpoint plants the INT3. Context: boot.
 func armMainBreakpoint() {
 	f := mainMain
-	pc := **(**uintptr)(unsafe.Pointer(&f))
-	cpu.WriteDR0(uint64(pc))
-	cpu.WriteDR7(1 | 1<<10) // L0, execute, length 1 (bit 10 reads as 1)
+	mainPC = **(**uintptr)(unsafe.Pointer(&f))
+	p := (*byte)(ptr(physToVirt(uint64(mainPC))))
+	mainByte = *p
+	*p = int3
 }
 
-// mainSeen is set once main.main's breakpoint has fired (on any CPU: each
-// CPU's debug registers are its own, so every CPU arms one).
-var mainSeen bool
-
-// mainReached handles the DR0 breakpoint. Context: trap, kernel lock held.
-func mainReached(f *TrapFrame) {
-	cpu.WriteDR7(1 << 10)
-	cpu.WriteDR6(0)
-	if mainSeen {
-		return
+// mainReached handles a breakpoint trap: if it is the INT3 on main.main,
+// it restores the byte, backs the thread up onto it and logs the time, and
+// reports true. Context: trap, kernel lock held.
+func mainReached(t sched.TID, f *TrapFrame) bool {
+	if mainSeen || mainPC == 0 || uintptr(f.RIP)-1 != mainPC {
+		return false
 	}
 	mainSeen = true
+	*(*byte)(ptr(physToVirt(uint64(mainPC)))) = mainByte
+	threads[t].regs.RIP = uint64(mainPC)
 	var l logLine
 	l.s("main.main reached ").ms(nanotime()).s(" after kernel entry").info()
+	return true
 }

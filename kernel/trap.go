@@ -70,9 +70,7 @@ func userTrap(f *TrapFrame) {
 			}
 			forceSignal(t, f, int(unix.SIGSEGV), code, uint64(addr))
 		}
-	case v == vecDebug && cpu.ReadDR6()&1 != 0:
-		mainReached(f)
-		threads[t].regs.RFLAGS |= flagRF // do not break again on this instruction
+	case v == vecBreakpoint && mainReached(t, f):
 	case v < 32:
 		sig, code, addr := exceptionSignal(f)
 		forceSignal(t, f, sig, code, addr)
