@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // cpuBusy returns each CPU's cumulative busy time in milliseconds, from
@@ -15,10 +17,23 @@ func cpuBusy() []float64 {
 	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
 		return gometalBusy(b)
 	}
+	mountProc()
 	if b, err := os.ReadFile("/proc/stat"); err == nil {
 		return linuxBusy(b)
 	}
 	return nil
+}
+
+// mountProc mounts procfs on /proc when the workload is Linux's init (the
+// initramfs has only an empty directory there).
+func mountProc() {
+	if os.Getpid() != 1 {
+		return
+	}
+	if _, err := os.Stat("/proc/stat"); err == nil {
+		return
+	}
+	unix.Mount("proc", "/proc", "proc", 0, "")
 }
 
 // gometalBusy reads the busy_ms column of the per-CPU table.

@@ -11,7 +11,7 @@ import (
 // holds the static binary initBin as /init plus the device nodes it needs:
 // /dev/console (the kernel opens it as init's stdin, stdout and stderr) and
 // /dev/port (the workload writes its exit status to QEMU's debug-exit port
-// through it). Every record is owned by root with a zero mtime, so the
+// through it), and an empty /proc. Every record is owned by root with a zero mtime, so the
 // archive depends only on the binary.
 func WriteInitramfs(path, initBin string) error {
 	bin, err := os.ReadFile(initBin)
@@ -22,6 +22,7 @@ func WriteInitramfs(path, initBin string) error {
 		cpio.Directory("dev", 0o755),
 		cpio.CharDev("dev/console", 0o600, 5, 1),
 		cpio.CharDev("dev/port", 0o600, 1, 4),
+		cpio.Directory("proc", 0o555), // the workload mounts procfs there for /proc/stat
 		cpio.StaticRecord(bin, cpio.Info{Name: "init", Mode: cpio.S_IFREG | 0o755}),
 	}
 	f, err := os.Create(path)

@@ -30,7 +30,7 @@ func TestWriteInitramfs(t *testing.T) {
 		byName[r.Name] = r
 		names = append(names, r.Name)
 	}
-	assert.Equal(t, []string{"dev", "dev/console", "dev/port", "init"}, names)
+	assert.Equal(t, []string{"dev", "dev/console", "dev/port", "proc", "init"}, names)
 	raw, err := os.ReadFile(img)
 	require.NoError(t, err)
 	assert.Contains(t, string(raw), cpio.Trailer, "the archive must end with a trailer")
