@@ -21,6 +21,7 @@ func init() {
 	}
 	quiet = bytes.Contains(append([]byte(" "), readCmdline()...), []byte(" quiet"))
 	scanPCI()
+	probeVirtioNet()
 }
 
 // onGometal reports whether the program runs on the gometal kernel (its
