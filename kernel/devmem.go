@@ -26,6 +26,7 @@ func setupDMAPool() {
 
 // physKind says what [pa, pa+n) is: device memory, the DMA pool, or
 // neither (RAM the kernel manages, or a mix), which /dev/mem refuses.
+// Context: trap; does not allocate.
 func physKind(pa, n uint64) (device, pool bool) {
 	end := pa + n
 	if end < pa {
@@ -78,7 +79,7 @@ func mapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
 }
 
 // unmapDevice removes the page-table entries of a device range without
-// freeing the frames behind them.
+// freeing the frames behind them. Context: trap, kernel lock held.
 func unmapDevice(start, end uintptr) {
 	for va := kpt.NextMapped(start, end); va < end; va = kpt.NextMapped(va+mm.PageSize, end) {
 		if _, ok := kpt.Unmap(va); ok {
@@ -90,6 +91,7 @@ func unmapDevice(start, end uintptr) {
 
 // unmapDeviceAreas unmaps the device areas inside [start, end) (before
 // their areas are removed and the rest of the range's frames are freed).
+// Context: trap, kernel lock held.
 func unmapDeviceAreas(start, end uintptr) {
 	for i := 0; i < vmas.Len(); i++ {
 		v := vmas.At(i)

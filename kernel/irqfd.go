@@ -21,7 +21,8 @@ const (
 // irqFDs maps a vector to its descriptor + 1 (0: free).
 var irqFDs [256]int16
 
-// openIRQ allocates a vector and a descriptor for it.
+// openIRQ allocates a vector and a descriptor for it. Context: trap,
+// kernel lock held.
 func openIRQ(flags int) int64 {
 	for v := irqFirstVector; v <= irqLastVector; v++ {
 		if irqFDs[v] != 0 {
@@ -58,7 +59,7 @@ func irqInterrupt(v uint64) bool {
 }
 
 // irqRead returns the interrupt count, blocking until there is one unless
-// the descriptor is non-blocking.
+// the descriptor is non-blocking. Context: trap, kernel lock held.
 func irqRead(t sched.TID, f *file, buf, n uintptr) int64 {
 	if n < 8 {
 		return -_EINVAL
@@ -82,7 +83,7 @@ func irqRead(t sched.TID, f *file, buf, n uintptr) int64 {
 	return 8
 }
 
-// irqIoctl answers irqInfo.
+// irqIoctl answers irqInfo. Context: trap, kernel lock held.
 func irqIoctl(f *file, req uint, arg uintptr) int64 {
 	if req != irqInfo {
 		return -_ENOTTY
@@ -93,7 +94,7 @@ func irqIoctl(f *file, req uint, arg uintptr) int64 {
 	return 0
 }
 
-// closeIRQ frees the vector of f.
+// closeIRQ frees the vector of f. Context: trap, kernel lock held.
 func closeIRQ(f *file) {
 	irqFDs[f.vector] = 0
 }

@@ -108,7 +108,8 @@ func (w textWriter) u(v uint64) textWriter {
 	return w
 }
 
-// fillMemFile produces file which's content.
+// fillMemFile produces file which's content. Context: trap, kernel lock
+// held; does not allocate.
 func fillMemFile(which int, f *memFile) {
 	w := textWriter{f}
 	switch memFilePaths[which] {
@@ -161,6 +162,7 @@ func writeSchedView(w textWriter) {
 
 var threadStateNames = [...]string{"free", "runnable", "running", "blocked"}
 
+// memFileRead copies from a kernel file's snapshot. Context: trap.
 func memFileRead(f *file, buf, n uintptr) int64 {
 	mf := &memFiles[f.memFile]
 	k := min(int(n), mf.n-mf.pos)
@@ -176,6 +178,7 @@ func memFileRead(f *file, buf, n uintptr) int64 {
 	return int64(k)
 }
 
+// memFileSeek moves in a kernel file's snapshot. Context: trap.
 func memFileSeek(f *file, off int64, whence int) int64 {
 	mf := &memFiles[f.memFile]
 	var base int64

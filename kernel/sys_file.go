@@ -56,6 +56,8 @@ func allocFD(kind uint8, flags int) int {
 	return -1
 }
 
+// sysWrite writes to the console or an eventfd. Context: trap, kernel
+// lock held (as every sys* handler: doSyscall calls them).
 func sysWrite(fd int, buf, n uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
