@@ -11,7 +11,7 @@ import (
 func init() {
 	commands["iso"] = &command{
 		usage: "iso IMAGE -o FILE.iso [--env K=V]... [--append CMDLINE] [-- ARGS...]",
-		help: `Iso writes a GRUB hybrid ISO that boots IMAGE through multiboot on BIOS
+		help: `Iso writes a GRUB hybrid ISO that boots IMAGE through multiboot2 on BIOS
 and UEFI machines: burn it, boot it with qemu -cdrom, or dd it to a USB
 stick (docs/hardware.md). GRUB shows no menu and waits for nothing.
 

@@ -79,7 +79,7 @@ func NewImage(data []byte) (*Image, error) {
 	}
 	if pcln := f.Section(".gopclntab"); pcln != nil {
 		if data, err := pcln.Data(); err == nil {
-			im.table = newTable(data, text.Addr)
+			im.table = LineTable(data, text.Addr)
 		}
 	}
 	syms, _ := f.Symbols() // an image linked with -s has none
@@ -108,7 +108,7 @@ func (im *Image) Lookup(pc uint64) (Frame, bool) {
 		return fr, false
 	}
 	if im.table != nil {
-		if file, line, fn := pcToLine(im.table, pc); fn != nil {
+		if file, line, fn := PCToLine(im.table, pc); fn != nil {
 			fr.Func, fr.Entry, fr.End, fr.File, fr.Line = fn.Name, fn.Entry, fn.End, file, line
 			return fr, true
 		}
@@ -149,9 +149,10 @@ func (im *Image) bytesAt(pc uint64, n int) []byte {
 	return im.text[off:min(uint64(len(im.text)), off+uint64(n))]
 }
 
-// newTable parses a .gopclntab, or returns nil if it does not parse.
-// debug/gosym trusts its input, so a corrupt table must not crash us.
-func newTable(pclntab []byte, textAddr uint64) (t *gosym.Table) {
+// LineTable parses a .gopclntab, or returns nil if it does not parse.
+// debug/gosym trusts its input, so a corrupt table must not crash its
+// caller (the symbolizer here, tools/trapcheck).
+func LineTable(pclntab []byte, textAddr uint64) (t *gosym.Table) {
 	defer func() {
 		if recover() != nil {
 			t = nil
@@ -164,8 +165,8 @@ func newTable(pclntab []byte, textAddr uint64) (t *gosym.Table) {
 	return t
 }
 
-// pcToLine is t.PCToLine that survives a corrupt table.
-func pcToLine(t *gosym.Table, pc uint64) (file string, line int, fn *gosym.Func) {
+// PCToLine is t.PCToLine that survives a corrupt table.
+func PCToLine(t *gosym.Table, pc uint64) (file string, line int, fn *gosym.Func) {
 	defer func() {
 		if recover() != nil {
 			file, line, fn = "", 0, nil

@@ -5,6 +5,7 @@ import (
 	"debug/gosym"
 	"errors"
 	"fmt"
+	"github.com/gometal/gometal/tools/symbolize"
 	"io"
 	"os"
 	"path/filepath"
@@ -88,7 +89,7 @@ func readBinary(r io.ReaderAt) (*elfImage, error) {
 	if s := f.Section(".gopclntab"); s != nil {
 		if data, err := s.Data(); err == nil {
 			if text := f.Section(".text"); text != nil {
-				b.lines = lineTable(data, text.Addr)
+				b.lines = symbolize.LineTable(data, text.Addr)
 			}
 		}
 	}
@@ -151,32 +152,12 @@ func (b *elfImage) lookup(name string) []*function {
 	return out
 }
 
-// lineTable parses a .gopclntab, or returns nil: debug/gosym trusts its
-// input, so a corrupt table must not crash the checker.
-func lineTable(pclntab []byte, textAddr uint64) (t *gosym.Table) {
-	defer func() {
-		if recover() != nil {
-			t = nil
-		}
-	}()
-	t, err := gosym.NewTable(nil, gosym.NewLineTable(pclntab, textAddr))
-	if err != nil {
-		return nil
-	}
-	return t
-}
-
 // pos returns "file.go:line" for pc, or "".
-func (b *elfImage) pos(pc uint64) (s string) {
+func (b *elfImage) pos(pc uint64) string {
 	if b.lines == nil || pc == 0 {
 		return ""
 	}
-	defer func() {
-		if recover() != nil {
-			s = ""
-		}
-	}()
-	file, line, _ := b.lines.PCToLine(pc)
+	file, line, _ := symbolize.PCToLine(b.lines, pc)
 	if file == "" {
 		return ""
 	}
