@@ -5,12 +5,13 @@ import (
 	"debug/gosym"
 	"errors"
 	"fmt"
-	"github.com/gometal/gometal/tools/symbolize"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/gometal/gometal/tools/symbolize"
 )
 
 // elfImage is the part of an image the checker reads: its function symbols
