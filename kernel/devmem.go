@@ -13,7 +13,7 @@ import (
 // the DMA pool, a physically contiguous region reserved at boot whose
 // address /proc/gometal/dma gives. Device mappings are uncached; the pool
 // is ordinary memory (x86 DMA is cache-coherent).
-const dmaPoolPages = 256 // 1 MiB
+const dmaPoolPages = 512 // 2 MiB: virtio-net rings and packet buffers
 
 var dmaPool, dmaPoolSize uint64
 
