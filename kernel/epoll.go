@@ -10,7 +10,7 @@ import (
 // state changes (epollNotify), so a waiter wakes without polling.
 const (
 	maxEpolls       = 8
-	maxEpollEntries = 64
+	maxEpollEntries = maxFDs
 	epollEventSize  = 12 // struct epoll_event is packed on amd64
 )
 
@@ -122,6 +122,13 @@ func readiness(fd int) uint32 {
 		return r
 	case fdIRQ:
 		if f.count > 0 {
+			return unix.EPOLLIN
+		}
+		return 0
+	case fdSocket:
+		return sockReadiness(f.socket)
+	case fdNetCtl:
+		if dirtyCount > 0 {
 			return unix.EPOLLIN
 		}
 		return 0

@@ -102,6 +102,7 @@ func closeIRQ(f *file) {
 // forgetReader clears t wherever it waits to read (the console or an
 // interrupt descriptor): it woke for another reason.
 func forgetReader(t sched.TID) {
+	forgetSockWaiter(t)
 	if conReader == t {
 		conReader = noThread
 	}

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,6 +61,8 @@ func sysOpenat(dirfd int, path uintptr, flags int) int64 {
 		return -_EMFILE
 	case "/dev/irq":
 		return openIRQ(flags)
+	case abi.NetCtlPath:
+		return openNetCtl(flags)
 	}
 	which := -1
 	for i, p := range memFilePaths {

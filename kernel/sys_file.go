@@ -6,8 +6,8 @@ import (
 )
 
 // The file-descriptor table. Descriptors 0, 1 and 2 are the console; the
-// program can make eventfds and epoll instances. (Sockets and device
-// descriptors come with the network issue.)
+// program can make eventfds, epoll instances and sockets, and open the
+// kernel's files and devices.
 const maxFDs = 256
 
 const (
@@ -18,6 +18,8 @@ const (
 	fdMemFile // a read-only kernel file (memfile.go)
 	fdDevMem  // /dev/mem (devmem.go)
 	fdIRQ     // /dev/irq (irqfd.go)
+	fdSocket  // a socket (socket.go)
+	fdNetCtl  // /dev/netctl, the network stack's side (netctl.go)
 )
 
 type file struct {
@@ -30,6 +32,7 @@ type file struct {
 	memFile  int       // index in memFiles for fdMemFile
 	vector   uint8     // fdIRQ: its interrupt vector
 	reader   sched.TID // fdIRQ: a thread blocked reading it
+	socket   int       // fdSocket: slot in sockets
 }
 
 var files = [maxFDs]file{
@@ -58,12 +61,15 @@ func allocFD(kind uint8, flags int) int {
 
 // sysWrite writes to the console or an eventfd. Context: trap, kernel
 // lock held (as every sys* handler: doSyscall calls them).
-func sysWrite(fd int, buf, n uintptr) int64 {
+func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
 		return -_EBADF
 	}
 	switch f.kind {
+	case fdSocket:
+		io := sockIO{t: t, nr: unix.SYS_WRITE, buf: buf, n: n}
+		return sockSend(f.socket, &io, nil)
 	case fdConsole:
 		b, ok := userBytes(buf, n, false)
 		if !ok {
@@ -99,6 +105,13 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 		return -_EBADF
 	}
 	switch f.kind {
+	case fdSocket:
+		io := sockIO{t: t, nr: unix.SYS_READ, buf: buf, n: n}
+		var from sockAddr
+		var trunc bool
+		return sockRecv(f.socket, &io, &from, &trunc)
+	case fdNetCtl:
+		return netCtlRead(buf, n)
 	case fdConsole:
 		threads[t].restartNr = unix.SYS_READ
 		return consoleRead(t, f, buf, n)
@@ -139,6 +152,12 @@ func sysClose(fd int) int64 {
 		closeIRQ(f)
 	}
 	epollForgetFD(fd)
+	if f.kind == fdSocket {
+		closeSocket(f.socket)
+	}
+	if f.kind == fdNetCtl {
+		closeNetCtl()
+	}
 	*f = file{}
 	return 0
 }
@@ -197,6 +216,8 @@ func sysFstat(fd int, st uintptr) int64 {
 	switch f.kind {
 	case fdConsole:
 		mode = unix.S_IFCHR | 0o620
+	case fdSocket:
+		mode = unix.S_IFSOCK | 0o777
 	case fdMemFile:
 		mode = unix.S_IFREG | 0o444
 		*(*int64)(ptr(st + 48)) = int64(memFiles[f.memFile].n) // st_size
@@ -215,6 +236,15 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 	if f.kind == fdIRQ {
 		return irqIoctl(f, req, arg)
 	}
+	if f.kind == fdNetCtl {
+		return netCtlIoctl(req, arg)
+	}
+	if f.kind == fdSocket && req == unix.SIOCINQ {
+		if !userWrite32(arg, sockets[f.socket].rx.n) {
+			return -_EFAULT
+		}
+		return 0
+	}
 	return -_ENOTTY
 }
 
@@ -227,4 +257,55 @@ func sysLseek(fd int, off int64, whence int) int64 {
 		return memFileSeek(f, off, whence)
 	}
 	return -_ESPIPE
+}
+
+// sysReadv and sysWritev gather and scatter for sockets and the console.
+func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
+	f := getFile(fd)
+	if f == nil {
+		return -_EBADF
+	}
+	if f.kind == fdSocket {
+		return sockReadv(t, f.socket, iov, cnt)
+	}
+	if cnt == 1 {
+		base, ok1 := userRead64(iov)
+		n, ok2 := userRead64(iov + 8)
+		if !ok1 || !ok2 {
+			return -_EFAULT
+		}
+		return sysRead(t, fd, uintptr(base), uintptr(n))
+	}
+	return -_EINVAL
+}
+
+func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
+	f := getFile(fd)
+	if f == nil {
+		return -_EBADF
+	}
+	if f.kind == fdSocket {
+		return sockWritev(t, f.socket, iov, cnt)
+	}
+	if f.kind != fdConsole {
+		return -_EINVAL
+	}
+	if cnt < 0 || cnt > maxIovecs {
+		return -_EINVAL
+	}
+	var total int64
+	for k := range cnt {
+		base, ok1 := userRead64(iov + uintptr(k)*16)
+		n, ok2 := userRead64(iov + uintptr(k)*16 + 8)
+		if !ok1 || !ok2 {
+			return -_EFAULT
+		}
+		b, ok := userBytes(uintptr(base), uintptr(n), false)
+		if !ok {
+			return -_EFAULT
+		}
+		consoleWrite(b)
+		total += int64(n)
+	}
+	return total
 }

@@ -44,7 +44,7 @@ func doSyscall(c *percpu, t sched.TID) {
 	case unix.SYS_READ:
 		ret = sysRead(t, int(a0), a1, a2)
 	case unix.SYS_WRITE:
-		ret = sysWrite(int(a0), a1, a2)
+		ret = sysWrite(t, int(a0), a1, a2)
 	case unix.SYS_CLOSE:
 		ret = sysClose(int(a0))
 	case unix.SYS_FCNTL:
@@ -147,6 +147,42 @@ func doSyscall(c *percpu, t sched.TID) {
 		ret = sysIoctl(int(a0), uint(a1), a2)
 	case unix.SYS_LSEEK:
 		ret = sysLseek(int(a0), int64(a1), int(a2))
+	case unix.SYS_SOCKET:
+		ret = sysSocket(int(a0), int(a1), int(a2))
+	case unix.SYS_BIND:
+		ret = sysBind(int(a0), a1, a2)
+	case unix.SYS_LISTEN:
+		ret = sysListen(int(a0), int(int32(a1)))
+	case unix.SYS_CONNECT:
+		ret = sysConnect(t, int(a0), a1, a2)
+	case unix.SYS_ACCEPT4:
+		ret = sysAccept(t, int(a0), a1, a2, int(a3))
+	case unix.SYS_ACCEPT:
+		ret = sysAccept(t, int(a0), a1, a2, 0)
+	case unix.SYS_SHUTDOWN:
+		ret = sysShutdown(int(a0), int(a1))
+	case unix.SYS_GETSOCKNAME:
+		ret = sysGetsockname(int(a0), a1, a2)
+	case unix.SYS_GETPEERNAME:
+		ret = sysGetpeername(int(a0), a1, a2)
+	case unix.SYS_SETSOCKOPT:
+		ret = sysSetsockopt(int(a0), int(a1), int(a2), a3, a4)
+	case unix.SYS_GETSOCKOPT:
+		ret = sysGetsockopt(int(a0), int(a1), int(a2), a3, a4)
+	case unix.SYS_SENDTO:
+		ret = sysSendto(t, int(a0), a1, a2, int(a3), a4, a5)
+	case unix.SYS_RECVFROM:
+		ret = sysRecvfrom(t, int(a0), a1, a2, int(a3), a4, a5)
+	case unix.SYS_SENDMSG:
+		ret = sysSendmsg(t, int(a0), a1, int(a2))
+	case unix.SYS_RECVMSG:
+		ret = sysRecvmsg(t, int(a0), a1, int(a2))
+	case unix.SYS_READV:
+		ret = sysReadv(t, int(a0), a1, int(a2))
+	case unix.SYS_WRITEV:
+		ret = sysWritev(t, int(a0), a1, int(a2))
+	case unix.SYS_SOCKETPAIR:
+		ret = -_EAFNOSUPPORT
 	case unix.SYS_SCHED_SETAFFINITY, unix.SYS_PRCTL:
 		ret = 0
 	default:

@@ -32,11 +32,12 @@ type thread struct {
 	state  uint8
 	wait   uint8
 
-	sigmask   uint64
-	altStack  [3]uint64 // sigaltstack: sp, flags, size
-	cpu       int       // the CPU it last ran on (its run queue)
-	restartNr uint64    // the system call to re-execute after a waitRead
-	clearTID  uintptr   // CLONE_CHILD_CLEARTID address
+	sigmask     uint64
+	altStack    [3]uint64 // sigaltstack: sp, flags, size
+	cpu         int       // the CPU it last ran on (its run queue)
+	restartNr   uint64    // the system call to re-execute after a waitRead
+	connectWait bool      // blocked in connect on a blocking socket (socket.go)
+	clearTID    uintptr   // CLONE_CHILD_CLEARTID address
 
 	// A pending epoll_pwait: where its results go.
 	epoll   int

@@ -1,0 +1,131 @@
+package abi
+
+// The network-control protocol between the trap-context kernel and the
+// network stack goroutine (kernel/knet). The program's socket system calls
+// are answered by the kernel at once from its own socket table: data goes
+// into and out of per-socket rings, ports are assigned by the kernel, and
+// connect on a stream socket returns EINPROGRESS. The stack goroutine
+// learns what changed by reading NetEvents from NetCtlPath (a descriptor
+// the runtime's netpoller watches) and moves data and state with the
+// NetCtl* ioctls, whose argument is a *NetIO. Both sides are in one
+// address space: the kernel copies between the rings and the stack's
+// buffers. docs/networking.md describes the protocol.
+
+// NetCtlPath is the device the stack goroutine opens (once: a second open
+// fails with EBUSY).
+const NetCtlPath = "/dev/netctl"
+
+// Socket types in NetEvent.Type.
+const (
+	SockStream = 1 // TCP
+	SockDgram  = 2 // UDP
+)
+
+// Socket states in NetEvent.State: the program's side of the socket as the
+// kernel sees it.
+const (
+	SockOpen       = 1 // created; Local.Port != 0 once bound
+	SockListening  = 2 // listen called; Backlog set
+	SockConnecting = 3 // stream: connect called, waiting for the stack
+	SockConnected  = 4 // stream: the stack connected it; dgram: has a peer
+	SockFailed     = 5 // the stack reported an error (NetCtlSetState)
+	SockClosed     = 6 // the program closed it: drain Tx, then NetCtlRelease
+)
+
+// NetEvent flags.
+const (
+	EvShutWr = 1 << 0 // the program shut down writing (send FIN after Tx)
+	EvShutRd = 1 << 1 // the program shut down reading
+)
+
+// Socket options in NetEvent.Opts.
+const (
+	OptNoDelay   = 1 << 0
+	OptKeepAlive = 1 << 1
+	OptBroadcast = 1 << 2
+	OptReuseAddr = 1 << 3
+)
+
+// Addr4 is an IPv4 socket address: IP in network byte order, Port in host
+// byte order.
+type Addr4 struct {
+	IP   [4]byte
+	Port uint16
+	_    uint16
+}
+
+// NetEvent is one record of a read from NetCtlPath: a snapshot of a socket
+// whose program-side state changed since the last read. The stack brings
+// its endpoint in line with it (create, bind, listen, connect, send Tx,
+// push pending Rx when RxFree grew, close).
+type NetEvent struct {
+	Sock      uint32 // slot in the kernel's socket table
+	Gen       uint32 // the slot's generation: (Sock, Gen) names one socket
+	Type      uint8  // SockStream or SockDgram
+	State     uint8  // Sock* state
+	Flags     uint8  // Ev* flags
+	_         uint8
+	Backlog   uint32 // SockListening: accept queue length
+	Local     Addr4  // bound address; the port is always the kernel's choice or the program's
+	Remote    Addr4  // connect target (or a dgram socket's peer)
+	TxLen     uint32 // bytes waiting in the transmit ring
+	RxFree    uint32 // free bytes in the receive ring
+	Opts      uint32 // Opt* flags
+	KeepIdle  uint32 // seconds (0: default)
+	KeepIntvl uint32 // seconds (0: default)
+	KeepCount uint32 // probes (0: default)
+	Linger    int32  // SO_LINGER seconds, -1 when off
+	_         uint32
+}
+
+// NetEventSize is the size of a NetEvent record.
+const NetEventSize = 64
+
+// NetIO is the argument of the NetCtl* ioctls.
+type NetIO struct {
+	Sock   uint32
+	Gen    uint32
+	Buf    uint64 // address of the stack's buffer
+	Len    uint64 // in: the buffer's length; out: bytes moved
+	Local  Addr4
+	Remote Addr4
+	Errno  int32  // NetCtlSetState: the error to report (0: connected)
+	Flags  uint32 // Io* flags
+}
+
+// NetIOSize is the size of a NetIO.
+const NetIOSize = 48
+
+// NetIO flags.
+const (
+	IoEOF   = 1 << 0 // NetCtlPushRx: the peer will send no more; NetCtlPullTx: Tx is drained and writing was shut down
+	IoTrunc = 1 << 1 // NetCtlPullTx: the datagram did not fit Buf and was truncated
+)
+
+// The ioctls on a NetCtlPath descriptor ('G' 'N' n).
+const (
+	// NetCtlPullTx moves transmit data of Sock into Buf: up to Len bytes
+	// of a stream, or one datagram with its destination in Remote.
+	NetCtlPullTx = 0x474e0001
+	// NetCtlPushRx moves received data from Buf into Sock's receive ring:
+	// as much of a stream as fits (Len returns how much), or one whole
+	// datagram from Remote (Len 0 when it did not fit: dropped and counted).
+	// IoEOF marks the end of the peer's stream.
+	NetCtlPushRx = 0x474e0002
+	// NetCtlSetState reports the outcome of a connect (Errno 0: connected,
+	// with Local and Remote) or an error that ends the connection (Errno
+	// such as ECONNREFUSED or ECONNRESET, which the program reads as
+	// SO_ERROR or from its next call).
+	NetCtlSetState = 0x474e0003
+	// NetCtlAccepted queues a new connection (Local, Remote) on listener
+	// Sock; it returns the new socket's Sock and Gen, or fails with EAGAIN
+	// when the accept queue is full.
+	NetCtlAccepted = 0x474e0004
+	// NetCtlRelease frees a SockClosed socket's slot; the stack has closed
+	// its endpoint.
+	NetCtlRelease = 0x474e0005
+	// NetCtlSetAddr tells the kernel the interface address (Local.IP), which
+	// getsockname reports for sockets bound to the unspecified address once
+	// they are connected.
+	NetCtlSetAddr = 0x474e0006
+)

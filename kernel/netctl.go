@@ -1,0 +1,249 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/abi"
+	"golang.org/x/sys/unix"
+)
+
+// /dev/netctl: the network stack goroutine's side of the socket table
+// (kernel/abi/netctl.go has the protocol). Reads return a NetEvent per
+// dirty socket; the descriptor is readable while any socket is dirty, so
+// the stack goroutine sleeps in the runtime's netpoller until the program
+// does something with a socket. Every function's context: trap, kernel
+// lock held.
+
+// openNetCtl opens the device; there is one stack.
+func openNetCtl(flags int) int64 {
+	if netStackFD >= 0 {
+		return -int64(unix.EBUSY)
+	}
+	fd := allocFD(fdNetCtl, flags)
+	if fd < 0 {
+		return -_EMFILE
+	}
+	netStackFD = fd
+	return int64(fd)
+}
+
+// closeNetCtl is the stack going away: every socket fails with ENETDOWN,
+// and those the program closed are freed.
+func closeNetCtl() {
+	netStackFD = -1
+	for i := range sockets {
+		s := &sockets[i]
+		if s.typ == 0 {
+			continue
+		}
+		if s.state == abi.SockClosed {
+			freeSocket(i)
+			continue
+		}
+		s.state = abi.SockFailed
+		s.soError = int32(unix.ENETDOWN)
+		tellProgram(i)
+		connectDone(i)
+	}
+}
+
+// netCtlRead writes NetEvents for dirty sockets into buf.
+func netCtlRead(buf, n uintptr) int64 {
+	if n < abi.NetEventSize {
+		return -_EINVAL
+	}
+	if dirtyCount == 0 {
+		return -_EAGAIN
+	}
+	out := uintptr(0)
+	for i := range sockets {
+		s := &sockets[i]
+		if !s.dirty {
+			continue
+		}
+		if out+abi.NetEventSize > n {
+			break
+		}
+		b, ok := userBytes(buf+out, abi.NetEventSize, true)
+		if !ok {
+			return -_EFAULT
+		}
+		ev := (*abi.NetEvent)(ptrOf(&b[0]))
+		*ev = abi.NetEvent{
+			Sock: uint32(i), Gen: s.gen, Type: s.typ, State: s.state, Flags: s.flags,
+			Backlog: s.backlog, Local: s.local.abi(), Remote: s.remote.abi(),
+			TxLen: s.tx.n, RxFree: s.rx.space(), Opts: s.opts,
+			KeepIdle: s.keep[0], KeepIntvl: s.keep[1], KeepCount: s.keep[2], Linger: s.linger,
+		}
+		s.dirty = false
+		dirtyCount--
+		out += abi.NetEventSize
+	}
+	files[netStackFD].seq++
+	return int64(out)
+}
+
+func (a sockAddr) abi() abi.Addr4 { return abi.Addr4{IP: a.ip, Port: a.port} }
+
+func fromABI(a abi.Addr4) sockAddr { return sockAddr{ip: a.IP, port: a.Port} }
+
+// netCtlIoctl serves the NetCtl* requests.
+func netCtlIoctl(req uint, arg uintptr) int64 {
+	b, ok := userBytes(arg, abi.NetIOSize, true)
+	if !ok {
+		return -_EFAULT
+	}
+	io := (*abi.NetIO)(ptrOf(&b[0]))
+	if io.Sock >= maxSockets || sockets[io.Sock].typ == 0 || sockets[io.Sock].gen != io.Gen {
+		return -int64(unix.ESTALE)
+	}
+	i := int(io.Sock)
+	switch req {
+	case abi.NetCtlPullTx:
+		return netPullTx(i, io)
+	case abi.NetCtlPushRx:
+		return netPushRx(i, io)
+	case abi.NetCtlSetState:
+		return netSetState(i, io)
+	case abi.NetCtlAccepted:
+		return netAccepted(i, io)
+	case abi.NetCtlRelease:
+		if sockets[i].state != abi.SockClosed {
+			return -_EINVAL
+		}
+		freeSocket(i)
+		return 0
+	case abi.NetCtlSetAddr:
+		ifaceAddr = io.Local.IP
+		return 0
+	}
+	return -_ENOTTY
+}
+
+// netPullTx moves transmit data to the stack's buffer.
+func netPullTx(i int, io *abi.NetIO) int64 {
+	s := &sockets[i]
+	wasFull := s.tx.space() == 0
+	var moved uint32
+	io.Flags = 0
+	if s.typ == abi.SockDgram {
+		h, ok := s.tx.nextDgram()
+		if ok {
+			n := min(uint64(h.len), io.Len)
+			dst, ok := userBytes(uintptr(io.Buf), uintptr(n), true)
+			if !ok {
+				return -_EFAULT
+			}
+			s.tx.peek(dst, dgramHeaderSize)
+			s.tx.drop(dgramHeaderSize + h.len)
+			moved = uint32(n)
+			io.Remote = h.addr.abi()
+			if n < uint64(h.len) {
+				io.Flags |= abi.IoTrunc
+			}
+		}
+	} else {
+		n := min(uint64(s.tx.n), io.Len)
+		dst, ok := userBytes(uintptr(io.Buf), uintptr(n), true)
+		if !ok {
+			return -_EFAULT
+		}
+		moved = uint32(s.tx.peek(dst, 0))
+		s.tx.drop(moved)
+	}
+	io.Len = uint64(moved)
+	if s.tx.n == 0 && s.flags&abi.EvShutWr != 0 {
+		io.Flags |= abi.IoEOF
+	}
+	if wasFull && moved > 0 || s.typ == abi.SockDgram && moved > 0 {
+		tellProgram(i) // room to write again
+	}
+	return 0
+}
+
+// netPushRx moves received data from the stack's buffer into the ring.
+func netPushRx(i int, io *abi.NetIO) int64 {
+	s := &sockets[i]
+	if s.state == abi.SockClosed || s.flags&abi.EvShutRd != 0 {
+		return 0 // nobody will read it: take it all
+	}
+	src, ok := userBytes(uintptr(io.Buf), uintptr(io.Len), false)
+	if !ok {
+		return -_EFAULT
+	}
+	changed := false
+	if s.typ == abi.SockDgram {
+		if len(src) > 0 {
+			h := dgramHeader{len: uint32(len(src)), addr: fromABI(io.Remote)}
+			var hb [dgramHeaderSize]byte
+			h.encode(&hb)
+			start := s.rx.n
+			if uint64(dgramHeaderSize)+io.Len <= uint64(s.rx.space()) && s.rx.put(hb[:], false) == dgramHeaderSize && s.rx.put(src, false) == len(src) {
+				changed = true
+			} else {
+				s.rx.n = start
+				netDropped++
+				io.Len = 0
+			}
+		}
+	} else {
+		n := s.rx.put(src, true)
+		if uint64(n) < io.Len {
+			s.rxWanted = true
+		}
+		io.Len = uint64(n)
+		changed = n > 0
+	}
+	if io.Flags&abi.IoEOF != 0 && !s.peerEOF {
+		s.peerEOF = true
+		changed = true
+	}
+	if changed {
+		tellProgram(i)
+	}
+	return 0
+}
+
+// netSetState records a connect's outcome or a connection error.
+func netSetState(i int, io *abi.NetIO) int64 {
+	s := &sockets[i]
+	if s.state == abi.SockClosed {
+		return 0
+	}
+	if io.Errno == 0 {
+		s.state = abi.SockConnected
+		s.local, s.remote = fromABI(io.Local), fromABI(io.Remote)
+	} else {
+		s.state = abi.SockFailed
+		s.soError = io.Errno
+	}
+	tellProgram(i)
+	connectDone(i)
+	return 0
+}
+
+// netAccepted queues a new connection on listener i and returns its slot.
+func netAccepted(i int, io *abi.NetIO) int64 {
+	l := &sockets[i]
+	if l.state != abi.SockListening {
+		return -_EINVAL
+	}
+	if uint32(l.aLen) >= l.backlog {
+		netRejected++
+		return -_EAGAIN
+	}
+	c := allocSocket(abi.SockStream)
+	if c < 0 {
+		netRejected++
+		return -_ENFILE
+	}
+	s := &sockets[c]
+	s.state = abi.SockConnected
+	s.accepted = true
+	s.listener = int16(i)
+	s.local, s.remote = fromABI(io.Local), fromABI(io.Remote)
+	s.opts = l.opts
+	l.acceptQ[(uint32(l.aHead)+uint32(l.aLen))%acceptQueueCap] = int16(c)
+	l.aLen++
+	io.Sock, io.Gen = uint32(c), s.gen
+	tellProgram(i)
+	return 0
+}

@@ -1,0 +1,154 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/mm"
+)
+
+// sockBuf is a socket's byte ring (one per direction) in kernel frames that
+// are allocated as the ring first fills them and charged to the program's
+// memory commitment, and freed with the socket. Datagram sockets store
+// records in it: a dgramHeader, then the payload. Context: trap, kernel
+// lock held, for every method.
+type sockBuf struct {
+	pages [sockBufPages]uint64 // physical frames, 0 until first used
+	head  uint32               // offset of the first stored byte
+	n     uint32               // bytes stored
+}
+
+const (
+	sockBufPages = 32 // 128 KiB a direction
+	sockBufSize  = sockBufPages * mm.PageSize
+)
+
+// space returns the free bytes.
+func (b *sockBuf) space() uint32 { return sockBufSize - b.n }
+
+// page returns the kernel address of the frame holding ring offset off,
+// allocating it if needed; 0 when memory is exhausted.
+func (b *sockBuf) page(off uint32, alloc bool) uintptr {
+	i := off / mm.PageSize
+	if b.pages[i] == 0 {
+		if !alloc || committed+mm.PageSize > commitLimit {
+			return 0
+		}
+		pa := frames.Alloc()
+		if pa == 0 {
+			return 0
+		}
+		committed += mm.PageSize
+		b.pages[i] = pa
+	}
+	return physToVirt(b.pages[i])
+}
+
+// put appends src (all of it, or as much as fits when partial) and returns
+// the bytes stored. Without partial it stores nothing unless all fits.
+func (b *sockBuf) put(src []byte, partial bool) int {
+	if uint32(len(src)) > b.space() && !partial {
+		return 0
+	}
+	done := 0
+	for done < len(src) && b.n < sockBufSize {
+		off := (b.head + b.n) % sockBufSize
+		pg := b.page(off, true)
+		if pg == 0 {
+			break
+		}
+		chunk := min(uint32(len(src)-done), mm.PageSize-off%mm.PageSize, sockBufSize-b.n)
+		copy(unsafeSlice(pg+uintptr(off%mm.PageSize), uintptr(chunk)), src[done:])
+		done += int(chunk)
+		b.n += chunk
+	}
+	return done
+}
+
+// peek copies up to len(dst) bytes from ring offset skip (relative to the
+// head) into dst without consuming them and returns the count.
+func (b *sockBuf) peek(dst []byte, skip uint32) int {
+	done := 0
+	for done < len(dst) && skip+uint32(done) < b.n {
+		off := (b.head + skip + uint32(done)) % sockBufSize
+		chunk := min(uint32(len(dst)-done), mm.PageSize-off%mm.PageSize, b.n-skip-uint32(done))
+		copy(dst[done:], unsafeSlice(b.page(off, false)+uintptr(off%mm.PageSize), uintptr(chunk)))
+		done += int(chunk)
+	}
+	return done
+}
+
+// drop consumes n stored bytes.
+func (b *sockBuf) drop(n uint32) {
+	n = min(n, b.n)
+	b.head = (b.head + n) % sockBufSize
+	b.n -= n
+	if b.n == 0 {
+		b.head = 0
+	}
+}
+
+// release frees the frames and empties the ring.
+func (b *sockBuf) release() {
+	for i, pa := range b.pages {
+		if pa != 0 {
+			frames.Free(pa)
+			committed -= mm.PageSize
+			b.pages[i] = 0
+		}
+	}
+	b.head, b.n = 0, 0
+}
+
+// dgramHeader precedes each datagram in a dgram socket's ring: its length
+// and its peer (the source in the receive ring, the destination in the
+// transmit ring).
+type dgramHeader struct {
+	len  uint32
+	addr sockAddr
+}
+
+const dgramHeaderSize = 12
+
+func (h *dgramHeader) encode(b *[dgramHeaderSize]byte) {
+	b[0], b[1], b[2], b[3] = byte(h.len), byte(h.len>>8), byte(h.len>>16), byte(h.len>>24)
+	copy(b[4:8], h.addr.ip[:])
+	b[8], b[9] = byte(h.addr.port), byte(h.addr.port>>8)
+	b[10], b[11] = 0, 0
+}
+
+func (h *dgramHeader) decode(b *[dgramHeaderSize]byte) {
+	h.len = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	copy(h.addr.ip[:], b[4:8])
+	h.addr.port = uint16(b[8]) | uint16(b[9])<<8
+}
+
+// putDgram stores one datagram from the concatenation of parts, with its
+// header, or nothing (false) when it does not fit.
+func (b *sockBuf) putDgram(h dgramHeader, parts ...[]byte) bool {
+	if dgramHeaderSize+h.len > b.space() {
+		return false
+	}
+	var hb [dgramHeaderSize]byte
+	h.encode(&hb)
+	start := b.n
+	if b.put(hb[:], false) != dgramHeaderSize {
+		return false
+	}
+	for _, p := range parts {
+		if b.put(p, false) != len(p) {
+			b.n = start // out of memory mid-way: take it back
+			return false
+		}
+	}
+	return true
+}
+
+// nextDgram returns the header of the first datagram.
+func (b *sockBuf) nextDgram() (dgramHeader, bool) {
+	var h dgramHeader
+	if b.n < dgramHeaderSize {
+		return h, false
+	}
+	var hb [dgramHeaderSize]byte
+	b.peek(hb[:], 0)
+	h.decode(&hb)
+	return h, true
+}

@@ -1,0 +1,279 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// The kernel's socket table. The program's socket calls are answered here,
+// in trap context, from this table: data goes into and out of the rings,
+// ports are assigned here, and every change the network stack must act on
+// marks the socket dirty, which makes /dev/netctl readable for the stack
+// goroutine (netctl.go). A socket outlives its descriptor until the stack
+// releases it, so data written before close is still sent.
+const (
+	maxSockets     = 128
+	acceptQueueCap = 64
+	ephemeralLow   = 32768
+	ephemeralHigh  = 60999
+)
+
+type sockAddr struct {
+	ip   [4]byte
+	port uint16
+}
+
+type socket struct {
+	gen      uint32
+	typ      uint8 // abi.SockStream or abi.SockDgram; 0: free
+	state    uint8 // abi.Sock* state
+	flags    uint8 // abi.Ev* flags (shutdown)
+	fd       int32 // the program's descriptor, -1 while queued for accept or closed
+	local    sockAddr
+	remote   sockAddr
+	soError  int32 // pending error (SO_ERROR), positive errno
+	peerEOF  bool  // the peer sent FIN
+	accepted bool  // made by accept: shares the listener's port
+	listener int16 // the listener's slot while queued for accept
+	dirty    bool  // the stack has not seen the latest change
+	rxWanted bool  // the stack has data waiting for receive space
+	backlog  uint32
+	opts     uint32
+	keep     [3]uint32 // idle, interval, count
+	linger   int32
+	rx, tx   sockBuf
+	acceptQ  [acceptQueueCap]int16
+	aHead    uint8
+	aLen     uint8
+	waiter   sched.TID // a thread blocked in a blocking call on it
+}
+
+var (
+	sockets     [maxSockets]socket
+	dirtyCount  int     // sockets with dirty set
+	nextPort    uint32  = ephemeralLow
+	ifaceAddr   [4]byte // the interface address, from the stack
+	netStackFD  = -1    // the stack's /dev/netctl descriptor
+	netDropped  uint64  // datagrams dropped for want of receive space
+	netRejected uint64  // connections refused because the accept queue was full
+)
+
+// allocSocket takes a free slot for a new socket of type typ. Context:
+// trap, kernel lock held.
+func allocSocket(typ uint8) int {
+	for i := range sockets {
+		s := &sockets[i]
+		if s.typ == 0 {
+			gen := s.gen + 1
+			*s = socket{gen: gen, typ: typ, state: abi.SockOpen, fd: -1, listener: -1, linger: -1, waiter: noThread}
+			return i
+		}
+	}
+	return -1
+}
+
+// freeSocket releases a slot and its buffers. Context: trap, kernel lock
+// held.
+func freeSocket(i int) {
+	s := &sockets[i]
+	s.rx.release()
+	s.tx.release()
+	if s.dirty {
+		dirtyCount--
+	}
+	gen := s.gen
+	*s = socket{gen: gen, fd: -1, listener: -1, waiter: noThread}
+}
+
+// sockChanged records a change of socket i that both sides must see:
+// tellStack and tellProgram. Context: trap, kernel lock held.
+func sockChanged(i int, stack bool) {
+	if stack {
+		tellStack(i)
+	}
+	tellProgram(i)
+}
+
+// tellStack marks socket i dirty, which makes /dev/netctl readable for the
+// stack goroutine. Context: trap, kernel lock held.
+func tellStack(i int) {
+	s := &sockets[i]
+	if s.dirty {
+		return
+	}
+	s.dirty = true
+	dirtyCount++
+	if dirtyCount == 1 && netStackFD >= 0 {
+		files[netStackFD].seq++
+		epollNotify(netStackFD)
+	}
+}
+
+// tellProgram makes the program see a change of socket i: its epoll
+// instances (edge-triggered ones report again) and a thread blocked on it.
+// Context: trap, kernel lock held.
+func tellProgram(i int) {
+	s := &sockets[i]
+	if s.fd >= 0 {
+		files[s.fd].seq++
+		epollNotify(int(s.fd))
+	}
+	t := s.waiter
+	if t == noThread {
+		return
+	}
+	if threads[t].connectWait {
+		if s.state != abi.SockConnecting {
+			connectDone(i)
+		}
+		return
+	}
+	s.waiter = noThread
+	restart(t)
+}
+
+// sockWait blocks t until socket i changes, when its descriptor is
+// blocking; otherwise it returns EAGAIN. Context: trap, kernel lock held.
+func sockWait(t sched.TID, i int, nr uint64) int64 {
+	s := &sockets[i]
+	if s.fd < 0 || files[s.fd].nonblock || s.waiter != noThread {
+		return -_EAGAIN
+	}
+	s.waiter = t
+	threads[t].restartNr = nr
+	block(t, waitRead)
+	return blocked
+}
+
+// forgetSockWaiter clears t wherever it waits on a socket.
+func forgetSockWaiter(t sched.TID) {
+	for i := range sockets {
+		if sockets[i].waiter == t {
+			sockets[i].waiter = noThread
+		}
+	}
+	threads[t].connectWait = false
+}
+
+// sockReadiness returns the epoll events of socket i.
+func sockReadiness(i int) uint32 {
+	s := &sockets[i]
+	var r uint32
+	switch {
+	case s.state == abi.SockListening:
+		if s.aLen > 0 {
+			r |= unix.EPOLLIN
+		}
+	case s.typ == abi.SockDgram:
+		r |= unix.EPOLLOUT
+		if s.rx.n > 0 {
+			r |= unix.EPOLLIN
+		}
+	case s.state == abi.SockConnected:
+		if s.rx.n > 0 || s.peerEOF {
+			r |= unix.EPOLLIN
+		}
+		if s.tx.space() > 0 && s.flags&abi.EvShutWr == 0 {
+			r |= unix.EPOLLOUT
+		}
+		if s.peerEOF {
+			r |= unix.EPOLLRDHUP
+			if s.flags&abi.EvShutWr != 0 {
+				r |= unix.EPOLLHUP
+			}
+		}
+	case s.state == abi.SockFailed:
+		r |= unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLERR | unix.EPOLLHUP | unix.EPOLLRDHUP
+		if s.rx.n > 0 {
+			r |= unix.EPOLLIN
+		}
+	case s.state == abi.SockOpen:
+		r |= unix.EPOLLOUT | unix.EPOLLHUP
+	}
+	if s.soError != 0 {
+		r |= unix.EPOLLERR
+	}
+	return r
+}
+
+// portInUse reports whether another live socket of type typ holds port on
+// an overlapping address.
+func portInUse(self int, typ uint8, a sockAddr) bool {
+	for i := range sockets {
+		s := &sockets[i]
+		if i == self || s.typ != typ || s.accepted || s.local.port != a.port || s.state == abi.SockClosed {
+			continue
+		}
+		if s.local.ip == a.ip || s.local.ip == [4]byte{} || a.ip == [4]byte{} {
+			return true
+		}
+	}
+	return false
+}
+
+// ephemeralPort picks a free port in the ephemeral range, 0 if none.
+func ephemeralPort(self int, typ uint8) uint16 {
+	for range ephemeralHigh - ephemeralLow + 1 {
+		p := uint16(nextPort)
+		nextPort++
+		if nextPort > ephemeralHigh {
+			nextPort = ephemeralLow
+		}
+		if !portInUse(self, typ, sockAddr{port: p}) {
+			return p
+		}
+	}
+	return 0
+}
+
+// autobind gives socket i an ephemeral port if it has none.
+func autobind(i int) bool {
+	s := &sockets[i]
+	if s.local.port != 0 {
+		return true
+	}
+	s.local.port = ephemeralPort(i, s.typ)
+	return s.local.port != 0
+}
+
+// closeSocket is close(2) on a socket descriptor: the socket stays until
+// the stack releases it (it still sends what is in the transmit ring).
+// Queued connections of a listener are closed too. Context: trap, kernel
+// lock held.
+func closeSocket(i int) {
+	s := &sockets[i]
+	s.fd = -1
+	if s.waiter != noThread {
+		t := s.waiter
+		s.waiter = noThread
+		wake(t, -_EBADF)
+	}
+	for s.aLen > 0 {
+		c := int(s.acceptQ[s.aHead])
+		s.aHead = (s.aHead + 1) % acceptQueueCap
+		s.aLen--
+		sockets[c].state = abi.SockClosed
+		sockets[c].listener = -1
+		sockChanged(c, true)
+	}
+	s.state = abi.SockClosed
+	s.rx.release()
+	if netStackFD < 0 {
+		freeSocket(i) // no stack to tell
+		return
+	}
+	sockChanged(i, true)
+}
+
+// sockOfFD returns the socket behind descriptor fd, or an errno.
+func sockOfFD(fd int) (int, int64) {
+	f := getFile(fd)
+	if f == nil {
+		return -1, -_EBADF
+	}
+	if f.kind != fdSocket {
+		return -1, -int64(unix.ENOTSOCK)
+	}
+	return f.socket, 0
+}

@@ -1,0 +1,360 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// Socket set-up calls: socket, bind, listen, connect, accept4, shutdown,
+// getsockname, getpeername. IPv4 TCP and UDP only; the network stack
+// goroutine does the protocol work (socket.go, netctl.go). Every handler's
+// context: trap, kernel lock held.
+
+const sockaddrInSize = 16
+
+const (
+	_EAFNOSUPPORT    = int64(unix.EAFNOSUPPORT)
+	_EPROTONOSUPPORT = int64(unix.EPROTONOSUPPORT)
+	_EADDRINUSE      = int64(unix.EADDRINUSE)
+	_EISCONN         = int64(unix.EISCONN)
+	_ENOTCONN        = int64(unix.ENOTCONN)
+	_EINPROGRESS     = int64(unix.EINPROGRESS)
+	_EALREADY        = int64(unix.EALREADY)
+	_EOPNOTSUPP      = int64(unix.EOPNOTSUPP)
+	_EPIPE           = int64(unix.EPIPE)
+	_EDESTADDRREQ    = int64(unix.EDESTADDRREQ)
+	_ENOPROTOOPT     = int64(unix.ENOPROTOOPT)
+	_ENOBUFS         = int64(unix.ENOBUFS)
+	_EMSGSIZE        = int64(unix.EMSGSIZE)
+)
+
+// readSockaddr reads a struct sockaddr_in.
+func readSockaddr(addr, n uintptr) (sockAddr, int64) {
+	var a sockAddr
+	if n < 2 {
+		return a, -_EINVAL
+	}
+	b, ok := userBytes(addr, min(n, sockaddrInSize), false)
+	if !ok {
+		return a, -_EFAULT
+	}
+	if uint16(b[0])|uint16(b[1])<<8 != unix.AF_INET {
+		return a, -_EAFNOSUPPORT
+	}
+	if n < sockaddrInSize {
+		return a, -_EINVAL
+	}
+	a.port = uint16(b[2])<<8 | uint16(b[3])
+	copy(a.ip[:], b[4:8])
+	return a, 0
+}
+
+// writeSockaddr writes a as a struct sockaddr_in to (addr, *lenAddr) the
+// way Linux does: truncated to the buffer, the full length stored back.
+func writeSockaddr(a sockAddr, addr, lenAddr uintptr) int64 {
+	if addr == 0 {
+		return 0
+	}
+	l, ok := userRead32(lenAddr)
+	if !ok {
+		return -_EFAULT
+	}
+	if int32(l) < 0 {
+		return -_EINVAL
+	}
+	var sa [sockaddrInSize]byte
+	sa[0] = unix.AF_INET
+	sa[2], sa[3] = byte(a.port>>8), byte(a.port)
+	copy(sa[4:8], a.ip[:])
+	n := min(uintptr(l), sockaddrInSize)
+	b, ok := userBytes(addr, n, true)
+	if !ok {
+		return -_EFAULT
+	}
+	copy(b, sa[:])
+	if !userWrite32(lenAddr, sockaddrInSize) {
+		return -_EFAULT
+	}
+	return 0
+}
+
+func sysSocket(domain, typ, proto int) int64 {
+	if domain != unix.AF_INET {
+		return -_EAFNOSUPPORT
+	}
+	var kind uint8
+	switch typ &^ (unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC) {
+	case unix.SOCK_STREAM:
+		kind = abi.SockStream
+		if proto != 0 && proto != unix.IPPROTO_TCP {
+			return -_EPROTONOSUPPORT
+		}
+	case unix.SOCK_DGRAM:
+		kind = abi.SockDgram
+		if proto != 0 && proto != unix.IPPROTO_UDP {
+			return -_EPROTONOSUPPORT
+		}
+	default:
+		return -_EPROTONOSUPPORT
+	}
+	if netStackFD < 0 {
+		noNetworkOnce()
+		return -_EAFNOSUPPORT
+	}
+	i := allocSocket(kind)
+	if i < 0 {
+		return -_ENFILE
+	}
+	flags := 0
+	if typ&unix.SOCK_NONBLOCK != 0 {
+		flags |= unix.O_NONBLOCK
+	}
+	if typ&unix.SOCK_CLOEXEC != 0 {
+		flags |= unix.O_CLOEXEC
+	}
+	fd := allocFD(fdSocket, flags)
+	if fd < 0 {
+		freeSocket(i)
+		return -_EMFILE
+	}
+	files[fd].socket = i
+	sockets[i].fd = int32(fd)
+	sockChanged(i, true)
+	return int64(fd)
+}
+
+var noNetworkLogged bool
+
+// noNetworkOnce logs, once, why sockets fail.
+func noNetworkOnce() {
+	if !noNetworkLogged {
+		noNetworkLogged = true
+		var l logLine
+		l.s("socket: no network stack is running (the image links one when the program imports package net)").info()
+	}
+}
+
+func sysBind(fd int, addr, n uintptr) int64 {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	a, e := readSockaddr(addr, n)
+	if e != 0 {
+		return e
+	}
+	s := &sockets[i]
+	if s.local.port != 0 || s.state != abi.SockOpen {
+		return -_EINVAL
+	}
+	if a.ip != [4]byte{} && a.ip != ifaceAddr && a.ip[0] != 127 {
+		return -int64(unix.EADDRNOTAVAIL)
+	}
+	if a.port == 0 {
+		a.port = ephemeralPort(i, s.typ)
+		if a.port == 0 {
+			return -_EADDRINUSE
+		}
+	} else if portInUse(i, s.typ, a) {
+		return -_EADDRINUSE
+	}
+	s.local = a
+	sockChanged(i, true)
+	return 0
+}
+
+func sysListen(fd, backlog int) int64 {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	s := &sockets[i]
+	if s.typ != abi.SockStream {
+		return -_EOPNOTSUPP
+	}
+	if s.state != abi.SockOpen && s.state != abi.SockListening {
+		return -_EINVAL
+	}
+	if !autobind(i) {
+		return -_EADDRINUSE
+	}
+	s.backlog = uint32(min(max(backlog, 1), acceptQueueCap))
+	s.state = abi.SockListening
+	sockChanged(i, true)
+	return 0
+}
+
+func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	s := &sockets[i]
+	if s.typ == abi.SockDgram {
+		return dgramConnect(i, addr, n)
+	}
+	switch s.state {
+	case abi.SockConnecting:
+		if s.waiter == t {
+			return 0 // cannot happen: a blocked connect is woken, not restarted
+		}
+		return -_EALREADY
+	case abi.SockConnected:
+		return -_EISCONN
+	case abi.SockFailed:
+		err := s.soError
+		s.soError = 0
+		if err == 0 {
+			return -_EINVAL
+		}
+		return -int64(err)
+	case abi.SockOpen:
+	default:
+		return -_EINVAL
+	}
+	a, e := readSockaddr(addr, n)
+	if e != 0 {
+		return e
+	}
+	if a.port == 0 || a.ip == [4]byte{} {
+		return -int64(unix.ECONNREFUSED)
+	}
+	if !autobind(i) {
+		return -int64(unix.EADDRNOTAVAIL)
+	}
+	s.remote = a
+	s.state = abi.SockConnecting
+	sockChanged(i, true)
+	if files[fd].nonblock {
+		return -_EINPROGRESS
+	}
+	s.waiter = t
+	threads[t].connectWait = true
+	block(t, waitRead)
+	return blocked
+}
+
+// connectDone wakes a thread blocked in connect on socket i, if any, with
+// the outcome. Context: trap, kernel lock held.
+func connectDone(i int) {
+	s := &sockets[i]
+	t := s.waiter
+	if t == noThread || !threads[t].connectWait {
+		return
+	}
+	s.waiter = noThread
+	threads[t].connectWait = false
+	if s.state == abi.SockConnected {
+		wake(t, 0)
+		return
+	}
+	err := int64(s.soError)
+	s.soError = 0
+	wake(t, -err)
+}
+
+// dgramConnect sets (or with AF_UNSPEC clears) a datagram socket's peer.
+func dgramConnect(i int, addr, n uintptr) int64 {
+	s := &sockets[i]
+	if n >= 2 {
+		if fam, ok := userBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
+			s.remote = sockAddr{}
+			s.state = abi.SockOpen
+			sockChanged(i, true)
+			return 0
+		}
+	}
+	a, e := readSockaddr(addr, n)
+	if e != 0 {
+		return e
+	}
+	if !autobind(i) {
+		return -int64(unix.EADDRNOTAVAIL)
+	}
+	s.remote = a
+	s.state = abi.SockConnected
+	sockChanged(i, true)
+	return 0
+}
+
+func sysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
+		return -_EINVAL
+	}
+	s := &sockets[i]
+	if s.state != abi.SockListening {
+		return -_EINVAL
+	}
+	if s.aLen == 0 {
+		return sockWait(t, i, unix.SYS_ACCEPT4)
+	}
+	c := int(s.acceptQ[s.aHead])
+	if e := writeSockaddr(sockets[c].remote, addr, lenAddr); e != 0 {
+		return e
+	}
+	ofl := 0
+	if flags&unix.SOCK_NONBLOCK != 0 {
+		ofl |= unix.O_NONBLOCK
+	}
+	if flags&unix.SOCK_CLOEXEC != 0 {
+		ofl |= unix.O_CLOEXEC
+	}
+	nfd := allocFD(fdSocket, ofl)
+	if nfd < 0 {
+		return -_EMFILE
+	}
+	s.aHead = (s.aHead + 1) % acceptQueueCap
+	s.aLen--
+	files[nfd].socket = c
+	sockets[c].fd = int32(nfd)
+	sockets[c].listener = -1
+	return int64(nfd)
+}
+
+func sysShutdown(fd, how int) int64 {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	s := &sockets[i]
+	if s.state != abi.SockConnected && s.state != abi.SockFailed {
+		return -_ENOTCONN
+	}
+	switch how {
+	case unix.SHUT_RD:
+		s.flags |= abi.EvShutRd
+	case unix.SHUT_WR:
+		s.flags |= abi.EvShutWr
+	case unix.SHUT_RDWR:
+		s.flags |= abi.EvShutRd | abi.EvShutWr
+	default:
+		return -_EINVAL
+	}
+	sockChanged(i, true)
+	return 0
+}
+
+func sysGetsockname(fd int, addr, lenAddr uintptr) int64 {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	return writeSockaddr(sockets[i].local, addr, lenAddr)
+}
+
+func sysGetpeername(fd int, addr, lenAddr uintptr) int64 {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	s := &sockets[i]
+	if s.state != abi.SockConnected {
+		return -_ENOTCONN
+	}
+	return writeSockaddr(s.remote, addr, lenAddr)
+}

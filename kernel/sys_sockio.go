@@ -1,0 +1,378 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// Socket data calls: read/write (sys_file.go routes socket descriptors
+// here), sendto/recvfrom, sendmsg/recvmsg, readv/writev. A call moves data
+// between the program's memory and the socket's rings and, when the ring
+// is empty (receive) or full (send), returns EAGAIN or blocks a blocking
+// descriptor. Every function's context: trap, kernel lock held.
+
+const (
+	maxIovecs   = 1024 // UIO_MAXIOV
+	maxDatagram = 65507
+	msghdrSize  = 56
+)
+
+// sockIO is one call's direction, flags and iovec list (or single buffer).
+type sockIO struct {
+	t      sched.TID
+	nr     uint64  // the system call, to restart a blocking one
+	iov    uintptr // iovec array, or 0 for the single buffer
+	iovcnt int
+	buf, n uintptr // the single buffer
+	flags  int     // MSG_* flags
+	total  uintptr // bytes in all buffers
+}
+
+// piece returns buffer k of io (base, length), false on a bad iovec.
+func (io *sockIO) piece(k int) (uintptr, uintptr, bool) {
+	if io.iov == 0 {
+		return io.buf, io.n, true
+	}
+	base, ok1 := userRead64(io.iov + uintptr(k)*16)
+	n, ok2 := userRead64(io.iov + uintptr(k)*16 + 8)
+	return uintptr(base), uintptr(n), ok1 && ok2 && int64(n) >= 0
+}
+
+// pieces returns the number of buffers.
+func (io *sockIO) pieces() int {
+	if io.iov == 0 {
+		return 1
+	}
+	return io.iovcnt
+}
+
+// measure validates the iovecs and sums their lengths.
+func (io *sockIO) measure() int64 {
+	if io.iov != 0 && (io.iovcnt < 0 || io.iovcnt > maxIovecs) {
+		return -_EINVAL
+	}
+	io.total = 0
+	for k := range io.pieces() {
+		_, n, ok := io.piece(k)
+		if !ok {
+			return -_EFAULT
+		}
+		io.total += n
+		if int64(io.total) < 0 {
+			return -_EINVAL
+		}
+	}
+	return 0
+}
+
+// nonblocking reports whether the call must not block.
+func (io *sockIO) nonblocking(i int) bool {
+	return io.flags&unix.MSG_DONTWAIT != 0 || files[sockets[i].fd].nonblock
+}
+
+// wait is the would-block outcome of io on socket i.
+func (io *sockIO) wait(i int) int64 {
+	if io.nonblocking(i) {
+		return -_EAGAIN
+	}
+	return sockWait(io.t, i, io.nr)
+}
+
+// sockSend writes io's buffers to socket i (to dest for an unconnected
+// datagram socket, nil otherwise).
+func sockSend(i int, io *sockIO, dest *sockAddr) int64 {
+	if e := io.measure(); e != 0 {
+		return e
+	}
+	s := &sockets[i]
+	if s.typ == abi.SockDgram {
+		return dgramSend(i, io, dest)
+	}
+	if s.soError != 0 {
+		err := int64(s.soError)
+		s.soError = 0
+		return -err
+	}
+	if s.state == abi.SockFailed || s.flags&abi.EvShutWr != 0 {
+		return -_EPIPE
+	}
+	if s.state != abi.SockConnected {
+		return -_ENOTCONN
+	}
+	if io.total == 0 {
+		return 0
+	}
+	if s.tx.space() == 0 {
+		return io.wait(i)
+	}
+	var done uintptr
+	for k := range io.pieces() {
+		base, n, _ := io.piece(k)
+		n = min(n, uintptr(s.tx.space()))
+		if n == 0 {
+			break
+		}
+		b, ok := userBytes(base, n, false)
+		if !ok {
+			if done > 0 {
+				break
+			}
+			return -_EFAULT
+		}
+		put := s.tx.put(b, true)
+		done += uintptr(put)
+		if uintptr(put) < n {
+			break
+		}
+	}
+	if done == 0 {
+		return -_ENOBUFS // kernel memory exhausted
+	}
+	tellStack(i)
+	return int64(done)
+}
+
+// dgramSend queues one datagram.
+func dgramSend(i int, io *sockIO, dest *sockAddr) int64 {
+	s := &sockets[i]
+	to := s.remote
+	if dest != nil {
+		to = *dest
+	} else if s.state != abi.SockConnected {
+		return -_EDESTADDRREQ
+	}
+	if io.total > maxDatagram {
+		return -_EMSGSIZE
+	}
+	if !autobind(i) {
+		return -int64(unix.EADDRNOTAVAIL)
+	}
+	if dgramHeaderSize+uint32(io.total) > s.tx.space() {
+		return io.wait(i)
+	}
+	var hb [dgramHeaderSize]byte
+	h := dgramHeader{len: uint32(io.total), addr: to}
+	h.encode(&hb)
+	start := s.tx.n
+	ok := s.tx.put(hb[:], false) == dgramHeaderSize
+	for k := 0; ok && k < io.pieces(); k++ {
+		base, n, _ := io.piece(k)
+		b, good := userBytes(base, n, false)
+		ok = good && s.tx.put(b, false) == len(b)
+	}
+	if !ok {
+		s.tx.n = start
+		return -_ENOBUFS
+	}
+	tellStack(i)
+	return int64(io.total)
+}
+
+// sockRecv reads into io's buffers from socket i; from receives the
+// sender of a datagram. It returns the bytes read; *trunc is set when a
+// datagram was longer than the buffers.
+func sockRecv(i int, io *sockIO, from *sockAddr, trunc *bool) int64 {
+	if e := io.measure(); e != 0 {
+		return e
+	}
+	s := &sockets[i]
+	if s.typ == abi.SockDgram {
+		return dgramRecv(i, io, from, trunc)
+	}
+	if s.rx.n == 0 {
+		switch {
+		case s.soError != 0:
+			err := int64(s.soError)
+			s.soError = 0
+			return -err
+		case s.peerEOF || s.flags&abi.EvShutRd != 0 || s.state == abi.SockFailed:
+			return 0
+		case s.state != abi.SockConnected:
+			return -_ENOTCONN
+		case io.total == 0:
+			return 0
+		}
+		return io.wait(i)
+	}
+	var done uint32
+	for k := range io.pieces() {
+		base, n, _ := io.piece(k)
+		n = min(n, uintptr(s.rx.n-done))
+		if n == 0 {
+			break
+		}
+		b, ok := userBytes(base, n, true)
+		if !ok {
+			if done > 0 {
+				break
+			}
+			return -_EFAULT
+		}
+		done += uint32(s.rx.peek(b, done))
+	}
+	if io.flags&unix.MSG_PEEK == 0 {
+		s.rx.drop(done)
+		if s.rxWanted {
+			s.rxWanted = false
+			tellStack(i)
+		}
+	}
+	*from = s.remote
+	return int64(done)
+}
+
+// dgramRecv reads one datagram.
+func dgramRecv(i int, io *sockIO, from *sockAddr, trunc *bool) int64 {
+	s := &sockets[i]
+	h, ok := s.rx.nextDgram()
+	if !ok {
+		if s.soError != 0 {
+			err := int64(s.soError)
+			s.soError = 0
+			return -err
+		}
+		return io.wait(i)
+	}
+	var done uint32
+	for k := range io.pieces() {
+		base, n, _ := io.piece(k)
+		n = min(n, uintptr(h.len-done))
+		if n == 0 {
+			break
+		}
+		b, ok := userBytes(base, n, true)
+		if !ok {
+			return -_EFAULT
+		}
+		done += uint32(s.rx.peek(b, dgramHeaderSize+done))
+	}
+	*trunc = done < h.len
+	if io.flags&unix.MSG_PEEK == 0 {
+		s.rx.drop(dgramHeaderSize + h.len)
+	}
+	*from = h.addr
+	if io.flags&unix.MSG_TRUNC != 0 {
+		return int64(h.len)
+	}
+	return int64(done)
+}
+
+func sysSendto(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintptr) int64 {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	io := sockIO{t: t, nr: unix.SYS_SENDTO, buf: buf, n: n, flags: flags}
+	if addr == 0 || sockets[i].typ == abi.SockStream {
+		return sockSend(i, &io, nil)
+	}
+	to, e := readSockaddr(addr, alen)
+	if e != 0 {
+		return e
+	}
+	return sockSend(i, &io, &to)
+}
+
+func sysRecvfrom(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintptr) int64 {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	io := sockIO{t: t, nr: unix.SYS_RECVFROM, buf: buf, n: n, flags: flags}
+	var from sockAddr
+	var trunc bool
+	r := sockRecv(i, &io, &from, &trunc)
+	if r >= 0 {
+		if e := writeSockaddr(from, addr, alen); e != 0 {
+			return e
+		}
+	}
+	return r
+}
+
+// msghdr is the part of struct msghdr the calls use.
+type msghdr struct {
+	name, namelen, iov, iovlen uintptr
+}
+
+func readMsghdr(addr uintptr) (msghdr, bool) {
+	var m msghdr
+	b, ok := userBytes(addr, msghdrSize, false)
+	if !ok {
+		return m, false
+	}
+	m.name, m.namelen, m.iov, m.iovlen = msgWord(b, 0), msgWord(b, 8)&0xffffffff, msgWord(b, 16), msgWord(b, 24)
+	return m, true
+}
+
+// msgWord reads a little-endian word at b[o:].
+func msgWord(b []byte, o int) uintptr {
+	var v uint64
+	for k := 7; k >= 0; k-- {
+		v = v<<8 | uint64(b[o+k])
+	}
+	return uintptr(v)
+}
+
+func sysSendmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	m, ok := readMsghdr(msg)
+	if !ok {
+		return -_EFAULT
+	}
+	io := sockIO{t: t, nr: unix.SYS_SENDMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags}
+	if m.name == 0 || sockets[i].typ == abi.SockStream {
+		return sockSend(i, &io, nil)
+	}
+	to, e := readSockaddr(m.name, m.namelen)
+	if e != 0 {
+		return e
+	}
+	return sockSend(i, &io, &to)
+}
+
+func sysRecvmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	m, ok := readMsghdr(msg)
+	if !ok {
+		return -_EFAULT
+	}
+	io := sockIO{t: t, nr: unix.SYS_RECVMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags}
+	var from sockAddr
+	var trunc bool
+	r := sockRecv(i, &io, &from, &trunc)
+	if r < 0 {
+		return r
+	}
+	if e := writeSockaddr(from, m.name, msg+8); e != 0 {
+		return e
+	}
+	var mflags uint32
+	if trunc {
+		mflags = unix.MSG_TRUNC
+	}
+	if !userWrite64(msg+40, 0) || !userWrite32(msg+48, mflags) { // msg_controllen, msg_flags
+		return -_EFAULT
+	}
+	return r
+}
+
+// sockReadv and sockWritev serve readv and writev on a socket.
+func sockReadv(t sched.TID, i int, iov uintptr, cnt int) int64 {
+	io := sockIO{t: t, nr: unix.SYS_READV, iov: iov, iovcnt: cnt}
+	var from sockAddr
+	var trunc bool
+	return sockRecv(i, &io, &from, &trunc)
+}
+
+func sockWritev(t sched.TID, i int, iov uintptr, cnt int) int64 {
+	io := sockIO{t: t, nr: unix.SYS_WRITEV, iov: iov, iovcnt: cnt}
+	return sockSend(i, &io, nil)
+}
