@@ -117,7 +117,7 @@ func fillMemFile(which int, f *memFile) {
 	w := textWriter{f}
 	switch memFilePaths[which] {
 	case "/etc/resolv.conf":
-		w.s("# gometal: QEMU user networking's resolver\nnameserver 10.0.2.3\n")
+		writeResolvConf(w)
 	case "/etc/hosts":
 		w.s("127.0.0.1\tlocalhost\n::1\tlocalhost\n")
 	case "/etc/nsswitch.conf":
@@ -200,4 +200,26 @@ func memFileSeek(f *file, off int64, whence int) int64 {
 	}
 	mf.pos = int(min(p, int64(mf.n)))
 	return p
+}
+
+// writeResolvConf lists the dns= option's servers (comma-separated), or
+// QEMU user networking's resolver.
+func writeResolvConf(w textWriter) {
+	v, ok := kernelOptionValue("dns=")
+	if !ok || v == "" {
+		w.s("# gometal: QEMU user networking's resolver (set others with dns=)\nnameserver 10.0.2.3\n")
+		return
+	}
+	w.s("# gometal: from the dns= option\n")
+	for v != "" {
+		end := 0
+		for end < len(v) && v[end] != ',' {
+			end++
+		}
+		w.s("nameserver ").s(v[:end]).s("\n")
+		if end == len(v) {
+			break
+		}
+		v = v[end+1:]
+	}
 }

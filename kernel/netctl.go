@@ -92,6 +92,10 @@ func netCtlIoctl(req uint, arg uintptr) int64 {
 		return -_EFAULT
 	}
 	io := (*abi.NetIO)(ptrOf(&b[0]))
+	if req == abi.NetCtlSetAddr {
+		ifaceAddr = io.Local.IP
+		return 0
+	}
 	if io.Sock >= maxSockets || sockets[io.Sock].typ == 0 || sockets[io.Sock].gen != io.Gen {
 		return -int64(unix.ESTALE)
 	}
@@ -110,9 +114,6 @@ func netCtlIoctl(req uint, arg uintptr) int64 {
 			return -_EINVAL
 		}
 		freeSocket(i)
-		return 0
-	case abi.NetCtlSetAddr:
-		ifaceAddr = io.Local.IP
 		return 0
 	}
 	return -_ENOTTY

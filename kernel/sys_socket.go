@@ -313,6 +313,7 @@ func sysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
 	files[nfd].socket = c
 	sockets[c].fd = int32(nfd)
 	sockets[c].listener = -1
+	tellStack(i) // connections the queue could not take wait in the stack
 	return int64(nfd)
 }
 

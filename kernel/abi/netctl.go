@@ -129,3 +129,6 @@ const (
 	// they are connected.
 	NetCtlSetAddr = 0x474e0006
 )
+
+// Keep returns the keep-alive settings: idle, interval, count.
+func (ev *NetEvent) Keep() [3]uint32 { return [3]uint32{ev.KeepIdle, ev.KeepIntvl, ev.KeepCount} }

@@ -100,7 +100,17 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("build %s: cannot import the kernel: %w", o.Pkg, err)
 	}
-	overlay, err := writeOverlay(tmp, dir, name, t.kernelPkg, flags.overlay)
+	kernel := []string{t.kernelPkg}
+	if t.kernelPkg == KernelPackage {
+		usesNet, err := importsNet(ctx, g.with(env...), flags.rest, o.Pkg, o.Test)
+		if err != nil {
+			return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
+		}
+		if usesNet {
+			kernel = append(kernel, NetPackage)
+		}
+	}
+	overlay, err := writeOverlay(tmp, dir, name, kernel, flags.overlay)
 	if err != nil {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
@@ -139,6 +149,25 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 }
 
 // packageOf returns the name and directory of the single package pkg.
+// importsNet reports whether the program (or its test binary, with test)
+// depends on package net: then the image links the network stack.
+func importsNet(ctx context.Context, g goRunner, flags []string, pkg string, test bool) (bool, error) {
+	args := append([]string{"list", "-deps"}, flags...)
+	if test {
+		args = append(args, "-test")
+	}
+	out, err := g.run(ctx, append(args, "-f", "{{.ImportPath}}", pkg)...)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if p == "net" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func packageOf(ctx context.Context, g goRunner, flags []string, pkg string) (name, dir string, err error) {
 	args := append(append([]string{"list"}, flags...), "-f", "{{.Name}} {{.Dir}}", pkg)
 	out, err := g.run(ctx, args...)

@@ -11,6 +11,9 @@ const (
 	ModulePath = "github.com/gometal/gometal"
 	// KernelPackage is imported into every image by the overlay file.
 	KernelPackage = ModulePath + "/kernel"
+	// NetPackage (the virtio-net driver and the TCP/IP stack) is imported
+	// too when the program depends on package net.
+	NetPackage = ModulePath + "/kernel/knet"
 	// EntrySymbol is the 32-bit boot stub, the image's e_entry.
 	EntrySymbol = ModulePath + "/boot.entry32"
 	// TextAddr is where the linker places .text (2 MiB).

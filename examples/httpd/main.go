@@ -1,0 +1,81 @@
+// Command httpd is an unmodified net/http server for the network tests and
+// benchmarks: boot it with QEMU user networking and hostfwd, then talk to
+// it from the host.
+//
+//	GET  /           a short greeting
+//	GET  /bytes?n=N  N bytes of a fixed pattern (byte i is i*7+i/251 mod 256)
+//	POST /echo       the request body back
+//	GET  /quit       answers, then shuts the server down; the program exits 0
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+)
+
+func main() {
+	addr := flag.String("addr", ":80", "listen address")
+	flag.Parse()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var requests atomic.Int64
+	quit := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		fmt.Fprintf(w, "hello from gometal, request %d\n", requests.Load())
+	})
+	mux.HandleFunc("/bytes", func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		n, err := strconv.Atoi(r.URL.Query().Get("n"))
+		if err != nil || n < 0 || n > 1<<30 {
+			http.Error(w, "want /bytes?n=COUNT", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		buf := make([]byte, 32<<10)
+		for off := 0; off < n; off += len(buf) {
+			chunk := buf[:min(len(buf), n-off)]
+			for i := range chunk {
+				chunk[i] = Pattern(off + i)
+			}
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if r.Method != http.MethodPost {
+			http.Error(w, "POST only", http.StatusMethodNotAllowed)
+			return
+		}
+		io.Copy(w, r.Body)
+	})
+	mux.HandleFunc("/quit", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "bye")
+		close(quit)
+	})
+	srv := &http.Server{Handler: mux}
+	fmt.Printf("httpd: listening on %s\n", ln.Addr())
+	go func() {
+		<-quit
+		srv.Shutdown(context.Background())
+	}()
+	if err := srv.Serve(ln); err != http.ErrServerClosed {
+		log.Fatal(err)
+	}
+	fmt.Printf("httpd: served %d requests, shut down cleanly\n", requests.Load())
+}
+
+// Pattern is byte i of a /bytes response.
+func Pattern(i int) byte { return byte(i*7 + i/251) }

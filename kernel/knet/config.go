@@ -1,0 +1,62 @@
+package knet
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// config is the network configuration from the kernel command line:
+// ip=ADDR/PREFIX gw=ADDR (dns= is read by the kernel for
+// /etc/resolv.conf), nonet to run without a network. Without ip=, the
+// defaults are those of QEMU's user networking (10.0.2.15/24 via
+// 10.0.2.2).
+type config struct {
+	off    bool
+	prefix netip.Prefix // the interface address and its subnet
+	gw     netip.Addr
+}
+
+var defaultConfig = config{
+	prefix: netip.MustParsePrefix("10.0.2.15/24"),
+	gw:     netip.MustParseAddr("10.0.2.2"),
+}
+
+// parseConfig reads the options from the command line's words. Context:
+// ring-3 kernel goroutine (package init).
+func parseConfig(cmdline string) (config, error) {
+	c := defaultConfig
+	for _, w := range strings.Fields(cmdline) {
+		if w == "--" {
+			break
+		}
+		key, val, _ := strings.Cut(w, "=")
+		switch key {
+		case "nonet":
+			c.off = true
+		case "ip":
+			p, err := netip.ParsePrefix(val)
+			if err != nil {
+				a, err2 := netip.ParseAddr(val)
+				if err2 != nil {
+					return defaultConfig, fmt.Errorf("bad ip=%s: want an IPv4 address with a prefix length, e.g. ip=10.0.2.15/24", val)
+				}
+				p = netip.PrefixFrom(a, 24)
+			}
+			if !p.Addr().Is4() {
+				return defaultConfig, fmt.Errorf("bad ip=%s: only IPv4 is supported", val)
+			}
+			c.prefix = p
+		case "gw":
+			a, err := netip.ParseAddr(val)
+			if err != nil || !a.Is4() {
+				return defaultConfig, fmt.Errorf("bad gw=%s: want an IPv4 address, e.g. gw=10.0.2.2", val)
+			}
+			c.gw = a
+		}
+	}
+	if !c.prefix.Contains(c.gw) {
+		return defaultConfig, fmt.Errorf("gateway %s is outside %s", c.gw, c.prefix.Masked())
+	}
+	return c, nil
+}

@@ -1,0 +1,132 @@
+package knet
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"github.com/gometal/gometal/kernel/abi"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// The socket engine: one goroutine that keeps a gVisor endpoint for every
+// socket in the kernel's table in line with what the program did to it.
+// It learns of the program's calls from /dev/netctl (a descriptor the
+// runtime's netpoller watches: readable when a socket changed) and of the
+// network from the endpoints' waiter queues; it moves data with the
+// NetCtl* ioctls. Nothing polls: it sleeps in a select until either side
+// has news. Context: ring-3 kernel goroutine, for every method.
+type engine struct {
+	st    *stack.Stack
+	ctl   *os.File
+	fd    uintptr
+	socks map[uint32]*sock
+	buf   []byte // scratch for moving data
+
+	events chan []abi.NetEvent // batches read from /dev/netctl
+	kick   chan struct{}       // an endpoint has news (see ready)
+
+	mu    sync.Mutex
+	ready map[uint32]bool // sockets whose endpoints signalled
+}
+
+const scratchSize = 64 << 10
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// newEngine opens /dev/netctl and tells the kernel the interface address.
+func newEngine(st *stack.Stack, addr [4]byte) (*engine, error) {
+	fd, err := syscall.Open(abi.NetCtlPath, syscall.O_RDWR|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, errorf("opening %s: %v", abi.NetCtlPath, err)
+	}
+	e := &engine{
+		st: st, ctl: os.NewFile(uintptr(fd), abi.NetCtlPath), fd: uintptr(fd),
+		socks: map[uint32]*sock{}, buf: make([]byte, scratchSize),
+		events: make(chan []abi.NetEvent), kick: make(chan struct{}, 1),
+		ready: map[uint32]bool{},
+	}
+	io := abi.NetIO{Local: abi.Addr4{IP: addr}}
+	if err := e.ioctl(abi.NetCtlSetAddr, &io); err != nil {
+		return nil, errorf("netctl: %v", err)
+	}
+	return e, nil
+}
+
+// ioctl issues one NetCtl* request.
+func (e *engine) ioctl(req uintptr, io *abi.NetIO) error {
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, e.fd, req, uintptr(unsafe.Pointer(io)))
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// run is the engine's loop.
+func (e *engine) run() {
+	go e.readEvents()
+	for {
+		select {
+		case batch := <-e.events:
+			for i := range batch {
+				e.apply(&batch[i])
+			}
+		case <-e.kick:
+		}
+		e.serviceReady()
+	}
+}
+
+// readEvents reads /dev/netctl, parked in the netpoller while it is empty,
+// and hands the batches to run.
+func (e *engine) readEvents() {
+	raw := make([]byte, 64*abi.NetEventSize)
+	for {
+		n, err := e.ctl.Read(raw)
+		if err != nil {
+			logf("network: reading %s: %v; the network stops", abi.NetCtlPath, err)
+			return
+		}
+		batch := make([]abi.NetEvent, n/abi.NetEventSize)
+		for i := range batch {
+			batch[i] = *(*abi.NetEvent)(unsafe.Pointer(&raw[i*abi.NetEventSize]))
+		}
+		e.events <- batch
+	}
+}
+
+// signal records that socket slot's endpoint has news. Context: any
+// goroutine (gVisor calls it from its waiter queues).
+func (e *engine) signal(slot uint32) {
+	e.mu.Lock()
+	e.ready[slot] = true
+	e.mu.Unlock()
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// serviceReady services every socket whose endpoint signalled.
+func (e *engine) serviceReady() {
+	for {
+		e.mu.Lock()
+		if len(e.ready) == 0 {
+			e.mu.Unlock()
+			return
+		}
+		slots := make([]uint32, 0, len(e.ready))
+		for s := range e.ready {
+			slots = append(slots, s)
+		}
+		clear(e.ready)
+		e.mu.Unlock()
+		for _, slot := range slots {
+			if s := e.socks[slot]; s != nil {
+				e.service(s)
+			}
+		}
+	}
+}
