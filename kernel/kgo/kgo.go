@@ -3,8 +3,8 @@
 // IOPL 3 for port I/O), started before the program's main. They allocate,
 // block and log like any Go code; they never run in trap context.
 //
-// Today it enumerates the PCI bus and lists the devices in the boot log;
-// the virtio-net driver and the network stack will live here.
+// Today it enumerates the PCI bus and lists the devices in the boot log.
+// The virtio-net driver and the network stack are in package kernel/knet.
 package kgo
 
 import (
@@ -21,7 +21,6 @@ func init() {
 	}
 	quiet = bytes.Contains(append([]byte(" "), readCmdline()...), []byte(" quiet"))
 	scanPCI()
-	probeVirtioNet()
 }
 
 // onGometal reports whether the program runs on the gometal kernel (its

@@ -1,0 +1,163 @@
+package knet
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// endpoint is the NIC as gVisor's stack.LinkEndpoint: Ethernet frames,
+// carried by the NIC's queues. All methods are called by the stack's
+// goroutines (ring 3); none runs in trap context.
+type endpoint struct {
+	nic *NIC
+
+	mu         sync.RWMutex
+	dispatcher stack.NetworkDispatcher
+	addr       tcpip.LinkAddress // set by SetLinkAddress; "" means the NIC's MAC
+	onClose    func()
+	mtu        atomic.Uint32 // 0 means the NIC's
+}
+
+var _ stack.LinkEndpoint = (*endpoint)(nil)
+
+// MTU implements stack.LinkEndpoint: the payload an Ethernet frame carries.
+func (e *endpoint) MTU() uint32 {
+	if m := e.mtu.Load(); m != 0 {
+		return m
+	}
+	return e.nic.mtu
+}
+
+// SetMTU implements stack.LinkEndpoint; the MTU cannot exceed what one
+// buffer holds.
+func (e *endpoint) SetMTU(mtu uint32) { e.mtu.Store(min(mtu, e.nic.mtu)) }
+
+// MaxHeaderLength implements stack.LinkEndpoint.
+func (*endpoint) MaxHeaderLength() uint16 { return header.EthernetMinimumSize }
+
+// LinkAddress implements stack.LinkEndpoint.
+func (e *endpoint) LinkAddress() tcpip.LinkAddress {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.addr != "" {
+		return e.addr
+	}
+	return e.nic.mac
+}
+
+// SetLinkAddress implements stack.LinkEndpoint. It changes the source
+// address of outgoing frames, not the device's filter (QEMU's user
+// network does not filter).
+func (e *endpoint) SetLinkAddress(addr tcpip.LinkAddress) {
+	e.mu.Lock()
+	e.addr = addr
+	e.mu.Unlock()
+}
+
+// Capabilities implements stack.LinkEndpoint: no offloads, so the stack
+// computes and verifies every checksum; neighbours are resolved with ARP.
+func (*endpoint) Capabilities() stack.LinkEndpointCapabilities {
+	return stack.CapabilityResolutionRequired
+}
+
+// Attach implements stack.LinkEndpoint. The first attach starts the
+// NIC's goroutines; they run for the program's life (a nil dispatcher
+// makes receive drop frames).
+func (e *endpoint) Attach(d stack.NetworkDispatcher) {
+	e.mu.Lock()
+	e.dispatcher = d
+	e.mu.Unlock()
+	if d != nil {
+		e.nic.start.Do(func() {
+			go e.nic.rxLoop()
+			go e.nic.txLoop()
+			go e.nic.configLoop()
+		})
+	}
+}
+
+// IsAttached implements stack.LinkEndpoint.
+func (e *endpoint) IsAttached() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.dispatcher != nil
+}
+
+// Wait implements stack.LinkEndpoint. The NIC's goroutines never stop,
+// so there is nothing to wait for.
+func (*endpoint) Wait() {}
+
+// ARPHardwareType implements stack.LinkEndpoint.
+func (*endpoint) ARPHardwareType() header.ARPHardwareType { return header.ARPHardwareEther }
+
+// AddHeader implements stack.LinkEndpoint: the Ethernet header.
+func (e *endpoint) AddHeader(pkt *stack.PacketBuffer) {
+	src := pkt.EgressRoute.LocalLinkAddress
+	if src == "" {
+		src = e.LinkAddress()
+	}
+	eth := header.Ethernet(pkt.LinkHeader().Push(header.EthernetMinimumSize))
+	eth.Encode(&header.EthernetFields{SrcAddr: src, DstAddr: pkt.EgressRoute.RemoteLinkAddress, Type: pkt.NetworkProtocolNumber})
+}
+
+// ParseHeader implements stack.LinkEndpoint.
+func (*endpoint) ParseHeader(pkt *stack.PacketBuffer) bool {
+	_, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize)
+	return ok
+}
+
+// WritePackets implements stack.LinkWriter (see nic_tx.go).
+func (e *endpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
+	return e.nic.writePackets(pkts)
+}
+
+// Close implements stack.LinkEndpoint: it runs the close action; the
+// device stays up (the program owns it until it exits).
+func (e *endpoint) Close() {
+	e.mu.Lock()
+	f := e.onClose
+	e.onClose = nil
+	e.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// SetOnCloseAction implements stack.LinkEndpoint.
+func (e *endpoint) SetOnCloseAction(f func()) {
+	e.mu.Lock()
+	e.onClose = f
+	e.mu.Unlock()
+}
+
+// deliver hands an inbound frame (its Ethernet header at the front) to
+// the attached stack, reporting whether there was one to take it.
+func (e *endpoint) deliver(pkt *stack.PacketBuffer) bool {
+	e.mu.RLock()
+	d := e.dispatcher
+	e.mu.RUnlock()
+	if d == nil {
+		return false
+	}
+	hdr, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize)
+	if !ok {
+		return false
+	}
+	eth := header.Ethernet(hdr)
+	switch dst := eth.DestinationAddress(); {
+	case dst == header.EthernetBroadcastAddress:
+		pkt.PktType = tcpip.PacketBroadcast
+	case header.IsMulticastEthernetAddress(dst):
+		pkt.PktType = tcpip.PacketMulticast
+	case dst == e.LinkAddress():
+		pkt.PktType = tcpip.PacketHost
+	default:
+		pkt.PktType = tcpip.PacketOtherHost
+	}
+	d.DeliverNetworkPacket(eth.Type(), pkt)
+	return true
+}

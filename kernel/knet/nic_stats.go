@@ -1,0 +1,47 @@
+package knet
+
+import "sync/atomic"
+
+// NICStats are the NIC's counters since it was opened.
+type NICStats struct {
+	RxPackets, RxBytes uint64 // frames handed to the stack (bytes: Ethernet header included)
+	TxPackets, TxBytes uint64 // frames queued to the device
+	// RxMalformed counts received frames dropped because they were shorter
+	// than the virtio-net and Ethernet headers or longer than the buffer.
+	RxMalformed uint64
+	// TxRingFull counts outbound frames dropped because every transmit
+	// buffer was still in flight (TCP retransmits them).
+	TxRingFull uint64
+	// TxTooLong counts outbound frames dropped for not fitting a buffer.
+	TxTooLong uint64
+	// DeviceErrors counts used-ring entries naming no chain in flight.
+	DeviceErrors uint64
+	// Interrupts counts MSI-X interrupts: receive, transmit completion and
+	// configuration change.
+	RxInterrupts, TxInterrupts, ConfigInterrupts uint64
+}
+
+// counter is one statistic.
+type counter struct{ v atomic.Uint64 }
+
+func (c *counter) add(n uint64) { c.v.Add(n) }
+
+type counters struct {
+	rxPackets, rxBytes, txPackets, txBytes counter
+	rxMalformed, txRingFull, txTooLong     counter
+	deviceErrors                           counter
+	rxIRQ, txIRQ, cfgIRQ                   counter
+}
+
+// Stats returns a snapshot of the NIC's counters. Context: ring-3 kernel
+// goroutine (any goroutine); never trap context.
+func (n *NIC) Stats() NICStats {
+	c := &n.stats
+	return NICStats{
+		RxPackets: c.rxPackets.v.Load(), RxBytes: c.rxBytes.v.Load(),
+		TxPackets: c.txPackets.v.Load(), TxBytes: c.txBytes.v.Load(),
+		RxMalformed: c.rxMalformed.v.Load(), TxRingFull: c.txRingFull.v.Load(),
+		TxTooLong: c.txTooLong.v.Load(), DeviceErrors: c.deviceErrors.v.Load(),
+		RxInterrupts: c.rxIRQ.v.Load(), TxInterrupts: c.txIRQ.v.Load(), ConfigInterrupts: c.cfgIRQ.v.Load(),
+	}
+}

@@ -1,0 +1,88 @@
+package knet
+
+import (
+	"github.com/gometal/gometal/drivers/virtio"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// Transmitting. WritePackets copies each frame, after a zeroed virtio-net
+// header (no offloads), into a free transmit buffer and posts it; one
+// notification covers the batch. Buffers come back when the device has
+// sent them: the transmit-completion goroutine reclaims them on the
+// queue's interrupt, and WritePackets reclaims first too. When every
+// buffer is in flight the frame is dropped and counted (TxRingFull)
+// rather than queued: the stack's TCP retransmits, and a caller of a
+// datagram socket sees ErrNoBufferSpace when nothing could be sent.
+
+// writePackets implements stack.LinkWriter for the endpoint. Context:
+// ring-3 kernel goroutine (any of the stack's goroutines).
+func (n *NIC) writePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
+	n.txMu.Lock()
+	defer n.txMu.Unlock()
+	n.reclaimTx()
+	sent, full, long := 0, 0, 0
+	for _, pkt := range pkts.AsSlice() {
+		size := virtio.NetHdrSize + pkt.Size()
+		if size > bufSize {
+			n.stats.txTooLong.add(1)
+			long++
+			continue
+		}
+		if len(n.tx.free) == 0 {
+			n.stats.txRingFull.add(1)
+			full++
+			continue
+		}
+		b := n.tx.takeBuf()
+		buf := n.tx.buf(b)
+		virtio.NetHdr{}.Encode(buf)
+		off := virtio.NetHdrSize
+		for _, s := range pkt.AsSlices() {
+			off += copy(buf[off:], s)
+		}
+		n.tx.post(b, off, false)
+		n.stats.txPackets.add(1)
+		n.stats.txBytes.add(uint64(off - virtio.NetHdrSize))
+		sent++
+	}
+	if sent > 0 {
+		n.tx.publish(n.notify)
+		return sent, nil
+	}
+	if full > 0 {
+		return 0, &tcpip.ErrNoBufferSpace{}
+	}
+	if long > 0 {
+		return 0, &tcpip.ErrMessageTooLong{}
+	}
+	return 0, nil
+}
+
+// reclaimTx takes back the transmit buffers the device has finished
+// with. The caller holds txMu.
+func (n *NIC) reclaimTx() {
+	for {
+		b, _, ok := n.tx.complete(&n.stats.deviceErrors)
+		if !ok {
+			return
+		}
+		n.tx.free = append(n.tx.free, b)
+	}
+}
+
+// txLoop is the transmit-completion goroutine. Context: ring-3 kernel
+// goroutine.
+func (n *NIC) txLoop() {
+	for {
+		c, err := n.tx.irq.wait()
+		if err != nil {
+			logf("%s: transmit interrupt: %v; completions now reclaimed only when sending", n.name, err)
+			return
+		}
+		n.stats.txIRQ.add(c)
+		n.txMu.Lock()
+		n.reclaimTx()
+		n.txMu.Unlock()
+	}
+}
