@@ -32,6 +32,7 @@ var memFilePaths = [...]string{
 	"/proc/gometal/sched",
 	"/proc/cmdline",
 	"/proc/gometal/dma",
+	"/proc/gometal/sockets",
 }
 
 // sysOpenat opens one of the kernel's files read-only. Everything else
@@ -124,6 +125,8 @@ func fillMemFile(which int, f *memFile) {
 		w.s("hosts: files dns\n")
 	case "/proc/gometal/sched":
 		writeSchedView(w)
+	case "/proc/gometal/sockets":
+		writeSocketView(w)
 	case "/proc/gometal/dma":
 		w.s("base ").u(dmaPool).s("\nsize ").u(dmaPoolSize).s("\n")
 	case "/proc/cmdline":

@@ -151,6 +151,9 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 		s.tx.drop(moved)
 	}
 	io.Len = uint64(moved)
+	if moved > 0 {
+		exitDrainCheck()
+	}
 	if s.tx.n == 0 && s.flags&abi.EvShutWr != 0 {
 		io.Flags |= abi.IoEOF
 	}

@@ -84,6 +84,7 @@ func freeSocket(i int) {
 	}
 	gen := s.gen
 	*s = socket{gen: gen, fd: -1, listener: -1, waiter: noThread}
+	exitDrainCheck()
 }
 
 // sockChanged records a change of socket i that both sides must see:
@@ -276,4 +277,45 @@ func sockOfFD(fd int) (int, int64) {
 		return -1, -int64(unix.ENOTSOCK)
 	}
 	return f.socket, 0
+}
+
+// writeSocketView lists the socket table for /proc/gometal/sockets: one
+// line per socket, then the drop counters. Context: trap, kernel lock
+// held; does not allocate.
+func writeSocketView(w textWriter) {
+	w.s("slot type state fd local remote rx tx accept_queue dirty\n")
+	for i := range sockets {
+		s := &sockets[i]
+		if s.typ == 0 {
+			continue
+		}
+		w.u(uint64(i)).s(" ")
+		if s.typ == abi.SockStream {
+			w.s("tcp ")
+		} else {
+			w.s("udp ")
+		}
+		w.s(sockStateNames[s.state]).s(" ")
+		if s.fd < 0 {
+			w.s("- ")
+		} else {
+			w.u(uint64(s.fd)).s(" ")
+		}
+		writeSockAddr(w, s.local)
+		w.s(" ")
+		writeSockAddr(w, s.remote)
+		w.s(" ").u(uint64(s.rx.n)).s(" ").u(uint64(s.tx.n)).s(" ").u(uint64(s.aLen))
+		if s.dirty {
+			w.s(" yes\n")
+		} else {
+			w.s(" no\n")
+		}
+	}
+	w.s("\ndatagrams_dropped ").u(netDropped).s("\nconnections_refused ").u(netRejected).s("\n")
+}
+
+var sockStateNames = [...]string{"-", "open", "listening", "connecting", "connected", "failed", "closed"}
+
+func writeSockAddr(w textWriter, a sockAddr) {
+	w.u(uint64(a.ip[0])).s(".").u(uint64(a.ip[1])).s(".").u(uint64(a.ip[2])).s(".").u(uint64(a.ip[3])).s(":").u(uint64(a.port))
 }

@@ -63,7 +63,7 @@ func doSyscall(c *percpu, t sched.TID) {
 		exitThread(t)
 		ret = blocked
 	case unix.SYS_EXIT_GROUP:
-		shutdown(int(int32(a0)))
+		ret = sysExitGroup(t, int(int32(a0)))
 	case unix.SYS_FUTEX:
 		ret = sysFutex(t, a0, int(a1), uint32(a2), a3)
 	case unix.SYS_NANOSLEEP:

@@ -20,6 +20,7 @@ const (
 	waitSleep
 	waitEpoll
 	waitRead // a read that waits for console input
+	waitExit // exit_group waiting for the sockets to drain (exitdrain.go)
 )
 
 // thread is one of the program's threads (one of the Go runtime's Ms).
@@ -176,6 +177,9 @@ func expireTimers() {
 	now := nanotime()
 	for t := timers.PopExpired(now); t != noThread; t = timers.PopExpired(now) {
 		var result int64
+		if threads[t].wait == waitExit {
+			shutdown(exitDrainStatus) // the sockets did not drain in time
+		}
 		if threads[t].wait == waitFutex {
 			result = -_ETIMEDOUT
 		}

@@ -24,7 +24,7 @@ func init() {
 func devirqOK(t *testing.T, res *qemu.Result) {
 	assert.Equal(t, 0, res.ExitCode)
 	assert.Equal(t, "kernel RAM refused: EPERM\n"+
-		"DMA pool of 1024 KiB mapped and writable: true\n"+
+		"DMA pool of 2048 KiB mapped and writable: true\n"+
 		"local APIC mapped: version register lists more than 3 LVT entries: true\n"+
 		"interrupt vector in the device range: true\n"+
 		"interrupts read through the netpoller: 1\n"+

@@ -21,7 +21,7 @@ import (
 func init() {
 	bootCases["netprobe"] = bootCase{guestOnly: true, check: func(t *testing.T, res *qemu.Result) {
 		assert.Equal(t, 1, res.ExitCode)
-		assert.Contains(t, string(res.Output), "FAIL: open NIC: knet: no virtio-net device")
+		assert.Contains(t, string(res.Output), "FAIL: open NIC: no virtio-net device")
 	}}
 }
 

@@ -5,6 +5,8 @@
 //	GET  /           a short greeting
 //	GET  /bytes?n=N  N bytes of a fixed pattern (byte i is i*7+i/251 mod 256)
 //	POST /echo       the request body back
+//	GET  /sched      the kernel's per-CPU statistics (/proc/gometal/sched)
+//	GET  /sockets    the kernel's socket table (/proc/gometal/sockets)
 //	GET  /quit       answers, then shuts the server down; the program exits 0
 package main
 
@@ -16,6 +18,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync/atomic"
 )
@@ -61,19 +64,38 @@ func main() {
 		}
 		io.Copy(w, r.Body)
 	})
+	mux.HandleFunc("/sockets", func(w http.ResponseWriter, r *http.Request) {
+		b, err := os.ReadFile("/proc/gometal/sockets") // the kernel's socket table
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Write(b)
+	})
+	mux.HandleFunc("/sched", func(w http.ResponseWriter, r *http.Request) {
+		b, err := os.ReadFile("/proc/gometal/sched") // per-CPU busy time, interrupts, halts
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Write(b)
+	})
 	mux.HandleFunc("/quit", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "bye")
 		close(quit)
 	})
 	srv := &http.Server{Handler: mux}
 	fmt.Printf("httpd: listening on %s\n", ln.Addr())
+	done := make(chan struct{})
 	go func() {
 		<-quit
-		srv.Shutdown(context.Background())
+		srv.Shutdown(context.Background()) // waits for the handlers to finish
+		close(done)
 	}()
 	if err := srv.Serve(ln); err != http.ErrServerClosed {
 		log.Fatal(err)
 	}
+	<-done
 	fmt.Printf("httpd: served %d requests, shut down cleanly\n", requests.Load())
 }
 

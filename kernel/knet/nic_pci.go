@@ -13,7 +13,7 @@ import (
 // configuration structures and MSI-X table live in through /dev/mem.
 
 // errNoDevice is OpenNIC's error when there is no virtio-net function.
-var errNoDevice = errors.New("knet: no virtio-net device (vendor 1af4, device 1041, or 1000 with modern capabilities)")
+var errNoDevice = errors.New("no virtio-net device (vendor 1af4, device 1041, or 1000 with modern capabilities)")
 
 // findVirtioNet enumerates the PCI bus and returns the first virtio-net
 // function with the modern transport's capabilities.

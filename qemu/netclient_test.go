@@ -1,0 +1,93 @@
+package qemu_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gometal/gometal/qemu"
+	"github.com/gometal/gometal/tools/image"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func init() {
+	// Without a NIC: netloop works over the loopback interface exactly as
+	// on Linux; netclient with nothing to do prints nothing; httpd with a
+	// bad address reports it.
+	bootCases["netloop"] = bootCase{}
+	bootCases["netclient"] = bootCase{}
+	bootCases["httpd"] = bootCase{guestOnly: true, append: "-- -addr bad:address", check: func(t *testing.T, res *qemu.Result) {
+		assert.Equal(t, 1, res.ExitCode)
+		assert.Regexp(t, `listen tcp: .*unknown port`, string(res.Output))
+	}}
+}
+
+// TestNetClient boots examples/netclient with QEMU's user network at -smp 1
+// and 4: an unmodified net/http client fetches 4 MiB from a server on the
+// host (reached as 10.0.2.2), a UDP datagram makes a round trip to an echo
+// server on the host, and a name is resolved through QEMU's resolver
+// (10.0.2.3, which asks the host's).
+func TestNetClient(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "netclient.img")
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/netclient", Out: img, Dir: mustRoot(t)})
+	require.NoError(t, err)
+
+	payload := bytes.Repeat([]byte("0123456789abcdef gometal\n"), 4<<20/25)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(payload) }))
+	defer srv.Close()
+	httpPort := srv.Listener.Addr().(*net.TCPAddr).Port
+
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer pc.Close()
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteTo(bytes.ToUpper(buf[:n]), from)
+		}
+	}()
+	udpPort := pc.LocalAddr().(*net.UDPAddr).Port
+
+	// A name the host's resolver answers: the package mirror CI installs from.
+	const name = "deb.debian.org"
+	hostAddrs, hostErr := net.DefaultResolver.LookupHost(t.Context(), name)
+
+	for _, smp := range []int{1, 4} {
+		t.Run(fmt.Sprintf("smp%d", smp), func(t *testing.T) {
+			args := fmt.Sprintf("slice=1ms -- -url http://10.0.2.2:%d/file -udp 10.0.2.2:%d", httpPort, udpPort)
+			if hostErr == nil {
+				args += " -lookup " + name
+			}
+			res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: smp, Append: args, Net: "user", Timeout: 120 * time.Second})
+			require.NoError(t, err, "%s", res.Console)
+			out := string(res.Output)
+			require.Equal(t, 0, res.ExitCode, "%s", res.Console)
+			assert.Contains(t, out, fmt.Sprintf("get: 200 OK %d bytes sha256 %x\n", len(payload), sha256.Sum256(payload)))
+			assert.Contains(t, out, `udp: "PING FROM GOMETAL"`)
+			if hostErr != nil {
+				t.Logf("the host cannot resolve %s (%v): the DNS part was not run", name, hostErr)
+				return
+			}
+			m := regexp.MustCompile(`lookup: ` + regexp.QuoteMeta(name) + ` \[(.*)\]`).FindStringSubmatch(out)
+			require.NotNil(t, m, "no lookup result in %q", out)
+			guestAddrs := strings.Fields(m[1])
+			require.NotEmpty(t, guestAddrs)
+			shared := slices.ContainsFunc(guestAddrs, func(a string) bool { return slices.Contains(hostAddrs, a) })
+			assert.True(t, shared, "guest resolved %s to %v, the host to %v", name, guestAddrs, hostAddrs)
+		})
+	}
+}
