@@ -25,11 +25,11 @@ type sock struct {
 	entry     waiter.Entry
 
 	bound, listening, connecting, connected bool
-	closing, finSent, rxEOF, failed       bool
-	remote                                abi.Addr4
-	opts                                  uint32
-	keep                                  [3]uint32
-	linger                                int32
+	closing, finSent, rxEOF, failed         bool
+	remote                                  abi.Addr4
+	opts                                    uint32
+	keep                                    [3]uint32
+	linger                                  int32
 
 	tx      []byte // stream data pulled from the kernel, not yet written
 	rx      []byte // stream data read from the endpoint, not yet pushed
