@@ -7,15 +7,22 @@ import (
 
 // Exit with sockets still sending. On Linux a process that writes a reply
 // and exits loses nothing: the kernel keeps sending after the process is
-// gone. Here the network stack lives in the program, so exit_group waits,
-// at most exitDrainMax, until every socket's transmit ring is empty and
-// the stack has closed the sockets the program closed; the program's other
-// threads (the stack among them) run meanwhile.
-const exitDrainMax = 2_000_000_000 // ns
+// gone. Here the network stack lives in the program, so exit_group waits
+// until every socket's transmit ring is empty and the stack has closed the
+// sockets the program closed, while the program's other threads (the
+// stack among them) run. The stack needs a P for that: the exiting thread
+// keeps its own, so with GOMAXPROCS=1 nothing can drain. So the wait ends
+// when the stack makes no progress for exitDrainIdle, and after
+// exitDrainMax in any case (docs/networking.md).
+const (
+	exitDrainIdle = 100_000_000   // ns
+	exitDrainMax  = 2_000_000_000 // ns
+)
 
 var (
 	exitDrainThread = noThread
 	exitDrainStatus int
+	exitDrainEnd    int64 // exitDrainMax after the exit began
 )
 
 // sysExitGroup ends the program now, or after its sockets drain. Context:
@@ -25,8 +32,9 @@ func sysExitGroup(t sched.TID, status int) int64 {
 		shutdown(status)
 	}
 	exitDrainThread, exitDrainStatus = t, status
+	exitDrainEnd = nanotime() + exitDrainMax
 	block(t, waitExit)
-	setTimer(t, nanotime()+exitDrainMax)
+	setTimer(t, nanotime()+exitDrainIdle)
 	return blocked
 }
 
@@ -38,17 +46,22 @@ func netPending() bool {
 	}
 	for i := range sockets {
 		s := &sockets[i]
-		if s.typ != 0 && (s.tx.n > 0 || s.state == abi.SockClosed) {
+		if s.state == abi.SockClosed || s.tx.n > 0 && (s.state == abi.SockConnected || s.state == abi.SockConnecting) {
 			return true
 		}
 	}
 	return false
 }
 
-// exitDrainCheck finishes a waiting exit once nothing is pending. Context:
-// trap, kernel lock held.
+// exitDrainCheck is called when the stack made progress: it finishes a
+// waiting exit once nothing is pending, or gives the stack more time.
+// Context: trap, kernel lock held.
 func exitDrainCheck() {
-	if exitDrainThread != noThread && !netPending() {
+	if exitDrainThread == noThread {
+		return
+	}
+	if !netPending() {
 		shutdown(exitDrainStatus)
 	}
+	setTimer(exitDrainThread, min(nanotime()+exitDrainIdle, exitDrainEnd))
 }

@@ -68,17 +68,27 @@ func netCtlRead(buf, n uintptr) int64 {
 		}
 		ev := (*abi.NetEvent)(ptrOf(&b[0]))
 		*ev = abi.NetEvent{
-			Sock: uint32(i), Gen: s.gen, Type: s.typ, State: s.state, Flags: s.flags,
+			Sock: uint32(i), Gen: s.gen, Type: s.typ, State: s.state, Flags: s.flags | ackFlag(s),
 			Backlog: s.backlog, Local: s.local.abi(), Remote: s.remote.abi(),
 			TxLen: s.tx.n, RxFree: s.rx.space(), Opts: s.opts,
 			KeepIdle: s.keep[0], KeepIntvl: s.keep[1], KeepCount: s.keep[2], Linger: s.linger,
 		}
 		s.dirty = false
+		s.ackWanted = false
 		dirtyCount--
 		out += abi.NetEventSize
 	}
 	files[netStackFD].seq++
+	exitDrainCheck()
 	return int64(out)
+}
+
+// ackFlag is EvAck when a bind or listen waits for this event's answer.
+func ackFlag(s *socket) uint8 {
+	if s.ackWanted {
+		return abi.EvAck
+	}
+	return 0
 }
 
 func (a sockAddr) abi() abi.Addr4 { return abi.Addr4{IP: a.ip, Port: a.port} }
@@ -109,6 +119,9 @@ func netCtlIoctl(req uint, arg uintptr) int64 {
 		return netSetState(i, io)
 	case abi.NetCtlAccepted:
 		return netAccepted(i, io)
+	case abi.NetCtlAck:
+		stackAnswered(i, 0)
+		return 0
 	case abi.NetCtlRelease:
 		if sockets[i].state != abi.SockClosed {
 			return -_EINVAL
@@ -151,6 +164,7 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 		s.tx.drop(moved)
 	}
 	io.Len = uint64(moved)
+	io.Local = s.local.abi()
 	if moved > 0 {
 		exitDrainCheck()
 	}
@@ -218,6 +232,10 @@ func netSetState(i int, io *abi.NetIO) int64 {
 	} else {
 		s.state = abi.SockFailed
 		s.soError = io.Errno
+		if s.waiter != noThread && threads[s.waiter].wait == waitStack {
+			s.soError = 0 // the failed bind or listen reports it
+			stackAnswered(i, -int64(io.Errno))
+		}
 	}
 	tellProgram(i)
 	connectDone(i)

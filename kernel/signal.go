@@ -51,7 +51,12 @@ func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 	}
 	switch th.state {
 	case threadBlocked:
-		wake(t, -_EINTR)
+		// An exiting thread never returns to the program, and a bind or
+		// listen waiting for the network stack is not interruptible (on
+		// Linux they do not block): the signal waits for the call's end.
+		if th.wait != waitExit && th.wait != waitStack {
+			wake(t, -_EINTR)
+		}
 	case threadRunning:
 		kick(&cpus[th.cpu]) // delivered when that CPU re-enters its scheduler
 	}

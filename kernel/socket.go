@@ -25,28 +25,29 @@ type sockAddr struct {
 }
 
 type socket struct {
-	gen      uint32
-	typ      uint8 // abi.SockStream or abi.SockDgram; 0: free
-	state    uint8 // abi.Sock* state
-	flags    uint8 // abi.Ev* flags (shutdown)
-	fd       int32 // the program's descriptor, -1 while queued for accept or closed
-	local    sockAddr
-	remote   sockAddr
-	soError  int32 // pending error (SO_ERROR), positive errno
-	peerEOF  bool  // the peer sent FIN
-	accepted bool  // made by accept: shares the listener's port
-	listener int16 // the listener's slot while queued for accept
-	dirty    bool  // the stack has not seen the latest change
-	rxWanted bool  // the stack has data waiting for receive space
-	backlog  uint32
-	opts     uint32
-	keep     [3]uint32 // idle, interval, count
-	linger   int32
-	rx, tx   sockBuf
-	acceptQ  [acceptQueueCap]int16
-	aHead    uint8
-	aLen     uint8
-	waiter   sched.TID // a thread blocked in a blocking call on it
+	gen       uint32
+	typ       uint8 // abi.SockStream or abi.SockDgram; 0: free
+	state     uint8 // abi.Sock* state
+	flags     uint8 // abi.Ev* flags (shutdown)
+	fd        int32 // the program's descriptor, -1 while queued for accept or closed
+	local     sockAddr
+	remote    sockAddr
+	soError   int32 // pending error (SO_ERROR), positive errno
+	peerEOF   bool  // the peer sent FIN
+	accepted  bool  // made by accept: shares the listener's port
+	listener  int16 // the listener's slot while queued for accept
+	dirty     bool  // the stack has not seen the latest change
+	rxWanted  bool  // the stack has data waiting for receive space
+	ackWanted bool  // the next event asks the stack for NetCtlAck
+	backlog   uint32
+	opts      uint32
+	keep      [3]uint32 // idle, interval, count
+	linger    int32
+	rx, tx    sockBuf
+	acceptQ   [acceptQueueCap]int16
+	aHead     uint8
+	aLen      uint8
+	waiter    sched.TID // a thread blocked in a blocking call on it
 }
 
 var (
@@ -121,8 +122,8 @@ func tellProgram(i int) {
 		epollNotify(int(s.fd))
 	}
 	t := s.waiter
-	if t == noThread {
-		return
+	if t == noThread || threads[t].wait == waitStack {
+		return // a bind or listen waits for the stack's answer, not for data
 	}
 	if threads[t].connectWait {
 		if s.state != abi.SockConnecting {
@@ -145,6 +146,47 @@ func sockWait(t sched.TID, i int, nr uint64) int64 {
 	threads[t].restartNr = nr
 	block(t, waitRead)
 	return blocked
+}
+
+// awaitStack makes t, in bind or listen on socket i, wait until the stack
+// has acted on the change (netctl.go: NetCtlAck, or NetCtlSetState with
+// the error), at most stackAnswerMax. Context: trap, kernel lock held.
+func awaitStack(t sched.TID, i int) int64 {
+	s := &sockets[i]
+	tellStack(i)
+	if netStackFD < 0 || s.waiter != noThread {
+		return 0
+	}
+	s.ackWanted = true
+	s.waiter = t
+	block(t, waitStack)
+	setTimer(t, nanotime()+stackAnswerMax)
+	return blocked
+}
+
+const stackAnswerMax = 5_000_000_000 // ns
+
+var stackTimeoutLogged bool
+
+// stackTimedOut logs, once, that the stack did not answer a bind or listen.
+func stackTimedOut() {
+	if !stackTimeoutLogged {
+		stackTimeoutLogged = true
+		var l logLine
+		l.s("socket: the network stack did not answer a bind or listen within 5 s: failing it with ETIMEDOUT").print()
+	}
+}
+
+// stackAnswered ends a bind or listen waiting on socket i with result.
+// Context: trap, kernel lock held.
+func stackAnswered(i int, result int64) {
+	s := &sockets[i]
+	t := s.waiter
+	if t == noThread || threads[t].wait != waitStack {
+		return
+	}
+	s.waiter = noThread
+	wake(t, result)
 }
 
 // forgetSockWaiter clears t wherever it waits on a socket.

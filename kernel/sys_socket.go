@@ -135,7 +135,7 @@ func noNetworkOnce() {
 	}
 }
 
-func sysBind(fd int, addr, n uintptr) int64 {
+func sysBind(t sched.TID, fd int, addr, n uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
@@ -160,11 +160,10 @@ func sysBind(fd int, addr, n uintptr) int64 {
 		return -_EADDRINUSE
 	}
 	s.local = a
-	sockChanged(i, true)
-	return 0
+	return awaitStack(t, i)
 }
 
-func sysListen(fd, backlog int) int64 {
+func sysListen(t sched.TID, fd, backlog int) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
@@ -181,8 +180,7 @@ func sysListen(fd, backlog int) int64 {
 	}
 	s.backlog = uint32(min(max(backlog, 1), acceptQueueCap))
 	s.state = abi.SockListening
-	sockChanged(i, true)
-	return 0
+	return awaitStack(t, i)
 }
 
 func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {

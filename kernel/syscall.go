@@ -150,9 +150,9 @@ func doSyscall(c *percpu, t sched.TID) {
 	case unix.SYS_SOCKET:
 		ret = sysSocket(int(a0), int(a1), int(a2))
 	case unix.SYS_BIND:
-		ret = sysBind(int(a0), a1, a2)
+		ret = sysBind(t, int(a0), a1, a2)
 	case unix.SYS_LISTEN:
-		ret = sysListen(int(a0), int(int32(a1)))
+		ret = sysListen(t, int(a0), int(int32(a1)))
 	case unix.SYS_CONNECT:
 		ret = sysConnect(t, int(a0), a1, a2)
 	case unix.SYS_ACCEPT4:

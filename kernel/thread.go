@@ -19,8 +19,9 @@ const (
 	waitFutex
 	waitSleep
 	waitEpoll
-	waitRead // a read that waits for console input
-	waitExit // exit_group waiting for the sockets to drain (exitdrain.go)
+	waitRead  // a read that waits for console input
+	waitExit  // exit_group waiting for the sockets to drain (exitdrain.go)
+	waitStack // bind or listen waiting for the network stack (socket.go)
 )
 
 // thread is one of the program's threads (one of the Go runtime's Ms).
@@ -168,6 +169,9 @@ func wake(t sched.TID, result int64) {
 	if th.wait == waitRead {
 		forgetReader(t)
 	}
+	if th.wait == waitStack {
+		forgetSockWaiter(t)
+	}
 	th.regs.AX = uint64(result)
 	makeRunnable(t)
 }
@@ -179,6 +183,10 @@ func expireTimers() {
 		var result int64
 		if threads[t].wait == waitExit {
 			shutdown(exitDrainStatus) // the sockets did not drain in time
+		}
+		if threads[t].wait == waitStack {
+			result = -_ETIMEDOUT
+			stackTimedOut()
 		}
 		if threads[t].wait == waitFutex {
 			result = -_ETIMEDOUT
@@ -299,7 +307,7 @@ func idle(c *percpu) {
 // (console input, or epoll, which device descriptors make ready).
 func waitingForDevice() bool {
 	for i := range threads {
-		if threads[i].state == threadBlocked && (threads[i].wait == waitRead || threads[i].wait == waitEpoll) {
+		if threads[i].state == threadBlocked && (threads[i].wait == waitRead || threads[i].wait == waitEpoll || threads[i].wait == waitStack) {
 			return true
 		}
 	}

@@ -12,8 +12,10 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -60,9 +62,11 @@ func main() {
 	for _, m := range []string{"ping", "hello udp"} {
 		c.Write([]byte(m))
 		buf := make([]byte, 64)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		n, err := c.Read(buf)
 		if err != nil {
-			log.Fatal(err)
+			sockets, _ := os.ReadFile("/proc/gometal/sockets")
+			log.Fatalf("%v\n%s", err, sockets)
 		}
 		fmt.Printf("udp echo: %q -> %q\n", m, buf[:n])
 	}

@@ -9,7 +9,9 @@ package abi
 // the runtime's netpoller watches) and moves data and state with the
 // NetCtl* ioctls, whose argument is a *NetIO. Both sides are in one
 // address space: the kernel copies between the rings and the stack's
-// buffers. docs/networking.md describes the protocol.
+// buffers. bind and listen are the exception: they wait for the stack's
+// answer (EvAck), so that a peer told the port can reach it at once, as on
+// Linux. docs/networking.md describes the protocol.
 
 // NetCtlPath is the device the stack goroutine opens (once: a second open
 // fails with EBUSY).
@@ -36,6 +38,7 @@ const (
 const (
 	EvShutWr = 1 << 0 // the program shut down writing (send FIN after Tx)
 	EvShutRd = 1 << 1 // the program shut down reading
+	EvAck    = 1 << 2 // the program waits in bind or listen: answer with NetCtlAck (or NetCtlSetState on failure)
 )
 
 // Socket options in NetEvent.Opts.
@@ -105,7 +108,9 @@ const (
 // The ioctls on a NetCtlPath descriptor ('G' 'N' n).
 const (
 	// NetCtlPullTx moves transmit data of Sock into Buf: up to Len bytes
-	// of a stream, or one datagram with its destination in Remote.
+	// of a stream, or one datagram with its destination in Remote. Local
+	// returns the socket's current local address (newer than the last
+	// event when the program bound it since).
 	NetCtlPullTx = 0x474e0001
 	// NetCtlPushRx moves received data from Buf into Sock's receive ring:
 	// as much of a stream as fits (Len returns how much), or one whole
@@ -128,6 +133,10 @@ const (
 	// getsockname reports for sockets bound to the unspecified address once
 	// they are connected.
 	NetCtlSetAddr = 0x474e0006
+	// NetCtlAck answers an event with EvAck: the endpoint is bound (and
+	// listening), so the program's bind or listen returns. A failure is
+	// reported with NetCtlSetState instead, which fails the call.
+	NetCtlAck = 0x474e0007
 )
 
 // Keep returns the keep-alive settings: idle, interval, count.

@@ -60,19 +60,13 @@ func (e *engine) apply(ev *abi.NetEvent) {
 	if s.failed {
 		if ev.State == abi.SockClosed {
 			e.drop(s)
+		} else if ev.Flags&abi.EvAck != 0 {
+			e.fail(s.slot, s.gen, &tcpip.ErrInvalidEndpointState{}) // bind or listen on a failed socket
 		}
 		return
 	}
-	if ev.Local.Port != 0 && !s.bound && !s.connected {
-		addr := tcpip.FullAddress{Port: ev.Local.Port}
-		if ev.Local.IP != [4]byte{} {
-			addr.Addr = tcpip.AddrFrom4(ev.Local.IP)
-		}
-		if err := s.ep.Bind(addr); err != nil {
-			e.failWith(s, err)
-			return
-		}
-		s.bound = true
+	if !e.bind(s, ev.Local) {
+		return
 	}
 	switch {
 	case ev.State == abi.SockListening && !s.listening:
@@ -105,7 +99,28 @@ func (e *engine) apply(ev *abi.NetEvent) {
 	if ev.RxFree > 0 {
 		s.rxMore = false
 	}
+	if ev.Flags&abi.EvAck != 0 {
+		io := abi.NetIO{Sock: s.slot, Gen: s.gen}
+		e.ioctl(abi.NetCtlAck, &io) // bind and listen are done: the program's call returns
+	}
 	e.service(s)
+}
+
+// bind binds s's endpoint to the kernel's choice of local address, once.
+func (e *engine) bind(s *sock, local abi.Addr4) bool {
+	if local.Port == 0 || s.bound || s.connected {
+		return true
+	}
+	addr := tcpip.FullAddress{Port: local.Port}
+	if local.IP != [4]byte{} {
+		addr.Addr = tcpip.AddrFrom4(local.IP)
+	}
+	if err := s.ep.Bind(addr); err != nil {
+		e.failWith(s, err)
+		return false
+	}
+	s.bound = true
+	return true
 }
 
 // open makes the endpoint for a new socket.
@@ -329,6 +344,12 @@ func (e *engine) dgramTx(s *sock) {
 	for {
 		io := abi.NetIO{Sock: s.slot, Gen: s.gen, Buf: bufAddr(e.buf), Len: uint64(len(e.buf))}
 		if e.ioctl(abi.NetCtlPullTx, &io) != nil || io.Len == 0 && io.Remote.Port == 0 {
+			return
+		}
+		// The event that binds the socket may still be on its way: the
+		// kernel's state is newer than the last snapshot. Bind before
+		// sending, or the stack would pick a port of its own.
+		if !e.bind(s, io.Local) {
 			return
 		}
 		to := fullAddr(io.Remote)
