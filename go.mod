@@ -4,6 +4,7 @@ go 1.26.3
 
 require (
 	github.com/google/pprof v0.0.0-20261016150608-1facf8f91b50
+	github.com/insomniacslk/dhcp v0.0.0-20231206064809-8c70d406f6d2
 	github.com/stretchr/testify v1.12.1
 	github.com/u-root/u-root v0.16.0
 	golang.org/x/arch v0.32.0

@@ -209,6 +209,12 @@ func memFileSeek(f *file, off int64, whence int) int64 {
 // QEMU user networking's resolver.
 func writeResolvConf(w textWriter) {
 	v, ok := kernelOptionValue("dns=")
+	if (!ok || v == "") && dnsAddr != [4]byte{} {
+		w.s("# gometal: from DHCP (set others with dns=)\nnameserver ")
+		writeSockAddrIP(w, dnsAddr)
+		w.s("\n")
+		return
+	}
 	if !ok || v == "" {
 		w.s("# gometal: QEMU user networking's resolver (set others with dns=)\nnameserver 10.0.2.3\n")
 		return

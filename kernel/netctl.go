@@ -103,7 +103,7 @@ func netCtlIoctl(req uint, arg uintptr) int64 {
 	}
 	io := (*abi.NetIO)(ptrOf(&b[0]))
 	if req == abi.NetCtlSetAddr {
-		ifaceAddr = io.Local.IP
+		ifaceAddr, dnsAddr = io.Local.IP, io.Remote.IP
 		return 0
 	}
 	if io.Sock >= maxSockets || sockets[io.Sock].typ == 0 || sockets[io.Sock].gen != io.Gen {

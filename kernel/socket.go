@@ -55,6 +55,7 @@ var (
 	dirtyCount  int     // sockets with dirty set
 	nextPort    uint32  = ephemeralLow
 	ifaceAddr   [4]byte // the interface address, from the stack
+	dnsAddr     [4]byte // the DNS server the network named (DHCP), from the stack
 	netStackFD  = -1    // the stack's /dev/netctl descriptor
 	netDropped  uint64  // datagrams dropped for want of receive space
 	netRejected uint64  // connections refused because the accept queue was full
@@ -359,5 +360,10 @@ func writeSocketView(w textWriter) {
 var sockStateNames = [...]string{"-", "open", "listening", "connecting", "connected", "failed", "closed"}
 
 func writeSockAddr(w textWriter, a sockAddr) {
-	w.u(uint64(a.ip[0])).s(".").u(uint64(a.ip[1])).s(".").u(uint64(a.ip[2])).s(".").u(uint64(a.ip[3])).s(":").u(uint64(a.port))
+	writeSockAddrIP(w, a.ip)
+	w.s(":").u(uint64(a.port))
+}
+
+func writeSockAddrIP(w textWriter, ip [4]byte) {
+	w.u(uint64(ip[0])).s(".").u(uint64(ip[1])).s(".").u(uint64(ip[2])).s(".").u(uint64(ip[3]))
 }

@@ -91,3 +91,40 @@ func TestNetClient(t *testing.T) {
 		})
 	}
 }
+
+// TestNetConfig checks where the guest's address comes from: DHCP by
+// default (here on a QEMU user network moved to 192.168.76.0/24 with its
+// DNS server at .53, so the defaults would not work), or ip= and gw= on
+// the command line.
+func TestNetConfig(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "netclient.img")
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/netclient", Out: img, Dir: mustRoot(t)})
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "config ok") }))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+
+	t.Run("dhcp", func(t *testing.T) {
+		res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Net: "user,net=192.168.76.0/24,dns=192.168.76.53",
+			Append: fmt.Sprintf("-- -url http://192.168.76.2:%d/", port), Timeout: 60 * time.Second})
+		require.NoError(t, err, "%s", res.Console)
+		assert.Contains(t, string(res.KernelLog), "DHCP lease 192.168.76.15/24, gateway 192.168.76.2, DNS 192.168.76.53")
+		assert.Contains(t, string(res.Output), "get: 200 OK 9 bytes")
+		assert.Equal(t, 0, res.ExitCode)
+	})
+	t.Run("static", func(t *testing.T) {
+		res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Net: "user",
+			Append: fmt.Sprintf("ip=10.0.2.77/24 gw=10.0.2.2 -- -url http://10.0.2.2:%d/", port), Timeout: 60 * time.Second})
+		require.NoError(t, err, "%s", res.Console)
+		assert.Contains(t, string(res.KernelLog), "network: 10.0.2.77/24 on ")
+		assert.NotContains(t, string(res.KernelLog), "DHCP")
+		assert.Contains(t, string(res.Output), "get: 200 OK 9 bytes")
+	})
+	t.Run("bad", func(t *testing.T) {
+		res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Net: "user",
+			Append: fmt.Sprintf("ip=10.0.2.300 -- -url http://10.0.2.2:%d/", port), Timeout: 60 * time.Second})
+		require.NoError(t, err, "%s", res.Console)
+		assert.Contains(t, string(res.KernelLog), "bad ip=10.0.2.300")
+		assert.Contains(t, string(res.Output), "get: 200 OK 9 bytes", "a bad option falls back to DHCP")
+	})
+}

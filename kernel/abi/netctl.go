@@ -130,8 +130,9 @@ const (
 	// its endpoint.
 	NetCtlRelease = 0x474e0005
 	// NetCtlSetAddr tells the kernel the interface address (Local.IP), which
-	// getsockname reports for sockets bound to the unspecified address once
-	// they are connected.
+	// bind accepts besides the unspecified and loopback addresses, and the
+	// DNS server the network named (Remote.IP, zero if none), which
+	// /etc/resolv.conf lists unless the dns= option names others.
 	NetCtlSetAddr = 0x474e0006
 	// NetCtlAck answers an event with EvAck: the endpoint is bound (and
 	// listening), so the program's bind or listen returns. A failure is

@@ -7,17 +7,21 @@ import (
 )
 
 // config is the network configuration from the kernel command line:
-// ip=ADDR/PREFIX gw=ADDR (dns= is read by the kernel for
-// /etc/resolv.conf), nonet to run without a network. Without ip=, the
-// defaults are those of QEMU's user networking (10.0.2.15/24 via
+// ip=ADDR/PREFIX gw=ADDR for a static address, ip=dhcp (the default) to
+// ask the network's DHCP server, nonet to run without a network (dns= is
+// read by the kernel for /etc/resolv.conf). When DHCP gets no answer, the
+// static defaults are those of QEMU's user networking (10.0.2.15/24 via
 // 10.0.2.2).
 type config struct {
 	off    bool
+	dhcp   bool
 	prefix netip.Prefix // the interface address and its subnet
-	gw     netip.Addr
+	gw     netip.Addr   // invalid: no default route
+	dns    netip.Addr   // from DHCP; invalid: none
 }
 
 var defaultConfig = config{
+	dhcp:   true,
 	prefix: netip.MustParsePrefix("10.0.2.15/24"),
 	gw:     netip.MustParseAddr("10.0.2.2"),
 }
@@ -35,6 +39,11 @@ func parseConfig(cmdline string) (config, error) {
 		case "nonet":
 			c.off = true
 		case "ip":
+			if val == "dhcp" {
+				c.dhcp = true
+				continue
+			}
+			c.dhcp = false
 			p, err := netip.ParsePrefix(val)
 			if err != nil {
 				a, err2 := netip.ParseAddr(val)
@@ -55,7 +64,7 @@ func parseConfig(cmdline string) (config, error) {
 			c.gw = a
 		}
 	}
-	if !c.prefix.Contains(c.gw) {
+	if !c.dhcp && !c.prefix.Contains(c.gw) {
 		return defaultConfig, fmt.Errorf("gateway %s is outside %s", c.gw, c.prefix.Masked())
 	}
 	return c, nil

@@ -36,8 +36,9 @@ const scratchSize = 64 << 10
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
-// newEngine opens /dev/netctl and tells the kernel the interface address.
-func newEngine(st *stack.Stack, addr [4]byte) (*engine, error) {
+// newEngine opens /dev/netctl and tells the kernel the interface address
+// and the DNS server (for /etc/resolv.conf).
+func newEngine(st *stack.Stack, addr, dns [4]byte) (*engine, error) {
 	fd, err := syscall.Open(abi.NetCtlPath, syscall.O_RDWR|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, errorf("opening %s: %v", abi.NetCtlPath, err)
@@ -48,7 +49,7 @@ func newEngine(st *stack.Stack, addr [4]byte) (*engine, error) {
 		events: make(chan []abi.NetEvent), kick: make(chan struct{}, 1),
 		ready: map[uint32]bool{},
 	}
-	io := abi.NetIO{Local: abi.Addr4{IP: addr}}
+	io := abi.NetIO{Local: abi.Addr4{IP: addr}, Remote: abi.Addr4{IP: dns}}
 	if err := e.ioctl(abi.NetCtlSetAddr, &io); err != nil {
 		return nil, errorf("netctl: %v", err)
 	}

@@ -1,7 +1,9 @@
 package knet
 
 import (
+	"net"
 	"os"
+	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
@@ -62,22 +64,53 @@ func start(cfg config) error {
 		if err := st.CreateNIC(nicID, nic.LinkEndpoint()); err != nil {
 			return errorf("attaching the NIC: %v", err)
 		}
+		if cfg.dhcp {
+			cfg = configure(st, nic, cfg)
+		}
 		addr = cfg.prefix.Addr().As4()
 		if err := addAddress(st, nicID, tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(addr), PrefixLen: cfg.prefix.Bits()}); err != nil {
 			return err
 		}
-		routes = append(routes,
-			tcpip.Route{Destination: mustSubnet(cfg.prefix.Masked().Addr().As4(), cfg.prefix.Bits()), NIC: nicID},
-			tcpip.Route{Destination: mustSubnet([4]byte{}, 0), Gateway: tcpip.AddrFrom4(cfg.gw.As4()), NIC: nicID})
-		logf("network: %s on %s, gateway %s", cfg.prefix, nic.MAC(), cfg.gw)
+		routes = append(routes, tcpip.Route{Destination: mustSubnet(cfg.prefix.Masked().Addr().As4(), cfg.prefix.Bits()), NIC: nicID})
+		if cfg.gw.IsValid() {
+			routes = append(routes, tcpip.Route{Destination: mustSubnet([4]byte{}, 0), Gateway: tcpip.AddrFrom4(cfg.gw.As4()), NIC: nicID})
+		}
+		logf("network: %s on %s, gateway %v", cfg.prefix, nic.MAC(), cfg.gw)
 	}
 	st.SetRouteTable(routes)
-	e, err := newEngine(st, addr)
+	var dns [4]byte
+	if cfg.dns.IsValid() {
+		dns = cfg.dns.As4()
+	}
+	e, err := newEngine(st, addr, dns)
 	if err != nil {
 		return err
 	}
 	go e.run()
 	return nil
+}
+
+// dhcpTimeout bounds the wait for a DHCP server at boot.
+const dhcpTimeout = 3 * time.Second
+
+// configure asks the DHCP server for the address, gateway and DNS server,
+// or keeps cfg's static defaults when there is no answer. Context: ring-3
+// kernel goroutine (package init).
+func configure(st *stack.Stack, nic *NIC, cfg config) config {
+	l, err := openDHCP(st, nicID)
+	if err == nil {
+		var got lease
+		start := time.Now()
+		got, err = acquireLease(l, net.HardwareAddr(nic.MAC()), dhcpTimeout)
+		l.close()
+		if err == nil {
+			logf("network: DHCP lease %s, gateway %v, DNS %v after %v", got.prefix, got.gw, got.dns, time.Since(start).Round(time.Millisecond))
+			cfg.prefix, cfg.gw, cfg.dns = got.prefix, got.gw, got.dns
+			return cfg
+		}
+	}
+	logf("network: DHCP: %v; using %s via %s (set ip= and gw= for another network)", err, cfg.prefix, cfg.gw)
+	return cfg
 }
 
 func addAddress(st *stack.Stack, id tcpip.NICID, a tcpip.AddressWithPrefix) error {
