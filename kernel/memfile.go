@@ -33,6 +33,7 @@ var memFilePaths = [...]string{
 	"/proc/cmdline",
 	"/proc/gometal/dma",
 	"/proc/gometal/sockets",
+	"/proc/gometal/pci",
 }
 
 // sysOpenat opens one of the kernel's files read-only. Everything else
@@ -125,6 +126,8 @@ func fillMemFile(which int, f *memFile) {
 		w.s("hosts: files dns\n")
 	case "/proc/gometal/sched":
 		writeSchedView(w)
+	case "/proc/gometal/pci":
+		writePCIView(w)
 	case "/proc/gometal/sockets":
 		writeSocketView(w)
 	case "/proc/gometal/dma":
@@ -230,5 +233,17 @@ func writeResolvConf(w textWriter) {
 			break
 		}
 		v = v[end+1:]
+	}
+}
+
+// writePCIView lists the MCFG's ECAM allocations for the PCI driver
+// goroutines: "ecam BASE SEGMENT START END" (decimal; BASE: bus 0's address).
+func writePCIView(w textWriter) {
+	if !acpiTables.HaveMCFG {
+		return
+	}
+	m := &acpiTables.MCFG
+	for _, a := range m.Allocations[:m.NAllocations] {
+		w.s("ecam ").u(a.Base).s(" ").u(uint64(a.Segment)).s(" ").u(uint64(a.StartBus)).s(" ").u(uint64(a.EndBus)).s("\n")
 	}
 }

@@ -64,7 +64,7 @@ func (e *ECAM) reg(a Addr, off uint16) (uintptr, bool) {
 	if a.Bus < e.StartBus || a.Bus > e.EndBus || off >= 4096 {
 		return 0, false
 	}
-	return e.Base + uintptr(a.Bus-e.StartBus)<<20 | uintptr(a.Dev&31)<<15 | uintptr(a.Fn&7)<<12 | uintptr(off&^3), true
+	return e.Base + (uintptr(a.Bus-e.StartBus)<<20 | uintptr(a.Dev&31)<<15 | uintptr(a.Fn&7)<<12 | uintptr(off&^3)), true
 }
 
 // Read32 reads a dword.

@@ -2,13 +2,14 @@ package pci
 
 // Configuration header registers (type 0).
 const (
-	regID        = 0x00 // vendor (low), device (high)
-	regCommand   = 0x04 // command (low), status (high)
-	regClass     = 0x08 // revision, prog-if, subclass, class
-	regHeader    = 0x0c // header type in bits 16-23
-	regBAR0      = 0x10
-	regCapPtr    = 0x34
-	regInterrupt = 0x3c
+	regID         = 0x00 // vendor (low), device (high)
+	regCommand    = 0x04 // command (low), status (high)
+	regClass      = 0x08 // revision, prog-if, subclass, class
+	regHeader     = 0x0c // header type in bits 16-23
+	regBAR0       = 0x10
+	regCapPtr     = 0x34
+	regInterrupt  = 0x3c
+	regBusNumbers = 0x18 // type 1 (bridge): primary, secondary, subordinate bus
 
 	statusCapList = 1 << 20 // in the dword at regCommand
 
@@ -177,6 +178,50 @@ func Enumerate(cs ConfigSpace, first, last uint8, out *Bus) {
 				}
 				if fn == 0 && d.HeaderType&headerMulti != 0 {
 					fns = 8
+				}
+				if out.N == MaxDevices {
+					out.Overflow = true
+					continue
+				}
+				out.Devices[out.N] = d
+				out.N++
+			}
+		}
+	}
+}
+
+// EnumerateTree probes bus root and, through the PCI-to-PCI bridges found
+// on it, every bus below (each bridge's secondary bus), rather than all 256
+// bus numbers: with ECAM that touches only the buses that exist.
+// Context: ring-3 kernel goroutine (the work list is fixed-size, no
+// recursion).
+func EnumerateTree(cs ConfigSpace, root uint8, out *Bus) {
+	out.N, out.Overflow = 0, false
+	var seen [256]bool
+	var todo [256]uint8
+	n := 0
+	todo[n], seen[root] = root, true
+	n++
+	for n > 0 {
+		n--
+		bus := todo[n]
+		for dev := uint8(0); dev < 32; dev++ {
+			fns := uint8(1)
+			for fn := uint8(0); fn < fns; fn++ {
+				var d Device
+				a := Addr{bus, dev, fn}
+				if !Probe(cs, a, &d) {
+					continue
+				}
+				if fn == 0 && d.HeaderType&headerMulti != 0 {
+					fns = 8
+				}
+				if d.HeaderType&headerTypeMask == headerTypeBridge {
+					if sec := uint8(cs.Read32(a, regBusNumbers) >> 8); sec > bus && !seen[sec] {
+						seen[sec] = true
+						todo[n] = sec
+						n++
+					}
 				}
 				if out.N == MaxDevices {
 					out.Overflow = true

@@ -2,6 +2,7 @@ package pci
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -112,4 +113,54 @@ func TestEnumerateMultifunction(t *testing.T) {
 	assert.Equal(t, Addr{0, 0, 1}, b.Devices[1].Addr)
 	assert.Equal(t, Addr{0, 6, 0}, b.Devices[3].Addr)
 	assert.False(t, b.Overflow)
+}
+
+// TestECAMAddressing checks the ECAM layout on a window that is only page
+// aligned, as a /dev/mem mapping in the program is: function (bus, dev, fn)
+// register off lives at Base + (bus-StartBus)<<20 + dev<<15 + fn<<12 + off.
+func TestECAMAddressing(t *testing.T) {
+	mem := make([]byte, 2<<20+4096)
+	win := mem[4096-uintptr(unsafe.Pointer(&mem[0]))%4096:]
+	e := &ECAM{Base: uintptr(unsafe.Pointer(&win[0])), StartBus: 4, EndBus: 5}
+	e.Write32(Addr{Bus: 5, Dev: 3, Fn: 2}, 0x10, 0xdeadbeef)
+	off := 1<<20 + 3<<15 + 2<<12 + 0x10
+	assert.Equal(t, []byte{0xef, 0xbe, 0xad, 0xde}, win[off:off+4])
+	assert.Equal(t, uint32(0xdeadbeef), e.Read32(Addr{Bus: 5, Dev: 3, Fn: 2}, 0x10))
+	assert.Equal(t, uint32(0xffffffff), e.Read32(Addr{Bus: 6}, 0), "a bus outside the window reads as absent")
+	assert.Equal(t, uint32(0xffffffff), e.Read32(Addr{Bus: 3}, 0))
+}
+
+// TestEnumerateTree follows bridges: bus 0 has a bridge to bus 3, which
+// has a bridge to bus 7; a device on bus 9, which no bridge leads to, is
+// not probed, and buses without bridges are never touched.
+func TestEnumerateTree(t *testing.T) {
+	bridge := func(sec uint8) *fakeFunc {
+		f := &fakeFunc{}
+		f.regs[0] = 0x0001<<16 | 0x1b36
+		f.regs[3] = headerTypeBridge << 16
+		f.regs[regBusNumbers/4] = uint32(sec)<<8 | 0xff<<16
+		return f
+	}
+	leaf := &fakeFunc{}
+	leaf.regs[0] = 0x1041<<16 | 0x1af4
+	stray := &fakeFunc{}
+	stray.regs[0] = 0x1111<<16 | 0x2222
+	bus := fakeBus{{0, 1, 0}: bridge(3), {3, 0, 0}: bridge(7), {7, 2, 0}: leaf, {9, 0, 0}: stray}
+	touched := map[uint8]bool{}
+	var b Bus
+	EnumerateTree(recorder{bus, touched}, 0, &b)
+	require.Equal(t, 3, b.N)
+	assert.Equal(t, Addr{7, 2, 0}, b.Devices[2].Addr)
+	assert.Equal(t, map[uint8]bool{0: true, 3: true, 7: true}, touched)
+}
+
+// recorder notes which buses a scan reads.
+type recorder struct {
+	fakeBus
+	buses map[uint8]bool
+}
+
+func (r recorder) Read32(a Addr, off uint16) uint32 {
+	r.buses[a.Bus] = true
+	return r.fakeBus.Read32(a, off)
 }

@@ -9,10 +9,12 @@ import (
 // pciBus is what the scan found; drivers pick their devices from it.
 var pciBus pci.Bus
 
-// scanPCI enumerates every bus through configuration mechanism #1 and logs
-// each function.
+// scanPCI enumerates bus 0 and the buses behind its bridges (through
+// ECAM, or configuration mechanism #1: see ConfigSpace) and logs each
+// function.
 func scanPCI() {
-	pci.Enumerate(pci.PortIO{}, 0, 255, &pciBus)
+	pci.EnumerateTree(ConfigSpace(), 0, &pciBus)
+	logf("pci: configuration space through %s", configHow)
 	for i := 0; i < pciBus.N; i++ {
 		d := &pciBus.Devices[i]
 		var b strings.Builder

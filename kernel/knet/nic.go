@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/gometal/gometal/kernel/kgo"
 	"os"
 	"sync"
 
@@ -106,7 +107,7 @@ func initNIC(d *pci.Device, caps virtio.Caps) (*NIC, error) {
 	}
 	defer memf.Close() // the mappings outlive the descriptor
 	bars := &barMaps{mem: fdOf(memf), dev: d}
-	pci.EnableMaster(pci.PortIO{}, d.Addr, true)
+	pci.EnableMaster(kgo.ConfigSpace(), d.Addr, true)
 	n := &NIC{name: "virtio-net " + addrString(d.Addr), mtu: defaultMTU}
 	common, err := bars.virtioRegion(caps.Common)
 	if err != nil {

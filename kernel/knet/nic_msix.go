@@ -3,6 +3,7 @@ package knet
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/gometal/gometal/kernel/kgo"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -81,7 +82,7 @@ func setupMSIX(d *pci.Device, bars *barMaps) (*msix, error) {
 	if off == 0 {
 		return nil, fmt.Errorf("no MSI-X capability")
 	}
-	cs := pci.PortIO{}
+	cs := kgo.ConfigSpace()
 	ctl := cs.Read32(d.Addr, off)
 	n := int(ctl>>16&0x7ff) + 1
 	tbl := cs.Read32(d.Addr, off+4)
@@ -115,7 +116,7 @@ func (m *msix) route(i int, irq *irqFD) {
 
 // unmask clears the function mask: the device may now signal.
 func (m *msix) unmask() {
-	cs := pci.PortIO{}
+	cs := kgo.ConfigSpace()
 	ctl := cs.Read32(m.dev.Addr, m.cap)
 	cs.Write32(m.dev.Addr, m.cap, ctl&^msixFuncMask|msixEnable)
 }

@@ -3,6 +3,7 @@ package knet
 import (
 	"errors"
 	"fmt"
+	"github.com/gometal/gometal/kernel/kgo"
 
 	"github.com/gometal/gometal/drivers/pci"
 	"github.com/gometal/gometal/drivers/virtio"
@@ -19,13 +20,13 @@ var errNoDevice = errors.New("no virtio-net device (vendor 1af4, device 1041, or
 // function with the modern transport's capabilities.
 func findVirtioNet() (*pci.Device, virtio.Caps, error) {
 	var bus pci.Bus
-	pci.Enumerate(pci.PortIO{}, 0, 255, &bus)
+	pci.EnumerateTree(kgo.ConfigSpace(), 0, &bus)
 	for i := 0; i < bus.N; i++ {
 		d := &bus.Devices[i]
 		if d.Vendor != 0x1af4 || d.DeviceID != 0x1041 && d.DeviceID != 0x1000 {
 			continue
 		}
-		caps, err := virtio.ReadCaps(pci.PortIO{}, d)
+		caps, err := virtio.ReadCaps(kgo.ConfigSpace(), d)
 		if err != nil {
 			if d.DeviceID == 0x1000 {
 				continue // a legacy-only transitional device
