@@ -36,17 +36,15 @@ const (
 	KeyKernelToMain = "boot.kernel_to_main"
 	KeySize         = "boot.size"
 	KeyMinMem       = "boot.min_mem"
-	KeyNetwork      = "net.throughput"
 	KeyTickerOffP50 = "time.ticker.sliceoff.p50"
 	KeyTickerOffP99 = "time.ticker.sliceoff.p99"
 )
 
-// NetworkNA is why the network row is n/a on both sides.
-const NetworkNA = "not measured yet: the gometal side has no NIC (virtio-net is future work)"
-
-// Catalog lists the rows in table order for the given vCPU counts of the
-// parallel rows and the gc test's heap.
-func Catalog(cpus []int, heapMiB int) []Metric {
+// Catalog lists the rows in table order for cfg: the vCPU counts of the
+// parallel rows, the gc test's heap, the network rows' vCPUs and load.
+func Catalog(cfg Config) []Metric {
+	cfg = cfg.withDefaults()
+	cpus, heapMiB, l := cfg.CPUs, cfg.HeapMiB, cfg.Load
 	ms := []Metric{
 		{KeyHostToMain, "boot: QEMU start to main (host clock)", "ms", Lower},
 		{KeyKernelToMain, "boot: kernel entry to main (guest clock)", "ms", Lower},
@@ -78,12 +76,16 @@ func Catalog(cpus []int, heapMiB int) []Metric {
 			Metric{BusyMinKey(n), fmt.Sprintf("  per-CPU busy during it at %d vCPUs, least busy CPU", n), "%", Info})
 	}
 	heap := fmt.Sprintf(" (%d MiB live heap)", heapMiB)
+	http := fmt.Sprintf("HTTP GET %s, %d keep-alive connections, %d vCPU", l.Path, l.Conns, cfg.NetSMP)
 	return append(ms,
 		Metric{"gc.pause.p50", "GC pause p50" + heap, "us", Lower},
 		Metric{"gc.pause.p99", "GC pause p99" + heap, "us", Lower},
 		Metric{"gc.total", "heap churn total time" + heap, "ms", Lower},
 		Metric{"gc.count", "GC cycles during the churn", "count", Info},
-		Metric{KeyNetwork, "network", "", Info},
+		Metric{KeyHTTPRPS, http + ": requests per second", "req/s", Higher},
+		Metric{KeyHTTPP50, http + ": latency p50", "us", Lower},
+		Metric{KeyHTTPP99, http + ": latency p99", "us", Lower},
+		Metric{KeyHTTPBulk, fmt.Sprintf("HTTP GET of %s bodies, one connection, %d vCPU", sizeName(l.BulkBytes), cfg.NetSMP), "MiB/s", Higher},
 	)
 }
 
@@ -97,3 +99,15 @@ func BusyMinKey(n int) string  { return fmt.Sprintf("parallel.busy.min@%d", n) }
 
 // SpeedupKey names the parallel job's speedup at n vCPUs.
 func SpeedupKey(n int) string { return fmt.Sprintf("parallel.speedup@%d", n) }
+
+// sizeName prints a byte count in MiB or KiB where it is a whole number
+// of them.
+func sizeName(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

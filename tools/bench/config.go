@@ -19,6 +19,8 @@ type Config struct {
 	Mem     string        // guest memory unless a step says otherwise; "" means 256M
 	Timeout time.Duration // per guest run; 0 means 120s
 	MinMem  bool          // bisect the smallest -m that boots hello world
+	NetSMP  int           // vCPUs of the network rows; 0 means 1
+	Load    Load          // how the host drives the HTTP server; zero fields mean DefaultLoad's
 	Plan    []Step        // the steps; nil means DefaultPlan
 	Log     io.Writer     // progress lines; nil discards them
 	Console io.Writer     // every guest's serial stream as it arrives, or nil
@@ -50,6 +52,10 @@ func (c Config) withDefaults() Config {
 	if c.Timeout <= 0 {
 		c.Timeout = 120 * time.Second
 	}
+	if c.NetSMP <= 0 {
+		c.NetSMP = 1
+	}
+	c.Load = c.Load.withDefaults()
 	if c.Plan == nil {
 		c.Plan = DefaultPlan(c)
 	}

@@ -7,8 +7,11 @@
 // The pieces, one mechanism per file:
 //
 //	debian.go     fetch Debian's kernel (apt-get download + dpkg-deb -x) into a cache
-//	initramfs.go  write the Linux initramfs (u-root's pkg/cpio): /init, /dev/console, /dev/port
-//	build.go      build the workload for both sides
+//	modules.go    take the virtio-net modules and what they need out of the kernel's package
+//	kmod/         modules.dep and .modinfo dependencies, load order (shared with bench/netinit)
+//	initramfs.go  write the Linux initramfs (u-root's pkg/cpio): /init, /dev/console, /dev/port;
+//	              for the network rows also /server and lib/modules
+//	build.go      build the workload, and the HTTP server of the network rows, for both sides
 //	side.go       how one side turns a boot into QEMU options
 //	guest.go      boot one guest, timestamp the main marker, parse its report
 //	result.go     parse the workload's BENCH lines
@@ -16,6 +19,8 @@
 //	plan.go       which boots a repeat makes and what each yields
 //	config.go     what a run measures, with defaults
 //	runner.go     run the plan on both sides, one guest at a time
+//	netbench.go   boot the HTTP server with a forwarded port, drive it, stop it
+//	loadgen.go    the host's HTTP load generator: keep-alive connections, latencies, bulk GETs
 //	record.go     turn one guest's outcome into samples or n/a reasons
 //	samples.go    the samples and n/a reasons per side and metric
 //	minmem.go     bisect the smallest -m that boots hello world
@@ -23,6 +28,12 @@
 //	meta.go       the date, host, QEMU and Go versions of a run
 //	markdown.go, csv.go, svg.go, results.go   write the table and the chart of ratios
 //
+// The network rows boot another program, examples/httpd, on both sides
+// with a virtio-net NIC on QEMU's user network and a host port forwarded
+// to its port 80; the Linux side's /init (bench/netinit) first loads
+// Debian's virtio-net modules and configures eth0.
+//
 // A metric one side cannot give is "n/a" with the reason (a guest that
-// timed out, a guest that saw fewer CPUs than it was given), never a number.
+// timed out, a guest that saw fewer CPUs than it was given, a server that
+// never answered), never a number.
 package bench

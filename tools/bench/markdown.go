@@ -15,7 +15,10 @@ func WriteMarkdown(w io.Writer, t *Table) error {
 	fmt.Fprintf(&b, "- date: %s\n", m.Date.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- host: %s; load average %s\n", m.Host, m.Load)
 	fmt.Fprintf(&b, "- QEMU: %s\n", m.QEMU)
-	fmt.Fprintf(&b, "- Go: %s; Linux side: Debian %s, initramfs with bench/workload as /init\n", m.Go, m.Linux)
+	fmt.Fprintf(&b, "- Go: %s; Linux side: Debian %s, initramfs with bench/workload as /init for the workload rows\n", m.Go, m.Linux)
+	if m.Net != "" {
+		fmt.Fprintf(&b, "- network rows: %s\n", m.Net)
+	}
 	fmt.Fprintf(&b, "- %d repeats per side; value = median, spread = (max-min)/median; workload -scale %g, gc heap %d MiB\n",
 		m.Repeats, m.Scale, m.HeapMiB)
 	fmt.Fprintf(&b, "- ratio = %s / %s; \"better\" says which direction is an improvement\n\n", title(t.Sides, 0), title(t.Sides, 1))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,8 @@ type Meta struct {
 	Repeats int
 	Scale   float64
 	HeapMiB int
+	// Net describes the network rows' setup; "" when the plan has none.
+	Net string
 }
 
 // Collect describes this host and run; loadStart is LoadAverage at the
@@ -33,6 +36,12 @@ func Collect(ctx context.Context, cfg Config, k DebianKernel, loadStart string) 
 	m := Meta{Date: time.Now().UTC(), Go: runtime.Version(), Linux: k.Package,
 		Repeats: cfg.Repeats, Scale: cfg.Scale, HeapMiB: cfg.HeapMiB,
 		Load: fmt.Sprintf("%s at the start, %s at the end", loadStart, LoadAverage())}
+	if slices.ContainsFunc(cfg.Plan, func(st Step) bool { return st.HTTP }) {
+		l := cfg.Load
+		m.Net = fmt.Sprintf("%s as the server on both sides (Linux: %s as /init loads %s and their dependencies, sets eth0 10.0.2.15/24); "+
+			"host load: %d keep-alive connections, %v warm-up, %v measured, then %d GETs of %s",
+			ServerPkg, NetinitPkg, strings.Join(NetModules, ", "), l.Conns, l.Warmup, l.Duration, max(l.Bulk, 0), sizeName(l.BulkBytes))
+	}
 	if out, err := exec.CommandContext(ctx, qemu.DefaultQEMU, "--version").Output(); err == nil {
 		m.QEMU, _, _ = strings.Cut(string(out), "\n")
 	}

@@ -21,6 +21,10 @@ type Step struct {
 	Rename map[string]string
 	// Boot says the step also measures the boot rows.
 	Boot bool
+	// HTTP says the step boots the HTTP server (Side.HTTP) instead of the
+	// workload and drives it from the host (Config.Load); Flags are then
+	// the server's arguments and Tests are empty.
+	HTTP bool
 }
 
 // key returns the metric key a workload result fills.
@@ -67,6 +71,7 @@ func DefaultPlan(cfg Config) []Step {
 			Yields: []string{"gc.pause.p50", "gc.pause.p99", "gc.total", "gc.count"},
 		},
 	}
+	plan = append(plan, NetStep(max(1, cfg.NetSMP)))
 	for _, n := range cfg.CPUs {
 		key, mean, low := ParallelTimeKey(n), BusyMeanKey(n), BusyMinKey(n)
 		plan = append(plan, Step{
@@ -76,6 +81,12 @@ func DefaultPlan(cfg Config) []Step {
 		})
 	}
 	return plan
+}
+
+// NetStep is the network rows' step: the HTTP server at smp vCPUs.
+func NetStep(smp int) Step {
+	return Step{Name: "net", SMP: smp, HTTP: true,
+		Yields: []string{KeyHTTPRPS, KeyHTTPP50, KeyHTTPP99, KeyHTTPBulk}}
 }
 
 // gcMem is guest memory for the gc test: three times the live heap (the

@@ -8,7 +8,7 @@ import (
 
 func TestDefaultPlan(t *testing.T) {
 	cfg := Config{CPUs: []int{1, 2, 4}, HeapMiB: 1024}
-	plan := DefaultPlan(cfg)
+	plan := DefaultPlan(cfg.withDefaults())
 	names := map[string]Step{}
 	yields := map[string]bool{}
 	for _, st := range plan {
@@ -17,7 +17,7 @@ func TestDefaultPlan(t *testing.T) {
 			assert.False(t, yields[y], "two steps yield %s", y)
 			yields[y] = true
 		}
-		assert.NotEmpty(t, st.Tests, st.Name)
+		assert.True(t, st.HTTP || len(st.Tests) > 0, st.Name)
 	}
 	assert.Equal(t, "3200M", names["gc"].Mem, "1 GiB of live heap needs 3 GiB and some")
 	assert.Equal(t, []string{"-heap", "1024"}, names["gc"].Flags)
@@ -28,9 +28,11 @@ func TestDefaultPlan(t *testing.T) {
 	assert.Equal(t, "256M", gcMem(16))
 
 	// Every measured row of the catalog but the derived ones comes from a step.
-	for _, m := range Catalog(cfg.CPUs, cfg.HeapMiB) {
+	assert.Equal(t, NetStep(1), names["net"], "the network rows at 1 vCPU by default")
+	assert.True(t, names["net"].HTTP)
+	for _, m := range Catalog(cfg) {
 		switch m.Key {
-		case KeySize, KeyMinMem, KeyNetwork, SpeedupKey(2), SpeedupKey(4):
+		case KeySize, KeyMinMem, SpeedupKey(2), SpeedupKey(4):
 			continue
 		}
 		assert.True(t, yields[m.Key], "no step yields %s", m.Key)

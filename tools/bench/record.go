@@ -65,6 +65,8 @@ func addSpeedups(cpus []int, side string, got map[string]float64, s *Samples) {
 		key := SpeedupKey(n)
 		tn, okN := got[ParallelTimeKey(n)]
 		switch {
+		case !ok && !okN && !s.Has(side, ParallelTimeKey(1)) && !s.Has(side, ParallelTimeKey(n)):
+			// The plan has no parallel steps (bench -only).
 		case ok && okN && tn > 0:
 			s.Add(side, key, t1/tn)
 		case !okN && s.Reason(side, ParallelTimeKey(n)) != "":

@@ -86,4 +86,8 @@ func TestAddSpeedups(t *testing.T) {
 	s = NewSamples()
 	addSpeedups([]int{1, 2}, "y", map[string]float64{ParallelTimeKey(2): 200}, s)
 	assert.Equal(t, "no time at 1 vCPU to compare with", s.Reason("y", SpeedupKey(2)))
+
+	s = NewSamples()
+	addSpeedups([]int{1, 2}, "z", map[string]float64{}, s)
+	assert.False(t, s.Has("z", SpeedupKey(2)), "no parallel step ran (bench -only): no speedup row")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strconv"
 	"time"
 
@@ -38,11 +39,21 @@ func Run(ctx context.Context, cfg Config) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	if slices.ContainsFunc(cfg.Plan, func(st Step) bool { return st.HTTP }) {
+		fmt.Fprintf(cfg.Log, "bench: building %s and %s for both sides\n", ServerPkg, NetinitPkg)
+		if err := BuildServer(ctx, cfg.Root, cfg.Build, k, &gm, &lx); err != nil {
+			return nil, err
+		}
+		for _, side := range []Side{gm, lx} {
+			if side.HTTP == nil {
+				fmt.Fprintf(cfg.Log, "bench: %s: no network rows: %s\n", side.Name, side.HTTPNA)
+			}
+		}
+	}
 	sides := []Side{gm, lx}
 	s := NewSamples()
 	for _, side := range sides {
 		s.Add(side.Name, KeySize, float64(side.Size)/(1<<20))
-		s.NA(side.Name, KeyNetwork, NetworkNA)
 	}
 	for r := range cfg.Repeats {
 		order := sides
@@ -63,7 +74,7 @@ func Run(ctx context.Context, cfg Config) (*Table, error) {
 		}
 	}
 	meta := Collect(ctx, cfg, k, load)
-	return BuildTable(Catalog(cfg.CPUs, cfg.HeapMiB), []string{gm.Name, lx.Name}, s, cfg.Repeats, meta), nil
+	return BuildTable(Catalog(cfg), []string{gm.Name, lx.Name}, s, cfg.Repeats, meta), nil
 }
 
 // runRepeat boots every step once on side and records what it gave; only
@@ -71,6 +82,12 @@ func Run(ctx context.Context, cfg Config) (*Table, error) {
 func runRepeat(ctx context.Context, cfg Config, side Side, repeat int, s *Samples) error {
 	got := map[string]float64{}
 	for _, st := range cfg.Plan {
+		if st.HTTP {
+			if err := runNetStep(ctx, cfg, side, st, repeat, s, got); err != nil {
+				return err
+			}
+			continue
+		}
 		b := Boot{SMP: st.SMP, Mem: st.Mem, Env: st.Env, Timeout: cfg.Timeout,
 			Args: append(append([]string{"-scale", strconv.FormatFloat(cfg.Scale, 'g', -1, 64)}, st.Flags...), st.Tests...)}
 		if b.Mem == "" {
@@ -90,5 +107,33 @@ func runRepeat(ctx context.Context, cfg Config, side Side, repeat int, s *Sample
 		record(st, side.Name, o, cfg.Timeout, s, got)
 	}
 	addSpeedups(cfg.CPUs, side.Name, got, s)
+	return nil
+}
+
+// runNetStep runs one network step on side and records its rows.
+func runNetStep(ctx context.Context, cfg Config, side Side, st Step, repeat int, s *Samples, got map[string]float64) error {
+	start := time.Now()
+	vals, na, err := netStep(ctx, cfg, side, st)
+	if err != nil {
+		return err
+	}
+	status := "ok"
+	if na != "" {
+		status = na
+	}
+	fmt.Fprintf(cfg.Log, "bench: repeat %d/%d %-8s %-12s %6.1fs  %s\n",
+		repeat+1, cfg.Repeats, side.Name, st.Name, time.Since(start).Seconds(), status)
+	for _, key := range st.Yields {
+		v, ok := vals[key]
+		switch {
+		case ok:
+			s.Add(side.Name, key, v)
+			got[key] = v
+		case na != "":
+			s.NA(side.Name, key, na)
+		default:
+			s.NA(side.Name, key, "the load generator measured no value")
+		}
+	}
 	return nil
 }

@@ -22,6 +22,10 @@ type Side struct {
 	// Size is what the side boots in bytes: the image, or the kernel plus
 	// the initramfs.
 	Size int64
+	// HTTP is the same kernel booting the network rows' HTTP server
+	// instead of the workload; nil when it cannot, for the reason HTTPNA.
+	HTTP   *Side
+	HTTPNA string
 	// kernelToMain finds the guest-clock time from kernel entry to main.
 	kernelToMain func(res *qemu.Result, rep *Report) (time.Duration, bool)
 }
@@ -39,6 +43,7 @@ type Boot struct {
 	Env     []string      // the program's environment, KEY=value
 	Args    []string      // the program's arguments (workload flags and tests)
 	Timeout time.Duration // when to give up on the guest
+	Net     string        // qemu.Options.Net: a -netdev backend for a virtio-net NIC, "" for none
 }
 
 // GometalSide is the gometal column: the image boots on its own.
@@ -79,7 +84,7 @@ func (s Side) Options(b Boot) qemu.Options {
 	}
 	o := qemu.Options{
 		Image: s.Kernel, SMP: b.SMP, Mem: b.Mem, Timeout: b.Timeout,
-		Append: strings.Join(line, " "),
+		Append: strings.Join(line, " "), Net: b.Net,
 	}
 	if s.Initrd != "" {
 		o.Extra = []string{"-initrd", s.Initrd}

@@ -26,12 +26,12 @@ func testTable(t *testing.T) *Table {
 	s.Add("linux", SpeedupKey(2), 1.9)
 	s.Add("gometal", "gc.count", 7)
 	s.Add("linux", "gc.count", 7)
-	s.NA("gometal", KeyNetwork, NetworkNA)
-	s.NA("linux", KeyNetwork, NetworkNA)
+	s.NA("gometal", KeyHTTPRPS, "HTTP load failed: connection reset")
+	s.NA("linux", KeyHTTPRPS, "no virtio-net modules for Linux")
 	s.Add("linux", "time.sleep.p50", 0) // gometal: nothing at all
 	meta := Meta{Date: time.Date(2026, 11, 23, 5, 0, 0, 0, time.UTC), Host: "test host",
 		QEMU: "QEMU 7.2", Go: "go1.26", Linux: "linux-image-6.1.0-56-amd64", Repeats: 3, Scale: 1, HeapMiB: 16}
-	tb := BuildTable(Catalog([]int{1, 2}, 16), []string{"gometal", "linux"}, s, 3, meta)
+	tb := BuildTable(Catalog(Config{CPUs: []int{1, 2}, HeapMiB: 16}), []string{"gometal", "linux"}, s, 3, meta)
 	require.NotNil(t, tb)
 	return tb
 }
@@ -42,7 +42,7 @@ func TestBuildTable(t *testing.T) {
 	for _, r := range tb.Rows {
 		keys = append(keys, r.Key)
 	}
-	assert.Equal(t, []string{"sched.spawn", "sched.wake.p50", "time.sleep.p50", SpeedupKey(2), "gc.count", KeyNetwork},
+	assert.Equal(t, []string{"sched.spawn", "sched.wake.p50", "time.sleep.p50", SpeedupKey(2), "gc.count", KeyHTTPRPS},
 		keys, "rows nobody measured are left out; catalog order is kept")
 
 	spawn := tb.Rows[0]
@@ -66,15 +66,16 @@ func TestBuildTable(t *testing.T) {
 	assert.InDelta(t, 1.5/1.9, speedup.Ratio, 1e-12)
 
 	net := tb.Rows[5]
-	assert.Equal(t, NetworkNA, net.Cells[0].NA)
-	assert.Equal(t, NetworkNA, net.Cells[1].NA)
+	assert.Equal(t, "HTTP load failed: connection reset", net.Cells[0].NA)
+	assert.Equal(t, "no virtio-net modules for Linux", net.Cells[1].NA)
+	assert.Equal(t, Higher, net.Better)
 }
 
 func TestBuildTableZeroDenominator(t *testing.T) {
 	s := NewSamples()
 	s.Add("gometal", "gc.count", 3)
 	s.Add("linux", "gc.count", 0)
-	tb := BuildTable(Catalog(nil, 16), []string{"gometal", "linux"}, s, 1, Meta{})
+	tb := BuildTable(Catalog(Config{HeapMiB: 16}), []string{"gometal", "linux"}, s, 1, Meta{})
 	require.Len(t, tb.Rows, 1)
 	assert.True(t, math.IsNaN(tb.Rows[0].Ratio))
 }
@@ -106,13 +107,25 @@ func TestBetterString(t *testing.T) {
 
 func TestCatalog(t *testing.T) {
 	keys := map[string]bool{}
-	for _, m := range Catalog([]int{1, 2, 4, 8}, 1024) {
+	for _, m := range Catalog(Config{CPUs: []int{1, 2, 4, 8}, HeapMiB: 1024, NetSMP: 2}) {
 		assert.False(t, keys[m.Key], "duplicate key %s", m.Key)
 		keys[m.Key] = true
 		assert.NotEmpty(t, m.Title)
 	}
-	for _, k := range []string{ParallelTimeKey(1), SpeedupKey(2), SpeedupKey(4), SpeedupKey(8), KeyMinMem, KeyNetwork} {
+	for _, k := range []string{ParallelTimeKey(1), SpeedupKey(2), SpeedupKey(4), SpeedupKey(8), KeyMinMem, KeyHTTPRPS, KeyHTTPP50, KeyHTTPP99, KeyHTTPBulk} {
 		assert.True(t, keys[k], k)
+	}
+	for _, m := range Catalog(Config{NetSMP: 2}) {
+		switch m.Key {
+		case KeyHTTPRPS:
+			assert.Equal(t, "HTTP GET /, 8 keep-alive connections, 2 vCPU: requests per second", m.Title)
+			assert.Equal(t, Higher, m.Better)
+		case KeyHTTPP99:
+			assert.Equal(t, "us", m.Unit)
+			assert.Equal(t, Lower, m.Better)
+		case KeyHTTPBulk:
+			assert.Equal(t, "HTTP GET of 4 MiB bodies, one connection, 2 vCPU", m.Title)
+		}
 	}
 	assert.False(t, keys[SpeedupKey(1)], "no speedup of 1 over itself")
 }

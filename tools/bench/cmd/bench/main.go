@@ -6,7 +6,7 @@
 //
 // Usage:
 //
-//	go run ./tools/bench/cmd/bench [-repeats 3] [-cpus 1,2,4,8] [-scale 1] [-heap 16] [-out bench/results] [-v]
+//	go run ./tools/bench/cmd/bench [-repeats 3] [-cpus 1,2,4,8] [-scale 1] [-heap 16] [-only STEP,...] [-netsmp 1] [-conns 8] [-netdur 5s] [-out bench/results] [-v]
 package main
 
 import (
@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +34,7 @@ func main() {
 
 func run() error {
 	cfg := bench.Config{Log: os.Stderr}
-	var cpus, out string
+	var cpus, out, only string
 	var verbose bool
 	flag.StringVar(&cfg.Root, "root", "", "the gometal module's root (default: found from the current directory)")
 	flag.IntVar(&cfg.Repeats, "repeats", 3, "boots of every step on each side")
@@ -43,6 +44,10 @@ func run() error {
 	flag.StringVar(&cfg.Mem, "mem", "256M", "guest memory (-m) unless a test needs more; the top of the -m bisection")
 	flag.DurationVar(&cfg.Timeout, "timeout", 120*time.Second, "limit of one guest run; a guest past it is n/a")
 	flag.BoolVar(&cfg.MinMem, "minmem", true, "bisect the smallest -m that boots hello world on both sides")
+	flag.StringVar(&only, "only", "", "run only these steps of the plan (comma-separated: sched, smp2, ticker, ticker-sliceoff, gc, net, parallel@N); implies -minmem=false unless given")
+	flag.IntVar(&cfg.NetSMP, "netsmp", 1, "vCPUs of the network rows")
+	flag.IntVar(&cfg.Load.Conns, "conns", bench.DefaultLoad().Conns, "keep-alive connections of the HTTP load")
+	flag.DurationVar(&cfg.Load.Duration, "netdur", bench.DefaultLoad().Duration, "measured time of the HTTP load (after a warm-up)")
 	flag.StringVar(&out, "out", "", "directory for bench.md, bench.csv and bench.svg (default: ROOT/bench/results)")
 	flag.BoolVar(&verbose, "v", false, "copy every guest's serial console to stderr")
 	flag.Parse()
@@ -56,6 +61,16 @@ func run() error {
 	if cfg.Root == "" {
 		if cfg.Root, err = findRoot(); err != nil {
 			return err
+		}
+	}
+	if only != "" {
+		if cfg.Plan, err = selectSteps(bench.DefaultPlan(cfg), only); err != nil {
+			return fmt.Errorf("-only: %w", err)
+		}
+		minmemSet := false
+		flag.Visit(func(f *flag.Flag) { minmemSet = minmemSet || f.Name == "minmem" })
+		if !minmemSet {
+			cfg.MinMem = false
 		}
 	}
 	if out == "" {
@@ -122,4 +137,22 @@ func joinInts(ns []int) string {
 		s[i] = strconv.Itoa(n)
 	}
 	return strings.Join(s, ",")
+}
+
+// selectSteps keeps the steps of plan named in the comma-separated list.
+func selectSteps(plan []bench.Step, names string) ([]bench.Step, error) {
+	var steps []bench.Step
+	for _, name := range strings.Split(names, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(plan, func(st bench.Step) bool { return st.Name == name })
+		if i < 0 {
+			known := make([]string, len(plan))
+			for j, st := range plan {
+				known[j] = st.Name
+			}
+			return nil, fmt.Errorf("no step %q (the plan has %s)", name, strings.Join(known, ", "))
+		}
+		steps = append(steps, plan[i])
+	}
+	return steps, nil
 }
