@@ -39,6 +39,25 @@ type Info struct {
 	Cmdline    [4096]byte
 	CmdlineLen int
 	RSDP       uint64 // physical address of the ACPI RSDP, 0 if not given
+	FB         Framebuffer
+}
+
+// Framebuffer is a linear framebuffer the boot loader set up (multiboot2's
+// framebuffer tag: GRUB passes the UEFI GOP's), zero if none.
+type Framebuffer struct {
+	Addr                      uint64 // physical address of the top-left pixel
+	Pitch                     uint32 // bytes per row
+	Width, Height             uint32 // pixels
+	BPP                       uint8  // bits per pixel
+	Type                      uint8  // 0 indexed, 1 direct RGB, 2 EGA text
+	RedPos, GreenPos, BluePos uint8  // bit positions of the channels (RGB)
+	Channels8                 bool   // RGB with 8-bit channels
+}
+
+// RGB reports whether f is a 24- or 32-bit direct-colour framebuffer with
+// 8-bit channels, the kind the framebuffer console draws on.
+func (f *Framebuffer) RGB() bool {
+	return f.Addr != 0 && f.Type == 1 && f.Channels8 && (f.BPP == 24 || f.BPP == 32) && f.Width > 0 && f.Height > 0
 }
 
 // Error is a boot-information parse error; the zero value is success.
@@ -174,6 +193,7 @@ const (
 	mb2TagEnd     = 0
 	mb2TagCmdline = 1
 	mb2TagMmap    = 6
+	mb2TagFB      = 8
 	mb2TagACPIOld = 14
 	mb2TagACPINew = 15
 )
@@ -208,6 +228,8 @@ func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 			for off := uint64(16); entSize >= 24 && off+24 <= size; off += entSize {
 				out.addRegion(le.Uint64(b[off:]), le.Uint64(b[off+8:]), le.Uint32(b[off+16:]))
 			}
+		case mb2TagFB:
+			out.parseFramebuffer(m.slice(p, size))
 		case mb2TagACPIOld:
 			oldRSDP = p + 8
 		case mb2TagACPINew:
@@ -222,6 +244,24 @@ func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 		return ErrNoMemoryMap
 	}
 	return OK
+}
+
+// parseFramebuffer reads a framebuffer tag: address, pitch, width,
+// height, bpp, type and, for RGB, each channel's bit position and size.
+func (out *Info) parseFramebuffer(b []byte) {
+	le := binary.LittleEndian
+	// type, size, addr, pitch, width, height, bpp, type, 2 reserved bytes,
+	// then red, green, blue (position, size) pairs.
+	if len(b) < 30 {
+		return
+	}
+	out.FB = Framebuffer{
+		Addr: le.Uint64(b[8:]), Pitch: le.Uint32(b[16:]), Width: le.Uint32(b[20:]), Height: le.Uint32(b[24:]),
+		BPP: b[28], Type: b[29],
+	}
+	if b[29] == 1 && len(b) >= 38 && b[33] == 8 && b[35] == 8 && b[37] == 8 {
+		out.FB.RedPos, out.FB.GreenPos, out.FB.BluePos, out.FB.Channels8 = b[32], b[34], b[36], true
+	}
 }
 
 func (out *Info) addRegion(base, size uint64, typ uint32) {

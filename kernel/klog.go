@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/drivers/fbcon"
 	"github.com/gometal/gometal/drivers/uart"
 	"github.com/gometal/gometal/drivers/vga"
 )
@@ -10,16 +11,18 @@ import (
 // (docs/protocols.md).
 var (
 	console    uart.Port
-	screen     vga.Screen // mirror of the console on a VGA text screen, if any
-	consoleCol int        // bytes since the last newline the console printed
+	screen     vga.Screen    // mirror of the console on a VGA text screen, if any
+	fbScreen   fbcon.Console // mirror on the boot loader's framebuffer (UEFI), if any
+	consoleCol int           // bytes since the last newline the console printed
 	logQuiet   bool
 )
 
-// conOut sends one byte to the serial console and its VGA mirror.
+// conOut sends one byte to the serial console and its screen mirrors.
 // Context: any; does not allocate.
 func conOut(c byte) {
 	console.WriteByte(c)
 	screen.WriteByte(c)
+	fbScreen.WriteByte(c)
 }
 
 // conWrite sends bytes to the serial console and its VGA mirror.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/drivers/debugexit"
+	"github.com/gometal/gometal/drivers/fbcon"
 	"github.com/gometal/gometal/drivers/uart"
 	"github.com/gometal/gometal/drivers/vga"
 	"github.com/gometal/gometal/kernel/abi"
@@ -43,6 +44,7 @@ func kmain() {
 	checkCPU()                                 // required features; RDRAND and HWCAP for later
 	setupCPU(&cpus[0], bootISTTop())           // GDT, TSS, IDT, SSE, SYSCALL MSRs
 	setupMemory(&bootInfo)                     // frame allocator, final page table, direct map
+	setupFramebuffer()                         // the console's mirror on a UEFI framebuffer, if GRUB passed one
 	setupDMAPool()                             // contiguous memory for device drivers (/dev/mem)
 	readACPI()                                 // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
 	setupInterrupts()                          // legacy PIC masked, local APIC on
@@ -63,6 +65,52 @@ func setupScreen() {
 	}
 }
 
+// setupFramebuffer starts the console's mirror on the linear framebuffer
+// the boot loader handed over (GRUB on UEFI machines passes the GOP's),
+// reached through the direct map, which covers the 32-bit MMIO hole
+// (uncached). novga turns it off with the VGA mirror. Context: boot, after
+// setupMemory.
+func setupFramebuffer() {
+	fb := &bootInfo.FB
+	if cmdline.Flag("novga") || fb.Addr == 0 || fb.Type == 2 {
+		return // none, or VGA text mode (the VGA mirror's)
+	}
+	if !fb.RGB() {
+		var l logLine
+		l.s("framebuffer ").u(uint64(fb.Width)).s("x").u(uint64(fb.Height)).s(", pitch ").u(uint64(fb.Pitch)).s(", ").u(uint64(fb.BPP)).s(" bits per pixel, type ").u(uint64(fb.Type)).s(": not 24- or 32-bit RGB, no framebuffer console").info()
+		return
+	}
+	if end := fb.Addr + uint64(fb.Pitch)*uint64(fb.Height); end > max(bootInfo.RAMTop(), 4<<30) {
+		logs("framebuffer above the direct map: no framebuffer console")
+		return
+	}
+	fbScreen.Init(physToVirt(fb.Addr), fbcon.Geometry{Pitch: fb.Pitch, Width: fb.Width, Height: fb.Height, BitsPerPixel: fb.BPP, RedPos: fb.RedPos, GreenPos: fb.GreenPos, BluePos: fb.BluePos})
+	if !logQuiet { // the screen starts with the first line, as the others do
+		var b logLine
+		bootingLine(&b)
+		fbScreen.Write([]byte(logPrefix))
+		fbScreen.Write(b.buf[:b.n])
+		fbScreen.WriteByte('\n')
+	}
+	cols, rows := fbScreen.Size()
+	var l logLine
+	l.s("framebuffer console: ").u(uint64(fb.Width)).s("x").u(uint64(fb.Height)).s(" at ").x(fb.Addr).s(", ").u(uint64(cols)).s("x").u(uint64(rows)).s(" characters").info()
+}
+
+// bootingLine is the first log line: boot protocol, memory, command line.
+func bootingLine(l *logLine) {
+	l.s("booting: ")
+	switch bootInfo.Protocol {
+	case boot.PVH:
+		l.s("PVH")
+	case boot.Multiboot2:
+		l.s("multiboot2")
+	default:
+		l.s("multiboot")
+	}
+	l.s(", ").u(bootInfo.RAMTop() >> 20).s(" MiB RAM, command line \"").b(bootInfo.Cmdline[:bootInfo.CmdlineLen]).s("\"")
+}
+
 // readBootInfo copies what the boot loader handed over.
 func readBootInfo() {
 	const window = 1 << 30 // the boot stub's alias of the first 1 GiB at directBase
@@ -76,16 +124,8 @@ func readBootInfo() {
 	logQuiet = cmdline.Flag("quiet")
 	setupScreen() // before the first log line
 	var l logLine
-	l.s("booting: ")
-	switch bootInfo.Protocol {
-	case boot.PVH:
-		l.s("PVH")
-	case boot.Multiboot2:
-		l.s("multiboot2")
-	default:
-		l.s("multiboot")
-	}
-	l.s(", ").u(bootInfo.RAMTop() >> 20).s(" MiB RAM, command line \"").b(bootInfo.Cmdline[:bootInfo.CmdlineLen]).s("\"").info()
+	bootingLine(&l)
+	l.info()
 	if cmdline.Overflowed {
 		logs("warning: command line truncated (too long or too many words)")
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -216,23 +217,43 @@ func TestHTTPServer(t *testing.T) {
 			})
 
 			t.Run("idle", func(t *testing.T) {
+				// After the work, with the server blocked in accept and
+				// epoll, every CPU halts: its idle time grows by nearly the
+				// whole second and its busy time hardly at all. (A CPU may
+				// spend the second in one halt, the kernel being tickless,
+				// so its halt count need not rise; the total does, since the
+				// /sched requests wake the CPUs that serve them.)
 				client.CloseIdleConnections()
 				time.Sleep(200 * time.Millisecond) // let the closes settle
 				before := schedStats(t, client, g.base)
+				start := time.Now()
 				time.Sleep(time.Second)
 				after := schedStats(t, client, g.base)
+				elapsed := time.Since(start).Milliseconds()
 				require.Len(t, after, smp)
+				var haltsBefore, haltsAfter int64
 				for cpu := range after {
 					busy := after[cpu].busyMs - before[cpu].busyMs
-					assert.Greater(t, after[cpu].halts, before[cpu].halts, "cpu %d did not halt while idle", cpu)
+					idle := after[cpu].idleMs - before[cpu].idleMs
+					haltsBefore += before[cpu].halts
+					haltsAfter += after[cpu].halts
 					// The second /sched request itself costs some time; under
 					// QEMU's emulation that is tens of milliseconds at most.
 					assert.Less(t, busy, int64(150), "cpu %d was busy %d ms of an idle second", cpu, busy)
+					assert.Greater(t, idle, elapsed*80/100, "cpu %d was halted only %d ms of %d", cpu, idle, elapsed)
 				}
+				assert.Greater(t, haltsAfter, haltsBefore, "the CPUs halted again after serving /sched")
 			})
 
 			resp, err := client.Get(g.base + "/quit")
-			require.NoError(t, err)
+			if err != nil {
+				select {
+				case <-g.done:
+					t.Fatalf("GET /quit: %v; the guest had ended: %v\n%s", err, g.err, g.result.Console)
+				default:
+					t.Fatalf("GET /quit: %v (the guest still runs)", err)
+				}
+			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			assert.Equal(t, "bye\n", string(body))
@@ -266,7 +287,7 @@ func patternOK(b []byte, n int) bool {
 	return true
 }
 
-type cpuStat struct{ busyMs, halts int64 }
+type cpuStat struct{ busyMs, idleMs, halts int64 }
 
 // schedStats reads the guest's /proc/gometal/sched through examples/httpd.
 func schedStats(t *testing.T, c *http.Client, base string) []cpuStat {
@@ -284,10 +305,11 @@ func schedStats(t *testing.T, c *http.Client, base string) []cpuStat {
 		if _, err := strconv.Atoi(f[0]); err != nil {
 			continue
 		}
-		busy, _ := strconv.ParseInt(f[1], 10, 64)
-		halts, err := strconv.ParseInt(f[5], 10, 64)
-		require.NoError(t, err, "%q", line)
-		stats = append(stats, cpuStat{busy, halts})
+		busy, err1 := strconv.ParseInt(f[1], 10, 64)
+		idle, err2 := strconv.ParseInt(f[2], 10, 64)
+		halts, err3 := strconv.ParseInt(f[5], 10, 64)
+		require.NoError(t, errors.Join(err1, err2, err3), "%q", line)
+		stats = append(stats, cpuStat{busy, idle, halts})
 	}
 	return stats
 }

@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gometal/gometal/drivers/fbcon/fbtext"
 	"github.com/gometal/gometal/qemu"
 	"github.com/gometal/gometal/tools/image"
+	"github.com/gometal/gometal/tools/iso"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -65,6 +67,16 @@ func TestVGAMirror(t *testing.T) {
 // qmpPmemsave saves size bytes of guest physical memory at addr to file
 // through QEMU's QMP socket.
 func qmpPmemsave(sock string, addr, size int, file string) error {
+	return qmpRun(sock, fmt.Sprintf(`{"execute":"pmemsave","arguments":{"val":%d,"size":%d,"filename":%q}}`, addr, size, file))
+}
+
+// qmpScreendump saves the display as a PPM file through QEMU's QMP socket.
+func qmpScreendump(sock, file string) error {
+	return qmpRun(sock, fmt.Sprintf(`{"execute":"screendump","arguments":{"filename":%q}}`, file))
+}
+
+// qmpRun sends cmd through QEMU's QMP socket and waits for its answer.
+func qmpRun(sock, cmd string) error {
 	c, err := net.DialTimeout("unix", sock, 5*time.Second)
 	if err != nil {
 		return err
@@ -94,10 +106,7 @@ func qmpPmemsave(sock string, addr, size int, file string) error {
 	if err := reply(); err != nil { // the greeting
 		return err
 	}
-	for _, cmd := range []string{
-		`{"execute":"qmp_capabilities"}`,
-		fmt.Sprintf(`{"execute":"pmemsave","arguments":{"val":%d,"size":%d,"filename":%q}}`, addr, size, file),
-	} {
+	for _, cmd := range []string{`{"execute":"qmp_capabilities"}`, cmd} {
 		if _, err := io.WriteString(c, cmd+"\n"); err != nil {
 			return err
 		}
@@ -106,4 +115,66 @@ func qmpPmemsave(sock string, addr, size int, file string) error {
 		}
 	}
 	return nil
+}
+
+// TestFramebufferConsole boots the shell from a GRUB ISO under OVMF (UEFI,
+// no VGA text mode): GRUB hands over the firmware's framebuffer and the
+// kernel mirrors the console there. While the shell waits for input, the
+// test takes a screen dump through QMP and reads the text back with the
+// console's own font (drivers/fbcon/fbtext).
+func TestFramebufferConsole(t *testing.T) {
+	if missing := iso.Missing(); len(missing) > 0 {
+		t.Skipf("cannot build an ISO: %s", iso.MissingMessage(missing))
+	}
+	if _, err := os.Stat(OVMF); err != nil {
+		t.Skipf("no UEFI firmware: %v (Debian package ovmf)", err)
+	}
+	dir := t.TempDir()
+	img, isoFile := filepath.Join(dir, "shell.img"), filepath.Join(dir, "shell.iso")
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/shell", Out: img, Dir: mustRoot(t)})
+	require.NoError(t, err)
+	require.NoError(t, iso.Build(t.Context(), iso.Options{Image: img, Out: isoFile}))
+	sock, dump := filepath.Join(dir, "qmp.sock"), filepath.Join(dir, "screen.ppm")
+	in, feed := io.Pipe()
+	saved := make(chan error, 1)
+	w := &watcher{want: "\n> ", then: func() {
+		saved <- qmpScreendump(sock, dump)
+		feed.Write([]byte("exit 4\n"))
+	}}
+	res, err := qemu.Run(t.Context(), qemu.Options{
+		ISO: isoFile, BIOS: OVMF, Stdin: in, Console: w, Timeout: 120 * time.Second,
+		Extra: []string{"-device", "VGA", "-qmp", "unix:" + sock + ",server=on,wait=off"},
+	})
+	feed.Close()
+	require.NoError(t, err)
+	assert.Equal(t, 4, res.ExitCode)
+	assert.Regexp(t, `framebuffer console: \d+x\d+ at 0x[0-9a-f]+, \d+x\d+ characters`, string(res.KernelLog))
+	select {
+	case err := <-saved:
+		require.NoError(t, err, "QMP screendump")
+	default:
+		t.Fatal("the shell never prompted")
+	}
+	width, height, rgb := readPPM(t, dump)
+	lines := fbtext.ReadText(func(x, y int) bool {
+		p := rgb[3*(y*width+x):]
+		return p[0]|p[1]|p[2] != 0
+	}, width, height)
+	text := strings.Join(lines, "\n")
+	assert.Contains(t, text, "[gometal] booting: multiboot2", "the kernel log is on the screen:\n%s", text)
+	assert.Contains(t, text, "[gometal] framebuffer console:")
+	assert.Contains(t, text, "gometal shell: ps, sched, mem, echo, exit")
+}
+
+// readPPM reads a binary PPM (P6, 8 bits per channel) screen dump.
+func readPPM(t *testing.T, file string) (width, height int, rgb []byte) {
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	var maxval int
+	n, err := fmt.Sscanf(string(b), "P6\n%d %d\n%d\n", &width, &height, &maxval)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	require.Equal(t, 255, maxval)
+	rgb = b[len(b)-3*width*height:]
+	return width, height, rgb
 }

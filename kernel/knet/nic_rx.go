@@ -43,16 +43,34 @@ func (n *NIC) drainRx() {
 }
 
 // receive passes the frame in buf (length bytes written by the device,
-// virtio-net header first) to the stack, or drops and counts it.
+// virtio-net header first) to the stack, or drops and counts it. With
+// GUEST_CSUM the header's checksum flags are applied (nic_csum.go);
+// without it the device sets none.
 func (n *NIC) receive(buf []byte, length uint32) {
 	if length < virtio.NetHdrSize+header.EthernetMinimumSize || length > uint32(len(buf)) {
 		n.stats.rxMalformed.add(1)
 		return
 	}
 	frame := buf[virtio.NetHdrSize:length]
+	vouched := false
+	if n.features&virtio.NetFeatureGuestCsum != 0 {
+		h, _ := virtio.DecodeNetHdr(buf)
+		v, completed, ok := rxChecksum(h, frame)
+		if !ok {
+			n.stats.rxMalformed.add(1)
+			return
+		}
+		vouched = v
+		if vouched {
+			n.stats.rxCsumVouched.add(1)
+		}
+		if completed {
+			n.stats.rxCsumCompleted.add(1)
+		}
+	}
 	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(frame)}) // copies
 	defer pkt.DecRef()
-	if n.ep.deliver(pkt) {
+	if n.ep.deliver(pkt, vouched) {
 		n.stats.rxPackets.add(1)
 		n.stats.rxBytes.add(uint64(len(frame)))
 	}

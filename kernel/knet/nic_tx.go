@@ -6,8 +6,10 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
-// Transmitting. WritePackets copies each frame, after a zeroed virtio-net
-// header (no offloads), into a free transmit buffer and posts it; one
+// Transmitting. WritePackets copies each frame, after a virtio-net header
+// (zero, or asking the device to complete the TCP or UDP checksum when
+// VIRTIO_NET_F_CSUM is negotiated: nic_csum.go), into a free transmit
+// buffer and posts it; one
 // notification covers the batch. Buffers come back when the device has
 // sent them: the transmit-completion goroutine reclaims them on the
 // queue's interrupt, and WritePackets reclaims first too. When every
@@ -36,11 +38,17 @@ func (n *NIC) writePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 		}
 		b := n.tx.takeBuf()
 		buf := n.tx.buf(b)
-		virtio.NetHdr{}.Encode(buf)
 		off := virtio.NetHdrSize
 		for _, s := range pkt.AsSlices() {
 			off += copy(buf[off:], s)
 		}
+		var h virtio.NetHdr
+		if n.features&virtio.NetFeatureCsum != 0 {
+			if h = txChecksumHdr(buf[virtio.NetHdrSize:off]); h.Flags != 0 {
+				n.stats.txCsumOffloaded.add(1)
+			}
+		}
+		h.Encode(buf)
 		n.tx.post(b, off, false)
 		n.stats.txPackets.add(1)
 		n.stats.txBytes.add(uint64(off - virtio.NetHdrSize))

@@ -8,7 +8,7 @@ import "fmt"
 // v1 information has no place for them).
 const (
 	Multiboot2Magic = 0xE85250D6
-	multiboot2Size  = 64    // header, address tag, entry tag (padded), end tag
+	multiboot2Size  = 88    // header, address tag, entry tag (padded), framebuffer tag (padded), end tag
 	multiboot2Align = 8     // the header and each tag are 8-byte aligned
 	multiboot2Range = 32768 // the header must lie in the first 32 KiB
 )
@@ -42,7 +42,10 @@ func decodeMultiboot2(data []byte, off int) Multiboot2Header {
 }
 
 // encode writes the header with an address tag (type 2), an entry address
-// tag (type 3, padded to 8 bytes) and the end tag.
+// tag (type 3, padded to 8 bytes), an optional framebuffer tag (type 5,
+// flags 1: any mode, 32 bits per pixel preferred; GRUB then hands over
+// the UEFI GOP's framebuffer, which the kernel's console mirrors; the ISO's
+// grub.cfg keeps BIOS machines in VGA text mode) and the end tag.
 func (h Multiboot2Header) encode(b []byte) {
 	clear(b[:multiboot2Size])
 	for i, v := range []uint32{h.Magic, h.Arch, h.Length, h.Checksum} {
@@ -56,8 +59,14 @@ func (h Multiboot2Header) encode(b []byte) {
 	le.PutUint16(b[40:], 3) // entry address tag
 	le.PutUint32(b[44:], 12)
 	le.PutUint32(b[48:], h.EntryAddr)
-	le.PutUint16(b[56:], 0) // end tag
-	le.PutUint32(b[60:], 8)
+	le.PutUint16(b[56:], 5) // framebuffer tag
+	le.PutUint16(b[58:], 1) // optional
+	le.PutUint32(b[60:], 20)
+	le.PutUint32(b[64:], 0)  // width: no preference
+	le.PutUint32(b[68:], 0)  // height: no preference
+	le.PutUint32(b[72:], 32) // depth
+	le.PutUint16(b[80:], 0)  // end tag
+	le.PutUint32(b[84:], 8)
 }
 
 // findMultiboot2 returns the first valid header in the search range.

@@ -24,9 +24,13 @@ func TestMultiboot2Header(t *testing.T) {
 	assert.Equal(t, h.LoadAddr+uint32(h.Offset), h.HeaderAddr, "flat layout: header address = load address + offset")
 	// The two headers do not overlap.
 	assert.True(t, h.Offset >= mb.Offset+multibootSize || h.Offset+multiboot2Size <= mb.Offset)
-	// Tags: address (2, 24 bytes), entry (3, 12), end (0, 8).
+	// Tags: address (2, 24 bytes), entry (3, 12), framebuffer (5, optional,
+	// 20 bytes, 32 bits per pixel), end (0, 8).
 	b := patched[h.Offset:]
-	assert.Equal(t, []uint32{2, 24, 3, 12, 0, 8}, []uint32{uint32(le.Uint16(b[16:])), le.Uint32(b[20:]), uint32(le.Uint16(b[40:])), le.Uint32(b[44:]), uint32(le.Uint16(b[56:])), le.Uint32(b[60:])})
+	assert.Equal(t, []uint32{2, 24, 3, 12, 5, 1, 20, 32, 0, 8}, []uint32{
+		uint32(le.Uint16(b[16:])), le.Uint32(b[20:]), uint32(le.Uint16(b[40:])), le.Uint32(b[44:]),
+		uint32(le.Uint16(b[56:])), uint32(le.Uint16(b[58:])), le.Uint32(b[60:]), le.Uint32(b[72:]),
+		uint32(le.Uint16(b[80:])), le.Uint32(b[84:])})
 
 	again, err := PatchBytes(patched)
 	require.NoError(t, err)

@@ -47,6 +47,11 @@ type Options struct {
 // area, and only the multiboot2 information carries the RSDP (so the
 // kernel finds every CPU). GRUB passes only the arguments, which is what
 // the kernel expects of multiboot2.
+//
+// The kernel asks for a framebuffer (an optional multiboot2 header tag):
+// on UEFI GRUB keeps the firmware's graphics mode and passes it, and the
+// kernel mirrors its console there; on BIOS machines gfxpayload=text keeps
+// VGA text mode, which the kernel's VGA mirror writes.
 func Config(cmdline string) string {
 	line := "multiboot2 " + KernelPath
 	for _, w := range strings.Fields(cmdline) {
@@ -56,6 +61,7 @@ func Config(cmdline string) string {
 		"set timeout=0\n" +
 		"set timeout_style=hidden\n" +
 		"set default=0\n" +
+		"if [ \"$grub_platform\" = pc ]; then set gfxpayload=text; else insmod all_video; set gfxpayload=keep; fi\n" +
 		"menuentry gometal {\n" +
 		"\t" + line + "\n" +
 		"\tboot\n" +
