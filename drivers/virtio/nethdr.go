@@ -55,3 +55,45 @@ func DecodeNetHdr(b []byte) (NetHdr, error) {
 		NumBuffers: binary.LittleEndian.Uint16(b[10:]),
 	}, nil
 }
+
+// CompleteChecksum does what a device does for a packet sent with
+// NetHdrNeedsCsum (spec 5.1.6.2): the Internet checksum (RFC 1071) of
+// frame from start to its end, which includes the partial sum the sender
+// left in the checksum field, complemented and stored big-endian at
+// start+offset. A driver needs it for a received frame whose partial
+// checksum it cannot leave to the stack. It fails, changing nothing, when
+// the field is not inside frame.
+func CompleteChecksum(frame []byte, start, offset uint16) error {
+	at := int(start) + int(offset)
+	if at+2 > len(frame) {
+		return fmt.Errorf("virtio: checksum field at %d+%d outside a %d-byte frame", start, offset, len(frame))
+	}
+	binary.BigEndian.PutUint16(frame[at:], ^Checksum(frame[start:], 0))
+	return nil
+}
+
+// Checksum returns the folded 16-bit one's complement sum of b (an odd
+// final byte is padded with zero) added to initial; the Internet checksum
+// is its complement.
+func Checksum(b []byte, initial uint16) uint16 {
+	sum := uint64(initial)
+	for len(b) >= 8 {
+		v := binary.BigEndian.Uint64(b)
+		sum += v >> 48
+		sum += v >> 32 & 0xffff
+		sum += v >> 16 & 0xffff
+		sum += v & 0xffff
+		b = b[8:]
+	}
+	for len(b) >= 2 {
+		sum += uint64(binary.BigEndian.Uint16(b))
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		sum += uint64(b[0]) << 8
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	return uint16(sum)
+}

@@ -10,7 +10,10 @@
 // goroutines (ring 3); none of it runs in trap context.
 package virtio
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Device status bits (spec 2.1).
 const (
@@ -40,6 +43,38 @@ const (
 	NetFeatureStatus    = 1 << 16
 	NetFeatureCtrlVQ    = 1 << 17
 )
+
+// featureNames names the feature bits FeatureNames knows.
+var featureNames = []struct {
+	bit  uint64
+	name string
+}{
+	{NetFeatureCsum, "CSUM"},
+	{NetFeatureGuestCsum, "GUEST_CSUM"},
+	{NetFeatureMTU, "MTU"},
+	{NetFeatureMAC, "MAC"},
+	{NetFeatureMrgRxbuf, "MRG_RXBUF"},
+	{NetFeatureStatus, "STATUS"},
+	{NetFeatureCtrlVQ, "CTRL_VQ"},
+	{FeatureIndirectDesc, "INDIRECT_DESC"},
+	{FeatureEventIdx, "EVENT_IDX"},
+	{FeatureVersion1, "VERSION_1"},
+	{FeatureAccessPlat, "ACCESS_PLATFORM"},
+}
+
+// FeatureNames returns the names of the network and common feature bits
+// set in f, in bit order and separated by spaces, as the spec spells them
+// without their VIRTIO_NET_F_ or VIRTIO_F_ prefix; bits it does not know
+// are left out. For log lines.
+func FeatureNames(f uint64) string {
+	var names []string
+	for _, fn := range featureNames {
+		if f&fn.bit != 0 {
+			names = append(names, fn.name)
+		}
+	}
+	return strings.Join(names, " ")
+}
 
 // NoVector is the MSI-X vector value meaning "no vector"; a device that
 // rejects a vector reads back NoVector.
