@@ -67,6 +67,7 @@ func startAPs(ids []uint32) {
 	if !kpt.Map(&frames, boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
 		kernelPanic("cannot map the AP trampoline", nil)
 	}
+	faulty, hasFault := apFaultOption()
 	for _, apic := range ids {
 		if apic == bsp {
 			continue
@@ -85,17 +86,24 @@ func startAPs(ids []uint32) {
 		put64(boot.APParamStack, uint64(c.kstackTop))
 		put64(boot.APParamEntry, uint64(apEntryAddr()))
 		put64(boot.APParamCPU, uint64(c.self))
+		vector := uint8(boot.APTrampolineAddr >> 12)
+		if hasFault && apic == faulty {
+			vector = uint8(parkPage() >> 12) // apfault=: this CPU will not answer
+		}
 		start := nanotime()
 		localAPIC.SendInit(apic)
 		pit.Wait(pit.TicksFor(10000))
-		localAPIC.SendStartup(apic, boot.APTrampolineAddr>>12)
+		localAPIC.SendStartup(apic, vector)
 		if !waitOnline(c, 1000) {
-			localAPIC.SendStartup(apic, boot.APTrampolineAddr>>12)
+			localAPIC.SendStartup(apic, vector)
 			waitOnline(c, apTimeoutUs)
 		}
 		var l logLine
 		if !c.online.Load() {
-			l.s("cpu with APIC id ").u(uint64(apic)).s(" did not answer: skipped").print()
+			// INIT again, so that a CPU that is merely slow cannot arrive
+			// later and take a per-CPU slot that another CPU now uses.
+			localAPIC.SendInit(apic)
+			l.s("cpu with APIC id ").u(uint64(apic)).s(" did not answer within ").u(apTimeoutUs/1000).s(" ms: skipped").print()
 			*c = percpu{}
 			continue
 		}
@@ -103,6 +111,38 @@ func startAPs(ids []uint32) {
 		l.s("cpu ").u(uint64(c.id)).s(": APIC id ").u(uint64(apic)).s(", up in ").ms(c.startNs).info()
 		onlineCPUs++
 	}
+}
+
+// apFaultOption reads apfault=APICID, a fault-injection option for the
+// boot tests: that CPU is sent to a page that only halts, so it never
+// reports online, exercising the time-out path.
+func apFaultOption() (uint32, bool) {
+	v, ok := kernelOptionValue("apfault=")
+	if !ok {
+		return 0, false
+	}
+	var n uint32
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + uint32(v[i]-'0')
+	}
+	return n, len(v) > 0
+}
+
+// parkPageAddr is a low page holding "cli; hlt; jmp back to the hlt" for
+// apfault=.
+const parkPageAddr = 0x7000
+
+// parkPage writes the halting code to parkPageAddr and returns it.
+func parkPage() uint32 {
+	if !kpt.Map(&frames, parkPageAddr, parkPageAddr, mm.PTEWrite) {
+		kernelPanic("cannot map the AP park page", nil)
+	}
+	p := unsafeSlice(physToVirt(parkPageAddr), 4)
+	p[0], p[1], p[2], p[3] = 0xfa, 0xf4, 0xeb, 0xfd // cli; hlt; jmp -3
+	return parkPageAddr
 }
 
 // waitOnline waits up to us microseconds for c to report itself online.

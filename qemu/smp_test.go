@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/gometal/gometal/qemu"
+	"github.com/gometal/gometal/tools/image"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -96,4 +98,23 @@ func mustRoot(t *testing.T) string {
 	root, err := filepath.Abs("..")
 	require.NoError(t, err)
 	return root
+}
+
+// TestSMPUnresponsiveAP boots 3 CPUs with the fault-injection option
+// apfault=1: the CPU with APIC id 1 is sent to a page that only halts, so
+// it never reports online. The kernel must log it, skip it after its
+// time-out, bring up the next CPU, and run the program on the two that
+// answered.
+func TestSMPUnresponsiveAP(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "demo.img")
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/demo", Out: img, Dir: mustRoot(t)})
+	require.NoError(t, err)
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: 3, Append: "apfault=1 slice=1ms", Timeout: 60 * time.Second})
+	require.NoError(t, err, "%s", res.Console)
+	assert.Equal(t, 0, res.ExitCode)
+	log := string(res.KernelLog)
+	assert.Contains(t, log, "cpu with APIC id 1 did not answer within 200 ms: skipped")
+	assert.Contains(t, log, "cpu 1: APIC id 2, up in ")
+	assert.Contains(t, log, ": 2 CPUs,")
+	assert.Contains(t, string(res.Output), "NumCPU: 2\nGOMAXPROCS: 2\n")
 }
