@@ -9,10 +9,10 @@ import (
 // Transmitting. WritePackets copies each frame, after a virtio-net header
 // (zero, or asking the device to complete the TCP or UDP checksum when
 // VIRTIO_NET_F_CSUM is negotiated: nic_csum.go), into a free transmit
-// buffer and posts it; one
-// notification covers the batch. Buffers come back when the device has
-// sent them: the transmit-completion goroutine reclaims them on the
-// queue's interrupt, and WritePackets reclaims first too. When every
+// buffer and posts it; one notification covers the batch. Buffers come
+// back when the device has sent them: the transmit-completion goroutine
+// reclaims them on the queue's interrupt, and WritePackets reclaims first
+// too. When every
 // buffer is in flight the frame is dropped and counted (TxRingFull)
 // rather than queued: the stack's TCP retransmits, and a caller of a
 // datagram socket sees ErrNoBufferSpace when nothing could be sent.
