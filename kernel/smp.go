@@ -103,7 +103,7 @@ func startAPs(ids []uint32) {
 			// INIT again, so that a CPU that is merely slow cannot arrive
 			// later and take a per-CPU slot that another CPU now uses.
 			localAPIC.SendInit(apic)
-			l.s("cpu with APIC id ").u(uint64(apic)).s(" did not answer within ").u(apTimeoutUs/1000).s(" ms: skipped").print()
+			l.s("cpu with APIC id ").u(uint64(apic)).s(" did not answer within ").u(apTimeoutUs / 1000).s(" ms: skipped").print()
 			*c = percpu{}
 			continue
 		}

@@ -106,14 +106,7 @@ func sysSocket(domain, typ, proto int) int64 {
 	if i < 0 {
 		return -_ENFILE
 	}
-	flags := 0
-	if typ&unix.SOCK_NONBLOCK != 0 {
-		flags |= unix.O_NONBLOCK
-	}
-	if typ&unix.SOCK_CLOEXEC != 0 {
-		flags |= unix.O_CLOEXEC
-	}
-	fd := allocFD(fdSocket, flags)
+	fd := allocFD(fdSocket, openFlags(typ))
 	if fd < 0 {
 		freeSocket(i)
 		return -_EMFILE
@@ -122,6 +115,19 @@ func sysSocket(domain, typ, proto int) int64 {
 	sockets[i].fd = int32(fd)
 	sockChanged(i, true)
 	return int64(fd)
+}
+
+// openFlags turns SOCK_NONBLOCK and SOCK_CLOEXEC into the O_ flags of the
+// descriptor.
+func openFlags(sockFlags int) int {
+	f := 0
+	if sockFlags&unix.SOCK_NONBLOCK != 0 {
+		f |= unix.O_NONBLOCK
+	}
+	if sockFlags&unix.SOCK_CLOEXEC != 0 {
+		f |= unix.O_CLOEXEC
+	}
+	return f
 }
 
 var noNetworkLogged bool
@@ -295,14 +301,7 @@ func sysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
 	if e := writeSockaddr(sockets[c].remote, addr, lenAddr); e != 0 {
 		return e
 	}
-	ofl := 0
-	if flags&unix.SOCK_NONBLOCK != 0 {
-		ofl |= unix.O_NONBLOCK
-	}
-	if flags&unix.SOCK_CLOEXEC != 0 {
-		ofl |= unix.O_CLOEXEC
-	}
-	nfd := allocFD(fdSocket, ofl)
+	nfd := allocFD(fdSocket, openFlags(flags))
 	if nfd < 0 {
 		return -_EMFILE
 	}

@@ -47,20 +47,7 @@ func TestNetClient(t *testing.T) {
 	defer srv.Close()
 	httpPort := srv.Listener.Addr().(*net.TCPAddr).Port
 
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer pc.Close()
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			pc.WriteTo(bytes.ToUpper(buf[:n]), from)
-		}
-	}()
-	udpPort := pc.LocalAddr().(*net.UDPAddr).Port
+	udpPort := udpEchoServer(t, "127.0.0.1").Port
 
 	// A name the host's resolver answers: the package mirror CI installs from.
 	const name = "deb.debian.org"
@@ -90,6 +77,25 @@ func TestNetClient(t *testing.T) {
 			assert.True(t, shared, "guest resolved %s to %v, the host to %v", name, guestAddrs, hostAddrs)
 		})
 	}
+}
+
+// udpEchoServer answers every datagram to host:PORT with its upper-case
+// copy until the test ends, and returns its address.
+func udpEchoServer(t *testing.T, host string) *net.UDPAddr {
+	pc, err := net.ListenPacket("udp4", host+":0")
+	require.NoError(t, err)
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteTo(bytes.ToUpper(buf[:n]), from)
+		}
+	}()
+	return pc.LocalAddr().(*net.UDPAddr)
 }
 
 // TestNetConfig checks where the guest's address comes from: DHCP by

@@ -126,20 +126,7 @@ func tapNetClient(t *testing.T, img string, smp int) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(payload) })}
 	go srv.Serve(ln)
 	defer srv.Close()
-	pc, err := net.ListenPacket("udp4", tap.host+":0")
-	require.NoError(t, err)
-	defer pc.Close()
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			pc.WriteTo(bytes.ToUpper(buf[:n]), from)
-		}
-	}()
-	args := fmt.Sprintf("slice=1ms -- -url http://%s/file -udp %s", ln.Addr(), pc.LocalAddr())
+	args := fmt.Sprintf("slice=1ms -- -url http://%s/file -udp %s", ln.Addr(), udpEchoServer(t, tap.host))
 	res, err := qemu.Run(t.Context(), tap.options(img, smp, args, nil))
 	require.NoError(t, err, "%s", res.Console)
 	require.Equal(t, 0, res.ExitCode, "%s", res.Console)

@@ -16,16 +16,18 @@ import (
 )
 
 func init() {
-	if !onGometal() {
+	if !OnGometal() {
 		return // a host test binary that links the kernel: touch no hardware
 	}
 	quiet = bytes.Contains(append([]byte(" "), readCmdline()...), []byte(" quiet"))
 	scanPCI()
 }
 
-// onGometal reports whether the program runs on the gometal kernel (its
-// uname release ends in "-gometal") rather than on a host.
-func onGometal() bool {
+// OnGometal reports whether the program runs on the gometal kernel (its
+// uname release ends in "-gometal") rather than on a host, where there is
+// no device to drive and port I/O would fault. Context: ring-3 kernel
+// goroutine.
+func OnGometal() bool {
 	var u syscall.Utsname
 	if syscall.Uname(&u) != nil {
 		return false
@@ -49,6 +51,10 @@ func readCmdline() []byte {
 	b, _ := os.ReadFile("/proc/cmdline")
 	return bytes.TrimSpace(b)
 }
+
+// Logf writes one kernel log line (docs/protocols.md) unless the kernel
+// runs quiet. Context: ring-3 kernel goroutine.
+func Logf(format string, args ...any) { logf(format, args...) }
 
 // logf writes one kernel log line (docs/protocols.md) unless quiet.
 func logf(format string, args ...any) {
