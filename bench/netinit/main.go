@@ -4,9 +4,9 @@
 // (tools/bench, `make bench`). It gives Debian's kernel the network that
 // the gometal kernel sets up on its own, then runs the server:
 //
-//  1. it loads every module of /lib/modules/$(uname -r)/modules.dep, each
-//     after the modules it needs (the initramfs holds only the virtio-net
-//     driver and its dependencies), with finit_module(2);
+//  1. it loads the virtio-net driver and the modules it needs with u-root's
+//     kmodule, from /lib/modules/$(uname -r) (the initramfs holds only
+//     those modules and their modules.dep);
 //  2. it waits for eth0, gives it 10.0.2.15/24, brings lo and eth0 up and
 //     adds a default route through 10.0.2.2: the gometal kernel's defaults,
 //     which fit QEMU's user network;
@@ -23,12 +23,11 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
-	"github.com/gometal/gometal/tools/bench/kmod"
+	"github.com/u-root/u-root/pkg/kmodule"
 	"golang.org/x/sys/unix"
 )
 
@@ -47,8 +46,7 @@ const (
 
 func main() {
 	start := time.Now()
-	n, err := loadModules()
-	if err != nil {
+	if err := loadModules(); err != nil {
 		fail("loading modules: %v", err)
 	}
 	loaded := time.Since(start)
@@ -58,8 +56,8 @@ func main() {
 	if err := configure(); err != nil {
 		fail("configuring the network: %v", err)
 	}
-	fmt.Printf("netinit: %d modules loaded in %v, %s %v/24 up after %v\n",
-		n, loaded.Round(time.Millisecond), nic, addr, time.Since(start).Round(time.Millisecond))
+	fmt.Printf("netinit: %s loaded in %v, %s %v/24 up after %v\n",
+		strings.Join(netModules, " and "), loaded.Round(time.Millisecond), nic, addr, time.Since(start).Round(time.Millisecond))
 	cmd := exec.Command(server, os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	code := 0
@@ -79,49 +77,18 @@ func fail(format string, args ...any) {
 	exit(3)
 }
 
-// loadModules loads the modules of this kernel's modules.dep in
-// dependency order and returns how many it loaded.
-func loadModules() (int, error) {
-	var uts unix.Utsname
-	if err := unix.Uname(&uts); err != nil {
-		return 0, err
-	}
-	dir := filepath.Join("/lib/modules", unix.ByteSliceToString(uts.Release[:]))
-	f, err := os.Open(filepath.Join(dir, "modules.dep"))
-	if err != nil {
-		return 0, err
-	}
-	deps, err := kmod.ParseDep(f)
-	f.Close()
-	if err != nil {
-		return 0, err
-	}
-	var all []string
-	for mod := range deps {
-		all = append(all, mod)
-	}
-	slices.Sort(all)
-	order, err := deps.Order(all...)
-	if err != nil {
-		return 0, err
-	}
-	for _, mod := range order {
-		if err := load(filepath.Join(dir, mod)); err != nil {
-			return 0, fmt.Errorf("%s: %w", mod, err)
-		}
-	}
-	return len(order), nil
-}
+// netModules are what the virtio-net NIC needs: the PCI transport and the
+// driver. u-root's kmodule resolves their dependencies from modules.dep
+// (written by tools/bench, which chose the files) and loads them in order.
+var netModules = []string{"virtio_pci", "virtio_net"}
 
-// load inserts one module; one that is already there is fine.
-func load(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil && err != unix.EEXIST {
-		return err
+// loadModules loads netModules and what they depend on.
+func loadModules() error {
+	opts := kmodule.ProbeOpts{IgnoreProcMods: true} // no /proc/modules to consult this early
+	for _, m := range netModules {
+		if err := kmodule.ProbeOptions(m, "", opts); err != nil {
+			return fmt.Errorf("%s: %w", m, err)
+		}
 	}
 	return nil
 }
