@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gometal/gometal/qemu"
+	"github.com/gometal/gometal/tools/image"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -136,4 +137,28 @@ func TestWriteMarkdown(t *testing.T) {
 	} {
 		assert.Contains(t, md, want)
 	}
+}
+
+func TestMemFor(t *testing.T) {
+	for in, want := range map[string]uint64{"256M": 256 << 20, "2G": 2 << 30, "512": 512 << 20, "65536K": 64 << 20} {
+		got, err := parseMem(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	_, err := parseMem("lots")
+	assert.Error(t, err)
+
+	// A small image keeps the default; the hello image is a few MiB.
+	img := filepath.Join(t.TempDir(), "hello.img")
+	_, err = image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/hello", Out: img, Dir: "../.."})
+	require.NoError(t, err)
+	mem, why := memFor(img, "256M")
+	assert.Equal(t, "256M", mem)
+	assert.Empty(t, why)
+	// With less memory than static data plus headroom, it is raised.
+	mem, why = memFor(img, "64M")
+	assert.Equal(t, "256M", mem, "a few MiB of static data + 192 MiB, rounded up to 64 MiB")
+	assert.Contains(t, why, "MiB of static data")
+	mem, _ = memFor(filepath.Join(t.TempDir(), "missing"), "64M")
+	assert.Equal(t, "64M", mem, "an unreadable image keeps the given size")
 }

@@ -97,7 +97,11 @@ func WriteMarkdown(w io.Writer, rs []Result, env Env) error {
 	var passed []string
 	for _, r := range rs {
 		if r.Status == Pass {
-			passed = append(passed, r.Test.Name)
+			name := r.Test.Name
+			if r.Reason != "" {
+				name += " (" + r.Reason + ")"
+			}
+			passed = append(passed, name)
 		}
 	}
 	sort.Strings(passed)

@@ -3,11 +3,13 @@ package conformance
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -130,10 +132,63 @@ func runOne(ctx context.Context, t Test, o Options, work string) (r Result) {
 		r.Reason = "build: " + firstLine(err.Error())
 		return r
 	}
-	res, err := qemu.Run(ctx, qemu.Options{Image: img, Mem: o.Mem, Timeout: o.Timeout, SMP: o.SMP, Append: o.Append})
+	mem, raised := memFor(img, o.Mem)
+	res, err := qemu.Run(ctx, qemu.Options{Image: img, Mem: mem, Timeout: o.Timeout, SMP: o.SMP, Append: o.Append})
 	os.RemoveAll(dir)
 	r.Status, r.Reason = judge(t, res, err, o.Timeout)
+	if raised != "" {
+		r.Reason = strings.TrimPrefix(r.Reason+"; "+raised, "; ")
+	}
 	return r
+}
+
+// staticHeadroom is the memory a program needs besides its image's static
+// data: the runtime's heap, stacks and the kernel.
+const staticHeadroom = 192 << 20
+
+// memFor returns the guest memory for img: mem, or more when the image's
+// static data (its loaded segments, bss included) would leave less than
+// staticHeadroom. The kernel backs the image with RAM when it loads it (it
+// does not demand-page bss, docs/conformance.md), so a program with a
+// 256 MiB array in bss needs more than 256M. The second result says why
+// it was raised, "" if not.
+func memFor(img, mem string) (string, string) {
+	want, err := parseMem(mem)
+	if err != nil {
+		return mem, ""
+	}
+	f, err := elf.Open(img)
+	if err != nil {
+		return mem, ""
+	}
+	defer f.Close()
+	var lo, hi uint64 = ^uint64(0), 0
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD {
+			lo, hi = min(lo, p.Vaddr), max(hi, p.Vaddr+p.Memsz)
+		}
+	}
+	if hi <= lo || hi-lo+staticHeadroom <= want {
+		return mem, ""
+	}
+	need := (hi - lo + staticHeadroom + 64<<20 - 1) &^ (64<<20 - 1)
+	return fmt.Sprintf("%dM", need>>20), fmt.Sprintf("booted with %dM for %d MiB of static data", need>>20, (hi-lo)>>20)
+}
+
+// parseMem reads a QEMU -m size: a number with an optional K, M or G
+// suffix (MiB without one).
+func parseMem(s string) (uint64, error) {
+	mult := uint64(1 << 20)
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, strings.TrimSuffix(s, "K")
+	case strings.HasSuffix(s, "M"):
+		s = strings.TrimSuffix(s, "M")
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, strings.TrimSuffix(s, "G")
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	return n * mult, err
 }
 
 // buildImage copies t into a module of its own in dir (the test files are all
