@@ -114,7 +114,10 @@ func TestNetProbe(t *testing.T) {
 			assert.Greater(t, num(2), 256<<10, "rx bytes")
 			assert.Greater(t, num(4), 128<<10, "tx bytes")
 			assert.Positive(t, num(5), "rx interrupts")
-			assert.Positive(t, num(6), "tx interrupts")
+			// Transmit interrupts are asked for only while fewer than a
+			// quarter of the buffers are free (nic_tx.go): this exchange
+			// never gets there, and sending reclaims the buffers.
+			assert.Zero(t, num(6), "tx interrupts")
 		})
 	}
 }

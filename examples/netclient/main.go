@@ -38,14 +38,22 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		c.SetDeadline(time.Now().Add(20 * time.Second))
-		if _, err := c.Write([]byte("ping from gometal")); err != nil {
-			log.Fatal(err)
-		}
+		// UDP may lose a datagram (an ARP exchange still under way, a
+		// busy host): send again every 2 seconds, for 20 at most.
 		buf := make([]byte, 512)
-		n, err := c.Read(buf)
-		if err != nil {
-			log.Fatal(err)
+		var n int
+		for try := 0; ; try++ {
+			if _, err := c.Write([]byte("ping from gometal")); err != nil {
+				log.Fatal(err)
+			}
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			n, err = c.Read(buf)
+			if err == nil {
+				break
+			}
+			if ne, ok := err.(net.Error); !ok || !ne.Timeout() || try == 9 {
+				log.Fatal(err)
+			}
 		}
 		fmt.Printf("udp: %q\n", buf[:n])
 	}
