@@ -13,7 +13,7 @@ import (
 // goroutine (netctl.go). A socket outlives its descriptor until the stack
 // releases it, so data written before close is still sent.
 const (
-	maxSockets     = 128
+	maxSockets     = 512
 	acceptQueueCap = 64
 	ephemeralLow   = 32768
 	ephemeralHigh  = 60999

@@ -8,7 +8,7 @@ import (
 // The file-descriptor table. Descriptors 0, 1 and 2 are the console; the
 // program can make eventfds, epoll instances and sockets, and open the
 // kernel's files and devices.
-const maxFDs = 256
+const maxFDs = 1024
 
 const (
 	fdFree uint8 = iota

@@ -30,6 +30,8 @@ type engine struct {
 
 	mu    sync.Mutex
 	ready map[uint32]bool // sockets whose endpoints signalled
+
+	starved bool // a connection waits for a free slot in the socket table
 }
 
 const scratchSize = 64 << 10

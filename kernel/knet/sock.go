@@ -2,6 +2,7 @@ package knet
 
 import (
 	"bytes"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -250,8 +251,12 @@ func (e *engine) accept(l *sock) {
 		ra, _ := ep.GetRemoteAddress()
 		io := abi.NetIO{Sock: l.slot, Gen: l.gen, Local: addr4(la), Remote: addr4(ra)}
 		if err := e.ioctl(abi.NetCtlAccepted, &io); err != nil {
-			if err.Error() == "resource temporarily unavailable" {
+			switch err {
+			case syscall.EAGAIN:
 				return // the accept queue is full: retry when the program accepts
+			case syscall.ENFILE:
+				e.starved = true
+				return // the socket table is full: retry when a socket is released
 			}
 			ep.Close()
 		} else {
@@ -404,10 +409,19 @@ func (e *engine) drop(s *sock) {
 	e.release(s.slot, s.gen)
 }
 
-// release frees a closed kernel slot.
+// release frees a closed kernel slot; listeners that could not hand over
+// a connection for want of a slot try again.
 func (e *engine) release(slot, gen uint32) {
 	io := abi.NetIO{Sock: slot, Gen: gen}
 	e.ioctl(abi.NetCtlRelease, &io)
+	if e.starved {
+		e.starved = false
+		for _, s := range e.socks {
+			if s.listening && len(s.backlog) > 0 {
+				e.signal(s.slot)
+			}
+		}
+	}
 }
 
 func fullAddr(a abi.Addr4) tcpip.FullAddress {
