@@ -46,11 +46,11 @@ func cpuCount(n int) func([]byte) []byte {
 	}
 }
 
-// TestSMPNumCPU boots the demo at 1, 2, 4 and 8 CPUs: runtime.NumCPU and
+// TestSMPNumCPU boots the demo at 1, 2, 4, 8 and 16 CPUs: runtime.NumCPU and
 // GOMAXPROCS must match, and the kernel log must list every CPU.
 func TestSMPNumCPU(t *testing.T) {
 	s := newBootSuite(t, mustRoot(t))
-	for _, n := range []int{1, 2, 4, 8} {
+	for _, n := range []int{1, 2, 4, 8, 16} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			t.Parallel()
 			c := bootCase{smp: n, tag: fmt.Sprintf("smp%d", n), fixHost: cpuCount(n), check: func(t *testing.T, res *qemu.Result) {
