@@ -96,7 +96,10 @@ func sysSocket(domain, typ, proto int) int64 {
 			return -_EPROTONOSUPPORT
 		}
 	default:
-		return -_EPROTONOSUPPORT
+		if typ&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) > unix.SOCK_PACKET || typ < 0 {
+			return -_EINVAL // no such type (Linux: beyond SOCK_MAX)
+		}
+		return -_EPROTONOSUPPORT // raw, seqpacket, ...: not served
 	}
 	if netStackFD < 0 {
 		noNetworkOnce()

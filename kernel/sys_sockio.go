@@ -26,6 +26,7 @@ type sockIO struct {
 	iovcnt int
 	buf, n uintptr // the single buffer
 	flags  int     // MSG_* flags
+	msg    bool    // sendmsg/recvmsg: too many iovecs is EMSGSIZE, not EINVAL
 	total  uintptr // bytes in all buffers
 }
 
@@ -50,6 +51,9 @@ func (io *sockIO) pieces() int {
 // measure validates the iovecs and sums their lengths.
 func (io *sockIO) measure() int64 {
 	if io.iov != 0 && (io.iovcnt < 0 || io.iovcnt > maxIovecs) {
+		if io.msg {
+			return -_EMSGSIZE
+		}
 		return -_EINVAL
 	}
 	io.total = 0
@@ -94,11 +98,13 @@ func sockSend(i int, io *sockIO, dest *sockAddr) int64 {
 		s.soError = 0
 		return -err
 	}
-	if s.state == abi.SockFailed || s.flags&abi.EvShutWr != 0 {
+	switch {
+	case s.state == abi.SockFailed || s.flags&abi.EvShutWr != 0:
 		return -_EPIPE
-	}
-	if s.state != abi.SockConnected {
-		return -_ENOTCONN
+	case s.state == abi.SockConnecting:
+		return io.wait(i) // as Linux: wait for the connection
+	case s.state != abi.SockConnected:
+		return -_EPIPE // never connected (Linux says EPIPE too)
 	}
 	if io.total == 0 {
 		return 0
@@ -156,13 +162,18 @@ func dgramSend(i int, io *sockIO, dest *sockAddr) int64 {
 	h.encode(&hb)
 	start := s.tx.n
 	ok := s.tx.put(hb[:], false) == dgramHeaderSize
+	fault := false
 	for k := 0; ok && k < io.pieces(); k++ {
 		base, n, _ := io.piece(k)
 		b, good := userBytes(base, n, false)
+		fault = !good
 		ok = good && s.tx.put(b, false) == len(b)
 	}
 	if !ok {
 		s.tx.n = start
+		if fault {
+			return -_EFAULT
+		}
 		return -_ENOBUFS
 	}
 	tellStack(i)
@@ -324,7 +335,7 @@ func sysSendmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 	if !ok {
 		return -_EFAULT
 	}
-	io := sockIO{t: t, nr: unix.SYS_SENDMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags}
+	io := sockIO{t: t, nr: unix.SYS_SENDMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
 	if m.name == 0 || sockets[i].typ == abi.SockStream {
 		return sockSend(i, &io, nil)
 	}
@@ -344,7 +355,7 @@ func sysRecvmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 	if !ok {
 		return -_EFAULT
 	}
-	io := sockIO{t: t, nr: unix.SYS_RECVMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags}
+	io := sockIO{t: t, nr: unix.SYS_RECVMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
 	var from sockAddr
 	var trunc bool
 	r := sockRecv(i, &io, &from, &trunc)

@@ -25,6 +25,7 @@ func init() {
 	// on Linux; netclient with nothing to do prints nothing; httpd with a
 	// bad address reports it.
 	bootCases["netloop"] = bootCase{}
+	bootCases["badsockets"] = bootCase{} // bad arguments get Linux's errnos
 	bootCases["netclient"] = bootCase{}
 	bootCases["httpd"] = bootCase{guestOnly: true, append: "-- -addr bad:address", check: func(t *testing.T, res *qemu.Result) {
 		assert.Equal(t, 1, res.ExitCode)
