@@ -270,7 +270,8 @@ func (e *engine) accept(l *sock) {
 // it when the program shut down writing or closed the socket.
 func (e *engine) streamTx(s *sock) {
 	for {
-		if len(s.tx) == 0 {
+		data, scratch := s.tx, false
+		if len(data) == 0 {
 			io := abi.NetIO{Sock: s.slot, Gen: s.gen, Buf: bufAddr(e.buf), Len: uint64(len(e.buf))}
 			if e.ioctl(abi.NetCtlPullTx, &io) != nil {
 				return
@@ -282,10 +283,14 @@ func (e *engine) streamTx(s *sock) {
 				}
 				return
 			}
-			s.tx = append(s.tx[:0], e.buf[:io.Len]...)
+			data, scratch = e.buf[:io.Len], true
 		}
-		n, err := s.ep.Write(bytes.NewReader(s.tx), tcpip.WriteOptions{})
-		s.tx = s.tx[n:]
+		n, err := s.ep.Write(bytes.NewReader(data), tcpip.WriteOptions{})
+		if scratch {
+			s.tx = append(s.tx[:0], data[n:]...) // keep what the endpoint did not take
+		} else {
+			s.tx = data[n:]
+		}
 		switch err.(type) {
 		case nil:
 		case *tcpip.ErrWouldBlock:
