@@ -8,7 +8,7 @@
 //
 //	debian.go     fetch Debian's kernel (apt-get download + dpkg-deb -x) into a cache
 //	modules.go    take the virtio-net modules and what they need out of the kernel's package
-//	kmod/         modules.dep and .modinfo dependencies, load order (shared with bench/netinit)
+//	kmod/         modules.dep and .modinfo dependencies, load order (bench/netinit loads with u-root's kmodule)
 //	initramfs.go  write the Linux initramfs (u-root's pkg/cpio): /init, /dev/console, /dev/port;
 //	              for the network rows also /server and lib/modules
 //	build.go      build the workload, and the HTTP server of the network rows, for both sides
