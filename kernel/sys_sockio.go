@@ -326,16 +326,25 @@ func msgWord(b []byte, o int) uintptr {
 	return uintptr(v)
 }
 
-func sysSendmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
+// msgCall starts sendmsg or recvmsg (nr): the socket, the header and the
+// call's buffers.
+func msgCall(t sched.TID, nr uint64, fd int, msg uintptr, flags int) (int, msghdr, sockIO, int64) {
 	i, e := sockOfFD(fd)
 	if e != 0 {
-		return e
+		return 0, msghdr{}, sockIO{}, e
 	}
 	m, ok := readMsghdr(msg)
 	if !ok {
-		return -_EFAULT
+		return 0, msghdr{}, sockIO{}, -_EFAULT
 	}
-	io := sockIO{t: t, nr: unix.SYS_SENDMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
+	return i, m, sockIO{t: t, nr: nr, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}, 0
+}
+
+func sysSendmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
+	i, m, io, e := msgCall(t, unix.SYS_SENDMSG, fd, msg, flags)
+	if e != 0 {
+		return e
+	}
 	if m.name == 0 || sockets[i].typ == abi.SockStream {
 		return sockSend(i, &io, nil)
 	}
@@ -347,15 +356,10 @@ func sysSendmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 }
 
 func sysRecvmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
-	i, e := sockOfFD(fd)
+	i, m, io, e := msgCall(t, unix.SYS_RECVMSG, fd, msg, flags)
 	if e != 0 {
 		return e
 	}
-	m, ok := readMsghdr(msg)
-	if !ok {
-		return -_EFAULT
-	}
-	io := sockIO{t: t, nr: unix.SYS_RECVMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
 	var from sockAddr
 	var trunc bool
 	r := sockRecv(i, &io, &from, &trunc)

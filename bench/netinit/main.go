@@ -20,6 +20,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/gometal/gometal/bench/internal/qexit"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -197,19 +198,5 @@ func addDefaultRoute(fd int, gw netip.Addr) error {
 	return nil
 }
 
-// debugExitPort is QEMU's isa-debug-exit port: writing v there makes QEMU
-// exit with status (v << 1) | 1.
-const debugExitPort = 0xf4
-
-// exit ends the guest with status code: as PID 1 it waits until the
-// console has sent everything (tcdrain) and writes code to the debug-exit
-// port; elsewhere (a test on a host) it just exits.
-func exit(code int) {
-	if os.Getpid() == 1 {
-		if port, err := os.OpenFile("/dev/port", os.O_WRONLY, 0); err == nil {
-			unix.IoctlSetInt(int(os.Stdout.Fd()), unix.TCSBRK, 1)
-			port.WriteAt([]byte{byte(code)}, debugExitPort)
-		}
-	}
-	os.Exit(code)
-}
+// exit ends the guest with status code (qexit.Exit).
+func exit(code int) { qexit.Exit(code) }
