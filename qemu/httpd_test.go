@@ -28,9 +28,18 @@ import (
 // port forwarded to its port 80.
 type guestServer struct {
 	base   string // http://127.0.0.1:PORT
+	token  string // for /quit
 	done   chan struct{}
 	result *qemu.Result
 	err    error
+}
+
+// randomToken returns a random hex string.
+func randomToken(t *testing.T) string {
+	b := make([]byte, 8)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return fmt.Sprintf("%x", b)
 }
 
 // freePort returns a host TCP port that is free now.
@@ -63,12 +72,14 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 // bootHTTPD boots img at smp CPUs and waits until the server listens.
 func bootHTTPD(t *testing.T, img string, smp int) *guestServer {
 	port := freePort(t)
-	g := &guestServer{base: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan struct{})}
+	g := &guestServer{base: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan struct{}), token: randomToken(t)}
 	w := &lineWatcher{want: "httpd: listening", seen: make(chan struct{})}
 	go func() {
 		defer close(g.done)
 		g.result, g.err = qemu.Run(context.Background(), qemu.Options{
-			Image: img, SMP: smp, Mem: "256M", Append: "slice=1ms",
+			// The quit token keeps a stray client of another test that
+			// lands on a recycled host port from shutting this guest down.
+			Image: img, SMP: smp, Mem: "256M", Append: "slice=1ms -- -quit-token " + g.token,
 			Net:     fmt.Sprintf("user,hostfwd=tcp:127.0.0.1:%d-:80", port),
 			Timeout: 240 * time.Second, Console: w,
 		})
@@ -246,7 +257,9 @@ func TestHTTPServer(t *testing.T) {
 				assert.Greater(t, haltsAfter, haltsBefore, "the CPUs halted again after serving /sched")
 			})
 
-			resp, err := client.Get(g.base + "/quit")
+			forbidden := httpGet(t, client, g.base+"/quit")
+			assert.Contains(t, string(forbidden), "wrong or missing token", "/quit without the token is refused")
+			resp, err := client.Get(g.base + "/quit?token=" + g.token)
 			if err != nil {
 				select {
 				case <-g.done:

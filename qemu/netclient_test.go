@@ -135,3 +135,21 @@ func TestNetConfig(t *testing.T) {
 		assert.Contains(t, string(res.Output), "get: 200 OK 9 bytes", "a bad option falls back to DHCP")
 	})
 }
+
+// TestNetLegacyDeviceSkipped gives the guest a virtio-net device with the
+// modern interface turned off, which the driver cannot drive (virtio 1.x
+// only): it must say so in the boot log and leave the program running
+// with the loopback interface, which netloop uses.
+func TestNetLegacyDeviceSkipped(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "netloop.img")
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/netloop", Out: img, Dir: mustRoot(t)})
+	require.NoError(t, err)
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Timeout: 60 * time.Second, Extra: []string{
+		"-netdev", "user,id=old", "-device", "virtio-net-pci,netdev=old,disable-modern=on,disable-legacy=off"}})
+	require.NoError(t, err, "%s", res.Console)
+	assert.Equal(t, 0, res.ExitCode, "%s", res.Console)
+	log := string(res.KernelLog)
+	assert.Contains(t, log, "1af4:1000")
+	assert.Contains(t, log, "network: no virtio-net device (vendor 1af4, device 1041, or 1000 with modern capabilities); loopback only")
+	assert.Contains(t, string(res.Output), "udp echo: \"ping\" -> \"PING\"")
+}

@@ -8,6 +8,7 @@
 //	GET  /sched      the kernel's per-CPU statistics (/proc/gometal/sched)
 //	GET  /sockets    the kernel's socket table (/proc/gometal/sockets)
 //	GET  /quit       answers, then shuts the server down; the program exits 0
+//	                 (with -quit-token T, only GET /quit?token=T does)
 package main
 
 import (
@@ -20,11 +21,13 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 )
 
 func main() {
 	addr := flag.String("addr", ":80", "listen address")
+	token := flag.String("quit-token", "", "if set, /quit must carry ?token= with this value")
 	flag.Parse()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -80,9 +83,14 @@ func main() {
 		}
 		w.Write(b)
 	})
+	var quitOnce sync.Once
 	mux.HandleFunc("/quit", func(w http.ResponseWriter, r *http.Request) {
+		if *token != "" && r.URL.Query().Get("token") != *token {
+			http.Error(w, "wrong or missing token", http.StatusForbidden)
+			return
+		}
 		fmt.Fprintln(w, "bye")
-		close(quit)
+		quitOnce.Do(func() { close(quit) })
 	})
 	srv := &http.Server{Handler: mux}
 	fmt.Printf("httpd: listening on %s\n", ln.Addr())

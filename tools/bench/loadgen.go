@@ -3,11 +3,14 @@ package bench
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -234,11 +237,12 @@ func Drive(ctx context.Context, addr string, l Load) (LoadResult, error) {
 	return r, nil
 }
 
-// Quit asks the server to shut down (GET /quit) on a fresh connection.
-func Quit(ctx context.Context, addr string) error {
+// Quit asks the server to shut down (GET /quit?token=TOKEN) on a fresh
+// connection.
+func Quit(ctx context.Context, addr, token string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/quit", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/quit?token="+url.QueryEscape(token), nil)
 	if err != nil {
 		return err
 	}
@@ -298,4 +302,11 @@ func (c *httpConn) get(path string, timeout time.Duration) (int64, error) {
 		return n, fmt.Errorf("GET %s: the server closed the connection", path)
 	}
 	return n, nil
+}
+
+// quitToken returns a random token for the server's /quit.
+func quitToken() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -55,7 +55,13 @@ func testServer(t *testing.T, requests *atomic.Int64) *httptest.Server {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		w.Write(make([]byte, n))
 	})
-	mux.HandleFunc("/quit", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "bye") })
+	mux.HandleFunc("/quit", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("token") != "s3cret" {
+			http.Error(w, "wrong or missing token", http.StatusForbidden)
+			return
+		}
+		fmt.Fprintln(w, "bye")
+	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
@@ -88,7 +94,8 @@ func TestDrive(t *testing.T) {
 		assert.Positive(t, m[k], k)
 	}
 	assert.LessOrEqual(t, m[KeyHTTPP50], m[KeyHTTPP99])
-	assert.NoError(t, Quit(t.Context(), addr))
+	assert.ErrorContains(t, Quit(t.Context(), addr, "wrong"), "403")
+	assert.NoError(t, Quit(t.Context(), addr, "s3cret"))
 }
 
 func TestDriveFails(t *testing.T) {

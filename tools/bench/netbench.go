@@ -39,7 +39,11 @@ func netStep(ctx context.Context, cfg Config, side Side, st Step) (map[string]fl
 		return nil, "no free host port: " + err.Error(), nil
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	b := Boot{SMP: st.SMP, Mem: st.Mem, Env: st.Env, Args: st.Flags, Timeout: cfg.Timeout,
+	// A random /quit token: a stray client of another run that lands on a
+	// recycled host port cannot shut this server down.
+	token := quitToken()
+	args := append(append([]string(nil), st.Flags...), "-quit-token", token)
+	b := Boot{SMP: st.SMP, Mem: st.Mem, Env: st.Env, Args: args, Timeout: cfg.Timeout,
 		Net: fmt.Sprintf("user,hostfwd=tcp:%s-:%d", addr, GuestPort)}
 	if b.Mem == "" {
 		b.Mem = cfg.Mem
@@ -84,7 +88,7 @@ func netStep(ctx context.Context, cfg Config, side Side, st Step) (map[string]fl
 	case <-done:
 		early = true
 	default:
-		if qerr := Quit(ctx, addr); qerr != nil {
+		if qerr := Quit(ctx, addr, token); qerr != nil {
 			fmt.Fprintf(cfg.Log, "bench: %s: GET /quit: %v\n", side.Name, qerr)
 		}
 		select {
