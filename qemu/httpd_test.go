@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -36,25 +35,11 @@ type guestServer struct {
 }
 
 // hostfwdTransport is an HTTP transport for a guest behind QEMU's
-// hostfwd: its dialer tries a connect again when the host resets or
-// refuses it. QEMU's user network listens on the forwarded port with a
-// backlog of one, and on a loaded host the host kernel may refuse a
-// handshake before QEMU has taken the previous connection (seen in CI);
-// nothing was sent yet, so trying again is safe.
+// hostfwd: it dials with qemu.DialForwarded.
 func hostfwdTransport() *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	return &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		for try := 0; ; try++ {
-			c, err := d.DialContext(ctx, network, addr)
-			if err == nil || try == 5 || !(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)) {
-				return c, err
-			}
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
+		return qemu.DialForwarded(ctx, d, network, addr)
 	}}
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gometal/gometal/qemu"
 	"github.com/gometal/gometal/tools/bench/stats"
 )
 
@@ -130,7 +131,7 @@ func WaitReady(ctx context.Context, addr string, limit time.Duration, gone <-cha
 	deadline := start.Add(limit)
 	var last error
 	for {
-		c, err := dialHTTP(ctx, addr, 500*time.Millisecond)
+		c, err := dialHTTP(ctx, addr, 500*time.Millisecond, false)
 		if err == nil {
 			_, err = c.get("/", 2*time.Second)
 			c.Close()
@@ -169,7 +170,7 @@ func Drive(ctx context.Context, addr string, l Load) (LoadResult, error) {
 		}
 	}()
 	for i := range conns {
-		c, err := dialHTTP(ctx, addr, 5*time.Second)
+		c, err := dialHTTP(ctx, addr, 5*time.Second, true)
 		if err != nil {
 			return r, fmt.Errorf("opening connection %d: %w", i+1, err)
 		}
@@ -267,9 +268,18 @@ type httpConn struct {
 	host string
 }
 
-func dialHTTP(ctx context.Context, addr string, timeout time.Duration) (*httpConn, error) {
-	d := net.Dialer{Timeout: timeout}
-	c, err := d.DialContext(ctx, "tcp", addr)
+// dialHTTP connects to addr; with retry through qemu.DialForwarded, which
+// tries a connect the host resets or refuses again (WaitReady does not
+// retry: refusals are its signal that the guest is still booting).
+func dialHTTP(ctx context.Context, addr string, timeout time.Duration, retry bool) (*httpConn, error) {
+	d := &net.Dialer{Timeout: timeout}
+	var c net.Conn
+	var err error
+	if retry {
+		c, err = qemu.DialForwarded(ctx, d, "tcp", addr)
+	} else {
+		c, err = d.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}
