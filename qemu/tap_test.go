@@ -96,7 +96,13 @@ func tapHTTPD(t *testing.T, img string, smp int, offload bool) {
 	resp.Body.Close()
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(post, echo), "POST /echo: %d bytes back, not the same", len(echo))
-	httpGet(t, client, base+"/quit")
+	// The reply to /quit can be lost at power-off (see TestHTTPServer);
+	// the clean exit below is what must hold.
+	if resp, err := client.Get(base + "/quit"); err == nil {
+		resp.Body.Close()
+	} else {
+		t.Logf("GET /quit: %v: the answer was lost at exit", err)
+	}
 
 	select {
 	case <-done:
