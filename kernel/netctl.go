@@ -190,14 +190,13 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 	changed := false
 	if s.typ == abi.SockDgram {
 		if len(src) > 0 {
-			h := dgramHeader{len: uint32(len(src)), addr: fromABI(io.Remote)}
-			var hb [dgramHeaderSize]byte
-			h.encode(&hb)
-			start := s.rx.n
-			if uint64(dgramHeaderSize)+io.Len <= uint64(s.rx.space()) && s.rx.put(hb[:], false) == dgramHeaderSize && s.rx.put(src, false) == len(src) {
+			mark, ok := s.rx.startDgram(dgramHeader{len: uint32(len(src)), addr: fromABI(io.Remote)})
+			if ok && s.rx.put(src, false) == len(src) {
 				changed = true
 			} else {
-				s.rx.n = start
+				if ok {
+					s.rx.truncate(mark)
+				}
 				netDropped++
 				io.Len = 0
 			}
@@ -260,7 +259,6 @@ func netAccepted(i int, io *abi.NetIO) int64 {
 	s := &sockets[c]
 	s.state = abi.SockConnected
 	s.accepted = true
-	s.listener = int16(i)
 	s.local, s.remote = fromABI(io.Local), fromABI(io.Remote)
 	s.opts = l.opts
 	l.acceptQ[(uint32(l.aHead)+uint32(l.aLen))%acceptQueueCap] = int16(c)

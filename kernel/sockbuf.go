@@ -120,26 +120,26 @@ func (h *dgramHeader) decode(b *[dgramHeaderSize]byte) {
 	h.addr.port = uint16(b[8]) | uint16(b[9])<<8
 }
 
-// putDgram stores one datagram from the concatenation of parts, with its
-// header, or nothing (false) when it does not fit.
-func (b *sockBuf) putDgram(h dgramHeader, parts ...[]byte) bool {
-	if dgramHeaderSize+h.len > b.space() {
-		return false
+// startDgram begins a datagram of h.len bytes: it checks that header and
+// payload fit and stores the header (false, storing nothing, when it does
+// not fit or memory runs out). The caller then puts the payload and, if
+// that fails part-way, calls truncate(mark) to take it all back.
+func (b *sockBuf) startDgram(h dgramHeader) (mark uint32, ok bool) {
+	if dgramHeaderSize+uint64(h.len) > uint64(b.space()) {
+		return 0, false
 	}
 	var hb [dgramHeaderSize]byte
 	h.encode(&hb)
-	start := b.n
+	mark = b.n
 	if b.put(hb[:], false) != dgramHeaderSize {
-		return false
+		b.truncate(mark) // out of memory mid-way
+		return 0, false
 	}
-	for _, p := range parts {
-		if b.put(p, false) != len(p) {
-			b.n = start // out of memory mid-way: take it back
-			return false
-		}
-	}
-	return true
+	return mark, true
 }
+
+// truncate drops what was stored after mark (a value of n).
+func (b *sockBuf) truncate(mark uint32) { b.n = mark }
 
 // nextDgram returns the header of the first datagram.
 func (b *sockBuf) nextDgram() (dgramHeader, bool) {

@@ -35,7 +35,6 @@ type socket struct {
 	soError   int32 // pending error (SO_ERROR), positive errno
 	peerEOF   bool  // the peer sent FIN
 	accepted  bool  // made by accept: shares the listener's port
-	listener  int16 // the listener's slot while queued for accept
 	dirty     bool  // the stack has not seen the latest change
 	rxWanted  bool  // the stack has data waiting for receive space
 	ackWanted bool  // the next event asks the stack for NetCtlAck
@@ -68,7 +67,7 @@ func allocSocket(typ uint8) int {
 		s := &sockets[i]
 		if s.typ == 0 {
 			gen := s.gen + 1
-			*s = socket{gen: gen, typ: typ, state: abi.SockOpen, fd: -1, listener: -1, linger: -1, waiter: noThread}
+			*s = socket{gen: gen, typ: typ, state: abi.SockOpen, fd: -1, linger: -1, waiter: noThread}
 			return i
 		}
 	}
@@ -85,16 +84,14 @@ func freeSocket(i int) {
 		dirtyCount--
 	}
 	gen := s.gen
-	*s = socket{gen: gen, fd: -1, listener: -1, waiter: noThread}
+	*s = socket{gen: gen, fd: -1, waiter: noThread}
 	exitDrainCheck()
 }
 
 // sockChanged records a change of socket i that both sides must see:
 // tellStack and tellProgram. Context: trap, kernel lock held.
-func sockChanged(i int, stack bool) {
-	if stack {
-		tellStack(i)
-	}
+func sockChanged(i int) {
+	tellStack(i)
 	tellProgram(i)
 }
 
@@ -229,9 +226,6 @@ func sockReadiness(i int) uint32 {
 		}
 	case s.state == abi.SockFailed:
 		r |= unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLERR | unix.EPOLLHUP | unix.EPOLLRDHUP
-		if s.rx.n > 0 {
-			r |= unix.EPOLLIN
-		}
 	case s.state == abi.SockOpen:
 		r |= unix.EPOLLOUT | unix.EPOLLHUP
 	}
@@ -298,8 +292,7 @@ func closeSocket(i int) {
 		s.aHead = (s.aHead + 1) % acceptQueueCap
 		s.aLen--
 		sockets[c].state = abi.SockClosed
-		sockets[c].listener = -1
-		sockChanged(c, true)
+		sockChanged(c)
 	}
 	s.state = abi.SockClosed
 	s.rx.release()
@@ -307,7 +300,7 @@ func closeSocket(i int) {
 		freeSocket(i) // no stack to tell
 		return
 	}
-	sockChanged(i, true)
+	sockChanged(i)
 }
 
 // sockOfFD returns the socket behind descriptor fd, or an errno.

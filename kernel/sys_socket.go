@@ -116,7 +116,7 @@ func sysSocket(domain, typ, proto int) int64 {
 	}
 	files[fd].socket = i
 	sockets[i].fd = int32(fd)
-	sockChanged(i, true)
+	sockChanged(i)
 	return int64(fd)
 }
 
@@ -203,9 +203,6 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 	}
 	switch s.state {
 	case abi.SockConnecting:
-		if s.waiter == t {
-			return 0 // cannot happen: a blocked connect is woken, not restarted
-		}
 		return -_EALREADY
 	case abi.SockConnected:
 		return -_EISCONN
@@ -232,7 +229,7 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 	}
 	s.remote = a
 	s.state = abi.SockConnecting
-	sockChanged(i, true)
+	sockChanged(i)
 	if files[fd].nonblock {
 		return -_EINPROGRESS
 	}
@@ -268,7 +265,7 @@ func dgramConnect(i int, addr, n uintptr) int64 {
 		if fam, ok := userBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
 			s.remote = sockAddr{}
 			s.state = abi.SockOpen
-			sockChanged(i, true)
+			sockChanged(i)
 			return 0
 		}
 	}
@@ -281,7 +278,7 @@ func dgramConnect(i int, addr, n uintptr) int64 {
 	}
 	s.remote = a
 	s.state = abi.SockConnected
-	sockChanged(i, true)
+	sockChanged(i)
 	return 0
 }
 
@@ -312,7 +309,6 @@ func sysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
 	s.aLen--
 	files[nfd].socket = c
 	sockets[c].fd = int32(nfd)
-	sockets[c].listener = -1
 	tellStack(i) // connections the queue could not take wait in the stack
 	return int64(nfd)
 }
@@ -336,7 +332,7 @@ func sysShutdown(fd, how int) int64 {
 	default:
 		return -_EINVAL
 	}
-	sockChanged(i, true)
+	sockChanged(i)
 	return 0
 }
 

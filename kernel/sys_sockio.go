@@ -157,11 +157,10 @@ func dgramSend(i int, io *sockIO, dest *sockAddr) int64 {
 	if dgramHeaderSize+uint32(io.total) > s.tx.space() {
 		return io.wait(i)
 	}
-	var hb [dgramHeaderSize]byte
-	h := dgramHeader{len: uint32(io.total), addr: to}
-	h.encode(&hb)
-	start := s.tx.n
-	ok := s.tx.put(hb[:], false) == dgramHeaderSize
+	mark, ok := s.tx.startDgram(dgramHeader{len: uint32(io.total), addr: to})
+	if !ok {
+		return -_ENOBUFS // the space was checked above: memory ran out
+	}
 	fault := false
 	for k := 0; ok && k < io.pieces(); k++ {
 		base, n, _ := io.piece(k)
@@ -170,7 +169,7 @@ func dgramSend(i int, io *sockIO, dest *sockAddr) int64 {
 		ok = good && s.tx.put(b, false) == len(b)
 	}
 	if !ok {
-		s.tx.n = start
+		s.tx.truncate(mark)
 		if fault {
 			return -_EFAULT
 		}
