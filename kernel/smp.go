@@ -115,7 +115,8 @@ func startAPs(ids []uint32) {
 
 // apFaultOption reads apfault=APICID, a fault-injection option for the
 // boot tests: that CPU is sent to a page that only halts, so it never
-// reports online, exercising the time-out path.
+// reports online, exercising the time-out path. Context: boot CPU, before
+// the runtime starts; does not allocate.
 func apFaultOption() (uint32, bool) {
 	v, ok := kernelOptionValue("apfault=")
 	if !ok {
@@ -136,6 +137,7 @@ func apFaultOption() (uint32, bool) {
 const parkPageAddr = 0x7000
 
 // parkPage writes the halting code to parkPageAddr and returns it.
+// Context: boot CPU, kernel lock held; does not allocate.
 func parkPage() uint32 {
 	if !kpt.Map(&frames, parkPageAddr, parkPageAddr, mm.PTEWrite) {
 		kernelPanic("cannot map the AP park page", nil)
