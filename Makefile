@@ -29,6 +29,10 @@ ISO_PKGS := grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf
 # report under build/, the full run the committed docs/conformance.md.
 RUN            ?=
 SHARD          ?=
+# Each configuration boots every program once: CPUS[:KERNEL OPTIONS].
+# The default shows the whole set on one CPU as the kernel boots by
+# default, and with aggressive time slices on one CPU and on four.
+CONFIGS        ?= 1 1:slice=1ms 4:slice=1ms
 CONFORMANCE_MD ?= $(if $(RUN)$(SHARD),build/conformance.md,docs/conformance.md)
 
 .PHONY: all run image iso boot boot-usage test check trapcheck conformance bench deps deps-iso cli clean
@@ -56,11 +60,12 @@ trapcheck: image
 	$(GOMETAL) trapcheck $(OUT)
 
 ## conformance: build and boot the "// run" programs of $(go env GOROOT)/test
-## (top level, chan/, ken/), print PASS/FAIL/SKIP for each and write the
-## report to $(CONFORMANCE_MD). RUN='^chan/' and SHARD=1/4 select a part.
+## (top level, chan/, ken/) once per configuration in CONFIGS, print
+## PASS/FAIL/SKIP for each and write the report to $(CONFORMANCE_MD).
+## RUN='^chan/' and SHARD=1/4 select a part, CONFIGS='4:slice=off' others.
 conformance: deps cli
 	@mkdir -p build
-	$(GOMETAL) conformance -o $(CONFORMANCE_MD) $(if $(RUN),-run '$(RUN)') $(if $(SHARD),-shard $(SHARD))
+	$(GOMETAL) conformance -o $(CONFORMANCE_MD) $(if $(RUN),-run '$(RUN)') $(if $(SHARD),-shard $(SHARD)) $(foreach c,$(CONFIGS),-config '$(c)')
 
 ## boot: boot IMAGE; the CLI exits with the program's status (make itself
 ## then stops with "Error N", N being that status, and exits 2).

@@ -122,21 +122,47 @@ func TestJudge(t *testing.T) {
 
 func TestWriteMarkdown(t *testing.T) {
 	rs := []Result{
-		{Test: Test{Name: "a.go"}, Status: Pass},
+		{Test: Test{Name: "a.go"}, Status: Pass, Reason: "booted with 512M"},
 		{Test: Test{Name: "b.go"}, Status: Fail, Reason: "exit status 2: panic: x | y"},
 		{Test: Test{Name: "c.go"}, Status: Skip, Reason: "needs os/exec"},
+		{Test: Test{Name: "d.go"}, Status: Pass},
 	}
-	assert.Equal(t, "1 passed, 1 failed, 1 skipped (pass rate 50.0% of 2 run)", Summarize(rs).String())
+	assert.Equal(t, "2 passed, 1 failed, 1 skipped (pass rate 66.7% of 3 run)", Summarize(rs).String())
+	// On four CPUs d.go fails too: it must leave the list of passes.
+	rs4 := append([]Result(nil), rs...)
+	rs4[3] = Result{Test: Test{Name: "d.go"}, Status: Fail, Reason: "timed out"}
+	runs := []ConfigResults{
+		{Config: Config{SMP: 1}, Results: rs, Elapsed: 90 * time.Second},
+		{Config: Config{SMP: 4, Append: "slice=1ms"}, Results: rs4, Elapsed: 100 * time.Second},
+	}
 	var b strings.Builder
-	require.NoError(t, WriteMarkdown(&b, rs, Env{Date: time.Date(2025, 1, 2, 3, 4, 0, 0, time.UTC), GoVersion: "go1.26.8", QEMU: "7.2.22", Mem: "256M", Timeout: 30 * time.Second}))
+	require.NoError(t, WriteMarkdown(&b, runs, Env{Date: time.Date(2025, 1, 2, 3, 4, 0, 0, time.UTC), GoVersion: "go1.26.8", QEMU: "7.2.22", Mem: "256M", Timeout: 30 * time.Second}))
 	md := b.String()
 	for _, want := range []string{
-		"- date: 2025-01-02 03:04 UTC", "- Go: go1.26.8", "- QEMU: 7.2.22 (TCG)",
-		"**1 passed, 1 failed, 1 skipped: pass rate 50.0% (1 of 2 run).**",
-		`| b.go | exit status 2: panic: x \| y |`, "| c.go | needs os/exec |", "## Passed (1)\n\na.go\n",
+		"- date: 2025-01-02 03:04 UTC", "- Go: go1.26.8", "- QEMU: 7.2.22 (TCG), q35, 256M, 30s per boot",
+		"| 1 CPU | 2 | 1 | 1 | 66.7% (2 of 3 run) | 1m30s |",
+		"| 4 CPUs, slice=1ms | 1 | 2 | 1 | 33.3% (1 of 3 run) | 1m40s |",
+		"## Failures (3)",
+		`| b.go | 1 CPU | exit status 2: panic: x \| y |`, "| d.go | 4 CPUs, slice=1ms | timed out |",
+		"## Skipped (1)", "| c.go | needs os/exec |",
+		"## Passed in every configuration (1)\n\na.go (booted with 512M)\n",
 	} {
 		assert.Contains(t, md, want)
 	}
+}
+
+func TestParseConfig(t *testing.T) {
+	for in, want := range map[string]Config{"1": {SMP: 1}, "4:slice=1ms": {SMP: 4, Append: "slice=1ms"}, " 2 : slice=off nonet ": {SMP: 2, Append: "slice=off nonet"}} {
+		got, err := ParseConfig(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"", "0", "x:slice=1ms", "256", "-1"} {
+		_, err := ParseConfig(bad)
+		assert.ErrorContains(t, err, "want CPUS[:KERNEL OPTIONS]", bad)
+	}
+	assert.Equal(t, "1 CPU", Config{SMP: 1}.String())
+	assert.Equal(t, "4 CPUs, slice=1ms", Config{SMP: 4, Append: "slice=1ms"}.String())
 }
 
 func TestMemFor(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 
 func init() {
 	commands["conformance"] = &command{
-		usage: "conformance [-run REGEXP] [-shard K/N] [-j N] [-timeout D] [-mem SIZE] [-o FILE.md]",
+		usage: "conformance [-run REGEXP] [-shard K/N] [-config CPUS[:OPTIONS]]... [-j N] [-timeout D] [-mem SIZE] [-o FILE.md]",
 		help: `Conformance builds the "// run" programs of $GOROOT/test (top level, chan/
 and ken/) into images, boots each in QEMU and compares its output and exit
 status with what the Go test driver expects. It prints PASS, FAIL or SKIP
@@ -26,6 +26,9 @@ is complete (failures are results, not errors).
 Flags:
   -run REGEXP   only programs whose name (such as chan/select3.go) matches
   -shard K/N    only the K-th of N interleaved parts of the selection
+  -config C     boot every program with C: CPUS or CPUS:KERNEL OPTIONS,
+                such as 4:slice=1ms; repeat it to run the selection once
+                per configuration (default: 1, one CPU, default options)
   -j N          programs built and booted at once (default: CPUs)
   -timeout D    time limit per boot (default 30s)
   -mem SIZE     guest memory (default 256M)
@@ -42,6 +45,12 @@ func runConformance(ctx context.Context, std stdio, args []string) (int, error) 
 	timeout := fs.Duration("timeout", 30*time.Second, "")
 	mem := fs.String("mem", "256M", "")
 	out := fs.String("o", "", "")
+	var configs []conformance.Config
+	fs.Func("config", "", func(v string) error {
+		c, err := conformance.ParseConfig(v)
+		configs = append(configs, c)
+		return err
+	})
 	pos, rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage, err
@@ -68,18 +77,30 @@ func runConformance(ctx context.Context, std stdio, args []string) (int, error) 
 		return exitFailure, err
 	}
 	tests = conformance.Select(tests, re, shard)
-	start := time.Now()
-	results, err := conformance.Run(ctx, tests, conformance.Options{
-		Jobs: *jobs, Timeout: *timeout, Mem: *mem, Progress: std.out,
-	})
-	if err != nil {
-		return exitSignal, err
+	if len(configs) == 0 {
+		configs = []conformance.Config{{SMP: 1}}
 	}
-	fmt.Fprintf(std.out, "%s\n", conformance.Summarize(results))
+	var runs []conformance.ConfigResults
+	for _, c := range configs {
+		if len(configs) > 1 {
+			fmt.Fprintf(std.out, "== %s\n", c)
+		}
+		start := time.Now()
+		results, err := conformance.Run(ctx, tests, conformance.Options{
+			Jobs: *jobs, Timeout: *timeout, Mem: *mem, Progress: std.out, SMP: c.SMP, Append: c.Append,
+		})
+		if err != nil {
+			return exitSignal, err
+		}
+		runs = append(runs, conformance.ConfigResults{Config: c, Results: results, Elapsed: time.Since(start)})
+	}
+	for _, r := range runs {
+		fmt.Fprintf(std.out, "%s: %s\n", r.Config, conformance.Summarize(r.Results))
+	}
 	if *out == "" {
 		return exitOK, nil
 	}
-	env := conformance.Env{Date: time.Now(), Mem: *mem, Timeout: *timeout, Elapsed: time.Since(start)}
+	env := conformance.Env{Date: time.Now(), Mem: *mem, Timeout: *timeout}
 	env.GoVersion, _ = goEnv(ctx, "GOVERSION")
 	env.QEMU = qemuVersion(ctx)
 	var sel []string
@@ -94,7 +115,7 @@ func runConformance(ctx context.Context, std stdio, args []string) (int, error) 
 	if err != nil {
 		return exitFailure, err
 	}
-	if err := conformance.WriteMarkdown(f, results, env); err != nil {
+	if err := conformance.WriteMarkdown(f, runs, env); err != nil {
 		f.Close()
 		return exitFailure, err
 	}
