@@ -26,7 +26,8 @@
 // Every instruction below is chosen so that its amd64 encoding, as emitted by
 // the Go assembler, decodes to the same instruction in 32-bit mode: no REX
 // prefixes, no RIP-relative operands except through the LEAL trick below
-// (boot_test.go disassembles this function in 32-bit mode to check that).
+// (entry_test.go's TestEntry32Decodes disassembles this function, from a
+// built image, in both modes to check that).
 TEXT ·entry32(SB),NOSPLIT|NOFRAME,$0
 	CLI
 	CLD

@@ -16,7 +16,7 @@ const (
 	vecGP         = 13
 	vecPageFault  = 14
 	vecTimer      = 0x20 // local APIC timer
-	vecKick       = 0xf0 // IPI: run the scheduler (wake from idle, deliver a signal)
+	vecKick       = 0xf0 // IPI: enter the kernel (wake from idle, deliver a signal, re-arm the timer)
 	vecTLB        = 0xf1 // IPI: flush the TLB
 	vecSpurious   = 0xff
 )

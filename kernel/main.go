@@ -52,6 +52,7 @@ func kmain() {
 	startAPs(discoverCPUs())                   // the other CPUs, from the ACPI MADT
 	setupSlices()                              // goroutine time slices (slice=), if the runtime's layout checks out
 	setupDeviceInterrupts()                    // I/O APIC routes; console input
+	setupKernelFault()                         // kfault=: fault injection for the crash tests
 	startProgram()                             // first thread at the runtime's _rt0_amd64_linux
 }
 
@@ -165,6 +166,7 @@ func logCPUStats() {
 		busy := max(up-idleNs, 0)
 		var l logLine
 		l.s("cpu ").u(uint64(i)).s(": busy ").ms(busy).s(" (").i(busy * 100 / max(up, 1)).s("%), ").u(c.irqs).s(" interrupts, ").u(c.halts).s(" halts, ")
+		l.s("longest run-queue wait ").ms(c.maxWaitNs).s(", ")
 		l.u(c.slicesRequested).s(" slice preemptions requested, ").u(c.slicesTaken).s(" taken").info()
 	}
 }

@@ -70,6 +70,7 @@ type percpu struct {
 	slicesRequested, slicesTaken uint64
 
 	irqs, halts uint64 // counters
+	maxWaitNs   int64  // the longest a thread waited in a run queue before running here
 	spurious    uint64 // spurious interrupts (no EOI)
 	idleNs      int64  // time spent halted
 	haltStart   int64  // when the current halt began

@@ -229,7 +229,8 @@ func sysKill(pid, tid, sig int) int64 {
 	if pid != -1 && pid != 0 && pid != 1 {
 		return -_ESRCH
 	}
-	if tid < 0 {
+	processDirected := tid < 0
+	if processDirected {
 		// Process-directed: the first thread that does not block it.
 		for i := range threads {
 			if threads[i].state != threadFree && (sig == 0 || threads[i].sigmask&sigbit(sig) == 0) {
@@ -247,8 +248,8 @@ func sysKill(pid, tid, sig int) int64 {
 	}
 	if sig != 0 {
 		code := int32(siTkill)
-		if pid != 0 && tid < 0 {
-			code = siUser
+		if processDirected {
+			code = siUser // kill(2), as on Linux
 		}
 		sendSignal(t, sig, code, 1, 0) // si_pid 1, si_uid 0
 	}

@@ -44,6 +44,9 @@ func doSyscall(c *percpu, t sched.TID) {
 	case unix.SYS_READ:
 		ret = sysRead(t, int(a0), a1, a2)
 	case unix.SYS_WRITE:
+		if kfaultArmed {
+			injectKernelFault() // kfault=1: a kernel crash for the tests
+		}
 		ret = sysWrite(t, int(a0), a1, a2)
 	case unix.SYS_CLOSE:
 		ret = sysClose(int(a0))
@@ -194,19 +197,35 @@ func doSyscall(c *percpu, t sched.TID) {
 	}
 }
 
-// seenSyscalls marks the unimplemented calls already logged.
-var seenSyscalls [8]uint64
+// seenSyscalls marks the unimplemented call numbers below
+// len(seenSyscalls)*64 already logged; seenLarge is one flag shared by all
+// larger numbers (a program looping over bad numbers logs one line).
+var (
+	seenSyscalls [8]uint64
+	seenLarge    bool
+)
 
-// unimplemented logs the first use of each unimplemented system call.
+// unimplemented logs the first use of each unimplemented system call
+// number below 512, and the first use of any larger one, naming it.
+// Context: trap, kernel lock held; does not allocate.
 func unimplemented(nr uint64) {
-	if nr < 512 && seenSyscalls[nr/64]&(1<<(nr%64)) != 0 {
+	large := nr >= uint64(len(seenSyscalls))*64
+	switch {
+	case large && seenLarge:
 		return
-	}
-	if nr < 512 {
+	case large:
+		seenLarge = true
+	case seenSyscalls[nr/64]&(1<<(nr%64)) != 0:
+		return
+	default:
 		seenSyscalls[nr/64] |= 1 << (nr % 64)
 	}
 	var l logLine
-	l.s("unimplemented system call ").u(nr).s(": returning ENOSYS").info()
+	l.s("unimplemented system call ").u(nr).s(": returning ENOSYS")
+	if large {
+		l.s(" (only the first call numbered above 511 is logged)")
+	}
+	l.info()
 }
 
 // errnoResult is the RAX value of a failed system call.

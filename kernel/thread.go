@@ -47,6 +47,7 @@ type thread struct {
 	evMax   int
 	cpuTime int64 // ns spent running, for CLOCK_THREAD_CPUTIME_ID
 	lastRun int64
+	queued  int64 // when it last joined a run queue
 
 	// Signals waiting for delivery, and the siginfo fields of each.
 	pending uint64
@@ -97,11 +98,14 @@ func linuxTID(t sched.TID) int64 { return int64(t) + 1 }
 
 // makeRunnable queues t on the run queue of the CPU it last ran on, and
 // makes sure some CPU will pick it up soon: that CPU, if it is idle, or
-// else an idle CPU that will steal it. Context: trap, kernel lock held.
+// else an idle CPU that will steal it, or else (every CPU busy) the home
+// CPU's time-slice timer, which a tickless CPU running one thread has
+// turned off. Context: trap, kernel lock held.
 func makeRunnable(t sched.TID) {
 	th := &threads[t]
 	th.state = threadRunnable
 	th.wait = waitNone
+	th.queued = nanotime()
 	home := &cpus[th.cpu]
 	if !home.runq.Push(t) {
 		kernelPanic("run queue overflow", nil)
@@ -115,6 +119,9 @@ func makeRunnable(t sched.TID) {
 			kick(&cpus[i])
 			return
 		}
+	}
+	if end := home.sliceStart + timeSliceNs; home.cur != noThread && (home.armed == 0 || home.armed > end) {
+		kick(home) // it re-arms its timer on the way back to its thread
 	}
 }
 
@@ -253,6 +260,7 @@ func reschedule(c *percpu, f *TrapFrame) {
 	nt.state = threadRunning
 	nt.cpu = c.id
 	nt.lastRun = nanotime()
+	c.maxWaitNs = max(c.maxWaitNs, nt.lastRun-nt.queued)
 	nrunning++
 	c.cur = next
 	c.sliceStart = nt.lastRun

@@ -58,7 +58,8 @@ func userTrap(f *TrapFrame) {
 	case v == vecKick:
 		c.irqs++
 		localAPIC.EOI()
-		c.resched = true // let a queued thread have its turn
+		// Nothing else to do: the way back to the program delivers a
+		// pending signal and re-arms the timer for a queued thread.
 	case v == vecSpurious:
 		c.spurious++
 	case v == vecPageFault:

@@ -74,5 +74,12 @@ func main() {
 	call("lseek on the console", unix.SYS_LSEEK, 1, 0, 0)
 	call("tgkill with a bad signal", unix.SYS_TGKILL, uintptr(unix.Getpid()), uintptr(unix.Gettid()), 200)
 	call("arch_prctl with a bad code", unix.SYS_ARCH_PRCTL, 0x9999, 0)
+	// Numbers no Linux call has (340 lies in the gap before 424): ENOSYS,
+	// and the kernel logs each at most once.
+	call("unknown system call 340", 340)
+	call("unknown system call 340 again", 340)
+	call("unknown system call 1000", 1000)
+	call("unknown system call 1000 again", 1000)
+	call("unknown system call 2000", 2000)
 	fmt.Println("still running")
 }

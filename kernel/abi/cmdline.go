@@ -28,7 +28,7 @@ type Cmdline struct {
 }
 
 // kernelOptions are the words (or KEY= prefixes) the kernel itself reads.
-var kernelOptions = [...]string{"quiet", "debug", "loglevel=", "acpidump", "slice=", "novdso", "novga", "ip=", "gw=", "dns=", "nonet", "apfault="}
+var kernelOptions = [...]string{"quiet", "debug", "loglevel=", "acpidump", "slice=", "novdso", "novga", "ip=", "gw=", "dns=", "nonet", "apfault=", "kfault="}
 
 // KernelOption reports whether w is a kernel option rather than an
 // environment variable or flag for the program.
@@ -99,6 +99,7 @@ func (c *Cmdline) add(list *[MaxWords]Span, n *int, w Span) {
 
 // DefaultEnv adds the variable kv ("KEY=value") unless the command line
 // set KEY already. It reports false if there is no room.
+// Context: boot; does not allocate.
 func (c *Cmdline) DefaultEnv(kv string) bool {
 	key := kv
 	for i := 0; i < len(kv); i++ {
