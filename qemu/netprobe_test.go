@@ -91,8 +91,9 @@ func TestNetProbe(t *testing.T) {
 			port, got := netprobeServer(t)
 			res, err := qemu.Run(t.Context(), qemu.Options{
 				Image: img, SMP: smp, Net: "user", Timeout: 90 * time.Second,
-				// nonet: the kernel's own stack leaves the NIC to the program.
-				Append: "nonet -- 10.0.2.2:" + strconv.Itoa(port),
+				// slice=1ms as in every boot test; nonet: the kernel's
+				// own stack leaves the NIC to the program.
+				Append: "slice=1ms nonet -- 10.0.2.2:" + strconv.Itoa(port),
 			})
 			require.NoError(t, err)
 			out := string(res.Output)

@@ -3,8 +3,10 @@ package qemu_test
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -18,17 +20,64 @@ import (
 )
 
 // Boot cases for signal delivery: asynchronous preemption (SIGURG), faults
-// that become Go panics (SIGSEGV, SIGFPE), the runtime's stack-overflow
-// error, and CPU profiling (SIGPROF from CPU-time timers).
+// that become Go panics (SIGSEGV, SIGFPE; with SetPanicOnFault, writes to
+// read-only memory and jumps into non-executable data, with their fault
+// addresses), a signal the program sends itself (SIGUSR1 through
+// os/signal), a fatal SIGILL, the runtime's stack-overflow error, and CPU
+// profiling (SIGPROF from CPU-time timers). Like every boot case they run
+// at 1 and 4 CPUs (TestBoot, TestSMPExamples).
 func init() {
 	bootCases["preempt"] = bootCase{}
 	bootCases["faults"] = bootCase{}
+	// Go has no handler for a synchronous SIGILL: the runtime dies with
+	// "SIGILL: illegal instruction", exit 2, as on Linux. The traceback
+	// holds addresses, so only its head is compared with the host's.
+	bootCases["sigill"] = bootCase{trim: sigillHead, check: func(t *testing.T, res *qemu.Result) {
+		assert.Regexp(t, `(?s)\[running\]:\nmain\.ud2\(\)\n.*\nmain\.main\(\)\n`, string(res.Output), "traceback from the faulting instruction")
+	}}
 	bootCases["stackoverflow"] = bootCase{guestOnly: true, check: func(t *testing.T, res *qemu.Result) {
 		assert.Equal(t, 2, res.ExitCode, "the runtime's fatal error exits 2")
 		assert.Contains(t, string(res.Output), "runtime: goroutine stack exceeds 1048576-byte limit")
 		assert.Contains(t, string(res.Output), "fatal error: stack overflow")
 	}}
 	bootCases["cpuprofile"] = bootCase{guestOnly: true, check: checkCPUProfile}
+}
+
+// sigillHead is the first four lines of examples/sigill's output (what it
+// printed, the signal, its PC and code, the instruction bytes), with the
+// PC's value left out.
+func sigillHead(out []byte) []byte {
+	lines := bytes.SplitAfterN(out, []byte("\n"), 5)
+	head := bytes.Join(lines[:min(4, len(lines))], nil)
+	return regexp.MustCompile(`PC=0x[0-9a-f]+ `).ReplaceAll(head, []byte("PC=(address) "))
+}
+
+// TestSysmonPreemption boots examples/preempt, faults and tickerlag with
+// the kernel's time slices off (slice=off), on 1 CPU and on 4: preemption
+// is then Linux's, left to the runtime's sysmon, which sends SIGURG with
+// tgkill to a thread often running on another CPU, so the signal needs an
+// IPI there. Boot cases otherwise run with slice=1ms.
+func TestSysmonPreemption(t *testing.T) {
+	s := newBootSuite(t, mustRoot(t))
+	for _, name := range []string{"preempt", "faults", "tickerlag"} {
+		for _, n := range smpCounts {
+			t.Run(fmt.Sprintf("%s/smp%d", name, n), func(t *testing.T) {
+				t.Parallel()
+				c := bootCases[name]
+				check := c.check
+				c.slice, c.smp, c.tag = "off", n, fmt.Sprintf("off-smp%d", n)
+				c.check = func(t *testing.T, res *qemu.Result) {
+					assert.Contains(t, string(res.KernelLog), "goroutine time slices off")
+					assert.Regexp(t, `cpu 0: .* 0 slice preemptions requested`, string(res.KernelLog))
+					assert.NotRegexp(t, `cpu \d+: .* [1-9]\d* slice preemptions requested`, string(res.KernelLog))
+					if check != nil {
+						check(t, res)
+					}
+				}
+				s.boot(t, name, c)
+			})
+		}
+	}
 }
 
 // checkCPUProfile decodes the profile the guest printed and requires
@@ -58,22 +107,27 @@ func checkCPUProfile(t *testing.T, res *qemu.Result) {
 }
 
 // TestConsoleSIGQUIT sends Ctrl-\ on the serial line once the program
-// waits for input: the Go runtime must dump its goroutines and exit 2, as
-// on a Linux terminal.
+// waits for input, on 1 CPU and on 4 (where the console interrupt and the
+// thread the signal goes to may be on different CPUs): the Go runtime
+// must dump its goroutines and exit 2, as on a Linux terminal.
 func TestConsoleSIGQUIT(t *testing.T) {
 	root := mustRoot(t)
 	img := filepath.Join(t.TempDir(), "upper.img")
 	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/upper", Out: img, Dir: root})
 	require.NoError(t, err)
-	in, feed := io.Pipe()
-	w := &watcher{want: "HELLO\n", then: func() { feed.Write([]byte{0x1c}) }}
-	go feed.Write([]byte("hello\n"))
-	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Stdin: in, Console: w, Timeout: 60 * time.Second})
-	feed.Close()
-	require.NoError(t, err)
-	assert.Equal(t, 2, res.ExitCode)
-	assert.Contains(t, string(res.Output), "SIGQUIT: quit")
-	assert.Contains(t, string(res.Output), "goroutine 1")
+	for _, n := range smpCounts {
+		t.Run(fmt.Sprintf("smp%d", n), func(t *testing.T) {
+			in, feed := io.Pipe()
+			w := &watcher{want: "HELLO\n", then: func() { feed.Write([]byte{0x1c}) }}
+			go feed.Write([]byte("hello\n"))
+			res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: n, Append: "slice=1ms", Stdin: in, Console: w, Timeout: 60 * time.Second})
+			feed.Close()
+			require.NoError(t, err)
+			assert.Equal(t, 2, res.ExitCode)
+			assert.Contains(t, string(res.Output), "SIGQUIT: quit")
+			assert.Contains(t, string(res.Output), "goroutine 1")
+		})
+	}
 }
 
 // watcher calls then once the console has shown want.
