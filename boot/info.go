@@ -122,7 +122,10 @@ func Parse(eax uint32, infoAddr uint64, mem []byte, base uint64, out *Info) Erro
 	return parsePVH(m, hdr, out)
 }
 
-// hvm_start_info (Xen public/arch-x86/hvm/start_info.h), version 1.
+// parsePVH reads the PVH start information h, an hvm_start_info (Xen
+// public/arch-x86/hvm/start_info.h), version 1: the RSDP, the command
+// line and the memory map. Context: boot, before the runtime; does not
+// allocate.
 func parsePVH(m physMem, h []byte, out *Info) Error {
 	le := binary.LittleEndian
 	version := le.Uint32(h[4:])
@@ -153,6 +156,9 @@ const (
 	mbFlagMmap    = 1 << 6
 )
 
+// parseMultiboot reads a multiboot v1 information structure at addr: the
+// command line and the memory map. Context: boot, before the runtime; does
+// not allocate.
 func parseMultiboot(m physMem, addr uint64, out *Info) Error {
 	le := binary.LittleEndian
 	h := m.slice(addr, 52)
@@ -200,6 +206,7 @@ const (
 
 // parseMultiboot2 walks the tags: the command line (without the kernel's
 // path, which GRUB leaves out), the memory map and the ACPI RSDP copies.
+// Context: boot, before the runtime; does not allocate.
 func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 	le := binary.LittleEndian
 	h := m.slice(addr, 8)
@@ -248,6 +255,7 @@ func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 
 // parseFramebuffer reads a framebuffer tag: address, pitch, width,
 // height, bpp, type and, for RGB, each channel's bit position and size.
+// Context: boot, before the runtime; does not allocate.
 func (out *Info) parseFramebuffer(b []byte) {
 	le := binary.LittleEndian
 	// type, size, addr, pitch, width, height, bpp, type, 2 reserved bytes,
@@ -272,6 +280,7 @@ func (out *Info) addRegion(base, size uint64, typ uint32) {
 }
 
 // copyCmdline copies the NUL-terminated string at addr (0 = none).
+// Context: boot, before the runtime; does not allocate.
 func (out *Info) copyCmdline(m physMem, addr uint64) Error {
 	if addr == 0 {
 		return OK

@@ -51,6 +51,7 @@ func readACPI() {
 
 // dumpACPI prints every table in hex (the acpidump kernel option), in the
 // format drivers/acpi's tests read as captured table sets.
+// Context: boot; does not allocate.
 func dumpACPI() {
 	for i := 0; i < acpiTables.NSeen; i++ {
 		r := &acpiTables.Seen[i]
@@ -67,6 +68,7 @@ func dumpACPI() {
 }
 
 // discoverCPUs returns the APIC ids of the enabled CPUs in the MADT.
+// Context: boot; does not allocate (the slice is of a fixed array).
 func discoverCPUs() []uint32 {
 	if !haveACPI || !acpiTables.HaveMADT {
 		return nil
@@ -87,6 +89,8 @@ func discoverCPUs() []uint32 {
 
 // useX2APIC reports whether the local APICs must run in x2APIC mode: the
 // firmware left them so, or some APIC id does not fit xAPIC's 8 bits.
+// Context: boot (the boot CPU, or an AP starting in apMain), interrupts
+// off; does not allocate.
 func useX2APIC(apicBase uint64) bool {
 	if apicBase&(1<<10) != 0 {
 		return true
@@ -119,6 +123,7 @@ func initIOAPICs() bool {
 }
 
 // isaRouteFor applies the MADT's interrupt source override for an ISA IRQ.
+// Context: boot; does not allocate.
 func isaRouteFor(irq uint8) isaRoute {
 	if !haveACPI {
 		return isaRoute{gsi: uint32(irq)}
@@ -129,6 +134,8 @@ func isaRouteFor(irq uint8) isaRoute {
 
 // acpiPowerOff enters S5 through the FADT's PM1 control registers, if the
 // tables describe them. It returns if that did not stop the machine.
+// Context: trap or boot (stop, on the exit and panic paths), interrupts
+// off; does not allocate.
 func acpiPowerOff() {
 	if !haveACPI || !acpiTables.HaveFADT || !acpiTables.HaveS5 {
 		return

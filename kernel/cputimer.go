@@ -85,6 +85,7 @@ func chargeCPU(c *percpu, now int64) {
 
 // nextCPUExpiry returns the monotonic time at which the running thread's
 // earliest CPU-time timer expires, or 0.
+// Context: trap, kernel lock held; does not allocate.
 func nextCPUExpiry(c *percpu, now int64) int64 {
 	if nArmed == 0 || c.cur == noThread {
 		return 0
@@ -105,6 +106,7 @@ func nextCPUExpiry(c *percpu, now int64) int64 {
 
 // sysTimerCreate implements timer_create for CPU-time clocks with
 // SIGEV_SIGNAL or SIGEV_THREAD_ID notification.
+// Context: trap, kernel lock held; does not allocate.
 func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 	k := cpuTimer{used: true, target: t, signo: int(unix.SIGALRM)}
 	switch clock {
@@ -150,6 +152,7 @@ func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 }
 
 // sysTimerSettime arms (or, with a zero value, disarms) a timer.
+// Context: trap, kernel lock held; does not allocate.
 func sysTimerSettime(id, flags int, newv, oldv uintptr) int64 {
 	if id < 0 || id >= itimerProf || !cpuTimers[id].used {
 		return -_EINVAL
@@ -167,6 +170,7 @@ func sysTimerSettime(id, flags int, newv, oldv uintptr) int64 {
 
 // settime re-arms k and reports the previous setting at oldv (as an
 // itimerspec, or an itimerval when timeval is set).
+// Context: trap, kernel lock held; does not allocate.
 func settime(k *cpuTimer, interval, value int64, absolute bool, oldv uintptr, timeval bool) int64 {
 	if oldv != 0 {
 		var left int64
@@ -192,6 +196,8 @@ func settime(k *cpuTimer, interval, value int64, absolute bool, oldv uintptr, ti
 	return 0
 }
 
+// writeTimerPair stores an interval and a value at addr as an itimerval
+// (timeval set) or an itimerspec. Context: trap, kernel lock held; does not allocate.
 func writeTimerPair(addr uintptr, interval, value int64, timeval bool) bool {
 	if timeval {
 		return userWrite64(addr, uint64(interval/1e9)) && userWrite64(addr+8, uint64(interval%1e9/1e3)) &&
@@ -214,6 +220,7 @@ func sysTimerDelete(id int) int64 {
 // sysSetitimer implements ITIMER_PROF (the runtime's process-wide
 // profiling timer). ITIMER_REAL and ITIMER_VIRTUAL are not needed by the
 // runtime and return EINVAL.
+// Context: trap, kernel lock held; does not allocate.
 func sysSetitimer(which int, newv, oldv uintptr) int64 {
 	if which != unix.ITIMER_PROF {
 		return -_EINVAL
@@ -238,6 +245,8 @@ func sysSetitimer(which int, newv, oldv uintptr) int64 {
 	return settime(k, interval, value, false, oldv, true)
 }
 
+// settimeReport writes k's interval and time left at oldv (an itimerval)
+// without changing it. Context: trap, kernel lock held; does not allocate.
 func settimeReport(k *cpuTimer, oldv uintptr) int64 {
 	var left int64
 	if k.armed {

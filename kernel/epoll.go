@@ -30,6 +30,8 @@ type epollInstance struct {
 
 var epolls [maxEpolls]epollInstance
 
+// sysEpollCreate creates an epoll instance and its descriptor.
+// Context: trap, kernel lock held; does not allocate.
 func sysEpollCreate(flags int) int64 {
 	if flags&^unix.EPOLL_CLOEXEC != 0 {
 		return -_EINVAL
@@ -49,6 +51,8 @@ func sysEpollCreate(flags int) int64 {
 	return -_EMFILE
 }
 
+// sysEpollCtl adds, modifies or deletes fd's entry in an epoll instance.
+// Context: trap, kernel lock held; does not allocate.
 func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	ef := getFile(epfd)
 	if ef == nil || getFile(fd) == nil {
@@ -108,6 +112,8 @@ func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 }
 
 // readiness returns the epoll events fd is ready for.
+// Context: trap (a system call, or an interrupt through epollNotify),
+// kernel lock held; does not allocate.
 func readiness(fd int) uint32 {
 	f := getFile(fd)
 	if f == nil {
@@ -143,6 +149,8 @@ func readiness(fd int) uint32 {
 
 // collect writes up to max ready events of ep to the user buffer at out and
 // returns how many (negative errno on a bad buffer).
+// Context: trap (a system call, or an interrupt through epollNotify),
+// kernel lock held; does not allocate.
 func collect(ep *epollInstance, out uintptr, max int) int64 {
 	n := 0
 	for i := range ep.entries {
@@ -182,6 +190,7 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 
 // sysEpollWait returns ready events, or blocks t until one arrives or the
 // timeout (ms; -1 forever) passes.
+// Context: trap, kernel lock held; does not allocate.
 func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int64 {
 	ef := getFile(epfd)
 	if ef == nil {

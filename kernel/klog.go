@@ -104,6 +104,7 @@ func (l *logLine) hb(v byte) *logLine {
 }
 
 // i appends a signed decimal.
+// Context: boot or trap; does not allocate.
 func (l *logLine) i(v int64) *logLine {
 	if v < 0 {
 		l.s("-")
@@ -125,6 +126,7 @@ func (l *logLine) x(v uint64) *logLine {
 }
 
 // ms appends a duration in nanoseconds as milliseconds with 3 decimals.
+// Context: boot or trap; does not allocate.
 func (l *logLine) ms(ns int64) *logLine {
 	l.i(ns / 1e6).s(".")
 	frac := (ns % 1e6) / 1e3
@@ -162,6 +164,7 @@ func (l *logLine) info() {
 }
 
 // logs prints one fixed message.
+// Context: boot or trap; does not allocate.
 func logs(s string) {
 	var l logLine
 	l.s(s).print()

@@ -35,6 +35,7 @@ func (l *spinlock) lock(c *percpu) {
 }
 
 // unlock releases l, which c must hold.
+// Context: trap or boot, interrupts off; does not allocate.
 func (l *spinlock) unlock(c *percpu) {
 	if o := l.owner.Load(); o != int32(c.id+1) {
 		var m logLine

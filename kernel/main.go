@@ -99,6 +99,7 @@ func setupFramebuffer() {
 }
 
 // bootingLine is the first log line: boot protocol, memory, command line.
+// Context: boot; does not allocate.
 func bootingLine(l *logLine) {
 	l.s("booting: ")
 	switch bootInfo.Protocol {
@@ -113,6 +114,7 @@ func bootingLine(l *logLine) {
 }
 
 // readBootInfo copies what the boot loader handed over.
+// Context: boot, kernel lock held; does not allocate.
 func readBootInfo() {
 	const window = 1 << 30 // the boot stub's alias of the first 1 GiB at directBase
 	e := boot.Parse(boot.Magic, uint64(boot.InfoAddr), unsafeSlice(directBase, window), 0, &bootInfo)
@@ -155,6 +157,7 @@ func shutdown(status int) {
 // logCPUStats prints each CPU's busy time and interrupt and halt counts
 // since the program started (read without the lock: approximate for the
 // other CPUs, which may still be running).
+// Context: trap or boot (shutdown); does not allocate.
 func logCPUStats() {
 	up := nanotime() - programStart
 	for i := 0; i < onlineCPUs; i++ {
@@ -173,6 +176,8 @@ func logCPUStats() {
 
 // stop writes v to the debug-exit port, then tries ACPI power-off (S5),
 // then halts forever.
+// Context: trap or boot (shutdown, kernel panic); does not allocate;
+// never returns.
 func stop(v uint32) {
 	debugexit.Exit(v)
 	acpiPowerOff()

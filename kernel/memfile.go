@@ -39,6 +39,7 @@ var memFilePaths = [...]string{
 // sysOpenat opens one of the kernel's files read-only. Everything else
 // does not exist (ENOENT), which is what the Go runtime and standard
 // library expect of optional files.
+// Context: trap, kernel lock held; does not allocate.
 func sysOpenat(dirfd int, path uintptr, flags int) int64 {
 	var name [256]byte
 	n := 0
@@ -140,6 +141,7 @@ func fillMemFile(which int, f *memFile) {
 
 // writeSchedView describes each CPU and thread, for the program (see
 // examples/shell): busy time, interrupts, halts, run queue, time slices.
+// Context: trap, kernel lock held; does not allocate.
 func writeSchedView(w textWriter) {
 	now := nanotime()
 	up := now - programStart
@@ -210,6 +212,7 @@ func memFileSeek(f *file, off int64, whence int) int64 {
 
 // writeResolvConf lists the dns= option's servers (comma-separated), or
 // QEMU user networking's resolver.
+// Context: trap, kernel lock held; does not allocate.
 func writeResolvConf(w textWriter) {
 	v, ok := kernelOptionValue("dns=")
 	if (!ok || v == "") && dnsAddr != [4]byte{} {
@@ -238,6 +241,7 @@ func writeResolvConf(w textWriter) {
 
 // writePCIView lists the MCFG's ECAM allocations for the PCI driver
 // goroutines: "ecam BASE SEGMENT START END" (decimal; BASE: bus 0's address).
+// Context: trap, kernel lock held; does not allocate.
 func writePCIView(w textWriter) {
 	if !acpiTables.HaveMCFG {
 		return

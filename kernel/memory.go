@@ -43,6 +43,7 @@ const (
 
 // phdr returns the i-th program header of the image (read from the loaded
 // header page) and the number of headers.
+// Context: boot; does not allocate.
 func phdr(i int) (typ, flags uint32, vaddr, memsz uint64, n int) {
 	h := uintptr(imageBase)
 	phoff := *(*uint64)(ptr(h + 32))

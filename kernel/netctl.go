@@ -27,6 +27,7 @@ func openNetCtl(flags int) int64 {
 
 // closeNetCtl is the stack going away: every socket fails with ENETDOWN,
 // and those the program closed are freed.
+// Context: trap, kernel lock held; does not allocate.
 func closeNetCtl() {
 	netStackFD = -1
 	for i := range sockets {
@@ -46,6 +47,7 @@ func closeNetCtl() {
 }
 
 // netCtlRead writes NetEvents for dirty sockets into buf.
+// Context: trap, kernel lock held; does not allocate.
 func netCtlRead(buf, n uintptr) int64 {
 	if n < abi.NetEventSize {
 		return -_EINVAL
@@ -96,6 +98,7 @@ func (a sockAddr) abi() abi.Addr4 { return abi.Addr4{IP: a.ip, Port: a.port} }
 func fromABI(a abi.Addr4) sockAddr { return sockAddr{ip: a.IP, port: a.Port} }
 
 // netCtlIoctl serves the NetCtl* requests.
+// Context: trap, kernel lock held; does not allocate.
 func netCtlIoctl(req uint, arg uintptr) int64 {
 	b, ok := userBytes(arg, abi.NetIOSize, true)
 	if !ok {
@@ -133,6 +136,7 @@ func netCtlIoctl(req uint, arg uintptr) int64 {
 }
 
 // netPullTx moves transmit data to the stack's buffer.
+// Context: trap, kernel lock held; does not allocate.
 func netPullTx(i int, io *abi.NetIO) int64 {
 	s := &sockets[i]
 	wasFull := s.tx.space() == 0
@@ -178,6 +182,7 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 }
 
 // netPushRx moves received data from the stack's buffer into the ring.
+// Context: trap, kernel lock held; does not allocate.
 func netPushRx(i int, io *abi.NetIO) int64 {
 	s := &sockets[i]
 	if s.state == abi.SockClosed || s.flags&abi.EvShutRd != 0 {
@@ -220,6 +225,7 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 }
 
 // netSetState records a connect's outcome or a connection error.
+// Context: trap, kernel lock held; does not allocate.
 func netSetState(i int, io *abi.NetIO) int64 {
 	s := &sockets[i]
 	if s.state == abi.SockClosed {
@@ -242,6 +248,7 @@ func netSetState(i int, io *abi.NetIO) int64 {
 }
 
 // netAccepted queues a new connection on listener i and returns its slot.
+// Context: trap, kernel lock held; does not allocate.
 func netAccepted(i int, io *abi.NetIO) int64 {
 	l := &sockets[i]
 	if l.state != abi.SockListening {

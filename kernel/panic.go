@@ -38,6 +38,10 @@ func kernelPanic(reason string, f *TrapFrame) {
 	stop(debugexit.KernelPanic)
 }
 
+// printFrame prints the trap frame f for a crash report (docs/protocols.md):
+// the registers, CR2 and CR3, the code bytes at RIP and the words at RSP.
+// Context: any (kernel panics, and program faults in trap context); does
+// not allocate.
 func printFrame(f *TrapFrame) {
 	var l logLine
 	l.s("cpu: ").u(uint64(thisCPU().id)).s(" vector: ").u(f.Vector)
@@ -115,6 +119,7 @@ func printFrame(f *TrapFrame) {
 }
 
 // peekByte reads a byte of kernel or user memory if it is mapped.
+// Context: any (crash reports); does not allocate.
 func peekByte(addr uintptr) (byte, bool) {
 	if !mapped(addr) {
 		return 0, false
@@ -122,6 +127,8 @@ func peekByte(addr uintptr) (byte, bool) {
 	return *(*byte)(ptr(addr)), true
 }
 
+// peekWord reads an aligned word of kernel or user memory if it is mapped.
+// Context: any (crash reports); does not allocate.
 func peekWord(addr uintptr) (uint64, bool) {
 	if addr&7 != 0 || !mapped(addr) {
 		return 0, false
@@ -130,6 +137,8 @@ func peekWord(addr uintptr) (uint64, bool) {
 }
 
 // mapped reports whether addr is mapped in the current page table.
+// Context: any (crash reports), with or without the kernel lock; does not
+// allocate.
 func mapped(addr uintptr) bool {
 	if !mm.Canonical(addr) || kpt.Root == 0 {
 		return addr >= 0x1000 && addr < 1<<30 // early identity map

@@ -97,4 +97,5 @@ func thisCPU() *percpu {
 }
 
 // getGS returns the GS base (the current cpu). Implemented in start_amd64.s.
+// Context: kernel (boot or trap), interrupts off; does not allocate.
 func getGS() uintptr

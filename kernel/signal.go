@@ -222,6 +222,8 @@ const mxcsrMask = 0xffbf
 const keepRegs = blocked
 
 // sysKill implements kill (pid), tkill and tgkill (tid).
+// Context: trap (a system call, or a console signal character through
+// sendProcessSignal), kernel lock held; does not allocate.
 func sysKill(pid, tid, sig int) int64 {
 	if sig < 0 || sig > nsig {
 		return -_EINVAL

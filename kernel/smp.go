@@ -37,6 +37,7 @@ func allocKernelStack(size uintptr) uintptr {
 
 // prepareCPU fills c's per-CPU state for a CPU that will start at
 // apEntry64: its kernel stack, kernel g, TLS slot and GS value.
+// Context: boot CPU, kernel lock held; does not allocate.
 func prepareCPU(c *percpu, id int, apicID uint32) bool {
 	top := allocKernelStack(kstackSize)
 	ist := allocKernelStack(istSize)
@@ -148,6 +149,7 @@ func parkPage() uint32 {
 }
 
 // waitOnline waits up to us microseconds for c to report itself online.
+// Context: boot, kernel lock held; does not allocate.
 func waitOnline(c *percpu, us int64) bool {
 	deadline := nanotime() + us*1000
 	for !c.online.Load() && nanotime() < deadline {
@@ -158,6 +160,7 @@ func waitOnline(c *percpu, us int64) bool {
 
 // apEntryAddr returns the 64-bit entry of application processors
 // (start_amd64.s).
+// Context: boot; does not allocate.
 func apEntryAddr() uintptr
 
 // apMain is where an application processor arrives in Go, on its own

@@ -25,6 +25,7 @@ func (b *sockBuf) space() uint32 { return sockBufSize - b.n }
 
 // page returns the kernel address of the frame holding ring offset off,
 // allocating it if needed; 0 when memory is exhausted.
+// Context: trap, kernel lock held; does not allocate.
 func (b *sockBuf) page(off uint32, alloc bool) uintptr {
 	i := off / mm.PageSize
 	if b.pages[i] == 0 {
@@ -43,6 +44,7 @@ func (b *sockBuf) page(off uint32, alloc bool) uintptr {
 
 // put appends src (all of it, or as much as fits when partial) and returns
 // the bytes stored. Without partial it stores nothing unless all fits.
+// Context: trap, kernel lock held; does not allocate.
 func (b *sockBuf) put(src []byte, partial bool) int {
 	if uint32(len(src)) > b.space() && !partial {
 		return 0
@@ -64,6 +66,7 @@ func (b *sockBuf) put(src []byte, partial bool) int {
 
 // peek copies up to len(dst) bytes from ring offset skip (relative to the
 // head) into dst without consuming them and returns the count.
+// Context: trap, kernel lock held; does not allocate.
 func (b *sockBuf) peek(dst []byte, skip uint32) int {
 	done := 0
 	for done < len(dst) && skip+uint32(done) < b.n {
@@ -124,6 +127,7 @@ func (h *dgramHeader) decode(b *[dgramHeaderSize]byte) {
 // payload fit and stores the header (false, storing nothing, when it does
 // not fit or memory runs out). The caller then puts the payload and, if
 // that fails part-way, calls truncate(mark) to take it all back.
+// Context: trap, kernel lock held; does not allocate.
 func (b *sockBuf) startDgram(h dgramHeader) (mark uint32, ok bool) {
 	if dgramHeaderSize+uint64(h.len) > uint64(b.space()) {
 		return 0, false
@@ -142,6 +146,7 @@ func (b *sockBuf) startDgram(h dgramHeader) (mark uint32, ok bool) {
 func (b *sockBuf) truncate(mark uint32) { b.n = mark }
 
 // nextDgram returns the header of the first datagram.
+// Context: trap, kernel lock held; does not allocate.
 func (b *sockBuf) nextDgram() (dgramHeader, bool) {
 	var h dgramHeader
 	if b.n < dgramHeaderSize {

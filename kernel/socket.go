@@ -167,6 +167,7 @@ const stackAnswerMax = 5_000_000_000 // ns
 var stackTimeoutLogged bool
 
 // stackTimedOut logs, once, that the stack did not answer a bind or listen.
+// Context: trap (expireTimers), kernel lock held; does not allocate.
 func stackTimedOut() {
 	if !stackTimeoutLogged {
 		stackTimeoutLogged = true
@@ -198,6 +199,8 @@ func forgetSockWaiter(t sched.TID) {
 }
 
 // sockReadiness returns the epoll events of socket i.
+// Context: trap (a system call, or an interrupt through epollNotify),
+// kernel lock held; does not allocate.
 func sockReadiness(i int) uint32 {
 	s := &sockets[i]
 	var r uint32
@@ -251,6 +254,7 @@ func portInUse(self int, typ uint8, a sockAddr) bool {
 }
 
 // ephemeralPort picks a free port in the ephemeral range, 0 if none.
+// Context: trap, kernel lock held; does not allocate.
 func ephemeralPort(self int, typ uint8) uint16 {
 	for range ephemeralHigh - ephemeralLow + 1 {
 		p := uint16(nextPort)
@@ -266,6 +270,7 @@ func ephemeralPort(self int, typ uint8) uint16 {
 }
 
 // autobind gives socket i an ephemeral port if it has none.
+// Context: trap, kernel lock held; does not allocate.
 func autobind(i int) bool {
 	s := &sockets[i]
 	if s.local.port != 0 {
@@ -352,11 +357,13 @@ func writeSocketView(w textWriter) {
 
 var sockStateNames = [...]string{"-", "open", "listening", "connecting", "connected", "failed", "closed"}
 
+// writeSockAddr writes a as dotted-quad IP:port. Context: trap, kernel lock held; does not allocate.
 func writeSockAddr(w textWriter, a sockAddr) {
 	writeSockAddrIP(w, a.ip)
 	w.s(":").u(uint64(a.port))
 }
 
+// writeSockAddrIP writes ip as a dotted quad. Context: trap, kernel lock held; does not allocate.
 func writeSockAddrIP(w textWriter, ip [4]byte) {
 	w.u(uint64(ip[0])).s(".").u(uint64(ip[1])).s(".").u(uint64(ip[2])).s(".").u(uint64(ip[3]))
 }

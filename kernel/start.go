@@ -9,8 +9,13 @@ import (
 	"github.com/gometal/gometal/sched"
 )
 
-// Entry points found by the linker (start_amd64.s).
+// Entry points found by the linker (start_amd64.s): syscallEntryAddr
+// returns the SYSCALL entry, for the LSTAR MSR. Context: boot (the boot
+// CPU, or an AP starting); does not allocate.
 func syscallEntryAddr() uintptr
+
+// rt0Addr returns the Go runtime's _rt0_amd64_linux, where the program's
+// first thread starts. Context: boot; does not allocate.
 func rt0Addr() uintptr
 
 // mainMain is the program's main.main; its address arms the breakpoint

@@ -99,6 +99,9 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 	return -_EINVAL
 }
 
+// sysRead reads from a socket, the network control file, the console, a
+// memory file, an interrupt descriptor or an eventfd; console and
+// interrupt reads may block t. Context: trap, kernel lock held; does not allocate.
 func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
@@ -137,6 +140,9 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 	return -_EINVAL
 }
 
+// sysClose releases fd and whatever it holds (an epoll instance, a memory
+// file, an interrupt line, a socket, the network control file).
+// Context: trap, kernel lock held; does not allocate.
 func sysClose(fd int) int64 {
 	f := getFile(fd)
 	if f == nil {
@@ -162,6 +168,8 @@ func sysClose(fd int) int64 {
 	return 0
 }
 
+// sysFcntl gets and sets the close-on-exec and non-blocking flags.
+// Context: trap, kernel lock held; does not allocate.
 func sysFcntl(fd, cmd int, arg uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
@@ -201,7 +209,9 @@ func sysEventfd(initval uint64, flags int) int64 {
 	return int64(fd)
 }
 
-// sysFstat describes the console as a character device.
+// sysFstat fills the struct stat at st: a character device for the
+// console, a socket, a read-only regular file (with its size) for a memory
+// file, a FIFO for the rest. Context: trap, kernel lock held; does not allocate.
 func sysFstat(fd int, st uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
@@ -228,6 +238,8 @@ func sysFstat(fd int, st uintptr) int64 {
 	return 0
 }
 
+// sysIoctl serves interrupt descriptors, the network control file and a
+// socket's SIOCINQ; anything else is ENOTTY. Context: trap, kernel lock held; does not allocate.
 func sysIoctl(fd int, req uint, arg uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
@@ -248,6 +260,8 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 	return -_ENOTTY
 }
 
+// sysLseek seeks in a memory file; anything else is ESPIPE.
+// Context: trap, kernel lock held; does not allocate.
 func sysLseek(fd int, off int64, whence int) int64 {
 	f := getFile(fd)
 	if f == nil {
@@ -259,7 +273,8 @@ func sysLseek(fd int, off int64, whence int) int64 {
 	return -_ESPIPE
 }
 
-// sysReadv and sysWritev gather and scatter for sockets and the console.
+// sysReadv reads into the iovecs at iov: any number for a socket, a
+// single one (through sysRead) for the other descriptors. Context: trap, kernel lock held; does not allocate.
 func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 	f := getFile(fd)
 	if f == nil {
@@ -279,6 +294,8 @@ func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 	return -_EINVAL
 }
 
+// sysWritev writes the iovecs at iov to a socket or the console.
+// Context: trap, kernel lock held; does not allocate.
 func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 	f := getFile(fd)
 	if f == nil {

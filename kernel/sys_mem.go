@@ -76,6 +76,7 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 
 // unmapRange removes [start, end) from the address space: the areas, their
 // commit charge, and every page (frames freed, TLB entries dropped).
+// Context: trap, kernel lock held; does not allocate.
 func unmapRange(start, end uintptr) bool {
 	unmapDeviceAreas(start, end) // their frames are not ours: unmap only
 	released := vmas.Bytes(start, end, mm.ProtWrite) - vmas.Bytes(start, end, mm.ProtWrite|mm.ProtDevice)
@@ -90,6 +91,7 @@ func unmapRange(start, end uintptr) bool {
 // freePages unmaps the pages of [start, end) that are present, makes every
 // CPU forget them, and only then frees their frames (another CPU could
 // still write through a stale TLB entry until the shootdown).
+// Context: trap, kernel lock held; does not allocate.
 func freePages(start, end uintptr) {
 	var batch [64]uint64
 	n := 0
@@ -128,6 +130,8 @@ func userSpan(addr, length uintptr) (uintptr, bool) {
 	return end, true
 }
 
+// sysMunmap removes [addr, addr+length) from the address space.
+// Context: trap, kernel lock held; does not allocate.
 func sysMunmap(addr, length uintptr) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok || length == 0 {
@@ -139,6 +143,9 @@ func sysMunmap(addr, length uintptr) int64 {
 	return 0
 }
 
+// sysMprotect changes the protection of a fully mapped range (device
+// memory excepted), recharging the commit for writability, and updates
+// the present pages' entries on every CPU. Context: trap, kernel lock held; does not allocate.
 func sysMprotect(addr, length uintptr, prot int) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok || prot&^(unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC) != 0 {
@@ -178,6 +185,7 @@ func sysMprotect(addr, length uintptr, prot int) int64 {
 // sysMadvise gives memory back for MADV_DONTNEED and MADV_FREE (the pages
 // read as zero afterwards, as on Linux for private anonymous memory) and
 // accepts the other advice as a no-op.
+// Context: trap, kernel lock held; does not allocate.
 func sysMadvise(addr, length uintptr, advice int) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok {

@@ -7,6 +7,7 @@ import (
 
 // sysUname describes the machine the way Go programs and the runtime probe
 // it: Linux, x86_64.
+// Context: trap, kernel lock held; does not allocate.
 func sysUname(buf uintptr) int64 {
 	const field = 65 // struct utsname: six 65-byte strings
 	b, ok := userBytes(buf, 6*field, true)
@@ -25,6 +26,8 @@ func sysUname(buf uintptr) int64 {
 
 // randomWord returns 64 random bits from RDRAND, or from the TSC mixed by
 // a xorshift when the CPU has no RDRAND (QEMU's default model).
+// Context: trap (getrandom) or boot (AT_RANDOM), kernel lock held; does
+// not allocate.
 func randomWord() uint64 {
 	if hasRDRAND {
 		for i := 0; i < 10; i++ {
@@ -45,6 +48,8 @@ var (
 	fallbackRand uint64 = 0x9e3779b97f4a7c15
 )
 
+// sysGetrandom fills up to 32 MiB at buf with random bytes; it never
+// blocks. Context: trap, kernel lock held; does not allocate.
 func sysGetrandom(buf, n uintptr) int64 {
 	n = min(n, 1<<25)
 	b, ok := userBytes(buf, n, true)
@@ -61,6 +66,7 @@ func sysGetrandom(buf, n uintptr) int64 {
 }
 
 // sysPrlimit reports the limits; setting them is accepted and ignored.
+// Context: trap, kernel lock held; does not allocate.
 func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
 	if pid != 0 && pid != 1 {
 		return -_EPERM

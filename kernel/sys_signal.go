@@ -16,6 +16,8 @@ type sigaction struct {
 
 var sigactions [nsig + 1]sigaction
 
+// sysRtSigaction reads and sets a signal's handler (process-wide); SIGKILL
+// and SIGSTOP cannot be changed. Context: trap, kernel lock held; does not allocate.
 func sysRtSigaction(sig int, act, oact, size uintptr) int64 {
 	if size != 8 || sig < 1 || sig > nsig {
 		return -_EINVAL
@@ -44,6 +46,8 @@ func sysRtSigaction(sig int, act, oact, size uintptr) int64 {
 	return 0
 }
 
+// sysRtSigprocmask changes t's signal mask (SIGKILL and SIGSTOP stay
+// unblocked) and reports the old one. Context: trap, kernel lock held; does not allocate.
 func sysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
 	if size != 8 {
 		return -_EINVAL
@@ -74,7 +78,9 @@ func sysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
 	return 0
 }
 
-// stack_t on amd64: ss_sp (8), ss_flags (4, padded to 8), ss_size (8).
+// sysSigaltstack reads and sets t's alternate signal stack, a stack_t on
+// amd64: ss_sp (8), ss_flags (4, padded to 8), ss_size (8).
+// Context: trap, kernel lock held; does not allocate.
 func sysSigaltstack(t sched.TID, ss, oss uintptr) int64 {
 	th := &threads[t]
 	if oss != 0 {

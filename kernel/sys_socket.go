@@ -30,6 +30,7 @@ const (
 )
 
 // readSockaddr reads a struct sockaddr_in.
+// Context: trap, kernel lock held; does not allocate.
 func readSockaddr(addr, n uintptr) (sockAddr, int64) {
 	var a sockAddr
 	if n < 2 {
@@ -52,6 +53,7 @@ func readSockaddr(addr, n uintptr) (sockAddr, int64) {
 
 // writeSockaddr writes a as a struct sockaddr_in to (addr, *lenAddr) the
 // way Linux does: truncated to the buffer, the full length stored back.
+// Context: trap, kernel lock held; does not allocate.
 func writeSockaddr(a sockAddr, addr, lenAddr uintptr) int64 {
 	if addr == 0 {
 		return 0
@@ -79,6 +81,8 @@ func writeSockaddr(a sockAddr, addr, lenAddr uintptr) int64 {
 	return 0
 }
 
+// sysSocket creates a TCP or UDP socket over IPv4, if a network stack
+// runs, and tells the stack. Context: trap, kernel lock held; does not allocate.
 func sysSocket(domain, typ, proto int) int64 {
 	if domain != unix.AF_INET {
 		return -_EAFNOSUPPORT
@@ -136,6 +140,7 @@ func openFlags(sockFlags int) int {
 var noNetworkLogged bool
 
 // noNetworkOnce logs, once, why sockets fail.
+// Context: trap, kernel lock held; does not allocate.
 func noNetworkOnce() {
 	if !noNetworkLogged {
 		noNetworkLogged = true
@@ -144,6 +149,8 @@ func noNetworkOnce() {
 	}
 }
 
+// sysBind gives a socket its local address (an ephemeral port for port 0)
+// and waits for the stack to take it. Context: trap, kernel lock held; does not allocate.
 func sysBind(t sched.TID, fd int, addr, n uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
@@ -172,6 +179,8 @@ func sysBind(t sched.TID, fd int, addr, n uintptr) int64 {
 	return awaitStack(t, i)
 }
 
+// sysListen makes a stream socket listen (bound first if it is not) and
+// waits for the stack to take it. Context: trap, kernel lock held; does not allocate.
 func sysListen(t sched.TID, fd, backlog int) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
@@ -192,6 +201,9 @@ func sysListen(t sched.TID, fd, backlog int) int64 {
 	return awaitStack(t, i)
 }
 
+// sysConnect sets a datagram socket's peer, or starts a stream socket's
+// connection and blocks t until it is done (EINPROGRESS when non-blocking).
+// Context: trap, kernel lock held; does not allocate.
 func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
@@ -259,6 +271,7 @@ func connectDone(i int) {
 }
 
 // dgramConnect sets (or with AF_UNSPEC clears) a datagram socket's peer.
+// Context: trap, kernel lock held; does not allocate.
 func dgramConnect(i int, addr, n uintptr) int64 {
 	s := &sockets[i]
 	if n >= 2 {
@@ -282,6 +295,9 @@ func dgramConnect(i int, addr, n uintptr) int64 {
 	return 0
 }
 
+// sysAccept takes the oldest connection from a listening socket's accept
+// queue as a new descriptor, or blocks t until there is one.
+// Context: trap, kernel lock held; does not allocate.
 func sysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
@@ -313,6 +329,8 @@ func sysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
 	return int64(nfd)
 }
 
+// sysShutdown shuts a connected socket's reading, writing or both, and
+// tells the stack. Context: trap, kernel lock held; does not allocate.
 func sysShutdown(fd, how int) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
@@ -336,6 +354,7 @@ func sysShutdown(fd, how int) int64 {
 	return 0
 }
 
+// sysGetsockname writes a socket's local address. Context: trap, kernel lock held; does not allocate.
 func sysGetsockname(fd int, addr, lenAddr uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
@@ -344,6 +363,8 @@ func sysGetsockname(fd int, addr, lenAddr uintptr) int64 {
 	return writeSockaddr(sockets[i].local, addr, lenAddr)
 }
 
+// sysGetpeername writes a connected socket's peer address.
+// Context: trap, kernel lock held; does not allocate.
 func sysGetpeername(fd int, addr, lenAddr uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {

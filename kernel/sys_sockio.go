@@ -31,6 +31,7 @@ type sockIO struct {
 }
 
 // piece returns buffer k of io (base, length), false on a bad iovec.
+// Context: trap, kernel lock held; does not allocate.
 func (io *sockIO) piece(k int) (uintptr, uintptr, bool) {
 	if io.iov == 0 {
 		return io.buf, io.n, true
@@ -49,6 +50,7 @@ func (io *sockIO) pieces() int {
 }
 
 // measure validates the iovecs and sums their lengths.
+// Context: trap, kernel lock held; does not allocate.
 func (io *sockIO) measure() int64 {
 	if io.iov != 0 && (io.iovcnt < 0 || io.iovcnt > maxIovecs) {
 		if io.msg {
@@ -76,6 +78,7 @@ func (io *sockIO) nonblocking(i int) bool {
 }
 
 // wait is the would-block outcome of io on socket i.
+// Context: trap, kernel lock held; does not allocate.
 func (io *sockIO) wait(i int) int64 {
 	if io.nonblocking(i) {
 		return -_EAGAIN
@@ -85,6 +88,7 @@ func (io *sockIO) wait(i int) int64 {
 
 // sockSend writes io's buffers to socket i (to dest for an unconnected
 // datagram socket, nil otherwise).
+// Context: trap, kernel lock held; does not allocate.
 func sockSend(i int, io *sockIO, dest *sockAddr) int64 {
 	if e := io.measure(); e != 0 {
 		return e
@@ -140,6 +144,7 @@ func sockSend(i int, io *sockIO, dest *sockAddr) int64 {
 }
 
 // dgramSend queues one datagram.
+// Context: trap, kernel lock held; does not allocate.
 func dgramSend(i int, io *sockIO, dest *sockAddr) int64 {
 	s := &sockets[i]
 	to := s.remote
@@ -182,6 +187,7 @@ func dgramSend(i int, io *sockIO, dest *sockAddr) int64 {
 // sockRecv reads into io's buffers from socket i; from receives the
 // sender of a datagram. It returns the bytes read; *trunc is set when a
 // datagram was longer than the buffers.
+// Context: trap, kernel lock held; does not allocate.
 func sockRecv(i int, io *sockIO, from *sockAddr, trunc *bool) int64 {
 	if e := io.measure(); e != 0 {
 		return e
@@ -233,6 +239,7 @@ func sockRecv(i int, io *sockIO, from *sockAddr, trunc *bool) int64 {
 }
 
 // dgramRecv reads one datagram.
+// Context: trap, kernel lock held; does not allocate.
 func dgramRecv(i int, io *sockIO, from *sockAddr, trunc *bool) int64 {
 	s := &sockets[i]
 	h, ok := s.rx.nextDgram()
@@ -268,6 +275,8 @@ func dgramRecv(i int, io *sockIO, from *sockAddr, trunc *bool) int64 {
 	return int64(done)
 }
 
+// sysSendto sends buf on a socket, to addr when it is an unconnected
+// datagram socket. Context: trap, kernel lock held; does not allocate.
 func sysSendto(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
@@ -284,6 +293,8 @@ func sysSendto(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintpt
 	return sockSend(i, &io, &to)
 }
 
+// sysRecvfrom receives into buf and writes the sender's address.
+// Context: trap, kernel lock held; does not allocate.
 func sysRecvfrom(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
@@ -306,6 +317,8 @@ type msghdr struct {
 	name, namelen, iov, iovlen uintptr
 }
 
+// readMsghdr reads the struct msghdr at addr; false if it is not readable.
+// Context: trap, kernel lock held; does not allocate.
 func readMsghdr(addr uintptr) (msghdr, bool) {
 	var m msghdr
 	b, ok := userBytes(addr, msghdrSize, false)
@@ -327,6 +340,7 @@ func msgWord(b []byte, o int) uintptr {
 
 // msgCall starts sendmsg or recvmsg (nr): the socket, the header and the
 // call's buffers.
+// Context: trap, kernel lock held; does not allocate.
 func msgCall(t sched.TID, nr uint64, fd int, msg uintptr, flags int) (int, msghdr, sockIO, int64) {
 	i, e := sockOfFD(fd)
 	if e != 0 {
@@ -339,6 +353,8 @@ func msgCall(t sched.TID, nr uint64, fd int, msg uintptr, flags int) (int, msghd
 	return i, m, sockIO{t: t, nr: nr, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}, 0
 }
 
+// sysSendmsg sends the iovecs of the msghdr at msg (to its name, for an
+// unconnected datagram socket); control data is ignored. Context: trap, kernel lock held; does not allocate.
 func sysSendmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 	i, m, io, e := msgCall(t, unix.SYS_SENDMSG, fd, msg, flags)
 	if e != 0 {
@@ -354,6 +370,8 @@ func sysSendmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 	return sockSend(i, &io, &to)
 }
 
+// sysRecvmsg receives into the iovecs of the msghdr at msg and fills in
+// its name, flags (MSG_TRUNC) and an empty control part. Context: trap, kernel lock held; does not allocate.
 func sysRecvmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 	i, m, io, e := msgCall(t, unix.SYS_RECVMSG, fd, msg, flags)
 	if e != 0 {
@@ -379,6 +397,7 @@ func sysRecvmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 }
 
 // sockReadv and sockWritev serve readv and writev on a socket.
+// Context: trap, kernel lock held; does not allocate.
 func sockReadv(t sched.TID, i int, iov uintptr, cnt int) int64 {
 	io := sockIO{t: t, nr: unix.SYS_READV, iov: iov, iovcnt: cnt}
 	var from sockAddr

@@ -25,6 +25,8 @@ func sockOptFlag(level, name int) uint32 {
 	return 0
 }
 
+// sysSetsockopt records an option in the socket table and tells the stack.
+// Context: trap, kernel lock held; does not allocate.
 func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
@@ -81,6 +83,8 @@ func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 	return 0
 }
 
+// sysGetsockopt reports an option from the socket table (SO_ERROR reads
+// and clears the pending error). Context: trap, kernel lock held; does not allocate.
 func sysGetsockopt(fd, level, name int, val, lenAddr uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {

@@ -99,6 +99,7 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 }
 
 // futexWake wakes up to n threads waiting on addr and returns how many.
+// Context: trap, kernel lock held; does not allocate.
 func futexWake(addr uintptr, n int) int {
 	woke := 0
 	for woke < n {
@@ -132,6 +133,9 @@ func sysNanosleep(t sched.TID, req uintptr, absolute bool, clockOffset int64) in
 	return blocked
 }
 
+// sysClockNanosleep sleeps on the monotonic or the real-time clock,
+// relative or absolute (TIMER_ABSTIME), through sysNanosleep.
+// Context: trap, kernel lock held; does not allocate.
 func sysClockNanosleep(t sched.TID, clock, flags int, req uintptr) int64 {
 	var offset int64
 	switch clock {
@@ -145,6 +149,7 @@ func sysClockNanosleep(t sched.TID, clock, flags int, req uintptr) int64 {
 }
 
 // sysSchedGetaffinity reports the online CPUs in the caller's mask.
+// Context: trap, kernel lock held; does not allocate.
 func sysSchedGetaffinity(size, mask uintptr) int64 {
 	if size < 8 || size%8 != 0 {
 		return -_EINVAL
@@ -161,6 +166,7 @@ func sysSchedGetaffinity(size, mask uintptr) int64 {
 
 // sysArchPrctl sets or reads the thread's FS base (its TLS). GS belongs to
 // the kernel.
+// Context: trap, kernel lock held; does not allocate.
 func sysArchPrctl(c *percpu, t sched.TID, code int, addr uintptr) int64 {
 	switch code {
 	case archSetFS:
@@ -184,6 +190,7 @@ func sysArchPrctl(c *percpu, t sched.TID, code int, addr uintptr) int64 {
 }
 
 // readTimespec reads a struct timespec and returns it in nanoseconds.
+// The second result is 0 or a negated errno. Context: trap, kernel lock held; does not allocate.
 func readTimespec(addr uintptr) (int64, int64) {
 	sec, ok1 := userRead64(addr)
 	nsec, ok2 := userRead64(addr + 8)
@@ -200,6 +207,7 @@ func readTimespec(addr uintptr) (int64, int64) {
 }
 
 // writeTimespec stores ns as a struct timespec.
+// Context: trap, kernel lock held; does not allocate.
 func writeTimespec(addr uintptr, ns int64) bool {
 	return userWrite64(addr, uint64(ns/1e9)) && userWrite64(addr+8, uint64(ns%1e9))
 }

@@ -7,6 +7,9 @@ import (
 
 // clockNow returns clock's current value in nanoseconds, or false for an
 // unknown clock.
+// Context: trap, with the kernel lock held or not (fastTrap's lock-free
+// clock_gettime reads the per-thread CPU times unlocked); does not
+// allocate.
 func clockNow(t sched.TID, clock int) (int64, bool) {
 	switch clock {
 	case unix.CLOCK_REALTIME, unix.CLOCK_REALTIME_COARSE, unix.CLOCK_TAI:
@@ -28,6 +31,7 @@ func clockNow(t sched.TID, clock int) (int64, bool) {
 
 // sysClockGettime serves the runtime's nanotime and walltime. (A vDSO
 // would save the trap; see docs.)
+// Context: trap, kernel lock held; does not allocate.
 func sysClockGettime(t sched.TID, clock int, tp uintptr) int64 {
 	ns, ok := clockNow(t, clock)
 	if !ok {
@@ -39,6 +43,8 @@ func sysClockGettime(t sched.TID, clock int, tp uintptr) int64 {
 	return 0
 }
 
+// sysClockGetres reports a 1 ns resolution for every known clock.
+// Context: trap, kernel lock held; does not allocate.
 func sysClockGetres(clock int, tp uintptr) int64 {
 	if _, ok := clockNow(0, clock); !ok {
 		return -_EINVAL
@@ -49,6 +55,8 @@ func sysClockGetres(clock int, tp uintptr) int64 {
 	return 0
 }
 
+// sysGettimeofday writes the wall time as a timeval at tv (no time zone).
+// Context: trap, kernel lock held; does not allocate.
 func sysGettimeofday(tv uintptr) int64 {
 	if tv == 0 {
 		return 0

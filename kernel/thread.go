@@ -184,6 +184,8 @@ func wake(t sched.TID, result int64) {
 }
 
 // expireTimers wakes every thread whose deadline has passed.
+// Context: trap (the timer interrupt, the idle loop), kernel lock held;
+// does not allocate.
 func expireTimers() {
 	now := nanotime()
 	for t := timers.PopExpired(now); t != noThread; t = timers.PopExpired(now) {
@@ -268,7 +270,8 @@ func reschedule(c *percpu, f *TrapFrame) {
 }
 
 // load puts c.cur's saved context into the frame the trap exit restores,
-// delivering a pending signal first.
+// delivering a pending signal first. Context: trap (reschedule), kernel
+// lock held; does not allocate.
 func load(c *percpu, f *TrapFrame) {
 	if threads[c.cur].pending&^threads[c.cur].sigmask != 0 {
 		deliverSignal(c.cur)
@@ -323,6 +326,8 @@ func waitingForDevice() bool {
 }
 
 // deadlock reports that every thread is blocked with no timer pending.
+// Context: trap (the idle loop), kernel lock held; does not allocate;
+// never returns (it ends in a kernel panic).
 func deadlock() {
 	var l logLine
 	l.s("deadlock: all ").i(int64(nlive)).s(" threads are blocked and no timer is pending").print()

@@ -6,14 +6,41 @@ import (
 )
 
 // Declarations of the entry code in trap_amd64.s and start_amd64.s.
+//
+// trapEnter is every interrupt and exception stub's common entry: it builds
+// a TrapFrame and calls userTrap or kernelTrap. Context: trap, interrupts
+// off, on the CPU's kernel stack; does not allocate.
 func trapEnter()
+
+// trapExit returns to ring 3 through the TrapFrame on the stack, with the
+// current thread's FPU state and FS base. Context: trap, interrupts off;
+// does not allocate.
 func trapExit()
+
+// popFrame restores the registers from the TrapFrame on the stack and
+// returns from the interrupt. Context: trap, interrupts off; does not
+// allocate.
 func popFrame()
+
+// syscallEntry is the SYSCALL target: it builds the frame an interrupt
+// from ring 3 would and joins trapEnter's path. Context: trap (the
+// program's system calls), interrupts off; does not allocate.
 func syscallEntry()
+
+// start64 is the boot CPU's first kernel code in long mode: it sets up the
+// kernel stack, g and GS and calls kmain. Context: boot, interrupts off, no
+// stack on entry; does not allocate.
 func start64()
+
+// apEntry64 is where the AP trampoline jumps in long mode: it points
+// GS and FS at the CPU's percpu and kernel TLS and calls apMain.
+// Context: boot (an AP starting), interrupts off, on the AP's kernel
+// stack; does not allocate.
 func apEntry64()
 
 // enterUser starts running the thread whose registers are in f.
+// Context: boot (startProgram, or an AP joining the scheduler in apMain),
+// interrupts off; does not allocate; never returns.
 //
 //go:noescape
 func enterUser(f *TrapFrame)
@@ -177,6 +204,7 @@ func exceptionSignal(f *TrapFrame) (sig int, code int32, addr uint64) {
 // no handler for the signal, or blocks it): the fault is reported like a
 // kernel panic, with the program's registers, and the machine stops with
 // the status a shell reports for a signal death.
+// Context: trap, kernel lock held; does not allocate; never returns.
 func programFault(f *TrapFrame, what string, addr uintptr) {
 	var l logLine
 	l.s("program fault: ").s(what).s(" at rip ").x(f.RIP)

@@ -90,6 +90,8 @@ func userRange(addr, n uintptr, write bool) bool {
 
 // userBytes returns the program's memory [addr, addr+n) as a slice after
 // checking it with userRange.
+// Context: trap (system calls, and interrupts that complete a blocked read
+// or epoll wait), kernel lock held; does not allocate.
 func userBytes(addr, n uintptr, write bool) ([]byte, bool) {
 	if n == 0 {
 		return nil, true
@@ -100,7 +102,9 @@ func userBytes(addr, n uintptr, write bool) ([]byte, bool) {
 	return unsafeSlice(addr, n), true
 }
 
-// userRead64 and friends read or write one naturally sized value.
+// userRead64 and friends read or write one naturally sized value, after
+// checking it with userRange. Context: trap, kernel lock held; does not
+// allocate.
 func userRead64(addr uintptr) (uint64, bool) {
 	if !userRange(addr, 8, false) {
 		return 0, false
@@ -108,6 +112,7 @@ func userRead64(addr uintptr) (uint64, bool) {
 	return *(*uint64)(ptr(addr)), true
 }
 
+// userRead32 reads a 32-bit value of the program's memory. Context: trap, kernel lock held; does not allocate.
 func userRead32(addr uintptr) (uint32, bool) {
 	if !userRange(addr, 4, false) {
 		return 0, false
@@ -115,6 +120,7 @@ func userRead32(addr uintptr) (uint32, bool) {
 	return *(*uint32)(ptr(addr)), true
 }
 
+// userWrite64 writes a 64-bit value to the program's memory. Context: trap, kernel lock held; does not allocate.
 func userWrite64(addr uintptr, v uint64) bool {
 	if !userRange(addr, 8, true) {
 		return false
@@ -123,6 +129,7 @@ func userWrite64(addr uintptr, v uint64) bool {
 	return true
 }
 
+// userWrite32 writes a 32-bit value to the program's memory. Context: trap, kernel lock held; does not allocate.
 func userWrite32(addr uintptr, v uint32) bool {
 	if !userRange(addr, 4, true) {
 		return false

@@ -17,6 +17,7 @@ func vdsoClockGettime()
 func vdsoGettimeofday()
 
 // vdsoAddrs returns the functions' entry points.
+// Context: boot; does not allocate.
 func vdsoAddrs() (clockGettime, gettimeofday uintptr)
 
 // buildVDSO fills vdsoPage and returns its address, or 0 if it did not

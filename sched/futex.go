@@ -47,6 +47,7 @@ func (f *Futexes) Wait(t TID, addr uintptr) {
 func (f *Futexes) Waiting(t TID) bool { return f.in[t] }
 
 // WakeOne dequeues the oldest waiter on addr and returns it, or None.
+// Context: trap, kernel lock held; does not allocate.
 func (f *Futexes) WakeOne(addr uintptr) TID {
 	b := bucket(addr)
 	prev := None
@@ -61,6 +62,7 @@ func (f *Futexes) WakeOne(addr uintptr) TID {
 }
 
 // Remove dequeues t (after a timeout) and reports whether it was queued.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (f *Futexes) Remove(t TID) bool {
 	if !f.in[t] {
 		return false

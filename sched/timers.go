@@ -23,6 +23,7 @@ func (h *Timers) Init() {
 func (h *Timers) Len() int { return h.n }
 
 // Set arms (or re-arms) t's deadline.
+// Context: trap, kernel lock held; does not allocate.
 func (h *Timers) Set(t TID, when int64) {
 	if h.pos[t] >= 0 {
 		h.when[t] = when
@@ -37,6 +38,7 @@ func (h *Timers) Set(t TID, when int64) {
 }
 
 // Cancel removes t's deadline and reports whether it had one.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (h *Timers) Cancel(t TID) bool {
 	i := int(h.pos[t])
 	if i < 0 {
@@ -64,6 +66,7 @@ func (h *Timers) Next() (TID, int64) {
 
 // PopExpired removes and returns a thread whose deadline is at or before
 // now, or None.
+// Context: trap, kernel lock held; does not allocate.
 func (h *Timers) PopExpired(now int64) TID {
 	t, when := h.Next()
 	if t == None || when > now {
@@ -81,6 +84,9 @@ func (h *Timers) swap(i, j int) {
 	h.pos[h.heap[j]] = int32(j)
 }
 
+// fix restores the heap order around index i after the entry there
+// changed (a new deadline, or the last entry moved in).
+// Context: trap or boot, kernel lock held; does not allocate.
 func (h *Timers) fix(i int) {
 	if !h.down(i) {
 		h.up(i)
@@ -98,6 +104,8 @@ func (h *Timers) up(i int) {
 	}
 }
 
+// down sifts the entry at index i toward the leaves and reports whether it
+// moved. Context: trap or boot, kernel lock held; does not allocate.
 func (h *Timers) down(i int) bool {
 	start := i
 	for {

@@ -77,6 +77,7 @@ func nameOpBefore(aml []byte, i int) bool {
 }
 
 // decodeS5 decodes b = PackageOp PkgLength NumElements elements...
+// Context: boot/trap; does not allocate.
 func decodeS5(b []byte, s *S5) bool {
 	if len(b) < 1 || b[0] != amlPackageOp {
 		return false
@@ -104,6 +105,7 @@ func decodeS5(b []byte, s *S5) bool {
 
 // pkgLength decodes a PkgLength (§20.2.4) at b: the package's length,
 // counted from the PkgLength's first byte, and the PkgLength's own size.
+// Context: boot/trap; does not allocate.
 func pkgLength(b []byte) (length, size int, ok bool) {
 	if len(b) < 1 {
 		return 0, 0, false
@@ -125,6 +127,7 @@ func pkgLength(b []byte) (length, size int, ok bool) {
 
 // amlInteger decodes a constant integer at b (ZeroOp, OneOp, ByteConst,
 // WordConst, DWordConst or QWordConst) and the bytes it takes.
+// Context: boot/trap; does not allocate.
 func amlInteger(b []byte) (v uint64, size int, ok bool) {
 	if len(b) < 1 {
 		return 0, 0, false

@@ -152,6 +152,7 @@ func parseMADT(t []byte, m *MADT) Error {
 
 // entry decodes one interrupt controller structure e (type, length, ...);
 // false if e is too short for its type.
+// Context: boot/trap; does not allocate.
 func (m *MADT) entry(e []byte) bool {
 	switch e[0] {
 	case typeLocalAPIC:

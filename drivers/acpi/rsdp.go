@@ -37,6 +37,7 @@ const (
 // checkRSDP returns the RSDP bytes at addr when they hold a valid RSDP:
 // the signature, the checksum of the first 20 bytes and, for revision 2 and
 // later, the extended checksum over Length bytes.
+// Context: boot/trap; does not allocate.
 func checkRSDP(m window, addr uint64) ([]byte, Error) {
 	b := m.slice(addr, rsdpV1Len)
 	if b == nil {
@@ -67,6 +68,7 @@ func checkRSDP(m window, addr uint64) ([]byte, Error) {
 }
 
 // decodeRSDP fills r from the validated RSDP bytes b found at addr.
+// Context: boot/trap; does not allocate.
 func decodeRSDP(b []byte, addr uint64, r *RSDP) {
 	*r = RSDP{Addr: addr, Revision: u8(b, rsdpRevision), RsdtAddress: u32(b, rsdpRsdtAddress)}
 	if len(b) >= rsdpOEMID+len(r.OEMID) {
@@ -106,6 +108,7 @@ func FindRSDP(mem []byte, base uint64, hint uint64) (uint64, Error) {
 }
 
 // scanRSDP looks for a valid RSDP on 16-byte boundaries in [start, start+n).
+// Context: boot/trap; does not allocate.
 func scanRSDP(m window, start, n uint64) (uint64, bool) {
 	for a := start; a < start+n; a += rsdpScanAlign {
 		if _, e := checkRSDP(m, a); e == OK {

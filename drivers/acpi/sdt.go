@@ -78,6 +78,7 @@ func Parse(mem []byte, base uint64, rsdp uint64, out *Tables) Error {
 }
 
 // rootTable returns the RSDT or XSDT at addr, checked.
+// Context: boot/trap; does not allocate.
 func rootTable(m window, addr uint64, sig string) ([]byte, Error) {
 	h := m.slice(addr, headerLen)
 	if h == nil {
@@ -104,6 +105,7 @@ func rootTable(m window, addr uint64, sig string) ([]byte, Error) {
 // header long, sums to 0 and, if want is not empty, has signature want.
 // It lists the table in Seen (when its header is readable) and counts it in
 // Skipped when it fails.
+// Context: boot/trap; does not allocate.
 func (out *Tables) load(m window, addr uint64, want string) []byte {
 	h := m.slice(addr, headerLen)
 	if addr == 0 || h == nil {
@@ -125,6 +127,7 @@ func (out *Tables) load(m window, addr uint64, want string) []byte {
 
 // see appends the table with header h (nil: fill in later) at addr to Seen,
 // returning its entry, or nil when Seen is full.
+// Context: boot/trap; does not allocate.
 func (out *Tables) see(h []byte, addr uint64) *TableRef {
 	if out.NSeen < 0 || out.NSeen >= len(out.Seen) {
 		return nil
@@ -139,6 +142,7 @@ func (out *Tables) see(h []byte, addr uint64) *TableRef {
 }
 
 // decode fills the part of out that table t (checked; nil: none) provides.
+// Context: boot/trap; does not allocate.
 func (out *Tables) decode(t []byte) Error {
 	if len(t) < headerLen {
 		return OK

@@ -48,6 +48,7 @@ type Geometry struct {
 
 // Init clears the framebuffer at base (a virtual address; 0 leaves the
 // console off) and starts writing at the top left.
+// Context: boot; does not allocate.
 func (c *Console) Init(base uintptr, g Geometry) {
 	*c = Console{}
 	bpp := uint32(g.BitsPerPixel) / 8
@@ -68,6 +69,7 @@ func (c *Console) Size() (cols, rows int) { return c.cols, c.rows }
 
 // WriteByte shows one byte: printable ASCII as is, '\n' and '\r' as moves,
 // tabs as spaces to the next multiple of 8, anything else as '?'.
+// Context: boot or trap (the kernel console); does not allocate.
 func (c *Console) WriteByte(b byte) error {
 	if c.base == 0 {
 		return nil
@@ -98,6 +100,8 @@ func (c *Console) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// put draws b at the write position, wrapping first at the end of a line.
+// Context: boot or trap; does not allocate.
 func (c *Console) put(b byte) {
 	if c.col == c.cols {
 		c.newline()
@@ -107,6 +111,7 @@ func (c *Console) put(b byte) {
 }
 
 // draw paints character b into cell (row, col).
+// Context: boot or trap; does not allocate.
 func (c *Console) draw(b byte, row, col int) {
 	g := &glyphs[b-' ']
 	for y := 0; y < glyphH; y++ {
@@ -129,6 +134,8 @@ func (c *Console) draw(b byte, row, col int) {
 	}
 }
 
+// newline moves to the start of the next line, scrolling at the bottom.
+// Context: boot or trap; does not allocate.
 func (c *Console) newline() {
 	c.col = 0
 	if c.row < c.rows-1 {

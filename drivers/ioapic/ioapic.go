@@ -33,11 +33,14 @@ type IOAPIC struct {
 	entries uint32
 }
 
+// read returns I/O APIC register reg (through the index and data window).
+// Context: boot; does not allocate.
 func (a *IOAPIC) read(reg uint32) uint32 {
 	*(*uint32)(cpu.Pointer(a.base + regSelect)) = reg
 	return *(*uint32)(cpu.Pointer(a.base + regWindow))
 }
 
+// write sets I/O APIC register reg to v. Context: boot; does not allocate.
 func (a *IOAPIC) write(reg, v uint32) {
 	*(*uint32)(cpu.Pointer(a.base + regSelect)) = reg
 	*(*uint32)(cpu.Pointer(a.base + regWindow)) = v
@@ -66,6 +69,7 @@ func (a *IOAPIC) Serves(gsi uint32) bool {
 // Route delivers gsi as vector to the CPU with APIC id dest. activeLow and
 // level come from the MADT's interrupt source override (ISA interrupts
 // default to active high, edge triggered).
+// Context: boot; does not allocate.
 func (a *IOAPIC) Route(gsi uint32, vector uint8, dest uint32, activeLow, level bool) bool {
 	if !a.Serves(gsi) || vector < 32 {
 		return false

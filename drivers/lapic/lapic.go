@@ -84,6 +84,7 @@ func (l *LAPIC) StartDeadline(tsc uint64) {
 func (l *LAPIC) StopDeadline() { cpu.Wrmsr(msrDeadline, 0) }
 
 // Read reads a register.
+// Context: boot or trap; does not allocate.
 func (l *LAPIC) Read(off uint32) uint32 {
 	if l.x2 {
 		return uint32(cpu.Rdmsr(x2APICMSR + off>>4))
@@ -92,6 +93,7 @@ func (l *LAPIC) Read(off uint32) uint32 {
 }
 
 // Write writes a register.
+// Context: boot or trap; does not allocate.
 func (l *LAPIC) Write(off uint32, v uint32) {
 	if l.x2 {
 		cpu.Wrmsr(x2APICMSR+off>>4, uint64(v))
@@ -121,6 +123,7 @@ func (l *LAPIC) Init(c Config) bool {
 }
 
 // ID returns this CPU's APIC id.
+// Context: boot; does not allocate.
 func (l *LAPIC) ID() uint32 {
 	if l.x2 {
 		return l.Read(RegID)
@@ -133,12 +136,14 @@ func (l *LAPIC) EOI() { l.Write(RegEOI, 0) }
 
 // StartTimer arms the one-shot timer with count ticks (of the bus clock
 // divided by 16). A count of 0 stops it.
+// Context: trap; does not allocate.
 func (l *LAPIC) StartTimer(count uint32) {
 	l.Write(RegLVTTimer, uint32(l.timerVector))
 	l.Write(RegTimerInit, count)
 }
 
 // StopTimer stops and masks the timer.
+// Context: boot or trap; does not allocate.
 func (l *LAPIC) StopTimer() {
 	l.Write(RegLVTTimer, lvtMasked|uint32(l.timerVector))
 	l.Write(RegTimerInit, 0)
@@ -149,6 +154,7 @@ func (l *LAPIC) TimerCount() uint32 { return l.Read(RegTimerCount) }
 
 // StartCalibration arms the masked timer with the largest count so that
 // elapsed ticks can be read with TimerCount.
+// Context: boot; does not allocate.
 func (l *LAPIC) StartCalibration() {
 	l.Write(RegLVTTimer, lvtMasked|uint32(l.timerVector))
 	l.Write(RegTimerInit, 0xffffffff)
@@ -156,6 +162,7 @@ func (l *LAPIC) StartCalibration() {
 
 // icr sends one interrupt command and, in xAPIC mode, waits until the APIC
 // has accepted it.
+// Context: boot or trap; does not allocate.
 func (l *LAPIC) icr(dest uint32, low uint32) {
 	if l.x2 {
 		cpu.Wrmsr(x2APICMSR+RegICRLow>>4, uint64(dest)<<32|uint64(low))

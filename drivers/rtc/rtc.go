@@ -27,11 +27,15 @@ type Time struct {
 	Year, Month, Day, Hour, Minute, Second int
 }
 
+// read returns CMOS register reg, with NMIs kept off while it is indexed.
+// Context: boot; does not allocate.
 func read(reg uint8) uint8 {
 	cpu.Outb(portIndex, nmiDisabled|reg)
 	return cpu.Inb(portData)
 }
 
+// snapshot waits until no update is in progress and reads the time
+// registers once. Context: boot; does not allocate.
 func snapshot() (t [7]uint8) {
 	for read(regStatusA)&aUpdating != 0 {
 		cpu.Pause()
@@ -58,6 +62,7 @@ func Read() Time {
 
 // Decode converts raw register values (seconds, minutes, hours, day, month,
 // year, century) under status register B into a Time.
+// Context: any (the kernel calls it at boot); does not allocate.
 func Decode(r [7]uint8, statusB uint8) Time {
 	pm := r[2]&hourPMBit != 0
 	r[2] &^= hourPMBit
@@ -85,6 +90,7 @@ func Decode(r [7]uint8, statusB uint8) Time {
 }
 
 // Unix returns t as seconds since 1970-01-01 UTC.
+// Context: any (the kernel calls it at boot); does not allocate.
 func (t Time) Unix() int64 {
 	// Days from civil date, valid for the proleptic Gregorian calendar.
 	y, m := int64(t.Year), int64(t.Month)

@@ -85,6 +85,7 @@ func (p *Port) EnableRxInterrupt() {
 func (p *Port) Pending() bool { return cpu.Inb(p.base+regLSR)&lsrRxReady != 0 }
 
 // TryReadByte returns a received byte if one is waiting.
+// Context: trap (the console interrupt) or boot; does not allocate.
 func (p *Port) TryReadByte() (byte, bool) {
 	if cpu.Inb(p.base+regLSR)&lsrRxReady == 0 {
 		return 0, false

@@ -26,6 +26,7 @@ type Screen struct {
 }
 
 // Init clears the screen. Base 0 leaves the screen off.
+// Context: boot; does not allocate.
 func (s *Screen) Init(base uintptr) {
 	s.base = base
 	if base == 0 {
@@ -48,6 +49,7 @@ func (s *Screen) read(i int) uint16 {
 
 // WriteByte shows one byte: printable ASCII as is, '\n' and '\r' as moves,
 // tabs as spaces to the next multiple of 8, anything else as '?'.
+// Context: boot or trap (the kernel console); does not allocate.
 func (s *Screen) WriteByte(c byte) error {
 	if s.base == 0 {
 		return nil
@@ -79,6 +81,8 @@ func (s *Screen) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// put shows c at the cursor, wrapping first at the end of a line.
+// Context: boot or trap; does not allocate.
 func (s *Screen) put(c byte) {
 	if s.col == Cols {
 		s.newline()
@@ -87,6 +91,8 @@ func (s *Screen) put(c byte) {
 	s.col++
 }
 
+// newline moves to the start of the next line, scrolling at the bottom.
+// Context: boot or trap; does not allocate.
 func (s *Screen) newline() {
 	s.col = 0
 	if s.row < Rows-1 {
@@ -102,6 +108,7 @@ func (s *Screen) newline() {
 }
 
 // cursor moves the blinking hardware cursor to the write position.
+// Context: boot or trap; does not allocate.
 func (s *Screen) cursor() {
 	pos := uint16(s.row*Cols + s.col)
 	cpu.Outb(crtcIndex, crtcCurHi)

@@ -39,6 +39,7 @@ func (f *Frames) AddRange(start, end uint64) bool {
 
 // Reserve removes [start, end) from the fresh ranges (for memory the kernel
 // already uses). It must be called before the first Alloc.
+// Context: boot; does not allocate.
 func (f *Frames) Reserve(start, end uint64) {
 	start, end = PageRoundDown(start), PageRoundUp(end)
 	for i := 0; i < f.nranges; i++ {
@@ -70,6 +71,7 @@ func (f *Frames) Reserve(start, end uint64) {
 
 // Alloc returns a zeroed frame's physical address, or 0 when memory is
 // exhausted.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (f *Frames) Alloc() uint64 {
 	var pa uint64
 	if f.freeHead != 0 {
@@ -95,6 +97,7 @@ func (f *Frames) Alloc() uint64 {
 // AllocContiguous returns the physical address of n consecutive zeroed
 // frames, taken from one range's fresh frames, or 0. It is meant for boot
 // (a DMA pool), before the fresh frames are used up.
+// Context: boot; does not allocate.
 func (f *Frames) AllocContiguous(n uint64) uint64 {
 	for i := 0; i < f.nranges; i++ {
 		r := &f.ranges[i]

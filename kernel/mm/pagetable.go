@@ -47,6 +47,7 @@ func (p *PageTable) table(pa uint64) *[512]uint64 {
 // walk returns the entry for va at the given level (0 for a 4 KiB page,
 // 1 for a 2 MiB page), creating intermediate tables when create is set.
 // Intermediate entries get intermediateFlags (user pages need PTEUser there).
+// Context: trap or boot, kernel lock held; does not allocate.
 func (p *PageTable) walk(f *Frames, va uintptr, level int, create bool, intermediateFlags uint64) *uint64 {
 	t := p.table(p.Root)
 	for l := 3; l > level; l-- {
@@ -74,6 +75,7 @@ func (p *PageTable) walk(f *Frames, va uintptr, level int, create bool, intermed
 // taking missing table frames from f.
 // It reports false when a table could not be allocated or va is covered by
 // a 2 MiB page.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (p *PageTable) Map(f *Frames, va uintptr, pa uint64, flags uint64) bool {
 	e := p.walk(f, va, 0, true, flags&PTEUser)
 	if e == nil {
@@ -84,6 +86,7 @@ func (p *PageTable) Map(f *Frames, va uintptr, pa uint64, flags uint64) bool {
 }
 
 // Map2M maps the 2 MiB page at va (2 MiB aligned) to pa.
+// Context: boot; does not allocate.
 func (p *PageTable) Map2M(f *Frames, va uintptr, pa uint64, flags uint64) bool {
 	e := p.walk(f, va, 1, true, flags&PTEUser)
 	if e == nil {
@@ -95,6 +98,9 @@ func (p *PageTable) Map2M(f *Frames, va uintptr, pa uint64, flags uint64) bool {
 
 // Lookup returns the physical address and flags of the 4 KiB page holding
 // va, if mapped (a 2 MiB mapping reports the 4 KiB frame inside it).
+// Context: trap or boot, usually with the kernel lock held; the lock-free
+// system-call fast path and panic reports call it without (it only reads);
+// does not allocate.
 func (p *PageTable) Lookup(va uintptr) (pa uint64, flags uint64, ok bool) {
 	t := p.table(p.Root)
 	for l := 3; l >= 0; l-- {
@@ -116,6 +122,7 @@ func (p *PageTable) Lookup(va uintptr) (pa uint64, flags uint64, ok bool) {
 }
 
 // Unmap removes the 4 KiB mapping at va and returns the frame it mapped.
+// Context: trap, kernel lock held; does not allocate.
 func (p *PageTable) Unmap(va uintptr) (pa uint64, ok bool) {
 	e := p.walk(nil, va, 0, false, 0)
 	if e == nil || *e&PTEPresent == 0 {
@@ -127,6 +134,7 @@ func (p *PageTable) Unmap(va uintptr) (pa uint64, ok bool) {
 }
 
 // Protect replaces the flags of the 4 KiB mapping at va, keeping its frame.
+// Context: trap, kernel lock held; does not allocate.
 func (p *PageTable) Protect(va uintptr, flags uint64) bool {
 	e := p.walk(nil, va, 0, false, 0)
 	if e == nil || *e&PTEPresent == 0 {
@@ -139,6 +147,7 @@ func (p *PageTable) Protect(va uintptr, flags uint64) bool {
 // NextMapped returns the first address at or after va, below end, that may
 // hold a mapped 4 KiB page, skipping whole unmapped tables. Used to walk
 // sparse ranges (munmap of a 64 GiB reservation) quickly.
+// Context: trap, kernel lock held; does not allocate.
 func (p *PageTable) NextMapped(va, end uintptr) uintptr {
 	for va < end {
 		t := p.table(p.Root)

@@ -65,6 +65,7 @@ func (s *VMASet) IsFree(start, end uintptr) bool {
 
 // Bytes returns how many bytes of [start, end) are covered by areas whose
 // protection includes all of the bits in prot (prot 0 counts every area).
+// Context: trap, kernel lock held; does not allocate.
 func (s *VMASet) Bytes(start, end uintptr, prot uint8) uint64 {
 	var n uint64
 	for i := s.search(start); i < s.n && s.v[i].Start < end; i++ {
@@ -78,6 +79,7 @@ func (s *VMASet) Bytes(start, end uintptr, prot uint8) uint64 {
 
 // Insert adds [start, end) with prot. The range must be free (IsFree) and
 // page aligned. It reports false when the table is full.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (s *VMASet) Insert(start, end uintptr, prot uint8) bool {
 	i := s.search(start)
 	mergeLeft := i > 0 && s.v[i-1].End == start && s.v[i-1].Prot == prot
@@ -104,6 +106,7 @@ func (s *VMASet) Insert(start, end uintptr, prot uint8) bool {
 // Remove deletes [start, end) from every area it overlaps, splitting areas
 // as needed. It reports false (and changes nothing) when a split would
 // overflow the table.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (s *VMASet) Remove(start, end uintptr) bool {
 	i := s.search(start)
 	if i < s.n && s.v[i].Start < start && s.v[i].End > end {
@@ -135,6 +138,7 @@ func (s *VMASet) Remove(start, end uintptr) bool {
 
 // Protect sets prot on the mapped parts of [start, end). It reports false
 // (changing nothing) when the table could not hold the splits.
+// Context: trap, kernel lock held; does not allocate.
 func (s *VMASet) Protect(start, end uintptr, prot uint8) bool {
 	// Worst case: two splits. Check room first so that failure changes nothing.
 	if s.n+2 > MaxVMAs {
@@ -156,6 +160,7 @@ func (s *VMASet) Protect(start, end uintptr, prot uint8) bool {
 // FindFree returns a free, page-aligned range of length bytes inside
 // [lo, hi): hint itself when that range is free, otherwise the highest gap
 // below hi (top-down, like Linux's mmap).
+// Context: trap, kernel lock held; does not allocate.
 func (s *VMASet) FindFree(hint, length, lo, hi uintptr) (uintptr, bool) {
 	if length == 0 || length > hi-lo {
 		return 0, false
