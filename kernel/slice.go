@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,170 +18,185 @@ import (
 // For that the kernel reads and writes the runtime's g, m and p. Their
 // field offsets come from the image's DWARF, written into rtOffsets by the
 // image build (tools/image/offsets.go). The kernel checks them at boot and
-// against what it observes; if anything disagrees it logs one line and
-// leaves preemption to sysmon, so a Go release with another layout
-// degrades to the runtime's behaviour instead of corrupting memory.
+// against what it reads of the running runtime (slicelayout.go), writes
+// only once those readings have confirmed them, and at the first
+// disagreement logs one line and leaves preemption to sysmon, so a Go
+// release with another layout degrades to the runtime's behaviour instead
+// of corrupting memory.
 
-// rtOffsetsMagic is "gometal1"; tools/image/offsets.go writes after it.
-const rtOffsetsMagic = 0x316c6174656d6f67
-
-// runtimeOffsets is filled in the image file by the image build.
-type runtimeOffsets struct {
-	magic, valid                         uint64
-	gStackguard0, gM, gPreempt, gStatus  uint64
-	mG0, mCurg, mP, mGsignal, pSchedtick uint64
-	check                                uint64
-}
-
-var rtOffsets = runtimeOffsets{magic: rtOffsetsMagic}
-
-// Runtime constants the slice check relies on (runtime/stack.go,
-// runtime/runtime2.go). They have been stable for many releases; the
-// dynamic checks below catch a change.
 const (
-	stackPreempt = 0xfffffffffffffade // uintptr(-1314)
-	gRunning     = 2                  // _Grunning
-	gStackLo     = 0                  // g.stack.lo: fixed by the compiler's prologues
-	gStackHi     = 8
-	gGuard0      = 16 // g.stackguard0: fixed by the compiler's prologues
-	defaultSlice = 2e6
+	defaultSlice = 2e6   // ns
+	minSlice     = 100e3 // ns: below this the interrupts cost more than they buy
 )
 
 var (
-	sliceOn   bool
-	sliceNs   int64 = defaultSlice
-	sliceGood int   // observations consistent with the offsets
-	sliceBad  int   // observations that contradict them
+	sliceOn bool
+	sliceNs int64 = defaultSlice
 )
+
+// sliceCPU is a CPU's slice state beyond percpu's turn (slG, slP, slTick,
+// slSince, slRequested). Guarded by the kernel lock.
+type sliceCPU struct {
+	lastP    uint64   // the P of the last reading on this CPU
+	lastTick uint32   // and its schedtick then
+	req      sliceReq // the request in flight, if req.g != 0
+}
+
+// sliceReq is a preemption the kernel asked for: the goroutine, its M and
+// P, the P's schedtick then (the turn) and when it last asked.
+type sliceReq struct {
+	g, m, p uint64
+	tick    uint32
+	at      int64
+}
+
+var sliceCPUs [MaxCPUs]sliceCPU
 
 // setupSlices reads the slice= option and checks the offsets. Context:
 // boot.
 func setupSlices() {
 	var l logLine
-	switch v, ok := kernelOptionValue("slice="); {
-	case ok && v == "off":
-		l.s("goroutine time slices off: preemption is left to the runtime's sysmon").info()
-		return
-	case ok:
-		ns, good := parseDuration(v)
-		if !good || ns < 100e3 {
+	if v, ok := kernelOptionValue("slice="); ok {
+		ns, good := parseSliceOption(v)
+		switch {
+		case !good:
 			l.s("warning: bad slice=").s(v).s(" (want e.g. slice=2ms, at least 100us, or slice=off): using the default").print()
 			l = logLine{}
-		} else {
+		case ns == 0:
+			l.s("goroutine time slices off: preemption is left to the runtime's sysmon").info()
+			return
+		default:
 			sliceNs = ns
 		}
 	}
-	if why := offsetsProblem(&rtOffsets); why != "" {
-		l.s("refusing runtime offsets (").s(why).s("): preemption is left to the runtime's sysmon").print()
+	if p := offsetsProblem(&rtOffsets); p.a != "" {
+		l.s("refusing runtime offsets (").s(p.a).s(p.b).s(p.c).s("): preemption is left to the runtime's sysmon").print()
 		return
 	}
 	sliceOn = true
-	l.s("goroutine time slice ").ms(sliceNs).info()
+	l.s("goroutine time slice ").ms(sliceNs).s(", in force once the runtime's layout is confirmed").info()
 }
 
-// offsetsProblem returns why the offsets cannot be trusted, or "".
-func offsetsProblem(o *runtimeOffsets) string {
-	if o.magic != rtOffsetsMagic || o.valid != 1 {
-		return "the image build did not fill them"
+// parseSliceOption parses the value of slice=: "off" (ns 0) or a duration
+// of at least minSlice; ok is false for anything else. Context: boot
+// (setupSlices); does not allocate.
+func parseSliceOption(v string) (ns int64, ok bool) {
+	if v == "off" {
+		return 0, true
 	}
-	words := [...]uint64{o.gStackguard0, o.gM, o.gPreempt, o.gStatus, o.mG0, o.mCurg, o.mP, o.mGsignal, o.pSchedtick}
-	check := uint64(rtOffsetsMagic)
-	for i, w := range words {
-		check ^= w * uint64(i+3)
-		if w >= 4096 {
-			return "an offset is out of range"
-		}
+	ns, ok = parseDuration(v)
+	if !ok || ns < minSlice {
+		return 0, false
 	}
-	if check != o.check {
-		return "check word mismatch"
-	}
-	if o.gStackguard0 != gGuard0 {
-		return "g.stackguard0 is not where compiled code reads it"
-	}
-	for _, w := range [...]uint64{o.gM, o.gPreempt, o.gStatus} {
-		if w < 32 {
-			return "a g field overlaps the stack bounds"
-		}
-	}
-	if o.gM%8 != 0 || o.mG0%8 != 0 || o.mCurg%8 != 0 || o.mP%8 != 0 || o.mGsignal%8 != 0 || o.gStatus%4 != 0 || o.pSchedtick%4 != 0 {
-		return "misaligned field"
-	}
-	if o.mG0 == o.mCurg || o.mCurg == o.mP || o.mG0 == o.mGsignal || o.mCurg == o.mGsignal {
-		return "m fields overlap"
-	}
-	return ""
+	return ns, true
 }
 
-// sliceCheck runs on a timer interrupt that stopped thread t in ring 3:
-// if the same goroutine has held the same P (same schedtick) for a whole
-// slice, it requests the goroutine's preemption. Context: trap, kernel
-// lock held; reads the program's memory only where it is mapped.
+// sliceCheck runs on a timer interrupt that stopped thread t in ring 3.
+// It reads the goroutine running there (readG) and adds the reading to the
+// layout evidence. Once the layout is trusted, if the same goroutine has
+// held the same P (same schedtick) for a whole slice and may be preempted,
+// it requests the preemption as preemptone does; if the turn outlives the
+// request by a slice (the runtime declined at an unsafe point), it asks
+// again. A request counts as taken once that turn is seen to end.
+// Context: trap, kernel lock held; reads and writes the program's memory
+// only where it is mapped; does not allocate.
 func sliceCheck(c *percpu, t int, f *TrapFrame) {
-	th := &threads[t]
-	o := &rtOffsets
-	g, ok1 := peekUser64(th.fsBase - 8)
-	lo, ok2 := peekUser64(uintptr(g + gStackLo))
-	hi, ok3 := peekUser64(uintptr(g + gStackHi))
-	if !ok1 || !ok2 || !ok3 || f.RSP < lo || f.RSP >= hi {
-		c.slG = 0 // not on a goroutine stack right now (or mid-switch)
-		return
-	}
-	m, ok1 := peekUser64(uintptr(g + o.gM))
-	curg, ok2 := peekUser64(uintptr(m + o.mCurg))
-	g0, ok3 := peekUser64(uintptr(m + o.mG0))
-	gsig, ok4 := peekUser64(uintptr(m + o.mGsignal))
-	switch {
-	case ok1 && ok2 && ok3 && ok4 && g != 0 && g == curg:
-		sliceGood++ // a goroutine that is its M's current one: the layout fits
-	case ok1 && ok3 && g == g0, ok1 && ok4 && g == gsig:
-		c.slG = 0 // the scheduler or a signal handler: nothing to preempt
-		return
-	default:
-		sliceBad++
-		if sliceBad > 20 && sliceGood == 0 {
-			sliceOn = false
-			logs("runtime layout check failed (g.m.curg does not lead back to the running g): preemption is left to the runtime's sysmon")
+	st := &sliceCPUs[c.id]
+	if st.req.g != 0 {
+		if ended, known := turnEnded(&st.req); ended || !known {
+			if ended {
+				c.slicesTaken++
+			}
+			st.req = sliceReq{}
 		}
+	}
+	v, kind, why := readG(&threads[t], f.RSP)
+	if kind == viewUser && v.p == st.lastP {
+		if d := int32(v.tick - st.lastTick); d < 0 {
+			kind, why = viewFailed, "p.schedtick went backwards"
+		} else if d > 0 {
+			layout.ticked++
+		}
+	}
+	if !layout.record(kind, why) {
 		return
 	}
-	p, ok1 := peekUser64(uintptr(m + o.mP))
-	status, ok2 := peekUser32(uintptr(g + o.gStatus))
-	tick, ok3 := peekUser32(uintptr(p + o.pSchedtick))
-	if g != curg || p == 0 || !ok1 || !ok2 || !ok3 || status != gRunning {
-		c.slG = 0 // g0, a signal handler, or not running user code on a P
+	if kind != viewUser {
+		c.slG = 0 // nothing to preempt here right now
 		return
 	}
+	st.lastP, st.lastTick = v.p, v.tick
 	now := nanotime()
-	if c.slG != g || c.slP != p || c.slTick != tick {
-		if c.slRequested {
-			c.slicesTaken++ // another goroutine (or another turn) since our request
-		}
-		c.slG, c.slP, c.slTick, c.slSince, c.slRequested = g, p, tick, now, false
+	if c.slG != v.g || c.slP != v.p || c.slTick != v.tick {
+		c.slG, c.slP, c.slTick, c.slSince, c.slRequested = v.g, v.p, v.tick, now, false
 		return
 	}
-	if c.slRequested || now-c.slSince < sliceNs {
+	if !layout.trusted || !v.quiet || now-c.slSince < sliceNs {
 		return
 	}
-	if !pokeUser8(uintptr(g+o.gPreempt), 1) || !pokeUser64(uintptr(g+o.gStackguard0), stackPreempt) {
+	if c.slRequested && (st.req.g != v.g || now-st.req.at < sliceNs) {
+		return // taken, or asked less than a slice ago
+	}
+	if !requestPreempt(sched.TID(t), v.g) {
 		return
 	}
-	c.slRequested = true
-	c.slicesRequested++
-	sendSignal(c.cur, int(unix.SIGURG), siTkill, 1, 0)
+	if !c.slRequested {
+		c.slRequested = true
+		c.slicesRequested++
+	}
+	st.req = sliceReq{g: v.g, m: v.m, p: v.p, tick: v.tick, at: now}
 }
 
-// sliceDeadline returns when c's next slice check is due, or 0.
+// requestPreempt asks for goroutine g's preemption as the runtime's
+// preemptone does: g.preempt, then g.stackguard0 = stackPreempt, then
+// SIGURG to its thread t. Context: trap, kernel lock held, t stopped on
+// this CPU; does not allocate.
+func requestPreempt(t sched.TID, g uint64) bool {
+	if !pokeUser8(uintptr(g+rtOffsets.gPreempt), 1) || !pokeUser64(uintptr(g+gGuard0), stackPreempt) {
+		return false
+	}
+	sliceSent[t] = true
+	sendSignal(t, int(unix.SIGURG), siTkill, 1, 0)
+	return true
+}
+
+// turnEnded reports whether the turn r asked to end has ended: its P has
+// scheduled since (schedtick moved), or its M runs another goroutine or
+// holds another P. known is false if that memory cannot be read.
+// Context: trap, kernel lock held; does not allocate.
+func turnEnded(r *sliceReq) (ended, known bool) {
+	o := &rtOffsets
+	tick, ok1 := peekUser32(uintptr(r.p + o.pSchedtick))
+	curg, ok2 := peekUser64(uintptr(r.m + o.mCurg))
+	p, ok3 := peekUser64(uintptr(r.m + o.mP))
+	if !ok1 || !ok2 || !ok3 {
+		return false, false
+	}
+	return tick != r.tick || curg != r.g || p != r.p, true
+}
+
+// sliceDeadline returns when c's next slice check is due, or 0. It runs
+// on every return to the program (load calls armTimer), so it is also
+// where a SIGURG just delivered is noticed (noteSIGURG). Context: trap
+// (armTimer), kernel lock held; does not allocate.
 func sliceDeadline(c *percpu, now int64) int64 {
 	if !sliceOn || c.cur == noThread {
 		return 0
 	}
+	noteSIGURG(c.cur)
 	if c.slG != 0 && !c.slRequested {
 		return max(c.slSince+sliceNs, now+sliceNs/4)
 	}
-	return now + sliceNs
+	// A request is out, or no goroutine is being timed: look again a
+	// quarter slice on, so that the next goroutine's turn is timed from
+	// close to its start (a full slice later, each turn could run for up
+	// to two slices).
+	return now + sliceNs/4
 }
 
 // peekUser64 reads a word of the program's memory if it is mapped.
+// Context: trap (time-slice checks and SIGURG delivery), kernel lock held;
+// does not allocate or fault anything in.
 func peekUser64(addr uintptr) (uint64, bool) {
 	if addr%8 != 0 || !presentUser(addr) {
 		return 0, false
@@ -188,6 +204,19 @@ func peekUser64(addr uintptr) (uint64, bool) {
 	return *(*uint64)(ptr(addr)), true
 }
 
+// peekUser8 reads a byte of the program's memory if it is mapped.
+// Context: trap (time-slice checks and SIGURG delivery), kernel lock held;
+// does not allocate or fault anything in.
+func peekUser8(addr uintptr) (uint8, bool) {
+	if !presentUser(addr) {
+		return 0, false
+	}
+	return *(*uint8)(ptr(addr)), true
+}
+
+// peekUser32 reads an aligned 32-bit value of the program's memory if it
+// is mapped. Context: trap (time-slice checks and SIGURG delivery), kernel
+// lock held; does not allocate or fault anything in.
 func peekUser32(addr uintptr) (uint32, bool) {
 	if addr%4 != 0 || !presentUser(addr) {
 		return 0, false
@@ -195,6 +224,9 @@ func peekUser32(addr uintptr) (uint32, bool) {
 	return *(*uint32)(ptr(addr)), true
 }
 
+// pokeUser8 writes a byte of the program's memory if its page is mapped
+// writable. Context: trap (sliceCheck), kernel lock held; does not
+// allocate or fault anything in.
 func pokeUser8(addr uintptr, v uint8) bool {
 	if !presentWritable(addr) {
 		return false
@@ -203,6 +235,9 @@ func pokeUser8(addr uintptr, v uint8) bool {
 	return true
 }
 
+// pokeUser64 writes an aligned word of the program's memory if its page is
+// mapped writable. Context: trap (sliceCheck), kernel lock held; does not
+// allocate or fault anything in.
 func pokeUser64(addr uintptr, v uint64) bool {
 	if addr%8 != 0 || !presentWritable(addr) {
 		return false
@@ -212,6 +247,8 @@ func pokeUser64(addr uintptr, v uint64) bool {
 }
 
 // presentUser reports whether addr is in a mapped, user-readable page.
+// Context: trap (time-slice checks and SIGURG delivery), kernel lock held;
+// does not allocate.
 func presentUser(addr uintptr) bool {
 	if addr < 0x1000 || addr >= userTop {
 		return false
@@ -220,9 +257,11 @@ func presentUser(addr uintptr) bool {
 	return ok && flags&mm.PTEUser != 0
 }
 
-// kernelOptionValue returns the value of a KEY= kernel option.
+// kernelOptionValue returns the value of a KEY= kernel option; when the
+// command line gives it more than once, the last one wins, as on Linux
+// (so a harness's default can be overridden by appending).
 func kernelOptionValue(key string) (string, bool) {
-	for i := 0; i < cmdline.NKernel; i++ {
+	for i := cmdline.NKernel - 1; i >= 0; i-- {
 		w := cmdline.Word(cmdline.Kernel[i])
 		if len(w) > len(key) && string(w[:len(key)]) == key {
 			return unsafeString(w[len(key):]), true
@@ -231,7 +270,9 @@ func kernelOptionValue(key string) (string, bool) {
 	return "", false
 }
 
-// parseDuration parses an unsigned decimal with a unit: ns, us, ms or s.
+// parseDuration parses an unsigned decimal with a unit (ns, us, ms or s)
+// of at most 1000 s.
+// Context: boot (setupSlices); does not allocate.
 func parseDuration(s string) (int64, bool) {
 	var n int64
 	i := 0
@@ -245,15 +286,21 @@ func parseDuration(s string) (int64, bool) {
 	if i == 0 {
 		return 0, false
 	}
+	var unit int64
 	switch s[i:] {
 	case "ns":
-		return n, true
+		unit = 1
 	case "us":
-		return n * 1e3, true
+		unit = 1e3
 	case "ms":
-		return n * 1e6, true
+		unit = 1e6
 	case "s":
-		return n * 1e9, true
+		unit = 1e9
+	default:
+		return 0, false
 	}
-	return 0, false
+	if n > 1e12/unit {
+		return 0, false // over 1000 s
+	}
+	return n * unit, true
 }

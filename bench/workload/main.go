@@ -6,7 +6,7 @@
 //
 // Usage:
 //
-//	workload [-scale F] [-heap MiB] TEST...
+//	workload [-scale F] [-heap MiB] [-tick D] [-hogs N] TEST...
 //
 // Each TEST (see tests.go) measures one thing and prints machine-readable
 // lines on stdout (the protocol is described in report.go). The first line,
@@ -24,15 +24,18 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"time"
 )
 
 func main() {
 	printMain()
 	flag.Float64Var(&cfg.scale, "scale", 1, "multiply every iteration count by this factor")
 	flag.IntVar(&cfg.heapMiB, "heap", 16, "live heap of the gc test, in MiB")
+	flag.DurationVar(&cfg.tick, "tick", time.Millisecond, "period of the ticker test's ticker")
+	flag.IntVar(&cfg.hogs, "hogs", 3, "CPU hogs of the ticker test")
 	flag.Usage = usage
 	flag.Parse()
-	if flag.NArg() == 0 || cfg.scale <= 0 || cfg.heapMiB <= 0 {
+	if flag.NArg() == 0 || cfg.scale <= 0 || cfg.heapMiB <= 0 || cfg.tick <= 0 || cfg.hogs < 0 {
 		usage()
 		exit(2)
 	}
@@ -54,7 +57,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: workload [-scale F] [-heap MiB] TEST...")
+	fmt.Fprintln(os.Stderr, "usage: workload [-scale F] [-heap MiB] [-tick D] [-hogs N] TEST...")
 	fmt.Fprintln(os.Stderr, "tests:")
 	names := make([]string, 0, len(tests))
 	for name := range tests {
@@ -69,8 +72,10 @@ func usage() {
 
 // config holds the flags.
 type config struct {
-	scale   float64 // iteration count factor
-	heapMiB int     // gc test's live heap
+	scale   float64       // iteration count factor
+	heapMiB int           // gc test's live heap
+	tick    time.Duration // ticker test's period
+	hogs    int           // ticker test's CPU hogs
 }
 
 var cfg config

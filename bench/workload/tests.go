@@ -23,7 +23,7 @@ var tests = map[string]test{
 	"wgfan":          {"sched.wgfan: WaitGroup fan-out/fan-in of 10,000 goroutines", runWGFan},
 	"wake":           {"sched.wake.p50, .p99: cross-CPU wake latency (needs 2 CPUs)", runWake},
 	"sleep":          {"time.sleep.p50, .p99: time.Sleep(1ms) lateness", runSleep},
-	"ticker":         {"time.ticker.p50, .p99: ticker lateness with CPU hogs at GOMAXPROCS=1", runTicker},
+	"ticker":         {"time.ticker.p50, .p99, .max: lateness of a -tick ticker with -hogs CPU hogs at GOMAXPROCS=1", runTicker},
 	"parallel":       {"parallel.time: a CPU-bound job split over GOMAXPROCS workers", runParallel},
 	"gc":             {"gc.pause.p50, .p99, gc.total, gc.count: a churning heap of -heap MiB", runGC},
 }

@@ -24,19 +24,20 @@ func runSleep() {
 	printResult("time.sleep.p99", stats.Percentile(us, 99), "us")
 }
 
-// runTicker measures how late a 10ms ticker's ticks are received (from the
-// time each was due) at GOMAXPROCS=1 while two goroutines spin in loops
-// without function calls: those loops have no cooperative preemption point,
-// so only asynchronous preemption (the runtime's SIGURG) lets the ticker's
-// goroutine run at all.
+// runTicker measures how late the ticks of a -tick ticker (1 ms by
+// default) are received, from the time each was due, at GOMAXPROCS=1
+// while -hogs goroutines (3) spin in loops without function calls: those
+// loops have no cooperative preemption point, so only asynchronous
+// preemption (the runtime's SIGURG, sent by sysmon or by the gometal
+// kernel's time slices) lets the ticker's goroutine run at all. It prints
+// the p50, p99 and max of 200 ticks (scaled by -scale).
 func runTicker() {
-	const period = 10 * time.Millisecond
 	runtime.GOMAXPROCS(1)
-	ticks := n(30)
+	ticks := n(200)
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	wg.Add(2)
-	for range 2 {
+	wg.Add(cfg.hogs)
+	for range cfg.hogs {
 		go func() {
 			defer wg.Done()
 			x := uint64(1)
@@ -49,7 +50,7 @@ func runTicker() {
 		}()
 	}
 	runtime.Gosched() // let the hogs start
-	t := time.NewTicker(period)
+	t := time.NewTicker(cfg.tick)
 	late := make([]time.Duration, ticks)
 	for i := range late {
 		// A tick carries the time it was due; a tick that is missed
@@ -63,6 +64,7 @@ func runTicker() {
 	us := micros(late)
 	printResult("time.ticker.p50", stats.Percentile(us, 50), "us")
 	printResult("time.ticker.p99", stats.Percentile(us, 99), "us")
+	printResult("time.ticker.max", stats.Percentile(us, 100), "us")
 }
 
 // sink keeps computed values alive so the compiler cannot drop the loops.

@@ -9,7 +9,8 @@ import (
 
 // WriteCSV writes t with one record per row: the metric, then for every
 // side its median, min, max, count of values and n/a reason, then the
-// ratio and the note. Numbers are written in full precision; missing
+// ratio, the note, and the first side's bound with whether its median met
+// it ("true", "false"; both empty for a row without one). Numbers are written in full precision; missing
 // numbers are empty fields.
 func WriteCSV(w io.Writer, t *Table) error {
 	cw := csv.NewWriter(w)
@@ -17,7 +18,11 @@ func WriteCSV(w io.Writer, t *Table) error {
 	for _, side := range t.Sides {
 		head = append(head, side+"_median", side+"_min", side+"_max", side+"_n", side+"_na")
 	}
-	head = append(head, "ratio", "note")
+	head = append(head, "ratio", "note", "bound", "bound_met")
+	checks := map[string]Check{}
+	for _, c := range t.Checks {
+		checks[c.Row.Key] = c
+	}
 	if err := cw.Write(head); err != nil {
 		return err
 	}
@@ -30,7 +35,10 @@ func WriteCSV(w io.Writer, t *Table) error {
 				rec = append(rec, "", "", "", "0", c.NA)
 			}
 		}
-		rec = append(rec, num(r.Ratio), r.Note)
+		rec = append(rec, num(r.Ratio), r.Note, "", "")
+		if c, ok := checks[r.Key]; ok {
+			rec[len(rec)-2], rec[len(rec)-1] = num(c.Bound.Max), strconv.FormatBool(c.Met)
+		}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@
 //	side.go       how one side turns a boot into QEMU options
 //	guest.go      boot one guest, timestamp the main marker, parse its report
 //	result.go     parse the workload's BENCH lines
-//	catalog.go    the metrics: names, units, which is better
+//	catalog.go    the metrics: names, units, which is better, bounds (issue 8's slice + 1 ms)
 //	plan.go       which boots a repeat makes and what each yields
 //	config.go     what a run measures, with defaults
 //	runner.go     run the plan on both sides, one guest at a time
@@ -24,7 +24,7 @@
 //	record.go     turn one guest's outcome into samples or n/a reasons
 //	samples.go    the samples and n/a reasons per side and metric
 //	minmem.go     bisect the smallest -m that boots hello world
-//	table.go      turn samples into rows: medians, spreads, ratios, n/a reasons
+//	table.go      turn samples into rows: medians, spreads, ratios, n/a reasons; judge bounds
 //	meta.go       the date, host, QEMU and Go versions of a run
 //	markdown.go, csv.go, svg.go, results.go   write the table and the chart of ratios
 //

@@ -47,11 +47,38 @@ func WriteMarkdown(w io.Writer, t *Table) error {
 			notes = append(notes, fmt.Sprintf("- %s: %s", r.Title, r.Note))
 		}
 	}
+	writeChecks(&b, t)
 	if len(notes) > 0 {
 		b.WriteString("\nNotes:\n\n" + strings.Join(notes, "\n") + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeChecks lists t.Checks after the table: each bound and whether the
+// first side's median met it.
+func writeChecks(b *strings.Builder, t *Table) {
+	if len(t.Checks) == 0 {
+		return
+	}
+	side := title(t.Sides, 0)
+	fmt.Fprintf(b, "\nBounds on the %s median:\n\n", side)
+	for _, c := range t.Checks {
+		cell, unit := c.Row.Cells[0], c.Row.Unit
+		got := "n/a: " + cell.NA
+		if cell.OK() {
+			got = FormatValue(cell.Stats.Median) + " " + unit
+		}
+		verdict := "NOT MET"
+		switch {
+		case c.Met:
+			verdict = "met"
+		case !cell.OK():
+			verdict = "not judged"
+		}
+		fmt.Fprintf(b, "- %s: %s %s, bound %s %s (%s): %s\n",
+			c.Row.Title, side, got, FormatValue(c.Bound.Max), unit, c.Bound.Why, verdict)
+	}
 }
 
 // title returns the i-th side's name, or "?".

@@ -36,10 +36,10 @@ func (s Step) key(result string) string {
 }
 
 // DefaultPlan is what `make bench` runs: the one-CPU scheduler, timer and
-// boot measurements in one boot, the two-CPU ones in another, the ticker
+// boot measurements in one boot, the two-CPU ones in another, each ticker
 // with CPU hogs alone (it may hang where asynchronous preemption does not
 // work: its timeout must not cost the other rows), the gc test with memory
-// for its heap, and the parallel job at each vCPU count.
+// for its heap, the network rows and the parallel job at each vCPU count.
 func DefaultPlan(cfg Config) []Step {
 	plan := []Step{
 		{
@@ -53,16 +53,19 @@ func DefaultPlan(cfg Config) []Step {
 			Yields: []string{"sched.pingpong.cross", "sched.wake.p50", "sched.wake.p99"},
 		},
 		{
-			Name: "ticker", SMP: 1, Env: []string{"GOMAXPROCS=1"}, Tests: []string{"ticker"},
-			Yields: []string{"time.ticker.p50", "time.ticker.p99"},
+			// Issue 4: a 1 ms ticker with the default slice.
+			Name: "ticker", SMP: 1, Env: []string{"GOMAXPROCS=1"}, Flags: tickerFlags("1ms"), Tests: []string{"ticker"},
+			Yields: []string{"time.ticker.p50", "time.ticker.p99", "time.ticker.max"},
 		},
 		{
 			// The same with the kernel's goroutine time slices off
 			// (docs/slices.md): what the runtime's sysmon alone achieves.
 			// Linux ignores the option (it reaches /init's environment).
-			Name: "ticker-sliceoff", SMP: 1, Env: []string{"GOMAXPROCS=1", "slice=off"}, Tests: []string{"ticker"},
-			Yields: []string{KeyTickerOffP50, KeyTickerOffP99},
-			Rename: map[string]string{"time.ticker.p50": KeyTickerOffP50, "time.ticker.p99": KeyTickerOffP99},
+			Name: "ticker-sliceoff", SMP: 1, Env: []string{"GOMAXPROCS=1", "slice=off"},
+			Flags: tickerFlags("1ms"), Tests: []string{"ticker"},
+			Yields: []string{KeyTickerOffP50, KeyTickerOffP99, KeyTickerOffMax},
+			Rename: map[string]string{"time.ticker.p50": KeyTickerOffP50, "time.ticker.p99": KeyTickerOffP99,
+				"time.ticker.max": KeyTickerOffMax},
 		},
 		{
 			Name: "gc", SMP: 1, Mem: gcMem(cfg.HeapMiB),
@@ -71,6 +74,7 @@ func DefaultPlan(cfg Config) []Step {
 			Yields: []string{"gc.pause.p50", "gc.pause.p99", "gc.total", "gc.count"},
 		},
 	}
+	plan = append(plan, Ticker5Steps()...)
 	plan = append(plan, NetStep(max(1, cfg.NetSMP)))
 	for _, n := range cfg.CPUs {
 		key, mean, low := ParallelTimeKey(n), BusyMeanKey(n), BusyMinKey(n)
@@ -81,6 +85,30 @@ func DefaultPlan(cfg Config) []Step {
 		})
 	}
 	return plan
+}
+
+// Ticker5Steps are issue 8's boots: the 5 ms ticker with CPU hogs at each
+// of Ticker5Slices and Ticker5CPUs, named ticker5-SLICE@N (-only).
+func Ticker5Steps() []Step {
+	var steps []Step
+	for _, smp := range Ticker5CPUs {
+		for _, slice := range Ticker5Slices {
+			p50, p99 := Ticker5Key(slice, smp, "p50"), Ticker5Key(slice, smp, "p99")
+			steps = append(steps, Step{
+				Name: fmt.Sprintf("ticker5-%s@%d", slice, smp), SMP: smp,
+				Env:   []string{"GOMAXPROCS=1", "slice=" + slice},
+				Flags: tickerFlags("5ms"), Tests: []string{"ticker"},
+				Yields: []string{p50, p99},
+				Rename: map[string]string{"time.ticker.p50": p50, "time.ticker.p99": p99},
+			})
+		}
+	}
+	return steps
+}
+
+// tickerFlags are the ticker test's flags: a ticker of period beside 3 hogs.
+func tickerFlags(period string) []string {
+	return []string{"-tick", period, "-hogs", "3"}
 }
 
 // NetStep is the network rows' step: the HTTP server at smp vCPUs.

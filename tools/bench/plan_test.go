@@ -26,6 +26,17 @@ func TestDefaultPlan(t *testing.T) {
 	assert.Equal(t, "sched.spawn", names["sched"].key("sched.spawn"))
 	assert.Equal(t, []string{"GOMAXPROCS=1"}, names["ticker"].Env)
 	assert.Equal(t, "256M", gcMem(16))
+	assert.Equal(t, []string{"-tick", "1ms", "-hogs", "3"}, names["ticker"].Flags, "issue 4: a 1 ms ticker")
+	assert.Equal(t, KeyTickerOffMax, names["ticker-sliceoff"].key("time.ticker.max"))
+	t5 := names["ticker5-1ms@4"]
+	assert.Equal(t, 4, t5.SMP)
+	assert.Equal(t, []string{"GOMAXPROCS=1", "slice=1ms"}, t5.Env)
+	assert.Equal(t, []string{"-tick", "5ms", "-hogs", "3"}, t5.Flags)
+	assert.Equal(t, Ticker5Key("1ms", 4, "p50"), t5.key("time.ticker.p50"))
+	assert.Equal(t, []string{"GOMAXPROCS=1", "slice=off"}, names["ticker5-off@1"].Env)
+	for key := range Bounds() {
+		assert.True(t, yields[key], "no step yields the bounded %s", key)
+	}
 
 	// Every measured row of the catalog but the derived ones comes from a step.
 	assert.Equal(t, NetStep(1), names["net"], "the network rows at 1 vCPU by default")

@@ -74,7 +74,9 @@ func Run(ctx context.Context, cfg Config) (*Table, error) {
 		}
 	}
 	meta := Collect(ctx, cfg, k, load)
-	return BuildTable(Catalog(cfg), []string{gm.Name, lx.Name}, s, cfg.Repeats, meta), nil
+	t := BuildTable(Catalog(cfg), []string{gm.Name, lx.Name}, s, cfg.Repeats, meta)
+	t.CheckBounds(Bounds())
+	return t, nil
 }
 
 // runRepeat boots every step once on side and records what it gave; only

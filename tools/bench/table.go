@@ -11,9 +11,33 @@ import (
 // Table is the result of a benchmark run: one row per metric, one cell per
 // side, gometal first and Linux second.
 type Table struct {
-	Sides []string
-	Rows  []Row
-	Meta  Meta
+	Sides  []string
+	Rows   []Row
+	Meta   Meta
+	Checks []Check // the rows' bounds, judged (CheckBounds)
+}
+
+// Check is a Bound judged on the first side's median of a row.
+type Check struct {
+	Row   Row
+	Bound Bound
+	// Met says the median is at most Bound.Max; false when the cell is
+	// n/a (Row.Cells[0].NA says why).
+	Met bool
+}
+
+// CheckBounds judges bounds (by metric key) on t's rows, in row order,
+// into t.Checks.
+func (t *Table) CheckBounds(bounds map[string]Bound) {
+	t.Checks = nil
+	for _, r := range t.Rows {
+		b, ok := bounds[r.Key]
+		if !ok || len(r.Cells) == 0 {
+			continue
+		}
+		c := r.Cells[0]
+		t.Checks = append(t.Checks, Check{Row: r, Bound: b, Met: c.OK() && c.Stats.Median <= b.Max})
+	}
 }
 
 // Row is one metric on every side.

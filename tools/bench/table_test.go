@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"math"
 	"testing"
 	"time"
@@ -128,4 +129,48 @@ func TestCatalog(t *testing.T) {
 		}
 	}
 	assert.False(t, keys[SpeedupKey(1)], "no speedup of 1 over itself")
+}
+
+func TestCheckBounds(t *testing.T) {
+	b := Bounds()
+	assert.Equal(t, Bound{Max: 2000, Why: "slice + 1 ms"}, b[Ticker5Key("1ms", 1, "p50")])
+	assert.Equal(t, 3000.0, b[Ticker5Key("2ms", 4, "p50")].Max)
+	assert.NotContains(t, b, Ticker5Key("off", 1, "p50"), "no bound without slices")
+	assert.NotContains(t, b, Ticker5Key("1ms", 1, "p99"), "the bound is on p50")
+	assert.Len(t, b, 4)
+
+	s := NewSamples()
+	met, missed, na := Ticker5Key("1ms", 1, "p50"), Ticker5Key("2ms", 4, "p50"), Ticker5Key("1ms", 4, "p50")
+	for _, v := range []float64{1900, 2000, 2600} { // median 2000: met, at the bound
+		s.Add("gometal", met, v)
+	}
+	s.Add("gometal", missed, 3001)
+	s.NA("gometal", na, "timed out after 2m0s")
+	for _, k := range []string{met, missed, na, Ticker5Key("off", 1, "p50")} {
+		s.Add("linux", k, 15000)
+	}
+	s.Add("gometal", Ticker5Key("off", 1, "p50"), 15000)
+	tb := BuildTable(Catalog(Config{HeapMiB: 16}), []string{"gometal", "linux"}, s, 3, Meta{})
+	tb.CheckBounds(Bounds())
+	require.Len(t, tb.Checks, 3, "rows without a bound are not checked")
+	got := map[string]bool{}
+	for _, c := range tb.Checks {
+		got[c.Row.Key] = c.Met
+	}
+	assert.Equal(t, map[string]bool{met: true, missed: false, na: false}, got)
+
+	var md bytes.Buffer
+	require.NoError(t, WriteMarkdown(&md, tb))
+	for _, want := range []string{
+		"Bounds on the gometal median:\n\n",
+		"- 5ms ticker lateness p50, 3 CPU hogs, GOMAXPROCS=1, slice=1ms, 1 vCPU: gometal 2000 us, bound 2000 us (slice + 1 ms): met\n",
+		"- 5ms ticker lateness p50, 3 CPU hogs, GOMAXPROCS=1, slice=1ms, 4 vCPU: gometal n/a: timed out after 2m0s, bound 2000 us (slice + 1 ms): not judged\n",
+		"- 5ms ticker lateness p50, 3 CPU hogs, GOMAXPROCS=1, slice=2ms, 4 vCPU: gometal 3001 us, bound 3000 us (slice + 1 ms): NOT MET\n",
+	} {
+		assert.Contains(t, md.String(), want)
+	}
+	var csvOut bytes.Buffer
+	require.NoError(t, WriteCSV(&csvOut, tb))
+	assert.Contains(t, csvOut.String(), ",2000,true\n")
+	assert.Contains(t, csvOut.String(), ",3000,false\n")
 }

@@ -50,12 +50,12 @@ func TestWriteCSV(t *testing.T) {
 	require.Len(t, recs, 1+len(tb.Rows))
 	assert.Equal(t, []string{"key", "metric", "unit", "better",
 		"gometal_median", "gometal_min", "gometal_max", "gometal_n", "gometal_na",
-		"linux_median", "linux_min", "linux_max", "linux_n", "linux_na", "ratio", "note"}, recs[0])
+		"linux_median", "linux_min", "linux_max", "linux_n", "linux_na", "ratio", "note", "bound", "bound_met"}, recs[0])
 	assert.Equal(t, []string{"sched.spawn", "goroutine create+exit", "ns/op", "lower",
 		"110", "100", "120", "3", "", "210", "200", "220", "2", "",
-		"0.5238095238095238", "linux: 1 of 3 repeats n/a (timed out after 2m0s)"}, recs[1])
+		"0.5238095238095238", "linux: 1 of 3 repeats n/a (timed out after 2m0s)", "", ""}, recs[1])
 	assert.Equal(t, []string{"sched.wake.p50", "cross-CPU wake latency p50", "us", "lower",
-		"", "", "", "0", "SMP not available: guest saw 1 CPUs", "150", "150", "150", "1", "", "", ""}, recs[2])
+		"", "", "", "0", "SMP not available: guest saw 1 CPUs", "150", "150", "150", "1", "", "", "", "", ""}, recs[2])
 }
 
 func TestWriteSVG(t *testing.T) {

@@ -133,11 +133,11 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
 	if t.kernelPkg == KernelPackage {
-		offs, err := ReadRuntimeOffsets(out)
-		if err == nil {
-			err = WriteRuntimeOffsets(out, offs)
+		warn := o.Stderr
+		if warn == nil {
+			warn = os.Stderr
 		}
-		if err != nil {
+		if err := fillRuntimeOffsets(out, warn); err != nil {
 			return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 		}
 	}

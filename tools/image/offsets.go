@@ -7,108 +7,225 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 )
 
 // The Go runtime's data layout, handed to the kernel so that its timer
 // interrupt can ask for a goroutine's preemption the way the runtime's own
 // preemptone does (kernel/slice.go). The offsets come from the image's
 // DWARF, written into the kernel variable RuntimeOffsetsSymbol after the
-// link; the kernel checks them at boot and falls back to the runtime's
-// sysmon when anything disagrees.
+// link; the kernel checks them at boot and against what it reads of the
+// running runtime (kernel/slicelayout.go), and falls back to the runtime's
+// sysmon when anything disagrees. An image without usable DWARF gets no
+// offsets: Build warns, and the kernel leaves preemption to sysmon.
 
 // RuntimeOffsetsSymbol is the kernel variable that receives the offsets.
 const RuntimeOffsetsSymbol = "github.com/gometal/gometal/kernel.rtOffsets"
 
-// runtimeOffsetsMagic marks the variable (kernel/slice.go, "gometal1").
-const runtimeOffsetsMagic = 0x316c6174656d6f67
+// runtimeOffsetsMagic marks the variable (kernel/slicelayout.go,
+// "gometal2"); it changes whenever the list of fields does.
+const runtimeOffsetsMagic = 0x326c6174656d6f67
 
-// RuntimeOffsets are the byte offsets the kernel needs, in the order of
-// the kernel's runtimeOffsets fields after magic and valid.
+// ErrUnknownLayout means the image's DWARF does not describe the runtime
+// layout the kernel needs: the image was linked without DWARF
+// (-ldflags=-w or -s), or the runtime renamed, dropped or resized a field.
+// Build then warns and leaves the kernel's copy invalid, so the kernel
+// leaves preemption to the runtime's sysmon.
+var ErrUnknownLayout = errors.New("runtime layout unknown")
+
+// RuntimeOffsets are the sizes of runtime.g, m and p and the byte offsets
+// of the fields the kernel reads or writes, in the order of the kernel's
+// runtimeOffsets fields after magic and valid.
 type RuntimeOffsets struct {
+	GSize, MSize, PSize uint64 // sizes of runtime.g, runtime.m, runtime.p
+
 	GStackguard0 uint64 // runtime.g.stackguard0
 	GM           uint64 // runtime.g.m
 	GPreempt     uint64 // runtime.g.preempt
 	GStatus      uint64 // runtime.g.atomicstatus (its value)
-	MG0          uint64 // runtime.m.g0
-	MCurg        uint64 // runtime.m.curg
-	MP           uint64 // runtime.m.p
-	MGsignal     uint64 // runtime.m.gsignal
-	PSchedtick   uint64 // runtime.p.schedtick
+
+	MG0         uint64 // runtime.m.g0
+	MCurg       uint64 // runtime.m.curg
+	MP          uint64 // runtime.m.p
+	MGsignal    uint64 // runtime.m.gsignal
+	MLocks      uint64 // runtime.m.locks
+	MMallocing  uint64 // runtime.m.mallocing
+	MPreemptoff uint64 // runtime.m.preemptoff (a string)
+	MIncgo      uint64 // runtime.m.incgo
+
+	PStatus    uint64 // runtime.p.status
+	PSchedtick uint64 // runtime.p.schedtick
+	PM         uint64 // runtime.p.m
+	PPreempt   uint64 // runtime.p.preempt
 }
 
-func (o RuntimeOffsets) words() []uint64 {
-	return []uint64{o.GStackguard0, o.GM, o.GPreempt, o.GStatus, o.MG0, o.MCurg, o.MP, o.MGsignal, o.PSchedtick}
+// layoutField names one value of RuntimeOffsets in the DWARF: a struct
+// ("runtime.g": its size) or a member ("runtime.g.preempt": its offset),
+// with the size the kernel assumes for the member's type (0 for structs).
+type layoutField struct {
+	name string
+	size int64
+}
+
+// runtimeLayout lists RuntimeOffsets' values in order (see words).
+var runtimeLayout = []layoutField{
+	{"runtime.g", 0}, {"runtime.m", 0}, {"runtime.p", 0},
+	{"runtime.g.stackguard0", 8}, {"runtime.g.m", 8}, {"runtime.g.preempt", 1}, {"runtime.g.atomicstatus", 4},
+	{"runtime.m.g0", 8}, {"runtime.m.curg", 8}, {"runtime.m.p", 8}, {"runtime.m.gsignal", 8},
+	{"runtime.m.locks", 4}, {"runtime.m.mallocing", 4}, {"runtime.m.preemptoff", 16}, {"runtime.m.incgo", 1},
+	{"runtime.p.status", 4}, {"runtime.p.schedtick", 4}, {"runtime.p.m", 8}, {"runtime.p.preempt", 1},
+}
+
+func (o *RuntimeOffsets) words() []*uint64 {
+	return []*uint64{&o.GSize, &o.MSize, &o.PSize,
+		&o.GStackguard0, &o.GM, &o.GPreempt, &o.GStatus,
+		&o.MG0, &o.MCurg, &o.MP, &o.MGsignal, &o.MLocks, &o.MMallocing, &o.MPreemptoff, &o.MIncgo,
+		&o.PStatus, &o.PSchedtick, &o.PM, &o.PPreempt}
+}
+
+// Words returns o's values in the order the kernel stores them.
+func (o RuntimeOffsets) Words() []uint64 {
+	var w []uint64
+	for _, p := range o.words() {
+		w = append(w, *p)
+	}
+	return w
 }
 
 // ReadRuntimeOffsets reads the offsets from the DWARF of the ELF at path.
+// An error wrapping ErrUnknownLayout means the DWARF is missing or does
+// not describe the layout; other errors are I/O or ELF errors.
 func ReadRuntimeOffsets(path string) (RuntimeOffsets, error) {
 	f, err := elf.Open(path)
 	if err != nil {
 		return RuntimeOffsets{}, err
 	}
 	defer f.Close()
+	if f.Section(".debug_info") == nil && f.Section(".zdebug_info") == nil {
+		return RuntimeOffsets{}, fmt.Errorf("%w: the image has no DWARF (linked with -ldflags=-w or -s?)", ErrUnknownLayout)
+	}
 	d, err := f.DWARF()
 	if err != nil {
-		return RuntimeOffsets{}, fmt.Errorf("runtime offsets: %w", err)
+		return RuntimeOffsets{}, fmt.Errorf("%w: unreadable DWARF: %v", ErrUnknownLayout, err)
 	}
-	want := map[string][]string{
-		"runtime.g": {"stackguard0", "m", "preempt", "atomicstatus"},
-		"runtime.m": {"g0", "curg", "p", "gsignal"},
-		"runtime.p": {"schedtick"},
+	vals, err := readLayout(d, runtimeLayout)
+	if err != nil {
+		return RuntimeOffsets{}, err
 	}
-	got := map[string]uint64{}
+	var o RuntimeOffsets
+	for i, p := range o.words() {
+		*p = vals[i]
+	}
+	return o, nil
+}
+
+// readLayout looks up each field of want in d: a struct's size or a
+// member's offset, checking the member's size.
+func readLayout(d *dwarf.Data, want []layoutField) ([]uint64, error) {
+	structs := map[string]*dwarf.StructType{}
+	for _, f := range want {
+		s, _, _ := cutLast(f.name)
+		if f.size == 0 {
+			s = f.name
+		}
+		structs[s] = nil
+	}
 	r := d.Reader()
-	for {
+	for left := len(structs); left > 0; {
 		e, err := r.Next()
 		if err != nil {
-			return RuntimeOffsets{}, fmt.Errorf("runtime offsets: %w", err)
+			return nil, fmt.Errorf("%w: reading DWARF: %v", ErrUnknownLayout, err)
 		}
 		if e == nil {
 			break
 		}
 		name, _ := e.Val(dwarf.AttrName).(string)
-		fields, ok := want[name]
-		if e.Tag != dwarf.TagStructType || !ok || !e.Children {
+		if st, ok := structs[name]; !ok || st != nil || e.Tag != dwarf.TagStructType {
+			if e.Children && e.Tag != dwarf.TagCompileUnit {
+				r.SkipChildren()
+			}
 			continue
 		}
-		for {
-			m, err := r.Next()
-			if err != nil {
-				return RuntimeOffsets{}, err
+		t, err := d.Type(e.Offset)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrUnknownLayout, name, err)
+		}
+		st, ok := t.(*dwarf.StructType)
+		if !ok || st.Incomplete {
+			continue
+		}
+		structs[name] = st
+		left--
+		if e.Children {
+			r.SkipChildren()
+		}
+	}
+	vals := make([]uint64, len(want))
+	for i, f := range want {
+		if f.size == 0 {
+			st := structs[f.name]
+			if st == nil {
+				return nil, fmt.Errorf("%w: %s not found in DWARF", ErrUnknownLayout, f.name)
 			}
-			if m == nil || m.Tag == 0 {
-				break
-			}
-			if m.Tag != dwarf.TagMember {
-				if m.Children {
-					r.SkipChildren()
-				}
+			vals[i] = uint64(st.ByteSize)
+			continue
+		}
+		s, member, _ := cutLast(f.name)
+		st := structs[s]
+		if st == nil {
+			return nil, fmt.Errorf("%w: %s not found in DWARF", ErrUnknownLayout, s)
+		}
+		found := false
+		for _, m := range st.Field {
+			if m.Name != member {
 				continue
 			}
-			mname, _ := m.Val(dwarf.AttrName).(string)
-			off, ok := m.Val(dwarf.AttrDataMemberLoc).(int64)
-			for _, f := range fields {
-				if f == mname && ok {
-					got[name+"."+f] = uint64(off)
-				}
+			if size := m.Type.Size(); size != f.size {
+				return nil, fmt.Errorf("%w: %s is %d bytes, the kernel expects %d", ErrUnknownLayout, f.name, size, f.size)
 			}
+			vals[i], found = uint64(m.ByteOffset), true
 		}
-		delete(want, name)
-	}
-	need := []string{"runtime.g.stackguard0", "runtime.g.m", "runtime.g.preempt", "runtime.g.atomicstatus",
-		"runtime.m.g0", "runtime.m.curg", "runtime.m.p", "runtime.m.gsignal", "runtime.p.schedtick"}
-	for _, n := range need {
-		if _, ok := got[n]; !ok {
-			return RuntimeOffsets{}, fmt.Errorf("runtime offsets: %s not found in DWARF", n)
+		if !found {
+			return nil, fmt.Errorf("%w: %s not found in DWARF", ErrUnknownLayout, f.name)
 		}
 	}
-	return RuntimeOffsets{
-		GStackguard0: got["runtime.g.stackguard0"], GM: got["runtime.g.m"],
-		GPreempt: got["runtime.g.preempt"], GStatus: got["runtime.g.atomicstatus"],
-		MG0: got["runtime.m.g0"], MCurg: got["runtime.m.curg"], MP: got["runtime.m.p"],
-		MGsignal: got["runtime.m.gsignal"], PSchedtick: got["runtime.p.schedtick"],
-	}, nil
+	return vals, nil
+}
+
+// cutLast splits "runtime.g.preempt" into "runtime.g" and "preempt".
+func cutLast(name string) (before, after string, ok bool) {
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 {
+		return name, "", false
+	}
+	return name[:i], name[i+1:], true
+}
+
+// fillRuntimeOffsets writes the runtime layout from the DWARF of the image
+// at path into its kernel. When the DWARF does not describe the layout, it
+// warns on w and leaves the kernel's copy invalid: the kernel then logs one
+// line and leaves preemption to the runtime's sysmon.
+func fillRuntimeOffsets(path string, w io.Writer) error {
+	o, err := ReadRuntimeOffsets(path)
+	if errors.Is(err, ErrUnknownLayout) {
+		fmt.Fprintf(w, "gometal: warning: %v; the kernel will leave goroutine preemption to the runtime's sysmon\n", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return WriteRuntimeOffsets(path, o)
+}
+
+// CheckWord is the check word the kernel verifies over the stored values.
+func CheckWord(words []uint64) uint64 {
+	check := uint64(runtimeOffsetsMagic)
+	for i, w := range words {
+		check ^= w * uint64(i+3)
+	}
+	return check
 }
 
 // errNoOffsetsSymbol means the image has no kernel (a test stand-in).
@@ -129,18 +246,20 @@ func WriteRuntimeOffsets(path string, o RuntimeOffsets) error {
 	if err != nil {
 		return err
 	}
-	var addr uint64
+	var addr, size uint64
 	for _, s := range syms {
 		if s.Name == RuntimeOffsetsSymbol {
-			addr = s.Value
+			addr, size = s.Value, s.Size
 		}
 	}
 	if addr == 0 {
 		return errNoOffsetsSymbol
 	}
+	words := o.Words()
+	want := uint64(8 * (len(words) + 3)) // magic, valid, words, check
 	off := -1
 	for _, p := range f.Progs {
-		if p.Type == elf.PT_LOAD && addr >= p.Vaddr && addr+8*12 <= p.Vaddr+p.Filesz {
+		if p.Type == elf.PT_LOAD && addr >= p.Vaddr && addr+want <= p.Vaddr+p.Filesz {
 			off = int(p.Off + addr - p.Vaddr)
 		}
 	}
@@ -148,15 +267,13 @@ func WriteRuntimeOffsets(path string, o RuntimeOffsets) error {
 		return fmt.Errorf("%s is not in the file's data", RuntimeOffsetsSymbol)
 	}
 	le := binary.LittleEndian
-	if le.Uint64(data[off:]) != runtimeOffsetsMagic {
-		return fmt.Errorf("%s: wrong magic: kernel and tool disagree", RuntimeOffsetsSymbol)
+	if le.Uint64(data[off:]) != runtimeOffsetsMagic || size != want {
+		return fmt.Errorf("%s: wrong magic or size: kernel and tool disagree", RuntimeOffsetsSymbol)
 	}
 	le.PutUint64(data[off+8:], 1)
-	check := uint64(runtimeOffsetsMagic)
-	for i, w := range o.words() {
+	le.PutUint64(data[off+16+8*len(words):], CheckWord(words))
+	for i, w := range words {
 		le.PutUint64(data[off+16+8*i:], w)
-		check ^= w * uint64(i+3)
 	}
-	le.PutUint64(data[off+16+8*len(o.words()):], check)
 	return os.WriteFile(path, data, 0o755)
 }

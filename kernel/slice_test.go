@@ -1,0 +1,200 @@
+package kernel
+
+import (
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"unsafe"
+
+	"github.com/gometal/gometal/tools/image"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseDuration(t *testing.T) {
+	for _, c := range []struct {
+		in string
+		ns int64
+		ok bool
+	}{
+		{"2ms", 2e6, true}, {"100us", 100e3, true}, {"1s", 1e9, true}, {"750ns", 750, true},
+		{"1000s", 1e12, true}, {"1001s", 0, false}, {"99999999999999999999ms", 0, false},
+		{"", 0, false}, {"ms", 0, false}, {"2", 0, false}, {"2 ms", 0, false}, {"-2ms", 0, false},
+		{"2.5ms", 0, false}, {"2msx", 0, false}, {"banana", 0, false},
+	} {
+		ns, ok := parseDuration(c.in)
+		assert.Equal(t, c.ok, ok, "parseDuration(%q)", c.in)
+		assert.Equal(t, c.ns, ns, "parseDuration(%q)", c.in)
+	}
+}
+
+func TestParseSliceOption(t *testing.T) {
+	for _, c := range []struct {
+		in string
+		ns int64
+		ok bool
+	}{
+		{"off", 0, true}, {"1ms", 1e6, true}, {"100us", 100e3, true},
+		{"99us", 0, false}, {"0ms", 0, false}, {"banana", 0, false}, {"", 0, false}, {"OFF", 0, false},
+	} {
+		ns, ok := parseSliceOption(c.in)
+		assert.Equal(t, c.ok, ok, "slice=%s", c.in)
+		assert.Equal(t, c.ns, ns, "slice=%s", c.in)
+	}
+}
+
+func (p layoutProblem) String() string { return p.a + p.b + p.c }
+
+// testBinary builds this package's test binary with DWARF (go test runs
+// one without) and returns its contents: a binary that links the kernel's
+// rtOffsets and a Go runtime.
+var testBinary = sync.OnceValues(func() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "slicetest-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "kernel.test")
+	cmd := exec.Command("go", "test", "-c", "-o", out, ".")
+	cmd.Env = append(cmd.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%v: %s", err, msg)
+	}
+	return os.ReadFile(out)
+})
+
+// imageOffsets writes the runtime layout that tools/image reads from a
+// test binary's DWARF into that binary, as the image build does, and
+// returns what the kernel would find there and the offsets the tool read.
+func imageOffsets(t *testing.T) (runtimeOffsets, image.RuntimeOffsets) {
+	data, err := testBinary()
+	require.NoError(t, err)
+	cp := filepath.Join(t.TempDir(), "kernel.test")
+	require.NoError(t, os.WriteFile(cp, data, 0o755))
+	offs, err := image.ReadRuntimeOffsets(cp)
+	require.NoError(t, err, "the test binary's DWARF")
+	require.NoError(t, image.WriteRuntimeOffsets(cp, offs))
+
+	f, err := elf.Open(cp)
+	require.NoError(t, err)
+	defer f.Close()
+	syms, err := f.Symbols()
+	require.NoError(t, err)
+	var sym elf.Symbol
+	for _, s := range syms {
+		if s.Name == image.RuntimeOffsetsSymbol {
+			sym = s
+		}
+	}
+	require.NotZero(t, sym.Value, "no %s in the test binary", image.RuntimeOffsetsSymbol)
+	require.EqualValues(t, unsafe.Sizeof(runtimeOffsets{}), sym.Size, "kernel and tool agree on the size")
+	sec := f.Sections[sym.Section]
+	raw, err := sec.Data()
+	require.NoError(t, err)
+	b := raw[sym.Value-sec.Addr:][:sym.Size]
+	var o runtimeOffsets
+	words := unsafe.Slice((*uint64)(unsafe.Pointer(&o)), len(b)/8)
+	for i := range words {
+		words[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return o, offs
+}
+
+// reseal recomputes o's check word after a test changed it, as the image
+// build would.
+func reseal(o *runtimeOffsets) {
+	words := unsafe.Slice((*uint64)(unsafe.Pointer(o)), unsafe.Sizeof(*o)/8)
+	o.check = image.CheckWord(words[2 : len(words)-1])
+}
+
+// TestRuntimeOffsetsUnfilled: a binary the image build did not patch (as
+// this test binary) carries the kernel's placeholder, which the boot check
+// refuses. (It also keeps rtOffsets in the binary that imageOffsets uses.)
+func TestRuntimeOffsetsUnfilled(t *testing.T) {
+	assert.Equal(t, "the image build did not fill them", offsetsProblem(&rtOffsets).String())
+}
+
+// TestRuntimeOffsetsRoundTrip: what the image build writes is what the
+// kernel reads, field by field, and passes the boot checks.
+func TestRuntimeOffsetsRoundTrip(t *testing.T) {
+	o, offs := imageOffsets(t)
+	assert.EqualValues(t, rtOffsetsMagic, o.magic)
+	assert.EqualValues(t, 1, o.valid)
+	got := unsafe.Slice((*uint64)(unsafe.Pointer(&o)), unsafe.Sizeof(o)/8)
+	assert.Equal(t, offs.Words(), got[2:len(got)-1], "fields in the tool's order")
+	assert.Equal(t, offs.GPreempt, o.gPreempt)
+	assert.Equal(t, offs.PPreempt, o.pPreempt)
+	assert.Equal(t, "", offsetsProblem(&o).String())
+}
+
+func TestOffsetsProblem(t *testing.T) {
+	good, _ := imageOffsets(t)
+	require.Equal(t, "", offsetsProblem(&good).String())
+	for _, c := range []struct {
+		name   string
+		change func(o *runtimeOffsets)
+		reseal bool
+		want   string
+	}{
+		{"unfilled", func(o *runtimeOffsets) { o.valid = 0 }, false, "the image build did not fill them"},
+		{"magic", func(o *runtimeOffsets) { o.magic++ }, false, "the image build did not fill them"},
+		{"check word", func(o *runtimeOffsets) { o.gPreempt++ }, false, "check word mismatch"},
+		{"stackguard0", func(o *runtimeOffsets) { o.gStackguard0 = 24 }, true, "g.stackguard0 is not where compiled code reads it"},
+		{"g.m in the stack bounds", func(o *runtimeOffsets) { o.gM = 8 }, true, "g.m overlaps g.stack"},
+		{"g.preempt on the status", func(o *runtimeOffsets) { o.gPreempt = o.gStatus + 2 }, true, "g.atomicstatus overlaps g.preempt"},
+		{"g.preempt on g.m", func(o *runtimeOffsets) { o.gPreempt = o.gM + 7 }, true, "g.preempt overlaps g.m"},
+		{"misaligned status", func(o *runtimeOffsets) { o.gStatus += 2 }, true, "g.atomicstatus is misaligned"},
+		{"misaligned m.curg", func(o *runtimeOffsets) { o.mCurg += 4 }, true, "m.curg is misaligned"},
+		{"m fields overlap", func(o *runtimeOffsets) { o.mCurg = o.mP }, true, "m.p overlaps m.curg"},
+		{"preemptoff's length", func(o *runtimeOffsets) { o.mLocks = o.mPreemptoff + 8 }, true, "m.preemptoff overlaps m.locks"},
+		{"p fields overlap", func(o *runtimeOffsets) { o.pSchedtick = o.pStatus }, true, "p.schedtick overlaps p.status"},
+		{"outside p", func(o *runtimeOffsets) { o.pPreempt = o.pSize }, true, "p.preempt lies outside runtime.p"},
+		{"straddles the end of g", func(o *runtimeOffsets) { o.gStatus = o.gSize - 2 }, true, "g.atomicstatus lies outside runtime.g"},
+		{"huge offset", func(o *runtimeOffsets) { o.mP = 1 << 62 }, true, "m.p lies outside runtime.m"},
+		{"implausible size", func(o *runtimeOffsets) { o.mSize = 0 }, true, "implausible struct sizes"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := good
+			c.change(&o)
+			if c.reseal {
+				reseal(&o)
+			}
+			assert.Equal(t, c.want, offsetsProblem(&o).String())
+		})
+	}
+}
+
+func TestLayoutVerdict(t *testing.T) {
+	confirmed := layoutEvidence{good: 100, bad: 3, curg: 50, running: 40, owned: 40, ticked: 5, clear: 30, matched: 3}
+	why, ok := confirmed.verdict()
+	assert.Equal(t, "", why)
+	assert.True(t, ok)
+
+	for _, c := range []struct {
+		name   string
+		change func(e *layoutEvidence)
+		why    string
+	}{
+		{"two runtime requests are not enough", func(e *layoutEvidence) { e.matched = 2 }, ""},
+		{"no tick seen to advance yet", func(e *layoutEvidence) { e.ticked = 0 }, ""},
+		{"more bad than good, but few", func(e *layoutEvidence) { e.good, e.bad = 10, 20 }, ""},
+		{"more bad than good", func(e *layoutEvidence) { e.good, e.bad = 40, 41 }, "more readings contradict it than confirm it"},
+		{"status never running", func(e *layoutEvidence) { e.curg, e.running, e.owned, e.clear = 64, 0, 0, 0 }, "g.atomicstatus never read _Grunning"},
+		{"P never running", func(e *layoutEvidence) { e.running, e.owned = 64, 0 }, "m.p never led to a running P"},
+		{"tick never advanced", func(e *layoutEvidence) { e.running, e.owned, e.ticked = 256, 256, 0 }, "p.schedtick never advanced"},
+		{"g.preempt never clear", func(e *layoutEvidence) { e.running, e.clear = 64, 0 }, "g.preempt never read 0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := confirmed
+			c.change(&e)
+			why, ok := e.verdict()
+			assert.Equal(t, c.why, why)
+			assert.False(t, ok, "confirmed")
+		})
+	}
+}

@@ -1,0 +1,384 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// The runtime's g, m and p as the time-slice check (slice.go) sees them:
+// field offsets from the image's DWARF, checked at boot (offsetsProblem)
+// and against what the kernel reads of the running runtime (readG). The
+// kernel writes into the runtime's memory only after those readings have
+// confirmed every field, and stops at the first reading that contradicts
+// a field that must always hold. docs/slices.md lists the checks.
+
+// rtOffsetsMagic is "gometal2"; tools/image/offsets.go writes after it.
+const rtOffsetsMagic = 0x326c6174656d6f67
+
+// runtimeOffsets is filled in the image file by the image build: the sizes
+// of runtime.g, m and p, then the offsets, in the order of
+// tools/image.RuntimeOffsets, then a check word.
+type runtimeOffsets struct {
+	magic, valid                        uint64
+	gSize, mSize, pSize                 uint64
+	gStackguard0, gM, gPreempt, gStatus uint64
+	mG0, mCurg, mP, mGsignal            uint64
+	mLocks, mMallocing, mPreemptoff     uint64
+	mIncgo                              uint64
+	pStatus, pSchedtick, pM, pPreempt   uint64
+	check                               uint64
+}
+
+var rtOffsets = runtimeOffsets{magic: rtOffsetsMagic}
+
+// Runtime constants the checks rely on (runtime/runtime2.go, stack.go).
+// They have been stable for many releases; the readings catch a change.
+const (
+	gRunning       = 2                  // _Grunning
+	gSyscall       = 3                  // _Gsyscall
+	gScan          = 0x1000             // _Gscan, or'ed into a status
+	pRunning       = 1                  // _Prunning
+	pDead          = 4                  // _Pdead, the highest P status
+	stackPreempt   = 0xfffffffffffffade // uintptr(-1314)
+	stackPoisonMin = 0xfffffffffffff000 // uintptr(-4096): stackguard0 at or above is a request or debug poison
+	gStackLo       = 0                  // g.stack.lo: fixed by the compiler's prologues
+	gStackHi       = 8
+	gGuard0        = 16 // g.stackguard0: fixed by the compiler's prologues
+)
+
+// rtField is one field the kernel reads or writes.
+type rtField struct {
+	name  string
+	in    string // "g", "m" or "p"
+	off   uint64
+	width uint64
+}
+
+// fields lists o's fields, g.stack (fixed at 0) first. Context: boot
+// (offsetsProblem); does not allocate.
+func (o *runtimeOffsets) fields() [17]rtField {
+	return [...]rtField{
+		{"g.stack", "g", gStackLo, 16},
+		{"g.stackguard0", "g", o.gStackguard0, 8},
+		{"g.m", "g", o.gM, 8},
+		{"g.preempt", "g", o.gPreempt, 1},
+		{"g.atomicstatus", "g", o.gStatus, 4},
+		{"m.g0", "m", o.mG0, 8},
+		{"m.curg", "m", o.mCurg, 8},
+		{"m.p", "m", o.mP, 8},
+		{"m.gsignal", "m", o.mGsignal, 8},
+		{"m.locks", "m", o.mLocks, 4},
+		{"m.mallocing", "m", o.mMallocing, 4},
+		{"m.preemptoff", "m", o.mPreemptoff, 16}, // a string: pointer, length
+		{"m.incgo", "m", o.mIncgo, 1},
+		{"p.status", "p", o.pStatus, 4},
+		{"p.schedtick", "p", o.pSchedtick, 4},
+		{"p.m", "p", o.pM, 8},
+		{"p.preempt", "p", o.pPreempt, 1},
+	}
+}
+
+// layoutProblem says why the offsets cannot be trusted: the three parts
+// printed in a row ("g.preempt", " overlaps ", "g.m"); all empty if none.
+type layoutProblem struct{ a, b, c string }
+
+// offsetsProblem checks the offsets at boot: the image build filled them
+// (valid flag, check word), every field lies inside its struct (whose size
+// is plausible), is aligned to its width, does not overlap another, and
+// g.stackguard0 is at 16 where compiled prologues read it.
+// Context: boot (setupSlices); does not allocate.
+func offsetsProblem(o *runtimeOffsets) layoutProblem {
+	if o.magic != rtOffsetsMagic || o.valid != 1 {
+		return layoutProblem{a: "the image build did not fill them"}
+	}
+	words := [...]uint64{o.gSize, o.mSize, o.pSize, o.gStackguard0, o.gM, o.gPreempt, o.gStatus,
+		o.mG0, o.mCurg, o.mP, o.mGsignal, o.mLocks, o.mMallocing, o.mPreemptoff, o.mIncgo,
+		o.pStatus, o.pSchedtick, o.pM, o.pPreempt}
+	check := uint64(rtOffsetsMagic)
+	for i, w := range words {
+		check ^= w * uint64(i+3)
+	}
+	if check != o.check {
+		return layoutProblem{a: "check word mismatch"}
+	}
+	for _, size := range [...]uint64{o.gSize, o.mSize, o.pSize} {
+		if size < 64 || size > 1<<16 {
+			return layoutProblem{a: "implausible struct sizes"}
+		}
+	}
+	if o.gStackguard0 != gGuard0 {
+		return layoutProblem{a: "g.stackguard0 is not where compiled code reads it"}
+	}
+	fs := o.fields()
+	for i, f := range fs {
+		size := o.gSize
+		switch f.in {
+		case "m":
+			size = o.mSize
+		case "p":
+			size = o.pSize
+		}
+		if f.off > size || f.width > size-f.off {
+			return layoutProblem{f.name, " lies outside runtime.", f.in}
+		}
+		if f.off%min(f.width, 8) != 0 {
+			return layoutProblem{a: f.name, b: " is misaligned"}
+		}
+		for _, e := range fs[:i] {
+			if e.in == f.in && f.off < e.off+e.width && e.off < f.off+f.width {
+				return layoutProblem{f.name, " overlaps ", e.name}
+			}
+		}
+	}
+	return layoutProblem{}
+}
+
+// What a reading of a stopped thread found (readG).
+const (
+	viewUser   = iota // a goroutine running on its own stack with its M's P: the view is complete
+	viewOther         // g0, a signal handler, a vDSO call, a system call: nothing to preempt
+	viewBad           // contradicts the layout, or a switch half done
+	viewFailed        // contradicts a field that must always hold
+)
+
+// gview is one reading of the goroutine a stopped thread runs.
+type gview struct {
+	g, m, p  uint64
+	sg       uint64 // g.stackguard0
+	tick     uint32 // p.schedtick
+	preempt  uint8  // g.preempt
+	pPreempt uint8  // p.preempt
+	owned    bool   // the P reads _Prunning
+	quiet    bool   // preemptible: g _Grunning, P _Prunning, m holds no locks, is not allocating, has no preemptoff, is not in cgo
+}
+
+// readG reads the goroutine thread th runs with stack pointer rsp: the
+// g in its TLS slot must own the stack holding rsp and be its M's curg,
+// and the fields must hold values of their types. It returns the view,
+// its kind, and for viewFailed which field failed, and counts in layout
+// what the reading confirmed. Context: trap, kernel lock held, th stopped;
+// reads only mapped user memory; does not allocate.
+func readG(th *thread, rsp uint64) (v gview, kind int, why string) {
+	o := &rtOffsets
+	g, ok := peekUser64(th.fsBase - 8)
+	if !ok || g == 0 {
+		return v, viewBad, ""
+	}
+	m, okm := peekUser64(uintptr(g + o.gM))
+	g0, ok0 := peekUser64(uintptr(m + o.mG0))
+	gs, oks := peekUser64(uintptr(m + o.mGsignal))
+	curg, okc := peekUser64(uintptr(m + o.mCurg))
+	if !onStack(g, rsp) {
+		// The runtime's vDSO calls and a signal handler's first
+		// instructions run on g0's or gsignal's stack with g in TLS.
+		if okm && (ok0 && onStack(g0, rsp) || oks && onStack(gs, rsp)) {
+			return v, viewOther, ""
+		}
+		return v, viewBad, ""
+	}
+	switch {
+	case !okm || !ok0 || !oks || !okc:
+		return v, viewBad, ""
+	case g == g0 || g == gs:
+		return v, viewOther, ""
+	case g != curg:
+		return v, viewBad, ""
+	}
+	status, ok1 := peekUser32(uintptr(g + o.gStatus))
+	pre, ok2 := peekUser8(uintptr(g + o.gPreempt))
+	locks, ok3 := peekUser32(uintptr(m + o.mLocks))
+	malloc, ok4 := peekUser32(uintptr(m + o.mMallocing))
+	offPtr, ok5 := peekUser64(uintptr(m + o.mPreemptoff))
+	offLen, ok6 := peekUser64(uintptr(m + o.mPreemptoff + 8))
+	incgo, ok7 := peekUser8(uintptr(m + o.mIncgo))
+	switch {
+	case !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || !ok7:
+		return v, viewBad, ""
+	case status&^(gScan|15) != 0:
+		return v, viewFailed, "g.atomicstatus does not hold a goroutine status"
+	case pre > 1:
+		return v, viewFailed, "g.preempt does not hold a bool"
+	case locks >= 1<<16:
+		return v, viewFailed, "m.locks is out of range"
+	case malloc > 1:
+		return v, viewFailed, "m.mallocing is neither 0 nor 1"
+	case offLen >= 1<<16: // (pointer and length are two stores: either may lead)
+		return v, viewFailed, "m.preemptoff's length is out of range"
+	case incgo > 1:
+		return v, viewFailed, "m.incgo does not hold a bool"
+	}
+	layout.curg++
+	switch status &^ gScan {
+	case gRunning:
+	case gSyscall:
+		return v, viewOther, "" // entering or leaving a system call
+	default:
+		return v, viewBad, "" // a goroutine runs user code only in those two
+	}
+	layout.running++
+	p, ok1 := peekUser64(uintptr(m + o.mP))
+	pst, ok2 := peekUser32(uintptr(p + o.pStatus))
+	tick, ok3 := peekUser32(uintptr(p + o.pSchedtick))
+	pm, ok4 := peekUser64(uintptr(p + o.pM))
+	ppre, ok5 := peekUser8(uintptr(p + o.pPreempt))
+	sg, ok6 := peekUser64(uintptr(g + gGuard0))
+	switch {
+	case !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || p == 0 || pm != m:
+		return v, viewBad, "" // a running goroutine's M owns a P that leads back to it
+	case pst > pDead:
+		return v, viewFailed, "p.status does not hold a P status"
+	case ppre > 1:
+		return v, viewFailed, "p.preempt does not hold a bool"
+	}
+	v = gview{g: g, m: m, p: p, sg: sg, tick: tick, preempt: pre, pPreempt: ppre, owned: pst == pRunning}
+	if v.owned {
+		layout.owned++
+	}
+	if pre == 0 && sg != stackPreempt {
+		layout.clear++
+	}
+	v.quiet = v.owned && status == gRunning && locks == 0 && malloc == 0 && offPtr == 0 && offLen == 0 && incgo == 0 &&
+		(sg < stackPoisonMin || sg == stackPreempt)
+	return v, viewUser, ""
+}
+
+// onStack reports whether g's stack holds sp and its stackguard0 is a
+// guard inside the stack or a request. Context: trap (readG), kernel lock
+// held; does not allocate.
+func onStack(g, sp uint64) bool {
+	lo, ok1 := peekUser64(uintptr(g + gStackLo))
+	hi, ok2 := peekUser64(uintptr(g + gStackHi))
+	sg, ok3 := peekUser64(uintptr(g + gGuard0))
+	return ok1 && ok2 && ok3 && lo <= sp && sp < hi && (sg >= stackPoisonMin || lo <= sg && sg < hi)
+}
+
+// layoutEvidence is what the readings have shown since boot. Guarded by
+// the kernel lock.
+type layoutEvidence struct {
+	good, bad int  // readings consistent with the layout, and not
+	curg      int  // readings of a goroutine that is its M's curg
+	running   int  // ... whose g.atomicstatus read _Grunning
+	owned     int  // ... whose M's P read _Prunning and p.m led back
+	ticked    int  // times a P's schedtick was seen to advance
+	clear     int  // times g.preempt read 0 with no request pending
+	matched   int  // the runtime's own preemption requests that found g.preempt set
+	trusted   bool // every field confirmed: the kernel may write
+}
+
+var layout layoutEvidence
+
+// Evidence thresholds.
+const (
+	layoutConfirmations = 3   // of each kind before the kernel writes
+	layoutBadMin        = 32  // contradictions that end slicing once they outnumber the confirmations
+	layoutPatience      = 64  // readings of a curg after which a never-confirmed field is a failure
+	tickPatience        = 256 // the same for p.schedtick, which sysmon advances every 10-20 ms
+)
+
+// tooManyBad is verdict's reason when contradictions outnumber the rest.
+const tooManyBad = "more readings contradict it than confirm it"
+
+// verdict returns why the evidence refuses the layout ("" if it does not)
+// and whether it is confirmed. Context: trap (record), kernel lock held;
+// does not allocate.
+func (e *layoutEvidence) verdict() (why string, confirmed bool) {
+	switch {
+	case e.bad >= layoutBadMin && e.bad > e.good:
+		return tooManyBad, false
+	case e.curg >= layoutPatience && e.running == 0:
+		return "g.atomicstatus never read _Grunning", false
+	case e.running >= layoutPatience && e.owned == 0:
+		return "m.p never led to a running P", false
+	case e.owned >= tickPatience && e.ticked == 0:
+		return "p.schedtick never advanced", false
+	case e.running >= layoutPatience && e.clear == 0:
+		return "g.preempt never read 0", false
+	}
+	n := layoutConfirmations
+	return "", e.good > e.bad && e.running >= n && e.owned >= n && e.ticked >= n && e.clear >= n && e.matched >= n
+}
+
+// record adds a reading of kind to the evidence, refusing the layout or
+// starting to trust it, and reports whether slicing is still on.
+// Context: trap, kernel lock held; does not allocate.
+func (e *layoutEvidence) record(kind int, why string) bool {
+	switch kind {
+	case viewFailed:
+		refuseLayout(why)
+		return false
+	case viewBad:
+		e.bad++
+	default:
+		e.good++
+	}
+	why, confirmed := e.verdict()
+	switch {
+	case why != "":
+		refuseLayout(why)
+	case confirmed && !e.trusted:
+		e.trusted = true
+		var l logLine
+		l.s("runtime layout confirmed by ").u(uint64(e.good)).s(" readings and ").u(uint64(e.matched)).s(" of the runtime's own preemption requests: time slices in force").info()
+	}
+	return sliceOn
+}
+
+// refuseLayout switches slicing off with one log line. Context: trap,
+// kernel lock held; does not allocate.
+func refuseLayout(why string) {
+	if !sliceOn {
+		return
+	}
+	sliceOn, layout.trusted = false, false
+	var l logLine
+	l.s("runtime layout check failed (").s(why)
+	if why == tooManyBad {
+		l.s(": ").u(uint64(layout.bad)).s(" of ").u(uint64(layout.good + layout.bad))
+	}
+	l.s("): preemption is left to the runtime's sysmon").print()
+}
+
+// Per-thread state of SIGURG deliveries (noteSIGURG).
+var (
+	sliceSent  [sched.MaxThreads]bool // the kernel sent this thread a SIGURG not yet delivered
+	sigurgSeen [sched.MaxThreads]bool // its SIGURG handler was entered and has not returned
+)
+
+// noteSIGURG checks the runtime's own preemption requests, the only time
+// the kernel can see g.preempt set: when a SIGURG that the kernel did not
+// send has just been delivered to thread t (load calls armTimer, and so
+// sliceDeadline, right after deliverSignal), the goroutine it interrupted
+// must have g.preempt set if its stackguard0 and its P's preempt flag say
+// a request is pending (the runtime's preemptone sets all three). The
+// thread is stopped, so the reading is not racing it. Context: trap,
+// kernel lock held; does not allocate.
+func noteSIGURG(t sched.TID) {
+	th := &threads[t]
+	const sig = int(unix.SIGURG)
+	r := &th.regs
+	if th.sigmask&sigbit(sig) == 0 {
+		sigurgSeen[t] = false // the handler has returned (or never ran)
+		return
+	}
+	if sigurgSeen[t] || r.RIP != sigactions[sig].handler || r.DI != uint64(sig) || r.SI != r.RSP+uint64(unsafeOffsetInfo) {
+		return
+	}
+	sigurgSeen[t] = true
+	if sliceSent[t] {
+		sliceSent[t] = false // the kernel's own request
+		return
+	}
+	rsp, ok := peekUser64(uintptr(r.RSP) + unsafeOffsetSigRSP)
+	if !ok {
+		return
+	}
+	v, kind, why := readG(th, rsp)
+	if kind == viewUser && v.sg == stackPreempt && v.pPreempt == 1 {
+		if v.preempt != 1 {
+			kind, why = viewFailed, "g.preempt read 0 during the runtime's own preemption request"
+		} else {
+			layout.matched++
+		}
+	}
+	layout.record(kind, why)
+}
