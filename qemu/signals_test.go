@@ -45,11 +45,12 @@ func init() {
 
 // sigillHead is the first four lines of examples/sigill's output (what it
 // printed, the signal, its PC and code, the instruction bytes), with the
-// PC's value left out.
+// PC's value and the M's number (which thread ran it depends on
+// scheduling) left out.
 func sigillHead(out []byte) []byte {
 	lines := bytes.SplitAfterN(out, []byte("\n"), 5)
 	head := bytes.Join(lines[:min(4, len(lines))], nil)
-	return regexp.MustCompile(`PC=0x[0-9a-f]+ `).ReplaceAll(head, []byte("PC=(address) "))
+	return regexp.MustCompile(`PC=0x[0-9a-f]+ m=\d+ `).ReplaceAll(head, []byte("PC=(address) m=(thread) "))
 }
 
 // TestSysmonPreemption boots examples/preempt, faults and tickerlag with
