@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gometal/gometal/tools/image"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,17 +17,7 @@ const gometalModule = "github.com/gometal/gometal"
 // module that the checker finds reachable from a trap entry in an image
 // of examples/hello must have "Context:" in its doc comment.
 func TestDocContextHello(t *testing.T) {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
-	for _, dir := range []string{"kernel", "boot", "sched", "drivers"} {
-		trackSources(t, filepath.Join(root, dir))
-	}
-	img := filepath.Join(t.TempDir(), "hello.img")
-	_, err = image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/hello", Out: img, Dir: root})
-	require.NoError(t, err, "building examples/hello")
-	r, err := CheckFile(img, Gometal())
-	require.NoError(t, err)
-
+	root, _, r := checkHello(t)
 	res, err := AuditDocs(gometalModule, root, r.Functions)
 	require.NoError(t, err)
 	t.Logf("audited %d declarations; skipped %d symbols:\n  %s", res.Checked, len(res.Skipped), strings.Join(res.Skipped, "\n  "))

@@ -11,22 +11,28 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestGometalHello checks the real kernel: examples/hello built into an
-// image must pass the trap-context rules of docs/trap-context.md.
-func TestGometalHello(t *testing.T) {
+// checkHello builds examples/hello into an image and checks it with the
+// kernel's policy; it returns the repository root, the image and the report.
+func checkHello(t *testing.T) (root, img string, r *Report) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	require.NoError(t, err)
 	for _, dir := range []string{"kernel", "boot", "sched", "drivers"} {
 		trackSources(t, filepath.Join(root, dir))
 	}
-	img := filepath.Join(t.TempDir(), "hello.img")
+	img = filepath.Join(t.TempDir(), "hello.img")
 	_, err = image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/hello", Out: img, Dir: root})
 	require.NoError(t, err, "building examples/hello")
-
-	r, err := CheckFile(img, Gometal())
+	r, err = CheckFile(img, Gometal())
 	require.NoError(t, err)
+	return root, img, r
+}
+
+// TestGometalHello checks the real kernel: examples/hello built into an
+// image must pass the trap-context rules of docs/trap-context.md.
+func TestGometalHello(t *testing.T) {
+	_, img, r := checkHello(t)
 	var out bytes.Buffer
-	_, err = r.WriteTo(&out)
+	_, err := r.WriteTo(&out)
 	require.NoError(t, err)
 	t.Logf("trapcheck %s:\n%s", img, out.String())
 
