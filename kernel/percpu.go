@@ -62,11 +62,7 @@ type percpu struct {
 
 	istTop uintptr // top of the double-fault stack (TSS IST1)
 
-	// Goroutine time slices (slice.go): what the last timer tick saw.
-	slG, slP                     uint64
-	slTick                       uint32
-	slSince                      int64
-	slRequested                  bool
+	// Goroutine time slices (slice.go; their state is sliceCPUs[id]).
 	slicesRequested, slicesTaken uint64
 
 	irqs, halts uint64 // counters

@@ -114,6 +114,9 @@ func deliverSignal(t sched.TID) {
 		l.s("program has a handler for ").s(signalName(sig)).s(" without SA_RESTORER: killing it").print()
 		shutdown(128 + sig)
 	}
+	if sig == int(unix.SIGURG) {
+		noteSIGURG(t)
+	}
 
 	r := &th.regs
 	alt := th.altStack // sp, flags, size

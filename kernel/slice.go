@@ -34,9 +34,16 @@ var (
 	sliceNs int64 = defaultSlice
 )
 
-// sliceCPU is a CPU's slice state beyond percpu's turn (slG, slP, slTick,
-// slSince, slRequested). Guarded by the kernel lock.
+// sliceCPU is a CPU's slice state. Guarded by the kernel lock.
 type sliceCPU struct {
+	// The turn being timed: goroutine g on P p at schedtick tick, seen
+	// first at since (g is 0 when none is), and whether its preemption
+	// has been requested.
+	g, p      uint64
+	tick      uint32
+	since     int64
+	requested bool
+
 	lastP    uint64   // the P of the last reading on this CPU
 	lastTick uint32   // and its schedtick then
 	req      sliceReq // the request in flight, if req.g != 0
@@ -122,26 +129,26 @@ func sliceCheck(c *percpu, t int, f *TrapFrame) {
 		return
 	}
 	if kind != viewUser {
-		c.slG = 0 // nothing to preempt here right now
+		st.g = 0 // nothing to preempt here right now
 		return
 	}
 	st.lastP, st.lastTick = v.p, v.tick
 	now := nanotime()
-	if c.slG != v.g || c.slP != v.p || c.slTick != v.tick {
-		c.slG, c.slP, c.slTick, c.slSince, c.slRequested = v.g, v.p, v.tick, now, false
+	if st.g != v.g || st.p != v.p || st.tick != v.tick {
+		st.g, st.p, st.tick, st.since, st.requested = v.g, v.p, v.tick, now, false
 		return
 	}
-	if !layout.trusted || !v.quiet || now-c.slSince < sliceNs {
+	if !layout.trusted || !v.quiet || now-st.since < sliceNs {
 		return
 	}
-	if c.slRequested && (st.req.g != v.g || now-st.req.at < sliceNs) {
+	if st.requested && (st.req.g != v.g || now-st.req.at < sliceNs) {
 		return // taken, or asked less than a slice ago
 	}
 	if !requestPreempt(sched.TID(t), v.g) {
 		return
 	}
-	if !c.slRequested {
-		c.slRequested = true
+	if !st.requested {
+		st.requested = true
 		c.slicesRequested++
 	}
 	st.req = sliceReq{g: v.g, m: v.m, p: v.p, tick: v.tick, at: now}
@@ -175,17 +182,14 @@ func turnEnded(r *sliceReq) (ended, known bool) {
 	return tick != r.tick || curg != r.g || p != r.p, true
 }
 
-// sliceDeadline returns when c's next slice check is due, or 0. It runs
-// on every return to the program (load calls armTimer), so it is also
-// where a SIGURG just delivered is noticed (noteSIGURG). Context: trap
-// (armTimer), kernel lock held; does not allocate.
+// sliceDeadline returns when c's next slice check is due, or 0. Context:
+// trap (armTimer), kernel lock held; does not allocate.
 func sliceDeadline(c *percpu, now int64) int64 {
 	if !sliceOn || c.cur == noThread {
 		return 0
 	}
-	noteSIGURG(c.cur)
-	if c.slG != 0 && !c.slRequested {
-		return max(c.slSince+sliceNs, now+sliceNs/4)
+	if st := &sliceCPUs[c.id]; st.g != 0 && !st.requested {
+		return max(st.since+sliceNs, now+sliceNs/4)
 	}
 	// A request is out, or no goroutine is being timed: look again a
 	// quarter slice on, so that the next goroutine's turn is timed from

@@ -1,9 +1,6 @@
 package kernel
 
-import (
-	"github.com/gometal/gometal/sched"
-	"golang.org/x/sys/unix"
-)
+import "github.com/gometal/gometal/sched"
 
 // The runtime's g, m and p as the time-slice check (slice.go) sees them:
 // field offsets from the image's DWARF, checked at boot (offsetsProblem)
@@ -338,41 +335,28 @@ func refuseLayout(why string) {
 	l.s("): preemption is left to the runtime's sysmon").print()
 }
 
-// Per-thread state of SIGURG deliveries (noteSIGURG).
-var (
-	sliceSent  [sched.MaxThreads]bool // the kernel sent this thread a SIGURG not yet delivered
-	sigurgSeen [sched.MaxThreads]bool // its SIGURG handler was entered and has not returned
-)
+// sliceSent marks the threads the kernel sent a SIGURG that has not been
+// delivered yet (requestPreempt sets it, noteSIGURG clears it).
+var sliceSent [sched.MaxThreads]bool
 
 // noteSIGURG checks the runtime's own preemption requests, the only time
-// the kernel can see g.preempt set: when a SIGURG that the kernel did not
-// send has just been delivered to thread t (load calls armTimer, and so
-// sliceDeadline, right after deliverSignal), the goroutine it interrupted
-// must have g.preempt set if its stackguard0 and its P's preempt flag say
-// a request is pending (the runtime's preemptone sets all three). The
-// thread is stopped, so the reading is not racing it. Context: trap,
+// the kernel can see g.preempt set. deliverSignal calls it for a SIGURG
+// it is about to deliver to thread t, which is stopped with the
+// interrupted context still in its registers: if the kernel did not send
+// that SIGURG, the goroutine it interrupted must have g.preempt set when
+// its stackguard0 and its P's preempt flag say a request is pending (the
+// runtime's preemptone sets all three). Context: trap (deliverSignal),
 // kernel lock held; does not allocate.
 func noteSIGURG(t sched.TID) {
-	th := &threads[t]
-	const sig = int(unix.SIGURG)
-	r := &th.regs
-	if th.sigmask&sigbit(sig) == 0 {
-		sigurgSeen[t] = false // the handler has returned (or never ran)
-		return
-	}
-	if sigurgSeen[t] || r.RIP != sigactions[sig].handler || r.DI != uint64(sig) || r.SI != r.RSP+uint64(unsafeOffsetInfo) {
-		return
-	}
-	sigurgSeen[t] = true
 	if sliceSent[t] {
 		sliceSent[t] = false // the kernel's own request
 		return
 	}
-	rsp, ok := peekUser64(uintptr(r.RSP) + unsafeOffsetSigRSP)
-	if !ok {
+	if !sliceOn {
 		return
 	}
-	v, kind, why := readG(th, rsp)
+	th := &threads[t]
+	v, kind, why := readG(th, th.regs.RSP)
 	if kind == viewUser && v.sg == stackPreempt && v.pPreempt == 1 {
 		if v.preempt != 1 {
 			kind, why = viewFailed, "g.preempt read 0 during the runtime's own preemption request"
