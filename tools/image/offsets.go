@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -37,28 +39,32 @@ var ErrUnknownLayout = errors.New("runtime layout unknown")
 
 // RuntimeOffsets are the sizes of runtime.g, m and p and the byte offsets
 // of the fields the kernel reads or writes, in the order of the kernel's
-// runtimeOffsets fields after magic and valid.
+// runtimeOffsets fields after magic and valid. Each field's tag names what
+// it holds in the DWARF: a struct (its size) or a member (its offset) and
+// the size the kernel assumes for the member's type.
 type RuntimeOffsets struct {
-	GSize, MSize, PSize uint64 // sizes of runtime.g, runtime.m, runtime.p
+	GSize uint64 `layout:"runtime.g"`
+	MSize uint64 `layout:"runtime.m"`
+	PSize uint64 `layout:"runtime.p"`
 
-	GStackguard0 uint64 // runtime.g.stackguard0
-	GM           uint64 // runtime.g.m
-	GPreempt     uint64 // runtime.g.preempt
-	GStatus      uint64 // runtime.g.atomicstatus (its value)
+	GStackguard0 uint64 `layout:"runtime.g.stackguard0 8"`
+	GM           uint64 `layout:"runtime.g.m 8"`
+	GPreempt     uint64 `layout:"runtime.g.preempt 1"`
+	GStatus      uint64 `layout:"runtime.g.atomicstatus 4"` // its value's
 
-	MG0         uint64 // runtime.m.g0
-	MCurg       uint64 // runtime.m.curg
-	MP          uint64 // runtime.m.p
-	MGsignal    uint64 // runtime.m.gsignal
-	MLocks      uint64 // runtime.m.locks
-	MMallocing  uint64 // runtime.m.mallocing
-	MPreemptoff uint64 // runtime.m.preemptoff (a string)
-	MIncgo      uint64 // runtime.m.incgo
+	MG0         uint64 `layout:"runtime.m.g0 8"`
+	MCurg       uint64 `layout:"runtime.m.curg 8"`
+	MP          uint64 `layout:"runtime.m.p 8"`
+	MGsignal    uint64 `layout:"runtime.m.gsignal 8"`
+	MLocks      uint64 `layout:"runtime.m.locks 4"`
+	MMallocing  uint64 `layout:"runtime.m.mallocing 4"`
+	MPreemptoff uint64 `layout:"runtime.m.preemptoff 16"` // a string
+	MIncgo      uint64 `layout:"runtime.m.incgo 1"`
 
-	PStatus    uint64 // runtime.p.status
-	PSchedtick uint64 // runtime.p.schedtick
-	PM         uint64 // runtime.p.m
-	PPreempt   uint64 // runtime.p.preempt
+	PStatus    uint64 `layout:"runtime.p.status 4"`
+	PSchedtick uint64 `layout:"runtime.p.schedtick 4"`
+	PM         uint64 `layout:"runtime.p.m 8"`
+	PPreempt   uint64 `layout:"runtime.p.preempt 1"`
 }
 
 // layoutField names one value of RuntimeOffsets in the DWARF: a struct
@@ -69,20 +75,32 @@ type layoutField struct {
 	size int64
 }
 
-// runtimeLayout lists RuntimeOffsets' values in order (see words).
-var runtimeLayout = []layoutField{
-	{"runtime.g", 0}, {"runtime.m", 0}, {"runtime.p", 0},
-	{"runtime.g.stackguard0", 8}, {"runtime.g.m", 8}, {"runtime.g.preempt", 1}, {"runtime.g.atomicstatus", 4},
-	{"runtime.m.g0", 8}, {"runtime.m.curg", 8}, {"runtime.m.p", 8}, {"runtime.m.gsignal", 8},
-	{"runtime.m.locks", 4}, {"runtime.m.mallocing", 4}, {"runtime.m.preemptoff", 16}, {"runtime.m.incgo", 1},
-	{"runtime.p.status", 4}, {"runtime.p.schedtick", 4}, {"runtime.p.m", 8}, {"runtime.p.preempt", 1},
-}
+// runtimeLayout lists RuntimeOffsets' values in order, from its tags.
+var runtimeLayout = func() []layoutField {
+	t := reflect.TypeFor[RuntimeOffsets]()
+	fs := make([]layoutField, t.NumField())
+	for i := range fs {
+		name, size, _ := strings.Cut(t.Field(i).Tag.Get("layout"), " ")
+		fs[i].name = name
+		if size != "" {
+			n, err := strconv.ParseInt(size, 10, 64)
+			if err != nil {
+				panic("RuntimeOffsets." + t.Field(i).Name + ": bad layout tag")
+			}
+			fs[i].size = n
+		}
+	}
+	return fs
+}()
 
+// words points at o's values in order.
 func (o *RuntimeOffsets) words() []*uint64 {
-	return []*uint64{&o.GSize, &o.MSize, &o.PSize,
-		&o.GStackguard0, &o.GM, &o.GPreempt, &o.GStatus,
-		&o.MG0, &o.MCurg, &o.MP, &o.MGsignal, &o.MLocks, &o.MMallocing, &o.MPreemptoff, &o.MIncgo,
-		&o.PStatus, &o.PSchedtick, &o.PM, &o.PPreempt}
+	v := reflect.ValueOf(o).Elem()
+	ps := make([]*uint64, v.NumField())
+	for i := range ps {
+		ps[i] = v.Field(i).Addr().Interface().(*uint64)
+	}
+	return ps
 }
 
 // Words returns o's values in the order the kernel stores them.
