@@ -39,10 +39,8 @@ type bootCase struct {
 	// tag names the case's files when one example has several cases.
 	tag string
 	// smp is the number of CPUs TestBoot uses; 0 means bootSMP. Whatever
-	// it is, TestSMPExamples also runs the case at 1 and at 4 CPUs,
-	// unless onlySMP says why the case cannot run at another count.
-	smp     int
-	onlySMP string
+	// it is, TestSMPExamples also runs the case at 1 and at 4 CPUs.
+	smp int
 	// slice is the kernel's goroutine time slice (the slice= option);
 	// "" means 1ms.
 	slice string
