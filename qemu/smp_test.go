@@ -86,8 +86,8 @@ var smpCounts = []int{1, 4}
 // TestBoot did not use: at 4 CPUs the cases TestBoot boots on bootSMP, and
 // at 1 (and 4) those that pin another count (stress wants 4 CPUs and
 // pollstdin 2, to put the work and the wake-ups on different CPUs; on
-// one CPU the same program must still pass). Boot-protocol and ISO cases test firmware paths,
-// not the scheduler, and are left to TestBoot.
+// one CPU the same program must still pass). Boot-protocol and ISO cases
+// test firmware paths, not the scheduler, and are left to TestBoot.
 func TestSMPExamples(t *testing.T) {
 	s := newBootSuite(t, mustRoot(t))
 	for name, c := range bootCases {
