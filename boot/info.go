@@ -31,6 +31,21 @@ type Region struct {
 // RegionRAM is the type of usable RAM.
 const RegionRAM = 1
 
+// MaxModules bounds the boot modules Info keeps.
+const MaxModules = 8
+
+// maxModuleEntries bounds how many entries of a boot loader's module list
+// Parse looks at, so that a garbage count cannot keep it busy.
+const maxModuleEntries = 256
+
+// Module is a boot module, a file the boot loader loaded next to the
+// kernel (QEMU's -initrd, GRUB's module2): [Base, Base+Size) of physical
+// memory. The kernel treats each as an initramfs (cpio newc) archive.
+type Module struct{ Base, Size uint64 }
+
+// End returns the physical address just past the module.
+func (m Module) End() uint64 { return m.Base + m.Size }
+
 // Info is what the boot loader handed over, copied into fixed storage.
 type Info struct {
 	Protocol   Protocol
@@ -40,6 +55,18 @@ type Info struct {
 	CmdlineLen int
 	RSDP       uint64 // physical address of the ACPI RSDP, 0 if not given
 	FB         Framebuffer
+	// Modules are the boot modules in the boot loader's order, the first
+	// NModules of them valid.
+	Modules  [MaxModules]Module
+	NModules int
+	// ModulesDropped says the boot loader passed more than MaxModules
+	// modules (or a list longer than Parse reads): only the first are kept.
+	ModulesDropped bool
+	// BadModules counts module list entries Parse ignored: an end before
+	// the start, a module at address 0, reaching past the end of RAM or
+	// past 2^64, or an entry it could not read (the rest of the list is
+	// then ignored too).
+	BadModules int
 }
 
 // Framebuffer is a linear framebuffer the boot loader set up (multiboot2's
@@ -147,11 +174,41 @@ func parsePVH(m physMem, h []byte, out *Info) Error {
 	if out.NMem == 0 {
 		return ErrNoMemoryMap
 	}
+	out.parsePVHModules(m, le.Uint64(h[16:]), uint64(le.Uint32(h[12:])))
+	out.checkModules()
 	return OK
+}
+
+// parsePVHModules reads the PVH module list: n hvm_modlist_entry records
+// (paddr, size, cmdline_paddr, reserved; 8 bytes each) at addr.
+// Context: boot, before the runtime; does not allocate.
+func (out *Info) parsePVHModules(m physMem, addr, n uint64) {
+	le := binary.LittleEndian
+	if n == 0 {
+		return
+	}
+	for i := uint64(0); i < n; i++ {
+		if i == maxModuleEntries {
+			out.ModulesDropped = true
+			return
+		}
+		e := m.slice(addr+32*i, 32)
+		if addr == 0 || addr+32*i < addr || e == nil {
+			out.BadModules++
+			return
+		}
+		base, size := le.Uint64(e), le.Uint64(e[8:])
+		if base+size < base {
+			out.BadModules++
+			continue
+		}
+		out.addModule(base, base+size)
+	}
 }
 
 // Multiboot v1 information structure.
 const (
+	mbFlagMods    = 1 << 3
 	mbFlagCmdline = 1 << 2
 	mbFlagMmap    = 1 << 6
 )
@@ -172,6 +229,9 @@ func parseMultiboot(m physMem, addr uint64, out *Info) Error {
 		}
 		out.dropFirstWord() // multiboot loaders pass "KERNEL-PATH args"
 	}
+	if flags&mbFlagMods != 0 {
+		out.parseMultibootModules(m, uint64(le.Uint32(h[24:])), uint64(le.Uint32(h[20:])))
+	}
 	if flags&mbFlagMmap == 0 {
 		return ErrNoMemoryMap
 	}
@@ -191,13 +251,34 @@ func parseMultiboot(m physMem, addr uint64, out *Info) Error {
 	if out.NMem == 0 {
 		return ErrNoMemoryMap
 	}
+	out.checkModules()
 	return OK
+}
+
+// parseMultibootModules reads the multiboot v1 module list: n entries of
+// mod_start, mod_end (exclusive), string and a reserved word (4 bytes
+// each) at addr. Context: boot, before the runtime; does not allocate.
+func (out *Info) parseMultibootModules(m physMem, addr, n uint64) {
+	le := binary.LittleEndian
+	for i := uint64(0); i < n; i++ {
+		if i == maxModuleEntries {
+			out.ModulesDropped = true
+			return
+		}
+		e := m.slice(addr+16*i, 16)
+		if addr == 0 || e == nil {
+			out.BadModules++
+			return
+		}
+		out.addModule(uint64(le.Uint32(e)), uint64(le.Uint32(e[4:])))
+	}
 }
 
 // Multiboot2 information tags (Multiboot2 Specification 2.0, 3.6).
 const (
 	mb2TagEnd     = 0
 	mb2TagCmdline = 1
+	mb2TagModule  = 3
 	mb2TagMmap    = 6
 	mb2TagFB      = 8
 	mb2TagACPIOld = 14
@@ -205,7 +286,8 @@ const (
 )
 
 // parseMultiboot2 walks the tags: the command line (without the kernel's
-// path, which GRUB leaves out), the memory map and the ACPI RSDP copies.
+// path, which GRUB leaves out), the modules, the memory map and the ACPI
+// RSDP copies.
 // Context: boot, before the runtime; does not allocate.
 func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 	le := binary.LittleEndian
@@ -218,6 +300,7 @@ func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 		return ErrOutOfRange
 	}
 	var oldRSDP uint64
+	modules := 0
 	for p := addr + 8; p+8 <= addr+total; {
 		t := m.slice(p, 8)
 		typ, size := le.Uint32(t), uint64(le.Uint32(t[4:]))
@@ -235,6 +318,16 @@ func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 			for off := uint64(16); entSize >= 24 && off+24 <= size; off += entSize {
 				out.addRegion(le.Uint64(b[off:]), le.Uint64(b[off+8:]), le.Uint32(b[off+16:]))
 			}
+		case mb2TagModule: // mod_start, mod_end (exclusive), then the module's string
+			modules++
+			if modules > maxModuleEntries {
+				out.ModulesDropped = true
+			} else if size < 16 {
+				out.BadModules++
+			} else {
+				b := m.slice(p, 16)
+				out.addModule(uint64(le.Uint32(b[8:])), uint64(le.Uint32(b[12:])))
+			}
 		case mb2TagFB:
 			out.parseFramebuffer(m.slice(p, size))
 		case mb2TagACPIOld:
@@ -250,6 +343,7 @@ func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 	if out.NMem == 0 {
 		return ErrNoMemoryMap
 	}
+	out.checkModules()
 	return OK
 }
 
@@ -272,6 +366,45 @@ func (out *Info) parseFramebuffer(b []byte) {
 	}
 }
 
+// addModule appends the module [start, end) unless it is malformed (at
+// address 0, or ending before it starts: BadModules) or the list is full
+// (ModulesDropped). Context: boot, before the runtime; does not allocate.
+func (out *Info) addModule(start, end uint64) {
+	switch {
+	case start == 0 || end < start:
+		out.BadModules++
+	case out.NModules == MaxModules:
+		out.ModulesDropped = true
+	default:
+		out.Modules[out.NModules] = Module{start, end - start}
+		out.NModules++
+	}
+}
+
+// checkModules drops the modules that reach past the end of usable RAM
+// (RAMTop), counting them in BadModules: whatever the loader claims,
+// memory that the kernel does not map cannot hold an archive. Context:
+// boot, before the runtime, after the memory map is read; does not
+// allocate.
+func (out *Info) checkModules() {
+	top := out.RAMTop()
+	n := 0
+	for _, md := range out.Modules[:out.NModules] {
+		if md.End() > top {
+			out.BadModules++
+			continue
+		}
+		out.Modules[n] = md
+		n++
+	}
+	for i := n; i < out.NModules; i++ {
+		out.Modules[i] = Module{}
+	}
+	out.NModules = n
+}
+
+// addRegion appends a memory map entry, unless it is empty or the map is
+// full. Context: boot, before the runtime; does not allocate.
 func (out *Info) addRegion(base, size uint64, typ uint32) {
 	if out.NMem < MaxRegions && size > 0 {
 		out.Mem[out.NMem] = Region{base, size, typ}

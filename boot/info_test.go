@@ -83,6 +83,10 @@ func FuzzParse(f *testing.F) {
 		_ = Parse(eax, addr, data, memBase, &out)
 		assert.LessOrEqual(t, out.NMem, MaxRegions)
 		assert.Less(t, out.CmdlineLen, len(out.Cmdline))
+		assert.LessOrEqual(t, out.NModules, MaxModules)
+		for _, md := range out.Modules[:out.NModules] {
+			assert.LessOrEqual(t, md.End(), out.RAMTop())
+		}
 	})
 }
 
@@ -122,4 +126,177 @@ func TestParseMultiboot2(t *testing.T) {
 
 	put32(m, info, 0xfffffff0) // total size beyond memory
 	assert.Equal(t, ErrOutOfRange, Parse(Multiboot2Magic, info, m, memBase, &out))
+}
+
+// pvhInfo writes a PVH start info at 0x2000 with one RAM region of ram
+// bytes and a module list of the given entries (paddr, size) at 0x5000.
+func pvhInfo(m []byte, ram uint64, mods [][2]uint64) {
+	const info, mmap, list = 0x2000, 0x4000, 0x5000
+	put32(m, info, PVHMagic)
+	put32(m, info+4, 1)
+	put32(m, info+12, uint32(len(mods)))
+	put64(m, info+16, list)
+	put64(m, info+40, mmap)
+	put32(m, info+48, 1)
+	put64(m, mmap, 0)
+	put64(m, mmap+8, ram)
+	put32(m, mmap+16, RegionRAM)
+	for i, md := range mods {
+		put64(m, list+32*uint64(i), md[0])
+		put64(m, list+32*uint64(i)+8, md[1])
+		put64(m, list+32*uint64(i)+16, 0x3000) // cmdline: ignored
+	}
+}
+
+// multibootInfo writes a multiboot v1 information structure at 0x2000
+// with one RAM region of ram bytes and a module list of the given entries
+// (mod_start, mod_end) at 0x5000.
+func multibootInfo(m []byte, ram uint64, mods [][2]uint64) {
+	const info, mmap, list = 0x2000, 0x4000, 0x5000
+	put32(m, info, mbFlagMmap|mbFlagMods)
+	put32(m, info+20, uint32(len(mods)))
+	put32(m, info+24, list)
+	put32(m, info+44, 24)
+	put32(m, info+48, mmap)
+	put32(m, mmap, 20)
+	put64(m, mmap+4, 0)
+	put64(m, mmap+12, ram)
+	put32(m, mmap+20, RegionRAM)
+	for i, md := range mods {
+		put32(m, list+16*uint64(i), uint32(md[0]))
+		put32(m, list+16*uint64(i)+4, uint32(md[1]))
+		put32(m, list+16*uint64(i)+8, 0x3000)
+	}
+}
+
+// multiboot2Info writes multiboot2 information at 0x2000: a memory map
+// with one RAM region of ram bytes and one module tag per entry
+// (mod_start, mod_end), with a string.
+func multiboot2Info(m []byte, ram uint64, mods [][2]uint64) {
+	const info = 0x2000
+	p := uint64(info + 8)
+	tag := func(typ uint32, body []byte) {
+		put32(m, p, typ)
+		put32(m, p+4, uint32(8+len(body)))
+		copy(m[p+8-memBase:], body)
+		p += (uint64(8+len(body)) + 7) &^ 7
+	}
+	for _, md := range mods {
+		b := make([]byte, 8, 16)
+		binary.LittleEndian.PutUint32(b, uint32(md[0]))
+		binary.LittleEndian.PutUint32(b[4:], uint32(md[1]))
+		tag(mb2TagModule, append(b, "initrd\x00"...))
+	}
+	mmap := make([]byte, 8+24)
+	binary.LittleEndian.PutUint32(mmap, 24)
+	binary.LittleEndian.PutUint64(mmap[16:], ram)
+	binary.LittleEndian.PutUint32(mmap[24:], RegionRAM)
+	tag(mb2TagMmap, mmap)
+	put32(m, p, mb2TagEnd)
+	put32(m, p+4, 8)
+	put32(m, info, uint32(p+8-info))
+}
+
+// TestParseModules reads the module lists of the three protocols, good
+// and malformed: a malformed entry is counted and skipped, never fatal.
+func TestParseModules(t *testing.T) {
+	const ram = 64 << 20
+	many := make([][2]uint64, MaxModules+2)
+	for i := range many {
+		many[i] = [2]uint64{0x100000 * uint64(i+1), 0x100000*uint64(i+1) + 0x1000}
+	}
+	for _, tc := range []struct {
+		name    string
+		mods    [][2]uint64 // start, end
+		want    []Module
+		bad     int
+		dropped bool
+	}{
+		{name: "none"},
+		{name: "one", mods: [][2]uint64{{0x200000, 0x200123}}, want: []Module{{0x200000, 0x123}}},
+		{name: "two in order", mods: [][2]uint64{{0x300000, 0x301000}, {0x200000, 0x200010}},
+			want: []Module{{0x300000, 0x1000}, {0x200000, 0x10}}},
+		{name: "empty module kept", mods: [][2]uint64{{0x200000, 0x200000}}, want: []Module{{0x200000, 0}}},
+		{name: "end before start", mods: [][2]uint64{{0x200000, 0x1ff000}, {0x300000, 0x300001}},
+			want: []Module{{0x300000, 1}}, bad: 1},
+		{name: "at address 0", mods: [][2]uint64{{0, 0x1000}}, bad: 1},
+		{name: "beyond RAM", mods: [][2]uint64{{ram - 0x1000, ram + 0x1000}, {ram - 0x1000, ram}},
+			want: []Module{{ram - 0x1000, 0x1000}}, bad: 1},
+		{name: "too many", mods: many, dropped: true, want: func() []Module {
+			var w []Module
+			for _, md := range many[:MaxModules] {
+				w = append(w, Module{md[0], md[1] - md[0]})
+			}
+			return w
+		}()},
+	} {
+		for _, p := range []struct {
+			name  string
+			eax   uint32
+			write func(m []byte, ram uint64, mods [][2]uint64)
+		}{
+			{"PVH", 0, func(m []byte, ram uint64, mods [][2]uint64) {
+				sizes := make([][2]uint64, len(mods))
+				for i, md := range mods {
+					sizes[i] = [2]uint64{md[0], md[1] - md[0]} // wraps for end < start
+				}
+				pvhInfo(m, ram, sizes)
+			}},
+			{"multiboot", MultibootMagic, multibootInfo},
+			{"multiboot2", Multiboot2Magic, multiboot2Info},
+		} {
+			t.Run(p.name+"/"+tc.name, func(t *testing.T) {
+				m := make([]byte, 0x10000)
+				p.write(m, ram, tc.mods)
+				var out Info
+				require.Equal(t, OK, Parse(p.eax, 0x2000, m, memBase, &out))
+				assert.Equal(t, tc.want, append([]Module(nil), out.Modules[:out.NModules]...))
+				assert.Equal(t, tc.bad, out.BadModules, "bad modules")
+				assert.Equal(t, tc.dropped, out.ModulesDropped, "modules dropped")
+			})
+		}
+	}
+}
+
+// TestParseModuleListUnreadable: a module list outside readable memory,
+// or a PVH entry whose size wraps, is counted as bad; the boot goes on.
+func TestParseModuleListUnreadable(t *testing.T) {
+	m := make([]byte, 0x10000)
+	var out Info
+	pvhInfo(m, 64<<20, [][2]uint64{{0x200000, 0x1000}})
+	put64(m, 0x2000+16, 0x100000) // modlist_paddr outside the window
+	require.Equal(t, OK, Parse(0, 0x2000, m, memBase, &out))
+	assert.Equal(t, 0, out.NModules)
+	assert.Equal(t, 1, out.BadModules)
+
+	m = make([]byte, 0x10000)
+	pvhInfo(m, 64<<20, [][2]uint64{{0x200000, 0xffffffffffffff00}, {0x200000, 0x10}})
+	require.Equal(t, OK, Parse(0, 0x2000, m, memBase, &out))
+	assert.Equal(t, []Module{{0x200000, 0x10}}, out.Modules[:out.NModules])
+	assert.Equal(t, 1, out.BadModules, "base+size wraps")
+
+	m = make([]byte, 0x10000)
+	pvhInfo(m, 64<<20, nil)
+	put32(m, 0x2000+12, 0xffffffff) // a garbage count: bounded work
+	require.Equal(t, OK, Parse(0, 0x2000, m, memBase, &out))
+	assert.Equal(t, 0, out.NModules)
+	assert.True(t, out.ModulesDropped || out.BadModules > 0)
+
+	m = make([]byte, 0x10000)
+	multibootInfo(m, 64<<20, [][2]uint64{{0x200000, 0x201000}})
+	put32(m, 0x2000+24, 0xfffffff8) // mods_addr outside the window
+	require.Equal(t, OK, Parse(MultibootMagic, 0x2000, m, memBase, &out))
+	assert.Equal(t, 0, out.NModules)
+	assert.Equal(t, 1, out.BadModules)
+
+	m = make([]byte, 0x10000)
+	multiboot2Info(m, 64<<20, nil)
+	put32(m, 0x2000+8, mb2TagModule) // a module tag too short for its fields
+	put32(m, 0x2000+12, 12)
+	put32(m, 0x2000+16, mb2TagEnd)
+	put32(m, 0x2000+20, 8)
+	put32(m, 0x2000, 24)
+	// (the memory map was overwritten: only the module tag matters here)
+	assert.Equal(t, ErrNoMemoryMap, Parse(Multiboot2Magic, 0x2000, m, memBase, &out))
+	assert.Equal(t, 1, out.BadModules)
 }
