@@ -53,9 +53,10 @@ func phdr(i int) (typ, flags uint32, vaddr, memsz uint64, n int) {
 	return *(*uint32)(ptr(p)), *(*uint32)(ptr(p + 4)), *(*uint64)(ptr(p + 16)), *(*uint64)(ptr(p + 40)), n
 }
 
-// setupMemory hands RAM to the frame allocator, builds the kernel's page
-// table (direct map, the image with per-segment permissions, nothing at
-// the null page) and switches to it. Context: boot, on the stub's identity
+// setupMemory hands RAM to the frame allocator (less the image and the
+// boot modules), builds the kernel's page table (direct map, the image
+// with per-segment permissions, nothing at the null page) and switches to
+// it. Context: boot, on the stub's identity
 // map of the first 1 GiB; does not allocate.
 func setupMemory(info *boot.Info) {
 	// The image's extent, from its own program headers.
@@ -79,11 +80,15 @@ func setupMemory(info *boot.Info) {
 		}
 	}
 	frames.Reserve(imageBase, uint64(imageEnd))
+	reserveModules()
 	frames.DirectBase = 0 // identity while the stub's tables are live
 	if !kpt.Init(&frames) {
 		kernelPanic("no memory for the page table", nil)
 	}
 	top := max(mm.PageRoundUp(ramTop), 4<<30)
+	for _, m := range initramfsModules() {
+		top = max(top, m.End()) // below RAMTop already (boot.Parse); to be sure
+	}
 	top = (top + 1<<21 - 1) &^ (1<<21 - 1)
 	for pa := uint64(0); pa < top; pa += 1 << 21 {
 		flags := uint64(mm.PTEWrite | mm.PTENoExec)
@@ -128,6 +133,7 @@ func setupMemory(info *boot.Info) {
 	frames.DirectBase = directBase
 	kpt.DirectBase = directBase
 	cpu.WriteCR0(cpu.ReadCR0() | cr0WP)
+	logInitramfs()
 }
 
 // setCommitLimit fixes how much writable memory mmap may promise: every
