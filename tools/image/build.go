@@ -33,6 +33,14 @@ type BuildOptions struct {
 	// multiboot when the image has a header, so a PVH-only image is how
 	// the PVH entry is exercised there.
 	Boot string
+	// Files are embedded into the image as an initramfs archive (cpio
+	// newc, FilesArchive) that the kernel unpacks into its root file
+	// system before the boot modules: each is "DIR" (the host directory's
+	// contents become the guest's /) or "HOST:GUEST" (a host file or
+	// directory at the absolute guest path GUEST). Relative host paths are
+	// relative to the calling process's current directory, as Out is.
+	// Empty: no archive.
+	Files []string
 	// Stderr, if not nil, also receives the go command's standard error.
 	Stderr io.Writer
 }
@@ -43,9 +51,10 @@ type target struct {
 	kernelPkg string // imported by the overlay file
 	entry     string // the -E symbol
 	root      string // the kernel module's source; "" means findRoot
+	archive   string // the string variable an embedded archive is linked to
 }
 
-var gometal = target{kernelPkg: KernelPackage, entry: EntrySymbol}
+var gometal = target{kernelPkg: KernelPackage, entry: EntrySymbol, archive: EmbeddedArchiveSymbol}
 
 // Build builds o.Pkg into a bootable image at o.Out and returns its size.
 //
@@ -53,6 +62,9 @@ var gometal = target{kernelPkg: KernelPackage, entry: EntrySymbol}
 // an -overlay that adds OverlayFile (importing the kernel) to the package,
 // the link flags of LDFlags, and, for packages outside this module, a
 // temporary go.work that makes the kernel resolvable (see resolveKernel).
+// With o.Files the overlay also adds the archive of FilesArchive
+// (FilesArchiveFile) and embeds it (FilesOverlaySource); a bad spec fails
+// before anything is built.
 // The linked ELF is then patched with PatchBoot for o.Boot.
 func Build(ctx context.Context, o BuildOptions) (size int64, err error) {
 	return build(ctx, o, gometal)
@@ -71,6 +83,13 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 	out, err := filepath.Abs(o.Out)
 	if err != nil {
 		return 0, err
+	}
+	var files embedded
+	if len(o.Files) > 0 {
+		if files.archive, err = FilesArchive(o.Files); err != nil {
+			return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
+		}
+		files.symbol = t.archive
 	}
 	flags, err := splitFlags(o.GoFlags)
 	if err != nil {
@@ -110,7 +129,7 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 			kernel = append(kernel, NetPackage)
 		}
 	}
-	overlay, err := writeOverlay(tmp, dir, name, kernel, flags.overlay)
+	overlay, err := writeOverlay(tmp, dir, name, kernel, flags.overlay, files)
 	if err != nil {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}

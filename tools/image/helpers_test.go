@@ -39,7 +39,7 @@ func stubRoot(t testing.TB) string {
 }
 
 func stubTarget(t testing.TB) target {
-	return target{kernelPkg: stubKernel, entry: stubEntry, root: stubRoot(t)}
+	return target{kernelPkg: stubKernel, entry: stubEntry, root: stubRoot(t), archive: stubKernel + ".embeddedArchive"}
 }
 
 var (
