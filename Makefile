@@ -21,6 +21,11 @@ append_flag = $(if $(APPEND),--append '$(subst ','\'',$(APPEND))')
 # NET='user,hostfwd=tcp::8080-:80' attaches a virtio-net NIC with that QEMU
 # -netdev backend (docs/networking.md).
 net_flag    = $(if $(NET),--net '$(NET)')
+# FILES='rootfs conf/app.json:/etc/app.json' embeds files into the image
+# (gometal build --files, one per word); INITRD=x.cpio passes a boot module
+# (gometal run --initrd, or the ISO's module2).
+files_flag  = $(foreach f,$(FILES),--files '$(f)')
+initrd_flag = $(if $(INITRD),--initrd '$(INITRD)')
 
 # What gometal iso and its boot tests need (Debian packages).
 ISO_PKGS := grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf
@@ -41,18 +46,18 @@ all: check test
 
 ## run: build $(PKG) (the demo) into $(OUT) and boot it, console on stdout.
 run: deps image
-	$(GOMETAL) run $(OUT) --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) $(net_flag) $(append_flag)
+	$(GOMETAL) run $(OUT) --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) $(net_flag) $(initrd_flag) $(append_flag)
 
 ## image: build PKG into the image OUT and print its size.
 image: cli
 	@mkdir -p $(dir $(OUT))
-	$(GOMETAL) build $(PKG) -o $(OUT)
+	$(GOMETAL) build $(PKG) -o $(OUT) $(files_flag)
 	@echo "$(OUT): $$(stat -c %s $(OUT)) bytes"
 
 ## iso: build PKG into OUT and OUT into a GRUB hybrid ISO, $(OUT:.img=.iso),
 ## whose command line is APPEND (docs/hardware.md).
 iso: deps-iso image
-	$(GOMETAL) iso $(OUT) -o $(OUT:.img=.iso) $(append_flag)
+	$(GOMETAL) iso $(OUT) -o $(OUT:.img=.iso) $(initrd_flag) $(append_flag)
 
 ## trapcheck: build PKG into OUT and check its trap-context code
 ## (docs/trap-context.md); make test runs the same check on examples/hello.
@@ -70,10 +75,10 @@ conformance: deps cli
 ## boot: boot IMAGE; the CLI exits with the program's status (make itself
 ## then stops with "Error N", N being that status, and exits 2).
 boot: boot-usage deps cli
-	$(GOMETAL) run $(IMAGE) --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) $(net_flag) $(append_flag)
+	$(GOMETAL) run $(IMAGE) --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) $(net_flag) $(initrd_flag) $(append_flag)
 
 boot-usage:
-	@test -n "$(IMAGE)" || { echo "usage: make boot IMAGE=build/x.img [SMP=1] [MEM=256M] [APPEND='...'] [NET='user,hostfwd=tcp::8080-:80'] [TIMEOUT=60s]" >&2; exit 2; }
+	@test -n "$(IMAGE)" || { echo "usage: make boot IMAGE=build/x.img [SMP=1] [MEM=256M] [APPEND='...'] [NET='user,hostfwd=tcp::8080-:80'] [INITRD=x.cpio] [TIMEOUT=60s]" >&2; exit 2; }
 
 ## test: vet and test everything, boot tests included (they need QEMU, and
 ## the ISO boot tests GRUB, xorriso, mtools and OVMF).

@@ -45,6 +45,12 @@ type Options struct {
 	// Append is the kernel command line (-append): environment variables,
 	// then "--" and the program's arguments.
 	Append string
+	// Initrd is a file QEMU loads next to the image as a boot module
+	// (-initrd): the multiboot module list or PVH's, whichever protocol
+	// the image boots through. The kernel unpacks it as an initramfs (a
+	// cpio newc archive, docs/protocols.md) after the image's own. ""
+	// means none; with ISO it must be "" (the ISO carries its module).
+	Initrd string
 	// Net is a QEMU -netdev backend such as "user,hostfwd=tcp::8080-:80";
 	// it is attached to a modern-only virtio-net PCI device. "" means no NIC.
 	Net string
@@ -109,6 +115,9 @@ func (o Options) Args() []string {
 	)
 	if o.Append != "" {
 		args = append(args, "-append", o.Append)
+	}
+	if o.Initrd != "" {
+		args = append(args, "-initrd", o.Initrd)
 	}
 	if o.Net != "" {
 		backend, opts, _ := strings.Cut(o.Net, ",")

@@ -102,11 +102,18 @@ func (o Options) checkBoot() error {
 		return errors.New("both an image and an ISO to boot")
 	case o.ISO != "" && o.Append != "":
 		return errors.New("an ISO's kernel command line is in its grub.cfg: build it with the command line instead of passing Append")
+	case o.ISO != "" && o.Initrd != "":
+		return errors.New("an ISO's boot modules are in its grub.cfg: build it with the initrd instead of passing Initrd")
 	case o.ISO != "":
 		path, what = o.ISO, "ISO"
 	}
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
+	}
+	if o.Initrd != "" {
+		if _, err := os.Stat(o.Initrd); err != nil {
+			return fmt.Errorf("initrd: %w", err)
+		}
 	}
 	return nil
 }

@@ -55,6 +55,7 @@ func TestOptionsArgsAll(t *testing.T) {
 		SMP:    4,
 		Mem:    "2G",
 		Append: "FOO=bar -- -flag value",
+		Initrd: "rd.cpio",
 		Net:    "user,hostfwd=tcp::8080-:80",
 		Extra:  []string{"-d", "int"},
 	}.Args()
@@ -63,10 +64,11 @@ func TestOptionsArgsAll(t *testing.T) {
 	assert.Equal(t, "2G", args[7])
 	assert.Equal(t, []string{
 		"-append", "FOO=bar -- -flag value",
+		"-initrd", "rd.cpio",
 		"-netdev", "user,id=net0,hostfwd=tcp::8080-:80",
 		"-device", "virtio-net-pci,netdev=net0,disable-legacy=on",
 		"-d", "int",
-	}, args[len(args)-8:])
+	}, args[len(args)-10:])
 
 	args = Options{Image: "z", Net: "user"}.Args()
 	assert.Contains(t, args, "user,id=net0")
@@ -80,6 +82,8 @@ func TestOptionsArgsISO(t *testing.T) {
 	assert.ErrorContains(t, Options{ISO: "x.iso", Image: "y"}.checkBoot(), "both")
 	assert.ErrorContains(t, Options{ISO: "x.iso", Append: "A=b"}.checkBoot(), "grub.cfg")
 	assert.ErrorContains(t, Options{ISO: "/nonexistent.iso"}.checkBoot(), "ISO")
+	assert.ErrorContains(t, Options{ISO: "x.iso", Initrd: "rd"}.checkBoot(), "grub.cfg")
+	assert.ErrorContains(t, Options{Image: "status_test.go", Initrd: "/nonexistent.cpio"}.checkBoot(), "initrd")
 }
 
 func TestSplitFirmware(t *testing.T) {

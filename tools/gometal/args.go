@@ -21,15 +21,17 @@ var goValueFlags = map[string]bool{
 type goArgs struct {
 	goFlags []string
 	pkg     string
-	ours    map[string]string // gometal's own flags that were given
-	rest    []string          // after "--"
+	ours    map[string]string   // gometal's own flags that were given (the last value)
+	all     map[string][]string // every value of gometal's own flags, for repeatable ones
+	rest    []string            // after "--"
 }
 
 // parseGoArgs splits args into go build flags, the package and the flags
 // named in ours (which take a value, as -name v or -name=v, one or two
-// dashes), stopping at "--".
+// dashes; given twice, ours keeps the last value and all both), stopping
+// at "--".
 func parseGoArgs(args []string, ours ...string) (goArgs, error) {
-	g := goArgs{ours: map[string]string{}}
+	g := goArgs{ours: map[string]string{}, all: map[string][]string{}}
 	isOurs := map[string]bool{}
 	for _, o := range ours {
 		isOurs[o] = true
@@ -56,6 +58,7 @@ func parseGoArgs(args []string, ours ...string) (goArgs, error) {
 				value = args[i]
 			}
 			g.ours[name] = value
+			g.all[name] = append(g.all[name], value)
 		case goValueFlags[name] && !hasValue:
 			if i+1 >= len(args) {
 				return g, usagef("flag %s needs a value", a)

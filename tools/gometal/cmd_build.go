@@ -14,7 +14,7 @@ import (
 
 func init() {
 	commands["build"] = &command{
-		usage: "build [go build flags] PKG [-o IMAGE] [--boot both|pvh|multiboot]",
+		usage: "build [go build flags] PKG [-o IMAGE] [--boot both|pvh|multiboot] [--files DIR|HOST:GUEST]...",
 		help: `Build links the main package PKG, the Go runtime and the gometal kernel
 into one ELF image and patches it to boot through PVH and multiboot.
 Go build flags such as -tags, -gcflags and -ldflags are passed on.
@@ -22,13 +22,20 @@ IMAGE defaults to the package's last path element plus ".elf".
 
 --boot chooses the boot protocols: "both" (the default), "pvh" (no
 multiboot header: QEMU's -kernel then enters through PVH, as microVM
-monitors do) or "multiboot" (no PVH note: GRUB, iPXE).`,
+monitors do) or "multiboot" (no PVH note: GRUB, iPXE).
+
+--files (repeatable) embeds files into the image as an initramfs (a cpio
+newc archive) that the kernel unpacks into its root file system: DIR puts
+the host directory's contents at the guest's /, HOST:GUEST the host file
+or directory HOST at the absolute guest path GUEST. Modes, symbolic links
+and modification times are kept; everything is owned by root. Boot
+modules (gometal run --initrd) are unpacked after it.`,
 		run: runBuild,
 	}
 }
 
 func runBuild(ctx context.Context, std stdio, args []string) (int, error) {
-	g, err := parseGoArgs(args, "o", "boot")
+	g, err := parseGoArgs(args, "o", "boot", "files")
 	if err != nil {
 		return exitUsage, err
 	}
@@ -42,11 +49,17 @@ func runBuild(ctx context.Context, std stdio, args []string) (int, error) {
 	if b, ok := g.ours["boot"]; ok && !slices.Contains(image.BootProtocols, b) {
 		return exitUsage, usagef("--boot %q: want one of %s", b, strings.Join(image.BootProtocols, ", "))
 	}
+	for _, f := range g.all["files"] {
+		if _, err := image.ParseFileSpec(f); err != nil {
+			return exitUsage, usagef("--%v", err)
+		}
+	}
 	size, err := image.Build(ctx, image.BuildOptions{
 		Pkg:     g.pkg,
 		Out:     out,
 		GoFlags: g.goFlags,
 		Boot:    g.ours["boot"],
+		Files:   g.all["files"],
 		Stderr:  g.verboseStderr(std),
 	})
 	if err != nil {

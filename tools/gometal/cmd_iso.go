@@ -10,13 +10,16 @@ import (
 
 func init() {
 	commands["iso"] = &command{
-		usage: "iso IMAGE -o FILE.iso [--env K=V]... [--append CMDLINE] [-- ARGS...]",
+		usage: "iso IMAGE -o FILE.iso [--initrd FILE] [--env K=V]... [--append CMDLINE] [-- ARGS...]",
 		help: `Iso writes a GRUB hybrid ISO that boots IMAGE through multiboot2 on BIOS
 and UEFI machines: burn it, boot it with qemu -cdrom, or dd it to a USB
 stick (docs/hardware.md). GRUB shows no menu and waits for nothing.
 
 The kernel command line is built as for run: "K=V... -- ARGS...", or the
 raw --append value. It is fixed in the ISO's grub.cfg.
+
+--initrd FILE puts FILE into the ISO and has GRUB load it as a multiboot2
+boot module (module2): an initramfs the kernel unpacks, as with run.
 
 Needs grub-mkrescue and GRUB's BIOS and EFI modules, xorriso and mtools
 (Debian: make deps-iso).`,
@@ -30,6 +33,7 @@ func runISO(ctx context.Context, std stdio, args []string) (int, error) {
 	var env listFlag
 	fs.Var(&env, "env", "")
 	appendLine := fs.String("append", "", "")
+	initrd := fs.String("initrd", "", "")
 	pos, progArgs, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage, err
@@ -49,7 +53,7 @@ func runISO(ctx context.Context, std stdio, args []string) (int, error) {
 			return exitUsage, err
 		}
 	}
-	if err := iso.Build(ctx, iso.Options{Image: pos[0], Out: *out, Append: cmdline}); err != nil {
+	if err := iso.Build(ctx, iso.Options{Image: pos[0], Out: *out, Append: cmdline, Initrd: *initrd}); err != nil {
 		return exitFailure, err
 	}
 	fmt.Fprintf(std.out, "iso: %s\n", *out)

@@ -17,7 +17,7 @@ import (
 
 func init() {
 	commands["run"] = &command{
-		usage: "run IMAGE [--smp N] [--mem SIZE] [--net NETDEV] [--timeout D] [--env K=V]... [--append CMDLINE] [-- ARGS...]",
+		usage: "run IMAGE [--smp N] [--mem SIZE] [--net NETDEV] [--initrd FILE] [--timeout D] [--env K=V]... [--append CMDLINE] [-- ARGS...]",
 		help: `Run boots IMAGE in QEMU with the serial console on standard output and
 exits with the program's exit status: 125 after a kernel panic (the
 symbolized report goes to standard error), 124 on a timeout, 1 if the
@@ -31,6 +31,9 @@ Flags:
   --mem SIZE       memory, such as 256M or 2G (default 256M)
   --net NETDEV     a QEMU -netdev backend for a virtio-net NIC, such as
                    user,hostfwd=tcp::8080-:80 (default: no NIC)
+  --initrd FILE    a boot module (QEMU -initrd): a cpio newc archive the
+                   kernel unpacks into its root file system after the
+                   files embedded with gometal build --files
   --timeout D      time limit, such as 30s or 5m (default 60s)
   --env K=V        an environment variable for the program (repeatable)
   --append CMDLINE the raw kernel command line
@@ -46,6 +49,7 @@ type bootFlags struct {
 	net     string
 	timeout time.Duration
 	qemu    string
+	initrd  string
 }
 
 func (b *bootFlags) register(fs *flag.FlagSet) {
@@ -54,6 +58,7 @@ func (b *bootFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&b.net, "net", "", "")
 	fs.DurationVar(&b.timeout, "timeout", 0, "")
 	fs.StringVar(&b.qemu, "qemu", "", "")
+	fs.StringVar(&b.initrd, "initrd", "", "")
 }
 
 // listFlag is a repeatable string flag.
@@ -127,6 +132,7 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 		Mem:     b.mem,
 		Net:     b.net,
 		Append:  cmdline,
+		Initrd:  b.initrd,
 		Timeout: b.timeout,
 		Console: std.out,
 		Stdin:   std.in,

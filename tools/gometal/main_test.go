@@ -55,6 +55,8 @@ func TestUsageErrors(t *testing.T) {
 		{"build", "./x", "--", "y"},
 		{"build", "./x", "--boot", "uefi"},
 		{"build", "./x", "--boot"},
+		{"build", "./x", "--files", "a:relative"},
+		{"build", "./x", "--files"},
 		{"run"},
 		{"run", "a", "b"},
 		{"run", "--smp", "many", "img"},
@@ -86,11 +88,12 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestParseGoArgs(t *testing.T) {
-	g, err := parseGoArgs([]string{"-tags", "x", "-o", "img", "-trimpath", "./cmd", "--gcflags=-N", "--smp=2", "--", "-test.v"}, "o", "smp")
+	g, err := parseGoArgs([]string{"-tags", "x", "-o", "img", "-trimpath", "--files", "a", "./cmd", "--gcflags=-N", "--smp=2", "--files=b:/c", "--", "-test.v"}, "o", "smp", "files")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"-tags", "x", "-trimpath", "--gcflags=-N"}, g.goFlags)
 	assert.Equal(t, "./cmd", g.pkg)
-	assert.Equal(t, map[string]string{"o": "img", "smp": "2"}, g.ours)
+	assert.Equal(t, map[string]string{"o": "img", "smp": "2", "files": "b:/c"}, g.ours)
+	assert.Equal(t, []string{"a", "b:/c"}, g.all["files"], "repeatable")
 	assert.Equal(t, []string{"-test.v"}, g.rest)
 }
 

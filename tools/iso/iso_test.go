@@ -17,6 +17,7 @@ func TestConfig(t *testing.T) {
 	assert.Contains(t, cfg, "set timeout=0\n")
 	assert.Contains(t, cfg, "\tmultiboot2 /boot/kernel.img FOO=bar GOMAXPROCS=1 -- -flag 'it'\\''s'\n\tboot\n")
 	assert.Contains(t, Config(""), "\tmultiboot2 /boot/kernel.img\n")
+	assert.Contains(t, Config("A=b", InitrdPath), "\tmultiboot2 /boot/kernel.img A=b\n\tmodule2 /boot/initrd.cpio\n\tboot\n")
 	assert.Equal(t, `'$x;y'`, quote("$x;y"))
 	assert.Equal(t, "plain=word", quote("plain=word"))
 }
