@@ -44,6 +44,7 @@ const maxModuleEntries = 256
 type Module struct{ Base, Size uint64 }
 
 // End returns the physical address just past the module.
+// Context: any; does not allocate.
 func (m Module) End() uint64 { return m.Base + m.Size }
 
 // Info is what the boot loader handed over, copied into fixed storage.
