@@ -55,7 +55,7 @@ func consoleInterrupt() {
 		conReader = noThread
 		restart(t)
 	}
-	for fd := 0; fd < 3; fd++ {
+	for fd := range files {
 		if files[fd].kind == fdConsole {
 			files[fd].seq++
 			epollNotify(fd)

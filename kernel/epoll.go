@@ -61,6 +61,10 @@ func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	if ef.kind != fdEpoll || fd == epfd {
 		return -_EINVAL
 	}
+	switch getFile(fd).kind {
+	case fdFile, fdDev, fdMemFile, fdProcFD:
+		return -_EPERM // as Linux for files that do not support polling
+	}
 	ep := &epolls[ef.epoll]
 	var events uint32
 	var data uint64
@@ -133,6 +137,8 @@ func readiness(fd int) uint32 {
 		return 0
 	case fdSocket:
 		return sockReadiness(f.socket)
+	case fdPipe:
+		return pipeReadiness(descOf(f))
 	case fdNetCtl:
 		if dirtyCount > 0 {
 			return unix.EPOLLIN

@@ -53,6 +53,7 @@ func kmain() {
 	setupSlices()                              // goroutine time slices (slice=), if the runtime's layout checks out
 	setupDeviceInterrupts()                    // I/O APIC routes; console input
 	setupKernelFault()                         // kfault=: fault injection for the crash tests
+	setupFiles()                               // root file system: base tree, initramfs archives, cwd=
 	startProgram()                             // first thread at the runtime's _rt0_amd64_linux
 }
 

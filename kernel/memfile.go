@@ -1,17 +1,18 @@
 package kernel
 
 import (
-	"github.com/gometal/gometal/kernel/abi"
 	"golang.org/x/sys/unix"
 )
 
-// A small read-only file system in the kernel: the files Go's standard
-// library opens on Linux (resolver configuration) and a scheduler view of
-// the kernel, /proc/gometal/sched. A file's content is produced when it is
-// opened, into one of a few fixed buffers; reads and lseek work on that
-// snapshot.
+// The kernel's generated files: the resolver configuration Go's standard
+// library reads, /proc files (procfiles.go) and views of the kernel such as
+// /proc/gometal/sched. Each is an empty regular file of the root file
+// system marked as the kernel's (files.go), so it lists and stats as a
+// /proc file does; its content is produced when it is opened, into one of
+// a few fixed buffers, and reads and lseek work on that snapshot. A file
+// an initramfs puts at the same path (an /etc/hosts, say) replaces it.
 const (
-	maxMemFiles = 8
+	maxMemFiles = 16
 	memFileSize = 8192
 )
 
@@ -34,50 +35,27 @@ var memFilePaths = [...]string{
 	"/proc/gometal/dma",
 	"/proc/gometal/sockets",
 	"/proc/gometal/pci",
+	"/proc/self/stat",
+	"/proc/self/status",
+	"/proc/self/cmdline",
+	"/proc/self/limits",
+	"/proc/meminfo",
+	"/proc/cpuinfo",
+	"/proc/stat",
+	"/proc/uptime",
+	"/proc/loadavg",
+	"/proc/sys/kernel/hostname",
 }
 
-// sysOpenat opens one of the kernel's files read-only. Everything else
-// does not exist (ENOENT), which is what the Go runtime and standard
-// library expect of optional files.
-// Context: trap, kernel lock held; does not allocate.
-func sysOpenat(dirfd int, path uintptr, flags int) int64 {
-	var name [256]byte
-	n := 0
-	for ; n < len(name); n++ {
-		b, ok := userBytes(path+uintptr(n), 1, false)
-		if !ok {
-			return -_EFAULT
-		}
-		if b[0] == 0 {
-			break
-		}
-		name[n] = b[0]
-	}
-	if n == len(name) {
-		return -_ENAMETOOLONG
-	}
-	switch string(name[:n]) {
-	case "/dev/mem":
-		if fd := allocFD(fdDevMem, flags); fd >= 0 {
-			return int64(fd)
-		}
-		return -_EMFILE
-	case "/dev/irq":
-		return openIRQ(flags)
-	case abi.NetCtlPath:
-		return openNetCtl(flags)
-	}
-	which := -1
-	for i, p := range memFilePaths {
-		if string(name[:n]) == p {
-			which = i
-		}
-	}
-	if which < 0 {
+// openMemFile opens kernel file which (an index of memFilePaths) read-only,
+// producing its content now. Context: trap, kernel lock held; does not
+// allocate.
+func openMemFile(which int, flags int) int64 {
+	if which >= len(memFilePaths) {
 		return -_ENOENT
 	}
-	if flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC) != 0 {
-		return -_EROFS
+	if flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) != 0 {
+		return -int64(unix.EACCES)
 	}
 	slot := -1
 	for i := range memFiles {
@@ -136,6 +114,8 @@ func fillMemFile(which int, f *memFile) {
 	case "/proc/cmdline":
 		w.f.n += copy(w.f.data[:], bootInfo.Cmdline[:bootInfo.CmdlineLen])
 		w.s("\n")
+	default:
+		fillProcFile(which, w)
 	}
 }
 

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -20,6 +21,10 @@ const (
 	fdIRQ     // /dev/irq (irqfd.go)
 	fdSocket  // a socket (socket.go)
 	fdNetCtl  // /dev/netctl, the network stack's side (netctl.go)
+	fdFile    // a file or directory of the root file system (files.go)
+	fdPipe    // one end of a pipe
+	fdDev     // a memory device: /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom
+	fdProcFD  // the directory /proc/self/fd
 )
 
 type file struct {
@@ -33,6 +38,7 @@ type file struct {
 	vector   uint8     // fdIRQ: its interrupt vector
 	reader   sched.TID // fdIRQ: a thread blocked reading it
 	socket   int       // fdSocket: slot in sockets
+	desc     int32     // fdFile, fdPipe, fdDev, fdProcFD: the open file description
 }
 
 var files = [maxFDs]file{
@@ -67,6 +73,8 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 		return -_EBADF
 	}
 	switch f.kind {
+	case fdFile, fdPipe, fdDev, fdProcFD:
+		return descWrite(t, f, buf, n, -1)
 	case fdSocket:
 		io := sockIO{t: t, nr: unix.SYS_WRITE, buf: buf, n: n}
 		return sockSend(f.socket, &io, nil)
@@ -108,6 +116,8 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 		return -_EBADF
 	}
 	switch f.kind {
+	case fdFile, fdPipe, fdDev, fdProcFD:
+		return descRead(t, f, buf, n, -1)
 	case fdSocket:
 		io := sockIO{t: t, nr: unix.SYS_READ, buf: buf, n: n}
 		var from sockAddr
@@ -116,12 +126,10 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 	case fdNetCtl:
 		return netCtlRead(buf, n)
 	case fdConsole:
-		threads[t].restartNr = unix.SYS_READ
 		return consoleRead(t, f, buf, n)
 	case fdMemFile:
 		return memFileRead(f, buf, n)
 	case fdIRQ:
-		threads[t].restartNr = unix.SYS_READ
 		return irqRead(t, f, buf, n)
 	case fdEventfd:
 		if n < 8 {
@@ -164,18 +172,24 @@ func sysClose(fd int) int64 {
 	if f.kind == fdNetCtl {
 		closeNetCtl()
 	}
+	if hasDesc(f.kind) {
+		closeDesc(f)
+	}
 	*f = file{}
 	return 0
 }
 
-// sysFcntl gets and sets the close-on-exec and non-blocking flags.
-// Context: trap, kernel lock held; does not allocate.
-func sysFcntl(fd, cmd int, arg uintptr) int64 {
+// sysFcntl duplicates descriptors, gets and sets the close-on-exec,
+// append and non-blocking flags, takes record locks and reports a pipe's
+// size. Context: trap, kernel lock held; does not allocate.
+func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
 		return -_EBADF
 	}
 	switch cmd {
+	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
+		return sysDupFrom(fd, int(arg), cmd == unix.F_DUPFD_CLOEXEC)
 	case unix.F_GETFD:
 		if f.cloexec {
 			return unix.FD_CLOEXEC
@@ -186,13 +200,27 @@ func sysFcntl(fd, cmd int, arg uintptr) int64 {
 		return 0
 	case unix.F_GETFL:
 		fl := int64(unix.O_RDWR)
+		if hasDesc(f.kind) {
+			fl = int64(descOf(f).flags & (unix.O_ACCMODE | unix.O_APPEND | unix.O_PATH))
+		}
 		if f.nonblock {
 			fl |= unix.O_NONBLOCK
 		}
 		return fl
 	case unix.F_SETFL:
 		f.nonblock = arg&unix.O_NONBLOCK != 0
+		if hasDesc(f.kind) {
+			d := descOf(f)
+			d.flags = d.flags&^unix.O_APPEND | int(arg)&unix.O_APPEND
+		}
 		return 0
+	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
+		return sysFcntlLock(t, f, fd, cmd, arg)
+	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
+		if f.kind != fdPipe {
+			return -_EBADF
+		}
+		return fs.PipeSize
 	}
 	return -_EINVAL
 }
@@ -209,20 +237,36 @@ func sysEventfd(initval uint64, flags int) int64 {
 	return int64(fd)
 }
 
-// sysFstat fills the struct stat at st: a character device for the
-// console, a socket, a read-only regular file (with its size) for a memory
-// file, a FIFO for the rest. Context: trap, kernel lock held; does not allocate.
+// sysFstat fills the struct stat at st. Context: trap, kernel lock held;
+// does not allocate.
 func sysFstat(fd int, st uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
 		return -_EBADF
 	}
-	b, ok := userBytes(st, 144, true) // sizeof(struct stat) on amd64
+	b, ok := userBytes(st, fs.StatSize, true)
 	if !ok {
 		return -_EFAULT
 	}
-	clear(b)
+	return fstatBytes(f, b)
+}
+
+// fstatBytes describes an open descriptor as a struct stat: its file's for
+// files, directories and devices; a character device for the console; a
+// socket; a read-only regular file (with its size) for a kernel file; a
+// FIFO for pipes and the rest. Context: trap, kernel lock held; does not
+// allocate.
+func fstatBytes(f *file, b []byte) int64 {
+	if f.kind == fdFile || f.kind == fdDev || f.kind == fdProcFD {
+		s, e := rootfs.Stat(descOf(f).ino)
+		if e != 0 {
+			return errno(e)
+		}
+		fs.PutStat(b, &s)
+		return 0
+	}
 	mode := uint32(unix.S_IFIFO | 0o600)
+	var size int64
 	switch f.kind {
 	case fdConsole:
 		mode = unix.S_IFCHR | 0o620
@@ -230,11 +274,10 @@ func sysFstat(fd int, st uintptr) int64 {
 		mode = unix.S_IFSOCK | 0o777
 	case fdMemFile:
 		mode = unix.S_IFREG | 0o444
-		*(*int64)(ptr(st + 48)) = int64(memFiles[f.memFile].n) // st_size
+		size = int64(memFiles[f.memFile].n)
 	}
-	*(*uint32)(ptr(st + 24)) = mode // st_mode
-	*(*uint64)(ptr(st + 16)) = 1    // st_nlink
-	*(*int64)(ptr(st + 56)) = 4096  // st_blksize
+	s := fs.Stat{Mode: mode, Nlink: 1, Size: size, Atime: realtimeNs(), Mtime: realtimeNs(), Ctime: realtimeNs()}
+	fs.PutStat(b, &s)
 	return 0
 }
 
@@ -250,6 +293,12 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 	}
 	if f.kind == fdNetCtl {
 		return netCtlIoctl(req, arg)
+	}
+	if f.kind == fdPipe && req == unix.SIOCINQ {
+		if !userWrite32(arg, uint32(pipes.Buffered(int(descOf(f).pipe)))) {
+			return -_EFAULT
+		}
+		return 0
 	}
 	if f.kind == fdSocket && req == unix.SIOCINQ {
 		if !userWrite32(arg, sockets[f.socket].rx.n) {
@@ -270,11 +319,18 @@ func sysLseek(fd int, off int64, whence int) int64 {
 	if f.kind == fdMemFile {
 		return memFileSeek(f, off, whence)
 	}
+	if hasDesc(f.kind) {
+		return descSeek(f, off, whence)
+	}
+	if f.kind == fdConsole {
+		return -_ESPIPE
+	}
 	return -_ESPIPE
 }
 
-// sysReadv reads into the iovecs at iov: any number for a socket, a
-// single one (through sysRead) for the other descriptors. Context: trap, kernel lock held; does not allocate.
+// sysReadv reads into the iovecs at iov: any number for a socket; for the
+// other descriptors one read per iovec until one comes up short (only the
+// first may wait). Context: trap, kernel lock held; does not allocate.
 func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 	f := getFile(fd)
 	if f == nil {
@@ -283,19 +339,11 @@ func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 	if f.kind == fdSocket {
 		return sockReadv(t, f.socket, iov, cnt)
 	}
-	if cnt == 1 {
-		base, ok1 := userRead64(iov)
-		n, ok2 := userRead64(iov + 8)
-		if !ok1 || !ok2 {
-			return -_EFAULT
-		}
-		return sysRead(t, fd, uintptr(base), uintptr(n))
-	}
-	return -_EINVAL
+	return rwv(t, fd, iov, cnt, false)
 }
 
-// sysWritev writes the iovecs at iov to a socket or the console.
-// Context: trap, kernel lock held; does not allocate.
+// sysWritev writes the iovecs at iov. Context: trap, kernel lock held;
+// does not allocate.
 func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 	f := getFile(fd)
 	if f == nil {
@@ -304,9 +352,13 @@ func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 	if f.kind == fdSocket {
 		return sockWritev(t, f.socket, iov, cnt)
 	}
-	if f.kind != fdConsole {
-		return -_EINVAL
-	}
+	return rwv(t, fd, iov, cnt, true)
+}
+
+// rwv reads or writes iovec by iovec through sysRead or sysWrite; after
+// the first, a call that would wait or fails ends the transfer with what
+// was done. Context: trap, kernel lock held; does not allocate.
+func rwv(t sched.TID, fd int, iov uintptr, cnt int, write bool) int64 {
 	if cnt < 0 || cnt > maxIovecs {
 		return -_EINVAL
 	}
@@ -317,12 +369,43 @@ func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 		if !ok1 || !ok2 {
 			return -_EFAULT
 		}
-		b, ok := userBytes(uintptr(base), uintptr(n), false)
-		if !ok {
-			return -_EFAULT
+		if n == 0 {
+			continue
 		}
-		consoleWrite(b)
-		total += int64(n)
+		if total > 0 && !readyFor(fd, write) {
+			break
+		}
+		var r int64
+		if write {
+			r = sysWrite(t, fd, uintptr(base), uintptr(n))
+		} else {
+			r = sysRead(t, fd, uintptr(base), uintptr(n))
+		}
+		if r == blocked || r < 0 {
+			if total > 0 {
+				break
+			}
+			return r
+		}
+		total += r
+		if uint64(r) < n {
+			break
+		}
 	}
 	return total
+}
+
+// readyFor reports whether a read (or write) of fd would not wait.
+// Context: trap, kernel lock held; does not allocate.
+func readyFor(fd int, write bool) bool {
+	switch getFile(fd).kind {
+	case fdFile, fdDev, fdMemFile:
+		return true
+	case fdConsole:
+		return write || conLen > 0
+	}
+	if write {
+		return readiness(fd)&(unix.EPOLLOUT|unix.EPOLLERR) != 0
+	}
+	return readiness(fd)&(unix.EPOLLIN|unix.EPOLLHUP) != 0
 }

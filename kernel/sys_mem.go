@@ -21,8 +21,10 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 		switch {
 		case f == nil:
 			return -_EBADF
+		case f.kind == fdFile:
+			return mapFile(f, addr, length, prot, flags, off)
 		case f.kind != fdDevMem:
-			return -_ENODEV // no other files to map
+			return -_ENODEV
 		case flags&unix.MAP_SHARED == 0:
 			return -_EINVAL
 		}

@@ -56,12 +56,7 @@ func sysGetrandom(buf, n uintptr) int64 {
 	if !ok {
 		return -_EFAULT
 	}
-	for i := 0; i < len(b); i += 8 {
-		v := randomWord()
-		for k := 0; k < 8 && i+k < len(b); k++ {
-			b[i+k] = byte(v >> (8 * k))
-		}
-	}
+	fillRandom(b)
 	return int64(n)
 }
 

@@ -27,6 +27,7 @@ const (
 	_ENFILE       = int64(unix.ENFILE)
 	_ENAMETOOLONG = int64(unix.ENAMETOOLONG)
 	_ENOSPC       = int64(unix.ENOSPC)
+	_ENOTDIR      = int64(unix.ENOTDIR)
 )
 
 // blocked is returned by a handler whose thread now waits; its result is
@@ -40,6 +41,7 @@ func doSyscall(c *percpu, t sched.TID) {
 	r := &threads[t].regs
 	a0, a1, a2, a3, a4, a5 := uintptr(r.DI), uintptr(r.SI), uintptr(r.DX), uintptr(r.R10), uintptr(r.R8), uintptr(r.R9)
 	var ret int64
+	threads[t].restartNr = r.AX // what a restarted call executes again
 	switch nr := r.AX; nr {
 	case unix.SYS_READ:
 		ret = sysRead(t, int(a0), a1, a2)
@@ -51,7 +53,7 @@ func doSyscall(c *percpu, t sched.TID) {
 	case unix.SYS_CLOSE:
 		ret = sysClose(int(a0))
 	case unix.SYS_FCNTL:
-		ret = sysFcntl(int(a0), int(a1), a2)
+		ret = sysFcntl(t, int(a0), int(a1), a2)
 	case unix.SYS_MMAP:
 		ret = sysMmap(a0, a1, int(a2), int(a3), int(int32(a4)), a5)
 	case unix.SYS_MUNMAP:
@@ -138,12 +140,119 @@ func doSyscall(c *percpu, t sched.TID) {
 	case unix.SYS_GETRLIMIT:
 		ret = sysPrlimit(0, int(a0), 0, a1)
 	case unix.SYS_OPENAT:
-		ret = sysOpenat(int(int32(a0)), a1, int(a2))
+		ret = sysOpenat(int(int32(a0)), a1, int(int32(a2)), uint32(a3))
 	case unix.SYS_OPEN:
-		ret = sysOpenat(unix.AT_FDCWD, a0, int(a1))
-	case unix.SYS_NEWFSTATAT, unix.SYS_STAT, unix.SYS_LSTAT,
-		unix.SYS_READLINKAT, unix.SYS_READLINK, unix.SYS_ACCESS, unix.SYS_FACCESSAT, unix.SYS_FACCESSAT2:
-		ret = -_ENOENT // there is no file system
+		ret = sysOpenat(unix.AT_FDCWD, a0, int(int32(a1)), uint32(a2))
+	case unix.SYS_CREAT:
+		ret = sysOpenat(unix.AT_FDCWD, a0, unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, uint32(a1))
+	case unix.SYS_NEWFSTATAT:
+		ret = sysNewfstatat(int(int32(a0)), a1, a2, int(int32(a3)))
+	case unix.SYS_STAT:
+		ret = sysNewfstatat(unix.AT_FDCWD, a0, a1, 0)
+	case unix.SYS_LSTAT:
+		ret = sysNewfstatat(unix.AT_FDCWD, a0, a1, unix.AT_SYMLINK_NOFOLLOW)
+	case unix.SYS_STATX:
+		ret = sysStatx(int(int32(a0)), a1, int(int32(a2)), a4)
+	case unix.SYS_ACCESS:
+		ret = sysFaccessat(unix.AT_FDCWD, a0, int(int32(a1)), 0)
+	case unix.SYS_FACCESSAT:
+		ret = sysFaccessat(int(int32(a0)), a1, int(int32(a2)), 0)
+	case unix.SYS_FACCESSAT2:
+		ret = sysFaccessat(int(int32(a0)), a1, int(int32(a2)), int(int32(a3)))
+	case unix.SYS_READLINKAT:
+		ret = sysReadlinkat(int(int32(a0)), a1, a2, int(int32(a3)))
+	case unix.SYS_READLINK:
+		ret = sysReadlinkat(unix.AT_FDCWD, a0, a1, int(int32(a2)))
+	case unix.SYS_MKDIRAT:
+		ret = sysMkdirat(int(int32(a0)), a1, uint32(a2))
+	case unix.SYS_MKDIR:
+		ret = sysMkdirat(unix.AT_FDCWD, a0, uint32(a1))
+	case unix.SYS_MKNODAT:
+		ret = sysMknodat(int(int32(a0)), a1, uint32(a2))
+	case unix.SYS_MKNOD:
+		ret = sysMknodat(unix.AT_FDCWD, a0, uint32(a1))
+	case unix.SYS_UNLINKAT:
+		ret = sysUnlinkat(int(int32(a0)), a1, int(int32(a2)))
+	case unix.SYS_UNLINK:
+		ret = sysUnlinkat(unix.AT_FDCWD, a0, 0)
+	case unix.SYS_RMDIR:
+		ret = sysUnlinkat(unix.AT_FDCWD, a0, unix.AT_REMOVEDIR)
+	case unix.SYS_RENAMEAT2:
+		ret = sysRenameat2(int(int32(a0)), a1, int(int32(a2)), a3, uint32(a4))
+	case unix.SYS_RENAMEAT:
+		ret = sysRenameat2(int(int32(a0)), a1, int(int32(a2)), a3, 0)
+	case unix.SYS_RENAME:
+		ret = sysRenameat2(unix.AT_FDCWD, a0, unix.AT_FDCWD, a1, 0)
+	case unix.SYS_LINKAT:
+		ret = sysLinkat(int(int32(a0)), a1, int(int32(a2)), a3, int(int32(a4)))
+	case unix.SYS_LINK:
+		ret = sysLinkat(unix.AT_FDCWD, a0, unix.AT_FDCWD, a1, 0)
+	case unix.SYS_SYMLINKAT:
+		ret = sysSymlinkat(a0, int(int32(a1)), a2)
+	case unix.SYS_SYMLINK:
+		ret = sysSymlinkat(a0, unix.AT_FDCWD, a1)
+	case unix.SYS_FCHMODAT:
+		ret = sysFchmodat(int(int32(a0)), a1, uint32(a2), 0)
+	case unix.SYS_CHMOD:
+		ret = sysFchmodat(unix.AT_FDCWD, a0, uint32(a1), 0)
+	case unix.SYS_FCHMOD:
+		ret = sysFchmod(int(a0), uint32(a1))
+	case unix.SYS_FCHOWNAT:
+		ret = sysFchownat(int(int32(a0)), a1, int32(a2), int32(a3), int(int32(a4)))
+	case unix.SYS_CHOWN:
+		ret = sysFchownat(unix.AT_FDCWD, a0, int32(a1), int32(a2), 0)
+	case unix.SYS_LCHOWN:
+		ret = sysFchownat(unix.AT_FDCWD, a0, int32(a1), int32(a2), unix.AT_SYMLINK_NOFOLLOW)
+	case unix.SYS_FCHOWN:
+		ret = sysFchown(int(a0), int32(a1), int32(a2))
+	case unix.SYS_UTIMENSAT:
+		ret = sysUtimensat(int(int32(a0)), a1, a2, int(int32(a3)))
+	case unix.SYS_TRUNCATE:
+		ret = sysTruncate(a0, int64(a1))
+	case unix.SYS_FTRUNCATE:
+		ret = sysFtruncate(int(a0), int64(a1))
+	case unix.SYS_FALLOCATE:
+		ret = sysFallocate(int(a0), int(int32(a1)), int64(a2), int64(a3))
+	case unix.SYS_FSYNC, unix.SYS_FDATASYNC, unix.SYS_SYNCFS:
+		ret = sysFsync(int(a0))
+	case unix.SYS_SYNC:
+		ret = 0
+	case unix.SYS_STATFS:
+		ret = sysStatfsPath(a0, a1)
+	case unix.SYS_FSTATFS:
+		ret = sysFstatfs(int(a0), a1)
+	case unix.SYS_GETCWD:
+		ret = sysGetcwd(a0, a1)
+	case unix.SYS_CHDIR:
+		ret = sysChdir(a0)
+	case unix.SYS_FCHDIR:
+		ret = sysFchdir(int(a0))
+	case unix.SYS_UMASK:
+		ret = sysUmask(uint32(a0))
+	case unix.SYS_GETDENTS64:
+		ret = sysGetdents64(int(a0), a1, a2)
+	case unix.SYS_PREAD64:
+		ret = sysPread64(t, int(a0), a1, a2, int64(a3))
+	case unix.SYS_PWRITE64:
+		ret = sysPwrite64(t, int(a0), a1, a2, int64(a3))
+	case unix.SYS_DUP:
+		ret = sysDupFrom(int(a0), 0, false)
+	case unix.SYS_DUP2:
+		ret = sysDup3(int(a0), int(a1), 0, false)
+	case unix.SYS_DUP3:
+		ret = sysDup3(int(a0), int(a1), int(int32(a2)), true)
+	case unix.SYS_PIPE2:
+		ret = sysPipe2(a0, int(int32(a1)))
+	case unix.SYS_PIPE:
+		ret = sysPipe2(a0, 0)
+	case unix.SYS_FLOCK:
+		ret = sysFlock(t, int(a0), int(int32(a1)))
+	case unix.SYS_MSYNC:
+		ret = sysMsync(a0, a1, int(int32(a2)))
+	case unix.SYS_GETGROUPS:
+		ret = 0 // root, in no supplementary group
+	case unix.SYS_COPY_FILE_RANGE, unix.SYS_SPLICE, unix.SYS_SENDFILE, unix.SYS_TEE:
+		ret = -_EINVAL // not offered: Go falls back to read and write
 	case unix.SYS_FSTAT:
 		ret = sysFstat(int(a0), a1)
 	case unix.SYS_IOCTL:

@@ -17,8 +17,8 @@ func demandFault(va uintptr, write, exec bool) bool {
 		return (!write || flags&mm.PTEWrite != 0) && (!exec || flags&mm.PTENoExec == 0)
 	}
 	v, ok := vmas.Find(va)
-	if !ok || v.Prot == 0 {
-		return false
+	if !ok || v.Prot == 0 || v.Prot&mm.ProtDevice != 0 {
+		return false // device memory and shared file pages are mapped at mmap, never on demand
 	}
 	if (write && v.Prot&mm.ProtWrite == 0) || (exec && v.Prot&mm.ProtExec == 0) {
 		return false

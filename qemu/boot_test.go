@@ -44,6 +44,12 @@ type bootCase struct {
 	// slice is the kernel's goroutine time slice (the slice= option);
 	// "" means 1ms.
 	slice string
+	// files are packed into the image (image.BuildOptions.Files), with
+	// host paths relative to the repository.
+	files []string
+	// workdir is the program's working directory: a guest path (the cwd=
+	// option), and on the host the directory files put there.
+	workdir, hostWorkdir string
 	// stdin is fed to the guest's serial console.
 	stdin string
 	// guestOnly cases are not run on the host; check judges the result.
@@ -64,7 +70,10 @@ const (
 )
 
 var bootCases = map[string]bootCase{
-	"hello":        {mem: "64M"},
+	"hello": {mem: "64M"},
+	// files reads its configuration from its working directory (testdata,
+	// packed into the image) and works in a temporary directory.
+	"files":        {files: []string{"examples/files/testdata:/srv/app"}, workdir: "/srv/app", hostWorkdir: "examples/files/testdata"},
 	"sieve":        {},
 	"gcstress":     {},
 	"timers":       {},
@@ -155,13 +164,17 @@ type builtImage struct {
 // image builds examples/name with the boot protocol into base.img, once
 // per suite for each name and protocol: the cases that boot one example
 // at several CPU counts share it.
-func (s *bootSuite) image(t *testing.T, name, boot, base string) builtImage {
+func (s *bootSuite) image(t *testing.T, name, boot, base string, files []string) builtImage {
 	f, _ := s.images.LoadOrStore(name+"\x00"+boot, sync.OnceValue(func() builtImage {
 		b := builtImage{path: filepath.Join(s.dir, base+".img")}
 		var stderr bytes.Buffer
 		start := time.Now()
+		var abs []string
+		for _, f := range files {
+			abs = append(abs, filepath.Join(s.root, f))
+		}
 		b.size, b.err = image.Build(t.Context(), image.BuildOptions{
-			Pkg: "./examples/" + name, Out: b.path, Dir: s.root, Stderr: &stderr, Boot: boot,
+			Pkg: "./examples/" + name, Out: b.path, Dir: s.root, Stderr: &stderr, Boot: boot, Files: abs,
 		})
 		if b.err != nil && !strings.Contains(b.err.Error(), strings.TrimSpace(stderr.String())) {
 			b.err = errors.Join(b.err, errors.New(stderr.String()))
@@ -178,7 +191,7 @@ func (s *bootSuite) boot(t *testing.T, name string, c bootCase) {
 	if c.tag != "" {
 		base += "-" + c.tag
 	}
-	b := s.image(t, name, c.boot, base)
+	b := s.image(t, name, c.boot, base, c.files)
 	require.NoError(t, b.err, "image build")
 	t.Logf("image %s: %d bytes, built in %v", name, b.size, b.took.Round(time.Millisecond))
 	img := b.path
@@ -192,6 +205,9 @@ func (s *bootSuite) boot(t *testing.T, name string, c bootCase) {
 	// asks otherwise: preempting goroutines every millisecond must not
 	// change any program's output.
 	o := qemu.Options{Image: img, SMP: bootSMP, Mem: c.mem, Append: strings.TrimSpace("slice=" + cmp.Or(c.slice, "1ms") + " " + c.append), Timeout: bootTimeout}
+	if c.workdir != "" {
+		o.Append = "cwd=" + c.workdir + " " + o.Append
+	}
 	if c.smp != 0 {
 		o.SMP = c.smp
 	}
@@ -261,6 +277,9 @@ func (s *bootSuite) hostRaw(t *testing.T, name string, c bootCase) hostRun {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(s.dir, "host", name), c.args...)
 	cmd.Stdin = strings.NewReader(c.stdin)
+	if c.hostWorkdir != "" {
+		cmd.Dir = filepath.Join(s.root, c.hostWorkdir)
+	}
 	cmd.Env = append(hostEnv(), c.env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

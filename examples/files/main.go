@@ -1,0 +1,335 @@
+// Files exercises the file system the way ordinary programs do: it reads
+// a configuration file and a directory of them from its working
+// directory, then creates, writes, reads, seeks, truncates, renames, links,
+// locks, maps and removes files in a temporary directory, printing what
+// it sees and each error, so that the guest's output can be compared with
+// Linux's byte for byte. The boot test runs it with testdata/ as its
+// working directory (packed into the image with gometal build --files).
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+)
+
+func main() {
+	readConfig()
+	dir, err := os.MkdirTemp("", "files-example-")
+	check(err)
+	fmt.Println("temp dir made:", filepath.IsAbs(dir))
+	writeRead(dir)
+	directories(dir)
+	renameAndLink(dir)
+	permissions(dir)
+	locks(dir)
+	mapping(dir)
+	devices()
+	workdir(dir)
+	check(os.RemoveAll(dir))
+	_, err = os.Stat(dir)
+	fmt.Println("after RemoveAll:", errors.Is(err, fs.ErrNotExist))
+}
+
+// readConfig reads config.json and conf.d/ from the working directory.
+func readConfig() {
+	b, err := os.ReadFile("config.json")
+	check(err)
+	var c struct {
+		Name    string
+		Listen  string
+		Workers int
+		Tags    []string
+	}
+	check(json.Unmarshal(b, &c))
+	fmt.Printf("config: %+v\n", c)
+	matches, err := filepath.Glob("conf.d/*.conf")
+	check(err)
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		check(err)
+		fmt.Printf("%s: %q\n", m, b)
+	}
+	_, err = os.ReadFile("missing.json")
+	fmt.Println("missing file:", err)
+}
+
+// writeRead covers create, append, seek, ReadAt/WriteAt, truncate and
+// holes.
+func writeRead(dir string) {
+	p := filepath.Join(dir, "data.txt")
+	check(os.WriteFile(p, []byte("hello, file\n"), 0o644))
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	check(err)
+	_, err = f.WriteString("second line\n")
+	check(err)
+	check(f.Close())
+	b, err := os.ReadFile(p)
+	check(err)
+	fmt.Printf("appended: %q\n", b)
+
+	f, err = os.OpenFile(p, os.O_RDWR, 0)
+	check(err)
+	off, err := f.Seek(7, io.SeekStart)
+	check(err)
+	buf := make([]byte, 4)
+	n, err := f.Read(buf)
+	check(err)
+	fmt.Printf("seek %d read %q\n", off, buf[:n])
+	_, err = f.WriteAt([]byte("FILE"), 7)
+	check(err)
+	n, err = f.ReadAt(buf, 7)
+	check(err)
+	fmt.Printf("ReadAt after WriteAt: %q\n", buf[:n])
+	end, err := f.Seek(0, io.SeekEnd)
+	check(err)
+	fmt.Println("size by seek:", end)
+	check(f.Truncate(5))
+	check(f.Truncate(10)) // the grown part reads as zeros
+	b, err = os.ReadFile(p)
+	check(err)
+	fmt.Printf("truncated and grown: %q\n", b)
+	_, err = f.WriteAt([]byte("far"), 100000) // a hole in between
+	check(err)
+	st, err := f.Stat()
+	check(err)
+	fmt.Println("sparse size:", st.Size(), "mode:", st.Mode())
+	b = make([]byte, 5)
+	_, err = f.ReadAt(b, 50000)
+	check(err)
+	fmt.Printf("hole reads %v\n", b)
+	_, err = f.ReadAt(b, 100001)
+	fmt.Println("read past end:", err)
+	check(f.Close())
+	_, err = f.Write([]byte("x"))
+	fmt.Println("write after close:", errors.Is(err, os.ErrClosed))
+
+	_, err = os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	fmt.Println("O_EXCL on existing:", errors.Is(err, fs.ErrExist))
+	f, err = os.Create(filepath.Join(dir, "big.bin"))
+	check(err)
+	block := make([]byte, 1<<20)
+	for i := range block {
+		block[i] = byte(i * 7)
+	}
+	for range 3 {
+		_, err = f.Write(block)
+		check(err)
+	}
+	check(f.Sync())
+	check(f.Close())
+	b, err = os.ReadFile(filepath.Join(dir, "big.bin"))
+	check(err)
+	fmt.Println("big file:", len(b), "bytes, byte 2097159 =", b[2097159], "equal blocks:", slices.Equal(b[:1<<20], b[2<<20:]))
+}
+
+// directories covers mkdir, nested MkdirAll, listing, rmdir errors and
+// link counts.
+func directories(dir string) {
+	check(os.MkdirAll(filepath.Join(dir, "a", "b", "c"), 0o755))
+	for _, name := range []string{"z.txt", "m.txt", "a/one", "a/two", "a/b/three"} {
+		check(os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644))
+	}
+	entries, err := os.ReadDir(dir)
+	check(err)
+	for _, e := range entries {
+		fmt.Printf("entry %s dir=%v type=%v\n", e.Name(), e.IsDir(), e.Type())
+	}
+	err = os.Mkdir(filepath.Join(dir, "a"), 0o755)
+	fmt.Println("mkdir existing:", errors.Is(err, fs.ErrExist))
+	err = syscall.Rmdir(filepath.Join(dir, "a"))
+	fmt.Println("rmdir non-empty:", err)
+	err = syscall.Rmdir(filepath.Join(dir, "z.txt"))
+	fmt.Println("rmdir file:", err)
+	err = syscall.Unlink(filepath.Join(dir, "a"))
+	fmt.Println("unlink dir:", err)
+	_, err = os.ReadFile(filepath.Join(dir, "z.txt", "x"))
+	fmt.Println("file as directory:", err != nil, errors.Is(err, syscall.ENOTDIR))
+	var st syscall.Stat_t
+	check(syscall.Stat(filepath.Join(dir, "a"), &st))
+	fmt.Println("links of a (one subdirectory):", st.Nlink)
+	var walked []string
+	check(filepath.WalkDir(filepath.Join(dir, "a"), func(p string, d fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(dir, p)
+		walked = append(walked, rel)
+		return err
+	}))
+	fmt.Println("walk:", walked)
+	found, err := fs.Glob(os.DirFS(dir), "a/*")
+	check(err)
+	fmt.Println("glob:", found)
+	long := make([]byte, 300)
+	for i := range long {
+		long[i] = 'n'
+	}
+	err = os.WriteFile(filepath.Join(dir, string(long)), nil, 0o644)
+	fmt.Println("name too long:", errors.Is(err, syscall.ENAMETOOLONG))
+}
+
+// renameAndLink covers rename (over files, of directories), hard links
+// and symbolic links.
+func renameAndLink(dir string) {
+	p := func(s string) string { return filepath.Join(dir, s) }
+	check(os.Rename(p("z.txt"), p("y.txt")))
+	check(os.Rename(p("y.txt"), p("m.txt"))) // over an existing file
+	b, err := os.ReadFile(p("m.txt"))
+	check(err)
+	fmt.Printf("renamed over: %q\n", b)
+	check(os.Rename(p("a/b"), p("b2")))
+	_, err = os.Stat(p("b2/c"))
+	fmt.Println("moved directory keeps children:", err == nil)
+	err = os.Rename(p("a"), p("a/two/x"))
+	fmt.Println("rename into a file:", errors.Is(err, syscall.ENOTDIR))
+	err = os.Rename(p("a"), p("b2"))
+	fmt.Println("rename over non-empty dir:", errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST))
+
+	check(os.Link(p("m.txt"), p("hard.txt")))
+	var st syscall.Stat_t
+	check(syscall.Stat(p("m.txt"), &st))
+	fmt.Println("links after link:", st.Nlink)
+	check(os.Remove(p("m.txt")))
+	b, err = os.ReadFile(p("hard.txt"))
+	check(err)
+	fmt.Printf("through the other link: %q\n", b)
+
+	check(os.Symlink("hard.txt", p("soft")))
+	check(os.Symlink("b2/c", p("dirlink")))
+	target, err := os.Readlink(p("soft"))
+	check(err)
+	fmt.Println("readlink:", target)
+	b, err = os.ReadFile(p("soft"))
+	check(err)
+	fmt.Printf("through symlink: %q\n", b)
+	fi, err := os.Lstat(p("soft"))
+	check(err)
+	fmt.Println("lstat mode:", fi.Mode()&fs.ModeType == fs.ModeSymlink)
+	_, err = os.Stat(p("dirlink/."))
+	fmt.Println("stat through dir link:", err)
+	check(os.Symlink("loop2", p("loop1")))
+	check(os.Symlink("loop1", p("loop2")))
+	_, err = os.ReadFile(p("loop1"))
+	fmt.Println("symlink loop:", errors.Is(err, syscall.ELOOP))
+	check(os.Symlink("nowhere", p("dangling")))
+	_, err = os.Stat(p("dangling"))
+	fmt.Println("dangling:", errors.Is(err, fs.ErrNotExist))
+	_, err = os.Readlink(p("hard.txt"))
+	fmt.Println("readlink of a file:", errors.Is(err, syscall.EINVAL))
+}
+
+// permissions covers chmod, chtimes and the umask.
+func permissions(dir string) {
+	p := filepath.Join(dir, "perm")
+	check(os.WriteFile(p, nil, 0o666))
+	fi, err := os.Stat(p)
+	check(err)
+	fmt.Println("created 0666 under umask:", fi.Mode().Perm())
+	check(os.Chmod(p, 0o750))
+	fi, err = os.Stat(p)
+	check(err)
+	fmt.Println("after chmod:", fi.Mode())
+	check(os.Chtimes(p, time0, time0))
+	fi, err = os.Stat(p)
+	check(err)
+	fmt.Println("mtime set:", fi.ModTime().UTC().Format("2006-01-02 15:04:05"))
+	check(os.Chown(p, 1000, 1000))
+	var st syscall.Stat_t
+	check(syscall.Stat(p, &st))
+	fmt.Println("owner:", st.Uid, st.Gid)
+}
+
+// locks covers flock and fcntl record locks between two opens.
+func locks(dir string) {
+	p := filepath.Join(dir, "lockfile")
+	a, err := os.Create(p)
+	check(err)
+	b, err := os.Open(p)
+	check(err)
+	check(syscall.Flock(int(a.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
+	err = syscall.Flock(int(b.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	fmt.Println("second flock:", err)
+	check(syscall.Flock(int(a.Fd()), syscall.LOCK_UN))
+	err = syscall.Flock(int(b.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	fmt.Println("after unlock:", err)
+	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: io.SeekStart, Start: 0, Len: 10}
+	check(syscall.FcntlFlock(a.Fd(), syscall.F_SETLK, &lk))
+	probe := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: io.SeekStart, Start: 5, Len: 1}
+	check(syscall.FcntlFlock(b.Fd(), syscall.F_GETLK, &probe))
+	fmt.Println("same process record lock conflicts:", probe.Type != syscall.F_UNLCK)
+	check(a.Close())
+	check(b.Close())
+}
+
+// mapping covers a shared mapping written through memory and read back
+// through the file, and the other way round.
+func mapping(dir string) {
+	p := filepath.Join(dir, "mapped")
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	check(err)
+	check(f.Truncate(8192))
+	m, err := syscall.Mmap(int(f.Fd()), 0, 8192, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	check(err)
+	copy(m[4096:], "written through memory")
+	_, err = f.WriteAt([]byte("written through the file"), 10)
+	check(err)
+	buf := make([]byte, 22)
+	_, err = f.ReadAt(buf, 4096)
+	check(err)
+	fmt.Printf("file sees: %q\nmemory sees: %q\n", buf, m[10:34])
+	check(syscall.Munmap(m))
+	check(f.Close())
+}
+
+// devices covers /dev/null, /dev/zero and /dev/urandom.
+func devices() {
+	n, err := io.Copy(io.Discard, io.LimitReader(must(os.Open("/dev/zero")), 1<<16))
+	check(err)
+	fmt.Println("read from /dev/zero:", n)
+	null, err := os.OpenFile("/dev/null", os.O_WRONLY, 0)
+	check(err)
+	k, err := null.Write([]byte("gone"))
+	fmt.Println("write to /dev/null:", k, err)
+	check(null.Close())
+	b, err := os.ReadFile("/dev/null")
+	fmt.Println("read /dev/null:", len(b), err)
+	r := must(os.Open("/dev/urandom"))
+	buf := make([]byte, 64)
+	_, err = io.ReadFull(r, buf)
+	fmt.Println("urandom read:", err, "all zero:", slices.Equal(buf, make([]byte, 64)))
+	check(r.Close())
+}
+
+// workdir covers Getwd and Chdir.
+func workdir(dir string) {
+	start, err := os.Getwd()
+	check(err)
+	check(os.Chdir(dir))
+	wd, err := os.Getwd()
+	check(err)
+	resolved, err := filepath.EvalSymlinks(dir)
+	check(err)
+	fmt.Println("getwd after chdir:", wd == resolved)
+	b, err := os.ReadFile("hard.txt")
+	check(err)
+	fmt.Printf("relative read: %q\n", b)
+	check(os.Chdir(start))
+}
+
+var time0 = must(timeParse("2001-02-03T04:05:06Z"))
+
+func must[T any](v T, err error) T {
+	check(err)
+	return v
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Println("unexpected error:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,6 @@
+package main
+
+import "time"
+
+// timeParse parses an RFC 3339 time.
+func timeParse(s string) (time.Time, error) { return time.Parse(time.RFC3339, s) }

@@ -1,0 +1,271 @@
+package fs
+
+import "golang.org/x/sys/unix"
+
+// The initramfs format: cpio "newc" (SVR4 with or without CRC), as the
+// host side writes it with u-root's pkg/cpio and as Linux unpacks it.
+// Each entry is a 110-byte ASCII header, the NUL-terminated name padded to
+// 4 bytes, and the data padded to 4 bytes; "TRAILER!!!" ends the archive.
+
+const (
+	cpioHeader  = 110
+	cpioTrailer = "TRAILER!!!"
+	// maxHardLinks bounds the multiply linked files of one archive.
+	maxHardLinks = 256
+)
+
+// UnpackResult says what Unpack did, and where it stopped on bad input.
+type UnpackResult struct {
+	Entries  int    // entries applied
+	Skipped  int    // entries of kinds the file system does not hold (FIFOs, sockets, block devices)
+	Archives int    // archives ended by a trailer (several may be concatenated)
+	Err      string // "" on success; otherwise what was wrong
+	Offset   int    // the byte offset of the bad entry
+	Errno    Errno  // the file system's error, when that was the cause
+}
+
+// cpioEntry is one decoded header.
+type cpioEntry struct {
+	ino, mode, uid, gid, nlink, mtime, size, rdevMajor, rdevMinor, nameSize uint64
+}
+
+// hardLink maps an archive inode number to the file made for it.
+type hardLink struct {
+	archive uint64
+	ino     Ino
+}
+
+// Unpack applies the cpio archive a to the file system: directories are
+// made (missing parents too), files and links are created or replace what
+// is there, so a later archive overrides an earlier one.
+// Context: boot; does not allocate.
+func (fs *FS) Unpack(m *Mem, a []byte) UnpackResult {
+	var r UnpackResult
+	var links [maxHardLinks]hardLink
+	nlinks := 0
+	for off := 0; off < len(a); {
+		if len(a)-off < cpioHeader {
+			return r.fail("archive ends inside an entry header", off)
+		}
+		h, good := parseHeader(a[off : off+cpioHeader])
+		if !good {
+			return r.fail("not a cpio newc header (magic 070701 or 070702 expected)", off)
+		}
+		nameStart := off + cpioHeader
+		nameEnd := nameStart + int(h.nameSize)
+		dataStart := align4(nameEnd)
+		dataEnd := dataStart + int(h.size)
+		if h.nameSize == 0 || h.nameSize > PathMax || h.size > MaxFileSize || dataEnd > len(a) || dataEnd < dataStart {
+			return r.fail("entry name or data runs past the end of the archive", off)
+		}
+		name := a[nameStart : nameEnd-1]
+		if a[nameEnd-1] != 0 {
+			return r.fail("entry name is not NUL-terminated", off)
+		}
+		off = align4(dataEnd)
+		if string(name) == cpioTrailer { // another archive may follow, after zero padding
+			for off < len(a) && a[off] == 0 {
+				off++
+			}
+			off &^= 3
+			r.Archives++
+			continue
+		}
+		var e Errno
+		if e, nlinks = fs.applyEntry(m, &h, trimName(name), a[dataStart:dataEnd], &links, nlinks, &r); e != ok {
+			r.Errno = e
+			return r.fail("cannot create the entry's file", nameStart-cpioHeader)
+		}
+		if off >= len(a) {
+			return r.fail("archive has no TRAILER!!! entry", off)
+		}
+	}
+	return r
+}
+
+// fail records an error. Context: boot.
+func (r UnpackResult) fail(why string, off int) UnpackResult {
+	r.Err, r.Offset = why, off
+	return r
+}
+
+func align4(n int) int { return (n + 3) &^ 3 }
+
+// trimName drops a leading "./" or "/" (archives name entries either way).
+func trimName(n []byte) []byte {
+	for len(n) > 0 && n[0] == '/' {
+		n = n[1:]
+	}
+	for len(n) >= 2 && n[0] == '.' && n[1] == '/' {
+		n = n[2:]
+	}
+	if string(n) == "." {
+		return n[:0]
+	}
+	return n
+}
+
+// parseHeader decodes a newc header. Context: boot; does not allocate.
+func parseHeader(b []byte) (cpioEntry, bool) {
+	if string(b[:6]) != "070701" && string(b[:6]) != "070702" {
+		return cpioEntry{}, false
+	}
+	var f [13]uint64
+	for i := range f {
+		v, good := hex8(b[6+8*i : 14+8*i])
+		if !good {
+			return cpioEntry{}, false
+		}
+		f[i] = v
+	}
+	return cpioEntry{ino: f[0], mode: f[1], uid: f[2], gid: f[3], nlink: f[4], mtime: f[5], size: f[6],
+		rdevMajor: f[9], rdevMinor: f[10], nameSize: f[11]}, true
+}
+
+// hex8 decodes 8 hexadecimal digits.
+func hex8(b []byte) (uint64, bool) {
+	var v uint64
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | uint64(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | uint64(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | uint64(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+// applyEntry makes one archive entry in the file system.
+// Context: boot; does not allocate.
+func (fs *FS) applyEntry(m *Mem, h *cpioEntry, name, data []byte, links *[maxHardLinks]hardLink, nlinks int, r *UnpackResult) (Errno, int) {
+	saved := fs.Now
+	fs.Now = int64(h.mtime) * 1e9
+	e, nlinks := fs.makeEntry(m, h, name, data, links, nlinks, r)
+	fs.Now = saved
+	return e, nlinks
+}
+
+// makeEntry is applyEntry with the file system's clock at the entry's
+// modification time. Context: boot; does not allocate.
+func (fs *FS) makeEntry(m *Mem, h *cpioEntry, name, data []byte, links *[maxHardLinks]hardLink, nlinks int, r *UnpackResult) (Errno, int) {
+	typ := uint32(h.mode) & unix.S_IFMT
+	perm := uint32(h.mode) & 0o7777
+	if len(name) == 0 { // the root itself
+		if typ == unix.S_IFDIR {
+			fs.inodes[RootIno].mode = unix.S_IFDIR | perm
+		}
+		r.Entries++
+		return ok, nlinks
+	}
+	dir, base, e := fs.makeParents(m, name)
+	if e != ok {
+		return e, nlinks
+	}
+	existing := fs.child(m, dir, base)
+	if typ == unix.S_IFDIR {
+		if existing != 0 && fs.IsDir(existing) {
+			ip := &fs.inodes[existing]
+			ip.mode, ip.uid, ip.gid, ip.mtime = unix.S_IFDIR|perm, uint32(h.uid), uint32(h.gid), fs.Now
+			r.Entries++
+			return ok, nlinks
+		}
+	}
+	switch typ {
+	case unix.S_IFDIR, unix.S_IFREG, unix.S_IFLNK, unix.S_IFCHR:
+	default:
+		r.Skipped++
+		return ok, nlinks
+	}
+	if existing != 0 {
+		if e := fs.removeAny(m, dir, base, existing); e != ok {
+			return e, nlinks
+		}
+	}
+	if typ == unix.S_IFREG && h.nlink > 1 {
+		for i := 0; i < nlinks; i++ {
+			if links[i].archive == h.ino && fs.node(links[i].ino) != nil {
+				if e := fs.Link(m, links[i].ino, dir, base); e != ok {
+					return e, nlinks
+				}
+				if len(data) > 0 { // newc carries the data with the last link
+					if _, e := fs.writeData(m, &fs.inodes[links[i].ino], 0, data); e != ok {
+						return e, nlinks
+					}
+				}
+				r.Entries++
+				return ok, nlinks
+			}
+		}
+	}
+	var ino Ino
+	if typ == unix.S_IFLNK {
+		ino, e = fs.Symlink(m, dir, base, data)
+	} else {
+		ino, e = fs.Create(m, dir, base, typ|perm, uint32(h.rdevMajor<<8|h.rdevMinor&0xff))
+		if e == ok && typ == unix.S_IFREG && len(data) > 0 {
+			if n, we := fs.writeData(m, &fs.inodes[ino], 0, data); we != ok || n != len(data) {
+				e = ENOSPC
+			}
+		}
+	}
+	if e != ok {
+		return e, nlinks
+	}
+	ip := &fs.inodes[ino]
+	ip.uid, ip.gid = uint32(h.uid), uint32(h.gid)
+	if typ == unix.S_IFREG && h.nlink > 1 && nlinks < maxHardLinks {
+		links[nlinks] = hardLink{archive: h.ino, ino: ino}
+		nlinks++
+	}
+	r.Entries++
+	return ok, nlinks
+}
+
+// removeAny removes an existing entry that an archive entry replaces (a
+// directory only when empty). Context: boot.
+func (fs *FS) removeAny(m *Mem, dir Ino, name []byte, ino Ino) Errno {
+	if fs.IsDir(ino) {
+		return fs.Rmdir(m, dir, name)
+	}
+	return fs.Unlink(m, dir, name)
+}
+
+// makeParents returns the directory that will hold path's last component,
+// creating missing directories (mode 0755) on the way, and that component.
+// Context: boot; does not allocate.
+func (fs *FS) makeParents(m *Mem, path []byte) (Ino, []byte, Errno) {
+	dir := RootIno
+	for {
+		k := 0
+		for k < len(path) && path[k] != '/' {
+			k++
+		}
+		if k == len(path) {
+			if len(path) > NameMax {
+				return 0, nil, ENAMETOOLONG
+			}
+			return dir, path, ok
+		}
+		comp := path[:k]
+		path = path[k+1:]
+		if len(comp) == 0 || string(comp) == "." {
+			continue
+		}
+		next := fs.child(m, dir, comp)
+		if next == 0 {
+			var e Errno
+			if next, e = fs.Create(m, dir, comp, unix.S_IFDIR|0o755, 0); e != ok {
+				return 0, nil, e
+			}
+		}
+		if !fs.IsDir(next) {
+			return 0, nil, ENOTDIR
+		}
+		dir = next
+	}
+}

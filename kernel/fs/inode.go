@@ -1,0 +1,274 @@
+package fs
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+)
+
+// MaxInodes bounds the number of files, directories and links the file
+// system holds at once (inode 0 is never used; 1 is the root).
+const MaxInodes = 8192
+
+// Limits of names and paths, as Linux's.
+const (
+	NameMax = 255
+	PathMax = 4096
+	// MaxFileSize is the largest size a regular file may reach.
+	MaxFileSize = 1 << 40
+	// maxLinks bounds a file's hard links.
+	maxLinks = 65000
+)
+
+// Ino numbers an inode: its index in the table, and st_ino.
+type Ino int32
+
+// RootIno is the root directory.
+const RootIno Ino = 1
+
+// Dev is the st_dev of every file of the file system (a made-up tmpfs
+// device number, as Linux gives its anonymous file systems).
+const Dev = 0x15
+
+type inode struct {
+	mode    uint32 // S_IFMT and permission bits; 0 marks a free slot
+	nlink   uint32
+	uid     uint32
+	gid     uint32
+	rdev    uint32 // character devices: major<<8 | minor
+	opens   int32  // open handles and file mappings
+	entries int32  // directories: live entries, "." and ".." not counted
+	parent  Ino    // directories: the directory holding it, for ".."
+	size    int64
+	atime   int64 // nanoseconds since the epoch
+	mtime   int64
+	ctime   int64
+	btime   int64
+	root    uint64 // the data's page index (physical), 0 if no page
+	pages   int64  // data pages held (index pages not counted)
+	depth   uint8  // levels of index pages above the data pages
+	mapped  bool   // mapped into memory: truncation keeps the pages (KeepPages)
+}
+
+// FS is the in-memory file system. The zero value is not ready: call Init.
+type FS struct {
+	inodes [MaxInodes]inode
+	hint   int
+	// Now is the wall-clock time in nanoseconds since the epoch; the
+	// caller sets it before each call that changes a file.
+	Now int64
+	// InodesUsed and PagesHeld describe the file system's footprint.
+	InodesUsed int
+	PagesHeld  int64
+	locks      lockTable
+}
+
+// Init makes an empty file system whose root directory has mode 0755.
+// Context: boot; does not allocate.
+func (fs *FS) Init() {
+	fs.inodes = [MaxInodes]inode{}
+	fs.hint = 2
+	fs.InodesUsed = 1
+	r := &fs.inodes[RootIno]
+	*r = inode{mode: unix.S_IFDIR | 0o755, nlink: 2, parent: RootIno}
+	r.atime, r.mtime, r.ctime, r.btime = fs.Now, fs.Now, fs.Now, fs.Now
+}
+
+// node returns the inode ino, or nil if ino is out of range or free.
+// Context: any; does not allocate.
+func (fs *FS) node(ino Ino) *inode {
+	if ino <= 0 || int(ino) >= MaxInodes || fs.inodes[ino].mode == 0 {
+		return nil
+	}
+	return &fs.inodes[ino]
+}
+
+// newInode takes a free inode with mode and a link count of zero.
+// Context: trap or boot; does not allocate.
+func (fs *FS) newInode(mode uint32) (Ino, Errno) {
+	for k := 0; k < MaxInodes; k++ {
+		i := (fs.hint + k) % MaxInodes
+		if i < 2 || fs.inodes[i].mode != 0 {
+			continue
+		}
+		fs.hint = i + 1
+		fs.InodesUsed++
+		fs.inodes[i] = inode{mode: mode, atime: fs.Now, mtime: fs.Now, ctime: fs.Now, btime: fs.Now}
+		return Ino(i), ok
+	}
+	return 0, ENOSPC
+}
+
+// release frees ino once nothing refers to it: no link, no open handle.
+// Context: trap; does not allocate.
+func (fs *FS) release(m *Mem, ino Ino) {
+	ip := fs.node(ino)
+	if ip == nil || ip.nlink > 0 || ip.opens > 0 {
+		return
+	}
+	fs.freeData(m, ip)
+	*ip = inode{}
+	fs.InodesUsed--
+	fs.locks.dropInode(ino)
+}
+
+// IsDir reports whether ino is a directory.
+func (fs *FS) IsDir(ino Ino) bool {
+	ip := fs.node(ino)
+	return ip != nil && ip.mode&unix.S_IFMT == unix.S_IFDIR
+}
+
+// Mode returns ino's mode (type and permissions), 0 if it does not exist.
+func (fs *FS) Mode(ino Ino) uint32 {
+	if ip := fs.node(ino); ip != nil {
+		return ip.mode
+	}
+	return 0
+}
+
+// Size returns ino's size in bytes.
+func (fs *FS) Size(ino Ino) int64 {
+	if ip := fs.node(ino); ip != nil {
+		return ip.size
+	}
+	return 0
+}
+
+// Rdev returns a device file's device number (major<<8 | minor).
+func (fs *FS) Rdev(ino Ino) uint32 {
+	if ip := fs.node(ino); ip != nil {
+		return ip.rdev
+	}
+	return 0
+}
+
+// Hold counts an open handle or mapping of ino; Drop gives it back and
+// frees an unlinked file when the last one goes. Context: trap.
+func (fs *FS) Hold(ino Ino) {
+	if ip := fs.node(ino); ip != nil {
+		ip.opens++
+	}
+}
+
+// Drop ends a Hold. Context: trap; does not allocate.
+func (fs *FS) Drop(m *Mem, ino Ino) {
+	if ip := fs.node(ino); ip != nil {
+		ip.opens--
+		fs.release(m, ino)
+	}
+}
+
+// Stat is what stat(2) reports about a file.
+type Stat struct {
+	Ino                        Ino
+	Mode                       uint32
+	Nlink                      uint32
+	UID, GID                   uint32
+	Rdev                       uint32
+	Size                       int64
+	Blocks                     int64 // 512-byte units
+	Atime, Mtime, Ctime, Btime int64
+}
+
+// Stat describes ino. Context: trap; does not allocate.
+func (fs *FS) Stat(ino Ino) (Stat, Errno) {
+	ip := fs.node(ino)
+	if ip == nil {
+		return Stat{}, ENOENT
+	}
+	return Stat{
+		Ino: ino, Mode: ip.mode, Nlink: ip.nlink, UID: ip.uid, GID: ip.gid, Rdev: ip.rdev,
+		Size: ip.size, Blocks: ip.pages * (PageSize / 512),
+		Atime: ip.atime, Mtime: ip.mtime, Ctime: ip.ctime, Btime: ip.btime,
+	}, ok
+}
+
+// StatSize is sizeof(struct stat) on linux/amd64; StatxSize is struct
+// statx's.
+const (
+	StatSize  = 144
+	StatxSize = 256
+)
+
+// PutStat writes st into b (StatSize bytes) as linux/amd64's struct stat.
+// Context: any; does not allocate.
+func PutStat(b []byte, st *Stat) {
+	le := binary.LittleEndian
+	clear(b[:StatSize])
+	le.PutUint64(b[0:], Dev)
+	le.PutUint64(b[8:], uint64(st.Ino))
+	le.PutUint64(b[16:], uint64(st.Nlink))
+	le.PutUint32(b[24:], st.Mode)
+	le.PutUint32(b[28:], st.UID)
+	le.PutUint32(b[32:], st.GID)
+	le.PutUint64(b[40:], uint64(st.Rdev))
+	le.PutUint64(b[48:], uint64(st.Size))
+	le.PutUint64(b[56:], PageSize)
+	le.PutUint64(b[64:], uint64(st.Blocks))
+	putTimespec(b[72:], st.Atime)
+	putTimespec(b[88:], st.Mtime)
+	putTimespec(b[104:], st.Ctime)
+}
+
+// PutStatx writes st into b (StatxSize bytes) as struct statx with every
+// basic field and the birth time valid.
+// Context: any; does not allocate.
+func PutStatx(b []byte, st *Stat) {
+	le := binary.LittleEndian
+	clear(b[:StatxSize])
+	le.PutUint32(b[0:], unix.STATX_BASIC_STATS|unix.STATX_BTIME)
+	le.PutUint32(b[4:], PageSize)
+	le.PutUint32(b[16:], st.Nlink)
+	le.PutUint32(b[20:], st.UID)
+	le.PutUint32(b[24:], st.GID)
+	le.PutUint16(b[28:], uint16(st.Mode))
+	le.PutUint64(b[32:], uint64(st.Ino))
+	le.PutUint64(b[40:], uint64(st.Size))
+	le.PutUint64(b[48:], uint64(st.Blocks))
+	putStatxTime(b[64:], st.Atime)
+	putStatxTime(b[80:], st.Btime)
+	putStatxTime(b[96:], st.Ctime)
+	putStatxTime(b[112:], st.Mtime)
+	le.PutUint32(b[128:], st.Rdev>>8)
+	le.PutUint32(b[132:], st.Rdev&0xff)
+	le.PutUint32(b[136:], Dev>>8)
+	le.PutUint32(b[140:], Dev&0xff)
+}
+
+// putTimespec writes ns as a struct timespec. Context: any.
+func putTimespec(b []byte, ns int64) {
+	sec, nsec := splitNs(ns)
+	binary.LittleEndian.PutUint64(b, uint64(sec))
+	binary.LittleEndian.PutUint64(b[8:], uint64(nsec))
+}
+
+// putStatxTime writes ns as a struct statx_timestamp. Context: any.
+func putStatxTime(b []byte, ns int64) {
+	sec, nsec := splitNs(ns)
+	binary.LittleEndian.PutUint64(b, uint64(sec))
+	binary.LittleEndian.PutUint32(b[8:], uint32(nsec))
+}
+
+// splitNs splits nanoseconds into seconds and a non-negative remainder.
+func splitNs(ns int64) (sec, nsec int64) {
+	sec, nsec = ns/1e9, ns%1e9
+	if nsec < 0 {
+		sec, nsec = sec-1, nsec+1e9
+	}
+	return sec, nsec
+}
+
+// IsRegular reports whether ino is a regular file.
+func (fs *FS) IsRegular(ino Ino) bool {
+	ip := fs.node(ino)
+	return ip != nil && ip.mode&unix.S_IFMT == unix.S_IFREG
+}
+
+// KeepPages marks ino as mapped into memory: from now on truncation
+// zeroes its pages instead of freeing them, since a mapping may still
+// point at them. Context: trap; does not allocate.
+func (fs *FS) KeepPages(ino Ino) {
+	if ip := fs.node(ino); ip != nil {
+		ip.mapped = true
+	}
+}

@@ -1,0 +1,480 @@
+package fs
+
+import "golang.org/x/sys/unix"
+
+// The operations behind the path system calls. Each takes names already
+// resolved by Resolve (a directory and a last component) and checks what
+// Linux checks, returning its errno. Context: trap (or boot, for the
+// initramfs); none of them allocates.
+
+// isDot reports whether name is "." or "..".
+func isDot(name []byte) bool { return string(name) == "." || string(name) == ".." }
+
+// Create makes a file of mode (type and permissions; rdev for devices)
+// named name in directory dir. Context: trap or boot; does not allocate.
+func (fs *FS) Create(m *Mem, dir Ino, name []byte, mode, rdev uint32) (Ino, Errno) {
+	dp := fs.node(dir)
+	switch {
+	case dp == nil || dp.nlink == 0:
+		return 0, ENOENT
+	case dp.mode&unix.S_IFMT != unix.S_IFDIR:
+		return 0, ENOTDIR
+	case len(name) > NameMax:
+		return 0, ENAMETOOLONG
+	case len(name) == 0 || isDot(name):
+		return 0, EEXIST
+	}
+	if _, found := lookup(m, dp, name); found {
+		return 0, EEXIST
+	}
+	isDir := mode&unix.S_IFMT == unix.S_IFDIR
+	if isDir && dp.nlink >= maxLinks {
+		return 0, EMLINK
+	}
+	ino, e := fs.newInode(mode)
+	if e != ok {
+		return 0, e
+	}
+	ip := &fs.inodes[ino]
+	ip.nlink, ip.rdev = 1, rdev
+	if isDir {
+		ip.nlink, ip.parent = 2, dir
+	}
+	if e := fs.addEntry(m, dp, name, ino); e != ok {
+		ip.nlink = 0
+		fs.release(m, ino)
+		return 0, e
+	}
+	if isDir {
+		dp.nlink++
+	}
+	return ino, ok
+}
+
+// Symlink makes a symbolic link name in dir pointing at target.
+// Context: trap or boot; does not allocate.
+func (fs *FS) Symlink(m *Mem, dir Ino, name, target []byte) (Ino, Errno) {
+	if len(target) == 0 {
+		return 0, ENOENT
+	}
+	if len(target) >= PathMax {
+		return 0, ENAMETOOLONG
+	}
+	ino, e := fs.Create(m, dir, name, unix.S_IFLNK|0o777, 0)
+	if e != ok {
+		return 0, e
+	}
+	ip := &fs.inodes[ino]
+	if _, e := fs.writeData(m, ip, 0, target); e != ok || ip.size != int64(len(target)) {
+		fs.removeEntry(m, &fs.inodes[dir], name)
+		ip.nlink = 0
+		fs.release(m, ino)
+		return 0, ENOSPC
+	}
+	return ino, ok
+}
+
+// Readlink copies the target of symbolic link ino into dst and returns
+// its length (truncated to len(dst), as readlink(2) does).
+// Context: trap; does not allocate.
+func (fs *FS) Readlink(m *Mem, ino Ino, dst []byte) (int, Errno) {
+	ip := fs.node(ino)
+	if ip == nil {
+		return 0, ENOENT
+	}
+	if ip.mode&unix.S_IFMT != unix.S_IFLNK {
+		return 0, EINVAL
+	}
+	return readData(m, ip, 0, dst), ok
+}
+
+// Unlink removes the entry name (not a directory) from dir.
+// Context: trap; does not allocate.
+func (fs *FS) Unlink(m *Mem, dir Ino, name []byte) Errno {
+	dp := fs.node(dir)
+	if dp == nil || !fs.IsDir(dir) {
+		return ENOTDIR
+	}
+	if isDot(name) {
+		return EISDIR
+	}
+	r, found := lookup(m, dp, name)
+	if !found {
+		return ENOENT
+	}
+	ip := &fs.inodes[r.ino]
+	if ip.mode&unix.S_IFMT == unix.S_IFDIR {
+		return EISDIR
+	}
+	fs.removeEntry(m, dp, name)
+	ip.nlink--
+	ip.ctime = fs.Now
+	fs.release(m, r.ino)
+	return ok
+}
+
+// Rmdir removes the empty directory name from dir.
+// Context: trap; does not allocate.
+func (fs *FS) Rmdir(m *Mem, dir Ino, name []byte) Errno {
+	dp := fs.node(dir)
+	switch {
+	case dp == nil || !fs.IsDir(dir):
+		return ENOTDIR
+	case string(name) == ".":
+		return EINVAL
+	case string(name) == "..":
+		return ENOTEMPTY
+	}
+	r, found := lookup(m, dp, name)
+	if !found {
+		return ENOENT
+	}
+	ip := &fs.inodes[r.ino]
+	if ip.mode&unix.S_IFMT != unix.S_IFDIR {
+		return ENOTDIR
+	}
+	if ip.entries > 0 {
+		return ENOTEMPTY
+	}
+	fs.removeEntry(m, dp, name)
+	ip.nlink = 0
+	ip.ctime = fs.Now
+	dp.nlink--
+	fs.release(m, r.ino)
+	return ok
+}
+
+// Link makes name in dir another hard link to ino (not a directory).
+// Context: trap; does not allocate.
+func (fs *FS) Link(m *Mem, ino, dir Ino, name []byte) Errno {
+	ip := fs.node(ino)
+	switch {
+	case ip == nil || ip.nlink == 0:
+		return ENOENT
+	case ip.mode&unix.S_IFMT == unix.S_IFDIR:
+		return EPERM
+	case ip.nlink >= maxLinks:
+		return EMLINK
+	}
+	dp := fs.node(dir)
+	switch {
+	case dp == nil || dp.nlink == 0:
+		return ENOENT
+	case !fs.IsDir(dir):
+		return ENOTDIR
+	case len(name) > NameMax:
+		return ENAMETOOLONG
+	case isDot(name):
+		return EEXIST
+	}
+	if _, found := lookup(m, dp, name); found {
+		return EEXIST
+	}
+	if e := fs.addEntry(m, dp, name, ino); e != ok {
+		return e
+	}
+	ip.nlink++
+	ip.ctime = fs.Now
+	return ok
+}
+
+// within reports whether directory d is a or lies below a.
+// Context: trap; does not allocate.
+func (fs *FS) within(d, a Ino) bool {
+	for i := 0; i < MaxInodes; i++ {
+		if d == a {
+			return true
+		}
+		if d == RootIno || d == 0 {
+			return false
+		}
+		d = fs.inodes[d].parent
+	}
+	return false
+}
+
+// Rename moves oname of odir to nname of ndir, with renameat2's flags
+// RENAME_NOREPLACE and RENAME_EXCHANGE. Context: trap; does not allocate.
+func (fs *FS) Rename(m *Mem, odir Ino, oname []byte, ndir Ino, nname []byte, flags uint32) Errno {
+	if flags&^(unix.RENAME_NOREPLACE|unix.RENAME_EXCHANGE) != 0 || flags == unix.RENAME_NOREPLACE|unix.RENAME_EXCHANGE {
+		return EINVAL
+	}
+	op, np := fs.node(odir), fs.node(ndir)
+	if op == nil || np == nil || !fs.IsDir(odir) || !fs.IsDir(ndir) {
+		return ENOTDIR
+	}
+	if isDot(oname) || isDot(nname) {
+		return EBUSY
+	}
+	if len(nname) > NameMax {
+		return ENAMETOOLONG
+	}
+	src, found := lookup(m, op, oname)
+	if !found {
+		return ENOENT
+	}
+	if np.nlink == 0 {
+		return ENOENT
+	}
+	srcDir := fs.IsDir(src.ino)
+	if srcDir && fs.within(ndir, src.ino) {
+		return EINVAL
+	}
+	dst, exists := lookup(m, np, nname)
+	switch {
+	case exists && flags&unix.RENAME_NOREPLACE != 0:
+		return EEXIST
+	case !exists && flags&unix.RENAME_EXCHANGE != 0:
+		return ENOENT
+	case exists && flags&unix.RENAME_EXCHANGE != 0:
+		return fs.exchange(m, odir, oname, src.ino, ndir, nname, dst.ino)
+	case exists && dst.ino == src.ino:
+		return ok
+	case exists:
+		return fs.replace(m, odir, oname, src.ino, ndir, nname, dst.ino)
+	}
+	if e := fs.addEntry(m, np, nname, src.ino); e != ok {
+		return e
+	}
+	fs.removeEntry(m, op, oname)
+	fs.moved(odir, ndir, src.ino)
+	return ok
+}
+
+// replace renames src over the existing dst. Context: trap.
+func (fs *FS) replace(m *Mem, odir Ino, oname []byte, src, ndir Ino, nname []byte, dst Ino) Errno {
+	srcDir, dstDir := fs.IsDir(src), fs.IsDir(dst)
+	switch {
+	case srcDir && !dstDir:
+		return ENOTDIR
+	case !srcDir && dstDir:
+		return EISDIR
+	case dstDir && fs.inodes[dst].entries > 0:
+		return ENOTEMPTY
+	case dstDir && fs.within(odir, dst):
+		return ENOTEMPTY
+	}
+	np := &fs.inodes[ndir]
+	fs.setEntry(m, np, nname, src)
+	fs.removeEntry(m, &fs.inodes[odir], oname)
+	dp := &fs.inodes[dst]
+	dp.ctime = fs.Now
+	if dstDir {
+		dp.nlink = 0
+		np.nlink--
+	} else {
+		dp.nlink--
+	}
+	fs.moved(odir, ndir, src)
+	fs.release(m, dst)
+	return ok
+}
+
+// exchange swaps two existing entries (RENAME_EXCHANGE). Context: trap.
+func (fs *FS) exchange(m *Mem, odir Ino, oname []byte, a, ndir Ino, nname []byte, b Ino) Errno {
+	if fs.IsDir(b) && fs.within(odir, b) {
+		return EINVAL
+	}
+	fs.setEntry(m, &fs.inodes[odir], oname, b)
+	fs.setEntry(m, &fs.inodes[ndir], nname, a)
+	fs.moved(odir, ndir, a)
+	fs.moved(ndir, odir, b)
+	return ok
+}
+
+// moved updates link counts and ".." after ino went from odir to ndir.
+// Context: trap.
+func (fs *FS) moved(odir, ndir, ino Ino) {
+	ip := &fs.inodes[ino]
+	ip.ctime = fs.Now
+	if ip.mode&unix.S_IFMT != unix.S_IFDIR || odir == ndir {
+		return
+	}
+	ip.parent = ndir
+	fs.inodes[odir].nlink--
+	fs.inodes[ndir].nlink++
+}
+
+// Chmod sets ino's permission bits (and set-id and sticky bits).
+// Context: trap; does not allocate.
+func (fs *FS) Chmod(ino Ino, mode uint32) Errno {
+	ip := fs.node(ino)
+	if ip == nil {
+		return ENOENT
+	}
+	ip.mode = ip.mode&unix.S_IFMT | mode&0o7777
+	ip.ctime = fs.Now
+	return ok
+}
+
+// Chown sets ino's owner and group; -1 leaves one unchanged.
+// Context: trap; does not allocate.
+func (fs *FS) Chown(ino Ino, uid, gid int32) Errno {
+	ip := fs.node(ino)
+	if ip == nil {
+		return ENOENT
+	}
+	if uid != -1 {
+		ip.uid = uint32(uid)
+	}
+	if gid != -1 {
+		ip.gid = uint32(gid)
+	}
+	ip.ctime = fs.Now
+	return ok
+}
+
+// Omit leaves a time unchanged in SetTimes.
+const Omit = int64(-1 << 63)
+
+// SetTimes sets ino's access and modification times (Omit: unchanged).
+// Context: trap; does not allocate.
+func (fs *FS) SetTimes(ino Ino, atime, mtime int64) Errno {
+	ip := fs.node(ino)
+	if ip == nil {
+		return ENOENT
+	}
+	if atime == Omit && mtime == Omit { // utimensat changes nothing, not even ctime
+		return ok
+	}
+	if atime != Omit {
+		ip.atime = atime
+	}
+	if mtime != Omit {
+		ip.mtime = mtime
+	}
+	ip.ctime = fs.Now
+	return ok
+}
+
+// Truncate sets regular file ino's size. Context: trap; does not allocate.
+func (fs *FS) Truncate(m *Mem, ino Ino, size int64) Errno {
+	ip := fs.node(ino)
+	switch {
+	case ip == nil:
+		return ENOENT
+	case ip.mode&unix.S_IFMT == unix.S_IFDIR:
+		return EISDIR
+	case ip.mode&unix.S_IFMT != unix.S_IFREG:
+		return EINVAL
+	case size < 0:
+		return EINVAL
+	case size > MaxFileSize:
+		return EFBIG
+	}
+	if size != ip.size {
+		fs.truncateData(m, ip, size)
+	}
+	ip.mtime, ip.ctime = fs.Now, fs.Now
+	return ok
+}
+
+// Allocate makes sure [off, off+n) of regular file ino has pages, growing
+// the file unless keepSize (fallocate modes 0 and FALLOC_FL_KEEP_SIZE).
+// Context: trap; does not allocate.
+func (fs *FS) Allocate(m *Mem, ino Ino, off, n int64, keepSize bool) Errno {
+	ip := fs.node(ino)
+	switch {
+	case ip == nil:
+		return EBADF
+	case off < 0 || n <= 0:
+		return EINVAL
+	case ip.mode&unix.S_IFMT == unix.S_IFDIR:
+		return EISDIR
+	case ip.mode&unix.S_IFMT != unix.S_IFREG:
+		return unix.ENODEV
+	case off+n > MaxFileSize || off+n < off:
+		return EFBIG
+	}
+	for pg := uint64(off) / PageSize; pg <= uint64(off+n-1)/PageSize; pg++ {
+		if _, e := fs.makePage(m, ip, pg); e != ok {
+			return e
+		}
+	}
+	if !keepSize && off+n > ip.size {
+		ip.size = off + n
+	}
+	ip.ctime = fs.Now
+	return ok
+}
+
+// Read copies ino's bytes at off into dst. Context: trap; does not allocate.
+func (fs *FS) Read(m *Mem, ino Ino, off int64, dst []byte) (int, Errno) {
+	ip := fs.node(ino)
+	if ip == nil {
+		return 0, EBADF
+	}
+	if ip.mode&unix.S_IFMT == unix.S_IFDIR {
+		return 0, EISDIR
+	}
+	return readData(m, ip, off, dst), ok
+}
+
+// Write copies src into ino at off (the file grows as needed) and returns
+// how many bytes went in. Context: trap; does not allocate.
+func (fs *FS) Write(m *Mem, ino Ino, off int64, src []byte) (int, Errno) {
+	ip := fs.node(ino)
+	if ip == nil {
+		return 0, EBADF
+	}
+	if len(src) == 0 {
+		return 0, ok
+	}
+	n, e := fs.writeData(m, ip, off, src)
+	if n > 0 {
+		ip.mtime, ip.ctime = fs.Now, fs.Now
+	}
+	return n, e
+}
+
+// Open is what openat(2) does with a path: find or create the file and
+// check the flags against it. It returns the file's inode and whether it
+// was created; the caller makes the handle.
+// Context: trap; does not allocate.
+func (fs *FS) Open(m *Mem, start Ino, p *Path, flags int, mode uint32) (Ino, bool, Errno) {
+	if flags&unix.O_PATH != 0 { // open(2) ignores the other flags
+		flags &= unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	}
+	create, excl := flags&unix.O_CREAT != 0, flags&unix.O_EXCL != 0
+	if create && flags&unix.O_DIRECTORY != 0 {
+		return 0, false, EINVAL // as Linux since 6.4
+	}
+	follow := flags&unix.O_NOFOLLOW == 0 && !(create && excl)
+	f, e := fs.Resolve(m, start, p, follow)
+	if create && f.Slash && (e == ok || e == ENOTDIR) {
+		return 0, false, EISDIR // O_CREAT with a trailing slash, whatever is there
+	}
+	if e != ok {
+		return 0, false, e
+	}
+	if f.Ino == 0 {
+		if !create {
+			return 0, false, ENOENT
+		}
+		ino, e := fs.Create(m, f.Dir, f.Name, unix.S_IFREG|mode&0o7777, 0)
+		return ino, e == ok, e
+	}
+	if create && excl {
+		return 0, false, EEXIST
+	}
+	return f.Ino, false, fs.checkOpen(m, f.Ino, flags)
+}
+
+// checkOpen checks flags against an existing file and truncates it for
+// O_TRUNC. Context: trap; does not allocate.
+func (fs *FS) checkOpen(m *Mem, ino Ino, flags int) Errno {
+	typ := fs.Mode(ino) & unix.S_IFMT
+	write := flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) != 0 // O_TRUNC asks for write access
+	switch {
+	case typ == unix.S_IFLNK && flags&unix.O_PATH == 0:
+		return ELOOP // O_NOFOLLOW on a link
+	case flags&unix.O_DIRECTORY != 0 && typ != unix.S_IFDIR:
+		return ENOTDIR
+	case typ == unix.S_IFDIR && (write || flags&unix.O_CREAT != 0):
+		return EISDIR
+	}
+	if flags&unix.O_TRUNC != 0 && typ == unix.S_IFREG {
+		return fs.Truncate(m, ino, 0)
+	}
+	return ok
+}

@@ -1,0 +1,152 @@
+package fs
+
+import "golang.org/x/sys/unix"
+
+// Pipes: a 64 KiB ring per pipe, in pages taken when first written, with a
+// count of open read and write ends. The kernel makes the waiting (a
+// reader of an empty pipe, a writer of a full one) and the readiness
+// notifications; the ring only says what happened.
+
+// Pipe limits, as Linux's defaults.
+const (
+	PipeSize  = 16 * PageSize // capacity (F_GETPIPE_SZ)
+	PipeBuf   = 4096          // writes up to this size are atomic
+	MaxPipes  = 256
+	pipePages = PipeSize / PageSize
+)
+
+type pipe struct {
+	used             bool
+	pages            [pipePages]uint64
+	head, n          int // ring start and bytes held
+	readers, writers int32
+}
+
+// Pipes is the table of pipes. The zero value is ready.
+type Pipes struct {
+	p [MaxPipes]pipe
+}
+
+// New makes a pipe with one read end and one write end open.
+// Context: trap; does not allocate.
+func (ps *Pipes) New() (int, Errno) {
+	for i := range ps.p {
+		if !ps.p[i].used {
+			ps.p[i] = pipe{used: true, readers: 1, writers: 1}
+			return i, ok
+		}
+	}
+	return -1, ENFILE
+}
+
+// Open counts another open description of one end (a reader or a writer).
+// Context: trap; does not allocate.
+func (ps *Pipes) Open(i int, reader bool) {
+	if reader {
+		ps.p[i].readers++
+	} else {
+		ps.p[i].writers++
+	}
+}
+
+// Close ends one open description of an end; the last close of both
+// frees the pipe. Context: trap; does not allocate.
+func (ps *Pipes) Close(m *Mem, i int, reader bool) {
+	p := &ps.p[i]
+	if reader {
+		p.readers--
+	} else {
+		p.writers--
+	}
+	if p.readers > 0 || p.writers > 0 {
+		return
+	}
+	for k, pa := range p.pages {
+		if pa != 0 {
+			m.free(pa)
+			p.pages[k] = 0
+		}
+	}
+	*p = pipe{}
+}
+
+// Read moves up to len(dst) bytes out of pipe i. An empty pipe gives
+// (0, ok) at end of file (no writer left) and EAGAIN otherwise.
+// Context: trap; does not allocate.
+func (ps *Pipes) Read(m *Mem, i int, dst []byte) (int, Errno) {
+	p := &ps.p[i]
+	if len(dst) == 0 {
+		return 0, ok
+	}
+	if p.n == 0 {
+		if p.writers == 0 {
+			return 0, ok
+		}
+		return 0, EAGAIN
+	}
+	k := min(len(dst), p.n)
+	for done := 0; done < k; {
+		pos := (p.head + done) % PipeSize
+		c := min(k-done, PageSize-pos%PageSize)
+		copy(dst[done:done+c], m.page(p.pages[pos/PageSize])[pos%PageSize:])
+		done += c
+	}
+	p.head = (p.head + k) % PipeSize
+	p.n -= k
+	if p.n == 0 {
+		p.head = 0
+	}
+	return k, ok
+}
+
+// Write moves bytes of src into pipe i: as many as fit, except that a
+// write of at most PipeBuf bytes goes in whole or not at all. EPIPE when
+// no reader is left; EAGAIN when nothing fits; ENOMEM when out of pages.
+// Context: trap; does not allocate.
+func (ps *Pipes) Write(m *Mem, i int, src []byte) (int, Errno) {
+	p := &ps.p[i]
+	if p.readers == 0 {
+		return 0, EPIPE
+	}
+	space := PipeSize - p.n
+	if len(src) == 0 {
+		return 0, ok
+	}
+	if space == 0 || len(src) <= PipeBuf && space < len(src) {
+		return 0, EAGAIN
+	}
+	k := min(len(src), space)
+	for done := 0; done < k; {
+		pos := (p.head + p.n + done) % PipeSize
+		if p.pages[pos/PageSize] == 0 {
+			if p.pages[pos/PageSize] = m.alloc(); p.pages[pos/PageSize] == 0 {
+				if done == 0 || len(src) <= PipeBuf { // atomic writes go in whole or not at all
+					return 0, unix.ENOMEM // as Linux's pipe_write; EAGAIN would never clear
+				}
+				k = done
+				break
+			}
+		}
+		c := min(k-done, PageSize-pos%PageSize)
+		copy(m.page(p.pages[pos/PageSize])[pos%PageSize:], src[done:done+c])
+		done += c
+	}
+	p.n += k
+	return k, ok
+}
+
+// Readable reports whether a read of pipe i would not wait: bytes held,
+// or no writer left (end of file).
+func (ps *Pipes) Readable(i int) bool { return ps.p[i].n > 0 || ps.p[i].writers == 0 }
+
+// Writable reports whether a write of PipeBuf bytes would not wait (or
+// would fail at once with EPIPE).
+func (ps *Pipes) Writable(i int) bool {
+	return ps.p[i].readers == 0 || PipeSize-ps.p[i].n >= PipeBuf
+}
+
+// Buffered returns the bytes held (FIONREAD).
+func (ps *Pipes) Buffered(i int) int { return ps.p[i].n }
+
+// Ends returns how many read and write descriptions are open.
+func (ps *Pipes) Ends(i int) (readers, writers int32) { return ps.p[i].readers, ps.p[i].writers }

@@ -1,0 +1,142 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/mm"
+	"golang.org/x/sys/unix"
+)
+
+// mmap of files. A shared mapping maps the file's own pages (the root
+// file system keeps data in frames), so stores through it are the file's
+// data and writes through write(2) show in it; the area is marked like
+// device memory (its frames are not the program's: munmap only unmaps
+// them). A private mapping gets copies of the file's pages. Both map the
+// pages that lie within the file at mmap time; pages past the end of the
+// file fault (Linux raises SIGBUS there). A mapped file is held for the
+// rest of the program's life: its pages stay valid even once unlinked or
+// truncated (the file system then zeroes instead of freeing them).
+
+// mapFile implements mmap of a regular file. Context: trap, kernel lock
+// held; does not allocate.
+func mapFile(f *file, addr, length uintptr, prot, flags int, off uintptr) int64 {
+	d := descOf(f)
+	shared := flags&unix.MAP_SHARED != 0
+	switch {
+	case !rootfs.IsRegular(d.ino):
+		return -_ENODEV
+	case !canRead(d):
+		return -int64(unix.EACCES)
+	case shared && prot&unix.PROT_WRITE != 0 && !canWrite(d):
+		return -int64(unix.EACCES)
+	case flags&(unix.MAP_PRIVATE|unix.MAP_SHARED) == 0:
+		return -_EINVAL
+	}
+	n := uintptr(mm.PageRoundUp(uint64(length)))
+	if n < length {
+		return -_ENOMEM
+	}
+	if flags&(unix.MAP_FIXED|unix.MAP_FIXED_NOREPLACE) != 0 {
+		if addr%mm.PageSize != 0 || addr < userMin || addr+n > userTop || addr+n < addr {
+			return -_EINVAL
+		}
+		if !vmas.IsFree(addr, addr+n) {
+			if flags&unix.MAP_FIXED_NOREPLACE != 0 {
+				return -_EEXIST
+			}
+			if !unmapRange(addr, addr+n) {
+				return -_ENOMEM
+			}
+		}
+	} else {
+		a, ok := vmas.FindFree(addr&^(mm.PageSize-1), n, userMin, mmapTop)
+		if !ok {
+			return -_ENOMEM
+		}
+		addr = a
+	}
+	if shared {
+		return mapShared(d.ino, addr, n, prot, off)
+	}
+	return mapPrivate(d.ino, addr, n, prot, off)
+}
+
+// filePages returns how many pages of the file at byte off the mapping of
+// n bytes covers within the file's size.
+// Context: trap, kernel lock held; does not allocate.
+func filePages(ino fs.Ino, off, n uintptr) uintptr {
+	size := uintptr(mm.PageRoundUp(uint64(max(rootfs.Size(ino), 0))))
+	if off >= size {
+		return 0
+	}
+	return min(n, size-off) / mm.PageSize
+}
+
+// mapShared maps the file's own pages. Context: trap, kernel lock held.
+func mapShared(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
+	if !vmas.Insert(addr, addr+n, uint8(prot)|mm.ProtDevice) {
+		return -_ENOMEM
+	}
+	rootfs.Hold(ino)
+	rootfs.KeepPages(ino)
+	m := fsMem()
+	count := filePages(ino, off, n)
+	for i := uintptr(0); i < count; i++ {
+		pa, e := rootfs.PageOf(&m, ino, uint64(off/mm.PageSize+i), true)
+		if e != 0 || !kpt.Map(&frames, addr+i*mm.PageSize, pa, pteFlags(uint8(prot))) {
+			fsDone(&m)
+			unmapDevice(addr, addr+n)
+			vmas.Remove(addr, addr+n)
+			return -_ENOMEM
+		}
+	}
+	fsDone(&m)
+	return int64(addr)
+}
+
+// mapPrivate maps copies of the file's pages in an ordinary area (charged
+// like anonymous memory when writable). Context: trap, kernel lock held.
+func mapPrivate(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
+	var charge uint64
+	if prot&unix.PROT_WRITE != 0 {
+		charge = uint64(n)
+	}
+	if committed+charge > commitLimit {
+		return -_ENOMEM
+	}
+	if !vmas.Insert(addr, addr+n, uint8(prot)) {
+		return -_ENOMEM
+	}
+	committed += charge
+	m := fsMem()
+	for i := uintptr(0); i < filePages(ino, off, n); i++ {
+		src, _ := rootfs.PageOf(&m, ino, uint64(off/mm.PageSize+i), false)
+		pa := frames.Alloc()
+		if pa == 0 || !kpt.Map(&frames, addr+i*mm.PageSize, pa, pteFlags(uint8(prot))) {
+			if pa != 0 {
+				frames.Free(pa)
+			}
+			unmapRange(addr, addr+n)
+			return -_ENOMEM
+		}
+		if src != 0 {
+			copy(frames.Page(pa)[:], frames.Page(src)[:])
+		}
+	}
+	return int64(addr)
+}
+
+// sysMsync checks its arguments: shared file pages are the file's pages,
+// so there is nothing to write back. Context: trap, kernel lock held.
+func sysMsync(addr, length uintptr, flags int) int64 {
+	if flags&^(unix.MS_ASYNC|unix.MS_SYNC|unix.MS_INVALIDATE) != 0 || flags&unix.MS_ASYNC != 0 && flags&unix.MS_SYNC != 0 {
+		return -_EINVAL
+	}
+	end, ok := userSpan(addr, length)
+	if !ok {
+		return -_EINVAL
+	}
+	if vmas.Bytes(addr, end, 0) != uint64(end-addr) {
+		return -_ENOMEM
+	}
+	return 0
+}

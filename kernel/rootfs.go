@@ -1,0 +1,162 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/boot"
+	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/mm"
+	"golang.org/x/sys/unix"
+)
+
+// setupFiles builds the root file system the program starts with: the
+// directories and device nodes Linux's initramfs users expect, the
+// kernel's generated files, then the initramfs archives (the embedded one,
+// then the boot modules in order, each overriding what came before), and
+// the working directory from the cwd= option. A malformed archive or a
+// cwd= that names no directory stops the boot with a clear message.
+// Context: boot, after setupMemory, before startProgram; does not allocate.
+func setupFiles() {
+	rootfs.Now = realtimeNs()
+	rootfs.Init()
+	m := fsMem()
+	makeBaseTree(&m)
+	unpackArchive(&m, []byte(fs.EmbeddedArchive()), "the archive embedded in the image")
+	for _, mod := range initramfsModules() {
+		unpackArchive(&m, moduleData(mod), "a boot module (-initrd)")
+		freeModule(mod)
+	}
+	if dir, ok := kernelOptionValue("cwd="); ok {
+		setBootCwd(&m, dir)
+	}
+	var l logLine
+	l.s("root file system: ").u(uint64(rootfs.InodesUsed)).s(" files, ").u(uint64(rootfs.PagesHeld) * fs.PageSize >> 10).s(" KiB")
+	if cwd != fs.RootIno {
+		var p fs.Path
+		if n, e := rootfs.PathOf(&m, cwd, p.Buf[:]); e == 0 {
+			l.s(", working directory ").b(p.Buf[len(p.Buf)-n:])
+		}
+	}
+	l.info()
+}
+
+// baseDirs are made before any archive, with their modes.
+var baseDirs = [...]struct {
+	path string
+	mode uint32
+}{
+	{"/dev", 0o755}, {"/etc", 0o755}, {"/proc", 0o555}, {"/proc/self", 0o555},
+	{"/proc/gometal", 0o555}, {"/proc/sys", 0o555}, {"/proc/sys/kernel", 0o555},
+	{"/tmp", 0o1777}, {"/root", 0o700}, {"/home", 0o755},
+}
+
+// baseDevices are the character devices of /dev.
+var baseDevices = [...]struct {
+	path string
+	rdev uint32
+}{
+	{"/dev/null", devNull}, {"/dev/zero", devZero}, {"/dev/full", devFull},
+	{"/dev/random", devRandom}, {"/dev/urandom", devURandom},
+}
+
+// baseFiles are ordinary files with fixed content.
+var baseFiles = [...]struct{ path, content string }{
+	{"/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"},
+	{"/etc/group", "root:x:0:\nnogroup:x:65534:\n"},
+	{"/etc/hostname", "gometal\n"},
+}
+
+// makeBaseTree makes the directories, devices, links and files every
+// image has. Context: boot; does not allocate.
+func makeBaseTree(m *fs.Mem) {
+	for _, d := range baseDirs {
+		makeNode(m, d.path, unix.S_IFDIR|d.mode, 0, "")
+	}
+	for _, d := range baseDevices {
+		makeNode(m, d.path, unix.S_IFCHR|0o666, d.rdev, "")
+	}
+	makeNode(m, "/proc/self/fd", unix.S_IFDIR|0o500, procFDMark, "")
+	for i, p := range memFilePaths {
+		makeNode(m, p, unix.S_IFREG|0o444, kernelFileMark|uint32(i), "")
+	}
+	for _, f := range baseFiles {
+		makeNode(m, f.path, unix.S_IFREG|0o644, 0, f.content)
+	}
+	makeNode(m, "/proc/self/exe", unix.S_IFLNK|0o777, 0, "/init")
+	makeNode(m, "/dev/fd", unix.S_IFLNK|0o777, 0, "/proc/self/fd")
+}
+
+// makeNode makes one file of the base tree (its parent must exist);
+// content is a regular file's data or a link's target. Context: boot.
+func makeNode(m *fs.Mem, path string, mode, rdev uint32, content string) {
+	var p fs.Path
+	p.N = copy(p.Buf[:], path)
+	found, e := rootfs.Resolve(m, fs.RootIno, &p, false)
+	if e == 0 && found.Ino == 0 {
+		var ino fs.Ino
+		if mode&unix.S_IFMT == unix.S_IFLNK {
+			ino, e = rootfs.Symlink(m, found.Dir, found.Name, []byte(content))
+		} else {
+			ino, e = rootfs.Create(m, found.Dir, found.Name, mode, rdev)
+			if e == 0 && content != "" {
+				_, e = rootfs.Write(m, ino, 0, []byte(content))
+			}
+		}
+	}
+	if e != 0 {
+		var l logLine
+		l.s("root file system: cannot make ").s(path).s(": ").s(errnoName(-int64(e))).print()
+	}
+}
+
+// unpackArchive applies one initramfs archive; a malformed one stops the
+// boot. Context: boot; does not allocate.
+func unpackArchive(m *fs.Mem, a []byte, what string) {
+	if len(a) == 0 {
+		return
+	}
+	r := rootfs.Unpack(m, a)
+	if r.Err == "" {
+		var l logLine
+		l.s("initramfs: ").u(uint64(r.Entries)).s(" entries from ").s(what)
+		if r.Skipped > 0 {
+			l.s(" (").u(uint64(r.Skipped)).s(" FIFOs, sockets or block devices skipped)")
+		}
+		l.info()
+		return
+	}
+	var l logLine
+	l.s("initramfs: ").s(what).s(" is malformed at byte ").u(uint64(r.Offset)).s(": ").s(r.Err)
+	if r.Errno != 0 {
+		l.s(" (").s(errnoName(-int64(r.Errno))).s(")")
+	}
+	l.print()
+	kernelPanic("malformed initramfs", nil)
+}
+
+// freeModule gives a boot module's pages to the frame allocator once its
+// archive is unpacked. Context: boot, before setCommitLimit.
+func freeModule(mod boot.Module) {
+	for pa := mm.PageRoundUp(mod.Base); pa+mm.PageSize <= mod.End(); pa += mm.PageSize {
+		frames.Free(pa)
+	}
+}
+
+// setBootCwd makes dir (the cwd= option) the working directory.
+// Context: boot; does not allocate.
+func setBootCwd(m *fs.Mem, dir string) {
+	var p fs.Path
+	p.N = copy(p.Buf[:], dir)
+	found, e := rootfs.Resolve(m, fs.RootIno, &p, true)
+	if e == 0 && (found.Ino == 0 || !rootfs.IsDir(found.Ino)) {
+		e = unix.ENOTDIR
+		if found.Ino == 0 {
+			e = unix.ENOENT
+		}
+	}
+	if e != 0 {
+		var l logLine
+		l.s("cwd=").s(dir).s(": not a directory of the root file system (").s(errnoName(-int64(e))).s(")").print()
+		kernelPanic("bad cwd= option", nil)
+	}
+	rootfs.Hold(found.Ino)
+	cwd = found.Ino
+}

@@ -1,0 +1,670 @@
+package kernel
+
+import (
+	"encoding/binary"
+
+	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// The system calls on descriptors of files, directories, pipes and
+// character devices: reads and writes at the description's offset or a
+// given one, directory listing, dup, pipes, locks, sizes and syncs.
+// Context (every function here): trap, kernel lock held; none allocates.
+
+// canRead reports whether d was opened for reading. Context: any; does
+// not allocate.
+func canRead(d *desc) bool {
+	return d.flags&unix.O_PATH == 0 && d.flags&unix.O_ACCMODE != unix.O_WRONLY
+}
+
+// canWrite reports whether d was opened for writing. Context: any; does not allocate.
+func canWrite(d *desc) bool {
+	return d.flags&unix.O_PATH == 0 && d.flags&unix.O_ACCMODE != unix.O_RDONLY
+}
+
+// descRead reads from a file, pipe or device; off < 0 means at (and
+// advancing) the description's offset. A pipe with nothing in it blocks t
+// unless nonblock.
+// Context: trap, kernel lock held; does not allocate.
+func descRead(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
+	d := descOf(f)
+	if !canRead(d) {
+		return -_EBADF
+	}
+	switch f.kind {
+	case fdPipe:
+		if off >= 0 {
+			return -_ESPIPE
+		}
+		return pipeRead(t, f, d, buf, n)
+	case fdDev:
+		return devRead(rootfs.Rdev(d.ino), buf, n)
+	case fdProcFD:
+		return -int64(unix.EISDIR)
+	}
+	if rootfs.IsDir(d.ino) {
+		return -int64(unix.EISDIR)
+	}
+	pos := off
+	if off < 0 {
+		pos = d.off
+	}
+	k := uintptr(max(min(int64(n), rootfs.Size(d.ino)-pos), 0))
+	b, ok := userBytes(buf, k, true)
+	if !ok {
+		return -_EFAULT
+	}
+	m := fsMem()
+	got, e := rootfs.Read(&m, d.ino, pos, b)
+	if e != 0 {
+		return errno(e)
+	}
+	if off < 0 {
+		d.off += int64(got)
+	}
+	return int64(got)
+}
+
+// descWrite writes to a file, pipe or device (see descRead for off).
+// Context: trap, kernel lock held; does not allocate.
+func descWrite(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
+	d := descOf(f)
+	if !canWrite(d) {
+		return -_EBADF
+	}
+	switch f.kind {
+	case fdPipe:
+		if off >= 0 {
+			return -_ESPIPE
+		}
+		return pipeWrite(t, f, d, buf, n)
+	case fdDev:
+		if rootfs.Rdev(d.ino) == devFull {
+			return -_ENOSPC
+		}
+		return int64(n)
+	}
+	b, ok := userBytes(buf, n, false)
+	if !ok {
+		return -_EFAULT
+	}
+	pos := off
+	if off < 0 {
+		pos = d.off
+		if d.flags&unix.O_APPEND != 0 {
+			pos = rootfs.Size(d.ino)
+		}
+	}
+	m := fsMem()
+	put, e := rootfs.Write(&m, d.ino, pos, b)
+	fsDone(&m)
+	if put == 0 && e != 0 {
+		return errno(e)
+	}
+	if off < 0 {
+		d.off = pos + int64(put)
+	}
+	return int64(put)
+}
+
+// devRead reads a memory device: nothing from /dev/null, zeros from
+// /dev/zero and /dev/full, random bytes from /dev/random and /dev/urandom.
+// Context: trap, kernel lock held; does not allocate.
+func devRead(rdev uint32, buf, n uintptr) int64 {
+	if rdev == devNull {
+		return 0
+	}
+	n = min(n, 1<<25)
+	b, ok := userBytes(buf, n, true)
+	if !ok {
+		return -_EFAULT
+	}
+	if rdev == devRandom || rdev == devURandom {
+		fillRandom(b)
+	} else {
+		clear(b)
+	}
+	return int64(n)
+}
+
+// pipeRead moves bytes out of a pipe, or waits for some.
+// Context: trap, kernel lock held; does not allocate.
+func pipeRead(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
+	p := int(d.pipe)
+	k := uintptr(min(n, uintptr(pipes.Buffered(p))))
+	if n > 0 && k == 0 {
+		if _, writers := pipes.Ends(p); writers == 0 {
+			return 0
+		}
+		if f.nonblock {
+			return -_EAGAIN
+		}
+		return waitKey(t, pipeKey(p))
+	}
+	b, ok := userBytes(buf, k, true)
+	if !ok {
+		return -_EFAULT
+	}
+	m := fsMem()
+	got, _ := pipes.Read(&m, p, b)
+	pipeChanged(p)
+	return int64(got)
+}
+
+// pipeWrite moves bytes into a pipe, or waits for room. EPIPE once no
+// reader is left.
+// Context: trap, kernel lock held; does not allocate.
+func pipeWrite(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
+	p := int(d.pipe)
+	b, ok := userBytes(buf, n, false)
+	if !ok {
+		return -_EFAULT
+	}
+	m := fsMem()
+	put, e := pipes.Write(&m, p, b)
+	fsDone(&m)
+	switch {
+	case e == unix.EAGAIN && !f.nonblock:
+		return waitKey(t, pipeKey(p))
+	case e != 0:
+		return errno(e)
+	}
+	pipeChanged(p)
+	return int64(put)
+}
+
+// sysPread64 and sysPwrite64 read and write at an offset, leaving the
+// description's offset alone.
+// Context: trap, kernel lock held; does not allocate.
+func sysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
+	f := getFile(fd)
+	switch {
+	case f == nil:
+		return -_EBADF
+	case !hasDesc(f.kind):
+		return -_ESPIPE
+	case off < 0:
+		return -_EINVAL
+	}
+	return descRead(t, f, buf, n, off)
+}
+
+// sysPwrite64 writes at an offset. Context: trap, kernel lock held.
+func sysPwrite64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
+	f := getFile(fd)
+	switch {
+	case f == nil:
+		return -_EBADF
+	case !hasDesc(f.kind):
+		return -_ESPIPE
+	case off < 0:
+		return -_EINVAL
+	}
+	return descWrite(t, f, buf, n, off)
+}
+
+// descSeek moves a file's or directory's offset (SEEK_DATA and
+// SEEK_HOLE treat the whole file as data); devices stay at 0; pipes are
+// ESPIPE.
+// Context: trap, kernel lock held; does not allocate.
+func descSeek(f *file, off int64, whence int) int64 {
+	d := descOf(f)
+	switch f.kind {
+	case fdPipe:
+		return -_ESPIPE
+	case fdDev:
+		return 0
+	}
+	size := rootfs.Size(d.ino)
+	var pos int64
+	switch whence {
+	case unix.SEEK_SET:
+		pos = off
+	case unix.SEEK_CUR:
+		pos = d.off + off
+	case unix.SEEK_END:
+		pos = size + off
+	case unix.SEEK_DATA:
+		if off >= size || off < 0 {
+			return -int64(unix.ENXIO)
+		}
+		pos = off
+	case unix.SEEK_HOLE:
+		if off >= size || off < 0 {
+			return -int64(unix.ENXIO)
+		}
+		pos = size
+	default:
+		return -_EINVAL
+	}
+	if pos < 0 {
+		return -_EINVAL
+	}
+	d.off = pos
+	return pos
+}
+
+// sysGetdents64 lists a directory from the description's position.
+// Context: trap, kernel lock held; does not allocate.
+func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
+	f := getFile(fd)
+	if f == nil {
+		return -_EBADF
+	}
+	if f.kind == fdProcFD {
+		return procFDList(descOf(f), buf, count)
+	}
+	if f.kind != fdFile || !rootfs.IsDir(descOf(f).ino) {
+		return -int64(unix.ENOTDIR)
+	}
+	b, ok := userBytes(buf, min(count, 1<<20), true)
+	if !ok {
+		return -_EFAULT
+	}
+	d := descOf(f)
+	m := fsMem()
+	n := 0
+	for {
+		ent, more := rootfs.ReadDir(&m, d.ino, d.off)
+		if !more {
+			break
+		}
+		k := fs.PutDirent64(b[n:], &ent)
+		if k == 0 {
+			if n == 0 {
+				return -_EINVAL
+			}
+			break
+		}
+		n += k
+		d.off = ent.Next
+	}
+	return int64(n)
+}
+
+// procFDList lists /proc/self/fd: ".", "..", then one link per open
+// descriptor.
+// Context: trap, kernel lock held; does not allocate.
+func procFDList(d *desc, buf, count uintptr) int64 {
+	b, ok := userBytes(buf, min(count, 1<<20), true)
+	if !ok {
+		return -_EFAULT
+	}
+	n := 0
+	for ; d.off < 2+maxFDs; d.off++ {
+		var ent fs.Dirent
+		var digits [20]byte
+		switch {
+		case d.off < 2:
+			ent = fs.Dirent{Ino: d.ino, Type: unix.DT_DIR, Name: dots[:d.off+1]}
+		case files[d.off-2].kind == fdFree:
+			continue
+		default:
+			ent = fs.Dirent{Ino: fs.Ino(1000 + d.off), Type: unix.DT_LNK, Name: decimal(&digits, uint64(d.off-2))}
+		}
+		ent.Next = d.off + 1
+		k := fs.PutDirent64(b[n:], &ent)
+		if k == 0 {
+			if n == 0 {
+				return -_EINVAL
+			}
+			break
+		}
+		n += k
+	}
+	return int64(n)
+}
+
+var dots = [2]byte{'.', '.'}
+
+// fillRandom fills b from the CPU's random-number generator.
+// Context: trap, kernel lock held; does not allocate.
+func fillRandom(b []byte) {
+	for i := 0; i < len(b); i += 8 {
+		v := randomWord()
+		for k := 0; k < 8 && i+k < len(b); k++ {
+			b[i+k] = byte(v >> (8 * k))
+		}
+	}
+}
+
+// dupable reports whether descriptors of kind can be duplicated: those
+// that point at a shared description, and the console.
+// Context: trap, kernel lock held; does not allocate.
+func dupable(kind uint8) bool { return hasDesc(kind) || kind == fdConsole }
+
+// dupTo makes newfd a duplicate of oldfd (closing what newfd was).
+// Context: trap, kernel lock held; does not allocate.
+func dupTo(oldfd, newfd int, cloexec bool) int64 {
+	f := getFile(oldfd)
+	if f == nil || newfd < 0 || newfd >= maxFDs {
+		return -_EBADF
+	}
+	if !dupable(f.kind) {
+		return -_EINVAL // sockets, epoll and eventfd descriptors are not shared descriptions yet
+	}
+	if oldfd == newfd {
+		return int64(newfd)
+	}
+	if files[newfd].kind != fdFree {
+		sysClose(newfd)
+	}
+	files[newfd] = *f
+	files[newfd].cloexec = cloexec
+	if hasDesc(f.kind) {
+		descs[f.desc].refs++
+	}
+	return int64(newfd)
+}
+
+// sysDup3 is dup2 and dup3 (EINVAL for the same descriptor in dup3).
+// Context: trap, kernel lock held; does not allocate.
+func sysDup3(oldfd, newfd, flags int, dup3 bool) int64 {
+	if dup3 && (oldfd == newfd || flags&^unix.O_CLOEXEC != 0) {
+		return -_EINVAL
+	}
+	if !dup3 && oldfd == newfd {
+		if getFile(oldfd) == nil {
+			return -_EBADF
+		}
+		return int64(newfd)
+	}
+	return dupTo(oldfd, newfd, flags&unix.O_CLOEXEC != 0)
+}
+
+// sysDupFrom is dup and F_DUPFD: the lowest free descriptor >= from.
+// Context: trap, kernel lock held; does not allocate.
+func sysDupFrom(oldfd, from int, cloexec bool) int64 {
+	if getFile(oldfd) == nil {
+		return -_EBADF
+	}
+	if from < 0 || from >= maxFDs {
+		return -_EINVAL
+	}
+	for fd := from; fd < maxFDs; fd++ {
+		if files[fd].kind == fdFree {
+			return dupTo(oldfd, fd, cloexec)
+		}
+	}
+	return -_EMFILE
+}
+
+// sysPipe2 makes a pipe: fds[0] reads, fds[1] writes.
+// Context: trap, kernel lock held; does not allocate.
+func sysPipe2(fds uintptr, flags int) int64 {
+	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) != 0 {
+		return -_EINVAL
+	}
+	if !userRange(fds, 8, true) {
+		return -_EFAULT
+	}
+	p, e := pipes.New()
+	if e != 0 {
+		return errno(e)
+	}
+	r := newDescFD(fdPipe, 0, unix.O_RDONLY|flags)
+	if r < 0 {
+		m := fsMem()
+		pipes.Close(&m, p, true)
+		pipes.Close(&m, p, false)
+		return r
+	}
+	w := newDescFD(fdPipe, 0, unix.O_WRONLY|flags)
+	if w < 0 {
+		descs[files[r].desc].pipe, descs[files[r].desc].reader = int32(p), true
+		sysClose(int(r))
+		m := fsMem()
+		pipes.Close(&m, p, false)
+		return w
+	}
+	descs[files[r].desc].pipe, descs[files[r].desc].reader = int32(p), true
+	descs[files[w].desc].pipe = int32(p)
+	userWrite32(fds, uint32(r))
+	userWrite32(fds+4, uint32(w))
+	return 0
+}
+
+// sysFtruncate sets an open file's size (it must be open for writing).
+// Context: trap, kernel lock held; does not allocate.
+func sysFtruncate(fd int, length int64) int64 {
+	f := getFile(fd)
+	if f == nil {
+		return -_EBADF
+	}
+	if f.kind != fdFile || !canWrite(descOf(f)) {
+		return -_EINVAL
+	}
+	m := fsMem()
+	e := rootfs.Truncate(&m, descOf(f).ino, length)
+	fsDone(&m)
+	return errno(e)
+}
+
+// sysFallocate reserves pages (modes 0 and FALLOC_FL_KEEP_SIZE).
+// Context: trap, kernel lock held; does not allocate.
+func sysFallocate(fd, mode int, off, n int64) int64 {
+	f := getFile(fd)
+	if f == nil || (hasDesc(f.kind) && !canWrite(descOf(f))) {
+		return -_EBADF
+	}
+	switch {
+	case f.kind == fdPipe:
+		return -_ESPIPE
+	case f.kind != fdFile:
+		return -_ENODEV
+	case mode&^unix.FALLOC_FL_KEEP_SIZE != 0:
+		return -int64(unix.EOPNOTSUPP)
+	}
+	m := fsMem()
+	e := rootfs.Allocate(&m, descOf(f).ino, off, n, mode != 0)
+	fsDone(&m)
+	return errno(e)
+}
+
+// sysFsync is fsync, fdatasync and syncfs: memory is the file system.
+// Context: trap, kernel lock held; does not allocate.
+func sysFsync(fd int) int64 {
+	f := getFile(fd)
+	switch {
+	case f == nil:
+		return -_EBADF
+	case f.kind == fdSocket || f.kind == fdPipe || f.kind == fdEpoll:
+		return -_EINVAL
+	}
+	return 0
+}
+
+// sysFchmod and sysFchown change an open file's attributes (other
+// descriptors accept and ignore it).
+// Context: trap, kernel lock held; does not allocate.
+func sysFchmod(fd int, mode uint32) int64 {
+	f := getFile(fd)
+	if f == nil {
+		return -_EBADF
+	}
+	if f.kind != fdFile && f.kind != fdDev {
+		return 0
+	}
+	return errno(rootfs.Chmod(descOf(f).ino, mode))
+}
+
+// sysFchown changes an open file's owner. Context: trap, kernel lock held.
+func sysFchown(fd int, uid, gid int32) int64 {
+	f := getFile(fd)
+	if f == nil {
+		return -_EBADF
+	}
+	if f.kind != fdFile && f.kind != fdDev {
+		return 0
+	}
+	return errno(rootfs.Chown(descOf(f).ino, uid, gid))
+}
+
+// sysFchdir makes an open directory the working directory.
+// Context: trap, kernel lock held; does not allocate.
+func sysFchdir(fd int) int64 {
+	f := getFile(fd)
+	if f == nil {
+		return -_EBADF
+	}
+	if f.kind != fdFile || !rootfs.IsDir(descOf(f).ino) {
+		return -int64(unix.ENOTDIR)
+	}
+	setCwd(descOf(f).ino)
+	return 0
+}
+
+// sysFstatfs describes the file system of an open descriptor.
+// Context: trap, kernel lock held; does not allocate.
+func sysFstatfs(fd int, buf uintptr) int64 {
+	if getFile(fd) == nil {
+		return -_EBADF
+	}
+	return sysStatfs(buf)
+}
+
+// struct flock (amd64): l_type, l_whence (int16), l_start, l_len (int64),
+// l_pid (int32).
+const flockSize = 32
+
+// sysFcntlLock is F_GETLK, F_SETLK, F_SETLKW and their OFD forms.
+// Context: trap, kernel lock held; does not allocate.
+func sysFcntlLock(t sched.TID, f *file, fd, cmd int, arg uintptr) int64 {
+	if f.kind != fdFile {
+		return -_EINVAL
+	}
+	d := descOf(f)
+	b, ok := userBytes(arg, flockSize, cmd == unix.F_GETLK || cmd == unix.F_OFD_GETLK)
+	if !ok {
+		return -_EFAULT
+	}
+	le := binary.LittleEndian
+	typ, whence := int(int16(le.Uint16(b[0:]))), int(int16(le.Uint16(b[2:])))
+	start, length := int64(le.Uint64(b[8:])), int64(le.Uint64(b[16:]))
+	ofd := cmd == unix.F_OFD_GETLK || cmd == unix.F_OFD_SETLK || cmd == unix.F_OFD_SETLKW
+	if ofd && le.Uint32(b[24:]) != 0 {
+		return -_EINVAL
+	}
+	owner := fs.ProcessOwner
+	if ofd {
+		owner = lockOwner(f.desc)
+	}
+	lo, hi, e := lockRange(d, whence, start, length)
+	if e != 0 {
+		return e
+	}
+	switch cmd {
+	case unix.F_GETLK, unix.F_OFD_GETLK:
+		if typ != fs.ReadLock && typ != fs.WriteLock {
+			return -_EINVAL
+		}
+		c, busy := rootfs.TestLock(d.ino, owner, false, typ, lo, hi)
+		putConflict(b, c, busy)
+		return 0
+	}
+	switch {
+	case typ == fs.ReadLock && !canRead(d), typ == fs.WriteLock && !canWrite(d):
+		return -_EBADF
+	}
+	fe := rootfs.SetLock(d.ino, owner, false, typ, lo, hi)
+	if fe == unix.EAGAIN && (cmd == unix.F_SETLKW || cmd == unix.F_OFD_SETLKW) {
+		return waitKey(t, lockKey(d.ino))
+	}
+	if fe == 0 && typ == fs.Unlock {
+		wakeKey(lockKey(d.ino))
+	}
+	return errno(fe)
+}
+
+// lockRange turns a struct flock's whence, start and length into [lo, hi).
+// Context: trap, kernel lock held; does not allocate.
+func lockRange(d *desc, whence int, start, length int64) (int64, int64, int64) {
+	switch whence {
+	case unix.SEEK_SET:
+	case unix.SEEK_CUR:
+		start += d.off
+	case unix.SEEK_END:
+		start += rootfs.Size(d.ino)
+	default:
+		return 0, 0, -_EINVAL
+	}
+	lo, hi := start, fs.ToEnd
+	switch {
+	case length > 0:
+		hi = start + length
+	case length < 0:
+		lo, hi = start+length, start
+	}
+	if lo < 0 {
+		return 0, 0, -_EINVAL
+	}
+	return lo, hi, 0
+}
+
+// putConflict writes F_GETLK's answer into the struct flock b.
+// Context: trap, kernel lock held; does not allocate.
+func putConflict(b []byte, c fs.Conflict, busy bool) {
+	le := binary.LittleEndian
+	if !busy {
+		le.PutUint16(b[0:], unix.F_UNLCK)
+		return
+	}
+	typ := uint16(unix.F_RDLCK)
+	if c.Write {
+		typ = unix.F_WRLCK
+	}
+	length := c.End - c.Start
+	if c.End == fs.ToEnd {
+		length = 0
+	}
+	pid := int32(-1) // an open file description's lock
+	if c.Owner == fs.ProcessOwner {
+		pid = 1
+	}
+	le.PutUint16(b[0:], typ)
+	le.PutUint16(b[2:], unix.SEEK_SET)
+	le.PutUint64(b[8:], uint64(c.Start))
+	le.PutUint64(b[16:], uint64(length))
+	le.PutUint32(b[24:], uint32(pid))
+}
+
+// sysFlock takes or releases a whole-file lock of the description.
+// Context: trap, kernel lock held; does not allocate.
+func sysFlock(t sched.TID, fd, op int) int64 {
+	f := getFile(fd)
+	if f == nil {
+		return -_EBADF
+	}
+	if f.kind != fdFile {
+		return -_EINVAL
+	}
+	typ := fs.Unlock
+	switch op &^ unix.LOCK_NB {
+	case unix.LOCK_SH:
+		typ = fs.ReadLock
+	case unix.LOCK_EX:
+		typ = fs.WriteLock
+	case unix.LOCK_UN:
+	default:
+		return -_EINVAL
+	}
+	ino := descOf(f).ino
+	fe := rootfs.SetLock(ino, lockOwner(f.desc), true, typ, 0, fs.ToEnd)
+	if fe == unix.EAGAIN && op&unix.LOCK_NB == 0 {
+		return waitKey(t, lockKey(ino))
+	}
+	if fe == 0 && typ == fs.Unlock {
+		wakeKey(lockKey(ino))
+	}
+	return errno(fe)
+}
+
+// sysUmask sets the file-mode creation mask and returns the old one.
+// Context: trap, kernel lock held; does not allocate.
+func sysUmask(mask uint32) int64 {
+	old := umask
+	umask = mask & 0o777
+	return int64(old)
+}

@@ -1,0 +1,539 @@
+package kernel
+
+import (
+	"encoding/binary"
+
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fs"
+	"golang.org/x/sys/unix"
+)
+
+// The system calls that take a path. Each copies the path, resolves it in
+// the root file system (kernel/fs) from the working directory or a
+// directory descriptor, and answers with Linux's errnos. Context (every
+// function here): trap, kernel lock held; none allocates.
+
+// sysOpenat opens a file, directory or device, creating a regular file
+// for O_CREAT. The kernel's device files (/dev/mem, /dev/irq, the network
+// control file) are matched by their exact path first.
+// Context: trap, kernel lock held; does not allocate.
+func sysOpenat(dirfd int, path uintptr, flags int, mode uint32) int64 {
+	var p fs.Path
+	if e := copyPath(path, &p); e != 0 {
+		return e
+	}
+	switch string(p.Buf[:p.N]) {
+	case "/dev/mem":
+		if fd := allocFD(fdDevMem, flags); fd >= 0 {
+			return int64(fd)
+		}
+		return -_EMFILE
+	case "/dev/irq":
+		return openIRQ(flags)
+	case abi.NetCtlPath:
+		return openNetCtl(flags)
+	}
+	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
+		return -int64(unix.EOPNOTSUPP)
+	}
+	start := cwd
+	if p.N > 0 && p.Buf[0] != '/' {
+		var e int64
+		if start, e = startDir(dirfd); e != 0 {
+			return e
+		}
+	}
+	m := fsMem()
+	ino, _, e := rootfs.Open(&m, start, &p, flags, mode&^umask)
+	fsDone(&m)
+	if e != 0 {
+		return errno(e)
+	}
+	return openIno(ino, flags)
+}
+
+// openIno makes a descriptor for an inode that open resolved.
+// Context: trap, kernel lock held; does not allocate.
+func openIno(ino fs.Ino, flags int) int64 {
+	mode, rdev := rootfs.Mode(ino), rootfs.Rdev(ino)
+	if flags&unix.O_PATH != 0 {
+		return newDescFD(fdFile, ino, unix.O_PATH|flags&unix.O_CLOEXEC)
+	}
+	switch mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		if rdev&kernelFileMark != 0 {
+			return openMemFile(int(rdev&0xff), flags)
+		}
+	case unix.S_IFDIR:
+		if rdev == procFDMark {
+			return newDescFD(fdProcFD, ino, flags)
+		}
+	case unix.S_IFCHR:
+		switch rdev {
+		case devNull, devZero, devFull, devRandom, devURandom:
+			return newDescFD(fdDev, ino, flags)
+		}
+		return -int64(unix.ENXIO)
+	default:
+		return -int64(unix.ENXIO)
+	}
+	return newDescFD(fdFile, ino, flags)
+}
+
+// sysNewfstatat is stat, lstat and fstatat (AT_SYMLINK_NOFOLLOW,
+// AT_EMPTY_PATH).
+// Context: trap, kernel lock held; does not allocate.
+func sysNewfstatat(dirfd int, path, st uintptr, flags int) int64 {
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT) != 0 {
+		return -_EINVAL
+	}
+	ino, e := statTarget(dirfd, path, flags)
+	if e != 0 || ino == 0 {
+		if e == 1 {
+			return sysFstat(dirfd, st)
+		}
+		return e
+	}
+	b, ok := userBytes(st, fs.StatSize, true)
+	if !ok {
+		return -_EFAULT
+	}
+	s, _ := rootfs.Stat(ino)
+	fs.PutStat(b, &s)
+	return 0
+}
+
+// statTarget resolves the file a stat call names; 1 means "the
+// descriptor dirfd itself, which is no file of the file system".
+// Context: trap, kernel lock held; does not allocate.
+func statTarget(dirfd int, path uintptr, flags int) (fs.Ino, int64) {
+	var p fs.Path
+	m := fsMem()
+	found, e := resolveAt(&m, dirfd, path, &p, flags&unix.AT_SYMLINK_NOFOLLOW == 0, flags&unix.AT_EMPTY_PATH != 0)
+	if e == -_EBADF && p.N == 0 && getFile(dirfd) != nil {
+		return 0, 1
+	}
+	if e != 0 {
+		return 0, e
+	}
+	if found.Ino == 0 {
+		return 0, -_ENOENT
+	}
+	return found.Ino, 0
+}
+
+// sysStatx fills a struct statx (every basic field and the birth time).
+// Context: trap, kernel lock held; does not allocate.
+func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
+	const syncFlags = unix.AT_STATX_FORCE_SYNC | unix.AT_STATX_DONT_SYNC
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT|syncFlags) != 0 {
+		return -_EINVAL
+	}
+	ino, e := statTarget(dirfd, path, flags)
+	if e == 1 {
+		var st [fs.StatSize]byte
+		if r := fstatBytes(getFile(dirfd), st[:]); r != 0 {
+			return r
+		}
+		b, ok := userBytes(buf, fs.StatxSize, true)
+		if !ok {
+			return -_EFAULT
+		}
+		s := fs.Stat{Mode: binary.LittleEndian.Uint32(st[24:]), Nlink: 1}
+		fs.PutStatx(b, &s)
+		return 0
+	}
+	if e != 0 {
+		return e
+	}
+	b, ok := userBytes(buf, fs.StatxSize, true)
+	if !ok {
+		return -_EFAULT
+	}
+	s, _ := rootfs.Stat(ino)
+	fs.PutStatx(b, &s)
+	return 0
+}
+
+// sysFaccessat checks that a file exists; the program runs as root, so
+// only execute permission can be missing (no x bit at all on a file).
+// Context: trap, kernel lock held; does not allocate.
+func sysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
+	if mode&^7 != 0 || flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EACCESS|unix.AT_EMPTY_PATH) != 0 {
+		return -_EINVAL
+	}
+	ino, e := statTarget(dirfd, path, flags)
+	if e == 1 {
+		return 0
+	}
+	if e != 0 {
+		return e
+	}
+	md := rootfs.Mode(ino)
+	if mode&unix.X_OK != 0 && md&unix.S_IFMT != unix.S_IFDIR && md&0o111 == 0 {
+		return -int64(unix.EACCES)
+	}
+	return 0
+}
+
+// sysMkdirat makes a directory.
+// Context: trap, kernel lock held; does not allocate.
+func sysMkdirat(dirfd int, path uintptr, mode uint32) int64 {
+	var p fs.Path
+	m := fsMem()
+	found, e := resolveAt(&m, dirfd, path, &p, false, false)
+	if e != 0 {
+		return e
+	}
+	if found.Ino != 0 {
+		return -_EEXIST
+	}
+	_, fe := rootfs.Create(&m, found.Dir, found.Name, unix.S_IFDIR|(mode&^umask)&0o7777, 0)
+	fsDone(&m)
+	return errno(fe)
+}
+
+// sysMknodat makes a regular file (S_IFREG or type 0); special files are
+// refused with EPERM, as for an unprivileged process.
+// Context: trap, kernel lock held; does not allocate.
+func sysMknodat(dirfd int, path uintptr, mode uint32) int64 {
+	if t := mode & unix.S_IFMT; t != 0 && t != unix.S_IFREG {
+		return -_EPERM
+	}
+	var p fs.Path
+	m := fsMem()
+	found, e := resolveAt(&m, dirfd, path, &p, false, false)
+	if e != 0 {
+		return e
+	}
+	if found.Ino != 0 {
+		return -_EEXIST
+	}
+	_, fe := rootfs.Create(&m, found.Dir, found.Name, unix.S_IFREG|(mode&^umask)&0o7777, 0)
+	fsDone(&m)
+	return errno(fe)
+}
+
+// sysUnlinkat removes a file, or an empty directory with AT_REMOVEDIR.
+// Context: trap, kernel lock held; does not allocate.
+func sysUnlinkat(dirfd int, path uintptr, flags int) int64 {
+	if flags&^unix.AT_REMOVEDIR != 0 {
+		return -_EINVAL
+	}
+	var p fs.Path
+	m := fsMem()
+	found, e := resolveAt(&m, dirfd, path, &p, false, false)
+	if e != 0 {
+		return e
+	}
+	if found.Ino == 0 {
+		return -_ENOENT
+	}
+	var fe fs.Errno
+	switch {
+	case flags&unix.AT_REMOVEDIR == 0 && found.Dir == 0:
+		fe = unix.EISDIR
+	case found.Dir == 0 && string(found.Name) == "..":
+		fe = unix.ENOTEMPTY
+	case found.Dir == 0 && found.Ino == fs.RootIno:
+		fe = unix.EBUSY
+	case found.Dir == 0:
+		fe = unix.EINVAL
+	case flags&unix.AT_REMOVEDIR != 0:
+		fe = rootfs.Rmdir(&m, found.Dir, found.Name)
+	default:
+		fe = rootfs.Unlink(&m, found.Dir, found.Name)
+	}
+	fsDone(&m)
+	return errno(fe)
+}
+
+// sysRenameat2 renames (RENAME_NOREPLACE, RENAME_EXCHANGE).
+// Context: trap, kernel lock held; does not allocate.
+func sysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags uint32) int64 {
+	var op, np fs.Path
+	m := fsMem()
+	from, e := resolveAt(&m, olddirfd, oldpath, &op, false, false)
+	if e != 0 {
+		return e
+	}
+	to, e := resolveAt(&m, newdirfd, newpath, &np, false, false)
+	if e != 0 {
+		return e
+	}
+	switch {
+	case from.Ino == 0:
+		return -_ENOENT
+	case from.Dir == 0 || to.Dir == 0:
+		return -int64(unix.EBUSY)
+	case (from.Slash || to.Slash) && !rootfs.IsDir(from.Ino):
+		return -int64(unix.ENOTDIR)
+	}
+	fe := rootfs.Rename(&m, from.Dir, from.Name, to.Dir, to.Name, flags)
+	fsDone(&m)
+	return errno(fe)
+}
+
+// sysLinkat makes a hard link (AT_SYMLINK_FOLLOW follows a final link of
+// the old path; AT_EMPTY_PATH links dirfd's file).
+// Context: trap, kernel lock held; does not allocate.
+func sysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags int) int64 {
+	if flags&^(unix.AT_SYMLINK_FOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return -_EINVAL
+	}
+	var op, np fs.Path
+	m := fsMem()
+	from, e := resolveAt(&m, olddirfd, oldpath, &op, flags&unix.AT_SYMLINK_FOLLOW != 0, flags&unix.AT_EMPTY_PATH != 0)
+	if e != 0 {
+		return e
+	}
+	to, e := resolveAt(&m, newdirfd, newpath, &np, false, false)
+	if e != 0 {
+		return e
+	}
+	switch {
+	case from.Ino == 0:
+		return -_ENOENT
+	case to.Ino != 0:
+		return -_EEXIST
+	case from.Slash && !rootfs.IsDir(from.Ino):
+		return -int64(unix.ENOTDIR)
+	}
+	fe := rootfs.Link(&m, from.Ino, to.Dir, to.Name)
+	fsDone(&m)
+	return errno(fe)
+}
+
+// sysSymlinkat makes a symbolic link at linkpath pointing at target.
+// Context: trap, kernel lock held; does not allocate.
+func sysSymlinkat(target uintptr, newdirfd int, linkpath uintptr) int64 {
+	var tp, lp fs.Path
+	if e := copyPath(target, &tp); e != 0 {
+		return e
+	}
+	m := fsMem()
+	to, e := resolveAt(&m, newdirfd, linkpath, &lp, false, false)
+	if e != 0 {
+		return e
+	}
+	if to.Ino != 0 {
+		return -_EEXIST
+	}
+	_, fe := rootfs.Symlink(&m, to.Dir, to.Name, tp.Buf[:tp.N])
+	fsDone(&m)
+	return errno(fe)
+}
+
+// sysReadlinkat copies a symbolic link's target (not NUL-terminated).
+// Context: trap, kernel lock held; does not allocate.
+func sysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
+	if size <= 0 {
+		return -_EINVAL
+	}
+	var p fs.Path
+	m := fsMem()
+	found, e := resolveAt(&m, dirfd, path, &p, false, true)
+	if e != 0 {
+		return e
+	}
+	if found.Ino == 0 {
+		return -_ENOENT
+	}
+	if rootfs.Mode(found.Ino)&unix.S_IFMT != unix.S_IFLNK {
+		return -_EINVAL
+	}
+	n := min(size, int(rootfs.Size(found.Ino)))
+	b, ok := userBytes(buf, uintptr(n), true)
+	if !ok {
+		return -_EFAULT
+	}
+	k, _ := rootfs.Readlink(&m, found.Ino, b)
+	return int64(k)
+}
+
+// sysFchmodat sets permissions by path.
+// Context: trap, kernel lock held; does not allocate.
+func sysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
+	ino, e := statTarget(dirfd, path, flags)
+	if e == 1 {
+		return 0
+	}
+	if e != 0 {
+		return e
+	}
+	return errno(rootfs.Chmod(ino, mode))
+}
+
+// sysFchownat sets the owner by path (AT_SYMLINK_NOFOLLOW: lchown).
+// Context: trap, kernel lock held; does not allocate.
+func sysFchownat(dirfd int, path uintptr, uid, gid int32, flags int) int64 {
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return -_EINVAL
+	}
+	ino, e := statTarget(dirfd, path, flags)
+	if e == 1 {
+		return 0
+	}
+	if e != 0 {
+		return e
+	}
+	return errno(rootfs.Chown(ino, uid, gid))
+}
+
+// Special tv_nsec values of utimensat.
+const (
+	utimeNow  = 1<<30 - 1
+	utimeOmit = 1<<30 - 2
+)
+
+// sysUtimensat sets access and modification times; a null path means
+// dirfd's own file (futimens).
+// Context: trap, kernel lock held; does not allocate.
+func sysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return -_EINVAL
+	}
+	var ino fs.Ino
+	if path == 0 {
+		f := getFile(dirfd)
+		if f == nil {
+			return -_EBADF
+		}
+		if f.kind != fdFile {
+			return 0
+		}
+		ino = descOf(f).ino
+	} else {
+		var e int64
+		if ino, e = statTarget(dirfd, path, flags); e == 1 {
+			return 0
+		} else if e != 0 {
+			return e
+		}
+	}
+	now := realtimeNs()
+	at, mt := now, now
+	if times != 0 {
+		var e int64
+		if at, e = utimeValue(times, now); e != 0 {
+			return e
+		}
+		if mt, e = utimeValue(times+16, now); e != 0 {
+			return e
+		}
+	}
+	return errno(rootfs.SetTimes(ino, at, mt))
+}
+
+// utimeValue reads one timespec of utimensat, with UTIME_NOW and
+// UTIME_OMIT.
+// Context: trap, kernel lock held; does not allocate.
+func utimeValue(addr uintptr, now int64) (int64, int64) {
+	sec, ok1 := userRead64(addr)
+	nsec, ok2 := userRead64(addr + 8)
+	switch {
+	case !ok1 || !ok2:
+		return 0, -_EFAULT
+	case nsec == utimeNow:
+		return now, 0
+	case nsec == utimeOmit:
+		return fs.Omit, 0
+	case nsec >= 1e9:
+		return 0, -_EINVAL
+	}
+	return int64(sec)*1e9 + int64(nsec), 0
+}
+
+// sysTruncate sets a file's size by path.
+// Context: trap, kernel lock held; does not allocate.
+func sysTruncate(path uintptr, length int64) int64 {
+	ino, e := statTarget(unix.AT_FDCWD, path, 0)
+	if e != 0 {
+		return e
+	}
+	m := fsMem()
+	fe := rootfs.Truncate(&m, ino, length)
+	fsDone(&m)
+	return errno(fe)
+}
+
+// sysChdir changes the working directory.
+// Context: trap, kernel lock held; does not allocate.
+func sysChdir(path uintptr) int64 {
+	ino, e := statTarget(unix.AT_FDCWD, path, 0)
+	if e != 0 {
+		return e
+	}
+	if !rootfs.IsDir(ino) {
+		return -int64(unix.ENOTDIR)
+	}
+	setCwd(ino)
+	return 0
+}
+
+// setCwd makes ino the working directory (holding it, so that a removed
+// working directory stays valid and reads empty).
+// Context: trap, kernel lock held; does not allocate.
+func setCwd(ino fs.Ino) {
+	rootfs.Hold(ino)
+	m := fsMem()
+	rootfs.Drop(&m, cwd)
+	fsDone(&m)
+	cwd = ino
+}
+
+// sysGetcwd writes the working directory's path and returns its length
+// with the NUL; ENOENT once the directory was removed.
+// Context: trap, kernel lock held; does not allocate.
+func sysGetcwd(buf, size uintptr) int64 {
+	var p fs.Path
+	m := fsMem()
+	n, fe := rootfs.PathOf(&m, cwd, p.Buf[:])
+	if fe != 0 {
+		return errno(fe)
+	}
+	if uintptr(n+1) > size {
+		return -int64(unix.ERANGE)
+	}
+	b, ok := userBytes(buf, uintptr(n+1), true)
+	if !ok {
+		return -_EFAULT
+	}
+	copy(b, p.Buf[len(p.Buf)-n:])
+	b[n] = 0
+	return int64(n + 1)
+}
+
+// sysStatfs describes the file system holding a path (or an open file):
+// tmpfs, sized by the memory the program may still commit.
+// Context: trap, kernel lock held; does not allocate.
+func sysStatfs(buf uintptr) int64 {
+	b, ok := userBytes(buf, 120, true)
+	if !ok {
+		return -_EFAULT
+	}
+	clear(b)
+	m := fsMem()
+	free := uint64(max(m.Budget, 0))
+	total := free + uint64(rootfs.PagesHeld)
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], unix.TMPFS_MAGIC)
+	le.PutUint64(b[8:], fs.PageSize)
+	le.PutUint64(b[16:], total)
+	le.PutUint64(b[24:], free)
+	le.PutUint64(b[32:], free)
+	le.PutUint64(b[40:], fs.MaxInodes)
+	le.PutUint64(b[48:], uint64(fs.MaxInodes-rootfs.InodesUsed))
+	le.PutUint64(b[64:], fs.NameMax)
+	le.PutUint64(b[72:], fs.PageSize)
+	return 0
+}
+
+// sysStatfsPath is statfs(2): the path must exist.
+// Context: trap, kernel lock held; does not allocate.
+func sysStatfsPath(path, buf uintptr) int64 {
+	if _, e := statTarget(unix.AT_FDCWD, path, 0); e != 0 {
+		return e
+	}
+	return sysStatfs(buf)
+}
