@@ -70,7 +70,10 @@ const (
 )
 
 var bootCases = map[string]bootCase{
-	"hello": {mem: "64M"},
+	"hello":  {mem: "64M"},
+	"pipes":  {},
+	"bolt":   {},
+	"sqlite": {},
 	// files reads its configuration from its working directory (testdata,
 	// packed into the image) and works in a temporary directory.
 	"files":        {files: []string{"examples/files/testdata:/srv/app"}, workdir: "/srv/app", hostWorkdir: "examples/files/testdata"},
