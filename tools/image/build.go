@@ -89,28 +89,26 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 	defer os.RemoveAll(tmp)
 
 	g := goRunner{dir: o.Dir}
-	name, dir, err := packageOf(ctx, g, flags.rest, o.Pkg)
+	p, err := packageOf(ctx, g, flags.rest, o.Pkg)
 	if err != nil {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
-	if !o.Test && name != "main" {
-		return 0, fmt.Errorf("build %s: package %s is not a main package (set Test to build its test binary)", o.Pkg, name)
+	if !o.Test && p.Name != "main" {
+		return 0, fmt.Errorf("build %s: package %s is not a main package (set Test to build its test binary)", o.Pkg, p.Name)
 	}
-	env, err := resolveKernel(ctx, g, t, flags.rest, tmp)
+	pkgDir, extra, err := overlayDir(ctx, g, p, tmp)
+	if err != nil {
+		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
+	}
+	env, err := resolveKernel(ctx, g, t, flags.rest, tmp, extra)
 	if err != nil {
 		return 0, fmt.Errorf("build %s: cannot import the kernel: %w", o.Pkg, err)
 	}
-	kernel := []string{t.kernelPkg}
-	if t.kernelPkg == KernelPackage {
-		usesNet, err := importsNet(ctx, g.with(env...), flags.rest, o.Pkg, o.Test)
-		if err != nil {
-			return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
-		}
-		if usesNet {
-			kernel = append(kernel, NetPackage)
-		}
+	kernel, err := kernelImports(ctx, g.with(env...), t, flags.rest, o)
+	if err != nil {
+		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
-	overlay, err := writeOverlay(tmp, dir, name, kernel, flags.overlay)
+	overlay, err := writeOverlay(tmp, pkgDir, p.Name, o.Test, kernel, flags.overlay)
 	if err != nil {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
@@ -148,7 +146,36 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 	return st.Size(), nil
 }
 
-// packageOf returns the name and directory of the single package pkg.
+// overlayDir returns the directory the overlay adds the kernel's file to:
+// the package's own, or, for a package in the module cache (where the go
+// command refuses overlays), that of a copy of its module, which is then
+// returned in extraUses for the temporary workspace.
+func overlayDir(ctx context.Context, g goRunner, p listedPackage, tmp string) (dir string, extraUses []string, err error) {
+	cached, err := inModuleCache(ctx, g, p.Dir)
+	if err != nil || !cached {
+		return p.Dir, nil, err
+	}
+	root, dir, err := copyCachedModule(p, tmp)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, []string{root}, nil
+}
+
+// kernelImports returns the packages the overlay file imports: the
+// kernel, and the network stack when the program depends on net.
+func kernelImports(ctx context.Context, g goRunner, t target, flags []string, o BuildOptions) ([]string, error) {
+	kernel := []string{t.kernelPkg}
+	if t.kernelPkg != KernelPackage {
+		return kernel, nil
+	}
+	usesNet, err := importsNet(ctx, g, flags, o.Pkg, o.Test)
+	if err != nil || !usesNet {
+		return kernel, err
+	}
+	return append(kernel, NetPackage), nil
+}
+
 // importsNet reports whether the program (or its test binary, with test)
 // depends on package net: then the image links the network stack.
 func importsNet(ctx context.Context, g goRunner, flags []string, pkg string, test bool) (bool, error) {
@@ -166,21 +193,4 @@ func importsNet(ctx context.Context, g goRunner, flags []string, pkg string, tes
 		}
 	}
 	return false, nil
-}
-
-func packageOf(ctx context.Context, g goRunner, flags []string, pkg string) (name, dir string, err error) {
-	args := append(append([]string{"list"}, flags...), "-f", "{{.Name}} {{.Dir}}", pkg)
-	out, err := g.run(ctx, args...)
-	if err != nil {
-		return "", "", err
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 1 {
-		return "", "", fmt.Errorf("%s names %d packages, want one", pkg, len(lines))
-	}
-	name, dir, ok := strings.Cut(lines[0], " ")
-	if !ok || name == "" || dir == "" {
-		return "", "", fmt.Errorf("go list %s: unexpected output %q", pkg, lines[0])
-	}
-	return name, dir, nil
 }
