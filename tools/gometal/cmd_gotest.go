@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path"
+	"slices"
 
 	"github.com/gometal/gometal/tools/image"
 )
@@ -66,7 +68,7 @@ func runTest(ctx context.Context, std stdio, args []string) (int, error) {
 	if c.compileOnly {
 		return compileTests(ctx, c, pkgs)
 	}
-	passed, err := runPackages(ctx, std, c, pkgs)
+	passed, err := runPackages(ctx, std, c, setupFailuresFirst(pkgs))
 	switch {
 	case err != nil:
 		return exitFailure, err
@@ -104,4 +106,23 @@ func compileTests(ctx context.Context, c *testConfig, pkgs []image.TestPackage) 
 		}
 	}
 	return exitOK, nil
+}
+
+// setupFailuresFirst moves the packages that could not be loaded to the
+// front, keeping the order otherwise: go test reports them before any
+// package runs.
+func setupFailuresFirst(pkgs []image.TestPackage) []image.TestPackage {
+	sorted := slices.Clone(pkgs)
+	slices.SortStableFunc(sorted, func(a, b image.TestPackage) int {
+		return cmp.Compare(btoi(a.Error == nil), btoi(b.Error == nil))
+	})
+	return sorted
+}
+
+// btoi is 1 for true, 0 for false.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
