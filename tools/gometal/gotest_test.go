@@ -165,3 +165,9 @@ func TestTest2JSON(t *testing.T) {
 	assert.Equal(t, []string{"start", "run", "output", "output", "pass", "output", "output", "pass"}, actions)
 	assert.Equal(t, "ok  \texample.com/p\t1.000s\n", events[6]["Output"])
 }
+
+func TestBuildMessage(t *testing.T) {
+	err := fmt.Errorf("build p: go test -c p: exit status 1\n# p [p.test]\np.go:1: bad")
+	assert.Equal(t, "# p [p.test]\np.go:1: bad\n", buildMessage(err))
+	assert.Equal(t, "build p: no go.mod\n", buildMessage(fmt.Errorf("build p: no go.mod")))
+}

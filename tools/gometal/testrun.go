@@ -92,7 +92,7 @@ func (t *pkgTest) run(ctx context.Context) bool {
 	}
 	o, kopts := guestSetup(t.c, t.pkg, t.img)
 	if _, err := image.Build(ctx, o); err != nil {
-		t.notRun(buildFailed(ip), "fail", err.Error()+"\n", true)
+		t.notRun(buildFailed(ip), "fail", buildMessage(err), true)
 		return false
 	}
 	return t.boot(ctx, kopts)
@@ -202,4 +202,14 @@ func consoleTail(console []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n") + "\n"
+}
+
+// buildMessage is what go test prints for a failed build: the compiler's
+// "# PKG" report when the go command gave one, else the whole error.
+func buildMessage(err error) string {
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, "\n"); ok && strings.HasPrefix(rest, "# ") {
+		msg = rest
+	}
+	return strings.TrimRight(msg, "\n") + "\n"
 }
