@@ -152,11 +152,11 @@ func (c *testConfig) addFlag(f testFlagArg, a string, next func() (string, error
 		return c.durationFlag(a, next, &c.boot.timeout)
 	case f.name == "timeout":
 		return c.durationFlag(a, next, &c.testTimeout)
-	case f.name == "smp" || f.name == "p":
-		return c.intFlag(a, next, map[string]*int{"smp": &c.boot.smp, "p": &c.parallel}[f.name])
-	case f.name == "mem" || f.name == "qemu" || f.name == "o":
+	case c.intTarget(f.name) != nil:
+		return c.intFlag(a, next, c.intTarget(f.name))
+	case c.stringTarget(f.name) != nil:
 		v, err := next()
-		*map[string]*string{"mem": &c.boot.mem, "qemu": &c.boot.qemu, "o": &c.out}[f.name] = v
+		*c.stringTarget(f.name) = v
 		return err
 	case f.name == "json" || f.name == "c" || testBoolFlags[f.name]:
 		return c.boolFlag(f, a)
@@ -173,6 +173,31 @@ func (c *testConfig) addFlag(f testFlagArg, a string, next func() (string, error
 		return err
 	}
 	c.buildFlags = append(c.buildFlags, a)
+	return nil
+}
+
+// intTarget is where the integer flag name (--smp, -p) goes, or nil.
+func (c *testConfig) intTarget(name string) *int {
+	switch name {
+	case "smp":
+		return &c.boot.smp
+	case "p":
+		return &c.parallel
+	}
+	return nil
+}
+
+// stringTarget is where the string flag name (--mem, --qemu, -o) goes,
+// or nil.
+func (c *testConfig) stringTarget(name string) *string {
+	switch name {
+	case "mem":
+		return &c.boot.mem
+	case "qemu":
+		return &c.boot.qemu
+	case "o":
+		return &c.out
+	}
 	return nil
 }
 
