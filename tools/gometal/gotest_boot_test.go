@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/gometal/gometal/tools/image"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -37,10 +39,10 @@ func TestGotestFakeQEMU(t *testing.T) {
 		`ok  \t`+gotestData+`pass\t\d+\.\d{3}s\n`+
 		`\?   \t`+gotestData+`notests\t\[no test files\]\n`+
 		`FAIL\n$`, out)
-	assert.Contains(t, errOut, "nosuchpkg")
+	assert.Contains(t, errOut, "# ./testdata/gotest/nosuchpkg\n")
 	args, err := os.ReadFile(argsFile)
 	require.NoError(t, err)
-	assert.Contains(t, strings.Split(string(args), "\n"), "-- -test.run=TestSum -test.timeout=10m0s")
+	assert.Contains(t, strings.Split(string(args), "\n"), "-- -test.paniconexit0 -test.timeout=10m0s -test.run=TestSum")
 }
 
 // TestGotestFakeQEMUTimeout checks the report of a guest that never ends.
@@ -104,15 +106,35 @@ func TestGotestBootJSON(t *testing.T) {
 var timing = regexp.MustCompile(`\d+\.\d+s`)
 
 // comparableEvents reduces go test -json output to what does not depend
-// on timing: each event's Action, Package, Test and Output, with the
-// durations in Output masked.
+// on timing: each event's ImportPath, Action, Package, Test, Output (its
+// durations masked) and FailedBuild.
 func comparableEvents(t *testing.T, b []byte) []string {
 	t.Helper()
 	var events []string
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var e struct{ Action, Package, Test, Output string }
+		var e struct{ ImportPath, Action, Package, Test, Output, FailedBuild string }
 		require.NoError(t, json.Unmarshal([]byte(line), &e), line)
-		events = append(events, strings.Join([]string{e.Action, e.Package, e.Test, timing.ReplaceAllString(e.Output, "T")}, " | "))
+		events = append(events, strings.Join([]string{e.ImportPath, e.Action, e.Package, e.Test,
+			timing.ReplaceAllString(e.Output, "T"), e.FailedBuild}, " | "))
 	}
 	return events
+}
+
+// TestGotestBootCompileOnly builds a test image with -c -o and boots it
+// with gometal run.
+func TestGotestBootCompileOnly(t *testing.T) {
+	needImages(t)
+	img := filepath.Join(t.TempDir(), "pass.img")
+	code, out, errOut := call(t, "", "test", "-c", "-o", img, "./testdata/gotest/pass")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Empty(t, out)
+	b, err := os.ReadFile(img)
+	require.NoError(t, err)
+	info, err := image.Inspect(b)
+	require.NoError(t, err)
+	assert.True(t, info.Bootable())
+
+	code, out, errOut = call(t, "", "run", img, "--", "-test.run=TestSum", "-test.v")
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "--- PASS: TestSum")
 }

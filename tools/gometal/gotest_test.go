@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -24,9 +25,10 @@ func TestParseTestArgs(t *testing.T) {
 	assert.Equal(t, []string{"-tags", "x,y", "-trimpath", "--gcflags=-N"}, c.buildFlags)
 	assert.Equal(t, []string{"./a", "sort"}, c.pkgs)
 	assert.Equal(t, []string{
+		"-test.paniconexit0", "-test.timeout=3m0s",
 		"-test.run=TestA|TestB", "-test.skip=TestC", "-test.count=2", "-test.short=true",
 		"-test.bench=.", "-test.benchtime=100x", "-test.cpu=1,2", "-test.failfast=true",
-		"-test.benchmem=false", "-test.v=true", "-test.timeout=3m0s", "-test.v", "arg",
+		"-test.benchmem=false", "-test.v=true", "-test.v", "arg",
 	}, c.binaryArgs())
 	assert.Equal(t, 3, c.parallel)
 	assert.Equal(t, bootFlags{smp: 2, mem: "1G", timeout: 5 * time.Minute, qemu: "/bin/q"}, c.boot)
@@ -39,7 +41,7 @@ func TestParseTestArgsJSON(t *testing.T) {
 	c, err := parseTestArgs([]string{"-json", "-v", "./x", "-args", "-flag"})
 	require.NoError(t, err)
 	assert.True(t, c.json)
-	assert.Equal(t, []string{"-test.v=test2json", "-test.timeout=10m0s", "-flag"}, c.binaryArgs())
+	assert.Equal(t, []string{"-test.paniconexit0", "-test.timeout=10m0s", "-test.v=test2json", "-flag"}, c.binaryArgs())
 
 	c, err = parseTestArgs([]string{"-c", "-o", "x.img", "-vet=off"})
 	require.NoError(t, err)
@@ -170,4 +172,15 @@ func TestBuildMessage(t *testing.T) {
 	err := fmt.Errorf("build p: go test -c p: exit status 1\n# p [p.test]\np.go:1: bad")
 	assert.Equal(t, "# p [p.test]\np.go:1: bad\n", buildMessage(err))
 	assert.Equal(t, "build p: no go.mod\n", buildMessage(fmt.Errorf("build p: no go.mod")))
+}
+
+// TestGotestJSONNotRun compares -json for packages that do not run (no
+// test files, a setup failure) with the host's go test -json.
+func TestGotestJSONNotRun(t *testing.T) {
+	pkgs := []string{"./testdata/gotest/notests", "./testdata/gotest/nosuchpkg"}
+	code, out, errOut := call(t, "", append([]string{"test", "-json"}, pkgs...)...)
+	assert.Equal(t, exitFailure, code, errOut)
+	host, err := exec.Command("go", append([]string{"test", "-json"}, pkgs...)...).Output()
+	require.Error(t, err)
+	assert.Equal(t, comparableEvents(t, host), comparableEvents(t, []byte(out)))
 }

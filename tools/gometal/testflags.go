@@ -60,17 +60,19 @@ func (c *testConfig) localMode() bool { return len(c.pkgs) == 0 }
 // showOutput reports whether a passing package's output is printed.
 func (c *testConfig) showOutput() bool { return c.verbose || c.localMode() }
 
-// binaryArgs is the test binary's command line: the translated flags,
-// -test.v=test2json for -json, -test.timeout, then the raw arguments.
+// binaryArgs is the test binary's command line, as go test builds it:
+// -test.paniconexit0, -test.timeout, the translated flags, -test.v (=true,
+// or =test2json for -json), then the raw arguments.
 func (c *testConfig) binaryArgs() []string {
-	args := append([]string(nil), c.testFlags...)
+	args := []string{"-test.paniconexit0"}
+	if c.testTimeout > 0 {
+		args = append(args, "-test.timeout="+c.testTimeout.String())
+	}
+	args = append(args, c.testFlags...)
 	if c.json {
 		args = append(args, "-test.v=test2json")
 	} else if c.verbose {
 		args = append(args, "-test.v=true")
-	}
-	if c.testTimeout > 0 {
-		args = append(args, "-test.timeout="+c.testTimeout.String())
 	}
 	return append(args, c.rawArgs...)
 }

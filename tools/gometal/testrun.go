@@ -84,45 +84,43 @@ func (t *pkgTest) run(ctx context.Context) bool {
 	ip := t.pkg.ImportPath
 	switch {
 	case t.pkg.Error != nil:
-		t.notRun(setupFailed(ip), "fail", "# "+ip+"\n"+t.pkg.Error.Err+"\n", false)
+		t.notRun(setupFailed(ip), "fail", "# "+ip+"\n"+t.pkg.Error.Err+"\n", ip)
 		return false
 	case !t.pkg.HasTests():
-		t.notRun(noTestFiles(ip), "skip", "", false)
+		t.notRun(noTestFiles(ip), "skip", "", "")
 		return true
 	}
 	o, kopts := guestSetup(t.c, t.pkg, t.img)
 	if _, err := image.Build(ctx, o); err != nil {
-		t.notRun(buildFailed(ip), "fail", buildMessage(err), true)
+		t.notRun(buildFailed(ip), "fail", buildMessage(err), fmt.Sprintf("%s [%s.test]", ip, ip))
 		return false
 	}
 	return t.boot(ctx, kopts)
 }
 
 // notRun reports a package whose test binary did not run: its one line
-// (with -json, go test's events for it) and, on standard error (with
-// -json, for a build, as build-output events), what went wrong.
-func (t *pkgTest) notRun(line, action, why string, build bool) {
-	ip := t.pkg.ImportPath
+// and, on standard error, what went wrong. With -json, these become go
+// test's events; what went wrong then comes as build-output events for
+// failedBuild, the failed build's (or setup's) name, unless it is "".
+func (t *pkgTest) notRun(line, action, why, failedBuild string) {
 	if !t.c.json {
 		t.sec.stderr().Write([]byte(why))
 		t.sec.stdout().Write([]byte(line))
 		return
 	}
-	failedBuild := ""
-	if build {
-		failedBuild = fmt.Sprintf("%s [%s.test]", ip, ip)
+	if failedBuild != "" {
 		writeEvents(t.sec.stdout(), buildEvents(failedBuild, why)...)
 	} else {
 		t.sec.stderr().Write([]byte(why))
 	}
-	writeEvents(t.sec.stdout(), packageEvents(ip, line, action, failedBuild)...)
+	writeEvents(t.sec.stdout(), packageEvents(t.pkg.ImportPath, line, action, failedBuild)...)
 }
 
 // boot runs the package's image and prints its output and result.
 func (t *pkgTest) boot(ctx context.Context, kopts []string) bool {
 	sink, closeSink, err := t.sink(ctx)
 	if err != nil {
-		t.notRun(fmt.Sprintf("FAIL\t%s\t0.000s\n", t.pkg.ImportPath), "fail", "gometal: "+err.Error()+"\n", false)
+		t.notRun(fmt.Sprintf("FAIL\t%s\t0.000s\n", t.pkg.ImportPath), "fail", "gometal: "+err.Error()+"\n", "")
 		return false
 	}
 	var out bytes.Buffer
