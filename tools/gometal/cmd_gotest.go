@@ -12,7 +12,7 @@ import (
 
 func init() {
 	commands["test"] = &command{
-		usage: "test [go test flags] [packages] [--smp N] [--mem SIZE] [--timeout D] [--qemu BINARY] [-- TEST ARGS...]",
+		usage: "test [go test flags] [packages] [--smp N] [--mem SIZE] [--net NETDEV] [--timeout D] [--qemu BINARY] [-- TEST ARGS...]",
 		help: `Test tests packages as "go test" does, each test binary booted as a
 gometal image in QEMU: "./...", import paths, standard-library packages
 and packages in the module cache, from any directory. Without packages it
@@ -39,6 +39,8 @@ in the guest cannot come back: -cover*, -*profile, -trace, -outputdir,
 gometal's flags:
   --smp N          CPUs (default 1)
   --mem SIZE       memory (default 256M)
+  --net NETDEV     a QEMU -netdev backend for a virtio-net NIC, such as
+                   user (default: no NIC)
   --timeout D      QEMU's wall-clock limit per package (default: -timeout
                    plus 1m, so 11m; 10m with -timeout 0)
   --qemu BINARY    the QEMU binary

@@ -9,7 +9,7 @@
 //
 //	gometal build [go build flags] PKG [-o IMAGE] [--boot both|pvh|multiboot]
 //	gometal run IMAGE [--smp N] [--mem SIZE] [--net NETDEV] [--timeout D] [--env K=V]... [--append CMDLINE] [-- ARGS...]
-//	gometal test [go test flags] [packages] [--smp N] [--mem SIZE] [--timeout D] [--qemu BINARY] [-- TEST ARGS...]
+//	gometal test [go test flags] [packages] [--smp N] [--mem SIZE] [--net NETDEV] [--timeout D] [--qemu BINARY] [-- TEST ARGS...]
 //	gometal symbolize IMAGE [LOG]
 //	gometal trapcheck [-v] IMAGE
 //	gometal info IMAGE

@@ -19,7 +19,7 @@ func TestParseTestArgs(t *testing.T) {
 		"-v", "-run", "TestA|TestB", "-skip=TestC", "-count", "2", "-short", "-timeout", "3m",
 		"-bench", ".", "-benchtime=100x", "-cpu", "1,2", "-failfast", "-benchmem=false",
 		"-tags", "x,y", "-trimpath", "--gcflags=-N", "-p", "3", "--smp", "2", "-mem=1G",
-		"--timeout", "5m", "--qemu", "/bin/q", "./a", "sort", "--", "-test.v", "arg",
+		"--timeout", "5m", "--qemu", "/bin/q", "--net", "user", "./a", "sort", "--", "-test.v", "arg",
 	})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"-tags", "x,y", "-trimpath", "--gcflags=-N"}, c.buildFlags)
@@ -31,7 +31,7 @@ func TestParseTestArgs(t *testing.T) {
 		"-test.benchmem=false", "-test.v=true", "-test.v", "arg",
 	}, c.binaryArgs())
 	assert.Equal(t, 3, c.parallel)
-	assert.Equal(t, bootFlags{smp: 2, mem: "1G", timeout: 5 * time.Minute, qemu: "/bin/q"}, c.boot)
+	assert.Equal(t, bootFlags{smp: 2, mem: "1G", net: "user", timeout: 5 * time.Minute, qemu: "/bin/q"}, c.boot)
 	assert.Equal(t, 5*time.Minute, c.qemuTimeout())
 	assert.True(t, c.verbose)
 	assert.False(t, c.localMode())

@@ -189,14 +189,16 @@ func (c *testConfig) intTarget(name string) *int {
 	return nil
 }
 
-// stringTarget is where the string flag name (--mem, --qemu, -o) goes,
-// or nil.
+// stringTarget is where the string flag name (--mem, --qemu, --net, -o)
+// goes, or nil.
 func (c *testConfig) stringTarget(name string) *string {
 	switch name {
 	case "mem":
 		return &c.boot.mem
 	case "qemu":
 		return &c.boot.qemu
+	case "net":
+		return &c.boot.net
 	case "o":
 		return &c.out
 	}

@@ -128,7 +128,7 @@ func (t *pkgTest) boot(ctx context.Context, kopts []string) bool {
 	cmdline, _ := kernelCmdline(kopts, t.c.binaryArgs()) // checked by parseTestArgs
 	start := time.Now()
 	res, err := qemu.Run(ctx, qemu.Options{
-		Image: t.img, SMP: t.c.boot.smp, Mem: t.c.boot.mem, QEMU: t.c.boot.qemu,
+		Image: t.img, SMP: t.c.boot.smp, Mem: t.c.boot.mem, Net: t.c.boot.net, QEMU: t.c.boot.qemu,
 		Append: cmdline, Timeout: t.c.qemuTimeout(), Console: stream,
 	})
 	stream.Close()

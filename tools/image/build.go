@@ -26,7 +26,10 @@ type BuildOptions struct {
 	// it; an -overlay file is merged with the image's overlay; -C dir acts
 	// like Dir (relative to Dir); -o is an error (use Out).
 	GoFlags []string
-	// Test builds the package's test binary (go test -c) instead.
+	// Test builds the package's test binary (go test -c) instead. The
+	// kernel then comes in through TestOverlayFile, an external test file,
+	// so that packages the kernel imports (sort, strings, ...) have no
+	// import cycle.
 	Test bool
 	// Boot chooses the boot protocols the image carries: BootBoth (the
 	// default, also ""), BootPVH or BootMultiboot. QEMU's -kernel prefers
@@ -50,9 +53,12 @@ var gometal = target{kernelPkg: KernelPackage, entry: EntrySymbol}
 // Build builds o.Pkg into a bootable image at o.Out and returns its size.
 //
 // It runs "go build" (or "go test -c") for linux/amd64 without cgo, with
-// an -overlay that adds OverlayFile (importing the kernel) to the package,
-// the link flags of LDFlags, and, for packages outside this module, a
-// temporary go.work that makes the kernel resolvable (see resolveKernel).
+// an -overlay that adds OverlayFile (importing the kernel) to the package
+// (TestOverlayFile for a test binary), the link flags of LDFlags, and, for
+// packages outside this module, a temporary go.work that makes the kernel
+// resolvable (see resolveKernel). A package in the module cache, where the
+// go command refuses overlays, is built from a copy of its module that the
+// temporary go.work uses.
 // The linked ELF is then patched with PatchBoot for o.Boot.
 func Build(ctx context.Context, o BuildOptions) (size int64, err error) {
 	return build(ctx, o, gometal)
