@@ -124,18 +124,10 @@ func (t *pkgTest) boot(ctx context.Context, kopts []string) bool {
 		return false
 	}
 	var out bytes.Buffer
-	stream := &progStream{w: io.MultiWriter(&out, sink)}
-	cmdline, _ := kernelCmdline(kopts, t.c.binaryArgs()) // checked by parseTestArgs
-	start := time.Now()
-	res, err := qemu.Run(ctx, qemu.Options{
-		Image: t.img, SMP: t.c.boot.smp, Mem: t.c.boot.mem, Net: t.c.boot.net, QEMU: t.c.boot.qemu,
-		Append: cmdline, Timeout: t.c.qemuTimeout(), Console: stream,
-	})
-	stream.Close()
-	elapsed := time.Since(start)
+	res, elapsed, err := t.runGuest(ctx, kopts, io.MultiWriter(&out, sink))
 	passed := err == nil && res.ExitCode == 0
 	tail := t.failureText(&out, res, err)
-	final := tail + summary(t.pkg.ImportPath, passed, elapsed, append(out.Bytes(), tail...))
+	final := tail + summary(t.pkg.ImportPath, passed, elapsed, []byte(out.String()+tail))
 	sink.Write([]byte(final))
 	closeErr := closeSink()
 	if !t.c.showOutput() && !t.c.json {
@@ -148,6 +140,21 @@ func (t *pkgTest) boot(ctx context.Context, kopts []string) bool {
 		t.sec.stderr().Write([]byte("gometal: " + closeErr.Error() + "\n"))
 	}
 	return passed
+}
+
+// runGuest boots the image with the kernel options kopts and the test
+// binary's arguments, writing the program's output (no kernel log) to w
+// as it arrives, and returns qemu.Run's result and how long it took.
+func (t *pkgTest) runGuest(ctx context.Context, kopts []string, w io.Writer) (*qemu.Result, time.Duration, error) {
+	stream := &progStream{w: w}
+	cmdline, _ := kernelCmdline(kopts, t.c.binaryArgs()) // checked by parseTestArgs
+	start := time.Now()
+	res, err := qemu.Run(ctx, qemu.Options{
+		Image: t.img, SMP: t.c.boot.smp, Mem: t.c.boot.mem, Net: t.c.boot.net, QEMU: t.c.boot.qemu,
+		Append: cmdline, Timeout: t.c.qemuTimeout(), Console: stream,
+	})
+	stream.Close()
+	return res, time.Since(start), err
 }
 
 // sink is where the program's output goes while it runs: through
