@@ -72,10 +72,11 @@ func TestGotestBootPassFail(t *testing.T) {
 }
 
 // TestGotestBootStd tests a standard package the kernel itself imports
-// (formerly an import cycle), two of its tests.
+// (formerly an import cycle), two of its tests, from a directory outside
+// any module (-C).
 func TestGotestBootStd(t *testing.T) {
 	needImages(t)
-	code, out, errOut := call(t, "", "test", "-v", "-run", "^(TestSortIntSlice|TestSearch)$", "sort")
+	code, out, errOut := call(t, "", "test", "-C", t.TempDir(), "-v", "-run", "^(TestSortIntSlice|TestSearch)$", "sort")
 	assert.Equal(t, exitOK, code, errOut)
 	assert.Regexp(t, `^=== RUN   TestSearch\n--- PASS: TestSearch \(\d+\.\d+s\)\n`+
 		`=== RUN   TestSortIntSlice\n--- PASS: TestSortIntSlice \(\d+\.\d+s\)\n`+
