@@ -41,12 +41,13 @@ gometal's flags:
   --mem SIZE       memory (default 256M)
   --net NETDEV     a QEMU -netdev backend for a virtio-net NIC, such as
                    user (default: no NIC)
-  --timeout D      QEMU's wall-clock limit per package (default: -timeout
-                   plus 1m, so 11m; 10m with -timeout 0)
+  --timeout D      QEMU's wall-clock limit per package, two dashes (one
+                   dash is go test's -timeout); default: -timeout plus
+                   1m, so 11m; 10m with -timeout 0
   --qemu BINARY    the QEMU binary
 
-Each test runs with "/" as its working directory and no files of its
-package's directory (no testdata) yet. Kernel log lines stay off the
+A test does not run in its package's directory yet: the guest has
+neither a working directory nor the package's files (testdata). Kernel log lines stay off the
 output; a package whose image does not build, boot or finish in time
 fails with the reason and the last console lines.`,
 		run: runTest,
