@@ -9,7 +9,7 @@
 //
 //	gometal build [go build flags] PKG [-o IMAGE] [--boot both|pvh|multiboot]
 //	gometal run IMAGE [--smp N] [--mem SIZE] [--net NETDEV] [--timeout D] [--env K=V]... [--append CMDLINE] [-- ARGS...]
-//	gometal test [go build flags] PKG [--smp N] [--mem SIZE] [--timeout D] [-- TEST ARGS...]
+//	gometal test [go test flags] [packages] [--smp N] [--mem SIZE] [--net NETDEV] [--timeout D] [--qemu BINARY] [-- TEST ARGS...]
 //	gometal symbolize IMAGE [LOG]
 //	gometal trapcheck [-v] IMAGE
 //	gometal info IMAGE
@@ -24,8 +24,21 @@
 // The --env values and the ARGS after "--" form the kernel command line
 // "K=V... -- ARGS..."; --append passes a raw command line instead.
 //
-// test builds PKG's test binary (go test -c) as an image and runs it like
-// run, with the TEST ARGS (such as -test.v -test.run=X) as its arguments.
+// test is go test with each package's test binary booted as an image:
+// the same package patterns (./..., import paths, the standard library,
+// the module cache; no package means the current directory), the same
+// output ("ok  \tPKG\tTIME", "FAIL\tPKG\tTIME", "?   \tPKG\t[no test
+// files]", a final "FAIL" and status 1 when a package failed) and the
+// test flags -v, -run, -skip, -count, -short, -timeout, -bench,
+// -benchtime, -benchmem, -cpu, -parallel, -failfast, -list, -shuffle,
+// -fullpath, passed to the binary as -test.* arguments on the kernel
+// command line; -json converts the output with go tool test2json, -p N
+// boots N packages at once, -c [-o IMAGE] only builds the test image,
+// -args or "--" pass the rest unchanged. Coverage, profiles, -trace,
+// -fuzz and -exec are refused: files written in the guest cannot come
+// back yet. --timeout is QEMU's limit per package (default -timeout plus
+// 1m). The kernel is linked in through an external test file
+// (package NAME_test), so packages the kernel imports have no cycle.
 //
 // symbolize resolves the kernel panic report in LOG (default standard
 // input) against IMAGE: function, offset and file:line for rip and every
@@ -38,8 +51,9 @@
 // info prints an image's entry point, PVH note, multiboot header and
 // segments.
 //
-// Exit status: run and test exit with the program's status; 125 after a
-// kernel panic (the symbolized report goes to standard error), 124 on a
-// timeout, 1 when the image could not be built or run or the guest reset
-// without a status. Usage errors exit with status 2.
+// Exit status: test exits with 0 when every package passed, else 1, as go
+// test does. run exits with the program's status; 125 after a kernel
+// panic (the symbolized report goes to standard error), 124 on a timeout,
+// 1 when the image could not be built or run or the guest reset without a
+// status. Usage errors exit with status 2.
 package main

@@ -9,7 +9,7 @@ import (
 	"os/signal"
 )
 
-// Exit statuses of gometal itself (run and test also pass the program's).
+// Exit statuses of gometal itself (run also passes the program's).
 const (
 	exitOK      = 0
 	exitFailure = 1

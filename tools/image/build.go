@@ -26,7 +26,10 @@ type BuildOptions struct {
 	// it; an -overlay file is merged with the image's overlay; -C dir acts
 	// like Dir (relative to Dir); -o is an error (use Out).
 	GoFlags []string
-	// Test builds the package's test binary (go test -c) instead.
+	// Test builds the package's test binary (go test -c) instead. The
+	// kernel then comes in through TestOverlayFile, an external test file,
+	// so that packages the kernel imports (sort, strings, ...) have no
+	// import cycle.
 	Test bool
 	// Boot chooses the boot protocols the image carries: BootBoth (the
 	// default, also ""), BootPVH or BootMultiboot. QEMU's -kernel prefers
@@ -59,12 +62,14 @@ var gometal = target{kernelPkg: KernelPackage, entry: EntrySymbol, archive: Embe
 // Build builds o.Pkg into a bootable image at o.Out and returns its size.
 //
 // It runs "go build" (or "go test -c") for linux/amd64 without cgo, with
-// an -overlay that adds OverlayFile (importing the kernel) to the package,
-// the link flags of LDFlags, and, for packages outside this module, a
-// temporary go.work that makes the kernel resolvable (see resolveKernel).
-// With o.Files the overlay also adds the archive of FilesArchive
-// (FilesArchiveFile) and embeds it (FilesOverlaySource); a bad spec fails
-// before anything is built.
+// an -overlay that adds OverlayFile (importing the kernel) to the package
+// (TestOverlayFile for a test binary), the link flags of LDFlags, and, for
+// packages outside this module, a temporary go.work that makes the kernel
+// resolvable (see resolveKernel). A package in the module cache, where the
+// go command refuses overlays, is built from a copy of its module that the
+// temporary go.work uses. With o.Files the overlay also adds the archive of
+// FilesArchive (FilesArchiveFile) and embeds it (FilesOverlaySource); a bad
+// spec fails before anything is built.
 // The linked ELF is then patched with PatchBoot for o.Boot.
 func Build(ctx context.Context, o BuildOptions) (size int64, err error) {
 	return build(ctx, o, gometal)
@@ -108,28 +113,26 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 	defer os.RemoveAll(tmp)
 
 	g := goRunner{dir: o.Dir}
-	name, dir, err := packageOf(ctx, g, flags.rest, o.Pkg)
+	p, err := packageOf(ctx, g, flags.rest, o.Pkg)
 	if err != nil {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
-	if !o.Test && name != "main" {
-		return 0, fmt.Errorf("build %s: package %s is not a main package (set Test to build its test binary)", o.Pkg, name)
+	if !o.Test && p.Name != "main" {
+		return 0, fmt.Errorf("build %s: package %s is not a main package (set Test to build its test binary)", o.Pkg, p.Name)
 	}
-	env, err := resolveKernel(ctx, g, t, flags.rest, tmp)
+	pkgDir, extra, err := overlayDir(ctx, g, p, tmp)
+	if err != nil {
+		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
+	}
+	env, err := resolveKernel(ctx, g, t, flags.rest, tmp, extra)
 	if err != nil {
 		return 0, fmt.Errorf("build %s: cannot import the kernel: %w", o.Pkg, err)
 	}
-	kernel := []string{t.kernelPkg}
-	if t.kernelPkg == KernelPackage {
-		usesNet, err := importsNet(ctx, g.with(env...), flags.rest, o.Pkg, o.Test)
-		if err != nil {
-			return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
-		}
-		if usesNet {
-			kernel = append(kernel, NetPackage)
-		}
+	kernel, err := kernelImports(ctx, g.with(env...), t, flags.rest, o)
+	if err != nil {
+		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
-	overlay, err := writeOverlay(tmp, dir, name, kernel, flags.overlay, files)
+	overlay, err := writeOverlay(tmp, pkgDir, p.Name, o.Test, kernel, flags.overlay, files)
 	if err != nil {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
@@ -167,7 +170,36 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 	return st.Size(), nil
 }
 
-// packageOf returns the name and directory of the single package pkg.
+// overlayDir returns the directory the overlay adds the kernel's file to:
+// the package's own, or, for a package in the module cache (where the go
+// command refuses overlays), that of a copy of its module, which is then
+// returned in extraUses for the temporary workspace.
+func overlayDir(ctx context.Context, g goRunner, p listedPackage, tmp string) (dir string, extraUses []string, err error) {
+	cached, err := inModuleCache(ctx, g, p.Dir)
+	if err != nil || !cached {
+		return p.Dir, nil, err
+	}
+	root, dir, err := copyCachedModule(p, tmp)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, []string{root}, nil
+}
+
+// kernelImports returns the packages the overlay file imports: the
+// kernel, and the network stack when the program depends on net.
+func kernelImports(ctx context.Context, g goRunner, t target, flags []string, o BuildOptions) ([]string, error) {
+	kernel := []string{t.kernelPkg}
+	if t.kernelPkg != KernelPackage {
+		return kernel, nil
+	}
+	usesNet, err := importsNet(ctx, g, flags, o.Pkg, o.Test)
+	if err != nil || !usesNet {
+		return kernel, err
+	}
+	return append(kernel, NetPackage), nil
+}
+
 // importsNet reports whether the program (or its test binary, with test)
 // depends on package net: then the image links the network stack.
 func importsNet(ctx context.Context, g goRunner, flags []string, pkg string, test bool) (bool, error) {
@@ -185,21 +217,4 @@ func importsNet(ctx context.Context, g goRunner, flags []string, pkg string, tes
 		}
 	}
 	return false, nil
-}
-
-func packageOf(ctx context.Context, g goRunner, flags []string, pkg string) (name, dir string, err error) {
-	args := append(append([]string{"list"}, flags...), "-f", "{{.Name}} {{.Dir}}", pkg)
-	out, err := g.run(ctx, args...)
-	if err != nil {
-		return "", "", err
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 1 {
-		return "", "", fmt.Errorf("%s names %d packages, want one", pkg, len(lines))
-	}
-	name, dir, ok := strings.Cut(lines[0], " ")
-	if !ok || name == "" || dir == "" {
-		return "", "", fmt.Errorf("go list %s: unexpected output %q", pkg, lines[0])
-	}
-	return name, dir, nil
 }

@@ -12,6 +12,12 @@ import (
 // package's directory. The program's own sources are never touched.
 const OverlayFile = "zz_gometal_kernel.go"
 
+// TestOverlayFile is the file the overlay adds to a package whose test
+// binary Build builds: an external test file (package NAME_test), which
+// may import the kernel even when the kernel depends on the package
+// under test (sort, strings, ...) without making an import cycle.
+const TestOverlayFile = "zz_gometal_kernel_test.go"
+
 // overlaySource is the Go source of OverlayFile for a package named pkg
 // that imports the given kernel packages and, if archiveSymbol is not "",
 // embeds FilesArchiveFile into that string variable (FilesOverlaySource).
@@ -40,12 +46,23 @@ type embedded struct {
 	symbol  string
 }
 
-// writeOverlay writes OverlayFile for package pkg in directory pkgDir into
-// tmp, and an overlay description that adds it (merged with the user's
-// own -overlay file, if any). With files.symbol set, the overlay also adds
-// FilesArchiveFile holding files.archive, which OverlayFile embeds. It
-// returns the description's path.
-func writeOverlay(tmp, pkgDir, pkg string, kernel []string, userOverlay string, files embedded) (string, error) {
+// overlayFor returns the name and package clause of the file that links
+// the kernel into package pkg: OverlayFile in the package itself for a
+// program, TestOverlayFile in its external test package for a test binary.
+func overlayFor(pkg string, test bool) (file, pkgName string) {
+	if test {
+		return TestOverlayFile, pkg + "_test"
+	}
+	return OverlayFile, pkg
+}
+
+// writeOverlay writes the file that imports the kernel for package pkg in
+// directory pkgDir (see overlayFor) into tmp, and an overlay description
+// that adds it (merged with the user's own -overlay file, if any). With
+// files.symbol set, the overlay also adds FilesArchiveFile holding
+// files.archive, which that file embeds. It returns the description's
+// path.
+func writeOverlay(tmp, pkgDir, pkg string, test bool, kernel []string, userOverlay string, files embedded) (string, error) {
 	ov := overlayJSON{Replace: map[string]string{}}
 	if userOverlay != "" {
 		b, err := os.ReadFile(userOverlay)
@@ -59,11 +76,12 @@ func writeOverlay(tmp, pkgDir, pkg string, kernel []string, userOverlay string, 
 			ov.Replace = map[string]string{}
 		}
 	}
-	src := filepath.Join(tmp, OverlayFile)
-	if err := os.WriteFile(src, []byte(overlaySource(pkg, files.symbol, kernel...)), 0o644); err != nil {
+	file, name := overlayFor(pkg, test)
+	src := filepath.Join(tmp, file)
+	if err := os.WriteFile(src, []byte(overlaySource(name, files.symbol, kernel...)), 0o644); err != nil {
 		return "", err
 	}
-	ov.Replace[filepath.Join(pkgDir, OverlayFile)] = src
+	ov.Replace[filepath.Join(pkgDir, file)] = src
 	if files.symbol != "" {
 		archive := filepath.Join(tmp, FilesArchiveFile)
 		if err := os.WriteFile(archive, files.archive, 0o644); err != nil {

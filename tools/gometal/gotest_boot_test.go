@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gometal/gometal/tools/image"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// These tests build real test images (the kernel included); the ones named
+// TestGotestBoot boot them in QEMU under TCG. -short skips them all.
+
+const gotestData = "github.com/gometal/gometal/tools/gometal/testdata/gotest/"
+
+// needImages skips a test that builds real images under -short.
+func needImages(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds real test images")
+	}
+}
+
+// TestGotestFakeQEMU runs the whole command (package list, image builds,
+// output) against a stand-in QEMU whose guest prints PASS and exits 0.
+func TestGotestFakeQEMU(t *testing.T) {
+	needImages(t)
+	bin, argsFile := fakeQEMU(t, "printf '[gometal] booting\\r\\nPASS\\n'\nexit 1")
+	code, out, errOut := call(t, "", "test", "--qemu", bin, "-run", "TestSum",
+		"./testdata/gotest/pass", "./testdata/gotest/notests", "./testdata/gotest/nosuchpkg")
+	assert.Equal(t, exitFailure, code, errOut)
+	assert.Regexp(t, `^FAIL\t\S+/nosuchpkg \[setup failed\]\n`+
+		`ok  \t`+gotestData+`pass\t\d+\.\d{3}s\n`+
+		`\?   \t`+gotestData+`notests\t\[no test files\]\n`+
+		`FAIL\n$`, out)
+	assert.Contains(t, errOut, "# ./testdata/gotest/nosuchpkg\n")
+	args, err := os.ReadFile(argsFile)
+	require.NoError(t, err)
+	assert.Contains(t, strings.Split(string(args), "\n"), "-- -test.paniconexit0 -test.timeout=10m0s -test.run=TestSum")
+}
+
+// TestGotestFakeQEMUTimeout checks the report of a guest that never ends.
+func TestGotestFakeQEMUTimeout(t *testing.T) {
+	needImages(t)
+	bin, _ := fakeQEMU(t, "echo '=== RUN   TestSum'\necho stuck here\nexec sleep 30")
+	code, out, _ := call(t, "", "test", "--qemu", bin, "--timeout", "1s", "./testdata/gotest/pass")
+	assert.Equal(t, exitFailure, code)
+	assert.Regexp(t, `(?s)^=== RUN   TestSum\nstuck here\ngometal: qemu: timeout.*\n`+
+		`gometal: last 20 console lines:\n=== RUN   TestSum\nstuck here\n`+
+		`FAIL\t`+gotestData+`pass\t\d+\.\d{3}s\nFAIL\n$`, out)
+}
+
+// TestGotestBootPassFail boots a passing and a failing package.
+func TestGotestBootPassFail(t *testing.T) {
+	needImages(t)
+	code, out, errOut := call(t, "", "test", "./testdata/gotest/...")
+	assert.Equal(t, exitFailure, code, errOut)
+	assert.Regexp(t, `^--- FAIL: TestBad \(\d+\.\d+s\)\n`+
+		`    fail_test.go:10: bad result\n`+
+		`FAIL\n`+
+		`FAIL\t`+gotestData+`fail\t\d+\.\d{3}s\n`+
+		`\?   \t`+gotestData+`notests\t\[no test files\]\n`+
+		`ok  \t`+gotestData+`pass\t\d+\.\d{3}s\n`+
+		`FAIL\n$`, out)
+	assert.NotContains(t, out, "[gometal]", "no kernel log in the output")
+}
+
+// TestGotestBootStd tests a standard package the kernel itself imports
+// (formerly an import cycle), two of its tests, from a directory outside
+// any module (-C).
+func TestGotestBootStd(t *testing.T) {
+	needImages(t)
+	code, out, errOut := call(t, "", "test", "-C", t.TempDir(), "-v", "-run", "^(TestSortIntSlice|TestSearch)$", "sort")
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Regexp(t, `^=== RUN   TestSearch\n--- PASS: TestSearch \(\d+\.\d+s\)\n`+
+		`=== RUN   TestSortIntSlice\n--- PASS: TestSortIntSlice \(\d+\.\d+s\)\n`+
+		`PASS\nok  \tsort\t\d+\.\d{3}s\n$`, out)
+}
+
+// TestGotestBootModuleCache tests a package in the module cache, where
+// the go command refuses overlays.
+func TestGotestBootModuleCache(t *testing.T) {
+	needImages(t)
+	code, out, errOut := call(t, "", "test", "-run", "^TestDeleteMin$", "github.com/google/btree")
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Regexp(t, `^ok  \tgithub.com/google/btree\t\d+\.\d{3}s\n$`, out)
+}
+
+// TestGotestBootJSON compares gometal test -json with the host's go test
+// -json for the same package, times aside.
+func TestGotestBootJSON(t *testing.T) {
+	needImages(t)
+	code, out, errOut := call(t, "", "test", "-json", "./testdata/gotest/fail")
+	assert.Equal(t, exitFailure, code, errOut)
+	host, err := exec.Command("go", "test", "-count=1", "-json", "./testdata/gotest/fail").Output()
+	require.Error(t, err, "the package fails on the host too")
+	assert.Equal(t, comparableEvents(t, host), comparableEvents(t, []byte(out)))
+}
+
+// timing matches the durations in test output.
+var timing = regexp.MustCompile(`\d+\.\d+s`)
+
+// comparableEvents reduces go test -json output to what does not depend
+// on timing: each event's ImportPath, Action, Package, Test, Output (its
+// durations masked) and FailedBuild.
+func comparableEvents(t *testing.T, b []byte) []string {
+	t.Helper()
+	var events []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e struct{ ImportPath, Action, Package, Test, Output, FailedBuild string }
+		require.NoError(t, json.Unmarshal([]byte(line), &e), line)
+		events = append(events, strings.Join([]string{e.ImportPath, e.Action, e.Package, e.Test,
+			timing.ReplaceAllString(e.Output, "T"), e.FailedBuild}, " | "))
+	}
+	return events
+}
+
+// TestGotestBootCompileOnly builds a test image with -c -o and boots it
+// with gometal run.
+func TestGotestBootCompileOnly(t *testing.T) {
+	needImages(t)
+	img := filepath.Join(t.TempDir(), "pass.img")
+	code, out, errOut := call(t, "", "test", "-c", "-o", img, "./testdata/gotest/pass")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Empty(t, out)
+	b, err := os.ReadFile(img)
+	require.NoError(t, err)
+	info, err := image.Inspect(b)
+	require.NoError(t, err)
+	assert.True(t, info.Bootable())
+
+	code, out, errOut = call(t, "", "run", img, "--", "-test.run=TestSum", "-test.v")
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "--- PASS: TestSum")
+}

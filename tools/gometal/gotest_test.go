@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseTestArgs(t *testing.T) {
+	c, err := parseTestArgs([]string{
+		"-v", "-run", "TestA|TestB", "-skip=TestC", "-count", "2", "-short", "-timeout", "3m",
+		"-bench", ".", "-benchtime=100x", "-cpu", "1,2", "-failfast", "-benchmem=false",
+		"-tags", "x,y", "-trimpath", "--gcflags=-N", "-p", "3", "--smp", "2", "-mem=1G",
+		"--timeout", "5m", "--qemu", "/bin/q", "--net", "user", "./a", "sort", "--", "-test.v", "arg",
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"-tags", "x,y", "-trimpath", "--gcflags=-N"}, c.buildFlags)
+	assert.Equal(t, []string{"./a", "sort"}, c.pkgs)
+	assert.Equal(t, []string{
+		"-test.paniconexit0", "-test.timeout=3m0s",
+		"-test.run=TestA|TestB", "-test.skip=TestC", "-test.count=2", "-test.short=true",
+		"-test.bench=.", "-test.benchtime=100x", "-test.cpu=1,2", "-test.failfast=true",
+		"-test.benchmem=false", "-test.v=true", "-test.v", "arg",
+	}, c.binaryArgs())
+	assert.Equal(t, 3, c.parallel)
+	assert.Equal(t, bootFlags{smp: 2, mem: "1G", net: "user", timeout: 5 * time.Minute, qemu: "/bin/q"}, c.boot)
+	assert.Equal(t, 5*time.Minute, c.qemuTimeout())
+	assert.True(t, c.verbose)
+	assert.False(t, c.localMode())
+}
+
+func TestParseTestArgsJSON(t *testing.T) {
+	c, err := parseTestArgs([]string{"-json", "-v", "./x", "-args", "-flag"})
+	require.NoError(t, err)
+	assert.True(t, c.json)
+	assert.Equal(t, []string{"-test.paniconexit0", "-test.timeout=10m0s", "-test.v=test2json", "-flag"}, c.binaryArgs())
+
+	c, err = parseTestArgs([]string{"-c", "-o", "x.img", "-vet=off"})
+	require.NoError(t, err)
+	assert.True(t, c.compileOnly)
+	assert.Equal(t, "x.img", c.out)
+	assert.True(t, c.localMode())
+	assert.True(t, c.showOutput(), "go test shows the output in local directory mode")
+}
+
+func TestQEMUTimeout(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, 11 * time.Minute},
+		{[]string{"-timeout", "30s"}, 90 * time.Second},
+		{[]string{"-timeout=0"}, 10 * time.Minute},
+		{[]string{"-timeout=30s", "--timeout=2m"}, 2 * time.Minute},
+	} {
+		cfg, err := parseTestArgs(c.args)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, cfg.qemuTimeout(), "%q", c.args)
+	}
+}
+
+func TestUnsupportedTestFlags(t *testing.T) {
+	for _, f := range []string{"-coverprofile=c.out", "-cpuprofile", "-memprofile", "-trace", "-cover", "-fuzz=X"} {
+		_, err := parseTestArgs([]string{f, "x", "./pkg"})
+		require.Error(t, err, f)
+		assert.Contains(t, err.Error(), "not supported yet", f)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	const pkg = "example.com/p"
+	assert.Equal(t, "ok  \texample.com/p\t1.234s\n", summary(pkg, true, 1234*time.Millisecond, []byte("PASS\n")))
+	assert.Equal(t, "FAIL\texample.com/p\t0.500s\n", summary(pkg, false, 500*time.Millisecond, []byte("FAIL\n")))
+	assert.Equal(t, "\nFAIL\texample.com/p\t0.000s\n", summary(pkg, false, 0, []byte("partial")))
+	assert.Equal(t, "ok  \texample.com/p\t0.000s [no tests to run]\n",
+		summary(pkg, true, 0, []byte("testing: warning: no tests to run\nPASS\n")))
+	assert.Equal(t, "?   \texample.com/p\t[no test files]\n", noTestFiles(pkg))
+	assert.Equal(t, "FAIL\texample.com/p [build failed]\n", buildFailed(pkg))
+	assert.Equal(t, "FAIL\texample.com/p [setup failed]\n", setupFailed(pkg))
+}
+
+func TestOrdered(t *testing.T) {
+	var out, errOut bytes.Buffer
+	o := newOrdered(stdio{out: &out, errOut: &errOut}, 3)
+	fmt.Fprint(o.secs[2].stdout(), "c\n")
+	fmt.Fprint(o.secs[1].stderr(), "b-err\n")
+	fmt.Fprint(o.secs[0].stdout(), "a\n")
+	assert.Equal(t, "a\n", out.String(), "the first section writes through")
+	o.secs[2].finish()
+	assert.Equal(t, "a\n", out.String(), "a later section waits")
+	o.secs[0].finish()
+	assert.Equal(t, "b-err\n", errOut.String())
+	fmt.Fprint(o.secs[1].stdout(), "b\n")
+	assert.Equal(t, "a\nb\n", out.String())
+	o.secs[1].finish()
+	assert.Equal(t, "a\nb\nc\n", out.String())
+}
+
+func TestProgStream(t *testing.T) {
+	var w bytes.Buffer
+	s := &progStream{w: &w}
+	fmt.Fprint(s, "[gometal] booting\r\n=== RUN")
+	assert.Empty(t, w.String(), "a partial line waits")
+	fmt.Fprint(s, "   TestA\n[gometal] cpu 1 up\r\n--- PASS")
+	assert.Equal(t, "=== RUN   TestA\n", w.String())
+	s.Close()
+	assert.Equal(t, "=== RUN   TestA\n--- PASS", w.String())
+}
+
+func TestConsoleTail(t *testing.T) {
+	assert.Equal(t, "b\nc\n", consoleTail([]byte("a\r\nb\r\nc\r\n"), 2))
+	assert.Equal(t, "(console empty)\n", consoleTail(nil, 2))
+}
+
+// decodeEvents decodes JSON lines into maps.
+func decodeEvents(t *testing.T, b []byte) []map[string]any {
+	t.Helper()
+	var events []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &e), line)
+		events = append(events, e)
+	}
+	return events
+}
+
+func TestPackageEvents(t *testing.T) {
+	var b bytes.Buffer
+	writeEvents(&b, packageEvents("p", noTestFiles("p"), "skip", "")...)
+	events := decodeEvents(t, b.Bytes())
+	require.Len(t, events, 3)
+	assert.Equal(t, "start", events[0]["Action"])
+	assert.Equal(t, "?   \tp\t[no test files]\n", events[1]["Output"])
+	assert.Equal(t, "skip", events[2]["Action"])
+	assert.Equal(t, 0.0, events[2]["Elapsed"])
+	assert.Contains(t, b.String(), `{"Time":"`, "Time comes first, as in test2json")
+
+	b.Reset()
+	writeEvents(&b, buildEvents("p [p.test]", "# p\nx.go:1: bad\n")...)
+	assert.Equal(t, `{"ImportPath":"p [p.test]","Action":"build-output","Output":"# p\n"}`+"\n"+
+		`{"ImportPath":"p [p.test]","Action":"build-output","Output":"x.go:1: bad\n"}`+"\n"+
+		`{"ImportPath":"p [p.test]","Action":"build-fail"}`+"\n", b.String())
+}
+
+func TestTest2JSON(t *testing.T) {
+	var b bytes.Buffer
+	conv, err := startTest2JSON(context.Background(), "example.com/p", &b)
+	require.NoError(t, err)
+	fmt.Fprint(conv, "=== RUN   TestA\n--- PASS: TestA (0.00s)\nPASS\n")
+	fmt.Fprint(conv, summary("example.com/p", true, time.Second, []byte("PASS\n")))
+	require.NoError(t, conv.Close())
+	events := decodeEvents(t, b.Bytes())
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e["Action"].(string))
+		assert.Equal(t, "example.com/p", e["Package"])
+		assert.NotEmpty(t, e["Time"], "-t: events carry times")
+	}
+	assert.Equal(t, []string{"start", "run", "output", "output", "pass", "output", "output", "pass"}, actions)
+	assert.Equal(t, "ok  \texample.com/p\t1.000s\n", events[6]["Output"])
+}
+
+func TestBuildMessage(t *testing.T) {
+	err := fmt.Errorf("build p: go test -c p: exit status 1\n# p [p.test]\np.go:1: bad")
+	assert.Equal(t, "# p [p.test]\np.go:1: bad\n", buildMessage(err))
+	assert.Equal(t, "build p: no go.mod\n", buildMessage(fmt.Errorf("build p: no go.mod")))
+}
+
+// TestGotestJSONNotRun compares -json for packages that do not run (no
+// test files, a setup failure) with the host's go test -json.
+func TestGotestJSONNotRun(t *testing.T) {
+	pkgs := []string{"./testdata/gotest/notests", "./testdata/gotest/nosuchpkg"}
+	code, out, errOut := call(t, "", append([]string{"test", "-json"}, pkgs...)...)
+	assert.Equal(t, exitFailure, code, errOut)
+	host, err := exec.Command("go", append([]string{"test", "-json"}, pkgs...)...).Output()
+	require.Error(t, err)
+	assert.Equal(t, comparableEvents(t, host), comparableEvents(t, []byte(out)))
+}
