@@ -144,6 +144,12 @@ func closeDesc(f *file) {
 	case fdPipe:
 		pipes.Close(&m, int(d.pipe), d.reader)
 		pipeChanged(int(d.pipe))
+		if d.ino != 0 { // a FIFO: forget its pipe once both ends closed
+			if r, w := pipes.Ends(int(d.pipe)); r <= 0 && w <= 0 {
+				fifoPipe[d.ino] = 0
+			}
+			rootfs.Drop(&m, d.ino)
+		}
 	default:
 		if rootfs.HasLocks(d.ino) {
 			rootfs.DropLocks(d.ino, lockOwner(f.desc))
@@ -271,6 +277,19 @@ func startDir(dirfd int) (fs.Ino, int64) {
 // AT_EMPTY_PATH with an empty path names dirfd's own file.
 // Context: trap, kernel lock held; does not allocate.
 func resolveAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, follow, emptyPath bool) (fs.Found, int64) {
+	return resolveFrom(m, dirfd, addr, p, follow, emptyPath, false)
+}
+
+// resolveEntryAt resolves the path at addr for a call that makes or
+// removes its last component's entry (fs.ResolveEntry).
+// Context: trap, kernel lock held; does not allocate.
+func resolveEntryAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path) (fs.Found, int64) {
+	return resolveFrom(m, dirfd, addr, p, false, false, true)
+}
+
+// resolveFrom is resolveAt and resolveEntryAt.
+// Context: trap, kernel lock held; does not allocate.
+func resolveFrom(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, follow, emptyPath, entry bool) (fs.Found, int64) {
 	if e := copyPath(addr, p); e != 0 {
 		return fs.Found{}, e
 	}
@@ -294,7 +313,13 @@ func resolveAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, follow, emptyPath
 			return fs.Found{}, e
 		}
 	}
-	found, e := rootfs.Resolve(m, start, p, follow)
+	var found fs.Found
+	var e fs.Errno
+	if entry {
+		found, e = rootfs.ResolveEntry(m, start, p)
+	} else {
+		found, e = rootfs.Resolve(m, start, p, follow)
+	}
 	if e != 0 {
 		return fs.Found{}, -int64(e)
 	}

@@ -45,7 +45,16 @@ var baseDirs = [...]struct {
 }{
 	{"/dev", 0o755}, {"/etc", 0o755}, {"/proc", 0o555}, {"/proc/self", 0o555},
 	{"/proc/gometal", 0o555}, {"/proc/sys", 0o555}, {"/proc/sys/kernel", 0o555},
-	{"/tmp", 0o1777}, {"/root", 0o700}, {"/home", 0o755},
+	{"/tmp", 0o1777}, {"/root", 0o700}, {"/home", 0o755}, {"/usr", 0o755},
+	{"/usr/bin", 0o755}, {"/usr/sbin", 0o755}, {"/usr/lib", 0o755}, {"/usr/local", 0o755},
+	{"/usr/share", 0o755}, {"/var", 0o755}, {"/var/tmp", 0o1777}, {"/run", 0o755},
+	{"/mnt", 0o755}, {"/opt", 0o755},
+}
+
+// baseLinks are symbolic links of the base tree (the merged /usr layout).
+var baseLinks = [...]struct{ path, target string }{
+	{"/bin", "usr/bin"}, {"/sbin", "usr/sbin"}, {"/lib", "usr/lib"},
+	{"/proc/self/exe", "/init"}, {"/dev/fd", "/proc/self/fd"},
 }
 
 // baseDevices are the character devices of /dev.
@@ -80,8 +89,9 @@ func makeBaseTree(m *fs.Mem) {
 	for _, f := range baseFiles {
 		makeNode(m, f.path, unix.S_IFREG|0o644, 0, f.content)
 	}
-	makeNode(m, "/proc/self/exe", unix.S_IFLNK|0o777, 0, "/init")
-	makeNode(m, "/dev/fd", unix.S_IFLNK|0o777, 0, "/proc/self/fd")
+	for _, l := range baseLinks {
+		makeNode(m, l.path, unix.S_IFLNK|0o777, 0, l.target)
+	}
 }
 
 // makeNode makes one file of the base tree (its parent must exist);

@@ -54,7 +54,7 @@ func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 		// An exiting thread never returns to the program, and a bind or
 		// listen waiting for the network stack is not interruptible (on
 		// Linux they do not block): the signal waits for the call's end.
-		if th.wait != waitExit && th.wait != waitStack {
+		if th.wait != waitExit && th.wait != waitStack && th.wait != waitOpen {
 			wake(t, -_EINTR)
 		}
 	case threadRunning:

@@ -339,7 +339,7 @@ func dupable(kind uint8) bool { return hasDesc(kind) || kind == fdConsole }
 // Context: trap, kernel lock held; does not allocate.
 func dupTo(oldfd, newfd int, cloexec bool) int64 {
 	f := getFile(oldfd)
-	if f == nil || newfd < 0 || newfd >= maxFDs {
+	if f == nil || newfd < 0 || newfd >= maxFDs || uint64(newfd) >= nofileLimit {
 		return -_EBADF
 	}
 	if !dupable(f.kind) {
@@ -380,10 +380,10 @@ func sysDupFrom(oldfd, from int, cloexec bool) int64 {
 	if getFile(oldfd) == nil {
 		return -_EBADF
 	}
-	if from < 0 || from >= maxFDs {
+	if from < 0 || uint64(from) >= nofileLimit {
 		return -_EINVAL
 	}
-	for fd := from; fd < maxFDs; fd++ {
+	for fd := from; uint64(fd) < min(nofileLimit, maxFDs); fd++ {
 		if files[fd].kind == fdFree {
 			return dupTo(oldfd, fd, cloexec)
 		}

@@ -56,7 +56,7 @@ func getFile(fd int) *file {
 
 // allocFD returns the lowest free descriptor, or -1.
 func allocFD(kind uint8, flags int) int {
-	for fd := range files {
+	for fd := range int(min(uint64(maxFDs), nofileLimit)) {
 		if files[fd].kind == fdFree {
 			files[fd] = file{kind: kind, cloexec: flags&unix.O_CLOEXEC != 0, nonblock: flags&unix.O_NONBLOCK != 0, reader: noThread}
 			return fd

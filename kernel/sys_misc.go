@@ -60,7 +60,12 @@ func sysGetrandom(buf, n uintptr) int64 {
 	return int64(n)
 }
 
-// sysPrlimit reports the limits; setting them is accepted and ignored.
+// nofileLimit is RLIMIT_NOFILE's soft limit: descriptors at or above it
+// are not handed out (EMFILE). The hard limit is maxFDs.
+var nofileLimit uint64 = maxFDs
+
+// sysPrlimit reports the limits; RLIMIT_NOFILE's soft limit can be set
+// (up to the hard limit, maxFDs), the others are accepted and ignored.
 // Context: trap, kernel lock held; does not allocate.
 func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
 	if pid != 0 && pid != 1 {
@@ -72,15 +77,27 @@ func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
 	cur, maxv := uint64(unix.RLIM_INFINITY), uint64(unix.RLIM_INFINITY)
 	switch resource {
 	case unix.RLIMIT_NOFILE:
-		cur, maxv = maxFDs, maxFDs
+		cur, maxv = nofileLimit, maxFDs
 	case unix.RLIMIT_STACK:
 		cur = stackSize
 	}
 	if old != 0 && (!userWrite64(old, cur) || !userWrite64(old+8, maxv)) {
 		return -_EFAULT
 	}
-	if newLimit != 0 && !userRange(newLimit, 16, false) {
+	if newLimit == 0 {
+		return 0
+	}
+	soft, ok1 := userRead64(newLimit)
+	hard, ok2 := userRead64(newLimit + 8)
+	switch {
+	case !ok1 || !ok2:
 		return -_EFAULT
+	case soft > hard:
+		return -_EINVAL
+	case resource == unix.RLIMIT_NOFILE && hard > maxFDs:
+		return -_EPERM // raising the hard limit needs a bigger table
+	case resource == unix.RLIMIT_NOFILE:
+		nofileLimit = soft
 	}
 	return 0
 }

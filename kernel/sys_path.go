@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,7 +18,7 @@ import (
 // for O_CREAT. The kernel's device files (/dev/mem, /dev/irq, the network
 // control file) are matched by their exact path first.
 // Context: trap, kernel lock held; does not allocate.
-func sysOpenat(dirfd int, path uintptr, flags int, mode uint32) int64 {
+func sysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int64 {
 	var p fs.Path
 	if e := copyPath(path, &p); e != 0 {
 		return e
@@ -48,6 +49,9 @@ func sysOpenat(dirfd int, path uintptr, flags int, mode uint32) int64 {
 	fsDone(&m)
 	if e != 0 {
 		return errno(e)
+	}
+	if rootfs.Mode(ino)&unix.S_IFMT == unix.S_IFIFO && flags&unix.O_PATH == 0 {
+		return openFifo(t, ino, flags)
 	}
 	return openIno(ino, flags)
 }
@@ -181,7 +185,7 @@ func sysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
 func sysMkdirat(dirfd int, path uintptr, mode uint32) int64 {
 	var p fs.Path
 	m := fsMem()
-	found, e := resolveAt(&m, dirfd, path, &p, false, false)
+	found, e := resolveEntryAt(&m, dirfd, path, &p)
 	if e != 0 {
 		return e
 	}
@@ -193,23 +197,32 @@ func sysMkdirat(dirfd int, path uintptr, mode uint32) int64 {
 	return errno(fe)
 }
 
-// sysMknodat makes a regular file (S_IFREG or type 0); special files are
-// refused with EPERM, as for an unprivileged process.
+// sysMknodat makes a regular file (S_IFREG or type 0) or a named pipe
+// (S_IFIFO); devices and sockets are refused with EPERM, as for an
+// unprivileged process.
 // Context: trap, kernel lock held; does not allocate.
 func sysMknodat(dirfd int, path uintptr, mode uint32) int64 {
-	if t := mode & unix.S_IFMT; t != 0 && t != unix.S_IFREG {
+	typ := mode & unix.S_IFMT
+	switch typ {
+	case 0:
+		typ = unix.S_IFREG
+	case unix.S_IFREG, unix.S_IFIFO:
+	default:
 		return -_EPERM
 	}
 	var p fs.Path
 	m := fsMem()
-	found, e := resolveAt(&m, dirfd, path, &p, false, false)
+	found, e := resolveEntryAt(&m, dirfd, path, &p)
 	if e != 0 {
 		return e
 	}
 	if found.Ino != 0 {
 		return -_EEXIST
 	}
-	_, fe := rootfs.Create(&m, found.Dir, found.Name, unix.S_IFREG|(mode&^umask)&0o7777, 0)
+	if found.Slash {
+		return -_ENOENT
+	}
+	_, fe := rootfs.Create(&m, found.Dir, found.Name, typ|(mode&^umask)&0o7777, 0)
 	fsDone(&m)
 	return errno(fe)
 }
@@ -222,7 +235,7 @@ func sysUnlinkat(dirfd int, path uintptr, flags int) int64 {
 	}
 	var p fs.Path
 	m := fsMem()
-	found, e := resolveAt(&m, dirfd, path, &p, false, false)
+	found, e := resolveEntryAt(&m, dirfd, path, &p)
 	if e != 0 {
 		return e
 	}
@@ -231,8 +244,10 @@ func sysUnlinkat(dirfd int, path uintptr, flags int) int64 {
 	}
 	var fe fs.Errno
 	switch {
-	case flags&unix.AT_REMOVEDIR == 0 && found.Dir == 0:
+	case flags&unix.AT_REMOVEDIR == 0 && (found.Dir == 0 || found.Slash && rootfs.IsDir(found.Ino)):
 		fe = unix.EISDIR
+	case flags&unix.AT_REMOVEDIR == 0 && found.Slash:
+		fe = unix.ENOTDIR
 	case found.Dir == 0 && string(found.Name) == "..":
 		fe = unix.ENOTEMPTY
 	case found.Dir == 0 && found.Ino == fs.RootIno:
@@ -253,11 +268,11 @@ func sysUnlinkat(dirfd int, path uintptr, flags int) int64 {
 func sysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags uint32) int64 {
 	var op, np fs.Path
 	m := fsMem()
-	from, e := resolveAt(&m, olddirfd, oldpath, &op, false, false)
+	from, e := resolveEntryAt(&m, olddirfd, oldpath, &op)
 	if e != 0 {
 		return e
 	}
-	to, e := resolveAt(&m, newdirfd, newpath, &np, false, false)
+	to, e := resolveEntryAt(&m, newdirfd, newpath, &np)
 	if e != 0 {
 		return e
 	}
@@ -287,7 +302,7 @@ func sysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, fla
 	if e != 0 {
 		return e
 	}
-	to, e := resolveAt(&m, newdirfd, newpath, &np, false, false)
+	to, e := resolveEntryAt(&m, newdirfd, newpath, &np)
 	if e != 0 {
 		return e
 	}
@@ -298,6 +313,8 @@ func sysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, fla
 		return -_EEXIST
 	case from.Slash && !rootfs.IsDir(from.Ino):
 		return -int64(unix.ENOTDIR)
+	case to.Slash:
+		return -_ENOENT
 	}
 	fe := rootfs.Link(&m, from.Ino, to.Dir, to.Name)
 	fsDone(&m)
@@ -312,12 +329,15 @@ func sysSymlinkat(target uintptr, newdirfd int, linkpath uintptr) int64 {
 		return e
 	}
 	m := fsMem()
-	to, e := resolveAt(&m, newdirfd, linkpath, &lp, false, false)
+	to, e := resolveEntryAt(&m, newdirfd, linkpath, &lp)
 	if e != 0 {
 		return e
 	}
 	if to.Ino != 0 {
 		return -_EEXIST
+	}
+	if to.Slash {
+		return -_ENOENT
 	}
 	_, fe := rootfs.Symlink(&m, to.Dir, to.Name, tp.Buf[:tp.N])
 	fsDone(&m)
@@ -354,12 +374,18 @@ func sysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
 // sysFchmodat sets permissions by path.
 // Context: trap, kernel lock held; does not allocate.
 func sysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return -_EINVAL
+	}
 	ino, e := statTarget(dirfd, path, flags)
 	if e == 1 {
 		return 0
 	}
 	if e != 0 {
 		return e
+	}
+	if rootfs.Mode(ino)&unix.S_IFMT == unix.S_IFLNK {
+		return -int64(unix.EOPNOTSUPP) // links have no mode of their own (fchmodat2 with AT_SYMLINK_NOFOLLOW)
 	}
 	return errno(rootfs.Chmod(ino, mode))
 }

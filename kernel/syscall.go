@@ -140,11 +140,11 @@ func doSyscall(c *percpu, t sched.TID) {
 	case unix.SYS_GETRLIMIT:
 		ret = sysPrlimit(0, int(a0), 0, a1)
 	case unix.SYS_OPENAT:
-		ret = sysOpenat(int(int32(a0)), a1, int(int32(a2)), uint32(a3))
+		ret = sysOpenat(t, int(int32(a0)), a1, int(int32(a2)), uint32(a3))
 	case unix.SYS_OPEN:
-		ret = sysOpenat(unix.AT_FDCWD, a0, int(int32(a1)), uint32(a2))
+		ret = sysOpenat(t, unix.AT_FDCWD, a0, int(int32(a1)), uint32(a2))
 	case unix.SYS_CREAT:
-		ret = sysOpenat(unix.AT_FDCWD, a0, unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, uint32(a1))
+		ret = sysOpenat(t, unix.AT_FDCWD, a0, unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, uint32(a1))
 	case unix.SYS_NEWFSTATAT:
 		ret = sysNewfstatat(int(int32(a0)), a1, a2, int(int32(a3)))
 	case unix.SYS_STAT:
@@ -193,6 +193,8 @@ func doSyscall(c *percpu, t sched.TID) {
 		ret = sysSymlinkat(a0, unix.AT_FDCWD, a1)
 	case unix.SYS_FCHMODAT:
 		ret = sysFchmodat(int(int32(a0)), a1, uint32(a2), 0)
+	case unix.SYS_FCHMODAT2:
+		ret = sysFchmodat(int(int32(a0)), a1, uint32(a2), int(int32(a3)))
 	case unix.SYS_CHMOD:
 		ret = sysFchmodat(unix.AT_FDCWD, a0, uint32(a1), 0)
 	case unix.SYS_FCHMOD:

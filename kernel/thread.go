@@ -22,6 +22,7 @@ const (
 	waitRead  // a read that waits for console input
 	waitExit  // exit_group waiting for the sockets to drain (exitdrain.go)
 	waitStack // bind or listen waiting for the network stack (socket.go)
+	waitOpen  // a FIFO open waiting for the other end (fifo.go)
 )
 
 // thread is one of the program's threads (one of the Go runtime's Ms).
@@ -167,7 +168,7 @@ func wake(t sched.TID, result int64) {
 		kernelPanic("wake of a thread that is not blocked", nil)
 	}
 	timers.Cancel(t)
-	if th.wait == waitFutex {
+	if th.wait == waitFutex || th.wait == waitOpen {
 		futexes.Remove(t)
 	}
 	if th.wait == waitEpoll {

@@ -34,6 +34,21 @@ type Found struct {
 // 0); a missing directory on the way is ENOENT.
 // Context: trap; does not allocate.
 func (fs *FS) Resolve(m *Mem, start Ino, p *Path, follow bool) (Found, Errno) {
+	return fs.resolve(m, start, p, follow, false)
+}
+
+// ResolveEntry resolves p for a call that makes or removes the entry its
+// last component names (mkdir, mknod, link, symlink, unlink, rmdir,
+// rename): the last component is never followed, even with a trailing
+// slash, and whether it is a directory is left to the caller, as Linux
+// does. Context: trap; does not allocate.
+func (fs *FS) ResolveEntry(m *Mem, start Ino, p *Path) (Found, Errno) {
+	return fs.resolve(m, start, p, false, true)
+}
+
+// resolve is Resolve; entry selects ResolveEntry's treatment of the last
+// component. Context: trap; does not allocate.
+func (fs *FS) resolve(m *Mem, start Ino, p *Path, follow, entry bool) (Found, Errno) {
 	if p.N == 0 {
 		return Found{}, ENOENT
 	}
@@ -72,7 +87,7 @@ func (fs *FS) Resolve(m *Mem, start Ino, p *Path, follow bool) (Found, Errno) {
 			if next == 0 {
 				return Found{}, ENOENT
 			}
-			if fs.Mode(next)&unix.S_IFMT == unix.S_IFLNK && (!last || follow || slash) {
+			if fs.Mode(next)&unix.S_IFMT == unix.S_IFLNK && (!last || !entry && (follow || slash)) {
 				links++
 				if links > maxSymlinks {
 					return Found{}, ELOOP
@@ -92,7 +107,7 @@ func (fs *FS) Resolve(m *Mem, start Ino, p *Path, follow bool) (Found, Errno) {
 				if string(name) == "." || string(name) == ".." {
 					dir = 0
 				}
-				if slash && !fs.IsDir(next) { // Found says where, for open's EISDIR
+				if slash && !entry && !fs.IsDir(next) { // Found says where, for open's EISDIR
 					return Found{Dir: dir, Ino: next, Name: name, Slash: true}, ENOTDIR
 				}
 				return Found{Dir: dir, Ino: next, Name: name, Slash: slash}, ok

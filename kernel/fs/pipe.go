@@ -39,6 +39,16 @@ func (ps *Pipes) New() (int, Errno) {
 	return -1, ENFILE
 }
 
+// NewFifo makes a pipe with no end open yet, for a named pipe (FIFO)
+// that opens will attach to. Context: trap; does not allocate.
+func (ps *Pipes) NewFifo() (int, Errno) {
+	i, e := ps.New()
+	if e == ok {
+		ps.p[i].readers, ps.p[i].writers = 0, 0
+	}
+	return i, e
+}
+
 // Open counts another open description of one end (a reader or a writer).
 // Context: trap; does not allocate.
 func (ps *Pipes) Open(i int, reader bool) {
@@ -68,6 +78,15 @@ func (ps *Pipes) Close(m *Mem, i int, reader bool) {
 		}
 	}
 	*p = pipe{}
+}
+
+// Release frees pipe i if no end is open (a FIFO nobody opened after all).
+// Context: trap; does not allocate.
+func (ps *Pipes) Release(m *Mem, i int) {
+	if p := &ps.p[i]; p.used && p.readers == 0 && p.writers == 0 {
+		p.readers = 1
+		ps.Close(m, i, true)
+	}
 }
 
 // Read moves up to len(dst) bytes out of pipe i. An empty pipe gives
@@ -105,13 +124,13 @@ func (ps *Pipes) Read(m *Mem, i int, dst []byte) (int, Errno) {
 // Context: trap; does not allocate.
 func (ps *Pipes) Write(m *Mem, i int, src []byte) (int, Errno) {
 	p := &ps.p[i]
+	if len(src) == 0 { // a null write succeeds, even with no reader (as Linux)
+		return 0, ok
+	}
 	if p.readers == 0 {
 		return 0, EPIPE
 	}
 	space := PipeSize - p.n
-	if len(src) == 0 {
-		return 0, ok
-	}
 	if space == 0 || len(src) <= PipeBuf && space < len(src) {
 		return 0, EAGAIN
 	}

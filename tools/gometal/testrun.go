@@ -62,18 +62,16 @@ func runPackages(ctx context.Context, std stdio, c *testConfig, pkgs []image.Tes
 
 // guestSetup assembles what one package's guest is built and booted
 // with: the image build options and the kernel options (words before
-// "--" on the kernel command line).
-//
-// TODO(fs): go test runs a test in its package's directory, with the
-// package's files (testdata/...) there. Once image.BuildOptions.Files
-// ("HOST:GUEST" pairs packed into the image's initramfs) and the kernel's
-// cwd= option exist, pack the source directory to the same path in the
-// guest and start the test there:
-//
-//	o.Files = append(o.Files, pkg.Dir+":"+pkg.Dir)
-//	kopts = append(kopts, "cwd="+pkg.Dir)
+// "--" on the kernel command line). As go test does, the test runs in its
+// package's directory, with the package's files (testdata/...) there: the
+// source directory is packed into the image's initramfs at the same path
+// and made the working directory (cwd=).
 func guestSetup(c *testConfig, pkg image.TestPackage, img string) (o image.BuildOptions, kopts []string) {
 	o = image.BuildOptions{Pkg: pkg.ImportPath, Out: img, GoFlags: c.buildFlags, Test: true}
+	if pkg.Dir != "" {
+		o.Files = []string{pkg.Dir + ":" + pkg.Dir}
+		kopts = append(kopts, "cwd="+pkg.Dir)
+	}
 	return o, kopts
 }
 

@@ -1,0 +1,90 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// Named pipes (FIFOs, mkfifo): an S_IFIFO inode of the root file system
+// gets a pipe while any end is open. As on Linux, opening the read end
+// waits for a writer and opening the write end waits for a reader, unless
+// O_NONBLOCK (then a reader opens at once and a writer fails with ENXIO).
+// Such a wait is not interrupted by signals: the open completes first.
+
+// fifoPipe maps an inode to its pipe plus one (0: none open).
+var fifoPipe [fs.MaxInodes]int32
+
+// fifoKey is the wait key of openers of pipe p waiting for the other end:
+// readers wait for a writer, writers for a reader.
+// Context: any; does not allocate.
+func fifoKey(p int, reader bool) uintptr {
+	k := pipeKeyBase + 0x100_0000_0000 + uintptr(p)*16
+	if reader {
+		k += 8
+	}
+	return k
+}
+
+// openFifo opens an end of the FIFO ino. Context: trap, kernel lock held;
+// does not allocate.
+func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
+	acc := flags & unix.O_ACCMODE
+	if acc == unix.O_RDWR {
+		return -_EINVAL // one description holds one end here
+	}
+	reader := acc == unix.O_RDONLY
+	p := int(fifoPipe[ino]) - 1
+	if p < 0 {
+		var e fs.Errno
+		if p, e = pipes.NewFifo(); e != 0 {
+			return errno(e)
+		}
+		fifoPipe[ino] = int32(p + 1)
+	}
+	readers, writers := pipes.Ends(p)
+	if !reader && readers == 0 && flags&unix.O_NONBLOCK != 0 {
+		if writers == 0 {
+			fifoRelease(ino, p)
+		}
+		return -int64(unix.ENXIO)
+	}
+	fd := newDescFD(fdPipe, ino, flags)
+	if fd < 0 {
+		fifoRelease(ino, p)
+		return fd
+	}
+	d := descOf(&files[fd])
+	d.pipe, d.reader = int32(p), reader
+	pipes.Open(p, reader)
+	wakeOpeners(fifoKey(p, !reader)) // the other side's waiting openers
+	pipeChanged(p)
+	readers, writers = pipes.Ends(p)
+	if flags&unix.O_NONBLOCK != 0 || (reader && writers > 0) || (!reader && readers > 0) {
+		return fd
+	}
+	threads[t].regs.AX = uint64(fd) // the open's result when the other end comes
+	futexes.Wait(t, fifoKey(p, reader))
+	block(t, waitOpen)
+	return blocked
+}
+
+// wakeOpeners completes the opens waiting on key with their descriptors.
+// Context: trap, kernel lock held; does not allocate.
+func wakeOpeners(key uintptr) {
+	for w := futexes.WakeOne(key); w != noThread; w = futexes.WakeOne(key) {
+		threads[w].wait = waitNone
+		wake(w, int64(threads[w].regs.AX))
+	}
+}
+
+// fifoRelease forgets pipe p of ino once no end is open.
+// Context: trap, kernel lock held; does not allocate.
+func fifoRelease(ino fs.Ino, p int) {
+	if readers, writers := pipes.Ends(p); readers == 0 && writers == 0 {
+		m := fsMem()
+		pipes.Release(&m, p)
+		fsDone(&m)
+		fifoPipe[ino] = 0
+	}
+}
