@@ -17,6 +17,11 @@ var (
 	pipes  fs.Pipes
 	cwd    = fs.RootIno
 	umask  = uint32(0o022)
+	// fsPages counts the pages the file system and the pipes hold once
+	// the program runs; fsMaxPages caps them, as tmpfs's size= does
+	// (half of the program's memory, like tmpfs's default), so that a full
+	// file system leaves the program memory to run in.
+	fsPages, fsMaxPages int64
 )
 
 // maxDescs bounds the open file descriptions of files, pipes and devices.
@@ -57,6 +62,7 @@ func fsMem() fs.Mem {
 	m := fs.Mem{Frames: &frames, Budget: int64(frames.FreeCount())}
 	if commitLimit != 0 {
 		m.Budget = int64(commitLimit-min(committed, commitLimit)) / int64(fs.PageSize)
+		m.Budget = max(min(m.Budget, fsMaxPages-fsPages), 0)
 	}
 	rootfs.Now = realtimeNs()
 	return m
@@ -68,6 +74,7 @@ func fsDone(m *fs.Mem) {
 	if commitLimit == 0 {
 		return
 	}
+	fsPages += m.Taken
 	if m.Taken >= 0 {
 		committed += uint64(m.Taken) * fs.PageSize
 	} else {

@@ -70,10 +70,18 @@ const (
 )
 
 var bootCases = map[string]bootCase{
-	"hello":  {mem: "64M"},
-	"pipes":  {},
-	"bolt":   {},
-	"sqlite": {},
+	"hello":    {mem: "64M"},
+	"pipes":    {},
+	"bolt":     {},
+	"sqlite":   {},
+	"badfiles": {},
+	// fillfs fills the in-memory file system: ENOSPC, then everything
+	// still works. (A host's /tmp is a disk, so there is nothing to compare.)
+	"fillfs": {mem: "128M", guestOnly: true, check: func(t *testing.T, res *qemu.Result) {
+		assert.Equal(t, 0, res.ExitCode)
+		assert.Regexp(t, `wrote \d+ MiB and \d+ bytes more, then: write /tmp/fill: no space left on device \(ENOSPC true\)\n`, string(res.Output))
+		assert.Contains(t, string(res.Output), "a file after the removal: 1048576 bytes\nthe heap still grows: 16 MiB\n")
+	}},
 	// files reads its configuration from its working directory (testdata,
 	// packed into the image) and works in a temporary directory.
 	"files":        {files: []string{"examples/files/testdata:/srv/app"}, workdir: "/srv/app", hostWorkdir: "examples/files/testdata"},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gometal/gometal/qemu"
@@ -110,4 +111,55 @@ func TestBootISOInitrd(t *testing.T) {
 	out := filepath.Join(f.dir, "hello.iso")
 	require.NoError(t, iso.Build(t.Context(), iso.Options{Image: img, Out: out, Initrd: f.initrd}), "gometal iso")
 	f.run(t, qemu.Options{ISO: out}, "multiboot2")
+}
+
+// TestBootInitrdFiles boots examples/files with its testdata embedded in
+// the image and a boot module that replaces config.json: the program reads
+// the module's version (a later archive overrides an earlier one) from its
+// working directory (cwd=).
+func TestBootInitrdFiles(t *testing.T) {
+	f := newInitrdFixture(t)
+	img := filepath.Join(f.dir, "files.img")
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/files", Dir: f.root, Out: img,
+		Files: []string{filepath.Join(f.root, "examples/files/testdata") + ":/srv/app"}})
+	require.NoError(t, err, "image build")
+	conf := filepath.Join(f.dir, "config.json")
+	require.NoError(t, os.WriteFile(conf, []byte(`{"name": "from the module", "workers": 9}`), 0o644))
+	module, err := image.FilesArchive([]string{conf + ":/srv/app/config.json"})
+	require.NoError(t, err)
+	initrd := filepath.Join(f.dir, "override.cpio")
+	require.NoError(t, os.WriteFile(initrd, module, 0o644))
+
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Initrd: initrd, Append: "cwd=/srv/app"})
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.ExitCode, "kernel log:\n%s", res.KernelLog)
+	assert.Contains(t, string(res.Output), "config: {Name:from the module Listen: Workers:9 Tags:[]}\n")
+	assert.Contains(t, string(res.Output), "conf.d/10-debug.conf: \"debug = true\\n\"\n", "the embedded files are still there")
+	assert.Contains(t, string(res.KernelLog), "working directory /srv/app")
+}
+
+// TestBootInitrdMalformed boots with boot modules that are not cpio
+// archives, or are cut short: the kernel names the problem and its byte
+// offset, and stops with a panic report instead of starting the program
+// without its files.
+func TestBootInitrdMalformed(t *testing.T) {
+	f := newInitrdFixture(t)
+	img := f.build(t, image.BootBoth, false)
+	good, err := os.ReadFile(f.initrd)
+	require.NoError(t, err)
+	for _, c := range []struct{ name, data, want string }{
+		{"garbage", strings.Repeat("this is not an archive, just text\n", 8), "is malformed at byte 0: not a cpio newc header"},
+		{"truncated", string(good[:60]), "is malformed at byte 0: archive ends inside an entry header"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(f.dir, c.name+".cpio")
+			require.NoError(t, os.WriteFile(path, []byte(c.data), 0o644))
+			res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Initrd: path, Mem: "64M"})
+			require.Error(t, err)
+			require.NotNil(t, res)
+			assert.True(t, res.Panic, "a panic report")
+			assert.Contains(t, string(res.KernelLog), "initramfs: a boot module (-initrd) "+c.want)
+			assert.NotContains(t, string(res.Output), "hello, world", "the program must not start")
+		})
+	}
 }

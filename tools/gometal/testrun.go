@@ -93,7 +93,23 @@ func (t *pkgTest) run(ctx context.Context) bool {
 		t.notRun(buildFailed(ip), "fail", buildMessage(err), fmt.Sprintf("%s [%s.test]", ip, ip))
 		return false
 	}
+	if err := writeSelfArchive(t.img, t.img+".init.cpio"); err != nil {
+		t.notRun(setupFailed(ip), "fail", "gometal: "+err.Error()+"\n", "")
+		return false
+	}
 	return t.boot(ctx, kopts)
+}
+
+// writeSelfArchive writes an initramfs archive holding the image itself as
+// /init, the program's path in the guest (argv[0], /proc/self/exe), so
+// that tests that read their own executable (debug/elf, os.Executable)
+// find it, as they do on Linux.
+func writeSelfArchive(img, out string) error {
+	a, err := image.FilesArchive([]string{img + ":/init"})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, a, 0o644)
 }
 
 // notRun reports a package whose test binary did not run: its one line
@@ -149,7 +165,7 @@ func (t *pkgTest) runGuest(ctx context.Context, kopts []string, w io.Writer) (*q
 	start := time.Now()
 	res, err := qemu.Run(ctx, qemu.Options{
 		Image: t.img, SMP: t.c.boot.smp, Mem: t.c.boot.mem, Net: t.c.boot.net, QEMU: t.c.boot.qemu,
-		Append: cmdline, Timeout: t.c.qemuTimeout(), Console: stream,
+		Append: cmdline, Timeout: t.c.qemuTimeout(), Console: stream, Initrd: t.img + ".init.cpio",
 	})
 	stream.Close()
 	return res, time.Since(start), err
