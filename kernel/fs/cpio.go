@@ -62,12 +62,20 @@ func (fs *FS) Unpack(m *Mem, a []byte) UnpackResult {
 		if a[nameEnd-1] != 0 {
 			return r.fail("entry name is not NUL-terminated", off)
 		}
+		for i, c := range name { // a C string, as Linux reads it
+			if c == 0 {
+				name = name[:i]
+				break
+			}
+		}
 		off = align4(dataEnd)
 		if string(name) == cpioTrailer { // another archive may follow, after zero padding
 			for off < len(a) && a[off] == 0 {
 				off++
 			}
-			off &^= 3
+			if off < len(a) { // any number of zeros may end the input
+				off &^= 3
+			}
 			r.Archives++
 			continue
 		}
@@ -77,7 +85,7 @@ func (fs *FS) Unpack(m *Mem, a []byte) UnpackResult {
 			return r.fail("cannot create the entry's file", nameStart-cpioHeader)
 		}
 		if off >= len(a) {
-			return r.fail("archive has no TRAILER!!! entry", off)
+			return r.fail("archive has no TRAILER!!! entry", len(a)) // off may be past a missing pad
 		}
 	}
 	return r
@@ -145,27 +153,35 @@ func hex8(b []byte) (uint64, bool) {
 func (fs *FS) applyEntry(m *Mem, h *cpioEntry, name, data []byte, links *[maxHardLinks]hardLink, nlinks int, r *UnpackResult) (Errno, int) {
 	saved := fs.Now
 	fs.Now = int64(h.mtime) * 1e9
-	e, nlinks := fs.makeEntry(m, h, name, data, links, nlinks, r)
+	dir, base, e := fs.makeParents(m, name)
+	if e == ok {
+		// The directory keeps the time of its own entry, not of its
+		// last child's, as Linux's initramfs (dir_utime) has it.
+		dp := &fs.inodes[dir]
+		mtime, ctime := dp.mtime, dp.ctime
+		e, nlinks = fs.makeEntry(m, h, dir, base, data, links, nlinks, r)
+		if len(base) > 0 {
+			dp.mtime, dp.ctime = mtime, ctime
+		}
+	}
 	fs.Now = saved
 	return e, nlinks
 }
 
 // makeEntry is applyEntry with the file system's clock at the entry's
 // modification time. Context: boot; does not allocate.
-func (fs *FS) makeEntry(m *Mem, h *cpioEntry, name, data []byte, links *[maxHardLinks]hardLink, nlinks int, r *UnpackResult) (Errno, int) {
+func (fs *FS) makeEntry(m *Mem, h *cpioEntry, dir Ino, base, data []byte, links *[maxHardLinks]hardLink, nlinks int, r *UnpackResult) (Errno, int) {
 	typ := uint32(h.mode) & unix.S_IFMT
 	perm := uint32(h.mode) & 0o7777
-	if len(name) == 0 { // the root itself
+	if len(base) == 0 { // the root itself, or a name ending in "/": dir
 		if typ == unix.S_IFDIR {
-			fs.inodes[RootIno].mode = unix.S_IFDIR | perm
+			ip := &fs.inodes[dir]
+			ip.mode, ip.uid, ip.gid, ip.mtime = unix.S_IFDIR|perm, uint32(h.uid), uint32(h.gid), fs.Now
 		}
 		r.Entries++
 		return ok, nlinks
 	}
-	dir, base, e := fs.makeParents(m, name)
-	if e != ok {
-		return e, nlinks
-	}
+	var e Errno
 	existing := fs.child(m, dir, base)
 	if typ == unix.S_IFDIR {
 		if existing != 0 && fs.IsDir(existing) {
@@ -193,8 +209,8 @@ func (fs *FS) makeEntry(m *Mem, h *cpioEntry, name, data []byte, links *[maxHard
 					return e, nlinks
 				}
 				if len(data) > 0 { // newc carries the data with the last link
-					if _, e := fs.writeData(m, &fs.inodes[links[i].ino], 0, data); e != ok {
-						return e, nlinks
+					if n, e := fs.writeData(m, &fs.inodes[links[i].ino], 0, data); e != ok || n != len(data) {
+						return ENOSPC, nlinks
 					}
 				}
 				r.Entries++
@@ -259,9 +275,12 @@ func (fs *FS) makeParents(m *Mem, path []byte) (Ino, []byte, Errno) {
 		next := fs.child(m, dir, comp)
 		if next == 0 {
 			var e Errno
+			dp := &fs.inodes[dir]
+			mtime, ctime := dp.mtime, dp.ctime
 			if next, e = fs.Create(m, dir, comp, unix.S_IFDIR|0o755, 0); e != ok {
 				return 0, nil, e
 			}
+			dp.mtime, dp.ctime = mtime, ctime // as in applyEntry
 		}
 		if !fs.IsDir(next) {
 			return 0, nil, ENOTDIR

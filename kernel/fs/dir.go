@@ -39,9 +39,12 @@ func recordAt(m *Mem, ip *inode, off int64) (record, bool) {
 	if pa == 0 || off >= ip.size {
 		return record{}, false
 	}
+	if off%8 != 0 { // records start 8-aligned (and so have a whole header)
+		return record{}, false
+	}
 	p := m.page(pa)[off%PageSize:]
 	r := record{off: off, ino: Ino(binary.LittleEndian.Uint32(p)), length: int(binary.LittleEndian.Uint16(p[4:])), typ: p[7]}
-	if r.length < recHeader || r.length > len(p) {
+	if r.length < recHeader || r.length > len(p) || recHeader+int(p[6]) > r.length {
 		return record{}, false
 	}
 	r.name = p[recHeader : recHeader+int(p[6])]
@@ -174,7 +177,23 @@ func (fs *FS) ReadDir(m *Mem, ino Ino, pos int64) (Dirent, bool) {
 	case 1:
 		return Dirent{Ino: ip.parent, Type: unix.DT_DIR, Name: dotName[:2], Next: 2}, true
 	}
-	for off := pos - 2; off < ip.size; {
+	if pos < 0 {
+		return Dirent{}, false
+	}
+	off := pos - 2
+	// A position a program made up (lseek) may fall inside a record:
+	// go on from the next record. Records never cross a page, so the
+	// page's records lead there.
+	for k := off &^ (PageSize - 1); k < off; {
+		r, good := recordAt(m, ip, k)
+		if !good {
+			break
+		}
+		if k += int64(r.length); k > off {
+			off = k
+		}
+	}
+	for off < ip.size {
 		r, good := recordAt(m, ip, off)
 		if !good {
 			break

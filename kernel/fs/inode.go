@@ -154,6 +154,9 @@ func (fs *FS) Hold(ino Ino) {
 func (fs *FS) Drop(m *Mem, ino Ino) {
 	if ip := fs.node(ino); ip != nil {
 		ip.opens--
+		if ip.opens == 0 && ip.entries == 0 && ip.mode&unix.S_IFMT == unix.S_IFDIR {
+			fs.truncateData(m, ip, 0) // emptied while open: the dead records go
+		}
 		fs.release(m, ino)
 	}
 }

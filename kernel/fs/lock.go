@@ -126,6 +126,13 @@ func (fs *FS) SetLock(ino Ino, owner int32, flock bool, typ int, start, end int6
 		return ENOLCK
 	}
 	t.cut(ino, owner, flock, start, end)
+	for i := range t.e { // merge with the owner's touching locks of the same type, as Linux does
+		l := &t.e[i]
+		if l.used && l.ino == ino && l.flock == flock && l.owner == owner && l.write == (typ == WriteLock) && (l.end == start || l.start == end) {
+			start, end = min(start, l.start), max(end, l.end)
+			l.used = false
+		}
+	}
 	t.add(lockEntry{flock: flock, write: typ == WriteLock, ino: ino, owner: owner, start: start, end: end})
 	return ok
 }

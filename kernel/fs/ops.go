@@ -222,6 +222,8 @@ func (fs *FS) Rename(m *Mem, odir Ino, oname []byte, ndir Ino, nname []byte, fla
 	}
 	dst, exists := lookup(m, np, nname)
 	switch {
+	case srcDir && odir != ndir && !exists && np.nlink >= maxLinks: // as Create
+		return EMLINK
 	case exists && flags&unix.RENAME_NOREPLACE != 0:
 		return EEXIST
 	case !exists && flags&unix.RENAME_EXCHANGE != 0:
@@ -416,6 +418,9 @@ func (fs *FS) Write(m *Mem, ino Ino, off int64, src []byte) (int, Errno) {
 	ip := fs.node(ino)
 	if ip == nil {
 		return 0, EBADF
+	}
+	if ip.mode&unix.S_IFMT == unix.S_IFDIR { // its records are not for writing
+		return 0, EISDIR
 	}
 	if len(src) == 0 {
 		return 0, ok
