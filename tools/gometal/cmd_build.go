@@ -14,7 +14,7 @@ import (
 
 func init() {
 	commands["build"] = &command{
-		usage: "build [go build flags] PKG [-o IMAGE] [--boot both|pvh|multiboot] [--files DIR|HOST:GUEST]...",
+		usage: "build [go build flags] PKG [-o IMAGE] [--boot both|pvh|multiboot] [--files DIR|HOST:GUEST]... [--zoneinfo]",
 		help: `Build links the main package PKG, the Go runtime and the gometal kernel
 into one ELF image and patches it to boot through PVH and multiboot.
 Go build flags such as -tags, -gcflags and -ldflags are passed on.
@@ -29,15 +29,28 @@ newc archive) that the kernel unpacks into its root file system: DIR puts
 the host directory's contents at the guest's /, HOST:GUEST the host file
 or directory HOST at the absolute guest path GUEST. Modes, symbolic links
 and modification times are kept; everything is owned by root. Boot
-modules (gometal run --initrd) are unpacked after it.`,
+modules (gometal run --initrd) are unpacked after it.
+
+--zoneinfo embeds the host's time zones (/usr/share/zoneinfo and the Go
+toolchain's lib/time/zoneinfo.zip) so that time.LoadLocation works; a
+program can instead import time/tzdata.`,
 		run: runBuild,
 	}
 }
 
 func runBuild(ctx context.Context, std stdio, args []string) (int, error) {
+	args, zoneinfo := takeBoolFlag(args, "zoneinfo")
 	g, err := parseGoArgs(args, "o", "boot", "files")
 	if err != nil {
 		return exitUsage, err
+	}
+	files := g.all["files"]
+	if zoneinfo {
+		zones, err := image.ZoneinfoFiles(ctx)
+		if err != nil {
+			return exitFailure, err
+		}
+		files = append(files, zones...)
 	}
 	if len(g.rest) > 0 {
 		return exitUsage, usagef("unexpected arguments after --: %q", g.rest)
@@ -59,7 +72,7 @@ func runBuild(ctx context.Context, std stdio, args []string) (int, error) {
 		Out:     out,
 		GoFlags: g.goFlags,
 		Boot:    g.ours["boot"],
-		Files:   g.all["files"],
+		Files:   files,
 		Stderr:  g.verboseStderr(std),
 	})
 	if err != nil {
@@ -79,4 +92,23 @@ func defaultImageName(pkg string) string {
 		}
 	}
 	return name + ".elf"
+}
+
+// takeBoolFlag removes every --name (or -name) before "--" from args and
+// reports whether there was one.
+func takeBoolFlag(args []string, name string) ([]string, bool) {
+	var out []string
+	found := false
+	for i, a := range args {
+		if a == "--" {
+			out = append(out, args[i:]...)
+			break
+		}
+		if a == "--"+name || a == "-"+name {
+			found = true
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, found
 }

@@ -68,6 +68,9 @@ func runTest(ctx context.Context, std stdio, args []string) (int, error) {
 	if err != nil {
 		return exitFailure, err
 	}
+	if c.zoneinfo, err = image.ZoneinfoFiles(ctx); err != nil {
+		fmt.Fprintf(std.errOut, "gometal: warning: %v\n", err) // tests that load zones fail as on a host without them
+	}
 	if c.compileOnly {
 		return compileTests(ctx, c, pkgs)
 	}

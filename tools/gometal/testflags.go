@@ -48,9 +48,10 @@ type testConfig struct {
 	testTimeout time.Duration // go test's -timeout
 	verbose     bool
 	json        bool
-	compileOnly bool   // -c
-	out         string // -o, with -c
-	parallel    int    // -p: packages booted at once
+	compileOnly bool     // -c
+	out         string   // -o, with -c
+	parallel    int      // -p: packages booted at once
+	zoneinfo    []string // the host's time zones, for image.BuildOptions.Files
 }
 
 // localMode reports whether no packages were named: go test then tests

@@ -65,13 +65,15 @@ func runPackages(ctx context.Context, std stdio, c *testConfig, pkgs []image.Tes
 // "--" on the kernel command line). As go test does, the test runs in its
 // package's directory, with the package's files (testdata/...) there: the
 // source directory is packed into the image's initramfs at the same path
-// and made the working directory (cwd=).
+// and made the working directory (cwd=). The host's time zones come
+// along (image.ZoneinfoFiles), as a test on the host finds them.
 func guestSetup(c *testConfig, pkg image.TestPackage, img string) (o image.BuildOptions, kopts []string) {
 	o = image.BuildOptions{Pkg: pkg.ImportPath, Out: img, GoFlags: c.buildFlags, Test: true}
 	if pkg.Dir != "" {
 		o.Files = []string{pkg.Dir + ":" + pkg.Dir}
 		kopts = append(kopts, "cwd="+pkg.Dir)
 	}
+	o.Files = append(o.Files, c.zoneinfo...)
 	return o, kopts
 }
 
