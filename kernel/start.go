@@ -91,6 +91,7 @@ func startProgram() {
 	c.curFSBase = 0
 	c.sliceStart = nanotime()
 	setCommitLimit()
+	checkProgramMemory()
 	armMainBreakpoint()
 	var l logLine
 	l.s("kernel ready after ").ms(nanotime()).s(": ").u(uint64(onlineCPUs)).s(" CPUs, ").u(commitLimit >> 20).s(" MiB for the program; starting it").info()
