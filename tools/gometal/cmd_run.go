@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gometal/gometal/qemu"
-	"github.com/gometal/gometal/tools/image"
 	"github.com/gometal/gometal/tools/symbolize"
 )
 
@@ -27,14 +26,16 @@ The kernel command line is "K=V... -- ARGS...", from the --env flags and
 the arguments after "--"; --append passes a raw command line instead.
 
 Flags:
-  --smp N          CPUs (default 1)
-  --mem SIZE       memory, such as 256M or 2G (default 256M)
+  --smp N          CPUs, 1 to 64 (default 1)
+  --mem SIZE       memory, such as 256M or 2G (default 256M); at least
+                   what "gometal info IMAGE" says the image needs
   --net NETDEV     a QEMU -netdev backend for a virtio-net NIC, such as
                    user,hostfwd=tcp::8080-:80 (default: no NIC)
   --initrd FILE    a boot module (QEMU -initrd): a cpio newc archive the
                    kernel unpacks into its root file system after the
                    files embedded with gometal build --files
-  --timeout D      time limit, such as 30s or 5m (default 60s)
+  --timeout D      time limit, such as 30s or 5m (default 60s); 0 for
+                   none (a server)
   --env K=V        an environment variable for the program (repeatable)
   --append CMDLINE the raw kernel command line
   --qemu BINARY    the QEMU binary (default qemu-system-x86_64)`,
@@ -48,8 +49,10 @@ type bootFlags struct {
 	mem     string
 	net     string
 	timeout time.Duration
-	qemu    string
-	initrd  string
+	// noTimeout: run without a time limit (run --timeout 0).
+	noTimeout bool
+	qemu      string
+	initrd    string
 }
 
 func (b *bootFlags) register(fs *flag.FlagSet) {
@@ -77,6 +80,14 @@ func runRun(ctx context.Context, std stdio, args []string) (int, error) {
 	pos, progArgs, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["smp"] && b.smp < 1 {
+		return exitUsage, usagef("--smp %d: want 1 to %d", b.smp, maxSMP)
+	}
+	if set["timeout"] && b.timeout == 0 {
+		b.noTimeout = true
 	}
 	if len(pos) != 1 {
 		return exitUsage, usagef("want one IMAGE, got %d arguments", len(pos))
@@ -119,12 +130,19 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 	if err != nil {
 		return exitFailure, err
 	}
-	info, err := image.Inspect(elf)
+	info, err := inspectImage(img, elf)
 	if err != nil {
-		return exitFailure, fmt.Errorf("%s: %w", img, err)
+		return exitFailure, err
 	}
-	if !info.Bootable() {
-		return exitFailure, fmt.Errorf("%s is not a patched gometal image (build it with \"gometal build\"; \"gometal info %s\" says why)", img, img)
+	if err := refuseUnbootable(img, elf, info); err != nil {
+		return exitFailure, err
+	}
+	if err := checkBootFlags(b, info); err != nil {
+		return exitUsage, err
+	}
+	timeout := b.timeout
+	if b.noTimeout {
+		timeout = qemu.NoTimeout
 	}
 	res, err := qemu.Run(ctx, qemu.Options{
 		Image:   img,
@@ -133,7 +151,7 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 		Net:     b.net,
 		Append:  cmdline,
 		Initrd:  b.initrd,
-		Timeout: b.timeout,
+		Timeout: timeout,
 		Console: std.out,
 		Stdin:   std.in,
 		QEMU:    b.qemu,
