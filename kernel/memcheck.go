@@ -24,8 +24,15 @@ func checkProgramMemory() {
 	}
 	short := need - commitLimit
 	// Each added MiB of RAM raises the limit by a bit less (the page-table
-	// reserve is 1/256 of it): ask for 1/128 more, rounded up to a MiB.
+	// reserve is 1/256 of it): ask for 1/128 more, rounded up to a MiB;
+	// and no less than the host tools' rule asks for (with very little
+	// RAM the kernel leaves some of its own allocations out).
 	suggest := (mm.PageRoundUp(ramTop) + short + short/128 + 1<<20 - 1) >> 20
+	var modules uint64
+	for _, m := range initramfsModules() {
+		modules += mm.PageRoundUp(m.Size)
+	}
+	suggest = max(suggest, abi.MinMemory(uint64(imageEnd), modules, onlineCPUs)>>20)
 	var l logLine
 	l.s("not enough memory: ").u(commitLimit >> 10).s(" KiB left for the program, the Go runtime needs ").u(need >> 10)
 	l.s(" KiB on ").u(uint64(onlineCPUs)).s(" CPUs; boot with at least ").u(suggest).s(" MiB (-m ").u(suggest).s("M)").print()
