@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 
 func init() {
 	commands["run"] = &command{
-		usage: "run IMAGE [--smp N] [--mem SIZE] [--net NETDEV] [--initrd FILE] [--timeout D] [--env K=V]... [--append CMDLINE] [-- ARGS...]",
+		usage: "run IMAGE [--smp N] [--mem SIZE] [--net NETDEV] [--initrd FILE] [--timeout D] [--gdb[=PORT]] [--env K=V]... [--append CMDLINE] [-- ARGS...]",
 		help: `Run boots IMAGE in QEMU with the serial console on standard output and
 exits with the program's exit status: 125 after a kernel panic (the
 symbolized report goes to standard error), 124 on a timeout, 1 if the
@@ -36,6 +37,10 @@ Flags:
                    files embedded with gometal build --files
   --timeout D      time limit, such as 30s or 5m (default 60s); 0 for
                    none (a server)
+  --gdb[=PORT]     start QEMU's gdb stub on 127.0.0.1:PORT (default 1234)
+                   with the machine paused before its first instruction,
+                   print the gdb command that attaches, and run without
+                   a time limit unless --timeout is given (docs/debugging.md)
   --env K=V        an environment variable for the program (repeatable)
   --append CMDLINE the raw kernel command line
   --qemu BINARY    the QEMU binary (default qemu-system-x86_64)`,
@@ -51,8 +56,10 @@ type bootFlags struct {
 	timeout time.Duration
 	// noTimeout: run without a time limit (run --timeout 0).
 	noTimeout bool
-	qemu      string
-	initrd    string
+	// gdbPort, if not 0, starts QEMU's gdb stub there, paused (run --gdb).
+	gdbPort int
+	qemu    string
+	initrd  string
 }
 
 func (b *bootFlags) register(fs *flag.FlagSet) {
@@ -77,6 +84,8 @@ func runRun(ctx context.Context, std stdio, args []string) (int, error) {
 	var env listFlag
 	fs.Var(&env, "env", "")
 	appendLine := fs.String("append", "", "")
+	var gdb gdbFlag
+	fs.Var(&gdb, "gdb", "")
 	pos, progArgs, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage, err
@@ -86,9 +95,10 @@ func runRun(ctx context.Context, std stdio, args []string) (int, error) {
 	if set["smp"] && b.smp < 1 {
 		return exitUsage, usagef("--smp %d: want 1 to %d", b.smp, maxSMP)
 	}
-	if set["timeout"] && b.timeout == 0 {
+	if set["timeout"] && b.timeout == 0 || set["gdb"] && !set["timeout"] {
 		b.noTimeout = true
 	}
+	b.gdbPort = int(gdb)
 	if len(pos) != 1 {
 		return exitUsage, usagef("want one IMAGE, got %d arguments", len(pos))
 	}
@@ -144,6 +154,11 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 	if b.noTimeout {
 		timeout = qemu.NoTimeout
 	}
+	var extra []string
+	if b.gdbPort != 0 {
+		extra = []string{"-S", "-gdb", fmt.Sprintf("tcp:127.0.0.1:%d", b.gdbPort)}
+		fmt.Fprintf(std.errOut, "gometal: the machine is paused before its first instruction; QEMU's gdb stub listens on 127.0.0.1:%d. Attach with:\n\n    %s\n\n", b.gdbPort, gdbCommand(img, b.gdbPort))
+	}
 	res, err := qemu.Run(ctx, qemu.Options{
 		Image:   img,
 		SMP:     b.smp,
@@ -152,6 +167,7 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 		Append:  cmdline,
 		Initrd:  b.initrd,
 		Timeout: timeout,
+		Extra:   extra,
 		Console: std.out,
 		Stdin:   std.in,
 		QEMU:    b.qemu,
@@ -171,4 +187,41 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 		return exitSignal, err
 	}
 	return exitFailure, err
+}
+
+// defaultGDBPort is the port of a bare --gdb, gdb's and QEMU's usual one.
+const defaultGDBPort = 1234
+
+// gdbFlag is --gdb (defaultGDBPort) or --gdb=PORT; 0 when not given.
+type gdbFlag int
+
+func (g *gdbFlag) String() string { return strconv.Itoa(int(*g)) }
+
+// IsBoolFlag lets --gdb stand without a value.
+func (g *gdbFlag) IsBoolFlag() bool { return true }
+
+func (g *gdbFlag) Set(v string) error {
+	if v == "true" {
+		*g = defaultGDBPort
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("want --gdb or --gdb=PORT, a port from 1 to 65535")
+	}
+	*g = gdbFlag(n)
+	return nil
+}
+
+// gdbCommand is the shell command that attaches gdb to a --gdb boot of img.
+func gdbCommand(img string, port int) string {
+	return fmt.Sprintf("gdb %s -ex 'target remote :%d'", shellQuote(img), port)
+}
+
+// shellQuote quotes s for a POSIX shell unless it needs no quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+=:,@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
