@@ -25,6 +25,7 @@ func elfHeader(class byte, typ, machine uint16) []byte {
 	return h
 }
 
+// TestDescribeFile: what a file that is not a gometal image is called.
 func TestDescribeFile(t *testing.T) {
 	var gz bytes.Buffer
 	w := gzip.NewWriter(&gz)
@@ -59,6 +60,7 @@ func TestDescribeFile(t *testing.T) {
 	assert.Equal(t, "a statically linked Go program", describeFile(mustRead(t, linkProg(t))))
 }
 
+// mustRead returns the contents of the file at path.
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -66,6 +68,7 @@ func mustRead(t *testing.T, path string) []byte {
 	return b
 }
 
+// TestParseMemSize: QEMU's -m sizes, MiB without a unit.
 func TestParseMemSize(t *testing.T) {
 	for s, want := range map[string]uint64{
 		"256M": 256 << 20, "256m": 256 << 20, "2G": 2 << 30, "64": 64 << 20,
@@ -135,6 +138,8 @@ func TestBootFlagChecks(t *testing.T) {
 	assert.Contains(t, err.Error(), "initrd 300.0 MiB")
 }
 
+// TestRunDescribesWrongFiles: run and info name what a wrong file is
+// instead of "not an ELF64 little-endian x86-64 executable".
 func TestRunDescribesWrongFiles(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "run.sh")

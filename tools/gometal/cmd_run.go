@@ -195,11 +195,13 @@ const defaultGDBPort = 1234
 // gdbFlag is --gdb (defaultGDBPort) or --gdb=PORT; 0 when not given.
 type gdbFlag int
 
+// String returns the port, "0" when --gdb was not given.
 func (g *gdbFlag) String() string { return strconv.Itoa(int(*g)) }
 
 // IsBoolFlag lets --gdb stand without a value.
 func (g *gdbFlag) IsBoolFlag() bool { return true }
 
+// Set takes "true" (a bare --gdb) or a port.
 func (g *gdbFlag) Set(v string) error {
 	if v == "true" {
 		*g = defaultGDBPort

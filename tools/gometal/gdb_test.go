@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// TestGDBFlag: --gdb and --gdb=PORT reach QEMU as -S -gdb, and the
+// attach command is printed; bad ports are usage errors.
 func TestGDBFlag(t *testing.T) {
 	img, _ := patchedProg(t)
 	bin, argsFile := fakeQEMU(t, "exit 1")
