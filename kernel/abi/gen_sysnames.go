@@ -24,6 +24,8 @@ import (
 // sysLine matches one constant of zsysnum_linux_amd64.go: "SYS_STATX = 332".
 var sysLine = regexp.MustCompile(`^\s*SYS_([A-Z0-9_]+)\s*=\s*([0-9]+)\s*$`)
 
+// main writes the table (-o, default sysnames.go) from the module cache's
+// copy of golang.org/x/sys.
 func main() {
 	out := flag.String("o", "sysnames.go", "the file to write")
 	flag.Parse()
