@@ -35,6 +35,10 @@ func checkProgramMemory() {
 	suggest = max(suggest, abi.MinMemory(uint64(imageEnd), modules, onlineCPUs)>>20)
 	var l logLine
 	l.s("not enough memory: ").u(commitLimit >> 10).s(" KiB left for the program, the Go runtime needs ").u(need >> 10)
-	l.s(" KiB on ").u(uint64(onlineCPUs)).s(" CPUs; boot with at least ").u(suggest).s(" MiB (-m ").u(suggest).s("M)").print()
+	l.s(" KiB on ").u(uint64(onlineCPUs)).s(" CPU")
+	if onlineCPUs != 1 {
+		l.s("s")
+	}
+	l.s("; boot with at least ").u(suggest).s(" MiB (-m ").u(suggest).s("M)").print()
 	stop(debugexit.Encode(exitNoMemory))
 }

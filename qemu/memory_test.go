@@ -35,7 +35,7 @@ func TestMemoryMinimum(t *testing.T) {
 	t.Run("below", func(t *testing.T) {
 		s.boot(t, "hello", bootCase{guestOnly: true, tag: "below", mem: fmt.Sprintf("%dM", minMiB-1), check: func(t *testing.T, res *qemu.Result) {
 			assert.Equal(t, 2, res.ExitCode)
-			assert.Regexp(t, `\[gometal\] not enough memory: \d+ KiB left for the program, the Go runtime needs 40960 KiB on 1 CPUs; boot with at least \d+ MiB`, string(res.KernelLog))
+			assert.Regexp(t, `\[gometal\] not enough memory: \d+ KiB left for the program, the Go runtime needs 40960 KiB on 1 CPU; boot with at least \d+ MiB`, string(res.KernelLog))
 			assert.Contains(t, string(res.KernelLog), fmt.Sprintf("boot with at least %d MiB (-m %dM)", minMiB, minMiB))
 			assert.Empty(t, string(res.Output), "the program must not have started")
 		}})

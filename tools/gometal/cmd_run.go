@@ -86,6 +86,9 @@ func runRun(ctx context.Context, std stdio, args []string) (int, error) {
 	appendLine := fs.String("append", "", "")
 	var gdb gdbFlag
 	fs.Var(&gdb, "gdb", "")
+	if err := checkGDBArg(args); err != nil {
+		return exitUsage, err
+	}
 	pos, progArgs, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage, err
@@ -226,4 +229,21 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// checkGDBArg checks a --gdb=PORT before the flag package does, whose
+// message for a bad value would call --gdb a boolean.
+func checkGDBArg(args []string) error {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "gdb="); ok && strings.HasPrefix(a, "-") {
+			var g gdbFlag
+			if err := g.Set(v); err != nil {
+				return usagef("--gdb=%s: want a port from 1 to 65535", v)
+			}
+		}
+	}
+	return nil
 }
