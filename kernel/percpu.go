@@ -3,11 +3,13 @@ package kernel
 import (
 	"sync/atomic"
 
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/sched"
 )
 
-// MaxCPUs bounds the per-CPU table.
-const MaxCPUs = 64
+// MaxCPUs bounds the per-CPU table (abi.MaxCPUs, which the host tools
+// check --smp against).
+const MaxCPUs = abi.MaxCPUs
 
 // kstackSize is the size of each kernel stack: the per-CPU stack that traps,
 // interrupts and system calls run on.

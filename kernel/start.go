@@ -92,6 +92,7 @@ func startProgram() {
 	c.sliceStart = nanotime()
 	setCommitLimit()
 	fsMaxPages = int64(commitLimit / 2 / mm.PageSize)
+	checkProgramMemory()
 	armMainBreakpoint()
 	var l logLine
 	l.s("kernel ready after ").ms(nanotime()).s(": ").u(uint64(onlineCPUs)).s(" CPUs, ").u(commitLimit >> 20).s(" MiB for the program; starting it").info()

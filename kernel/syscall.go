@@ -317,7 +317,9 @@ var (
 )
 
 // unimplemented logs the first use of each unimplemented system call
-// number below 512, and the first use of any larger one, naming it.
+// number below 512, and the first use of any larger one, with its Linux
+// name where it has one: "unimplemented system call statx (332):
+// returning ENOSYS".
 // Context: trap, kernel lock held; does not allocate.
 func unimplemented(nr uint64) {
 	large := nr >= uint64(len(seenSyscalls))*64
@@ -332,7 +334,7 @@ func unimplemented(nr uint64) {
 		seenSyscalls[nr/64] |= 1 << (nr % 64)
 	}
 	var l logLine
-	l.s("unimplemented system call ").u(nr).s(": returning ENOSYS")
+	l.s("unimplemented system call ").sysName(nr).s(": returning ENOSYS")
 	if large {
 		l.s(" (only the first call numbered above 511 is logged)")
 	}

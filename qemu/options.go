@@ -15,6 +15,10 @@ const (
 	DefaultTimeout = 60 * time.Second
 )
 
+// NoTimeout as [Options.Timeout] lets the guest run until it exits or the
+// context is done.
+const NoTimeout time.Duration = -1
+
 // Machine and CPU model passed to QEMU; see the package comment for why.
 const (
 	machine = "q35"
@@ -56,8 +60,9 @@ type Options struct {
 	Net string
 	// Extra holds more QEMU arguments, appended last.
 	Extra []string
-	// Timeout bounds the whole run; 0 means 60s. It is always enforced:
-	// QEMU and its process group are killed when it expires.
+	// Timeout bounds the whole run; 0 means 60s, NoTimeout (any negative
+	// value) no limit (a server). It is enforced: QEMU and its process
+	// group are killed when it expires.
 	Timeout time.Duration
 	// Console, if not nil, receives the raw serial stream as it arrives.
 	// Write errors are ignored.
@@ -76,7 +81,7 @@ func (o Options) withDefaults() Options {
 	if o.Mem == "" {
 		o.Mem = DefaultMem
 	}
-	if o.Timeout <= 0 {
+	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
 	}
 	if o.QEMU == "" {

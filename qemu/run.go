@@ -40,8 +40,8 @@ type Result struct {
 // consoleTail is how many console lines error messages quote.
 const consoleTail = 15
 
-// Run boots o.Image in QEMU and waits for it to exit, for o.Timeout, or for
-// ctx to be done. Once QEMU has started, the Result is returned even when
+// Run boots o.Image in QEMU and waits for it to exit, for o.Timeout
+// (unless it is NoTimeout), or for ctx to be done. Once QEMU has started, the Result is returned even when
 // the error is not nil, so callers can look at the console. The error is
 // nil only when the program reported an exit status (of any value) and no
 // kernel panic was seen; otherwise it wraps ErrKernelPanic, ErrNoStatus,
@@ -56,7 +56,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("qemu: %w", err)
 	}
 
-	runCtx, cancel := context.WithTimeout(ctx, o.Timeout)
+	runCtx, cancel := context.WithCancel(ctx)
+	if o.Timeout > 0 {
+		runCtx, cancel = context.WithTimeout(ctx, o.Timeout)
+	}
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, bin, o.Args()...)
 	var console, stderr bytes.Buffer

@@ -200,3 +200,19 @@ func TestRunNoImage(t *testing.T) {
 	_, err := qemu.Run(context.Background(), qemu.Options{Image: filepath.Join(t.TempDir(), "none.img"), QEMU: bin})
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// NoTimeout lets a guest run as long as it likes (a server); only the
+// context ends it then.
+func TestRunNoTimeout(t *testing.T) {
+	bin, image := fake(t, fakeSpec{Console: "up\n", Sleep: 300 * time.Millisecond, Status: 7})
+	res, err := qemu.Run(context.Background(), qemu.Options{Image: image, QEMU: bin, Timeout: qemu.NoTimeout})
+	require.NoError(t, err)
+	assert.Equal(t, 3, res.ExitCode)
+
+	bin, image = fake(t, fakeSpec{Sleep: time.Minute, Status: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err = qemu.Run(ctx, qemu.Options{Image: image, QEMU: bin, Timeout: qemu.NoTimeout})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotErrorIs(t, err, qemu.ErrTimeout)
+}

@@ -78,6 +78,10 @@ func main() {
 	// and the kernel logs each at most once.
 	call("unknown system call 340", 340)
 	call("unknown system call 340 again", 340)
+	// tuxcall (184) has a number and a name but no implementation, on
+	// Linux as here: ENOSYS, and the kernel's log line names it.
+	call("tuxcall, named but not implemented", unix.SYS_TUXCALL)
+	call("tuxcall again", unix.SYS_TUXCALL)
 	call("unknown system call 1000", 1000)
 	call("unknown system call 1000 again", 1000)
 	call("unknown system call 2000", 2000)

@@ -7,17 +7,17 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gometal/gometal/qemu"
-	"github.com/gometal/gometal/tools/image"
 	"github.com/gometal/gometal/tools/symbolize"
 )
 
 func init() {
 	commands["run"] = &command{
-		usage: "run IMAGE [--smp N] [--mem SIZE] [--net NETDEV] [--initrd FILE] [--timeout D] [--env K=V]... [--append CMDLINE] [-- ARGS...]",
+		usage: "run IMAGE [--smp N] [--mem SIZE] [--net NETDEV] [--initrd FILE] [--timeout D] [--gdb[=PORT]] [--env K=V]... [--append CMDLINE] [-- ARGS...]",
 		help: `Run boots IMAGE in QEMU with the serial console on standard output and
 exits with the program's exit status: 125 after a kernel panic (the
 symbolized report goes to standard error), 124 on a timeout, 1 if the
@@ -27,14 +27,20 @@ The kernel command line is "K=V... -- ARGS...", from the --env flags and
 the arguments after "--"; --append passes a raw command line instead.
 
 Flags:
-  --smp N          CPUs (default 1)
-  --mem SIZE       memory, such as 256M or 2G (default 256M)
+  --smp N          CPUs, 1 to 64 (default 1)
+  --mem SIZE       memory, such as 256M or 2G (default 256M); at least
+                   what "gometal info IMAGE" says the image needs
   --net NETDEV     a QEMU -netdev backend for a virtio-net NIC, such as
                    user,hostfwd=tcp::8080-:80 (default: no NIC)
   --initrd FILE    a boot module (QEMU -initrd): a cpio newc archive the
                    kernel unpacks into its root file system after the
                    files embedded with gometal build --files
-  --timeout D      time limit, such as 30s or 5m (default 60s)
+  --timeout D      time limit, such as 30s or 5m (default 60s); 0 for
+                   none (a server)
+  --gdb[=PORT]     start QEMU's gdb stub on 127.0.0.1:PORT (default 1234)
+                   with the machine paused before its first instruction,
+                   print the gdb command that attaches, and run without
+                   a time limit unless --timeout is given (docs/debugging.md)
   --env K=V        an environment variable for the program (repeatable)
   --append CMDLINE the raw kernel command line
   --qemu BINARY    the QEMU binary (default qemu-system-x86_64)`,
@@ -48,6 +54,10 @@ type bootFlags struct {
 	mem     string
 	net     string
 	timeout time.Duration
+	// noTimeout: run without a time limit (run --timeout 0).
+	noTimeout bool
+	// gdbPort, if not 0, starts QEMU's gdb stub there, paused (run --gdb).
+	gdbPort int
 	qemu    string
 	initrd  string
 }
@@ -74,10 +84,24 @@ func runRun(ctx context.Context, std stdio, args []string) (int, error) {
 	var env listFlag
 	fs.Var(&env, "env", "")
 	appendLine := fs.String("append", "", "")
+	var gdb gdbFlag
+	fs.Var(&gdb, "gdb", "")
+	if err := checkGDBArg(args); err != nil {
+		return exitUsage, err
+	}
 	pos, progArgs, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage, err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["smp"] && b.smp < 1 {
+		return exitUsage, usagef("--smp %d: want 1 to %d", b.smp, maxSMP)
+	}
+	if set["timeout"] && b.timeout == 0 || set["gdb"] && !set["timeout"] {
+		b.noTimeout = true
+	}
+	b.gdbPort = int(gdb)
 	if len(pos) != 1 {
 		return exitUsage, usagef("want one IMAGE, got %d arguments", len(pos))
 	}
@@ -119,12 +143,24 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 	if err != nil {
 		return exitFailure, err
 	}
-	info, err := image.Inspect(elf)
+	info, err := inspectImage(img, elf)
 	if err != nil {
-		return exitFailure, fmt.Errorf("%s: %w", img, err)
+		return exitFailure, err
 	}
-	if !info.Bootable() {
-		return exitFailure, fmt.Errorf("%s is not a patched gometal image (build it with \"gometal build\"; \"gometal info %s\" says why)", img, img)
+	if err := refuseUnbootable(img, elf, info); err != nil {
+		return exitFailure, err
+	}
+	if err := checkBootFlags(b, info); err != nil {
+		return exitUsage, err
+	}
+	timeout := b.timeout
+	if b.noTimeout {
+		timeout = qemu.NoTimeout
+	}
+	var extra []string
+	if b.gdbPort != 0 {
+		extra = []string{"-S", "-gdb", fmt.Sprintf("tcp:127.0.0.1:%d", b.gdbPort)}
+		fmt.Fprintf(std.errOut, "gometal: the machine is paused before its first instruction; QEMU's gdb stub listens on 127.0.0.1:%d. Attach with:\n\n    %s\n\n", b.gdbPort, gdbCommand(img, b.gdbPort))
 	}
 	res, err := qemu.Run(ctx, qemu.Options{
 		Image:   img,
@@ -133,7 +169,8 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 		Net:     b.net,
 		Append:  cmdline,
 		Initrd:  b.initrd,
-		Timeout: b.timeout,
+		Timeout: timeout,
+		Extra:   extra,
 		Console: std.out,
 		Stdin:   std.in,
 		QEMU:    b.qemu,
@@ -153,4 +190,60 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 		return exitSignal, err
 	}
 	return exitFailure, err
+}
+
+// defaultGDBPort is the port of a bare --gdb, gdb's and QEMU's usual one.
+const defaultGDBPort = 1234
+
+// gdbFlag is --gdb (defaultGDBPort) or --gdb=PORT; 0 when not given.
+type gdbFlag int
+
+// String returns the port, "0" when --gdb was not given.
+func (g *gdbFlag) String() string { return strconv.Itoa(int(*g)) }
+
+// IsBoolFlag lets --gdb stand without a value.
+func (g *gdbFlag) IsBoolFlag() bool { return true }
+
+// Set takes "true" (a bare --gdb) or a port.
+func (g *gdbFlag) Set(v string) error {
+	if v == "true" {
+		*g = defaultGDBPort
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("want --gdb or --gdb=PORT, a port from 1 to 65535")
+	}
+	*g = gdbFlag(n)
+	return nil
+}
+
+// gdbCommand is the shell command that attaches gdb to a --gdb boot of img.
+func gdbCommand(img string, port int) string {
+	return fmt.Sprintf("gdb %s -ex 'target remote :%d'", shellQuote(img), port)
+}
+
+// shellQuote quotes s for a POSIX shell unless it needs no quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+=:,@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// checkGDBArg checks a --gdb=PORT before the flag package does, whose
+// message for a bad value would call --gdb a boolean.
+func checkGDBArg(args []string) error {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "gdb="); ok && strings.HasPrefix(a, "-") {
+			var g gdbFlag
+			if err := g.Set(v); err != nil {
+				return usagef("--gdb=%s: want a port from 1 to 65535", v)
+			}
+		}
+	}
+	return nil
 }

@@ -43,6 +43,7 @@ func TestInfo(t *testing.T) {
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, out, "bootable:    true")
 	assert.Contains(t, out, "multiboot:   offset 0x")
+	assert.Regexp(t, `memory:      at least \d+M on 1 CPU, \d+M on 4 `, out)
 
 	code, _, errOut := call(t, "", "info", filepath.Join(t.TempDir(), "missing"))
 	assert.Equal(t, exitFailure, code)

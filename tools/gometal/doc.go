@@ -8,7 +8,7 @@
 // Usage:
 //
 //	gometal build [go build flags] PKG [-o IMAGE] [--boot both|pvh|multiboot]
-//	gometal run IMAGE [--smp N] [--mem SIZE] [--net NETDEV] [--timeout D] [--env K=V]... [--append CMDLINE] [-- ARGS...]
+//	gometal run IMAGE [--smp N] [--mem SIZE] [--net NETDEV] [--initrd FILE] [--timeout D] [--gdb[=PORT]] [--env K=V]... [--append CMDLINE] [-- ARGS...]
 //	gometal test [go test flags] [packages] [--smp N] [--mem SIZE] [--net NETDEV] [--timeout D] [--qemu BINARY] [-- TEST ARGS...]
 //	gometal symbolize IMAGE [LOG]
 //	gometal trapcheck [-v] IMAGE
@@ -23,6 +23,10 @@
 // run boots an image in QEMU with the serial console on standard output.
 // The --env values and the ARGS after "--" form the kernel command line
 // "K=V... -- ARGS..."; --append passes a raw command line instead.
+// --smp (1 to 64), --mem (at least the image's minimum, see info) and
+// --timeout (0: no limit) are checked before QEMU starts. --gdb starts
+// QEMU's gdb stub with the machine paused and prints the gdb command that
+// attaches (docs/debugging.md).
 //
 // test is go test with each package's test binary booted as an image:
 // the same package patterns (./..., import paths, the standard library,
@@ -49,7 +53,9 @@
 // function value, recurse or overflow its stack (docs/trap-context.md).
 //
 // info prints an image's entry point, PVH note, multiboot header and
-// segments.
+// segments, and the least memory it boots with. A file that is not a
+// gometal image is named for what it is (a dynamically linked executable,
+// a gzip file, a script...).
 //
 // Exit status: test exits with 0 when every package passed, else 1, as go
 // test does. run exits with the program's status; 125 after a kernel

@@ -1,0 +1,44 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/drivers/debugexit"
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/mm"
+)
+
+// exitNoMemory is the status the kernel exits with when the machine has
+// too little memory to start the program: 2, as the Go runtime's own
+// "fatal error: out of memory".
+const exitNoMemory = 2
+
+// checkProgramMemory stops the machine with one log line and status
+// exitNoMemory when the commit limit is below what the Go runtime needs on
+// onlineCPUs CPUs (abi.ProgramMemory): the runtime would otherwise die of
+// "out of memory" with a stack trace before main, or worse. The line says
+// how much memory to boot with instead. Call it after setCommitLimit.
+// Context: boot; does not allocate; returns only when there is enough.
+func checkProgramMemory() {
+	need := abi.ProgramMemory(onlineCPUs)
+	if commitLimit >= need {
+		return
+	}
+	short := need - commitLimit
+	// Each added MiB of RAM raises the limit by a bit less (the page-table
+	// reserve is 1/256 of it): ask for 1/128 more, rounded up to a MiB;
+	// and no less than the host tools' rule asks for (with very little
+	// RAM the kernel leaves some of its own allocations out).
+	suggest := (mm.PageRoundUp(ramTop) + short + short/128 + 1<<20 - 1) >> 20
+	var modules uint64
+	for _, m := range initramfsModules() {
+		modules += mm.PageRoundUp(m.Size)
+	}
+	suggest = max(suggest, abi.MinMemory(uint64(imageEnd), modules, onlineCPUs)>>20)
+	var l logLine
+	l.s("not enough memory: ").u(commitLimit >> 10).s(" KiB left for the program, the Go runtime needs ").u(need >> 10)
+	l.s(" KiB on ").u(uint64(onlineCPUs)).s(" CPU")
+	if onlineCPUs != 1 {
+		l.s("s")
+	}
+	l.s("; boot with at least ").u(suggest).s(" MiB (-m ").u(suggest).s("M)").print()
+	stop(debugexit.Encode(exitNoMemory))
+}
