@@ -179,3 +179,27 @@ func acpiPowerOff() {
 		cpu.Outw(uint16(b.Address), acpiTables.S5.PM1bValue())
 	}
 }
+
+// resetMachine resets the machine: through the 8042 keyboard controller
+// (which QEMU's pc and q35 machines and Firecracker take as a reset or a
+// stop) unless the FADT says there is none, then through the FADT's reset
+// register, then by a triple fault. QEMU run with -no-reboot exits on any
+// of them. It returns only if none worked.
+// Context: trap or boot (stop), interrupts off; does not allocate.
+func resetMachine() {
+	f := &acpiTables.FADT
+	if !haveACPI || !acpiTables.HaveFADT || f.Revision < 2 || f.Has8042() {
+		cpu.Outb(0x64, 0xfe) // 8042: pulse the reset line
+	}
+	if haveACPI && acpiTables.HaveFADT && f.ResetSupported() {
+		switch r := f.ResetReg; r.AddressSpaceID {
+		case acpi.SpaceSystemIO:
+			cpu.Outb(uint16(r.Address), f.ResetValue)
+		case acpi.SpaceSystemMemory:
+			if r.Address < 4<<30 {
+				*(*uint8)(cpu.Pointer(physToVirt(r.Address))) = f.ResetValue
+			}
+		}
+	}
+	cpu.TripleFault()
+}

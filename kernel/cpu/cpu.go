@@ -123,3 +123,8 @@ func Pause()
 // Outw writes a 16-bit value to an I/O port.
 // Context: boot or trap (ring 3 with IOPL 3 too); does not allocate.
 func Outw(port uint16, v uint16)
+
+// TripleFault shuts the CPU down by raising an exception with an empty
+// IDT, the reset of last resort. Context: ring 0, interrupts off; does not
+// return on a real CPU.
+func TripleFault()
