@@ -17,8 +17,16 @@ const (
 
 // Machine and CPU model passed to QEMU; see the package comment for why.
 const (
-	machine = "q35"
-	cpu     = "qemu64,+rdrand"
+	DefaultMachine = "q35"
+	cpu            = "qemu64,+rdrand"
+)
+
+// Machines [Options.Machine] knows (its value may add QEMU machine
+// properties after a comma: "microvm,acpi=off").
+const (
+	MachineQ35     = "q35"
+	MachinePC      = "pc"
+	MachineMicrovm = "microvm" // no PCI: virtio devices on virtio-mmio, the serial port is isa-serial
 )
 
 // DebugExitDevice is the -device argument for the exit-status port of
@@ -45,8 +53,16 @@ type Options struct {
 	// Append is the kernel command line (-append): environment variables,
 	// then "--" and the program's arguments.
 	Append string
+	// Machine is the QEMU machine (-machine): "q35" (the default), "pc" or
+	// "microvm", optionally with properties ("microvm,acpi=off").
+	Machine string
+	// NoDebugExit leaves out the isa-debug-exit device: the guest's exit
+	// status then comes from the status record it prints on the console
+	// (docs/protocols.md), as on monitors without the device (Firecracker).
+	NoDebugExit bool
 	// Net is a QEMU -netdev backend such as "user,hostfwd=tcp::8080-:80";
-	// it is attached to a modern-only virtio-net PCI device. "" means no NIC.
+	// it is attached to a modern-only virtio-net PCI device (on microvm, a
+	// virtio-mmio one). "" means no NIC.
 	Net string
 	// Extra holds more QEMU arguments, appended last.
 	Extra []string
@@ -76,7 +92,17 @@ func (o Options) withDefaults() Options {
 	if o.QEMU == "" {
 		o.QEMU = DefaultQEMU
 	}
+	if o.Machine == "" {
+		o.Machine = DefaultMachine
+	}
 	return o
+}
+
+// MachineType returns the machine's name without its properties
+// ("microvm" for "microvm,acpi=off").
+func (o Options) MachineType() string {
+	name, _, _ := strings.Cut(o.withDefaults().Machine, ",")
+	return name
 }
 
 // Args returns the QEMU command-line arguments (without the binary) for o,
@@ -91,7 +117,7 @@ func (o Options) Args() []string {
 		boot = append([]string{"-bios", o.BIOS}, boot...)
 	}
 	args := []string{
-		"-machine", machine,
+		"-machine", o.Machine,
 		"-cpu", cpu,
 		"-smp", strconv.Itoa(o.SMP),
 		"-m", o.Mem,
@@ -105,8 +131,10 @@ func (o Options) Args() []string {
 		"-serial", "stdio",
 		"-monitor", "none",
 		"-no-reboot",
-		"-device", DebugExitDevice,
 	)
+	if !o.NoDebugExit {
+		args = append(args, "-device", DebugExitDevice)
+	}
 	if o.Append != "" {
 		args = append(args, "-append", o.Append)
 	}
@@ -116,9 +144,11 @@ func (o Options) Args() []string {
 		if opts != "" {
 			netdev += "," + opts
 		}
-		args = append(args,
-			"-netdev", netdev,
-			"-device", "virtio-net-pci,netdev=net0,disable-legacy=on")
+		nic := "virtio-net-pci,netdev=net0,disable-legacy=on"
+		if o.MachineType() == MachineMicrovm {
+			nic = "virtio-net-device,netdev=net0" // on virtio-mmio, modern (version 2) by default
+		}
+		args = append(args, "-netdev", netdev, "-device", nic)
 	}
 	return append(args, o.Extra...)
 }
