@@ -1,0 +1,135 @@
+package qemu_test
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gometal/gometal/qemu"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Boots on QEMU's microvm machine (no PCI, no PC speaker port, hardware-
+// reduced ACPI or, with acpi=off, an MP table) and the clock check, which
+// compares the guest's monotonic clock with the host's wall clock.
+
+func init() {
+	bootCases["clockcheck"] = bootCase{guestOnly: true, check: func(t *testing.T, res *qemu.Result) {
+		assert.Regexp(t, `clockcheck: elapsed \d+ ms`, string(res.Output))
+	}}
+}
+
+// microvmCheck returns a check that the kernel log names the clock source
+// and, for acpi=off, the MP table with n CPUs.
+func microvmCheck(n int, acpi bool) func(t *testing.T, res *qemu.Result) {
+	return func(t *testing.T, res *qemu.Result) {
+		log := string(res.KernelLog)
+		assert.Contains(t, log, "clock: TSC ")
+		assert.NotContains(t, log, "untrusted")
+		assert.Contains(t, log, fmt.Sprintf(": %d CPUs,", n))
+		assert.Contains(t, log, "[gometal] exit status ")
+		if !acpi {
+			assert.Contains(t, log, fmt.Sprintf("MP table at 0x000000000009fc00: %d CPUs", n))
+		}
+	}
+}
+
+// TestMicrovm boots hello and exit3 on microvm: with ACPI at 1 and 2 CPUs
+// (one with isa-debug-exit, one reading the status record), and with
+// acpi=off at 2 CPUs (CPUs from the MP table). Output and exit status must
+// match the host's.
+func TestMicrovm(t *testing.T) {
+	s := newBootSuite(t, mustRoot(t))
+	cases := []struct {
+		name, example, machine string
+		smp                    int
+		noDebugExit, acpi      bool
+	}{
+		{"hello-smp1", "hello", "microvm", 1, false, true},
+		{"hello-smp2-record", "hello", "microvm", 2, true, true},
+		{"exit3-smp2-record", "exit3", "microvm", 2, true, true},
+		{"exit3-acpioff-smp2-record", "exit3", "microvm,acpi=off", 2, true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s.boot(t, tc.example, bootCase{machine: tc.machine, smp: tc.smp, noDebugExit: tc.noDebugExit,
+				check: microvmCheck(tc.smp, tc.acpi)})
+		})
+	}
+}
+
+// stampWriter notes when each wanted string first appears in the stream.
+type stampWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	want  []string
+	times map[string]time.Time
+}
+
+func (w *stampWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := time.Now()
+	w.buf.Write(p)
+	for _, s := range w.want {
+		if _, seen := w.times[s]; !seen && bytes.Contains(w.buf.Bytes(), []byte(s)) {
+			w.times[s] = now
+		}
+	}
+	return len(p), nil
+}
+
+// TestClock runs examples/clockcheck (1.5 s asleep, 0.5 s spinning, on
+// the guest's clock) and compares the guest's elapsed time with the host's
+// between the program's two lines: they must agree within 5%. On microvm
+// the TSC is calibrated against the PIT; on q35 against the HPET, checked
+// with the ACPI PM timer. The goroutine time slices must be in force.
+func TestClock(t *testing.T) {
+	s := newBootSuite(t, mustRoot(t))
+	for _, machine := range []string{"microvm", "q35"} {
+		t.Run(machine, func(t *testing.T) {
+			t.Parallel()
+			b := s.image(t, "clockcheck", "", "clockcheck")
+			require.NoError(t, b.err)
+			const start, end = "clockcheck: start\n", " ms ("
+			w := &stampWriter{want: []string{start, end}, times: map[string]time.Time{}}
+			s.guests <- struct{}{}
+			res, err := qemu.Run(t.Context(), qemu.Options{Image: b.path, Machine: machine, Timeout: bootTimeout, Console: w})
+			<-s.guests
+			require.NoError(t, err)
+			t.Logf("kernel log:\n%s", res.KernelLog)
+			m := regexp.MustCompile(`clockcheck: elapsed (\d+) ms`).FindSubmatch(res.Output)
+			require.NotNil(t, m, "output: %s", res.Output)
+			guestMs, _ := strconv.Atoi(string(m[1]))
+			hostMs := w.times[end].Sub(w.times[start]).Milliseconds()
+			t.Logf("guest %d ms, host %d ms between the lines", guestMs, hostMs)
+			assert.InEpsilon(t, hostMs, guestMs, 0.05, "guest %d ms, host %d ms", guestMs, hostMs)
+			log := string(res.KernelLog)
+			assert.Regexp(t, `clock: TSC \d+\.\d{3} GHz from (PIT|HPET)`, log)
+			if machine == "q35" {
+				assert.Contains(t, log, "from HPET, ACPI PM timer agrees within")
+			}
+			assert.Contains(t, log, "time slices in force", "slices must be on with a trusted clock")
+		})
+	}
+}
+
+// TestMicrovmPanicRecord: a kernel panic (kfault=1) on microvm without
+// isa-debug-exit still reaches the harness as a kernel panic, through the
+// "exit status panic" record and the reset that follows it.
+func TestMicrovmPanicRecord(t *testing.T) {
+	s := newBootSuite(t, mustRoot(t))
+	b := s.image(t, "hello", "", "hello")
+	require.NoError(t, b.err)
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: b.path, Machine: "microvm", NoDebugExit: true, Append: "kfault=1", Timeout: bootTimeout})
+	require.ErrorIs(t, err, qemu.ErrKernelPanic)
+	assert.True(t, res.Panic)
+	assert.Contains(t, res.PanicReport, "reason: ")
+	assert.Contains(t, string(res.KernelLog), "[gometal] exit status panic\n")
+}
