@@ -117,10 +117,18 @@ func bootingLine(l *logLine) {
 // Context: boot, kernel lock held; does not allocate.
 func readBootInfo() {
 	const window = 1 << 30 // the boot stub's alias of the first 1 GiB at directBase
-	e := boot.Parse(boot.Magic, uint64(boot.InfoAddr), unsafeSlice(directBase, window), 0, &bootInfo)
+	magic := boot.Magic
+	if boot.InfoAddr%4 == 0 && uint64(boot.InfoAddr)+4 <= window &&
+		*(*uint32)(ptr(directBase + uintptr(boot.InfoAddr))) == boot.PVHMagic {
+		// PVH leaves EAX undefined, and QEMU's microvm enters PVH images
+		// with the multiboot magic in it: the start info's own magic at
+		// EBX decides.
+		magic = boot.PVHMagic
+	}
+	e := boot.Parse(magic, uint64(boot.InfoAddr), unsafeSlice(directBase, window), 0, &bootInfo)
 	if e != boot.OK {
 		var l logLine
-		l.s("boot information at ").x(uint64(boot.InfoAddr)).s(", eax ").x(uint64(boot.Magic)).s(": ").s(e.String()).print()
+		l.s("boot information at ").x(uint64(boot.InfoAddr)).s(", eax ").x(uint64(magic)).s(": ").s(e.String()).print()
 		kernelPanic(e.String(), nil)
 	}
 	cmdline.Parse(bootInfo.Cmdline[:bootInfo.CmdlineLen])
