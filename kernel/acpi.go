@@ -182,15 +182,14 @@ func acpiPowerOff() {
 
 // resetMachine resets the machine: through the 8042 keyboard controller
 // (which QEMU's pc and q35 machines and Firecracker take as a reset or a
-// stop) unless the FADT says there is none, then through the FADT's reset
-// register, then by a triple fault. QEMU run with -no-reboot exits on any
-// of them. It returns only if none worked.
+// stop; tried even where the FADT denies an 8042, since Firecracker
+// emulates just this command and a write to an absent port goes nowhere),
+// then through the FADT's reset register, then by a triple fault. QEMU run
+// with -no-reboot exits on any of them. It returns only if none worked.
 // Context: trap or boot (stop), interrupts off; does not allocate.
 func resetMachine() {
 	f := &acpiTables.FADT
-	if !haveACPI || !acpiTables.HaveFADT || f.Revision < 2 || f.Has8042() {
-		cpu.Outb(0x64, 0xfe) // 8042: pulse the reset line
-	}
+	cpu.Outb(0x64, 0xfe) // 8042: pulse the reset line
 	if haveACPI && acpiTables.HaveFADT && f.ResetSupported() {
 		switch r := f.ResetReg; r.AddressSpaceID {
 		case acpi.SpaceSystemIO:
