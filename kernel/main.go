@@ -52,6 +52,7 @@ func kmain() {
 	startAPs(discoverCPUs())                   // the other CPUs, from the ACPI MADT
 	setupSlices()                              // goroutine time slices (slice=), if the runtime's layout checks out
 	setupDeviceInterrupts()                    // I/O APIC routes; console input
+	collectMMIODevices()                       // virtio-mmio transports (DSDT, virtio_mmio.device=)
 	setupKernelFault()                         // kfault=: fault injection for the crash tests
 	startProgram()                             // first thread at the runtime's _rt0_amd64_linux
 }

@@ -144,11 +144,14 @@ func (o Options) Args() []string {
 		if opts != "" {
 			netdev += "," + opts
 		}
-		nic := "virtio-net-pci,netdev=net0,disable-legacy=on"
+		nic := []string{"-device", "virtio-net-pci,netdev=net0,disable-legacy=on"}
 		if o.MachineType() == MachineMicrovm {
-			nic = "virtio-net-device,netdev=net0" // on virtio-mmio, modern (version 2) by default
+			// A virtio-mmio transport; QEMU 7.2 makes them legacy
+			// (version 1) unless told otherwise, the kernel drives only
+			// version 2 (virtio 1.x), as Firecracker offers.
+			nic = []string{"-global", "virtio-mmio.force-legacy=false", "-device", "virtio-net-device,netdev=net0"}
 		}
-		args = append(args, "-netdev", netdev, "-device", nic)
+		args = append(append(args, "-netdev", netdev), nic...)
 	}
 	return append(args, o.Extra...)
 }
