@@ -236,14 +236,18 @@ func mmioInterrupts(m virtio.MMIO, irq *irqFD, rx, tx, cfg *fanIRQ) {
 			logf("virtio-mmio interrupt: %v; the NIC stops", err)
 			return
 		}
-		st := m.InterruptStatus()
-		m.AckInterrupt(st)
-		if st&virtio.MMIOUsedBuffer != 0 {
-			rx.signal()
-			tx.signal()
-		}
-		if st&virtio.MMIOConfigChange != 0 {
-			cfg.signal()
+		// Until the status reads 0: with an edge-triggered line (the
+		// command line's devices, Firecracker's), a cause raised between
+		// the read and the acknowledgement makes no new edge.
+		for st := m.InterruptStatus(); st != 0; st = m.InterruptStatus() {
+			m.AckInterrupt(st)
+			if st&virtio.MMIOUsedBuffer != 0 {
+				rx.signal()
+				tx.signal()
+			}
+			if st&virtio.MMIOConfigChange != 0 {
+				cfg.signal()
+			}
 		}
 	}
 }
