@@ -163,8 +163,9 @@ func isaRouteFor(irq uint8) isaRoute {
 	return isaRoute{gsi: gsi, activeLow: flags&3 == 3, level: flags>>2&3 == 3}
 }
 
-// acpiPowerOff enters S5 through the FADT's PM1 control registers, if the
-// tables describe them. It returns if that did not stop the machine.
+// acpiPowerOff enters S5 through the FADT's PM1 control registers, or
+// the sleep control register of hardware-reduced ACPI, if the tables
+// describe them. It returns if that did not stop the machine.
 // Context: trap or boot (stop, on the exit and panic paths), interrupts
 // off; does not allocate.
 func acpiPowerOff() {
@@ -177,6 +178,17 @@ func acpiPowerOff() {
 	}
 	if b := f.PM1bControl(); b.Address != 0 && b.AddressSpaceID == acpi.SpaceSystemIO {
 		cpu.Outw(uint16(b.Address), acpiTables.S5.PM1bValue())
+	}
+	// Hardware-reduced ACPI (QEMU's microvm): the sleep control register.
+	if r := f.SleepControlReg; f.HardwareReduced() && r.Address != 0 {
+		switch r.AddressSpaceID {
+		case acpi.SpaceSystemIO:
+			cpu.Outb(uint16(r.Address), acpiTables.S5.SleepControlValue())
+		case acpi.SpaceSystemMemory:
+			if r.Address < 4<<30 {
+				*(*uint8)(cpu.Pointer(physToVirt(r.Address))) = acpiTables.S5.SleepControlValue()
+			}
+		}
 	}
 }
 
