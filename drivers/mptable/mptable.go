@@ -58,6 +58,7 @@ const (
 )
 
 // window reads physical memory [addr, addr+n) from mem, nil if outside.
+// Context: boot; does not allocate.
 func window(mem []byte, base, addr, n uint64) []byte {
 	if addr < base || addr-base > uint64(len(mem)) || n > uint64(len(mem))-(addr-base) {
 		return nil
@@ -66,6 +67,7 @@ func window(mem []byte, base, addr, n uint64) []byte {
 }
 
 // sum adds b's bytes, modulo 256 (a valid structure sums to 0).
+// Context: boot; does not allocate.
 func sum(b []byte) uint8 {
 	var s uint8
 	for _, c := range b {
@@ -75,7 +77,7 @@ func sum(b []byte) uint8 {
 }
 
 // scan looks for a valid floating pointer in physical [from, from+n), on
-// 16-byte boundaries.
+// 16-byte boundaries. Context: boot; does not allocate.
 func scan(mem []byte, base, from, n uint64) (uint64, bool) {
 	for a := from &^ 15; a+fpLen <= from+n; a += 16 {
 		b := window(mem, base, a, fpLen)

@@ -16,6 +16,8 @@ func Inb(port uint16) uint8
 func Outb(port uint16, v uint8)
 
 // Inl reads a 32-bit value from an I/O port.
+// Context: any: boot, trap, or a ring-3 kernel goroutine with IOPL 3
+// (drivers/pci); does not allocate.
 func Inl(port uint16) uint32
 
 // Outl writes a 32-bit value to an I/O port.
