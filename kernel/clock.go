@@ -124,11 +124,31 @@ func (r *refCounter) readPair() (tsc, ref uint64) {
 }
 
 // measure returns the TSC frequency measured against r over
-// calibrationUs, or 0 when r does not advance (the device is absent).
+// calibrationUs, as two halves that must agree within 1% (a host that
+// stops the virtual CPU for longer than a counter's wrap-around, 55 ms for
+// the PIT, would otherwise go unnoticed), trying three times; 0 when r
+// does not advance (the device is absent) or the halves never agree.
 // Context: boot, interrupts off; does not allocate.
 func (r *refCounter) measure() uint64 {
+	for try := 0; try < 3; try++ {
+		a := r.measureOnce(calibrationUs / 2)
+		if a == 0 {
+			return 0
+		}
+		b := r.measureOnce(calibrationUs / 2)
+		if b != 0 && clocksrc.DiffPPM(a, b) <= 10000 {
+			return a/2 + b/2
+		}
+	}
+	return 0
+}
+
+// measureOnce returns the TSC frequency measured against r over us
+// microseconds, 0 when r does not advance.
+// Context: boot, interrupts off; does not allocate.
+func (r *refCounter) measureOnce(us uint64) uint64 {
 	const stuckReads = 1 << 20
-	target := r.hz * calibrationUs / 1e6
+	target := r.hz * us / 1e6
 	t0, prev := r.readPair()
 	var elapsed uint64
 	same := 0
