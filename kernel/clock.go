@@ -147,20 +147,24 @@ func (r *refCounter) measure() uint64 {
 // microseconds, 0 when r does not advance.
 // Context: boot, interrupts off; does not allocate.
 func (r *refCounter) measureOnce(us uint64) uint64 {
-	const stuckReads = 1 << 20
 	target := r.hz * us / 1e6
 	t0, prev := r.readPair()
 	var elapsed uint64
-	same := 0
+	changed := t0
 	for elapsed < target {
 		cur := r.read()
 		if cur == prev {
-			if same++; same == stuckReads {
+			// The slowest counter (the PIT) ticks every microsecond: a
+			// count that stays put for stuckTSC ticks (at least 10 ms at
+			// any plausible TSC frequency) belongs to no device. A host
+			// that pauses the CPU between two reads does not fool this:
+			// the counter moves on with the TSC.
+			if cpu.Rdtsc()-changed > stuckTSC {
 				return 0
 			}
 			continue
 		}
-		same = 0
+		changed = cpu.Rdtsc()
 		elapsed += clocksrc.Delta(prev, cur, r.width)
 		prev = cur
 	}
@@ -168,6 +172,10 @@ func (r *refCounter) measureOnce(us uint64) uint64 {
 	elapsed += clocksrc.Delta(prev, last, r.width)
 	return clocksrc.Rate(t1-t0, elapsed, r.hz)
 }
+
+// stuckTSC is how many TSC ticks a reference counter may stand still
+// before it counts as absent: 100 ms at 1 GHz.
+const stuckTSC = 1e8
 
 // measureAll fills ms with the CPUID frequency, if any, and calibrations
 // against the reference counters, stopping once two sources agree.
@@ -260,15 +268,19 @@ func calibrateClocks() {
 // update ends), 0 without an RTC. Context: boot, interrupts off; does not
 // allocate.
 func rtcMeasure() uint64 {
-	if !rtc.NextSecond() {
+	if !rtc.NextSecond(rtcLimitTSC) {
 		return 0
 	}
 	t0 := cpu.Rdtsc()
-	if !rtc.NextSecond() {
+	if !rtc.NextSecond(rtcLimitTSC) {
 		return 0
 	}
 	return cpu.Rdtsc() - t0
 }
+
+// rtcLimitTSC bounds each wait for the RTC's next second: over a second
+// at any plausible TSC frequency (3 s at 10 GHz), at most 30 s at 1 GHz.
+const rtcLimitTSC = 3e10
 
 // logClockDecision prints the TSC frequency, its source and the
 // cross-check; an untrusted clock is a warning, shown even when quiet.

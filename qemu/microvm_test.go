@@ -228,3 +228,32 @@ func TestMicrovmHTTPD(t *testing.T) {
 		})
 	}
 }
+
+// TestClockSources boots hello on microvm without a PIT (the TSC is then
+// timed against the RTC's one-second update) and without PIT or RTC (no
+// source: the kernel guesses, says the clock is untrusted and refuses the
+// goroutine time slices). Output and exit status match the host's either
+// way.
+func TestClockSources(t *testing.T) {
+	s := newBootSuite(t, mustRoot(t))
+	cases := []struct {
+		name, machine string
+		want          []string
+	}{
+		{"rtc", "microvm,pit=off", []string{"clock: TSC ", " from RTC (no second source to cross-check)", "time slice"}},
+		{"none", "microvm,pit=off,rtc=off", []string{
+			"clock: no source for the TSC frequency (no HPET, PM timer, PIT or RTC answered): guessing 1 GHz, untrusted",
+			"refusing goroutine time slices: the clock is untrusted (no clock source)",
+			"warning: no RTC"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s.boot(t, "hello", bootCase{machine: tc.machine, check: func(t *testing.T, res *qemu.Result) {
+				for _, w := range tc.want {
+					assert.Contains(t, string(res.KernelLog), w)
+				}
+			}})
+		})
+	}
+}

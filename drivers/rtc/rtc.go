@@ -34,13 +34,20 @@ func read(reg uint8) uint8 {
 	return cpu.Inb(portData)
 }
 
-// maxPolls bounds every wait on the update-in-progress flag: a machine
-// without an RTC reads all ones, which looks like an update forever.
+// maxPolls bounds the wait for an update to end (it lasts under 2 ms).
 const maxPolls = 1 << 21
+
+// absent reports whether there is no RTC: register A then reads all ones
+// (an RTC's divider bits are never 111 while it runs).
+// Context: boot; does not allocate.
+func absent() bool { return read(regStatusA) == 0xff }
 
 // waitNotUpdating waits until no update is in progress; false when that
 // never happens (no RTC). Context: boot; does not allocate.
 func waitNotUpdating() bool {
+	if absent() {
+		return false
+	}
 	for i := 0; i < maxPolls; i++ {
 		if read(regStatusA)&aUpdating == 0 {
 			return true
@@ -82,18 +89,17 @@ func Read() (t Time, ok bool) {
 
 // NextSecond busy-waits for the end of the RTC's next once-a-second
 // update (the update-in-progress flag falling) and returns then, true; or
-// false when no update is seen within about two seconds' worth of polls
-// (no RTC, or one that is halted). The edges are a second apart, which
-// makes the RTC a slow last-resort reference for calibrating the TSC.
+// false when there is no RTC or no update comes within limitTSC TSC
+// ticks. The edges are a second apart, which makes the RTC a slow
+// last-resort reference for calibrating the TSC.
 // Context: boot, interrupts off; does not allocate.
-func NextSecond() bool {
-	for i := 0; read(regStatusA)&aUpdating != 0; i++ { // inside an update: let it end first
-		if i == maxPolls {
-			return false
-		}
+func NextSecond(limitTSC uint64) bool {
+	if !waitNotUpdating() { // inside an update: let it end first
+		return false
 	}
-	for i := 0; read(regStatusA)&aUpdating == 0; i++ {
-		if i == maxPolls*8 {
+	start := cpu.Rdtsc()
+	for read(regStatusA)&aUpdating == 0 {
+		if cpu.Rdtsc()-start > limitTSC {
 			return false
 		}
 	}
