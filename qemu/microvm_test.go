@@ -43,10 +43,10 @@ func microvmCheck(n int, acpi bool) func(t *testing.T, res *qemu.Result) {
 	}
 }
 
-// TestMicrovm boots hello and exit3 on microvm: with ACPI at 1 and 2 CPUs
-// (one with isa-debug-exit, one reading the status record), and with
-// acpi=off at 2 CPUs (CPUs from the MP table). Output and exit status must
-// match the host's.
+// TestMicrovm boots hello and exit3 on microvm: with ACPI at 1, 2 and 4
+// CPUs (with isa-debug-exit, or reading the status record), and with
+// acpi=off at 2 and 4 CPUs (CPUs from the MP table). Output and exit
+// status must match the host's.
 func TestMicrovm(t *testing.T) {
 	s := newBootSuite(t, mustRoot(t))
 	cases := []struct {
@@ -58,6 +58,8 @@ func TestMicrovm(t *testing.T) {
 		{"hello-smp2-record", "hello", "microvm", "", 2, true, true},
 		{"exit3-smp2-record", "exit3", "microvm", "", 2, true, true},
 		{"exit3-acpioff-smp2-record", "exit3", "microvm,acpi=off", "", 2, true, false},
+		{"hello-acpioff-smp4", "hello", "microvm,acpi=off", "", 4, false, false},
+		{"hello-smp4-record", "hello", "microvm", "", 4, true, true},
 		// A PVH-only image, as Firecracker boots it: QEMU's microvm enters
 		// it with the multiboot magic in EAX, which must not mislead the
 		// kernel.
