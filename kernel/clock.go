@@ -15,8 +15,9 @@ import (
 // Clocks. The monotonic clock counts from kernel entry (bootTSC, read by
 // start64) using the TSC, whose frequency comes from CPUID where the CPU
 // or hypervisor reports it, and otherwise from a calibration against the
-// HPET, the ACPI PM timer or the PIT (drivers/clocksrc decides); wall time
-// adds the CMOS RTC's reading at boot.
+// HPET, the ACPI PM timer or the PIT, with the RTC's second as the last
+// resort (drivers/clocksrc decides); wall time adds the CMOS RTC's reading
+// at boot.
 var (
 	bootTSC     uint64
 	tscHz       uint64
