@@ -26,6 +26,9 @@ net_flag    = $(if $(NET),--net '$(NET)')
 # (gometal run --initrd, or the ISO's module2).
 files_flag  = $(foreach f,$(FILES),--files '$(f)')
 initrd_flag = $(if $(INITRD),--initrd '$(INITRD)')
+# MACHINE=microvm (or pc, or microvm,acpi=off) picks the QEMU machine
+# (docs/microvm.md); the default is q35.
+machine_flag = $(if $(MACHINE),--machine '$(MACHINE)')
 
 # What gometal iso and its boot tests need (Debian packages).
 ISO_PKGS := grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf
@@ -46,7 +49,7 @@ all: check test
 
 ## run: build $(PKG) (the demo) into $(OUT) and boot it, console on stdout.
 run: deps image
-	$(GOMETAL) run $(OUT) --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) $(net_flag) $(initrd_flag) $(append_flag)
+	$(GOMETAL) run $(OUT) --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) $(machine_flag) $(net_flag) $(initrd_flag) $(append_flag)
 
 ## image: build PKG into the image OUT and print its size.
 image: cli
@@ -75,10 +78,10 @@ conformance: deps cli
 ## boot: boot IMAGE; the CLI exits with the program's status (make itself
 ## then stops with "Error N", N being that status, and exits 2).
 boot: boot-usage deps cli
-	$(GOMETAL) run $(IMAGE) --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) $(net_flag) $(initrd_flag) $(append_flag)
+	$(GOMETAL) run $(IMAGE) --smp $(SMP) --mem $(MEM) --timeout $(TIMEOUT) $(machine_flag) $(net_flag) $(initrd_flag) $(append_flag)
 
 boot-usage:
-	@test -n "$(IMAGE)" || { echo "usage: make boot IMAGE=build/x.img [SMP=1] [MEM=256M] [APPEND='...'] [NET='user,hostfwd=tcp::8080-:80'] [INITRD=x.cpio] [TIMEOUT=60s]" >&2; exit 2; }
+	@test -n "$(IMAGE)" || { echo "usage: make boot IMAGE=build/x.img [SMP=1] [MEM=256M] [APPEND='...'] [NET='user,hostfwd=tcp::8080-:80'] [INITRD=x.cpio] [MACHINE=microvm] [TIMEOUT=60s]" >&2; exit 2; }
 
 ## test: vet and test everything, boot tests included (they need QEMU, and
 ## the ISO boot tests GRUB, xorriso, mtools and OVMF).

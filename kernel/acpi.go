@@ -4,15 +4,20 @@ import (
 	"github.com/gometal/gometal/drivers/acpi"
 	"github.com/gometal/gometal/drivers/ioapic"
 	"github.com/gometal/gometal/drivers/lapic"
+	"github.com/gometal/gometal/drivers/mptable"
 	"github.com/gometal/gometal/kernel/cpu"
 )
 
 // The firmware's ACPI tables: the CPUs and I/O APICs (MADT), ISA interrupt
-// overrides, and how to power off (FADT and the DSDT's \_S5).
+// overrides, and how to power off (FADT and the DSDT's \_S5). Without
+// ACPI, the MP table stands in for the MADT.
 var (
 	acpiTables acpi.Tables
 	haveACPI   bool
-	cpuIDs     [MaxCPUs]uint32
+	// haveMADT: acpiTables.MADT lists the CPUs and I/O APICs, from the
+	// ACPI MADT or, on a machine without ACPI, from the MP table.
+	haveMADT bool
+	cpuIDs   [MaxCPUs]uint32
 )
 
 // acpiWindow is the physical memory the parser may read: the direct map's
@@ -28,10 +33,14 @@ func readACPI() {
 	}
 	var l logLine
 	if e != acpi.OK {
-		l.s("warning: ACPI tables unusable (").s(e.String()).s("): one CPU, default interrupt routing").print()
+		l.s("no usable ACPI tables (").s(e.String()).s("): looking for an MP table").info()
+		if !readMPTable() {
+			logs("warning: no ACPI tables and no MP table: one CPU, default interrupt routing")
+		}
 		return
 	}
 	haveACPI = true
+	haveMADT = acpiTables.HaveMADT
 	l.s("ACPI: RSDP revision ").u(uint64(acpiTables.RSDP.Revision)).s(" OEM ").b(acpiTables.RSDP.OEMID[:]).s(", tables")
 	for i := 0; i < acpiTables.NSeen; i++ {
 		r := &acpiTables.Seen[i]
@@ -47,6 +56,28 @@ func readACPI() {
 	if acpiTables.HaveFADT && acpiTables.FADT.VGANotPresent() {
 		screen.Init(0) // the firmware says there is no VGA: stop mirroring
 	}
+}
+
+// readMPTable fills acpiTables.MADT from the MultiProcessor
+// Specification's table, for machines without ACPI (QEMU's microvm with
+// acpi=off). Context: boot; does not allocate.
+func readMPTable() bool {
+	const window = 1 << 20 // the MP table lives below 1 MiB
+	fp, e := mptable.Find(unsafeSlice(directBase, window), 0)
+	if e == mptable.OK {
+		e = mptable.Parse(unsafeSlice(directBase, window), 0, fp, &acpiTables.MADT)
+	}
+	if e != mptable.OK {
+		if e != mptable.ErrNotFound {
+			var l logLine
+			l.s("warning: MP table at ").x(fp).s(" unusable: ").s(e.String()).print()
+		}
+		return false
+	}
+	acpiTables.HaveMADT, haveMADT = true, true
+	var l logLine
+	l.s("MP table at ").x(fp).s(": ").u(uint64(acpiTables.MADT.NCPUs)).s(" CPUs, ").u(uint64(acpiTables.MADT.NIOAPICs)).s(" I/O APICs, ").u(uint64(acpiTables.MADT.NOverrides)).s(" ISA interrupt overrides").info()
+	return true
 }
 
 // dumpACPI prints every table in hex (the acpidump kernel option), in the
@@ -70,7 +101,7 @@ func dumpACPI() {
 // discoverCPUs returns the APIC ids of the enabled CPUs in the MADT.
 // Context: boot; does not allocate (the slice is of a fixed array).
 func discoverCPUs() []uint32 {
-	if !haveACPI || !acpiTables.HaveMADT {
+	if !haveMADT {
 		return nil
 	}
 	m := &acpiTables.MADT
@@ -95,7 +126,7 @@ func useX2APIC(apicBase uint64) bool {
 	if apicBase&(1<<10) != 0 {
 		return true
 	}
-	if !lapic.HasX2APIC() || !haveACPI {
+	if !lapic.HasX2APIC() || !haveMADT {
 		return false
 	}
 	for i := 0; i < acpiTables.MADT.NCPUs; i++ {
@@ -109,7 +140,7 @@ func useX2APIC(apicBase uint64) bool {
 // initIOAPICs sets up the MADT's I/O APICs (or the one at the standard
 // address when there is no MADT). Context: boot.
 func initIOAPICs() bool {
-	if !haveACPI || acpiTables.MADT.NIOAPICs == 0 {
+	if !haveMADT || acpiTables.MADT.NIOAPICs == 0 {
 		return ioapics[0].Init(ioapic.Config{Base: physToVirt(ioapic.DefaultBase)})
 	}
 	ok := false
@@ -125,15 +156,16 @@ func initIOAPICs() bool {
 // isaRouteFor applies the MADT's interrupt source override for an ISA IRQ.
 // Context: boot; does not allocate.
 func isaRouteFor(irq uint8) isaRoute {
-	if !haveACPI {
+	if !haveMADT {
 		return isaRoute{gsi: uint32(irq)}
 	}
 	gsi, flags := acpiTables.MADT.IRQToGSI(irq)
 	return isaRoute{gsi: gsi, activeLow: flags&3 == 3, level: flags>>2&3 == 3}
 }
 
-// acpiPowerOff enters S5 through the FADT's PM1 control registers, if the
-// tables describe them. It returns if that did not stop the machine.
+// acpiPowerOff enters S5 through the FADT's PM1 control registers, or
+// the sleep control register of hardware-reduced ACPI, if the tables
+// describe them. It returns if that did not stop the machine.
 // Context: trap or boot (stop, on the exit and panic paths), interrupts
 // off; does not allocate.
 func acpiPowerOff() {
@@ -147,4 +179,38 @@ func acpiPowerOff() {
 	if b := f.PM1bControl(); b.Address != 0 && b.AddressSpaceID == acpi.SpaceSystemIO {
 		cpu.Outw(uint16(b.Address), acpiTables.S5.PM1bValue())
 	}
+	// Hardware-reduced ACPI (QEMU's microvm): the sleep control register.
+	if r := f.SleepControlReg; f.HardwareReduced() && r.Address != 0 {
+		switch r.AddressSpaceID {
+		case acpi.SpaceSystemIO:
+			cpu.Outb(uint16(r.Address), acpiTables.S5.SleepControlValue())
+		case acpi.SpaceSystemMemory:
+			if r.Address < 4<<30 {
+				*(*uint8)(cpu.Pointer(physToVirt(r.Address))) = acpiTables.S5.SleepControlValue()
+			}
+		}
+	}
+}
+
+// resetMachine resets the machine: through the 8042 keyboard controller
+// (which QEMU's pc and q35 machines and Firecracker take as a reset or a
+// stop; tried even where the FADT denies an 8042, since Firecracker
+// emulates just this command and a write to an absent port goes nowhere),
+// then through the FADT's reset register, then by a triple fault. QEMU run
+// with -no-reboot exits on any of them. It returns only if none worked.
+// Context: trap or boot (stop), interrupts off; does not allocate.
+func resetMachine() {
+	f := &acpiTables.FADT
+	cpu.Outb(0x64, 0xfe) // 8042: pulse the reset line
+	if haveACPI && acpiTables.HaveFADT && f.ResetSupported() {
+		switch r := f.ResetReg; r.AddressSpaceID {
+		case acpi.SpaceSystemIO:
+			cpu.Outb(uint16(r.Address), f.ResetValue)
+		case acpi.SpaceSystemMemory:
+			if r.Address < 4<<30 {
+				*(*uint8)(cpu.Pointer(physToVirt(r.Address))) = f.ResetValue
+			}
+		}
+	}
+	cpu.TripleFault()
 }

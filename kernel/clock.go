@@ -2,7 +2,10 @@ package kernel
 
 import (
 	"math/bits"
+	"sync/atomic"
 
+	"github.com/gometal/gometal/drivers/acpi"
+	"github.com/gometal/gometal/drivers/clocksrc"
 	"github.com/gometal/gometal/drivers/lapic"
 	"github.com/gometal/gometal/drivers/pit"
 	"github.com/gometal/gometal/drivers/rtc"
@@ -10,8 +13,11 @@ import (
 )
 
 // Clocks. The monotonic clock counts from kernel entry (bootTSC, read by
-// start64) using the TSC, calibrated against the PIT; wall time adds the
-// CMOS RTC's reading at boot.
+// start64) using the TSC, whose frequency comes from CPUID where the CPU
+// or hypervisor reports it, and otherwise from a calibration against the
+// HPET, the ACPI PM timer or the PIT, with the RTC's second as the last
+// resort (drivers/clocksrc decides); wall time adds the CMOS RTC's reading
+// at boot.
 var (
 	bootTSC     uint64
 	tscHz       uint64
@@ -23,33 +29,296 @@ var (
 	// useTSCDeadline: the LAPIC timer takes absolute TSC deadlines (no
 	// conversion error, no re-arming drift); QEMU's TCG lacks the mode.
 	useTSCDeadline bool
+	// clockTrusted: the TSC frequency is plausible and, where two sources
+	// exist, two agree. Goroutine time slices need it (setupSlices).
+	clockTrusted bool
+	clockWhy     clocksrc.Problem // why not, when !clockTrusted
 )
 
-// calibrationUs is the PIT interval used to measure the TSC and the LAPIC
-// timer.
-const calibrationUs = 10000
+// calibrationUs is how long the TSC is measured against each reference
+// counter, and the LAPIC timer against the TSC.
+const calibrationUs = 20000
 
-// calibrateClocks measures the TSC and LAPIC timer frequencies and reads the
+// refCounter is a reference counter the TSC is calibrated against.
+type refCounter struct {
+	src   clocksrc.Source
+	hz    uint64
+	width uint8
+	hpet  uintptr // HPET: the register block (direct map)
+	port  uint16  // PM timer: the I/O port
+}
+
+// Reference counters, set up by findRefCounters.
+var (
+	refs  [3]refCounter
+	nRefs int
+)
+
+// HPET registers.
+const (
+	hpetCapabilities = 0x000
+	hpetConfig       = 0x010
+	hpetCounter      = 0x0f0
+	hpetEnable       = 1
+)
+
+// findRefCounters lists the machine's reference counters, the most precise
+// first: the HPET (ACPI HPET table), the ACPI PM timer (FADT; absent on
+// hardware-reduced ACPI) and the PIT, which is assumed: a machine without
+// one reads a constant, and the calibration gives up on it.
+// Context: boot, interrupts off; does not allocate.
+func findRefCounters() {
+	nRefs = 0
+	if haveACPI && acpiTables.HaveHPET {
+		a := acpiTables.HPET.BaseAddress
+		if a.AddressSpaceID == acpi.SpaceSystemMemory && a.Address != 0 && a.Address < 4<<30 {
+			regs := physToVirt(a.Address)
+			if hz := clocksrc.HPETHz(mmioRead64(regs + hpetCapabilities)); hz != 0 {
+				mmioWrite64(regs+hpetConfig, mmioRead64(regs+hpetConfig)|hpetEnable)
+				refs[nRefs] = refCounter{src: clocksrc.HPET, hz: hz, width: 32, hpet: regs}
+				nRefs++
+			}
+		}
+	}
+	if haveACPI && acpiTables.HaveFADT && !acpiTables.FADT.HardwareReduced() {
+		f := &acpiTables.FADT
+		if a := f.PMTimer(); a.AddressSpaceID == acpi.SpaceSystemIO && a.Address != 0 && a.Address < 0x10000 {
+			w := uint8(24)
+			if f.Flags&acpi.FlagTmrValExt != 0 {
+				w = 32
+			}
+			refs[nRefs] = refCounter{src: clocksrc.PMTimer, hz: clocksrc.PMTimerHz, width: w, port: uint16(a.Address)}
+			nRefs++
+		}
+	}
+	pit.Start()
+	refs[nRefs] = refCounter{src: clocksrc.PIT, hz: pit.Hz, width: pit.Width}
+	nRefs++
+}
+
+// read returns r's current count. Context: boot; does not allocate.
+func (r *refCounter) read() uint64 {
+	switch r.src {
+	case clocksrc.HPET:
+		return uint64(mmioRead32(r.hpet + hpetCounter))
+	case clocksrc.PMTimer:
+		return uint64(cpu.Inl(r.port))
+	}
+	return pit.Read()
+}
+
+// readPair reads r between two TSC readings, four times, and returns the
+// reading whose TSC bracket was the shortest, with the bracket's middle:
+// an interruption by the host (or an SMI) between the reads would
+// otherwise skew the calibration. Context: boot; does not allocate.
+func (r *refCounter) readPair() (tsc, ref uint64) {
+	best := ^uint64(0)
+	for i := 0; i < 4; i++ {
+		t0 := cpu.Rdtsc()
+		v := r.read()
+		t1 := cpu.Rdtsc()
+		if t1-t0 < best {
+			best, tsc, ref = t1-t0, t0+(t1-t0)/2, v
+		}
+	}
+	return tsc, ref
+}
+
+// measure returns the TSC frequency measured against r over
+// calibrationUs, as two halves that must agree within 1% (a host that
+// stops the virtual CPU for longer than a counter's wrap-around, 55 ms for
+// the PIT, would otherwise go unnoticed), trying three times; 0 when r
+// does not advance (the device is absent) or the halves never agree.
+// Context: boot, interrupts off; does not allocate.
+func (r *refCounter) measure() uint64 {
+	for try := 0; try < 3; try++ {
+		a := r.measureOnce(calibrationUs / 2)
+		if a == 0 {
+			return 0
+		}
+		b := r.measureOnce(calibrationUs / 2)
+		if b != 0 && clocksrc.DiffPPM(a, b) <= 10000 {
+			return a/2 + b/2
+		}
+	}
+	return 0
+}
+
+// measureOnce returns the TSC frequency measured against r over us
+// microseconds, 0 when r does not advance.
+// Context: boot, interrupts off; does not allocate.
+func (r *refCounter) measureOnce(us uint64) uint64 {
+	target := r.hz * us / 1e6
+	t0, prev := r.readPair()
+	var elapsed uint64
+	changed := t0
+	for elapsed < target {
+		cur := r.read()
+		if cur == prev {
+			// The slowest counter (the PIT) ticks every microsecond: a
+			// count that stays put for stuckTSC ticks (at least 10 ms at
+			// any plausible TSC frequency) belongs to no device. A host
+			// that pauses the CPU between two reads does not fool this:
+			// the counter moves on with the TSC.
+			if cpu.Rdtsc()-changed > stuckTSC {
+				return 0
+			}
+			continue
+		}
+		changed = cpu.Rdtsc()
+		elapsed += clocksrc.Delta(prev, cur, r.width)
+		prev = cur
+	}
+	t1, last := r.readPair()
+	elapsed += clocksrc.Delta(prev, last, r.width)
+	return clocksrc.Rate(t1-t0, elapsed, r.hz)
+}
+
+// stuckTSC is how many TSC ticks a reference counter may stand still
+// before it counts as absent: 100 ms at 1 GHz.
+const stuckTSC = 1e8
+
+// measureAll fills ms with the CPUID frequency, if any, and calibrations
+// against the reference counters, stopping once two sources agree.
+// Context: boot, interrupts off; does not allocate.
+func measureAll(ms *[clocksrc.MaxMeasurements]clocksrc.Measurement, cpuidHz uint64, cpuidSrc clocksrc.Source) []clocksrc.Measurement {
+	n := 0
+	if cpuidSrc != clocksrc.None {
+		ms[n] = clocksrc.Measurement{Src: cpuidSrc, Hz: cpuidHz}
+		n++
+	}
+	for i := 0; i < nRefs; i++ {
+		ms[n] = clocksrc.Measurement{Src: refs[i].src, Hz: refs[i].measure()}
+		n++
+		if d := clocksrc.Choose(ms[:n]); d.Trusted && d.Check != clocksrc.None {
+			break
+		}
+	}
+	return ms[:n]
+}
+
+// cpuidTSCHz reads the TSC frequency CPUID reports, if any.
+// Context: boot; does not allocate.
+func cpuidTSCHz() (uint64, clocksrc.Source) {
+	maxLeaf, _, _, _ := cpu.Cpuid(0, 0)
+	var l15 [3]uint32
+	var l16 uint32
+	if maxLeaf >= 0x15 {
+		l15[0], l15[1], l15[2], _ = cpu.Cpuid(0x15, 0)
+	}
+	if maxLeaf >= 0x16 {
+		l16, _, _, _ = cpu.Cpuid(0x16, 0)
+	}
+	var hvMax, hvKHz uint32
+	if _, _, ecx, _ := cpu.Cpuid(1, 0); ecx&(1<<31) != 0 { // hypervisor present
+		hvMax, _, _, _ = cpu.Cpuid(0x40000000, 0)
+		if hvMax >= 0x40000010 && hvMax < 0x40010000 {
+			hvKHz, _, _, _ = cpu.Cpuid(0x40000010, 0)
+		}
+	}
+	return clocksrc.CPUIDHz(maxLeaf, l15, l16, hvMax, hvKHz)
+}
+
+// calibrateClocks decides the TSC frequency (logging the source and the
+// cross-check), measures the LAPIC timer against the TSC and reads the
 // RTC. Context: boot, interrupts off; does not allocate.
 func calibrateClocks() {
-	localAPIC.StartCalibration()
-	t0 := cpu.Rdtsc()
-	pit.Wait(pit.TicksFor(calibrationUs))
-	t1 := cpu.Rdtsc()
-	left := localAPIC.TimerCount()
-	localAPIC.StopTimer()
-	tscHz = (t1 - t0) * (1e6 / calibrationUs)
+	cpuidHz, cpuidSrc := cpuidTSCHz()
+	findRefCounters()
+	var ms [clocksrc.MaxMeasurements]clocksrc.Measurement
+	d := clocksrc.Choose(measureAll(&ms, cpuidHz, cpuidSrc))
+	if !d.Trusted && d.Check != clocksrc.None {
+		d = clocksrc.Choose(measureAll(&ms, cpuidHz, cpuidSrc)) // disagreement: once more, in case the host interrupted
+	}
+	if !d.Trusted && d.Check == clocksrc.None {
+		// No usable counter: time one RTC second (one to two seconds' wait).
+		ms[0] = clocksrc.Measurement{Src: clocksrc.RTC, Hz: rtcMeasure()}
+		if r := clocksrc.Choose(ms[:1]); r.Trusted {
+			d = r
+		}
+	}
+	logClockDecision(&d)
+	tscHz, clockTrusted, clockWhy = d.Hz, d.Trusted, d.Why
 	if tscHz == 0 {
-		kernelPanic("TSC does not advance", nil)
+		tscHz = 1e9 // nothing to go by: a guess, and the clock is untrusted
 	}
 	tscMult = (1e9 << 32) / tscHz
-	lapicPerMs = uint64(0xffffffff-left) / (calibrationUs / 1000)
+
+	localAPIC.StartCalibration()
+	t0 := cpu.Rdtsc()
+	l0 := localAPIC.TimerCount()
+	for cpu.Rdtsc()-t0 < tscHz/(1e6/calibrationUs) {
+		cpu.Pause()
+	}
+	l1 := localAPIC.TimerCount()
+	t1 := cpu.Rdtsc()
+	localAPIC.StopTimer()
+	lapicPerMs = clocksrc.Rate(uint64(l0-l1), t1-t0, tscHz) / 1000
 	if lapicPerMs == 0 {
 		kernelPanic("local APIC timer does not count", nil)
 	}
 	useTSCDeadline = lapic.HasTSCDeadline()
-	now := rtc.Read()
+	now, ok := rtc.Read()
+	if !ok {
+		logs("warning: no RTC: the wall clock starts at 1970")
+	}
 	wallAtBoot = now.Unix()*1e9 - nanotime()
+}
+
+// rtcMeasure returns the TSC ticks in one second of the RTC (between two
+// update ends), 0 without an RTC. Context: boot, interrupts off; does not
+// allocate.
+func rtcMeasure() uint64 {
+	if !rtc.NextSecond(rtcLimitTSC) {
+		return 0
+	}
+	t0 := cpu.Rdtsc()
+	if !rtc.NextSecond(rtcLimitTSC) {
+		return 0
+	}
+	return cpu.Rdtsc() - t0
+}
+
+// rtcLimitTSC bounds each wait for the RTC's next second: over a second
+// at any plausible TSC frequency (3 s at 10 GHz), at most 30 s at 1 GHz.
+const rtcLimitTSC = 3e10
+
+// logClockDecision prints the TSC frequency, its source and the
+// cross-check; an untrusted clock is a warning, shown even when quiet.
+// Context: boot; does not allocate.
+func logClockDecision(d *clocksrc.Decision) {
+	var b [24]byte
+	var l logLine
+	if d.Hz == 0 {
+		l.s("clock: no source for the TSC frequency (no HPET, PM timer, PIT or RTC answered): guessing 1 GHz, untrusted").print()
+		return
+	}
+	l.s("clock: TSC ").b(clocksrc.FormatHz(&b, d.Hz)).s(" from ").s(d.Src.String())
+	switch {
+	case d.Check != clocksrc.None:
+		if d.Trusted {
+			l.s(", ").s(d.Check.String()).s(" agrees within ")
+		} else {
+			l.s(", but ").s(d.Check.String()).s(" says ").b(clocksrc.FormatHz(&b, d.CheckHz)).s(", off by ")
+		}
+		l.b(clocksrc.FormatPPM(&b, d.DiffPPM))
+	case d.Trusted:
+		l.s(" (no second source to cross-check)")
+	}
+	if !d.Trusted {
+		l.s(": untrusted (").s(d.Why.String()).s(")").print()
+		return
+	}
+	l.info()
+}
+
+// delayUs busy-waits us microseconds on the calibrated TSC.
+// Context: boot; does not allocate.
+func delayUs(us int64) {
+	end := nanotime() + us*1000
+	for nanotime() < end {
+		cpu.Pause()
+	}
 }
 
 // nanotime returns nanoseconds since kernel entry. Context: any; does not
@@ -104,3 +373,16 @@ func armTimer(c *percpu) {
 	ticks := uint64(ns) * lapicPerMs / 1e6
 	localAPIC.StartTimer(uint32(max(ticks, 1)))
 }
+
+// mmioRead32 reads a device register at virtual address a; the atomic load
+// keeps the compiler from merging or hoisting repeated reads of it.
+// Context: any; does not allocate.
+func mmioRead32(a uintptr) uint32 { return atomic.LoadUint32((*uint32)(cpu.Pointer(a))) }
+
+// mmioRead64 is mmioRead32 for a 64-bit register.
+// Context: any; does not allocate.
+func mmioRead64(a uintptr) uint64 { return atomic.LoadUint64((*uint64)(cpu.Pointer(a))) }
+
+// mmioWrite64 writes a 64-bit device register at virtual address a.
+// Context: any; does not allocate.
+func mmioWrite64(a uintptr, v uint64) { atomic.StoreUint64((*uint64)(cpu.Pointer(a)), v) }

@@ -16,10 +16,25 @@ const (
 	irqLastVector  = 0xef
 	// irqInfo is the ioctl that writes {vector, APIC id} as two uint32.
 	irqInfo = 0x47490001 // 'G' 'I' 1
+	// irqDeviceInfo describes platform device i (mmiodev.go): the
+	// argument points to 32 bytes, {index uint32 (in), flags uint32, base
+	// uint64, size uint64, gsi uint32, 0 uint32}; flags bit 0: level-
+	// triggered, bit 1: active low. ENOENT past the last device.
+	irqDeviceInfo = 0x47490002
+	// irqRouteGSI routes platform device i's interrupt (the argument is
+	// i) to this descriptor's vector on the boot CPU. A level-triggered
+	// line is masked when it fires and unmasked when the count is read:
+	// the driver must silence the device (virtio-mmio: InterruptACK)
+	// before its next read, or the next read returns at once.
+	irqRouteGSI = 0x47490003
 )
 
 // irqFDs maps a vector to its descriptor + 1 (0: free).
 var irqFDs [256]int16
+
+// irqDevOf maps a vector to the platform device + 1 routed to it (0:
+// none, an MSI vector).
+var irqDevOf [256]int16
 
 // openIRQ allocates a vector and a descriptor for it. Context: trap,
 // kernel lock held.
@@ -47,6 +62,9 @@ func irqInterrupt(v uint64) bool {
 	}
 	fd := int(irqFDs[v] - 1)
 	f := &files[fd]
+	if d := irqDevOf[v]; d != 0 && mmioDevs[d-1].Level {
+		setGSIMasked(mmioDevs[d-1].GSI, true) // until the driver reads the count
+	}
 	f.count++
 	f.seq++
 	if f.reader != noThread {
@@ -80,22 +98,77 @@ func irqRead(t sched.TID, f *file, buf, n uintptr) int64 {
 	}
 	f.count = 0
 	f.seq++
+	if d := irqDevOf[f.vector]; d != 0 && mmioDevs[d-1].Level {
+		setGSIMasked(mmioDevs[d-1].GSI, false)
+	}
 	return 8
 }
 
-// irqIoctl answers irqInfo. Context: trap, kernel lock held.
-func irqIoctl(f *file, req uint, arg uintptr) int64 {
-	if req != irqInfo {
-		return -_ENOTTY
+// setGSIMasked masks or unmasks gsi on the I/O APIC that serves it.
+// Context: trap, kernel lock held; does not allocate.
+func setGSIMasked(gsi uint32, masked bool) {
+	for i := range ioapics {
+		if ioapics[i].Serves(gsi) {
+			ioapics[i].SetMasked(gsi, masked)
+			return
+		}
 	}
-	if !userWrite32(arg, uint32(f.vector)) || !userWrite32(arg+4, cpus[0].apicID) {
-		return -_EFAULT
-	}
-	return 0
 }
 
-// closeIRQ frees the vector of f. Context: trap, kernel lock held.
+// irqIoctl answers irqInfo, irqDeviceInfo and irqRouteGSI. Context:
+// trap, kernel lock held.
+func irqIoctl(f *file, req uint, arg uintptr) int64 {
+	switch req {
+	case irqInfo:
+		if !userWrite32(arg, uint32(f.vector)) || !userWrite32(arg+4, cpus[0].apicID) {
+			return -_EFAULT
+		}
+		return 0
+	case irqDeviceInfo:
+		i, ok := userRead32(arg)
+		if !ok {
+			return -_EFAULT
+		}
+		if i >= uint32(nMMIODevs) {
+			return -_ENOENT
+		}
+		d := &mmioDevs[i]
+		var flags uint32
+		if d.Level {
+			flags |= 1
+		}
+		if d.ActiveLow {
+			flags |= 2
+		}
+		if !userWrite32(arg+4, flags) || !userWrite64(arg+8, d.Base) || !userWrite64(arg+16, d.Size) ||
+			!userWrite32(arg+24, d.GSI) || !userWrite32(arg+28, 0) {
+			return -_EFAULT
+		}
+		return 0
+	case irqRouteGSI:
+		if arg >= uintptr(nMMIODevs) {
+			return -_ENOENT
+		}
+		d := &mmioDevs[arg]
+		for i := range ioapics {
+			if ioapics[i].Serves(d.GSI) {
+				irqDevOf[f.vector] = int16(arg + 1)
+				ioapics[i].Route(d.GSI, f.vector, cpus[0].apicID, d.ActiveLow, d.Level)
+				return 0
+			}
+		}
+		return -_EINVAL // no I/O APIC serves it
+	}
+	return -_ENOTTY
+}
+
+// closeIRQ frees the vector of f, masking the platform interrupt routed
+// to it. Context: trap, kernel lock held.
 func closeIRQ(f *file) {
+	if d := irqDevOf[f.vector]; d != 0 {
+		setGSIMasked(mmioDevs[d-1].GSI, true)
+		irqDevOf[f.vector] = 0
+	}
 	irqFDs[f.vector] = 0
 }
 

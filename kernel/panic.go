@@ -24,6 +24,7 @@ var panicking bool
 func kernelPanic(reason string, f *TrapFrame) {
 	cpu.DisableInterrupts()
 	if panicking { // a fault while reporting: stop right away
+		statusRecord(0, true)
 		stop(debugexit.KernelPanic)
 	}
 	panicking = true
@@ -35,6 +36,7 @@ func kernelPanic(reason string, f *TrapFrame) {
 		printFrame(f)
 	}
 	logs("=== END KERNEL PANIC ===")
+	statusRecord(0, true)
 	stop(debugexit.KernelPanic)
 }
 

@@ -76,6 +76,10 @@ func setupSlices() {
 			sliceNs = ns
 		}
 	}
+	if !clockTrusted {
+		l.s("refusing goroutine time slices: the clock is untrusted (").s(clockWhy.String()).s("): preemption is left to the runtime's sysmon").print()
+		return
+	}
 	if p := offsetsProblem(&rtOffsets); p.a != "" {
 		l.s("refusing runtime offsets (").s(p.a).s(p.b).s(p.c).s("): preemption is left to the runtime's sysmon").print()
 		return

@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/boot"
-	"github.com/gometal/gometal/drivers/pit"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
 )
@@ -93,7 +92,7 @@ func startAPs(ids []uint32) {
 		}
 		start := nanotime()
 		localAPIC.SendInit(apic)
-		pit.Wait(pit.TicksFor(10000))
+		delayUs(10000)
 		localAPIC.SendStartup(apic, vector)
 		if !waitOnline(c, 1000) {
 			localAPIC.SendStartup(apic, vector)

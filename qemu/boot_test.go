@@ -61,6 +61,10 @@ type bootCase struct {
 	// trim, if set, cuts both outputs down to what they must share (after
 	// fixHost), for programs whose output holds addresses.
 	trim func(out []byte) []byte
+	// machine is qemu.Options.Machine ("" for q35); noDebugExit leaves
+	// out isa-debug-exit (the status comes from the status record).
+	machine     string
+	noDebugExit bool
 }
 
 const (
@@ -222,6 +226,7 @@ func (s *bootSuite) boot(t *testing.T, name string, c bootCase) {
 	if c.smp != 0 {
 		o.SMP = c.smp
 	}
+	o.Machine, o.NoDebugExit = c.machine, c.noDebugExit
 	if c.stdin != "" {
 		o.Stdin = strings.NewReader(c.stdin)
 	}

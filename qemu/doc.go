@@ -7,7 +7,8 @@
 //
 //	QEMU status 2n+1 -> the program exited with status n
 //	QEMU status 255  -> kernel panic (ErrKernelPanic)
-//	QEMU status 0    -> reset or power-off without a status (ErrNoStatus)
+//	QEMU status 0    -> the console's status record, else reset or
+//	                    power-off without a status (ErrNoStatus)
 //	no exit in time  -> QEMU is killed (ErrTimeout)
 //
 // With Options.ISO, QEMU boots a GRUB ISO (gometal iso) from a CD-ROM
@@ -17,9 +18,14 @@
 // The console stream is split into the program's output and the kernel log
 // (lines that start with "[gometal] ") by [Splitter].
 //
-// The machine is q35 (PCIe, so virtio devices get MSI-X; QEMU 7.2 loads a
-// PVH ELF with -kernel on q35 and pc alike, and both boot equally fast under
-// TCG). The CPU model is qemu64 plus RDRAND: QEMU's TCG implements RDRAND
+// Without isa-debug-exit (Options.NoDebugExit) QEMU exits with 0 when the
+// guest resets or powers off, and the status comes from the kernel's
+// status record on the console ([ParseStatusRecord]).
+//
+// Options.Machine chooses pc or microvm (docs/microvm.md) instead of the
+// default machine, q35 (PCIe, so virtio devices get MSI-X; QEMU 7.2 loads
+// a PVH ELF with -kernel on q35 and pc alike, and both boot equally fast
+// under TCG). The CPU model is qemu64 plus RDRAND: QEMU's TCG implements RDRAND
 // and the TSC, so the kernel gets both without -cpu max; TCG does not offer
 // RDSEED, invariant TSC or the TSC-deadline timer, so the kernel must not
 // depend on them.

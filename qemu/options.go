@@ -21,8 +21,16 @@ const NoTimeout time.Duration = -1
 
 // Machine and CPU model passed to QEMU; see the package comment for why.
 const (
-	machine = "q35"
-	cpu     = "qemu64,+rdrand"
+	DefaultMachine = "q35"
+	cpu            = "qemu64,+rdrand"
+)
+
+// Machines [Options.Machine] knows (its value may add QEMU machine
+// properties after a comma: "microvm,acpi=off").
+const (
+	MachineQ35     = "q35"
+	MachinePC      = "pc"
+	MachineMicrovm = "microvm" // no PCI: virtio devices on virtio-mmio, the serial port is isa-serial
 )
 
 // DebugExitDevice is the -device argument for the exit-status port of
@@ -55,8 +63,16 @@ type Options struct {
 	// cpio newc archive, docs/protocols.md) after the image's own. ""
 	// means none; with ISO it must be "" (the ISO carries its module).
 	Initrd string
+	// Machine is the QEMU machine (-machine): "q35" (the default), "pc" or
+	// "microvm", optionally with properties ("microvm,acpi=off").
+	Machine string
+	// NoDebugExit leaves out the isa-debug-exit device: the guest's exit
+	// status then comes from the status record it prints on the console
+	// (docs/protocols.md), as on monitors without the device (Firecracker).
+	NoDebugExit bool
 	// Net is a QEMU -netdev backend such as "user,hostfwd=tcp::8080-:80";
-	// it is attached to a modern-only virtio-net PCI device. "" means no NIC.
+	// it is attached to a modern-only virtio-net PCI device (on microvm, a
+	// virtio-mmio one). "" means no NIC.
 	Net string
 	// Extra holds more QEMU arguments, appended last.
 	Extra []string
@@ -87,7 +103,17 @@ func (o Options) withDefaults() Options {
 	if o.QEMU == "" {
 		o.QEMU = DefaultQEMU
 	}
+	if o.Machine == "" {
+		o.Machine = DefaultMachine
+	}
 	return o
+}
+
+// MachineType returns the machine's name without its properties
+// ("microvm" for "microvm,acpi=off").
+func (o Options) MachineType() string {
+	name, _, _ := strings.Cut(o.withDefaults().Machine, ",")
+	return name
 }
 
 // Args returns the QEMU command-line arguments (without the binary) for o,
@@ -102,7 +128,7 @@ func (o Options) Args() []string {
 		boot = append([]string{"-bios", o.BIOS}, boot...)
 	}
 	args := []string{
-		"-machine", machine,
+		"-machine", o.Machine,
 		"-cpu", cpu,
 		"-smp", strconv.Itoa(o.SMP),
 		"-m", o.Mem,
@@ -116,8 +142,10 @@ func (o Options) Args() []string {
 		"-serial", "stdio",
 		"-monitor", "none",
 		"-no-reboot",
-		"-device", DebugExitDevice,
 	)
+	if !o.NoDebugExit {
+		args = append(args, "-device", DebugExitDevice)
+	}
 	if o.Append != "" {
 		args = append(args, "-append", o.Append)
 	}
@@ -130,9 +158,14 @@ func (o Options) Args() []string {
 		if opts != "" {
 			netdev += "," + opts
 		}
-		args = append(args,
-			"-netdev", netdev,
-			"-device", "virtio-net-pci,netdev=net0,disable-legacy=on")
+		nic := []string{"-device", "virtio-net-pci,netdev=net0,disable-legacy=on"}
+		if o.MachineType() == MachineMicrovm {
+			// A virtio-mmio transport; QEMU 7.2 makes them legacy
+			// (version 1) unless told otherwise, the kernel drives only
+			// version 2 (virtio 1.x), as Firecracker offers.
+			nic = []string{"-global", "virtio-mmio.force-legacy=false", "-device", "virtio-net-device,netdev=net0"}
+		}
+		args = append(append(args, "-netdev", netdev), nic...)
 	}
 	return append(args, o.Extra...)
 }

@@ -107,6 +107,8 @@ func (o Options) checkBoot() error {
 		return errors.New("an ISO's kernel command line is in its grub.cfg: build it with the command line instead of passing Append")
 	case o.ISO != "" && o.Initrd != "":
 		return errors.New("an ISO's boot modules are in its grub.cfg: build it with the initrd instead of passing Initrd")
+	case o.ISO != "" && o.MachineType() == MachineMicrovm:
+		return errors.New("microvm has no firmware disk boot: boot an image, not an ISO")
 	case o.ISO != "":
 		path, what = o.ISO, "ISO"
 	}
@@ -142,6 +144,15 @@ func (r *Result) decide(ctx, runCtx context.Context, ps *os.ProcessState, waitEr
 		if errors.Is(err, ErrQEMU) && stderr != "" {
 			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr))
 		}
+		if errors.Is(err, ErrNoStatus) {
+			// No debug-exit status: the guest reset or powered off, after
+			// printing its status record if it exited in order.
+			if code, panicked, ok := ParseStatusRecord(r.KernelLog); ok && panicked {
+				err, r.Panic = ErrKernelPanic, true
+			} else if ok {
+				r.ExitCode, err = code, nil
+			}
+		}
 	case ctx.Err() != nil:
 		err = fmt.Errorf("%w (QEMU killed after %v)", ctx.Err(), r.Duration.Round(time.Millisecond))
 	case runCtx.Err() != nil:
@@ -157,7 +168,7 @@ func (r *Result) decide(ctx, runCtx context.Context, ps *os.ProcessState, waitEr
 		if report == "" {
 			report = "no report on the console; last console lines:\n" + tail
 		}
-		err = fmt.Errorf("%w (QEMU status %d):\n%s", err, PanicStatus, report)
+		err = fmt.Errorf("%w (QEMU status %d):\n%s", err, ps.ExitCode(), report)
 	case r.Panic && err == nil:
 		err = fmt.Errorf("%w: report on the console, yet exit code %d:\n%s", ErrKernelPanic, r.ExitCode, r.PanicReport)
 	case r.Panic:

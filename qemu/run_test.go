@@ -63,6 +63,16 @@ func TestRunExitStatus(t *testing.T) {
 			name: "reset", spec: fakeSpec{Status: 0, Console: "booting\n[gometal] triple fault soon\n"},
 			code: -1, err: qemu.ErrNoStatus, errSubstr: "triple fault soon",
 		},
+		{name: "reset after a status record", spec: fakeSpec{Status: 0, Console: "bye\n[gometal] exit status 3\n"}, code: 3},
+		{name: "reset after status record 0", spec: fakeSpec{Status: 0, Console: "[gometal] exit status 0\r\n"}, code: 0},
+		{
+			name: "reset after a panic record", spec: fakeSpec{Status: 0, Console: report + "[gometal] exit status panic\n"},
+			code: -1, err: qemu.ErrKernelPanic, isPanic: true, report: reportText, errSubstr: "page fault in kernel",
+		},
+		{
+			name: "debug-exit status wins over the record", spec: fakeSpec{Status: 7, Console: "[gometal] exit status 5\n"},
+			code: 3,
+		},
 		{name: "even status", spec: fakeSpec{Status: 2}, code: -1, err: qemu.ErrQEMU},
 		{
 			name: "QEMU error", spec: fakeSpec{Status: 1, Stderr: "qemu-system-x86_64: -kernel x: bad image\n"},

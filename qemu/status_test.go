@@ -102,3 +102,45 @@ func TestQEMUFailed(t *testing.T) {
 	assert.True(t, qemuFailed("qemu: could not load kernel 'x': No such file or directory\n"))
 	assert.True(t, qemuFailed("qemu-system-x86_64: warning: w\nqemu-system-x86_64: -m foo: bad size\n"))
 }
+
+func TestParseStatusRecord(t *testing.T) {
+	tests := []struct {
+		log      string
+		code     int
+		panicked bool
+		ok       bool
+	}{
+		{"", -1, false, false},
+		{"[gometal] program exited with status 3 after 1 ms\n", -1, false, false},
+		{"[gometal] exit status 3\n", 3, false, true},
+		{"[gometal] exit status 0\r\n", 0, false, true},
+		{"[gometal] exit status 255", 255, false, true},
+		{"[gometal] exit status panic\n", -1, true, true},
+		{"[gometal] exit status 1\n[gometal] exit status 2\n", 2, false, true},
+		{"[gometal] exit status 256\n", -1, false, false},
+		{"[gometal] exit status -1\n", -1, false, false},
+		{"[gometal] exit status 07\n", -1, false, false},
+		{"[gometal] exit status 3 and more\n", -1, false, false},
+	}
+	for _, tt := range tests {
+		code, panicked, ok := ParseStatusRecord([]byte(tt.log))
+		assert.Equal(t, tt.code, code, "%q", tt.log)
+		assert.Equal(t, tt.panicked, panicked, "%q", tt.log)
+		assert.Equal(t, tt.ok, ok, "%q", tt.log)
+	}
+}
+
+func TestOptionsArgsMachine(t *testing.T) {
+	args := Options{Image: "x.img", Machine: "microvm,acpi=off", NoDebugExit: true, Net: "user"}.Args()
+	assert.Equal(t, []string{"-machine", "microvm,acpi=off"}, args[:2])
+	assert.NotContains(t, args, DebugExitDevice)
+	assert.Contains(t, args, "virtio-net-device,netdev=net0")
+	assert.Equal(t, MachineMicrovm, Options{Machine: "microvm,acpi=off"}.MachineType())
+	assert.Equal(t, MachineQ35, Options{}.MachineType())
+
+	args = Options{Image: "x.img", Machine: "pc"}.Args()
+	assert.Equal(t, []string{"-machine", "pc"}, args[:2])
+	assert.Contains(t, args, DebugExitDevice)
+
+	assert.ErrorContains(t, Options{ISO: "x.iso", Machine: "microvm"}.checkBoot(), "microvm")
+}

@@ -86,6 +86,10 @@ type Tables struct {
 	HPET HPET
 	DSDT uint64 // physical address of the DSDT that was read (from the FADT)
 	S5   S5
+
+	// MMIO lists the DSDT's virtio-mmio transports (_HID LNRO0005).
+	MMIO  [MaxMMIODevices]MMIODevice
+	NMMIO int
 }
 
 // window is mem holding physical addresses [base, base+len(b)).

@@ -171,6 +171,17 @@ var captureExpectations = map[string]func(t *testing.T, out *Tables){
 		assert.True(t, out.HaveS5)
 		assert.Equal(t, S5{SLPTypA: 5}, out.S5)
 		assert.Equal(t, uint8(0x34), out.S5.SleepControlValue())
+		assert.Zero(t, out.NMMIO, "no virtio device attached: no transport declared")
+	},
+	// microvm with two virtio-net-device NICs (and -smp 2): the DSDT
+	// declares the two virtio-mmio transports they sit on, the last two,
+	// level-triggered on the second I/O APIC.
+	"gometal-microvm-virtio-net.acpidump": func(t *testing.T, out *Tables) {
+		assert.Equal(t, []string{"RSDP", "XSDT", "FACP", "APIC", "DSDT"}, sigs(out))
+		assert.Equal(t, []MMIODevice{
+			{Base: 0xfeb02e00, Size: 0x200, GSI: 47, Level: true},
+			{Base: 0xfeb02c00, Size: 0x200, GSI: 46, Level: true},
+		}, out.MMIO[:out.NMMIO])
 	},
 }
 

@@ -72,6 +72,7 @@ func Parse(mem []byte, base uint64, rsdp uint64, out *Tables) Error {
 		if d := out.load(m, out.FADT.DSDT, "DSDT"); d != nil {
 			out.HaveDSDT, out.DSDT = true, out.FADT.DSDT
 			out.HaveS5 = findS5(d[headerLen:], &out.S5)
+			out.NMMIO = findMMIODevices(d[headerLen:], &out.MMIO)
 		}
 	}
 	return first

@@ -93,3 +93,19 @@ func (a *IOAPIC) Mask(gsi uint32) {
 		a.write(regRedir+2*(gsi-a.gsiBase), redirMasked)
 	}
 }
+
+// SetMasked masks or unmasks gsi, keeping the rest of its redirection
+// entry. Context: trap; does not allocate.
+func (a *IOAPIC) SetMasked(gsi uint32, masked bool) {
+	if !a.Serves(gsi) {
+		return
+	}
+	reg := regRedir + 2*(gsi-a.gsiBase)
+	low := a.read(reg)
+	if masked {
+		low |= redirMasked
+	} else {
+		low &^= redirMasked
+	}
+	a.write(reg, low)
+}

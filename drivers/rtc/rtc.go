@@ -34,30 +34,76 @@ func read(reg uint8) uint8 {
 	return cpu.Inb(portData)
 }
 
+// maxPolls bounds the wait for an update to end (it lasts under 2 ms).
+const maxPolls = 1 << 21
+
+// absent reports whether there is no RTC: register A then reads all ones
+// (an RTC's divider bits are never 111 while it runs).
+// Context: boot; does not allocate.
+func absent() bool { return read(regStatusA) == 0xff }
+
+// waitNotUpdating waits until no update is in progress; false when that
+// never happens (no RTC). Context: boot; does not allocate.
+func waitNotUpdating() bool {
+	if absent() {
+		return false
+	}
+	for i := 0; i < maxPolls; i++ {
+		if read(regStatusA)&aUpdating == 0 {
+			return true
+		}
+		cpu.Pause()
+	}
+	return false
+}
+
 // snapshot waits until no update is in progress and reads the time
 // registers once. Context: boot; does not allocate.
-func snapshot() (t [7]uint8) {
-	for read(regStatusA)&aUpdating != 0 {
-		cpu.Pause()
+func snapshot() (t [7]uint8, ok bool) {
+	if !waitNotUpdating() {
+		return t, false
 	}
 	t[0], t[1], t[2] = read(regSeconds), read(regMinutes), read(regHours)
 	t[3], t[4], t[5], t[6] = read(regDay), read(regMonth), read(regYear), read(regCentury)
-	return t
+	return t, true
 }
 
 // Read returns the current RTC time (UTC by convention). It reads twice
-// until two readings agree, so an update in between cannot tear it.
+// until two readings agree, so an update in between cannot tear it. ok is
+// false when there is no RTC (it never leaves its update state).
 // Context: boot; does not allocate.
-func Read() Time {
-	a := snapshot()
-	for {
-		b := snapshot()
-		if a == b {
+func Read() (t Time, ok bool) {
+	a, ok := snapshot()
+	for i := 0; ok && i < 8; i++ {
+		b, okb := snapshot()
+		if !okb || a == b {
 			break
 		}
 		a = b
 	}
-	return Decode(a, read(regStatusB))
+	if !ok {
+		return Time{}, false
+	}
+	return Decode(a, read(regStatusB)), true
+}
+
+// NextSecond busy-waits for the end of the RTC's next once-a-second
+// update (the update-in-progress flag falling) and returns then, true; or
+// false when there is no RTC or no update comes within limitTSC TSC
+// ticks. The edges are a second apart, which makes the RTC a slow
+// last-resort reference for calibrating the TSC.
+// Context: boot, interrupts off; does not allocate.
+func NextSecond(limitTSC uint64) bool {
+	if !waitNotUpdating() { // inside an update: let it end first
+		return false
+	}
+	start := cpu.Rdtsc()
+	for read(regStatusA)&aUpdating == 0 {
+		if cpu.Rdtsc()-start > limitTSC {
+			return false
+		}
+	}
+	return waitNotUpdating()
 }
 
 // Decode converts raw register values (seconds, minutes, hours, day, month,

@@ -139,6 +139,21 @@ func (c CommonCfg) Reset() error {
 // offered and those accepted. On failure it sets FAILED (except when the
 // reset itself fails).
 func (c CommonCfg) Negotiate(want uint64) (offered, accepted uint64, err error) {
+	return negotiate(c, want)
+}
+
+// transport is what negotiate needs of a transport.
+type transport interface {
+	Reset() error
+	Status() uint8
+	SetStatus(uint8)
+	DeviceFeatures() uint64
+	SetDriverFeatures(uint64)
+	Fail()
+}
+
+// negotiate runs Negotiate on either transport.
+func negotiate(c transport, want uint64) (offered, accepted uint64, err error) {
 	if err := c.Reset(); err != nil {
 		return 0, 0, err
 	}

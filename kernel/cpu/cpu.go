@@ -16,6 +16,8 @@ func Inb(port uint16) uint8
 func Outb(port uint16, v uint8)
 
 // Inl reads a 32-bit value from an I/O port.
+// Context: any: boot, trap, or a ring-3 kernel goroutine with IOPL 3
+// (drivers/pci); does not allocate.
 func Inl(port uint16) uint32
 
 // Outl writes a 32-bit value to an I/O port.
@@ -123,3 +125,8 @@ func Pause()
 // Outw writes a 16-bit value to an I/O port.
 // Context: boot or trap (ring 3 with IOPL 3 too); does not allocate.
 func Outw(port uint16, v uint16)
+
+// TripleFault shuts the CPU down by raising an exception with an empty
+// IDT, the reset of last resort. Context: ring 0, interrupts off; does not
+// return on a real CPU.
+func TripleFault()

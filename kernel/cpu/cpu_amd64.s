@@ -173,3 +173,13 @@ TEXT ·Outw(SB),NOSPLIT,$0-4
 	MOVW	v+2(FP), AX
 	OUTW
 	RET
+
+// TripleFault loads an empty IDT and raises a breakpoint: the CPU finds no
+// handler for it, nor for the resulting #GP and #DF, and shuts down, which
+// a virtual machine monitor or the chipset turns into a reset.
+TEXT ·TripleFault(SB),NOSPLIT,$16-0
+	MOVQ	$0, 0(SP)
+	MOVQ	$0, 8(SP)
+	LIDT	0(SP)
+	INT	$3
+	RET

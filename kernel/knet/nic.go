@@ -47,11 +47,12 @@ const wantFeatures = virtio.FeatureVersion1 | virtio.NetFeatureMAC | virtio.NetF
 // NIC is an initialised virtio-net device. Its methods are safe for
 // concurrent use.
 type NIC struct {
-	name     string // "virtio-net BB:DD.F"
-	cfg      virtio.CommonCfg
+	name     string           // "virtio-net BB:DD.F"
+	cfg      virtio.CommonCfg // the PCI transport's registers
+	mmio     *virtio.MMIO     // or the virtio-mmio transport's (nic_mmio.go)
 	devCfg   []byte
 	isr      []byte
-	notify   virtio.Notifier
+	notify   notifier
 	features uint64 // accepted
 	offered  uint64
 	mac      tcpip.LinkAddress
@@ -59,7 +60,7 @@ type NIC struct {
 
 	rx, tx vq
 	txMu   sync.Mutex // guards tx: WritePackets and the tx goroutine
-	cfgIRQ *irqFD
+	cfgIRQ irqSource
 
 	stats counters
 	ep    *endpoint
@@ -88,6 +89,17 @@ func OpenNIC() (*NIC, error) {
 		return nil, fmt.Errorf("%w: not running on gometal", errNoDevice)
 	}
 	d, caps, err := findVirtioNet()
+	if errors.Is(err, errNoDevice) {
+		// No PCI NIC: a virtio-mmio one (microvm, Firecracker)?
+		n, merr := openMMIONIC()
+		if merr == nil {
+			opened = n
+			return n, nil
+		}
+		if !errors.Is(merr, errNoDevice) {
+			return nil, merr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +146,7 @@ func initNIC(d *pci.Device, caps virtio.Caps) (*NIC, error) {
 	n.rx.publish(n.notify) // the receive buffers posted by setup
 	logf("%s: MAC %s, link %s, %d queues, features %#x (offered %#x), rx/tx %d/%d descriptors, MSI-X vectors %#x/%#x/%#x, negotiated %s",
 		n.name, n.mac, n.linkState(), n.cfg.NumQueues(), n.features, n.offered, n.rx.q.Size(), n.tx.q.Size(),
-		n.cfgIRQ.vector, n.rx.irq.vector, n.tx.irq.vector, virtio.FeatureNames(n.features))
+		vectorOf(n.cfgIRQ), vectorOf(n.rx.irq), vectorOf(n.tx.irq), virtio.FeatureNames(n.features))
 	return n, nil
 }
 
@@ -150,7 +162,8 @@ func (n *NIC) setup(bars *barMaps, caps virtio.Caps) error {
 	if err != nil {
 		return err
 	}
-	n.notify = virtio.NewNotifier(notify, caps.NotifyMultiplier)
+	pciNotify := virtio.NewNotifier(notify, caps.NotifyMultiplier)
+	n.notify = pciNotify
 	if caps.Found&(1<<virtio.CapISR) != 0 {
 		if n.isr, err = bars.virtioRegion(caps.ISR); err != nil {
 			return err
@@ -173,17 +186,19 @@ func (n *NIC) setup(bars *barMaps, caps virtio.Caps) error {
 	if m.entries() < 3 {
 		return fmt.Errorf("MSI-X table has %d entries, need 3", m.entries())
 	}
-	if n.cfgIRQ, err = openIRQ(); err != nil {
+	cfgIRQ, err := openIRQ()
+	if err != nil {
 		return err
 	}
-	m.route(vecConfig, n.cfgIRQ)
+	n.cfgIRQ = cfgIRQ
+	m.route(vecConfig, cfgIRQ)
 	if got := n.cfg.SetConfigMSIXVector(vecConfig); got != vecConfig {
 		return fmt.Errorf("device rejected MSI-X entry %d for configuration changes (read back %#x)", vecConfig, got)
 	}
-	if err := n.rx.init(n.cfg, n.notify, dma, m, 0, vecRx); err != nil {
+	if err := n.rx.init(n.cfg, pciNotify, dma, m, 0, vecRx); err != nil {
 		return fmt.Errorf("receive queue: %w", err)
 	}
-	if err := n.tx.init(n.cfg, n.notify, dma, m, 1, vecTx); err != nil {
+	if err := n.tx.init(n.cfg, pciNotify, dma, m, 1, vecTx); err != nil {
 		return fmt.Errorf("transmit queue: %w", err)
 	}
 	for n.rx.q.Free() > 0 {
@@ -198,7 +213,7 @@ func (n *NIC) setup(bars *barMaps, caps virtio.Caps) error {
 func (n *NIC) readConfig() error {
 	mac := make([]byte, 6)
 	var mtu uint16
-	virtio.DeviceConfig(n.cfg, func() {
+	n.deviceConfig(func() {
 		for i := range mac {
 			mac[i] = virtio.Read8(n.devCfg, i)
 		}
@@ -221,6 +236,21 @@ func (n *NIC) readConfig() error {
 	}
 	return nil
 }
+
+// deviceConfig runs read until it saw a consistent snapshot of the
+// device-specific configuration, on either transport.
+func (n *NIC) deviceConfig(read func()) {
+	if n.mmio != nil {
+		n.mmio.DeviceConfig(read)
+		return
+	}
+	virtio.DeviceConfig(n.cfg, read)
+}
+
+// notifier tells the device about new buffers in a queue: the PCI
+// transport's notification area (virtio.Notifier) or virtio-mmio's
+// register (virtio.MMIO).
+type notifier interface{ Notify(at int, q uint16) }
 
 // MAC returns the NIC's Ethernet address. Context: ring-3 kernel
 // goroutine; never trap context.

@@ -12,7 +12,7 @@ func (n *NIC) linkState() string {
 		return "unknown"
 	}
 	var s uint16
-	virtio.DeviceConfig(n.cfg, func() { s = virtio.Read16(n.devCfg, 6) })
+	n.deviceConfig(func() { s = virtio.Read16(n.devCfg, 6) })
 	if s&1 != 0 {
 		return "up"
 	}

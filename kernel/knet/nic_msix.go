@@ -50,6 +50,23 @@ func openIRQ() (*irqFD, error) {
 	return &irqFD{f: f, vector: info[0], apic: info[1]}, nil
 }
 
+// irqSource is what a driver goroutine sleeps on: an interrupt
+// descriptor of its own (MSI-X), or its share of one the transport's
+// interrupt goroutine fans out (virtio-mmio, nic_mmio.go).
+type irqSource interface {
+	// wait blocks until at least one interrupt has arrived and returns
+	// how many did.
+	wait() (uint64, error)
+}
+
+// vectorOf returns s's vector for the log, 0 when it has none of its own.
+func vectorOf(s irqSource) uint32 {
+	if q, ok := s.(*irqFD); ok {
+		return q.vector
+	}
+	return 0
+}
+
 // wait blocks until at least one interrupt has arrived and returns how
 // many did.
 func (q *irqFD) wait() (uint64, error) {

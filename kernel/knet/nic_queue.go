@@ -13,7 +13,7 @@ type vq struct {
 	index    uint16 // the queue's number on the device
 	q        *virtio.Queue
 	notifyAt int // offset of its notification register
-	irq      *irqFD
+	irq      irqSource
 	bufs     []byte
 	bufPhys  uint64
 	bufOf    []uint16 // per head descriptor: the buffer in flight there
@@ -35,6 +35,29 @@ func (v *vq) init(cfg virtio.CommonCfg, notify virtio.Notifier, dma *dmaMem, m *
 		size /= 2
 	}
 	cfg.SetQueueSize(uint16(size))
+	if err := v.alloc(dma, size); err != nil {
+		return err
+	}
+	irq, err := openIRQ()
+	if err != nil {
+		return err
+	}
+	v.irq = irq
+	m.route(int(vec), irq)
+	if got := cfg.SetQueueMSIXVector(vec); got != vec {
+		return fmt.Errorf("device rejected MSI-X entry %d for queue %d (read back %#x)", vec, index, got)
+	}
+	cfg.SetQueueAddrs(v.q.DescAddr(), v.q.DriverAddr(), v.q.DeviceAddr())
+	if v.notifyAt, err = notify.Offset(cfg.QueueNotifyOff()); err != nil {
+		return err
+	}
+	cfg.EnableQueue()
+	return nil
+}
+
+// alloc lays out a queue of size descriptors and its buffers in the DMA
+// pool, all buffers free.
+func (v *vq) alloc(dma *dmaMem, size int) error {
 	_, _, total := virtio.Layout(size)
 	ring, ringPhys, err := dma.alloc(total, 4096)
 	if err != nil {
@@ -50,18 +73,6 @@ func (v *vq) init(cfg virtio.CommonCfg, notify virtio.Notifier, dma *dmaMem, m *
 	for i := size - 1; i >= 0; i-- {
 		v.free = append(v.free, uint16(i))
 	}
-	if v.irq, err = openIRQ(); err != nil {
-		return err
-	}
-	m.route(int(vec), v.irq)
-	if got := cfg.SetQueueMSIXVector(vec); got != vec {
-		return fmt.Errorf("device rejected MSI-X entry %d for queue %d (read back %#x)", vec, index, got)
-	}
-	cfg.SetQueueAddrs(v.q.DescAddr(), v.q.DriverAddr(), v.q.DeviceAddr())
-	if v.notifyAt, err = notify.Offset(cfg.QueueNotifyOff()); err != nil {
-		return err
-	}
-	cfg.EnableQueue()
 	return nil
 }
 
@@ -108,7 +119,7 @@ func (v *vq) complete(bad *counter) (b uint16, n uint32, ok bool) {
 
 // publish makes the posted chains visible and notifies the device if it
 // asks for it.
-func (v *vq) publish(notify virtio.Notifier) {
+func (v *vq) publish(notify notifier) {
 	if v.q.Publish() {
 		notify.Notify(v.notifyAt, v.index)
 	}

@@ -17,7 +17,7 @@ import (
 
 func init() {
 	commands["run"] = &command{
-		usage: "run IMAGE [--smp N] [--mem SIZE] [--net NETDEV] [--initrd FILE] [--timeout D] [--gdb[=PORT]] [--env K=V]... [--append CMDLINE] [-- ARGS...]",
+		usage: "run IMAGE [--machine q35|pc|microvm] [--no-debug-exit] [--smp N] [--mem SIZE] [--net NETDEV] [--initrd FILE] [--timeout D] [--gdb[=PORT]] [--env K=V]... [--append CMDLINE] [-- ARGS...]",
 		help: `Run boots IMAGE in QEMU with the serial console on standard output and
 exits with the program's exit status: 125 after a kernel panic (the
 symbolized report goes to standard error), 124 on a timeout, 1 if the
@@ -27,6 +27,10 @@ The kernel command line is "K=V... -- ARGS...", from the --env flags and
 the arguments after "--"; --append passes a raw command line instead.
 
 Flags:
+  --machine M      the QEMU machine: q35 (default), pc or microvm, with
+                   properties if wanted (microvm,acpi=off); see docs/microvm.md
+  --no-debug-exit  leave out QEMU's isa-debug-exit device: the status comes
+                   from the kernel's exit status record (docs/protocols.md)
   --smp N          CPUs, 1 to 64 (default 1)
   --mem SIZE       memory, such as 256M or 2G (default 256M); at least
                    what "gometal info IMAGE" says the image needs
@@ -60,6 +64,9 @@ type bootFlags struct {
 	gdbPort int
 	qemu    string
 	initrd  string
+
+	machine     string // qemu.Options.Machine
+	noDebugExit bool
 }
 
 func (b *bootFlags) register(fs *flag.FlagSet) {
@@ -69,6 +76,8 @@ func (b *bootFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&b.timeout, "timeout", 0, "")
 	fs.StringVar(&b.qemu, "qemu", "", "")
 	fs.StringVar(&b.initrd, "initrd", "", "")
+	fs.StringVar(&b.machine, "machine", "", "")
+	fs.BoolVar(&b.noDebugExit, "no-debug-exit", false, "")
 }
 
 // listFlag is a repeatable string flag.
@@ -174,6 +183,9 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 		Console: std.out,
 		Stdin:   std.in,
 		QEMU:    b.qemu,
+
+		Machine:     b.machine,
+		NoDebugExit: b.noDebugExit,
 	})
 	switch {
 	case err == nil:

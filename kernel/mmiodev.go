@@ -1,0 +1,70 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/drivers/acpi"
+	"github.com/gometal/gometal/kernel/abi"
+)
+
+// Platform devices without a bus to enumerate: virtio-mmio transports,
+// which the firmware declares in the DSDT (QEMU's microvm, Firecracker)
+// or the monitor announces on the command line (virtio_mmio.device=, as
+// Firecracker does for Linux). Drivers in kernel goroutines read the list
+// through /dev/irq's irqDeviceInfo ioctl and route the interrupt with
+// irqRouteGSI (irqfd.go).
+var (
+	mmioDevs  [acpi.MaxMMIODevices]acpi.MMIODevice
+	nMMIODevs int
+)
+
+// collectMMIODevices gathers the virtio-mmio transports of the DSDT and
+// of the command line (a base already listed is not repeated) and logs
+// them. Context: boot; does not allocate.
+func collectMMIODevices() {
+	nMMIODevs = 0
+	if haveACPI {
+		for i := 0; i < acpiTables.NMMIO; i++ {
+			addMMIODevice(acpiTables.MMIO[i], "ACPI")
+		}
+	}
+	for i := 0; i < cmdline.NKernel; i++ {
+		w := cmdline.Word(cmdline.Kernel[i])
+		if len(w) < len(abi.VirtioMMIOPrefix) || string(w[:len(abi.VirtioMMIOPrefix)]) != abi.VirtioMMIOPrefix {
+			continue
+		}
+		base, size, irq, ok := abi.ParseVirtioMMIO(w[len(abi.VirtioMMIOPrefix):])
+		if !ok {
+			var l logLine
+			l.s("warning: bad ").b(w).s(" (want SIZE@BASE:IRQ): ignored").print()
+			continue
+		}
+		// Firecracker's interrupts are edge-triggered, active high.
+		addMMIODevice(acpi.MMIODevice{Base: base, Size: size, GSI: irq}, "command line")
+	}
+}
+
+// addMMIODevice adds d unless its base is listed already.
+// Context: boot; does not allocate.
+func addMMIODevice(d acpi.MMIODevice, from string) {
+	for i := 0; i < nMMIODevs; i++ {
+		if mmioDevs[i].Base == d.Base {
+			return
+		}
+	}
+	if nMMIODevs == len(mmioDevs) {
+		logs("warning: too many virtio-mmio devices: the rest are ignored")
+		return
+	}
+	mmioDevs[nMMIODevs] = d
+	nMMIODevs++
+	var l logLine
+	l.s("virtio-mmio: ").x(d.Base).s("+").u(d.Size).s(", GSI ").u(uint64(d.GSI))
+	if d.Level {
+		l.s(" level")
+	} else {
+		l.s(" edge")
+	}
+	if d.ActiveLow {
+		l.s(" active-low")
+	}
+	l.s(" (").s(from).s(")").info()
+}
