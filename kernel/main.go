@@ -156,6 +156,7 @@ func readBootInfo() {
 func shutdown(status int) {
 	var l logLine
 	l.s("program exited with status ").i(int64(status)).s(" after ").ms(nanotime()).info()
+	exportFiles()
 	logCPUStats()
 	if status > debugexit.MaxProgramStatus || status < 0 {
 		l = logLine{}

@@ -35,6 +35,11 @@ type Result struct {
 	PanicReport string
 	// Duration is how long QEMU ran.
 	Duration time.Duration
+	// Exports holds the files the kernel printed for its export= options
+	// (see [ParseExports]): guest path to contents, nil for a missing file.
+	Exports map[string][]byte
+	// ExportErr says why the export records could not be read, if so.
+	ExportErr error
 }
 
 // consoleTail is how many console lines error messages quote.
@@ -93,6 +98,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Output, res.KernelLog = Split(kernel)
 	res.PanicReport, res.Panic = ParsePanic(res.Console)
+	res.Exports, res.ExportErr = ParseExports(res.KernelLog)
 	err = res.decide(ctx, runCtx, cmd.ProcessState, waitErr, o, stderr.String())
 	return res, err
 }

@@ -32,9 +32,11 @@ Other go test flags:
   -c [-o IMAGE]  only build the test image (default PKG.test)
   -vet    accepted and ignored: gometal test does not run go vet
 Go build flags (-tags, -gcflags, -ldflags, -C, ...) are passed to go
-list and the builds. Not supported yet, since files the test writes
-in the guest cannot come back: -cover*, -*profile, -trace, -outputdir,
--fuzz; and -exec.
+list and the builds. -cover, -covermode, -coverpkg, -coverprofile,
+-cpuprofile, -memprofile, -blockprofile, -mutexprofile, -trace and
+-outputdir work as with go test: the kernel brings the files back at exit.
+-fuzz and -exec are refused. Each test runs in its package's directory,
+packed into the image with the host's time zones.
 
 gometal's flags:
   --smp N          CPUs (default 1)
@@ -75,6 +77,15 @@ func runTest(ctx context.Context, std stdio, args []string) (int, error) {
 		return compileTests(ctx, c, pkgs)
 	}
 	passed, err := runPackages(ctx, std, c, setupFailuresFirst(pkgs))
+	if err == nil {
+		var order []string
+		for _, p := range pkgs {
+			order = append(order, p.ImportPath)
+		}
+		if werr := c.prof.writeCover(order); werr != nil {
+			return exitFailure, werr
+		}
+	}
 	switch {
 	case err != nil:
 		return exitFailure, err

@@ -38,9 +38,10 @@
 // -fullpath, passed to the binary as -test.* arguments on the kernel
 // command line; -json converts the output with go tool test2json, -p N
 // boots N packages at once, -c [-o IMAGE] only builds the test image,
-// -args or "--" pass the rest unchanged. Coverage, profiles, -trace,
-// -fuzz and -exec are refused: files written in the guest cannot come
-// back yet. --timeout is QEMU's limit per package (default -timeout plus
+// -args or "--" pass the rest unchanged. Coverage and profile files
+// (-coverprofile, -cpuprofile, ..., -outputdir) come back from the guest
+// through the kernel's export= option; -fuzz and -exec are refused. Each
+// test runs in its package's directory, packed into the image. --timeout is QEMU's limit per package (default -timeout plus
 // 1m). The kernel is linked in through an external test file
 // (package NAME_test), so packages the kernel imports have no cycle.
 //

@@ -139,3 +139,27 @@ func TestGotestBootCompileOnly(t *testing.T) {
 	assert.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "--- PASS: TestSum")
 }
+
+// TestGotestBootFilesAndProfiles tests a package that reads its testdata,
+// uses t.TempDir and has an example, with coverage and a CPU profile that
+// come back from the guest.
+func TestGotestBootFilesAndProfiles(t *testing.T) {
+	needImages(t)
+	dir := t.TempDir()
+	cover, cpu := filepath.Join(dir, "c.out"), "cpu.prof"
+	code, out, errOut := call(t, "", "test", "-v", "-coverprofile="+cover, "-cpuprofile="+cpu, "-outputdir", dir, "./testdata/gotestfiles")
+	assert.Equal(t, exitOK, code, errOut)
+	for _, name := range []string{"TestTestdata", "TestTempDir", "ExampleShout"} {
+		assert.Regexp(t, `--- PASS: `+name+` \(\d+\.\d+s\)\n`, out)
+	}
+	assert.Regexp(t, `ok  \tgithub.com/gometal/gometal/tools/gometal/testdata/gotestfiles\t\d+\.\d{3}s\tcoverage: 100\.0% of statements\n$`, out)
+	b, err := os.ReadFile(cover)
+	require.NoError(t, err)
+	assert.Regexp(t, `^mode: set\ngithub.com/gometal/gometal/tools/gometal/testdata/gotestfiles/files.go:\d+\.\d+,\d+\.\d+ 1 1\n$`, string(b))
+	prof, err := os.ReadFile(filepath.Join(dir, cpu))
+	require.NoError(t, err)
+	require.Greater(t, len(prof), 2)
+	assert.Equal(t, []byte{0x1f, 0x8b}, prof[:2], "a pprof profile is gzip-compressed")
+	_, err = os.Stat(filepath.Join(dir, "gotestfiles.test"))
+	assert.NoError(t, err, "the test binary lands beside the profile, as with go test")
+}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,11 +70,50 @@ func TestQEMUTimeout(t *testing.T) {
 }
 
 func TestUnsupportedTestFlags(t *testing.T) {
-	for _, f := range []string{"-coverprofile=c.out", "-cpuprofile", "-memprofile", "-trace", "-cover", "-fuzz=X"} {
-		_, err := parseTestArgs([]string{f, "x", "./pkg"})
+	for _, f := range []string{"-fuzz=X", "-fuzztime=1s", "-exec=x"} {
+		_, err := parseTestArgs([]string{f, "./pkg"})
 		require.Error(t, err, f)
-		assert.Contains(t, err.Error(), "not supported yet", f)
+		assert.Contains(t, err.Error(), "not supported by gometal test", f)
 	}
+	_, err := parseTestArgs([]string{"-cpuprofile=c.prof", "./a", "./b"})
+	assert.EqualError(t, err, "cannot use -cpuprofile flag with multiple packages")
+}
+
+// TestProfileFlags: profile flags make the binary write into the guest's
+// /tmp, the kernel export those files, and -cover* become build flags.
+func TestProfileFlags(t *testing.T) {
+	c, err := parseTestArgs([]string{"-coverprofile=c.out", "-covermode", "atomic", "-cpuprofile", "cpu.prof",
+		"-memprofilerate=1", "-outputdir", "/o", "./p"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"-cover", "-covermode=atomic"}, c.cover)
+	assert.Equal(t, []string{"-test.paniconexit0", "-test.timeout=10m0s", "-test.memprofilerate=1",
+		"-test.coverprofile=/tmp/gometal-coverprofile.out", "-test.cpuprofile=/tmp/gometal-cpuprofile.out"}, c.binaryArgs())
+	assert.Equal(t, []string{"export=/tmp/gometal-coverprofile.out", "export=/tmp/gometal-cpuprofile.out"}, c.prof.kernelOptions())
+	assert.Equal(t, "/o/cpu.prof", c.prof.hostPath("cpuprofile", "cpu.prof"))
+	assert.Equal(t, "c.out", c.prof.hostPath("coverprofile", "c.out"), "coverage is relative to the current directory")
+
+	c, err = parseTestArgs([]string{"-covermode=count", "./p"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"-covermode=count", "-cover"}, c.cover, "-covermode implies -cover")
+}
+
+// TestWriteCover merges coverage profiles as go test does: one mode line.
+func TestWriteCover(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "c.out")
+	p := profiles{want: map[string]string{"coverprofile": out}, cover: map[string][]byte{
+		"b": []byte("mode: set\nb.go:1.1,2.2 1 1\n"),
+		"a": []byte("mode: set\na.go:1.1,2.2 1 0\na.go:3.1,4.2 1 1\n"),
+	}}
+	require.NoError(t, p.writeCover([]string{"a", "b", "c"}))
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, "mode: set\na.go:1.1,2.2 1 0\na.go:3.1,4.2 1 1\nb.go:1.1,2.2 1 1\n", string(b))
+}
+
+func TestCoverageNote(t *testing.T) {
+	assert.Equal(t, "\tcoverage: 42.9% of statements", coverageNote([]byte("PASS\ncoverage: 42.9% of statements\n")))
+	assert.Equal(t, "", coverageNote([]byte("PASS\n")))
+	assert.Equal(t, "ok  \tp\t1.000s\tcoverage: 5.0% of statements\n", summary("p", true, time.Second, []byte("coverage: 5.0% of statements\nPASS\n")))
 }
 
 func TestSummary(t *testing.T) {

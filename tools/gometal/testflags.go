@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,14 +22,11 @@ var testValueFlags = map[string]bool{
 	"benchtime": true, "cpu": true, "parallel": true, "list": true, "shuffle": true,
 }
 
-// unsupportedTestFlags write files in the guest (profiles, coverage, fuzz
-// corpora) or run the binary elsewhere; no channel brings guest files
-// back to the host yet.
+// unsupportedTestFlags need what a guest cannot give: fuzzing keeps a
+// corpus in the module's testdata and runs workers; -exec runs the binary
+// elsewhere.
 var unsupportedTestFlags = map[string]bool{
-	"coverprofile": true, "cpuprofile": true, "memprofile": true, "blockprofile": true,
-	"mutexprofile": true, "trace": true, "outputdir": true, "cover": true,
-	"covermode": true, "coverpkg": true, "fuzz": true, "fuzztime": true,
-	"fuzzminimizetime": true, "exec": true,
+	"fuzz": true, "fuzztime": true, "fuzzminimizetime": true, "exec": true,
 }
 
 // defaultTestTimeout is go test's default -timeout.
@@ -52,6 +50,8 @@ type testConfig struct {
 	out         string   // -o, with -c
 	parallel    int      // -p: packages booted at once
 	zoneinfo    []string // the host's time zones, for image.BuildOptions.Files
+	cover       []string // -cover, -covermode, -coverpkg: build flags of the test images
+	prof        profiles // profiles and coverage to bring back (testprofile.go)
 }
 
 // localMode reports whether no packages were named: go test then tests
@@ -117,7 +117,8 @@ func splitTestFlag(a string) (f testFlagArg, ok bool) {
 // gometal's own flags, package patterns, and after "--" or -args the test
 // binary's raw arguments.
 func parseTestArgs(args []string) (*testConfig, error) {
-	c := &testConfig{testTimeout: defaultTestTimeout, parallel: runtime.NumCPU()}
+	c := &testConfig{testTimeout: defaultTestTimeout, parallel: runtime.NumCPU(),
+		prof: profiles{want: map[string]string{}, cover: map[string][]byte{}}}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" || a == "-args" || a == "--args" {
@@ -150,7 +151,34 @@ func parseTestArgs(args []string) (*testConfig, error) {
 func (c *testConfig) addFlag(f testFlagArg, a string, next func() (string, error)) error {
 	switch {
 	case unsupportedTestFlags[f.name]:
-		return usagef("%s is not supported yet: files the test writes in the guest cannot come back to the host", a)
+		return usagef("%s is not supported by gometal test (fuzzing and -exec need a host to run on)", a)
+	case profileFlags[f.name]:
+		v, err := next()
+		c.prof.want[f.name] = v
+		if f.name == "coverprofile" && !slices.Contains(c.cover, "-cover") {
+			c.cover = append(c.cover, "-cover")
+		}
+		return err
+	case f.name == "outputdir":
+		v, err := next()
+		c.prof.outputdir = v
+		return err
+	case f.name == "cover":
+		if f.hasValue && f.value != "true" {
+			return nil
+		}
+		if !slices.Contains(c.cover, "-cover") {
+			c.cover = append(c.cover, "-cover")
+		}
+		return nil
+	case f.name == "covermode" || f.name == "coverpkg":
+		v, err := next()
+		c.cover = append(c.cover, "-"+f.name+"="+v)
+		return err
+	case profileRateFlags[f.name]:
+		v, err := next()
+		c.testFlags = append(c.testFlags, "-test."+f.name+"="+v)
+		return err
 	case f.name == "timeout" && f.dashes == 2:
 		return c.durationFlag(a, next, &c.boot.timeout)
 	case f.name == "timeout":
@@ -260,6 +288,15 @@ func (c *testConfig) check() error {
 	if c.out != "" && !c.compileOnly {
 		return usagef("-o needs -c (gometal test -c -o IMAGE PKG writes the test image)")
 	}
+	for kind := range c.prof.want {
+		if kind != "coverprofile" && len(c.pkgs) > 1 {
+			return usagef("cannot use -%s flag with multiple packages", kind)
+		}
+	}
+	if len(c.cover) > 0 && !slices.Contains(c.cover, "-cover") {
+		c.cover = append(c.cover, "-cover") // -covermode or -coverpkg imply -cover
+	}
+	c.testFlags = append(c.testFlags, c.prof.binaryFlags()...)
 	if _, err := kernelCmdline(nil, c.binaryArgs()); err != nil {
 		return err
 	}

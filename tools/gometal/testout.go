@@ -152,8 +152,23 @@ func summary(pkg string, passed bool, elapsed time.Duration, output []byte) stri
 		bytes.Contains(output, []byte("\ntesting: warning: no tests to run\n")) {
 		norun = " [no tests to run]"
 	}
-	fmt.Fprintf(&b, "ok  \t%s\t%s%s\n", pkg, t, norun)
+	fmt.Fprintf(&b, "ok  \t%s\t%s%s%s\n", pkg, t, coverageNote(output), norun)
 	return b.String()
+}
+
+// coverageNote is go test's "\tcoverage: N% of statements" for the ok
+// line, from the last such line of a binary built with -cover ("" if
+// none).
+func coverageNote(output []byte) string {
+	i := bytes.LastIndex(output, []byte("\ncoverage: "))
+	if i < 0 && !bytes.HasPrefix(output, []byte("coverage: ")) {
+		return ""
+	}
+	line := output[i+1:]
+	if end := bytes.IndexByte(line, '\n'); end >= 0 {
+		line = line[:end]
+	}
+	return "\t" + string(line)
 }
 
 // noTestFiles is go test's line for a package without _test.go files.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -68,12 +69,13 @@ func runPackages(ctx context.Context, std stdio, c *testConfig, pkgs []image.Tes
 // and made the working directory (cwd=). The host's time zones come
 // along (image.ZoneinfoFiles), as a test on the host finds them.
 func guestSetup(c *testConfig, pkg image.TestPackage, img string) (o image.BuildOptions, kopts []string) {
-	o = image.BuildOptions{Pkg: pkg.ImportPath, Out: img, GoFlags: c.buildFlags, Test: true}
+	o = image.BuildOptions{Pkg: pkg.ImportPath, Out: img, GoFlags: append(slices.Clip(c.buildFlags), c.cover...), Test: true}
 	if pkg.Dir != "" {
 		o.Files = []string{pkg.Dir + ":" + pkg.Dir}
 		kopts = append(kopts, "cwd="+pkg.Dir)
 	}
 	o.Files = append(o.Files, c.zoneinfo...)
+	kopts = append(kopts, c.prof.kernelOptions()...)
 	return o, kopts
 }
 
@@ -142,6 +144,12 @@ func (t *pkgTest) boot(ctx context.Context, kopts []string) bool {
 	var out bytes.Buffer
 	res, elapsed, err := t.runGuest(ctx, kopts, io.MultiWriter(&out, sink))
 	passed := err == nil && res.ExitCode == 0
+	if err == nil {
+		if perr := t.c.prof.save(t.pkg.ImportPath, t.img, res); perr != nil {
+			t.sec.stderr().Write([]byte("gometal: profiles of " + t.pkg.ImportPath + ": " + perr.Error() + "\n"))
+			passed = false
+		}
+	}
 	tail := t.failureText(&out, res, err)
 	final := tail + summary(t.pkg.ImportPath, passed, elapsed, []byte(out.String()+tail))
 	sink.Write([]byte(final))
