@@ -185,12 +185,9 @@ func sysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
 func sysMkdirat(dirfd int, path uintptr, mode uint32) int64 {
 	var p fs.Path
 	m := fsMem()
-	found, e := resolveEntryAt(&m, dirfd, path, &p)
+	found, e := newEntryAt(&m, dirfd, path, &p, true)
 	if e != 0 {
 		return e
-	}
-	if found.Ino != 0 {
-		return -_EEXIST
 	}
 	_, fe := rootfs.Create(&m, found.Dir, found.Name, unix.S_IFDIR|(mode&^umask)&0o7777, 0)
 	fsDone(&m)
@@ -212,19 +209,30 @@ func sysMknodat(dirfd int, path uintptr, mode uint32) int64 {
 	}
 	var p fs.Path
 	m := fsMem()
-	found, e := resolveEntryAt(&m, dirfd, path, &p)
+	found, e := newEntryAt(&m, dirfd, path, &p, false)
 	if e != 0 {
 		return e
-	}
-	if found.Ino != 0 {
-		return -_EEXIST
-	}
-	if found.Slash {
-		return -_ENOENT
 	}
 	_, fe := rootfs.Create(&m, found.Dir, found.Name, typ|(mode&^umask)&0o7777, 0)
 	fsDone(&m)
 	return errno(fe)
+}
+
+// newEntryAt resolves the path at addr for a call that makes a new entry
+// there: EEXIST when something exists; a trailing slash on the missing
+// name is ENOENT unless slashOK (mkdir), as Linux answers.
+// Context: trap, kernel lock held; does not allocate.
+func newEntryAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, slashOK bool) (fs.Found, int64) {
+	found, e := resolveEntryAt(m, dirfd, addr, p)
+	switch {
+	case e != 0:
+		return fs.Found{}, e
+	case found.Ino != 0:
+		return fs.Found{}, -_EEXIST
+	case found.Slash && !slashOK:
+		return fs.Found{}, -_ENOENT
+	}
+	return found, 0
 }
 
 // sysUnlinkat removes a file, or an empty directory with AT_REMOVEDIR.
@@ -302,19 +310,15 @@ func sysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, fla
 	if e != 0 {
 		return e
 	}
-	to, e := resolveEntryAt(&m, newdirfd, newpath, &np)
-	if e != 0 {
-		return e
-	}
 	switch {
 	case from.Ino == 0:
 		return -_ENOENT
-	case to.Ino != 0:
-		return -_EEXIST
 	case from.Slash && !rootfs.IsDir(from.Ino):
 		return -int64(unix.ENOTDIR)
-	case to.Slash:
-		return -_ENOENT
+	}
+	to, e := newEntryAt(&m, newdirfd, newpath, &np, false)
+	if e != 0 {
+		return e
 	}
 	fe := rootfs.Link(&m, from.Ino, to.Dir, to.Name)
 	fsDone(&m)
@@ -329,15 +333,9 @@ func sysSymlinkat(target uintptr, newdirfd int, linkpath uintptr) int64 {
 		return e
 	}
 	m := fsMem()
-	to, e := resolveEntryAt(&m, newdirfd, linkpath, &lp)
+	to, e := newEntryAt(&m, newdirfd, linkpath, &lp, false)
 	if e != 0 {
 		return e
-	}
-	if to.Ino != 0 {
-		return -_EEXIST
-	}
-	if to.Slash {
-		return -_ENOENT
 	}
 	_, fe := rootfs.Symlink(&m, to.Dir, to.Name, tp.Buf[:tp.N])
 	fsDone(&m)
