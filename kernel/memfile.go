@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/fs"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,7 +51,7 @@ var memFilePaths = [...]string{
 // openMemFile opens kernel file which (an index of memFilePaths) read-only,
 // producing its content now. Context: trap, kernel lock held; does not
 // allocate.
-func openMemFile(which int, flags int) int64 {
+func openMemFile(ino fs.Ino, which int, flags int) int64 {
 	if which >= len(memFilePaths) {
 		return -_ENOENT
 	}
@@ -75,6 +76,7 @@ func openMemFile(which int, flags int) int64 {
 	mf.used, mf.n, mf.pos = true, 0, 0
 	fillMemFile(which, mf)
 	files[fd].memFile = slot
+	files[fd].ino = ino
 	return int64(fd)
 }
 

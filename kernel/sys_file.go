@@ -39,6 +39,7 @@ type file struct {
 	reader   sched.TID // fdIRQ: a thread blocked reading it
 	socket   int       // fdSocket: slot in sockets
 	desc     int32     // fdFile, fdPipe, fdDev, fdProcFD: the open file description
+	ino      fs.Ino    // fdMemFile: the file's inode (for fstat)
 }
 
 var files = [maxFDs]file{
@@ -273,6 +274,11 @@ func fstatBytes(f *file, b []byte) int64 {
 	case fdSocket:
 		mode = unix.S_IFSOCK | 0o777
 	case fdMemFile:
+		if s, e := rootfs.Stat(f.ino); e == 0 { // the same identity as stat(2) of its path
+			s.Size = int64(memFiles[f.memFile].n)
+			fs.PutStat(b, &s)
+			return 0
+		}
 		mode = unix.S_IFREG | 0o444
 		size = int64(memFiles[f.memFile].n)
 	}

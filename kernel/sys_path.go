@@ -66,7 +66,7 @@ func openIno(ino fs.Ino, flags int) int64 {
 	switch mode & unix.S_IFMT {
 	case unix.S_IFREG:
 		if rdev&kernelFileMark != 0 {
-			return openMemFile(int(rdev&0xff), flags)
+			return openMemFile(ino, int(rdev&0xff), flags)
 		}
 	case unix.S_IFDIR:
 		if rdev == procFDMark {

@@ -233,8 +233,11 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 	if e != 0 {
 		return e
 	}
-	if a.port == 0 || a.ip == [4]byte{} {
+	if a.port == 0 {
 		return -int64(unix.ECONNREFUSED)
+	}
+	if a.ip == [4]byte{} {
+		a.ip = [4]byte{127, 0, 0, 1} // as Linux: the unspecified address means this host
 	}
 	if !autobind(i) {
 		return -int64(unix.EADDRNOTAVAIL)

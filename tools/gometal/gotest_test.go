@@ -225,3 +225,19 @@ func TestGotestJSONNotRun(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, comparableEvents(t, host), comparableEvents(t, []byte(out)))
 }
+
+// TestNearbyFiles: the testdata directories up to the module's root and
+// the parent's files come along; nothing above a module's root does.
+func TestNearbyFiles(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"m/testdata", "m/a/testdata", "m/a/b/c", "testdata"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(root, d), 0o755))
+	}
+	for _, f := range []string{"m/go.mod", "m/a/b/parent.go", "m/a/b/other.txt"} {
+		require.NoError(t, os.WriteFile(filepath.Join(root, f), nil, 0o644))
+	}
+	spec := func(p string) string { p = filepath.Join(root, p); return p + ":" + p }
+	assert.ElementsMatch(t, []string{spec("m/a/testdata"), spec("m/testdata"), spec("m/a/b/parent.go"), spec("m/a/b/other.txt")},
+		nearbyFiles(filepath.Join(root, "m/a/b/c")))
+	assert.Empty(t, nearbyFiles(filepath.Join(root, "m")), "a module's root")
+}

@@ -71,7 +71,7 @@ func runPackages(ctx context.Context, std stdio, c *testConfig, pkgs []image.Tes
 func guestSetup(c *testConfig, pkg image.TestPackage, img string) (o image.BuildOptions, kopts []string) {
 	o = image.BuildOptions{Pkg: pkg.ImportPath, Out: img, GoFlags: append(slices.Clip(c.buildFlags), c.cover...), Test: true}
 	if pkg.Dir != "" {
-		o.Files = []string{pkg.Dir + ":" + pkg.Dir}
+		o.Files = append([]string{pkg.Dir + ":" + pkg.Dir}, nearbyFiles(pkg.Dir)...)
 		kopts = append(kopts, "cwd="+pkg.Dir)
 	}
 	o.Files = append(o.Files, c.zoneinfo...)
@@ -241,4 +241,38 @@ func buildMessage(err error) string {
 		msg = rest
 	}
 	return strings.TrimRight(msg, "\n") + "\n"
+}
+
+// nearbyFiles are the files around a package directory that tests reach
+// with relative paths, as "go test" finds them in the source tree: the
+// testdata directories of the enclosing directories up to the module's
+// root (the one with go.mod; GOROOT/src has one too), as in
+// compress/flate's "../../testdata/...", and the regular files of the
+// parent directory (io/ioutil lists "..").
+func nearbyFiles(dir string) []string {
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		return nil // a module's root: what is above is not part of its tree
+	}
+	var specs []string
+	for d, up := filepath.Dir(dir), 0; up < 8 && d != filepath.Dir(d); d, up = filepath.Dir(d), up+1 {
+		if st, err := os.Stat(filepath.Join(d, "testdata")); err == nil && st.IsDir() {
+			td := filepath.Join(d, "testdata")
+			specs = append(specs, td+":"+td)
+		}
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			break
+		}
+	}
+	parent := filepath.Dir(dir)
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return specs
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			f := filepath.Join(parent, e.Name())
+			specs = append(specs, f+":"+f)
+		}
+	}
+	return specs
 }
