@@ -30,6 +30,7 @@ type socket struct {
 	state     uint8 // abi.Sock* state
 	flags     uint8 // abi.Ev* flags (shutdown)
 	fd        int32 // the program's descriptor, -1 while queued for accept or closed
+	extraFDs  int32 // further descriptors dup made of it (sharing its state)
 	local     sockAddr
 	remote    sockAddr
 	soError   int32 // pending error (SO_ERROR), positive errno
@@ -118,6 +119,9 @@ func tellProgram(i int) {
 	if s.fd >= 0 {
 		files[s.fd].seq++
 		epollNotify(int(s.fd))
+	}
+	if s.extraFDs > 0 {
+		notifySocketDups(i)
 	}
 	t := s.waiter
 	if t == noThread || threads[t].wait == waitStack {
@@ -366,4 +370,37 @@ func writeSockAddr(w textWriter, a sockAddr) {
 // writeSockAddrIP writes ip as a dotted quad. Context: trap, kernel lock held; does not allocate.
 func writeSockAddrIP(w textWriter, ip [4]byte) {
 	w.u(uint64(ip[0])).s(".").u(uint64(ip[1])).s(".").u(uint64(ip[2])).s(".").u(uint64(ip[3]))
+}
+
+// notifySocketDups tells the epoll instances watching the descriptors
+// that dup made of socket i (besides its own, s.fd) that it changed.
+// Context: trap, kernel lock held; does not allocate.
+func notifySocketDups(i int) {
+	for fd := range files {
+		if files[fd].kind == fdSocket && files[fd].socket == i && int32(fd) != sockets[i].fd {
+			files[fd].seq++
+			epollNotify(fd)
+		}
+	}
+}
+
+// releaseSocketFD is close(2) of descriptor fd of socket i: the socket
+// closes with its last descriptor; before that, another descriptor takes
+// over as its own. Context: trap, kernel lock held; does not allocate.
+func releaseSocketFD(fd, i int) {
+	s := &sockets[i]
+	if s.extraFDs == 0 {
+		closeSocket(i)
+		return
+	}
+	s.extraFDs--
+	if s.fd != int32(fd) {
+		return
+	}
+	for other := range files {
+		if other != fd && files[other].kind == fdSocket && files[other].socket == i {
+			s.fd = int32(other)
+			return
+		}
+	}
 }

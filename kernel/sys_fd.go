@@ -331,9 +331,9 @@ func fillRandom(b []byte) {
 }
 
 // dupable reports whether descriptors of kind can be duplicated: those
-// that point at a shared description, and the console.
+// that point at a shared description, the console and sockets.
 // Context: trap, kernel lock held; does not allocate.
-func dupable(kind uint8) bool { return hasDesc(kind) || kind == fdConsole }
+func dupable(kind uint8) bool { return hasDesc(kind) || kind == fdConsole || kind == fdSocket }
 
 // dupTo makes newfd a duplicate of oldfd (closing what newfd was).
 // Context: trap, kernel lock held; does not allocate.
@@ -343,7 +343,7 @@ func dupTo(oldfd, newfd int, cloexec bool) int64 {
 		return -_EBADF
 	}
 	if !dupable(f.kind) {
-		return -_EINVAL // sockets, epoll and eventfd descriptors are not shared descriptions yet
+		return -_EINVAL // epoll and eventfd descriptors are not shared descriptions yet
 	}
 	if oldfd == newfd {
 		return int64(newfd)
@@ -355,6 +355,9 @@ func dupTo(oldfd, newfd int, cloexec bool) int64 {
 	files[newfd].cloexec = cloexec
 	if hasDesc(f.kind) {
 		descs[f.desc].refs++
+	}
+	if f.kind == fdSocket {
+		sockets[f.socket].extraFDs++
 	}
 	return int64(newfd)
 }

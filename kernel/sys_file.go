@@ -168,7 +168,7 @@ func sysClose(fd int) int64 {
 	}
 	epollForgetFD(fd)
 	if f.kind == fdSocket {
-		closeSocket(f.socket)
+		releaseSocketFD(fd, f.socket)
 	}
 	if f.kind == fdNetCtl {
 		closeNetCtl()
@@ -210,6 +210,13 @@ func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 		return fl
 	case unix.F_SETFL:
 		f.nonblock = arg&unix.O_NONBLOCK != 0
+		if f.kind == fdSocket { // O_NONBLOCK belongs to the socket, which dup shares
+			for o := range files {
+				if files[o].kind == fdSocket && files[o].socket == f.socket {
+					files[o].nonblock = f.nonblock
+				}
+			}
+		}
 		if hasDesc(f.kind) {
 			d := descOf(f)
 			d.flags = d.flags&^unix.O_APPEND | int(arg)&unix.O_APPEND
