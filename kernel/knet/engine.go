@@ -73,12 +73,26 @@ func (e *engine) run() {
 	for {
 		select {
 		case batch := <-e.events:
-			for i := range batch {
-				e.apply(&batch[i])
-			}
+			e.applyBatch(batch)
 		case <-e.kick:
 		}
 		e.serviceReady()
+	}
+}
+
+// applyBatch applies a batch of socket changes, closes first: a program
+// that closes a listener and listens again on its port (as Linux allows at
+// once) must find the port free, whatever the slots' order in the batch.
+func (e *engine) applyBatch(batch []abi.NetEvent) {
+	for i := range batch {
+		if batch[i].State == abi.SockClosed {
+			e.apply(&batch[i])
+		}
+	}
+	for i := range batch {
+		if batch[i].State != abi.SockClosed {
+			e.apply(&batch[i])
+		}
 	}
 }
 
