@@ -46,6 +46,7 @@ var memFilePaths = [...]string{
 	"/proc/uptime",
 	"/proc/loadavg",
 	"/proc/sys/kernel/hostname",
+	"/proc/sys/fs/pipe-max-size",
 }
 
 // openMemFile opens kernel file which (an index of memFilePaths) read-only,

@@ -1,6 +1,9 @@
 package kernel
 
-import "github.com/gometal/gometal/kernel/mm"
+import (
+	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/mm"
+)
 
 // The /proc files that Go's standard library and common libraries (such as
 // Prometheus's process collector) read, in Linux's formats, with the
@@ -52,6 +55,8 @@ func fillProcFile(which int, w textWriter) {
 		w.s("0.00 0.00 0.00 1/").u(uint64(liveThreads())).s(" 1\n")
 	case "/proc/sys/kernel/hostname":
 		w.s("gometal\n")
+	case "/proc/sys/fs/pipe-max-size":
+		w.u(fs.PipeSize).s("\n")
 	}
 }
 

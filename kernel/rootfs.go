@@ -48,7 +48,7 @@ var baseDirs = [...]struct {
 	{"/tmp", 0o1777}, {"/root", 0o700}, {"/home", 0o755}, {"/usr", 0o755},
 	{"/usr/bin", 0o755}, {"/usr/sbin", 0o755}, {"/usr/lib", 0o755}, {"/usr/local", 0o755},
 	{"/usr/share", 0o755}, {"/var", 0o755}, {"/var/tmp", 0o1777}, {"/run", 0o755},
-	{"/mnt", 0o755}, {"/opt", 0o755},
+	{"/mnt", 0o755}, {"/opt", 0o755}, {"/proc/sys/fs", 0o555},
 }
 
 // baseLinks are symbolic links of the base tree (the merged /usr layout).
@@ -71,7 +71,16 @@ var baseFiles = [...]struct{ path, content string }{
 	{"/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"},
 	{"/etc/group", "root:x:0:\nnogroup:x:65534:\n"},
 	{"/etc/hostname", "gometal\n"},
+	{"/etc/services", servicesFile},
 }
+
+// servicesFile is a small /etc/services: the well-known ports programs
+// look up by name most (net.LookupPort also has these built in).
+const servicesFile = "# Network services (a short list; see net.LookupPort)\n" +
+	"ftp\t\t21/tcp\nssh\t\t22/tcp\ntelnet\t\t23/tcp\nsmtp\t\t25/tcp\tmail\n" +
+	"domain\t\t53/tcp\ndomain\t\t53/udp\nhttp\t\t80/tcp\twww\npop3\t\t110/tcp\n" +
+	"ntp\t\t123/udp\nimap\t\t143/tcp\nsnmp\t\t161/udp\nhttps\t\t443/tcp\n" +
+	"submission\t587/tcp\nimaps\t\t993/tcp\npop3s\t\t995/tcp\n"
 
 // makeBaseTree makes the directories, devices, links and files every
 // image has. Context: boot; does not allocate.
