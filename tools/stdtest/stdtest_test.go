@@ -1,0 +1,294 @@
+package stdtest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gometal/gometal/tools/conformance"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The testdata streams were captured for real: sample_* from go test -json
+// and gometal test -json on testdata/sample_test.go.txt in a module of its
+// own (sample_buildfail_host.json from an earlier version whose example
+// failed vet), container_list_* from the host's go test -json -short
+// container/list and from gometal test -json -short container/list.
+
+// load parses a testdata stream.
+func load(t *testing.T, name string) []Event {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	defer f.Close()
+	evs, err := ParseEvents(f)
+	require.NoError(t, err)
+	return evs
+}
+
+// statuses maps a result's top-level tests to their outcomes.
+func statuses(r PackageResult) map[string]Status {
+	m := map[string]Status{}
+	for _, t := range r.Tests {
+		m[t.Name] = t.Status
+	}
+	return m
+}
+
+func TestParseEventsKeepsNonJSONLines(t *testing.T) {
+	in := `{"Action":"run","Package":"p","Test":"TestA"}
+not json at all
+
+{"Action":"pass","Package":"p","Test":"TestA","Elapsed":0.5}
+{"broken":
+`
+	evs, err := ParseEvents(strings.NewReader(in))
+	require.NoError(t, err)
+	require.Len(t, evs, 4)
+	assert.Equal(t, Event{Action: "run", Package: "p", Test: "TestA"}, evs[0])
+	assert.Equal(t, Event{Action: "output", Output: "not json at all\n"}, evs[1])
+	assert.Equal(t, 0.5, evs[2].Elapsed)
+	assert.Equal(t, "output", evs[3].Action)
+}
+
+func TestTallyHostSample(t *testing.T) {
+	r := Tally("", load(t, "sample_host.json"))
+	assert.Equal(t, "example.com/sample", r.Package)
+	assert.Equal(t, Fail, r.Status)
+	assert.Equal(t, []string{"TestPass", "TestFail", "TestSkip", "TestSubFail", "TestSpawn", "Example"}, names(r))
+	assert.Equal(t, map[string]Status{
+		"TestPass": Pass, "TestFail": Fail, "TestSkip": Skip, "TestSubFail": Fail, "TestSpawn": Pass, "Example": Pass,
+	}, statuses(r))
+	assert.Equal(t, Counts{Passed: 3, Failed: 2, Skipped: 1}, r.Counts())
+	fail, ok := r.Test("TestFail")
+	require.True(t, ok)
+	assert.Contains(t, fail.Output, "got 1, want 2")
+	sub, _ := r.Test("TestSubFail")
+	assert.Contains(t, sub.Output, "bad subtest", "a subtest's output belongs to its top-level test")
+}
+
+func TestTallyGuestSample(t *testing.T) {
+	r := Tally("example.com/sample", load(t, "sample_guest.json"))
+	assert.Equal(t, Fail, r.Status)
+	assert.Equal(t, Counts{Passed: 2, Failed: 3, Skipped: 1}, r.Counts())
+	spawn, _ := r.Test("TestSpawn")
+	assert.Equal(t, Fail, spawn.Status)
+	assert.True(t, DetectSpawn(spawn.Output))
+}
+
+func TestTallyBuildFail(t *testing.T) {
+	r := Tally("example.com/sample", load(t, "sample_buildfail_host.json"))
+	assert.Equal(t, BuildFail, r.Status)
+	assert.Empty(t, r.Tests)
+	assert.Contains(t, r.Output, "ExampleHello refers to unknown identifier")
+}
+
+func TestTallyIgnoresOtherPackages(t *testing.T) {
+	evs := []Event{
+		{Action: "run", Package: "a", Test: "TestA"},
+		{Action: "run", Package: "b", Test: "TestB"},
+		{Action: "pass", Package: "a", Test: "TestA"},
+		{Action: "fail", Package: "b", Test: "TestB"},
+		{Action: "pass", Package: "a"},
+	}
+	r := Tally("a", evs)
+	assert.Equal(t, []string{"TestA"}, names(r))
+	assert.Equal(t, Pass, r.Status)
+}
+
+func TestTallyUnfinished(t *testing.T) {
+	evs := []Event{
+		{Action: "run", Package: "p", Test: "TestA"},
+		{Action: "pass", Package: "p", Test: "TestA"},
+		{Action: "run", Package: "p", Test: "TestB"},
+		{Action: "output", Package: "p", Test: "TestB", Output: "panic: test timed out after 5m0s\n"},
+	}
+	r := Tally("p", evs)
+	assert.Equal(t, Status(""), r.Status, "the stream has no end")
+	assert.Equal(t, Counts{Passed: 1, Failed: 1}, r.Counts(), "a test that did not finish counts as failed")
+	b, _ := r.Test("TestB")
+	assert.Equal(t, Unfinished, b.Status)
+}
+
+func TestTallyNoTests(t *testing.T) {
+	r := Tally("p", []Event{{Action: "output", Package: "p", Output: "?   \tp\t[no test files]\n"}, {Action: "skip", Package: "p"}})
+	assert.Equal(t, NoTests, r.Status)
+}
+
+func TestContainerListBothSides(t *testing.T) {
+	host := Tally("container/list", load(t, "container_list_host.json"))
+	guest := Tally("container/list", load(t, "container_list_guest.json"))
+	assert.Equal(t, Pass, host.Status)
+	assert.Equal(t, Pass, guest.Status)
+	assert.Equal(t, Counts{Passed: 11}, host.Counts())
+	row := Compare(host, guest, nil)
+	assert.Equal(t, Counts{Passed: 11}, row.GuestCounts)
+	assert.Empty(t, row.Missing)
+	assert.Empty(t, row.Failures)
+	assert.Empty(t, row.Excluded)
+}
+
+func TestCompareSample(t *testing.T) {
+	host := Tally("", load(t, "sample_host.json"))
+	guest := Tally("", load(t, "sample_guest.json"))
+	row := Compare(host, guest, nil)
+	assert.Equal(t, "example.com/sample", row.Package)
+	assert.Equal(t, Counts{Passed: 3, Failed: 2, Skipped: 1}, row.HostCounts)
+	// TestSpawn is excluded (detected): neither a pass nor a failure.
+	assert.Equal(t, Counts{Passed: 2, Failed: 2, Skipped: 1}, row.GuestCounts)
+	require.Len(t, row.Excluded, 1)
+	assert.Equal(t, ExcludedTest{Name: "TestSpawn", Reason: ReasonSpawn, Detected: true, Guest: Fail}, row.Excluded[0])
+	assert.Empty(t, row.Missing, "every host pass but the excluded one passes")
+	require.Len(t, row.Failures, 2)
+	assert.Equal(t, "TestFail", row.Failures[0].Name)
+	assert.Equal(t, "sample_test.go:16: got 1, want 2", row.Failures[0].Reason)
+	assert.Equal(t, "TestSubFail", row.Failures[1].Name)
+	assert.Equal(t, "sample_test.go:25: bad subtest", row.Failures[1].Reason)
+}
+
+func TestCompareTableExclusionAndMissing(t *testing.T) {
+	host := PackageResult{Package: "p", Status: Pass, Tests: []TestResult{
+		{Name: "TestA", Status: Pass}, {Name: "TestExec", Status: Pass}, {Name: "TestB", Status: Pass},
+		{Name: "TestC", Status: Pass}, {Name: "TestD", Status: Pass}, {Name: "TestE", Status: Skip},
+	}}
+	guest := PackageResult{Package: "p", Status: Fail, Tests: []TestResult{
+		{Name: "TestA", Status: Pass},
+		{Name: "TestExec", Status: Pass},
+		{Name: "TestB", Status: Skip, Output: "    x_test.go:9: skipping: no unix sockets\n"},
+		{Name: "TestC", Status: Unfinished, Output: "=== RUN   TestC\npanic: boom\n"},
+	}, Output: "FAIL\tp\t1.0s\n"}
+	table := []Exclusion{{Package: "p", Test: "TestEx.*", Reason: ReasonSpawn}, {Package: "q", Test: "TestA", Reason: "other"}}
+	row := Compare(host, guest, table)
+	assert.Equal(t, []ExcludedTest{{Name: "TestExec", Reason: ReasonSpawn, Guest: Pass}}, row.Excluded,
+		"an excluded test is not a pass even when it passes")
+	assert.Equal(t, Counts{Passed: 1, Failed: 1, Skipped: 1}, row.GuestCounts)
+	assert.Equal(t, []Missing{
+		{Name: "TestB", Guest: Skip, Reason: "x_test.go:9: skipping: no unix sockets"},
+		{Name: "TestC", Guest: Unfinished, Reason: "did not finish: panic: boom"},
+		{Name: "TestD", Reason: "did not run: FAIL\tp\t1.0s"},
+	}, row.Missing)
+	assert.Equal(t, []Missing{{Name: "TestC", Guest: Unfinished, Reason: "did not finish: panic: boom"}}, row.Failures)
+}
+
+func TestExclusionMatching(t *testing.T) {
+	e := Exclusion{Package: "os", Test: "TestExec|TestStartProcess.*"}
+	assert.True(t, e.Matches("os", "TestExec"))
+	assert.True(t, e.Matches("os", "TestStartProcessAttr"))
+	assert.False(t, e.Matches("os", "TestExecutable"), "the pattern is anchored")
+	assert.False(t, e.Matches("os/exec", "TestExec"), "the package must be equal")
+	assert.False(t, Exclusion{Package: "os", Test: "("}.Matches("os", "("), "a bad pattern matches nothing")
+	assert.Equal(t, "r2", Excluded([]Exclusion{{"a", "TestX", "r1"}, {"b", "TestX", "r2"}}, "b", "TestX"))
+	assert.Equal(t, "", Excluded(nil, "b", "TestX"))
+}
+
+func TestExclusionTableIsValid(t *testing.T) {
+	for _, e := range Exclusions {
+		assert.Contains(t, Packages, e.Package, "%+v", e)
+		assert.NotEmpty(t, e.Reason, "%+v", e)
+		assert.NotPanics(t, func() { e.Matches(e.Package, "TestX") })
+	}
+}
+
+func TestPackagesList(t *testing.T) {
+	assert.GreaterOrEqual(t, len(Packages), 50)
+	seen := map[string]bool{}
+	for _, p := range Packages {
+		assert.False(t, seen[p], "%s twice", p)
+		seen[p] = true
+	}
+	for _, area := range []string{"archive/", "compress/", "crypto/", "encoding/", "io", "os", "path", "net", "net/http", "text/", "time", "sync"} {
+		found := false
+		for _, p := range Packages {
+			found = found || p == area || strings.HasPrefix(p, area)
+		}
+		assert.True(t, found, "no package of %s", area)
+	}
+}
+
+func TestDetectSpawn(t *testing.T) {
+	assert.True(t, DetectSpawn("    x_test.go:1: fork/exec /init: invalid argument\n"))
+	assert.True(t, DetectSpawn(`exec: "go": executable file not found in $PATH`))
+	assert.False(t, DetectSpawn("    x_test.go:1: got 1, want 2\n"))
+}
+
+func TestFirstError(t *testing.T) {
+	assert.Equal(t, "x_test.go:3: bad", FirstError("=== RUN   TestA\nsome log\n    x_test.go:3: bad\n--- FAIL: TestA (0.00s)\n"))
+	assert.Equal(t, "panic: boom [recovered]", FirstError("=== RUN   TestA\npanic: boom [recovered]\n\tpanic: boom\n"))
+	assert.Equal(t, "some log", FirstError("=== RUN   TestA\nsome log\n--- FAIL: TestA (0.00s)\n"))
+	assert.Equal(t, "", FirstError("=== RUN   TestA\n--- FAIL: TestA (0.00s)\n"))
+	long := FirstError(strings.Repeat("é", 200))
+	assert.LessOrEqual(t, len(long), 160)
+	assert.True(t, strings.HasSuffix(long, "..."))
+	assert.NotContains(t, long, "\uFFFD", "no rune is cut in half")
+}
+
+func TestSelect(t *testing.T) {
+	list := []string{"a", "b", "c", "d", "e"}
+	all, err := Select(list, nil, conformance.Shard{K: 1, N: 1})
+	require.NoError(t, err)
+	assert.Equal(t, list, all)
+	var union []string
+	for k := 1; k <= 2; k++ {
+		part, err := Select(list, nil, conformance.Shard{K: k, N: 2})
+		require.NoError(t, err)
+		union = append(union, part...)
+	}
+	assert.ElementsMatch(t, list, union)
+	some, err := Select(list, []string{"d", "b"}, conformance.Shard{K: 2, N: 2})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"d"}, some, "the list's order; the shard of the selection")
+	_, err = Select(list, []string{"x"}, conformance.Shard{K: 1, N: 1})
+	assert.ErrorContains(t, err, "package x is not in the list")
+}
+
+func TestWriteSection(t *testing.T) {
+	host := Tally("", load(t, "sample_host.json"))
+	guest := Tally("", load(t, "sample_guest.json"))
+	rows := []Row{Compare(host, guest, nil), Compare(
+		PackageResult{Package: "q", Status: Pass, Tests: []TestResult{{Name: "TestQ", Status: Pass}}},
+		PackageResult{Package: "q", Status: Fail, Tests: []TestResult{{Name: "TestQ", Status: Fail, Output: "    q_test.go:1: a|b\n"}}},
+		nil)}
+	var b strings.Builder
+	require.NoError(t, WriteSection(&b, rows, Env{
+		Date: time.Date(2026, 12, 2, 20, 0, 0, 0, time.UTC), Elapsed: 90 * time.Second, GoVersion: "go1.26", QEMU: "10.0",
+		Command: "make stdtest", Host: "go test -json PKG", Guest: "gometal test -json PKG", Partial: "packages q",
+	}))
+	s := b.String()
+	assert.True(t, strings.HasPrefix(s, BeginMarker+"\n"))
+	assert.True(t, strings.HasSuffix(s, EndMarker+"\n"))
+	assert.Contains(t, s, "**Partial run: packages q.**")
+	assert.Contains(t, s, "- date: 2026-12-02 20:00 UTC\n")
+	assert.Contains(t, s, "- took: 1m30s\n")
+	assert.Contains(t, s, "| example.com/sample | 3 | 2 | 1 | fail | 2 | 2 | 1 | 1 | 0 |\n")
+	assert.Contains(t, s, "| q | 1 | 0 | 0 | fail | 0 | 1 | 0 | 0 | 1 |\n")
+	assert.Contains(t, s, "### Missing in the guest (1)")
+	assert.Contains(t, s, "| q | TestQ | fail | q_test.go:1: a\\|b |\n")
+	assert.Contains(t, s, "### Guest failures (3)")
+	assert.Contains(t, s, "| example.com/sample | TestFail | fail | sample_test.go:16: got 1, want 2 |\n")
+	assert.Contains(t, s, "### Excluded (1)")
+	assert.Contains(t, s, "| example.com/sample | TestSpawn | fail | detected | "+ReasonSpawn+" |\n")
+	assert.Contains(t, s, "- host: 4 passed, 2 failed, 1 skipped; guest: 2 passed, 3 failed, 1 skipped; 1 excluded, 1 missing\n")
+}
+
+func TestSpliceAndSection(t *testing.T) {
+	sec := BeginMarker + "\nnew\n" + EndMarker + "\n"
+	assert.Equal(t, "# Doc\n\n"+sec, Splice("# Doc\n", sec))
+	assert.Equal(t, sec, Splice("", sec))
+	doc := "# Doc\n\n" + BeginMarker + "\nold\n" + EndMarker + "\n\n## After\n"
+	got := Splice(doc, sec)
+	assert.Equal(t, "# Doc\n\n"+sec+"\n## After\n", got)
+	assert.Equal(t, sec, Section(got))
+	assert.Equal(t, "", Section("# Doc\n"))
+}
+
+// names lists a result's top-level tests in order.
+func names(r PackageResult) []string {
+	var out []string
+	for _, t := range r.Tests {
+		out = append(out, t.Name)
+	}
+	return out
+}
