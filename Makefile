@@ -84,10 +84,10 @@ conformance: deps cli
 ## go test on the host and gometal test in QEMU (-short, one package at a
 ## time), compare them test by test and write the report to $(STDTEST_MD).
 ## PKGS='strings os' and SHARD=1/4 select a part; REUSE=1 reuses the
-## event streams kept in build/stdtest-raw/.
+## event streams kept in build/stdtest-raw/ (CAPTURED='when, how' notes it).
 stdtest: deps cli
 	@mkdir -p build
-	$(GOMETAL) stdtest -o $(STDTEST_MD) -mem $(STDTEST_MEM) -raw build/stdtest-raw $(if $(REUSE),-reuse) $(if $(PKGS),-pkgs '$(PKGS)') $(if $(SHARD),-shard $(SHARD))
+	$(GOMETAL) stdtest -o $(STDTEST_MD) -mem $(STDTEST_MEM) -raw build/stdtest-raw $(if $(REUSE),-reuse $(if $(CAPTURED),-captured '$(CAPTURED)')) $(if $(PKGS),-pkgs '$(PKGS)') $(if $(SHARD),-shard $(SHARD))
 
 ## boot: boot IMAGE; the CLI exits with the program's status (make itself
 ## then stops with "Error N", N being that status, and exits 2).

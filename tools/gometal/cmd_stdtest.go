@@ -16,7 +16,7 @@ import (
 
 func init() {
 	commands["stdtest"] = &command{
-		usage: "stdtest [-pkgs LIST] [-shard K/N] [-timeout D] [-qemu-timeout D] [-mem SIZE] [-smp N] [-raw DIR [-reuse]] [-o FILE.md]",
+		usage: "stdtest [-pkgs LIST] [-shard K/N] [-timeout D] [-qemu-timeout D] [-mem SIZE] [-smp N] [-raw DIR [-reuse [-captured TEXT]]] [-o FILE.md]",
 		help: `Stdtest runs the standard library's own tests, for a fixed list of
 packages (tools/stdtest/packages.go), on the host ("go test -json -short")
 and in QEMU ("gometal test -json -short -p 1"), one package at a time,
@@ -33,6 +33,8 @@ Flags:
   -smp N            guest CPUs (default 1)
   -raw DIR          keep the event streams as DIR/{host,guest}/PKG.json
   -reuse            take the streams already in -raw DIR instead of running
+  -captured TEXT    with -reuse: when and how those streams were captured,
+                    for the report
   -o FILE           write the report into FILE: its standard-library section
                     is replaced (or appended), the rest kept`,
 		run: runStdtest,
@@ -51,6 +53,7 @@ func runStdtest(ctx context.Context, std stdio, args []string) (int, error) {
 	raw := fs.String("raw", "", "")
 	reuse := fs.Bool("reuse", false, "")
 	out := fs.String("o", "", "")
+	captured := fs.String("captured", "", "")
 	pos, rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage, err
@@ -91,9 +94,9 @@ func runStdtest(ctx context.Context, std stdio, args []string) (int, error) {
 	if *out != "" {
 		env := stdtest.Env{
 			Date: time.Now(), Elapsed: elapsed,
-			Command: "make stdtest",
-			Host:    strings.Join(o.HostArgs("PKG"), " "),
-			Guest:   "gometal " + strings.Join(o.GuestArgs("PKG"), " "),
+			Command: "make stdtest", Captured: *captured,
+			Host:  strings.Join(o.HostArgs("PKG"), " "),
+			Guest: "gometal " + strings.Join(o.GuestArgs("PKG"), " "),
 		}
 		env.GoVersion, _ = goEnv(ctx, "GOVERSION")
 		env.QEMU = qemuVersion(context.WithoutCancel(ctx))

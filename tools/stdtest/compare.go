@@ -28,6 +28,8 @@ type Row struct {
 	// Failures are the guest's failed and unfinished tests that are not
 	// excluded, with their first error line.
 	Failures []Missing
+	// Reused is set when a stream came from an earlier capture (Reuse).
+	Reused bool
 }
 
 // Compare compares the host's and the guest's results of one package,

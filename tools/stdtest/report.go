@@ -22,6 +22,9 @@ type Env struct {
 	Command   string // how the report was made
 	Guest     string // the guest command, flags included
 	Host      string // the host command
+	// Captured, if not "", says when and how the reused streams were
+	// captured.
+	Captured string
 	// Partial, if not "", says that the run did not cover the whole
 	// list, and why.
 	Partial string
@@ -78,6 +81,13 @@ func WriteSection(w io.Writer, rows []Row, env Env) error {
 	fmt.Fprintf(&b, "- Go: %s\n", env.GoVersion)
 	fmt.Fprintf(&b, "- QEMU: %s (TCG)\n", env.QEMU)
 	fmt.Fprintf(&b, "- took: %v\n", env.Elapsed.Round(time.Second))
+	if n := reused(rows); n > 0 {
+		fmt.Fprintf(&b, "- %d of %d packages reported from event streams captured earlier with the same commands (REUSE=1)", n, len(rows))
+		if env.Captured != "" {
+			b.WriteString("; " + env.Captured)
+		}
+		b.WriteString("\n")
+	}
 	t := Sum(rows)
 	fmt.Fprintf(&b, "- packages: %d, %d of them with every host-passing test passing in the guest\n", t.Packages, t.GuestPackagesOK)
 	fmt.Fprintf(&b, "- host: %d passed, %d failed, %d skipped; guest: %d passed, %d failed, %d skipped; %d excluded, %d missing\n\n",
@@ -130,6 +140,17 @@ func WriteSection(w io.Writer, rows []Row, env Env) error {
 	b.WriteString(EndMarker + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// reused counts the rows reported from earlier streams.
+func reused(rows []Row) int {
+	n := 0
+	for _, r := range rows {
+		if r.Reused {
+			n++
+		}
+	}
+	return n
 }
 
 // packageStatus is a package's guest outcome for the table.

@@ -65,15 +65,16 @@ func Run(ctx context.Context, pkgs []string, table []Exclusion, o Options) ([]Ro
 	for _, pkg := range pkgs {
 		start := time.Now()
 		hostArgs := o.HostArgs(pkg)
-		host, err := o.stream(ctx, dir, "host", pkg, hostArgs[0], hostArgs[1:])
+		host, hostReused, err := o.stream(ctx, dir, "host", pkg, hostArgs[0], hostArgs[1:])
 		if err != nil {
 			return rows, err
 		}
-		guest, err := o.stream(ctx, dir, "guest", pkg, o.Gometal, o.GuestArgs(pkg))
+		guest, guestReused, err := o.stream(ctx, dir, "guest", pkg, o.Gometal, o.GuestArgs(pkg))
 		if err != nil {
 			return rows, err
 		}
 		row := Compare(Tally(pkg, host), Tally(pkg, guest), table)
+		row.Reused = hostReused || guestReused
 		rows = append(rows, row)
 		if o.Progress != nil {
 			fmt.Fprintf(o.Progress, "%-16s host %d/%d/%d guest %s %d/%d/%d excluded %d missing %d (%v)\n", pkg,
@@ -91,15 +92,16 @@ func RawName(pkg string) string {
 }
 
 // stream runs one command and parses its go test -json events, keeping
-// or reusing them under o.RawDir/side. The command's exit status is not
-// an error: a failing package is a result.
-func (o Options) stream(ctx context.Context, dir, side, pkg, name string, args []string) ([]Event, error) {
+// or reusing them under o.RawDir/side (then reused is true). The
+// command's exit status is not an error: a failing package is a result.
+func (o Options) stream(ctx context.Context, dir, side, pkg, name string, args []string) (evs []Event, reused bool, err error) {
 	var raw string
 	if o.RawDir != "" {
 		raw = filepath.Join(o.RawDir, side, RawName(pkg))
 		if o.Reuse {
 			if data, err := os.ReadFile(raw); err == nil && len(data) > 0 {
-				return ParseEvents(bytes.NewReader(data))
+				evs, err := ParseEvents(bytes.NewReader(data))
+				return evs, true, err
 			}
 		}
 	}
@@ -107,12 +109,12 @@ func (o Options) stream(ctx context.Context, dir, side, pkg, name string, args [
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		return nil, false, ctx.Err()
 	}
 	if _, ok := err.(*exec.ExitError); err != nil && !ok {
-		return nil, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+		return nil, false, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}
 	if stderr.Len() > 0 {
 		// Not JSON: kept as output of no test.
@@ -120,11 +122,12 @@ func (o Options) stream(ctx context.Context, dir, side, pkg, name string, args [
 	}
 	if raw != "" {
 		if err := os.MkdirAll(filepath.Dir(raw), 0o755); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if err := os.WriteFile(raw, stdout.Bytes(), 0o644); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	return ParseEvents(bytes.NewReader(stdout.Bytes()))
+	evs, err = ParseEvents(bytes.NewReader(stdout.Bytes()))
+	return evs, false, err
 }

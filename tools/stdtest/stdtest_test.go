@@ -262,6 +262,7 @@ func TestWriteSection(t *testing.T) {
 	assert.Contains(t, s, "**Partial run: packages q.**")
 	assert.Contains(t, s, "- date: 2026-12-02 20:00 UTC\n")
 	assert.Contains(t, s, "- took: 1m30s\n")
+	assert.NotContains(t, s, "captured earlier")
 	assert.Contains(t, s, "| example.com/sample | 3 | 2 | 1 | fail | 2 | 2 | 1 | 1 | 0 |\n")
 	assert.Contains(t, s, "| q | 1 | 0 | 0 | fail | 0 | 1 | 0 | 0 | 1 |\n")
 	assert.Contains(t, s, "### Missing in the guest (1)")
