@@ -119,6 +119,7 @@ func topLevel(name string) string {
 func Tally(pkg string, evs []Event) PackageResult {
 	r := PackageResult{Package: pkg}
 	index := map[string]int{}
+	var outs []*strings.Builder // each test's output, by index
 	var out strings.Builder
 	for _, e := range evs {
 		if r.Package == "" && e.Package != "" {
@@ -150,11 +151,12 @@ func Tally(pkg string, evs []Event) PackageResult {
 			i = len(r.Tests)
 			index[top] = i
 			r.Tests = append(r.Tests, TestResult{Name: top, Status: Unfinished})
+			outs = append(outs, new(strings.Builder))
 		}
 		t := &r.Tests[i]
 		switch e.Action {
 		case "output":
-			t.Output += e.Output
+			outs[i].WriteString(e.Output)
 		case "pass", "fail", "skip":
 			if e.Test == top {
 				t.Status = Status(e.Action)
@@ -162,6 +164,9 @@ func Tally(pkg string, evs []Event) PackageResult {
 		}
 	}
 	r.Output = out.String()
+	for i, b := range outs {
+		r.Tests[i].Output = b.String()
+	}
 	if r.Status == Skip && len(r.Tests) == 0 {
 		r.Status = NoTests
 	}
