@@ -49,8 +49,9 @@ func Compare(host, guest PackageResult, table []Exclusion) Row {
 			return
 		}
 		reason, detected := Excluded(table, pkg, name), false
-		if reason == "" && ran && gt.Status != Pass && DetectSpawn(gt.Output) {
-			reason, detected = ReasonSpawn, true
+		if reason == "" && ran && gt.Status != Pass {
+			reason = DetectSpawn(gt.Output)
+			detected = reason != ""
 		}
 		if reason == "" {
 			return

@@ -88,6 +88,16 @@ var Exclusions = []Exclusion{
 	// for the child's panic message; in the guest the exec fails and the
 	// message is missing.
 	{"sync", "TestIssue76126", ReasonSpawn},
+	// Runs the hostname program (after exec.LookPath finds none in the
+	// guest, it skips).
+	{"os", "TestHostname", ReasonSpawn},
+}
+
+// PackageMem is the guest memory of packages whose tests need more than
+// the default: encoding/gob's TestLargeSlice encodes four 20 MB slices at
+// once (about 700 MB of peak RSS on the host).
+var PackageMem = map[string]string{
+	"encoding/gob": "1536M",
 }
 
 // Matches reports whether e excludes the top-level test name of pkg.
@@ -110,11 +120,22 @@ func Excluded(table []Exclusion, pkg, name string) string {
 	return ""
 }
 
-// spawnRE matches output that shows a test starting another program.
-var spawnRE = regexp.MustCompile(`fork/exec|exec: |os.StartProcess|testenv\.MustHaveExec|cannot run (the )?go command|'go build' unavailable|go tool: `)
+// goCommandRE matches output that shows a test wanting the go command
+// (testenv.MustHaveGoBuild and friends skip when it is missing).
+var goCommandRE = regexp.MustCompile(`'go build' unavailable|exec: "go": |cannot find go command|go tool: `)
 
-// DetectSpawn reports whether a test's output shows that it failed or
-// was skipped because it started (or wanted to start) another program.
-func DetectSpawn(output string) bool {
-	return spawnRE.MatchString(output)
+// spawnRE matches output that shows a test starting another program.
+var spawnRE = regexp.MustCompile(`fork/exec |exec: "|os\.StartProcess|exec\(self\) failed|Failed to spawn child`)
+
+// DetectSpawn returns the exclusion reason for a test whose output shows
+// that it failed or was skipped because it started (or wanted to start)
+// another program, or "".
+func DetectSpawn(output string) string {
+	switch {
+	case goCommandRE.MatchString(output):
+		return ReasonGoCommand
+	case spawnRE.MatchString(output):
+		return ReasonSpawn
+	}
+	return ""
 }

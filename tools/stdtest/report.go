@@ -88,6 +88,15 @@ func WriteSection(w io.Writer, rows []Row, env Env) error {
 		}
 		b.WriteString("\n")
 	}
+	var mems []string
+	for _, r := range rows {
+		if m, ok := PackageMem[r.Package]; ok {
+			mems = append(mems, r.Package+" "+m)
+		}
+	}
+	if len(mems) > 0 {
+		fmt.Fprintf(&b, "- more guest memory (tools/stdtest PackageMem): %s\n", strings.Join(mems, ", "))
+	}
 	t := Sum(rows)
 	fmt.Fprintf(&b, "- packages: %d, %d of them with every host-passing test passing in the guest\n", t.Packages, t.GuestPackagesOK)
 	fmt.Fprintf(&b, "- host: %d passed, %d failed, %d skipped; guest: %d passed, %d failed, %d skipped; %d excluded, %d missing\n\n",
@@ -107,7 +116,7 @@ func WriteSection(w io.Writer, rows []Row, env Env) error {
 		b.WriteString("of their guest output.\n\n")
 		b.WriteString("| package | test | guest | reason |\n|---|---|---|---|\n")
 		for _, r := range rows {
-			for _, m := range r.Missing {
+			for _, m := range groupNotRun(r.Missing) {
 				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.Package, m.Name, statusName(m.Guest), cell(m.Reason))
 			}
 		}
@@ -140,6 +149,26 @@ func WriteSection(w io.Writer, rows []Row, env Env) error {
 	b.WriteString(EndMarker + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// groupNotRun merges each run of consecutive tests that did not run in
+// the guest for the same reason (a crash before them) into one entry
+// naming how many, the first and the last.
+func groupNotRun(ms []Missing) []Missing {
+	var out []Missing
+	for i := 0; i < len(ms); {
+		j := i + 1
+		for j < len(ms) && ms[i].Guest == "" && ms[j].Guest == "" && ms[j].Reason == ms[i].Reason {
+			j++
+		}
+		if j-i > 2 {
+			out = append(out, Missing{Name: fmt.Sprintf("%d tests, %s ... %s", j-i, ms[i].Name, ms[j-1].Name), Reason: ms[i].Reason})
+		} else {
+			out = append(out, ms[i:j]...)
+		}
+		i = j
+	}
+	return out
 }
 
 // reused counts the rows reported from earlier streams.

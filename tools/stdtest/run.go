@@ -47,11 +47,19 @@ func (o Options) HostArgs(pkg string) []string {
 // binary).
 func (o Options) GuestArgs(pkg string) []string {
 	args := []string{"test", "-json", "-short", "-p", "1", "-timeout", o.Timeout.String(),
-		"--timeout", o.QEMUTimeout.String(), "--mem", o.Mem}
+		"--timeout", o.QEMUTimeout.String(), "--mem", o.mem(pkg)}
 	if o.SMP > 1 {
 		args = append(args, "--smp", strconv.Itoa(o.SMP))
 	}
 	return append(args, pkg)
+}
+
+// mem is pkg's guest memory: PackageMem's, or o.Mem.
+func (o Options) mem(pkg string) string {
+	if m, ok := PackageMem[pkg]; ok {
+		return m
+	}
+	return o.Mem
 }
 
 // Run runs the tests of each package on the host and in the guest, one

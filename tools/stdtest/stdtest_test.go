@@ -76,7 +76,7 @@ func TestTallyGuestSample(t *testing.T) {
 	assert.Equal(t, Counts{Passed: 2, Failed: 3, Skipped: 1}, r.Counts())
 	spawn, _ := r.Test("TestSpawn")
 	assert.Equal(t, Fail, spawn.Status)
-	assert.True(t, DetectSpawn(spawn.Output))
+	assert.Equal(t, ReasonSpawn, DetectSpawn(spawn.Output))
 }
 
 func TestTallyBuildFail(t *testing.T) {
@@ -209,9 +209,10 @@ func TestPackagesList(t *testing.T) {
 }
 
 func TestDetectSpawn(t *testing.T) {
-	assert.True(t, DetectSpawn("    x_test.go:1: fork/exec /init: invalid argument\n"))
-	assert.True(t, DetectSpawn(`exec: "go": executable file not found in $PATH`))
-	assert.False(t, DetectSpawn("    x_test.go:1: got 1, want 2\n"))
+	assert.Equal(t, ReasonSpawn, DetectSpawn("    x_test.go:1: fork/exec /init: invalid argument\n"))
+	assert.Equal(t, ReasonSpawn, DetectSpawn(`    executable_test.go:61: exec(self) failed: exec: "init": executable file not found in $PATH`))
+	assert.Equal(t, ReasonGoCommand, DetectSpawn(`    x_test.go:17: skipping test: 'go build' unavailable: exec: "go": executable file not found in $PATH`))
+	assert.Equal(t, "", DetectSpawn("    x_test.go:1: got 1, want 2\n"))
 }
 
 func TestFirstError(t *testing.T) {
@@ -272,6 +273,19 @@ func TestWriteSection(t *testing.T) {
 	assert.Contains(t, s, "### Excluded (1)")
 	assert.Contains(t, s, "| example.com/sample | TestSpawn | fail | detected | "+ReasonSpawn+" |\n")
 	assert.Contains(t, s, "- host: 4 passed, 2 failed, 1 skipped; guest: 2 passed, 3 failed, 1 skipped; 1 excluded, 1 missing\n")
+}
+
+func TestGroupNotRun(t *testing.T) {
+	ms := []Missing{
+		{Name: "A", Guest: Fail, Reason: "x"},
+		{Name: "B", Reason: "did not run: panic"}, {Name: "C", Reason: "did not run: panic"}, {Name: "D", Reason: "did not run: panic"},
+		{Name: "E", Reason: "other"}, {Name: "F", Reason: "other"},
+	}
+	assert.Equal(t, []Missing{
+		{Name: "A", Guest: Fail, Reason: "x"},
+		{Name: "3 tests, B ... D", Reason: "did not run: panic"},
+		{Name: "E", Reason: "other"}, {Name: "F", Reason: "other"},
+	}, groupNotRun(ms))
 }
 
 func TestSpliceAndSection(t *testing.T) {
