@@ -18,7 +18,8 @@ func init() {
 	commands["stdtest"] = &command{
 		usage: "stdtest [-pkgs LIST] [-shard K/N] [-timeout D] [-qemu-timeout D] [-mem SIZE] [-smp N] [-raw DIR [-reuse [-captured TEXT]]] [-o FILE.md]",
 		help: `Stdtest runs the standard library's own tests, for a fixed list of
-packages (tools/stdtest/packages.go), on the host ("go test -json -short")
+packages (tools/stdtest/packages.go), on the host ("go test -json -short",
+cgo off as in gometal's builds)
 and in QEMU ("gometal test -json -short -p 1"), one package at a time,
 and compares them test by test. It prints a line per package, then the
 totals, and exits 0 once the run is complete (failures are results).

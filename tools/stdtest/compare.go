@@ -124,8 +124,11 @@ func notRunReason(pkg PackageResult) string {
 	case "":
 		return "package did not finish: " + FirstError(pkg.Output)
 	}
-	if r := FirstError(pkg.Output); r != "" && pkg.Status == Fail {
+	if len(pkg.Tests) > 0 && pkg.Tests[len(pkg.Tests)-1].Status == Unfinished {
+		return "did not run: the test binary stopped in " + pkg.Tests[len(pkg.Tests)-1].Name
+	}
+	if r := FirstError(pkg.Output); r != "" {
 		return "did not run: " + r
 	}
-	return "did not run"
+	return "did not run: not in the guest's test binary"
 }

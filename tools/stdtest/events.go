@@ -179,13 +179,13 @@ var errorWords = regexp.MustCompile(`(?i)err|fail|want|got|unexpect|invalid|time
 // FirstError is the line of output that best says why a test failed or
 // was skipped: a panic or fatal error, else the first file:line line that
 // reads as an error (t.Log and t.Error lines look alike), else the first
-// file:line line, else the first line that is not a === or --- marker;
+// file:line line, else the first line that is not go test's framing;
 // "" when there is none. It is trimmed and at most 160 bytes long.
 func FirstError(output string) string {
 	var located, errLine, other string
 	for _, line := range strings.Split(output, "\n") {
 		l := strings.TrimSpace(line)
-		if l == "" || strings.HasPrefix(l, "=== ") || strings.HasPrefix(l, "--- ") {
+		if l == "" || isMarker(l) {
 			continue
 		}
 		switch {
@@ -211,7 +211,18 @@ func FirstError(output string) string {
 }
 
 // fileLine matches a test's log line: "name.go:12: ...".
-var fileLine = regexp.MustCompile(`^[\w./-]+\.go:\d+: `)
+var fileLine = regexp.MustCompile(`^[\w./-]+\.go:\d+(:\d+)?: `)
+
+// isMarker reports whether a line is go test's framing rather than a
+// test's message: === and --- lines, PASS, FAIL, "ok PKG", "# PKG".
+func isMarker(l string) bool {
+	for _, p := range []string{"=== ", "--- ", "ok  ", "FAIL\t", "?   ", "# "} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return l == "PASS" || l == "FAIL"
+}
 
 // clip shortens s to at most 160 bytes.
 func clip(s string) string {

@@ -38,6 +38,11 @@ type Options struct {
 	Progress io.Writer
 }
 
+// HostEnv is added to the host's environment: gometal builds images
+// with cgo off, so the host builds the tests the same way (a test that
+// only a cgo build has would otherwise count as missing in the guest).
+var HostEnv = []string{"CGO_ENABLED=0"}
+
 // HostArgs is the host's go command line for pkg.
 func (o Options) HostArgs(pkg string) []string {
 	return []string{"go", "test", "-json", "-short", "-count=1", "-p", "1", "-timeout", o.Timeout.String(), pkg}
@@ -73,11 +78,11 @@ func Run(ctx context.Context, pkgs []string, table []Exclusion, o Options) ([]Ro
 	for _, pkg := range pkgs {
 		start := time.Now()
 		hostArgs := o.HostArgs(pkg)
-		host, hostReused, err := o.stream(ctx, dir, "host", pkg, hostArgs[0], hostArgs[1:])
+		host, hostReused, err := o.stream(ctx, dir, "host", pkg, HostEnv, hostArgs[0], hostArgs[1:])
 		if err != nil {
 			return rows, err
 		}
-		guest, guestReused, err := o.stream(ctx, dir, "guest", pkg, o.Gometal, o.GuestArgs(pkg))
+		guest, guestReused, err := o.stream(ctx, dir, "guest", pkg, nil, o.Gometal, o.GuestArgs(pkg))
 		if err != nil {
 			return rows, err
 		}
@@ -99,10 +104,10 @@ func RawName(pkg string) string {
 	return strings.ReplaceAll(pkg, "/", "_") + ".json"
 }
 
-// stream runs one command and parses its go test -json events, keeping
+// stream runs one command (env added to the environment) and parses its go test -json events, keeping
 // or reusing them under o.RawDir/side (then reused is true). The
 // command's exit status is not an error: a failing package is a result.
-func (o Options) stream(ctx context.Context, dir, side, pkg, name string, args []string) (evs []Event, reused bool, err error) {
+func (o Options) stream(ctx context.Context, dir, side, pkg string, env []string, name string, args []string) (evs []Event, reused bool, err error) {
 	var raw string
 	if o.RawDir != "" {
 		raw = filepath.Join(o.RawDir, side, RawName(pkg))
@@ -115,6 +120,7 @@ func (o Options) stream(ctx context.Context, dir, side, pkg, name string, args [
 	}
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()

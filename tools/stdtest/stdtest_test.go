@@ -168,9 +168,27 @@ func TestCompareTableExclusionAndMissing(t *testing.T) {
 	assert.Equal(t, []Missing{
 		{Name: "TestB", Guest: Skip, Reason: "x_test.go:9: skipping: no unix sockets"},
 		{Name: "TestC", Guest: Unfinished, Reason: "did not finish: panic: boom"},
-		{Name: "TestD", Reason: "did not run: FAIL\tp\t1.0s"},
+		{Name: "TestD", Reason: "did not run: the test binary stopped in TestC"},
 	}, row.Missing)
 	assert.Equal(t, []Missing{{Name: "TestC", Guest: Unfinished, Reason: "did not finish: panic: boom"}}, row.Failures)
+}
+
+func TestCompareNotRunReasons(t *testing.T) {
+	host := PackageResult{Package: "p", Status: Pass, Tests: []TestResult{{Name: "TestCgo", Status: Pass}}}
+	for _, c := range []struct {
+		guest PackageResult
+		want  string
+	}{
+		{PackageResult{Status: Pass, Output: "PASS\nok  \tp\t0.1s\n"}, "did not run: not in the guest's test binary"},
+		{PackageResult{Status: Fail, Output: "panic: cannot load zone\n"}, "did not run: panic: cannot load zone"},
+		{PackageResult{Status: BuildFail, Output: "# p\nx.go:1:2: undefined: y\n"}, "build failed: x.go:1:2: undefined: y"},
+		{PackageResult{Output: "gometal: QEMU timed out after 6m0s\n"}, "package did not finish: gometal: QEMU timed out after 6m0s"},
+	} {
+		c.guest.Package = "p"
+		row := Compare(host, c.guest, nil)
+		require.Len(t, row.Missing, 1)
+		assert.Equal(t, c.want, row.Missing[0].Reason)
+	}
 }
 
 func TestExclusionMatching(t *testing.T) {
