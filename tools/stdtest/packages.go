@@ -91,6 +91,9 @@ var Exclusions = []Exclusion{
 	// Runs the hostname program (after exec.LookPath finds none in the
 	// guest, it skips).
 	{"os", "TestHostname", ReasonSpawn},
+	// Runs the test binary under strace (skips when exec.LookPath finds
+	// no strace).
+	{"net/http", "TestLinuxSendfile", ReasonSpawn},
 }
 
 // PackageMem is the guest memory of packages whose tests need more than
