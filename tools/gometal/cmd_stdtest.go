@@ -96,7 +96,7 @@ func runStdtest(ctx context.Context, std stdio, args []string) (int, error) {
 		env := stdtest.Env{
 			Date: time.Now(), Elapsed: elapsed,
 			Command: "make stdtest", Captured: *captured,
-			Host:  strings.Join(o.HostArgs("PKG"), " "),
+			Host:  strings.Join(append(stdtest.HostEnv, o.HostArgs("PKG")...), " "),
 			Guest: "gometal " + strings.Join(o.GuestArgs("PKG"), " "),
 		}
 		env.GoVersion, _ = goEnv(ctx, "GOVERSION")

@@ -290,7 +290,9 @@ func TestWriteSection(t *testing.T) {
 	assert.Contains(t, s, "| example.com/sample | TestFail | fail | sample_test.go:16: got 1, want 2 |\n")
 	assert.Contains(t, s, "### Excluded (1)")
 	assert.Contains(t, s, "| example.com/sample | TestSpawn | fail | detected | "+ReasonSpawn+" |\n")
-	assert.Contains(t, s, "- host: 4 passed, 2 failed, 1 skipped; guest: 2 passed, 3 failed, 1 skipped; 1 excluded, 1 missing\n")
+	assert.Contains(t, s, "- tests: host 4 passed, 2 failed, 1 skipped; guest 2 passed, 3 failed, 1 skipped; 1 excluded, 1 missing\n")
+	assert.Contains(t, s, "- host: `go test -json PKG`\n")
+	assert.Contains(t, s, "- guest: `gometal test -json PKG`\n")
 }
 
 func TestGroupNotRun(t *testing.T) {
@@ -304,6 +306,10 @@ func TestGroupNotRun(t *testing.T) {
 		{Name: "3 tests, B ... D", Reason: "did not run: panic"},
 		{Name: "E", Reason: "other"}, {Name: "F", Reason: "other"},
 	}, groupNotRun(ms))
+}
+
+func TestCell(t *testing.T) {
+	assert.Equal(t, `a\|b 'c' \x00x`, cell("a|b\n`c` \x00x"))
 }
 
 func TestSpliceAndSection(t *testing.T) {
