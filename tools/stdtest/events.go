@@ -177,11 +177,33 @@ func Tally(pkg string, evs []Event) PackageResult {
 var errorWords = regexp.MustCompile(`(?i)err|fail|want|got|unexpect|invalid|timed out|timeout|skip|not supported|not implemented|denied|mismatch|expected`)
 
 // FirstError is the line of output that best says why a test failed or
+// was skipped: the reason of the first (sub)test whose --- FAIL line
+// follows messages of its own, else the reason of the whole output.
+func FirstError(output string) string {
+	var block []string
+	for _, line := range strings.Split(output, "\n") {
+		l := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(l, "--- FAIL"):
+			if r := reasonIn(strings.Join(block, "\n")); r != "" {
+				return r
+			}
+			block = block[:0]
+		case strings.HasPrefix(l, "=== ") || strings.HasPrefix(l, "--- "):
+			block = block[:0]
+		default:
+			block = append(block, line)
+		}
+	}
+	return reasonIn(output)
+}
+
+// reasonIn is the line of output that best says why a test failed or
 // was skipped: a panic or fatal error, else the first file:line line that
 // reads as an error (t.Log and t.Error lines look alike), else the first
 // file:line line, else the first line that is not go test's framing;
 // "" when there is none. It is trimmed and at most 160 bytes long.
-func FirstError(output string) string {
+func reasonIn(output string) string {
 	var located, errLine, other string
 	for _, line := range strings.Split(output, "\n") {
 		l := strings.TrimSpace(line)

@@ -238,6 +238,9 @@ func TestFirstError(t *testing.T) {
 	assert.Equal(t, "panic: boom [recovered]", FirstError("=== RUN   TestA\npanic: boom [recovered]\n\tpanic: boom\n"))
 	assert.Equal(t, "some log", FirstError("=== RUN   TestA\nsome log\n--- FAIL: TestA (0.00s)\n"))
 	assert.Equal(t, "", FirstError("=== RUN   TestA\n--- FAIL: TestA (0.00s)\n"))
+	assert.Equal(t, "m.go:77: listen unix: not supported", FirstError("=== RUN   T\n=== RUN   T/tcp6\n    d.go:1: skipping: tcp6 not available\n"+
+		"--- SKIP: T/tcp6 (0.00s)\n=== RUN   T/unix\n    m.go:77: listen unix: not supported\n--- FAIL: T/unix (0.00s)\n--- FAIL: T (0.00s)\n"),
+		"the message of the first failed subtest, not a skipped one's")
 	long := FirstError(strings.Repeat("é", 200))
 	assert.LessOrEqual(t, len(long), 160)
 	assert.True(t, strings.HasSuffix(long, "..."))
