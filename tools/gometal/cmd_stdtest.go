@@ -14,6 +14,7 @@ import (
 	"github.com/gometal/gometal/tools/stdtest"
 )
 
+// init registers "gometal stdtest".
 func init() {
 	commands["stdtest"] = &command{
 		usage: "stdtest [-pkgs LIST] [-shard K/N] [-timeout D] [-qemu-timeout D] [-mem SIZE] [-smp N] [-raw DIR [-reuse [-captured TEXT]]] [-o FILE.md]",

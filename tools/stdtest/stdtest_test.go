@@ -38,6 +38,7 @@ func statuses(r PackageResult) map[string]Status {
 	return m
 }
 
+// TestParseEventsKeepsNonJSONLines checks that lines that are not events become output of no test.
 func TestParseEventsKeepsNonJSONLines(t *testing.T) {
 	in := `{"Action":"run","Package":"p","Test":"TestA"}
 not json at all
@@ -54,6 +55,7 @@ not json at all
 	assert.Equal(t, "output", evs[3].Action)
 }
 
+// TestTallyHostSample folds the host's sample stream: outcomes, counts, subtest output.
 func TestTallyHostSample(t *testing.T) {
 	r := Tally("", load(t, "sample_host.json"))
 	assert.Equal(t, "example.com/sample", r.Package)
@@ -70,6 +72,7 @@ func TestTallyHostSample(t *testing.T) {
 	assert.Contains(t, sub.Output, "bad subtest", "a subtest's output belongs to its top-level test")
 }
 
+// TestTallyGuestSample folds the guest's sample stream, where TestSpawn fails on fork/exec.
 func TestTallyGuestSample(t *testing.T) {
 	r := Tally("example.com/sample", load(t, "sample_guest.json"))
 	assert.Equal(t, Fail, r.Status)
@@ -79,6 +82,7 @@ func TestTallyGuestSample(t *testing.T) {
 	assert.Equal(t, ReasonSpawn, DetectSpawn(spawn.Output))
 }
 
+// TestTallyBuildFail checks that a test binary that did not build makes a build-fail package.
 func TestTallyBuildFail(t *testing.T) {
 	r := Tally("example.com/sample", load(t, "sample_buildfail_host.json"))
 	assert.Equal(t, BuildFail, r.Status)
@@ -86,6 +90,7 @@ func TestTallyBuildFail(t *testing.T) {
 	assert.Contains(t, r.Output, "ExampleHello refers to unknown identifier")
 }
 
+// TestTallyIgnoresOtherPackages checks that events of another package are left out.
 func TestTallyIgnoresOtherPackages(t *testing.T) {
 	evs := []Event{
 		{Action: "run", Package: "a", Test: "TestA"},
@@ -99,6 +104,7 @@ func TestTallyIgnoresOtherPackages(t *testing.T) {
 	assert.Equal(t, Pass, r.Status)
 }
 
+// TestTallyUnfinished checks a stream that stops in a test: the test did not finish and counts as failed.
 func TestTallyUnfinished(t *testing.T) {
 	evs := []Event{
 		{Action: "run", Package: "p", Test: "TestA"},
@@ -113,11 +119,13 @@ func TestTallyUnfinished(t *testing.T) {
 	assert.Equal(t, Unfinished, b.Status)
 }
 
+// TestTallyNoTests checks a package without test files.
 func TestTallyNoTests(t *testing.T) {
 	r := Tally("p", []Event{{Action: "output", Package: "p", Output: "?   \tp\t[no test files]\n"}, {Action: "skip", Package: "p"}})
 	assert.Equal(t, NoTests, r.Status)
 }
 
+// TestContainerListBothSides compares the real container/list streams: every test passes on both sides.
 func TestContainerListBothSides(t *testing.T) {
 	host := Tally("container/list", load(t, "container_list_host.json"))
 	guest := Tally("container/list", load(t, "container_list_guest.json"))
@@ -131,6 +139,7 @@ func TestContainerListBothSides(t *testing.T) {
 	assert.Empty(t, row.Excluded)
 }
 
+// TestCompareSample compares the sample streams: a detected spawn is excluded, failures keep their reasons.
 func TestCompareSample(t *testing.T) {
 	host := Tally("", load(t, "sample_host.json"))
 	guest := Tally("", load(t, "sample_guest.json"))
@@ -149,6 +158,7 @@ func TestCompareSample(t *testing.T) {
 	assert.Equal(t, "sample_test.go:25: bad subtest", row.Failures[1].Reason)
 }
 
+// TestCompareTableExclusionAndMissing checks table exclusions and every kind of missing test.
 func TestCompareTableExclusionAndMissing(t *testing.T) {
 	host := PackageResult{Package: "p", Status: Pass, Tests: []TestResult{
 		{Name: "TestA", Status: Pass}, {Name: "TestExec", Status: Pass}, {Name: "TestB", Status: Pass},
@@ -173,6 +183,7 @@ func TestCompareTableExclusionAndMissing(t *testing.T) {
 	assert.Equal(t, []Missing{{Name: "TestC", Guest: Unfinished, Reason: "did not finish: panic: boom"}}, row.Failures)
 }
 
+// TestCompareNotRunReasons checks the reason given for a host pass that never ran in the guest.
 func TestCompareNotRunReasons(t *testing.T) {
 	host := PackageResult{Package: "p", Status: Pass, Tests: []TestResult{{Name: "TestCgo", Status: Pass}}}
 	for _, c := range []struct {
@@ -191,6 +202,7 @@ func TestCompareNotRunReasons(t *testing.T) {
 	}
 }
 
+// TestExclusionMatching checks that exclusion patterns are anchored and per package.
 func TestExclusionMatching(t *testing.T) {
 	e := Exclusion{Package: "os", Test: "TestExec|TestStartProcess.*"}
 	assert.True(t, e.Matches("os", "TestExec"))
@@ -202,6 +214,7 @@ func TestExclusionMatching(t *testing.T) {
 	assert.Equal(t, "", Excluded(nil, "b", "TestX"))
 }
 
+// TestExclusionTableIsValid checks that the exclusion table names listed packages and gives reasons.
 func TestExclusionTableIsValid(t *testing.T) {
 	for _, e := range Exclusions {
 		assert.Contains(t, Packages, e.Package, "%+v", e)
@@ -210,6 +223,7 @@ func TestExclusionTableIsValid(t *testing.T) {
 	}
 }
 
+// TestPackagesList checks that the list has 50 or more distinct packages covering every area.
 func TestPackagesList(t *testing.T) {
 	assert.GreaterOrEqual(t, len(Packages), 50)
 	seen := map[string]bool{}
@@ -226,6 +240,7 @@ func TestPackagesList(t *testing.T) {
 	}
 }
 
+// TestDetectSpawn checks the output patterns that mark a test that starts another program.
 func TestDetectSpawn(t *testing.T) {
 	assert.Equal(t, ReasonSpawn, DetectSpawn("    x_test.go:1: fork/exec /init: invalid argument\n"))
 	assert.Equal(t, ReasonSpawn, DetectSpawn(`    executable_test.go:61: exec(self) failed: exec: "init": executable file not found in $PATH`))
@@ -233,6 +248,7 @@ func TestDetectSpawn(t *testing.T) {
 	assert.Equal(t, "", DetectSpawn("    x_test.go:1: got 1, want 2\n"))
 }
 
+// TestFirstError checks which line of a test's output becomes its one-line reason.
 func TestFirstError(t *testing.T) {
 	assert.Equal(t, "x_test.go:3: bad", FirstError("=== RUN   TestA\nsome log\n    x_test.go:3: bad\n--- FAIL: TestA (0.00s)\n"))
 	assert.Equal(t, "panic: boom [recovered]", FirstError("=== RUN   TestA\npanic: boom [recovered]\n\tpanic: boom\n"))
@@ -247,6 +263,7 @@ func TestFirstError(t *testing.T) {
 	assert.NotContains(t, long, "\uFFFD", "no rune is cut in half")
 }
 
+// TestSelect checks package selection and sharding.
 func TestSelect(t *testing.T) {
 	list := []string{"a", "b", "c", "d", "e"}
 	all, err := Select(list, nil, conformance.Shard{K: 1, N: 1})
@@ -266,6 +283,7 @@ func TestSelect(t *testing.T) {
 	assert.ErrorContains(t, err, "package x is not in the list")
 }
 
+// TestWriteSection checks the Markdown report: header, rows, lists and escaping.
 func TestWriteSection(t *testing.T) {
 	host := Tally("", load(t, "sample_host.json"))
 	guest := Tally("", load(t, "sample_guest.json"))
@@ -298,6 +316,7 @@ func TestWriteSection(t *testing.T) {
 	assert.Contains(t, s, "- guest: `gometal test -json PKG`\n")
 }
 
+// TestGroupNotRun checks that runs of tests that never ran for one reason become one row.
 func TestGroupNotRun(t *testing.T) {
 	ms := []Missing{
 		{Name: "A", Guest: Fail, Reason: "x"},
@@ -311,10 +330,12 @@ func TestGroupNotRun(t *testing.T) {
 	}, groupNotRun(ms))
 }
 
+// TestCell checks the escaping of table cells.
 func TestCell(t *testing.T) {
 	assert.Equal(t, `a\|b 'c' \x00x`, cell("a|b\n`c` \x00x"))
 }
 
+// TestSpliceAndSection checks that the section replaces its old self, or is appended, and is found again.
 func TestSpliceAndSection(t *testing.T) {
 	sec := BeginMarker + "\nnew\n" + EndMarker + "\n"
 	assert.Equal(t, "# Doc\n\n"+sec, Splice("# Doc\n", sec))
