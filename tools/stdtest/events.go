@@ -173,8 +173,12 @@ func Tally(pkg string, evs []Event) PackageResult {
 	return r
 }
 
-// errorWords marks a line that reports an error rather than a log.
-var errorWords = regexp.MustCompile(`(?i)err|fail|want|got|unexpect|invalid|timed out|timeout|skip|not supported|not implemented|denied|mismatch|expected`)
+// errorWords marks a line that reports an error rather than a log;
+// weakErrorWords one that may (a comparison, a skip).
+var (
+	errorWords     = regexp.MustCompile(`(?i)err|fail|unexpect|invalid|timed out|timeout|not supported|not implemented|denied|mismatch|no such|refused|in use|not found|missing`)
+	weakErrorWords = regexp.MustCompile(`(?i)want|got|expected|skip`)
+)
 
 // FirstError is the line of output that best says why a test failed or
 // was skipped: the reason of the first (sub)test whose --- FAIL line
@@ -201,10 +205,10 @@ func FirstError(output string) string {
 // reasonIn is the line of output that best says why a test failed or
 // was skipped: a panic or fatal error, else the first file:line line that
 // reads as an error (t.Log and t.Error lines look alike), else the first
-// file:line line, else the first line that is not go test's framing;
+// that reads as a comparison or a skip, else the first file:line line, else the first line that is not go test's framing;
 // "" when there is none. It is trimmed and at most 160 bytes long.
 func reasonIn(output string) string {
-	var located, errLine, other string
+	var located, errLine, weakLine, other string
 	for _, line := range strings.Split(output, "\n") {
 		l := strings.TrimSpace(line)
 		if l == "" || isMarker(l) {
@@ -220,11 +224,14 @@ func reasonIn(output string) string {
 			if errLine == "" && errorWords.MatchString(l) {
 				errLine = l
 			}
+			if weakLine == "" && weakErrorWords.MatchString(l) {
+				weakLine = l
+			}
 		case other == "":
 			other = l
 		}
 	}
-	for _, l := range []string{errLine, located, other} {
+	for _, l := range []string{errLine, weakLine, located, other} {
 		if l != "" {
 			return clip(l)
 		}

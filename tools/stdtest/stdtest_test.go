@@ -257,6 +257,10 @@ func TestFirstError(t *testing.T) {
 	assert.Equal(t, "m.go:77: listen unix: not supported", FirstError("=== RUN   T\n=== RUN   T/tcp6\n    d.go:1: skipping: tcp6 not available\n"+
 		"--- SKIP: T/tcp6 (0.00s)\n=== RUN   T/unix\n    m.go:77: listen unix: not supported\n--- FAIL: T/unix (0.00s)\n--- FAIL: T (0.00s)\n"),
 		"the message of the first failed subtest, not a skipped one's")
+	assert.Equal(t, "s.go:2021: On try #1: listen tcp 127.0.0.1:1: bind: address already in use",
+		FirstError("    s.go:2008: Got 127.0.0.1:1\n    s.go:2021: On try #1: listen tcp 127.0.0.1:1: bind: address already in use\n--- FAIL: T (0.1s)\n"),
+		"an error before a comparison")
+	assert.Equal(t, "s.go:298: Got 0 bytes; want 10240", FirstError("    s.go:1: listening\n    s.go:298: Got 0 bytes; want 10240\n"))
 	long := FirstError(strings.Repeat("é", 200))
 	assert.LessOrEqual(t, len(long), 160)
 	assert.True(t, strings.HasSuffix(long, "..."))
