@@ -201,10 +201,13 @@ func statusName(s Status) string {
 }
 
 // cell escapes a table cell: | and backquotes, and control characters
-// (a NUL in an abstract socket name) as \xNN.
+// (a NUL in an abstract socket name) as \xNN, a run of more than three
+// of one as \xNN×COUNT.
 func cell(s string) string {
 	var b strings.Builder
-	for _, r := range s {
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
 		switch {
 		case r == '|':
 			b.WriteString(`\|`)
@@ -213,7 +216,16 @@ func cell(s string) string {
 		case r == '\n' || r == '\t':
 			b.WriteByte(' ')
 		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
+			n := 1
+			for i+n < len(rs) && rs[i+n] == r {
+				n++
+			}
+			if n > 3 {
+				fmt.Fprintf(&b, `\x%02x×%d`, r, n)
+				i += n - 1
+			} else {
+				fmt.Fprintf(&b, `\x%02x`, r)
+			}
 		default:
 			b.WriteRune(r)
 		}

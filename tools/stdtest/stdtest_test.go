@@ -337,6 +337,7 @@ func TestGroupNotRun(t *testing.T) {
 // TestCell checks the escaping of table cells.
 func TestCell(t *testing.T) {
 	assert.Equal(t, `a\|b 'c' \x00x`, cell("a|b\n`c` \x00x"))
+	assert.Equal(t, `@a\x00×90: e`, cell("@a"+strings.Repeat("\x00", 90)+": e"))
 }
 
 // TestSpliceAndSection checks that the section replaces its old self, or is appended, and is found again.
