@@ -43,7 +43,15 @@ SHARD          ?=
 CONFIGS        ?= 1 1:slice=1ms 4:slice=1ms
 CONFORMANCE_MD ?= $(if $(RUN)$(SHARD),build/conformance.md,docs/conformance.md)
 
-.PHONY: all run image iso boot boot-usage test check trapcheck conformance bench deps deps-iso cli clean
+# make stdtest: PKGS='strings os' or SHARD=K/N select a part of the list
+# (tools/stdtest/packages.go) and write build/stdtest.md, the full run the
+# standard-library section of docs/conformance.md. Event streams are kept
+# in build/stdtest-raw/; REUSE=1 reports from them without running again.
+PKGS           ?=
+STDTEST_MEM    ?= 512M
+STDTEST_MD     ?= $(if $(PKGS)$(SHARD),build/stdtest.md,docs/conformance.md)
+
+.PHONY: all run image iso boot boot-usage test check trapcheck conformance stdtest bench deps deps-iso cli clean
 
 all: check test
 
@@ -74,6 +82,15 @@ trapcheck: image
 conformance: deps cli
 	@mkdir -p build
 	$(GOMETAL) conformance -o $(CONFORMANCE_MD) $(if $(RUN),-run '$(RUN)') $(if $(SHARD),-shard $(SHARD)) $(foreach c,$(CONFIGS),-config '$(c)')
+
+## stdtest: run the standard library's tests of a list of packages with
+## go test on the host and gometal test in QEMU (-short, one package at a
+## time), compare them test by test and write the report to $(STDTEST_MD).
+## PKGS='strings os' and SHARD=1/4 select a part; REUSE=1 reuses the
+## event streams kept in build/stdtest-raw/ (CAPTURED='when, how' notes it).
+stdtest: deps cli
+	@mkdir -p build
+	$(GOMETAL) stdtest -o $(STDTEST_MD) -mem $(STDTEST_MEM) -raw build/stdtest-raw $(if $(REUSE),-reuse $(if $(CAPTURED),-captured '$(CAPTURED)')) $(if $(PKGS),-pkgs '$(PKGS)') $(if $(SHARD),-shard $(SHARD))
 
 ## boot: boot IMAGE; the CLI exits with the program's status (make itself
 ## then stops with "Error N", N being that status, and exits 2).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gometal/gometal/tools/conformance"
+	"github.com/gometal/gometal/tools/stdtest"
 )
 
 func init() {
@@ -111,15 +112,17 @@ func runConformance(ctx context.Context, std stdio, args []string) (int, error) 
 		sel = append(sel, "-shard "+*shardFlag)
 	}
 	env.Selection = strings.Join(sel, " ")
-	f, err := os.Create(*out)
-	if err != nil {
+	// The standard-library section (gometal stdtest) stays as it is.
+	kept, _ := os.ReadFile(*out)
+	var b strings.Builder
+	if err := conformance.WriteMarkdown(&b, runs, env); err != nil {
 		return exitFailure, err
 	}
-	if err := conformance.WriteMarkdown(f, runs, env); err != nil {
-		f.Close()
-		return exitFailure, err
+	doc := b.String()
+	if sec := stdtest.Section(string(kept)); sec != "" {
+		doc = stdtest.Splice(doc, sec)
 	}
-	return exitOK, f.Close()
+	return exitOK, os.WriteFile(*out, []byte(doc), 0o644)
 }
 
 // goEnv returns one go env variable.
