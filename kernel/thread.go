@@ -214,7 +214,10 @@ func setTimer(t sched.TID, when int64) {
 	timers.Set(t, when)
 }
 
-// exitThread frees t. Context: trap.
+// exitThread frees t, the thread running on this CPU (exit(2)). It does
+// not touch nrunning: reschedule, which runs next, counts t off the CPU
+// as it does for a thread that blocked. Context: trap, kernel lock held;
+// does not allocate.
 func exitThread(t sched.TID) {
 	th := &threads[t]
 	if th.clearTID != 0 && userWrite32(th.clearTID, 0) {
@@ -223,9 +226,6 @@ func exitThread(t sched.TID) {
 	timers.Cancel(t)
 	futexes.Remove(t)
 	cpus[th.cpu].runq.Remove(t)
-	if th.state == threadRunning {
-		nrunning--
-	}
 	th.state = threadFree
 	nlive--
 	if nlive == 0 {
