@@ -60,11 +60,17 @@ const (
 // allocate, does not write Go pointers.
 func userTrap(f *TrapFrame) {
 	c := thisCPU()
-	c.inUser.Store(false)
+	// inUser stays set through fastTrap, which writes user memory
+	// (clock_gettime's timespec) without the lock: a concurrent munmap's
+	// tlbShootdown must keep waiting for this CPU until that write is done,
+	// or it could free the page first and the write land in a reused
+	// frame. With inUser set the shooter waits for this CPU's tlbSeen,
+	// which moves only when it takes the shootdown IPI: after fastTrap,
+	// since interrupts are off here. The delay is a few microseconds.
 	if fastTrap(c, f) {
-		c.inUser.Store(true)
 		return
 	}
+	c.inUser.Store(false)
 	kernelLock.lock(c)
 	t := c.cur
 	threads[t].regs = *f
@@ -117,7 +123,9 @@ func userTrap(f *TrapFrame) {
 // shared state: a TLB shootdown, and the system calls that only read
 // clocks or ids (the Go runtime calls clock_gettime constantly). It
 // reports whether it handled the entry; f then resumes the same thread.
-// Context: trap, kernel lock not held.
+// It runs with c.inUser still set (see userTrap), so it may write user
+// memory only after checking the page is present, and must not wait.
+// Context: trap, kernel lock not held; does not allocate.
 func fastTrap(c *percpu, f *TrapFrame) bool {
 	switch f.Vector {
 	case vecTLB:
