@@ -54,6 +54,7 @@ func kmain() {
 	setupDeviceInterrupts()                    // I/O APIC routes; console input
 	collectMMIODevices()                       // virtio-mmio transports (DSDT, virtio_mmio.device=)
 	setupKernelFault()                         // kfault=: fault injection for the crash tests
+	setupTLBFault()                            // tlbfault=: a CPU that never answers a shootdown
 	setupFiles()                               // root file system: base tree, initramfs archives, cwd=
 	startProgram()                             // first thread at the runtime's _rt0_amd64_linux
 }

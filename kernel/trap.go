@@ -129,6 +129,9 @@ func userTrap(f *TrapFrame) {
 func fastTrap(c *percpu, f *TrapFrame) bool {
 	switch f.Vector {
 	case vecTLB:
+		if tlbFaultCPU == c.id+1 {
+			tlbFaultHang() // tlbfault=: never answer
+		}
 		serviceTLB(c)
 		localAPIC.EOI()
 		return true

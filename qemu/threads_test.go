@@ -39,3 +39,24 @@ func TestThreadExitRunning(t *testing.T) {
 	assert.Equal(t, 0, res.ExitCode)
 	assert.Contains(t, string(res.Output), "threads exit: ok\n")
 }
+
+// TestShootdownUnanswered boots 2 CPUs with tlbfault=1: CPU 1 takes a TLB
+// shootdown IPI and never answers, as a CPU a ring-3 CLI stopped would.
+// The munmapping CPU used to spin forever with the kernel lock held; it
+// must give up after a second with a kernel panic report naming CPU 1.
+// The same program without the fault runs to its end.
+func TestShootdownUnanswered(t *testing.T) {
+	t.Run("fault", func(t *testing.T) {
+		res, err := bootThreads(t, 2, "tlbfault=1 -- munmap")
+		require.ErrorIs(t, err, qemu.ErrKernelPanic)
+		require.NotNil(t, res)
+		assert.Contains(t, string(res.KernelLog), "tlbfault=1: cpu 1 will not answer TLB shootdowns")
+		assert.Regexp(t, `reason: TLB shootdown: cpu 1 \(APIC id 1\) did not answer within 1000(\.0+)? ms`, res.PanicReport)
+	})
+	t.Run("control", func(t *testing.T) {
+		res, err := bootThreads(t, 2, "-- munmap")
+		require.NoError(t, err)
+		assert.Equal(t, 0, res.ExitCode)
+		assert.Contains(t, string(res.Output), "threads munmap: ok\n")
+	})
+}
