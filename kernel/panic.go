@@ -40,6 +40,15 @@ func kernelPanic(reason string, f *TrapFrame) {
 	stop(debugexit.KernelPanic)
 }
 
+// haltForever stops this CPU with interrupts off (NMIs only bring it back
+// to this loop). Context: any; does not allocate; never returns.
+func haltForever() {
+	cpu.DisableInterrupts()
+	for {
+		cpu.HaltOff()
+	}
+}
+
 // printFrame prints the trap frame f for a crash report (docs/protocols.md):
 // the registers, CR2 and CR3, the code bytes at RIP and the words at RSP.
 // Context: any (kernel panics, and program faults in trap context); does

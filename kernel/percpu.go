@@ -62,7 +62,8 @@ type percpu struct {
 	online  atomic.Bool   // set by the CPU itself once it is up
 	tlbSeen atomic.Uint64 // last TLB shootdown generation flushed
 
-	istTop uintptr // top of the double-fault stack (TSS IST1)
+	istTop [3]uintptr // tops of the double-fault, NMI and machine-check stacks (TSS IST1-3)
+	nmis   uint64     // NMIs taken (logged and ignored)
 
 	// Goroutine time slices (slice.go; their state is sliceCPUs[id]).
 	slicesRequested, slicesTaken uint64
@@ -77,15 +78,22 @@ type percpu struct {
 
 var cpus [MaxCPUs]percpu
 
-// kstack0 and iststack0 are the boot CPU's kernel and double-fault stacks.
-var (
-	kstack0   [kstackSize]byte
-	iststack0 [16 << 10]byte
-)
+// kstack0 holds the boot CPU's kernel stack (its first kstackSize bytes,
+// start64 uses them) and above it its double-fault, NMI and machine-check
+// stacks. The IST stacks must lie above the kernel stack, as allocKernelStack
+// places an AP's: code running on them checks its stack pointer against the
+// kernel stack's guard, and one below it would call morestack and crash.
+var kstack0 [kstackSize + 3*istSize]byte
 
-// bootISTTop returns the top of the boot CPU's double-fault stack.
-func bootISTTop() uintptr {
-	return (uintptr(ptrOf(&iststack0[len(iststack0)-1])) + 1) &^ 15
+// bootISTTops records the tops of the boot CPU's IST stacks in cpus[0]
+// and returns them. Context: boot; does not allocate.
+func bootISTTops() *[3]uintptr {
+	c := &cpus[0]
+	base := uintptr(ptrOf(&kstack0[0]))
+	for i := range c.istTop {
+		c.istTop[i] = (base + kstackSize + uintptr(i+1)*istSize) &^ 15
+	}
+	return &c.istTop
 }
 
 // thisCPU returns the current CPU's state. Context: kernel; does not

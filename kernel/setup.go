@@ -55,8 +55,8 @@ func checkCPU() {
 // setupCPU loads c's descriptor tables, turns on SSE and the SYSCALL
 // instruction, and points GS at c (already done for the boot CPU by
 // start64). Context: boot, on c; does not allocate.
-func setupCPU(c *percpu, istTop uintptr) {
-	loadGDT(c, istTop)
+func setupCPU(c *percpu, ist *[3]uintptr) {
+	loadGDT(c, ist)
 	if c.id == 0 {
 		setupIDT()
 	}

@@ -39,9 +39,13 @@ func allocKernelStack(size uintptr) uintptr {
 // Context: boot CPU, kernel lock held; does not allocate.
 func prepareCPU(c *percpu, id int, apicID uint32) bool {
 	top := allocKernelStack(kstackSize)
-	ist := allocKernelStack(istSize)
-	if top == 0 || ist == 0 {
+	if top == 0 {
 		return false
+	}
+	for i := range c.istTop {
+		if c.istTop[i] = allocKernelStack(istSize); c.istTop[i] == 0 {
+			return false
+		}
 	}
 	c.self = uintptr(ptrOfCPU(c))
 	c.id = id
@@ -54,7 +58,6 @@ func prepareCPU(c *percpu, id int, apicID uint32) bool {
 	c.g.stackguard1 = c.g.stackguard0
 	c.tlsG = uintptr(ptrOfG(&c.g))
 	c.kernelFS = uintptr(ptrOfWord(&c.tlsEnd))
-	c.istTop = ist
 	return true
 }
 
@@ -167,7 +170,7 @@ func apEntryAddr() uintptr
 // joins the scheduler. Context: trap, interrupts off; never returns.
 func apMain() {
 	c := thisCPU()
-	setupCPU(c, c.istTop)
+	setupCPU(c, &c.istTop)
 	if !localAPIC.Init(lapicConfig(cpu.Rdmsr(msrAPICBase))) {
 		kernelPanic("local APIC refused its configuration", nil)
 	}

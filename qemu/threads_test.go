@@ -1,6 +1,9 @@
 package qemu_test
 
 import (
+	"fmt"
+	"net"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -59,4 +62,51 @@ func TestShootdownUnanswered(t *testing.T) {
 		assert.Equal(t, 0, res.ExitCode)
 		assert.Contains(t, string(res.Output), "threads munmap: ok\n")
 	})
+}
+
+// TestNMIIgnored boots 2 CPUs, one computing in ring 3 and one idle in
+// the kernel, and injects NMIs into both through QEMU's monitor. An NMI is not the program's fault: it used to
+// become a SIGSEGV in ring 3 and a kernel panic in ring 0; now the kernel
+// logs it and the program runs on.
+func TestNMIIgnored(t *testing.T) {
+	dir, err := os.MkdirTemp("", "nmi")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "mon")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var conn net.Conn
+		for i := 0; i < 600 && conn == nil; i++ {
+			conn, _ = net.Dial("unix", sock)
+			time.Sleep(50 * time.Millisecond)
+		}
+		if conn == nil {
+			return
+		}
+		defer conn.Close()
+		time.Sleep(2 * time.Second) // well into the 3 s spin, even on a loaded host
+		for range 3 {
+			for cpu := range 2 { // nmi interrupts the monitor's current CPU
+				fmt.Fprintf(conn, "cpu %d\nnmi\n", cpu)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	img := filepath.Join(t.TempDir(), "threads.img")
+	_, err = image.Build(t.Context(), image.BuildOptions{Pkg: "./qemu/testdata/threads", Out: img, Dir: mustRoot(t)})
+	require.NoError(t, err)
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: 2, Append: "-- spin", Timeout: 90 * time.Second,
+		Extra: []string{"-monitor", "unix:" + sock + ",server=on,wait=off"}})
+	<-done
+	require.NoError(t, err)
+	defer func() {
+		if t.Failed() {
+			t.Logf("console:\n%s", res.Console)
+		}
+	}()
+	assert.Equal(t, 0, res.ExitCode)
+	assert.Contains(t, string(res.Output), "threads spin: ok\n")
+	assert.Regexp(t, `NMI on cpu \d at rip 0x[0-9a-f]+ in ring 3: ignored`, string(res.KernelLog), "an NMI in the program")
+	assert.Regexp(t, `NMI on cpu \d at rip 0x[0-9a-f]+ in ring 0: ignored`, string(res.KernelLog), "an NMI in the idle loop")
 }

@@ -9,6 +9,8 @@
 //     must never go backwards.
 //   - spread: new threads must run on several CPUs.
 //   - munmap: map, touch and unmap memory while other threads run.
+//   - spin: one thread computes for 3 s while the others idle (the NMI
+//     test interrupts both kinds).
 package main
 
 import (
@@ -39,6 +41,13 @@ func main() {
 		spreadCheck()
 	case "munmap":
 		munmapCheck()
+	case "spin":
+		fmt.Println("threads spin: start")
+		n := 0
+		for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+			n++
+		}
+		fmt.Println("threads spin: ok")
 	default:
 		fmt.Println("unknown check", os.Args[1])
 		os.Exit(2)
