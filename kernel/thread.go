@@ -126,6 +126,35 @@ func makeRunnable(t sched.TID) {
 	}
 }
 
+// placeThread picks the run queue for a new thread whose parent runs on
+// CPU parent: an idle CPU if there is one, else the least loaded (queued
+// threads plus the running one), the parent's CPU losing ties. New threads
+// used to all start on CPU 0's queue (a fresh slot's cpu is 0), which left
+// the other CPUs to steal them one at a time.
+// Context: trap, kernel lock held; does not allocate.
+func placeThread(parent int) int {
+	best, bestLoad := parent, cpuLoad(parent)
+	for i := 0; i < onlineCPUs; i++ {
+		if cpus[i].idle.Load() && cpus[i].runq.Len() == 0 {
+			return i
+		}
+		if l := cpuLoad(i); l < bestLoad {
+			best, bestLoad = i, l
+		}
+	}
+	return best
+}
+
+// cpuLoad is how many threads CPU i has: queued, and the one it runs.
+// Context: trap, kernel lock held; does not allocate.
+func cpuLoad(i int) int {
+	n := cpus[i].runq.Len()
+	if cpus[i].cur != noThread {
+		n++
+	}
+	return n
+}
+
 // kick interrupts CPU o so that it re-runs its scheduler: an idle CPU
 // leaves HLT, a busy one enters the kernel (where a pending signal is
 // delivered or a queued thread gets its turn). Context: trap.

@@ -110,3 +110,14 @@ func TestNMIIgnored(t *testing.T) {
 	assert.Regexp(t, `NMI on cpu \d at rip 0x[0-9a-f]+ in ring 3: ignored`, string(res.KernelLog), "an NMI in the program")
 	assert.Regexp(t, `NMI on cpu \d at rip 0x[0-9a-f]+ in ring 0: ignored`, string(res.KernelLog), "an NMI in the idle loop")
 }
+
+// TestThreadSpread boots 4 CPUs and starts 8 locked threads that each
+// compute for 30 ms and note, from /proc/gometal/sched, the CPU they run
+// on: new threads are placed on idle or lightly loaded CPUs, so they must
+// be seen on more than one.
+func TestThreadSpread(t *testing.T) {
+	res, err := bootThreads(t, 4, "-- spread")
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.ExitCode)
+	assert.Regexp(t, `threads spread: ran on [2-4] CPUs\n`, string(res.Output))
+}
