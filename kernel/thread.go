@@ -254,6 +254,7 @@ func exitThread(t sched.TID) {
 	}
 	timers.Cancel(t)
 	futexes.Remove(t)
+	deleteThreadTimers(t)
 	cpus[th.cpu].runq.Remove(t)
 	th.state = threadFree
 	nlive--

@@ -151,6 +151,9 @@ func fastTrap(c *percpu, f *TrapFrame) bool {
 			if tp%8 != 0 || !presentWritable(tp) || !presentWritable(tp+8) {
 				return false // fault it in under the lock
 			}
+			if int32(f.DI) == unix.CLOCK_PROCESS_CPUTIME_ID {
+				return false // it reads every CPU's running thread: under the lock
+			}
 			ns, ok := clockNow(c.cur, int(int32(f.DI)))
 			if !ok {
 				f.AX = errnoResult(_EINVAL)

@@ -121,3 +121,13 @@ func TestThreadSpread(t *testing.T) {
 	assert.Equal(t, 0, res.ExitCode)
 	assert.Regexp(t, `threads spread: ran on [2-4] CPUs\n`, string(res.Output))
 }
+
+// TestProcessCPUTime: threads that compute and exit, round after round;
+// CLOCK_PROCESS_CPUTIME_ID must never go backwards. It summed the thread
+// slots, so a slot reused by a new thread lost the old thread's time.
+func TestProcessCPUTime(t *testing.T) {
+	res, err := bootThreads(t, 2, "-- cputime")
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.ExitCode)
+	assert.Contains(t, string(res.Output), "threads cputime: ok\n")
+}
