@@ -14,10 +14,11 @@ import (
 // slots (and dropped when one was reused), and a timer armed for the old
 // thread fired for the slot's next owner.
 func TestThreadExitCPUTime(t *testing.T) {
-	savedThreads, savedCPUs, savedN := threads, cpus, onlineCPUs
+	savedThreads, savedN := threads, onlineCPUs
 	savedTimers, savedArmed, savedProc, savedLive := cpuTimers, nArmed, processCPU, nlive
 	t.Cleanup(func() {
-		threads, cpus, onlineCPUs = savedThreads, savedCPUs, savedN
+		threads, onlineCPUs = savedThreads, savedN
+		cpus = [MaxCPUs]percpu{} // as a host test starts
 		cpuTimers, nArmed, processCPU, nlive = savedTimers, savedArmed, savedProc, savedLive
 	})
 	threads = [sched.MaxThreads]thread{}

@@ -10,8 +10,8 @@ import (
 // CPU if any, else on the least loaded. Every new thread used to start on
 // CPU 0's queue, whatever the load.
 func TestPlaceThread(t *testing.T) {
-	saved, savedN := cpus, onlineCPUs
-	t.Cleanup(func() { cpus, onlineCPUs = saved, savedN })
+	savedN := onlineCPUs
+	t.Cleanup(func() { cpus, onlineCPUs = [MaxCPUs]percpu{}, savedN }) // as a host test starts
 	setup := func(running []bool, queued []int, idle int) {
 		cpus = [MaxCPUs]percpu{}
 		onlineCPUs = len(running)
