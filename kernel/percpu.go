@@ -60,6 +60,11 @@ type percpu struct {
 	idle    atomic.Bool   // halted in the idle loop (kernel lock released)
 	inUser  atomic.Bool   // running the program (kernel lock released)
 	online  atomic.Bool   // set by the CPU itself once it is up
+	// apGo is the start-up handshake of an application processor's slot
+	// (apEntry64, startAPs): apExpected while the boot CPU waits for it,
+	// apClaimed once the CPU with this slot's APIC id took it, apWithdrawn
+	// (0) otherwise. A CPU that finds anything but apExpected parks.
+	apGo atomic.Uint32
 	tlbSeen atomic.Uint64 // last TLB shootdown generation flushed
 
 	istTop [3]uintptr // tops of the double-fault, NMI and machine-check stacks (TSS IST1-3)
