@@ -57,18 +57,19 @@ type percpu struct {
 	sliceStart int64 // when cur got the CPU
 	resched    bool  // pick another thread on the way out
 
-	idle    atomic.Bool   // halted in the idle loop (kernel lock released)
-	inUser  atomic.Bool   // running the program (kernel lock released)
-	online  atomic.Bool   // set by the CPU itself once it is up
+	idle   atomic.Bool // halted in the idle loop (kernel lock released)
+	inUser atomic.Bool // running the program (kernel lock released)
+	online atomic.Bool // set by the CPU itself once it is up
 	// apGo is the start-up handshake of an application processor's slot
 	// (apEntry64, startAPs): apExpected while the boot CPU waits for it,
 	// apClaimed once the CPU with this slot's APIC id took it, apWithdrawn
 	// (0) otherwise. A CPU that finds anything but apExpected parks.
-	apGo atomic.Uint32
+	apGo    atomic.Uint32
 	tlbSeen atomic.Uint64 // last TLB shootdown generation flushed
 
-	istTop [3]uintptr // tops of the double-fault, NMI and machine-check stacks (TSS IST1-3)
-	nmis   uint64     // NMIs taken (logged and ignored)
+	istTop  [3]uintptr // tops of the double-fault, NMI and machine-check stacks (TSS IST1-3)
+	nmis    uint64     // NMIs taken (logged and ignored)
+	stopped bool       // halted for another CPU's kernel panic
 
 	// Goroutine time slices (slice.go; their state is sliceCPUs[id]).
 	slicesRequested, slicesTaken uint64

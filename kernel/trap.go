@@ -243,8 +243,8 @@ func exceptionAction(v uint64, fromUser bool) trapAction {
 // kernelPanic). Context: trap, any (an NMI can arrive anywhere); does not
 // allocate.
 func noteNMI(c *percpu, f *TrapFrame) {
-	if panicking {
-		haltForever()
+	if panicOwner.Load() != 0 {
+		stopForPanic(c) // kernelPanic's NMI: stop here
 	}
 	c.nmis++
 	var l logLine

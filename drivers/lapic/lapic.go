@@ -27,6 +27,7 @@ const (
 
 	// ICR fields.
 	icrFixed      = 0 << 8
+	icrNMI        = 4 << 8
 	icrINIT       = 5 << 8
 	icrStartup    = 6 << 8
 	icrPending    = 1 << 12 // xAPIC delivery status
@@ -179,6 +180,12 @@ func (l *LAPIC) icr(dest uint32, low uint32) {
 // Context: trap; does not allocate.
 func (l *LAPIC) SendIPI(dest uint32, vector uint8) {
 	l.icr(dest, icrFixed|uint32(vector))
+}
+
+// SendNMI sends a non-maskable interrupt to the CPU with APIC id dest.
+// Context: trap (the kernel panic path); does not allocate.
+func (l *LAPIC) SendNMI(dest uint32) {
+	l.icr(dest, icrNMI)
 }
 
 // SendInit sends an INIT IPI (assert) to dest, the first step of starting
