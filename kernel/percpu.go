@@ -39,6 +39,7 @@ type percpu struct {
 	kstackTop uintptr // kernel stack top: TSS.RSP0 and the syscall entry's stack
 	userRSP   uintptr // scratch: the user RSP during syscall entry
 	curFX     uintptr // FXSAVE area of the thread that runs on this CPU
+	nmiFX     uintptr // FXSAVE area for an NMI taken in ring 0 (trap_amd64.s)
 	curFSBase uintptr // user FS base of that thread
 	kernelFS  uintptr // FS base while in the kernel: &tlsEnd
 	tlsG      uintptr // [kernelFS-8]: where compiled code loads g from
@@ -83,6 +84,10 @@ type percpu struct {
 }
 
 var cpus [MaxCPUs]percpu
+
+// nmiFXAreas hold each CPU's FPU state while it handles an NMI taken in
+// ring 0 (16-byte aligned by setupCPU).
+var nmiFXAreas [MaxCPUs][512 + 16]byte
 
 // kstack0 holds the boot CPU's kernel stack (its first kstackSize bytes,
 // start64 uses them) and above it its double-fault, NMI and machine-check

@@ -57,6 +57,7 @@ func checkCPU() {
 // start64). Context: boot, on c; does not allocate.
 func setupCPU(c *percpu, ist *[3]uintptr) {
 	loadGDT(c, ist)
+	c.nmiFX = (uintptr(ptrOf(&nmiFXAreas[c.id][0])) + 15) &^ 15
 	if c.id == 0 {
 		setupIDT()
 	}
