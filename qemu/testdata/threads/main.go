@@ -8,7 +8,8 @@
 //   - cputime: threads that burn CPU and exit; CLOCK_PROCESS_CPUTIME_ID
 //     must never go backwards.
 //   - spread: new threads must run on several CPUs.
-//   - munmap: map, touch and unmap memory while other threads run.
+//   - munmap: map, touch and unmap memory for 3 s while other threads
+//     compute.
 //   - spin: compute for 2 s, then sleep for 2 s (the NMI test interrupts
 //     both).
 package main
@@ -158,7 +159,10 @@ func munmapCheck() {
 			}
 		}()
 	}
-	for range 200 {
+	// For 3 s: long enough for the threads to move between the CPUs, so
+	// that each CPU is at some point running a spinner in ring 3 while
+	// another unmaps (tlbfault= needs its CPU to be a shootdown target).
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
 		b, err := unix.Mmap(-1, 0, 1<<16, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
 		if err != nil {
 			fmt.Println("mmap:", err)
