@@ -160,7 +160,9 @@ func cpuLoad(i int) int {
 // delivered or a queued thread gets its turn). Context: trap.
 func kick(o *percpu) {
 	if o != thisCPU() {
-		localAPIC.SendIPI(o.apicID, vecKick)
+		if !localAPIC.SendIPI(o.apicID, vecKick) {
+			cpuNotAnswering(o, "kick IPI", 0)
+		}
 	}
 }
 

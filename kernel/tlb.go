@@ -50,7 +50,9 @@ func tlbShootdown(c *percpu) {
 		if o == c || !o.inUser.Load() {
 			continue
 		}
-		localAPIC.SendIPI(o.apicID, vecTLB)
+		if !localAPIC.SendIPI(o.apicID, vecTLB) {
+			cpuNotAnswering(o, "TLB shootdown IPI", 0)
+		}
 	}
 	deadline := nanotime() + shootdownTimeoutNs
 	for i := 0; i < onlineCPUs; i++ {
@@ -68,11 +70,17 @@ func tlbShootdown(c *percpu) {
 var panicReason logLine
 
 // cpuNotAnswering ends in a kernel panic whose reason names CPU o, which
-// did not acknowledge what (an IPI) within ns nanoseconds.
+// did not acknowledge what (an IPI) within ns nanoseconds, or (ns 0) whose
+// local APIC never accepted it.
 // Context: trap, kernel lock held; does not allocate; never returns.
 func cpuNotAnswering(o *percpu, what string, ns int64) {
 	panicReason = logLine{}
-	panicReason.s(what).s(": cpu ").u(uint64(o.id)).s(" (APIC id ").u(uint64(o.apicID)).s(") did not answer within ").ms(ns)
+	panicReason.s(what).s(": cpu ").u(uint64(o.id)).s(" (APIC id ").u(uint64(o.apicID)).s(")")
+	if ns > 0 {
+		panicReason.s(" did not answer within ").ms(ns)
+	} else {
+		panicReason.s(": the interrupt was never accepted")
+	}
 	kernelPanic(unsafeString(panicReason.buf[:panicReason.n]), nil)
 }
 
