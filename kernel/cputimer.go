@@ -83,6 +83,23 @@ func chargeCPU(c *percpu, now int64) {
 	}
 }
 
+// deleteThreadTimers deletes the per-thread CPU-time timers that count t's
+// time or signal t, which is exiting: left alone they would fire for the
+// next thread to take t's slot. Context: trap, kernel lock held; does not
+// allocate.
+func deleteThreadTimers(t sched.TID) {
+	for id := 0; id < itimerProf; id++ {
+		k := &cpuTimers[id]
+		if !k.used || k.target != t || k.process {
+			continue
+		}
+		if k.armed {
+			nArmed--
+		}
+		*k = cpuTimer{}
+	}
+}
+
 // nextCPUExpiry returns the monotonic time at which the running thread's
 // earliest CPU-time timer expires, or 0.
 // Context: trap, kernel lock held; does not allocate.

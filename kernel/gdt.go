@@ -44,8 +44,8 @@ const tssSize = 104
 
 // Words of the TSS.
 const (
-	tssRSP0 = 1 // RSP0 low word; high word follows
-	tssIST1 = 9
+	tssRSP0 = 1  // RSP0 low word; high word follows
+	tssIST1 = 9  // IST n's low word is tssIST1 + 2*(n-1)
 	tssIOPB = 25 // I/O permission bitmap offset in the high half
 )
 
@@ -69,11 +69,14 @@ func (g *gdt) init(t *tss) {
 }
 
 // loadGDT builds and loads c's GDT and TSS. The TSS gives ring-3 interrupts
-// the CPU's kernel stack and the double fault its own stack (IST1).
+// the CPU's kernel stack, and the double fault, NMI and machine check one
+// stack each (IST1-3, from ist).
 // Context: boot; does not allocate.
-func loadGDT(c *percpu, istTop uintptr) {
+func loadGDT(c *percpu, ist *[3]uintptr) {
 	c.tss.set64(tssRSP0, uint64(c.kstackTop))
-	c.tss.set64(tssIST1, uint64(istTop))
+	c.tss.set64(tssIST1+2*(istDouble-1), uint64(ist[istDouble-1]))
+	c.tss.set64(tssIST1+2*(istNMI-1), uint64(ist[istNMI-1]))
+	c.tss.set64(tssIST1+2*(istMachCheck-1), uint64(ist[istMachCheck-1]))
 	c.tss[tssIOPB] = tssSize << 16 // no I/O bitmap
 	c.gdt.init(&c.tss)
 	var desc [10]byte

@@ -12,9 +12,11 @@ const (
 	vecDebug      = 1
 	vecBreakpoint = 3
 	vecInvalidOp  = 6
+	vecNMI        = 2
 	vecDouble     = 8
 	vecGP         = 13
 	vecPageFault  = 14
+	vecMachCheck  = 18
 	vecTimer      = 0x20 // local APIC timer
 	vecKick       = 0xf0 // IPI: enter the kernel (wake from idle, deliver a signal, re-arm the timer)
 	vecTLB        = 0xf1 // IPI: flush the TLB
@@ -50,9 +52,19 @@ var _ [unsafe.Sizeof(idtEntry{}) - 16]byte
 // Context: boot; does not allocate.
 func vectorStub(v uint8) uintptr
 
+// Interrupt stack table slots (TSS IST1-3): the double fault, NMI and
+// machine check each have their own stack, so that a broken kernel stack
+// still yields a report and one of them arriving while another runs (an
+// NMI during a double fault's report, say) does not overwrite its frame.
+const (
+	istDouble    = 1
+	istNMI       = 2
+	istMachCheck = 3
+)
+
 // setupIDT fills the IDT (once, shared by all CPUs). The double fault, NMI
-// and machine check run on IST1 so that a broken kernel stack still yields
-// a report. Context: boot; does not allocate.
+// and machine check run on their own IST stacks. Context: boot; does not
+// allocate.
 func setupIDT() {
 	for v := range idt {
 		h := vectorStub(uint8(v))
@@ -62,8 +74,13 @@ func setupIDT() {
 		e.typeAttr = gateInterrupt
 		e.offsetMid = uint16(h >> 16)
 		e.offsetHigh = uint32(h >> 32)
-		if v == vecDouble || v == 2 || v == 18 {
-			e.ist = 1
+		switch v {
+		case vecDouble:
+			e.ist = istDouble
+		case vecNMI:
+			e.ist = istNMI
+		case vecMachCheck:
+			e.ist = istMachCheck
 		}
 		if v == vecBreakpoint {
 			e.typeAttr |= gateUser // INT3 from ring 3 (as on Linux: SIGTRAP, and main.main's marker)

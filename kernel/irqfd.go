@@ -13,7 +13,7 @@ import (
 // wakes the thread in epoll_pwait.
 const (
 	irqFirstVector = 0x30
-	irqLastVector  = 0xef
+	irqLastVector  = picVectorBase - 1 // the masked 8259s' (spurious) vectors follow
 	// irqInfo is the ioctl that writes {vector, APIC id} as two uint32.
 	irqInfo = 0x47490001 // 'G' 'I' 1
 	// irqDeviceInfo describes platform device i (mmiodev.go): the

@@ -42,7 +42,7 @@ func kmain() {
 	console.Init(uart.Config{Base: uart.COM1}) // serial console first, for every later message
 	readBootInfo()                             // memory map, command line; the VGA mirror of the console (novga: none)
 	checkCPU()                                 // required features; RDRAND and HWCAP for later
-	setupCPU(&cpus[0], bootISTTop())           // GDT, TSS, IDT, SSE, SYSCALL MSRs
+	setupCPU(&cpus[0], bootISTTops())          // GDT, TSS, IDT, SSE, SYSCALL MSRs
 	setupMemory(&bootInfo)                     // frame allocator, final page table, direct map
 	setupFramebuffer()                         // the console's mirror on a UEFI framebuffer, if GRUB passed one
 	setupDMAPool()                             // contiguous memory for device drivers (/dev/mem)
@@ -54,6 +54,7 @@ func kmain() {
 	setupDeviceInterrupts()                    // I/O APIC routes; console input
 	collectMMIODevices()                       // virtio-mmio transports (DSDT, virtio_mmio.device=)
 	setupKernelFault()                         // kfault=: fault injection for the crash tests
+	setupTLBFault()                            // tlbfault=: a CPU that never answers a shootdown
 	setupFiles()                               // root file system: base tree, initramfs archives, cwd=
 	startProgram()                             // first thread at the runtime's _rt0_amd64_linux
 }

@@ -152,6 +152,9 @@ func writeSchedView(w textWriter) {
 		}
 		w.u(uint64(i + 1)).s(" ").s(threadStateNames[t.state]).s(" ").u(uint64(t.cpu)).s(" ").u(uint64(t.cpuTime / 1e6)).s("\n")
 	}
+	// The scheduler's own count, which the deadlock detector trusts: it
+	// must equal the number of threads listed as running.
+	w.s("\nnrunning ").u(uint64(nrunning)).s("\n")
 }
 
 var threadStateNames = [...]string{"free", "runnable", "running", "blocked"}

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/drivers/debugexit"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
@@ -16,19 +18,38 @@ var exceptionNames = [32]string{
 	"#CP control protection", "", "", "", "", "", "", "#HV", "#VC", "#SX", "",
 }
 
-var panicking bool
+// panicOwner is the id + 1 of the CPU reporting a kernel panic (0: none);
+// cpusStopped counts the other CPUs that have stopped for it.
+var (
+	panicOwner  atomic.Int32
+	cpusStopped atomic.Int32
+)
+
+// stopWaitNs bounds how long kernelPanic waits for the other CPUs to stop.
+const stopWaitNs = 100e6
 
 // kernelPanic prints the crash report of docs/protocols.md for the trap in
 // f (nil if there is none) and stops the machine with a non-zero status.
-// Context: any; does not allocate; never returns.
+// It first stops the other CPUs with an NMI each (noteNMI halts them), so
+// that the report is the last thing they let through; a CPU that panics
+// while another reports halts. Context: any; does not allocate; never
+// returns.
 func kernelPanic(reason string, f *TrapFrame) {
 	cpu.DisableInterrupts()
-	if panicking { // a fault while reporting: stop right away
-		statusRecord(0, true)
-		stop(debugexit.KernelPanic)
+	c := thisCPU()
+	if !panicOwner.CompareAndSwap(0, int32(c.id+1)) {
+		if panicOwner.Load() == int32(c.id+1) { // a fault while reporting: stop right away
+			statusRecord(0, true)
+			stop(debugexit.KernelPanic)
+		}
+		stopForPanic(c) // another CPU is reporting
 	}
-	panicking = true
+	want, stopped := stopOtherCPUs(c)
 	var l logLine
+	if want > 0 {
+		l.s("kernel panic on cpu ").u(uint64(c.id)).s(": ").u(uint64(stopped)).s(" of ").u(uint64(want)).s(" other CPUs stopped").print()
+		l = logLine{}
+	}
 	l.s("=== KERNEL PANIC ===").print()
 	l = logLine{}
 	l.s("reason: ").s(reason).print()
@@ -38,6 +59,47 @@ func kernelPanic(reason string, f *TrapFrame) {
 	logs("=== END KERNEL PANIC ===")
 	statusRecord(0, true)
 	stop(debugexit.KernelPanic)
+}
+
+// stopOtherCPUs sends an NMI to every other online CPU and waits (at most
+// stopWaitNs, or a bounded spin while the clock is not calibrated) until
+// they have stopped. It returns how many it asked and how many stopped.
+// Context: any (kernelPanic), interrupts off; does not allocate.
+func stopOtherCPUs(c *percpu) (want, stopped int) {
+	for i := 0; i < onlineCPUs; i++ {
+		if o := &cpus[i]; o != c {
+			localAPIC.SendNMI(o.apicID)
+			want++
+		}
+	}
+	deadline := nanotime() + stopWaitNs
+	for spin := 0; spin < 100000000 && int(cpusStopped.Load()) < want; spin++ {
+		if spin%1024 == 0 && nanotime() > deadline {
+			break
+		}
+		cpu.Pause()
+	}
+	return want, int(cpusStopped.Load())
+}
+
+// stopForPanic halts c for good while another CPU reports a kernel panic,
+// counting it as stopped. Context: any; does not allocate; never returns.
+func stopForPanic(c *percpu) {
+	cpu.DisableInterrupts()
+	if !c.stopped {
+		c.stopped = true
+		cpusStopped.Add(1)
+	}
+	haltForever()
+}
+
+// haltForever stops this CPU with interrupts off (NMIs only bring it back
+// to this loop). Context: any; does not allocate; never returns.
+func haltForever() {
+	cpu.DisableInterrupts()
+	for {
+		cpu.HaltOff()
+	}
 }
 
 // printFrame prints the trap frame f for a crash report (docs/protocols.md):

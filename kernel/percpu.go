@@ -39,6 +39,7 @@ type percpu struct {
 	kstackTop uintptr // kernel stack top: TSS.RSP0 and the syscall entry's stack
 	userRSP   uintptr // scratch: the user RSP during syscall entry
 	curFX     uintptr // FXSAVE area of the thread that runs on this CPU
+	nmiFX     uintptr // FXSAVE area for an NMI taken in ring 0 (trap_amd64.s)
 	curFSBase uintptr // user FS base of that thread
 	kernelFS  uintptr // FS base while in the kernel: &tlsEnd
 	tlsG      uintptr // [kernelFS-8]: where compiled code loads g from
@@ -57,12 +58,19 @@ type percpu struct {
 	sliceStart int64 // when cur got the CPU
 	resched    bool  // pick another thread on the way out
 
-	idle    atomic.Bool   // halted in the idle loop (kernel lock released)
-	inUser  atomic.Bool   // running the program (kernel lock released)
-	online  atomic.Bool   // set by the CPU itself once it is up
+	idle   atomic.Bool // halted in the idle loop (kernel lock released)
+	inUser atomic.Bool // running the program (kernel lock released)
+	online atomic.Bool // set by the CPU itself once it is up
+	// apGo is the start-up handshake of an application processor's slot
+	// (apEntry64, startAPs): apExpected while the boot CPU waits for it,
+	// apClaimed once the CPU with this slot's APIC id took it, apWithdrawn
+	// (0) otherwise. A CPU that finds anything but apExpected parks.
+	apGo    atomic.Uint32
 	tlbSeen atomic.Uint64 // last TLB shootdown generation flushed
 
-	istTop uintptr // top of the double-fault stack (TSS IST1)
+	istTop  [3]uintptr // tops of the double-fault, NMI and machine-check stacks (TSS IST1-3)
+	nmis    uint64     // NMIs taken (logged and ignored)
+	stopped bool       // halted for another CPU's kernel panic
 
 	// Goroutine time slices (slice.go; their state is sliceCPUs[id]).
 	slicesRequested, slicesTaken uint64
@@ -77,15 +85,26 @@ type percpu struct {
 
 var cpus [MaxCPUs]percpu
 
-// kstack0 and iststack0 are the boot CPU's kernel and double-fault stacks.
-var (
-	kstack0   [kstackSize]byte
-	iststack0 [16 << 10]byte
-)
+// nmiFXAreas hold each CPU's FPU state while it handles an NMI taken in
+// ring 0 (16-byte aligned by setupCPU).
+var nmiFXAreas [MaxCPUs][512 + 16]byte
 
-// bootISTTop returns the top of the boot CPU's double-fault stack.
-func bootISTTop() uintptr {
-	return (uintptr(ptrOf(&iststack0[len(iststack0)-1])) + 1) &^ 15
+// kstack0 holds the boot CPU's kernel stack (its first kstackSize bytes,
+// start64 uses them) and above it its double-fault, NMI and machine-check
+// stacks. The IST stacks must lie above the kernel stack, as allocKernelStack
+// places an AP's: code running on them checks its stack pointer against the
+// kernel stack's guard, and one below it would call morestack and crash.
+var kstack0 [kstackSize + 3*istSize]byte
+
+// bootISTTops records the tops of the boot CPU's IST stacks in cpus[0]
+// and returns them. Context: boot; does not allocate.
+func bootISTTops() *[3]uintptr {
+	c := &cpus[0]
+	base := uintptr(ptrOf(&kstack0[0]))
+	for i := range c.istTop {
+		c.istTop[i] = (base + kstackSize + uintptr(i+1)*istSize) &^ 15
+	}
+	return &c.istTop
 }
 
 // thisCPU returns the current CPU's state. Context: kernel; does not

@@ -55,8 +55,9 @@ func checkCPU() {
 // setupCPU loads c's descriptor tables, turns on SSE and the SYSCALL
 // instruction, and points GS at c (already done for the boot CPU by
 // start64). Context: boot, on c; does not allocate.
-func setupCPU(c *percpu, istTop uintptr) {
-	loadGDT(c, istTop)
+func setupCPU(c *percpu, ist *[3]uintptr) {
+	loadGDT(c, ist)
+	c.nmiFX = (uintptr(ptrOf(&nmiFXAreas[c.id][0])) + 15) &^ 15
 	if c.id == 0 {
 		setupIDT()
 	}
@@ -70,6 +71,11 @@ func setupCPU(c *percpu, istTop uintptr) {
 	c.cur = noThread
 }
 
+// picVectorBase is where setupInterrupts moves the 8259s' 16 vectors. They
+// are masked, but a spurious IRQ 7 or 15 still arrives on the last vector
+// of each, so no other user of vectors (/dev/irq) may overlap them.
+const picVectorBase = 0xe0
+
 // setupInterrupts masks the legacy 8259 PICs (after moving their vectors
 // out of the exception range, where a spurious IRQ 7 would look like a
 // fault) and enables this CPU's local APIC. Context: boot.
@@ -77,8 +83,8 @@ func setupInterrupts() {
 	const pic1, pic2 = 0x20, 0xa0
 	cpu.Outb(pic1, 0x11) // ICW1: init, ICW4 follows
 	cpu.Outb(pic2, 0x11)
-	cpu.Outb(pic1+1, 0xe0) // ICW2: vector bases
-	cpu.Outb(pic2+1, 0xe8)
+	cpu.Outb(pic1+1, picVectorBase) // ICW2: vector bases
+	cpu.Outb(pic2+1, picVectorBase+8)
 	cpu.Outb(pic1+1, 4) // ICW3: cascade on IRQ 2
 	cpu.Outb(pic2+1, 2)
 	cpu.Outb(pic1+1, 1) // ICW4: 8086 mode

@@ -10,6 +10,13 @@ import (
 // INIT-SIPI-SIPI through the real-mode trampoline (boot/trampoline.go),
 // one at a time. A CPU that does not answer in time is logged and skipped.
 
+// Values of percpu.apGo.
+const (
+	apWithdrawn = 0
+	apExpected  = 1
+	apClaimed   = 2
+)
+
 // kstackRegion is where kernel stacks are mapped, each below a guard page.
 const (
 	kstackRegion = 0xffffc00000000000
@@ -39,9 +46,13 @@ func allocKernelStack(size uintptr) uintptr {
 // Context: boot CPU, kernel lock held; does not allocate.
 func prepareCPU(c *percpu, id int, apicID uint32) bool {
 	top := allocKernelStack(kstackSize)
-	ist := allocKernelStack(istSize)
-	if top == 0 || ist == 0 {
+	if top == 0 {
 		return false
+	}
+	for i := range c.istTop {
+		if c.istTop[i] = allocKernelStack(istSize); c.istTop[i] == 0 {
+			return false
+		}
 	}
 	c.self = uintptr(ptrOfCPU(c))
 	c.id = id
@@ -54,7 +65,6 @@ func prepareCPU(c *percpu, id int, apicID uint32) bool {
 	c.g.stackguard1 = c.g.stackguard0
 	c.tlsG = uintptr(ptrOfG(&c.g))
 	c.kernelFS = uintptr(ptrOfWord(&c.tlsEnd))
-	c.istTop = ist
 	return true
 }
 
@@ -67,7 +77,8 @@ func startAPs(ids []uint32) {
 	if !kpt.Map(&frames, boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
 		kernelPanic("cannot map the AP trampoline", nil)
 	}
-	faulty, hasFault := apFaultOption()
+	faulty, late, hasFault := apFaultOption()
+	lateAPIC, wakeLate := uint32(0), false
 	for _, apic := range ids {
 		if apic == bsp {
 			continue
@@ -87,49 +98,92 @@ func startAPs(ids []uint32) {
 		put64(boot.APParamEntry, uint64(apEntryAddr()))
 		put64(boot.APParamCPU, uint64(c.self))
 		vector := uint8(boot.APTrampolineAddr >> 12)
-		if hasFault && apic == faulty {
-			vector = uint8(parkPage() >> 12) // apfault=: this CPU will not answer
+		slow := hasFault && apic == faulty
+		if slow && !late {
+			vector = uint8(parkPage() >> 12) // apfault=N: this CPU will not answer
 		}
+		c.apGo.Store(apExpected)
 		start := nanotime()
-		localAPIC.SendInit(apic)
-		delayUs(10000)
-		localAPIC.SendStartup(apic, vector)
-		if !waitOnline(c, 1000) {
+		if !slow || !late { // apfault=N:late: no start-up now, a late one below
+			localAPIC.SendInit(apic)
+			delayUs(10000)
 			localAPIC.SendStartup(apic, vector)
+		}
+		if !waitOnline(c, 1000) {
+			if !slow || !late {
+				localAPIC.SendStartup(apic, vector)
+			}
 			waitOnline(c, apTimeoutUs)
 		}
 		var l logLine
+		if !c.online.Load() && !c.apGo.CompareAndSwap(apExpected, apWithdrawn) {
+			// The CPU claimed its slot just as the time ran out: it is
+			// on its way, on this slot's stack, so the slot is its.
+			if !waitOnline(c, 1000000) {
+				kernelPanic("an application processor claimed its slot but never came online", nil)
+			}
+		}
 		if !c.online.Load() {
-			// INIT again, so that a CPU that is merely slow cannot arrive
-			// later and take a per-CPU slot that another CPU now uses.
+			// INIT again, so that a CPU that is merely slow stops. One
+			// that arrives anyway finds its slot withdrawn (or another
+			// CPU's) in apEntry64 and parks.
 			localAPIC.SendInit(apic)
 			l.s("cpu with APIC id ").u(uint64(apic)).s(" did not answer within ").u(apTimeoutUs / 1000).s(" ms: skipped").print()
 			*c = percpu{}
+			if slow && late {
+				lateAPIC, wakeLate = apic, true
+			}
 			continue
 		}
 		c.startNs = nanotime() - start
 		l.s("cpu ").u(uint64(c.id)).s(": APIC id ").u(uint64(apic)).s(", up in ").ms(c.startNs).info()
 		onlineCPUs++
+		if wakeLate {
+			wakeLate = false
+			wakeLateAP(lateAPIC)
+		}
+	}
+	if wakeLate {
+		wakeLateAP(lateAPIC)
 	}
 }
 
-// apFaultOption reads apfault=APICID, a fault-injection option for the
-// boot tests: that CPU is sent to a page that only halts, so it never
-// reports online, exercising the time-out path. Context: boot CPU, before
+// wakeLateAP starts the CPU apfault=N:late made the boot CPU skip, now
+// that the trampoline holds another CPU's parameters: it must park in
+// apEntry64, not take that CPU's slot. Context: boot CPU, kernel lock
+// held; does not allocate.
+func wakeLateAP(apic uint32) {
+	localAPIC.SendInit(apic)
+	delayUs(10000)
+	localAPIC.SendStartup(apic, uint8(boot.APTrampolineAddr>>12))
+	delayUs(50000) // time to run the trampoline and park
+	var l logLine
+	l.s("apfault: cpu with APIC id ").u(uint64(apic)).s(" started late").print()
+}
+
+// apFaultOption reads apfault=APICID[:late], a fault-injection option for
+// the boot tests. apfault=N: that CPU is sent to a page that only halts,
+// so it never reports online, exercising the time-out path.
+// apfault=N:late: that CPU gets no start-up IPI in its turn, so it is
+// skipped, and one after the next CPU came up (wakeLateAP), so it runs
+// the trampoline with another CPU's parameters. Context: boot CPU, before
 // the runtime starts; does not allocate.
-func apFaultOption() (uint32, bool) {
+func apFaultOption() (apic uint32, late, ok bool) {
 	v, ok := kernelOptionValue("apfault=")
 	if !ok {
-		return 0, false
+		return 0, false, false
+	}
+	if len(v) > 5 && v[len(v)-5:] == ":late" {
+		v, late = v[:len(v)-5], true
 	}
 	var n uint32
 	for i := 0; i < len(v); i++ {
 		if v[i] < '0' || v[i] > '9' {
-			return 0, false
+			return 0, false, false
 		}
 		n = n*10 + uint32(v[i]-'0')
 	}
-	return n, len(v) > 0
+	return n, late, len(v) > 0
 }
 
 // parkPageAddr is a low page holding "cli; hlt; jmp back to the hlt" for
@@ -167,7 +221,7 @@ func apEntryAddr() uintptr
 // joins the scheduler. Context: trap, interrupts off; never returns.
 func apMain() {
 	c := thisCPU()
-	setupCPU(c, c.istTop)
+	setupCPU(c, &c.istTop)
 	if !localAPIC.Init(lapicConfig(cpu.Rdmsr(msrAPICBase))) {
 		kernelPanic("local APIC refused its configuration", nil)
 	}

@@ -84,9 +84,31 @@ TEXT ·rt0Addr(SB),NOSPLIT,$0-8
 	RET
 
 // apEntry64 is where the AP trampoline jumps in long mode, on the CPU's
-// kernel stack, with DI = its percpu. It points GS at the percpu and FS at
-// its kernel TLS (so compiled Go code finds the kernel g) and calls apMain.
+// kernel stack, with DI = its percpu. Before it touches the stack it checks
+// that the slot is its own and still wanted: a CPU the boot CPU gave up on
+// (or one that read another CPU's parameters) would otherwise run on a
+// stack and percpu another CPU uses. The slot's APIC id must be this CPU's
+// (CPUID leaf 1, EBX bits 31-24: the low 8 bits of the id), and it must
+// move the slot's apGo from apExpected to apClaimed, which the boot CPU's
+// give-up races with; on failure it parks with interrupts off. Then it
+// points GS at the percpu and FS at its kernel TLS (so compiled Go code
+// finds the kernel g) and calls apMain.
 TEXT ·apEntry64(SB),NOSPLIT|NOFRAME,$0
+	MOVQ	DI, R8
+	MOVL	$1, AX
+	XORL	CX, CX
+	CPUID
+	SHRL	$24, BX
+	MOVL	percpu_apicID(R8), AX
+	ANDL	$0xff, AX
+	CMPL	AX, BX
+	JNE	appark
+	MOVL	$const_apExpected, AX
+	MOVL	$const_apClaimed, CX
+	LOCK
+	CMPXCHGL	CX, percpu_apGo(R8)
+	JNE	appark
+	MOVQ	R8, DI
 	MOVQ	DI, BX
 	MOVL	$MSR_GS_BASE, CX
 	MOVQ	BX, AX
@@ -103,6 +125,10 @@ aphang:
 	CLI
 	HLT
 	JMP	aphang
+appark:
+	CLI
+	HLT
+	JMP	appark
 
 // func apEntryAddr() uintptr
 TEXT ·apEntryAddr(SB),NOSPLIT,$0-8

@@ -42,6 +42,7 @@ func sysClone(parent sched.TID, flags uint64, stack, ptid, ctid, tls uintptr) in
 	if flags&unix.CLONE_CHILD_CLEARTID != 0 {
 		ch.clearTID = ctid
 	}
+	ch.cpu = placeThread(p.cpu)
 	makeRunnable(t)
 	return linuxTID(t)
 }

@@ -20,13 +20,26 @@ func clockNow(t sched.TID, clock int) (int64, bool) {
 		th := &threads[t]
 		return th.cpuTime + nanotime() - th.lastRun, true // t is running: add its current stretch
 	case unix.CLOCK_PROCESS_CPUTIME_ID:
-		var sum int64
-		for i := range threads {
-			sum += threads[i].cpuTime
-		}
-		return sum, true
+		return processCPUNow(), true
 	}
 	return 0, false
+}
+
+// processCPUNow is the process's CPU time: every charged nanosecond of
+// every thread, exited ones included (processCPU), plus the stretch each
+// running thread has not been charged for yet. Summing the thread slots
+// instead lost an exited thread's time when its slot was reused, so the
+// clock went backwards. Context: trap, kernel lock held (the stretches and
+// processCPU change together under it); does not allocate.
+func processCPUNow() int64 {
+	now := nanotime()
+	sum := processCPU
+	for i := 0; i < onlineCPUs; i++ {
+		if t := cpus[i].cur; t != noThread && threads[t].state == threadRunning {
+			sum += max(now-threads[t].lastRun, 0)
+		}
+	}
+	return sum
 }
 
 // sysClockGettime serves the runtime's nanotime and walltime. (A vDSO

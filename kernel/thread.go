@@ -126,12 +126,43 @@ func makeRunnable(t sched.TID) {
 	}
 }
 
+// placeThread picks the run queue for a new thread whose parent runs on
+// CPU parent: an idle CPU if there is one, else the least loaded (queued
+// threads plus the running one), the parent's CPU losing ties. New threads
+// used to all start on CPU 0's queue (a fresh slot's cpu is 0), which left
+// the other CPUs to steal them one at a time.
+// Context: trap, kernel lock held; does not allocate.
+func placeThread(parent int) int {
+	best, bestLoad := parent, cpuLoad(parent)
+	for i := 0; i < onlineCPUs; i++ {
+		if cpus[i].idle.Load() && cpus[i].runq.Len() == 0 {
+			return i
+		}
+		if l := cpuLoad(i); l < bestLoad {
+			best, bestLoad = i, l
+		}
+	}
+	return best
+}
+
+// cpuLoad is how many threads CPU i has: queued, and the one it runs.
+// Context: trap, kernel lock held; does not allocate.
+func cpuLoad(i int) int {
+	n := cpus[i].runq.Len()
+	if cpus[i].cur != noThread {
+		n++
+	}
+	return n
+}
+
 // kick interrupts CPU o so that it re-runs its scheduler: an idle CPU
 // leaves HLT, a busy one enters the kernel (where a pending signal is
 // delivered or a queued thread gets its turn). Context: trap.
 func kick(o *percpu) {
 	if o != thisCPU() {
-		localAPIC.SendIPI(o.apicID, vecKick)
+		if !localAPIC.SendIPI(o.apicID, vecKick) {
+			cpuNotAnswering(o, "kick IPI", 0)
+		}
 	}
 }
 
@@ -214,7 +245,10 @@ func setTimer(t sched.TID, when int64) {
 	timers.Set(t, when)
 }
 
-// exitThread frees t. Context: trap.
+// exitThread frees t, the thread running on this CPU (exit(2)). It does
+// not touch nrunning: reschedule, which runs next, counts t off the CPU
+// as it does for a thread that blocked. Context: trap, kernel lock held;
+// does not allocate.
 func exitThread(t sched.TID) {
 	th := &threads[t]
 	if th.clearTID != 0 && userWrite32(th.clearTID, 0) {
@@ -222,10 +256,8 @@ func exitThread(t sched.TID) {
 	}
 	timers.Cancel(t)
 	futexes.Remove(t)
+	deleteThreadTimers(t)
 	cpus[th.cpu].runq.Remove(t)
-	if th.state == threadRunning {
-		nrunning--
-	}
 	th.state = threadFree
 	nlive--
 	if nlive == 0 {

@@ -15,6 +15,17 @@ import (
 // spinning for it.
 var tlbGen atomic.Uint64
 
+// shootdownTimeoutNs bounds the wait for one CPU's acknowledgement. A CPU
+// that does not answer (program threads run with IOPL 3, so a CLI in ring
+// 3 can keep it from ever taking the IPI) would otherwise hang the kernel
+// with the lock held and no report: it ends in a kernel panic naming it.
+const shootdownTimeoutNs = 1e9
+
+// tlbFaultCPU is the CPU id given by tlbfault=, a fault-injection option
+// for the boot tests, plus one (0: none). That CPU, taking a shootdown IPI
+// in ring 3, spins with interrupts off instead of answering.
+var tlbFaultCPU int
+
 // serviceTLB flushes this CPU's TLB if a shootdown happened since its last
 // flush. Context: trap; does not allocate.
 func serviceTLB(c *percpu) {
@@ -39,12 +50,70 @@ func tlbShootdown(c *percpu) {
 		if o == c || !o.inUser.Load() {
 			continue
 		}
-		localAPIC.SendIPI(o.apicID, vecTLB)
+		if !localAPIC.SendIPI(o.apicID, vecTLB) {
+			cpuNotAnswering(o, "TLB shootdown IPI", 0)
+		}
 	}
+	deadline := nanotime() + shootdownTimeoutNs
 	for i := 0; i < onlineCPUs; i++ {
 		o := &cpus[i]
 		for o != c && o.inUser.Load() && o.tlbSeen.Load() < g {
+			if nanotime() > deadline {
+				cpuNotAnswering(o, "TLB shootdown", shootdownTimeoutNs)
+			}
 			cpu.Pause()
 		}
+	}
+}
+
+// panicReason holds a kernel panic reason built at run time.
+var panicReason logLine
+
+// cpuNotAnswering ends in a kernel panic whose reason names CPU o, which
+// did not acknowledge what (an IPI) within ns nanoseconds, or (ns 0) whose
+// local APIC never accepted it.
+// Context: trap, kernel lock held; does not allocate; never returns.
+func cpuNotAnswering(o *percpu, what string, ns int64) {
+	panicReason = logLine{}
+	panicReason.s(what).s(": cpu ").u(uint64(o.id)).s(" (APIC id ").u(uint64(o.apicID)).s(")")
+	if ns > 0 {
+		panicReason.s(" did not answer within ").ms(ns)
+	} else {
+		panicReason.s(": the interrupt was never accepted")
+	}
+	kernelPanic(unsafeString(panicReason.buf[:panicReason.n]), nil)
+}
+
+// setupTLBFault reads tlbfault=N (a CPU id other than 0's).
+// Context: boot CPU, before the program starts; does not allocate.
+func setupTLBFault() {
+	v, ok := kernelOptionValue("tlbfault=")
+	if !ok {
+		return
+	}
+	n := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			n = -1
+			break
+		}
+		n = n*10 + int(v[i]-'0')
+	}
+	var l logLine
+	if n <= 0 || n >= onlineCPUs {
+		l.s("warning: tlbfault=").s(v).s(" ignored (it names an application processor by CPU id)").print()
+		return
+	}
+	tlbFaultCPU = n + 1
+	l.s("tlbfault=").u(uint64(n)).s(": cpu ").u(uint64(n)).s(" will not answer TLB shootdowns").print()
+}
+
+// tlbFaultHang is the CPU that tlbfault= names taking a shootdown IPI: it
+// stays in the trap with interrupts off and inUser set, as a CPU stuck
+// with interrupts disabled would. Context: trap, kernel lock not held;
+// never returns.
+func tlbFaultHang() {
+	for {
+		cpu.Pause()
 	}
 }

@@ -60,11 +60,17 @@ const (
 // allocate, does not write Go pointers.
 func userTrap(f *TrapFrame) {
 	c := thisCPU()
-	c.inUser.Store(false)
+	// inUser stays set through fastTrap, which writes user memory
+	// (clock_gettime's timespec) without the lock: a concurrent munmap's
+	// tlbShootdown must keep waiting for this CPU until that write is done,
+	// or it could free the page first and the write land in a reused
+	// frame. With inUser set the shooter waits for this CPU's tlbSeen,
+	// which moves only when it takes the shootdown IPI: after fastTrap,
+	// since interrupts are off here. The delay is a few microseconds.
 	if fastTrap(c, f) {
-		c.inUser.Store(true)
 		return
 	}
+	c.inUser.Store(false)
 	kernelLock.lock(c)
 	t := c.cur
 	threads[t].regs = *f
@@ -117,10 +123,24 @@ func userTrap(f *TrapFrame) {
 // shared state: a TLB shootdown, and the system calls that only read
 // clocks or ids (the Go runtime calls clock_gettime constantly). It
 // reports whether it handled the entry; f then resumes the same thread.
-// Context: trap, kernel lock not held.
+// It runs with c.inUser still set (see userTrap), so it may write user
+// memory only after checking the page is present, and must not wait.
+// Context: trap, kernel lock not held; does not allocate.
 func fastTrap(c *percpu, f *TrapFrame) bool {
+	if f.Vector < 32 {
+		switch exceptionAction(f.Vector, true) {
+		case actIgnore:
+			noteNMI(c, f)
+			return true
+		case actPanic:
+			kernelPanic(exceptionNames[f.Vector], f)
+		}
+	}
 	switch f.Vector {
 	case vecTLB:
+		if tlbFaultCPU == c.id+1 {
+			tlbFaultHang() // tlbfault=: never answer
+		}
 		serviceTLB(c)
 		localAPIC.EOI()
 		return true
@@ -130,6 +150,9 @@ func fastTrap(c *percpu, f *TrapFrame) bool {
 			tp := uintptr(f.SI)
 			if tp%8 != 0 || !presentWritable(tp) || !presentWritable(tp+8) {
 				return false // fault it in under the lock
+			}
+			if int32(f.DI) == unix.CLOCK_PROCESS_CPUTIME_ID {
+				return false // it reads every CPU's running thread: under the lock
 			}
 			ns, ok := clockNow(c.cur, int(int32(f.DI)))
 			if !ok {
@@ -168,6 +191,10 @@ func kernelTrap(f *TrapFrame) {
 	case v == vecSpurious:
 		c.spurious++
 	case v < 32:
+		if exceptionAction(v, false) == actIgnore {
+			noteNMI(c, f)
+			return
+		}
 		kernelPanic(exceptionNames[v], f)
 	default:
 		c.irqs++
@@ -178,6 +205,50 @@ func kernelTrap(f *TrapFrame) {
 			localAPIC.EOI()
 		}
 	}
+}
+
+// What the kernel does with a CPU exception (exceptionAction).
+type trapAction uint8
+
+const (
+	actSignal trapAction = iota // the program's fault: a signal to the thread
+	actIgnore                   // an NMI: logged, the interrupted code goes on
+	actPanic                    // a kernel panic report
+)
+
+// exceptionAction decides what exception v (below 32), taken in ring 3 or
+// in ring 0, becomes. An NMI is not the program's doing (a watchdog, a
+// hardware error report, the monitor's nmi command): it is logged and the
+// interrupted code continues, in either ring; it must not be a signal. A
+// machine check means the hardware failed and a double fault that the
+// kernel's own state is broken: both end in a kernel panic report, whoever
+// was running. Other exceptions in ring 3 are the program's faults (a
+// signal), in ring 0 the kernel's (a panic).
+// Context: trap; does not allocate.
+func exceptionAction(v uint64, fromUser bool) trapAction {
+	switch {
+	case v == vecNMI:
+		return actIgnore
+	case v == vecMachCheck || v == vecDouble:
+		return actPanic
+	case fromUser:
+		return actSignal
+	}
+	return actPanic
+}
+
+// noteNMI logs an NMI on c and lets the interrupted code continue. It runs
+// on the NMI's own IST stack, without the kernel lock. A CPU that takes
+// one while another CPU reports a kernel panic stops here for good (see
+// kernelPanic). Context: trap, any (an NMI can arrive anywhere); does not
+// allocate.
+func noteNMI(c *percpu, f *TrapFrame) {
+	if panicOwner.Load() != 0 {
+		stopForPanic(c) // kernelPanic's NMI: stop here
+	}
+	c.nmis++
+	var l logLine
+	l.s("NMI on cpu ").u(uint64(c.id)).s(" at rip ").x(f.RIP).s(" in ring ").u(f.CS & 3).s(": ignored").print()
 }
 
 // exceptionSignal maps a CPU exception in the program to the signal Linux

@@ -44,11 +44,45 @@ TEXT ·trapEnter(SB),NOSPLIT|NOFRAME,$0
 	JMP	·trapExit(SB)
 
 fromKernel:
+	CMPQ	TrapFrame_Vector(SP), $2
+	JEQ	nmiKernel
 	MOVQ	SP, AX
 	SUBQ	$16, SP
 	MOVQ	AX, 0(SP)
 	CALL	·kernelTrap(SB)
 	ADDQ	$16, SP
+	JMP	·popFrame(SB)
+
+	// An NMI can arrive in ring 0 while the thread's state is live: in
+	// syscallEntry before trapEnter saved it, in trapExit after it was
+	// restored. Save the FPU/SSE registers (compiled Go code clobbers
+	// them, X15 first) and the FS base (the thread's there, whose g the
+	// handler's stack checks would read) and load the kernel's TLS;
+	// put both back afterwards. NMIs do not nest, so one area per CPU.
+nmiKernel:
+	MOVQ	percpu_nmiFX(GS), AX
+	FXSAVE64	(AX)
+	MOVL	$MSR_FS_BASE, CX
+	RDMSR
+	SHLQ	$32, DX
+	ORQ	DX, AX
+	MOVQ	SP, BX
+	PUSHQ	AX
+	MOVQ	percpu_kernelFS(GS), AX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	WRMSR
+	SUBQ	$16, SP
+	MOVQ	BX, 0(SP)
+	CALL	·kernelTrap(SB)
+	ADDQ	$16, SP
+	POPQ	AX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	MOVL	$MSR_FS_BASE, CX
+	WRMSR
+	MOVQ	percpu_nmiFX(GS), AX
+	FXRSTOR64	(AX)
 	JMP	·popFrame(SB)
 
 // trapExit returns to ring 3 through the TrapFrame at SP, with the FPU

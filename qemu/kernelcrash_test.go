@@ -61,6 +61,22 @@ func TestKernelCrash(t *testing.T) {
 		checkSymbolized(t, out.String())
 	})
 
+	// At -smp 4 the panicking CPU first stops the other three with an NMI
+	// each, so that nothing they print can follow or interleave with the
+	// report; the report itself is unchanged.
+	t.Run("smp", func(t *testing.T) {
+		res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Mem: "64M", SMP: 4, Append: kfaultAppend, Timeout: 60 * time.Second})
+		require.ErrorIs(t, err, qemu.ErrKernelPanic)
+		require.NotNil(t, res)
+		defer func() {
+			if t.Failed() {
+				t.Logf("console:\n%s", res.Console)
+			}
+		}()
+		assert.Regexp(t, `kernel panic on cpu \d: 3 of 3 other CPUs stopped\n.*=== KERNEL PANIC ===`, string(res.Console))
+		checkCrashReport(t, im, res.PanicReport)
+	})
+
 	t.Run("gometal-run", func(t *testing.T) {
 		bin := filepath.Join(dir, "gometal")
 		build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "./tools/gometal")

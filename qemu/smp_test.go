@@ -149,3 +149,25 @@ func TestSMPUnresponsiveAP(t *testing.T) {
 	assert.Contains(t, log, ": 2 CPUs,")
 	assert.Contains(t, string(res.Output), "NumCPU: 2\nGOMAXPROCS: 2\n")
 }
+
+// TestSMPLateAP boots 3 CPUs with apfault=1:late: the CPU with APIC id 1
+// gets no start-up IPI in its turn, so it is skipped, and gets one after
+// the CPU with APIC id 2 came up in the slot it left, so it runs the
+// trampoline with that CPU's stack and percpu. It must park in apEntry64
+// (the slot is not its own) instead of running on them: before, it
+// took over the slot, and the kernel panicked ("kernel lock released by a
+// CPU that does not hold it") or the CPU double-faulted.
+func TestSMPLateAP(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "demo.img")
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/demo", Out: img, Dir: mustRoot(t)})
+	require.NoError(t, err)
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: 3, Append: "apfault=1:late slice=1ms", Timeout: 60 * time.Second})
+	require.NoError(t, err, "%s", res.Console)
+	assert.Equal(t, 0, res.ExitCode)
+	log := string(res.KernelLog)
+	assert.Contains(t, log, "cpu with APIC id 1 did not answer within 200 ms: skipped")
+	assert.Contains(t, log, "cpu 1: APIC id 2, up in ")
+	assert.Contains(t, log, "apfault: cpu with APIC id 1 started late")
+	assert.Contains(t, log, ": 2 CPUs,")
+	assert.Contains(t, string(res.Output), "NumCPU: 2\nGOMAXPROCS: 2\n")
+}

@@ -27,6 +27,7 @@ const (
 
 	// ICR fields.
 	icrFixed      = 0 << 8
+	icrNMI        = 4 << 8
 	icrINIT       = 5 << 8
 	icrStartup    = 6 << 8
 	icrPending    = 1 << 12 // xAPIC delivery status
@@ -160,25 +161,42 @@ func (l *LAPIC) StartCalibration() {
 	l.Write(RegTimerInit, 0xffffffff)
 }
 
+// icrSpinLimit bounds the wait for the delivery status in xAPIC mode (a
+// second or so of register reads): an interrupt the system never accepts
+// must not hang the caller, which holds the kernel lock.
+const icrSpinLimit = 1 << 22
+
 // icr sends one interrupt command and, in xAPIC mode, waits until the APIC
-// has accepted it.
+// has accepted it. It reports false if the delivery status still says
+// pending after icrSpinLimit reads.
 // Context: boot or trap; does not allocate.
-func (l *LAPIC) icr(dest uint32, low uint32) {
+func (l *LAPIC) icr(dest uint32, low uint32) bool {
 	if l.x2 {
 		cpu.Wrmsr(x2APICMSR+RegICRLow>>4, uint64(dest)<<32|uint64(low))
-		return
+		return true
 	}
 	l.Write(RegICRHigh, dest<<24)
 	l.Write(RegICRLow, low)
-	for l.Read(RegICRLow)&icrPending != 0 {
+	for i := 0; l.Read(RegICRLow)&icrPending != 0; i++ {
+		if i >= icrSpinLimit {
+			return false
+		}
 		cpu.Pause()
 	}
+	return true
 }
 
 // SendIPI sends a fixed interrupt with vector to the CPU with APIC id dest.
+// It reports false if the interrupt was not accepted (see icr).
 // Context: trap; does not allocate.
-func (l *LAPIC) SendIPI(dest uint32, vector uint8) {
-	l.icr(dest, icrFixed|uint32(vector))
+func (l *LAPIC) SendIPI(dest uint32, vector uint8) bool {
+	return l.icr(dest, icrFixed|uint32(vector))
+}
+
+// SendNMI sends a non-maskable interrupt to the CPU with APIC id dest.
+// Context: trap (the kernel panic path); does not allocate.
+func (l *LAPIC) SendNMI(dest uint32) bool {
+	return l.icr(dest, icrNMI)
 }
 
 // SendInit sends an INIT IPI (assert) to dest, the first step of starting

@@ -112,6 +112,11 @@ func Invlpg(addr uintptr)
 // off on entry and on return.
 func Halt()
 
+// HaltOff halts without enabling interrupts: only an NMI, SMI, INIT or
+// machine check resumes the CPU. Context: ring 0, interrupts off; does not
+// allocate.
+func HaltOff()
+
 // DisableInterrupts clears RFLAGS.IF; EnableInterrupts sets it.
 // Context: ring 0 (boot or trap; the panic and stop paths); does not
 // allocate.

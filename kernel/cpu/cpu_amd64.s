@@ -156,6 +156,10 @@ TEXT ·Halt(SB),NOSPLIT,$0-0
 	CLI
 	RET
 
+TEXT ·HaltOff(SB),NOSPLIT,$0-0
+	HLT
+	RET
+
 TEXT ·DisableInterrupts(SB),NOSPLIT,$0-0
 	CLI
 	RET

@@ -1,0 +1,28 @@
+package kernel
+
+import "testing"
+
+// TestVectorsDisjoint checks that the kernel's interrupt vectors do not
+// overlap: /dev/irq's range (irqFirstVector-irqLastVector) used to run to
+// 0xef and include the remapped 8259s' 0xe0-0xef, where a spurious IRQ 7
+// or 15 would have counted as the device's interrupt.
+func TestVectorsDisjoint(t *testing.T) {
+	owner := map[int]string{}
+	claim := func(name string, first, last int) {
+		for v := first; v <= last; v++ {
+			if o, ok := owner[v]; ok {
+				t.Errorf("vector %#x: %s overlaps %s", v, name, o)
+				return
+			}
+			owner[v] = name
+		}
+	}
+	claim("exceptions", 0, 31)
+	claim("LAPIC timer", vecTimer, vecTimer)
+	claim("COM1", vecCOM1, vecCOM1)
+	claim("/dev/irq", irqFirstVector, irqLastVector)
+	claim("8259 PICs", picVectorBase, picVectorBase+15)
+	claim("kick IPI", vecKick, vecKick)
+	claim("TLB IPI", vecTLB, vecTLB)
+	claim("spurious", vecSpurious, vecSpurious)
+}

@@ -1,0 +1,180 @@
+// Command threads exercises the kernel's thread life cycle for the
+// scheduler bug tests (qemu/threads_test.go). Its first argument picks the
+// check:
+//
+//   - exit: locked goroutines that return make the runtime end their
+//     threads with exit(2); afterwards the scheduler's running count in
+//     /proc/gometal/sched must equal the threads it lists as running.
+//   - cputime: threads that burn CPU and exit; CLOCK_PROCESS_CPUTIME_ID
+//     must never go backwards.
+//   - spread: new threads must run on several CPUs.
+//   - munmap: map, touch and unmap memory for 3 s while other threads
+//     compute.
+//   - spin: compute for 2 s, then sleep for 2 s (the NMI test interrupts
+//     both).
+package main
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Println("usage: threads exit|cputime|spread|munmap")
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "exit":
+		exitCheck()
+	case "cputime":
+		cputimeCheck()
+	case "spread":
+		spreadCheck()
+	case "munmap":
+		munmapCheck()
+	case "spin":
+		fmt.Println("threads spin: start")
+		n := 0
+		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
+			n++
+		}
+		time.Sleep(2 * time.Second)
+		fmt.Println("threads spin: ok")
+	default:
+		fmt.Println("unknown check", os.Args[1])
+		os.Exit(2)
+	}
+}
+
+// endThreads runs n goroutines that lock their thread, run f and return
+// still locked: the runtime then exits each thread.
+func endThreads(n int, f func()) {
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			f()
+		}()
+	}
+	wg.Wait()
+	time.Sleep(50 * time.Millisecond) // let the threads reach exit(2)
+}
+
+func sched() string {
+	b, err := os.ReadFile("/proc/gometal/sched")
+	if err != nil {
+		fmt.Println("read sched:", err)
+		os.Exit(1)
+	}
+	return string(b)
+}
+
+func exitCheck() {
+	for round := range 4 {
+		endThreads(4, func() {})
+		s := sched()
+		running := len(regexp.MustCompile(`(?m)^\d+ running \d+ \d+$`).FindAllString(s, -1))
+		m := regexp.MustCompile(`(?m)^nrunning (\d+)$`).FindStringSubmatch(s)
+		if m == nil {
+			fmt.Printf("no nrunning line:\n%s", s)
+			os.Exit(1)
+		}
+		n, _ := strconv.ParseUint(m[1], 10, 64)
+		if n != uint64(running) {
+			fmt.Printf("round %d: nrunning %d, %d threads running:\n%s", round, n, running, s)
+			os.Exit(1)
+		}
+	}
+	fmt.Println("threads exit: ok")
+}
+
+func processCPU() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts); err != nil {
+		fmt.Println("clock_gettime:", err)
+		os.Exit(1)
+	}
+	return time.Duration(ts.Nano())
+}
+
+func cputimeCheck() {
+	last := processCPU()
+	for round := range 6 {
+		endThreads(3, func() {
+			for end := time.Now().Add(20 * time.Millisecond); time.Now().Before(end); {
+			}
+		})
+		now := processCPU()
+		if now < last {
+			fmt.Printf("round %d: process CPU time went back from %v to %v\n", round, last, now)
+			os.Exit(1)
+		}
+		last = now
+	}
+	fmt.Println("threads cputime: ok")
+}
+
+func spreadCheck() {
+	var seen sync.Map
+	endThreads(8, func() {
+		for end := time.Now().Add(30 * time.Millisecond); time.Now().Before(end); {
+			for _, line := range strings.Split(sched(), "\n") {
+				f := strings.Fields(line)
+				if len(f) == 4 && f[1] == "running" && f[0] == strconv.Itoa(syscall.Gettid()) {
+					seen.Store(f[2], true)
+				}
+			}
+		}
+	})
+	n := 0
+	seen.Range(func(any, any) bool { n++; return true })
+	fmt.Printf("threads spread: ran on %d CPUs\n", n)
+}
+
+func munmapCheck() {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		}()
+	}
+	// For 3 s: long enough for the threads to move between the CPUs, so
+	// that each CPU is at some point running a spinner in ring 3 while
+	// another unmaps (tlbfault= needs its CPU to be a shootdown target).
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+		b, err := unix.Mmap(-1, 0, 1<<16, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+		if err != nil {
+			fmt.Println("mmap:", err)
+			os.Exit(1)
+		}
+		b[0], b[len(b)-1] = 1, 2
+		if err := unix.Munmap(b); err != nil {
+			fmt.Println("munmap:", err)
+			os.Exit(1)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	fmt.Println("threads munmap: ok")
+}
