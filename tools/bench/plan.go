@@ -19,8 +19,12 @@ type Step struct {
 	// Rename maps a workload result name to the metric key it fills, for
 	// results that several steps print (parallel.time at each vCPU count).
 	Rename map[string]string
-	// Boot says the step also measures the boot rows.
+	// Boot says the step also measures the boot rows (KeyHostToMain and
+	// KeyKernelToMain, or what Rename maps them to).
 	Boot bool
+	// Machine is the QEMU machine (qemu.Options.Machine) of both sides'
+	// boots; "" means qemu's default, q35.
+	Machine string
 	// HTTP says the step boots the HTTP server (Side.HTTP) instead of the
 	// workload and drives it from the host (Config.Load); Flags are then
 	// the server's arguments and Tests are empty.
@@ -75,6 +79,7 @@ func DefaultPlan(cfg Config) []Step {
 		},
 	}
 	plan = append(plan, Ticker5Steps()...)
+	plan = append(plan, BootMachineSteps()...)
 	plan = append(plan, NetStep(max(1, cfg.NetSMP)))
 	for _, n := range cfg.CPUs {
 		key, mean, low := ParallelTimeKey(n), BusyMeanKey(n), BusyMinKey(n)
@@ -102,6 +107,27 @@ func Ticker5Steps() []Step {
 				Rename: map[string]string{"time.ticker.p50": p50, "time.ticker.p99": p99},
 			})
 		}
+	}
+	return steps
+}
+
+// BootMachines are the QEMU machines of the boot rows per machine: q35
+// (the rest of the table's machine) and microvm (docs/microvm.md).
+var BootMachines = []string{"q35", "microvm"}
+
+// BootMachineSteps are the boots of the boot rows per machine: the
+// workload's hello test alone at 1 vCPU on each of BootMachines, named
+// boot@MACHINE (-only). They measure the same two boot rows as the sched
+// step, under keys of their own (BootKey).
+func BootMachineSteps() []Step {
+	var steps []Step
+	for _, m := range BootMachines {
+		host, kernel := BootKey(KeyHostToMain, m), BootKey(KeyKernelToMain, m)
+		steps = append(steps, Step{
+			Name: "boot@" + m, SMP: 1, Machine: m, Boot: true, Tests: []string{"hello"},
+			Yields: []string{host, kernel},
+			Rename: map[string]string{KeyHostToMain: host, KeyKernelToMain: kernel},
+		})
 	}
 	return steps
 }

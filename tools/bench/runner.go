@@ -90,7 +90,7 @@ func runRepeat(ctx context.Context, cfg Config, side Side, repeat int, s *Sample
 			}
 			continue
 		}
-		b := Boot{SMP: st.SMP, Mem: st.Mem, Env: st.Env, Timeout: cfg.Timeout,
+		b := Boot{SMP: st.SMP, Mem: st.Mem, Env: st.Env, Timeout: cfg.Timeout, Machine: st.Machine,
 			Args: append(append([]string{"-scale", strconv.FormatFloat(cfg.Scale, 'g', -1, 64)}, st.Flags...), st.Tests...)}
 		if b.Mem == "" {
 			b.Mem = cfg.Mem

@@ -44,6 +44,7 @@ type Boot struct {
 	Args    []string      // the program's arguments (workload flags and tests)
 	Timeout time.Duration // when to give up on the guest
 	Net     string        // qemu.Options.Net: a -netdev backend for a virtio-net NIC, "" for none
+	Machine string        // qemu.Options.Machine: "" for q35
 }
 
 // GometalSide is the gometal column: the image boots on its own.
@@ -70,8 +71,8 @@ func LinuxSide(vmlinuz, initramfs string) (Side, error) {
 }
 
 // Options returns the QEMU options for b. Both sides get the same machine
-// (qemu.Options' q35, CPU model and devices); only -kernel, -initrd and the
-// kernel's own parameters differ.
+// (b.Machine, by default qemu.Options' q35, the CPU model and devices);
+// only -kernel, -initrd and the kernel's own parameters differ.
 func (s Side) Options(b Boot) qemu.Options {
 	var line []string
 	if s.KernelArgs != "" {
@@ -84,7 +85,7 @@ func (s Side) Options(b Boot) qemu.Options {
 	}
 	o := qemu.Options{
 		Image: s.Kernel, SMP: b.SMP, Mem: b.Mem, Timeout: b.Timeout,
-		Append: strings.Join(line, " "), Net: b.Net,
+		Append: strings.Join(line, " "), Net: b.Net, Machine: b.Machine,
 	}
 	if s.Initrd != "" {
 		o.Extra = []string{"-initrd", s.Initrd}

@@ -47,6 +47,14 @@ func TestSideOptions(t *testing.T) {
 	assert.Equal(t, time.Minute, og.Timeout)
 
 	assert.Equal(t, "", gm.Options(Boot{}).Append)
+
+	// A boot on microvm: both sides on it.
+	b.Machine = "microvm"
+	og, ol = gm.Options(b), lx.Options(b)
+	assert.Equal(t, "microvm", og.Machine)
+	assert.Equal(t, "microvm", ol.Machine)
+	assert.Contains(t, og.Args(), "microvm")
+	assert.Empty(t, gm.Options(Boot{}).Machine, "q35 by default")
 }
 
 func TestKernelToMain(t *testing.T) {
