@@ -26,6 +26,10 @@ type Side struct {
 	// instead of the workload; nil when it cannot, for the reason HTTPNA.
 	HTTP   *Side
 	HTTPNA string
+	// MachineHints say, by Boot.Machine, why this side's guest is known
+	// to fail there; a failed boot's n/a reason ends with it. The boot is
+	// still made: a kernel that learns to boot there gives numbers.
+	MachineHints map[string]string
 	// kernelToMain finds the guest-clock time from kernel entry to main.
 	kernelToMain func(res *qemu.Result, rep *Report) (time.Duration, bool)
 }
@@ -35,6 +39,14 @@ type Side struct {
 // immediate reboot on a kernel panic (which -no-reboot turns into QEMU's
 // exit, reported as "no exit status") instead of a hang until the timeout.
 const LinuxArgs = "console=ttyS0 quiet panic=-1"
+
+// LinuxMicrovmHint is why Debian's kernel does not boot on microvm with
+// LinuxArgs (docs/performance.md, "Boot on microvm"): with earlyprintk it
+// says "tsc: Unable to calibrate against PIT", "No reference (HPET/PMTIMER)
+// available", marks the TSC unstable and hangs before /init. microvm's PIT
+// has no port 0x61 gate, and it has no HPET or PM timer; tsc_early_khz=
+// gets it to /init, but that is a flag the q35 boots do not have.
+const LinuxMicrovmHint = "Debian's kernel hangs before /init on microvm: it cannot calibrate the TSC (no PIT gate at port 0x61, no HPET, no PM timer)"
 
 // Boot is one guest run: the machine and the workload's command line.
 type Boot struct {
@@ -67,7 +79,8 @@ func LinuxSide(vmlinuz, initramfs string) (Side, error) {
 		size += st.Size()
 	}
 	return Side{Name: "linux", Kernel: vmlinuz, Initrd: initramfs, KernelArgs: LinuxArgs,
-		Size: size, kernelToMain: linuxKernelToMain}, nil
+		Size: size, kernelToMain: linuxKernelToMain,
+		MachineHints: map[string]string{qemu.MachineMicrovm: LinuxMicrovmHint}}, nil
 }
 
 // Options returns the QEMU options for b. Both sides get the same machine
