@@ -40,13 +40,14 @@ type Side struct {
 // exit, reported as "no exit status") instead of a hang until the timeout.
 const LinuxArgs = "console=ttyS0 quiet panic=-1"
 
-// LinuxMicrovmHint is why Debian's kernel does not boot on microvm with
-// LinuxArgs (docs/performance.md, "Boot on microvm"): with earlyprintk it
-// says "tsc: Unable to calibrate against PIT", "No reference (HPET/PMTIMER)
-// available", marks the TSC unstable and hangs before /init. microvm's PIT
-// has no port 0x61 gate, and it has no HPET or PM timer; tsc_early_khz=
-// gets it to /init, but that is a flag the q35 boots do not have.
-const LinuxMicrovmHint = "Debian's kernel hangs before /init on microvm: it cannot calibrate the TSC (no PIT gate at port 0x61, no HPET, no PM timer)"
+// LinuxMicrovmHint is why Debian's kernel fails on microvm with LinuxArgs
+// in some boots (docs/performance.md, "Boot time on microvm"): with
+// earlyprintk the failing boots say "tsc: Unable to calibrate against
+// PIT", "No reference (HPET/PMTIMER) available", mark the TSC unstable and
+// hang before /init. microvm's PIT has no port 0x61 gate, and it has no
+// HPET or PM timer; tsc_early_khz= gets it to /init, but that is a flag
+// the q35 boots do not have.
+const LinuxMicrovmHint = "Debian's kernel hangs before /init on microvm when it cannot calibrate the TSC (no PIT gate at port 0x61, no HPET, no PM timer)"
 
 // Boot is one guest run: the machine and the workload's command line.
 type Boot struct {
