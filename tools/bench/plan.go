@@ -43,7 +43,8 @@ func (s Step) key(result string) string {
 // boot measurements in one boot, the two-CPU ones in another, each ticker
 // with CPU hogs alone (it may hang where asynchronous preemption does not
 // work: its timeout must not cost the other rows), the gc test with memory
-// for its heap, the network rows and the parallel job at each vCPU count.
+// for its heap, the boot rows per machine (q35 and microvm), the network
+// rows and the parallel job at each vCPU count.
 func DefaultPlan(cfg Config) []Step {
 	plan := []Step{
 		{
