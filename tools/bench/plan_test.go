@@ -2,6 +2,7 @@ package bench
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -69,6 +70,9 @@ func TestBootMachineSteps(t *testing.T) {
 	assert.Equal(t, "boot@microvm", steps[1].Name)
 	assert.Equal(t, []string{"boot.microvm.host_to_main", "boot.microvm.kernel_to_main"}, steps[1].Yields)
 	assert.Equal(t, "boot.q35.kernel_to_main", BootKey(KeyKernelToMain, "q35"))
+	assert.Equal(t, BootStepTimeout, steps[1].timeout(2*time.Minute), "a hanging boot costs 45 s, not the run's limit")
+	assert.Equal(t, 30*time.Second, steps[1].timeout(30*time.Second), "a shorter -timeout wins")
+	assert.Equal(t, 2*time.Minute, Step{}.timeout(2*time.Minute), "steps without a limit take the run's")
 
 	// The catalog has both machines' rows right after the sched step's
 	// boot rows, microvm next to q35.
