@@ -131,7 +131,7 @@ var BootMachines = []string{"q35", "microvm"}
 
 // BootStepTimeout limits the boot@MACHINE steps' guests: they reach main
 // within 15 s on a loaded 2-core TCG host when they boot at all, and
-// Debian's kernel hangs on microvm in most boots (LinuxMicrovmHint), which
+// Debian's kernel hangs on microvm in some boots (LinuxMicrovmHint), which
 // should not cost the run's whole -timeout each time.
 const BootStepTimeout = 45 * time.Second
 
