@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"sync"
@@ -103,13 +104,35 @@ func (w *stampWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestClock runs examples/clockcheck (1.5 s asleep, 0.5 s spinning, on
-// the guest's clock) and compares the guest's elapsed time with the host's
-// between the program's two lines: they must agree within 5%. On microvm
-// the TSC is calibrated against the PIT; on q35 against the HPET, checked
-// with the ACPI PM timer. The goroutine time slices must be in force.
+// clockcheckEnv, when set to a duration (GOMETAL_CLOCKCHECK=10s), makes
+// TestClock the long measurement of docs/microvm.md: clockcheck runs that
+// long and the clocks must agree within 2%, the microVM issue's measure.
+const clockcheckEnv = "GOMETAL_CLOCKCHECK"
+
+// clockcheckRun returns clockcheck's measured time and the bound of the
+// clocks' disagreement: 2 s within 5% (the quick test that runs under
+// TCG in CI), or what clockcheckEnv says within 2%.
+func clockcheckRun(t *testing.T) (time.Duration, float64) {
+	v := os.Getenv(clockcheckEnv)
+	if v == "" {
+		return 2 * time.Second, 0.05
+	}
+	d, err := time.ParseDuration(v)
+	require.NoError(t, err, "%s=%q", clockcheckEnv, v)
+	require.Positive(t, d, "%s=%q", clockcheckEnv, v)
+	return d, 0.02
+}
+
+// TestClock runs examples/clockcheck (3/4 of its time asleep, the rest
+// spinning, on the guest's clock; 2 s unless clockcheckEnv says otherwise)
+// and compares the guest's elapsed time with the host's between the
+// program's two lines: they must agree within 5% (2% in the long mode).
+// On microvm the TSC is calibrated against the PIT; on q35 against the
+// HPET, checked with the ACPI PM timer. The goroutine time slices must be
+// in force.
 func TestClock(t *testing.T) {
 	s := newBootSuite(t, mustRoot(t))
+	d, bound := clockcheckRun(t)
 	for _, machine := range []string{"microvm", "q35"} {
 		t.Run(machine, func(t *testing.T) {
 			t.Parallel()
@@ -118,7 +141,8 @@ func TestClock(t *testing.T) {
 			const start, end = "clockcheck: start\n", " ms ("
 			w := &stampWriter{want: []string{start, end}, times: map[string]time.Time{}}
 			s.guests <- struct{}{}
-			res, err := qemu.Run(t.Context(), qemu.Options{Image: b.path, Machine: machine, Timeout: bootTimeout, Console: w})
+			res, err := qemu.Run(t.Context(), qemu.Options{Image: b.path, Machine: machine,
+				Append: "-- -d " + d.String(), Timeout: bootTimeout + d, Console: w})
 			<-s.guests
 			require.NoError(t, err)
 			t.Logf("kernel log:\n%s", res.KernelLog)
@@ -126,8 +150,9 @@ func TestClock(t *testing.T) {
 			require.NotNil(t, m, "output: %s", res.Output)
 			guestMs, _ := strconv.Atoi(string(m[1]))
 			hostMs := w.times[end].Sub(w.times[start]).Milliseconds()
-			t.Logf("guest %d ms, host %d ms between the lines", guestMs, hostMs)
-			assert.InEpsilon(t, hostMs, guestMs, 0.05, "guest %d ms, host %d ms", guestMs, hostMs)
+			t.Logf("%s: guest %d ms, host %d ms between the lines (%+.2f%%)", machine, guestMs, hostMs,
+				100*(float64(guestMs)-float64(hostMs))/float64(hostMs))
+			assert.InEpsilon(t, hostMs, guestMs, bound, "guest %d ms, host %d ms", guestMs, hostMs)
 			log := string(res.KernelLog)
 			assert.Regexp(t, `clock: TSC \d+\.\d{3} GHz from (PIT|HPET)`, log)
 			if machine == "q35" {

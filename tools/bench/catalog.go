@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -52,6 +53,13 @@ func Catalog(cfg Config) []Metric {
 	ms := []Metric{
 		{KeyHostToMain, "boot: QEMU start to main (host clock)", "ms", Lower},
 		{KeyKernelToMain, "boot: kernel entry to main (guest clock)", "ms", Lower},
+	}
+	for _, m := range BootMachines {
+		ms = append(ms,
+			Metric{BootKey(KeyHostToMain, m), fmt.Sprintf("boot on %s, hello test: QEMU start to main (host clock)", m), "ms", Lower},
+			Metric{BootKey(KeyKernelToMain, m), fmt.Sprintf("boot on %s, hello test: kernel entry to main (guest clock)", m), "ms", Lower})
+	}
+	ms = append(ms, []Metric{
 		{KeySize, "boot: image size (Linux: vmlinuz + initramfs)", "MiB", Lower},
 		{KeyMinMem, "boot: smallest -m that boots hello world", "MiB", Lower},
 		{"sched.spawn", "goroutine create+exit", "ns/op", Lower},
@@ -70,7 +78,7 @@ func Catalog(cfg Config) []Metric {
 		{KeyTickerOffP50, "the same with slice=off (gometal: sysmon only), p50", "us", Lower},
 		{KeyTickerOffP99, "the same with slice=off (gometal: sysmon only), p99", "us", Lower},
 		{KeyTickerOffMax, "the same with slice=off (gometal: sysmon only), max", "us", Lower},
-	}
+	}...)
 	for _, smp := range Ticker5CPUs {
 		for _, slice := range Ticker5Slices {
 			for _, stat := range []string{"p50", "p99"} {
@@ -142,6 +150,12 @@ func Bounds() map[string]Bound {
 		}
 	}
 	return b
+}
+
+// BootKey names a boot row (KeyHostToMain or KeyKernelToMain) measured on
+// QEMU machine m by its boot@m step: "boot.microvm.host_to_main".
+func BootKey(key, m string) string {
+	return strings.Replace(key, "boot.", "boot."+m+".", 1)
 }
 
 // ParallelTimeKey names the parallel job's time at n vCPUs.

@@ -33,6 +33,11 @@
 // to its port 80; the Linux side's /init (bench/netinit) first loads
 // Debian's virtio-net modules and configures eth0.
 //
+// Every step boots QEMU's q35 machine but boot@microvm, which measures the
+// boot rows again on microvm (docs/microvm.md) beside boot@q35's; a side
+// that is known to fail on a machine says why in its n/a reason
+// (Side.MachineHints).
+//
 // A metric one side cannot give is "n/a" with the reason (a guest that
 // timed out, a guest that saw fewer CPUs than it was given, a server that
 // never answered), never a number.

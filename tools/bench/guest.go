@@ -32,20 +32,28 @@ type Outcome struct {
 	TimedOut bool
 	// Console is the raw serial stream.
 	Console []byte
+	// Hint is what the side knows about failing on this boot's machine
+	// (Side.MachineHints), added to Failure's reason; "" for none.
+	Hint string
 }
 
 // Failure describes why the guest gave no (complete) result, for n/a cells:
-// "" when it exited cleanly.
+// "" when it exited cleanly. The side's Hint, if any, follows the reason.
 func (o Outcome) Failure(timeout time.Duration) string {
+	var why string
 	switch {
 	case o.Err == nil:
 		return ""
 	case o.TimedOut:
-		return fmt.Sprintf("timed out after %v", timeout)
+		why = fmt.Sprintf("timed out after %v", timeout)
 	default:
 		msg, _, _ := strings.Cut(o.Err.Error(), "\n")
-		return "guest failed: " + strings.TrimSuffix(msg, ":")
+		why = "guest failed: " + strings.TrimSuffix(msg, ":")
 	}
+	if o.Hint != "" {
+		why += " (" + o.Hint + ")"
+	}
+	return why
 }
 
 // Run boots the workload on side s as b describes. console, if not nil,
@@ -59,7 +67,7 @@ func (s Side) Run(ctx context.Context, b Boot, console io.Writer) Outcome {
 	}
 	w.start = time.Now()
 	res, err := qemu.Run(ctx, o)
-	out := Outcome{Err: err, TimedOut: errors.Is(err, qemu.ErrTimeout)}
+	out := Outcome{Err: err, TimedOut: errors.Is(err, qemu.ErrTimeout), Hint: s.MachineHints[b.Machine]}
 	out.HostToMain = w.elapsed()
 	var output []byte
 	if res != nil {

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // Step is one guest boot that every repeat makes on each side.
@@ -19,12 +20,28 @@ type Step struct {
 	// Rename maps a workload result name to the metric key it fills, for
 	// results that several steps print (parallel.time at each vCPU count).
 	Rename map[string]string
-	// Boot says the step also measures the boot rows.
+	// Boot says the step also measures the boot rows (KeyHostToMain and
+	// KeyKernelToMain, or what Rename maps them to).
 	Boot bool
+	// Machine is the QEMU machine (qemu.Options.Machine) of both sides'
+	// boots; "" means qemu's default, q35.
+	Machine string
+	// Timeout, if positive and below Config.Timeout, limits this step's
+	// guest runs instead (Step.timeout).
+	Timeout time.Duration
 	// HTTP says the step boots the HTTP server (Side.HTTP) instead of the
 	// workload and drives it from the host (Config.Load); Flags are then
 	// the server's arguments and Tests are empty.
 	HTTP bool
+}
+
+// timeout returns the limit of the step's guest runs under the run's
+// limit: the shorter of the two, where the step has one.
+func (s Step) timeout(run time.Duration) time.Duration {
+	if s.Timeout > 0 && s.Timeout < run {
+		return s.Timeout
+	}
+	return run
 }
 
 // key returns the metric key a workload result fills.
@@ -39,7 +56,8 @@ func (s Step) key(result string) string {
 // boot measurements in one boot, the two-CPU ones in another, each ticker
 // with CPU hogs alone (it may hang where asynchronous preemption does not
 // work: its timeout must not cost the other rows), the gc test with memory
-// for its heap, the network rows and the parallel job at each vCPU count.
+// for its heap, the boot rows per machine (q35 and microvm), the network
+// rows and the parallel job at each vCPU count.
 func DefaultPlan(cfg Config) []Step {
 	plan := []Step{
 		{
@@ -75,6 +93,7 @@ func DefaultPlan(cfg Config) []Step {
 		},
 	}
 	plan = append(plan, Ticker5Steps()...)
+	plan = append(plan, BootMachineSteps()...)
 	plan = append(plan, NetStep(max(1, cfg.NetSMP)))
 	for _, n := range cfg.CPUs {
 		key, mean, low := ParallelTimeKey(n), BusyMeanKey(n), BusyMinKey(n)
@@ -102,6 +121,33 @@ func Ticker5Steps() []Step {
 				Rename: map[string]string{"time.ticker.p50": p50, "time.ticker.p99": p99},
 			})
 		}
+	}
+	return steps
+}
+
+// BootMachines are the QEMU machines of the boot rows per machine: q35
+// (the rest of the table's machine) and microvm (docs/microvm.md).
+var BootMachines = []string{"q35", "microvm"}
+
+// BootStepTimeout limits the boot@MACHINE steps' guests: they reach main
+// within 15 s on a loaded 2-core TCG host when they boot at all, and
+// Debian's kernel hangs on microvm in some boots (LinuxMicrovmHint), which
+// should not cost the run's whole -timeout each time.
+const BootStepTimeout = 45 * time.Second
+
+// BootMachineSteps are the boots of the boot rows per machine: the
+// workload's hello test alone at 1 vCPU on each of BootMachines, named
+// boot@MACHINE (-only). They measure the same two boot rows as the sched
+// step, under keys of their own (BootKey).
+func BootMachineSteps() []Step {
+	var steps []Step
+	for _, m := range BootMachines {
+		host, kernel := BootKey(KeyHostToMain, m), BootKey(KeyKernelToMain, m)
+		steps = append(steps, Step{
+			Name: "boot@" + m, SMP: 1, Machine: m, Boot: true, Tests: []string{"hello"}, Timeout: BootStepTimeout,
+			Yields: []string{host, kernel},
+			Rename: map[string]string{KeyHostToMain: host, KeyKernelToMain: kernel},
+		})
 	}
 	return steps
 }

@@ -2,8 +2,10 @@ package bench
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestDefaultPlan(t *testing.T) {
@@ -34,6 +36,17 @@ func TestDefaultPlan(t *testing.T) {
 	assert.Equal(t, []string{"-tick", "5ms", "-hogs", "3"}, t5.Flags)
 	assert.Equal(t, Ticker5Key("1ms", 4, "p50"), t5.key("time.ticker.p50"))
 	assert.Equal(t, []string{"GOMAXPROCS=1", "slice=off"}, names["ticker5-off@1"].Env)
+	for _, m := range BootMachines {
+		st := names["boot@"+m]
+		assert.Equal(t, m, st.Machine)
+		assert.True(t, st.Boot)
+		assert.Equal(t, 1, st.SMP)
+		assert.Equal(t, []string{"hello"}, st.Tests)
+		assert.Equal(t, BootKey(KeyHostToMain, m), st.key(KeyHostToMain))
+		assert.Equal(t, BootKey(KeyKernelToMain, m), st.key(KeyKernelToMain))
+	}
+	assert.Empty(t, names["sched"].Machine, "the other steps keep the default machine, q35")
+	assert.Equal(t, KeyHostToMain, names["sched"].key(KeyHostToMain), "the sched step's boot rows keep their keys")
 	for key := range Bounds() {
 		assert.True(t, yields[key], "no step yields the bounded %s", key)
 	}
@@ -48,4 +61,26 @@ func TestDefaultPlan(t *testing.T) {
 		}
 		assert.True(t, yields[m.Key], "no step yields %s", m.Key)
 	}
+}
+
+func TestBootMachineSteps(t *testing.T) {
+	steps := BootMachineSteps()
+	require.Len(t, steps, 2)
+	assert.Equal(t, "boot@q35", steps[0].Name)
+	assert.Equal(t, "boot@microvm", steps[1].Name)
+	assert.Equal(t, []string{"boot.microvm.host_to_main", "boot.microvm.kernel_to_main"}, steps[1].Yields)
+	assert.Equal(t, "boot.q35.kernel_to_main", BootKey(KeyKernelToMain, "q35"))
+	assert.Equal(t, BootStepTimeout, steps[1].timeout(2*time.Minute), "a hanging boot costs 45 s, not the run's limit")
+	assert.Equal(t, 30*time.Second, steps[1].timeout(30*time.Second), "a shorter -timeout wins")
+	assert.Equal(t, 2*time.Minute, Step{}.timeout(2*time.Minute), "steps without a limit take the run's")
+
+	// The catalog has both machines' rows right after the sched step's
+	// boot rows, microvm next to q35.
+	var keys []string
+	for _, m := range Catalog(Config{})[:6] {
+		keys = append(keys, m.Key)
+	}
+	assert.Equal(t, []string{KeyHostToMain, KeyKernelToMain,
+		"boot.q35.host_to_main", "boot.q35.kernel_to_main",
+		"boot.microvm.host_to_main", "boot.microvm.kernel_to_main"}, keys)
 }

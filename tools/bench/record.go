@@ -18,11 +18,12 @@ func record(st Step, side string, o Outcome, timeout time.Duration, s *Samples, 
 		s.Add(side, key, v)
 		got[key] = v
 	}
+	hostKey, kernelKey := st.key(KeyHostToMain), st.key(KeyKernelToMain)
 	if st.Boot && o.HostToMain > 0 {
-		add(KeyHostToMain, float64(o.HostToMain)/float64(time.Millisecond))
+		add(hostKey, float64(o.HostToMain)/float64(time.Millisecond))
 	}
 	if st.Boot && o.KernelToMain > 0 {
-		add(KeyKernelToMain, float64(o.KernelToMain)/float64(time.Millisecond))
+		add(kernelKey, float64(o.KernelToMain)/float64(time.Millisecond))
 	}
 	for _, res := range o.Report.Results {
 		key := st.key(res.Name)
@@ -45,9 +46,9 @@ func record(st Step, side string, o Outcome, timeout time.Duration, s *Samples, 
 			s.NA(side, key, smpNA)
 		case failure != "":
 			s.NA(side, key, failure)
-		case key == KeyHostToMain:
+		case key == hostKey:
 			s.NA(side, key, "the main marker never arrived")
-		case key == KeyKernelToMain:
+		case key == kernelKey:
 			s.NA(side, key, "the guest told no time from kernel entry to main")
 		default:
 			s.NA(side, key, "the workload printed no result")

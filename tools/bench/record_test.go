@@ -91,3 +91,24 @@ func TestAddSpeedups(t *testing.T) {
 	addSpeedups([]int{1, 2}, "z", map[string]float64{}, s)
 	assert.False(t, s.Has("z", SpeedupKey(2)), "no parallel step ran (bench -only): no speedup row")
 }
+
+func TestRecordBootMachine(t *testing.T) {
+	st := BootMachineSteps()[1] // boot@microvm
+	o := outcome(t, "BENCH-MAIN boottime_ns=5\nBENCH-INFO numcpu=1\nhello, world\n", nil)
+	o.HostToMain = 180 * time.Millisecond
+	o.KernelToMain = 20 * time.Millisecond
+	s := NewSamples()
+	got := map[string]float64{}
+	record(st, "gometal", o, time.Minute, s, got)
+	assert.Equal(t, map[string]float64{"boot.microvm.host_to_main": 180, "boot.microvm.kernel_to_main": 20}, got)
+	assert.False(t, s.Has("gometal", KeyHostToMain), "the sched step's rows are not filled")
+
+	// A guest that never reached main: the reason, under the step's keys.
+	o = outcome(t, "", errors.New("qemu: guest gave no exit status"))
+	record(st, "linux", o, time.Minute, s, map[string]float64{})
+	assert.Equal(t, "guest failed: qemu: guest gave no exit status", s.Reason("linux", "boot.microvm.host_to_main"))
+	o = outcome(t, "", nil)
+	record(st, "other", o, time.Minute, s, map[string]float64{})
+	assert.Equal(t, "the main marker never arrived", s.Reason("other", "boot.microvm.host_to_main"))
+	assert.Equal(t, "the guest told no time from kernel entry to main", s.Reason("other", "boot.microvm.kernel_to_main"))
+}

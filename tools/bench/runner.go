@@ -90,7 +90,8 @@ func runRepeat(ctx context.Context, cfg Config, side Side, repeat int, s *Sample
 			}
 			continue
 		}
-		b := Boot{SMP: st.SMP, Mem: st.Mem, Env: st.Env, Timeout: cfg.Timeout,
+		timeout := st.timeout(cfg.Timeout)
+		b := Boot{SMP: st.SMP, Mem: st.Mem, Env: st.Env, Timeout: timeout, Machine: st.Machine,
 			Args: append(append([]string{"-scale", strconv.FormatFloat(cfg.Scale, 'g', -1, 64)}, st.Flags...), st.Tests...)}
 		if b.Mem == "" {
 			b.Mem = cfg.Mem
@@ -101,12 +102,12 @@ func runRepeat(ctx context.Context, cfg Config, side Side, repeat int, s *Sample
 			return ctx.Err()
 		}
 		status := "ok"
-		if f := o.Failure(cfg.Timeout); f != "" {
+		if f := o.Failure(timeout); f != "" {
 			status = f
 		}
 		fmt.Fprintf(cfg.Log, "bench: repeat %d/%d %-8s %-12s %6.1fs  %s\n",
 			repeat+1, cfg.Repeats, side.Name, st.Name, time.Since(start).Seconds(), status)
-		record(st, side.Name, o, cfg.Timeout, s, got)
+		record(st, side.Name, o, timeout, s, got)
 	}
 	addSpeedups(cfg.CPUs, side.Name, got, s)
 	return nil

@@ -26,6 +26,10 @@ type Side struct {
 	// instead of the workload; nil when it cannot, for the reason HTTPNA.
 	HTTP   *Side
 	HTTPNA string
+	// MachineHints say, by Boot.Machine, why this side's guest is known
+	// to fail there; a failed boot's n/a reason ends with it. The boot is
+	// still made: a kernel that learns to boot there gives numbers.
+	MachineHints map[string]string
 	// kernelToMain finds the guest-clock time from kernel entry to main.
 	kernelToMain func(res *qemu.Result, rep *Report) (time.Duration, bool)
 }
@@ -36,6 +40,15 @@ type Side struct {
 // exit, reported as "no exit status") instead of a hang until the timeout.
 const LinuxArgs = "console=ttyS0 quiet panic=-1"
 
+// LinuxMicrovmHint is why Debian's kernel fails on microvm with LinuxArgs
+// in some boots (docs/performance.md, "Boot time on microvm"): with
+// earlyprintk the failing boots say "tsc: Unable to calibrate against
+// PIT", "No reference (HPET/PMTIMER) available", mark the TSC unstable and
+// hang before /init. microvm's PIT has no port 0x61 gate, and it has no
+// HPET or PM timer; tsc_early_khz= gets it to /init, but that is a flag
+// the q35 boots do not have.
+const LinuxMicrovmHint = "Debian's kernel hangs before /init on microvm when it cannot calibrate the TSC (no PIT gate at port 0x61, no HPET, no PM timer)"
+
 // Boot is one guest run: the machine and the workload's command line.
 type Boot struct {
 	SMP     int           // vCPUs
@@ -44,6 +57,7 @@ type Boot struct {
 	Args    []string      // the program's arguments (workload flags and tests)
 	Timeout time.Duration // when to give up on the guest
 	Net     string        // qemu.Options.Net: a -netdev backend for a virtio-net NIC, "" for none
+	Machine string        // qemu.Options.Machine: "" for q35
 }
 
 // GometalSide is the gometal column: the image boots on its own.
@@ -66,12 +80,13 @@ func LinuxSide(vmlinuz, initramfs string) (Side, error) {
 		size += st.Size()
 	}
 	return Side{Name: "linux", Kernel: vmlinuz, Initrd: initramfs, KernelArgs: LinuxArgs,
-		Size: size, kernelToMain: linuxKernelToMain}, nil
+		Size: size, kernelToMain: linuxKernelToMain,
+		MachineHints: map[string]string{qemu.MachineMicrovm: LinuxMicrovmHint}}, nil
 }
 
 // Options returns the QEMU options for b. Both sides get the same machine
-// (qemu.Options' q35, CPU model and devices); only -kernel, -initrd and the
-// kernel's own parameters differ.
+// (b.Machine, by default qemu.Options' q35, the CPU model and devices);
+// only -kernel, -initrd and the kernel's own parameters differ.
 func (s Side) Options(b Boot) qemu.Options {
 	var line []string
 	if s.KernelArgs != "" {
@@ -84,7 +99,7 @@ func (s Side) Options(b Boot) qemu.Options {
 	}
 	o := qemu.Options{
 		Image: s.Kernel, SMP: b.SMP, Mem: b.Mem, Timeout: b.Timeout,
-		Append: strings.Join(line, " "), Net: b.Net,
+		Append: strings.Join(line, " "), Net: b.Net, Machine: b.Machine,
 	}
 	if s.Initrd != "" {
 		o.Extra = []string{"-initrd", s.Initrd}

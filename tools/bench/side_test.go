@@ -47,6 +47,17 @@ func TestSideOptions(t *testing.T) {
 	assert.Equal(t, time.Minute, og.Timeout)
 
 	assert.Equal(t, "", gm.Options(Boot{}).Append)
+
+	// A boot on microvm: both sides on it.
+	b.Machine = "microvm"
+	og, ol = gm.Options(b), lx.Options(b)
+	assert.Equal(t, "microvm", og.Machine)
+	assert.Equal(t, "microvm", ol.Machine)
+	assert.Contains(t, og.Args(), "microvm")
+	assert.Empty(t, gm.Options(Boot{}).Machine, "q35 by default")
+	assert.Equal(t, LinuxMicrovmHint, lx.MachineHints["microvm"], "Linux says why it fails on microvm")
+	assert.Empty(t, lx.MachineHints["q35"])
+	assert.Empty(t, gm.MachineHints)
 }
 
 func TestKernelToMain(t *testing.T) {
@@ -89,4 +100,7 @@ func TestOutcomeFailure(t *testing.T) {
 		Outcome{Err: fmt.Errorf("qemu: %w", qemu.ErrTimeout), TimedOut: true}.Failure(time.Minute))
 	assert.Equal(t, "guest failed: qemu: kernel panic (QEMU status 255)",
 		Outcome{Err: errors.New("qemu: kernel panic (QEMU status 255):\nreport")}.Failure(time.Minute))
+	assert.Equal(t, "timed out after 30s (no PIT)",
+		Outcome{Err: qemu.ErrTimeout, TimedOut: true, Hint: "no PIT"}.Failure(30*time.Second), "the side's hint follows the reason")
+	assert.Equal(t, "", Outcome{Hint: "no PIT"}.Failure(time.Minute), "a clean exit has no reason, hint or not")
 }

@@ -174,3 +174,23 @@ func TestCheckBounds(t *testing.T) {
 	assert.Contains(t, csvOut.String(), ",2000,true\n")
 	assert.Contains(t, csvOut.String(), ",3000,false\n")
 }
+
+func TestBuildTableBootMachines(t *testing.T) {
+	s := NewSamples()
+	for _, v := range []float64{300, 320, 310} {
+		s.Add("gometal", BootKey(KeyHostToMain, "q35"), v)
+		s.Add("gometal", BootKey(KeyHostToMain, "microvm"), v-100)
+		s.Add("linux", BootKey(KeyHostToMain, "q35"), 2*v)
+	}
+	s.NA("linux", BootKey(KeyHostToMain, "microvm"), "timed out after 30s")
+	tb := BuildTable(Catalog(Config{HeapMiB: 16}), []string{"gometal", "linux"}, s, 3, Meta{})
+	require.Len(t, tb.Rows, 2)
+	q35, mv := tb.Rows[0], tb.Rows[1]
+	assert.Equal(t, "boot on q35, hello test: QEMU start to main (host clock)", q35.Title)
+	assert.Equal(t, "boot on microvm, hello test: QEMU start to main (host clock)", mv.Title)
+	assert.Equal(t, 310.0, q35.Cells[0].Stats.Median)
+	assert.InDelta(t, 0.5, q35.Ratio, 1e-12)
+	assert.Equal(t, 210.0, mv.Cells[0].Stats.Median)
+	assert.Equal(t, "timed out after 30s", mv.Cells[1].NA, "a side that cannot boot on microvm says why")
+	assert.True(t, math.IsNaN(mv.Ratio))
+}
