@@ -42,7 +42,12 @@ func TestGotestFakeQEMU(t *testing.T) {
 	assert.Contains(t, errOut, "# ./testdata/gotest/nosuchpkg\n")
 	args, err := os.ReadFile(argsFile)
 	require.NoError(t, err)
-	assert.Contains(t, strings.Split(string(args), "\n"), "-- -test.paniconexit0 -test.timeout=10m0s -test.run=TestSum")
+	lines := strings.Split(string(args), "\n")
+	root, err := filepath.Abs("testdata/gotest/pass")
+	require.NoError(t, err)
+	assert.Contains(t, lines, "cwd="+root+" -- -test.paniconexit0 -test.timeout=10m0s -test.run=TestSum",
+		"the test runs in its package's directory")
+	assert.Contains(t, lines, "-initrd", "the test image comes along as /init")
 }
 
 // TestGotestFakeQEMUTimeout checks the report of a guest that never ends.
