@@ -61,6 +61,8 @@ func TestMicrovm(t *testing.T) {
 		{"exit3-acpioff-smp2-record", "exit3", "microvm,acpi=off", "", 2, true, false},
 		{"hello-acpioff-smp4", "hello", "microvm,acpi=off", "", 4, false, false},
 		{"hello-smp4-record", "hello", "microvm", "", 4, true, true},
+		{"hello-smp8-record", "hello", "microvm", "", 8, true, true},
+		{"hello-acpioff-smp8", "hello", "microvm,acpi=off", "", 8, false, false},
 		// A PVH-only image, as Firecracker boots it: QEMU's microvm enters
 		// it with the multiboot magic in EAX, which must not mislead the
 		// kernel.
