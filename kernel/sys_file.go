@@ -252,26 +252,27 @@ func sysFstat(fd int, st uintptr) int64 {
 	if f == nil {
 		return -_EBADF
 	}
+	s, e := descStat(f)
+	if e != 0 {
+		return e
+	}
 	b, ok := userBytes(st, fs.StatSize, true)
 	if !ok {
 		return -_EFAULT
 	}
-	return fstatBytes(f, b)
+	fs.PutStat(b, &s)
+	return 0
 }
 
-// fstatBytes describes an open descriptor as a struct stat: its file's for
-// files, directories and devices; a character device for the console; a
-// socket; a read-only regular file (with its size) for a kernel file; a
-// FIFO for pipes and the rest. Context: trap, kernel lock held; does not
-// allocate.
-func fstatBytes(f *file, b []byte) int64 {
+// descStat describes an open descriptor as stat(2) does: its file's
+// attributes for files, directories and devices; a character device for
+// the console; a socket; a read-only regular file (with its size) for a
+// kernel file; a FIFO for pipes and the rest. Context: trap, kernel lock
+// held; does not allocate.
+func descStat(f *file) (fs.Stat, int64) {
 	if f.kind == fdFile || f.kind == fdDev || f.kind == fdProcFD {
 		s, e := rootfs.Stat(descOf(f).ino)
-		if e != 0 {
-			return errno(e)
-		}
-		fs.PutStat(b, &s)
-		return 0
+		return s, errno(e)
 	}
 	mode := uint32(unix.S_IFIFO | 0o600)
 	var size int64
@@ -283,15 +284,13 @@ func fstatBytes(f *file, b []byte) int64 {
 	case fdMemFile:
 		if s, e := rootfs.Stat(f.ino); e == 0 { // the same identity as stat(2) of its path
 			s.Size = int64(memFiles[f.memFile].n)
-			fs.PutStat(b, &s)
-			return 0
+			return s, 0
 		}
 		mode = unix.S_IFREG | 0o444
 		size = int64(memFiles[f.memFile].n)
 	}
-	s := fs.Stat{Mode: mode, Nlink: 1, Size: size, Atime: realtimeNs(), Mtime: realtimeNs(), Ctime: realtimeNs()}
-	fs.PutStat(b, &s)
-	return 0
+	now := realtimeNs()
+	return fs.Stat{Mode: mode, Nlink: 1, Size: size, Atime: now, Mtime: now, Ctime: now}, 0
 }
 
 // sysIoctl serves interrupt descriptors, the network control file and a

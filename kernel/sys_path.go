@@ -135,15 +135,15 @@ func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 	}
 	ino, e := statTarget(dirfd, path, flags)
 	if e == 1 {
-		var st [fs.StatSize]byte
-		if r := fstatBytes(getFile(dirfd), st[:]); r != 0 {
+		ds, r := descStat(getFile(dirfd))
+		if r != 0 {
 			return r
 		}
 		b, ok := userBytes(buf, fs.StatxSize, true)
 		if !ok {
 			return -_EFAULT
 		}
-		s := fs.Stat{Mode: binary.LittleEndian.Uint32(st[24:]), Nlink: 1}
+		s := fs.Stat{Mode: ds.Mode, Nlink: 1}
 		fs.PutStatx(b, &s)
 		return 0
 	}
