@@ -29,7 +29,34 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(fakeSpecEnv); spec != "" {
 		os.Exit(fakeQEMU(spec, os.Args[1:]))
 	}
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "gometal-fake-qemu-")
+	if err != nil {
+		panic(err)
+	}
+	if fakeScript, err = writeFakeScript(dir); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// fakeScript is the one wrapper script every fake QEMU links to. It is
+// written before any test runs: an executable written while parallel
+// tests fork can fail to start with "text file busy" (a forked child
+// holds the file open for writing until it execs).
+var fakeScript string
+
+// writeFakeScript writes the wrapper into dir: it runs the test binary as
+// QEMU with the spec.json beside the link it was started through.
+func writeFakeScript(dir string) (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "fake-qemu")
+	script := fmt.Sprintf("#!/bin/sh\n%s=\"$(dirname \"$0\")/spec.json\" exec %q \"$@\"\n", fakeSpecEnv, self)
+	return path, os.WriteFile(path, []byte(script), 0o755)
 }
 
 // fakeSpec says what the fake QEMU does, in this order.
@@ -77,20 +104,16 @@ func fakeQEMU(path string, args []string) int {
 	return spec.Status
 }
 
-// fake writes spec and a wrapper script that runs the fake QEMU with it,
-// plus an empty image; it returns the script's and the image's paths.
+// fake writes spec and links the wrapper script that runs the fake QEMU
+// with it, plus an empty image; it returns the link's and the image's paths.
 func fake(t *testing.T, spec fakeSpec) (qemuPath, image string) {
 	t.Helper()
 	dir := t.TempDir()
-	self, err := os.Executable()
-	require.NoError(t, err)
 	data, err := json.Marshal(spec)
 	require.NoError(t, err)
-	specPath := filepath.Join(dir, "spec.json")
-	require.NoError(t, os.WriteFile(specPath, data, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "spec.json"), data, 0o644))
 	qemuPath = filepath.Join(dir, "qemu-system-x86_64")
-	script := fmt.Sprintf("#!/bin/sh\n%s=%q exec %q \"$@\"\n", fakeSpecEnv, specPath, self)
-	require.NoError(t, os.WriteFile(qemuPath, []byte(script), 0o755))
+	require.NoError(t, os.Symlink(fakeScript, qemuPath))
 	image = filepath.Join(dir, "image.elf")
 	require.NoError(t, os.WriteFile(image, nil, 0o644))
 	return qemuPath, image

@@ -84,7 +84,7 @@ func TestRunExitStatus(t *testing.T) {
 			t.Parallel()
 			bin, image := fake(t, tt.spec)
 			res, err := qemu.Run(context.Background(), qemu.Options{Image: image, QEMU: bin, Timeout: 20 * time.Second})
-			require.NotNil(t, res)
+			require.NotNil(t, res, "%v", err)
 			if tt.err == nil {
 				require.NoError(t, err)
 			} else {
