@@ -161,6 +161,13 @@ func (c *checker) indirectTargets(fn *function, s site) []*function {
 		c.violate(fn, nil, "indirect call", s.inst+" (no allowlist entry for "+fn.name+")", s)
 		return nil
 	}
+	if r.Table != "" {
+		fns, err := c.img.tableFuncs(r.Table)
+		if err != nil {
+			c.violate(fn, nil, "indirect call", s.inst+" ("+err.Error()+")", s)
+		}
+		return fns
+	}
 	var out []*function
 	for _, f := range c.img.funcs {
 		for _, p := range r.Targets {

@@ -31,9 +31,15 @@ type IndirectRule struct {
 	Caller string
 	// Targets are what the calls can reach: symbol names, a final "*"
 	// matching any suffix. Each matching function is checked as if
-	// called directly from the call site. Empty means the targets are
-	// trusted without checking (say why in Reason).
+	// called directly from the call site. Empty, with no Table either,
+	// means the targets are trusted without checking (say why in Reason).
 	Targets []string
+	// Table, if set, is the symbol of a statically initialized variable
+	// (an array of structs, say) whose Go function values are the
+	// targets: every function a word of the table points to through its
+	// funcval is checked as if called directly. The checker reads the
+	// table out of the image, so the rule cannot drift from the code.
+	Table string
 	// Reason documents the rule.
 	Reason string
 }
@@ -64,6 +70,11 @@ func Gometal() Config {
 			{Name: kernelPkg + "userTrap"},
 			{Name: kernelPkg + "kernelTrap"},
 		},
+		Indirect: []IndirectRule{{
+			Caller: kernelPkg + "doSyscall",
+			Table:  kernelPkg + "syscallTable",
+			Reason: "system calls dispatch through the table of handlers (kernel/systable.go)",
+		}},
 		StackLimit: KernelStack - KernelGuard,
 	}
 }

@@ -3,6 +3,7 @@ package trapcheck
 import (
 	"debug/elf"
 	"debug/gosym"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -17,10 +18,11 @@ import (
 // elfImage is the part of an image the checker reads: its function symbols
 // and the bytes of its loaded sections.
 type elfImage struct {
-	funcs  []*function // sized STT_FUNC symbols, by address
-	byName map[string]*function
-	lines  *gosym.Table // from .gopclntab; nil if absent or unreadable
-	sects  []section
+	funcs   []*function // sized STT_FUNC symbols, by address
+	byName  map[string]*function
+	objects map[string]span // sized STT_OBJECT symbols (variables), by name
+	lines   *gosym.Table    // from .gopclntab; nil if absent or unreadable
+	sects   []section
 }
 
 // function is one function symbol and, once analyzed, its code facts.
@@ -29,6 +31,9 @@ type function struct {
 	start, end uint64
 	info       *funcInfo // nil until analyzed
 }
+
+// span is the address range [start, end) of a variable.
+type span struct{ start, end uint64 }
 
 // section is one allocated section with file contents.
 type section struct {
@@ -62,10 +67,13 @@ func readBinary(r io.ReaderAt) (*elfImage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no symbol table (was the image linked with -s?): %w", err)
 	}
-	b := &elfImage{byName: map[string]*function{}}
+	b := &elfImage{byName: map[string]*function{}, objects: map[string]span{}}
 	for _, s := range syms {
 		if s.Size == 0 || s.Section == elf.SHN_UNDEF {
 			continue
+		}
+		if elf.ST_TYPE(s.Info) == elf.STT_OBJECT {
+			b.objects[s.Name] = span{s.Value, s.Value + s.Size}
 		}
 		if elf.ST_TYPE(s.Info) != elf.STT_FUNC {
 			continue
@@ -163,4 +171,37 @@ func (b *elfImage) pos(pc uint64) string {
 		return ""
 	}
 	return fmt.Sprintf("%s:%d", filepath.Base(file), line)
+}
+
+// tableFuncs returns the functions that the statically initialized
+// variable name holds as Go function values: each aligned word of its
+// initial contents that points to read-only data whose first word is a
+// function's entry address (a funcval). It fails if the variable is not
+// in the image or holds no function value.
+func (b *elfImage) tableFuncs(name string) ([]*function, error) {
+	sp, ok := b.objects[name]
+	if !ok {
+		return nil, fmt.Errorf("table %s: no such variable in the image", name)
+	}
+	data := b.read(sp.start, sp.end-sp.start)
+	if data == nil {
+		return nil, fmt.Errorf("table %s: no initial contents in the image", name)
+	}
+	seen := map[*function]bool{}
+	var out []*function
+	for off := 0; off+8 <= len(data); off += 8 {
+		fv := b.readConst(binary.LittleEndian.Uint64(data[off:]), 8)
+		if fv == nil {
+			continue
+		}
+		code := binary.LittleEndian.Uint64(fv)
+		if fn := b.funcAt(code); fn != nil && fn.start == code && !seen[fn] {
+			seen[fn] = true
+			out = append(out, fn)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("table %s: holds no function value", name)
+	}
+	return out, nil
 }

@@ -159,6 +159,27 @@ func TestIndirectCall(t *testing.T) {
 	assert.GreaterOrEqual(t, r.Reachable, 2, "the hook is checked too")
 }
 
+// TestTableDispatch checks a call through a table of function values:
+// without a rule it is an unresolved indirect call; with a Table rule
+// every handler in the table is checked, and the one that allocates is
+// reported with the chain through the table.
+func TestTableDispatch(t *testing.T) {
+	r := checkProgram(t, "table", synthetic())
+	require.Equal(t, []string{"indirect call"}, kinds(r))
+
+	cfg := synthetic()
+	cfg.Indirect = []IndirectRule{{Caller: "main.trapEntry", Table: "main.table", Reason: "the handlers"}}
+	r = checkProgram(t, "table", cfg)
+	require.Equal(t, []string{"allocation"}, kinds(r))
+	assert.Equal(t, []string{"main.trapEntry", "main.grow"}, funcs(r.Violations[0].Chain)[:2])
+	assert.Subset(t, r.Functions, []string{"main.add", "main.double", "main.grow"}, "every handler is checked")
+
+	cfg.Indirect[0].Table = "main.nosuch"
+	r = checkProgram(t, "table", cfg)
+	require.Equal(t, []string{"indirect call"}, kinds(r))
+	assert.Contains(t, r.Violations[0].Detail, "main.nosuch")
+}
+
 func TestMissingRoot(t *testing.T) {
 	_, err := CheckFile(testBinary(t, "arith"), Config{Roots: []Root{{Name: "main.nosuch"}}})
 	assert.ErrorContains(t, err, "main.nosuch")

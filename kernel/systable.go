@@ -1,0 +1,731 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// The system-call table: one entry per Linux x86-64 call number the kernel
+// answers, with its handler, how much of Linux's behaviour it has, and a
+// note for the reader. A number with no entry returns ENOSYS and is logged
+// by name once (unimplemented). docs/syscalls.md is generated from this
+// table (TestSyscallsDoc), so the two cannot drift apart.
+//
+// Handlers run in trap context. doSyscall calls them through the table's
+// function values; tools/trapcheck reads the table out of the image and
+// checks every handler as if it were called directly.
+
+// support says how much of a call's Linux behaviour the kernel provides.
+type support uint8
+
+const (
+	// supFull: the call behaves as on Linux for every argument a
+	// single-process, single-user program can pass.
+	supFull support = iota + 1
+	// supPartial: the common uses behave as on Linux; the note says what
+	// is missing and what error the rest gets.
+	supPartial
+	// supFixed: the call succeeds with a fixed answer that is true of
+	// the machine (one process, user root), or is accepted without effect.
+	supFixed
+)
+
+// sysArgs are a system call's six argument registers: RDI, RSI, RDX, R10,
+// R8, R9.
+type sysArgs [6]uintptr
+
+// int returns argument i as a Go int (a C long).
+func (a *sysArgs) int(i int) int { return int(a[i]) }
+
+// i32 returns argument i as a C int, sign-extended.
+func (a *sysArgs) i32(i int) int { return int(int32(a[i])) }
+
+// u32 returns argument i as a C unsigned int.
+func (a *sysArgs) u32(i int) uint32 { return uint32(a[i]) }
+
+// i64 returns argument i as a C off_t.
+func (a *sysArgs) i64(i int) int64 { return int64(a[i]) }
+
+// sysHandler runs one system call for thread t on CPU c and returns its
+// result: a value, a negated errno, or blocked.
+type sysHandler func(c *percpu, t sched.TID, a sysArgs) int64
+
+// sysEntry is one row of the table.
+type sysEntry struct {
+	handler sysHandler
+	support support
+	note    string
+}
+
+// syscallTable is indexed by system call number.
+var syscallTable = [...]sysEntry{
+	// Files and descriptors.
+	unix.SYS_READ:       {doRead, supFull, ""},
+	unix.SYS_WRITE:      {doWrite, supFull, ""},
+	unix.SYS_READV:      {doReadv, supFull, ""},
+	unix.SYS_WRITEV:     {doWritev, supFull, ""},
+	unix.SYS_PREAD64:    {doPread64, supFull, ""},
+	unix.SYS_PWRITE64:   {doPwrite64, supFull, ""},
+	unix.SYS_CLOSE:      {doClose, supFull, ""},
+	unix.SYS_LSEEK:      {doLseek, supFull, ""},
+	unix.SYS_FCNTL:      {doFcntl, supFull, "F_DUPFD*, F_GETFD/F_SETFD, F_GETFL/F_SETFL, F_SETLK/F_SETLKW/F_GETLK and the OFD locks"},
+	unix.SYS_IOCTL:      {doIoctl, supPartial, "SIOCINQ (FIONREAD) on pipes and sockets, and the requests of /dev/irq and the network control file; others ENOTTY: there are no terminals"},
+	unix.SYS_DUP:        {doDup, supFull, ""},
+	unix.SYS_DUP2:       {doDup2, supFull, ""},
+	unix.SYS_DUP3:       {doDup3, supFull, ""},
+	unix.SYS_PIPE:       {doPipe, supFull, ""},
+	unix.SYS_PIPE2:      {doPipe2, supFull, ""},
+	unix.SYS_FSTAT:      {doFstat, supFull, ""},
+	unix.SYS_NEWFSTATAT: {doNewfstatat, supFull, ""},
+	unix.SYS_STAT:       {doStat, supFull, ""},
+	unix.SYS_LSTAT:      {doLstat, supFull, ""},
+	unix.SYS_STATX:      {doStatx, supFull, ""},
+	unix.SYS_GETDENTS64: {doGetdents64, supFull, ""},
+	unix.SYS_FTRUNCATE:  {doFtruncate, supFull, ""},
+	unix.SYS_TRUNCATE:   {doTruncate, supFull, ""},
+	unix.SYS_FALLOCATE:  {doFallocate, supPartial, "mode 0 and FALLOC_FL_KEEP_SIZE; other modes EOPNOTSUPP"},
+	unix.SYS_FSYNC:      {doFsync, supFixed, "memory is the only storage: succeeds on any open descriptor"},
+	unix.SYS_FDATASYNC:  {doFsync, supFixed, "as fsync"},
+	unix.SYS_SYNCFS:     {doFsync, supFixed, "as fsync"},
+	unix.SYS_SYNC:       {doSync, supFixed, "nothing to write back"},
+	unix.SYS_FSTATFS:    {doFstatfs, supFull, ""},
+	unix.SYS_STATFS:     {doStatfs, supFull, ""},
+	unix.SYS_FCHMOD:     {doFchmod, supFull, ""},
+	unix.SYS_FCHOWN:     {doFchown, supFull, ""},
+	unix.SYS_FCHDIR:     {doFchdir, supFull, ""},
+	unix.SYS_FLOCK:      {doFlock, supFull, ""},
+	unix.SYS_MSYNC:      {doMsync, supFull, ""},
+	unix.SYS_EVENTFD2:   {doEventfd2, supFull, ""},
+	unix.SYS_COPY_FILE_RANGE: {doNoFastCopy, supFixed,
+		"EINVAL, as Linux for files it cannot copy in the kernel: Go falls back to read and write"},
+	unix.SYS_SPLICE:   {doNoFastCopy, supFixed, "EINVAL: Go falls back to read and write"},
+	unix.SYS_TEE:      {doNoFastCopy, supFixed, "EINVAL: Go falls back to read and write"},
+	unix.SYS_SENDFILE: {doNoFastCopy, supFixed, "EINVAL: Go falls back to read and write"},
+
+	// Paths.
+	unix.SYS_OPEN:       {doOpen, supFull, ""},
+	unix.SYS_OPENAT:     {doOpenat, supFull, ""},
+	unix.SYS_CREAT:      {doCreat, supFull, ""},
+	unix.SYS_ACCESS:     {doAccess, supFull, ""},
+	unix.SYS_FACCESSAT:  {doFaccessat, supFull, ""},
+	unix.SYS_FACCESSAT2: {doFaccessat2, supFull, ""},
+	unix.SYS_READLINK:   {doReadlink, supFull, ""},
+	unix.SYS_READLINKAT: {doReadlinkat, supFull, ""},
+	unix.SYS_MKDIR:      {doMkdir, supFull, ""},
+	unix.SYS_MKDIRAT:    {doMkdirat, supFull, ""},
+	unix.SYS_MKNOD:      {doMknod, supPartial, "regular files and FIFOs; device nodes EPERM"},
+	unix.SYS_MKNODAT:    {doMknodat, supPartial, "regular files and FIFOs; device nodes EPERM"},
+	unix.SYS_UNLINK:     {doUnlink, supFull, ""},
+	unix.SYS_UNLINKAT:   {doUnlinkat, supFull, ""},
+	unix.SYS_RMDIR:      {doRmdir, supFull, ""},
+	unix.SYS_RENAME:     {doRename, supFull, ""},
+	unix.SYS_RENAMEAT:   {doRenameat, supFull, ""},
+	unix.SYS_RENAMEAT2:  {doRenameat2, supFull, ""},
+	unix.SYS_LINK:       {doLink, supFull, ""},
+	unix.SYS_LINKAT:     {doLinkat, supFull, ""},
+	unix.SYS_SYMLINK:    {doSymlink, supFull, ""},
+	unix.SYS_SYMLINKAT:  {doSymlinkat, supFull, ""},
+	unix.SYS_CHMOD:      {doChmod, supFull, ""},
+	unix.SYS_FCHMODAT:   {doFchmodat, supFull, ""},
+	unix.SYS_FCHMODAT2:  {doFchmodat2, supFull, ""},
+	unix.SYS_CHOWN:      {doChown, supFull, ""},
+	unix.SYS_LCHOWN:     {doLchown, supFull, ""},
+	unix.SYS_FCHOWNAT:   {doFchownat, supFull, ""},
+	unix.SYS_UTIMENSAT:  {doUtimensat, supFull, ""},
+	unix.SYS_GETCWD:     {doGetcwd, supFull, ""},
+	unix.SYS_CHDIR:      {doChdir, supFull, ""},
+	unix.SYS_UMASK:      {doUmask, supFull, ""},
+
+	// Memory.
+	unix.SYS_MMAP:     {doMmap, supFull, "anonymous, file-backed (MAP_PRIVATE copies, MAP_SHARED maps the file's pages) and /dev/mem"},
+	unix.SYS_MUNMAP:   {doMunmap, supFull, ""},
+	unix.SYS_MPROTECT: {doMprotect, supFull, ""},
+	unix.SYS_MADVISE:  {doMadvise, supPartial, "MADV_DONTNEED and MADV_FREE free the pages; other advice is accepted without effect"},
+
+	// Threads, the process and scheduling.
+	unix.SYS_CLONE:             {doClone, supPartial, "threads only (CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD); fork and vfork get EINVAL: there is one process"},
+	unix.SYS_EXIT:              {doExit, supFull, ""},
+	unix.SYS_EXIT_GROUP:        {doExitGroup, supFull, "drains the console and sockets, then powers the machine off with the status"},
+	unix.SYS_FUTEX:             {doFutex, supPartial, "FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAKE_OP (as a plain wake) and the bitset forms with the match-any bitset: what the Go runtime uses; others ENOSYS"},
+	unix.SYS_SCHED_YIELD:       {doSchedYield, supFull, ""},
+	unix.SYS_SCHED_GETAFFINITY: {doSchedGetaffinity, supFull, "every CPU the kernel started"},
+	unix.SYS_SCHED_SETAFFINITY: {doAccept, supFixed, "accepted without effect"},
+	unix.SYS_PRCTL:             {doAccept, supFixed, "accepted without effect"},
+	unix.SYS_ARCH_PRCTL:        {doArchPrctl, supPartial, "ARCH_SET_FS, ARCH_GET_FS and ARCH_GET_GS; others EINVAL"},
+	unix.SYS_GETPID:            {doGetpid, supFixed, "1: the program is init"},
+	unix.SYS_GETPPID:           {doZero, supFixed, "0: init has no parent"},
+	unix.SYS_GETTID:            {doGettid, supFull, ""},
+	unix.SYS_GETUID:            {doZero, supFixed, "0: the program runs as root"},
+	unix.SYS_GETEUID:           {doZero, supFixed, "0: the program runs as root"},
+	unix.SYS_GETGID:            {doZero, supFixed, "0: the program runs as root"},
+	unix.SYS_GETEGID:           {doZero, supFixed, "0: the program runs as root"},
+	unix.SYS_GETGROUPS:         {doZero, supFixed, "0: in no supplementary group"},
+	unix.SYS_WAIT4:             {doNoChild, supFixed, "ECHILD: the program is the only process"},
+	unix.SYS_WAITID:            {doNoChild, supFixed, "ECHILD: the program is the only process"},
+	unix.SYS_UNAME:             {doUname, supFull, ""},
+	unix.SYS_GETRANDOM:         {doGetrandom, supFull, ""},
+	unix.SYS_PRLIMIT64:         {doPrlimit64, supPartial, "reads every limit; RLIMIT_NOFILE can be lowered and raised up to the descriptor table, other new limits are accepted and ignored"},
+	unix.SYS_GETRLIMIT:         {doGetrlimit, supFull, ""},
+
+	// Time and timers.
+	unix.SYS_NANOSLEEP:       {doNanosleep, supFull, ""},
+	unix.SYS_CLOCK_NANOSLEEP: {doClockNanosleep, supFull, ""},
+	unix.SYS_CLOCK_GETTIME:   {doClockGettime, supFull, ""},
+	unix.SYS_CLOCK_GETRES:    {doClockGetres, supFull, ""},
+	unix.SYS_GETTIMEOFDAY:    {doGettimeofday, supFull, ""},
+	unix.SYS_TIMER_CREATE:    {doTimerCreate, supPartial, "the CPU-time clocks with SIGEV_SIGNAL and SIGEV_THREAD_ID (the runtime's profiler); wall-clock timers EINVAL"},
+	unix.SYS_TIMER_SETTIME:   {doTimerSettime, supFull, ""},
+	unix.SYS_TIMER_DELETE:    {doTimerDelete, supFull, ""},
+	unix.SYS_SETITIMER:       {doSetitimer, supPartial, "ITIMER_PROF; others EINVAL"},
+
+	// Signals.
+	unix.SYS_RT_SIGACTION:   {doRtSigaction, supFull, ""},
+	unix.SYS_RT_SIGPROCMASK: {doRtSigprocmask, supFull, ""},
+	unix.SYS_RT_SIGRETURN:   {doRtSigreturn, supFull, ""},
+	unix.SYS_SIGALTSTACK:    {doSigaltstack, supFull, ""},
+	unix.SYS_KILL:           {doKill, supFull, "pid 1, 0 or -1 (the program itself); others ESRCH"},
+	unix.SYS_TGKILL:         {doTgkill, supFull, ""},
+	unix.SYS_TKILL:          {doTkill, supFull, ""},
+
+	// epoll.
+	unix.SYS_EPOLL_CREATE:  {doEpollCreate, supFull, ""},
+	unix.SYS_EPOLL_CREATE1: {doEpollCreate1, supFull, ""},
+	unix.SYS_EPOLL_CTL:     {doEpollCtl, supFull, ""},
+	unix.SYS_EPOLL_WAIT:    {doEpollWait, supFull, ""},
+	unix.SYS_EPOLL_PWAIT:   {doEpollWait, supPartial, "the signal mask argument is ignored"},
+
+	// Sockets (TCP and UDP over IPv4 through gVisor's netstack).
+	unix.SYS_SOCKET:      {doSocket, supPartial, "AF_INET stream and datagram sockets; other families EAFNOSUPPORT"},
+	unix.SYS_SOCKETPAIR:  {doSocketpair, supFixed, "EAFNOSUPPORT: no AF_UNIX sockets yet"},
+	unix.SYS_BIND:        {doBind, supFull, ""},
+	unix.SYS_LISTEN:      {doListen, supFull, ""},
+	unix.SYS_CONNECT:     {doConnect, supFull, ""},
+	unix.SYS_ACCEPT:      {doAccept4, supFull, ""},
+	unix.SYS_ACCEPT4:     {doAccept4, supFull, ""},
+	unix.SYS_SHUTDOWN:    {doShutdown, supFull, ""},
+	unix.SYS_GETSOCKNAME: {doGetsockname, supFull, ""},
+	unix.SYS_GETPEERNAME: {doGetpeername, supFull, ""},
+	unix.SYS_SETSOCKOPT:  {doSetsockopt, supPartial, "the options the standard library sets; others ENOPROTOOPT"},
+	unix.SYS_GETSOCKOPT:  {doGetsockopt, supPartial, "the options the standard library reads; others ENOPROTOOPT"},
+	unix.SYS_SENDTO:      {doSendto, supFull, ""},
+	unix.SYS_RECVFROM:    {doRecvfrom, supFull, ""},
+	unix.SYS_SENDMSG:     {doSendmsg, supPartial, "control messages are ignored"},
+	unix.SYS_RECVMSG:     {doRecvmsg, supPartial, "never returns control messages"},
+}
+
+// The handlers unpack the argument registers for the implementations in
+// the subsystems' files. None allocates.
+
+// doRead serves read(2). Context: trap, kernel lock held.
+func doRead(_ *percpu, t sched.TID, a sysArgs) int64 { return sysRead(t, a.int(0), a[1], a[2]) }
+
+// doWrite serves write(2). Context: trap, kernel lock held.
+func doWrite(_ *percpu, t sched.TID, a sysArgs) int64 {
+	if kfaultArmed {
+		injectKernelFault() // kfault=1: a kernel crash for the tests
+	}
+	return sysWrite(t, a.int(0), a[1], a[2])
+}
+
+// doReadv serves readv(2). Context: trap, kernel lock held.
+func doReadv(_ *percpu, t sched.TID, a sysArgs) int64 { return sysReadv(t, a.int(0), a[1], a.int(2)) }
+
+// doWritev serves writev(2). Context: trap, kernel lock held.
+func doWritev(_ *percpu, t sched.TID, a sysArgs) int64 { return sysWritev(t, a.int(0), a[1], a.int(2)) }
+
+// doPread64 serves pread64(2). Context: trap, kernel lock held.
+func doPread64(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysPread64(t, a.int(0), a[1], a[2], a.i64(3))
+}
+
+// doPwrite64 serves pwrite64(2). Context: trap, kernel lock held.
+func doPwrite64(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysPwrite64(t, a.int(0), a[1], a[2], a.i64(3))
+}
+
+// doClose serves close(2). Context: trap, kernel lock held.
+func doClose(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysClose(a.int(0)) }
+
+// doLseek serves lseek(2). Context: trap, kernel lock held.
+func doLseek(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysLseek(a.int(0), a.i64(1), a.int(2)) }
+
+// doFcntl serves fcntl(2). Context: trap, kernel lock held.
+func doFcntl(_ *percpu, t sched.TID, a sysArgs) int64 { return sysFcntl(t, a.int(0), a.int(1), a[2]) }
+
+// doIoctl serves ioctl(2). Context: trap, kernel lock held.
+func doIoctl(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysIoctl(a.int(0), uint(a[1]), a[2]) }
+
+// doDup serves dup(2). Context: trap, kernel lock held.
+func doDup(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysDupFrom(a.int(0), 0, false) }
+
+// doDup2 serves dup2(2). Context: trap, kernel lock held.
+func doDup2(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysDup3(a.int(0), a.int(1), 0, false) }
+
+// doDup3 serves dup3(2). Context: trap, kernel lock held.
+func doDup3(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysDup3(a.int(0), a.int(1), a.i32(2), true)
+}
+
+// doPipe serves pipe(2). Context: trap, kernel lock held.
+func doPipe(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysPipe2(a[0], 0) }
+
+// doPipe2 serves pipe2(2). Context: trap, kernel lock held.
+func doPipe2(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysPipe2(a[0], a.i32(1)) }
+
+// doFstat serves fstat(2). Context: trap, kernel lock held.
+func doFstat(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysFstat(a.int(0), a[1]) }
+
+// doNewfstatat serves newfstatat(2). Context: trap, kernel lock held.
+func doNewfstatat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysNewfstatat(a.i32(0), a[1], a[2], a.i32(3))
+}
+
+// doStat serves stat(2). Context: trap, kernel lock held.
+func doStat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysNewfstatat(unix.AT_FDCWD, a[0], a[1], 0)
+}
+
+// doLstat serves lstat(2). Context: trap, kernel lock held.
+func doLstat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysNewfstatat(unix.AT_FDCWD, a[0], a[1], unix.AT_SYMLINK_NOFOLLOW)
+}
+
+// doStatx serves statx(2). Context: trap, kernel lock held.
+func doStatx(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysStatx(a.i32(0), a[1], a.i32(2), a[4])
+}
+
+// doGetdents64 serves getdents64(2). Context: trap, kernel lock held.
+func doGetdents64(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysGetdents64(a.int(0), a[1], a[2])
+}
+
+// doFtruncate serves ftruncate(2). Context: trap, kernel lock held.
+func doFtruncate(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysFtruncate(a.int(0), a.i64(1)) }
+
+// doTruncate serves truncate(2). Context: trap, kernel lock held.
+func doTruncate(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysTruncate(a[0], a.i64(1)) }
+
+// doFallocate serves fallocate(2). Context: trap, kernel lock held.
+func doFallocate(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysFallocate(a.int(0), a.i32(1), a.i64(2), a.i64(3))
+}
+
+// doFsync serves fsync(2), fdatasync(2) and syncfs(2). Context: trap, kernel lock held.
+func doFsync(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysFsync(a.int(0)) }
+
+// doSync serves sync(2). Context: trap, kernel lock held.
+func doSync(*percpu, sched.TID, sysArgs) int64 { return 0 }
+
+// doFstatfs serves fstatfs(2). Context: trap, kernel lock held.
+func doFstatfs(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysFstatfs(a.int(0), a[1]) }
+
+// doStatfs serves statfs(2). Context: trap, kernel lock held.
+func doStatfs(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysStatfsPath(a[0], a[1]) }
+
+// doFchmod serves fchmod(2). Context: trap, kernel lock held.
+func doFchmod(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysFchmod(a.int(0), a.u32(1)) }
+
+// doFchown serves fchown(2). Context: trap, kernel lock held.
+func doFchown(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysFchown(a.int(0), int32(a[1]), int32(a[2]))
+}
+
+// doFchdir serves fchdir(2). Context: trap, kernel lock held.
+func doFchdir(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysFchdir(a.int(0)) }
+
+// doFlock serves flock(2). Context: trap, kernel lock held.
+func doFlock(_ *percpu, t sched.TID, a sysArgs) int64 { return sysFlock(t, a.int(0), a.i32(1)) }
+
+// doMsync serves msync(2). Context: trap, kernel lock held.
+func doMsync(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysMsync(a[0], a[1], a.i32(2)) }
+
+// doEventfd2 serves eventfd2(2). Context: trap, kernel lock held.
+func doEventfd2(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysEventfd(uint64(a.u32(0)), a.int(1))
+}
+
+// doNoFastCopy serves copy_file_range(2), splice(2), tee(2) and sendfile(2). Context: trap, kernel lock held.
+func doNoFastCopy(*percpu, sched.TID, sysArgs) int64 { return -_EINVAL }
+
+// doOpen serves open(2). Context: trap, kernel lock held.
+func doOpen(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysOpenat(t, unix.AT_FDCWD, a[0], a.i32(1), a.u32(2))
+}
+
+// doOpenat serves openat(2). Context: trap, kernel lock held.
+func doOpenat(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysOpenat(t, a.i32(0), a[1], a.i32(2), a.u32(3))
+}
+
+// doCreat serves creat(2). Context: trap, kernel lock held.
+func doCreat(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysOpenat(t, unix.AT_FDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, a.u32(1))
+}
+
+// doAccess serves access(2). Context: trap, kernel lock held.
+func doAccess(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysFaccessat(unix.AT_FDCWD, a[0], a.i32(1), 0)
+}
+
+// doFaccessat serves faccessat(2). Context: trap, kernel lock held.
+func doFaccessat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysFaccessat(a.i32(0), a[1], a.i32(2), 0)
+}
+
+// doFaccessat2 serves faccessat2(2). Context: trap, kernel lock held.
+func doFaccessat2(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysFaccessat(a.i32(0), a[1], a.i32(2), a.i32(3))
+}
+
+// doReadlink serves readlink(2). Context: trap, kernel lock held.
+func doReadlink(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysReadlinkat(unix.AT_FDCWD, a[0], a[1], a.i32(2))
+}
+
+// doReadlinkat serves readlinkat(2). Context: trap, kernel lock held.
+func doReadlinkat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysReadlinkat(a.i32(0), a[1], a[2], a.i32(3))
+}
+
+// doMkdir serves mkdir(2). Context: trap, kernel lock held.
+func doMkdir(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysMkdirat(unix.AT_FDCWD, a[0], a.u32(1))
+}
+
+// doMkdirat serves mkdirat(2). Context: trap, kernel lock held.
+func doMkdirat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysMkdirat(a.i32(0), a[1], a.u32(2))
+}
+
+// doMknod serves mknod(2). Context: trap, kernel lock held.
+func doMknod(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysMknodat(unix.AT_FDCWD, a[0], a.u32(1))
+}
+
+// doMknodat serves mknodat(2). Context: trap, kernel lock held.
+func doMknodat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysMknodat(a.i32(0), a[1], a.u32(2))
+}
+
+// doUnlink serves unlink(2). Context: trap, kernel lock held.
+func doUnlink(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysUnlinkat(unix.AT_FDCWD, a[0], 0)
+}
+
+// doUnlinkat serves unlinkat(2). Context: trap, kernel lock held.
+func doUnlinkat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysUnlinkat(a.i32(0), a[1], a.i32(2))
+}
+
+// doRmdir serves rmdir(2). Context: trap, kernel lock held.
+func doRmdir(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysUnlinkat(unix.AT_FDCWD, a[0], unix.AT_REMOVEDIR)
+}
+
+// doRename serves rename(2). Context: trap, kernel lock held.
+func doRename(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysRenameat2(unix.AT_FDCWD, a[0], unix.AT_FDCWD, a[1], 0)
+}
+
+// doRenameat serves renameat(2). Context: trap, kernel lock held.
+func doRenameat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysRenameat2(a.i32(0), a[1], a.i32(2), a[3], 0)
+}
+
+// doRenameat2 serves renameat2(2). Context: trap, kernel lock held.
+func doRenameat2(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysRenameat2(a.i32(0), a[1], a.i32(2), a[3], a.u32(4))
+}
+
+// doLink serves link(2). Context: trap, kernel lock held.
+func doLink(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysLinkat(unix.AT_FDCWD, a[0], unix.AT_FDCWD, a[1], 0)
+}
+
+// doLinkat serves linkat(2). Context: trap, kernel lock held.
+func doLinkat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysLinkat(a.i32(0), a[1], a.i32(2), a[3], a.i32(4))
+}
+
+// doSymlink serves symlink(2). Context: trap, kernel lock held.
+func doSymlink(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysSymlinkat(a[0], unix.AT_FDCWD, a[1])
+}
+
+// doSymlinkat serves symlinkat(2). Context: trap, kernel lock held.
+func doSymlinkat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysSymlinkat(a[0], a.i32(1), a[2])
+}
+
+// doChmod serves chmod(2). Context: trap, kernel lock held.
+func doChmod(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysFchmodat(unix.AT_FDCWD, a[0], a.u32(1), 0)
+}
+
+// doFchmodat serves fchmodat(2). Context: trap, kernel lock held.
+func doFchmodat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysFchmodat(a.i32(0), a[1], a.u32(2), 0)
+}
+
+// doFchmodat2 serves fchmodat2(2). Context: trap, kernel lock held.
+func doFchmodat2(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysFchmodat(a.i32(0), a[1], a.u32(2), a.i32(3))
+}
+
+// doChown serves chown(2). Context: trap, kernel lock held.
+func doChown(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysFchownat(unix.AT_FDCWD, a[0], int32(a[1]), int32(a[2]), 0)
+}
+
+// doLchown serves lchown(2). Context: trap, kernel lock held.
+func doLchown(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysFchownat(unix.AT_FDCWD, a[0], int32(a[1]), int32(a[2]), unix.AT_SYMLINK_NOFOLLOW)
+}
+
+// doFchownat serves fchownat(2). Context: trap, kernel lock held.
+func doFchownat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysFchownat(a.i32(0), a[1], int32(a[2]), int32(a[3]), a.i32(4))
+}
+
+// doUtimensat serves utimensat(2). Context: trap, kernel lock held.
+func doUtimensat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysUtimensat(a.i32(0), a[1], a[2], a.i32(3))
+}
+
+// doGetcwd serves getcwd(2). Context: trap, kernel lock held.
+func doGetcwd(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysGetcwd(a[0], a[1]) }
+
+// doChdir serves chdir(2). Context: trap, kernel lock held.
+func doChdir(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysChdir(a[0]) }
+
+// doUmask serves umask(2). Context: trap, kernel lock held.
+func doUmask(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysUmask(a.u32(0)) }
+
+// doMmap serves mmap(2). Context: trap, kernel lock held.
+func doMmap(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysMmap(a[0], a[1], a.int(2), a.int(3), a.i32(4), a[5])
+}
+
+// doMunmap serves munmap(2). Context: trap, kernel lock held.
+func doMunmap(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysMunmap(a[0], a[1]) }
+
+// doMprotect serves mprotect(2). Context: trap, kernel lock held.
+func doMprotect(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysMprotect(a[0], a[1], a.int(2)) }
+
+// doMadvise serves madvise(2). Context: trap, kernel lock held.
+func doMadvise(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysMadvise(a[0], a[1], a.int(2)) }
+
+// doClone serves clone(2). Context: trap, kernel lock held.
+func doClone(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysClone(t, uint64(a[0]), a[1], a[2], a[3], a[4])
+}
+
+// doExit serves exit(2). Context: trap, kernel lock held.
+func doExit(_ *percpu, t sched.TID, _ sysArgs) int64 {
+	exitThread(t)
+	return blocked
+}
+
+// doExitGroup serves exit_group(2). Context: trap, kernel lock held.
+func doExitGroup(_ *percpu, t sched.TID, a sysArgs) int64 { return sysExitGroup(t, a.i32(0)) }
+
+// doFutex serves futex(2). Context: trap, kernel lock held.
+func doFutex(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysFutex(t, a[0], a.int(1), a.u32(2), a[3])
+}
+
+// doSchedYield serves sched_yield(2). Context: trap, kernel lock held.
+func doSchedYield(c *percpu, _ sched.TID, _ sysArgs) int64 {
+	c.resched = true
+	return 0
+}
+
+// doSchedGetaffinity serves sched_getaffinity(2). Context: trap, kernel lock held.
+func doSchedGetaffinity(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysSchedGetaffinity(a[1], a[2])
+}
+
+// doArchPrctl serves arch_prctl(2). Context: trap, kernel lock held.
+func doArchPrctl(c *percpu, t sched.TID, a sysArgs) int64 { return sysArchPrctl(c, t, a.int(0), a[1]) }
+
+// doAccept serves sched_setaffinity(2) and prctl(2). Context: trap, kernel lock held.
+func doAccept(*percpu, sched.TID, sysArgs) int64 { return 0 }
+
+// doZero serves getppid(2), getuid(2), geteuid(2), getgid(2), getegid(2) and getgroups(2). Context: trap, kernel lock held.
+func doZero(*percpu, sched.TID, sysArgs) int64 { return 0 }
+
+// doGetpid serves getpid(2). Context: trap, kernel lock held.
+func doGetpid(*percpu, sched.TID, sysArgs) int64 { return 1 }
+
+// doGettid serves gettid(2). Context: trap, kernel lock held.
+func doGettid(_ *percpu, t sched.TID, _ sysArgs) int64 { return linuxTID(t) }
+
+// doNoChild serves wait4(2) and waitid(2). Context: trap, kernel lock held.
+func doNoChild(*percpu, sched.TID, sysArgs) int64 { return -int64(unix.ECHILD) }
+
+// doUname serves uname(2). Context: trap, kernel lock held.
+func doUname(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysUname(a[0]) }
+
+// doGetrandom serves getrandom(2). Context: trap, kernel lock held.
+func doGetrandom(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysGetrandom(a[0], a[1]) }
+
+// doPrlimit64 serves prlimit64(2). Context: trap, kernel lock held.
+func doPrlimit64(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysPrlimit(a.int(0), a.int(1), a[2], a[3])
+}
+
+// doGetrlimit serves getrlimit(2). Context: trap, kernel lock held.
+func doGetrlimit(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysPrlimit(0, a.int(0), 0, a[1]) }
+
+// doNanosleep serves nanosleep(2). Context: trap, kernel lock held.
+func doNanosleep(_ *percpu, t sched.TID, a sysArgs) int64 { return sysNanosleep(t, a[0], false, 0) }
+
+// doClockNanosleep serves clock_nanosleep(2). Context: trap, kernel lock held.
+func doClockNanosleep(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysClockNanosleep(t, a.int(0), a.int(1), a[2])
+}
+
+// doClockGettime serves clock_gettime(2). Context: trap, kernel lock held.
+func doClockGettime(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysClockGettime(t, a.int(0), a[1])
+}
+
+// doClockGetres serves clock_getres(2). Context: trap, kernel lock held.
+func doClockGetres(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysClockGetres(a.int(0), a[1]) }
+
+// doGettimeofday serves gettimeofday(2). Context: trap, kernel lock held.
+func doGettimeofday(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysGettimeofday(a[0]) }
+
+// doTimerCreate serves timer_create(2). Context: trap, kernel lock held.
+func doTimerCreate(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysTimerCreate(t, a.i32(0), a[1], a[2])
+}
+
+// doTimerSettime serves timer_settime(2). Context: trap, kernel lock held.
+func doTimerSettime(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysTimerSettime(a.i32(0), a.int(1), a[2], a[3])
+}
+
+// doTimerDelete serves timer_delete(2). Context: trap, kernel lock held.
+func doTimerDelete(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysTimerDelete(a.i32(0)) }
+
+// doSetitimer serves setitimer(2). Context: trap, kernel lock held.
+func doSetitimer(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysSetitimer(a.int(0), a[1], a[2])
+}
+
+// doRtSigaction serves rt_sigaction(2). Context: trap, kernel lock held.
+func doRtSigaction(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysRtSigaction(a.int(0), a[1], a[2], a[3])
+}
+
+// doRtSigprocmask serves rt_sigprocmask(2). Context: trap, kernel lock held.
+func doRtSigprocmask(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysRtSigprocmask(t, a.int(0), a[1], a[2], a[3])
+}
+
+// doRtSigreturn serves rt_sigreturn(2). Context: trap, kernel lock held.
+func doRtSigreturn(_ *percpu, t sched.TID, _ sysArgs) int64 { return sysRtSigreturn(t) }
+
+// doSigaltstack serves sigaltstack(2). Context: trap, kernel lock held.
+func doSigaltstack(_ *percpu, t sched.TID, a sysArgs) int64 { return sysSigaltstack(t, a[0], a[1]) }
+
+// doKill serves kill(2). Context: trap, kernel lock held.
+func doKill(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysKill(a.i32(0), -1, a.i32(1)) }
+
+// doTgkill serves tgkill(2). Context: trap, kernel lock held.
+func doTgkill(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysKill(a.i32(0), a.i32(1), a.i32(2))
+}
+
+// doTkill serves tkill(2). Context: trap, kernel lock held.
+func doTkill(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysKill(0, a.i32(0), a.i32(1)) }
+
+// doEpollCreate serves epoll_create(2). Context: trap, kernel lock held.
+func doEpollCreate(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	if a.int(0) <= 0 {
+		return -_EINVAL
+	}
+	return sysEpollCreate(0)
+}
+
+// doEpollCreate1 serves epoll_create1(2). Context: trap, kernel lock held.
+func doEpollCreate1(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysEpollCreate(a.int(0)) }
+
+// doEpollCtl serves epoll_ctl(2). Context: trap, kernel lock held.
+func doEpollCtl(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysEpollCtl(a.int(0), a.int(1), a.int(2), a[3])
+}
+
+// doEpollWait serves epoll_wait(2) and epoll_pwait(2). Context: trap, kernel lock held.
+func doEpollWait(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysEpollWait(t, a.int(0), a[1], a.int(2), a.i32(3))
+}
+
+// doSocket serves socket(2). Context: trap, kernel lock held.
+func doSocket(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysSocket(a.int(0), a.int(1), a.int(2))
+}
+
+// doSocketpair serves socketpair(2). Context: trap, kernel lock held.
+func doSocketpair(*percpu, sched.TID, sysArgs) int64 { return -_EAFNOSUPPORT }
+
+// doBind serves bind(2). Context: trap, kernel lock held.
+func doBind(_ *percpu, t sched.TID, a sysArgs) int64 { return sysBind(t, a.int(0), a[1], a[2]) }
+
+// doListen serves listen(2). Context: trap, kernel lock held.
+func doListen(_ *percpu, t sched.TID, a sysArgs) int64 { return sysListen(t, a.int(0), a.i32(1)) }
+
+// doConnect serves connect(2). Context: trap, kernel lock held.
+func doConnect(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysConnect(t, a.int(0), a[1], a[2])
+}
+
+// doAccept4 serves accept(2) and accept4(2). Context: trap, kernel lock held.
+func doAccept4(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysAccept(t, a.int(0), a[1], a[2], a.int(3))
+}
+
+// doShutdown serves shutdown(2). Context: trap, kernel lock held.
+func doShutdown(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysShutdown(a.int(0), a.int(1)) }
+
+// doGetsockname serves getsockname(2). Context: trap, kernel lock held.
+func doGetsockname(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysGetsockname(a.int(0), a[1], a[2])
+}
+
+// doGetpeername serves getpeername(2). Context: trap, kernel lock held.
+func doGetpeername(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysGetpeername(a.int(0), a[1], a[2])
+}
+
+// doSetsockopt serves setsockopt(2). Context: trap, kernel lock held.
+func doSetsockopt(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysSetsockopt(a.int(0), a.int(1), a.int(2), a[3], a[4])
+}
+
+// doGetsockopt serves getsockopt(2). Context: trap, kernel lock held.
+func doGetsockopt(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	return sysGetsockopt(a.int(0), a.int(1), a.int(2), a[3], a[4])
+}
+
+// doSendto serves sendto(2). Context: trap, kernel lock held.
+func doSendto(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysSendto(t, a.int(0), a[1], a[2], a.int(3), a[4], a[5])
+}
+
+// doRecvfrom serves recvfrom(2). Context: trap, kernel lock held.
+func doRecvfrom(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysRecvfrom(t, a.int(0), a[1], a[2], a.int(3), a[4], a[5])
+}
+
+// doSendmsg serves sendmsg(2). Context: trap, kernel lock held.
+func doSendmsg(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysSendmsg(t, a.int(0), a[1], a.int(2))
+}
+
+// doRecvmsg serves recvmsg(2). Context: trap, kernel lock held.
+func doRecvmsg(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysRecvmsg(t, a.int(0), a[1], a.int(2))
+}

@@ -1,0 +1,114 @@
+package kernel
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var updateDocs = flag.Bool("update", false, "rewrite docs/syscalls.md from the system-call table")
+
+// TestSyscallTable checks every row: a Linux call of that number, a
+// support level, and a note wherever the behaviour differs from Linux's.
+func TestSyscallTable(t *testing.T) {
+	rows := 0
+	for nr, e := range syscallTable {
+		if e.handler == nil {
+			assert.Zero(t, e.support, "number %d has a support level but no handler", nr)
+			continue
+		}
+		rows++
+		name := abi.SyscallName(uint64(nr))
+		assert.NotEmpty(t, name, "number %d is not a Linux amd64 system call", nr)
+		assert.Contains(t, []support{supFull, supPartial, supFixed}, e.support, "%s: support level", name)
+		if e.support != supFull {
+			assert.NotEmpty(t, e.note, "%s: a partial or fixed call says how in its note", name)
+		}
+	}
+	assert.Greater(t, rows, 100)
+}
+
+// TestSyscallTableDispatch runs calls through doSyscall's table on the
+// host: a fixed-result call, an errno-only call and an unknown number.
+func TestSyscallTableDispatch(t *testing.T) {
+	call := func(nr uint64) int64 {
+		e := syscallTable[nr]
+		require.NotNil(t, e.handler, "no handler for %d", nr)
+		return e.handler(nil, 0, sysArgs{})
+	}
+	assert.EqualValues(t, 1, call(39), "getpid")
+	assert.EqualValues(t, -10, call(61), "wait4: ECHILD")
+	assert.EqualValues(t, -22, call(40), "sendfile: EINVAL")
+	assert.Nil(t, syscallTable[7].handler, "poll has no handler: ENOSYS")
+}
+
+// TestSyscallsDoc checks that docs/syscalls.md is what the table says;
+// go test ./kernel -run TestSyscallsDoc -update rewrites it.
+func TestSyscallsDoc(t *testing.T) {
+	path := filepath.Join("..", "docs", "syscalls.md")
+	want := syscallsDoc()
+	if *updateDocs {
+		require.NoError(t, os.WriteFile(path, want, 0o644))
+	}
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got),
+		"docs/syscalls.md is out of date: run go test ./kernel -run TestSyscallsDoc -update")
+}
+
+// syscallsDoc renders the table as docs/syscalls.md: every Linux amd64
+// system call, with the kernel's support for it.
+func syscallsDoc() []byte {
+	var rows bytes.Buffer
+	count := map[support]int{}
+	enosys := 0
+	for nr, name := range abi.SyscallNames {
+		if name == "" {
+			continue
+		}
+		var e sysEntry
+		if nr < len(syscallTable) {
+			e = syscallTable[nr]
+		}
+		level := "ENOSYS"
+		switch {
+		case e.handler == nil:
+			enosys++
+		default:
+			count[e.support]++
+			level = [...]string{supFull: "yes", supPartial: "partial", supFixed: "fixed"}[e.support]
+		}
+		fmt.Fprintf(&rows, "| %d | %s | %s | %s |\n", nr, name, level, e.note)
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `# System calls
+
+Generated from the kernel's system-call table (kernel/systable.go) by
+`+"`go test ./kernel -run TestSyscallsDoc -update`"+`; the test fails when
+this file and the table differ.
+
+Every Linux x86-64 system call, with what the kernel does with it:
+
+- **yes**: as on Linux, for everything a single-process program can ask;
+- **partial**: the common uses as on Linux, the note says what is missing
+  and what error the rest gets;
+- **fixed**: a fixed answer that is true of the machine (one process, run
+  as root; nothing to write back), or accepted without effect;
+- **ENOSYS**: not implemented; the first call of each is logged by name
+  ("unimplemented system call poll (7): returning ENOSYS").
+
+%d yes, %d partial, %d fixed, %d ENOSYS.
+
+| # | call | support | note |
+|---|------|---------|------|
+`, count[supFull], count[supPartial], count[supFixed], enosys)
+	b.Write(rows.Bytes())
+	return b.Bytes()
+}
