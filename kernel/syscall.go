@@ -76,7 +76,7 @@ func doSyscall(c *percpu, t sched.TID) {
 	case unix.SYS_CLOCK_NANOSLEEP:
 		ret = sysClockNanosleep(t, int(a0), int(a1), a2)
 	case unix.SYS_SCHED_YIELD:
-		c.resched = true
+		sch.Yield(c.id)
 	case unix.SYS_CLOCK_GETTIME:
 		ret = sysClockGettime(t, int(a0), a1)
 	case unix.SYS_CLOCK_GETRES:
