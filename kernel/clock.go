@@ -19,12 +19,12 @@ import (
 // resort (drivers/clocksrc decides); wall time adds the CMOS RTC's reading
 // at boot.
 var (
-	bootTSC     uint64
-	tscHz       uint64
-	tscMult     uint64 // nanoseconds per TSC tick, as a 32.32 fixed-point number
-	lapicPerMs  uint64 // local APIC timer ticks per millisecond
-	wallAtBoot  int64  // Unix time in ns at bootTSC
-	localAPIC   lapic.LAPIC
+	bootTSC    uint64
+	tscHz      uint64
+	tscMult    uint64 // nanoseconds per TSC tick, as a 32.32 fixed-point number
+	lapicPerMs uint64 // local APIC timer ticks per millisecond
+	wallAtBoot int64  // Unix time in ns at bootTSC
+	localAPIC  lapic.LAPIC
 	// useTSCDeadline: the LAPIC timer takes absolute TSC deadlines (no
 	// conversion error, no re-arming drift); QEMU's TCG lacks the mode.
 	useTSCDeadline bool
