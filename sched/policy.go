@@ -34,10 +34,13 @@ type Decision struct {
 type mistake uint8
 
 const (
-	correct         mistake = iota
-	mistakeNoKick           // forget the IPI to a halted CPU handed a thread
-	mistakeStayHome         // queue at home and kick some other idle CPU (the policy before the simulator)
-	mistakeExitDrop         // exit counts the thread off the CPU as well (issue 13, bug 2)
+	correct           mistake = iota
+	mistakeNoKick             // forget the IPI to a halted CPU handed a thread
+	mistakeStayHome           // queue at home and kick some other idle CPU (the policy before the simulator)
+	mistakeExitDrop           // exit counts the thread off the CPU as well (issue 13, bug 2)
+	mistakeNoOwner            // a new earliest deadline does not move the timer owner
+	mistakeNoPreempt          // the end of a slice never preempts
+	mistakeNoDeadlock         // the idle loop never reports a deadlock
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -190,7 +193,7 @@ func (s *Scheduler) Schedule(c int, now int64) Decision {
 		d.Next = next
 		return d
 	}
-	if s.Timers.Len() == 0 && s.Running == 0 && !s.deviceWaiting() {
+	if s.Timers.Len() == 0 && s.Running == 0 && !s.deviceWaiting() && s.mistake != mistakeNoDeadlock {
 		d.Action = Deadlock
 		return d
 	}
@@ -242,7 +245,7 @@ func (s *Scheduler) Woke(c int) {
 func (s *Scheduler) Tick(c int, now int64) {
 	p := &s.CPUs[c]
 	p.Armed = 0
-	if now-p.SliceStart >= s.SliceNs && p.RunQ.Len() > 0 {
+	if now-p.SliceStart >= s.SliceNs && p.RunQ.Len() > 0 && s.mistake != mistakeNoPreempt {
 		p.Resched = true
 	}
 }
@@ -255,7 +258,7 @@ func (s *Scheduler) Yield(c int) { s.CPUs[c].Resched = true }
 // now the earliest, CPU c (the caller) becomes the one whose timer fires
 // for it. Context: trap, kernel lock held; does not allocate.
 func (s *Scheduler) SetTimer(t TID, when int64, c int) {
-	if _, first := s.Timers.Next(); s.Timers.Len() == 0 || when < first {
+	if _, first := s.Timers.Next(); (s.Timers.Len() == 0 || when < first) && s.mistake != mistakeNoOwner {
 		s.TimerOwner = c
 	}
 	s.Timers.Set(t, when)
