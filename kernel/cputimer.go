@@ -7,10 +7,12 @@ import (
 
 // CPU-time timers deliver SIGPROF for the Go runtime's CPU profiler: the
 // per-thread POSIX timers it makes with timer_create(CLOCK_THREAD_CPUTIME_ID,
-// SIGEV_THREAD_ID) and the process-wide setitimer(ITIMER_PROF). Thread CPU
-// time is charged whenever a thread leaves the CPU or a timer interrupt
-// arrives (chargeCPU); armTimer makes sure an interrupt arrives when the
-// running thread's next expiry is due.
+// SIGEV_THREAD_ID) and the process-wide setitimer(ITIMER_PROF). The
+// accounting and the timer table are the scheduler's (sched/cputime.go):
+// thread CPU time is charged whenever a thread leaves the CPU or a timer
+// interrupt arrives (chargeCPU), and sched.Deadline makes sure an
+// interrupt arrives when the running thread's next expiry is due. Here are
+// the system calls and the signals.
 
 // chargeCPU adds the time c's thread ran since its last charge and sends
 // the signals of the CPU-time timers that expired (sched.Charge,
