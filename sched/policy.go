@@ -294,6 +294,7 @@ func (s *Scheduler) Deadline(c int, now, extra int64) (at int64, changed bool) {
 }
 
 // earliest returns the earlier of two deadlines, 0 meaning none.
+// Context: trap or boot, kernel lock held; does not allocate.
 func earliest(a, b int64) int64 {
 	if a == 0 || b != 0 && b < a {
 		return b
