@@ -174,29 +174,32 @@ func wake(t sched.TID, result int64) {
 	kickCPU(kick)
 }
 
-// expireTimers wakes every thread whose deadline has passed and reports
-// whether there was one.
+// expireTimers wakes every thread whose deadline has passed.
+// Context: trap (the timer interrupt), kernel lock held; does not
+// allocate.
+func expireTimers() {
+	now := nanotime()
+	for t := sch.Expired(now); t != noThread; t = sch.Expired(now) {
+		expire(t)
+	}
+}
+
+// expire wakes t, whose deadline passed, with its wait's timeout result.
 // Context: trap (the timer interrupt, the idle loop), kernel lock held;
 // does not allocate.
-func expireTimers() bool {
-	now := nanotime()
-	woke := false
-	for t := sch.Expired(now); t != noThread; t = sch.Expired(now) {
-		woke = true
-		var result int64
-		if threads[t].wait == waitExit {
-			shutdown(exitDrainStatus) // the sockets did not drain in time
-		}
-		if threads[t].wait == waitStack {
-			result = -_ETIMEDOUT
-			stackTimedOut()
-		}
-		if threads[t].wait == waitFutex {
-			result = -_ETIMEDOUT
-		}
-		wake(t, result)
+func expire(t sched.TID) {
+	var result int64
+	if threads[t].wait == waitExit {
+		shutdown(exitDrainStatus) // the sockets did not drain in time
 	}
-	return woke
+	if threads[t].wait == waitStack {
+		result = -_ETIMEDOUT
+		stackTimedOut()
+	}
+	if threads[t].wait == waitFutex {
+		result = -_ETIMEDOUT
+	}
+	wake(t, result)
 }
 
 // setTimer arms t's deadline. If it is now the earliest, this CPU becomes
@@ -220,10 +223,11 @@ func exitThread(t sched.TID) {
 }
 
 // reschedule charges the CPU time of c's thread, then carries out the
-// scheduler's decision (sched.Schedule): go on with the same thread or
-// load another's registers into f, kicking the CPU it names; or halt
-// until an interrupt and ask again; or report a deadlock.
-// Context: trap, kernel lock held; does not allocate.
+// scheduler's decisions (sched.Schedule) until one lets it return: go on
+// with the same thread or load another's registers into f, kicking the
+// CPU it names; wake a thread whose deadline passed; halt until an
+// interrupt; or report a deadlock. The simulator in sched/sim_test.go
+// runs the same loop. Context: trap, kernel lock held; does not allocate.
 func reschedule(c *percpu, f *TrapFrame) {
 	chargeCPU(c, nanotime())
 	for {
@@ -233,15 +237,13 @@ func reschedule(c *percpu, f *TrapFrame) {
 		case sched.Run:
 			load(c, f)
 			return
+		case sched.Expire:
+			expire(d.Next)
+		case sched.Halt:
+			halt(c)
 		case sched.Deadlock:
 			deadlock()
 		}
-		if expireTimers() { // a deadline passed meanwhile: ask again
-			sch.Woke(c.id)
-			continue
-		}
-		halt(c)
-		expireTimers()
 	}
 }
 

@@ -13,7 +13,7 @@
 //     table and the CPU-time timers, with the running and live counts.
 //   - The policy (policy.go): MakeRunnable and Wake (which queue, which
 //     CPU to interrupt), Place (a new thread's CPU), Schedule (continue,
-//     preempt, pick, steal, halt, or deadlock), Tick and Yield (the end
+//     preempt, pick, steal, expire, halt, or deadlock), Tick and Yield (the end
 //     of a slice), Deadline (what a CPU's timer is armed for: tickless
 //     unless a deadline, a slice end or a CPU-time timer needs it),
 //     SetTimer and Expired, Block and Exit.

@@ -16,14 +16,15 @@ type Action uint8
 // Actions.
 const (
 	Run      Action = iota // load Decision.Next's registers and return to it
-	Halt                   // arm the timer (Deadline) and halt until an interrupt
+	Expire                 // Decision.Next's deadline passed: wake it, then Schedule again
+	Halt                   // arm the timer (Deadline) and halt until an interrupt, then Schedule again
 	Deadlock               // no thread can ever run again: report it
 )
 
 // Decision is Schedule's answer for one CPU.
 type Decision struct {
 	Action Action
-	Next   TID // for Run: the thread to run
+	Next   TID // for Run: the thread to run; for Expire: the thread to wake
 	// Kick is a CPU that must get a wake IPI (it was handed the
 	// preempted thread), or NoKick.
 	Kick int
@@ -163,10 +164,13 @@ func (s *Scheduler) pop(c int) TID {
 // blocked or exited, or its slice ended (Tick, Yield) and another thread
 // waits for c; a preempted thread is queued again (possibly on an idle
 // CPU, which Kick names). Otherwise c takes a thread from its queue or
-// steals one. With none anywhere it halts (Action Halt; c becomes Idle
-// and may take over the timer) or, if no thread is running, none is
-// queued, no deadline is pending and none waits for a device, nothing can
-// ever run again: Deadlock.
+// steals one. With none anywhere, a thread whose deadline has passed is
+// handed back to be woken (Action Expire: the kernel knows what its wait
+// returns on a timeout); else c halts (Action Halt; c becomes Idle and
+// may take over the timer) or, if no thread is running, none is queued,
+// no deadline is pending and none waits for a device, nothing can ever
+// run again: Deadlock. After Expire and Halt the kernel calls Schedule
+// again (the idle loop).
 // Context: trap, kernel lock held; does not allocate.
 func (s *Scheduler) Schedule(c int, now int64) Decision {
 	p := &s.CPUs[c]
@@ -191,6 +195,10 @@ func (s *Scheduler) Schedule(c int, now int64) Decision {
 	if next := s.pop(c); next != None {
 		s.run(c, next, now)
 		d.Next = next
+		return d
+	}
+	if t := s.Timers.PopExpired(now); t != None {
+		d.Action, d.Next = Expire, t
 		return d
 	}
 	if s.Timers.Len() == 0 && s.Running == 0 && !s.deviceWaiting() && s.mistake != mistakeNoDeadlock {

@@ -75,6 +75,7 @@ func TestDeadlockOnlyWhenNothingCanRun(t *testing.T) {
 	}{
 		{"all blocked", func(s *Scheduler, t TID) { s.Block(t, false) }, Deadlock},
 		{"a deadline", func(s *Scheduler, t TID) { s.Block(t, false); s.SetTimer(t, 100, 0) }, Halt},
+		{"a deadline passed", func(s *Scheduler, t TID) { s.Block(t, false); s.SetTimer(t, 5, 0) }, Expire},
 		{"a device wait", func(s *Scheduler, t TID) { s.Block(t, true) }, Halt},
 		{"an armed CPU-time timer", func(s *Scheduler, t TID) {
 			s.CPUTimers[ITimerProf] = CPUTimer{Used: true, Process: true}

@@ -74,7 +74,9 @@ func (sim *simulator) kick(self, n int) {
 	}
 }
 
-// reschedule is kernel/thread.go's reschedule on CPU c.
+// reschedule is kernel/thread.go's reschedule on CPU c: the same loop
+// over Schedule's decisions. A halt ends the event here; resume goes on
+// with the loop when the CPU wakes.
 func (sim *simulator) reschedule(c int) {
 	sim.s.Charge(c, sim.now)
 	for {
@@ -84,17 +86,16 @@ func (sim *simulator) reschedule(c int) {
 		case Run:
 			sim.s.Deadline(c, sim.now, 0)
 			return
+		case Expire:
+			sim.wake(c, d.Next)
+		case Halt:
+			sim.s.Deadline(c, sim.now, 0)
+			sim.cpus[c].halted = true
+			return
 		case Deadlock:
 			sim.deadlock()
 			return
 		}
-		if sim.expire(c) {
-			sim.s.Woke(c)
-			continue
-		}
-		sim.s.Deadline(c, sim.now, 0)
-		sim.cpus[c].halted = true
-		return
 	}
 }
 
@@ -103,18 +104,15 @@ func (sim *simulator) reschedule(c int) {
 func (sim *simulator) resume(c int) {
 	sim.cpus[c].halted = false
 	sim.s.Woke(c)
-	sim.expire(c)
 	sim.reschedule(c)
 }
 
-// expire is expireTimers: wake every thread whose deadline has passed.
-func (sim *simulator) expire(c int) bool {
-	woke := false
+// expire is expireTimers, on a timer interrupt that stopped a thread:
+// wake every thread whose deadline has passed.
+func (sim *simulator) expire(c int) {
 	for t := sim.s.Expired(sim.now); t != None; t = sim.s.Expired(sim.now) {
-		woke = true
 		sim.wake(c, t)
 	}
-	return woke
 }
 
 func (sim *simulator) wake(c int, t TID) {
