@@ -19,13 +19,12 @@ import (
 // resort (drivers/clocksrc decides); wall time adds the CMOS RTC's reading
 // at boot.
 var (
-	bootTSC     uint64
-	tscHz       uint64
-	tscMult     uint64 // nanoseconds per TSC tick, as a 32.32 fixed-point number
-	lapicPerMs  uint64 // local APIC timer ticks per millisecond
-	wallAtBoot  int64  // Unix time in ns at bootTSC
-	localAPIC   lapic.LAPIC
-	timeSliceNs int64 = 10e6 // how long a thread runs while others wait
+	bootTSC    uint64
+	tscHz      uint64
+	tscMult    uint64 // nanoseconds per TSC tick, as a 32.32 fixed-point number
+	lapicPerMs uint64 // local APIC timer ticks per millisecond
+	wallAtBoot int64  // Unix time in ns at bootTSC
+	localAPIC  lapic.LAPIC
 	// useTSCDeadline: the LAPIC timer takes absolute TSC deadlines (no
 	// conversion error, no re-arming drift); QEMU's TCG lacks the mode.
 	useTSCDeadline bool
@@ -328,32 +327,18 @@ func nanotime() int64 {
 	return int64(hi<<32 | lo>>32)
 }
 
-// armTimer programs this CPU's LAPIC timer for the earliest of: the next
-// sleeping thread's deadline (on the timer owner only), the end of the
-// running thread's time slice if others wait for this CPU, and the running
-// thread's next CPU-time timer. With none, the timer stays off (tickless).
+// armTimer programs this CPU's LAPIC timer for the deadline the
+// scheduler asks (sched.Deadline: the next sleeping thread's deadline on
+// the timer owner, the end of the running thread's slice if others wait,
+// its next CPU-time timer) or the goroutine time slice, whichever comes
+// first. With none, the timer stays off (tickless).
 // Context: trap, kernel lock held; does not allocate.
 func armTimer(c *percpu) {
-	var deadline int64
-	if t, when := timers.Next(); t != noThread && c.id == timerOwner {
-		deadline = when
-	}
-	if c.runq.Len() > 0 && c.cur != noThread {
-		if end := c.sliceStart + timeSliceNs; deadline == 0 || end < deadline {
-			deadline = end
-		}
-	}
 	now := nanotime()
-	if at := nextCPUExpiry(c, now); at != 0 && (deadline == 0 || at < deadline) {
-		deadline = at
-	}
-	if at := sliceDeadline(c, now); at != 0 && (deadline == 0 || at < deadline) {
-		deadline = at
-	}
-	if deadline == c.armed {
+	deadline, changed := sch.Deadline(c.id, now, sliceDeadline(c, now))
+	if !changed {
 		return
 	}
-	c.armed = deadline
 	if useTSCDeadline {
 		if deadline == 0 {
 			localAPIC.StopDeadline()

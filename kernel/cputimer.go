@@ -7,129 +7,36 @@ import (
 
 // CPU-time timers deliver SIGPROF for the Go runtime's CPU profiler: the
 // per-thread POSIX timers it makes with timer_create(CLOCK_THREAD_CPUTIME_ID,
-// SIGEV_THREAD_ID) and the process-wide setitimer(ITIMER_PROF). Thread CPU
-// time is charged whenever a thread leaves the CPU or a timer interrupt
-// arrives (chargeCPU); armTimer makes sure an interrupt arrives when the
-// running thread's next expiry is due.
-const maxCPUTimers = 64
+// SIGEV_THREAD_ID) and the process-wide setitimer(ITIMER_PROF). The
+// accounting and the timer table are the scheduler's (sched/cputime.go):
+// thread CPU time is charged whenever a thread leaves the CPU or a timer
+// interrupt arrives (chargeCPU), and sched.Deadline makes sure an
+// interrupt arrives when the running thread's next expiry is due. Here are
+// the system calls and the signals.
 
-type cpuTimer struct {
-	used     bool
-	armed    bool
-	process  bool      // ITIMER_PROF: process CPU time, signal to the running thread
-	target   sched.TID // thread whose CPU time counts and who gets the signal
-	signo    int
-	value    uint64 // sigev_value
-	interval int64
-	next     int64 // expiry, in the clock's nanoseconds
-	overrun  int32
-}
-
-var (
-	cpuTimers  [maxCPUTimers]cpuTimer
-	nArmed     int                // armed timers, so the common case costs nothing
-	processCPU int64              // CPU time of all threads, ns
-	itimerProf = maxCPUTimers - 1 // slot reserved for setitimer(ITIMER_PROF)
-)
-
-// cpuClock returns the current value of timer k's clock.
-func cpuClock(k *cpuTimer) int64 {
-	if k.process {
-		return processCPU
-	}
-	return threads[k.target].cpuTime
-}
-
-// chargeCPU adds the time c.cur ran since its last charge and fires the
-// CPU-time timers that expired. Context: trap.
+// chargeCPU adds the time c's thread ran since its last charge and sends
+// the signals of the CPU-time timers that expired (sched.Charge,
+// sched.NextFired). Context: trap, kernel lock held; does not allocate.
 func chargeCPU(c *percpu, now int64) {
-	if c.cur == noThread {
-		return
+	sch.Charge(c.id, now)
+	for f, ok := sch.NextFired(c.id); ok; f, ok = sch.NextFired(c.id) {
+		code := int32(siTimer)
+		if f.Process {
+			code = siKernel
+		}
+		sendSignal(f.Target, f.Signo, code, uint64(uint32(f.ID))|uint64(uint32(f.Overrun))<<32, f.Value)
 	}
-	th := &threads[c.cur]
-	d := now - th.lastRun
-	th.lastRun = now
-	if d <= 0 {
-		return
-	}
-	th.cpuTime += d
-	processCPU += d
-	if nArmed == 0 {
-		return
-	}
-	for id := range cpuTimers {
-		k := &cpuTimers[id]
-		if !k.armed || (!k.process && k.target != c.cur) {
-			continue
-		}
-		clock := cpuClock(k)
-		if clock < k.next {
-			continue
-		}
-		over := int32(0)
-		if k.interval > 0 {
-			n := (clock-k.next)/k.interval + 1
-			k.next += n * k.interval
-			over = int32(n - 1)
-		} else {
-			k.armed = false
-			nArmed--
-		}
-		target, code := k.target, int32(siTimer)
-		if k.process {
-			target, code = c.cur, siKernel
-		}
-		sendSignal(target, k.signo, code, uint64(uint32(id))|uint64(uint32(over))<<32, k.value)
-	}
-}
-
-// deleteThreadTimers deletes the per-thread CPU-time timers that count t's
-// time or signal t, which is exiting: left alone they would fire for the
-// next thread to take t's slot. Context: trap, kernel lock held; does not
-// allocate.
-func deleteThreadTimers(t sched.TID) {
-	for id := 0; id < itimerProf; id++ {
-		k := &cpuTimers[id]
-		if !k.used || k.target != t || k.process {
-			continue
-		}
-		if k.armed {
-			nArmed--
-		}
-		*k = cpuTimer{}
-	}
-}
-
-// nextCPUExpiry returns the monotonic time at which the running thread's
-// earliest CPU-time timer expires, or 0.
-// Context: trap, kernel lock held; does not allocate.
-func nextCPUExpiry(c *percpu, now int64) int64 {
-	if nArmed == 0 || c.cur == noThread {
-		return 0
-	}
-	var best int64
-	for id := range cpuTimers {
-		k := &cpuTimers[id]
-		if !k.armed || (!k.process && k.target != c.cur) {
-			continue
-		}
-		at := now + max(k.next-cpuClock(k), 0)
-		if best == 0 || at < best {
-			best = at
-		}
-	}
-	return best
 }
 
 // sysTimerCreate implements timer_create for CPU-time clocks with
 // SIGEV_SIGNAL or SIGEV_THREAD_ID notification.
 // Context: trap, kernel lock held; does not allocate.
 func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
-	k := cpuTimer{used: true, target: t, signo: int(unix.SIGALRM)}
+	k := sched.CPUTimer{Used: true, Target: t, Signo: int(unix.SIGALRM)}
 	switch clock {
 	case unix.CLOCK_THREAD_CPUTIME_ID:
 	case unix.CLOCK_PROCESS_CPUTIME_ID:
-		k.process = true
+		k.Process = true
 	default:
 		return -_EINVAL // wall-clock POSIX timers: not needed by the runtime
 	}
@@ -138,30 +45,30 @@ func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 		if !ok {
 			return -_EFAULT
 		}
-		k.value = le64(b)
-		k.signo = int(int32(le32(b[8:])))
+		k.Value = le64(b)
+		k.Signo = int(int32(le32(b[8:])))
 		notify := int32(le32(b[12:]))
 		switch notify {
 		case sigevSignal:
 		case sigevThreadID:
 			tid := int(int32(le32(b[16:])))
-			if tid < 1 || tid > sched.MaxThreads || threads[tid-1].state == threadFree {
+			if tid < 1 || tid > sched.MaxThreads || tstate(sched.TID(tid-1)) == threadFree {
 				return -_EINVAL
 			}
-			k.target = sched.TID(tid - 1)
+			k.Target = sched.TID(tid - 1)
 		default:
 			return -_EINVAL
 		}
-		if k.signo < 1 || k.signo > nsig {
+		if k.Signo < 1 || k.Signo > nsig {
 			return -_EINVAL
 		}
 	}
-	for id := 0; id < itimerProf; id++ {
-		if !cpuTimers[id].used {
+	for id := 0; id < sched.ITimerProf; id++ {
+		if !sch.CPUTimers[id].Used {
 			if !userWrite32(idp, uint32(id)) {
 				return -_EFAULT
 			}
-			cpuTimers[id] = k
+			sch.CPUTimers[id] = k
 			return 0
 		}
 	}
@@ -171,7 +78,7 @@ func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 // sysTimerSettime arms (or, with a zero value, disarms) a timer.
 // Context: trap, kernel lock held; does not allocate.
 func sysTimerSettime(id, flags int, newv, oldv uintptr) int64 {
-	if id < 0 || id >= itimerProf || !cpuTimers[id].used {
+	if id < 0 || id >= sched.ITimerProf || !sch.CPUTimers[id].Used {
 		return -_EINVAL
 	}
 	interval, e1 := readTimespec(newv)
@@ -182,34 +89,17 @@ func sysTimerSettime(id, flags int, newv, oldv uintptr) int64 {
 	if e2 != 0 {
 		return e2
 	}
-	return settime(&cpuTimers[id], interval, value, flags&unix.TIMER_ABSTIME != 0, oldv, false)
+	return settime(&sch.CPUTimers[id], interval, value, flags&unix.TIMER_ABSTIME != 0, oldv, false)
 }
 
 // settime re-arms k and reports the previous setting at oldv (as an
 // itimerspec, or an itimerval when timeval is set).
 // Context: trap, kernel lock held; does not allocate.
-func settime(k *cpuTimer, interval, value int64, absolute bool, oldv uintptr, timeval bool) int64 {
-	if oldv != 0 {
-		var left int64
-		if k.armed {
-			left = max(k.next-cpuClock(k), 1)
-		}
-		if !writeTimerPair(oldv, k.interval, left, timeval) {
-			return -_EFAULT
-		}
+func settime(k *sched.CPUTimer, interval, value int64, absolute bool, oldv uintptr, timeval bool) int64 {
+	if oldv != 0 && !writeTimerPair(oldv, k.Interval, sch.CPUTimerLeft(k), timeval) {
+		return -_EFAULT
 	}
-	if k.armed {
-		nArmed--
-	}
-	k.armed = value != 0
-	k.interval = interval
-	if k.armed {
-		nArmed++
-		k.next = value
-		if !absolute {
-			k.next += cpuClock(k)
-		}
-	}
+	sch.SetCPUTimer(k, interval, value, absolute)
 	return 0
 }
 
@@ -223,14 +113,13 @@ func writeTimerPair(addr uintptr, interval, value int64, timeval bool) bool {
 	return writeTimespec(addr, interval) && writeTimespec(addr+16, value)
 }
 
+// sysTimerDelete implements timer_delete.
+// Context: trap, kernel lock held; does not allocate.
 func sysTimerDelete(id int) int64 {
-	if id < 0 || id >= itimerProf || !cpuTimers[id].used {
+	if id < 0 || id >= sched.ITimerProf || !sch.CPUTimers[id].Used {
 		return -_EINVAL
 	}
-	if cpuTimers[id].armed {
-		nArmed--
-	}
-	cpuTimers[id] = cpuTimer{}
+	sch.DeleteCPUTimer(id)
 	return 0
 }
 
@@ -254,8 +143,8 @@ func sysSetitimer(which int, newv, oldv uintptr) int64 {
 			return -_EINVAL
 		}
 	}
-	k := &cpuTimers[itimerProf]
-	k.used, k.process, k.signo = true, true, int(unix.SIGPROF)
+	k := &sch.CPUTimers[sched.ITimerProf]
+	k.Used, k.Process, k.Signo = true, true, int(unix.SIGPROF)
 	if newv == 0 { // only report
 		return settimeReport(k, oldv)
 	}
@@ -264,12 +153,8 @@ func sysSetitimer(which int, newv, oldv uintptr) int64 {
 
 // settimeReport writes k's interval and time left at oldv (an itimerval)
 // without changing it. Context: trap, kernel lock held; does not allocate.
-func settimeReport(k *cpuTimer, oldv uintptr) int64 {
-	var left int64
-	if k.armed {
-		left = max(k.next-cpuClock(k), 1)
-	}
-	if oldv != 0 && !writeTimerPair(oldv, k.interval, left, true) {
+func settimeReport(k *sched.CPUTimer, oldv uintptr) int64 {
+	if oldv != 0 && !writeTimerPair(oldv, k.Interval, sch.CPUTimerLeft(k), true) {
 		return -_EFAULT
 	}
 	return 0

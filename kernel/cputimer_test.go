@@ -14,32 +14,20 @@ import (
 // slots (and dropped when one was reused), and a timer armed for the old
 // thread fired for the slot's next owner.
 func TestThreadExitCPUTime(t *testing.T) {
-	savedThreads, savedN := threads, onlineCPUs
-	savedTimers, savedArmed, savedProc, savedLive := cpuTimers, nArmed, processCPU, nlive
-	t.Cleanup(func() {
-		threads, onlineCPUs = savedThreads, savedN
-		cpus = [MaxCPUs]percpu{} // as a host test starts
-		cpuTimers, nArmed, processCPU, nlive = savedTimers, savedArmed, savedProc, savedLive
-	})
+	savedThreads, savedSch := threads, sch
+	t.Cleanup(func() { threads, sch = savedThreads, savedSch })
 	threads = [sched.MaxThreads]thread{}
-	cpus = [MaxCPUs]percpu{}
-	onlineCPUs = 1
-	cpus[0].cur = noThread
-	cpuTimers, nArmed, nlive = [maxCPUTimers]cpuTimer{}, 0, 0
-	timers.Init()
-	futexes.Init()
+	sch.Init(1)
 
 	a := newThread()
-	threads[a].state = threadBlocked
 	b := newThread()
-	threads[b].state = threadBlocked
 	require.Equal(t, sched.TID(0), a)
 	require.Equal(t, sched.TID(1), b)
-	threads[b].cpuTime, processCPU = 300e6, 300e6
+	sch.Threads[b].CPUTime, sch.ProcessCPU = 300e6, 300e6
 
-	cpuTimers[0] = cpuTimer{used: true, armed: true, target: b, signo: 27, next: 400e6}
-	cpuTimers[1] = cpuTimer{used: true, armed: true, target: a, signo: 27, next: 400e6}
-	nArmed = 2
+	sch.CPUTimers[0] = sched.CPUTimer{Used: true, Armed: true, Target: b, Signo: 27, Next: 400e6}
+	sch.CPUTimers[1] = sched.CPUTimer{Used: true, Armed: true, Target: a, Signo: 27, Next: 400e6}
+	sch.NArmed = 2
 
 	before, ok := clockNow(a, 2) // CLOCK_PROCESS_CPUTIME_ID
 	require.True(t, ok)
@@ -51,7 +39,7 @@ func TestThreadExitCPUTime(t *testing.T) {
 	after, _ := clockNow(a, 2)
 	assert.GreaterOrEqual(t, after, before, "process CPU time went backwards after a slot was reused")
 
-	assert.False(t, cpuTimers[0].used, "the exited thread's timer is deleted")
-	assert.True(t, cpuTimers[1].armed, "another thread's timer stays")
-	assert.Equal(t, 1, nArmed)
+	assert.False(t, sch.CPUTimers[0].Used, "the exited thread's timer is deleted")
+	assert.True(t, sch.CPUTimers[1].Armed, "another thread's timer stays")
+	assert.Equal(t, 1, sch.NArmed)
 }

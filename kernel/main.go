@@ -200,7 +200,7 @@ func logCPUStats() {
 		busy := max(up-idleNs, 0)
 		var l logLine
 		l.s("cpu ").u(uint64(i)).s(": busy ").ms(busy).s(" (").i(busy * 100 / max(up, 1)).s("%), ").u(c.irqs).s(" interrupts, ").u(c.halts).s(" halts, ")
-		l.s("longest run-queue wait ").ms(c.maxWaitNs).s(", ")
+		l.s("longest run-queue wait ").ms(sch.CPUs[i].MaxWaitNs).s(", ")
 		l.u(c.slicesRequested).s(" slice preemptions requested, ").u(c.slicesTaken).s(" taken").info()
 	}
 }

@@ -136,25 +136,25 @@ func writeSchedView(w textWriter) {
 			idleNs += now - c.haltStart
 		}
 		w.u(uint64(i)).s(" ").u(uint64(max(up-idleNs, 0) / 1e6)).s(" ").u(uint64(idleNs / 1e6)).s(" ")
-		w.u(c.irqs).s(" ").u(c.spurious).s(" ").u(c.halts).s(" ").u(uint64(c.runq.Len())).s(" ")
+		w.u(c.irqs).s(" ").u(c.spurious).s(" ").u(c.halts).s(" ").u(uint64(sch.CPUs[i].RunQ.Len())).s(" ")
 		w.u(c.slicesRequested).s(" ").u(c.slicesTaken).s(" ")
-		if c.cur == noThread {
+		if cur := sch.CPUs[i].Cur; cur == noThread {
 			w.s("-\n")
 		} else {
-			w.u(uint64(linuxTID(c.cur))).s("\n")
+			w.u(uint64(linuxTID(cur))).s("\n")
 		}
 	}
 	w.s("\ntid state cpu cpu_ms\n")
-	for i := range threads {
-		t := &threads[i]
-		if t.state == threadFree {
+	for i := range sch.Threads {
+		t := &sch.Threads[i]
+		if t.State == threadFree {
 			continue
 		}
-		w.u(uint64(i + 1)).s(" ").s(threadStateNames[t.state]).s(" ").u(uint64(t.cpu)).s(" ").u(uint64(t.cpuTime / 1e6)).s("\n")
+		w.u(uint64(i + 1)).s(" ").s(threadStateNames[t.State]).s(" ").u(uint64(t.CPU)).s(" ").u(uint64(t.CPUTime / 1e6)).s("\n")
 	}
 	// The scheduler's own count, which the deadlock detector trusts: it
 	// must equal the number of threads listed as running.
-	w.s("\nnrunning ").u(uint64(nrunning)).s("\n")
+	w.s("\nnrunning ").u(uint64(sch.Running)).s("\n")
 }
 
 var threadStateNames = [...]string{"free", "runnable", "running", "blocked"}

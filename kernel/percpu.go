@@ -4,7 +4,6 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
-	"github.com/gometal/gometal/sched"
 )
 
 // MaxCPUs bounds the per-CPU table (abi.MaxCPUs, which the host tools
@@ -47,16 +46,12 @@ type percpu struct {
 
 	g kernelG
 
+	// id is the CPU's index here and in sch.CPUs, where its scheduling
+	// state is (running thread, run queue, armed deadline).
 	id     int
 	apicID uint32
-	cur    sched.TID      // the thread whose context is on the trap frame; None when idle
-	runq   sched.RunQueue // threads waiting for this CPU
 	gdt    gdt
 	tss    tss
-	armed  int64 // deadline the LAPIC timer is armed for, 0 if stopped
-
-	sliceStart int64 // when cur got the CPU
-	resched    bool  // pick another thread on the way out
 
 	idle   atomic.Bool // halted in the idle loop (kernel lock released)
 	inUser atomic.Bool // running the program (kernel lock released)
@@ -76,7 +71,6 @@ type percpu struct {
 	slicesRequested, slicesTaken uint64
 
 	irqs, halts uint64 // counters
-	maxWaitNs   int64  // the longest a thread waited in a run queue before running here
 	spurious    uint64 // spurious interrupts (no EOI)
 	idleNs      int64  // time spent halted
 	haltStart   int64  // when the current halt began

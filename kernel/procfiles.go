@@ -75,7 +75,7 @@ func writeProcStat(w textWriter) {
 func liveThreads() int {
 	n := 0
 	for i := range threads {
-		if threads[i].state != threadFree {
+		if sch.Threads[i].State != threadFree {
 			n++
 		}
 	}
@@ -87,8 +87,8 @@ func liveThreads() int {
 func programCPUNs() int64 {
 	var ns int64
 	for i := range threads {
-		if threads[i].state != threadFree {
-			ns += threads[i].cpuTime
+		if sch.Threads[i].State != threadFree {
+			ns += sch.Threads[i].CPUTime
 		}
 	}
 	return ns

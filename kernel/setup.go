@@ -68,7 +68,6 @@ func setupCPU(c *percpu, ist *[3]uintptr) {
 	cpu.Wrmsr(msrSTAR, uint64(selUser32Code)<<48|uint64(selKernelCode)<<32)
 	cpu.Wrmsr(msrLSTAR, uint64(syscallEntryAddr()))
 	cpu.Wrmsr(msrFMASK, flagIF|flagTF|flagDF|flagAC|flagNT|flagIOPL)
-	c.cur = noThread
 }
 
 // picVectorBase is where setupInterrupts moves the 8259s' 16 vectors. They
@@ -98,6 +97,5 @@ func setupInterrupts() {
 		kernelPanic("local APIC refused its configuration", nil)
 	}
 	cpus[0].apicID = localAPIC.ID()
-	timers.Init()
-	futexes.Init()
+	sch.Init(1) // startAPs adds the others
 }

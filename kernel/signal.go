@@ -36,7 +36,7 @@ const unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
 // is delivered promptly. Context: trap.
 func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 	th := &threads[t]
-	if th.state == threadFree {
+	if tstate(t) == threadFree {
 		return
 	}
 	if sigactions[sig].handler == sigIgn || (sigactions[sig].handler == sigDfl && defaultIgnored(sig)) {
@@ -49,7 +49,7 @@ func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 	if th.sigmask&sigbit(sig) != 0 {
 		return
 	}
-	switch th.state {
+	switch tstate(t) {
 	case threadBlocked:
 		// An exiting thread never returns to the program, and a bind or
 		// listen waiting for the network stack is not interruptible (on
@@ -58,7 +58,7 @@ func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 			wake(t, -_EINTR)
 		}
 	case threadRunning:
-		kick(&cpus[th.cpu]) // delivered when that CPU re-enters its scheduler
+		kick(&cpus[sch.Threads[t].CPU]) // delivered when that CPU re-enters its scheduler
 	}
 }
 
@@ -238,7 +238,7 @@ func sysKill(pid, tid, sig int) int64 {
 	if processDirected {
 		// Process-directed: the first thread that does not block it.
 		for i := range threads {
-			if threads[i].state != threadFree && (sig == 0 || threads[i].sigmask&sigbit(sig) == 0) {
+			if tstate(sched.TID(i)) != threadFree && (sig == 0 || threads[i].sigmask&sigbit(sig) == 0) {
 				tid = int(linuxTID(sched.TID(i)))
 				break
 			}
@@ -248,7 +248,7 @@ func sysKill(pid, tid, sig int) int64 {
 		}
 	}
 	t := sched.TID(tid - 1)
-	if tid < 1 || tid > sched.MaxThreads || threads[t].state == threadFree {
+	if tid < 1 || tid > sched.MaxThreads || tstate(t) == threadFree {
 		return -_ESRCH
 	}
 	if sig != 0 {

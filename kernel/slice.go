@@ -189,7 +189,7 @@ func turnEnded(r *sliceReq) (ended, known bool) {
 // sliceDeadline returns when c's next slice check is due, or 0. Context:
 // trap (armTimer), kernel lock held; does not allocate.
 func sliceDeadline(c *percpu, now int64) int64 {
-	if !sliceOn || c.cur == noThread {
+	if !sliceOn || sch.CPUs[c.id].Cur == noThread {
 		return 0
 	}
 	if st := &sliceCPUs[c.id]; st.g != 0 && !st.requested {

@@ -57,7 +57,6 @@ func prepareCPU(c *percpu, id int, apicID uint32) bool {
 	c.self = uintptr(ptrOfCPU(c))
 	c.id = id
 	c.apicID = apicID
-	c.cur = noThread
 	c.kstackTop = top
 	c.g.stackLo = top - kstackSize
 	c.g.stackHi = top
@@ -138,6 +137,7 @@ func startAPs(ids []uint32) {
 		c.startNs = nanotime() - start
 		l.s("cpu ").u(uint64(c.id)).s(": APIC id ").u(uint64(apic)).s(", up in ").ms(c.startNs).info()
 		onlineCPUs++
+		sch.NCPU = onlineCPUs
 		if wakeLate {
 			wakeLate = false
 			wakeLateAP(lateAPIC)

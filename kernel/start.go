@@ -83,13 +83,10 @@ func startProgram() {
 		RSP:    uint64(sp),
 		SS:     selUserData,
 	}
-	th.state = threadRunning
-	nrunning = 1
 	c := thisCPU()
-	c.cur = t
+	sch.Start(t, c.id, nanotime())
 	c.curFX = th.fx
 	c.curFSBase = 0
-	c.sliceStart = nanotime()
 	setCommitLimit()
 	fsMaxPages = int64(commitLimit / 2 / mm.PageSize)
 	checkProgramMemory()

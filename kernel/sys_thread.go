@@ -32,8 +32,7 @@ func sysClone(parent sched.TID, flags uint64, stack, ptid, ctid, tls uintptr) in
 	ch.sigmask = p.sigmask
 	copy(unsafeSlice(ch.fx, 512), unsafeSlice(p.fx, 512))
 	if flags&unix.CLONE_PARENT_SETTID != 0 && !userWrite32(ptid, uint32(linuxTID(t))) {
-		threads[t].state = threadFree
-		nlive--
+		sch.Release(t)
 		return -_EFAULT
 	}
 	if flags&unix.CLONE_CHILD_SETTID != 0 {
@@ -42,7 +41,7 @@ func sysClone(parent sched.TID, flags uint64, stack, ptid, ctid, tls uintptr) in
 	if flags&unix.CLONE_CHILD_CLEARTID != 0 {
 		ch.clearTID = ctid
 	}
-	ch.cpu = placeThread(p.cpu)
+	sch.Threads[t].CPU = placeThread(sch.Threads[parent].CPU)
 	makeRunnable(t)
 	return linuxTID(t)
 }

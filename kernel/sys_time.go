@@ -17,30 +17,16 @@ func clockNow(t sched.TID, clock int) (int64, bool) {
 	case unix.CLOCK_MONOTONIC, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_BOOTTIME:
 		return nanotime(), true
 	case unix.CLOCK_THREAD_CPUTIME_ID:
-		th := &threads[t]
-		return th.cpuTime + nanotime() - th.lastRun, true // t is running: add its current stretch
+		return sch.ThreadCPUNow(t, nanotime()), true // t is running: add its current stretch
 	case unix.CLOCK_PROCESS_CPUTIME_ID:
 		return processCPUNow(), true
 	}
 	return 0, false
 }
 
-// processCPUNow is the process's CPU time: every charged nanosecond of
-// every thread, exited ones included (processCPU), plus the stretch each
-// running thread has not been charged for yet. Summing the thread slots
-// instead lost an exited thread's time when its slot was reused, so the
-// clock went backwards. Context: trap, kernel lock held (the stretches and
-// processCPU change together under it); does not allocate.
-func processCPUNow() int64 {
-	now := nanotime()
-	sum := processCPU
-	for i := 0; i < onlineCPUs; i++ {
-		if t := cpus[i].cur; t != noThread && threads[t].state == threadRunning {
-			sum += max(now-threads[t].lastRun, 0)
-		}
-	}
-	return sum
-}
+// processCPUNow is the process's CPU time (sched.ProcessCPUNow).
+// Context: trap, kernel lock held; does not allocate.
+func processCPUNow() int64 { return sch.ProcessCPUNow(nanotime()) }
 
 // sysClockGettime serves the runtime's nanotime and walltime. (A vDSO
 // would save the trap; see docs.)

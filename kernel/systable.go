@@ -537,7 +537,7 @@ func doFutex(_ *percpu, t sched.TID, a sysArgs) int64 {
 
 // doSchedYield serves sched_yield(2). Context: trap, kernel lock held.
 func doSchedYield(c *percpu, _ sched.TID, _ sysArgs) int64 {
-	c.resched = true
+	sch.Yield(c.id)
 	return 0
 }
 

@@ -5,15 +5,17 @@ import (
 	"github.com/gometal/gometal/sched"
 )
 
-// Thread states.
+// Thread states (sched.State).
 const (
-	threadFree uint8 = iota
-	threadRunnable
-	threadRunning
-	threadBlocked
+	threadFree     = sched.Free
+	threadRunnable = sched.Runnable
+	threadRunning  = sched.Running
+	threadBlocked  = sched.Blocked
 )
 
-// What a blocked thread waits for.
+// What a blocked thread waits for: the kernel's reason, which says which
+// of its waiter lists to leave on wake (the scheduler only knows
+// whether the wait needs a device interrupt, deviceWait).
 const (
 	waitNone uint8 = iota
 	waitFutex
@@ -25,30 +27,35 @@ const (
 	waitOpen  // a FIFO open waiting for the other end (fifo.go)
 )
 
-// thread is one of the program's threads (one of the Go runtime's Ms).
-// Threads are named by their index in threads (a sched.TID); the Linux TID
-// is index+1, so the first thread is both TID and PID 1.
+// deviceWait reports whether a wait ends with a device interrupt (console
+// input, epoll, which device descriptors make ready, the network stack):
+// the deadlock detector counts such a thread as able to go on.
+// Context: trap; does not allocate.
+func deviceWait(why uint8) bool {
+	return why == waitRead || why == waitEpoll || why == waitStack
+}
+
+// thread is one of the program's threads (one of the Go runtime's Ms):
+// what the kernel keeps of it besides its scheduling state, which is
+// sch.Threads[t] (state, CPU, CPU time). Threads are named by their index
+// in threads (a sched.TID); the Linux TID is index+1, so the first thread
+// is both TID and PID 1.
 type thread struct {
 	regs   TrapFrame // user registers while not on a CPU
 	fsBase uintptr
 	fx     uintptr // 16-byte aligned FXSAVE area in fxAreas
-	state  uint8
-	wait   uint8
+	wait   uint8   // what it waits for while blocked
 
 	sigmask     uint64
 	altStack    [3]uint64 // sigaltstack: sp, flags, size
-	cpu         int       // the CPU it last ran on (its run queue)
 	restartNr   uint64    // the system call to re-execute after a waitRead
 	connectWait bool      // blocked in connect on a blocking socket (socket.go)
 	clearTID    uintptr   // CLONE_CHILD_CLEARTID address
 
 	// A pending epoll_pwait: where its results go.
-	epoll   int
-	evAddr  uintptr
-	evMax   int
-	cpuTime int64 // ns spent running, for CLOCK_THREAD_CPUTIME_ID
-	lastRun int64
-	queued  int64 // when it last joined a run queue
+	epoll  int
+	evAddr uintptr
+	evMax  int
 
 	// Signals waiting for delivery, and the siginfo fields of each.
 	pending uint64
@@ -62,98 +69,64 @@ type thread struct {
 const noThread = sched.None
 
 var (
-	threads    [sched.MaxThreads]thread
-	fxAreas    [sched.MaxThreads][512 + 16]byte
-	timers     sched.Timers
-	futexes    sched.Futexes
-	nlive      int
-	nrunning   int // threads on a CPU right now
-	timerOwner int // the CPU whose LAPIC timer is armed for timers.Next
+	threads [sched.MaxThreads]thread
+	fxAreas [sched.MaxThreads][512 + 16]byte
+	// sch is the scheduler: thread and CPU states, run queues, timers,
+	// futexes, CPU time (package sched). The kernel lock guards it.
+	sch sched.Scheduler
 )
+
+// futexTable is the kernel's handle on sch.Futexes, the keyed wait table
+// (futex words, and kernel-only keys for pipes, locks and FIFOs).
+type futexTable struct{}
+
+// futexes is the wait table the kernel's waiters queue on.
+var futexes futexTable
+
+// Wait queues t on key. Context: trap, kernel lock held; does not allocate.
+func (futexTable) Wait(t sched.TID, key uintptr) { sch.Futexes.Wait(t, key) }
+
+// WakeOne dequeues the oldest waiter on key, or returns noThread.
+// Context: trap, kernel lock held; does not allocate.
+func (futexTable) WakeOne(key uintptr) sched.TID { return sch.Futexes.WakeOne(key) }
 
 // fxDefault is the FXSAVE image of a fresh thread: x87 control word 0x37f
 // and MXCSR 0x1f80 (all exceptions masked), as Linux starts a process.
 var fxDefault = [32]byte{0: 0x7f, 1: 0x03, 24: 0x80, 25: 0x1f}
 
-// newThread takes a free slot and returns it, or noThread.
-// Context: trap; does not allocate.
+// newThread takes a free slot (blocked until makeRunnable) and returns
+// it, or noThread. Context: trap; does not allocate.
 func newThread() sched.TID {
-	for i := range threads {
-		t := &threads[i]
-		if t.state != threadFree {
-			continue
-		}
-		*t = thread{}
-		t.fx = (uintptr(ptrOf(&fxAreas[i][0])) + 15) &^ 15
-		fx := unsafeSlice(t.fx, 512)
-		clear(fx)
-		copy(fx, fxDefault[:])
-		nlive++
-		return sched.TID(i)
+	i := sch.Alloc()
+	if i == noThread {
+		return noThread
 	}
-	return noThread
+	t := &threads[i]
+	*t = thread{}
+	t.fx = (uintptr(ptrOf(&fxAreas[i][0])) + 15) &^ 15
+	fx := unsafeSlice(t.fx, 512)
+	clear(fx)
+	copy(fx, fxDefault[:])
+	return i
 }
 
 // linuxTID returns the Linux thread id of t.
 func linuxTID(t sched.TID) int64 { return int64(t) + 1 }
 
-// makeRunnable queues t on the run queue of the CPU it last ran on, and
-// makes sure some CPU will pick it up soon: that CPU, if it is idle, or
-// else an idle CPU that will steal it, or else (every CPU busy) the home
-// CPU's time-slice timer, which a tickless CPU running one thread has
-// turned off. Context: trap, kernel lock held.
+// tstate returns t's scheduling state. Context: any; does not allocate.
+func tstate(t sched.TID) sched.State { return sch.Threads[t].State }
+
+// makeRunnable queues t where the scheduler says (sched.MakeRunnable) and
+// sends the wake IPI it asks for. Context: trap, kernel lock held.
 func makeRunnable(t sched.TID) {
-	th := &threads[t]
-	th.state = threadRunnable
-	th.wait = waitNone
-	th.queued = nanotime()
-	home := &cpus[th.cpu]
-	if !home.runq.Push(t) {
-		kernelPanic("run queue overflow", nil)
-	}
-	if home.idle.Load() {
-		kick(home)
-		return
-	}
-	for i := 0; i < onlineCPUs; i++ {
-		if cpus[i].idle.Load() {
-			kick(&cpus[i])
-			return
-		}
-	}
-	if end := home.sliceStart + timeSliceNs; home.cur != noThread && (home.armed == 0 || home.armed > end) {
-		kick(home) // it re-arms its timer on the way back to its thread
-	}
+	threads[t].wait = waitNone
+	kickCPU(sch.MakeRunnable(t, nanotime()))
 }
 
 // placeThread picks the run queue for a new thread whose parent runs on
-// CPU parent: an idle CPU if there is one, else the least loaded (queued
-// threads plus the running one), the parent's CPU losing ties. New threads
-// used to all start on CPU 0's queue (a fresh slot's cpu is 0), which left
-// the other CPUs to steal them one at a time.
-// Context: trap, kernel lock held; does not allocate.
-func placeThread(parent int) int {
-	best, bestLoad := parent, cpuLoad(parent)
-	for i := 0; i < onlineCPUs; i++ {
-		if cpus[i].idle.Load() && cpus[i].runq.Len() == 0 {
-			return i
-		}
-		if l := cpuLoad(i); l < bestLoad {
-			best, bestLoad = i, l
-		}
-	}
-	return best
-}
-
-// cpuLoad is how many threads CPU i has: queued, and the one it runs.
-// Context: trap, kernel lock held; does not allocate.
-func cpuLoad(i int) int {
-	n := cpus[i].runq.Len()
-	if cpus[i].cur != noThread {
-		n++
-	}
-	return n
-}
+// CPU parent (sched.Place). Context: trap, kernel lock held; does not
+// allocate.
+func placeThread(parent int) int { return sch.Place(parent) }
 
 // kick interrupts CPU o so that it re-runs its scheduler: an idle CPU
 // leaves HLT, a busy one enters the kernel (where a pending signal is
@@ -166,196 +139,143 @@ func kick(o *percpu) {
 	}
 }
 
-// popRunnable takes the next thread for c: from its own queue, else stolen
-// from the longest queue of another CPU. Context: trap, kernel lock held.
-func popRunnable(c *percpu) sched.TID {
-	if t := c.runq.Pop(); t != noThread {
-		return t
+// kickCPU acts on a scheduler decision's Kick: a wake IPI to CPU n, or
+// nothing for sched.NoKick. Context: trap, kernel lock held.
+func kickCPU(n int) {
+	if n != sched.NoKick {
+		kick(&cpus[n])
 	}
-	var victim *percpu
-	for i := 0; i < onlineCPUs; i++ {
-		o := &cpus[i]
-		if o != c && o.runq.Len() > 0 && (victim == nil || o.runq.Len() > victim.runq.Len()) {
-			victim = o
-		}
-	}
-	if victim == nil {
-		return noThread
-	}
-	return victim.runq.Pop()
 }
 
 // block takes t off the CPU until wake. Context: trap.
 func block(t sched.TID, why uint8) {
-	threads[t].state = threadBlocked
 	threads[t].wait = why
+	sch.Block(t, deviceWait(why))
 }
 
 // wake ends t's wait with result as its system call's return value.
 // Context: trap.
 func wake(t sched.TID, result int64) {
 	th := &threads[t]
-	if th.state != threadBlocked {
+	if tstate(t) != threadBlocked {
 		kernelPanic("wake of a thread that is not blocked", nil)
 	}
-	timers.Cancel(t)
-	if th.wait == waitFutex || th.wait == waitOpen {
-		futexes.Remove(t)
-	}
-	if th.wait == waitEpoll {
+	switch th.wait {
+	case waitEpoll:
 		epollForgetWaiter(t)
-	}
-	if th.wait == waitRead {
+	case waitRead:
 		forgetReader(t)
-	}
-	if th.wait == waitStack {
+	case waitStack:
 		forgetSockWaiter(t)
 	}
+	th.wait = waitNone
 	th.regs.AX = uint64(result)
-	makeRunnable(t)
+	kick, _ := sch.Wake(t, nanotime()) // drops its deadline and futex entry
+	kickCPU(kick)
 }
 
 // expireTimers wakes every thread whose deadline has passed.
-// Context: trap (the timer interrupt, the idle loop), kernel lock held;
-// does not allocate.
+// Context: trap (the timer interrupt), kernel lock held; does not
+// allocate.
 func expireTimers() {
 	now := nanotime()
-	for t := timers.PopExpired(now); t != noThread; t = timers.PopExpired(now) {
-		var result int64
-		if threads[t].wait == waitExit {
-			shutdown(exitDrainStatus) // the sockets did not drain in time
-		}
-		if threads[t].wait == waitStack {
-			result = -_ETIMEDOUT
-			stackTimedOut()
-		}
-		if threads[t].wait == waitFutex {
-			result = -_ETIMEDOUT
-		}
-		wake(t, result)
+	for t := sch.Expired(now); t != noThread; t = sch.Expired(now) {
+		expire(t)
 	}
+}
+
+// expire wakes t, whose deadline passed, with its wait's timeout result.
+// Context: trap (the timer interrupt, the idle loop), kernel lock held;
+// does not allocate.
+func expire(t sched.TID) {
+	var result int64
+	if threads[t].wait == waitExit {
+		shutdown(exitDrainStatus) // the sockets did not drain in time
+	}
+	if threads[t].wait == waitStack {
+		result = -_ETIMEDOUT
+		stackTimedOut()
+	}
+	if threads[t].wait == waitFutex {
+		result = -_ETIMEDOUT
+	}
+	wake(t, result)
 }
 
 // setTimer arms t's deadline. If it is now the earliest, this CPU becomes
 // the one whose LAPIC timer fires for it. Context: trap, kernel lock held.
 func setTimer(t sched.TID, when int64) {
-	if _, first := timers.Next(); first == 0 || when < first {
-		timerOwner = thisCPU().id
-	}
-	timers.Set(t, when)
+	sch.SetTimer(t, when, thisCPU().id)
 }
 
 // exitThread frees t, the thread running on this CPU (exit(2)). It does
-// not touch nrunning: reschedule, which runs next, counts t off the CPU
-// as it does for a thread that blocked. Context: trap, kernel lock held;
-// does not allocate.
+// not touch the running count: reschedule, which runs next, counts t off
+// the CPU as it does for a thread that blocked. Context: trap, kernel
+// lock held; does not allocate.
 func exitThread(t sched.TID) {
 	th := &threads[t]
 	if th.clearTID != 0 && userWrite32(th.clearTID, 0) {
 		futexWake(th.clearTID, 1)
 	}
-	timers.Cancel(t)
-	futexes.Remove(t)
-	deleteThreadTimers(t)
-	cpus[th.cpu].runq.Remove(t)
-	th.state = threadFree
-	nlive--
-	if nlive == 0 {
+	if sch.Exit(t) {
 		shutdown(0)
 	}
 }
 
-// reschedule picks the thread to run next on c (the current one if it may
-// go on) and loads its registers into f. Context: trap, kernel lock held;
-// does not allocate.
+// reschedule charges the CPU time of c's thread, then carries out the
+// scheduler's decisions (sched.Schedule) until one lets it return: go on
+// with the same thread or load another's registers into f, kicking the
+// CPU it names; wake a thread whose deadline passed; halt until an
+// interrupt; or report a deadlock. The simulator in sched/sim_test.go
+// runs the same loop. Context: trap, kernel lock held; does not allocate.
 func reschedule(c *percpu, f *TrapFrame) {
-	now := nanotime()
-	if c.cur != noThread {
-		chargeCPU(c, now)
-		if threads[c.cur].state == threadRunning {
-			if !c.resched || c.runq.Len() == 0 {
-				c.resched = false
-				load(c, f)
-				return
-			}
-			nrunning--
-			makeRunnable(c.cur)
-		} else {
-			nrunning-- // it blocked or exited
+	chargeCPU(c, nanotime())
+	for {
+		d := sch.Schedule(c.id, nanotime())
+		kickCPU(d.Kick)
+		switch d.Action {
+		case sched.Run:
+			load(c, f)
+			return
+		case sched.Expire:
+			expire(d.Next)
+		case sched.Halt:
+			halt(c)
+		case sched.Deadlock:
+			deadlock()
 		}
 	}
-	c.resched = false
-	next := popRunnable(c)
-	for next == noThread {
-		c.cur = noThread
-		idle(c)
-		next = popRunnable(c)
-	}
-	nt := &threads[next]
-	nt.state = threadRunning
-	nt.cpu = c.id
-	nt.lastRun = nanotime()
-	c.maxWaitNs = max(c.maxWaitNs, nt.lastRun-nt.queued)
-	nrunning++
-	c.cur = next
-	c.sliceStart = nt.lastRun
-	load(c, f)
 }
 
-// load puts c.cur's saved context into the frame the trap exit restores,
-// delivering a pending signal first. Context: trap (reschedule), kernel
-// lock held; does not allocate.
+// load puts the running thread's saved context into the frame the trap
+// exit restores, delivering a pending signal first. Context: trap
+// (reschedule), kernel lock held; does not allocate.
 func load(c *percpu, f *TrapFrame) {
-	if threads[c.cur].pending&^threads[c.cur].sigmask != 0 {
-		deliverSignal(c.cur)
+	cur := sch.CPUs[c.id].Cur
+	if threads[cur].pending&^threads[cur].sigmask != 0 {
+		deliverSignal(cur)
 	}
-	t := &threads[c.cur]
+	t := &threads[cur]
 	*f = t.regs
 	c.curFX = t.fx
 	c.curFSBase = t.fsBase
 	armTimer(c)
 }
 
-// idle halts the CPU until a timer or an interrupt makes a thread
-// runnable. It releases the kernel lock while halted. With no thread
-// running anywhere, none queued and no timer pending, nothing can ever wake
-// a thread: it reports the deadlock instead of hanging silently.
+// halt arms c's timer as the scheduler asks and halts the CPU until an
+// interrupt, with the kernel lock released.
 // Context: trap, kernel lock held on entry and on return.
-func idle(c *percpu) {
-	for c.runq.Len() == 0 {
-		expireTimers()
-		if next := popRunnable(c); next != noThread {
-			c.runq.Push(next) // stolen: run it
-			break
-		}
-		if timers.Len() == 0 && nrunning == 0 && nArmed == 0 && !waitingForDevice() {
-			deadlock()
-		}
-		if timers.Len() > 0 && !cpus[timerOwner].idle.Load() {
-			timerOwner = c.id // spare the busy owner the interrupts
-		}
-		armTimer(c)
-		c.halts++
-		c.idle.Store(true)
-		kernelLock.unlock(c)
-		c.haltStart = nanotime()
-		cpu.Halt()
-		c.idleNs += nanotime() - c.haltStart
-		c.idle.Store(false)
-		kernelLock.lock(c)
-		c.armed = 0 // the one-shot timer has fired or will be re-armed
-	}
-}
-
-// waitingForDevice reports whether some thread waits for an interrupt
-// (console input, or epoll, which device descriptors make ready).
-func waitingForDevice() bool {
-	for i := range threads {
-		if threads[i].state == threadBlocked && (threads[i].wait == waitRead || threads[i].wait == waitEpoll || threads[i].wait == waitStack) {
-			return true
-		}
-	}
-	return false
+func halt(c *percpu) {
+	armTimer(c)
+	c.halts++
+	c.idle.Store(true)
+	kernelLock.unlock(c)
+	c.haltStart = nanotime()
+	cpu.Halt()
+	c.idleNs += nanotime() - c.haltStart
+	c.idle.Store(false)
+	kernelLock.lock(c)
+	sch.Woke(c.id)
 }
 
 // deadlock reports that every thread is blocked with no timer pending.
@@ -363,14 +283,14 @@ func waitingForDevice() bool {
 // never returns (it ends in a kernel panic).
 func deadlock() {
 	var l logLine
-	l.s("deadlock: all ").i(int64(nlive)).s(" threads are blocked and no timer is pending").print()
+	l.s("deadlock: all ").i(int64(sch.Live)).s(" threads are blocked and no timer is pending").print()
 	for i := range threads {
-		t := &threads[i]
-		if t.state == threadFree {
+		if tstate(sched.TID(i)) == threadFree {
 			continue
 		}
+		t := &threads[i]
 		l = logLine{}
-		l.s("  thread ").i(linuxTID(sched.TID(i))).s(" state ").u(uint64(t.state)).s(" wait ").u(uint64(t.wait)).s(" rip ").x(t.regs.RIP).print()
+		l.s("  thread ").i(linuxTID(sched.TID(i))).s(" state ").u(uint64(tstate(sched.TID(i)))).s(" wait ").u(uint64(t.wait)).s(" rip ").x(t.regs.RIP).print()
 	}
 	kernelPanic("deadlock", nil)
 }

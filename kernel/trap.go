@@ -72,19 +72,16 @@ func userTrap(f *TrapFrame) {
 	}
 	c.inUser.Store(false)
 	kernelLock.lock(c)
-	t := c.cur
+	t := sch.CPUs[c.id].Cur
 	threads[t].regs = *f
 	switch v := f.Vector; {
 	case v == vectorSyscall:
 		doSyscall(c, t)
 	case v == vecTimer:
 		c.irqs++
-		c.armed = 0
 		localAPIC.EOI()
 		expireTimers()
-		if nanotime()-c.sliceStart >= timeSliceNs && c.runq.Len() > 0 {
-			c.resched = true
-		}
+		sch.Tick(c.id, nanotime())
 		if sliceOn {
 			sliceCheck(c, int(t), f)
 		}
@@ -154,7 +151,7 @@ func fastTrap(c *percpu, f *TrapFrame) bool {
 			if int32(f.DI) == unix.CLOCK_PROCESS_CPUTIME_ID {
 				return false // it reads every CPU's running thread: under the lock
 			}
-			ns, ok := clockNow(c.cur, int(int32(f.DI)))
+			ns, ok := clockNow(sch.CPUs[c.id].Cur, int(int32(f.DI)))
 			if !ok {
 				f.AX = errnoResult(_EINVAL)
 				return true
@@ -164,7 +161,7 @@ func fastTrap(c *percpu, f *TrapFrame) bool {
 			f.AX = 0
 			return true
 		case unix.SYS_GETTID:
-			f.AX = uint64(linuxTID(c.cur))
+			f.AX = uint64(linuxTID(sch.CPUs[c.id].Cur))
 			return true
 		case unix.SYS_GETPID:
 			f.AX = 1
@@ -182,8 +179,7 @@ func kernelTrap(f *TrapFrame) {
 	c := thisCPU()
 	switch v := f.Vector; {
 	case v == vecTimer:
-		c.irqs++
-		c.armed = 0
+		c.irqs++ // halt's sch.Woke forgets the armed deadline
 		localAPIC.EOI()
 	case v == vecTLB:
 		serviceTLB(c)

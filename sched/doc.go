@@ -1,11 +1,39 @@
-// Package sched holds the kernel's scheduling data structures: the run
-// queue, the timer queue and the futex wait queues. Threads are named by
-// their index in the kernel's thread table (a TID), so the structures hold
-// only integers: they never allocate and never store Go pointers, and every
-// method is safe in trap context (interrupts off, no P, kernel stack).
+// Package sched is the kernel's scheduler: the state and the policy, as
+// plain Go that the host tests drive. The kernel (kernel/thread.go,
+// kernel/clock.go, kernel/trap.go) keeps only the mechanism: it calls in
+// here with the kernel lock held and carries out the decisions it gets
+// back (send a wake IPI to CPU n, arm the LAPIC timer for t, load thread
+// x's registers, halt, report a deadlock).
 //
-// The policy that uses them (who runs next, when the timer fires) lives in
-// the kernel; everything here is plain Go, tested on the host.
+// What is here:
+//
+//   - Scheduler (state.go): the thread table's scheduling half (Thread:
+//     state, CPU, CPU time), the per-CPU state (CPU: running thread, run
+//     queue, armed deadline, slice start, idle), the timer heap, the futex
+//     table and the CPU-time timers, with the running and live counts.
+//   - The policy (policy.go): MakeRunnable and Wake (which queue, which
+//     CPU to interrupt), Place (a new thread's CPU), Schedule (continue,
+//     preempt, pick, steal, expire, halt, or deadlock), Tick and Yield (the end
+//     of a slice), Deadline (what a CPU's timer is armed for: tickless
+//     unless a deadline, a slice end or a CPU-time timer needs it),
+//     SetTimer and Expired, Block and Exit.
+//   - CPU-time accounting (cputime.go): Charge, the CPU-time timers of
+//     timer_create and setitimer(ITIMER_PROF) and their expiries.
+//   - Containers: RunQueue (a FIFO), Timers (a min-heap of per-thread
+//     deadlines) and Futexes (a keyed wait table: futex words and the
+//     kernel's own keys for pipes, locks and FIFOs).
+//
+// Threads are named by their index in the thread table (a TID), so the
+// structures hold only integers. Everything here runs in trap context
+// (interrupts off, no P, the kernel stack): no allocation, no function
+// values, interfaces, maps, defer or panics (docs/trap-context.md;
+// kernel/escape_test.go and tools/trapcheck check it).
+//
+// sim_test.go is a host simulator of the policy: N CPUs, a fake clock and
+// random events, checking the scheduler's invariants after each one, as
+// TestSimulate and as the fuzz target FuzzSchedule. A change to the policy
+// is tested there in seconds; TestSimulatorCatchesPlantedMistakes shows
+// the kind of mistake it catches.
 package sched
 
 // MaxThreads bounds the thread table. The Go runtime starts one thread per

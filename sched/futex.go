@@ -15,6 +15,7 @@ type Futexes struct {
 }
 
 // Init empties the table.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (f *Futexes) Init() {
 	for i := range f.head {
 		f.head[i], f.tail[i] = None, None
@@ -25,11 +26,14 @@ func (f *Futexes) Init() {
 	}
 }
 
+// bucket returns the hash chain of key addr.
+// Context: trap or boot, kernel lock held; does not allocate.
 func bucket(addr uintptr) int {
 	return int((addr >> 2) * 0x9e3779b97f4a7c15 >> 58) // top 6 bits
 }
 
 // Wait queues t on addr. t must not be queued already.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (f *Futexes) Wait(t TID, addr uintptr) {
 	b := bucket(addr)
 	f.addr[t] = addr
@@ -44,6 +48,7 @@ func (f *Futexes) Wait(t TID, addr uintptr) {
 }
 
 // Waiting reports whether t is queued.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (f *Futexes) Waiting(t TID) bool { return f.in[t] }
 
 // WakeOne dequeues the oldest waiter on addr and returns it, or None.
@@ -79,6 +84,8 @@ func (f *Futexes) Remove(t TID) bool {
 	return false
 }
 
+// unlink takes t, whose predecessor in chain b is prev, off the chain.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (f *Futexes) unlink(b int, prev, t TID) {
 	if prev == None {
 		f.head[b] = f.next[t]

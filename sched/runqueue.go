@@ -7,10 +7,12 @@ type RunQueue struct {
 }
 
 // Len returns the number of queued threads.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (q *RunQueue) Len() int { return q.size }
 
 // Push appends t. It reports false if the queue is full, which cannot happen
 // while each thread is queued at most once.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (q *RunQueue) Push(t TID) bool {
 	if q.size == len(q.ring) {
 		return false
@@ -21,6 +23,7 @@ func (q *RunQueue) Push(t TID) bool {
 }
 
 // Pop removes and returns the oldest thread, or None.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (q *RunQueue) Pop() TID {
 	if q.size == 0 {
 		return None
@@ -33,6 +36,7 @@ func (q *RunQueue) Pop() TID {
 
 // Remove deletes t from the queue, keeping the order of the others.
 // It reports whether t was queued.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (q *RunQueue) Remove(t TID) bool {
 	for i := 0; i < q.size; i++ {
 		if q.ring[(q.head+i)%len(q.ring)] != t {

@@ -12,6 +12,7 @@ type Timers struct {
 }
 
 // Init empties the heap.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (h *Timers) Init() {
 	h.n = 0
 	for i := range h.pos {
@@ -20,6 +21,7 @@ func (h *Timers) Init() {
 }
 
 // Len returns the number of pending deadlines.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (h *Timers) Len() int { return h.n }
 
 // Set arms (or re-arms) t's deadline.
@@ -54,9 +56,11 @@ func (h *Timers) Cancel(t TID) bool {
 }
 
 // Pending reports whether t has a deadline.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (h *Timers) Pending(t TID) bool { return h.pos[t] >= 0 }
 
 // Next returns the earliest deadline and its thread, or (None, 0).
+// Context: trap or boot, kernel lock held; does not allocate.
 func (h *Timers) Next() (TID, int64) {
 	if h.n == 0 {
 		return None, 0
@@ -76,8 +80,12 @@ func (h *Timers) PopExpired(now int64) TID {
 	return t
 }
 
+// less orders heap entries i and j by deadline.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (h *Timers) less(i, j int) bool { return h.when[h.heap[i]] < h.when[h.heap[j]] }
 
+// swap exchanges heap entries i and j and their recorded positions.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (h *Timers) swap(i, j int) {
 	h.heap[i], h.heap[j] = h.heap[j], h.heap[i]
 	h.pos[h.heap[i]] = int32(i)
@@ -93,6 +101,8 @@ func (h *Timers) fix(i int) {
 	}
 }
 
+// up sifts the entry at index i toward the root.
+// Context: trap or boot, kernel lock held; does not allocate.
 func (h *Timers) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2

@@ -1,0 +1,331 @@
+package sched
+
+// The scheduling policy. Every function here runs with the kernel lock
+// held (in the simulator: one event at a time), changes only the
+// Scheduler, and returns what the kernel must do as data: a CPU to send
+// a wake IPI to, a deadline to arm, a thread to switch to, a deadlock to
+// report. The kernel (kernel/thread.go, kernel/clock.go) does those
+// things; it never decides them.
+
+// NoKick is the Kick of a decision that interrupts no CPU.
+const NoKick = -1
+
+// Action is what a CPU does after Schedule.
+type Action uint8
+
+// Actions.
+const (
+	Run      Action = iota // load Decision.Next's registers and return to it
+	Expire                 // Decision.Next's deadline passed: wake it, then Schedule again
+	Halt                   // arm the timer (Deadline) and halt until an interrupt, then Schedule again
+	Deadlock               // no thread can ever run again: report it
+)
+
+// Decision is Schedule's answer for one CPU.
+type Decision struct {
+	Action Action
+	Next   TID // for Run: the thread to run; for Expire: the thread to wake
+	// Kick is a CPU that must get a wake IPI (it was handed the
+	// preempted thread), or NoKick.
+	Kick int
+}
+
+// mistake selects a planted policy bug. The simulator sets one to prove
+// that its invariants catch it (sim_test.go); the kernel never does.
+type mistake uint8
+
+const (
+	correct           mistake = iota
+	mistakeNoKick             // forget the IPI to a halted CPU handed a thread
+	mistakeStayHome           // queue at home and kick some other idle CPU (the policy before the simulator)
+	mistakeExitDrop           // exit counts the thread off the CPU as well (issue 13, bug 2)
+	mistakeNoOwner            // a new earliest deadline does not move the timer owner
+	mistakeNoPreempt          // the end of a slice never preempts
+	mistakeNoDeadlock         // the idle loop never reports a deadlock
+)
+
+// Block takes t, the thread running on the calling CPU, off the CPU until
+// Wake. device says it waits for an interrupt (console input, epoll, the
+// network stack), which the deadlock detector counts as a way forward.
+// The next Schedule on its CPU picks another thread.
+// Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) Block(t TID, device bool) {
+	s.Threads[t].State = Blocked
+	s.Threads[t].Device = device
+}
+
+// Wake ends blocked t's wait: its deadline and futex entry are dropped
+// and it is queued (MakeRunnable). It returns the CPU to send a wake IPI
+// to, or NoKick; ok is false (and nothing changes) if t was not blocked.
+// Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) Wake(t TID, now int64) (kick int, ok bool) {
+	th := &s.Threads[t]
+	if th.State != Blocked {
+		return NoKick, false
+	}
+	s.Timers.Cancel(t)
+	s.Futexes.Remove(t)
+	th.Device = false
+	return s.MakeRunnable(t, now), true
+}
+
+// MakeRunnable queues t and makes sure some CPU will run it soon. It
+// goes to the queue of the CPU it last ran on (Thread.CPU) if that CPU
+// is idle, else to an idle CPU's queue (the thread moves), else to its
+// home queue. The CPU it went to must get a wake IPI if it is idle, or
+// if it runs a thread with no timer armed for the end of that thread's
+// time slice (a tickless CPU): the IPI makes it re-arm. The returned CPU
+// may be the caller's own, which re-arms on its way out anyway.
+//
+// Handing the thread to the idle CPU (rather than queueing it at home and
+// letting the idle CPU steal) matters: a stolen thread may be another one,
+// and the woken thread then waits behind a busy CPU that has no reason to
+// tick. The simulator found that (mistakeStayHome).
+// Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) MakeRunnable(t TID, now int64) int {
+	th := &s.Threads[t]
+	th.State = Runnable
+	th.Queued = now
+	target := th.CPU
+	if !s.CPUs[target].Idle {
+		if i := s.idleCPU(); i >= 0 {
+			if s.mistake == mistakeStayHome {
+				s.CPUs[target].RunQ.Push(t)
+				return i // the idle CPU steals "a" thread: maybe not this one
+			}
+			target = i
+		}
+	}
+	th.CPU = target
+	p := &s.CPUs[target]
+	p.RunQ.Push(t) // cannot fail: each thread is queued at most once
+	if p.Idle {
+		p.Idle = false // owed an IPI now: not a candidate for the next wake-up
+		if s.mistake == mistakeNoKick {
+			return NoKick
+		}
+		return target
+	}
+	if end := p.SliceStart + s.SliceNs; p.Cur != None && (p.Armed == 0 || p.Armed > end) {
+		return target
+	}
+	return NoKick
+}
+
+// idleCPU returns an idle CPU, or -1. Context: trap, kernel lock held;
+// does not allocate.
+func (s *Scheduler) idleCPU() int {
+	for i := 0; i < s.NCPU; i++ {
+		if s.CPUs[i].Idle {
+			return i
+		}
+	}
+	return -1
+}
+
+// Place picks the CPU for a new thread whose parent runs on CPU parent:
+// an idle CPU with nothing queued if there is one, else the least loaded
+// (queued threads plus the running one), the parent's CPU winning ties.
+// Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) Place(parent int) int {
+	best, bestLoad := parent, s.Load(parent)
+	for i := 0; i < s.NCPU; i++ {
+		if s.CPUs[i].Idle && s.CPUs[i].RunQ.Len() == 0 {
+			return i
+		}
+		if l := s.Load(i); l < bestLoad {
+			best, bestLoad = i, l
+		}
+	}
+	return best
+}
+
+// pop takes the next thread for CPU c: from its own queue, else stolen
+// from the longest queue of another CPU; None if every queue is empty.
+// Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) pop(c int) TID {
+	if t := s.CPUs[c].RunQ.Pop(); t != None {
+		return t
+	}
+	victim := -1
+	for i := 0; i < s.NCPU; i++ {
+		if i != c && s.CPUs[i].RunQ.Len() > 0 && (victim < 0 || s.CPUs[i].RunQ.Len() > s.CPUs[victim].RunQ.Len()) {
+			victim = i
+		}
+	}
+	if victim < 0 {
+		return None
+	}
+	return s.CPUs[victim].RunQ.Pop()
+}
+
+// Schedule decides what CPU c does next, at the end of every entry into
+// the kernel and in the idle loop. The running thread goes on unless it
+// blocked or exited, or its slice ended (Tick, Yield) and another thread
+// waits for c; a preempted thread is queued again (possibly on an idle
+// CPU, which Kick names). Otherwise c takes a thread from its queue or
+// steals one. With none anywhere, a thread whose deadline has passed is
+// handed back to be woken (Action Expire: the kernel knows what its wait
+// returns on a timeout); else c halts (Action Halt; c becomes Idle and
+// may take over the timer) or, if no thread is running, none is queued,
+// no deadline is pending and none waits for a device, nothing can ever
+// run again: Deadlock. After Expire and Halt the kernel calls Schedule
+// again (the idle loop).
+// Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) Schedule(c int, now int64) Decision {
+	p := &s.CPUs[c]
+	d := Decision{Next: None, Kick: NoKick}
+	if p.Cur != None {
+		if s.Threads[p.Cur].State == Running {
+			if !p.Resched || p.RunQ.Len() == 0 {
+				p.Resched = false
+				d.Next = p.Cur
+				return d
+			}
+			cur := p.Cur
+			p.Cur = None
+			s.Running--
+			d.Kick = s.MakeRunnable(cur, now)
+		} else {
+			p.Cur = None
+			s.Running-- // it blocked or exited
+		}
+	}
+	p.Resched = false
+	if next := s.pop(c); next != None {
+		s.run(c, next, now)
+		d.Next = next
+		return d
+	}
+	if t := s.Timers.PopExpired(now); t != None {
+		d.Action, d.Next = Expire, t
+		return d
+	}
+	if s.Timers.Len() == 0 && s.Running == 0 && !s.deviceWaiting() && s.mistake != mistakeNoDeadlock {
+		d.Action = Deadlock
+		return d
+	}
+	if s.Timers.Len() > 0 && !s.CPUs[s.TimerOwner].Idle {
+		s.TimerOwner = c // spare the busy owner the interrupts
+	}
+	p.Idle = true
+	d.Action = Halt
+	return d
+}
+
+// run puts next on CPU c. Context: trap, kernel lock held; does not
+// allocate.
+func (s *Scheduler) run(c int, next TID, now int64) {
+	p := &s.CPUs[c]
+	th := &s.Threads[next]
+	th.State = Running
+	th.CPU = c
+	th.LastRun = now
+	p.MaxWaitNs = max(p.MaxWaitNs, now-th.Queued)
+	s.Running++
+	p.Cur = next
+	p.SliceStart = now
+}
+
+// deviceWaiting reports whether a blocked thread waits for an interrupt.
+// Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) deviceWaiting() bool {
+	for i := range s.Threads {
+		if s.Threads[i].State == Blocked && s.Threads[i].Device {
+			return true
+		}
+	}
+	return false
+}
+
+// Woke records that halted CPU c is back in the kernel (an interrupt or
+// an IPI ended its HLT): it is no longer idle, and its one-shot timer has
+// fired or will be re-armed. Context: trap, kernel lock held; does not
+// allocate.
+func (s *Scheduler) Woke(c int) {
+	s.CPUs[c].Idle = false
+	s.CPUs[c].Armed = 0
+}
+
+// Tick handles CPU c's timer interrupt: the timer is no longer armed, and
+// if the running thread's slice is over while others wait, the next
+// Schedule switches. Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) Tick(c int, now int64) {
+	p := &s.CPUs[c]
+	p.Armed = 0
+	if now-p.SliceStart >= s.SliceNs && p.RunQ.Len() > 0 && s.mistake != mistakeNoPreempt {
+		p.Resched = true
+	}
+}
+
+// Yield ends the running thread's turn on c (sched_yield) if another
+// thread waits. Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) Yield(c int) { s.CPUs[c].Resched = true }
+
+// SetTimer arms t's deadline (absolute, on the monotonic clock). If it is
+// now the earliest, CPU c (the caller) becomes the one whose timer fires
+// for it. Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) SetTimer(t TID, when int64, c int) {
+	if _, first := s.Timers.Next(); (s.Timers.Len() == 0 || when < first) && s.mistake != mistakeNoOwner {
+		s.TimerOwner = c
+	}
+	s.Timers.Set(t, when)
+}
+
+// Expired removes and returns a thread whose deadline is at or before
+// now, or None. The kernel wakes each with its wait's timeout result.
+// Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) Expired(now int64) TID { return s.Timers.PopExpired(now) }
+
+// Deadline returns when CPU c's timer must fire: the earliest of the
+// next deadline (on the timer owner only), the end of the running
+// thread's slice if others wait for c, the running thread's next CPU-time
+// timer and extra (the kernel's goroutine slice, 0 for none); 0 means
+// none (tickless). changed reports whether that differs from what the
+// timer is armed for; the kernel then programs it. Context: trap, kernel
+// lock held; does not allocate.
+func (s *Scheduler) Deadline(c int, now, extra int64) (at int64, changed bool) {
+	p := &s.CPUs[c]
+	if t, when := s.Timers.Next(); t != None && c == s.TimerOwner {
+		at = when
+	}
+	if p.RunQ.Len() > 0 && p.Cur != None {
+		at = earliest(at, p.SliceStart+s.SliceNs)
+	}
+	at = earliest(at, s.NextCPUExpiry(c, now))
+	at = earliest(at, extra)
+	if at == p.Armed {
+		return at, false
+	}
+	p.Armed = at
+	return at, true
+}
+
+// earliest returns the earlier of two deadlines, 0 meaning none.
+// Context: trap or boot, kernel lock held; does not allocate.
+func earliest(a, b int64) int64 {
+	if a == 0 || b != 0 && b < a {
+		return b
+	}
+	return a
+}
+
+// Exit frees t, the thread running on its CPU (exit(2)): its deadline,
+// futex entry and CPU-time timers go. It does not touch Running: the next
+// Schedule on that CPU counts t off, as for a thread that blocked. It
+// reports whether t was the last thread.
+// Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) Exit(t TID) (last bool) {
+	th := &s.Threads[t]
+	s.Timers.Cancel(t)
+	s.Futexes.Remove(t)
+	s.DeleteThreadTimers(t)
+	s.CPUs[th.CPU].RunQ.Remove(t)
+	if s.mistake == mistakeExitDrop && th.State == Running {
+		s.Running--
+	}
+	th.State = Free
+	th.Device = false
+	s.Live--
+	return s.Live == 0
+}

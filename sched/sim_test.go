@@ -1,0 +1,623 @@
+package sched
+
+import (
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The host simulator of the scheduling policy: N CPUs, a fake clock, and
+// a stream of random events (clone, futex wait and wake, sleep, device
+// wait and interrupt, exit, yield, signals, timer interrupts, wake IPIs).
+// Its little kernel (reschedule, halt, expire) does what kernel/thread.go
+// does with the scheduler's decisions: the same calls in the same order,
+// with an IPI as a pending flag and HLT as a halted flag. After every
+// event, with every CPU either running a thread or halted, it checks the
+// invariants (checkInvariants).
+
+// simCPU is what the simulator knows of a CPU beyond the scheduler: the
+// mechanism state.
+type simCPU struct {
+	halted bool // in HLT with the lock released
+	ipi    bool // a wake IPI is pending
+}
+
+// simulator runs one simulation.
+type simulator struct {
+	s       *Scheduler
+	cpus    []simCPU
+	now     int64
+	choose  func(n int) int // the event source: random, or a fuzzer's bytes
+	maxLive int             // threads at most (clone fails beyond)
+	done    bool            // the program exited, or the deadlock was reported
+	why     string          // why it is done
+	failure string          // the first broken invariant
+	steps   int
+	log     []string // the last events, for a failure report
+	// spins marks the threads that compute: they seldom enter the
+	// kernel, so only the end of their slice takes the CPU from them.
+	spins [MaxThreads]bool
+}
+
+// simKeys is how many futex keys the simulated threads share.
+const simKeys = 4
+
+func newSimulator(ncpu, maxLive int, choose func(int) int, m mistake) *simulator {
+	sim := &simulator{s: new(Scheduler), cpus: make([]simCPU, ncpu), choose: choose, maxLive: maxLive}
+	sim.s.Init(ncpu)
+	sim.s.mistake = m
+	t := sim.s.Alloc()
+	sim.s.Start(t, 0, 0)
+	sim.s.Deadline(0, 0, 0)
+	for c := 1; c < ncpu; c++ { // the APs join the scheduler and halt
+		sim.reschedule(c)
+	}
+	return sim
+}
+
+func (sim *simulator) note(format string, args ...any) {
+	sim.log = append(sim.log, fmt.Sprintf("t=%d ", sim.now)+fmt.Sprintf(format, args...))
+	if len(sim.log) > 30 {
+		sim.log = sim.log[1:]
+	}
+}
+
+// kick delivers a decision's wake IPI: a pending flag on another CPU (the
+// caller re-runs its scheduler on its way out anyway).
+func (sim *simulator) kick(self, n int) {
+	if n != NoKick && n != self {
+		sim.cpus[n].ipi = true
+	}
+}
+
+// reschedule is kernel/thread.go's reschedule on CPU c: the same loop
+// over Schedule's decisions. A halt ends the event here; resume goes on
+// with the loop when the CPU wakes.
+func (sim *simulator) reschedule(c int) {
+	sim.s.Charge(c, sim.now)
+	for {
+		d := sim.s.Schedule(c, sim.now)
+		sim.kick(c, d.Kick)
+		switch d.Action {
+		case Run:
+			sim.s.Deadline(c, sim.now, 0)
+			return
+		case Expire:
+			sim.wake(c, d.Next)
+		case Halt:
+			sim.s.Deadline(c, sim.now, 0)
+			sim.cpus[c].halted = true
+			return
+		case Deadlock:
+			sim.deadlock()
+			return
+		}
+	}
+}
+
+// resume is the rest of the kernel's halt: CPU c left HLT (an interrupt
+// or an IPI), takes the lock and schedules again.
+func (sim *simulator) resume(c int) {
+	sim.cpus[c].halted = false
+	sim.s.Woke(c)
+	sim.reschedule(c)
+}
+
+// expire is expireTimers, on a timer interrupt that stopped a thread:
+// wake every thread whose deadline has passed.
+func (sim *simulator) expire(c int) {
+	for t := sim.s.Expired(sim.now); t != None; t = sim.s.Expired(sim.now) {
+		sim.wake(c, t)
+	}
+}
+
+func (sim *simulator) wake(c int, t TID) {
+	kick, ok := sim.s.Wake(t, sim.now)
+	if !ok {
+		sim.fail("wake of thread %d, which is not blocked", t)
+	}
+	sim.kick(c, kick)
+}
+
+// deadlock checks the scheduler's report against the simulator's own
+// reading of the threads: nothing may be able to run.
+func (sim *simulator) deadlock() {
+	if why := sim.canProgress(); why != "" {
+		sim.fail("deadlock reported but %s", why)
+	}
+	sim.done, sim.why = true, "deadlock"
+}
+
+// canProgress says why some thread may still run ("" if none can): a
+// thread is runnable or running, has a deadline, or waits for a device.
+func (sim *simulator) canProgress() string {
+	s := sim.s
+	for i := range s.Threads {
+		th := &s.Threads[i]
+		switch {
+		case th.State == Runnable || th.State == Running:
+			return fmt.Sprintf("thread %d is %d", i, th.State)
+		case th.State == Blocked && s.Timers.Pending(TID(i)):
+			return fmt.Sprintf("thread %d has a deadline", i)
+		case th.State == Blocked && th.Device:
+			return fmt.Sprintf("thread %d waits for a device", i)
+		}
+	}
+	return ""
+}
+
+func (sim *simulator) fail(format string, args ...any) {
+	if sim.failure == "" {
+		sim.failure = fmt.Sprintf(format, args...)
+	}
+}
+
+// running returns the CPUs that run a thread.
+func (sim *simulator) running() []int {
+	var r []int
+	for c := range sim.cpus {
+		if !sim.cpus[c].halted && sim.s.CPUs[c].Cur != None {
+			r = append(r, c)
+		}
+	}
+	return r
+}
+
+// blocked returns the blocked threads (device waiters if device).
+func (sim *simulator) blocked(device bool) []TID {
+	var r []TID
+	for i := range sim.s.Threads {
+		th := &sim.s.Threads[i]
+		if th.State == Blocked && th.Device == device && !sim.s.Timers.Pending(TID(i)) {
+			r = append(r, TID(i))
+		}
+	}
+	return r
+}
+
+// step runs one event.
+func (sim *simulator) step() {
+	sim.steps++
+	switch e := sim.choose(10); {
+	case e < 5:
+		sim.syscall()
+	case e < 7:
+		sim.advance()
+	case e < 8:
+		sim.deliverIPI()
+	case e < 9:
+		sim.deviceInterrupt()
+	default:
+		sim.signal()
+	}
+	if !sim.done && len(sim.running()) == 0 && !sim.anyIPI() && sim.nextTimer() < 0 && len(sim.blocked(true)) == 0 {
+		sim.fail("the machine hangs: every CPU halted, nothing pending, no deadlock reported")
+	}
+}
+
+// syscall: the thread on a random busy CPU enters the kernel.
+func (sim *simulator) syscall() {
+	r := sim.running()
+	if len(r) == 0 {
+		sim.advance()
+		return
+	}
+	c := r[sim.choose(len(r))]
+	s := sim.s
+	t := s.CPUs[c].Cur
+	if sim.spins[t] && sim.choose(50) != 0 {
+		sim.advance() // it computes on
+		return
+	}
+	sim.cpus[c].ipi = false // the trap also serves a pending IPI
+	switch e := sim.choose(20); {
+	case e < 4: // clone
+		if s.Live < sim.maxLive {
+			n := s.Alloc()
+			sim.spins[n] = sim.choose(2) == 0
+			s.Threads[n].CPU = s.Place(s.Threads[t].CPU)
+			sim.note("cpu %d: thread %d clones %d onto cpu %d", c, t, n, s.Threads[n].CPU)
+			sim.kick(c, s.MakeRunnable(n, sim.now))
+		}
+	case e < 7: // futex wait, mostly with a timeout
+		k := uintptr(sim.choose(simKeys))
+		s.Futexes.Wait(t, k)
+		s.Block(t, false)
+		if sim.choose(4) != 0 {
+			s.SetTimer(t, sim.now+sim.delay(), c)
+		}
+		sim.note("cpu %d: thread %d waits on key %d", c, t, k)
+	case e < 11: // futex wake
+		k := uintptr(sim.choose(simKeys))
+		n := 1 + sim.choose(3)
+		for i := 0; i < n; i++ {
+			w := s.Futexes.WakeOne(k)
+			if w == None {
+				break
+			}
+			sim.note("cpu %d: thread %d wakes %d on key %d", c, t, w, k)
+			sim.wake(c, w)
+		}
+	case e < 13: // sleep
+		s.Block(t, false)
+		s.SetTimer(t, sim.now+sim.delay(), c)
+		sim.note("cpu %d: thread %d sleeps", c, t)
+	case e < 14: // wait for a device
+		s.Block(t, true)
+		sim.note("cpu %d: thread %d waits for a device", c, t)
+	case e < 15 && (s.Live > 1 || sim.choose(20) == 0): // exit
+		sim.note("cpu %d: thread %d exits", c, t)
+		if s.Exit(t) {
+			sim.done, sim.why = true, "exit"
+			return
+		}
+	case e < 17:
+		s.Yield(c)
+	default: // a call that returns at once (getpid)
+	}
+	sim.reschedule(c)
+}
+
+// delay is a random timeout or sleep: up to three slices.
+func (sim *simulator) delay() int64 {
+	return 1000 + int64(sim.choose(30))*sim.s.SliceNs/10
+}
+
+// nextTimer returns the CPU whose armed deadline comes first, or -1.
+func (sim *simulator) nextTimer() int {
+	best := -1
+	for c := range sim.cpus {
+		if a := sim.s.CPUs[c].Armed; a != 0 && (best < 0 || a < sim.s.CPUs[best].Armed) {
+			best = c
+		}
+	}
+	return best
+}
+
+// advance moves the clock on by up to two slices, stopping at the first
+// armed deadline, whose timer interrupt it delivers. An IPI takes
+// microseconds: time does not move while one is pending, it is delivered
+// first.
+func (sim *simulator) advance() {
+	if sim.anyIPI() {
+		sim.deliverIPI()
+		return
+	}
+	dt := int64(sim.choose(21)) * sim.s.SliceNs / 10
+	c := sim.nextTimer()
+	if c < 0 || sim.s.CPUs[c].Armed > sim.now+dt {
+		sim.now += dt
+		return
+	}
+	sim.now = max(sim.now+1000, sim.s.CPUs[c].Armed) // the kernel arms at least 1 us ahead
+	sim.note("cpu %d: timer interrupt", c)
+	if sim.cpus[c].halted {
+		sim.resume(c)
+		return
+	}
+	sim.cpus[c].ipi = false
+	sim.expire(c)
+	sim.s.Tick(c, sim.now)
+	was := sim.s.CPUs[c].Cur
+	sim.reschedule(c)
+	// A timer interrupt makes progress: the thread changed, or the timer
+	// is re-armed for later. Otherwise it fires again at once, forever.
+	if p := &sim.s.CPUs[c]; p.Cur == was && p.Armed != 0 && p.Armed <= sim.now {
+		sim.fail("timer storm: cpu %d re-armed its timer for %d, not after now (%d), and still runs thread %d", c, p.Armed, sim.now, was)
+	}
+}
+
+func (sim *simulator) anyIPI() bool {
+	for c := range sim.cpus {
+		if sim.cpus[c].ipi {
+			return true
+		}
+	}
+	return false
+}
+
+// deliverIPI delivers a pending wake IPI on a random CPU that has one.
+func (sim *simulator) deliverIPI() {
+	var p []int
+	for c := range sim.cpus {
+		if sim.cpus[c].ipi {
+			p = append(p, c)
+		}
+	}
+	if len(p) == 0 {
+		sim.advance()
+		return
+	}
+	c := p[sim.choose(len(p))]
+	sim.cpus[c].ipi = false
+	sim.note("cpu %d: wake IPI", c)
+	if sim.cpus[c].halted {
+		sim.resume(c)
+		return
+	}
+	sim.reschedule(c)
+}
+
+// deviceInterrupt wakes a device waiter from an interrupt on CPU 0 (the
+// I/O APIC routes devices to the boot CPU).
+func (sim *simulator) deviceInterrupt() {
+	w := sim.blocked(true)
+	if len(w) == 0 {
+		sim.advance()
+		return
+	}
+	t := w[sim.choose(len(w))]
+	sim.note("cpu 0: device interrupt wakes %d", t)
+	if sim.cpus[0].halted {
+		sim.wake(0, t) // kernelTrap, under the lock; then HLT returns
+		sim.resume(0)
+		return
+	}
+	sim.cpus[0].ipi = false
+	sim.wake(0, t)
+	sim.reschedule(0)
+}
+
+// signal: a signal for a random thread, from the thread on a random busy
+// CPU: a blocked thread (not a device waiter) wakes with EINTR, a running
+// one on another CPU gets its CPU kicked.
+func (sim *simulator) signal() {
+	r := sim.running()
+	if len(r) == 0 {
+		sim.advance()
+		return
+	}
+	c := r[sim.choose(len(r))]
+	t := TID(sim.choose(sim.maxLive))
+	sim.cpus[c].ipi = false
+	switch th := &sim.s.Threads[t]; th.State {
+	case Blocked:
+		if !th.Device {
+			sim.note("cpu %d: signal wakes %d", c, t)
+			sim.wake(c, t)
+		}
+	case Running:
+		sim.kick(c, th.CPU)
+	}
+	sim.reschedule(c)
+}
+
+// waitBound is the longest a thread may wait in a run queue: a slice for
+// each thread that can be ahead of it, and one more.
+func (sim *simulator) waitBound() int64 { return int64(sim.maxLive+1) * sim.s.SliceNs }
+
+// checkInvariants checks the scheduler's state between events.
+func (sim *simulator) checkInvariants() {
+	s := sim.s
+	// Each runnable thread is in exactly one queue, its CPU's; queues
+	// hold only runnable threads.
+	inQueue := make(map[TID]int)
+	for c := 0; c < s.NCPU; c++ {
+		q := &s.CPUs[c].RunQ
+		for i := 0; i < q.size; i++ {
+			t := q.ring[(q.head+i)%len(q.ring)]
+			inQueue[t]++
+			if s.Threads[t].State != Runnable {
+				sim.fail("queues: thread %d in cpu %d's queue is %d, not runnable", t, c, s.Threads[t].State)
+			}
+			if s.Threads[t].CPU != c {
+				sim.fail("queues: thread %d in cpu %d's queue names cpu %d", t, c, s.Threads[t].CPU)
+			}
+		}
+	}
+	running, live := 0, 0
+	for i := range s.Threads {
+		th := &s.Threads[i]
+		if th.State != Free {
+			live++
+		}
+		if th.State == Runnable && inQueue[TID(i)] != 1 {
+			sim.fail("queues: runnable thread %d is in %d queues", i, inQueue[TID(i)])
+		}
+		// Run-queue waits are bounded, for the threads still waiting too.
+		if th.State == Runnable && sim.now-th.Queued > sim.waitBound() {
+			sim.fail("wait: thread %d has waited %d ns in cpu %d's queue, more than %d", i, sim.now-th.Queued, th.CPU, sim.waitBound())
+		}
+		if th.State == Running {
+			running++
+			if s.CPUs[th.CPU].Cur != TID(i) || sim.cpus[th.CPU].halted {
+				sim.fail("running: thread %d is running but not on cpu %d", i, th.CPU)
+			}
+		}
+	}
+	// Running counts are exact; a CPU runs a thread or halts.
+	if running != s.Running || live != s.Live {
+		sim.fail("counts: %d running and %d live threads, the scheduler counts %d and %d", running, live, s.Running, s.Live)
+	}
+	for c := 0; c < s.NCPU; c++ {
+		p := &s.CPUs[c]
+		if sim.cpus[c].halted != (p.Cur == None) {
+			sim.fail("cpus: cpu %d halted=%v with thread %d", c, sim.cpus[c].halted, p.Cur)
+		}
+		// No lost wake-up: a CPU with queued threads enters its
+		// scheduler soon: a wake IPI is on its way, or it runs a thread
+		// with the timer armed for the end of that thread's slice.
+		if p.RunQ.Len() > 0 && !sim.cpus[c].ipi {
+			if sim.cpus[c].halted {
+				sim.fail("lost wake-up: cpu %d is halted with %d queued threads and no IPI", c, p.RunQ.Len())
+			} else if p.Armed == 0 || p.Armed > p.SliceStart+s.SliceNs {
+				sim.fail("lost wake-up: cpu %d runs thread %d with %d queued and its timer at %d, not by the slice end %d", c, p.Cur, p.RunQ.Len(), p.Armed, p.SliceStart+s.SliceNs)
+			}
+		}
+		if p.MaxWaitNs > sim.waitBound() {
+			sim.fail("wait: a thread waited %d ns in cpu %d's queue, more than %d", p.MaxWaitNs, c, sim.waitBound())
+		}
+	}
+	// The earliest deadline is armed somewhere.
+	if t, when := s.Timers.Next(); t != None {
+		armed := false
+		for c := 0; c < s.NCPU; c++ {
+			if a := s.CPUs[c].Armed; a != 0 && a <= when || c == s.TimerOwner && sim.cpus[c].ipi {
+				armed = true
+			}
+		}
+		if !armed {
+			sim.fail("timers: thread %d's deadline %d is armed on no CPU (owner %d)", t, when, s.TimerOwner)
+		}
+	}
+	// A deadlock is reported when nothing can ever run.
+	if !sim.done && sim.canProgress() == "" {
+		sim.fail("deadlock: nothing can run, and no deadlock was reported")
+	}
+}
+
+// run runs up to steps events, checking after each; it returns the first
+// failure with the events before it, or "".
+func (sim *simulator) run(steps int) string {
+	sim.checkInvariants()
+	for i := 0; i < steps && !sim.done && sim.failure == ""; i++ {
+		sim.step()
+		if sim.failure == "" && !sim.done { // a deadlock report stops the machine mid-event
+			sim.checkInvariants()
+		}
+	}
+	if sim.failure == "" {
+		return ""
+	}
+	return fmt.Sprintf("step %d: %s\nlast events:\n  %s", sim.steps, sim.failure, strings.Join(sim.log, "\n  "))
+}
+
+// randomSim makes a simulator driven by a seeded random source.
+func randomSim(seed int64, ncpu int, m mistake) *simulator {
+	r := rand.New(rand.NewSource(seed))
+	return newSimulator(ncpu, 2+r.Intn(3*ncpu+4), r.Intn, m)
+}
+
+// TestSimulate runs the policy through many random schedules on 1 to 8
+// CPUs and checks the invariants after every event.
+func TestSimulate(t *testing.T) {
+	runs, steps := 400, 3000
+	if testing.Short() {
+		runs = 50
+	}
+	ends := map[string]int{}
+	total := 0
+	for seed := int64(0); seed < int64(runs); seed++ {
+		ncpu := 1 + int(seed%8)
+		sim := randomSim(seed, ncpu, correct)
+		require.Empty(t, sim.run(steps), "seed %d, %d CPUs", seed, ncpu)
+		ends[sim.why]++
+		total += sim.steps
+	}
+	t.Logf("%d runs, %d events; endings: %v", runs, total, ends)
+	// The schedules must reach every ending, or the test proves little.
+	assert.NotZero(t, ends["exit"], "no run ended by the last thread's exit")
+	assert.NotZero(t, ends["deadlock"], "no run ended in a deadlock")
+	assert.NotZero(t, ends[""], "no run lasted all its steps")
+}
+
+// TestSimulatorCatchesPlantedMistakes proves the invariants can fail: each
+// planted policy bug is caught, with the invariant it breaks.
+func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		m    mistake
+		want string
+	}{
+		{"no IPI to an idle CPU", mistakeNoKick, "lost wake-up: cpu [0-9]+ is halted"},
+		{"woken thread stays home", mistakeStayHome, "lost wake-up: cpu [0-9]+ runs"},
+		// The running count drops to 0 with a thread running: the next
+		// idle CPU reports a deadlock that is none (issue 13, bug 2).
+		{"exit counts the thread off twice", mistakeExitDrop, "deadlock reported but|counts:"},
+		{"new deadline on another CPU's timer", mistakeNoOwner, "timers: thread [0-9]+'s deadline"},
+		{"no preemption at the end of a slice", mistakeNoPreempt, "timer storm"},
+		{"no deadlock report", mistakeNoDeadlock, "no deadlock was reported|the machine hangs"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			caught := ""
+			for seed := int64(0); seed < 200 && caught == ""; seed++ {
+				caught = randomSim(seed, 2+int(seed%4), c.m).run(3000)
+			}
+			require.NotEmpty(t, caught, "the simulator missed a planted mistake")
+			assert.Regexp(t, c.want, caught)
+		})
+	}
+}
+
+// TestSimulatorWaitBound: a thread left in a run queue longer than the
+// bound fails the wait invariant (no planted policy mistake gets that far
+// without breaking the lost wake-up or the timer invariants first).
+func TestSimulatorWaitBound(t *testing.T) {
+	sim := randomSim(1, 2, correct)
+	require.Empty(t, sim.run(200))
+	require.False(t, sim.done)
+	s := sim.s
+	n := s.Alloc()
+	s.Threads[n].CPU = 0
+	sim.kick(NoKick, s.MakeRunnable(n, sim.now-sim.waitBound()-1))
+	sim.checkInvariants()
+	assert.Contains(t, sim.failure, "wait: thread")
+}
+
+// TestPlaceNewThread checks where a new thread is queued: on an idle CPU
+// if any, else on the least loaded. Every new thread used to start on
+// CPU 0's queue, whatever the load.
+func TestPlaceNewThread(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		running []bool
+		queued  []int
+		idle    int
+		parent  int
+		want    int
+	}{
+		{"idle CPU", []bool{true, true, false, true}, []int{0, 0, 0, 0}, 2, 1, 2},
+		{"idle CPU 0 from CPU 3", []bool{false, true, true, true}, []int{0, 1, 0, 0}, 0, 3, 0},
+		{"least loaded", []bool{true, true, true, true}, []int{2, 0, 1, 1}, -1, 0, 1},
+		{"parent wins ties", []bool{true, true, true, true}, []int{1, 1, 0, 0}, -1, 2, 2},
+		{"one CPU", []bool{true}, []int{3}, -1, 0, 0},
+	} {
+		s := new(Scheduler)
+		s.Init(len(c.running))
+		for i := range c.running {
+			if c.running[i] {
+				s.CPUs[i].Cur = TID(i)
+			}
+			for k := range c.queued[i] {
+				s.CPUs[i].RunQ.Push(TID(10 + 10*i + k))
+			}
+		}
+		if c.idle >= 0 {
+			s.CPUs[c.idle].Idle = true
+		}
+		assert.Equal(t, c.want, s.Place(c.parent), c.name)
+	}
+}
+
+// FuzzSchedule drives the simulator from the fuzzer's bytes: the CPU
+// count, then one choice per byte; the run ends when they run out.
+func FuzzSchedule(f *testing.F) {
+	f.Add(uint8(2), []byte{0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	f.Add(uint8(4), []byte("clone, block, wake, exit, timer, IPI: all of them, in any order"))
+	f.Add(uint8(1), []byte{9, 9, 9, 9, 0, 1, 0, 2})
+	f.Fuzz(func(t *testing.T, ncpu uint8, script []byte) {
+		n := 1 + int(ncpu)%MaxCPUs
+		pos := 0
+		choose := func(k int) int {
+			if pos >= len(script) {
+				return 0
+			}
+			pos++
+			return int(script[pos-1]) % k
+		}
+		sim := newSimulator(n, 2+n*2, choose, correct)
+		for !sim.done && sim.failure == "" && pos < len(script) {
+			sim.step()
+			if sim.failure == "" && !sim.done {
+				sim.checkInvariants()
+			}
+		}
+		if sim.failure != "" {
+			t.Fatalf("%d CPUs: %s\nlast events:\n  %s", n, sim.failure, strings.Join(sim.log, "\n  "))
+		}
+	})
+}

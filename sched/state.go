@@ -1,0 +1,136 @@
+package sched
+
+import "github.com/gometal/gometal/kernel/abi"
+
+// MaxCPUs bounds the per-CPU table (abi.MaxCPUs, which the host tools
+// check --smp against).
+const MaxCPUs = abi.MaxCPUs
+
+// State is where a thread is in its life.
+type State uint8
+
+// Thread states.
+const (
+	Free     State = iota // the slot is unused
+	Runnable              // in exactly one run queue
+	Running               // on a CPU (CPU.Cur)
+	Blocked               // waiting; Wake makes it runnable
+)
+
+// Thread is one thread's scheduling state.
+type Thread struct {
+	State State
+	// Device: a blocked thread waits for an interrupt (console input,
+	// epoll, the network stack), which the deadlock detector counts as a
+	// way to make progress.
+	Device  bool
+	CPU     int   // the CPU it last ran on, or whose queue it is in
+	CPUTime int64 // ns spent running, for CLOCK_THREAD_CPUTIME_ID
+	LastRun int64 // when its CPU time was last charged
+	Queued  int64 // when it last joined a run queue
+}
+
+// CPU is one processor's scheduling state.
+type CPU struct {
+	Cur        TID      // the running thread; None while the CPU schedules or idles
+	RunQ       RunQueue // threads waiting for this CPU
+	Armed      int64    // deadline its timer is armed for, 0 if stopped
+	SliceStart int64    // when Cur got the CPU
+	Resched    bool     // pick another thread at the next Schedule
+	// Idle: halted with nothing to run and not yet sent a wake-up, so
+	// a thread made runnable may be handed to it. Cleared when it is
+	// chosen (it is then owed a wake IPI) and when it wakes (Woke).
+	Idle      bool
+	MaxWaitNs int64 // the longest a thread waited in a run queue before running here
+}
+
+// Scheduler is the whole scheduling state: the thread and CPU tables, the
+// timer heap, the futex table and the CPU-time timers. The kernel has one,
+// guarded by its kernel lock; the simulator (sim_test.go) makes its own.
+// It holds only integers and fixed arrays. The zero value is not ready:
+// call Init.
+type Scheduler struct {
+	Threads [MaxThreads]Thread
+	CPUs    [MaxCPUs]CPU
+	NCPU    int // CPUs online: the first NCPU entries of CPUs
+
+	Timers  Timers  // per-thread deadlines (sleep, futex and epoll timeouts)
+	Futexes Futexes // threads waiting on a key (futex word or kernel key)
+
+	Live    int   // threads not Free
+	Running int   // threads on a CPU right now (CPU.Cur with State Running)
+	SliceNs int64 // how long a thread runs while others wait for its CPU
+	// TimerOwner is the CPU whose timer is armed for Timers.Next: the
+	// last to set the earliest deadline, or an idle CPU that took it over.
+	TimerOwner int
+
+	CPUTimers  [MaxCPUTimers]CPUTimer // timer_create and setitimer(ITIMER_PROF)
+	NArmed     int                    // armed CPUTimers, so the common case costs nothing
+	ProcessCPU int64                  // CPU time charged to all threads, exited ones too
+
+	mistake mistake // a planted policy bug, for the simulator's self-test
+}
+
+// DefaultSliceNs is the thread time slice the kernel starts with.
+const DefaultSliceNs = 10e6
+
+// Init empties the scheduler for ncpu CPUs.
+// Context: boot; does not allocate.
+func (s *Scheduler) Init(ncpu int) {
+	for i := range s.Threads {
+		s.Threads[i] = Thread{}
+	}
+	for i := range s.CPUs {
+		s.CPUs[i] = CPU{Cur: None}
+	}
+	s.NCPU = ncpu
+	s.Timers.Init()
+	s.Futexes.Init()
+	s.Live, s.Running, s.TimerOwner = 0, 0, 0
+	s.SliceNs = DefaultSliceNs
+	for i := range s.CPUTimers {
+		s.CPUTimers[i] = CPUTimer{}
+	}
+	s.NArmed, s.ProcessCPU = 0, 0
+}
+
+// Alloc takes a free thread slot, Blocked until MakeRunnable or Start,
+// and returns it, or None when the table is full.
+// Context: trap or boot, kernel lock held; does not allocate.
+func (s *Scheduler) Alloc() TID {
+	for i := range s.Threads {
+		if s.Threads[i].State == Free {
+			s.Threads[i] = Thread{State: Blocked}
+			s.Live++
+			return TID(i)
+		}
+	}
+	return None
+}
+
+// Release frees a slot Alloc returned that never ran (a clone that
+// failed). Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) Release(t TID) {
+	s.Threads[t].State = Free
+	s.Live--
+}
+
+// Start puts t on CPU c at boot, running: the program's first thread.
+// Context: boot; does not allocate.
+func (s *Scheduler) Start(t TID, c int, now int64) {
+	th := &s.Threads[t]
+	th.State, th.CPU, th.LastRun = Running, c, now
+	s.Running++
+	s.CPUs[c].Cur = t
+	s.CPUs[c].SliceStart = now
+}
+
+// Load is how many threads CPU c has: queued, and the one it runs.
+// Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) Load(c int) int {
+	n := s.CPUs[c].RunQ.Len()
+	if s.CPUs[c].Cur != None {
+		n++
+	}
+	return n
+}
