@@ -42,6 +42,12 @@ func doSyscall(c *percpu, t sched.TID) {
 	a0, a1, a2, a3, a4, a5 := uintptr(r.DI), uintptr(r.SI), uintptr(r.DX), uintptr(r.R10), uintptr(r.R8), uintptr(r.R9)
 	var ret int64
 	threads[t].restartNr = r.AX // what a restarted call executes again
+	if unixCall(r.AX, a0) {
+		if ret = unixSyscall(t, r.AX, a0, a1, a2, a3, a4, a5); ret != blocked {
+			threads[t].regs.AX = uint64(ret)
+		}
+		return
+	}
 	switch nr := r.AX; nr {
 	case unix.SYS_READ:
 		ret = sysRead(t, int(a0), a1, a2)
