@@ -128,6 +128,9 @@ func unixType(typ, proto int) (int, int64) {
 		return 0, -_EPROTONOSUPPORT
 	}
 	st := typ & 0xf
+	if st > unix.SOCK_PACKET {
+		return 0, -_EINVAL // beyond SOCK_MAX
+	}
 	if st == unix.SOCK_RAW {
 		st = unix.SOCK_DGRAM
 	}

@@ -331,7 +331,7 @@ func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 	if r < 0 || r == blocked {
 		return r
 	}
-	var mflags uint32
+	mflags := uint32(flags & unix.MSG_CMSG_CLOEXEC) // Linux echoes it
 	if um.N < um.Full {
 		mflags |= unix.MSG_TRUNC
 	}

@@ -79,6 +79,7 @@ var bootCases = map[string]bootCase{
 	"bolt":     {},
 	"sqlite":   {},
 	"badfiles": {},
+	"unixsock": {},
 	// fillfs fills the in-memory file system: ENOSPC, then everything
 	// still works. (A host's /tmp is a disk, so there is nothing to compare.)
 	"fillfs": {mem: "128M", guestOnly: true, check: func(t *testing.T, res *qemu.Result) {
