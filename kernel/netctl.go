@@ -193,18 +193,16 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 		return -_EFAULT
 	}
 	changed := false
-	if s.typ == abi.SockDgram {
-		if len(src) > 0 {
-			mark, ok := s.rx.startDgram(dgramHeader{len: uint32(len(src)), addr: fromABI(io.Remote)})
-			if ok && s.rx.put(src, false) == len(src) {
-				changed = true
-			} else {
-				if ok {
-					s.rx.truncate(mark)
-				}
-				netDropped++
-				io.Len = 0
+	if s.typ == abi.SockDgram { // a datagram may be empty: it still counts
+		mark, ok := s.rx.startDgram(dgramHeader{len: uint32(len(src)), addr: fromABI(io.Remote)})
+		if ok && s.rx.put(src, false) == len(src) {
+			changed = true
+		} else {
+			if ok {
+				s.rx.truncate(mark)
 			}
+			netDropped++
+			io.Len = 0
 		}
 	} else {
 		n := s.rx.put(src, true)
