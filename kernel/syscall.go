@@ -261,8 +261,10 @@ func doSyscall(c *percpu, t sched.TID) {
 		ret = -int64(unix.ECHILD) // the program is the only process: it has no children
 	case unix.SYS_GETGROUPS:
 		ret = 0 // root, in no supplementary group
-	case unix.SYS_COPY_FILE_RANGE, unix.SYS_SPLICE, unix.SYS_SENDFILE, unix.SYS_TEE:
+	case unix.SYS_COPY_FILE_RANGE, unix.SYS_SPLICE, unix.SYS_TEE:
 		ret = -_EINVAL // not offered: Go falls back to read and write
+	case unix.SYS_SENDFILE:
+		ret = sysSendfile(t, int(a0), int(a1), a2, a3)
 	case unix.SYS_FSTAT:
 		ret = sysFstat(int(a0), a1)
 	case unix.SYS_IOCTL:

@@ -37,6 +37,7 @@ func main() {
 	rights()
 	nonblocking()
 	readiness()
+	sendfile()
 }
 
 // stream serves an echo over a path and checks the file, the errors and
@@ -380,6 +381,61 @@ func readiness() {
 	check(syscall.Close(fds[1]))
 	check(syscall.Close(lone))
 	check(syscall.Close(ep))
+}
+
+// sendfile copies a file's bytes to a socket, a pipe and a file with
+// sendfile(2).
+func sendfile() {
+	path := filepath.Join(dir, "source")
+	data := make([]byte, 100000)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	check(os.WriteFile(path, data, 0o644))
+	in, err := syscall.Open(path, syscall.O_RDONLY, 0)
+	check(err)
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	check(err)
+	n, err := syscall.Sendfile(fds[0], in, nil, 5000)
+	pos, _ := syscall.Seek(in, 0, io.SeekCurrent)
+	fmt.Printf("sendfile: to a socket: %d %s, file offset %d\n", n, errnoOf(err), pos)
+	buf := make([]byte, 8192)
+	got := 0
+	for got < n {
+		k, err := syscall.Read(fds[1], buf[got:])
+		check(err)
+		got += k
+	}
+	fmt.Println("sendfile: the bytes arrive:", bytes.Equal(buf[:got], data[:5000]))
+	off := int64(10)
+	n, err = syscall.Sendfile(fds[0], in, &off, 20)
+	pos, _ = syscall.Seek(in, 0, io.SeekCurrent)
+	fmt.Printf("sendfile: from an offset: %d %s, offset now %d, file offset %d\n", n, errnoOf(err), off, pos)
+	k, err := syscall.Read(fds[1], buf)
+	check(err)
+	fmt.Println("sendfile: those bytes:", bytes.Equal(buf[:k], data[10:30]))
+	var p [2]int
+	check(syscall.Pipe(p[:]))
+	n, err = syscall.Sendfile(p[1], in, nil, 1000)
+	fmt.Printf("sendfile: to a pipe: %d %s\n", n, errnoOf(err))
+	out, err := syscall.Open(filepath.Join(dir, "copy"), syscall.O_WRONLY|syscall.O_CREAT, 0o644)
+	check(err)
+	n, err = syscall.Sendfile(out, in, nil, 1<<20)
+	fmt.Printf("sendfile: to a file: %d %s\n", n, errnoOf(err))
+	n, err = syscall.Sendfile(out, in, nil, 1<<20)
+	fmt.Printf("sendfile: at the end: %d %s\n", n, errnoOf(err))
+	_, err = syscall.Sendfile(out, p[0], nil, 10)
+	fmt.Println("sendfile: from a pipe:", errnoOf(err))
+	app, err := syscall.Open(filepath.Join(dir, "copy"), syscall.O_WRONLY|syscall.O_APPEND, 0)
+	check(err)
+	off = 0
+	_, err = syscall.Sendfile(app, in, &off, 10)
+	fmt.Println("sendfile: to a file open for appending:", errnoOf(err))
+	_, err = syscall.Sendfile(out, 999, nil, 10)
+	fmt.Println("sendfile: from a closed descriptor:", errnoOf(err))
+	for _, fd := range []int{in, out, app, p[0], p[1], fds[0], fds[1]} {
+		check(syscall.Close(fd))
+	}
 }
 
 // fcntl runs fcntl(2) with no argument.
