@@ -141,6 +141,8 @@ func readiness(fd int) uint32 {
 		return pipeReadiness(descOf(f))
 	case fdUnix:
 		return usocks.Poll(f.socket)
+	case fdNetlink:
+		return netlinkReadiness(f.socket)
 	case fdNetCtl:
 		if dirtyCount > 0 {
 			return unix.EPOLLIN

@@ -107,6 +107,13 @@ func netCtlIoctl(req uint, arg uintptr) int64 {
 	io := (*abi.NetIO)(ptrOf(&b[0]))
 	if req == abi.NetCtlSetAddr {
 		ifaceAddr, dnsAddr = io.Local.IP, io.Remote.IP
+		if io.Flags&abi.IoNIC != 0 {
+			ifaceNIC = true
+			for k := range ifaceMAC {
+				ifaceMAC[k] = byte(io.Buf >> (8 * k))
+			}
+			ifaceMTU, ifacePrefix = uint32(io.Len), uint8(io.Len>>32)
+		}
 		return 0
 	}
 	if io.Sock >= maxSockets || sockets[io.Sock].typ == 0 || sockets[io.Sock].gen != io.Gen {

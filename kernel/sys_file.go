@@ -26,6 +26,7 @@ const (
 	fdDev     // a memory device: /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom
 	fdProcFD  // the directory /proc/self/fd
 	fdUnix    // a Unix-domain socket (unixsock.go)
+	fdNetlink // a route netlink socket (netlink.go)
 )
 
 type file struct {
@@ -174,6 +175,9 @@ func sysClose(fd int) int64 {
 	if f.kind == fdUnix {
 		unixRelease(f.socket)
 	}
+	if f.kind == fdNetlink {
+		nlSocks[f.socket].used = false
+	}
 	if f.kind == fdNetCtl {
 		closeNetCtl()
 	}
@@ -283,7 +287,7 @@ func descStat(f *file) (fs.Stat, int64) {
 	switch f.kind {
 	case fdConsole:
 		mode = unix.S_IFCHR | 0o620
-	case fdSocket, fdUnix:
+	case fdSocket, fdUnix, fdNetlink:
 		mode = unix.S_IFSOCK | 0o777
 	case fdMemFile:
 		if s, e := rootfs.Stat(f.ino); e == 0 { // the same identity as stat(2) of its path

@@ -48,6 +48,12 @@ func doSyscall(c *percpu, t sched.TID) {
 		}
 		return
 	}
+	if netlinkCall(r.AX, a0) {
+		if ret = netlinkSyscall(t, r.AX, a0, a1, a2, a3, a4, a5); ret != blocked {
+			threads[t].regs.AX = uint64(ret)
+		}
+		return
+	}
 	switch nr := r.AX; nr {
 	case unix.SYS_READ:
 		ret = sysRead(t, int(a0), a1, a2)
