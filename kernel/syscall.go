@@ -313,6 +313,9 @@ func doSyscall(c *percpu, t sched.TID) {
 		ret = sysWritev(t, int(a0), a1, int(a2))
 	case unix.SYS_SOCKETPAIR:
 		ret = -_EAFNOSUPPORT
+		if a0 == unix.AF_INET {
+			ret = -_EOPNOTSUPP // TCP and UDP sockets come alone
+		}
 	case unix.SYS_SCHED_SETAFFINITY, unix.SYS_PRCTL:
 		ret = 0
 	default:

@@ -54,11 +54,11 @@ func unixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 		return unixSocket(int(a1), int(a2))
 	case unix.SYS_SOCKETPAIR:
 		return unixSocketpair(int(a1), int(a2), a3)
-	case unix.SYS_READ, unix.SYS_RECVFROM:
+	case unix.SYS_READ:
 		io := sockIO{t: t, nr: nr, buf: a1, n: a2}
-		if nr == unix.SYS_RECVFROM {
-			io.flags = int(a3)
-		}
+		return unixRecv(fd, i, &io, 0, 0)
+	case unix.SYS_RECVFROM:
+		io := sockIO{t: t, nr: nr, buf: a1, n: a2, flags: int(a3)}
 		return unixRecv(fd, i, &io, a4, a5)
 	case unix.SYS_READV:
 		io := sockIO{t: t, nr: nr, iov: a1, iovcnt: int(a2)}
