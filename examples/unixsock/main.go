@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -140,8 +141,21 @@ func dgram() {
 	check(anon.Close())
 }
 
+// sigpipe reports whether SIGPIPE arrives on c soon.
+func sigpipe(c chan os.Signal) bool {
+	select {
+	case <-c:
+		return true
+	case <-time.After(300 * time.Millisecond):
+		return false
+	}
+}
+
 // pairs uses socketpair(2) for each socket type.
 func pairs() {
+	pipeSig := make(chan os.Signal, 4)
+	signal.Notify(pipeSig, syscall.SIGPIPE)
+	defer signal.Stop(pipeSig)
 	for _, typ := range []struct {
 		name string
 		t    int
@@ -160,7 +174,7 @@ func pairs() {
 		fmt.Printf("pair %s: SO_TYPE %d, first read %q\n", typ.name, v, buf[:n])
 		check(syscall.Shutdown(fds[0], syscall.SHUT_WR))
 		_, err = syscall.Write(fds[0], []byte("x"))
-		fmt.Printf("pair %s: write after SHUT_WR: %s\n", typ.name, errnoOf(err))
+		fmt.Printf("pair %s: write after SHUT_WR: %s, SIGPIPE %v\n", typ.name, errnoOf(err), sigpipe(pipeSig))
 		check(syscall.Close(fds[0]))
 		check(syscall.SetNonblock(fds[1], true))
 		var reads []string
@@ -174,7 +188,7 @@ func pairs() {
 		}
 		fmt.Printf("pair %s: reads after close: %s\n", typ.name, strings.Join(reads, " "))
 		err = syscall.Sendmsg(fds[1], []byte("x"), nil, nil, syscall.MSG_NOSIGNAL)
-		fmt.Printf("pair %s: send to a closed peer: %s\n", typ.name, errnoOf(err))
+		fmt.Printf("pair %s: send to a closed peer (MSG_NOSIGNAL): %s, SIGPIPE %v\n", typ.name, errnoOf(err), sigpipe(pipeSig))
 		check(syscall.Close(fds[1]))
 	}
 	_, err := syscall.Socketpair(syscall.AF_UNIX, 99, 0)
