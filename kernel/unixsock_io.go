@@ -339,9 +339,14 @@ func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 		mflags |= unix.MSG_TRUNC
 	}
 	used := uintptr(0)
+	if usocks.Passcred(i) && (um.N > 0 || um.Full > 0 || usocks.Type(i) != unix.SOCK_STREAM) {
+		if used = unixPutCreds(uintptr(ctl), uintptr(ctlLen)); used == 0 {
+			mflags |= unix.MSG_CTRUNC
+		}
+	}
 	if um.Rights != 0 {
-		var trunc bool
-		used, trunc = unixPutRights(um.Rights, uintptr(ctl), uintptr(ctlLen), flags&unix.MSG_CMSG_CLOEXEC != 0)
+		u, trunc := unixPutRights(um.Rights, uintptr(ctl)+used, uintptr(ctlLen)-used, flags&unix.MSG_CMSG_CLOEXEC != 0)
+		used += u
 		if trunc {
 			mflags |= unix.MSG_CTRUNC
 		}

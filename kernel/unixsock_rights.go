@@ -160,6 +160,28 @@ func unixPutRights(k int, ctl, n uintptr, cloexec bool) (uintptr, bool) {
 	return min(uintptr(clen+7)&^7, n), trunc
 }
 
+// unixPutCreds writes an SCM_CREDENTIALS message (this program: pid 1,
+// root) into the control buffer (ctl, n), as Linux does for a socket with
+// SO_PASSCRED; it returns the bytes used, 0 when it does not fit.
+// Context: trap, kernel lock held; does not allocate.
+func unixPutCreds(ctl, n uintptr) uintptr {
+	const clen = cmsgHdrSize + 12 // struct ucred
+	if ctl == 0 || n < clen {
+		return 0
+	}
+	var c [clen]byte
+	binary.LittleEndian.PutUint64(c[0:], clen)
+	binary.LittleEndian.PutUint32(c[8:], unix.SOL_SOCKET)
+	binary.LittleEndian.PutUint32(c[12:], unix.SCM_CREDENTIALS)
+	binary.LittleEndian.PutUint32(c[16:], 1) // pid; uid and gid 0
+	b, ok := userBytes(ctl, clen, true)
+	if !ok {
+		return 0
+	}
+	copy(b, c[:])
+	return min((clen+7)&^7, n)
+}
+
 // unixReleaseOne drops the reference of one descriptor in flight.
 // Context: trap, kernel lock held; does not allocate.
 func unixReleaseOne(r fs.Right) {

@@ -313,6 +313,28 @@ func rights() {
 	check(syscall.Close(got[2]))
 	check(syscall.Close(x))
 
+	passcred(ub, 1)
+	_, _, err = ua.WriteMsgUnix([]byte("creds"), syscall.UnixRights(int(pr.Fd())), nil)
+	check(err)
+	oob = make([]byte, 128)
+	n, oobn, flags, _, err = ub.ReadMsgUnix(buf, oob)
+	check(err)
+	fmt.Printf("rights: with SO_PASSCRED: %q, oob %d, flags %#x\n", buf[:n], oobn, flags)
+	msgs, err = syscall.ParseSocketControlMessage(oob[:oobn])
+	check(err)
+	for _, m := range msgs {
+		if m.Header.Type == syscall.SCM_CREDENTIALS {
+			c, err := syscall.ParseUnixCredentials(&m)
+			check(err)
+			fmt.Println("rights: credentials of this program:", c.Pid == int32(os.Getpid()), c.Uid == uint32(os.Getuid()), c.Gid == uint32(os.Getgid()))
+			continue
+		}
+		got, err := syscall.ParseUnixRights(&m)
+		check(err)
+		fmt.Println("rights: then descriptors:", len(got))
+		check(syscall.Close(got[0]))
+	}
+	passcred(ub, 0)
 	_, _, err = ua.WriteMsgUnix([]byte("x"), syscall.UnixRights(987), nil)
 	fmt.Println("rights: a closed descriptor:", errnoOf(err))
 	_, _, err = ua.WriteMsgUnix([]byte("y"), syscall.UnixRights(int(pr.Fd())), nil)
@@ -323,6 +345,15 @@ func rights() {
 	check(pr.Close())
 	check(ua.Close())
 	check(ub.Close())
+}
+
+// passcred sets SO_PASSCRED on c.
+func passcred(c *net.UnixConn, on int) {
+	rc, err := c.SyscallConn()
+	check(err)
+	check(rc.Control(func(fd uintptr) {
+		check(syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_PASSCRED, on))
+	}))
 }
 
 // nonblocking fills a non-blocking socketpair and drains it.
