@@ -37,6 +37,7 @@ func main() {
 	names()
 	rights()
 	nonblocking()
+	blocking()
 	readiness()
 	sendfile()
 }
@@ -386,6 +387,82 @@ func nonblocking() {
 	fmt.Println("nonblocking: drained all that was written:", drained == total)
 	check(syscall.Close(fds[0]))
 	check(syscall.Close(fds[1]))
+}
+
+// blocking makes blocking calls that have to wait for another thread:
+// a read of an empty socket, writes to a full one, a datagram receive and
+// an accept.
+func blocking() {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	check(err)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		_, err := syscall.Write(fds[0], []byte("late"))
+		check(err)
+	}()
+	buf := make([]byte, 64<<10)
+	n, err := syscall.Read(fds[1], buf)
+	check(err)
+	fmt.Printf("blocking: a read waited for %q\n", buf[:n])
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(i * 31)
+	}
+	got := make(chan []byte)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		var all []byte
+		for len(all) < len(data) {
+			n, err := syscall.Read(fds[1], buf)
+			check(err)
+			all = append(all, buf[:n]...)
+		}
+		got <- all
+	}()
+	for off := 0; off < len(data); {
+		n, err := syscall.Write(fds[0], data[off:])
+		check(err)
+		off += n
+	}
+	fmt.Println("blocking: 1 MiB through a full socket:", bytes.Equal(<-got, data))
+	check(syscall.Close(fds[0]))
+	check(syscall.Close(fds[1]))
+
+	d, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_DGRAM, 0)
+	check(err)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		check(syscall.Sendto(d[0], []byte("datagram"), 0, nil))
+	}()
+	n, _, err = syscall.Recvfrom(d[1], buf, 0)
+	check(err)
+	fmt.Printf("blocking: a receive waited for %q\n", buf[:n])
+	check(syscall.Close(d[0]))
+	check(syscall.Close(d[1]))
+
+	l, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	check(err)
+	path := filepath.Join(dir, "blocking.sock")
+	check(syscall.Bind(l, &syscall.SockaddrUnix{Name: path}))
+	check(syscall.Listen(l, 4))
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		c, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+		check(err)
+		check(syscall.Connect(c, &syscall.SockaddrUnix{Name: path}))
+		_, err = syscall.Write(c, []byte("hi"))
+		check(err)
+		check(syscall.Close(c))
+	}()
+	a, _, err := syscall.Accept(l)
+	check(err)
+	n, err = syscall.Read(a, buf)
+	check(err)
+	fmt.Printf("blocking: accept waited; the connection says %q\n", buf[:n])
+	n, err = syscall.Read(a, buf)
+	fmt.Println("blocking: then end of file:", n, errnoOf(err))
+	check(syscall.Close(a))
+	check(syscall.Close(l))
 }
 
 // readiness reports the epoll events of a socket as its peer writes,
