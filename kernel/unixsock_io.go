@@ -210,7 +210,7 @@ func unixPut(i, to int, io *sockIO, rights int) (int64, bool, fs.Errno) {
 	var done uintptr
 	used := false
 	for {
-		k, ok := io.gather(done, unixBuf[:])
+		k, ok := io.gather(done, unixBuf[:min(len(unixBuf), usocks.Room(i))])
 		if !ok {
 			return int64(done), used, unix.EFAULT
 		}

@@ -359,6 +359,17 @@ func (us *UnixSockets) writable(i int) bool {
 	return p.ring.free() >= UnixRingSize/4 && p.rLen < unixMaxRecords
 }
 
+// Room returns how many bytes a stream send from i could queue now (at
+// least 1, so that a send with no room finds out why), for the caller to
+// copy no more than that. Context: trap, kernel lock held; does not allocate.
+func (us *UnixSockets) Room(i int) int {
+	s := &us.s[i]
+	if s.typ != unix.SOCK_STREAM || !s.peerLive {
+		return UnixMaxDgram
+	}
+	return max(us.s[s.peer].ring.free(), 1)
+}
+
 // ConnectedTo reports whether socket j sends to i (its live peer): the
 // sockets to tell when i's queue drains or i closes.
 // Context: trap, kernel lock held; does not allocate.

@@ -371,9 +371,11 @@ func TestUnixStreamBig(t *testing.T) {
 	for i := range src {
 		src[i] = byte(i * 7)
 	}
+	assert.Equal(t, UnixRingSize, us.Room(a))
 	n, e := us.Send(m, a, -1, src, 0)
 	require.Equal(t, ok, e)
 	assert.Equal(t, UnixRingSize, n, "a stream send takes what fits")
+	assert.Equal(t, 1, us.Room(a), "no room: a send finds out")
 	_, e = us.Send(m, a, -1, src[n:], 0)
 	assert.Equal(t, EAGAIN, e)
 	var got []byte
@@ -389,4 +391,48 @@ func TestUnixStreamBig(t *testing.T) {
 		got = append(got, buf[:msg.N]...)
 	}
 	assert.True(t, bytes.Equal(src, got), "the bytes come out as they went in, across the ring's end")
+}
+
+func TestUnixOptionsAndPoll(t *testing.T) {
+	us, m := newUnix(t)
+	s, _ := us.New(unix.SOCK_SEQPACKET)
+	assert.Equal(t, uint32(unix.EPOLLHUP), us.Poll(s)&unix.EPOLLHUP, "an unconnected seqpacket socket reports HUP")
+	assert.Equal(t, ok, us.Shutdown(s, unix.SHUT_RDWR), "shutdown needs no connection")
+	assert.Equal(t, EINVAL, us.Shutdown(s, 3))
+	d, _ := us.New(unix.SOCK_DGRAM)
+	assert.Zero(t, us.Poll(d)&unix.EPOLLHUP, "datagram sockets never hang up by themselves")
+	assert.Equal(t, unix.EOPNOTSUPP, us.Listen(d, 1))
+	_, e := us.Accept(d)
+	assert.Equal(t, unix.EOPNOTSUPP, e)
+
+	assert.Equal(t, UnixBufDefault, us.Buf(d, true))
+	us.SetBuf(d, true, 1000)
+	assert.Equal(t, 4608, us.Buf(d, true), "doubled, at least the minimum")
+	us.SetBuf(d, false, 100000)
+	assert.Equal(t, 200000, us.Buf(d, false))
+	us.SetPasscred(d, true)
+	assert.True(t, us.Passcred(d))
+	assert.Equal(t, ok, us.TakeError(d))
+
+	a, b, _ := us.Pair(unix.SOCK_STREAM)
+	for _, p := range []string{"ab", "cde"} {
+		_, e := us.Send(m, a, -1, []byte(p), 0)
+		require.Equal(t, ok, e)
+	}
+	assert.Equal(t, 5, us.Buffered(b), "FIONREAD of a stream: every byte")
+	_, e = us.New(99)
+	assert.Equal(t, unix.ESOCKTNOSUPPORT, e)
+}
+
+func TestUnixTableFull(t *testing.T) {
+	us, _ := newUnix(t)
+	for range MaxUnixSockets {
+		_, e := us.New(unix.SOCK_STREAM)
+		require.Equal(t, ok, e)
+	}
+	_, e := us.New(unix.SOCK_STREAM)
+	assert.Equal(t, ENFILE, e)
+	_, _, e = us.Pair(unix.SOCK_STREAM)
+	assert.Equal(t, ENFILE, e)
+	assert.Equal(t, MaxUnixSockets, us.Live)
 }
