@@ -139,6 +139,10 @@ func readiness(fd int) uint32 {
 		return sockReadiness(f.socket)
 	case fdPipe:
 		return pipeReadiness(descOf(f))
+	case fdUnix:
+		return usocks.Poll(f.socket)
+	case fdNetlink:
+		return netlinkReadiness(f.socket)
 	case fdNetCtl:
 		if dirtyCount > 0 {
 			return unix.EPOLLIN

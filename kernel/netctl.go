@@ -107,6 +107,13 @@ func netCtlIoctl(req uint, arg uintptr) int64 {
 	io := (*abi.NetIO)(ptrOf(&b[0]))
 	if req == abi.NetCtlSetAddr {
 		ifaceAddr, dnsAddr = io.Local.IP, io.Remote.IP
+		if io.Flags&abi.IoNIC != 0 {
+			ifaceNIC = true
+			for k := range ifaceMAC {
+				ifaceMAC[k] = byte(io.Buf >> (8 * k))
+			}
+			ifaceMTU, ifacePrefix = uint32(io.Len), uint8(io.Len>>32)
+		}
 		return 0
 	}
 	if io.Sock >= maxSockets || sockets[io.Sock].typ == 0 || sockets[io.Sock].gen != io.Gen {
@@ -193,18 +200,16 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 		return -_EFAULT
 	}
 	changed := false
-	if s.typ == abi.SockDgram {
-		if len(src) > 0 {
-			mark, ok := s.rx.startDgram(dgramHeader{len: uint32(len(src)), addr: fromABI(io.Remote)})
-			if ok && s.rx.put(src, false) == len(src) {
-				changed = true
-			} else {
-				if ok {
-					s.rx.truncate(mark)
-				}
-				netDropped++
-				io.Len = 0
+	if s.typ == abi.SockDgram { // a datagram may be empty: it still counts
+		mark, ok := s.rx.startDgram(dgramHeader{len: uint32(len(src)), addr: fromABI(io.Remote)})
+		if ok && s.rx.put(src, false) == len(src) {
+			changed = true
+		} else {
+			if ok {
+				s.rx.truncate(mark)
 			}
+			netDropped++
+			io.Len = 0
 		}
 	} else {
 		n := s.rx.put(src, true)

@@ -333,7 +333,9 @@ func fillRandom(b []byte) {
 // dupable reports whether descriptors of kind can be duplicated: those
 // that point at a shared description, the console and sockets.
 // Context: trap, kernel lock held; does not allocate.
-func dupable(kind uint8) bool { return hasDesc(kind) || kind == fdConsole || kind == fdSocket }
+func dupable(kind uint8) bool {
+	return hasDesc(kind) || kind == fdConsole || kind == fdSocket || kind == fdUnix
+}
 
 // dupTo makes newfd a duplicate of oldfd (closing what newfd was).
 // Context: trap, kernel lock held; does not allocate.
@@ -358,6 +360,9 @@ func dupTo(oldfd, newfd int, cloexec bool) int64 {
 	}
 	if f.kind == fdSocket {
 		sockets[f.socket].extraFDs++
+	}
+	if f.kind == fdUnix {
+		usocks.Ref(f.socket)
 	}
 	return int64(newfd)
 }

@@ -25,6 +25,8 @@ const (
 	fdPipe    // one end of a pipe
 	fdDev     // a memory device: /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom
 	fdProcFD  // the directory /proc/self/fd
+	fdUnix    // a Unix-domain socket (unixsock.go)
+	fdNetlink // a route netlink socket (netlink.go)
 )
 
 type file struct {
@@ -37,7 +39,7 @@ type file struct {
 	memFile  int       // index in memFiles for fdMemFile
 	vector   uint8     // fdIRQ: its interrupt vector
 	reader   sched.TID // fdIRQ: a thread blocked reading it
-	socket   int       // fdSocket: slot in sockets
+	socket   int       // fdSocket: slot in sockets; fdUnix: slot in usocks
 	desc     int32     // fdFile, fdPipe, fdDev, fdProcFD: the open file description
 	ino      fs.Ino    // fdMemFile: the file's inode (for fstat)
 }
@@ -170,6 +172,12 @@ func sysClose(fd int) int64 {
 	if f.kind == fdSocket {
 		releaseSocketFD(fd, f.socket)
 	}
+	if f.kind == fdUnix {
+		unixRelease(f.socket)
+	}
+	if f.kind == fdNetlink {
+		nlSocks[f.socket].used = false
+	}
 	if f.kind == fdNetCtl {
 		closeNetCtl()
 	}
@@ -210,9 +218,9 @@ func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 		return fl
 	case unix.F_SETFL:
 		f.nonblock = arg&unix.O_NONBLOCK != 0
-		if f.kind == fdSocket { // O_NONBLOCK belongs to the socket, which dup shares
+		if f.kind == fdSocket || f.kind == fdUnix { // O_NONBLOCK belongs to the socket, which dup shares
 			for o := range files {
-				if files[o].kind == fdSocket && files[o].socket == f.socket {
+				if files[o].kind == f.kind && files[o].socket == f.socket {
 					files[o].nonblock = f.nonblock
 				}
 			}
@@ -279,7 +287,7 @@ func descStat(f *file) (fs.Stat, int64) {
 	switch f.kind {
 	case fdConsole:
 		mode = unix.S_IFCHR | 0o620
-	case fdSocket:
+	case fdSocket, fdUnix, fdNetlink:
 		mode = unix.S_IFSOCK | 0o777
 	case fdMemFile:
 		if s, e := rootfs.Stat(f.ino); e == 0 { // the same identity as stat(2) of its path
@@ -308,6 +316,16 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 	}
 	if f.kind == fdPipe && req == unix.SIOCINQ {
 		if !userWrite32(arg, uint32(pipes.Buffered(int(descOf(f).pipe)))) {
+			return -_EFAULT
+		}
+		return 0
+	}
+	if f.kind == fdUnix && (req == unix.SIOCINQ || req == unix.SIOCOUTQ) {
+		n := uint32(0)
+		if req == unix.SIOCINQ {
+			n = uint32(usocks.Buffered(f.socket))
+		}
+		if !userWrite32(arg, n) {
 			return -_EFAULT
 		}
 		return 0

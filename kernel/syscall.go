@@ -35,7 +35,8 @@ const (
 const blocked = int64(1) << 62
 
 // doSyscall runs the system call in t's saved registers (number in RAX,
-// arguments in RDI, RSI, RDX, R10, R8, R9) through syscallTable and stores
+// arguments in RDI, RSI, RDX, R10, R8, R9) through syscallTable, or the
+// Unix-domain and netlink socket code for calls on those sockets, and stores
 // the result in RAX unless the thread blocked. A number with no handler
 // gets ENOSYS and is logged by name once.
 // Context: trap, kernel lock held; does not allocate.
@@ -45,9 +46,14 @@ func doSyscall(c *percpu, t sched.TID) {
 	nr := r.AX
 	threads[t].restartNr = nr // what a restarted call executes again
 	var ret int64
-	if nr < uint64(len(syscallTable)) && syscallTable[nr].handler != nil {
+	switch {
+	case unixCall(nr, a[0]): // a socket call on (or making) a Unix-domain socket
+		ret = unixSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
+	case netlinkCall(nr, a[0]): // the same for a netlink socket
+		ret = netlinkSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
+	case nr < uint64(len(syscallTable)) && syscallTable[nr].handler != nil:
 		ret = syscallTable[nr].handler(c, t, a)
-	} else {
+	default:
 		unimplemented(nr)
 		ret = -_ENOSYS
 	}

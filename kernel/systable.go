@@ -100,7 +100,7 @@ var syscallTable = [...]sysEntry{
 		"EINVAL, as Linux for files it cannot copy in the kernel: Go falls back to read and write"},
 	unix.SYS_SPLICE:   {doNoFastCopy, supFixed, "EINVAL: Go falls back to read and write"},
 	unix.SYS_TEE:      {doNoFastCopy, supFixed, "EINVAL: Go falls back to read and write"},
-	unix.SYS_SENDFILE: {doNoFastCopy, supFixed, "EINVAL: Go falls back to read and write"},
+	unix.SYS_SENDFILE: {doSendfile, supPartial, "from a regular file to sockets, pipes, files and devices; other sources EINVAL"},
 
 	// Paths.
 	unix.SYS_OPEN:       {doOpen, supFull, ""},
@@ -194,9 +194,11 @@ var syscallTable = [...]sysEntry{
 	unix.SYS_EPOLL_WAIT:    {doEpollWait, supFull, ""},
 	unix.SYS_EPOLL_PWAIT:   {doEpollWait, supPartial, "the signal mask argument is ignored"},
 
-	// Sockets (TCP and UDP over IPv4 through gVisor's netstack).
-	unix.SYS_SOCKET:      {doSocket, supPartial, "AF_INET stream and datagram sockets; other families EAFNOSUPPORT"},
-	unix.SYS_SOCKETPAIR:  {doSocketpair, supFixed, "EAFNOSUPPORT: no AF_UNIX sockets yet"},
+	// Sockets: TCP and UDP over IPv4 through gVisor's netstack. Calls on
+	// Unix-domain and netlink sockets go to their own code before the
+	// table (doSyscall).
+	unix.SYS_SOCKET:      {doSocket, supPartial, "AF_INET stream and datagram sockets, AF_UNIX stream, datagram and seqpacket sockets, AF_NETLINK NETLINK_ROUTE (link and address dumps); other families EAFNOSUPPORT"},
+	unix.SYS_SOCKETPAIR:  {doSocketpair, supPartial, "AF_UNIX (served by the Unix-domain socket code); AF_INET EOPNOTSUPP, others EAFNOSUPPORT"},
 	unix.SYS_BIND:        {doBind, supFull, ""},
 	unix.SYS_LISTEN:      {doListen, supFull, ""},
 	unix.SYS_CONNECT:     {doConnect, supFull, ""},
@@ -209,8 +211,8 @@ var syscallTable = [...]sysEntry{
 	unix.SYS_GETSOCKOPT:  {doGetsockopt, supPartial, "the options the standard library reads; others ENOPROTOOPT"},
 	unix.SYS_SENDTO:      {doSendto, supFull, ""},
 	unix.SYS_RECVFROM:    {doRecvfrom, supFull, ""},
-	unix.SYS_SENDMSG:     {doSendmsg, supPartial, "control messages are ignored"},
-	unix.SYS_RECVMSG:     {doRecvmsg, supPartial, "never returns control messages"},
+	unix.SYS_SENDMSG:     {doSendmsg, supPartial, "control messages: SCM_RIGHTS and SCM_CREDENTIALS on AF_UNIX sockets; ignored on TCP and UDP"},
+	unix.SYS_RECVMSG:     {doRecvmsg, supPartial, "control messages: SCM_RIGHTS and SCM_CREDENTIALS on AF_UNIX sockets; none on TCP and UDP"},
 }
 
 // The handlers unpack the argument registers for the implementations in
@@ -345,7 +347,12 @@ func doEventfd2(_ *percpu, _ sched.TID, a sysArgs) int64 {
 	return sysEventfd(uint64(a.u32(0)), a.int(1))
 }
 
-// doNoFastCopy serves copy_file_range(2), splice(2), tee(2) and sendfile(2). Context: trap, kernel lock held.
+// doSendfile serves sendfile(2). Context: trap, kernel lock held.
+func doSendfile(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysSendfile(t, a.int(0), a.int(1), a[2], a[3])
+}
+
+// doNoFastCopy serves copy_file_range(2), splice(2) and tee(2). Context: trap, kernel lock held.
 func doNoFastCopy(*percpu, sched.TID, sysArgs) int64 { return -_EINVAL }
 
 // doOpen serves open(2). Context: trap, kernel lock held.

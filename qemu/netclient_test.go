@@ -153,3 +153,19 @@ func TestNetLegacyDeviceSkipped(t *testing.T) {
 	assert.Contains(t, log, "network: no virtio-net device (vendor 1af4, device 1041, or 1000 with modern capabilities); loopback only")
 	assert.Contains(t, string(res.Output), "udp echo: \"ping\" -> \"PING\"")
 }
+
+// TestInterfacesWithNIC boots examples/ifaces on QEMU's user network: the
+// guest lists its loopback interface and the NIC, with the address DHCP
+// gave it, through route netlink.
+func TestInterfacesWithNIC(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "ifaces.img")
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/ifaces", Out: img, Dir: mustRoot(t)})
+	require.NoError(t, err)
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Net: "user", Timeout: 120 * time.Second})
+	require.NoError(t, err, "%s", res.Console)
+	require.Equal(t, 0, res.ExitCode, "%s", res.Console)
+	out := string(res.Output)
+	assert.Contains(t, out, "1 lo mtu 65536 flags up|loopback|running hwaddr \"\" addrs [127.0.0.1/8] same by index true, by name true\n")
+	assert.Regexp(t, `\n2 eth0 mtu 1500 flags up\|broadcast\|multicast\|running hwaddr "52:54:00(:[0-9a-f]{2}){3}" addrs \[10\.0\.2\.15/24\] same by index true, by name true\n`, out)
+	assert.Contains(t, out, "all addresses: [127.0.0.1/8 10.0.2.15/24]\n")
+}

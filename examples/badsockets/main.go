@@ -96,4 +96,74 @@ func main() {
 	call("close: TCP", unix.SYS_CLOSE, tcp)
 	call("close: UDP", unix.SYS_CLOSE, udp)
 	call("listen: closed descriptor", unix.SYS_LISTEN, tcp, 5)
+	unixCases()
+}
+
+// unixPath is a sockaddr_un of n bytes naming path.
+func unixPath(path string, n int) []byte {
+	b := make([]byte, 110)
+	b[0] = unix.AF_UNIX
+	copy(b[2:], path)
+	return b[:n]
+}
+
+// unixCases makes Unix-domain socket calls with bad arguments.
+func unixCases() {
+	call("socket: AF_UNIX, bad protocol", unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_STREAM, 7)
+	call("socket: AF_UNIX, SOCK_RDM", unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_RDM, 0)
+	call("socket: AF_UNIX, type 12", unix.SYS_SOCKET, unix.AF_UNIX, 12, 0)
+	call("socketpair: bad vector", unix.SYS_SOCKETPAIR, unix.AF_UNIX, unix.SOCK_STREAM, 0, bad)
+	var sv [2]int32
+	call("socketpair: AF_INET", unix.SYS_SOCKETPAIR, unix.AF_INET, unix.SOCK_STREAM, 0, uintptr(unsafe.Pointer(&sv)))
+	s := call("socket: AF_UNIX stream", unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	d := call("socket: AF_UNIX datagram", unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	buf := make([]byte, 64)
+	var n uint32 = 110
+	np := uintptr(unsafe.Pointer(&n))
+	missing := unixPath("/nonexistent-gometal-dir/s", 30)
+	call("bind: AF_UNIX, bad address", unix.SYS_BIND, s, bad, 20)
+	call("bind: AF_UNIX, length 1", unix.SYS_BIND, s, ptr(unixPath("", 2)), 1)
+	call("bind: AF_UNIX, length 111", unix.SYS_BIND, s, ptr(append(unixPath("x", 110), 0)), 111)
+	call("bind: AF_UNIX, AF_INET address", unix.SYS_BIND, s, ptr(sockaddr(unix.AF_INET, 0, [4]byte{})), 16)
+	call("bind: AF_UNIX, missing directory", unix.SYS_BIND, s, ptr(missing), 30)
+	call("connect: AF_UNIX, missing path", unix.SYS_CONNECT, s, ptr(missing), 30)
+	call("connect: AF_UNIX, family alone", unix.SYS_CONNECT, s, ptr(unixPath("", 2)), 2)
+	call("connect: AF_UNIX, abstract nobody has", unix.SYS_CONNECT, s, ptr(unixPath("\x00gometal-nobody", 19)), 19)
+	call("listen: AF_UNIX, unbound", unix.SYS_LISTEN, s, 5)
+	call("listen: AF_UNIX, datagram", unix.SYS_LISTEN, d, 5)
+	call("accept4: AF_UNIX, not listening", unix.SYS_ACCEPT4, s, 0, 0, 0)
+	call("accept4: AF_UNIX, datagram", unix.SYS_ACCEPT4, d, 0, 0, 0)
+	call("read: AF_UNIX stream, not connected", unix.SYS_READ, s, ptr(buf), 10)
+	call("write: AF_UNIX stream, not connected", unix.SYS_WRITE, s, ptr(buf), 10)
+	call("sendto: AF_UNIX stream with an address", unix.SYS_SENDTO, s, ptr(buf), 10, 0, ptr(missing), 30)
+	call("sendto: AF_UNIX datagram, no peer", unix.SYS_SENDTO, d, ptr(buf), 10, 0, 0, 0)
+	call("sendto: AF_UNIX datagram, missing path", unix.SYS_SENDTO, d, ptr(buf), 10, 0, ptr(missing), 30)
+	call("recvfrom: AF_UNIX datagram, nothing (MSG_DONTWAIT)", unix.SYS_RECVFROM, d, ptr(buf), 10, unix.MSG_DONTWAIT, 0, 0)
+	call("shutdown: AF_UNIX, bad how", unix.SYS_SHUTDOWN, s, 7)
+	call("shutdown: AF_UNIX, not connected", unix.SYS_SHUTDOWN, s, unix.SHUT_RDWR)
+	call("getsockopt: AF_UNIX, TCP level", unix.SYS_GETSOCKOPT, s, unix.IPPROTO_TCP, unix.TCP_NODELAY, ptr(buf), np)
+	call("getsockopt: AF_UNIX, unknown option", unix.SYS_GETSOCKOPT, s, unix.SOL_SOCKET, 9999, ptr(buf), np)
+	call("getpeername: AF_UNIX, not connected", unix.SYS_GETPEERNAME, s, ptr(buf), np)
+	call("recvmsg: AF_UNIX, bad header", unix.SYS_RECVMSG, d, bad, unix.MSG_DONTWAIT)
+
+	var pair [2]int32
+	call("socketpair: AF_UNIX stream", unix.SYS_SOCKETPAIR, unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0, uintptr(unsafe.Pointer(&pair)))
+	iov := unix.Iovec{Base: &buf[0]}
+	iov.SetLen(1)
+	var msg unix.Msghdr
+	msg.Iov = &iov
+	msg.SetIovlen(1)
+	rights := unix.UnixRights(999)
+	msg.Control = &rights[0]
+	msg.SetControllen(len(rights))
+	call("sendmsg: SCM_RIGHTS of a closed descriptor", unix.SYS_SENDMSG, uintptr(pair[0]), uintptr(unsafe.Pointer(&msg)), 0)
+	rights = unix.UnixRights(int(pair[1]))
+	rights[0] = 200 // cmsg_len beyond the control data
+	msg.Control = &rights[0]
+	call("sendmsg: cmsg_len too long", unix.SYS_SENDMSG, uintptr(pair[0]), uintptr(unsafe.Pointer(&msg)), 0)
+	badCtl := [7]uint64{0, 0, uint64(uintptr(unsafe.Pointer(&iov))), 1, uint64(bad), 24, 0}
+	call("sendmsg: bad control pointer", unix.SYS_SENDMSG, uintptr(pair[0]), uintptr(unsafe.Pointer(&badCtl)), 0)
+	for _, fd := range []uintptr{s, d, uintptr(pair[0]), uintptr(pair[1])} {
+		call("close: AF_UNIX", unix.SYS_CLOSE, fd)
+	}
 }

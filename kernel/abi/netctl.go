@@ -103,6 +103,10 @@ const NetIOSize = 48
 const (
 	IoEOF   = 1 << 0 // NetCtlPushRx: the peer will send no more; NetCtlPullTx: Tx is drained and writing was shut down
 	IoTrunc = 1 << 1 // NetCtlPullTx: the datagram did not fit Buf and was truncated
+	// IoNIC (NetCtlSetAddr): there is a NIC; Buf holds its MAC address
+	// (byte k in bits 8k to 8k+7), Len its MTU (low 32 bits) and the
+	// prefix length of its address (bits 32 to 39).
+	IoNIC = 1 << 2
 )
 
 // The ioctls on a NetCtlPath descriptor ('G' 'N' n).

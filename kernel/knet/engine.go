@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
@@ -38,9 +39,18 @@ const scratchSize = 64 << 10
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
-// newEngine opens /dev/netctl and tells the kernel the interface address
-// and the DNS server (for /etc/resolv.conf).
-func newEngine(st *stack.Stack, addr, dns [4]byte) (*engine, error) {
+// nicInfo describes the NIC for the kernel's interface list (route
+// netlink).
+type nicInfo struct {
+	present bool
+	mac     tcpip.LinkAddress
+	mtu     uint32
+	prefix  int
+}
+
+// newEngine opens /dev/netctl and tells the kernel the interface address,
+// the NIC and the DNS server (for /etc/resolv.conf).
+func newEngine(st *stack.Stack, addr, dns [4]byte, link nicInfo) (*engine, error) {
 	fd, err := syscall.Open(abi.NetCtlPath, syscall.O_RDWR|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, errorf("opening %s: %v", abi.NetCtlPath, err)
@@ -52,6 +62,13 @@ func newEngine(st *stack.Stack, addr, dns [4]byte) (*engine, error) {
 		ready: map[uint32]bool{},
 	}
 	io := abi.NetIO{Local: abi.Addr4{IP: addr}, Remote: abi.Addr4{IP: dns}}
+	if link.present {
+		io.Flags = abi.IoNIC
+		for k := range min(len(link.mac), 6) {
+			io.Buf |= uint64(link.mac[k]) << (8 * k)
+		}
+		io.Len = uint64(link.mtu) | uint64(link.prefix)<<32
+	}
 	if err := e.ioctl(abi.NetCtlSetAddr, &io); err != nil {
 		return nil, errorf("netctl: %v", err)
 	}

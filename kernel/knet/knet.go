@@ -57,6 +57,7 @@ func start(cfg config) error {
 	}
 	routes := []tcpip.Route{{Destination: mustSubnet([4]byte{127, 0, 0, 0}, 8), NIC: loopbackID}}
 	var addr [4]byte
+	var link nicInfo
 	nic, err := OpenNIC()
 	if err != nil {
 		logf("network: %v; loopback only", err)
@@ -76,13 +77,14 @@ func start(cfg config) error {
 			routes = append(routes, tcpip.Route{Destination: mustSubnet([4]byte{}, 0), Gateway: tcpip.AddrFrom4(cfg.gw.As4()), NIC: nicID})
 		}
 		logf("network: %s on %s, gateway %v", cfg.prefix, nic.MAC(), cfg.gw)
+		link = nicInfo{present: true, mac: nic.MAC(), mtu: nic.LinkEndpoint().MTU(), prefix: cfg.prefix.Bits()}
 	}
 	st.SetRouteTable(routes)
 	var dns [4]byte
 	if cfg.dns.IsValid() {
 		dns = cfg.dns.As4()
 	}
-	e, err := newEngine(st, addr, dns)
+	e, err := newEngine(st, addr, dns, link)
 	if err != nil {
 		return err
 	}

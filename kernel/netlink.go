@@ -1,0 +1,284 @@
+package kernel
+
+import (
+	"encoding/binary"
+
+	"github.com/gometal/gometal/kernel/rtnl"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// Route netlink sockets (AF_NETLINK, NETLINK_ROUTE), enough for package
+// net's Interfaces and InterfaceAddrs: a request (sendto, sendmsg, write)
+// is answered at once by kernel/rtnl from the kernel's view of the
+// interfaces (the loopback interface, and the NIC the network stack
+// reported); the answer waits in the socket for the next receive, which
+// without one is EAGAIN (nothing else ever arrives). Context (every
+// function here): trap, kernel lock held; none allocates.
+
+const (
+	maxNetlink   = 8
+	netlinkBuf   = 8192
+	sockaddrNlSz = 12 // sizeof(struct sockaddr_nl)
+)
+
+type nlSock struct {
+	used bool
+	pid  uint32 // port id, 0 until bound
+	n    int    // bytes of the pending answer
+	buf  [netlinkBuf]byte
+}
+
+var (
+	nlSocks   [maxNetlink]nlSock
+	nlNextPid uint32 = 1 // the first socket gets the program's pid, as on Linux
+	// The NIC as the network stack reported it (NetCtlSetAddr).
+	ifaceNIC    bool
+	ifaceMAC    [6]byte
+	ifacePrefix uint8
+	ifaceMTU    uint32
+)
+
+// netlinkCall reports whether system call nr with first argument a0 is a
+// socket call on a netlink socket (or makes one).
+// Context: trap, kernel lock held; does not allocate.
+func netlinkCall(nr uint64, a0 uintptr) bool {
+	if nr == unix.SYS_SOCKET {
+		return a0 == unix.AF_NETLINK
+	}
+	switch nr {
+	case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_BIND, unix.SYS_GETSOCKNAME, unix.SYS_SETSOCKOPT,
+		unix.SYS_GETSOCKOPT, unix.SYS_SENDTO, unix.SYS_RECVFROM, unix.SYS_SENDMSG, unix.SYS_RECVMSG,
+		unix.SYS_CONNECT, unix.SYS_GETPEERNAME:
+		f := getFile(int(a0))
+		return f != nil && f.kind == fdNetlink
+	}
+	return false
+}
+
+// netlinkSyscall runs socket call nr on a netlink socket.
+// Context: trap, kernel lock held; does not allocate.
+func netlinkSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
+	if nr == unix.SYS_SOCKET {
+		return netlinkSocket(int(a1), int(a2))
+	}
+	fd := int(a0)
+	s := &nlSocks[files[fd].socket]
+	switch nr {
+	case unix.SYS_BIND:
+		return netlinkBind(s, a1, a2)
+	case unix.SYS_GETSOCKNAME:
+		netlinkAutobind(s)
+		return netlinkWriteAddr(s.pid, a1, a2)
+	case unix.SYS_GETPEERNAME:
+		return netlinkWriteAddr(0, a1, a2)
+	case unix.SYS_CONNECT, unix.SYS_SETSOCKOPT:
+		return 0
+	case unix.SYS_GETSOCKOPT:
+		return -_ENOPROTOOPT
+	case unix.SYS_WRITE, unix.SYS_SENDTO:
+		io := sockIO{t: t, nr: nr, buf: a1, n: a2}
+		return netlinkSend(s, &io)
+	case unix.SYS_SENDMSG:
+		m, ok := readMsghdr(a1)
+		if !ok {
+			return -_EFAULT
+		}
+		io := sockIO{t: t, nr: nr, iov: m.iov, iovcnt: int(m.iovlen), msg: true}
+		return netlinkSend(s, &io)
+	case unix.SYS_READ:
+		io := sockIO{t: t, nr: nr, buf: a1, n: a2}
+		return netlinkRecv(s, &io)
+	case unix.SYS_RECVFROM:
+		io := sockIO{t: t, nr: nr, buf: a1, n: a2, flags: int(a3)}
+		r := netlinkRecv(s, &io)
+		if r >= 0 && a4 != 0 {
+			if e := netlinkWriteAddr(0, a4, a5); e != 0 {
+				return e
+			}
+		}
+		return r
+	}
+	return netlinkRecvmsg(t, s, a1, int(a2))
+}
+
+// netlinkSocket is socket(AF_NETLINK, typ, proto): NETLINK_ROUTE only.
+// Context: trap, kernel lock held; does not allocate.
+func netlinkSocket(typ, proto int) int64 {
+	switch typ &^ (unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC) {
+	case unix.SOCK_RAW, unix.SOCK_DGRAM:
+	default:
+		return -int64(unix.ESOCKTNOSUPPORT)
+	}
+	if proto != unix.NETLINK_ROUTE {
+		return -_EPROTONOSUPPORT
+	}
+	for k := range nlSocks {
+		if !nlSocks[k].used {
+			fd := allocFD(fdNetlink, openFlags(typ))
+			if fd < 0 {
+				return -_EMFILE
+			}
+			nlSocks[k].used, nlSocks[k].pid, nlSocks[k].n = true, 0, 0
+			files[fd].socket = k
+			return int64(fd)
+		}
+	}
+	return -_ENFILE
+}
+
+// netlinkAutobind gives s a port id if it has none.
+// Context: trap, kernel lock held; does not allocate.
+func netlinkAutobind(s *nlSock) {
+	if s.pid == 0 {
+		s.pid = nlNextPid
+		nlNextPid = 0x8000_0000 | (nlNextPid + 1)
+	}
+}
+
+// netlinkBind is bind(2) with a struct sockaddr_nl.
+// Context: trap, kernel lock held; does not allocate.
+func netlinkBind(s *nlSock, addr, n uintptr) int64 {
+	if n < sockaddrNlSz {
+		return -_EINVAL
+	}
+	b, ok := userBytes(addr, sockaddrNlSz, false)
+	if !ok {
+		return -_EFAULT
+	}
+	if binary.LittleEndian.Uint16(b) != unix.AF_NETLINK {
+		return -_EINVAL
+	}
+	pid := binary.LittleEndian.Uint32(b[4:])
+	switch {
+	case pid == 0:
+		netlinkAutobind(s)
+	case s.pid == 0:
+		s.pid = pid
+	case s.pid != pid:
+		return -_EINVAL
+	}
+	return 0
+}
+
+// netlinkWriteAddr writes a struct sockaddr_nl with port id pid as
+// getsockname does. Context: trap, kernel lock held; does not allocate.
+func netlinkWriteAddr(pid uint32, addr, lenAddr uintptr) int64 {
+	l, ok := userRead32(lenAddr)
+	if !ok {
+		return -_EFAULT
+	}
+	if int32(l) < 0 {
+		return -_EINVAL
+	}
+	var sa [sockaddrNlSz]byte
+	binary.LittleEndian.PutUint16(sa[0:], unix.AF_NETLINK)
+	binary.LittleEndian.PutUint32(sa[4:], pid)
+	b, ok := userBytes(addr, min(uintptr(l), sockaddrNlSz), true)
+	if !ok {
+		return -_EFAULT
+	}
+	copy(b, sa[:])
+	if !userWrite32(lenAddr, sockaddrNlSz) {
+		return -_EFAULT
+	}
+	return 0
+}
+
+// netlinkSend answers the request in io's buffers.
+// Context: trap, kernel lock held; does not allocate.
+func netlinkSend(s *nlSock, io *sockIO) int64 {
+	if e := io.measure(); e != 0 {
+		return e
+	}
+	var req [256]byte
+	k, ok := io.gather(0, req[:])
+	if !ok {
+		return -_EFAULT
+	}
+	netlinkAutobind(s)
+	var links [2]rtnl.Link
+	n, e := rtnl.Answer(s.buf[:], req[:k], s.pid, links[:ifaceLinks(&links)])
+	if e != 0 {
+		return -int64(e)
+	}
+	s.n = n
+	return int64(io.total)
+}
+
+// ifaceLinks describes the interfaces into l and returns how many.
+// Context: trap, kernel lock held; does not allocate.
+func ifaceLinks(l *[2]rtnl.Link) int {
+	l[0] = rtnl.Link{Index: 1, Name: "lo", Type: unix.ARPHRD_LOOPBACK,
+		Flags: unix.IFF_UP | unix.IFF_LOOPBACK | unix.IFF_RUNNING | unix.IFF_LOWER_UP,
+		MTU:   65536, Addr: [4]byte{127, 0, 0, 1}, Prefix: 8, Scope: unix.RT_SCOPE_HOST}
+	if !ifaceNIC {
+		return 1
+	}
+	l[1] = rtnl.Link{Index: 2, Name: "eth0", Type: unix.ARPHRD_ETHER,
+		Flags: unix.IFF_UP | unix.IFF_BROADCAST | unix.IFF_RUNNING | unix.IFF_MULTICAST | unix.IFF_LOWER_UP,
+		MTU:   ifaceMTU, MAC: ifaceMAC, Bcast: [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		Addr: ifaceAddr, Prefix: ifacePrefix}
+	return 2
+}
+
+// netlinkRecv reads the pending answer (EAGAIN without one); a short
+// buffer loses the rest, as for a datagram.
+// Context: trap, kernel lock held; does not allocate.
+func netlinkRecv(s *nlSock, io *sockIO) int64 {
+	if e := io.measure(); e != 0 {
+		return e
+	}
+	if s.n == 0 {
+		return -_EAGAIN
+	}
+	k := min(int(io.total), s.n)
+	if !io.scatter(s.buf[:k]) {
+		return -_EFAULT
+	}
+	full := s.n
+	if io.flags&unix.MSG_PEEK == 0 {
+		s.n = 0
+	}
+	if io.flags&unix.MSG_TRUNC != 0 {
+		return int64(full)
+	}
+	return int64(k)
+}
+
+// netlinkRecvmsg is recvmsg(2) on a netlink socket.
+// Context: trap, kernel lock held; does not allocate.
+func netlinkRecvmsg(t sched.TID, s *nlSock, msg uintptr, flags int) int64 {
+	m, ok := readMsghdr(msg)
+	if !ok {
+		return -_EFAULT
+	}
+	io := sockIO{t: t, nr: unix.SYS_RECVMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
+	full := s.n
+	r := netlinkRecv(s, &io)
+	if r < 0 {
+		return r
+	}
+	if m.name != 0 {
+		if e := netlinkWriteAddr(0, m.name, msg+8); e != 0 {
+			return e
+		}
+	}
+	var mflags uint32
+	if int(io.total) < full {
+		mflags = unix.MSG_TRUNC
+	}
+	if !userWrite64(msg+40, 0) || !userWrite32(msg+48, mflags) {
+		return -_EFAULT
+	}
+	return r
+}
+
+// netlinkReadiness is a netlink socket's epoll events.
+// Context: trap, kernel lock held; does not allocate.
+func netlinkReadiness(i int) uint32 {
+	if nlSocks[i].n > 0 {
+		return unix.EPOLLIN | unix.EPOLLOUT
+	}
+	return unix.EPOLLOUT
+}

@@ -1,0 +1,178 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// sendfile(2): bytes of a regular file go to a TCP or Unix-domain
+// socket, a pipe, another file or a device without passing through the
+// program. One call moves at most one buffer (unixBuf) of bytes; the
+// program calls again for more, as Go's poller does.
+
+// sendfileMax is Linux's MAX_RW_COUNT, the most one call moves.
+const sendfileMax = 0x7ffff000
+
+// sysSendfile copies up to count bytes of the file open at inFD, from
+// *offAddr (which advances) or, when offAddr is 0, from the description's
+// offset, to outFD. EINVAL when inFD is not a regular file or outFD cannot
+// take the bytes this way (a datagram socket, an epoll instance, a file
+// open for appending), EBADF for descriptors not open for it.
+// Context: trap, kernel lock held; does not allocate.
+func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
+	in, out := getFile(inFD), getFile(outFD)
+	if in == nil || out == nil {
+		return -_EBADF
+	}
+	if e := sendfileCheck(in, out); e != 0 {
+		return e
+	}
+	d := descOf(in)
+	pos := d.off
+	if offAddr != 0 {
+		v, ok := userRead64(offAddr)
+		if !ok {
+			return -_EFAULT
+		}
+		if int64(v) < 0 {
+			return -_EINVAL
+		}
+		pos = int64(v)
+	}
+	n := min(int64(min(count, sendfileMax, uintptr(len(unixBuf)))), max(rootfs.Size(d.ino)-pos, 0))
+	if n == 0 {
+		return 0
+	}
+	m := fsMem()
+	got, fe := rootfs.Read(&m, d.ino, pos, unixBuf[:n])
+	if fe != 0 {
+		return errno(fe)
+	}
+	put := kernelWrite(t, out, unixBuf[:got])
+	if put <= 0 || put == blocked {
+		return put
+	}
+	if offAddr != 0 {
+		userWrite64(offAddr, uint64(pos+put))
+	} else {
+		d.off += put
+	}
+	return put
+}
+
+// sendfileCheck checks sendfile's descriptors: a readable regular file in,
+// a writable descriptor out that takes kernel bytes.
+// Context: trap, kernel lock held; does not allocate.
+func sendfileCheck(in, out *file) int64 {
+	switch {
+	case in.kind != fdFile:
+		return -_EINVAL
+	case !canRead(descOf(in)):
+		return -_EBADF
+	case !rootfs.IsRegular(descOf(in).ino):
+		return -_EINVAL
+	case hasDesc(out.kind) && !canWrite(descOf(out)):
+		return -_EBADF
+	case out.kind == fdFile && (descOf(out).flags&unix.O_APPEND != 0 || !rootfs.IsRegular(descOf(out).ino)):
+		return -_EINVAL
+	case out.kind == fdSocket && sockets[out.socket].typ != abi.SockStream:
+		return -_EINVAL
+	}
+	switch out.kind {
+	case fdSocket, fdUnix, fdFile, fdPipe, fdDev, fdConsole:
+		return 0
+	}
+	return -_EINVAL
+}
+
+// kernelWrite writes the kernel bytes b to out as write(2) would: the
+// bytes taken, an errno, or blocked (t then waits, and executes its call
+// again).
+// Context: trap, kernel lock held; does not allocate.
+func kernelWrite(t sched.TID, out *file, b []byte) int64 {
+	switch out.kind {
+	case fdSocket:
+		return tcpKernelWrite(t, out, b)
+	case fdUnix:
+		return unixKernelWrite(t, out, b)
+	case fdPipe:
+		p := int(descOf(out).pipe)
+		m := fsMem()
+		put, e := pipes.Write(&m, p, b)
+		fsDone(&m)
+		switch {
+		case e == unix.EAGAIN && !out.nonblock:
+			return waitKey(t, pipeKey(p))
+		case e != 0:
+			return errno(e)
+		}
+		pipeChanged(p)
+		return int64(put)
+	case fdFile:
+		d := descOf(out)
+		m := fsMem()
+		put, e := rootfs.Write(&m, d.ino, d.off, b)
+		fsDone(&m)
+		if put == 0 && e != 0 {
+			return errno(e)
+		}
+		d.off += int64(put)
+		return int64(put)
+	case fdDev:
+		if rootfs.Rdev(descOf(out).ino) == devFull {
+			return -_ENOSPC
+		}
+	case fdConsole:
+		consoleWrite(b)
+	}
+	return int64(len(b))
+}
+
+// tcpKernelWrite queues kernel bytes on a connected TCP socket, as
+// sockSend does for the program's.
+// Context: trap, kernel lock held; does not allocate.
+func tcpKernelWrite(t sched.TID, out *file, b []byte) int64 {
+	i := out.socket
+	s := &sockets[i]
+	if s.soError != 0 {
+		err := int64(s.soError)
+		s.soError = 0
+		return -err
+	}
+	switch {
+	case s.state == abi.SockFailed || s.flags&abi.EvShutWr != 0 || s.state != abi.SockConnected && s.state != abi.SockConnecting:
+		return -_EPIPE
+	case s.state == abi.SockConnecting || s.tx.space() == 0:
+		if out.nonblock {
+			return -_EAGAIN
+		}
+		return sockWait(t, i, unix.SYS_SENDFILE)
+	}
+	put := s.tx.put(b, true)
+	if put == 0 {
+		return -_ENOBUFS
+	}
+	tellStack(i)
+	return int64(put)
+}
+
+// unixKernelWrite sends kernel bytes on a Unix-domain socket.
+// Context: trap, kernel lock held; does not allocate.
+func unixKernelWrite(t sched.TID, out *file, b []byte) int64 {
+	i := out.socket
+	m := fsMem()
+	n, e := usocks.Send(&m, i, -1, b, 0)
+	fsDone(&m)
+	dest := usocks.Peer(i)
+	if e == unix.EAGAIN && !out.nonblock && dest >= 0 {
+		return waitKey(t, unixKey(dest))
+	}
+	if e != 0 {
+		return errno(e)
+	}
+	if dest >= 0 {
+		unixNotify(dest)
+	}
+	return int64(n)
+}

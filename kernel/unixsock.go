@@ -1,0 +1,286 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// Unix-domain sockets: the glue between the program's socket calls on
+// AF_UNIX descriptors and the socket table in kernel/fs (usocks), which
+// holds the logic. Names in the file system are socket inodes made by
+// bind; a descriptor (kind fdUnix) holds one reference to its socket, as
+// does a message carrying it (SCM_RIGHTS). Waiting uses the wait keys of
+// files.go: a reader waits on its socket's key, a writer on the key of
+// the socket it sends to. Context (every function here): trap, kernel
+// lock held; none allocates.
+
+var (
+	usocks fs.UnixSockets
+	// unixBuf carries one call's bytes between the program's buffers and
+	// a socket's queue (the kernel lock serialises its users).
+	unixBuf [fs.UnixMaxDgram]byte
+)
+
+const unixKeyBase = 0xffff_f200_0000_0000
+
+// unixKey is the wait key of Unix socket i. Context: any; does not allocate.
+func unixKey(i int) uintptr { return unixKeyBase + uintptr(i)*8 }
+
+// unixCall reports whether system call nr with first argument a0 is a
+// socket call on a Unix-domain socket (or makes one).
+// Context: trap, kernel lock held; does not allocate.
+func unixCall(nr uint64, a0 uintptr) bool {
+	switch nr {
+	case unix.SYS_SOCKET, unix.SYS_SOCKETPAIR:
+		return a0 == unix.AF_UNIX
+	case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_READV, unix.SYS_WRITEV,
+		unix.SYS_BIND, unix.SYS_LISTEN, unix.SYS_CONNECT, unix.SYS_ACCEPT, unix.SYS_ACCEPT4,
+		unix.SYS_SHUTDOWN, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_SETSOCKOPT,
+		unix.SYS_GETSOCKOPT, unix.SYS_SENDTO, unix.SYS_RECVFROM, unix.SYS_SENDMSG, unix.SYS_RECVMSG:
+		f := getFile(int(a0))
+		return f != nil && f.kind == fdUnix
+	}
+	return false
+}
+
+// unixSyscall runs socket call nr on a Unix-domain socket.
+// Context: trap, kernel lock held; does not allocate.
+func unixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
+	fd := int(a0)
+	i := files[fd&(maxFDs-1)].socket
+	switch nr {
+	case unix.SYS_SOCKET:
+		return unixSocket(int(a1), int(a2))
+	case unix.SYS_SOCKETPAIR:
+		return unixSocketpair(int(a1), int(a2), a3)
+	case unix.SYS_READ:
+		io := sockIO{t: t, nr: nr, buf: a1, n: a2}
+		return unixRecv(fd, i, &io, 0, 0)
+	case unix.SYS_RECVFROM:
+		io := sockIO{t: t, nr: nr, buf: a1, n: a2, flags: int(a3)}
+		return unixRecv(fd, i, &io, a4, a5)
+	case unix.SYS_READV:
+		io := sockIO{t: t, nr: nr, iov: a1, iovcnt: int(a2)}
+		return unixRecv(fd, i, &io, 0, 0)
+	case unix.SYS_RECVMSG:
+		return unixRecvmsg(t, fd, i, a1, int(a2))
+	case unix.SYS_WRITE:
+		io := sockIO{t: t, nr: nr, buf: a1, n: a2}
+		return unixSend(fd, i, &io, 0, 0, 0, 0)
+	case unix.SYS_WRITEV:
+		io := sockIO{t: t, nr: nr, iov: a1, iovcnt: int(a2)}
+		return unixSend(fd, i, &io, 0, 0, 0, 0)
+	case unix.SYS_SENDTO:
+		io := sockIO{t: t, nr: nr, buf: a1, n: a2, flags: int(a3)}
+		return unixSend(fd, i, &io, a4, a5, 0, 0)
+	case unix.SYS_SENDMSG:
+		return unixSendmsg(t, fd, i, a1, int(a2))
+	}
+	return unixSetupCall(t, nr, fd, i, a1, a2, a3, a4)
+}
+
+// unixSetupCall runs the set-up calls: bind, listen, connect, accept,
+// shutdown, the names and the options.
+// Context: trap, kernel lock held; does not allocate.
+func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) int64 {
+	switch nr {
+	case unix.SYS_BIND:
+		return unixBind(i, a1, a2)
+	case unix.SYS_LISTEN:
+		e := usocks.Listen(i, int(int32(a1)))
+		unixNotify(i)
+		return errno(e)
+	case unix.SYS_CONNECT:
+		return unixConnect(t, fd, i, a1, a2)
+	case unix.SYS_ACCEPT:
+		return unixAccept(t, fd, i, a1, a2, 0)
+	case unix.SYS_ACCEPT4:
+		return unixAccept(t, fd, i, a1, a2, int(a3))
+	case unix.SYS_SHUTDOWN:
+		e := usocks.Shutdown(i, int(a1))
+		unixNotifyAround(i)
+		return errno(e)
+	case unix.SYS_GETSOCKNAME:
+		return writeUnixSockaddr(usocks.Name(i), a1, a2, 2)
+	case unix.SYS_GETPEERNAME:
+		a, e := usocks.PeerName(i)
+		if e != 0 {
+			return errno(e)
+		}
+		return writeUnixSockaddr(a, a1, a2, 2)
+	case unix.SYS_SETSOCKOPT:
+		return unixSetsockopt(i, int(a1), int(a2), a3, a4)
+	case unix.SYS_GETSOCKOPT:
+		return unixGetsockopt(i, int(a1), int(a2), a3, a4)
+	}
+	return -_ENOSYS
+}
+
+// unixType checks socket(2)'s type for AF_UNIX and returns the socket
+// type (SOCK_RAW is a datagram socket, as on Linux).
+// Context: trap, kernel lock held; does not allocate.
+func unixType(typ, proto int) (int, int64) {
+	if typ&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC|0xf) != 0 {
+		return 0, -_EINVAL
+	}
+	if proto != 0 && proto != unix.AF_UNIX {
+		return 0, -_EPROTONOSUPPORT
+	}
+	st := typ & 0xf
+	if st > unix.SOCK_PACKET {
+		return 0, -_EINVAL // beyond SOCK_MAX
+	}
+	if st == unix.SOCK_RAW {
+		st = unix.SOCK_DGRAM
+	}
+	return st, 0
+}
+
+// unixSocket is socket(AF_UNIX, typ, proto).
+// Context: trap, kernel lock held; does not allocate.
+func unixSocket(typ, proto int) int64 {
+	st, e := unixType(typ, proto)
+	if e != 0 {
+		return e
+	}
+	i, fe := usocks.New(st)
+	if fe != 0 {
+		return errno(fe)
+	}
+	fd := allocFD(fdUnix, openFlags(typ))
+	if fd < 0 {
+		usocks.Unref(i)
+		unixFinishDying()
+		return -_EMFILE
+	}
+	files[fd].socket = i
+	return int64(fd)
+}
+
+// unixSocketpair is socketpair(AF_UNIX, typ, proto, sv).
+// Context: trap, kernel lock held; does not allocate.
+func unixSocketpair(typ, proto int, sv uintptr) int64 {
+	st, e := unixType(typ, proto)
+	if e != 0 {
+		return e
+	}
+	if !userRange(sv, 8, true) {
+		return -_EFAULT
+	}
+	a, b, fe := usocks.Pair(st)
+	if fe != 0 {
+		return errno(fe)
+	}
+	fa := allocFD(fdUnix, openFlags(typ))
+	fb := -1
+	if fa >= 0 {
+		files[fa].socket = a
+		fb = allocFD(fdUnix, openFlags(typ))
+	}
+	if fb < 0 {
+		if fa >= 0 {
+			files[fa] = file{}
+		}
+		usocks.Unref(a)
+		usocks.Unref(b)
+		unixFinishDying()
+		return -_EMFILE
+	}
+	files[fb].socket = b
+	userWrite32(sv, uint32(fa))
+	userWrite32(sv+4, uint32(fb))
+	return 0
+}
+
+// readUnixSockaddr copies and parses the sockaddr_un at (addr, n).
+// Context: trap, kernel lock held; does not allocate.
+func readUnixSockaddr(addr, n uintptr) (fs.UnixAddr, bool, int64) {
+	if n < 2 || n > 1<<20 {
+		return fs.UnixAddr{}, false, -_EINVAL
+	}
+	b, ok := userBytes(addr, min(n, 2+fs.UnixPathMax), false)
+	if !ok {
+		return fs.UnixAddr{}, false, -_EFAULT
+	}
+	a, auto, e := fs.ParseUnixAddr(b, int(n))
+	return a, auto, errno(e)
+}
+
+// writeUnixSockaddr writes a as a sockaddr_un to (addr, *lenAddr) as
+// Linux does: truncated to the buffer, the full length stored back;
+// unnamedLen is the length reported for no name (2 for the socket
+// calls, 0 for a received message's sender).
+// Context: trap, kernel lock held; does not allocate.
+func writeUnixSockaddr(a *fs.UnixAddr, addr, lenAddr uintptr, unnamedLen int) int64 {
+	if addr == 0 || lenAddr == 0 {
+		return 0
+	}
+	l, ok := userRead32(lenAddr)
+	if !ok {
+		return -_EFAULT
+	}
+	if int32(l) < 0 {
+		return -_EINVAL
+	}
+	full := a.SockaddrLen()
+	if a.N == 0 {
+		full = unnamedLen
+	}
+	var sa [2 + fs.UnixPathMax + 1]byte
+	sa[0] = unix.AF_UNIX
+	copy(sa[2:], a.Bytes())
+	b, ok := userBytes(addr, min(uintptr(l), uintptr(full)), true)
+	if !ok {
+		return -_EFAULT
+	}
+	copy(b, sa[:])
+	if !userWrite32(lenAddr, uint32(full)) {
+		return -_EFAULT
+	}
+	return 0
+}
+
+// unixBind is bind(2): a path makes a socket inode (EADDRINUSE if the
+// path exists), an abstract name is checked against the others, the
+// family alone picks an abstract name.
+// Context: trap, kernel lock held; does not allocate.
+func unixBind(i int, addr, n uintptr) int64 {
+	a, auto, e := readUnixSockaddr(addr, n)
+	if e != 0 {
+		return e
+	}
+	if auto {
+		return errno(usocks.Autobind(i))
+	}
+	if a.Abstract() {
+		return errno(usocks.Bind(i, &a, 0))
+	}
+	var p fs.Path
+	p.N = copy(p.Buf[:], a.Bytes())
+	start := cwd
+	m := fsMem()
+	found, fe := rootfs.ResolveEntry(&m, start, &p)
+	switch {
+	case fe != 0:
+		fsDone(&m)
+		return errno(fe)
+	case found.Ino != 0:
+		fsDone(&m)
+		return -_EADDRINUSE
+	case found.Slash:
+		fsDone(&m)
+		return -_ENOENT
+	}
+	ino, fe := rootfs.Create(&m, found.Dir, found.Name, unix.S_IFSOCK|0o777&^umask, 0)
+	if fe == 0 {
+		if be := usocks.Bind(i, &a, ino); be != 0 {
+			rootfs.Unlink(&m, found.Dir, found.Name)
+			fe = be
+		} else {
+			rootfs.Hold(ino)
+		}
+	}
+	fsDone(&m)
+	return errno(fe)
+}

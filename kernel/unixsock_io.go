@@ -1,0 +1,363 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// Unix-domain sockets: connecting, accepting, sending and receiving
+// (with SCM_RIGHTS), options, readiness notifications and closing.
+// Context (every function here): trap, kernel lock held; none allocates.
+
+const cmsgHdrSize = 16 // sizeof(struct cmsghdr) on linux/amd64
+
+// unixLookup finds the socket that the name a reaches for a connect or
+// send from i: ENOENT (or another path error) when a path does not
+// resolve, ECONNREFUSED when it names no listening socket.
+// Context: trap, kernel lock held; does not allocate.
+func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
+	var ino fs.Ino
+	if !a.Abstract() {
+		var p fs.Path
+		p.N = copy(p.Buf[:], a.Bytes())
+		m := fsMem()
+		found, fe := rootfs.Resolve(&m, cwd, &p, true)
+		fsDone(&m)
+		switch {
+		case fe != 0:
+			return -1, errno(fe)
+		case found.Ino == 0:
+			return -1, -_ENOENT
+		case rootfs.Mode(found.Ino)&unix.S_IFMT != unix.S_IFSOCK:
+			return -1, -int64(unix.ECONNREFUSED)
+		}
+		ino = found.Ino
+	}
+	j, e := usocks.Lookup(usocks.Type(i), a, ino)
+	return j, errno(e)
+}
+
+// unixConnect is connect(2): a datagram socket takes its peer (AF_UNSPEC
+// drops it); a stream or seqpacket socket connects at once to a
+// listener, waiting (or EAGAIN) while the listener's queue is full.
+// Context: trap, kernel lock held; does not allocate.
+func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
+	dgram := usocks.Type(i) == unix.SOCK_DGRAM
+	if dgram && n >= 2 {
+		if fam, ok := userBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
+			usocks.Disconnect(i)
+			unixNotify(i)
+			return 0
+		}
+	}
+	a, auto, e := readUnixSockaddr(addr, n)
+	if e != 0 {
+		return e
+	}
+	if auto {
+		return -_EINVAL
+	}
+	j, e := unixLookup(i, &a)
+	if e != 0 {
+		return e
+	}
+	if usocks.Passcred(i) {
+		usocks.Autobind(i)
+	}
+	if dgram {
+		e := usocks.ConnectDgram(i, j)
+		unixNotify(i)
+		return errno(e)
+	}
+	_, ce := usocks.Connect(i, j)
+	if ce == unix.EAGAIN && !files[fd].nonblock {
+		return waitKey(t, unixKey(j))
+	}
+	if ce != 0 {
+		return errno(ce)
+	}
+	unixNotify(j)
+	unixNotify(i)
+	return 0
+}
+
+// unixAccept is accept4(2) on a listening Unix socket.
+// Context: trap, kernel lock held; does not allocate.
+func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 {
+	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
+		return -_EINVAL
+	}
+	nfd := allocFD(fdUnix, openFlags(flags))
+	if nfd < 0 {
+		return -_EMFILE
+	}
+	c, e := usocks.Accept(i)
+	if e != 0 {
+		files[nfd] = file{}
+		if e == unix.EAGAIN && !files[fd].nonblock {
+			return waitKey(t, unixKey(i))
+		}
+		return errno(e)
+	}
+	files[nfd].socket = c
+	unixNotify(i)
+	pn, _ := usocks.PeerName(c)
+	if r := writeUnixSockaddr(pn, addr, lenAddr, 2); r != 0 {
+		sysClose(nfd)
+		return r
+	}
+	return int64(nfd)
+}
+
+// unixNonblocking reports whether io on descriptor fd must not wait.
+// Context: trap, kernel lock held; does not allocate.
+func unixNonblocking(fd int, io *sockIO) bool {
+	return io.flags&unix.MSG_DONTWAIT != 0 || files[fd].nonblock
+}
+
+// unixSendmsg is sendmsg(2) on a Unix socket.
+// Context: trap, kernel lock held; does not allocate.
+func unixSendmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
+	m, ok := readMsghdr(msg)
+	ctl, ok1 := userRead64(msg + 32)
+	ctlLen, ok2 := userRead64(msg + 40)
+	if !ok || !ok1 || !ok2 {
+		return -_EFAULT
+	}
+	io := sockIO{t: t, nr: unix.SYS_SENDMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
+	return unixSend(fd, i, &io, m.name, m.namelen, uintptr(ctl), uintptr(ctlLen))
+}
+
+// unixSend sends io's bytes (to the name at addr for an unconnected
+// datagram socket) with the descriptors of the control data at ctl.
+// Context: trap, kernel lock held; does not allocate.
+func unixSend(fd, i int, io *sockIO, addr, alen, ctl, ctlLen uintptr) int64 {
+	if e := io.measure(); e != 0 {
+		return e
+	}
+	typ := usocks.Type(i)
+	to, e := unixSendTarget(i, typ, addr, alen)
+	if e != 0 {
+		return e
+	}
+	if typ != unix.SOCK_STREAM && io.total > fs.UnixMaxDgram {
+		return -_EMSGSIZE
+	}
+	if typ == unix.SOCK_DGRAM && usocks.Passcred(i) {
+		usocks.Autobind(i)
+	}
+	rights, e := unixTakeRights(ctl, ctlLen)
+	if e != 0 {
+		return e
+	}
+	done, used, fe := unixPut(i, to, io, rights)
+	if !used && rights != 0 {
+		unixDropRights(rights)
+	}
+	dest := to
+	if dest < 0 {
+		dest = usocks.Peer(i)
+	}
+	if done > 0 || fe == 0 {
+		if dest >= 0 {
+			unixNotify(dest)
+		}
+		return done
+	}
+	if fe == unix.EAGAIN && !unixNonblocking(fd, io) {
+		if dest < 0 {
+			dest = i
+		}
+		return waitKey(io.t, unixKey(dest))
+	}
+	if fe == unix.EPIPE && typ == unix.SOCK_STREAM && io.flags&unix.MSG_NOSIGNAL == 0 {
+		sendSignal(io.t, int(unix.SIGPIPE), siUser, 1, 0) // as Linux's unix_stream_sendmsg
+	}
+	return errno(fe)
+}
+
+// unixSendTarget is where a send with the name at (addr, alen) goes: -1
+// for the peer. A stream socket refuses a name (EISCONN when connected,
+// EOPNOTSUPP otherwise); a seqpacket socket ignores it.
+// Context: trap, kernel lock held; does not allocate.
+func unixSendTarget(i, typ int, addr, alen uintptr) (int, int64) {
+	if addr == 0 || alen == 0 || typ == unix.SOCK_SEQPACKET {
+		return -1, 0
+	}
+	if typ == unix.SOCK_STREAM {
+		if _, e := usocks.PeerName(i); e == 0 {
+			return -1, -_EISCONN
+		}
+		return -1, -_EOPNOTSUPP
+	}
+	a, auto, e := readUnixSockaddr(addr, alen)
+	if e != 0 {
+		return -1, e
+	}
+	if auto {
+		return -1, -_EINVAL
+	}
+	return unixLookup(i, &a)
+}
+
+// unixPut moves io's bytes into the queue of the receiving socket, in
+// pieces of unixBuf for a stream; rights go with the first. It returns
+// the bytes queued, whether the rights were queued, and the error that
+// stopped it.
+// Context: trap, kernel lock held; does not allocate.
+func unixPut(i, to int, io *sockIO, rights int) (int64, bool, fs.Errno) {
+	var done uintptr
+	used := false
+	for {
+		k, ok := io.gather(done, unixBuf[:min(len(unixBuf), usocks.Room(i))])
+		if !ok {
+			return int64(done), used, unix.EFAULT
+		}
+		m := fsMem()
+		n, e := usocks.Send(&m, i, to, unixBuf[:k], rights)
+		fsDone(&m)
+		if e != 0 {
+			return int64(done), used, e
+		}
+		used = used || rights != 0
+		rights = 0
+		done += uintptr(n)
+		if n < k || done >= io.total || usocks.Type(i) != unix.SOCK_STREAM {
+			return int64(done), used, 0
+		}
+	}
+}
+
+// gather copies io's bytes from offset off into dst and returns how
+// many; false when a buffer is not readable.
+// Context: trap, kernel lock held; does not allocate.
+func (io *sockIO) gather(off uintptr, dst []byte) (int, bool) {
+	n := 0
+	for k := 0; k < io.pieces() && n < len(dst); k++ {
+		base, l, _ := io.piece(k)
+		if off >= l {
+			off -= l
+			continue
+		}
+		c := min(l-off, uintptr(len(dst)-n))
+		b, ok := userBytes(base+off, c, false)
+		if !ok {
+			return n, false
+		}
+		n += copy(dst[n:], b)
+		off = 0
+	}
+	return n, true
+}
+
+// scatter copies src into io's buffers; false when one is not writable.
+// Context: trap, kernel lock held; does not allocate.
+func (io *sockIO) scatter(src []byte) bool {
+	for k := 0; k < io.pieces() && len(src) > 0; k++ {
+		base, l, _ := io.piece(k)
+		c := min(l, uintptr(len(src)))
+		if c == 0 {
+			continue
+		}
+		b, ok := userBytes(base, c, true)
+		if !ok {
+			return false
+		}
+		copy(b, src[:c])
+		src = src[c:]
+	}
+	return true
+}
+
+// unixRecvCore receives into io's buffers, filling um; it returns the
+// bytes read, or an errno, or blocked.
+// Context: trap, kernel lock held; does not allocate.
+func unixRecvCore(fd, i int, io *sockIO, um *fs.UnixMsg) int64 {
+	if e := io.measure(); e != 0 {
+		return e
+	}
+	peek := io.flags&unix.MSG_PEEK != 0
+	m := fsMem()
+	e := usocks.Recv(&m, i, unixBuf[:min(io.total, uintptr(len(unixBuf)))], peek, um)
+	if e == unix.EAGAIN && !unixNonblocking(fd, io) {
+		return waitKey(io.t, unixKey(i))
+	}
+	if e != 0 {
+		return errno(e)
+	}
+	if !peek {
+		unixNotifyAround(i)
+	}
+	if !io.scatter(unixBuf[:um.N]) {
+		if um.Rights != 0 {
+			unixDropRights(um.Rights)
+		}
+		return -_EFAULT
+	}
+	if io.flags&unix.MSG_TRUNC != 0 && usocks.Type(i) != unix.SOCK_STREAM {
+		return int64(um.Full)
+	}
+	return int64(um.N)
+}
+
+// unixRecv is read, readv and recvfrom: passed descriptors are dropped.
+// Context: trap, kernel lock held; does not allocate.
+func unixRecv(fd, i int, io *sockIO, addr, alen uintptr) int64 {
+	var um fs.UnixMsg
+	r := unixRecvCore(fd, i, io, &um)
+	if r < 0 || r == blocked {
+		return r
+	}
+	if um.Rights != 0 {
+		unixDropRights(um.Rights)
+	}
+	if e := writeUnixSockaddr(&um.From, addr, alen, 0); e != 0 {
+		return e
+	}
+	return r
+}
+
+// unixRecvmsg is recvmsg(2): the sender's name, the passed descriptors
+// (SCM_RIGHTS, close-on-exec with MSG_CMSG_CLOEXEC) and the flags.
+// Context: trap, kernel lock held; does not allocate.
+func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
+	m, ok := readMsghdr(msg)
+	ctl, ok1 := userRead64(msg + 32)
+	ctlLen, ok2 := userRead64(msg + 40)
+	if !ok || !ok1 || !ok2 {
+		return -_EFAULT
+	}
+	io := sockIO{t: t, nr: unix.SYS_RECVMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
+	var um fs.UnixMsg
+	r := unixRecvCore(fd, i, &io, &um)
+	if r < 0 || r == blocked {
+		return r
+	}
+	mflags := uint32(flags & unix.MSG_CMSG_CLOEXEC) // Linux echoes it
+	if um.N < um.Full {
+		mflags |= unix.MSG_TRUNC
+	}
+	used := uintptr(0)
+	if usocks.Passcred(i) && (um.N > 0 || um.Full > 0 || usocks.Type(i) != unix.SOCK_STREAM) {
+		if used = unixPutCreds(uintptr(ctl), uintptr(ctlLen)); used == 0 {
+			mflags |= unix.MSG_CTRUNC
+		}
+	}
+	if um.Rights != 0 {
+		u, trunc := unixPutRights(um.Rights, uintptr(ctl)+used, uintptr(ctlLen)-used, flags&unix.MSG_CMSG_CLOEXEC != 0)
+		used += u
+		if trunc {
+			mflags |= unix.MSG_CTRUNC
+		}
+	}
+	if m.name == 0 {
+		userWrite32(msg+8, 0)
+	} else if e := writeUnixSockaddr(&um.From, m.name, msg+8, 0); e != 0 {
+		return e
+	}
+	if !userWrite64(msg+40, uint64(used)) || !userWrite32(msg+48, mflags) {
+		return -_EFAULT
+	}
+	return r
+}

@@ -1,0 +1,372 @@
+package kernel
+
+import (
+	"encoding/binary"
+
+	"github.com/gometal/gometal/kernel/fs"
+	"golang.org/x/sys/unix"
+)
+
+// Unix-domain sockets: descriptors in flight (SCM_RIGHTS), options,
+// readiness notifications and closing. Context (every function here):
+// trap, kernel lock held; none allocates.
+
+// unixTakeRights reads the control data at (ctl, n) of a sendmsg and
+// makes a rights set of its SCM_RIGHTS descriptors, each holding a
+// reference (0 when there are none). SCM_CREDENTIALS is accepted and
+// ignored. EBADF for a descriptor that is not open, EINVAL for bad
+// control data, a descriptor that cannot travel (TCP sockets, epoll
+// instances, eventfds, kernel files) or more than fs.MaxUnixRights.
+// Context: trap, kernel lock held; does not allocate.
+func unixTakeRights(ctl, n uintptr) (int, int64) {
+	if ctl == 0 || n < cmsgHdrSize {
+		return 0, 0
+	}
+	b, ok := userBytes(ctl, min(n, 1<<16), false)
+	if !ok {
+		return 0, -_EFAULT
+	}
+	set := 0
+	for off := 0; off+cmsgHdrSize <= len(b); {
+		clen := int(binary.LittleEndian.Uint64(b[off:]))
+		level := int32(binary.LittleEndian.Uint32(b[off+8:]))
+		typ := int32(binary.LittleEndian.Uint32(b[off+12:]))
+		if clen < cmsgHdrSize || clen > len(b)-off {
+			return unixFailRights(set, -_EINVAL)
+		}
+		if level == unix.SOL_SOCKET {
+			switch typ {
+			case unix.SCM_RIGHTS:
+				var e int64
+				if set, e = unixAddRights(set, b[off+cmsgHdrSize:off+clen]); e != 0 {
+					return unixFailRights(set, e)
+				}
+			case unix.SCM_CREDENTIALS:
+			default:
+				return unixFailRights(set, -_EINVAL)
+			}
+		}
+		off += (clen + 7) &^ 7
+	}
+	return set, 0
+}
+
+// unixFailRights drops rights set k (if any) and returns e.
+// Context: trap, kernel lock held; does not allocate.
+func unixFailRights(k int, e int64) (int, int64) {
+	if k != 0 {
+		unixDropRights(k)
+	}
+	return 0, e
+}
+
+// unixAddRights adds the descriptors in fds (4 bytes each) to rights set
+// k, taking one if k is 0, and a reference to each.
+// Context: trap, kernel lock held; does not allocate.
+func unixAddRights(k int, fds []byte) (int, int64) {
+	for off := 0; off+4 <= len(fds); off += 4 {
+		if k == 0 {
+			if k = usocks.NewRights(); k == 0 {
+				return 0, -int64(unix.ETOOMANYREFS)
+			}
+		}
+		set := usocks.Rights(k)
+		if set.N == fs.MaxUnixRights {
+			return k, -_EINVAL
+		}
+		f := getFile(int(int32(binary.LittleEndian.Uint32(fds[off:]))))
+		if f == nil {
+			return k, -_EBADF
+		}
+		r := fs.Right{Kind: f.kind}
+		if f.nonblock {
+			r.Flags = 1
+		}
+		switch {
+		case f.kind == fdUnix:
+			r.Idx = int32(f.socket)
+			usocks.Ref(f.socket)
+		case hasDesc(f.kind):
+			r.Idx = f.desc
+			descs[f.desc].refs++
+		case f.kind != fdConsole:
+			return k, -_EINVAL
+		}
+		set.Items[set.N] = r
+		set.N++
+	}
+	return k, 0
+}
+
+// unixReleaseRights drops the references of rights set k and frees it.
+// Sockets left with no reference are closed by unixFinishDying.
+// Context: trap, kernel lock held; does not allocate.
+func unixReleaseRights(k int) {
+	set := usocks.Rights(k)
+	for _, r := range set.Items[:set.N] {
+		unixReleaseOne(r)
+	}
+	usocks.FreeRights(k)
+}
+
+// unixDropRights releases rights set k and closes what lost its last
+// reference. Context: trap, kernel lock held; does not allocate.
+func unixDropRights(k int) {
+	unixReleaseRights(k)
+	unixFinishDying()
+}
+
+// unixPutRights makes descriptors of rights set k and writes them as one
+// SCM_RIGHTS message into the control buffer (ctl, n); those that do not
+// fit (or find no free descriptor) are dropped. It returns the control
+// bytes used and whether some were dropped (MSG_CTRUNC).
+// Context: trap, kernel lock held; does not allocate.
+func unixPutRights(k int, ctl, n uintptr, cloexec bool) (uintptr, bool) {
+	set := usocks.Rights(k)
+	fit := 0
+	if ctl != 0 && n > cmsgHdrSize {
+		fit = int(min((n-cmsgHdrSize)/4, fs.MaxUnixRights))
+	}
+	var fds [fs.MaxUnixRights]int32
+	got := 0
+	for got < set.N && got < fit {
+		fd := unixInstall(set.Items[got], cloexec)
+		if fd < 0 {
+			break
+		}
+		fds[got] = int32(fd)
+		got++
+	}
+	trunc := got < set.N
+	for _, r := range set.Items[got:set.N] {
+		unixReleaseOne(r)
+	}
+	usocks.FreeRights(k)
+	unixFinishDying()
+	if got == 0 {
+		return 0, trunc
+	}
+	var hdr [cmsgHdrSize + 4*fs.MaxUnixRights]byte
+	clen := cmsgHdrSize + 4*got
+	binary.LittleEndian.PutUint64(hdr[0:], uint64(clen))
+	binary.LittleEndian.PutUint32(hdr[8:], unix.SOL_SOCKET)
+	binary.LittleEndian.PutUint32(hdr[12:], unix.SCM_RIGHTS)
+	for j := range got {
+		binary.LittleEndian.PutUint32(hdr[cmsgHdrSize+4*j:], uint32(fds[j]))
+	}
+	if b, ok := userBytes(ctl, uintptr(clen), true); ok {
+		copy(b, hdr[:clen])
+	}
+	return min(uintptr(clen+7)&^7, n), trunc
+}
+
+// unixPutCreds writes an SCM_CREDENTIALS message (this program: pid 1,
+// root) into the control buffer (ctl, n), as Linux does for a socket with
+// SO_PASSCRED; it returns the bytes used, 0 when it does not fit.
+// Context: trap, kernel lock held; does not allocate.
+func unixPutCreds(ctl, n uintptr) uintptr {
+	const clen = cmsgHdrSize + 12 // struct ucred
+	if ctl == 0 || n < clen {
+		return 0
+	}
+	var c [clen]byte
+	binary.LittleEndian.PutUint64(c[0:], clen)
+	binary.LittleEndian.PutUint32(c[8:], unix.SOL_SOCKET)
+	binary.LittleEndian.PutUint32(c[12:], unix.SCM_CREDENTIALS)
+	binary.LittleEndian.PutUint32(c[16:], 1) // pid; uid and gid 0
+	b, ok := userBytes(ctl, clen, true)
+	if !ok {
+		return 0
+	}
+	copy(b, c[:])
+	return min((clen+7)&^7, n)
+}
+
+// unixReleaseOne drops the reference of one descriptor in flight.
+// Context: trap, kernel lock held; does not allocate.
+func unixReleaseOne(r fs.Right) {
+	switch {
+	case r.Kind == fdUnix:
+		usocks.Unref(int(r.Idx))
+	case hasDesc(r.Kind):
+		f := file{kind: r.Kind, desc: r.Idx}
+		closeDesc(&f)
+	}
+}
+
+// unixInstall makes a descriptor of a received right (its reference
+// passes to the descriptor), -1 when none is free.
+// Context: trap, kernel lock held; does not allocate.
+func unixInstall(r fs.Right, cloexec bool) int {
+	flags := 0
+	if cloexec {
+		flags |= unix.O_CLOEXEC
+	}
+	if r.Flags&1 != 0 {
+		flags |= unix.O_NONBLOCK
+	}
+	fd := allocFD(r.Kind, flags)
+	if fd < 0 {
+		return -1
+	}
+	if r.Kind == fdUnix {
+		files[fd].socket = int(r.Idx)
+	} else if hasDesc(r.Kind) {
+		files[fd].desc = r.Idx
+	}
+	return fd
+}
+
+// unixRelease is the close of a descriptor of Unix socket i.
+// Context: trap, kernel lock held; does not allocate.
+func unixRelease(i int) {
+	usocks.Unref(i)
+	unixFinishDying()
+}
+
+// unixFinishDying closes every socket left without a reference: what
+// its queue holds is released (which may leave further sockets without
+// one), then the socket goes and its peer is told.
+// Context: trap, kernel lock held; does not allocate.
+func unixFinishDying() {
+	for j := usocks.Dying(); j >= 0; j = usocks.Dying() {
+		for k := usocks.QueuedRights(j); k != 0; k = usocks.QueuedRights(j) {
+			unixReleaseRights(k)
+		}
+		for e := usocks.PopEmbryo(j); e >= 0; e = usocks.PopEmbryo(j) {
+			usocks.Unref(e)
+		}
+		m := fsMem()
+		peer, ino := usocks.Close(&m, j)
+		if ino != 0 {
+			rootfs.Drop(&m, ino)
+		}
+		fsDone(&m)
+		wakeKey(unixKey(j))
+		if peer >= 0 {
+			unixNotify(peer)
+		}
+	}
+}
+
+// unixNotify tells the epoll instances watching descriptors of socket i,
+// and the threads waiting on it, that it changed.
+// Context: trap, kernel lock held; does not allocate.
+func unixNotify(i int) {
+	for fd := range files {
+		if files[fd].kind == fdUnix && files[fd].socket == i {
+			files[fd].seq++
+			epollNotify(fd)
+		}
+	}
+	wakeKey(unixKey(i))
+}
+
+// unixNotifyAround is unixNotify of i, its peer and every socket that
+// sends to i. Context: trap, kernel lock held; does not allocate.
+func unixNotifyAround(i int) {
+	unixNotify(i)
+	for j := range fs.MaxUnixSockets {
+		if j != i && (usocks.ConnectedTo(i, j) || usocks.Peer(i) == j) {
+			unixNotify(j)
+		}
+	}
+}
+
+// unixSetsockopt is setsockopt(2) on a Unix socket: SOL_SOCKET only
+// (EOPNOTSUPP for another level, as Linux). SO_PASSCRED, SO_SNDBUF and
+// SO_RCVBUF are kept; the generic options are accepted.
+// Context: trap, kernel lock held; does not allocate.
+func unixSetsockopt(i, level, name int, val, n uintptr) int64 {
+	if level != unix.SOL_SOCKET {
+		return -_EOPNOTSUPP
+	}
+	switch name {
+	case unix.SO_LINGER, unix.SO_RCVTIMEO, unix.SO_SNDTIMEO:
+		return 0
+	case unix.SO_PASSCRED, unix.SO_SNDBUF, unix.SO_RCVBUF, unix.SO_SNDBUFFORCE, unix.SO_RCVBUFFORCE,
+		unix.SO_REUSEADDR, unix.SO_REUSEPORT, unix.SO_KEEPALIVE, unix.SO_BROADCAST, unix.SO_OOBINLINE,
+		unix.SO_PASSSEC, unix.SO_RCVLOWAT, unix.SO_SNDLOWAT, unix.SO_PRIORITY:
+	default:
+		return -_ENOPROTOOPT
+	}
+	if n < 4 {
+		return -_EINVAL
+	}
+	v, ok := userRead32(val)
+	if !ok {
+		return -_EFAULT
+	}
+	switch name {
+	case unix.SO_PASSCRED:
+		usocks.SetPasscred(i, v != 0)
+	case unix.SO_SNDBUF, unix.SO_SNDBUFFORCE:
+		usocks.SetBuf(i, true, int(int32(v)))
+	case unix.SO_RCVBUF, unix.SO_RCVBUFFORCE:
+		usocks.SetBuf(i, false, int(int32(v)))
+	}
+	return 0
+}
+
+// unixGetsockopt is getsockopt(2) on a Unix socket.
+// Context: trap, kernel lock held; does not allocate.
+func unixGetsockopt(i, level, name int, val, lenAddr uintptr) int64 {
+	if level != unix.SOL_SOCKET {
+		return -_EOPNOTSUPP
+	}
+	var b [12]byte
+	size := 4
+	var v uint32
+	switch name {
+	case unix.SO_TYPE:
+		v = uint32(usocks.Type(i))
+	case unix.SO_DOMAIN:
+		v = unix.AF_UNIX
+	case unix.SO_PROTOCOL, unix.SO_REUSEADDR, unix.SO_KEEPALIVE, unix.SO_BROADCAST:
+	case unix.SO_ACCEPTCONN:
+		if usocks.Listening(i) {
+			v = 1
+		}
+	case unix.SO_ERROR:
+		v = uint32(usocks.TakeError(i))
+	case unix.SO_SNDBUF:
+		v = uint32(usocks.Buf(i, true))
+	case unix.SO_RCVBUF:
+		v = uint32(usocks.Buf(i, false))
+	case unix.SO_PASSCRED:
+		if usocks.Passcred(i) {
+			v = 1
+		}
+	case unix.SO_PEERCRED:
+		size = 12 // struct ucred: this program (pid 1) as root; nobody without a peer
+		pid, id := uint32(1), uint32(0)
+		if _, e := usocks.PeerName(i); e != 0 && !usocks.Listening(i) {
+			pid, id = 0, 65534
+		}
+		binary.LittleEndian.PutUint32(b[0:], pid)
+		binary.LittleEndian.PutUint32(b[4:], id)
+		binary.LittleEndian.PutUint32(b[8:], id)
+	default:
+		return -_ENOPROTOOPT
+	}
+	if size == 4 {
+		binary.LittleEndian.PutUint32(b[:], v)
+	}
+	l, ok := userRead32(lenAddr)
+	if !ok {
+		return -_EFAULT
+	}
+	if int32(l) < 0 {
+		return -_EINVAL
+	}
+	n := min(uintptr(l), uintptr(size))
+	dst, ok := userBytes(val, n, true)
+	if !ok {
+		return -_EFAULT
+	}
+	copy(dst, b[:n])
+	if !userWrite32(lenAddr, uint32(n)) {
+		return -_EFAULT
+	}
+	return 0
+}
