@@ -21,8 +21,9 @@
 // go.work; set GOMETAL_ROOT to choose the gometal checkout.
 //
 // run boots an image in QEMU with the serial console on standard output.
-// The --env values and the ARGS after "--" form the kernel command line
-// "K=V... -- ARGS..."; --append passes a raw command line instead.
+// The --env values and the ARGS after "--" reach the program byte for byte
+// (any byte but NUL, up to 256 KiB) in an argument block at the end of the
+// boot module; --append is the kernel command line (kernel options).
 // --smp (1 to 64), --mem (at least the image's minimum, see info) and
 // --timeout (0: no limit) are checked before QEMU starts. --gdb starts
 // QEMU's gdb stub with the machine paused and prints the gdb command that
@@ -35,8 +36,8 @@
 // files]", a final "FAIL" and status 1 when a package failed) and the
 // test flags -v, -run, -skip, -count, -short, -timeout, -bench,
 // -benchtime, -benchmem, -cpu, -parallel, -failfast, -list, -shuffle,
-// -fullpath, passed to the binary as -test.* arguments on the kernel
-// command line; -json converts the output with go tool test2json, -p N
+// -fullpath, passed to the binary as -test.* arguments, exactly as run
+// passes arguments; -json converts the output with go tool test2json, -p N
 // boots N packages at once, -c [-o IMAGE] only builds the test image,
 // -args or "--" pass the rest unchanged. Coverage and profile files
 // (-coverprofile, -cpuprofile, ..., -outputdir) come back from the guest

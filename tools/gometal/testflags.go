@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gometal/gometal/qemu"
 )
 
 // testBoolFlags are go test's boolean flags that the test binary takes as
@@ -297,8 +299,8 @@ func (c *testConfig) check() error {
 		c.cover = append(c.cover, "-cover") // -covermode or -coverpkg imply -cover
 	}
 	c.testFlags = append(c.testFlags, c.prof.binaryFlags()...)
-	if _, err := kernelCmdline(nil, c.binaryArgs()); err != nil {
-		return err
+	if err := qemu.CheckArgs(c.binaryArgs(), nil); err != nil {
+		return usagef("%v", err)
 	}
 	return nil
 }
