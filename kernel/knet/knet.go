@@ -86,6 +86,7 @@ func start(cfg config) error {
 	if err != nil {
 		return err
 	}
+	registerExitDrain(e)
 	go e.run()
 	return nil
 }
