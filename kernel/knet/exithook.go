@@ -19,12 +19,17 @@ import (
 // SetExitHookAdder): it does what
 // Linux's exit does to the sockets (sends what the program wrote, then
 // FIN) and waits, parked, so that the stack runs on that P too, until the
-// peers acknowledged everything, for at most exitDrainMax
-// (docs/networking.md). Exits that skip the hooks (a fatal error,
+// peers acknowledged everything: as long as TCP makes progress (a segment
+// sent or received at least every exitDrainIdle), for at most
+// exitDrainMax in all (docs/networking.md). Exits that skip the hooks (a fatal error,
 // syscall.Exit) still get the kernel's drain (kernel/exitdrain.go).
 
-// exitDrainMax bounds the wait for the peers' acknowledgements.
-const exitDrainMax = 2 * time.Second
+// exitDrainIdle bounds the wait without progress for the peers'
+// acknowledgements, exitDrainMax the whole wait.
+const (
+	exitDrainIdle = 2 * time.Second
+	exitDrainMax  = 30 * time.Second
+)
 
 var (
 	exitMu      sync.Mutex
@@ -66,19 +71,32 @@ func registerLocked() {
 // drainAtExit asks the engine until its sockets are done or the time is
 // up. Context: the exiting goroutine (an exit hook).
 func (e *engine) drainAtExit() {
-	deadline := time.Now().Add(exitDrainMax)
+	start := time.Now()
+	idleSince, seen := start, e.tcpSegments()
 	for {
 		reply := make(chan bool, 1)
 		e.exitReq <- reply
 		if !<-reply {
 			return
 		}
-		if time.Now().After(deadline) {
-			logf("network: exit: sockets still unacknowledged after %v; the rest is lost", exitDrainMax)
+		now := time.Now()
+		if p := e.tcpSegments(); p != seen {
+			idleSince, seen = now, p
+		}
+		if now.Sub(idleSince) > exitDrainIdle || now.Sub(start) > exitDrainMax {
+			logf("network: exit: sockets still unacknowledged after %v (%v without progress); the rest is lost",
+				now.Sub(start).Round(time.Millisecond), now.Sub(idleSince).Round(time.Millisecond))
 			return
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// tcpSegments counts the TCP segments the stack sent and received so far.
+// Context: any goroutine.
+func (e *engine) tcpSegments() uint64 {
+	stats := e.st.Stats().TCP
+	return stats.ValidSegmentsReceived.Value() + stats.SegmentsSent.Value()
 }
 
 // exitStep moves what can move on every socket, sends FIN on connections

@@ -93,7 +93,10 @@ func (t *pkgTest) run(ctx context.Context) bool {
 		return true
 	}
 	o, kopts := guestSetup(t.c, t.pkg, t.img)
-	if _, err := image.Build(ctx, o); err != nil {
+	stop := t.c.slowBuild.start()
+	_, err := image.Build(ctx, o)
+	stop()
+	if err != nil {
 		t.notRun(buildFailed(ip), "fail", buildMessage(err), fmt.Sprintf("%s [%s.test]", ip, ip))
 		return false
 	}
