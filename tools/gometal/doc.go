@@ -1,9 +1,11 @@
 // Command gometal builds Go programs into bootable gometal images and runs,
 // inspects and debugs them.
 //
-// Install it with
+// Install it from a clone of the repository (it finds the kernel's source
+// in that checkout; the module is not published on a module proxy, so
+// go install ...@latest does not work):
 //
-//	go install github.com/gometal/gometal/tools/gometal@latest
+//	go install ./tools/gometal
 //
 // Usage:
 //
@@ -13,6 +15,9 @@
 //	gometal symbolize IMAGE [LOG]
 //	gometal trapcheck [-v] IMAGE
 //	gometal info IMAGE
+//	gometal iso IMAGE -o FILE.iso [--initrd FILE] [--env K=V]... [--append CMDLINE] [-- ARGS...]
+//	gometal conformance [-run REGEXP] [-shard K/N] [-config CPUS[:OPTIONS]]... [-o FILE.md]
+//	gometal stdtest [-pkgs LIST] [-shard K/N] [-o FILE.md]
 //
 // build links PKG, the Go runtime and the gometal kernel into one ELF and
 // patches it to boot through PVH and multiboot (see docs/protocols.md and

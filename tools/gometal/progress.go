@@ -7,7 +7,8 @@ import (
 )
 
 // slowAfter is how long a build runs before the CLI says what it is doing.
-const slowAfter = 3 * time.Second
+// (A variable for the tests.)
+var slowAfter = 3 * time.Second
 
 // coldBuildHint says why a build can be slow.
 const coldBuildHint = " (the first build compiles the Go runtime, the kernel and the network stack: a minute or more on a slow machine; later builds are cached)\n"
