@@ -1,3 +1,5 @@
+//go:build benchsmoke
+
 package bench
 
 import (
@@ -13,6 +15,9 @@ import (
 )
 
 // TestSmokeBothSides runs one tiny metric end to end on both sides: it
+// needs the network (a ~70 MB Debian kernel package), so it is built only
+// with -tags benchsmoke: make bench-smoke runs it, and CI (.ci/run) runs
+// that target after make test. It
 // builds the workload, fetches Debian's kernel the way `make bench` does
 // (into build/bench/debian; it needs apt-get, dpkg-deb and, the first
 // time, the network and an up-to-date apt cache: as root, apt-get update),
