@@ -110,12 +110,12 @@ test: deps deps-iso
 	$(GO) vet ./...
 	$(GO) run ./tools/testprogress -timeout $(TEST_TIMEOUT) ./...
 
-## bench-smoke: the benchmark's end-to-end smoke test (tools/bench,
-## -tags benchsmoke): it downloads Debian's linux-image package (~70 MB,
+## bench-smoke: the benchmark's end-to-end smoke tests (tools/bench,
+## -tags benchsmoke: TestSmokeBothSides, TestSmokeNetwork): they download Debian's linux-image package (~70 MB,
 ## apt-get download into build/bench/debian, kept for later runs) and
-## boots it and gometal once each. CI runs it after make test.
+## boot it and gometal. CI runs them after make test.
 bench-smoke: deps
-	$(GO) test -tags benchsmoke -run TestSmokeBothSides -count=1 -timeout 10m -v ./tools/bench
+	$(GO) test -tags benchsmoke -run TestSmoke -count=1 -timeout 10m -v ./tools/bench
 
 ## bench: boot bench/workload on gometal and on Debian's Linux kernel in the
 ## same QEMU machine, side by side with repeats; print the table and write

@@ -16,7 +16,7 @@ import (
 
 // TestSmokeBothSides runs one tiny metric end to end on both sides: it
 // needs the network (a ~70 MB Debian kernel package), so it is built only
-// with -tags benchsmoke: make bench-smoke runs it, and CI (.ci/run) runs
+// with -tags benchsmoke (as TestSmokeNetwork): make bench-smoke runs them, and CI (.ci/run) runs
 // that target after make test. It
 // builds the workload, fetches Debian's kernel the way `make bench` does
 // (into build/bench/debian; it needs apt-get, dpkg-deb and, the first
