@@ -50,6 +50,9 @@ func runISO(ctx context.Context, std stdio, args []string) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	if err := checkAppend(*appendLine); err != nil {
+		return exitUsage, err
+	}
 	o := iso.Options{Image: pos[0], Out: *out, Append: *appendLine, Initrd: *initrd, ProgramArgs: prog.args, ProgramEnv: prog.env}
 	if err := iso.Build(ctx, o); err != nil {
 		return exitFailure, err

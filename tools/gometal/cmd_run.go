@@ -124,7 +124,22 @@ func runRun(ctx context.Context, std stdio, args []string) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	if err := checkAppend(*appendLine); err != nil {
+		return exitUsage, err
+	}
 	return boot(ctx, std, pos[0], b, *appendLine, prog)
+}
+
+// maxCmdline is the longest kernel command line the kernel keeps: its
+// 4096-byte buffer (boot.Info.Cmdline, abi.Cmdline.Buf) less the NUL.
+const maxCmdline = 4095
+
+// checkAppend refuses a --append the kernel would cut short.
+func checkAppend(line string) error {
+	if len(line) > maxCmdline {
+		return usagef("--append is %d bytes; the kernel command line holds %d (pass the program's arguments after -- and its environment with --env: they have no such limit)", len(line), maxCmdline)
+	}
+	return nil
 }
 
 // programArgs are the program's arguments (argv[1:]) and environment,

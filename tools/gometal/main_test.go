@@ -65,6 +65,8 @@ func TestUsageErrors(t *testing.T) {
 		{"run", "img", "--", "nul\x00byte"},
 		{"run", "img", "--env", "K=nul\x00byte"},
 		{"run", "img", "--", strings.Repeat("x", 256<<10)},
+		{"run", "img", "--append", strings.Repeat("x", 4096)},
+		{"iso", "img", "-o", "x.iso", "--append", strings.Repeat("x", 4096)},
 		{"test", "./x", "--smp", "x"},
 		{"test", "./x", "--timeout", "soon"},
 		{"test", "./x", "-timeout", "soon"},
