@@ -126,6 +126,8 @@ func FuzzArgs(f *testing.F) {
 	}
 	bigA, bigE := bigArgs()
 	f.Add(bigA, bigE)
+	_, err := argvProgram() // before the inputs: under -fuzz, in each worker
+	require.NoError(f, err, "building qemu/testdata/argv")
 	f.Fuzz(func(t *testing.T, rawArgs, rawEnv []byte) {
 		args := splitNUL(rawArgs)
 		var env []string
