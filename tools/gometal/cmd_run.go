@@ -170,14 +170,21 @@ func newProgramArgs(env, args []string) (programArgs, error) {
 }
 
 // kernelCmdline joins kernel options and "K=V" words into a kernel
-// command line; no word may contain white space, which splits them.
+// command line. The kernel splits it at white space and removes double
+// quotes, which group: a word with white space (a cwd= path) is quoted;
+// an empty word or one with a double quote cannot be carried.
 func kernelCmdline(words []string) (string, error) {
-	for _, w := range words {
-		if w == "" || strings.ContainsAny(w, " \t\n\r\"") {
-			return "", usagef("%q: kernel options cannot be empty or hold white space or quotes", w)
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		if w == "" || strings.Contains(w, `"`) {
+			return "", usagef("%q: a kernel option cannot be empty or hold a double quote", w)
+		}
+		quoted[i] = w
+		if strings.ContainsAny(w, " \t\n\r") {
+			quoted[i] = `"` + w + `"`
 		}
 	}
-	return strings.Join(words, " "), nil
+	return strings.Join(quoted, " "), nil
 }
 
 // boot runs img in QEMU and turns the outcome into an exit status.

@@ -44,7 +44,7 @@ func TestInstalledCLIInOtherModule(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 
-	mod := t.TempDir()
+	mod := filepath.Join(t.TempDir(), "my module") // a space: the cwd= option and go.work must carry it
 	write := func(name, src string) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(mod, name)), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(mod, name), []byte(src), 0o644))
@@ -52,7 +52,8 @@ func TestInstalledCLIInOtherModule(t *testing.T) {
 	write("go.mod", "module example.com/elsewhere\n\ngo 1.26\n")
 	write("main.go", "package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\nfunc main() { fmt.Printf(\"args %q\\n\", os.Args[1:]) }\n")
 	write("calc/calc.go", "package calc\n\n// Double doubles.\nfunc Double(x int) int { return 2 * x }\n")
-	write("calc/calc_test.go", "package calc\n\nimport \"testing\"\n\nfunc TestDouble(t *testing.T) {\n\tif Double(2) != 4 {\n\t\tt.Fatal(Double(2))\n\t}\n}\n")
+	write("calc/calc_test.go", "package calc\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc TestDouble(t *testing.T) {\n\tif Double(2) != 4 {\n\t\tt.Fatal(Double(2))\n\t}\n\tif _, err := os.Stat(\"testdata/x.txt\"); err != nil {\n\t\tt.Fatal(err)\n\t}\n}\n")
+	write("calc/testdata/x.txt", "in the package directory\n")
 	gomod, err := os.ReadFile(filepath.Join(mod, "go.mod"))
 	require.NoError(t, err)
 

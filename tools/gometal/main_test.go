@@ -110,10 +110,10 @@ func TestParseGoArgs(t *testing.T) {
 }
 
 func TestKernelCmdline(t *testing.T) {
-	got, err := kernelCmdline([]string{"quiet", "cwd=/x"})
+	got, err := kernelCmdline([]string{"quiet", "cwd=/x", "cwd=/a dir"})
 	require.NoError(t, err)
-	assert.Equal(t, "quiet cwd=/x", got)
-	for _, bad := range []string{"", "two words", `q"uote`} {
+	assert.Equal(t, `quiet cwd=/x "cwd=/a dir"`, got)
+	for _, bad := range []string{"", `q"uote`} {
 		_, err = kernelCmdline([]string{bad})
 		assert.Error(t, err, "%q", bad)
 	}

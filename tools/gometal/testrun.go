@@ -174,7 +174,7 @@ func (t *pkgTest) boot(ctx context.Context, kopts []string) bool {
 // as it arrives, and returns qemu.Run's result and how long it took.
 func (t *pkgTest) runGuest(ctx context.Context, kopts []string, w io.Writer) (*qemu.Result, time.Duration, error) {
 	stream := &progStream{w: w}
-	cmdline, _ := kernelCmdline(kopts) // a cwd= with white space is left out; the test then fails
+	cmdline, _ := kernelCmdline(kopts) // no option holds a double quote (a package directory with one fails here)
 	args := t.c.binaryArgs()           // checked by parseTestArgs
 	if args == nil {
 		args = []string{}
