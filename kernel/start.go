@@ -49,7 +49,12 @@ func startProgram() {
 	img := abi.StackImage{Argv0: []byte("/init")}
 	img.Args[0], img.Env = programStrings()
 	stackBytes := mm.PageRoundUp(uint64(max(abi.StackBytes(&img), initialStackBytes)))
-	if stackBytes > stackSize/2 || !userRange(stackTop-uintptr(stackBytes), uintptr(stackBytes), true) {
+	if stackBytes > stackSize/2 {
+		var l logLine
+		l.s("the arguments and environment need ").u(stackBytes>>10).s(" KiB of the initial stack; at most ").u(stackSize>>11).s(" KiB fit (gometal run allows 256 KiB)").print()
+		kernelPanic("argument list too long", nil)
+	}
+	if !userRange(stackTop-uintptr(stackBytes), uintptr(stackBytes), true) {
 		kernelPanic("cannot map the initial stack", nil)
 	}
 	for i := 0; i < 16; i += 8 {

@@ -3,6 +3,7 @@ package qemu_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -233,4 +234,23 @@ func TestArgsBootPaths(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestArgsOverLimitInGuest: a boot module whose argument block is larger
+// than the initial stack takes (made by hand, past the host's check) stops
+// the boot with a kernel panic that says so, not a wrong stack.
+func TestArgsOverLimitInGuest(t *testing.T) {
+	bins, err := argvProgram()
+	require.NoError(t, err, "building qemu/testdata/argv")
+	huge := strings.Repeat("x", 600<<10)
+	blk := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+	blk = append(append(blk, huge...), 0)
+	mod := binary.LittleEndian.AppendUint64(append([]byte(nil), blk...), uint64(len(blk)))
+	mod = append(mod, abi.ArgBlockMagic...)
+	initrd := filepath.Join(t.TempDir(), "huge.args")
+	require.NoError(t, os.WriteFile(initrd, mod, 0o644))
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: bins[0], Initrd: initrd, Timeout: bootTimeout})
+	require.ErrorIs(t, err, qemu.ErrKernelPanic)
+	assert.Contains(t, string(res.Console), "the arguments and environment need ")
+	assert.Contains(t, string(res.Console), "argument list too long")
 }
