@@ -51,7 +51,7 @@ func startProgram() {
 	stackBytes := mm.PageRoundUp(uint64(max(abi.StackBytes(&img), initialStackBytes)))
 	if stackBytes > stackSize/2 {
 		var l logLine
-		l.s("the arguments and environment need ").u(stackBytes>>10).s(" KiB of the initial stack; at most ").u(stackSize>>11).s(" KiB fit (gometal run allows 256 KiB)").print()
+		l.s("the arguments and environment need ").u(stackBytes >> 10).s(" KiB of the initial stack; at most ").u(stackSize >> 11).s(" KiB fit (gometal run allows 256 KiB)").print()
 		kernelPanic("argument list too long", nil)
 	}
 	if !userRange(stackTop-uintptr(stackBytes), uintptr(stackBytes), true) {
