@@ -129,11 +129,11 @@ func (e *engine) exitStep() (busy bool) {
 }
 
 // unacknowledged reports whether a TCP endpoint in state st may still have
-// data or a FIN its peer has not acknowledged.
+// data or a FIN its peer has not acknowledged. (A connection still in its
+// handshake has sent no data: Linux's exit drops it, and so does this.)
 func unacknowledged(st uint32) bool {
 	switch tcp.EndpointState(st) {
-	case tcp.StateEstablished, tcp.StateSynSent, tcp.StateSynRecv, tcp.StateFinWait1,
-		tcp.StateClosing, tcp.StateCloseWait, tcp.StateLastAck:
+	case tcp.StateEstablished, tcp.StateFinWait1, tcp.StateClosing, tcp.StateCloseWait, tcp.StateLastAck:
 		return true
 	}
 	return false
