@@ -51,7 +51,7 @@ PKGS           ?=
 STDTEST_MEM    ?= 512M
 STDTEST_MD     ?= $(if $(PKGS)$(SHARD),build/stdtest.md,docs/conformance.md)
 
-.PHONY: all run image iso boot boot-usage test check trapcheck conformance stdtest bench deps deps-iso cli clean
+.PHONY: all run image iso boot boot-usage test bench-smoke check trapcheck conformance stdtest bench deps deps-iso cli clean
 
 all: check test
 
@@ -101,10 +101,21 @@ boot-usage:
 	@test -n "$(IMAGE)" || { echo "usage: make boot IMAGE=build/x.img [SMP=1] [MEM=256M] [APPEND='...'] [NET='user,hostfwd=tcp::8080-:80'] [INITRD=x.cpio] [MACHINE=microvm] [TIMEOUT=60s]" >&2; exit 2; }
 
 ## test: vet and test everything, boot tests included (they need QEMU, and
-## the ISO boot tests GRUB, xorriso, mtools and OVMF).
+## the ISO boot tests GRUB, xorriso, mtools and OVMF). tools/testprogress
+## runs go test -json and prints each package's line as it finishes, and
+## every 30 s the packages still running. Nothing is downloaded but Go
+## modules missing from the module cache (go.sum); the benchmark smoke
+## test, which fetches Debian's kernel, is make bench-smoke.
 test: deps deps-iso
 	$(GO) vet ./...
-	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	$(GO) run ./tools/testprogress -timeout $(TEST_TIMEOUT) ./...
+
+## bench-smoke: the benchmark's end-to-end smoke tests (tools/bench,
+## -tags benchsmoke: TestSmokeBothSides, TestSmokeNetwork): they download Debian's linux-image package (~70 MB,
+## apt-get download into build/bench/debian, kept for later runs) and
+## boot it and gometal. CI runs them after make test.
+bench-smoke: deps
+	$(GO) test -tags benchsmoke -run TestSmoke -count=1 -timeout 10m -v ./tools/bench
 
 ## bench: boot bench/workload on gometal and on Debian's Linux kernel in the
 ## same QEMU machine, side by side with repeats; print the table and write

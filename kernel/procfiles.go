@@ -23,15 +23,10 @@ func fillProcFile(which int, w textWriter) {
 		w.s("Name:\tinit\nUmask:\t0022\nState:\tR (running)\nTgid:\t1\nPid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n")
 		w.s("FDSize:\t").u(maxFDs).s("\nVmRSS:\t").u(rssBytes() >> 10).s(" kB\nThreads:\t").u(uint64(liveThreads())).s("\n")
 	case "/proc/self/cmdline":
-		w.s("/init")
-		w.f.data[w.f.n] = 0
-		w.f.n++
-		for i := 0; i < cmdline.NArgs; i++ {
-			w.f.n += copy(w.f.data[w.f.n:], cmdline.Word(cmdline.Args[i]))
-			if w.f.n < len(w.f.data) {
-				w.f.data[w.f.n] = 0
-				w.f.n++
-			}
+		// Linux reads arg_start to arg_end of the program's memory (the
+		// part that fits the file here).
+		if b, ok := userBytes(argStart, min(argEnd-argStart, uintptr(len(w.f.data))), false); ok {
+			w.f.n += copy(w.f.data[:], b)
 		}
 	case "/proc/self/limits":
 		w.s("Limit                     Soft Limit           Hard Limit           Units     \n")

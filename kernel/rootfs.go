@@ -21,8 +21,11 @@ func setupFiles() {
 	makeBaseTree(&m)
 	unpackArchive(&m, []byte(fs.EmbeddedArchive()), "the archive embedded in the image")
 	for _, mod := range initramfsModules() {
-		unpackArchive(&m, moduleData(mod), "a boot module (-initrd)")
-		freeModule(mod)
+		archive, hasArgs := takeArgBlock(mod, moduleData(mod))
+		unpackArchive(&m, archive, "a boot module (-initrd)")
+		if !hasArgs {
+			freeModule(mod) // else after startProgram copied the arguments
+		}
 	}
 	if dir, ok := kernelOptionValue("cwd="); ok {
 		setBootCwd(&m, dir)

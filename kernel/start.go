@@ -36,8 +36,8 @@ func lapicConfig(apicBase uint64) lapic.Config {
 // programStart is when the program's first instruction ran.
 var programStart int64
 
-// initialStackBytes is how much of the stack the kernel faults in to lay
-// out argv, envp and auxv.
+// initialStackBytes is how much of the stack the kernel faults in at
+// least to lay out argv, envp and auxv (more when they need it).
 const initialStackBytes = 64 << 10
 
 // startProgram creates the program's first thread at the Go runtime's
@@ -46,15 +46,17 @@ const initialStackBytes = 64 << 10
 func startProgram() {
 	vmas.Insert(stackTop-stackSize, stackTop, mm.ProtRead|mm.ProtWrite)
 	committed += stackSize
-	if !userRange(stackTop-initialStackBytes, initialStackBytes, true) {
+	img := abi.StackImage{Argv0: []byte("/init")}
+	img.Args[0], img.Env = programStrings()
+	stackBytes := mm.PageRoundUp(uint64(max(abi.StackBytes(&img), initialStackBytes)))
+	if stackBytes > stackSize/2 {
+		var l logLine
+		l.s("the arguments and environment need ").u(stackBytes >> 10).s(" KiB of the initial stack; at most ").u(stackSize >> 11).s(" KiB fit (gometal run allows 256 KiB)").print()
+		kernelPanic("argument list too long", nil)
+	}
+	if !userRange(stackTop-uintptr(stackBytes), uintptr(stackBytes), true) {
 		kernelPanic("cannot map the initial stack", nil)
 	}
-	// What Linux gives init (HOME, TERM) plus a conventional PATH, unless
-	// the command line set them.
-	for _, kv := range [...]string{"HOME=/", "TERM=linux", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"} {
-		cmdline.DefaultEnv(kv)
-	}
-	img := abi.StackImage{Argv0: []byte("/init"), Line: &cmdline}
 	for i := 0; i < 16; i += 8 {
 		v := randomWord()
 		for k := 0; k < 8; k++ {
@@ -70,10 +72,12 @@ func startProgram() {
 		img.Aux[img.NAux] = abi.Aux{Key: abi.AT_SYSINFO_EHDR, Val: uint64(v)}
 		img.NAux++
 	}
-	sp := abi.Build(unsafeSlice(stackTop-initialStackBytes, initialStackBytes), stackTop, &img)
+	sp := abi.Build(unsafeSlice(stackTop-uintptr(stackBytes), uintptr(stackBytes)), stackTop, &img)
 	if sp == 0 {
-		kernelPanic("command line does not fit the initial stack", nil)
+		kernelPanic("the arguments and environment do not fit the initial stack", nil)
 	}
+	argStart, argEnd = img.ArgStart, img.ArgEnd
+	releaseArgBlock()
 	t := newThread()
 	th := &threads[t]
 	th.regs = TrapFrame{

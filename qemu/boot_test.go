@@ -30,6 +30,10 @@ type bootCase struct {
 	append string   // kernel command line
 	args   []string // host arguments, matching append
 	env    []string // host environment additions, matching append
+	// progArgs and progEnv travel in the argument block
+	// (qemu.Options.ProgramArgs and ProgramEnv, or the ISO's module);
+	// the host run gets them as arguments and environment too.
+	progArgs, progEnv []string
 	// boot is the image's boot protocol (image.BuildOptions.Boot).
 	boot string
 	// iso boots the image from a GRUB ISO (gometal iso) holding append,
@@ -239,9 +243,11 @@ func (s *bootSuite) boot(t *testing.T, name string, c bootCase) {
 	if c.stdin != "" {
 		o.Stdin = strings.NewReader(c.stdin)
 	}
+	o.ProgramArgs, o.ProgramEnv = c.progArgs, c.progEnv
 	if c.iso {
 		o.ISO, o.Image, o.Append, o.BIOS = filepath.Join(s.dir, base+".iso"), "", "", c.bios
-		require.NoError(t, iso.Build(t.Context(), iso.Options{Image: img, Out: o.ISO, Append: c.append}), "gometal iso")
+		o.ProgramArgs, o.ProgramEnv = nil, nil
+		require.NoError(t, iso.Build(t.Context(), iso.Options{Image: img, Out: o.ISO, Append: c.append, ProgramArgs: c.progArgs, ProgramEnv: c.progEnv}), "gometal iso")
 	}
 	s.guests <- struct{}{}
 	res, err := qemu.Run(t.Context(), o)
@@ -293,19 +299,20 @@ func (s *bootSuite) host(t *testing.T, name string, c bootCase) hostRun {
 // hostRaw runs the example on the host once per test run (per arguments
 // and input) and caches its output.
 func (s *bootSuite) hostRaw(t *testing.T, name string, c bootCase) hostRun {
-	key := name + "\x00" + strings.Join(c.args, "\x00") + "\x00" + c.stdin
+	args := append(append([]string(nil), c.args...), c.progArgs...)
+	key := name + "\x00" + strings.Join(args, "\x00") + "\x00" + strings.Join(c.progEnv, "\x00") + "\x00" + c.stdin
 	if r, ok := hostCache.Load(key); ok {
 		return r.(hostRun)
 	}
 	require.NoError(t, s.hostBins(), "go build for the host")
 	ctx, cancel := context.WithTimeout(t.Context(), bootTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(s.dir, "host", name), c.args...)
+	cmd := exec.CommandContext(ctx, filepath.Join(s.dir, "host", name), args...)
 	cmd.Stdin = strings.NewReader(c.stdin)
 	if c.hostWorkdir != "" {
 		cmd.Dir = filepath.Join(s.root, c.hostWorkdir)
 	}
-	cmd.Env = append(hostEnv(), c.env...)
+	cmd.Env = append(append(hostEnv(), c.env...), c.progEnv...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

@@ -52,6 +52,14 @@ func TestBootISO(t *testing.T) {
 			args:   []string{"-flag", "value"},
 			env:    []string{"FOO=bar", "GOMAXPROCS=1"},
 		}},
+		// The arguments in a boot module of their own (module2), exact.
+		"bios-args-module": {"args", bootCase{
+			iso:      true,
+			append:   "GOMAXPROCS=1",
+			env:      []string{"GOMAXPROCS=1"},
+			progArgs: exactArgs,
+			progEnv:  []string{`FOO=a "b" c`},
+		}},
 	} {
 		t.Run(tag, func(t *testing.T) {
 			t.Parallel()

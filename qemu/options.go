@@ -54,9 +54,18 @@ type Options struct {
 	SMP int
 	// Mem is the guest memory size (-m), such as "64M" or "2G"; "" means 256M.
 	Mem string
-	// Append is the kernel command line (-append): environment variables,
-	// then "--" and the program's arguments.
+	// Append is the kernel command line (-append): kernel options and,
+	// split at white space, environment variables, then "--" and the
+	// program's arguments. ProgramArgs and ProgramEnv carry them exactly.
 	Append string
+	// ProgramArgs (argv[1:]) and ProgramEnv ("KEY=value" strings, in
+	// order, duplicates kept) reach the program byte for byte in an
+	// argument block (docs/protocols.md) appended to the initrd, or alone
+	// as the boot module. Both nil means no block: the program gets the
+	// command line's arguments. With a block, its arguments replace the
+	// command line's and its environment follows the command line's. Any
+	// byte but NUL, up to abi.MaxArgBytes (see CheckArgs).
+	ProgramArgs, ProgramEnv []string
 	// Initrd is a file QEMU loads next to the image as a boot module
 	// (-initrd): the multiboot module list or PVH's, whichever protocol
 	// the image boots through. The kernel unpacks it as an initramfs (a

@@ -60,6 +60,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.checkBoot(); err != nil {
 		return nil, fmt.Errorf("qemu: %w", err)
 	}
+	if o.ProgramArgs != nil || o.ProgramEnv != nil {
+		initrd, err := argModule(o.Initrd, o.ProgramArgs, o.ProgramEnv)
+		if err != nil {
+			return nil, fmt.Errorf("qemu: %w", err)
+		}
+		defer os.Remove(initrd)
+		o.Initrd = initrd
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	if o.Timeout > 0 {
@@ -111,6 +119,8 @@ func (o Options) checkBoot() error {
 		return errors.New("both an image and an ISO to boot")
 	case o.ISO != "" && o.Append != "":
 		return errors.New("an ISO's kernel command line is in its grub.cfg: build it with the command line instead of passing Append")
+	case o.ISO != "" && (o.ProgramArgs != nil || o.ProgramEnv != nil):
+		return errors.New("an ISO's arguments are in its boot modules: build it with them instead of passing ProgramArgs or ProgramEnv")
 	case o.ISO != "" && o.Initrd != "":
 		return errors.New("an ISO's boot modules are in its grub.cfg: build it with the initrd instead of passing Initrd")
 	case o.ISO != "" && o.MachineType() == MachineMicrovm:

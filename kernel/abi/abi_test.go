@@ -56,7 +56,10 @@ func TestBuildStackLayout(t *testing.T) {
 	mem := make([]byte, 4096)
 	base := uintptr(unsafe.Pointer(&mem[0]))
 	top := base + uintptr(len(mem))
-	img := StackImage{Argv0: []byte("/init"), Line: &c}
+	var args, env [4096]byte
+	img := StackImage{Argv0: []byte("/init")}
+	img.Args[0] = c.Pack(c.Args[:c.NArgs], args[:])
+	img.Env[0] = c.Pack(c.Env[:c.NEnv], env[:])
 	img.Random = [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 	img.Aux[0] = Aux{AT_PAGESZ, 4096}
 	img.Aux[1] = Aux{AT_HWCAP, 0xabc}
@@ -84,6 +87,37 @@ func TestBuildStackLayout(t *testing.T) {
 	r := aux[AT_RANDOM] - uint64(base)
 	assert.Equal(t, img.Random[:], mem[r:r+16])
 	assert.Equal(t, "/init", cstr(mem, base, uintptr(aux[AT_EXECFN])))
+	assert.Equal(t, "/init\x00x\x00yz\x00", string(mem[img.ArgStart-base:img.ArgEnd-base]), "arg_start to arg_end")
+	assert.LessOrEqual(t, top-sp, StackBytes(&img))
+}
+
+// TestBuildStackParts lays out arguments and environment given in parts,
+// empty strings and empty parts among them, in order.
+func TestBuildStackParts(t *testing.T) {
+	mem := make([]byte, 4096)
+	base := uintptr(unsafe.Pointer(&mem[0]))
+	top := base + uintptr(len(mem))
+	img := StackImage{Argv0: []byte("/init")}
+	img.Args[0] = Strings{B: []byte("a b\x00\x00"), N: 2}
+	img.Args[2] = Strings{B: []byte("\"q\"\x00"), N: 1}
+	img.Env[1] = Strings{B: []byte("K=\x00X=1\x00"), N: 2}
+	img.Env[2] = Strings{B: []byte("HOME=/\x00"), N: 1}
+	sp := Build(mem, top, &img)
+	require.NotZero(t, sp)
+	w := func(i int) uint64 { return binary.LittleEndian.Uint64(mem[sp-base+uintptr(8*i):]) }
+	require.Equal(t, uint64(4), w(0))
+	var got []string
+	for i := 1; w(i) != 0; i++ {
+		got = append(got, cstr(mem, base, uintptr(w(i))))
+	}
+	assert.Equal(t, []string{"/init", "a b", "", `"q"`}, got)
+	got = nil
+	for i := 6; w(i) != 0; i++ {
+		got = append(got, cstr(mem, base, uintptr(w(i))))
+	}
+	assert.Equal(t, []string{"K=", "X=1", "HOME=/"}, got)
+	assert.True(t, img.Env[1].HasKey("X="))
+	assert.False(t, img.Env[1].HasKey("HOME="))
 }
 
 func TestBuildStackTooSmall(t *testing.T) {
@@ -91,16 +125,46 @@ func TestBuildStackTooSmall(t *testing.T) {
 	c.Parse([]byte("A=1 -- x"))
 	mem := make([]byte, 64)
 	top := uintptr(unsafe.Pointer(&mem[0])) + 64
-	assert.Zero(t, Build(mem, top, &StackImage{Argv0: []byte("/init"), Line: &c}))
+	var buf [4096]byte
+	img := StackImage{Argv0: []byte("/init")}
+	img.Args[0] = c.Pack(c.Args[:c.NArgs], buf[:])
+	assert.Zero(t, Build(mem, top, &img))
 }
 
-func TestCmdlineDefaultEnv(t *testing.T) {
-	var c Cmdline
-	c.Parse([]byte("HOME=/root -- x"))
-	assert.True(t, c.DefaultEnv("HOME=/"))
-	assert.True(t, c.DefaultEnv("PATH=/bin"))
-	assert.Equal(t, []string{"HOME=/root", "PATH=/bin"}, words(&c, c.Env[:c.NEnv]))
-	assert.Equal(t, []string{"x"}, words(&c, c.Args[:c.NArgs]), "arguments are untouched")
+func TestStringsAppend(t *testing.T) {
+	var buf [8]byte
+	var l Strings
+	l, ok := l.Append(buf[:], []byte("A=1"))
+	require.True(t, ok)
+	l, ok = l.Append(buf[:], []byte("B="))
+	require.True(t, ok)
+	assert.Equal(t, Strings{B: []byte("A=1\x00B=\x00"), N: 2}, l)
+	_, ok = l.Append(buf[:], []byte("C"))
+	assert.False(t, ok, "no room")
+}
+
+// TestSplitArgBlock reads the block qemu.EncodeArgBlock writes, behind an
+// archive and alone, and refuses a damaged one.
+func TestSplitArgBlock(t *testing.T) {
+	blk := []byte{2, 0, 0, 0, 1, 0, 0, 0}
+	blk = append(blk, "a\x00\x00K=v\x00"...)
+	mod := append([]byte("cpio!"), blk...)
+	mod = binary.LittleEndian.AppendUint64(mod, uint64(len(blk)))
+	mod = append(mod, ArgBlockMagic...)
+	rest, b, found, bad := SplitArgBlock(mod)
+	require.True(t, found)
+	assert.False(t, bad)
+	assert.Equal(t, "cpio!", string(rest))
+	assert.Equal(t, ArgBlock{Args: []byte("a\x00\x00"), Env: []byte("K=v\x00"), NArgs: 2, NEnv: 1}, b)
+
+	rest, _, found, bad = SplitArgBlock([]byte("just an archive"))
+	assert.False(t, found || bad)
+	assert.Equal(t, "just an archive", string(rest))
+
+	mod[5] = 3 // three arguments, but only two strings before the environment's
+	_, _, found, bad = SplitArgBlock(mod)
+	assert.False(t, found)
+	assert.True(t, bad)
 }
 
 func TestELFHashMatchesTheRuntime(t *testing.T) {

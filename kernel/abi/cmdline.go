@@ -97,37 +97,18 @@ func (c *Cmdline) add(list *[MaxWords]Span, n *int, w Span) {
 	*n++
 }
 
-// DefaultEnv adds the variable kv ("KEY=value") unless the command line
-// set KEY already. It reports false if there is no room.
+// Pack copies the words of list[:n] (c.Args[:c.NArgs] or c.Env[:c.NEnv])
+// into buf as Strings. buf as large as c.Buf always has room.
 // Context: boot; does not allocate.
-func (c *Cmdline) DefaultEnv(kv string) bool {
-	key := kv
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			key = kv[:i+1]
+func (c *Cmdline) Pack(list []Span, buf []byte) Strings {
+	var l Strings
+	for _, s := range list {
+		var ok bool
+		if l, ok = l.Append(buf, c.Word(s)); !ok {
 			break
 		}
 	}
-	for i := 0; i < c.NEnv; i++ {
-		w := c.Word(c.Env[i])
-		if len(w) >= len(key) && string(w[:len(key)]) == key {
-			return true
-		}
-	}
-	end := 0
-	for _, list := range [...]*[MaxWords]Span{&c.Env, &c.Args, &c.Kernel} {
-		for _, s := range list {
-			end = max(end, s.Off+s.Len+1)
-		}
-	}
-	if c.NEnv == MaxWords || end+len(kv)+1 > len(c.Buf) {
-		return false
-	}
-	copy(c.Buf[end:], kv)
-	c.Buf[end+len(kv)] = 0
-	c.Env[c.NEnv] = Span{end, len(kv)}
-	c.NEnv++
-	return true
+	return l
 }
 
 // Word returns the bytes of a span.

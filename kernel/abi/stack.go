@@ -16,14 +16,53 @@ const (
 // Aux is one auxiliary vector entry.
 type Aux struct{ Key, Val uint64 }
 
+// Strings is N strings laid end to end in B, each followed by a NUL (the
+// argument block's format, and what the initial stack holds).
+type Strings struct {
+	B []byte
+	N int
+}
+
+// MaxStringParts bounds the parts StackImage.Args and Env are made of.
+const MaxStringParts = 3
+
 // StackImage is what the initial stack of the program's first thread holds,
 // described by the kernel and laid out by Build.
 type StackImage struct {
-	Argv0  []byte   // program name
-	Line   *Cmdline // arguments and environment
-	Random [16]byte // AT_RANDOM bytes
-	Aux    [16]Aux  // extra entries (AT_PAGESZ, AT_HWCAP, ...)
+	Argv0  []byte                  // program name
+	Args   [MaxStringParts]Strings // argv[1:], part after part
+	Env    [MaxStringParts]Strings // envp, part after part
+	Random [16]byte                // AT_RANDOM bytes
+	Aux    [16]Aux                 // extra entries (AT_PAGESZ, AT_HWCAP, ...)
 	NAux   int
+
+	// ArgStart and ArgEnd are set by Build: the user addresses of argv's
+	// strings, end to end (Linux's arg_start and arg_end, which
+	// /proc/self/cmdline reads).
+	ArgStart, ArgEnd uintptr
+}
+
+// StackBytes is how much of the stack Build needs for img: the strings,
+// the pointers and the auxiliary vector, with room for alignment.
+// Context: boot; does not allocate.
+func StackBytes(img *StackImage) uintptr {
+	n := uintptr(len(img.Argv0)+1+len("x86_64")+1+16) + 64
+	argc, envc := img.counts()
+	for i := range img.Args {
+		n += uintptr(len(img.Args[i].B) + len(img.Env[i].B))
+	}
+	return n + uintptr(3+argc+envc+2*(img.NAux+4))*8
+}
+
+// counts returns argc (argv0 included) and the number of environment
+// strings. Context: boot; does not allocate.
+func (img *StackImage) counts() (argc, envc int) {
+	argc = 1
+	for i := range img.Args {
+		argc += img.Args[i].N
+		envc += img.Env[i].N
+	}
+	return argc, envc
 }
 
 // Build lays out the Linux process-entry stack in mem, which covers the
@@ -31,7 +70,7 @@ type StackImage struct {
 // (16-byte aligned, pointing at argc), or 0 if mem is too small:
 //
 //	sp -> argc, argv[0..argc-1], NULL, envp[..], NULL, auxv pairs, AT_NULL
-//	      ... strings, AT_RANDOM bytes, platform string ... top
+//	      ... argv strings, envp strings, AT_RANDOM bytes, platform string ... top
 //
 // Context: boot; does not allocate.
 func Build(mem []byte, top uintptr, img *StackImage) uintptr {
@@ -39,21 +78,19 @@ func Build(mem []byte, top uintptr, img *StackImage) uintptr {
 	platform := b.bytes([]byte("x86_64"), true)
 	b.p &^= 15
 	random := b.bytes(img.Random[:], false)
+	for i := len(img.Env) - 1; i >= 0; i-- {
+		b.bytes(img.Env[i].B, false)
+	}
+	envStart := b.p
+	for i := len(img.Args) - 1; i >= 0; i-- {
+		b.bytes(img.Args[i].B, false)
+	}
 	argv0 := b.bytes(img.Argv0, true)
-	var argv [MaxWords + 1]uintptr
-	var envp [MaxWords]uintptr
-	argv[0] = argv0
-	l := img.Line
-	for i := 0; i < l.NArgs; i++ {
-		argv[i+1] = b.bytes(l.Word(l.Args[i]), true)
-	}
-	for i := 0; i < l.NEnv; i++ {
-		envp[i] = b.bytes(l.Word(l.Env[i]), true)
-	}
-	argc := 1 + l.NArgs
+	img.ArgStart, img.ArgEnd = argv0, envStart
+	argc, envc := img.counts()
 	// Words: argc, argv, NULL, envp, NULL, aux pairs plus AT_RANDOM,
 	// AT_PLATFORM, AT_EXECFN and AT_NULL.
-	words := 1 + argc + 1 + l.NEnv + 1 + 2*(img.NAux+4)
+	words := 1 + argc + 1 + envc + 1 + 2*(img.NAux+4)
 	b.p &^= 15
 	b.p -= uintptr(words) * 8
 	b.p &^= 15
@@ -63,13 +100,10 @@ func Build(mem []byte, top uintptr, img *StackImage) uintptr {
 	sp := b.p
 	w := sp
 	b.word(&w, uint64(argc))
-	for i := 0; i < argc; i++ {
-		b.word(&w, uint64(argv[i]))
-	}
+	b.word(&w, uint64(argv0))
+	b.pointers(&w, argv0+uintptr(len(img.Argv0))+1, argc-1)
 	b.word(&w, 0)
-	for i := 0; i < l.NEnv; i++ {
-		b.word(&w, uint64(envp[i]))
-	}
+	b.pointers(&w, envStart, envc)
 	b.word(&w, 0)
 	for i := 0; i < img.NAux; i++ {
 		b.word(&w, img.Aux[i].Key)
@@ -84,6 +118,60 @@ func Build(mem []byte, top uintptr, img *StackImage) uintptr {
 	b.word(&w, AT_NULL)
 	b.word(&w, 0)
 	return sp
+}
+
+// pointers stores at *at the addresses of the n NUL-terminated strings
+// laid end to end from the user address s. Context: boot; does not
+// allocate.
+func (b *stackBuilder) pointers(at *uintptr, s uintptr, n int) {
+	for i := 0; i < n; i++ {
+		b.word(at, uint64(s))
+		for b.mem[s-b.base] != 0 {
+			s++
+		}
+		s++
+	}
+}
+
+// HasKey reports whether one of the strings in l starts with key (such as
+// "HOME="). Context: boot; does not allocate.
+func (l Strings) HasKey(key string) bool {
+	off := 0
+	for i := 0; i < l.N; i++ {
+		end := off
+		for l.B[end] != 0 {
+			end++
+		}
+		if end-off >= len(key) && string(l.B[off:off+len(key)]) == key {
+			return true
+		}
+		off = end + 1
+	}
+	return false
+}
+
+// Append adds s and its NUL to l, whose bytes are buf's first len(l.B),
+// and returns the new l; false if buf has no room. Context: boot; does
+// not allocate.
+func (l Strings) Append(buf []byte, s []byte) (Strings, bool) {
+	n := len(l.B)
+	if n+len(s)+1 > len(buf) {
+		return l, false
+	}
+	copy(buf[n:], s)
+	buf[n+len(s)] = 0
+	return Strings{B: buf[:n+len(s)+1], N: l.N + 1}, true
+}
+
+// AppendString is Append for a string. Context: boot; does not allocate.
+func (l Strings) AppendString(buf []byte, s string) (Strings, bool) {
+	n := len(l.B)
+	if n+len(s)+1 > len(buf) {
+		return l, false
+	}
+	copy(buf[n:], s)
+	buf[n+len(s)] = 0
+	return Strings{B: buf[:n+len(s)+1], N: l.N + 1}, true
 }
 
 type stackBuilder struct {

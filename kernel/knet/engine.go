@@ -33,6 +33,9 @@ type engine struct {
 	ready map[uint32]bool // sockets whose endpoints signalled
 
 	starved bool // a connection waits for a free slot in the socket table
+
+	exitReq chan chan bool   // the exit hook's questions (exithook.go)
+	closed  []tcpip.Endpoint // closed TCP endpoints still sending (lingerClosed)
 }
 
 const scratchSize = 64 << 10
@@ -59,7 +62,7 @@ func newEngine(st *stack.Stack, addr, dns [4]byte, link nicInfo) (*engine, error
 		st: st, ctl: os.NewFile(uintptr(fd), abi.NetCtlPath), fd: uintptr(fd),
 		socks: map[uint32]*sock{}, buf: make([]byte, scratchSize),
 		events: make(chan []abi.NetEvent), kick: make(chan struct{}, 1),
-		ready: map[uint32]bool{},
+		ready: map[uint32]bool{}, exitReq: make(chan chan bool),
 	}
 	io := abi.NetIO{Local: abi.Addr4{IP: addr}, Remote: abi.Addr4{IP: dns}}
 	if link.present {
@@ -92,6 +95,8 @@ func (e *engine) run() {
 		case batch := <-e.events:
 			e.applyBatch(batch)
 		case <-e.kick:
+		case reply := <-e.exitReq:
+			reply <- e.exitStep()
 		}
 		e.serviceReady()
 	}

@@ -88,6 +88,7 @@ func start(cfg config) error {
 	if err != nil {
 		return err
 	}
+	registerExitDrain(e)
 	go e.run()
 	return nil
 }

@@ -27,6 +27,7 @@ type sock struct {
 
 	bound, listening, connecting, connected bool
 	closing, finSent, rxEOF, failed         bool
+	txEmpty                                 bool // the kernel's transmit ring was empty at the last pull
 	remote                                  abi.Addr4
 	opts                                    uint32
 	keep                                    [3]uint32
@@ -276,6 +277,7 @@ func (e *engine) streamTx(s *sock) {
 			if e.ioctl(abi.NetCtlPullTx, &io) != nil {
 				return
 			}
+			s.txEmpty = io.Len == 0
 			if io.Len == 0 {
 				if io.Flags&abi.IoEOF != 0 && !s.finSent {
 					s.finSent = true
@@ -407,6 +409,9 @@ func (e *engine) drop(s *sock) {
 		ep.Close()
 	}
 	s.ep.Close()
+	if s.typ == abi.SockStream {
+		e.lingerClosed(s.ep)
+	}
 	delete(e.socks, s.slot)
 	e.release(s.slot, s.gen)
 }

@@ -1,3 +1,5 @@
+//go:build benchsmoke
+
 package bench
 
 import (
@@ -12,8 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestSmokeBothSides runs one tiny metric end to end on both sides: it
-// builds the workload, fetches Debian's kernel the way `make bench` does
+// TestSmokeBothSides runs one tiny metric end to end on both sides. It
+// needs the network (a ~70 MB Debian kernel package), so, as
+// TestSmokeNetwork, it is built only with -tags benchsmoke: make
+// bench-smoke runs them, and CI (.ci/run) runs that target after make
+// test. It builds the workload, fetches Debian's kernel the way `make bench` does
 // (into build/bench/debian; it needs apt-get, dpkg-deb and, the first
 // time, the network and an up-to-date apt cache: as root, apt-get update),
 // boots each side once and writes the results. It never skips: without

@@ -67,6 +67,7 @@ func runBuild(ctx context.Context, std stdio, args []string) (int, error) {
 			return exitUsage, usagef("--%v", err)
 		}
 	}
+	stop := (&notice{w: std.errOut, msg: "gometal: building " + g.pkg + " into " + out + coldBuildHint}).start()
 	size, err := image.Build(ctx, image.BuildOptions{
 		Pkg:     g.pkg,
 		Out:     out,
@@ -75,6 +76,7 @@ func runBuild(ctx context.Context, std stdio, args []string) (int, error) {
 		Files:   files,
 		Stderr:  g.verboseStderr(std),
 	})
+	stop()
 	if err != nil {
 		return exitFailure, err
 	}

@@ -73,6 +73,7 @@ func runTest(ctx context.Context, std stdio, args []string) (int, error) {
 	if c.zoneinfo, err = image.ZoneinfoFiles(ctx); err != nil {
 		fmt.Fprintf(std.errOut, "gometal: warning: %v\n", err) // tests that load zones fail as on a host without them
 	}
+	c.slowBuild = &notice{w: std.errOut, msg: "gometal: building test images" + coldBuildHint}
 	if c.compileOnly {
 		return compileTests(ctx, c, pkgs)
 	}
@@ -118,7 +119,10 @@ func compileTests(ctx context.Context, c *testConfig, pkgs []image.TestPackage) 
 			out = path.Base(p.ImportPath) + ".test"
 		}
 		o, _ := guestSetup(c, p, out)
-		if _, err := image.Build(ctx, o); err != nil {
+		stop := c.slowBuild.start()
+		_, err := image.Build(ctx, o)
+		stop()
+		if err != nil {
 			return exitFailure, err
 		}
 	}

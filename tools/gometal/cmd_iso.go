@@ -15,8 +15,10 @@ func init() {
 and UEFI machines: burn it, boot it with qemu -cdrom, or dd it to a USB
 stick (docs/hardware.md). GRUB shows no menu and waits for nothing.
 
-The kernel command line is built as for run: "K=V... -- ARGS...", or the
-raw --append value. It is fixed in the ISO's grub.cfg.
+The arguments after "--" and the --env variables reach the program byte
+for byte as with run: they are written into the ISO as a boot module
+(/boot/args.bin) GRUB loads after the initrd. --append is the kernel
+command line, fixed in the ISO's grub.cfg.
 
 --initrd FILE puts FILE into the ISO and has GRUB load it as a multiboot2
 boot module (module2): an initramfs the kernel unpacks, as with run.
@@ -44,16 +46,15 @@ func runISO(ctx context.Context, std stdio, args []string) (int, error) {
 	if *out == "" {
 		return exitUsage, usagef("no output file (-o FILE.iso)")
 	}
-	cmdline := *appendLine
-	if cmdline != "" && (len(env) > 0 || len(progArgs) > 0) {
-		return exitUsage, usagef("--append replaces the whole command line; do not combine it with --env or -- ARGS")
+	prog, err := newProgramArgs(env, progArgs)
+	if err != nil {
+		return exitUsage, err
 	}
-	if cmdline == "" {
-		if cmdline, err = kernelCmdline(env, progArgs); err != nil {
-			return exitUsage, err
-		}
+	if err := checkAppend(*appendLine); err != nil {
+		return exitUsage, err
 	}
-	if err := iso.Build(ctx, iso.Options{Image: pos[0], Out: *out, Append: cmdline, Initrd: *initrd}); err != nil {
+	o := iso.Options{Image: pos[0], Out: *out, Append: *appendLine, Initrd: *initrd, ProgramArgs: prog.args, ProgramEnv: prog.env}
+	if err := iso.Build(ctx, o); err != nil {
 		return exitFailure, err
 	}
 	fmt.Fprintf(std.out, "iso: %s\n", *out)

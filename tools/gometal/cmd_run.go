@@ -23,8 +23,13 @@ exits with the program's exit status: 125 after a kernel panic (the
 symbolized report goes to standard error), 124 on a timeout, 1 if the
 guest could not be run or reset without a status.
 
-The kernel command line is "K=V... -- ARGS...", from the --env flags and
-the arguments after "--"; --append passes a raw command line instead.
+The program gets the arguments after "--" and the --env variables byte
+for byte (spaces, quotes, empty strings, any byte but NUL), up to 256 KiB
+in all counting each string's bytes, its NUL and 8 bytes for its pointer:
+they travel in a boot module, not on the kernel command line
+(docs/protocols.md). --append sets the kernel command line: kernel
+options such as quiet or loglevel=3 (docs/architecture.md), and words
+"K=V" that add environment variables before the --env ones.
 
 Flags:
   --machine M      the QEMU machine: q35 (default), pc or microvm, with
@@ -45,8 +50,9 @@ Flags:
                    with the machine paused before its first instruction,
                    print the gdb command that attaches, and run without
                    a time limit unless --timeout is given (docs/debugging.md)
-  --env K=V        an environment variable for the program (repeatable)
-  --append CMDLINE the raw kernel command line
+  --env K=V        an environment variable for the program (repeatable);
+                   the value may hold any byte but NUL
+  --append CMDLINE the kernel command line (kernel options)
   --qemu BINARY    the QEMU binary (default qemu-system-x86_64)`,
 		run: runRun,
 	}
@@ -114,40 +120,75 @@ func runRun(ctx context.Context, std stdio, args []string) (int, error) {
 	if len(pos) != 1 {
 		return exitUsage, usagef("want one IMAGE, got %d arguments", len(pos))
 	}
-	cmdline := *appendLine
-	if cmdline != "" && (len(env) > 0 || len(progArgs) > 0) {
-		return exitUsage, usagef("--append replaces the whole command line; do not combine it with --env or -- ARGS")
+	prog, err := newProgramArgs(env, progArgs)
+	if err != nil {
+		return exitUsage, err
 	}
-	if cmdline == "" {
-		if cmdline, err = kernelCmdline(env, progArgs); err != nil {
-			return exitUsage, err
-		}
+	if err := checkAppend(*appendLine); err != nil {
+		return exitUsage, err
 	}
-	return boot(ctx, std, pos[0], b, cmdline)
+	return boot(ctx, std, pos[0], b, *appendLine, prog)
 }
 
-// kernelCmdline builds "K=V... -- ARGS..." (docs: the kernel command line).
-// The kernel splits it at white space, so no word may contain any.
-func kernelCmdline(env, args []string) (string, error) {
+// maxCmdline is the longest kernel command line the kernel keeps: its
+// 4096-byte buffer (boot.Info.Cmdline, abi.Cmdline.Buf) less the NUL.
+const maxCmdline = 4095
+
+// checkAppend refuses a --append the kernel would cut short.
+func checkAppend(line string) error {
+	if len(line) > maxCmdline {
+		return usagef("--append is %d bytes; the kernel command line holds %d (pass the program's arguments after -- and its environment with --env: they have no such limit)", len(line), maxCmdline)
+	}
+	return nil
+}
+
+// programArgs are the program's arguments (argv[1:]) and environment,
+// carried in an argument block (qemu.Options.ProgramArgs); both nil when
+// none were given, so that a command line's own "-- ARGS" still counts.
+type programArgs struct {
+	args, env []string
+}
+
+// newProgramArgs checks the --env values (KEY=VALUE) and that args and
+// env fit the argument block.
+func newProgramArgs(env, args []string) (programArgs, error) {
 	for _, e := range env {
 		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
-			return "", usagef("--env %q: want KEY=VALUE", e)
+			return programArgs{}, usagef("--env %.40q: want KEY=VALUE", e)
 		}
 	}
-	for _, w := range append(append([]string(nil), env...), args...) {
+	if len(env) == 0 && len(args) == 0 {
+		return programArgs{}, nil
+	}
+	if err := qemu.CheckArgs(args, env); err != nil {
+		return programArgs{}, usagef("%v", err)
+	}
+	if args == nil {
+		args = []string{}
+	}
+	return programArgs{args: args, env: env}, nil
+}
+
+// kernelCmdline joins kernel options and "K=V" words into a kernel
+// command line. The kernel splits it at white space and removes double
+// quotes, which group: a word with white space (a cwd= path) is quoted;
+// an empty word or one with a double quote cannot be carried.
+func kernelCmdline(words []string) (string, error) {
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		if w == "" || strings.Contains(w, `"`) {
+			return "", usagef("%q: a kernel option cannot be empty or hold a double quote", w)
+		}
+		quoted[i] = w
 		if strings.ContainsAny(w, " \t\n\r") {
-			return "", usagef("%q contains white space, which the kernel command line cannot carry", w)
+			quoted[i] = `"` + w + `"`
 		}
 	}
-	words := append([]string(nil), env...)
-	if len(args) > 0 {
-		words = append(append(words, "--"), args...)
-	}
-	return strings.Join(words, " "), nil
+	return strings.Join(quoted, " "), nil
 }
 
 // boot runs img in QEMU and turns the outcome into an exit status.
-func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline string) (int, error) {
+func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline string, prog programArgs) (int, error) {
 	elf, err := os.ReadFile(img)
 	if err != nil {
 		return exitFailure, err
@@ -172,17 +213,20 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 		fmt.Fprintf(std.errOut, "gometal: the machine is paused before its first instruction; QEMU's gdb stub listens on 127.0.0.1:%d. Attach with:\n\n    %s\n\n", b.gdbPort, gdbCommand(img, b.gdbPort))
 	}
 	res, err := qemu.Run(ctx, qemu.Options{
-		Image:   img,
-		SMP:     b.smp,
-		Mem:     b.mem,
-		Net:     b.net,
-		Append:  cmdline,
-		Initrd:  b.initrd,
-		Timeout: timeout,
-		Extra:   extra,
-		Console: std.out,
-		Stdin:   std.in,
-		QEMU:    b.qemu,
+		Image:  img,
+		SMP:    b.smp,
+		Mem:    b.mem,
+		Net:    b.net,
+		Append: cmdline,
+		Initrd: b.initrd,
+
+		ProgramArgs: prog.args,
+		ProgramEnv:  prog.env,
+		Timeout:     timeout,
+		Extra:       extra,
+		Console:     std.out,
+		Stdin:       std.in,
+		QEMU:        b.qemu,
 
 		Machine:     b.machine,
 		NoDebugExit: b.noDebugExit,

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gometal/gometal/qemu"
 	"github.com/gometal/gometal/tools/image"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -88,19 +89,32 @@ func fakeQEMU(t *testing.T, body string) (bin, argsFile string) {
 	return bin, argsFile
 }
 
+// keepModule is a stand-in QEMU's shell line that copies its -initrd file
+// (which qemu.Run removes afterwards) to path.
+func keepModule(path string) string {
+	return fmt.Sprintf(`for a in "$@"; do [ "$prev" = -initrd ] && cp "$a" %q; prev=$a; done`, path)
+}
+
 func TestRunExitCode(t *testing.T) {
 	img, _ := patchedProg(t)
-	bin, argsFile := fakeQEMU(t, "echo hello from the guest\nexit 7")
+	dir := t.TempDir()
+	module := filepath.Join(dir, "module")
+	bin, argsFile := fakeQEMU(t, keepModule(module)+"\necho hello from the guest\nexit 7")
 	code, out, errOut := call(t, "", "run", img, "--qemu", bin, "--smp", "4", "--mem", "1G",
-		"--env", "GOMAXPROCS=2", "--", "-flag", "arg")
+		"--env", "GOMAXPROCS=2", "--env", "Q=a \"b\"", "--", "-flag", "two words", "")
 	assert.Equal(t, 3, code, errOut) // QEMU status 7 = program status 3
 	assert.Contains(t, out, "hello from the guest")
 	args, err := os.ReadFile(argsFile)
 	require.NoError(t, err)
 	lines := strings.Split(string(args), "\n")
-	assert.Contains(t, lines, "GOMAXPROCS=2 -- -flag arg")
 	assert.Contains(t, lines, img)
 	assert.Contains(t, lines, "1G")
+	assert.NotContains(t, lines, "-append", "arguments travel in the module, not on the command line")
+	want, err := qemu.EncodeArgBlock([]string{"-flag", "two words", ""}, []string{"GOMAXPROCS=2", `Q=a "b"`})
+	require.NoError(t, err)
+	got, err := os.ReadFile(module)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
 
 	bin, argsFile = fakeQEMU(t, "exit 1")
 	code, _, _ = call(t, "", "run", "--qemu", bin, "--append", "raw line", img)
@@ -108,6 +122,7 @@ func TestRunExitCode(t *testing.T) {
 	args, err = os.ReadFile(argsFile)
 	require.NoError(t, err)
 	assert.Contains(t, strings.Split(string(args), "\n"), "raw line")
+	assert.NotContains(t, strings.Split(string(args), "\n"), "-initrd", "no module without arguments")
 }
 
 func TestRunPanic(t *testing.T) {

@@ -1,9 +1,11 @@
 // Command gometal builds Go programs into bootable gometal images and runs,
 // inspects and debugs them.
 //
-// Install it with
+// Install it from a clone of the repository (it finds the kernel's source
+// in that checkout; the module is not published on a module proxy, so
+// go install ...@latest does not work):
 //
-//	go install github.com/gometal/gometal/tools/gometal@latest
+//	go install ./tools/gometal
 //
 // Usage:
 //
@@ -13,6 +15,9 @@
 //	gometal symbolize IMAGE [LOG]
 //	gometal trapcheck [-v] IMAGE
 //	gometal info IMAGE
+//	gometal iso IMAGE -o FILE.iso [--initrd FILE] [--env K=V]... [--append CMDLINE] [-- ARGS...]
+//	gometal conformance [-run REGEXP] [-shard K/N] [-config CPUS[:OPTIONS]]... [-o FILE.md]
+//	gometal stdtest [-pkgs LIST] [-shard K/N] [-o FILE.md]
 //
 // build links PKG, the Go runtime and the gometal kernel into one ELF and
 // patches it to boot through PVH and multiboot (see docs/protocols.md and
@@ -21,8 +26,9 @@
 // go.work; set GOMETAL_ROOT to choose the gometal checkout.
 //
 // run boots an image in QEMU with the serial console on standard output.
-// The --env values and the ARGS after "--" form the kernel command line
-// "K=V... -- ARGS..."; --append passes a raw command line instead.
+// The --env values and the ARGS after "--" reach the program byte for byte
+// (any byte but NUL, up to 256 KiB) in an argument block at the end of the
+// boot module; --append is the kernel command line (kernel options).
 // --smp (1 to 64), --mem (at least the image's minimum, see info) and
 // --timeout (0: no limit) are checked before QEMU starts. --gdb starts
 // QEMU's gdb stub with the machine paused and prints the gdb command that
@@ -35,8 +41,8 @@
 // files]", a final "FAIL" and status 1 when a package failed) and the
 // test flags -v, -run, -skip, -count, -short, -timeout, -bench,
 // -benchtime, -benchmem, -cpu, -parallel, -failfast, -list, -shuffle,
-// -fullpath, passed to the binary as -test.* arguments on the kernel
-// command line; -json converts the output with go tool test2json, -p N
+// -fullpath, passed to the binary as -test.* arguments, exactly as run
+// passes arguments; -json converts the output with go tool test2json, -p N
 // boots N packages at once, -c [-o IMAGE] only builds the test image,
 // -args or "--" pass the rest unchanged. Coverage and profile files
 // (-coverprofile, -cpuprofile, ..., -outputdir) come back from the guest

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gometal/gometal/qemu"
 	"github.com/gometal/gometal/tools/image"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -31,7 +33,8 @@ func needImages(t *testing.T) {
 // output) against a stand-in QEMU whose guest prints PASS and exits 0.
 func TestGotestFakeQEMU(t *testing.T) {
 	needImages(t)
-	bin, argsFile := fakeQEMU(t, "printf '[gometal] booting\\r\\nPASS\\n'\nexit 1")
+	module := filepath.Join(t.TempDir(), "module")
+	bin, argsFile := fakeQEMU(t, keepModule(module)+"\nprintf '[gometal] booting\\r\\nPASS\\n'\nexit 1")
 	code, out, errOut := call(t, "", "test", "--qemu", bin, "-run", "TestSum",
 		"./testdata/gotest/pass", "./testdata/gotest/notests", "./testdata/gotest/nosuchpkg")
 	assert.Equal(t, exitFailure, code, errOut)
@@ -45,9 +48,14 @@ func TestGotestFakeQEMU(t *testing.T) {
 	lines := strings.Split(string(args), "\n")
 	root, err := filepath.Abs("testdata/gotest/pass")
 	require.NoError(t, err)
-	assert.Contains(t, lines, "cwd="+root+" -- -test.paniconexit0 -test.timeout=10m0s -test.run=TestSum",
-		"the test runs in its package's directory")
+	assert.Contains(t, lines, "cwd="+root, "the test runs in its package's directory")
 	assert.Contains(t, lines, "-initrd", "the test image comes along as /init")
+	mod, err := os.ReadFile(module)
+	require.NoError(t, err)
+	blk, err := qemu.EncodeArgBlock([]string{"-test.paniconexit0", "-test.timeout=10m0s", "-test.run=TestSum"}, nil)
+	require.NoError(t, err)
+	assert.True(t, bytes.HasSuffix(mod, blk), "the test flags follow the archive in the module")
+	assert.True(t, bytes.HasPrefix(mod, []byte("070701")), "the module starts with the cpio archive")
 }
 
 // TestGotestFakeQEMUTimeout checks the report of a guest that never ends.

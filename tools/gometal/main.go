@@ -35,7 +35,7 @@ type command struct {
 var commands = map[string]*command{}
 
 // order is the order in which the usage lists the commands.
-var order = []string{"build", "run", "test", "iso", "symbolize", "trapcheck", "conformance", "info"}
+var order = []string{"build", "run", "test", "info", "iso", "symbolize", "trapcheck", "conformance", "stdtest"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

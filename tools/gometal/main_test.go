@@ -61,23 +61,26 @@ func TestUsageErrors(t *testing.T) {
 		{"run", "a", "b"},
 		{"run", "--smp", "many", "img"},
 		{"run", "--nosuchflag", "img"},
-		{"run", "img", "--append", "x", "--", "arg"},
 		{"run", "img", "--env", "novalue"},
-		{"run", "img", "--", "two words"},
+		{"run", "img", "--", "nul\x00byte"},
+		{"run", "img", "--env", "K=nul\x00byte"},
+		{"run", "img", "--", strings.Repeat("x", 256<<10)},
+		{"run", "img", "--append", strings.Repeat("x", 4096)},
+		{"iso", "img", "-o", "x.iso", "--append", strings.Repeat("x", 4096)},
 		{"test", "./x", "--smp", "x"},
 		{"test", "./x", "--timeout", "soon"},
 		{"test", "./x", "-timeout", "soon"},
 		{"test", "./x", "./y", "-cpuprofile", "c.out"},
 		{"test", "./x", "-fuzz", "FuzzX"},
 		{"test", "./x", "-o", "x.img"},
-		{"test", "./x", "-run", "two words"},
+		{"test", "./x", "-run", "nul\x00byte"},
 		{"test", "./x", "-p", "0"},
 		{"symbolize"},
 		{"symbolize", "a", "b", "c"},
 		{"iso"},
 		{"iso", "img"},
 		{"iso", "img", "-o"},
-		{"iso", "img", "-o", "x.iso", "--append", "A=b", "--", "arg"},
+		{"iso", "img", "-o", "x.iso", "--", "nul\x00byte"},
 		{"conformance", "extra"},
 		{"conformance", "-shard", "3/2"},
 		{"conformance", "-run", "("},
@@ -107,19 +110,28 @@ func TestParseGoArgs(t *testing.T) {
 }
 
 func TestKernelCmdline(t *testing.T) {
-	for _, c := range []struct {
-		env, args []string
-		want      string
-	}{
-		{nil, nil, ""},
-		{[]string{"GOMAXPROCS=2"}, nil, "GOMAXPROCS=2"},
-		{nil, []string{"-v", "x"}, "-- -v x"},
-		{[]string{"A=1", "B=2"}, []string{"x"}, "A=1 B=2 -- x"},
-	} {
-		got, err := kernelCmdline(c.env, c.args)
-		require.NoError(t, err)
-		assert.Equal(t, c.want, got)
+	got, err := kernelCmdline([]string{"quiet", "cwd=/x", "cwd=/a dir"})
+	require.NoError(t, err)
+	assert.Equal(t, `quiet cwd=/x "cwd=/a dir"`, got)
+	for _, bad := range []string{"", `q"uote`} {
+		_, err = kernelCmdline([]string{bad})
+		assert.Error(t, err, "%q", bad)
 	}
+}
+
+// TestProgramArgsLimit: arguments up to the limit pass the check, one byte
+// more is refused before boot with a message that names the limit.
+func TestProgramArgsLimit(t *testing.T) {
+	fits := strings.Repeat("x", 256<<10-9)
+	p, err := newProgramArgs(nil, []string{fits})
+	require.NoError(t, err)
+	assert.Equal(t, []string{fits}, p.args)
+	_, err = newProgramArgs(nil, []string{fits + "x"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "argument list too long: 262145 bytes")
+	p, err = newProgramArgs(nil, nil)
+	require.NoError(t, err)
+	assert.Nil(t, p.args, "no block without arguments or environment")
 }
 
 func TestDefaultImageName(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gometal/gometal/qemu"
 )
 
 // testBoolFlags are go test's boolean flags that the test binary takes as
@@ -50,6 +52,7 @@ type testConfig struct {
 	out         string   // -o, with -c
 	parallel    int      // -p: packages booted at once
 	zoneinfo    []string // the host's time zones, for image.BuildOptions.Files
+	slowBuild   *notice  // said once when a test image build is slow
 	cover       []string // -cover, -covermode, -coverpkg: build flags of the test images
 	prof        profiles // profiles and coverage to bring back (testprofile.go)
 }
@@ -297,8 +300,8 @@ func (c *testConfig) check() error {
 		c.cover = append(c.cover, "-cover") // -covermode or -coverpkg imply -cover
 	}
 	c.testFlags = append(c.testFlags, c.prof.binaryFlags()...)
-	if _, err := kernelCmdline(nil, c.binaryArgs()); err != nil {
-		return err
+	if err := qemu.CheckArgs(c.binaryArgs(), nil); err != nil {
+		return usagef("%v", err)
 	}
 	return nil
 }

@@ -93,7 +93,10 @@ func (t *pkgTest) run(ctx context.Context) bool {
 		return true
 	}
 	o, kopts := guestSetup(t.c, t.pkg, t.img)
-	if _, err := image.Build(ctx, o); err != nil {
+	stop := t.c.slowBuild.start()
+	_, err := image.Build(ctx, o)
+	stop()
+	if err != nil {
 		t.notRun(buildFailed(ip), "fail", buildMessage(err), fmt.Sprintf("%s [%s.test]", ip, ip))
 		return false
 	}
@@ -171,11 +174,16 @@ func (t *pkgTest) boot(ctx context.Context, kopts []string) bool {
 // as it arrives, and returns qemu.Run's result and how long it took.
 func (t *pkgTest) runGuest(ctx context.Context, kopts []string, w io.Writer) (*qemu.Result, time.Duration, error) {
 	stream := &progStream{w: w}
-	cmdline, _ := kernelCmdline(kopts, t.c.binaryArgs()) // checked by parseTestArgs
+	cmdline, _ := kernelCmdline(kopts) // no option holds a double quote (a package directory with one fails here)
+	args := t.c.binaryArgs()           // checked by parseTestArgs
+	if args == nil {
+		args = []string{}
+	}
 	start := time.Now()
 	res, err := qemu.Run(ctx, qemu.Options{
 		Image: t.img, SMP: t.c.boot.smp, Mem: t.c.boot.mem, Net: t.c.boot.net, QEMU: t.c.boot.qemu,
 		Append: cmdline, Timeout: t.c.qemuTimeout(), Console: stream, Initrd: t.img + ".init.cpio",
+		ProgramArgs: args,
 	})
 	stream.Close()
 	return res, time.Since(start), err

@@ -9,7 +9,7 @@ import (
 
 func TestLDFlags(t *testing.T) {
 	assert.Equal(t,
-		"-T 0x200000 -E github.com/gometal/gometal/boot.entry32 -B 0x0000000000000000000000000000000000000000000000000000000000000000",
+		"-T 0x200000 -E github.com/gometal/gometal/boot.entry32 -B 0x0000000000000000000000000000000000000000000000000000000000000000 -checklinkname=0",
 		LDFlags())
 }
 

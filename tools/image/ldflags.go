@@ -21,10 +21,12 @@ const (
 )
 
 // LDFlags returns the linker flags every image is linked with:
-// text at 2 MiB, the boot stub as entry point and a 32-byte build-id note
-// that Patch turns into the PVH note.
+// text at 2 MiB, the boot stub as entry point, a 32-byte build-id note
+// that Patch turns into the PVH note, and -checklinkname=0: the overlay
+// file hands the network stack the runtime's internal exithook.Add
+// (exitHookSource), a reference the linker refuses otherwise.
 func LDFlags() string { return ldflagsFor(EntrySymbol) }
 
 func ldflagsFor(entry string) string {
-	return fmt.Sprintf("-T %#x -E %s -B 0x%s", TextAddr, entry, strings.Repeat("0", 2*buildIDSize))
+	return fmt.Sprintf("-T %#x -E %s -B 0x%s -checklinkname=0", TextAddr, entry, strings.Repeat("0", 2*buildIDSize))
 }

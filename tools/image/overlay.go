@@ -24,6 +24,10 @@ const TestOverlayFile = "zz_gometal_kernel_test.go"
 func overlaySource(pkg, archiveSymbol string, kernel ...string) string {
 	var imports strings.Builder
 	for _, k := range kernel {
+		if k == NetPackage {
+			imports.WriteString(exitHookSource)
+			continue
+		}
 		fmt.Fprintf(&imports, "import _ %q\n", k)
 	}
 	if archiveSymbol != "" {
@@ -33,6 +37,29 @@ func overlaySource(pkg, archiveSymbol string, kernel ...string) string {
 		"// This file links the gometal kernel into the image.\n\n"+
 		"package %s\n\n%s", pkg, imports.String())
 }
+
+// exitHookSource imports the network stack and hands it the runtime's
+// internal exithook.Add (reachable only through go:linkname, which the
+// image's -checklinkname=0 allows), so that the program's exit waits for
+// its TCP connections to be acknowledged (kernel/knet/exithook.go). It is
+// here, not in knet, so that knet still builds for the host.
+const exitHookSource = `import gometalknet "` + NetPackage + `"
+import _ "unsafe"
+
+type gometalExitHook struct {
+	F            func()
+	RunOnFailure bool
+}
+
+//go:linkname gometalAddExitHook internal/runtime/exithook.Add
+func gometalAddExitHook(gometalExitHook)
+
+func init() {
+	gometalknet.SetExitHookAdder(func(f func(), onFailure bool) {
+		gometalAddExitHook(gometalExitHook{F: f, RunOnFailure: onFailure})
+	})
+}
+`
 
 // overlayJSON is the go command's -overlay file format.
 type overlayJSON struct {

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gometal/gometal/qemu"
 	"github.com/gometal/gometal/tools/image"
 )
 
@@ -27,6 +28,10 @@ const KernelPath = "/boot/kernel.img"
 // InitrdPath is where Options.Initrd lies inside the ISO.
 const InitrdPath = "/boot/initrd.cpio"
 
+// ArgsPath is where the argument block (Options.ProgramArgs and
+// ProgramEnv) lies inside the ISO, loaded as the last boot module.
+const ArgsPath = "/boot/args.bin"
+
 // Options says what Build puts into the ISO.
 type Options struct {
 	// Image is the gometal image; it must carry a multiboot header (built
@@ -34,9 +39,11 @@ type Options struct {
 	Image string
 	// Out is the ISO file to write.
 	Out string
-	// Append is the kernel command line: environment, then "--" and the
-	// program's arguments, as for gometal run --append.
+	// Append is the kernel command line, as for gometal run --append.
 	Append string
+	// ProgramArgs and ProgramEnv, unless both nil, reach the program
+	// byte for byte in an argument block, as qemu.Options' do.
+	ProgramArgs, ProgramEnv []string
 	// Initrd, if not "", is a file GRUB loads as a multiboot2 boot module
 	// (module2): an initramfs archive (cpio newc) the kernel unpacks
 	// after the image's own, as for gometal run --initrd.
@@ -130,6 +137,16 @@ func Build(ctx context.Context, o Options) error {
 			return err
 		}
 		modules = append(modules, InitrdPath)
+	}
+	if o.ProgramArgs != nil || o.ProgramEnv != nil {
+		blk, err := qemu.EncodeArgBlock(o.ProgramArgs, o.ProgramEnv)
+		if err != nil {
+			return fmt.Errorf("iso: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(tree, filepath.FromSlash(ArgsPath)), blk, 0o644); err != nil {
+			return err
+		}
+		modules = append(modules, ArgsPath)
 	}
 	if err := os.WriteFile(filepath.Join(tree, "boot", "grub", "grub.cfg"), []byte(Config(o.Append, modules...)), 0o644); err != nil {
 		return err
