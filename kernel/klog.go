@@ -146,6 +146,9 @@ func (l *logLine) ms(ns int64) *logLine {
 // the program left a partial line, a "\r\n" goes first, which the host's
 // console splitter removes again. Context: trap; does not allocate.
 func (l *logLine) print() {
+	if vconLogLine(l) {
+		return
+	}
 	if consoleCol != 0 {
 		conOut('\r')
 		conOut('\n')
@@ -168,4 +171,26 @@ func (l *logLine) info() {
 func logs(s string) {
 	var l logLine
 	l.s(s).print()
+}
+
+// kmsgWrite implements write on /dev/kmsg: the bytes, up to the first
+// newline and cut to a log line's length, become one kernel log line.
+// Context: trap, kernel lock held; does not allocate.
+func kmsgWrite(buf, n uintptr) int64 {
+	b, ok := userBytes(buf, n, false)
+	if !ok {
+		return -_EFAULT
+	}
+	var l logLine
+	for _, c := range b {
+		if c == '\n' {
+			break
+		}
+		if l.n < len(l.buf) {
+			l.buf[l.n] = c
+			l.n++
+		}
+	}
+	l.print()
+	return int64(n)
 }

@@ -354,6 +354,9 @@ func waitingForDevice() bool {
 		if threads[i].state == threadBlocked && (threads[i].wait == waitRead || threads[i].wait == waitEpoll || threads[i].wait == waitStack) {
 			return true
 		}
+		if threads[i].state == threadBlocked && threads[i].wait == waitFutex && vconTxPending() {
+			return true
+		}
 	}
 	return false
 }
