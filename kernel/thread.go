@@ -348,7 +348,9 @@ func idle(c *percpu) {
 }
 
 // waitingForDevice reports whether some thread waits for an interrupt
-// (console input, or epoll, which device descriptors make ready).
+// (console input, or epoll, which device descriptors make ready, or a
+// console port's transmit slots). Context: trap (the idle loop), kernel
+// lock held; does not allocate.
 func waitingForDevice() bool {
 	for i := range threads {
 		if threads[i].state == threadBlocked && (threads[i].wait == waitRead || threads[i].wait == waitEpoll || threads[i].wait == waitStack) {

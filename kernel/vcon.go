@@ -66,7 +66,7 @@ var vqSpec = [vqCount]struct {
 }{
 	vqCtrlRx: {2, 16, 256, true},
 	vqCtrlTx: {3, 16, 16, false},
-	vqStdin:  {2*(vconPortStdin+1), 16, 1024, true},
+	vqStdin:  {2 * (vconPortStdin + 1), 16, 1024, true},
 	vqStdout: {2*(vconPortStdout+1) + 1, 32, 8192, false},
 	vqStderr: {2*(vconPortStderr+1) + 1, 16, 4096, false},
 	vqKlog:   {2*(vconPortKlog+1) + 1, 16, 4096, false},
@@ -262,8 +262,8 @@ func routeGSI(gsi uint32, vector uint8, activeLow, level bool) bool {
 	return false
 }
 
-// status and setStatus reach the device status register.
-// Context: any; does not allocate.
+// status reads the device status register. Context: any; does not
+// allocate.
 func (d *vconDev) status() uint8 {
 	if d.mmio {
 		return uint8(rd32(d.regs + 0x70))
@@ -271,6 +271,8 @@ func (d *vconDev) status() uint8 {
 	return rd8(d.regs + 0x14)
 }
 
+// setStatus writes the device status register. Context: any; does not
+// allocate.
 func (d *vconDev) setStatus(s uint8) {
 	if d.mmio {
 		wr32(d.regs+0x70, uint32(s))
@@ -279,8 +281,7 @@ func (d *vconDev) setStatus(s uint8) {
 	wr8(d.regs+0x14, s)
 }
 
-// features reads the offered feature bits; setFeatures writes the
-// accepted ones. Context: boot.
+// features reads the offered feature bits. Context: boot.
 func (d *vconDev) features() uint64 {
 	sel, val := uintptr(0x00), uintptr(0x04)
 	if d.mmio {
@@ -292,6 +293,7 @@ func (d *vconDev) features() uint64 {
 	return f | uint64(rd32(d.regs+val))<<32
 }
 
+// setFeatures writes the accepted feature bits. Context: boot.
 func (d *vconDev) setFeatures(f uint64) {
 	sel, val := uintptr(0x08), uintptr(0x0c)
 	if d.mmio {

@@ -82,6 +82,7 @@ type Router struct {
 	line           []byte // the start of the current line, while it may be a kernel line
 	program        bool   // the current line is program output
 	held           bool   // a program line ended in "\r\n", not passed on yet
+	cr             bool   // the program's bytes so far end in a '\r' not passed on yet
 }
 
 // Write routes p; it never fails.
@@ -121,17 +122,31 @@ func (r *Router) add(b []byte, eol bool) {
 		b, r.line, r.program = r.line, nil, true
 		r.releaseHeld()
 	}
-	if !eol {
-		r.Output.Write(b)
-		return
+	if r.cr {
+		if len(b) == 0 && !eol {
+			return
+		}
+		r.cr = false
+		if len(b) == 0 { // the line ended in "\r\n"
+			r.held, r.program = true, false
+			return
+		}
+		r.Output.Write([]byte{'\r'})
 	}
-	if bytes.HasSuffix(b, []byte("\r")) {
-		r.Output.Write(b[:len(b)-1])
-		r.held = true
-	} else {
-		r.Output.Write(append(b[:len(b):len(b)], '\n'))
+	crEnd := bytes.HasSuffix(b, []byte("\r"))
+	if crEnd {
+		b = b[:len(b)-1]
 	}
-	r.program = false
+	r.Output.Write(b)
+	switch {
+	case eol && crEnd:
+		r.held, r.program = true, false
+	case eol:
+		r.Output.Write([]byte("\n"))
+		r.program = false
+	case crEnd:
+		r.cr = true // "\r\n" before a kernel line is the kernel's
+	}
 }
 
 // releaseHeld passes on a held "\r\n": the next line is the program's.
@@ -142,11 +157,20 @@ func (r *Router) releaseHeld() {
 	}
 }
 
-// Close passes on what is pending.
+// Close passes on what is pending: a last partial line is classified as
+// it is.
 func (r *Router) Close() error {
 	r.releaseHeld()
+	if r.cr {
+		r.Output.Write([]byte{'\r'})
+		r.cr = false
+	}
 	if len(r.line) > 0 {
-		r.Output.Write(r.line)
+		if bytes.HasPrefix(r.line, kernelPrefix) {
+			r.Kernel.Write(append(bytes.TrimSuffix(r.line, []byte("\r")), '\n'))
+		} else {
+			r.Output.Write(r.line)
+		}
 		r.line = r.line[:0]
 	}
 	return nil
