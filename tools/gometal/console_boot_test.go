@@ -133,7 +133,9 @@ func (s *syncBuffer) String() string {
 func runInTerminal(t *testing.T, img string) (master *os.File, out, errOut *syncBuffer, done chan int) {
 	m, s := openPTY(t)
 	out, errOut, done = &syncBuffer{}, &syncBuffer{}, make(chan int, 1)
-	go func() { done <- gometal(context.Background(), stdio{s, out, errOut}, []string{"run", "--timeout", "60s", img}) }()
+	go func() {
+		done <- gometal(context.Background(), stdio{s, out, errOut}, []string{"run", "--timeout", "60s", img})
+	}()
 	return m, out, errOut, done
 }
 
