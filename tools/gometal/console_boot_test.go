@@ -129,13 +129,22 @@ func (s *syncBuffer) String() string {
 }
 
 // runInTerminal runs gometal run img with a pseudo-terminal as stdin and
-// returns the master end, the outputs and a channel with the exit code.
+// returns, once the terminal is in raw mode, the master end, the outputs
+// and a channel with the exit code.
 func runInTerminal(t *testing.T, img string) (master *os.File, out, errOut *syncBuffer, done chan int) {
 	m, s := openPTY(t)
+	before, err := unix.IoctlGetTermios(int(m.Fd()), unix.TCGETS)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		after, err := unix.IoctlGetTermios(int(m.Fd()), unix.TCGETS)
+		require.NoError(t, err)
+		assert.Equal(t, *before, *after, "terminal settings restored")
+	})
 	out, errOut, done = &syncBuffer{}, &syncBuffer{}, make(chan int, 1)
 	go func() {
 		done <- gometal(context.Background(), stdio{s, out, errOut}, []string{"run", "--timeout", "60s", img})
 	}()
+	waitFor(t, errOut, "raw mode") // typed before, the keys would meet the terminal's line editing
 	return m, out, errOut, done
 }
 
@@ -149,12 +158,10 @@ func waitFor(t *testing.T, b *syncBuffer, want string) {
 // TestRunConsoleTerminal types into a terminal: the line comes back in
 // upper case (echoed as typed, Enter as a newline), Ctrl-C kills the
 // program with SIGINT as on Linux, and the terminal's settings are back
-// afterwards.
+// afterwards (runInTerminal checks that for every terminal test).
 func TestRunConsoleTerminal(t *testing.T) {
 	img := upperImage(t)
 	m, out, errOut, done := runInTerminal(t, img)
-	before, err := unix.IoctlGetTermios(int(m.Fd()), unix.TCGETS)
-	require.NoError(t, err)
 	m.Write([]byte("hello\r"))
 	waitFor(t, out, "HELLO\n")
 	assert.Equal(t, "hello\nHELLO\n", out.String(), "the echo, then the program's line")
@@ -166,9 +173,6 @@ func TestRunConsoleTerminal(t *testing.T) {
 		t.Fatal("Ctrl-C did not end the program")
 	}
 	assert.Contains(t, errOut.String(), "program killed by SIGINT")
-	after, err := unix.IoctlGetTermios(int(m.Fd()), unix.TCGETS)
-	require.NoError(t, err)
-	assert.Equal(t, *before, *after, "terminal settings restored")
 }
 
 // TestRunConsoleEscape kills the guest with Ctrl-A x while the program
