@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -34,11 +33,7 @@ var (
 func consoleImage(t *testing.T) (img, host string) {
 	t.Helper()
 	consoleImgOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gometal-console")
-		if err != nil {
-			consoleImgErr = err
-			return
-		}
+		dir := filepath.Dir(fakeScript) // TestMain removes it
 		root := mustRoot(t)
 		consoleImg, consoleHost = filepath.Join(dir, "console.img"), filepath.Join(dir, "console")
 		if _, consoleImgErr = image.Build(t.Context(), image.BuildOptions{Pkg: "./qemu/testdata/console", Out: consoleImg, Dir: root}); consoleImgErr != nil {

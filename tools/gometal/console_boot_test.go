@@ -27,7 +27,17 @@ var (
 	upperOnce sync.Once
 	upperImg  string
 	upperErr  error
+	upperDir  string // TestMain removes it
 )
+
+// TestMain removes what the tests built once for all.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if upperDir != "" {
+		os.RemoveAll(upperDir)
+	}
+	os.Exit(code)
+}
 
 // upperImage builds examples/upper once.
 func upperImage(t *testing.T) string {
@@ -39,6 +49,7 @@ func upperImage(t *testing.T) string {
 			upperErr = err
 			return
 		}
+		upperDir = dir
 		root, _ := filepath.Abs("../..")
 		upperImg = filepath.Join(dir, "upper.img")
 		_, upperErr = image.Build(context.Background(), image.BuildOptions{Pkg: "./examples/upper", Out: upperImg, Dir: root})
