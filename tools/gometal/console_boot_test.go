@@ -217,3 +217,22 @@ func TestRunConsoleCtrlD(t *testing.T) {
 	}
 	assert.Equal(t, "abc\nABC\n1 lines\n", out.String())
 }
+
+// TestRunConsoleTerminalQuit types Ctrl-\: the guest's Go runtime dumps
+// its goroutines on the program's stderr and exits 2, as on a Linux
+// terminal; gometal itself is not signalled.
+func TestRunConsoleTerminalQuit(t *testing.T) {
+	img := upperImage(t)
+	m, out, errOut, done := runInTerminal(t, img)
+	m.Write([]byte("x\r"))
+	waitFor(t, out, "X\n")
+	m.Write([]byte{0x1c})
+	select {
+	case code := <-done:
+		assert.Equal(t, 2, code, errOut.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("Ctrl-\\ did not end the program")
+	}
+	assert.Contains(t, errOut.String(), "SIGQUIT: quit")
+	assert.Contains(t, errOut.String(), "main.main()")
+}
