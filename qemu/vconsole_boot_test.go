@@ -161,3 +161,36 @@ func TestVirtioConsoleStreams(t *testing.T) {
 		})
 	}
 }
+
+// TestSerialConsoleLossless checks the serial fallback (no virtio
+// console): 512 KiB written by the program arrive whole, and 48 KiB of
+// input lines (three times the console ring) reach examples/upper
+// without a byte lost while it is busy printing.
+func TestSerialConsoleLossless(t *testing.T) {
+	img, host := consoleImage(t)
+	const n = 512 << 10
+	want, _, code := consoleHostRun(t, host, nil, "big", fmt.Sprint(n))
+	require.Equal(t, 0, code)
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Append: "-- big " + fmt.Sprint(n), Timeout: 180 * time.Second})
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.ExitCode)
+	assert.True(t, bytes.Equal(want, res.Output), "serial output differs from the host's: %d bytes, want %d", len(res.Output), len(want))
+
+	root := mustRoot(t)
+	upper := filepath.Join(t.TempDir(), "upper.img")
+	_, err = image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/upper", Out: upper, Dir: root})
+	require.NoError(t, err)
+	var in strings.Builder
+	for i := 0; in.Len() < 48<<10; i++ {
+		fmt.Fprintf(&in, "input line %05d\n", i)
+	}
+	in.WriteString("quit\n")
+	cmd := exec.Command("go", "run", "./examples/upper")
+	cmd.Dir, cmd.Stdin = root, strings.NewReader(in.String())
+	wantUpper, err := cmd.Output()
+	require.NoError(t, err)
+	res, err = qemu.Run(t.Context(), qemu.Options{Image: upper, Stdin: strings.NewReader(in.String()), Timeout: 180 * time.Second})
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.ExitCode)
+	assert.Equal(t, string(wantUpper), string(res.Output))
+}

@@ -167,7 +167,8 @@ func waitFor(t *testing.T, b *syncBuffer, want string) {
 }
 
 // TestRunConsoleTerminal types into a terminal: the line comes back in
-// upper case (echoed as typed, Enter as a newline), Ctrl-C kills the
+// upper case (echoed as typed, Enter as a newline), Ctrl-Z (SIGTSTP)
+// leaves a program that does not handle it running, Ctrl-C kills the
 // program with SIGINT as on Linux, and the terminal's settings are back
 // afterwards (runInTerminal checks that for every terminal test).
 func TestRunConsoleTerminal(t *testing.T) {
@@ -176,6 +177,8 @@ func TestRunConsoleTerminal(t *testing.T) {
 	m.Write([]byte("hello\r"))
 	waitFor(t, out, "HELLO\n")
 	assert.Equal(t, "hello\nHELLO\n", out.String(), "the echo, then the program's line")
+	m.Write([]byte("\x1aworld\r")) // Ctrl-Z: SIGTSTP, which a program without a parent ignores
+	waitFor(t, out, "WORLD\n")
 	m.Write([]byte{0x03})
 	select {
 	case code := <-done:
