@@ -91,8 +91,8 @@ func TestVirtioConsoleUpperEOF(t *testing.T) {
 }
 
 // TestVirtioConsoleBinaryStdin copies 1 MiB of random bytes through the
-// program (stdin to stdout): every byte value arrives unchanged, with end
-// of file at the end.
+// program (stdin to stdout) on 2 CPUs: every byte value arrives
+// unchanged, with end of file at the end.
 func TestVirtioConsoleBinaryStdin(t *testing.T) {
 	img, host := consoleImage(t)
 	data := make([]byte, 1<<20)
@@ -100,7 +100,7 @@ func TestVirtioConsoleBinaryStdin(t *testing.T) {
 	data[0], data[1], data[2] = 0x03, 0x1c, 0x1a // the terminal's signal bytes first
 	wantOut, wantErr, code := consoleHostRun(t, host, data, "cat")
 	require.Equal(t, 0, code)
-	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, VirtioConsole: true, Append: "-- cat", Stdin: bytes.NewReader(data), Timeout: 120 * time.Second})
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: 2, VirtioConsole: true, Append: "-- cat", Stdin: bytes.NewReader(data), Timeout: 120 * time.Second})
 	require.NoError(t, err, "kernel log:\n%s", res.KernelLog)
 	assert.Equal(t, 0, res.ExitCode)
 	assert.True(t, bytes.Equal(wantOut, res.Output), "stdout differs: %d bytes, want %d", len(res.Output), len(wantOut))
@@ -150,7 +150,7 @@ func TestVirtioConsoleStreams(t *testing.T) {
 	img, host := consoleImage(t)
 	wantOut, wantErr, code := consoleHostRun(t, host, nil, "streams")
 	require.Equal(t, 3, code)
-	for _, machine := range []string{"q35", "microvm"} {
+	for _, machine := range []string{"q35", "pc", "microvm"} {
 		t.Run(machine, func(t *testing.T) {
 			res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Machine: machine, VirtioConsole: true, Append: "-- streams", Timeout: 60 * time.Second})
 			require.NoError(t, err, "kernel log:\n%s", res.KernelLog)
