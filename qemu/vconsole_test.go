@@ -2,6 +2,7 @@ package qemu
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -61,4 +62,24 @@ func TestLineWriter(t *testing.T) {
 	assert.Equal(t, "one\ntwo\n", dst.String())
 	w.Close()
 	assert.Equal(t, "one\ntwo\nthree\n", dst.String())
+}
+
+// TestOptionsArgsVirtioConsole checks the virtio console's device and its
+// four ports on inherited sockets 3 to 6, on PCI and on virtio-mmio.
+func TestOptionsArgsVirtioConsole(t *testing.T) {
+	args := Options{Image: "x.img", VirtioConsole: true}.Args()
+	assert.Equal(t, []string{
+		"-device", "virtio-serial-pci,max_ports=5",
+		"-chardev", "socket,id=gmstdout,fd=3", "-device", "virtserialport,chardev=gmstdout,nr=1,name=gometal.stdout",
+		"-chardev", "socket,id=gmstderr,fd=4", "-device", "virtserialport,chardev=gmstderr,nr=2,name=gometal.stderr",
+		"-chardev", "socket,id=gmstdin,fd=5", "-device", "virtserialport,chardev=gmstdin,nr=3,name=gometal.stdin",
+		"-chardev", "socket,id=gmklog,fd=6", "-device", "virtserialport,chardev=gmklog,nr=4,name=gometal.klog",
+	}, args[len(args)-18:])
+
+	args = Options{Image: "x.img", VirtioConsole: true, Machine: "microvm"}.Args()
+	assert.Contains(t, strings.Join(args, " "), "-global virtio-mmio.force-legacy=false -device virtio-serial-device,max_ports=5 ")
+	args = Options{Image: "x.img", VirtioConsole: true, Machine: "microvm", Net: "user"}.Args()
+	assert.Equal(t, 1, strings.Count(strings.Join(args, " "), "force-legacy"), "one -global for both devices")
+
+	assert.NotContains(t, strings.Join(Options{Image: "x.img"}.Args(), " "), "virtio-serial")
 }
