@@ -98,6 +98,10 @@ type Options struct {
 	// stdout and stderr and the kernel log lines as they arrive (with
 	// VirtioConsole; write errors are ignored).
 	Stdout, Stderr, KernelLogOut io.Writer
+	// StreamOnly keeps no copy of the program's stdout and stderr (with
+	// VirtioConsole): Result.Output and Result.Stderr stay empty, and a
+	// long run's output costs no memory. Stdout and Stderr still get it.
+	StreamOnly bool
 	// QEMU is the QEMU binary; "" means qemu-system-x86_64 from $PATH.
 	QEMU string
 }

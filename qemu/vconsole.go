@@ -15,16 +15,19 @@ import (
 
 // lockedBuffer is a bytes.Buffer that copies what it gets to w as well.
 type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	w   io.Writer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	w       io.Writer
+	discard bool // keep nothing, only pass on
 }
 
 // Write keeps p and passes it on; it never fails.
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.buf.Write(p)
+	if !b.discard {
+		b.buf.Write(p)
+	}
 	if b.w != nil {
 		b.w.Write(p)
 	}
@@ -192,6 +195,7 @@ type consoleConns struct {
 func openConsole(o Options) (*consoleConns, error) {
 	c := &consoleConns{}
 	c.stdout.w, c.stderr.w, c.klog.w = ignoreNil(o.Stdout), ignoreNil(o.Stderr), ignoreNil(o.KernelLogOut)
+	c.stdout.discard, c.stderr.discard = o.StreamOnly, o.StreamOnly
 	c.serialKlog = &lineWriter{dst: &c.klog}
 	c.portKlog = &lineWriter{dst: &c.klog}
 	c.router = &Router{Output: &c.stdout, Kernel: c.serialKlog}

@@ -249,6 +249,7 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 		QEMU:    b.qemu,
 
 		VirtioConsole: true,
+		StreamOnly:    true,
 		Stdin:         con.in,
 		Stdout:        std.out,
 		Stderr:        std.errOut,
