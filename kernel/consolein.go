@@ -15,16 +15,22 @@ import (
 // which makes the Go runtime dump every goroutine's stack) signal the
 // program. The stdin port is raw, any byte value passes, and the host
 // closing it is end of file; with the kernel option tty (gometal run in
-// a terminal) it behaves like a terminal in raw-input mode with echo:
-// Ctrl-C, Ctrl-Z and Ctrl-\ send SIGINT, SIGTSTP and SIGQUIT, Ctrl-D is
-// end of file for one read, a carriage return arrives as a newline, and
-// the input is echoed on the stdout port.
+// a terminal, whose own line discipline is off) the kernel is the
+// terminal's, in Linux's default (canonical) mode: input is echoed on the
+// stdout port and edited a line at a time (Backspace erases a character,
+// Ctrl-U the line; a carriage return ends the line as a newline), reads
+// get whole lines, Ctrl-D ends the input for one read, and Ctrl-C, Ctrl-Z
+// and Ctrl-\ send SIGINT, SIGTSTP and SIGQUIT (dropping the line typed).
 const (
 	conBufSize = 16384
 	ctrlC      = 0x03
 	ctrlD      = 0x04
+	ctrlU      = 0x15
 	ctrlZ      = 0x1a
 	ctrlBslash = 0x1c
+	backspace  = 0x08
+	del        = 0x7f
+	maxCanon   = 4095 // the longest line a tty takes, as Linux's N_TTY
 )
 
 var (
@@ -34,6 +40,7 @@ var (
 	conEOF          bool       // the host closed the stdin port
 	conEOFMark      = -1       // tty Ctrl-D: reads stop after this many bytes and return 0 once
 	conTTY          bool       // kernel option tty
+	conEdit         int        // tty: bytes of the line being typed, after the conLen readable ones
 )
 
 // consoleInterrupt takes what the UART received, while the ring has room.
@@ -41,7 +48,7 @@ var (
 func consoleInterrupt() {
 	var b [1]byte
 	got := false
-	for conLen < conBufSize {
+	for conLen+conEdit < conBufSize {
 		c, ok := console.TryReadByte()
 		if !ok {
 			break
@@ -56,36 +63,93 @@ func consoleInterrupt() {
 }
 
 // consoleInput adds received bytes to the ring (the caller checked that
-// they fit); tty applies the terminal's signal characters and, on the
-// stdin port, the rest of the tty option's processing.
+// they fit); tty applies the terminal's signal characters, and with the
+// kernel option tty the rest of a terminal's input processing (ttyInput).
 // Context: trap, kernel lock held; does not allocate.
 func consoleInput(b []byte, tty bool) {
 	for _, c := range b {
-		if tty {
-			switch {
-			case c == ctrlC:
-				sendProcessSignal(int(unix.SIGINT))
-				continue
-			case c == ctrlBslash:
-				sendProcessSignal(int(unix.SIGQUIT))
-				continue
-			case c == ctrlZ && conTTY:
-				sendProcessSignal(int(unix.SIGTSTP))
-				continue
-			case c == ctrlD && conTTY:
-				if conEOFMark < 0 {
-					conEOFMark = conLen
-				}
-				continue
-			case c == '\r' && conTTY:
-				c = '\n'
-			}
-			if conTTY && vconOn[vconPortStdout] {
-				vconEcho(c)
-			}
+		if tty && conTTY {
+			ttyInput(c)
+			continue
+		}
+		if tty && c == ctrlC {
+			sendProcessSignal(int(unix.SIGINT))
+			continue
+		}
+		if tty && c == ctrlBslash {
+			sendProcessSignal(int(unix.SIGQUIT))
+			continue
 		}
 		conBuf[(conHead+conLen)%conBufSize] = c
 		conLen++
+	}
+}
+
+// ttyInput is a terminal's canonical input processing of one byte: the
+// line being typed grows after the readable bytes until a newline (or
+// Ctrl-D) makes it readable. Context: trap, kernel lock held; does not
+// allocate.
+func ttyInput(c byte) {
+	switch c {
+	case ctrlC, ctrlZ, ctrlBslash:
+		conEdit = 0
+		ttyEcho('^')
+		ttyEcho(c + '@')
+		ttyEcho('\n')
+		sig := unix.SIGINT
+		if c == ctrlZ {
+			sig = unix.SIGTSTP
+		} else if c == ctrlBslash {
+			sig = unix.SIGQUIT
+		}
+		sendProcessSignal(int(sig))
+	case ctrlD:
+		if conEdit == 0 && conEOFMark < 0 {
+			conEOFMark = conLen
+		}
+		conLen, conEdit = conLen+conEdit, 0
+	case del, backspace:
+		ttyErase()
+	case ctrlU:
+		for conEdit > 0 {
+			ttyErase()
+		}
+	default:
+		if c == '\r' {
+			c = '\n'
+		}
+		if c != '\n' && conEdit >= maxCanon {
+			return // the line is full: only its end is taken
+		}
+		conBuf[(conHead+conLen+conEdit)%conBufSize] = c
+		conEdit++
+		ttyEcho(c)
+		if c == '\n' {
+			conLen, conEdit = conLen+conEdit, 0
+		}
+	}
+}
+
+// ttyErase removes the last character of the line being typed (a UTF-8
+// sequence whole) and erases it on the screen. Context: trap; does not
+// allocate.
+func ttyErase() {
+	for conEdit > 0 {
+		conEdit--
+		if conBuf[(conHead+conLen+conEdit)%conBufSize]&0xc0 != 0x80 {
+			break // not a continuation byte: the character's start
+		}
+	}
+	ttyEcho('\b')
+	ttyEcho(' ')
+	ttyEcho('\b')
+}
+
+// ttyEcho echoes one byte on the stdout port, if the program's stdout is
+// there. Context: trap; does not allocate.
+func ttyEcho(c byte) {
+	if vconOn[vconPortStdout] {
+		vconEcho(c)
 	}
 }
 

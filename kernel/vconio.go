@@ -139,7 +139,7 @@ func vconStdinPump() {
 	got := false
 	for {
 		s, n, ok := q.peekUsed()
-		if !ok || int(n) > conBufSize-conLen {
+		if !ok || int(n) > conBufSize-conLen-conEdit {
 			break
 		}
 		q.popUsed(s)

@@ -27,10 +27,11 @@ on a timeout, 1 if the guest could not be run or reset without a status,
 The program's standard output and standard error are the command's, its
 standard input is the command's until end of file (a virtio console,
 docs/protocols.md), and the kernel log goes to standard error. When
-standard input is a terminal, it is put in raw mode for the run: every
-key goes to the program, Ctrl-C, Ctrl-Z and Ctrl-\ signal it (SIGINT,
-SIGTSTP, SIGQUIT), Ctrl-D ends its input, and Ctrl-A x kills the guest
-(Ctrl-A Ctrl-A types a Ctrl-A).
+standard input is a terminal, it is put in raw mode for the run and the
+guest's kernel acts as the terminal: it echoes, edits lines (Backspace,
+Ctrl-U), Ctrl-C, Ctrl-Z and Ctrl-\ signal the program (SIGINT, SIGTSTP,
+SIGQUIT), Ctrl-D ends its input; Ctrl-A x kills the guest (Ctrl-A Ctrl-A
+types a Ctrl-A).
 
 The kernel command line is "K=V... -- ARGS...", from the --env flags and
 the arguments after "--"; --append passes a raw command line instead.

@@ -206,19 +206,20 @@ func TestRunConsoleEscape(t *testing.T) {
 	assert.Contains(t, errOut.String(), "guest killed (Ctrl-A x)")
 }
 
-// TestRunConsoleCtrlD ends the program's input with Ctrl-D in a terminal:
-// upper sees end of file after the line typed, as on Linux.
+// TestRunConsoleCtrlD edits a line in a terminal (Ctrl-U erases what was
+// typed, Backspace one character) and ends the program's input with
+// Ctrl-D: upper reads the edited line, then end of file, as on Linux.
 func TestRunConsoleCtrlD(t *testing.T) {
 	img := upperImage(t)
 	m, out, errOut, done := runInTerminal(t, img)
-	m.Write([]byte("abc\r\x04"))
+	m.Write([]byte("zz\x15abx\x7fc\r\x04"))
 	select {
 	case code := <-done:
 		assert.Equal(t, 0, code, errOut.String())
 	case <-time.After(60 * time.Second):
 		t.Fatal("Ctrl-D did not end the input")
 	}
-	assert.Equal(t, "abc\nABC\n1 lines\n", out.String())
+	assert.Equal(t, "zz\b \b\b \babx\b \bc\nABC\n1 lines\n", out.String(), "the echo with its erasures, then the program's output")
 }
 
 // TestRunConsoleTerminalQuit types Ctrl-\: the guest's Go runtime dumps
