@@ -185,26 +185,7 @@ func (d *vconDev) initPCI(a pci.Addr) bool {
 		case pci.CapMSIX:
 			msix = off
 		case pci.CapVendor:
-			bar := uint8(cs.Read32(a, off+4))
-			at := uintptr(cs.Read32(a, off+8))
-			base := pciBAR(a, bar)
-			if base == 0 {
-				break
-			}
-			switch uint8(w >> 24) {
-			case 1:
-				if d.regs == 0 {
-					d.regs = base + at
-				}
-			case 2:
-				if d.notify == 0 {
-					d.notify, d.notifyMul = base+at, cs.Read32(a, off+16)
-				}
-			case 4:
-				if d.devCfg == 0 {
-					d.devCfg = base + at
-				}
-			}
+			d.virtioCap(a, off, uint8(w>>24))
 		}
 		off = uint16(w>>8) & 0xfc
 	}
@@ -212,10 +193,41 @@ func (d *vconDev) initPCI(a pci.Addr) bool {
 		logs("virtio console: no modern PCI capabilities or no MSI-X: console stays on the serial port")
 		return false
 	}
+	if !vconMSIX(a, msix) {
+		logs("virtio console: MSI-X table not reachable: console stays on the serial port")
+		return false
+	}
+	d.found = true
+	return true
+}
+
+// virtioCap takes the first common, notify and device configuration
+// structures from the virtio capability of type typ at off.
+// Context: boot.
+func (d *vconDev) virtioCap(a pci.Addr, off uint16, typ uint8) {
+	var cs pci.PortIO
+	base := pciBAR(a, uint8(cs.Read32(a, off+4)))
+	if base == 0 {
+		return
+	}
+	at := base + uintptr(cs.Read32(a, off+8))
+	switch {
+	case typ == 1 && d.regs == 0:
+		d.regs = at
+	case typ == 2 && d.notify == 0:
+		d.notify, d.notifyMul = at, cs.Read32(a, off+16)
+	case typ == 4 && d.devCfg == 0:
+		d.devCfg = at
+	}
+}
+
+// vconMSIX points MSI-X table entry 0 of a (capability at msix) at
+// vecVCon on the boot CPU and enables MSI-X. Context: boot.
+func vconMSIX(a pci.Addr, msix uint16) bool {
+	var cs pci.PortIO
 	table := cs.Read32(a, msix+4)
 	tbase := pciBAR(a, uint8(table&7))
 	if tbase == 0 {
-		logs("virtio console: MSI-X table not reachable: console stays on the serial port")
 		return false
 	}
 	e := tbase + uintptr(table&^7)
@@ -225,7 +237,6 @@ func (d *vconDev) initPCI(a pci.Addr) bool {
 	wr32(e+12, 0) // unmasked
 	ctl := cs.Read32(a, msix)
 	cs.Write32(a, msix, ctl&^(1<<30)|1<<31) // enable, function not masked
-	d.found = true
 	return true
 }
 
@@ -332,6 +343,28 @@ func (d *vconDev) start() bool {
 		d.setStatus(128)
 		return false
 	}
+	if !d.setupQueues() {
+		d.setStatus(128)
+		return false
+	}
+	if !d.mmio {
+		wr16(d.regs+0x10, 0xffff) // no configuration-change interrupts
+	}
+	d.setStatus(1 | 2 | 8 | 4)
+	for _, i := range [...]int{vqCtrlRx, vqStdin} {
+		q := &vconQ[i]
+		for !q.full() {
+			q.put(q.slot)
+		}
+		q.publish()
+	}
+	return true
+}
+
+// setupQueues lays the queues out in the top vconPoolBytes of the DMA
+// pool (a page of rings each, then the slots) and tells the device.
+// Context: boot.
+func (d *vconDev) setupQueues() bool {
 	dmaPoolSize -= vconPoolBytes // the goroutine drivers keep the rest
 	phys := dmaPool + dmaPoolSize
 	bufs := phys + vqCount*mm.PageSize
@@ -344,20 +377,8 @@ func (d *vconDev) start() bool {
 		q.usedOff, _ = vqLayout(int(s.size))
 		bufs += uint64(s.size) * uint64(s.slot)
 		if !d.setupQueue(q) {
-			d.setStatus(128)
 			return false
 		}
-	}
-	if !d.mmio {
-		wr16(d.regs+0x10, 0xffff) // no configuration-change interrupts
-	}
-	d.setStatus(1 | 2 | 8 | 4)
-	for _, i := range [...]int{vqCtrlRx, vqStdin} {
-		q := &vconQ[i]
-		for !q.full() {
-			q.put(q.slot)
-		}
-		q.publish()
 	}
 	return true
 }
