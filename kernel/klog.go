@@ -145,8 +145,13 @@ func (l *logLine) ms(ns int64) *logLine {
 // print writes the line with the log prefix, starting on a fresh line: if
 // the program left a partial line, a "\r\n" goes first, which the host's
 // console splitter removes again. Context: trap; does not allocate.
-func (l *logLine) print() {
-	if vconLogLine(l) {
+func (l *logLine) print() { printLog(l.buf[:l.n]) }
+
+// printLog writes text as one kernel log line: to the virtio console's
+// log port, or on COM1 with the prefix, starting on a fresh line.
+// Context: trap or boot; does not allocate.
+func printLog(text []byte) {
+	if vconLog(text) {
 		return
 	}
 	if consoleCol != 0 {
@@ -154,7 +159,7 @@ func (l *logLine) print() {
 		conOut('\n')
 	}
 	conWrite([]byte(logPrefix))
-	conWrite(l.buf[:l.n])
+	conWrite(text)
 	conOut('\n')
 	consoleCol = 0
 }
@@ -173,24 +178,23 @@ func logs(s string) {
 	l.s(s).print()
 }
 
-// kmsgWrite implements write on /dev/kmsg: the bytes, up to the first
-// newline and cut to a log line's length, become one kernel log line.
+// kmsgMax bounds a /dev/kmsg record, as Linux's 1024-byte records.
+const kmsgMax = 1024
+
+// kmsgWrite implements write on /dev/kmsg: the bytes up to the first
+// newline, at most kmsgMax, become one kernel log line.
 // Context: trap, kernel lock held; does not allocate.
 func kmsgWrite(buf, n uintptr) int64 {
-	b, ok := userBytes(buf, n, false)
+	b, ok := userBytes(buf, min(n, kmsgMax), false)
 	if !ok {
 		return -_EFAULT
 	}
-	var l logLine
-	for _, c := range b {
+	for i, c := range b {
 		if c == '\n' {
+			b = b[:i]
 			break
 		}
-		if l.n < len(l.buf) {
-			l.buf[l.n] = c
-			l.n++
-		}
 	}
-	l.print()
+	printLog(b)
 	return int64(n)
 }

@@ -64,46 +64,33 @@ func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 	return waitKey(t, vconWriteKeyBase+uintptr(qi)*8)
 }
 
-// vconPutKernel sends b on queue qi from kernel code, polling for free
-// slots (the log cannot block a thread); it gives up after about a
-// second without progress and reports whether everything went.
+// vconLog sends one kernel log line, text with the prefix and a newline
+// added, in one slot of the kernel log port (text is cut to fit) and
+// reports whether it did; false leaves the line to COM1. It polls for a
+// free slot (the log cannot block a thread), for about a second at most.
 // Context: trap or boot, kernel lock held; does not allocate.
-func vconPutKernel(qi int, b []byte) bool {
-	q := &vconQ[qi]
-	spins := 0
-	for len(b) > 0 {
-		q.reapTx()
-		if q.full() {
-			spins++
-			if spins > 20_000_000 {
-				return false
-			}
-			cpu.Pause()
-			continue
-		}
-		spins = 0
-		k := min(len(b), int(q.slot))
-		i := q.availIdx & (q.size - 1)
-		copy(unsafeSlice(q.slotAddr(i), uintptr(k)), b[:k])
-		q.put(uint32(k))
-		q.publish()
-		b = b[k:]
-	}
-	return true
-}
-
-// vconLogLine sends one kernel log line (prefix and newline included) to
-// the kernel log port and reports whether it did; false leaves the line
-// to COM1. Context: trap or boot, kernel lock held; does not allocate.
-func vconLogLine(l *logLine) bool {
+func vconLog(text []byte) bool {
 	if !vconOn[vconPortKlog] || vconLogOff {
 		return false
 	}
-	var line [len(logPrefix) + 201]byte
-	n := copy(line[:], logPrefix)
-	n += copy(line[n:], l.buf[:l.n])
-	line[n] = '\n'
-	return vconPutKernel(vqKlog, line[:n+1])
+	q := &vconQ[vqKlog]
+	for spins := 0; ; spins++ {
+		q.reapTx()
+		if !q.full() {
+			break
+		}
+		if spins > 20_000_000 {
+			return false
+		}
+		cpu.Pause()
+	}
+	slot := unsafeSlice(q.slotAddr(q.availIdx&(q.size-1)), uintptr(q.slot))
+	n := copy(slot, logPrefix)
+	n += copy(slot[n:len(slot)-1], text)
+	slot[n] = '\n'
+	q.put(uint32(n + 1))
+	q.publish()
+	return true
 }
 
 // vconInterrupt handles the console's interrupt: returned transmit slots
