@@ -169,9 +169,6 @@ func (o Options) Args() []string {
 	if o.Initrd != "" {
 		args = append(args, "-initrd", o.Initrd)
 	}
-	if o.VirtioConsole {
-		args = append(args, o.consoleArgs()...)
-	}
 	if o.Net != "" {
 		backend, opts, _ := strings.Cut(o.Net, ",")
 		netdev := backend + ",id=net0"
@@ -186,6 +183,11 @@ func (o Options) Args() []string {
 			nic = []string{"-global", "virtio-mmio.force-legacy=false", "-device", "virtio-net-device,netdev=net0"}
 		}
 		args = append(append(args, "-netdev", netdev), nic...)
+	}
+	if o.VirtioConsole {
+		// After the NIC: on microvm without ACPI the NIC keeps the
+		// transport (and the virtio_mmio.device= option) it has alone.
+		args = append(args, o.consoleArgs()...)
 	}
 	return append(args, o.Extra...)
 }
