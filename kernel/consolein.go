@@ -5,62 +5,178 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Console input: the UART's receive interrupt fills a ring that fd 0
-// reads. The host terminal does the echoing and line editing, so bytes
-// pass through raw, except the two signal characters of a terminal:
-// Ctrl-C (SIGINT) and Ctrl-\ (SIGQUIT, which makes the Go runtime dump
-// every goroutine's stack).
+// Console input: fd 0 reads a ring that the stdin port of the virtio
+// console (vconio.go) or the UART's receive interrupt fills. Neither
+// drops a byte: each stops taking input while the ring is full (the UART
+// keeps its byte in the receive register, which makes QEMU hold back the
+// rest; the virtio port keeps its slots), and reading makes room.
+//
+// The serial line is a terminal: Ctrl-C (SIGINT) and Ctrl-\ (SIGQUIT,
+// which makes the Go runtime dump every goroutine's stack) signal the
+// program. The stdin port is raw, any byte value passes, and the host
+// closing it is end of file; with the kernel option tty (gometal run in
+// a terminal, whose own line discipline is off) the kernel is the
+// terminal's, in Linux's default (canonical) mode: input is echoed on the
+// stdout port and edited a line at a time (Backspace erases a character,
+// Ctrl-U the line; a carriage return ends the line as a newline), reads
+// get whole lines, Ctrl-D ends the input for one read, and Ctrl-C, Ctrl-Z
+// and Ctrl-\ send SIGINT, SIGTSTP and SIGQUIT (dropping the line typed).
 const (
-	conBufSize = 4096
+	conBufSize = 16384
 	ctrlC      = 0x03
+	ctrlD      = 0x04
+	ctrlU      = 0x15
+	ctrlZ      = 0x1a
 	ctrlBslash = 0x1c
+	backspace  = 0x08
+	del        = 0x7f
+	maxCanon   = 4095 // the longest line a tty takes, as Linux's N_TTY
 )
 
 var (
 	conBuf          [conBufSize]byte
 	conHead, conLen int
 	conReader       = noThread // a thread blocked in read(0)
-	conDropped      uint64     // bytes lost to a full ring
+	conEOF          bool       // the host closed the stdin port
+	conEOFMark      = -1       // tty Ctrl-D: reads stop after this many bytes and return 0 once
+	conTTY          bool       // kernel option tty
+	conEdit         int        // tty: bytes of the line being typed, after the conLen readable ones
 )
 
-// consoleInterrupt drains the UART. Context: trap, kernel lock held.
+// consoleInterrupt takes what the UART received, while the ring has room.
+// Context: trap, kernel lock held.
 func consoleInterrupt() {
+	var b [1]byte
 	got := false
-	for {
-		b, ok := console.TryReadByte()
+	for conLen+conEdit < conBufSize {
+		c, ok := console.TryReadByte()
 		if !ok {
 			break
 		}
-		switch b {
-		case ctrlC:
+		b[0] = c
+		consoleInput(b[:], true)
+		got = true
+	}
+	if got {
+		consoleInputArrived()
+	}
+}
+
+// consoleInput adds received bytes to the ring (the caller checked that
+// they fit); tty applies the terminal's signal characters, and with the
+// kernel option tty the rest of a terminal's input processing (ttyInput).
+// Context: trap, kernel lock held; does not allocate.
+func consoleInput(b []byte, tty bool) {
+	for _, c := range b {
+		if tty && conTTY {
+			ttyInput(c)
+			continue
+		}
+		if tty && c == ctrlC {
 			sendProcessSignal(int(unix.SIGINT))
 			continue
-		case ctrlBslash:
+		}
+		if tty && c == ctrlBslash {
 			sendProcessSignal(int(unix.SIGQUIT))
 			continue
 		}
-		if conLen == conBufSize {
-			conDropped++
-			continue
-		}
-		conBuf[(conHead+conLen)%conBufSize] = b
+		conBuf[(conHead+conLen)%conBufSize] = c
 		conLen++
-		got = true
 	}
-	if !got {
+}
+
+// ttyInput is a terminal's canonical input processing of one byte: the
+// line being typed grows after the readable bytes until a newline (or
+// Ctrl-D) makes it readable. Context: trap, kernel lock held; does not
+// allocate.
+func ttyInput(c byte) {
+	switch c {
+	case ctrlC, ctrlZ, ctrlBslash:
+		conEdit = 0
+		ttyEcho('^')
+		ttyEcho(c + '@')
+		ttyEcho('\n')
+		sig := unix.SIGINT
+		if c == ctrlZ {
+			sig = unix.SIGTSTP
+		} else if c == ctrlBslash {
+			sig = unix.SIGQUIT
+		}
+		sendProcessSignal(int(sig))
+	case ctrlD:
+		if conEdit == 0 && conEOFMark < 0 {
+			conEOFMark = conLen
+		}
+		conLen, conEdit = conLen+conEdit, 0
+	case del, backspace:
+		ttyErase()
+	case ctrlU:
+		for conEdit > 0 {
+			ttyErase()
+		}
+	default:
+		if c == '\r' {
+			c = '\n'
+		}
+		if c != '\n' && conEdit >= maxCanon {
+			return // the line is full: only its end is taken
+		}
+		conBuf[(conHead+conLen+conEdit)%conBufSize] = c
+		conEdit++
+		ttyEcho(c)
+		if c == '\n' {
+			conLen, conEdit = conLen+conEdit, 0
+		}
+	}
+}
+
+// ttyErase removes the last character of the line being typed (a UTF-8
+// sequence whole) and erases it on the screen. Context: trap; does not
+// allocate.
+func ttyErase() {
+	for conEdit > 0 {
+		conEdit--
+		if conBuf[(conHead+conLen+conEdit)%conBufSize]&0xc0 != 0x80 {
+			break // not a continuation byte: the character's start
+		}
+	}
+	ttyEcho('\b')
+	ttyEcho(' ')
+	ttyEcho('\b')
+}
+
+// ttyEcho echoes one byte on the stdout port, if the program's stdout is
+// there. Context: trap; does not allocate.
+func ttyEcho(c byte) {
+	if vconOn[vconPortStdout] {
+		vconEcho(c)
+	}
+}
+
+// vconEcho echoes one input byte on the stdout port if a slot is free
+// (an echo is never worth blocking for). Context: trap; does not allocate.
+func vconEcho(c byte) {
+	q := &vconQ[vqStdout]
+	q.reapTx()
+	if q.full() {
 		return
 	}
+	i := q.availIdx & (q.size - 1)
+	a := q.slotAddr(i)
+	*(*byte)(ptr(a)) = c
+	q.put(1)
+	q.publish()
+}
+
+// consoleInputArrived wakes the reader of fd 0 and the epoll instances
+// that watch a console descriptor. Context: trap, kernel lock held.
+func consoleInputArrived() {
 	if conReader != noThread {
 		t := conReader
 		conReader = noThread
 		restart(t)
 	}
-	for fd := range files {
-		if files[fd].kind == fdConsole {
-			files[fd].seq++
-			epollNotify(fd)
-		}
-	}
+	notifyConsoleFDs()
 }
 
 // sendProcessSignal directs sig at the program, as a terminal's signal
@@ -69,13 +185,24 @@ func sendProcessSignal(sig int) {
 	sysKill(1, -1, sig)
 }
 
-// consoleRead copies buffered input to the program, or blocks t until some
-// arrives. Context: trap, kernel lock held.
+// consoleReadable reports whether a read of fd 0 would not wait.
+// Context: trap; does not allocate.
+func consoleReadable() bool { return conLen > 0 || conEOF || conEOFMark >= 0 }
+
+// consoleRead copies buffered input to the program, returns 0 at end of
+// file, or blocks t until some arrives. Context: trap, kernel lock held.
 func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 	if n == 0 {
 		return 0
 	}
+	if conEOFMark == 0 {
+		conEOFMark = -1
+		return 0
+	}
 	if conLen == 0 {
+		if conEOF {
+			return 0
+		}
 		if f.nonblock {
 			return -_EAGAIN
 		}
@@ -87,6 +214,9 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 		return blocked
 	}
 	k := min(int(n), conLen)
+	if conEOFMark > 0 {
+		k = min(k, conEOFMark)
+	}
 	b, ok := userBytes(buf, uintptr(k), true)
 	if !ok {
 		return -_EFAULT
@@ -96,6 +226,13 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 	}
 	conHead = (conHead + k) % conBufSize
 	conLen -= k
+	if conEOFMark > 0 {
+		conEOFMark -= k
+	}
+	vconStdinPump() // room for more
+	if console.Pending() {
+		consoleInterrupt()
+	}
 	return int64(k)
 }
 

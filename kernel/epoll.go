@@ -149,10 +149,14 @@ func readiness(fd int) uint32 {
 		}
 		return 0
 	case fdConsole:
-		if conLen > 0 {
-			return unix.EPOLLIN | unix.EPOLLOUT
+		var ev uint32
+		if consoleReadable() {
+			ev |= unix.EPOLLIN
 		}
-		return unix.EPOLLOUT
+		if qi := vconQueueOf(f.stream); qi < 0 || !vconQ[qi].full() {
+			ev |= unix.EPOLLOUT
+		}
+		return ev
 	}
 	return 0
 }

@@ -47,6 +47,7 @@ const (
 	devFull    = 1<<8 | 7
 	devRandom  = 1<<8 | 8
 	devURandom = 1<<8 | 9
+	devKmsg    = 1<<8 | 11 // each write is one kernel log line (the kernel's goroutines log through it)
 	// kernelFileMark in a regular file's rdev makes it one of the
 	// kernel's generated files (memfile.go): its low bits say which.
 	kernelFileMark = 0x8000

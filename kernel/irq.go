@@ -53,6 +53,8 @@ func deviceInterrupt(v uint64) bool {
 	switch v {
 	case vecCOM1:
 		consoleInterrupt()
+	case vecVCon:
+		vconInterrupt()
 	default:
 		if !irqInterrupt(v) {
 			return false

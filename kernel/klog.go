@@ -145,13 +145,21 @@ func (l *logLine) ms(ns int64) *logLine {
 // print writes the line with the log prefix, starting on a fresh line: if
 // the program left a partial line, a "\r\n" goes first, which the host's
 // console splitter removes again. Context: trap; does not allocate.
-func (l *logLine) print() {
+func (l *logLine) print() { printLog(l.buf[:l.n]) }
+
+// printLog writes text as one kernel log line: to the virtio console's
+// log port, or on COM1 with the prefix, starting on a fresh line.
+// Context: trap or boot; does not allocate.
+func printLog(text []byte) {
+	if vconLog(text) {
+		return
+	}
 	if consoleCol != 0 {
 		conOut('\r')
 		conOut('\n')
 	}
 	conWrite([]byte(logPrefix))
-	conWrite(l.buf[:l.n])
+	conWrite(text)
 	conOut('\n')
 	consoleCol = 0
 }
@@ -168,4 +176,25 @@ func (l *logLine) info() {
 func logs(s string) {
 	var l logLine
 	l.s(s).print()
+}
+
+// kmsgMax bounds a /dev/kmsg record, as Linux's 1024-byte records.
+const kmsgMax = 1024
+
+// kmsgWrite implements write on /dev/kmsg: the bytes up to the first
+// newline, at most kmsgMax, become one kernel log line.
+// Context: trap, kernel lock held; does not allocate.
+func kmsgWrite(buf, n uintptr) int64 {
+	b, ok := userBytes(buf, min(n, kmsgMax), false)
+	if !ok {
+		return -_EFAULT
+	}
+	for i, c := range b {
+		if c == '\n' {
+			b = b[:i]
+			break
+		}
+	}
+	printLog(b)
+	return int64(n)
 }

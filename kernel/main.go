@@ -53,6 +53,7 @@ func kmain() {
 	setupSlices()                              // goroutine time slices (slice=), if the runtime's layout checks out
 	setupDeviceInterrupts()                    // I/O APIC routes; console input
 	collectMMIODevices()                       // virtio-mmio transports (DSDT, virtio_mmio.device=)
+	setupVirtioConsole()                       // the virtio console's ports, if the machine has one
 	setupKernelFault()                         // kfault=: fault injection for the crash tests
 	setupTLBFault()                            // tlbfault=: a CPU that never answers a shootdown
 	setupFiles()                               // root file system: base tree, initramfs archives, cwd=
@@ -136,6 +137,7 @@ func readBootInfo() {
 	}
 	cmdline.Parse(bootInfo.Cmdline[:bootInfo.CmdlineLen])
 	logQuiet = cmdline.Flag("quiet")
+	conTTY = cmdline.Flag("tty")
 	setupScreen() // before the first log line
 	var l logLine
 	bootingLine(&l)
@@ -155,6 +157,7 @@ func readBootInfo() {
 // carries it to the host, ACPI power-off is the fallback, and a machine
 // with neither halts. Context: trap; never returns.
 func shutdown(status int) {
+	vconDrain() // every byte the program wrote to the console ports first
 	var l logLine
 	l.s("program exited with status ").i(int64(status)).s(" after ").ms(nanotime()).info()
 	exportFiles()

@@ -36,6 +36,7 @@ const stopWaitNs = 100e6
 // returns.
 func kernelPanic(reason string, f *TrapFrame) {
 	cpu.DisableInterrupts()
+	vconLogOff = true // the report goes to COM1, whatever the console's state
 	c := thisCPU()
 	if !panicOwner.CompareAndSwap(0, int32(c.id+1)) {
 		if panicOwner.Load() == int32(c.id+1) { // a fault while reporting: stop right away

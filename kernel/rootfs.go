@@ -66,7 +66,7 @@ var baseDevices = [...]struct {
 	rdev uint32
 }{
 	{"/dev/null", devNull}, {"/dev/zero", devZero}, {"/dev/full", devFull},
-	{"/dev/random", devRandom}, {"/dev/urandom", devURandom},
+	{"/dev/random", devRandom}, {"/dev/urandom", devURandom}, {"/dev/kmsg", devKmsg},
 }
 
 // baseFiles are ordinary files with fixed content.

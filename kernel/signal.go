@@ -63,9 +63,14 @@ func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 }
 
 // defaultIgnored reports whether sig's default action is to ignore it.
+// The stop signals of job control (SIGTSTP from Ctrl-Z in a terminal,
+// SIGTTIN, SIGTTOU) count as ignored: the program has no parent that
+// could continue it, and Linux discards them for such an orphaned process
+// group too. A program that handles them gets them. Context: trap.
 func defaultIgnored(sig int) bool {
 	switch sig {
-	case int(unix.SIGCHLD), int(unix.SIGURG), int(unix.SIGWINCH), int(unix.SIGCONT):
+	case int(unix.SIGCHLD), int(unix.SIGURG), int(unix.SIGWINCH), int(unix.SIGCONT),
+		int(unix.SIGTSTP), int(unix.SIGTTIN), int(unix.SIGTTOU):
 		return true
 	}
 	return false

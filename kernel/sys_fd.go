@@ -81,8 +81,11 @@ func descWrite(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
 		}
 		return pipeWrite(t, f, d, buf, n)
 	case fdDev:
-		if rootfs.Rdev(d.ino) == devFull {
+		switch rootfs.Rdev(d.ino) {
+		case devFull:
 			return -_ENOSPC
+		case devKmsg:
+			return kmsgWrite(buf, n)
 		}
 		return int64(n)
 	}
@@ -113,7 +116,7 @@ func descWrite(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
 // /dev/zero and /dev/full, random bytes from /dev/random and /dev/urandom.
 // Context: trap, kernel lock held; does not allocate.
 func devRead(rdev uint32, buf, n uintptr) int64 {
-	if rdev == devNull {
+	if rdev == devNull || rdev == devKmsg {
 		return 0
 	}
 	n = min(n, 1<<25)

@@ -42,12 +42,13 @@ type file struct {
 	socket   int       // fdSocket: slot in sockets; fdUnix: slot in usocks
 	desc     int32     // fdFile, fdPipe, fdDev, fdProcFD: the open file description
 	ino      fs.Ino    // fdMemFile: the file's inode (for fstat)
+	stream   uint8     // fdConsole: 0 stdin, 1 stdout, 2 stderr (its virtio console port)
 }
 
 var files = [maxFDs]file{
-	0: {kind: fdConsole},
-	1: {kind: fdConsole},
-	2: {kind: fdConsole},
+	0: {kind: fdConsole, stream: 0},
+	1: {kind: fdConsole, stream: 1},
+	2: {kind: fdConsole, stream: 2},
 }
 
 func getFile(fd int) *file {
@@ -82,6 +83,9 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 		io := sockIO{t: t, nr: unix.SYS_WRITE, buf: buf, n: n}
 		return sockSend(f.socket, &io, nil)
 	case fdConsole:
+		if qi := vconQueueOf(f.stream); qi >= 0 {
+			return vconWrite(t, qi, f.nonblock, buf, n)
+		}
 		b, ok := userBytes(buf, n, false)
 		if !ok {
 			return -_EFAULT
@@ -432,7 +436,11 @@ func readyFor(fd int, write bool) bool {
 	case fdFile, fdDev, fdMemFile:
 		return true
 	case fdConsole:
-		return write || conLen > 0
+		if write {
+			qi := vconQueueOf(getFile(fd).stream)
+			return qi < 0 || !vconQ[qi].full()
+		}
+		return consoleReadable()
 	}
 	if write {
 		return readiness(fd)&(unix.EPOLLOUT|unix.EPOLLERR) != 0

@@ -74,7 +74,7 @@ func openIno(ino fs.Ino, flags int) int64 {
 		}
 	case unix.S_IFCHR:
 		switch rdev {
-		case devNull, devZero, devFull, devRandom, devURandom:
+		case devNull, devZero, devFull, devRandom, devURandom, devKmsg:
 			return newDescFD(fdDev, ino, flags)
 		}
 		return -int64(unix.ENXIO)

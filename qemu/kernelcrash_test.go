@@ -91,8 +91,9 @@ func TestKernelCrash(t *testing.T) {
 		var exit *exec.ExitError
 		require.True(t, errors.As(err, &exit), "gometal run: %v\n%s", err, stderr.String())
 		assert.Equal(t, gometalPanic, exit.ExitCode(), "stderr:\n%s", stderr.String())
-		assert.Contains(t, stdout.String(), "=== KERNEL PANIC ===", "the console goes to standard output")
-		assert.True(t, strings.HasPrefix(stderr.String(), "gometal: kernel panic\n"), "stderr:\n%s", stderr.String())
+		assert.NotContains(t, stdout.String(), "KERNEL PANIC", "the kernel log goes to standard error")
+		assert.Contains(t, stderr.String(), "[gometal] === KERNEL PANIC ===\n", "the kernel log goes to standard error")
+		assert.Contains(t, stderr.String(), "[gometal] exit status panic\ngometal: kernel panic\n", "the symbolized report follows the log")
 		checkSymbolized(t, stderr.String())
 	})
 }

@@ -197,10 +197,12 @@ func TestMicrovmHTTPD(t *testing.T) {
 	cases := []struct {
 		name, machine, append, logWant string
 		smp                            int
+		vcon                           bool // with the virtio console on another transport
 	}{
-		{"acpi", "microvm", "", `virtio-mmio: 0x00000000feb02e00\+512, GSI 47 level \(ACPI\)`, 2},
+		{"acpi", "microvm", "", `virtio-mmio: 0x00000000feb02e00\+512, GSI 47 level \(ACPI\)`, 2, false},
 		{"cmdline-acpioff", "microvm,acpi=off", "virtio_mmio.device=512@0xfeb00e00:12",
-			`virtio-mmio: 0x00000000feb00e00\+512, GSI 12 edge \(command line\)`, 1},
+			`virtio-mmio: 0x00000000feb00e00\+512, GSI 12 edge \(command line\)`, 1, false},
+		{"acpi-virtio-console", "microvm", "", `virtio console: ports 1 2 3 4`, 2, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,6 +215,7 @@ func TestMicrovmHTTPD(t *testing.T) {
 					Image: b.path, Machine: tc.machine, NoDebugExit: true, SMP: tc.smp, Mem: "256M",
 					Append: tc.append + " -- -quit-token " + g.token,
 					Net:    fmt.Sprintf("user,hostfwd=tcp:127.0.0.1:%d-:80", port), Timeout: 180 * time.Second, Console: w,
+					VirtioConsole: tc.vcon, Stdout: w,
 				})
 			}()
 			select {
@@ -252,7 +255,7 @@ func TestMicrovmHTTPD(t *testing.T) {
 			assert.Equal(t, 0, res.ExitCode)
 			log := string(res.KernelLog)
 			assert.Regexp(t, tc.logWant, log)
-			assert.Regexp(t, `virtio-net mmio 0xfeb0[02]e00: MAC [0-9a-f:]+, link up`, log)
+			assert.Regexp(t, `virtio-net mmio 0x[0-9a-f]+: MAC [0-9a-f:]+, link up`, log)
 			assert.Contains(t, log, "[gometal] exit status 0")
 		})
 	}

@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -92,8 +93,24 @@ type Options struct {
 	// Console, if not nil, receives the raw serial stream as it arrives.
 	// Write errors are ignored.
 	Console io.Writer
-	// Stdin, if not nil, is fed to the serial port's input.
+	// Stdin, if not nil, is fed to the serial port's input, or with
+	// VirtioConsole to the stdin port, whose end is the program's end of
+	// file (nil: an empty input).
 	Stdin io.Reader
+	// VirtioConsole adds a virtio console (virtio-serial) whose ports
+	// carry the program's stdout, stderr and stdin and the kernel log
+	// (docs/protocols.md, "Console"); the serial port keeps the boot and
+	// shutdown lines and panic reports. The Result's Output, Stderr and
+	// KernelLog then come from the ports (and the serial port's lines).
+	VirtioConsole bool
+	// Stdout, Stderr and KernelLogOut, if not nil, receive the program's
+	// stdout and stderr and the kernel log lines as they arrive (with
+	// VirtioConsole; write errors are ignored).
+	Stdout, Stderr, KernelLogOut io.Writer
+	// StreamOnly keeps no copy of the program's stdout and stderr (with
+	// VirtioConsole): Result.Output and Result.Stderr stay empty, and a
+	// long run's output costs no memory. Stdout and Stderr still get it.
+	StreamOnly bool
 	// QEMU is the QEMU binary; "" means qemu-system-x86_64 from $PATH.
 	QEMU string
 }
@@ -176,5 +193,41 @@ func (o Options) Args() []string {
 		}
 		args = append(append(args, "-netdev", netdev), nic...)
 	}
+	if o.VirtioConsole {
+		// After the NIC: on microvm without ACPI the NIC keeps the
+		// transport (and the virtio_mmio.device= option) it has alone.
+		args = append(args, o.consoleArgs()...)
+	}
 	return append(args, o.Extra...)
+}
+
+// The virtio console's ports (docs/protocols.md): each on a socket that
+// Run passes to QEMU as an inherited descriptor, in this order from 3.
+var consolePorts = []struct {
+	name string // chardev id and port name suffix
+	nr   int    // port number, which the kernel knows the stream by
+}{
+	{"stdout", 1},
+	{"stderr", 2},
+	{"stdin", 3},
+	{"klog", 4},
+}
+
+// consoleArgs returns the QEMU arguments of the virtio console.
+func (o Options) consoleArgs() []string {
+	dev := "virtio-serial-pci,max_ports=5"
+	var args []string
+	if o.MachineType() == MachineMicrovm {
+		dev = "virtio-serial-device,max_ports=5"
+		if o.Net == "" {
+			args = append(args, "-global", "virtio-mmio.force-legacy=false")
+		}
+	}
+	args = append(args, "-device", dev)
+	for i, p := range consolePorts {
+		args = append(args,
+			"-chardev", fmt.Sprintf("socket,id=gm%s,fd=%d", p.name, 3+i),
+			"-device", fmt.Sprintf("virtserialport,chardev=gm%s,nr=%d,name=gometal.%s", p.name, p.nr, p.name))
+	}
+	return args
 }

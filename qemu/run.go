@@ -21,10 +21,16 @@ type Result struct {
 	// Console is the raw serial stream.
 	Console []byte
 	// Output is the program's output: Console minus the kernel log lines
-	// (see [Splitter]).
+	// (see [Splitter]); with Options.VirtioConsole, the stdout port's
+	// bytes (after any that came over the serial port).
 	Output []byte
-	// KernelLog holds the kernel log lines, prefix included.
+	// KernelLog holds the kernel log lines, prefix included. With
+	// Options.VirtioConsole: those of the serial port and of the log
+	// port, in the order they arrived.
 	KernelLog []byte
+	// Stderr is the program's stderr with Options.VirtioConsole (without
+	// it, stderr is part of Output).
+	Stderr []byte
 	// Firmware is what an ISO boot's firmware and boot loader printed
 	// before the kernel's first log line; Output and KernelLog leave it out.
 	Firmware []byte
@@ -87,7 +93,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
-	closeStdin, err := feedStdin(cmd, o.Stdin)
+	var con *consoleConns
+	serialIn := o.Stdin
+	if o.VirtioConsole {
+		if con, err = openConsole(o); err != nil {
+			return nil, fmt.Errorf("qemu: virtio console: %w", err)
+		}
+		cmd.ExtraFiles = con.child
+		cmd.Stdout = io.MultiWriter(cmd.Stdout, con.router)
+		serialIn = nil
+	}
+	closeStdin, err := feedStdin(cmd, serialIn)
 	if err != nil {
 		return nil, fmt.Errorf("qemu: %w", err)
 	}
@@ -95,9 +111,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
+		if con != nil {
+			con.closeAll()
+		}
 		return nil, fmt.Errorf("qemu: %w: %v", ErrQEMU, err)
 	}
+	if con != nil {
+		con.start(o.Stdin)
+	}
 	waitErr := cmd.Wait()
+	if con != nil {
+		con.finish()
+	}
 
 	res := &Result{ExitCode: -1, Console: console.Bytes(), Duration: time.Since(start)}
 	kernel := res.Console
@@ -105,6 +130,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.Firmware, kernel = splitFirmware(res.Console)
 	}
 	res.Output, res.KernelLog = Split(kernel)
+	if con != nil {
+		res.Output, res.Stderr, res.KernelLog = con.stdout.Bytes(), con.stderr.Bytes(), con.klog.Bytes()
+	}
 	res.PanicReport, res.Panic = ParsePanic(res.Console)
 	res.Exports, res.ExportErr = ParseExports(res.KernelLog)
 	err = res.decide(ctx, runCtx, cmd.ProcessState, waitErr, o, stderr.String())

@@ -35,7 +35,8 @@ func portAddr(a Addr, off uint16) uint32 {
 }
 
 // Read32 reads a dword. The two-port sequence is not atomic: one
-// goroutine owns configuration space (kernel/kgo's scan).
+// goroutine owns configuration space (kernel/kgo's scan), or the kernel
+// at boot (the virtio console). Context: any; does not allocate.
 func (PortIO) Read32(a Addr, off uint16) uint32 {
 	if off >= 256 {
 		return 0xffffffff
@@ -44,7 +45,7 @@ func (PortIO) Read32(a Addr, off uint16) uint32 {
 	return cpu.Inl(portData)
 }
 
-// Write32 writes a dword.
+// Write32 writes a dword. Context: any; does not allocate.
 func (PortIO) Write32(a Addr, off uint16, v uint32) {
 	if off >= 256 {
 		return

@@ -1,6 +1,7 @@
 // Command upper reads lines from standard input until end of file and
 // prints each in upper case, then how many it read: a check of console
-// input (the UART's receive interrupt feeding fd 0).
+// input (the virtio console's stdin port, or the UART's receive
+// interrupt, feeding fd 0) and of end of file.
 package main
 
 import (

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -61,5 +62,18 @@ func logf(format string, args ...any) {
 	if quiet {
 		return
 	}
+	kmsgOnce.Do(func() { kmsg, _ = os.OpenFile("/dev/kmsg", os.O_WRONLY, 0) })
+	if kmsg != nil {
+		fmt.Fprintf(kmsg, format+"\n", args...) // one write, one line of the kernel log
+		return
+	}
 	fmt.Fprintf(os.Stderr, "[gometal] "+format+"\n", args...)
 }
+
+// kmsg is /dev/kmsg, where the kernel's goroutines write their log lines,
+// which thus go where the kernel's own go (the virtio console's log port,
+// or COM1), not into the program's stderr.
+var (
+	kmsgOnce sync.Once
+	kmsg     *os.File
+)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -17,11 +18,20 @@ import (
 
 func init() {
 	commands["run"] = &command{
-		usage: "run IMAGE [--machine q35|pc|microvm] [--no-debug-exit] [--smp N] [--mem SIZE] [--net NETDEV] [--initrd FILE] [--timeout D] [--gdb[=PORT]] [--env K=V]... [--append CMDLINE] [-- ARGS...]",
-		help: `Run boots IMAGE in QEMU with the serial console on standard output and
-exits with the program's exit status: 125 after a kernel panic (the
-symbolized report goes to standard error), 124 on a timeout, 1 if the
-guest could not be run or reset without a status.
+		usage: "run IMAGE [--machine q35|pc|microvm] [--no-debug-exit] [--smp N] [--mem SIZE] [--net NETDEV] [--initrd FILE] [--timeout D] [--gdb[=PORT]] [--quiet] [--klog FILE] [--env K=V]... [--append CMDLINE] [-- ARGS...]",
+		help: `Run boots IMAGE in QEMU and exits with the program's exit status: 125
+after a kernel panic (the symbolized report goes to standard error), 124
+on a timeout, 1 if the guest could not be run or reset without a status,
+130 when killed with Ctrl-A x.
+
+The program's standard output and standard error are the command's, its
+standard input is the command's until end of file (a virtio console,
+docs/protocols.md), and the kernel log goes to standard error. When
+standard input is a terminal, it is put in raw mode for the run and the
+guest's kernel acts as the terminal: it echoes, edits lines (Backspace,
+Ctrl-U), Ctrl-C, Ctrl-Z and Ctrl-\ signal the program (SIGINT, SIGTSTP,
+SIGQUIT), Ctrl-D ends its input; Ctrl-A x kills the guest (Ctrl-A Ctrl-A
+types a Ctrl-A).
 
 The program gets the arguments after "--" and the --env variables byte
 for byte (spaces, quotes, empty strings, any byte but NUL), up to 256 KiB
@@ -50,6 +60,9 @@ Flags:
                    with the machine paused before its first instruction,
                    print the gdb command that attaches, and run without
                    a time limit unless --timeout is given (docs/debugging.md)
+  --quiet          no kernel log (the kernel option quiet, and nothing of
+                   the log the kernel still prints)
+  --klog FILE      write the kernel log to FILE instead of standard error
   --env K=V        an environment variable for the program (repeatable);
                    the value may hold any byte but NUL
   --append CMDLINE the kernel command line (kernel options)
@@ -73,6 +86,9 @@ type bootFlags struct {
 
 	machine     string // qemu.Options.Machine
 	noDebugExit bool
+
+	quiet bool   // run --quiet: no kernel log
+	klog  string // run --klog FILE
 }
 
 func (b *bootFlags) register(fs *flag.FlagSet) {
@@ -101,6 +117,8 @@ func runRun(ctx context.Context, std stdio, args []string) (int, error) {
 	appendLine := fs.String("append", "", "")
 	var gdb gdbFlag
 	fs.Var(&gdb, "gdb", "")
+	fs.BoolVar(&b.quiet, "quiet", false, "")
+	fs.StringVar(&b.klog, "klog", "", "")
 	if err := checkGDBArg(args); err != nil {
 		return exitUsage, err
 	}
@@ -127,7 +145,57 @@ func runRun(ctx context.Context, std stdio, args []string) (int, error) {
 	if err := checkAppend(*appendLine); err != nil {
 		return exitUsage, err
 	}
-	return boot(ctx, std, pos[0], b, *appendLine, prog)
+	cmdline := *appendLine
+	if b.quiet && b.klog != "" {
+		return exitUsage, usagef("--quiet and --klog: choose one")
+	}
+	if b.quiet {
+		cmdline = strings.TrimSpace("quiet " + cmdline)
+	}
+	return bootConsole(ctx, std, pos[0], b, cmdline, prog)
+}
+
+// bootConsole runs boot with the virtio console: in a terminal in raw
+// mode (the kernel option tty) with the escape sequence, and with the
+// kernel log where --klog and --quiet say.
+func bootConsole(ctx context.Context, std stdio, img string, b bootFlags, cmdline string, prog programArgs) (int, error) {
+	var klog io.Writer = std.errOut
+	switch {
+	case b.quiet:
+		klog = io.Discard
+	case b.klog != "":
+		f, err := os.Create(b.klog)
+		if err != nil {
+			return exitFailure, err
+		}
+		defer f.Close()
+		klog = f
+	}
+	con := console{in: std.in, klog: klog}
+	if fd, ok := terminalFd(std.in); ok {
+		in, tctx, killed, end, err := terminalSession(ctx, fd, std.in)
+		if err != nil {
+			return exitFailure, fmt.Errorf("raw terminal: %w", err)
+		}
+		defer end()
+		fmt.Fprintln(std.errOut, "gometal: the terminal is in raw mode: Ctrl-A x kills the guest")
+		ctx, con.in = tctx, in
+		cmdline = strings.TrimSpace("tty " + cmdline)
+		code, err := boot(ctx, std, img, b, cmdline, prog, con)
+		if *killed {
+			end()
+			fmt.Fprintln(std.errOut, "gometal: guest killed (Ctrl-A x)")
+			return exitSignal, nil
+		}
+		return code, err
+	}
+	return boot(ctx, std, img, b, cmdline, prog, con)
+}
+
+// console is where a run's virtio console streams go.
+type console struct {
+	in   io.Reader // the program's stdin
+	klog io.Writer // the kernel log
 }
 
 // maxCmdline is the longest kernel command line the kernel keeps: its
@@ -188,7 +256,7 @@ func kernelCmdline(words []string) (string, error) {
 }
 
 // boot runs img in QEMU and turns the outcome into an exit status.
-func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline string, prog programArgs) (int, error) {
+func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline string, prog programArgs, con console) (int, error) {
 	elf, err := os.ReadFile(img)
 	if err != nil {
 		return exitFailure, err
@@ -224,9 +292,14 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 		ProgramEnv:  prog.env,
 		Timeout:     timeout,
 		Extra:       extra,
-		Console:     std.out,
-		Stdin:       std.in,
 		QEMU:        b.qemu,
+
+		VirtioConsole: true,
+		StreamOnly:    true,
+		Stdin:         con.in,
+		Stdout:        std.out,
+		Stderr:        std.errOut,
+		KernelLogOut:  con.klog,
 
 		Machine:     b.machine,
 		NoDebugExit: b.noDebugExit,

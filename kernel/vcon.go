@@ -1,0 +1,518 @@
+package kernel
+
+import (
+	"sync/atomic"
+
+	"github.com/gometal/gometal/drivers/pci"
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/mm"
+)
+
+// The virtio console (virtio 1.2, 5.3) with multiple ports: the program's
+// standard streams and the kernel log each get a port of their own, so the
+// host sees them apart, fast and with flow control (docs/protocols.md,
+// "Console"). The kernel drives it itself, in trap context, over the
+// modern PCI transport (an MSI-X vector) or virtio-mmio (its GSI through
+// the I/O APIC). Without the device, or when a port is missing or not
+// connected on the host, that stream stays on COM1 as before.
+//
+// Ports, by number (QEMU: -device virtserialport,nr=N):
+const (
+	vconPortStdout = 1 // the program's fd 1
+	vconPortStderr = 2 // the program's fd 2
+	vconPortStdin  = 3 // the program's fd 0; the host closing it is end of file
+	vconPortKlog   = 4 // kernel log lines
+	vconPorts      = 5 // max_nr_ports the device must offer (port 0 is QEMU's virtconsole's)
+)
+
+// Control messages (struct virtio_console_control: le32 id, le16 event,
+// le16 value).
+const (
+	vconDeviceReady = 0
+	vconDeviceAdd   = 1
+	vconDeviceRem   = 2
+	vconPortReady   = 3
+	vconPortOpen    = 6
+)
+
+const (
+	vecVCon            = 0x25
+	vconFeatMultiport  = 1 << 1
+	vconFeatVersion1   = 1 << 32
+	vconPoolBytes      = 512 << 10 // taken from the top of the DMA pool
+	virtioVendor       = 0x1af4
+	virtioConsoleMMIO  = 3
+	vconPCIModern      = 0x1043
+	vconPCITransitonal = 0x1003
+)
+
+// The device's queues, in vconQ. Port p's receive queue is 2(p+1), its
+// transmit queue 2(p+1)+1; the control queues are 2 and 3.
+const (
+	vqCtrlRx = iota
+	vqCtrlTx
+	vqStdin
+	vqStdout
+	vqStderr
+	vqKlog
+	vqCount
+)
+
+// vqSpec is each queue's device number, size and slot bytes.
+var vqSpec = [vqCount]struct {
+	index, size uint16
+	slot        uint32
+	rx          bool
+}{
+	vqCtrlRx: {2, 16, 256, true},
+	vqCtrlTx: {3, 16, 16, false},
+	vqStdin:  {2 * (vconPortStdin + 1), 16, 1024, true},
+	vqStdout: {2*(vconPortStdout+1) + 1, 32, 8192, false},
+	vqStderr: {2*(vconPortStderr+1) + 1, 16, 4096, false},
+	vqKlog:   {2*(vconPortKlog+1) + 1, 16, 4096, false},
+}
+
+// vconDev is the device's transport.
+type vconDev struct {
+	found     bool
+	mmio      bool
+	regs      uintptr // virtio-mmio window, or the PCI common configuration
+	devCfg    uintptr // device-specific configuration
+	notify    uintptr // PCI: notification region
+	notifyMul uint32
+	mmioDev   int // virtio-mmio: index in mmioDevs
+}
+
+var (
+	vdev  vconDev
+	vconQ [vqCount]vconQueue
+	// vconAdded and vconHostOpen record the control messages per port.
+	vconAdded, vconHostOpen [vconPorts]bool
+	// vconOn says the port carries its stream (set at boot).
+	vconOn [vconPorts]bool
+	// vconLogOff sends kernel lines to COM1 again: from the exit drain and
+	// a kernel panic on.
+	vconLogOff bool
+	vconUp     bool // the device is initialised
+)
+
+// Register access. 32-bit ones are atomic; all go through cpu.Pointer so
+// that the compiler neither merges nor drops them. Context: any.
+func rd8(a uintptr) uint8      { return *(*uint8)(cpu.Pointer(a)) }
+func wr8(a uintptr, v uint8)   { *(*uint8)(cpu.Pointer(a)) = v }
+func rd16(a uintptr) uint16    { return *(*uint16)(cpu.Pointer(a)) }
+func wr16(a uintptr, v uint16) { *(*uint16)(cpu.Pointer(a)) = v }
+func rd32(a uintptr) uint32    { return atomic.LoadUint32((*uint32)(cpu.Pointer(a))) }
+func wr32(a uintptr, v uint32) { atomic.StoreUint32((*uint32)(cpu.Pointer(a)), v) }
+
+// setupVirtioConsole finds the console device, initialises it and learns
+// its ports. Context: boot, after collectMMIODevices, interrupts off.
+func setupVirtioConsole() {
+	if !findVconPCI() && !findVconMMIO() {
+		return
+	}
+	if !vdev.start() {
+		logs("virtio console: the device refused to start: console stays on the serial port")
+		return
+	}
+	vconUp = true
+	vconHandshake()
+	var l logLine
+	l.s("virtio console: ports")
+	for p := 1; p < vconPorts; p++ {
+		vconOn[p] = vconAdded[p] && (vconHostOpen[p] || p == vconPortStdin)
+		if vconOn[p] {
+			l.s(" ").u(uint64(p))
+		}
+	}
+	l.s(" (1 stdout, 2 stderr, 3 stdin, 4 kernel log)").info()
+}
+
+// findVconPCI looks for a virtio console on PCI bus 0 and maps its
+// configuration structures. Context: boot.
+func findVconPCI() bool {
+	var cs pci.PortIO
+	for dev := uint8(0); dev < 32; dev++ {
+		for fn := uint8(0); fn < 8; fn++ {
+			a := pci.Addr{Bus: 0, Dev: dev, Fn: fn}
+			id := cs.Read32(a, 0)
+			if id == 0xffffffff {
+				if fn == 0 {
+					break
+				}
+				continue
+			}
+			if uint16(id) == virtioVendor && (id>>16 == vconPCIModern || id>>16 == vconPCITransitonal) {
+				return vdev.initPCI(a)
+			}
+		}
+	}
+	return false
+}
+
+// pciBAR returns the virtual address of memory BAR bar of a, or 0 when it
+// is not a memory BAR in the uncached window below 4 GiB. Context: boot.
+func pciBAR(a pci.Addr, bar uint8) uintptr {
+	var cs pci.PortIO
+	if bar > 5 {
+		return 0
+	}
+	lo := cs.Read32(a, 0x10+4*uint16(bar))
+	if lo&1 != 0 {
+		return 0
+	}
+	addr := uint64(lo &^ 0xf)
+	if lo&6 == 4 && bar < 5 {
+		addr |= uint64(cs.Read32(a, 0x14+4*uint16(bar))) << 32
+	}
+	if addr < mmioHoleLow || addr >= 4<<30 {
+		return 0
+	}
+	return physToVirt(addr)
+}
+
+// initPCI reads the virtio and MSI-X capabilities of a and points MSI-X
+// table entry 0 at vecVCon on the boot CPU. Context: boot.
+func (d *vconDev) initPCI(a pci.Addr) bool {
+	var cs pci.PortIO
+	cmd := cs.Read32(a, 0x04)
+	cs.Write32(a, 0x04, cmd&0xffff|pci.CommandMemory|pci.CommandMaster|pci.CommandIntxOff)
+	var msix uint16
+	off := uint16(cs.Read32(a, 0x34) & 0xfc)
+	for n := 0; off != 0 && n < 48; n++ {
+		w := cs.Read32(a, off)
+		switch uint8(w) {
+		case pci.CapMSIX:
+			msix = off
+		case pci.CapVendor:
+			d.virtioCap(a, off, uint8(w>>24))
+		}
+		off = uint16(w>>8) & 0xfc
+	}
+	if d.regs == 0 || d.notify == 0 || d.devCfg == 0 || msix == 0 {
+		logs("virtio console: no modern PCI capabilities or no MSI-X: console stays on the serial port")
+		return false
+	}
+	if !vconMSIX(a, msix) {
+		logs("virtio console: MSI-X table not reachable: console stays on the serial port")
+		return false
+	}
+	d.found = true
+	return true
+}
+
+// virtioCap takes the first common, notify and device configuration
+// structures from the virtio capability of type typ at off.
+// Context: boot.
+func (d *vconDev) virtioCap(a pci.Addr, off uint16, typ uint8) {
+	var cs pci.PortIO
+	base := pciBAR(a, uint8(cs.Read32(a, off+4)))
+	if base == 0 {
+		return
+	}
+	at := base + uintptr(cs.Read32(a, off+8))
+	switch {
+	case typ == 1 && d.regs == 0:
+		d.regs = at
+	case typ == 2 && d.notify == 0:
+		d.notify, d.notifyMul = at, cs.Read32(a, off+16)
+	case typ == 4 && d.devCfg == 0:
+		d.devCfg = at
+	}
+}
+
+// vconMSIX points MSI-X table entry 0 of a (capability at msix) at
+// vecVCon on the boot CPU and enables MSI-X. Context: boot.
+func vconMSIX(a pci.Addr, msix uint16) bool {
+	var cs pci.PortIO
+	table := cs.Read32(a, msix+4)
+	tbase := pciBAR(a, uint8(table&7))
+	if tbase == 0 {
+		return false
+	}
+	e := tbase + uintptr(table&^7)
+	wr32(e, 0xfee00000|cpus[0].apicID<<12)
+	wr32(e+4, 0)
+	wr32(e+8, vecVCon)
+	wr32(e+12, 0) // unmasked
+	ctl := cs.Read32(a, msix)
+	cs.Write32(a, msix, ctl&^(1<<30)|1<<31) // enable, function not masked
+	return true
+}
+
+// findVconMMIO looks for a console among the virtio-mmio transports and
+// routes its interrupt. Context: boot.
+func findVconMMIO() bool {
+	for i := 0; i < nMMIODevs; i++ {
+		m := &mmioDevs[i]
+		regs := physToVirt(m.Base)
+		if m.Base < mmioHoleLow || m.Base >= 4<<30 || rd32(regs) != 0x74726976 || rd32(regs+8) != virtioConsoleMMIO {
+			continue
+		}
+		if rd32(regs+4) != 2 {
+			logs("virtio console: legacy virtio-mmio (QEMU: -global virtio-mmio.force-legacy=false): console stays on the serial port")
+			return false
+		}
+		if !routeGSI(m.GSI, vecVCon, m.ActiveLow, m.Level) {
+			logs("virtio console: cannot route its interrupt: console stays on the serial port")
+			return false
+		}
+		vdev = vconDev{found: true, mmio: true, regs: regs, devCfg: regs + 0x100, mmioDev: i}
+		return true
+	}
+	return false
+}
+
+// routeGSI sends gsi to vector on the boot CPU. Context: boot.
+func routeGSI(gsi uint32, vector uint8, activeLow, level bool) bool {
+	for i := range ioapics {
+		if ioapics[i].Serves(gsi) {
+			return ioapics[i].Route(gsi, vector, cpus[0].apicID, activeLow, level)
+		}
+	}
+	return false
+}
+
+// status reads the device status register. Context: any; does not
+// allocate.
+func (d *vconDev) status() uint8 {
+	if d.mmio {
+		return uint8(rd32(d.regs + 0x70))
+	}
+	return rd8(d.regs + 0x14)
+}
+
+// setStatus writes the device status register. Context: any; does not
+// allocate.
+func (d *vconDev) setStatus(s uint8) {
+	if d.mmio {
+		wr32(d.regs+0x70, uint32(s))
+		return
+	}
+	wr8(d.regs+0x14, s)
+}
+
+// features reads the offered feature bits. Context: boot.
+func (d *vconDev) features() uint64 {
+	sel, val := uintptr(0x00), uintptr(0x04)
+	if d.mmio {
+		sel, val = 0x14, 0x10
+	}
+	wr32(d.regs+sel, 0)
+	f := uint64(rd32(d.regs + val))
+	wr32(d.regs+sel, 1)
+	return f | uint64(rd32(d.regs+val))<<32
+}
+
+// setFeatures writes the accepted feature bits. Context: boot.
+func (d *vconDev) setFeatures(f uint64) {
+	sel, val := uintptr(0x08), uintptr(0x0c)
+	if d.mmio {
+		sel, val = 0x24, 0x20
+	}
+	wr32(d.regs+sel, 0)
+	wr32(d.regs+val, uint32(f))
+	wr32(d.regs+sel, 1)
+	wr32(d.regs+val, uint32(f>>32))
+}
+
+// start resets the device, negotiates VERSION_1 and MULTIPORT, sets up
+// the queues in the DMA pool's top vconPoolBytes and sets DRIVER_OK.
+// Context: boot.
+func (d *vconDev) start() bool {
+	d.setStatus(0)
+	for i := 0; d.status() != 0; i++ {
+		if i > 1_000_000 {
+			return false
+		}
+		cpu.Pause()
+	}
+	d.setStatus(1 | 2) // ACKNOWLEDGE, DRIVER
+	const want = vconFeatVersion1 | vconFeatMultiport
+	if d.features()&want != want {
+		d.setStatus(128)
+		return false
+	}
+	d.setFeatures(want)
+	d.setStatus(1 | 2 | 8)
+	if d.status()&8 == 0 {
+		return false
+	}
+	if rd32(d.devCfg+4) < vconPorts || dmaPoolSize < 2*vconPoolBytes {
+		logs("virtio console: fewer than 5 ports (QEMU: max_ports=5) or no DMA pool")
+		d.setStatus(128)
+		return false
+	}
+	if !d.setupQueues() {
+		d.setStatus(128)
+		return false
+	}
+	if !d.mmio {
+		wr16(d.regs+0x10, 0xffff) // no configuration-change interrupts
+	}
+	d.setStatus(1 | 2 | 8 | 4)
+	for _, i := range [...]int{vqCtrlRx, vqStdin} {
+		q := &vconQ[i]
+		for !q.full() {
+			q.put(q.slot)
+		}
+		q.publish()
+	}
+	return true
+}
+
+// setupQueues lays the queues out in the top vconPoolBytes of the DMA
+// pool (a page of rings each, then the slots) and tells the device.
+// Context: boot.
+func (d *vconDev) setupQueues() bool {
+	dmaPoolSize -= vconPoolBytes // the goroutine drivers keep the rest
+	phys := dmaPool + dmaPoolSize
+	bufs := phys + vqCount*mm.PageSize
+	for i := range vconQ {
+		s := vqSpec[i]
+		q := &vconQ[i]
+		*q = vconQueue{index: s.index, size: s.size, slot: s.slot, rx: s.rx}
+		q.ringPhys, q.bufPhys = phys+uint64(i)*mm.PageSize, bufs
+		q.ring, q.buf = physToVirt(q.ringPhys), physToVirt(q.bufPhys)
+		q.usedOff, _ = vqLayout(int(s.size))
+		bufs += uint64(s.size) * uint64(s.slot)
+		if !d.setupQueue(q) {
+			return false
+		}
+	}
+	return true
+}
+
+// setupQueue tells the device where q lies. Context: boot.
+func (d *vconDev) setupQueue(q *vconQueue) bool {
+	clear(unsafeSlice(q.ring, mm.PageSize))
+	desc, avail, used := q.ringPhys, q.ringPhys+16*uint64(q.size), q.ringPhys+uint64(q.usedOff)
+	if d.mmio {
+		r := d.regs
+		wr32(r+0x30, uint32(q.index))
+		if max := rd32(r + 0x34); max < uint32(q.size) {
+			return false
+		}
+		wr32(r+0x38, uint32(q.size))
+		for k, a := range [3]uint64{desc, avail, used} {
+			wr32(r+0x80+0x10*uintptr(k), uint32(a))
+			wr32(r+0x84+0x10*uintptr(k), uint32(a>>32))
+		}
+		wr32(r+0x44, 1)
+		q.notify, q.mmioNote = r+0x50, true
+		return true
+	}
+	r := d.regs
+	wr16(r+0x16, q.index)
+	if max := rd16(r + 0x18); max < q.size {
+		return false
+	}
+	wr16(r+0x18, q.size)
+	wr16(r+0x1a, 0)
+	if rd16(r+0x1a) != 0 {
+		return false // the device rejected the MSI-X vector
+	}
+	for k, a := range [3]uint64{desc, avail, used} {
+		wr32(r+0x20+8*uintptr(k), uint32(a))
+		wr32(r+0x24+8*uintptr(k), uint32(a>>32))
+	}
+	q.notify = d.notify + uintptr(rd16(r+0x1e))*uintptr(d.notifyMul)
+	wr16(r+0x1c, 1)
+	return true
+}
+
+// vconControl sends one control message, waiting (polling) for a free
+// slot. Context: boot or trap; does not allocate.
+func vconControl(port uint32, event, value uint16) {
+	q := &vconQ[vqCtrlTx]
+	for i := 0; q.full(); i++ {
+		q.reapTx()
+		if i > 10_000_000 {
+			return
+		}
+		cpu.Pause()
+	}
+	a := q.slotAddr(q.availIdx & (q.size - 1))
+	*(*uint32)(cpu.Pointer(a)) = port
+	*(*uint16)(cpu.Pointer(a + 4)) = event
+	*(*uint16)(cpu.Pointer(a + 6)) = value
+	q.put(8)
+	q.publish()
+}
+
+// vconHandshake tells the device the driver is ready and handles its
+// answers (the ports, and whether the host side of each is open), for up
+// to a second. Context: boot.
+func vconHandshake() {
+	vconControl(0, vconDeviceReady, 1)
+	end := nanotime() + 1e9
+	for nanotime() < end {
+		vconControlRx()
+		// The device answers PORT_READY with PORT_OPEN (when the host
+		// side is open) before it returns the message's slot.
+		done := vconQ[vqCtrlTx].inFlight == 0
+		for p := 1; p < vconPorts; p++ {
+			done = done && vconAdded[p]
+		}
+		if done {
+			vconControlRx()
+			break
+		}
+		cpu.Pause()
+	}
+	if vconAdded[vconPortStdin] && !vconHostOpen[vconPortStdin] {
+		conEOF = true // the host had nothing to send, and closed the port already
+	}
+}
+
+// vconControlRx handles the control messages the device sent.
+// Context: boot or trap, kernel lock held; does not allocate.
+func vconControlRx() {
+	q := &vconQ[vqCtrlRx]
+	got := false
+	for {
+		s, n, ok := q.peekUsed()
+		if !ok {
+			break
+		}
+		q.popUsed(s)
+		got = true
+		if n >= 8 {
+			a := q.slotAddr(s)
+			vconEvent(*(*uint32)(cpu.Pointer(a)), *(*uint16)(cpu.Pointer(a + 4)), *(*uint16)(cpu.Pointer(a + 6)))
+		}
+		q.put(q.slot)
+	}
+	if got {
+		q.publish()
+	}
+	vconQ[vqCtrlTx].reapTx()
+}
+
+// vconEvent handles one control message. Context: boot or trap, kernel
+// lock held; does not allocate.
+func vconEvent(port uint32, event, value uint16) {
+	if port == 0 || port >= vconPorts {
+		if event == vconDeviceAdd {
+			vconControl(port, vconPortReady, 0) // not ours (QEMU's console port)
+		}
+		return
+	}
+	switch event {
+	case vconDeviceAdd:
+		vconAdded[port] = true
+		vconControl(port, vconPortReady, 1)
+		vconControl(port, vconPortOpen, 1)
+	case vconDeviceRem:
+		vconAdded[port] = false
+		vconHostOpen[port] = false
+		if port == vconPortStdin {
+			vconStdinClosed()
+		}
+	case vconPortOpen:
+		vconHostOpen[port] = value != 0
+		if port == vconPortStdin && value == 0 {
+			vconStdinClosed()
+		}
+	}
+}

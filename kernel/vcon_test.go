@@ -1,0 +1,83 @@
+package kernel
+
+import (
+	"testing"
+
+	"github.com/gometal/gometal/kernel/mm"
+	"github.com/stretchr/testify/assert"
+)
+
+// TestVconLayoutFits checks that every queue's rings fit its page and
+// that rings and slots fit the part of the DMA pool the console takes.
+func TestVconLayoutFits(t *testing.T) {
+	total := uint64(vqCount * mm.PageSize)
+	for i, s := range vqSpec {
+		_, rings := vqLayout(int(s.size))
+		assert.LessOrEqual(t, uint64(rings), uint64(mm.PageSize), "queue %d", i)
+		assert.LessOrEqual(t, int(s.size), vqMaxSize, "queue %d", i)
+		assert.Zero(t, s.size&(s.size-1), "queue %d: size not a power of two", i)
+		total += uint64(s.size) * uint64(s.slot)
+	}
+	assert.LessOrEqual(t, total, uint64(vconPoolBytes))
+	assert.LessOrEqual(t, uint64(2*vconPoolBytes), uint64(dmaPoolPages*mm.PageSize), "the goroutine drivers keep at least as much")
+}
+
+// resetConsoleInput empties the console ring for a test.
+func resetConsoleInput(t *testing.T, tty bool) {
+	conHead, conLen, conEdit, conEOF, conEOFMark, conTTY = 0, 0, 0, false, -1, tty
+	t.Cleanup(func() { conHead, conLen, conEdit, conEOFMark, conTTY = 0, 0, 0, -1, false })
+}
+
+// readable returns the bytes a read would get now.
+func readable() string {
+	b := make([]byte, conLen)
+	for i := range b {
+		b[i] = conBuf[(conHead+i)%conBufSize]
+	}
+	return string(b)
+}
+
+// TestTTYLineEditing feeds keys through the tty line discipline: only
+// whole lines become readable, Backspace erases a character (a UTF-8
+// sequence whole), Ctrl-U the line, Enter is a newline, Ctrl-D makes a
+// partial line readable or, on an empty line, marks end of file.
+func TestTTYLineEditing(t *testing.T) {
+	resetConsoleInput(t, true)
+	consoleInput([]byte("ab"), true)
+	assert.Equal(t, "", readable(), "a line being typed is not readable")
+	consoleInput([]byte("x\x7fc\r"), true)
+	assert.Equal(t, "abc\n", readable())
+	consoleInput([]byte("zzz\x15héé\x7f\x08e\r"), true)
+	assert.Equal(t, "abc\nhe\n", readable())
+	consoleInput([]byte("no newline\x04"), true)
+	assert.Equal(t, "abc\nhe\nno newline", readable())
+	assert.Equal(t, -1, conEOFMark, "Ctrl-D after text is not end of file")
+	consoleInput([]byte{ctrlD}, true)
+	assert.Equal(t, conLen, conEOFMark, "Ctrl-D on an empty line: end of file after what is readable")
+}
+
+// TestConsoleInputRaw checks that without the tty option the stdin port
+// passes every byte value unchanged.
+func TestConsoleInputRaw(t *testing.T) {
+	resetConsoleInput(t, false)
+	var all [256]byte
+	for i := range all {
+		all[i] = byte(i)
+	}
+	consoleInput(all[:], false)
+	assert.Equal(t, string(all[:]), readable())
+}
+
+// TestTTYLineLimit: a line takes at most maxCanon bytes; the rest is
+// dropped until its end, which still goes through.
+func TestTTYLineLimit(t *testing.T) {
+	resetConsoleInput(t, true)
+	long := make([]byte, maxCanon+100)
+	for i := range long {
+		long[i] = 'a'
+	}
+	consoleInput(long, true)
+	assert.Equal(t, maxCanon, conEdit)
+	consoleInput([]byte("\r"), true)
+	assert.Equal(t, maxCanon+1, conLen)
+}

@@ -1,0 +1,214 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/sched"
+)
+
+// Data over the virtio console's ports: the program's writes to fds 1
+// and 2 fill transmit slots and wait (blocked, not spinning) while every
+// slot is with the host; the stdin port's receive slots feed the console
+// input ring of consolein.go, only as fast as the program reads it, so
+// the host's chardev stops reading when the guest falls behind; kernel
+// log lines go to their own port.
+
+// vconWriteKeyBase makes a wait key per transmit queue (files.go keys).
+const vconWriteKeyBase = 0xffff_f200_0000_0000
+
+// vconQueueOf returns the transmit queue of console stream fd (1 or 2),
+// or -1 when the stream is on COM1. Context: any; does not allocate.
+func vconQueueOf(stream uint8) int {
+	switch {
+	case stream == 1 && vconOn[vconPortStdout]:
+		return vqStdout
+	case stream == 2 && vconOn[vconPortStderr]:
+		return vqStderr
+	}
+	return -1
+}
+
+// vconStdinOn reports whether fd 0 reads the stdin port.
+// Context: any; does not allocate.
+func vconStdinOn() bool { return vconOn[vconPortStdin] }
+
+// vconWrite copies as much of the user's buffer as fits into free slots
+// of queue qi and returns the count; when no slot is free it blocks t
+// until the host returns one (then the call runs again), or fails with
+// EAGAIN on a non-blocking descriptor. Context: trap, kernel lock held;
+// does not allocate.
+func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
+	q := &vconQ[qi]
+	q.reapTx()
+	var done uintptr
+	for done < n && !q.full() {
+		k := min(n-done, uintptr(q.slot))
+		b, ok := userBytes(buf+done, k, false)
+		if !ok {
+			if done == 0 {
+				return -_EFAULT
+			}
+			break
+		}
+		i := q.availIdx & (q.size - 1)
+		copy(unsafeSlice(q.slotAddr(i), k), b)
+		q.put(uint32(k))
+		done += k
+	}
+	if done > 0 || n == 0 {
+		q.publish()
+		return int64(done)
+	}
+	if nonblock {
+		return -_EAGAIN
+	}
+	r := waitKey(t, vconWriteKeyBase+uintptr(qi)*8)
+	// The host taking output raises an interrupt: for the deadlock
+	// detector this thread waits for a device.
+	sch.Threads[t].Device = true
+	return r
+}
+
+// vconLog sends one kernel log line, text with the prefix and a newline
+// added, in one slot of the kernel log port (text is cut to fit) and
+// reports whether it did; false leaves the line to COM1. It polls for a
+// free slot (the log cannot block a thread), for about a second at most.
+// Context: trap or boot, kernel lock held; does not allocate.
+func vconLog(text []byte) bool {
+	if !vconOn[vconPortKlog] || vconLogOff {
+		return false
+	}
+	q := &vconQ[vqKlog]
+	for spins := 0; ; spins++ {
+		q.reapTx()
+		if !q.full() {
+			break
+		}
+		if spins > 20_000_000 {
+			return false
+		}
+		cpu.Pause()
+	}
+	slot := unsafeSlice(q.slotAddr(q.availIdx&(q.size-1)), uintptr(q.slot))
+	n := copy(slot, logPrefix)
+	n += copy(slot[n:len(slot)-1], text)
+	slot[n] = '\n'
+	q.put(uint32(n + 1))
+	q.publish()
+	return true
+}
+
+// vconInterrupt handles the console's interrupt: returned transmit slots
+// wake blocked writers, received input goes to the console ring, control
+// messages update the ports. Context: trap, kernel lock held.
+func vconInterrupt() {
+	if vdev.mmio {
+		if st := rd32(vdev.regs + 0x60); st != 0 {
+			wr32(vdev.regs+0x64, st)
+		}
+	}
+	if !vconUp {
+		return
+	}
+	for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
+		if vconQ[qi].reapTx() {
+			wakeKey(vconWriteKeyBase + uintptr(qi)*8)
+			notifyConsoleFDs()
+		}
+	}
+	vconStdinPump() // data before the control queue: a close follows its data
+	vconControlRx()
+}
+
+// vconStdinPump moves received stdin slots into the console ring while
+// they fit, gives the slots back to the device and wakes a reader.
+// Context: trap, kernel lock held; does not allocate.
+func vconStdinPump() {
+	if !vconUp {
+		return
+	}
+	q := &vconQ[vqStdin]
+	got := false
+	for {
+		s, n, ok := q.peekUsed()
+		if !ok || int(n) > conBufSize-conLen-conEdit {
+			break
+		}
+		q.popUsed(s)
+		consoleInput(unsafeSlice(q.slotAddr(s), uintptr(min(n, q.slot))), conTTY)
+		q.put(q.slot)
+		got = true
+	}
+	if got {
+		q.publish()
+		consoleInputArrived()
+	}
+}
+
+// vconStdinClosed records that the host closed the stdin port: after the
+// buffered bytes, reads return end of file. Context: trap or boot, kernel
+// lock held; does not allocate.
+func vconStdinClosed() {
+	if conEOF {
+		return
+	}
+	vconStdinPump()
+	conEOF = true
+	consoleInputArrived()
+}
+
+// vconTxPending reports whether some transmit slot is still with the host
+// (a writer may wait for it). Context: trap; does not allocate.
+func vconTxPending() bool {
+	if !vconUp {
+		return false
+	}
+	for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
+		if vconQ[qi].inFlight > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// vconDrainIdle bounds the exit drain: it gives up when the host has
+// taken nothing for this long (a reader that stopped reading).
+const vconDrainIdle = 10_000_000_000 // ns
+
+// vconDrain waits until the host has taken every byte written to the
+// console ports, or made no progress for vconDrainIdle, and then sends
+// the kernel log back to COM1 (the last lines, the status record).
+// Context: trap or boot (shutdown), kernel lock held; does not allocate.
+func vconDrain() {
+	if !vconUp || vconLogOff {
+		vconLogOff = true
+		return
+	}
+	last := nanotime()
+	for vconTxPending() {
+		progress := false
+		for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
+			progress = vconQ[qi].reapTx() || progress
+		}
+		now := nanotime()
+		if progress {
+			last = now
+		} else if now-last > vconDrainIdle {
+			vconLogOff = true
+			logs("warning: the host stopped taking console output: the rest is lost")
+			return
+		}
+		cpu.Pause()
+	}
+	vconLogOff = true
+}
+
+// notifyConsoleFDs bumps the readiness of every console descriptor.
+// Context: trap, kernel lock held; does not allocate.
+func notifyConsoleFDs() {
+	for fd := range files {
+		if files[fd].kind == fdConsole {
+			files[fd].seq++
+			epollNotify(fd)
+		}
+	}
+}
