@@ -44,8 +44,7 @@ const initialStackBytes = 64 << 10
 // entry, _rt0_amd64_linux, with the stack Linux would give it, and
 // switches to it. Context: boot; never returns.
 func startProgram() {
-	vmas.Insert(stackTop-stackSize, stackTop, mm.ProtRead|mm.ProtWrite)
-	committed += stackSize
+	vmas.Insert(stackTop-stackSize, stackTop, mm.ProtRead|mm.ProtWrite|mm.ProtLazy) // charged as it is touched, as Linux's stack
 	if !userRange(stackTop-initialStackBytes, initialStackBytes, true) {
 		kernelPanic("cannot map the initial stack", nil)
 	}
@@ -92,6 +91,7 @@ func startProgram() {
 	c.sliceStart = nanotime()
 	setCommitLimit()
 	fsMaxPages = int64(commitLimit / 2 / mm.PageSize)
+	logFootprint()
 	checkProgramMemory()
 	armMainBreakpoint()
 	var l logLine
