@@ -7,8 +7,12 @@ import (
 )
 
 // SMP bring-up: every CPU the firmware lists (ACPI MADT) is started with
-// INIT-SIPI-SIPI through the real-mode trampoline (boot/trampoline.go),
-// one at a time. A CPU that does not answer in time is logged and skipped.
+// INIT-SIPI-SIPI through the real-mode trampoline (boot/trampoline.go).
+// The INITs go to all of them first, with one wait (none on CPUs that need
+// none, see initDelayUs); then each gets its start-up IPIs in turn, with
+// the trampoline's parameters for its slot, and is waited for (about a
+// millisecond under TCG). A CPU that does not answer in time is logged and
+// skipped.
 
 // Values of percpu.apGo.
 const (
@@ -79,6 +83,14 @@ func startAPs(ids []uint32) {
 	}
 	faulty, late, hasFault := apFaultOption()
 	lateAPIC, wakeLate := uint32(0), false
+	initAll := nanotime()
+	for _, apic := range ids {
+		if apic != bsp && !(hasFault && late && apic == faulty) {
+			localAPIC.SendInit(apic) // apfault=N:late: no start-up now, a late one below
+		}
+	}
+	delayUs(initDelayUs())
+	initNs := nanotime() - initAll
 	for _, apic := range ids {
 		if apic == bsp {
 			continue
@@ -105,8 +117,6 @@ func startAPs(ids []uint32) {
 		c.apGo.Store(apExpected)
 		start := nanotime()
 		if !slow || !late { // apfault=N:late: no start-up now, a late one below
-			localAPIC.SendInit(apic)
-			delayUs(10000)
 			localAPIC.SendStartup(apic, vector)
 		}
 		if !waitOnline(c, 1000) {
@@ -136,7 +146,7 @@ func startAPs(ids []uint32) {
 			continue
 		}
 		c.startNs = nanotime() - start
-		l.s("cpu ").u(uint64(c.id)).s(": APIC id ").u(uint64(apic)).s(", up in ").ms(c.startNs).info()
+		l.s("cpu ").u(uint64(c.id)).s(": APIC id ").u(uint64(apic)).s(", up in ").ms(c.startNs).s(" after its start-up IPI (INIT to all: ").ms(initNs).s(")").info()
 		onlineCPUs++
 		if wakeLate {
 			wakeLate = false
@@ -146,6 +156,26 @@ func startAPs(ids []uint32) {
 	if wakeLate {
 		wakeLateAP(lateAPIC)
 	}
+}
+
+// initDelayUs is how long to wait between INIT and the start-up IPIs: the
+// MP specification's 10 ms, except where the CPU is known not to need it
+// (Linux waits none on the same ones): under a hypervisor (CPUID's
+// hypervisor bit) and on Intel family 6 and later and AMD family 0xF and
+// later. Context: boot; does not allocate.
+func initDelayUs() int64 {
+	_, vendorB, vendorC, vendorD := cpu.Cpuid(0, 0)
+	eax, _, ecx, _ := cpu.Cpuid(1, 0)
+	family := eax >> 8 & 0xf
+	if family == 0xf {
+		family += eax >> 20 & 0xff
+	}
+	intel := vendorB == 0x756e6547 && vendorD == 0x49656e69 && vendorC == 0x6c65746e // "GenuineIntel"
+	amd := vendorB == 0x68747541 && vendorD == 0x69746e65 && vendorC == 0x444d4163   // "AuthenticAMD"
+	if ecx&(1<<31) != 0 || (intel && family >= 6) || (amd && family >= 0xf) {
+		return 0
+	}
+	return 10000
 }
 
 // wakeLateAP starts the CPU apfault=N:late made the boot CPU skip, now
