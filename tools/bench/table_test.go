@@ -172,8 +172,8 @@ func TestCheckBounds(t *testing.T) {
 	}
 	var csvOut bytes.Buffer
 	require.NoError(t, WriteCSV(&csvOut, tb))
-	assert.Contains(t, csvOut.String(), ",2000,true\n")
-	assert.Contains(t, csvOut.String(), ",3000,false\n")
+	assert.Contains(t, csvOut.String(), ",2000,true,one repeat: not judged\n")
+	assert.Contains(t, csvOut.String(), ",3000,false,one repeat: not judged\n")
 }
 
 func TestBuildTableBootMachines(t *testing.T) {
