@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
@@ -241,6 +243,20 @@ func waitOnline(c *percpu, us int64) bool {
 	return c.online.Load()
 }
 
+// programStarted is set when the boot CPU lets go of the kernel lock to
+// start the program; the application processors halt until then.
+var programStarted atomic.Bool
+
+// wakeAPs tells the application processors halted in apMain that the
+// program starts. Context: boot CPU, right before it enters the program;
+// does not allocate.
+func wakeAPs() {
+	programStarted.Store(true)
+	for i := 1; i < onlineCPUs; i++ {
+		localAPIC.SendIPI(cpus[i].apicID, vecKick)
+	}
+}
+
 // apEntryAddr returns the 64-bit entry of application processors
 // (start_amd64.s).
 // Context: boot; does not allocate.
@@ -256,6 +272,14 @@ func apMain() {
 		kernelPanic("local APIC refused its configuration", nil)
 	}
 	c.online.Store(true)
+	// Halt, not spin, until the boot CPU starts the program: the kernel
+	// lock is the boot CPU's until then, and a CPU spinning for it takes
+	// a host core from the boot CPU under emulation (and from the next AP
+	// coming up). The boot CPU kicks every AP when it lets go (wakeAPs);
+	// a kick that comes before the HLT waits in the local APIC until STI.
+	for !programStarted.Load() {
+		cpu.Halt()
+	}
 	kernelLock.lock(c)
 	var f TrapFrame
 	reschedule(c, &f) // idles until a thread is runnable

@@ -103,6 +103,7 @@ func startProgram() {
 	frame := th.regs
 	c.inUser.Store(true)
 	kernelLock.unlock(c)
+	wakeAPs()
 	enterUser(&frame)
 }
 
