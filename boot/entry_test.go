@@ -3,6 +3,7 @@ package boot_test
 import (
 	"debug/elf"
 	"fmt"
+	"github.com/gometal/gometal/tools/symbolize"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,7 +29,7 @@ func imageSymbols(t *testing.T, names ...string) (*elf.File, *elf.Section, []byt
 	img := filepath.Join(t.TempDir(), "hello.img")
 	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/hello", Out: img, Dir: ".."})
 	require.NoError(t, err)
-	f, err := elf.Open(img)
+	f, err := elf.Open(symbolize.DebugFile(img)) // the symbol table is beside the image
 	require.NoError(t, err)
 	t.Cleanup(func() { f.Close() })
 	text := f.Section(".text")

@@ -12,15 +12,26 @@ import (
 // memory map does not call RAM, such as PCI BARs and the local APIC) and
 // the DMA pool, a physically contiguous region reserved at boot whose
 // address /proc/gometal/dma gives. Device mappings are uncached; the pool
-// is ordinary memory (x86 DMA is cache-coherent).
+// is ordinary memory (x86 DMA is cache-coherent). The pool is taken when a
+// driver first asks for it (reads /proc/gometal/dma), not at boot: a
+// program without a network driver never pays for it.
 const dmaPoolPages = 512 // 2 MiB: virtio-net rings and packet buffers
 
 var dmaPool, dmaPoolSize uint64
 
-// setupDMAPool reserves the pool. Context: boot, before setCommitLimit.
-func setupDMAPool() {
+// ensureDMAPool takes the pool from the frame allocator's fresh frames
+// (contiguous; early in the program's life plenty are left) and charges
+// it to the commit, the first time a driver asks for it. It leaves the
+// pool empty when the commit limit cannot hold it or no contiguous run is
+// left. Context: trap, kernel lock held; does not allocate.
+func ensureDMAPool() {
+	const size = dmaPoolPages * mm.PageSize
+	if dmaPoolSize != 0 || (commitLimit != 0 && committed+size > commitLimit) {
+		return
+	}
 	if pa := frames.AllocContiguous(dmaPoolPages); pa != 0 {
-		dmaPool, dmaPoolSize = pa, dmaPoolPages*mm.PageSize
+		dmaPool, dmaPoolSize = pa, size
+		committed += size
 	}
 }
 

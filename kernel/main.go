@@ -45,7 +45,6 @@ func kmain() {
 	setupCPU(&cpus[0], bootISTTops())          // GDT, TSS, IDT, SSE, SYSCALL MSRs
 	setupMemory(&bootInfo)                     // frame allocator, final page table, direct map
 	setupFramebuffer()                         // the console's mirror on a UEFI framebuffer, if GRUB passed one
-	setupDMAPool()                             // contiguous memory for device drivers (/dev/mem)
 	readACPI()                                 // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
 	setupInterrupts()                          // legacy PIC masked, local APIC on
 	calibrateClocks()                          // TSC and LAPIC timer against the PIT; RTC wall time

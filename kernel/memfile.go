@@ -113,6 +113,7 @@ func fillMemFile(which int, f *memFile) {
 	case "/proc/gometal/sockets":
 		writeSocketView(w)
 	case "/proc/gometal/dma":
+		ensureDMAPool()
 		w.s("base ").u(dmaPool).s("\nsize ").u(dmaPoolSize).s("\n")
 	case "/proc/cmdline":
 		w.f.n += copy(w.f.data[:], bootInfo.Cmdline[:bootInfo.CmdlineLen])

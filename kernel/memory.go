@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/boot"
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
 )
@@ -13,7 +14,7 @@ const (
 	directBase = 0xffff800000000000
 	// imageBase is where the loader put the image's header page; the image
 	// itself is mapped at its link addresses, identity, user-accessible.
-	imageBase = 0x1ff000
+	imageBase = abi.ImageBase
 	// userMin..userTop is what mmap hands out (top-down, below the stack).
 	userMin     = 0x10000
 	stackTop    = 0x7ffffffff000
@@ -145,6 +146,40 @@ func setCommitLimit() {
 	if free > reserve {
 		commitLimit = (free - reserve) * mm.PageSize
 	}
+}
+
+// logFootprint prints the memory line of the boot log: the RAM, what the
+// kernel keeps of it (the image of kernel, runtime and program with its
+// static data, the frames the kernel allocated for itself: page tables,
+// CPU stacks, the boot file system, the page-table reserve; and the first
+// MiB, left to the firmware) and what is left for the program (the commit
+// limit). Call it after setCommitLimit. Context: boot; does not allocate.
+func logFootprint() {
+	var ram, low uint64
+	for _, r := range bootInfo.Mem[:bootInfo.NMem] {
+		if r.Type == boot.RegionRAM {
+			ram += r.Size
+			if r.Base < 1<<20 {
+				low += min(r.Base+r.Size, 1<<20) - r.Base
+			}
+		}
+	}
+	var static uint64
+	for i := 0; ; i++ {
+		typ, pflags, va, memsz, n := phdr(i)
+		if i >= n {
+			break
+		}
+		if typ == ptLoad && pflags&pfW != 0 {
+			static += mm.PageRoundUp(va+memsz) - mm.PageRoundDown(va)
+		}
+	}
+	free := frames.FreeCount() * mm.PageSize
+	var l logLine
+	l.s("memory: ").u(ram >> 10).s(" KiB RAM; kernel footprint ").u((uint64(imageEnd-imageBase) + (frames.Total()*mm.PageSize - free) + (free - commitLimit) + low) >> 10)
+	l.s(" KiB: image ").u(uint64(imageEnd-imageBase) >> 10).s(" KiB (").u(static >> 10).s(" KiB of it static data), ")
+	l.u((frames.Total()*mm.PageSize - free) >> 10).s(" KiB allocated, ").u((free - commitLimit) >> 10).s(" KiB page-table reserve, ")
+	l.u(low >> 10).s(" KiB below 1 MiB; ").u(commitLimit >> 10).s(" KiB for the program").info()
 }
 
 // Control register bits.

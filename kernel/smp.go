@@ -1,14 +1,20 @@
 package kernel
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
 )
 
 // SMP bring-up: every CPU the firmware lists (ACPI MADT) is started with
-// INIT-SIPI-SIPI through the real-mode trampoline (boot/trampoline.go),
-// one at a time. A CPU that does not answer in time is logged and skipped.
+// INIT-SIPI-SIPI through the real-mode trampoline (boot/trampoline.go).
+// The INITs go to all of them first, with one wait (none on CPUs that need
+// none, see initDelayUs); then each gets its start-up IPIs in turn, with
+// the trampoline's parameters for its slot, and is waited for (about a
+// millisecond under TCG). A CPU that does not answer in time is logged and
+// skipped.
 
 // Values of percpu.apGo.
 const (
@@ -78,6 +84,14 @@ func startAPs(ids []uint32) {
 	}
 	faulty, late, hasFault := apFaultOption()
 	lateAPIC, wakeLate := uint32(0), false
+	initAll := nanotime()
+	for _, apic := range ids {
+		if apic != bsp && !(hasFault && late && apic == faulty) {
+			localAPIC.SendInit(apic) // apfault=N:late: no start-up now, a late one below
+		}
+	}
+	delayUs(initDelayUs())
+	initNs := nanotime() - initAll
 	for _, apic := range ids {
 		if apic == bsp {
 			continue
@@ -104,8 +118,6 @@ func startAPs(ids []uint32) {
 		c.apGo.Store(apExpected)
 		start := nanotime()
 		if !slow || !late { // apfault=N:late: no start-up now, a late one below
-			localAPIC.SendInit(apic)
-			delayUs(10000)
 			localAPIC.SendStartup(apic, vector)
 		}
 		if !waitOnline(c, 1000) {
@@ -135,7 +147,7 @@ func startAPs(ids []uint32) {
 			continue
 		}
 		c.startNs = nanotime() - start
-		l.s("cpu ").u(uint64(c.id)).s(": APIC id ").u(uint64(apic)).s(", up in ").ms(c.startNs).info()
+		l.s("cpu ").u(uint64(c.id)).s(": APIC id ").u(uint64(apic)).s(", up in ").ms(c.startNs).s(" after its start-up IPI (INIT to all: ").ms(initNs).s(")").info()
 		onlineCPUs++
 		sch.NCPU = onlineCPUs
 		if wakeLate {
@@ -146,6 +158,26 @@ func startAPs(ids []uint32) {
 	if wakeLate {
 		wakeLateAP(lateAPIC)
 	}
+}
+
+// initDelayUs is how long to wait between INIT and the start-up IPIs: the
+// MP specification's 10 ms, except where the CPU is known not to need it
+// (Linux waits none on the same ones): under a hypervisor (CPUID's
+// hypervisor bit) and on Intel family 6 and later and AMD family 0xF and
+// later. Context: boot; does not allocate.
+func initDelayUs() int64 {
+	_, vendorB, vendorC, vendorD := cpu.Cpuid(0, 0)
+	eax, _, ecx, _ := cpu.Cpuid(1, 0)
+	family := eax >> 8 & 0xf
+	if family == 0xf {
+		family += eax >> 20 & 0xff
+	}
+	intel := vendorB == 0x756e6547 && vendorD == 0x49656e69 && vendorC == 0x6c65746e // "GenuineIntel"
+	amd := vendorB == 0x68747541 && vendorD == 0x69746e65 && vendorC == 0x444d4163   // "AuthenticAMD"
+	if ecx&(1<<31) != 0 || (intel && family >= 6) || (amd && family >= 0xf) {
+		return 0
+	}
+	return 10000
 }
 
 // wakeLateAP starts the CPU apfault=N:late made the boot CPU skip, now
@@ -211,6 +243,20 @@ func waitOnline(c *percpu, us int64) bool {
 	return c.online.Load()
 }
 
+// programStarted is set when the boot CPU lets go of the kernel lock to
+// start the program; the application processors halt until then.
+var programStarted atomic.Bool
+
+// wakeAPs tells the application processors halted in apMain that the
+// program starts. Context: boot CPU, right before it enters the program;
+// does not allocate.
+func wakeAPs() {
+	programStarted.Store(true)
+	for i := 1; i < onlineCPUs; i++ {
+		localAPIC.SendIPI(cpus[i].apicID, vecKick)
+	}
+}
+
 // apEntryAddr returns the 64-bit entry of application processors
 // (start_amd64.s).
 // Context: boot; does not allocate.
@@ -226,6 +272,14 @@ func apMain() {
 		kernelPanic("local APIC refused its configuration", nil)
 	}
 	c.online.Store(true)
+	// Halt, not spin, until the boot CPU starts the program: the kernel
+	// lock is the boot CPU's until then, and a CPU spinning for it takes
+	// a host core from the boot CPU under emulation (and from the next AP
+	// coming up). The boot CPU kicks every AP when it lets go (wakeAPs);
+	// a kick that comes before the HLT waits in the local APIC until STI.
+	for !programStarted.Load() {
+		cpu.Halt()
+	}
 	kernelLock.lock(c)
 	var f TrapFrame
 	reschedule(c, &f) // idles until a thread is runnable

@@ -44,8 +44,7 @@ const initialStackBytes = 64 << 10
 // entry, _rt0_amd64_linux, with the stack Linux would give it, and
 // switches to it. Context: boot; never returns.
 func startProgram() {
-	vmas.Insert(stackTop-stackSize, stackTop, mm.ProtRead|mm.ProtWrite)
-	committed += stackSize
+	vmas.Insert(stackTop-stackSize, stackTop, mm.ProtRead|mm.ProtWrite|mm.ProtLazy) // charged as it is touched, as Linux's stack
 	img := abi.StackImage{Argv0: []byte("/init")}
 	img.Args[0], img.Env = programStrings()
 	stackBytes := mm.PageRoundUp(uint64(max(abi.StackBytes(&img), initialStackBytes)))
@@ -93,6 +92,7 @@ func startProgram() {
 	c.curFSBase = 0
 	setCommitLimit()
 	fsMaxPages = int64(commitLimit / 2 / mm.PageSize)
+	logFootprint()
 	checkProgramMemory()
 	armMainBreakpoint()
 	var l logLine
@@ -104,6 +104,7 @@ func startProgram() {
 	frame := th.regs
 	c.inUser.Store(true)
 	kernelLock.unlock(c)
+	wakeAPs()
 	enterUser(&frame)
 }
 

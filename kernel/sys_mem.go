@@ -7,10 +7,20 @@ import (
 )
 
 // sysMmap implements anonymous mmap: hinted, fixed and PROT_NONE
-// reservations, backed lazily by demandFault. Writable private mappings
-// are charged against commitLimit so that a program that wants more memory
-// than the machine has gets ENOMEM here (and the Go runtime its own "out
-// of memory" error) rather than a fault later. Context: trap.
+// reservations, backed lazily by demandFault.
+//
+// Commit accounting is a heuristic overcommit, as Linux's default is in
+// spirit: a writable mapping at an address of the kernel's choosing (the
+// Go runtime's sysAlloc: its 32 MiB heap arena index, persistentalloc
+// chunks, page-allocator indexes, all sparsely used) is charged a page at
+// a time as the program touches it (mm.ProtLazy), so its untouched part
+// costs nothing; a writable MAP_FIXED mapping (the runtime's sysMap, which
+// turns part of a PROT_NONE reservation into heap it is about to use) is
+// charged whole, now, and refused with ENOMEM when the commit (lazy pages
+// touched so far included) would pass commitLimit. So a program that
+// really uses more memory than the machine has gets ENOMEM when its heap
+// grows, and the Go runtime its own "out of memory" error, rather than a
+// fault later. Context: trap.
 func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 	const knownProt = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
 	if length == 0 || prot&^knownProt != 0 || off%mm.PageSize != 0 {
@@ -59,21 +69,64 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 		addr = a
 	}
 	var charge uint64
-	if prot&unix.PROT_WRITE != 0 {
+	area := uint8(prot)
+	switch {
+	case prot&unix.PROT_WRITE == 0:
+	case fixed || noReplace:
 		charge = uint64(n)
+	default:
+		area |= mm.ProtLazy // charged page by page in demandFault
 	}
-	release := vmas.Bytes(addr, addr+n, mm.ProtWrite) - vmas.Bytes(addr, addr+n, mm.ProtWrite|mm.ProtDevice) // replaced by MAP_FIXED
-	if committed-release+charge > commitLimit {
+	release := chargedBytes(addr, addr+n) // replaced by MAP_FIXED
+	if committed-min(release, committed)+charge > commitLimit {
 		return -_ENOMEM
 	}
 	if fixed && !unmapRange(addr, addr+n) {
 		return -_ENOMEM
 	}
-	if !vmas.Insert(addr, addr+n, uint8(prot)) {
+	if !vmas.Insert(addr, addr+n, area) {
 		return -_ENOMEM
 	}
 	committed += charge
 	return int64(addr)
+}
+
+// chargedBytes returns what [start, end) holds in the commit: the whole
+// of its writable areas that are charged whole (not device memory, not
+// lazily charged) and a page for each present page of its lazily charged
+// areas. Context: trap, kernel lock held; does not allocate.
+func chargedBytes(start, end uintptr) uint64 {
+	n := vmas.Bytes(start, end, mm.ProtWrite) - vmas.Bytes(start, end, mm.ProtWrite|mm.ProtDevice) - vmas.Bytes(start, end, mm.ProtWrite|mm.ProtLazy)
+	return n + lazyBytes(start, end)
+}
+
+// lazyBytes returns the bytes of the present pages of the lazily charged
+// areas (mm.ProtLazy) in [start, end): what they hold in the commit.
+// Context: trap, kernel lock held; does not allocate.
+func lazyBytes(start, end uintptr) uint64 {
+	var n uint64
+	for i := vmas.Index(start); i < vmas.Len(); i++ {
+		v := vmas.At(i)
+		if v.Start >= end {
+			break
+		}
+		if v.Prot&mm.ProtLazy == 0 {
+			continue
+		}
+		lo, hi := max(start, v.Start), min(end, v.End)
+		for va := kpt.NextMapped(lo, hi); va < hi; va = kpt.NextMapped(va+mm.PageSize, hi) {
+			if _, _, ok := kpt.Lookup(va); ok {
+				n += mm.PageSize
+			}
+		}
+	}
+	return n
+}
+
+// uncharge takes n bytes off the commit (never below zero: the image's
+// own areas were never charged). Context: trap, kernel lock held.
+func uncharge(n uint64) {
+	committed -= min(n, committed)
 }
 
 // unmapRange removes [start, end) from the address space: the areas, their
@@ -81,11 +134,11 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func unmapRange(start, end uintptr) bool {
 	unmapDeviceAreas(start, end) // their frames are not ours: unmap only
-	released := vmas.Bytes(start, end, mm.ProtWrite) - vmas.Bytes(start, end, mm.ProtWrite|mm.ProtDevice)
+	released := chargedBytes(start, end)
 	if !vmas.Remove(start, end) {
 		return false
 	}
-	committed -= released
+	uncharge(released)
 	freePages(start, end)
 	return true
 }
@@ -159,10 +212,13 @@ func sysMprotect(addr, length uintptr, prot int) int64 {
 	if vmas.Bytes(addr, end, mm.ProtDevice) != 0 {
 		return -_EINVAL // device memory keeps its protection
 	}
-	oldW := vmas.Bytes(addr, end, mm.ProtWrite)
+	// Lazily charged areas stay so (their touched pages stay charged);
+	// the others are charged whole while writable.
+	lazy := vmas.Bytes(addr, end, mm.ProtLazy)
+	oldW := vmas.Bytes(addr, end, mm.ProtWrite) - vmas.Bytes(addr, end, mm.ProtWrite|mm.ProtLazy)
 	var newW uint64
 	if prot&unix.PROT_WRITE != 0 {
-		newW = uint64(end - addr)
+		newW = uint64(end-addr) - lazy
 	}
 	if committed-oldW+newW > commitLimit {
 		return -_ENOMEM
@@ -201,6 +257,7 @@ func sysMadvise(addr, length uintptr, advice int) int64 {
 		if vmas.Bytes(addr, end, mm.ProtDevice) != 0 {
 			return -_EINVAL // as Linux for PFN mappings
 		}
+		uncharge(lazyBytes(addr, end)) // lazily charged pages are charged while present
 		freePages(addr, end)
 	}
 	return 0

@@ -17,7 +17,7 @@ func demandFault(va uintptr, write, exec bool) bool {
 		return (!write || flags&mm.PTEWrite != 0) && (!exec || flags&mm.PTENoExec == 0)
 	}
 	v, ok := vmas.Find(va)
-	if !ok || v.Prot == 0 || v.Prot&mm.ProtDevice != 0 {
+	if !ok || v.Prot&mm.ProtAccess == 0 || v.Prot&mm.ProtDevice != 0 {
 		return false // device memory and shared file pages are mapped at mmap, never on demand
 	}
 	if (write && v.Prot&mm.ProtWrite == 0) || (exec && v.Prot&mm.ProtExec == 0) {
@@ -27,9 +27,17 @@ func demandFault(va uintptr, write, exec bool) bool {
 	if pa == 0 {
 		outOfMemory(va)
 	}
-	if !kpt.Map(&frames, va&^(mm.PageSize-1), pa, pteFlags(v.Prot)) {
+	if !kpt.Map(&frames, va&^(mm.PageSize-1), pa, pteFlags(v.Prot&mm.ProtAccess)) {
 		frames.Free(pa)
 		outOfMemory(va)
+	}
+	if v.Prot&mm.ProtLazy != 0 {
+		// Charged now that it is used; past commitLimit if need be (the
+		// limit holds back the reserve of page tables, and every later
+		// MAP_FIXED heap growth then fails with ENOMEM: the runtime's own
+		// "out of memory" error, as close to Linux's overcommit as a
+		// kernel without an OOM killer gets).
+		committed += mm.PageSize
 	}
 	return true
 }

@@ -39,7 +39,7 @@ const (
 	vecVCon            = 0x25
 	vconFeatMultiport  = 1 << 1
 	vconFeatVersion1   = 1 << 32
-	vconPoolBytes      = 512 << 10 // taken from the top of the DMA pool
+	vconPoolBytes      = 512 << 10 // the queues' rings and slots
 	virtioVendor       = 0x1af4
 	virtioConsoleMMIO  = 3
 	vconPCIModern      = 0x1043
@@ -317,7 +317,7 @@ func (d *vconDev) setFeatures(f uint64) {
 }
 
 // start resets the device, negotiates VERSION_1 and MULTIPORT, sets up
-// the queues in the DMA pool's top vconPoolBytes and sets DRIVER_OK.
+// the queues in vconPoolBytes of its own and sets DRIVER_OK.
 // Context: boot.
 func (d *vconDev) start() bool {
 	d.setStatus(0)
@@ -338,8 +338,8 @@ func (d *vconDev) start() bool {
 	if d.status()&8 == 0 {
 		return false
 	}
-	if rd32(d.devCfg+4) < vconPorts || dmaPoolSize < 2*vconPoolBytes {
-		logs("virtio console: fewer than 5 ports (QEMU: max_ports=5) or no DMA pool")
+	if rd32(d.devCfg+4) < vconPorts {
+		logs("virtio console: fewer than 5 ports (QEMU: max_ports=5)")
 		d.setStatus(128)
 		return false
 	}
@@ -361,12 +361,16 @@ func (d *vconDev) start() bool {
 	return true
 }
 
-// setupQueues lays the queues out in the top vconPoolBytes of the DMA
-// pool (a page of rings each, then the slots) and tells the device.
-// Context: boot.
+// setupQueues lays the queues out in vconPoolBytes of contiguous frames
+// of its own (a page of rings each, then the slots), charged to the
+// commit, and tells the device. Context: boot.
 func (d *vconDev) setupQueues() bool {
-	dmaPoolSize -= vconPoolBytes // the goroutine drivers keep the rest
-	phys := dmaPool + dmaPoolSize
+	phys := frames.AllocContiguous(vconPoolBytes / mm.PageSize)
+	if phys == 0 {
+		logs("virtio console: no contiguous memory for its queues")
+		return false
+	}
+	committed += vconPoolBytes
 	bufs := phys + vqCount*mm.PageSize
 	for i := range vconQ {
 		s := vqSpec[i]

@@ -116,6 +116,7 @@ var bootCases = map[string]bootCase{
 		assert.Equal(t, 2, res.ExitCode, "the runtime's fatal error exits 2")
 		assert.Contains(t, string(res.Output), "\n64 MiB\n")
 		assert.Contains(t, string(res.Output), "\nfatal error: runtime: out of memory\n")
+		assert.NotContains(t, string(res.KernelLog), "out of physical memory", "the runtime, not the kernel, must stop it")
 	}},
 	"args": {
 		append: "FOO=bar GOMAXPROCS=1 -- -flag value",

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -37,7 +36,7 @@ func TestKernelCrash(t *testing.T) {
 	img := filepath.Join(dir, "hello.img")
 	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/hello", Out: img, Dir: root})
 	require.NoError(t, err)
-	elf, err := os.ReadFile(img)
+	elf, err := symbolize.ReadDebug(img) // IMAGE.debug, with the symbol table
 	require.NoError(t, err)
 	im, err := symbolize.NewImage(elf)
 	require.NoError(t, err)

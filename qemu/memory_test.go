@@ -3,6 +3,8 @@ package qemu_test
 import (
 	"fmt"
 	"os"
+	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/abi"
@@ -31,11 +33,14 @@ func TestMemoryMinimum(t *testing.T) {
 	}
 	minMiB := abi.MinMemory(end, 0, 1) >> 20
 	t.Logf("hello's image ends at %#x: minimum %d MiB", end, minMiB)
+	// Issue 16's floor: the Go runtime's untouched reservations (its 32
+	// MiB heap arena index above all) must not count.
+	assert.LessOrEqual(t, minMiB, uint64(16), "hello must boot with -m 16M")
 
 	t.Run("below", func(t *testing.T) {
 		s.boot(t, "hello", bootCase{guestOnly: true, tag: "below", mem: fmt.Sprintf("%dM", minMiB-1), check: func(t *testing.T, res *qemu.Result) {
 			assert.Equal(t, 2, res.ExitCode)
-			assert.Regexp(t, `\[gometal\] not enough memory: \d+ KiB left for the program, the Go runtime needs 40960 KiB on 1 CPU; boot with at least \d+ MiB`, string(res.KernelLog))
+			assert.Regexp(t, fmt.Sprintf(`\[gometal\] not enough memory: \d+ KiB left for the program, the Go runtime needs %d KiB on 1 CPU; boot with at least \d+ MiB`, abi.ProgramMemory(1)>>10), string(res.KernelLog))
 			assert.Contains(t, string(res.KernelLog), fmt.Sprintf("boot with at least %d MiB (-m %dM)", minMiB, minMiB))
 			assert.Empty(t, string(res.Output), "the program must not have started")
 		}})
@@ -45,6 +50,60 @@ func TestMemoryMinimum(t *testing.T) {
 			assert.Equal(t, 0, res.ExitCode)
 			assert.Contains(t, string(res.Output), "hello, world\n")
 			assert.NotContains(t, string(res.KernelLog), "not enough memory")
+			assertFootprintLine(t, res, minMiB)
 		}})
 	})
+	t.Run("minimum-4cpus", func(t *testing.T) {
+		min4 := abi.MinMemory(end, 0, 4) >> 20
+		s.boot(t, "hello", bootCase{guestOnly: true, tag: "min4", smp: 4, mem: fmt.Sprintf("%dM", min4), check: func(t *testing.T, res *qemu.Result) {
+			assert.Equal(t, 0, res.ExitCode)
+			assert.Contains(t, string(res.Output), "hello, world\n")
+			assert.NotContains(t, string(res.KernelLog), "not enough memory")
+		}})
+	})
+}
+
+// assertFootprintLine checks the boot log's memory line: the RAM, the
+// kernel's footprint and its parts, and what is left for the program,
+// which must cover the Go runtime's need and add up with the rest.
+func assertFootprintLine(t *testing.T, res *qemu.Result, memMiB uint64) {
+	t.Helper()
+	m := regexp.MustCompile(`\[gometal\] memory: (\d+) KiB RAM; kernel footprint (\d+) KiB: image (\d+) KiB \((\d+) KiB of it static data\), (\d+) KiB allocated, (\d+) KiB page-table reserve, (\d+) KiB below 1 MiB; (\d+) KiB for the program\n`).FindStringSubmatch(string(res.KernelLog))
+	require.NotNil(t, m, "memory line in the boot log")
+	var v [9]uint64
+	for i := 1; i < len(m); i++ {
+		n, err := strconv.ParseUint(m[i], 10, 64)
+		require.NoError(t, err)
+		v[i] = n
+	}
+	ram, footprint, img, static, alloc, reserve, low, program := v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]
+	assert.LessOrEqual(t, ram, memMiB<<10)
+	assert.Greater(t, ram, (memMiB-1)<<10)
+	assert.Equal(t, footprint, img+alloc+reserve+low, "the footprint is the sum of its parts")
+	assert.Less(t, static, img)
+	assert.GreaterOrEqual(t, program, abi.ProgramMemory(1)>>10)
+	assert.InDelta(t, float64(ram), float64(footprint+program), 4, "RAM = footprint + program (KiB rounding)")
+}
+
+// TestMemoryOvercommit checks both sides of the heuristic overcommit
+// (kernel/sys_mem.go) at hello's minimum memory: hello boots and exits
+// cleanly (TestMemoryMinimum), while examples/oom, which touches memory
+// until the machine runs out, gets the Go runtime's own "out of memory"
+// error and status 2, not a kernel fault, a hang or the kernel's "out of
+// physical memory" stop.
+func TestMemoryOvercommit(t *testing.T) {
+	s := newBootSuite(t, mustRoot(t))
+	for _, mem := range []string{"16M", "48M"} {
+		t.Run(mem, func(t *testing.T) {
+			s.boot(t, "oom", bootCase{guestOnly: true, tag: mem, mem: mem, check: func(t *testing.T, res *qemu.Result) {
+				assert.Equal(t, 2, res.ExitCode, "the runtime's fatal error exits 2")
+				assert.Contains(t, string(res.Output), "fatal error: runtime: out of memory\n")
+				assert.NotContains(t, string(res.KernelLog), "out of physical memory")
+				assert.NotContains(t, string(res.KernelLog), "kernel panic")
+				if mem == "48M" {
+					assert.Contains(t, string(res.Output), "16 MiB\n", "the program got memory before it ran out")
+				}
+			}})
+		})
+	}
 }

@@ -4,27 +4,42 @@ package abi
 // size); it leaves any more off. The host tools refuse a larger --smp.
 const MaxCPUs = 64
 
+// ImageBase is the physical (and virtual) address of the image's first
+// byte, its ELF header page: the kernel's link layout (tools/image) puts
+// the text right above it. RAM from 1 MiB up to it is the kernel's to
+// hand out.
+const ImageBase = 0x1ff000
+
 // The memory a gometal guest needs, shared by the kernel (which refuses to
 // start the program with less, see kernel/memcheck.go) and the host tools
 // (gometal info and run, which refuse to boot an image with less). The
 // numbers were measured with examples/hello under QEMU 7.2 (docs/protocols.md, "Memory").
+//
+// The kernel charges the Go runtime's memory as Linux's heuristic
+// overcommit lets it through (kernel/sys_mem.go): writable mappings at
+// addresses of the kernel's choosing (the runtime's 32 MiB heap arena
+// index and its other sparsely used metadata) page by page as they are
+// touched, the heap's MAP_FIXED growth whole.
 const (
 	// RuntimeMinMemory is the least commit limit the Go runtime starts
-	// with on one CPU: its heap arena index alone (the arenas' L2 map,
-	// 1<<22 pointers on amd64) is a 32 MiB writable mapping, then come
-	// the first 4 MiB heap chunk, the page allocator's summaries, the
-	// goroutine and signal stacks and the program's 1 MiB initial stack.
-	// examples/hello starts with 40 MiB and runs out of memory with 39.
-	RuntimeMinMemory = 40 << 20
+	// with on one CPU: two 4 MiB heap chunks (the first is all hello
+	// uses, but in about one boot in seven the runtime maps a second one
+	// before main: 8.3 MiB of commit at exit instead of 4.3) and the
+	// pages of its other mappings and of the initial stack it touches
+	// (about 300 KiB).
+	RuntimeMinMemory = 9 << 20
 	// RuntimeMemoryPerCPU is added for each CPU beyond the first: every P
-	// caches pages (up to 512 KiB) and spans of its own, and an M has its
-	// own stacks, so the heap grows by another 4 MiB chunk sooner.
-	RuntimeMemoryPerCPU = 2 << 20
-	// KernelMemory is the kernel's fixed share of RAM outside the image:
-	// the first MiB (left to the firmware), page tables and the 64 pages
-	// of the page-table reserve. Measured: 1694 KiB on one CPU with 47
-	// MiB of RAM, the reserve's 1/256 of the free frames included.
-	KernelMemory = 1536 << 10
+	// caches up to 64 pages (256 KiB) of heap and spans of its own, and an
+	// M has its own stacks. (hello itself commits only about 10 KiB more
+	// per CPU.)
+	RuntimeMemoryPerCPU = 512 << 10
+	// KernelMemory is the kernel's fixed share of RAM outside the image
+	// and the first MiB: page tables (the direct map and the image), the
+	// boot file system's pages and the 64 pages of the page-table
+	// reserve. Measured: 204 KiB allocated and 256 KiB of reserve (plus
+	// 1/256 of the free frames) on one CPU with 16 MiB (the boot log's
+	// "memory:" line).
+	KernelMemory = 512 << 10
 	// KernelMemoryPerCPU is the kernel's own per-CPU memory (stacks, the
 	// per-CPU block); measured about 84 KiB.
 	KernelMemoryPerCPU = 96 << 10
@@ -40,11 +55,12 @@ func ProgramMemory(cpus int) uint64 {
 // MinMemory returns the least guest memory, in bytes and a whole number
 // of MiB, that boots an image whose loaded segments end at the physical
 // address imageEnd (bss included) on cpus CPUs, with extra more bytes of
-// boot modules: the image, the kernel's share, the Go runtime's minimum,
-// and the page-table reserve (1/256 of the free frames) on top.
+// boot modules: the first MiB (firmware's), the image from ImageBase, the
+// kernel's share, the Go runtime's minimum, and the page-table reserve
+// (1/256 of the free frames) on top.
 // Context: any; does not allocate.
 func MinMemory(imageEnd, extra uint64, cpus int) uint64 {
-	n := imageEnd + extra + KernelMemory + uint64(max(cpus, 1))*KernelMemoryPerCPU + ProgramMemory(cpus)
+	n := 1<<20 + imageEnd - min(imageEnd, ImageBase) + extra + KernelMemory + uint64(max(cpus, 1))*KernelMemoryPerCPU + ProgramMemory(cpus)
 	n += n / 255
 	return (n + 1<<20 - 1) &^ (1<<20 - 1)
 }

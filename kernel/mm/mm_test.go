@@ -228,3 +228,28 @@ func TestFramesAllocContiguous(t *testing.T) {
 	assert.Zero(t, f.AllocContiguous(8), "only 5 left in a row")
 	assert.Equal(t, uint64(7), f.FreeCount())
 }
+
+// TestVMAProtectKeepsLazy checks that mprotect's Protect keeps each area's
+// ProtLazy bit (how the area is charged) while it changes the access bits,
+// and that Index finds the first area ending above an address.
+func TestVMAProtectKeepsLazy(t *testing.T) {
+	var s VMASet
+	require.True(t, s.Insert(0x1000, 0x3000, ProtRead|ProtWrite|ProtLazy))
+	require.True(t, s.Insert(0x3000, 0x5000, ProtRead|ProtWrite))
+	require.True(t, s.Protect(0x2000, 0x4000, 0))
+	assert.Equal(t, []VMA{
+		{0x1000, 0x2000, ProtRead | ProtWrite | ProtLazy},
+		{0x2000, 0x3000, ProtLazy},
+		{0x3000, 0x4000, 0},
+		{0x4000, 0x5000, ProtRead | ProtWrite},
+	}, all(&s))
+	require.True(t, s.Protect(0x1000, 0x5000, ProtRead|ProtWrite|ProtLazy))
+	assert.Equal(t, []VMA{
+		{0x1000, 0x3000, ProtRead | ProtWrite | ProtLazy},
+		{0x3000, 0x5000, ProtRead | ProtWrite},
+	}, all(&s), "ProtLazy in the argument is ignored; adjacent equal areas merge")
+	assert.Equal(t, 0, s.Index(0))
+	assert.Equal(t, 0, s.Index(0x2fff))
+	assert.Equal(t, 1, s.Index(0x3000))
+	assert.Equal(t, 2, s.Index(0x5000))
+}

@@ -8,6 +8,12 @@ const (
 	// ProtDevice marks an area mapped onto device memory or the DMA pool
 	// (/dev/mem): its frames are not the kernel's to free or fault in.
 	ProtDevice = 0x40
+	// ProtLazy marks anonymous memory charged to the commit page by page
+	// as it is touched, not as a whole when mapped (the kernel's heuristic
+	// overcommit, see kernel/sys_mem.go). Protect keeps it.
+	ProtLazy = 0x20
+	// ProtAccess is the PROT_* part of a VMA's protection.
+	ProtAccess = ProtRead | ProtWrite | ProtExec
 )
 
 // MaxVMAs bounds the number of distinct areas. Adjacent areas with the same
@@ -56,6 +62,10 @@ func (s *VMASet) search(addr uintptr) int {
 	}
 	return lo
 }
+
+// Index returns the index (for At) of the first area that ends above
+// addr; Len when there is none.
+func (s *VMASet) Index(addr uintptr) int { return s.search(addr) }
 
 // IsFree reports whether no area overlaps [start, end).
 func (s *VMASet) IsFree(start, end uintptr) bool {
@@ -136,7 +146,8 @@ func (s *VMASet) Remove(start, end uintptr) bool {
 	return true
 }
 
-// Protect sets prot on the mapped parts of [start, end). It reports false
+// Protect sets prot on the mapped parts of [start, end), keeping each
+// area's ProtLazy bit. It reports false
 // (changing nothing) when the table could not hold the splits.
 // Context: trap, kernel lock held; does not allocate.
 func (s *VMASet) Protect(start, end uintptr, prot uint8) bool {
@@ -150,8 +161,9 @@ func (s *VMASet) Protect(start, end uintptr, prot uint8) bool {
 			break
 		}
 		lo, hi := max(cur, s.v[i].Start), min(end, s.v[i].End)
+		keep := s.v[i].Prot & ProtLazy
 		s.Remove(lo, hi)
-		s.Insert(lo, hi, prot)
+		s.Insert(lo, hi, prot&^ProtLazy|keep)
 		cur = hi
 	}
 	return true

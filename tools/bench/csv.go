@@ -9,8 +9,9 @@ import (
 
 // WriteCSV writes t with one record per row: the metric, then for every
 // side its median, min, max, count of values and n/a reason, then the
-// ratio, the note, and the first side's bound with whether its median met
-// it ("true", "false"; both empty for a row without one). Numbers are written in full precision; missing
+// ratio, the note, the first side's bound with whether its median met
+// it ("true", "false"; both empty for a row without one), and the row's
+// verdict (Row.Verdict). Numbers are written in full precision; missing
 // numbers are empty fields.
 func WriteCSV(w io.Writer, t *Table) error {
 	cw := csv.NewWriter(w)
@@ -18,7 +19,7 @@ func WriteCSV(w io.Writer, t *Table) error {
 	for _, side := range t.Sides {
 		head = append(head, side+"_median", side+"_min", side+"_max", side+"_n", side+"_na")
 	}
-	head = append(head, "ratio", "note", "bound", "bound_met")
+	head = append(head, "ratio", "note", "bound", "bound_met", "verdict")
 	checks := map[string]Check{}
 	for _, c := range t.Checks {
 		checks[c.Row.Key] = c
@@ -35,9 +36,9 @@ func WriteCSV(w io.Writer, t *Table) error {
 				rec = append(rec, "", "", "", "0", c.NA)
 			}
 		}
-		rec = append(rec, num(r.Ratio), r.Note, "", "")
+		rec = append(rec, num(r.Ratio), r.Note, "", "", r.Verdict())
 		if c, ok := checks[r.Key]; ok {
-			rec[len(rec)-2], rec[len(rec)-1] = num(c.Bound.Max), strconv.FormatBool(c.Met)
+			rec[len(rec)-3], rec[len(rec)-2] = num(c.Bound.Max), strconv.FormatBool(c.Met)
 		}
 		if err := cw.Write(rec); err != nil {
 			return err

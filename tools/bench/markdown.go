@@ -21,17 +21,17 @@ func WriteMarkdown(w io.Writer, t *Table) error {
 	}
 	fmt.Fprintf(&b, "- %d repeats per side; value = median, spread = (max-min)/median; workload -scale %g, gc heap %d MiB\n",
 		m.Repeats, m.Scale, m.HeapMiB)
-	fmt.Fprintf(&b, "- ratio = %s / %s; \"better\" says which direction is an improvement\n\n", title(t.Sides, 0), title(t.Sides, 1))
+	fmt.Fprintf(&b, "- ratio = %s / %s; \"better\" says which direction is an improvement; \"verdict\" is %s's: won or lost only when the two sides' ranges (min to max over the repeats) do not overlap, else within noise\n\n", title(t.Sides, 0), title(t.Sides, 1), title(t.Sides, 0))
 
 	b.WriteString("| metric | unit")
 	for _, side := range t.Sides {
 		fmt.Fprintf(&b, " | %s | spread", side)
 	}
-	b.WriteString(" | ratio | better |\n|---|---")
+	b.WriteString(" | ratio | better | verdict |\n|---|---")
 	for range t.Sides {
 		b.WriteString("|---:|---:")
 	}
-	b.WriteString("|---:|---|\n")
+	b.WriteString("|---:|---|---|\n")
 	var notes []string
 	for _, r := range t.Rows {
 		fmt.Fprintf(&b, "| %s | %s", mdEscape(r.Title), r.Unit)
@@ -42,7 +42,7 @@ func WriteMarkdown(w io.Writer, t *Table) error {
 			}
 			fmt.Fprintf(&b, " | %s | %s", mdEscape(val), FormatSpread(c))
 		}
-		fmt.Fprintf(&b, " | %s | %s |\n", FormatRatio(r.Ratio), r.Better)
+		fmt.Fprintf(&b, " | %s | %s | %s |\n", FormatRatio(r.Ratio), r.Better, r.Verdict())
 		if r.Note != "" {
 			notes = append(notes, fmt.Sprintf("- %s: %s", r.Title, r.Note))
 		}

@@ -84,8 +84,12 @@ func WriteSVG(w io.Writer, t *Table) error {
 	return err
 }
 
-// barColor is green when the first side is better, red when worse.
+// barColor is green when the first side is better, red when worse, and
+// grey when the two sides' ranges overlap (Row.Verdict: within noise).
 func barColor(r Row) string {
+	if r.Verdict() == VerdictNoise {
+		return "#9a9a9a"
+	}
 	if (r.Better == Lower) == (r.Ratio <= 1) {
 		return "#2e9d4a"
 	}

@@ -86,6 +86,45 @@ func BuildTable(metrics []Metric, sides []string, s *Samples, repeats int, meta 
 	return t
 }
 
+// Verdicts of Row.Verdict, for the first side (gometal) against the second.
+const (
+	VerdictWon     = "won"
+	VerdictLost    = "lost"
+	VerdictNoise   = "within noise"
+	VerdictOneRun  = "one repeat: not judged"
+	VerdictNone    = "" // an info row, or a side without a value
+	verdictMinRuns = 2
+)
+
+// Verdict calls the row for the first side: won or lost when every one of
+// its repeats is better (or worse) than every one of the second side's, in
+// the row's direction; "within noise" when the two sides' ranges
+// [min, max] overlap, however far apart the medians are; not judged with
+// a single repeat on a side (no spread to go by), for info rows and when
+// a side has no value.
+func (r Row) Verdict() string {
+	if r.Better == Info || len(r.Cells) != 2 || !r.Cells[0].OK() || !r.Cells[1].OK() {
+		return VerdictNone
+	}
+	a, b := r.Cells[0].Stats, r.Cells[1].Stats
+	if a.N < verdictMinRuns || b.N < verdictMinRuns {
+		return VerdictOneRun
+	}
+	switch {
+	case a.Max < b.Min:
+		if r.Better == Lower {
+			return VerdictWon
+		}
+		return VerdictLost
+	case a.Min > b.Max:
+		if r.Better == Higher {
+			return VerdictWon
+		}
+		return VerdictLost
+	}
+	return VerdictNoise
+}
+
 // cellOf summarizes one side's values of key.
 func cellOf(s *Samples, side, key string) Cell {
 	if vs := s.Values(side, key); len(vs) > 0 {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"github.com/gometal/gometal/tools/bench/stats"
 	"math"
 	"testing"
 	"time"
@@ -171,8 +172,8 @@ func TestCheckBounds(t *testing.T) {
 	}
 	var csvOut bytes.Buffer
 	require.NoError(t, WriteCSV(&csvOut, tb))
-	assert.Contains(t, csvOut.String(), ",2000,true\n")
-	assert.Contains(t, csvOut.String(), ",3000,false\n")
+	assert.Contains(t, csvOut.String(), ",2000,true,one repeat: not judged\n")
+	assert.Contains(t, csvOut.String(), ",3000,false,one repeat: not judged\n")
 }
 
 func TestBuildTableBootMachines(t *testing.T) {
@@ -193,4 +194,23 @@ func TestBuildTableBootMachines(t *testing.T) {
 	assert.Equal(t, 210.0, mv.Cells[0].Stats.Median)
 	assert.Equal(t, "timed out after 30s", mv.Cells[1].NA, "a side that cannot boot on microvm says why")
 	assert.True(t, math.IsNaN(mv.Ratio))
+}
+
+// TestRowVerdict: a row is won or lost only when the two sides' ranges do
+// not overlap, in the row's direction; overlapping ranges are within
+// noise even when the medians differ a lot; one repeat, info rows and n/a
+// cells are not judged.
+func TestRowVerdict(t *testing.T) {
+	cell := func(vs ...float64) Cell { return Cell{Stats: stats.Summarize(vs)} }
+	row := func(b Better, g, l Cell) Row { return Row{Metric: Metric{Better: b}, Cells: []Cell{g, l}} }
+	assert.Equal(t, VerdictWon, row(Lower, cell(100, 120, 110), cell(200, 220)).Verdict())
+	assert.Equal(t, VerdictLost, row(Higher, cell(100, 120, 110), cell(200, 220)).Verdict())
+	assert.Equal(t, VerdictWon, row(Higher, cell(300, 320), cell(200, 220)).Verdict())
+	assert.Equal(t, VerdictLost, row(Lower, cell(300, 320), cell(200, 220)).Verdict())
+	assert.Equal(t, VerdictNoise, row(Lower, cell(100, 101, 250), cell(200, 210, 220)).Verdict(),
+		"medians 101 against 210, but one gometal repeat is inside Linux's range")
+	assert.Equal(t, VerdictNoise, row(Higher, cell(200, 220), cell(220, 230)).Verdict(), "touching ranges overlap")
+	assert.Equal(t, VerdictOneRun, row(Lower, cell(100), cell(200, 210)).Verdict())
+	assert.Equal(t, VerdictNone, row(Info, cell(1, 2), cell(5, 6)).Verdict())
+	assert.Equal(t, VerdictNone, row(Lower, Cell{NA: "timed out"}, cell(5, 6)).Verdict())
 }

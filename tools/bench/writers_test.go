@@ -24,18 +24,18 @@ func TestWriteMarkdown(t *testing.T) {
 		"- QEMU: QEMU 7.2",
 		"Debian linux-image-6.1.0-56-amd64",
 		"- 3 repeats per side",
-		"| metric | unit | gometal | spread | linux | spread | ratio | better |",
-		"|---|---|---:|---:|---:|---:|---:|---|",
-		"| goroutine create+exit | ns/op | 110 | 18% | 210 | 10% | 0.52x | lower |",
-		"| cross-CPU wake latency p50 | us | n/a: SMP not available: guest saw 1 CPUs |  | 150 |  |  | lower |",
-		"| CPU-bound job speedup at 2 vCPUs over 1 | x | 1.500 |  | 1.900 |  | 0.79x | higher |",
+		"| metric | unit | gometal | spread | linux | spread | ratio | better | verdict |",
+		"|---|---|---:|---:|---:|---:|---:|---|---|",
+		"| goroutine create+exit | ns/op | 110 | 18% | 210 | 10% | 0.52x | lower | won |",
+		"| cross-CPU wake latency p50 | us | n/a: SMP not available: guest saw 1 CPUs |  | 150 |  |  | lower |  |",
+		"| CPU-bound job speedup at 2 vCPUs over 1 | x | 1.500 |  | 1.900 |  | 0.79x | higher | one repeat: not judged |",
 		"Notes:\n\n- goroutine create+exit: linux: 1 of 3 repeats n/a (timed out after 2m0s)",
 	} {
 		assert.Contains(t, md, want)
 	}
 	for _, line := range strings.Split(md, "\n") {
 		if strings.HasPrefix(line, "| ") {
-			assert.Equal(t, 9, strings.Count(line, "|")-strings.Count(line, `\|`), "cells in %q", line)
+			assert.Equal(t, 10, strings.Count(line, "|")-strings.Count(line, `\|`), "cells in %q", line)
 		}
 	}
 	assert.Equal(t, `a\|b c`, mdEscape("a|b\nc"))
@@ -50,12 +50,12 @@ func TestWriteCSV(t *testing.T) {
 	require.Len(t, recs, 1+len(tb.Rows))
 	assert.Equal(t, []string{"key", "metric", "unit", "better",
 		"gometal_median", "gometal_min", "gometal_max", "gometal_n", "gometal_na",
-		"linux_median", "linux_min", "linux_max", "linux_n", "linux_na", "ratio", "note", "bound", "bound_met"}, recs[0])
+		"linux_median", "linux_min", "linux_max", "linux_n", "linux_na", "ratio", "note", "bound", "bound_met", "verdict"}, recs[0])
 	assert.Equal(t, []string{"sched.spawn", "goroutine create+exit", "ns/op", "lower",
 		"110", "100", "120", "3", "", "210", "200", "220", "2", "",
-		"0.5238095238095238", "linux: 1 of 3 repeats n/a (timed out after 2m0s)", "", ""}, recs[1])
+		"0.5238095238095238", "linux: 1 of 3 repeats n/a (timed out after 2m0s)", "", "", "won"}, recs[1])
 	assert.Equal(t, []string{"sched.wake.p50", "cross-CPU wake latency p50", "us", "lower",
-		"", "", "", "0", "SMP not available: guest saw 1 CPUs", "150", "150", "150", "1", "", "", "", "", ""}, recs[2])
+		"", "", "", "0", "SMP not available: guest saw 1 CPUs", "150", "150", "150", "1", "", "", "", "", "", ""}, recs[2])
 }
 
 func TestWriteSVG(t *testing.T) {

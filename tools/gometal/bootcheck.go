@@ -93,8 +93,9 @@ func checkBootFlags(b bootFlags, info image.Info) error {
 
 // memoryParts lists what makes up the image's minimum memory.
 func memoryParts(info image.Info, extra uint64, cpus int) string {
-	s := fmt.Sprintf("image %s, kernel %s, Go runtime %s",
-		mib(imageEnd(info)), mib(abi.KernelMemory+uint64(cpus)*abi.KernelMemoryPerCPU), mib(abi.ProgramMemory(cpus)))
+	end := imageEnd(info)
+	s := fmt.Sprintf("first MiB and image %s, kernel %s, Go runtime %s",
+		mib(1<<20+end-min(end, abi.ImageBase)), mib(abi.KernelMemory+uint64(cpus)*abi.KernelMemoryPerCPU), mib(abi.ProgramMemory(cpus)))
 	if extra > 0 {
 		s += ", initrd " + mib(extra)
 	}

@@ -104,7 +104,7 @@ func TestRunArgumentChecks(t *testing.T) {
 		{[]string{"--mem", "lots"}, `--mem "lots": want a positive size`},
 		{[]string{"--mem", "0"}, `--mem "0": want a positive size`},
 		{[]string{"--mem", "1M"}, "--mem 1M is too little: this image needs at least "},
-		{[]string{"--mem", "40M", "--smp", "4"}, "on 4 CPUs (image "},
+		{[]string{"--mem", "12M", "--smp", "4"}, "on 4 CPUs (first MiB and image "},
 	} {
 		code, _, errOut := call(t, "", append([]string{"run", img, "--qemu", bin}, c.args...)...)
 		assert.Equal(t, exitUsage, code, "%q", c.args)

@@ -38,8 +38,8 @@ func runInfo(ctx context.Context, std stdio, args []string) (int, error) {
 		fmt.Fprintf(std.out, "kind:        %s\n", describeFile(b))
 		return exitOK, nil
 	}
-	fmt.Fprintf(std.out, "memory:      at least %dM on 1 CPU, %dM on 4 (the Go runtime needs %d MiB more per CPU); on 1 CPU: %s\n",
+	fmt.Fprintf(std.out, "memory:      at least %dM on 1 CPU, %dM on 4 (the Go runtime needs %d KiB more per CPU); on 1 CPU: %s\n",
 		abi.MinMemory(imageEnd(info), 0, 1)>>20, abi.MinMemory(imageEnd(info), 0, 4)>>20,
-		abi.RuntimeMemoryPerCPU>>20, memoryParts(info, 0, 1))
+		abi.RuntimeMemoryPerCPU>>10, memoryParts(info, 0, 1))
 	return exitOK, nil
 }

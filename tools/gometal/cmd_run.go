@@ -309,7 +309,11 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 		return res.ExitCode, nil
 	case res != nil && (res.Panic || errors.Is(err, qemu.ErrKernelPanic)):
 		fmt.Fprintln(std.errOut, "gometal: kernel panic")
-		if serr := symbolize.SymbolizeELF(elf, bytes.NewReader(res.Console), std.errOut); serr != nil {
+		sym := elf
+		if dbg, derr := symbolize.ReadDebug(img); derr == nil {
+			sym = dbg // the image's symbol table is beside it (IMAGE.debug)
+		}
+		if serr := symbolize.SymbolizeELF(sym, bytes.NewReader(res.Console), std.errOut); serr != nil {
 			fmt.Fprintf(std.errOut, "gometal: cannot symbolize the report (%v):\n%v\n", serr, err)
 		}
 		return exitPanic, nil
@@ -349,7 +353,9 @@ func (g *gdbFlag) Set(v string) error {
 
 // gdbCommand is the shell command that attaches gdb to a --gdb boot of img.
 func gdbCommand(img string, port int) string {
-	return fmt.Sprintf("gdb %s -ex 'target remote :%d'", shellQuote(img), port)
+	// gdb wants the DWARF and symbols, which the build keeps beside the
+	// image (IMAGE.debug); the loaded segments are the same.
+	return fmt.Sprintf("gdb %s -ex 'target remote :%d'", shellQuote(symbolize.DebugFile(img)), port)
 }
 
 // shellQuote quotes s for a POSIX shell unless it needs no quotes.

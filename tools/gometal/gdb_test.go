@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/gometal/gometal/tools/symbolize"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -76,7 +77,7 @@ func TestRunGDB(t *testing.T) {
 	}()
 
 	// gdb retries the connection until QEMU listens (tcp auto-retry).
-	cmd := exec.CommandContext(ctx, gdb, "-batch", "-nx", img,
+	cmd := exec.CommandContext(ctx, gdb, "-batch", "-nx", symbolize.DebugFile(img),
 		"-ex", "set tcp connect-timeout 60",
 		"-ex", fmt.Sprintf("target remote :%d", port),
 		"-ex", "break main.main",

@@ -148,6 +148,9 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 		"-o", out, o.Pkg)
 	g = g.with(env...)
 	g.stderr = o.Stderr
+	if err := removeStaleDebug(out); err != nil {
+		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
+	}
 	if _, err := g.run(ctx, args...); err != nil {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
@@ -162,6 +165,9 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 		if err := fillRuntimeOffsets(out, warn); err != nil {
 			return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 		}
+	}
+	if err := splitDebug(out); err != nil {
+		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
 	st, err := os.Stat(out)
 	if err != nil {

@@ -25,7 +25,7 @@ func TestBuildStandIn(t *testing.T) {
 	assert.EqualValues(t, len(img), size)
 	checkBootable(t, linkDirect(t, ""), img)
 	info := mustInspect(t, img)
-	assert.Equal(t, symbolAddr(t, img, stubEntry), info.Entry, "e_entry is the -E symbol")
+	assert.Equal(t, symbolAddr(t, debugOf(t, out), stubEntry), info.Entry, "e_entry is the -E symbol")
 	assert.True(t, bytes.Contains(img, []byte("ldflags-kept")), "the user's -ldflags are kept")
 }
 
@@ -39,8 +39,8 @@ func TestBuildTestBinary(t *testing.T) {
 	img, err := os.ReadFile(out)
 	require.NoError(t, err)
 	assert.True(t, mustInspect(t, img).Bootable())
-	assert.NotZero(t, symbolAddr(t, img, "example.com/stubmod/lib.TestDouble"))
-	assert.NotZero(t, symbolAddr(t, img, stubEntry))
+	assert.NotZero(t, symbolAddr(t, debugOf(t, out), "example.com/stubmod/lib.TestDouble"))
+	assert.NotZero(t, symbolAddr(t, debugOf(t, out), stubEntry))
 }
 
 // TestBuildOtherModule builds a package whose module does not require the
@@ -58,7 +58,7 @@ func TestBuildOtherModule(t *testing.T) {
 	img, err := os.ReadFile(out)
 	require.NoError(t, err)
 	assert.True(t, mustInspect(t, img).Bootable())
-	assert.NotZero(t, symbolAddr(t, img, stubEntry))
+	assert.NotZero(t, symbolAddr(t, debugOf(t, out), stubEntry))
 
 	after, err := os.ReadFile(filepath.Join(user, "go.mod"))
 	require.NoError(t, err)
@@ -137,10 +137,10 @@ func TestBuildGometal(t *testing.T) {
 	// The boot stub is assembly; with a Go declaration, the linker names
 	// the assembly body NAME.abi0 and -E picks that one.
 	entry := EntrySymbol
-	if hasSymbol(t, img, entry+".abi0") {
+	if hasSymbol(t, debugOf(t, out), entry+".abi0") {
 		entry += ".abi0"
 	}
-	assert.Equal(t, symbolAddr(t, img, entry), info.Entry)
+	assert.Equal(t, symbolAddr(t, debugOf(t, out), entry), info.Entry)
 }
 
 func TestFindRoot(t *testing.T) {

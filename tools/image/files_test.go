@@ -202,7 +202,7 @@ func TestBuildFiles(t *testing.T) {
 	img, err := os.ReadFile(out)
 	require.NoError(t, err)
 	assert.True(t, bytes.Contains(img, archive), "the archive is in the image")
-	assert.NotZero(t, symbolAddr(t, img, stubKernel+".embeddedArchive"))
+	assert.NotZero(t, symbolAddr(t, debugOf(t, out), stubKernel+".embeddedArchive"))
 	assert.NoFileExists(t, filepath.Join(stubRoot(t), "hello", FilesArchiveFile), "the source tree is untouched")
 
 	// A test binary: the archive goes into the package under test.

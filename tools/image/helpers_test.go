@@ -5,6 +5,7 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/binary"
+	"github.com/gometal/gometal/tools/symbolize"
 	"os"
 	"path/filepath"
 	"sync"
@@ -150,5 +151,15 @@ func synthELF() []byte {
 	ph(1, ptLoad, 5, 0, bias, size, 0x2000, 0x1000)
 	// Some "code" at the entry point.
 	copy(b[entry-bias:], []byte{0xf4, 0xeb, 0xfd})
+	return b
+}
+
+// debugOf returns the debug file the build wrote beside the image at path
+// (the image as linked, with its symbol table), failing the test when
+// there is none: every build must write one.
+func debugOf(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path + symbolize.DebugSuffix)
+	require.NoError(t, err, "the build must keep the debug information beside the image")
 	return b
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/gometal/gometal/tools/symbolize"
 	"io"
 	"os"
 	"reflect"
@@ -112,11 +113,12 @@ func (o RuntimeOffsets) Words() []uint64 {
 	return w
 }
 
-// ReadRuntimeOffsets reads the offsets from the DWARF of the ELF at path.
+// ReadRuntimeOffsets reads the offsets from the DWARF of the ELF at path
+// (of its debug file beside it, symbolize.DebugFile, when there is one).
 // An error wrapping ErrUnknownLayout means the DWARF is missing or does
 // not describe the layout; other errors are I/O or ELF errors.
 func ReadRuntimeOffsets(path string) (RuntimeOffsets, error) {
-	f, err := elf.Open(path)
+	f, err := elf.Open(symbolize.DebugFile(path))
 	if err != nil {
 		return RuntimeOffsets{}, err
 	}
@@ -250,7 +252,8 @@ func CheckWord(words []uint64) uint64 {
 var errNoOffsetsSymbol = errors.New("no " + RuntimeOffsetsSymbol + " in the image")
 
 // WriteRuntimeOffsets stores o in the image's kernel variable, with the
-// valid flag and check word the kernel verifies.
+// valid flag and check word the kernel verifies. The variable is found in
+// the symbol table of the image's debug file when there is one.
 func WriteRuntimeOffsets(path string, o RuntimeOffsets) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -260,7 +263,14 @@ func WriteRuntimeOffsets(path string, o RuntimeOffsets) error {
 	if err != nil {
 		return err
 	}
-	syms, err := f.Symbols()
+	symFile := f
+	if dbg := symbolize.DebugFile(path); dbg != path {
+		if symFile, err = elf.Open(dbg); err != nil {
+			return err
+		}
+		defer symFile.Close()
+	}
+	syms, err := symFile.Symbols()
 	if err != nil {
 		return err
 	}

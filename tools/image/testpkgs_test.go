@@ -38,8 +38,8 @@ func TestBuildStdTest(t *testing.T) {
 	img, err := os.ReadFile(out)
 	require.NoError(t, err)
 	assert.True(t, mustInspect(t, img).Bootable())
-	assert.NotZero(t, symbolAddr(t, img, "sort_test.TestSortIntSlice"))
-	assert.NotZero(t, symbolAddr(t, img, stubEntry))
+	assert.NotZero(t, symbolAddr(t, debugOf(t, out), "sort_test.TestSortIntSlice"))
+	assert.NotZero(t, symbolAddr(t, debugOf(t, out), stubEntry))
 }
 
 // TestBuildModuleCacheTest builds the test binary of a package in the
@@ -61,6 +61,7 @@ func TestBuildModuleCacheTest(t *testing.T) {
 	require.NoError(t, err)
 	img, err := os.ReadFile(out)
 	require.NoError(t, err)
-	assert.NotZero(t, symbolAddr(t, img, "github.com/google/btree.TestBTree"))
-	assert.NotZero(t, symbolAddr(t, img, stubEntry))
+	assert.True(t, mustInspect(t, img).Bootable())
+	assert.NotZero(t, symbolAddr(t, debugOf(t, out), "github.com/google/btree.TestBTree"))
+	assert.NotZero(t, symbolAddr(t, debugOf(t, out), stubEntry))
 }

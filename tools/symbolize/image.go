@@ -6,7 +6,6 @@ import (
 	"debug/gosym"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 )
@@ -49,9 +48,10 @@ func (f Frame) shortPos() string {
 	return fmt.Sprintf("%s:%d", filepath.Base(f.File), f.Line)
 }
 
-// OpenImage reads and opens the image ELF at path.
+// OpenImage reads and opens the image ELF at path, or its debug file
+// beside it (DebugFile) when there is one.
 func OpenImage(path string) (*Image, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadDebug(path)
 	if err != nil {
 		return nil, err
 	}

@@ -42,9 +42,10 @@ type section struct {
 	writable bool
 }
 
-// openImage reads the ELF image at path.
+// openImage reads the ELF image at path, or its debug file beside it
+// (symbolize.DebugFile), which has the symbol table the image lacks.
 func openImage(path string) (*elfImage, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(symbolize.DebugFile(path))
 	if err != nil {
 		return nil, err
 	}
