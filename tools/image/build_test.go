@@ -99,6 +99,7 @@ func TestBuildErrors(t *testing.T) {
 		"two":         {BuildOptions{Pkg: "./...", Out: "x"}, "want one"},
 		"pattern ld":  {BuildOptions{Pkg: "./hello", Out: "x", GoFlags: []string{"-ldflags=all=-s"}}, "package-pattern"},
 		"ldflags arg": {BuildOptions{Pkg: "./hello", Out: "x", GoFlags: []string{"-ldflags"}}, "needs a value"},
+		"env":         {BuildOptions{Pkg: "./hello", Out: "x", Env: []string{"GOEXPERIMENT=bogus"}}, "unknown GOEXPERIMENT bogus"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
