@@ -247,3 +247,11 @@ func TestMemFor(t *testing.T) {
 	mem, _ = memFor(filepath.Join(t.TempDir(), "missing"), "64M")
 	assert.Equal(t, "64M", mem, "an unreadable image keeps the given size")
 }
+
+func TestMissingShards(t *testing.T) {
+	assert.Equal(t, "", MissingShards([]string{"-shard 1/3", "-shard 3/3", "-shard 2/3"}))
+	assert.Equal(t, "2/3", MissingShards([]string{"-shard 1/3", "-shard 3/3"}))
+	assert.Equal(t, "1/4, 4/4", MissingShards([]string{"-run x -shard 2/4", "-shard 3/4"}))
+	assert.Equal(t, "", MissingShards([]string{"-run x"}), "not shards")
+	assert.Equal(t, "", MissingShards([]string{"-shard 1/2", "-shard 1/3"}), "shards of different counts")
+}
