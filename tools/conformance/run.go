@@ -119,6 +119,7 @@ func Run(ctx context.Context, tests []Test, o Options) ([]ConfigResults, error) 
 	return runs, ctx.Err()
 }
 
+// withDefaults returns o with its zero fields replaced by the defaults.
 func (o Options) withDefaults() Options {
 	if o.Jobs <= 0 {
 		o.Jobs = runtime.NumCPU()
