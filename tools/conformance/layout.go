@@ -26,6 +26,9 @@ type buildSpec struct {
 	GoFlags []string
 	Env     []string
 	Args    []string // the program's arguments
+	// GCFlags are the recipe's compiler flags, for a program built with
+	// the compiler directly (stdInternal).
+	GCFlags []string
 	// StrictDups is set when the recipe's -strictdups=2 was lowered to 1
 	// (see strictDups): the build's warnings are then checked instead.
 	StrictDups bool
@@ -59,7 +62,7 @@ func layout(ctx context.Context, t Test, testDir, dir string) (buildSpec, error)
 		err = layoutGenerated(ctx, t, testDir, dir)
 	case "rundir", "errorcheckandrundir":
 		gc, ld := SplitLDFlags(r.Flags)
-		spec.GoFlags = dirFlags(gc, ld)
+		spec.GoFlags, spec.GCFlags = dirFlags(gc, ld), gc
 		err = layoutPackages(t, dir)
 	case "runindir":
 		spec.GoFlags = r.Flags
@@ -119,6 +122,48 @@ func programFilesOf(t Test) []string {
 		files = append(files, filepath.Join(filepath.Dir(t.Path), a))
 	}
 	return files
+}
+
+// stdInternal returns the Go files of dir when they make one package that
+// imports an internal package of the standard library (such as
+// internal/runtime/sys), which go build refuses but the driver's direct
+// compilation allows; otherwise nil.
+func stdInternal(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	internal := false
+	for _, e := range ents {
+		if e.IsDir() || filepath.Ext(e.Name()) != ".go" {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		files = append(files, path)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, src, parser.ImportsOnly)
+		if err != nil {
+			return nil, nil // the build says what is wrong
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			first, _, _ := strings.Cut(p, "/")
+			internal = internal || (!strings.Contains(first, ".") && slices.Contains(strings.Split(p, "/"), "internal"))
+		}
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			return nil, nil // more than one package
+		}
+	}
+	if !internal {
+		return nil, nil
+	}
+	return files, nil
 }
 
 // writeGoMod writes dir/go.mod for module mod at go version v.

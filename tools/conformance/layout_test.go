@@ -175,3 +175,29 @@ func TestMerge(t *testing.T) {
 	_, err = Merge(nil)
 	assert.Error(t, err)
 }
+
+func TestStdInternal(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644))
+	}
+	write("main.go", "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println() }\n")
+	files, err := stdInternal(dir)
+	require.NoError(t, err)
+	assert.Nil(t, files, "no internal import: go build")
+	write("sys.go", "package main\n\nimport \"internal/runtime/sys\"\n\nvar _ = sys.TrailingZeros64\n")
+	files, err = stdInternal(dir)
+	require.NoError(t, err)
+	assert.Equal(t, []string{filepath.Join(dir, "main.go"), filepath.Join(dir, "sys.go")}, files)
+	write("a/a.go", "package a\n")
+	files, err = stdInternal(dir)
+	require.NoError(t, err)
+	assert.Nil(t, files, "several packages: go build")
+
+	mod := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(mod, "m.go"), []byte("package main\n\nimport \"example.com/x/internal/y\"\n"), 0o644))
+	files, err = stdInternal(mod)
+	require.NoError(t, err)
+	assert.Nil(t, files, "a module's own internal package is go build's")
+}

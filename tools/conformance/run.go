@@ -277,9 +277,17 @@ func buildImage(ctx context.Context, t Test, testDir, dir, img string) (buildSpe
 		return spec, err
 	}
 	var stderr bytes.Buffer
-	_, err = image.Build(ctx, image.BuildOptions{
-		Pkg: ".", Dir: spec.Dir, Out: img, GoFlags: spec.GoFlags, Env: spec.Env, Stderr: &stderr,
-	})
+	direct, err := stdInternal(spec.Dir)
+	if err != nil {
+		return spec, err
+	}
+	if direct != nil {
+		err = image.BuildDirect(ctx, image.DirectOptions{Files: direct, GCFlags: spec.GCFlags, Out: img, Stderr: &stderr})
+	} else {
+		_, err = image.Build(ctx, image.BuildOptions{
+			Pkg: ".", Dir: spec.Dir, Out: img, GoFlags: spec.GoFlags, Env: spec.Env, Stderr: &stderr,
+		})
+	}
 	if err != nil {
 		// The go command's own message (the compiler's) says more.
 		if msg := compilerError(stderr.String()); msg != "" {

@@ -19,7 +19,8 @@ import (
 // from $GOROOT/test that pass on gometal, and one of each way the runner
 // builds a program (arguments, rundir with linker flags, runindir in a
 // go 1.14 module with a GOEXPERIMENT, buildrundir with assembly,
-// errorcheckandrundir, runoutput); TestSubset keeps them passing.
+// errorcheckandrundir, runoutput, a program importing internal/runtime/sys
+// built with the compiler directly); TestSubset keeps them passing.
 // The whole set is `make conformance` (docs/conformance.md).
 var subset = []string{
 	"chan/fifo.go", "chan/goroutines.go", "chan/nonblock.go", "chan/powser1.go",
@@ -27,7 +28,7 @@ var subset = []string{
 	"chan/zerosize.go", "ken/chan.go", "ken/chan1.go", "ken/cplx0.go",
 	"ken/divmod.go", "ken/embed.go", "ken/range.go", "ken/string.go",
 	"args.go", "fixedbugs/issue30908.go", "fixedbugs/issue20014.go", "asmhdr.go",
-	"fixedbugs/bug248.go", "rotate0.go",
+	"fixedbugs/bug248.go", "rotate0.go", "intrinsic.go",
 }
 
 // TestSubset builds and boots the subset in QEMU on one CPU and on four,
