@@ -56,15 +56,19 @@ type Record struct {
 // Merge joins the records of runs of different parts of the set (such as
 // shards) with the same configurations: each configuration's results are
 // put together in name order, its boot times and the wall-clock times
-// added; the date is the latest.
+// added; the date is the latest. A program in more than one record (a
+// rerun) keeps its last result, noted as a rerun, with the per-boot time
+// limit of that record when it differs from the first's.
 func Merge(recs []Record) (Record, error) {
 	if len(recs) == 0 {
 		return Record{}, fmt.Errorf("nothing to merge")
 	}
 	out := Record{Env: recs[0].Env}
 	out.Env.Took = 0
-	for _, r := range recs[0].Runs {
+	index := make([]map[string]int, len(recs[0].Runs))
+	for c, r := range recs[0].Runs {
 		out.Runs = append(out.Runs, ConfigResults{Config: r.Config})
+		index[c] = map[string]int{}
 	}
 	for _, rec := range recs {
 		if len(rec.Runs) != len(out.Runs) {
@@ -74,7 +78,20 @@ func Merge(recs []Record) (Record, error) {
 			if r.Config != out.Runs[c].Config {
 				return Record{}, fmt.Errorf("records of different configurations: %s and %s", out.Runs[c].Config, r.Config)
 			}
-			out.Runs[c].Results = append(out.Runs[c].Results, r.Results...)
+			for _, res := range r.Results {
+				i, rerun := index[c][res.Test.Name]
+				if !rerun {
+					index[c][res.Test.Name] = len(out.Runs[c].Results)
+					out.Runs[c].Results = append(out.Runs[c].Results, res)
+					continue
+				}
+				note := "rerun"
+				if rec.Env.Timeout != out.Env.Timeout {
+					note += fmt.Sprintf(" with %v per boot", rec.Env.Timeout)
+				}
+				res.Reason = strings.TrimPrefix(res.Reason+"; "+note, "; ")
+				out.Runs[c].Results[i] = res
+			}
 			out.Runs[c].Elapsed += r.Elapsed
 		}
 		out.Env.Took += rec.Env.Took

@@ -168,6 +168,15 @@ func TestMerge(t *testing.T) {
 	assert.Equal(t, 2*time.Minute, m.Env.Took)
 	assert.Equal(t, day.Add(time.Hour), m.Env.Date)
 
+	rerun := rec(day, "c.go")
+	rerun.Env.Timeout = 8 * time.Minute
+	rerun.Runs[0].Results[0].Status = Fail
+	m, err = Merge([]Record{rec(day, "c.go", "d.go"), rerun})
+	require.NoError(t, err)
+	require.Len(t, m.Runs[0].Results, 2, "a rerun replaces the result")
+	assert.Equal(t, Fail, m.Runs[0].Results[0].Status)
+	assert.Equal(t, "rerun with 8m0s per boot", m.Runs[0].Results[0].Reason)
+
 	other := rec(day, "e.go")
 	other.Runs = other.Runs[:1]
 	_, err = Merge([]Record{rec(day, "a.go"), other})
