@@ -129,6 +129,13 @@ func programFilesOf(t Test) []string {
 // internal/runtime/sys), which go build refuses but the driver's direct
 // compilation allows; otherwise nil.
 func stdInternal(dir string) ([]string, error) {
+	return onePackage(dir, true)
+}
+
+// onePackage returns the Go files of dir when they make one package (no
+// subdirectories) and, with needInternal, one imports an internal package
+// of the standard library; otherwise nil.
+func onePackage(dir string, needInternal bool) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -160,10 +167,18 @@ func stdInternal(dir string) ([]string, error) {
 			return nil, nil // more than one package
 		}
 	}
-	if !internal {
+	if needInternal && !internal {
 		return nil, nil
 	}
 	return files, nil
+}
+
+// refusedByGoBuild reports whether go build's error output says it
+// refused what the driver's direct compilation accepts: a function
+// declared without a body (go build passes -complete when a package has
+// no assembly; the driver never does) or an import of an internal package.
+func refusedByGoBuild(stderr string) bool {
+	return strings.Contains(stderr, "missing function body") || strings.Contains(stderr, "use of internal package")
 }
 
 // writeGoMod writes dir/go.mod for module mod at go version v.

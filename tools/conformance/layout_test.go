@@ -210,3 +210,28 @@ func TestStdInternal(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, files, "a module's own internal package is go build's")
 }
+
+func TestGorootFiles(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range []string{"src/all.bat", "src/make.go", "misc/x.bat", "pkg/y.bat", "src/testdata/z.bat", ".git/w.bat"} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root, f)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(root, f), nil, 0o644))
+	}
+	specs, err := gorootFiles(Test{Name: "winbatch.go"}, root)
+	require.NoError(t, err)
+	all, x := filepath.Join(root, "misc", "x.bat"), filepath.Join(root, "src", "all.bat")
+	assert.Equal(t, []string{all + ":" + all, x + ":" + x}, specs, "the .bat files at their own paths, not pkg, testdata or dot directories")
+	specs, err = gorootFiles(Test{Name: "hello.go"}, root)
+	require.NoError(t, err)
+	assert.Nil(t, specs)
+}
+
+func TestDirectFallback(t *testing.T) {
+	assert.True(t, refusedByGoBuild("./issue9608.go:7:6: missing function body"))
+	assert.True(t, refusedByGoBuild("main.go:9:2: use of internal package internal/runtime/sys not allowed"))
+	assert.False(t, refusedByGoBuild("./x.go:1:1: undefined: y"))
+	assert.True(t, directFlags(buildSpec{}))
+	assert.True(t, directFlags(buildSpec{GoFlags: []string{"-gcflags=test/...=-l -m"}, GCFlags: []string{"-l", "-m"}}))
+	assert.False(t, directFlags(buildSpec{GoFlags: []string{"-gcflags=-l"}}), "go build flags of a run program")
+	assert.False(t, directFlags(buildSpec{GoFlags: []string{"-gcflags=test/...=-l", "-ldflags=-w=0"}, GCFlags: []string{"-l"}}))
+}

@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -269,7 +270,11 @@ func buildImage(ctx context.Context, t Test, testDir, dir, img string) (buildSpe
 	if err != nil {
 		return spec, err
 	}
-	archive, err := image.FilesArchive([]string{spec.Dir + ":" + GuestDir})
+	specs, err := gorootFiles(t, filepath.Dir(testDir))
+	if err != nil {
+		return spec, err
+	}
+	archive, err := image.FilesArchive(append(specs, spec.Dir+":"+GuestDir))
 	if err != nil {
 		return spec, err
 	}
@@ -287,6 +292,10 @@ func buildImage(ctx context.Context, t Test, testDir, dir, img string) (buildSpe
 		_, err = image.Build(ctx, image.BuildOptions{
 			Pkg: ".", Dir: spec.Dir, Out: img, GoFlags: spec.GoFlags, Env: spec.Env, Stderr: &stderr,
 		})
+		if files, _ := onePackage(spec.Dir, false); err != nil && refusedByGoBuild(stderr.String()) && files != nil && directFlags(spec) {
+			stderr.Reset()
+			err = image.BuildDirect(ctx, image.DirectOptions{Files: files, GCFlags: spec.GCFlags, Out: img, Stderr: &stderr})
+		}
 	}
 	if err != nil {
 		// The go command's own message (the compiler's) says more.
@@ -301,6 +310,43 @@ func buildImage(ctx context.Context, t Test, testDir, dir, img string) (buildSpe
 		}
 	}
 	return spec, nil
+}
+
+// directFlags reports whether spec's flags can be given to the compiler
+// directly: none, or a dir action's compiler flags only.
+func directFlags(spec buildSpec) bool {
+	return len(spec.GoFlags) == 0 || (len(spec.GoFlags) == 1 && len(spec.GCFlags) > 0)
+}
+
+// gorootReads are the programs that read files of $GOROOT (through
+// runtime.GOROOT()) and the extension of the files they read:
+// winbatch.go checks that every .bat file of the tree has CRLF line
+// endings. Their images carry those files at their host paths (the rest
+// of the tree, hundreds of MB, is not read).
+var gorootReads = map[string]string{"winbatch.go": ".bat"}
+
+// gorootFiles returns the archive specs ("HOST:GUEST", the same path) of
+// the $GOROOT files t reads, skipping what the program skips (pkg,
+// testdata and dot directories).
+func gorootFiles(t Test, goroot string) ([]string, error) {
+	ext, ok := gorootReads[t.Name]
+	if !ok {
+		return nil, nil
+	}
+	var specs []string
+	err := filepath.WalkDir(goroot, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || p == filepath.Join(goroot, "pkg")) {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && filepath.Ext(p) == ext {
+			specs = append(specs, p+":"+p)
+		}
+		return nil
+	})
+	return specs, err
 }
 
 // ownDuplicate returns the first linker warning about a duplicate symbol
