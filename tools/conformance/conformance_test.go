@@ -253,5 +253,6 @@ func TestMissingShards(t *testing.T) {
 	assert.Equal(t, "2/3", MissingShards([]string{"-shard 1/3", "-shard 3/3"}))
 	assert.Equal(t, "1/4, 4/4", MissingShards([]string{"-run x -shard 2/4", "-shard 3/4"}))
 	assert.Equal(t, "", MissingShards([]string{"-run x"}), "not shards")
+	assert.Equal(t, "2/2", MissingShards([]string{"-shard 1/2", "-run x"}), "reruns are ignored")
 	assert.Equal(t, "", MissingShards([]string{"-shard 1/2", "-shard 1/3"}), "shards of different counts")
 }

@@ -170,7 +170,7 @@ func mergeConformance(std stdio, files []string, out string) (int, error) {
 	}
 	m.Env.Selection = strings.Join(sels, "; ")
 	if missing := conformance.MissingShards(sels); missing != "" {
-		m.Env.Selection = "PARTIAL RUN, shards " + missing + " missing; ran " + m.Env.Selection
+		m.Env.Selection = "**PARTIAL RUN**, shards " + missing + " missing; ran " + m.Env.Selection
 	}
 	for _, r := range m.Runs {
 		fmt.Fprintf(std.out, "%s: %s\n", r.Config, conformance.Summarize(r.Results))

@@ -54,7 +54,7 @@ func TestConformanceMerge(t *testing.T) {
 	assert.Contains(t, out, "1 CPU: 3 passed, 0 failed")
 	doc, err := os.ReadFile(md)
 	require.NoError(t, err)
-	assert.Contains(t, string(doc), "- selection: PARTIAL RUN, shards 3/3 missing; ran -shard 1/3; -shard 2/3")
+	assert.Contains(t, string(doc), "- selection: **PARTIAL RUN**, shards 3/3 missing; ran -shard 1/3; -shard 2/3")
 	assert.Contains(t, string(doc), "w.go, x.go, y.go")
 	assert.Contains(t, string(doc), "- took: 2m0s")
 
