@@ -310,12 +310,26 @@ func layoutPackages(t Test, dir string) error {
 			if b, err = rewriteImports(b, f); err != nil {
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(pdir, f), b, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(pdir, buildName(f)), b, 0o644); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// buildName is the name under which a file of a rundir directory is laid
+// out: the driver compiles every .go file, but the go command leaves out
+// NAME_test.go files (and names starting with "_" or "."), so those are
+// renamed (p_test.go becomes p_test_.go).
+func buildName(name string) string {
+	if base, ok := strings.CutSuffix(name, "_test.go"); ok {
+		name = base + "_test_.go"
+	}
+	if strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") {
+		name = "x" + name
+	}
+	return name
 }
 
 // rewriteImports replaces the relative imports "./NAME" of a Go file with

@@ -235,3 +235,10 @@ func TestDirectFallback(t *testing.T) {
 	assert.False(t, directFlags(buildSpec{GoFlags: []string{"-gcflags=-l"}}), "go build flags of a run program")
 	assert.False(t, directFlags(buildSpec{GoFlags: []string{"-gcflags=test/...=-l", "-ldflags=-w=0"}, GCFlags: []string{"-l"}}))
 }
+
+func TestBuildName(t *testing.T) {
+	assert.Equal(t, "p_test_.go", buildName("p_test.go"), "go build leaves out _test.go files")
+	assert.Equal(t, "x_a.go", buildName("_a.go"))
+	assert.Equal(t, "a.go", buildName("a.go"))
+	assert.Equal(t, "test.go", buildName("test.go"))
+}
