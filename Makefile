@@ -35,12 +35,17 @@ ISO_PKGS := grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf
 
 # make conformance: a partial run (RUN=regexp or SHARD=K/N) writes its
 # report under build/, the full run the committed docs/conformance.md.
+# JSON=FILE also saves the results; MERGE=A.json,B.json runs nothing and
+# reports saved results together (the shards of one run).
 RUN            ?=
 SHARD          ?=
+JSON           ?=
+MERGE          ?=
 # Each configuration boots every program once: CPUS[:KERNEL OPTIONS].
 # The default shows the whole set on one CPU as the kernel boots by
-# default, and with aggressive time slices on one CPU and on four.
-CONFIGS        ?= 1 1:slice=1ms 4:slice=1ms
+# default, and on four with aggressive time slices.
+CONFIGS        ?= 1 4:slice=1ms
+CONFORMANCE_TIMEOUT ?= 120s
 CONFORMANCE_MD ?= $(if $(RUN)$(SHARD),build/conformance.md,docs/conformance.md)
 
 # make stdtest: PKGS='strings os' or SHARD=K/N select a part of the list
@@ -75,13 +80,14 @@ iso: deps-iso image
 trapcheck: image
 	$(GOMETAL) trapcheck $(OUT)
 
-## conformance: build and boot the "// run" programs of $(go env GOROOT)/test
-## (top level, chan/, ken/) once per configuration in CONFIGS, print
+## conformance: build the programs of $(go env GOROOT)/test that Go's test
+## driver runs (every directory it walks, every action that runs a
+## program) and boot each once per configuration in CONFIGS, print
 ## PASS/FAIL/SKIP for each and write the report to $(CONFORMANCE_MD).
-## RUN='^chan/' and SHARD=1/4 select a part, CONFIGS='4:slice=off' others.
+## RUN='^chan/' and SHARD=1/12 select a part, CONFIGS='4:slice=off' others.
 conformance: deps cli
 	@mkdir -p build
-	$(GOMETAL) conformance -o $(CONFORMANCE_MD) $(if $(RUN),-run '$(RUN)') $(if $(SHARD),-shard $(SHARD)) $(foreach c,$(CONFIGS),-config '$(c)')
+	$(GOMETAL) conformance -o $(CONFORMANCE_MD) -timeout $(CONFORMANCE_TIMEOUT) $(if $(RUN),-run '$(RUN)') $(if $(SHARD),-shard $(SHARD)) $(if $(JSON),-json $(JSON)) $(if $(MERGE),-merge $(MERGE)) $(foreach c,$(CONFIGS),-config '$(c)')
 
 ## stdtest: run the standard library's tests of a list of packages with
 ## go test on the host and gometal test in QEMU (-short, one package at a

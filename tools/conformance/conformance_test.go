@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -14,56 +15,111 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestActionOf(t *testing.T) {
-	for src, want := range map[string]string{
-		"// run\n\npackage main\n":                 "run",
-		"//go:build linux\n\n// run -gcflags=-l\n": "run -gcflags=-l",
-		"// +build amd64\n// errorcheck\n":         "errorcheck",
-		"\n\n// runoutput\n":                       "runoutput",
-		"package main\n":                           "package main",
-		"":                                         "",
-		"//go:build !windows && !plan9\n\n// run\n\n//": "run",
-	} {
-		action, args := actionOf([]byte(src))
-		assert.Equal(t, want, strings.TrimSpace(action+" "+strings.Join(args, " ")), "%q", src)
-	}
+func TestDriverDirs(t *testing.T) {
+	dirs, err := DriverDirs(filepath.Join("testdata", "goroot"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{".", "chan", "fixedbugs"}, dirs)
+
+	_, err = DriverDirs(t.TempDir())
+	assert.ErrorContains(t, err, "test driver's directories")
 }
 
-func TestSkipReason(t *testing.T) {
-	for src, want := range map[string]string{
-		"// run\n\npackage main\nfunc main() {}\n":                                    "",
-		"// run arg1 arg2\n\npackage main\n":                                          "run with arguments (arg1 arg2)",
-		"// runoutput\n\npackage main\n":                                              "action runoutput (not a plain run)",
-		"//go:build aix\n\n// run\n\npackage main\n":                                  "build constraint excludes linux/amd64 without cgo (//go:build aix)",
-		"//go:build cgo\n\n// run\n\npackage main\n":                                  "build constraint excludes linux/amd64 without cgo (//go:build cgo)",
-		"//go:build unix\n\n// run\n\npackage main\n":                                 "build constraint excludes linux/amd64 without cgo (//go:build unix)",
-		"//go:build linux && go1.20\n\n// run\n\npackage main\n":                      "",
-		"// run\n\npackage main\n\nimport \"os/exec\"\n":                              "needs os/exec",
-		"// run\n\npackage main\n\nimport \"C\"\n":                                    "needs cgo",
-		"// run\n\npackage main\n\nimport \"os\"\nfunc main() { os.ReadFile(\"x\") }": "needs files (os.ReadFile)",
-		"// run\n\npackage main\n\nfunc main() { x := runtime.GOROOT() }":             "needs files (runtime.GOROOT)",
-	} {
-		assert.Equal(t, want, skipReason([]byte(src)), "%q", src)
-	}
+func TestDriverDirsOfTheGoTree(t *testing.T) {
+	dirs, err := DriverDirs(runtime.GOROOT())
+	require.NoError(t, err)
+	assert.Contains(t, dirs, "fixedbugs")
+	assert.Contains(t, dirs, "typeparam")
+	assert.Contains(t, dirs, ".")
 }
 
 func TestDiscover(t *testing.T) {
-	tests, err := Discover(filepath.Join("testdata", "gotest"), Dirs)
+	root := filepath.Join("testdata", "goroot")
+	dirs, err := DriverDirs(root)
 	require.NoError(t, err)
-	var names, skips []string
+	tests, err := Discover(filepath.Join(root, "test"), dirs)
+	require.NoError(t, err)
+	got := map[string]string{}
+	var names []string
 	for _, tt := range tests {
 		names = append(names, tt.Name)
-		skips = append(skips, tt.Skip)
+		got[tt.Name] = tt.Recipe.Action + " | " + tt.Skip + " | " + tt.Excluded
 	}
-	assert.Equal(t, []string{"chan/exec.go", "chan/windows.go", "gen.go", "hello.go"}, names, "errorcheck programs are not listed")
 	assert.Equal(t, []string{
-		"needs os/exec",
-		"build constraint excludes linux/amd64 without cgo (//go:build windows)",
-		"action runoutput (not a plain run)",
-		"",
-	}, skips)
-	assert.Equal(t, "hello\n", string(tests[3].Want))
-	assert.True(t, filepath.IsAbs(tests[3].Path) || strings.HasSuffix(tests[3].Path, "hello.go"))
+		"args.go", "chan/exec.go", "chan/windows.go", "fixedbugs/cgo.go", "fixedbugs/indir.go",
+		"fixedbugs/multi.go", "gen.go", "gocmd.go", "hello.go", "race.go",
+	}, names, "sorted; compile-only and skip recipes and directories the driver does not walk are not listed")
+	assert.Equal(t, map[string]string{
+		"args.go":            "run |  | ",
+		"chan/exec.go":       "run | starts other programs (os/exec) | ",
+		"chan/windows.go":    "run |  | //go:build windows",
+		"fixedbugs/cgo.go":   "run | needs cgo (//go:build cgo) | ",
+		"fixedbugs/indir.go": "runindir |  | ",
+		"fixedbugs/multi.go": "rundir |  | ",
+		"gen.go":             "runoutput |  | ",
+		"gocmd.go":           "run | runs the go command (os/exec) | ",
+		"hello.go":           "run |  | ",
+		"race.go":            "run | needs cgo (-race: the race detector's runtime is C) | ",
+	}, got)
+	byName := map[string]Test{}
+	for _, tt := range tests {
+		byName[tt.Name] = tt
+	}
+	assert.Equal(t, "hello\n", string(byName["hello.go"].Want))
+	assert.Equal(t, "test/a.F b.G\n", string(byName["fixedbugs/multi.go"].Want))
+	assert.Equal(t, []string{"arg1", "two words"}, programArgs(byName["args.go"]))
+	assert.Equal(t, []string{"extra.go"}, extraFiles(byName["args.go"]))
+}
+
+func TestParseRecipe(t *testing.T) {
+	for src, want := range map[string]Recipe{
+		"// run\n\npackage main\n":                          {Action: "run"},
+		"//go:build linux\n\n// run -gcflags=-l\n":          {Action: "run", Flags: []string{"-gcflags=-l"}},
+		"// +build amd64\n// errorcheck\n":                  {Action: "errorcheck"},
+		"// run arg1 arg2\n":                                {Action: "run", Args: []string{"arg1", "arg2"}},
+		"// run -gcflags='all=-N -l'\n":                     {Action: "run", Flags: []string{"-gcflags=all=-N -l"}},
+		"// run -gcflags=\"-d=checkptr\" x.go\n":            {Action: "run", Flags: []string{"-gcflags=-d=checkptr"}, Args: []string{"x.go"}},
+		"// errorcheckandrundir -0 -m -l=4\n":               {Action: "errorcheckandrundir", Flags: []string{"-m", "-l=4"}},
+		"// errorcheckandrundir -1\n":                       {Action: "errorcheckandrundir", WantError: true},
+		"// rundir -s -ldflags -strictdups=2 -w=0\n":        {Action: "rundir", SingleFilePkgs: true, Flags: []string{"-ldflags", "-strictdups=2", "-w=0"}},
+		"// buildrun -t 10  -gcflags=-d=ssa/check/on\n":     {Action: "buildrun", Flags: []string{"-gcflags=-d=ssa/check/on"}},
+		"// runindir -gomodversion \"1.23\"\n":              {Action: "runindir", GoModVersion: "1.23"},
+		"// run -goexperiment fieldtrack -goexperiment x\n": {Action: "run", Env: []string{"GOEXPERIMENT=fieldtrack,x"}},
+		"// run -godebug a=1\n":                             {Action: "run", Env: []string{"GODEBUG=a=1"}},
+	} {
+		got, err := ParseRecipe([]byte(src))
+		require.NoError(t, err, src)
+		assert.Equal(t, want, got, "%q", src)
+	}
+	for _, bad := range []string{"", "\n\n", "// run -t\n", "// run 'open\n", "// run x\\"} {
+		_, err := ParseRecipe([]byte(bad))
+		assert.Error(t, err, "%q", bad)
+	}
+}
+
+func TestSplitQuoted(t *testing.T) {
+	for in, want := range map[string][]string{
+		"a b  c":         {"a", "b", "c"},
+		`a "b c" 'd e'`:  {"a", "b c", "d e"},
+		`-x="1 2"`:       {"-x=1 2"},
+		`a\ b`:           {"a b"},
+		`""`:             {""},
+		"  ":             nil,
+		`'it"s'`:         {`it"s`},
+		"tab\tseparated": {"tab", "separated"},
+	} {
+		got, err := splitQuoted(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, "%q", in)
+	}
+}
+
+func TestSplitLDFlags(t *testing.T) {
+	gc, ld := SplitLDFlags([]string{"-l=4", "-ldflags", "-strictdups=2", "-w=0"})
+	assert.Equal(t, []string{"-l=4"}, gc)
+	assert.Equal(t, []string{"-strictdups=2", "-w=0"}, ld)
+	gc, ld = SplitLDFlags([]string{"-m"})
+	assert.Equal(t, []string{"-m"}, gc)
+	assert.Nil(t, ld)
 }
 
 func TestSelect(t *testing.T) {
@@ -126,8 +182,9 @@ func TestWriteMarkdown(t *testing.T) {
 		{Test: Test{Name: "b.go"}, Status: Fail, Reason: "exit status 2: panic: x | y"},
 		{Test: Test{Name: "c.go"}, Status: Skip, Reason: "needs os/exec"},
 		{Test: Test{Name: "d.go"}, Status: Pass},
+		{Test: Test{Name: "e.go", Excluded: "//go:build windows"}, Status: Excluded, Reason: "not for linux/amd64: //go:build windows"},
 	}
-	assert.Equal(t, "2 passed, 1 failed, 1 skipped (pass rate 66.7% of 3 run)", Summarize(rs).String())
+	assert.Equal(t, "2 passed, 1 failed, 1 skipped, 1 not for linux/amd64 (pass rate 66.7% of 3 run)", Summarize(rs).String())
 	// On four CPUs d.go fails too: it must leave the list of passes.
 	rs4 := append([]Result(nil), rs...)
 	rs4[3] = Result{Test: Test{Name: "d.go"}, Status: Fail, Reason: "timed out"}
@@ -136,10 +193,12 @@ func TestWriteMarkdown(t *testing.T) {
 		{Config: Config{SMP: 4, Append: "slice=1ms"}, Results: rs4, Elapsed: 100 * time.Second},
 	}
 	var b strings.Builder
-	require.NoError(t, WriteMarkdown(&b, runs, Env{Date: time.Date(2025, 1, 2, 3, 4, 0, 0, time.UTC), GoVersion: "go1.26.8", QEMU: "7.2.22", Mem: "256M", Timeout: 30 * time.Second}))
+	require.NoError(t, WriteMarkdown(&b, runs, Env{Date: time.Date(2025, 1, 2, 3, 4, 0, 0, time.UTC), GoVersion: "go1.26.8", QEMU: "7.2.22", Mem: "256M", Timeout: 30 * time.Second, Took: 200 * time.Second, Jobs: 2}))
 	md := b.String()
 	for _, want := range []string{
 		"- date: 2025-01-02 03:04 UTC", "- Go: go1.26.8", "- QEMU: 7.2.22 (TCG), q35, 256M, 30s per boot",
+		"- took: 3m20s (wall clock, 2 programs at once)",
+		"## Not for linux/amd64 (1)", "| e.go | //go:build windows |",
 		"| 1 CPU | 2 | 1 | 1 | 66.7% (2 of 3 run) | 1m30s |",
 		"| 4 CPUs, slice=1ms | 1 | 2 | 1 | 33.3% (1 of 3 run) | 1m40s |",
 		"## Failures (3)",
@@ -187,4 +246,13 @@ func TestMemFor(t *testing.T) {
 	assert.Contains(t, why, "MiB of static data")
 	mem, _ = memFor(filepath.Join(t.TempDir(), "missing"), "64M")
 	assert.Equal(t, "64M", mem, "an unreadable image keeps the given size")
+}
+
+func TestMissingShards(t *testing.T) {
+	assert.Equal(t, "", MissingShards([]string{"-shard 1/3", "-shard 3/3", "-shard 2/3"}))
+	assert.Equal(t, "2/3", MissingShards([]string{"-shard 1/3", "-shard 3/3"}))
+	assert.Equal(t, "1/4, 4/4", MissingShards([]string{"-run x -shard 2/4", "-shard 3/4"}))
+	assert.Equal(t, "", MissingShards([]string{"-run x"}), "not shards")
+	assert.Equal(t, "2/2", MissingShards([]string{"-shard 1/2", "-run x"}), "reruns are ignored")
+	assert.Equal(t, "", MissingShards([]string{"-shard 1/2", "-shard 1/3"}), "shards of different counts")
 }

@@ -6,9 +6,12 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,13 +30,14 @@ type Options struct {
 	Timeout time.Duration
 	// Mem is the guest memory; "" means 256M.
 	Mem string
-	// Progress, if not nil, gets one line per finished program.
+	// Progress, if not nil, gets one line per finished boot or skip.
 	Progress io.Writer
-	// SMP is the number of CPUs; 0 means 1.
-	SMP int
-	// Append is the kernel command line (kernel options such as
-	// slice=1ms; the programs take no arguments).
-	Append string
+	// Configs are the ways every program is booted (its image is built
+	// once); none means one CPU with the default kernel options.
+	Configs []Config
+	// TestDir is $GOROOT/test, where runoutput generators run on the
+	// host as the driver runs them.
+	TestDir string
 }
 
 // Status is a program's outcome.
@@ -44,50 +48,51 @@ const (
 	Pass Status = "PASS"
 	Fail Status = "FAIL"
 	Skip Status = "SKIP"
+	// Excluded programs are not for linux/amd64 (a build constraint):
+	// the driver does not run them on such a host either.
+	Excluded Status = "EXCL"
 )
 
-// Result is one program's outcome.
+// Result is one program's outcome in one configuration.
 type Result struct {
 	Test     Test
 	Status   Status
 	Reason   string        // why it failed or was skipped
-	Duration time.Duration // build and boot
+	Duration time.Duration // the boot
+	Build    time.Duration // building the image (the same in every configuration)
 }
 
-// Run builds and boots every test that is not skipped, o.Jobs at a time,
-// and returns the results in the order of tests.
-func Run(ctx context.Context, tests []Test, o Options) ([]Result, error) {
-	if o.Jobs <= 0 {
-		o.Jobs = runtime.NumCPU()
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
-	}
-	if o.Mem == "" {
-		o.Mem = "256M"
-	}
+// GuestDir is where the program's sources (the directory it was built
+// from) lie in the guest, and its working directory, as the driver runs
+// it in a directory holding a copy of its files.
+const GuestDir = "/test"
+
+// Run builds every test that is not skipped into an image, o.Jobs at a
+// time, boots it once per configuration and returns the results of each
+// configuration in the order of tests.
+func Run(ctx context.Context, tests []Test, o Options) ([]ConfigResults, error) {
+	o = o.withDefaults()
 	work, err := os.MkdirTemp("", "gometal-conformance-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(work)
 
-	results := make([]Result, len(tests))
-	var mu sync.Mutex // serializes Progress
-	report := func(r Result) {
-		if o.Progress == nil {
-			return
-		}
+	runs := make([]ConfigResults, len(o.Configs))
+	for c, cfg := range o.Configs {
+		runs[c] = ConfigResults{Config: cfg, Results: make([]Result, len(tests))}
+	}
+	var mu sync.Mutex // serializes Progress and the Elapsed sums
+	record := func(i int, rs []Result) {
 		mu.Lock()
 		defer mu.Unlock()
-		line := fmt.Sprintf("%s %s", r.Status, r.Test.Name)
-		if r.Status != Skip {
-			line += fmt.Sprintf(" (%.1fs)", r.Duration.Seconds())
+		for c, r := range rs {
+			runs[c].Results[i] = r
+			runs[c].Elapsed += r.Duration
+			if o.Progress != nil && (c == 0 || r.Status == Pass || r.Status == Fail) {
+				fmt.Fprintln(o.Progress, progressLine(r, o.Configs[c], len(o.Configs)))
+			}
 		}
-		if r.Reason != "" {
-			line += ": " + r.Reason
-		}
-		fmt.Fprintln(o.Progress, line)
 	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -96,15 +101,13 @@ func Run(ctx context.Context, tests []Test, o Options) ([]Result, error) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				results[i] = runOne(ctx, tests[i], o, work)
-				report(results[i])
+				record(i, runOne(ctx, tests[i], o, work))
 			}
 		}()
 	}
 	for i, t := range tests {
-		if t.Skip != "" {
-			results[i] = Result{Test: t, Status: Skip, Reason: t.Skip}
-			report(results[i])
+		if t.Skip != "" || t.Excluded != "" {
+			record(i, notRun(t, len(o.Configs)))
 			continue
 		}
 		select {
@@ -114,32 +117,98 @@ func Run(ctx context.Context, tests []Test, o Options) ([]Result, error) {
 	}
 	close(jobs)
 	wg.Wait()
-	return results, ctx.Err()
+	return runs, ctx.Err()
 }
 
-// runOne builds t into an image in its own module under work and boots it.
-func runOne(ctx context.Context, t Test, o Options, work string) (r Result) {
+// withDefaults returns o with its zero fields replaced by the defaults.
+func (o Options) withDefaults() Options {
+	if o.Jobs <= 0 {
+		o.Jobs = runtime.NumCPU()
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.Mem == "" {
+		o.Mem = "256M"
+	}
+	if len(o.Configs) == 0 {
+		o.Configs = []Config{{SMP: 1}}
+	}
+	return o
+}
+
+// notRun is the result of a skipped or excluded test in each of n
+// configurations.
+func notRun(t Test, n int) []Result {
+	r := Result{Test: t, Status: Skip, Reason: t.Skip}
+	if t.Skip == "" {
+		r.Status, r.Reason = Excluded, "not for linux/amd64: "+t.Excluded
+	}
+	return slices.Repeat([]Result{r}, n)
+}
+
+// progressLine is one line of progress: status, name, configuration
+// (when there are several), time and reason.
+func progressLine(r Result, cfg Config, n int) string {
+	line := fmt.Sprintf("%s %s", r.Status, r.Test.Name)
+	if r.Status == Pass || r.Status == Fail {
+		if n > 1 {
+			line += " [" + cfg.String() + "]"
+		}
+		line += fmt.Sprintf(" (%.1fs)", r.Duration.Seconds())
+	}
+	if r.Reason != "" {
+		line += ": " + r.Reason
+	}
+	return line
+}
+
+// runOne builds t into an image under work and boots it once per
+// configuration.
+func runOne(ctx context.Context, t Test, o Options, work string) []Result {
 	start := time.Now()
-	r = Result{Test: t, Status: Fail}
-	defer func() { r.Duration = time.Since(start) }()
+	fail := func(reason string) []Result {
+		r := Result{Test: t, Status: Fail, Reason: reason, Build: time.Since(start)}
+		return slices.Repeat([]Result{r}, len(o.Configs))
+	}
 	if ctx.Err() != nil {
-		r.Reason = "not run: " + ctx.Err().Error()
-		return r
+		return fail("not run: " + ctx.Err().Error())
 	}
-	dir := filepath.Join(work, strings.NewReplacer("/", "_", ".go", "").Replace(t.Name))
-	img, err := buildImage(ctx, t, dir)
+	base := strings.NewReplacer("/", "_", ".go", "").Replace(t.Name)
+	dir := filepath.Join(work, base)
+	defer os.RemoveAll(dir)
+	img := filepath.Join(work, base+".img")
+	defer os.Remove(img)
+	defer os.Remove(img + ".cpio")
+	spec, err := buildImage(ctx, t, o.TestDir, dir, img)
 	if err != nil {
-		r.Reason = "build: " + firstLine(err.Error())
-		return r
+		return fail("build: " + firstLine(err.Error()))
 	}
+	built := time.Since(start)
 	mem, raised := memFor(img, o.Mem)
-	res, err := qemu.Run(ctx, qemu.Options{Image: img, Mem: mem, Timeout: o.Timeout, SMP: o.SMP, Append: o.Append})
-	os.RemoveAll(dir)
-	r.Status, r.Reason = judge(t, res, err, o.Timeout)
-	if raised != "" {
-		r.Reason = strings.TrimPrefix(r.Reason+"; "+raised, "; ")
+	var rs []Result
+	for _, cfg := range o.Configs {
+		bootStart := time.Now()
+		res, err := qemu.Run(ctx, qemu.Options{Image: img, Initrd: img + ".cpio", Mem: mem, Timeout: o.Timeout, SMP: cfg.SMP, Append: cmdline(cfg, spec.Args)})
+		r := Result{Test: t, Duration: time.Since(bootStart), Build: built}
+		r.Status, r.Reason = judge(t, res, err, o.Timeout)
+		if raised != "" {
+			r.Reason = strings.TrimPrefix(r.Reason+"; "+raised, "; ")
+		}
+		rs = append(rs, r)
 	}
-	return r
+	return rs
+}
+
+// cmdline is the kernel command line of a boot: the configuration's
+// options, the working directory and, after "--", the program's
+// arguments.
+func cmdline(cfg Config, args []string) string {
+	s := strings.TrimSpace(cfg.Append + " cwd=" + GuestDir)
+	if len(args) > 0 {
+		s += " -- " + strings.Join(args, " ")
+	}
+	return s
 }
 
 // staticHeadroom is the memory a program needs besides its image's static
@@ -191,35 +260,107 @@ func parseMem(s string) (uint64, error) {
 	return n * mult, err
 }
 
-// buildImage copies t into a module of its own in dir (the test files are all
-// package main, side by side) and builds it into an image.
-func buildImage(ctx context.Context, t Test, dir string) (string, error) {
-	src, err := os.ReadFile(t.Path)
+// buildImage lays t's program out in dir as its action requires, builds
+// it into the image img and writes the archive of dir (its files at
+// GuestDir) to img+".cpio", the boot module (an initramfs) it boots with:
+// a boot module rather than an embedded archive, since the go:embed that
+// embeds one needs go 1.16 and runindir modules are older.
+func buildImage(ctx context.Context, t Test, testDir, dir, img string) (buildSpec, error) {
+	spec, err := layout(ctx, t, testDir, dir)
 	if err != nil {
-		return "", err
+		return spec, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+	specs, err := gorootFiles(t, filepath.Dir(testDir))
+	if err != nil {
+		return spec, err
 	}
-	mod := "module gometal.test/conformance\n\ngo " + goVersion() + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644); err != nil {
-		return "", err
+	archive, err := image.FilesArchive(append(specs, spec.Dir+":"+GuestDir))
+	if err != nil {
+		return spec, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, filepath.Base(t.Path)), src, 0o644); err != nil {
-		return "", err
+	if err := os.WriteFile(img+".cpio", archive, 0o644); err != nil {
+		return spec, err
 	}
-	img := filepath.Join(dir, "test.img")
 	var stderr bytes.Buffer
-	_, err = image.Build(ctx, image.BuildOptions{Pkg: ".", Dir: dir, Out: img, Stderr: &stderr})
+	direct, err := stdInternal(spec.Dir)
+	if err != nil {
+		return spec, err
+	}
+	if direct != nil {
+		err = image.BuildDirect(ctx, image.DirectOptions{Files: direct, GCFlags: spec.GCFlags, Out: img, Stderr: &stderr})
+	} else {
+		_, err = image.Build(ctx, image.BuildOptions{
+			Pkg: ".", Dir: spec.Dir, Out: img, GoFlags: spec.GoFlags, Env: spec.Env, Stderr: &stderr,
+		})
+		if files, _ := onePackage(spec.Dir, false); err != nil && refusedByGoBuild(stderr.String()) && files != nil && directFlags(spec) {
+			stderr.Reset()
+			err = image.BuildDirect(ctx, image.DirectOptions{Files: files, GCFlags: spec.GCFlags, Out: img, Stderr: &stderr})
+		}
+	}
 	if err != nil {
 		// The go command's own message (the compiler's) says more.
 		if msg := compilerError(stderr.String()); msg != "" {
-			return "", fmt.Errorf("%s", msg)
+			return spec, fmt.Errorf("%s", msg)
 		}
-		return "", err
+		return spec, err
 	}
-	return img, nil
+	if spec.StrictDups {
+		if l := ownDuplicate(stderr.String()); l != "" {
+			return spec, fmt.Errorf("-strictdups: %s", l)
+		}
+	}
+	return spec, nil
 }
+
+// directFlags reports whether spec's flags can be given to the compiler
+// directly: none, or a dir action's compiler flags only.
+func directFlags(spec buildSpec) bool {
+	return len(spec.GoFlags) == 0 || (len(spec.GoFlags) == 1 && len(spec.GCFlags) > 0)
+}
+
+// gorootReads are the programs that read files of $GOROOT (through
+// runtime.GOROOT()) and the extension of the files they read:
+// winbatch.go checks that every .bat file of the tree has CRLF line
+// endings. Their images carry those files at their host paths (the rest
+// of the tree, hundreds of MB, is not read).
+var gorootReads = map[string]string{"winbatch.go": ".bat"}
+
+// gorootFiles returns the archive specs ("HOST:GUEST", the same path) of
+// the $GOROOT files t reads, skipping what the program skips (pkg,
+// testdata and dot directories).
+func gorootFiles(t Test, goroot string) ([]string, error) {
+	ext, ok := gorootReads[t.Name]
+	if !ok {
+		return nil, nil
+	}
+	var specs []string
+	err := filepath.WalkDir(goroot, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || p == filepath.Join(goroot, "pkg")) {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && filepath.Ext(p) == ext {
+			specs = append(specs, p+":"+p)
+		}
+		return nil
+	})
+	return specs, err
+}
+
+// ownDuplicate returns the first linker warning about a duplicate symbol
+// of the test's own packages (main or test/...), or "".
+func ownDuplicate(stderr string) string {
+	for _, l := range strings.Split(stderr, "\n") {
+		if ownDupSymbol.MatchString(l) {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
+}
+
+var ownDupSymbol = regexp.MustCompile(`duplicate symbol '(main\.|test/|` + dirModule + `\.)`)
 
 // goVersion is the language version of the toolchain, "1.26" for go1.26.8:
 // the test directory's programs are written for it.

@@ -41,3 +41,33 @@ func Select(tests []Test, run *regexp.Regexp, sh Shard) []Test {
 	}
 	return out
 }
+
+// MissingShards returns, for the selections of merged runs ("-shard K/N",
+// as Env.Selection records them), the shards of N that none of them
+// covers, such as "11/12, 12/12", or "" when they cover every shard (or
+// are not shards of one N). Selections without a shard (reruns) are
+// ignored.
+func MissingShards(selections []string) string {
+	seen := map[int]bool{}
+	n := 0
+	for _, s := range selections {
+		_, v, ok := strings.Cut(s, "-shard ")
+		if !ok {
+			continue // a rerun of some programs
+		}
+		v, _, _ = strings.Cut(v, " ")
+		sh, err := ParseShard(v)
+		if err != nil || (n != 0 && sh.N != n) {
+			return ""
+		}
+		n = sh.N
+		seen[sh.K] = true
+	}
+	var missing []string
+	for k := 1; k <= n; k++ {
+		if !seen[k] {
+			missing = append(missing, fmt.Sprintf("%d/%d", k, n))
+		}
+	}
+	return strings.Join(missing, ", ")
+}

@@ -46,6 +46,9 @@ type BuildOptions struct {
 	Files []string
 	// Stderr, if not nil, also receives the go command's standard error.
 	Stderr io.Writer
+	// Env are extra environment variables for every go command the build
+	// runs, such as GOEXPERIMENT=fieldtrack (later ones win).
+	Env []string
 }
 
 // target is what the overlay imports and the linker enters: the real
@@ -112,7 +115,7 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 	}
 	defer os.RemoveAll(tmp)
 
-	g := goRunner{dir: o.Dir}
+	g := goRunner{dir: o.Dir, env: append([]string(nil), o.Env...)}
 	p, err := packageOf(ctx, g, flags.rest, o.Pkg)
 	if err != nil {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)

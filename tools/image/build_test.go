@@ -99,6 +99,7 @@ func TestBuildErrors(t *testing.T) {
 		"two":         {BuildOptions{Pkg: "./...", Out: "x"}, "want one"},
 		"pattern ld":  {BuildOptions{Pkg: "./hello", Out: "x", GoFlags: []string{"-ldflags=all=-s"}}, "package-pattern"},
 		"ldflags arg": {BuildOptions{Pkg: "./hello", Out: "x", GoFlags: []string{"-ldflags"}}, "needs a value"},
+		"env":         {BuildOptions{Pkg: "./hello", Out: "x", Env: []string{"GOEXPERIMENT=bogus"}}, "unknown GOEXPERIMENT bogus"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -141,6 +142,39 @@ func TestBuildGometal(t *testing.T) {
 		entry += ".abi0"
 	}
 	assert.Equal(t, symbolAddr(t, debugOf(t, out), entry), info.Entry)
+}
+
+// TestBuildDirect builds, with the compiler and linker directly, a
+// program that imports an internal package of the standard library (go
+// build refuses it): the image must be bootable, enter at the boot stub
+// and carry the runtime layout the kernel reads.
+func TestBuildDirect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the real kernel")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "main.go")
+	require.NoError(t, os.WriteFile(src, []byte("package main\n\nimport \"internal/runtime/sys\"\n\nfunc main() { println(sys.TrailingZeros64(8)) }\n"), 0o644))
+	out := filepath.Join(dir, "app.elf")
+	require.NoError(t, BuildDirect(context.Background(), DirectOptions{Files: []string{src}, Out: out, GCFlags: []string{"-l"}}))
+	img, err := os.ReadFile(out)
+	require.NoError(t, err)
+	info := mustInspect(t, img)
+	assert.True(t, info.Bootable())
+	entry := EntrySymbol
+	if hasSymbol(t, img, entry+".abi0") {
+		entry += ".abi0"
+	}
+	assert.Equal(t, symbolAddr(t, img, entry), info.Entry)
+	_, err = ReadRuntimeOffsets(out)
+	assert.NoError(t, err, "the DWARF describes the runtime's layout")
+
+	err = BuildDirect(context.Background(), DirectOptions{Out: out})
+	assert.ErrorContains(t, err, "no files")
+	bad := filepath.Join(dir, "bad.go")
+	require.NoError(t, os.WriteFile(bad, []byte("package main\n\nvar x int = \"no\"\n"), 0o644))
+	err = BuildDirect(context.Background(), DirectOptions{Files: []string{bad}, Out: out})
+	assert.ErrorContains(t, err, "cannot use")
 }
 
 func TestFindRoot(t *testing.T) {

@@ -1,0 +1,5 @@
+// run -gcflags=-l extra.go arg1 'two words'
+
+package main
+
+func main() {}

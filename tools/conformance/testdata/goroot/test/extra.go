@@ -1,0 +1,3 @@
+// skip
+
+package main

@@ -1,0 +1,7 @@
+//go:build cgo
+
+// run
+
+package main
+
+func main() {}

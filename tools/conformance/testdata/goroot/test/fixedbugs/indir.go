@@ -1,0 +1,3 @@
+// runindir -goexperiment fieldtrack -gomodversion "1.21" -ldflags -k=main.x
+
+package ignored

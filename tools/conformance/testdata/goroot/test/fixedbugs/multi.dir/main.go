@@ -1,0 +1,9 @@
+package main
+
+import (
+	"fmt"
+
+	"./b"
+)
+
+func main() { fmt.Println(b.G()) }

@@ -1,0 +1,7 @@
+// run
+
+package main
+
+import "os/exec"
+
+func main() { exec.Command("go", "version").Run() }

@@ -1,0 +1,5 @@
+// run -race
+
+package main
+
+func main() {}
