@@ -84,10 +84,11 @@ trapcheck: image
 ## driver runs (every directory it walks, every action that runs a
 ## program) and boot each once per configuration in CONFIGS, print
 ## PASS/FAIL/SKIP for each and write the report to $(CONFORMANCE_MD).
-## RUN='^chan/' and SHARD=1/12 select a part, CONFIGS='4:slice=off' others.
+## RUN='^chan/' and SHARD=1/12 select a part, CONFIGS='4:slice=off' others;
+## STRICT=1 makes a failed program fail the make (CI runs a 24th so).
 conformance: deps cli
 	@mkdir -p build
-	$(GOMETAL) conformance -o $(CONFORMANCE_MD) -timeout $(CONFORMANCE_TIMEOUT) $(if $(RUN),-run '$(RUN)') $(if $(SHARD),-shard $(SHARD)) $(if $(JSON),-json $(JSON)) $(if $(MERGE),-merge $(MERGE)) $(foreach c,$(CONFIGS),-config '$(c)')
+	$(GOMETAL) conformance $(if $(STRICT),-strict) -o $(CONFORMANCE_MD) -timeout $(CONFORMANCE_TIMEOUT) $(if $(RUN),-run '$(RUN)') $(if $(SHARD),-shard $(SHARD)) $(if $(JSON),-json $(JSON)) $(if $(MERGE),-merge $(MERGE)) $(foreach c,$(CONFIGS),-config '$(c)')
 
 ## stdtest: run the standard library's tests of a list of packages with
 ## go test on the host and gometal test in QEMU (-short, one package at a

@@ -140,7 +140,7 @@ func readiness(fd int) uint32 {
 	case fdPipe:
 		return pipeReadiness(descOf(f))
 	case fdUnix:
-		return usocks.Poll(f.socket)
+		return usocks().Poll(f.socket)
 	case fdNetlink:
 		return netlinkReadiness(f.socket)
 	case fdNetCtl:

@@ -28,6 +28,9 @@ func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 	if e := sendfileCheck(in, out); e != 0 {
 		return e
 	}
+	if !unixTables() { // sendfile copies through unixBuf
+		return -_ENOMEM
+	}
 	d := descOf(in)
 	pos := d.off
 	if offAddr != 0 {
@@ -40,16 +43,16 @@ func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 		}
 		pos = int64(v)
 	}
-	n := min(int64(min(count, sendfileMax, uintptr(len(unixBuf)))), max(rootfs.Size(d.ino)-pos, 0))
+	n := min(int64(min(count, sendfileMax, uintptr(len(unixBuf())))), max(rootfs.Size(d.ino)-pos, 0))
 	if n == 0 {
 		return 0
 	}
 	m := fsMem()
-	got, fe := rootfs.Read(&m, d.ino, pos, unixBuf[:n])
+	got, fe := rootfs.Read(&m, d.ino, pos, unixBuf()[:n])
 	if fe != 0 {
 		return errno(fe)
 	}
-	put := kernelWrite(t, out, unixBuf[:got])
+	put := kernelWrite(t, out, unixBuf()[:got])
 	if put <= 0 || put == blocked {
 		return put
 	}
@@ -162,9 +165,9 @@ func tcpKernelWrite(t sched.TID, out *file, b []byte) int64 {
 func unixKernelWrite(t sched.TID, out *file, b []byte) int64 {
 	i := out.socket
 	m := fsMem()
-	n, e := usocks.Send(&m, i, -1, b, 0)
+	n, e := usocks().Send(&m, i, -1, b, 0)
 	fsDone(&m)
-	dest := usocks.Peer(i)
+	dest := usocks().Peer(i)
 	if e == unix.EAGAIN && !out.nonblock && dest >= 0 {
 		return waitKey(t, unixKey(dest))
 	}

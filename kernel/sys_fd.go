@@ -365,7 +365,7 @@ func dupTo(oldfd, newfd int, cloexec bool) int64 {
 		sockets[f.socket].extraFDs++
 	}
 	if f.kind == fdUnix {
-		usocks.Ref(f.socket)
+		usocks().Ref(f.socket)
 	}
 	return int64(newfd)
 }

@@ -327,7 +327,7 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 	if f.kind == fdUnix && (req == unix.SIOCINQ || req == unix.SIOCOUTQ) {
 		n := uint32(0)
 		if req == unix.SIOCINQ {
-			n = uint32(usocks.Buffered(f.socket))
+			n = uint32(usocks().Buffered(f.socket))
 		}
 		if !userWrite32(arg, n) {
 			return -_EFAULT

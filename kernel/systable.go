@@ -676,7 +676,12 @@ func doSocket(_ *percpu, _ sched.TID, a sysArgs) int64 {
 }
 
 // doSocketpair serves socketpair(2). Context: trap, kernel lock held.
-func doSocketpair(*percpu, sched.TID, sysArgs) int64 { return -_EAFNOSUPPORT }
+func doSocketpair(_ *percpu, _ sched.TID, a sysArgs) int64 {
+	if a[0] == unix.AF_INET {
+		return -_EOPNOTSUPP // TCP and UDP sockets come alone
+	}
+	return -_EAFNOSUPPORT
+}
 
 // doBind serves bind(2). Context: trap, kernel lock held.
 func doBind(_ *percpu, t sched.TID, a sysArgs) int64 { return sysBind(t, a.int(0), a[1], a[2]) }

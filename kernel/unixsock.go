@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -15,12 +16,45 @@ import (
 // the socket it sends to. Context (every function here): trap, kernel
 // lock held; none allocates.
 
-var (
-	usocks fs.UnixSockets
-	// unixBuf carries one call's bytes between the program's buffers and
-	// a socket's queue (the kernel lock serialises its users).
-	unixBuf [fs.UnixMaxDgram]byte
-)
+// The socket table and the staging buffer live in frames taken the first
+// time a program needs them (unixTables), not in the image's static data:
+// together about 750 KiB that a program without Unix sockets never pays
+// for (hello's memory floor, issue 16).
+var usocksAddr, unixBufAddr uintptr // 0 until unixTables
+
+// unixTables takes the Unix-domain socket table and the staging buffer
+// from contiguous frames, charged to the commit, unless done already. It
+// reports false when memory is short (the call then fails with ENOMEM).
+// Context: trap, kernel lock held; does not allocate.
+func unixTables() bool {
+	if usocksAddr != 0 {
+		return true
+	}
+	tablePages := (unixTableBytes + mm.PageSize - 1) / mm.PageSize
+	bufPages := (uint64(fs.UnixMaxDgram) + mm.PageSize - 1) / mm.PageSize
+	n := uint64(tablePages) + bufPages
+	if commitLimit != 0 && committed+n*mm.PageSize > commitLimit {
+		return false
+	}
+	pa := frames.AllocContiguous(n)
+	if pa == 0 {
+		return false
+	}
+	committed += n * mm.PageSize
+	usocksAddr = physToVirt(pa)
+	unixBufAddr = usocksAddr + uintptr(tablePages)*mm.PageSize
+	return true
+}
+
+// usocks is the table of Unix-domain sockets; unixTables must have
+// succeeded (every caller holds a Unix socket or has just made sure).
+// Context: trap, kernel lock held.
+func usocks() *fs.UnixSockets { return (*fs.UnixSockets)(ptr(usocksAddr)) }
+
+// unixBuf carries one call's bytes between the program's buffers and a
+// socket's queue or a file (the kernel lock serialises its users).
+// Context: trap, kernel lock held.
+func unixBuf() []byte { return unsafeSlice(unixBufAddr, fs.UnixMaxDgram) }
 
 const unixKeyBase = 0xffff_f200_0000_0000
 
@@ -88,7 +122,7 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 	case unix.SYS_BIND:
 		return unixBind(i, a1, a2)
 	case unix.SYS_LISTEN:
-		e := usocks.Listen(i, int(int32(a1)))
+		e := usocks().Listen(i, int(int32(a1)))
 		unixNotify(i)
 		return errno(e)
 	case unix.SYS_CONNECT:
@@ -98,13 +132,13 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 	case unix.SYS_ACCEPT4:
 		return unixAccept(t, fd, i, a1, a2, int(a3))
 	case unix.SYS_SHUTDOWN:
-		e := usocks.Shutdown(i, int(a1))
+		e := usocks().Shutdown(i, int(a1))
 		unixNotifyAround(i)
 		return errno(e)
 	case unix.SYS_GETSOCKNAME:
-		return writeUnixSockaddr(usocks.Name(i), a1, a2, 2)
+		return writeUnixSockaddr(usocks().Name(i), a1, a2, 2)
 	case unix.SYS_GETPEERNAME:
-		a, e := usocks.PeerName(i)
+		a, e := usocks().PeerName(i)
 		if e != 0 {
 			return errno(e)
 		}
@@ -144,13 +178,16 @@ func unixSocket(typ, proto int) int64 {
 	if e != 0 {
 		return e
 	}
-	i, fe := usocks.New(st)
+	if !unixTables() {
+		return -_ENOMEM
+	}
+	i, fe := usocks().New(st)
 	if fe != 0 {
 		return errno(fe)
 	}
 	fd := allocFD(fdUnix, openFlags(typ))
 	if fd < 0 {
-		usocks.Unref(i)
+		usocks().Unref(i)
 		unixFinishDying()
 		return -_EMFILE
 	}
@@ -165,10 +202,13 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 	if e != 0 {
 		return e
 	}
+	if !unixTables() {
+		return -_ENOMEM
+	}
 	if !userRange(sv, 8, true) {
 		return -_EFAULT
 	}
-	a, b, fe := usocks.Pair(st)
+	a, b, fe := usocks().Pair(st)
 	if fe != 0 {
 		return errno(fe)
 	}
@@ -182,8 +222,8 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 		if fa >= 0 {
 			files[fa] = file{}
 		}
-		usocks.Unref(a)
-		usocks.Unref(b)
+		usocks().Unref(a)
+		usocks().Unref(b)
 		unixFinishDying()
 		return -_EMFILE
 	}
@@ -251,10 +291,10 @@ func unixBind(i int, addr, n uintptr) int64 {
 		return e
 	}
 	if auto {
-		return errno(usocks.Autobind(i))
+		return errno(usocks().Autobind(i))
 	}
 	if a.Abstract() {
-		return errno(usocks.Bind(i, &a, 0))
+		return errno(usocks().Bind(i, &a, 0))
 	}
 	var p fs.Path
 	p.N = copy(p.Buf[:], a.Bytes())
@@ -274,7 +314,7 @@ func unixBind(i int, addr, n uintptr) int64 {
 	}
 	ino, fe := rootfs.Create(&m, found.Dir, found.Name, unix.S_IFSOCK|0o777&^umask, 0)
 	if fe == 0 {
-		if be := usocks.Bind(i, &a, ino); be != 0 {
+		if be := usocks().Bind(i, &a, ino); be != 0 {
 			rootfs.Unlink(&m, found.Dir, found.Name)
 			fe = be
 		} else {

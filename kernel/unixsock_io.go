@@ -34,7 +34,7 @@ func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
 		}
 		ino = found.Ino
 	}
-	j, e := usocks.Lookup(usocks.Type(i), a, ino)
+	j, e := usocks().Lookup(usocks().Type(i), a, ino)
 	return j, errno(e)
 }
 
@@ -43,10 +43,10 @@ func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
 // listener, waiting (or EAGAIN) while the listener's queue is full.
 // Context: trap, kernel lock held; does not allocate.
 func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
-	dgram := usocks.Type(i) == unix.SOCK_DGRAM
+	dgram := usocks().Type(i) == unix.SOCK_DGRAM
 	if dgram && n >= 2 {
 		if fam, ok := userBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
-			usocks.Disconnect(i)
+			usocks().Disconnect(i)
 			unixNotify(i)
 			return 0
 		}
@@ -62,15 +62,15 @@ func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
 	if e != 0 {
 		return e
 	}
-	if usocks.Passcred(i) {
-		usocks.Autobind(i)
+	if usocks().Passcred(i) {
+		usocks().Autobind(i)
 	}
 	if dgram {
-		e := usocks.ConnectDgram(i, j)
+		e := usocks().ConnectDgram(i, j)
 		unixNotify(i)
 		return errno(e)
 	}
-	_, ce := usocks.Connect(i, j)
+	_, ce := usocks().Connect(i, j)
 	if ce == unix.EAGAIN && !files[fd].nonblock {
 		return waitKey(t, unixKey(j))
 	}
@@ -92,7 +92,7 @@ func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 
 	if nfd < 0 {
 		return -_EMFILE
 	}
-	c, e := usocks.Accept(i)
+	c, e := usocks().Accept(i)
 	if e != 0 {
 		files[nfd] = file{}
 		if e == unix.EAGAIN && !files[fd].nonblock {
@@ -102,7 +102,7 @@ func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 
 	}
 	files[nfd].socket = c
 	unixNotify(i)
-	pn, _ := usocks.PeerName(c)
+	pn, _ := usocks().PeerName(c)
 	if r := writeUnixSockaddr(pn, addr, lenAddr, 2); r != 0 {
 		sysClose(nfd)
 		return r
@@ -136,7 +136,7 @@ func unixSend(fd, i int, io *sockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 	if e := io.measure(); e != 0 {
 		return e
 	}
-	typ := usocks.Type(i)
+	typ := usocks().Type(i)
 	to, e := unixSendTarget(i, typ, addr, alen)
 	if e != 0 {
 		return e
@@ -144,8 +144,8 @@ func unixSend(fd, i int, io *sockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 	if typ != unix.SOCK_STREAM && io.total > fs.UnixMaxDgram {
 		return -_EMSGSIZE
 	}
-	if typ == unix.SOCK_DGRAM && usocks.Passcred(i) {
-		usocks.Autobind(i)
+	if typ == unix.SOCK_DGRAM && usocks().Passcred(i) {
+		usocks().Autobind(i)
 	}
 	rights, e := unixTakeRights(ctl, ctlLen)
 	if e != 0 {
@@ -157,7 +157,7 @@ func unixSend(fd, i int, io *sockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 	}
 	dest := to
 	if dest < 0 {
-		dest = usocks.Peer(i)
+		dest = usocks().Peer(i)
 	}
 	if done > 0 || fe == 0 {
 		if dest >= 0 {
@@ -186,7 +186,7 @@ func unixSendTarget(i, typ int, addr, alen uintptr) (int, int64) {
 		return -1, 0
 	}
 	if typ == unix.SOCK_STREAM {
-		if _, e := usocks.PeerName(i); e == 0 {
+		if _, e := usocks().PeerName(i); e == 0 {
 			return -1, -_EISCONN
 		}
 		return -1, -_EOPNOTSUPP
@@ -210,12 +210,12 @@ func unixPut(i, to int, io *sockIO, rights int) (int64, bool, fs.Errno) {
 	var done uintptr
 	used := false
 	for {
-		k, ok := io.gather(done, unixBuf[:min(len(unixBuf), usocks.Room(i))])
+		k, ok := io.gather(done, unixBuf()[:min(len(unixBuf()), usocks().Room(i))])
 		if !ok {
 			return int64(done), used, unix.EFAULT
 		}
 		m := fsMem()
-		n, e := usocks.Send(&m, i, to, unixBuf[:k], rights)
+		n, e := usocks().Send(&m, i, to, unixBuf()[:k], rights)
 		fsDone(&m)
 		if e != 0 {
 			return int64(done), used, e
@@ -223,7 +223,7 @@ func unixPut(i, to int, io *sockIO, rights int) (int64, bool, fs.Errno) {
 		used = used || rights != 0
 		rights = 0
 		done += uintptr(n)
-		if n < k || done >= io.total || usocks.Type(i) != unix.SOCK_STREAM {
+		if n < k || done >= io.total || usocks().Type(i) != unix.SOCK_STREAM {
 			return int64(done), used, 0
 		}
 	}
@@ -279,7 +279,7 @@ func unixRecvCore(fd, i int, io *sockIO, um *fs.UnixMsg) int64 {
 	}
 	peek := io.flags&unix.MSG_PEEK != 0
 	m := fsMem()
-	e := usocks.Recv(&m, i, unixBuf[:min(io.total, uintptr(len(unixBuf)))], peek, um)
+	e := usocks().Recv(&m, i, unixBuf()[:min(io.total, uintptr(len(unixBuf())))], peek, um)
 	if e == unix.EAGAIN && !unixNonblocking(fd, io) {
 		return waitKey(io.t, unixKey(i))
 	}
@@ -289,13 +289,13 @@ func unixRecvCore(fd, i int, io *sockIO, um *fs.UnixMsg) int64 {
 	if !peek {
 		unixNotifyAround(i)
 	}
-	if !io.scatter(unixBuf[:um.N]) {
+	if !io.scatter(unixBuf()[:um.N]) {
 		if um.Rights != 0 {
 			unixDropRights(um.Rights)
 		}
 		return -_EFAULT
 	}
-	if io.flags&unix.MSG_TRUNC != 0 && usocks.Type(i) != unix.SOCK_STREAM {
+	if io.flags&unix.MSG_TRUNC != 0 && usocks().Type(i) != unix.SOCK_STREAM {
 		return int64(um.Full)
 	}
 	return int64(um.N)
@@ -339,7 +339,7 @@ func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 		mflags |= unix.MSG_TRUNC
 	}
 	used := uintptr(0)
-	if usocks.Passcred(i) && (um.N > 0 || um.Full > 0 || usocks.Type(i) != unix.SOCK_STREAM) {
+	if usocks().Passcred(i) && (um.N > 0 || um.Full > 0 || usocks().Type(i) != unix.SOCK_STREAM) {
 		if used = unixPutCreds(uintptr(ctl), uintptr(ctlLen)); used == 0 {
 			mflags |= unix.MSG_CTRUNC
 		}

@@ -66,11 +66,11 @@ func unixFailRights(k int, e int64) (int, int64) {
 func unixAddRights(k int, fds []byte) (int, int64) {
 	for off := 0; off+4 <= len(fds); off += 4 {
 		if k == 0 {
-			if k = usocks.NewRights(); k == 0 {
+			if k = usocks().NewRights(); k == 0 {
 				return 0, -int64(unix.ETOOMANYREFS)
 			}
 		}
-		set := usocks.Rights(k)
+		set := usocks().Rights(k)
 		if set.N == fs.MaxUnixRights {
 			return k, -_EINVAL
 		}
@@ -85,7 +85,7 @@ func unixAddRights(k int, fds []byte) (int, int64) {
 		switch {
 		case f.kind == fdUnix:
 			r.Idx = int32(f.socket)
-			usocks.Ref(f.socket)
+			usocks().Ref(f.socket)
 		case hasDesc(f.kind):
 			r.Idx = f.desc
 			descs[f.desc].refs++
@@ -102,11 +102,11 @@ func unixAddRights(k int, fds []byte) (int, int64) {
 // Sockets left with no reference are closed by unixFinishDying.
 // Context: trap, kernel lock held; does not allocate.
 func unixReleaseRights(k int) {
-	set := usocks.Rights(k)
+	set := usocks().Rights(k)
 	for _, r := range set.Items[:set.N] {
 		unixReleaseOne(r)
 	}
-	usocks.FreeRights(k)
+	usocks().FreeRights(k)
 }
 
 // unixDropRights releases rights set k and closes what lost its last
@@ -122,7 +122,7 @@ func unixDropRights(k int) {
 // bytes used and whether some were dropped (MSG_CTRUNC).
 // Context: trap, kernel lock held; does not allocate.
 func unixPutRights(k int, ctl, n uintptr, cloexec bool) (uintptr, bool) {
-	set := usocks.Rights(k)
+	set := usocks().Rights(k)
 	fit := 0
 	if ctl != 0 && n > cmsgHdrSize {
 		fit = int(min((n-cmsgHdrSize)/4, fs.MaxUnixRights))
@@ -141,7 +141,7 @@ func unixPutRights(k int, ctl, n uintptr, cloexec bool) (uintptr, bool) {
 	for _, r := range set.Items[got:set.N] {
 		unixReleaseOne(r)
 	}
-	usocks.FreeRights(k)
+	usocks().FreeRights(k)
 	unixFinishDying()
 	if got == 0 {
 		return 0, trunc
@@ -187,7 +187,7 @@ func unixPutCreds(ctl, n uintptr) uintptr {
 func unixReleaseOne(r fs.Right) {
 	switch {
 	case r.Kind == fdUnix:
-		usocks.Unref(int(r.Idx))
+		usocks().Unref(int(r.Idx))
 	case hasDesc(r.Kind):
 		f := file{kind: r.Kind, desc: r.Idx}
 		closeDesc(&f)
@@ -220,7 +220,7 @@ func unixInstall(r fs.Right, cloexec bool) int {
 // unixRelease is the close of a descriptor of Unix socket i.
 // Context: trap, kernel lock held; does not allocate.
 func unixRelease(i int) {
-	usocks.Unref(i)
+	usocks().Unref(i)
 	unixFinishDying()
 }
 
@@ -229,15 +229,15 @@ func unixRelease(i int) {
 // one), then the socket goes and its peer is told.
 // Context: trap, kernel lock held; does not allocate.
 func unixFinishDying() {
-	for j := usocks.Dying(); j >= 0; j = usocks.Dying() {
-		for k := usocks.QueuedRights(j); k != 0; k = usocks.QueuedRights(j) {
+	for j := usocks().Dying(); j >= 0; j = usocks().Dying() {
+		for k := usocks().QueuedRights(j); k != 0; k = usocks().QueuedRights(j) {
 			unixReleaseRights(k)
 		}
-		for e := usocks.PopEmbryo(j); e >= 0; e = usocks.PopEmbryo(j) {
-			usocks.Unref(e)
+		for e := usocks().PopEmbryo(j); e >= 0; e = usocks().PopEmbryo(j) {
+			usocks().Unref(e)
 		}
 		m := fsMem()
-		peer, ino := usocks.Close(&m, j)
+		peer, ino := usocks().Close(&m, j)
 		if ino != 0 {
 			rootfs.Drop(&m, ino)
 		}
@@ -267,7 +267,7 @@ func unixNotify(i int) {
 func unixNotifyAround(i int) {
 	unixNotify(i)
 	for j := range fs.MaxUnixSockets {
-		if j != i && (usocks.ConnectedTo(i, j) || usocks.Peer(i) == j) {
+		if j != i && (usocks().ConnectedTo(i, j) || usocks().Peer(i) == j) {
 			unixNotify(j)
 		}
 	}
@@ -299,11 +299,11 @@ func unixSetsockopt(i, level, name int, val, n uintptr) int64 {
 	}
 	switch name {
 	case unix.SO_PASSCRED:
-		usocks.SetPasscred(i, v != 0)
+		usocks().SetPasscred(i, v != 0)
 	case unix.SO_SNDBUF, unix.SO_SNDBUFFORCE:
-		usocks.SetBuf(i, true, int(int32(v)))
+		usocks().SetBuf(i, true, int(int32(v)))
 	case unix.SO_RCVBUF, unix.SO_RCVBUFFORCE:
-		usocks.SetBuf(i, false, int(int32(v)))
+		usocks().SetBuf(i, false, int(int32(v)))
 	}
 	return 0
 }
@@ -319,28 +319,28 @@ func unixGetsockopt(i, level, name int, val, lenAddr uintptr) int64 {
 	var v uint32
 	switch name {
 	case unix.SO_TYPE:
-		v = uint32(usocks.Type(i))
+		v = uint32(usocks().Type(i))
 	case unix.SO_DOMAIN:
 		v = unix.AF_UNIX
 	case unix.SO_PROTOCOL, unix.SO_REUSEADDR, unix.SO_KEEPALIVE, unix.SO_BROADCAST:
 	case unix.SO_ACCEPTCONN:
-		if usocks.Listening(i) {
+		if usocks().Listening(i) {
 			v = 1
 		}
 	case unix.SO_ERROR:
-		v = uint32(usocks.TakeError(i))
+		v = uint32(usocks().TakeError(i))
 	case unix.SO_SNDBUF:
-		v = uint32(usocks.Buf(i, true))
+		v = uint32(usocks().Buf(i, true))
 	case unix.SO_RCVBUF:
-		v = uint32(usocks.Buf(i, false))
+		v = uint32(usocks().Buf(i, false))
 	case unix.SO_PASSCRED:
-		if usocks.Passcred(i) {
+		if usocks().Passcred(i) {
 			v = 1
 		}
 	case unix.SO_PEERCRED:
 		size = 12 // struct ucred: this program (pid 1) as root; nobody without a peer
 		pid, id := uint32(1), uint32(0)
-		if _, e := usocks.PeerName(i); e != 0 && !usocks.Listening(i) {
+		if _, e := usocks().PeerName(i); e != 0 && !usocks().Listening(i) {
 			pid, id = 0, 65534
 		}
 		binary.LittleEndian.PutUint32(b[0:], pid)

@@ -1,6 +1,10 @@
 package kernel
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/gometal/gometal/kernel/fs"
+)
 
 type unsafePointer = unsafe.Pointer
 
@@ -11,6 +15,9 @@ func unsafeSlice(addr, n uintptr) []byte {
 
 // ptrOf returns the address of a kernel variable as a pointer.
 func ptrOf(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }
+
+// unixTableBytes is the size of the Unix-domain socket table.
+const unixTableBytes = uint64(unsafe.Sizeof(fs.UnixSockets{}))
 
 // Offsets in the signal frame.
 const (

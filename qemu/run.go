@@ -176,6 +176,10 @@ func splitFirmware(console []byte) (firmware, kernel []byte) {
 	return console[:i], console[i:]
 }
 
+// maxDebugExitStatus is the largest program status the debug-exit port
+// carries (drivers/debugexit.MaxProgramStatus); larger ones arrive as it.
+const maxDebugExitStatus = 126
+
 // decide sets r.ExitCode and returns Run's error.
 func (r *Result) decide(ctx, runCtx context.Context, ps *os.ProcessState, waitErr error, o Options, stderr string) error {
 	tail := lastLines(r.Console, consoleTail)
@@ -185,6 +189,13 @@ func (r *Result) decide(ctx, runCtx context.Context, ps *os.ProcessState, waitEr
 		err = fmt.Errorf("%w: %s", ErrQEMU, strings.TrimSpace(stderr))
 	case ps != nil && ps.Exited():
 		r.ExitCode, err = DecodeStatus(ps.ExitCode())
+		if err == nil && r.ExitCode == maxDebugExitStatus {
+			// Statuses 127 to 255 (a death by signal: 128+N) are clamped
+			// to 126 on the debug-exit port; the record has the exact one.
+			if code, panicked, ok := ParseStatusRecord(r.KernelLog); ok && !panicked && code > maxDebugExitStatus {
+				r.ExitCode = code
+			}
+		}
 		if errors.Is(err, ErrQEMU) && stderr != "" {
 			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr))
 		}

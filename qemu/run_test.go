@@ -39,6 +39,18 @@ func TestRunExitStatus(t *testing.T) {
 		{name: "exit 3", spec: fakeSpec{Status: 7}, code: 3},
 		{name: "exit 126", spec: fakeSpec{Status: 253}, code: 126},
 		{
+			name: "exit 131 from the status record", code: 131,
+			spec: fakeSpec{Status: 253, Console: "[gometal] exit status 131 does not fit the debug-exit protocol: reporting 126\n[gometal] exit status 131\n"},
+		},
+		{
+			name: "exit 126 with its record", code: 126,
+			spec: fakeSpec{Status: 253, Console: "[gometal] exit status 126\n"},
+		},
+		{
+			name: "a record below 126 does not override", code: 126,
+			spec: fakeSpec{Status: 253, Console: "[gometal] exit status 3\n"},
+		},
+		{
 			name: "exit 0 with a QEMU warning",
 			spec: fakeSpec{Status: 1, Stderr: "qemu-system-x86_64: warning: TCG doesn't support requested feature\n"},
 			code: 0,

@@ -19,7 +19,7 @@ import (
 
 func init() {
 	commands["conformance"] = &command{
-		usage: "conformance [-list] [-run REGEXP] [-shard K/N] [-config CPUS[:OPTIONS]]... [-j N] [-timeout D] [-mem SIZE] [-o FILE.md] [-json FILE] [-merge FILES]",
+		usage: "conformance [-list] [-strict] [-run REGEXP] [-shard K/N] [-config CPUS[:OPTIONS]]... [-j N] [-timeout D] [-mem SIZE] [-o FILE.md] [-json FILE] [-merge FILES]",
 		help: `Conformance builds the programs of $GOROOT/test that the Go test driver
 (cmd/internal/testdir) runs, in every directory it walks and with every
 action that runs a program (run with its flags and arguments, runoutput,
@@ -28,9 +28,10 @@ boots each in QEMU once per configuration and compares its output and exit
 status with what the driver expects. It prints PASS, FAIL, SKIP (starts
 other programs, needs cgo) or EXCL (not for linux/amd64) with a reason for
 each, then the totals, and exits 0 once the run is complete (failures are
-results, not errors).
+results, not errors), or with -strict 1 when a program failed (CI).
 
 Flags:
+  -strict       exit 1 when a program fails
   -run REGEXP   only programs whose name (such as fixedbugs/bug248.go) matches
   -shard K/N    only the K-th of N interleaved parts of the selection
   -config C     boot every program with C: CPUS or CPUS:KERNEL OPTIONS,
@@ -57,6 +58,7 @@ func runConformance(ctx context.Context, std stdio, args []string) (int, error) 
 	mem := fs.String("mem", "256M", "")
 	out := fs.String("o", "", "")
 	list := fs.Bool("list", false, "")
+	strict := fs.Bool("strict", false, "")
 	jsonOut := fs.String("json", "", "")
 	merge := fs.String("merge", "", "")
 	var configs []conformance.Config
@@ -142,10 +144,28 @@ func runConformance(ctx context.Context, std stdio, args []string) (int, error) 
 			return exitFailure, err
 		}
 	}
-	if *out == "" {
-		return exitOK, nil
+	if *out != "" {
+		if err := writeConformance(*out, runs, env); err != nil {
+			return exitFailure, err
+		}
 	}
-	return exitOK, writeConformance(*out, runs, env)
+	if n := failures(runs); *strict && n > 0 {
+		return exitFailure, fmt.Errorf("%d program boots failed", n)
+	}
+	return exitOK, nil
+}
+
+// failures counts the failed results of every configuration.
+func failures(runs []conformance.ConfigResults) int {
+	n := 0
+	for _, r := range runs {
+		for _, res := range r.Results {
+			if res.Status == conformance.Fail {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // mergeConformance reports the JSON records of earlier runs together.

@@ -12,7 +12,7 @@ import (
 
 func init() {
 	commands["test"] = &command{
-		usage: "test [go test flags] [packages] [--smp N] [--mem SIZE] [--net NETDEV] [--timeout D] [--qemu BINARY] [-- TEST ARGS...]",
+		usage: "test [go test flags] [packages] [--smp N] [--mem SIZE] [--net NETDEV] [--timeout D] [--gdb[=PORT]] [--qemu BINARY] [-- TEST ARGS...]",
 		help: `Test tests packages as "go test" does, each test binary booted as a
 gometal image in QEMU: "./...", import paths, standard-library packages
 and packages in the module cache, from any directory. Without packages it
@@ -46,10 +46,14 @@ gometal's flags:
   --timeout D      QEMU's wall-clock limit per package, two dashes (one
                    dash is go test's -timeout); default: -timeout plus
                    1m, so 11m; 10m with -timeout 0
+  --gdb[=PORT]     boot each package's guest paused with QEMU's gdb stub on
+                   PORT (default 1234), one package at a time, and print
+                   the gdb command that attaches (docs/debugging.md); no
+                   time limit unless --timeout is given
   --qemu BINARY    the QEMU binary
 
-A test does not run in its package's directory yet: the guest has
-neither a working directory nor the package's files (testdata). Kernel log lines stay off the
+A test runs in its package's directory, with the package's files and
+testdata, as under go test (docs/files.md). Kernel log lines stay off the
 output; a package whose image does not build, boot or finish in time
 fails with the reason and the last console lines.`,
 		run: runTest,

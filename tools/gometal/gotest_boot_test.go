@@ -58,6 +58,25 @@ func TestGotestFakeQEMU(t *testing.T) {
 	assert.True(t, bytes.HasPrefix(mod, []byte("070701")), "the module starts with the cpio archive")
 }
 
+// TestGotestGDB checks gometal test --gdb: the guest starts paused with
+// the gdb stub on the port, and the attach command is printed.
+func TestGotestGDB(t *testing.T) {
+	needImages(t)
+	bin, argsFile := fakeQEMU(t, "printf '[gometal] booting\\r\\nPASS\\n'\nexit 1")
+	code, out, errOut := call(t, "", "test", "--qemu", bin, "--gdb=4321", "./testdata/gotest/pass")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Regexp(t, `^ok  \t`+gotestData+`pass\t`, out)
+	assert.Contains(t, errOut, "-ex 'target remote :4321'")
+	assert.Contains(t, errOut, gotestData+"pass: the machine is paused")
+	lines := strings.Split(string(mustRead(t, argsFile)), "\n")
+	assert.Contains(t, lines, "-S")
+	assert.Contains(t, lines, "tcp:127.0.0.1:4321")
+
+	code, _, errOut = call(t, "", "test", "--qemu", bin, "--gdb=0", "./testdata/gotest/pass")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "a port from 1 to 65535")
+}
+
 // TestGotestFakeQEMUTimeout checks the report of a guest that never ends.
 func TestGotestFakeQEMUTimeout(t *testing.T) {
 	needImages(t)

@@ -87,6 +87,8 @@ func (c *testConfig) qemuTimeout() time.Duration {
 	switch {
 	case c.boot.timeout > 0:
 		return c.boot.timeout
+	case c.boot.gdbPort != 0:
+		return qemu.NoTimeout // a debugging session takes as long as it takes
 	case c.testTimeout > 0:
 		return c.testTimeout + testKillMargin
 	}
@@ -182,6 +184,17 @@ func (c *testConfig) addFlag(f testFlagArg, a string, next func() (string, error
 		v, err := next()
 		c.testFlags = append(c.testFlags, "-test."+f.name+"="+v)
 		return err
+	case f.name == "gdb" && f.dashes == 2:
+		var g gdbFlag
+		v := "true"
+		if f.hasValue {
+			v = f.value
+		}
+		if err := g.Set(v); err != nil {
+			return usagef("%s: %v", a, err)
+		}
+		c.boot.gdbPort = int(g)
+		return nil
 	case f.name == "timeout" && f.dashes == 2:
 		return c.durationFlag(a, next, &c.boot.timeout)
 	case f.name == "timeout":
@@ -287,6 +300,9 @@ func (c *testConfig) intFlag(a string, next func() (string, error), n *int) erro
 func (c *testConfig) check() error {
 	if c.parallel < 1 {
 		return usagef("-p %d: want at least 1", c.parallel)
+	}
+	if c.boot.gdbPort != 0 {
+		c.parallel = 1 // one guest at a time waits for gdb on the port
 	}
 	if c.out != "" && !c.compileOnly {
 		return usagef("-o needs -c (gometal test -c -o IMAGE PKG writes the test image)")

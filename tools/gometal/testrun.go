@@ -179,11 +179,17 @@ func (t *pkgTest) runGuest(ctx context.Context, kopts []string, w io.Writer) (*q
 	if args == nil {
 		args = []string{}
 	}
+	var extra []string
+	if port := t.c.boot.gdbPort; port != 0 {
+		extra = []string{"-S", "-gdb", fmt.Sprintf("tcp:127.0.0.1:%d", port)}
+		t.sec.stderr().Write([]byte(fmt.Sprintf("gometal: %s: the machine is paused before its first instruction; QEMU's gdb stub listens on 127.0.0.1:%d. Attach with:\n\n    %s\n\n",
+			t.pkg.ImportPath, port, gdbCommand(t.img, port))))
+	}
 	start := time.Now()
 	res, err := qemu.Run(ctx, qemu.Options{
 		Image: t.img, SMP: t.c.boot.smp, Mem: t.c.boot.mem, Net: t.c.boot.net, QEMU: t.c.boot.qemu,
 		Append: cmdline, Timeout: t.c.qemuTimeout(), Console: stream, Initrd: t.img + ".init.cpio",
-		ProgramArgs: args,
+		ProgramArgs: args, Extra: extra,
 	})
 	stream.Close()
 	return res, time.Since(start), err
