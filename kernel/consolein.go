@@ -182,7 +182,7 @@ func consoleInputArrived() {
 // sendProcessSignal directs sig at the program, as a terminal's signal
 // characters do: the first thread that does not block it gets it.
 func sendProcessSignal(sig int) {
-	sysKill(1, -1, sig)
+	sysKill(noThread, 1, -1, sig)
 }
 
 // consoleReadable reports whether a read of fd 0 would not wait.

@@ -54,7 +54,7 @@ func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 		// An exiting thread never returns to the program, and a bind or
 		// listen waiting for the network stack is not interruptible (on
 		// Linux they do not block): the signal waits for the call's end.
-		if th.wait != waitExit && th.wait != waitStack && th.wait != waitOpen {
+		if interruptible(th.wait) {
 			wake(t, -_EINTR)
 		}
 	case threadRunning:
@@ -232,7 +232,7 @@ const keepRegs = blocked
 // sysKill implements kill (pid), tkill and tgkill (tid).
 // Context: trap (a system call, or a console signal character through
 // sendProcessSignal), kernel lock held; does not allocate.
-func sysKill(pid, tid, sig int) int64 {
+func sysKill(caller sched.TID, pid, tid, sig int) int64 {
 	if sig < 0 || sig > nsig {
 		return -_EINVAL
 	}
@@ -241,16 +241,7 @@ func sysKill(pid, tid, sig int) int64 {
 	}
 	processDirected := tid < 0
 	if processDirected {
-		// Process-directed: the first thread that does not block it.
-		for i := range threads {
-			if tstate(sched.TID(i)) != threadFree && (sig == 0 || threads[i].sigmask&sigbit(sig) == 0) {
-				tid = int(linuxTID(sched.TID(i)))
-				break
-			}
-		}
-		if tid < 0 {
-			tid = 1
-		}
+		tid = processSignalTarget(caller, sig)
 	}
 	t := sched.TID(tid - 1)
 	if tid < 1 || tid > sched.MaxThreads || tstate(t) == threadFree {
@@ -278,4 +269,47 @@ func signalName(sig int) string {
 		return signalNames[sig]
 	}
 	return "a signal"
+}
+
+// processSignalTarget picks the thread (its Linux TID) that takes a
+// process-directed signal, as Linux's complete_signal prefers: the calling
+// thread (caller, noThread from an interrupt) if it does not block sig,
+// else the first thread that does not block it and can take it now (not
+// in a wait a signal cannot interrupt), else the first that does not
+// block it, else the first thread. Context: trap, kernel lock held; does
+// not allocate.
+func processSignalTarget(caller sched.TID, sig int) int {
+	if caller != noThread && takesSignal(caller, sig) {
+		return int(linuxTID(caller))
+	}
+	first := 1
+	found := false
+	for i := range threads {
+		t := sched.TID(i)
+		if !takesSignal(t, sig) {
+			continue
+		}
+		if tstate(t) != threadBlocked || interruptible(threads[t].wait) {
+			return int(linuxTID(t))
+		}
+		if !found {
+			first, found = int(linuxTID(t)), true
+		}
+	}
+	return first
+}
+
+// takesSignal reports whether thread t exists and does not block sig (0:
+// any thread exists). Context: trap; does not allocate.
+func takesSignal(t sched.TID, sig int) bool {
+	return tstate(t) != threadFree && (sig == 0 || threads[t].sigmask&sigbit(sig) == 0)
+}
+
+// interruptible reports whether a signal ends a wait for why with EINTR.
+// An exiting thread never returns to the program, and a bind or listen
+// waiting for the network stack or a FIFO open is not interrupted (on
+// Linux the first do not block; the signal waits for the call's end).
+// Context: trap; does not allocate.
+func interruptible(why uint8) bool {
+	return why != waitExit && why != waitStack && why != waitOpen
 }

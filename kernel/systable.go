@@ -639,15 +639,15 @@ func doRtSigreturn(_ *percpu, t sched.TID, _ sysArgs) int64 { return sysRtSigret
 func doSigaltstack(_ *percpu, t sched.TID, a sysArgs) int64 { return sysSigaltstack(t, a[0], a[1]) }
 
 // doKill serves kill(2). Context: trap, kernel lock held.
-func doKill(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysKill(a.i32(0), -1, a.i32(1)) }
+func doKill(_ *percpu, t sched.TID, a sysArgs) int64 { return sysKill(t, a.i32(0), -1, a.i32(1)) }
 
 // doTgkill serves tgkill(2). Context: trap, kernel lock held.
-func doTgkill(_ *percpu, _ sched.TID, a sysArgs) int64 {
-	return sysKill(a.i32(0), a.i32(1), a.i32(2))
+func doTgkill(_ *percpu, t sched.TID, a sysArgs) int64 {
+	return sysKill(t, a.i32(0), a.i32(1), a.i32(2))
 }
 
 // doTkill serves tkill(2). Context: trap, kernel lock held.
-func doTkill(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysKill(0, a.i32(0), a.i32(1)) }
+func doTkill(_ *percpu, t sched.TID, a sysArgs) int64 { return sysKill(t, 0, a.i32(0), a.i32(1)) }
 
 // doEpollCreate serves epoll_create(2). Context: trap, kernel lock held.
 func doEpollCreate(_ *percpu, _ sched.TID, a sysArgs) int64 {
