@@ -259,7 +259,6 @@ type layoutEvidence struct {
 	ticked    int  // times a P's schedtick was seen to advance
 	clear     int  // times g.preempt read 0 with no request pending
 	matched   int  // the runtime's own preemption requests that found g.preempt set
-	missed    int  // ... that found it clear (a race with the goroutine's own handling, or a wrong offset)
 	trusted   bool // every field confirmed: the kernel may write
 }
 
@@ -289,10 +288,8 @@ func (e *layoutEvidence) verdict() (why string, confirmed bool) {
 		return "m.p never led to a running P", false
 	case e.owned >= tickPatience && e.ticked == 0:
 		return "p.schedtick never advanced", false
-	case e.running >= tickPatience && e.clear == 0:
+	case e.running >= layoutPatience && e.clear == 0:
 		return "g.preempt never read 0", false
-	case e.missed >= layoutConfirmations && e.missed > e.matched:
-		return "g.preempt read 0 during the runtime's own preemption requests", false
 	}
 	n := layoutConfirmations
 	return "", e.good > e.bad && e.running >= n && e.owned >= n && e.ticked >= n && e.clear >= n && e.matched >= n
@@ -361,12 +358,8 @@ func noteSIGURG(t sched.TID) {
 	th := &threads[t]
 	v, kind, why := readG(th, th.regs.RSP)
 	if kind == viewUser && v.sg == stackPreempt && v.pPreempt == 1 {
-		// The goroutine may be stopped between the runtime's clearing of
-		// g.preempt and of stackguard0 as it handles the request itself:
-		// one miss is a race, misses that outnumber the matches are a
-		// wrong offset (verdict).
 		if v.preempt != 1 {
-			layout.missed++
+			kind, why = viewFailed, "g.preempt read 0 during the runtime's own preemption request"
 		} else {
 			layout.matched++
 		}
