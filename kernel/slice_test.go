@@ -187,7 +187,8 @@ func TestLayoutVerdict(t *testing.T) {
 		{"status never running", func(e *layoutEvidence) { e.curg, e.running, e.owned, e.clear = 64, 0, 0, 0 }, "g.atomicstatus never read _Grunning"},
 		{"P never running", func(e *layoutEvidence) { e.running, e.owned = 64, 0 }, "m.p never led to a running P"},
 		{"tick never advanced", func(e *layoutEvidence) { e.running, e.owned, e.ticked = 256, 256, 0 }, "p.schedtick never advanced"},
-		{"g.preempt never clear", func(e *layoutEvidence) { e.running, e.clear = 64, 0 }, "g.preempt never read 0"},
+		{"g.preempt never clear", func(e *layoutEvidence) { e.running, e.clear = 256, 0 }, "g.preempt never read 0"},
+		{"g.preempt clear during requests", func(e *layoutEvidence) { e.running, e.clear, e.missed, e.matched = 64, 5, 3, 1 }, "g.preempt read 0 during the runtime's own preemption requests"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := confirmed
