@@ -137,6 +137,7 @@ func readBootInfo() {
 	cmdline.Parse(bootInfo.Cmdline[:bootInfo.CmdlineLen])
 	logQuiet = cmdline.Flag("quiet")
 	conTTY = cmdline.Flag("tty")
+	nmiPanic = cmdline.Flag("unknown_nmi_panic")
 	setupScreen() // before the first log line
 	var l logLine
 	bootingLine(&l)

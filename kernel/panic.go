@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/drivers/debugexit"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/sched"
 )
 
 var exceptionNames = [32]string{
@@ -57,6 +58,8 @@ func kernelPanic(reason string, f *TrapFrame) {
 	if f != nil {
 		printFrame(f)
 	}
+	printStopped(c)
+	printThreads()
 	logs("=== END KERNEL PANIC ===")
 	statusRecord(0, true)
 	stop(debugexit.KernelPanic)
@@ -210,4 +213,57 @@ func mapped(addr uintptr) bool {
 	}
 	_, _, ok := kpt.Lookup(addr)
 	return ok
+}
+
+// printStopped adds to a kernel panic report where the NMI stopped each
+// other CPU and which CPU holds the kernel lock: "stopped: cpu 2 rip 0x...
+// ring 3" and "lock: held by cpu 1". Context: any (kernelPanic), the
+// other CPUs stopped; does not allocate.
+func printStopped(c *percpu) {
+	for i := 0; i < onlineCPUs; i++ {
+		o := &cpus[i]
+		if o == c || !o.stopped || o.stoppedAt == 0 {
+			continue
+		}
+		var l logLine
+		l.s("stopped: cpu ").u(uint64(i)).s(" rip ").x(o.stoppedAt).s(" ring ").u(o.stoppedCS & 3).print()
+	}
+	if owner := kernelLock.owner.Load(); kernelLock.held.Load() != 0 && owner > 0 {
+		var l logLine
+		l.s("lock: held by cpu ").u(uint64(owner - 1)).print()
+	}
+}
+
+// waitNames names the thread waits in a kernel panic report.
+var waitNames = [...]string{waitNone: "-", waitFutex: "futex", waitSleep: "sleep", waitEpoll: "epoll",
+	waitRead: "console-read", waitExit: "exit-drain", waitStack: "network-stack", waitOpen: "fifo-open"}
+
+// printThreads adds the program's threads to a kernel panic report, one
+// line each: "thread: tid 3 blocked futex cpu 1 rip 0x... signals
+// pending 0x0 blocked 0x0". rip is where the thread last left ring 3
+// (for a running thread, as of its last entry into the kernel).
+// Context: any (kernelPanic), the other CPUs stopped; does not allocate.
+func printThreads() {
+	for i := range threads {
+		t := sched.TID(i)
+		st := tstate(t)
+		if st == threadFree {
+			continue
+		}
+		th := &threads[i]
+		var l logLine
+		l.s("thread: tid ").u(uint64(linuxTID(t))).s(" ")
+		if int(st) < len(threadStateNames) {
+			l.s(threadStateNames[st])
+		} else {
+			l.u(uint64(st))
+		}
+		l.s(" ")
+		if st == threadBlocked && int(th.wait) < len(waitNames) {
+			l.s(waitNames[th.wait])
+		} else {
+			l.s("-")
+		}
+		l.s(" cpu ").u(uint64(sch.Threads[t].CPU)).s(" rip ").x(th.regs.RIP).s(" signals pending ").x(th.pending).s(" blocked ").x(th.sigmask).print()
+	}
 }

@@ -66,6 +66,8 @@ type percpu struct {
 	istTop  [3]uintptr // tops of the double-fault, NMI and machine-check stacks (TSS IST1-3)
 	nmis    uint64     // NMIs taken (logged and ignored)
 	stopped bool       // halted for another CPU's kernel panic
+	// Where the kernel panic's NMI stopped it (rip 0: elsewhere).
+	stoppedAt, stoppedCS uint64
 
 	// Goroutine time slices (slice.go; their state is sliceCPUs[id]).
 	slicesRequested, slicesTaken uint64

@@ -233,6 +233,12 @@ func exceptionAction(v uint64, fromUser bool) trapAction {
 	return actPanic
 }
 
+// nmiPanic is the kernel option unknown_nmi_panic (as on Linux): an NMI
+// that no kernel code asked for ends in a kernel panic report, which lists
+// where every CPU and thread was. The QEMU runner sets it and injects an
+// NMI when a run's time limit expires, so a hung guest says where it hangs.
+var nmiPanic bool
+
 // noteNMI logs an NMI on c and lets the interrupted code continue. It runs
 // on the NMI's own IST stack, without the kernel lock. A CPU that takes
 // one while another CPU reports a kernel panic stops here for good (see
@@ -240,7 +246,11 @@ func exceptionAction(v uint64, fromUser bool) trapAction {
 // allocate.
 func noteNMI(c *percpu, f *TrapFrame) {
 	if panicOwner.Load() != 0 {
+		c.stoppedAt, c.stoppedCS = f.RIP, f.CS
 		stopForPanic(c) // kernelPanic's NMI: stop here
+	}
+	if nmiPanic {
+		kernelPanic("NMI with unknown_nmi_panic (a stall report: the host's time limit for the run expired)", f)
 	}
 	c.nmis++
 	var l logLine

@@ -86,6 +86,10 @@ type Options struct {
 	Net string
 	// Extra holds more QEMU arguments, appended last.
 	Extra []string
+	// NoStallReport leaves out the stall report a run asks the kernel for
+	// when its time limit expires (stall.go): no QMP socket, no
+	// unknown_nmi_panic option, so an NMI the caller injects is ignored.
+	NoStallReport bool
 	// Timeout bounds the whole run; 0 means 60s, NoTimeout (any negative
 	// value) no limit (a server). It is enforced: QEMU and its process
 	// group are killed when it expires.

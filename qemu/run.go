@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -75,11 +76,25 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.Initrd = initrd
 	}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	if o.Timeout > 0 {
-		runCtx, cancel = context.WithTimeout(ctx, o.Timeout)
+	stall, err := o.stallReport()
+	if err != nil {
+		return nil, fmt.Errorf("qemu: %w", err)
 	}
+	defer stall.remove()
+	o = stall.options(o)
+
+	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	exited := make(chan struct{}) // closed once QEMU has exited
+	var timedOut atomic.Bool
+	if o.Timeout > 0 {
+		timer := time.AfterFunc(o.Timeout, func() {
+			timedOut.Store(true)
+			stall.request(exited)
+			cancel()
+		})
+		defer timer.Stop()
+	}
 	cmd := exec.CommandContext(runCtx, bin, o.Args()...)
 	var console, stderr bytes.Buffer
 	cmd.Stdout = &console
@@ -120,6 +135,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		con.start(o.Stdin)
 	}
 	waitErr := cmd.Wait()
+	close(exited)
 	if con != nil {
 		con.finish()
 	}
@@ -135,7 +151,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.PanicReport, res.Panic = ParsePanic(res.Console)
 	res.Exports, res.ExportErr = ParseExports(res.KernelLog)
-	err = res.decide(ctx, runCtx, cmd.ProcessState, waitErr, o, stderr.String())
+	err = res.decide(ctx, timedOut.Load(), cmd.ProcessState, waitErr, o, stderr.String())
 	return res, err
 }
 
@@ -181,10 +197,19 @@ func splitFirmware(console []byte) (firmware, kernel []byte) {
 const maxDebugExitStatus = 126
 
 // decide sets r.ExitCode and returns Run's error.
-func (r *Result) decide(ctx, runCtx context.Context, ps *os.ProcessState, waitErr error, o Options, stderr string) error {
+func (r *Result) decide(ctx context.Context, timedOut bool, ps *os.ProcessState, waitErr error, o Options, stderr string) error {
 	tail := lastLines(r.Console, consoleTail)
 	var err error
 	switch {
+	case timedOut && r.Panic:
+		// The kernel answered the stall request (stall.go): a report of
+		// where each CPU and thread was, not a kernel bug of its own.
+		r.Panic = false
+		err = fmt.Errorf("%w: guest gave no exit status within %v, QEMU killed after the kernel's stall report:\n%s\nlast console lines before it:\n%s",
+			ErrTimeout, o.Timeout, r.PanicReport, lastLines(beforeReport(r.Console), consoleTail))
+	case timedOut:
+		err = fmt.Errorf("%w: guest gave no exit status within %v, QEMU killed; last console lines:\n%s",
+			ErrTimeout, o.Timeout, tail)
 	case ps != nil && ps.Exited() && ps.ExitCode() == 1 && qemuFailed(stderr):
 		err = fmt.Errorf("%w: %s", ErrQEMU, strings.TrimSpace(stderr))
 	case ps != nil && ps.Exited():
@@ -210,9 +235,6 @@ func (r *Result) decide(ctx, runCtx context.Context, ps *os.ProcessState, waitEr
 		}
 	case ctx.Err() != nil:
 		err = fmt.Errorf("%w (QEMU killed after %v)", ctx.Err(), r.Duration.Round(time.Millisecond))
-	case runCtx.Err() != nil:
-		err = fmt.Errorf("%w: guest gave no exit status within %v, QEMU killed; last console lines:\n%s",
-			ErrTimeout, o.Timeout, tail)
 	default:
 		err = fmt.Errorf("%w: %v: %s", ErrQEMU, waitErr, strings.TrimSpace(stderr))
 	}

@@ -155,8 +155,16 @@ func TestRunPassesArgs(t *testing.T) {
 	require.NoError(t, err)
 	var args []string
 	require.NoError(t, json.Unmarshal(data, &args))
-	assert.Equal(t, o.Args(), args)
-	assert.Subset(t, args, []string{"-no-reboot", "-nodefaults", "isa-debug-exit,iobase=0xf4,iosize=0x04", "A=b -- x", image})
+	// The run adds the stall report's QMP socket and kernel option
+	// (stall.go) to what Args gives.
+	assert.Subset(t, args, []string{"-no-reboot", "-nodefaults", "isa-debug-exit,iobase=0xf4,iosize=0x04", "unknown_nmi_panic A=b -- x", "-qmp", image})
+	o.NoStallReport = true
+	_, err = qemu.Run(context.Background(), o)
+	require.NoError(t, err)
+	data, err = os.ReadFile(argsFile)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &args))
+	assert.Equal(t, o.Args(), args, "without the stall report, exactly Args")
 }
 
 func TestRunTimeout(t *testing.T) {

@@ -117,7 +117,7 @@ func TestNMIIgnored(t *testing.T) {
 	_, err = image.Build(t.Context(), image.BuildOptions{Pkg: "./qemu/testdata/threads", Out: img, Dir: mustRoot(t)})
 	require.NoError(t, err)
 	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: 1, Append: "-- spin", Timeout: 90 * time.Second,
-		Extra: []string{"-monitor", "unix:" + sock + ",server=on,wait=off"}})
+		Extra: []string{"-monitor", "unix:" + sock + ",server=on,wait=off"}, NoStallReport: true})
 	close(stop)
 	<-done
 	require.NoError(t, err)

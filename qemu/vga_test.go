@@ -1,11 +1,8 @@
 package qemu_test
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,54 +64,12 @@ func TestVGAMirror(t *testing.T) {
 // qmpPmemsave saves size bytes of guest physical memory at addr to file
 // through QEMU's QMP socket.
 func qmpPmemsave(sock string, addr, size int, file string) error {
-	return qmpRun(sock, fmt.Sprintf(`{"execute":"pmemsave","arguments":{"val":%d,"size":%d,"filename":%q}}`, addr, size, file))
+	return qemu.QMPCommand(sock, fmt.Sprintf(`{"execute":"pmemsave","arguments":{"val":%d,"size":%d,"filename":%q}}`, addr, size, file))
 }
 
 // qmpScreendump saves the display as a PPM file through QEMU's QMP socket.
 func qmpScreendump(sock, file string) error {
-	return qmpRun(sock, fmt.Sprintf(`{"execute":"screendump","arguments":{"filename":%q}}`, file))
-}
-
-// qmpRun sends cmd through QEMU's QMP socket and waits for its answer.
-func qmpRun(sock, cmd string) error {
-	c, err := net.DialTimeout("unix", sock, 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(c)
-	reply := func() error {
-		for {
-			line, err := r.ReadBytes('\n')
-			if err != nil {
-				return err
-			}
-			var m map[string]any
-			if err := json.Unmarshal(line, &m); err != nil {
-				return err
-			}
-			if _, ok := m["event"]; ok {
-				continue
-			}
-			if e, ok := m["error"]; ok {
-				return fmt.Errorf("qmp: %v", e)
-			}
-			return nil
-		}
-	}
-	if err := reply(); err != nil { // the greeting
-		return err
-	}
-	for _, cmd := range []string{`{"execute":"qmp_capabilities"}`, cmd} {
-		if _, err := io.WriteString(c, cmd+"\n"); err != nil {
-			return err
-		}
-		if err := reply(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return qemu.QMPCommand(sock, fmt.Sprintf(`{"execute":"screendump","arguments":{"filename":%q}}`, file))
 }
 
 // TestFramebufferConsole boots the shell from a GRUB ISO under OVMF (UEFI,

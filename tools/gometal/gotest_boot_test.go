@@ -48,7 +48,7 @@ func TestGotestFakeQEMU(t *testing.T) {
 	lines := strings.Split(string(args), "\n")
 	root, err := filepath.Abs("testdata/gotest/pass")
 	require.NoError(t, err)
-	assert.Contains(t, lines, "cwd="+root, "the test runs in its package's directory")
+	assert.Contains(t, lines, "unknown_nmi_panic cwd="+root, "the test runs in its package's directory")
 	assert.Contains(t, lines, "-initrd", "the test image comes along as /init")
 	mod, err := os.ReadFile(module)
 	require.NoError(t, err)

@@ -34,7 +34,22 @@ type Report struct {
 	// Bare is true for a report body given without its markers, as
 	// qemu.Result.PanicReport holds it.
 	Bare bool
+	// State is the report's lines about the rest of the machine, in
+	// order: where the other CPUs stopped ("stopped: cpu 1 rip 0x...
+	// ring 3"), the kernel lock's holder ("lock: ..."), and each thread
+	// ("thread: tid 1 blocked futex cpu 0 rip 0x...").
+	State []StateLine
 }
+
+// StateLine is one line of a report's machine state: its key ("stopped",
+// "lock" or "thread"), the rest of the line, and the rip it names, if any.
+type StateLine struct {
+	Key, Text string
+	RIP       uint64
+}
+
+// stateKeys are the keys of machine-state lines.
+var stateKeys = map[string]bool{"stopped": true, "lock": true, "thread": true}
 
 // RIP returns the faulting instruction pointer and whether the report had it.
 func (r *Report) RIP() (uint64, bool) {
@@ -88,6 +103,10 @@ func newReport() *Report {
 func (r *Report) parseLine(line string) {
 	key, rest, ok := strings.Cut(line, ":")
 	if !ok {
+		return
+	}
+	if k := strings.TrimSpace(key); stateKeys[k] {
+		r.State = append(r.State, parseState(k, strings.TrimSpace(rest)))
 		return
 	}
 	switch strings.TrimSpace(key) {
@@ -146,4 +165,19 @@ func (r *Report) parseCode(s string) {
 		r.Code = append(r.Code, byte(v))
 		r.Known = append(r.Known, true)
 	}
+}
+
+// parseState reads a machine-state line: the number after the word "rip",
+// if there is one, is its rip.
+func parseState(key, text string) StateLine {
+	l := StateLine{Key: key, Text: text}
+	f := strings.Fields(text)
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "rip" {
+			if v, err := strconv.ParseUint(f[i+1], 0, 64); err == nil {
+				l.RIP = v
+			}
+		}
+	}
+	return l
 }

@@ -92,3 +92,27 @@ func FuzzParseReports(f *testing.F) {
 		_, _ = ParseReports(strings.NewReader(s))
 	})
 }
+
+// TestParseReportState: the machine-state lines of a report (other CPUs,
+// the lock holder, threads) are kept in order with their rips, and their
+// numbers do not leak into the trap's registers (a thread's rip is not
+// the report's rip).
+func TestParseReportState(t *testing.T) {
+	log := strings.Replace(sampleLog, "[gometal] === END KERNEL PANIC ===\r\n",
+		"[gometal] stopped: cpu 1 rip 0x00000000002d2302 ring 0\r\n"+
+			"[gometal] lock: held by cpu 1\r\n"+
+			"[gometal] thread: tid 1 running - cpu 0 rip 0x0000000000335315 signals pending 0x0 blocked 0x0\r\n"+
+			"[gometal] === END KERNEL PANIC ===\r\n", 1)
+	rs, err := ParseReports(strings.NewReader(log))
+	require.NoError(t, err)
+	require.Len(t, rs, 1)
+	r := rs[0]
+	rip, _ := r.RIP()
+	assert.EqualValues(t, 0x212345, rip, "the trap's rip")
+	assert.EqualValues(t, 3, r.Regs["cpu"])
+	assert.Equal(t, []StateLine{
+		{Key: "stopped", Text: "cpu 1 rip 0x00000000002d2302 ring 0", RIP: 0x2d2302},
+		{Key: "lock", Text: "held by cpu 1"},
+		{Key: "thread", Text: "tid 1 running - cpu 0 rip 0x0000000000335315 signals pending 0x0 blocked 0x0", RIP: 0x335315},
+	}, r.State)
+}

@@ -73,6 +73,7 @@ func (im *Image) WriteReport(w io.Writer, r *Report) {
 	}
 	im.writeCode(w, r, rip, ok)
 	im.writeStack(w, r)
+	im.writeState(w, r)
 }
 
 // writeTrap prints the trap's cpu, vector, error code and fault address.
@@ -177,4 +178,20 @@ func orUnknown(s string) string {
 		return "(no reason given)"
 	}
 	return s
+}
+
+// writeState prints the report's machine-state lines, each rip with the
+// function and line it lies in.
+func (im *Image) writeState(w io.Writer, r *Report) {
+	if len(r.State) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nother CPUs and the program's threads:")
+	for _, l := range r.State {
+		fmt.Fprintf(w, "  %s: %s", l.Key, l.Text)
+		if l.RIP != 0 {
+			fmt.Fprintf(w, "  %s", im.describe(l.RIP))
+		}
+		fmt.Fprintln(w)
+	}
 }

@@ -12,6 +12,8 @@
 //     compute.
 //   - spin: compute for 2 s, then sleep for 2 s (the NMI test interrupts
 //     both).
+//   - hang: open a FIFO that no one ever writes to, which waits forever
+//     (the stall-report test stops it at its time limit).
 package main
 
 import (
@@ -50,6 +52,10 @@ func main() {
 		}
 		time.Sleep(2 * time.Second)
 		fmt.Println("threads spin: ok")
+	case "hang":
+		fmt.Println("threads hang: start")
+		hangForever()
+		fmt.Println("threads hang: the FIFO opened")
 	default:
 		fmt.Println("unknown check", os.Args[1])
 		os.Exit(2)
@@ -177,4 +183,19 @@ func munmapCheck() {
 	close(stop)
 	wg.Wait()
 	fmt.Println("threads munmap: ok")
+}
+
+// hangForever opens a FIFO for reading with no writer: the open waits
+// for one, for good.
+func hangForever() {
+	if err := unix.Mkfifo("/tmp/hang", 0o600); err != nil {
+		fmt.Println("mkfifo:", err)
+		return
+	}
+	f, err := os.Open("/tmp/hang")
+	if err != nil {
+		fmt.Println("open:", err)
+		return
+	}
+	f.Close()
 }
