@@ -1,14 +1,19 @@
 package qemu_test
 
 import (
+	"bytes"
+	"debug/elf"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gometal/gometal/qemu"
 	"github.com/gometal/gometal/tools/image"
+	"github.com/gometal/gometal/tools/symbolize"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -96,4 +101,48 @@ func splitKstate(out string) kstateOutput {
 		}
 	}
 	return o
+}
+
+// TestKernelStateTableMissing boots an image whose kernel-state table is
+// empty, as an image the image build did not fill would be: without the
+// table the kernel cannot tell its variables from the program's, so it
+// fails closed, with a kernel panic report that says why, before the
+// program runs.
+func TestKernelStateTableMissing(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "hello.img")
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/hello", Out: img, Dir: mustRoot(t)})
+	require.NoError(t, err)
+	data, err := os.ReadFile(img)
+	require.NoError(t, err)
+	off := fileOffset(t, img, data, image.KernelStateSymbol)
+	clear(data[off+8 : off+24]) // the count and the check word
+	require.NoError(t, os.WriteFile(img, data, 0o755))
+
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Timeout: 60 * time.Second})
+	require.ErrorIs(t, err, qemu.ErrKernelPanic)
+	require.NotNil(t, res)
+	assert.Contains(t, string(res.KernelLog), "kernel-state table: the image build did not fill it")
+	assert.Contains(t, res.PanicReport, "no kernel-state table")
+	assert.NotContains(t, string(res.Output), "hello, world")
+}
+
+// fileOffset returns where the variable sym of the image at path (data)
+// lies in the file, from the symbol table of its debug file.
+func fileOffset(t *testing.T, path string, data []byte, sym string) int {
+	dbg, err := elf.Open(symbolize.DebugFile(path))
+	require.NoError(t, err)
+	defer dbg.Close()
+	syms, err := dbg.Symbols()
+	require.NoError(t, err)
+	i := slices.IndexFunc(syms, func(s elf.Symbol) bool { return s.Name == sym })
+	require.GreaterOrEqual(t, i, 0, "no %s", sym)
+	f, err := elf.NewFile(bytes.NewReader(data))
+	require.NoError(t, err)
+	for _, p := range f.Progs {
+		if a := syms[i].Value; p.Type == elf.PT_LOAD && a >= p.Vaddr && a+syms[i].Size <= p.Vaddr+p.Filesz {
+			return int(p.Off + a - p.Vaddr)
+		}
+	}
+	t.Fatalf("%s is not in the file", sym)
+	return 0
 }
