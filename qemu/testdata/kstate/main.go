@@ -254,6 +254,10 @@ func own(pr, pw int) {
 	ownWord = 7
 	_, _, e = syscall.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&ownWord)), futexWait|futexPrivate, 8, 0, 0, 0)
 	fmt.Println("own futex(WAIT, wrong value):", errName(e))
+	// A kernel address: EFAULT on Linux; gometal's kernel keeps its own
+	// wait keys up there (the pipe waiters' at 0xffff_f000_0000_0000).
+	_, _, e = syscall.Syscall6(unix.SYS_FUTEX, 0xffff_f000_0000_0000, futexWake|futexPrivate, 1, 0, 0, 0)
+	fmt.Println("own futex(WAKE, a kernel address):", errName(e))
 }
 
 // stillWorks checks the kernel after the calls: goroutines on all CPUs,
