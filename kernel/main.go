@@ -44,6 +44,7 @@ func kmain() {
 	checkCPU()                                 // required features; RDRAND and HWCAP for later
 	setupCPU(&cpus[0], bootISTTops())          // GDT, TSS, IDT, SSE, SYSCALL MSRs
 	setupMemory(&bootInfo)                     // frame allocator, final page table, direct map
+	checkKernelState()                         // the image build's table of kernel variables, which system calls refuse
 	setupFramebuffer()                         // the console's mirror on a UEFI framebuffer, if GRUB passed one
 	readACPI()                                 // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
 	setupInterrupts()                          // legacy PIC masked, local APIC on

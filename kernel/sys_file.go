@@ -396,6 +396,9 @@ func rwv(t sched.TID, fd int, iov uintptr, cnt int, write bool) int64 {
 	if cnt < 0 || cnt > maxIovecs {
 		return -_EINVAL
 	}
+	if iovecsKernelState(iov, cnt, !write) {
+		return -_EFAULT
+	}
 	var total int64
 	for k := range cnt {
 		base, ok1 := userRead64(iov + uintptr(k)*16)

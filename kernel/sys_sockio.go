@@ -60,9 +60,9 @@ func (io *sockIO) measure() int64 {
 	}
 	io.total = 0
 	for k := range io.pieces() {
-		_, n, ok := io.piece(k)
-		if !ok {
-			return -_EFAULT
+		base, n, ok := io.piece(k)
+		if !ok || (n != 0 && isKernelState(base, n, false)) {
+			return -_EFAULT // as Linux, a kernel-state buffer fails before a byte moves
 		}
 		io.total += n
 		if int64(io.total) < 0 {

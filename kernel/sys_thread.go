@@ -93,6 +93,9 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 		if addr%4 != 0 {
 			return -_EINVAL
 		}
+		if addr > userTop-4 || isKernelState(addr, 4, true) {
+			return -_EFAULT // as Linux: a kernel address (the kernel's own wait keys live up there)
+		}
 		return int64(futexWake(addr, int(int32(val))))
 	}
 	return -_ENOSYS

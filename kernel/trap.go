@@ -145,8 +145,8 @@ func fastTrap(c *percpu, f *TrapFrame) bool {
 		switch f.AX {
 		case unix.SYS_CLOCK_GETTIME:
 			tp := uintptr(f.SI)
-			if tp%8 != 0 || !presentWritable(tp) || !presentWritable(tp+8) {
-				return false // fault it in under the lock
+			if tp%8 != 0 || !presentWritable(tp) || !presentWritable(tp+8) || isKernelState(tp, 16, true) {
+				return false // fault it in (or refuse it: EFAULT) under the lock
 			}
 			if int32(f.DI) == unix.CLOCK_PROCESS_CPUTIME_ID {
 				return false // it reads every CPU's running thread: under the lock

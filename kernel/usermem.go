@@ -60,10 +60,11 @@ func pteFlags(prot uint8) uint64 {
 }
 
 // presentWritable reports whether the user page holding addr is mapped
-// writable right now, without faulting anything in. Context: trap, no lock
-// needed (page-table pages are never freed).
+// writable right now, without faulting anything in, and the byte at addr
+// is not kernel state (kstate.go). Context: trap, no lock needed
+// (page-table pages are never freed, the kernel-state table never changes).
 func presentWritable(addr uintptr) bool {
-	if addr < 0x1000 || addr >= userTop {
+	if addr < 0x1000 || addr >= userTop || isKernelState(addr, 1, true) {
 		return false
 	}
 	_, flags, ok := kpt.Lookup(addr)
@@ -72,13 +73,15 @@ func presentWritable(addr uintptr) bool {
 
 // userRange checks that the program may access [addr, addr+n) (writing if
 // write is set) and faults in every page of it, so the kernel can then use
-// the memory directly. Context: trap; does not allocate.
+// the memory directly. Memory the program may touch itself but that holds
+// the kernel's variables (kstate.go) fails the check. Context: trap; does
+// not allocate.
 func userRange(addr, n uintptr, write bool) bool {
 	if n == 0 {
 		return true
 	}
 	end := addr + n
-	if end < addr || end > userTop || addr < 0x1000 {
+	if end < addr || end > userTop || addr < 0x1000 || isKernelState(addr, n, write) {
 		return false
 	}
 	for p := addr &^ (mm.PageSize - 1); p < end; p += mm.PageSize {

@@ -73,7 +73,9 @@ var gometal = target{kernelPkg: KernelPackage, entry: EntrySymbol, archive: Embe
 // temporary go.work uses. With o.Files the overlay also adds the archive of
 // FilesArchive (FilesArchiveFile) and embeds it (FilesOverlaySource); a bad
 // spec fails before anything is built.
-// The linked ELF is then patched with PatchBoot for o.Boot.
+// The linked ELF is then patched with PatchBoot for o.Boot and gets the
+// kernel's tables: the kernel-state table (WriteKernelState) and the
+// runtime's layout (docs/slices.md).
 func Build(ctx context.Context, o BuildOptions) (size int64, err error) {
 	return build(ctx, o, gometal)
 }
@@ -161,6 +163,9 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
 	if t.kernelPkg == KernelPackage {
+		if err := WriteKernelState(out); err != nil {
+			return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
+		}
 		warn := o.Stderr
 		if warn == nil {
 			warn = os.Stderr

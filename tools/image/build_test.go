@@ -142,12 +142,13 @@ func TestBuildGometal(t *testing.T) {
 		entry += ".abi0"
 	}
 	assert.Equal(t, symbolAddr(t, debugOf(t, out), entry), info.Entry)
+	checkKernelState(t, out)
 }
 
 // TestBuildDirect builds, with the compiler and linker directly, a
 // program that imports an internal package of the standard library (go
 // build refuses it): the image must be bootable, enter at the boot stub
-// and carry the runtime layout the kernel reads.
+// and carry the runtime layout and the kernel-state table the kernel reads.
 func TestBuildDirect(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the real kernel")
@@ -168,6 +169,7 @@ func TestBuildDirect(t *testing.T) {
 	assert.Equal(t, symbolAddr(t, img, entry), info.Entry)
 	_, err = ReadRuntimeOffsets(out)
 	assert.NoError(t, err, "the DWARF describes the runtime's layout")
+	checkKernelState(t, out)
 
 	err = BuildDirect(context.Background(), DirectOptions{Out: out})
 	assert.ErrorContains(t, err, "no files")

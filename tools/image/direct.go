@@ -67,6 +67,9 @@ func BuildDirect(ctx context.Context, o DirectOptions) error {
 	if err := PatchBoot(o.Out, BootBoth); err != nil {
 		return err
 	}
+	if err := WriteKernelState(o.Out); err != nil {
+		return err
+	}
 	warn := o.Stderr
 	if warn == nil {
 		warn = os.Stderr

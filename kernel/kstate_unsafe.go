@@ -1,0 +1,6 @@
+package kernel
+
+import "unsafe"
+
+// ptrOfKernelState returns the address of kernelState.
+func ptrOfKernelState() unsafe.Pointer { return unsafe.Pointer(&kernelState) }
