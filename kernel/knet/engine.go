@@ -64,7 +64,7 @@ func newEngine(st *stack.Stack, addr, dns [4]byte, link nicInfo) (*engine, error
 		events: make(chan []abi.NetEvent), kick: make(chan struct{}, 1),
 		ready: map[uint32]bool{}, exitReq: make(chan chan bool),
 	}
-	io := abi.NetIO{Local: abi.Addr4{IP: addr}, Remote: abi.Addr4{IP: dns}}
+	io := abi.NetIO{Local: abi.Addr{IP: mapped(addr)}, Remote: abi.Addr{IP: mapped(dns)}}
 	if link.present {
 		io.Flags = abi.IoNIC
 		for k := range min(len(link.mac), 6) {
