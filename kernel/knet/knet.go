@@ -52,7 +52,8 @@ func start(cfg config) error {
 	})
 	sack := tcpip.TCPSACKEnabled(true)
 	st.SetTransportProtocolOption(tcp.ProtocolNumber, &sack)
-	if err := st.CreateNIC(loopbackID, loopback.New()); err != nil {
+	lo := loopback.New()
+	if err := st.CreateNICWithOptions(loopbackID, lo, stack.NICOptions{QDisc: newDirectQDisc(lo)}); err != nil {
 		return errorf("loopback: %v", err)
 	}
 	if err := addAddress(st, loopbackID, tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4([4]byte{127, 0, 0, 1}), PrefixLen: 8}); err != nil {

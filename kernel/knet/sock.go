@@ -1,7 +1,6 @@
 package knet
 
 import (
-	"bytes"
 	"syscall"
 	"time"
 	"unsafe"
@@ -298,7 +297,8 @@ func (e *engine) streamTx(s *sock) {
 			}
 			data, scratch = e.buf[:io.Len], true
 		}
-		n, err := s.ep.Write(bytes.NewReader(data), tcpip.WriteOptions{})
+		e.rd.Reset(data)
+		n, err := s.ep.Write(&e.rd, tcpip.WriteOptions{})
 		if scratch {
 			s.tx = append(s.tx[:0], data[n:]...) // keep what the endpoint did not take
 		} else {
@@ -319,11 +319,10 @@ func (e *engine) streamTx(s *sock) {
 func (e *engine) streamRx(s *sock) {
 	for !s.rxMore {
 		if len(s.rx) == 0 && !s.rxEOF {
-			w := sliceWriter{b: e.buf[:0]}
-			_, err := s.ep.Read(&tcpip.LimitedWriter{W: &w, N: int64(len(e.buf))}, tcpip.ReadOptions{})
+			_, err := s.ep.Read(e.sink(), tcpip.ReadOptions{})
 			switch err.(type) {
 			case nil:
-				s.rx = w.b
+				s.rx = e.sw.b
 			case *tcpip.ErrWouldBlock:
 				return
 			case *tcpip.ErrClosedForReceive:
@@ -354,6 +353,15 @@ func (e *engine) streamRx(s *sock) {
 	}
 }
 
+// sink returns the writer an endpoint's Read fills: the scratch buffer,
+// emptied, through e.sw and e.lw, which live in the engine so that a read
+// allocates nothing.
+func (e *engine) sink() *tcpip.LimitedWriter {
+	e.sw.b = e.buf[:0]
+	e.lw = tcpip.LimitedWriter{W: &e.sw, N: int64(len(e.buf))}
+	return &e.lw
+}
+
 // sliceWriter appends into a fixed slice (LimitedWriter bounds it).
 type sliceWriter struct{ b []byte }
 
@@ -375,10 +383,11 @@ func (e *engine) dgramTx(s *sock) {
 		if !e.bind(s, io.Local) {
 			return
 		}
-		to := s.fullAddr(io.Remote)
+		e.to = s.fullAddr(io.Remote)
 		// An error loses the datagram, as a full queue does on Linux: UDP
 		// is unreliable.
-		s.ep.Write(bytes.NewReader(e.buf[:io.Len]), tcpip.WriteOptions{To: &to})
+		e.rd.Reset(e.buf[:io.Len])
+		s.ep.Write(&e.rd, tcpip.WriteOptions{To: &e.to})
 	}
 }
 
@@ -386,12 +395,11 @@ func (e *engine) dgramTx(s *sock) {
 // drops them there, counted).
 func (e *engine) dgramRx(s *sock) {
 	for {
-		w := sliceWriter{b: e.buf[:0]}
-		res, err := s.ep.Read(&tcpip.LimitedWriter{W: &w, N: int64(len(e.buf))}, tcpip.ReadOptions{NeedRemoteAddr: true})
+		res, err := s.ep.Read(e.sink(), tcpip.ReadOptions{NeedRemoteAddr: true})
 		if err != nil {
 			return
 		}
-		io := abi.NetIO{Sock: s.slot, Gen: s.gen, Buf: bufAddr(w.b), Len: uint64(len(w.b)), Remote: fromFull(res.RemoteAddr)}
+		io := abi.NetIO{Sock: s.slot, Gen: s.gen, Buf: bufAddr(e.sw.b), Len: uint64(len(e.sw.b)), Remote: fromFull(res.RemoteAddr)}
 		if e.ioctl(abi.NetCtlPushRx, &io) != nil {
 			return
 		}
