@@ -310,6 +310,20 @@ func connectTarget(family uint8, a sockAddr) sockAddr {
 	return a
 }
 
+// sourceFor is the local address a packet to dst leaves from: the
+// loopback address of its family for a loopback destination (or when
+// there is no interface address), else the interface's.
+// Context: trap, kernel lock held; does not allocate.
+func sourceFor(dst sockAddr) [16]byte {
+	if !dst.is4() {
+		return loopback6
+	}
+	if dst.v4()[0] == 127 || ifaceAddr == [4]byte{} {
+		return v4Mapped([4]byte{127, 0, 0, 1})
+	}
+	return v4Mapped(ifaceAddr)
+}
+
 // connectDone wakes a thread blocked in connect on socket i, if any, with
 // the outcome. Context: trap, kernel lock held.
 func connectDone(i int) {
@@ -336,6 +350,9 @@ func dgramConnect(i int, addr, n uintptr) int64 {
 	if n >= 2 {
 		if fam, ok := userBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
 			s.remote = sockAddr{}
+			if !s.bound {
+				s.local.ip = [16]byte{} // the address connect picked goes with it, as on Linux
+			}
 			s.state = abi.SockOpen
 			sockChanged(i)
 			return 0
@@ -345,10 +362,17 @@ func dgramConnect(i int, addr, n uintptr) int64 {
 	if e != 0 {
 		return e
 	}
+	a = connectTarget(s.family, a)
+	if !a.is4() && a.ip != loopback6 {
+		return -int64(unix.ENETUNREACH) // IPv6 reaches ::1 alone
+	}
 	if !autobind(i) {
 		return -int64(unix.EADDRNOTAVAIL)
 	}
-	s.remote = connectTarget(s.family, a)
+	if s.local.unspecified() {
+		s.local.ip = sourceFor(a) // as Linux: connect picks the source address
+	}
+	s.remote = a
 	s.state = abi.SockConnected
 	sockChanged(i)
 	return 0

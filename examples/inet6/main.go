@@ -143,10 +143,14 @@ func dualStack() {
 	ln, err := net.Listen("tcp", ":0")
 	check("listen tcp", err)
 	defer ln.Close()
+	accepted := make(chan string, 2)
 	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			fmt.Println("net: accepted from", ipOf(c.RemoteAddr()))
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- ipOf(c.RemoteAddr())
 			c.Close()
 		}
 	}()
@@ -154,10 +158,7 @@ func dualStack() {
 		host := map[string]string{"tcp4": "127.0.0.1", "tcp6": "::1"}[nw]
 		c, err := net.Dial(nw, net.JoinHostPort(host, fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)))
 		check("dial", err)
-		fmt.Printf("net: %s dial to the wildcard listener: local %s\n", nw, ipOf(c.LocalAddr()))
-		if nw == "tcp4" {
-			time.Sleep(100 * time.Millisecond) // the accept line first
-		}
+		fmt.Printf("net: %s dial to the wildcard listener: local %s, accepted from %s\n", nw, ipOf(c.LocalAddr()), <-accepted)
 		c.Close()
 	}
 }
@@ -316,6 +317,15 @@ func rawICMP() {
 	check("dial ip4:tcp", err)
 	fmt.Println("raw tcp remote:", d.RemoteAddr(), "local:", d.LocalAddr())
 	d.Close()
+	u, err := net.Dial("udp6", "[::]:9")
+	check("dial udp6", err)
+	fmt.Println("connected udp6 to :: local:", ipOf(u.LocalAddr()), "remote:", ipOf(u.RemoteAddr()))
+	u.Close()
+	u4 := socket(unix.AF_INET6, unix.SOCK_DGRAM, 0)
+	defer unix.Close(u4)
+	errno("connect udp6 to ::ffff:127.0.0.2", unix.Connect(u4, sockaddr6("::ffff:127.0.0.2", 9)))
+	sa, _ = unix.Getsockname(u4)
+	fmt.Println("its local address:", describe(sa))
 }
 
 // checksum is the Internet checksum of b.
