@@ -10,8 +10,8 @@ import (
 // IPv4-mapped form (::ffff:a.b.c.d), which is also how an AF_INET6 socket
 // that is not IPV6_V6ONLY sees IPv4 peers (man 7 ipv6). The functions here
 // are pure: the system calls read and write the program's memory around
-// them. Context (every function): any, kernel lock held when called from a
-// trap; none allocates.
+// them. Context (every function): trap, kernel lock held (or a host test);
+// none allocates.
 
 const (
 	sockaddrInSize  = 16 // struct sockaddr_in
@@ -25,11 +25,13 @@ type sockAddr struct {
 }
 
 // v4Mapped returns the IPv4-mapped form of ip.
+// Context: trap, kernel lock held; does not allocate.
 func v4Mapped(ip [4]byte) [16]byte {
 	return [16]byte{10: 0xff, 11: 0xff, 12: ip[0], 13: ip[1], 14: ip[2], 15: ip[3]}
 }
 
 // is4 reports whether a is an IPv4 address (in IPv4-mapped form).
+// Context: trap, kernel lock held; does not allocate.
 func (a sockAddr) is4() bool {
 	for k := range 10 {
 		if a.ip[k] != 0 {
@@ -40,9 +42,11 @@ func (a sockAddr) is4() bool {
 }
 
 // v4 returns the IPv4 address of a mapped a.
+// Context: trap, kernel lock held; does not allocate.
 func (a sockAddr) v4() [4]byte { return [4]byte{a.ip[12], a.ip[13], a.ip[14], a.ip[15]} }
 
 // unspecified reports whether a's address is 0.0.0.0 (mapped) or ::.
+// Context: trap, kernel lock held; does not allocate.
 func (a sockAddr) unspecified() bool {
 	return a.ip == [16]byte{} || a.is4() && a.v4() == [4]byte{}
 }
@@ -54,6 +58,7 @@ var loopback6 = [16]byte{15: 1}
 // bytes of the program's buffer) for a socket of family (abi.Family4 or
 // abi.Family6), with Linux's errnos: a length short of the family's
 // structure is EINVAL, another family EAFNOSUPPORT.
+// Context: trap, kernel lock held; does not allocate.
 func parseSockaddr(family uint8, b []byte) (sockAddr, int64) {
 	var a sockAddr
 	if len(b) < 2 {
@@ -84,6 +89,7 @@ func parseSockaddr(family uint8, b []byte) (sockAddr, int64) {
 // formatSockaddr encodes a as the family's sockaddr into sa and returns
 // its length: a sockaddr_in (16 bytes) or a sockaddr_in6 (28 bytes, flow
 // information and scope 0).
+// Context: trap, kernel lock held; does not allocate.
 func formatSockaddr(family uint8, a sockAddr, sa *[sockaddrIn6Size]byte) int {
 	*sa = [sockaddrIn6Size]byte{}
 	sa[2], sa[3] = byte(a.port>>8), byte(a.port)
@@ -111,6 +117,7 @@ type bindScope struct {
 // socket its IPv4 address; an AF_INET6 socket on :: both families unless
 // v6only, on an IPv4-mapped address that IPv4 address, else its IPv6
 // address. Linux's bind conflicts (man 7 ipv6) follow from the overlap.
+// Context: trap, kernel lock held; does not allocate.
 func scopeOf(family uint8, v6only bool, a sockAddr) bindScope {
 	var s bindScope
 	switch {
@@ -127,6 +134,7 @@ func scopeOf(family uint8, v6only bool, a sockAddr) bindScope {
 
 // overlaps reports whether two bound sockets' scopes share an address, so
 // that they cannot hold the same port.
+// Context: trap, kernel lock held; does not allocate.
 func (s bindScope) overlaps(o bindScope) bool {
 	if s.has4 && o.has4 && (s.any4 || o.any4 || s.ip4 == o.ip4) {
 		return true

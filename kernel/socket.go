@@ -242,7 +242,8 @@ func sockReadiness(i int) uint32 {
 
 // portInUse reports whether another live socket of type typ holds port
 // a.port on an address that overlaps a, as socket self (of family and
-// v6only) would hold it (scopeOf).
+// v6only) would hold it (scopeOf). Context: trap, kernel lock held; does
+// not allocate.
 func portInUse(self int, typ uint8, a sockAddr) bool {
 	me := &sockets[self]
 	want := scopeOf(me.family, me.opts&abi.OptV6Only != 0, a)

@@ -43,6 +43,7 @@ func optLevelServed(s *socket, level int) bool {
 
 // ipv6Ignored reports whether an IPv6-level option is taken and not
 // applied (hop limits, traffic class, multicast loop), as the IPv4 ones.
+// Context: trap, kernel lock held; does not allocate.
 func ipv6Ignored(name int) bool {
 	switch name {
 	case unix.IPV6_UNICAST_HOPS, unix.IPV6_TCLASS, unix.IPV6_MULTICAST_LOOP, unix.IPV6_MULTICAST_HOPS:
@@ -188,6 +189,7 @@ func sysGetsockopt(fd, level, name int, val, lenAddr uintptr) int64 {
 var sockTypes = [...]uint32{abi.SockStream: unix.SOCK_STREAM, abi.SockDgram: unix.SOCK_DGRAM, abi.SockRaw: unix.SOCK_RAW}
 
 // sockProtocol is SO_PROTOCOL: TCP, UDP or the raw socket's protocol.
+// Context: trap, kernel lock held; does not allocate.
 func sockProtocol(s *socket) uint32 {
 	switch s.typ {
 	case abi.SockStream:
