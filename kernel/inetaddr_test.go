@@ -113,3 +113,25 @@ func TestNetABISizes(t *testing.T) {
 	assert.Equal(t, uintptr(abi.NetEventSize), unsafe.Sizeof(abi.NetEvent{}))
 	assert.Equal(t, uintptr(abi.NetIOSize), unsafe.Sizeof(abi.NetIO{}))
 }
+
+func TestLocalUDPReceiver(t *testing.T) {
+	saved := sockets
+	defer func() { sockets = saved }()
+	sockets = [maxSockets]socket{}
+	lo4 := v4Mapped([4]byte{127, 0, 0, 1})
+	sockets[3] = socket{typ: abi.SockDgram, family: abi.Family4, state: abi.SockOpen, local: sockAddr{port: 5000}}
+	sockets[4] = socket{typ: abi.SockDgram, family: abi.Family4, state: abi.SockOpen, local: sockAddr{ip: lo4, port: 5000}}
+	sockets[5] = socket{typ: abi.SockDgram, family: abi.Family6, state: abi.SockOpen, opts: abi.OptV6Only, local: sockAddr{port: 6000}}
+	sockets[6] = socket{typ: abi.SockDgram, family: abi.Family6, state: abi.SockConnected, local: sockAddr{port: 7000},
+		remote: sockAddr{ip: lo4, port: 1}}
+	src := sockAddr{ip: lo4, port: 9}
+	assert.Equal(t, 4, localReceiver(sockAddr{ip: lo4, port: 5000}, src), "the socket bound to the address before the wildcard")
+	assert.Equal(t, 3, localReceiver(sockAddr{ip: v4Mapped([4]byte{127, 0, 0, 2}), port: 5000}, src), "the wildcard")
+	assert.Equal(t, -1, localReceiver(sockAddr{ip: lo4, port: 6000}, src), "a v6-only socket takes no IPv4")
+	assert.Equal(t, 5, localReceiver(sockAddr{ip: loopback6, port: 6000}, sockAddr{ip: loopback6, port: 9}))
+	assert.Equal(t, -1, localReceiver(sockAddr{ip: lo4, port: 7000}, src), "connected to another peer")
+	assert.Equal(t, 6, localReceiver(sockAddr{ip: lo4, port: 7000}, sockAddr{ip: lo4, port: 1}), "from its peer, IPv4 to a dual-stack socket")
+	assert.True(t, isLocalAddr(sockAddr{ip: loopback6}))
+	assert.False(t, isLocalAddr(sockAddr{ip: v4Mapped([4]byte{10, 0, 2, 2})}))
+	assert.False(t, isLocalAddr(sockAddr{ip: [16]byte{0: 0x20, 1: 0x01}}))
+}

@@ -162,6 +162,9 @@ func dgramSend(i int, io *sockIO, dest *sockAddr) int64 {
 	if !autobind(i) {
 		return -int64(unix.EADDRNOTAVAIL)
 	}
+	if r, done := udpLocalSend(i, io, to); done {
+		return r
+	}
 	if dgramHeaderSize+uint32(io.total) > s.tx.space() {
 		return io.wait(i)
 	}
