@@ -200,6 +200,9 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 		return -_EFAULT
 	}
 	changed := false
+	if s.typ != abi.SockStream && !peerMatches(s, fromABI(io.Remote)) {
+		return 0 // sent before the connect took effect in the stack: Linux would not deliver it
+	}
 	if s.typ != abi.SockStream { // a datagram may be empty: it still counts
 		mark, ok := s.rx.startDgram(dgramHeader{len: uint32(len(src)), addr: fromABI(io.Remote)})
 		if ok && s.rx.put(src, false) == len(src) {
@@ -227,6 +230,20 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 		tellProgram(i)
 	}
 	return 0
+}
+
+// peerMatches reports whether a datagram from src may reach datagram or
+// raw socket s: any source unless s is connected, else its peer (the
+// address alone for a raw socket, which has no ports).
+// Context: trap, kernel lock held; does not allocate.
+func peerMatches(s *socket, src sockAddr) bool {
+	if s.state != abi.SockConnected {
+		return true
+	}
+	if s.typ == abi.SockRaw {
+		return src.ip == s.remote.ip
+	}
+	return src == s.remote
 }
 
 // netSetState records a connect's outcome or a connection error.

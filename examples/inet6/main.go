@@ -278,6 +278,35 @@ func udp6() {
 	n, src, err := unix.Recvfrom(d, b, 0)
 	check("recvfrom", err)
 	fmt.Printf("dual-stack udp: %q from %s\n", b[:n], describe(src))
+	connectedUDP()
+}
+
+// connectedUDP: a connected UDP socket takes datagrams from its peer alone.
+func connectedUDP() {
+	a, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	check("listen", err)
+	defer a.Close()
+	peer, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	check("listen", err)
+	defer peer.Close()
+	other, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	check("listen", err)
+	defer other.Close()
+	f, err := a.File()
+	check("file", err)
+	defer f.Close()
+	fd := int(f.Fd())
+	pa := peer.LocalAddr().(*net.UDPAddr)
+	check("connect", unix.Connect(fd, sockaddr6("::1", pa.Port)))
+	other.WriteTo([]byte("from a stranger"), a.LocalAddr())
+	peer.WriteTo([]byte("from the peer"), a.LocalAddr())
+	b := make([]byte, 64)
+	n, err := unix.Read(fd, b)
+	check("read", err)
+	fmt.Printf("connected udp6 reads %q\n", b[:n])
+	time.Sleep(200 * time.Millisecond)
+	_, _, err = unix.Recvfrom(fd, b, unix.MSG_DONTWAIT)
+	errno("then nothing more", err)
 }
 
 // rawICMP pings 127.0.0.1 over a raw ICMP socket and names a raw socket's
