@@ -342,6 +342,8 @@ func rawICMP() {
 		}
 	}
 
+	ping6()
+
 	d, err := net.DialIP("ip4:tcp", nil, &net.IPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	check("dial ip4:tcp", err)
 	fmt.Println("raw tcp remote:", d.RemoteAddr(), "local:", d.LocalAddr())
@@ -355,6 +357,29 @@ func rawICMP() {
 	errno("connect udp6 to ::ffff:127.0.0.2", unix.Connect(u4, sockaddr6("::ffff:127.0.0.2", 9)))
 	sa, _ = unix.Getsockname(u4)
 	fmt.Println("its local address:", describe(sa))
+}
+
+// ping6 sends an ICMPv6 echo request to ::1 over a raw socket: the
+// kernel computes the checksum (man 7 raw: IPV6_CHECKSUM is on for
+// ICMPv6), and a read returns the ICMPv6 message without the IPv6 header.
+func ping6() {
+	c, err := net.ListenPacket("ip6:ipv6-icmp", "::1")
+	check("listen ip6:ipv6-icmp", err)
+	defer c.Close()
+	const id, seq = 0x4d48, 9
+	msg := []byte{128, 0, 0, 0, id >> 8, id & 0xff, 0, seq, 'p', 'i', 'n', 'g', '6'}
+	_, err = c.WriteTo(msg, &net.IPAddr{IP: net.IPv6loopback})
+	check("write icmpv6", err)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b := make([]byte, 1500)
+	for {
+		n, from, err := c.ReadFrom(b)
+		check("read icmpv6", err)
+		if n >= 8 && b[0] == 129 && int(b[4])<<8|int(b[5]) == id {
+			fmt.Printf("echo6 reply from %s: seq %d %q\n", from, b[7], b[8:n])
+			return
+		}
+	}
 }
 
 // checksum is the Internet checksum of b.
