@@ -7,9 +7,10 @@ import (
 )
 
 // Socket set-up calls: socket, bind, listen, connect, accept4, shutdown,
-// getsockname, getpeername. IPv4 TCP and UDP only; the network stack
-// goroutine does the protocol work (socket.go, netctl.go). Every handler's
-// context: trap, kernel lock held.
+// getsockname, getpeername. TCP, UDP and raw IP over IPv4 and IPv6
+// (addresses: inetaddr.go); the network stack goroutine does the protocol
+// work (socket.go, netctl.go). Every handler's context: trap, kernel lock
+// held.
 
 const (
 	_EAFNOSUPPORT    = int64(unix.EAFNOSUPPORT)
