@@ -14,7 +14,9 @@ import (
 // Linux's network stack allocates nothing the program can see
 // (TestTCPReadWriteAllocs). The lists are reused through a pool, so the
 // discipline is safe for the stack's concurrent writers and for a write
-// that loops back into another.
+// that loops back into another. It is for a link writer that is done with
+// the list when WritePackets returns, as loopback's is (it copies each
+// packet and keeps nothing); one that queues the list must not get it.
 type directQDisc struct {
 	link  stack.LinkWriter
 	lists sync.Pool // of *stack.PacketBufferList
