@@ -141,9 +141,10 @@ const (
 	// NetCtlRelease frees a SockClosed socket's slot; the stack has closed
 	// its endpoint.
 	NetCtlRelease = 0x474e0005
-	// NetCtlSetAddr tells the kernel the interface address (Local.IP), which
-	// bind accepts besides the unspecified and loopback addresses, and the
-	// DNS server the network named (Remote.IP, zero if none), which
+	// NetCtlSetAddr tells the kernel the interface's IPv4 address
+	// (Local.IP, IPv4-mapped), which bind accepts besides the unspecified
+	// and loopback addresses, and the DNS server the network named
+	// (Remote.IP, IPv4-mapped; zero if none), which
 	// /etc/resolv.conf lists unless the dns= option names others.
 	NetCtlSetAddr = 0x474e0006
 	// NetCtlAck answers an event with EvAck: the endpoint is bound (and
