@@ -70,7 +70,7 @@ func netCtlRead(buf, n uintptr) int64 {
 		}
 		ev := (*abi.NetEvent)(ptrOf(&b[0]))
 		*ev = abi.NetEvent{
-			Sock: uint32(i), Gen: s.gen, Type: s.typ, State: s.state, Flags: s.flags | ackFlag(s),
+			Sock: uint32(i), Gen: s.gen, Type: s.typ, State: s.state, Flags: s.flags | ackFlag(s), Family: s.family, Proto: uint32(s.proto),
 			Backlog: s.backlog, Local: s.local.abi(), Remote: s.remote.abi(),
 			TxLen: s.tx.n, RxFree: s.rx.space(), Opts: s.opts,
 			KeepIdle: s.keep[0], KeepIntvl: s.keep[1], KeepCount: s.keep[2], Linger: s.linger,
@@ -93,9 +93,9 @@ func ackFlag(s *socket) uint8 {
 	return 0
 }
 
-func (a sockAddr) abi() abi.Addr4 { return abi.Addr4{IP: a.ip, Port: a.port} }
+func (a sockAddr) abi() abi.Addr { return abi.Addr{IP: a.ip, Port: a.port} }
 
-func fromABI(a abi.Addr4) sockAddr { return sockAddr{ip: a.IP, port: a.Port} }
+func fromABI(a abi.Addr) sockAddr { return sockAddr{ip: a.IP, port: a.Port} }
 
 // netCtlIoctl serves the NetCtl* requests.
 // Context: trap, kernel lock held; does not allocate.
@@ -106,7 +106,7 @@ func netCtlIoctl(req uint, arg uintptr) int64 {
 	}
 	io := (*abi.NetIO)(ptrOf(&b[0]))
 	if req == abi.NetCtlSetAddr {
-		ifaceAddr, dnsAddr = io.Local.IP, io.Remote.IP
+		ifaceAddr, dnsAddr = fromABI(io.Local).v4(), fromABI(io.Remote).v4()
 		if io.Flags&abi.IoNIC != 0 {
 			ifaceNIC = true
 			for k := range ifaceMAC {
@@ -149,7 +149,7 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 	wasFull := s.tx.space() == 0
 	var moved uint32
 	io.Flags = 0
-	if s.typ == abi.SockDgram {
+	if s.typ != abi.SockStream {
 		h, ok := s.tx.nextDgram()
 		if ok {
 			n := min(uint64(h.len), io.Len)
@@ -182,7 +182,7 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 	if s.tx.n == 0 && s.flags&abi.EvShutWr != 0 {
 		io.Flags |= abi.IoEOF
 	}
-	if wasFull && moved > 0 || s.typ == abi.SockDgram && moved > 0 {
+	if wasFull && moved > 0 || s.typ != abi.SockStream && moved > 0 {
 		tellProgram(i) // room to write again
 	}
 	return 0
@@ -200,7 +200,10 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 		return -_EFAULT
 	}
 	changed := false
-	if s.typ == abi.SockDgram { // a datagram may be empty: it still counts
+	if s.typ != abi.SockStream && !peerMatches(s, fromABI(io.Remote)) {
+		return 0 // sent before the connect took effect in the stack: Linux would not deliver it
+	}
+	if s.typ != abi.SockStream { // a datagram may be empty: it still counts
 		mark, ok := s.rx.startDgram(dgramHeader{len: uint32(len(src)), addr: fromABI(io.Remote)})
 		if ok && s.rx.put(src, false) == len(src) {
 			changed = true
@@ -227,6 +230,20 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 		tellProgram(i)
 	}
 	return 0
+}
+
+// peerMatches reports whether a datagram from src may reach datagram or
+// raw socket s: any source unless s is connected, else its peer (the
+// address alone for a raw socket, which has no ports).
+// Context: trap, kernel lock held; does not allocate.
+func peerMatches(s *socket, src sockAddr) bool {
+	if s.state != abi.SockConnected {
+		return true
+	}
+	if s.typ == abi.SockRaw {
+		return src.ip == s.remote.ip
+	}
+	return src == s.remote
 }
 
 // netSetState records a connect's outcome or a connection error.
@@ -263,7 +280,7 @@ func netAccepted(i int, io *abi.NetIO) int64 {
 		netRejected++
 		return -_EAGAIN
 	}
-	c := allocSocket(abi.SockStream)
+	c := allocSocket(abi.SockStream, l.family)
 	if c < 0 {
 		netRejected++
 		return -_ENFILE

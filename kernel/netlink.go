@@ -211,7 +211,8 @@ func netlinkSend(s *nlSock, io *sockIO) int64 {
 func ifaceLinks(l *[2]rtnl.Link) int {
 	l[0] = rtnl.Link{Index: 1, Name: "lo", Type: unix.ARPHRD_LOOPBACK,
 		Flags: unix.IFF_UP | unix.IFF_LOOPBACK | unix.IFF_RUNNING | unix.IFF_LOWER_UP,
-		MTU:   65536, Addr: [4]byte{127, 0, 0, 1}, Prefix: 8, Scope: unix.RT_SCOPE_HOST}
+		MTU:   65536, Addr: [4]byte{127, 0, 0, 1}, Prefix: 8, Scope: unix.RT_SCOPE_HOST,
+		Addr6: loopback6, Prefix6: 128, Scope6: unix.RT_SCOPE_HOST}
 	if !ifaceNIC {
 		return 1
 	}

@@ -108,19 +108,19 @@ type dgramHeader struct {
 	addr sockAddr
 }
 
-const dgramHeaderSize = 12
+const dgramHeaderSize = 24
 
 func (h *dgramHeader) encode(b *[dgramHeaderSize]byte) {
 	b[0], b[1], b[2], b[3] = byte(h.len), byte(h.len>>8), byte(h.len>>16), byte(h.len>>24)
-	copy(b[4:8], h.addr.ip[:])
-	b[8], b[9] = byte(h.addr.port), byte(h.addr.port>>8)
-	b[10], b[11] = 0, 0
+	copy(b[4:20], h.addr.ip[:])
+	b[20], b[21] = byte(h.addr.port), byte(h.addr.port>>8)
+	b[22], b[23] = 0, 0
 }
 
 func (h *dgramHeader) decode(b *[dgramHeaderSize]byte) {
 	h.len = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-	copy(h.addr.ip[:], b[4:8])
-	h.addr.port = uint16(b[8]) | uint16(b[9])<<8
+	copy(h.addr.ip[:], b[4:20])
+	h.addr.port = uint16(b[20]) | uint16(b[21])<<8
 }
 
 // startDgram begins a datagram of h.len bytes: it checks that header and

@@ -19,14 +19,11 @@ const (
 	ephemeralHigh  = 60999
 )
 
-type sockAddr struct {
-	ip   [4]byte
-	port uint16
-}
-
 type socket struct {
 	gen       uint32
-	typ       uint8 // abi.SockStream or abi.SockDgram; 0: free
+	typ       uint8 // abi.SockStream, abi.SockDgram or abi.SockRaw; 0: free
+	family    uint8 // abi.Family4 or abi.Family6
+	proto     uint8 // abi.SockRaw: the IP protocol
 	state     uint8 // abi.Sock* state
 	flags     uint8 // abi.Ev* flags (shutdown)
 	fd        int32 // the program's descriptor, -1 while queued for accept or closed
@@ -36,6 +33,7 @@ type socket struct {
 	soError   int32 // pending error (SO_ERROR), positive errno
 	peerEOF   bool  // the peer sent FIN
 	accepted  bool  // made by accept: shares the listener's port
+	bound     bool  // bind named its address (a second bind is EINVAL)
 	dirty     bool  // the stack has not seen the latest change
 	rxWanted  bool  // the stack has data waiting for receive space
 	ackWanted bool  // the next event asks the stack for NetCtlAck
@@ -61,14 +59,14 @@ var (
 	netRejected uint64  // connections refused because the accept queue was full
 )
 
-// allocSocket takes a free slot for a new socket of type typ. Context:
-// trap, kernel lock held.
-func allocSocket(typ uint8) int {
+// allocSocket takes a free slot for a new socket of type typ and family.
+// Context: trap, kernel lock held.
+func allocSocket(typ, family uint8) int {
 	for i := range sockets {
 		s := &sockets[i]
 		if s.typ == 0 {
 			gen := s.gen + 1
-			*s = socket{gen: gen, typ: typ, state: abi.SockOpen, fd: -1, linger: -1, waiter: noThread}
+			*s = socket{gen: gen, typ: typ, family: family, state: abi.SockOpen, fd: -1, linger: -1, waiter: noThread}
 			return i
 		}
 	}
@@ -213,7 +211,7 @@ func sockReadiness(i int) uint32 {
 		if s.aLen > 0 {
 			r |= unix.EPOLLIN
 		}
-	case s.typ == abi.SockDgram:
+	case s.typ != abi.SockStream:
 		r |= unix.EPOLLOUT
 		if s.rx.n > 0 {
 			r |= unix.EPOLLIN
@@ -242,15 +240,19 @@ func sockReadiness(i int) uint32 {
 	return r
 }
 
-// portInUse reports whether another live socket of type typ holds port on
-// an overlapping address.
+// portInUse reports whether another live socket of type typ holds port
+// a.port on an address that overlaps a, as socket self (of family and
+// v6only) would hold it (scopeOf). Context: trap, kernel lock held; does
+// not allocate.
 func portInUse(self int, typ uint8, a sockAddr) bool {
+	me := &sockets[self]
+	want := scopeOf(me.family, me.opts&abi.OptV6Only != 0, a)
 	for i := range sockets {
 		s := &sockets[i]
 		if i == self || s.typ != typ || s.accepted || s.local.port != a.port || s.state == abi.SockClosed {
 			continue
 		}
-		if s.local.ip == a.ip || s.local.ip == [4]byte{} || a.ip == [4]byte{} {
+		if want.overlaps(scopeOf(s.family, s.opts&abi.OptV6Only != 0, s.local)) {
 			return true
 		}
 	}
@@ -259,14 +261,15 @@ func portInUse(self int, typ uint8, a sockAddr) bool {
 
 // ephemeralPort picks a free port in the ephemeral range, 0 if none.
 // Context: trap, kernel lock held; does not allocate.
-func ephemeralPort(self int, typ uint8) uint16 {
+func ephemeralPort(self int, typ uint8, a sockAddr) uint16 {
 	for range ephemeralHigh - ephemeralLow + 1 {
 		p := uint16(nextPort)
 		nextPort++
 		if nextPort > ephemeralHigh {
 			nextPort = ephemeralLow
 		}
-		if !portInUse(self, typ, sockAddr{port: p}) {
+		a.port = p
+		if !portInUse(self, typ, a) {
 			return p
 		}
 	}
@@ -277,10 +280,10 @@ func ephemeralPort(self int, typ uint8) uint16 {
 // Context: trap, kernel lock held; does not allocate.
 func autobind(i int) bool {
 	s := &sockets[i]
-	if s.local.port != 0 {
+	if s.local.port != 0 || s.typ == abi.SockRaw {
 		return true
 	}
-	s.local.port = ephemeralPort(i, s.typ)
+	s.local.port = ephemeralPort(i, s.typ, s.local)
 	return s.local.port != 0
 }
 
@@ -335,10 +338,11 @@ func writeSocketView(w textWriter) {
 			continue
 		}
 		w.u(uint64(i)).s(" ")
-		if s.typ == abi.SockStream {
-			w.s("tcp ")
+		w.s(sockTypeNames[s.typ])
+		if s.family == abi.Family6 {
+			w.s("6 ")
 		} else {
-			w.s("udp ")
+			w.s(" ")
 		}
 		w.s(sockStateNames[s.state]).s(" ")
 		if s.fd < 0 {
@@ -359,12 +363,41 @@ func writeSocketView(w textWriter) {
 	w.s("\ndatagrams_dropped ").u(netDropped).s("\nconnections_refused ").u(netRejected).s("\n")
 }
 
-var sockStateNames = [...]string{"-", "open", "listening", "connecting", "connected", "failed", "closed"}
+var (
+	sockStateNames = [...]string{"-", "open", "listening", "connecting", "connected", "failed", "closed"}
+	sockTypeNames  = [...]string{"-", "tcp", "udp", "raw"}
+)
 
-// writeSockAddr writes a as dotted-quad IP:port. Context: trap, kernel lock held; does not allocate.
+// writeSockAddr writes a as IP:port: a dotted quad for an IPv4 address,
+// [hex groups] for IPv6. Context: trap, kernel lock held; does not allocate.
 func writeSockAddr(w textWriter, a sockAddr) {
-	writeSockAddrIP(w, a.ip)
+	if a.is4() {
+		writeSockAddrIP(w, a.v4())
+	} else {
+		w.s("[")
+		for k := 0; k < 16; k += 2 {
+			if k > 0 {
+				w.s(":")
+			}
+			writeHex16(w, uint16(a.ip[k])<<8|uint16(a.ip[k+1]))
+		}
+		w.s("]")
+	}
 	w.s(":").u(uint64(a.port))
+}
+
+// writeHex16 writes v in hex without leading zeros. Context: trap, kernel
+// lock held; does not allocate.
+func writeHex16(w textWriter, v uint16) {
+	const digits = "0123456789abcdef"
+	started := false
+	for shift := 12; shift >= 0; shift -= 4 {
+		d := v >> shift & 0xf
+		if d != 0 || started || shift == 0 {
+			started = true
+			w.s(digits[d : d+1])
+		}
+	}
 }
 
 // writeSockAddrIP writes ip as a dotted quad. Context: trap, kernel lock held; does not allocate.

@@ -7,11 +7,10 @@ import (
 )
 
 // Socket set-up calls: socket, bind, listen, connect, accept4, shutdown,
-// getsockname, getpeername. IPv4 TCP and UDP only; the network stack
-// goroutine does the protocol work (socket.go, netctl.go). Every handler's
-// context: trap, kernel lock held.
-
-const sockaddrInSize = 16
+// getsockname, getpeername. TCP, UDP and raw IP over IPv4 and IPv6
+// (addresses: inetaddr.go); the network stack goroutine does the protocol
+// work (socket.go, netctl.go). Every handler's context: trap, kernel lock
+// held.
 
 const (
 	_EAFNOSUPPORT    = int64(unix.EAFNOSUPPORT)
@@ -29,32 +28,35 @@ const (
 	_EMSGSIZE        = int64(unix.EMSGSIZE)
 )
 
-// readSockaddr reads a struct sockaddr_in.
+// readSockaddr reads a struct sockaddr_in or sockaddr_in6 (family is the
+// socket's, abi.Family4 or abi.Family6) of n bytes at addr.
 // Context: trap, kernel lock held; does not allocate.
-func readSockaddr(addr, n uintptr) (sockAddr, int64) {
-	var a sockAddr
+func readSockaddr(family uint8, addr, n uintptr) (sockAddr, int64) {
 	if n < 2 {
-		return a, -_EINVAL
+		return sockAddr{}, -_EINVAL
 	}
-	b, ok := userBytes(addr, min(n, sockaddrInSize), false)
+	b, ok := userBytes(addr, min(n, sockaddrIn6Size), false)
 	if !ok {
-		return a, -_EFAULT
+		return sockAddr{}, -_EFAULT
 	}
-	if uint16(b[0])|uint16(b[1])<<8 != unix.AF_INET {
-		return a, -_EAFNOSUPPORT
-	}
-	if n < sockaddrInSize {
-		return a, -_EINVAL
-	}
-	a.port = uint16(b[2])<<8 | uint16(b[3])
-	copy(a.ip[:], b[4:8])
-	return a, 0
+	return parseSockaddr(family, b)
 }
 
-// writeSockaddr writes a as a struct sockaddr_in to (addr, *lenAddr) the
-// way Linux does: truncated to the buffer, the full length stored back.
+// writeSockaddr writes a as the family's struct sockaddr_in or
+// sockaddr_in6 to (addr, *lenAddr) (putSockaddr).
 // Context: trap, kernel lock held; does not allocate.
-func writeSockaddr(a sockAddr, addr, lenAddr uintptr) int64 {
+func writeSockaddr(family uint8, a sockAddr, addr, lenAddr uintptr) int64 {
+	var sa [sockaddrIn6Size]byte
+	n := formatSockaddr(family, a, &sa)
+	return putSockaddr(sa[:n], addr, lenAddr)
+}
+
+// putSockaddr writes the encoded address sa to (addr, *lenAddr) the way
+// Linux does for every family: nothing when addr is NULL; otherwise the
+// length the program gave is read (EINVAL when negative), the address is
+// truncated to it, and the full length is stored back.
+// Context: trap, kernel lock held; does not allocate.
+func putSockaddr(sa []byte, addr, lenAddr uintptr) int64 {
 	if addr == 0 {
 		return 0
 	}
@@ -65,51 +67,66 @@ func writeSockaddr(a sockAddr, addr, lenAddr uintptr) int64 {
 	if int32(l) < 0 {
 		return -_EINVAL
 	}
-	var sa [sockaddrInSize]byte
-	sa[0] = unix.AF_INET
-	sa[2], sa[3] = byte(a.port>>8), byte(a.port)
-	copy(sa[4:8], a.ip[:])
-	n := min(uintptr(l), sockaddrInSize)
-	b, ok := userBytes(addr, n, true)
+	b, ok := userBytes(addr, min(uintptr(l), uintptr(len(sa))), true)
 	if !ok {
 		return -_EFAULT
 	}
-	copy(b, sa[:])
-	if !userWrite32(lenAddr, sockaddrInSize) {
+	copy(b, sa)
+	if !userWrite32(lenAddr, uint32(len(sa))) {
 		return -_EFAULT
 	}
 	return 0
 }
 
-// sysSocket creates a TCP or UDP socket over IPv4, if a network stack
-// runs, and tells the stack. Context: trap, kernel lock held; does not allocate.
-func sysSocket(domain, typ, proto int) int64 {
-	if domain != unix.AF_INET {
-		return -_EAFNOSUPPORT
-	}
-	var kind uint8
+// inetSocketKind checks socket(2)'s type and protocol for an Internet
+// family and returns the socket table's type, or an errno: TCP streams,
+// UDP datagrams and raw IP sockets of a named protocol.
+// Context: trap, kernel lock held; does not allocate.
+func inetSocketKind(typ, proto int) (uint8, int64) {
 	switch typ &^ (unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC) {
 	case unix.SOCK_STREAM:
-		kind = abi.SockStream
 		if proto != 0 && proto != unix.IPPROTO_TCP {
-			return -_EPROTONOSUPPORT
+			return 0, -_EPROTONOSUPPORT
 		}
+		return abi.SockStream, 0
 	case unix.SOCK_DGRAM:
-		kind = abi.SockDgram
 		if proto != 0 && proto != unix.IPPROTO_UDP {
-			return -_EPROTONOSUPPORT
+			return 0, -_EPROTONOSUPPORT
 		}
+		return abi.SockDgram, 0
+	case unix.SOCK_RAW:
+		if proto <= 0 || proto >= unix.IPPROTO_RAW {
+			return 0, -_EPROTONOSUPPORT // 0 has no raw protocol; IPPROTO_RAW (send-only) is not served
+		}
+		return abi.SockRaw, 0
+	}
+	if typ&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) > unix.SOCK_PACKET || typ < 0 {
+		return 0, -_EINVAL // no such type (Linux: beyond SOCK_MAX)
+	}
+	return 0, -_EPROTONOSUPPORT // seqpacket, ...: not served
+}
+
+// sysSocket creates a TCP, UDP or raw IP socket over IPv4 or IPv6, if a
+// network stack runs, and tells the stack. Context: trap, kernel lock
+// held; does not allocate.
+func sysSocket(domain, typ, proto int) int64 {
+	family := uint8(abi.Family4)
+	switch domain {
+	case unix.AF_INET:
+	case unix.AF_INET6:
+		family = abi.Family6
 	default:
-		if typ&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) > unix.SOCK_PACKET || typ < 0 {
-			return -_EINVAL // no such type (Linux: beyond SOCK_MAX)
-		}
-		return -_EPROTONOSUPPORT // raw, seqpacket, ...: not served
+		return -_EAFNOSUPPORT
+	}
+	kind, e := inetSocketKind(typ, proto)
+	if e != 0 {
+		return e
 	}
 	if netStackFD < 0 {
 		noNetworkOnce()
 		return -_EAFNOSUPPORT
 	}
-	i := allocSocket(kind)
+	i := allocSocket(kind, family)
 	if i < 0 {
 		return -_ENFILE
 	}
@@ -120,6 +137,9 @@ func sysSocket(domain, typ, proto int) int64 {
 	}
 	files[fd].socket = i
 	sockets[i].fd = int32(fd)
+	if kind == abi.SockRaw {
+		sockets[i].proto = uint8(proto)
+	}
 	sockChanged(i)
 	return int64(fd)
 }
@@ -149,26 +169,51 @@ func noNetworkOnce() {
 	}
 }
 
-// sysBind gives a socket its local address (an ephemeral port for port 0)
-// and waits for the stack to take it. Context: trap, kernel lock held; does not allocate.
+// bindableAddr checks that socket i may bind to a's address: the
+// unspecified address, a loopback address or the interface's; an
+// IPv4-mapped address on an IPV6_V6ONLY socket is EINVAL (man 7 ipv6),
+// another address EADDRNOTAVAIL. Context: trap, kernel lock held; does
+// not allocate.
+func bindableAddr(i int, a sockAddr) int64 {
+	s := &sockets[i]
+	if s.family == abi.Family6 && !a.is4() {
+		if a.ip != [16]byte{} && a.ip != loopback6 {
+			return -int64(unix.EADDRNOTAVAIL)
+		}
+		return 0
+	}
+	if s.family == abi.Family6 && s.opts&abi.OptV6Only != 0 {
+		return -_EINVAL
+	}
+	if ip := a.v4(); ip != [4]byte{} && ip != ifaceAddr && ip[0] != 127 {
+		return -int64(unix.EADDRNOTAVAIL)
+	}
+	return 0
+}
+
+// sysBind gives a socket its local address (an ephemeral port for port 0;
+// a raw socket takes the address alone) and waits for the stack to take
+// it. Context: trap, kernel lock held; does not allocate.
 func sysBind(t sched.TID, fd int, addr, n uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
 	}
-	a, e := readSockaddr(addr, n)
+	s := &sockets[i]
+	a, e := readSockaddr(s.family, addr, n)
 	if e != 0 {
 		return e
 	}
-	s := &sockets[i]
-	if s.local.port != 0 || s.state != abi.SockOpen {
+	if s.local.port != 0 || s.bound || s.state != abi.SockOpen {
 		return -_EINVAL
 	}
-	if a.ip != [4]byte{} && a.ip != ifaceAddr && a.ip[0] != 127 {
-		return -int64(unix.EADDRNOTAVAIL)
+	if e := bindableAddr(i, a); e != 0 {
+		return e
 	}
-	if a.port == 0 {
-		a.port = ephemeralPort(i, s.typ)
+	if s.typ == abi.SockRaw {
+		a.port = 0
+	} else if a.port == 0 {
+		a.port = ephemeralPort(i, s.typ, a)
 		if a.port == 0 {
 			return -_EADDRINUSE
 		}
@@ -176,6 +221,7 @@ func sysBind(t sched.TID, fd int, addr, n uintptr) int64 {
 		return -_EADDRINUSE
 	}
 	s.local = a
+	s.bound = true
 	return awaitStack(t, i)
 }
 
@@ -210,7 +256,7 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 		return e
 	}
 	s := &sockets[i]
-	if s.typ == abi.SockDgram {
+	if s.typ != abi.SockStream {
 		return dgramConnect(i, addr, n)
 	}
 	switch s.state {
@@ -229,16 +275,14 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 	default:
 		return -_EINVAL
 	}
-	a, e := readSockaddr(addr, n)
+	a, e := readSockaddr(s.family, addr, n)
 	if e != 0 {
 		return e
 	}
 	if a.port == 0 {
 		return -int64(unix.ECONNREFUSED)
 	}
-	if a.ip == [4]byte{} {
-		a.ip = [4]byte{127, 0, 0, 1} // as Linux: the unspecified address means this host
-	}
+	a = connectTarget(s.family, a)
 	if !autobind(i) {
 		return -int64(unix.EADDRNOTAVAIL)
 	}
@@ -252,6 +296,33 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 	threads[t].connectWait = true
 	block(t, waitRead)
 	return blocked
+}
+
+// connectTarget is the peer a connect to a reaches: as on Linux, the
+// unspecified address means this host (127.0.0.1, or ::1 for IPv6).
+// Context: trap, kernel lock held; does not allocate.
+func connectTarget(family uint8, a sockAddr) sockAddr {
+	switch {
+	case a.ip == [16]byte{} && family == abi.Family6:
+		a.ip = loopback6
+	case a.unspecified():
+		a.ip = v4Mapped([4]byte{127, 0, 0, 1})
+	}
+	return a
+}
+
+// sourceFor is the local address a packet to dst leaves from: the
+// loopback address of its family for a loopback destination (or when
+// there is no interface address), else the interface's.
+// Context: trap, kernel lock held; does not allocate.
+func sourceFor(dst sockAddr) [16]byte {
+	if !dst.is4() {
+		return loopback6
+	}
+	if dst.v4()[0] == 127 || ifaceAddr == [4]byte{} {
+		return v4Mapped([4]byte{127, 0, 0, 1})
+	}
+	return v4Mapped(ifaceAddr)
 }
 
 // connectDone wakes a thread blocked in connect on socket i, if any, with
@@ -280,17 +351,27 @@ func dgramConnect(i int, addr, n uintptr) int64 {
 	if n >= 2 {
 		if fam, ok := userBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
 			s.remote = sockAddr{}
+			if !s.bound {
+				s.local.ip = [16]byte{} // the address connect picked goes with it, as on Linux
+			}
 			s.state = abi.SockOpen
 			sockChanged(i)
 			return 0
 		}
 	}
-	a, e := readSockaddr(addr, n)
+	a, e := readSockaddr(s.family, addr, n)
 	if e != 0 {
 		return e
 	}
+	a = connectTarget(s.family, a)
+	if !a.is4() && a.ip != loopback6 {
+		return -int64(unix.ENETUNREACH) // IPv6 reaches ::1 alone
+	}
 	if !autobind(i) {
 		return -int64(unix.EADDRNOTAVAIL)
+	}
+	if s.local.unspecified() {
+		s.local.ip = sourceFor(a) // as Linux: connect picks the source address
 	}
 	s.remote = a
 	s.state = abi.SockConnected
@@ -317,7 +398,7 @@ func sysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
 		return sockWait(t, i, unix.SYS_ACCEPT4)
 	}
 	c := int(s.acceptQ[s.aHead])
-	if e := writeSockaddr(sockets[c].remote, addr, lenAddr); e != 0 {
+	if e := writeSockaddr(s.family, sockets[c].remote, addr, lenAddr); e != 0 {
 		return e
 	}
 	nfd := allocFD(fdSocket, openFlags(flags))
@@ -363,7 +444,12 @@ func sysGetsockname(fd int, addr, lenAddr uintptr) int64 {
 	if e != 0 {
 		return e
 	}
-	return writeSockaddr(sockets[i].local, addr, lenAddr)
+	s := &sockets[i]
+	a := s.local
+	if s.typ == abi.SockRaw {
+		a.port = uint16(s.proto) // as Linux: a raw socket's port is its protocol
+	}
+	return writeSockaddr(s.family, a, addr, lenAddr)
 }
 
 // sysGetpeername writes a connected socket's peer address.
@@ -377,5 +463,5 @@ func sysGetpeername(fd int, addr, lenAddr uintptr) int64 {
 	if s.state != abi.SockConnected {
 		return -_ENOTCONN
 	}
-	return writeSockaddr(s.remote, addr, lenAddr)
+	return writeSockaddr(s.family, s.remote, addr, lenAddr)
 }

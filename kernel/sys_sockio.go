@@ -94,7 +94,7 @@ func sockSend(i int, io *sockIO, dest *sockAddr) int64 {
 		return e
 	}
 	s := &sockets[i]
-	if s.typ == abi.SockDgram {
+	if s.typ != abi.SockStream {
 		return dgramSend(i, io, dest)
 	}
 	if s.soError != 0 {
@@ -149,15 +149,21 @@ func dgramSend(i int, io *sockIO, dest *sockAddr) int64 {
 	s := &sockets[i]
 	to := s.remote
 	if dest != nil {
-		to = *dest
+		to = connectTarget(s.family, *dest)
 	} else if s.state != abi.SockConnected {
 		return -_EDESTADDRREQ
+	}
+	if s.family == abi.Family6 && s.opts&abi.OptV6Only != 0 && to.is4() {
+		return -int64(unix.ENETUNREACH) // man 7 ipv6: no IPv4 on this socket
 	}
 	if io.total > maxDatagram {
 		return -_EMSGSIZE
 	}
 	if !autobind(i) {
 		return -int64(unix.EADDRNOTAVAIL)
+	}
+	if r, done := udpLocalSend(i, io, to); done {
+		return r
 	}
 	if dgramHeaderSize+uint32(io.total) > s.tx.space() {
 		return io.wait(i)
@@ -193,7 +199,7 @@ func sockRecv(i int, io *sockIO, from *sockAddr, trunc *bool) int64 {
 		return e
 	}
 	s := &sockets[i]
-	if s.typ == abi.SockDgram {
+	if s.typ != abi.SockStream {
 		return dgramRecv(i, io, from, trunc)
 	}
 	if s.rx.n == 0 {
@@ -286,7 +292,7 @@ func sysSendto(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintpt
 	if addr == 0 || sockets[i].typ == abi.SockStream {
 		return sockSend(i, &io, nil)
 	}
-	to, e := readSockaddr(addr, alen)
+	to, e := readSockaddr(sockets[i].family, addr, alen)
 	if e != 0 {
 		return e
 	}
@@ -305,7 +311,7 @@ func sysRecvfrom(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uint
 	var trunc bool
 	r := sockRecv(i, &io, &from, &trunc)
 	if r >= 0 {
-		if e := writeSockaddr(from, addr, alen); e != 0 {
+		if e := writeSockaddr(sockets[i].family, from, addr, alen); e != 0 {
 			return e
 		}
 	}
@@ -363,7 +369,7 @@ func sysSendmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 	if m.name == 0 || sockets[i].typ == abi.SockStream {
 		return sockSend(i, &io, nil)
 	}
-	to, e := readSockaddr(m.name, m.namelen)
+	to, e := readSockaddr(sockets[i].family, m.name, m.namelen)
 	if e != 0 {
 		return e
 	}
@@ -383,7 +389,7 @@ func sysRecvmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 	if r < 0 {
 		return r
 	}
-	if e := writeSockaddr(from, m.name, msg+8); e != 0 {
+	if e := writeSockaddr(sockets[i].family, from, m.name, msg+8); e != 0 {
 		return e
 	}
 	var mflags uint32

@@ -21,8 +21,35 @@ func sockOptFlag(level, name int) uint32 {
 		return abi.OptBroadcast
 	case level == unix.IPPROTO_TCP && name == unix.TCP_NODELAY:
 		return abi.OptNoDelay
+	case level == unix.IPPROTO_IPV6 && name == unix.IPV6_V6ONLY:
+		return abi.OptV6Only
 	}
 	return 0
+}
+
+// optLevelServed reports whether socket s answers options of level: the
+// IPv6 level only on AF_INET6 sockets, TCP only on streams (Linux:
+// ENOPROTOOPT otherwise). Context: trap, kernel lock held; does not
+// allocate.
+func optLevelServed(s *socket, level int) bool {
+	switch level {
+	case unix.IPPROTO_IPV6:
+		return s.family == abi.Family6
+	case unix.IPPROTO_TCP:
+		return s.typ == abi.SockStream
+	}
+	return true
+}
+
+// ipv6Ignored reports whether an IPv6-level option is taken and not
+// applied (hop limits, traffic class, multicast loop), as the IPv4 ones.
+// Context: trap, kernel lock held; does not allocate.
+func ipv6Ignored(name int) bool {
+	switch name {
+	case unix.IPV6_UNICAST_HOPS, unix.IPV6_TCLASS, unix.IPV6_MULTICAST_LOOP, unix.IPV6_MULTICAST_HOPS:
+		return true
+	}
+	return false
 }
 
 // sysSetsockopt records an option in the socket table and tells the stack.
@@ -33,6 +60,9 @@ func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 		return e
 	}
 	s := &sockets[i]
+	if !optLevelServed(s, level) {
+		return -_ENOPROTOOPT
+	}
 	if level == unix.SOL_SOCKET && name == unix.SO_LINGER {
 		if n < 8 {
 			return -_EINVAL
@@ -57,6 +87,9 @@ func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 		return -_EFAULT
 	}
 	if f := sockOptFlag(level, name); f != 0 {
+		if f == abi.OptV6Only && s.bound {
+			return -_EINVAL // man 7 ipv6: only before bind
+		}
 		if v != 0 {
 			s.opts |= f
 		} else {
@@ -76,6 +109,8 @@ func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 		return 0 // the rings have a fixed size
 	case level == unix.IPPROTO_IP && (name == unix.IP_TOS || name == unix.IP_TTL || name == unix.IP_MULTICAST_LOOP):
 		return 0 // accepted, not applied
+	case level == unix.IPPROTO_IPV6 && ipv6Ignored(name):
+		return 0 // accepted, not applied
 	default:
 		return -_ENOPROTOOPT
 	}
@@ -91,18 +126,23 @@ func sysGetsockopt(fd, level, name int, val, lenAddr uintptr) int64 {
 		return e
 	}
 	s := &sockets[i]
+	if !optLevelServed(s, level) {
+		return -_ENOPROTOOPT
+	}
 	var v uint32
 	switch {
 	case level == unix.SOL_SOCKET && name == unix.SO_ERROR:
 		v = uint32(s.soError)
 		s.soError = 0
 	case level == unix.SOL_SOCKET && name == unix.SO_TYPE:
-		v = unix.SOCK_STREAM
-		if s.typ == abi.SockDgram {
-			v = unix.SOCK_DGRAM
-		}
+		v = sockTypes[s.typ]
+	case level == unix.SOL_SOCKET && name == unix.SO_PROTOCOL:
+		v = sockProtocol(s)
 	case level == unix.SOL_SOCKET && name == unix.SO_DOMAIN:
 		v = unix.AF_INET
+		if s.family == abi.Family6 {
+			v = unix.AF_INET6
+		}
 	case level == unix.SOL_SOCKET && name == unix.SO_ACCEPTCONN:
 		if s.state == abi.SockListening {
 			v = 1
@@ -143,4 +183,19 @@ func sysGetsockopt(fd, level, name int, val, lenAddr uintptr) int64 {
 		return -_EFAULT
 	}
 	return 0
+}
+
+// sockTypes maps the socket table's types to SOCK_* (SO_TYPE).
+var sockTypes = [...]uint32{abi.SockStream: unix.SOCK_STREAM, abi.SockDgram: unix.SOCK_DGRAM, abi.SockRaw: unix.SOCK_RAW}
+
+// sockProtocol is SO_PROTOCOL: TCP, UDP or the raw socket's protocol.
+// Context: trap, kernel lock held; does not allocate.
+func sockProtocol(s *socket) uint32 {
+	switch s.typ {
+	case abi.SockStream:
+		return unix.IPPROTO_TCP
+	case abi.SockDgram:
+		return unix.IPPROTO_UDP
+	}
+	return uint32(s.proto)
 }

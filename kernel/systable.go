@@ -197,7 +197,7 @@ var syscallTable = [...]sysEntry{
 	// Sockets: TCP and UDP over IPv4 through gVisor's netstack. Calls on
 	// Unix-domain and netlink sockets go to their own code before the
 	// table (doSyscall).
-	unix.SYS_SOCKET:      {doSocket, supPartial, "AF_INET stream and datagram sockets, AF_UNIX stream, datagram and seqpacket sockets, AF_NETLINK NETLINK_ROUTE (link and address dumps); other families EAFNOSUPPORT"},
+	unix.SYS_SOCKET:      {doSocket, supPartial, "AF_INET and AF_INET6 TCP, UDP and raw IP sockets (dual-stack AF_INET6 with IPv4-mapped addresses unless IPV6_V6ONLY; IPPROTO_MPTCP EPROTONOSUPPORT, as a kernel without MPTCP), AF_UNIX stream, datagram and seqpacket sockets, AF_NETLINK NETLINK_ROUTE (link and address dumps); other families EAFNOSUPPORT"},
 	unix.SYS_SOCKETPAIR:  {doSocketpair, supPartial, "AF_UNIX (served by the Unix-domain socket code); AF_INET EOPNOTSUPP, others EAFNOSUPPORT"},
 	unix.SYS_BIND:        {doBind, supFull, ""},
 	unix.SYS_LISTEN:      {doListen, supFull, ""},

@@ -256,13 +256,6 @@ func writeUnixSockaddr(a *fs.UnixAddr, addr, lenAddr uintptr, unnamedLen int) in
 	if addr == 0 || lenAddr == 0 {
 		return 0
 	}
-	l, ok := userRead32(lenAddr)
-	if !ok {
-		return -_EFAULT
-	}
-	if int32(l) < 0 {
-		return -_EINVAL
-	}
 	full := a.SockaddrLen()
 	if a.N == 0 {
 		full = unnamedLen
@@ -270,15 +263,7 @@ func writeUnixSockaddr(a *fs.UnixAddr, addr, lenAddr uintptr, unnamedLen int) in
 	var sa [2 + fs.UnixPathMax + 1]byte
 	sa[0] = unix.AF_UNIX
 	copy(sa[2:], a.Bytes())
-	b, ok := userBytes(addr, min(uintptr(l), uintptr(full)), true)
-	if !ok {
-		return -_EFAULT
-	}
-	copy(b, sa[:])
-	if !userWrite32(lenAddr, uint32(full)) {
-		return -_EFAULT
-	}
-	return 0
+	return putSockaddr(sa[:full], addr, lenAddr)
 }
 
 // unixBind is bind(2): a path makes a socket inode (EADDRINUSE if the

@@ -116,17 +116,26 @@ func unixNonblocking(fd int, io *sockIO) bool {
 	return io.flags&unix.MSG_DONTWAIT != 0 || files[fd].nonblock
 }
 
-// unixSendmsg is sendmsg(2) on a Unix socket.
+// readUnixMsg reads the struct msghdr at msg for sendmsg or recvmsg (nr):
+// its name and iovecs, its control buffer (ctl, ctlLen) and the call's
+// sockIO; false if the header is not readable.
 // Context: trap, kernel lock held; does not allocate.
-func unixSendmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
+func readUnixMsg(t sched.TID, nr uint64, msg uintptr, flags int) (msghdr, uintptr, uintptr, sockIO, bool) {
 	m, ok := readMsghdr(msg)
 	ctl, ok1 := userRead64(msg + 32)
 	ctlLen, ok2 := userRead64(msg + 40)
-	if !ok || !ok1 || !ok2 {
+	io := sockIO{t: t, nr: nr, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
+	return m, uintptr(ctl), uintptr(ctlLen), io, ok && ok1 && ok2
+}
+
+// unixSendmsg is sendmsg(2) on a Unix socket.
+// Context: trap, kernel lock held; does not allocate.
+func unixSendmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
+	m, ctl, ctlLen, io, ok := readUnixMsg(t, unix.SYS_SENDMSG, msg, flags)
+	if !ok {
 		return -_EFAULT
 	}
-	io := sockIO{t: t, nr: unix.SYS_SENDMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
-	return unixSend(fd, i, &io, m.name, m.namelen, uintptr(ctl), uintptr(ctlLen))
+	return unixSend(fd, i, &io, m.name, m.namelen, ctl, ctlLen)
 }
 
 // unixSend sends io's bytes (to the name at addr for an unconnected
@@ -322,13 +331,10 @@ func unixRecv(fd, i int, io *sockIO, addr, alen uintptr) int64 {
 // (SCM_RIGHTS, close-on-exec with MSG_CMSG_CLOEXEC) and the flags.
 // Context: trap, kernel lock held; does not allocate.
 func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
-	m, ok := readMsghdr(msg)
-	ctl, ok1 := userRead64(msg + 32)
-	ctlLen, ok2 := userRead64(msg + 40)
-	if !ok || !ok1 || !ok2 {
+	m, ctl, ctlLen, io, ok := readUnixMsg(t, unix.SYS_RECVMSG, msg, flags)
+	if !ok {
 		return -_EFAULT
 	}
-	io := sockIO{t: t, nr: unix.SYS_RECVMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
 	var um fs.UnixMsg
 	r := unixRecvCore(fd, i, &io, &um)
 	if r < 0 || r == blocked {
@@ -340,7 +346,7 @@ func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 	}
 	used := uintptr(0)
 	if usocks().Passcred(i) && (um.N > 0 || um.Full > 0 || usocks().Type(i) != unix.SOCK_STREAM) {
-		if used = unixPutCreds(uintptr(ctl), uintptr(ctlLen)); used == 0 {
+		if used = unixPutCreds(ctl, ctlLen); used == 0 {
 			mflags |= unix.MSG_CTRUNC
 		}
 	}

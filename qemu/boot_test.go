@@ -88,8 +88,8 @@ var bootCases = map[string]bootCase{
 	// the guest has only its loopback interface (the host has others).
 	"ifaces": {guestOnly: true, check: func(t *testing.T, res *qemu.Result) {
 		assert.Equal(t, 0, res.ExitCode)
-		assert.Contains(t, string(res.Output), "1 lo mtu 65536 flags up|loopback|running hwaddr \"\" addrs [127.0.0.1/8] same by index true, by name true\n"+
-			"all addresses: [127.0.0.1/8]\n"+
+		assert.Contains(t, string(res.Output), "1 lo mtu 65536 flags up|loopback|running hwaddr \"\" addrs [127.0.0.1/8 ::1/128] same by index true, by name true\n"+
+			"all addresses: [127.0.0.1/8 ::1/128]\n"+
 			"a missing interface: route ip+net: no such network interface\n")
 	}},
 	// fillfs fills the in-memory file system: ENOSPC, then everything

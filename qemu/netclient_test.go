@@ -165,7 +165,7 @@ func TestInterfacesWithNIC(t *testing.T) {
 	require.NoError(t, err, "%s", res.Console)
 	require.Equal(t, 0, res.ExitCode, "%s", res.Console)
 	out := string(res.Output)
-	assert.Contains(t, out, "1 lo mtu 65536 flags up|loopback|running hwaddr \"\" addrs [127.0.0.1/8] same by index true, by name true\n")
+	assert.Contains(t, out, "1 lo mtu 65536 flags up|loopback|running hwaddr \"\" addrs [127.0.0.1/8 ::1/128] same by index true, by name true\n")
 	assert.Regexp(t, `\n2 eth0 mtu 1500 flags up\|broadcast\|multicast\|running hwaddr "52:54:00(:[0-9a-f]{2}){3}" addrs \[10\.0\.2\.15/24\] same by index true, by name true\n`, out)
-	assert.Contains(t, out, "all addresses: [127.0.0.1/8 10.0.2.15/24]\n")
+	assert.Contains(t, out, "all addresses: [127.0.0.1/8 10.0.2.15/24 ::1/128]\n", "IPv4 addresses first, then IPv6, as Linux dumps them")
 }

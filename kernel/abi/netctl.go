@@ -21,6 +21,7 @@ const NetCtlPath = "/dev/netctl"
 const (
 	SockStream = 1 // TCP
 	SockDgram  = 2 // UDP
+	SockRaw    = 3 // raw IP (NetEvent.Proto names the protocol): datagrams
 )
 
 // Socket states in NetEvent.State: the program's side of the socket as the
@@ -47,15 +48,22 @@ const (
 	OptKeepAlive = 1 << 1
 	OptBroadcast = 1 << 2
 	OptReuseAddr = 1 << 3
+	OptV6Only    = 1 << 4 // IPV6_V6ONLY: a Family6 socket takes no IPv4 traffic
 )
 
-// Addr4 is an IPv4 socket address: IP in network byte order, Port in host
-// byte order.
-type Addr4 struct {
-	IP   [4]byte
+// Addr is a socket address: IP in network byte order, an IPv4 address in
+// its IPv4-mapped IPv6 form (::ffff:a.b.c.d), Port in host byte order.
+type Addr struct {
+	IP   [16]byte
 	Port uint16
 	_    uint16
 }
+
+// Families in NetEvent.Family.
+const (
+	Family4 = 4 // AF_INET
+	Family6 = 6 // AF_INET6
+)
 
 // NetEvent is one record of a read from NetCtlPath: a snapshot of a socket
 // whose program-side state changed since the last read. The stack brings
@@ -67,10 +75,10 @@ type NetEvent struct {
 	Type      uint8  // SockStream or SockDgram
 	State     uint8  // Sock* state
 	Flags     uint8  // Ev* flags
-	_         uint8
+	Family    uint8  // Family4 or Family6
 	Backlog   uint32 // SockListening: accept queue length
-	Local     Addr4  // bound address; the port is always the kernel's choice or the program's
-	Remote    Addr4  // connect target (or a dgram socket's peer)
+	Local     Addr   // bound address; the port is always the kernel's choice or the program's
+	Remote    Addr   // connect target (or a dgram socket's peer)
 	TxLen     uint32 // bytes waiting in the transmit ring
 	RxFree    uint32 // free bytes in the receive ring
 	Opts      uint32 // Opt* flags
@@ -78,11 +86,11 @@ type NetEvent struct {
 	KeepIntvl uint32 // seconds (0: default)
 	KeepCount uint32 // probes (0: default)
 	Linger    int32  // SO_LINGER seconds, -1 when off
-	_         uint32
+	Proto     uint32 // SockRaw: the IP protocol number
 }
 
 // NetEventSize is the size of a NetEvent record.
-const NetEventSize = 64
+const NetEventSize = 88
 
 // NetIO is the argument of the NetCtl* ioctls.
 type NetIO struct {
@@ -90,14 +98,14 @@ type NetIO struct {
 	Gen    uint32
 	Buf    uint64 // address of the stack's buffer
 	Len    uint64 // in: the buffer's length; out: bytes moved
-	Local  Addr4
-	Remote Addr4
+	Local  Addr
+	Remote Addr
 	Errno  int32  // NetCtlSetState: the error to report (0: connected)
 	Flags  uint32 // Io* flags
 }
 
 // NetIOSize is the size of a NetIO.
-const NetIOSize = 48
+const NetIOSize = 72
 
 // NetIO flags.
 const (
@@ -133,9 +141,10 @@ const (
 	// NetCtlRelease frees a SockClosed socket's slot; the stack has closed
 	// its endpoint.
 	NetCtlRelease = 0x474e0005
-	// NetCtlSetAddr tells the kernel the interface address (Local.IP), which
-	// bind accepts besides the unspecified and loopback addresses, and the
-	// DNS server the network named (Remote.IP, zero if none), which
+	// NetCtlSetAddr tells the kernel the interface's IPv4 address
+	// (Local.IP, IPv4-mapped), which bind accepts besides the unspecified
+	// and loopback addresses, and the DNS server the network named
+	// (Remote.IP, IPv4-mapped; zero if none), which
 	// /etc/resolv.conf lists unless the dns= option names others.
 	NetCtlSetAddr = 0x474e0006
 	// NetCtlAck answers an event with EvAck: the endpoint is bound (and

@@ -1,6 +1,7 @@
 package knet
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"sync"
@@ -27,6 +28,12 @@ type engine struct {
 	buf   []byte // scratch for moving data
 
 	events chan []abi.NetEvent // batches read from /dev/netctl
+	done   chan struct{}       // run applied the batch: readEvents reuses its slice
+	slots  []uint32            // serviceReady's scratch
+	rd     bytes.Reader        // the endpoints' source of data to send
+	sw     sliceWriter         // the endpoints' sink of received data
+	lw     tcpip.LimitedWriter // bounds sw
+	to     tcpip.FullAddress   // a datagram's destination
 	kick   chan struct{}       // an endpoint has news (see ready)
 
 	mu    sync.Mutex
@@ -61,10 +68,10 @@ func newEngine(st *stack.Stack, addr, dns [4]byte, link nicInfo) (*engine, error
 	e := &engine{
 		st: st, ctl: os.NewFile(uintptr(fd), abi.NetCtlPath), fd: uintptr(fd),
 		socks: map[uint32]*sock{}, buf: make([]byte, scratchSize),
-		events: make(chan []abi.NetEvent), kick: make(chan struct{}, 1),
+		events: make(chan []abi.NetEvent), done: make(chan struct{}, 1), kick: make(chan struct{}, 1),
 		ready: map[uint32]bool{}, exitReq: make(chan chan bool),
 	}
-	io := abi.NetIO{Local: abi.Addr4{IP: addr}, Remote: abi.Addr4{IP: dns}}
+	io := abi.NetIO{Local: abi.Addr{IP: mapped(addr)}, Remote: abi.Addr{IP: mapped(dns)}}
 	if link.present {
 		io.Flags = abi.IoNIC
 		for k := range min(len(link.mac), 6) {
@@ -94,6 +101,7 @@ func (e *engine) run() {
 		select {
 		case batch := <-e.events:
 			e.applyBatch(batch)
+			e.done <- struct{}{}
 		case <-e.kick:
 		case reply := <-e.exitReq:
 			reply <- e.exitStep()
@@ -119,20 +127,23 @@ func (e *engine) applyBatch(batch []abi.NetEvent) {
 }
 
 // readEvents reads /dev/netctl, parked in the netpoller while it is empty,
-// and hands the batches to run.
+// and hands the batches to run; it reuses one slice, taking it back when
+// run has applied it, so that the engine allocates nothing for an event.
 func (e *engine) readEvents() {
 	raw := make([]byte, 64*abi.NetEventSize)
+	events := make([]abi.NetEvent, 64)
 	for {
 		n, err := e.ctl.Read(raw)
 		if err != nil {
 			logf("network: reading %s: %v; the network stops", abi.NetCtlPath, err)
 			return
 		}
-		batch := make([]abi.NetEvent, n/abi.NetEventSize)
+		batch := events[:n/abi.NetEventSize]
 		for i := range batch {
 			batch[i] = *(*abi.NetEvent)(unsafe.Pointer(&raw[i*abi.NetEventSize]))
 		}
 		e.events <- batch
+		<-e.done
 	}
 }
 
@@ -156,13 +167,13 @@ func (e *engine) serviceReady() {
 			e.mu.Unlock()
 			return
 		}
-		slots := make([]uint32, 0, len(e.ready))
+		e.slots = e.slots[:0]
 		for s := range e.ready {
-			slots = append(slots, s)
+			e.slots = append(e.slots, s)
 		}
 		clear(e.ready)
 		e.mu.Unlock()
-		for _, slot := range slots {
+		for _, slot := range e.slots {
 			if s := e.socks[slot]; s != nil {
 				e.service(s)
 			}

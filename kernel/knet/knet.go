@@ -9,8 +9,10 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/raw"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 )
@@ -38,24 +40,32 @@ func init() {
 	}
 }
 
-// start builds the stack (IPv4 with ARP, TCP, UDP, ICMP), attaches the
-// loopback interface and the virtio-net device if there is one, and runs
+// start builds the stack (IPv4 with ARP, IPv6, TCP, UDP, ICMP and raw
+// sockets), attaches the loopback interface (127.0.0.1/8 and ::1/128) and the virtio-net device if there is one, and runs
 // the socket engine. Context: ring-3 kernel goroutine (package init).
 func start(cfg config) error {
 	st := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
-		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4},
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		HandleLocal:        true,
+		RawFactory:         raw.EndpointFactory{},
 	})
 	sack := tcpip.TCPSACKEnabled(true)
 	st.SetTransportProtocolOption(tcp.ProtocolNumber, &sack)
-	if err := st.CreateNIC(loopbackID, loopback.New()); err != nil {
+	lo := loopback.New()
+	if err := st.CreateNICWithOptions(loopbackID, lo, stack.NICOptions{QDisc: newDirectQDisc(lo)}); err != nil {
 		return errorf("loopback: %v", err)
 	}
 	if err := addAddress(st, loopbackID, tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4([4]byte{127, 0, 0, 1}), PrefixLen: 8}); err != nil {
 		return err
 	}
-	routes := []tcpip.Route{{Destination: mustSubnet([4]byte{127, 0, 0, 0}, 8), NIC: loopbackID}}
+	if err := addAddress6(st, loopbackID, tcpip.AddrFrom16([16]byte{15: 1})); err != nil {
+		return err
+	}
+	routes := []tcpip.Route{
+		{Destination: mustSubnet([4]byte{127, 0, 0, 0}, 8), NIC: loopbackID},
+		{Destination: tcpip.AddrFrom16([16]byte{15: 1}).WithPrefix().Subnet(), NIC: loopbackID},
+	}
 	var addr [4]byte
 	var link nicInfo
 	nic, err := OpenNIC()
@@ -118,6 +128,15 @@ func configure(st *stack.Stack, nic *NIC, cfg config) config {
 
 func addAddress(st *stack.Stack, id tcpip.NICID, a tcpip.AddressWithPrefix) error {
 	pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: a}
+	if err := st.AddProtocolAddress(id, pa, stack.AddressProperties{}); err != nil {
+		return errorf("address %s: %v", a, err)
+	}
+	return nil
+}
+
+// addAddress6 gives NIC id the IPv6 address a (a /128).
+func addAddress6(st *stack.Stack, id tcpip.NICID, a tcpip.Address) error {
+	pa := tcpip.ProtocolAddress{Protocol: ipv6.ProtocolNumber, AddressWithPrefix: a.WithPrefix()}
 	if err := st.AddProtocolAddress(id, pa, stack.AddressProperties{}); err != nil {
 		return errorf("address %s: %v", a, err)
 	}

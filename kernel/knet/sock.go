@@ -1,7 +1,6 @@
 package knet
 
 import (
-	"bytes"
 	"syscall"
 	"time"
 	"unsafe"
@@ -9,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
@@ -21,6 +21,7 @@ import (
 type sock struct {
 	slot, gen uint32
 	typ       uint8
+	family    uint8 // abi.Family4 or abi.Family6
 	ep        tcpip.Endpoint
 	wq        *waiter.Queue
 	entry     waiter.Entry
@@ -28,7 +29,7 @@ type sock struct {
 	bound, listening, connecting, connected bool
 	closing, finSent, rxEOF, failed         bool
 	txEmpty                                 bool // the kernel's transmit ring was empty at the last pull
-	remote                                  abi.Addr4
+	remote                                  abi.Addr
 	opts                                    uint32
 	keep                                    [3]uint32
 	linger                                  int32
@@ -80,7 +81,7 @@ func (e *engine) apply(ev *abi.NetEvent) {
 	case ev.State == abi.SockConnecting && !s.connecting && !s.connected:
 		s.connecting = true
 		s.remote = ev.Remote
-		switch err := s.ep.Connect(fullAddr(ev.Remote)); err.(type) {
+		switch err := s.ep.Connect(s.fullAddr(ev.Remote)); err.(type) {
 		case nil:
 			e.connected(s)
 		case *tcpip.ErrConnectStarted:
@@ -88,9 +89,9 @@ func (e *engine) apply(ev *abi.NetEvent) {
 			e.failWith(s, err)
 			return
 		}
-	case s.typ == abi.SockDgram && ev.State == abi.SockConnected && ev.Remote != s.remote:
+	case s.typ != abi.SockStream && ev.State == abi.SockConnected && ev.Remote != s.remote:
 		s.remote = ev.Remote
-		if err := s.ep.Connect(fullAddr(ev.Remote)); err != nil {
+		if err := s.ep.Connect(s.fullAddr(ev.Remote)); err != nil {
 			e.failWith(s, err)
 			return
 		}
@@ -108,16 +109,13 @@ func (e *engine) apply(ev *abi.NetEvent) {
 	e.service(s)
 }
 
-// bind binds s's endpoint to the kernel's choice of local address, once.
-func (e *engine) bind(s *sock, local abi.Addr4) bool {
-	if local.Port == 0 || s.bound || s.connected {
+// bind binds s's endpoint to the kernel's choice of local address, once
+// (a raw socket has no port: it binds when the program named an address).
+func (e *engine) bind(s *sock, local abi.Addr) bool {
+	if s.bound || s.connected || local.Port == 0 && (s.typ != abi.SockRaw || unspecified(local)) {
 		return true
 	}
-	addr := tcpip.FullAddress{Port: local.Port}
-	if local.IP != [4]byte{} {
-		addr.Addr = tcpip.AddrFrom4(local.IP)
-	}
-	if err := s.ep.Bind(addr); err != nil {
+	if err := s.ep.Bind(s.fullAddr(local)); err != nil {
 		e.failWith(s, err)
 		return false
 	}
@@ -127,12 +125,21 @@ func (e *engine) bind(s *sock, local abi.Addr4) bool {
 
 // open makes the endpoint for a new socket.
 func (e *engine) open(ev *abi.NetEvent) (*sock, error) {
-	s := &sock{slot: ev.Sock, gen: ev.Gen, typ: ev.Type, wq: &waiter.Queue{}, linger: -1}
-	proto := tcp.ProtocolNumber
-	if ev.Type == abi.SockDgram {
-		proto = udp.ProtocolNumber
+	s := &sock{slot: ev.Sock, gen: ev.Gen, typ: ev.Type, family: ev.Family, wq: &waiter.Queue{}, linger: -1}
+	netProto := ipv4.ProtocolNumber
+	if ev.Family == abi.Family6 {
+		netProto = ipv6.ProtocolNumber
 	}
-	ep, err := e.st.NewEndpoint(proto, ipv4.ProtocolNumber, s.wq)
+	var ep tcpip.Endpoint
+	var err tcpip.Error
+	switch ev.Type {
+	case abi.SockStream:
+		ep, err = e.st.NewEndpoint(tcp.ProtocolNumber, netProto, s.wq)
+	case abi.SockDgram:
+		ep, err = e.st.NewEndpoint(udp.ProtocolNumber, netProto, s.wq)
+	default:
+		ep, err = e.st.NewRawEndpoint(tcpip.TransportProtocolNumber(ev.Proto), netProto, s.wq, true)
+	}
 	if err != nil {
 		return nil, errorf("%v", err)
 	}
@@ -144,8 +151,8 @@ func (e *engine) open(ev *abi.NetEvent) (*sock, error) {
 }
 
 // adopt takes an accepted endpoint for a kernel slot.
-func (e *engine) adopt(slot, gen uint32, ep tcpip.Endpoint, wq *waiter.Queue, ra abi.Addr4) *sock {
-	s := &sock{slot: slot, gen: gen, typ: abi.SockStream, ep: ep, wq: wq, bound: true, connected: true, remote: ra, linger: -1}
+func (e *engine) adopt(slot, gen uint32, family uint8, ep tcpip.Endpoint, wq *waiter.Queue, ra abi.Addr) *sock {
+	s := &sock{slot: slot, gen: gen, typ: abi.SockStream, family: family, ep: ep, wq: wq, bound: true, connected: true, remote: ra, linger: -1}
 	e.watch(s)
 	e.socks[slot] = s
 	return s
@@ -168,6 +175,9 @@ func (e *engine) setOptions(s *sock, ev *abi.NetEvent) {
 	s.opts, s.keep, s.linger = ev.Opts, ev.Keep(), ev.Linger
 	so := s.ep.SocketOptions()
 	so.SetBroadcast(s.opts&abi.OptBroadcast != 0)
+	if s.family == abi.Family6 {
+		so.SetV6Only(s.opts&abi.OptV6Only != 0) // the kernel allows it only before bind
+	}
 	if s.typ != abi.SockStream {
 		return
 	}
@@ -208,8 +218,8 @@ func (e *engine) service(s *sock) {
 		}
 		e.connected(s)
 	}
-	if s.connected || s.typ == abi.SockDgram {
-		if s.typ == abi.SockDgram {
+	if s.connected || s.typ != abi.SockStream {
+		if s.typ != abi.SockStream {
 			e.dgramTx(s)
 			e.dgramRx(s)
 		} else {
@@ -227,7 +237,7 @@ func (e *engine) connected(s *sock) {
 	s.connecting, s.connected = false, true
 	la, _ := s.ep.GetLocalAddress()
 	ra, _ := s.ep.GetRemoteAddress()
-	io := abi.NetIO{Sock: s.slot, Gen: s.gen, Local: addr4(la), Remote: addr4(ra)}
+	io := abi.NetIO{Sock: s.slot, Gen: s.gen, Local: fromFull(la), Remote: fromFull(ra)}
 	e.ioctl(abi.NetCtlSetState, &io)
 }
 
@@ -250,7 +260,7 @@ func (e *engine) accept(l *sock) {
 		}
 		la, _ := ep.GetLocalAddress()
 		ra, _ := ep.GetRemoteAddress()
-		io := abi.NetIO{Sock: l.slot, Gen: l.gen, Local: addr4(la), Remote: addr4(ra)}
+		io := abi.NetIO{Sock: l.slot, Gen: l.gen, Local: fromFull(la), Remote: fromFull(ra)}
 		if err := e.ioctl(abi.NetCtlAccepted, &io); err != nil {
 			switch err {
 			case syscall.EAGAIN:
@@ -261,7 +271,7 @@ func (e *engine) accept(l *sock) {
 			}
 			ep.Close()
 		} else {
-			e.service(e.adopt(io.Sock, io.Gen, ep, wq, io.Remote))
+			e.service(e.adopt(io.Sock, io.Gen, l.family, ep, wq, io.Remote))
 		}
 		l.backlog, l.blWQ = l.backlog[1:], l.blWQ[1:]
 	}
@@ -287,7 +297,8 @@ func (e *engine) streamTx(s *sock) {
 			}
 			data, scratch = e.buf[:io.Len], true
 		}
-		n, err := s.ep.Write(bytes.NewReader(data), tcpip.WriteOptions{})
+		e.rd.Reset(data)
+		n, err := s.ep.Write(&e.rd, tcpip.WriteOptions{})
 		if scratch {
 			s.tx = append(s.tx[:0], data[n:]...) // keep what the endpoint did not take
 		} else {
@@ -308,11 +319,10 @@ func (e *engine) streamTx(s *sock) {
 func (e *engine) streamRx(s *sock) {
 	for !s.rxMore {
 		if len(s.rx) == 0 && !s.rxEOF {
-			w := sliceWriter{b: e.buf[:0]}
-			_, err := s.ep.Read(&tcpip.LimitedWriter{W: &w, N: int64(len(e.buf))}, tcpip.ReadOptions{})
+			_, err := s.ep.Read(e.sink(), tcpip.ReadOptions{})
 			switch err.(type) {
 			case nil:
-				s.rx = w.b
+				s.rx = e.sw.b
 			case *tcpip.ErrWouldBlock:
 				return
 			case *tcpip.ErrClosedForReceive:
@@ -343,6 +353,15 @@ func (e *engine) streamRx(s *sock) {
 	}
 }
 
+// sink returns the writer an endpoint's Read fills: the scratch buffer,
+// emptied, through e.sw and e.lw, which live in the engine so that a read
+// allocates nothing.
+func (e *engine) sink() *tcpip.LimitedWriter {
+	e.sw.b = e.buf[:0]
+	e.lw = tcpip.LimitedWriter{W: &e.sw, N: int64(len(e.buf))}
+	return &e.lw
+}
+
 // sliceWriter appends into a fixed slice (LimitedWriter bounds it).
 type sliceWriter struct{ b []byte }
 
@@ -355,7 +374,7 @@ func (w *sliceWriter) Write(p []byte) (int, error) {
 func (e *engine) dgramTx(s *sock) {
 	for {
 		io := abi.NetIO{Sock: s.slot, Gen: s.gen, Buf: bufAddr(e.buf), Len: uint64(len(e.buf))}
-		if e.ioctl(abi.NetCtlPullTx, &io) != nil || io.Len == 0 && io.Remote.Port == 0 {
+		if e.ioctl(abi.NetCtlPullTx, &io) != nil || io.Len == 0 && io.Remote == (abi.Addr{}) {
 			return
 		}
 		// The event that binds the socket may still be on its way: the
@@ -364,10 +383,11 @@ func (e *engine) dgramTx(s *sock) {
 		if !e.bind(s, io.Local) {
 			return
 		}
-		to := fullAddr(io.Remote)
+		e.to = s.fullAddr(io.Remote)
 		// An error loses the datagram, as a full queue does on Linux: UDP
 		// is unreliable.
-		s.ep.Write(bytes.NewReader(e.buf[:io.Len]), tcpip.WriteOptions{To: &to})
+		e.rd.Reset(e.buf[:io.Len])
+		s.ep.Write(&e.rd, tcpip.WriteOptions{To: &e.to})
 	}
 }
 
@@ -375,12 +395,11 @@ func (e *engine) dgramTx(s *sock) {
 // drops them there, counted).
 func (e *engine) dgramRx(s *sock) {
 	for {
-		w := sliceWriter{b: e.buf[:0]}
-		res, err := s.ep.Read(&tcpip.LimitedWriter{W: &w, N: int64(len(e.buf))}, tcpip.ReadOptions{NeedRemoteAddr: true})
+		res, err := s.ep.Read(e.sink(), tcpip.ReadOptions{NeedRemoteAddr: true})
 		if err != nil {
 			return
 		}
-		io := abi.NetIO{Sock: s.slot, Gen: s.gen, Buf: bufAddr(w.b), Len: uint64(len(w.b)), Remote: addr4(res.RemoteAddr)}
+		io := abi.NetIO{Sock: s.slot, Gen: s.gen, Buf: bufAddr(e.sw.b), Len: uint64(len(e.sw.b)), Remote: fromFull(res.RemoteAddr)}
 		if e.ioctl(abi.NetCtlPushRx, &io) != nil {
 			return
 		}
@@ -431,17 +450,41 @@ func (e *engine) release(slot, gen uint32) {
 	}
 }
 
-func fullAddr(a abi.Addr4) tcpip.FullAddress {
-	return tcpip.FullAddress{Addr: tcpip.AddrFrom4(a.IP), Port: a.Port}
+// fullAddr is a as s's endpoint takes it: an IPv4 endpoint four bytes, an
+// IPv6 endpoint sixteen (IPv4-mapped for IPv4, which gVisor unwraps when
+// the endpoint is dual-stack); the unspecified address is empty.
+func (s *sock) fullAddr(a abi.Addr) tcpip.FullAddress {
+	r := tcpip.FullAddress{Port: a.Port}
+	switch {
+	case unspecified(a):
+	case s.family != abi.Family6:
+		r.Addr = tcpip.AddrFrom4([4]byte(a.IP[12:]))
+	default:
+		r.Addr = tcpip.AddrFrom16(a.IP)
+	}
+	return r
 }
 
-func addr4(a tcpip.FullAddress) abi.Addr4 {
-	var r abi.Addr4
-	if a.Addr.Len() == 4 {
-		r.IP = a.Addr.As4()
+// fromFull is the kernel's form of a: IPv4 addresses IPv4-mapped.
+func fromFull(a tcpip.FullAddress) abi.Addr {
+	r := abi.Addr{Port: a.Port}
+	switch a.Addr.Len() {
+	case 4:
+		r.IP = mapped(a.Addr.As4())
+	case 16:
+		r.IP = a.Addr.As16()
 	}
-	r.Port = a.Port
 	return r
+}
+
+// mapped is ip's IPv4-mapped IPv6 form.
+func mapped(ip [4]byte) [16]byte {
+	return [16]byte{10: 0xff, 11: 0xff, 12: ip[0], 13: ip[1], 14: ip[2], 15: ip[3]}
+}
+
+// unspecified reports whether a's address is :: or 0.0.0.0 (mapped).
+func unspecified(a abi.Addr) bool {
+	return a.IP == [16]byte{} || a.IP == mapped([4]byte{})
 }
 
 func bufAddr(b []byte) uint64 {

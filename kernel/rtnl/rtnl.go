@@ -24,6 +24,11 @@ type Link struct {
 	Addr   [4]byte // IPv4 address, zero if none
 	Prefix uint8
 	Scope  uint8 // RT_SCOPE_*
+	// Addr6 is the IPv6 address, zero if none, with its prefix length
+	// and scope.
+	Addr6   [16]byte
+	Prefix6 uint8
+	Scope6  uint8
 }
 
 const (
@@ -153,9 +158,24 @@ func (w *writer) addr(l *Link) {
 	w.end(at)
 }
 
+// addr6 appends an RTM_NEWADDR message for l's IPv6 address: as Linux
+// sends it, the address in IFA_ADDRESS alone (IFA_LOCAL is for
+// point-to-point links).
+// Context: trap, kernel lock held; does not allocate.
+func (w *writer) addr6(l *Link) {
+	at := w.start(unix.RTM_NEWADDR, unix.NLM_F_MULTI)
+	m := [ifaddrLen]byte{unix.AF_INET6, l.Prefix6, unix.IFA_F_PERMANENT, l.Scope6}
+	binary.LittleEndian.PutUint32(m[4:], uint32(l.Index))
+	w.put(m[:])
+	w.attr(unix.IFA_ADDRESS, l.Addr6[:])
+	w.attr32(unix.IFA_FLAGS, unix.IFA_F_PERMANENT)
+	w.end(at)
+}
+
 // Answer writes into dst the reply to the netlink request req from the
 // socket with port id pid, for the interfaces links: a dump of links
-// (RTM_GETLINK) or IPv4 addresses (RTM_GETADDR) and NLMSG_DONE, or an
+// (RTM_GETLINK) or addresses (RTM_GETADDR: IPv4, then IPv6, as Linux
+// orders them; the request's family picks one) and NLMSG_DONE, or an
 // NLMSG_ERROR with EOPNOTSUPP for another request. It returns the reply's
 // length, or the errno for a malformed request (EINVAL) or a reply that
 // does not fit dst (ENOBUFS).
@@ -184,6 +204,11 @@ func Answer(dst, req []byte, pid uint32, links []Link) (int, unix.Errno) {
 		for k := range links {
 			if (family == unix.AF_UNSPEC || family == unix.AF_INET) && links[k].Addr != [4]byte{} {
 				w.addr(&links[k])
+			}
+		}
+		for k := range links {
+			if (family == unix.AF_UNSPEC || family == unix.AF_INET6) && links[k].Addr6 != [16]byte{} {
+				w.addr6(&links[k])
 			}
 		}
 	default:

@@ -12,7 +12,8 @@ import (
 
 var testLinks = []Link{
 	{Index: 1, Name: "lo", Type: unix.ARPHRD_LOOPBACK, Flags: unix.IFF_UP | unix.IFF_LOOPBACK | unix.IFF_RUNNING,
-		MTU: 65536, Addr: [4]byte{127, 0, 0, 1}, Prefix: 8, Scope: unix.RT_SCOPE_HOST},
+		MTU: 65536, Addr: [4]byte{127, 0, 0, 1}, Prefix: 8, Scope: unix.RT_SCOPE_HOST,
+		Addr6: [16]byte{15: 1}, Prefix6: 128, Scope6: unix.RT_SCOPE_HOST},
 	{Index: 2, Name: "eth0", Type: unix.ARPHRD_ETHER, Flags: unix.IFF_UP | unix.IFF_BROADCAST | unix.IFF_RUNNING | unix.IFF_MULTICAST,
 		MTU: 1500, MAC: [6]byte{0x52, 0x54, 0, 0x12, 0x34, 0x56}, Bcast: [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
 		Addr: [4]byte{10, 0, 2, 15}, Prefix: 24},
@@ -66,7 +67,7 @@ func TestLinks(t *testing.T) {
 
 func TestAddrs(t *testing.T) {
 	msgs := answer(t, request(unix.RTM_GETADDR, 1, unix.AF_UNSPEC))
-	require.Len(t, msgs, 2)
+	require.Len(t, msgs, 3, "two IPv4 addresses, then lo's IPv6 address")
 	m := msgs[1]
 	assert.Equal(t, uint16(unix.RTM_NEWADDR), m.Header.Type)
 	ifam := (*syscall.IfAddrmsg)(unsafePointer(m.Data))
@@ -81,7 +82,25 @@ func TestAddrs(t *testing.T) {
 	}
 	assert.Equal(t, []byte{10, 0, 2, 15}, got[unix.IFA_LOCAL])
 	assert.Equal(t, []byte{10, 0, 2, 255}, got[unix.IFA_BROADCAST])
-	assert.Empty(t, answer(t, request(unix.RTM_GETADDR, 1, unix.AF_INET6)), "no IPv6 addresses")
+	assert.Len(t, answer(t, request(unix.RTM_GETADDR, 1, unix.AF_INET)), 2, "the IPv4 addresses alone")
+}
+
+func TestAddrs6(t *testing.T) {
+	msgs := answer(t, request(unix.RTM_GETADDR, 1, unix.AF_INET6))
+	require.Len(t, msgs, 1, "lo's ::1 alone")
+	ifam := (*syscall.IfAddrmsg)(unsafePointer(msgs[0].Data))
+	assert.Equal(t, uint8(unix.AF_INET6), ifam.Family)
+	assert.Equal(t, uint8(128), ifam.Prefixlen)
+	assert.Equal(t, uint8(unix.RT_SCOPE_HOST), ifam.Scope)
+	assert.Equal(t, uint32(1), ifam.Index)
+	attrs, err := syscall.ParseNetlinkRouteAttr(&msgs[0])
+	require.NoError(t, err)
+	got := map[uint16][]byte{}
+	for _, a := range attrs {
+		got[a.Attr.Type] = a.Value
+	}
+	assert.Equal(t, append(make([]byte, 15), 1), got[unix.IFA_ADDRESS])
+	assert.NotContains(t, got, uint16(unix.IFA_LOCAL), "Go reads IFA_LOCAL as a point-to-point link's")
 }
 
 func TestOtherRequests(t *testing.T) {

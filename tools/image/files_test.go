@@ -3,6 +3,8 @@ package image
 import (
 	"bytes"
 	"context"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"path/filepath"
@@ -217,4 +219,16 @@ func TestBuildFiles(t *testing.T) {
 	_, err = build(context.Background(), BuildOptions{Pkg: "./hello", Dir: stubRoot(t), Out: bad, Files: []string{"x:relative"}}, stubTarget(t))
 	require.ErrorContains(t, err, "not absolute")
 	assert.NoFileExists(t, bad)
+}
+
+// TestOverlaySourceNetAndFiles: an overlay that links the network stack
+// (with its exit hook's declarations) and embeds an archive is valid Go,
+// every import before the first declaration (package net's test binary
+// failed to build with "imports must appear before other declarations").
+func TestOverlaySourceNetAndFiles(t *testing.T) {
+	src := overlaySource("net_test", EmbeddedArchiveSymbol, KernelPackage, NetPackage)
+	f, err := parser.ParseFile(token.NewFileSet(), TestOverlayFile, src, parser.AllErrors)
+	require.NoError(t, err, src)
+	assert.Len(t, f.Imports, 5, "kernel, knet, unsafe, embed, unsafe")
+	assert.Contains(t, src, "gometalknet.SetExitHookAdder")
 }

@@ -1,0 +1,137 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// rawSockaddr6 is the bytes of a struct sockaddr_in6 as the syscall
+// package lays it out.
+func rawSockaddr6(ip netip.Addr, port uint16) []byte {
+	var sa syscall.RawSockaddrInet6
+	sa.Family = unix.AF_INET6
+	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], port)
+	sa.Addr = ip.As16()
+	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))...)
+}
+
+func rawSockaddr4(ip [4]byte, port uint16) []byte {
+	var sa syscall.RawSockaddrInet4
+	sa.Family = unix.AF_INET
+	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], port)
+	sa.Addr = ip
+	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))...)
+}
+
+func TestParseSockaddr6(t *testing.T) {
+	b := rawSockaddr6(netip.MustParseAddr("::1"), 8080)
+	require.Len(t, b, sockaddrIn6Size)
+	a, e := parseSockaddr(abi.Family6, b)
+	require.Zero(t, e)
+	assert.Equal(t, loopback6, a.ip)
+	assert.Equal(t, uint16(8080), a.port)
+	assert.False(t, a.is4())
+
+	a, e = parseSockaddr(abi.Family6, b[:sockaddrIn6Min])
+	require.Zero(t, e, "Linux takes the RFC 2133 length, without sin6_scope_id")
+	assert.Equal(t, uint16(8080), a.port)
+
+	_, e = parseSockaddr(abi.Family6, b[:sockaddrIn6Min-1])
+	assert.Equal(t, -_EINVAL, e, "short")
+	_, e = parseSockaddr(abi.Family6, append(rawSockaddr4([4]byte{127, 0, 0, 1}, 1), make([]byte, 12)...))
+	assert.Equal(t, -_EAFNOSUPPORT, e, "a sockaddr_in on an AF_INET6 socket")
+
+	m, e := parseSockaddr(abi.Family6, rawSockaddr6(netip.MustParseAddr("::ffff:10.0.2.15"), 1))
+	require.Zero(t, e)
+	assert.True(t, m.is4())
+	assert.Equal(t, [4]byte{10, 0, 2, 15}, m.v4())
+}
+
+func TestParseSockaddr4(t *testing.T) {
+	a, e := parseSockaddr(abi.Family4, rawSockaddr4([4]byte{127, 0, 0, 1}, 53))
+	require.Zero(t, e)
+	assert.True(t, a.is4())
+	assert.Equal(t, v4Mapped([4]byte{127, 0, 0, 1}), a.ip)
+	assert.Equal(t, uint16(53), a.port)
+	_, e = parseSockaddr(abi.Family4, rawSockaddr4([4]byte{}, 1)[:15])
+	assert.Equal(t, -_EINVAL, e)
+	_, e = parseSockaddr(abi.Family4, rawSockaddr6(netip.IPv6Unspecified(), 1))
+	assert.Equal(t, -_EAFNOSUPPORT, e)
+	_, e = parseSockaddr(abi.Family4, []byte{2})
+	assert.Equal(t, -_EINVAL, e)
+}
+
+func TestFormatSockaddr(t *testing.T) {
+	var sa [sockaddrIn6Size]byte
+	a := sockAddr{ip: v4Mapped([4]byte{127, 0, 0, 1}), port: 4242}
+	n := formatSockaddr(abi.Family6, a, &sa)
+	assert.Equal(t, rawSockaddr6(netip.MustParseAddr("::ffff:127.0.0.1"), 4242), sa[:n], "IPv4 peers of an AF_INET6 socket are IPv4-mapped")
+	n = formatSockaddr(abi.Family4, a, &sa)
+	assert.Equal(t, rawSockaddr4([4]byte{127, 0, 0, 1}, 4242), sa[:n])
+	for _, s := range []string{"::", "::1", "fe80::1:2", "2001:db8::ff"} {
+		ip := netip.MustParseAddr(s)
+		n = formatSockaddr(abi.Family6, sockAddr{ip: ip.As16(), port: 7}, &sa)
+		back, e := parseSockaddr(abi.Family6, sa[:n])
+		require.Zero(t, e)
+		assert.Equal(t, ip.As16(), back.ip, s)
+	}
+}
+
+func TestBindScopes(t *testing.T) {
+	any6 := sockAddr{}
+	any4 := sockAddr{ip: v4Mapped([4]byte{})}
+	lo4 := sockAddr{ip: v4Mapped([4]byte{127, 0, 0, 1})}
+	lo6 := sockAddr{ip: loopback6}
+	dual := scopeOf(abi.Family6, false, any6)
+	only6 := scopeOf(abi.Family6, true, any6)
+	wild4 := scopeOf(abi.Family4, false, any4)
+	// listen_test.go's dual-stack table, as Linux answers it.
+	assert.True(t, dual.overlaps(wild4), "tcp :: and tcp 0.0.0.0")
+	assert.True(t, wild4.overlaps(dual))
+	assert.True(t, dual.overlaps(scopeOf(abi.Family6, false, any4)), ":: and ::ffff:0.0.0.0")
+	assert.False(t, only6.overlaps(wild4), "tcp6 :: and tcp4 0.0.0.0")
+	assert.False(t, wild4.overlaps(only6))
+	assert.False(t, scopeOf(abi.Family4, false, lo4).overlaps(scopeOf(abi.Family6, false, lo6)), "127.0.0.1 and ::1")
+	assert.True(t, dual.overlaps(scopeOf(abi.Family4, false, lo4)), ":: (dual) holds 127.0.0.1")
+	assert.True(t, only6.overlaps(scopeOf(abi.Family6, true, lo6)))
+	assert.True(t, scopeOf(abi.Family6, false, lo6).overlaps(scopeOf(abi.Family6, false, lo6)))
+	assert.False(t, scopeOf(abi.Family4, false, lo4).overlaps(scopeOf(abi.Family4, false, sockAddr{ip: v4Mapped([4]byte{10, 0, 2, 15})})))
+	assert.True(t, any4.unspecified())
+	assert.True(t, any6.unspecified())
+	assert.False(t, lo6.unspecified())
+}
+
+func TestNetABISizes(t *testing.T) {
+	assert.Equal(t, uintptr(abi.NetEventSize), unsafe.Sizeof(abi.NetEvent{}))
+	assert.Equal(t, uintptr(abi.NetIOSize), unsafe.Sizeof(abi.NetIO{}))
+}
+
+func TestLocalUDPReceiver(t *testing.T) {
+	saved := sockets
+	defer func() { sockets = saved }()
+	sockets = [maxSockets]socket{}
+	lo4 := v4Mapped([4]byte{127, 0, 0, 1})
+	sockets[3] = socket{typ: abi.SockDgram, family: abi.Family4, state: abi.SockOpen, local: sockAddr{port: 5000}}
+	sockets[4] = socket{typ: abi.SockDgram, family: abi.Family4, state: abi.SockOpen, local: sockAddr{ip: lo4, port: 5000}}
+	sockets[5] = socket{typ: abi.SockDgram, family: abi.Family6, state: abi.SockOpen, opts: abi.OptV6Only, local: sockAddr{port: 6000}}
+	sockets[6] = socket{typ: abi.SockDgram, family: abi.Family6, state: abi.SockConnected, local: sockAddr{port: 7000},
+		remote: sockAddr{ip: lo4, port: 1}}
+	src := sockAddr{ip: lo4, port: 9}
+	assert.Equal(t, 4, localReceiver(sockAddr{ip: lo4, port: 5000}, src), "the socket bound to the address before the wildcard")
+	assert.Equal(t, 3, localReceiver(sockAddr{ip: v4Mapped([4]byte{127, 0, 0, 2}), port: 5000}, src), "the wildcard")
+	assert.Equal(t, -1, localReceiver(sockAddr{ip: lo4, port: 6000}, src), "a v6-only socket takes no IPv4")
+	assert.Equal(t, 5, localReceiver(sockAddr{ip: loopback6, port: 6000}, sockAddr{ip: loopback6, port: 9}))
+	assert.Equal(t, -1, localReceiver(sockAddr{ip: lo4, port: 7000}, src), "connected to another peer")
+	assert.Equal(t, 6, localReceiver(sockAddr{ip: lo4, port: 7000}, sockAddr{ip: lo4, port: 1}), "from its peer, IPv4 to a dual-stack socket")
+	assert.True(t, isLocalAddr(sockAddr{ip: loopback6}))
+	assert.False(t, isLocalAddr(sockAddr{ip: v4Mapped([4]byte{10, 0, 2, 2})}))
+	assert.False(t, isLocalAddr(sockAddr{ip: [16]byte{0: 0x20, 1: 0x01}}))
+}

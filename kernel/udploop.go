@@ -1,0 +1,105 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/abi"
+)
+
+// Local UDP delivery: a datagram from one UDP socket of the table to
+// another on a local address (loopback, or the interface's own) is copied
+// from the sender's buffers into the receiver's ring in the system call,
+// as Linux's loopback delivers it inside the kernel. The network stack
+// never sees it: no goroutine runs and nothing is allocated in the
+// program's heap, where gVisor's UDP path allocates a route, a buffer and
+// a packet record for each datagram (net's TestAllocs counts them). A
+// datagram with no local receiver (another host, a broadcast, a port no
+// socket holds: ICMP port unreachable is the stack's) goes through the
+// stack as before. Every function's context: trap, kernel lock held; none
+// allocates.
+
+// isLocalAddr reports whether a datagram to a stays on this host.
+// Context: trap, kernel lock held; does not allocate.
+func isLocalAddr(a sockAddr) bool {
+	if !a.is4() {
+		return a.ip == loopback6
+	}
+	ip := a.v4()
+	return ip[0] == 127 || ip != [4]byte{} && ip == ifaceAddr
+}
+
+// udpReceives reports whether UDP socket r takes a datagram to dst from
+// src: bound to dst's port on dst's address or a wildcard that covers its
+// family, and, if connected, connected to src.
+// Context: trap, kernel lock held; does not allocate.
+func udpReceives(r *socket, dst, src sockAddr) bool {
+	if r.typ != abi.SockDgram || r.local.port != dst.port || r.flags&abi.EvShutRd != 0 {
+		return false
+	}
+	if r.state != abi.SockOpen && r.state != abi.SockConnected {
+		return false
+	}
+	if !scopeOf(r.family, r.opts&abi.OptV6Only != 0, r.local).overlaps(scopeOf(abi.Family6, false, dst)) {
+		return false
+	}
+	return r.state != abi.SockConnected || r.remote == src
+}
+
+// localReceiver returns the UDP socket that takes a datagram from src to
+// dst, one bound to dst's address before a wildcard, or -1.
+// Context: trap, kernel lock held; does not allocate.
+func localReceiver(dst, src sockAddr) int {
+	found := -1
+	for k := range sockets {
+		r := &sockets[k]
+		if !udpReceives(r, dst, src) {
+			continue
+		}
+		if r.local.ip == dst.ip {
+			return k
+		}
+		found = k
+	}
+	return found
+}
+
+// udpLocalSend delivers io's datagram from UDP socket i (bound) to dst
+// straight into a local receiver's ring; false when there is none, and
+// the stack must send it. A receiver without room drops it, counted, as
+// the stack's path does.
+// Context: trap, kernel lock held; does not allocate.
+func udpLocalSend(i int, io *sockIO, dst sockAddr) (int64, bool) {
+	s := &sockets[i]
+	if s.typ != abi.SockDgram || !isLocalAddr(dst) {
+		return 0, false
+	}
+	src := s.local
+	if src.unspecified() {
+		src.ip = sourceFor(dst)
+	} else if src.is4() != dst.is4() {
+		return 0, false // a bound IPv4-mapped source cannot reach ::1, nor the reverse
+	}
+	r := localReceiver(dst, src)
+	if r < 0 {
+		return 0, false
+	}
+	rx := &sockets[r].rx
+	mark, ok := rx.startDgram(dgramHeader{len: uint32(io.total), addr: src})
+	started, fault := ok, false
+	for k := 0; ok && k < io.pieces(); k++ {
+		base, n, _ := io.piece(k)
+		b, good := userBytes(base, n, false)
+		fault = !good
+		ok = good && rx.put(b, false) == len(b)
+	}
+	if !ok {
+		if started {
+			rx.truncate(mark)
+		}
+		if fault {
+			return -_EFAULT, true
+		}
+		netDropped++
+		return int64(io.total), true
+	}
+	tellProgram(r)
+	return int64(io.total), true
+}
