@@ -19,7 +19,7 @@ var fifoPipe [fs.MaxInodes]int32
 // readers wait for a writer, writers for a reader.
 // Context: any; does not allocate.
 func fifoKey(p int, reader bool) uintptr {
-	k := pipeKeyBase + 0x100_0000_0000 + uintptr(p)*16
+	k := fifoKeyBase + uintptr(p)*16
 	if reader {
 		k += 8
 	}

@@ -171,11 +171,16 @@ func closeDesc(f *file) {
 	*d = desc{}
 }
 
-// Wait keys of the futex table for pipes and locks: kernel addresses, so
-// no program futex word can collide with them.
+// Wait keys of the futex table for the kernel's own waits: kernel
+// addresses, so no program futex word can collide with them, each kind in
+// its own 2^40-byte range so no two kinds collide either (keyRanges).
 const (
-	pipeKeyBase = 0xffff_f000_0000_0000
-	lockKeyBase = 0xffff_f100_0000_0000
+	pipeKeyBase      = 0xffff_f000_0000_0000 // pipeKey: readers and writers of a pipe
+	lockKeyBase      = 0xffff_f100_0000_0000 // lockKey: waiters for a file lock
+	unixKeyBase      = 0xffff_f200_0000_0000 // unixKey: a Unix socket's waiters
+	vconWriteKeyBase = 0xffff_f300_0000_0000 // a console transmit queue's writers (vconio.go)
+	fifoKeyBase      = 0xffff_f400_0000_0000 // fifoKey: openers of a FIFO waiting for the other end
+	keyRange         = 0x100_0000_0000
 )
 
 // pipeKey is the wait key of pipe p. Context: any; does not allocate.

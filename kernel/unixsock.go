@@ -56,8 +56,6 @@ func usocks() *fs.UnixSockets { return (*fs.UnixSockets)(ptr(usocksAddr)) }
 // Context: trap, kernel lock held.
 func unixBuf() []byte { return unsafeSlice(unixBufAddr, fs.UnixMaxDgram) }
 
-const unixKeyBase = 0xffff_f200_0000_0000
-
 // unixKey is the wait key of Unix socket i. Context: any; does not allocate.
 func unixKey(i int) uintptr { return unixKeyBase + uintptr(i)*8 }
 

@@ -12,9 +12,6 @@ import (
 // the host's chardev stops reading when the guest falls behind; kernel
 // log lines go to their own port.
 
-// vconWriteKeyBase makes a wait key per transmit queue (files.go keys).
-const vconWriteKeyBase = 0xffff_f200_0000_0000
-
 // vconQueueOf returns the transmit queue of console stream fd (1 or 2),
 // or -1 when the stream is on COM1. Context: any; does not allocate.
 func vconQueueOf(stream uint8) int {

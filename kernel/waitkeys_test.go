@@ -1,0 +1,33 @@
+package kernel
+
+import (
+	"testing"
+
+	"github.com/gometal/gometal/kernel/fs"
+	"github.com/stretchr/testify/assert"
+)
+
+// TestWaitKeyRanges: the kernel's own wait keys stay apart, kind from
+// kind (a Unix socket's waiters once shared their keys with the console's
+// writers, and a FIFO's openers with the file locks), and all lie in the
+// kernel half, where no program futex word can be.
+func TestWaitKeyRanges(t *testing.T) {
+	type span struct {
+		name     string
+		lo, last uintptr
+	}
+	spans := []span{
+		{"pipe", pipeKey(0), pipeKey(fs.MaxPipes - 1)},
+		{"lock", lockKey(0), lockKey(fs.MaxInodes - 1)},
+		{"unix", unixKey(0), unixKey(fs.MaxUnixSockets - 1)},
+		{"vcon", vconWriteKeyBase, vconWriteKeyBase + 8*(vqCount-1)},
+		{"fifo", fifoKey(0, false), fifoKey(fs.MaxPipes-1, true)},
+	}
+	for i, a := range spans {
+		assert.GreaterOrEqual(t, a.lo, uintptr(userTop), "%s keys must be kernel addresses", a.name)
+		assert.Less(t, a.last-a.lo, uintptr(keyRange), "%s keys must fit their range", a.name)
+		for _, b := range spans[:i] {
+			assert.True(t, a.last < b.lo || b.last < a.lo, "%s and %s keys overlap", a.name, b.name)
+		}
+	}
+}
