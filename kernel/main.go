@@ -16,7 +16,7 @@ package kernel
 
 import (
 	// The kernel's goroutines (drivers, services) start with the program.
-	_ "github.com/gometal/gometal/kernel/kgo"
+	_ "github.com/gometal/gometal/kernel/ring3/kgo"
 
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/drivers/debugexit"

@@ -8,7 +8,7 @@ import (
 
 // The virtio console's split virtqueues (virtio 1.2, 2.7), kept by the
 // kernel itself: the console works in trap context, where the goroutine
-// drivers' package (drivers/virtio) cannot run. Each queue has one page
+// drivers' package (kernel/ring3/virtio) cannot run. Each queue has one page
 // for its rings and a fixed buffer per descriptor ("slot"): descriptor i
 // always points at slot i, every chain is one descriptor, and the driver
 // hands slots out in ring order, so a slot is reused only once the device
