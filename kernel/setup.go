@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/x86"
 )
 
 // Model-specific registers (Intel SDM vol. 4).
@@ -56,16 +57,16 @@ func checkCPU() {
 // instruction, and points GS at c (already done for the boot CPU by
 // start64). Context: boot, on c; does not allocate.
 func setupCPU(c *percpu, ist *[3]uintptr) {
-	loadGDT(c, ist)
+	x86.LoadGDT(&c.gdt, &c.tss, c.kstackTop, ist)
 	c.nmiFX = (uintptr(ptrOf(&nmiFXAreas[c.id][0])) + 15) &^ 15
 	if c.id == 0 {
 		setupIDT()
 	}
-	loadIDT()
+	x86.LoadIDT()
 	cpu.WriteCR0(cpu.ReadCR0()&^(cr0EM|cr0TS) | cr0MP)
 	cpu.WriteCR4(cpu.ReadCR4() | cr4OSFXSR | cr4OSXMM)
 	cpu.Wrmsr(msrEFER, cpu.Rdmsr(msrEFER)|eferSCE|eferNXE)
-	cpu.Wrmsr(msrSTAR, uint64(selUser32Code)<<48|uint64(selKernelCode)<<32)
+	cpu.Wrmsr(msrSTAR, uint64(x86.SelUser32Code)<<48|uint64(x86.SelKernelCode)<<32)
 	cpu.Wrmsr(msrLSTAR, uint64(syscallEntryAddr()))
 	cpu.Wrmsr(msrFMASK, flagIF|flagTF|flagDF|flagAC|flagNT|flagIOPL)
 }

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -153,7 +154,7 @@ func deliverSignal(t sched.TID) {
 	m.r8, m.r9, m.r10, m.r11, m.r12, m.r13, m.r14, m.r15 = r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15
 	m.rdi, m.rsi, m.rbp, m.rbx, m.rdx, m.rax, m.rcx = r.DI, r.SI, r.BP, r.BX, r.DX, r.AX, r.CX
 	m.rsp, m.rip, m.eflags = r.RSP, r.RIP, r.RFLAGS
-	m.cs, m.ss = selUserCode, selUserData
+	m.cs, m.ss = x86.SelUserCode, x86.SelUserData
 	if sig == int(unix.SIGSEGV) || sig == int(unix.SIGBUS) || sig == int(unix.SIGFPE) || sig == int(unix.SIGILL) || sig == int(unix.SIGTRAP) {
 		m.err, m.trapno, m.cr2 = th.faultErr, th.faultTrap, th.faultCR2
 	}
@@ -204,7 +205,7 @@ func sysRtSigreturn(t sched.TID) int64 {
 	r.DI, r.SI, r.BP, r.BX, r.DX, r.AX, r.CX = m.rdi, m.rsi, m.rbp, m.rbx, m.rdx, m.rax, m.rcx
 	r.RSP, r.RIP = m.rsp, m.rip
 	r.RFLAGS = r.RFLAGS&^flagsUser | m.eflags&flagsUser | flagIF
-	r.CS, r.SS = selUserCode, selUserData
+	r.CS, r.SS = x86.SelUserCode, x86.SelUserData
 	th.sigmask = uc.sigmask &^ unblockable
 	if m.fpstate != 0 {
 		if !userRange(uintptr(m.fpstate), fxSize, false) {

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/x86"
 )
 
 // SMP bring-up: every CPU the firmware lists (ACPI MADT) is started with
@@ -253,7 +254,7 @@ var programStarted atomic.Bool
 func wakeAPs() {
 	programStarted.Store(true)
 	for i := 1; i < onlineCPUs; i++ {
-		localAPIC.SendIPI(cpus[i].apicID, vecKick)
+		localAPIC.SendIPI(cpus[i].apicID, x86.VecKick)
 	}
 }
 

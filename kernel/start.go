@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/drivers/lapic"
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -28,8 +29,8 @@ func lapicConfig(apicBase uint64) lapic.Config {
 	return lapic.Config{
 		Base:           physToVirt(apicBase &^ 0xfff),
 		X2APIC:         useX2APIC(apicBase),
-		SpuriousVector: vecSpurious,
-		TimerVector:    vecTimer,
+		SpuriousVector: x86.VecSpurious,
+		TimerVector:    x86.VecTimer,
 	}
 }
 
@@ -81,10 +82,10 @@ func startProgram() {
 	th := &threads[t]
 	th.regs = TrapFrame{
 		RIP:    uint64(rt0Addr()),
-		CS:     selUserCode,
+		CS:     x86.SelUserCode,
 		RFLAGS: flagIF | flagIOPL | 2,
 		RSP:    uint64(sp),
-		SS:     selUserData,
+		SS:     x86.SelUserData,
 	}
 	c := thisCPU()
 	sch.Start(t, c.id, nanotime())

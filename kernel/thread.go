@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -133,7 +134,7 @@ func placeThread(parent int) int { return sch.Place(parent) }
 // delivered or a queued thread gets its turn). Context: trap.
 func kick(o *percpu) {
 	if o != thisCPU() {
-		if !localAPIC.SendIPI(o.apicID, vecKick) {
+		if !localAPIC.SendIPI(o.apicID, x86.VecKick) {
 			cpuNotAnswering(o, "kick IPI", 0)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/x86"
 )
 
 // TLB shootdown. All CPUs share one page table. After a change that
@@ -50,7 +51,7 @@ func tlbShootdown(c *percpu) {
 		if o == c || !o.inUser.Load() {
 			continue
 		}
-		if !localAPIC.SendIPI(o.apicID, vecTLB) {
+		if !localAPIC.SendIPI(o.apicID, x86.VecTLB) {
 			cpuNotAnswering(o, "TLB shootdown IPI", 0)
 		}
 	}
