@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/x86"
 )
 
 // Virtual address space layout.
@@ -133,7 +134,7 @@ func setupMemory(info *boot.Info) {
 	cpu.WriteCR3(kpt.Root)
 	frames.DirectBase = directBase
 	kpt.DirectBase = directBase
-	cpu.WriteCR0(cpu.ReadCR0() | cr0WP)
+	cpu.WriteCR0(cpu.ReadCR0() | x86.Cr0WP)
 	logInitramfs()
 }
 
@@ -181,18 +182,6 @@ func logFootprint() {
 	l.u((frames.Total()*mm.PageSize - free) >> 10).s(" KiB allocated, ").u((free - commitLimit) >> 10).s(" KiB page-table reserve, ")
 	l.u(low >> 10).s(" KiB below 1 MiB; ").u(commitLimit >> 10).s(" KiB for the program").info()
 }
-
-// Control register bits.
-const (
-	cr0MP     = 1 << 1
-	cr0EM     = 1 << 2
-	cr0TS     = 1 << 3
-	cr0WP     = 1 << 16
-	cr4PSE    = 1 << 4
-	cr4PGE    = 1 << 7
-	cr4OSFXSR = 1 << 9
-	cr4OSXMM  = 1 << 10
-)
 
 // physToVirt returns the direct-map address of a physical address.
 func physToVirt(pa uint64) uintptr { return directBase + uintptr(pa) }

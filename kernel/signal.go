@@ -169,7 +169,7 @@ func deliverSignal(t sched.TID) {
 	r.SI = frameAddr + uint64(unsafeOffsetInfo)
 	r.DX = frameAddr + uint64(unsafeOffsetUC)
 	r.AX = 0
-	r.RFLAGS &^= flagTF | flagDF | flagRF
+	r.RFLAGS &^= x86.FlagTF | x86.FlagDF | x86.FlagRF
 	fx := unsafeSlice(th.fx, fxSize)
 	clear(fx)
 	copy(fx, fxDefault[:])
@@ -183,11 +183,8 @@ func deliverSignal(t sched.TID) {
 	}
 }
 
-// flagRF is RFLAGS.RF; flagsUser are the flags rt_sigreturn may change.
-const (
-	flagRF    = 1 << 16
-	flagsUser = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | flagTF | flagDF | 0x800 | flagAC | flagRF
-)
+// flagsUser are the flags rt_sigreturn may change.
+const flagsUser = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | x86.FlagTF | x86.FlagDF | 0x800 | x86.FlagAC | x86.FlagRF
 
 // sysRtSigreturn restores the context saved by deliverSignal from the
 // ucontext at the thread's stack pointer (the handler's return popped
@@ -204,7 +201,7 @@ func sysRtSigreturn(t sched.TID) int64 {
 	r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15 = m.r8, m.r9, m.r10, m.r11, m.r12, m.r13, m.r14, m.r15
 	r.DI, r.SI, r.BP, r.BX, r.DX, r.AX, r.CX = m.rdi, m.rsi, m.rbp, m.rbx, m.rdx, m.rax, m.rcx
 	r.RSP, r.RIP = m.rsp, m.rip
-	r.RFLAGS = r.RFLAGS&^flagsUser | m.eflags&flagsUser | flagIF
+	r.RFLAGS = r.RFLAGS&^flagsUser | m.eflags&flagsUser | x86.FlagIF
 	r.CS, r.SS = x86.SelUserCode, x86.SelUserData
 	th.sigmask = uc.sigmask &^ unblockable
 	if m.fpstate != 0 {

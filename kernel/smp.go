@@ -269,7 +269,7 @@ func apEntryAddr() uintptr
 func apMain() {
 	c := thisCPU()
 	setupCPU(c, &c.istTop)
-	if !localAPIC.Init(lapicConfig(cpu.Rdmsr(msrAPICBase))) {
+	if !localAPIC.Init(lapicConfig(cpu.Rdmsr(x86.MsrAPICBase))) {
 		kernelPanic("local APIC refused its configuration", nil)
 	}
 	c.online.Store(true)

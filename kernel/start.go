@@ -83,7 +83,7 @@ func startProgram() {
 	th.regs = TrapFrame{
 		RIP:    uint64(rt0Addr()),
 		CS:     x86.SelUserCode,
-		RFLAGS: flagIF | flagIOPL | 2,
+		RFLAGS: x86.FlagIF | x86.FlagIOPL | 2,
 		RSP:    uint64(sp),
 		SS:     x86.SelUserData,
 	}
