@@ -157,15 +157,15 @@ func ttyEcho(c byte) {
 // (an echo is never worth blocking for). Context: trap; does not allocate.
 func vconEcho(c byte) {
 	q := &vconQ[vqStdout]
-	q.reapTx()
-	if q.full() {
+	q.ReapTx()
+	if q.Full() {
 		return
 	}
-	i := q.availIdx & (q.size - 1)
-	a := q.slotAddr(i)
+	i := q.AvailIdx & (q.Size - 1)
+	a := q.SlotAddr(i)
 	*(*byte)(ptr(a)) = c
-	q.put(1)
-	q.publish()
+	q.Put(1)
+	q.Publish()
 }
 
 // consoleInputArrived wakes the reader of fd 0 and the epoll instances

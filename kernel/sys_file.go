@@ -438,7 +438,7 @@ func readyFor(fd int, write bool) bool {
 	case fdConsole:
 		if write {
 			qi := vconQueueOf(getFile(fd).stream)
-			return qi < 0 || !vconQ[qi].full()
+			return qi < 0 || !vconQ[qi].Full()
 		}
 		return consoleReadable()
 	}

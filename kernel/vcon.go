@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/drivers/pci"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/virtq"
 )
 
 // The virtio console (virtio 1.2, 5.3) with multiple ports: the program's
@@ -85,7 +86,7 @@ type vconDev struct {
 
 var (
 	vdev  vconDev
-	vconQ [vqCount]vconQueue
+	vconQ [vqCount]virtq.Queue
 	// vconAdded and vconHostOpen record the control messages per port.
 	vconAdded, vconHostOpen [vconPorts]bool
 	// vconOn says the port carries its stream (set at boot).
@@ -353,10 +354,10 @@ func (d *vconDev) start() bool {
 	d.setStatus(1 | 2 | 8 | 4)
 	for _, i := range [...]int{vqCtrlRx, vqStdin} {
 		q := &vconQ[i]
-		for !q.full() {
-			q.put(q.slot)
+		for !q.Full() {
+			q.Put(q.Slot)
 		}
-		q.publish()
+		q.Publish()
 	}
 	return true
 }
@@ -375,10 +376,10 @@ func (d *vconDev) setupQueues() bool {
 	for i := range vconQ {
 		s := vqSpec[i]
 		q := &vconQ[i]
-		*q = vconQueue{index: s.index, size: s.size, slot: s.slot, rx: s.rx}
-		q.ringPhys, q.bufPhys = phys+uint64(i)*mm.PageSize, bufs
-		q.ring, q.buf = physToVirt(q.ringPhys), physToVirt(q.bufPhys)
-		q.usedOff, _ = vqLayout(int(s.size))
+		*q = virtq.Queue{Index: s.index, Size: s.size, Slot: s.slot, RX: s.rx}
+		q.RingPhys, q.BufPhys = phys+uint64(i)*mm.PageSize, bufs
+		q.Ring, q.Buf = physToVirt(q.RingPhys), physToVirt(q.BufPhys)
+		q.UsedOff, _ = virtq.Layout(int(s.size))
 		bufs += uint64(s.size) * uint64(s.slot)
 		if !d.setupQueue(q) {
 			return false
@@ -388,30 +389,30 @@ func (d *vconDev) setupQueues() bool {
 }
 
 // setupQueue tells the device where q lies. Context: boot.
-func (d *vconDev) setupQueue(q *vconQueue) bool {
-	clear(unsafeSlice(q.ring, mm.PageSize))
-	desc, avail, used := q.ringPhys, q.ringPhys+16*uint64(q.size), q.ringPhys+uint64(q.usedOff)
+func (d *vconDev) setupQueue(q *virtq.Queue) bool {
+	clear(unsafeSlice(q.Ring, mm.PageSize))
+	desc, avail, used := q.RingPhys, q.RingPhys+16*uint64(q.Size), q.RingPhys+uint64(q.UsedOff)
 	if d.mmio {
 		r := d.regs
-		wr32(r+0x30, uint32(q.index))
-		if max := rd32(r + 0x34); max < uint32(q.size) {
+		wr32(r+0x30, uint32(q.Index))
+		if max := rd32(r + 0x34); max < uint32(q.Size) {
 			return false
 		}
-		wr32(r+0x38, uint32(q.size))
+		wr32(r+0x38, uint32(q.Size))
 		for k, a := range [3]uint64{desc, avail, used} {
 			wr32(r+0x80+0x10*uintptr(k), uint32(a))
 			wr32(r+0x84+0x10*uintptr(k), uint32(a>>32))
 		}
 		wr32(r+0x44, 1)
-		q.notify, q.mmioNote = r+0x50, true
+		q.Notify, q.MMIONote = r+0x50, true
 		return true
 	}
 	r := d.regs
-	wr16(r+0x16, q.index)
-	if max := rd16(r + 0x18); max < q.size {
+	wr16(r+0x16, q.Index)
+	if max := rd16(r + 0x18); max < q.Size {
 		return false
 	}
-	wr16(r+0x18, q.size)
+	wr16(r+0x18, q.Size)
 	wr16(r+0x1a, 0)
 	if rd16(r+0x1a) != 0 {
 		return false // the device rejected the MSI-X vector
@@ -420,7 +421,7 @@ func (d *vconDev) setupQueue(q *vconQueue) bool {
 		wr32(r+0x20+8*uintptr(k), uint32(a))
 		wr32(r+0x24+8*uintptr(k), uint32(a>>32))
 	}
-	q.notify = d.notify + uintptr(rd16(r+0x1e))*uintptr(d.notifyMul)
+	q.Notify = d.notify + uintptr(rd16(r+0x1e))*uintptr(d.notifyMul)
 	wr16(r+0x1c, 1)
 	return true
 }
@@ -429,19 +430,19 @@ func (d *vconDev) setupQueue(q *vconQueue) bool {
 // slot. Context: boot or trap; does not allocate.
 func vconControl(port uint32, event, value uint16) {
 	q := &vconQ[vqCtrlTx]
-	for i := 0; q.full(); i++ {
-		q.reapTx()
+	for i := 0; q.Full(); i++ {
+		q.ReapTx()
 		if i > 10_000_000 {
 			return
 		}
 		cpu.Pause()
 	}
-	a := q.slotAddr(q.availIdx & (q.size - 1))
+	a := q.SlotAddr(q.AvailIdx & (q.Size - 1))
 	*(*uint32)(cpu.Pointer(a)) = port
 	*(*uint16)(cpu.Pointer(a + 4)) = event
 	*(*uint16)(cpu.Pointer(a + 6)) = value
-	q.put(8)
-	q.publish()
+	q.Put(8)
+	q.Publish()
 }
 
 // vconHandshake tells the device the driver is ready and handles its
@@ -454,7 +455,7 @@ func vconHandshake() {
 		vconControlRx()
 		// The device answers PORT_READY with PORT_OPEN (when the host
 		// side is open) before it returns the message's slot.
-		done := vconQ[vqCtrlTx].inFlight == 0
+		done := vconQ[vqCtrlTx].InFlight == 0
 		for p := 1; p < vconPorts; p++ {
 			done = done && vconAdded[p]
 		}
@@ -475,22 +476,22 @@ func vconControlRx() {
 	q := &vconQ[vqCtrlRx]
 	got := false
 	for {
-		s, n, ok := q.peekUsed()
+		s, n, ok := q.PeekUsed()
 		if !ok {
 			break
 		}
-		q.popUsed(s)
+		q.PopUsed(s)
 		got = true
 		if n >= 8 {
-			a := q.slotAddr(s)
+			a := q.SlotAddr(s)
 			vconEvent(*(*uint32)(cpu.Pointer(a)), *(*uint16)(cpu.Pointer(a + 4)), *(*uint16)(cpu.Pointer(a + 6)))
 		}
-		q.put(q.slot)
+		q.Put(q.Slot)
 	}
 	if got {
-		q.publish()
+		q.Publish()
 	}
-	vconQ[vqCtrlTx].reapTx()
+	vconQ[vqCtrlTx].ReapTx()
 }
 
 // vconEvent handles one control message. Context: boot or trap, kernel

@@ -38,10 +38,10 @@ func vconStdinOn() bool { return vconOn[vconPortStdin] }
 // does not allocate.
 func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 	q := &vconQ[qi]
-	q.reapTx()
+	q.ReapTx()
 	var done uintptr
-	for done < n && !q.full() {
-		k := min(n-done, uintptr(q.slot))
+	for done < n && !q.Full() {
+		k := min(n-done, uintptr(q.Slot))
 		b, ok := userBytes(buf+done, k, false)
 		if !ok {
 			if done == 0 {
@@ -49,13 +49,13 @@ func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 			}
 			break
 		}
-		i := q.availIdx & (q.size - 1)
-		copy(unsafeSlice(q.slotAddr(i), k), b)
-		q.put(uint32(k))
+		i := q.AvailIdx & (q.Size - 1)
+		copy(unsafeSlice(q.SlotAddr(i), k), b)
+		q.Put(uint32(k))
 		done += k
 	}
 	if done > 0 || n == 0 {
-		q.publish()
+		q.Publish()
 		return int64(done)
 	}
 	if nonblock {
@@ -79,8 +79,8 @@ func vconLog(text []byte) bool {
 	}
 	q := &vconQ[vqKlog]
 	for spins := 0; ; spins++ {
-		q.reapTx()
-		if !q.full() {
+		q.ReapTx()
+		if !q.Full() {
 			break
 		}
 		if spins > 20_000_000 {
@@ -88,12 +88,12 @@ func vconLog(text []byte) bool {
 		}
 		cpu.Pause()
 	}
-	slot := unsafeSlice(q.slotAddr(q.availIdx&(q.size-1)), uintptr(q.slot))
+	slot := unsafeSlice(q.SlotAddr(q.AvailIdx&(q.Size-1)), uintptr(q.Slot))
 	n := copy(slot, logPrefix)
 	n += copy(slot[n:len(slot)-1], text)
 	slot[n] = '\n'
-	q.put(uint32(n + 1))
-	q.publish()
+	q.Put(uint32(n + 1))
+	q.Publish()
 	return true
 }
 
@@ -110,7 +110,7 @@ func vconInterrupt() {
 		return
 	}
 	for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
-		if vconQ[qi].reapTx() {
+		if vconQ[qi].ReapTx() {
 			wakeKey(vconWriteKeyBase + uintptr(qi)*8)
 			notifyConsoleFDs()
 		}
@@ -129,17 +129,17 @@ func vconStdinPump() {
 	q := &vconQ[vqStdin]
 	got := false
 	for {
-		s, n, ok := q.peekUsed()
+		s, n, ok := q.PeekUsed()
 		if !ok || int(n) > conBufSize-conLen-conEdit {
 			break
 		}
-		q.popUsed(s)
-		consoleInput(unsafeSlice(q.slotAddr(s), uintptr(min(n, q.slot))), conTTY)
-		q.put(q.slot)
+		q.PopUsed(s)
+		consoleInput(unsafeSlice(q.SlotAddr(s), uintptr(min(n, q.Slot))), conTTY)
+		q.Put(q.Slot)
 		got = true
 	}
 	if got {
-		q.publish()
+		q.Publish()
 		consoleInputArrived()
 	}
 }
@@ -163,7 +163,7 @@ func vconTxPending() bool {
 		return false
 	}
 	for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
-		if vconQ[qi].inFlight > 0 {
+		if vconQ[qi].InFlight > 0 {
 			return true
 		}
 	}
@@ -187,7 +187,7 @@ func vconDrain() {
 	for vconTxPending() {
 		progress := false
 		for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
-			progress = vconQ[qi].reapTx() || progress
+			progress = vconQ[qi].ReapTx() || progress
 		}
 		now := nanotime()
 		if progress {
