@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/drivers/lapic"
 	"github.com/gometal/gometal/drivers/mptable"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
 )
 
 // The firmware's ACPI tables: the CPUs and I/O APICs (MADT), ISA interrupt
@@ -31,30 +32,30 @@ func readACPI() {
 	if e == acpi.OK {
 		e = acpi.Parse(acpiWindow(), 0, rsdp, &acpiTables)
 	}
-	var l logLine
+	var l klog.Line
 	if e != acpi.OK {
-		l.s("no usable ACPI tables (").s(e.String()).s("): looking for an MP table").info()
+		l.S("no usable ACPI tables (").S(e.String()).S("): looking for an MP table").Info()
 		if !readMPTable() {
-			logs("warning: no ACPI tables and no MP table: one CPU, default interrupt routing")
+			klog.Print("warning: no ACPI tables and no MP table: one CPU, default interrupt routing")
 		}
 		return
 	}
 	haveACPI = true
 	haveMADT = acpiTables.HaveMADT
-	l.s("ACPI: RSDP revision ").u(uint64(acpiTables.RSDP.Revision)).s(" OEM ").b(acpiTables.RSDP.OEMID[:]).s(", tables")
+	l.S("ACPI: RSDP revision ").U(uint64(acpiTables.RSDP.Revision)).S(" OEM ").B(acpiTables.RSDP.OEMID[:]).S(", tables")
 	for i := 0; i < acpiTables.NSeen; i++ {
 		r := &acpiTables.Seen[i]
-		l.s(" ").b(r.Signature[:])
+		l.S(" ").B(r.Signature[:])
 		if !r.Valid {
-			l.s("(bad)")
+			l.S("(bad)")
 		}
 	}
-	l.info()
+	l.Info()
 	if cmdline.Flag("acpidump") {
 		dumpACPI()
 	}
 	if acpiTables.HaveFADT && acpiTables.FADT.VGANotPresent() {
-		screen.Init(0) // the firmware says there is no VGA: stop mirroring
+		klog.Screen.Init(0) // the firmware says there is no VGA: stop mirroring
 	}
 }
 
@@ -69,14 +70,14 @@ func readMPTable() bool {
 	}
 	if e != mptable.OK {
 		if e != mptable.ErrNotFound {
-			var l logLine
-			l.s("warning: MP table at ").x(fp).s(" unusable: ").s(e.String()).print()
+			var l klog.Line
+			l.S("warning: MP table at ").X(fp).S(" unusable: ").S(e.String()).Print()
 		}
 		return false
 	}
 	acpiTables.HaveMADT, haveMADT = true, true
-	var l logLine
-	l.s("MP table at ").x(fp).s(": ").u(uint64(acpiTables.MADT.NCPUs)).s(" CPUs, ").u(uint64(acpiTables.MADT.NIOAPICs)).s(" I/O APICs, ").u(uint64(acpiTables.MADT.NOverrides)).s(" ISA interrupt overrides").info()
+	var l klog.Line
+	l.S("MP table at ").X(fp).S(": ").U(uint64(acpiTables.MADT.NCPUs)).S(" CPUs, ").U(uint64(acpiTables.MADT.NIOAPICs)).S(" I/O APICs, ").U(uint64(acpiTables.MADT.NOverrides)).S(" ISA interrupt overrides").Info()
 	return true
 }
 
@@ -88,12 +89,12 @@ func dumpACPI() {
 		r := &acpiTables.Seen[i]
 		t := r.Bytes(acpiWindow(), 0)
 		var hb [acpi.DumpHeaderLen]byte
-		var l logLine
-		l.b(acpi.DumpHeader(&hb, r.Signature, r.Addr)).print()
+		var l klog.Line
+		l.B(acpi.DumpHeader(&hb, r.Signature, r.Addr)).Print()
 		for off := 0; off < len(t); off += 16 {
 			var lb [acpi.DumpLineLen]byte
-			l = logLine{}
-			l.b(acpi.DumpLine(&lb, t, off)).print()
+			l = klog.Line{}
+			l.B(acpi.DumpLine(&lb, t, off)).Print()
 		}
 	}
 }
@@ -113,7 +114,7 @@ func discoverCPUs() []uint32 {
 		}
 	}
 	if m.Overflow {
-		logs("warning: the MADT lists more entries than the kernel keeps")
+		klog.Print("warning: the MADT lists more entries than the kernel keeps")
 	}
 	return cpuIDs[:n]
 }

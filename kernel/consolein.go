@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -49,7 +50,7 @@ func consoleInterrupt() {
 	var b [1]byte
 	got := false
 	for conLen+conEdit < conBufSize {
-		c, ok := console.TryReadByte()
+		c, ok := klog.Serial.TryReadByte()
 		if !ok {
 			break
 		}
@@ -230,7 +231,7 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 		conEOFMark -= k
 	}
 	vconStdinPump() // room for more
-	if console.Pending() {
+	if klog.Serial.Pending() {
 		consoleInterrupt()
 	}
 	return int64(k)

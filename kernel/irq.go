@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/drivers/ioapic"
+	"github.com/gometal/gometal/kernel/klog"
 )
 
 // Device interrupts. Legacy (ISA) lines go through the I/O APIC, to the
@@ -35,15 +36,15 @@ func routeISA(irq uint8, vector uint8) bool {
 // receive interrupt. Context: boot.
 func setupDeviceInterrupts() {
 	if !initIOAPICs() {
-		logs("warning: no I/O APIC: console input is off")
+		klog.Print("warning: no I/O APIC: console input is off")
 		return
 	}
 	if !routeISA(irqCOM1, vecCOM1) {
-		logs("warning: cannot route the serial port's interrupt: console input is off")
+		klog.Print("warning: cannot route the serial port's interrupt: console input is off")
 		return
 	}
-	console.EnableRxInterrupt()
-	if console.Pending() {
+	klog.Serial.EnableRxInterrupt()
+	if klog.Serial.Pending() {
 		consoleInterrupt() // input that arrived before the kernel started
 	}
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/klog"
 	"golang.org/x/sys/unix"
 )
 
@@ -91,7 +92,7 @@ func (w textWriter) s(s string) textWriter {
 
 func (w textWriter) u(v uint64) textWriter {
 	var d [20]byte
-	w.f.n += copy(w.f.data[w.f.n:], decimal(&d, v))
+	w.f.n += copy(w.f.data[w.f.n:], klog.Decimal(&d, v))
 	return w
 }
 

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/x86"
 )
@@ -176,11 +177,11 @@ func logFootprint() {
 		}
 	}
 	free := frames.FreeCount() * mm.PageSize
-	var l logLine
-	l.s("memory: ").u(ram >> 10).s(" KiB RAM; kernel footprint ").u((uint64(imageEnd-imageBase) + (frames.Total()*mm.PageSize - free) + (free - commitLimit) + low) >> 10)
-	l.s(" KiB: image ").u(uint64(imageEnd-imageBase) >> 10).s(" KiB (").u(static >> 10).s(" KiB of it static data), ")
-	l.u((frames.Total()*mm.PageSize - free) >> 10).s(" KiB allocated, ").u((free - commitLimit) >> 10).s(" KiB page-table reserve, ")
-	l.u(low >> 10).s(" KiB below 1 MiB; ").u(commitLimit >> 10).s(" KiB for the program").info()
+	var l klog.Line
+	l.S("memory: ").U(ram >> 10).S(" KiB RAM; kernel footprint ").U((uint64(imageEnd-imageBase) + (frames.Total()*mm.PageSize - free) + (free - commitLimit) + low) >> 10)
+	l.S(" KiB: image ").U(uint64(imageEnd-imageBase) >> 10).S(" KiB (").U(static >> 10).S(" KiB of it static data), ")
+	l.U((frames.Total()*mm.PageSize - free) >> 10).S(" KiB allocated, ").U((free - commitLimit) >> 10).S(" KiB page-table reserve, ")
+	l.U(low >> 10).S(" KiB below 1 MiB; ").U(commitLimit >> 10).S(" KiB for the program").Info()
 }
 
 // physToVirt returns the direct-map address of a physical address.

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -112,12 +113,12 @@ func deliverSignal(t sched.TID) {
 		if defaultIgnored(sig) {
 			return
 		}
-		var l logLine
-		l.s("program killed by ").s(signalName(sig)).print()
+		var l klog.Line
+		l.S("program killed by ").S(signalName(sig)).Print()
 		shutdown(128 + sig)
 	case act.flags&saRestorer == 0:
-		var l logLine
-		l.s("program has a handler for ").s(signalName(sig)).s(" without SA_RESTORER: killing it").print()
+		var l klog.Line
+		l.S("program has a handler for ").S(signalName(sig)).S(" without SA_RESTORER: killing it").Print()
 		shutdown(128 + sig)
 	}
 	if sig == int(unix.SIGURG) {
@@ -134,8 +135,8 @@ func deliverSignal(t sched.TID) {
 	fpAddr := (sp - fxSize) &^ 63
 	frameAddr := ((fpAddr - uint64(sigframeSize)) &^ 15) - 8
 	if !userRange(uintptr(frameAddr), uintptr(sp-frameAddr), true) {
-		var l logLine
-		l.s("cannot write the signal frame for ").s(signalName(sig)).s(" at ").x(frameAddr).s(": stack overflow?").print()
+		var l klog.Line
+		l.S("cannot write the signal frame for ").S(signalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
 		shutdown(128 + int(unix.SIGSEGV))
 	}
 	copy(unsafeSlice(uintptr(fpAddr), fxSize), unsafeSlice(th.fx, fxSize))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/x86"
 )
@@ -98,8 +99,8 @@ func startAPs(ids []uint32) {
 			continue
 		}
 		if onlineCPUs == MaxCPUs {
-			var l logLine
-			l.s("more than ").u(MaxCPUs).s(" CPUs: the rest stay off").print()
+			var l klog.Line
+			l.S("more than ").U(MaxCPUs).S(" CPUs: the rest stay off").Print()
 			return
 		}
 		c := &cpus[onlineCPUs]
@@ -127,7 +128,7 @@ func startAPs(ids []uint32) {
 			}
 			waitOnline(c, apTimeoutUs)
 		}
-		var l logLine
+		var l klog.Line
 		if !c.online.Load() && !c.apGo.CompareAndSwap(apExpected, apWithdrawn) {
 			// The CPU claimed its slot just as the time ran out: it is
 			// on its way, on this slot's stack, so the slot is its.
@@ -140,7 +141,7 @@ func startAPs(ids []uint32) {
 			// that arrives anyway finds its slot withdrawn (or another
 			// CPU's) in apEntry64 and parks.
 			localAPIC.SendInit(apic)
-			l.s("cpu with APIC id ").u(uint64(apic)).s(" did not answer within ").u(apTimeoutUs / 1000).s(" ms: skipped").print()
+			l.S("cpu with APIC id ").U(uint64(apic)).S(" did not answer within ").U(apTimeoutUs / 1000).S(" ms: skipped").Print()
 			*c = percpu{}
 			if slow && late {
 				lateAPIC, wakeLate = apic, true
@@ -148,7 +149,7 @@ func startAPs(ids []uint32) {
 			continue
 		}
 		c.startNs = nanotime() - start
-		l.s("cpu ").u(uint64(c.id)).s(": APIC id ").u(uint64(apic)).s(", up in ").ms(c.startNs).s(" after its start-up IPI (INIT to all: ").ms(initNs).s(")").info()
+		l.S("cpu ").U(uint64(c.id)).S(": APIC id ").U(uint64(apic)).S(", up in ").MS(c.startNs).S(" after its start-up IPI (INIT to all: ").MS(initNs).S(")").Info()
 		onlineCPUs++
 		sch.NCPU = onlineCPUs
 		if wakeLate {
@@ -190,8 +191,8 @@ func wakeLateAP(apic uint32) {
 	delayUs(10000)
 	localAPIC.SendStartup(apic, uint8(boot.APTrampolineAddr>>12))
 	delayUs(50000) // time to run the trampoline and park
-	var l logLine
-	l.s("apfault: cpu with APIC id ").u(uint64(apic)).s(" started late").print()
+	var l klog.Line
+	l.S("apfault: cpu with APIC id ").U(uint64(apic)).S(" started late").Print()
 }
 
 // apFaultOption reads apfault=APICID[:late], a fault-injection option for

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -90,7 +91,7 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 		if !ok {
 			return -_EFAULT
 		}
-		consoleWrite(b)
+		klog.ConsoleWrite(b)
 		return int64(n)
 	case fdEventfd:
 		if n < 8 {

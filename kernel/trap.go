@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/x86"
 	"golang.org/x/sys/unix"
 )
@@ -244,8 +245,8 @@ func noteNMI(c *percpu, f *TrapFrame) {
 		stopForPanic(c) // kernelPanic's NMI: stop here
 	}
 	c.nmis++
-	var l logLine
-	l.s("NMI on cpu ").u(uint64(c.id)).s(" at rip ").x(f.RIP).s(" in ring ").u(f.CS & 3).s(": ignored").print()
+	var l klog.Line
+	l.S("NMI on cpu ").U(uint64(c.id)).S(" at rip ").X(f.RIP).S(" in ring ").U(f.CS & 3).S(": ignored").Print()
 }
 
 // exceptionSignal maps a CPU exception in the program to the signal Linux
@@ -274,12 +275,12 @@ func exceptionSignal(f *TrapFrame) (sig int, code int32, addr uint64) {
 // the status a shell reports for a signal death.
 // Context: trap, kernel lock held; does not allocate; never returns.
 func programFault(f *TrapFrame, what string, addr uintptr) {
-	var l logLine
-	l.s("program fault: ").s(what).s(" at rip ").x(f.RIP)
+	var l klog.Line
+	l.S("program fault: ").S(what).S(" at rip ").X(f.RIP)
 	if addr != 0 {
-		l.s(" addr ").x(uint64(addr))
+		l.S(" addr ").X(uint64(addr))
 	}
-	l.print()
+	l.Print()
 	printFrame(f)
 	shutdown(128 + 11)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/drivers/pci"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/virtq"
 )
@@ -91,10 +92,7 @@ var (
 	vconAdded, vconHostOpen [vconPorts]bool
 	// vconOn says the port carries its stream (set at boot).
 	vconOn [vconPorts]bool
-	// vconLogOff sends kernel lines to COM1 again: from the exit drain and
-	// a kernel panic on.
-	vconLogOff bool
-	vconUp     bool // the device is initialised
+	vconUp bool // the device is initialised
 )
 
 // Register access. 32-bit ones are atomic; all go through cpu.Pointer so
@@ -113,20 +111,23 @@ func setupVirtioConsole() {
 		return
 	}
 	if !vdev.start() {
-		logs("virtio console: the device refused to start: console stays on the serial port")
+		klog.Print("virtio console: the device refused to start: console stays on the serial port")
 		return
 	}
 	vconUp = true
 	vconHandshake()
-	var l logLine
-	l.s("virtio console: ports")
+	var l klog.Line
+	l.S("virtio console: ports")
 	for p := 1; p < vconPorts; p++ {
 		vconOn[p] = vconAdded[p] && (vconHostOpen[p] || p == vconPortStdin)
 		if vconOn[p] {
-			l.s(" ").u(uint64(p))
+			l.S(" ").U(uint64(p))
 		}
 	}
-	l.s(" (1 stdout, 2 stderr, 3 stdin, 4 kernel log)").info()
+	if vconOn[vconPortKlog] {
+		klog.UseVcon(&vconQ[vqKlog]) // from this line on
+	}
+	l.S(" (1 stdout, 2 stderr, 3 stdin, 4 kernel log)").Info()
 }
 
 // findVconPCI looks for a virtio console on PCI bus 0 and maps its
@@ -191,11 +192,11 @@ func (d *vconDev) initPCI(a pci.Addr) bool {
 		off = uint16(w>>8) & 0xfc
 	}
 	if d.regs == 0 || d.notify == 0 || d.devCfg == 0 || msix == 0 {
-		logs("virtio console: no modern PCI capabilities or no MSI-X: console stays on the serial port")
+		klog.Print("virtio console: no modern PCI capabilities or no MSI-X: console stays on the serial port")
 		return false
 	}
 	if !vconMSIX(a, msix) {
-		logs("virtio console: MSI-X table not reachable: console stays on the serial port")
+		klog.Print("virtio console: MSI-X table not reachable: console stays on the serial port")
 		return false
 	}
 	d.found = true
@@ -251,11 +252,11 @@ func findVconMMIO() bool {
 			continue
 		}
 		if rd32(regs+4) != 2 {
-			logs("virtio console: legacy virtio-mmio (QEMU: -global virtio-mmio.force-legacy=false): console stays on the serial port")
+			klog.Print("virtio console: legacy virtio-mmio (QEMU: -global virtio-mmio.force-legacy=false): console stays on the serial port")
 			return false
 		}
 		if !routeGSI(m.GSI, vecVCon, m.ActiveLow, m.Level) {
-			logs("virtio console: cannot route its interrupt: console stays on the serial port")
+			klog.Print("virtio console: cannot route its interrupt: console stays on the serial port")
 			return false
 		}
 		vdev = vconDev{found: true, mmio: true, regs: regs, devCfg: regs + 0x100, mmioDev: i}
@@ -340,7 +341,7 @@ func (d *vconDev) start() bool {
 		return false
 	}
 	if rd32(d.devCfg+4) < vconPorts {
-		logs("virtio console: fewer than 5 ports (QEMU: max_ports=5)")
+		klog.Print("virtio console: fewer than 5 ports (QEMU: max_ports=5)")
 		d.setStatus(128)
 		return false
 	}
@@ -368,7 +369,7 @@ func (d *vconDev) start() bool {
 func (d *vconDev) setupQueues() bool {
 	phys := frames.AllocContiguous(vconPoolBytes / mm.PageSize)
 	if phys == 0 {
-		logs("virtio console: no contiguous memory for its queues")
+		klog.Print("virtio console: no contiguous memory for its queues")
 		return false
 	}
 	committed += vconPoolBytes

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -66,35 +67,6 @@ func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 	// detector this thread waits for a device.
 	sch.Threads[t].Device = true
 	return r
-}
-
-// vconLog sends one kernel log line, text with the prefix and a newline
-// added, in one slot of the kernel log port (text is cut to fit) and
-// reports whether it did; false leaves the line to COM1. It polls for a
-// free slot (the log cannot block a thread), for about a second at most.
-// Context: trap or boot, kernel lock held; does not allocate.
-func vconLog(text []byte) bool {
-	if !vconOn[vconPortKlog] || vconLogOff {
-		return false
-	}
-	q := &vconQ[vqKlog]
-	for spins := 0; ; spins++ {
-		q.ReapTx()
-		if !q.Full() {
-			break
-		}
-		if spins > 20_000_000 {
-			return false
-		}
-		cpu.Pause()
-	}
-	slot := unsafeSlice(q.SlotAddr(q.AvailIdx&(q.Size-1)), uintptr(q.Slot))
-	n := copy(slot, logPrefix)
-	n += copy(slot[n:len(slot)-1], text)
-	slot[n] = '\n'
-	q.Put(uint32(n + 1))
-	q.Publish()
-	return true
 }
 
 // vconInterrupt handles the console's interrupt: returned transmit slots
@@ -179,8 +151,8 @@ const vconDrainIdle = 10_000_000_000 // ns
 // the kernel log back to COM1 (the last lines, the status record).
 // Context: trap or boot (shutdown), kernel lock held; does not allocate.
 func vconDrain() {
-	if !vconUp || vconLogOff {
-		vconLogOff = true
+	if !vconUp || klog.VconStopped() {
+		klog.StopVcon()
 		return
 	}
 	last := nanotime()
@@ -193,13 +165,13 @@ func vconDrain() {
 		if progress {
 			last = now
 		} else if now-last > vconDrainIdle {
-			vconLogOff = true
-			logs("warning: the host stopped taking console output: the rest is lost")
+			klog.StopVcon()
+			klog.Print("warning: the host stopped taking console output: the rest is lost")
 			return
 		}
 		cpu.Pause()
 	}
-	vconLogOff = true
+	klog.StopVcon()
 }
 
 // notifyConsoleFDs bumps the readiness of every console descriptor.
