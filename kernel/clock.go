@@ -10,6 +10,7 @@ import (
 	"github.com/gometal/gometal/drivers/pit"
 	"github.com/gometal/gometal/drivers/rtc"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
 )
 
@@ -77,8 +78,8 @@ const (
 // Context: boot, interrupts off; does not allocate.
 func findRefCounters() {
 	nRefs = 0
-	if haveACPI && acpiTables.HaveHPET {
-		a := acpiTables.HPET.BaseAddress
+	if firmware.HaveACPI() && firmware.Tables().HaveHPET {
+		a := firmware.Tables().HPET.BaseAddress
 		if a.AddressSpaceID == acpi.SpaceSystemMemory && a.Address != 0 && a.Address < 4<<30 {
 			regs := physToVirt(a.Address)
 			if hz := clocksrc.HPETHz(mmioRead64(regs + hpetCapabilities)); hz != 0 {
@@ -88,8 +89,8 @@ func findRefCounters() {
 			}
 		}
 	}
-	if haveACPI && acpiTables.HaveFADT && !acpiTables.FADT.HardwareReduced() {
-		f := &acpiTables.FADT
+	if firmware.HaveACPI() && firmware.Tables().HaveFADT && !firmware.Tables().FADT.HardwareReduced() {
+		f := &firmware.Tables().FADT
 		if a := f.PMTimer(); a.AddressSpaceID == acpi.SpaceSystemIO && a.Address != 0 && a.Address < 0x10000 {
 			w := uint8(24)
 			if f.Flags&acpi.FlagTmrValExt != 0 {

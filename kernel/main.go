@@ -16,6 +16,7 @@ package kernel
 
 import (
 	// The kernel's goroutines (drivers, services) start with the program.
+	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
 	_ "github.com/gometal/gometal/kernel/ring3/kgo"
 
@@ -49,7 +50,7 @@ func kmain() {
 	readACPI()                                     // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
 	setupInterrupts()                              // legacy PIC masked, local APIC on
 	calibrateClocks()                              // TSC and LAPIC timer against the PIT; RTC wall time
-	startAPs(discoverCPUs())                       // the other CPUs, from the ACPI MADT
+	startAPs(firmware.CPUs())                      // the other CPUs, from the ACPI MADT
 	setupSlices()                                  // goroutine time slices (slice=), if the runtime's layout checks out
 	setupDeviceInterrupts()                        // I/O APIC routes; console input
 	collectMMIODevices()                           // virtio-mmio transports (DSDT, virtio_mmio.device=)
@@ -59,6 +60,16 @@ func kmain() {
 	setupFiles()                                   // root file system: base tree, initramfs archives, cwd=
 	startProgram()                                 // first thread at the runtime's _rt0_amd64_linux
 }
+
+// readACPI reads the firmware's tables (package firmware): the CPUs, the
+// I/O APICs, interrupt overrides, power-off. Context: boot, after
+// setupMemory.
+func readACPI() { firmware.Read(bootInfo.RSDP, cmdline.Flag("acpidump")) }
+
+// collectMMIODevices lists the virtio-mmio transports (package firmware):
+// the DSDT's and the command line's virtio_mmio.device=. Context: boot,
+// after readACPI.
+func collectMMIODevices() { firmware.CollectMMIODevices(&cmdline) }
 
 // setupScreen starts the VGA text mirror of the console: on machines
 // without a serial port it is the only console. The text buffer is reached
@@ -217,9 +228,9 @@ func logCPUStats() {
 // never returns.
 func stop(v uint32) {
 	debugexit.Exit(v)
-	acpiPowerOff()
+	firmware.PowerOff()
 	if !cmdline.Flag("noreset") {
-		resetMachine()
+		firmware.Reset()
 	}
 	klog.Print("halted: no debug-exit device, and neither ACPI power-off nor a reset stopped the machine")
 	for {

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
 	"golang.org/x/sys/unix"
@@ -231,10 +232,10 @@ func writeResolvConf(w textWriter) {
 // goroutines: "ecam BASE SEGMENT START END" (decimal; BASE: bus 0's address).
 // Context: trap, kernel lock held; does not allocate.
 func writePCIView(w textWriter) {
-	if !acpiTables.HaveMCFG {
+	if !firmware.Tables().HaveMCFG {
 		return
 	}
-	m := &acpiTables.MCFG
+	m := &firmware.Tables().MCFG
 	for _, a := range m.Allocations[:m.NAllocations] {
 		w.s("ecam ").u(a.Base).s(" ").u(uint64(a.Segment)).s(" ").u(uint64(a.StartBus)).s(" ").u(uint64(a.EndBus)).s("\n")
 	}

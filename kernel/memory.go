@@ -13,7 +13,7 @@ import (
 const (
 	// directBase maps all physical memory (and the 32-bit MMIO hole),
 	// supervisor-only, with 2 MiB pages: virtual = physical + directBase.
-	directBase = 0xffff800000000000
+	directBase = abi.DirectBase
 	// imageBase is where the loader put the image's header page; the image
 	// itself is mapped at its link addresses, identity, user-accessible.
 	imageBase = abi.ImageBase

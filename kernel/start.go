@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/drivers/lapic"
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -29,7 +30,7 @@ func mainMain()
 func lapicConfig(apicBase uint64) lapic.Config {
 	return lapic.Config{
 		Base:           physToVirt(apicBase &^ 0xfff),
-		X2APIC:         useX2APIC(apicBase),
+		X2APIC:         firmware.UseX2APIC(apicBase),
 		SpuriousVector: x86.VecSpurious,
 		TimerVector:    x86.VecTimer,
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/drivers/pci"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/virtq"
@@ -82,7 +83,7 @@ type vconDev struct {
 	devCfg    uintptr // device-specific configuration
 	notify    uintptr // PCI: notification region
 	notifyMul uint32
-	mmioDev   int // virtio-mmio: index in mmioDevs
+	mmioDev   int // virtio-mmio: index in firmware.MMIODevices()
 }
 
 var (
@@ -245,7 +246,8 @@ func vconMSIX(a pci.Addr, msix uint16) bool {
 // findVconMMIO looks for a console among the virtio-mmio transports and
 // routes its interrupt. Context: boot.
 func findVconMMIO() bool {
-	for i := 0; i < nMMIODevs; i++ {
+	mmioDevs := firmware.MMIODevices()
+	for i := 0; i < len(mmioDevs); i++ {
 		m := &mmioDevs[i]
 		regs := physToVirt(m.Base)
 		if m.Base < mmioHoleLow || m.Base >= 4<<30 || rd32(regs) != 0x74726976 || rd32(regs+8) != virtioConsoleMMIO {
@@ -267,6 +269,7 @@ func findVconMMIO() bool {
 
 // routeGSI sends gsi to vector on the boot CPU. Context: boot.
 func routeGSI(gsi uint32, vector uint8, activeLow, level bool) bool {
+	ioapics := firmware.IOAPICs()
 	for i := range ioapics {
 		if ioapics[i].Serves(gsi) {
 			return ioapics[i].Route(gsi, vector, cpus[0].apicID, activeLow, level)

@@ -1,4 +1,4 @@
-package kernel
+package firmware
 
 import (
 	"github.com/gometal/gometal/drivers/acpi"
@@ -17,10 +17,10 @@ var (
 	nMMIODevs int
 )
 
-// collectMMIODevices gathers the virtio-mmio transports of the DSDT and
+// CollectMMIODevices gathers the virtio-mmio transports of the DSDT and
 // of the command line (a base already listed is not repeated) and logs
 // them. Context: boot; does not allocate.
-func collectMMIODevices() {
+func CollectMMIODevices(cmdline *abi.Cmdline) {
 	nMMIODevs = 0
 	if haveACPI {
 		for i := 0; i < acpiTables.NMMIO; i++ {
@@ -69,3 +69,7 @@ func addMMIODevice(d acpi.MMIODevice, from string) {
 	}
 	l.S(" (").S(from).S(")").Info()
 }
+
+// MMIODevices returns the virtio-mmio transports CollectMMIODevices
+// found. Context: any.
+func MMIODevices() []acpi.MMIODevice { return mmioDevs[:nMMIODevs] }
