@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/klog"
 )
 
 // The program's arguments and environment come from the kernel command
@@ -43,23 +44,23 @@ var defaultEnv = [...]string{"HOME=/", "TERM=linux", "PATH=/usr/local/sbin:/usr/
 func takeArgBlock(mod boot.Module, data []byte) (rest []byte, keep bool) {
 	rest, blk, found, bad := abi.SplitArgBlock(data)
 	if bad {
-		var l logLine
-		l.s("a boot module ends with a malformed argument block (").s(abi.ArgBlockMagic).s(")").print()
+		var l klog.Line
+		l.S("a boot module ends with a malformed argument block (").S(abi.ArgBlockMagic).S(")").Print()
 		kernelPanic("malformed argument block", nil)
 	}
 	if !found {
 		return data, false
 	}
 	if argBlockFound {
-		var l logLine
-		l.s("warning: more than one boot module carries arguments: the last one is used").print()
+		var l klog.Line
+		l.S("warning: more than one boot module carries arguments: the last one is used").Print()
 		freeModule(argBlockMod)
 	}
 	argBlockFound, argBlockMod = true, mod
 	argsAddr, argsLen, nArgs = sliceAddr(blk.Args), uintptr(len(blk.Args)), blk.NArgs
 	envAddr, envLen, nEnv = sliceAddr(blk.Env), uintptr(len(blk.Env)), blk.NEnv
-	var l logLine
-	l.s("arguments: ").u(uint64(nArgs)).s(" and ").u(uint64(nEnv)).s(" environment variables (").u(uint64(len(blk.Args) + len(blk.Env))).s(" bytes) from a boot module").info()
+	var l klog.Line
+	l.S("arguments: ").U(uint64(nArgs)).S(" and ").U(uint64(nEnv)).S(" environment variables (").U(uint64(len(blk.Args) + len(blk.Env))).S(" bytes) from a boot module").Info()
 	return rest, true
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/gometal/gometal/drivers/pit"
 	"github.com/gometal/gometal/drivers/rtc"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/firmware"
+	"github.com/gometal/gometal/kernel/klog"
 )
 
 // Clocks. The monotonic clock counts from kernel entry (bootTSC, read by
@@ -76,8 +78,8 @@ const (
 // Context: boot, interrupts off; does not allocate.
 func findRefCounters() {
 	nRefs = 0
-	if haveACPI && acpiTables.HaveHPET {
-		a := acpiTables.HPET.BaseAddress
+	if firmware.HaveACPI() && firmware.Tables().HaveHPET {
+		a := firmware.Tables().HPET.BaseAddress
 		if a.AddressSpaceID == acpi.SpaceSystemMemory && a.Address != 0 && a.Address < 4<<30 {
 			regs := physToVirt(a.Address)
 			if hz := clocksrc.HPETHz(mmioRead64(regs + hpetCapabilities)); hz != 0 {
@@ -87,8 +89,8 @@ func findRefCounters() {
 			}
 		}
 	}
-	if haveACPI && acpiTables.HaveFADT && !acpiTables.FADT.HardwareReduced() {
-		f := &acpiTables.FADT
+	if firmware.HaveACPI() && firmware.Tables().HaveFADT && !firmware.Tables().FADT.HardwareReduced() {
+		f := &firmware.Tables().FADT
 		if a := f.PMTimer(); a.AddressSpaceID == acpi.SpaceSystemIO && a.Address != 0 && a.Address < 0x10000 {
 			w := uint8(24)
 			if f.Flags&acpi.FlagTmrValExt != 0 {
@@ -267,7 +269,7 @@ func calibrateClocks() {
 	useTSCDeadline = lapic.HasTSCDeadline()
 	now, ok := rtc.Read()
 	if !ok {
-		logs("warning: no RTC: the wall clock starts at 1970")
+		klog.Print("warning: no RTC: the wall clock starts at 1970")
 	}
 	wallAtBoot = now.Unix()*1e9 - nanotime()
 }
@@ -295,28 +297,28 @@ const rtcLimitTSC = 3e10
 // Context: boot; does not allocate.
 func logClockDecision(d *clocksrc.Decision) {
 	var b [24]byte
-	var l logLine
+	var l klog.Line
 	if d.Hz == 0 {
-		l.s("clock: no source for the TSC frequency (no HPET, PM timer, PIT or RTC answered): guessing 1 GHz, untrusted").print()
+		l.S("clock: no source for the TSC frequency (no HPET, PM timer, PIT or RTC answered): guessing 1 GHz, untrusted").Print()
 		return
 	}
-	l.s("clock: TSC ").b(clocksrc.FormatHz(&b, d.Hz)).s(" from ").s(d.Src.String())
+	l.S("clock: TSC ").B(clocksrc.FormatHz(&b, d.Hz)).S(" from ").S(d.Src.String())
 	switch {
 	case d.Check != clocksrc.None:
 		if d.Trusted {
-			l.s(", ").s(d.Check.String()).s(" agrees within ")
+			l.S(", ").S(d.Check.String()).S(" agrees within ")
 		} else {
-			l.s(", but ").s(d.Check.String()).s(" says ").b(clocksrc.FormatHz(&b, d.CheckHz)).s(", off by ")
+			l.S(", but ").S(d.Check.String()).S(" says ").B(clocksrc.FormatHz(&b, d.CheckHz)).S(", off by ")
 		}
-		l.b(clocksrc.FormatPPM(&b, d.DiffPPM))
+		l.B(clocksrc.FormatPPM(&b, d.DiffPPM))
 	case d.Trusted:
-		l.s(" (no second source to cross-check)")
+		l.S(" (no second source to cross-check)")
 	}
 	if !d.Trusted {
-		l.s(": untrusted (").s(d.Why.String()).s(")").print()
+		l.S(": untrusted (").S(d.Why.String()).S(")").Print()
 		return
 	}
-	l.info()
+	l.Info()
 }
 
 // delayUs busy-waits us microseconds on the calibrated TSC.

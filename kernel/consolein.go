@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -49,7 +50,7 @@ func consoleInterrupt() {
 	var b [1]byte
 	got := false
 	for conLen+conEdit < conBufSize {
-		c, ok := console.TryReadByte()
+		c, ok := klog.Serial.TryReadByte()
 		if !ok {
 			break
 		}
@@ -157,15 +158,15 @@ func ttyEcho(c byte) {
 // (an echo is never worth blocking for). Context: trap; does not allocate.
 func vconEcho(c byte) {
 	q := &vconQ[vqStdout]
-	q.reapTx()
-	if q.full() {
+	q.ReapTx()
+	if q.Full() {
 		return
 	}
-	i := q.availIdx & (q.size - 1)
-	a := q.slotAddr(i)
+	i := q.AvailIdx & (q.Size - 1)
+	a := q.SlotAddr(i)
 	*(*byte)(ptr(a)) = c
-	q.put(1)
-	q.publish()
+	q.Put(1)
+	q.Publish()
 }
 
 // consoleInputArrived wakes the reader of fd 0 and the epoll instances
@@ -230,7 +231,7 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 		conEOFMark -= k
 	}
 	vconStdinPump() // room for more
-	if console.Pending() {
+	if klog.Serial.Pending() {
 		consoleInterrupt()
 	}
 	return int64(k)

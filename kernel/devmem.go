@@ -7,7 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Device access for drivers that run as goroutines (kernel/kgo): /dev/mem
+// Device access for drivers that run as goroutines (kernel/ring3/kgo): /dev/mem
 // maps physical memory into the program, but only device memory (what the
 // memory map does not call RAM, such as PCI BARs and the local APIC) and
 // the DMA pool, a physically contiguous region reserved at boot whose

@@ -153,7 +153,7 @@ func readiness(fd int) uint32 {
 		if consoleReadable() {
 			ev |= unix.EPOLLIN
 		}
-		if qi := vconQueueOf(f.stream); qi < 0 || !vconQ[qi].full() {
+		if qi := vconQueueOf(f.stream); qi < 0 || !vconQ[qi].Full() {
 			ev |= unix.EPOLLOUT
 		}
 		return ev

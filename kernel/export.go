@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/klog"
 )
 
 // Files out of the guest: each export=PATH kernel option names a file that
@@ -40,23 +41,23 @@ func exportFile(path []byte) {
 	p.N = copy(p.Buf[:], path)
 	m := fsMem()
 	found, e := rootfs.Resolve(&m, fs.RootIno, &p, true)
-	var l logLine
+	var l klog.Line
 	if e != 0 || found.Ino == 0 || !rootfs.IsRegular(found.Ino) {
-		l.s("export-missing ").b(path).print()
+		l.S("export-missing ").B(path).Print()
 		return
 	}
 	size := rootfs.Size(found.Ino)
-	l.s("export ").b(path).s(" ").u(uint64(size)).print()
+	l.S("export ").B(path).S(" ").U(uint64(size)).Print()
 	var chunk [exportChunk]byte
 	for off := int64(0); off < size; off += exportChunk {
 		n, _ := rootfs.Read(&m, found.Ino, off, chunk[:])
-		l = logLine{}
-		l.s("export-data ")
-		l.n += base64Encode(l.buf[l.n:], chunk[:n])
-		l.print()
+		l = klog.Line{}
+		var enc [exportChunk / 3 * 4]byte
+		k := base64Encode(enc[:], chunk[:n])
+		l.S("export-data ").B(enc[:k]).Print()
 	}
-	l = logLine{}
-	l.s("export-end ").b(path).print()
+	l = klog.Line{}
+	l.S("export-end ").B(path).Print()
 }
 
 const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

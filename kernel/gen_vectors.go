@@ -1,7 +1,7 @@
 //go:build ignore
 
 // gen_vectors writes vectors_amd64.s: one entry stub per interrupt vector,
-// and the table of their addresses that idt.go installs.
+// and the table of their addresses that setupIDT (vectors.go) installs.
 package main
 
 import (

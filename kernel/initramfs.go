@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/klog"
 )
 
 // The initramfs archives (cpio newc) come from two places: the one the
@@ -45,19 +46,19 @@ func reserveModules() {
 // Context: boot; does not allocate.
 func logInitramfs() {
 	if n := len(fs.EmbeddedArchive()); n > 0 {
-		var l logLine
-		l.s("initramfs: ").u(uint64(n)).s(" bytes embedded in the image").info()
+		var l klog.Line
+		l.S("initramfs: ").U(uint64(n)).S(" bytes embedded in the image").Info()
 	}
 	for i, m := range initramfsModules() {
-		var l logLine
-		l.s("initramfs module ").u(uint64(i)).s(": ").u(m.Size).s(" bytes at ").x(m.Base).info()
+		var l klog.Line
+		l.S("initramfs module ").U(uint64(i)).S(": ").U(m.Size).S(" bytes at ").X(m.Base).Info()
 	}
 	if bootInfo.ModulesDropped {
-		var l logLine
-		l.s("warning: more than ").u(boot.MaxModules).s(" boot modules: only the first ").u(boot.MaxModules).s(" are used").print()
+		var l klog.Line
+		l.S("warning: more than ").U(boot.MaxModules).S(" boot modules: only the first ").U(boot.MaxModules).S(" are used").Print()
 	}
 	if bootInfo.BadModules > 0 {
-		var l logLine
-		l.s("warning: ").u(uint64(bootInfo.BadModules)).s(" malformed boot module entries ignored (outside RAM, or ending before they start)").print()
+		var l klog.Line
+		l.S("warning: ").U(uint64(bootInfo.BadModules)).S(" malformed boot module entries ignored (outside RAM, or ending before they start)").Print()
 	}
 }

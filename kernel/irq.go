@@ -1,7 +1,8 @@
 package kernel
 
 import (
-	"github.com/gometal/gometal/drivers/ioapic"
+	"github.com/gometal/gometal/kernel/firmware"
+	"github.com/gometal/gometal/kernel/klog"
 )
 
 // Device interrupts. Legacy (ISA) lines go through the I/O APIC, to the
@@ -12,20 +13,13 @@ const (
 	irqCOM1 = 4 // ISA IRQ of the first serial port
 )
 
-var ioapics [8]ioapic.IOAPIC
-
-// isaRoute is one ISA IRQ's GSI and signalling.
-type isaRoute struct {
-	gsi              uint32
-	activeLow, level bool
-}
-
 // routeISA sends ISA irq to vector on the boot CPU. Context: boot.
 func routeISA(irq uint8, vector uint8) bool {
-	r := isaRouteFor(irq)
+	r := firmware.ISARoute(irq)
+	ioapics := firmware.IOAPICs()
 	for i := range ioapics {
-		if ioapics[i].Serves(r.gsi) {
-			return ioapics[i].Route(r.gsi, vector, cpus[0].apicID, r.activeLow, r.level)
+		if ioapics[i].Serves(r.GSI) {
+			return ioapics[i].Route(r.GSI, vector, cpus[0].apicID, r.ActiveLow, r.Level)
 		}
 	}
 	return false
@@ -34,16 +28,16 @@ func routeISA(irq uint8, vector uint8) bool {
 // setupDeviceInterrupts programs the I/O APICs and turns on the console's
 // receive interrupt. Context: boot.
 func setupDeviceInterrupts() {
-	if !initIOAPICs() {
-		logs("warning: no I/O APIC: console input is off")
+	if !firmware.InitIOAPICs() {
+		klog.Print("warning: no I/O APIC: console input is off")
 		return
 	}
 	if !routeISA(irqCOM1, vecCOM1) {
-		logs("warning: cannot route the serial port's interrupt: console input is off")
+		klog.Print("warning: cannot route the serial port's interrupt: console input is off")
 		return
 	}
-	console.EnableRxInterrupt()
-	if console.Pending() {
+	klog.Serial.EnableRxInterrupt()
+	if klog.Serial.Pending() {
 		consoleInterrupt() // input that arrived before the kernel started
 	}
 }

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -62,8 +63,8 @@ func irqInterrupt(v uint64) bool {
 	}
 	fd := int(irqFDs[v] - 1)
 	f := &files[fd]
-	if d := irqDevOf[v]; d != 0 && mmioDevs[d-1].Level {
-		setGSIMasked(mmioDevs[d-1].GSI, true) // until the driver reads the count
+	if d := irqDevOf[v]; d != 0 && firmware.MMIODevices()[d-1].Level {
+		setGSIMasked(firmware.MMIODevices()[d-1].GSI, true) // until the driver reads the count
 	}
 	f.count++
 	f.seq++
@@ -98,8 +99,8 @@ func irqRead(t sched.TID, f *file, buf, n uintptr) int64 {
 	}
 	f.count = 0
 	f.seq++
-	if d := irqDevOf[f.vector]; d != 0 && mmioDevs[d-1].Level {
-		setGSIMasked(mmioDevs[d-1].GSI, false)
+	if d := irqDevOf[f.vector]; d != 0 && firmware.MMIODevices()[d-1].Level {
+		setGSIMasked(firmware.MMIODevices()[d-1].GSI, false)
 	}
 	return 8
 }
@@ -107,6 +108,7 @@ func irqRead(t sched.TID, f *file, buf, n uintptr) int64 {
 // setGSIMasked masks or unmasks gsi on the I/O APIC that serves it.
 // Context: trap, kernel lock held; does not allocate.
 func setGSIMasked(gsi uint32, masked bool) {
+	ioapics := firmware.IOAPICs()
 	for i := range ioapics {
 		if ioapics[i].Serves(gsi) {
 			ioapics[i].SetMasked(gsi, masked)
@@ -129,10 +131,10 @@ func irqIoctl(f *file, req uint, arg uintptr) int64 {
 		if !ok {
 			return -_EFAULT
 		}
-		if i >= uint32(nMMIODevs) {
+		if i >= uint32(len(firmware.MMIODevices())) {
 			return -_ENOENT
 		}
-		d := &mmioDevs[i]
+		d := &firmware.MMIODevices()[i]
 		var flags uint32
 		if d.Level {
 			flags |= 1
@@ -146,10 +148,11 @@ func irqIoctl(f *file, req uint, arg uintptr) int64 {
 		}
 		return 0
 	case irqRouteGSI:
-		if arg >= uintptr(nMMIODevs) {
+		if arg >= uintptr(len(firmware.MMIODevices())) {
 			return -_ENOENT
 		}
-		d := &mmioDevs[arg]
+		d := &firmware.MMIODevices()[arg]
+		ioapics := firmware.IOAPICs()
 		for i := range ioapics {
 			if ioapics[i].Serves(d.GSI) {
 				irqDevOf[f.vector] = int16(arg + 1)
@@ -166,7 +169,7 @@ func irqIoctl(f *file, req uint, arg uintptr) int64 {
 // to it. Context: trap, kernel lock held.
 func closeIRQ(f *file) {
 	if d := irqDevOf[f.vector]; d != 0 {
-		setGSIMasked(mmioDevs[d-1].GSI, true)
+		setGSIMasked(firmware.MMIODevices()[d-1].GSI, true)
 		irqDevOf[f.vector] = 0
 	}
 	irqFDs[f.vector] = 0

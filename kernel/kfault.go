@@ -1,5 +1,7 @@
 package kernel
 
+import "github.com/gometal/gometal/kernel/klog"
+
 // kfault=1 is a fault-injection option for the crash tests
 // (qemu/kernelcrash_test.go): the program's first write system call makes
 // the kernel itself read an unmapped address, so the real trap path for a
@@ -23,13 +25,13 @@ func setupKernelFault() {
 		return
 	}
 	if v != "1" {
-		var l logLine
-		l.s("warning: kfault=").s(v).s(" ignored (kfault=1 faults in the first write)").print()
+		var l klog.Line
+		l.S("warning: kfault=").S(v).S(" ignored (kfault=1 faults in the first write)").Print()
 		return
 	}
 	kfaultArmed = true
-	var l logLine
-	l.s("kfault=1: the first write system call will read ").x(kfaultAddr).s(" in the kernel").print()
+	var l klog.Line
+	l.S("kfault=1: the first write system call will read ").X(kfaultAddr).S(" in the kernel").Print()
 }
 
 // injectKernelFault reads kfaultAddr, which page-faults in ring 0: the

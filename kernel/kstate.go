@@ -1,6 +1,9 @@
 package kernel
 
-import "github.com/gometal/gometal/kernel/mm"
+import (
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/mm"
+)
 
 // Kernel state the program must not reach through a system call (see
 // kernel/mm/kstate.go and docs/architecture.md, "Memory"). The kernel's
@@ -32,8 +35,8 @@ func checkKernelState() {
 		why = "it does not cover itself: written for another link"
 	}
 	if why != "" {
-		var l logLine
-		l.s("kernel-state table: ").s(why).s("; build the image with gometal build (tools/image), which fills it from the symbol table").print()
+		var l klog.Line
+		l.S("kernel-state table: ").S(why).S("; build the image with gometal build (tools/image), which fills it from the symbol table").Print()
 		kernelPanic("no kernel-state table", nil)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
 )
 
 // The kernel lock. Kernel code runs with interrupts off, so mutual
@@ -38,8 +39,8 @@ func (l *spinlock) lock(c *percpu) {
 // Context: trap or boot, interrupts off; does not allocate.
 func (l *spinlock) unlock(c *percpu) {
 	if o := l.owner.Load(); o != int32(c.id+1) {
-		var m logLine
-		m.s("cpu ").i(int64(c.id)).s(" releases the kernel lock held by cpu ").i(int64(o) - 1).print()
+		var m klog.Line
+		m.S("cpu ").I(int64(c.id)).S(" releases the kernel lock held by cpu ").I(int64(o) - 1).Print()
 		kernelPanic("kernel lock released by a CPU that does not hold it", nil)
 	}
 	l.owner.Store(0)

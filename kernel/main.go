@@ -16,7 +16,9 @@ package kernel
 
 import (
 	// The kernel's goroutines (drivers, services) start with the program.
-	_ "github.com/gometal/gometal/kernel/kgo"
+	"github.com/gometal/gometal/kernel/firmware"
+	"github.com/gometal/gometal/kernel/klog"
+	_ "github.com/gometal/gometal/kernel/ring3/kgo"
 
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/drivers/debugexit"
@@ -38,27 +40,37 @@ var (
 // on the boot stub's identity map of the first 1 GiB; before the Go
 // runtime exists. Never returns.
 func kmain() {
-	kernelLock.lock(&cpus[0])                  // other CPUs wait for it until the program starts
-	console.Init(uart.Config{Base: uart.COM1}) // serial console first, for every later message
-	readBootInfo()                             // memory map, command line; the VGA mirror of the console (novga: none)
-	checkCPU()                                 // required features; RDRAND and HWCAP for later
-	setupCPU(&cpus[0], bootISTTops())          // GDT, TSS, IDT, SSE, SYSCALL MSRs
-	setupMemory(&bootInfo)                     // frame allocator, final page table, direct map
-	checkKernelState()                         // the image build's table of kernel variables, which system calls refuse
-	setupFramebuffer()                         // the console's mirror on a UEFI framebuffer, if GRUB passed one
-	readACPI()                                 // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
-	setupInterrupts()                          // legacy PIC masked, local APIC on
-	calibrateClocks()                          // TSC and LAPIC timer against the PIT; RTC wall time
-	startAPs(discoverCPUs())                   // the other CPUs, from the ACPI MADT
-	setupSlices()                              // goroutine time slices (slice=), if the runtime's layout checks out
-	setupDeviceInterrupts()                    // I/O APIC routes; console input
-	collectMMIODevices()                       // virtio-mmio transports (DSDT, virtio_mmio.device=)
-	setupVirtioConsole()                       // the virtio console's ports, if the machine has one
-	setupKernelFault()                         // kfault=: fault injection for the crash tests
-	setupTLBFault()                            // tlbfault=: a CPU that never answers a shootdown
-	setupFiles()                               // root file system: base tree, initramfs archives, cwd=
-	startProgram()                             // first thread at the runtime's _rt0_amd64_linux
+	kernelLock.lock(&cpus[0])                      // other CPUs wait for it until the program starts
+	klog.Serial.Init(uart.Config{Base: uart.COM1}) // serial console first, for every later message
+	readBootInfo()                                 // memory map, command line; the VGA mirror of the console (novga: none)
+	checkCPU()                                     // required features; RDRAND and HWCAP for later
+	setupCPU(&cpus[0], bootISTTops())              // GDT, TSS, IDT, SSE, SYSCALL MSRs
+	setupMemory(&bootInfo)                         // frame allocator, final page table, direct map
+	checkKernelState()                             // the image build's table of kernel variables, which system calls refuse
+	setupFramebuffer()                             // the console's mirror on a UEFI framebuffer, if GRUB passed one
+	readACPI()                                     // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
+	setupInterrupts()                              // legacy PIC masked, local APIC on
+	calibrateClocks()                              // TSC and LAPIC timer against the PIT; RTC wall time
+	startAPs(firmware.CPUs())                      // the other CPUs, from the ACPI MADT
+	setupSlices()                                  // goroutine time slices (slice=), if the runtime's layout checks out
+	setupDeviceInterrupts()                        // I/O APIC routes; console input
+	collectMMIODevices()                           // virtio-mmio transports (DSDT, virtio_mmio.device=)
+	setupVirtioConsole()                           // the virtio console's ports, if the machine has one
+	setupKernelFault()                             // kfault=: fault injection for the crash tests
+	setupTLBFault()                                // tlbfault=: a CPU that never answers a shootdown
+	setupFiles()                                   // root file system: base tree, initramfs archives, cwd=
+	startProgram()                                 // first thread at the runtime's _rt0_amd64_linux
 }
+
+// readACPI reads the firmware's tables (package firmware): the CPUs, the
+// I/O APICs, interrupt overrides, power-off. Context: boot, after
+// setupMemory.
+func readACPI() { firmware.Read(bootInfo.RSDP, cmdline.Flag("acpidump")) }
+
+// collectMMIODevices lists the virtio-mmio transports (package firmware):
+// the DSDT's and the command line's virtio_mmio.device=. Context: boot,
+// after readACPI.
+func collectMMIODevices() { firmware.CollectMMIODevices(&cmdline) }
 
 // setupScreen starts the VGA text mirror of the console: on machines
 // without a serial port it is the only console. The text buffer is reached
@@ -66,7 +78,7 @@ func kmain() {
 // exists). Context: boot.
 func setupScreen() {
 	if !cmdline.Flag("novga") {
-		screen.Init(physToVirt(vga.TextBuffer))
+		klog.Screen.Init(physToVirt(vga.TextBuffer))
 	}
 }
 
@@ -81,40 +93,40 @@ func setupFramebuffer() {
 		return // none, or VGA text mode (the VGA mirror's)
 	}
 	if !fb.RGB() {
-		var l logLine
-		l.s("framebuffer ").u(uint64(fb.Width)).s("x").u(uint64(fb.Height)).s(", pitch ").u(uint64(fb.Pitch)).s(", ").u(uint64(fb.BPP)).s(" bits per pixel, type ").u(uint64(fb.Type)).s(": not 24- or 32-bit RGB, no framebuffer console").info()
+		var l klog.Line
+		l.S("framebuffer ").U(uint64(fb.Width)).S("x").U(uint64(fb.Height)).S(", pitch ").U(uint64(fb.Pitch)).S(", ").U(uint64(fb.BPP)).S(" bits per pixel, type ").U(uint64(fb.Type)).S(": not 24- or 32-bit RGB, no framebuffer console").Info()
 		return
 	}
 	if end := fb.Addr + uint64(fb.Pitch)*uint64(fb.Height); end > max(bootInfo.RAMTop(), 4<<30) {
-		logs("framebuffer above the direct map: no framebuffer console")
+		klog.Print("framebuffer above the direct map: no framebuffer console")
 		return
 	}
-	fbScreen.Init(physToVirt(fb.Addr), fbcon.Geometry{Pitch: fb.Pitch, Width: fb.Width, Height: fb.Height, BitsPerPixel: fb.BPP, RedPos: fb.RedPos, GreenPos: fb.GreenPos, BluePos: fb.BluePos})
-	if !logQuiet { // the screen starts with the first line, as the others do
-		var b logLine
+	klog.FBScreen.Init(physToVirt(fb.Addr), fbcon.Geometry{Pitch: fb.Pitch, Width: fb.Width, Height: fb.Height, BitsPerPixel: fb.BPP, RedPos: fb.RedPos, GreenPos: fb.GreenPos, BluePos: fb.BluePos})
+	if !klog.Quiet() { // the screen starts with the first line, as the others do
+		var b klog.Line
 		bootingLine(&b)
-		fbScreen.Write([]byte(logPrefix))
-		fbScreen.Write(b.buf[:b.n])
-		fbScreen.WriteByte('\n')
+		klog.FBScreen.Write([]byte(klog.Prefix))
+		klog.FBScreen.Write(b.Bytes())
+		klog.FBScreen.WriteByte('\n')
 	}
-	cols, rows := fbScreen.Size()
-	var l logLine
-	l.s("framebuffer console: ").u(uint64(fb.Width)).s("x").u(uint64(fb.Height)).s(" at ").x(fb.Addr).s(", ").u(uint64(cols)).s("x").u(uint64(rows)).s(" characters").info()
+	cols, rows := klog.FBScreen.Size()
+	var l klog.Line
+	l.S("framebuffer console: ").U(uint64(fb.Width)).S("x").U(uint64(fb.Height)).S(" at ").X(fb.Addr).S(", ").U(uint64(cols)).S("x").U(uint64(rows)).S(" characters").Info()
 }
 
 // bootingLine is the first log line: boot protocol, memory, command line.
 // Context: boot; does not allocate.
-func bootingLine(l *logLine) {
-	l.s("booting: ")
+func bootingLine(l *klog.Line) {
+	l.S("booting: ")
 	switch bootInfo.Protocol {
 	case boot.PVH:
-		l.s("PVH")
+		l.S("PVH")
 	case boot.Multiboot2:
-		l.s("multiboot2")
+		l.S("multiboot2")
 	default:
-		l.s("multiboot")
+		l.S("multiboot")
 	}
-	l.s(", ").u(bootInfo.RAMTop() >> 20).s(" MiB RAM, command line \"").b(bootInfo.Cmdline[:bootInfo.CmdlineLen]).s("\"")
+	l.S(", ").U(bootInfo.RAMTop() >> 20).S(" MiB RAM, command line \"").B(bootInfo.Cmdline[:bootInfo.CmdlineLen]).S("\"")
 }
 
 // readBootInfo copies what the boot loader handed over.
@@ -131,25 +143,25 @@ func readBootInfo() {
 	}
 	e := boot.Parse(magic, uint64(boot.InfoAddr), unsafeSlice(directBase, window), 0, &bootInfo)
 	if e != boot.OK {
-		var l logLine
-		l.s("boot information at ").x(uint64(boot.InfoAddr)).s(", eax ").x(uint64(magic)).s(": ").s(e.String()).print()
+		var l klog.Line
+		l.S("boot information at ").X(uint64(boot.InfoAddr)).S(", eax ").X(uint64(magic)).S(": ").S(e.String()).Print()
 		kernelPanic(e.String(), nil)
 	}
 	cmdline.Parse(bootInfo.Cmdline[:bootInfo.CmdlineLen])
-	logQuiet = cmdline.Flag("quiet")
+	klog.SetQuiet(cmdline.Flag("quiet"))
 	conTTY = cmdline.Flag("tty")
 	nmiPanic = cmdline.Flag("unknown_nmi_panic")
 	setupScreen() // before the first log line
-	var l logLine
+	var l klog.Line
 	bootingLine(&l)
-	l.info()
+	l.Info()
 	if cmdline.Overflowed {
-		logs("warning: command line truncated (too long or too many words)")
+		klog.Print("warning: command line truncated (too long or too many words)")
 	}
 	for i := 0; i < cmdline.NKernel; i++ {
 		if w := cmdline.Word(cmdline.Kernel[i]); !abi.KernelOption(w) {
-			var l logLine
-			l.s("warning: unknown kernel option \"").b(w).s("\" ignored (program flags go after --)").print()
+			var l klog.Line
+			l.S("warning: unknown kernel option \"").B(w).S("\" ignored (program flags go after --)").Print()
 		}
 	}
 }
@@ -159,13 +171,13 @@ func readBootInfo() {
 // with neither halts. Context: trap; never returns.
 func shutdown(status int) {
 	vconDrain() // every byte the program wrote to the console ports first
-	var l logLine
-	l.s("program exited with status ").i(int64(status)).s(" after ").ms(nanotime()).info()
+	var l klog.Line
+	l.S("program exited with status ").I(int64(status)).S(" after ").MS(nanotime()).Info()
 	exportFiles()
 	logCPUStats()
 	if status > debugexit.MaxProgramStatus || status < 0 {
-		l = logLine{}
-		l.s("exit status ").i(int64(status)).s(" does not fit the debug-exit protocol: reporting 126").print()
+		l = klog.Line{}
+		l.S("exit status ").I(int64(status)).S(" does not fit the debug-exit protocol: reporting 126").Print()
 	}
 	statusRecord(status&0xff, false)
 	stop(debugexit.Encode(status))
@@ -177,13 +189,13 @@ func shutdown(status int) {
 // without isa-debug-exit read the status from it.
 // Context: trap or boot (shutdown, kernel panic); does not allocate.
 func statusRecord(status int, panic bool) {
-	var l logLine
-	l.s(statusRecordPrefix)
+	var l klog.Line
+	l.S(statusRecordPrefix)
 	if panic {
-		l.s("panic").print()
+		l.S("panic").Print()
 		return
 	}
-	l.u(uint64(status)).print()
+	l.U(uint64(status)).Print()
 }
 
 // statusRecordPrefix starts the status record (after the log prefix).
@@ -202,10 +214,10 @@ func logCPUStats() {
 			idleNs += nanotime() - c.haltStart
 		}
 		busy := max(up-idleNs, 0)
-		var l logLine
-		l.s("cpu ").u(uint64(i)).s(": busy ").ms(busy).s(" (").i(busy * 100 / max(up, 1)).s("%), ").u(c.irqs).s(" interrupts, ").u(c.halts).s(" halts, ")
-		l.s("longest run-queue wait ").ms(sch.CPUs[i].MaxWaitNs).s(", ")
-		l.u(c.slicesRequested).s(" slice preemptions requested, ").u(c.slicesTaken).s(" taken").info()
+		var l klog.Line
+		l.S("cpu ").U(uint64(i)).S(": busy ").MS(busy).S(" (").I(busy * 100 / max(up, 1)).S("%), ").U(c.irqs).S(" interrupts, ").U(c.halts).S(" halts, ")
+		l.S("longest run-queue wait ").MS(sch.CPUs[i].MaxWaitNs).S(", ")
+		l.U(c.slicesRequested).S(" slice preemptions requested, ").U(c.slicesTaken).S(" taken").Info()
 	}
 }
 
@@ -218,11 +230,11 @@ func logCPUStats() {
 // never returns.
 func stop(v uint32) {
 	debugexit.Exit(v)
-	acpiPowerOff()
+	firmware.PowerOff()
 	if !cmdline.Flag("noreset") {
-		resetMachine()
+		firmware.Reset()
 	}
-	logs("halted: no debug-exit device, and neither ACPI power-off nor a reset stopped the machine")
+	klog.Print("halted: no debug-exit device, and neither ACPI power-off nor a reset stopped the machine")
 	for {
 		cpu.DisableInterrupts()
 		cpu.Halt()

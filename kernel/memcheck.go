@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/drivers/debugexit"
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 )
 
@@ -33,12 +34,12 @@ func checkProgramMemory() {
 		modules += mm.PageRoundUp(m.Size)
 	}
 	suggest = max(suggest, abi.MinMemory(uint64(imageEnd), modules, onlineCPUs)>>20)
-	var l logLine
-	l.s("not enough memory: ").u(commitLimit >> 10).s(" KiB left for the program, the Go runtime needs ").u(need >> 10)
-	l.s(" KiB on ").u(uint64(onlineCPUs)).s(" CPU")
+	var l klog.Line
+	l.S("not enough memory: ").U(commitLimit >> 10).S(" KiB left for the program, the Go runtime needs ").U(need >> 10)
+	l.S(" KiB on ").U(uint64(onlineCPUs)).S(" CPU")
 	if onlineCPUs != 1 {
-		l.s("s")
+		l.S("s")
 	}
-	l.s("; boot with at least ").u(suggest).s(" MiB (-m ").u(suggest).s("M)").print()
+	l.S("; boot with at least ").U(suggest).S(" MiB (-m ").U(suggest).S("M)").Print()
 	stop(debugexit.Encode(exitNoMemory))
 }

@@ -1,7 +1,9 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/klog"
 	"golang.org/x/sys/unix"
 )
 
@@ -91,7 +93,7 @@ func (w textWriter) s(s string) textWriter {
 
 func (w textWriter) u(v uint64) textWriter {
 	var d [20]byte
-	w.f.n += copy(w.f.data[w.f.n:], decimal(&d, v))
+	w.f.n += copy(w.f.data[w.f.n:], klog.Decimal(&d, v))
 	return w
 }
 
@@ -230,10 +232,10 @@ func writeResolvConf(w textWriter) {
 // goroutines: "ecam BASE SEGMENT START END" (decimal; BASE: bus 0's address).
 // Context: trap, kernel lock held; does not allocate.
 func writePCIView(w textWriter) {
-	if !acpiTables.HaveMCFG {
+	if !firmware.Tables().HaveMCFG {
 		return
 	}
-	m := &acpiTables.MCFG
+	m := &firmware.Tables().MCFG
 	for _, a := range m.Allocations[:m.NAllocations] {
 		w.s("ecam ").u(a.Base).s(" ").u(uint64(a.Segment)).s(" ").u(uint64(a.StartBus)).s(" ").u(uint64(a.EndBus)).s("\n")
 	}

@@ -4,14 +4,16 @@ import (
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/x86"
 )
 
 // Virtual address space layout.
 const (
 	// directBase maps all physical memory (and the 32-bit MMIO hole),
 	// supervisor-only, with 2 MiB pages: virtual = physical + directBase.
-	directBase = 0xffff800000000000
+	directBase = abi.DirectBase
 	// imageBase is where the loader put the image's header page; the image
 	// itself is mapped at its link addresses, identity, user-accessible.
 	imageBase = abi.ImageBase
@@ -133,7 +135,7 @@ func setupMemory(info *boot.Info) {
 	cpu.WriteCR3(kpt.Root)
 	frames.DirectBase = directBase
 	kpt.DirectBase = directBase
-	cpu.WriteCR0(cpu.ReadCR0() | cr0WP)
+	cpu.WriteCR0(cpu.ReadCR0() | x86.Cr0WP)
 	logInitramfs()
 }
 
@@ -175,24 +177,12 @@ func logFootprint() {
 		}
 	}
 	free := frames.FreeCount() * mm.PageSize
-	var l logLine
-	l.s("memory: ").u(ram >> 10).s(" KiB RAM; kernel footprint ").u((uint64(imageEnd-imageBase) + (frames.Total()*mm.PageSize - free) + (free - commitLimit) + low) >> 10)
-	l.s(" KiB: image ").u(uint64(imageEnd-imageBase) >> 10).s(" KiB (").u(static >> 10).s(" KiB of it static data), ")
-	l.u((frames.Total()*mm.PageSize - free) >> 10).s(" KiB allocated, ").u((free - commitLimit) >> 10).s(" KiB page-table reserve, ")
-	l.u(low >> 10).s(" KiB below 1 MiB; ").u(commitLimit >> 10).s(" KiB for the program").info()
+	var l klog.Line
+	l.S("memory: ").U(ram >> 10).S(" KiB RAM; kernel footprint ").U((uint64(imageEnd-imageBase) + (frames.Total()*mm.PageSize - free) + (free - commitLimit) + low) >> 10)
+	l.S(" KiB: image ").U(uint64(imageEnd-imageBase) >> 10).S(" KiB (").U(static >> 10).S(" KiB of it static data), ")
+	l.U((frames.Total()*mm.PageSize - free) >> 10).S(" KiB allocated, ").U((free - commitLimit) >> 10).S(" KiB page-table reserve, ")
+	l.U(low >> 10).S(" KiB below 1 MiB; ").U(commitLimit >> 10).S(" KiB for the program").Info()
 }
-
-// Control register bits.
-const (
-	cr0MP     = 1 << 1
-	cr0EM     = 1 << 2
-	cr0TS     = 1 << 3
-	cr0WP     = 1 << 16
-	cr4PSE    = 1 << 4
-	cr4PGE    = 1 << 7
-	cr4OSFXSR = 1 << 9
-	cr4OSXMM  = 1 << 10
-)
 
 // physToVirt returns the direct-map address of a physical address.
 func physToVirt(pa uint64) uintptr { return directBase + uintptr(pa) }

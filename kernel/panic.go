@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/drivers/debugexit"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/sched"
 )
@@ -37,7 +38,7 @@ const stopWaitNs = 100e6
 // returns.
 func kernelPanic(reason string, f *TrapFrame) {
 	cpu.DisableInterrupts()
-	vconLogOff = true // the report goes to COM1, whatever the console's state
+	klog.StopVcon() // the report goes to COM1, whatever the console's state
 	c := thisCPU()
 	if !panicOwner.CompareAndSwap(0, int32(c.id+1)) {
 		if panicOwner.Load() == int32(c.id+1) { // a fault while reporting: stop right away
@@ -47,20 +48,20 @@ func kernelPanic(reason string, f *TrapFrame) {
 		stopForPanic(c) // another CPU is reporting
 	}
 	want, stopped := stopOtherCPUs(c)
-	var l logLine
+	var l klog.Line
 	if want > 0 {
-		l.s("kernel panic on cpu ").u(uint64(c.id)).s(": ").u(uint64(stopped)).s(" of ").u(uint64(want)).s(" other CPUs stopped").print()
-		l = logLine{}
+		l.S("kernel panic on cpu ").U(uint64(c.id)).S(": ").U(uint64(stopped)).S(" of ").U(uint64(want)).S(" other CPUs stopped").Print()
+		l = klog.Line{}
 	}
-	l.s("=== KERNEL PANIC ===").print()
-	l = logLine{}
-	l.s("reason: ").s(reason).print()
+	l.S("=== KERNEL PANIC ===").Print()
+	l = klog.Line{}
+	l.S("reason: ").S(reason).Print()
 	if f != nil {
 		printFrame(f)
 	}
 	printStopped(c)
 	printThreads()
-	logs("=== END KERNEL PANIC ===")
+	klog.Print("=== END KERNEL PANIC ===")
 	statusRecord(0, true)
 	stop(debugexit.KernelPanic)
 }
@@ -111,79 +112,79 @@ func haltForever() {
 // Context: any (kernel panics, and program faults in trap context); does
 // not allocate.
 func printFrame(f *TrapFrame) {
-	var l logLine
-	l.s("cpu: ").u(uint64(thisCPU().id)).s(" vector: ").u(f.Vector)
+	var l klog.Line
+	l.S("cpu: ").U(uint64(thisCPU().id)).S(" vector: ").U(f.Vector)
 	if f.Vector < 32 {
-		l.s(" (").s(exceptionNames[f.Vector]).s(")")
+		l.S(" (").S(exceptionNames[f.Vector]).S(")")
 	}
-	l.s(" error: ").x(f.Err).print()
-	reg := func(name string, v uint64, l *logLine) { l.s(name).s(": ").x(v).s(" ") }
-	l = logLine{}
+	l.S(" error: ").X(f.Err).Print()
+	reg := func(name string, v uint64, l *klog.Line) { l.S(name).S(": ").X(v).S(" ") }
+	l = klog.Line{}
 	reg("rip", f.RIP, &l)
 	reg("cs", f.CS, &l)
 	reg("rflags", f.RFLAGS, &l)
-	l.print()
-	l = logLine{}
+	l.Print()
+	l = klog.Line{}
 	reg("rsp", f.RSP, &l)
 	reg("ss", f.SS, &l)
-	l.print()
-	l = logLine{}
+	l.Print()
+	l = klog.Line{}
 	reg("rax", f.AX, &l)
 	reg("rbx", f.BX, &l)
 	reg("rcx", f.CX, &l)
 	reg("rdx", f.DX, &l)
-	l.print()
-	l = logLine{}
+	l.Print()
+	l = klog.Line{}
 	reg("rsi", f.SI, &l)
 	reg("rdi", f.DI, &l)
 	reg("rbp", f.BP, &l)
 	reg("r8", f.R8, &l)
-	l.print()
-	l = logLine{}
+	l.Print()
+	l = klog.Line{}
 	reg("r9", f.R9, &l)
 	reg("r10", f.R10, &l)
 	reg("r11", f.R11, &l)
 	reg("r12", f.R12, &l)
-	l.print()
-	l = logLine{}
+	l.Print()
+	l = klog.Line{}
 	reg("r13", f.R13, &l)
 	reg("r14", f.R14, &l)
 	reg("r15", f.R15, &l)
-	l.print()
-	l = logLine{}
+	l.Print()
+	l = klog.Line{}
 	reg("cr2", cpu.ReadCR2(), &l)
 	reg("cr3", cpu.ReadCR3(), &l)
-	l.print()
-	l = logLine{}
-	l.s("code:")
+	l.Print()
+	l = klog.Line{}
+	l.S("code:")
 	for i := uint64(0); i < 16; i++ {
 		if b, ok := peekByte(uintptr(f.RIP + i)); ok {
-			l.s(" ").hb(b)
+			l.S(" ").HB(b)
 		} else {
-			l.s(" ??")
+			l.S(" ??")
 		}
 	}
-	l.print()
-	l = logLine{}
-	l.s("stack:")
+	l.Print()
+	l = klog.Line{}
+	l.S("stack:")
 	for i := uint64(0); i < 8; i++ {
 		w, ok := peekWord(uintptr(f.RSP + 8*i))
 		if !ok {
 			break
 		}
-		l.s(" ").x(w)
+		l.S(" ").X(w)
 	}
-	l.print()
-	l = logLine{}
-	l.s("stack:")
+	l.Print()
+	l = klog.Line{}
+	l.S("stack:")
 	for i := uint64(8); i < 16; i++ {
 		w, ok := peekWord(uintptr(f.RSP + 8*i))
 		if !ok {
 			break
 		}
-		l.s(" ").x(w)
+		l.S(" ").X(w)
 	}
-	l.print()
+	l.Print()
 }
 
 // peekByte reads a byte of kernel or user memory if it is mapped.
@@ -225,12 +226,12 @@ func printStopped(c *percpu) {
 		if o == c || !o.stopped || o.stoppedAt == 0 {
 			continue
 		}
-		var l logLine
-		l.s("stopped: cpu ").u(uint64(i)).s(" rip ").x(o.stoppedAt).s(" ring ").u(o.stoppedCS & 3).print()
+		var l klog.Line
+		l.S("stopped: cpu ").U(uint64(i)).S(" rip ").X(o.stoppedAt).S(" ring ").U(o.stoppedCS & 3).Print()
 	}
 	if owner := kernelLock.owner.Load(); kernelLock.held.Load() != 0 && owner > 0 {
-		var l logLine
-		l.s("lock: held by cpu ").u(uint64(owner - 1)).print()
+		var l klog.Line
+		l.S("lock: held by cpu ").U(uint64(owner - 1)).Print()
 	}
 }
 
@@ -251,19 +252,19 @@ func printThreads() {
 			continue
 		}
 		th := &threads[i]
-		var l logLine
-		l.s("thread: tid ").u(uint64(linuxTID(t))).s(" ")
+		var l klog.Line
+		l.S("thread: tid ").U(uint64(linuxTID(t))).S(" ")
 		if int(st) < len(threadStateNames) {
-			l.s(threadStateNames[st])
+			l.S(threadStateNames[st])
 		} else {
-			l.u(uint64(st))
+			l.U(uint64(st))
 		}
-		l.s(" ")
+		l.S(" ")
 		if st == threadBlocked && int(th.wait) < len(waitNames) {
-			l.s(waitNames[th.wait])
+			l.S(waitNames[th.wait])
 		} else {
-			l.s("-")
+			l.S("-")
 		}
-		l.s(" cpu ").u(uint64(sch.Threads[t].CPU)).s(" rip ").x(th.regs.RIP).s(" signals pending ").x(th.pending).s(" blocked ").x(th.sigmask).print()
+		l.S(" cpu ").U(uint64(sch.Threads[t].CPU)).S(" rip ").X(th.regs.RIP).S(" signals pending ").X(th.pending).S(" blocked ").X(th.sigmask).Print()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/x86"
 )
 
 // MaxCPUs bounds the per-CPU table (abi.MaxCPUs, which the host tools
@@ -50,8 +51,8 @@ type percpu struct {
 	// state is (running thread, run queue, armed deadline).
 	id     int
 	apicID uint32
-	gdt    gdt
-	tss    tss
+	gdt    x86.GDT
+	tss    x86.TSS
 
 	idle   atomic.Bool // halted in the idle loop (kernel lock released)
 	inUser atomic.Bool // running the program (kernel lock released)

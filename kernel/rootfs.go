@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"golang.org/x/sys/unix"
 )
@@ -30,15 +31,15 @@ func setupFiles() {
 	if dir, ok := kernelOptionValue("cwd="); ok {
 		setBootCwd(&m, dir)
 	}
-	var l logLine
-	l.s("root file system: ").u(uint64(rootfs.InodesUsed)).s(" files, ").u(uint64(rootfs.PagesHeld) * fs.PageSize >> 10).s(" KiB")
+	var l klog.Line
+	l.S("root file system: ").U(uint64(rootfs.InodesUsed)).S(" files, ").U(uint64(rootfs.PagesHeld) * fs.PageSize >> 10).S(" KiB")
 	if cwd != fs.RootIno {
 		var p fs.Path
 		if n, e := rootfs.PathOf(&m, cwd, p.Buf[:]); e == 0 {
-			l.s(", working directory ").b(p.Buf[len(p.Buf)-n:])
+			l.S(", working directory ").B(p.Buf[len(p.Buf)-n:])
 		}
 	}
-	l.info()
+	l.Info()
 }
 
 // baseDirs are made before any archive, with their modes.
@@ -124,8 +125,8 @@ func makeNode(m *fs.Mem, path string, mode, rdev uint32, content string) {
 		}
 	}
 	if e != 0 {
-		var l logLine
-		l.s("root file system: cannot make ").s(path).s(": ").s(errnoName(-int64(e))).print()
+		var l klog.Line
+		l.S("root file system: cannot make ").S(path).S(": ").S(errnoName(-int64(e))).Print()
 	}
 }
 
@@ -137,20 +138,20 @@ func unpackArchive(m *fs.Mem, a []byte, what string) {
 	}
 	r := rootfs.Unpack(m, a)
 	if r.Err == "" {
-		var l logLine
-		l.s("initramfs: ").u(uint64(r.Entries)).s(" entries from ").s(what)
+		var l klog.Line
+		l.S("initramfs: ").U(uint64(r.Entries)).S(" entries from ").S(what)
 		if r.Skipped > 0 {
-			l.s(" (").u(uint64(r.Skipped)).s(" FIFOs, sockets or block devices skipped)")
+			l.S(" (").U(uint64(r.Skipped)).S(" FIFOs, sockets or block devices skipped)")
 		}
-		l.info()
+		l.Info()
 		return
 	}
-	var l logLine
-	l.s("initramfs: ").s(what).s(" is malformed at byte ").u(uint64(r.Offset)).s(": ").s(r.Err)
+	var l klog.Line
+	l.S("initramfs: ").S(what).S(" is malformed at byte ").U(uint64(r.Offset)).S(": ").S(r.Err)
 	if r.Errno != 0 {
-		l.s(" (").s(errnoName(-int64(r.Errno))).s(")")
+		l.S(" (").S(errnoName(-int64(r.Errno))).S(")")
 	}
-	l.print()
+	l.Print()
 	kernelPanic("malformed initramfs", nil)
 }
 
@@ -175,8 +176,8 @@ func setBootCwd(m *fs.Mem, dir string) {
 		}
 	}
 	if e != 0 {
-		var l logLine
-		l.s("cwd=").s(dir).s(": not a directory of the root file system (").s(errnoName(-int64(e))).s(")").print()
+		var l klog.Line
+		l.S("cwd=").S(dir).S(": not a directory of the root file system (").S(errnoName(-int64(e))).S(")").Print()
 		kernelPanic("bad cwd= option", nil)
 	}
 	rootfs.Hold(found.Ino)

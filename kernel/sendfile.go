@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -127,7 +128,7 @@ func kernelWrite(t sched.TID, out *file, b []byte) int64 {
 			return -_ENOSPC
 		}
 	case fdConsole:
-		consoleWrite(b)
+		klog.ConsoleWrite(b)
 	}
 	return int64(len(b))
 }

@@ -2,40 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/cpu"
-)
-
-// Model-specific registers (Intel SDM vol. 4).
-const (
-	msrEFER     = 0xc0000080
-	msrSTAR     = 0xc0000081
-	msrLSTAR    = 0xc0000082
-	msrFMASK    = 0xc0000084
-	msrAPICBase = 0x1b
-
-	eferSCE = 1 << 0 // SYSCALL enable
-	eferNXE = 1 << 11
-
-	apicBaseEnable = 1 << 11
-)
-
-// RFLAGS bits.
-const (
-	flagTF   = 1 << 8
-	flagIF   = 1 << 9
-	flagDF   = 1 << 10
-	flagIOPL = 3 << 12 // IOPL 3: the program's drivers may use port I/O
-	flagNT   = 1 << 14
-	flagAC   = 1 << 18
-)
-
-// CPUID feature bits.
-const (
-	cpuid1EDXTSC    = 1 << 4
-	cpuid1EDXAPIC   = 1 << 9
-	cpuid1EDXFXSR   = 1 << 24
-	cpuid1EDXSSE2   = 1 << 26
-	cpuid1ECXRDRAND = 1 << 30
-	cpuidExtNX      = 1 << 20
+	"github.com/gometal/gometal/kernel/x86"
 )
 
 var hwcap uint32 // CPUID.1:EDX, handed to the program as AT_HWCAP
@@ -45,29 +12,29 @@ var hwcap uint32 // CPUID.1:EDX, handed to the program as AT_HWCAP
 func checkCPU() {
 	_, _, ecx, edx := cpu.Cpuid(1, 0)
 	hwcap = edx
-	need := uint32(cpuid1EDXTSC | cpuid1EDXAPIC | cpuid1EDXFXSR | cpuid1EDXSSE2)
+	need := uint32(x86.Cpuid1EDXTSC | x86.Cpuid1EDXAPIC | x86.Cpuid1EDXFXSR | x86.Cpuid1EDXSSE2)
 	if edx&need != need {
 		kernelPanic("CPU lacks TSC, APIC, FXSR or SSE2", nil)
 	}
-	hasRDRAND = ecx&cpuid1ECXRDRAND != 0
+	hasRDRAND = ecx&x86.Cpuid1ECXRDRAND != 0
 }
 
 // setupCPU loads c's descriptor tables, turns on SSE and the SYSCALL
 // instruction, and points GS at c (already done for the boot CPU by
 // start64). Context: boot, on c; does not allocate.
 func setupCPU(c *percpu, ist *[3]uintptr) {
-	loadGDT(c, ist)
+	x86.LoadGDT(&c.gdt, &c.tss, c.kstackTop, ist)
 	c.nmiFX = (uintptr(ptrOf(&nmiFXAreas[c.id][0])) + 15) &^ 15
 	if c.id == 0 {
 		setupIDT()
 	}
-	loadIDT()
-	cpu.WriteCR0(cpu.ReadCR0()&^(cr0EM|cr0TS) | cr0MP)
-	cpu.WriteCR4(cpu.ReadCR4() | cr4OSFXSR | cr4OSXMM)
-	cpu.Wrmsr(msrEFER, cpu.Rdmsr(msrEFER)|eferSCE|eferNXE)
-	cpu.Wrmsr(msrSTAR, uint64(selUser32Code)<<48|uint64(selKernelCode)<<32)
-	cpu.Wrmsr(msrLSTAR, uint64(syscallEntryAddr()))
-	cpu.Wrmsr(msrFMASK, flagIF|flagTF|flagDF|flagAC|flagNT|flagIOPL)
+	x86.LoadIDT()
+	cpu.WriteCR0(cpu.ReadCR0()&^(x86.Cr0EM|x86.Cr0TS) | x86.Cr0MP)
+	cpu.WriteCR4(cpu.ReadCR4() | x86.Cr4OSFXSR | x86.Cr4OSXMM)
+	cpu.Wrmsr(x86.MsrEFER, cpu.Rdmsr(x86.MsrEFER)|x86.EferSCE|x86.EferNXE)
+	cpu.Wrmsr(x86.MsrSTAR, uint64(x86.SelUser32Code)<<48|uint64(x86.SelKernelCode)<<32)
+	cpu.Wrmsr(x86.MsrLSTAR, uint64(syscallEntryAddr()))
+	cpu.Wrmsr(x86.MsrFMASK, x86.FlagIF|x86.FlagTF|x86.FlagDF|x86.FlagAC|x86.FlagNT|x86.FlagIOPL)
 }
 
 // picVectorBase is where setupInterrupts moves the 8259s' 16 vectors. They
@@ -91,8 +58,8 @@ func setupInterrupts() {
 	cpu.Outb(pic1+1, 0xff) // mask everything
 	cpu.Outb(pic2+1, 0xff)
 
-	base := cpu.Rdmsr(msrAPICBase)
-	cpu.Wrmsr(msrAPICBase, base|apicBaseEnable)
+	base := cpu.Rdmsr(x86.MsrAPICBase)
+	cpu.Wrmsr(x86.MsrAPICBase, base|x86.ApicBaseEnable)
 	if !localAPIC.Init(lapicConfig(base)) {
 		kernelPanic("local APIC refused its configuration", nil)
 	}

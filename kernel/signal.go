@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -111,12 +113,12 @@ func deliverSignal(t sched.TID) {
 		if defaultIgnored(sig) {
 			return
 		}
-		var l logLine
-		l.s("program killed by ").s(signalName(sig)).print()
+		var l klog.Line
+		l.S("program killed by ").S(signalName(sig)).Print()
 		shutdown(128 + sig)
 	case act.flags&saRestorer == 0:
-		var l logLine
-		l.s("program has a handler for ").s(signalName(sig)).s(" without SA_RESTORER: killing it").print()
+		var l klog.Line
+		l.S("program has a handler for ").S(signalName(sig)).S(" without SA_RESTORER: killing it").Print()
 		shutdown(128 + sig)
 	}
 	if sig == int(unix.SIGURG) {
@@ -133,8 +135,8 @@ func deliverSignal(t sched.TID) {
 	fpAddr := (sp - fxSize) &^ 63
 	frameAddr := ((fpAddr - uint64(sigframeSize)) &^ 15) - 8
 	if !userRange(uintptr(frameAddr), uintptr(sp-frameAddr), true) {
-		var l logLine
-		l.s("cannot write the signal frame for ").s(signalName(sig)).s(" at ").x(frameAddr).s(": stack overflow?").print()
+		var l klog.Line
+		l.S("cannot write the signal frame for ").S(signalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
 		shutdown(128 + int(unix.SIGSEGV))
 	}
 	copy(unsafeSlice(uintptr(fpAddr), fxSize), unsafeSlice(th.fx, fxSize))
@@ -153,7 +155,7 @@ func deliverSignal(t sched.TID) {
 	m.r8, m.r9, m.r10, m.r11, m.r12, m.r13, m.r14, m.r15 = r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15
 	m.rdi, m.rsi, m.rbp, m.rbx, m.rdx, m.rax, m.rcx = r.DI, r.SI, r.BP, r.BX, r.DX, r.AX, r.CX
 	m.rsp, m.rip, m.eflags = r.RSP, r.RIP, r.RFLAGS
-	m.cs, m.ss = selUserCode, selUserData
+	m.cs, m.ss = x86.SelUserCode, x86.SelUserData
 	if sig == int(unix.SIGSEGV) || sig == int(unix.SIGBUS) || sig == int(unix.SIGFPE) || sig == int(unix.SIGILL) || sig == int(unix.SIGTRAP) {
 		m.err, m.trapno, m.cr2 = th.faultErr, th.faultTrap, th.faultCR2
 	}
@@ -168,7 +170,7 @@ func deliverSignal(t sched.TID) {
 	r.SI = frameAddr + uint64(unsafeOffsetInfo)
 	r.DX = frameAddr + uint64(unsafeOffsetUC)
 	r.AX = 0
-	r.RFLAGS &^= flagTF | flagDF | flagRF
+	r.RFLAGS &^= x86.FlagTF | x86.FlagDF | x86.FlagRF
 	fx := unsafeSlice(th.fx, fxSize)
 	clear(fx)
 	copy(fx, fxDefault[:])
@@ -182,11 +184,8 @@ func deliverSignal(t sched.TID) {
 	}
 }
 
-// flagRF is RFLAGS.RF; flagsUser are the flags rt_sigreturn may change.
-const (
-	flagRF    = 1 << 16
-	flagsUser = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | flagTF | flagDF | 0x800 | flagAC | flagRF
-)
+// flagsUser are the flags rt_sigreturn may change.
+const flagsUser = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | x86.FlagTF | x86.FlagDF | 0x800 | x86.FlagAC | x86.FlagRF
 
 // sysRtSigreturn restores the context saved by deliverSignal from the
 // ucontext at the thread's stack pointer (the handler's return popped
@@ -203,8 +202,8 @@ func sysRtSigreturn(t sched.TID) int64 {
 	r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15 = m.r8, m.r9, m.r10, m.r11, m.r12, m.r13, m.r14, m.r15
 	r.DI, r.SI, r.BP, r.BX, r.DX, r.AX, r.CX = m.rdi, m.rsi, m.rbp, m.rbx, m.rdx, m.rax, m.rcx
 	r.RSP, r.RIP = m.rsp, m.rip
-	r.RFLAGS = r.RFLAGS&^flagsUser | m.eflags&flagsUser | flagIF
-	r.CS, r.SS = selUserCode, selUserData
+	r.RFLAGS = r.RFLAGS&^flagsUser | m.eflags&flagsUser | x86.FlagIF
+	r.CS, r.SS = x86.SelUserCode, x86.SelUserData
 	th.sigmask = uc.sigmask &^ unblockable
 	if m.fpstate != 0 {
 		if !userRange(uintptr(m.fpstate), fxSize, false) {

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -62,30 +63,30 @@ var sliceCPUs [MaxCPUs]sliceCPU
 // setupSlices reads the slice= option and checks the offsets. Context:
 // boot.
 func setupSlices() {
-	var l logLine
+	var l klog.Line
 	if v, ok := kernelOptionValue("slice="); ok {
 		ns, good := parseSliceOption(v)
 		switch {
 		case !good:
-			l.s("warning: bad slice=").s(v).s(" (want e.g. slice=2ms, at least 100us, or slice=off): using the default").print()
-			l = logLine{}
+			l.S("warning: bad slice=").S(v).S(" (want e.g. slice=2ms, at least 100us, or slice=off): using the default").Print()
+			l = klog.Line{}
 		case ns == 0:
-			l.s("goroutine time slices off: preemption is left to the runtime's sysmon").info()
+			l.S("goroutine time slices off: preemption is left to the runtime's sysmon").Info()
 			return
 		default:
 			sliceNs = ns
 		}
 	}
 	if !clockTrusted {
-		l.s("refusing goroutine time slices: the clock is untrusted (").s(clockWhy.String()).s("): preemption is left to the runtime's sysmon").print()
+		l.S("refusing goroutine time slices: the clock is untrusted (").S(clockWhy.String()).S("): preemption is left to the runtime's sysmon").Print()
 		return
 	}
 	if p := offsetsProblem(&rtOffsets); p.a != "" {
-		l.s("refusing runtime offsets (").s(p.a).s(p.b).s(p.c).s("): preemption is left to the runtime's sysmon").print()
+		l.S("refusing runtime offsets (").S(p.a).S(p.b).S(p.c).S("): preemption is left to the runtime's sysmon").Print()
 		return
 	}
 	sliceOn = true
-	l.s("goroutine time slice ").ms(sliceNs).s(", in force once the runtime's layout is confirmed").info()
+	l.S("goroutine time slice ").MS(sliceNs).S(", in force once the runtime's layout is confirmed").Info()
 }
 
 // parseSliceOption parses the value of slice=: "off" (ns 0) or a duration

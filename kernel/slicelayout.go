@@ -1,6 +1,9 @@
 package kernel
 
-import "github.com/gometal/gometal/sched"
+import (
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/sched"
+)
 
 // The runtime's g, m and p as the time-slice check (slice.go) sees them:
 // field offsets from the image's DWARF, checked at boot (offsetsProblem)
@@ -317,8 +320,8 @@ func (e *layoutEvidence) record(kind int, why string) bool {
 		refuseLayout(why)
 	case confirmed && !e.trusted:
 		e.trusted = true
-		var l logLine
-		l.s("runtime layout confirmed by ").u(uint64(e.good)).s(" readings and ").u(uint64(e.matched)).s(" of the runtime's own preemption requests: time slices in force").info()
+		var l klog.Line
+		l.S("runtime layout confirmed by ").U(uint64(e.good)).S(" readings and ").U(uint64(e.matched)).S(" of the runtime's own preemption requests: time slices in force").Info()
 	}
 	return sliceOn
 }
@@ -330,12 +333,12 @@ func refuseLayout(why string) {
 		return
 	}
 	sliceOn, layout.trusted = false, false
-	var l logLine
-	l.s("runtime layout check failed (").s(why)
+	var l klog.Line
+	l.S("runtime layout check failed (").S(why)
 	if why == tooManyBad {
-		l.s(": ").u(uint64(layout.bad)).s(" of ").u(uint64(layout.good + layout.bad))
+		l.S(": ").U(uint64(layout.bad)).S(" of ").U(uint64(layout.good + layout.bad))
 	}
-	l.s("): preemption is left to the runtime's sysmon").print()
+	l.S("): preemption is left to the runtime's sysmon").Print()
 }
 
 // sliceSent marks the threads the kernel sent a SIGURG that has not been

@@ -5,7 +5,9 @@ import (
 
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/x86"
 )
 
 // SMP bring-up: every CPU the firmware lists (ACPI MADT) is started with
@@ -97,8 +99,8 @@ func startAPs(ids []uint32) {
 			continue
 		}
 		if onlineCPUs == MaxCPUs {
-			var l logLine
-			l.s("more than ").u(MaxCPUs).s(" CPUs: the rest stay off").print()
+			var l klog.Line
+			l.S("more than ").U(MaxCPUs).S(" CPUs: the rest stay off").Print()
 			return
 		}
 		c := &cpus[onlineCPUs]
@@ -126,7 +128,7 @@ func startAPs(ids []uint32) {
 			}
 			waitOnline(c, apTimeoutUs)
 		}
-		var l logLine
+		var l klog.Line
 		if !c.online.Load() && !c.apGo.CompareAndSwap(apExpected, apWithdrawn) {
 			// The CPU claimed its slot just as the time ran out: it is
 			// on its way, on this slot's stack, so the slot is its.
@@ -139,7 +141,7 @@ func startAPs(ids []uint32) {
 			// that arrives anyway finds its slot withdrawn (or another
 			// CPU's) in apEntry64 and parks.
 			localAPIC.SendInit(apic)
-			l.s("cpu with APIC id ").u(uint64(apic)).s(" did not answer within ").u(apTimeoutUs / 1000).s(" ms: skipped").print()
+			l.S("cpu with APIC id ").U(uint64(apic)).S(" did not answer within ").U(apTimeoutUs / 1000).S(" ms: skipped").Print()
 			*c = percpu{}
 			if slow && late {
 				lateAPIC, wakeLate = apic, true
@@ -147,7 +149,7 @@ func startAPs(ids []uint32) {
 			continue
 		}
 		c.startNs = nanotime() - start
-		l.s("cpu ").u(uint64(c.id)).s(": APIC id ").u(uint64(apic)).s(", up in ").ms(c.startNs).s(" after its start-up IPI (INIT to all: ").ms(initNs).s(")").info()
+		l.S("cpu ").U(uint64(c.id)).S(": APIC id ").U(uint64(apic)).S(", up in ").MS(c.startNs).S(" after its start-up IPI (INIT to all: ").MS(initNs).S(")").Info()
 		onlineCPUs++
 		sch.NCPU = onlineCPUs
 		if wakeLate {
@@ -189,8 +191,8 @@ func wakeLateAP(apic uint32) {
 	delayUs(10000)
 	localAPIC.SendStartup(apic, uint8(boot.APTrampolineAddr>>12))
 	delayUs(50000) // time to run the trampoline and park
-	var l logLine
-	l.s("apfault: cpu with APIC id ").u(uint64(apic)).s(" started late").print()
+	var l klog.Line
+	l.S("apfault: cpu with APIC id ").U(uint64(apic)).S(" started late").Print()
 }
 
 // apFaultOption reads apfault=APICID[:late], a fault-injection option for
@@ -253,7 +255,7 @@ var programStarted atomic.Bool
 func wakeAPs() {
 	programStarted.Store(true)
 	for i := 1; i < onlineCPUs; i++ {
-		localAPIC.SendIPI(cpus[i].apicID, vecKick)
+		localAPIC.SendIPI(cpus[i].apicID, x86.VecKick)
 	}
 }
 
@@ -268,7 +270,7 @@ func apEntryAddr() uintptr
 func apMain() {
 	c := thisCPU()
 	setupCPU(c, &c.istTop)
-	if !localAPIC.Init(lapicConfig(cpu.Rdmsr(msrAPICBase))) {
+	if !localAPIC.Init(lapicConfig(cpu.Rdmsr(x86.MsrAPICBase))) {
 		kernelPanic("local APIC refused its configuration", nil)
 	}
 	c.online.Store(true)

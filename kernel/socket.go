@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -173,8 +174,8 @@ var stackTimeoutLogged bool
 func stackTimedOut() {
 	if !stackTimeoutLogged {
 		stackTimeoutLogged = true
-		var l logLine
-		l.s("socket: the network stack did not answer a bind or listen within 5 s: failing it with ETIMEDOUT").print()
+		var l klog.Line
+		l.S("socket: the network stack did not answer a bind or listen within 5 s: failing it with ETIMEDOUT").Print()
 	}
 }
 

@@ -5,7 +5,10 @@ import (
 
 	"github.com/gometal/gometal/drivers/lapic"
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/firmware"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -27,9 +30,9 @@ func mainMain()
 func lapicConfig(apicBase uint64) lapic.Config {
 	return lapic.Config{
 		Base:           physToVirt(apicBase &^ 0xfff),
-		X2APIC:         useX2APIC(apicBase),
-		SpuriousVector: vecSpurious,
-		TimerVector:    vecTimer,
+		X2APIC:         firmware.UseX2APIC(apicBase),
+		SpuriousVector: x86.VecSpurious,
+		TimerVector:    x86.VecTimer,
 	}
 }
 
@@ -49,8 +52,8 @@ func startProgram() {
 	img.Args[0], img.Env = programStrings()
 	stackBytes := mm.PageRoundUp(uint64(max(abi.StackBytes(&img), initialStackBytes)))
 	if stackBytes > stackSize/2 {
-		var l logLine
-		l.s("the arguments and environment need ").u(stackBytes >> 10).s(" KiB of the initial stack; at most ").u(stackSize >> 11).s(" KiB fit (gometal run allows 256 KiB)").print()
+		var l klog.Line
+		l.S("the arguments and environment need ").U(stackBytes >> 10).S(" KiB of the initial stack; at most ").U(stackSize >> 11).S(" KiB fit (gometal run allows 256 KiB)").Print()
 		kernelPanic("argument list too long", nil)
 	}
 	if !userRange(stackTop-uintptr(stackBytes), uintptr(stackBytes), true) {
@@ -81,10 +84,10 @@ func startProgram() {
 	th := &threads[t]
 	th.regs = TrapFrame{
 		RIP:    uint64(rt0Addr()),
-		CS:     selUserCode,
-		RFLAGS: flagIF | flagIOPL | 2,
+		CS:     x86.SelUserCode,
+		RFLAGS: x86.FlagIF | x86.FlagIOPL | 2,
 		RSP:    uint64(sp),
-		SS:     selUserData,
+		SS:     x86.SelUserData,
 	}
 	c := thisCPU()
 	sch.Start(t, c.id, nanotime())
@@ -95,8 +98,8 @@ func startProgram() {
 	logFootprint()
 	checkProgramMemory()
 	armMainBreakpoint()
-	var l logLine
-	l.s("kernel ready after ").ms(nanotime()).s(": ").u(uint64(onlineCPUs)).s(" CPUs, ").u(commitLimit >> 20).s(" MiB for the program; starting it").info()
+	var l klog.Line
+	l.S("kernel ready after ").MS(nanotime()).S(": ").U(uint64(onlineCPUs)).S(" CPUs, ").U(commitLimit >> 20).S(" MiB for the program; starting it").Info()
 	programStart = nanotime()
 	for i := 0; i < onlineCPUs; i++ {
 		cpus[i].idleNs = 0
@@ -140,7 +143,7 @@ func mainReached(t sched.TID, f *TrapFrame) bool {
 	mainSeen = true
 	*(*byte)(ptr(physToVirt(uint64(mainPC)))) = mainByte
 	threads[t].regs.RIP = uint64(mainPC)
-	var l logLine
-	l.s("main.main reached ").ms(nanotime()).s(" after kernel entry").info()
+	var l klog.Line
+	l.S("main.main reached ").MS(nanotime()).S(" after kernel entry").Info()
 	return true
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -305,7 +306,7 @@ func procFDList(d *desc, buf, count uintptr) int64 {
 		case files[d.off-2].kind == fdFree:
 			continue
 		default:
-			ent = fs.Dirent{Ino: fs.Ino(1000 + d.off), Type: unix.DT_LNK, Name: decimal(&digits, uint64(d.off-2))}
+			ent = fs.Dirent{Ino: fs.Ino(1000 + d.off), Type: unix.DT_LNK, Name: klog.Decimal(&digits, uint64(d.off-2))}
 		}
 		ent.Next = d.off + 1
 		k := fs.PutDirent64(b[n:], &ent)

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -90,7 +91,7 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 		if !ok {
 			return -_EFAULT
 		}
-		consoleWrite(b)
+		klog.ConsoleWrite(b)
 		return int64(n)
 	case fdEventfd:
 		if n < 8 {
@@ -441,7 +442,7 @@ func readyFor(fd int, write bool) bool {
 	case fdConsole:
 		if write {
 			qi := vconQueueOf(getFile(fd).stream)
-			return qi < 0 || !vconQ[qi].full()
+			return qi < 0 || !vconQ[qi].Full()
 		}
 		return consoleReadable()
 	}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -164,8 +165,8 @@ var noNetworkLogged bool
 func noNetworkOnce() {
 	if !noNetworkLogged {
 		noNetworkLogged = true
-		var l logLine
-		l.s("socket: no network stack is running (the image links one when the program imports package net)").info()
+		var l klog.Line
+		l.S("socket: no network stack is running (the image links one when the program imports package net)").Info()
 	}
 }
 

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -87,12 +88,12 @@ func unimplemented(nr uint64) {
 	default:
 		seenSyscalls[nr/64] |= 1 << (nr % 64)
 	}
-	var l logLine
-	l.s("unimplemented system call ").sysName(nr).s(": returning ENOSYS")
+	var l klog.Line
+	sysName(l.S("unimplemented system call "), nr).S(": returning ENOSYS")
 	if large {
-		l.s(" (only the first call numbered above 511 is logged)")
+		l.S(" (only the first call numbered above 511 is logged)")
 	}
-	l.info()
+	l.Info()
 }
 
 // errnoResult is the RAX value of a failed system call.

@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -133,7 +135,7 @@ func placeThread(parent int) int { return sch.Place(parent) }
 // delivered or a queued thread gets its turn). Context: trap.
 func kick(o *percpu) {
 	if o != thisCPU() {
-		if !localAPIC.SendIPI(o.apicID, vecKick) {
+		if !localAPIC.SendIPI(o.apicID, x86.VecKick) {
 			cpuNotAnswering(o, "kick IPI", 0)
 		}
 	}
@@ -282,15 +284,15 @@ func halt(c *percpu) {
 // Context: trap (the idle loop), kernel lock held; does not allocate;
 // never returns (it ends in a kernel panic).
 func deadlock() {
-	var l logLine
-	l.s("deadlock: all ").i(int64(sch.Live)).s(" threads are blocked and no timer is pending").print()
+	var l klog.Line
+	l.S("deadlock: all ").I(int64(sch.Live)).S(" threads are blocked and no timer is pending").Print()
 	for i := range threads {
 		if tstate(sched.TID(i)) == threadFree {
 			continue
 		}
 		t := &threads[i]
-		l = logLine{}
-		l.s("  thread ").i(linuxTID(sched.TID(i))).s(" state ").u(uint64(tstate(sched.TID(i)))).s(" wait ").u(uint64(t.wait)).s(" rip ").x(t.regs.RIP).print()
+		l = klog.Line{}
+		l.S("  thread ").I(linuxTID(sched.TID(i))).S(" state ").U(uint64(tstate(sched.TID(i)))).S(" wait ").U(uint64(t.wait)).S(" rip ").X(t.regs.RIP).Print()
 	}
 	kernelPanic("deadlock", nil)
 }

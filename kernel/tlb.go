@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/x86"
 )
 
 // TLB shootdown. All CPUs share one page table. After a change that
@@ -50,7 +52,7 @@ func tlbShootdown(c *percpu) {
 		if o == c || !o.inUser.Load() {
 			continue
 		}
-		if !localAPIC.SendIPI(o.apicID, vecTLB) {
+		if !localAPIC.SendIPI(o.apicID, x86.VecTLB) {
 			cpuNotAnswering(o, "TLB shootdown IPI", 0)
 		}
 	}
@@ -67,21 +69,21 @@ func tlbShootdown(c *percpu) {
 }
 
 // panicReason holds a kernel panic reason built at run time.
-var panicReason logLine
+var panicReason klog.Line
 
 // cpuNotAnswering ends in a kernel panic whose reason names CPU o, which
 // did not acknowledge what (an IPI) within ns nanoseconds, or (ns 0) whose
 // local APIC never accepted it.
 // Context: trap, kernel lock held; does not allocate; never returns.
 func cpuNotAnswering(o *percpu, what string, ns int64) {
-	panicReason = logLine{}
-	panicReason.s(what).s(": cpu ").u(uint64(o.id)).s(" (APIC id ").u(uint64(o.apicID)).s(")")
+	panicReason = klog.Line{}
+	panicReason.S(what).S(": cpu ").U(uint64(o.id)).S(" (APIC id ").U(uint64(o.apicID)).S(")")
 	if ns > 0 {
-		panicReason.s(" did not answer within ").ms(ns)
+		panicReason.S(" did not answer within ").MS(ns)
 	} else {
-		panicReason.s(": the interrupt was never accepted")
+		panicReason.S(": the interrupt was never accepted")
 	}
-	kernelPanic(unsafeString(panicReason.buf[:panicReason.n]), nil)
+	kernelPanic(unsafeString(panicReason.Bytes()), nil)
 }
 
 // setupTLBFault reads tlbfault=N (a CPU id other than 0's).
@@ -99,13 +101,13 @@ func setupTLBFault() {
 		}
 		n = n*10 + int(v[i]-'0')
 	}
-	var l logLine
+	var l klog.Line
 	if n <= 0 || n >= onlineCPUs {
-		l.s("warning: tlbfault=").s(v).s(" ignored (it names an application processor by CPU id)").print()
+		l.S("warning: tlbfault=").S(v).S(" ignored (it names an application processor by CPU id)").Print()
 		return
 	}
 	tlbFaultCPU = n + 1
-	l.s("tlbfault=").u(uint64(n)).s(": cpu ").u(uint64(n)).s(" will not answer TLB shootdowns").print()
+	l.S("tlbfault=").U(uint64(n)).S(": cpu ").U(uint64(n)).S(" will not answer TLB shootdowns").Print()
 }
 
 // tlbFaultHang is the CPU that tlbfault= names taking a shootdown IPI: it

@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/x86"
 	"golang.org/x/sys/unix"
 )
 
@@ -77,7 +79,7 @@ func userTrap(f *TrapFrame) {
 	switch v := f.Vector; {
 	case v == vectorSyscall:
 		doSyscall(c, t)
-	case v == vecTimer:
+	case v == x86.VecTimer:
 		c.irqs++
 		localAPIC.EOI()
 		expireTimers()
@@ -85,14 +87,14 @@ func userTrap(f *TrapFrame) {
 		if sliceOn {
 			sliceCheck(c, int(t), f)
 		}
-	case v == vecKick:
+	case v == x86.VecKick:
 		c.irqs++
 		localAPIC.EOI()
 		// Nothing else to do: the way back to the program delivers a
 		// pending signal and re-arms the timer for a queued thread.
-	case v == vecSpurious:
+	case v == x86.VecSpurious:
 		c.spurious++
-	case v == vecPageFault:
+	case v == x86.VecPageFault:
 		addr := uintptr(cpu.ReadCR2())
 		if f.Err&pfPresent != 0 || !demandFault(addr, f.Err&pfWrite != 0, f.Err&pfFetch != 0) {
 			code := int32(segvAccerr)
@@ -101,7 +103,7 @@ func userTrap(f *TrapFrame) {
 			}
 			forceSignal(t, f, int(unix.SIGSEGV), code, uint64(addr))
 		}
-	case v == vecBreakpoint && mainReached(t, f):
+	case v == x86.VecBreakpoint && mainReached(t, f):
 	case v < 32:
 		sig, code, addr := exceptionSignal(f)
 		forceSignal(t, f, sig, code, addr)
@@ -134,7 +136,7 @@ func fastTrap(c *percpu, f *TrapFrame) bool {
 		}
 	}
 	switch f.Vector {
-	case vecTLB:
+	case x86.VecTLB:
 		if tlbFaultCPU == c.id+1 {
 			tlbFaultHang() // tlbfault=: never answer
 		}
@@ -178,13 +180,13 @@ func fastTrap(c *percpu, f *TrapFrame) bool {
 func kernelTrap(f *TrapFrame) {
 	c := thisCPU()
 	switch v := f.Vector; {
-	case v == vecTimer:
+	case v == x86.VecTimer:
 		c.irqs++ // halt's sch.Woke forgets the armed deadline
 		localAPIC.EOI()
-	case v == vecTLB:
+	case v == x86.VecTLB:
 		serviceTLB(c)
 		localAPIC.EOI()
-	case v == vecSpurious:
+	case v == x86.VecSpurious:
 		c.spurious++
 	case v < 32:
 		if exceptionAction(v, false) == actIgnore {
@@ -223,9 +225,9 @@ const (
 // Context: trap; does not allocate.
 func exceptionAction(v uint64, fromUser bool) trapAction {
 	switch {
-	case v == vecNMI:
+	case v == x86.VecNMI:
 		return actIgnore
-	case v == vecMachCheck || v == vecDouble:
+	case v == x86.VecMachCheck || v == x86.VecDouble:
 		return actPanic
 	case fromUser:
 		return actSignal
@@ -253,19 +255,19 @@ func noteNMI(c *percpu, f *TrapFrame) {
 		kernelPanic("NMI with unknown_nmi_panic (a stall report: the host's time limit for the run expired)", f)
 	}
 	c.nmis++
-	var l logLine
-	l.s("NMI on cpu ").u(uint64(c.id)).s(" at rip ").x(f.RIP).s(" in ring ").u(f.CS & 3).s(": ignored").print()
+	var l klog.Line
+	l.S("NMI on cpu ").U(uint64(c.id)).S(" at rip ").X(f.RIP).S(" in ring ").U(f.CS & 3).S(": ignored").Print()
 }
 
 // exceptionSignal maps a CPU exception in the program to the signal Linux
 // sends for it.
 func exceptionSignal(f *TrapFrame) (sig int, code int32, addr uint64) {
 	switch f.Vector {
-	case vecDivide:
+	case x86.VecDivide:
 		return int(unix.SIGFPE), fpeIntdiv, f.RIP
-	case vecDebug, vecBreakpoint:
+	case x86.VecDebug, x86.VecBreakpoint:
 		return int(unix.SIGTRAP), siKernel, 0
-	case vecInvalidOp:
+	case x86.VecInvalidOp:
 		return int(unix.SIGILL), illIllopn, f.RIP
 	case 12: // #SS
 		return int(unix.SIGBUS), siKernel, 0
@@ -283,12 +285,12 @@ func exceptionSignal(f *TrapFrame) (sig int, code int32, addr uint64) {
 // the status a shell reports for a signal death.
 // Context: trap, kernel lock held; does not allocate; never returns.
 func programFault(f *TrapFrame, what string, addr uintptr) {
-	var l logLine
-	l.s("program fault: ").s(what).s(" at rip ").x(f.RIP)
+	var l klog.Line
+	l.S("program fault: ").S(what).S(" at rip ").X(f.RIP)
 	if addr != 0 {
-		l.s(" addr ").x(uint64(addr))
+		l.S(" addr ").X(uint64(addr))
 	}
-	l.print()
+	l.Print()
 	printFrame(f)
 	shutdown(128 + 11)
 }

@@ -1,6 +1,10 @@
 package kernel
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/gometal/gometal/kernel/x86"
+)
 
 // TestExceptionAction pins what each exception becomes. An NMI or a
 // machine check taken in ring 3 used to be a SIGSEGV for the program.
@@ -10,39 +14,20 @@ func TestExceptionAction(t *testing.T) {
 		fromUser bool
 		want     trapAction
 	}{
-		{vecNMI, true, actIgnore},
-		{vecNMI, false, actIgnore},
-		{vecMachCheck, true, actPanic},
-		{vecMachCheck, false, actPanic},
-		{vecDouble, true, actPanic},
-		{vecDouble, false, actPanic},
-		{vecDivide, true, actSignal},
-		{vecGP, true, actSignal},
-		{vecInvalidOp, true, actSignal},
-		{vecGP, false, actPanic},
-		{vecPageFault, false, actPanic},
+		{x86.VecNMI, true, actIgnore},
+		{x86.VecNMI, false, actIgnore},
+		{x86.VecMachCheck, true, actPanic},
+		{x86.VecMachCheck, false, actPanic},
+		{x86.VecDouble, true, actPanic},
+		{x86.VecDouble, false, actPanic},
+		{x86.VecDivide, true, actSignal},
+		{x86.VecGP, true, actSignal},
+		{x86.VecInvalidOp, true, actSignal},
+		{x86.VecGP, false, actPanic},
+		{x86.VecPageFault, false, actPanic},
 	} {
 		if got := exceptionAction(c.v, c.fromUser); got != c.want {
 			t.Errorf("exceptionAction(%d (%s), fromUser=%v) = %d, want %d", c.v, exceptionNames[c.v], c.fromUser, got, c.want)
 		}
-	}
-}
-
-// TestISTStacks checks that the double fault, NMI and machine check each
-// have their own IST slot; they used to share IST1, so an NMI during a
-// double fault's report (or a machine check during an NMI) overwrote the
-// frame being reported.
-func TestISTStacks(t *testing.T) {
-	setupIDT()
-	slots := map[uint8]int{}
-	for _, v := range []int{vecDouble, vecNMI, vecMachCheck} {
-		ist := idt[v].ist
-		if ist == 0 || ist > 3 {
-			t.Errorf("vector %d (%s): IST %d, want 1-3", v, exceptionNames[v], ist)
-		}
-		if o, dup := slots[ist]; dup {
-			t.Errorf("vectors %d and %d share IST%d", o, v, ist)
-		}
-		slots[ist] = v
 	}
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 )
 
@@ -152,7 +153,7 @@ func userWrite32(addr uintptr, v uint32) bool {
 // outOfMemory ends the program when no frame is left for a page it may
 // touch (mmap's commit accounting should make this rare). Context: trap.
 func outOfMemory(va uintptr) {
-	var l logLine
-	l.s("out of physical memory while faulting in ").x(uint64(va)).s(": stopping the program").print()
+	var l klog.Line
+	l.S("out of physical memory while faulting in ").X(uint64(va)).S(": stopping the program").Print()
 	shutdown(137)
 }

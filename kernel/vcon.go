@@ -5,7 +5,10 @@ import (
 
 	"github.com/gometal/gometal/drivers/pci"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/firmware"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/virtq"
 )
 
 // The virtio console (virtio 1.2, 5.3) with multiple ports: the program's
@@ -80,20 +83,17 @@ type vconDev struct {
 	devCfg    uintptr // device-specific configuration
 	notify    uintptr // PCI: notification region
 	notifyMul uint32
-	mmioDev   int // virtio-mmio: index in mmioDevs
+	mmioDev   int // virtio-mmio: index in firmware.MMIODevices()
 }
 
 var (
 	vdev  vconDev
-	vconQ [vqCount]vconQueue
+	vconQ [vqCount]virtq.Queue
 	// vconAdded and vconHostOpen record the control messages per port.
 	vconAdded, vconHostOpen [vconPorts]bool
 	// vconOn says the port carries its stream (set at boot).
 	vconOn [vconPorts]bool
-	// vconLogOff sends kernel lines to COM1 again: from the exit drain and
-	// a kernel panic on.
-	vconLogOff bool
-	vconUp     bool // the device is initialised
+	vconUp bool // the device is initialised
 )
 
 // Register access. 32-bit ones are atomic; all go through cpu.Pointer so
@@ -112,20 +112,23 @@ func setupVirtioConsole() {
 		return
 	}
 	if !vdev.start() {
-		logs("virtio console: the device refused to start: console stays on the serial port")
+		klog.Print("virtio console: the device refused to start: console stays on the serial port")
 		return
 	}
 	vconUp = true
 	vconHandshake()
-	var l logLine
-	l.s("virtio console: ports")
+	var l klog.Line
+	l.S("virtio console: ports")
 	for p := 1; p < vconPorts; p++ {
 		vconOn[p] = vconAdded[p] && (vconHostOpen[p] || p == vconPortStdin)
 		if vconOn[p] {
-			l.s(" ").u(uint64(p))
+			l.S(" ").U(uint64(p))
 		}
 	}
-	l.s(" (1 stdout, 2 stderr, 3 stdin, 4 kernel log)").info()
+	if vconOn[vconPortKlog] {
+		klog.UseVcon(&vconQ[vqKlog]) // from this line on
+	}
+	l.S(" (1 stdout, 2 stderr, 3 stdin, 4 kernel log)").Info()
 }
 
 // findVconPCI looks for a virtio console on PCI bus 0 and maps its
@@ -190,11 +193,11 @@ func (d *vconDev) initPCI(a pci.Addr) bool {
 		off = uint16(w>>8) & 0xfc
 	}
 	if d.regs == 0 || d.notify == 0 || d.devCfg == 0 || msix == 0 {
-		logs("virtio console: no modern PCI capabilities or no MSI-X: console stays on the serial port")
+		klog.Print("virtio console: no modern PCI capabilities or no MSI-X: console stays on the serial port")
 		return false
 	}
 	if !vconMSIX(a, msix) {
-		logs("virtio console: MSI-X table not reachable: console stays on the serial port")
+		klog.Print("virtio console: MSI-X table not reachable: console stays on the serial port")
 		return false
 	}
 	d.found = true
@@ -243,18 +246,19 @@ func vconMSIX(a pci.Addr, msix uint16) bool {
 // findVconMMIO looks for a console among the virtio-mmio transports and
 // routes its interrupt. Context: boot.
 func findVconMMIO() bool {
-	for i := 0; i < nMMIODevs; i++ {
+	mmioDevs := firmware.MMIODevices()
+	for i := 0; i < len(mmioDevs); i++ {
 		m := &mmioDevs[i]
 		regs := physToVirt(m.Base)
 		if m.Base < mmioHoleLow || m.Base >= 4<<30 || rd32(regs) != 0x74726976 || rd32(regs+8) != virtioConsoleMMIO {
 			continue
 		}
 		if rd32(regs+4) != 2 {
-			logs("virtio console: legacy virtio-mmio (QEMU: -global virtio-mmio.force-legacy=false): console stays on the serial port")
+			klog.Print("virtio console: legacy virtio-mmio (QEMU: -global virtio-mmio.force-legacy=false): console stays on the serial port")
 			return false
 		}
 		if !routeGSI(m.GSI, vecVCon, m.ActiveLow, m.Level) {
-			logs("virtio console: cannot route its interrupt: console stays on the serial port")
+			klog.Print("virtio console: cannot route its interrupt: console stays on the serial port")
 			return false
 		}
 		vdev = vconDev{found: true, mmio: true, regs: regs, devCfg: regs + 0x100, mmioDev: i}
@@ -265,6 +269,7 @@ func findVconMMIO() bool {
 
 // routeGSI sends gsi to vector on the boot CPU. Context: boot.
 func routeGSI(gsi uint32, vector uint8, activeLow, level bool) bool {
+	ioapics := firmware.IOAPICs()
 	for i := range ioapics {
 		if ioapics[i].Serves(gsi) {
 			return ioapics[i].Route(gsi, vector, cpus[0].apicID, activeLow, level)
@@ -339,7 +344,7 @@ func (d *vconDev) start() bool {
 		return false
 	}
 	if rd32(d.devCfg+4) < vconPorts {
-		logs("virtio console: fewer than 5 ports (QEMU: max_ports=5)")
+		klog.Print("virtio console: fewer than 5 ports (QEMU: max_ports=5)")
 		d.setStatus(128)
 		return false
 	}
@@ -353,10 +358,10 @@ func (d *vconDev) start() bool {
 	d.setStatus(1 | 2 | 8 | 4)
 	for _, i := range [...]int{vqCtrlRx, vqStdin} {
 		q := &vconQ[i]
-		for !q.full() {
-			q.put(q.slot)
+		for !q.Full() {
+			q.Put(q.Slot)
 		}
-		q.publish()
+		q.Publish()
 	}
 	return true
 }
@@ -367,7 +372,7 @@ func (d *vconDev) start() bool {
 func (d *vconDev) setupQueues() bool {
 	phys := frames.AllocContiguous(vconPoolBytes / mm.PageSize)
 	if phys == 0 {
-		logs("virtio console: no contiguous memory for its queues")
+		klog.Print("virtio console: no contiguous memory for its queues")
 		return false
 	}
 	committed += vconPoolBytes
@@ -375,10 +380,10 @@ func (d *vconDev) setupQueues() bool {
 	for i := range vconQ {
 		s := vqSpec[i]
 		q := &vconQ[i]
-		*q = vconQueue{index: s.index, size: s.size, slot: s.slot, rx: s.rx}
-		q.ringPhys, q.bufPhys = phys+uint64(i)*mm.PageSize, bufs
-		q.ring, q.buf = physToVirt(q.ringPhys), physToVirt(q.bufPhys)
-		q.usedOff, _ = vqLayout(int(s.size))
+		*q = virtq.Queue{Index: s.index, Size: s.size, Slot: s.slot, RX: s.rx}
+		q.RingPhys, q.BufPhys = phys+uint64(i)*mm.PageSize, bufs
+		q.Ring, q.Buf = physToVirt(q.RingPhys), physToVirt(q.BufPhys)
+		q.UsedOff, _ = virtq.Layout(int(s.size))
 		bufs += uint64(s.size) * uint64(s.slot)
 		if !d.setupQueue(q) {
 			return false
@@ -388,30 +393,30 @@ func (d *vconDev) setupQueues() bool {
 }
 
 // setupQueue tells the device where q lies. Context: boot.
-func (d *vconDev) setupQueue(q *vconQueue) bool {
-	clear(unsafeSlice(q.ring, mm.PageSize))
-	desc, avail, used := q.ringPhys, q.ringPhys+16*uint64(q.size), q.ringPhys+uint64(q.usedOff)
+func (d *vconDev) setupQueue(q *virtq.Queue) bool {
+	clear(unsafeSlice(q.Ring, mm.PageSize))
+	desc, avail, used := q.RingPhys, q.RingPhys+16*uint64(q.Size), q.RingPhys+uint64(q.UsedOff)
 	if d.mmio {
 		r := d.regs
-		wr32(r+0x30, uint32(q.index))
-		if max := rd32(r + 0x34); max < uint32(q.size) {
+		wr32(r+0x30, uint32(q.Index))
+		if max := rd32(r + 0x34); max < uint32(q.Size) {
 			return false
 		}
-		wr32(r+0x38, uint32(q.size))
+		wr32(r+0x38, uint32(q.Size))
 		for k, a := range [3]uint64{desc, avail, used} {
 			wr32(r+0x80+0x10*uintptr(k), uint32(a))
 			wr32(r+0x84+0x10*uintptr(k), uint32(a>>32))
 		}
 		wr32(r+0x44, 1)
-		q.notify, q.mmioNote = r+0x50, true
+		q.Notify, q.MMIONote = r+0x50, true
 		return true
 	}
 	r := d.regs
-	wr16(r+0x16, q.index)
-	if max := rd16(r + 0x18); max < q.size {
+	wr16(r+0x16, q.Index)
+	if max := rd16(r + 0x18); max < q.Size {
 		return false
 	}
-	wr16(r+0x18, q.size)
+	wr16(r+0x18, q.Size)
 	wr16(r+0x1a, 0)
 	if rd16(r+0x1a) != 0 {
 		return false // the device rejected the MSI-X vector
@@ -420,7 +425,7 @@ func (d *vconDev) setupQueue(q *vconQueue) bool {
 		wr32(r+0x20+8*uintptr(k), uint32(a))
 		wr32(r+0x24+8*uintptr(k), uint32(a>>32))
 	}
-	q.notify = d.notify + uintptr(rd16(r+0x1e))*uintptr(d.notifyMul)
+	q.Notify = d.notify + uintptr(rd16(r+0x1e))*uintptr(d.notifyMul)
 	wr16(r+0x1c, 1)
 	return true
 }
@@ -429,19 +434,19 @@ func (d *vconDev) setupQueue(q *vconQueue) bool {
 // slot. Context: boot or trap; does not allocate.
 func vconControl(port uint32, event, value uint16) {
 	q := &vconQ[vqCtrlTx]
-	for i := 0; q.full(); i++ {
-		q.reapTx()
+	for i := 0; q.Full(); i++ {
+		q.ReapTx()
 		if i > 10_000_000 {
 			return
 		}
 		cpu.Pause()
 	}
-	a := q.slotAddr(q.availIdx & (q.size - 1))
+	a := q.SlotAddr(q.AvailIdx & (q.Size - 1))
 	*(*uint32)(cpu.Pointer(a)) = port
 	*(*uint16)(cpu.Pointer(a + 4)) = event
 	*(*uint16)(cpu.Pointer(a + 6)) = value
-	q.put(8)
-	q.publish()
+	q.Put(8)
+	q.Publish()
 }
 
 // vconHandshake tells the device the driver is ready and handles its
@@ -454,7 +459,7 @@ func vconHandshake() {
 		vconControlRx()
 		// The device answers PORT_READY with PORT_OPEN (when the host
 		// side is open) before it returns the message's slot.
-		done := vconQ[vqCtrlTx].inFlight == 0
+		done := vconQ[vqCtrlTx].InFlight == 0
 		for p := 1; p < vconPorts; p++ {
 			done = done && vconAdded[p]
 		}
@@ -475,22 +480,22 @@ func vconControlRx() {
 	q := &vconQ[vqCtrlRx]
 	got := false
 	for {
-		s, n, ok := q.peekUsed()
+		s, n, ok := q.PeekUsed()
 		if !ok {
 			break
 		}
-		q.popUsed(s)
+		q.PopUsed(s)
 		got = true
 		if n >= 8 {
-			a := q.slotAddr(s)
+			a := q.SlotAddr(s)
 			vconEvent(*(*uint32)(cpu.Pointer(a)), *(*uint16)(cpu.Pointer(a + 4)), *(*uint16)(cpu.Pointer(a + 6)))
 		}
-		q.put(q.slot)
+		q.Put(q.Slot)
 	}
 	if got {
-		q.publish()
+		q.Publish()
 	}
-	vconQ[vqCtrlTx].reapTx()
+	vconQ[vqCtrlTx].ReapTx()
 }
 
 // vconEvent handles one control message. Context: boot or trap, kernel

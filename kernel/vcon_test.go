@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/virtq"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -12,9 +13,9 @@ import (
 func TestVconLayoutFits(t *testing.T) {
 	total := uint64(vqCount * mm.PageSize)
 	for i, s := range vqSpec {
-		_, rings := vqLayout(int(s.size))
+		_, rings := virtq.Layout(int(s.size))
 		assert.LessOrEqual(t, uint64(rings), uint64(mm.PageSize), "queue %d", i)
-		assert.LessOrEqual(t, int(s.size), vqMaxSize, "queue %d", i)
+		assert.LessOrEqual(t, int(s.size), virtq.MaxSize, "queue %d", i)
 		assert.Zero(t, s.size&(s.size-1), "queue %d: size not a power of two", i)
 		total += uint64(s.size) * uint64(s.slot)
 	}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -35,10 +36,10 @@ func vconStdinOn() bool { return vconOn[vconPortStdin] }
 // does not allocate.
 func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 	q := &vconQ[qi]
-	q.reapTx()
+	q.ReapTx()
 	var done uintptr
-	for done < n && !q.full() {
-		k := min(n-done, uintptr(q.slot))
+	for done < n && !q.Full() {
+		k := min(n-done, uintptr(q.Slot))
 		b, ok := userBytes(buf+done, k, false)
 		if !ok {
 			if done == 0 {
@@ -46,13 +47,13 @@ func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 			}
 			break
 		}
-		i := q.availIdx & (q.size - 1)
-		copy(unsafeSlice(q.slotAddr(i), k), b)
-		q.put(uint32(k))
+		i := q.AvailIdx & (q.Size - 1)
+		copy(unsafeSlice(q.SlotAddr(i), k), b)
+		q.Put(uint32(k))
 		done += k
 	}
 	if done > 0 || n == 0 {
-		q.publish()
+		q.Publish()
 		return int64(done)
 	}
 	if nonblock {
@@ -63,35 +64,6 @@ func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 	// detector this thread waits for a device.
 	sch.Threads[t].Device = true
 	return r
-}
-
-// vconLog sends one kernel log line, text with the prefix and a newline
-// added, in one slot of the kernel log port (text is cut to fit) and
-// reports whether it did; false leaves the line to COM1. It polls for a
-// free slot (the log cannot block a thread), for about a second at most.
-// Context: trap or boot, kernel lock held; does not allocate.
-func vconLog(text []byte) bool {
-	if !vconOn[vconPortKlog] || vconLogOff {
-		return false
-	}
-	q := &vconQ[vqKlog]
-	for spins := 0; ; spins++ {
-		q.reapTx()
-		if !q.full() {
-			break
-		}
-		if spins > 20_000_000 {
-			return false
-		}
-		cpu.Pause()
-	}
-	slot := unsafeSlice(q.slotAddr(q.availIdx&(q.size-1)), uintptr(q.slot))
-	n := copy(slot, logPrefix)
-	n += copy(slot[n:len(slot)-1], text)
-	slot[n] = '\n'
-	q.put(uint32(n + 1))
-	q.publish()
-	return true
 }
 
 // vconInterrupt handles the console's interrupt: returned transmit slots
@@ -107,7 +79,7 @@ func vconInterrupt() {
 		return
 	}
 	for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
-		if vconQ[qi].reapTx() {
+		if vconQ[qi].ReapTx() {
 			wakeKey(vconWriteKeyBase + uintptr(qi)*8)
 			notifyConsoleFDs()
 		}
@@ -126,17 +98,17 @@ func vconStdinPump() {
 	q := &vconQ[vqStdin]
 	got := false
 	for {
-		s, n, ok := q.peekUsed()
+		s, n, ok := q.PeekUsed()
 		if !ok || int(n) > conBufSize-conLen-conEdit {
 			break
 		}
-		q.popUsed(s)
-		consoleInput(unsafeSlice(q.slotAddr(s), uintptr(min(n, q.slot))), conTTY)
-		q.put(q.slot)
+		q.PopUsed(s)
+		consoleInput(unsafeSlice(q.SlotAddr(s), uintptr(min(n, q.Slot))), conTTY)
+		q.Put(q.Slot)
 		got = true
 	}
 	if got {
-		q.publish()
+		q.Publish()
 		consoleInputArrived()
 	}
 }
@@ -160,7 +132,7 @@ func vconTxPending() bool {
 		return false
 	}
 	for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
-		if vconQ[qi].inFlight > 0 {
+		if vconQ[qi].InFlight > 0 {
 			return true
 		}
 	}
@@ -176,27 +148,27 @@ const vconDrainIdle = 10_000_000_000 // ns
 // the kernel log back to COM1 (the last lines, the status record).
 // Context: trap or boot (shutdown), kernel lock held; does not allocate.
 func vconDrain() {
-	if !vconUp || vconLogOff {
-		vconLogOff = true
+	if !vconUp || klog.VconStopped() {
+		klog.StopVcon()
 		return
 	}
 	last := nanotime()
 	for vconTxPending() {
 		progress := false
 		for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
-			progress = vconQ[qi].reapTx() || progress
+			progress = vconQ[qi].ReapTx() || progress
 		}
 		now := nanotime()
 		if progress {
 			last = now
 		} else if now-last > vconDrainIdle {
-			vconLogOff = true
-			logs("warning: the host stopped taking console output: the rest is lost")
+			klog.StopVcon()
+			klog.Print("warning: the host stopped taking console output: the rest is lost")
 			return
 		}
 		cpu.Pause()
 	}
-	vconLogOff = true
+	klog.StopVcon()
 }
 
 // notifyConsoleFDs bumps the readiness of every console descriptor.

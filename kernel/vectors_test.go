@@ -1,6 +1,10 @@
 package kernel
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/gometal/gometal/kernel/x86"
+)
 
 // TestVectorsDisjoint checks that the kernel's interrupt vectors do not
 // overlap: /dev/irq's range (irqFirstVector-irqLastVector) used to run to
@@ -18,11 +22,11 @@ func TestVectorsDisjoint(t *testing.T) {
 		}
 	}
 	claim("exceptions", 0, 31)
-	claim("LAPIC timer", vecTimer, vecTimer)
+	claim("LAPIC timer", x86.VecTimer, x86.VecTimer)
 	claim("COM1", vecCOM1, vecCOM1)
 	claim("/dev/irq", irqFirstVector, irqLastVector)
 	claim("8259 PICs", picVectorBase, picVectorBase+15)
-	claim("kick IPI", vecKick, vecKick)
-	claim("TLB IPI", vecTLB, vecTLB)
-	claim("spurious", vecSpurious, vecSpurious)
+	claim("kick IPI", x86.VecKick, x86.VecKick)
+	claim("TLB IPI", x86.VecTLB, x86.VecTLB)
+	claim("spurious", x86.VecSpurious, x86.VecSpurious)
 }

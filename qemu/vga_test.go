@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gometal/gometal/drivers/fbcon/fbtext"
+	"github.com/gometal/gometal/kernel/ring3/fbtext"
 	"github.com/gometal/gometal/qemu"
 	"github.com/gometal/gometal/tools/image"
 	"github.com/gometal/gometal/tools/iso"
@@ -76,7 +76,7 @@ func qmpScreendump(sock, file string) error {
 // no VGA text mode): GRUB hands over the firmware's framebuffer and the
 // kernel mirrors the console there. While the shell waits for input, the
 // test takes a screen dump through QMP and reads the text back with the
-// console's own font (drivers/fbcon/fbtext).
+// console's own font (kernel/ring3/fbtext).
 func TestFramebufferConsole(t *testing.T) {
 	if missing := iso.Missing(); len(missing) > 0 {
 		t.Skipf("cannot build an ISO: %s", iso.MissingMessage(missing))

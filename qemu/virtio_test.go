@@ -13,7 +13,7 @@ import (
 
 // TestVirtioNetProbe boots examples/netprobe (which only opens the NIC
 // when given no server) with QEMU's user network on a modern virtio-net
-// device: the kernel's PCI scan must list it, and the driver (kernel/knet)
+// device: the kernel's PCI scan must list it, and the driver (kernel/ring3/knet)
 // must map its configuration through /dev/mem, negotiate virtio 1.x
 // features, set up both queues with MSI-X vectors, reach DRIVER_OK and
 // log the MAC address and link state QEMU gives it.

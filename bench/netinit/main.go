@@ -33,7 +33,7 @@ import (
 )
 
 // The guest's address, netmask and gateway: the gometal kernel's defaults
-// (kernel/knet) for QEMU's user network.
+// (kernel/ring3/knet) for QEMU's user network.
 var (
 	addr    = netip.MustParseAddr("10.0.2.15")
 	mask    = netip.MustParseAddr("255.255.255.0")

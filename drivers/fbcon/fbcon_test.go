@@ -6,7 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/gometal/gometal/drivers/fbcon"
-	"github.com/gometal/gometal/drivers/fbcon/fbtext"
+	"github.com/gometal/gometal/kernel/ring3/fbtext"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -61,7 +61,8 @@ func (a *IOAPIC) Init(c Config) bool {
 	return true
 }
 
-// Serves reports whether gsi belongs to this I/O APIC.
+// Serves reports whether gsi belongs to this I/O APIC. Context: any;
+// does not allocate.
 func (a *IOAPIC) Serves(gsi uint32) bool {
 	return a.entries != 0 && gsi >= a.gsiBase && gsi < a.gsiBase+a.entries
 }

@@ -7,7 +7,7 @@ package pci
 import "github.com/gometal/gometal/kernel/cpu"
 
 // Drivers built on this package run as ordinary goroutines (package
-// kernel/kgo), in ring 3 with IOPL 3: they reach configuration space
+// kernel/ring3/kgo), in ring 3 with IOPL 3: they reach configuration space
 // through the legacy ports.
 
 // Addr is a function's bus, device and function number.
@@ -35,7 +35,7 @@ func portAddr(a Addr, off uint16) uint32 {
 }
 
 // Read32 reads a dword. The two-port sequence is not atomic: one
-// goroutine owns configuration space (kernel/kgo's scan), or the kernel
+// goroutine owns configuration space (kernel/ring3/kgo's scan), or the kernel
 // at boot (the virtio console). Context: any; does not allocate.
 func (PortIO) Read32(a Addr, off uint16) uint32 {
 	if off >= 256 {

@@ -1,5 +1,5 @@
 // Command netprobe drives the virtio-net NIC through gVisor's netstack:
-// it opens the NIC (kernel/knet), builds a stack of its own (IPv4, ARP,
+// it opens the NIC (kernel/ring3/knet), builds a stack of its own (IPv4, ARP,
 // UDP, TCP, ICMP) at 10.0.2.15/24 with QEMU's user-network gateway
 // 10.0.2.2 as default route, and, given HOST:PORT, exchanges data over
 // TCP with a server there:
@@ -23,7 +23,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gometal/gometal/kernel/knet"
+	"github.com/gometal/gometal/kernel/ring3/knet"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/header"

@@ -4,6 +4,10 @@ package abi
 // size); it leaves any more off. The host tools refuse a larger --smp.
 const MaxCPUs = 64
 
+// DirectBase is where the kernel's direct map of all physical memory
+// (and the 32-bit MMIO hole) starts: virtual = physical + DirectBase.
+const DirectBase = 0xffff800000000000
+
 // ImageBase is the physical (and virtual) address of the image's first
 // byte, its ELF header page: the kernel's link layout (tools/image) puts
 // the text right above it. RAM from 1 MiB up to it is the kernel's to

@@ -1,7 +1,7 @@
 package abi
 
 // The network-control protocol between the trap-context kernel and the
-// network stack goroutine (kernel/knet). The program's socket system calls
+// network stack goroutine (kernel/ring3/knet). The program's socket system calls
 // are answered by the kernel at once from its own socket table: data goes
 // into and out of per-socket rings, ports are assigned by the kernel, and
 // connect on a stream socket returns EINPROGRESS. The stack goroutine

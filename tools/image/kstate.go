@@ -34,16 +34,13 @@ var kernelStateRoots = []string{
 	ModulePath + "/sched",
 }
 
-// ring3Packages are the kernel's goroutines and the drivers only they use
-// (kernel/escape_test.go's ring3Drivers): ordinary Go in ring 3 that hands
-// its own variables to system calls like any program, so they are not
-// kernel state (their state is mostly in the Go heap anyway).
-var ring3Packages = []string{
-	KernelPackage + "/kgo",
-	NetPackage,
-	ModulePath + "/drivers/virtio",
-	ModulePath + "/drivers/fbcon/fbtext",
-}
+// ring3Dir is the directory whose packages are the kernel's goroutines
+// and the drivers only they use (docs/kernel-layout.md: trap context
+// follows the directory, as kernel/escape_test.go checks): ordinary Go in
+// ring 3 that hands its own variables to system calls like any program,
+// so they are not kernel state (their state is mostly in the Go heap
+// anyway).
+const ring3Dir = "/ring3/"
 
 // stateSections are the sections that hold Go's package variables.
 var stateSections = []string{".data", ".bss", ".noptrdata", ".noptrbss"}
@@ -80,7 +77,7 @@ func under(pkg string, roots []string) bool {
 // isKernelState reports whether the variable named name is kernel state.
 func isKernelState(name string) bool {
 	p := symbolPackage(name)
-	return under(p, kernelStateRoots) && !under(p, ring3Packages)
+	return under(p, kernelStateRoots) && !strings.Contains(p+"/", ring3Dir)
 }
 
 // kernelStateRanges returns the table's ranges for the image's variables

@@ -37,8 +37,8 @@ func TestIsKernelStatePackage(t *testing.T) {
 		assert.True(t, isKernelState(name), name)
 	}
 	for _, name := range []string{
-		KernelPackage + "/kgo.pciBus", NetPackage + ".stack", NetPackage + "/sub.x",
-		ModulePath + "/drivers/virtio.x", ModulePath + "/drivers/fbcon/fbtext.x",
+		KernelPackage + "/ring3/kgo.pciBus", NetPackage + ".stack", NetPackage + "/sub.x",
+		KernelPackage + "/ring3/virtio.x", KernelPackage + "/ring3/fbtext.x",
 		ModulePath + "/kernelx.y", ModulePath + "/examples/hello.x", ModulePath + "/tools/image.x",
 		"main.buf", "runtime.m0", "gvisor.dev/gvisor/pkg/tcpip.x",
 	} {

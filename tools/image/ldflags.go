@@ -13,7 +13,7 @@ const (
 	KernelPackage = ModulePath + "/kernel"
 	// NetPackage (the virtio-net driver and the TCP/IP stack) is imported
 	// too when the program depends on package net.
-	NetPackage = ModulePath + "/kernel/knet"
+	NetPackage = ModulePath + "/kernel/ring3/knet"
 	// EntrySymbol is the 32-bit boot stub, the image's e_entry.
 	EntrySymbol = ModulePath + "/boot.entry32"
 	// TextAddr is where the linker places .text (2 MiB).

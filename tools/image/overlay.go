@@ -50,7 +50,7 @@ func overlaySource(pkg, archiveSymbol string, kernel ...string) string {
 // exitHookSource imports the network stack and hands it the runtime's
 // internal exithook.Add (reachable only through go:linkname, which the
 // image's -checklinkname=0 allows), so that the program's exit waits for
-// its TCP connections to be acknowledged (kernel/knet/exithook.go). It is
+// its TCP connections to be acknowledged (kernel/ring3/knet/exithook.go). It is
 // here, not in knet, so that knet still builds for the host.
 const exitHookImports = `import gometalknet "` + NetPackage + `"
 import _ "unsafe"

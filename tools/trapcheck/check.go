@@ -3,6 +3,7 @@ package trapcheck
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // edge is a followed transfer from one function to another.
@@ -139,6 +140,10 @@ func (c *checker) follow(fn *function, s site, t *function) *function {
 		c.violate(fn, nil, "unknown target", "transfer to an address outside every function: "+s.inst, s)
 		return nil
 	}
+	if c.ring3(t.name) {
+		c.violate(fn, t, "ring-3 code", "", s)
+		return nil
+	}
 	switch k := Classify(t.name); k {
 	case Follow:
 		c.out[fn] = append(c.out[fn], edge{fn, s, t})
@@ -151,6 +156,16 @@ func (c *checker) follow(fn *function, s site, t *function) *function {
 		c.violate(fn, t, k.String(), "", s)
 	}
 	return nil
+}
+
+// ring3 reports whether name is in the configuration's ring-3 code.
+func (c *checker) ring3(name string) bool {
+	for _, p := range c.cfg.Ring3 {
+		if match(p, strings.TrimSuffix(name, ".abi0")) {
+			return true
+		}
+	}
+	return false
 }
 
 // indirectTargets returns the functions an allowed indirect transfer can

@@ -10,6 +10,10 @@ type Config struct {
 	// StackLimit is the most stack, in bytes, a root may need; 0 means
 	// no limit.
 	StackLimit int64
+	// Ring3 lists the symbols (a final "*" matching any suffix) of code
+	// that runs only in ring 3, as the kernel's goroutines: reaching it
+	// from a root is a violation, whatever it does.
+	Ring3 []string
 }
 
 // Root is one entry point into trap context.
@@ -51,6 +55,7 @@ const (
 	KernelGuard    = 8 << 10
 	kernelPkg      = "github.com/gometal/gometal/kernel."
 	bootPkg        = "github.com/gometal/gometal/boot."
+	ring3Pkgs      = "github.com/gometal/gometal/kernel/ring3/*"
 	trapFrameBytes = 5*8 + 2*8 // the CPU's interrupt frame, then the stub's error code and vector
 )
 
@@ -76,5 +81,7 @@ func Gometal() Config {
 			Reason: "system calls dispatch through the table of handlers (kernel/systable.go)",
 		}},
 		StackLimit: KernelStack - KernelGuard,
+		// The kernel's goroutines (docs/kernel-layout.md): ordinary Go.
+		Ring3: []string{ring3Pkgs},
 	}
 }

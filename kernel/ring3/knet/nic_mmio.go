@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"github.com/gometal/gometal/drivers/virtio"
+	"github.com/gometal/gometal/kernel/ring3/virtio"
 	"golang.org/x/sys/unix"
 )
 

@@ -3,7 +3,7 @@ package knet
 import (
 	"encoding/binary"
 	"fmt"
-	"github.com/gometal/gometal/kernel/kgo"
+	"github.com/gometal/gometal/kernel/ring3/kgo"
 	"os"
 	"sync/atomic"
 	"syscall"

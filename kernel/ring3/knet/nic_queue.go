@@ -3,7 +3,7 @@ package knet
 import (
 	"fmt"
 
-	"github.com/gometal/gometal/drivers/virtio"
+	"github.com/gometal/gometal/kernel/ring3/virtio"
 )
 
 // vq is one of the NIC's virtqueues with its packet buffers: buffer i is

@@ -1,8 +1,9 @@
-package kernel
+package firmware
 
 import (
 	"github.com/gometal/gometal/drivers/acpi"
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/klog"
 )
 
 // Platform devices without a bus to enumerate: virtio-mmio transports,
@@ -16,10 +17,10 @@ var (
 	nMMIODevs int
 )
 
-// collectMMIODevices gathers the virtio-mmio transports of the DSDT and
+// CollectMMIODevices gathers the virtio-mmio transports of the DSDT and
 // of the command line (a base already listed is not repeated) and logs
 // them. Context: boot; does not allocate.
-func collectMMIODevices() {
+func CollectMMIODevices(cmdline *abi.Cmdline) {
 	nMMIODevs = 0
 	if haveACPI {
 		for i := 0; i < acpiTables.NMMIO; i++ {
@@ -33,8 +34,8 @@ func collectMMIODevices() {
 		}
 		base, size, irq, ok := abi.ParseVirtioMMIO(w[len(abi.VirtioMMIOPrefix):])
 		if !ok {
-			var l logLine
-			l.s("warning: bad ").b(w).s(" (want SIZE@BASE:IRQ): ignored").print()
+			var l klog.Line
+			l.S("warning: bad ").B(w).S(" (want SIZE@BASE:IRQ): ignored").Print()
 			continue
 		}
 		// Firecracker's interrupts are edge-triggered, active high.
@@ -51,20 +52,24 @@ func addMMIODevice(d acpi.MMIODevice, from string) {
 		}
 	}
 	if nMMIODevs == len(mmioDevs) {
-		logs("warning: too many virtio-mmio devices: the rest are ignored")
+		klog.Print("warning: too many virtio-mmio devices: the rest are ignored")
 		return
 	}
 	mmioDevs[nMMIODevs] = d
 	nMMIODevs++
-	var l logLine
-	l.s("virtio-mmio: ").x(d.Base).s("+").u(d.Size).s(", GSI ").u(uint64(d.GSI))
+	var l klog.Line
+	l.S("virtio-mmio: ").X(d.Base).S("+").U(d.Size).S(", GSI ").U(uint64(d.GSI))
 	if d.Level {
-		l.s(" level")
+		l.S(" level")
 	} else {
-		l.s(" edge")
+		l.S(" edge")
 	}
 	if d.ActiveLow {
-		l.s(" active-low")
+		l.S(" active-low")
 	}
-	l.s(" (").s(from).s(")").info()
+	l.S(" (").S(from).S(")").Info()
 }
+
+// MMIODevices returns the virtio-mmio transports CollectMMIODevices
+// found. Context: any.
+func MMIODevices() []acpi.MMIODevice { return mmioDevs[:nMMIODevs] }

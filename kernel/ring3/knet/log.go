@@ -1,6 +1,6 @@
 package knet
 
-import "github.com/gometal/gometal/kernel/kgo"
+import "github.com/gometal/gometal/kernel/ring3/kgo"
 
 // The network's boot log: "[gometal] ..." lines on stderr, like the other
 // kernel goroutines (docs/protocols.md), silenced by the quiet option.

@@ -1,4 +1,10 @@
-package kernel
+// Package x86 holds the x86-64 descriptor tables the kernel loads: the
+// GDT and its segment selectors, each CPU's TSS (kernel stack and
+// interrupt stacks), the IDT's gates and the interrupt vector numbers.
+// It is the lowest layer of the kernel (docs/kernel-layout.md): it imports
+// only kernel/cpu. Context: trap context (boot and AP start-up); nothing
+// here allocates.
+package x86
 
 import (
 	"unsafe"
@@ -10,12 +16,12 @@ import (
 // gives the kernel CS (and SS = CS+8), STAR[63:48] the base from which
 // SYSRET takes SS = base+8 and the 64-bit CS = base+16.
 const (
-	selKernelCode = 0x08
-	selKernelData = 0x10
-	selUser32Code = 0x18 | 3 // unused; keeps the SYSRET layout
-	selUserData   = 0x20 | 3
-	selUserCode   = 0x28 | 3
-	selTSS        = 0x30
+	SelKernelCode = 0x08
+	SelKernelData = 0x10
+	SelUser32Code = 0x18 | 3 // unused; keeps the SYSRET layout
+	SelUserData   = 0x20 | 3
+	SelUserCode   = 0x28 | 3
+	SelTSS        = 0x30
 )
 
 // Descriptor bits (Intel SDM vol. 3, 3.4.5).
@@ -32,13 +38,13 @@ const (
 	descTSS64    = 0x9 << 40 // available 64-bit TSS
 )
 
-// gdt is one CPU's descriptor table: null, kernel code and data, the user
+// GDT is one CPU's descriptor table: null, kernel code and data, the user
 // segments, and the two slots of its TSS descriptor.
-type gdt [8]uint64
+type GDT [8]uint64
 
-// tss is the 64-bit task-state segment (Intel SDM vol. 3, 8.7), kept as
+// TSS is the 64-bit task-state segment (Intel SDM vol. 3, 8.7), kept as
 // 32-bit words because its 64-bit fields are not 8-byte aligned.
-type tss [26]uint32
+type TSS [26]uint32
 
 const tssSize = 104
 
@@ -49,13 +55,13 @@ const (
 	tssIOPB = 25 // I/O permission bitmap offset in the high half
 )
 
-func (t *tss) set64(word int, v uint64) {
+func (t *TSS) set64(word int, v uint64) {
 	t[word] = uint32(v)
 	t[word+1] = uint32(v >> 32)
 }
 
 // init fills the table for a CPU whose TSS is t.
-func (g *gdt) init(t *tss) {
+func (g *GDT) init(t *TSS) {
 	const flat = descLimit | descGran4K | descPresent | descSegment | descAccessed | descWritable
 	g[0] = 0
 	g[1] = flat | descCode | descLong
@@ -68,21 +74,21 @@ func (g *gdt) init(t *tss) {
 	g[7] = base >> 32
 }
 
-// loadGDT builds and loads c's GDT and TSS. The TSS gives ring-3 interrupts
-// the CPU's kernel stack, and the double fault, NMI and machine check one
-// stack each (IST1-3, from ist).
+// LoadGDT builds and loads one CPU's GDT g and TSS t. The TSS gives
+// ring-3 interrupts the CPU's kernel stack (kstackTop), and the double
+// fault, NMI and machine check one stack each (IST1-3, from ist).
 // Context: boot; does not allocate.
-func loadGDT(c *percpu, ist *[3]uintptr) {
-	c.tss.set64(tssRSP0, uint64(c.kstackTop))
-	c.tss.set64(tssIST1+2*(istDouble-1), uint64(ist[istDouble-1]))
-	c.tss.set64(tssIST1+2*(istNMI-1), uint64(ist[istNMI-1]))
-	c.tss.set64(tssIST1+2*(istMachCheck-1), uint64(ist[istMachCheck-1]))
-	c.tss[tssIOPB] = tssSize << 16 // no I/O bitmap
-	c.gdt.init(&c.tss)
+func LoadGDT(g *GDT, t *TSS, kstackTop uintptr, ist *[3]uintptr) {
+	t.set64(tssRSP0, uint64(kstackTop))
+	t.set64(tssIST1+2*(istDouble-1), uint64(ist[istDouble-1]))
+	t.set64(tssIST1+2*(istNMI-1), uint64(ist[istNMI-1]))
+	t.set64(tssIST1+2*(istMachCheck-1), uint64(ist[istMachCheck-1]))
+	t[tssIOPB] = tssSize << 16 // no I/O bitmap
+	g.init(t)
 	var desc [10]byte
-	putPseudoDescriptor(&desc, uintptr(unsafe.Pointer(&c.gdt)), uint16(unsafe.Sizeof(c.gdt)-1))
-	cpu.Lgdt(uintptr(unsafe.Pointer(&desc)), selKernelCode, selKernelData)
-	cpu.Ltr(selTSS)
+	putPseudoDescriptor(&desc, uintptr(unsafe.Pointer(g)), uint16(unsafe.Sizeof(*g)-1))
+	cpu.Lgdt(uintptr(unsafe.Pointer(&desc)), SelKernelCode, SelKernelData)
+	cpu.Ltr(SelTSS)
 }
 
 // putPseudoDescriptor writes the 10-byte operand of LGDT/LIDT.

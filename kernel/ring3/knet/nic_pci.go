@@ -3,10 +3,10 @@ package knet
 import (
 	"errors"
 	"fmt"
-	"github.com/gometal/gometal/kernel/kgo"
+	"github.com/gometal/gometal/kernel/ring3/kgo"
 
 	"github.com/gometal/gometal/drivers/pci"
-	"github.com/gometal/gometal/drivers/virtio"
+	"github.com/gometal/gometal/kernel/ring3/virtio"
 	"golang.org/x/sys/unix"
 )
 

@@ -1,6 +1,6 @@
 package knet
 
-import "github.com/gometal/gometal/drivers/virtio"
+import "github.com/gometal/gometal/kernel/ring3/virtio"
 
 // The link state: the STATUS field of the device configuration, read at
 // open and again on each configuration-change interrupt.

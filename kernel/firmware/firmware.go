@@ -1,11 +1,20 @@
-package kernel
+// Package firmware reads what the firmware tells the kernel about the
+// machine: the ACPI tables (or, without ACPI, the MP table), and from them
+// the CPUs, the I/O APICs and the ISA interrupt routes, and how to power
+// off and reset the machine. Context: boot, and power-off at shutdown;
+// nothing here allocates.
+package firmware
 
 import (
+	"unsafe"
+
 	"github.com/gometal/gometal/drivers/acpi"
 	"github.com/gometal/gometal/drivers/ioapic"
 	"github.com/gometal/gometal/drivers/lapic"
 	"github.com/gometal/gometal/drivers/mptable"
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
 )
 
 // The firmware's ACPI tables: the CPUs and I/O APICs (MADT), ISA interrupt
@@ -17,44 +26,45 @@ var (
 	// haveMADT: acpiTables.MADT lists the CPUs and I/O APICs, from the
 	// ACPI MADT or, on a machine without ACPI, from the MP table.
 	haveMADT bool
-	cpuIDs   [MaxCPUs]uint32
+	cpuIDs   [abi.MaxCPUs]uint32
 )
 
 // acpiWindow is the physical memory the parser may read: the direct map's
 // first 4 GiB, where firmware keeps its tables.
-func acpiWindow() []byte { return unsafeSlice(directBase, 4<<30) }
+func acpiWindow() []byte { return window(4 << 30) }
 
-// readACPI finds and parses the tables. Without them the machine runs on
+// Read finds and parses the tables (rsdp: the boot loader's RSDP address,
+// if it passed one; dump: print each table, the acpidump option). Without them the machine runs on
 // the boot CPU with default interrupt routing. Context: boot.
-func readACPI() {
-	rsdp, e := acpi.FindRSDP(acpiWindow(), 0, bootInfo.RSDP)
+func Read(rsdp uint64, dump bool) {
+	rsdp, e := acpi.FindRSDP(acpiWindow(), 0, rsdp)
 	if e == acpi.OK {
 		e = acpi.Parse(acpiWindow(), 0, rsdp, &acpiTables)
 	}
-	var l logLine
+	var l klog.Line
 	if e != acpi.OK {
-		l.s("no usable ACPI tables (").s(e.String()).s("): looking for an MP table").info()
+		l.S("no usable ACPI tables (").S(e.String()).S("): looking for an MP table").Info()
 		if !readMPTable() {
-			logs("warning: no ACPI tables and no MP table: one CPU, default interrupt routing")
+			klog.Print("warning: no ACPI tables and no MP table: one CPU, default interrupt routing")
 		}
 		return
 	}
 	haveACPI = true
 	haveMADT = acpiTables.HaveMADT
-	l.s("ACPI: RSDP revision ").u(uint64(acpiTables.RSDP.Revision)).s(" OEM ").b(acpiTables.RSDP.OEMID[:]).s(", tables")
+	l.S("ACPI: RSDP revision ").U(uint64(acpiTables.RSDP.Revision)).S(" OEM ").B(acpiTables.RSDP.OEMID[:]).S(", tables")
 	for i := 0; i < acpiTables.NSeen; i++ {
 		r := &acpiTables.Seen[i]
-		l.s(" ").b(r.Signature[:])
+		l.S(" ").B(r.Signature[:])
 		if !r.Valid {
-			l.s("(bad)")
+			l.S("(bad)")
 		}
 	}
-	l.info()
-	if cmdline.Flag("acpidump") {
+	l.Info()
+	if dump {
 		dumpACPI()
 	}
 	if acpiTables.HaveFADT && acpiTables.FADT.VGANotPresent() {
-		screen.Init(0) // the firmware says there is no VGA: stop mirroring
+		klog.Screen.Init(0) // the firmware says there is no VGA: stop mirroring
 	}
 }
 
@@ -62,21 +72,21 @@ func readACPI() {
 // Specification's table, for machines without ACPI (QEMU's microvm with
 // acpi=off). Context: boot; does not allocate.
 func readMPTable() bool {
-	const window = 1 << 20 // the MP table lives below 1 MiB
-	fp, e := mptable.Find(unsafeSlice(directBase, window), 0)
+	const mpWindow = 1 << 20 // the MP table lives below 1 MiB
+	fp, e := mptable.Find(window(mpWindow), 0)
 	if e == mptable.OK {
-		e = mptable.Parse(unsafeSlice(directBase, window), 0, fp, &acpiTables.MADT)
+		e = mptable.Parse(window(mpWindow), 0, fp, &acpiTables.MADT)
 	}
 	if e != mptable.OK {
 		if e != mptable.ErrNotFound {
-			var l logLine
-			l.s("warning: MP table at ").x(fp).s(" unusable: ").s(e.String()).print()
+			var l klog.Line
+			l.S("warning: MP table at ").X(fp).S(" unusable: ").S(e.String()).Print()
 		}
 		return false
 	}
 	acpiTables.HaveMADT, haveMADT = true, true
-	var l logLine
-	l.s("MP table at ").x(fp).s(": ").u(uint64(acpiTables.MADT.NCPUs)).s(" CPUs, ").u(uint64(acpiTables.MADT.NIOAPICs)).s(" I/O APICs, ").u(uint64(acpiTables.MADT.NOverrides)).s(" ISA interrupt overrides").info()
+	var l klog.Line
+	l.S("MP table at ").X(fp).S(": ").U(uint64(acpiTables.MADT.NCPUs)).S(" CPUs, ").U(uint64(acpiTables.MADT.NIOAPICs)).S(" I/O APICs, ").U(uint64(acpiTables.MADT.NOverrides)).S(" ISA interrupt overrides").Info()
 	return true
 }
 
@@ -88,19 +98,19 @@ func dumpACPI() {
 		r := &acpiTables.Seen[i]
 		t := r.Bytes(acpiWindow(), 0)
 		var hb [acpi.DumpHeaderLen]byte
-		var l logLine
-		l.b(acpi.DumpHeader(&hb, r.Signature, r.Addr)).print()
+		var l klog.Line
+		l.B(acpi.DumpHeader(&hb, r.Signature, r.Addr)).Print()
 		for off := 0; off < len(t); off += 16 {
 			var lb [acpi.DumpLineLen]byte
-			l = logLine{}
-			l.b(acpi.DumpLine(&lb, t, off)).print()
+			l = klog.Line{}
+			l.B(acpi.DumpLine(&lb, t, off)).Print()
 		}
 	}
 }
 
-// discoverCPUs returns the APIC ids of the enabled CPUs in the MADT.
+// CPUs returns the APIC ids of the enabled CPUs in the MADT.
 // Context: boot; does not allocate (the slice is of a fixed array).
-func discoverCPUs() []uint32 {
+func CPUs() []uint32 {
 	if !haveMADT {
 		return nil
 	}
@@ -113,16 +123,16 @@ func discoverCPUs() []uint32 {
 		}
 	}
 	if m.Overflow {
-		logs("warning: the MADT lists more entries than the kernel keeps")
+		klog.Print("warning: the MADT lists more entries than the kernel keeps")
 	}
 	return cpuIDs[:n]
 }
 
-// useX2APIC reports whether the local APICs must run in x2APIC mode: the
+// UseX2APIC reports whether the local APICs must run in x2APIC mode: the
 // firmware left them so, or some APIC id does not fit xAPIC's 8 bits.
 // Context: boot (the boot CPU, or an AP starting in apMain), interrupts
 // off; does not allocate.
-func useX2APIC(apicBase uint64) bool {
+func UseX2APIC(apicBase uint64) bool {
 	if apicBase&(1<<10) != 0 {
 		return true
 	}
@@ -137,9 +147,9 @@ func useX2APIC(apicBase uint64) bool {
 	return false
 }
 
-// initIOAPICs sets up the MADT's I/O APICs (or the one at the standard
+// InitIOAPICs sets up the MADT's I/O APICs (or the one at the standard
 // address when there is no MADT). Context: boot.
-func initIOAPICs() bool {
+func InitIOAPICs() bool {
 	if !haveMADT || acpiTables.MADT.NIOAPICs == 0 {
 		return ioapics[0].Init(ioapic.Config{Base: physToVirt(ioapic.DefaultBase)})
 	}
@@ -153,22 +163,22 @@ func initIOAPICs() bool {
 	return ok
 }
 
-// isaRouteFor applies the MADT's interrupt source override for an ISA IRQ.
+// ISARoute applies the MADT's interrupt source override for an ISA IRQ.
 // Context: boot; does not allocate.
-func isaRouteFor(irq uint8) isaRoute {
+func ISARoute(irq uint8) Route {
 	if !haveMADT {
-		return isaRoute{gsi: uint32(irq)}
+		return Route{GSI: uint32(irq)}
 	}
 	gsi, flags := acpiTables.MADT.IRQToGSI(irq)
-	return isaRoute{gsi: gsi, activeLow: flags&3 == 3, level: flags>>2&3 == 3}
+	return Route{GSI: gsi, ActiveLow: flags&3 == 3, Level: flags>>2&3 == 3}
 }
 
-// acpiPowerOff enters S5 through the FADT's PM1 control registers, or
+// PowerOff enters S5 through the FADT's PM1 control registers, or
 // the sleep control register of hardware-reduced ACPI, if the tables
 // describe them. It returns if that did not stop the machine.
 // Context: trap or boot (stop, on the exit and panic paths), interrupts
 // off; does not allocate.
-func acpiPowerOff() {
+func PowerOff() {
 	if !haveACPI || !acpiTables.HaveFADT || !acpiTables.HaveS5 {
 		return
 	}
@@ -192,14 +202,14 @@ func acpiPowerOff() {
 	}
 }
 
-// resetMachine resets the machine: through the 8042 keyboard controller
+// Reset resets the machine: through the 8042 keyboard controller
 // (which QEMU's pc and q35 machines and Firecracker take as a reset or a
 // stop; tried even where the FADT denies an 8042, since Firecracker
 // emulates just this command and a write to an absent port goes nowhere),
 // then through the FADT's reset register, then by a triple fault. QEMU run
 // with -no-reboot exits on any of them. It returns only if none worked.
 // Context: trap or boot (stop), interrupts off; does not allocate.
-func resetMachine() {
+func Reset() {
 	f := &acpiTables.FADT
 	cpu.Outb(0x64, 0xfe) // 8042: pulse the reset line
 	if haveACPI && acpiTables.HaveFADT && f.ResetSupported() {
@@ -214,3 +224,30 @@ func resetMachine() {
 	}
 	cpu.TripleFault()
 }
+
+// Tables returns the parsed tables (valid parts say so: HaveFADT, ...).
+// Context: any.
+func Tables() *acpi.Tables { return &acpiTables }
+
+// HaveACPI reports whether the machine has usable ACPI tables.
+// Context: any.
+func HaveACPI() bool { return haveACPI }
+
+// I/O APICs, set up by InitIOAPICs.
+var ioapics [8]ioapic.IOAPIC
+
+// IOAPICs returns the I/O APICs (a unit that did not answer serves no
+// GSI). Context: any.
+func IOAPICs() []ioapic.IOAPIC { return ioapics[:] }
+
+// Route is one ISA IRQ's GSI and signalling.
+type Route struct {
+	GSI              uint32
+	ActiveLow, Level bool
+}
+
+// physToVirt returns the direct-map address of a physical address.
+func physToVirt(pa uint64) uintptr { return abi.DirectBase + uintptr(pa) }
+
+// window is the first n bytes of physical memory, through the direct map.
+func window(n uintptr) []byte { return unsafe.Slice((*byte)(cpu.Pointer(abi.DirectBase)), n) }

@@ -4,7 +4,7 @@
 // block and log like any Go code; they never run in trap context.
 //
 // Today it enumerates the PCI bus and lists the devices in the boot log.
-// The virtio-net driver and the network stack are in package kernel/knet.
+// The virtio-net driver and the network stack are in package kernel/ring3/knet.
 package kgo
 
 import (

@@ -1,7 +1,7 @@
 package knet
 
 import (
-	"github.com/gometal/gometal/drivers/virtio"
+	"github.com/gometal/gometal/kernel/ring3/virtio"
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"

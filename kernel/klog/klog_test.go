@@ -1,0 +1,37 @@
+package klog
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestLineFormats checks each of Line's formatters.
+func TestLineFormats(t *testing.T) {
+	var l Line
+	l.S("cpu ").U(3).S(" ").I(-42).S(" ").X(0xdead).S(" ").HB(0x7f).S(" ").MS(1_234_567).B([]byte("!"))
+	assert.Equal(t, "cpu 3 -42 0x000000000000dead 7f 1.234 ms!", string(l.Bytes()))
+	var d [20]byte
+	assert.Equal(t, "18446744073709551615", string(Decimal(&d, ^uint64(0))))
+	assert.Equal(t, "0", string(Decimal(&d, 0)))
+}
+
+// TestLineTruncates checks that a line longer than its buffer is cut,
+// not overrun.
+func TestLineTruncates(t *testing.T) {
+	var l Line
+	l.S(strings.Repeat("a", 250)).U(7).HB(1)
+	assert.Equal(t, strings.Repeat("a", len(l.buf)), string(l.Bytes()))
+	l.X(0x12) // X keeps writing its digits into the last byte
+	assert.Equal(t, strings.Repeat("a", len(l.buf)-1)+"2", string(l.Bytes()))
+}
+
+// TestQuiet checks the quiet switch.
+func TestQuiet(t *testing.T) {
+	t.Cleanup(func() { SetQuiet(false) })
+	SetQuiet(true)
+	assert.True(t, Quiet())
+	SetQuiet(false)
+	assert.False(t, Quiet())
+}
