@@ -39,7 +39,8 @@ list and the builds. -cover, -covermode, -coverpkg, -coverprofile,
 packed into the image with the host's time zones.
 
 gometal's flags:
-  --smp N          CPUs (default 1)
+  --smp N          CPUs, 1 to 64 (default: the host's CPUs, at least 2, as
+                   go test runs tests with GOMAXPROCS set to the host's)
   --mem SIZE       memory (default 256M)
   --net NETDEV     a QEMU -netdev backend for a virtio-net NIC, such as
                    user (default: no NIC)
