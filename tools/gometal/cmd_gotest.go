@@ -78,6 +78,11 @@ func runTest(ctx context.Context, std stdio, args []string) (int, error) {
 	if c.zoneinfo, err = image.ZoneinfoFiles(ctx); err != nil {
 		fmt.Fprintf(std.errOut, "gometal: warning: %v\n", err) // tests that load zones fail as on a host without them
 	}
+	if slices.ContainsFunc(pkgs, image.TestPackage.ReadsGOROOT) {
+		if c.gorootSrc, err = image.GorootSourceFiles(ctx); err != nil {
+			fmt.Fprintf(std.errOut, "gometal: warning: %v\n", err) // tests that read GOROOT fail as on a host without it
+		}
+	}
 	c.slowBuild = &notice{w: std.errOut, msg: "gometal: building test images" + coldBuildHint}
 	if c.compileOnly {
 		return compileTests(ctx, c, pkgs)

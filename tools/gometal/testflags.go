@@ -52,6 +52,7 @@ type testConfig struct {
 	out         string   // -o, with -c
 	parallel    int      // -p: packages booted at once
 	zoneinfo    []string // the host's time zones, for image.BuildOptions.Files
+	gorootSrc   []string // the standard library's sources, for packages whose tests read them (image.GorootSourceFiles)
 	slowBuild   *notice  // said once when a test image build is slow
 	cover       []string // -cover, -covermode, -coverpkg: build flags of the test images
 	prof        profiles // profiles and coverage to bring back (testprofile.go)
