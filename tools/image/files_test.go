@@ -3,9 +3,12 @@ package image
 import (
 	"bytes"
 	"context"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -184,6 +187,23 @@ func TestOverlaySourceFiles(t *testing.T) {
 		"//go:linkname gometalFiles github.com/gometal/gometal/kernel/fs.embeddedArchive\n"+
 		"var gometalFiles string\n")
 	assert.NotContains(t, overlaySource("main", "", KernelPackage), "embed")
+}
+
+// TestOverlaySourceNetAndFiles: with the network stack and a files
+// archive both (a test image whose tests import net), every import comes
+// before the first declaration, each once, and the file parses.
+func TestOverlaySourceNetAndFiles(t *testing.T) {
+	src := overlaySource("bufio_test", EmbeddedArchiveSymbol, KernelPackage, NetPackage)
+	f, err := parser.ParseFile(token.NewFileSet(), "zz.go", src, parser.ParseComments)
+	require.NoError(t, err, src)
+	var paths []string
+	for _, imp := range f.Imports {
+		paths = append(paths, imp.Path.Value)
+	}
+	assert.Equal(t, []string{strconv.Quote(KernelPackage), strconv.Quote(NetPackage), `"unsafe"`, `"embed"`}, paths)
+	assert.Equal(t, "bufio_test", f.Name.Name)
+	assert.Contains(t, src, "var gometalFiles string\n")
+	assert.Contains(t, src, "gometalknet.SetExitHookAdder(")
 }
 
 // TestBuildFiles builds the stand-in with an embedded archive: the
