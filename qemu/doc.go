@@ -25,8 +25,10 @@
 // Options.Machine chooses pc or microvm (docs/microvm.md) instead of the
 // default machine, q35 (PCIe, so virtio devices get MSI-X; QEMU 7.2 loads
 // a PVH ELF with -kernel on q35 and pc alike, and both boot equally fast
-// under TCG). The CPU model is qemu64 plus RDRAND: QEMU's TCG implements RDRAND
-// and the TSC, so the kernel gets both without -cpu max; TCG does not offer
-// RDSEED, invariant TSC or the TSC-deadline timer, so the kernel must not
-// depend on them.
+// under TCG). The CPU model is Westmere-v1 plus RDRAND (docs/architecture.md,
+// "CPU model"): SSE4.2, POPCNT, AES-NI and PCLMULQDQ, which the standard
+// library's assembly uses on real hardware (hash/crc32, crypto/aes), and no
+// AVX, whose state the kernel's FXSAVE does not keep. QEMU's TCG implements
+// RDRAND and the TSC; it does not offer RDSEED, invariant TSC or the
+// TSC-deadline timer, so the kernel must not depend on them.
 package qemu

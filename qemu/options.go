@@ -23,7 +23,7 @@ const NoTimeout time.Duration = -1
 // Machine and CPU model passed to QEMU; see the package comment for why.
 const (
 	DefaultMachine = "q35"
-	cpu            = "qemu64,+rdrand"
+	cpu            = "Westmere-v1,+rdrand"
 )
 
 // Machines [Options.Machine] knows (its value may add QEMU machine

@@ -38,7 +38,7 @@ func TestDecodeStatus(t *testing.T) {
 func TestOptionsArgsDefaults(t *testing.T) {
 	args := Options{Image: "x.img"}.Args()
 	want := []string{
-		"-machine", "q35", "-cpu", "qemu64,+rdrand", "-smp", "1", "-m", "256M",
+		"-machine", "q35", "-cpu", "Westmere-v1,+rdrand", "-smp", "1", "-m", "256M",
 		"-kernel", "x.img", "-nodefaults", "-display", "none", "-serial", "stdio",
 		"-monitor", "none", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
 	}

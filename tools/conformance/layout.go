@@ -228,10 +228,10 @@ func layoutGenerated(ctx context.Context, t Test, testDir, dir string) error {
 func dirFlags(gc, ld []string) []string {
 	var flags []string
 	if len(gc) > 0 {
-		flags = append(flags, "-gcflags="+dirModule+"/...="+quoteWords(gc))
+		flags = append(flags, "-gcflags="+dirModule+"/...="+image.QuoteArgs(gc))
 	}
 	if len(ld) > 0 {
-		flags = append(flags, "-ldflags="+quoteWords(ld))
+		flags = append(flags, "-ldflags="+image.QuoteArgs(ld))
 	}
 	return flags
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"go/build/constraint"
-	"strconv"
 	"strings"
 	"unicode"
 )
@@ -172,16 +171,4 @@ func splitQuoted(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
-}
-
-// quoteWords joins words for a message, quoting those with spaces.
-func quoteWords(words []string) string {
-	q := make([]string, len(words))
-	for i, w := range words {
-		q[i] = w
-		if w == "" || strings.ContainsAny(w, " \t\"'") {
-			q[i] = strconv.Quote(w)
-		}
-	}
-	return strings.Join(q, " ")
 }

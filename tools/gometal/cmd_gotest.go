@@ -39,7 +39,8 @@ list and the builds. -cover, -covermode, -coverpkg, -coverprofile,
 packed into the image with the host's time zones.
 
 gometal's flags:
-  --smp N          CPUs (default 1)
+  --smp N          CPUs, 1 to 64 (default: the host's CPUs, at least 2, as
+                   go test runs tests with GOMAXPROCS set to the host's)
   --mem SIZE       memory (default 256M)
   --net NETDEV     a QEMU -netdev backend for a virtio-net NIC, such as
                    user (default: no NIC)
@@ -76,6 +77,11 @@ func runTest(ctx context.Context, std stdio, args []string) (int, error) {
 	}
 	if c.zoneinfo, err = image.ZoneinfoFiles(ctx); err != nil {
 		fmt.Fprintf(std.errOut, "gometal: warning: %v\n", err) // tests that load zones fail as on a host without them
+	}
+	if slices.ContainsFunc(pkgs, image.TestPackage.ReadsGOROOT) {
+		if c.gorootSrc, err = image.GorootSourceFiles(ctx); err != nil {
+			fmt.Fprintf(std.errOut, "gometal: warning: %v\n", err) // tests that read GOROOT fail as on a host without it
+		}
 	}
 	c.slowBuild = &notice{w: std.errOut, msg: "gometal: building test images" + coldBuildHint}
 	if c.compileOnly {

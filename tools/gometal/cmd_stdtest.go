@@ -32,7 +32,8 @@ Flags:
   -timeout D        go test's -timeout per package (default 5m)
   -qemu-timeout D   gometal test's --timeout, QEMU's limit (default 6m)
   -mem SIZE         guest memory (default 512M)
-  -smp N            guest CPUs (default 1)
+  -smp N            guest CPUs (default: gometal test's, the host's CPUs,
+                    at least 2)
   -raw DIR          keep the event streams as DIR/{host,guest}/PKG.json
   -reuse            take the streams already in -raw DIR instead of running
   -captured TEXT    with -reuse: when and how those streams were captured,
@@ -51,7 +52,7 @@ func runStdtest(ctx context.Context, std stdio, args []string) (int, error) {
 	timeout := fs.Duration("timeout", 5*time.Minute, "")
 	qemuTimeout := fs.Duration("qemu-timeout", 6*time.Minute, "")
 	mem := fs.String("mem", "512M", "")
-	smp := fs.Int("smp", 1, "")
+	smp := fs.Int("smp", defaultTestSMP(), "")
 	raw := fs.String("raw", "", "")
 	reuse := fs.Bool("reuse", false, "")
 	out := fs.String("o", "", "")

@@ -47,7 +47,9 @@
 // -args or "--" pass the rest unchanged. Coverage and profile files
 // (-coverprofile, -cpuprofile, ..., -outputdir) come back from the guest
 // through the kernel's export= option; -fuzz and -exec are refused. Each
-// test runs in its package's directory, packed into the image. --timeout is QEMU's limit per package (default -timeout plus
+// test runs in its package's directory, packed into the image. --smp is
+// the host's CPU count by default, at least 2, as go test runs tests with
+// GOMAXPROCS set to the host's CPUs. --timeout is QEMU's limit per package (default -timeout plus
 // 1m). The kernel is linked in through an external test file
 // (package NAME_test), so packages the kernel imports have no cycle.
 //

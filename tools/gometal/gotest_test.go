@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -240,4 +241,23 @@ func TestNearbyFiles(t *testing.T) {
 	assert.ElementsMatch(t, []string{spec("m/a/testdata"), spec("m/testdata"), spec("m/a/b/parent.go"), spec("m/a/b/other.txt")},
 		nearbyFiles(filepath.Join(root, "m/a/b/c")))
 	assert.Empty(t, nearbyFiles(filepath.Join(root, "m")), "a module's root")
+}
+
+// TestTestSMPDefault: without --smp a test guest gets the host's CPUs,
+// at least 2 (go test's GOMAXPROCS is the host's CPU count); --smp
+// overrides it, and a count the kernel cannot bring up is a usage error.
+func TestTestSMPDefault(t *testing.T) {
+	c, err := parseTestArgs([]string{"./x"})
+	require.NoError(t, err)
+	assert.Equal(t, min(max(runtime.NumCPU(), 2), 64), c.boot.smp)
+	assert.GreaterOrEqual(t, c.boot.smp, 2)
+
+	c, err = parseTestArgs([]string{"--smp", "1", "./x"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, c.boot.smp)
+
+	for _, bad := range []string{"0", "-1", "65"} {
+		_, err := parseTestArgs([]string{"--smp", bad, "./x"})
+		assert.EqualError(t, err, "--smp "+bad+": want 1 to 64", bad)
+	}
 }

@@ -52,6 +52,7 @@ type testConfig struct {
 	out         string   // -o, with -c
 	parallel    int      // -p: packages booted at once
 	zoneinfo    []string // the host's time zones, for image.BuildOptions.Files
+	gorootSrc   []string // the standard library's sources, for packages whose tests read them (image.GorootSourceFiles)
 	slowBuild   *notice  // said once when a test image build is slow
 	cover       []string // -cover, -covermode, -coverpkg: build flags of the test images
 	prof        profiles // profiles and coverage to bring back (testprofile.go)
@@ -122,7 +123,7 @@ func splitTestFlag(a string) (f testFlagArg, ok bool) {
 // gometal's own flags, package patterns, and after "--" or -args the test
 // binary's raw arguments.
 func parseTestArgs(args []string) (*testConfig, error) {
-	c := &testConfig{testTimeout: defaultTestTimeout, parallel: runtime.NumCPU(),
+	c := &testConfig{testTimeout: defaultTestTimeout, parallel: runtime.NumCPU(), boot: bootFlags{smp: defaultTestSMP()},
 		prof: profiles{want: map[string]string{}, cover: map[string][]byte{}}}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -296,10 +297,21 @@ func (c *testConfig) intFlag(a string, next func() (string, error), n *int) erro
 	return nil
 }
 
+// defaultTestSMP is gometal test's --smp when it is not given: the
+// host's CPU count, as go test runs a test binary with GOMAXPROCS set to
+// it, but at least 2 (the standard library skips its memory-ordering and
+// timer-contention tests on one CPU) and at most maxSMP.
+func defaultTestSMP() int {
+	return min(max(runtime.NumCPU(), 2), maxSMP)
+}
+
 // check rejects combinations that cannot work.
 func (c *testConfig) check() error {
 	if c.parallel < 1 {
 		return usagef("-p %d: want at least 1", c.parallel)
+	}
+	if c.boot.smp < 1 || c.boot.smp > maxSMP {
+		return usagef("--smp %d: want 1 to %d", c.boot.smp, maxSMP)
 	}
 	if c.boot.gdbPort != 0 {
 		c.parallel = 1 // one guest at a time waits for gdb on the port

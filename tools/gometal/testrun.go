@@ -67,7 +67,9 @@ func runPackages(ctx context.Context, std stdio, c *testConfig, pkgs []image.Tes
 // package's directory, with the package's files (testdata/...) there: the
 // source directory is packed into the image's initramfs at the same path
 // and made the working directory (cwd=). The host's time zones come
-// along (image.ZoneinfoFiles), as a test on the host finds them.
+// along (image.ZoneinfoFiles), as a test on the host finds them, and the
+// standard library's sources when the package's tests read them
+// (image.TestPackage.ReadsGOROOT, image.GorootSourceFiles).
 func guestSetup(c *testConfig, pkg image.TestPackage, img string) (o image.BuildOptions, kopts []string) {
 	o = image.BuildOptions{Pkg: pkg.ImportPath, Out: img, GoFlags: append(slices.Clip(c.buildFlags), c.cover...), Test: true}
 	if pkg.Dir != "" {
@@ -75,6 +77,9 @@ func guestSetup(c *testConfig, pkg image.TestPackage, img string) (o image.Build
 		kopts = append(kopts, "cwd="+pkg.Dir)
 	}
 	o.Files = append(o.Files, c.zoneinfo...)
+	if pkg.ReadsGOROOT() {
+		o.Files = append(o.Files, c.gorootSrc...)
+	}
 	kopts = append(kopts, c.prof.kernelOptions()...)
 	return o, kopts
 }

@@ -71,7 +71,7 @@ var gometal = target{kernelPkg: KernelPackage, entry: EntrySymbol, archive: Embe
 // resolvable (see resolveKernel). A package in the module cache, where the
 // go command refuses overlays, is built from a copy of its module that the
 // temporary go.work uses. With o.Files the overlay also adds the archive of
-// FilesArchive (FilesArchiveFile) and embeds it (FilesOverlaySource); a bad
+// FilesArchive (FilesArchiveFile) and embeds it (filesDecls); a bad
 // spec fails before anything is built.
 // The linked ELF is then patched with PatchBoot for o.Boot and gets the
 // kernel's tables: the kernel-state table (WriteKernelState) and the

@@ -260,14 +260,12 @@ func linuxPerm(m fs.FileMode) uint64 {
 	return p
 }
 
-// FilesOverlaySource is the part of OverlayFile that embeds
+// filesDecls is the declaration of OverlayFile that embeds
 // FilesArchiveFile and links it to the string variable symbol (such as
-// EmbeddedArchiveSymbol). It goes after the package clause and the other
-// imports.
-func FilesOverlaySource(symbol string) string {
-	return "import _ \"embed\"\n" +
-		"import _ \"unsafe\"\n\n" +
-		"// The initramfs archive of gometal build --files.\n" +
+// EmbeddedArchiveSymbol). It goes after the imports, "embed" and "unsafe"
+// among them (overlaySource).
+func filesDecls(symbol string) string {
+	return "// The initramfs archive of gometal build --files.\n" +
 		"//\n" +
 		"//go:embed " + FilesArchiveFile + "\n" +
 		"//go:linkname gometalFiles " + symbol + "\n" +

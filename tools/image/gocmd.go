@@ -39,7 +39,7 @@ func (g goRunner) run(ctx context.Context, args ...string) ([]byte, error) {
 		if msg == "" {
 			msg = strings.TrimSpace(stdout.String())
 		}
-		return stdout.Bytes(), fmt.Errorf("go %s: %w\n%s", quoteArgs(args), err, msg)
+		return stdout.Bytes(), fmt.Errorf("go %s: %w\n%s", QuoteArgs(args), err, msg)
 	}
 	return stdout.Bytes(), nil
 }
@@ -50,8 +50,12 @@ func (g goRunner) with(env ...string) goRunner {
 	return g
 }
 
-// quoteArgs joins args for a message, quoting those with spaces.
-func quoteArgs(args []string) string {
+// QuoteArgs joins args with spaces, quoting (strconv.Quote) those that
+// are empty or hold spaces or quotes: for a message that names a go
+// command, and for the value of a go command flag that takes a list
+// (-gcflags, -ldflags), which the go command splits at spaces outside
+// quotes. tools/conformance uses it for the latter.
+func QuoteArgs(args []string) string {
 	q := make([]string, len(args))
 	for i, a := range args {
 		q[i] = a

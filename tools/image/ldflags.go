@@ -24,7 +24,7 @@ const (
 // text at 2 MiB, the boot stub as entry point, a 32-byte build-id note
 // that Patch turns into the PVH note, and -checklinkname=0: the overlay
 // file hands the network stack the runtime's internal exithook.Add
-// (exitHookSource), a reference the linker refuses otherwise.
+// (exitHookDecls), a reference the linker refuses otherwise.
 func LDFlags() string { return ldflagsFor(EntrySymbol) }
 
 func ldflagsFor(entry string) string {

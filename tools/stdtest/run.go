@@ -29,7 +29,8 @@ type Options struct {
 	QEMUTimeout time.Duration
 	// Mem is the guest memory.
 	Mem string
-	// SMP is the guest's CPUs (gometal test's --smp); 0 means 1.
+	// SMP is the guest's CPUs (gometal test's --smp); 0 leaves them to
+	// gometal test's default.
 	SMP int
 	// Dir is the directory both commands run in ("" is os.TempDir(),
 	// outside any module).
@@ -53,7 +54,7 @@ func (o Options) HostArgs(pkg string) []string {
 func (o Options) GuestArgs(pkg string) []string {
 	args := []string{"test", "-json", "-short", "-p", "1", "-timeout", o.Timeout.String(),
 		"--timeout", o.QEMUTimeout.String(), "--mem", o.mem(pkg)}
-	if o.SMP > 1 {
+	if o.SMP > 0 {
 		args = append(args, "--smp", strconv.Itoa(o.SMP))
 	}
 	return append(args, pkg)
