@@ -38,14 +38,14 @@ const (
 	// per CPU.)
 	RuntimeMemoryPerCPU = 512 << 10
 	// KernelMemory is the kernel's fixed share of RAM outside the image
-	// and the first MiB: page tables (the direct map and the image), the
-	// boot file system's pages and the 64 pages of the page-table
-	// reserve. Measured: 204 KiB allocated and 256 KiB of reserve (plus
-	// 1/256 of the free frames) on one CPU with 16 MiB (the boot log's
-	// "memory:" line).
+	// and the first MiB on one CPU: page tables (the direct map and the
+	// image), the boot file system's pages, the boot CPU's own memory and
+	// the 64 pages of the page-table reserve. Measured: 204 KiB allocated
+	// and 256 KiB of reserve (plus 1/256 of the free frames) on one CPU
+	// with 15 MiB (the boot log's "memory:" line).
 	KernelMemory = 512 << 10
-	// KernelMemoryPerCPU is the kernel's own per-CPU memory (stacks, the
-	// per-CPU block); measured about 84 KiB.
+	// KernelMemoryPerCPU is the kernel's own memory for each CPU beyond
+	// the first (stacks, the per-CPU block); measured about 84 KiB.
 	KernelMemoryPerCPU = 96 << 10
 )
 
@@ -64,7 +64,7 @@ func ProgramMemory(cpus int) uint64 {
 // (1/256 of the free frames) on top.
 // Context: any; does not allocate.
 func MinMemory(imageEnd, extra uint64, cpus int) uint64 {
-	n := 1<<20 + imageEnd - min(imageEnd, ImageBase) + extra + KernelMemory + uint64(max(cpus, 1))*KernelMemoryPerCPU + ProgramMemory(cpus)
+	n := 1<<20 + imageEnd - min(imageEnd, ImageBase) + extra + KernelMemory + uint64(max(cpus, 1)-1)*KernelMemoryPerCPU + ProgramMemory(cpus)
 	n += n / 255
 	return (n + 1<<20 - 1) &^ (1<<20 - 1)
 }

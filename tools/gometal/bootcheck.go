@@ -95,7 +95,7 @@ func checkBootFlags(b bootFlags, info image.Info) error {
 func memoryParts(info image.Info, extra uint64, cpus int) string {
 	end := imageEnd(info)
 	s := fmt.Sprintf("first MiB and image %s, kernel %s, Go runtime %s",
-		mib(1<<20+end-min(end, abi.ImageBase)), mib(abi.KernelMemory+uint64(cpus)*abi.KernelMemoryPerCPU), mib(abi.ProgramMemory(cpus)))
+		mib(1<<20+end-min(end, abi.ImageBase)), mib(abi.KernelMemory+uint64(max(cpus, 1)-1)*abi.KernelMemoryPerCPU), mib(abi.ProgramMemory(cpus)))
 	if extra > 0 {
 		s += ", initrd " + mib(extra)
 	}
