@@ -88,6 +88,21 @@ func TestGotestFakeQEMUTimeout(t *testing.T) {
 		`FAIL\t`+gotestData+`pass\t\d+\.\d{3}s\nFAIL\n$`, out)
 }
 
+// TestGotestStallReport runs a test that waits forever with a short time
+// limit: the FAIL output has the console before the kernel's stall
+// report, and the report symbolized, with the test's thread blocked in
+// the FIFO open (docs/debugging.md, "When a run hangs").
+func TestGotestStallReport(t *testing.T) {
+	needImages(t)
+	code, out, errOut := call(t, "", "test", "--timeout", "20s", "./testdata/gotesthang")
+	assert.Equal(t, exitFailure, code, errOut)
+	assert.Contains(t, out, "gometal: qemu: timeout: guest gave no exit status within 20s")
+	assert.Contains(t, out, "gometal: the kernel's stall report")
+	assert.Contains(t, out, "kernel panic: NMI with unknown_nmi_panic")
+	assert.Regexp(t, `thread: tid \d+ blocked fifo-open .* internal/runtime/syscall/linux\.Syscall6`, out)
+	assert.Regexp(t, `FAIL\t\S+gotesthang\t\d+\.\d{3}s\nFAIL\n$`, out)
+}
+
 // TestGotestBootPassFail boots a passing and a failing package.
 func TestGotestBootPassFail(t *testing.T) {
 	needImages(t)
