@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -17,9 +18,9 @@ import (
 // chargeCPU adds the time c's thread ran since its last charge and sends
 // the signals of the CPU-time timers that expired (sched.Charge,
 // sched.NextFired). Context: trap, kernel lock held; does not allocate.
-func chargeCPU(c *percpu, now int64) {
-	sch.Charge(c.id, now)
-	for f, ok := sch.NextFired(c.id); ok; f, ok = sch.NextFired(c.id) {
+func chargeCPU(c *percpu.CPU, now int64) {
+	sch.Charge(c.ID, now)
+	for f, ok := sch.NextFired(c.ID); ok; f, ok = sch.NextFired(c.ID) {
 		code := int32(siTimer)
 		if f.Process {
 			code = siKernel

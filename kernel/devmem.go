@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
 	"golang.org/x/sys/unix"
 )
 
@@ -97,7 +98,7 @@ func unmapDevice(start, end uintptr) {
 			cpu.Invlpg(va)
 		}
 	}
-	tlbShootdown(thisCPU())
+	tlbShootdown(percpu.This())
 }
 
 // unmapDeviceAreas unmaps the device areas inside [start, end) (before

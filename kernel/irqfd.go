@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/firmware"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -122,7 +123,7 @@ func setGSIMasked(gsi uint32, masked bool) {
 func irqIoctl(f *file, req uint, arg uintptr) int64 {
 	switch req {
 	case irqInfo:
-		if !userWrite32(arg, uint32(f.vector)) || !userWrite32(arg+4, cpus[0].apicID) {
+		if !userWrite32(arg, uint32(f.vector)) || !userWrite32(arg+4, percpu.CPUs[0].APICID) {
 			return -_EFAULT
 		}
 		return 0
@@ -156,7 +157,7 @@ func irqIoctl(f *file, req uint, arg uintptr) int64 {
 		for i := range ioapics {
 			if ioapics[i].Serves(d.GSI) {
 				irqDevOf[f.vector] = int16(arg + 1)
-				ioapics[i].Route(d.GSI, f.vector, cpus[0].apicID, d.ActiveLow, d.Level)
+				ioapics[i].Route(d.GSI, f.vector, percpu.CPUs[0].APICID, d.ActiveLow, d.Level)
 				return 0
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"golang.org/x/sys/unix"
 )
 
@@ -133,14 +134,14 @@ func writeSchedView(w textWriter) {
 	up := now - programStart
 	w.s("cpu busy_ms idle_ms interrupts spurious halts runq slices_requested slices_taken thread\n")
 	for i := 0; i < onlineCPUs; i++ {
-		c := &cpus[i]
-		idleNs := c.idleNs
-		if c.idle.Load() {
-			idleNs += now - c.haltStart
+		c := &percpu.CPUs[i]
+		idleNs := c.IdleNs
+		if c.Idle.Load() {
+			idleNs += now - c.HaltStart
 		}
 		w.u(uint64(i)).s(" ").u(uint64(max(up-idleNs, 0) / 1e6)).s(" ").u(uint64(idleNs / 1e6)).s(" ")
-		w.u(c.irqs).s(" ").u(c.spurious).s(" ").u(c.halts).s(" ").u(uint64(sch.CPUs[i].RunQ.Len())).s(" ")
-		w.u(c.slicesRequested).s(" ").u(c.slicesTaken).s(" ")
+		w.u(c.IRQs).s(" ").u(c.Spurious).s(" ").u(c.Halts).s(" ").u(uint64(sch.CPUs[i].RunQ.Len())).s(" ")
+		w.u(c.SlicesRequested).s(" ").u(c.SlicesTaken).s(" ")
 		if cur := sch.CPUs[i].Cur; cur == noThread {
 			w.s("-\n")
 		} else {

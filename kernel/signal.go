@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -60,7 +61,7 @@ func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 			wake(t, -_EINTR)
 		}
 	case threadRunning:
-		kick(&cpus[sch.Threads[t].CPU]) // delivered when that CPU re-enters its scheduler
+		kick(&percpu.CPUs[sch.Threads[t].CPU]) // delivered when that CPU re-enters its scheduler
 	}
 }
 

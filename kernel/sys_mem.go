@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
 	"golang.org/x/sys/unix"
 )
 
@@ -152,7 +153,7 @@ func freePages(start, end uintptr) {
 	n := 0
 	flush := func() {
 		if n > 0 {
-			tlbShootdown(thisCPU())
+			tlbShootdown(percpu.This())
 			for _, pa := range batch[:n] {
 				frames.Free(pa)
 			}
@@ -235,7 +236,7 @@ func sysMprotect(addr, length uintptr, prot int) int64 {
 		}
 	}
 	if changed {
-		tlbShootdown(thisCPU())
+		tlbShootdown(percpu.This())
 	}
 	return 0
 }

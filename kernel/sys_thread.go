@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -170,7 +171,7 @@ func sysSchedGetaffinity(size, mask uintptr) int64 {
 // sysArchPrctl sets or reads the thread's FS base (its TLS). GS belongs to
 // the kernel.
 // Context: trap, kernel lock held; does not allocate.
-func sysArchPrctl(c *percpu, t sched.TID, code int, addr uintptr) int64 {
+func sysArchPrctl(c *percpu.CPU, t sched.TID, code int, addr uintptr) int64 {
 	switch code {
 	case archSetFS:
 		if addr >= userTop {

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -41,7 +42,7 @@ const blocked = int64(1) << 62
 // the result in RAX unless the thread blocked. A number with no handler
 // gets ENOSYS and is logged by name once.
 // Context: trap, kernel lock held; does not allocate.
-func doSyscall(c *percpu, t sched.TID) {
+func doSyscall(c *percpu.CPU, t sched.TID) {
 	r := &threads[t].regs
 	a := sysArgs{uintptr(r.DI), uintptr(r.SI), uintptr(r.DX), uintptr(r.R10), uintptr(r.R8), uintptr(r.R9)}
 	nr := r.AX
