@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
@@ -47,13 +48,13 @@ func openIRQ(flags int) int64 {
 		}
 		fd := allocFD(fdIRQ, flags)
 		if fd < 0 {
-			return -_EMFILE
+			return -abi.EMFILE
 		}
 		files[fd].vector = uint8(v)
 		irqFDs[v] = int16(fd + 1)
 		return int64(fd)
 	}
-	return -_ENOSPC
+	return -abi.ENOSPC
 }
 
 // irqInterrupt counts an interrupt on vector v and wakes its reader.
@@ -82,21 +83,21 @@ func irqInterrupt(v uint64) bool {
 // the descriptor is non-blocking. Context: trap, kernel lock held.
 func irqRead(t sched.TID, f *file, buf, n uintptr) int64 {
 	if n < 8 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if f.count == 0 {
 		if f.nonblock {
-			return -_EAGAIN
+			return -abi.EAGAIN
 		}
 		if f.reader != noThread {
-			return -_EAGAIN
+			return -abi.EAGAIN
 		}
 		f.reader = t
 		block(t, waitRead)
 		return blocked
 	}
 	if !userWrite64(buf, f.count) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	f.count = 0
 	f.seq++
@@ -124,16 +125,16 @@ func irqIoctl(f *file, req uint, arg uintptr) int64 {
 	switch req {
 	case irqInfo:
 		if !userWrite32(arg, uint32(f.vector)) || !userWrite32(arg+4, percpu.CPUs[0].APICID) {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		return 0
 	case irqDeviceInfo:
 		i, ok := userRead32(arg)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		if i >= uint32(len(firmware.MMIODevices())) {
-			return -_ENOENT
+			return -abi.ENOENT
 		}
 		d := &firmware.MMIODevices()[i]
 		var flags uint32
@@ -145,12 +146,12 @@ func irqIoctl(f *file, req uint, arg uintptr) int64 {
 		}
 		if !userWrite32(arg+4, flags) || !userWrite64(arg+8, d.Base) || !userWrite64(arg+16, d.Size) ||
 			!userWrite32(arg+24, d.GSI) || !userWrite32(arg+28, 0) {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		return 0
 	case irqRouteGSI:
 		if arg >= uintptr(len(firmware.MMIODevices())) {
-			return -_ENOENT
+			return -abi.ENOENT
 		}
 		d := &firmware.MMIODevices()[arg]
 		ioapics := firmware.IOAPICs()
@@ -161,9 +162,9 @@ func irqIoctl(f *file, req uint, arg uintptr) int64 {
 				return 0
 			}
 		}
-		return -_EINVAL // no I/O APIC serves it
+		return -abi.EINVAL // no I/O APIC serves it
 	}
-	return -_ENOTTY
+	return -abi.ENOTTY
 }
 
 // closeIRQ frees the vector of f, masking the platform interrupt routed

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
@@ -57,7 +58,7 @@ var memFilePaths = [...]string{
 // allocate.
 func openMemFile(ino fs.Ino, which int, flags int) int64 {
 	if which >= len(memFilePaths) {
-		return -_ENOENT
+		return -abi.ENOENT
 	}
 	if flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) != 0 {
 		return -int64(unix.EACCES)
@@ -70,11 +71,11 @@ func openMemFile(ino fs.Ino, which int, flags int) int64 {
 		}
 	}
 	if slot < 0 {
-		return -_ENFILE
+		return -abi.ENFILE
 	}
 	fd := allocFD(fdMemFile, flags)
 	if fd < 0 {
-		return -_EMFILE
+		return -abi.EMFILE
 	}
 	mf := &memFiles[slot]
 	mf.used, mf.n, mf.pos = true, 0, 0
@@ -172,7 +173,7 @@ func memFileRead(f *file, buf, n uintptr) int64 {
 	}
 	b, ok := userBytes(buf, uintptr(k), true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	copy(b, mf.data[mf.pos:mf.pos+k])
 	mf.pos += k
@@ -190,11 +191,11 @@ func memFileSeek(f *file, off int64, whence int) int64 {
 	case unix.SEEK_END:
 		base = int64(mf.n)
 	default:
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	p := base + off
 	if p < 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	mf.pos = int(min(p, int64(mf.n)))
 	return p

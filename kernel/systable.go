@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -368,7 +369,7 @@ func doSendfile(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 }
 
 // doNoFastCopy serves copy_file_range(2), splice(2) and tee(2). Context: trap, kernel lock held.
-func doNoFastCopy(*percpu.CPU, sched.TID, sysArgs) int64 { return -_EINVAL }
+func doNoFastCopy(*percpu.CPU, sched.TID, sysArgs) int64 { return -abi.EINVAL }
 
 // doOpen serves open(2). Context: trap, kernel lock held.
 func doOpen(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
@@ -675,7 +676,7 @@ func doTkill(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysKill(t, 0,
 // doEpollCreate serves epoll_create(2). Context: trap, kernel lock held.
 func doEpollCreate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	if a.int(0) <= 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	return sysEpollCreate(0)
 }
@@ -701,9 +702,9 @@ func doSocket(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // doSocketpair serves socketpair(2). Context: trap, kernel lock held.
 func doSocketpair(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	if a[0] == unix.AF_INET {
-		return -_EOPNOTSUPP // TCP and UDP sockets come alone
+		return -abi.EOPNOTSUPP // TCP and UDP sockets come alone
 	}
-	return -_EAFNOSUPPORT
+	return -abi.EAFNOSUPPORT
 }
 
 // doBind serves bind(2). Context: trap, kernel lock held.

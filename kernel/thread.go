@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -196,11 +197,11 @@ func expire(t sched.TID) {
 		shutdown(exitDrainStatus) // the sockets did not drain in time
 	}
 	if threads[t].wait == waitStack {
-		result = -_ETIMEDOUT
+		result = -abi.ETIMEDOUT
 		stackTimedOut()
 	}
 	if threads[t].wait == waitFutex {
-		result = -_ETIMEDOUT
+		result = -abi.ETIMEDOUT
 	}
 	wake(t, result)
 }

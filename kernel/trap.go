@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -156,7 +157,7 @@ func fastTrap(c *percpu.CPU, f *TrapFrame) bool {
 			}
 			ns, ok := clockNow(sch.CPUs[c.ID].Cur, int(int32(f.DI)))
 			if !ok {
-				f.AX = errnoResult(_EINVAL)
+				f.AX = errnoResult(abi.EINVAL)
 				return true
 			}
 			*(*int64)(ptr(tp)) = ns / 1e9
