@@ -12,6 +12,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 )
 
 // Clocks. The monotonic clock counts from kernel entry (bootTSC, read by
@@ -343,9 +344,9 @@ func nanotime() int64 {
 // its next CPU-time timer) or the goroutine time slice, whichever comes
 // first. With none, the timer stays off (tickless).
 // Context: trap, kernel lock held; does not allocate.
-func armTimer(c *percpu) {
+func armTimer(c *percpu.CPU) {
 	now := nanotime()
-	deadline, changed := sch.Deadline(c.id, now, sliceDeadline(c, now))
+	deadline, changed := sch.Deadline(c.ID, now, sliceDeadline(c, now))
 	if !changed {
 		return
 	}

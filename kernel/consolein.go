@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -205,10 +206,10 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 			return 0
 		}
 		if f.nonblock {
-			return -_EAGAIN
+			return -abi.EAGAIN
 		}
 		if conReader != noThread {
-			return -_EAGAIN // one reader at a time; the Go runtime has one
+			return -abi.EAGAIN // one reader at a time; the Go runtime has one
 		}
 		conReader = t
 		block(t, waitRead)
@@ -220,7 +221,7 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 	}
 	b, ok := userBytes(buf, uintptr(k), true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	for i := range b {
 		b[i] = conBuf[(conHead+i)%conBufSize]

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -17,9 +19,9 @@ import (
 // chargeCPU adds the time c's thread ran since its last charge and sends
 // the signals of the CPU-time timers that expired (sched.Charge,
 // sched.NextFired). Context: trap, kernel lock held; does not allocate.
-func chargeCPU(c *percpu, now int64) {
-	sch.Charge(c.id, now)
-	for f, ok := sch.NextFired(c.id); ok; f, ok = sch.NextFired(c.id) {
+func chargeCPU(c *percpu.CPU, now int64) {
+	sch.Charge(c.ID, now)
+	for f, ok := sch.NextFired(c.ID); ok; f, ok = sch.NextFired(c.ID) {
 		code := int32(siTimer)
 		if f.Process {
 			code = siKernel
@@ -38,12 +40,12 @@ func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 	case unix.CLOCK_PROCESS_CPUTIME_ID:
 		k.Process = true
 	default:
-		return -_EINVAL // wall-clock POSIX timers: not needed by the runtime
+		return -abi.EINVAL // wall-clock POSIX timers: not needed by the runtime
 	}
 	if sevp != 0 {
 		b, ok := userBytes(sevp, 20, false)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		k.Value = le64(b)
 		k.Signo = int(int32(le32(b[8:])))
@@ -53,33 +55,33 @@ func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 		case sigevThreadID:
 			tid := int(int32(le32(b[16:])))
 			if tid < 1 || tid > sched.MaxThreads || tstate(sched.TID(tid-1)) == threadFree {
-				return -_EINVAL
+				return -abi.EINVAL
 			}
 			k.Target = sched.TID(tid - 1)
 		default:
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		if k.Signo < 1 || k.Signo > nsig {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 	}
 	for id := 0; id < sched.ITimerProf; id++ {
 		if !sch.CPUTimers[id].Used {
 			if !userWrite32(idp, uint32(id)) {
-				return -_EFAULT
+				return -abi.EFAULT
 			}
 			sch.CPUTimers[id] = k
 			return 0
 		}
 	}
-	return -_EAGAIN
+	return -abi.EAGAIN
 }
 
 // sysTimerSettime arms (or, with a zero value, disarms) a timer.
 // Context: trap, kernel lock held; does not allocate.
 func sysTimerSettime(id, flags int, newv, oldv uintptr) int64 {
 	if id < 0 || id >= sched.ITimerProf || !sch.CPUTimers[id].Used {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	interval, e1 := readTimespec(newv)
 	value, e2 := readTimespec(newv + 16)
@@ -97,7 +99,7 @@ func sysTimerSettime(id, flags int, newv, oldv uintptr) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func settime(k *sched.CPUTimer, interval, value int64, absolute bool, oldv uintptr, timeval bool) int64 {
 	if oldv != 0 && !writeTimerPair(oldv, k.Interval, sch.CPUTimerLeft(k), timeval) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	sch.SetCPUTimer(k, interval, value, absolute)
 	return 0
@@ -117,7 +119,7 @@ func writeTimerPair(addr uintptr, interval, value int64, timeval bool) bool {
 // Context: trap, kernel lock held; does not allocate.
 func sysTimerDelete(id int) int64 {
 	if id < 0 || id >= sched.ITimerProf || !sch.CPUTimers[id].Used {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	sch.DeleteCPUTimer(id)
 	return 0
@@ -129,18 +131,18 @@ func sysTimerDelete(id int) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func sysSetitimer(which int, newv, oldv uintptr) int64 {
 	if which != unix.ITIMER_PROF {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	var interval, value int64
 	if newv != 0 {
 		b, ok := userBytes(newv, 32, false)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		interval = int64(le64(b))*1e9 + int64(le64(b[8:]))*1e3
 		value = int64(le64(b[16:]))*1e9 + int64(le64(b[24:]))*1e3
 		if interval < 0 || value < 0 {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 	}
 	k := &sch.CPUTimers[sched.ITimerProf]
@@ -155,7 +157,7 @@ func sysSetitimer(which int, newv, oldv uintptr) int64 {
 // without changing it. Context: trap, kernel lock held; does not allocate.
 func settimeReport(k *sched.CPUTimer, oldv uintptr) int64 {
 	if oldv != 0 && !writeTimerPair(oldv, k.Interval, sch.CPUTimerLeft(k), true) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return 0
 }

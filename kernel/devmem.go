@@ -2,8 +2,10 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/boot"
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
 	"golang.org/x/sys/unix"
 )
 
@@ -59,16 +61,16 @@ func physKind(pa, n uint64) (device, pool bool) {
 func mapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
 	device, pool := physKind(uint64(off), uint64(n))
 	if !device && !pool {
-		return -_EPERM // RAM the kernel manages: not for /dev/mem
+		return -abi.EPERM // RAM the kernel manages: not for /dev/mem
 	}
 	if flags&unix.MAP_FIXED != 0 {
 		if addr%mm.PageSize != 0 || addr < userMin || addr+n > userTop || !vmas.IsFree(addr, addr+n) {
-			return -_EINVAL // no replacing mappings with device memory
+			return -abi.EINVAL // no replacing mappings with device memory
 		}
 	} else {
 		a, ok := vmas.FindFree(addr&^(mm.PageSize-1), n, userMin, mmapTop)
 		if !ok {
-			return -_ENOMEM
+			return -abi.ENOMEM
 		}
 		addr = a
 	}
@@ -79,12 +81,12 @@ func mapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
 	for i := uintptr(0); i < n; i += mm.PageSize {
 		if !kpt.Map(&frames, addr+i, uint64(off+i), pflags) {
 			unmapDevice(addr, addr+i)
-			return -_ENOMEM
+			return -abi.ENOMEM
 		}
 	}
 	if !vmas.Insert(addr, addr+n, uint8(prot)|mm.ProtDevice) {
 		unmapDevice(addr, addr+n)
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	return int64(addr)
 }
@@ -97,7 +99,7 @@ func unmapDevice(start, end uintptr) {
 			cpu.Invlpg(va)
 		}
 	}
-	tlbShootdown(thisCPU())
+	tlbShootdown(percpu.This())
 }
 
 // unmapDeviceAreas unmaps the device areas inside [start, end) (before

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -34,7 +35,7 @@ var epolls [maxEpolls]epollInstance
 // Context: trap, kernel lock held; does not allocate.
 func sysEpollCreate(flags int) int64 {
 	if flags&^unix.EPOLL_CLOEXEC != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	for i := range epolls {
 		if epolls[i].used {
@@ -42,13 +43,13 @@ func sysEpollCreate(flags int) int64 {
 		}
 		fd := allocFD(fdEpoll, flags)
 		if fd < 0 {
-			return -_EMFILE
+			return -abi.EMFILE
 		}
 		epolls[i] = epollInstance{used: true, waiter: noThread}
 		files[fd].epoll = i
 		return int64(fd)
 	}
-	return -_EMFILE
+	return -abi.EMFILE
 }
 
 // sysEpollCtl adds, modifies or deletes fd's entry in an epoll instance.
@@ -56,14 +57,14 @@ func sysEpollCreate(flags int) int64 {
 func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	ef := getFile(epfd)
 	if ef == nil || getFile(fd) == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if ef.kind != fdEpoll || fd == epfd {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	switch getFile(fd).kind {
 	case fdFile, fdDev, fdMemFile, fdProcFD:
-		return -_EPERM // as Linux for files that do not support polling
+		return -abi.EPERM // as Linux for files that do not support polling
 	}
 	ep := &epolls[ef.epoll]
 	var events uint32
@@ -71,7 +72,7 @@ func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	if op != unix.EPOLL_CTL_DEL {
 		b, ok := userBytes(ev, epollEventSize, false)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		events = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 		for i := 0; i < 8; i++ {
@@ -87,7 +88,7 @@ func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	switch op {
 	case unix.EPOLL_CTL_ADD:
 		if slot >= 0 {
-			return -_EEXIST
+			return -abi.EEXIST
 		}
 		for i := range ep.entries {
 			if !ep.entries[i].used {
@@ -96,10 +97,10 @@ func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 				return 0
 			}
 		}
-		return -_ENOMEM
+		return -abi.ENOMEM
 	case unix.EPOLL_CTL_MOD:
 		if slot < 0 {
-			return -_ENOENT
+			return -abi.ENOENT
 		}
 		e := &ep.entries[slot]
 		e.events, e.data, e.lastSeq = events, data, ^uint64(0)
@@ -107,12 +108,12 @@ func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 		return 0
 	case unix.EPOLL_CTL_DEL:
 		if slot < 0 {
-			return -_ENOENT
+			return -abi.ENOENT
 		}
 		ep.entries[slot].used = false
 		return 0
 	}
-	return -_EINVAL
+	return -abi.EINVAL
 }
 
 // readiness returns the epoll events fd is ready for.
@@ -185,7 +186,7 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 		}
 		b, ok := userBytes(out+uintptr(n*epollEventSize), epollEventSize, true)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		for k := 0; k < 4; k++ {
 			b[k] = byte(r >> (8 * k))
@@ -208,20 +209,20 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int64 {
 	ef := getFile(epfd)
 	if ef == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if ef.kind != fdEpoll || max <= 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if !userRange(events, uintptr(max*epollEventSize), true) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	ep := &epolls[ef.epoll]
 	if n := collect(ep, events, max); n != 0 || timeoutMs == 0 {
 		return n
 	}
 	if ep.waiter != noThread {
-		return -_EINVAL // one waiter per instance is all the runtime needs
+		return -abi.EINVAL // one waiter per instance is all the runtime needs
 	}
 	th := &threads[t]
 	th.epoll, th.evAddr, th.evMax = ef.epoll, events, max

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -31,7 +32,7 @@ func fifoKey(p int, reader bool) uintptr {
 func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 	acc := flags & unix.O_ACCMODE
 	if acc == unix.O_RDWR {
-		return -_EINVAL // one description holds one end here
+		return -abi.EINVAL // one description holds one end here
 	}
 	reader := acc == unix.O_RDONLY
 	p := int(fifoPipe[ino]) - 1

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -104,12 +105,12 @@ func allocDesc(ino fs.Ino, flags int) int32 {
 func newDescFD(kind uint8, ino fs.Ino, flags int) int64 {
 	d := allocDesc(ino, flags)
 	if d < 0 {
-		return -_ENFILE
+		return -abi.ENFILE
 	}
 	fd := allocFD(kind, flags)
 	if fd < 0 {
 		descs[d].refs = 0
-		return -_EMFILE
+		return -abi.EMFILE
 	}
 	files[fd].desc = d
 	if ino != 0 {
@@ -253,7 +254,7 @@ func copyPath(addr uintptr, p *fs.Path) int64 {
 		chunk = userPrefix(addr+uintptr(p.N), chunk, false) // the string may end right before kernel state
 		b, ok := userBytes(addr+uintptr(p.N), chunk, false)
 		if !ok || chunk == 0 {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		for _, c := range b {
 			if c == 0 {
@@ -263,7 +264,7 @@ func copyPath(addr uintptr, p *fs.Path) int64 {
 			p.N++
 		}
 	}
-	return -_ENAMETOOLONG
+	return -abi.ENAMETOOLONG
 }
 
 // startDir returns the directory a relative path starts from: the working
@@ -275,14 +276,14 @@ func startDir(dirfd int) (fs.Ino, int64) {
 	}
 	f := getFile(dirfd)
 	if f == nil {
-		return 0, -_EBADF
+		return 0, -abi.EBADF
 	}
 	if f.kind != fdFile {
-		return 0, -_ENOTDIR
+		return 0, -abi.ENOTDIR
 	}
 	ino := descOf(f).ino
 	if !rootfs.IsDir(ino) {
-		return 0, -_ENOTDIR
+		return 0, -abi.ENOTDIR
 	}
 	return ino, 0
 }
@@ -313,10 +314,10 @@ func resolveFrom(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, follow, emptyPa
 		}
 		f := getFile(dirfd)
 		if f == nil {
-			return fs.Found{}, -_EBADF
+			return fs.Found{}, -abi.EBADF
 		}
 		if !hasDesc(f.kind) || descOf(f).ino == 0 {
-			return fs.Found{}, -_EBADF // a pipe or device: stat it with fstat
+			return fs.Found{}, -abi.EBADF // a pipe or device: stat it with fstat
 		}
 		return fs.Found{Ino: descOf(f).ino}, 0
 	}

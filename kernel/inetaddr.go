@@ -62,23 +62,23 @@ var loopback6 = [16]byte{15: 1}
 func parseSockaddr(family uint8, b []byte) (sockAddr, int64) {
 	var a sockAddr
 	if len(b) < 2 {
-		return a, -_EINVAL
+		return a, -abi.EINVAL
 	}
 	fam := uint16(b[0]) | uint16(b[1])<<8
 	if family == abi.Family6 {
 		if len(b) < sockaddrIn6Min {
-			return a, -_EINVAL
+			return a, -abi.EINVAL
 		}
 		if fam != unix.AF_INET6 {
-			return a, -_EAFNOSUPPORT
+			return a, -abi.EAFNOSUPPORT
 		}
 		copy(a.ip[:], b[8:24])
 	} else {
 		if len(b) < sockaddrInSize {
-			return a, -_EINVAL
+			return a, -abi.EINVAL
 		}
 		if fam != unix.AF_INET {
-			return a, -_EAFNOSUPPORT
+			return a, -abi.EAFNOSUPPORT
 		}
 		a.ip = v4Mapped([4]byte{b[4], b[5], b[6], b[7]})
 	}

@@ -45,9 +45,9 @@ func TestParseSockaddr6(t *testing.T) {
 	assert.Equal(t, uint16(8080), a.port)
 
 	_, e = parseSockaddr(abi.Family6, b[:sockaddrIn6Min-1])
-	assert.Equal(t, -_EINVAL, e, "short")
+	assert.Equal(t, -abi.EINVAL, e, "short")
 	_, e = parseSockaddr(abi.Family6, append(rawSockaddr4([4]byte{127, 0, 0, 1}, 1), make([]byte, 12)...))
-	assert.Equal(t, -_EAFNOSUPPORT, e, "a sockaddr_in on an AF_INET6 socket")
+	assert.Equal(t, -abi.EAFNOSUPPORT, e, "a sockaddr_in on an AF_INET6 socket")
 
 	m, e := parseSockaddr(abi.Family6, rawSockaddr6(netip.MustParseAddr("::ffff:10.0.2.15"), 1))
 	require.Zero(t, e)
@@ -62,11 +62,11 @@ func TestParseSockaddr4(t *testing.T) {
 	assert.Equal(t, v4Mapped([4]byte{127, 0, 0, 1}), a.ip)
 	assert.Equal(t, uint16(53), a.port)
 	_, e = parseSockaddr(abi.Family4, rawSockaddr4([4]byte{}, 1)[:15])
-	assert.Equal(t, -_EINVAL, e)
+	assert.Equal(t, -abi.EINVAL, e)
 	_, e = parseSockaddr(abi.Family4, rawSockaddr6(netip.IPv6Unspecified(), 1))
-	assert.Equal(t, -_EAFNOSUPPORT, e)
+	assert.Equal(t, -abi.EAFNOSUPPORT, e)
 	_, e = parseSockaddr(abi.Family4, []byte{2})
-	assert.Equal(t, -_EINVAL, e)
+	assert.Equal(t, -abi.EINVAL, e)
 }
 
 func TestFormatSockaddr(t *testing.T) {

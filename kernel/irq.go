@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 )
 
 // Device interrupts. Legacy (ISA) lines go through the I/O APIC, to the
@@ -19,7 +20,7 @@ func routeISA(irq uint8, vector uint8) bool {
 	ioapics := firmware.IOAPICs()
 	for i := range ioapics {
 		if ioapics[i].Serves(r.GSI) {
-			return ioapics[i].Route(r.GSI, vector, cpus[0].apicID, r.ActiveLow, r.Level)
+			return ioapics[i].Route(r.GSI, vector, percpu.CPUs[0].APICID, r.ActiveLow, r.Level)
 		}
 	}
 	return false

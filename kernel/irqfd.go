@@ -1,7 +1,9 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/firmware"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -46,13 +48,13 @@ func openIRQ(flags int) int64 {
 		}
 		fd := allocFD(fdIRQ, flags)
 		if fd < 0 {
-			return -_EMFILE
+			return -abi.EMFILE
 		}
 		files[fd].vector = uint8(v)
 		irqFDs[v] = int16(fd + 1)
 		return int64(fd)
 	}
-	return -_ENOSPC
+	return -abi.ENOSPC
 }
 
 // irqInterrupt counts an interrupt on vector v and wakes its reader.
@@ -81,21 +83,21 @@ func irqInterrupt(v uint64) bool {
 // the descriptor is non-blocking. Context: trap, kernel lock held.
 func irqRead(t sched.TID, f *file, buf, n uintptr) int64 {
 	if n < 8 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if f.count == 0 {
 		if f.nonblock {
-			return -_EAGAIN
+			return -abi.EAGAIN
 		}
 		if f.reader != noThread {
-			return -_EAGAIN
+			return -abi.EAGAIN
 		}
 		f.reader = t
 		block(t, waitRead)
 		return blocked
 	}
 	if !userWrite64(buf, f.count) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	f.count = 0
 	f.seq++
@@ -122,17 +124,17 @@ func setGSIMasked(gsi uint32, masked bool) {
 func irqIoctl(f *file, req uint, arg uintptr) int64 {
 	switch req {
 	case irqInfo:
-		if !userWrite32(arg, uint32(f.vector)) || !userWrite32(arg+4, cpus[0].apicID) {
-			return -_EFAULT
+		if !userWrite32(arg, uint32(f.vector)) || !userWrite32(arg+4, percpu.CPUs[0].APICID) {
+			return -abi.EFAULT
 		}
 		return 0
 	case irqDeviceInfo:
 		i, ok := userRead32(arg)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		if i >= uint32(len(firmware.MMIODevices())) {
-			return -_ENOENT
+			return -abi.ENOENT
 		}
 		d := &firmware.MMIODevices()[i]
 		var flags uint32
@@ -144,25 +146,25 @@ func irqIoctl(f *file, req uint, arg uintptr) int64 {
 		}
 		if !userWrite32(arg+4, flags) || !userWrite64(arg+8, d.Base) || !userWrite64(arg+16, d.Size) ||
 			!userWrite32(arg+24, d.GSI) || !userWrite32(arg+28, 0) {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		return 0
 	case irqRouteGSI:
 		if arg >= uintptr(len(firmware.MMIODevices())) {
-			return -_ENOENT
+			return -abi.ENOENT
 		}
 		d := &firmware.MMIODevices()[arg]
 		ioapics := firmware.IOAPICs()
 		for i := range ioapics {
 			if ioapics[i].Serves(d.GSI) {
 				irqDevOf[f.vector] = int16(arg + 1)
-				ioapics[i].Route(d.GSI, f.vector, cpus[0].apicID, d.ActiveLow, d.Level)
+				ioapics[i].Route(d.GSI, f.vector, percpu.CPUs[0].APICID, d.ActiveLow, d.Level)
 				return 0
 			}
 		}
-		return -_EINVAL // no I/O APIC serves it
+		return -abi.EINVAL // no I/O APIC serves it
 	}
-	return -_ENOTTY
+	return -abi.ENOTTY
 }
 
 // closeIRQ frees the vector of f, masking the platform interrupt routed

@@ -1,6 +1,10 @@
 package kernel
 
-import "github.com/gometal/gometal/kernel/klog"
+import (
+	"github.com/gometal/gometal/kernel/klog"
+
+	"github.com/gometal/gometal/kernel/abi"
+)
 
 // kmsgMax bounds a /dev/kmsg record, as Linux's 1024-byte records.
 const kmsgMax = 1024
@@ -11,7 +15,7 @@ const kmsgMax = 1024
 func kmsgWrite(buf, n uintptr) int64 {
 	b, ok := userBytes(buf, min(n, kmsgMax), false)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	for i, c := range b {
 		if c == '\n' {

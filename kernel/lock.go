@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 )
 
 // The kernel lock. Kernel code runs with interrupts off, so mutual
@@ -24,23 +25,23 @@ type spinlock struct {
 var kernelLock spinlock
 
 // lock takes l on CPU c. Context: trap, interrupts off; does not allocate.
-func (l *spinlock) lock(c *percpu) {
+func (l *spinlock) lock(c *percpu.CPU) {
 	for !l.held.CompareAndSwap(0, 1) {
 		for l.held.Load() != 0 {
 			serviceTLB(c)
 			cpu.Pause()
 		}
 	}
-	l.owner.Store(int32(c.id + 1))
+	l.owner.Store(int32(c.ID + 1))
 	serviceTLB(c)
 }
 
 // unlock releases l, which c must hold.
 // Context: trap or boot, interrupts off; does not allocate.
-func (l *spinlock) unlock(c *percpu) {
-	if o := l.owner.Load(); o != int32(c.id+1) {
+func (l *spinlock) unlock(c *percpu.CPU) {
+	if o := l.owner.Load(); o != int32(c.ID+1) {
 		var m klog.Line
-		m.S("cpu ").I(int64(c.id)).S(" releases the kernel lock held by cpu ").I(int64(o) - 1).Print()
+		m.S("cpu ").I(int64(c.ID)).S(" releases the kernel lock held by cpu ").I(int64(o) - 1).Print()
 		kernelPanic("kernel lock released by a CPU that does not hold it", nil)
 	}
 	l.owner.Store(0)
@@ -48,8 +49,8 @@ func (l *spinlock) unlock(c *percpu) {
 }
 
 // assertHeld panics loudly if c does not hold the kernel lock.
-func (l *spinlock) assertHeld(c *percpu) {
-	if l.owner.Load() != int32(c.id+1) {
+func (l *spinlock) assertHeld(c *percpu.CPU) {
+	if l.owner.Load() != int32(c.ID+1) {
 		kernelPanic("kernel state touched without the kernel lock", nil)
 	}
 }

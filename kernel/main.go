@@ -27,6 +27,7 @@ import (
 	"github.com/gometal/gometal/drivers/vga"
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/percpu"
 )
 
 var (
@@ -40,11 +41,11 @@ var (
 // on the boot stub's identity map of the first 1 GiB; before the Go
 // runtime exists. Never returns.
 func kmain() {
-	kernelLock.lock(&cpus[0])                      // other CPUs wait for it until the program starts
+	kernelLock.lock(&percpu.CPUs[0])               // other CPUs wait for it until the program starts
 	klog.Serial.Init(uart.Config{Base: uart.COM1}) // serial console first, for every later message
 	readBootInfo()                                 // memory map, command line; the VGA mirror of the console (novga: none)
 	checkCPU()                                     // required features; RDRAND and HWCAP for later
-	setupCPU(&cpus[0], bootISTTops())              // GDT, TSS, IDT, SSE, SYSCALL MSRs
+	setupCPU(&percpu.CPUs[0], bootISTTops())       // GDT, TSS, IDT, SSE, SYSCALL MSRs
 	setupMemory(&bootInfo)                         // frame allocator, final page table, direct map
 	checkKernelState()                             // the image build's table of kernel variables, which system calls refuse
 	setupFramebuffer()                             // the console's mirror on a UEFI framebuffer, if GRUB passed one
@@ -208,16 +209,16 @@ const statusRecordPrefix = "exit status "
 func logCPUStats() {
 	up := nanotime() - programStart
 	for i := 0; i < onlineCPUs; i++ {
-		c := &cpus[i]
-		idleNs := c.idleNs
-		if c.idle.Load() {
-			idleNs += nanotime() - c.haltStart
+		c := &percpu.CPUs[i]
+		idleNs := c.IdleNs
+		if c.Idle.Load() {
+			idleNs += nanotime() - c.HaltStart
 		}
 		busy := max(up-idleNs, 0)
 		var l klog.Line
-		l.S("cpu ").U(uint64(i)).S(": busy ").MS(busy).S(" (").I(busy * 100 / max(up, 1)).S("%), ").U(c.irqs).S(" interrupts, ").U(c.halts).S(" halts, ")
+		l.S("cpu ").U(uint64(i)).S(": busy ").MS(busy).S(" (").I(busy * 100 / max(up, 1)).S("%), ").U(c.IRQs).S(" interrupts, ").U(c.Halts).S(" halts, ")
 		l.S("longest run-queue wait ").MS(sch.CPUs[i].MaxWaitNs).S(", ")
-		l.U(c.slicesRequested).S(" slice preemptions requested, ").U(c.slicesTaken).S(" taken").Info()
+		l.U(c.SlicesRequested).S(" slice preemptions requested, ").U(c.SlicesTaken).S(" taken").Info()
 	}
 }
 

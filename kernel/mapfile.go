@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
 	"golang.org/x/sys/unix"
@@ -23,34 +24,34 @@ func mapFile(f *file, addr, length uintptr, prot, flags int, off uintptr) int64 
 	shared := flags&unix.MAP_SHARED != 0
 	switch {
 	case !rootfs.IsRegular(d.ino):
-		return -_ENODEV
+		return -abi.ENODEV
 	case !canRead(d):
 		return -int64(unix.EACCES)
 	case shared && prot&unix.PROT_WRITE != 0 && !canWrite(d):
 		return -int64(unix.EACCES)
 	case flags&(unix.MAP_PRIVATE|unix.MAP_SHARED) == 0:
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	n := uintptr(mm.PageRoundUp(uint64(length)))
 	if n < length {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	if flags&(unix.MAP_FIXED|unix.MAP_FIXED_NOREPLACE) != 0 {
 		if addr%mm.PageSize != 0 || addr < userMin || addr+n > userTop || addr+n < addr {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		if !vmas.IsFree(addr, addr+n) {
 			if flags&unix.MAP_FIXED_NOREPLACE != 0 {
-				return -_EEXIST
+				return -abi.EEXIST
 			}
 			if !unmapRange(addr, addr+n) {
-				return -_ENOMEM
+				return -abi.ENOMEM
 			}
 		}
 	} else {
 		a, ok := vmas.FindFree(addr&^(mm.PageSize-1), n, userMin, mmapTop)
 		if !ok {
-			return -_ENOMEM
+			return -abi.ENOMEM
 		}
 		addr = a
 	}
@@ -74,7 +75,7 @@ func filePages(ino fs.Ino, off, n uintptr) uintptr {
 // mapShared maps the file's own pages. Context: trap, kernel lock held.
 func mapShared(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 	if !vmas.Insert(addr, addr+n, uint8(prot)|mm.ProtDevice) {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	rootfs.Hold(ino)
 	rootfs.KeepPages(ino)
@@ -86,7 +87,7 @@ func mapShared(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 			fsDone(&m)
 			unmapDevice(addr, addr+n)
 			vmas.Remove(addr, addr+n)
-			return -_ENOMEM
+			return -abi.ENOMEM
 		}
 	}
 	fsDone(&m)
@@ -101,10 +102,10 @@ func mapPrivate(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 		charge = uint64(n)
 	}
 	if committed+charge > commitLimit {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	if !vmas.Insert(addr, addr+n, uint8(prot)) {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	committed += charge
 	m := fsMem()
@@ -116,7 +117,7 @@ func mapPrivate(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 				frames.Free(pa)
 			}
 			unmapRange(addr, addr+n)
-			return -_ENOMEM
+			return -abi.ENOMEM
 		}
 		if src != 0 {
 			copy(frames.Page(pa)[:], frames.Page(src)[:])
@@ -129,14 +130,14 @@ func mapPrivate(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 // so there is nothing to write back. Context: trap, kernel lock held.
 func sysMsync(addr, length uintptr, flags int) int64 {
 	if flags&^(unix.MS_ASYNC|unix.MS_SYNC|unix.MS_INVALIDATE) != 0 || flags&unix.MS_ASYNC != 0 && flags&unix.MS_SYNC != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	end, ok := userSpan(addr, length)
 	if !ok {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if vmas.Bytes(addr, end, 0) != uint64(end-addr) {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	return 0
 }

@@ -1,9 +1,11 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"golang.org/x/sys/unix"
 )
 
@@ -56,7 +58,7 @@ var memFilePaths = [...]string{
 // allocate.
 func openMemFile(ino fs.Ino, which int, flags int) int64 {
 	if which >= len(memFilePaths) {
-		return -_ENOENT
+		return -abi.ENOENT
 	}
 	if flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) != 0 {
 		return -int64(unix.EACCES)
@@ -69,11 +71,11 @@ func openMemFile(ino fs.Ino, which int, flags int) int64 {
 		}
 	}
 	if slot < 0 {
-		return -_ENFILE
+		return -abi.ENFILE
 	}
 	fd := allocFD(fdMemFile, flags)
 	if fd < 0 {
-		return -_EMFILE
+		return -abi.EMFILE
 	}
 	mf := &memFiles[slot]
 	mf.used, mf.n, mf.pos = true, 0, 0
@@ -133,14 +135,14 @@ func writeSchedView(w textWriter) {
 	up := now - programStart
 	w.s("cpu busy_ms idle_ms interrupts spurious halts runq slices_requested slices_taken thread\n")
 	for i := 0; i < onlineCPUs; i++ {
-		c := &cpus[i]
-		idleNs := c.idleNs
-		if c.idle.Load() {
-			idleNs += now - c.haltStart
+		c := &percpu.CPUs[i]
+		idleNs := c.IdleNs
+		if c.Idle.Load() {
+			idleNs += now - c.HaltStart
 		}
 		w.u(uint64(i)).s(" ").u(uint64(max(up-idleNs, 0) / 1e6)).s(" ").u(uint64(idleNs / 1e6)).s(" ")
-		w.u(c.irqs).s(" ").u(c.spurious).s(" ").u(c.halts).s(" ").u(uint64(sch.CPUs[i].RunQ.Len())).s(" ")
-		w.u(c.slicesRequested).s(" ").u(c.slicesTaken).s(" ")
+		w.u(c.IRQs).s(" ").u(c.Spurious).s(" ").u(c.Halts).s(" ").u(uint64(sch.CPUs[i].RunQ.Len())).s(" ")
+		w.u(c.SlicesRequested).s(" ").u(c.SlicesTaken).s(" ")
 		if cur := sch.CPUs[i].Cur; cur == noThread {
 			w.s("-\n")
 		} else {
@@ -171,7 +173,7 @@ func memFileRead(f *file, buf, n uintptr) int64 {
 	}
 	b, ok := userBytes(buf, uintptr(k), true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	copy(b, mf.data[mf.pos:mf.pos+k])
 	mf.pos += k
@@ -189,11 +191,11 @@ func memFileSeek(f *file, off int64, whence int) int64 {
 	case unix.SEEK_END:
 		base = int64(mf.n)
 	default:
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	p := base + off
 	if p < 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	mf.pos = int(min(p, int64(mf.n)))
 	return p

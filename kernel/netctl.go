@@ -19,7 +19,7 @@ func openNetCtl(flags int) int64 {
 	}
 	fd := allocFD(fdNetCtl, flags)
 	if fd < 0 {
-		return -_EMFILE
+		return -abi.EMFILE
 	}
 	netStackFD = fd
 	return int64(fd)
@@ -50,10 +50,10 @@ func closeNetCtl() {
 // Context: trap, kernel lock held; does not allocate.
 func netCtlRead(buf, n uintptr) int64 {
 	if n < abi.NetEventSize {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if dirtyCount == 0 {
-		return -_EAGAIN
+		return -abi.EAGAIN
 	}
 	out := uintptr(0)
 	for i := range sockets {
@@ -66,7 +66,7 @@ func netCtlRead(buf, n uintptr) int64 {
 		}
 		b, ok := userBytes(buf+out, abi.NetEventSize, true)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		ev := (*abi.NetEvent)(ptrOf(&b[0]))
 		*ev = abi.NetEvent{
@@ -102,7 +102,7 @@ func fromABI(a abi.Addr) sockAddr { return sockAddr{ip: a.IP, port: a.Port} }
 func netCtlIoctl(req uint, arg uintptr) int64 {
 	b, ok := userBytes(arg, abi.NetIOSize, true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	io := (*abi.NetIO)(ptrOf(&b[0]))
 	if req == abi.NetCtlSetAddr {
@@ -134,12 +134,12 @@ func netCtlIoctl(req uint, arg uintptr) int64 {
 		return 0
 	case abi.NetCtlRelease:
 		if sockets[i].state != abi.SockClosed {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		freeSocket(i)
 		return 0
 	}
-	return -_ENOTTY
+	return -abi.ENOTTY
 }
 
 // netPullTx moves transmit data to the stack's buffer.
@@ -155,7 +155,7 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 			n := min(uint64(h.len), io.Len)
 			dst, ok := userBytes(uintptr(io.Buf), uintptr(n), true)
 			if !ok {
-				return -_EFAULT
+				return -abi.EFAULT
 			}
 			s.tx.peek(dst, dgramHeaderSize)
 			s.tx.drop(dgramHeaderSize + h.len)
@@ -169,7 +169,7 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 		n := min(uint64(s.tx.n), io.Len)
 		dst, ok := userBytes(uintptr(io.Buf), uintptr(n), true)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		moved = uint32(s.tx.peek(dst, 0))
 		s.tx.drop(moved)
@@ -197,7 +197,7 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 	}
 	src, ok := userBytes(uintptr(io.Buf), uintptr(io.Len), false)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	changed := false
 	if s.typ != abi.SockStream && !peerMatches(s, fromABI(io.Remote)) {
@@ -274,16 +274,16 @@ func netSetState(i int, io *abi.NetIO) int64 {
 func netAccepted(i int, io *abi.NetIO) int64 {
 	l := &sockets[i]
 	if l.state != abi.SockListening {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if uint32(l.aLen) >= l.backlog {
 		netRejected++
-		return -_EAGAIN
+		return -abi.EAGAIN
 	}
 	c := allocSocket(abi.SockStream, l.family)
 	if c < 0 {
 		netRejected++
-		return -_ENFILE
+		return -abi.ENFILE
 	}
 	s := &sockets[c]
 	s.state = abi.SockConnected

@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/rtnl"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -75,14 +76,14 @@ func netlinkSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int6
 	case unix.SYS_CONNECT, unix.SYS_SETSOCKOPT:
 		return 0
 	case unix.SYS_GETSOCKOPT:
-		return -_ENOPROTOOPT
+		return -abi.ENOPROTOOPT
 	case unix.SYS_WRITE, unix.SYS_SENDTO:
 		io := sockIO{t: t, nr: nr, buf: a1, n: a2}
 		return netlinkSend(s, &io)
 	case unix.SYS_SENDMSG:
 		m, ok := readMsghdr(a1)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		io := sockIO{t: t, nr: nr, iov: m.iov, iovcnt: int(m.iovlen), msg: true}
 		return netlinkSend(s, &io)
@@ -111,20 +112,20 @@ func netlinkSocket(typ, proto int) int64 {
 		return -int64(unix.ESOCKTNOSUPPORT)
 	}
 	if proto != unix.NETLINK_ROUTE {
-		return -_EPROTONOSUPPORT
+		return -abi.EPROTONOSUPPORT
 	}
 	for k := range nlSocks {
 		if !nlSocks[k].used {
 			fd := allocFD(fdNetlink, openFlags(typ))
 			if fd < 0 {
-				return -_EMFILE
+				return -abi.EMFILE
 			}
 			nlSocks[k].used, nlSocks[k].pid, nlSocks[k].n = true, 0, 0
 			files[fd].socket = k
 			return int64(fd)
 		}
 	}
-	return -_ENFILE
+	return -abi.ENFILE
 }
 
 // netlinkAutobind gives s a port id if it has none.
@@ -140,14 +141,14 @@ func netlinkAutobind(s *nlSock) {
 // Context: trap, kernel lock held; does not allocate.
 func netlinkBind(s *nlSock, addr, n uintptr) int64 {
 	if n < sockaddrNlSz {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	b, ok := userBytes(addr, sockaddrNlSz, false)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	if binary.LittleEndian.Uint16(b) != unix.AF_NETLINK {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	pid := binary.LittleEndian.Uint32(b[4:])
 	switch {
@@ -156,7 +157,7 @@ func netlinkBind(s *nlSock, addr, n uintptr) int64 {
 	case s.pid == 0:
 		s.pid = pid
 	case s.pid != pid:
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	return 0
 }
@@ -166,21 +167,21 @@ func netlinkBind(s *nlSock, addr, n uintptr) int64 {
 func netlinkWriteAddr(pid uint32, addr, lenAddr uintptr) int64 {
 	l, ok := userRead32(lenAddr)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	if int32(l) < 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	var sa [sockaddrNlSz]byte
 	binary.LittleEndian.PutUint16(sa[0:], unix.AF_NETLINK)
 	binary.LittleEndian.PutUint32(sa[4:], pid)
 	b, ok := userBytes(addr, min(uintptr(l), sockaddrNlSz), true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	copy(b, sa[:])
 	if !userWrite32(lenAddr, sockaddrNlSz) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return 0
 }
@@ -194,7 +195,7 @@ func netlinkSend(s *nlSock, io *sockIO) int64 {
 	var req [256]byte
 	k, ok := io.gather(0, req[:])
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	netlinkAutobind(s)
 	var links [2]rtnl.Link
@@ -231,11 +232,11 @@ func netlinkRecv(s *nlSock, io *sockIO) int64 {
 		return e
 	}
 	if s.n == 0 {
-		return -_EAGAIN
+		return -abi.EAGAIN
 	}
 	k := min(int(io.total), s.n)
 	if !io.scatter(s.buf[:k]) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	full := s.n
 	if io.flags&unix.MSG_PEEK == 0 {
@@ -252,7 +253,7 @@ func netlinkRecv(s *nlSock, io *sockIO) int64 {
 func netlinkRecvmsg(t sched.TID, s *nlSock, msg uintptr, flags int) int64 {
 	m, ok := readMsghdr(msg)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	io := sockIO{t: t, nr: unix.SYS_RECVMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
 	full := s.n
@@ -270,7 +271,7 @@ func netlinkRecvmsg(t sched.TID, s *nlSock, msg uintptr, flags int) int64 {
 		mflags = unix.MSG_TRUNC
 	}
 	if !userWrite64(msg+40, 0) || !userWrite32(msg+48, mflags) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return r
 }

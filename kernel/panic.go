@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -39,9 +40,9 @@ const stopWaitNs = 100e6
 func kernelPanic(reason string, f *TrapFrame) {
 	cpu.DisableInterrupts()
 	klog.StopVcon() // the report goes to COM1, whatever the console's state
-	c := thisCPU()
-	if !panicOwner.CompareAndSwap(0, int32(c.id+1)) {
-		if panicOwner.Load() == int32(c.id+1) { // a fault while reporting: stop right away
+	c := percpu.This()
+	if !panicOwner.CompareAndSwap(0, int32(c.ID+1)) {
+		if panicOwner.Load() == int32(c.ID+1) { // a fault while reporting: stop right away
 			statusRecord(0, true)
 			stop(debugexit.KernelPanic)
 		}
@@ -50,7 +51,7 @@ func kernelPanic(reason string, f *TrapFrame) {
 	want, stopped := stopOtherCPUs(c)
 	var l klog.Line
 	if want > 0 {
-		l.S("kernel panic on cpu ").U(uint64(c.id)).S(": ").U(uint64(stopped)).S(" of ").U(uint64(want)).S(" other CPUs stopped").Print()
+		l.S("kernel panic on cpu ").U(uint64(c.ID)).S(": ").U(uint64(stopped)).S(" of ").U(uint64(want)).S(" other CPUs stopped").Print()
 		l = klog.Line{}
 	}
 	l.S("=== KERNEL PANIC ===").Print()
@@ -70,10 +71,10 @@ func kernelPanic(reason string, f *TrapFrame) {
 // stopWaitNs, or a bounded spin while the clock is not calibrated) until
 // they have stopped. It returns how many it asked and how many stopped.
 // Context: any (kernelPanic), interrupts off; does not allocate.
-func stopOtherCPUs(c *percpu) (want, stopped int) {
+func stopOtherCPUs(c *percpu.CPU) (want, stopped int) {
 	for i := 0; i < onlineCPUs; i++ {
-		if o := &cpus[i]; o != c {
-			localAPIC.SendNMI(o.apicID)
+		if o := &percpu.CPUs[i]; o != c {
+			localAPIC.SendNMI(o.APICID)
 			want++
 		}
 	}
@@ -89,10 +90,10 @@ func stopOtherCPUs(c *percpu) (want, stopped int) {
 
 // stopForPanic halts c for good while another CPU reports a kernel panic,
 // counting it as stopped. Context: any; does not allocate; never returns.
-func stopForPanic(c *percpu) {
+func stopForPanic(c *percpu.CPU) {
 	cpu.DisableInterrupts()
-	if !c.stopped {
-		c.stopped = true
+	if !c.Stopped {
+		c.Stopped = true
 		cpusStopped.Add(1)
 	}
 	haltForever()
@@ -113,7 +114,7 @@ func haltForever() {
 // not allocate.
 func printFrame(f *TrapFrame) {
 	var l klog.Line
-	l.S("cpu: ").U(uint64(thisCPU().id)).S(" vector: ").U(f.Vector)
+	l.S("cpu: ").U(uint64(percpu.This().ID)).S(" vector: ").U(f.Vector)
 	if f.Vector < 32 {
 		l.S(" (").S(exceptionNames[f.Vector]).S(")")
 	}
@@ -220,14 +221,14 @@ func mapped(addr uintptr) bool {
 // other CPU and which CPU holds the kernel lock: "stopped: cpu 2 rip 0x...
 // ring 3" and "lock: held by cpu 1". Context: any (kernelPanic), the
 // other CPUs stopped; does not allocate.
-func printStopped(c *percpu) {
+func printStopped(c *percpu.CPU) {
 	for i := 0; i < onlineCPUs; i++ {
-		o := &cpus[i]
-		if o == c || !o.stopped || o.stoppedAt == 0 {
+		o := &percpu.CPUs[i]
+		if o == c || !o.Stopped || o.StoppedAt == 0 {
 			continue
 		}
 		var l klog.Line
-		l.S("stopped: cpu ").U(uint64(i)).S(" rip ").X(o.stoppedAt).S(" ring ").U(o.stoppedCS & 3).Print()
+		l.S("stopped: cpu ").U(uint64(i)).S(" rip ").X(o.StoppedAt).S(" ring ").U(o.StoppedCS & 3).Print()
 	}
 	if owner := kernelLock.owner.Load(); kernelLock.held.Load() != 0 && owner > 0 {
 		var l klog.Line

@@ -24,23 +24,23 @@ const sendfileMax = 0x7ffff000
 func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 	in, out := getFile(inFD), getFile(outFD)
 	if in == nil || out == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if e := sendfileCheck(in, out); e != 0 {
 		return e
 	}
 	if !unixTables() { // sendfile copies through unixBuf
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	d := descOf(in)
 	pos := d.off
 	if offAddr != 0 {
 		v, ok := userRead64(offAddr)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		if int64(v) < 0 {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		pos = int64(v)
 	}
@@ -71,23 +71,23 @@ func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 func sendfileCheck(in, out *file) int64 {
 	switch {
 	case in.kind != fdFile:
-		return -_EINVAL
+		return -abi.EINVAL
 	case !canRead(descOf(in)):
-		return -_EBADF
+		return -abi.EBADF
 	case !rootfs.IsRegular(descOf(in).ino):
-		return -_EINVAL
+		return -abi.EINVAL
 	case hasDesc(out.kind) && !canWrite(descOf(out)):
-		return -_EBADF
+		return -abi.EBADF
 	case out.kind == fdFile && (descOf(out).flags&unix.O_APPEND != 0 || !rootfs.IsRegular(descOf(out).ino)):
-		return -_EINVAL
+		return -abi.EINVAL
 	case out.kind == fdSocket && sockets[out.socket].typ != abi.SockStream:
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	switch out.kind {
 	case fdSocket, fdUnix, fdFile, fdPipe, fdDev, fdConsole:
 		return 0
 	}
-	return -_EINVAL
+	return -abi.EINVAL
 }
 
 // kernelWrite writes the kernel bytes b to out as write(2) would: the
@@ -125,7 +125,7 @@ func kernelWrite(t sched.TID, out *file, b []byte) int64 {
 		return int64(put)
 	case fdDev:
 		if rootfs.Rdev(descOf(out).ino) == devFull {
-			return -_ENOSPC
+			return -abi.ENOSPC
 		}
 	case fdConsole:
 		klog.ConsoleWrite(b)
@@ -146,16 +146,16 @@ func tcpKernelWrite(t sched.TID, out *file, b []byte) int64 {
 	}
 	switch {
 	case s.state == abi.SockFailed || s.flags&abi.EvShutWr != 0 || s.state != abi.SockConnected && s.state != abi.SockConnecting:
-		return -_EPIPE
+		return -abi.EPIPE
 	case s.state == abi.SockConnecting || s.tx.space() == 0:
 		if out.nonblock {
-			return -_EAGAIN
+			return -abi.EAGAIN
 		}
 		return sockWait(t, i, unix.SYS_SENDFILE)
 	}
 	put := s.tx.put(b, true)
 	if put == 0 {
-		return -_ENOBUFS
+		return -abi.ENOBUFS
 	}
 	tellStack(i)
 	return int64(put)

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -22,10 +23,10 @@ func checkCPU() {
 // setupCPU loads c's descriptor tables, turns on SSE and the SYSCALL
 // instruction, and points GS at c (already done for the boot CPU by
 // start64). Context: boot, on c; does not allocate.
-func setupCPU(c *percpu, ist *[3]uintptr) {
-	x86.LoadGDT(&c.gdt, &c.tss, c.kstackTop, ist)
-	c.nmiFX = (uintptr(ptrOf(&nmiFXAreas[c.id][0])) + 15) &^ 15
-	if c.id == 0 {
+func setupCPU(c *percpu.CPU, ist *[3]uintptr) {
+	x86.LoadGDT(&c.GDT, &c.TSS, c.KstackTop, ist)
+	c.NmiFX = (uintptr(ptrOf(&nmiFXAreas[c.ID][0])) + 15) &^ 15
+	if c.ID == 0 {
 		setupIDT()
 	}
 	x86.LoadIDT()
@@ -63,6 +64,6 @@ func setupInterrupts() {
 	if !localAPIC.Init(lapicConfig(base)) {
 		kernelPanic("local APIC refused its configuration", nil)
 	}
-	cpus[0].apicID = localAPIC.ID()
+	percpu.CPUs[0].APICID = localAPIC.ID()
 	sch.Init(1) // startAPs adds the others
 }

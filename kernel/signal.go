@@ -1,7 +1,9 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -57,10 +59,10 @@ func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 		// listen waiting for the network stack is not interruptible (on
 		// Linux they do not block): the signal waits for the call's end.
 		if interruptible(th.wait) {
-			wake(t, -_EINTR)
+			wake(t, -abi.EINTR)
 		}
 	case threadRunning:
-		kick(&cpus[sch.Threads[t].CPU]) // delivered when that CPU re-enters its scheduler
+		kick(&percpu.CPUs[sch.Threads[t].CPU]) // delivered when that CPU re-enters its scheduler
 	}
 }
 
@@ -233,10 +235,10 @@ const keepRegs = blocked
 // sendProcessSignal), kernel lock held; does not allocate.
 func sysKill(caller sched.TID, pid, tid, sig int) int64 {
 	if sig < 0 || sig > nsig {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if pid != -1 && pid != 0 && pid != 1 {
-		return -_ESRCH
+		return -abi.ESRCH
 	}
 	processDirected := tid < 0
 	if processDirected {
@@ -244,7 +246,7 @@ func sysKill(caller sched.TID, pid, tid, sig int) int64 {
 	}
 	t := sched.TID(tid - 1)
 	if tid < 1 || tid > sched.MaxThreads || tstate(t) == threadFree {
-		return -_ESRCH
+		return -abi.ESRCH
 	}
 	if sig != 0 {
 		code := int32(siTkill)

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -58,7 +59,7 @@ type sliceReq struct {
 	at      int64
 }
 
-var sliceCPUs [MaxCPUs]sliceCPU
+var sliceCPUs [percpu.MaxCPUs]sliceCPU
 
 // setupSlices reads the slice= option and checks the offsets. Context:
 // boot.
@@ -112,12 +113,12 @@ func parseSliceOption(v string) (ns int64, ok bool) {
 // again. A request counts as taken once that turn is seen to end.
 // Context: trap, kernel lock held; reads and writes the program's memory
 // only where it is mapped; does not allocate.
-func sliceCheck(c *percpu, t int, f *TrapFrame) {
-	st := &sliceCPUs[c.id]
+func sliceCheck(c *percpu.CPU, t int, f *TrapFrame) {
+	st := &sliceCPUs[c.ID]
 	if st.req.g != 0 {
 		if ended, known := turnEnded(&st.req); ended || !known {
 			if ended {
-				c.slicesTaken++
+				c.SlicesTaken++
 			}
 			st.req = sliceReq{}
 		}
@@ -154,7 +155,7 @@ func sliceCheck(c *percpu, t int, f *TrapFrame) {
 	}
 	if !st.requested {
 		st.requested = true
-		c.slicesRequested++
+		c.SlicesRequested++
 	}
 	st.req = sliceReq{g: v.g, m: v.m, p: v.p, tick: v.tick, at: now}
 }
@@ -189,11 +190,11 @@ func turnEnded(r *sliceReq) (ended, known bool) {
 
 // sliceDeadline returns when c's next slice check is due, or 0. Context:
 // trap (armTimer), kernel lock held; does not allocate.
-func sliceDeadline(c *percpu, now int64) int64 {
-	if !sliceOn || sch.CPUs[c.id].Cur == noThread {
+func sliceDeadline(c *percpu.CPU, now int64) int64 {
+	if !sliceOn || sch.CPUs[c.ID].Cur == noThread {
 		return 0
 	}
-	if st := &sliceCPUs[c.id]; st.g != 0 && !st.requested {
+	if st := &sliceCPUs[c.ID]; st.g != 0 && !st.requested {
 		return max(st.since+sliceNs, now+sliceNs/4)
 	}
 	// A request is out, or no goroutine is being timed: look again a

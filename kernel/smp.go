@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -52,26 +53,26 @@ func allocKernelStack(size uintptr) uintptr {
 // prepareCPU fills c's per-CPU state for a CPU that will start at
 // apEntry64: its kernel stack, kernel g, TLS slot and GS value.
 // Context: boot CPU, kernel lock held; does not allocate.
-func prepareCPU(c *percpu, id int, apicID uint32) bool {
-	top := allocKernelStack(kstackSize)
+func prepareCPU(c *percpu.CPU, id int, apicID uint32) bool {
+	top := allocKernelStack(percpu.KstackSize)
 	if top == 0 {
 		return false
 	}
-	for i := range c.istTop {
-		if c.istTop[i] = allocKernelStack(istSize); c.istTop[i] == 0 {
+	for i := range c.ISTTop {
+		if c.ISTTop[i] = allocKernelStack(istSize); c.ISTTop[i] == 0 {
 			return false
 		}
 	}
-	c.self = uintptr(ptrOfCPU(c))
-	c.id = id
-	c.apicID = apicID
-	c.kstackTop = top
-	c.g.stackLo = top - kstackSize
-	c.g.stackHi = top
-	c.g.stackguard0 = c.g.stackLo + kernelGuard
-	c.g.stackguard1 = c.g.stackguard0
-	c.tlsG = uintptr(ptrOfG(&c.g))
-	c.kernelFS = uintptr(ptrOfWord(&c.tlsEnd))
+	c.Self = uintptr(ptrOfCPU(c))
+	c.ID = id
+	c.APICID = apicID
+	c.KstackTop = top
+	c.G.StackLo = top - percpu.KstackSize
+	c.G.StackHi = top
+	c.G.Stackguard0 = c.G.StackLo + percpu.KernelGuard
+	c.G.Stackguard1 = c.G.Stackguard0
+	c.TLSG = uintptr(ptrOfG(&c.G))
+	c.KernelFS = uintptr(ptrOfWord(&c.TLSEnd))
 	return true
 }
 
@@ -98,26 +99,26 @@ func startAPs(ids []uint32) {
 		if apic == bsp {
 			continue
 		}
-		if onlineCPUs == MaxCPUs {
+		if onlineCPUs == percpu.MaxCPUs {
 			var l klog.Line
-			l.S("more than ").U(MaxCPUs).S(" CPUs: the rest stay off").Print()
+			l.S("more than ").U(percpu.MaxCPUs).S(" CPUs: the rest stay off").Print()
 			return
 		}
-		c := &cpus[onlineCPUs]
+		c := &percpu.CPUs[onlineCPUs]
 		if !prepareCPU(c, onlineCPUs, apic) {
 			kernelPanic("no memory for a CPU's stacks", nil)
 		}
 		put64 := func(off uintptr, v uint64) { *(*uint64)(ptr(physToVirt(boot.APTrampolineAddr) + off)) = v }
 		put64(boot.APParamCR3, kpt.Root)
-		put64(boot.APParamStack, uint64(c.kstackTop))
+		put64(boot.APParamStack, uint64(c.KstackTop))
 		put64(boot.APParamEntry, uint64(apEntryAddr()))
-		put64(boot.APParamCPU, uint64(c.self))
+		put64(boot.APParamCPU, uint64(c.Self))
 		vector := uint8(boot.APTrampolineAddr >> 12)
 		slow := hasFault && apic == faulty
 		if slow && !late {
 			vector = uint8(parkPage() >> 12) // apfault=N: this CPU will not answer
 		}
-		c.apGo.Store(apExpected)
+		c.APGo.Store(apExpected)
 		start := nanotime()
 		if !slow || !late { // apfault=N:late: no start-up now, a late one below
 			localAPIC.SendStartup(apic, vector)
@@ -129,27 +130,27 @@ func startAPs(ids []uint32) {
 			waitOnline(c, apTimeoutUs)
 		}
 		var l klog.Line
-		if !c.online.Load() && !c.apGo.CompareAndSwap(apExpected, apWithdrawn) {
+		if !c.Online.Load() && !c.APGo.CompareAndSwap(apExpected, apWithdrawn) {
 			// The CPU claimed its slot just as the time ran out: it is
 			// on its way, on this slot's stack, so the slot is its.
 			if !waitOnline(c, 1000000) {
 				kernelPanic("an application processor claimed its slot but never came online", nil)
 			}
 		}
-		if !c.online.Load() {
+		if !c.Online.Load() {
 			// INIT again, so that a CPU that is merely slow stops. One
 			// that arrives anyway finds its slot withdrawn (or another
 			// CPU's) in apEntry64 and parks.
 			localAPIC.SendInit(apic)
 			l.S("cpu with APIC id ").U(uint64(apic)).S(" did not answer within ").U(apTimeoutUs / 1000).S(" ms: skipped").Print()
-			*c = percpu{}
+			*c = percpu.CPU{}
 			if slow && late {
 				lateAPIC, wakeLate = apic, true
 			}
 			continue
 		}
-		c.startNs = nanotime() - start
-		l.S("cpu ").U(uint64(c.id)).S(": APIC id ").U(uint64(apic)).S(", up in ").MS(c.startNs).S(" after its start-up IPI (INIT to all: ").MS(initNs).S(")").Info()
+		c.StartNs = nanotime() - start
+		l.S("cpu ").U(uint64(c.ID)).S(": APIC id ").U(uint64(apic)).S(", up in ").MS(c.StartNs).S(" after its start-up IPI (INIT to all: ").MS(initNs).S(")").Info()
 		onlineCPUs++
 		sch.NCPU = onlineCPUs
 		if wakeLate {
@@ -237,12 +238,12 @@ func parkPage() uint32 {
 
 // waitOnline waits up to us microseconds for c to report itself online.
 // Context: boot, kernel lock held; does not allocate.
-func waitOnline(c *percpu, us int64) bool {
+func waitOnline(c *percpu.CPU, us int64) bool {
 	deadline := nanotime() + us*1000
-	for !c.online.Load() && nanotime() < deadline {
+	for !c.Online.Load() && nanotime() < deadline {
 		cpu.Pause()
 	}
-	return c.online.Load()
+	return c.Online.Load()
 }
 
 // programStarted is set when the boot CPU lets go of the kernel lock to
@@ -255,7 +256,7 @@ var programStarted atomic.Bool
 func wakeAPs() {
 	programStarted.Store(true)
 	for i := 1; i < onlineCPUs; i++ {
-		localAPIC.SendIPI(cpus[i].apicID, x86.VecKick)
+		localAPIC.SendIPI(percpu.CPUs[i].APICID, x86.VecKick)
 	}
 }
 
@@ -268,12 +269,12 @@ func apEntryAddr() uintptr
 // kernel stack with its kernel g. It sets itself up, reports online, and
 // joins the scheduler. Context: trap, interrupts off; never returns.
 func apMain() {
-	c := thisCPU()
-	setupCPU(c, &c.istTop)
+	c := percpu.This()
+	setupCPU(c, &c.ISTTop)
 	if !localAPIC.Init(lapicConfig(cpu.Rdmsr(x86.MsrAPICBase))) {
 		kernelPanic("local APIC refused its configuration", nil)
 	}
-	c.online.Store(true)
+	c.Online.Store(true)
 	// Halt, not spin, until the boot CPU starts the program: the kernel
 	// lock is the boot CPU's until then, and a CPU spinning for it takes
 	// a host core from the boot CPU under emulation (and from the next AP
@@ -285,7 +286,7 @@ func apMain() {
 	kernelLock.lock(c)
 	var f TrapFrame
 	reschedule(c, &f) // idles until a thread is runnable
-	c.inUser.Store(true)
+	c.InUser.Store(true)
 	kernelLock.unlock(c)
 	enterUser(&f)
 }

@@ -141,7 +141,7 @@ func tellProgram(i int) {
 func sockWait(t sched.TID, i int, nr uint64) int64 {
 	s := &sockets[i]
 	if s.fd < 0 || files[s.fd].nonblock || s.waiter != noThread {
-		return -_EAGAIN
+		return -abi.EAGAIN
 	}
 	s.waiter = t
 	threads[t].restartNr = nr
@@ -298,7 +298,7 @@ func closeSocket(i int) {
 	if s.waiter != noThread {
 		t := s.waiter
 		s.waiter = noThread
-		wake(t, -_EBADF)
+		wake(t, -abi.EBADF)
 	}
 	for s.aLen > 0 {
 		c := int(s.acceptQ[s.aHead])
@@ -320,7 +320,7 @@ func closeSocket(i int) {
 func sockOfFD(fd int) (int, int64) {
 	f := getFile(fd)
 	if f == nil {
-		return -1, -_EBADF
+		return -1, -abi.EBADF
 	}
 	if f.kind != fdSocket {
 		return -1, -int64(unix.ENOTSOCK)

@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 )
@@ -89,10 +90,10 @@ func startProgram() {
 		RSP:    uint64(sp),
 		SS:     x86.SelUserData,
 	}
-	c := thisCPU()
-	sch.Start(t, c.id, nanotime())
-	c.curFX = th.fx
-	c.curFSBase = 0
+	c := percpu.This()
+	sch.Start(t, c.ID, nanotime())
+	c.CurFX = th.fx
+	c.CurFSBase = 0
 	setCommitLimit()
 	fsMaxPages = int64(commitLimit / 2 / mm.PageSize)
 	logFootprint()
@@ -102,10 +103,10 @@ func startProgram() {
 	l.S("kernel ready after ").MS(nanotime()).S(": ").U(uint64(onlineCPUs)).S(" CPUs, ").U(commitLimit >> 20).S(" MiB for the program; starting it").Info()
 	programStart = nanotime()
 	for i := 0; i < onlineCPUs; i++ {
-		cpus[i].idleNs = 0
+		percpu.CPUs[i].IdleNs = 0
 	}
 	frame := th.regs
-	c.inUser.Store(true)
+	c.InUser.Store(true)
 	kernelLock.unlock(c)
 	wakeAPs()
 	enterUser(&frame)

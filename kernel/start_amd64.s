@@ -1,5 +1,5 @@
 // Kernel entry in long mode and the per-CPU register helpers: see main.go
-// and percpu.go.
+// and kernel/percpu.
 
 #include "go_asm.h"
 #include "textflag.h"
@@ -17,21 +17,21 @@ TEXT ·start64(SB),NOSPLIT|NOFRAME,$0
 	ORQ	DX, AX
 	MOVQ	AX, ·bootTSC(SB)
 
-	LEAQ	·cpus(SB), BX
-	MOVQ	BX, percpu_self(BX)
+	MOVQ	·bootCPU(SB), BX
+	MOVQ	BX, const_cpuSelf(BX)
 	LEAQ	·kstack0(SB), AX
-	MOVQ	AX, (percpu_g+kernelG_stackLo)(BX)
-	ADDQ	$const_kernelGuard, AX
-	MOVQ	AX, (percpu_g+kernelG_stackguard0)(BX)
-	MOVQ	AX, (percpu_g+kernelG_stackguard1)(BX)
-	LEAQ	·kstack0+const_kstackSize(SB), AX
-	MOVQ	AX, (percpu_g+kernelG_stackHi)(BX)
-	MOVQ	AX, percpu_kstackTop(BX)
+	MOVQ	AX, (const_cpuGStackLo)(BX)
+	ADDQ	$const_cpuKernelGuard, AX
+	MOVQ	AX, (const_cpuGStackguard0)(BX)
+	MOVQ	AX, (const_cpuGStackguard1)(BX)
+	LEAQ	·kstack0+const_cpuKstackSize(SB), AX
+	MOVQ	AX, (const_cpuGStackHi)(BX)
+	MOVQ	AX, const_cpuKstackTop(BX)
 	MOVQ	AX, SP
-	LEAQ	percpu_g(BX), AX
-	MOVQ	AX, percpu_tlsG(BX)
-	LEAQ	percpu_tlsEnd(BX), AX
-	MOVQ	AX, percpu_kernelFS(BX)
+	LEAQ	const_cpuG(BX), AX
+	MOVQ	AX, const_cpuTLSG(BX)
+	LEAQ	const_cpuTLSEnd(BX), AX
+	MOVQ	AX, const_cpuKernelFS(BX)
 
 	MOVL	$MSR_FS_BASE, CX
 	MOVQ	AX, DX
@@ -57,12 +57,6 @@ hang:
 	CLI
 	HLT
 	JMP	hang
-
-// func getGS() uintptr
-TEXT ·getGS(SB),NOSPLIT,$0-8
-	MOVQ	percpu_self(GS), AX
-	MOVQ	AX, ret+0(FP)
-	RET
 
 // func enterUser(frame *TrapFrame)
 // enterUser starts the first thread on this CPU: it loads the thread's FPU
@@ -99,14 +93,14 @@ TEXT ·apEntry64(SB),NOSPLIT|NOFRAME,$0
 	XORL	CX, CX
 	CPUID
 	SHRL	$24, BX
-	MOVL	percpu_apicID(R8), AX
+	MOVL	const_cpuAPICID(R8), AX
 	ANDL	$0xff, AX
 	CMPL	AX, BX
 	JNE	appark
 	MOVL	$const_apExpected, AX
 	MOVL	$const_apClaimed, CX
 	LOCK
-	CMPXCHGL	CX, percpu_apGo(R8)
+	CMPXCHGL	CX, const_cpuAPGo(R8)
 	JNE	appark
 	MOVQ	R8, DI
 	MOVQ	DI, BX
@@ -115,7 +109,7 @@ TEXT ·apEntry64(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	BX, DX
 	SHRQ	$32, DX
 	WRMSR
-	MOVQ	percpu_kernelFS(BX), AX
+	MOVQ	const_cpuKernelFS(BX), AX
 	MOVQ	AX, DX
 	SHRQ	$32, DX
 	MOVL	$MSR_FS_BASE, CX

@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
@@ -32,12 +33,12 @@ func canWrite(d *desc) bool {
 func descRead(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
 	d := descOf(f)
 	if !canRead(d) {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	switch f.kind {
 	case fdPipe:
 		if off >= 0 {
-			return -_ESPIPE
+			return -abi.ESPIPE
 		}
 		return pipeRead(t, f, d, buf, n)
 	case fdDev:
@@ -55,7 +56,7 @@ func descRead(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
 	k := uintptr(max(min(int64(n), rootfs.Size(d.ino)-pos), 0))
 	b, ok := userBytes(buf, k, true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	m := fsMem()
 	got, e := rootfs.Read(&m, d.ino, pos, b)
@@ -73,18 +74,18 @@ func descRead(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
 func descWrite(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
 	d := descOf(f)
 	if !canWrite(d) {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	switch f.kind {
 	case fdPipe:
 		if off >= 0 {
-			return -_ESPIPE
+			return -abi.ESPIPE
 		}
 		return pipeWrite(t, f, d, buf, n)
 	case fdDev:
 		switch rootfs.Rdev(d.ino) {
 		case devFull:
-			return -_ENOSPC
+			return -abi.ENOSPC
 		case devKmsg:
 			return kmsgWrite(buf, n)
 		}
@@ -92,7 +93,7 @@ func descWrite(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
 	}
 	b, ok := userBytes(buf, n, false)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	pos := off
 	if off < 0 {
@@ -123,7 +124,7 @@ func devRead(rdev uint32, buf, n uintptr) int64 {
 	n = min(n, 1<<25)
 	b, ok := userBytes(buf, n, true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	if rdev == devRandom || rdev == devURandom {
 		fillRandom(b)
@@ -143,13 +144,13 @@ func pipeRead(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
 			return 0
 		}
 		if f.nonblock {
-			return -_EAGAIN
+			return -abi.EAGAIN
 		}
 		return waitKey(t, pipeKey(p))
 	}
 	b, ok := userBytes(buf, k, true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	m := fsMem()
 	got, _ := pipes.Read(&m, p, b)
@@ -164,7 +165,7 @@ func pipeWrite(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
 	p := int(d.pipe)
 	b, ok := userBytes(buf, n, false)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	m := fsMem()
 	put, e := pipes.Write(&m, p, b)
@@ -186,11 +187,11 @@ func sysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 	f := getFile(fd)
 	switch {
 	case f == nil:
-		return -_EBADF
+		return -abi.EBADF
 	case !hasDesc(f.kind):
-		return -_ESPIPE
+		return -abi.ESPIPE
 	case off < 0:
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	return descRead(t, f, buf, n, off)
 }
@@ -200,11 +201,11 @@ func sysPwrite64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 	f := getFile(fd)
 	switch {
 	case f == nil:
-		return -_EBADF
+		return -abi.EBADF
 	case !hasDesc(f.kind):
-		return -_ESPIPE
+		return -abi.ESPIPE
 	case off < 0:
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	return descWrite(t, f, buf, n, off)
 }
@@ -217,7 +218,7 @@ func descSeek(f *file, off int64, whence int) int64 {
 	d := descOf(f)
 	switch f.kind {
 	case fdPipe:
-		return -_ESPIPE
+		return -abi.ESPIPE
 	case fdDev:
 		return 0
 	}
@@ -241,10 +242,10 @@ func descSeek(f *file, off int64, whence int) int64 {
 		}
 		pos = size
 	default:
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if pos < 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	d.off = pos
 	return pos
@@ -255,7 +256,7 @@ func descSeek(f *file, off int64, whence int) int64 {
 func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if f.kind == fdProcFD {
 		return procFDList(descOf(f), buf, count)
@@ -265,7 +266,7 @@ func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
 	}
 	b, ok := userBytes(buf, min(count, 1<<20), true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	d := descOf(f)
 	m := fsMem()
@@ -278,7 +279,7 @@ func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
 		k := fs.PutDirent64(b[n:], &ent)
 		if k == 0 {
 			if n == 0 {
-				return -_EINVAL
+				return -abi.EINVAL
 			}
 			break
 		}
@@ -294,7 +295,7 @@ func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
 func procFDList(d *desc, buf, count uintptr) int64 {
 	b, ok := userBytes(buf, min(count, 1<<20), true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	n := 0
 	for ; d.off < 2+maxFDs; d.off++ {
@@ -312,7 +313,7 @@ func procFDList(d *desc, buf, count uintptr) int64 {
 		k := fs.PutDirent64(b[n:], &ent)
 		if k == 0 {
 			if n == 0 {
-				return -_EINVAL
+				return -abi.EINVAL
 			}
 			break
 		}
@@ -346,10 +347,10 @@ func dupable(kind uint8) bool {
 func dupTo(oldfd, newfd int, cloexec bool) int64 {
 	f := getFile(oldfd)
 	if f == nil || newfd < 0 || newfd >= maxFDs || uint64(newfd) >= nofileLimit {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if !dupable(f.kind) {
-		return -_EINVAL // epoll and eventfd descriptors are not shared descriptions yet
+		return -abi.EINVAL // epoll and eventfd descriptors are not shared descriptions yet
 	}
 	if oldfd == newfd {
 		return int64(newfd)
@@ -375,11 +376,11 @@ func dupTo(oldfd, newfd int, cloexec bool) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func sysDup3(oldfd, newfd, flags int, dup3 bool) int64 {
 	if dup3 && (oldfd == newfd || flags&^unix.O_CLOEXEC != 0) {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if !dup3 && oldfd == newfd {
 		if getFile(oldfd) == nil {
-			return -_EBADF
+			return -abi.EBADF
 		}
 		return int64(newfd)
 	}
@@ -390,27 +391,27 @@ func sysDup3(oldfd, newfd, flags int, dup3 bool) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func sysDupFrom(oldfd, from int, cloexec bool) int64 {
 	if getFile(oldfd) == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if from < 0 || uint64(from) >= nofileLimit {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	for fd := from; uint64(fd) < min(nofileLimit, maxFDs); fd++ {
 		if files[fd].kind == fdFree {
 			return dupTo(oldfd, fd, cloexec)
 		}
 	}
-	return -_EMFILE
+	return -abi.EMFILE
 }
 
 // sysPipe2 makes a pipe: fds[0] reads, fds[1] writes.
 // Context: trap, kernel lock held; does not allocate.
 func sysPipe2(fds uintptr, flags int) int64 {
 	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if !userRange(fds, 8, true) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	p, e := pipes.New()
 	if e != 0 {
@@ -443,10 +444,10 @@ func sysPipe2(fds uintptr, flags int) int64 {
 func sysFtruncate(fd int, length int64) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if f.kind != fdFile || !canWrite(descOf(f)) {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	m := fsMem()
 	e := rootfs.Truncate(&m, descOf(f).ino, length)
@@ -459,13 +460,13 @@ func sysFtruncate(fd int, length int64) int64 {
 func sysFallocate(fd, mode int, off, n int64) int64 {
 	f := getFile(fd)
 	if f == nil || (hasDesc(f.kind) && !canWrite(descOf(f))) {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	switch {
 	case f.kind == fdPipe:
-		return -_ESPIPE
+		return -abi.ESPIPE
 	case f.kind != fdFile:
-		return -_ENODEV
+		return -abi.ENODEV
 	case mode&^unix.FALLOC_FL_KEEP_SIZE != 0:
 		return -int64(unix.EOPNOTSUPP)
 	}
@@ -481,9 +482,9 @@ func sysFsync(fd int) int64 {
 	f := getFile(fd)
 	switch {
 	case f == nil:
-		return -_EBADF
+		return -abi.EBADF
 	case f.kind == fdSocket || f.kind == fdPipe || f.kind == fdEpoll:
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	return 0
 }
@@ -494,7 +495,7 @@ func sysFsync(fd int) int64 {
 func sysFchmod(fd int, mode uint32) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if f.kind != fdFile && f.kind != fdDev {
 		return 0
@@ -506,7 +507,7 @@ func sysFchmod(fd int, mode uint32) int64 {
 func sysFchown(fd int, uid, gid int32) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if f.kind != fdFile && f.kind != fdDev {
 		return 0
@@ -519,7 +520,7 @@ func sysFchown(fd int, uid, gid int32) int64 {
 func sysFchdir(fd int) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if f.kind != fdFile || !rootfs.IsDir(descOf(f).ino) {
 		return -int64(unix.ENOTDIR)
@@ -532,7 +533,7 @@ func sysFchdir(fd int) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func sysFstatfs(fd int, buf uintptr) int64 {
 	if getFile(fd) == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	return sysStatfs(buf)
 }
@@ -545,19 +546,19 @@ const flockSize = 32
 // Context: trap, kernel lock held; does not allocate.
 func sysFcntlLock(t sched.TID, f *file, fd, cmd int, arg uintptr) int64 {
 	if f.kind != fdFile {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	d := descOf(f)
 	b, ok := userBytes(arg, flockSize, cmd == unix.F_GETLK || cmd == unix.F_OFD_GETLK)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	le := binary.LittleEndian
 	typ, whence := int(int16(le.Uint16(b[0:]))), int(int16(le.Uint16(b[2:])))
 	start, length := int64(le.Uint64(b[8:])), int64(le.Uint64(b[16:]))
 	ofd := cmd == unix.F_OFD_GETLK || cmd == unix.F_OFD_SETLK || cmd == unix.F_OFD_SETLKW
 	if ofd && le.Uint32(b[24:]) != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	owner := fs.ProcessOwner
 	if ofd {
@@ -570,7 +571,7 @@ func sysFcntlLock(t sched.TID, f *file, fd, cmd int, arg uintptr) int64 {
 	switch cmd {
 	case unix.F_GETLK, unix.F_OFD_GETLK:
 		if typ != fs.ReadLock && typ != fs.WriteLock {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		c, busy := rootfs.TestLock(d.ino, owner, false, typ, lo, hi)
 		putConflict(b, c, busy)
@@ -578,7 +579,7 @@ func sysFcntlLock(t sched.TID, f *file, fd, cmd int, arg uintptr) int64 {
 	}
 	switch {
 	case typ == fs.ReadLock && !canRead(d), typ == fs.WriteLock && !canWrite(d):
-		return -_EBADF
+		return -abi.EBADF
 	}
 	fe := rootfs.SetLock(d.ino, owner, false, typ, lo, hi)
 	if fe == unix.EAGAIN && (cmd == unix.F_SETLKW || cmd == unix.F_OFD_SETLKW) {
@@ -600,7 +601,7 @@ func lockRange(d *desc, whence int, start, length int64) (int64, int64, int64) {
 	case unix.SEEK_END:
 		start += rootfs.Size(d.ino)
 	default:
-		return 0, 0, -_EINVAL
+		return 0, 0, -abi.EINVAL
 	}
 	lo, hi := start, fs.ToEnd
 	switch {
@@ -610,7 +611,7 @@ func lockRange(d *desc, whence int, start, length int64) (int64, int64, int64) {
 		lo, hi = start+length, start
 	}
 	if lo < 0 {
-		return 0, 0, -_EINVAL
+		return 0, 0, -abi.EINVAL
 	}
 	return lo, hi, 0
 }
@@ -647,10 +648,10 @@ func putConflict(b []byte, c fs.Conflict, busy bool) {
 func sysFlock(t sched.TID, fd, op int) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if f.kind != fdFile {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	typ := fs.Unlock
 	switch op &^ unix.LOCK_NB {
@@ -660,7 +661,7 @@ func sysFlock(t sched.TID, fd, op int) int64 {
 		typ = fs.WriteLock
 	case unix.LOCK_UN:
 	default:
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	ino := descOf(f).ino
 	fe := rootfs.SetLock(ino, lockOwner(f.desc), true, typ, 0, fs.ToEnd)

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
@@ -75,7 +76,7 @@ func allocFD(kind uint8, flags int) int {
 func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	switch f.kind {
 	case fdFile, fdPipe, fdDev, fdProcFD:
@@ -89,30 +90,30 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 		}
 		b, ok := userBytes(buf, n, false)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		klog.ConsoleWrite(b)
 		return int64(n)
 	case fdEventfd:
 		if n < 8 {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		v, ok := userRead64(buf)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		if v == 1<<64-1 {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		if f.count+v < f.count || f.count+v == 1<<64-1 {
-			return -_EAGAIN // would overflow; a blocking write would wait
+			return -abi.EAGAIN // would overflow; a blocking write would wait
 		}
 		f.count += v
 		f.seq++
 		epollNotify(fd)
 		return 8
 	}
-	return -_EINVAL
+	return -abi.EINVAL
 }
 
 // sysRead reads from a socket, the network control file, the console, a
@@ -121,7 +122,7 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	switch f.kind {
 	case fdFile, fdPipe, fdDev, fdProcFD:
@@ -141,19 +142,19 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 		return irqRead(t, f, buf, n)
 	case fdEventfd:
 		if n < 8 {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		if f.count == 0 {
-			return -_EAGAIN // the runtime's eventfd is non-blocking
+			return -abi.EAGAIN // the runtime's eventfd is non-blocking
 		}
 		if !userWrite64(buf, f.count) {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		f.count = 0
 		f.seq++
 		return 8
 	}
-	return -_EINVAL
+	return -abi.EINVAL
 }
 
 // sysClose releases fd and whatever it holds (an epoll instance, a memory
@@ -162,7 +163,7 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 func sysClose(fd int) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if f.kind == fdEpoll {
 		epolls[f.epoll].used = false
@@ -199,7 +200,7 @@ func sysClose(fd int) int64 {
 func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	switch cmd {
 	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
@@ -239,20 +240,20 @@ func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 		return sysFcntlLock(t, f, fd, cmd, arg)
 	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
 		if f.kind != fdPipe {
-			return -_EBADF
+			return -abi.EBADF
 		}
 		return fs.PipeSize
 	}
-	return -_EINVAL
+	return -abi.EINVAL
 }
 
 func sysEventfd(initval uint64, flags int) int64 {
 	if flags&^(unix.EFD_CLOEXEC|unix.EFD_NONBLOCK|unix.EFD_SEMAPHORE) != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	fd := allocFD(fdEventfd, flags)
 	if fd < 0 {
-		return -_EMFILE
+		return -abi.EMFILE
 	}
 	files[fd].count = initval
 	return int64(fd)
@@ -263,7 +264,7 @@ func sysEventfd(initval uint64, flags int) int64 {
 func sysFstat(fd int, st uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	s, e := descStat(f)
 	if e != 0 {
@@ -271,7 +272,7 @@ func sysFstat(fd int, st uintptr) int64 {
 	}
 	b, ok := userBytes(st, fs.StatSize, true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	fs.PutStat(b, &s)
 	return 0
@@ -311,7 +312,7 @@ func descStat(f *file) (fs.Stat, int64) {
 func sysIoctl(fd int, req uint, arg uintptr) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if f.kind == fdIRQ {
 		return irqIoctl(f, req, arg)
@@ -321,7 +322,7 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 	}
 	if f.kind == fdPipe && req == unix.SIOCINQ {
 		if !userWrite32(arg, uint32(pipes.Buffered(int(descOf(f).pipe)))) {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		return 0
 	}
@@ -331,17 +332,17 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 			n = uint32(usocks().Buffered(f.socket))
 		}
 		if !userWrite32(arg, n) {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		return 0
 	}
 	if f.kind == fdSocket && req == unix.SIOCINQ {
 		if !userWrite32(arg, sockets[f.socket].rx.n) {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		return 0
 	}
-	return -_ENOTTY
+	return -abi.ENOTTY
 }
 
 // sysLseek seeks in a memory file; anything else is ESPIPE.
@@ -349,7 +350,7 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 func sysLseek(fd int, off int64, whence int) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if f.kind == fdMemFile {
 		return memFileSeek(f, off, whence)
@@ -358,9 +359,9 @@ func sysLseek(fd int, off int64, whence int) int64 {
 		return descSeek(f, off, whence)
 	}
 	if f.kind == fdConsole {
-		return -_ESPIPE
+		return -abi.ESPIPE
 	}
-	return -_ESPIPE
+	return -abi.ESPIPE
 }
 
 // sysReadv reads into the iovecs at iov: any number for a socket; for the
@@ -369,7 +370,7 @@ func sysLseek(fd int, off int64, whence int) int64 {
 func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if f.kind == fdSocket {
 		return sockReadv(t, f.socket, iov, cnt)
@@ -382,7 +383,7 @@ func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 	f := getFile(fd)
 	if f == nil {
-		return -_EBADF
+		return -abi.EBADF
 	}
 	if f.kind == fdSocket {
 		return sockWritev(t, f.socket, iov, cnt)
@@ -395,17 +396,17 @@ func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 // was done. Context: trap, kernel lock held; does not allocate.
 func rwv(t sched.TID, fd int, iov uintptr, cnt int, write bool) int64 {
 	if cnt < 0 || cnt > maxIovecs {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if iovecsKernelState(iov, cnt, !write) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	var total int64
 	for k := range cnt {
 		base, ok1 := userRead64(iov + uintptr(k)*16)
 		n, ok2 := userRead64(iov + uintptr(k)*16 + 8)
 		if !ok1 || !ok2 {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		if n == 0 {
 			continue

@@ -1,8 +1,10 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,47 +26,47 @@ import (
 func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 	const knownProt = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
 	if length == 0 || prot&^knownProt != 0 || off%mm.PageSize != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if flags&unix.MAP_ANONYMOUS == 0 {
 		f := getFile(fd)
 		switch {
 		case f == nil:
-			return -_EBADF
+			return -abi.EBADF
 		case f.kind == fdFile:
 			return mapFile(f, addr, length, prot, flags, off)
 		case f.kind != fdDevMem:
-			return -_ENODEV
+			return -abi.ENODEV
 		case flags&unix.MAP_SHARED == 0:
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		return mapDevice(addr, uintptr(mm.PageRoundUp(uint64(length))), prot, flags, off)
 	}
 	if flags&(unix.MAP_PRIVATE|unix.MAP_SHARED) == 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	n := uintptr(mm.PageRoundUp(uint64(length)))
 	if n < length {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	fixed := flags&unix.MAP_FIXED != 0
 	noReplace := flags&unix.MAP_FIXED_NOREPLACE != 0
 	if fixed || noReplace {
 		if addr%mm.PageSize != 0 {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		if addr < userMin || addr+n > userTop || addr+n < addr {
-			return -_ENOMEM
+			return -abi.ENOMEM
 		}
 		if !vmas.IsFree(addr, addr+n) {
 			if noReplace && !fixed {
-				return -_EEXIST
+				return -abi.EEXIST
 			}
 		}
 	} else {
 		a, ok := vmas.FindFree(addr&^(mm.PageSize-1), n, userMin, mmapTop)
 		if !ok {
-			return -_ENOMEM
+			return -abi.ENOMEM
 		}
 		addr = a
 	}
@@ -79,13 +81,13 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 	}
 	release := chargedBytes(addr, addr+n) // replaced by MAP_FIXED
 	if committed-min(release, committed)+charge > commitLimit {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	if fixed && !unmapRange(addr, addr+n) {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	if !vmas.Insert(addr, addr+n, area) {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	committed += charge
 	return int64(addr)
@@ -152,7 +154,7 @@ func freePages(start, end uintptr) {
 	n := 0
 	flush := func() {
 		if n > 0 {
-			tlbShootdown(thisCPU())
+			tlbShootdown(percpu.This())
 			for _, pa := range batch[:n] {
 				frames.Free(pa)
 			}
@@ -190,10 +192,10 @@ func userSpan(addr, length uintptr) (uintptr, bool) {
 func sysMunmap(addr, length uintptr) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok || length == 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if !unmapRange(addr, end) {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	return 0
 }
@@ -204,13 +206,13 @@ func sysMunmap(addr, length uintptr) int64 {
 func sysMprotect(addr, length uintptr, prot int) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok || prot&^(unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC) != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if vmas.Bytes(addr, end, 0) != uint64(end-addr) {
-		return -_ENOMEM // Linux: part of the range is not mapped
+		return -abi.ENOMEM // Linux: part of the range is not mapped
 	}
 	if vmas.Bytes(addr, end, mm.ProtDevice) != 0 {
-		return -_EINVAL // device memory keeps its protection
+		return -abi.EINVAL // device memory keeps its protection
 	}
 	// Lazily charged areas stay so (their touched pages stay charged);
 	// the others are charged whole while writable.
@@ -221,10 +223,10 @@ func sysMprotect(addr, length uintptr, prot int) int64 {
 		newW = uint64(end-addr) - lazy
 	}
 	if committed-oldW+newW > commitLimit {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	if !vmas.Protect(addr, end, uint8(prot)) {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	committed = committed - oldW + newW
 	changed := false
@@ -235,7 +237,7 @@ func sysMprotect(addr, length uintptr, prot int) int64 {
 		}
 	}
 	if changed {
-		tlbShootdown(thisCPU())
+		tlbShootdown(percpu.This())
 	}
 	return 0
 }
@@ -247,15 +249,15 @@ func sysMprotect(addr, length uintptr, prot int) int64 {
 func sysMadvise(addr, length uintptr, advice int) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	switch advice {
 	case unix.MADV_DONTNEED, unix.MADV_FREE:
 		if vmas.Bytes(addr, end, 0) != uint64(end-addr) {
-			return -_ENOMEM
+			return -abi.ENOMEM
 		}
 		if vmas.Bytes(addr, end, mm.ProtDevice) != 0 {
-			return -_EINVAL // as Linux for PFN mappings
+			return -abi.EINVAL // as Linux for PFN mappings
 		}
 		uncharge(lazyBytes(addr, end)) // lazily charged pages are charged while present
 		freePages(addr, end)

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"golang.org/x/sys/unix"
 )
@@ -12,7 +13,7 @@ func sysUname(buf uintptr) int64 {
 	const field = 65 // struct utsname: six 65-byte strings
 	b, ok := userBytes(buf, 6*field, true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	clear(b)
 	copy(b[0*field:], "Linux")
@@ -54,7 +55,7 @@ func sysGetrandom(buf, n uintptr) int64 {
 	n = min(n, 1<<25)
 	b, ok := userBytes(buf, n, true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	fillRandom(b)
 	return int64(n)
@@ -69,10 +70,10 @@ var nofileLimit uint64 = maxFDs
 // Context: trap, kernel lock held; does not allocate.
 func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
 	if pid != 0 && pid != 1 {
-		return -_EPERM
+		return -abi.EPERM
 	}
 	if resource < 0 || resource >= rlimitCount {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	cur, maxv := uint64(unix.RLIM_INFINITY), uint64(unix.RLIM_INFINITY)
 	switch resource {
@@ -82,7 +83,7 @@ func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
 		cur = stackSize
 	}
 	if old != 0 && (!userWrite64(old, cur) || !userWrite64(old+8, maxv)) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	if newLimit == 0 {
 		return 0
@@ -91,11 +92,11 @@ func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
 	hard, ok2 := userRead64(newLimit + 8)
 	switch {
 	case !ok1 || !ok2:
-		return -_EFAULT
+		return -abi.EFAULT
 	case soft > hard:
-		return -_EINVAL
+		return -abi.EINVAL
 	case resource == unix.RLIMIT_NOFILE && hard > maxFDs:
-		return -_EPERM // raising the hard limit needs a bigger table
+		return -abi.EPERM // raising the hard limit needs a bigger table
 	case resource == unix.RLIMIT_NOFILE:
 		nofileLimit = soft
 	}

@@ -28,7 +28,7 @@ func sysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 		if fd := allocFD(fdDevMem, flags); fd >= 0 {
 			return int64(fd)
 		}
-		return -_EMFILE
+		return -abi.EMFILE
 	case "/dev/irq":
 		return openIRQ(flags)
 	case abi.NetCtlPath:
@@ -89,7 +89,7 @@ func openIno(ino fs.Ino, flags int) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func sysNewfstatat(dirfd int, path, st uintptr, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT) != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	ino, e := statTarget(dirfd, path, flags)
 	if e != 0 || ino == 0 {
@@ -100,7 +100,7 @@ func sysNewfstatat(dirfd int, path, st uintptr, flags int) int64 {
 	}
 	b, ok := userBytes(st, fs.StatSize, true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	s, _ := rootfs.Stat(ino)
 	fs.PutStat(b, &s)
@@ -114,14 +114,14 @@ func statTarget(dirfd int, path uintptr, flags int) (fs.Ino, int64) {
 	var p fs.Path
 	m := fsMem()
 	found, e := resolveAt(&m, dirfd, path, &p, flags&unix.AT_SYMLINK_NOFOLLOW == 0, flags&unix.AT_EMPTY_PATH != 0)
-	if e == -_EBADF && p.N == 0 && getFile(dirfd) != nil {
+	if e == -abi.EBADF && p.N == 0 && getFile(dirfd) != nil {
 		return 0, 1
 	}
 	if e != 0 {
 		return 0, e
 	}
 	if found.Ino == 0 {
-		return 0, -_ENOENT
+		return 0, -abi.ENOENT
 	}
 	return found.Ino, 0
 }
@@ -131,7 +131,7 @@ func statTarget(dirfd int, path uintptr, flags int) (fs.Ino, int64) {
 func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 	const syncFlags = unix.AT_STATX_FORCE_SYNC | unix.AT_STATX_DONT_SYNC
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT|syncFlags) != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	ino, e := statTarget(dirfd, path, flags)
 	if e == 1 {
@@ -141,7 +141,7 @@ func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 		}
 		b, ok := userBytes(buf, fs.StatxSize, true)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		s := fs.Stat{Mode: ds.Mode, Nlink: 1}
 		fs.PutStatx(b, &s)
@@ -152,7 +152,7 @@ func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 	}
 	b, ok := userBytes(buf, fs.StatxSize, true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	s, _ := rootfs.Stat(ino)
 	fs.PutStatx(b, &s)
@@ -164,7 +164,7 @@ func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func sysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
 	if mode&^7 != 0 || flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EACCESS|unix.AT_EMPTY_PATH) != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	ino, e := statTarget(dirfd, path, flags)
 	if e == 1 {
@@ -205,7 +205,7 @@ func sysMknodat(dirfd int, path uintptr, mode uint32) int64 {
 		typ = unix.S_IFREG
 	case unix.S_IFREG, unix.S_IFIFO:
 	default:
-		return -_EPERM
+		return -abi.EPERM
 	}
 	var p fs.Path
 	m := fsMem()
@@ -228,9 +228,9 @@ func newEntryAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, slashOK bool) (f
 	case e != 0:
 		return fs.Found{}, e
 	case found.Ino != 0:
-		return fs.Found{}, -_EEXIST
+		return fs.Found{}, -abi.EEXIST
 	case found.Slash && !slashOK:
-		return fs.Found{}, -_ENOENT
+		return fs.Found{}, -abi.ENOENT
 	}
 	return found, 0
 }
@@ -239,7 +239,7 @@ func newEntryAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, slashOK bool) (f
 // Context: trap, kernel lock held; does not allocate.
 func sysUnlinkat(dirfd int, path uintptr, flags int) int64 {
 	if flags&^unix.AT_REMOVEDIR != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	var p fs.Path
 	m := fsMem()
@@ -248,7 +248,7 @@ func sysUnlinkat(dirfd int, path uintptr, flags int) int64 {
 		return e
 	}
 	if found.Ino == 0 {
-		return -_ENOENT
+		return -abi.ENOENT
 	}
 	var fe fs.Errno
 	switch {
@@ -286,7 +286,7 @@ func sysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, 
 	}
 	switch {
 	case from.Ino == 0:
-		return -_ENOENT
+		return -abi.ENOENT
 	case from.Dir == 0 || to.Dir == 0:
 		return -int64(unix.EBUSY)
 	case (from.Slash || to.Slash) && !rootfs.IsDir(from.Ino):
@@ -302,7 +302,7 @@ func sysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, 
 // Context: trap, kernel lock held; does not allocate.
 func sysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_FOLLOW|unix.AT_EMPTY_PATH) != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	var op, np fs.Path
 	m := fsMem()
@@ -312,7 +312,7 @@ func sysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, fla
 	}
 	switch {
 	case from.Ino == 0:
-		return -_ENOENT
+		return -abi.ENOENT
 	case from.Slash && !rootfs.IsDir(from.Ino):
 		return -int64(unix.ENOTDIR)
 	}
@@ -346,7 +346,7 @@ func sysSymlinkat(target uintptr, newdirfd int, linkpath uintptr) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func sysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
 	if size <= 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	var p fs.Path
 	m := fsMem()
@@ -355,15 +355,15 @@ func sysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
 		return e
 	}
 	if found.Ino == 0 {
-		return -_ENOENT
+		return -abi.ENOENT
 	}
 	if rootfs.Mode(found.Ino)&unix.S_IFMT != unix.S_IFLNK {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	n := min(size, int(rootfs.Size(found.Ino)))
 	b, ok := userBytes(buf, uintptr(n), true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	k, _ := rootfs.Readlink(&m, found.Ino, b)
 	return int64(k)
@@ -373,7 +373,7 @@ func sysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func sysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	ino, e := statTarget(dirfd, path, flags)
 	if e == 1 {
@@ -392,7 +392,7 @@ func sysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func sysFchownat(dirfd int, path uintptr, uid, gid int32, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	ino, e := statTarget(dirfd, path, flags)
 	if e == 1 {
@@ -415,13 +415,13 @@ const (
 // Context: trap, kernel lock held; does not allocate.
 func sysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	var ino fs.Ino
 	if path == 0 {
 		f := getFile(dirfd)
 		if f == nil {
-			return -_EBADF
+			return -abi.EBADF
 		}
 		if f.kind != fdFile {
 			return 0
@@ -457,13 +457,13 @@ func utimeValue(addr uintptr, now int64) (int64, int64) {
 	nsec, ok2 := userRead64(addr + 8)
 	switch {
 	case !ok1 || !ok2:
-		return 0, -_EFAULT
+		return 0, -abi.EFAULT
 	case nsec == utimeNow:
 		return now, 0
 	case nsec == utimeOmit:
 		return fs.Omit, 0
 	case nsec >= 1e9:
-		return 0, -_EINVAL
+		return 0, -abi.EINVAL
 	}
 	return int64(sec)*1e9 + int64(nsec), 0
 }
@@ -521,7 +521,7 @@ func sysGetcwd(buf, size uintptr) int64 {
 	}
 	b, ok := userBytes(buf, uintptr(n+1), true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	copy(b, p.Buf[len(p.Buf)-n:])
 	b[n] = 0
@@ -534,7 +534,7 @@ func sysGetcwd(buf, size uintptr) int64 {
 func sysStatfs(buf uintptr) int64 {
 	b, ok := userBytes(buf, 120, true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	clear(b)
 	m := fsMem()

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -20,16 +21,16 @@ var sigactions [nsig + 1]sigaction
 // and SIGSTOP cannot be changed. Context: trap, kernel lock held; does not allocate.
 func sysRtSigaction(sig int, act, oact, size uintptr) int64 {
 	if size != 8 || sig < 1 || sig > nsig {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if act != 0 && (sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP)) {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	var next sigaction
 	if act != 0 {
 		b, ok := userBytes(act, 32, false)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		next = sigaction{le64(b), le64(b[8:]), le64(b[16:]), le64(b[24:])}
 	}
@@ -37,7 +38,7 @@ func sysRtSigaction(sig int, act, oact, size uintptr) int64 {
 		old := sigactions[sig]
 		if !userWrite64(oact, old.handler) || !userWrite64(oact+8, old.flags) ||
 			!userWrite64(oact+16, old.restorer) || !userWrite64(oact+24, old.mask) {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 	}
 	if act != 0 {
@@ -50,14 +51,14 @@ func sysRtSigaction(sig int, act, oact, size uintptr) int64 {
 // unblocked) and reports the old one. Context: trap, kernel lock held; does not allocate.
 func sysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
 	if size != 8 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	th := &threads[t]
 	old := th.sigmask
 	if set != 0 {
 		s, ok := userRead64(set)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		s &^= 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
 		switch how {
@@ -68,12 +69,12 @@ func sysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
 		case unix.SIG_SETMASK:
 			th.sigmask = s
 		default:
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 	}
 	if oset != 0 && !userWrite64(oset, old) {
 		th.sigmask = old
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return 0
 }
@@ -89,22 +90,22 @@ func sysSigaltstack(t sched.TID, ss, oss uintptr) int64 {
 			flags = ssDisable
 		}
 		if !userWrite64(oss, th.altStack[0]) || !userWrite64(oss+8, flags) || !userWrite64(oss+16, th.altStack[2]) {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 	}
 	if ss != 0 {
 		b, ok := userBytes(ss, 24, false)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		sp, flags, size := le64(b), uint64(uint32(le64(b[8:]))), le64(b[16:])
 		switch {
 		case flags == ssDisable:
 			th.altStack = [3]uint64{}
 		case flags != 0:
-			return -_EINVAL
+			return -abi.EINVAL
 		case size < minSigStackSize:
-			return -_ENOMEM
+			return -abi.ENOMEM
 		default:
 			th.altStack = [3]uint64{sp, 0, size}
 		}

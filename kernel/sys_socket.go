@@ -13,32 +13,16 @@ import (
 // work (socket.go, netctl.go). Every handler's context: trap, kernel lock
 // held.
 
-const (
-	_EAFNOSUPPORT    = int64(unix.EAFNOSUPPORT)
-	_EPROTONOSUPPORT = int64(unix.EPROTONOSUPPORT)
-	_EADDRINUSE      = int64(unix.EADDRINUSE)
-	_EISCONN         = int64(unix.EISCONN)
-	_ENOTCONN        = int64(unix.ENOTCONN)
-	_EINPROGRESS     = int64(unix.EINPROGRESS)
-	_EALREADY        = int64(unix.EALREADY)
-	_EOPNOTSUPP      = int64(unix.EOPNOTSUPP)
-	_EPIPE           = int64(unix.EPIPE)
-	_EDESTADDRREQ    = int64(unix.EDESTADDRREQ)
-	_ENOPROTOOPT     = int64(unix.ENOPROTOOPT)
-	_ENOBUFS         = int64(unix.ENOBUFS)
-	_EMSGSIZE        = int64(unix.EMSGSIZE)
-)
-
 // readSockaddr reads a struct sockaddr_in or sockaddr_in6 (family is the
 // socket's, abi.Family4 or abi.Family6) of n bytes at addr.
 // Context: trap, kernel lock held; does not allocate.
 func readSockaddr(family uint8, addr, n uintptr) (sockAddr, int64) {
 	if n < 2 {
-		return sockAddr{}, -_EINVAL
+		return sockAddr{}, -abi.EINVAL
 	}
 	b, ok := userBytes(addr, min(n, sockaddrIn6Size), false)
 	if !ok {
-		return sockAddr{}, -_EFAULT
+		return sockAddr{}, -abi.EFAULT
 	}
 	return parseSockaddr(family, b)
 }
@@ -63,18 +47,18 @@ func putSockaddr(sa []byte, addr, lenAddr uintptr) int64 {
 	}
 	l, ok := userRead32(lenAddr)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	if int32(l) < 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	b, ok := userBytes(addr, min(uintptr(l), uintptr(len(sa))), true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	copy(b, sa)
 	if !userWrite32(lenAddr, uint32(len(sa))) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return 0
 }
@@ -87,24 +71,24 @@ func inetSocketKind(typ, proto int) (uint8, int64) {
 	switch typ &^ (unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC) {
 	case unix.SOCK_STREAM:
 		if proto != 0 && proto != unix.IPPROTO_TCP {
-			return 0, -_EPROTONOSUPPORT
+			return 0, -abi.EPROTONOSUPPORT
 		}
 		return abi.SockStream, 0
 	case unix.SOCK_DGRAM:
 		if proto != 0 && proto != unix.IPPROTO_UDP {
-			return 0, -_EPROTONOSUPPORT
+			return 0, -abi.EPROTONOSUPPORT
 		}
 		return abi.SockDgram, 0
 	case unix.SOCK_RAW:
 		if proto <= 0 || proto >= unix.IPPROTO_RAW {
-			return 0, -_EPROTONOSUPPORT // 0 has no raw protocol; IPPROTO_RAW (send-only) is not served
+			return 0, -abi.EPROTONOSUPPORT // 0 has no raw protocol; IPPROTO_RAW (send-only) is not served
 		}
 		return abi.SockRaw, 0
 	}
 	if typ&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) > unix.SOCK_PACKET || typ < 0 {
-		return 0, -_EINVAL // no such type (Linux: beyond SOCK_MAX)
+		return 0, -abi.EINVAL // no such type (Linux: beyond SOCK_MAX)
 	}
-	return 0, -_EPROTONOSUPPORT // seqpacket, ...: not served
+	return 0, -abi.EPROTONOSUPPORT // seqpacket, ...: not served
 }
 
 // sysSocket creates a TCP, UDP or raw IP socket over IPv4 or IPv6, if a
@@ -117,7 +101,7 @@ func sysSocket(domain, typ, proto int) int64 {
 	case unix.AF_INET6:
 		family = abi.Family6
 	default:
-		return -_EAFNOSUPPORT
+		return -abi.EAFNOSUPPORT
 	}
 	kind, e := inetSocketKind(typ, proto)
 	if e != 0 {
@@ -125,16 +109,16 @@ func sysSocket(domain, typ, proto int) int64 {
 	}
 	if netStackFD < 0 {
 		noNetworkOnce()
-		return -_EAFNOSUPPORT
+		return -abi.EAFNOSUPPORT
 	}
 	i := allocSocket(kind, family)
 	if i < 0 {
-		return -_ENFILE
+		return -abi.ENFILE
 	}
 	fd := allocFD(fdSocket, openFlags(typ))
 	if fd < 0 {
 		freeSocket(i)
-		return -_EMFILE
+		return -abi.EMFILE
 	}
 	files[fd].socket = i
 	sockets[i].fd = int32(fd)
@@ -184,7 +168,7 @@ func bindableAddr(i int, a sockAddr) int64 {
 		return 0
 	}
 	if s.family == abi.Family6 && s.opts&abi.OptV6Only != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if ip := a.v4(); ip != [4]byte{} && ip != ifaceAddr && ip[0] != 127 {
 		return -int64(unix.EADDRNOTAVAIL)
@@ -206,7 +190,7 @@ func sysBind(t sched.TID, fd int, addr, n uintptr) int64 {
 		return e
 	}
 	if s.local.port != 0 || s.bound || s.state != abi.SockOpen {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if e := bindableAddr(i, a); e != 0 {
 		return e
@@ -216,10 +200,10 @@ func sysBind(t sched.TID, fd int, addr, n uintptr) int64 {
 	} else if a.port == 0 {
 		a.port = ephemeralPort(i, s.typ, a)
 		if a.port == 0 {
-			return -_EADDRINUSE
+			return -abi.EADDRINUSE
 		}
 	} else if portInUse(i, s.typ, a) {
-		return -_EADDRINUSE
+		return -abi.EADDRINUSE
 	}
 	s.local = a
 	s.bound = true
@@ -235,13 +219,13 @@ func sysListen(t sched.TID, fd, backlog int) int64 {
 	}
 	s := &sockets[i]
 	if s.typ != abi.SockStream {
-		return -_EOPNOTSUPP
+		return -abi.EOPNOTSUPP
 	}
 	if s.state != abi.SockOpen && s.state != abi.SockListening {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if !autobind(i) {
-		return -_EADDRINUSE
+		return -abi.EADDRINUSE
 	}
 	s.backlog = uint32(min(max(backlog, 1), acceptQueueCap))
 	s.state = abi.SockListening
@@ -262,19 +246,19 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 	}
 	switch s.state {
 	case abi.SockConnecting:
-		return -_EALREADY
+		return -abi.EALREADY
 	case abi.SockConnected:
-		return -_EISCONN
+		return -abi.EISCONN
 	case abi.SockFailed:
 		err := s.soError
 		s.soError = 0
 		if err == 0 {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		return -int64(err)
 	case abi.SockOpen:
 	default:
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	a, e := readSockaddr(s.family, addr, n)
 	if e != 0 {
@@ -291,7 +275,7 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 	s.state = abi.SockConnecting
 	sockChanged(i)
 	if files[fd].nonblock {
-		return -_EINPROGRESS
+		return -abi.EINPROGRESS
 	}
 	s.waiter = t
 	threads[t].connectWait = true
@@ -389,11 +373,11 @@ func sysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
 		return e
 	}
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	s := &sockets[i]
 	if s.state != abi.SockListening {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if s.aLen == 0 {
 		return sockWait(t, i, unix.SYS_ACCEPT4)
@@ -404,7 +388,7 @@ func sysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
 	}
 	nfd := allocFD(fdSocket, openFlags(flags))
 	if nfd < 0 {
-		return -_EMFILE
+		return -abi.EMFILE
 	}
 	s.aHead = (s.aHead + 1) % acceptQueueCap
 	s.aLen--
@@ -423,7 +407,7 @@ func sysShutdown(fd, how int) int64 {
 	}
 	s := &sockets[i]
 	if s.state != abi.SockConnected && s.state != abi.SockFailed {
-		return -_ENOTCONN
+		return -abi.ENOTCONN
 	}
 	switch how {
 	case unix.SHUT_RD:
@@ -433,7 +417,7 @@ func sysShutdown(fd, how int) int64 {
 	case unix.SHUT_RDWR:
 		s.flags |= abi.EvShutRd | abi.EvShutWr
 	default:
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	sockChanged(i)
 	return 0
@@ -462,7 +446,7 @@ func sysGetpeername(fd int, addr, lenAddr uintptr) int64 {
 	}
 	s := &sockets[i]
 	if s.state != abi.SockConnected {
-		return -_ENOTCONN
+		return -abi.ENOTCONN
 	}
 	return writeSockaddr(s.family, s.remote, addr, lenAddr)
 }

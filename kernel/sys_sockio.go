@@ -54,19 +54,19 @@ func (io *sockIO) pieces() int {
 func (io *sockIO) measure() int64 {
 	if io.iov != 0 && (io.iovcnt < 0 || io.iovcnt > maxIovecs) {
 		if io.msg {
-			return -_EMSGSIZE
+			return -abi.EMSGSIZE
 		}
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	io.total = 0
 	for k := range io.pieces() {
 		base, n, ok := io.piece(k)
 		if !ok || (n != 0 && isKernelState(base, n, false)) {
-			return -_EFAULT // as Linux, a kernel-state buffer fails before a byte moves
+			return -abi.EFAULT // as Linux, a kernel-state buffer fails before a byte moves
 		}
 		io.total += n
 		if int64(io.total) < 0 {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 	}
 	return 0
@@ -81,7 +81,7 @@ func (io *sockIO) nonblocking(i int) bool {
 // Context: trap, kernel lock held; does not allocate.
 func (io *sockIO) wait(i int) int64 {
 	if io.nonblocking(i) {
-		return -_EAGAIN
+		return -abi.EAGAIN
 	}
 	return sockWait(io.t, i, io.nr)
 }
@@ -104,11 +104,11 @@ func sockSend(i int, io *sockIO, dest *sockAddr) int64 {
 	}
 	switch {
 	case s.state == abi.SockFailed || s.flags&abi.EvShutWr != 0:
-		return -_EPIPE
+		return -abi.EPIPE
 	case s.state == abi.SockConnecting:
 		return io.wait(i) // as Linux: wait for the connection
 	case s.state != abi.SockConnected:
-		return -_EPIPE // never connected (Linux says EPIPE too)
+		return -abi.EPIPE // never connected (Linux says EPIPE too)
 	}
 	if io.total == 0 {
 		return 0
@@ -128,7 +128,7 @@ func sockSend(i int, io *sockIO, dest *sockAddr) int64 {
 			if done > 0 {
 				break
 			}
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		put := s.tx.put(b, true)
 		done += uintptr(put)
@@ -137,7 +137,7 @@ func sockSend(i int, io *sockIO, dest *sockAddr) int64 {
 		}
 	}
 	if done == 0 {
-		return -_ENOBUFS // kernel memory exhausted
+		return -abi.ENOBUFS // kernel memory exhausted
 	}
 	tellStack(i)
 	return int64(done)
@@ -151,13 +151,13 @@ func dgramSend(i int, io *sockIO, dest *sockAddr) int64 {
 	if dest != nil {
 		to = connectTarget(s.family, *dest)
 	} else if s.state != abi.SockConnected {
-		return -_EDESTADDRREQ
+		return -abi.EDESTADDRREQ
 	}
 	if s.family == abi.Family6 && s.opts&abi.OptV6Only != 0 && to.is4() {
 		return -int64(unix.ENETUNREACH) // man 7 ipv6: no IPv4 on this socket
 	}
 	if io.total > maxDatagram {
-		return -_EMSGSIZE
+		return -abi.EMSGSIZE
 	}
 	if !autobind(i) {
 		return -int64(unix.EADDRNOTAVAIL)
@@ -170,7 +170,7 @@ func dgramSend(i int, io *sockIO, dest *sockAddr) int64 {
 	}
 	mark, ok := s.tx.startDgram(dgramHeader{len: uint32(io.total), addr: to})
 	if !ok {
-		return -_ENOBUFS // the space was checked above: memory ran out
+		return -abi.ENOBUFS // the space was checked above: memory ran out
 	}
 	fault := false
 	for k := 0; ok && k < io.pieces(); k++ {
@@ -182,9 +182,9 @@ func dgramSend(i int, io *sockIO, dest *sockAddr) int64 {
 	if !ok {
 		s.tx.truncate(mark)
 		if fault {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
-		return -_ENOBUFS
+		return -abi.ENOBUFS
 	}
 	tellStack(i)
 	return int64(io.total)
@@ -211,7 +211,7 @@ func sockRecv(i int, io *sockIO, from *sockAddr, trunc *bool) int64 {
 		case s.peerEOF || s.flags&abi.EvShutRd != 0 || s.state == abi.SockFailed:
 			return 0
 		case s.state != abi.SockConnected:
-			return -_ENOTCONN
+			return -abi.ENOTCONN
 		case io.total == 0:
 			return 0
 		}
@@ -229,7 +229,7 @@ func sockRecv(i int, io *sockIO, from *sockAddr, trunc *bool) int64 {
 			if done > 0 {
 				break
 			}
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		done += uint32(s.rx.peek(b, done))
 	}
@@ -266,7 +266,7 @@ func dgramRecv(i int, io *sockIO, from *sockAddr, trunc *bool) int64 {
 		}
 		b, ok := userBytes(base, n, true)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		done += uint32(s.rx.peek(b, dgramHeaderSize+done))
 	}
@@ -354,7 +354,7 @@ func msgCall(t sched.TID, nr uint64, fd int, msg uintptr, flags int) (int, msghd
 	}
 	m, ok := readMsghdr(msg)
 	if !ok {
-		return 0, msghdr{}, sockIO{}, -_EFAULT
+		return 0, msghdr{}, sockIO{}, -abi.EFAULT
 	}
 	return i, m, sockIO{t: t, nr: nr, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}, 0
 }
@@ -397,7 +397,7 @@ func sysRecvmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 		mflags = unix.MSG_TRUNC
 	}
 	if !userWrite64(msg+40, 0) || !userWrite32(msg+48, mflags) { // msg_controllen, msg_flags
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return r
 }

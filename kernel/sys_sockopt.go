@@ -61,16 +61,16 @@ func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 	}
 	s := &sockets[i]
 	if !optLevelServed(s, level) {
-		return -_ENOPROTOOPT
+		return -abi.ENOPROTOOPT
 	}
 	if level == unix.SOL_SOCKET && name == unix.SO_LINGER {
 		if n < 8 {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		on, ok1 := userRead32(val)
 		secs, ok2 := userRead32(val + 4)
 		if !ok1 || !ok2 {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		s.linger = -1
 		if on != 0 {
@@ -80,15 +80,15 @@ func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 		return 0
 	}
 	if n < 4 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	v, ok := userRead32(val)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	if f := sockOptFlag(level, name); f != 0 {
 		if f == abi.OptV6Only && s.bound {
-			return -_EINVAL // man 7 ipv6: only before bind
+			return -abi.EINVAL // man 7 ipv6: only before bind
 		}
 		if v != 0 {
 			s.opts |= f
@@ -112,7 +112,7 @@ func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 	case level == unix.IPPROTO_IPV6 && ipv6Ignored(name):
 		return 0 // accepted, not applied
 	default:
-		return -_ENOPROTOOPT
+		return -abi.ENOPROTOOPT
 	}
 	tellStack(i)
 	return 0
@@ -127,7 +127,7 @@ func sysGetsockopt(fd, level, name int, val, lenAddr uintptr) int64 {
 	}
 	s := &sockets[i]
 	if !optLevelServed(s, level) {
-		return -_ENOPROTOOPT
+		return -abi.ENOPROTOOPT
 	}
 	var v uint32
 	switch {
@@ -158,7 +158,7 @@ func sysGetsockopt(fd, level, name int, val, lenAddr uintptr) int64 {
 	default:
 		f := sockOptFlag(level, name)
 		if f == 0 {
-			return -_ENOPROTOOPT
+			return -abi.ENOPROTOOPT
 		}
 		if s.opts&f != 0 {
 			v = 1
@@ -166,21 +166,21 @@ func sysGetsockopt(fd, level, name int, val, lenAddr uintptr) int64 {
 	}
 	l, ok := userRead32(lenAddr)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	if int32(l) < 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	var b [4]byte
 	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 	n := min(uintptr(l), 4)
 	dst, ok := userBytes(val, n, true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	copy(dst, b[:])
 	if !userWrite32(lenAddr, uint32(n)) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return 0
 }

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -13,11 +15,11 @@ const cloneThreadFlags = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND
 // RAX = 0 on the given stack. Context: trap.
 func sysClone(parent sched.TID, flags uint64, stack, ptid, ctid, tls uintptr) int64 {
 	if flags&cloneThreadFlags != cloneThreadFlags {
-		return -_EINVAL // fork and friends: there is one process
+		return -abi.EINVAL // fork and friends: there is one process
 	}
 	t := newThread()
 	if t == noThread {
-		return -_EAGAIN
+		return -abi.EAGAIN
 	}
 	p, ch := &threads[parent], &threads[t]
 	ch.regs = p.regs
@@ -33,7 +35,7 @@ func sysClone(parent sched.TID, flags uint64, stack, ptid, ctid, tls uintptr) in
 	copy(unsafeSlice(ch.fx, 512), unsafeSlice(p.fx, 512))
 	if flags&unix.CLONE_PARENT_SETTID != 0 && !userWrite32(ptid, uint32(linuxTID(t))) {
 		sch.Release(t)
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	if flags&unix.CLONE_CHILD_SETTID != 0 {
 		userWrite32(ctid, uint32(linuxTID(t)))
@@ -62,11 +64,11 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 	switch op & futexCmdMask {
 	case futexWait, futexWaitBitset:
 		if addr%4 != 0 {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		cur, ok := userRead32(addr)
 		if !ok {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		var deadline int64
 		if timeout != 0 {
@@ -81,7 +83,7 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 			}
 		}
 		if cur != val {
-			return -_EAGAIN
+			return -abi.EAGAIN
 		}
 		futexes.Wait(t, addr)
 		block(t, waitFutex)
@@ -91,14 +93,14 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 		return blocked
 	case futexWakeOp, futexWakeBitset:
 		if addr%4 != 0 {
-			return -_EINVAL
+			return -abi.EINVAL
 		}
 		if addr > userTop-4 || isKernelState(addr, 4, true) {
-			return -_EFAULT // as Linux: a kernel address (the kernel's own wait keys live up there)
+			return -abi.EFAULT // as Linux: a kernel address (the kernel's own wait keys live up there)
 		}
 		return int64(futexWake(addr, int(int32(val))))
 	}
-	return -_ENOSYS
+	return -abi.ENOSYS
 }
 
 // futexWake wakes up to n threads waiting on addr and returns how many.
@@ -146,7 +148,7 @@ func sysClockNanosleep(t sched.TID, clock, flags int, req uintptr) int64 {
 	case unix.CLOCK_REALTIME:
 		offset = wallAtBoot
 	default:
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	return sysNanosleep(t, req, flags&unix.TIMER_ABSTIME != 0, offset)
 }
@@ -155,14 +157,14 @@ func sysClockNanosleep(t sched.TID, clock, flags int, req uintptr) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func sysSchedGetaffinity(size, mask uintptr) int64 {
 	if size < 8 || size%8 != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	var bits uint64
 	for i := 0; i < onlineCPUs; i++ {
 		bits |= 1 << i
 	}
 	if !userWrite64(mask, bits) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return 8
 }
@@ -170,26 +172,26 @@ func sysSchedGetaffinity(size, mask uintptr) int64 {
 // sysArchPrctl sets or reads the thread's FS base (its TLS). GS belongs to
 // the kernel.
 // Context: trap, kernel lock held; does not allocate.
-func sysArchPrctl(c *percpu, t sched.TID, code int, addr uintptr) int64 {
+func sysArchPrctl(c *percpu.CPU, t sched.TID, code int, addr uintptr) int64 {
 	switch code {
 	case archSetFS:
 		if addr >= userTop {
-			return -_EPERM
+			return -abi.EPERM
 		}
 		threads[t].fsBase = addr
 		return 0
 	case archGetFS:
 		if !userWrite64(addr, uint64(threads[t].fsBase)) {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		return 0
 	case archGetGS:
 		if !userWrite64(addr, 0) {
-			return -_EFAULT
+			return -abi.EFAULT
 		}
 		return 0
 	}
-	return -_EINVAL
+	return -abi.EINVAL
 }
 
 // readTimespec reads a struct timespec and returns it in nanoseconds.
@@ -198,10 +200,10 @@ func readTimespec(addr uintptr) (int64, int64) {
 	sec, ok1 := userRead64(addr)
 	nsec, ok2 := userRead64(addr + 8)
 	if !ok1 || !ok2 {
-		return 0, -_EFAULT
+		return 0, -abi.EFAULT
 	}
 	if int64(sec) < 0 || nsec >= 1e9 {
-		return 0, -_EINVAL
+		return 0, -abi.EINVAL
 	}
 	if int64(sec) > 1<<33 { // about 272 years: treat as forever-ish
 		sec = 1 << 33

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -34,10 +35,10 @@ func processCPUNow() int64 { return sch.ProcessCPUNow(nanotime()) }
 func sysClockGettime(t sched.TID, clock int, tp uintptr) int64 {
 	ns, ok := clockNow(t, clock)
 	if !ok {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if !writeTimespec(tp, ns) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return 0
 }
@@ -46,10 +47,10 @@ func sysClockGettime(t sched.TID, clock int, tp uintptr) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func sysClockGetres(clock int, tp uintptr) int64 {
 	if _, ok := clockNow(0, clock); !ok {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	if tp != 0 && !writeTimespec(tp, 1) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return 0
 }
@@ -62,7 +63,7 @@ func sysGettimeofday(tv uintptr) int64 {
 	}
 	ns := wallAtBoot + nanotime()
 	if !userWrite64(tv, uint64(ns/1e9)) || !userWrite64(tv+8, uint64(ns%1e9/1e3)) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return 0
 }

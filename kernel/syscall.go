@@ -1,34 +1,10 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
-	"golang.org/x/sys/unix"
-)
-
-// Errno values, negated as system calls return them.
-const (
-	_EPERM        = int64(unix.EPERM)
-	_ENOENT       = int64(unix.ENOENT)
-	_EINTR        = int64(unix.EINTR)
-	_EBADF        = int64(unix.EBADF)
-	_EAGAIN       = int64(unix.EAGAIN)
-	_ENOMEM       = int64(unix.ENOMEM)
-	_EFAULT       = int64(unix.EFAULT)
-	_EEXIST       = int64(unix.EEXIST)
-	_EINVAL       = int64(unix.EINVAL)
-	_EMFILE       = int64(unix.EMFILE)
-	_ENOTTY       = int64(unix.ENOTTY)
-	_ESPIPE       = int64(unix.ESPIPE)
-	_ENOSYS       = int64(unix.ENOSYS)
-	_ENODEV       = int64(unix.ENODEV)
-	_ETIMEDOUT    = int64(unix.ETIMEDOUT)
-	_ESRCH        = int64(unix.ESRCH)
-	_EROFS        = int64(unix.EROFS)
-	_ENFILE       = int64(unix.ENFILE)
-	_ENAMETOOLONG = int64(unix.ENAMETOOLONG)
-	_ENOSPC       = int64(unix.ENOSPC)
-	_ENOTDIR      = int64(unix.ENOTDIR)
 )
 
 // blocked is returned by a handler whose thread now waits; its result is
@@ -41,7 +17,7 @@ const blocked = int64(1) << 62
 // the result in RAX unless the thread blocked. A number with no handler
 // gets ENOSYS and is logged by name once.
 // Context: trap, kernel lock held; does not allocate.
-func doSyscall(c *percpu, t sched.TID) {
+func doSyscall(c *percpu.CPU, t sched.TID) {
 	r := &threads[t].regs
 	a := sysArgs{uintptr(r.DI), uintptr(r.SI), uintptr(r.DX), uintptr(r.R10), uintptr(r.R8), uintptr(r.R9)}
 	nr := r.AX
@@ -56,7 +32,7 @@ func doSyscall(c *percpu, t sched.TID) {
 		ret = syscallTable[nr].handler(c, t, a)
 	default:
 		unimplemented(nr)
-		ret = -_ENOSYS
+		ret = -abi.ENOSYS
 	}
 	if ret != blocked {
 		threads[t].regs.AX = uint64(ret)

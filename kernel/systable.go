@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -48,7 +50,7 @@ func (a *sysArgs) i64(i int) int64 { return int64(a[i]) }
 
 // sysHandler runs one system call for thread t on CPU c and returns its
 // result: a value, a negated errno, or blocked.
-type sysHandler func(c *percpu, t sched.TID, a sysArgs) int64
+type sysHandler func(c *percpu.CPU, t sched.TID, a sysArgs) int64
 
 // sysEntry is one row of the table.
 type sysEntry struct {
@@ -219,10 +221,10 @@ var syscallTable = [...]sysEntry{
 // the subsystems' files. None allocates.
 
 // doRead serves read(2). Context: trap, kernel lock held.
-func doRead(_ *percpu, t sched.TID, a sysArgs) int64 { return sysRead(t, a.int(0), a[1], a[2]) }
+func doRead(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysRead(t, a.int(0), a[1], a[2]) }
 
 // doWrite serves write(2). Context: trap, kernel lock held.
-func doWrite(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doWrite(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	if kfaultArmed {
 		injectKernelFault() // kfault=1: a kernel crash for the tests
 	}
@@ -230,514 +232,536 @@ func doWrite(_ *percpu, t sched.TID, a sysArgs) int64 {
 }
 
 // doReadv serves readv(2). Context: trap, kernel lock held.
-func doReadv(_ *percpu, t sched.TID, a sysArgs) int64 { return sysReadv(t, a.int(0), a[1], a.int(2)) }
+func doReadv(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return sysReadv(t, a.int(0), a[1], a.int(2))
+}
 
 // doWritev serves writev(2). Context: trap, kernel lock held.
-func doWritev(_ *percpu, t sched.TID, a sysArgs) int64 { return sysWritev(t, a.int(0), a[1], a.int(2)) }
+func doWritev(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return sysWritev(t, a.int(0), a[1], a.int(2))
+}
 
 // doPread64 serves pread64(2). Context: trap, kernel lock held.
-func doPread64(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doPread64(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysPread64(t, a.int(0), a[1], a[2], a.i64(3))
 }
 
 // doPwrite64 serves pwrite64(2). Context: trap, kernel lock held.
-func doPwrite64(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doPwrite64(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysPwrite64(t, a.int(0), a[1], a[2], a.i64(3))
 }
 
 // doClose serves close(2). Context: trap, kernel lock held.
-func doClose(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysClose(a.int(0)) }
+func doClose(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysClose(a.int(0)) }
 
 // doLseek serves lseek(2). Context: trap, kernel lock held.
-func doLseek(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysLseek(a.int(0), a.i64(1), a.int(2)) }
+func doLseek(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return sysLseek(a.int(0), a.i64(1), a.int(2))
+}
 
 // doFcntl serves fcntl(2). Context: trap, kernel lock held.
-func doFcntl(_ *percpu, t sched.TID, a sysArgs) int64 { return sysFcntl(t, a.int(0), a.int(1), a[2]) }
+func doFcntl(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return sysFcntl(t, a.int(0), a.int(1), a[2])
+}
 
 // doIoctl serves ioctl(2). Context: trap, kernel lock held.
-func doIoctl(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysIoctl(a.int(0), uint(a[1]), a[2]) }
+func doIoctl(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return sysIoctl(a.int(0), uint(a[1]), a[2])
+}
 
 // doDup serves dup(2). Context: trap, kernel lock held.
-func doDup(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysDupFrom(a.int(0), 0, false) }
+func doDup(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysDupFrom(a.int(0), 0, false) }
 
 // doDup2 serves dup2(2). Context: trap, kernel lock held.
-func doDup2(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysDup3(a.int(0), a.int(1), 0, false) }
+func doDup2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return sysDup3(a.int(0), a.int(1), 0, false)
+}
 
 // doDup3 serves dup3(2). Context: trap, kernel lock held.
-func doDup3(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doDup3(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysDup3(a.int(0), a.int(1), a.i32(2), true)
 }
 
 // doPipe serves pipe(2). Context: trap, kernel lock held.
-func doPipe(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysPipe2(a[0], 0) }
+func doPipe(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysPipe2(a[0], 0) }
 
 // doPipe2 serves pipe2(2). Context: trap, kernel lock held.
-func doPipe2(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysPipe2(a[0], a.i32(1)) }
+func doPipe2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysPipe2(a[0], a.i32(1)) }
 
 // doFstat serves fstat(2). Context: trap, kernel lock held.
-func doFstat(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysFstat(a.int(0), a[1]) }
+func doFstat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysFstat(a.int(0), a[1]) }
 
 // doNewfstatat serves newfstatat(2). Context: trap, kernel lock held.
-func doNewfstatat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doNewfstatat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysNewfstatat(a.i32(0), a[1], a[2], a.i32(3))
 }
 
 // doStat serves stat(2). Context: trap, kernel lock held.
-func doStat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doStat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysNewfstatat(unix.AT_FDCWD, a[0], a[1], 0)
 }
 
 // doLstat serves lstat(2). Context: trap, kernel lock held.
-func doLstat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doLstat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysNewfstatat(unix.AT_FDCWD, a[0], a[1], unix.AT_SYMLINK_NOFOLLOW)
 }
 
 // doStatx serves statx(2). Context: trap, kernel lock held.
-func doStatx(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doStatx(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysStatx(a.i32(0), a[1], a.i32(2), a[4])
 }
 
 // doGetdents64 serves getdents64(2). Context: trap, kernel lock held.
-func doGetdents64(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doGetdents64(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysGetdents64(a.int(0), a[1], a[2])
 }
 
 // doFtruncate serves ftruncate(2). Context: trap, kernel lock held.
-func doFtruncate(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysFtruncate(a.int(0), a.i64(1)) }
+func doFtruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return sysFtruncate(a.int(0), a.i64(1))
+}
 
 // doTruncate serves truncate(2). Context: trap, kernel lock held.
-func doTruncate(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysTruncate(a[0], a.i64(1)) }
+func doTruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysTruncate(a[0], a.i64(1)) }
 
 // doFallocate serves fallocate(2). Context: trap, kernel lock held.
-func doFallocate(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doFallocate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysFallocate(a.int(0), a.i32(1), a.i64(2), a.i64(3))
 }
 
 // doFsync serves fsync(2), fdatasync(2) and syncfs(2). Context: trap, kernel lock held.
-func doFsync(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysFsync(a.int(0)) }
+func doFsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysFsync(a.int(0)) }
 
 // doSync serves sync(2). Context: trap, kernel lock held.
-func doSync(*percpu, sched.TID, sysArgs) int64 { return 0 }
+func doSync(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
 
 // doFstatfs serves fstatfs(2). Context: trap, kernel lock held.
-func doFstatfs(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysFstatfs(a.int(0), a[1]) }
+func doFstatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysFstatfs(a.int(0), a[1]) }
 
 // doStatfs serves statfs(2). Context: trap, kernel lock held.
-func doStatfs(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysStatfsPath(a[0], a[1]) }
+func doStatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysStatfsPath(a[0], a[1]) }
 
 // doFchmod serves fchmod(2). Context: trap, kernel lock held.
-func doFchmod(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysFchmod(a.int(0), a.u32(1)) }
+func doFchmod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysFchmod(a.int(0), a.u32(1)) }
 
 // doFchown serves fchown(2). Context: trap, kernel lock held.
-func doFchown(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doFchown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysFchown(a.int(0), int32(a[1]), int32(a[2]))
 }
 
 // doFchdir serves fchdir(2). Context: trap, kernel lock held.
-func doFchdir(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysFchdir(a.int(0)) }
+func doFchdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysFchdir(a.int(0)) }
 
 // doFlock serves flock(2). Context: trap, kernel lock held.
-func doFlock(_ *percpu, t sched.TID, a sysArgs) int64 { return sysFlock(t, a.int(0), a.i32(1)) }
+func doFlock(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysFlock(t, a.int(0), a.i32(1)) }
 
 // doMsync serves msync(2). Context: trap, kernel lock held.
-func doMsync(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysMsync(a[0], a[1], a.i32(2)) }
+func doMsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysMsync(a[0], a[1], a.i32(2)) }
 
 // doEventfd2 serves eventfd2(2). Context: trap, kernel lock held.
-func doEventfd2(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doEventfd2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysEventfd(uint64(a.u32(0)), a.int(1))
 }
 
 // doSendfile serves sendfile(2). Context: trap, kernel lock held.
-func doSendfile(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doSendfile(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysSendfile(t, a.int(0), a.int(1), a[2], a[3])
 }
 
 // doNoFastCopy serves copy_file_range(2), splice(2) and tee(2). Context: trap, kernel lock held.
-func doNoFastCopy(*percpu, sched.TID, sysArgs) int64 { return -_EINVAL }
+func doNoFastCopy(*percpu.CPU, sched.TID, sysArgs) int64 { return -abi.EINVAL }
 
 // doOpen serves open(2). Context: trap, kernel lock held.
-func doOpen(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doOpen(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysOpenat(t, unix.AT_FDCWD, a[0], a.i32(1), a.u32(2))
 }
 
 // doOpenat serves openat(2). Context: trap, kernel lock held.
-func doOpenat(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doOpenat(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysOpenat(t, a.i32(0), a[1], a.i32(2), a.u32(3))
 }
 
 // doCreat serves creat(2). Context: trap, kernel lock held.
-func doCreat(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doCreat(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysOpenat(t, unix.AT_FDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, a.u32(1))
 }
 
 // doAccess serves access(2). Context: trap, kernel lock held.
-func doAccess(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doAccess(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysFaccessat(unix.AT_FDCWD, a[0], a.i32(1), 0)
 }
 
 // doFaccessat serves faccessat(2). Context: trap, kernel lock held.
-func doFaccessat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doFaccessat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysFaccessat(a.i32(0), a[1], a.i32(2), 0)
 }
 
 // doFaccessat2 serves faccessat2(2). Context: trap, kernel lock held.
-func doFaccessat2(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doFaccessat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysFaccessat(a.i32(0), a[1], a.i32(2), a.i32(3))
 }
 
 // doReadlink serves readlink(2). Context: trap, kernel lock held.
-func doReadlink(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doReadlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysReadlinkat(unix.AT_FDCWD, a[0], a[1], a.i32(2))
 }
 
 // doReadlinkat serves readlinkat(2). Context: trap, kernel lock held.
-func doReadlinkat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doReadlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysReadlinkat(a.i32(0), a[1], a[2], a.i32(3))
 }
 
 // doMkdir serves mkdir(2). Context: trap, kernel lock held.
-func doMkdir(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doMkdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysMkdirat(unix.AT_FDCWD, a[0], a.u32(1))
 }
 
 // doMkdirat serves mkdirat(2). Context: trap, kernel lock held.
-func doMkdirat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doMkdirat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysMkdirat(a.i32(0), a[1], a.u32(2))
 }
 
 // doMknod serves mknod(2). Context: trap, kernel lock held.
-func doMknod(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doMknod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysMknodat(unix.AT_FDCWD, a[0], a.u32(1))
 }
 
 // doMknodat serves mknodat(2). Context: trap, kernel lock held.
-func doMknodat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doMknodat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysMknodat(a.i32(0), a[1], a.u32(2))
 }
 
 // doUnlink serves unlink(2). Context: trap, kernel lock held.
-func doUnlink(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doUnlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysUnlinkat(unix.AT_FDCWD, a[0], 0)
 }
 
 // doUnlinkat serves unlinkat(2). Context: trap, kernel lock held.
-func doUnlinkat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doUnlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysUnlinkat(a.i32(0), a[1], a.i32(2))
 }
 
 // doRmdir serves rmdir(2). Context: trap, kernel lock held.
-func doRmdir(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doRmdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysUnlinkat(unix.AT_FDCWD, a[0], unix.AT_REMOVEDIR)
 }
 
 // doRename serves rename(2). Context: trap, kernel lock held.
-func doRename(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doRename(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysRenameat2(unix.AT_FDCWD, a[0], unix.AT_FDCWD, a[1], 0)
 }
 
 // doRenameat serves renameat(2). Context: trap, kernel lock held.
-func doRenameat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doRenameat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysRenameat2(a.i32(0), a[1], a.i32(2), a[3], 0)
 }
 
 // doRenameat2 serves renameat2(2). Context: trap, kernel lock held.
-func doRenameat2(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doRenameat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysRenameat2(a.i32(0), a[1], a.i32(2), a[3], a.u32(4))
 }
 
 // doLink serves link(2). Context: trap, kernel lock held.
-func doLink(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doLink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysLinkat(unix.AT_FDCWD, a[0], unix.AT_FDCWD, a[1], 0)
 }
 
 // doLinkat serves linkat(2). Context: trap, kernel lock held.
-func doLinkat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doLinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysLinkat(a.i32(0), a[1], a.i32(2), a[3], a.i32(4))
 }
 
 // doSymlink serves symlink(2). Context: trap, kernel lock held.
-func doSymlink(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doSymlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysSymlinkat(a[0], unix.AT_FDCWD, a[1])
 }
 
 // doSymlinkat serves symlinkat(2). Context: trap, kernel lock held.
-func doSymlinkat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doSymlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysSymlinkat(a[0], a.i32(1), a[2])
 }
 
 // doChmod serves chmod(2). Context: trap, kernel lock held.
-func doChmod(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doChmod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysFchmodat(unix.AT_FDCWD, a[0], a.u32(1), 0)
 }
 
 // doFchmodat serves fchmodat(2). Context: trap, kernel lock held.
-func doFchmodat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doFchmodat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysFchmodat(a.i32(0), a[1], a.u32(2), 0)
 }
 
 // doFchmodat2 serves fchmodat2(2). Context: trap, kernel lock held.
-func doFchmodat2(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doFchmodat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysFchmodat(a.i32(0), a[1], a.u32(2), a.i32(3))
 }
 
 // doChown serves chown(2). Context: trap, kernel lock held.
-func doChown(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doChown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysFchownat(unix.AT_FDCWD, a[0], int32(a[1]), int32(a[2]), 0)
 }
 
 // doLchown serves lchown(2). Context: trap, kernel lock held.
-func doLchown(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doLchown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysFchownat(unix.AT_FDCWD, a[0], int32(a[1]), int32(a[2]), unix.AT_SYMLINK_NOFOLLOW)
 }
 
 // doFchownat serves fchownat(2). Context: trap, kernel lock held.
-func doFchownat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doFchownat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysFchownat(a.i32(0), a[1], int32(a[2]), int32(a[3]), a.i32(4))
 }
 
 // doUtimensat serves utimensat(2). Context: trap, kernel lock held.
-func doUtimensat(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doUtimensat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysUtimensat(a.i32(0), a[1], a[2], a.i32(3))
 }
 
 // doGetcwd serves getcwd(2). Context: trap, kernel lock held.
-func doGetcwd(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysGetcwd(a[0], a[1]) }
+func doGetcwd(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysGetcwd(a[0], a[1]) }
 
 // doChdir serves chdir(2). Context: trap, kernel lock held.
-func doChdir(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysChdir(a[0]) }
+func doChdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysChdir(a[0]) }
 
 // doUmask serves umask(2). Context: trap, kernel lock held.
-func doUmask(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysUmask(a.u32(0)) }
+func doUmask(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysUmask(a.u32(0)) }
 
 // doMmap serves mmap(2). Context: trap, kernel lock held.
-func doMmap(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doMmap(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysMmap(a[0], a[1], a.int(2), a.int(3), a.i32(4), a[5])
 }
 
 // doMunmap serves munmap(2). Context: trap, kernel lock held.
-func doMunmap(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysMunmap(a[0], a[1]) }
+func doMunmap(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysMunmap(a[0], a[1]) }
 
 // doMprotect serves mprotect(2). Context: trap, kernel lock held.
-func doMprotect(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysMprotect(a[0], a[1], a.int(2)) }
+func doMprotect(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return sysMprotect(a[0], a[1], a.int(2))
+}
 
 // doMadvise serves madvise(2). Context: trap, kernel lock held.
-func doMadvise(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysMadvise(a[0], a[1], a.int(2)) }
+func doMadvise(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysMadvise(a[0], a[1], a.int(2)) }
 
 // doClone serves clone(2). Context: trap, kernel lock held.
-func doClone(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doClone(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysClone(t, uint64(a[0]), a[1], a[2], a[3], a[4])
 }
 
 // doExit serves exit(2). Context: trap, kernel lock held.
-func doExit(_ *percpu, t sched.TID, _ sysArgs) int64 {
+func doExit(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 {
 	exitThread(t)
 	return blocked
 }
 
 // doExitGroup serves exit_group(2). Context: trap, kernel lock held.
-func doExitGroup(_ *percpu, t sched.TID, a sysArgs) int64 { return sysExitGroup(t, a.i32(0)) }
+func doExitGroup(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysExitGroup(t, a.i32(0)) }
 
 // doFutex serves futex(2). Context: trap, kernel lock held.
-func doFutex(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doFutex(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysFutex(t, a[0], a.int(1), a.u32(2), a[3])
 }
 
 // doSchedYield serves sched_yield(2). Context: trap, kernel lock held.
-func doSchedYield(c *percpu, _ sched.TID, _ sysArgs) int64 {
-	sch.Yield(c.id)
+func doSchedYield(c *percpu.CPU, _ sched.TID, _ sysArgs) int64 {
+	sch.Yield(c.ID)
 	return 0
 }
 
 // doSchedGetaffinity serves sched_getaffinity(2). Context: trap, kernel lock held.
-func doSchedGetaffinity(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doSchedGetaffinity(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysSchedGetaffinity(a[1], a[2])
 }
 
 // doArchPrctl serves arch_prctl(2). Context: trap, kernel lock held.
-func doArchPrctl(c *percpu, t sched.TID, a sysArgs) int64 { return sysArchPrctl(c, t, a.int(0), a[1]) }
+func doArchPrctl(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return sysArchPrctl(c, t, a.int(0), a[1])
+}
 
 // doAccept serves sched_setaffinity(2) and prctl(2). Context: trap, kernel lock held.
-func doAccept(*percpu, sched.TID, sysArgs) int64 { return 0 }
+func doAccept(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
 
 // doZero serves getppid(2), getuid(2), geteuid(2), getgid(2), getegid(2) and getgroups(2). Context: trap, kernel lock held.
-func doZero(*percpu, sched.TID, sysArgs) int64 { return 0 }
+func doZero(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
 
 // doGetpid serves getpid(2). Context: trap, kernel lock held.
-func doGetpid(*percpu, sched.TID, sysArgs) int64 { return 1 }
+func doGetpid(*percpu.CPU, sched.TID, sysArgs) int64 { return 1 }
 
 // doGettid serves gettid(2). Context: trap, kernel lock held.
-func doGettid(_ *percpu, t sched.TID, _ sysArgs) int64 { return linuxTID(t) }
+func doGettid(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 { return linuxTID(t) }
 
 // doNoChild serves wait4(2) and waitid(2). Context: trap, kernel lock held.
-func doNoChild(*percpu, sched.TID, sysArgs) int64 { return -int64(unix.ECHILD) }
+func doNoChild(*percpu.CPU, sched.TID, sysArgs) int64 { return -int64(unix.ECHILD) }
 
 // doUname serves uname(2). Context: trap, kernel lock held.
-func doUname(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysUname(a[0]) }
+func doUname(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysUname(a[0]) }
 
 // doGetrandom serves getrandom(2). Context: trap, kernel lock held.
-func doGetrandom(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysGetrandom(a[0], a[1]) }
+func doGetrandom(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysGetrandom(a[0], a[1]) }
 
 // doPrlimit64 serves prlimit64(2). Context: trap, kernel lock held.
-func doPrlimit64(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doPrlimit64(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysPrlimit(a.int(0), a.int(1), a[2], a[3])
 }
 
 // doGetrlimit serves getrlimit(2). Context: trap, kernel lock held.
-func doGetrlimit(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysPrlimit(0, a.int(0), 0, a[1]) }
+func doGetrlimit(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return sysPrlimit(0, a.int(0), 0, a[1])
+}
 
 // doNanosleep serves nanosleep(2). Context: trap, kernel lock held.
-func doNanosleep(_ *percpu, t sched.TID, a sysArgs) int64 { return sysNanosleep(t, a[0], false, 0) }
+func doNanosleep(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysNanosleep(t, a[0], false, 0) }
 
 // doClockNanosleep serves clock_nanosleep(2). Context: trap, kernel lock held.
-func doClockNanosleep(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doClockNanosleep(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysClockNanosleep(t, a.int(0), a.int(1), a[2])
 }
 
 // doClockGettime serves clock_gettime(2). Context: trap, kernel lock held.
-func doClockGettime(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doClockGettime(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysClockGettime(t, a.int(0), a[1])
 }
 
 // doClockGetres serves clock_getres(2). Context: trap, kernel lock held.
-func doClockGetres(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysClockGetres(a.int(0), a[1]) }
+func doClockGetres(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return sysClockGetres(a.int(0), a[1])
+}
 
 // doGettimeofday serves gettimeofday(2). Context: trap, kernel lock held.
-func doGettimeofday(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysGettimeofday(a[0]) }
+func doGettimeofday(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysGettimeofday(a[0]) }
 
 // doTimerCreate serves timer_create(2). Context: trap, kernel lock held.
-func doTimerCreate(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doTimerCreate(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysTimerCreate(t, a.i32(0), a[1], a[2])
 }
 
 // doTimerSettime serves timer_settime(2). Context: trap, kernel lock held.
-func doTimerSettime(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doTimerSettime(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysTimerSettime(a.i32(0), a.int(1), a[2], a[3])
 }
 
 // doTimerDelete serves timer_delete(2). Context: trap, kernel lock held.
-func doTimerDelete(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysTimerDelete(a.i32(0)) }
+func doTimerDelete(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysTimerDelete(a.i32(0)) }
 
 // doSetitimer serves setitimer(2). Context: trap, kernel lock held.
-func doSetitimer(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doSetitimer(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysSetitimer(a.int(0), a[1], a[2])
 }
 
 // doRtSigaction serves rt_sigaction(2). Context: trap, kernel lock held.
-func doRtSigaction(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doRtSigaction(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysRtSigaction(a.int(0), a[1], a[2], a[3])
 }
 
 // doRtSigprocmask serves rt_sigprocmask(2). Context: trap, kernel lock held.
-func doRtSigprocmask(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doRtSigprocmask(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysRtSigprocmask(t, a.int(0), a[1], a[2], a[3])
 }
 
 // doRtSigreturn serves rt_sigreturn(2). Context: trap, kernel lock held.
-func doRtSigreturn(_ *percpu, t sched.TID, _ sysArgs) int64 { return sysRtSigreturn(t) }
+func doRtSigreturn(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 { return sysRtSigreturn(t) }
 
 // doSigaltstack serves sigaltstack(2). Context: trap, kernel lock held.
-func doSigaltstack(_ *percpu, t sched.TID, a sysArgs) int64 { return sysSigaltstack(t, a[0], a[1]) }
+func doSigaltstack(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysSigaltstack(t, a[0], a[1]) }
 
 // doKill serves kill(2). Context: trap, kernel lock held.
-func doKill(_ *percpu, t sched.TID, a sysArgs) int64 { return sysKill(t, a.i32(0), -1, a.i32(1)) }
+func doKill(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysKill(t, a.i32(0), -1, a.i32(1)) }
 
 // doTgkill serves tgkill(2). Context: trap, kernel lock held.
-func doTgkill(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doTgkill(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysKill(t, a.i32(0), a.i32(1), a.i32(2))
 }
 
 // doTkill serves tkill(2). Context: trap, kernel lock held.
-func doTkill(_ *percpu, t sched.TID, a sysArgs) int64 { return sysKill(t, 0, a.i32(0), a.i32(1)) }
+func doTkill(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysKill(t, 0, a.i32(0), a.i32(1)) }
 
 // doEpollCreate serves epoll_create(2). Context: trap, kernel lock held.
-func doEpollCreate(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doEpollCreate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	if a.int(0) <= 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	return sysEpollCreate(0)
 }
 
 // doEpollCreate1 serves epoll_create1(2). Context: trap, kernel lock held.
-func doEpollCreate1(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysEpollCreate(a.int(0)) }
+func doEpollCreate1(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysEpollCreate(a.int(0)) }
 
 // doEpollCtl serves epoll_ctl(2). Context: trap, kernel lock held.
-func doEpollCtl(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doEpollCtl(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysEpollCtl(a.int(0), a.int(1), a.int(2), a[3])
 }
 
 // doEpollWait serves epoll_wait(2) and epoll_pwait(2). Context: trap, kernel lock held.
-func doEpollWait(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doEpollWait(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysEpollWait(t, a.int(0), a[1], a.int(2), a.i32(3))
 }
 
 // doSocket serves socket(2). Context: trap, kernel lock held.
-func doSocket(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doSocket(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysSocket(a.int(0), a.int(1), a.int(2))
 }
 
 // doSocketpair serves socketpair(2). Context: trap, kernel lock held.
-func doSocketpair(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doSocketpair(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	if a[0] == unix.AF_INET {
-		return -_EOPNOTSUPP // TCP and UDP sockets come alone
+		return -abi.EOPNOTSUPP // TCP and UDP sockets come alone
 	}
-	return -_EAFNOSUPPORT
+	return -abi.EAFNOSUPPORT
 }
 
 // doBind serves bind(2). Context: trap, kernel lock held.
-func doBind(_ *percpu, t sched.TID, a sysArgs) int64 { return sysBind(t, a.int(0), a[1], a[2]) }
+func doBind(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysBind(t, a.int(0), a[1], a[2]) }
 
 // doListen serves listen(2). Context: trap, kernel lock held.
-func doListen(_ *percpu, t sched.TID, a sysArgs) int64 { return sysListen(t, a.int(0), a.i32(1)) }
+func doListen(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysListen(t, a.int(0), a.i32(1)) }
 
 // doConnect serves connect(2). Context: trap, kernel lock held.
-func doConnect(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doConnect(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysConnect(t, a.int(0), a[1], a[2])
 }
 
 // doAccept4 serves accept(2) and accept4(2). Context: trap, kernel lock held.
-func doAccept4(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doAccept4(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysAccept(t, a.int(0), a[1], a[2], a.int(3))
 }
 
 // doShutdown serves shutdown(2). Context: trap, kernel lock held.
-func doShutdown(_ *percpu, _ sched.TID, a sysArgs) int64 { return sysShutdown(a.int(0), a.int(1)) }
+func doShutdown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysShutdown(a.int(0), a.int(1)) }
 
 // doGetsockname serves getsockname(2). Context: trap, kernel lock held.
-func doGetsockname(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doGetsockname(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysGetsockname(a.int(0), a[1], a[2])
 }
 
 // doGetpeername serves getpeername(2). Context: trap, kernel lock held.
-func doGetpeername(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doGetpeername(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysGetpeername(a.int(0), a[1], a[2])
 }
 
 // doSetsockopt serves setsockopt(2). Context: trap, kernel lock held.
-func doSetsockopt(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doSetsockopt(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysSetsockopt(a.int(0), a.int(1), a.int(2), a[3], a[4])
 }
 
 // doGetsockopt serves getsockopt(2). Context: trap, kernel lock held.
-func doGetsockopt(_ *percpu, _ sched.TID, a sysArgs) int64 {
+func doGetsockopt(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysGetsockopt(a.int(0), a.int(1), a.int(2), a[3], a[4])
 }
 
 // doSendto serves sendto(2). Context: trap, kernel lock held.
-func doSendto(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doSendto(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysSendto(t, a.int(0), a[1], a[2], a.int(3), a[4], a[5])
 }
 
 // doRecvfrom serves recvfrom(2). Context: trap, kernel lock held.
-func doRecvfrom(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doRecvfrom(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysRecvfrom(t, a.int(0), a[1], a[2], a.int(3), a[4], a[5])
 }
 
 // doSendmsg serves sendmsg(2). Context: trap, kernel lock held.
-func doSendmsg(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doSendmsg(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysSendmsg(t, a.int(0), a[1], a.int(2))
 }
 
 // doRecvmsg serves recvmsg(2). Context: trap, kernel lock held.
-func doRecvmsg(_ *percpu, t sched.TID, a sysArgs) int64 {
+func doRecvmsg(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysRecvmsg(t, a.int(0), a[1], a.int(2))
 }

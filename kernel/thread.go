@@ -1,8 +1,10 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 )
@@ -133,9 +135,9 @@ func placeThread(parent int) int { return sch.Place(parent) }
 // kick interrupts CPU o so that it re-runs its scheduler: an idle CPU
 // leaves HLT, a busy one enters the kernel (where a pending signal is
 // delivered or a queued thread gets its turn). Context: trap.
-func kick(o *percpu) {
-	if o != thisCPU() {
-		if !localAPIC.SendIPI(o.apicID, x86.VecKick) {
+func kick(o *percpu.CPU) {
+	if o != percpu.This() {
+		if !localAPIC.SendIPI(o.APICID, x86.VecKick) {
 			cpuNotAnswering(o, "kick IPI", 0)
 		}
 	}
@@ -145,7 +147,7 @@ func kick(o *percpu) {
 // nothing for sched.NoKick. Context: trap, kernel lock held.
 func kickCPU(n int) {
 	if n != sched.NoKick {
-		kick(&cpus[n])
+		kick(&percpu.CPUs[n])
 	}
 }
 
@@ -195,11 +197,11 @@ func expire(t sched.TID) {
 		shutdown(exitDrainStatus) // the sockets did not drain in time
 	}
 	if threads[t].wait == waitStack {
-		result = -_ETIMEDOUT
+		result = -abi.ETIMEDOUT
 		stackTimedOut()
 	}
 	if threads[t].wait == waitFutex {
-		result = -_ETIMEDOUT
+		result = -abi.ETIMEDOUT
 	}
 	wake(t, result)
 }
@@ -207,7 +209,7 @@ func expire(t sched.TID) {
 // setTimer arms t's deadline. If it is now the earliest, this CPU becomes
 // the one whose LAPIC timer fires for it. Context: trap, kernel lock held.
 func setTimer(t sched.TID, when int64) {
-	sch.SetTimer(t, when, thisCPU().id)
+	sch.SetTimer(t, when, percpu.This().ID)
 }
 
 // exitThread frees t, the thread running on this CPU (exit(2)). It does
@@ -230,10 +232,10 @@ func exitThread(t sched.TID) {
 // CPU it names; wake a thread whose deadline passed; halt until an
 // interrupt; or report a deadlock. The simulator in sched/sim_test.go
 // runs the same loop. Context: trap, kernel lock held; does not allocate.
-func reschedule(c *percpu, f *TrapFrame) {
+func reschedule(c *percpu.CPU, f *TrapFrame) {
 	chargeCPU(c, nanotime())
 	for {
-		d := sch.Schedule(c.id, nanotime())
+		d := sch.Schedule(c.ID, nanotime())
 		kickCPU(d.Kick)
 		switch d.Action {
 		case sched.Run:
@@ -252,32 +254,32 @@ func reschedule(c *percpu, f *TrapFrame) {
 // load puts the running thread's saved context into the frame the trap
 // exit restores, delivering a pending signal first. Context: trap
 // (reschedule), kernel lock held; does not allocate.
-func load(c *percpu, f *TrapFrame) {
-	cur := sch.CPUs[c.id].Cur
+func load(c *percpu.CPU, f *TrapFrame) {
+	cur := sch.CPUs[c.ID].Cur
 	if threads[cur].pending&^threads[cur].sigmask != 0 {
 		deliverSignal(cur)
 	}
 	t := &threads[cur]
 	*f = t.regs
-	c.curFX = t.fx
-	c.curFSBase = t.fsBase
+	c.CurFX = t.fx
+	c.CurFSBase = t.fsBase
 	armTimer(c)
 }
 
 // halt arms c's timer as the scheduler asks and halts the CPU until an
 // interrupt, with the kernel lock released.
 // Context: trap, kernel lock held on entry and on return.
-func halt(c *percpu) {
+func halt(c *percpu.CPU) {
 	armTimer(c)
-	c.halts++
-	c.idle.Store(true)
+	c.Halts++
+	c.Idle.Store(true)
 	kernelLock.unlock(c)
-	c.haltStart = nanotime()
+	c.HaltStart = nanotime()
 	cpu.Halt()
-	c.idleNs += nanotime() - c.haltStart
-	c.idle.Store(false)
+	c.IdleNs += nanotime() - c.HaltStart
+	c.Idle.Store(false)
 	kernelLock.lock(c)
-	sch.Woke(c.id)
+	sch.Woke(c.ID)
 }
 
 // deadlock reports that every thread is blocked with no timer pending.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -30,10 +31,10 @@ var tlbFaultCPU int
 
 // serviceTLB flushes this CPU's TLB if a shootdown happened since its last
 // flush. Context: trap; does not allocate.
-func serviceTLB(c *percpu) {
-	if g := tlbGen.Load(); c.tlbSeen.Load() != g {
+func serviceTLB(c *percpu.CPU) {
+	if g := tlbGen.Load(); c.TLBSeen.Load() != g {
 		cpu.WriteCR3(cpu.ReadCR3())
-		c.tlbSeen.Store(g)
+		c.TLBSeen.Store(g)
 	}
 }
 
@@ -41,25 +42,25 @@ func serviceTLB(c *percpu) {
 // until each has, or is in the kernel (where it flushes before using user
 // memory). The caller has already updated the page table and flushed its
 // own entries. Context: trap, kernel lock held.
-func tlbShootdown(c *percpu) {
+func tlbShootdown(c *percpu.CPU) {
 	if onlineCPUs == 1 {
 		return
 	}
 	g := tlbGen.Add(1)
-	c.tlbSeen.Store(g)
+	c.TLBSeen.Store(g)
 	for i := 0; i < onlineCPUs; i++ {
-		o := &cpus[i]
-		if o == c || !o.inUser.Load() {
+		o := &percpu.CPUs[i]
+		if o == c || !o.InUser.Load() {
 			continue
 		}
-		if !localAPIC.SendIPI(o.apicID, x86.VecTLB) {
+		if !localAPIC.SendIPI(o.APICID, x86.VecTLB) {
 			cpuNotAnswering(o, "TLB shootdown IPI", 0)
 		}
 	}
 	deadline := nanotime() + shootdownTimeoutNs
 	for i := 0; i < onlineCPUs; i++ {
-		o := &cpus[i]
-		for o != c && o.inUser.Load() && o.tlbSeen.Load() < g {
+		o := &percpu.CPUs[i]
+		for o != c && o.InUser.Load() && o.TLBSeen.Load() < g {
 			if nanotime() > deadline {
 				cpuNotAnswering(o, "TLB shootdown", shootdownTimeoutNs)
 			}
@@ -75,9 +76,9 @@ var panicReason klog.Line
 // did not acknowledge what (an IPI) within ns nanoseconds, or (ns 0) whose
 // local APIC never accepted it.
 // Context: trap, kernel lock held; does not allocate; never returns.
-func cpuNotAnswering(o *percpu, what string, ns int64) {
+func cpuNotAnswering(o *percpu.CPU, what string, ns int64) {
 	panicReason = klog.Line{}
-	panicReason.S(what).S(": cpu ").U(uint64(o.id)).S(" (APIC id ").U(uint64(o.apicID)).S(")")
+	panicReason.S(what).S(": cpu ").U(uint64(o.ID)).S(" (APIC id ").U(uint64(o.APICID)).S(")")
 	if ns > 0 {
 		panicReason.S(" did not answer within ").MS(ns)
 	} else {

@@ -11,8 +11,8 @@ import (
 
 // TestFastTrapBeforeLeavingUser checks an ordering no boot test can catch
 // reliably: userTrap must call fastTrap (whose clock_gettime writes user
-// memory without the kernel lock) before it clears c.inUser. A CPU with
-// inUser clear is one tlbShootdown no longer waits for, so clearing it
+// memory without the kernel lock) before it clears c.InUser. A CPU with
+// InUser clear is one tlbShootdown no longer waits for, so clearing it
 // first let a concurrent munmap free a page this CPU was still about to
 // write through a stale translation.
 func TestFastTrapBeforeLeavingUser(t *testing.T) {
@@ -39,7 +39,7 @@ func TestFastTrapBeforeLeavingUser(t *testing.T) {
 			}
 		case *ast.SelectorExpr:
 			recv, ok := fn.X.(*ast.SelectorExpr)
-			if ok && recv.Sel.Name == "inUser" && fn.Sel.Name == "Store" && len(call.Args) == 1 {
+			if ok && recv.Sel.Name == "InUser" && fn.Sel.Name == "Store" && len(call.Args) == 1 {
 				if arg, ok := call.Args[0].(*ast.Ident); ok && arg.Name == "false" && clear == token.NoPos {
 					clear = call.Pos()
 				}

@@ -1,8 +1,10 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/x86"
 	"golang.org/x/sys/unix"
 )
@@ -61,7 +63,7 @@ const (
 // Context: trap (interrupts off, kernel stack, kernel g); does not
 // allocate, does not write Go pointers.
 func userTrap(f *TrapFrame) {
-	c := thisCPU()
+	c := percpu.This()
 	// inUser stays set through fastTrap, which writes user memory
 	// (clock_gettime's timespec) without the lock: a concurrent munmap's
 	// tlbShootdown must keep waiting for this CPU until that write is done,
@@ -72,28 +74,28 @@ func userTrap(f *TrapFrame) {
 	if fastTrap(c, f) {
 		return
 	}
-	c.inUser.Store(false)
+	c.InUser.Store(false)
 	kernelLock.lock(c)
-	t := sch.CPUs[c.id].Cur
+	t := sch.CPUs[c.ID].Cur
 	threads[t].regs = *f
 	switch v := f.Vector; {
 	case v == vectorSyscall:
 		doSyscall(c, t)
 	case v == x86.VecTimer:
-		c.irqs++
+		c.IRQs++
 		localAPIC.EOI()
 		expireTimers()
-		sch.Tick(c.id, nanotime())
+		sch.Tick(c.ID, nanotime())
 		if sliceOn {
 			sliceCheck(c, int(t), f)
 		}
 	case v == x86.VecKick:
-		c.irqs++
+		c.IRQs++
 		localAPIC.EOI()
 		// Nothing else to do: the way back to the program delivers a
 		// pending signal and re-arms the timer for a queued thread.
 	case v == x86.VecSpurious:
-		c.spurious++
+		c.Spurious++
 	case v == x86.VecPageFault:
 		addr := uintptr(cpu.ReadCR2())
 		if f.Err&pfPresent != 0 || !demandFault(addr, f.Err&pfWrite != 0, f.Err&pfFetch != 0) {
@@ -108,13 +110,13 @@ func userTrap(f *TrapFrame) {
 		sig, code, addr := exceptionSignal(f)
 		forceSignal(t, f, sig, code, addr)
 	default:
-		c.irqs++
+		c.IRQs++
 		if !deviceInterrupt(v) {
 			localAPIC.EOI()
 		}
 	}
 	reschedule(c, f)
-	c.inUser.Store(true)
+	c.InUser.Store(true)
 	kernelLock.unlock(c)
 }
 
@@ -125,7 +127,7 @@ func userTrap(f *TrapFrame) {
 // It runs with c.inUser still set (see userTrap), so it may write user
 // memory only after checking the page is present, and must not wait.
 // Context: trap, kernel lock not held; does not allocate.
-func fastTrap(c *percpu, f *TrapFrame) bool {
+func fastTrap(c *percpu.CPU, f *TrapFrame) bool {
 	if f.Vector < 32 {
 		switch exceptionAction(f.Vector, true) {
 		case actIgnore:
@@ -137,7 +139,7 @@ func fastTrap(c *percpu, f *TrapFrame) bool {
 	}
 	switch f.Vector {
 	case x86.VecTLB:
-		if tlbFaultCPU == c.id+1 {
+		if tlbFaultCPU == c.ID+1 {
 			tlbFaultHang() // tlbfault=: never answer
 		}
 		serviceTLB(c)
@@ -153,9 +155,9 @@ func fastTrap(c *percpu, f *TrapFrame) bool {
 			if int32(f.DI) == unix.CLOCK_PROCESS_CPUTIME_ID {
 				return false // it reads every CPU's running thread: under the lock
 			}
-			ns, ok := clockNow(sch.CPUs[c.id].Cur, int(int32(f.DI)))
+			ns, ok := clockNow(sch.CPUs[c.ID].Cur, int(int32(f.DI)))
 			if !ok {
-				f.AX = errnoResult(_EINVAL)
+				f.AX = errnoResult(abi.EINVAL)
 				return true
 			}
 			*(*int64)(ptr(tp)) = ns / 1e9
@@ -163,7 +165,7 @@ func fastTrap(c *percpu, f *TrapFrame) bool {
 			f.AX = 0
 			return true
 		case unix.SYS_GETTID:
-			f.AX = uint64(linuxTID(sch.CPUs[c.id].Cur))
+			f.AX = uint64(linuxTID(sch.CPUs[c.ID].Cur))
 			return true
 		case unix.SYS_GETPID:
 			f.AX = 1
@@ -178,16 +180,16 @@ func fastTrap(c *percpu, f *TrapFrame) bool {
 // Context: trap, kernel lock not held (the idle loop released it);
 // does not allocate.
 func kernelTrap(f *TrapFrame) {
-	c := thisCPU()
+	c := percpu.This()
 	switch v := f.Vector; {
 	case v == x86.VecTimer:
-		c.irqs++ // halt's sch.Woke forgets the armed deadline
+		c.IRQs++ // halt's sch.Woke forgets the armed deadline
 		localAPIC.EOI()
 	case v == x86.VecTLB:
 		serviceTLB(c)
 		localAPIC.EOI()
 	case v == x86.VecSpurious:
-		c.spurious++
+		c.Spurious++
 	case v < 32:
 		if exceptionAction(v, false) == actIgnore {
 			noteNMI(c, f)
@@ -195,7 +197,7 @@ func kernelTrap(f *TrapFrame) {
 		}
 		kernelPanic(exceptionNames[v], f)
 	default:
-		c.irqs++
+		c.IRQs++
 		kernelLock.lock(c) // the idle loop released it
 		handled := deviceInterrupt(v)
 		kernelLock.unlock(c)
@@ -246,17 +248,17 @@ var nmiPanic bool
 // one while another CPU reports a kernel panic stops here for good (see
 // kernelPanic). Context: trap, any (an NMI can arrive anywhere); does not
 // allocate.
-func noteNMI(c *percpu, f *TrapFrame) {
+func noteNMI(c *percpu.CPU, f *TrapFrame) {
 	if panicOwner.Load() != 0 {
-		c.stoppedAt, c.stoppedCS = f.RIP, f.CS
+		c.StoppedAt, c.StoppedCS = f.RIP, f.CS
 		stopForPanic(c) // kernelPanic's NMI: stop here
 	}
 	if nmiPanic {
 		kernelPanic("NMI with unknown_nmi_panic (a stall report: the host's time limit for the run expired)", f)
 	}
-	c.nmis++
+	c.NMIs++
 	var l klog.Line
-	l.S("NMI on cpu ").U(uint64(c.id)).S(" at rip ").X(f.RIP).S(" in ring ").U(f.CS & 3).S(": ignored").Print()
+	l.S("NMI on cpu ").U(uint64(c.ID)).S(" at rip ").X(f.RIP).S(" in ring ").U(f.CS & 3).S(": ignored").Print()
 }
 
 // exceptionSignal maps a CPU exception in the program to the signal Linux

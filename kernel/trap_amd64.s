@@ -29,9 +29,9 @@ TEXT ·trapEnter(SB),NOSPLIT|NOFRAME,$0
 
 	// From ring 3: save the thread's FPU/SSE state, switch FS to the
 	// kernel's TLS (compiled Go code loads g from -8(FS)).
-	MOVQ	percpu_curFX(GS), AX
+	MOVQ	const_cpuCurFX(GS), AX
 	FXSAVE64	(AX)
-	MOVQ	percpu_kernelFS(GS), AX
+	MOVQ	const_cpuKernelFS(GS), AX
 	MOVQ	AX, DX
 	SHRQ	$32, DX
 	MOVL	$MSR_FS_BASE, CX
@@ -60,7 +60,7 @@ fromKernel:
 	// handler's stack checks would read) and load the kernel's TLS;
 	// put both back afterwards. NMIs do not nest, so one area per CPU.
 nmiKernel:
-	MOVQ	percpu_nmiFX(GS), AX
+	MOVQ	const_cpuNmiFX(GS), AX
 	FXSAVE64	(AX)
 	MOVL	$MSR_FS_BASE, CX
 	RDMSR
@@ -68,7 +68,7 @@ nmiKernel:
 	ORQ	DX, AX
 	MOVQ	SP, BX
 	PUSHQ	AX
-	MOVQ	percpu_kernelFS(GS), AX
+	MOVQ	const_cpuKernelFS(GS), AX
 	MOVQ	AX, DX
 	SHRQ	$32, DX
 	WRMSR
@@ -81,16 +81,16 @@ nmiKernel:
 	SHRQ	$32, DX
 	MOVL	$MSR_FS_BASE, CX
 	WRMSR
-	MOVQ	percpu_nmiFX(GS), AX
+	MOVQ	const_cpuNmiFX(GS), AX
 	FXRSTOR64	(AX)
 	JMP	·popFrame(SB)
 
 // trapExit returns to ring 3 through the TrapFrame at SP, with the FPU
 // state and FS base of the CPU's current thread.
 TEXT ·trapExit(SB),NOSPLIT|NOFRAME,$0
-	MOVQ	percpu_curFX(GS), AX
+	MOVQ	const_cpuCurFX(GS), AX
 	FXRSTOR64	(AX)
-	MOVQ	percpu_curFSBase(GS), AX
+	MOVQ	const_cpuCurFSBase(GS), AX
 	MOVQ	AX, DX
 	SHRQ	$32, DX
 	MOVL	$MSR_FS_BASE, CX
@@ -122,10 +122,10 @@ TEXT ·popFrame(SB),NOSPLIT|NOFRAME,$0
 // RIP, R11 = user RFLAGS, interrupts off (FMASK), and the user stack in RSP.
 // It builds the same frame an interrupt from ring 3 would.
 TEXT ·syscallEntry(SB),NOSPLIT|NOFRAME,$0
-	MOVQ	SP, percpu_userRSP(GS)
-	MOVQ	percpu_kstackTop(GS), SP
+	MOVQ	SP, const_cpuUserRSP(GS)
+	MOVQ	const_cpuKstackTop(GS), SP
 	PUSHQ	$const_selUserData
-	PUSHQ	percpu_userRSP(GS)
+	PUSHQ	const_cpuUserRSP(GS)
 	PUSHQ	R11
 	PUSHQ	$const_selUserCode
 	PUSHQ	CX

@@ -95,7 +95,7 @@ func udpLocalSend(i int, io *sockIO, dst sockAddr) (int64, bool) {
 			rx.truncate(mark)
 		}
 		if fault {
-			return -_EFAULT, true
+			return -abi.EFAULT, true
 		}
 		netDropped++
 		return int64(io.total), true

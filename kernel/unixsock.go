@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/sched"
@@ -146,7 +147,7 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 	case unix.SYS_GETSOCKOPT:
 		return unixGetsockopt(i, int(a1), int(a2), a3, a4)
 	}
-	return -_ENOSYS
+	return -abi.ENOSYS
 }
 
 // unixType checks socket(2)'s type for AF_UNIX and returns the socket
@@ -154,14 +155,14 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 // Context: trap, kernel lock held; does not allocate.
 func unixType(typ, proto int) (int, int64) {
 	if typ&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC|0xf) != 0 {
-		return 0, -_EINVAL
+		return 0, -abi.EINVAL
 	}
 	if proto != 0 && proto != unix.AF_UNIX {
-		return 0, -_EPROTONOSUPPORT
+		return 0, -abi.EPROTONOSUPPORT
 	}
 	st := typ & 0xf
 	if st > unix.SOCK_PACKET {
-		return 0, -_EINVAL // beyond SOCK_MAX
+		return 0, -abi.EINVAL // beyond SOCK_MAX
 	}
 	if st == unix.SOCK_RAW {
 		st = unix.SOCK_DGRAM
@@ -177,7 +178,7 @@ func unixSocket(typ, proto int) int64 {
 		return e
 	}
 	if !unixTables() {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	i, fe := usocks().New(st)
 	if fe != 0 {
@@ -187,7 +188,7 @@ func unixSocket(typ, proto int) int64 {
 	if fd < 0 {
 		usocks().Unref(i)
 		unixFinishDying()
-		return -_EMFILE
+		return -abi.EMFILE
 	}
 	files[fd].socket = i
 	return int64(fd)
@@ -201,10 +202,10 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 		return e
 	}
 	if !unixTables() {
-		return -_ENOMEM
+		return -abi.ENOMEM
 	}
 	if !userRange(sv, 8, true) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	a, b, fe := usocks().Pair(st)
 	if fe != 0 {
@@ -223,7 +224,7 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 		usocks().Unref(a)
 		usocks().Unref(b)
 		unixFinishDying()
-		return -_EMFILE
+		return -abi.EMFILE
 	}
 	files[fb].socket = b
 	userWrite32(sv, uint32(fa))
@@ -235,11 +236,11 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func readUnixSockaddr(addr, n uintptr) (fs.UnixAddr, bool, int64) {
 	if n < 2 || n > 1<<20 {
-		return fs.UnixAddr{}, false, -_EINVAL
+		return fs.UnixAddr{}, false, -abi.EINVAL
 	}
 	b, ok := userBytes(addr, min(n, 2+fs.UnixPathMax), false)
 	if !ok {
-		return fs.UnixAddr{}, false, -_EFAULT
+		return fs.UnixAddr{}, false, -abi.EFAULT
 	}
 	a, auto, e := fs.ParseUnixAddr(b, int(n))
 	return a, auto, errno(e)
@@ -290,10 +291,10 @@ func unixBind(i int, addr, n uintptr) int64 {
 		return errno(fe)
 	case found.Ino != 0:
 		fsDone(&m)
-		return -_EADDRINUSE
+		return -abi.EADDRINUSE
 	case found.Slash:
 		fsDone(&m)
-		return -_ENOENT
+		return -abi.ENOENT
 	}
 	ino, fe := rootfs.Create(&m, found.Dir, found.Name, unix.S_IFSOCK|0o777&^umask, 0)
 	if fe == 0 {

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -28,7 +29,7 @@ func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
 		case fe != 0:
 			return -1, errno(fe)
 		case found.Ino == 0:
-			return -1, -_ENOENT
+			return -1, -abi.ENOENT
 		case rootfs.Mode(found.Ino)&unix.S_IFMT != unix.S_IFSOCK:
 			return -1, -int64(unix.ECONNREFUSED)
 		}
@@ -56,7 +57,7 @@ func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
 		return e
 	}
 	if auto {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	j, e := unixLookup(i, &a)
 	if e != 0 {
@@ -86,11 +87,11 @@ func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 {
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	nfd := allocFD(fdUnix, openFlags(flags))
 	if nfd < 0 {
-		return -_EMFILE
+		return -abi.EMFILE
 	}
 	c, e := usocks().Accept(i)
 	if e != 0 {
@@ -133,7 +134,7 @@ func readUnixMsg(t sched.TID, nr uint64, msg uintptr, flags int) (msghdr, uintpt
 func unixSendmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 	m, ctl, ctlLen, io, ok := readUnixMsg(t, unix.SYS_SENDMSG, msg, flags)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return unixSend(fd, i, &io, m.name, m.namelen, ctl, ctlLen)
 }
@@ -151,7 +152,7 @@ func unixSend(fd, i int, io *sockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 		return e
 	}
 	if typ != unix.SOCK_STREAM && io.total > fs.UnixMaxDgram {
-		return -_EMSGSIZE
+		return -abi.EMSGSIZE
 	}
 	if typ == unix.SOCK_DGRAM && usocks().Passcred(i) {
 		usocks().Autobind(i)
@@ -196,16 +197,16 @@ func unixSendTarget(i, typ int, addr, alen uintptr) (int, int64) {
 	}
 	if typ == unix.SOCK_STREAM {
 		if _, e := usocks().PeerName(i); e == 0 {
-			return -1, -_EISCONN
+			return -1, -abi.EISCONN
 		}
-		return -1, -_EOPNOTSUPP
+		return -1, -abi.EOPNOTSUPP
 	}
 	a, auto, e := readUnixSockaddr(addr, alen)
 	if e != 0 {
 		return -1, e
 	}
 	if auto {
-		return -1, -_EINVAL
+		return -1, -abi.EINVAL
 	}
 	return unixLookup(i, &a)
 }
@@ -302,7 +303,7 @@ func unixRecvCore(fd, i int, io *sockIO, um *fs.UnixMsg) int64 {
 		if um.Rights != 0 {
 			unixDropRights(um.Rights)
 		}
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	if io.flags&unix.MSG_TRUNC != 0 && usocks().Type(i) != unix.SOCK_STREAM {
 		return int64(um.Full)
@@ -333,7 +334,7 @@ func unixRecv(fd, i int, io *sockIO, addr, alen uintptr) int64 {
 func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 	m, ctl, ctlLen, io, ok := readUnixMsg(t, unix.SYS_RECVMSG, msg, flags)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	var um fs.UnixMsg
 	r := unixRecvCore(fd, i, &io, &um)
@@ -363,7 +364,7 @@ func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 		return e
 	}
 	if !userWrite64(msg+40, uint64(used)) || !userWrite32(msg+48, mflags) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return r
 }

@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
 	"golang.org/x/sys/unix"
 )
@@ -24,7 +25,7 @@ func unixTakeRights(ctl, n uintptr) (int, int64) {
 	}
 	b, ok := userBytes(ctl, min(n, 1<<16), false)
 	if !ok {
-		return 0, -_EFAULT
+		return 0, -abi.EFAULT
 	}
 	set := 0
 	for off := 0; off+cmsgHdrSize <= len(b); {
@@ -32,7 +33,7 @@ func unixTakeRights(ctl, n uintptr) (int, int64) {
 		level := int32(binary.LittleEndian.Uint32(b[off+8:]))
 		typ := int32(binary.LittleEndian.Uint32(b[off+12:]))
 		if clen < cmsgHdrSize || clen > len(b)-off {
-			return unixFailRights(set, -_EINVAL)
+			return unixFailRights(set, -abi.EINVAL)
 		}
 		if level == unix.SOL_SOCKET {
 			switch typ {
@@ -43,7 +44,7 @@ func unixTakeRights(ctl, n uintptr) (int, int64) {
 				}
 			case unix.SCM_CREDENTIALS:
 			default:
-				return unixFailRights(set, -_EINVAL)
+				return unixFailRights(set, -abi.EINVAL)
 			}
 		}
 		off += (clen + 7) &^ 7
@@ -72,11 +73,11 @@ func unixAddRights(k int, fds []byte) (int, int64) {
 		}
 		set := usocks().Rights(k)
 		if set.N == fs.MaxUnixRights {
-			return k, -_EINVAL
+			return k, -abi.EINVAL
 		}
 		f := getFile(int(int32(binary.LittleEndian.Uint32(fds[off:]))))
 		if f == nil {
-			return k, -_EBADF
+			return k, -abi.EBADF
 		}
 		r := fs.Right{Kind: f.kind}
 		if f.nonblock {
@@ -90,7 +91,7 @@ func unixAddRights(k int, fds []byte) (int, int64) {
 			r.Idx = f.desc
 			descs[f.desc].refs++
 		case f.kind != fdConsole:
-			return k, -_EINVAL
+			return k, -abi.EINVAL
 		}
 		set.Items[set.N] = r
 		set.N++
@@ -279,7 +280,7 @@ func unixNotifyAround(i int) {
 // Context: trap, kernel lock held; does not allocate.
 func unixSetsockopt(i, level, name int, val, n uintptr) int64 {
 	if level != unix.SOL_SOCKET {
-		return -_EOPNOTSUPP
+		return -abi.EOPNOTSUPP
 	}
 	switch name {
 	case unix.SO_LINGER, unix.SO_RCVTIMEO, unix.SO_SNDTIMEO:
@@ -288,14 +289,14 @@ func unixSetsockopt(i, level, name int, val, n uintptr) int64 {
 		unix.SO_REUSEADDR, unix.SO_REUSEPORT, unix.SO_KEEPALIVE, unix.SO_BROADCAST, unix.SO_OOBINLINE,
 		unix.SO_PASSSEC, unix.SO_RCVLOWAT, unix.SO_SNDLOWAT, unix.SO_PRIORITY:
 	default:
-		return -_ENOPROTOOPT
+		return -abi.ENOPROTOOPT
 	}
 	if n < 4 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	v, ok := userRead32(val)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	switch name {
 	case unix.SO_PASSCRED:
@@ -312,7 +313,7 @@ func unixSetsockopt(i, level, name int, val, n uintptr) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func unixGetsockopt(i, level, name int, val, lenAddr uintptr) int64 {
 	if level != unix.SOL_SOCKET {
-		return -_EOPNOTSUPP
+		return -abi.EOPNOTSUPP
 	}
 	var b [12]byte
 	size := 4
@@ -347,26 +348,26 @@ func unixGetsockopt(i, level, name int, val, lenAddr uintptr) int64 {
 		binary.LittleEndian.PutUint32(b[4:], id)
 		binary.LittleEndian.PutUint32(b[8:], id)
 	default:
-		return -_ENOPROTOOPT
+		return -abi.ENOPROTOOPT
 	}
 	if size == 4 {
 		binary.LittleEndian.PutUint32(b[:], v)
 	}
 	l, ok := userRead32(lenAddr)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	if int32(l) < 0 {
-		return -_EINVAL
+		return -abi.EINVAL
 	}
 	n := min(uintptr(l), uintptr(size))
 	dst, ok := userBytes(val, n, true)
 	if !ok {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	copy(dst, b[:n])
 	if !userWrite32(lenAddr, uint32(n)) {
-		return -_EFAULT
+		return -abi.EFAULT
 	}
 	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/percpu"
 )
 
 type unsafePointer = unsafe.Pointer
@@ -26,9 +27,9 @@ const (
 	unsafeSizeofUC   = unsafe.Sizeof(ucontext{})
 )
 
-func ptrOfCPU(c *percpu) unsafe.Pointer   { return unsafe.Pointer(c) }
-func ptrOfG(g *kernelG) unsafe.Pointer    { return unsafe.Pointer(g) }
-func ptrOfWord(w *uintptr) unsafe.Pointer { return unsafe.Pointer(w) }
+func ptrOfCPU(c *percpu.CPU) unsafe.Pointer   { return unsafe.Pointer(c) }
+func ptrOfG(g *percpu.KernelG) unsafe.Pointer { return unsafe.Pointer(g) }
+func ptrOfWord(w *uintptr) unsafe.Pointer     { return unsafe.Pointer(w) }
 
 // unsafeString views kernel bytes that never change as a string, without
 // copying (the command line buffer, after boot).

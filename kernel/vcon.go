@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/virtq"
 )
 
@@ -234,7 +235,7 @@ func vconMSIX(a pci.Addr, msix uint16) bool {
 		return false
 	}
 	e := tbase + uintptr(table&^7)
-	wr32(e, 0xfee00000|cpus[0].apicID<<12)
+	wr32(e, 0xfee00000|percpu.CPUs[0].APICID<<12)
 	wr32(e+4, 0)
 	wr32(e+8, vecVCon)
 	wr32(e+12, 0) // unmasked
@@ -272,7 +273,7 @@ func routeGSI(gsi uint32, vector uint8, activeLow, level bool) bool {
 	ioapics := firmware.IOAPICs()
 	for i := range ioapics {
 		if ioapics[i].Serves(gsi) {
-			return ioapics[i].Route(gsi, vector, cpus[0].apicID, activeLow, level)
+			return ioapics[i].Route(gsi, vector, percpu.CPUs[0].APICID, activeLow, level)
 		}
 	}
 	return false

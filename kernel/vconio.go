@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/sched"
@@ -43,7 +44,7 @@ func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 		b, ok := userBytes(buf+done, k, false)
 		if !ok {
 			if done == 0 {
-				return -_EFAULT
+				return -abi.EFAULT
 			}
 			break
 		}
@@ -57,7 +58,7 @@ func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 		return int64(done)
 	}
 	if nonblock {
-		return -_EAGAIN
+		return -abi.EAGAIN
 	}
 	r := waitKey(t, vconWriteKeyBase+uintptr(qi)*8)
 	// The host taking output raises an interrupt: for the deadlock

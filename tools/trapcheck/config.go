@@ -48,7 +48,7 @@ type IndirectRule struct {
 	Reason string
 }
 
-// The kernel's stack layout (kernel/percpu.go): a 64 KiB per-CPU stack
+// The kernel's stack layout (kernel/percpu/percpu.go): a 64 KiB per-CPU stack
 // whose stand-in g puts the stack guard 8 KiB above the bottom.
 const (
 	KernelStack    = 64 << 10

@@ -1,0 +1,42 @@
+package abi
+
+import "golang.org/x/sys/unix"
+
+// Errno values as positive int64s: system calls return them negated
+// (-abi.EFAULT), as the Linux system call ABI does.
+const (
+	EPERM           = int64(unix.EPERM)
+	ENOENT          = int64(unix.ENOENT)
+	EINTR           = int64(unix.EINTR)
+	EBADF           = int64(unix.EBADF)
+	EAGAIN          = int64(unix.EAGAIN)
+	ENOMEM          = int64(unix.ENOMEM)
+	EFAULT          = int64(unix.EFAULT)
+	EEXIST          = int64(unix.EEXIST)
+	EINVAL          = int64(unix.EINVAL)
+	EMFILE          = int64(unix.EMFILE)
+	ENOTTY          = int64(unix.ENOTTY)
+	ESPIPE          = int64(unix.ESPIPE)
+	ENOSYS          = int64(unix.ENOSYS)
+	ENODEV          = int64(unix.ENODEV)
+	ETIMEDOUT       = int64(unix.ETIMEDOUT)
+	ESRCH           = int64(unix.ESRCH)
+	EROFS           = int64(unix.EROFS)
+	ENFILE          = int64(unix.ENFILE)
+	ENAMETOOLONG    = int64(unix.ENAMETOOLONG)
+	ENOSPC          = int64(unix.ENOSPC)
+	ENOTDIR         = int64(unix.ENOTDIR)
+	EAFNOSUPPORT    = int64(unix.EAFNOSUPPORT)
+	EPROTONOSUPPORT = int64(unix.EPROTONOSUPPORT)
+	EADDRINUSE      = int64(unix.EADDRINUSE)
+	EISCONN         = int64(unix.EISCONN)
+	ENOTCONN        = int64(unix.ENOTCONN)
+	EINPROGRESS     = int64(unix.EINPROGRESS)
+	EALREADY        = int64(unix.EALREADY)
+	EOPNOTSUPP      = int64(unix.EOPNOTSUPP)
+	EPIPE           = int64(unix.EPIPE)
+	EDESTADDRREQ    = int64(unix.EDESTADDRREQ)
+	ENOPROTOOPT     = int64(unix.ENOPROTOOPT)
+	ENOBUFS         = int64(unix.ENOBUFS)
+	EMSGSIZE        = int64(unix.EMSGSIZE)
+)

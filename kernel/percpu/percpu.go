@@ -1,0 +1,102 @@
+// Package percpu holds each processor's kernel state: the per-CPU table
+// that GS base points at, the kernel g that compiled code finds through FS,
+// and the sizes of the kernel stacks. It sits below every other part of the
+// kernel that runs in trap context; the entry assembly in package kernel
+// reaches the fields through offsets package kernel derives from this
+// package's types (kernel/percpu_offsets.go).
+package percpu
+
+import (
+	"sync/atomic"
+
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/x86"
+)
+
+// MaxCPUs bounds the per-CPU table (abi.MaxCPUs, which the host tools
+// check --smp against).
+const MaxCPUs = abi.MaxCPUs
+
+// KstackSize is the size of each kernel stack: the per-CPU stack that traps,
+// interrupts and system calls run on.
+const KstackSize = 64 << 10
+
+// KernelGuard is how far above the bottom of a kernel stack the kernel g's
+// stack guard sits: deeper than that, a function prologue would call
+// morestack, which faults (g.m is nil) and ends in a kernel panic report.
+const KernelGuard = 8 << 10
+
+// KernelG stands in for the Go runtime's g while kernel code runs in trap
+// context. Compiled Go code reads only the stack bounds and guards (the
+// first four words of runtime.g) in its prologues; the rest stays zero, so
+// anything that needs an M or a P faults on a nil pointer instead of
+// corrupting the runtime.
+type KernelG struct {
+	StackLo, StackHi         uintptr
+	Stackguard0, Stackguard1 uintptr
+	_                        [60]uintptr
+}
+
+// CPU is one processor's kernel state. GS base points at it for the whole
+// life of the machine (the program never uses GS), so assembly reaches the
+// fields through offsets: const_cpuKstackTop(GS) and so on (package kernel's
+// percpu_offsets.go derives them from this type).
+type CPU struct {
+	Self      uintptr // address of this cpu
+	KstackTop uintptr // kernel stack top: TSS.RSP0 and the syscall entry's stack
+	UserRSP   uintptr // scratch: the user RSP during syscall entry
+	CurFX     uintptr // FXSAVE area of the thread that runs on this CPU
+	NmiFX     uintptr // FXSAVE area for an NMI taken in ring 0 (trap_amd64.s)
+	CurFSBase uintptr // user FS base of that thread
+	KernelFS  uintptr // FS base while in the kernel: &tlsEnd
+	TLSG      uintptr // [kernelFS-8]: where compiled code loads g from
+	TLSEnd    uintptr
+
+	G KernelG
+
+	// id is the CPU's index here and in sch.CPUs, where its scheduling
+	// state is (running thread, run queue, armed deadline).
+	ID     int
+	APICID uint32
+	GDT    x86.GDT
+	TSS    x86.TSS
+
+	Idle   atomic.Bool // halted in the idle loop (kernel lock released)
+	InUser atomic.Bool // running the program (kernel lock released)
+	Online atomic.Bool // set by the CPU itself once it is up
+	// apGo is the start-up handshake of an application processor's slot
+	// (apEntry64, startAPs): apExpected while the boot CPU waits for it,
+	// apClaimed once the CPU with this slot's APIC id took it, apWithdrawn
+	// (0) otherwise. A CPU that finds anything but apExpected parks.
+	APGo    atomic.Uint32
+	TLBSeen atomic.Uint64 // last TLB shootdown generation flushed
+
+	ISTTop  [3]uintptr // tops of the double-fault, NMI and machine-check stacks (TSS IST1-3)
+	NMIs    uint64     // NMIs taken (logged and ignored)
+	Stopped bool       // halted for another CPU's kernel panic
+	// Where the kernel panic's NMI stopped it (rip 0: elsewhere).
+	StoppedAt, StoppedCS uint64
+
+	// Goroutine time slices (slice.go; their state is sliceCPUs[id]).
+	SlicesRequested, SlicesTaken uint64
+
+	IRQs, Halts uint64 // counters
+	Spurious    uint64 // spurious interrupts (no EOI)
+	IdleNs      int64  // time spent halted
+	HaltStart   int64  // when the current halt began
+	StartNs     int64  // how long the CPU took to come up
+}
+
+// CPUs is the per-CPU table, indexed by CPU.ID.
+var CPUs [MaxCPUs]CPU
+
+// This returns the current CPU's state. Context: kernel; does not
+// allocate.
+func This() *CPU {
+	return (*CPU)(cpu.Pointer(getGS()))
+}
+
+// getGS returns the GS base (the current cpu). Implemented in gs_amd64.s.
+// Context: kernel (boot or trap), interrupts off; does not allocate.
+func getGS() uintptr
