@@ -39,8 +39,9 @@ var (
 
 // calibrationUs is how long the TSC is measured against each reference
 // counter (two halves that must agree), and lapicCalibrationUs the LAPIC
-// timer against the TSC. 4 ms is plenty: the slowest counter, the PIT,
-// ticks 4,772 times in it (resolution 0.02%), and reading a counter under
+// timer against the TSC when its count through the TSC's calibration is
+// unusable (it is normally measured over that, with no wait of its own).
+// 4 ms is plenty: the slowest counter, the PIT, ticks 4,772 times in it (resolution 0.02%), and reading a counter under
 // emulation takes microseconds, so the frequency is good to a few hundred
 // ppm while the kernel's tolerance between sources is 2% (at 20 ms each,
 // calibration was two thirds of the kernel's boot time under TCG).
@@ -233,6 +234,10 @@ func cpuidTSCHz() (uint64, clocksrc.Source) {
 // cross-check), measures the LAPIC timer against the TSC and reads the
 // RTC. Context: boot, interrupts off; does not allocate.
 func calibrateClocks() {
+	// The LAPIC timer counts down through the TSC's calibration and is
+	// measured against the TSC over the whole of it (no wait of its own).
+	localAPIC.StartCalibration()
+	lt0, l0 := cpu.Rdtsc(), localAPIC.TimerCount()
 	cpuidHz, cpuidSrc := cpuidTSCHz()
 	findRefCounters()
 	var ms [clocksrc.MaxMeasurements]clocksrc.Measurement
@@ -254,16 +259,12 @@ func calibrateClocks() {
 	}
 	tscMult = (1e9 << 32) / tscHz
 
-	localAPIC.StartCalibration()
-	t0 := cpu.Rdtsc()
-	l0 := localAPIC.TimerCount()
-	for cpu.Rdtsc()-t0 < tscHz/(1e6/lapicCalibrationUs) {
-		cpu.Pause()
-	}
-	l1 := localAPIC.TimerCount()
-	t1 := cpu.Rdtsc()
+	l1, lt1 := localAPIC.TimerCount(), cpu.Rdtsc()
 	localAPIC.StopTimer()
-	lapicPerMs = clocksrc.Rate(uint64(l0-l1), t1-t0, tscHz) / 1000
+	lapicPerMs = lapicRate(l0, l1, lt1-lt0)
+	if lapicPerMs == 0 {
+		lapicPerMs = measureLAPIC() // ran out or did not count: a window of its own
+	}
 	if lapicPerMs == 0 {
 		kernelPanic("local APIC timer does not count", nil)
 	}
@@ -273,6 +274,33 @@ func calibrateClocks() {
 		klog.Print("warning: no RTC: the wall clock starts at 1970")
 	}
 	wallAtBoot = now.Unix()*1e9 - nanotime()
+}
+
+// lapicRate returns the LAPIC timer's ticks per millisecond from its
+// counts l0 and l1 (counting down) tscTicks apart, or 0 when the count
+// ran out (one-shot: it stops at 0), did not move, or the window is under
+// a millisecond or over 10 s (a count that may have wrapped).
+// Context: boot; does not allocate.
+func lapicRate(l0, l1 uint32, tscTicks uint64) uint64 {
+	if l1 == 0 || l1 >= l0 || tscTicks < tscHz/1000 || tscTicks > 10*tscHz {
+		return 0
+	}
+	return clocksrc.Rate(uint64(l0-l1), tscTicks, tscHz) / 1000
+}
+
+// measureLAPIC measures the LAPIC timer against the calibrated TSC over
+// lapicCalibrationUs. Context: boot, interrupts off; does not allocate.
+func measureLAPIC() uint64 {
+	localAPIC.StartCalibration()
+	t0 := cpu.Rdtsc()
+	l0 := localAPIC.TimerCount()
+	for cpu.Rdtsc()-t0 < tscHz/(1e6/lapicCalibrationUs) {
+		cpu.Pause()
+	}
+	l1 := localAPIC.TimerCount()
+	t1 := cpu.Rdtsc()
+	localAPIC.StopTimer()
+	return lapicRate(l0, l1, t1-t0)
 }
 
 // rtcMeasure returns the TSC ticks in one second of the RTC (between two

@@ -15,11 +15,6 @@
 package kernel
 
 import (
-	// The kernel's goroutines (drivers, services) start with the program.
-	"github.com/gometal/gometal/kernel/firmware"
-	"github.com/gometal/gometal/kernel/klog"
-	_ "github.com/gometal/gometal/kernel/ring3/kgo"
-
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/drivers/debugexit"
 	"github.com/gometal/gometal/drivers/fbcon"
@@ -27,6 +22,8 @@ import (
 	"github.com/gometal/gometal/drivers/vga"
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/firmware"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
 )
 
@@ -57,6 +54,7 @@ func kmain() {
 	setupDeviceInterrupts()                        // I/O APIC routes; console input
 	collectMMIODevices()                           // virtio-mmio transports (DSDT, virtio_mmio.device=)
 	setupVirtioConsole()                           // the virtio console's ports, if the machine has one
+	listPCI()                                      // the boot log's PCI functions (after the virtio console: its log port is faster than COM1)
 	setupKernelFault()                             // kfault=: fault injection for the crash tests
 	setupTLBFault()                                // tlbfault=: a CPU that never answers a shootdown
 	setupFiles()                                   // root file system: base tree, initramfs archives, cwd=

@@ -37,7 +37,7 @@ func portAddr(a Addr, off uint16) uint32 {
 // Read32 reads a dword. The two-port sequence is not atomic: one
 // goroutine owns configuration space (kernel/ring3/kgo's scan), or the kernel
 // at boot (the virtio console). Context: any; does not allocate.
-func (PortIO) Read32(a Addr, off uint16) uint32 {
+func (*PortIO) Read32(a Addr, off uint16) uint32 {
 	if off >= 256 {
 		return 0xffffffff
 	}
@@ -46,7 +46,7 @@ func (PortIO) Read32(a Addr, off uint16) uint32 {
 }
 
 // Write32 writes a dword. Context: any; does not allocate.
-func (PortIO) Write32(a Addr, off uint16, v uint32) {
+func (*PortIO) Write32(a Addr, off uint16, v uint32) {
 	if off >= 256 {
 		return
 	}
@@ -68,7 +68,7 @@ func (e *ECAM) reg(a Addr, off uint16) (uintptr, bool) {
 	return e.Base + (uintptr(a.Bus-e.StartBus)<<20 | uintptr(a.Dev&31)<<15 | uintptr(a.Fn&7)<<12 | uintptr(off&^3)), true
 }
 
-// Read32 reads a dword.
+// Read32 reads a dword. Context: any; does not allocate.
 func (e *ECAM) Read32(a Addr, off uint16) uint32 {
 	r, ok := e.reg(a, off)
 	if !ok {
@@ -77,7 +77,7 @@ func (e *ECAM) Read32(a Addr, off uint16) uint32 {
 	return *(*uint32)(cpu.Pointer(r))
 }
 
-// Write32 writes a dword.
+// Write32 writes a dword. Context: any; does not allocate.
 func (e *ECAM) Write32(a Addr, off uint16, v uint32) {
 	if r, ok := e.reg(a, off); ok {
 		*(*uint32)(cpu.Pointer(r)) = v

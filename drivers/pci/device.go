@@ -91,6 +91,7 @@ func Probe(cs ConfigSpace, a Addr, d *Device) bool {
 }
 
 // readBARs sizes each BAR: write all ones, read back the mask, restore.
+// Context: boot or ring-3 kernel goroutine; does not allocate.
 func readBARs(cs ConfigSpace, a Addr, d *Device) {
 	cmd := cs.Read32(a, regCommand)
 	cs.Write32(a, regCommand, cmd&^(CommandIO|CommandMemory))
@@ -117,7 +118,8 @@ func readBARs(cs ConfigSpace, a Addr, d *Device) {
 }
 
 // DecodeBAR decodes a BAR from its value and the mask read back after
-// writing all ones (and the upper halves of a 64-bit BAR).
+// writing all ones (and the upper halves of a 64-bit BAR). Context: any;
+// does not allocate.
 func DecodeBAR(orig, mask, origHi, maskHi uint32) BAR {
 	if mask == 0 || mask == 0xffffffff && orig == 0xffffffff {
 		return BAR{}
@@ -143,6 +145,7 @@ func DecodeBAR(orig, mask, origHi, maskHi uint32) BAR {
 }
 
 // readCaps walks the capability list, guarding against loops.
+// Context: boot or ring-3 kernel goroutine; does not allocate.
 func readCaps(cs ConfigSpace, a Addr, d *Device) {
 	off := uint16(cs.Read32(a, regCapPtr) & 0xfc)
 	for steps := 0; off >= 0x40 && off < 256 && steps < 48; steps++ {
@@ -193,8 +196,8 @@ func Enumerate(cs ConfigSpace, first, last uint8, out *Bus) {
 // EnumerateTree probes bus root and, through the PCI-to-PCI bridges found
 // on it, every bus below (each bridge's secondary bus), rather than all 256
 // bus numbers: with ECAM that touches only the buses that exist.
-// Context: ring-3 kernel goroutine (the work list is fixed-size, no
-// recursion).
+// Context: boot (the kernel's list, kernel/pcilist.go) or ring-3 kernel
+// goroutine; does not allocate (the work list is fixed-size, no recursion).
 func EnumerateTree(cs ConfigSpace, root uint8, out *Bus) {
 	out.N, out.Overflow = 0, false
 	var seen [256]bool
@@ -243,4 +246,35 @@ func EnableMaster(cs ConfigSpace, a Addr, intxOff bool) {
 		cmd |= CommandIntxOff
 	}
 	cs.Write32(a, regCommand, cmd)
+}
+
+// Describe names a function for the boot log: by what it is for virtio
+// (virtio-net, virtio-blk, or virtio), else by its class (storage,
+// network, display, bridge, serial-bus), or "" for another class: the
+// caller then names the class number. (No table of names: the kernel calls
+// this before any package initializer has run.)
+// Context: any; does not allocate.
+func Describe(d *Device) string {
+	if d.Vendor == 0x1af4 {
+		switch d.DeviceID {
+		case 0x1000, 0x1041:
+			return "virtio-net"
+		case 0x1001, 0x1042:
+			return "virtio-blk"
+		}
+		return "virtio"
+	}
+	switch d.Class {
+	case 0x01:
+		return "storage"
+	case 0x02:
+		return "network"
+	case 0x03:
+		return "display"
+	case 0x06:
+		return "bridge"
+	case 0x0c:
+		return "serial-bus"
+	}
+	return ""
 }

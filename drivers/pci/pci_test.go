@@ -164,3 +164,27 @@ func (r recorder) Read32(a Addr, off uint16) uint32 {
 	r.buses[a.Bus] = true
 	return r.fakeBus.Read32(a, off)
 }
+
+// TestDescribe names functions as the boot log does: virtio by device ID,
+// the rest by class, "" for a class without a name.
+func TestDescribe(t *testing.T) {
+	for _, c := range []struct {
+		vendor, device uint16
+		class          uint8
+		want           string
+	}{
+		{0x1af4, 0x1000, 0x02, "virtio-net"},
+		{0x1af4, 0x1041, 0x02, "virtio-net"},
+		{0x1af4, 0x1042, 0x01, "virtio-blk"},
+		{0x1af4, 0x1003, 0x07, "virtio"},
+		{0x8086, 0x2922, 0x01, "storage"},
+		{0x8086, 0x10d3, 0x02, "network"},
+		{0x1234, 0x1111, 0x03, "display"},
+		{0x8086, 0x29c0, 0x06, "bridge"},
+		{0x8086, 0x2930, 0x0c, "serial-bus"},
+		{0x8086, 0x2918, 0x08, ""},
+	} {
+		d := Device{Vendor: c.vendor, DeviceID: c.device, Class: c.class}
+		assert.Equal(t, c.want, Describe(&d), "%04x:%04x class %#x", c.vendor, c.device, c.class)
+	}
+}

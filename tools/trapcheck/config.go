@@ -51,6 +51,7 @@ type IndirectRule struct {
 // The kernel's stack layout (kernel/percpu/percpu.go): a 64 KiB per-CPU stack
 // whose stand-in g puts the stack guard 8 KiB above the bottom.
 const (
+	pciPkg         = "github.com/gometal/gometal/drivers/pci."
 	KernelStack    = 64 << 10
 	KernelGuard    = 8 << 10
 	kernelPkg      = "github.com/gometal/gometal/kernel."
@@ -79,9 +80,24 @@ func Gometal() Config {
 			Caller: kernelPkg + "doSyscall",
 			Table:  kernelPkg + "syscallTable",
 			Reason: "system calls dispatch through the table of handlers (kernel/systable.go)",
-		}},
+		},
+			pciRule("EnumerateTree"), pciRule("Probe"), pciRule("readBARs"), pciRule("readCaps"),
+		},
 		StackLimit: KernelStack - KernelGuard,
 		// The kernel's goroutines (docs/kernel-layout.md): ordinary Go.
 		Ring3: []string{ring3Pkgs},
+	}
+}
+
+// pciRule allows fn of package drivers/pci its calls through the
+// ConfigSpace interface: at boot the kernel lists the PCI functions
+// (kernel/pcilist.go) through the ECAM window or the I/O ports, whose
+// methods are checked as the targets; the other implementations (the
+// kernel goroutines' lazily mapped window, the tests' fakes) are ring 3's.
+func pciRule(fn string) IndirectRule {
+	return IndirectRule{
+		Caller:  pciPkg + fn,
+		Targets: []string{pciPkg + "(*ECAM).*", pciPkg + "(*PortIO).*"},
+		Reason:  "PCI configuration space through the ECAM window or the ports (kernel/pcilist.go)",
 	}
 }

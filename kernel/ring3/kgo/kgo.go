@@ -3,8 +3,12 @@
 // IOPL 3 for port I/O), started before the program's main. They allocate,
 // block and log like any Go code; they never run in trap context.
 //
-// Today it enumerates the PCI bus and lists the devices in the boot log.
-// The virtio-net driver and the network stack are in package kernel/ring3/knet.
+// It gives the drivers PCI configuration access (ConfigSpace) and the kernel
+// log (Logf). It does nothing at start-up: the boot log's list of PCI
+// functions is the kernel's own, made before the program starts
+// (kernel/pcilist.go), so that a program that drives no device pays nothing
+// before its main. The virtio-net driver and the network stack are in
+// package kernel/ring3/knet.
 package kgo
 
 import (
@@ -15,14 +19,6 @@ import (
 	"sync"
 	"syscall"
 )
-
-func init() {
-	if !OnGometal() {
-		return // a host test binary that links the kernel: touch no hardware
-	}
-	quiet = bytes.Contains(append([]byte(" "), readCmdline()...), []byte(" quiet"))
-	scanPCI()
-}
 
 // OnGometal reports whether the program runs on the gometal kernel (its
 // uname release ends in "-gometal") rather than on a host, where there is
@@ -43,7 +39,7 @@ func OnGometal() bool {
 	return strings.HasSuffix(b.String(), "-gometal")
 }
 
-// quiet mirrors the kernel's quiet option.
+// quiet mirrors the kernel's quiet option (read with the first log line).
 var quiet bool
 
 // readCmdline returns the kernel command line (from /proc/cmdline, which
@@ -59,10 +55,13 @@ func Logf(format string, args ...any) { logf(format, args...) }
 
 // logf writes one kernel log line (docs/protocols.md) unless quiet.
 func logf(format string, args ...any) {
+	kmsgOnce.Do(func() {
+		quiet = bytes.Contains(append([]byte(" "), readCmdline()...), []byte(" quiet"))
+		kmsg, _ = os.OpenFile("/dev/kmsg", os.O_WRONLY, 0)
+	})
 	if quiet {
 		return
 	}
-	kmsgOnce.Do(func() { kmsg, _ = os.OpenFile("/dev/kmsg", os.O_WRONLY, 0) })
 	if kmsg != nil {
 		fmt.Fprintf(kmsg, format+"\n", args...) // one write, one line of the kernel log
 		return

@@ -35,16 +35,16 @@ func ConfigSpace() pci.ConfigSpace {
 func openConfigSpace() (pci.ConfigSpace, string) {
 	base, start, end, ok := readECAM()
 	if !ok {
-		return pci.PortIO{}, "port 0xCF8 (no MCFG table)"
+		return &pci.PortIO{}, "port 0xCF8 (no MCFG table)"
 	}
 	fd, err := syscall.Open("/dev/mem", syscall.O_RDWR|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return pci.PortIO{}, "port 0xCF8 (/dev/mem: " + err.Error() + ")"
+		return &pci.PortIO{}, "port 0xCF8 (/dev/mem: " + err.Error() + ")"
 	}
 	e := &lazyECAM{fd: fd, base: base, start: start, end: end}
 	if e.window(start) == nil {
 		syscall.Close(fd)
-		return pci.PortIO{}, "port 0xCF8 (mapping the ECAM window failed)"
+		return &pci.PortIO{}, "port 0xCF8 (mapping the ECAM window failed)"
 	}
 	return e, "ECAM at 0x" + strconv.FormatUint(base+uint64(start)<<20, 16) + ", buses " + strconv.Itoa(int(start)) + "-" + strconv.Itoa(int(end))
 }

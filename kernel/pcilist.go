@@ -1,0 +1,146 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/drivers/pci"
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/firmware"
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/mm"
+)
+
+// The boot log's list of PCI functions. The kernel walks bus 0 and the
+// buses behind its bridges itself, before the program starts, rather than
+// leaving it to a goroutine in the program's init (kernel/ring3/kgo): there
+// it cost the runtime's start a /dev/mem mapping per bus, the poller's set-up
+// and the first run of fmt, all before main (docs/performance.md, "Boot").
+// The drivers (kernel/ring3/knet) still enumerate on their own when they
+// start.
+
+// pciList is the scan's result (large: kept out of the boot stack).
+var pciList pci.Bus
+
+// pciECAM is segment 0's ECAM window through the direct map; pciPorts
+// the I/O ports (a variable: a pointer to it goes into the interface
+// without an allocation).
+var (
+	pciECAM  pci.ECAM
+	pciPorts pci.PortIO
+)
+
+// listPCI enumerates the PCI functions and logs one line for each (with
+// Info: quiet turns them off), through the MCFG table's ECAM window when
+// it lies in the direct map, or configuration mechanism #1.
+// Context: boot, after readACPI; does not allocate.
+func listPCI() {
+	var l klog.Line
+	l.S("pci: configuration space through ")
+	if base, start, end, ok := pciECAMWindow(); ok {
+		pciECAM = pci.ECAM{Base: physToVirt(base + uint64(start)<<20), StartBus: start, EndBus: end}
+		pci.EnumerateTree(&pciECAM, start, &pciList)
+		l.S("ECAM at ").S(hexMin(base + uint64(start)<<20)).S(", buses ").U(uint64(start)).S("-").U(uint64(end))
+	} else {
+		pci.EnumerateTree(&pciPorts, 0, &pciList)
+		if firmware.Tables().HaveMCFG {
+			l.S("port 0xCF8 (the ECAM window is outside the direct map)")
+		} else {
+			l.S("port 0xCF8 (no MCFG table)")
+		}
+	}
+	l.Info()
+	for i := 0; i < pciList.N; i++ {
+		pciLine(&pciList.Devices[i])
+	}
+	if pciList.Overflow {
+		var o klog.Line
+		o.S("pci: more than ").U(pci.MaxDevices).S(" functions; the rest are ignored").Info()
+	}
+}
+
+// pciECAMWindow returns segment 0's ECAM allocation (base: bus 0's
+// address) if the MCFG table has one inside the direct map, after making
+// the window's part of the direct map uncached.
+// Context: boot; does not allocate.
+func pciECAMWindow() (base uint64, start, end uint8, ok bool) {
+	if !firmware.Tables().HaveMCFG {
+		return 0, 0, 0, false
+	}
+	m := &firmware.Tables().MCFG
+	for _, a := range m.Allocations[:m.NAllocations] {
+		if a.Segment != 0 || a.StartBus > a.EndBus {
+			continue
+		}
+		lo, hi := a.Base+uint64(a.StartBus)<<20, a.Base+(uint64(a.EndBus)+1)<<20
+		if hi > max(mm.PageRoundUp(ramTop), 4<<30) {
+			return 0, 0, 0, false
+		}
+		uncacheDirect(lo, hi)
+		return a.Base, a.StartBus, a.EndBus, true
+	}
+	return 0, 0, 0, false
+}
+
+// uncacheDirect remaps the 2 MiB pages of the direct map covering
+// [lo, hi) uncached (device memory; above mmioHoleLow they already are).
+// Context: boot, before the program starts; does not allocate.
+func uncacheDirect(lo, hi uint64) {
+	for pa := lo &^ (1<<21 - 1); pa < hi && pa < mmioHoleLow; pa += 1 << 21 {
+		va := directBase + uintptr(pa)
+		if !kpt.Map2M(&frames, va, pa, mm.PTEWrite|mm.PTENoExec|mm.PTENoCache|mm.PTEWriteThr) {
+			kernelPanic("cannot map the PCI configuration space", nil)
+		}
+		cpu.Invlpg(va)
+	}
+}
+
+// pciLine logs one function: "pci BB:DD.F VVVV:DDDD KIND BARS [msi-x]".
+// Context: boot; does not allocate.
+func pciLine(d *pci.Device) {
+	var l klog.Line
+	l.S("pci ").HB(d.Addr.Bus).S(":").HB(d.Addr.Dev).S(".").U(uint64(d.Addr.Fn)).S(" ")
+	l.HB(byte(d.Vendor >> 8)).HB(byte(d.Vendor)).S(":").HB(byte(d.DeviceID >> 8)).HB(byte(d.DeviceID)).S(" ")
+	if name := pci.Describe(d); name != "" {
+		l.S(name)
+	} else {
+		l.S("class ").S(hexMin(uint64(d.Class)))
+	}
+	for j, bar := range d.BARs {
+		if bar.Size == 0 {
+			continue
+		}
+		kind := "mem"
+		if bar.IO {
+			kind = "io"
+		}
+		l.S(" bar").U(uint64(j)).S("=").S(kind).S(":")
+		l.S(hexMin(bar.Addr))
+		l.S("+")
+		l.S(hexMin(bar.Size))
+	}
+	if d.Cap(pci.CapMSIX) != 0 {
+		l.S(" msi-x")
+	}
+	l.Info()
+}
+
+// hexBuf holds hexMin's result until the next call.
+var hexBuf [18]byte
+
+// hexMin formats v as 0x and its hex digits without leading zeros. The
+// result lives until the next call. Context: boot; does not allocate.
+func hexMin(v uint64) string {
+	const digits = "0123456789abcdef"
+	i := len(hexBuf)
+	for {
+		i--
+		hexBuf[i] = digits[v&15]
+		v >>= 4
+		if v == 0 {
+			break
+		}
+	}
+	i--
+	hexBuf[i] = 'x'
+	i--
+	hexBuf[i] = '0'
+	return unsafeString(hexBuf[i:])
+}
