@@ -153,7 +153,7 @@ func build(ctx context.Context, o BuildOptions, t target) (int64, error) {
 		"-o", out, o.Pkg)
 	g = g.with(env...)
 	g.stderr = o.Stderr
-	if err := removeStaleDebug(out); err != nil {
+	if err := removeStaleOutput(out); err != nil {
 		return 0, fmt.Errorf("build %s: %w", o.Pkg, err)
 	}
 	if _, err := g.run(ctx, args...); err != nil {

@@ -27,6 +27,20 @@ func TestBuildStandIn(t *testing.T) {
 	info := mustInspect(t, img)
 	assert.Equal(t, symbolAddr(t, debugOf(t, out), stubEntry), info.Entry, "e_entry is the -E symbol")
 	assert.True(t, bytes.Contains(img, []byte("ldflags-kept")), "the user's -ldflags are kept")
+
+	// Built again over the first image: the go command would take the
+	// patched, stripped file for up to date (its build ID matches) and
+	// the debug file would then come from it, without a symbol table.
+	dbg := debugOf(t, out)
+	_, err = build(context.Background(), BuildOptions{
+		Pkg: "./hello", Dir: stubRoot(t), Out: out,
+		GoFlags: []string{"-trimpath", "-ldflags", "-X main.marker=ldflags-kept"},
+	}, stubTarget(t))
+	require.NoError(t, err, "a rebuild over the same output")
+	again, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, img, again, "the same image")
+	assert.Equal(t, dbg, debugOf(t, out), "the same debug file, symbol table included")
 }
 
 func TestBuildTestBinary(t *testing.T) {

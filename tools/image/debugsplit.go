@@ -37,11 +37,16 @@ func splitDebug(path string) error {
 	return os.WriteFile(path, stripped, 0o755)
 }
 
-// removeStaleDebug removes a debug file left beside path by an earlier
-// build, which would otherwise stand for the new image until it is split.
-func removeStaleDebug(path string) error {
-	if err := os.Remove(path + symbolize.DebugSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+// removeStaleOutput removes what an earlier build left at path: the
+// image, which the go command would otherwise keep as up to date (its
+// build ID still matches) although that build already patched and
+// stripped it, and the debug file beside it, which would otherwise stand
+// for the new image until it is split.
+func removeStaleOutput(path string) error {
+	for _, p := range []string{path, path + symbolize.DebugSuffix} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 	}
 	return nil
 }

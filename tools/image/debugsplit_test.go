@@ -82,7 +82,8 @@ func TestSplitDebug(t *testing.T) {
 	stripped, err := os.ReadFile(img)
 	require.NoError(t, err)
 	assert.Less(t, len(stripped), len(data))
-	require.NoError(t, removeStaleDebug(img))
+	require.NoError(t, removeStaleOutput(img))
 	assert.NoFileExists(t, img+symbolize.DebugSuffix)
-	require.NoError(t, removeStaleDebug(img), "nothing to remove is fine")
+	assert.NoFileExists(t, img)
+	require.NoError(t, removeStaleOutput(img), "nothing to remove is fine")
 }
