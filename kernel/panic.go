@@ -228,12 +228,87 @@ func printStopped(c *percpu.CPU) {
 			continue
 		}
 		var l klog.Line
-		l.S("stopped: cpu ").U(uint64(i)).S(" rip ").X(o.StoppedAt).S(" ring ").U(o.StoppedCS & 3).Print()
+		l.S("stopped: cpu ").U(uint64(i)).S(" rip ").X(o.StoppedAt).S(" ring ").U(o.StoppedCS & 3).S(" stack")
+		for w := uint64(0); w < stoppedStackWords; w++ {
+			v, ok := peekWord(uintptr(o.StoppedRSP + 8*w))
+			if !ok {
+				break
+			}
+			l.S(" ").X(v)
+		}
+		l.Print()
 	}
 	if owner := kernelLock.owner.Load(); kernelLock.held.Load() != 0 && owner > 0 {
 		var l klog.Line
 		l.S("lock: held by cpu ").U(uint64(owner - 1)).Print()
 	}
+	printSched()
+}
+
+// stoppedStackWords is how many words from a stopped CPU's stack pointer
+// the report shows (the symbolizer names those that point into code).
+const stoppedStackWords = 8
+
+// printSched adds the scheduler's state to a kernel panic report: per CPU
+// its current thread, whether it is idle, its run queue's length and when
+// its timer fires ("sched: cpu 0 cur 2 idle 0 queued 1 timer +1.000 ms"),
+// then the sleep timers' owner and the next one ("timers: 3 armed, next
+// tid 2 in +0.500 ms, owner cpu 1"), and console input ("console: 0
+// bytes buffered, reader tid 1, eof 0"). Context: any (kernelPanic), the
+// other CPUs stopped; does not allocate.
+func printSched() {
+	now := nanotime()
+	for i := 0; i < onlineCPUs; i++ {
+		p := &sch.CPUs[i]
+		var l klog.Line
+		l.S("sched: cpu ").U(uint64(i)).S(" cur ")
+		if p.Cur == noThread {
+			l.S("-")
+		} else {
+			l.U(uint64(linuxTID(p.Cur)))
+		}
+		l.S(" idle ").U(b2u(p.Idle)).S(" queued ").U(uint64(p.RunQ.Len())).S(" timer ")
+		relTime(&l, p.Armed, now)
+		l.Print()
+	}
+	var l klog.Line
+	l.S("timers: ").U(uint64(sch.Timers.Len())).S(" armed")
+	if t, when := sch.Timers.Next(); t != noThread {
+		l.S(", next tid ").U(uint64(linuxTID(t))).S(" ")
+		relTime(&l, when, now)
+		l.S(", owner cpu ").U(uint64(sch.TimerOwner))
+	}
+	l.Print()
+	l = klog.Line{}
+	l.S("console: ").U(uint64(conLen)).S(" bytes buffered, reader tid ")
+	if conReader == noThread {
+		l.S("-")
+	} else {
+		l.U(uint64(linuxTID(conReader)))
+	}
+	l.S(", eof ").U(b2u(conEOF)).Print()
+}
+
+// relTime appends deadline at relative to now ("+1.500 ms", "-0.250 ms"
+// when past), or "off" for 0. Context: any; does not allocate.
+func relTime(l *klog.Line, at, now int64) {
+	if at == 0 {
+		l.S("off")
+		return
+	}
+	if at < now {
+		l.S("-").MS(now - at)
+		return
+	}
+	l.S("+").MS(at - now)
+}
+
+// b2u is 1 for true. Context: any; does not allocate.
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // waitNames names the thread waits in a kernel panic report.

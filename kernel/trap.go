@@ -250,7 +250,7 @@ var nmiPanic bool
 // allocate.
 func noteNMI(c *percpu.CPU, f *TrapFrame) {
 	if panicOwner.Load() != 0 {
-		c.StoppedAt, c.StoppedCS = f.RIP, f.CS
+		c.StoppedAt, c.StoppedCS, c.StoppedRSP = f.RIP, f.CS, f.RSP
 		stopForPanic(c) // kernelPanic's NMI: stop here
 	}
 	if nmiPanic {

@@ -76,7 +76,7 @@ type CPU struct {
 	NMIs    uint64     // NMIs taken (logged and ignored)
 	Stopped bool       // halted for another CPU's kernel panic
 	// Where the kernel panic's NMI stopped it (rip 0: elsewhere).
-	StoppedAt, StoppedCS uint64
+	StoppedAt, StoppedCS, StoppedRSP uint64
 
 	// Goroutine time slices (slice.go; their state is sliceCPUs[id]).
 	SlicesRequested, SlicesTaken uint64

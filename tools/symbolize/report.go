@@ -46,10 +46,13 @@ type Report struct {
 type StateLine struct {
 	Key, Text string
 	RIP       uint64
+	// Stack is the words after "stack" (a stopped CPU's, from its
+	// stack pointer up).
+	Stack []uint64
 }
 
 // stateKeys are the keys of machine-state lines.
-var stateKeys = map[string]bool{"stopped": true, "lock": true, "thread": true}
+var stateKeys = map[string]bool{"stopped": true, "lock": true, "thread": true, "sched": true, "timers": true, "console": true}
 
 // RIP returns the faulting instruction pointer and whether the report had it.
 func (r *Report) RIP() (uint64, bool) {
@@ -177,6 +180,17 @@ func parseState(key, text string) StateLine {
 			if v, err := strconv.ParseUint(f[i+1], 0, 64); err == nil {
 				l.RIP = v
 			}
+		}
+		if f[i] == "stack" {
+			for _, w := range f[i+1:] {
+				v, err := strconv.ParseUint(w, 0, 64)
+				if err != nil {
+					break
+				}
+				l.Stack = append(l.Stack, v)
+			}
+			l.Text = strings.TrimSpace(strings.Join(f[:i], " "))
+			break
 		}
 	}
 	return l

@@ -99,7 +99,8 @@ func FuzzParseReports(f *testing.F) {
 // the report's rip).
 func TestParseReportState(t *testing.T) {
 	log := strings.Replace(sampleLog, "[gometal] === END KERNEL PANIC ===\r\n",
-		"[gometal] stopped: cpu 1 rip 0x00000000002d2302 ring 0\r\n"+
+		"[gometal] stopped: cpu 1 rip 0x00000000002d2302 ring 0 stack 0x10 0x0000000000212000\r\n"+
+			"[gometal] sched: cpu 0 cur 1 idle 0 queued 0 timer off\r\n"+
 			"[gometal] lock: held by cpu 1\r\n"+
 			"[gometal] thread: tid 1 running - cpu 0 rip 0x0000000000335315 signals pending 0x0 blocked 0x0\r\n"+
 			"[gometal] === END KERNEL PANIC ===\r\n", 1)
@@ -111,7 +112,8 @@ func TestParseReportState(t *testing.T) {
 	assert.EqualValues(t, 0x212345, rip, "the trap's rip")
 	assert.EqualValues(t, 3, r.Regs["cpu"])
 	assert.Equal(t, []StateLine{
-		{Key: "stopped", Text: "cpu 1 rip 0x00000000002d2302 ring 0", RIP: 0x2d2302},
+		{Key: "stopped", Text: "cpu 1 rip 0x00000000002d2302 ring 0", RIP: 0x2d2302, Stack: []uint64{0x10, 0x212000}},
+		{Key: "sched", Text: "cpu 0 cur 1 idle 0 queued 0 timer off"},
 		{Key: "lock", Text: "held by cpu 1"},
 		{Key: "thread", Text: "tid 1 running - cpu 0 rip 0x0000000000335315 signals pending 0x0 blocked 0x0", RIP: 0x335315},
 	}, r.State)

@@ -193,5 +193,10 @@ func (im *Image) writeState(w io.Writer, r *Report) {
 			fmt.Fprintf(w, "  %s", im.describe(l.RIP))
 		}
 		fmt.Fprintln(w)
+		for i, v := range l.Stack {
+			if im.InText(v) {
+				fmt.Fprintf(w, "      stack+%#02x  %#016x  %s\n", 8*i, v, im.describe(v))
+			}
+		}
 	}
 }
