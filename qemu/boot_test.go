@@ -169,17 +169,45 @@ func TestBoot(t *testing.T) {
 
 // newBootSuite returns a suite for the repository at root.
 func newBootSuite(t *testing.T, root string) *bootSuite {
-	s := &bootSuite{root: root, dir: t.TempDir(), guests: make(chan struct{}, maxGuests)}
-	s.hostBins = sync.OnceValue(func() error {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(s.dir, "host")+"/", "./examples/...")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return errors.New(string(out) + err.Error())
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "gometal-boot-")
+		if err != nil {
+			shared.err = err
+			return
 		}
-		return nil
+		s := &bootSuite{root: root, dir: dir, guests: make(chan struct{}, maxGuests)}
+		s.hostBins = sync.OnceValue(func() error {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(s.dir, "host")+"/", "./examples/...")
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return errors.New(string(out) + err.Error())
+			}
+			return nil
+		})
+		shared.s = s
 	})
-	return s
+	require.NoError(t, shared.err, "the boot tests' directory")
+	require.Equal(t, shared.s.root, root, "one repository per test binary")
+	return shared.s
+}
+
+// shared is the one boot suite of the test binary: every test that boots
+// examples shares its images, its host builds of the examples and its
+// limit on guests running at once (it used to be one suite per test,
+// which built every example for the host and many images again and
+// again: a good minute of make test). TestMain removes its directory.
+var shared struct {
+	once sync.Once
+	s    *bootSuite
+	err  error
+}
+
+// removeSharedSuite deletes the shared suite's directory, if one was made.
+func removeSharedSuite() {
+	if shared.s != nil {
+		os.RemoveAll(shared.s.dir)
+	}
 }
 
 // builtImage is an example's image and how its build went.
@@ -190,11 +218,11 @@ type builtImage struct {
 	err  error
 }
 
-// image builds examples/name with the boot protocol into base.img, once
-// per suite for each name and protocol: the cases that boot one example
-// at several CPU counts share it.
+// image builds examples/name with the boot protocol and files into
+// base.img, once per test binary for each name, protocol and file list:
+// the cases that boot one example at several CPU counts share it.
 func (s *bootSuite) image(t *testing.T, name, boot, base string, files []string) builtImage {
-	f, _ := s.images.LoadOrStore(name+"\x00"+boot, sync.OnceValue(func() builtImage {
+	f, _ := s.images.LoadOrStore(name+"\x00"+boot+"\x00"+strings.Join(files, "\x00"), sync.OnceValue(func() builtImage {
 		b := builtImage{path: filepath.Join(s.dir, base+".img")}
 		var stderr bytes.Buffer
 		start := time.Now()
