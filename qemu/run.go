@@ -206,7 +206,7 @@ func (r *Result) decide(ctx context.Context, timedOut bool, ps *os.ProcessState,
 		// where each CPU and thread was, not a kernel bug of its own.
 		r.Panic = false
 		err = fmt.Errorf("%w: guest gave no exit status within %v, QEMU killed after the kernel's stall report:\n%s\nlast console lines before it:\n%s",
-			ErrTimeout, o.Timeout, r.PanicReport, lastLines(beforeReport(r.Console), consoleTail))
+			ErrTimeout, o.Timeout, r.PanicReport, lastLines(BeforeReport(r.Console), consoleTail))
 	case timedOut:
 		err = fmt.Errorf("%w: guest gave no exit status within %v, QEMU killed; last console lines:\n%s",
 			ErrTimeout, o.Timeout, tail)

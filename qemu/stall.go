@@ -72,8 +72,9 @@ func (s stallRequest) remove() {
 	}
 }
 
-// beforeReport returns the console up to the first kernel panic report.
-func beforeReport(console []byte) []byte {
+// BeforeReport returns the console up to the first kernel panic report
+// (the part a stall report's reader wants before the report).
+func BeforeReport(console []byte) []byte {
 	if i := bytes.Index(console, []byte(PanicBegin)); i >= 0 {
 		return console[:i]
 	}

@@ -309,11 +309,11 @@ func boot(ctx context.Context, std stdio, img string, b bootFlags, cmdline strin
 		return res.ExitCode, nil
 	case res != nil && (res.Panic || errors.Is(err, qemu.ErrKernelPanic)):
 		fmt.Fprintln(std.errOut, "gometal: kernel panic")
-		writeReport(std, img, elf, res, err)
+		writeReport(std, img, res, err)
 		return exitPanic, nil
 	case errors.Is(err, qemu.ErrTimeout) && res != nil && res.PanicReport != "":
 		fmt.Fprintf(std.errOut, "gometal: time limit (%v) reached; the kernel's stall report:\n", b.timeout)
-		writeReport(std, img, elf, res, err)
+		writeReport(std, img, res, err)
 		return exitTimeout, nil
 	case errors.Is(err, qemu.ErrTimeout):
 		return exitTimeout, err
@@ -383,14 +383,10 @@ func checkGDBArg(args []string) error {
 
 // writeReport writes the kernel's report on res's console (a panic, or
 // the stall report of a run that reached its time limit) to standard
-// error, symbolized against the image's symbol table (IMAGE.debug, or
-// elf itself); err is shown instead if that fails.
-func writeReport(std stdio, img string, elf []byte, res *qemu.Result, err error) {
-	sym := elf
-	if dbg, derr := symbolize.ReadDebug(img); derr == nil {
-		sym = dbg // the image's symbol table is beside it (IMAGE.debug)
-	}
-	if serr := symbolize.SymbolizeELF(sym, bytes.NewReader(res.Console), std.errOut); serr != nil {
+// error, symbolized against the image's symbol table (IMAGE.debug, or the
+// image itself); err is shown instead if that fails.
+func writeReport(std stdio, img string, res *qemu.Result, err error) {
+	if serr := symbolize.Symbolize(symbolize.DebugFile(img), bytes.NewReader(res.Console), std.errOut); serr != nil {
 		fmt.Fprintf(std.errOut, "gometal: cannot symbolize the report (%v):\n%v\n", serr, err)
 	}
 }

@@ -231,7 +231,7 @@ func (t *pkgTest) failureText(out *bytes.Buffer, res *qemu.Result, err error) st
 	case err != nil && errors.Is(err, qemu.ErrTimeout) && res != nil && res.PanicReport != "":
 		first, _, _ := strings.Cut(err.Error(), "\n")
 		fmt.Fprintf(&b, "gometal: %s\n", first)
-		fmt.Fprintf(&b, "gometal: last %d console lines before the kernel's stall report:\n%s", failureTail, consoleTail(beforeStallReport(res.Console), failureTail))
+		fmt.Fprintf(&b, "gometal: last %d console lines before the kernel's stall report:\n%s", failureTail, consoleTail(qemu.BeforeReport(res.Console), failureTail))
 		b.WriteString("gometal: the kernel's stall report (docs/debugging.md, \"When a run hangs\"):\n")
 		b.WriteString(symbolizedReport(t.img, res.Console))
 	case err != nil:
@@ -304,27 +304,12 @@ func nearbyFiles(dir string) []string {
 	return specs
 }
 
-// beforeStallReport returns the console up to the kernel's report.
-func beforeStallReport(console []byte) []byte {
-	if i := bytes.Index(console, []byte(qemu.PanicBegin)); i >= 0 {
-		return console[:i]
-	}
-	return console
-}
-
 // symbolizedReport returns the kernel report on console symbolized against
 // image img's symbol table (IMAGE.debug, else the image), or the raw
 // report when that fails.
 func symbolizedReport(img string, console []byte) string {
-	sym, err := symbolize.ReadDebug(img)
-	if err != nil {
-		sym, err = os.ReadFile(img)
-	}
 	var b bytes.Buffer
-	if err == nil {
-		err = symbolize.SymbolizeELF(sym, bytes.NewReader(console), &b)
-	}
-	if err != nil {
+	if err := symbolize.Symbolize(symbolize.DebugFile(img), bytes.NewReader(console), &b); err != nil {
 		report, _ := qemu.ParsePanic(console)
 		return report + "\n"
 	}
