@@ -1,56 +1,60 @@
 package kernel
 
 import (
-	"sync/atomic"
-
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/spin"
 )
 
 // The kernel lock. Kernel code runs with interrupts off, so mutual
 // exclusion between CPUs is all a lock needs to provide: one spinlock
-// guards the kernel's shared state (threads, run queues, timers, futexes,
-// memory maps, descriptors). A CPU takes it on entry from ring 3 after the
-// lock-free fast paths, drops it right before returning to ring 3, and
-// drops it while halted in the idle loop.
+// (spin.KernelLock) guards the kernel's shared state (threads, run
+// queues, timers, futexes, memory maps, descriptors). A CPU takes it on
+// entry from ring 3 after the lock-free fast paths, drops it right before
+// returning to ring 3, and drops it while halted in the idle loop.
 //
 // A CPU spinning for the lock keeps answering TLB shootdowns (see tlb.go),
-// so the holder can wait for every CPU's acknowledgement.
-type spinlock struct {
-	held  atomic.Uint32
-	owner atomic.Int32 // CPU id + 1 of the holder, for assertions
-}
+// so the holder can wait for every CPU's acknowledgement. That loop, and
+// the kernel panic for a misuse, are here; the lock's state is in
+// kernel/spin, below the panic report, which names the holder.
+type kernelLockHandle struct{}
 
-var kernelLock spinlock
+// kernelLock is package kernel's handle on spin.KernelLock.
+var kernelLock kernelLockHandle
 
-// lock takes l on CPU c. Context: trap, interrupts off; does not allocate.
-func (l *spinlock) lock(c *percpu.CPU) {
-	for !l.held.CompareAndSwap(0, 1) {
-		for l.held.Load() != 0 {
+// lock takes the kernel lock on CPU c. Context: trap, interrupts off;
+// does not allocate.
+func (kernelLockHandle) lock(c *percpu.CPU) {
+	for !spin.KernelLock.TryLock(c.ID) {
+		for spin.KernelLock.Held() {
 			serviceTLB(c)
 			cpu.Pause()
 		}
 	}
-	l.owner.Store(int32(c.ID + 1))
 	serviceTLB(c)
 }
 
-// unlock releases l, which c must hold.
+// unlock releases the kernel lock, which c must hold.
 // Context: trap or boot, interrupts off; does not allocate.
-func (l *spinlock) unlock(c *percpu.CPU) {
-	if o := l.owner.Load(); o != int32(c.ID+1) {
+func (kernelLockHandle) unlock(c *percpu.CPU) {
+	if !spin.KernelLock.Unlock(c.ID) {
 		var m klog.Line
-		m.S("cpu ").I(int64(c.ID)).S(" releases the kernel lock held by cpu ").I(int64(o) - 1).Print()
+		m.S("cpu ").I(int64(c.ID)).S(" releases the kernel lock held by cpu ")
+		if o, ok := spin.KernelLock.Owner(); ok {
+			m.I(int64(o))
+		} else {
+			m.S("none")
+		}
+		m.Print()
 		kernelPanic("kernel lock released by a CPU that does not hold it", nil)
 	}
-	l.owner.Store(0)
-	l.held.Store(0)
 }
 
 // assertHeld panics loudly if c does not hold the kernel lock.
-func (l *spinlock) assertHeld(c *percpu.CPU) {
-	if l.owner.Load() != int32(c.ID+1) {
+// Context: trap; does not allocate.
+func (kernelLockHandle) assertHeld(c *percpu.CPU) {
+	if !spin.KernelLock.HeldBy(c.ID) {
 		kernelPanic("kernel state touched without the kernel lock", nil)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -238,9 +239,9 @@ func printStopped(c *percpu.CPU) {
 		}
 		l.Print()
 	}
-	if owner := kernelLock.owner.Load(); kernelLock.held.Load() != 0 && owner > 0 {
+	if owner, ok := spin.KernelLock.Owner(); ok {
 		var l klog.Line
-		l.S("lock: held by cpu ").U(uint64(owner - 1)).Print()
+		l.S("lock: held by cpu ").U(uint64(owner)).Print()
 	}
 	printSched()
 }

@@ -1,0 +1,64 @@
+// Package spin holds the kernel lock: one spinlock between CPUs, and its
+// state (held, and by which CPU) where the panic report can read it. It
+// sits at the bottom of the kernel's imports (docs/kernel-layout.md) and
+// never panics or waits: taking the lock is TryLock, which package kernel
+// calls in its spin loop (kernel/lock.go: the loop keeps answering TLB
+// shootdowns), and a release by the wrong CPU is Unlock's false, which
+// package kernel turns into a kernel panic. Context: trap; nothing here
+// allocates.
+package spin
+
+import "sync/atomic"
+
+// Lock is a spinlock that records its holder. Kernel code runs with
+// interrupts off, so mutual exclusion between CPUs is all it provides.
+// The zero value is unlocked.
+type Lock struct {
+	held  atomic.Uint32
+	owner atomic.Int32 // CPU id + 1 of the holder; 0 while free
+}
+
+// KernelLock guards the kernel's shared state (threads, run queues,
+// timers, futexes, memory maps, descriptors): see kernel/lock.go.
+var KernelLock Lock
+
+// TryLock takes l for CPU id if it is free and reports whether it did.
+// Context: trap, interrupts off; does not allocate.
+func (l *Lock) TryLock(id int) bool {
+	if !l.held.CompareAndSwap(0, 1) {
+		return false
+	}
+	l.owner.Store(int32(id + 1))
+	return true
+}
+
+// Held reports whether some CPU holds l (spinners wait while it does).
+// Context: any; does not allocate.
+func (l *Lock) Held() bool { return l.held.Load() != 0 }
+
+// Unlock releases l if CPU id holds it. It returns false, leaving l as it
+// is, if id does not hold it; the caller reports that (Owner names the
+// holder). Context: trap or boot, interrupts off; does not allocate.
+func (l *Lock) Unlock(id int) bool {
+	if !l.HeldBy(id) {
+		return false
+	}
+	l.owner.Store(0)
+	l.held.Store(0)
+	return true
+}
+
+// HeldBy reports whether CPU id holds l. Context: any; does not allocate.
+func (l *Lock) HeldBy(id int) bool { return l.owner.Load() == int32(id+1) }
+
+// Owner returns the id of the CPU that holds l, and false if l is free or
+// its holder is not recorded yet (between TryLock's two steps). Context:
+// any (the panic report reads it with the other CPUs stopped); does not
+// allocate.
+func (l *Lock) Owner() (id int, ok bool) {
+	o := l.owner.Load()
+	if !l.Held() || o <= 0 {
+		return 0, false
+	}
+	return int(o - 1), true
+}
