@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/x86"
 )
 
 // The entry assembly (start_amd64.s, trap_amd64.s) reaches the per-CPU
@@ -30,6 +31,15 @@ const (
 	cpuGStackguard1 = cpuG + unsafe.Offsetof(percpu.KernelG{}.Stackguard1)
 	cpuKstackSize   = percpu.KstackSize
 	cpuKernelGuard  = percpu.KernelGuard
+)
+
+// The entry assembly reads these fields of the trap frame it builds
+// (kernel/x86's x86.TrapFrame: go_asm.h writes const_frameCS, ...), and marks a
+// frame built by the SYSCALL entry with vectorSyscall as its Vector.
+const (
+	frameCS       = unsafe.Offsetof(x86.TrapFrame{}.CS)
+	frameVector   = unsafe.Offsetof(x86.TrapFrame{}.Vector)
+	vectorSyscall = 256
 )
 
 // bootCPU is the boot CPU's entry in the per-CPU table, for start64, which

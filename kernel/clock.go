@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/threadtab"
 	"math/bits"
 	"sync/atomic"
 
@@ -374,7 +375,7 @@ func nanotime() int64 {
 // Context: trap, kernel lock held; does not allocate.
 func armTimer(c *percpu.CPU) {
 	now := nanotime()
-	deadline, changed := sch.Deadline(c.ID, now, sliceDeadline(c, now))
+	deadline, changed := threadtab.Sched.Deadline(c.ID, now, sliceDeadline(c, now))
 	if !changed {
 		return
 	}

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -212,7 +213,7 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 			return -abi.EAGAIN // one reader at a time; the Go runtime has one
 		}
 		conReader = t
-		block(t, waitRead)
+		block(t, threadtab.WaitRead)
 		return blocked
 	}
 	k := min(int(n), conLen)
@@ -241,7 +242,7 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 // restart wakes t so that it executes its system call again (SYSCALL is
 // two bytes long): used for reads that had to wait for data.
 func restart(t sched.TID) {
-	th := &threads[t]
-	th.regs.RIP -= 2
-	wake(t, int64(th.restartNr))
+	th := &threadtab.Threads[t]
+	th.Regs.RIP -= 2
+	wake(t, int64(th.RestartNr))
 }

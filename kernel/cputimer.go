@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -20,8 +21,8 @@ import (
 // the signals of the CPU-time timers that expired (sched.Charge,
 // sched.NextFired). Context: trap, kernel lock held; does not allocate.
 func chargeCPU(c *percpu.CPU, now int64) {
-	sch.Charge(c.ID, now)
-	for f, ok := sch.NextFired(c.ID); ok; f, ok = sch.NextFired(c.ID) {
+	threadtab.Sched.Charge(c.ID, now)
+	for f, ok := threadtab.Sched.NextFired(c.ID); ok; f, ok = threadtab.Sched.NextFired(c.ID) {
 		code := int32(siTimer)
 		if f.Process {
 			code = siKernel
@@ -66,11 +67,11 @@ func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 		}
 	}
 	for id := 0; id < sched.ITimerProf; id++ {
-		if !sch.CPUTimers[id].Used {
+		if !threadtab.Sched.CPUTimers[id].Used {
 			if !userWrite32(idp, uint32(id)) {
 				return -abi.EFAULT
 			}
-			sch.CPUTimers[id] = k
+			threadtab.Sched.CPUTimers[id] = k
 			return 0
 		}
 	}
@@ -80,7 +81,7 @@ func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 // sysTimerSettime arms (or, with a zero value, disarms) a timer.
 // Context: trap, kernel lock held; does not allocate.
 func sysTimerSettime(id, flags int, newv, oldv uintptr) int64 {
-	if id < 0 || id >= sched.ITimerProf || !sch.CPUTimers[id].Used {
+	if id < 0 || id >= sched.ITimerProf || !threadtab.Sched.CPUTimers[id].Used {
 		return -abi.EINVAL
 	}
 	interval, e1 := readTimespec(newv)
@@ -91,17 +92,17 @@ func sysTimerSettime(id, flags int, newv, oldv uintptr) int64 {
 	if e2 != 0 {
 		return e2
 	}
-	return settime(&sch.CPUTimers[id], interval, value, flags&unix.TIMER_ABSTIME != 0, oldv, false)
+	return settime(&threadtab.Sched.CPUTimers[id], interval, value, flags&unix.TIMER_ABSTIME != 0, oldv, false)
 }
 
 // settime re-arms k and reports the previous setting at oldv (as an
 // itimerspec, or an itimerval when timeval is set).
 // Context: trap, kernel lock held; does not allocate.
 func settime(k *sched.CPUTimer, interval, value int64, absolute bool, oldv uintptr, timeval bool) int64 {
-	if oldv != 0 && !writeTimerPair(oldv, k.Interval, sch.CPUTimerLeft(k), timeval) {
+	if oldv != 0 && !writeTimerPair(oldv, k.Interval, threadtab.Sched.CPUTimerLeft(k), timeval) {
 		return -abi.EFAULT
 	}
-	sch.SetCPUTimer(k, interval, value, absolute)
+	threadtab.Sched.SetCPUTimer(k, interval, value, absolute)
 	return 0
 }
 
@@ -118,10 +119,10 @@ func writeTimerPair(addr uintptr, interval, value int64, timeval bool) bool {
 // sysTimerDelete implements timer_delete.
 // Context: trap, kernel lock held; does not allocate.
 func sysTimerDelete(id int) int64 {
-	if id < 0 || id >= sched.ITimerProf || !sch.CPUTimers[id].Used {
+	if id < 0 || id >= sched.ITimerProf || !threadtab.Sched.CPUTimers[id].Used {
 		return -abi.EINVAL
 	}
-	sch.DeleteCPUTimer(id)
+	threadtab.Sched.DeleteCPUTimer(id)
 	return 0
 }
 
@@ -145,7 +146,7 @@ func sysSetitimer(which int, newv, oldv uintptr) int64 {
 			return -abi.EINVAL
 		}
 	}
-	k := &sch.CPUTimers[sched.ITimerProf]
+	k := &threadtab.Sched.CPUTimers[sched.ITimerProf]
 	k.Used, k.Process, k.Signo = true, true, int(unix.SIGPROF)
 	if newv == 0 { // only report
 		return settimeReport(k, oldv)
@@ -156,7 +157,7 @@ func sysSetitimer(which int, newv, oldv uintptr) int64 {
 // settimeReport writes k's interval and time left at oldv (an itimerval)
 // without changing it. Context: trap, kernel lock held; does not allocate.
 func settimeReport(k *sched.CPUTimer, oldv uintptr) int64 {
-	if oldv != 0 && !writeTimerPair(oldv, k.Interval, sch.CPUTimerLeft(k), true) {
+	if oldv != 0 && !writeTimerPair(oldv, k.Interval, threadtab.Sched.CPUTimerLeft(k), true) {
 		return -abi.EFAULT
 	}
 	return 0

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/threadtab"
 	"testing"
 
 	"github.com/gometal/gometal/sched"
@@ -14,20 +15,20 @@ import (
 // slots (and dropped when one was reused), and a timer armed for the old
 // thread fired for the slot's next owner.
 func TestThreadExitCPUTime(t *testing.T) {
-	savedThreads, savedSch := threads, sch
-	t.Cleanup(func() { threads, sch = savedThreads, savedSch })
-	threads = [sched.MaxThreads]thread{}
-	sch.Init(1)
+	savedThreads, savedSch := threadtab.Threads, threadtab.Sched
+	t.Cleanup(func() { threadtab.Threads, threadtab.Sched = savedThreads, savedSch })
+	threadtab.Threads = [sched.MaxThreads]threadtab.Thread{}
+	threadtab.Sched.Init(1)
 
 	a := newThread()
 	b := newThread()
 	require.Equal(t, sched.TID(0), a)
 	require.Equal(t, sched.TID(1), b)
-	sch.Threads[b].CPUTime, sch.ProcessCPU = 300e6, 300e6
+	threadtab.Sched.Threads[b].CPUTime, threadtab.Sched.ProcessCPU = 300e6, 300e6
 
-	sch.CPUTimers[0] = sched.CPUTimer{Used: true, Armed: true, Target: b, Signo: 27, Next: 400e6}
-	sch.CPUTimers[1] = sched.CPUTimer{Used: true, Armed: true, Target: a, Signo: 27, Next: 400e6}
-	sch.NArmed = 2
+	threadtab.Sched.CPUTimers[0] = sched.CPUTimer{Used: true, Armed: true, Target: b, Signo: 27, Next: 400e6}
+	threadtab.Sched.CPUTimers[1] = sched.CPUTimer{Used: true, Armed: true, Target: a, Signo: 27, Next: 400e6}
+	threadtab.Sched.NArmed = 2
 
 	before, ok := clockNow(a, 2) // CLOCK_PROCESS_CPUTIME_ID
 	require.True(t, ok)
@@ -39,7 +40,7 @@ func TestThreadExitCPUTime(t *testing.T) {
 	after, _ := clockNow(a, 2)
 	assert.GreaterOrEqual(t, after, before, "process CPU time went backwards after a slot was reused")
 
-	assert.False(t, sch.CPUTimers[0].Used, "the exited thread's timer is deleted")
-	assert.True(t, sch.CPUTimers[1].Armed, "another thread's timer stays")
-	assert.Equal(t, 1, sch.NArmed)
+	assert.False(t, threadtab.Sched.CPUTimers[0].Used, "the exited thread's timer is deleted")
+	assert.True(t, threadtab.Sched.CPUTimers[1].Armed, "another thread's timer stays")
+	assert.Equal(t, 1, threadtab.Sched.NArmed)
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -224,10 +225,10 @@ func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int
 	if ep.waiter != noThread {
 		return -abi.EINVAL // one waiter per instance is all the runtime needs
 	}
-	th := &threads[t]
-	th.epoll, th.evAddr, th.evMax = ef.epoll, events, max
+	th := &threadtab.Threads[t]
+	th.Epoll, th.EvAddr, th.EvMax = ef.epoll, events, max
 	ep.waiter = t
-	block(t, waitEpoll)
+	block(t, threadtab.WaitEpoll)
 	if timeoutMs > 0 {
 		setTimer(t, nanotime()+int64(timeoutMs)*1e6)
 	}
@@ -245,8 +246,8 @@ func epollNotify(fd int) {
 		for k := range ep.entries {
 			if ep.entries[k].used && int(ep.entries[k].fd) == fd {
 				t := ep.waiter
-				th := &threads[t]
-				if n := collect(ep, th.evAddr, th.evMax); n != 0 {
+				th := &threadtab.Threads[t]
+				if n := collect(ep, th.EvAddr, th.EvMax); n != 0 {
 					wake(t, n)
 				}
 				break
@@ -257,7 +258,7 @@ func epollNotify(fd int) {
 
 // epollForgetWaiter clears t as a waiter (it woke or timed out).
 func epollForgetWaiter(t sched.TID) {
-	ep := &epolls[threads[t].epoll]
+	ep := &epolls[threadtab.Threads[t].Epoll]
 	if ep.waiter == t {
 		ep.waiter = noThread
 	}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -33,7 +34,7 @@ func sysExitGroup(t sched.TID, status int) int64 {
 	}
 	exitDrainThread, exitDrainStatus = t, status
 	exitDrainEnd = nanotime() + exitDrainMax
-	block(t, waitExit)
+	block(t, threadtab.WaitExit)
 	setTimer(t, nanotime()+exitDrainIdle)
 	return blocked
 }

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -64,9 +65,9 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 	if flags&unix.O_NONBLOCK != 0 || (reader && writers > 0) || (!reader && readers > 0) {
 		return fd
 	}
-	threads[t].regs.AX = uint64(fd) // the open's result when the other end comes
+	threadtab.Threads[t].Regs.AX = uint64(fd) // the open's result when the other end comes
 	futexes.Wait(t, fifoKey(p, reader))
-	block(t, waitOpen)
+	block(t, threadtab.WaitOpen)
 	return blocked
 }
 
@@ -74,8 +75,8 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func wakeOpeners(key uintptr) {
 	for w := futexes.WakeOne(key); w != noThread; w = futexes.WakeOne(key) {
-		threads[w].wait = waitNone
-		wake(w, int64(threads[w].regs.AX))
+		threadtab.Threads[w].Wait = threadtab.WaitNone
+		wake(w, int64(threadtab.Threads[w].Regs.AX))
 	}
 }
 

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -193,9 +194,9 @@ func lockKey(ino fs.Ino) uintptr { return lockKeyBase + uintptr(ino)*8 }
 // waitKey blocks t on key until wakeKey, after which t executes its
 // system call again. Context: trap, kernel lock held.
 func waitKey(t sched.TID, key uintptr) int64 {
-	threads[t].restartNr = threads[t].regs.AX
+	threadtab.Threads[t].RestartNr = threadtab.Threads[t].Regs.AX
 	futexes.Wait(t, key)
-	block(t, waitFutex)
+	block(t, threadtab.WaitFutex)
 	return blocked
 }
 
@@ -203,7 +204,7 @@ func waitKey(t sched.TID, key uintptr) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func wakeKey(key uintptr) {
 	for w := futexes.WakeOne(key); w != noThread; w = futexes.WakeOne(key) {
-		threads[w].wait = waitNone
+		threadtab.Threads[w].Wait = threadtab.WaitNone
 		restart(w)
 	}
 }

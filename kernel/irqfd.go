@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -93,7 +94,7 @@ func irqRead(t sched.TID, f *file, buf, n uintptr) int64 {
 			return -abi.EAGAIN
 		}
 		f.reader = t
-		block(t, waitRead)
+		block(t, threadtab.WaitRead)
 		return blocked
 	}
 	if !userWrite64(buf, f.count) {

@@ -25,6 +25,7 @@ import (
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
 )
 
 var (
@@ -215,7 +216,7 @@ func logCPUStats() {
 		busy := max(up-idleNs, 0)
 		var l klog.Line
 		l.S("cpu ").U(uint64(i)).S(": busy ").MS(busy).S(" (").I(busy * 100 / max(up, 1)).S("%), ").U(c.IRQs).S(" interrupts, ").U(c.Halts).S(" halts, ")
-		l.S("longest run-queue wait ").MS(sch.CPUs[i].MaxWaitNs).S(", ")
+		l.S("longest run-queue wait ").MS(threadtab.Sched.CPUs[i].MaxWaitNs).S(", ")
 		l.U(c.SlicesRequested).S(" slice preemptions requested, ").U(c.SlicesTaken).S(" taken").Info()
 	}
 }

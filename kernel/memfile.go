@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"golang.org/x/sys/unix"
 )
 
@@ -141,28 +142,26 @@ func writeSchedView(w textWriter) {
 			idleNs += now - c.HaltStart
 		}
 		w.u(uint64(i)).s(" ").u(uint64(max(up-idleNs, 0) / 1e6)).s(" ").u(uint64(idleNs / 1e6)).s(" ")
-		w.u(c.IRQs).s(" ").u(c.Spurious).s(" ").u(c.Halts).s(" ").u(uint64(sch.CPUs[i].RunQ.Len())).s(" ")
+		w.u(c.IRQs).s(" ").u(c.Spurious).s(" ").u(c.Halts).s(" ").u(uint64(threadtab.Sched.CPUs[i].RunQ.Len())).s(" ")
 		w.u(c.SlicesRequested).s(" ").u(c.SlicesTaken).s(" ")
-		if cur := sch.CPUs[i].Cur; cur == noThread {
+		if cur := threadtab.Sched.CPUs[i].Cur; cur == noThread {
 			w.s("-\n")
 		} else {
-			w.u(uint64(linuxTID(cur))).s("\n")
+			w.u(uint64(threadtab.LinuxTID(cur))).s("\n")
 		}
 	}
 	w.s("\ntid state cpu cpu_ms\n")
-	for i := range sch.Threads {
-		t := &sch.Threads[i]
+	for i := range threadtab.Sched.Threads {
+		t := &threadtab.Sched.Threads[i]
 		if t.State == threadFree {
 			continue
 		}
-		w.u(uint64(i + 1)).s(" ").s(threadStateNames[t.State]).s(" ").u(uint64(t.CPU)).s(" ").u(uint64(t.CPUTime / 1e6)).s("\n")
+		w.u(uint64(i + 1)).s(" ").s(threadtab.StateNames[t.State]).s(" ").u(uint64(t.CPU)).s(" ").u(uint64(t.CPUTime / 1e6)).s("\n")
 	}
 	// The scheduler's own count, which the deadlock detector trusts: it
 	// must equal the number of threads listed as running.
-	w.s("\nnrunning ").u(uint64(sch.Running)).s("\n")
+	w.s("\nnrunning ").u(uint64(threadtab.Sched.Running)).s("\n")
 }
-
-var threadStateNames = [...]string{"free", "runnable", "running", "blocked"}
 
 // memFileRead copies from a kernel file's snapshot. Context: trap.
 func memFileRead(f *file, buf, n uintptr) int64 {

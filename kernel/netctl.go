@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"golang.org/x/sys/unix"
 )
 
@@ -259,7 +260,7 @@ func netSetState(i int, io *abi.NetIO) int64 {
 	} else {
 		s.state = abi.SockFailed
 		s.soError = io.Errno
-		if s.waiter != noThread && threads[s.waiter].wait == waitStack {
+		if s.waiter != noThread && threadtab.Threads[s.waiter].Wait == threadtab.WaitStack {
 			s.soError = 0 // the failed bind or listen reports it
 			stackAnswered(i, -int64(io.Errno))
 		}

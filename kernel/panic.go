@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/x86"
 	"sync/atomic"
 
 	"github.com/gometal/gometal/drivers/debugexit"
@@ -38,7 +40,7 @@ const stopWaitNs = 100e6
 // that the report is the last thing they let through; a CPU that panics
 // while another reports halts. Context: any; does not allocate; never
 // returns.
-func kernelPanic(reason string, f *TrapFrame) {
+func kernelPanic(reason string, f *x86.TrapFrame) {
 	cpu.DisableInterrupts()
 	klog.StopVcon() // the report goes to COM1, whatever the console's state
 	c := percpu.This()
@@ -113,7 +115,7 @@ func haltForever() {
 // the registers, CR2 and CR3, the code bytes at RIP and the words at RSP.
 // Context: any (kernel panics, and program faults in trap context); does
 // not allocate.
-func printFrame(f *TrapFrame) {
+func printFrame(f *x86.TrapFrame) {
 	var l klog.Line
 	l.S("cpu: ").U(uint64(percpu.This().ID)).S(" vector: ").U(f.Vector)
 	if f.Vector < 32 {
@@ -260,24 +262,24 @@ const stoppedStackWords = 8
 func printSched() {
 	now := nanotime()
 	for i := 0; i < onlineCPUs; i++ {
-		p := &sch.CPUs[i]
+		p := &threadtab.Sched.CPUs[i]
 		var l klog.Line
 		l.S("sched: cpu ").U(uint64(i)).S(" cur ")
 		if p.Cur == noThread {
 			l.S("-")
 		} else {
-			l.U(uint64(linuxTID(p.Cur)))
+			l.U(uint64(threadtab.LinuxTID(p.Cur)))
 		}
 		l.S(" idle ").U(b2u(p.Idle)).S(" queued ").U(uint64(p.RunQ.Len())).S(" timer ")
 		relTime(&l, p.Armed, now)
 		l.Print()
 	}
 	var l klog.Line
-	l.S("timers: ").U(uint64(sch.Timers.Len())).S(" armed")
-	if t, when := sch.Timers.Next(); t != noThread {
-		l.S(", next tid ").U(uint64(linuxTID(t))).S(" ")
+	l.S("timers: ").U(uint64(threadtab.Sched.Timers.Len())).S(" armed")
+	if t, when := threadtab.Sched.Timers.Next(); t != noThread {
+		l.S(", next tid ").U(uint64(threadtab.LinuxTID(t))).S(" ")
 		relTime(&l, when, now)
-		l.S(", owner cpu ").U(uint64(sch.TimerOwner))
+		l.S(", owner cpu ").U(uint64(threadtab.Sched.TimerOwner))
 	}
 	l.Print()
 	l = klog.Line{}
@@ -285,7 +287,7 @@ func printSched() {
 	if conReader == noThread {
 		l.S("-")
 	} else {
-		l.U(uint64(linuxTID(conReader)))
+		l.U(uint64(threadtab.LinuxTID(conReader)))
 	}
 	l.S(", eof ").U(b2u(conEOF)).Print()
 }
@@ -312,36 +314,32 @@ func b2u(b bool) uint64 {
 	return 0
 }
 
-// waitNames names the thread waits in a kernel panic report.
-var waitNames = [...]string{waitNone: "-", waitFutex: "futex", waitSleep: "sleep", waitEpoll: "epoll",
-	waitRead: "console-read", waitExit: "exit-drain", waitStack: "network-stack", waitOpen: "fifo-open"}
-
 // printThreads adds the program's threads to a kernel panic report, one
 // line each: "thread: tid 3 blocked futex cpu 1 rip 0x... signals
 // pending 0x0 blocked 0x0". rip is where the thread last left ring 3
 // (for a running thread, as of its last entry into the kernel).
 // Context: any (kernelPanic), the other CPUs stopped; does not allocate.
 func printThreads() {
-	for i := range threads {
+	for i := range threadtab.Threads {
 		t := sched.TID(i)
 		st := tstate(t)
 		if st == threadFree {
 			continue
 		}
-		th := &threads[i]
+		th := &threadtab.Threads[i]
 		var l klog.Line
-		l.S("thread: tid ").U(uint64(linuxTID(t))).S(" ")
-		if int(st) < len(threadStateNames) {
-			l.S(threadStateNames[st])
+		l.S("thread: tid ").U(uint64(threadtab.LinuxTID(t))).S(" ")
+		if int(st) < len(threadtab.StateNames) {
+			l.S(threadtab.StateNames[st])
 		} else {
 			l.U(uint64(st))
 		}
 		l.S(" ")
-		if st == threadBlocked && int(th.wait) < len(waitNames) {
-			l.S(waitNames[th.wait])
+		if st == threadBlocked && int(th.Wait) < len(threadtab.WaitNames) {
+			l.S(threadtab.WaitNames[th.Wait])
 		} else {
 			l.S("-")
 		}
-		l.S(" cpu ").U(uint64(sch.Threads[t].CPU)).S(" rip ").X(th.regs.RIP).S(" signals pending ").X(th.pending).S(" blocked ").X(th.sigmask).Print()
+		l.S(" cpu ").U(uint64(threadtab.Sched.Threads[t].CPU)).S(" rip ").X(th.Regs.RIP).S(" signals pending ").X(th.Pending).S(" blocked ").X(th.Sigmask).Print()
 	}
 }

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/threadtab"
 )
 
 // The /proc files that Go's standard library and common libraries (such as
@@ -69,8 +70,8 @@ func writeProcStat(w textWriter) {
 // Context: trap, kernel lock held; does not allocate.
 func liveThreads() int {
 	n := 0
-	for i := range threads {
-		if sch.Threads[i].State != threadFree {
+	for i := range threadtab.Threads {
+		if threadtab.Sched.Threads[i].State != threadFree {
 			n++
 		}
 	}
@@ -81,9 +82,9 @@ func liveThreads() int {
 // Context: trap, kernel lock held; does not allocate.
 func programCPUNs() int64 {
 	var ns int64
-	for i := range threads {
-		if sch.Threads[i].State != threadFree {
-			ns += sch.Threads[i].CPUTime
+	for i := range threadtab.Threads {
+		if threadtab.Sched.Threads[i].State != threadFree {
+			ns += threadtab.Sched.Threads[i].CPUTime
 		}
 	}
 	return ns

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -65,5 +66,5 @@ func setupInterrupts() {
 		kernelPanic("local APIC refused its configuration", nil)
 	}
 	percpu.CPUs[0].APICID = localAPIC.ID()
-	sch.Init(1) // startAPs adds the others
+	threadtab.Sched.Init(1) // startAPs adds the others
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -39,18 +40,18 @@ const unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
 // thread blocked in an interruptible wait wakes with EINTR so the signal
 // is delivered promptly. Context: trap.
 func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
-	th := &threads[t]
+	th := &threadtab.Threads[t]
 	if tstate(t) == threadFree {
 		return
 	}
 	if sigactions[sig].handler == sigIgn || (sigactions[sig].handler == sigDfl && defaultIgnored(sig)) {
 		return
 	}
-	th.pending |= sigbit(sig)
-	th.sigCode[sig] = code
-	th.sigF0[sig] = f0
-	th.sigF1[sig] = f1
-	if th.sigmask&sigbit(sig) != 0 {
+	th.Pending |= sigbit(sig)
+	th.SigCode[sig] = code
+	th.SigF0[sig] = f0
+	th.SigF1[sig] = f1
+	if th.Sigmask&sigbit(sig) != 0 {
 		return
 	}
 	switch tstate(t) {
@@ -58,11 +59,11 @@ func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 		// An exiting thread never returns to the program, and a bind or
 		// listen waiting for the network stack is not interruptible (on
 		// Linux they do not block): the signal waits for the call's end.
-		if interruptible(th.wait) {
+		if interruptible(th.Wait) {
 			wake(t, -abi.EINTR)
 		}
 	case threadRunning:
-		kick(&percpu.CPUs[sch.Threads[t].CPU]) // delivered when that CPU re-enters its scheduler
+		kick(&percpu.CPUs[threadtab.Sched.Threads[t].CPU]) // delivered when that CPU re-enters its scheduler
 	}
 }
 
@@ -83,30 +84,30 @@ func defaultIgnored(sig int) bool {
 // forceSignal delivers a fault signal synchronously: if the program
 // blocks or ignores it, or has no handler, the program dies with a report,
 // as Linux's force_sig would kill it. Context: trap.
-func forceSignal(t sched.TID, f *TrapFrame, sig int, code int32, addr uint64) {
-	th := &threads[t]
+func forceSignal(t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) {
+	th := &threadtab.Threads[t]
 	act := sigactions[sig]
-	if th.sigmask&sigbit(sig) != 0 || act.handler == sigDfl || act.handler == sigIgn {
+	if th.Sigmask&sigbit(sig) != 0 || act.handler == sigDfl || act.handler == sigIgn {
 		programFault(f, signalName(sig), uintptr(addr))
 	}
-	th.faultErr, th.faultTrap, th.faultCR2 = f.Err, f.Vector, addr
-	th.pending |= sigbit(sig)
-	th.sigCode[sig] = code
-	th.sigF0[sig] = addr
-	th.sigF1[sig] = 0
+	th.FaultErr, th.FaultTrap, th.FaultCR2 = f.Err, f.Vector, addr
+	th.Pending |= sigbit(sig)
+	th.SigCode[sig] = code
+	th.SigF0[sig] = addr
+	th.SigF1[sig] = 0
 }
 
 // deliverSignal delivers the lowest pending, unblocked signal of t by
 // building a signal frame and pointing t's registers at the handler.
 // Context: trap; does not allocate.
 func deliverSignal(t sched.TID) {
-	th := &threads[t]
-	ready := th.pending &^ th.sigmask
+	th := &threadtab.Threads[t]
+	ready := th.Pending &^ th.Sigmask
 	sig := 1
 	for ready&sigbit(sig) == 0 {
 		sig++
 	}
-	th.pending &^= sigbit(sig)
+	th.Pending &^= sigbit(sig)
 	act := sigactions[sig]
 	switch {
 	case act.handler == sigIgn:
@@ -127,8 +128,8 @@ func deliverSignal(t sched.TID) {
 		noteSIGURG(t)
 	}
 
-	r := &th.regs
-	alt := th.altStack // sp, flags, size
+	r := &th.Regs
+	alt := th.AltStack // sp, flags, size
 	onAlt := alt[2] != 0 && r.RSP > alt[0] && r.RSP <= alt[0]+alt[2]
 	sp := r.RSP - redZone
 	if act.flags&saOnstack != 0 && alt[2] != 0 && !onAlt {
@@ -141,7 +142,7 @@ func deliverSignal(t sched.TID) {
 		l.S("cannot write the signal frame for ").S(signalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
 		shutdown(128 + int(unix.SIGSEGV))
 	}
-	copy(unsafeSlice(uintptr(fpAddr), fxSize), unsafeSlice(th.fx, fxSize))
+	copy(unsafeSlice(uintptr(fpAddr), fxSize), unsafeSlice(th.FX, fxSize))
 	fr := (*sigframe)(ptr(uintptr(frameAddr)))
 	*fr = sigframe{}
 	fr.pretcode = act.restorer
@@ -159,12 +160,12 @@ func deliverSignal(t sched.TID) {
 	m.rsp, m.rip, m.eflags = r.RSP, r.RIP, r.RFLAGS
 	m.cs, m.ss = x86.SelUserCode, x86.SelUserData
 	if sig == int(unix.SIGSEGV) || sig == int(unix.SIGBUS) || sig == int(unix.SIGFPE) || sig == int(unix.SIGILL) || sig == int(unix.SIGTRAP) {
-		m.err, m.trapno, m.cr2 = th.faultErr, th.faultTrap, th.faultCR2
+		m.err, m.trapno, m.cr2 = th.FaultErr, th.FaultTrap, th.FaultCR2
 	}
-	m.oldmask = th.sigmask
+	m.oldmask = th.Sigmask
 	m.fpstate = fpAddr
-	uc.sigmask = th.sigmask
-	fr.info = siginfo{signo: int32(sig), code: th.sigCode[sig], f0: th.sigF0[sig], f1: th.sigF1[sig]}
+	uc.sigmask = th.Sigmask
+	fr.info = siginfo{signo: int32(sig), code: th.SigCode[sig], f0: th.SigF0[sig], f1: th.SigF1[sig]}
 
 	r.RIP = act.handler
 	r.RSP = frameAddr
@@ -173,14 +174,14 @@ func deliverSignal(t sched.TID) {
 	r.DX = frameAddr + uint64(unsafeOffsetUC)
 	r.AX = 0
 	r.RFLAGS &^= x86.FlagTF | x86.FlagDF | x86.FlagRF
-	fx := unsafeSlice(th.fx, fxSize)
+	fx := unsafeSlice(th.FX, fxSize)
 	clear(fx)
 	copy(fx, fxDefault[:])
 	if act.flags&saNodefer == 0 {
-		th.sigmask |= sigbit(sig)
+		th.Sigmask |= sigbit(sig)
 	}
-	th.sigmask |= act.mask
-	th.sigmask &^= unblockable
+	th.Sigmask |= act.mask
+	th.Sigmask &^= unblockable
 	if act.flags&saResethand != 0 {
 		sigactions[sig].handler = sigDfl
 	}
@@ -193,8 +194,8 @@ const flagsUser = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | x86.FlagTF | x86.FlagDF | 0x8
 // ucontext at the thread's stack pointer (the handler's return popped
 // pretcode). Context: trap.
 func sysRtSigreturn(t sched.TID) int64 {
-	th := &threads[t]
-	r := &th.regs
+	th := &threadtab.Threads[t]
+	r := &th.Regs
 	ucAddr := uintptr(r.RSP)
 	if !userRange(ucAddr, unsafeSizeofUC, false) {
 		programFault(r, "SIGSEGV: bad rt_sigreturn frame", ucAddr)
@@ -206,12 +207,12 @@ func sysRtSigreturn(t sched.TID) int64 {
 	r.RSP, r.RIP = m.rsp, m.rip
 	r.RFLAGS = r.RFLAGS&^flagsUser | m.eflags&flagsUser | x86.FlagIF
 	r.CS, r.SS = x86.SelUserCode, x86.SelUserData
-	th.sigmask = uc.sigmask &^ unblockable
+	th.Sigmask = uc.sigmask &^ unblockable
 	if m.fpstate != 0 {
 		if !userRange(uintptr(m.fpstate), fxSize, false) {
 			programFault(r, "SIGSEGV: bad fpstate in rt_sigreturn", uintptr(m.fpstate))
 		}
-		fx := unsafeSlice(th.fx, fxSize)
+		fx := unsafeSlice(th.FX, fxSize)
 		copy(fx, unsafeSlice(uintptr(m.fpstate), fxSize))
 		// MXCSR (bytes 24-27) must not set reserved bits, or FXRSTOR faults.
 		mx := uint32(fx[24]) | uint32(fx[25])<<8 | uint32(fx[26])<<16 | uint32(fx[27])<<24
@@ -281,20 +282,20 @@ func signalName(sig int) string {
 // not allocate.
 func processSignalTarget(caller sched.TID, sig int) int {
 	if caller != noThread && takesSignal(caller, sig) {
-		return int(linuxTID(caller))
+		return int(threadtab.LinuxTID(caller))
 	}
 	first := 1
 	found := false
-	for i := range threads {
+	for i := range threadtab.Threads {
 		t := sched.TID(i)
 		if !takesSignal(t, sig) {
 			continue
 		}
-		if tstate(t) != threadBlocked || interruptible(threads[t].wait) {
-			return int(linuxTID(t))
+		if tstate(t) != threadBlocked || interruptible(threadtab.Threads[t].Wait) {
+			return int(threadtab.LinuxTID(t))
 		}
 		if !found {
-			first, found = int(linuxTID(t)), true
+			first, found = int(threadtab.LinuxTID(t)), true
 		}
 	}
 	return first
@@ -303,7 +304,7 @@ func processSignalTarget(caller sched.TID, sig int) int {
 // takesSignal reports whether thread t exists and does not block sig (0:
 // any thread exists). Context: trap; does not allocate.
 func takesSignal(t sched.TID, sig int) bool {
-	return tstate(t) != threadFree && (sig == 0 || threads[t].sigmask&sigbit(sig) == 0)
+	return tstate(t) != threadFree && (sig == 0 || threadtab.Threads[t].Sigmask&sigbit(sig) == 0)
 }
 
 // interruptible reports whether a signal ends a wait for why with EINTR.
@@ -312,5 +313,5 @@ func takesSignal(t sched.TID, sig int) bool {
 // Linux the first do not block; the signal waits for the call's end).
 // Context: trap; does not allocate.
 func interruptible(why uint8) bool {
-	return why != waitExit && why != waitStack && why != waitOpen
+	return why != threadtab.WaitExit && why != threadtab.WaitStack && why != threadtab.WaitOpen
 }

@@ -4,6 +4,8 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -113,7 +115,7 @@ func parseSliceOption(v string) (ns int64, ok bool) {
 // again. A request counts as taken once that turn is seen to end.
 // Context: trap, kernel lock held; reads and writes the program's memory
 // only where it is mapped; does not allocate.
-func sliceCheck(c *percpu.CPU, t int, f *TrapFrame) {
+func sliceCheck(c *percpu.CPU, t int, f *x86.TrapFrame) {
 	st := &sliceCPUs[c.ID]
 	if st.req.g != 0 {
 		if ended, known := turnEnded(&st.req); ended || !known {
@@ -123,7 +125,7 @@ func sliceCheck(c *percpu.CPU, t int, f *TrapFrame) {
 			st.req = sliceReq{}
 		}
 	}
-	v, kind, why := readG(&threads[t], f.RSP)
+	v, kind, why := readG(&threadtab.Threads[t], f.RSP)
 	if kind == viewUser && v.p == st.lastP {
 		if d := int32(v.tick - st.lastTick); d < 0 {
 			kind, why = viewFailed, "p.schedtick went backwards"
@@ -191,7 +193,7 @@ func turnEnded(r *sliceReq) (ended, known bool) {
 // sliceDeadline returns when c's next slice check is due, or 0. Context:
 // trap (armTimer), kernel lock held; does not allocate.
 func sliceDeadline(c *percpu.CPU, now int64) int64 {
-	if !sliceOn || sch.CPUs[c.ID].Cur == noThread {
+	if !sliceOn || threadtab.Sched.CPUs[c.ID].Cur == noThread {
 		return 0
 	}
 	if st := &sliceCPUs[c.ID]; st.g != 0 && !st.requested {

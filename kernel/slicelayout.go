@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -158,9 +159,9 @@ type gview struct {
 // its kind, and for viewFailed which field failed, and counts in layout
 // what the reading confirmed. Context: trap, kernel lock held, th stopped;
 // reads only mapped user memory; does not allocate.
-func readG(th *thread, rsp uint64) (v gview, kind int, why string) {
+func readG(th *threadtab.Thread, rsp uint64) (v gview, kind int, why string) {
 	o := &rtOffsets
-	g, ok := peekUser64(th.fsBase - 8)
+	g, ok := peekUser64(th.FSBase - 8)
 	if !ok || g == 0 {
 		return v, viewBad, ""
 	}
@@ -361,8 +362,8 @@ func noteSIGURG(t sched.TID) {
 	if !sliceOn {
 		return
 	}
-	th := &threads[t]
-	v, kind, why := readG(th, th.regs.RSP)
+	th := &threadtab.Threads[t]
+	v, kind, why := readG(th, th.Regs.RSP)
 	if kind == viewUser && v.sg == stackPreempt && v.pPreempt == 1 {
 		// stackguard0 also reads stackPreempt with no request on the
 		// goroutine while it enters or leaves a system call

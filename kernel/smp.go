@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/threadtab"
 	"sync/atomic"
 
 	"github.com/gometal/gometal/boot"
@@ -152,7 +153,7 @@ func startAPs(ids []uint32) {
 		c.StartNs = nanotime() - start
 		l.S("cpu ").U(uint64(c.ID)).S(": APIC id ").U(uint64(apic)).S(", up in ").MS(c.StartNs).S(" after its start-up IPI (INIT to all: ").MS(initNs).S(")").Info()
 		onlineCPUs++
-		sch.NCPU = onlineCPUs
+		threadtab.Sched.NCPU = onlineCPUs
 		if wakeLate {
 			wakeLate = false
 			wakeLateAP(lateAPIC)
@@ -284,7 +285,7 @@ func apMain() {
 		cpu.Halt()
 	}
 	kernelLock.lock(c)
-	var f TrapFrame
+	var f x86.TrapFrame
 	reschedule(c, &f) // idles until a thread is runnable
 	c.InUser.Store(true)
 	kernelLock.unlock(c)

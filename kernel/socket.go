@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -123,10 +124,10 @@ func tellProgram(i int) {
 		notifySocketDups(i)
 	}
 	t := s.waiter
-	if t == noThread || threads[t].wait == waitStack {
+	if t == noThread || threadtab.Threads[t].Wait == threadtab.WaitStack {
 		return // a bind or listen waits for the stack's answer, not for data
 	}
-	if threads[t].connectWait {
+	if threadtab.Threads[t].ConnectWait {
 		if s.state != abi.SockConnecting {
 			connectDone(i)
 		}
@@ -144,8 +145,8 @@ func sockWait(t sched.TID, i int, nr uint64) int64 {
 		return -abi.EAGAIN
 	}
 	s.waiter = t
-	threads[t].restartNr = nr
-	block(t, waitRead)
+	threadtab.Threads[t].RestartNr = nr
+	block(t, threadtab.WaitRead)
 	return blocked
 }
 
@@ -160,7 +161,7 @@ func awaitStack(t sched.TID, i int) int64 {
 	}
 	s.ackWanted = true
 	s.waiter = t
-	block(t, waitStack)
+	block(t, threadtab.WaitStack)
 	setTimer(t, nanotime()+stackAnswerMax)
 	return blocked
 }
@@ -184,7 +185,7 @@ func stackTimedOut() {
 func stackAnswered(i int, result int64) {
 	s := &sockets[i]
 	t := s.waiter
-	if t == noThread || threads[t].wait != waitStack {
+	if t == noThread || threadtab.Threads[t].Wait != threadtab.WaitStack {
 		return
 	}
 	s.waiter = noThread
@@ -198,7 +199,7 @@ func forgetSockWaiter(t sched.TID) {
 			sockets[i].waiter = noThread
 		}
 	}
-	threads[t].connectWait = false
+	threadtab.Threads[t].ConnectWait = false
 }
 
 // sockReadiness returns the epoll events of socket i.

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/threadtab"
 	"unsafe"
 
 	"github.com/gometal/gometal/drivers/lapic"
@@ -82,8 +83,8 @@ func startProgram() {
 	argStart, argEnd = img.ArgStart, img.ArgEnd
 	releaseArgBlock()
 	t := newThread()
-	th := &threads[t]
-	th.regs = TrapFrame{
+	th := &threadtab.Threads[t]
+	th.Regs = x86.TrapFrame{
 		RIP:    uint64(rt0Addr()),
 		CS:     x86.SelUserCode,
 		RFLAGS: x86.FlagIF | x86.FlagIOPL | 2,
@@ -91,8 +92,8 @@ func startProgram() {
 		SS:     x86.SelUserData,
 	}
 	c := percpu.This()
-	sch.Start(t, c.ID, nanotime())
-	c.CurFX = th.fx
+	threadtab.Sched.Start(t, c.ID, nanotime())
+	c.CurFX = th.FX
 	c.CurFSBase = 0
 	setCommitLimit()
 	fsMaxPages = int64(commitLimit / 2 / mm.PageSize)
@@ -105,7 +106,7 @@ func startProgram() {
 	for i := 0; i < onlineCPUs; i++ {
 		percpu.CPUs[i].IdleNs = 0
 	}
-	frame := th.regs
+	frame := th.Regs
 	c.InUser.Store(true)
 	kernelLock.unlock(c)
 	wakeAPs()
@@ -137,13 +138,13 @@ func armMainBreakpoint() {
 // mainReached handles a breakpoint trap: if it is the INT3 on main.main,
 // it restores the byte, backs the thread up onto it and logs the time, and
 // reports true. Context: trap, kernel lock held.
-func mainReached(t sched.TID, f *TrapFrame) bool {
+func mainReached(t sched.TID, f *x86.TrapFrame) bool {
 	if mainSeen || mainPC == 0 || uintptr(f.RIP)-1 != mainPC {
 		return false
 	}
 	mainSeen = true
 	*(*byte)(ptr(physToVirt(uint64(mainPC)))) = mainByte
-	threads[t].regs.RIP = uint64(mainPC)
+	threadtab.Threads[t].Regs.RIP = uint64(mainPC)
 	var l klog.Line
 	l.S("main.main reached ").MS(nanotime()).S(" after kernel entry").Info()
 	return true

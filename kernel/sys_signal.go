@@ -2,13 +2,14 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
 // Signal state: the handlers (process-wide), masks and alternate stacks
 // (per thread), kept as Linux keeps them. Delivery is in signal.go.
-const nsig = 64
+const nsig = abi.NSig
 
 // sigaction is the kernel's struct sigaction on amd64.
 type sigaction struct {
@@ -53,8 +54,8 @@ func sysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
 	if size != 8 {
 		return -abi.EINVAL
 	}
-	th := &threads[t]
-	old := th.sigmask
+	th := &threadtab.Threads[t]
+	old := th.Sigmask
 	if set != 0 {
 		s, ok := userRead64(set)
 		if !ok {
@@ -63,17 +64,17 @@ func sysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
 		s &^= 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
 		switch how {
 		case unix.SIG_BLOCK:
-			th.sigmask |= s
+			th.Sigmask |= s
 		case unix.SIG_UNBLOCK:
-			th.sigmask &^= s
+			th.Sigmask &^= s
 		case unix.SIG_SETMASK:
-			th.sigmask = s
+			th.Sigmask = s
 		default:
 			return -abi.EINVAL
 		}
 	}
 	if oset != 0 && !userWrite64(oset, old) {
-		th.sigmask = old
+		th.Sigmask = old
 		return -abi.EFAULT
 	}
 	return 0
@@ -83,13 +84,13 @@ func sysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
 // amd64: ss_sp (8), ss_flags (4, padded to 8), ss_size (8).
 // Context: trap, kernel lock held; does not allocate.
 func sysSigaltstack(t sched.TID, ss, oss uintptr) int64 {
-	th := &threads[t]
+	th := &threadtab.Threads[t]
 	if oss != 0 {
-		flags := th.altStack[1]
-		if th.altStack[2] == 0 {
+		flags := th.AltStack[1]
+		if th.AltStack[2] == 0 {
 			flags = ssDisable
 		}
-		if !userWrite64(oss, th.altStack[0]) || !userWrite64(oss+8, flags) || !userWrite64(oss+16, th.altStack[2]) {
+		if !userWrite64(oss, th.AltStack[0]) || !userWrite64(oss+8, flags) || !userWrite64(oss+16, th.AltStack[2]) {
 			return -abi.EFAULT
 		}
 	}
@@ -101,13 +102,13 @@ func sysSigaltstack(t sched.TID, ss, oss uintptr) int64 {
 		sp, flags, size := le64(b), uint64(uint32(le64(b[8:]))), le64(b[16:])
 		switch {
 		case flags == ssDisable:
-			th.altStack = [3]uint64{}
+			th.AltStack = [3]uint64{}
 		case flags != 0:
 			return -abi.EINVAL
 		case size < minSigStackSize:
 			return -abi.ENOMEM
 		default:
-			th.altStack = [3]uint64{sp, 0, size}
+			th.AltStack = [3]uint64{sp, 0, size}
 		}
 	}
 	return 0

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -278,8 +279,8 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 		return -abi.EINPROGRESS
 	}
 	s.waiter = t
-	threads[t].connectWait = true
-	block(t, waitRead)
+	threadtab.Threads[t].ConnectWait = true
+	block(t, threadtab.WaitRead)
 	return blocked
 }
 
@@ -315,11 +316,11 @@ func sourceFor(dst sockAddr) [16]byte {
 func connectDone(i int) {
 	s := &sockets[i]
 	t := s.waiter
-	if t == noThread || !threads[t].connectWait {
+	if t == noThread || !threadtab.Threads[t].ConnectWait {
 		return
 	}
 	s.waiter = noThread
-	threads[t].connectWait = false
+	threadtab.Threads[t].ConnectWait = false
 	if s.state == abi.SockConnected {
 		wake(t, 0)
 		return

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -21,31 +22,31 @@ func sysClone(parent sched.TID, flags uint64, stack, ptid, ctid, tls uintptr) in
 	if t == noThread {
 		return -abi.EAGAIN
 	}
-	p, ch := &threads[parent], &threads[t]
-	ch.regs = p.regs
-	ch.regs.AX = 0
+	p, ch := &threadtab.Threads[parent], &threadtab.Threads[t]
+	ch.Regs = p.Regs
+	ch.Regs.AX = 0
 	if stack != 0 {
-		ch.regs.RSP = uint64(stack)
+		ch.Regs.RSP = uint64(stack)
 	}
-	ch.fsBase = p.fsBase
+	ch.FSBase = p.FSBase
 	if flags&unix.CLONE_SETTLS != 0 {
-		ch.fsBase = tls
+		ch.FSBase = tls
 	}
-	ch.sigmask = p.sigmask
-	copy(unsafeSlice(ch.fx, 512), unsafeSlice(p.fx, 512))
-	if flags&unix.CLONE_PARENT_SETTID != 0 && !userWrite32(ptid, uint32(linuxTID(t))) {
-		sch.Release(t)
+	ch.Sigmask = p.Sigmask
+	copy(unsafeSlice(ch.FX, 512), unsafeSlice(p.FX, 512))
+	if flags&unix.CLONE_PARENT_SETTID != 0 && !userWrite32(ptid, uint32(threadtab.LinuxTID(t))) {
+		threadtab.Sched.Release(t)
 		return -abi.EFAULT
 	}
 	if flags&unix.CLONE_CHILD_SETTID != 0 {
-		userWrite32(ctid, uint32(linuxTID(t)))
+		userWrite32(ctid, uint32(threadtab.LinuxTID(t)))
 	}
 	if flags&unix.CLONE_CHILD_CLEARTID != 0 {
-		ch.clearTID = ctid
+		ch.ClearTID = ctid
 	}
-	sch.Threads[t].CPU = placeThread(sch.Threads[parent].CPU)
+	threadtab.Sched.Threads[t].CPU = placeThread(threadtab.Sched.Threads[parent].CPU)
 	makeRunnable(t)
-	return linuxTID(t)
+	return threadtab.LinuxTID(t)
 }
 
 // Futex operations (linux/futex.h).
@@ -86,7 +87,7 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 			return -abi.EAGAIN
 		}
 		futexes.Wait(t, addr)
-		block(t, waitFutex)
+		block(t, threadtab.WaitFutex)
 		if deadline != 0 {
 			setTimer(t, deadline)
 		}
@@ -112,7 +113,7 @@ func futexWake(addr uintptr, n int) int {
 		if w == noThread {
 			break
 		}
-		threads[w].wait = waitNone // already off the futex queue
+		threadtab.Threads[w].Wait = threadtab.WaitNone // already off the futex queue
 		wake(w, 0)
 		woke++
 	}
@@ -133,7 +134,7 @@ func sysNanosleep(t sched.TID, req uintptr, absolute bool, clockOffset int64) in
 	if deadline <= nanotime() {
 		return 0
 	}
-	block(t, waitSleep)
+	block(t, threadtab.WaitSleep)
 	setTimer(t, deadline)
 	return blocked
 }
@@ -178,10 +179,10 @@ func sysArchPrctl(c *percpu.CPU, t sched.TID, code int, addr uintptr) int64 {
 		if addr >= userTop {
 			return -abi.EPERM
 		}
-		threads[t].fsBase = addr
+		threadtab.Threads[t].FSBase = addr
 		return 0
 	case archGetFS:
-		if !userWrite64(addr, uint64(threads[t].fsBase)) {
+		if !userWrite64(addr, uint64(threadtab.Threads[t].FSBase)) {
 			return -abi.EFAULT
 		}
 		return 0

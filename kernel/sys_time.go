@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +19,7 @@ func clockNow(t sched.TID, clock int) (int64, bool) {
 	case unix.CLOCK_MONOTONIC, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_BOOTTIME:
 		return nanotime(), true
 	case unix.CLOCK_THREAD_CPUTIME_ID:
-		return sch.ThreadCPUNow(t, nanotime()), true // t is running: add its current stretch
+		return threadtab.Sched.ThreadCPUNow(t, nanotime()), true // t is running: add its current stretch
 	case unix.CLOCK_PROCESS_CPUTIME_ID:
 		return processCPUNow(), true
 	}
@@ -27,7 +28,7 @@ func clockNow(t sched.TID, clock int) (int64, bool) {
 
 // processCPUNow is the process's CPU time (sched.ProcessCPUNow).
 // Context: trap, kernel lock held; does not allocate.
-func processCPUNow() int64 { return sch.ProcessCPUNow(nanotime()) }
+func processCPUNow() int64 { return threadtab.Sched.ProcessCPUNow(nanotime()) }
 
 // sysClockGettime serves the runtime's nanotime and walltime. (A vDSO
 // would save the trap; see docs.)

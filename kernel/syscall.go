@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -18,10 +19,10 @@ const blocked = int64(1) << 62
 // gets ENOSYS and is logged by name once.
 // Context: trap, kernel lock held; does not allocate.
 func doSyscall(c *percpu.CPU, t sched.TID) {
-	r := &threads[t].regs
+	r := &threadtab.Threads[t].Regs
 	a := sysArgs{uintptr(r.DI), uintptr(r.SI), uintptr(r.DX), uintptr(r.R10), uintptr(r.R8), uintptr(r.R9)}
 	nr := r.AX
-	threads[t].restartNr = nr // what a restarted call executes again
+	threadtab.Threads[t].RestartNr = nr // what a restarted call executes again
 	var ret int64
 	switch {
 	case unixCall(nr, a[0]): // a socket call on (or making) a Unix-domain socket
@@ -35,7 +36,7 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 		ret = -abi.ENOSYS
 	}
 	if ret != blocked {
-		threads[t].regs.AX = uint64(ret)
+		threadtab.Threads[t].Regs.AX = uint64(ret)
 	}
 }
 

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -562,7 +563,7 @@ func doFutex(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 
 // doSchedYield serves sched_yield(2). Context: trap, kernel lock held.
 func doSchedYield(c *percpu.CPU, _ sched.TID, _ sysArgs) int64 {
-	sch.Yield(c.ID)
+	threadtab.Sched.Yield(c.ID)
 	return 0
 }
 
@@ -586,7 +587,7 @@ func doZero(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
 func doGetpid(*percpu.CPU, sched.TID, sysArgs) int64 { return 1 }
 
 // doGettid serves gettid(2). Context: trap, kernel lock held.
-func doGettid(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 { return linuxTID(t) }
+func doGettid(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 { return threadtab.LinuxTID(t) }
 
 // doNoChild serves wait4(2) and waitid(2). Context: trap, kernel lock held.
 func doNoChild(*percpu.CPU, sched.TID, sysArgs) int64 { return -int64(unix.ECHILD) }

@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
 	"golang.org/x/sys/unix"
 )
@@ -12,16 +13,16 @@ import (
 // Declarations of the entry code in trap_amd64.s and start_amd64.s.
 //
 // trapEnter is every interrupt and exception stub's common entry: it builds
-// a TrapFrame and calls userTrap or kernelTrap. Context: trap, interrupts
+// a x86.TrapFrame and calls userTrap or kernelTrap. Context: trap, interrupts
 // off, on the CPU's kernel stack; does not allocate.
 func trapEnter()
 
-// trapExit returns to ring 3 through the TrapFrame on the stack, with the
+// trapExit returns to ring 3 through the x86.TrapFrame on the stack, with the
 // current thread's FPU state and FS base. Context: trap, interrupts off;
 // does not allocate.
 func trapExit()
 
-// popFrame restores the registers from the TrapFrame on the stack and
+// popFrame restores the registers from the x86.TrapFrame on the stack and
 // returns from the interrupt. Context: trap, interrupts off; does not
 // allocate.
 func popFrame()
@@ -47,7 +48,7 @@ func apEntry64()
 // interrupts off; does not allocate; never returns.
 //
 //go:noescape
-func enterUser(f *TrapFrame)
+func enterUser(f *x86.TrapFrame)
 
 // Page-fault error code bits.
 const (
@@ -62,7 +63,7 @@ const (
 // registers of the thread to resume (maybe another one).
 // Context: trap (interrupts off, kernel stack, kernel g); does not
 // allocate, does not write Go pointers.
-func userTrap(f *TrapFrame) {
+func userTrap(f *x86.TrapFrame) {
 	c := percpu.This()
 	// inUser stays set through fastTrap, which writes user memory
 	// (clock_gettime's timespec) without the lock: a concurrent munmap's
@@ -76,8 +77,8 @@ func userTrap(f *TrapFrame) {
 	}
 	c.InUser.Store(false)
 	kernelLock.lock(c)
-	t := sch.CPUs[c.ID].Cur
-	threads[t].regs = *f
+	t := threadtab.Sched.CPUs[c.ID].Cur
+	threadtab.Threads[t].Regs = *f
 	switch v := f.Vector; {
 	case v == vectorSyscall:
 		doSyscall(c, t)
@@ -85,7 +86,7 @@ func userTrap(f *TrapFrame) {
 		c.IRQs++
 		localAPIC.EOI()
 		expireTimers()
-		sch.Tick(c.ID, nanotime())
+		threadtab.Sched.Tick(c.ID, nanotime())
 		if sliceOn {
 			sliceCheck(c, int(t), f)
 		}
@@ -127,7 +128,7 @@ func userTrap(f *TrapFrame) {
 // It runs with c.inUser still set (see userTrap), so it may write user
 // memory only after checking the page is present, and must not wait.
 // Context: trap, kernel lock not held; does not allocate.
-func fastTrap(c *percpu.CPU, f *TrapFrame) bool {
+func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	if f.Vector < 32 {
 		switch exceptionAction(f.Vector, true) {
 		case actIgnore:
@@ -155,7 +156,7 @@ func fastTrap(c *percpu.CPU, f *TrapFrame) bool {
 			if int32(f.DI) == unix.CLOCK_PROCESS_CPUTIME_ID {
 				return false // it reads every CPU's running thread: under the lock
 			}
-			ns, ok := clockNow(sch.CPUs[c.ID].Cur, int(int32(f.DI)))
+			ns, ok := clockNow(threadtab.Sched.CPUs[c.ID].Cur, int(int32(f.DI)))
 			if !ok {
 				f.AX = errnoResult(abi.EINVAL)
 				return true
@@ -165,7 +166,7 @@ func fastTrap(c *percpu.CPU, f *TrapFrame) bool {
 			f.AX = 0
 			return true
 		case unix.SYS_GETTID:
-			f.AX = uint64(linuxTID(sch.CPUs[c.ID].Cur))
+			f.AX = uint64(threadtab.LinuxTID(threadtab.Sched.CPUs[c.ID].Cur))
 			return true
 		case unix.SYS_GETPID:
 			f.AX = 1
@@ -179,11 +180,11 @@ func fastTrap(c *percpu.CPU, f *TrapFrame) bool {
 // loop's HLT, or a fault in the kernel (which ends in a panic report).
 // Context: trap, kernel lock not held (the idle loop released it);
 // does not allocate.
-func kernelTrap(f *TrapFrame) {
+func kernelTrap(f *x86.TrapFrame) {
 	c := percpu.This()
 	switch v := f.Vector; {
 	case v == x86.VecTimer:
-		c.IRQs++ // halt's sch.Woke forgets the armed deadline
+		c.IRQs++ // halt's threadtab.Sched.Woke forgets the armed deadline
 		localAPIC.EOI()
 	case v == x86.VecTLB:
 		serviceTLB(c)
@@ -248,7 +249,7 @@ var nmiPanic bool
 // one while another CPU reports a kernel panic stops here for good (see
 // kernelPanic). Context: trap, any (an NMI can arrive anywhere); does not
 // allocate.
-func noteNMI(c *percpu.CPU, f *TrapFrame) {
+func noteNMI(c *percpu.CPU, f *x86.TrapFrame) {
 	if panicOwner.Load() != 0 {
 		c.StoppedAt, c.StoppedCS, c.StoppedRSP = f.RIP, f.CS, f.RSP
 		stopForPanic(c) // kernelPanic's NMI: stop here
@@ -263,7 +264,7 @@ func noteNMI(c *percpu.CPU, f *TrapFrame) {
 
 // exceptionSignal maps a CPU exception in the program to the signal Linux
 // sends for it.
-func exceptionSignal(f *TrapFrame) (sig int, code int32, addr uint64) {
+func exceptionSignal(f *x86.TrapFrame) (sig int, code int32, addr uint64) {
 	switch f.Vector {
 	case x86.VecDivide:
 		return int(unix.SIGFPE), fpeIntdiv, f.RIP
@@ -286,7 +287,7 @@ func exceptionSignal(f *TrapFrame) (sig int, code int32, addr uint64) {
 // kernel panic, with the program's registers, and the machine stops with
 // the status a shell reports for a signal death.
 // Context: trap, kernel lock held; does not allocate; never returns.
-func programFault(f *TrapFrame, what string, addr uintptr) {
+func programFault(f *x86.TrapFrame, what string, addr uintptr) {
 	var l klog.Line
 	l.S("program fault: ").S(what).S(" at rip ").X(f.RIP)
 	if addr != 0 {

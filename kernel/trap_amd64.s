@@ -24,7 +24,7 @@ TEXT ·trapEnter(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ	CX
 	PUSHQ	BX
 	PUSHQ	AX
-	TESTQ	$3, TrapFrame_CS(SP)
+	TESTQ	$3, const_frameCS(SP)
 	JZ	fromKernel
 
 	// From ring 3: save the thread's FPU/SSE state, switch FS to the
@@ -44,7 +44,7 @@ TEXT ·trapEnter(SB),NOSPLIT|NOFRAME,$0
 	JMP	·trapExit(SB)
 
 fromKernel:
-	CMPQ	TrapFrame_Vector(SP), $2
+	CMPQ	const_frameVector(SP), $2
 	JEQ	nmiKernel
 	MOVQ	SP, AX
 	SUBQ	$16, SP

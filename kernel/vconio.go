@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -63,7 +64,7 @@ func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 	r := waitKey(t, vconWriteKeyBase+uintptr(qi)*8)
 	// The host taking output raises an interrupt: for the deadlock
 	// detector this thread waits for a device.
-	sch.Threads[t].Device = true
+	threadtab.Sched.Threads[t].Device = true
 	return r
 }
 

@@ -1,0 +1,85 @@
+// Package threadtab holds the program's threads as data: the thread table
+// (Threads, one Thread per slot, and their FPU areas), the scheduler's
+// state (Sched: thread and CPU states, run queues, timers, futexes), what
+// a blocked thread waits for, and the names the kernel's reports print.
+// The code that acts on threads (clone, block, wake, signals, the
+// scheduler's mechanism) stays in package kernel; the table sits below it
+// so that the kernel panic report, which lists the threads, can sit below
+// package kernel too (docs/kernel-layout.md). The kernel lock
+// (kernel/spin) guards everything here. Context: trap; nothing here
+// allocates.
+package threadtab
+
+import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/x86"
+	"github.com/gometal/gometal/sched"
+)
+
+// What a blocked thread waits for (Thread.Wait): the kernel's reason,
+// which says which of its waiter lists to leave on wake (the scheduler
+// only knows whether the wait needs a device interrupt).
+const (
+	WaitNone uint8 = iota
+	WaitFutex
+	WaitSleep
+	WaitEpoll
+	WaitRead  // a read that waits for console input
+	WaitExit  // exit_group waiting for the sockets to drain (kernel/exitdrain.go)
+	WaitStack // bind or listen waiting for the network stack (kernel/socket.go)
+	WaitOpen  // a FIFO open waiting for the other end (kernel/fifo.go)
+)
+
+// WaitNames names the waits in the kernel panic report.
+var WaitNames = [...]string{WaitNone: "-", WaitFutex: "futex", WaitSleep: "sleep", WaitEpoll: "epoll",
+	WaitRead: "console-read", WaitExit: "exit-drain", WaitStack: "network-stack", WaitOpen: "fifo-open"}
+
+// StateNames names the scheduling states (sched.State) in the panic
+// report and /proc/gometal/threads.
+var StateNames = [...]string{sched.Free: "free", sched.Runnable: "runnable", sched.Running: "running", sched.Blocked: "blocked"}
+
+// Thread is one of the program's threads (one of the Go runtime's Ms):
+// what the kernel keeps of it besides its scheduling state, which is
+// Sched.Threads[t] (state, CPU, CPU time). Threads are named by their
+// index in Threads (a sched.TID); the Linux TID is index+1 (LinuxTID), so
+// the first thread is both TID and PID 1.
+type Thread struct {
+	Regs   x86.TrapFrame // user registers while not on a CPU
+	FSBase uintptr
+	FX     uintptr // 16-byte aligned FXSAVE area in FXAreas
+	Wait   uint8   // what it waits for while blocked (WaitNone, ...)
+
+	Sigmask     uint64
+	AltStack    [3]uint64 // sigaltstack: sp, flags, size
+	RestartNr   uint64    // the system call to re-execute after a WaitRead
+	ConnectWait bool      // blocked in connect on a blocking socket (kernel/socket.go)
+	ClearTID    uintptr   // CLONE_CHILD_CLEARTID address
+
+	// A pending epoll_pwait: where its results go.
+	Epoll  int
+	EvAddr uintptr
+	EvMax  int
+
+	// Signals waiting for delivery, and the siginfo fields of each.
+	Pending uint64
+	SigCode [abi.NSig + 1]int32
+	SigF0   [abi.NSig + 1]uint64
+	SigF1   [abi.NSig + 1]uint64
+	// The trap behind a pending fault signal (for sigcontext).
+	FaultErr, FaultTrap, FaultCR2 uint64
+}
+
+var (
+	// Threads is the thread table, indexed by sched.TID.
+	Threads [sched.MaxThreads]Thread
+	// FXAreas hold the threads' FPU state (Thread.FX points into its
+	// slot's area, 16-byte aligned).
+	FXAreas [sched.MaxThreads][512 + 16]byte
+	// Sched is the scheduler's state: thread and CPU states, run queues,
+	// timers, futexes, CPU time (package sched holds the policy).
+	Sched sched.Scheduler
+)
+
+// LinuxTID returns the Linux thread id of t. Context: any; does not
+// allocate.
+func LinuxTID(t sched.TID) int64 { return int64(t) + 1 }
