@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 )
 
 // The program's arguments and environment come from the kernel command
@@ -46,7 +47,7 @@ func takeArgBlock(mod boot.Module, data []byte) (rest []byte, keep bool) {
 	if bad {
 		var l klog.Line
 		l.S("a boot module ends with a malformed argument block (").S(abi.ArgBlockMagic).S(")").Print()
-		kernelPanic("malformed argument block", nil)
+		kpanic.Panic("malformed argument block", nil)
 	}
 	if !found {
 		return data, false

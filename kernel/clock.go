@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"github.com/gometal/gometal/kernel/threadtab"
 	"math/bits"
 	"sync/atomic"
 
@@ -13,7 +12,9 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
 )
 
 // Clocks. The monotonic clock counts from kernel entry (bootTSC, read by
@@ -267,7 +268,7 @@ func calibrateClocks() {
 		lapicPerMs = measureLAPIC() // ran out or did not count: a window of its own
 	}
 	if lapicPerMs == 0 {
-		kernelPanic("local APIC timer does not count", nil)
+		kpanic.Panic("local APIC timer does not count", nil)
 	}
 	useTSCDeadline = lapic.HasTSCDeadline()
 	now, ok := rtc.Read()

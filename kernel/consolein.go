@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
@@ -25,7 +26,6 @@ import (
 // get whole lines, Ctrl-D ends the input for one read, and Ctrl-C, Ctrl-Z
 // and Ctrl-\ send SIGINT, SIGTSTP and SIGQUIT (dropping the line typed).
 const (
-	conBufSize = 16384
 	ctrlC      = 0x03
 	ctrlD      = 0x04
 	ctrlU      = 0x15
@@ -36,22 +36,12 @@ const (
 	maxCanon   = 4095 // the longest line a tty takes, as Linux's N_TTY
 )
 
-var (
-	conBuf          [conBufSize]byte
-	conHead, conLen int
-	conReader       = noThread // a thread blocked in read(0)
-	conEOF          bool       // the host closed the stdin port
-	conEOFMark      = -1       // tty Ctrl-D: reads stop after this many bytes and return 0 once
-	conTTY          bool       // kernel option tty
-	conEdit         int        // tty: bytes of the line being typed, after the conLen readable ones
-)
-
 // consoleInterrupt takes what the UART received, while the ring has room.
 // Context: trap, kernel lock held.
 func consoleInterrupt() {
 	var b [1]byte
 	got := false
-	for conLen+conEdit < conBufSize {
+	for conin.Len+conin.Edit < conin.BufSize {
 		c, ok := klog.Serial.TryReadByte()
 		if !ok {
 			break
@@ -71,7 +61,7 @@ func consoleInterrupt() {
 // Context: trap, kernel lock held; does not allocate.
 func consoleInput(b []byte, tty bool) {
 	for _, c := range b {
-		if tty && conTTY {
+		if tty && conin.TTY {
 			ttyInput(c)
 			continue
 		}
@@ -83,8 +73,8 @@ func consoleInput(b []byte, tty bool) {
 			sendProcessSignal(int(unix.SIGQUIT))
 			continue
 		}
-		conBuf[(conHead+conLen)%conBufSize] = c
-		conLen++
+		conin.Buf[(conin.Head+conin.Len)%conin.BufSize] = c
+		conin.Len++
 	}
 }
 
@@ -95,7 +85,7 @@ func consoleInput(b []byte, tty bool) {
 func ttyInput(c byte) {
 	switch c {
 	case ctrlC, ctrlZ, ctrlBslash:
-		conEdit = 0
+		conin.Edit = 0
 		ttyEcho('^')
 		ttyEcho(c + '@')
 		ttyEcho('\n')
@@ -107,28 +97,28 @@ func ttyInput(c byte) {
 		}
 		sendProcessSignal(int(sig))
 	case ctrlD:
-		if conEdit == 0 && conEOFMark < 0 {
-			conEOFMark = conLen
+		if conin.Edit == 0 && conin.EOFMark < 0 {
+			conin.EOFMark = conin.Len
 		}
-		conLen, conEdit = conLen+conEdit, 0
+		conin.Len, conin.Edit = conin.Len+conin.Edit, 0
 	case del, backspace:
 		ttyErase()
 	case ctrlU:
-		for conEdit > 0 {
+		for conin.Edit > 0 {
 			ttyErase()
 		}
 	default:
 		if c == '\r' {
 			c = '\n'
 		}
-		if c != '\n' && conEdit >= maxCanon {
+		if c != '\n' && conin.Edit >= maxCanon {
 			return // the line is full: only its end is taken
 		}
-		conBuf[(conHead+conLen+conEdit)%conBufSize] = c
-		conEdit++
+		conin.Buf[(conin.Head+conin.Len+conin.Edit)%conin.BufSize] = c
+		conin.Edit++
 		ttyEcho(c)
 		if c == '\n' {
-			conLen, conEdit = conLen+conEdit, 0
+			conin.Len, conin.Edit = conin.Len+conin.Edit, 0
 		}
 	}
 }
@@ -137,9 +127,9 @@ func ttyInput(c byte) {
 // sequence whole) and erases it on the screen. Context: trap; does not
 // allocate.
 func ttyErase() {
-	for conEdit > 0 {
-		conEdit--
-		if conBuf[(conHead+conLen+conEdit)%conBufSize]&0xc0 != 0x80 {
+	for conin.Edit > 0 {
+		conin.Edit--
+		if conin.Buf[(conin.Head+conin.Len+conin.Edit)%conin.BufSize]&0xc0 != 0x80 {
 			break // not a continuation byte: the character's start
 		}
 	}
@@ -174,9 +164,9 @@ func vconEcho(c byte) {
 // consoleInputArrived wakes the reader of fd 0 and the epoll instances
 // that watch a console descriptor. Context: trap, kernel lock held.
 func consoleInputArrived() {
-	if conReader != noThread {
-		t := conReader
-		conReader = noThread
+	if conin.Reader != noThread {
+		t := conin.Reader
+		conin.Reader = noThread
 		restart(t)
 	}
 	notifyConsoleFDs()
@@ -190,7 +180,7 @@ func sendProcessSignal(sig int) {
 
 // consoleReadable reports whether a read of fd 0 would not wait.
 // Context: trap; does not allocate.
-func consoleReadable() bool { return conLen > 0 || conEOF || conEOFMark >= 0 }
+func consoleReadable() bool { return conin.Len > 0 || conin.EOF || conin.EOFMark >= 0 }
 
 // consoleRead copies buffered input to the program, returns 0 at end of
 // file, or blocks t until some arrives. Context: trap, kernel lock held.
@@ -198,39 +188,39 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 	if n == 0 {
 		return 0
 	}
-	if conEOFMark == 0 {
-		conEOFMark = -1
+	if conin.EOFMark == 0 {
+		conin.EOFMark = -1
 		return 0
 	}
-	if conLen == 0 {
-		if conEOF {
+	if conin.Len == 0 {
+		if conin.EOF {
 			return 0
 		}
 		if f.nonblock {
 			return -abi.EAGAIN
 		}
-		if conReader != noThread {
+		if conin.Reader != noThread {
 			return -abi.EAGAIN // one reader at a time; the Go runtime has one
 		}
-		conReader = t
+		conin.Reader = t
 		block(t, threadtab.WaitRead)
 		return blocked
 	}
-	k := min(int(n), conLen)
-	if conEOFMark > 0 {
-		k = min(k, conEOFMark)
+	k := min(int(n), conin.Len)
+	if conin.EOFMark > 0 {
+		k = min(k, conin.EOFMark)
 	}
 	b, ok := userBytes(buf, uintptr(k), true)
 	if !ok {
 		return -abi.EFAULT
 	}
 	for i := range b {
-		b[i] = conBuf[(conHead+i)%conBufSize]
+		b[i] = conin.Buf[(conin.Head+i)%conin.BufSize]
 	}
-	conHead = (conHead + k) % conBufSize
-	conLen -= k
-	if conEOFMark > 0 {
-		conEOFMark -= k
+	conin.Head = (conin.Head + k) % conin.BufSize
+	conin.Len -= k
+	if conin.EOFMark > 0 {
+		conin.EOFMark -= k
 	}
 	vconStdinPump() // room for more
 	if klog.Serial.Pending() {

@@ -1,9 +1,9 @@
 package kernel
 
 import (
-	"github.com/gometal/gometal/kernel/threadtab"
 	"testing"
 
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

@@ -79,7 +79,7 @@ func mapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
 		pflags |= mm.PTENoCache | mm.PTEWriteThr
 	}
 	for i := uintptr(0); i < n; i += mm.PageSize {
-		if !kpt.Map(&frames, addr+i, uint64(off+i), pflags) {
+		if !mm.KPT.Map(&frames, addr+i, uint64(off+i), pflags) {
 			unmapDevice(addr, addr+i)
 			return -abi.ENOMEM
 		}
@@ -94,8 +94,8 @@ func mapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
 // unmapDevice removes the page-table entries of a device range without
 // freeing the frames behind them. Context: trap, kernel lock held.
 func unmapDevice(start, end uintptr) {
-	for va := kpt.NextMapped(start, end); va < end; va = kpt.NextMapped(va+mm.PageSize, end) {
-		if _, ok := kpt.Unmap(va); ok {
+	for va := mm.KPT.NextMapped(start, end); va < end; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
+		if _, ok := mm.KPT.Unmap(va); ok {
 			cpu.Invlpg(va)
 		}
 	}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -182,8 +183,8 @@ func closeIRQ(f *file) {
 // interrupt descriptor): it woke for another reason.
 func forgetReader(t sched.TID) {
 	forgetSockWaiter(t)
-	if conReader == t {
-		conReader = noThread
+	if conin.Reader == t {
+		conin.Reader = noThread
 	}
 	for fd := range files {
 		if files[fd].kind == fdIRQ && files[fd].reader == t {

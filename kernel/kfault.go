@@ -1,11 +1,14 @@
 package kernel
 
-import "github.com/gometal/gometal/kernel/klog"
+import (
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
+)
 
 // kfault=1 is a fault-injection option for the crash tests
 // (qemu/kernelcrash_test.go): the program's first write system call makes
 // the kernel itself read an unmapped address, so the real trap path for a
-// fault in ring 0 (kernelTrap, kernelPanic's report, the panic status)
+// fault in ring 0 (kernelTrap, kpanic.Panic's report, the panic status)
 // runs under a real program.
 
 // kfaultAddr is the address read: canonical, in the kernel half, far above
@@ -41,9 +44,9 @@ func setupKernelFault() {
 //
 //go:noinline
 func injectKernelFault() {
-	if mapped(kfaultAddr) {
-		kernelPanic("kfault=1: the address to fault on is mapped", nil)
+	if kpanic.Mapped(kfaultAddr) {
+		kpanic.Panic("kfault=1: the address to fault on is mapped", nil)
 	}
 	kfaultSink = *(*uint64)(ptr(kfaultAddr))
-	kernelPanic("kfault=1: reading an unmapped address did not fault", nil)
+	kpanic.Panic("kfault=1: reading an unmapped address did not fault", nil)
 }

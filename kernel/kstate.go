@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
 )
 
@@ -37,7 +38,7 @@ func checkKernelState() {
 	if why != "" {
 		var l klog.Line
 		l.S("kernel-state table: ").S(why).S("; build the image with gometal build (tools/image), which fills it from the symbol table").Print()
-		kernelPanic("no kernel-state table", nil)
+		kpanic.Panic("no kernel-state table", nil)
 	}
 }
 

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/spin"
 )
@@ -47,7 +48,7 @@ func (kernelLockHandle) unlock(c *percpu.CPU) {
 			m.S("none")
 		}
 		m.Print()
-		kernelPanic("kernel lock released by a CPU that does not hold it", nil)
+		kpanic.Panic("kernel lock released by a CPU that does not hold it", nil)
 	}
 }
 
@@ -55,6 +56,6 @@ func (kernelLockHandle) unlock(c *percpu.CPU) {
 // Context: trap; does not allocate.
 func (kernelLockHandle) assertHeld(c *percpu.CPU) {
 	if !spin.KernelLock.HeldBy(c.ID) {
-		kernelPanic("kernel state touched without the kernel lock", nil)
+		kpanic.Panic("kernel state touched without the kernel lock", nil)
 	}
 }

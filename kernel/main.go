@@ -21,17 +21,17 @@ import (
 	"github.com/gometal/gometal/drivers/uart"
 	"github.com/gometal/gometal/drivers/vga"
 	"github.com/gometal/gometal/kernel/abi"
-	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 )
 
 var (
-	bootInfo   boot.Info
-	cmdline    abi.Cmdline
-	onlineCPUs = 1
+	bootInfo boot.Info
+	cmdline  abi.Cmdline
 )
 
 // kmain brings the machine up in this order and starts the program.
@@ -50,6 +50,7 @@ func kmain() {
 	readACPI()                                     // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
 	setupInterrupts()                              // legacy PIC masked, local APIC on
 	calibrateClocks()                              // TSC and LAPIC timer against the PIT; RTC wall time
+	setupPanicReport()                             // the panic report's copy of the local APIC and the TSC calibration
 	startAPs(firmware.CPUs())                      // the other CPUs, from the ACPI MADT
 	setupSlices()                                  // goroutine time slices (slice=), if the runtime's layout checks out
 	setupDeviceInterrupts()                        // I/O APIC routes; console input
@@ -145,11 +146,12 @@ func readBootInfo() {
 	if e != boot.OK {
 		var l klog.Line
 		l.S("boot information at ").X(uint64(boot.InfoAddr)).S(", eax ").X(uint64(magic)).S(": ").S(e.String()).Print()
-		kernelPanic(e.String(), nil)
+		kpanic.Panic(e.String(), nil)
 	}
 	cmdline.Parse(bootInfo.Cmdline[:bootInfo.CmdlineLen])
 	klog.SetQuiet(cmdline.Flag("quiet"))
-	conTTY = cmdline.Flag("tty")
+	kpanic.SetNoReset(cmdline.Flag("noreset"))
+	conin.TTY = cmdline.Flag("tty")
 	nmiPanic = cmdline.Flag("unknown_nmi_panic")
 	setupScreen() // before the first log line
 	var l klog.Line
@@ -179,27 +181,9 @@ func shutdown(status int) {
 		l = klog.Line{}
 		l.S("exit status ").I(int64(status)).S(" does not fit the debug-exit protocol: reporting 126").Print()
 	}
-	statusRecord(status&0xff, false)
-	stop(debugexit.Encode(status))
+	kpanic.StatusRecord(status&0xff, false)
+	kpanic.Stop(debugexit.Encode(status))
 }
-
-// statusRecord prints the exit status record of docs/protocols.md, the
-// last line before the machine stops, even when quiet: "exit status N"
-// (N the program's status, 0 to 255) or "exit status panic". Harnesses
-// without isa-debug-exit read the status from it.
-// Context: trap or boot (shutdown, kernel panic); does not allocate.
-func statusRecord(status int, panic bool) {
-	var l klog.Line
-	l.S(statusRecordPrefix)
-	if panic {
-		l.S("panic").Print()
-		return
-	}
-	l.U(uint64(status)).Print()
-}
-
-// statusRecordPrefix starts the status record (after the log prefix).
-const statusRecordPrefix = "exit status "
 
 // logCPUStats prints each CPU's busy time and interrupt and halt counts
 // since the program started (read without the lock: approximate for the
@@ -207,7 +191,7 @@ const statusRecordPrefix = "exit status "
 // Context: trap or boot (shutdown); does not allocate.
 func logCPUStats() {
 	up := nanotime() - programStart
-	for i := 0; i < onlineCPUs; i++ {
+	for i := 0; i < percpu.NOnline; i++ {
 		c := &percpu.CPUs[i]
 		idleNs := c.IdleNs
 		if c.Idle.Load() {
@@ -218,25 +202,5 @@ func logCPUStats() {
 		l.S("cpu ").U(uint64(i)).S(": busy ").MS(busy).S(" (").I(busy * 100 / max(up, 1)).S("%), ").U(c.IRQs).S(" interrupts, ").U(c.Halts).S(" halts, ")
 		l.S("longest run-queue wait ").MS(threadtab.Sched.CPUs[i].MaxWaitNs).S(", ")
 		l.U(c.SlicesRequested).S(" slice preemptions requested, ").U(c.SlicesTaken).S(" taken").Info()
-	}
-}
-
-// stop writes v to the debug-exit port (QEMU exits there when it has the
-// device; elsewhere the write goes nowhere), then tries ACPI power-off
-// (S5), then resets the machine: the status record printed before is how
-// a host without the device learns the status. noreset on the command
-// line halts instead of resetting.
-// Context: trap or boot (shutdown, kernel panic); does not allocate;
-// never returns.
-func stop(v uint32) {
-	debugexit.Exit(v)
-	firmware.PowerOff()
-	if !cmdline.Flag("noreset") {
-		firmware.Reset()
-	}
-	klog.Print("halted: no debug-exit device, and neither ACPI power-off nor a reset stopped the machine")
-	for {
-		cpu.DisableInterrupts()
-		cpu.Halt()
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"github.com/gometal/gometal/drivers/debugexit"
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
 )
 
 // exitNoMemory is the status the kernel exits with when the machine has
@@ -14,12 +16,12 @@ const exitNoMemory = 2
 
 // checkProgramMemory stops the machine with one log line and status
 // exitNoMemory when the commit limit is below what the Go runtime needs on
-// onlineCPUs CPUs (abi.ProgramMemory): the runtime would otherwise die of
+// percpu.NOnline CPUs (abi.ProgramMemory): the runtime would otherwise die of
 // "out of memory" with a stack trace before main, or worse. The line says
 // how much memory to boot with instead. Call it after setCommitLimit.
 // Context: boot; does not allocate; returns only when there is enough.
 func checkProgramMemory() {
-	need := abi.ProgramMemory(onlineCPUs)
+	need := abi.ProgramMemory(percpu.NOnline)
 	if commitLimit >= need {
 		return
 	}
@@ -33,13 +35,13 @@ func checkProgramMemory() {
 	for _, m := range initramfsModules() {
 		modules += mm.PageRoundUp(m.Size)
 	}
-	suggest = max(suggest, abi.MinMemory(uint64(imageEnd), modules, onlineCPUs)>>20)
+	suggest = max(suggest, abi.MinMemory(uint64(imageEnd), modules, percpu.NOnline)>>20)
 	var l klog.Line
 	l.S("not enough memory: ").U(commitLimit >> 10).S(" KiB left for the program, the Go runtime needs ").U(need >> 10)
-	l.S(" KiB on ").U(uint64(onlineCPUs)).S(" CPU")
-	if onlineCPUs != 1 {
+	l.S(" KiB on ").U(uint64(percpu.NOnline)).S(" CPU")
+	if percpu.NOnline != 1 {
 		l.S("s")
 	}
 	l.S("; boot with at least ").U(suggest).S(" MiB (-m ").U(suggest).S("M)").Print()
-	stop(debugexit.Encode(exitNoMemory))
+	kpanic.Stop(debugexit.Encode(exitNoMemory))
 }

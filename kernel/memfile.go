@@ -135,7 +135,7 @@ func writeSchedView(w textWriter) {
 	now := nanotime()
 	up := now - programStart
 	w.s("cpu busy_ms idle_ms interrupts spurious halts runq slices_requested slices_taken thread\n")
-	for i := 0; i < onlineCPUs; i++ {
+	for i := 0; i < percpu.NOnline; i++ {
 		c := &percpu.CPUs[i]
 		idleNs := c.IdleNs
 		if c.Idle.Load() {

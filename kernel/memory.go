@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/x86"
 )
@@ -28,7 +29,6 @@ const (
 
 var (
 	frames mm.Frames
-	kpt    mm.PageTable // the one page table: kernel and program share it
 	vmas   mm.VMASet
 
 	imageEnd    uintptr // end of the image's memory (bss included)
@@ -85,8 +85,8 @@ func setupMemory(info *boot.Info) {
 	frames.Reserve(imageBase, uint64(imageEnd))
 	reserveModules()
 	frames.DirectBase = 0 // identity while the stub's tables are live
-	if !kpt.Init(&frames) {
-		kernelPanic("no memory for the page table", nil)
+	if !mm.KPT.Init(&frames) {
+		kpanic.Panic("no memory for the page table", nil)
 	}
 	top := max(mm.PageRoundUp(ramTop), 4<<30)
 	for _, m := range initramfsModules() {
@@ -98,8 +98,8 @@ func setupMemory(info *boot.Info) {
 		if pa >= mmioHoleLow && pa < 4<<30 {
 			flags |= mm.PTENoCache | mm.PTEWriteThr
 		}
-		if !kpt.Map2M(&frames, directBase+uintptr(pa), pa, flags) {
-			kernelPanic("no memory for the direct map", nil)
+		if !mm.KPT.Map2M(&frames, directBase+uintptr(pa), pa, flags) {
+			kpanic.Panic("no memory for the direct map", nil)
 		}
 	}
 	for i := 0; ; i++ {
@@ -123,8 +123,8 @@ func setupMemory(info *boot.Info) {
 		}
 		start, end := mm.PageRoundDown(va), mm.PageRoundUp(va+memsz)
 		for a := start; a < end; a += mm.PageSize {
-			if !kpt.Map(&frames, uintptr(a), a, flags) {
-				kernelPanic("no memory to map the image", nil)
+			if !mm.KPT.Map(&frames, uintptr(a), a, flags) {
+				kpanic.Panic("no memory to map the image", nil)
 			}
 		}
 		if !vmas.IsFree(uintptr(start), uintptr(end)) {
@@ -132,9 +132,9 @@ func setupMemory(info *boot.Info) {
 		}
 		vmas.Insert(uintptr(start), uintptr(end), prot)
 	}
-	cpu.WriteCR3(kpt.Root)
+	cpu.WriteCR3(mm.KPT.Root)
 	frames.DirectBase = directBase
-	kpt.DirectBase = directBase
+	mm.KPT.DirectBase = directBase
 	cpu.WriteCR0(cpu.ReadCR0() | x86.Cr0WP)
 	logInitramfs()
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
 )
 
@@ -85,8 +86,8 @@ func pciECAMWindow() (base uint64, start, end uint8, ok bool) {
 func uncacheDirect(lo, hi uint64) {
 	for pa := lo &^ (1<<21 - 1); pa < hi && pa < mmioHoleLow; pa += 1 << 21 {
 		va := directBase + uintptr(pa)
-		if !kpt.Map2M(&frames, va, pa, mm.PTEWrite|mm.PTENoExec|mm.PTENoCache|mm.PTEWriteThr) {
-			kernelPanic("cannot map the PCI configuration space", nil)
+		if !mm.KPT.Map2M(&frames, va, pa, mm.PTEWrite|mm.PTENoExec|mm.PTENoCache|mm.PTEWriteThr) {
+			kpanic.Panic("cannot map the PCI configuration space", nil)
 		}
 		cpu.Invlpg(va)
 	}

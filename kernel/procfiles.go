@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 )
 
@@ -39,8 +40,8 @@ func fillProcFile(which int, w textWriter) {
 		w.s("MemTotal:       ").u(total).s(" kB\nMemFree:        ").u(free).s(" kB\nMemAvailable:   ").u(free).s(" kB\n")
 		w.s("Shmem:          ").u(uint64(rootfs.PagesHeld) * mm.PageSize >> 10).s(" kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n")
 	case "/proc/cpuinfo":
-		for i := 0; i < onlineCPUs; i++ {
-			w.s("processor\t: ").u(uint64(i)).s("\nmodel name\t: gometal x86-64 CPU\ncpu cores\t: ").u(uint64(onlineCPUs)).s("\n\n")
+		for i := 0; i < percpu.NOnline; i++ {
+			w.s("processor\t: ").u(uint64(i)).s("\nmodel name\t: gometal x86-64 CPU\ncpu cores\t: ").u(uint64(percpu.NOnline)).s("\n\n")
 		}
 	case "/proc/stat":
 		w.s("cpu  ").u(uint64(programCPUNs() / (1e9 / clockTicks))).s(" 0 0 0 0 0 0 0 0 0\nbtime ").u(uint64(wallAtBoot / 1e9)).s("\nprocesses 1\nprocs_running 1\n")

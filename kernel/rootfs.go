@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
 	"golang.org/x/sys/unix"
 )
@@ -152,7 +153,7 @@ func unpackArchive(m *fs.Mem, a []byte, what string) {
 		l.S(" (").S(errnoName(-int64(r.Errno))).S(")")
 	}
 	l.Print()
-	kernelPanic("malformed initramfs", nil)
+	kpanic.Panic("malformed initramfs", nil)
 }
 
 // freeModule gives a boot module's pages to the frame allocator once its
@@ -178,7 +179,7 @@ func setBootCwd(m *fs.Mem, dir string) {
 	if e != 0 {
 		var l klog.Line
 		l.S("cwd=").S(dir).S(": not a directory of the root file system (").S(errnoName(-int64(e))).S(")").Print()
-		kernelPanic("bad cwd= option", nil)
+		kpanic.Panic("bad cwd= option", nil)
 	}
 	rootfs.Hold(found.Ino)
 	cwd = found.Ino

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
@@ -16,7 +17,7 @@ func checkCPU() {
 	hwcap = edx
 	need := uint32(x86.Cpuid1EDXTSC | x86.Cpuid1EDXAPIC | x86.Cpuid1EDXFXSR | x86.Cpuid1EDXSSE2)
 	if edx&need != need {
-		kernelPanic("CPU lacks TSC, APIC, FXSR or SSE2", nil)
+		kpanic.Panic("CPU lacks TSC, APIC, FXSR or SSE2", nil)
 	}
 	hasRDRAND = ecx&x86.Cpuid1ECXRDRAND != 0
 }
@@ -63,7 +64,7 @@ func setupInterrupts() {
 	base := cpu.Rdmsr(x86.MsrAPICBase)
 	cpu.Wrmsr(x86.MsrAPICBase, base|x86.ApicBaseEnable)
 	if !localAPIC.Init(lapicConfig(base)) {
-		kernelPanic("local APIC refused its configuration", nil)
+		kpanic.Panic("local APIC refused its configuration", nil)
 	}
 	percpu.CPUs[0].APICID = localAPIC.ID()
 	threadtab.Sched.Init(1) // startAPs adds the others

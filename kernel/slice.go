@@ -265,7 +265,7 @@ func presentUser(addr uintptr) bool {
 	if addr < 0x1000 || addr >= userTop {
 		return false
 	}
-	_, flags, ok := kpt.Lookup(addr)
+	_, flags, ok := mm.KPT.Lookup(addr)
 	return ok && flags&mm.PTEUser != 0
 }
 

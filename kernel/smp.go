@@ -1,14 +1,15 @@
 package kernel
 
 import (
-	"github.com/gometal/gometal/kernel/threadtab"
 	"sync/atomic"
 
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -43,7 +44,7 @@ func allocKernelStack(size uintptr) uintptr {
 	base := kstackNext
 	for off := uintptr(0); off < size; off += mm.PageSize {
 		pa := frames.Alloc()
-		if pa == 0 || !kpt.Map(&frames, base+off, pa, mm.PTEWrite|mm.PTENoExec) {
+		if pa == 0 || !mm.KPT.Map(&frames, base+off, pa, mm.PTEWrite|mm.PTENoExec) {
 			return 0
 		}
 	}
@@ -78,13 +79,13 @@ func prepareCPU(c *percpu.CPU, id int, apicID uint32) bool {
 }
 
 // startAPs starts every CPU in ids but this one, counting those that come
-// up in onlineCPUs. Context: boot CPU, kernel lock held.
+// up in percpu.NOnline. Context: boot CPU, kernel lock held.
 func startAPs(ids []uint32) {
 	bsp := localAPIC.ID()
 	page := unsafeSlice(physToVirt(boot.APTrampolineAddr), mm.PageSize)
 	copy(page, boot.APTrampoline[:])
-	if !kpt.Map(&frames, boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
-		kernelPanic("cannot map the AP trampoline", nil)
+	if !mm.KPT.Map(&frames, boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
+		kpanic.Panic("cannot map the AP trampoline", nil)
 	}
 	faulty, late, hasFault := apFaultOption()
 	lateAPIC, wakeLate := uint32(0), false
@@ -100,17 +101,17 @@ func startAPs(ids []uint32) {
 		if apic == bsp {
 			continue
 		}
-		if onlineCPUs == percpu.MaxCPUs {
+		if percpu.NOnline == percpu.MaxCPUs {
 			var l klog.Line
 			l.S("more than ").U(percpu.MaxCPUs).S(" CPUs: the rest stay off").Print()
 			return
 		}
-		c := &percpu.CPUs[onlineCPUs]
-		if !prepareCPU(c, onlineCPUs, apic) {
-			kernelPanic("no memory for a CPU's stacks", nil)
+		c := &percpu.CPUs[percpu.NOnline]
+		if !prepareCPU(c, percpu.NOnline, apic) {
+			kpanic.Panic("no memory for a CPU's stacks", nil)
 		}
 		put64 := func(off uintptr, v uint64) { *(*uint64)(ptr(physToVirt(boot.APTrampolineAddr) + off)) = v }
-		put64(boot.APParamCR3, kpt.Root)
+		put64(boot.APParamCR3, mm.KPT.Root)
 		put64(boot.APParamStack, uint64(c.KstackTop))
 		put64(boot.APParamEntry, uint64(apEntryAddr()))
 		put64(boot.APParamCPU, uint64(c.Self))
@@ -135,7 +136,7 @@ func startAPs(ids []uint32) {
 			// The CPU claimed its slot just as the time ran out: it is
 			// on its way, on this slot's stack, so the slot is its.
 			if !waitOnline(c, 1000000) {
-				kernelPanic("an application processor claimed its slot but never came online", nil)
+				kpanic.Panic("an application processor claimed its slot but never came online", nil)
 			}
 		}
 		if !c.Online.Load() {
@@ -152,8 +153,8 @@ func startAPs(ids []uint32) {
 		}
 		c.StartNs = nanotime() - start
 		l.S("cpu ").U(uint64(c.ID)).S(": APIC id ").U(uint64(apic)).S(", up in ").MS(c.StartNs).S(" after its start-up IPI (INIT to all: ").MS(initNs).S(")").Info()
-		onlineCPUs++
-		threadtab.Sched.NCPU = onlineCPUs
+		percpu.NOnline++
+		threadtab.Sched.NCPU = percpu.NOnline
 		if wakeLate {
 			wakeLate = false
 			wakeLateAP(lateAPIC)
@@ -229,8 +230,8 @@ const parkPageAddr = 0x7000
 // parkPage writes the halting code to parkPageAddr and returns it.
 // Context: boot CPU, kernel lock held; does not allocate.
 func parkPage() uint32 {
-	if !kpt.Map(&frames, parkPageAddr, parkPageAddr, mm.PTEWrite) {
-		kernelPanic("cannot map the AP park page", nil)
+	if !mm.KPT.Map(&frames, parkPageAddr, parkPageAddr, mm.PTEWrite) {
+		kpanic.Panic("cannot map the AP park page", nil)
 	}
 	p := unsafeSlice(physToVirt(parkPageAddr), 4)
 	p[0], p[1], p[2], p[3] = 0xfa, 0xf4, 0xeb, 0xfd // cli; hlt; jmp -3
@@ -256,7 +257,7 @@ var programStarted atomic.Bool
 // does not allocate.
 func wakeAPs() {
 	programStarted.Store(true)
-	for i := 1; i < onlineCPUs; i++ {
+	for i := 1; i < percpu.NOnline; i++ {
 		localAPIC.SendIPI(percpu.CPUs[i].APICID, x86.VecKick)
 	}
 }
@@ -273,7 +274,7 @@ func apMain() {
 	c := percpu.This()
 	setupCPU(c, &c.ISTTop)
 	if !localAPIC.Init(lapicConfig(cpu.Rdmsr(x86.MsrAPICBase))) {
-		kernelPanic("local APIC refused its configuration", nil)
+		kpanic.Panic("local APIC refused its configuration", nil)
 	}
 	c.Online.Store(true)
 	// Halt, not spin, until the boot CPU starts the program: the kernel

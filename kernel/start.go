@@ -1,15 +1,16 @@
 package kernel
 
 import (
-	"github.com/gometal/gometal/kernel/threadtab"
 	"unsafe"
 
 	"github.com/gometal/gometal/drivers/lapic"
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 )
@@ -56,10 +57,10 @@ func startProgram() {
 	if stackBytes > stackSize/2 {
 		var l klog.Line
 		l.S("the arguments and environment need ").U(stackBytes >> 10).S(" KiB of the initial stack; at most ").U(stackSize >> 11).S(" KiB fit (gometal run allows 256 KiB)").Print()
-		kernelPanic("argument list too long", nil)
+		kpanic.Panic("argument list too long", nil)
 	}
 	if !userRange(stackTop-uintptr(stackBytes), uintptr(stackBytes), true) {
-		kernelPanic("cannot map the initial stack", nil)
+		kpanic.Panic("cannot map the initial stack", nil)
 	}
 	for i := 0; i < 16; i += 8 {
 		v := randomWord()
@@ -78,7 +79,7 @@ func startProgram() {
 	}
 	sp := abi.Build(unsafeSlice(stackTop-uintptr(stackBytes), uintptr(stackBytes)), stackTop, &img)
 	if sp == 0 {
-		kernelPanic("the arguments and environment do not fit the initial stack", nil)
+		kpanic.Panic("the arguments and environment do not fit the initial stack", nil)
 	}
 	argStart, argEnd = img.ArgStart, img.ArgEnd
 	releaseArgBlock()
@@ -101,9 +102,9 @@ func startProgram() {
 	checkProgramMemory()
 	armMainBreakpoint()
 	var l klog.Line
-	l.S("kernel ready after ").MS(nanotime()).S(": ").U(uint64(onlineCPUs)).S(" CPUs, ").U(commitLimit >> 20).S(" MiB for the program; starting it").Info()
+	l.S("kernel ready after ").MS(nanotime()).S(": ").U(uint64(percpu.NOnline)).S(" CPUs, ").U(commitLimit >> 20).S(" MiB for the program; starting it").Info()
 	programStart = nanotime()
-	for i := 0; i < onlineCPUs; i++ {
+	for i := 0; i < percpu.NOnline; i++ {
 		percpu.CPUs[i].IdleNs = 0
 	}
 	frame := th.Regs

@@ -116,8 +116,8 @@ func lazyBytes(start, end uintptr) uint64 {
 			continue
 		}
 		lo, hi := max(start, v.Start), min(end, v.End)
-		for va := kpt.NextMapped(lo, hi); va < hi; va = kpt.NextMapped(va+mm.PageSize, hi) {
-			if _, _, ok := kpt.Lookup(va); ok {
+		for va := mm.KPT.NextMapped(lo, hi); va < hi; va = mm.KPT.NextMapped(va+mm.PageSize, hi) {
+			if _, _, ok := mm.KPT.Lookup(va); ok {
 				n += mm.PageSize
 			}
 		}
@@ -161,8 +161,8 @@ func freePages(start, end uintptr) {
 			n = 0
 		}
 	}
-	for va := kpt.NextMapped(start, end); va < end; va = kpt.NextMapped(va+mm.PageSize, end) {
-		if pa, ok := kpt.Unmap(va); ok {
+	for va := mm.KPT.NextMapped(start, end); va < end; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
+		if pa, ok := mm.KPT.Unmap(va); ok {
 			cpu.Invlpg(va)
 			batch[n] = pa
 			n++
@@ -230,8 +230,8 @@ func sysMprotect(addr, length uintptr, prot int) int64 {
 	}
 	committed = committed - oldW + newW
 	changed := false
-	for va := kpt.NextMapped(addr, end); va < end; va = kpt.NextMapped(va+mm.PageSize, end) {
-		if kpt.Protect(va, pteFlags(uint8(prot))) {
+	for va := mm.KPT.NextMapped(addr, end); va < end; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
+		if mm.KPT.Protect(va, pteFlags(uint8(prot))) {
 			cpu.Invlpg(va)
 			changed = true
 		}

@@ -161,7 +161,7 @@ func sysSchedGetaffinity(size, mask uintptr) int64 {
 		return -abi.EINVAL
 	}
 	var bits uint64
-	for i := 0; i < onlineCPUs; i++ {
+	for i := 0; i < percpu.NOnline; i++ {
 		bits |= 1 << i
 	}
 	if !userWrite64(mask, bits) {

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
@@ -107,7 +108,7 @@ func block(t sched.TID, why uint8) {
 func wake(t sched.TID, result int64) {
 	th := &threadtab.Threads[t]
 	if tstate(t) != threadBlocked {
-		kernelPanic("wake of a thread that is not blocked", nil)
+		kpanic.Panic("wake of a thread that is not blocked", nil)
 	}
 	switch th.Wait {
 	case threadtab.WaitEpoll:
@@ -241,5 +242,5 @@ func deadlock() {
 		l = klog.Line{}
 		l.S("  thread ").I(threadtab.LinuxTID(sched.TID(i))).S(" state ").U(uint64(tstate(sched.TID(i)))).S(" wait ").U(uint64(t.Wait)).S(" rip ").X(t.Regs.RIP).Print()
 	}
-	kernelPanic("deadlock", nil)
+	kpanic.Panic("deadlock", nil)
 }

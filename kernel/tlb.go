@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/x86"
 )
@@ -43,12 +44,12 @@ func serviceTLB(c *percpu.CPU) {
 // memory). The caller has already updated the page table and flushed its
 // own entries. Context: trap, kernel lock held.
 func tlbShootdown(c *percpu.CPU) {
-	if onlineCPUs == 1 {
+	if percpu.NOnline == 1 {
 		return
 	}
 	g := tlbGen.Add(1)
 	c.TLBSeen.Store(g)
-	for i := 0; i < onlineCPUs; i++ {
+	for i := 0; i < percpu.NOnline; i++ {
 		o := &percpu.CPUs[i]
 		if o == c || !o.InUser.Load() {
 			continue
@@ -58,7 +59,7 @@ func tlbShootdown(c *percpu.CPU) {
 		}
 	}
 	deadline := nanotime() + shootdownTimeoutNs
-	for i := 0; i < onlineCPUs; i++ {
+	for i := 0; i < percpu.NOnline; i++ {
 		o := &percpu.CPUs[i]
 		for o != c && o.InUser.Load() && o.TLBSeen.Load() < g {
 			if nanotime() > deadline {
@@ -84,7 +85,7 @@ func cpuNotAnswering(o *percpu.CPU, what string, ns int64) {
 	} else {
 		panicReason.S(": the interrupt was never accepted")
 	}
-	kernelPanic(unsafeString(panicReason.Bytes()), nil)
+	kpanic.Panic(unsafeString(panicReason.Bytes()), nil)
 }
 
 // setupTLBFault reads tlbfault=N (a CPU id other than 0's).
@@ -103,7 +104,7 @@ func setupTLBFault() {
 		n = n*10 + int(v[i]-'0')
 	}
 	var l klog.Line
-	if n <= 0 || n >= onlineCPUs {
+	if n <= 0 || n >= percpu.NOnline {
 		l.S("warning: tlbfault=").S(v).S(" ignored (it names an application processor by CPU id)").Print()
 		return
 	}

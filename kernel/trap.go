@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
@@ -135,7 +136,7 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 			noteNMI(c, f)
 			return true
 		case actPanic:
-			kernelPanic(exceptionNames[f.Vector], f)
+			kpanic.Panic(kpanic.ExceptionNames[f.Vector], f)
 		}
 	}
 	switch f.Vector {
@@ -196,7 +197,7 @@ func kernelTrap(f *x86.TrapFrame) {
 			noteNMI(c, f)
 			return
 		}
-		kernelPanic(exceptionNames[v], f)
+		kpanic.Panic(kpanic.ExceptionNames[v], f)
 	default:
 		c.IRQs++
 		kernelLock.lock(c) // the idle loop released it
@@ -247,15 +248,15 @@ var nmiPanic bool
 // noteNMI logs an NMI on c and lets the interrupted code continue. It runs
 // on the NMI's own IST stack, without the kernel lock. A CPU that takes
 // one while another CPU reports a kernel panic stops here for good (see
-// kernelPanic). Context: trap, any (an NMI can arrive anywhere); does not
+// kpanic.Panic). Context: trap, any (an NMI can arrive anywhere); does not
 // allocate.
 func noteNMI(c *percpu.CPU, f *x86.TrapFrame) {
-	if panicOwner.Load() != 0 {
+	if kpanic.InProgress() {
 		c.StoppedAt, c.StoppedCS, c.StoppedRSP = f.RIP, f.CS, f.RSP
-		stopForPanic(c) // kernelPanic's NMI: stop here
+		kpanic.StopForPanic(c) // the panic report's NMI: stop here
 	}
 	if nmiPanic {
-		kernelPanic("NMI with unknown_nmi_panic (a stall report: the host's time limit for the run expired)", f)
+		kpanic.Panic("NMI with unknown_nmi_panic (a stall report: the host's time limit for the run expired)", f)
 	}
 	c.NMIs++
 	var l klog.Line
@@ -294,6 +295,6 @@ func programFault(f *x86.TrapFrame, what string, addr uintptr) {
 		l.S(" addr ").X(uint64(addr))
 	}
 	l.Print()
-	printFrame(f)
+	kpanic.PrintFrame(f)
 	shutdown(128 + 11)
 }

@@ -3,6 +3,7 @@ package kernel
 import (
 	"testing"
 
+	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -27,7 +28,7 @@ func TestExceptionAction(t *testing.T) {
 		{x86.VecPageFault, false, actPanic},
 	} {
 		if got := exceptionAction(c.v, c.fromUser); got != c.want {
-			t.Errorf("exceptionAction(%d (%s), fromUser=%v) = %d, want %d", c.v, exceptionNames[c.v], c.fromUser, got, c.want)
+			t.Errorf("exceptionAction(%d (%s), fromUser=%v) = %d, want %d", c.v, kpanic.ExceptionNames[c.v], c.fromUser, got, c.want)
 		}
 	}
 }

@@ -13,7 +13,7 @@ func ptr(a uintptr) unsafePointer { return cpu.Pointer(a) }
 // allows the access. It reports false for an access the program may not
 // make. Context: trap; does not allocate.
 func demandFault(va uintptr, write, exec bool) bool {
-	if _, flags, ok := kpt.Lookup(va); ok && flags&mm.PTEUser != 0 {
+	if _, flags, ok := mm.KPT.Lookup(va); ok && flags&mm.PTEUser != 0 {
 		// Another CPU mapped it first: retry if it allows the access.
 		return (!write || flags&mm.PTEWrite != 0) && (!exec || flags&mm.PTENoExec == 0)
 	}
@@ -28,7 +28,7 @@ func demandFault(va uintptr, write, exec bool) bool {
 	if pa == 0 {
 		outOfMemory(va)
 	}
-	if !kpt.Map(&frames, va&^(mm.PageSize-1), pa, pteFlags(v.Prot&mm.ProtAccess)) {
+	if !mm.KPT.Map(&frames, va&^(mm.PageSize-1), pa, pteFlags(v.Prot&mm.ProtAccess)) {
 		frames.Free(pa)
 		outOfMemory(va)
 	}
@@ -68,7 +68,7 @@ func presentWritable(addr uintptr) bool {
 	if addr < 0x1000 || addr >= userTop || isKernelState(addr, 1, true) {
 		return false
 	}
-	_, flags, ok := kpt.Lookup(addr)
+	_, flags, ok := mm.KPT.Lookup(addr)
 	return ok && flags&mm.PTEUser != 0 && flags&mm.PTEWrite != 0
 }
 
@@ -86,7 +86,7 @@ func userRange(addr, n uintptr, write bool) bool {
 		return false
 	}
 	for p := addr &^ (mm.PageSize - 1); p < end; p += mm.PageSize {
-		_, flags, ok := kpt.Lookup(p)
+		_, flags, ok := mm.KPT.Lookup(p)
 		if ok {
 			if flags&mm.PTEUser == 0 || (write && flags&mm.PTEWrite == 0) {
 				return false

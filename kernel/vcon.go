@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/drivers/pci"
+	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
@@ -471,7 +472,7 @@ func vconHandshake() {
 		cpu.Pause()
 	}
 	if vconAdded[vconPortStdin] && !vconHostOpen[vconPortStdin] {
-		conEOF = true // the host had nothing to send, and closed the port already
+		conin.EOF = true // the host had nothing to send, and closed the port already
 	}
 }
 

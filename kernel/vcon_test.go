@@ -3,6 +3,7 @@ package kernel
 import (
 	"testing"
 
+	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/virtq"
 	"github.com/stretchr/testify/assert"
@@ -25,15 +26,15 @@ func TestVconLayoutFits(t *testing.T) {
 
 // resetConsoleInput empties the console ring for a test.
 func resetConsoleInput(t *testing.T, tty bool) {
-	conHead, conLen, conEdit, conEOF, conEOFMark, conTTY = 0, 0, 0, false, -1, tty
-	t.Cleanup(func() { conHead, conLen, conEdit, conEOFMark, conTTY = 0, 0, 0, -1, false })
+	conin.Head, conin.Len, conin.Edit, conin.EOF, conin.EOFMark, conin.TTY = 0, 0, 0, false, -1, tty
+	t.Cleanup(func() { conin.Head, conin.Len, conin.Edit, conin.EOFMark, conin.TTY = 0, 0, 0, -1, false })
 }
 
 // readable returns the bytes a read would get now.
 func readable() string {
-	b := make([]byte, conLen)
+	b := make([]byte, conin.Len)
 	for i := range b {
-		b[i] = conBuf[(conHead+i)%conBufSize]
+		b[i] = conin.Buf[(conin.Head+i)%conin.BufSize]
 	}
 	return string(b)
 }
@@ -52,9 +53,9 @@ func TestTTYLineEditing(t *testing.T) {
 	assert.Equal(t, "abc\nhe\n", readable())
 	consoleInput([]byte("no newline\x04"), true)
 	assert.Equal(t, "abc\nhe\nno newline", readable())
-	assert.Equal(t, -1, conEOFMark, "Ctrl-D after text is not end of file")
+	assert.Equal(t, -1, conin.EOFMark, "Ctrl-D after text is not end of file")
 	consoleInput([]byte{ctrlD}, true)
-	assert.Equal(t, conLen, conEOFMark, "Ctrl-D on an empty line: end of file after what is readable")
+	assert.Equal(t, conin.Len, conin.EOFMark, "Ctrl-D on an empty line: end of file after what is readable")
 }
 
 // TestConsoleInputRaw checks that without the tty option the stdin port
@@ -78,7 +79,7 @@ func TestTTYLineLimit(t *testing.T) {
 		long[i] = 'a'
 	}
 	consoleInput(long, true)
-	assert.Equal(t, maxCanon, conEdit)
+	assert.Equal(t, maxCanon, conin.Edit)
 	consoleInput([]byte("\r"), true)
-	assert.Equal(t, maxCanon+1, conLen)
+	assert.Equal(t, maxCanon+1, conin.Len)
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -101,11 +102,11 @@ func vconStdinPump() {
 	got := false
 	for {
 		s, n, ok := q.PeekUsed()
-		if !ok || int(n) > conBufSize-conLen-conEdit {
+		if !ok || int(n) > conin.BufSize-conin.Len-conin.Edit {
 			break
 		}
 		q.PopUsed(s)
-		consoleInput(unsafeSlice(q.SlotAddr(s), uintptr(min(n, q.Slot))), conTTY)
+		consoleInput(unsafeSlice(q.SlotAddr(s), uintptr(min(n, q.Slot))), conin.TTY)
 		q.Put(q.Slot)
 		got = true
 	}
@@ -119,11 +120,11 @@ func vconStdinPump() {
 // buffered bytes, reads return end of file. Context: trap or boot, kernel
 // lock held; does not allocate.
 func vconStdinClosed() {
-	if conEOF {
+	if conin.EOF {
 		return
 	}
 	vconStdinPump()
-	conEOF = true
+	conin.EOF = true
 	consoleInputArrived()
 }
 

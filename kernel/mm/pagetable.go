@@ -33,6 +33,11 @@ type PageTable struct {
 	DirectBase uintptr // where physical memory is mapped (see Frames)
 }
 
+// KPT is the kernel's page table, the one page table: the kernel and the
+// program share it. Package kernel builds it at boot (kernel/memory.go);
+// the panic report reads it to print only mapped memory.
+var KPT PageTable
+
 // Init allocates an empty PML4 from f. It reports false when out of memory.
 func (p *PageTable) Init(f *Frames) bool {
 	p.DirectBase = f.DirectBase

@@ -91,6 +91,11 @@ type CPU struct {
 // CPUs is the per-CPU table, indexed by CPU.ID.
 var CPUs [MaxCPUs]CPU
 
+// NOnline counts the CPUs brought up: CPUs[0] to CPUs[NOnline-1] are in
+// use. The boot CPU raises it as each application processor comes up
+// (kernel/smp.go), before the program starts.
+var NOnline = 1
+
 // This returns the current CPU's state. Context: kernel; does not
 // allocate.
 func This() *CPU {

@@ -3,10 +3,9 @@ package spin_test
 import (
 	"testing"
 
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/gometal/gometal/kernel/spin"
 )
 
 func TestLockOwner(t *testing.T) {

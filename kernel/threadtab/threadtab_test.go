@@ -3,10 +3,9 @@ package threadtab_test
 import (
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
+	"github.com/stretchr/testify/assert"
 )
 
 // TestNames checks that the reports have a distinct name for every

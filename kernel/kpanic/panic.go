@@ -1,0 +1,397 @@
+// Package kpanic is the kernel panic report (docs/protocols.md) and the
+// way the machine stops: Panic stops the other CPUs by NMI, prints the
+// trap frame, where each stopped CPU was, the kernel lock's holder, the
+// scheduler's state, console input and every thread, then the status
+// record, and stops the machine (Stop). It sits below everything that
+// may end in a kernel panic (docs/kernel-layout.md): what it reads is in
+// the packages under it (kernel/percpu, kernel/spin, kernel/threadtab,
+// kernel/conin, the page table mm.KPT), and what it cannot reach package
+// kernel hands down at boot as plain values (Setup: a copy of the local
+// APIC driver and the TSC's calibration; SetNoReset). Context: any
+// (trap, boot, NMI); nothing here allocates.
+package kpanic
+
+import (
+	"math/bits"
+	"sync/atomic"
+
+	"github.com/gometal/gometal/drivers/debugexit"
+	"github.com/gometal/gometal/drivers/lapic"
+	"github.com/gometal/gometal/kernel/conin"
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/spin"
+	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/x86"
+	"github.com/gometal/gometal/sched"
+)
+
+// ExceptionNames names the CPU exceptions (vectors 0 to 31) in the report.
+var ExceptionNames = [32]string{
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range", "#UD invalid opcode", "#NM device not available",
+	"#DF double fault", "coprocessor overrun", "#TS invalid TSS",
+	"#NP segment not present", "#SS stack fault", "#GP general protection",
+	"#PF page fault", "reserved", "#MF x87 error", "#AC alignment check",
+	"#MC machine check", "#XM SIMD error", "#VE virtualization",
+	"#CP control protection", "", "", "", "", "", "", "#HV", "#VC", "#SX", "",
+}
+
+// panicOwner is the id + 1 of the CPU reporting a kernel panic (0: none);
+// cpusStopped counts the other CPUs that have stopped for it.
+var (
+	panicOwner  atomic.Int32
+	cpusStopped atomic.Int32
+)
+
+// stopWaitNs bounds how long Panic waits for the other CPUs to stop.
+const stopWaitNs = 100e6
+
+// What package kernel hands down at boot (Setup): plain values, no
+// pointers, so that the report needs nothing above it.
+var (
+	// localAPIC is a copy of the kernel's local APIC driver: the same
+	// registers (or MSRs) reach each CPU's own local APIC, so any CPU can
+	// send the NMIs with it. Its zero value sends nothing (Setup not run
+	// yet: no other CPU is up either).
+	localAPIC lapic.LAPIC
+	// bootTSC and tscMult are the monotonic clock's origin and its
+	// nanoseconds per TSC tick (32.32 fixed point; 0 before the
+	// calibration: every time reads 0 and the waits are bounded spins).
+	bootTSC, tscMult uint64
+)
+
+// Setup hands down what the report cannot reach itself: the local APIC
+// driver (copied) and the TSC's calibration (the kernel's nanotime is
+// (TSC - bootTSC) * tscMult >> 32). Context: boot, after the local APIC is
+// on and the clocks are calibrated; does not allocate.
+func Setup(l lapic.LAPIC, tscAtBoot, nsPerTick uint64) {
+	localAPIC = l
+	bootTSC, tscMult = tscAtBoot, nsPerTick
+}
+
+// nanotime returns nanoseconds since kernel entry, as package kernel's
+// nanotime does. Context: any; does not allocate.
+func nanotime() int64 {
+	hi, lo := bits.Mul64(cpu.Rdtsc()-bootTSC, tscMult)
+	return int64(hi<<32 | lo>>32)
+}
+
+// InProgress reports whether a CPU is reporting a kernel panic: an NMI
+// that arrives then is the report's request to stop (StopForPanic).
+// Context: any (the NMI handler); does not allocate.
+func InProgress() bool { return panicOwner.Load() != 0 }
+
+// Panic prints the crash report of docs/protocols.md for the trap in f
+// (nil if there is none) and stops the machine with a non-zero status.
+// It first stops the other CPUs with an NMI each (package kernel's NMI
+// handler calls StopForPanic when InProgress), so that the report is the
+// last thing they let through; a CPU that panics while another reports
+// halts. Context: any; does not allocate; never returns.
+func Panic(reason string, f *x86.TrapFrame) {
+	cpu.DisableInterrupts()
+	klog.StopVcon() // the report goes to COM1, whatever the console's state
+	c := percpu.This()
+	if !panicOwner.CompareAndSwap(0, int32(c.ID+1)) {
+		if panicOwner.Load() == int32(c.ID+1) { // a fault while reporting: stop right away
+			StatusRecord(0, true)
+			Stop(debugexit.KernelPanic)
+		}
+		StopForPanic(c) // another CPU is reporting
+	}
+	want, stopped := stopOtherCPUs(c)
+	var l klog.Line
+	if want > 0 {
+		l.S("kernel panic on cpu ").U(uint64(c.ID)).S(": ").U(uint64(stopped)).S(" of ").U(uint64(want)).S(" other CPUs stopped").Print()
+		l = klog.Line{}
+	}
+	l.S("=== KERNEL PANIC ===").Print()
+	l = klog.Line{}
+	l.S("reason: ").S(reason).Print()
+	if f != nil {
+		PrintFrame(f)
+	}
+	printStopped(c)
+	printThreads()
+	klog.Print("=== END KERNEL PANIC ===")
+	StatusRecord(0, true)
+	Stop(debugexit.KernelPanic)
+}
+
+// stopOtherCPUs sends an NMI to every other online CPU and waits (at most
+// stopWaitNs, or a bounded spin while the clock is not calibrated) until
+// they have stopped. It returns how many it asked and how many stopped.
+// Context: any (Panic), interrupts off; does not allocate.
+func stopOtherCPUs(c *percpu.CPU) (want, stopped int) {
+	for i := 0; i < percpu.NOnline; i++ {
+		if o := &percpu.CPUs[i]; o != c {
+			localAPIC.SendNMI(o.APICID)
+			want++
+		}
+	}
+	deadline := nanotime() + stopWaitNs
+	for spin := 0; spin < 100000000 && int(cpusStopped.Load()) < want; spin++ {
+		if spin%1024 == 0 && nanotime() > deadline {
+			break
+		}
+		cpu.Pause()
+	}
+	return want, int(cpusStopped.Load())
+}
+
+// StopForPanic halts c for good while another CPU reports a kernel panic,
+// counting it as stopped. Context: any; does not allocate; never returns.
+func StopForPanic(c *percpu.CPU) {
+	cpu.DisableInterrupts()
+	if !c.Stopped {
+		c.Stopped = true
+		cpusStopped.Add(1)
+	}
+	haltForever()
+}
+
+// haltForever stops this CPU with interrupts off (NMIs only bring it back
+// to this loop). Context: any; does not allocate; never returns.
+func haltForever() {
+	cpu.DisableInterrupts()
+	for {
+		cpu.HaltOff()
+	}
+}
+
+// PrintFrame prints the trap frame f for a crash report (docs/protocols.md):
+// the registers, CR2 and CR3, the code bytes at RIP and the words at RSP.
+// Context: any (kernel panics, and program faults in trap context); does
+// not allocate.
+func PrintFrame(f *x86.TrapFrame) {
+	var l klog.Line
+	l.S("cpu: ").U(uint64(percpu.This().ID)).S(" vector: ").U(f.Vector)
+	if f.Vector < 32 {
+		l.S(" (").S(ExceptionNames[f.Vector]).S(")")
+	}
+	l.S(" error: ").X(f.Err).Print()
+	l = klog.Line{}
+	reg(&l, "rip", f.RIP)
+	reg(&l, "cs", f.CS)
+	reg(&l, "rflags", f.RFLAGS)
+	l.Print()
+	l = klog.Line{}
+	reg(&l, "rsp", f.RSP)
+	reg(&l, "ss", f.SS)
+	l.Print()
+	l = klog.Line{}
+	reg(&l, "rax", f.AX)
+	reg(&l, "rbx", f.BX)
+	reg(&l, "rcx", f.CX)
+	reg(&l, "rdx", f.DX)
+	l.Print()
+	l = klog.Line{}
+	reg(&l, "rsi", f.SI)
+	reg(&l, "rdi", f.DI)
+	reg(&l, "rbp", f.BP)
+	reg(&l, "r8", f.R8)
+	l.Print()
+	l = klog.Line{}
+	reg(&l, "r9", f.R9)
+	reg(&l, "r10", f.R10)
+	reg(&l, "r11", f.R11)
+	reg(&l, "r12", f.R12)
+	l.Print()
+	l = klog.Line{}
+	reg(&l, "r13", f.R13)
+	reg(&l, "r14", f.R14)
+	reg(&l, "r15", f.R15)
+	l.Print()
+	l = klog.Line{}
+	reg(&l, "cr2", cpu.ReadCR2())
+	reg(&l, "cr3", cpu.ReadCR3())
+	l.Print()
+	l = klog.Line{}
+	l.S("code:")
+	for i := uint64(0); i < 16; i++ {
+		if b, ok := peekByte(uintptr(f.RIP + i)); ok {
+			l.S(" ").HB(b)
+		} else {
+			l.S(" ??")
+		}
+	}
+	l.Print()
+	l = klog.Line{}
+	l.S("stack:")
+	for i := uint64(0); i < 8; i++ {
+		w, ok := peekWord(uintptr(f.RSP + 8*i))
+		if !ok {
+			break
+		}
+		l.S(" ").X(w)
+	}
+	l.Print()
+	l = klog.Line{}
+	l.S("stack:")
+	for i := uint64(8); i < 16; i++ {
+		w, ok := peekWord(uintptr(f.RSP + 8*i))
+		if !ok {
+			break
+		}
+		l.S(" ").X(w)
+	}
+	l.Print()
+}
+
+// reg appends "name: value " to l. Context: any; does not allocate.
+func reg(l *klog.Line, name string, v uint64) { l.S(name).S(": ").X(v).S(" ") }
+
+// peekByte reads a byte of kernel or user memory if it is mapped.
+// Context: any (crash reports); does not allocate.
+func peekByte(addr uintptr) (byte, bool) {
+	if !Mapped(addr) {
+		return 0, false
+	}
+	return *(*byte)(cpu.Pointer(addr)), true
+}
+
+// peekWord reads an aligned word of kernel or user memory if it is mapped.
+// Context: any (crash reports); does not allocate.
+func peekWord(addr uintptr) (uint64, bool) {
+	if addr&7 != 0 || !Mapped(addr) {
+		return 0, false
+	}
+	return *(*uint64)(cpu.Pointer(addr)), true
+}
+
+// Mapped reports whether addr is mapped in the current page table.
+// Context: any (crash reports), with or without the kernel lock; does not
+// allocate.
+func Mapped(addr uintptr) bool {
+	if !mm.Canonical(addr) || mm.KPT.Root == 0 {
+		return addr >= 0x1000 && addr < 1<<30 // early identity map
+	}
+	_, _, ok := mm.KPT.Lookup(addr)
+	return ok
+}
+
+// printStopped adds to a kernel panic report where the NMI stopped each
+// other CPU and which CPU holds the kernel lock: "stopped: cpu 2 rip 0x...
+// ring 3" and "lock: held by cpu 1". Context: any (Panic), the
+// other CPUs stopped; does not allocate.
+func printStopped(c *percpu.CPU) {
+	for i := 0; i < percpu.NOnline; i++ {
+		o := &percpu.CPUs[i]
+		if o == c || !o.Stopped || o.StoppedAt == 0 {
+			continue
+		}
+		var l klog.Line
+		l.S("stopped: cpu ").U(uint64(i)).S(" rip ").X(o.StoppedAt).S(" ring ").U(o.StoppedCS & 3).S(" stack")
+		for w := uint64(0); w < stoppedStackWords; w++ {
+			v, ok := peekWord(uintptr(o.StoppedRSP + 8*w))
+			if !ok {
+				break
+			}
+			l.S(" ").X(v)
+		}
+		l.Print()
+	}
+	if owner, ok := spin.KernelLock.Owner(); ok {
+		var l klog.Line
+		l.S("lock: held by cpu ").U(uint64(owner)).Print()
+	}
+	printSched()
+}
+
+// stoppedStackWords is how many words from a stopped CPU's stack pointer
+// the report shows (the symbolizer names those that point into code).
+const stoppedStackWords = 8
+
+// printSched adds the scheduler's state to a kernel panic report: per CPU
+// its current thread, whether it is idle, its run queue's length and when
+// its timer fires ("sched: cpu 0 cur 2 idle 0 queued 1 timer +1.000 ms"),
+// then the sleep timers' owner and the next one ("timers: 3 armed, next
+// tid 2 in +0.500 ms, owner cpu 1"), and console input ("console: 0
+// bytes buffered, reader tid 1, eof 0"). Context: any (Panic), the
+// other CPUs stopped; does not allocate.
+func printSched() {
+	now := nanotime()
+	for i := 0; i < percpu.NOnline; i++ {
+		p := &threadtab.Sched.CPUs[i]
+		var l klog.Line
+		l.S("sched: cpu ").U(uint64(i)).S(" cur ")
+		if p.Cur == sched.None {
+			l.S("-")
+		} else {
+			l.U(uint64(threadtab.LinuxTID(p.Cur)))
+		}
+		l.S(" idle ").U(b2u(p.Idle)).S(" queued ").U(uint64(p.RunQ.Len())).S(" timer ")
+		relTime(&l, p.Armed, now)
+		l.Print()
+	}
+	var l klog.Line
+	l.S("timers: ").U(uint64(threadtab.Sched.Timers.Len())).S(" armed")
+	if t, when := threadtab.Sched.Timers.Next(); t != sched.None {
+		l.S(", next tid ").U(uint64(threadtab.LinuxTID(t))).S(" ")
+		relTime(&l, when, now)
+		l.S(", owner cpu ").U(uint64(threadtab.Sched.TimerOwner))
+	}
+	l.Print()
+	l = klog.Line{}
+	l.S("console: ").U(uint64(conin.Len)).S(" bytes buffered, reader tid ")
+	if conin.Reader == sched.None {
+		l.S("-")
+	} else {
+		l.U(uint64(threadtab.LinuxTID(conin.Reader)))
+	}
+	l.S(", eof ").U(b2u(conin.EOF)).Print()
+}
+
+// relTime appends deadline at relative to now ("+1.500 ms", "-0.250 ms"
+// when past), or "off" for 0. Context: any; does not allocate.
+func relTime(l *klog.Line, at, now int64) {
+	if at == 0 {
+		l.S("off")
+		return
+	}
+	if at < now {
+		l.S("-").MS(now - at)
+		return
+	}
+	l.S("+").MS(at - now)
+}
+
+// b2u is 1 for true. Context: any; does not allocate.
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// printThreads adds the program's threads to a kernel panic report, one
+// line each: "thread: tid 3 blocked futex cpu 1 rip 0x... signals
+// pending 0x0 blocked 0x0". rip is where the thread last left ring 3
+// (for a running thread, as of its last entry into the kernel).
+// Context: any (Panic), the other CPUs stopped; does not allocate.
+func printThreads() {
+	for i := range threadtab.Threads {
+		t := sched.TID(i)
+		st := threadtab.Sched.Threads[t].State
+		if st == sched.Free {
+			continue
+		}
+		th := &threadtab.Threads[i]
+		var l klog.Line
+		l.S("thread: tid ").U(uint64(threadtab.LinuxTID(t))).S(" ")
+		if int(st) < len(threadtab.StateNames) {
+			l.S(threadtab.StateNames[st])
+		} else {
+			l.U(uint64(st))
+		}
+		l.S(" ")
+		if st == sched.Blocked && int(th.Wait) < len(threadtab.WaitNames) {
+			l.S(threadtab.WaitNames[th.Wait])
+		} else {
+			l.S("-")
+		}
+		l.S(" cpu ").U(uint64(threadtab.Sched.Threads[t].CPU)).S(" rip ").X(th.Regs.RIP).S(" signals pending ").X(th.Pending).S(" blocked ").X(th.Sigmask).Print()
+	}
+}
