@@ -15,6 +15,7 @@ import (
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 )
 
 // Clocks. The monotonic clock counts from kernel entry (bootTSC, read by
@@ -85,7 +86,7 @@ func findRefCounters() {
 	if firmware.HaveACPI() && firmware.Tables().HaveHPET {
 		a := firmware.Tables().HPET.BaseAddress
 		if a.AddressSpaceID == acpi.SpaceSystemMemory && a.Address != 0 && a.Address < 4<<30 {
-			regs := physToVirt(a.Address)
+			regs := vm.PhysToVirt(a.Address)
 			if hz := clocksrc.HPETHz(mmioRead64(regs + hpetCapabilities)); hz != 0 {
 				mmioWrite64(regs+hpetConfig, mmioRead64(regs+hpetConfig)|hpetEnable)
 				refs[nRefs] = refCounter{src: clocksrc.HPET, hz: hz, width: 32, hpet: regs}

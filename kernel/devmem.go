@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,12 +29,12 @@ var dmaPool, dmaPoolSize uint64
 // left. Context: trap, kernel lock held; does not allocate.
 func ensureDMAPool() {
 	const size = dmaPoolPages * mm.PageSize
-	if dmaPoolSize != 0 || (commitLimit != 0 && committed+size > commitLimit) {
+	if dmaPoolSize != 0 || (vm.CommitLimit != 0 && vm.Committed+size > vm.CommitLimit) {
 		return
 	}
-	if pa := frames.AllocContiguous(dmaPoolPages); pa != 0 {
+	if pa := vm.Frames.AllocContiguous(dmaPoolPages); pa != 0 {
 		dmaPool, dmaPoolSize = pa, size
-		committed += size
+		vm.Committed += size
 	}
 }
 
@@ -64,11 +65,11 @@ func mapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
 		return -abi.EPERM // RAM the kernel manages: not for /dev/mem
 	}
 	if flags&unix.MAP_FIXED != 0 {
-		if addr%mm.PageSize != 0 || addr < userMin || addr+n > userTop || !vmas.IsFree(addr, addr+n) {
+		if addr%mm.PageSize != 0 || addr < vm.UserMin || addr+n > vm.UserTop || !vm.VMAs.IsFree(addr, addr+n) {
 			return -abi.EINVAL // no replacing mappings with device memory
 		}
 	} else {
-		a, ok := vmas.FindFree(addr&^(mm.PageSize-1), n, userMin, mmapTop)
+		a, ok := vm.VMAs.FindFree(addr&^(mm.PageSize-1), n, vm.UserMin, vm.MmapTop)
 		if !ok {
 			return -abi.ENOMEM
 		}
@@ -79,12 +80,12 @@ func mapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
 		pflags |= mm.PTENoCache | mm.PTEWriteThr
 	}
 	for i := uintptr(0); i < n; i += mm.PageSize {
-		if !mm.KPT.Map(&frames, addr+i, uint64(off+i), pflags) {
+		if !mm.KPT.Map(&vm.Frames, addr+i, uint64(off+i), pflags) {
 			unmapDevice(addr, addr+i)
 			return -abi.ENOMEM
 		}
 	}
-	if !vmas.Insert(addr, addr+n, uint8(prot)|mm.ProtDevice) {
+	if !vm.VMAs.Insert(addr, addr+n, uint8(prot)|mm.ProtDevice) {
 		unmapDevice(addr, addr+n)
 		return -abi.ENOMEM
 	}
@@ -106,8 +107,8 @@ func unmapDevice(start, end uintptr) {
 // their areas are removed and the rest of the range's frames are freed).
 // Context: trap, kernel lock held.
 func unmapDeviceAreas(start, end uintptr) {
-	for i := 0; i < vmas.Len(); i++ {
-		v := vmas.At(i)
+	for i := 0; i < vm.VMAs.Len(); i++ {
+		v := vm.VMAs.At(i)
 		if v.Prot&mm.ProtDevice != 0 && v.Start < end && v.End > start {
 			unmapDevice(max(start, v.Start), min(end, v.End))
 		}

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -62,9 +63,9 @@ const (
 // boot, before the limit is set, every free frame).
 // Context: trap or boot; does not allocate.
 func fsMem() fs.Mem {
-	m := fs.Mem{Frames: &frames, Budget: int64(frames.FreeCount())}
-	if commitLimit != 0 {
-		m.Budget = int64(commitLimit-min(committed, commitLimit)) / int64(fs.PageSize)
+	m := fs.Mem{Frames: &vm.Frames, Budget: int64(vm.Frames.FreeCount())}
+	if vm.CommitLimit != 0 {
+		m.Budget = int64(vm.CommitLimit-min(vm.Committed, vm.CommitLimit)) / int64(fs.PageSize)
 		m.Budget = max(min(m.Budget, fsMaxPages-fsPages), 0)
 	}
 	rootfs.Now = realtimeNs()
@@ -74,14 +75,14 @@ func fsMem() fs.Mem {
 // fsDone charges the pages a call took (or gave back) to the commit.
 // Context: trap or boot; does not allocate.
 func fsDone(m *fs.Mem) {
-	if commitLimit == 0 {
+	if vm.CommitLimit == 0 {
 		return
 	}
 	fsPages += m.Taken
 	if m.Taken >= 0 {
-		committed += uint64(m.Taken) * fs.PageSize
+		vm.Committed += uint64(m.Taken) * fs.PageSize
 	} else {
-		committed -= min(committed, uint64(-m.Taken)*fs.PageSize)
+		vm.Committed -= min(vm.Committed, uint64(-m.Taken)*fs.PageSize)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/vm"
 )
 
 // Kernel state the program must not reach through a system call (see
@@ -14,7 +15,7 @@ import (
 // kernel state gets EFAULT, as a kernel address does on Linux. Memory the
 // kernel takes from frames (page tables, the console's queues, the
 // Unix-socket table) is reached only through the direct map, supervisor
-// pages above userTop, which the same checks already refuse.
+// pages above vm.UserTop, which the same checks already refuse.
 
 // kernelState is written in the image file by the image build
 // (tools/image.KernelStateSymbol); it is kernel state itself, so the
@@ -26,11 +27,11 @@ var kernelState = mm.StateTable{Magic: mm.StateMagic}
 // whose table describes another link): without it the kernel could not
 // tell its state from the program's, and fails closed rather than let
 // system calls write into it. The table must cover itself, which a table
-// computed for another link would not. Context: boot, after setupMemory;
+// computed for another link would not. Context: boot, after vm.Setup;
 // does not allocate.
 func checkKernelState() {
 	self := uint64(uintptr(ptrOfKernelState()))
-	lo, hi := uint64(imageBase), uint64(imageEnd)
+	lo, hi := uint64(vm.ImageBase), uint64(vm.ImageEnd)
 	why := kernelState.Problem(lo, hi)
 	if why == "" && !kernelState.Overlaps(self, self+1) {
 		why = "it does not cover itself: written for another link"

@@ -27,6 +27,7 @@ import (
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 )
 
 var (
@@ -44,7 +45,7 @@ func kmain() {
 	readBootInfo()                                 // memory map, command line; the VGA mirror of the console (novga: none)
 	checkCPU()                                     // required features; RDRAND and HWCAP for later
 	setupCPU(&percpu.CPUs[0], bootISTTops())       // GDT, TSS, IDT, SSE, SYSCALL MSRs
-	setupMemory(&bootInfo)                         // frame allocator, final page table, direct map
+	vm.Setup(&bootInfo)                            // frame allocator, final page table, direct map
 	checkKernelState()                             // the image build's table of kernel variables, which system calls refuse
 	setupFramebuffer()                             // the console's mirror on a UEFI framebuffer, if GRUB passed one
 	readACPI()                                     // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
@@ -65,7 +66,7 @@ func kmain() {
 
 // readACPI reads the firmware's tables (package firmware): the CPUs, the
 // I/O APICs, interrupt overrides, power-off. Context: boot, after
-// setupMemory.
+// vm.Setup.
 func readACPI() { firmware.Read(bootInfo.RSDP, cmdline.Flag("acpidump")) }
 
 // collectMMIODevices lists the virtio-mmio transports (package firmware):
@@ -79,7 +80,7 @@ func collectMMIODevices() { firmware.CollectMMIODevices(&cmdline) }
 // exists). Context: boot.
 func setupScreen() {
 	if !cmdline.Flag("novga") {
-		klog.Screen.Init(physToVirt(vga.TextBuffer))
+		klog.Screen.Init(vm.PhysToVirt(vga.TextBuffer))
 	}
 }
 
@@ -87,7 +88,7 @@ func setupScreen() {
 // the boot loader handed over (GRUB on UEFI machines passes the GOP's),
 // reached through the direct map, which covers the 32-bit MMIO hole
 // (uncached). novga turns it off with the VGA mirror. Context: boot, after
-// setupMemory.
+// vm.Setup.
 func setupFramebuffer() {
 	fb := &bootInfo.FB
 	if cmdline.Flag("novga") || fb.Addr == 0 || fb.Type == 2 {
@@ -102,7 +103,7 @@ func setupFramebuffer() {
 		klog.Print("framebuffer above the direct map: no framebuffer console")
 		return
 	}
-	klog.FBScreen.Init(physToVirt(fb.Addr), fbcon.Geometry{Pitch: fb.Pitch, Width: fb.Width, Height: fb.Height, BitsPerPixel: fb.BPP, RedPos: fb.RedPos, GreenPos: fb.GreenPos, BluePos: fb.BluePos})
+	klog.FBScreen.Init(vm.PhysToVirt(fb.Addr), fbcon.Geometry{Pitch: fb.Pitch, Width: fb.Width, Height: fb.Height, BitsPerPixel: fb.BPP, RedPos: fb.RedPos, GreenPos: fb.GreenPos, BluePos: fb.BluePos})
 	if !klog.Quiet() { // the screen starts with the first line, as the others do
 		var b klog.Line
 		bootingLine(&b)
@@ -133,16 +134,16 @@ func bootingLine(l *klog.Line) {
 // readBootInfo copies what the boot loader handed over.
 // Context: boot, kernel lock held; does not allocate.
 func readBootInfo() {
-	const window = 1 << 30 // the boot stub's alias of the first 1 GiB at directBase
+	const window = 1 << 30 // the boot stub's alias of the first 1 GiB at vm.DirectBase
 	magic := boot.Magic
 	if boot.InfoAddr%4 == 0 && uint64(boot.InfoAddr)+4 <= window &&
-		*(*uint32)(ptr(directBase + uintptr(boot.InfoAddr))) == boot.PVHMagic {
+		*(*uint32)(ptr(vm.DirectBase + uintptr(boot.InfoAddr))) == boot.PVHMagic {
 		// PVH leaves EAX undefined, and QEMU's microvm enters PVH images
 		// with the multiboot magic in it: the start info's own magic at
 		// EBX decides.
 		magic = boot.PVHMagic
 	}
-	e := boot.Parse(magic, uint64(boot.InfoAddr), unsafeSlice(directBase, window), 0, &bootInfo)
+	e := boot.Parse(magic, uint64(boot.InfoAddr), unsafeSlice(vm.DirectBase, window), 0, &bootInfo)
 	if e != boot.OK {
 		var l klog.Line
 		l.S("boot information at ").X(uint64(boot.InfoAddr)).S(", eax ").X(uint64(magic)).S(": ").S(e.String()).Print()

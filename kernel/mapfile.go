@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,10 +38,10 @@ func mapFile(f *file, addr, length uintptr, prot, flags int, off uintptr) int64 
 		return -abi.ENOMEM
 	}
 	if flags&(unix.MAP_FIXED|unix.MAP_FIXED_NOREPLACE) != 0 {
-		if addr%mm.PageSize != 0 || addr < userMin || addr+n > userTop || addr+n < addr {
+		if addr%mm.PageSize != 0 || addr < vm.UserMin || addr+n > vm.UserTop || addr+n < addr {
 			return -abi.EINVAL
 		}
-		if !vmas.IsFree(addr, addr+n) {
+		if !vm.VMAs.IsFree(addr, addr+n) {
 			if flags&unix.MAP_FIXED_NOREPLACE != 0 {
 				return -abi.EEXIST
 			}
@@ -49,7 +50,7 @@ func mapFile(f *file, addr, length uintptr, prot, flags int, off uintptr) int64 
 			}
 		}
 	} else {
-		a, ok := vmas.FindFree(addr&^(mm.PageSize-1), n, userMin, mmapTop)
+		a, ok := vm.VMAs.FindFree(addr&^(mm.PageSize-1), n, vm.UserMin, vm.MmapTop)
 		if !ok {
 			return -abi.ENOMEM
 		}
@@ -74,7 +75,7 @@ func filePages(ino fs.Ino, off, n uintptr) uintptr {
 
 // mapShared maps the file's own pages. Context: trap, kernel lock held.
 func mapShared(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
-	if !vmas.Insert(addr, addr+n, uint8(prot)|mm.ProtDevice) {
+	if !vm.VMAs.Insert(addr, addr+n, uint8(prot)|mm.ProtDevice) {
 		return -abi.ENOMEM
 	}
 	rootfs.Hold(ino)
@@ -83,10 +84,10 @@ func mapShared(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 	count := filePages(ino, off, n)
 	for i := uintptr(0); i < count; i++ {
 		pa, e := rootfs.PageOf(&m, ino, uint64(off/mm.PageSize+i), true)
-		if e != 0 || !mm.KPT.Map(&frames, addr+i*mm.PageSize, pa, pteFlags(uint8(prot))) {
+		if e != 0 || !mm.KPT.Map(&vm.Frames, addr+i*mm.PageSize, pa, pteFlags(uint8(prot))) {
 			fsDone(&m)
 			unmapDevice(addr, addr+n)
-			vmas.Remove(addr, addr+n)
+			vm.VMAs.Remove(addr, addr+n)
 			return -abi.ENOMEM
 		}
 	}
@@ -101,26 +102,26 @@ func mapPrivate(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 	if prot&unix.PROT_WRITE != 0 {
 		charge = uint64(n)
 	}
-	if committed+charge > commitLimit {
+	if vm.Committed+charge > vm.CommitLimit {
 		return -abi.ENOMEM
 	}
-	if !vmas.Insert(addr, addr+n, uint8(prot)) {
+	if !vm.VMAs.Insert(addr, addr+n, uint8(prot)) {
 		return -abi.ENOMEM
 	}
-	committed += charge
+	vm.Committed += charge
 	m := fsMem()
 	for i := uintptr(0); i < filePages(ino, off, n); i++ {
 		src, _ := rootfs.PageOf(&m, ino, uint64(off/mm.PageSize+i), false)
-		pa := frames.Alloc()
-		if pa == 0 || !mm.KPT.Map(&frames, addr+i*mm.PageSize, pa, pteFlags(uint8(prot))) {
+		pa := vm.Frames.Alloc()
+		if pa == 0 || !mm.KPT.Map(&vm.Frames, addr+i*mm.PageSize, pa, pteFlags(uint8(prot))) {
 			if pa != 0 {
-				frames.Free(pa)
+				vm.Frames.Free(pa)
 			}
 			unmapRange(addr, addr+n)
 			return -abi.ENOMEM
 		}
 		if src != 0 {
-			copy(frames.Page(pa)[:], frames.Page(src)[:])
+			copy(vm.Frames.Page(pa)[:], vm.Frames.Page(src)[:])
 		}
 	}
 	return int64(addr)
@@ -136,7 +137,7 @@ func sysMsync(addr, length uintptr, flags int) int64 {
 	if !ok {
 		return -abi.EINVAL
 	}
-	if vmas.Bytes(addr, end, 0) != uint64(end-addr) {
+	if vm.VMAs.Bytes(addr, end, 0) != uint64(end-addr) {
 		return -abi.ENOMEM
 	}
 	return 0

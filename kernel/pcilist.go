@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/vm"
 )
 
 // The boot log's list of PCI functions. The kernel walks bus 0 and the
@@ -36,7 +37,7 @@ func listPCI() {
 	var l klog.Line
 	l.S("pci: configuration space through ")
 	if base, start, end, ok := pciECAMWindow(); ok {
-		pciECAM = pci.ECAM{Base: physToVirt(base + uint64(start)<<20), StartBus: start, EndBus: end}
+		pciECAM = pci.ECAM{Base: vm.PhysToVirt(base + uint64(start)<<20), StartBus: start, EndBus: end}
 		pci.EnumerateTree(&pciECAM, start, &pciList)
 		l.S("ECAM at ").S(hexMin(base + uint64(start)<<20)).S(", buses ").U(uint64(start)).S("-").U(uint64(end))
 	} else {
@@ -71,7 +72,7 @@ func pciECAMWindow() (base uint64, start, end uint8, ok bool) {
 			continue
 		}
 		lo, hi := a.Base+uint64(a.StartBus)<<20, a.Base+(uint64(a.EndBus)+1)<<20
-		if hi > max(mm.PageRoundUp(ramTop), 4<<30) {
+		if hi > max(mm.PageRoundUp(vm.RAMTop), 4<<30) {
 			return 0, 0, 0, false
 		}
 		uncacheDirect(lo, hi)
@@ -81,12 +82,12 @@ func pciECAMWindow() (base uint64, start, end uint8, ok bool) {
 }
 
 // uncacheDirect remaps the 2 MiB pages of the direct map covering
-// [lo, hi) uncached (device memory; above mmioHoleLow they already are).
+// [lo, hi) uncached (device memory; above vm.MMIOHoleLow they already are).
 // Context: boot, before the program starts; does not allocate.
 func uncacheDirect(lo, hi uint64) {
-	for pa := lo &^ (1<<21 - 1); pa < hi && pa < mmioHoleLow; pa += 1 << 21 {
-		va := directBase + uintptr(pa)
-		if !mm.KPT.Map2M(&frames, va, pa, mm.PTEWrite|mm.PTENoExec|mm.PTENoCache|mm.PTEWriteThr) {
+	for pa := lo &^ (1<<21 - 1); pa < hi && pa < vm.MMIOHoleLow; pa += 1 << 21 {
+		va := vm.DirectBase + uintptr(pa)
+		if !mm.KPT.Map2M(&vm.Frames, va, pa, mm.PTEWrite|mm.PTENoExec|mm.PTENoCache|mm.PTEWriteThr) {
 			kpanic.Panic("cannot map the PCI configuration space", nil)
 		}
 		cpu.Invlpg(va)

@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 )
 
 // The /proc files that Go's standard library and common libraries (such as
@@ -35,8 +36,8 @@ func fillProcFile(which int, w textWriter) {
 		w.s("Max open files            ").u(maxFDs).s("                 ").u(maxFDs).s("                 files     \n")
 		w.s("Max address space         unlimited            unlimited            bytes     \n")
 	case "/proc/meminfo":
-		total := frames.Total() * mm.PageSize >> 10
-		free := frames.FreeCount() * mm.PageSize >> 10
+		total := vm.Frames.Total() * mm.PageSize >> 10
+		free := vm.Frames.FreeCount() * mm.PageSize >> 10
 		w.s("MemTotal:       ").u(total).s(" kB\nMemFree:        ").u(free).s(" kB\nMemAvailable:   ").u(free).s(" kB\n")
 		w.s("Shmem:          ").u(uint64(rootfs.PagesHeld) * mm.PageSize >> 10).s(" kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n")
 	case "/proc/cpuinfo":
@@ -95,8 +96,8 @@ func programCPUNs() int64 {
 // Context: trap, kernel lock held; does not allocate.
 func vsizeBytes() uint64 {
 	var n uint64
-	for i := 0; i < vmas.Len(); i++ {
-		v := vmas.At(i)
+	for i := 0; i < vm.VMAs.Len(); i++ {
+		v := vm.VMAs.At(i)
 		n += uint64(v.End - v.Start)
 	}
 	return n
@@ -104,4 +105,4 @@ func vsizeBytes() uint64 {
 
 // rssBytes approximates the program's resident memory: the frames in use.
 // Context: trap, kernel lock held; does not allocate.
-func rssBytes() uint64 { return (frames.Total() - frames.FreeCount()) * mm.PageSize }
+func rssBytes() uint64 { return (vm.Frames.Total() - vm.Frames.FreeCount()) * mm.PageSize }

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
 
@@ -15,15 +16,15 @@ import (
 // then the boot modules in order, each overriding what came before), and
 // the working directory from the cwd= option. A malformed archive or a
 // cwd= that names no directory stops the boot with a clear message.
-// Context: boot, after setupMemory, before startProgram; does not allocate.
+// Context: boot, after vm.Setup, before startProgram; does not allocate.
 func setupFiles() {
 	rootfs.Now = realtimeNs()
 	rootfs.Init()
 	m := fsMem()
 	makeBaseTree(&m)
 	unpackArchive(&m, []byte(fs.EmbeddedArchive()), "the archive embedded in the image")
-	for _, mod := range initramfsModules() {
-		archive, hasArgs := takeArgBlock(mod, moduleData(mod))
+	for _, mod := range vm.Modules() {
+		archive, hasArgs := takeArgBlock(mod, vm.ModuleData(mod))
 		unpackArchive(&m, archive, "a boot module (-initrd)")
 		if !hasArgs {
 			freeModule(mod) // else after startProgram copied the arguments
@@ -157,10 +158,10 @@ func unpackArchive(m *fs.Mem, a []byte, what string) {
 }
 
 // freeModule gives a boot module's pages to the frame allocator once its
-// archive is unpacked. Context: boot, before setCommitLimit.
+// archive is unpacked. Context: boot, before vm.SetCommitLimit.
 func freeModule(mod boot.Module) {
 	for pa := mm.PageRoundUp(mod.Base); pa+mm.PageSize <= mod.End(); pa += mm.PageSize {
-		frames.Free(pa)
+		vm.Frames.Free(pa)
 	}
 }
 

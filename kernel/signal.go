@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -219,7 +220,7 @@ func sysRtSigreturn(t sched.TID) int64 {
 		mx &= mxcsrMask
 		fx[24], fx[25], fx[26], fx[27] = byte(mx), byte(mx>>8), byte(mx>>16), byte(mx>>24)
 	}
-	if m.rip >= userTop || m.rsp >= userTop {
+	if m.rip >= vm.UserTop || m.rsp >= vm.UserTop {
 		programFault(r, "SIGSEGV: rt_sigreturn to a kernel address", uintptr(m.rip))
 	}
 	return keepRegs

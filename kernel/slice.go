@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -262,7 +263,7 @@ func pokeUser64(addr uintptr, v uint64) bool {
 // Context: trap (time-slice checks and SIGURG delivery), kernel lock held;
 // does not allocate.
 func presentUser(addr uintptr) bool {
-	if addr < 0x1000 || addr >= userTop {
+	if addr < 0x1000 || addr >= vm.UserTop {
 		return false
 	}
 	_, flags, ok := mm.KPT.Lookup(addr)

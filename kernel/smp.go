@@ -10,6 +10,7 @@ import (
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -43,8 +44,8 @@ func allocKernelStack(size uintptr) uintptr {
 	kstackNext += mm.PageSize // guard page
 	base := kstackNext
 	for off := uintptr(0); off < size; off += mm.PageSize {
-		pa := frames.Alloc()
-		if pa == 0 || !mm.KPT.Map(&frames, base+off, pa, mm.PTEWrite|mm.PTENoExec) {
+		pa := vm.Frames.Alloc()
+		if pa == 0 || !mm.KPT.Map(&vm.Frames, base+off, pa, mm.PTEWrite|mm.PTENoExec) {
 			return 0
 		}
 	}
@@ -82,9 +83,9 @@ func prepareCPU(c *percpu.CPU, id int, apicID uint32) bool {
 // up in percpu.NOnline. Context: boot CPU, kernel lock held.
 func startAPs(ids []uint32) {
 	bsp := localAPIC.ID()
-	page := unsafeSlice(physToVirt(boot.APTrampolineAddr), mm.PageSize)
+	page := unsafeSlice(vm.PhysToVirt(boot.APTrampolineAddr), mm.PageSize)
 	copy(page, boot.APTrampoline[:])
-	if !mm.KPT.Map(&frames, boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
+	if !mm.KPT.Map(&vm.Frames, boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
 		kpanic.Panic("cannot map the AP trampoline", nil)
 	}
 	faulty, late, hasFault := apFaultOption()
@@ -110,7 +111,7 @@ func startAPs(ids []uint32) {
 		if !prepareCPU(c, percpu.NOnline, apic) {
 			kpanic.Panic("no memory for a CPU's stacks", nil)
 		}
-		put64 := func(off uintptr, v uint64) { *(*uint64)(ptr(physToVirt(boot.APTrampolineAddr) + off)) = v }
+		put64 := func(off uintptr, v uint64) { *(*uint64)(ptr(vm.PhysToVirt(boot.APTrampolineAddr) + off)) = v }
 		put64(boot.APParamCR3, mm.KPT.Root)
 		put64(boot.APParamStack, uint64(c.KstackTop))
 		put64(boot.APParamEntry, uint64(apEntryAddr()))
@@ -230,10 +231,10 @@ const parkPageAddr = 0x7000
 // parkPage writes the halting code to parkPageAddr and returns it.
 // Context: boot CPU, kernel lock held; does not allocate.
 func parkPage() uint32 {
-	if !mm.KPT.Map(&frames, parkPageAddr, parkPageAddr, mm.PTEWrite) {
+	if !mm.KPT.Map(&vm.Frames, parkPageAddr, parkPageAddr, mm.PTEWrite) {
 		kpanic.Panic("cannot map the AP park page", nil)
 	}
-	p := unsafeSlice(physToVirt(parkPageAddr), 4)
+	p := unsafeSlice(vm.PhysToVirt(parkPageAddr), 4)
 	p[0], p[1], p[2], p[3] = 0xfa, 0xf4, 0xeb, 0xfd // cli; hlt; jmp -3
 	return parkPageAddr
 }

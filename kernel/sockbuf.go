@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/vm"
 )
 
 // sockBuf is a socket's byte ring (one per direction) in kernel frames that
@@ -29,17 +30,17 @@ func (b *sockBuf) space() uint32 { return sockBufSize - b.n }
 func (b *sockBuf) page(off uint32, alloc bool) uintptr {
 	i := off / mm.PageSize
 	if b.pages[i] == 0 {
-		if !alloc || committed+mm.PageSize > commitLimit {
+		if !alloc || vm.Committed+mm.PageSize > vm.CommitLimit {
 			return 0
 		}
-		pa := frames.Alloc()
+		pa := vm.Frames.Alloc()
 		if pa == 0 {
 			return 0
 		}
-		committed += mm.PageSize
+		vm.Committed += mm.PageSize
 		b.pages[i] = pa
 	}
-	return physToVirt(b.pages[i])
+	return vm.PhysToVirt(b.pages[i])
 }
 
 // put appends src (all of it, or as much as fits when partial) and returns
@@ -92,8 +93,8 @@ func (b *sockBuf) drop(n uint32) {
 func (b *sockBuf) release() {
 	for i, pa := range b.pages {
 		if pa != 0 {
-			frames.Free(pa)
-			committed -= mm.PageSize
+			vm.Frames.Free(pa)
+			vm.Committed -= mm.PageSize
 			b.pages[i] = 0
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 )
@@ -32,7 +33,7 @@ func mainMain()
 
 func lapicConfig(apicBase uint64) lapic.Config {
 	return lapic.Config{
-		Base:           physToVirt(apicBase &^ 0xfff),
+		Base:           vm.PhysToVirt(apicBase &^ 0xfff),
 		X2APIC:         firmware.UseX2APIC(apicBase),
 		SpuriousVector: x86.VecSpurious,
 		TimerVector:    x86.VecTimer,
@@ -50,16 +51,16 @@ const initialStackBytes = 64 << 10
 // entry, _rt0_amd64_linux, with the stack Linux would give it, and
 // switches to it. Context: boot; never returns.
 func startProgram() {
-	vmas.Insert(stackTop-stackSize, stackTop, mm.ProtRead|mm.ProtWrite|mm.ProtLazy) // charged as it is touched, as Linux's stack
+	vm.VMAs.Insert(vm.StackTop-vm.StackSize, vm.StackTop, mm.ProtRead|mm.ProtWrite|mm.ProtLazy) // charged as it is touched, as Linux's stack
 	img := abi.StackImage{Argv0: []byte("/init")}
 	img.Args[0], img.Env = programStrings()
 	stackBytes := mm.PageRoundUp(uint64(max(abi.StackBytes(&img), initialStackBytes)))
-	if stackBytes > stackSize/2 {
+	if stackBytes > vm.StackSize/2 {
 		var l klog.Line
-		l.S("the arguments and environment need ").U(stackBytes >> 10).S(" KiB of the initial stack; at most ").U(stackSize >> 11).S(" KiB fit (gometal run allows 256 KiB)").Print()
+		l.S("the arguments and environment need ").U(stackBytes >> 10).S(" KiB of the initial stack; at most ").U(vm.StackSize >> 11).S(" KiB fit (gometal run allows 256 KiB)").Print()
 		kpanic.Panic("argument list too long", nil)
 	}
-	if !userRange(stackTop-uintptr(stackBytes), uintptr(stackBytes), true) {
+	if !userRange(vm.StackTop-uintptr(stackBytes), uintptr(stackBytes), true) {
 		kpanic.Panic("cannot map the initial stack", nil)
 	}
 	for i := 0; i < 16; i += 8 {
@@ -77,7 +78,7 @@ func startProgram() {
 		img.Aux[img.NAux] = abi.Aux{Key: abi.AT_SYSINFO_EHDR, Val: uint64(v)}
 		img.NAux++
 	}
-	sp := abi.Build(unsafeSlice(stackTop-uintptr(stackBytes), uintptr(stackBytes)), stackTop, &img)
+	sp := abi.Build(unsafeSlice(vm.StackTop-uintptr(stackBytes), uintptr(stackBytes)), vm.StackTop, &img)
 	if sp == 0 {
 		kpanic.Panic("the arguments and environment do not fit the initial stack", nil)
 	}
@@ -96,13 +97,13 @@ func startProgram() {
 	threadtab.Sched.Start(t, c.ID, nanotime())
 	c.CurFX = th.FX
 	c.CurFSBase = 0
-	setCommitLimit()
-	fsMaxPages = int64(commitLimit / 2 / mm.PageSize)
-	logFootprint()
-	checkProgramMemory()
+	vm.SetCommitLimit()
+	fsMaxPages = int64(vm.CommitLimit / 2 / mm.PageSize)
+	vm.LogFootprint(&bootInfo)
+	vm.CheckProgramMemory()
 	armMainBreakpoint()
 	var l klog.Line
-	l.S("kernel ready after ").MS(nanotime()).S(": ").U(uint64(percpu.NOnline)).S(" CPUs, ").U(commitLimit >> 20).S(" MiB for the program; starting it").Info()
+	l.S("kernel ready after ").MS(nanotime()).S(": ").U(uint64(percpu.NOnline)).S(" CPUs, ").U(vm.CommitLimit >> 20).S(" MiB for the program; starting it").Info()
 	programStart = nanotime()
 	for i := 0; i < percpu.NOnline; i++ {
 		percpu.CPUs[i].IdleNs = 0
@@ -131,7 +132,7 @@ const int3 = 0xcc
 func armMainBreakpoint() {
 	f := mainMain
 	mainPC = **(**uintptr)(unsafe.Pointer(&f))
-	p := (*byte)(ptr(physToVirt(uint64(mainPC))))
+	p := (*byte)(ptr(vm.PhysToVirt(uint64(mainPC))))
 	mainByte = *p
 	*p = int3
 }
@@ -144,7 +145,7 @@ func mainReached(t sched.TID, f *x86.TrapFrame) bool {
 		return false
 	}
 	mainSeen = true
-	*(*byte)(ptr(physToVirt(uint64(mainPC)))) = mainByte
+	*(*byte)(ptr(vm.PhysToVirt(uint64(mainPC)))) = mainByte
 	threadtab.Threads[t].Regs.RIP = uint64(mainPC)
 	var l klog.Line
 	l.S("main.main reached ").MS(nanotime()).S(" after kernel entry").Info()

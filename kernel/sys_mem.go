@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,7 +20,7 @@ import (
 // costs nothing; a writable MAP_FIXED mapping (the runtime's sysMap, which
 // turns part of a PROT_NONE reservation into heap it is about to use) is
 // charged whole, now, and refused with ENOMEM when the commit (lazy pages
-// touched so far included) would pass commitLimit. So a program that
+// touched so far included) would pass vm.CommitLimit. So a program that
 // really uses more memory than the machine has gets ENOMEM when its heap
 // grows, and the Go runtime its own "out of memory" error, rather than a
 // fault later. Context: trap.
@@ -55,16 +56,16 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 		if addr%mm.PageSize != 0 {
 			return -abi.EINVAL
 		}
-		if addr < userMin || addr+n > userTop || addr+n < addr {
+		if addr < vm.UserMin || addr+n > vm.UserTop || addr+n < addr {
 			return -abi.ENOMEM
 		}
-		if !vmas.IsFree(addr, addr+n) {
+		if !vm.VMAs.IsFree(addr, addr+n) {
 			if noReplace && !fixed {
 				return -abi.EEXIST
 			}
 		}
 	} else {
-		a, ok := vmas.FindFree(addr&^(mm.PageSize-1), n, userMin, mmapTop)
+		a, ok := vm.VMAs.FindFree(addr&^(mm.PageSize-1), n, vm.UserMin, vm.MmapTop)
 		if !ok {
 			return -abi.ENOMEM
 		}
@@ -80,16 +81,16 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 		area |= mm.ProtLazy // charged page by page in demandFault
 	}
 	release := chargedBytes(addr, addr+n) // replaced by MAP_FIXED
-	if committed-min(release, committed)+charge > commitLimit {
+	if vm.Committed-min(release, vm.Committed)+charge > vm.CommitLimit {
 		return -abi.ENOMEM
 	}
 	if fixed && !unmapRange(addr, addr+n) {
 		return -abi.ENOMEM
 	}
-	if !vmas.Insert(addr, addr+n, area) {
+	if !vm.VMAs.Insert(addr, addr+n, area) {
 		return -abi.ENOMEM
 	}
-	committed += charge
+	vm.Committed += charge
 	return int64(addr)
 }
 
@@ -98,7 +99,7 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 // lazily charged) and a page for each present page of its lazily charged
 // areas. Context: trap, kernel lock held; does not allocate.
 func chargedBytes(start, end uintptr) uint64 {
-	n := vmas.Bytes(start, end, mm.ProtWrite) - vmas.Bytes(start, end, mm.ProtWrite|mm.ProtDevice) - vmas.Bytes(start, end, mm.ProtWrite|mm.ProtLazy)
+	n := vm.VMAs.Bytes(start, end, mm.ProtWrite) - vm.VMAs.Bytes(start, end, mm.ProtWrite|mm.ProtDevice) - vm.VMAs.Bytes(start, end, mm.ProtWrite|mm.ProtLazy)
 	return n + lazyBytes(start, end)
 }
 
@@ -107,8 +108,8 @@ func chargedBytes(start, end uintptr) uint64 {
 // Context: trap, kernel lock held; does not allocate.
 func lazyBytes(start, end uintptr) uint64 {
 	var n uint64
-	for i := vmas.Index(start); i < vmas.Len(); i++ {
-		v := vmas.At(i)
+	for i := vm.VMAs.Index(start); i < vm.VMAs.Len(); i++ {
+		v := vm.VMAs.At(i)
 		if v.Start >= end {
 			break
 		}
@@ -128,7 +129,7 @@ func lazyBytes(start, end uintptr) uint64 {
 // uncharge takes n bytes off the commit (never below zero: the image's
 // own areas were never charged). Context: trap, kernel lock held.
 func uncharge(n uint64) {
-	committed -= min(n, committed)
+	vm.Committed -= min(n, vm.Committed)
 }
 
 // unmapRange removes [start, end) from the address space: the areas, their
@@ -137,7 +138,7 @@ func uncharge(n uint64) {
 func unmapRange(start, end uintptr) bool {
 	unmapDeviceAreas(start, end) // their frames are not ours: unmap only
 	released := chargedBytes(start, end)
-	if !vmas.Remove(start, end) {
+	if !vm.VMAs.Remove(start, end) {
 		return false
 	}
 	uncharge(released)
@@ -156,7 +157,7 @@ func freePages(start, end uintptr) {
 		if n > 0 {
 			tlbShootdown(percpu.This())
 			for _, pa := range batch[:n] {
-				frames.Free(pa)
+				vm.Frames.Free(pa)
 			}
 			n = 0
 		}
@@ -177,11 +178,11 @@ func freePages(start, end uintptr) {
 // userSpan validates an (addr, length) pair of munmap, mprotect and
 // madvise and returns the page-rounded end.
 func userSpan(addr, length uintptr) (uintptr, bool) {
-	if addr%mm.PageSize != 0 || addr < userMin {
+	if addr%mm.PageSize != 0 || addr < vm.UserMin {
 		return 0, false
 	}
 	end := addr + uintptr(mm.PageRoundUp(uint64(length)))
-	if end < addr || end > userTop {
+	if end < addr || end > vm.UserTop {
 		return 0, false
 	}
 	return end, true
@@ -208,27 +209,27 @@ func sysMprotect(addr, length uintptr, prot int) int64 {
 	if !ok || prot&^(unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC) != 0 {
 		return -abi.EINVAL
 	}
-	if vmas.Bytes(addr, end, 0) != uint64(end-addr) {
+	if vm.VMAs.Bytes(addr, end, 0) != uint64(end-addr) {
 		return -abi.ENOMEM // Linux: part of the range is not mapped
 	}
-	if vmas.Bytes(addr, end, mm.ProtDevice) != 0 {
+	if vm.VMAs.Bytes(addr, end, mm.ProtDevice) != 0 {
 		return -abi.EINVAL // device memory keeps its protection
 	}
 	// Lazily charged areas stay so (their touched pages stay charged);
 	// the others are charged whole while writable.
-	lazy := vmas.Bytes(addr, end, mm.ProtLazy)
-	oldW := vmas.Bytes(addr, end, mm.ProtWrite) - vmas.Bytes(addr, end, mm.ProtWrite|mm.ProtLazy)
+	lazy := vm.VMAs.Bytes(addr, end, mm.ProtLazy)
+	oldW := vm.VMAs.Bytes(addr, end, mm.ProtWrite) - vm.VMAs.Bytes(addr, end, mm.ProtWrite|mm.ProtLazy)
 	var newW uint64
 	if prot&unix.PROT_WRITE != 0 {
 		newW = uint64(end-addr) - lazy
 	}
-	if committed-oldW+newW > commitLimit {
+	if vm.Committed-oldW+newW > vm.CommitLimit {
 		return -abi.ENOMEM
 	}
-	if !vmas.Protect(addr, end, uint8(prot)) {
+	if !vm.VMAs.Protect(addr, end, uint8(prot)) {
 		return -abi.ENOMEM
 	}
-	committed = committed - oldW + newW
+	vm.Committed = vm.Committed - oldW + newW
 	changed := false
 	for va := mm.KPT.NextMapped(addr, end); va < end; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
 		if mm.KPT.Protect(va, pteFlags(uint8(prot))) {
@@ -253,10 +254,10 @@ func sysMadvise(addr, length uintptr, advice int) int64 {
 	}
 	switch advice {
 	case unix.MADV_DONTNEED, unix.MADV_FREE:
-		if vmas.Bytes(addr, end, 0) != uint64(end-addr) {
+		if vm.VMAs.Bytes(addr, end, 0) != uint64(end-addr) {
 			return -abi.ENOMEM
 		}
-		if vmas.Bytes(addr, end, mm.ProtDevice) != 0 {
+		if vm.VMAs.Bytes(addr, end, mm.ProtDevice) != 0 {
 			return -abi.EINVAL // as Linux for PFN mappings
 		}
 		uncharge(lazyBytes(addr, end)) // lazily charged pages are charged while present

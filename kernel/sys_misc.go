@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
 
@@ -80,7 +81,7 @@ func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
 	case unix.RLIMIT_NOFILE:
 		cur, maxv = nofileLimit, maxFDs
 	case unix.RLIMIT_STACK:
-		cur = stackSize
+		cur = vm.StackSize
 	}
 	if old != 0 && (!userWrite64(old, cur) || !userWrite64(old+8, maxv)) {
 		return -abi.EFAULT

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -96,7 +97,7 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 		if addr%4 != 0 {
 			return -abi.EINVAL
 		}
-		if addr > userTop-4 || isKernelState(addr, 4, true) {
+		if addr > vm.UserTop-4 || isKernelState(addr, 4, true) {
 			return -abi.EFAULT // as Linux: a kernel address (the kernel's own wait keys live up there)
 		}
 		return int64(futexWake(addr, int(int32(val))))
@@ -176,7 +177,7 @@ func sysSchedGetaffinity(size, mask uintptr) int64 {
 func sysArchPrctl(c *percpu.CPU, t sched.TID, code int, addr uintptr) int64 {
 	switch code {
 	case archSetFS:
-		if addr >= userTop {
+		if addr >= vm.UserTop {
 			return -abi.EPERM
 		}
 		threadtab.Threads[t].FSBase = addr

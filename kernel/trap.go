@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
 	"golang.org/x/sys/unix"
 )
@@ -102,7 +103,7 @@ func userTrap(f *x86.TrapFrame) {
 		addr := uintptr(cpu.ReadCR2())
 		if f.Err&pfPresent != 0 || !demandFault(addr, f.Err&pfWrite != 0, f.Err&pfFetch != 0) {
 			code := int32(segvAccerr)
-			if _, ok := vmas.Find(addr); !ok {
+			if _, ok := vm.VMAs.Find(addr); !ok {
 				code = segvMaperr
 			}
 			forceSignal(t, f, int(unix.SIGSEGV), code, uint64(addr))

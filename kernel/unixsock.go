@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -34,15 +35,15 @@ func unixTables() bool {
 	tablePages := (unixTableBytes + mm.PageSize - 1) / mm.PageSize
 	bufPages := (uint64(fs.UnixMaxDgram) + mm.PageSize - 1) / mm.PageSize
 	n := uint64(tablePages) + bufPages
-	if commitLimit != 0 && committed+n*mm.PageSize > commitLimit {
+	if vm.CommitLimit != 0 && vm.Committed+n*mm.PageSize > vm.CommitLimit {
 		return false
 	}
-	pa := frames.AllocContiguous(n)
+	pa := vm.Frames.AllocContiguous(n)
 	if pa == 0 {
 		return false
 	}
-	committed += n * mm.PageSize
-	usocksAddr = physToVirt(pa)
+	vm.Committed += n * mm.PageSize
+	usocksAddr = vm.PhysToVirt(pa)
 	unixBufAddr = usocksAddr + uintptr(tablePages)*mm.PageSize
 	return true
 }

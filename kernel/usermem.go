@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/vm"
 )
 
 // ptr converts an address the kernel may touch into a pointer.
@@ -17,28 +18,28 @@ func demandFault(va uintptr, write, exec bool) bool {
 		// Another CPU mapped it first: retry if it allows the access.
 		return (!write || flags&mm.PTEWrite != 0) && (!exec || flags&mm.PTENoExec == 0)
 	}
-	v, ok := vmas.Find(va)
+	v, ok := vm.VMAs.Find(va)
 	if !ok || v.Prot&mm.ProtAccess == 0 || v.Prot&mm.ProtDevice != 0 {
 		return false // device memory and shared file pages are mapped at mmap, never on demand
 	}
 	if (write && v.Prot&mm.ProtWrite == 0) || (exec && v.Prot&mm.ProtExec == 0) {
 		return false
 	}
-	pa := frames.Alloc()
+	pa := vm.Frames.Alloc()
 	if pa == 0 {
 		outOfMemory(va)
 	}
-	if !mm.KPT.Map(&frames, va&^(mm.PageSize-1), pa, pteFlags(v.Prot&mm.ProtAccess)) {
-		frames.Free(pa)
+	if !mm.KPT.Map(&vm.Frames, va&^(mm.PageSize-1), pa, pteFlags(v.Prot&mm.ProtAccess)) {
+		vm.Frames.Free(pa)
 		outOfMemory(va)
 	}
 	if v.Prot&mm.ProtLazy != 0 {
-		// Charged now that it is used; past commitLimit if need be (the
+		// Charged now that it is used; past vm.CommitLimit if need be (the
 		// limit holds back the reserve of page tables, and every later
 		// MAP_FIXED heap growth then fails with ENOMEM: the runtime's own
 		// "out of memory" error, as close to Linux's overcommit as a
 		// kernel without an OOM killer gets).
-		committed += mm.PageSize
+		vm.Committed += mm.PageSize
 	}
 	return true
 }
@@ -65,7 +66,7 @@ func pteFlags(prot uint8) uint64 {
 // is not kernel state (kstate.go). Context: trap, no lock needed
 // (page-table pages are never freed, the kernel-state table never changes).
 func presentWritable(addr uintptr) bool {
-	if addr < 0x1000 || addr >= userTop || isKernelState(addr, 1, true) {
+	if addr < 0x1000 || addr >= vm.UserTop || isKernelState(addr, 1, true) {
 		return false
 	}
 	_, flags, ok := mm.KPT.Lookup(addr)
@@ -82,7 +83,7 @@ func userRange(addr, n uintptr, write bool) bool {
 		return true
 	}
 	end := addr + n
-	if end < addr || end > userTop || addr < 0x1000 || isKernelState(addr, n, write) {
+	if end < addr || end > vm.UserTop || addr < 0x1000 || isKernelState(addr, n, write) {
 		return false
 	}
 	for p := addr &^ (mm.PageSize - 1); p < end; p += mm.PageSize {

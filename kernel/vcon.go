@@ -11,6 +11,7 @@ import (
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/virtq"
+	"github.com/gometal/gometal/kernel/vm"
 )
 
 // The virtio console (virtio 1.2, 5.3) with multiple ports: the program's
@@ -170,10 +171,10 @@ func pciBAR(a pci.Addr, bar uint8) uintptr {
 	if lo&6 == 4 && bar < 5 {
 		addr |= uint64(cs.Read32(a, 0x14+4*uint16(bar))) << 32
 	}
-	if addr < mmioHoleLow || addr >= 4<<30 {
+	if addr < vm.MMIOHoleLow || addr >= 4<<30 {
 		return 0
 	}
-	return physToVirt(addr)
+	return vm.PhysToVirt(addr)
 }
 
 // initPCI reads the virtio and MSI-X capabilities of a and points MSI-X
@@ -251,8 +252,8 @@ func findVconMMIO() bool {
 	mmioDevs := firmware.MMIODevices()
 	for i := 0; i < len(mmioDevs); i++ {
 		m := &mmioDevs[i]
-		regs := physToVirt(m.Base)
-		if m.Base < mmioHoleLow || m.Base >= 4<<30 || rd32(regs) != 0x74726976 || rd32(regs+8) != virtioConsoleMMIO {
+		regs := vm.PhysToVirt(m.Base)
+		if m.Base < vm.MMIOHoleLow || m.Base >= 4<<30 || rd32(regs) != 0x74726976 || rd32(regs+8) != virtioConsoleMMIO {
 			continue
 		}
 		if rd32(regs+4) != 2 {
@@ -372,19 +373,19 @@ func (d *vconDev) start() bool {
 // of its own (a page of rings each, then the slots), charged to the
 // commit, and tells the device. Context: boot.
 func (d *vconDev) setupQueues() bool {
-	phys := frames.AllocContiguous(vconPoolBytes / mm.PageSize)
+	phys := vm.Frames.AllocContiguous(vconPoolBytes / mm.PageSize)
 	if phys == 0 {
 		klog.Print("virtio console: no contiguous memory for its queues")
 		return false
 	}
-	committed += vconPoolBytes
+	vm.Committed += vconPoolBytes
 	bufs := phys + vqCount*mm.PageSize
 	for i := range vconQ {
 		s := vqSpec[i]
 		q := &vconQ[i]
 		*q = virtq.Queue{Index: s.index, Size: s.size, Slot: s.slot, RX: s.rx}
 		q.RingPhys, q.BufPhys = phys+uint64(i)*mm.PageSize, bufs
-		q.Ring, q.Buf = physToVirt(q.RingPhys), physToVirt(q.BufPhys)
+		q.Ring, q.Buf = vm.PhysToVirt(q.RingPhys), vm.PhysToVirt(q.BufPhys)
 		q.UsedOff, _ = virtq.Layout(int(s.size))
 		bufs += uint64(s.size) * uint64(s.slot)
 		if !d.setupQueue(q) {

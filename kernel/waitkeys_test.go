@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -24,7 +25,7 @@ func TestWaitKeyRanges(t *testing.T) {
 		{"fifo", fifoKey(0, false), fifoKey(fs.MaxPipes-1, true)},
 	}
 	for i, a := range spans {
-		assert.GreaterOrEqual(t, a.lo, uintptr(userTop), "%s keys must be kernel addresses", a.name)
+		assert.GreaterOrEqual(t, a.lo, uintptr(vm.UserTop), "%s keys must be kernel addresses", a.name)
 		assert.Less(t, a.last-a.lo, uintptr(keyRange), "%s keys must fit their range", a.name)
 		for _, b := range spans[:i] {
 			assert.True(t, a.last < b.lo || b.last < a.lo, "%s and %s keys overlap", a.name, b.name)

@@ -1,4 +1,4 @@
-package kernel
+package vm
 
 import (
 	"github.com/gometal/gometal/drivers/debugexit"
@@ -14,30 +14,30 @@ import (
 // "fatal error: out of memory".
 const exitNoMemory = 2
 
-// checkProgramMemory stops the machine with one log line and status
+// CheckProgramMemory stops the machine with one log line and status
 // exitNoMemory when the commit limit is below what the Go runtime needs on
 // percpu.NOnline CPUs (abi.ProgramMemory): the runtime would otherwise die of
 // "out of memory" with a stack trace before main, or worse. The line says
-// how much memory to boot with instead. Call it after setCommitLimit.
+// how much memory to boot with instead. Call it after SetCommitLimit.
 // Context: boot; does not allocate; returns only when there is enough.
-func checkProgramMemory() {
+func CheckProgramMemory() {
 	need := abi.ProgramMemory(percpu.NOnline)
-	if commitLimit >= need {
+	if CommitLimit >= need {
 		return
 	}
-	short := need - commitLimit
+	short := need - CommitLimit
 	// Each added MiB of RAM raises the limit by a bit less (the page-table
 	// reserve is 1/256 of it): ask for 1/128 more, rounded up to a MiB;
 	// and no less than the host tools' rule asks for (with very little
 	// RAM the kernel leaves some of its own allocations out).
-	suggest := (mm.PageRoundUp(ramTop) + short + short/128 + 1<<20 - 1) >> 20
+	suggest := (mm.PageRoundUp(RAMTop) + short + short/128 + 1<<20 - 1) >> 20
 	var modules uint64
-	for _, m := range initramfsModules() {
+	for _, m := range Modules() {
 		modules += mm.PageRoundUp(m.Size)
 	}
-	suggest = max(suggest, abi.MinMemory(uint64(imageEnd), modules, percpu.NOnline)>>20)
+	suggest = max(suggest, abi.MinMemory(uint64(ImageEnd), modules, percpu.NOnline)>>20)
 	var l klog.Line
-	l.S("not enough memory: ").U(commitLimit >> 10).S(" KiB left for the program, the Go runtime needs ").U(need >> 10)
+	l.S("not enough memory: ").U(CommitLimit >> 10).S(" KiB left for the program, the Go runtime needs ").U(need >> 10)
 	l.S(" KiB on ").U(uint64(percpu.NOnline)).S(" CPU")
 	if percpu.NOnline != 1 {
 		l.S("s")
