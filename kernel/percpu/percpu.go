@@ -3,7 +3,7 @@
 // and the sizes of the kernel stacks. It sits below every other part of the
 // kernel that runs in trap context; the entry assembly in package kernel
 // reaches the fields through offsets package kernel derives from this
-// package's types (kernel/percpu_offsets.go).
+// package's types (kernel/bootcpu.go).
 package percpu
 
 import (
