@@ -3,6 +3,7 @@ package qemu_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -117,4 +118,34 @@ func TestMemoryOvercommit(t *testing.T) {
 			}})
 		})
 	}
+}
+
+// TestOutOfMemoryInCopy boots qemu/testdata/oomcopy, which makes the
+// kernel run out of frames while read(2) copies into memory the program
+// never touched: the kernel must stop the program with its "out of
+// physical memory" line naming an address in that memory and status 137
+// (as Linux's OOM killer's SIGKILL), and the read must never return to
+// the program (with EFAULT or anything else).
+func TestOutOfMemoryInCopy(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "oomcopy.img")
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./qemu/testdata/oomcopy", Out: img, Dir: mustRoot(t)})
+	require.NoError(t, err)
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, Mem: "48M", Timeout: bootTimeout, NoStallReport: true})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kernel log:\n%s\noutput:\n%s", res.KernelLog, res.Output)
+		}
+	})
+	assert.Equal(t, 137, res.ExitCode)
+	region := regexp.MustCompile(`region 0x([0-9a-f]+)-0x([0-9a-f]+)\n`).FindStringSubmatch(string(res.Output))
+	require.NotNil(t, region, "the program printed its region")
+	fault := regexp.MustCompile(`\[gometal\] out of physical memory while faulting in 0x([0-9a-f]+): stopping the program\n`).FindStringSubmatch(string(res.KernelLog))
+	require.NotNil(t, fault, "the kernel's out-of-memory line")
+	lo, _ := strconv.ParseUint(region[1], 16, 64)
+	hi, _ := strconv.ParseUint(region[2], 16, 64)
+	at, _ := strconv.ParseUint(fault[1], 16, 64)
+	assert.True(t, at >= lo && at < hi, "the fault at %#x is in the region the read copies into (%#x-%#x)", at, lo, hi)
+	assert.NotContains(t, string(res.Output), "read at", "the read must not return")
+	assert.NotContains(t, string(res.KernelLog), "kernel panic")
 }
