@@ -20,19 +20,26 @@ import (
 type spinlock struct {
 	held  atomic.Uint32
 	owner atomic.Int32 // CPU id + 1 of the holder, for assertions
+	since uint64       // TSC when the holder took it (for stats)
+	stats lockStats    // lockstats.go
 }
 
 var kernelLock spinlock
 
 // lock takes l on CPU c. Context: trap, interrupts off; does not allocate.
 func (l *spinlock) lock(c *percpu.CPU) {
+	start := cpu.Rdtsc()
+	contended := false
 	for !l.held.CompareAndSwap(0, 1) {
+		contended = true
 		for l.held.Load() != 0 {
 			serviceTLB(c)
 			cpu.Pause()
 		}
 	}
 	l.owner.Store(int32(c.ID + 1))
+	l.since = cpu.Rdtsc()
+	l.stats.acquired(contended, l.since-start)
 	serviceTLB(c)
 }
 
@@ -44,6 +51,7 @@ func (l *spinlock) unlock(c *percpu.CPU) {
 		m.S("cpu ").I(int64(c.ID)).S(" releases the kernel lock held by cpu ").I(int64(o) - 1).Print()
 		kernelPanic("kernel lock released by a CPU that does not hold it", nil)
 	}
+	l.stats.released(cpu.Rdtsc() - l.since)
 	l.owner.Store(0)
 	l.held.Store(0)
 }

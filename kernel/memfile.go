@@ -128,7 +128,8 @@ func fillMemFile(which int, f *memFile) {
 }
 
 // writeSchedView describes each CPU and thread, for the program (see
-// examples/shell): busy time, interrupts, halts, run queue, time slices.
+// examples/shell): busy time, interrupts, halts, run queue, time slices;
+// then each kernel lock's statistics (lockstats.go).
 // Context: trap, kernel lock held; does not allocate.
 func writeSchedView(w textWriter) {
 	now := nanotime()
@@ -160,6 +161,8 @@ func writeSchedView(w textWriter) {
 	// The scheduler's own count, which the deadlock detector trusts: it
 	// must equal the number of threads listed as running.
 	w.s("\nnrunning ").u(uint64(sch.Running)).s("\n")
+	w.s("\n").s(lockTableHeader)
+	writeLockStats(w, "kernel", &kernelLock.stats)
 }
 
 var threadStateNames = [...]string{"free", "runnable", "running", "blocked"}

@@ -108,6 +108,7 @@ func startProgram() {
 	frame := th.regs
 	c.InUser.Store(true)
 	kernelLock.unlock(c)
+	kernelLock.stats.reset() // count the program's run, not the boot's
 	wakeAPs()
 	enterUser(&frame)
 }

@@ -12,6 +12,10 @@
 //     compute.
 //   - spin: compute for 2 s, then sleep for 2 s (the NMI test interrupts
 //     both).
+//   - locks: two locked threads make system calls that take the kernel
+//     lock while goroutines hand work over mutexes and channels; then
+//     /proc/gometal/sched is printed for the host to check its lock
+//     statistics.
 //   - hang: open a FIFO that no one ever writes to, which waits forever
 //     (the stall-report test stops it at its time limit).
 package main
@@ -52,6 +56,8 @@ func main() {
 		}
 		time.Sleep(2 * time.Second)
 		fmt.Println("threads spin: ok")
+	case "locks":
+		locksCheck()
 	case "hang":
 		fmt.Println("threads hang: start")
 		hangForever()
@@ -198,4 +204,41 @@ func hangForever() {
 		return
 	}
 	f.Close()
+}
+
+// locksCheck keeps both CPUs in and out of the kernel for a while, then
+// prints /proc/gometal/sched between marker lines.
+func locksCheck() {
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			for range 20000 {
+				unix.Getppid() // not a lock-free call: it takes the kernel lock
+			}
+		}()
+	}
+	var mu sync.Mutex
+	ch := make(chan int)
+	shared := 0
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				mu.Lock()
+				shared += i
+				mu.Unlock()
+				if g%2 == 0 {
+					ch <- i
+				} else {
+					<-ch
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	fmt.Printf("threads locks: sched\n%sthreads locks: end (%d)\n", sched(), shared)
 }

@@ -1,0 +1,82 @@
+package qemu_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// lockRow is one line of /proc/gometal/sched's lock table.
+type lockRow struct {
+	acquisitions, contended, spinNs, holdNs, longestNs uint64
+}
+
+// parseLockTable reads the lock table (header "lock acquisitions ...")
+// out of a /proc/gometal/sched text, by lock name.
+func parseLockTable(t *testing.T, text string) map[string]lockRow {
+	t.Helper()
+	rows := map[string]lockRow{}
+	in := false
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case line == "lock acquisitions contended spin_ns hold_ns longest_hold_ns":
+			in = true
+		case !in:
+		case len(f) != 6:
+			in = false
+		default:
+			var v [5]uint64
+			for i := range v {
+				n, err := strconv.ParseUint(f[i+1], 10, 64)
+				require.NoError(t, err, "%q", line)
+				v[i] = n
+			}
+			rows[f[0]] = lockRow{v[0], v[1], v[2], v[3], v[4]}
+		}
+	}
+	return rows
+}
+
+// section returns the text between the lines start and a line beginning
+// with end in out.
+func section(t *testing.T, out, start, end string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(out, start+"\n")
+	require.True(t, ok, "no %q line in the output:\n%s", start, out)
+	body, _, ok := strings.Cut(rest, end)
+	require.True(t, ok, "no %q line in the output:\n%s", end, out)
+	return body
+}
+
+// TestLockStatsBoot boots 2 CPUs that make system calls under the kernel
+// lock (two locked threads) while goroutines hand work over a mutex and a
+// channel, and checks the kernel lock's line in /proc/gometal/sched: it
+// is there, counts acquisitions, and its numbers agree with each other
+// (contended ones at most all of them, spin time only with contention,
+// the longest hold within the total).
+func TestLockStatsBoot(t *testing.T) {
+	res, err := bootThreads(t, 2, "-- locks")
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.ExitCode)
+	text := section(t, string(res.Output), "threads locks: sched", "threads locks: end")
+	rows := parseLockTable(t, text)
+	k, ok := rows["kernel"]
+	require.True(t, ok, "no kernel lock line in /proc/gometal/sched:\n%s", text)
+	t.Logf("kernel lock: %+v", k)
+	assert.Greater(t, k.acquisitions, uint64(40000), "two threads made 20,000 locked calls each")
+	assert.LessOrEqual(t, k.contended, k.acquisitions)
+	assert.Positive(t, k.longestNs)
+	assert.LessOrEqual(t, k.longestNs, k.holdNs)
+	assert.Equal(t, k.contended == 0, k.spinNs == 0, "spin time exactly when contended")
+}
+
+// TestParseLockTable: the parser reads every line of the table and
+// stops at the first line that is not one.
+func TestParseLockTable(t *testing.T) {
+	rows := parseLockTable(t, "nrunning 1\n\nlock acquisitions contended spin_ns hold_ns longest_hold_ns\nkernel 10 2 300 4000 900\nfutex 5 0 0 100 50\n\nfast futex_wake 3\n")
+	assert.Equal(t, map[string]lockRow{"kernel": {10, 2, 300, 4000, 900}, "futex": {5, 0, 0, 100, 50}}, rows)
+}
