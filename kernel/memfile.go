@@ -129,7 +129,8 @@ func fillMemFile(which int, f *memFile) {
 
 // writeSchedView describes each CPU and thread, for the program (see
 // examples/shell): busy time, interrupts, halts, run queue, time slices;
-// then each kernel lock's statistics (lockstats.go).
+// then each kernel lock's statistics (lockstats.go) and how often the
+// lock-free system call paths were taken (fastpath.go).
 // Context: trap, kernel lock held; does not allocate.
 func writeSchedView(w textWriter) {
 	now := nanotime()
@@ -163,6 +164,8 @@ func writeSchedView(w textWriter) {
 	w.s("\nnrunning ").u(uint64(sch.Running)).s("\n")
 	w.s("\n").s(lockTableHeader)
 	writeLockStats(w, "kernel", &kernelLock.stats)
+	w.s("\n")
+	writeFastStats(w)
 }
 
 var threadStateNames = [...]string{"free", "runnable", "running", "blocked"}

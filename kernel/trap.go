@@ -121,8 +121,10 @@ func userTrap(f *TrapFrame) {
 }
 
 // fastTrap handles, without the kernel lock, the entries that need no
-// shared state: a TLB shootdown, and the system calls that only read
-// clocks or ids (the Go runtime calls clock_gettime constantly). It
+// shared state: a TLB shootdown, the system calls that only read clocks
+// or ids (the Go runtime calls clock_gettime constantly), a FUTEX_WAKE
+// that finds no waiter and a sched_yield with nothing else to run
+// (fastpath.go). It
 // reports whether it handled the entry; f then resumes the same thread.
 // It runs with c.inUser still set (see userTrap), so it may write user
 // memory only after checking the page is present, and must not wait.
@@ -171,6 +173,7 @@ func fastTrap(c *percpu.CPU, f *TrapFrame) bool {
 			f.AX = 1
 			return true
 		}
+		return fastSyscall(c, f, f.AX) // futex wake, sched_yield (fastpath.go)
 	}
 	return false
 }

@@ -1,6 +1,7 @@
 package qemu_test
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,9 +75,59 @@ func TestLockStatsBoot(t *testing.T) {
 	assert.Equal(t, k.contended == 0, k.spinNs == 0, "spin time exactly when contended")
 }
 
-// TestParseLockTable: the parser reads every line of the table and
-// stops at the first line that is not one.
+// parseFastPaths reads the fast-path table (header "fastpath lockfree
+// locked") out of a /proc/gometal/sched text: per call, the lock-free and
+// the locked counts.
+func parseFastPaths(t *testing.T, text string) map[string][2]uint64 {
+	t.Helper()
+	rows := map[string][2]uint64{}
+	in := false
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case line == "fastpath lockfree locked":
+			in = true
+		case !in:
+		case len(f) != 3:
+			in = false
+		default:
+			a, err1 := strconv.ParseUint(f[1], 10, 64)
+			b, err2 := strconv.ParseUint(f[2], 10, 64)
+			require.NoError(t, errors.Join(err1, err2), "%q", line)
+			rows[f[0]] = [2]uint64{a, b}
+		}
+	}
+	return rows
+}
+
+// TestFastPathsBoot: the program's FUTEX_WAKEs of words nobody waits on
+// and its sched_yields on a CPU with nothing queued are answered without
+// the kernel lock, and counted. The guest made 1,024 wakes over 32 words:
+// a word whose hash bucket holds a waiter (a parked runtime thread) goes
+// to the locked path, which at most a few of the 64 buckets do, so most
+// must be lock-free; and 1,000 yields, most on a CPU with an empty queue
+// (2 CPUs, a handful of threads).
+func TestFastPathsBoot(t *testing.T) {
+	res, err := bootThreads(t, 2, "-- locks")
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.ExitCode)
+	text := section(t, string(res.Output), "threads locks: sched", "threads locks: end")
+	fast := parseFastPaths(t, text)
+	t.Logf("fast paths: %v", fast)
+	wake, ok := fast["futex_wake"]
+	require.True(t, ok, "no futex_wake line:\n%s", text)
+	yield, ok := fast["sched_yield"]
+	require.True(t, ok, "no sched_yield line:\n%s", text)
+	assert.GreaterOrEqual(t, wake[0], uint64(512), "most of the guest's 1,024 wakes of unwaited words")
+	assert.GreaterOrEqual(t, yield[0]+yield[1], uint64(1000), "every yield is counted one way or the other")
+	assert.GreaterOrEqual(t, yield[0], uint64(500), "most yields found nothing queued")
+}
+
+// TestParseLockTable: the parsers read every line of their table and
+// stop at the first line that is not one.
 func TestParseLockTable(t *testing.T) {
-	rows := parseLockTable(t, "nrunning 1\n\nlock acquisitions contended spin_ns hold_ns longest_hold_ns\nkernel 10 2 300 4000 900\nfutex 5 0 0 100 50\n\nfast futex_wake 3\n")
+	text := "nrunning 1\n\nlock acquisitions contended spin_ns hold_ns longest_hold_ns\nkernel 10 2 300 4000 900\nfutex 5 0 0 100 50\n\nfastpath lockfree locked\nfutex_wake 3 4\nsched_yield 5 0\n"
+	rows := parseLockTable(t, text)
 	assert.Equal(t, map[string]lockRow{"kernel": {10, 2, 300, 4000, 900}, "futex": {5, 0, 0, 100, 50}}, rows)
+	assert.Equal(t, map[string][2]uint64{"futex_wake": {3, 4}, "sched_yield": {5, 0}}, parseFastPaths(t, text))
 }
