@@ -22,12 +22,14 @@ type spinlock struct {
 	owner atomic.Int32 // CPU id + 1 of the holder, for assertions
 	since uint64       // TSC when the holder took it (for stats)
 	stats lockStats    // lockstats.go
+	rank  lockRank     // its place in the lock order (lockrank.go)
 }
 
-var kernelLock spinlock
+var kernelLock = spinlock{rank: rankKernel}
 
 // lock takes l on CPU c. Context: trap, interrupts off; does not allocate.
 func (l *spinlock) lock(c *percpu.CPU) {
+	checkLockOrder(c, l.rank)
 	start := cpu.Rdtsc()
 	contended := false
 	for !l.held.CompareAndSwap(0, 1) {
@@ -52,6 +54,7 @@ func (l *spinlock) unlock(c *percpu.CPU) {
 		kernelPanic("kernel lock released by a CPU that does not hold it", nil)
 	}
 	l.stats.released(cpu.Rdtsc() - l.since)
+	heldLocks[c.ID].release(l.rank)
 	l.owner.Store(0)
 	l.held.Store(0)
 }
