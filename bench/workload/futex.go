@@ -25,8 +25,8 @@ const (
 // always more runnable goroutines than Ps makes almost no futex calls:
 // the runtime's scheduler absorbs the blocking; this one makes hundreds
 // per 1,000 rounds at 2 and 4 Ps on Linux, strace -f -c.) 4,000 rounds
-// take about 0.4 s at 1 vCPU under TCG on gometal, long enough to rise
-// above the noise of a guest boot. It reports the
+// take 0.4 to 1 s at 1 vCPU under TCG on gometal on a loaded 2-core host,
+// long enough to rise above the noise of a guest boot. It reports the
 // wall time; tools/bench boots it at 1, 2 and 4 vCPUs and divides the
 // times into speedups, to set against Linux's.
 func runFutex() {
