@@ -17,6 +17,11 @@ import (
 //
 // A CPU spinning for the lock keeps answering TLB shootdowns (see tlb.go),
 // so the holder can wait for every CPU's acknowledgement.
+//
+// Every lock reports its acquisitions, contention and hold times to its
+// lockStats (lockstats.go, printed in /proc/gometal/sched) and checks its
+// rank against the locks its CPU holds (lockrank.go): a few lines here
+// each, so that the lock can move without them.
 type spinlock struct {
 	held  atomic.Uint32
 	owner atomic.Int32 // CPU id + 1 of the holder, for assertions
