@@ -26,6 +26,7 @@ type spinlock struct {
 	held  atomic.Uint32
 	owner atomic.Int32 // CPU id + 1 of the holder, for assertions
 	since uint64       // TSC when the holder took it (for stats)
+	by    uint64       // what the holder does, a hold tag (lockstats.go); 0 until it says
 	stats lockStats    // lockstats.go
 	rank  lockRank     // its place in the lock order (lockrank.go)
 }
@@ -45,7 +46,7 @@ func (l *spinlock) lock(c *percpu.CPU) {
 		}
 	}
 	l.owner.Store(int32(c.ID + 1))
-	l.since = cpu.Rdtsc()
+	l.since, l.by = cpu.Rdtsc(), 0
 	l.stats.acquired(contended, l.since-start)
 	serviceTLB(c)
 }
@@ -58,7 +59,7 @@ func (l *spinlock) unlock(c *percpu.CPU) {
 		m.S("cpu ").I(int64(c.ID)).S(" releases the kernel lock held by cpu ").I(int64(o) - 1).Print()
 		kernelPanic("kernel lock released by a CPU that does not hold it", nil)
 	}
-	l.stats.released(cpu.Rdtsc() - l.since)
+	l.stats.released(cpu.Rdtsc()-l.since, l.by)
 	heldLocks[c.ID].release(l.rank)
 	l.owner.Store(0)
 	l.held.Store(0)

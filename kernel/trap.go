@@ -76,6 +76,7 @@ func userTrap(f *TrapFrame) {
 	}
 	c.InUser.Store(false)
 	kernelLock.lock(c)
+	kernelLock.by = trapTag(f) // for the longest hold's report
 	t := sch.CPUs[c.ID].Cur
 	threads[t].regs = *f
 	switch v := f.Vector; {
@@ -202,6 +203,7 @@ func kernelTrap(f *TrapFrame) {
 	default:
 		c.IRQs++
 		kernelLock.lock(c) // the idle loop released it
+		kernelLock.by = trapTag(f)
 		handled := deviceInterrupt(v)
 		kernelLock.unlock(c)
 		if !handled {

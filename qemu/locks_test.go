@@ -13,6 +13,7 @@ import (
 // lockRow is one line of /proc/gometal/sched's lock table.
 type lockRow struct {
 	acquisitions, contended, spinNs, holdNs, longestNs uint64
+	longestBy                                          string // what held it longest
 }
 
 // parseLockTable reads the lock table (header "lock acquisitions ...")
@@ -24,10 +25,10 @@ func parseLockTable(t *testing.T, text string) map[string]lockRow {
 	for _, line := range strings.Split(text, "\n") {
 		f := strings.Fields(line)
 		switch {
-		case line == "lock acquisitions contended spin_ns hold_ns longest_hold_ns":
+		case line == "lock acquisitions contended spin_ns hold_ns longest_hold_ns longest_hold_by":
 			in = true
 		case !in:
-		case len(f) != 6:
+		case len(f) != 7:
 			in = false
 		default:
 			var v [5]uint64
@@ -36,7 +37,7 @@ func parseLockTable(t *testing.T, text string) map[string]lockRow {
 				require.NoError(t, err, "%q", line)
 				v[i] = n
 			}
-			rows[f[0]] = lockRow{v[0], v[1], v[2], v[3], v[4]}
+			rows[f[0]] = lockRow{v[0], v[1], v[2], v[3], v[4], f[6]}
 		}
 	}
 	return rows
@@ -73,6 +74,7 @@ func TestLockStatsBoot(t *testing.T) {
 	assert.Positive(t, k.longestNs)
 	assert.LessOrEqual(t, k.longestNs, k.holdNs)
 	assert.Equal(t, k.contended == 0, k.spinNs == 0, "spin time exactly when contended")
+	assert.Regexp(t, `^[a-z_0-9]+$`, k.longestBy, "the longest holder is named")
 }
 
 // parseFastPaths reads the fast-path table (header "fastpath lockfree
@@ -126,8 +128,8 @@ func TestFastPathsBoot(t *testing.T) {
 // TestParseLockTable: the parsers read every line of their table and
 // stop at the first line that is not one.
 func TestParseLockTable(t *testing.T) {
-	text := "nrunning 1\n\nlock acquisitions contended spin_ns hold_ns longest_hold_ns\nkernel 10 2 300 4000 900\nfutex 5 0 0 100 50\n\nfastpath lockfree locked\nfutex_wake 3 4\nsched_yield 5 0\n"
+	text := "nrunning 1\n\nlock acquisitions contended spin_ns hold_ns longest_hold_ns longest_hold_by\nkernel 10 2 300 4000 900 mmap\nfutex 5 0 0 100 50 other\n\nfastpath lockfree locked\nfutex_wake 3 4\nsched_yield 5 0\n"
 	rows := parseLockTable(t, text)
-	assert.Equal(t, map[string]lockRow{"kernel": {10, 2, 300, 4000, 900}, "futex": {5, 0, 0, 100, 50}}, rows)
+	assert.Equal(t, map[string]lockRow{"kernel": {10, 2, 300, 4000, 900, "mmap"}, "futex": {5, 0, 0, 100, 50, "other"}}, rows)
 	assert.Equal(t, map[string][2]uint64{"futex_wake": {3, 4}, "sched_yield": {5, 0}}, parseFastPaths(t, text))
 }
