@@ -19,27 +19,42 @@ import (
 // so the holder can wait for every CPU's acknowledgement. That loop, and
 // the kernel panic for a misuse, are here; the lock's state is in
 // kernel/spin, below the panic report, which names the holder.
-type kernelLockHandle struct{}
+//
+// The lock reports its acquisitions, contention and hold times to its
+// lockStats (lockstats.go, printed in /proc/gometal/sched) and checks its
+// rank against the locks its CPU holds (lockrank.go).
+type kernelLockHandle struct {
+	since uint64    // TSC when the holder took it (for stats)
+	by    uint64    // what the holder does, a hold tag (lockstats.go); 0 until it says
+	stats lockStats // lockstats.go
+	rank  lockRank  // its place in the lock order (lockrank.go)
+}
 
 // kernelLock is package kernel's handle on spin.KernelLock.
-var kernelLock kernelLockHandle
+var kernelLock = kernelLockHandle{rank: rankKernel}
 
 // lock takes the kernel lock on CPU c. Context: trap, interrupts off;
 // does not allocate.
-func (kernelLockHandle) lock(c *percpu.CPU) {
+func (l *kernelLockHandle) lock(c *percpu.CPU) {
+	checkLockOrder(c, l.rank)
+	start := cpu.Rdtsc()
+	contended := false
 	for !spin.KernelLock.TryLock(c.ID) {
+		contended = true
 		for spin.KernelLock.Held() {
 			serviceTLB(c)
 			cpu.Pause()
 		}
 	}
+	l.since, l.by = cpu.Rdtsc(), 0
+	l.stats.acquired(contended, l.since-start)
 	serviceTLB(c)
 }
 
 // unlock releases the kernel lock, which c must hold.
 // Context: trap or boot, interrupts off; does not allocate.
-func (kernelLockHandle) unlock(c *percpu.CPU) {
-	if !spin.KernelLock.Unlock(c.ID) {
+func (l *kernelLockHandle) unlock(c *percpu.CPU) {
+	if !spin.KernelLock.HeldBy(c.ID) {
 		var m klog.Line
 		m.S("cpu ").I(int64(c.ID)).S(" releases the kernel lock held by cpu ")
 		if o, ok := spin.KernelLock.Owner(); ok {
@@ -50,11 +65,15 @@ func (kernelLockHandle) unlock(c *percpu.CPU) {
 		m.Print()
 		kpanic.Panic("kernel lock released by a CPU that does not hold it", nil)
 	}
+	// The statistics first: once released, another CPU overwrites since and by.
+	l.stats.released(cpu.Rdtsc()-l.since, l.by)
+	heldLocks[c.ID].release(l.rank)
+	spin.KernelLock.Unlock(c.ID)
 }
 
 // assertHeld panics loudly if c does not hold the kernel lock.
 // Context: trap; does not allocate.
-func (kernelLockHandle) assertHeld(c *percpu.CPU) {
+func (l *kernelLockHandle) assertHeld(c *percpu.CPU) {
 	if !spin.KernelLock.HeldBy(c.ID) {
 		kpanic.Panic("kernel state touched without the kernel lock", nil)
 	}

@@ -129,7 +129,9 @@ func fillMemFile(which int, f *memFile) {
 }
 
 // writeSchedView describes each CPU and thread, for the program (see
-// examples/shell): busy time, interrupts, halts, run queue, time slices.
+// examples/shell): busy time, interrupts, halts, run queue, time slices;
+// then each kernel lock's statistics (lockstats.go) and how often the
+// lock-free system call paths were taken (fastpath.go).
 // Context: trap, kernel lock held; does not allocate.
 func writeSchedView(w textWriter) {
 	now := nanotime()
@@ -161,6 +163,10 @@ func writeSchedView(w textWriter) {
 	// The scheduler's own count, which the deadlock detector trusts: it
 	// must equal the number of threads listed as running.
 	w.s("\nnrunning ").u(uint64(threadtab.Sched.Running)).s("\n")
+	w.s("\n").s(lockTableHeader)
+	writeLockStats(w, "kernel", &kernelLock.stats)
+	w.s("\n")
+	writeFastStats(w)
 }
 
 // memFileRead copies from a kernel file's snapshot. Context: trap.

@@ -111,6 +111,7 @@ func startProgram() {
 	frame := th.Regs
 	c.InUser.Store(true)
 	kernelLock.unlock(c)
+	kernelLock.stats.reset() // count the program's run, not the boot's
 	wakeAPs()
 	enterUser(&frame)
 }

@@ -68,31 +68,12 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 		if addr%4 != 0 {
 			return -abi.EINVAL
 		}
-		cur, ok := userRead32(addr)
-		if !ok {
-			return -abi.EFAULT
-		}
-		var deadline int64
-		if timeout != 0 {
-			ns, e := readTimespec(timeout)
-			if e != 0 {
-				return e
-			}
-			if op&futexCmdMask == futexWaitBitset { // absolute on CLOCK_MONOTONIC
-				deadline = max(ns, 1)
-			} else {
-				deadline = nanotime() + ns
-			}
-		}
-		if cur != val {
-			return -abi.EAGAIN
-		}
-		futexes.Wait(t, addr)
-		block(t, threadtab.WaitFutex)
-		if deadline != 0 {
-			setTimer(t, deadline)
-		}
-		return blocked
+		// Counted as a waiter before reading the word, until queued: the
+		// lock-free FUTEX_WAKE (fastFutexWake) relies on it.
+		threadtab.Sched.Futexes.Reserve(addr)
+		r := futexWaitOn(t, addr, op, val, timeout)
+		threadtab.Sched.Futexes.Unreserve(addr)
+		return r
 	case futexWakeOp, futexWakeBitset:
 		if addr%4 != 0 {
 			return -abi.EINVAL
@@ -103,6 +84,37 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 		return int64(futexWake(addr, int(int32(val))))
 	}
 	return -abi.ENOSYS
+}
+
+// futexWaitOn is FUTEX_WAIT's decision, between sysFutex's Reserve and
+// Unreserve of addr: read the word, and queue t on addr if it still holds
+// val. Context: trap, kernel lock held; does not allocate.
+func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) int64 {
+	cur, ok := userRead32(addr)
+	if !ok {
+		return -abi.EFAULT
+	}
+	var deadline int64
+	if timeout != 0 {
+		ns, e := readTimespec(timeout)
+		if e != 0 {
+			return e
+		}
+		if op&futexCmdMask == futexWaitBitset { // absolute on CLOCK_MONOTONIC
+			deadline = max(ns, 1)
+		} else {
+			deadline = nanotime() + ns
+		}
+	}
+	if cur != val {
+		return -abi.EAGAIN
+	}
+	futexes.Wait(t, addr)
+	block(t, threadtab.WaitFutex)
+	if deadline != 0 {
+		setTimer(t, deadline)
+	}
+	return blocked
 }
 
 // futexWake wakes up to n threads waiting on addr and returns how many.

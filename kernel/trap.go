@@ -79,6 +79,7 @@ func userTrap(f *x86.TrapFrame) {
 	}
 	c.InUser.Store(false)
 	kernelLock.lock(c)
+	kernelLock.by = trapTag(f) // for the longest hold's report
 	t := threadtab.Sched.CPUs[c.ID].Cur
 	threadtab.Threads[t].Regs = *f
 	switch v := f.Vector; {
@@ -124,8 +125,10 @@ func userTrap(f *x86.TrapFrame) {
 }
 
 // fastTrap handles, without the kernel lock, the entries that need no
-// shared state: a TLB shootdown, and the system calls that only read
-// clocks or ids (the Go runtime calls clock_gettime constantly). It
+// shared state: a TLB shootdown, the system calls that only read clocks
+// or ids (the Go runtime calls clock_gettime constantly), a FUTEX_WAKE
+// that finds no waiter and a sched_yield with nothing else to run
+// (fastpath.go). It
 // reports whether it handled the entry; f then resumes the same thread.
 // It runs with c.inUser still set (see userTrap), so it may write user
 // memory only after checking the page is present, and must not wait.
@@ -174,6 +177,7 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 			f.AX = 1
 			return true
 		}
+		return fastSyscall(c, f, f.AX) // futex wake, sched_yield (fastpath.go)
 	}
 	return false
 }
@@ -202,6 +206,7 @@ func kernelTrap(f *x86.TrapFrame) {
 	default:
 		c.IRQs++
 		kernelLock.lock(c) // the idle loop released it
+		kernelLock.by = trapTag(f)
 		handled := deviceInterrupt(v)
 		kernelLock.unlock(c)
 		if !handled {

@@ -262,6 +262,17 @@ func (s *Scheduler) Tick(c int, now int64) {
 // thread waits. Context: trap, kernel lock held; does not allocate.
 func (s *Scheduler) Yield(c int) { s.CPUs[c].Resched = true }
 
+// YieldChangesNothing reports, without the kernel lock, whether Yield on
+// CPU c would change nothing: no thread waits in c's run queue, so the
+// next Schedule continues the running thread (it neither steals nor
+// preempts). The kernel then answers sched_yield at once. Another CPU may
+// queue a thread on c right after the read (the length is read without
+// the lock: one aligned word, so some value it had): that is the same as
+// the yield coming first, and Wake sees to it that c hears of the thread
+// (a wake IPI, or its timer armed for the slice's end).
+// Context: trap, kernel lock not needed; does not allocate.
+func (s *Scheduler) YieldChangesNothing(c int) bool { return s.CPUs[c].RunQ.size == 0 }
+
 // SetTimer arms t's deadline (absolute, on the monotonic clock). If it is
 // now the earliest, CPU c (the caller) becomes the one whose timer fires
 // for it. Context: trap, kernel lock held; does not allocate.

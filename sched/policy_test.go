@@ -116,3 +116,28 @@ func TestCPUTimerFires(t *testing.T) {
 	assert.False(t, ok, "fires once per charge")
 	assert.Equal(t, int64(35), s.ProcessCPU)
 }
+
+// TestYieldChangesNothing: the lock-free sched_yield answer agrees with
+// what Yield and Schedule do: with nothing queued on the CPU the running
+// thread goes on (even while another CPU has a queue), and with a thread
+// queued it does not.
+func TestYieldChangesNothing(t *testing.T) {
+	s := twoCPUs(t)
+	require.True(t, s.YieldChangesNothing(0))
+	s.Yield(0)
+	assert.Equal(t, TID(0), s.Schedule(0, 1).Next, "yield with an empty queue: the same thread goes on")
+
+	w := s.Alloc()
+	s.Wake(w, 2) // to idle CPU 1's queue
+	require.Equal(t, 1, s.CPUs[1].RunQ.Len())
+	assert.True(t, s.YieldChangesNothing(0), "another CPU's queue is not this CPU's business")
+	assert.Equal(t, TID(0), s.Schedule(0, 3).Next, "and Schedule does not steal for a yield either")
+
+	w2 := s.Alloc()
+	s.Threads[w2].CPU = 0
+	s.MakeRunnable(w2, 4) // CPU 0's own queue: CPU 1 is no longer idle
+	require.Equal(t, 1, s.CPUs[0].RunQ.Len())
+	assert.False(t, s.YieldChangesNothing(0))
+	s.Yield(0)
+	assert.Equal(t, w2, s.Schedule(0, 5).Next, "the yield hands CPU 0 to the queued thread")
+}

@@ -464,6 +464,18 @@ func (sim *simulator) checkInvariants() {
 			sim.fail("timers: thread %d's deadline %d is armed on no CPU (owner %d)", t, when, s.TimerOwner)
 		}
 	}
+	// Each futex bucket's waiter count is its queue's length (no
+	// FUTEX_WAIT is between Reserve and Unreserve between events), so the
+	// lock-free FUTEX_WAKE never skips a queued waiter.
+	var queued [futexBuckets]int32
+	for i := range s.Threads {
+		if s.Futexes.in[i] {
+			queued[bucket(s.Futexes.addr[i])]++
+		}
+	}
+	if queued != s.Futexes.count {
+		sim.fail("futexes: bucket waiter counts %v, queues hold %v", s.Futexes.count, queued)
+	}
 	// A deadlock is reported when nothing can ever run.
 	if !sim.done && sim.canProgress() == "" {
 		sim.fail("deadlock: nothing can run, and no deadlock was reported")

@@ -12,7 +12,7 @@ type test struct {
 }
 
 // tests are the workload's tests by command-line name. The results they
-// print are named by group (sched., time., parallel., gc.).
+// print are named by group (sched., time., parallel., futex., gc.).
 var tests = map[string]test{
 	"hello":          {"print \"hello, world\" (the smallest-memory probe)", func() { fmt.Println("hello, world") }},
 	"spawn":          {"sched.spawn: goroutine create+exit", runSpawn},
@@ -25,6 +25,7 @@ var tests = map[string]test{
 	"sleep":          {"time.sleep.p50, .p99: time.Sleep(1ms) lateness", runSleep},
 	"ticker":         {"time.ticker.p50, .p99, .max: lateness of a -tick ticker with -hogs CPU hogs at GOMAXPROCS=1", runTicker},
 	"parallel":       {"parallel.time: a CPU-bound job split over GOMAXPROCS workers", runParallel},
+	"futex":          {"futex.time: futex-heavy parallel work (16 goroutines on 2 mutexes and 2 channels)", runFutex},
 	"gc":             {"gc.pause.p50, .p99, gc.total, gc.count: a churning heap of -heap MiB", runGC},
 }
 

@@ -100,6 +100,13 @@ func Catalog(cfg Config) []Metric {
 			Metric{BusyMeanKey(n), fmt.Sprintf("  per-CPU busy during it at %d vCPUs, mean", n), "%", Info},
 			Metric{BusyMinKey(n), fmt.Sprintf("  per-CPU busy during it at %d vCPUs, least busy CPU", n), "%", Info})
 	}
+	for _, n := range FutexCPUs {
+		if n == 1 {
+			ms = append(ms, Metric{FutexTimeKey(1), "futex-heavy job (16 goroutines, 2 mutexes, channel rounds) at 1 vCPU", "ms", Lower})
+			continue
+		}
+		ms = append(ms, Metric{FutexSpeedupKey(n), fmt.Sprintf("futex-heavy job speedup at %d vCPUs over 1", n), "x", Higher})
+	}
 	heap := fmt.Sprintf(" (%d MiB live heap)", heapMiB)
 	http := fmt.Sprintf("HTTP GET %s, %d keep-alive connections, %d vCPU", l.Path, l.Conns, cfg.NetSMP)
 	return append(ms,
@@ -168,6 +175,16 @@ func BusyMinKey(n int) string  { return fmt.Sprintf("parallel.busy.min@%d", n) }
 
 // SpeedupKey names the parallel job's speedup at n vCPUs.
 func SpeedupKey(n int) string { return fmt.Sprintf("parallel.speedup@%d", n) }
+
+// FutexCPUs are the vCPU counts of the futex-heavy rows (issue 18): 1, 2
+// and 4 whatever the host's cores, so that every run has them; on a host
+// with fewer cores the vCPUs share them (docs/performance.md).
+var FutexCPUs = []int{1, 2, 4}
+
+// FutexTimeKey names the futex-heavy job's time at n vCPUs, and
+// FutexSpeedupKey its speedup at n vCPUs over 1.
+func FutexTimeKey(n int) string    { return fmt.Sprintf("futex.time@%d", n) }
+func FutexSpeedupKey(n int) string { return fmt.Sprintf("futex.speedup@%d", n) }
 
 // sizeName prints a byte count in MiB or KiB where it is a whole number
 // of them.

@@ -57,7 +57,8 @@ func (s Step) key(result string) string {
 // with CPU hogs alone (it may hang where asynchronous preemption does not
 // work: its timeout must not cost the other rows), the gc test with memory
 // for its heap, the boot rows per machine (q35 and microvm), the network
-// rows and the parallel job at each vCPU count.
+// rows, the parallel job at each vCPU count and the futex-heavy job at 1,
+// 2 and 4 vCPUs.
 func DefaultPlan(cfg Config) []Step {
 	plan := []Step{
 		{
@@ -103,7 +104,21 @@ func DefaultPlan(cfg Config) []Step {
 			Rename: map[string]string{"parallel.time": key, "parallel.busy.mean": mean, "parallel.busy.min": low},
 		})
 	}
-	return plan
+	return append(plan, FutexSteps()...)
+}
+
+// FutexSteps are the futex-heavy job's boots, one per FutexCPUs count,
+// named futex@N (-only); each yields FutexTimeKey(N).
+func FutexSteps() []Step {
+	var steps []Step
+	for _, n := range FutexCPUs {
+		key := FutexTimeKey(n)
+		steps = append(steps, Step{
+			Name: fmt.Sprintf("futex@%d", n), SMP: n, Tests: []string{"futex"},
+			Yields: []string{key}, Rename: map[string]string{"futex.time": key},
+		})
+	}
+	return steps
 }
 
 // Ticker5Steps are issue 8's boots: the 5 ms ticker with CPU hogs at each

@@ -56,22 +56,40 @@ func record(st Step, side string, o Outcome, timeout time.Duration, s *Samples, 
 	}
 }
 
-// addSpeedups turns one repeat's parallel times into speedups over 1 vCPU.
-func addSpeedups(cpus []int, side string, got map[string]float64, s *Samples) {
-	t1, ok := got[ParallelTimeKey(1)]
-	for _, n := range cpus {
+// Speedups is a pair of row families whose times at N vCPUs divide into
+// speedups over 1 vCPU: the CPU-bound job and the futex-heavy job.
+type Speedups struct {
+	CPUs    []int            // vCPU counts; 1 is the base
+	Time    func(int) string // the time row's key at N vCPUs
+	Speedup func(int) string // the speedup row's key at N vCPUs
+}
+
+// speedupFamilies are the runner's Speedups for cfg: the parallel job at
+// cfg.CPUs and the futex-heavy job at FutexCPUs.
+func speedupFamilies(cfg Config) []Speedups {
+	return []Speedups{
+		{CPUs: cfg.CPUs, Time: ParallelTimeKey, Speedup: SpeedupKey},
+		{CPUs: FutexCPUs, Time: FutexTimeKey, Speedup: FutexSpeedupKey},
+	}
+}
+
+// addSpeedups turns one repeat's times of family f into speedups over
+// 1 vCPU.
+func addSpeedups(f Speedups, side string, got map[string]float64, s *Samples) {
+	t1, ok := got[f.Time(1)]
+	for _, n := range f.CPUs {
 		if n == 1 {
 			continue
 		}
-		key := SpeedupKey(n)
-		tn, okN := got[ParallelTimeKey(n)]
+		key := f.Speedup(n)
+		tn, okN := got[f.Time(n)]
 		switch {
-		case !ok && !okN && !s.Has(side, ParallelTimeKey(1)) && !s.Has(side, ParallelTimeKey(n)):
-			// The plan has no parallel steps (bench -only).
+		case !ok && !okN && !s.Has(side, f.Time(1)) && !s.Has(side, f.Time(n)):
+			// The plan has no such steps (bench -only).
 		case ok && okN && tn > 0:
 			s.Add(side, key, t1/tn)
-		case !okN && s.Reason(side, ParallelTimeKey(n)) != "":
-			s.NA(side, key, s.Reason(side, ParallelTimeKey(n)))
+		case !okN && s.Reason(side, f.Time(n)) != "":
+			s.NA(side, key, s.Reason(side, f.Time(n)))
 		case !ok:
 			s.NA(side, key, "no time at 1 vCPU to compare with")
 		}

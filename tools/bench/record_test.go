@@ -78,17 +78,17 @@ func TestAddSpeedups(t *testing.T) {
 	s := NewSamples()
 	got := map[string]float64{ParallelTimeKey(1): 400, ParallelTimeKey(2): 200, ParallelTimeKey(4): 0}
 	s.NA("x", ParallelTimeKey(8), "timed out after 2m0s")
-	addSpeedups([]int{1, 2, 4, 8}, "x", got, s)
+	addSpeedups(parallelAt(1, 2, 4, 8), "x", got, s)
 	assert.Equal(t, []float64{2}, s.Values("x", SpeedupKey(2)))
 	assert.False(t, s.Has("x", SpeedupKey(4)), "a zero time gives nothing")
 	assert.Equal(t, "timed out after 2m0s", s.Reason("x", SpeedupKey(8)))
 
 	s = NewSamples()
-	addSpeedups([]int{1, 2}, "y", map[string]float64{ParallelTimeKey(2): 200}, s)
+	addSpeedups(parallelAt(1, 2), "y", map[string]float64{ParallelTimeKey(2): 200}, s)
 	assert.Equal(t, "no time at 1 vCPU to compare with", s.Reason("y", SpeedupKey(2)))
 
 	s = NewSamples()
-	addSpeedups([]int{1, 2}, "z", map[string]float64{}, s)
+	addSpeedups(parallelAt(1, 2), "z", map[string]float64{}, s)
 	assert.False(t, s.Has("z", SpeedupKey(2)), "no parallel step ran (bench -only): no speedup row")
 }
 
@@ -111,4 +111,33 @@ func TestRecordBootMachine(t *testing.T) {
 	record(st, "other", o, time.Minute, s, map[string]float64{})
 	assert.Equal(t, "the main marker never arrived", s.Reason("other", "boot.microvm.host_to_main"))
 	assert.Equal(t, "the guest told no time from kernel entry to main", s.Reason("other", "boot.microvm.kernel_to_main"))
+}
+
+// parallelAt is the CPU-bound job's speedup family at cpus.
+func parallelAt(cpus ...int) Speedups {
+	return Speedups{CPUs: cpus, Time: ParallelTimeKey, Speedup: SpeedupKey}
+}
+
+// TestAddFutexSpeedups: the futex-heavy job's times at 1, 2 and 4 vCPUs
+// become its own speedup rows, per repeat and per side, next to the
+// CPU-bound job's, and a repeat that timed out at 4 vCPUs leaves a reason.
+func TestAddFutexSpeedups(t *testing.T) {
+	s := NewSamples()
+	fams := speedupFamilies(Config{CPUs: []int{1, 2}})
+	require.Len(t, fams, 2)
+	gm := map[string]float64{ParallelTimeKey(1): 400, ParallelTimeKey(2): 250,
+		FutexTimeKey(1): 900, FutexTimeKey(2): 600, FutexTimeKey(4): 450}
+	lx := map[string]float64{FutexTimeKey(1): 800, FutexTimeKey(2): 400}
+	s.NA("linux", FutexTimeKey(4), "timed out after 2m0s")
+	for _, f := range fams {
+		addSpeedups(f, "gometal", gm, s)
+		addSpeedups(f, "linux", lx, s)
+	}
+	assert.Equal(t, []float64{1.6}, s.Values("gometal", SpeedupKey(2)))
+	assert.Equal(t, []float64{1.5}, s.Values("gometal", FutexSpeedupKey(2)))
+	assert.Equal(t, []float64{2}, s.Values("gometal", FutexSpeedupKey(4)))
+	assert.Equal(t, []float64{2}, s.Values("linux", FutexSpeedupKey(2)))
+	assert.Equal(t, "timed out after 2m0s", s.Reason("linux", FutexSpeedupKey(4)))
+	assert.False(t, s.Has("linux", SpeedupKey(2)), "no parallel step ran on that side")
+	assert.False(t, s.Has("gometal", FutexSpeedupKey(1)), "no speedup row at the base")
 }

@@ -109,7 +109,9 @@ func runRepeat(ctx context.Context, cfg Config, side Side, repeat int, s *Sample
 			repeat+1, cfg.Repeats, side.Name, st.Name, time.Since(start).Seconds(), status)
 		record(st, side.Name, o, timeout, s, got)
 	}
-	addSpeedups(cfg.CPUs, side.Name, got, s)
+	for _, f := range speedupFamilies(cfg) {
+		addSpeedups(f, side.Name, got, s)
+	}
 	return nil
 }
 

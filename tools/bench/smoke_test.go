@@ -14,7 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestSmokeBothSides runs one tiny metric end to end on both sides. It
+// TestSmokeBothSides runs two tiny metrics (Gosched and the futex-heavy
+// job at 1 vCPU) end to end on both sides. It
 // needs the network (a ~70 MB Debian kernel package), so, as
 // TestSmokeNetwork, it is built only with -tags benchsmoke: make
 // bench-smoke runs them, and CI (.ci/run) runs that target after make
@@ -29,8 +30,9 @@ func TestSmokeBothSides(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute) // a guard; it takes 10 to 60 seconds
 	defer cancel()
 	steps := []Step{{
-		Name: "smoke", SMP: 1, Boot: true, Tests: []string{"gosched"},
-		Yields: []string{KeyHostToMain, KeyKernelToMain, "sched.gosched"},
+		Name: "smoke", SMP: 1, Boot: true, Tests: []string{"gosched", "futex"},
+		Yields: []string{KeyHostToMain, KeyKernelToMain, "sched.gosched", FutexTimeKey(1)},
+		Rename: map[string]string{"futex.time": FutexTimeKey(1)},
 	}}
 	tb, err := Run(ctx, Config{
 		Root: root, Build: t.TempDir(), Repeats: 1, CPUs: []int{1}, Scale: 0.05,
@@ -42,7 +44,7 @@ func TestSmokeBothSides(t *testing.T) {
 	for _, r := range tb.Rows {
 		rows[r.Key] = r
 	}
-	for _, key := range []string{"sched.gosched", KeyHostToMain, KeyKernelToMain, KeySize} {
+	for _, key := range []string{"sched.gosched", FutexTimeKey(1), KeyHostToMain, KeyKernelToMain, KeySize} {
 		r, ok := rows[key]
 		require.True(t, ok, "no row %s", key)
 		for i, c := range r.Cells {
@@ -52,6 +54,7 @@ func TestSmokeBothSides(t *testing.T) {
 		assert.Positive(t, r.Ratio, key)
 	}
 	assert.NotContains(t, rows, KeyHTTPRPS, "a plan without the network step has no network rows")
+	assert.NotContains(t, rows, FutexSpeedupKey(2), "no futex step at 2 vCPUs, no speedup row")
 	assert.NotEmpty(t, tb.Meta.QEMU)
 	assert.Equal(t, []string{"gometal", "linux"}, tb.Sides)
 

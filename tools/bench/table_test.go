@@ -214,3 +214,39 @@ func TestRowVerdict(t *testing.T) {
 	assert.Equal(t, VerdictNone, row(Info, cell(1, 2), cell(5, 6)).Verdict())
 	assert.Equal(t, VerdictNone, row(Lower, Cell{NA: "timed out"}, cell(5, 6)).Verdict())
 }
+
+// TestBuildTableFutexRows: the futex-heavy rows come after the parallel
+// job's in the table, with the ratio of the speedups (gometal's over
+// Linux's: above 1, gometal scales better), verdicts in the higher-is-
+// better direction, and a Markdown line each.
+func TestBuildTableFutexRows(t *testing.T) {
+	s := NewSamples()
+	for _, v := range []float64{900, 950, 1000} {
+		s.Add("gometal", FutexTimeKey(1), v)
+		s.Add("linux", FutexTimeKey(1), v-100)
+	}
+	for _, v := range []float64{1.2, 1.3, 1.4} {
+		s.Add("gometal", FutexSpeedupKey(2), v)
+		s.Add("linux", FutexSpeedupKey(2), v+0.4)
+		s.Add("gometal", SpeedupKey(2), v)
+	}
+	s.NA("gometal", FutexSpeedupKey(4), "timed out after 2m0s")
+	s.Add("linux", FutexSpeedupKey(4), 2.5)
+	tb := BuildTable(Catalog(Config{CPUs: []int{1, 2}, HeapMiB: 16}), []string{"gometal", "linux"}, s, 3, Meta{})
+	var keys []string
+	for _, r := range tb.Rows {
+		keys = append(keys, r.Key)
+	}
+	require.Equal(t, []string{SpeedupKey(2), FutexTimeKey(1), FutexSpeedupKey(2), FutexSpeedupKey(4)}, keys)
+	t1, sp2, sp4 := tb.Rows[1], tb.Rows[2], tb.Rows[3]
+	assert.InDelta(t, 950.0/850, t1.Ratio, 1e-12)
+	assert.InDelta(t, 1.3/1.7, sp2.Ratio, 1e-12, "the ratio of the two sides' speedups")
+	assert.Equal(t, VerdictLost, sp2.Verdict(), "every gometal speedup below every Linux one")
+	assert.Equal(t, "timed out after 2m0s", sp4.Cells[0].NA)
+	assert.True(t, math.IsNaN(sp4.Ratio))
+
+	var md bytes.Buffer
+	require.NoError(t, WriteMarkdown(&md, tb))
+	assert.Contains(t, md.String(), "| futex-heavy job speedup at 2 vCPUs over 1 | x | 1.300 | 15% | 1.700 | 12% | 0.76x | higher | lost |")
+	assert.Contains(t, md.String(), "| futex-heavy job speedup at 4 vCPUs over 1 | x | n/a: timed out after 2m0s |")
+}

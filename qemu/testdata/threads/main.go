@@ -12,6 +12,11 @@
 //     compute.
 //   - spin: compute for 2 s, then sleep for 2 s (the NMI test interrupts
 //     both).
+//   - locks: two locked threads make system calls that take the kernel
+//     lock while goroutines hand work over mutexes and channels; then
+//     the program makes FUTEX_WAKEs that wake nobody and sched_yields,
+//     and /proc/gometal/sched is printed for the host to check its lock
+//     statistics and fast-path counts.
 //   - hang: open a FIFO that no one ever writes to, which waits forever
 //     (the stall-report test stops it at its time limit).
 package main
@@ -26,6 +31,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -52,6 +58,8 @@ func main() {
 		}
 		time.Sleep(2 * time.Second)
 		fmt.Println("threads spin: ok")
+	case "locks":
+		locksCheck()
 	case "hang":
 		fmt.Println("threads hang: start")
 		hangForever()
@@ -198,4 +206,74 @@ func hangForever() {
 		return
 	}
 	f.Close()
+}
+
+// locksCheck keeps both CPUs in and out of the kernel for a while, then
+// prints /proc/gometal/sched between marker lines.
+func locksCheck() {
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			for range 20000 {
+				unix.Getppid() // not a lock-free call: it takes the kernel lock
+			}
+		}()
+	}
+	var mu sync.Mutex
+	ch := make(chan int)
+	shared := 0
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				mu.Lock()
+				shared += i
+				mu.Unlock()
+				if g%2 == 0 {
+					ch <- i
+				} else {
+					<-ch
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := fastCalls(); err != nil {
+		fmt.Println("threads locks:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("threads locks: sched\n%sthreads locks: end (%d)\n", sched(), shared)
+}
+
+// futexWakePrivate is FUTEX_WAKE | FUTEX_PRIVATE_FLAG (linux/futex.h),
+// as the Go runtime calls it.
+const futexWakePrivate = 1 | 128
+
+// fastCalls makes the calls the kernel answers without its lock when it
+// can: 1,024 FUTEX_WAKEs of words nobody waits on (32 words, spread over
+// the kernel's hash buckets) and 1,000 sched_yields from a locked thread.
+// Each wake must wake nobody.
+func fastCalls() error {
+	var words [32]uint32
+	for range 32 {
+		for i := range words {
+			r, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&words[i])),
+				futexWakePrivate, 1, 0, 0, 0)
+			if e != 0 || r != 0 {
+				return fmt.Errorf("FUTEX_WAKE of an unwaited word: %d, %v", r, e)
+			}
+		}
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for range 1000 {
+		if _, _, e := unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0); e != 0 {
+			return fmt.Errorf("sched_yield: %v", e)
+		}
+	}
+	return nil
 }

@@ -44,7 +44,7 @@ func run() error {
 	flag.StringVar(&cfg.Mem, "mem", "256M", "guest memory (-m) unless a test needs more; the top of the -m bisection")
 	flag.DurationVar(&cfg.Timeout, "timeout", 120*time.Second, "limit of one guest run; a guest past it is n/a")
 	flag.BoolVar(&cfg.MinMem, "minmem", true, "bisect the smallest -m that boots hello world on both sides")
-	flag.StringVar(&only, "only", "", "run only these steps of the plan (comma-separated: sched, smp2, ticker, ticker-sliceoff, ticker5-SLICE@N for SLICE 1ms, 2ms, off and N 1, 4, boot@q35, boot@microvm, gc, net, parallel@N); implies -minmem=false unless given")
+	flag.StringVar(&only, "only", "", "run only these steps of the plan (comma-separated: sched, smp2, ticker, ticker-sliceoff, ticker5-SLICE@N for SLICE 1ms, 2ms, off and N 1, 4, boot@q35, boot@microvm, gc, net, parallel@N, futex@N for N 1, 2, 4); implies -minmem=false unless given")
 	flag.IntVar(&cfg.NetSMP, "netsmp", 1, "vCPUs of the network rows")
 	flag.IntVar(&cfg.Load.Conns, "conns", bench.DefaultLoad().Conns, "keep-alive connections of the HTTP load")
 	flag.DurationVar(&cfg.Load.Duration, "netdur", bench.DefaultLoad().Duration, "measured time of the HTTP load (after a warm-up)")

@@ -1,0 +1,97 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/kernel/x86"
+	"golang.org/x/sys/unix"
+)
+
+// Lock-free answers to the system calls the Go runtime makes most
+// (issue 18), beside fastTrap's clock reads: FUTEX_WAKE of a word nobody
+// waits on (the runtime wakes a parked M "just in case" on every unlock
+// and ready), and sched_yield with nothing else to run here (the runtime's
+// spinning Ms yield in their loops). Each is counted per CPU, taken and
+// not taken, for /proc/gometal/sched.
+
+// fastCounts is one CPU's count of fast-path attempts: only that CPU
+// writes it (in trap context, no atomics needed); the view reads it
+// under the kernel lock, a word at a time.
+type fastCounts struct {
+	futexWake, futexWakeLocked uint64 // FUTEX_WAKE answered lock-free / sent to the locked path
+	yield, yieldLocked         uint64 // sched_yield answered lock-free / sent to the locked path
+	_                          [32]byte
+}
+
+// fastStats are the CPUs' counts, indexed by CPU id.
+var fastStats [percpu.MaxCPUs]fastCounts
+
+// fastFutexWake answers a FUTEX_WAKE (or FUTEX_WAKE_BITSET, private or
+// not) with 0 when no thread can be waiting on its word, without the
+// kernel lock; it reports false (the locked path decides) for every other
+// futex call, for a bad address (the locked path returns the errno) and
+// when the word's bucket has waiters. sched.Futexes.MayHaveWaiters says
+// why no wake-up is lost.
+// Context: trap, kernel lock not held; does not allocate.
+func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
+	addr := uintptr(f.DI)
+	switch int(f.SI) & futexCmdMask {
+	case futexWakeOp, futexWakeBitset:
+	default:
+		return false
+	}
+	if addr%4 != 0 || addr > vm.UserTop-4 || isKernelState(addr, 4, true) {
+		return false
+	}
+	if threadtab.Sched.Futexes.MayHaveWaiters(addr) {
+		fastStats[c.ID].futexWakeLocked++
+		return false
+	}
+	fastStats[c.ID].futexWake++
+	f.AX = 0
+	return true
+}
+
+// fastYield answers sched_yield with 0, without the kernel lock, when no
+// thread waits for this CPU (sched.Scheduler.YieldChangesNothing).
+// Context: trap, kernel lock not held; does not allocate.
+func fastYield(c *percpu.CPU, f *x86.TrapFrame) bool {
+	if !threadtab.Sched.YieldChangesNothing(c.ID) {
+		fastStats[c.ID].yieldLocked++
+		return false
+	}
+	fastStats[c.ID].yield++
+	f.AX = 0
+	return true
+}
+
+// fastSyscall tries the lock-free paths above for system call nr.
+// Context: trap, kernel lock not held; does not allocate.
+func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
+	switch nr {
+	case unix.SYS_FUTEX:
+		return fastFutexWake(c, f)
+	case unix.SYS_SCHED_YIELD:
+		return fastYield(c, f)
+	}
+	return false
+}
+
+// writeFastStats prints the fast paths' counts summed over the CPUs
+// (writeSchedView): per call, how many were answered without the kernel
+// lock and how many went to the locked path.
+// Context: trap, kernel lock held; does not allocate.
+func writeFastStats(w textWriter) {
+	var sum fastCounts
+	for i := 0; i < percpu.NOnline; i++ {
+		s := &fastStats[i]
+		sum.futexWake += s.futexWake
+		sum.futexWakeLocked += s.futexWakeLocked
+		sum.yield += s.yield
+		sum.yieldLocked += s.yieldLocked
+	}
+	w.s("fastpath lockfree locked\n")
+	w.s("futex_wake ").u(sum.futexWake).s(" ").u(sum.futexWakeLocked).s("\n")
+	w.s("sched_yield ").u(sum.yield).s(" ").u(sum.yieldLocked).s("\n")
+}

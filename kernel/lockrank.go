@@ -1,0 +1,79 @@
+package kernel
+
+import (
+	"math/bits"
+
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
+	"github.com/gometal/gometal/kernel/percpu"
+)
+
+// Lock ranks: the order in which a CPU may take the kernel's locks. A CPU
+// that holds a lock may only take locks of a higher rank, so no two CPUs
+// can ever wait for each other's locks (a cycle would need a lock taken
+// against the order). A violation is a kernel panic that names both
+// locks, the first time the code path runs, rather than a deadlock when
+// two CPUs happen to meet there. Rank 0 is an unranked lock, never
+// checked. There is one lock today; the fine-grained ones of issue 18
+// (run queues, futex buckets, memory areas, files) get ranks here as they
+// come, outermost first.
+type lockRank uint8
+
+// The ranks, outermost (taken first) lowest.
+const (
+	rankNone   lockRank = iota // unranked: not checked
+	rankKernel                 // the kernel lock (lock.go)
+	maxRank    = 63            // a lockSet holds ranks up to this
+)
+
+// lockRankNames names the ranks in lock-order reports.
+var lockRankNames = [...]string{rankNone: "unranked", rankKernel: "kernel"}
+
+// rankName returns r's name, or "another lock" for one without a name.
+// Context: any; does not allocate.
+func rankName(r lockRank) string {
+	if int(r) < len(lockRankNames) && lockRankNames[r] != "" {
+		return lockRankNames[r]
+	}
+	return "another lock"
+}
+
+// lockSet is the set of ranked locks one CPU holds, a bit per rank.
+type lockSet uint64
+
+// acquire records taking a lock of rank r, after checking the order: it
+// returns the highest rank held and false when that is r or above (the
+// set is then unchanged). Context: any; does not allocate.
+func (s *lockSet) acquire(r lockRank) (lockRank, bool) {
+	if r == rankNone {
+		return rankNone, true
+	}
+	if *s>>r != 0 {
+		return lockRank(bits.Len64(uint64(*s)) - 1), false
+	}
+	*s |= 1 << r
+	return rankNone, true
+}
+
+// release records letting go of a lock of rank r.
+// Context: any; does not allocate.
+func (s *lockSet) release(r lockRank) {
+	if r != rankNone {
+		*s &^= 1 << r
+	}
+}
+
+// heldLocks are the CPUs' lockSets, indexed by CPU id.
+var heldLocks [percpu.MaxCPUs]lockSet
+
+// checkLockOrder records that CPU c takes a lock of rank r, and ends in a
+// kernel panic naming both locks if c holds one of rank r or above.
+// Context: trap or boot, interrupts off; does not allocate.
+func checkLockOrder(c *percpu.CPU, r lockRank) {
+	if held, ok := heldLocks[c.ID].acquire(r); !ok {
+		var m klog.Line
+		m.S("cpu ").I(int64(c.ID)).S(" takes the ").S(rankName(r)).S(" lock (rank ").U(uint64(r))
+		m.S(") while holding the ").S(rankName(held)).S(" lock (rank ").U(uint64(held)).S(")").Print()
+		kpanic.Panic("lock order violation: a lock taken while one of the same or a later rank is held", nil)
+	}
+}

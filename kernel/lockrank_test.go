@@ -1,0 +1,59 @@
+package kernel
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestLockOrder: a CPU may take locks in rising rank only; a lock of the
+// same or a lower rank than one it holds is refused, naming the highest
+// held, and leaves the set as it was; releases reopen the order; unranked
+// locks are never checked.
+func TestLockOrder(t *testing.T) {
+	var s lockSet
+	_, ok := s.acquire(2)
+	assert.True(t, ok)
+	_, ok = s.acquire(5)
+	assert.True(t, ok, "rising ranks")
+
+	held, ok := s.acquire(3)
+	assert.False(t, ok, "a deliberate inversion: rank 3 while holding 5")
+	assert.Equal(t, lockRank(5), held, "the report names the highest rank held")
+	held, ok = s.acquire(5)
+	assert.False(t, ok, "the same rank twice: a CPU relocking, or two locks of one class")
+	assert.Equal(t, lockRank(5), held)
+	assert.Equal(t, lockSet(1<<2|1<<5), s, "a refused acquisition changes nothing")
+
+	s.release(5)
+	_, ok = s.acquire(3)
+	assert.True(t, ok, "after 5 is released, 3 may follow 2")
+	held, ok = s.acquire(1)
+	assert.False(t, ok)
+	assert.Equal(t, lockRank(3), held)
+
+	_, ok = s.acquire(rankNone)
+	assert.True(t, ok, "unranked locks are not checked")
+	s.release(3)
+	s.release(2)
+	assert.Zero(t, s)
+
+	_, ok = s.acquire(maxRank)
+	assert.True(t, ok, "the highest rank fits")
+	_, ok = s.acquire(rankKernel)
+	assert.False(t, ok)
+}
+
+// TestKernelLockRanked: the kernel lock has its rank, and the kernel
+// lock taken twice on one CPU is a violation rather than a hang.
+func TestKernelLockRanked(t *testing.T) {
+	assert.Equal(t, rankKernel, kernelLock.rank)
+	assert.Equal(t, "kernel", rankName(rankKernel))
+	assert.Equal(t, "another lock", rankName(40))
+	var s lockSet
+	_, ok := s.acquire(kernelLock.rank)
+	assert.True(t, ok)
+	held, ok := s.acquire(kernelLock.rank)
+	assert.False(t, ok)
+	assert.Equal(t, "kernel", rankName(held))
+}

@@ -1,0 +1,152 @@
+package kernel
+
+import (
+	"math/bits"
+	"sync/atomic"
+
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/x86"
+)
+
+// lockStats counts one lock's use, for /proc/gometal/sched: how often it
+// was taken, how often the first try failed, how long CPUs spun for it and
+// the longest and total time it was held, in TSC cycles, and what the
+// longest holder was doing (a hold tag: the system call or interrupt). A lock reports
+// to it in two calls, acquired after taking it and released before
+// letting go, so the statistics stay separate from the lock's mechanism
+// (and can follow the lock type wherever it lives). Every field is an
+// atomic, so a reader need not hold the lock; the counters only grow.
+type lockStats struct {
+	acquisitions atomic.Uint64
+	contentions  atomic.Uint64 // acquisitions whose first try failed
+	spinCycles   atomic.Uint64 // cycles spent waiting, over all acquisitions
+	holdCycles   atomic.Uint64 // cycles held, over all releases
+	longest      atomic.Uint64 // the longest hold, in cycles
+	longestBy    atomic.Uint64 // what held it then: a holdTag, 0 if untold
+}
+
+// acquired records an acquisition after spin cycles of waiting;
+// contended says the first try failed.
+// Context: any (trap or boot, interrupts off); does not allocate.
+func (s *lockStats) acquired(contended bool, spin uint64) {
+	s.acquisitions.Add(1)
+	if contended {
+		s.contentions.Add(1)
+		s.spinCycles.Add(spin)
+	}
+}
+
+// released records a hold of hold cycles by what the holder said it was
+// doing (a holdTag, 0 if untold).
+// Context: any (trap or boot, interrupts off); does not allocate.
+func (s *lockStats) released(hold, by uint64) {
+	s.holdCycles.Add(hold)
+	for {
+		old := s.longest.Load()
+		if hold <= old {
+			return
+		}
+		if s.longest.CompareAndSwap(old, hold) {
+			// Not atomic with longest: two record holds released at the
+			// same moment may pair one's length with the other's tag.
+			s.longestBy.Store(by)
+			return
+		}
+	}
+}
+
+// Hold tags: what the holder of a lock was doing, for the longest hold's
+// report. A trap's tag is its vector plus one, shifted up 32 bits, with
+// the system call number in the low bits for a system call; 0 is
+// anything else (the idle loop after a halt, the boot).
+const holdTagShift = 32
+
+// trapTag is the hold tag of a trap with frame f.
+// Context: trap; does not allocate.
+func trapTag(f *x86.TrapFrame) uint64 {
+	tag := (f.Vector + 1) << holdTagShift
+	if f.Vector == vectorSyscall {
+		tag |= f.AX & (1<<holdTagShift - 1)
+	}
+	return tag
+}
+
+// writeHoldTag prints a hold tag as one word: a system call's name, an
+// exception's, "timer", "kick", "irq_N", or "other".
+// Context: trap, kernel lock held; does not allocate.
+func writeHoldTag(w textWriter, tag uint64) {
+	if tag == 0 {
+		w.s("other")
+		return
+	}
+	v, nr := tag>>holdTagShift-1, tag&(1<<holdTagShift-1)
+	switch {
+	case v == vectorSyscall && abi.SyscallName(nr) != "":
+		w.s(abi.SyscallName(nr))
+	case v == vectorSyscall:
+		w.s("syscall_").u(nr)
+	case v == x86.VecTimer:
+		w.s("timer")
+	case v == x86.VecKick:
+		w.s("kick")
+	case v == x86.VecPageFault:
+		w.s("page_fault")
+	case v < 32:
+		w.s("exception_").u(v)
+	default:
+		w.s("irq_").u(v)
+	}
+}
+
+// reset zeroes the statistics: the kernel lock's at the program's start,
+// so that they cover the program's run and not the boot, which holds the
+// lock throughout. Context: boot (one CPU); does not allocate.
+func (s *lockStats) reset() {
+	s.acquisitions.Store(0)
+	s.contentions.Store(0)
+	s.spinCycles.Store(0)
+	s.holdCycles.Store(0)
+	s.longest.Store(0)
+	s.longestBy.Store(0)
+}
+
+// lockSnapshot is a lockStats read out, with the times in nanoseconds.
+type lockSnapshot struct {
+	Acquisitions, Contentions uint64
+	SpinNs, HoldNs, LongestNs uint64
+}
+
+// snapshot reads s, converting cycles at tscMult (ns per cycle, 32.32
+// fixed point). The fields are read one by one: a snapshot taken while
+// other CPUs use the lock may mix counts a few acquisitions apart.
+// Context: any; does not allocate.
+func (s *lockStats) snapshot(tscMult uint64) lockSnapshot {
+	return lockSnapshot{
+		Acquisitions: s.acquisitions.Load(),
+		Contentions:  s.contentions.Load(),
+		SpinNs:       cyclesToNs(s.spinCycles.Load(), tscMult),
+		HoldNs:       cyclesToNs(s.holdCycles.Load(), tscMult),
+		LongestNs:    cyclesToNs(s.longest.Load(), tscMult),
+	}
+}
+
+// cyclesToNs converts TSC cycles to nanoseconds at mult (32.32 fixed
+// point). Context: any; does not allocate.
+func cyclesToNs(cycles, mult uint64) uint64 {
+	hi, lo := bits.Mul64(cycles, mult)
+	return hi<<32 | lo>>32
+}
+
+// writeLockStats prints one line of the lock table for the lock called
+// name (writeSchedView). Context: trap, kernel lock held; does not
+// allocate.
+func writeLockStats(w textWriter, name string, s *lockStats) {
+	v := s.snapshot(tscMult)
+	w.s(name).s(" ").u(v.Acquisitions).s(" ").u(v.Contentions).s(" ").u(v.SpinNs).s(" ")
+	w.u(v.HoldNs).s(" ").u(v.LongestNs).s(" ")
+	writeHoldTag(w, s.longestBy.Load())
+	w.s("\n")
+}
+
+// lockTableHeader heads the lock table in /proc/gometal/sched.
+const lockTableHeader = "lock acquisitions contended spin_ns hold_ns longest_hold_ns longest_hold_by\n"

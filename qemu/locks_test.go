@@ -1,0 +1,135 @@
+package qemu_test
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// lockRow is one line of /proc/gometal/sched's lock table.
+type lockRow struct {
+	acquisitions, contended, spinNs, holdNs, longestNs uint64
+	longestBy                                          string // what held it longest
+}
+
+// parseLockTable reads the lock table (header "lock acquisitions ...")
+// out of a /proc/gometal/sched text, by lock name.
+func parseLockTable(t *testing.T, text string) map[string]lockRow {
+	t.Helper()
+	rows := map[string]lockRow{}
+	in := false
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case line == "lock acquisitions contended spin_ns hold_ns longest_hold_ns longest_hold_by":
+			in = true
+		case !in:
+		case len(f) != 7:
+			in = false
+		default:
+			var v [5]uint64
+			for i := range v {
+				n, err := strconv.ParseUint(f[i+1], 10, 64)
+				require.NoError(t, err, "%q", line)
+				v[i] = n
+			}
+			rows[f[0]] = lockRow{v[0], v[1], v[2], v[3], v[4], f[6]}
+		}
+	}
+	return rows
+}
+
+// section returns the text between the lines start and a line beginning
+// with end in out.
+func section(t *testing.T, out, start, end string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(out, start+"\n")
+	require.True(t, ok, "no %q line in the output:\n%s", start, out)
+	body, _, ok := strings.Cut(rest, end)
+	require.True(t, ok, "no %q line in the output:\n%s", end, out)
+	return body
+}
+
+// TestLockStatsBoot boots 2 CPUs that make system calls under the kernel
+// lock (two locked threads) while goroutines hand work over a mutex and a
+// channel, and checks the kernel lock's line in /proc/gometal/sched: it
+// is there, counts acquisitions, and its numbers agree with each other
+// (contended ones at most all of them, spin time only with contention,
+// the longest hold within the total).
+func TestLockStatsBoot(t *testing.T) {
+	res, err := bootThreads(t, 2, "-- locks")
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.ExitCode)
+	text := section(t, string(res.Output), "threads locks: sched", "threads locks: end")
+	rows := parseLockTable(t, text)
+	k, ok := rows["kernel"]
+	require.True(t, ok, "no kernel lock line in /proc/gometal/sched:\n%s", text)
+	t.Logf("kernel lock: %+v", k)
+	assert.Greater(t, k.acquisitions, uint64(40000), "two threads made 20,000 locked calls each")
+	assert.LessOrEqual(t, k.contended, k.acquisitions)
+	assert.Positive(t, k.longestNs)
+	assert.LessOrEqual(t, k.longestNs, k.holdNs)
+	assert.Equal(t, k.contended == 0, k.spinNs == 0, "spin time exactly when contended")
+	assert.Regexp(t, `^[a-z_0-9]+$`, k.longestBy, "the longest holder is named")
+}
+
+// parseFastPaths reads the fast-path table (header "fastpath lockfree
+// locked") out of a /proc/gometal/sched text: per call, the lock-free and
+// the locked counts.
+func parseFastPaths(t *testing.T, text string) map[string][2]uint64 {
+	t.Helper()
+	rows := map[string][2]uint64{}
+	in := false
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case line == "fastpath lockfree locked":
+			in = true
+		case !in:
+		case len(f) != 3:
+			in = false
+		default:
+			a, err1 := strconv.ParseUint(f[1], 10, 64)
+			b, err2 := strconv.ParseUint(f[2], 10, 64)
+			require.NoError(t, errors.Join(err1, err2), "%q", line)
+			rows[f[0]] = [2]uint64{a, b}
+		}
+	}
+	return rows
+}
+
+// TestFastPathsBoot: the program's FUTEX_WAKEs of words nobody waits on
+// and its sched_yields on a CPU with nothing queued are answered without
+// the kernel lock, and counted. The guest made 1,024 wakes over 32 words:
+// a word whose hash bucket holds a waiter (a parked runtime thread) goes
+// to the locked path, which at most a few of the 64 buckets do, so most
+// must be lock-free; and 1,000 yields, most on a CPU with an empty queue
+// (2 CPUs, a handful of threads).
+func TestFastPathsBoot(t *testing.T) {
+	res, err := bootThreads(t, 2, "-- locks")
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.ExitCode)
+	text := section(t, string(res.Output), "threads locks: sched", "threads locks: end")
+	fast := parseFastPaths(t, text)
+	t.Logf("fast paths: %v", fast)
+	wake, ok := fast["futex_wake"]
+	require.True(t, ok, "no futex_wake line:\n%s", text)
+	yield, ok := fast["sched_yield"]
+	require.True(t, ok, "no sched_yield line:\n%s", text)
+	assert.GreaterOrEqual(t, wake[0], uint64(512), "most of the guest's 1,024 wakes of unwaited words")
+	assert.GreaterOrEqual(t, yield[0]+yield[1], uint64(1000), "every yield is counted one way or the other")
+	assert.GreaterOrEqual(t, yield[0], uint64(500), "most yields found nothing queued")
+}
+
+// TestParseLockTable: the parsers read every line of their table and
+// stop at the first line that is not one.
+func TestParseLockTable(t *testing.T) {
+	text := "nrunning 1\n\nlock acquisitions contended spin_ns hold_ns longest_hold_ns longest_hold_by\nkernel 10 2 300 4000 900 mmap\nfutex 5 0 0 100 50 other\n\nfastpath lockfree locked\nfutex_wake 3 4\nsched_yield 5 0\n"
+	rows := parseLockTable(t, text)
+	assert.Equal(t, map[string]lockRow{"kernel": {10, 2, 300, 4000, 900, "mmap"}, "futex": {5, 0, 0, 100, 50, "other"}}, rows)
+	assert.Equal(t, map[string][2]uint64{"futex_wake": {3, 4}, "sched_yield": {5, 0}}, parseFastPaths(t, text))
+}
