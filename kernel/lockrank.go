@@ -77,3 +77,16 @@ func checkLockOrder(c *percpu.CPU, r lockRank) {
 		kpanic.Panic("lock order violation: a lock taken while one of the same or a later rank is held", nil)
 	}
 }
+
+// injectLockOrderFault takes the kernel lock a second time on CPU c, which
+// holds it, when the kernel option lockfault=1 is given: a deliberate
+// lock-order violation, for the boot test (qemu/locks_test.go). Without
+// the rank check, c would spin forever on its own lock.
+// Context: boot, kernel lock held; does not allocate.
+func injectLockOrderFault(c *percpu.CPU) {
+	if v, ok := kernelOptionValue("lockfault="); ok && v == "1" {
+		var l klog.Line
+		l.S("lockfault=1: cpu ").I(int64(c.ID)).S(" takes the kernel lock again").Print()
+		kernelLock.lock(c)
+	}
+}

@@ -110,6 +110,7 @@ func startProgram() {
 	}
 	frame := th.Regs
 	c.InUser.Store(true)
+	injectLockOrderFault(c) // lockfault=1 (lockrank.go)
 	kernelLock.unlock(c)
 	kernelLock.stats.reset() // count the program's run, not the boot's
 	wakeAPs()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gometal/gometal/qemu"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -132,4 +133,20 @@ func TestParseLockTable(t *testing.T) {
 	rows := parseLockTable(t, text)
 	assert.Equal(t, map[string]lockRow{"kernel": {10, 2, 300, 4000, 900, "mmap"}, "futex": {5, 0, 0, 100, 50, "other"}}, rows)
 	assert.Equal(t, map[string][2]uint64{"futex_wake": {3, 4}, "sched_yield": {5, 0}}, parseFastPaths(t, text))
+}
+
+// TestLockOrderBoot boots with lockfault=1: the boot CPU takes the kernel
+// lock a second time just before the program starts, a deliberate
+// lock-order violation. Without the rank check in the lock, the CPU
+// would spin forever on its own lock (the run would hit its time limit);
+// with it, the boot ends in a kernel panic report that names both locks.
+func TestLockOrderBoot(t *testing.T) {
+	res, err := bootThreads(t, 1, "lockfault=1 -- exit")
+	require.ErrorIs(t, err, qemu.ErrKernelPanic)
+	require.NotNil(t, res)
+	log := string(res.KernelLog)
+	assert.Contains(t, log, "lockfault=1: cpu 0 takes the kernel lock again")
+	assert.Contains(t, log, "cpu 0 takes the kernel lock (rank 1) while holding the kernel lock (rank 1)")
+	assert.Contains(t, res.PanicReport, "reason: lock order violation")
+	assert.NotContains(t, string(res.Output), "threads exit: ok", "the program never started")
 }

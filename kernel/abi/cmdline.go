@@ -28,7 +28,7 @@ type Cmdline struct {
 }
 
 // kernelOptions are the words (or KEY= prefixes) the kernel itself reads.
-var kernelOptions = [...]string{"quiet", "debug", "loglevel=", "acpidump", "slice=", "novdso", "novga", "ip=", "gw=", "dns=", "nonet", "apfault=", "kfault=", "tlbfault=", "cwd=", "export=", "noreset", "virtio_mmio.device=", "tty", "unknown_nmi_panic"}
+var kernelOptions = [...]string{"quiet", "debug", "loglevel=", "acpidump", "slice=", "novdso", "novga", "ip=", "gw=", "dns=", "nonet", "apfault=", "kfault=", "tlbfault=", "lockfault=", "cwd=", "export=", "noreset", "virtio_mmio.device=", "tty", "unknown_nmi_panic"}
 
 // KernelOption reports whether w is a kernel option rather than an
 // environment variable or flag for the program.
