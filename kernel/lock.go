@@ -36,9 +36,13 @@ func (kernelLockHandle) lock(c *percpu.CPU) {
 	serviceTLB(c)
 }
 
-// unlock releases the kernel lock, which c must hold.
+// unlock releases the kernel lock, which c must hold. Every way back to
+// ring 3 and into the idle loop passes here, so a demand fault that ran
+// out of frames while c held the lock ends the program here, before the
+// failed copy reaches it (stopIfOutOfMemory).
 // Context: trap or boot, interrupts off; does not allocate.
 func (kernelLockHandle) unlock(c *percpu.CPU) {
+	stopIfOutOfMemory()
 	if !spin.KernelLock.Unlock(c.ID) {
 		var m klog.Line
 		m.S("cpu ").I(int64(c.ID)).S(" releases the kernel lock held by cpu ")
