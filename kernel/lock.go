@@ -42,7 +42,9 @@ func (kernelLockHandle) lock(c *percpu.CPU) {
 // failed copy reaches it (stopIfOutOfMemory).
 // Context: trap or boot, interrupts off; does not allocate.
 func (kernelLockHandle) unlock(c *percpu.CPU) {
-	stopIfOutOfMemory()
+	if spin.KernelLock.HeldBy(c.ID) {
+		stopIfOutOfMemory()
+	}
 	if !spin.KernelLock.Unlock(c.ID) {
 		var m klog.Line
 		m.S("cpu ").I(int64(c.ID)).S(" releases the kernel lock held by cpu ")
