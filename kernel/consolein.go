@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -210,7 +211,7 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 	if conin.EOFMark > 0 {
 		k = min(k, conin.EOFMark)
 	}
-	b, ok := userBytes(buf, uintptr(k), true)
+	b, ok := vm.UserBytes(buf, uintptr(k), true)
 	if !ok {
 		return -abi.EFAULT
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -44,7 +45,7 @@ func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 		return -abi.EINVAL // wall-clock POSIX timers: not needed by the runtime
 	}
 	if sevp != 0 {
-		b, ok := userBytes(sevp, 20, false)
+		b, ok := vm.UserBytes(sevp, 20, false)
 		if !ok {
 			return -abi.EFAULT
 		}
@@ -68,7 +69,7 @@ func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 	}
 	for id := 0; id < sched.ITimerProf; id++ {
 		if !threadtab.Sched.CPUTimers[id].Used {
-			if !userWrite32(idp, uint32(id)) {
+			if !vm.UserWrite32(idp, uint32(id)) {
 				return -abi.EFAULT
 			}
 			threadtab.Sched.CPUTimers[id] = k
@@ -110,8 +111,8 @@ func settime(k *sched.CPUTimer, interval, value int64, absolute bool, oldv uintp
 // (timeval set) or an itimerspec. Context: trap, kernel lock held; does not allocate.
 func writeTimerPair(addr uintptr, interval, value int64, timeval bool) bool {
 	if timeval {
-		return userWrite64(addr, uint64(interval/1e9)) && userWrite64(addr+8, uint64(interval%1e9/1e3)) &&
-			userWrite64(addr+16, uint64(value/1e9)) && userWrite64(addr+24, uint64(value%1e9/1e3))
+		return vm.UserWrite64(addr, uint64(interval/1e9)) && vm.UserWrite64(addr+8, uint64(interval%1e9/1e3)) &&
+			vm.UserWrite64(addr+16, uint64(value/1e9)) && vm.UserWrite64(addr+24, uint64(value%1e9/1e3))
 	}
 	return writeTimespec(addr, interval) && writeTimespec(addr+16, value)
 }
@@ -136,7 +137,7 @@ func sysSetitimer(which int, newv, oldv uintptr) int64 {
 	}
 	var interval, value int64
 	if newv != 0 {
-		b, ok := userBytes(newv, 32, false)
+		b, ok := vm.UserBytes(newv, 32, false)
 		if !ok {
 			return -abi.EFAULT
 		}

@@ -75,7 +75,7 @@ func mapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
 		}
 		addr = a
 	}
-	pflags := pteFlags(uint8(prot))
+	pflags := vm.PTEFlags(uint8(prot))
 	if device {
 		pflags |= mm.PTENoCache | mm.PTEWriteThr
 	}

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -71,7 +72,7 @@ func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	var events uint32
 	var data uint64
 	if op != unix.EPOLL_CTL_DEL {
-		b, ok := userBytes(ev, epollEventSize, false)
+		b, ok := vm.UserBytes(ev, epollEventSize, false)
 		if !ok {
 			return -abi.EFAULT
 		}
@@ -185,7 +186,7 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 		if e.events&unix.EPOLLET != 0 && seq == e.lastSeq {
 			continue // nothing new since the last report
 		}
-		b, ok := userBytes(out+uintptr(n*epollEventSize), epollEventSize, true)
+		b, ok := vm.UserBytes(out+uintptr(n*epollEventSize), epollEventSize, true)
 		if !ok {
 			return -abi.EFAULT
 		}
@@ -215,7 +216,7 @@ func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int
 	if ef.kind != fdEpoll || max <= 0 {
 		return -abi.EINVAL
 	}
-	if !userRange(events, uintptr(max*epollEventSize), true) {
+	if !vm.UserRange(events, uintptr(max*epollEventSize), true) {
 		return -abi.EFAULT
 	}
 	ep := &epolls[ef.epoll]

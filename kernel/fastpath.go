@@ -41,7 +41,7 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 	default:
 		return false
 	}
-	if addr%4 != 0 || addr > vm.UserTop-4 || isKernelState(addr, 4, true) {
+	if addr%4 != 0 || addr > vm.UserTop-4 || vm.IsKernelState(addr, 4, true) {
 		return false
 	}
 	if threadtab.Sched.Futexes.MayHaveWaiters(addr) {

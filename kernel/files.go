@@ -253,8 +253,8 @@ func copyPath(addr uintptr, p *fs.Path) int64 {
 	p.N = 0
 	for p.N < len(p.Buf) {
 		chunk := min(uintptr(len(p.Buf)-p.N), 4096-(addr+uintptr(p.N))%4096)
-		chunk = userPrefix(addr+uintptr(p.N), chunk, false) // the string may end right before kernel state
-		b, ok := userBytes(addr+uintptr(p.N), chunk, false)
+		chunk = vm.UserPrefix(addr+uintptr(p.N), chunk, false) // the string may end right before kernel state
+		b, ok := vm.UserBytes(addr+uintptr(p.N), chunk, false)
 		if !ok || chunk == 0 {
 			return -abi.EFAULT
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -98,7 +99,7 @@ func irqRead(t sched.TID, f *file, buf, n uintptr) int64 {
 		block(t, threadtab.WaitRead)
 		return blocked
 	}
-	if !userWrite64(buf, f.count) {
+	if !vm.UserWrite64(buf, f.count) {
 		return -abi.EFAULT
 	}
 	f.count = 0
@@ -126,12 +127,12 @@ func setGSIMasked(gsi uint32, masked bool) {
 func irqIoctl(f *file, req uint, arg uintptr) int64 {
 	switch req {
 	case irqInfo:
-		if !userWrite32(arg, uint32(f.vector)) || !userWrite32(arg+4, percpu.CPUs[0].APICID) {
+		if !vm.UserWrite32(arg, uint32(f.vector)) || !vm.UserWrite32(arg+4, percpu.CPUs[0].APICID) {
 			return -abi.EFAULT
 		}
 		return 0
 	case irqDeviceInfo:
-		i, ok := userRead32(arg)
+		i, ok := vm.UserRead32(arg)
 		if !ok {
 			return -abi.EFAULT
 		}
@@ -146,8 +147,8 @@ func irqIoctl(f *file, req uint, arg uintptr) int64 {
 		if d.ActiveLow {
 			flags |= 2
 		}
-		if !userWrite32(arg+4, flags) || !userWrite64(arg+8, d.Base) || !userWrite64(arg+16, d.Size) ||
-			!userWrite32(arg+24, d.GSI) || !userWrite32(arg+28, 0) {
+		if !vm.UserWrite32(arg+4, flags) || !vm.UserWrite64(arg+8, d.Base) || !vm.UserWrite64(arg+16, d.Size) ||
+			!vm.UserWrite32(arg+24, d.GSI) || !vm.UserWrite32(arg+28, 0) {
 			return -abi.EFAULT
 		}
 		return 0

@@ -1,9 +1,9 @@
 package kernel
 
 import (
-	"github.com/gometal/gometal/kernel/klog"
-
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/vm"
 )
 
 // kmsgMax bounds a /dev/kmsg record, as Linux's 1024-byte records.
@@ -13,7 +13,7 @@ const kmsgMax = 1024
 // newline, at most kmsgMax, become one kernel log line.
 // Context: trap, kernel lock held; does not allocate.
 func kmsgWrite(buf, n uintptr) int64 {
-	b, ok := userBytes(buf, min(n, kmsgMax), false)
+	b, ok := vm.UserBytes(buf, min(n, kmsgMax), false)
 	if !ok {
 		return -abi.EFAULT
 	}

@@ -51,7 +51,10 @@ func (l *kernelLockHandle) lock(c *percpu.CPU) {
 	serviceTLB(c)
 }
 
-// unlock releases the kernel lock, which c must hold.
+// unlock releases the kernel lock, which c must hold. Every way back to
+// ring 3 and into the idle loop passes here, so a demand fault that ran
+// out of frames while c held the lock ends the program here, before the
+// failed copy reaches it (stopIfOutOfMemory).
 // Context: trap or boot, interrupts off; does not allocate.
 func (l *kernelLockHandle) unlock(c *percpu.CPU) {
 	if !spin.KernelLock.HeldBy(c.ID) {
@@ -65,6 +68,7 @@ func (l *kernelLockHandle) unlock(c *percpu.CPU) {
 		m.Print()
 		kpanic.Panic("kernel lock released by a CPU that does not hold it", nil)
 	}
+	stopIfOutOfMemory()
 	// The statistics first: once released, another CPU overwrites since and by.
 	l.stats.released(cpu.Rdtsc()-l.since, l.by)
 	heldLocks[c.ID].release(l.rank)

@@ -186,6 +186,16 @@ func shutdown(status int) {
 	kpanic.Stop(debugexit.Encode(status))
 }
 
+// stopIfOutOfMemory ends the program with status 137, as Linux's OOM
+// killer's SIGKILL, once a demand fault found no free frame
+// (vm.OutOfMemory; it logged the address): the copy or fault that failed
+// never reaches the program. Context: trap or boot, kernel lock held.
+func stopIfOutOfMemory() {
+	if vm.OutOfMemory() {
+		shutdown(137)
+	}
+}
+
 // logCPUStats prints each CPU's busy time and interrupt and halt counts
 // since the program started (read without the lock: approximate for the
 // other CPUs, which may still be running).

@@ -84,7 +84,7 @@ func mapShared(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 	count := filePages(ino, off, n)
 	for i := uintptr(0); i < count; i++ {
 		pa, e := rootfs.PageOf(&m, ino, uint64(off/mm.PageSize+i), true)
-		if e != 0 || !mm.KPT.Map(&vm.Frames, addr+i*mm.PageSize, pa, pteFlags(uint8(prot))) {
+		if e != 0 || !mm.KPT.Map(&vm.Frames, addr+i*mm.PageSize, pa, vm.PTEFlags(uint8(prot))) {
 			fsDone(&m)
 			unmapDevice(addr, addr+n)
 			vm.VMAs.Remove(addr, addr+n)
@@ -113,7 +113,7 @@ func mapPrivate(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 	for i := uintptr(0); i < filePages(ino, off, n); i++ {
 		src, _ := rootfs.PageOf(&m, ino, uint64(off/mm.PageSize+i), false)
 		pa := vm.Frames.Alloc()
-		if pa == 0 || !mm.KPT.Map(&vm.Frames, addr+i*mm.PageSize, pa, pteFlags(uint8(prot))) {
+		if pa == 0 || !mm.KPT.Map(&vm.Frames, addr+i*mm.PageSize, pa, vm.PTEFlags(uint8(prot))) {
 			if pa != 0 {
 				vm.Frames.Free(pa)
 			}

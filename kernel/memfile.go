@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
 
@@ -176,7 +177,7 @@ func memFileRead(f *file, buf, n uintptr) int64 {
 	if k <= 0 {
 		return 0
 	}
-	b, ok := userBytes(buf, uintptr(k), true)
+	b, ok := vm.UserBytes(buf, uintptr(k), true)
 	if !ok {
 		return -abi.EFAULT
 	}

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
 
@@ -65,7 +66,7 @@ func netCtlRead(buf, n uintptr) int64 {
 		if out+abi.NetEventSize > n {
 			break
 		}
-		b, ok := userBytes(buf+out, abi.NetEventSize, true)
+		b, ok := vm.UserBytes(buf+out, abi.NetEventSize, true)
 		if !ok {
 			return -abi.EFAULT
 		}
@@ -101,7 +102,7 @@ func fromABI(a abi.Addr) sockAddr { return sockAddr{ip: a.IP, port: a.Port} }
 // netCtlIoctl serves the NetCtl* requests.
 // Context: trap, kernel lock held; does not allocate.
 func netCtlIoctl(req uint, arg uintptr) int64 {
-	b, ok := userBytes(arg, abi.NetIOSize, true)
+	b, ok := vm.UserBytes(arg, abi.NetIOSize, true)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -154,7 +155,7 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 		h, ok := s.tx.nextDgram()
 		if ok {
 			n := min(uint64(h.len), io.Len)
-			dst, ok := userBytes(uintptr(io.Buf), uintptr(n), true)
+			dst, ok := vm.UserBytes(uintptr(io.Buf), uintptr(n), true)
 			if !ok {
 				return -abi.EFAULT
 			}
@@ -168,7 +169,7 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 		}
 	} else {
 		n := min(uint64(s.tx.n), io.Len)
-		dst, ok := userBytes(uintptr(io.Buf), uintptr(n), true)
+		dst, ok := vm.UserBytes(uintptr(io.Buf), uintptr(n), true)
 		if !ok {
 			return -abi.EFAULT
 		}
@@ -196,7 +197,7 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 	if s.state == abi.SockClosed || s.flags&abi.EvShutRd != 0 {
 		return 0 // nobody will read it: take it all
 	}
-	src, ok := userBytes(uintptr(io.Buf), uintptr(io.Len), false)
+	src, ok := vm.UserBytes(uintptr(io.Buf), uintptr(io.Len), false)
 	if !ok {
 		return -abi.EFAULT
 	}

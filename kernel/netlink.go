@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/rtnl"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -143,7 +144,7 @@ func netlinkBind(s *nlSock, addr, n uintptr) int64 {
 	if n < sockaddrNlSz {
 		return -abi.EINVAL
 	}
-	b, ok := userBytes(addr, sockaddrNlSz, false)
+	b, ok := vm.UserBytes(addr, sockaddrNlSz, false)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -165,7 +166,7 @@ func netlinkBind(s *nlSock, addr, n uintptr) int64 {
 // netlinkWriteAddr writes a struct sockaddr_nl with port id pid as
 // getsockname does. Context: trap, kernel lock held; does not allocate.
 func netlinkWriteAddr(pid uint32, addr, lenAddr uintptr) int64 {
-	l, ok := userRead32(lenAddr)
+	l, ok := vm.UserRead32(lenAddr)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -175,12 +176,12 @@ func netlinkWriteAddr(pid uint32, addr, lenAddr uintptr) int64 {
 	var sa [sockaddrNlSz]byte
 	binary.LittleEndian.PutUint16(sa[0:], unix.AF_NETLINK)
 	binary.LittleEndian.PutUint32(sa[4:], pid)
-	b, ok := userBytes(addr, min(uintptr(l), sockaddrNlSz), true)
+	b, ok := vm.UserBytes(addr, min(uintptr(l), sockaddrNlSz), true)
 	if !ok {
 		return -abi.EFAULT
 	}
 	copy(b, sa[:])
-	if !userWrite32(lenAddr, sockaddrNlSz) {
+	if !vm.UserWrite32(lenAddr, sockaddrNlSz) {
 		return -abi.EFAULT
 	}
 	return 0
@@ -270,7 +271,7 @@ func netlinkRecvmsg(t sched.TID, s *nlSock, msg uintptr, flags int) int64 {
 	if int(io.total) < full {
 		mflags = unix.MSG_TRUNC
 	}
-	if !userWrite64(msg+40, 0) || !userWrite32(msg+48, mflags) {
+	if !vm.UserWrite64(msg+40, 0) || !vm.UserWrite32(msg+48, mflags) {
 		return -abi.EFAULT
 	}
 	return r

@@ -28,7 +28,7 @@ func fillProcFile(which int, w textWriter) {
 	case "/proc/self/cmdline":
 		// Linux reads arg_start to arg_end of the program's memory (the
 		// part that fits the file here).
-		if b, ok := userBytes(argStart, min(argEnd-argStart, uintptr(len(w.f.data))), false); ok {
+		if b, ok := vm.UserBytes(argStart, min(argEnd-argStart, uintptr(len(w.f.data))), false); ok {
 			w.f.n += copy(w.f.data[:], b)
 		}
 	case "/proc/self/limits":

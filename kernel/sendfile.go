@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -35,7 +36,7 @@ func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 	d := descOf(in)
 	pos := d.off
 	if offAddr != 0 {
-		v, ok := userRead64(offAddr)
+		v, ok := vm.UserRead64(offAddr)
 		if !ok {
 			return -abi.EFAULT
 		}
@@ -58,7 +59,7 @@ func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 		return put
 	}
 	if offAddr != 0 {
-		userWrite64(offAddr, uint64(pos+put))
+		vm.UserWrite64(offAddr, uint64(pos+put))
 	} else {
 		d.off += put
 	}

@@ -138,7 +138,7 @@ func deliverSignal(t sched.TID) {
 	}
 	fpAddr := (sp - fxSize) &^ 63
 	frameAddr := ((fpAddr - uint64(sigframeSize)) &^ 15) - 8
-	if !userRange(uintptr(frameAddr), uintptr(sp-frameAddr), true) {
+	if !vm.UserRange(uintptr(frameAddr), uintptr(sp-frameAddr), true) {
 		var l klog.Line
 		l.S("cannot write the signal frame for ").S(signalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
 		shutdown(128 + int(unix.SIGSEGV))
@@ -198,7 +198,7 @@ func sysRtSigreturn(t sched.TID) int64 {
 	th := &threadtab.Threads[t]
 	r := &th.Regs
 	ucAddr := uintptr(r.RSP)
-	if !userRange(ucAddr, unsafeSizeofUC, false) {
+	if !vm.UserRange(ucAddr, unsafeSizeofUC, false) {
 		programFault(r, "SIGSEGV: bad rt_sigreturn frame", ucAddr)
 	}
 	uc := (*ucontext)(ptr(ucAddr))
@@ -210,7 +210,7 @@ func sysRtSigreturn(t sched.TID) int64 {
 	r.CS, r.SS = x86.SelUserCode, x86.SelUserData
 	th.Sigmask = uc.sigmask &^ unblockable
 	if m.fpstate != 0 {
-		if !userRange(uintptr(m.fpstate), fxSize, false) {
+		if !vm.UserRange(uintptr(m.fpstate), fxSize, false) {
 			programFault(r, "SIGSEGV: bad fpstate in rt_sigreturn", uintptr(m.fpstate))
 		}
 		fx := unsafeSlice(th.FX, fxSize)

@@ -241,7 +241,7 @@ func peekUser32(addr uintptr) (uint32, bool) {
 // writable. Context: trap (sliceCheck), kernel lock held; does not
 // allocate or fault anything in.
 func pokeUser8(addr uintptr, v uint8) bool {
-	if !presentWritable(addr) {
+	if !vm.PresentWritable(addr) {
 		return false
 	}
 	*(*uint8)(ptr(addr)) = v
@@ -252,7 +252,7 @@ func pokeUser8(addr uintptr, v uint8) bool {
 // mapped writable. Context: trap (sliceCheck), kernel lock held; does not
 // allocate or fault anything in.
 func pokeUser64(addr uintptr, v uint64) bool {
-	if addr%8 != 0 || !presentWritable(addr) {
+	if addr%8 != 0 || !vm.PresentWritable(addr) {
 		return false
 	}
 	*(*uint64)(ptr(addr)) = v

@@ -60,7 +60,7 @@ func startProgram() {
 		l.S("the arguments and environment need ").U(stackBytes >> 10).S(" KiB of the initial stack; at most ").U(vm.StackSize >> 11).S(" KiB fit (gometal run allows 256 KiB)").Print()
 		kpanic.Panic("argument list too long", nil)
 	}
-	if !userRange(vm.StackTop-uintptr(stackBytes), uintptr(stackBytes), true) {
+	if !vm.UserRange(vm.StackTop-uintptr(stackBytes), uintptr(stackBytes), true) {
 		kpanic.Panic("cannot map the initial stack", nil)
 	}
 	for i := 0; i < 16; i += 8 {

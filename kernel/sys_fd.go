@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -54,7 +55,7 @@ func descRead(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
 		pos = d.off
 	}
 	k := uintptr(max(min(int64(n), rootfs.Size(d.ino)-pos), 0))
-	b, ok := userBytes(buf, k, true)
+	b, ok := vm.UserBytes(buf, k, true)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -91,7 +92,7 @@ func descWrite(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
 		}
 		return int64(n)
 	}
-	b, ok := userBytes(buf, n, false)
+	b, ok := vm.UserBytes(buf, n, false)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -122,7 +123,7 @@ func devRead(rdev uint32, buf, n uintptr) int64 {
 		return 0
 	}
 	n = min(n, 1<<25)
-	b, ok := userBytes(buf, n, true)
+	b, ok := vm.UserBytes(buf, n, true)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -148,7 +149,7 @@ func pipeRead(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
 		}
 		return waitKey(t, pipeKey(p))
 	}
-	b, ok := userBytes(buf, k, true)
+	b, ok := vm.UserBytes(buf, k, true)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -163,7 +164,7 @@ func pipeRead(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func pipeWrite(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
 	p := int(d.pipe)
-	b, ok := userBytes(buf, n, false)
+	b, ok := vm.UserBytes(buf, n, false)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -264,7 +265,7 @@ func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
 	if f.kind != fdFile || !rootfs.IsDir(descOf(f).ino) {
 		return -int64(unix.ENOTDIR)
 	}
-	b, ok := userBytes(buf, min(count, 1<<20), true)
+	b, ok := vm.UserBytes(buf, min(count, 1<<20), true)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -293,7 +294,7 @@ func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
 // descriptor.
 // Context: trap, kernel lock held; does not allocate.
 func procFDList(d *desc, buf, count uintptr) int64 {
-	b, ok := userBytes(buf, min(count, 1<<20), true)
+	b, ok := vm.UserBytes(buf, min(count, 1<<20), true)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -410,7 +411,7 @@ func sysPipe2(fds uintptr, flags int) int64 {
 	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) != 0 {
 		return -abi.EINVAL
 	}
-	if !userRange(fds, 8, true) {
+	if !vm.UserRange(fds, 8, true) {
 		return -abi.EFAULT
 	}
 	p, e := pipes.New()
@@ -434,8 +435,8 @@ func sysPipe2(fds uintptr, flags int) int64 {
 	}
 	descs[files[r].desc].pipe, descs[files[r].desc].reader = int32(p), true
 	descs[files[w].desc].pipe = int32(p)
-	userWrite32(fds, uint32(r))
-	userWrite32(fds+4, uint32(w))
+	vm.UserWrite32(fds, uint32(r))
+	vm.UserWrite32(fds+4, uint32(w))
 	return 0
 }
 
@@ -549,7 +550,7 @@ func sysFcntlLock(t sched.TID, f *file, fd, cmd int, arg uintptr) int64 {
 		return -abi.EINVAL
 	}
 	d := descOf(f)
-	b, ok := userBytes(arg, flockSize, cmd == unix.F_GETLK || cmd == unix.F_OFD_GETLK)
+	b, ok := vm.UserBytes(arg, flockSize, cmd == unix.F_GETLK || cmd == unix.F_OFD_GETLK)
 	if !ok {
 		return -abi.EFAULT
 	}

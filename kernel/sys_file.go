@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -88,7 +89,7 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 		if qi := vconQueueOf(f.stream); qi >= 0 {
 			return vconWrite(t, qi, f.nonblock, buf, n)
 		}
-		b, ok := userBytes(buf, n, false)
+		b, ok := vm.UserBytes(buf, n, false)
 		if !ok {
 			return -abi.EFAULT
 		}
@@ -98,7 +99,7 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 		if n < 8 {
 			return -abi.EINVAL
 		}
-		v, ok := userRead64(buf)
+		v, ok := vm.UserRead64(buf)
 		if !ok {
 			return -abi.EFAULT
 		}
@@ -147,7 +148,7 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 		if f.count == 0 {
 			return -abi.EAGAIN // the runtime's eventfd is non-blocking
 		}
-		if !userWrite64(buf, f.count) {
+		if !vm.UserWrite64(buf, f.count) {
 			return -abi.EFAULT
 		}
 		f.count = 0
@@ -270,7 +271,7 @@ func sysFstat(fd int, st uintptr) int64 {
 	if e != 0 {
 		return e
 	}
-	b, ok := userBytes(st, fs.StatSize, true)
+	b, ok := vm.UserBytes(st, fs.StatSize, true)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -321,7 +322,7 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 		return netCtlIoctl(req, arg)
 	}
 	if f.kind == fdPipe && req == unix.SIOCINQ {
-		if !userWrite32(arg, uint32(pipes.Buffered(int(descOf(f).pipe)))) {
+		if !vm.UserWrite32(arg, uint32(pipes.Buffered(int(descOf(f).pipe)))) {
 			return -abi.EFAULT
 		}
 		return 0
@@ -331,13 +332,13 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 		if req == unix.SIOCINQ {
 			n = uint32(usocks().Buffered(f.socket))
 		}
-		if !userWrite32(arg, n) {
+		if !vm.UserWrite32(arg, n) {
 			return -abi.EFAULT
 		}
 		return 0
 	}
 	if f.kind == fdSocket && req == unix.SIOCINQ {
-		if !userWrite32(arg, sockets[f.socket].rx.n) {
+		if !vm.UserWrite32(arg, sockets[f.socket].rx.n) {
 			return -abi.EFAULT
 		}
 		return 0
@@ -398,13 +399,13 @@ func rwv(t sched.TID, fd int, iov uintptr, cnt int, write bool) int64 {
 	if cnt < 0 || cnt > maxIovecs {
 		return -abi.EINVAL
 	}
-	if iovecsKernelState(iov, cnt, !write) {
+	if vm.IovecsKernelState(iov, cnt, !write) {
 		return -abi.EFAULT
 	}
 	var total int64
 	for k := range cnt {
-		base, ok1 := userRead64(iov + uintptr(k)*16)
-		n, ok2 := userRead64(iov + uintptr(k)*16 + 8)
+		base, ok1 := vm.UserRead64(iov + uintptr(k)*16)
+		n, ok2 := vm.UserRead64(iov + uintptr(k)*16 + 8)
 		if !ok1 || !ok2 {
 			return -abi.EFAULT
 		}

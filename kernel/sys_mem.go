@@ -10,7 +10,7 @@ import (
 )
 
 // sysMmap implements anonymous mmap: hinted, fixed and PROT_NONE
-// reservations, backed lazily by demandFault.
+// reservations, backed lazily by vm.DemandFault.
 //
 // Commit accounting is a heuristic overcommit, as Linux's default is in
 // spirit: a writable mapping at an address of the kernel's choosing (the
@@ -78,7 +78,7 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 	case fixed || noReplace:
 		charge = uint64(n)
 	default:
-		area |= mm.ProtLazy // charged page by page in demandFault
+		area |= mm.ProtLazy // charged page by page in vm.DemandFault
 	}
 	release := chargedBytes(addr, addr+n) // replaced by MAP_FIXED
 	if vm.Committed-min(release, vm.Committed)+charge > vm.CommitLimit {
@@ -232,7 +232,7 @@ func sysMprotect(addr, length uintptr, prot int) int64 {
 	vm.Committed = vm.Committed - oldW + newW
 	changed := false
 	for va := mm.KPT.NextMapped(addr, end); va < end; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
-		if mm.KPT.Protect(va, pteFlags(uint8(prot))) {
+		if mm.KPT.Protect(va, vm.PTEFlags(uint8(prot))) {
 			cpu.Invlpg(va)
 			changed = true
 		}

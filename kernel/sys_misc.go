@@ -12,7 +12,7 @@ import (
 // Context: trap, kernel lock held; does not allocate.
 func sysUname(buf uintptr) int64 {
 	const field = 65 // struct utsname: six 65-byte strings
-	b, ok := userBytes(buf, 6*field, true)
+	b, ok := vm.UserBytes(buf, 6*field, true)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -54,7 +54,7 @@ var (
 // blocks. Context: trap, kernel lock held; does not allocate.
 func sysGetrandom(buf, n uintptr) int64 {
 	n = min(n, 1<<25)
-	b, ok := userBytes(buf, n, true)
+	b, ok := vm.UserBytes(buf, n, true)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -83,14 +83,14 @@ func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
 	case unix.RLIMIT_STACK:
 		cur = vm.StackSize
 	}
-	if old != 0 && (!userWrite64(old, cur) || !userWrite64(old+8, maxv)) {
+	if old != 0 && (!vm.UserWrite64(old, cur) || !vm.UserWrite64(old+8, maxv)) {
 		return -abi.EFAULT
 	}
 	if newLimit == 0 {
 		return 0
 	}
-	soft, ok1 := userRead64(newLimit)
-	hard, ok2 := userRead64(newLimit + 8)
+	soft, ok1 := vm.UserRead64(newLimit)
+	hard, ok2 := vm.UserRead64(newLimit + 8)
 	switch {
 	case !ok1 || !ok2:
 		return -abi.EFAULT

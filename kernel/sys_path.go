@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -98,7 +99,7 @@ func sysNewfstatat(dirfd int, path, st uintptr, flags int) int64 {
 		}
 		return e
 	}
-	b, ok := userBytes(st, fs.StatSize, true)
+	b, ok := vm.UserBytes(st, fs.StatSize, true)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -139,7 +140,7 @@ func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 		if r != 0 {
 			return r
 		}
-		b, ok := userBytes(buf, fs.StatxSize, true)
+		b, ok := vm.UserBytes(buf, fs.StatxSize, true)
 		if !ok {
 			return -abi.EFAULT
 		}
@@ -150,7 +151,7 @@ func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 	if e != 0 {
 		return e
 	}
-	b, ok := userBytes(buf, fs.StatxSize, true)
+	b, ok := vm.UserBytes(buf, fs.StatxSize, true)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -361,7 +362,7 @@ func sysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
 		return -abi.EINVAL
 	}
 	n := min(size, int(rootfs.Size(found.Ino)))
-	b, ok := userBytes(buf, uintptr(n), true)
+	b, ok := vm.UserBytes(buf, uintptr(n), true)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -453,8 +454,8 @@ func sysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
 // UTIME_OMIT.
 // Context: trap, kernel lock held; does not allocate.
 func utimeValue(addr uintptr, now int64) (int64, int64) {
-	sec, ok1 := userRead64(addr)
-	nsec, ok2 := userRead64(addr + 8)
+	sec, ok1 := vm.UserRead64(addr)
+	nsec, ok2 := vm.UserRead64(addr + 8)
 	switch {
 	case !ok1 || !ok2:
 		return 0, -abi.EFAULT
@@ -519,7 +520,7 @@ func sysGetcwd(buf, size uintptr) int64 {
 	if uintptr(n+1) > size {
 		return -int64(unix.ERANGE)
 	}
-	b, ok := userBytes(buf, uintptr(n+1), true)
+	b, ok := vm.UserBytes(buf, uintptr(n+1), true)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -532,7 +533,7 @@ func sysGetcwd(buf, size uintptr) int64 {
 // tmpfs, sized by the memory the program may still commit.
 // Context: trap, kernel lock held; does not allocate.
 func sysStatfs(buf uintptr) int64 {
-	b, ok := userBytes(buf, 120, true)
+	b, ok := vm.UserBytes(buf, 120, true)
 	if !ok {
 		return -abi.EFAULT
 	}

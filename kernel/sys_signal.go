@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -29,7 +30,7 @@ func sysRtSigaction(sig int, act, oact, size uintptr) int64 {
 	}
 	var next sigaction
 	if act != 0 {
-		b, ok := userBytes(act, 32, false)
+		b, ok := vm.UserBytes(act, 32, false)
 		if !ok {
 			return -abi.EFAULT
 		}
@@ -37,8 +38,8 @@ func sysRtSigaction(sig int, act, oact, size uintptr) int64 {
 	}
 	if oact != 0 {
 		old := sigactions[sig]
-		if !userWrite64(oact, old.handler) || !userWrite64(oact+8, old.flags) ||
-			!userWrite64(oact+16, old.restorer) || !userWrite64(oact+24, old.mask) {
+		if !vm.UserWrite64(oact, old.handler) || !vm.UserWrite64(oact+8, old.flags) ||
+			!vm.UserWrite64(oact+16, old.restorer) || !vm.UserWrite64(oact+24, old.mask) {
 			return -abi.EFAULT
 		}
 	}
@@ -57,7 +58,7 @@ func sysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
 	th := &threadtab.Threads[t]
 	old := th.Sigmask
 	if set != 0 {
-		s, ok := userRead64(set)
+		s, ok := vm.UserRead64(set)
 		if !ok {
 			return -abi.EFAULT
 		}
@@ -73,7 +74,7 @@ func sysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
 			return -abi.EINVAL
 		}
 	}
-	if oset != 0 && !userWrite64(oset, old) {
+	if oset != 0 && !vm.UserWrite64(oset, old) {
 		th.Sigmask = old
 		return -abi.EFAULT
 	}
@@ -90,12 +91,12 @@ func sysSigaltstack(t sched.TID, ss, oss uintptr) int64 {
 		if th.AltStack[2] == 0 {
 			flags = ssDisable
 		}
-		if !userWrite64(oss, th.AltStack[0]) || !userWrite64(oss+8, flags) || !userWrite64(oss+16, th.AltStack[2]) {
+		if !vm.UserWrite64(oss, th.AltStack[0]) || !vm.UserWrite64(oss+8, flags) || !vm.UserWrite64(oss+16, th.AltStack[2]) {
 			return -abi.EFAULT
 		}
 	}
 	if ss != 0 {
-		b, ok := userBytes(ss, 24, false)
+		b, ok := vm.UserBytes(ss, 24, false)
 		if !ok {
 			return -abi.EFAULT
 		}

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -21,7 +22,7 @@ func readSockaddr(family uint8, addr, n uintptr) (sockAddr, int64) {
 	if n < 2 {
 		return sockAddr{}, -abi.EINVAL
 	}
-	b, ok := userBytes(addr, min(n, sockaddrIn6Size), false)
+	b, ok := vm.UserBytes(addr, min(n, sockaddrIn6Size), false)
 	if !ok {
 		return sockAddr{}, -abi.EFAULT
 	}
@@ -46,19 +47,19 @@ func putSockaddr(sa []byte, addr, lenAddr uintptr) int64 {
 	if addr == 0 {
 		return 0
 	}
-	l, ok := userRead32(lenAddr)
+	l, ok := vm.UserRead32(lenAddr)
 	if !ok {
 		return -abi.EFAULT
 	}
 	if int32(l) < 0 {
 		return -abi.EINVAL
 	}
-	b, ok := userBytes(addr, min(uintptr(l), uintptr(len(sa))), true)
+	b, ok := vm.UserBytes(addr, min(uintptr(l), uintptr(len(sa))), true)
 	if !ok {
 		return -abi.EFAULT
 	}
 	copy(b, sa)
-	if !userWrite32(lenAddr, uint32(len(sa))) {
+	if !vm.UserWrite32(lenAddr, uint32(len(sa))) {
 		return -abi.EFAULT
 	}
 	return 0
@@ -335,7 +336,7 @@ func connectDone(i int) {
 func dgramConnect(i int, addr, n uintptr) int64 {
 	s := &sockets[i]
 	if n >= 2 {
-		if fam, ok := userBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
+		if fam, ok := vm.UserBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
 			s.remote = sockAddr{}
 			if !s.bound {
 				s.local.ip = [16]byte{} // the address connect picked goes with it, as on Linux

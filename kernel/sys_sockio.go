@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -36,8 +37,8 @@ func (io *sockIO) piece(k int) (uintptr, uintptr, bool) {
 	if io.iov == 0 {
 		return io.buf, io.n, true
 	}
-	base, ok1 := userRead64(io.iov + uintptr(k)*16)
-	n, ok2 := userRead64(io.iov + uintptr(k)*16 + 8)
+	base, ok1 := vm.UserRead64(io.iov + uintptr(k)*16)
+	n, ok2 := vm.UserRead64(io.iov + uintptr(k)*16 + 8)
 	return uintptr(base), uintptr(n), ok1 && ok2 && int64(n) >= 0
 }
 
@@ -61,7 +62,7 @@ func (io *sockIO) measure() int64 {
 	io.total = 0
 	for k := range io.pieces() {
 		base, n, ok := io.piece(k)
-		if !ok || (n != 0 && isKernelState(base, n, false)) {
+		if !ok || (n != 0 && vm.IsKernelState(base, n, false)) {
 			return -abi.EFAULT // as Linux, a kernel-state buffer fails before a byte moves
 		}
 		io.total += n
@@ -123,7 +124,7 @@ func sockSend(i int, io *sockIO, dest *sockAddr) int64 {
 		if n == 0 {
 			break
 		}
-		b, ok := userBytes(base, n, false)
+		b, ok := vm.UserBytes(base, n, false)
 		if !ok {
 			if done > 0 {
 				break
@@ -175,7 +176,7 @@ func dgramSend(i int, io *sockIO, dest *sockAddr) int64 {
 	fault := false
 	for k := 0; ok && k < io.pieces(); k++ {
 		base, n, _ := io.piece(k)
-		b, good := userBytes(base, n, false)
+		b, good := vm.UserBytes(base, n, false)
 		fault = !good
 		ok = good && s.tx.put(b, false) == len(b)
 	}
@@ -224,7 +225,7 @@ func sockRecv(i int, io *sockIO, from *sockAddr, trunc *bool) int64 {
 		if n == 0 {
 			break
 		}
-		b, ok := userBytes(base, n, true)
+		b, ok := vm.UserBytes(base, n, true)
 		if !ok {
 			if done > 0 {
 				break
@@ -264,7 +265,7 @@ func dgramRecv(i int, io *sockIO, from *sockAddr, trunc *bool) int64 {
 		if n == 0 {
 			break
 		}
-		b, ok := userBytes(base, n, true)
+		b, ok := vm.UserBytes(base, n, true)
 		if !ok {
 			return -abi.EFAULT
 		}
@@ -327,7 +328,7 @@ type msghdr struct {
 // Context: trap, kernel lock held; does not allocate.
 func readMsghdr(addr uintptr) (msghdr, bool) {
 	var m msghdr
-	b, ok := userBytes(addr, msghdrSize, false)
+	b, ok := vm.UserBytes(addr, msghdrSize, false)
 	if !ok {
 		return m, false
 	}
@@ -396,7 +397,7 @@ func sysRecvmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 	if trunc {
 		mflags = unix.MSG_TRUNC
 	}
-	if !userWrite64(msg+40, 0) || !userWrite32(msg+48, mflags) { // msg_controllen, msg_flags
+	if !vm.UserWrite64(msg+40, 0) || !vm.UserWrite32(msg+48, mflags) { // msg_controllen, msg_flags
 		return -abi.EFAULT
 	}
 	return r

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
 
@@ -67,8 +68,8 @@ func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 		if n < 8 {
 			return -abi.EINVAL
 		}
-		on, ok1 := userRead32(val)
-		secs, ok2 := userRead32(val + 4)
+		on, ok1 := vm.UserRead32(val)
+		secs, ok2 := vm.UserRead32(val + 4)
 		if !ok1 || !ok2 {
 			return -abi.EFAULT
 		}
@@ -82,7 +83,7 @@ func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 	if n < 4 {
 		return -abi.EINVAL
 	}
-	v, ok := userRead32(val)
+	v, ok := vm.UserRead32(val)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -164,7 +165,7 @@ func sysGetsockopt(fd, level, name int, val, lenAddr uintptr) int64 {
 			v = 1
 		}
 	}
-	l, ok := userRead32(lenAddr)
+	l, ok := vm.UserRead32(lenAddr)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -174,12 +175,12 @@ func sysGetsockopt(fd, level, name int, val, lenAddr uintptr) int64 {
 	var b [4]byte
 	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 	n := min(uintptr(l), 4)
-	dst, ok := userBytes(val, n, true)
+	dst, ok := vm.UserBytes(val, n, true)
 	if !ok {
 		return -abi.EFAULT
 	}
 	copy(dst, b[:])
-	if !userWrite32(lenAddr, uint32(n)) {
+	if !vm.UserWrite32(lenAddr, uint32(n)) {
 		return -abi.EFAULT
 	}
 	return 0

@@ -35,12 +35,12 @@ func sysClone(parent sched.TID, flags uint64, stack, ptid, ctid, tls uintptr) in
 	}
 	ch.Sigmask = p.Sigmask
 	copy(unsafeSlice(ch.FX, 512), unsafeSlice(p.FX, 512))
-	if flags&unix.CLONE_PARENT_SETTID != 0 && !userWrite32(ptid, uint32(threadtab.LinuxTID(t))) {
+	if flags&unix.CLONE_PARENT_SETTID != 0 && !vm.UserWrite32(ptid, uint32(threadtab.LinuxTID(t))) {
 		threadtab.Sched.Release(t)
 		return -abi.EFAULT
 	}
 	if flags&unix.CLONE_CHILD_SETTID != 0 {
-		userWrite32(ctid, uint32(threadtab.LinuxTID(t)))
+		vm.UserWrite32(ctid, uint32(threadtab.LinuxTID(t)))
 	}
 	if flags&unix.CLONE_CHILD_CLEARTID != 0 {
 		ch.ClearTID = ctid
@@ -78,7 +78,7 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 		if addr%4 != 0 {
 			return -abi.EINVAL
 		}
-		if addr > vm.UserTop-4 || isKernelState(addr, 4, true) {
+		if addr > vm.UserTop-4 || vm.IsKernelState(addr, 4, true) {
 			return -abi.EFAULT // as Linux: a kernel address (the kernel's own wait keys live up there)
 		}
 		return int64(futexWake(addr, int(int32(val))))
@@ -90,7 +90,7 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 // Unreserve of addr: read the word, and queue t on addr if it still holds
 // val. Context: trap, kernel lock held; does not allocate.
 func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) int64 {
-	cur, ok := userRead32(addr)
+	cur, ok := vm.UserRead32(addr)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -177,7 +177,7 @@ func sysSchedGetaffinity(size, mask uintptr) int64 {
 	for i := 0; i < percpu.NOnline; i++ {
 		bits |= 1 << i
 	}
-	if !userWrite64(mask, bits) {
+	if !vm.UserWrite64(mask, bits) {
 		return -abi.EFAULT
 	}
 	return 8
@@ -195,12 +195,12 @@ func sysArchPrctl(c *percpu.CPU, t sched.TID, code int, addr uintptr) int64 {
 		threadtab.Threads[t].FSBase = addr
 		return 0
 	case archGetFS:
-		if !userWrite64(addr, uint64(threadtab.Threads[t].FSBase)) {
+		if !vm.UserWrite64(addr, uint64(threadtab.Threads[t].FSBase)) {
 			return -abi.EFAULT
 		}
 		return 0
 	case archGetGS:
-		if !userWrite64(addr, 0) {
+		if !vm.UserWrite64(addr, 0) {
 			return -abi.EFAULT
 		}
 		return 0
@@ -211,8 +211,8 @@ func sysArchPrctl(c *percpu.CPU, t sched.TID, code int, addr uintptr) int64 {
 // readTimespec reads a struct timespec and returns it in nanoseconds.
 // The second result is 0 or a negated errno. Context: trap, kernel lock held; does not allocate.
 func readTimespec(addr uintptr) (int64, int64) {
-	sec, ok1 := userRead64(addr)
-	nsec, ok2 := userRead64(addr + 8)
+	sec, ok1 := vm.UserRead64(addr)
+	nsec, ok2 := vm.UserRead64(addr + 8)
 	if !ok1 || !ok2 {
 		return 0, -abi.EFAULT
 	}
@@ -228,7 +228,7 @@ func readTimespec(addr uintptr) (int64, int64) {
 // writeTimespec stores ns as a struct timespec.
 // Context: trap, kernel lock held; does not allocate.
 func writeTimespec(addr uintptr, ns int64) bool {
-	return userWrite64(addr, uint64(ns/1e9)) && userWrite64(addr+8, uint64(ns%1e9))
+	return vm.UserWrite64(addr, uint64(ns/1e9)) && vm.UserWrite64(addr+8, uint64(ns%1e9))
 }
 
 // arch_prctl codes (asm/prctl.h).

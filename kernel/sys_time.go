@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -63,7 +64,7 @@ func sysGettimeofday(tv uintptr) int64 {
 		return 0
 	}
 	ns := wallAtBoot + nanotime()
-	if !userWrite64(tv, uint64(ns/1e9)) || !userWrite64(tv+8, uint64(ns%1e9/1e3)) {
+	if !vm.UserWrite64(tv, uint64(ns/1e9)) || !vm.UserWrite64(tv+8, uint64(ns%1e9/1e3)) {
 		return -abi.EFAULT
 	}
 	return 0

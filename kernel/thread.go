@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 )
@@ -164,7 +165,7 @@ func setTimer(t sched.TID, when int64) {
 // lock held; does not allocate.
 func exitThread(t sched.TID) {
 	th := &threadtab.Threads[t]
-	if th.ClearTID != 0 && userWrite32(th.ClearTID, 0) {
+	if th.ClearTID != 0 && vm.UserWrite32(th.ClearTID, 0) {
 		futexWake(th.ClearTID, 1)
 	}
 	if threadtab.Sched.Exit(t) {

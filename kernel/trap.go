@@ -102,7 +102,8 @@ func userTrap(f *x86.TrapFrame) {
 		c.Spurious++
 	case v == x86.VecPageFault:
 		addr := uintptr(cpu.ReadCR2())
-		if f.Err&pfPresent != 0 || !demandFault(addr, f.Err&pfWrite != 0, f.Err&pfFetch != 0) {
+		if f.Err&pfPresent != 0 || !vm.DemandFault(addr, f.Err&pfWrite != 0, f.Err&pfFetch != 0) {
+			stopIfOutOfMemory() // no frame for the page: not the program's fault
 			code := int32(segvAccerr)
 			if _, ok := vm.VMAs.Find(addr); !ok {
 				code = segvMaperr
@@ -155,7 +156,7 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 		switch f.AX {
 		case unix.SYS_CLOCK_GETTIME:
 			tp := uintptr(f.SI)
-			if tp%8 != 0 || !presentWritable(tp) || !presentWritable(tp+8) || isKernelState(tp, 16, true) {
+			if tp%8 != 0 || !vm.PresentWritable(tp) || !vm.PresentWritable(tp+8) || vm.IsKernelState(tp, 16, true) {
 				return false // fault it in (or refuse it: EFAULT) under the lock
 			}
 			if int32(f.DI) == unix.CLOCK_PROCESS_CPUTIME_ID {
@@ -295,6 +296,7 @@ func exceptionSignal(f *x86.TrapFrame) (sig int, code int32, addr uint64) {
 // the status a shell reports for a signal death.
 // Context: trap, kernel lock held; does not allocate; never returns.
 func programFault(f *x86.TrapFrame, what string, addr uintptr) {
+	stopIfOutOfMemory() // the fault followed the kernel running out of frames
 	var l klog.Line
 	l.S("program fault: ").S(what).S(" at rip ").X(f.RIP)
 	if addr != 0 {

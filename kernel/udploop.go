@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/vm"
 )
 
 // Local UDP delivery: a datagram from one UDP socket of the table to
@@ -86,7 +87,7 @@ func udpLocalSend(i int, io *sockIO, dst sockAddr) (int64, bool) {
 	started, fault := ok, false
 	for k := 0; ok && k < io.pieces(); k++ {
 		base, n, _ := io.piece(k)
-		b, good := userBytes(base, n, false)
+		b, good := vm.UserBytes(base, n, false)
 		fault = !good
 		ok = good && rx.put(b, false) == len(b)
 	}

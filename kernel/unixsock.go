@@ -205,7 +205,7 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 	if !unixTables() {
 		return -abi.ENOMEM
 	}
-	if !userRange(sv, 8, true) {
+	if !vm.UserRange(sv, 8, true) {
 		return -abi.EFAULT
 	}
 	a, b, fe := usocks().Pair(st)
@@ -228,8 +228,8 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 		return -abi.EMFILE
 	}
 	files[fb].socket = b
-	userWrite32(sv, uint32(fa))
-	userWrite32(sv+4, uint32(fb))
+	vm.UserWrite32(sv, uint32(fa))
+	vm.UserWrite32(sv+4, uint32(fb))
 	return 0
 }
 
@@ -239,7 +239,7 @@ func readUnixSockaddr(addr, n uintptr) (fs.UnixAddr, bool, int64) {
 	if n < 2 || n > 1<<20 {
 		return fs.UnixAddr{}, false, -abi.EINVAL
 	}
-	b, ok := userBytes(addr, min(n, 2+fs.UnixPathMax), false)
+	b, ok := vm.UserBytes(addr, min(n, 2+fs.UnixPathMax), false)
 	if !ok {
 		return fs.UnixAddr{}, false, -abi.EFAULT
 	}

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -46,7 +47,7 @@ func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
 func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
 	dgram := usocks().Type(i) == unix.SOCK_DGRAM
 	if dgram && n >= 2 {
-		if fam, ok := userBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
+		if fam, ok := vm.UserBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
 			usocks().Disconnect(i)
 			unixNotify(i)
 			return 0
@@ -123,8 +124,8 @@ func unixNonblocking(fd int, io *sockIO) bool {
 // Context: trap, kernel lock held; does not allocate.
 func readUnixMsg(t sched.TID, nr uint64, msg uintptr, flags int) (msghdr, uintptr, uintptr, sockIO, bool) {
 	m, ok := readMsghdr(msg)
-	ctl, ok1 := userRead64(msg + 32)
-	ctlLen, ok2 := userRead64(msg + 40)
+	ctl, ok1 := vm.UserRead64(msg + 32)
+	ctlLen, ok2 := vm.UserRead64(msg + 40)
 	io := sockIO{t: t, nr: nr, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
 	return m, uintptr(ctl), uintptr(ctlLen), io, ok && ok1 && ok2
 }
@@ -251,7 +252,7 @@ func (io *sockIO) gather(off uintptr, dst []byte) (int, bool) {
 			continue
 		}
 		c := min(l-off, uintptr(len(dst)-n))
-		b, ok := userBytes(base+off, c, false)
+		b, ok := vm.UserBytes(base+off, c, false)
 		if !ok {
 			return n, false
 		}
@@ -270,7 +271,7 @@ func (io *sockIO) scatter(src []byte) bool {
 		if c == 0 {
 			continue
 		}
-		b, ok := userBytes(base, c, true)
+		b, ok := vm.UserBytes(base, c, true)
 		if !ok {
 			return false
 		}
@@ -359,11 +360,11 @@ func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 		}
 	}
 	if m.name == 0 {
-		userWrite32(msg+8, 0)
+		vm.UserWrite32(msg+8, 0)
 	} else if e := writeUnixSockaddr(&um.From, m.name, msg+8, 0); e != 0 {
 		return e
 	}
-	if !userWrite64(msg+40, uint64(used)) || !userWrite32(msg+48, mflags) {
+	if !vm.UserWrite64(msg+40, uint64(used)) || !vm.UserWrite32(msg+48, mflags) {
 		return -abi.EFAULT
 	}
 	return r

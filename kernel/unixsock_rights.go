@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,7 +24,7 @@ func unixTakeRights(ctl, n uintptr) (int, int64) {
 	if ctl == 0 || n < cmsgHdrSize {
 		return 0, 0
 	}
-	b, ok := userBytes(ctl, min(n, 1<<16), false)
+	b, ok := vm.UserBytes(ctl, min(n, 1<<16), false)
 	if !ok {
 		return 0, -abi.EFAULT
 	}
@@ -155,7 +156,7 @@ func unixPutRights(k int, ctl, n uintptr, cloexec bool) (uintptr, bool) {
 	for j := range got {
 		binary.LittleEndian.PutUint32(hdr[cmsgHdrSize+4*j:], uint32(fds[j]))
 	}
-	if b, ok := userBytes(ctl, uintptr(clen), true); ok {
+	if b, ok := vm.UserBytes(ctl, uintptr(clen), true); ok {
 		copy(b, hdr[:clen])
 	}
 	return min(uintptr(clen+7)&^7, n), trunc
@@ -175,7 +176,7 @@ func unixPutCreds(ctl, n uintptr) uintptr {
 	binary.LittleEndian.PutUint32(c[8:], unix.SOL_SOCKET)
 	binary.LittleEndian.PutUint32(c[12:], unix.SCM_CREDENTIALS)
 	binary.LittleEndian.PutUint32(c[16:], 1) // pid; uid and gid 0
-	b, ok := userBytes(ctl, clen, true)
+	b, ok := vm.UserBytes(ctl, clen, true)
 	if !ok {
 		return 0
 	}
@@ -294,7 +295,7 @@ func unixSetsockopt(i, level, name int, val, n uintptr) int64 {
 	if n < 4 {
 		return -abi.EINVAL
 	}
-	v, ok := userRead32(val)
+	v, ok := vm.UserRead32(val)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -353,7 +354,7 @@ func unixGetsockopt(i, level, name int, val, lenAddr uintptr) int64 {
 	if size == 4 {
 		binary.LittleEndian.PutUint32(b[:], v)
 	}
-	l, ok := userRead32(lenAddr)
+	l, ok := vm.UserRead32(lenAddr)
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -361,12 +362,12 @@ func unixGetsockopt(i, level, name int, val, lenAddr uintptr) int64 {
 		return -abi.EINVAL
 	}
 	n := min(uintptr(l), uintptr(size))
-	dst, ok := userBytes(val, n, true)
+	dst, ok := vm.UserBytes(val, n, true)
 	if !ok {
 		return -abi.EFAULT
 	}
 	copy(dst, b[:n])
-	if !userWrite32(lenAddr, uint32(n)) {
+	if !vm.UserWrite32(lenAddr, uint32(n)) {
 		return -abi.EFAULT
 	}
 	return 0

@@ -3,6 +3,7 @@ package kernel
 import (
 	"unsafe"
 
+	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/percpu"
 )
@@ -39,3 +40,6 @@ func unsafeString(b []byte) string {
 	}
 	return unsafe.String(&b[0], len(b))
 }
+
+// ptr converts an address the kernel may touch into a pointer.
+func ptr(a uintptr) unsafePointer { return cpu.Pointer(a) }

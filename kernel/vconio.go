@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -43,7 +44,7 @@ func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 	var done uintptr
 	for done < n && !q.Full() {
 		k := min(n-done, uintptr(q.Slot))
-		b, ok := userBytes(buf+done, k, false)
+		b, ok := vm.UserBytes(buf+done, k, false)
 		if !ok {
 			if done == 0 {
 				return -abi.EFAULT

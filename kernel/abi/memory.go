@@ -15,7 +15,7 @@ const DirectBase = 0xffff800000000000
 const ImageBase = 0x1ff000
 
 // The memory a gometal guest needs, shared by the kernel (which refuses to
-// start the program with less, see kernel/memcheck.go) and the host tools
+// start the program with less, see kernel/vm/memcheck.go) and the host tools
 // (gometal info and run, which refuse to boot an image with less). The
 // numbers were measured with examples/hello under QEMU 7.2 (docs/protocols.md, "Memory").
 //

@@ -72,9 +72,11 @@ func Setup(l lapic.LAPIC, tscAtBoot, nsPerTick uint64) {
 	bootTSC, tscMult = tscAtBoot, nsPerTick
 }
 
-// nanotime returns nanoseconds since kernel entry, as package kernel's
-// nanotime does. Context: any; does not allocate.
-func nanotime() int64 {
+// Now returns nanoseconds since kernel entry, from the calibration Setup
+// handed down: the same reading as package kernel's nanotime
+// (kernel/panic_test.go checks that they agree). Context: any; does not
+// allocate.
+func Now() int64 {
 	hi, lo := bits.Mul64(cpu.Rdtsc()-bootTSC, tscMult)
 	return int64(hi<<32 | lo>>32)
 }
@@ -131,9 +133,9 @@ func stopOtherCPUs(c *percpu.CPU) (want, stopped int) {
 			want++
 		}
 	}
-	deadline := nanotime() + stopWaitNs
+	deadline := Now() + stopWaitNs
 	for spin := 0; spin < 100000000 && int(cpusStopped.Load()) < want; spin++ {
-		if spin%1024 == 0 && nanotime() > deadline {
+		if spin%1024 == 0 && Now() > deadline {
 			break
 		}
 		cpu.Pause()
@@ -312,7 +314,7 @@ const stoppedStackWords = 8
 // bytes buffered, reader tid 1, eof 0"). Context: any (Panic), the
 // other CPUs stopped; does not allocate.
 func printSched() {
-	now := nanotime()
+	now := Now()
 	for i := 0; i < percpu.NOnline; i++ {
 		p := &threadtab.Sched.CPUs[i]
 		var l klog.Line

@@ -34,7 +34,7 @@ type PageTable struct {
 }
 
 // KPT is the kernel's page table, the one page table: the kernel and the
-// program share it. Package kernel builds it at boot (kernel/memory.go);
+// program share it. kernel/vm builds it at boot (vm.Setup);
 // the panic report reads it to print only mapped memory.
 var KPT PageTable
 

@@ -4,11 +4,12 @@
 // memory areas (instances of kernel/mm's types, whose logic is host
 // tested there), the commit accounting behind mmap, the boot modules'
 // memory, and the boot step that builds the kernel's page table
-// (mm.KPT) from the boot loader's memory map (Setup). User copies and
-// demand faults (kernel/usermem.go) stay in package kernel for now: an
-// out-of-memory demand fault ends the program through package kernel's
-// shutdown (docs/kernel-layout.md). The kernel lock guards the variables
-// once the program runs. Context: trap or boot; nothing here allocates.
+// (mm.KPT) from the boot loader's memory map (Setup); demand faults and
+// the checked copies to and from the program's memory (usermem.go), with
+// the kernel-state table they refuse (kstate.go). A demand fault that
+// finds no free frame records it (OutOfMemory) for package kernel, which
+// ends the program. The kernel lock guards the variables once the program
+// runs. Context: trap or boot; nothing here allocates.
 package vm
 
 import (

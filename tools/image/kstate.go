@@ -23,7 +23,7 @@ import (
 // to boot without it (fails closed).
 
 // KernelStateSymbol is the kernel variable that receives the table.
-const KernelStateSymbol = KernelPackage + ".kernelState"
+const KernelStateSymbol = KernelPackage + "/vm.kernelState"
 
 // kernelStateRoots are the packages (with everything below them) whose
 // variables are kernel state: the code that runs in trap context.

@@ -35,10 +35,10 @@ var (
 	kUmask uint32 // kernel/files.go: the umask (initialised data)
 	//go:linkname kArgsBuf github.com/gometal/gometal/kernel.cmdArgsBuf
 	kArgsBuf [4096]byte // kernel/args.go: the boot arguments (bss)
-	//go:linkname kIDT github.com/gometal/gometal/kernel.idt
-	kIDT [4096]byte // kernel/idt.go: the interrupt descriptor table
-	//go:linkname kState github.com/gometal/gometal/kernel.kernelState
-	kState [24 + 512*16]byte // kernel/kstate.go: the kernel-state table itself
+	//go:linkname kIDT github.com/gometal/gometal/kernel/x86.idt
+	kIDT [4096]byte // kernel/x86/idt.go: the interrupt descriptor table
+	//go:linkname kState github.com/gometal/gometal/kernel/vm.kernelState
+	kState [24 + 512*16]byte // kernel/vm/kstate.go: the kernel-state table itself
 	//go:linkname kBootMagic github.com/gometal/gometal/boot.Magic
 	kBootMagic uint32 // boot/boot.go: another kernel package
 	//go:linkname kUsocks github.com/gometal/gometal/kernel.usocksAddr

@@ -1,0 +1,181 @@
+package vm
+
+import (
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/mm"
+)
+
+// DemandFault maps a fresh zeroed frame at va if va lies in an area that
+// allows the access. It reports false for an access the program may not
+// make, and when no frame is left (OutOfMemory then says so: the caller
+// must not treat it as the program's bad access). Context: trap; does not
+// allocate.
+func DemandFault(va uintptr, write, exec bool) bool {
+	if _, flags, ok := mm.KPT.Lookup(va); ok && flags&mm.PTEUser != 0 {
+		// Another CPU mapped it first: retry if it allows the access.
+		return (!write || flags&mm.PTEWrite != 0) && (!exec || flags&mm.PTENoExec == 0)
+	}
+	v, ok := VMAs.Find(va)
+	if !ok || v.Prot&mm.ProtAccess == 0 || v.Prot&mm.ProtDevice != 0 {
+		return false // device memory and shared file pages are mapped at mmap, never on demand
+	}
+	if (write && v.Prot&mm.ProtWrite == 0) || (exec && v.Prot&mm.ProtExec == 0) {
+		return false
+	}
+	pa := Frames.Alloc()
+	if pa == 0 {
+		outOfMemory(va)
+		return false
+	}
+	if !mm.KPT.Map(&Frames, va&^(mm.PageSize-1), pa, PTEFlags(v.Prot&mm.ProtAccess)) {
+		Frames.Free(pa)
+		outOfMemory(va)
+		return false
+	}
+	if v.Prot&mm.ProtLazy != 0 {
+		// Charged now that it is used; past CommitLimit if need be (the
+		// limit holds back the reserve of page tables, and every later
+		// MAP_FIXED heap growth then fails with ENOMEM: the runtime's own
+		// "out of memory" error, as close to Linux's overcommit as a
+		// kernel without an OOM killer gets).
+		Committed += mm.PageSize
+	}
+	return true
+}
+
+// PTEFlags returns the page-table flags for a user page with prot. A
+// PROT_NONE page keeps its frame (and contents) but loses the user bit, so
+// any access from the program faults.
+func PTEFlags(prot uint8) uint64 {
+	if prot == 0 {
+		return mm.PTENoExec
+	}
+	f := uint64(mm.PTEUser)
+	if prot&mm.ProtWrite != 0 {
+		f |= mm.PTEWrite
+	}
+	if prot&mm.ProtExec == 0 {
+		f |= mm.PTENoExec
+	}
+	return f
+}
+
+// PresentWritable reports whether the user page holding addr is mapped
+// writable right now, without faulting anything in, and the byte at addr
+// is not kernel state (kstate.go). Context: trap, no lock needed
+// (page-table pages are never freed, the kernel-state table never changes).
+func PresentWritable(addr uintptr) bool {
+	if addr < 0x1000 || addr >= UserTop || IsKernelState(addr, 1, true) {
+		return false
+	}
+	_, flags, ok := mm.KPT.Lookup(addr)
+	return ok && flags&mm.PTEUser != 0 && flags&mm.PTEWrite != 0
+}
+
+// UserRange checks that the program may access [addr, addr+n) (writing if
+// write is set) and faults in every page of it, so the kernel can then use
+// the memory directly. Memory the program may touch itself but that holds
+// the kernel's variables (kstate.go) fails the check. Context: trap; does
+// not allocate.
+func UserRange(addr, n uintptr, write bool) bool {
+	if n == 0 {
+		return true
+	}
+	end := addr + n
+	if end < addr || end > UserTop || addr < 0x1000 || IsKernelState(addr, n, write) {
+		return false
+	}
+	for p := addr &^ (mm.PageSize - 1); p < end; p += mm.PageSize {
+		_, flags, ok := mm.KPT.Lookup(p)
+		if ok {
+			if flags&mm.PTEUser == 0 || (write && flags&mm.PTEWrite == 0) {
+				return false
+			}
+			continue
+		}
+		if !DemandFault(p, write, false) {
+			return false
+		}
+	}
+	return true
+}
+
+// UserBytes returns the program's memory [addr, addr+n) as a slice after
+// checking it with UserRange.
+// Context: trap (system calls, and interrupts that complete a blocked read
+// or epoll wait), kernel lock held; does not allocate.
+func UserBytes(addr, n uintptr, write bool) ([]byte, bool) {
+	if n == 0 {
+		return nil, true
+	}
+	if !UserRange(addr, n, write) {
+		return nil, false
+	}
+	return bytesAt(addr, n), true
+}
+
+// UserRead64 and friends read or write one naturally sized value, after
+// checking it with UserRange. Context: trap, kernel lock held; does not
+// allocate.
+func UserRead64(addr uintptr) (uint64, bool) {
+	if !UserRange(addr, 8, false) {
+		return 0, false
+	}
+	return *(*uint64)(cpu.Pointer(addr)), true
+}
+
+// UserRead32 reads a 32-bit value of the program's memory. Context: trap, kernel lock held; does not allocate.
+func UserRead32(addr uintptr) (uint32, bool) {
+	if !UserRange(addr, 4, false) {
+		return 0, false
+	}
+	return *(*uint32)(cpu.Pointer(addr)), true
+}
+
+// UserWrite64 writes a 64-bit value to the program's memory. Context: trap, kernel lock held; does not allocate.
+func UserWrite64(addr uintptr, v uint64) bool {
+	if !UserRange(addr, 8, true) {
+		return false
+	}
+	*(*uint64)(cpu.Pointer(addr)) = v
+	return true
+}
+
+// UserWrite32 writes a 32-bit value to the program's memory. Context: trap, kernel lock held; does not allocate.
+func UserWrite32(addr uintptr, v uint32) bool {
+	if !UserRange(addr, 4, true) {
+		return false
+	}
+	*(*uint32)(cpu.Pointer(addr)) = v
+	return true
+}
+
+// oom and oomAt record a demand fault that found no free frame, and its
+// address: the program must not run again (OutOfMemory).
+var (
+	oom   bool
+	oomAt uintptr
+)
+
+// outOfMemory records that no frame is left for a page the program may
+// touch (mmap's commit accounting should make this rare) and logs it; the
+// fault then fails like a bad address. Package kernel stops the program
+// before anything returns to ring 3 (OutOfMemory). Context: trap, kernel
+// lock held; does not allocate.
+func outOfMemory(va uintptr) {
+	if oom {
+		return
+	}
+	oom, oomAt = true, va
+	var l klog.Line
+	l.S("out of physical memory while faulting in ").X(uint64(va)).S(": stopping the program").Print()
+}
+
+// OutOfMemory reports whether a demand fault ran out of frames. Package
+// kernel checks it before the kernel lock is released (the way back to
+// ring 3 and to the idle loop), after a failed page fault and before a
+// fatal fault's report, and then ends the program with status 137, as
+// Linux's OOM killer: the copy or fault that failed never reaches the
+// program. Context: any; does not allocate.
+func OutOfMemory() bool { return oom }
