@@ -49,10 +49,11 @@ func (n *NIC) writePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 			}
 		}
 		h.Encode(buf)
-		n.tx.post(b, off, false)
-		n.stats.txPackets.add(1)
-		n.stats.txBytes.add(uint64(off - virtio.NetHdrSize))
 		sent++
+		if n.holdAck(b, off, buf[virtio.NetHdrSize:off]) {
+			continue // sent later, or never if the answer carries it (nic_ackhold.go)
+		}
+		n.postTx(b, off)
 	}
 	if sent > 0 {
 		// Completions matter only when buffers run short: with plenty
@@ -69,6 +70,14 @@ func (n *NIC) writePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 		return 0, &tcpip.ErrMessageTooLong{}
 	}
 	return 0, nil
+}
+
+// postTx posts transmit buffer b holding length bytes (the virtio-net
+// header first). The caller holds txMu and publishes.
+func (n *NIC) postTx(b uint16, length int) {
+	n.tx.post(b, length, false)
+	n.stats.txPackets.add(1)
+	n.stats.txBytes.add(uint64(length - virtio.NetHdrSize))
 }
 
 // reclaimTx takes back the transmit buffers the device has finished
