@@ -9,13 +9,15 @@ import (
 // Transmitting. WritePackets copies each frame, after a virtio-net header
 // (zero, or asking the device to complete the TCP or UDP checksum when
 // VIRTIO_NET_F_CSUM is negotiated: nic_csum.go), into a free transmit
-// buffer and posts it; one notification covers the batch. Buffers come
+// buffer and posts it; one notification covers the batch (the stack's
+// FIFO queueing discipline hands down batches: knet.go). Buffers come
 // back when the device has sent them: WritePackets reclaims them first,
 // and the transmit-completion goroutine on the queue's interrupt, which
 // is asked for only while fewer than a quarter of the buffers are free. When every
 // buffer is in flight the frame is dropped and counted (TxRingFull)
-// rather than queued: the stack's TCP retransmits, and a caller of a
-// datagram socket sees ErrNoBufferSpace when nothing could be sent.
+// rather than queued: the stack's TCP retransmits. (The queueing
+// discipline ignores what WritePackets returns; a sender sees
+// ErrNoBufferSpace only when the discipline's own queue is full.)
 
 // writePackets implements stack.LinkWriter for the endpoint. Context:
 // ring-3 kernel goroutine (any of the stack's goroutines).
