@@ -71,6 +71,9 @@ func registerLocked() {
 // drainAtExit asks the engine until its sockets are done or the time is
 // up. Context: the exiting goroutine (an exit hook).
 func (e *engine) drainAtExit() {
+	if n := openedNIC(); n != nil {
+		n.stopHoldingAcks()
+	}
 	start := time.Now()
 	idleSince, seen := start, e.tcpSegments()
 	for {
@@ -108,6 +111,7 @@ func (e *engine) exitStep() (busy bool) {
 		if s.failed || s.typ != abi.SockStream || !s.connected {
 			continue
 		}
+		s.txEmpty = false // the program's last writes may not have reached the engine as events yet
 		e.streamTx(s)
 		if s.txEmpty && len(s.tx) == 0 && !s.finSent {
 			s.finSent = true

@@ -7,6 +7,7 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
+	"gvisor.dev/gvisor/pkg/tcpip/link/qdisc/fifo"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
@@ -21,6 +22,16 @@ const (
 	nicID      tcpip.NICID = 1
 	loopbackID tcpip.NICID = 2
 )
+
+// nicQueueLen is the NIC's transmit queue (packets). The stack's writers
+// (TCP's processors, the engine, timers) put their packets in gVisor's
+// FIFO queueing discipline, whose goroutine hands them to the driver in
+// batches of up to 47 when the writers yield: one device notification
+// per batch instead of one per packet, and no one-packet list allocated
+// per packet as the default discipline does. A full queue refuses a
+// packet with ErrNoBufferSpace; a full transmit ring drops it (TCP
+// retransmits).
+const nicQueueLen = 1000
 
 func init() {
 	if !onGometal() {
@@ -72,7 +83,8 @@ func start(cfg config) error {
 	if err != nil {
 		logf("network: %v; loopback only", err)
 	} else {
-		if err := st.CreateNIC(nicID, nic.LinkEndpoint()); err != nil {
+		ep := nic.LinkEndpoint()
+		if err := st.CreateNICWithOptions(nicID, ep, stack.NICOptions{QDisc: fifo.New(ep, 1, nicQueueLen)}); err != nil {
 			return errorf("attaching the NIC: %v", err)
 		}
 		if cfg.dhcp {

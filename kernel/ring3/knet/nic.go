@@ -59,7 +59,8 @@ type NIC struct {
 	mtu      uint32
 
 	rx, tx vq
-	txMu   sync.Mutex // guards tx: WritePackets and the tx goroutine
+	txMu   sync.Mutex // guards tx and acks: WritePackets, the tx goroutine, the ACK timer
+	acks   ackHold    // pure ACKs held back (nic_ackhold.go)
 	cfgIRQ irqSource
 
 	stats counters
@@ -110,6 +111,13 @@ func OpenNIC() (*NIC, error) {
 	}
 	opened = n
 	return n, nil
+}
+
+// openedNIC returns the NIC OpenNIC opened, or nil.
+func openedNIC() *NIC {
+	openMu.Lock()
+	defer openMu.Unlock()
+	return opened
 }
 
 // initNIC brings d to DRIVER_OK (spec 3.1.1).

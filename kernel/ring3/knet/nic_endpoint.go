@@ -190,3 +190,14 @@ func (e *endpoint) deliver(pkt *stack.PacketBuffer, vouched bool) bool {
 	d.DeliverNetworkPacket(eth.Type(), pkt)
 	return true
 }
+
+// GSOMaxSize implements stack.GSOEndpoint: the largest segment gVisor's
+// TCP builds before splitting it (see SupportedGSO).
+func (*endpoint) GSOMaxSize() uint32 { return stack.GVisorGSOMaxSize }
+
+// SupportedGSO implements stack.GSOEndpoint: gVisor's own segmentation.
+// TCP then sends up to 64 KiB per segment of its send queue and splits it
+// into MSS-sized frames only at the end (sendTCPBatch), so its sender,
+// retransmit queue and ACK processing handle one segment where they
+// handled forty-odd.
+func (*endpoint) SupportedGSO() stack.SupportedGSO { return stack.GVisorGSOSupported }

@@ -25,6 +25,10 @@ type NICStats struct {
 	// checksum the driver completed, TxCsumOffloaded frames sent for the
 	// device to complete the checksum.
 	RxCsumVouched, RxCsumCompleted, TxCsumOffloaded uint64
+	// Held pure ACKs (nic_ackhold.go): TxAcksElided counts those dropped
+	// because a later segment of the connection carried the same
+	// acknowledgement, TxAcksDelayed those sent when the hold ended.
+	TxAcksElided, TxAcksDelayed uint64
 }
 
 // counter is one statistic.
@@ -39,6 +43,7 @@ type counters struct {
 	rxIRQ, txIRQ, cfgIRQ                   counter
 	rxCsumVouched, rxCsumCompleted         counter
 	txCsumOffloaded                        counter
+	txAcksElided, txAcksDelayed            counter
 }
 
 // Stats returns a snapshot of the NIC's counters. Context: ring-3 kernel
@@ -53,5 +58,6 @@ func (n *NIC) Stats() NICStats {
 		RxInterrupts: c.rxIRQ.v.Load(), TxInterrupts: c.txIRQ.v.Load(), ConfigInterrupts: c.cfgIRQ.v.Load(),
 		RxCsumVouched: c.rxCsumVouched.v.Load(), RxCsumCompleted: c.rxCsumCompleted.v.Load(),
 		TxCsumOffloaded: c.txCsumOffloaded.v.Load(),
+		TxAcksElided:    c.txAcksElided.v.Load(), TxAcksDelayed: c.txAcksDelayed.v.Load(),
 	}
 }

@@ -230,6 +230,10 @@ func TestEndpoint(t *testing.T) {
 	ep.SetMTU(1400)
 	assert.Equal(t, uint32(1400), ep.MTU())
 	assert.True(t, ep.IsAttached())
+	gso, ok := ep.(stack.GSOEndpoint)
+	require.True(t, ok, "TCP builds large segments, split by gVisor")
+	assert.Equal(t, stack.GVisorGSOSupported, gso.SupportedGSO())
+	assert.Equal(t, uint32(stack.GVisorGSOMaxSize), gso.GSOMaxSize())
 }
 
 func TestOpenNICOnHost(t *testing.T) {

@@ -9,13 +9,15 @@ import (
 // Transmitting. WritePackets copies each frame, after a virtio-net header
 // (zero, or asking the device to complete the TCP or UDP checksum when
 // VIRTIO_NET_F_CSUM is negotiated: nic_csum.go), into a free transmit
-// buffer and posts it; one notification covers the batch. Buffers come
+// buffer and posts it; one notification covers the batch (the stack's
+// FIFO queueing discipline hands down batches: knet.go). Buffers come
 // back when the device has sent them: WritePackets reclaims them first,
 // and the transmit-completion goroutine on the queue's interrupt, which
 // is asked for only while fewer than a quarter of the buffers are free. When every
 // buffer is in flight the frame is dropped and counted (TxRingFull)
-// rather than queued: the stack's TCP retransmits, and a caller of a
-// datagram socket sees ErrNoBufferSpace when nothing could be sent.
+// rather than queued: the stack's TCP retransmits. (The queueing
+// discipline ignores what WritePackets returns; a sender sees
+// ErrNoBufferSpace only when the discipline's own queue is full.)
 
 // writePackets implements stack.LinkWriter for the endpoint. Context:
 // ring-3 kernel goroutine (any of the stack's goroutines).
@@ -49,10 +51,11 @@ func (n *NIC) writePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 			}
 		}
 		h.Encode(buf)
-		n.tx.post(b, off, false)
-		n.stats.txPackets.add(1)
-		n.stats.txBytes.add(uint64(off - virtio.NetHdrSize))
 		sent++
+		if n.holdAck(b, off, buf[virtio.NetHdrSize:off]) {
+			continue // sent later, or never if the answer carries it (nic_ackhold.go)
+		}
+		n.postTx(b, off)
 	}
 	if sent > 0 {
 		// Completions matter only when buffers run short: with plenty
@@ -69,6 +72,14 @@ func (n *NIC) writePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 		return 0, &tcpip.ErrMessageTooLong{}
 	}
 	return 0, nil
+}
+
+// postTx posts transmit buffer b holding length bytes (the virtio-net
+// header first). The caller holds txMu and publishes.
+func (n *NIC) postTx(b uint16, length int) {
+	n.tx.post(b, length, false)
+	n.stats.txPackets.add(1)
+	n.stats.txBytes.add(uint64(length - virtio.NetHdrSize))
 }
 
 // reclaimTx takes back the transmit buffers the device has finished

@@ -28,11 +28,18 @@ type sock struct {
 
 	bound, listening, connecting, connected bool
 	closing, finSent, rxEOF, failed         bool
-	txEmpty                                 bool // the kernel's transmit ring was empty at the last pull
 	remote                                  abi.Addr
 	opts                                    uint32
 	keep                                    [3]uint32
 	linger                                  int32
+
+	// txEmpty: the last pull drained the kernel's transmit ring and no
+	// event for the socket came since. Only the engine empties that ring
+	// and every write marks the socket dirty (an event), so streamTx need
+	// not ask the kernel again until the next event: a socket serviced
+	// for its endpoint's news (data or an acknowledgement from the peer)
+	// costs no system call for its transmit side.
+	txEmpty bool
 
 	tx      []byte // stream data pulled from the kernel, not yet written
 	rx      []byte // stream data read from the endpoint, not yet pushed
@@ -102,6 +109,7 @@ func (e *engine) apply(ev *abi.NetEvent) {
 	if ev.RxFree > 0 {
 		s.rxMore = false
 	}
+	s.txEmpty = false // the program may have written: pull again
 	if ev.Flags&abi.EvAck != 0 {
 		io := abi.NetIO{Sock: s.slot, Gen: s.gen}
 		e.ioctl(abi.NetCtlAck, &io) // bind and listen are done: the program's call returns
@@ -283,15 +291,23 @@ func (e *engine) streamTx(s *sock) {
 	for {
 		data, scratch := s.tx, false
 		if len(data) == 0 {
+			if s.txEmpty {
+				return // drained, and no event since
+			}
 			io := abi.NetIO{Sock: s.slot, Gen: s.gen, Buf: bufAddr(e.buf), Len: uint64(len(e.buf))}
 			if e.ioctl(abi.NetCtlPullTx, &io) != nil {
 				return
 			}
-			s.txEmpty = io.Len == 0
+			// Less than the buffer holds means the ring is empty now
+			// (unless writing was shut down: pull once more for the EOF).
+			s.txEmpty = io.Len < uint64(len(e.buf)) && io.Flags&abi.IoEOF == 0
 			if io.Len == 0 {
-				if io.Flags&abi.IoEOF != 0 && !s.finSent {
-					s.finSent = true
-					s.ep.Shutdown(tcpip.ShutdownWrite)
+				if io.Flags&abi.IoEOF != 0 {
+					s.txEmpty = true // and it stays so: writing was shut down
+					if !s.finSent {
+						s.finSent = true
+						s.ep.Shutdown(tcpip.ShutdownWrite)
+					}
 				}
 				return
 			}
