@@ -21,6 +21,7 @@ import (
 	"github.com/gometal/gometal/drivers/uart"
 	"github.com/gometal/gometal/drivers/vga"
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
@@ -51,7 +52,6 @@ func kmain() {
 	readACPI()                                     // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
 	setupInterrupts()                              // legacy PIC masked, local APIC on
 	calibrateClocks()                              // TSC and LAPIC timer against the PIT; RTC wall time
-	setupPanicReport()                             // the panic report's copy of the local APIC and the TSC calibration
 	startAPs(firmware.CPUs())                      // the other CPUs, from the ACPI MADT
 	setupSlices()                                  // goroutine time slices (slice=), if the runtime's layout checks out
 	setupDeviceInterrupts()                        // I/O APIC routes; console input
@@ -175,7 +175,7 @@ func readBootInfo() {
 func shutdown(status int) {
 	vconDrain() // every byte the program wrote to the console ports first
 	var l klog.Line
-	l.S("program exited with status ").I(int64(status)).S(" after ").MS(nanotime()).Info()
+	l.S("program exited with status ").I(int64(status)).S(" after ").MS(clock.Nanotime()).Info()
 	exportFiles()
 	logCPUStats()
 	if status > debugexit.MaxProgramStatus || status < 0 {
@@ -201,12 +201,12 @@ func stopIfOutOfMemory() {
 // other CPUs, which may still be running).
 // Context: trap or boot (shutdown); does not allocate.
 func logCPUStats() {
-	up := nanotime() - programStart
+	up := clock.Nanotime() - programStart
 	for i := 0; i < percpu.NOnline; i++ {
 		c := &percpu.CPUs[i]
 		idleNs := c.IdleNs
 		if c.Idle.Load() {
-			idleNs += nanotime() - c.HaltStart
+			idleNs += clock.Nanotime() - c.HaltStart
 		}
 		busy := max(up-idleNs, 0)
 		var l klog.Line

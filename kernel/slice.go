@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -81,8 +82,8 @@ func setupSlices() {
 			sliceNs = ns
 		}
 	}
-	if !clockTrusted {
-		l.S("refusing goroutine time slices: the clock is untrusted (").S(clockWhy.String()).S("): preemption is left to the runtime's sysmon").Print()
+	if ok, why := clock.Trusted(); !ok {
+		l.S("refusing goroutine time slices: the clock is untrusted (").S(why.String()).S("): preemption is left to the runtime's sysmon").Print()
 		return
 	}
 	if p := offsetsProblem(&rtOffsets); p.a != "" {
@@ -142,7 +143,7 @@ func sliceCheck(c *percpu.CPU, t int, f *x86.TrapFrame) {
 		return
 	}
 	st.lastP, st.lastTick = v.p, v.tick
-	now := nanotime()
+	now := clock.Nanotime()
 	if st.g != v.g || st.p != v.p || st.tick != v.tick {
 		st.g, st.p, st.tick, st.since, st.requested = v.g, v.p, v.tick, now, false
 		return

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/boot"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
@@ -82,7 +83,7 @@ func prepareCPU(c *percpu.CPU, id int, apicID uint32) bool {
 // startAPs starts every CPU in ids but this one, counting those that come
 // up in percpu.NOnline. Context: boot CPU, kernel lock held.
 func startAPs(ids []uint32) {
-	bsp := localAPIC.ID()
+	bsp := clock.LAPIC.ID()
 	page := unsafeSlice(vm.PhysToVirt(boot.APTrampolineAddr), mm.PageSize)
 	copy(page, boot.APTrampoline[:])
 	if !mm.KPT.Map(&vm.Frames, boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
@@ -90,14 +91,14 @@ func startAPs(ids []uint32) {
 	}
 	faulty, late, hasFault := apFaultOption()
 	lateAPIC, wakeLate := uint32(0), false
-	initAll := nanotime()
+	initAll := clock.Nanotime()
 	for _, apic := range ids {
 		if apic != bsp && !(hasFault && late && apic == faulty) {
-			localAPIC.SendInit(apic) // apfault=N:late: no start-up now, a late one below
+			clock.LAPIC.SendInit(apic) // apfault=N:late: no start-up now, a late one below
 		}
 	}
-	delayUs(initDelayUs())
-	initNs := nanotime() - initAll
+	clock.DelayUs(initDelayUs())
+	initNs := clock.Nanotime() - initAll
 	for _, apic := range ids {
 		if apic == bsp {
 			continue
@@ -122,13 +123,13 @@ func startAPs(ids []uint32) {
 			vector = uint8(parkPage() >> 12) // apfault=N: this CPU will not answer
 		}
 		c.APGo.Store(apExpected)
-		start := nanotime()
+		start := clock.Nanotime()
 		if !slow || !late { // apfault=N:late: no start-up now, a late one below
-			localAPIC.SendStartup(apic, vector)
+			clock.LAPIC.SendStartup(apic, vector)
 		}
 		if !waitOnline(c, 1000) {
 			if !slow || !late {
-				localAPIC.SendStartup(apic, vector)
+				clock.LAPIC.SendStartup(apic, vector)
 			}
 			waitOnline(c, apTimeoutUs)
 		}
@@ -144,7 +145,7 @@ func startAPs(ids []uint32) {
 			// INIT again, so that a CPU that is merely slow stops. One
 			// that arrives anyway finds its slot withdrawn (or another
 			// CPU's) in apEntry64 and parks.
-			localAPIC.SendInit(apic)
+			clock.LAPIC.SendInit(apic)
 			l.S("cpu with APIC id ").U(uint64(apic)).S(" did not answer within ").U(apTimeoutUs / 1000).S(" ms: skipped").Print()
 			*c = percpu.CPU{}
 			if slow && late {
@@ -152,7 +153,7 @@ func startAPs(ids []uint32) {
 			}
 			continue
 		}
-		c.StartNs = nanotime() - start
+		c.StartNs = clock.Nanotime() - start
 		l.S("cpu ").U(uint64(c.ID)).S(": APIC id ").U(uint64(apic)).S(", up in ").MS(c.StartNs).S(" after its start-up IPI (INIT to all: ").MS(initNs).S(")").Info()
 		percpu.NOnline++
 		threadtab.Sched.NCPU = percpu.NOnline
@@ -191,10 +192,10 @@ func initDelayUs() int64 {
 // apEntry64, not take that CPU's slot. Context: boot CPU, kernel lock
 // held; does not allocate.
 func wakeLateAP(apic uint32) {
-	localAPIC.SendInit(apic)
-	delayUs(10000)
-	localAPIC.SendStartup(apic, uint8(boot.APTrampolineAddr>>12))
-	delayUs(50000) // time to run the trampoline and park
+	clock.LAPIC.SendInit(apic)
+	clock.DelayUs(10000)
+	clock.LAPIC.SendStartup(apic, uint8(boot.APTrampolineAddr>>12))
+	clock.DelayUs(50000) // time to run the trampoline and park
 	var l klog.Line
 	l.S("apfault: cpu with APIC id ").U(uint64(apic)).S(" started late").Print()
 }
@@ -242,8 +243,8 @@ func parkPage() uint32 {
 // waitOnline waits up to us microseconds for c to report itself online.
 // Context: boot, kernel lock held; does not allocate.
 func waitOnline(c *percpu.CPU, us int64) bool {
-	deadline := nanotime() + us*1000
-	for !c.Online.Load() && nanotime() < deadline {
+	deadline := clock.Nanotime() + us*1000
+	for !c.Online.Load() && clock.Nanotime() < deadline {
 		cpu.Pause()
 	}
 	return c.Online.Load()
@@ -259,7 +260,7 @@ var programStarted atomic.Bool
 func wakeAPs() {
 	programStarted.Store(true)
 	for i := 1; i < percpu.NOnline; i++ {
-		localAPIC.SendIPI(percpu.CPUs[i].APICID, x86.VecKick)
+		clock.LAPIC.SendIPI(percpu.CPUs[i].APICID, x86.VecKick)
 	}
 }
 
@@ -274,7 +275,7 @@ func apEntryAddr() uintptr
 func apMain() {
 	c := percpu.This()
 	setupCPU(c, &c.ISTTop)
-	if !localAPIC.Init(lapicConfig(cpu.Rdmsr(x86.MsrAPICBase))) {
+	if !clock.LAPIC.Init(lapicConfig(cpu.Rdmsr(x86.MsrAPICBase))) {
 		kpanic.Panic("local APIC refused its configuration", nil)
 	}
 	c.Online.Store(true)

@@ -3,6 +3,7 @@ package kernel
 import (
 	"sync/atomic"
 
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
@@ -54,15 +55,15 @@ func tlbShootdown(c *percpu.CPU) {
 		if o == c || !o.InUser.Load() {
 			continue
 		}
-		if !localAPIC.SendIPI(o.APICID, x86.VecTLB) {
+		if !clock.LAPIC.SendIPI(o.APICID, x86.VecTLB) {
 			cpuNotAnswering(o, "TLB shootdown IPI", 0)
 		}
 	}
-	deadline := nanotime() + shootdownTimeoutNs
+	deadline := clock.Nanotime() + shootdownTimeoutNs
 	for i := 0; i < percpu.NOnline; i++ {
 		o := &percpu.CPUs[i]
 		for o != c && o.InUser.Load() && o.TLBSeen.Load() < g {
-			if nanotime() > deadline {
+			if clock.Nanotime() > deadline {
 				cpuNotAnswering(o, "TLB shootdown", shootdownTimeoutNs)
 			}
 			cpu.Pause()

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
@@ -87,15 +88,15 @@ func userTrap(f *x86.TrapFrame) {
 		doSyscall(c, t)
 	case v == x86.VecTimer:
 		c.IRQs++
-		localAPIC.EOI()
+		clock.LAPIC.EOI()
 		expireTimers()
-		threadtab.Sched.Tick(c.ID, nanotime())
+		threadtab.Sched.Tick(c.ID, clock.Nanotime())
 		if sliceOn {
 			sliceCheck(c, int(t), f)
 		}
 	case v == x86.VecKick:
 		c.IRQs++
-		localAPIC.EOI()
+		clock.LAPIC.EOI()
 		// Nothing else to do: the way back to the program delivers a
 		// pending signal and re-arms the timer for a queued thread.
 	case v == x86.VecSpurious:
@@ -117,7 +118,7 @@ func userTrap(f *x86.TrapFrame) {
 	default:
 		c.IRQs++
 		if !deviceInterrupt(v) {
-			localAPIC.EOI()
+			clock.LAPIC.EOI()
 		}
 	}
 	reschedule(c, f)
@@ -150,7 +151,7 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 			tlbFaultHang() // tlbfault=: never answer
 		}
 		serviceTLB(c)
-		localAPIC.EOI()
+		clock.LAPIC.EOI()
 		return true
 	case vectorSyscall:
 		switch f.AX {
@@ -192,10 +193,10 @@ func kernelTrap(f *x86.TrapFrame) {
 	switch v := f.Vector; {
 	case v == x86.VecTimer:
 		c.IRQs++ // halt's threadtab.Sched.Woke forgets the armed deadline
-		localAPIC.EOI()
+		clock.LAPIC.EOI()
 	case v == x86.VecTLB:
 		serviceTLB(c)
-		localAPIC.EOI()
+		clock.LAPIC.EOI()
 	case v == x86.VecSpurious:
 		c.Spurious++
 	case v < 32:
@@ -211,7 +212,7 @@ func kernelTrap(f *x86.TrapFrame) {
 		handled := deviceInterrupt(v)
 		kernelLock.unlock(c)
 		if !handled {
-			localAPIC.EOI()
+			clock.LAPIC.EOI()
 		}
 	}
 }
