@@ -11,6 +11,7 @@ import (
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -114,7 +115,7 @@ func startProgram() {
 	injectLockOrderFault(c) // lockfault=1 (lockrank.go)
 	kernelLock.unlock(c)
 	kernelLock.stats.reset() // count the program's run, not the boot's
-	wakeAPs()
+	smp.WakeAPs()
 	enterUser(&frame)
 }
 

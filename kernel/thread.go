@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -86,7 +87,7 @@ func placeThread(parent int) int { return threadtab.Sched.Place(parent) }
 func kick(o *percpu.CPU) {
 	if o != percpu.This() {
 		if !clock.LAPIC.SendIPI(o.APICID, x86.VecKick) {
-			cpuNotAnswering(o, "kick IPI", 0)
+			smp.NotAnswering(o, "kick IPI", 0)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -70,7 +71,7 @@ func userTrap(f *x86.TrapFrame) {
 	c := percpu.This()
 	// inUser stays set through fastTrap, which writes user memory
 	// (clock_gettime's timespec) without the lock: a concurrent munmap's
-	// tlbShootdown must keep waiting for this CPU until that write is done,
+	// smp.Shootdown must keep waiting for this CPU until that write is done,
 	// or it could free the page first and the write land in a reused
 	// frame. With inUser set the shooter waits for this CPU's tlbSeen,
 	// which moves only when it takes the shootdown IPI: after fastTrap,
@@ -147,10 +148,10 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	}
 	switch f.Vector {
 	case x86.VecTLB:
-		if tlbFaultCPU == c.ID+1 {
-			tlbFaultHang() // tlbfault=: never answer
+		if smp.TLBFaultCPU() == c.ID+1 {
+			smp.TLBFaultHang() // tlbfault=: never answer
 		}
-		serviceTLB(c)
+		smp.ServiceTLB(c)
 		clock.LAPIC.EOI()
 		return true
 	case vectorSyscall:
@@ -195,7 +196,7 @@ func kernelTrap(f *x86.TrapFrame) {
 		c.IRQs++ // halt's threadtab.Sched.Woke forgets the armed deadline
 		clock.LAPIC.EOI()
 	case v == x86.VecTLB:
-		serviceTLB(c)
+		smp.ServiceTLB(c)
 		clock.LAPIC.EOI()
 	case v == x86.VecSpurious:
 		c.Spurious++

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/fs"
-	"github.com/gometal/gometal/kernel/percpu"
 )
 
 type unsafePointer = unsafe.Pointer
@@ -27,10 +26,6 @@ const (
 	unsafeOffsetInfo = unsafe.Offsetof(sigframe{}.info)
 	unsafeSizeofUC   = unsafe.Sizeof(ucontext{})
 )
-
-func ptrOfCPU(c *percpu.CPU) unsafe.Pointer   { return unsafe.Pointer(c) }
-func ptrOfG(g *percpu.KernelG) unsafe.Pointer { return unsafe.Pointer(g) }
-func ptrOfWord(w *uintptr) unsafe.Pointer     { return unsafe.Pointer(w) }
 
 // unsafeString views kernel bytes that never change as a string, without
 // copying (the command line buffer, after boot).
