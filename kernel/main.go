@@ -26,6 +26,7 @@ import (
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
+	"github.com/gometal/gometal/kernel/pcilist"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
@@ -57,7 +58,7 @@ func kmain() {
 	setupDeviceInterrupts()                        // I/O APIC routes; console input
 	collectMMIODevices()                           // virtio-mmio transports (DSDT, virtio_mmio.device=)
 	setupVirtioConsole()                           // the virtio console's ports, if the machine has one
-	listPCI()                                      // the boot log's PCI functions (after the virtio console: its log port is faster than COM1)
+	pcilist.Log()                                  // the boot log's PCI functions (after the virtio console: its log port is faster than COM1)
 	setupKernelFault()                             // kfault=: fault injection for the crash tests
 	setupTLBFault()                                // tlbfault=: a CPU that never answers a shootdown
 	setupFiles()                                   // root file system: base tree, initramfs archives, cwd=
