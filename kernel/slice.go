@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
@@ -173,7 +174,7 @@ func requestPreempt(t sched.TID, g uint64) bool {
 		return false
 	}
 	sliceSent[t] = true
-	sendSignal(t, int(unix.SIGURG), siTkill, 1, 0)
+	sendSignal(t, int(unix.SIGURG), abi.SITkill, 1, 0)
 	return true
 }
 

@@ -106,9 +106,9 @@ func userTrap(f *x86.TrapFrame) {
 		addr := uintptr(cpu.ReadCR2())
 		if f.Err&pfPresent != 0 || !vm.DemandFault(addr, f.Err&pfWrite != 0, f.Err&pfFetch != 0) {
 			stopIfOutOfMemory() // no frame for the page: not the program's fault
-			code := int32(segvAccerr)
+			code := int32(abi.SEGVAccerr)
 			if _, ok := vm.VMAs.Find(addr); !ok {
-				code = segvMaperr
+				code = abi.SEGVMaperr
 			}
 			forceSignal(t, f, int(unix.SIGSEGV), code, uint64(addr))
 		}
@@ -277,19 +277,19 @@ func noteNMI(c *percpu.CPU, f *x86.TrapFrame) {
 func exceptionSignal(f *x86.TrapFrame) (sig int, code int32, addr uint64) {
 	switch f.Vector {
 	case x86.VecDivide:
-		return int(unix.SIGFPE), fpeIntdiv, f.RIP
+		return int(unix.SIGFPE), abi.FPEIntdiv, f.RIP
 	case x86.VecDebug, x86.VecBreakpoint:
-		return int(unix.SIGTRAP), siKernel, 0
+		return int(unix.SIGTRAP), abi.SIKernel, 0
 	case x86.VecInvalidOp:
-		return int(unix.SIGILL), illIllopn, f.RIP
+		return int(unix.SIGILL), abi.ILLIllopn, f.RIP
 	case 12: // #SS
-		return int(unix.SIGBUS), siKernel, 0
+		return int(unix.SIGBUS), abi.SIKernel, 0
 	case 16, 19: // x87 and SIMD floating point
-		return int(unix.SIGFPE), fpeFltinv, f.RIP
+		return int(unix.SIGFPE), abi.FPEFltinv, f.RIP
 	case 17: // alignment check
-		return int(unix.SIGBUS), busAdraln, 0
+		return int(unix.SIGBUS), abi.BUSAdraln, 0
 	}
-	return int(unix.SIGSEGV), siKernel, 0 // #GP and the rest
+	return int(unix.SIGSEGV), abi.SIKernel, 0 // #GP and the rest
 }
 
 // programFault ends the program after a fault it cannot survive (it has

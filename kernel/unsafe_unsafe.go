@@ -3,6 +3,7 @@ package kernel
 import (
 	"unsafe"
 
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/fs"
 )
@@ -22,9 +23,9 @@ const unixTableBytes = uint64(unsafe.Sizeof(fs.UnixSockets{}))
 
 // Offsets in the signal frame.
 const (
-	unsafeOffsetUC   = unsafe.Offsetof(sigframe{}.uc)
-	unsafeOffsetInfo = unsafe.Offsetof(sigframe{}.info)
-	unsafeSizeofUC   = unsafe.Sizeof(ucontext{})
+	unsafeOffsetUC   = unsafe.Offsetof(abi.Sigframe{}.UC)
+	unsafeOffsetInfo = unsafe.Offsetof(abi.Sigframe{}.Info)
+	unsafeSizeofUC   = unsafe.Sizeof(abi.Ucontext{})
 )
 
 // unsafeString views kernel bytes that never change as a string, without
