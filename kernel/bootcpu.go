@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -42,6 +43,14 @@ const (
 	vectorSyscall = 256
 )
 
+// apEntry64 (start_amd64.s) claims an AP's slot by moving its APGo from
+// apExpected to apClaimed (kernel/smp's values; go_asm.h writes them as
+// const_apExpected and const_apClaimed).
+const (
+	apExpected = smp.APExpected
+	apClaimed  = smp.APClaimed
+)
+
 // bootCPU is the boot CPU's entry in the per-CPU table, for start64, which
 // runs before any Go code and cannot name another package's symbol. The
 // linker fills it in (a static address, no initializer runs).
@@ -56,7 +65,7 @@ var nmiFXAreas [percpu.MaxCPUs][512 + 16]byte
 // stacks. The IST stacks must lie above the kernel stack, as allocKernelStack
 // places an AP's: code running on them checks its stack pointer against the
 // kernel stack's guard, and one below it would call morestack and crash.
-var kstack0 [percpu.KstackSize + 3*istSize]byte
+var kstack0 [percpu.KstackSize + 3*smp.ISTSize]byte
 
 // bootISTTops records the tops of the boot CPU's IST stacks in percpu.CPUs[0]
 // and returns them. Context: boot; does not allocate.
@@ -64,7 +73,7 @@ func bootISTTops() *[3]uintptr {
 	c := &percpu.CPUs[0]
 	base := uintptr(ptrOf(&kstack0[0]))
 	for i := range c.ISTTop {
-		c.ISTTop[i] = (base + percpu.KstackSize + uintptr(i+1)*istSize) &^ 15
+		c.ISTTop[i] = (base + percpu.KstackSize + uintptr(i+1)*smp.ISTSize) &^ 15
 	}
 	return &c.ISTTop
 }

@@ -1,415 +1,45 @@
 package kernel
 
 import (
-	"math/bits"
-	"sync/atomic"
-
-	"github.com/gometal/gometal/drivers/acpi"
-	"github.com/gometal/gometal/drivers/clocksrc"
-	"github.com/gometal/gometal/drivers/lapic"
-	"github.com/gometal/gometal/drivers/pit"
-	"github.com/gometal/gometal/drivers/rtc"
-	"github.com/gometal/gometal/kernel/cpu"
-	"github.com/gometal/gometal/kernel/firmware"
-	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
-	"github.com/gometal/gometal/kernel/vm"
 )
 
-// Clocks. The monotonic clock counts from kernel entry (bootTSC, read by
-// start64) using the TSC, whose frequency comes from CPUID where the CPU
-// or hypervisor reports it, and otherwise from a calibration against the
-// HPET, the ACPI PM timer or the PIT, with the RTC's second as the last
-// resort (drivers/clocksrc decides); wall time adds the CMOS RTC's reading
-// at boot.
-var (
-	bootTSC    uint64
-	tscHz      uint64
-	tscMult    uint64 // nanoseconds per TSC tick, as a 32.32 fixed-point number
-	lapicPerMs uint64 // local APIC timer ticks per millisecond
-	wallAtBoot int64  // Unix time in ns at bootTSC
-	localAPIC  lapic.LAPIC
-	// useTSCDeadline: the LAPIC timer takes absolute TSC deadlines (no
-	// conversion error, no re-arming drift); QEMU's TCG lacks the mode.
-	useTSCDeadline bool
-	// clockTrusted: the TSC frequency is plausible and, where two sources
-	// exist, two agree. Goroutine time slices need it (setupSlices).
-	clockTrusted bool
-	clockWhy     clocksrc.Problem // why not, when !clockTrusted
-)
+// The clock is kernel/clock; package kernel keeps the boot step that
+// starts it and the timer's deadline, which asks the scheduler.
 
-// calibrationUs is how long the TSC is measured against each reference
-// counter (two halves that must agree), and lapicCalibrationUs the LAPIC
-// timer against the TSC when its count through the TSC's calibration is
-// unusable (it is normally measured over that, with no wait of its own).
-// 4 ms is plenty: the slowest counter, the PIT, ticks 4,772 times in it (resolution 0.02%), and reading a counter under
-// emulation takes microseconds, so the frequency is good to a few hundred
-// ppm while the kernel's tolerance between sources is 2% (at 20 ms each,
-// calibration was two thirds of the kernel's boot time under TCG).
-const (
-	calibrationUs      = 4000
-	lapicCalibrationUs = 2000
-)
+// bootTSC is the TSC at kernel entry: start64 writes it (by symbol,
+// which assembly cannot do across packages) and calibrateClocks hands it
+// to kernel/clock.
+var bootTSC uint64
 
-// refCounter is a reference counter the TSC is calibrated against.
-type refCounter struct {
-	src   clocksrc.Source
-	hz    uint64
-	width uint8
-	hpet  uintptr // HPET: the register block (direct map)
-	port  uint16  // PM timer: the I/O port
-}
+// tscMult is a copy of clock.TSCMult() for the kernel lock's statistics
+// (kernel/lockstats.go), set once by calibrateClocks.
+var tscMult uint64
 
-// Reference counters, set up by findRefCounters.
-var (
-	refs  [3]refCounter
-	nRefs int
-)
-
-// HPET registers.
-const (
-	hpetCapabilities = 0x000
-	hpetConfig       = 0x010
-	hpetCounter      = 0x0f0
-	hpetEnable       = 1
-)
-
-// findRefCounters lists the machine's reference counters, the most precise
-// first: the HPET (ACPI HPET table), the ACPI PM timer (FADT; absent on
-// hardware-reduced ACPI) and the PIT, which is assumed: a machine without
-// one reads a constant, and the calibration gives up on it.
-// Context: boot, interrupts off; does not allocate.
-func findRefCounters() {
-	nRefs = 0
-	if firmware.HaveACPI() && firmware.Tables().HaveHPET {
-		a := firmware.Tables().HPET.BaseAddress
-		if a.AddressSpaceID == acpi.SpaceSystemMemory && a.Address != 0 && a.Address < 4<<30 {
-			regs := vm.PhysToVirt(a.Address)
-			if hz := clocksrc.HPETHz(mmioRead64(regs + hpetCapabilities)); hz != 0 {
-				mmioWrite64(regs+hpetConfig, mmioRead64(regs+hpetConfig)|hpetEnable)
-				refs[nRefs] = refCounter{src: clocksrc.HPET, hz: hz, width: 32, hpet: regs}
-				nRefs++
-			}
-		}
-	}
-	if firmware.HaveACPI() && firmware.Tables().HaveFADT && !firmware.Tables().FADT.HardwareReduced() {
-		f := &firmware.Tables().FADT
-		if a := f.PMTimer(); a.AddressSpaceID == acpi.SpaceSystemIO && a.Address != 0 && a.Address < 0x10000 {
-			w := uint8(24)
-			if f.Flags&acpi.FlagTmrValExt != 0 {
-				w = 32
-			}
-			refs[nRefs] = refCounter{src: clocksrc.PMTimer, hz: clocksrc.PMTimerHz, width: w, port: uint16(a.Address)}
-			nRefs++
-		}
-	}
-	pit.Start()
-	refs[nRefs] = refCounter{src: clocksrc.PIT, hz: pit.Hz, width: pit.Width}
-	nRefs++
-}
-
-// read returns r's current count. Context: boot; does not allocate.
-func (r *refCounter) read() uint64 {
-	switch r.src {
-	case clocksrc.HPET:
-		return uint64(mmioRead32(r.hpet + hpetCounter))
-	case clocksrc.PMTimer:
-		return uint64(cpu.Inl(r.port))
-	}
-	return pit.Read()
-}
-
-// readPair reads r between two TSC readings, four times, and returns the
-// reading whose TSC bracket was the shortest, with the bracket's middle:
-// an interruption by the host (or an SMI) between the reads would
-// otherwise skew the calibration. Context: boot; does not allocate.
-func (r *refCounter) readPair() (tsc, ref uint64) {
-	best := ^uint64(0)
-	for i := 0; i < 4; i++ {
-		t0 := cpu.Rdtsc()
-		v := r.read()
-		t1 := cpu.Rdtsc()
-		if t1-t0 < best {
-			best, tsc, ref = t1-t0, t0+(t1-t0)/2, v
-		}
-	}
-	return tsc, ref
-}
-
-// measure returns the TSC frequency measured against r over
-// calibrationUs, as two halves that must agree within 1% (a host that
-// stops the virtual CPU for longer than a counter's wrap-around, 55 ms for
-// the PIT, would otherwise go unnoticed), trying three times; 0 when r
-// does not advance (the device is absent) or the halves never agree.
-// Context: boot, interrupts off; does not allocate.
-func (r *refCounter) measure() uint64 {
-	for try := 0; try < 3; try++ {
-		a := r.measureOnce(calibrationUs / 2)
-		if a == 0 {
-			return 0
-		}
-		b := r.measureOnce(calibrationUs / 2)
-		if b != 0 && clocksrc.DiffPPM(a, b) <= 10000 {
-			return a/2 + b/2
-		}
-	}
-	return 0
-}
-
-// measureOnce returns the TSC frequency measured against r over us
-// microseconds, 0 when r does not advance.
-// Context: boot, interrupts off; does not allocate.
-func (r *refCounter) measureOnce(us uint64) uint64 {
-	target := r.hz * us / 1e6
-	t0, prev := r.readPair()
-	var elapsed uint64
-	changed := t0
-	for elapsed < target {
-		cur := r.read()
-		if cur == prev {
-			// The slowest counter (the PIT) ticks every microsecond: a
-			// count that stays put for stuckTSC ticks (at least 10 ms at
-			// any plausible TSC frequency) belongs to no device. A host
-			// that pauses the CPU between two reads does not fool this:
-			// the counter moves on with the TSC.
-			if cpu.Rdtsc()-changed > stuckTSC {
-				return 0
-			}
-			continue
-		}
-		changed = cpu.Rdtsc()
-		elapsed += clocksrc.Delta(prev, cur, r.width)
-		prev = cur
-	}
-	t1, last := r.readPair()
-	elapsed += clocksrc.Delta(prev, last, r.width)
-	return clocksrc.Rate(t1-t0, elapsed, r.hz)
-}
-
-// stuckTSC is how many TSC ticks a reference counter may stand still
-// before it counts as absent: 100 ms at 1 GHz.
-const stuckTSC = 1e8
-
-// measureAll fills ms with the CPUID frequency, if any, and calibrations
-// against the reference counters, stopping once two sources agree.
-// Context: boot, interrupts off; does not allocate.
-func measureAll(ms *[clocksrc.MaxMeasurements]clocksrc.Measurement, cpuidHz uint64, cpuidSrc clocksrc.Source) []clocksrc.Measurement {
-	n := 0
-	if cpuidSrc != clocksrc.None {
-		ms[n] = clocksrc.Measurement{Src: cpuidSrc, Hz: cpuidHz}
-		n++
-	}
-	for i := 0; i < nRefs; i++ {
-		ms[n] = clocksrc.Measurement{Src: refs[i].src, Hz: refs[i].measure()}
-		n++
-		if d := clocksrc.Choose(ms[:n]); d.Trusted && d.Check != clocksrc.None {
-			break
-		}
-	}
-	return ms[:n]
-}
-
-// cpuidTSCHz reads the TSC frequency CPUID reports, if any.
-// Context: boot; does not allocate.
-func cpuidTSCHz() (uint64, clocksrc.Source) {
-	maxLeaf, _, _, _ := cpu.Cpuid(0, 0)
-	var l15 [3]uint32
-	var l16 uint32
-	if maxLeaf >= 0x15 {
-		l15[0], l15[1], l15[2], _ = cpu.Cpuid(0x15, 0)
-	}
-	if maxLeaf >= 0x16 {
-		l16, _, _, _ = cpu.Cpuid(0x16, 0)
-	}
-	var hvMax, hvKHz uint32
-	if _, _, ecx, _ := cpu.Cpuid(1, 0); ecx&(1<<31) != 0 { // hypervisor present
-		hvMax, _, _, _ = cpu.Cpuid(0x40000000, 0)
-		if hvMax >= 0x40000010 && hvMax < 0x40010000 {
-			hvKHz, _, _, _ = cpu.Cpuid(0x40000010, 0)
-		}
-	}
-	return clocksrc.CPUIDHz(maxLeaf, l15, l16, hvMax, hvKHz)
-}
-
-// calibrateClocks decides the TSC frequency (logging the source and the
-// cross-check), measures the LAPIC timer against the TSC and reads the
-// RTC. Context: boot, interrupts off; does not allocate.
+// calibrateClocks starts kernel/clock's monotonic clock at kernel entry,
+// decides the TSC frequency, measures the LAPIC timer and reads the RTC
+// (clock.Calibrate). Context: boot, interrupts off, after
+// setupInterrupts; does not allocate.
 func calibrateClocks() {
-	// The LAPIC timer counts down through the TSC's calibration and is
-	// measured against the TSC over the whole of it (no wait of its own).
-	localAPIC.StartCalibration()
-	lt0, l0 := cpu.Rdtsc(), localAPIC.TimerCount()
-	cpuidHz, cpuidSrc := cpuidTSCHz()
-	findRefCounters()
-	var ms [clocksrc.MaxMeasurements]clocksrc.Measurement
-	d := clocksrc.Choose(measureAll(&ms, cpuidHz, cpuidSrc))
-	if !d.Trusted && d.Check != clocksrc.None {
-		d = clocksrc.Choose(measureAll(&ms, cpuidHz, cpuidSrc)) // disagreement: once more, in case the host interrupted
-	}
-	if !d.Trusted && d.Check == clocksrc.None {
-		// No usable counter: time one RTC second (one to two seconds' wait).
-		ms[0] = clocksrc.Measurement{Src: clocksrc.RTC, Hz: rtcMeasure()}
-		if r := clocksrc.Choose(ms[:1]); r.Trusted {
-			d = r
-		}
-	}
-	logClockDecision(&d)
-	tscHz, clockTrusted, clockWhy = d.Hz, d.Trusted, d.Why
-	if tscHz == 0 {
-		tscHz = 1e9 // nothing to go by: a guess, and the clock is untrusted
-	}
-	tscMult = (1e9 << 32) / tscHz
-
-	l1, lt1 := localAPIC.TimerCount(), cpu.Rdtsc()
-	localAPIC.StopTimer()
-	lapicPerMs = lapicRate(l0, l1, lt1-lt0)
-	if lapicPerMs == 0 {
-		lapicPerMs = measureLAPIC() // ran out or did not count: a window of its own
-	}
-	if lapicPerMs == 0 {
+	if !clock.Calibrate(bootTSC) {
 		kpanic.Panic("local APIC timer does not count", nil)
 	}
-	useTSCDeadline = lapic.HasTSCDeadline()
-	now, ok := rtc.Read()
-	if !ok {
-		klog.Print("warning: no RTC: the wall clock starts at 1970")
-	}
-	wallAtBoot = now.Unix()*1e9 - nanotime()
+	tscMult = clock.TSCMult()
 }
 
-// lapicRate returns the LAPIC timer's ticks per millisecond from its
-// counts l0 and l1 (counting down) tscTicks apart, or 0 when the count
-// ran out (one-shot: it stops at 0), did not move, or the window is under
-// a millisecond or over 10 s (a count that may have wrapped).
-// Context: boot; does not allocate.
-func lapicRate(l0, l1 uint32, tscTicks uint64) uint64 {
-	if l1 == 0 || l1 >= l0 || tscTicks < tscHz/1000 || tscTicks > 10*tscHz {
-		return 0
-	}
-	return clocksrc.Rate(uint64(l0-l1), tscTicks, tscHz) / 1000
-}
-
-// measureLAPIC measures the LAPIC timer against the calibrated TSC over
-// lapicCalibrationUs. Context: boot, interrupts off; does not allocate.
-func measureLAPIC() uint64 {
-	localAPIC.StartCalibration()
-	t0 := cpu.Rdtsc()
-	l0 := localAPIC.TimerCount()
-	for cpu.Rdtsc()-t0 < tscHz/(1e6/lapicCalibrationUs) {
-		cpu.Pause()
-	}
-	l1 := localAPIC.TimerCount()
-	t1 := cpu.Rdtsc()
-	localAPIC.StopTimer()
-	return lapicRate(l0, l1, t1-t0)
-}
-
-// rtcMeasure returns the TSC ticks in one second of the RTC (between two
-// update ends), 0 without an RTC. Context: boot, interrupts off; does not
-// allocate.
-func rtcMeasure() uint64 {
-	if !rtc.NextSecond(rtcLimitTSC) {
-		return 0
-	}
-	t0 := cpu.Rdtsc()
-	if !rtc.NextSecond(rtcLimitTSC) {
-		return 0
-	}
-	return cpu.Rdtsc() - t0
-}
-
-// rtcLimitTSC bounds each wait for the RTC's next second: over a second
-// at any plausible TSC frequency (3 s at 10 GHz), at most 30 s at 1 GHz.
-const rtcLimitTSC = 3e10
-
-// logClockDecision prints the TSC frequency, its source and the
-// cross-check; an untrusted clock is a warning, shown even when quiet.
-// Context: boot; does not allocate.
-func logClockDecision(d *clocksrc.Decision) {
-	var b [24]byte
-	var l klog.Line
-	if d.Hz == 0 {
-		l.S("clock: no source for the TSC frequency (no HPET, PM timer, PIT or RTC answered): guessing 1 GHz, untrusted").Print()
-		return
-	}
-	l.S("clock: TSC ").B(clocksrc.FormatHz(&b, d.Hz)).S(" from ").S(d.Src.String())
-	switch {
-	case d.Check != clocksrc.None:
-		if d.Trusted {
-			l.S(", ").S(d.Check.String()).S(" agrees within ")
-		} else {
-			l.S(", but ").S(d.Check.String()).S(" says ").B(clocksrc.FormatHz(&b, d.CheckHz)).S(", off by ")
-		}
-		l.B(clocksrc.FormatPPM(&b, d.DiffPPM))
-	case d.Trusted:
-		l.S(" (no second source to cross-check)")
-	}
-	if !d.Trusted {
-		l.S(": untrusted (").S(d.Why.String()).S(")").Print()
-		return
-	}
-	l.Info()
-}
-
-// delayUs busy-waits us microseconds on the calibrated TSC.
-// Context: boot; does not allocate.
-func delayUs(us int64) {
-	end := nanotime() + us*1000
-	for nanotime() < end {
-		cpu.Pause()
-	}
-}
-
-// nanotime returns nanoseconds since kernel entry. Context: any; does not
-// allocate.
-func nanotime() int64 {
-	hi, lo := bits.Mul64(cpu.Rdtsc()-bootTSC, tscMult)
-	return int64(hi<<32 | lo>>32)
-}
-
-// armTimer programs this CPU's LAPIC timer for the deadline the
-// scheduler asks (sched.Deadline: the next sleeping thread's deadline on
-// the timer owner, the end of the running thread's slice if others wait,
-// its next CPU-time timer) or the goroutine time slice, whichever comes
-// first. With none, the timer stays off (tickless).
+// armTimer programs this CPU's LAPIC timer (clock.Arm) for the deadline
+// the scheduler asks (sched.Deadline: the next sleeping thread's deadline
+// on the timer owner, the end of the running thread's slice if others
+// wait, its next CPU-time timer) or the goroutine time slice, whichever
+// comes first. With none, the timer stays off (tickless).
 // Context: trap, kernel lock held; does not allocate.
 func armTimer(c *percpu.CPU) {
-	now := nanotime()
+	now := clock.Nanotime()
 	deadline, changed := threadtab.Sched.Deadline(c.ID, now, sliceDeadline(c, now))
-	if !changed {
-		return
+	if changed {
+		clock.Arm(deadline)
 	}
-	if useTSCDeadline {
-		if deadline == 0 {
-			localAPIC.StopDeadline()
-		} else {
-			hi, lo := bits.Mul64(uint64(deadline), tscHz)
-			ticks, _ := bits.Div64(hi, lo, 1e9)
-			localAPIC.StartDeadline(bootTSC + ticks)
-		}
-		return
-	}
-	if deadline == 0 {
-		localAPIC.StopTimer()
-		return
-	}
-	ns := deadline - nanotime()
-	ns = min(max(ns, 1000), 10e9)
-	ticks := uint64(ns) * lapicPerMs / 1e6
-	localAPIC.StartTimer(uint32(max(ticks, 1)))
 }
-
-// mmioRead32 reads a device register at virtual address a; the atomic load
-// keeps the compiler from merging or hoisting repeated reads of it.
-// Context: any; does not allocate.
-func mmioRead32(a uintptr) uint32 { return atomic.LoadUint32((*uint32)(cpu.Pointer(a))) }
-
-// mmioRead64 is mmioRead32 for a 64-bit register.
-// Context: any; does not allocate.
-func mmioRead64(a uintptr) uint64 { return atomic.LoadUint64((*uint64)(cpu.Pointer(a))) }
-
-// mmioWrite64 writes a 64-bit device register at virtual address a.
-// Context: any; does not allocate.
-func mmioWrite64(a uintptr, v uint64) { atomic.StoreUint64((*uint64)(cpu.Pointer(a)), v) }

@@ -24,9 +24,9 @@ import (
 func chargeCPU(c *percpu.CPU, now int64) {
 	threadtab.Sched.Charge(c.ID, now)
 	for f, ok := threadtab.Sched.NextFired(c.ID); ok; f, ok = threadtab.Sched.NextFired(c.ID) {
-		code := int32(siTimer)
+		code := int32(abi.SITimer)
 		if f.Process {
-			code = siKernel
+			code = abi.SIKernel
 		}
 		sendSignal(f.Target, f.Signo, code, uint64(uint32(f.ID))|uint64(uint32(f.Overrun))<<32, f.Value)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
@@ -100,7 +101,7 @@ func unmapDevice(start, end uintptr) {
 			cpu.Invlpg(va)
 		}
 	}
-	tlbShootdown(percpu.This())
+	smp.Shootdown(percpu.This())
 }
 
 // unmapDeviceAreas unmaps the device areas inside [start, end) (before

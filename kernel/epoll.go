@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -231,7 +232,7 @@ func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int
 	ep.waiter = t
 	block(t, threadtab.WaitEpoll)
 	if timeoutMs > 0 {
-		setTimer(t, nanotime()+int64(timeoutMs)*1e6)
+		setTimer(t, clock.Nanotime()+int64(timeoutMs)*1e6)
 	}
 	return blocked
 }

@@ -69,7 +69,7 @@ func TestEscapeRuleFollowsDirectory(t *testing.T) {
 // TestEscapeRuleNoRing3Imports checks that no trap-context package
 // imports a ring-3 one (whose code may allocate). (Package kernel once
 // imported kernel/ring3/kgo for its init, the boot log's PCI list; the
-// kernel makes that list itself now, kernel/pcilist.go.)
+// kernel makes that list itself now, kernel/pcilist.)
 func TestEscapeRuleNoRing3Imports(t *testing.T) {
 	args := append([]string{"list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}"}, trapPackages(t)...)
 	out, err := exec.Command("go", args...).Output()

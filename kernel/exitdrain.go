@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 )
@@ -33,9 +34,9 @@ func sysExitGroup(t sched.TID, status int) int64 {
 		shutdown(status)
 	}
 	exitDrainThread, exitDrainStatus = t, status
-	exitDrainEnd = nanotime() + exitDrainMax
+	exitDrainEnd = clock.Nanotime() + exitDrainMax
 	block(t, threadtab.WaitExit)
-	setTimer(t, nanotime()+exitDrainIdle)
+	setTimer(t, clock.Nanotime()+exitDrainIdle)
 	return blocked
 }
 
@@ -64,5 +65,5 @@ func exitDrainCheck() {
 	if !netPending() {
 		shutdown(exitDrainStatus)
 	}
-	setTimer(exitDrainThread, min(nanotime()+exitDrainIdle, exitDrainEnd))
+	setTimer(exitDrainThread, min(clock.Nanotime()+exitDrainIdle, exitDrainEnd))
 }

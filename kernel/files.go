@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
@@ -88,7 +89,7 @@ func fsDone(m *fs.Mem) {
 
 // realtimeNs returns the wall-clock time in nanoseconds since the epoch.
 // Context: trap, kernel lock held; does not allocate.
-func realtimeNs() int64 { return wallAtBoot + nanotime() }
+func realtimeNs() int64 { return clock.WallAtBoot() + clock.Nanotime() }
 
 // allocDesc takes a free open file description with one reference.
 // Context: trap; does not allocate.

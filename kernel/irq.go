@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -55,6 +56,6 @@ func deviceInterrupt(v uint64) bool {
 			return false
 		}
 	}
-	localAPIC.EOI()
+	clock.LAPIC.EOI()
 	return true
 }

@@ -21,10 +21,12 @@ import (
 	"github.com/gometal/gometal/drivers/uart"
 	"github.com/gometal/gometal/drivers/vga"
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
+	"github.com/gometal/gometal/kernel/pcilist"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
@@ -51,13 +53,12 @@ func kmain() {
 	readACPI()                                     // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
 	setupInterrupts()                              // legacy PIC masked, local APIC on
 	calibrateClocks()                              // TSC and LAPIC timer against the PIT; RTC wall time
-	setupPanicReport()                             // the panic report's copy of the local APIC and the TSC calibration
 	startAPs(firmware.CPUs())                      // the other CPUs, from the ACPI MADT
 	setupSlices()                                  // goroutine time slices (slice=), if the runtime's layout checks out
 	setupDeviceInterrupts()                        // I/O APIC routes; console input
 	collectMMIODevices()                           // virtio-mmio transports (DSDT, virtio_mmio.device=)
 	setupVirtioConsole()                           // the virtio console's ports, if the machine has one
-	listPCI()                                      // the boot log's PCI functions (after the virtio console: its log port is faster than COM1)
+	pcilist.Log()                                  // the boot log's PCI functions (after the virtio console: its log port is faster than COM1)
 	setupKernelFault()                             // kfault=: fault injection for the crash tests
 	setupTLBFault()                                // tlbfault=: a CPU that never answers a shootdown
 	setupFiles()                                   // root file system: base tree, initramfs archives, cwd=
@@ -175,7 +176,7 @@ func readBootInfo() {
 func shutdown(status int) {
 	vconDrain() // every byte the program wrote to the console ports first
 	var l klog.Line
-	l.S("program exited with status ").I(int64(status)).S(" after ").MS(nanotime()).Info()
+	l.S("program exited with status ").I(int64(status)).S(" after ").MS(clock.Nanotime()).Info()
 	exportFiles()
 	logCPUStats()
 	if status > debugexit.MaxProgramStatus || status < 0 {
@@ -201,12 +202,12 @@ func stopIfOutOfMemory() {
 // other CPUs, which may still be running).
 // Context: trap or boot (shutdown); does not allocate.
 func logCPUStats() {
-	up := nanotime() - programStart
+	up := clock.Nanotime() - programStart
 	for i := 0; i < percpu.NOnline; i++ {
 		c := &percpu.CPUs[i]
 		idleNs := c.IdleNs
 		if c.Idle.Load() {
-			idleNs += nanotime() - c.HaltStart
+			idleNs += clock.Nanotime() - c.HaltStart
 		}
 		busy := max(up-idleNs, 0)
 		var l klog.Line

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
@@ -135,7 +136,7 @@ func fillMemFile(which int, f *memFile) {
 // lock-free system call paths were taken (fastpath.go).
 // Context: trap, kernel lock held; does not allocate.
 func writeSchedView(w textWriter) {
-	now := nanotime()
+	now := clock.Nanotime()
 	up := now - programStart
 	w.s("cpu busy_ms idle_ms interrupts spurious halts runq slices_requested slices_taken thread\n")
 	for i := 0; i < percpu.NOnline; i++ {

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -45,9 +46,9 @@ func fillProcFile(which int, w textWriter) {
 			w.s("processor\t: ").u(uint64(i)).s("\nmodel name\t: gometal x86-64 CPU\ncpu cores\t: ").u(uint64(percpu.NOnline)).s("\n\n")
 		}
 	case "/proc/stat":
-		w.s("cpu  ").u(uint64(programCPUNs() / (1e9 / clockTicks))).s(" 0 0 0 0 0 0 0 0 0\nbtime ").u(uint64(wallAtBoot / 1e9)).s("\nprocesses 1\nprocs_running 1\n")
+		w.s("cpu  ").u(uint64(programCPUNs() / (1e9 / clockTicks))).s(" 0 0 0 0 0 0 0 0 0\nbtime ").u(uint64(clock.WallAtBoot() / 1e9)).s("\nprocesses 1\nprocs_running 1\n")
 	case "/proc/uptime":
-		up := nanotime()
+		up := clock.Nanotime()
 		w.u(uint64(up / 1e9)).s(".").u(uint64(up / 1e7 % 100 / 10)).u(uint64(up / 1e7 % 10)).s(" 0.00\n")
 	case "/proc/loadavg":
 		w.s("0.00 0.00 0.00 1/").u(uint64(liveThreads())).s(" 1\n")

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -63,9 +64,9 @@ func setupInterrupts() {
 
 	base := cpu.Rdmsr(x86.MsrAPICBase)
 	cpu.Wrmsr(x86.MsrAPICBase, base|x86.ApicBaseEnable)
-	if !localAPIC.Init(lapicConfig(base)) {
+	if !clock.LAPIC.Init(lapicConfig(base)) {
 		kpanic.Panic("local APIC refused its configuration", nil)
 	}
-	percpu.CPUs[0].APICID = localAPIC.ID()
+	percpu.CPUs[0].APICID = clock.LAPIC.ID()
 	threadtab.Sched.Init(1) // startAPs adds the others
 }

@@ -132,41 +132,41 @@ func deliverSignal(t sched.TID) {
 	r := &th.Regs
 	alt := th.AltStack // sp, flags, size
 	onAlt := alt[2] != 0 && r.RSP > alt[0] && r.RSP <= alt[0]+alt[2]
-	sp := r.RSP - redZone
+	sp := r.RSP - abi.RedZone
 	if act.flags&saOnstack != 0 && alt[2] != 0 && !onAlt {
 		sp = alt[0] + alt[2]
 	}
-	fpAddr := (sp - fxSize) &^ 63
-	frameAddr := ((fpAddr - uint64(sigframeSize)) &^ 15) - 8
+	fpAddr := (sp - abi.FXSize) &^ 63
+	frameAddr := ((fpAddr - uint64(abi.SigframeSize)) &^ 15) - 8
 	if !vm.UserRange(uintptr(frameAddr), uintptr(sp-frameAddr), true) {
 		var l klog.Line
 		l.S("cannot write the signal frame for ").S(signalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
 		shutdown(128 + int(unix.SIGSEGV))
 	}
-	copy(unsafeSlice(uintptr(fpAddr), fxSize), unsafeSlice(th.FX, fxSize))
-	fr := (*sigframe)(ptr(uintptr(frameAddr)))
-	*fr = sigframe{}
-	fr.pretcode = act.restorer
-	uc := &fr.uc
-	uc.stack = stackT{sp: alt[0], size: alt[2]}
+	copy(unsafeSlice(uintptr(fpAddr), abi.FXSize), unsafeSlice(th.FX, abi.FXSize))
+	fr := (*abi.Sigframe)(ptr(uintptr(frameAddr)))
+	*fr = abi.Sigframe{}
+	fr.Pretcode = act.restorer
+	uc := &fr.UC
+	uc.Stack = abi.StackT{SP: alt[0], Size: alt[2]}
 	switch {
 	case alt[2] == 0:
-		uc.stack.flags = ssDisable
+		uc.Stack.Flags = ssDisable
 	case onAlt:
-		uc.stack.flags = ssOnstack
+		uc.Stack.Flags = ssOnstack
 	}
-	m := &uc.mctx
-	m.r8, m.r9, m.r10, m.r11, m.r12, m.r13, m.r14, m.r15 = r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15
-	m.rdi, m.rsi, m.rbp, m.rbx, m.rdx, m.rax, m.rcx = r.DI, r.SI, r.BP, r.BX, r.DX, r.AX, r.CX
-	m.rsp, m.rip, m.eflags = r.RSP, r.RIP, r.RFLAGS
-	m.cs, m.ss = x86.SelUserCode, x86.SelUserData
+	m := &uc.Mctx
+	m.R8, m.R9, m.R10, m.R11, m.R12, m.R13, m.R14, m.R15 = r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15
+	m.RDI, m.RSI, m.RBP, m.RBX, m.RDX, m.RAX, m.RCX = r.DI, r.SI, r.BP, r.BX, r.DX, r.AX, r.CX
+	m.RSP, m.RIP, m.EFlags = r.RSP, r.RIP, r.RFLAGS
+	m.CS, m.SS = x86.SelUserCode, x86.SelUserData
 	if sig == int(unix.SIGSEGV) || sig == int(unix.SIGBUS) || sig == int(unix.SIGFPE) || sig == int(unix.SIGILL) || sig == int(unix.SIGTRAP) {
-		m.err, m.trapno, m.cr2 = th.FaultErr, th.FaultTrap, th.FaultCR2
+		m.Err, m.Trapno, m.CR2 = th.FaultErr, th.FaultTrap, th.FaultCR2
 	}
-	m.oldmask = th.Sigmask
-	m.fpstate = fpAddr
-	uc.sigmask = th.Sigmask
-	fr.info = siginfo{signo: int32(sig), code: th.SigCode[sig], f0: th.SigF0[sig], f1: th.SigF1[sig]}
+	m.Oldmask = th.Sigmask
+	m.Fpstate = fpAddr
+	uc.Sigmask = th.Sigmask
+	fr.Info = abi.Siginfo{Signo: int32(sig), Code: th.SigCode[sig], F0: th.SigF0[sig], F1: th.SigF1[sig]}
 
 	r.RIP = act.handler
 	r.RSP = frameAddr
@@ -175,7 +175,7 @@ func deliverSignal(t sched.TID) {
 	r.DX = frameAddr + uint64(unsafeOffsetUC)
 	r.AX = 0
 	r.RFLAGS &^= x86.FlagTF | x86.FlagDF | x86.FlagRF
-	fx := unsafeSlice(th.FX, fxSize)
+	fx := unsafeSlice(th.FX, abi.FXSize)
 	clear(fx)
 	copy(fx, fxDefault[:])
 	if act.flags&saNodefer == 0 {
@@ -201,27 +201,27 @@ func sysRtSigreturn(t sched.TID) int64 {
 	if !vm.UserRange(ucAddr, unsafeSizeofUC, false) {
 		programFault(r, "SIGSEGV: bad rt_sigreturn frame", ucAddr)
 	}
-	uc := (*ucontext)(ptr(ucAddr))
-	m := &uc.mctx
-	r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15 = m.r8, m.r9, m.r10, m.r11, m.r12, m.r13, m.r14, m.r15
-	r.DI, r.SI, r.BP, r.BX, r.DX, r.AX, r.CX = m.rdi, m.rsi, m.rbp, m.rbx, m.rdx, m.rax, m.rcx
-	r.RSP, r.RIP = m.rsp, m.rip
-	r.RFLAGS = r.RFLAGS&^flagsUser | m.eflags&flagsUser | x86.FlagIF
+	uc := (*abi.Ucontext)(ptr(ucAddr))
+	m := &uc.Mctx
+	r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15 = m.R8, m.R9, m.R10, m.R11, m.R12, m.R13, m.R14, m.R15
+	r.DI, r.SI, r.BP, r.BX, r.DX, r.AX, r.CX = m.RDI, m.RSI, m.RBP, m.RBX, m.RDX, m.RAX, m.RCX
+	r.RSP, r.RIP = m.RSP, m.RIP
+	r.RFLAGS = r.RFLAGS&^flagsUser | m.EFlags&flagsUser | x86.FlagIF
 	r.CS, r.SS = x86.SelUserCode, x86.SelUserData
-	th.Sigmask = uc.sigmask &^ unblockable
-	if m.fpstate != 0 {
-		if !vm.UserRange(uintptr(m.fpstate), fxSize, false) {
-			programFault(r, "SIGSEGV: bad fpstate in rt_sigreturn", uintptr(m.fpstate))
+	th.Sigmask = uc.Sigmask &^ unblockable
+	if m.Fpstate != 0 {
+		if !vm.UserRange(uintptr(m.Fpstate), abi.FXSize, false) {
+			programFault(r, "SIGSEGV: bad fpstate in rt_sigreturn", uintptr(m.Fpstate))
 		}
-		fx := unsafeSlice(th.FX, fxSize)
-		copy(fx, unsafeSlice(uintptr(m.fpstate), fxSize))
+		fx := unsafeSlice(th.FX, abi.FXSize)
+		copy(fx, unsafeSlice(uintptr(m.Fpstate), abi.FXSize))
 		// MXCSR (bytes 24-27) must not set reserved bits, or FXRSTOR faults.
 		mx := uint32(fx[24]) | uint32(fx[25])<<8 | uint32(fx[26])<<16 | uint32(fx[27])<<24
 		mx &= mxcsrMask
 		fx[24], fx[25], fx[26], fx[27] = byte(mx), byte(mx>>8), byte(mx>>16), byte(mx>>24)
 	}
-	if m.rip >= vm.UserTop || m.rsp >= vm.UserTop {
-		programFault(r, "SIGSEGV: rt_sigreturn to a kernel address", uintptr(m.rip))
+	if m.RIP >= vm.UserTop || m.RSP >= vm.UserTop {
+		programFault(r, "SIGSEGV: rt_sigreturn to a kernel address", uintptr(m.RIP))
 	}
 	return keepRegs
 }
@@ -251,9 +251,9 @@ func sysKill(caller sched.TID, pid, tid, sig int) int64 {
 		return -abi.ESRCH
 	}
 	if sig != 0 {
-		code := int32(siTkill)
+		code := int32(abi.SITkill)
 		if processDirected {
-			code = siUser // kill(2), as on Linux
+			code = abi.SIUser // kill(2), as on Linux
 		}
 		sendSignal(t, sig, code, 1, 0) // si_pid 1, si_uid 0
 	}

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -81,8 +83,8 @@ func setupSlices() {
 			sliceNs = ns
 		}
 	}
-	if !clockTrusted {
-		l.S("refusing goroutine time slices: the clock is untrusted (").S(clockWhy.String()).S("): preemption is left to the runtime's sysmon").Print()
+	if ok, why := clock.Trusted(); !ok {
+		l.S("refusing goroutine time slices: the clock is untrusted (").S(why.String()).S("): preemption is left to the runtime's sysmon").Print()
 		return
 	}
 	if p := offsetsProblem(&rtOffsets); p.a != "" {
@@ -142,7 +144,7 @@ func sliceCheck(c *percpu.CPU, t int, f *x86.TrapFrame) {
 		return
 	}
 	st.lastP, st.lastTick = v.p, v.tick
-	now := nanotime()
+	now := clock.Nanotime()
 	if st.g != v.g || st.p != v.p || st.tick != v.tick {
 		st.g, st.p, st.tick, st.since, st.requested = v.g, v.p, v.tick, now, false
 		return
@@ -172,7 +174,7 @@ func requestPreempt(t sched.TID, g uint64) bool {
 		return false
 	}
 	sliceSent[t] = true
-	sendSignal(t, int(unix.SIGURG), siTkill, 1, 0)
+	sendSignal(t, int(unix.SIGURG), abi.SITkill, 1, 0)
 	return true
 }
 

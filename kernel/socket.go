@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
@@ -162,7 +163,7 @@ func awaitStack(t sched.TID, i int) int64 {
 	s.ackWanted = true
 	s.waiter = t
 	block(t, threadtab.WaitStack)
-	setTimer(t, nanotime()+stackAnswerMax)
+	setTimer(t, clock.Nanotime()+stackAnswerMax)
 	return blocked
 }
 

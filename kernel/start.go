@@ -5,11 +5,13 @@ import (
 
 	"github.com/gometal/gometal/drivers/lapic"
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -74,7 +76,7 @@ func startProgram() {
 	img.Aux[2] = abi.Aux{Key: abi.AT_CLKTCK, Val: 100}
 	img.Aux[3] = abi.Aux{Key: abi.AT_SECURE, Val: 0}
 	img.NAux = 4
-	if v := buildVDSO(); v != 0 && !cmdline.Flag("novdso") {
+	if v := clock.BuildVDSO(); v != 0 && !cmdline.Flag("novdso") {
 		img.Aux[img.NAux] = abi.Aux{Key: abi.AT_SYSINFO_EHDR, Val: uint64(v)}
 		img.NAux++
 	}
@@ -94,7 +96,7 @@ func startProgram() {
 		SS:     x86.SelUserData,
 	}
 	c := percpu.This()
-	threadtab.Sched.Start(t, c.ID, nanotime())
+	threadtab.Sched.Start(t, c.ID, clock.Nanotime())
 	c.CurFX = th.FX
 	c.CurFSBase = 0
 	vm.SetCommitLimit()
@@ -103,8 +105,8 @@ func startProgram() {
 	vm.CheckProgramMemory()
 	armMainBreakpoint()
 	var l klog.Line
-	l.S("kernel ready after ").MS(nanotime()).S(": ").U(uint64(percpu.NOnline)).S(" CPUs, ").U(vm.CommitLimit >> 20).S(" MiB for the program; starting it").Info()
-	programStart = nanotime()
+	l.S("kernel ready after ").MS(clock.Nanotime()).S(": ").U(uint64(percpu.NOnline)).S(" CPUs, ").U(vm.CommitLimit >> 20).S(" MiB for the program; starting it").Info()
+	programStart = clock.Nanotime()
 	for i := 0; i < percpu.NOnline; i++ {
 		percpu.CPUs[i].IdleNs = 0
 	}
@@ -113,7 +115,7 @@ func startProgram() {
 	injectLockOrderFault(c) // lockfault=1 (lockrank.go)
 	kernelLock.unlock(c)
 	kernelLock.stats.reset() // count the program's run, not the boot's
-	wakeAPs()
+	smp.WakeAPs()
 	enterUser(&frame)
 }
 
@@ -150,6 +152,6 @@ func mainReached(t sched.TID, f *x86.TrapFrame) bool {
 	*(*byte)(ptr(vm.PhysToVirt(uint64(mainPC)))) = mainByte
 	threadtab.Threads[t].Regs.RIP = uint64(mainPC)
 	var l klog.Line
-	l.S("main.main reached ").MS(nanotime()).S(" after kernel entry").Info()
+	l.S("main.main reached ").MS(clock.Nanotime()).S(" after kernel entry").Info()
 	return true
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
@@ -155,7 +156,7 @@ func freePages(start, end uintptr) {
 	n := 0
 	flush := func() {
 		if n > 0 {
-			tlbShootdown(percpu.This())
+			smp.Shootdown(percpu.This())
 			for _, pa := range batch[:n] {
 				vm.Frames.Free(pa)
 			}
@@ -238,7 +239,7 @@ func sysMprotect(addr, length uintptr, prot int) int64 {
 		}
 	}
 	if changed {
-		tlbShootdown(percpu.This())
+		smp.Shootdown(percpu.This())
 	}
 	return 0
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
@@ -103,7 +104,7 @@ func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr)
 		if op&futexCmdMask == futexWaitBitset { // absolute on CLOCK_MONOTONIC
 			deadline = max(ns, 1)
 		} else {
-			deadline = nanotime() + ns
+			deadline = clock.Nanotime() + ns
 		}
 	}
 	if cur != val {
@@ -140,11 +141,11 @@ func sysNanosleep(t sched.TID, req uintptr, absolute bool, clockOffset int64) in
 	if e != 0 {
 		return e
 	}
-	deadline := nanotime() + ns
+	deadline := clock.Nanotime() + ns
 	if absolute {
 		deadline = ns - clockOffset
 	}
-	if deadline <= nanotime() {
+	if deadline <= clock.Nanotime() {
 		return 0
 	}
 	block(t, threadtab.WaitSleep)
@@ -155,12 +156,12 @@ func sysNanosleep(t sched.TID, req uintptr, absolute bool, clockOffset int64) in
 // sysClockNanosleep sleeps on the monotonic or the real-time clock,
 // relative or absolute (TIMER_ABSTIME), through sysNanosleep.
 // Context: trap, kernel lock held; does not allocate.
-func sysClockNanosleep(t sched.TID, clock, flags int, req uintptr) int64 {
+func sysClockNanosleep(t sched.TID, clockID, flags int, req uintptr) int64 {
 	var offset int64
-	switch clock {
+	switch clockID {
 	case unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME:
 	case unix.CLOCK_REALTIME:
-		offset = wallAtBoot
+		offset = clock.WallAtBoot()
 	default:
 		return -abi.EINVAL
 	}

@@ -2,25 +2,26 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
-// clockNow returns clock's current value in nanoseconds, or false for an
+// clockNow returns clock clockID's current value in nanoseconds, or false for an
 // unknown clock.
 // Context: trap, with the kernel lock held or not (fastTrap's lock-free
 // clock_gettime reads the per-thread CPU times unlocked); does not
 // allocate.
-func clockNow(t sched.TID, clock int) (int64, bool) {
-	switch clock {
+func clockNow(t sched.TID, clockID int) (int64, bool) {
+	switch clockID {
 	case unix.CLOCK_REALTIME, unix.CLOCK_REALTIME_COARSE, unix.CLOCK_TAI:
-		return wallAtBoot + nanotime(), true
+		return clock.WallAtBoot() + clock.Nanotime(), true
 	case unix.CLOCK_MONOTONIC, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_BOOTTIME:
-		return nanotime(), true
+		return clock.Nanotime(), true
 	case unix.CLOCK_THREAD_CPUTIME_ID:
-		return threadtab.Sched.ThreadCPUNow(t, nanotime()), true // t is running: add its current stretch
+		return threadtab.Sched.ThreadCPUNow(t, clock.Nanotime()), true // t is running: add its current stretch
 	case unix.CLOCK_PROCESS_CPUTIME_ID:
 		return processCPUNow(), true
 	}
@@ -29,13 +30,13 @@ func clockNow(t sched.TID, clock int) (int64, bool) {
 
 // processCPUNow is the process's CPU time (sched.ProcessCPUNow).
 // Context: trap, kernel lock held; does not allocate.
-func processCPUNow() int64 { return threadtab.Sched.ProcessCPUNow(nanotime()) }
+func processCPUNow() int64 { return threadtab.Sched.ProcessCPUNow(clock.Nanotime()) }
 
 // sysClockGettime serves the runtime's nanotime and walltime. (A vDSO
 // would save the trap; see docs.)
 // Context: trap, kernel lock held; does not allocate.
-func sysClockGettime(t sched.TID, clock int, tp uintptr) int64 {
-	ns, ok := clockNow(t, clock)
+func sysClockGettime(t sched.TID, clockID int, tp uintptr) int64 {
+	ns, ok := clockNow(t, clockID)
 	if !ok {
 		return -abi.EINVAL
 	}
@@ -47,8 +48,8 @@ func sysClockGettime(t sched.TID, clock int, tp uintptr) int64 {
 
 // sysClockGetres reports a 1 ns resolution for every known clock.
 // Context: trap, kernel lock held; does not allocate.
-func sysClockGetres(clock int, tp uintptr) int64 {
-	if _, ok := clockNow(0, clock); !ok {
+func sysClockGetres(clockID int, tp uintptr) int64 {
+	if _, ok := clockNow(0, clockID); !ok {
 		return -abi.EINVAL
 	}
 	if tp != 0 && !writeTimespec(tp, 1) {
@@ -63,7 +64,7 @@ func sysGettimeofday(tv uintptr) int64 {
 	if tv == 0 {
 		return 0
 	}
-	ns := wallAtBoot + nanotime()
+	ns := clock.WallAtBoot() + clock.Nanotime()
 	if !vm.UserWrite64(tv, uint64(ns/1e9)) || !vm.UserWrite64(tv+8, uint64(ns%1e9/1e3)) {
 		return -abi.EFAULT
 	}

@@ -2,10 +2,12 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -71,7 +73,7 @@ func tstate(t sched.TID) sched.State { return threadtab.Sched.Threads[t].State }
 // sends the wake IPI it asks for. Context: trap, kernel lock held.
 func makeRunnable(t sched.TID) {
 	threadtab.Threads[t].Wait = threadtab.WaitNone
-	kickCPU(threadtab.Sched.MakeRunnable(t, nanotime()))
+	kickCPU(threadtab.Sched.MakeRunnable(t, clock.Nanotime()))
 }
 
 // placeThread picks the run queue for a new thread whose parent runs on
@@ -84,8 +86,8 @@ func placeThread(parent int) int { return threadtab.Sched.Place(parent) }
 // delivered or a queued thread gets its turn). Context: trap.
 func kick(o *percpu.CPU) {
 	if o != percpu.This() {
-		if !localAPIC.SendIPI(o.APICID, x86.VecKick) {
-			cpuNotAnswering(o, "kick IPI", 0)
+		if !clock.LAPIC.SendIPI(o.APICID, x86.VecKick) {
+			smp.NotAnswering(o, "kick IPI", 0)
 		}
 	}
 }
@@ -121,7 +123,7 @@ func wake(t sched.TID, result int64) {
 	}
 	th.Wait = threadtab.WaitNone
 	th.Regs.AX = uint64(result)
-	kick, _ := threadtab.Sched.Wake(t, nanotime()) // drops its deadline and futex entry
+	kick, _ := threadtab.Sched.Wake(t, clock.Nanotime()) // drops its deadline and futex entry
 	kickCPU(kick)
 }
 
@@ -129,7 +131,7 @@ func wake(t sched.TID, result int64) {
 // Context: trap (the timer interrupt), kernel lock held; does not
 // allocate.
 func expireTimers() {
-	now := nanotime()
+	now := clock.Nanotime()
 	for t := threadtab.Sched.Expired(now); t != noThread; t = threadtab.Sched.Expired(now) {
 		expire(t)
 	}
@@ -180,9 +182,9 @@ func exitThread(t sched.TID) {
 // interrupt; or report a deadlock. The simulator in sched/sim_test.go
 // runs the same loop. Context: trap, kernel lock held; does not allocate.
 func reschedule(c *percpu.CPU, f *x86.TrapFrame) {
-	chargeCPU(c, nanotime())
+	chargeCPU(c, clock.Nanotime())
 	for {
-		d := threadtab.Sched.Schedule(c.ID, nanotime())
+		d := threadtab.Sched.Schedule(c.ID, clock.Nanotime())
 		kickCPU(d.Kick)
 		switch d.Action {
 		case sched.Run:
@@ -221,9 +223,9 @@ func halt(c *percpu.CPU) {
 	c.Halts++
 	c.Idle.Store(true)
 	kernelLock.unlock(c)
-	c.HaltStart = nanotime()
+	c.HaltStart = clock.Nanotime()
 	cpu.Halt()
-	c.IdleNs += nanotime() - c.HaltStart
+	c.IdleNs += clock.Nanotime() - c.HaltStart
 	c.Idle.Store(false)
 	kernelLock.lock(c)
 	threadtab.Sched.Woke(c.ID)

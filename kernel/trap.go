@@ -2,10 +2,12 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -69,7 +71,7 @@ func userTrap(f *x86.TrapFrame) {
 	c := percpu.This()
 	// inUser stays set through fastTrap, which writes user memory
 	// (clock_gettime's timespec) without the lock: a concurrent munmap's
-	// tlbShootdown must keep waiting for this CPU until that write is done,
+	// smp.Shootdown must keep waiting for this CPU until that write is done,
 	// or it could free the page first and the write land in a reused
 	// frame. With inUser set the shooter waits for this CPU's tlbSeen,
 	// which moves only when it takes the shootdown IPI: after fastTrap,
@@ -87,15 +89,15 @@ func userTrap(f *x86.TrapFrame) {
 		doSyscall(c, t)
 	case v == x86.VecTimer:
 		c.IRQs++
-		localAPIC.EOI()
+		clock.LAPIC.EOI()
 		expireTimers()
-		threadtab.Sched.Tick(c.ID, nanotime())
+		threadtab.Sched.Tick(c.ID, clock.Nanotime())
 		if sliceOn {
 			sliceCheck(c, int(t), f)
 		}
 	case v == x86.VecKick:
 		c.IRQs++
-		localAPIC.EOI()
+		clock.LAPIC.EOI()
 		// Nothing else to do: the way back to the program delivers a
 		// pending signal and re-arms the timer for a queued thread.
 	case v == x86.VecSpurious:
@@ -104,9 +106,9 @@ func userTrap(f *x86.TrapFrame) {
 		addr := uintptr(cpu.ReadCR2())
 		if f.Err&pfPresent != 0 || !vm.DemandFault(addr, f.Err&pfWrite != 0, f.Err&pfFetch != 0) {
 			stopIfOutOfMemory() // no frame for the page: not the program's fault
-			code := int32(segvAccerr)
+			code := int32(abi.SEGVAccerr)
 			if _, ok := vm.VMAs.Find(addr); !ok {
-				code = segvMaperr
+				code = abi.SEGVMaperr
 			}
 			forceSignal(t, f, int(unix.SIGSEGV), code, uint64(addr))
 		}
@@ -117,7 +119,7 @@ func userTrap(f *x86.TrapFrame) {
 	default:
 		c.IRQs++
 		if !deviceInterrupt(v) {
-			localAPIC.EOI()
+			clock.LAPIC.EOI()
 		}
 	}
 	reschedule(c, f)
@@ -146,11 +148,11 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	}
 	switch f.Vector {
 	case x86.VecTLB:
-		if tlbFaultCPU == c.ID+1 {
-			tlbFaultHang() // tlbfault=: never answer
+		if smp.TLBFaultCPU() == c.ID+1 {
+			smp.TLBFaultHang() // tlbfault=: never answer
 		}
-		serviceTLB(c)
-		localAPIC.EOI()
+		smp.ServiceTLB(c)
+		clock.LAPIC.EOI()
 		return true
 	case vectorSyscall:
 		switch f.AX {
@@ -192,10 +194,10 @@ func kernelTrap(f *x86.TrapFrame) {
 	switch v := f.Vector; {
 	case v == x86.VecTimer:
 		c.IRQs++ // halt's threadtab.Sched.Woke forgets the armed deadline
-		localAPIC.EOI()
+		clock.LAPIC.EOI()
 	case v == x86.VecTLB:
-		serviceTLB(c)
-		localAPIC.EOI()
+		smp.ServiceTLB(c)
+		clock.LAPIC.EOI()
 	case v == x86.VecSpurious:
 		c.Spurious++
 	case v < 32:
@@ -211,7 +213,7 @@ func kernelTrap(f *x86.TrapFrame) {
 		handled := deviceInterrupt(v)
 		kernelLock.unlock(c)
 		if !handled {
-			localAPIC.EOI()
+			clock.LAPIC.EOI()
 		}
 	}
 }
@@ -275,19 +277,19 @@ func noteNMI(c *percpu.CPU, f *x86.TrapFrame) {
 func exceptionSignal(f *x86.TrapFrame) (sig int, code int32, addr uint64) {
 	switch f.Vector {
 	case x86.VecDivide:
-		return int(unix.SIGFPE), fpeIntdiv, f.RIP
+		return int(unix.SIGFPE), abi.FPEIntdiv, f.RIP
 	case x86.VecDebug, x86.VecBreakpoint:
-		return int(unix.SIGTRAP), siKernel, 0
+		return int(unix.SIGTRAP), abi.SIKernel, 0
 	case x86.VecInvalidOp:
-		return int(unix.SIGILL), illIllopn, f.RIP
+		return int(unix.SIGILL), abi.ILLIllopn, f.RIP
 	case 12: // #SS
-		return int(unix.SIGBUS), siKernel, 0
+		return int(unix.SIGBUS), abi.SIKernel, 0
 	case 16, 19: // x87 and SIMD floating point
-		return int(unix.SIGFPE), fpeFltinv, f.RIP
+		return int(unix.SIGFPE), abi.FPEFltinv, f.RIP
 	case 17: // alignment check
-		return int(unix.SIGBUS), busAdraln, 0
+		return int(unix.SIGBUS), abi.BUSAdraln, 0
 	}
-	return int(unix.SIGSEGV), siKernel, 0 // #GP and the rest
+	return int(unix.SIGSEGV), abi.SIKernel, 0 // #GP and the rest
 }
 
 // programFault ends the program after a fault it cannot survive (it has

@@ -183,7 +183,7 @@ func unixSend(fd, i int, io *sockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 		return waitKey(io.t, unixKey(dest))
 	}
 	if fe == unix.EPIPE && typ == unix.SOCK_STREAM && io.flags&unix.MSG_NOSIGNAL == 0 {
-		sendSignal(io.t, int(unix.SIGPIPE), siUser, 1, 0) // as Linux's unix_stream_sendmsg
+		sendSignal(io.t, int(unix.SIGPIPE), abi.SIUser, 1, 0) // as Linux's unix_stream_sendmsg
 	}
 	return errno(fe)
 }

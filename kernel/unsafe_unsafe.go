@@ -3,9 +3,9 @@ package kernel
 import (
 	"unsafe"
 
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/fs"
-	"github.com/gometal/gometal/kernel/percpu"
 )
 
 type unsafePointer = unsafe.Pointer
@@ -23,14 +23,10 @@ const unixTableBytes = uint64(unsafe.Sizeof(fs.UnixSockets{}))
 
 // Offsets in the signal frame.
 const (
-	unsafeOffsetUC   = unsafe.Offsetof(sigframe{}.uc)
-	unsafeOffsetInfo = unsafe.Offsetof(sigframe{}.info)
-	unsafeSizeofUC   = unsafe.Sizeof(ucontext{})
+	unsafeOffsetUC   = unsafe.Offsetof(abi.Sigframe{}.UC)
+	unsafeOffsetInfo = unsafe.Offsetof(abi.Sigframe{}.Info)
+	unsafeSizeofUC   = unsafe.Sizeof(abi.Ucontext{})
 )
-
-func ptrOfCPU(c *percpu.CPU) unsafe.Pointer   { return unsafe.Pointer(c) }
-func ptrOfG(g *percpu.KernelG) unsafe.Pointer { return unsafe.Pointer(g) }
-func ptrOfWord(w *uintptr) unsafe.Pointer     { return unsafe.Pointer(w) }
 
 // unsafeString views kernel bytes that never change as a string, without
 // copying (the command line buffer, after boot).

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/drivers/pci"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/firmware"
@@ -457,8 +458,8 @@ func vconControl(port uint32, event, value uint16) {
 // to a second. Context: boot.
 func vconHandshake() {
 	vconControl(0, vconDeviceReady, 1)
-	end := nanotime() + 1e9
-	for nanotime() < end {
+	end := clock.Nanotime() + 1e9
+	for clock.Nanotime() < end {
 		vconControlRx()
 		// The device answers PORT_READY with PORT_OPEN (when the host
 		// side is open) before it returns the message's slot.

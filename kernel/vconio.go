@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
@@ -156,13 +157,13 @@ func vconDrain() {
 		klog.StopVcon()
 		return
 	}
-	last := nanotime()
+	last := clock.Nanotime()
 	for vconTxPending() {
 		progress := false
 		for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
 			progress = vconQ[qi].ReapTx() || progress
 		}
-		now := nanotime()
+		now := clock.Nanotime()
 		if progress {
 			last = now
 		} else if now-last > vconDrainIdle {

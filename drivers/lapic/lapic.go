@@ -200,13 +200,15 @@ func (l *LAPIC) SendNMI(dest uint32) bool {
 }
 
 // SendInit sends an INIT IPI (assert) to dest, the first step of starting
-// an application processor.
+// an application processor. Context: boot CPU (kernel/smp); does not
+// allocate.
 func (l *LAPIC) SendInit(dest uint32) {
 	l.icr(dest, icrINIT|icrAssert|icrLevelTrig)
 }
 
 // SendStartup sends a start-up IPI: dest begins executing in real mode at
-// physical page << 12.
+// physical page << 12. Context: boot CPU (kernel/smp); does not
+// allocate.
 func (l *LAPIC) SendStartup(dest uint32, page uint8) {
 	l.icr(dest, icrStartup|uint32(page))
 }

@@ -5,18 +5,17 @@
 // record, and stops the machine (Stop). It sits below everything that
 // may end in a kernel panic (docs/kernel-layout.md): what it reads is in
 // the packages under it (kernel/percpu, kernel/spin, kernel/threadtab,
-// kernel/conin, the page table mm.KPT), and what it cannot reach package
-// kernel hands down at boot as plain values (Setup: a copy of the local
-// APIC driver and the TSC's calibration; SetNoReset). Context: any
-// (trap, boot, NMI); nothing here allocates.
+// kernel/conin, the page table mm.KPT, the clock and the local APIC
+// driver in kernel/clock), and what it cannot reach package kernel hands
+// down at boot as a plain value (SetNoReset). Context: any (trap, boot,
+// NMI); nothing here allocates.
 package kpanic
 
 import (
-	"math/bits"
 	"sync/atomic"
 
 	"github.com/gometal/gometal/drivers/debugexit"
-	"github.com/gometal/gometal/drivers/lapic"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
@@ -48,38 +47,6 @@ var (
 
 // stopWaitNs bounds how long Panic waits for the other CPUs to stop.
 const stopWaitNs = 100e6
-
-// What package kernel hands down at boot (Setup): plain values, no
-// pointers, so that the report needs nothing above it.
-var (
-	// localAPIC is a copy of the kernel's local APIC driver: the same
-	// registers (or MSRs) reach each CPU's own local APIC, so any CPU can
-	// send the NMIs with it. Its zero value sends nothing (Setup not run
-	// yet: no other CPU is up either).
-	localAPIC lapic.LAPIC
-	// bootTSC and tscMult are the monotonic clock's origin and its
-	// nanoseconds per TSC tick (32.32 fixed point; 0 before the
-	// calibration: every time reads 0 and the waits are bounded spins).
-	bootTSC, tscMult uint64
-)
-
-// Setup hands down what the report cannot reach itself: the local APIC
-// driver (copied) and the TSC's calibration (the kernel's nanotime is
-// (TSC - bootTSC) * tscMult >> 32). Context: boot, after the local APIC is
-// on and the clocks are calibrated; does not allocate.
-func Setup(l lapic.LAPIC, tscAtBoot, nsPerTick uint64) {
-	localAPIC = l
-	bootTSC, tscMult = tscAtBoot, nsPerTick
-}
-
-// Now returns nanoseconds since kernel entry, from the calibration Setup
-// handed down: the same reading as package kernel's nanotime
-// (kernel/panic_test.go checks that they agree). Context: any; does not
-// allocate.
-func Now() int64 {
-	hi, lo := bits.Mul64(cpu.Rdtsc()-bootTSC, tscMult)
-	return int64(hi<<32 | lo>>32)
-}
 
 // InProgress reports whether a CPU is reporting a kernel panic: an NMI
 // that arrives then is the report's request to stop (StopForPanic).
@@ -129,13 +96,13 @@ func Panic(reason string, f *x86.TrapFrame) {
 func stopOtherCPUs(c *percpu.CPU) (want, stopped int) {
 	for i := 0; i < percpu.NOnline; i++ {
 		if o := &percpu.CPUs[i]; o != c {
-			localAPIC.SendNMI(o.APICID)
+			clock.LAPIC.SendNMI(o.APICID)
 			want++
 		}
 	}
-	deadline := Now() + stopWaitNs
+	deadline := clock.Nanotime() + stopWaitNs
 	for spin := 0; spin < 100000000 && int(cpusStopped.Load()) < want; spin++ {
-		if spin%1024 == 0 && Now() > deadline {
+		if spin%1024 == 0 && clock.Nanotime() > deadline {
 			break
 		}
 		cpu.Pause()
@@ -314,7 +281,7 @@ const stoppedStackWords = 8
 // bytes buffered, reader tid 1, eof 0"). Context: any (Panic), the
 // other CPUs stopped; does not allocate.
 func printSched() {
-	now := Now()
+	now := clock.Nanotime()
 	for i := 0; i < percpu.NOnline; i++ {
 		p := &threadtab.Sched.CPUs[i]
 		var l klog.Line

@@ -66,9 +66,9 @@ type CPU struct {
 	InUser atomic.Bool // running the program (kernel lock released)
 	Online atomic.Bool // set by the CPU itself once it is up
 	// apGo is the start-up handshake of an application processor's slot
-	// (apEntry64, startAPs): apExpected while the boot CPU waits for it,
-	// apClaimed once the CPU with this slot's APIC id took it, apWithdrawn
-	// (0) otherwise. A CPU that finds anything but apExpected parks.
+	// (apEntry64, smp.Start): APExpected while the boot CPU waits for it,
+	// APClaimed once the CPU with this slot's APIC id took it, APWithdrawn
+	// (0) otherwise. A CPU that finds anything but APExpected parks.
 	APGo    atomic.Uint32
 	TLBSeen atomic.Uint64 // last TLB shootdown generation flushed
 
@@ -93,7 +93,7 @@ var CPUs [MaxCPUs]CPU
 
 // NOnline counts the CPUs brought up: CPUs[0] to CPUs[NOnline-1] are in
 // use. The boot CPU raises it as each application processor comes up
-// (kernel/smp.go), before the program starts.
+// (kernel/smp), before the program starts.
 var NOnline = 1
 
 // This returns the current CPU's state. Context: kernel; does not

@@ -57,7 +57,7 @@ func UserPrefix(addr, n uintptr, write bool) uintptr {
 	return uintptr(kernelStateFrom(uint64(addr), uint64(addr+n), write) - uint64(addr))
 }
 
-// vdsoStart and vdsoEnd are the vDSO page's addresses (kernel/vdso.go),
+// vdsoStart and vdsoEnd are the vDSO page's addresses (kernel/clock/vdso.go),
 // kernel state the program may read: package kernel hands them down at
 // boot (SetVDSO).
 var vdsoStart, vdsoEnd uintptr
@@ -69,7 +69,7 @@ func SetVDSO(start, end uintptr) { vdsoStart, vdsoEnd = start, end }
 
 // kernelStateFrom returns the first byte of [start, end) that is kernel
 // state for an access (a write if write is set), or end. Reading the vDSO
-// page (kernel/vdso.go, SetVDSO) is allowed: the program maps it read-only on
+// page (kernel/clock/vdso.go, SetVDSO) is allowed: the program maps it read-only on
 // Linux, so write(2) from it works there and read(2) into it fails.
 // Context: trap; does not allocate.
 func kernelStateFrom(start, end uint64, write bool) uint64 {

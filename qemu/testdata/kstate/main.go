@@ -43,8 +43,8 @@ var (
 	kBootMagic uint32 // boot/boot.go: another kernel package
 	//go:linkname kUsocks github.com/gometal/gometal/kernel.usocksAddr
 	kUsocks uintptr // kernel/unixsock.go: the Unix-socket table, in frames
-	//go:linkname kVDSO github.com/gometal/gometal/kernel.vdsoPage
-	kVDSO [4096]byte // kernel/vdso.go: readable, not writable
+	//go:linkname kVDSO github.com/gometal/gometal/kernel/clock.vdsoPage
+	kVDSO [4096]byte // kernel/clock/vdso.go: readable, not writable
 )
 
 // The program's own memory.

@@ -1,8 +1,9 @@
-package kernel
+package smp
 
 import (
 	"sync/atomic"
 
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
@@ -30,20 +31,24 @@ const shootdownTimeoutNs = 1e9
 // in ring 3, spins with interrupts off instead of answering.
 var tlbFaultCPU int
 
-// serviceTLB flushes this CPU's TLB if a shootdown happened since its last
+// TLBFaultCPU returns the CPU id tlbfault= names plus one, 0 for none
+// (SetupTLBFault). Context: trap; does not allocate.
+func TLBFaultCPU() int { return tlbFaultCPU }
+
+// ServiceTLB flushes this CPU's TLB if a shootdown happened since its last
 // flush. Context: trap; does not allocate.
-func serviceTLB(c *percpu.CPU) {
+func ServiceTLB(c *percpu.CPU) {
 	if g := tlbGen.Load(); c.TLBSeen.Load() != g {
 		cpu.WriteCR3(cpu.ReadCR3())
 		c.TLBSeen.Store(g)
 	}
 }
 
-// tlbShootdown makes every other CPU drop stale translations and waits
+// Shootdown makes every other CPU drop stale translations and waits
 // until each has, or is in the kernel (where it flushes before using user
 // memory). The caller has already updated the page table and flushed its
 // own entries. Context: trap, kernel lock held.
-func tlbShootdown(c *percpu.CPU) {
+func Shootdown(c *percpu.CPU) {
 	if percpu.NOnline == 1 {
 		return
 	}
@@ -54,16 +59,16 @@ func tlbShootdown(c *percpu.CPU) {
 		if o == c || !o.InUser.Load() {
 			continue
 		}
-		if !localAPIC.SendIPI(o.APICID, x86.VecTLB) {
-			cpuNotAnswering(o, "TLB shootdown IPI", 0)
+		if !clock.LAPIC.SendIPI(o.APICID, x86.VecTLB) {
+			NotAnswering(o, "TLB shootdown IPI", 0)
 		}
 	}
-	deadline := nanotime() + shootdownTimeoutNs
+	deadline := clock.Nanotime() + shootdownTimeoutNs
 	for i := 0; i < percpu.NOnline; i++ {
 		o := &percpu.CPUs[i]
 		for o != c && o.InUser.Load() && o.TLBSeen.Load() < g {
-			if nanotime() > deadline {
-				cpuNotAnswering(o, "TLB shootdown", shootdownTimeoutNs)
+			if clock.Nanotime() > deadline {
+				NotAnswering(o, "TLB shootdown", shootdownTimeoutNs)
 			}
 			cpu.Pause()
 		}
@@ -73,11 +78,11 @@ func tlbShootdown(c *percpu.CPU) {
 // panicReason holds a kernel panic reason built at run time.
 var panicReason klog.Line
 
-// cpuNotAnswering ends in a kernel panic whose reason names CPU o, which
+// NotAnswering ends in a kernel panic whose reason names CPU o, which
 // did not acknowledge what (an IPI) within ns nanoseconds, or (ns 0) whose
 // local APIC never accepted it.
 // Context: trap, kernel lock held; does not allocate; never returns.
-func cpuNotAnswering(o *percpu.CPU, what string, ns int64) {
+func NotAnswering(o *percpu.CPU, what string, ns int64) {
 	panicReason = klog.Line{}
 	panicReason.S(what).S(": cpu ").U(uint64(o.ID)).S(" (APIC id ").U(uint64(o.APICID)).S(")")
 	if ns > 0 {
@@ -85,13 +90,13 @@ func cpuNotAnswering(o *percpu.CPU, what string, ns int64) {
 	} else {
 		panicReason.S(": the interrupt was never accepted")
 	}
-	kpanic.Panic(unsafeString(panicReason.Bytes()), nil)
+	kpanic.Panic(stringOf(panicReason.Bytes()), nil)
 }
 
-// setupTLBFault reads tlbfault=N (a CPU id other than 0's).
+// SetupTLBFault takes tlbfault=N (a CPU id other than 0's): v and ok are
+// the option's value and whether it was given.
 // Context: boot CPU, before the program starts; does not allocate.
-func setupTLBFault() {
-	v, ok := kernelOptionValue("tlbfault=")
+func SetupTLBFault(v string, ok bool) {
 	if !ok {
 		return
 	}
@@ -112,11 +117,11 @@ func setupTLBFault() {
 	l.S("tlbfault=").U(uint64(n)).S(": cpu ").U(uint64(n)).S(" will not answer TLB shootdowns").Print()
 }
 
-// tlbFaultHang is the CPU that tlbfault= names taking a shootdown IPI: it
+// TLBFaultHang is the CPU that tlbfault= names taking a shootdown IPI: it
 // stays in the trap with interrupts off and inUser set, as a CPU stuck
 // with interrupts disabled would. Context: trap, kernel lock not held;
 // never returns.
-func tlbFaultHang() {
+func TLBFaultHang() {
 	for {
 		cpu.Pause()
 	}

@@ -1,4 +1,8 @@
-package kernel
+// Package pcilist writes the boot log's list of PCI functions (Log). It
+// is a leaf: package kernel calls it once in the boot order, and nothing
+// calls into it (docs/kernel-layout.md). Context: boot; nothing here
+// allocates.
+package pcilist
 
 import (
 	"github.com/gometal/gometal/drivers/pci"
@@ -29,11 +33,12 @@ var (
 	pciPorts pci.PortIO
 )
 
-// listPCI enumerates the PCI functions and logs one line for each (with
+// Log enumerates the PCI functions and logs one line for each (with
 // Info: quiet turns them off), through the MCFG table's ECAM window when
 // it lies in the direct map, or configuration mechanism #1.
-// Context: boot, after readACPI; does not allocate.
-func listPCI() {
+// Context: boot, after the firmware's tables are read (firmware.Read) and
+// vm.Setup; does not allocate.
+func Log() {
 	var l klog.Line
 	l.S("pci: configuration space through ")
 	if base, start, end, ok := pciECAMWindow(); ok {
@@ -144,5 +149,5 @@ func hexMin(v uint64) string {
 	hexBuf[i] = 'x'
 	i--
 	hexBuf[i] = '0'
-	return unsafeString(hexBuf[i:])
+	return stringOf(hexBuf[i:])
 }

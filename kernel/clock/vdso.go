@@ -1,4 +1,4 @@
-package kernel
+package clock
 
 import "github.com/gometal/gometal/kernel/abi"
 
@@ -6,7 +6,7 @@ import "github.com/gometal/gometal/kernel/abi"
 // Linux. The kernel builds a tiny ELF image (abi.BuildVDSO) whose symbols
 // point at vdso_amd64.s, and hands its address to the program as
 // AT_SYSINFO_EHDR. The functions compute time from the TSC with the
-// kernel's calibration, exactly as nanotime does.
+// kernel's calibration, exactly as Nanotime does.
 
 // vdsoPage holds the vDSO's ELF image (in the image's data: user-readable).
 var vdsoPage [abi.VDSOSize]byte
@@ -20,11 +20,11 @@ func vdsoGettimeofday()
 // Context: boot; does not allocate.
 func vdsoAddrs() (clockGettime, gettimeofday uintptr)
 
-// buildVDSO fills vdsoPage and returns its address, or 0 if it did not
-// fit. Context: boot.
-func buildVDSO() uintptr {
+// BuildVDSO fills the vDSO page and returns its address, or 0 if it did
+// not fit. Context: boot.
+func BuildVDSO() uintptr {
 	cg, gtod := vdsoAddrs()
-	base := uintptr(ptrOf(&vdsoPage[0]))
+	base := addrOf(&vdsoPage[0])
 	syms := [...]abi.VDSOSymbol{
 		{Name: "__vdso_clock_gettime", Addr: cg},
 		{Name: "__vdso_gettimeofday", Addr: gtod},
@@ -33,4 +33,12 @@ func buildVDSO() uintptr {
 		return 0
 	}
 	return base
+}
+
+// VDSORange returns the vDSO page's range [start, end): kernel state the
+// program may read (kernel/vm's checks let system calls read it).
+// Context: boot; does not allocate.
+func VDSORange() (start, end uintptr) {
+	start = addrOf(&vdsoPage[0])
+	return start, start + uintptr(len(vdsoPage))
 }

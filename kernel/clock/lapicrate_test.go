@@ -1,4 +1,4 @@
-package kernel
+package clock
 
 import (
 	"testing"
@@ -8,7 +8,7 @@ import (
 
 // TestLAPICRate checks the LAPIC timer's rate from its count over the
 // TSC's calibration, and that an unusable count (ran out, did not move,
-// too short or too long a window) gives 0, so that calibrateClocks
+// too short or too long a window) gives 0, so that Calibrate
 // measures it on its own.
 func TestLAPICRate(t *testing.T) {
 	old := tscHz

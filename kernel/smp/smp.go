@@ -1,9 +1,21 @@
-package kernel
+// Package smp starts the application processors and keeps the CPUs'
+// views of the one page table consistent: the INIT-SIPI-SIPI bring-up
+// through boot's real-mode trampoline (Start), the kernel stacks it maps
+// for each CPU, the release of the halted processors when the program
+// starts (WakeAPs), and TLB shootdowns (Shootdown, ServiceTLB) with the
+// kernel panic that names a CPU that never answers (NotAnswering). It
+// sits over kernel/clock (IPIs through clock.LAPIC, its timeouts on
+// clock.Nanotime), kernel/vm (frames for the stacks) and kernel/kpanic;
+// package kernel keeps each CPU's own set-up (setupCPU, apMain), which
+// needs the entry assembly (docs/kernel-layout.md).
+// Context: boot unless a function says otherwise; nothing here allocates.
+package smp
 
 import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/boot"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
@@ -22,17 +34,22 @@ import (
 // millisecond under TCG). A CPU that does not answer in time is logged and
 // skipped.
 
-// Values of percpu.apGo.
+// Values of percpu.CPU.APGo (apEntry64 in kernel/start_amd64.s moves a
+// slot from APExpected to APClaimed; package kernel hands the assembly
+// these as constants).
 const (
-	apWithdrawn = 0
-	apExpected  = 1
-	apClaimed   = 2
+	APWithdrawn = 0
+	APExpected  = 1
+	APClaimed   = 2
 )
 
-// kstackRegion is where kernel stacks are mapped, each below a guard page.
+// kstackRegion is where kernel stacks are mapped, each below a guard
+// page; ISTSize is the size of each interrupt stack (double fault, NMI,
+// machine check) above a CPU's kernel stack; apTimeoutUs bounds the wait
+// for a CPU to come up.
 const (
 	kstackRegion = 0xffffc00000000000
-	istSize      = 16 << 10
+	ISTSize      = 16 << 10
 	apTimeoutUs  = 200000
 )
 
@@ -62,7 +79,7 @@ func prepareCPU(c *percpu.CPU, id int, apicID uint32) bool {
 		return false
 	}
 	for i := range c.ISTTop {
-		if c.ISTTop[i] = allocKernelStack(istSize); c.ISTTop[i] == 0 {
+		if c.ISTTop[i] = allocKernelStack(ISTSize); c.ISTTop[i] == 0 {
 			return false
 		}
 	}
@@ -79,25 +96,27 @@ func prepareCPU(c *percpu.CPU, id int, apicID uint32) bool {
 	return true
 }
 
-// startAPs starts every CPU in ids but this one, counting those that come
-// up in percpu.NOnline. Context: boot CPU, kernel lock held.
-func startAPs(ids []uint32) {
-	bsp := localAPIC.ID()
-	page := unsafeSlice(vm.PhysToVirt(boot.APTrampolineAddr), mm.PageSize)
+// Start starts every CPU in ids but this one at apEntry (the entry
+// assembly's apEntry64), counting those that come up in percpu.NOnline.
+// apfault and hasAPFault are the kernel option apfault= (apFaultOption).
+// Context: boot CPU, kernel lock held.
+func Start(ids []uint32, apEntry uintptr, apfault string, hasAPFault bool) {
+	bsp := clock.LAPIC.ID()
+	page := bytesAt(vm.PhysToVirt(boot.APTrampolineAddr), mm.PageSize)
 	copy(page, boot.APTrampoline[:])
 	if !mm.KPT.Map(&vm.Frames, boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
 		kpanic.Panic("cannot map the AP trampoline", nil)
 	}
-	faulty, late, hasFault := apFaultOption()
+	faulty, late, hasFault := apFaultOption(apfault, hasAPFault)
 	lateAPIC, wakeLate := uint32(0), false
-	initAll := nanotime()
+	initAll := clock.Nanotime()
 	for _, apic := range ids {
 		if apic != bsp && !(hasFault && late && apic == faulty) {
-			localAPIC.SendInit(apic) // apfault=N:late: no start-up now, a late one below
+			clock.LAPIC.SendInit(apic) // apfault=N:late: no start-up now, a late one below
 		}
 	}
-	delayUs(initDelayUs())
-	initNs := nanotime() - initAll
+	clock.DelayUs(initDelayUs())
+	initNs := clock.Nanotime() - initAll
 	for _, apic := range ids {
 		if apic == bsp {
 			continue
@@ -114,26 +133,26 @@ func startAPs(ids []uint32) {
 		put64 := func(off uintptr, v uint64) { *(*uint64)(ptr(vm.PhysToVirt(boot.APTrampolineAddr) + off)) = v }
 		put64(boot.APParamCR3, mm.KPT.Root)
 		put64(boot.APParamStack, uint64(c.KstackTop))
-		put64(boot.APParamEntry, uint64(apEntryAddr()))
+		put64(boot.APParamEntry, uint64(apEntry))
 		put64(boot.APParamCPU, uint64(c.Self))
 		vector := uint8(boot.APTrampolineAddr >> 12)
 		slow := hasFault && apic == faulty
 		if slow && !late {
 			vector = uint8(parkPage() >> 12) // apfault=N: this CPU will not answer
 		}
-		c.APGo.Store(apExpected)
-		start := nanotime()
+		c.APGo.Store(APExpected)
+		start := clock.Nanotime()
 		if !slow || !late { // apfault=N:late: no start-up now, a late one below
-			localAPIC.SendStartup(apic, vector)
+			clock.LAPIC.SendStartup(apic, vector)
 		}
 		if !waitOnline(c, 1000) {
 			if !slow || !late {
-				localAPIC.SendStartup(apic, vector)
+				clock.LAPIC.SendStartup(apic, vector)
 			}
 			waitOnline(c, apTimeoutUs)
 		}
 		var l klog.Line
-		if !c.Online.Load() && !c.APGo.CompareAndSwap(apExpected, apWithdrawn) {
+		if !c.Online.Load() && !c.APGo.CompareAndSwap(APExpected, APWithdrawn) {
 			// The CPU claimed its slot just as the time ran out: it is
 			// on its way, on this slot's stack, so the slot is its.
 			if !waitOnline(c, 1000000) {
@@ -144,7 +163,7 @@ func startAPs(ids []uint32) {
 			// INIT again, so that a CPU that is merely slow stops. One
 			// that arrives anyway finds its slot withdrawn (or another
 			// CPU's) in apEntry64 and parks.
-			localAPIC.SendInit(apic)
+			clock.LAPIC.SendInit(apic)
 			l.S("cpu with APIC id ").U(uint64(apic)).S(" did not answer within ").U(apTimeoutUs / 1000).S(" ms: skipped").Print()
 			*c = percpu.CPU{}
 			if slow && late {
@@ -152,7 +171,7 @@ func startAPs(ids []uint32) {
 			}
 			continue
 		}
-		c.StartNs = nanotime() - start
+		c.StartNs = clock.Nanotime() - start
 		l.S("cpu ").U(uint64(c.ID)).S(": APIC id ").U(uint64(apic)).S(", up in ").MS(c.StartNs).S(" after its start-up IPI (INIT to all: ").MS(initNs).S(")").Info()
 		percpu.NOnline++
 		threadtab.Sched.NCPU = percpu.NOnline
@@ -191,10 +210,10 @@ func initDelayUs() int64 {
 // apEntry64, not take that CPU's slot. Context: boot CPU, kernel lock
 // held; does not allocate.
 func wakeLateAP(apic uint32) {
-	localAPIC.SendInit(apic)
-	delayUs(10000)
-	localAPIC.SendStartup(apic, uint8(boot.APTrampolineAddr>>12))
-	delayUs(50000) // time to run the trampoline and park
+	clock.LAPIC.SendInit(apic)
+	clock.DelayUs(10000)
+	clock.LAPIC.SendStartup(apic, uint8(boot.APTrampolineAddr>>12))
+	clock.DelayUs(50000) // time to run the trampoline and park
 	var l klog.Line
 	l.S("apfault: cpu with APIC id ").U(uint64(apic)).S(" started late").Print()
 }
@@ -204,10 +223,10 @@ func wakeLateAP(apic uint32) {
 // so it never reports online, exercising the time-out path.
 // apfault=N:late: that CPU gets no start-up IPI in its turn, so it is
 // skipped, and one after the next CPU came up (wakeLateAP), so it runs
-// the trampoline with another CPU's parameters. Context: boot CPU, before
-// the runtime starts; does not allocate.
-func apFaultOption() (apic uint32, late, ok bool) {
-	v, ok := kernelOptionValue("apfault=")
+// the trampoline with another CPU's parameters. v and ok are the option's
+// value and whether it was given. Context: boot CPU, before the runtime
+// starts; does not allocate.
+func apFaultOption(v string, ok bool) (apic uint32, late, valid bool) {
 	if !ok {
 		return 0, false, false
 	}
@@ -234,7 +253,7 @@ func parkPage() uint32 {
 	if !mm.KPT.Map(&vm.Frames, parkPageAddr, parkPageAddr, mm.PTEWrite) {
 		kpanic.Panic("cannot map the AP park page", nil)
 	}
-	p := unsafeSlice(vm.PhysToVirt(parkPageAddr), 4)
+	p := bytesAt(vm.PhysToVirt(parkPageAddr), 4)
 	p[0], p[1], p[2], p[3] = 0xfa, 0xf4, 0xeb, 0xfd // cli; hlt; jmp -3
 	return parkPageAddr
 }
@@ -242,8 +261,8 @@ func parkPage() uint32 {
 // waitOnline waits up to us microseconds for c to report itself online.
 // Context: boot, kernel lock held; does not allocate.
 func waitOnline(c *percpu.CPU, us int64) bool {
-	deadline := nanotime() + us*1000
-	for !c.Online.Load() && nanotime() < deadline {
+	deadline := clock.Nanotime() + us*1000
+	for !c.Online.Load() && clock.Nanotime() < deadline {
 		cpu.Pause()
 	}
 	return c.Online.Load()
@@ -253,43 +272,16 @@ func waitOnline(c *percpu.CPU, us int64) bool {
 // start the program; the application processors halt until then.
 var programStarted atomic.Bool
 
-// wakeAPs tells the application processors halted in apMain that the
-// program starts. Context: boot CPU, right before it enters the program;
-// does not allocate.
-func wakeAPs() {
+// ProgramStarted reports whether the boot CPU has started the program
+// (WakeAPs). Context: any; does not allocate.
+func ProgramStarted() bool { return programStarted.Load() }
+
+// WakeAPs tells the application processors halted in package kernel's
+// apMain that the program starts. Context: boot CPU, right before it
+// enters the program; does not allocate.
+func WakeAPs() {
 	programStarted.Store(true)
 	for i := 1; i < percpu.NOnline; i++ {
-		localAPIC.SendIPI(percpu.CPUs[i].APICID, x86.VecKick)
+		clock.LAPIC.SendIPI(percpu.CPUs[i].APICID, x86.VecKick)
 	}
-}
-
-// apEntryAddr returns the 64-bit entry of application processors
-// (start_amd64.s).
-// Context: boot; does not allocate.
-func apEntryAddr() uintptr
-
-// apMain is where an application processor arrives in Go, on its own
-// kernel stack with its kernel g. It sets itself up, reports online, and
-// joins the scheduler. Context: trap, interrupts off; never returns.
-func apMain() {
-	c := percpu.This()
-	setupCPU(c, &c.ISTTop)
-	if !localAPIC.Init(lapicConfig(cpu.Rdmsr(x86.MsrAPICBase))) {
-		kpanic.Panic("local APIC refused its configuration", nil)
-	}
-	c.Online.Store(true)
-	// Halt, not spin, until the boot CPU starts the program: the kernel
-	// lock is the boot CPU's until then, and a CPU spinning for it takes
-	// a host core from the boot CPU under emulation (and from the next AP
-	// coming up). The boot CPU kicks every AP when it lets go (wakeAPs);
-	// a kick that comes before the HLT waits in the local APIC until STI.
-	for !programStarted.Load() {
-		cpu.Halt()
-	}
-	kernelLock.lock(c)
-	var f x86.TrapFrame
-	reschedule(c, &f) // idles until a thread is runnable
-	c.InUser.Store(true)
-	kernelLock.unlock(c)
-	enterUser(&f)
 }

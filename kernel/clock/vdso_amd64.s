@@ -1,5 +1,5 @@
 // The vDSO's functions: see vdso.go. They run in ring 3, called by the Go
-// runtime with the C calling convention, and read the kernel's clock
+// runtime with the C calling convention, and read the clock's
 // calibration (bootTSC, tscMult, wallAtBoot), which lives in the image's
 // user-readable data.
 

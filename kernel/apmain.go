@@ -1,0 +1,62 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/kpanic"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
+	"github.com/gometal/gometal/kernel/x86"
+)
+
+// The application processors: kernel/smp starts them (startAPs hands it
+// the entry assembly's address and the apfault= option) and releases
+// them when the program starts; each one's own set-up and its way into
+// the scheduler (apMain) stay here, with the entry assembly.
+
+// startAPs starts the other CPUs the firmware lists (smp.Start).
+// Context: boot CPU, kernel lock held.
+func startAPs(ids []uint32) {
+	v, ok := kernelOptionValue("apfault=")
+	smp.Start(ids, apEntryAddr(), v, ok)
+}
+
+// setupTLBFault reads the fault-injection option tlbfault=
+// (smp.SetupTLBFault). Context: boot CPU, before the program starts;
+// does not allocate.
+func setupTLBFault() { smp.SetupTLBFault(kernelOptionValue("tlbfault=")) }
+
+// serviceTLB is smp.ServiceTLB, under the name kernel/lock.go (changed on
+// another branch) calls. Context: trap; does not allocate.
+func serviceTLB(c *percpu.CPU) { smp.ServiceTLB(c) }
+
+// apEntryAddr returns the 64-bit entry of application processors
+// (start_amd64.s).
+// Context: boot; does not allocate.
+func apEntryAddr() uintptr
+
+// apMain is where an application processor arrives in Go, on its own
+// kernel stack with its kernel g. It sets itself up, reports online, and
+// joins the scheduler. Context: trap, interrupts off; never returns.
+func apMain() {
+	c := percpu.This()
+	setupCPU(c, &c.ISTTop)
+	if !clock.LAPIC.Init(lapicConfig(cpu.Rdmsr(x86.MsrAPICBase))) {
+		kpanic.Panic("local APIC refused its configuration", nil)
+	}
+	c.Online.Store(true)
+	// Halt, not spin, until the boot CPU starts the program: the kernel
+	// lock is the boot CPU's until then, and a CPU spinning for it takes
+	// a host core from the boot CPU under emulation (and from the next AP
+	// coming up). The boot CPU kicks every AP when it lets go (smp.WakeAPs);
+	// a kick that comes before the HLT waits in the local APIC until STI.
+	for !smp.ProgramStarted() {
+		cpu.Halt()
+	}
+	kernelLock.lock(c)
+	var f x86.TrapFrame
+	reschedule(c, &f) // idles until a thread is runnable
+	c.InUser.Store(true)
+	kernelLock.unlock(c)
+	enterUser(&f)
+}
