@@ -26,10 +26,6 @@ func startAPs(ids []uint32) {
 // does not allocate.
 func setupTLBFault() { smp.SetupTLBFault(kernelOptionValue("tlbfault=")) }
 
-// serviceTLB is smp.ServiceTLB, under the name kernel/lock.go (changed on
-// another branch) calls. Context: trap; does not allocate.
-func serviceTLB(c *percpu.CPU) { smp.ServiceTLB(c) }
-
 // apEntryAddr returns the 64-bit entry of application processors
 // (start_amd64.s).
 // Context: boot; does not allocate.

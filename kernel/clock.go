@@ -15,10 +15,6 @@ import (
 // to kernel/clock.
 var bootTSC uint64
 
-// tscMult is a copy of clock.TSCMult() for the kernel lock's statistics
-// (kernel/lockstats.go), set once by calibrateClocks.
-var tscMult uint64
-
 // calibrateClocks starts kernel/clock's monotonic clock at kernel entry,
 // decides the TSC frequency, measures the LAPIC timer and reads the RTC
 // (clock.Calibrate). Context: boot, interrupts off, after
@@ -27,7 +23,6 @@ func calibrateClocks() {
 	if !clock.Calibrate(bootTSC) {
 		kpanic.Panic("local APIC timer does not count", nil)
 	}
-	tscMult = clock.TSCMult()
 }
 
 // armTimer programs this CPU's LAPIC timer (clock.Arm) for the deadline

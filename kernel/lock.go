@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/spin"
 )
 
@@ -15,7 +16,7 @@ import (
 // entry from ring 3 after the lock-free fast paths, drops it right before
 // returning to ring 3, and drops it while halted in the idle loop.
 //
-// A CPU spinning for the lock keeps answering TLB shootdowns (see tlb.go),
+// A CPU spinning for the lock keeps answering TLB shootdowns (kernel/smp/tlb.go),
 // so the holder can wait for every CPU's acknowledgement. That loop, and
 // the kernel panic for a misuse, are here; the lock's state is in
 // kernel/spin, below the panic report, which names the holder.
@@ -42,13 +43,13 @@ func (l *kernelLockHandle) lock(c *percpu.CPU) {
 	for !spin.KernelLock.TryLock(c.ID) {
 		contended = true
 		for spin.KernelLock.Held() {
-			serviceTLB(c)
+			smp.ServiceTLB(c)
 			cpu.Pause()
 		}
 	}
 	l.since, l.by = cpu.Rdtsc(), 0
 	l.stats.acquired(contended, l.since-start)
-	serviceTLB(c)
+	smp.ServiceTLB(c)
 }
 
 // unlock releases the kernel lock, which c must hold. Every way back to

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -116,7 +117,7 @@ type lockSnapshot struct {
 	SpinNs, HoldNs, LongestNs uint64
 }
 
-// snapshot reads s, converting cycles at tscMult (ns per cycle, 32.32
+// snapshot reads s, converting cycles at tscMult (clock.TSCMult: ns per cycle, 32.32
 // fixed point). The fields are read one by one: a snapshot taken while
 // other CPUs use the lock may mix counts a few acquisitions apart.
 // Context: any; does not allocate.
@@ -141,7 +142,7 @@ func cyclesToNs(cycles, mult uint64) uint64 {
 // name (writeSchedView). Context: trap, kernel lock held; does not
 // allocate.
 func writeLockStats(w textWriter, name string, s *lockStats) {
-	v := s.snapshot(tscMult)
+	v := s.snapshot(clock.TSCMult())
 	w.s(name).s(" ").u(v.Acquisitions).s(" ").u(v.Contentions).s(" ").u(v.SpinNs).s(" ")
 	w.u(v.HoldNs).s(" ").u(v.LongestNs).s(" ")
 	writeHoldTag(w, s.longestBy.Load())
