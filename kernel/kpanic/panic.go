@@ -141,42 +141,24 @@ func PrintFrame(f *x86.TrapFrame) {
 		l.S(" (").S(ExceptionNames[f.Vector]).S(")")
 	}
 	l.S(" error: ").X(f.Err).Print()
-	l = klog.Line{}
-	reg(&l, "rip", f.RIP)
-	reg(&l, "cs", f.CS)
-	reg(&l, "rflags", f.RFLAGS)
-	l.Print()
-	l = klog.Line{}
-	reg(&l, "rsp", f.RSP)
-	reg(&l, "ss", f.SS)
-	l.Print()
-	l = klog.Line{}
-	reg(&l, "rax", f.AX)
-	reg(&l, "rbx", f.BX)
-	reg(&l, "rcx", f.CX)
-	reg(&l, "rdx", f.DX)
-	l.Print()
-	l = klog.Line{}
-	reg(&l, "rsi", f.SI)
-	reg(&l, "rdi", f.DI)
-	reg(&l, "rbp", f.BP)
-	reg(&l, "r8", f.R8)
-	l.Print()
-	l = klog.Line{}
-	reg(&l, "r9", f.R9)
-	reg(&l, "r10", f.R10)
-	reg(&l, "r11", f.R11)
-	reg(&l, "r12", f.R12)
-	l.Print()
-	l = klog.Line{}
-	reg(&l, "r13", f.R13)
-	reg(&l, "r14", f.R14)
-	reg(&l, "r15", f.R15)
-	l.Print()
-	l = klog.Line{}
-	reg(&l, "cr2", cpu.ReadCR2())
-	reg(&l, "cr3", cpu.ReadCR3())
-	l.Print()
+	regs := [...]frameReg{
+		{"rip", f.RIP}, {"cs", f.CS}, {"rflags", f.RFLAGS},
+		{"rsp", f.RSP}, {"ss", f.SS},
+		{"rax", f.AX}, {"rbx", f.BX}, {"rcx", f.CX}, {"rdx", f.DX},
+		{"rsi", f.SI}, {"rdi", f.DI}, {"rbp", f.BP}, {"r8", f.R8},
+		{"r9", f.R9}, {"r10", f.R10}, {"r11", f.R11}, {"r12", f.R12},
+		{"r13", f.R13}, {"r14", f.R14}, {"r15", f.R15},
+		{"cr2", cpu.ReadCR2()}, {"cr3", cpu.ReadCR3()},
+	}
+	i := 0
+	for _, n := range regsPerLine {
+		l = klog.Line{}
+		for _, r := range regs[i : i+n] {
+			reg(&l, r.name, r.v)
+		}
+		l.Print()
+		i += n
+	}
 	l = klog.Line{}
 	l.S("code:")
 	for i := uint64(0); i < 16; i++ {
@@ -187,20 +169,29 @@ func PrintFrame(f *x86.TrapFrame) {
 		}
 	}
 	l.Print()
-	l = klog.Line{}
+	printStackWords(f.RSP, 0)
+	printStackWords(f.RSP, 8)
+}
+
+// frameReg is one register of a crash report's register lines.
+type frameReg struct {
+	name string
+	v    uint64
+}
+
+// regsPerLine is how many registers each of PrintFrame's register lines
+// holds, in order (rip cs rflags / rsp ss / rax..rdx / rsi rdi rbp r8 /
+// r9..r12 / r13..r15 / cr2 cr3: the layout docs/protocols.md gives).
+var regsPerLine = [...]int{3, 2, 4, 4, 4, 3, 2}
+
+// printStackWords prints one "stack:" line: the 8 words from the from-th
+// word at rsp, stopping at the first unmapped one.
+// Context: any (crash reports); does not allocate.
+func printStackWords(rsp, from uint64) {
+	var l klog.Line
 	l.S("stack:")
-	for i := uint64(0); i < 8; i++ {
-		w, ok := peekWord(uintptr(f.RSP + 8*i))
-		if !ok {
-			break
-		}
-		l.S(" ").X(w)
-	}
-	l.Print()
-	l = klog.Line{}
-	l.S("stack:")
-	for i := uint64(8); i < 16; i++ {
-		w, ok := peekWord(uintptr(f.RSP + 8*i))
+	for i := from; i < from+8; i++ {
+		w, ok := peekWord(uintptr(rsp + 8*i))
 		if !ok {
 			break
 		}
