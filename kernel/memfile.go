@@ -169,6 +169,8 @@ func writeSchedView(w textWriter) {
 	writeLockStats(w, "kernel", &kernelLock.stats)
 	w.s("\n")
 	writeFastStats(w)
+	w.s("\n")
+	writeTrapStats(w)
 }
 
 // memFileRead copies from a kernel file's snapshot. Context: trap.

@@ -193,20 +193,35 @@ func turnEnded(r *sliceReq) (ended, known bool) {
 	return tick != r.tick || curg != r.g || p != r.p, true
 }
 
-// sliceDeadline returns when c's next slice check is due, or 0. Context:
-// trap (armTimer), kernel lock held; does not allocate.
+// sliceDeadline returns when c's next slice check is due, or 0. It runs
+// on every way back to ring 3 (armTimer), so what it returns must not
+// move with every call: a deadline that changes is a timer reprogrammed
+// (a WRMSR or an APIC write, several microseconds under TCG), on every
+// system call. The "look again later" deadlines are therefore rounded up
+// to a grid of an eighth of a slice (sliceLater), and stay put for that
+// long. Context: trap (armTimer), kernel lock held; does not allocate.
 func sliceDeadline(c *percpu.CPU, now int64) int64 {
 	if !sliceOn || threadtab.Sched.CPUs[c.ID].Cur == noThread {
 		return 0
 	}
 	if st := &sliceCPUs[c.ID]; st.g != 0 && !st.requested {
-		return max(st.since+sliceNs, now+sliceNs/4)
+		return max(st.since+sliceNs, sliceLater(now))
 	}
 	// A request is out, or no goroutine is being timed: look again a
 	// quarter slice on, so that the next goroutine's turn is timed from
 	// close to its start (a full slice later, each turn could run for up
 	// to two slices).
-	return now + sliceNs/4
+	return sliceLater(now)
+}
+
+// sliceLater returns the first point of the grid of sliceNs/8 at or after
+// a quarter slice from now: between a quarter and three eighths of a
+// slice from now, the same for every now within one grid step.
+// Context: trap, kernel lock held; does not allocate.
+func sliceLater(now int64) int64 {
+	q := max(sliceNs/8, 1)
+	at := now + sliceNs/4
+	return (at + q - 1) / q * q
 }
 
 // peekUser64 reads a word of the program's memory if it is mapped.

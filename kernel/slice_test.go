@@ -199,3 +199,29 @@ func TestLayoutVerdict(t *testing.T) {
 		})
 	}
 }
+
+// TestSliceLaterStaysPut checks the slice check's "look again" deadline:
+// between a quarter and three eighths of a slice from now, and the same
+// for every call within one eighth of a slice, so that armTimer does not
+// reprogram the timer on every system call.
+func TestSliceLaterStaysPut(t *testing.T) {
+	saved := sliceNs
+	defer func() { sliceNs = saved }()
+	for _, s := range []int64{1e6, 2e6, 5e6, 7} {
+		sliceNs = s
+		q := max(s/8, 1)
+		changes := 0
+		prev := int64(0)
+		start := int64(1_000_000_007)
+		for now := start; now < start+4*s; now += max(s/1000, 1) {
+			at := sliceLater(now)
+			require.GreaterOrEqual(t, at, now+s/4, "slice %d now %d", s, now)
+			require.Less(t, at, now+s/4+q, "slice %d now %d", s, now)
+			if at != prev {
+				changes++
+				prev = at
+			}
+		}
+		assert.LessOrEqual(t, changes, int(4*s/q)+1, "slice %d: the deadline moved more than once per grid step", s)
+	}
+}

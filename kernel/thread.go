@@ -85,7 +85,8 @@ func placeThread(parent int) int { return threadtab.Sched.Place(parent) }
 // leaves HLT, a busy one enters the kernel (where a pending signal is
 // delivered or a queued thread gets its turn). Context: trap.
 func kick(o *percpu.CPU) {
-	if o != percpu.This() {
+	if c := percpu.This(); o != c {
+		trapStats[c.ID].kickIPIs++
 		if !clock.LAPIC.SendIPI(o.APICID, x86.VecKick) {
 			smp.NotAnswering(o, "kick IPI", 0)
 		}

@@ -76,6 +76,7 @@ func userTrap(f *x86.TrapFrame) {
 	// frame. With inUser set the shooter waits for this CPU's tlbSeen,
 	// which moves only when it takes the shootdown IPI: after fastTrap,
 	// since interrupts are off here. The delay is a few microseconds.
+	countTrap(c, f.Vector)
 	if fastTrap(c, f) {
 		return
 	}
@@ -194,6 +195,7 @@ func kernelTrap(f *x86.TrapFrame) {
 	switch v := f.Vector; {
 	case v == x86.VecTimer:
 		c.IRQs++ // halt's threadtab.Sched.Woke forgets the armed deadline
+		trapStats[c.ID].timers++
 		clock.LAPIC.EOI()
 	case v == x86.VecTLB:
 		smp.ServiceTLB(c)

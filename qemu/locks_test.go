@@ -124,6 +124,36 @@ func TestFastPathsBoot(t *testing.T) {
 	assert.GreaterOrEqual(t, wake[0], uint64(512), "most of the guest's 1,024 wakes of unwaited words")
 	assert.GreaterOrEqual(t, yield[0]+yield[1], uint64(1000), "every yield is counted one way or the other")
 	assert.GreaterOrEqual(t, yield[0], uint64(500), "most yields found nothing queued")
+	events := parseCounts(t, text, "event count")
+	t.Logf("events: %v", events)
+	require.Contains(t, events, "syscall", "no syscall line:\n%s", text)
+	assert.GreaterOrEqual(t, events["syscall"], wake[0]+wake[1]+yield[0]+yield[1], "every system call is counted, the lock-free ones too")
+	assert.Positive(t, events["page_fault"], "the runtime's heap is faulted in on demand")
+	assert.Contains(t, events, "timer_interrupt")
+	assert.Contains(t, events, "kick_ipi")
+}
+
+// parseCounts reads the two-column table under header in a
+// /proc/gometal/sched text: name, count.
+func parseCounts(t *testing.T, text, header string) map[string]uint64 {
+	t.Helper()
+	rows := map[string]uint64{}
+	in := false
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case line == header:
+			in = true
+		case !in:
+		case len(f) != 2:
+			in = false
+		default:
+			n, err := strconv.ParseUint(f[1], 10, 64)
+			require.NoError(t, err, "%q", line)
+			rows[f[0]] = n
+		}
+	}
+	return rows
 }
 
 // TestParseLockTable: the parsers read every line of their table and
@@ -133,6 +163,8 @@ func TestParseLockTable(t *testing.T) {
 	rows := parseLockTable(t, text)
 	assert.Equal(t, map[string]lockRow{"kernel": {10, 2, 300, 4000, 900, "mmap"}, "futex": {5, 0, 0, 100, 50, "other"}}, rows)
 	assert.Equal(t, map[string][2]uint64{"futex_wake": {3, 4}, "sched_yield": {5, 0}}, parseFastPaths(t, text))
+	counts := "sched_yield 5 0\n\nevent count\nsyscall 12\npage_fault 3\n\nother 1\n"
+	assert.Equal(t, map[string]uint64{"syscall": 12, "page_fault": 3}, parseCounts(t, counts, "event count"))
 }
 
 // TestLockOrderBoot boots with lockfault=1: the boot CPU takes the kernel
