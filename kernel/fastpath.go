@@ -13,19 +13,7 @@ import (
 // waits on (the runtime wakes a parked M "just in case" on every unlock
 // and ready), and sched_yield with nothing else to run here (the runtime's
 // spinning Ms yield in their loops). Each is counted per CPU, taken and
-// not taken, for /proc/gometal/sched.
-
-// fastCounts is one CPU's count of fast-path attempts: only that CPU
-// writes it (in trap context, no atomics needed); the view reads it
-// under the kernel lock, a word at a time.
-type fastCounts struct {
-	futexWake, futexWakeLocked uint64 // FUTEX_WAKE answered lock-free / sent to the locked path
-	yield, yieldLocked         uint64 // sched_yield answered lock-free / sent to the locked path
-	_                          [32]byte
-}
-
-// fastStats are the CPUs' counts, indexed by CPU id.
-var fastStats [percpu.MaxCPUs]fastCounts
+// not taken, for /proc/gometal/sched (cpuEvents, kernel/trapstats.go).
 
 // fastFutexWake answers a FUTEX_WAKE (or FUTEX_WAKE_BITSET, private or
 // not) with 0 when no thread can be waiting on its word, without the
@@ -45,10 +33,10 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 		return false
 	}
 	if threadtab.Sched.Futexes.MayHaveWaiters(addr) {
-		fastStats[c.ID].futexWakeLocked++
+		countEvent(c, evFutexWakeLocked)
 		return false
 	}
-	fastStats[c.ID].futexWake++
+	countEvent(c, evFutexWakeFast)
 	f.AX = 0
 	return true
 }
@@ -58,10 +46,10 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 // Context: trap, kernel lock not held; does not allocate.
 func fastYield(c *percpu.CPU, f *x86.TrapFrame) bool {
 	if !threadtab.Sched.YieldChangesNothing(c.ID) {
-		fastStats[c.ID].yieldLocked++
+		countEvent(c, evYieldLocked)
 		return false
 	}
-	fastStats[c.ID].yield++
+	countEvent(c, evYieldFast)
 	f.AX = 0
 	return true
 }
@@ -83,15 +71,8 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 // lock and how many went to the locked path.
 // Context: trap, kernel lock held; does not allocate.
 func writeFastStats(w textWriter) {
-	var sum fastCounts
-	for i := 0; i < percpu.NOnline; i++ {
-		s := &fastStats[i]
-		sum.futexWake += s.futexWake
-		sum.futexWakeLocked += s.futexWakeLocked
-		sum.yield += s.yield
-		sum.yieldLocked += s.yieldLocked
-	}
+	sum := sumEvents()
 	w.s("fastpath lockfree locked\n")
-	w.s("futex_wake ").u(sum.futexWake).s(" ").u(sum.futexWakeLocked).s("\n")
-	w.s("sched_yield ").u(sum.yield).s(" ").u(sum.yieldLocked).s("\n")
+	w.s("futex_wake ").u(sum[evFutexWakeFast]).s(" ").u(sum[evFutexWakeLocked]).s("\n")
+	w.s("sched_yield ").u(sum[evYieldFast]).s(" ").u(sum[evYieldLocked]).s("\n")
 }

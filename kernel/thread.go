@@ -86,7 +86,7 @@ func placeThread(parent int) int { return threadtab.Sched.Place(parent) }
 // delivered or a queued thread gets its turn). Context: trap.
 func kick(o *percpu.CPU) {
 	if c := percpu.This(); o != c {
-		trapStats[c.ID].kickIPIs++
+		countEvent(c, evKickIPI)
 		if !clock.LAPIC.SendIPI(o.APICID, x86.VecKick) {
 			smp.NotAnswering(o, "kick IPI", 0)
 		}

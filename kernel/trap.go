@@ -195,7 +195,7 @@ func kernelTrap(f *x86.TrapFrame) {
 	switch v := f.Vector; {
 	case v == x86.VecTimer:
 		c.IRQs++ // halt's threadtab.Sched.Woke forgets the armed deadline
-		trapStats[c.ID].timers++
+		countEvent(c, evTimer)
 		clock.LAPIC.EOI()
 	case v == x86.VecTLB:
 		smp.ServiceTLB(c)

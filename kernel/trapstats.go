@@ -12,46 +12,68 @@ import (
 // kernel time goes without a probe image (docs/architecture.md, "Where a
 // system call's time goes"), and are printed in /proc/gometal/sched.
 
-// trapCounts is one CPU's counts: only that CPU writes them (in trap
-// context, with interrupts off, so no atomics); the view reads them under
-// the kernel lock, a word at a time.
-type trapCounts struct {
-	syscalls, pageFaults, timers, kickIPIs uint64
-	_                                      [32]byte
-}
+// event is one of the per-CPU counts: the kernel entries above, and the
+// fast paths' answers (kernel/fastpath.go), lock-free or sent on to the
+// locked path.
+type event int
 
-// trapStats are the CPUs' counts, indexed by CPU id.
-var trapStats [percpu.MaxCPUs]trapCounts
+const (
+	evSyscall event = iota
+	evPageFault
+	evTimer
+	evKickIPI
+	evFutexWakeFast   // FUTEX_WAKE answered without the kernel lock
+	evFutexWakeLocked // FUTEX_WAKE sent to the locked path
+	evYieldFast       // sched_yield answered without the kernel lock
+	evYieldLocked     // sched_yield sent to the locked path
+	nEvents
+)
+
+// eventCounts is one CPU's counts: only that CPU writes them (in trap
+// context, with interrupts off, so no atomics); the view reads them under
+// the kernel lock, a word at a time. Eight words: one cache line.
+type eventCounts [nEvents]uint64
+
+// cpuEvents are the CPUs' counts, indexed by CPU id.
+var cpuEvents [percpu.MaxCPUs]eventCounts
+
+// countEvent counts e on c. Context: trap, interrupts off; does not
+// allocate.
+func countEvent(c *percpu.CPU, e event) { cpuEvents[c.ID][e]++ }
 
 // countTrap counts an entry from ring 3 on c (userTrap, before the
 // lock-free paths, so those are counted too).
 // Context: trap, interrupts off; does not allocate.
 func countTrap(c *percpu.CPU, v uint64) {
-	s := &trapStats[c.ID]
 	switch v {
 	case vectorSyscall:
-		s.syscalls++
+		countEvent(c, evSyscall)
 	case x86.VecPageFault:
-		s.pageFaults++
+		countEvent(c, evPageFault)
 	case x86.VecTimer:
-		s.timers++
+		countEvent(c, evTimer)
 	}
 }
 
-// writeTrapStats prints the counts summed over the CPUs (writeSchedView).
+// sumEvents returns the counts summed over the CPUs.
 // Context: trap, kernel lock held; does not allocate.
-func writeTrapStats(w textWriter) {
-	var sum trapCounts
+func sumEvents() eventCounts {
+	var sum eventCounts
 	for i := 0; i < percpu.NOnline; i++ {
-		s := &trapStats[i]
-		sum.syscalls += s.syscalls
-		sum.pageFaults += s.pageFaults
-		sum.timers += s.timers
-		sum.kickIPIs += s.kickIPIs
+		for e := range sum {
+			sum[e] += cpuEvents[i][e]
+		}
 	}
+	return sum
+}
+
+// writeTrapStats prints the entries' counts summed over the CPUs
+// (writeSchedView). Context: trap, kernel lock held; does not allocate.
+func writeTrapStats(w textWriter) {
+	sum := sumEvents()
 	w.s("event count\n")
-	w.s("syscall ").u(sum.syscalls).s("\n")
-	w.s("page_fault ").u(sum.pageFaults).s("\n")
-	w.s("timer_interrupt ").u(sum.timers).s("\n")
-	w.s("kick_ipi ").u(sum.kickIPIs).s("\n")
+	w.s("syscall ").u(sum[evSyscall]).s("\n")
+	w.s("page_fault ").u(sum[evPageFault]).s("\n")
+	w.s("timer_interrupt ").u(sum[evTimer]).s("\n")
+	w.s("kick_ipi ").u(sum[evKickIPI]).s("\n")
 }
