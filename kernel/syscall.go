@@ -37,6 +37,23 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 	}
 	if ret != blocked {
 		threadtab.Threads[t].Regs.AX = uint64(ret)
+		return
+	}
+	interruptIfSignalled(t)
+}
+
+// interruptIfSignalled ends, with EINTR, the wait t has just entered if
+// a signal it does not block is already pending and the wait is one a
+// signal interrupts, as Linux does not sleep with a signal pending. The
+// signal may have been sent while t ran in ring 3 on this CPU, and t
+// entered the system call before it took the kick IPI that sendSignal
+// sent (or while this CPU spun for the kernel lock that the sender
+// held): sendSignal found t running, so nothing else would wake it.
+// Context: trap, kernel lock held; does not allocate.
+func interruptIfSignalled(t sched.TID) {
+	th := &threadtab.Threads[t]
+	if tstate(t) == threadBlocked && th.Pending&^th.Sigmask != 0 && interruptible(th.Wait) {
+		wake(t, -abi.EINTR)
 	}
 }
 

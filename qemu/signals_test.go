@@ -150,3 +150,71 @@ func (w *watcher) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestConsoleSignalEveryRound boots qemu/testdata/sigquitloop at 4 CPUs
+// and sends Ctrl-\ each time its main thread is about to block in a read
+// of standard input, 60 rounds in one boot: each SIGQUIT must be caught
+// ("got N"), never left pending on a thread asleep in its read. Before
+// interruptIfSignalled (kernel/syscall.go) about 3 in 100 such signals
+// were lost when the signal was sent while the thread was still in ring
+// 3 on its way into the read, and the guest then hung.
+func TestConsoleSignalEveryRound(t *testing.T) {
+	root := mustRoot(t)
+	img := filepath.Join(t.TempDir(), "sigquitloop.img")
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./qemu/testdata/sigquitloop", Out: img, Dir: root})
+	require.NoError(t, err)
+	const rounds = 60
+	in, feed := io.Pipe()
+	defer feed.Close()
+	answers := make(chan []byte, 2*rounds+2)
+	go func() {
+		for b := range answers {
+			if _, err := feed.Write(b); err != nil {
+				return
+			}
+		}
+	}()
+	defer close(answers)
+	r := &lineResponder{answer: func(line string) []byte {
+		switch {
+		case strings.HasPrefix(line, "ready "):
+			return []byte{0x1c}
+		case strings.HasPrefix(line, "got "):
+			return []byte("\n")
+		}
+		return nil
+	}, out: answers}
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: 4, Append: "slice=1ms", Stdin: in, Console: r,
+		ProgramArgs: []string{fmt.Sprint(rounds)}, Timeout: 60 * time.Second})
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.ExitCode)
+	out := string(res.Output)
+	assert.Contains(t, out, fmt.Sprintf("got %d\n", rounds))
+	assert.Contains(t, out, fmt.Sprintf("%d rounds\n", rounds))
+	assert.NotContains(t, out, "SIGQUIT: quit", "the program caught SIGQUIT: the runtime must not dump")
+}
+
+// lineResponder queues answer(line) on out for each complete line the
+// console shows (nil: no answer).
+type lineResponder struct {
+	answer func(line string) []byte
+	out    chan<- []byte
+	mu     sync.Mutex
+	part   []byte
+}
+
+func (r *lineResponder) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.part = append(r.part, p...)
+	for {
+		i := bytes.IndexByte(r.part, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if b := r.answer(strings.TrimRight(string(r.part[:i]), "\r")); b != nil {
+			r.out <- b
+		}
+		r.part = r.part[i+1:]
+	}
+}
