@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gometal/gometal/qemu"
@@ -55,6 +56,30 @@ func section(t *testing.T, out, start, end string) string {
 	return body
 }
 
+// locksBoot is the one boot of qemu/testdata/threads' locks case (2
+// CPUs) that TestLockStatsBoot and TestFastPathsBoot both read.
+var locksBoot struct {
+	once sync.Once
+	res  *qemu.Result
+	err  error
+}
+
+// locksSched boots the locks case once per test binary and returns the
+// /proc/gometal/sched text it printed, failing t if the boot failed.
+func locksSched(t *testing.T) string {
+	t.Helper()
+	locksBoot.once.Do(func() { locksBoot.res, locksBoot.err = bootThreads(t, 2, "-- locks") })
+	require.NoError(t, locksBoot.err)
+	require.NotNil(t, locksBoot.res, "the locks case's image did not build")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kernel log:\n%s\nconsole:\n%s", locksBoot.res.KernelLog, locksBoot.res.Console)
+		}
+	})
+	require.Equal(t, 0, locksBoot.res.ExitCode, "the locks case's exit status")
+	return section(t, string(locksBoot.res.Output), "threads locks: sched", "threads locks: end")
+}
+
 // TestLockStatsBoot boots 2 CPUs that make system calls under the kernel
 // lock (two locked threads) while goroutines hand work over a mutex and a
 // channel, and checks the kernel lock's line in /proc/gometal/sched: it
@@ -62,10 +87,7 @@ func section(t *testing.T, out, start, end string) string {
 // (contended ones at most all of them, spin time only with contention,
 // the longest hold within the total).
 func TestLockStatsBoot(t *testing.T) {
-	res, err := bootThreads(t, 2, "-- locks")
-	require.NoError(t, err)
-	assert.Equal(t, 0, res.ExitCode)
-	text := section(t, string(res.Output), "threads locks: sched", "threads locks: end")
+	text := locksSched(t)
 	rows := parseLockTable(t, text)
 	k, ok := rows["kernel"]
 	require.True(t, ok, "no kernel lock line in /proc/gometal/sched:\n%s", text)
@@ -111,10 +133,7 @@ func parseFastPaths(t *testing.T, text string) map[string][2]uint64 {
 // must be lock-free; and 1,000 yields, most on a CPU with an empty queue
 // (2 CPUs, a handful of threads).
 func TestFastPathsBoot(t *testing.T) {
-	res, err := bootThreads(t, 2, "-- locks")
-	require.NoError(t, err)
-	assert.Equal(t, 0, res.ExitCode)
-	text := section(t, string(res.Output), "threads locks: sched", "threads locks: end")
+	text := locksSched(t)
 	fast := parseFastPaths(t, text)
 	t.Logf("fast paths: %v", fast)
 	wake, ok := fast["futex_wake"]

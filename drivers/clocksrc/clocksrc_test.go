@@ -98,18 +98,6 @@ func TestChoose(t *testing.T) {
 	}
 }
 
-func TestFormat(t *testing.T) {
-	var b [24]byte
-	assert.Equal(t, "2.100 GHz", string(FormatHz(&b, 2.1e9)))
-	assert.Equal(t, "3.579 MHz", string(FormatHz(&b, PMTimerHz)))
-	assert.Equal(t, "1.000 kHz", string(FormatHz(&b, 1000)))
-	assert.Equal(t, "900 Hz", string(FormatHz(&b, 900)))
-	assert.Equal(t, "0.0%", string(FormatPPM(&b, 0)))
-	assert.Equal(t, "0.3%", string(FormatPPM(&b, 2849)))
-	assert.Equal(t, "33.4%", string(FormatPPM(&b, 333333)))
-	assert.Equal(t, "100.0%", string(FormatPPM(&b, 1e6)))
-}
-
 func TestSourceString(t *testing.T) {
 	for s := None; s <= CPUID16; s++ {
 		require.NotEmpty(t, s.String())

@@ -361,21 +361,20 @@ const rtcLimitTSC = 3e10
 // cross-check; an untrusted clock is a warning, shown even when quiet.
 // Context: boot; does not allocate.
 func logClockDecision(d *clocksrc.Decision) {
-	var b [24]byte
 	var l klog.Line
 	if d.Hz == 0 {
 		l.S("clock: no source for the TSC frequency (no HPET, PM timer, PIT or RTC answered): guessing 1 GHz, untrusted").Print()
 		return
 	}
-	l.S("clock: TSC ").B(clocksrc.FormatHz(&b, d.Hz)).S(" from ").S(d.Src.String())
+	l.S("clock: TSC ").Hz(d.Hz).S(" from ").S(d.Src.String())
 	switch {
 	case d.Check != clocksrc.None:
 		if d.Trusted {
 			l.S(", ").S(d.Check.String()).S(" agrees within ")
 		} else {
-			l.S(", but ").S(d.Check.String()).S(" says ").B(clocksrc.FormatHz(&b, d.CheckHz)).S(", off by ")
+			l.S(", but ").S(d.Check.String()).S(" says ").Hz(d.CheckHz).S(", off by ")
 		}
-		l.B(clocksrc.FormatPPM(&b, d.DiffPPM))
+		l.PPM(d.DiffPPM)
 	case d.Trusted:
 		l.S(" (no second source to cross-check)")
 	}

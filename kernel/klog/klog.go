@@ -148,6 +148,35 @@ func (l *Line) MS(ns int64) *Line {
 	return l.U(uint64(frac)).S(" ms")
 }
 
+// Hz appends a frequency with three decimals in the largest unit that
+// keeps a digit before the point: "2.100 GHz", "3.579 MHz", "900 Hz".
+// Context: any; does not allocate.
+func (l *Line) Hz(hz uint64) *Line {
+	unit, div := " Hz", uint64(1)
+	switch {
+	case hz >= 1e9:
+		unit, div = " GHz", 1e9
+	case hz >= 1e6:
+		unit, div = " MHz", 1e6
+	case hz >= 1e3:
+		unit, div = " kHz", 1e3
+	}
+	l.U(hz / div)
+	if div > 1 {
+		frac := (hz % div) * 1000 / div
+		l.B([]byte{'.', byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)})
+	}
+	return l.S(unit)
+}
+
+// PPM appends a parts-per-million value as a percentage with one
+// decimal, rounded up ("0.3%" for 2,849). Context: any; does not
+// allocate.
+func (l *Line) PPM(ppm uint64) *Line {
+	tenths := (ppm + 999) / 1000
+	return l.U(tenths / 10).B([]byte{'.', byte('0' + tenths%10), '%'})
+}
+
 // Print writes the line with the log prefix, starting on a fresh line: if
 // the program left a partial line, a "\r\n" goes first, which the host's
 // console splitter removes again. Context: trap; does not allocate.

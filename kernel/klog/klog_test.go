@@ -17,6 +17,28 @@ func TestLineFormats(t *testing.T) {
 	assert.Equal(t, "0", string(Decimal(&d, 0)))
 }
 
+// TestLineHzPPM checks the clock report's frequency and percentage
+// formats.
+func TestLineHzPPM(t *testing.T) {
+	for _, tt := range []struct {
+		line func(l *Line)
+		want string
+	}{
+		{func(l *Line) { l.Hz(2.1e9) }, "2.100 GHz"},
+		{func(l *Line) { l.Hz(3579545) }, "3.579 MHz"},
+		{func(l *Line) { l.Hz(1000) }, "1.000 kHz"},
+		{func(l *Line) { l.Hz(900) }, "900 Hz"},
+		{func(l *Line) { l.PPM(0) }, "0.0%"},
+		{func(l *Line) { l.PPM(2849) }, "0.3%"},
+		{func(l *Line) { l.PPM(333333) }, "33.4%"},
+		{func(l *Line) { l.PPM(1e6) }, "100.0%"},
+	} {
+		var l Line
+		tt.line(&l)
+		assert.Equal(t, tt.want, string(l.Bytes()))
+	}
+}
+
 // TestLineTruncates checks that a line longer than its buffer is cut,
 // not overrun.
 func TestLineTruncates(t *testing.T) {
