@@ -61,11 +61,57 @@ func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 		// listen waiting for the network stack is not interruptible (on
 		// Linux they do not block): the signal waits for the call's end.
 		if interruptible(th.Wait) {
-			wake(t, -abi.EINTR)
+			interruptWait(t)
 		}
 	case threadRunning:
 		kick(&percpu.CPUs[threadtab.Sched.Threads[t].CPU]) // delivered when that CPU re-enters its scheduler
 	}
+}
+
+// interruptWait ends blocked t's wait because a signal is pending: the
+// call returns EINTR, unless it is one Linux restarts for a handler
+// installed with SA_RESTART (restartable) and has no timeout, whose
+// return then depends on the handler deliverSignal runs: with
+// SA_RESTART the call is executed again after the handler returns, as it
+// is if no handler runs at all (load). Context: trap, kernel lock held;
+// does not allocate.
+func interruptWait(t sched.TID) {
+	th := &threadtab.Threads[t]
+	th.Restart = restartable(th.RestartNr, &th.Regs) && !threadtab.Sched.Timers.Pending(t)
+	wake(t, -abi.EINTR)
+}
+
+// restartable reports whether Linux restarts system call nr (with the
+// arguments in r), interrupted by a signal whose handler has SA_RESTART
+// (signal(7)): reads and writes, accept, sends and receives, wait4 and
+// waitid, flock, fcntl's lock waits, futex waits without a timeout.
+// Never restarted: epoll_wait, poll, select, the sleeps, connect (which
+// POSIX lets go on in the background), and any call with a timeout.
+// Context: trap; does not allocate.
+func restartable(nr uint64, r *x86.TrapFrame) bool {
+	switch nr {
+	case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_READV, unix.SYS_WRITEV,
+		unix.SYS_PREAD64, unix.SYS_PWRITE64, unix.SYS_PREADV, unix.SYS_PWRITEV,
+		unix.SYS_PREADV2, unix.SYS_PWRITEV2, unix.SYS_SENDFILE, unix.SYS_SPLICE, unix.SYS_TEE,
+		unix.SYS_ACCEPT, unix.SYS_ACCEPT4, unix.SYS_SENDTO, unix.SYS_RECVFROM,
+		unix.SYS_SENDMSG, unix.SYS_RECVMSG, unix.SYS_SENDMMSG,
+		unix.SYS_WAIT4, unix.SYS_WAITID, unix.SYS_FLOCK, unix.SYS_FCNTL,
+		unix.SYS_OPEN, unix.SYS_OPENAT, unix.SYS_IOCTL, unix.SYS_GETRANDOM:
+		return true
+	case unix.SYS_FUTEX:
+		op := r.SI & futexCmdMask
+		return (op == futexWait || op == futexWaitBitset) && r.R10 == 0
+	}
+	return false
+}
+
+// callAgain points t's registers back at the system call instruction
+// with the call's number in RAX (SYSCALL is two bytes long), so that the
+// call is executed again when t returns to ring 3.
+// Context: trap; does not allocate.
+func callAgain(th *threadtab.Thread) {
+	th.Regs.AX = th.RestartNr
+	th.Regs.RIP -= 2
 }
 
 // defaultIgnored reports whether sig's default action is to ignore it.
@@ -127,6 +173,12 @@ func deliverSignal(t sched.TID) {
 	}
 	if sig == int(unix.SIGURG) {
 		noteSIGURG(t)
+	}
+	if th.Restart { // the call the signal interrupted
+		th.Restart = false
+		if act.flags&saRestart != 0 {
+			callAgain(th)
+		}
 	}
 
 	r := &th.Regs

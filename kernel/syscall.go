@@ -42,7 +42,8 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 	interruptIfSignalled(t)
 }
 
-// interruptIfSignalled ends, with EINTR, the wait t has just entered if
+// interruptIfSignalled ends the wait t has just entered (interruptWait:
+// EINTR, or a restart under SA_RESTART) if
 // a signal it does not block is already pending and the wait is one a
 // signal interrupts, as Linux does not sleep with a signal pending. The
 // signal may have been sent while t ran in ring 3 on this CPU, and t
@@ -53,7 +54,7 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 func interruptIfSignalled(t sched.TID) {
 	th := &threadtab.Threads[t]
 	if tstate(t) == threadBlocked && th.Pending&^th.Sigmask != 0 && interruptible(th.Wait) {
-		wake(t, -abi.EINTR)
+		interruptWait(t)
 	}
 }
 

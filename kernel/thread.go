@@ -202,7 +202,8 @@ func reschedule(c *percpu.CPU, f *x86.TrapFrame) {
 }
 
 // load puts the running thread's saved context into the frame the trap
-// exit restores, delivering a pending signal first. Context: trap
+// exit restores, delivering a pending signal first, or executing again
+// a restartable call that a signal interrupted if no handler ran. Context: trap
 // (reschedule), kernel lock held; does not allocate.
 func load(c *percpu.CPU, f *x86.TrapFrame) {
 	cur := threadtab.Sched.CPUs[c.ID].Cur
@@ -210,6 +211,10 @@ func load(c *percpu.CPU, f *x86.TrapFrame) {
 		deliverSignal(cur)
 	}
 	t := &threadtab.Threads[cur]
+	if t.Restart { // a signal ended its wait, and no handler ran for it
+		t.Restart = false
+		callAgain(t)
+	}
 	*f = t.Regs
 	c.CurFX = t.FX
 	c.CurFSBase = t.FSBase

@@ -22,7 +22,8 @@ import (
 // Boot cases for signal delivery: asynchronous preemption (SIGURG), faults
 // that become Go panics (SIGSEGV, SIGFPE; with SetPanicOnFault, writes to
 // read-only memory and jumps into non-executable data, with their fault
-// addresses), a signal the program sends itself (SIGUSR1 through
+// addresses), which blocking calls a caught signal restarts
+// (examples/sigrestart), a signal the program sends itself (SIGUSR1 through
 // os/signal), a fatal SIGILL, the runtime's stack-overflow error, and CPU
 // profiling (SIGPROF from CPU-time timers). Like every boot case they run
 // at 1 and 4 CPUs (TestBoot, TestSMPExamples).
@@ -41,6 +42,10 @@ func init() {
 		assert.Contains(t, string(res.Output), "fatal error: stack overflow")
 	}}
 	bootCases["cpuprofile"] = bootCase{guestOnly: true, check: checkCPUProfile}
+	// A caught signal restarts a blocking read and a futex wait (the
+	// runtime's handlers have SA_RESTART) and ends nanosleep and
+	// epoll_wait with EINTR, as on Linux.
+	bootCases["sigrestart"] = bootCase{}
 }
 
 // sigillHead is the first four lines of examples/sigill's output (what it

@@ -49,11 +49,14 @@ type Thread struct {
 	FX     uintptr // 16-byte aligned FXSAVE area in FXAreas
 	Wait   uint8   // what it waits for while blocked (WaitNone, ...)
 
-	Sigmask     uint64
-	AltStack    [3]uint64 // sigaltstack: sp, flags, size
-	RestartNr   uint64    // the system call to re-execute after a WaitRead
-	ConnectWait bool      // blocked in connect on a blocking socket (kernel/socket.go)
-	ClearTID    uintptr   // CLONE_CHILD_CLEARTID address
+	Sigmask   uint64
+	AltStack  [3]uint64 // sigaltstack: sp, flags, size
+	RestartNr uint64    // the system call to re-execute after a WaitRead
+	// Restart: a signal ended the thread's wait in a call that Linux
+	// restarts under SA_RESTART (kernel/signal.go, interruptWait).
+	Restart     bool
+	ConnectWait bool    // blocked in connect on a blocking socket (kernel/socket.go)
+	ClearTID    uintptr // CLONE_CHILD_CLEARTID address
 
 	// A pending epoll_pwait: where its results go.
 	Epoll  int

@@ -1,0 +1,117 @@
+// Command sigrestart shows how blocking system calls end when a caught
+// signal interrupts them, which must match Linux (signal(7)): the Go
+// runtime installs its handlers with SA_RESTART, so a blocking read of a
+// pipe and a futex wait without a timeout go on as if nothing happened,
+// while nanosleep and epoll_wait return EINTR. Each call runs on the
+// main thread while another goroutine sends it SIGUSR1.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Futex operations (linux/futex.h): golang.org/x/sys/unix has no names
+// for them.
+const (
+	futexWait        = 0
+	futexWake        = 1
+	futexPrivateFlag = 128
+)
+
+// settle is how long the sender waits for the main thread to block.
+const settle = 100 * time.Millisecond
+
+var caught = make(chan os.Signal, 16)
+
+func main() {
+	runtime.LockOSThread()
+	signal.Notify(caught, syscall.SIGUSR1)
+	tid := unix.Gettid()
+	read(tid)
+	sleep(tid)
+	epollWait(tid)
+	waitOnFutex(tid)
+}
+
+// interrupt sends SIGUSR1 to thread tid n times, settle apart, then
+// calls after.
+func interrupt(tid, n int, after func()) {
+	go func() {
+		for range n {
+			time.Sleep(settle)
+			if err := unix.Tgkill(os.Getpid(), tid, unix.SIGUSR1); err != nil {
+				fmt.Println("tgkill:", err)
+				os.Exit(1)
+			}
+		}
+		time.Sleep(settle)
+		after()
+	}()
+}
+
+// sawSignal reports whether SIGUSR1 reached the program.
+func sawSignal() bool {
+	select {
+	case <-caught:
+		for len(caught) > 0 {
+			<-caught
+		}
+		return true
+	case <-time.After(5 * time.Second):
+		return false
+	}
+}
+
+func read(tid int) {
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		fmt.Println("pipe2:", err)
+		os.Exit(1)
+	}
+	interrupt(tid, 3, func() { syscall.Write(p[1], []byte("data")) })
+	b := make([]byte, 16)
+	n, err := syscall.Read(p[0], b)
+	fmt.Printf("read of a pipe: %q, error %v; signal caught: %v\n", b[:max(n, 0)], err, sawSignal())
+}
+
+func sleep(tid int) {
+	interrupt(tid, 1, func() {})
+	ts := syscall.NsecToTimespec(int64(10 * time.Second))
+	err := syscall.Nanosleep(&ts, nil)
+	fmt.Printf("nanosleep: error %v; signal caught: %v\n", err, sawSignal())
+}
+
+func epollWait(tid int) {
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		fmt.Println("epoll_create1:", err)
+		os.Exit(1)
+	}
+	interrupt(tid, 1, func() {})
+	var ev [1]unix.EpollEvent
+	_, err = unix.EpollWait(ep, ev[:], -1)
+	fmt.Printf("epoll_wait: error %v; signal caught: %v\n", err, sawSignal())
+}
+
+func waitOnFutex(tid int) {
+	var word atomic.Uint32
+	addr := uintptr(unsafe.Pointer(&word))
+	interrupt(tid, 2, func() {
+		word.Store(1)
+		unix.Syscall6(unix.SYS_FUTEX, addr, futexWake|futexPrivateFlag, 1, 0, 0, 0)
+	})
+	_, _, e := unix.Syscall6(unix.SYS_FUTEX, addr, futexWait|futexPrivateFlag, 0, 0, 0, 0)
+	// 0 when woken, EAGAIN when the word changed before a restarted wait
+	// looked at it: either way the wait was not interrupted.
+	fmt.Printf("futex wait interrupted: %v; signal caught: %v\n", errors.Is(e, syscall.EINTR), sawSignal())
+}
