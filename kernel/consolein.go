@@ -203,8 +203,7 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 		if conin.Reader != noThread {
 			return -abi.EAGAIN // one reader at a time; the Go runtime has one
 		}
-		conin.Reader = t
-		block(t, threadtab.WaitRead)
+		blockIn(t, threadtab.WaitRead, &conin.Reader)
 		return blocked
 	}
 	k := min(int(n), conin.Len)

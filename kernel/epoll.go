@@ -228,9 +228,8 @@ func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int
 		return -abi.EINVAL // one waiter per instance is all the runtime needs
 	}
 	th := &threadtab.Threads[t]
-	th.Epoll, th.EvAddr, th.EvMax = ef.epoll, events, max
-	ep.waiter = t
-	block(t, threadtab.WaitEpoll)
+	th.EvAddr, th.EvMax = events, max
+	blockIn(t, threadtab.WaitEpoll, &ep.waiter)
 	if timeoutMs > 0 {
 		setTimer(t, clock.Nanotime()+int64(timeoutMs)*1e6)
 	}
@@ -255,14 +254,6 @@ func epollNotify(fd int) {
 				break
 			}
 		}
-	}
-}
-
-// epollForgetWaiter clears t as a waiter (it woke or timed out).
-func epollForgetWaiter(t sched.TID) {
-	ep := &epolls[threadtab.Threads[t].Epoll]
-	if ep.waiter == t {
-		ep.waiter = noThread
 	}
 }
 

@@ -82,26 +82,50 @@ func defaultIgnored(sig int) bool {
 	return false
 }
 
-// forceSignal delivers a fault signal synchronously: if the program
-// blocks or ignores it, or has no handler, the program dies with a report,
-// as Linux's force_sig would kill it. Context: trap.
-func forceSignal(t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) {
+// raiseFault makes a fault signal pending on t for delivery on its way
+// back to ring 3 (load), with the trap in f for its sigcontext, and
+// reports true; or reports false, changing nothing, when the program
+// blocks or ignores sig or has no handler for it: then the program must
+// die with a report, as Linux's force_sig would kill it, and the caller
+// ends it (forceSignal). Context: trap, kernel lock held; does not
+// allocate.
+func raiseFault(t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) bool {
 	th := &threadtab.Threads[t]
 	act := sigactions[sig]
 	if th.Sigmask&sigbit(sig) != 0 || act.handler == sigDfl || act.handler == sigIgn {
-		programFault(f, signalName(sig), uintptr(addr))
+		return false
 	}
 	th.FaultErr, th.FaultTrap, th.FaultCR2 = f.Err, f.Vector, addr
 	th.Pending |= sigbit(sig)
 	th.SigCode[sig] = code
 	th.SigF0[sig] = addr
 	th.SigF1[sig] = 0
+	return true
+}
+
+// A Delivery is what deliverSignal did, for its caller to act on: the
+// parts that are not the signal code's (ending the program, the
+// goroutine time slices' look at a SIGURG) are done by the caller.
+type Delivery struct {
+	// Exit is nonzero when the program must end with this status: the
+	// signal's default action kills it, it has a handler without
+	// SA_RESTORER, or its frame could not be written (the reason is
+	// logged).
+	Exit int
+	// Sig is the signal whose frame was built, 0 for none (the signal
+	// was ignored, or Exit is set).
+	Sig int
+	// SP is the stack pointer the handler's frame interrupted (the
+	// context saved in the frame), when Sig is set.
+	SP uint64
 }
 
 // deliverSignal delivers the lowest pending, unblocked signal of t by
-// building a signal frame and pointing t's registers at the handler.
-// Context: trap; does not allocate.
-func deliverSignal(t sched.TID) {
+// building a signal frame and pointing t's registers at the handler, and
+// reports what it did (Delivery): the caller ends the program when
+// Delivery.Exit says so. Context: trap, kernel lock held; does not
+// allocate.
+func deliverSignal(t sched.TID) Delivery {
 	th := &threadtab.Threads[t]
 	ready := th.Pending &^ th.Sigmask
 	sig := 1
@@ -112,24 +136,22 @@ func deliverSignal(t sched.TID) {
 	act := sigactions[sig]
 	switch {
 	case act.handler == sigIgn:
-		return
+		return Delivery{}
 	case act.handler == sigDfl:
 		if defaultIgnored(sig) {
-			return
+			return Delivery{}
 		}
 		var l klog.Line
 		l.S("program killed by ").S(signalName(sig)).Print()
-		shutdown(128 + sig)
+		return Delivery{Exit: 128 + sig}
 	case act.flags&saRestorer == 0:
 		var l klog.Line
 		l.S("program has a handler for ").S(signalName(sig)).S(" without SA_RESTORER: killing it").Print()
-		shutdown(128 + sig)
-	}
-	if sig == int(unix.SIGURG) {
-		noteSIGURG(t)
+		return Delivery{Exit: 128 + sig}
 	}
 
 	r := &th.Regs
+	d := Delivery{Sig: sig, SP: r.RSP}
 	alt := th.AltStack // sp, flags, size
 	onAlt := alt[2] != 0 && r.RSP > alt[0] && r.RSP <= alt[0]+alt[2]
 	sp := r.RSP - abi.RedZone
@@ -141,7 +163,7 @@ func deliverSignal(t sched.TID) {
 	if !vm.UserRange(uintptr(frameAddr), uintptr(sp-frameAddr), true) {
 		var l klog.Line
 		l.S("cannot write the signal frame for ").S(signalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
-		shutdown(128 + int(unix.SIGSEGV))
+		return Delivery{Exit: 128 + int(unix.SIGSEGV)}
 	}
 	copy(unsafeSlice(uintptr(fpAddr), abi.FXSize), unsafeSlice(th.FX, abi.FXSize))
 	fr := (*abi.Sigframe)(ptr(uintptr(frameAddr)))
@@ -186,20 +208,24 @@ func deliverSignal(t sched.TID) {
 	if act.flags&saResethand != 0 {
 		sigactions[sig].handler = sigDfl
 	}
+	return d
 }
 
 // flagsUser are the flags rt_sigreturn may change.
 const flagsUser = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | x86.FlagTF | x86.FlagDF | 0x800 | x86.FlagAC | x86.FlagRF
 
-// sysRtSigreturn restores the context saved by deliverSignal from the
+// rtSigreturn restores the context saved by deliverSignal from the
 // ucontext at the thread's stack pointer (the handler's return popped
-// pretcode). Context: trap.
-func sysRtSigreturn(t sched.TID) int64 {
+// pretcode). A frame the program cannot have meant ends it: rtSigreturn
+// then stops where it found the fault, with what and the address for the
+// report (what is "" when all went well), and the caller ends the program
+// (programFault). Context: trap, kernel lock held; does not allocate.
+func rtSigreturn(t sched.TID) (what string, addr uintptr) {
 	th := &threadtab.Threads[t]
 	r := &th.Regs
 	ucAddr := uintptr(r.RSP)
 	if !vm.UserRange(ucAddr, unsafeSizeofUC, false) {
-		programFault(r, "SIGSEGV: bad rt_sigreturn frame", ucAddr)
+		return "SIGSEGV: bad rt_sigreturn frame", ucAddr
 	}
 	uc := (*abi.Ucontext)(ptr(ucAddr))
 	m := &uc.Mctx
@@ -211,7 +237,7 @@ func sysRtSigreturn(t sched.TID) int64 {
 	th.Sigmask = uc.Sigmask &^ unblockable
 	if m.Fpstate != 0 {
 		if !vm.UserRange(uintptr(m.Fpstate), abi.FXSize, false) {
-			programFault(r, "SIGSEGV: bad fpstate in rt_sigreturn", uintptr(m.Fpstate))
+			return "SIGSEGV: bad fpstate in rt_sigreturn", uintptr(m.Fpstate)
 		}
 		fx := unsafeSlice(th.FX, abi.FXSize)
 		copy(fx, unsafeSlice(uintptr(m.Fpstate), abi.FXSize))
@@ -221,16 +247,13 @@ func sysRtSigreturn(t sched.TID) int64 {
 		fx[24], fx[25], fx[26], fx[27] = byte(mx), byte(mx>>8), byte(mx>>16), byte(mx>>24)
 	}
 	if m.RIP >= vm.UserTop || m.RSP >= vm.UserTop {
-		programFault(r, "SIGSEGV: rt_sigreturn to a kernel address", uintptr(m.RIP))
+		return "SIGSEGV: rt_sigreturn to a kernel address", uintptr(m.RIP)
 	}
-	return keepRegs
+	return "", 0
 }
 
 // mxcsrMask is the MXCSR bits FXRSTOR accepts on every x86-64 CPU.
 const mxcsrMask = 0xffbf
-
-// keepRegs tells doSyscall that the handler set the registers itself.
-const keepRegs = blocked
 
 // sysKill implements kill (pid), tkill and tgkill (tid).
 // Context: trap (a system call, or a console signal character through

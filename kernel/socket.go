@@ -145,9 +145,8 @@ func sockWait(t sched.TID, i int, nr uint64) int64 {
 	if s.fd < 0 || files[s.fd].nonblock || s.waiter != noThread {
 		return -abi.EAGAIN
 	}
-	s.waiter = t
 	threadtab.Threads[t].RestartNr = nr
-	block(t, threadtab.WaitRead)
+	blockIn(t, threadtab.WaitRead, &s.waiter)
 	return blocked
 }
 
@@ -161,8 +160,7 @@ func awaitStack(t sched.TID, i int) int64 {
 		return 0
 	}
 	s.ackWanted = true
-	s.waiter = t
-	block(t, threadtab.WaitStack)
+	blockIn(t, threadtab.WaitStack, &s.waiter)
 	setTimer(t, clock.Nanotime()+stackAnswerMax)
 	return blocked
 }
@@ -191,16 +189,6 @@ func stackAnswered(i int, result int64) {
 	}
 	s.waiter = noThread
 	wake(t, result)
-}
-
-// forgetSockWaiter clears t wherever it waits on a socket.
-func forgetSockWaiter(t sched.TID) {
-	for i := range sockets {
-		if sockets[i].waiter == t {
-			sockets[i].waiter = noThread
-		}
-	}
-	threadtab.Threads[t].ConnectWait = false
 }
 
 // sockReadiness returns the epoll events of socket i.

@@ -279,9 +279,8 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 	if files[fd].nonblock {
 		return -abi.EINPROGRESS
 	}
-	s.waiter = t
 	threadtab.Threads[t].ConnectWait = true
-	block(t, threadtab.WaitRead)
+	blockIn(t, threadtab.WaitRead, &s.waiter)
 	return blocked
 }
 

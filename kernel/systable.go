@@ -547,9 +547,12 @@ func doClone(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysClone(t, uint64(a[0]), a[1], a[2], a[3], a[4])
 }
 
-// doExit serves exit(2). Context: trap, kernel lock held.
+// doExit serves exit(2); the last thread's exit ends the program.
+// Context: trap, kernel lock held.
 func doExit(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 {
-	exitThread(t)
+	if exitThread(t) {
+		shutdown(0)
+	}
 	return blocked
 }
 
@@ -657,8 +660,17 @@ func doRtSigprocmask(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysRtSigprocmask(t, a.int(0), a[1], a[2], a[3])
 }
 
-// doRtSigreturn serves rt_sigreturn(2). Context: trap, kernel lock held.
-func doRtSigreturn(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 { return sysRtSigreturn(t) }
+// doRtSigreturn serves rt_sigreturn(2), ending the program when the
+// frame is bad (rtSigreturn). Context: trap, kernel lock held.
+func doRtSigreturn(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 {
+	if what, addr := rtSigreturn(t); what != "" {
+		programFault(&threadtab.Threads[t].Regs, what, addr)
+	}
+	return keepRegs
+}
+
+// keepRegs tells doSyscall that the handler set the registers itself.
+const keepRegs = blocked
 
 // doSigaltstack serves sigaltstack(2). Context: trap, kernel lock held.
 func doSigaltstack(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysSigaltstack(t, a[0], a[1]) }

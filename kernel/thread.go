@@ -1,9 +1,9 @@
 package kernel
 
 import (
-	"github.com/gometal/gometal/kernel/abi"
+	"unsafe"
+
 	"github.com/gometal/gometal/kernel/clock"
-	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -86,7 +86,7 @@ func placeThread(parent int) int { return threadtab.Sched.Place(parent) }
 // delivered or a queued thread gets its turn). Context: trap.
 func kick(o *percpu.CPU) {
 	if c := percpu.This(); o != c {
-		countEvent(c, evKickIPI)
+		percpu.Count(c, percpu.EvKickIPI)
 		if !clock.LAPIC.SendIPI(o.APICID, x86.VecKick) {
 			smp.NotAnswering(o, "kick IPI", 0)
 		}
@@ -107,6 +107,33 @@ func block(t sched.TID, why uint8) {
 	threadtab.Sched.Block(t, deviceWait(why))
 }
 
+// blockIn takes t off the CPU until wake, as block does, with t stored
+// in slot, the waiter field of what it waits on (a socket, an epoll
+// instance, an interrupt descriptor, console input), which must be a
+// static variable: t records the slot's address (threadtab.Thread's
+// WaitSlot), and the wake that ends the wait, for whatever reason (the
+// file's own wake-up, a signal, a timeout), clears the slot if it still
+// names t. Context: trap, kernel lock held; does not allocate.
+func blockIn(t sched.TID, why uint8, slot *sched.TID) {
+	*slot = t
+	threadtab.Threads[t].WaitSlot = uintptr(unsafe.Pointer(slot))
+	block(t, why)
+}
+
+// leaveSlot clears the waiter slot t blocked in (blockIn) if it still
+// names t, and the connect wait that used it. Context: trap, kernel lock
+// held; does not allocate.
+func leaveSlot(t sched.TID) {
+	th := &threadtab.Threads[t]
+	if th.WaitSlot != 0 {
+		if slot := (*sched.TID)(ptr(th.WaitSlot)); *slot == t {
+			*slot = noThread
+		}
+		th.WaitSlot = 0
+	}
+	th.ConnectWait = false
+}
+
 // wake ends t's wait with result as its system call's return value.
 // Context: trap.
 func wake(t sched.TID, result int64) {
@@ -114,46 +141,11 @@ func wake(t sched.TID, result int64) {
 	if tstate(t) != threadBlocked {
 		kpanic.Panic("wake of a thread that is not blocked", nil)
 	}
-	switch th.Wait {
-	case threadtab.WaitEpoll:
-		epollForgetWaiter(t)
-	case threadtab.WaitRead:
-		forgetReader(t)
-	case threadtab.WaitStack:
-		forgetSockWaiter(t)
-	}
+	leaveSlot(t)
 	th.Wait = threadtab.WaitNone
 	th.Regs.AX = uint64(result)
 	kick, _ := threadtab.Sched.Wake(t, clock.Nanotime()) // drops its deadline and futex entry
 	kickCPU(kick)
-}
-
-// expireTimers wakes every thread whose deadline has passed.
-// Context: trap (the timer interrupt), kernel lock held; does not
-// allocate.
-func expireTimers() {
-	now := clock.Nanotime()
-	for t := threadtab.Sched.Expired(now); t != noThread; t = threadtab.Sched.Expired(now) {
-		expire(t)
-	}
-}
-
-// expire wakes t, whose deadline passed, with its wait's timeout result.
-// Context: trap (the timer interrupt, the idle loop), kernel lock held;
-// does not allocate.
-func expire(t sched.TID) {
-	var result int64
-	if threadtab.Threads[t].Wait == threadtab.WaitExit {
-		shutdown(exitDrainStatus) // the sockets did not drain in time
-	}
-	if threadtab.Threads[t].Wait == threadtab.WaitStack {
-		result = -abi.ETIMEDOUT
-		stackTimedOut()
-	}
-	if threadtab.Threads[t].Wait == threadtab.WaitFutex {
-		result = -abi.ETIMEDOUT
-	}
-	wake(t, result)
 }
 
 // setTimer arms t's deadline. If it is now the earliest, this CPU becomes
@@ -162,74 +154,17 @@ func setTimer(t sched.TID, when int64) {
 	threadtab.Sched.SetTimer(t, when, percpu.This().ID)
 }
 
-// exitThread frees t, the thread running on this CPU (exit(2)). It does
-// not touch the running count: reschedule, which runs next, counts t off
-// the CPU as it does for a thread that blocked. Context: trap, kernel
-// lock held; does not allocate.
-func exitThread(t sched.TID) {
+// exitThread frees t, the thread running on this CPU (exit(2)), and
+// reports whether it was the program's last (the caller then ends the
+// program). It does not touch the running count: reschedule, which runs
+// next, counts t off the CPU as it does for a thread that blocked.
+// Context: trap, kernel lock held; does not allocate.
+func exitThread(t sched.TID) (last bool) {
 	th := &threadtab.Threads[t]
 	if th.ClearTID != 0 && vm.UserWrite32(th.ClearTID, 0) {
 		futexWake(th.ClearTID, 1)
 	}
-	if threadtab.Sched.Exit(t) {
-		shutdown(0)
-	}
-}
-
-// reschedule charges the CPU time of c's thread, then carries out the
-// scheduler's decisions (sched.Schedule) until one lets it return: go on
-// with the same thread or load another's registers into f, kicking the
-// CPU it names; wake a thread whose deadline passed; halt until an
-// interrupt; or report a deadlock. The simulator in sched/sim_test.go
-// runs the same loop. Context: trap, kernel lock held; does not allocate.
-func reschedule(c *percpu.CPU, f *x86.TrapFrame) {
-	chargeCPU(c, clock.Nanotime())
-	for {
-		d := threadtab.Sched.Schedule(c.ID, clock.Nanotime())
-		kickCPU(d.Kick)
-		switch d.Action {
-		case sched.Run:
-			load(c, f)
-			return
-		case sched.Expire:
-			expire(d.Next)
-		case sched.Halt:
-			halt(c)
-		case sched.Deadlock:
-			deadlock()
-		}
-	}
-}
-
-// load puts the running thread's saved context into the frame the trap
-// exit restores, delivering a pending signal first. Context: trap
-// (reschedule), kernel lock held; does not allocate.
-func load(c *percpu.CPU, f *x86.TrapFrame) {
-	cur := threadtab.Sched.CPUs[c.ID].Cur
-	if threadtab.Threads[cur].Pending&^threadtab.Threads[cur].Sigmask != 0 {
-		deliverSignal(cur)
-	}
-	t := &threadtab.Threads[cur]
-	*f = t.Regs
-	c.CurFX = t.FX
-	c.CurFSBase = t.FSBase
-	armTimer(c)
-}
-
-// halt arms c's timer as the scheduler asks and halts the CPU until an
-// interrupt, with the kernel lock released.
-// Context: trap, kernel lock held on entry and on return.
-func halt(c *percpu.CPU) {
-	armTimer(c)
-	c.Halts++
-	c.Idle.Store(true)
-	kernelLock.unlock(c)
-	c.HaltStart = clock.Nanotime()
-	cpu.Halt()
-	c.IdleNs += clock.Nanotime() - c.HaltStart
-	c.Idle.Store(false)
-	kernelLock.lock(c)
-	threadtab.Sched.Woke(c.ID)
+	return threadtab.Sched.Exit(t)
 }
 
 // deadlock reports that every thread is blocked with no timer pending.
