@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -229,9 +230,9 @@ func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int
 	}
 	th := &threadtab.Threads[t]
 	th.EvAddr, th.EvMax = events, max
-	blockIn(t, threadtab.WaitEpoll, &ep.waiter)
+	thread.BlockIn(t, threadtab.WaitEpoll, &ep.waiter)
 	if timeoutMs > 0 {
-		setTimer(t, clock.Nanotime()+int64(timeoutMs)*1e6)
+		thread.SetTimer(t, clock.Nanotime()+int64(timeoutMs)*1e6)
 	}
 	return blocked
 }
@@ -249,7 +250,7 @@ func epollNotify(fd int) {
 				t := ep.waiter
 				th := &threadtab.Threads[t]
 				if n := collect(ep, th.EvAddr, th.EvMax); n != 0 {
-					wake(t, n)
+					thread.Wake(t, n)
 				}
 				break
 			}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -24,8 +25,8 @@ import (
 // Context: trap, kernel lock not held; does not allocate.
 func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 	addr := uintptr(f.DI)
-	switch int(f.SI) & futexCmdMask {
-	case futexWakeOp, futexWakeBitset:
+	switch int(f.SI) & thread.FutexCmdMask {
+	case thread.FutexOpWake, thread.FutexOpWakeBitset:
 	default:
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -94,7 +95,7 @@ func irqRead(t sched.TID, f *file, buf, n uintptr) int64 {
 		if f.reader != noThread {
 			return -abi.EAGAIN
 		}
-		blockIn(t, threadtab.WaitRead, &f.reader)
+		thread.BlockIn(t, threadtab.WaitRead, &f.reader)
 		return blocked
 	}
 	if !vm.UserWrite64(buf, f.count) {

@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
@@ -18,6 +19,9 @@ import (
 // program or be a SIGURG that the goroutine time slices look at
 // (noteSIGURG), and programs the timer for the slice (armTimer); the
 // idle loop releases the kernel lock around HLT.
+
+// noThread names no thread (sched.None).
+const noThread = sched.None
 
 // expireTimers wakes every thread whose deadline has passed.
 // Context: trap (the timer interrupt), kernel lock held; does not
@@ -44,7 +48,7 @@ func expire(t sched.TID) {
 	if threadtab.Threads[t].Wait == threadtab.WaitFutex {
 		result = -abi.ETIMEDOUT
 	}
-	wake(t, result)
+	thread.Wake(t, result)
 }
 
 // reschedule charges the CPU time of c's thread, then carries out the
@@ -54,10 +58,10 @@ func expire(t sched.TID) {
 // interrupt; or report a deadlock. The simulator in sched/sim_test.go
 // runs the same loop. Context: trap, kernel lock held; does not allocate.
 func reschedule(c *percpu.CPU, f *x86.TrapFrame) {
-	chargeCPU(c, clock.Nanotime())
+	thread.ChargeCPU(c, clock.Nanotime())
 	for {
 		d := threadtab.Sched.Schedule(c.ID, clock.Nanotime())
-		kickCPU(d.Kick)
+		thread.KickCPU(d.Kick)
 		switch d.Action {
 		case sched.Run:
 			load(c, f)
@@ -67,20 +71,20 @@ func reschedule(c *percpu.CPU, f *x86.TrapFrame) {
 		case sched.Halt:
 			halt(c)
 		case sched.Deadlock:
-			deadlock()
+			thread.Deadlock()
 		}
 	}
 }
 
 // load puts the running thread's saved context into the frame the trap
-// exit restores, delivering a pending signal first (deliverSignal): a
+// exit restores, delivering a pending signal first (thread.DeliverSignal): a
 // signal that kills ends the program here, and a SIGURG's interrupted
 // context goes to the goroutine time slices' check (noteSIGURG).
 // Context: trap (reschedule), kernel lock held; does not allocate.
 func load(c *percpu.CPU, f *x86.TrapFrame) {
 	cur := threadtab.Sched.CPUs[c.ID].Cur
 	if threadtab.Threads[cur].Pending&^threadtab.Threads[cur].Sigmask != 0 {
-		d := deliverSignal(cur)
+		d := thread.DeliverSignal(cur)
 		if d.Exit != 0 {
 			shutdown(d.Exit)
 		}

@@ -348,7 +348,7 @@ var sliceSent [sched.MaxThreads]bool
 
 // noteSIGURG checks the runtime's own preemption requests, the only time
 // the kernel can see g.preempt set. load calls it for a SIGURG
-// deliverSignal has just delivered to thread t, which has not run since:
+// thread.DeliverSignal has just delivered to thread t, which has not run since:
 // sp is the stack pointer of the context the signal interrupted (now in
 // the signal frame). If the kernel did not send that SIGURG, the
 // goroutine it interrupted must have g.preempt set when its stackguard0

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -146,7 +147,7 @@ func sockWait(t sched.TID, i int, nr uint64) int64 {
 		return -abi.EAGAIN
 	}
 	threadtab.Threads[t].RestartNr = nr
-	blockIn(t, threadtab.WaitRead, &s.waiter)
+	thread.BlockIn(t, threadtab.WaitRead, &s.waiter)
 	return blocked
 }
 
@@ -160,8 +161,8 @@ func awaitStack(t sched.TID, i int) int64 {
 		return 0
 	}
 	s.ackWanted = true
-	blockIn(t, threadtab.WaitStack, &s.waiter)
-	setTimer(t, clock.Nanotime()+stackAnswerMax)
+	thread.BlockIn(t, threadtab.WaitStack, &s.waiter)
+	thread.SetTimer(t, clock.Nanotime()+stackAnswerMax)
 	return blocked
 }
 
@@ -188,7 +189,7 @@ func stackAnswered(i int, result int64) {
 		return
 	}
 	s.waiter = noThread
-	wake(t, result)
+	thread.Wake(t, result)
 }
 
 // sockReadiness returns the epoll events of socket i.
@@ -288,7 +289,7 @@ func closeSocket(i int) {
 	if s.waiter != noThread {
 		t := s.waiter
 		s.waiter = noThread
-		wake(t, -abi.EBADF)
+		thread.Wake(t, -abi.EBADF)
 	}
 	for s.aLen > 0 {
 		c := int(s.acceptQ[s.aHead])

@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/smp"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -295,13 +296,13 @@ func exceptionSignal(f *x86.TrapFrame) (sig int, code int32, addr uint64) {
 	return int(unix.SIGSEGV), abi.SIKernel, 0 // #GP and the rest
 }
 
-// forceSignal delivers a fault signal synchronously (raiseFault): if the
+// forceSignal delivers a fault signal synchronously (thread.RaiseFault): if the
 // program blocks or ignores it, or has no handler, the program dies with
 // a report (programFault), as Linux's force_sig would kill it.
 // Context: trap, kernel lock held; does not allocate.
 func forceSignal(t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) {
-	if !raiseFault(t, f, sig, code, addr) {
-		programFault(f, signalName(sig), uintptr(addr))
+	if !thread.RaiseFault(t, f, sig, code, addr) {
+		programFault(f, thread.SignalName(sig), uintptr(addr))
 	}
 }
 

@@ -1,4 +1,4 @@
-package kernel
+package thread
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -14,10 +14,11 @@ import (
 // Signal delivery, as Linux does it on amd64, so that the Go runtime's
 // handlers run unchanged: SIGURG for asynchronous preemption, SIGSEGV,
 // SIGFPE and SIGILL for faults that become Go panics, SIGPROF for the CPU
-// profiler. Signals are made pending on a thread (sendSignal) and delivered
-// on its next return to ring 3 (load calls deliverSignal): the kernel
-// builds an rt_sigframe on the thread's stack or alternate stack and enters
-// the handler; rt_sigreturn restores the (possibly modified) context.
+// profiler. Signals are made pending on a thread (SendSignal) and
+// delivered on its next return to ring 3 (package kernel's load calls
+// DeliverSignal): the kernel builds an rt_sigframe on the thread's stack
+// or alternate stack and enters the handler; rt_sigreturn restores the
+// (possibly modified) context.
 
 // sigaction flags.
 const (
@@ -37,12 +38,12 @@ func sigbit(sig int) uint64 { return 1 << uint(sig-1) }
 // unblockable signals are never masked.
 const unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
 
-// sendSignal makes sig pending on t with the given siginfo fields. A
+// SendSignal makes sig pending on t with the given siginfo fields. A
 // thread blocked in an interruptible wait wakes with EINTR so the signal
 // is delivered promptly. Context: trap.
-func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
+func SendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 	th := &threadtab.Threads[t]
-	if tstate(t) == threadFree {
+	if State(t) == threadFree {
 		return
 	}
 	if sigactions[sig].handler == sigIgn || (sigactions[sig].handler == sigDfl && defaultIgnored(sig)) {
@@ -55,16 +56,16 @@ func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 	if th.Sigmask&sigbit(sig) != 0 {
 		return
 	}
-	switch tstate(t) {
+	switch State(t) {
 	case threadBlocked:
 		// An exiting thread never returns to the program, and a bind or
 		// listen waiting for the network stack is not interruptible (on
 		// Linux they do not block): the signal waits for the call's end.
-		if interruptible(th.Wait) {
-			wake(t, -abi.EINTR)
+		if Interruptible(th.Wait) {
+			Wake(t, -abi.EINTR)
 		}
 	case threadRunning:
-		kick(&percpu.CPUs[threadtab.Sched.Threads[t].CPU]) // delivered when that CPU re-enters its scheduler
+		Kick(&percpu.CPUs[threadtab.Sched.Threads[t].CPU]) // delivered when that CPU re-enters its scheduler
 	}
 }
 
@@ -82,14 +83,14 @@ func defaultIgnored(sig int) bool {
 	return false
 }
 
-// raiseFault makes a fault signal pending on t for delivery on its way
-// back to ring 3 (load), with the trap in f for its sigcontext, and
-// reports true; or reports false, changing nothing, when the program
-// blocks or ignores sig or has no handler for it: then the program must
-// die with a report, as Linux's force_sig would kill it, and the caller
-// ends it (forceSignal). Context: trap, kernel lock held; does not
-// allocate.
-func raiseFault(t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) bool {
+// RaiseFault makes a fault signal pending on t for delivery on its way
+// back to ring 3 (package kernel's load), with the trap in f for its
+// sigcontext, and reports true; or reports false, changing nothing, when
+// the program blocks or ignores sig or has no handler for it: then the
+// program must die with a report, as Linux's force_sig would kill it,
+// and the caller ends it (package kernel's forceSignal).
+// Context: trap, kernel lock held; does not allocate.
+func RaiseFault(t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) bool {
 	th := &threadtab.Threads[t]
 	act := sigactions[sig]
 	if th.Sigmask&sigbit(sig) != 0 || act.handler == sigDfl || act.handler == sigIgn {
@@ -103,7 +104,7 @@ func raiseFault(t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64)
 	return true
 }
 
-// A Delivery is what deliverSignal did, for its caller to act on: the
+// A Delivery is what DeliverSignal did, for its caller to act on: the
 // parts that are not the signal code's (ending the program, the
 // goroutine time slices' look at a SIGURG) are done by the caller.
 type Delivery struct {
@@ -120,12 +121,12 @@ type Delivery struct {
 	SP uint64
 }
 
-// deliverSignal delivers the lowest pending, unblocked signal of t by
+// DeliverSignal delivers the lowest pending, unblocked signal of t by
 // building a signal frame and pointing t's registers at the handler, and
 // reports what it did (Delivery): the caller ends the program when
 // Delivery.Exit says so. Context: trap, kernel lock held; does not
 // allocate.
-func deliverSignal(t sched.TID) Delivery {
+func DeliverSignal(t sched.TID) Delivery {
 	th := &threadtab.Threads[t]
 	ready := th.Pending &^ th.Sigmask
 	sig := 1
@@ -142,11 +143,11 @@ func deliverSignal(t sched.TID) Delivery {
 			return Delivery{}
 		}
 		var l klog.Line
-		l.S("program killed by ").S(signalName(sig)).Print()
+		l.S("program killed by ").S(SignalName(sig)).Print()
 		return Delivery{Exit: 128 + sig}
 	case act.flags&saRestorer == 0:
 		var l klog.Line
-		l.S("program has a handler for ").S(signalName(sig)).S(" without SA_RESTORER: killing it").Print()
+		l.S("program has a handler for ").S(SignalName(sig)).S(" without SA_RESTORER: killing it").Print()
 		return Delivery{Exit: 128 + sig}
 	}
 
@@ -162,7 +163,7 @@ func deliverSignal(t sched.TID) Delivery {
 	frameAddr := ((fpAddr - uint64(abi.SigframeSize)) &^ 15) - 8
 	if !vm.UserRange(uintptr(frameAddr), uintptr(sp-frameAddr), true) {
 		var l klog.Line
-		l.S("cannot write the signal frame for ").S(signalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
+		l.S("cannot write the signal frame for ").S(SignalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
 		return Delivery{Exit: 128 + int(unix.SIGSEGV)}
 	}
 	copy(unsafeSlice(uintptr(fpAddr), abi.FXSize), unsafeSlice(th.FX, abi.FXSize))
@@ -214,13 +215,14 @@ func deliverSignal(t sched.TID) Delivery {
 // flagsUser are the flags rt_sigreturn may change.
 const flagsUser = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | x86.FlagTF | x86.FlagDF | 0x800 | x86.FlagAC | x86.FlagRF
 
-// rtSigreturn restores the context saved by deliverSignal from the
+// RtSigreturn restores the context saved by DeliverSignal from the
 // ucontext at the thread's stack pointer (the handler's return popped
-// pretcode). A frame the program cannot have meant ends it: rtSigreturn
+// pretcode). A frame the program cannot have meant ends it: RtSigreturn
 // then stops where it found the fault, with what and the address for the
 // report (what is "" when all went well), and the caller ends the program
-// (programFault). Context: trap, kernel lock held; does not allocate.
-func rtSigreturn(t sched.TID) (what string, addr uintptr) {
+// (package kernel's programFault). Context: trap, kernel lock held;
+// does not allocate.
+func RtSigreturn(t sched.TID) (what string, addr uintptr) {
 	th := &threadtab.Threads[t]
 	r := &th.Regs
 	ucAddr := uintptr(r.RSP)
@@ -255,10 +257,10 @@ func rtSigreturn(t sched.TID) (what string, addr uintptr) {
 // mxcsrMask is the MXCSR bits FXRSTOR accepts on every x86-64 CPU.
 const mxcsrMask = 0xffbf
 
-// sysKill implements kill (pid), tkill and tgkill (tid).
+// SysKill implements kill (pid), tkill and tgkill (tid).
 // Context: trap (a system call, or a console signal character through
 // sendProcessSignal), kernel lock held; does not allocate.
-func sysKill(caller sched.TID, pid, tid, sig int) int64 {
+func SysKill(caller sched.TID, pid, tid, sig int) int64 {
 	if sig < 0 || sig > nsig {
 		return -abi.EINVAL
 	}
@@ -270,7 +272,7 @@ func sysKill(caller sched.TID, pid, tid, sig int) int64 {
 		tid = processSignalTarget(caller, sig)
 	}
 	t := sched.TID(tid - 1)
-	if tid < 1 || tid > sched.MaxThreads || tstate(t) == threadFree {
+	if tid < 1 || tid > sched.MaxThreads || State(t) == threadFree {
 		return -abi.ESRCH
 	}
 	if sig != 0 {
@@ -278,7 +280,7 @@ func sysKill(caller sched.TID, pid, tid, sig int) int64 {
 		if processDirected {
 			code = abi.SIUser // kill(2), as on Linux
 		}
-		sendSignal(t, sig, code, 1, 0) // si_pid 1, si_uid 0
+		SendSignal(t, sig, code, 1, 0) // si_pid 1, si_uid 0
 	}
 	return 0
 }
@@ -290,7 +292,7 @@ var signalNames = [...]string{
 	27: "SIGPROF",
 }
 
-func signalName(sig int) string {
+func SignalName(sig int) string {
 	if sig > 0 && sig < len(signalNames) && signalNames[sig] != "" {
 		return signalNames[sig]
 	}
@@ -315,7 +317,7 @@ func processSignalTarget(caller sched.TID, sig int) int {
 		if !takesSignal(t, sig) {
 			continue
 		}
-		if tstate(t) != threadBlocked || interruptible(threadtab.Threads[t].Wait) {
+		if State(t) != threadBlocked || Interruptible(threadtab.Threads[t].Wait) {
 			return int(threadtab.LinuxTID(t))
 		}
 		if !found {
@@ -328,14 +330,14 @@ func processSignalTarget(caller sched.TID, sig int) int {
 // takesSignal reports whether thread t exists and does not block sig (0:
 // any thread exists). Context: trap; does not allocate.
 func takesSignal(t sched.TID, sig int) bool {
-	return tstate(t) != threadFree && (sig == 0 || threadtab.Threads[t].Sigmask&sigbit(sig) == 0)
+	return State(t) != threadFree && (sig == 0 || threadtab.Threads[t].Sigmask&sigbit(sig) == 0)
 }
 
-// interruptible reports whether a signal ends a wait for why with EINTR.
+// Interruptible reports whether a signal ends a wait for why with EINTR.
 // An exiting thread never returns to the program, and a bind or listen
 // waiting for the network stack or a FIFO open is not interrupted (on
 // Linux the first do not block; the signal waits for the call's end).
 // Context: trap; does not allocate.
-func interruptible(why uint8) bool {
+func Interruptible(why uint8) bool {
 	return why != threadtab.WaitExit && why != threadtab.WaitStack && why != threadtab.WaitOpen
 }
