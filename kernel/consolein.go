@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -176,7 +177,7 @@ func consoleInputArrived() {
 // sendProcessSignal directs sig at the program, as a terminal's signal
 // characters do: the first thread that does not block it gets it.
 func sendProcessSignal(sig int) {
-	sysKill(noThread, 1, -1, sig)
+	thread.SysKill(noThread, 1, -1, sig)
 }
 
 // consoleReadable reports whether a read of fd 0 would not wait.
@@ -203,8 +204,7 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 		if conin.Reader != noThread {
 			return -abi.EAGAIN // one reader at a time; the Go runtime has one
 		}
-		conin.Reader = t
-		block(t, threadtab.WaitRead)
+		thread.BlockIn(t, threadtab.WaitRead, &conin.Reader)
 		return blocked
 	}
 	k := min(int(n), conin.Len)
@@ -235,5 +235,5 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 func restart(t sched.TID) {
 	th := &threadtab.Threads[t]
 	th.Regs.RIP -= 2
-	wake(t, int64(th.RestartNr))
+	thread.Wake(t, int64(th.RestartNr))
 }

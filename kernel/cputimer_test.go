@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/thread"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -20,8 +21,8 @@ func TestThreadExitCPUTime(t *testing.T) {
 	threadtab.Threads = [sched.MaxThreads]threadtab.Thread{}
 	threadtab.Sched.Init(1)
 
-	a := newThread()
-	b := newThread()
+	a := thread.New()
+	b := thread.New()
 	require.Equal(t, sched.TID(0), a)
 	require.Equal(t, sched.TID(1), b)
 	threadtab.Sched.Threads[b].CPUTime, threadtab.Sched.ProcessCPU = 300e6, 300e6
@@ -34,8 +35,8 @@ func TestThreadExitCPUTime(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, int64(300e6), before)
 
-	exitThread(b)
-	c := newThread()
+	thread.Exit(b)
+	c := thread.New()
 	require.Equal(t, b, c, "the slot is reused")
 	after, _ := clockNow(a, 2)
 	assert.GreaterOrEqual(t, after, before, "process CPU time went backwards after a slot was reused")

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -228,11 +229,10 @@ func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int
 		return -abi.EINVAL // one waiter per instance is all the runtime needs
 	}
 	th := &threadtab.Threads[t]
-	th.Epoll, th.EvAddr, th.EvMax = ef.epoll, events, max
-	ep.waiter = t
-	block(t, threadtab.WaitEpoll)
+	th.EvAddr, th.EvMax = events, max
+	thread.BlockIn(t, threadtab.WaitEpoll, &ep.waiter)
 	if timeoutMs > 0 {
-		setTimer(t, clock.Nanotime()+int64(timeoutMs)*1e6)
+		thread.SetTimer(t, clock.Nanotime()+int64(timeoutMs)*1e6)
 	}
 	return blocked
 }
@@ -250,19 +250,11 @@ func epollNotify(fd int) {
 				t := ep.waiter
 				th := &threadtab.Threads[t]
 				if n := collect(ep, th.EvAddr, th.EvMax); n != 0 {
-					wake(t, n)
+					thread.Wake(t, n)
 				}
 				break
 			}
 		}
-	}
-}
-
-// epollForgetWaiter clears t as a waiter (it woke or timed out).
-func epollForgetWaiter(t sched.TID) {
-	ep := &epolls[threadtab.Threads[t].Epoll]
-	if ep.waiter == t {
-		ep.waiter = noThread
 	}
 }
 

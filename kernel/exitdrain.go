@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 )
@@ -35,8 +36,8 @@ func sysExitGroup(t sched.TID, status int) int64 {
 	}
 	exitDrainThread, exitDrainStatus = t, status
 	exitDrainEnd = clock.Nanotime() + exitDrainMax
-	block(t, threadtab.WaitExit)
-	setTimer(t, clock.Nanotime()+exitDrainIdle)
+	thread.Block(t, threadtab.WaitExit)
+	thread.SetTimer(t, clock.Nanotime()+exitDrainIdle)
 	return blocked
 }
 
@@ -65,5 +66,5 @@ func exitDrainCheck() {
 	if !netPending() {
 		shutdown(exitDrainStatus)
 	}
-	setTimer(exitDrainThread, min(clock.Nanotime()+exitDrainIdle, exitDrainEnd))
+	thread.SetTimer(exitDrainThread, min(clock.Nanotime()+exitDrainIdle, exitDrainEnd))
 }

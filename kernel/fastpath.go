@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -13,7 +14,7 @@ import (
 // waits on (the runtime wakes a parked M "just in case" on every unlock
 // and ready), and sched_yield with nothing else to run here (the runtime's
 // spinning Ms yield in their loops). Each is counted per CPU, taken and
-// not taken, for /proc/gometal/sched (cpuEvents, kernel/trapstats.go).
+// not taken, for /proc/gometal/sched (percpu.Events, kernel/trapstats.go).
 
 // fastFutexWake answers a FUTEX_WAKE (or FUTEX_WAKE_BITSET, private or
 // not) with 0 when no thread can be waiting on its word, without the
@@ -24,8 +25,8 @@ import (
 // Context: trap, kernel lock not held; does not allocate.
 func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 	addr := uintptr(f.DI)
-	switch int(f.SI) & futexCmdMask {
-	case futexWakeOp, futexWakeBitset:
+	switch int(f.SI) & thread.FutexCmdMask {
+	case thread.FutexOpWake, thread.FutexOpWakeBitset:
 	default:
 		return false
 	}
@@ -33,10 +34,10 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 		return false
 	}
 	if threadtab.Sched.Futexes.MayHaveWaiters(addr) {
-		countEvent(c, evFutexWakeLocked)
+		percpu.Count(c, percpu.EvFutexWakeLocked)
 		return false
 	}
-	countEvent(c, evFutexWakeFast)
+	percpu.Count(c, percpu.EvFutexWakeFast)
 	f.AX = 0
 	return true
 }
@@ -46,10 +47,10 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 // Context: trap, kernel lock not held; does not allocate.
 func fastYield(c *percpu.CPU, f *x86.TrapFrame) bool {
 	if !threadtab.Sched.YieldChangesNothing(c.ID) {
-		countEvent(c, evYieldLocked)
+		percpu.Count(c, percpu.EvYieldLocked)
 		return false
 	}
-	countEvent(c, evYieldFast)
+	percpu.Count(c, percpu.EvYieldFast)
 	f.AX = 0
 	return true
 }
@@ -73,6 +74,6 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 func writeFastStats(w textWriter) {
 	sum := sumEvents()
 	w.s("fastpath lockfree locked\n")
-	w.s("futex_wake ").u(sum[evFutexWakeFast]).s(" ").u(sum[evFutexWakeLocked]).s("\n")
-	w.s("sched_yield ").u(sum[evYieldFast]).s(" ").u(sum[evYieldLocked]).s("\n")
+	w.s("futex_wake ").u(sum[percpu.EvFutexWakeFast]).s(" ").u(sum[percpu.EvFutexWakeLocked]).s("\n")
+	w.s("sched_yield ").u(sum[percpu.EvYieldFast]).s(" ").u(sum[percpu.EvYieldLocked]).s("\n")
 }

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -66,17 +67,17 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 		return fd
 	}
 	threadtab.Threads[t].Regs.AX = uint64(fd) // the open's result when the other end comes
-	futexes.Wait(t, fifoKey(p, reader))
-	block(t, threadtab.WaitOpen)
+	thread.Futexes.Wait(t, fifoKey(p, reader))
+	thread.Block(t, threadtab.WaitOpen)
 	return blocked
 }
 
 // wakeOpeners completes the opens waiting on key with their descriptors.
 // Context: trap, kernel lock held; does not allocate.
 func wakeOpeners(key uintptr) {
-	for w := futexes.WakeOne(key); w != noThread; w = futexes.WakeOne(key) {
+	for w := thread.Futexes.WakeOne(key); w != noThread; w = thread.Futexes.WakeOne(key) {
 		threadtab.Threads[w].Wait = threadtab.WaitNone
-		wake(w, int64(threadtab.Threads[w].Regs.AX))
+		thread.Wake(w, int64(threadtab.Threads[w].Regs.AX))
 	}
 }
 

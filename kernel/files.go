@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -197,15 +198,15 @@ func lockKey(ino fs.Ino) uintptr { return lockKeyBase + uintptr(ino)*8 }
 // system call again. Context: trap, kernel lock held.
 func waitKey(t sched.TID, key uintptr) int64 {
 	threadtab.Threads[t].RestartNr = threadtab.Threads[t].Regs.AX
-	futexes.Wait(t, key)
-	block(t, threadtab.WaitFutex)
+	thread.Futexes.Wait(t, key)
+	thread.Block(t, threadtab.WaitFutex)
 	return blocked
 }
 
 // wakeKey restarts every thread waiting on key.
 // Context: trap, kernel lock held; does not allocate.
 func wakeKey(key uintptr) {
-	for w := futexes.WakeOne(key); w != noThread; w = futexes.WakeOne(key) {
+	for w := thread.Futexes.WakeOne(key); w != noThread; w = thread.Futexes.WakeOne(key) {
 		threadtab.Threads[w].Wait = threadtab.WaitNone
 		restart(w)
 	}

@@ -2,9 +2,9 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
-	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -95,8 +95,7 @@ func irqRead(t sched.TID, f *file, buf, n uintptr) int64 {
 		if f.reader != noThread {
 			return -abi.EAGAIN
 		}
-		f.reader = t
-		block(t, threadtab.WaitRead)
+		thread.BlockIn(t, threadtab.WaitRead, &f.reader)
 		return blocked
 	}
 	if !vm.UserWrite64(buf, f.count) {
@@ -178,18 +177,4 @@ func closeIRQ(f *file) {
 		irqDevOf[f.vector] = 0
 	}
 	irqFDs[f.vector] = 0
-}
-
-// forgetReader clears t wherever it waits to read (the console or an
-// interrupt descriptor): it woke for another reason.
-func forgetReader(t sched.TID) {
-	forgetSockWaiter(t)
-	if conin.Reader == t {
-		conin.Reader = noThread
-	}
-	for fd := range files {
-		if files[fd].kind == fdIRQ && files[fd].reader == t {
-			files[fd].reader = noThread
-		}
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
@@ -157,7 +158,7 @@ func writeSchedView(w textWriter) {
 	w.s("\ntid state cpu cpu_ms\n")
 	for i := range threadtab.Sched.Threads {
 		t := &threadtab.Sched.Threads[i]
-		if t.State == threadFree {
+		if t.State == sched.Free {
 			continue
 		}
 		w.u(uint64(i + 1)).s(" ").s(threadtab.StateNames[t.State]).s(" ").u(uint64(t.CPU)).s(" ").u(uint64(t.CPUTime / 1e6)).s("\n")

@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/sched"
 )
 
 // The /proc files that Go's standard library and common libraries (such as
@@ -74,7 +75,7 @@ func writeProcStat(w textWriter) {
 func liveThreads() int {
 	n := 0
 	for i := range threadtab.Threads {
-		if threadtab.Sched.Threads[i].State != threadFree {
+		if threadtab.Sched.Threads[i].State != sched.Free {
 			n++
 		}
 	}
@@ -86,7 +87,7 @@ func liveThreads() int {
 func programCPUNs() int64 {
 	var ns int64
 	for i := range threadtab.Threads {
-		if threadtab.Sched.Threads[i].State != threadFree {
+		if threadtab.Sched.Threads[i].State != sched.Free {
 			ns += threadtab.Sched.Threads[i].CPUTime
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -174,7 +175,7 @@ func requestPreempt(t sched.TID, g uint64) bool {
 		return false
 	}
 	sliceSent[t] = true
-	sendSignal(t, int(unix.SIGURG), abi.SITkill, 1, 0)
+	thread.SendSignal(t, int(unix.SIGURG), abi.SITkill, 1, 0)
 	return true
 }
 

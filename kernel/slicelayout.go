@@ -347,14 +347,15 @@ func refuseLayout(why string) {
 var sliceSent [sched.MaxThreads]bool
 
 // noteSIGURG checks the runtime's own preemption requests, the only time
-// the kernel can see g.preempt set. deliverSignal calls it for a SIGURG
-// it is about to deliver to thread t, which is stopped with the
-// interrupted context still in its registers: if the kernel did not send
-// that SIGURG, the goroutine it interrupted must have g.preempt set when
-// its stackguard0 and its P's preempt flag say a request is pending (the
-// runtime's preemptone sets all three). Context: trap (deliverSignal),
-// kernel lock held; does not allocate.
-func noteSIGURG(t sched.TID) {
+// the kernel can see g.preempt set. load calls it for a SIGURG
+// thread.DeliverSignal has just delivered to thread t, which has not run since:
+// sp is the stack pointer of the context the signal interrupted (now in
+// the signal frame). If the kernel did not send that SIGURG, the
+// goroutine it interrupted must have g.preempt set when its stackguard0
+// and its P's preempt flag say a request is pending (the runtime's
+// preemptone sets all three). Context: trap (load), kernel lock held;
+// does not allocate.
+func noteSIGURG(t sched.TID, sp uint64) {
 	if sliceSent[t] {
 		sliceSent[t] = false // the kernel's own request
 		return
@@ -362,8 +363,7 @@ func noteSIGURG(t sched.TID) {
 	if !sliceOn {
 		return
 	}
-	th := &threadtab.Threads[t]
-	v, kind, why := readG(th, th.Regs.RSP)
+	v, kind, why := readG(&threadtab.Threads[t], sp)
 	if kind == viewUser && v.sg == stackPreempt && v.pPreempt == 1 {
 		// stackguard0 also reads stackPreempt with no request on the
 		// goroutine while it enters or leaves a system call

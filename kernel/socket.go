@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -145,9 +146,8 @@ func sockWait(t sched.TID, i int, nr uint64) int64 {
 	if s.fd < 0 || files[s.fd].nonblock || s.waiter != noThread {
 		return -abi.EAGAIN
 	}
-	s.waiter = t
 	threadtab.Threads[t].RestartNr = nr
-	block(t, threadtab.WaitRead)
+	thread.BlockIn(t, threadtab.WaitRead, &s.waiter)
 	return blocked
 }
 
@@ -161,9 +161,8 @@ func awaitStack(t sched.TID, i int) int64 {
 		return 0
 	}
 	s.ackWanted = true
-	s.waiter = t
-	block(t, threadtab.WaitStack)
-	setTimer(t, clock.Nanotime()+stackAnswerMax)
+	thread.BlockIn(t, threadtab.WaitStack, &s.waiter)
+	thread.SetTimer(t, clock.Nanotime()+stackAnswerMax)
 	return blocked
 }
 
@@ -190,17 +189,7 @@ func stackAnswered(i int, result int64) {
 		return
 	}
 	s.waiter = noThread
-	wake(t, result)
-}
-
-// forgetSockWaiter clears t wherever it waits on a socket.
-func forgetSockWaiter(t sched.TID) {
-	for i := range sockets {
-		if sockets[i].waiter == t {
-			sockets[i].waiter = noThread
-		}
-	}
-	threadtab.Threads[t].ConnectWait = false
+	thread.Wake(t, result)
 }
 
 // sockReadiness returns the epoll events of socket i.
@@ -300,7 +289,7 @@ func closeSocket(i int) {
 	if s.waiter != noThread {
 		t := s.waiter
 		s.waiter = noThread
-		wake(t, -abi.EBADF)
+		thread.Wake(t, -abi.EBADF)
 	}
 	for s.aLen > 0 {
 		c := int(s.acceptQ[s.aHead])

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/thread"
 	"unsafe"
 
 	"github.com/gometal/gometal/drivers/lapic"
@@ -86,7 +87,7 @@ func startProgram() {
 	}
 	argStart, argEnd = img.ArgStart, img.ArgEnd
 	releaseArgBlock()
-	t := newThread()
+	t := thread.New()
 	th := &threadtab.Threads[t]
 	th.Regs = x86.TrapFrame{
 		RIP:    uint64(rt0Addr()),

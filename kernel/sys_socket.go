@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -279,9 +280,8 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 	if files[fd].nonblock {
 		return -abi.EINPROGRESS
 	}
-	s.waiter = t
 	threadtab.Threads[t].ConnectWait = true
-	block(t, threadtab.WaitRead)
+	thread.BlockIn(t, threadtab.WaitRead, &s.waiter)
 	return blocked
 }
 
@@ -323,12 +323,12 @@ func connectDone(i int) {
 	s.waiter = noThread
 	threadtab.Threads[t].ConnectWait = false
 	if s.state == abi.SockConnected {
-		wake(t, 0)
+		thread.Wake(t, 0)
 		return
 	}
 	err := int64(s.soError)
 	s.soError = 0
-	wake(t, -err)
+	thread.Wake(t, -err)
 }
 
 // dgramConnect sets (or with AF_UNSPEC clears) a datagram socket's peer.

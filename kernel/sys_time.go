@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -40,7 +41,7 @@ func sysClockGettime(t sched.TID, clockID int, tp uintptr) int64 {
 	if !ok {
 		return -abi.EINVAL
 	}
-	if !writeTimespec(tp, ns) {
+	if !thread.WriteTimespec(tp, ns) {
 		return -abi.EFAULT
 	}
 	return 0
@@ -52,7 +53,7 @@ func sysClockGetres(clockID int, tp uintptr) int64 {
 	if _, ok := clockNow(0, clockID); !ok {
 		return -abi.EINVAL
 	}
-	if tp != 0 && !writeTimespec(tp, 1) {
+	if tp != 0 && !thread.WriteTimespec(tp, 1) {
 		return -abi.EFAULT
 	}
 	return 0

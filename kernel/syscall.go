@@ -4,13 +4,14 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 )
 
 // blocked is returned by a handler whose thread now waits; its result is
-// set when it wakes.
-const blocked = int64(1) << 62
+// set when it wakes (thread.Blocked).
+const blocked = thread.Blocked
 
 // doSyscall runs the system call in t's saved registers (number in RAX,
 // arguments in RDI, RSI, RDX, R10, R8, R9) through syscallTable, or the
@@ -42,19 +43,19 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 	interruptIfSignalled(t)
 }
 
-// interruptIfSignalled ends the wait t has just entered (interruptWait:
+// interruptIfSignalled ends the wait t has just entered (thread.InterruptWait:
 // EINTR, or a restart under SA_RESTART) if
 // a signal it does not block is already pending and the wait is one a
 // signal interrupts, as Linux does not sleep with a signal pending. The
 // signal may have been sent while t ran in ring 3 on this CPU, and t
-// entered the system call before it took the kick IPI that sendSignal
+// entered the system call before it took the kick IPI that thread.SendSignal
 // sent (or while this CPU spun for the kernel lock that the sender
-// held): sendSignal found t running, so nothing else would wake it.
+// held): thread.SendSignal found t running, so nothing else would wake it.
 // Context: trap, kernel lock held; does not allocate.
 func interruptIfSignalled(t sched.TID) {
 	th := &threadtab.Threads[t]
-	if tstate(t) == threadBlocked && th.Pending&^th.Sigmask != 0 && interruptible(th.Wait) {
-		interruptWait(t)
+	if thread.State(t) == sched.Blocked && th.Pending&^th.Sigmask != 0 && thread.Interruptible(th.Wait) {
+		thread.InterruptWait(t)
 	}
 }
 

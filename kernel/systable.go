@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -544,12 +545,15 @@ func doMadvise(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysMadvise(
 
 // doClone serves clone(2). Context: trap, kernel lock held.
 func doClone(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysClone(t, uint64(a[0]), a[1], a[2], a[3], a[4])
+	return thread.SysClone(t, uint64(a[0]), a[1], a[2], a[3], a[4])
 }
 
-// doExit serves exit(2). Context: trap, kernel lock held.
+// doExit serves exit(2); the last thread's exit ends the program.
+// Context: trap, kernel lock held.
 func doExit(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 {
-	exitThread(t)
+	if thread.Exit(t) {
+		shutdown(0)
+	}
 	return blocked
 }
 
@@ -558,7 +562,7 @@ func doExitGroup(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysExitGr
 
 // doFutex serves futex(2). Context: trap, kernel lock held.
 func doFutex(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysFutex(t, a[0], a.int(1), a.u32(2), a[3])
+	return thread.SysFutex(t, a[0], a.int(1), a.u32(2), a[3])
 }
 
 // doSchedYield serves sched_yield(2). Context: trap, kernel lock held.
@@ -569,12 +573,12 @@ func doSchedYield(c *percpu.CPU, _ sched.TID, _ sysArgs) int64 {
 
 // doSchedGetaffinity serves sched_getaffinity(2). Context: trap, kernel lock held.
 func doSchedGetaffinity(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysSchedGetaffinity(a[1], a[2])
+	return thread.SysSchedGetaffinity(a[1], a[2])
 }
 
 // doArchPrctl serves arch_prctl(2). Context: trap, kernel lock held.
 func doArchPrctl(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysArchPrctl(c, t, a.int(0), a[1])
+	return thread.SysArchPrctl(c, t, a.int(0), a[1])
 }
 
 // doAccept serves sched_setaffinity(2) and prctl(2). Context: trap, kernel lock held.
@@ -609,11 +613,13 @@ func doGetrlimit(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 }
 
 // doNanosleep serves nanosleep(2). Context: trap, kernel lock held.
-func doNanosleep(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysNanosleep(t, a[0], false, 0) }
+func doNanosleep(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return thread.SysNanosleep(t, a[0], false, 0)
+}
 
 // doClockNanosleep serves clock_nanosleep(2). Context: trap, kernel lock held.
 func doClockNanosleep(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysClockNanosleep(t, a.int(0), a.int(1), a[2])
+	return thread.SysClockNanosleep(t, a.int(0), a.int(1), a[2])
 }
 
 // doClockGettime serves clock_gettime(2). Context: trap, kernel lock held.
@@ -631,48 +637,65 @@ func doGettimeofday(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysGet
 
 // doTimerCreate serves timer_create(2). Context: trap, kernel lock held.
 func doTimerCreate(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysTimerCreate(t, a.i32(0), a[1], a[2])
+	return thread.SysTimerCreate(t, a.i32(0), a[1], a[2])
 }
 
 // doTimerSettime serves timer_settime(2). Context: trap, kernel lock held.
 func doTimerSettime(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysTimerSettime(a.i32(0), a.int(1), a[2], a[3])
+	return thread.SysTimerSettime(a.i32(0), a.int(1), a[2], a[3])
 }
 
 // doTimerDelete serves timer_delete(2). Context: trap, kernel lock held.
-func doTimerDelete(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysTimerDelete(a.i32(0)) }
+func doTimerDelete(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return thread.SysTimerDelete(a.i32(0))
+}
 
 // doSetitimer serves setitimer(2). Context: trap, kernel lock held.
 func doSetitimer(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysSetitimer(a.int(0), a[1], a[2])
+	return thread.SysSetitimer(a.int(0), a[1], a[2])
 }
 
 // doRtSigaction serves rt_sigaction(2). Context: trap, kernel lock held.
 func doRtSigaction(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysRtSigaction(a.int(0), a[1], a[2], a[3])
+	return thread.SysRtSigaction(a.int(0), a[1], a[2], a[3])
 }
 
 // doRtSigprocmask serves rt_sigprocmask(2). Context: trap, kernel lock held.
 func doRtSigprocmask(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysRtSigprocmask(t, a.int(0), a[1], a[2], a[3])
+	return thread.SysRtSigprocmask(t, a.int(0), a[1], a[2], a[3])
 }
 
-// doRtSigreturn serves rt_sigreturn(2). Context: trap, kernel lock held.
-func doRtSigreturn(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 { return sysRtSigreturn(t) }
+// doRtSigreturn serves rt_sigreturn(2), ending the program when the
+// frame is bad (thread.RtSigreturn). Context: trap, kernel lock held.
+func doRtSigreturn(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 {
+	if what, addr := thread.RtSigreturn(t); what != "" {
+		programFault(&threadtab.Threads[t].Regs, what, addr)
+	}
+	return keepRegs
+}
+
+// keepRegs tells doSyscall that the handler set the registers itself.
+const keepRegs = blocked
 
 // doSigaltstack serves sigaltstack(2). Context: trap, kernel lock held.
-func doSigaltstack(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysSigaltstack(t, a[0], a[1]) }
+func doSigaltstack(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return thread.SysSigaltstack(t, a[0], a[1])
+}
 
 // doKill serves kill(2). Context: trap, kernel lock held.
-func doKill(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysKill(t, a.i32(0), -1, a.i32(1)) }
+func doKill(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return thread.SysKill(t, a.i32(0), -1, a.i32(1))
+}
 
 // doTgkill serves tgkill(2). Context: trap, kernel lock held.
 func doTgkill(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysKill(t, a.i32(0), a.i32(1), a.i32(2))
+	return thread.SysKill(t, a.i32(0), a.i32(1), a.i32(2))
 }
 
 // doTkill serves tkill(2). Context: trap, kernel lock held.
-func doTkill(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysKill(t, 0, a.i32(0), a.i32(1)) }
+func doTkill(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return thread.SysKill(t, 0, a.i32(0), a.i32(1))
+}
 
 // doEpollCreate serves epoll_create(2). Context: trap, kernel lock held.
 func doEpollCreate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {

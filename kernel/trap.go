@@ -8,9 +8,11 @@ import (
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/smp"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
+	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
@@ -195,7 +197,7 @@ func kernelTrap(f *x86.TrapFrame) {
 	switch v := f.Vector; {
 	case v == x86.VecTimer:
 		c.IRQs++ // halt's threadtab.Sched.Woke forgets the armed deadline
-		countEvent(c, evTimer)
+		percpu.Count(c, percpu.EvTimer)
 		clock.LAPIC.EOI()
 	case v == x86.VecTLB:
 		smp.ServiceTLB(c)
@@ -292,6 +294,16 @@ func exceptionSignal(f *x86.TrapFrame) (sig int, code int32, addr uint64) {
 		return int(unix.SIGBUS), abi.BUSAdraln, 0
 	}
 	return int(unix.SIGSEGV), abi.SIKernel, 0 // #GP and the rest
+}
+
+// forceSignal delivers a fault signal synchronously (thread.RaiseFault): if the
+// program blocks or ignores it, or has no handler, the program dies with
+// a report (programFault), as Linux's force_sig would kill it.
+// Context: trap, kernel lock held; does not allocate.
+func forceSignal(t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) {
+	if !thread.RaiseFault(t, f, sig, code, addr) {
+		programFault(f, thread.SignalName(sig), uintptr(addr))
+	}
 }
 
 // programFault ends the program after a fault it cannot survive (it has

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -183,7 +184,7 @@ func unixSend(fd, i int, io *sockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 		return waitKey(io.t, unixKey(dest))
 	}
 	if fe == unix.EPIPE && typ == unix.SOCK_STREAM && io.flags&unix.MSG_NOSIGNAL == 0 {
-		sendSignal(io.t, int(unix.SIGPIPE), abi.SIUser, 1, 0) // as Linux's unix_stream_sendmsg
+		thread.SendSignal(io.t, int(unix.SIGPIPE), abi.SIUser, 1, 0) // as Linux's unix_stream_sendmsg
 	}
 	return errno(fe)
 }

@@ -3,7 +3,6 @@ package kernel
 import (
 	"unsafe"
 
-	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/fs"
 )
@@ -20,13 +19,6 @@ func ptrOf(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }
 
 // unixTableBytes is the size of the Unix-domain socket table.
 const unixTableBytes = uint64(unsafe.Sizeof(fs.UnixSockets{}))
-
-// Offsets in the signal frame.
-const (
-	unsafeOffsetUC   = unsafe.Offsetof(abi.Sigframe{}.UC)
-	unsafeOffsetInfo = unsafe.Offsetof(abi.Sigframe{}.Info)
-	unsafeSizeofUC   = unsafe.Sizeof(abi.Ucontext{})
-)
 
 // unsafeString views kernel bytes that never change as a string, without
 // copying (the command line buffer, after boot).

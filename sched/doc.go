@@ -1,9 +1,9 @@
 // Package sched is the kernel's scheduler: the state and the policy, as
-// plain Go that the host tests drive. The kernel (kernel/thread.go,
-// kernel/clock.go, kernel/trap.go) keeps only the mechanism: it calls in
-// here with the kernel lock held and carries out the decisions it gets
-// back (send a wake IPI to CPU n, arm the LAPIC timer for t, load thread
-// x's registers, halt, report a deadlock).
+// plain Go that the host tests drive. The kernel (kernel/thread,
+// kernel/resched.go, kernel/clock.go, kernel/trap.go) keeps only the
+// mechanism: it calls in here with the kernel lock held and carries out
+// the decisions it gets back (send a wake IPI to CPU n, arm the LAPIC
+// timer for t, load thread x's registers, halt, report a deadlock).
 //
 // What is here:
 //

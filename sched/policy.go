@@ -4,8 +4,8 @@ package sched
 // held (in the simulator: one event at a time), changes only the
 // Scheduler, and returns what the kernel must do as data: a CPU to send
 // a wake IPI to, a deadline to arm, a thread to switch to, a deadlock to
-// report. The kernel (kernel/thread.go, kernel/clock.go) does those
-// things; it never decides them.
+// report. The kernel (kernel/thread, kernel/resched.go, kernel/clock.go)
+// does those things; it never decides them.
 
 // NoKick is the Kick of a decision that interrupts no CPU.
 const NoKick = -1

@@ -13,7 +13,7 @@ import (
 // The host simulator of the scheduling policy: N CPUs, a fake clock, and
 // a stream of random events (clone, futex wait and wake, sleep, device
 // wait and interrupt, exit, yield, signals, timer interrupts, wake IPIs).
-// Its little kernel (reschedule, halt, expire) does what kernel/thread.go
+// Its little kernel (reschedule, halt, expire) does what kernel/resched.go
 // does with the scheduler's decisions: the same calls in the same order,
 // with an IPI as a pending flag and HLT as a halted flag. After every
 // event, with every CPU either running a thread or halted, it checks the
@@ -74,7 +74,7 @@ func (sim *simulator) kick(self, n int) {
 	}
 }
 
-// reschedule is kernel/thread.go's reschedule on CPU c: the same loop
+// reschedule is kernel/resched.go's reschedule on CPU c: the same loop
 // over Schedule's decisions. A halt ends the event here; resume goes on
 // with the loop when the CPU wakes.
 func (sim *simulator) reschedule(c int) {

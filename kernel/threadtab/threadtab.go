@@ -48,6 +48,13 @@ type Thread struct {
 	FSBase uintptr
 	FX     uintptr // 16-byte aligned FXSAVE area in FXAreas
 	Wait   uint8   // what it waits for while blocked (WaitNone, ...)
+	// WaitSlot is the address of the waiter field that names this thread
+	// while it waits (a socket's or an epoll instance's waiter, an
+	// interrupt descriptor's or console input's reader: static variables,
+	// so the address stays valid), or 0. The wake that ends the wait
+	// clears that field if it still names the thread, so that no file or
+	// socket keeps a thread that no longer waits on it.
+	WaitSlot uintptr
 
 	Sigmask   uint64
 	AltStack  [3]uint64 // sigaltstack: sp, flags, size
@@ -59,7 +66,6 @@ type Thread struct {
 	ClearTID    uintptr // CLONE_CHILD_CLEARTID address
 
 	// A pending epoll_pwait: where its results go.
-	Epoll  int
 	EvAddr uintptr
 	EvMax  int
 

@@ -1,4 +1,4 @@
-package kernel
+package thread
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -14,28 +14,28 @@ import (
 // SIGEV_THREAD_ID) and the process-wide setitimer(ITIMER_PROF). The
 // accounting and the timer table are the scheduler's (sched/cputime.go):
 // thread CPU time is charged whenever a thread leaves the CPU or a timer
-// interrupt arrives (chargeCPU), and sched.Deadline makes sure an
+// interrupt arrives (ChargeCPU), and sched.Deadline makes sure an
 // interrupt arrives when the running thread's next expiry is due. Here are
 // the system calls and the signals.
 
-// chargeCPU adds the time c's thread ran since its last charge and sends
+// ChargeCPU adds the time c's thread ran since its last charge and sends
 // the signals of the CPU-time timers that expired (sched.Charge,
 // sched.NextFired). Context: trap, kernel lock held; does not allocate.
-func chargeCPU(c *percpu.CPU, now int64) {
+func ChargeCPU(c *percpu.CPU, now int64) {
 	threadtab.Sched.Charge(c.ID, now)
 	for f, ok := threadtab.Sched.NextFired(c.ID); ok; f, ok = threadtab.Sched.NextFired(c.ID) {
 		code := int32(abi.SITimer)
 		if f.Process {
 			code = abi.SIKernel
 		}
-		sendSignal(f.Target, f.Signo, code, uint64(uint32(f.ID))|uint64(uint32(f.Overrun))<<32, f.Value)
+		SendSignal(f.Target, f.Signo, code, uint64(uint32(f.ID))|uint64(uint32(f.Overrun))<<32, f.Value)
 	}
 }
 
-// sysTimerCreate implements timer_create for CPU-time clocks with
+// SysTimerCreate implements timer_create for CPU-time clocks with
 // SIGEV_SIGNAL or SIGEV_THREAD_ID notification.
 // Context: trap, kernel lock held; does not allocate.
-func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
+func SysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 	k := sched.CPUTimer{Used: true, Target: t, Signo: int(unix.SIGALRM)}
 	switch clock {
 	case unix.CLOCK_THREAD_CPUTIME_ID:
@@ -56,7 +56,7 @@ func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 		case sigevSignal:
 		case sigevThreadID:
 			tid := int(int32(le32(b[16:])))
-			if tid < 1 || tid > sched.MaxThreads || tstate(sched.TID(tid-1)) == threadFree {
+			if tid < 1 || tid > sched.MaxThreads || State(sched.TID(tid-1)) == threadFree {
 				return -abi.EINVAL
 			}
 			k.Target = sched.TID(tid - 1)
@@ -79,14 +79,14 @@ func sysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 	return -abi.EAGAIN
 }
 
-// sysTimerSettime arms (or, with a zero value, disarms) a timer.
+// SysTimerSettime arms (or, with a zero value, disarms) a timer.
 // Context: trap, kernel lock held; does not allocate.
-func sysTimerSettime(id, flags int, newv, oldv uintptr) int64 {
+func SysTimerSettime(id, flags int, newv, oldv uintptr) int64 {
 	if id < 0 || id >= sched.ITimerProf || !threadtab.Sched.CPUTimers[id].Used {
 		return -abi.EINVAL
 	}
-	interval, e1 := readTimespec(newv)
-	value, e2 := readTimespec(newv + 16)
+	interval, e1 := ReadTimespec(newv)
+	value, e2 := ReadTimespec(newv + 16)
 	if e1 != 0 {
 		return e1
 	}
@@ -114,12 +114,12 @@ func writeTimerPair(addr uintptr, interval, value int64, timeval bool) bool {
 		return vm.UserWrite64(addr, uint64(interval/1e9)) && vm.UserWrite64(addr+8, uint64(interval%1e9/1e3)) &&
 			vm.UserWrite64(addr+16, uint64(value/1e9)) && vm.UserWrite64(addr+24, uint64(value%1e9/1e3))
 	}
-	return writeTimespec(addr, interval) && writeTimespec(addr+16, value)
+	return WriteTimespec(addr, interval) && WriteTimespec(addr+16, value)
 }
 
-// sysTimerDelete implements timer_delete.
+// SysTimerDelete implements timer_delete.
 // Context: trap, kernel lock held; does not allocate.
-func sysTimerDelete(id int) int64 {
+func SysTimerDelete(id int) int64 {
 	if id < 0 || id >= sched.ITimerProf || !threadtab.Sched.CPUTimers[id].Used {
 		return -abi.EINVAL
 	}
@@ -127,11 +127,11 @@ func sysTimerDelete(id int) int64 {
 	return 0
 }
 
-// sysSetitimer implements ITIMER_PROF (the runtime's process-wide
+// SysSetitimer implements ITIMER_PROF (the runtime's process-wide
 // profiling timer). ITIMER_REAL and ITIMER_VIRTUAL are not needed by the
 // runtime and return EINVAL.
 // Context: trap, kernel lock held; does not allocate.
-func sysSetitimer(which int, newv, oldv uintptr) int64 {
+func SysSetitimer(which int, newv, oldv uintptr) int64 {
 	if which != unix.ITIMER_PROF {
 		return -abi.EINVAL
 	}

@@ -1,4 +1,4 @@
-package kernel
+package thread
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -14,10 +14,11 @@ import (
 // Signal delivery, as Linux does it on amd64, so that the Go runtime's
 // handlers run unchanged: SIGURG for asynchronous preemption, SIGSEGV,
 // SIGFPE and SIGILL for faults that become Go panics, SIGPROF for the CPU
-// profiler. Signals are made pending on a thread (sendSignal) and delivered
-// on its next return to ring 3 (load calls deliverSignal): the kernel
-// builds an rt_sigframe on the thread's stack or alternate stack and enters
-// the handler; rt_sigreturn restores the (possibly modified) context.
+// profiler. Signals are made pending on a thread (SendSignal) and
+// delivered on its next return to ring 3 (package kernel's load calls
+// DeliverSignal): the kernel builds an rt_sigframe on the thread's stack
+// or alternate stack and enters the handler; rt_sigreturn restores the
+// (possibly modified) context.
 
 // sigaction flags.
 const (
@@ -37,12 +38,12 @@ func sigbit(sig int) uint64 { return 1 << uint(sig-1) }
 // unblockable signals are never masked.
 const unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
 
-// sendSignal makes sig pending on t with the given siginfo fields. A
+// SendSignal makes sig pending on t with the given siginfo fields. A
 // thread blocked in an interruptible wait wakes with EINTR so the signal
 // is delivered promptly. Context: trap.
-func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
+func SendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 	th := &threadtab.Threads[t]
-	if tstate(t) == threadFree {
+	if State(t) == threadFree {
 		return
 	}
 	if sigactions[sig].handler == sigIgn || (sigactions[sig].handler == sigDfl && defaultIgnored(sig)) {
@@ -55,30 +56,30 @@ func sendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 	if th.Sigmask&sigbit(sig) != 0 {
 		return
 	}
-	switch tstate(t) {
+	switch State(t) {
 	case threadBlocked:
 		// An exiting thread never returns to the program, and a bind or
 		// listen waiting for the network stack is not interruptible (on
 		// Linux they do not block): the signal waits for the call's end.
-		if interruptible(th.Wait) {
-			interruptWait(t)
+		if Interruptible(th.Wait) {
+			InterruptWait(t)
 		}
 	case threadRunning:
-		kick(&percpu.CPUs[threadtab.Sched.Threads[t].CPU]) // delivered when that CPU re-enters its scheduler
+		Kick(&percpu.CPUs[threadtab.Sched.Threads[t].CPU]) // delivered when that CPU re-enters its scheduler
 	}
 }
 
-// interruptWait ends blocked t's wait because a signal is pending: the
+// InterruptWait ends blocked t's wait because a signal is pending: the
 // call returns EINTR, unless it is one Linux restarts for a handler
 // installed with SA_RESTART (restartable) and has no timeout, whose
-// return then depends on the handler deliverSignal runs: with
-// SA_RESTART the call is executed again after the handler returns, as it
-// is if no handler runs at all (load). Context: trap, kernel lock held;
-// does not allocate.
-func interruptWait(t sched.TID) {
+// return then depends on the handler DeliverSignal runs: with SA_RESTART
+// the call is executed again after the handler returns, as it is if no
+// handler runs at all (package kernel's load). Context: trap, kernel
+// lock held; does not allocate.
+func InterruptWait(t sched.TID) {
 	th := &threadtab.Threads[t]
 	th.Restart = restartable(th.RestartNr, &th.Regs) && !threadtab.Sched.Timers.Pending(t)
-	wake(t, -abi.EINTR)
+	Wake(t, -abi.EINTR)
 }
 
 // restartable reports whether Linux restarts system call nr (with the
@@ -99,17 +100,17 @@ func restartable(nr uint64, r *x86.TrapFrame) bool {
 		unix.SYS_OPEN, unix.SYS_OPENAT, unix.SYS_IOCTL, unix.SYS_GETRANDOM:
 		return true
 	case unix.SYS_FUTEX:
-		op := r.SI & futexCmdMask
-		return (op == futexWait || op == futexWaitBitset) && r.R10 == 0
+		op := r.SI & FutexCmdMask
+		return (op == FutexOpWait || op == FutexOpWaitBitset) && r.R10 == 0
 	}
 	return false
 }
 
-// callAgain points t's registers back at the system call instruction
+// CallAgain points t's registers back at the system call instruction
 // with the call's number in RAX (SYSCALL is two bytes long), so that the
 // call is executed again when t returns to ring 3.
 // Context: trap; does not allocate.
-func callAgain(th *threadtab.Thread) {
+func CallAgain(th *threadtab.Thread) {
 	th.Regs.AX = th.RestartNr
 	th.Regs.RIP -= 2
 }
@@ -128,26 +129,50 @@ func defaultIgnored(sig int) bool {
 	return false
 }
 
-// forceSignal delivers a fault signal synchronously: if the program
-// blocks or ignores it, or has no handler, the program dies with a report,
-// as Linux's force_sig would kill it. Context: trap.
-func forceSignal(t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) {
+// RaiseFault makes a fault signal pending on t for delivery on its way
+// back to ring 3 (package kernel's load), with the trap in f for its
+// sigcontext, and reports true; or reports false, changing nothing, when
+// the program blocks or ignores sig or has no handler for it: then the
+// program must die with a report, as Linux's force_sig would kill it,
+// and the caller ends it (package kernel's forceSignal).
+// Context: trap, kernel lock held; does not allocate.
+func RaiseFault(t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) bool {
 	th := &threadtab.Threads[t]
 	act := sigactions[sig]
 	if th.Sigmask&sigbit(sig) != 0 || act.handler == sigDfl || act.handler == sigIgn {
-		programFault(f, signalName(sig), uintptr(addr))
+		return false
 	}
 	th.FaultErr, th.FaultTrap, th.FaultCR2 = f.Err, f.Vector, addr
 	th.Pending |= sigbit(sig)
 	th.SigCode[sig] = code
 	th.SigF0[sig] = addr
 	th.SigF1[sig] = 0
+	return true
 }
 
-// deliverSignal delivers the lowest pending, unblocked signal of t by
-// building a signal frame and pointing t's registers at the handler.
-// Context: trap; does not allocate.
-func deliverSignal(t sched.TID) {
+// A Delivery is what DeliverSignal did, for its caller to act on: the
+// parts that are not the signal code's (ending the program, the
+// goroutine time slices' look at a SIGURG) are done by the caller.
+type Delivery struct {
+	// Exit is nonzero when the program must end with this status: the
+	// signal's default action kills it, it has a handler without
+	// SA_RESTORER, or its frame could not be written (the reason is
+	// logged).
+	Exit int
+	// Sig is the signal whose frame was built, 0 for none (the signal
+	// was ignored, or Exit is set).
+	Sig int
+	// SP is the stack pointer the handler's frame interrupted (the
+	// context saved in the frame), when Sig is set.
+	SP uint64
+}
+
+// DeliverSignal delivers the lowest pending, unblocked signal of t by
+// building a signal frame and pointing t's registers at the handler, and
+// reports what it did (Delivery): the caller ends the program when
+// Delivery.Exit says so. Context: trap, kernel lock held; does not
+// allocate.
+func DeliverSignal(t sched.TID) Delivery {
 	th := &threadtab.Threads[t]
 	ready := th.Pending &^ th.Sigmask
 	sig := 1
@@ -158,30 +183,28 @@ func deliverSignal(t sched.TID) {
 	act := sigactions[sig]
 	switch {
 	case act.handler == sigIgn:
-		return
+		return Delivery{}
 	case act.handler == sigDfl:
 		if defaultIgnored(sig) {
-			return
+			return Delivery{}
 		}
 		var l klog.Line
-		l.S("program killed by ").S(signalName(sig)).Print()
-		shutdown(128 + sig)
+		l.S("program killed by ").S(SignalName(sig)).Print()
+		return Delivery{Exit: 128 + sig}
 	case act.flags&saRestorer == 0:
 		var l klog.Line
-		l.S("program has a handler for ").S(signalName(sig)).S(" without SA_RESTORER: killing it").Print()
-		shutdown(128 + sig)
-	}
-	if sig == int(unix.SIGURG) {
-		noteSIGURG(t)
+		l.S("program has a handler for ").S(SignalName(sig)).S(" without SA_RESTORER: killing it").Print()
+		return Delivery{Exit: 128 + sig}
 	}
 	if th.Restart { // the call the signal interrupted
 		th.Restart = false
 		if act.flags&saRestart != 0 {
-			callAgain(th)
+			CallAgain(th)
 		}
 	}
 
 	r := &th.Regs
+	d := Delivery{Sig: sig, SP: r.RSP}
 	alt := th.AltStack // sp, flags, size
 	onAlt := alt[2] != 0 && r.RSP > alt[0] && r.RSP <= alt[0]+alt[2]
 	sp := r.RSP - abi.RedZone
@@ -192,8 +215,8 @@ func deliverSignal(t sched.TID) {
 	frameAddr := ((fpAddr - uint64(abi.SigframeSize)) &^ 15) - 8
 	if !vm.UserRange(uintptr(frameAddr), uintptr(sp-frameAddr), true) {
 		var l klog.Line
-		l.S("cannot write the signal frame for ").S(signalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
-		shutdown(128 + int(unix.SIGSEGV))
+		l.S("cannot write the signal frame for ").S(SignalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
+		return Delivery{Exit: 128 + int(unix.SIGSEGV)}
 	}
 	copy(unsafeSlice(uintptr(fpAddr), abi.FXSize), unsafeSlice(th.FX, abi.FXSize))
 	fr := (*abi.Sigframe)(ptr(uintptr(frameAddr)))
@@ -238,20 +261,25 @@ func deliverSignal(t sched.TID) {
 	if act.flags&saResethand != 0 {
 		sigactions[sig].handler = sigDfl
 	}
+	return d
 }
 
 // flagsUser are the flags rt_sigreturn may change.
 const flagsUser = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | x86.FlagTF | x86.FlagDF | 0x800 | x86.FlagAC | x86.FlagRF
 
-// sysRtSigreturn restores the context saved by deliverSignal from the
+// RtSigreturn restores the context saved by DeliverSignal from the
 // ucontext at the thread's stack pointer (the handler's return popped
-// pretcode). Context: trap.
-func sysRtSigreturn(t sched.TID) int64 {
+// pretcode). A frame the program cannot have meant ends it: RtSigreturn
+// then stops where it found the fault, with what and the address for the
+// report (what is "" when all went well), and the caller ends the program
+// (package kernel's programFault). Context: trap, kernel lock held;
+// does not allocate.
+func RtSigreturn(t sched.TID) (what string, addr uintptr) {
 	th := &threadtab.Threads[t]
 	r := &th.Regs
 	ucAddr := uintptr(r.RSP)
 	if !vm.UserRange(ucAddr, unsafeSizeofUC, false) {
-		programFault(r, "SIGSEGV: bad rt_sigreturn frame", ucAddr)
+		return "SIGSEGV: bad rt_sigreturn frame", ucAddr
 	}
 	uc := (*abi.Ucontext)(ptr(ucAddr))
 	m := &uc.Mctx
@@ -263,7 +291,7 @@ func sysRtSigreturn(t sched.TID) int64 {
 	th.Sigmask = uc.Sigmask &^ unblockable
 	if m.Fpstate != 0 {
 		if !vm.UserRange(uintptr(m.Fpstate), abi.FXSize, false) {
-			programFault(r, "SIGSEGV: bad fpstate in rt_sigreturn", uintptr(m.Fpstate))
+			return "SIGSEGV: bad fpstate in rt_sigreturn", uintptr(m.Fpstate)
 		}
 		fx := unsafeSlice(th.FX, abi.FXSize)
 		copy(fx, unsafeSlice(uintptr(m.Fpstate), abi.FXSize))
@@ -273,21 +301,18 @@ func sysRtSigreturn(t sched.TID) int64 {
 		fx[24], fx[25], fx[26], fx[27] = byte(mx), byte(mx>>8), byte(mx>>16), byte(mx>>24)
 	}
 	if m.RIP >= vm.UserTop || m.RSP >= vm.UserTop {
-		programFault(r, "SIGSEGV: rt_sigreturn to a kernel address", uintptr(m.RIP))
+		return "SIGSEGV: rt_sigreturn to a kernel address", uintptr(m.RIP)
 	}
-	return keepRegs
+	return "", 0
 }
 
 // mxcsrMask is the MXCSR bits FXRSTOR accepts on every x86-64 CPU.
 const mxcsrMask = 0xffbf
 
-// keepRegs tells doSyscall that the handler set the registers itself.
-const keepRegs = blocked
-
-// sysKill implements kill (pid), tkill and tgkill (tid).
+// SysKill implements kill (pid), tkill and tgkill (tid).
 // Context: trap (a system call, or a console signal character through
 // sendProcessSignal), kernel lock held; does not allocate.
-func sysKill(caller sched.TID, pid, tid, sig int) int64 {
+func SysKill(caller sched.TID, pid, tid, sig int) int64 {
 	if sig < 0 || sig > nsig {
 		return -abi.EINVAL
 	}
@@ -299,7 +324,7 @@ func sysKill(caller sched.TID, pid, tid, sig int) int64 {
 		tid = processSignalTarget(caller, sig)
 	}
 	t := sched.TID(tid - 1)
-	if tid < 1 || tid > sched.MaxThreads || tstate(t) == threadFree {
+	if tid < 1 || tid > sched.MaxThreads || State(t) == threadFree {
 		return -abi.ESRCH
 	}
 	if sig != 0 {
@@ -307,7 +332,7 @@ func sysKill(caller sched.TID, pid, tid, sig int) int64 {
 		if processDirected {
 			code = abi.SIUser // kill(2), as on Linux
 		}
-		sendSignal(t, sig, code, 1, 0) // si_pid 1, si_uid 0
+		SendSignal(t, sig, code, 1, 0) // si_pid 1, si_uid 0
 	}
 	return 0
 }
@@ -319,7 +344,7 @@ var signalNames = [...]string{
 	27: "SIGPROF",
 }
 
-func signalName(sig int) string {
+func SignalName(sig int) string {
 	if sig > 0 && sig < len(signalNames) && signalNames[sig] != "" {
 		return signalNames[sig]
 	}
@@ -344,7 +369,7 @@ func processSignalTarget(caller sched.TID, sig int) int {
 		if !takesSignal(t, sig) {
 			continue
 		}
-		if tstate(t) != threadBlocked || interruptible(threadtab.Threads[t].Wait) {
+		if State(t) != threadBlocked || Interruptible(threadtab.Threads[t].Wait) {
 			return int(threadtab.LinuxTID(t))
 		}
 		if !found {
@@ -357,14 +382,14 @@ func processSignalTarget(caller sched.TID, sig int) int {
 // takesSignal reports whether thread t exists and does not block sig (0:
 // any thread exists). Context: trap; does not allocate.
 func takesSignal(t sched.TID, sig int) bool {
-	return tstate(t) != threadFree && (sig == 0 || threadtab.Threads[t].Sigmask&sigbit(sig) == 0)
+	return State(t) != threadFree && (sig == 0 || threadtab.Threads[t].Sigmask&sigbit(sig) == 0)
 }
 
-// interruptible reports whether a signal ends a wait for why with EINTR.
+// Interruptible reports whether a signal ends a wait for why with EINTR.
 // An exiting thread never returns to the program, and a bind or listen
 // waiting for the network stack or a FIFO open is not interrupted (on
 // Linux the first do not block; the signal waits for the call's end).
 // Context: trap; does not allocate.
-func interruptible(why uint8) bool {
+func Interruptible(why uint8) bool {
 	return why != threadtab.WaitExit && why != threadtab.WaitStack && why != threadtab.WaitOpen
 }

@@ -1,4 +1,4 @@
-package kernel
+package thread
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -19,9 +19,9 @@ type sigaction struct {
 
 var sigactions [nsig + 1]sigaction
 
-// sysRtSigaction reads and sets a signal's handler (process-wide); SIGKILL
+// SysRtSigaction reads and sets a signal's handler (process-wide); SIGKILL
 // and SIGSTOP cannot be changed. Context: trap, kernel lock held; does not allocate.
-func sysRtSigaction(sig int, act, oact, size uintptr) int64 {
+func SysRtSigaction(sig int, act, oact, size uintptr) int64 {
 	if size != 8 || sig < 1 || sig > nsig {
 		return -abi.EINVAL
 	}
@@ -49,9 +49,9 @@ func sysRtSigaction(sig int, act, oact, size uintptr) int64 {
 	return 0
 }
 
-// sysRtSigprocmask changes t's signal mask (SIGKILL and SIGSTOP stay
+// SysRtSigprocmask changes t's signal mask (SIGKILL and SIGSTOP stay
 // unblocked) and reports the old one. Context: trap, kernel lock held; does not allocate.
-func sysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
+func SysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
 	if size != 8 {
 		return -abi.EINVAL
 	}
@@ -81,10 +81,10 @@ func sysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
 	return 0
 }
 
-// sysSigaltstack reads and sets t's alternate signal stack, a stack_t on
+// SysSigaltstack reads and sets t's alternate signal stack, a stack_t on
 // amd64: ss_sp (8), ss_flags (4, padded to 8), ss_size (8).
 // Context: trap, kernel lock held; does not allocate.
-func sysSigaltstack(t sched.TID, ss, oss uintptr) int64 {
+func SysSigaltstack(t sched.TID, ss, oss uintptr) int64 {
 	th := &threadtab.Threads[t]
 	if oss != 0 {
 		flags := th.AltStack[1]

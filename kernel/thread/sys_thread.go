@@ -1,4 +1,4 @@
-package kernel
+package thread
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -13,14 +13,14 @@ import (
 // cloneThreadFlags must all be present: we create threads, not processes.
 const cloneThreadFlags = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND
 
-// sysClone creates a thread sharing everything with its parent, as the Go
+// SysClone creates a thread sharing everything with its parent, as the Go
 // runtime's newosproc asks. The child resumes at the same instruction with
 // RAX = 0 on the given stack. Context: trap.
-func sysClone(parent sched.TID, flags uint64, stack, ptid, ctid, tls uintptr) int64 {
+func SysClone(parent sched.TID, flags uint64, stack, ptid, ctid, tls uintptr) int64 {
 	if flags&cloneThreadFlags != cloneThreadFlags {
 		return -abi.EINVAL // fork and friends: there is one process
 	}
-	t := newThread()
+	t := New()
 	if t == noThread {
 		return -abi.EAGAIN
 	}
@@ -46,26 +46,26 @@ func sysClone(parent sched.TID, flags uint64, stack, ptid, ctid, tls uintptr) in
 	if flags&unix.CLONE_CHILD_CLEARTID != 0 {
 		ch.ClearTID = ctid
 	}
-	threadtab.Sched.Threads[t].CPU = placeThread(threadtab.Sched.Threads[parent].CPU)
-	makeRunnable(t)
+	threadtab.Sched.Threads[t].CPU = place(threadtab.Sched.Threads[parent].CPU)
+	MakeRunnable(t)
 	return threadtab.LinuxTID(t)
 }
 
 // Futex operations (linux/futex.h).
 const (
-	futexWait        = 0
-	futexWakeOp      = 1
-	futexCmdMask     = 0x7f // drops FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME
-	futexWaitBitset  = 9
-	futexWakeBitset  = 10
-	futexBitsetMatch = 0xffffffff
+	FutexOpWait       = 0
+	FutexOpWake       = 1
+	FutexCmdMask      = 0x7f // drops FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME
+	FutexOpWaitBitset = 9
+	FutexOpWakeBitset = 10
+	futexBitsetMatch  = 0xffffffff
 )
 
-// sysFutex implements FUTEX_WAIT (with a relative timeout) and FUTEX_WAKE,
+// SysFutex implements FUTEX_WAIT (with a relative timeout) and FUTEX_WAKE,
 // and their bitset forms with the match-any bitset. Context: trap.
-func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) int64 {
-	switch op & futexCmdMask {
-	case futexWait, futexWaitBitset:
+func SysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) int64 {
+	switch op & FutexCmdMask {
+	case FutexOpWait, FutexOpWaitBitset:
 		if addr%4 != 0 {
 			return -abi.EINVAL
 		}
@@ -75,7 +75,7 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 		r := futexWaitOn(t, addr, op, val, timeout)
 		threadtab.Sched.Futexes.Unreserve(addr)
 		return r
-	case futexWakeOp, futexWakeBitset:
+	case FutexOpWake, FutexOpWakeBitset:
 		if addr%4 != 0 {
 			return -abi.EINVAL
 		}
@@ -87,7 +87,7 @@ func sysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 	return -abi.ENOSYS
 }
 
-// futexWaitOn is FUTEX_WAIT's decision, between sysFutex's Reserve and
+// futexWaitOn is FUTEX_WAIT's decision, between SysFutex's Reserve and
 // Unreserve of addr: read the word, and queue t on addr if it still holds
 // val. Context: trap, kernel lock held; does not allocate.
 func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) int64 {
@@ -97,11 +97,11 @@ func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr)
 	}
 	var deadline int64
 	if timeout != 0 {
-		ns, e := readTimespec(timeout)
+		ns, e := ReadTimespec(timeout)
 		if e != 0 {
 			return e
 		}
-		if op&futexCmdMask == futexWaitBitset { // absolute on CLOCK_MONOTONIC
+		if op&FutexCmdMask == FutexOpWaitBitset { // absolute on CLOCK_MONOTONIC
 			deadline = max(ns, 1)
 		} else {
 			deadline = clock.Nanotime() + ns
@@ -110,12 +110,12 @@ func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr)
 	if cur != val {
 		return -abi.EAGAIN
 	}
-	futexes.Wait(t, addr)
-	block(t, threadtab.WaitFutex)
+	Futexes.Wait(t, addr)
+	Block(t, threadtab.WaitFutex)
 	if deadline != 0 {
-		setTimer(t, deadline)
+		SetTimer(t, deadline)
 	}
-	return blocked
+	return Blocked
 }
 
 // futexWake wakes up to n threads waiting on addr and returns how many.
@@ -123,21 +123,21 @@ func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr)
 func futexWake(addr uintptr, n int) int {
 	woke := 0
 	for woke < n {
-		w := futexes.WakeOne(addr)
+		w := Futexes.WakeOne(addr)
 		if w == noThread {
 			break
 		}
 		threadtab.Threads[w].Wait = threadtab.WaitNone // already off the futex queue
-		wake(w, 0)
+		Wake(w, 0)
 		woke++
 	}
 	return woke
 }
 
-// sysNanosleep blocks t for the timespec at req (relative, or absolute on
+// SysNanosleep blocks t for the timespec at req (relative, or absolute on
 // the monotonic clock). Context: trap.
-func sysNanosleep(t sched.TID, req uintptr, absolute bool, clockOffset int64) int64 {
-	ns, e := readTimespec(req)
+func SysNanosleep(t sched.TID, req uintptr, absolute bool, clockOffset int64) int64 {
+	ns, e := ReadTimespec(req)
 	if e != 0 {
 		return e
 	}
@@ -148,15 +148,15 @@ func sysNanosleep(t sched.TID, req uintptr, absolute bool, clockOffset int64) in
 	if deadline <= clock.Nanotime() {
 		return 0
 	}
-	block(t, threadtab.WaitSleep)
-	setTimer(t, deadline)
-	return blocked
+	Block(t, threadtab.WaitSleep)
+	SetTimer(t, deadline)
+	return Blocked
 }
 
-// sysClockNanosleep sleeps on the monotonic or the real-time clock,
-// relative or absolute (TIMER_ABSTIME), through sysNanosleep.
+// SysClockNanosleep sleeps on the monotonic or the real-time clock,
+// relative or absolute (TIMER_ABSTIME), through SysNanosleep.
 // Context: trap, kernel lock held; does not allocate.
-func sysClockNanosleep(t sched.TID, clockID, flags int, req uintptr) int64 {
+func SysClockNanosleep(t sched.TID, clockID, flags int, req uintptr) int64 {
 	var offset int64
 	switch clockID {
 	case unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME:
@@ -165,12 +165,12 @@ func sysClockNanosleep(t sched.TID, clockID, flags int, req uintptr) int64 {
 	default:
 		return -abi.EINVAL
 	}
-	return sysNanosleep(t, req, flags&unix.TIMER_ABSTIME != 0, offset)
+	return SysNanosleep(t, req, flags&unix.TIMER_ABSTIME != 0, offset)
 }
 
-// sysSchedGetaffinity reports the online CPUs in the caller's mask.
+// SysSchedGetaffinity reports the online CPUs in the caller's mask.
 // Context: trap, kernel lock held; does not allocate.
-func sysSchedGetaffinity(size, mask uintptr) int64 {
+func SysSchedGetaffinity(size, mask uintptr) int64 {
 	if size < 8 || size%8 != 0 {
 		return -abi.EINVAL
 	}
@@ -184,10 +184,10 @@ func sysSchedGetaffinity(size, mask uintptr) int64 {
 	return 8
 }
 
-// sysArchPrctl sets or reads the thread's FS base (its TLS). GS belongs to
+// SysArchPrctl sets or reads the thread's FS base (its TLS). GS belongs to
 // the kernel.
 // Context: trap, kernel lock held; does not allocate.
-func sysArchPrctl(c *percpu.CPU, t sched.TID, code int, addr uintptr) int64 {
+func SysArchPrctl(c *percpu.CPU, t sched.TID, code int, addr uintptr) int64 {
 	switch code {
 	case archSetFS:
 		if addr >= vm.UserTop {
@@ -209,9 +209,9 @@ func sysArchPrctl(c *percpu.CPU, t sched.TID, code int, addr uintptr) int64 {
 	return -abi.EINVAL
 }
 
-// readTimespec reads a struct timespec and returns it in nanoseconds.
+// ReadTimespec reads a struct timespec and returns it in nanoseconds.
 // The second result is 0 or a negated errno. Context: trap, kernel lock held; does not allocate.
-func readTimespec(addr uintptr) (int64, int64) {
+func ReadTimespec(addr uintptr) (int64, int64) {
 	sec, ok1 := vm.UserRead64(addr)
 	nsec, ok2 := vm.UserRead64(addr + 8)
 	if !ok1 || !ok2 {
@@ -226,9 +226,9 @@ func readTimespec(addr uintptr) (int64, int64) {
 	return int64(sec)*1e9 + int64(nsec), 0
 }
 
-// writeTimespec stores ns as a struct timespec.
+// WriteTimespec stores ns as a struct timespec.
 // Context: trap, kernel lock held; does not allocate.
-func writeTimespec(addr uintptr, ns int64) bool {
+func WriteTimespec(addr uintptr, ns int64) bool {
 	return vm.UserWrite64(addr, uint64(ns/1e9)) && vm.UserWrite64(addr+8, uint64(ns%1e9))
 }
 

@@ -1,0 +1,40 @@
+package percpu
+
+// Counts of the kernel entries whose cost decides the scheduler rows of
+// docs/performance.md (issue 18): system calls (the lock-free ones too),
+// page faults, timer interrupts, and the kick IPIs this CPU sent (a
+// wake-up or a signal for another CPU). They tell where a program's
+// kernel time goes without a probe image (docs/architecture.md, "Where a
+// system call's time goes"), and package kernel prints them in
+// /proc/gometal/sched (kernel/trapstats.go). The table is here, as data,
+// so that every layer that counts one (kernel/thread's kicks, package
+// kernel's entries and fast paths) writes the same table.
+
+// Event is one of the per-CPU counts: the kernel entries above, and the
+// fast paths' answers (kernel/fastpath.go), lock-free or sent on to the
+// locked path.
+type Event int
+
+// The events counted.
+const (
+	EvSyscall         Event = iota // a system call (the lock-free ones too)
+	EvPageFault                    // a page fault from ring 3
+	EvTimer                        // a timer interrupt in ring 3
+	EvKickIPI                      // a kick IPI this CPU sent (a wake-up or a signal elsewhere)
+	EvFutexWakeFast                // FUTEX_WAKE answered without the kernel lock
+	EvFutexWakeLocked              // FUTEX_WAKE sent to the locked path
+	EvYieldFast                    // sched_yield answered without the kernel lock
+	EvYieldLocked                  // sched_yield sent to the locked path
+	NEvents
+)
+
+// EventCounts is one CPU's counts: only that CPU writes them (in trap
+// context, with interrupts off, so no atomics); readers take the kernel
+// lock and read a word at a time. Eight words: one cache line.
+type EventCounts [NEvents]uint64
+
+// Events are the CPUs' counts, indexed by CPU id.
+var Events [MaxCPUs]EventCounts
+
+// Count counts e on c. Context: trap, interrupts off; does not allocate.
+func Count(c *CPU, e Event) { Events[c.ID][e]++ }

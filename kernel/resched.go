@@ -1,0 +1,120 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
+	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/x86"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// The scheduler's loop as the trap code runs it: the part of threads that
+// acts on what lives above them. A deadline that passes ends the exit
+// drain (shutdown) or a wait for the network stack (stackTimedOut); the
+// way back to ring 3 delivers a pending signal, which may end the
+// program or be a SIGURG that the goroutine time slices look at
+// (noteSIGURG), and programs the timer for the slice (armTimer); the
+// idle loop releases the kernel lock around HLT.
+
+// noThread names no thread (sched.None).
+const noThread = sched.None
+
+// expireTimers wakes every thread whose deadline has passed.
+// Context: trap (the timer interrupt), kernel lock held; does not
+// allocate.
+func expireTimers() {
+	now := clock.Nanotime()
+	for t := threadtab.Sched.Expired(now); t != noThread; t = threadtab.Sched.Expired(now) {
+		expire(t)
+	}
+}
+
+// expire wakes t, whose deadline passed, with its wait's timeout result.
+// Context: trap (the timer interrupt, the idle loop), kernel lock held;
+// does not allocate.
+func expire(t sched.TID) {
+	var result int64
+	if threadtab.Threads[t].Wait == threadtab.WaitExit {
+		shutdown(exitDrainStatus) // the sockets did not drain in time
+	}
+	if threadtab.Threads[t].Wait == threadtab.WaitStack {
+		result = -abi.ETIMEDOUT
+		stackTimedOut()
+	}
+	if threadtab.Threads[t].Wait == threadtab.WaitFutex {
+		result = -abi.ETIMEDOUT
+	}
+	thread.Wake(t, result)
+}
+
+// reschedule charges the CPU time of c's thread, then carries out the
+// scheduler's decisions (sched.Schedule) until one lets it return: go on
+// with the same thread or load another's registers into f, kicking the
+// CPU it names; wake a thread whose deadline passed; halt until an
+// interrupt; or report a deadlock. The simulator in sched/sim_test.go
+// runs the same loop. Context: trap, kernel lock held; does not allocate.
+func reschedule(c *percpu.CPU, f *x86.TrapFrame) {
+	thread.ChargeCPU(c, clock.Nanotime())
+	for {
+		d := threadtab.Sched.Schedule(c.ID, clock.Nanotime())
+		thread.KickCPU(d.Kick)
+		switch d.Action {
+		case sched.Run:
+			load(c, f)
+			return
+		case sched.Expire:
+			expire(d.Next)
+		case sched.Halt:
+			halt(c)
+		case sched.Deadlock:
+			thread.Deadlock()
+		}
+	}
+}
+
+// load puts the running thread's saved context into the frame the trap
+// exit restores, delivering a pending signal first (thread.DeliverSignal): a
+// signal that kills ends the program here, and a SIGURG's interrupted
+// context goes to the goroutine time slices' check (noteSIGURG).
+// Context: trap (reschedule), kernel lock held; does not allocate.
+func load(c *percpu.CPU, f *x86.TrapFrame) {
+	cur := threadtab.Sched.CPUs[c.ID].Cur
+	if threadtab.Threads[cur].Pending&^threadtab.Threads[cur].Sigmask != 0 {
+		d := thread.DeliverSignal(cur)
+		if d.Exit != 0 {
+			shutdown(d.Exit)
+		}
+		if d.Sig == int(unix.SIGURG) {
+			noteSIGURG(cur, d.SP)
+		}
+	}
+	t := &threadtab.Threads[cur]
+	if t.Restart { // a signal ended its wait, and no handler ran for it
+		t.Restart = false
+		thread.CallAgain(t)
+	}
+	*f = t.Regs
+	c.CurFX = t.FX
+	c.CurFSBase = t.FSBase
+	armTimer(c)
+}
+
+// halt arms c's timer as the scheduler asks and halts the CPU until an
+// interrupt, with the kernel lock released.
+// Context: trap, kernel lock held on entry and on return.
+func halt(c *percpu.CPU) {
+	armTimer(c)
+	c.Halts++
+	c.Idle.Store(true)
+	kernelLock.unlock(c)
+	c.HaltStart = clock.Nanotime()
+	cpu.Halt()
+	c.IdleNs += clock.Nanotime() - c.HaltStart
+	c.Idle.Store(false)
+	kernelLock.lock(c)
+	threadtab.Sched.Woke(c.ID)
+}

@@ -1,0 +1,207 @@
+// Package thread is the code that acts on the program's threads (the Go
+// runtime's Ms) and their signals: creating, blocking and waking threads,
+// futexes, sleeps and kick IPIs; sending signals, delivering them on a
+// signal frame and returning from it; the CPU-time timers; and the
+// system calls of all these (clone, futex, nanosleep, kill, tgkill,
+// rt_sigaction, sigaltstack, timer_create, setitimer, ...). The threads'
+// data is kernel/threadtab's, the scheduling policy package sched's.
+//
+// It sits below package kernel and calls nothing above it (trap context
+// has no callbacks): what a thread's wait, exit or signal means to the
+// layers above, it records or reports, and they act. A thread blocked on
+// a file or socket is stored in that object's waiter field through
+// BlockIn, which keeps the field's address, so Wake clears it without
+// knowing the file code; Exit reports the last thread, and package kernel
+// ends the program; DeliverSignal returns a Delivery (a signal that
+// kills, a SIGURG's interrupted stack) and RaiseFault and RtSigreturn
+// report a fault the program cannot survive, for package kernel to end
+// it; the scheduler's loop, whose timer deadline includes the goroutine
+// time slice, and the kernel lock's spin stay in package kernel
+// (kernel/resched.go, docs/kernel-layout.md).
+package thread
+
+import (
+	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
+	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/kernel/x86"
+	"github.com/gometal/gometal/sched"
+)
+
+// Thread states (sched.State).
+const (
+	threadFree     = sched.Free
+	threadRunnable = sched.Runnable
+	threadRunning  = sched.Running
+	threadBlocked  = sched.Blocked
+)
+
+// deviceWait reports whether a wait ends with a device interrupt (console
+// input, epoll, which device descriptors make ready, the network stack):
+// the deadlock detector counts such a thread as able to go on.
+// Context: trap; does not allocate.
+func deviceWait(why uint8) bool {
+	return why == threadtab.WaitRead || why == threadtab.WaitEpoll || why == threadtab.WaitStack
+}
+
+const noThread = sched.None
+
+// Blocked is returned by a system call whose thread now waits; its
+// result is set when it wakes (Wake).
+const Blocked = int64(1) << 62
+
+// FutexTable is the kernel's handle on threadtab.Sched.Futexes, the keyed wait table
+// (futex words, and kernel-only keys for pipes, locks and FIFOs).
+type FutexTable struct{}
+
+// Futexes is the wait table the kernel's waiters queue on.
+var Futexes FutexTable
+
+// Wait queues t on key. Context: trap, kernel lock held; does not allocate.
+func (FutexTable) Wait(t sched.TID, key uintptr) { threadtab.Sched.Futexes.Wait(t, key) }
+
+// WakeOne dequeues the oldest waiter on key, or returns noThread.
+// Context: trap, kernel lock held; does not allocate.
+func (FutexTable) WakeOne(key uintptr) sched.TID { return threadtab.Sched.Futexes.WakeOne(key) }
+
+// fxDefault is the FXSAVE image of a fresh thread: x87 control word 0x37f
+// and MXCSR 0x1f80 (all exceptions masked), as Linux starts a process.
+var fxDefault = [32]byte{0: 0x7f, 1: 0x03, 24: 0x80, 25: 0x1f}
+
+// New takes a free slot (blocked until MakeRunnable) and returns
+// it, or noThread. Context: trap; does not allocate.
+func New() sched.TID {
+	i := threadtab.Sched.Alloc()
+	if i == noThread {
+		return noThread
+	}
+	t := &threadtab.Threads[i]
+	*t = threadtab.Thread{}
+	t.FX = (uintptr(ptrOf(&threadtab.FXAreas[i][0])) + 15) &^ 15
+	fx := unsafeSlice(t.FX, 512)
+	clear(fx)
+	copy(fx, fxDefault[:])
+	return i
+}
+
+// State returns t's scheduling state. Context: any; does not allocate.
+func State(t sched.TID) sched.State { return threadtab.Sched.Threads[t].State }
+
+// MakeRunnable queues t where the scheduler says (sched.MakeRunnable) and
+// sends the wake IPI it asks for. Context: trap, kernel lock held.
+func MakeRunnable(t sched.TID) {
+	threadtab.Threads[t].Wait = threadtab.WaitNone
+	KickCPU(threadtab.Sched.MakeRunnable(t, clock.Nanotime()))
+}
+
+// place picks the run queue for a new thread whose parent runs on
+// CPU parent (sched.Place). Context: trap, kernel lock held; does not
+// allocate.
+func place(parent int) int { return threadtab.Sched.Place(parent) }
+
+// Kick interrupts CPU o so that it re-runs its scheduler: an idle CPU
+// leaves HLT, a busy one enters the kernel (where a pending signal is
+// delivered or a queued thread gets its turn). Context: trap.
+func Kick(o *percpu.CPU) {
+	if c := percpu.This(); o != c {
+		percpu.Count(c, percpu.EvKickIPI)
+		if !clock.LAPIC.SendIPI(o.APICID, x86.VecKick) {
+			smp.NotAnswering(o, "kick IPI", 0)
+		}
+	}
+}
+
+// KickCPU acts on a scheduler decision's Kick: a wake IPI to CPU n, or
+// nothing for sched.NoKick. Context: trap, kernel lock held.
+func KickCPU(n int) {
+	if n != sched.NoKick {
+		Kick(&percpu.CPUs[n])
+	}
+}
+
+// Block takes t off the CPU until Wake. Context: trap.
+func Block(t sched.TID, why uint8) {
+	threadtab.Threads[t].Wait = why
+	threadtab.Sched.Block(t, deviceWait(why))
+}
+
+// BlockIn takes t off the CPU until Wake, as Block does, with t stored
+// in slot, the waiter field of what it waits on (a socket, an epoll
+// instance, an interrupt descriptor, console input), which must be a
+// static variable: t records the slot's address (threadtab.Thread's
+// WaitSlot), and the wake that ends the wait, for whatever reason (the
+// file's own wake-up, a signal, a timeout), clears the slot if it still
+// names t. Context: trap, kernel lock held; does not allocate.
+func BlockIn(t sched.TID, why uint8, slot *sched.TID) {
+	*slot = t
+	threadtab.Threads[t].WaitSlot = addrOf(slot)
+	Block(t, why)
+}
+
+// leaveSlot clears the waiter slot t blocked in (BlockIn) if it still
+// names t, and the connect wait that used it. Context: trap, kernel lock
+// held; does not allocate.
+func leaveSlot(t sched.TID) {
+	th := &threadtab.Threads[t]
+	if th.WaitSlot != 0 {
+		if slot := (*sched.TID)(ptr(th.WaitSlot)); *slot == t {
+			*slot = noThread
+		}
+		th.WaitSlot = 0
+	}
+	th.ConnectWait = false
+}
+
+// Wake ends t's wait with result as its system call's return value.
+// Context: trap.
+func Wake(t sched.TID, result int64) {
+	th := &threadtab.Threads[t]
+	if State(t) != threadBlocked {
+		kpanic.Panic("wake of a thread that is not blocked", nil)
+	}
+	leaveSlot(t)
+	th.Wait = threadtab.WaitNone
+	th.Regs.AX = uint64(result)
+	kick, _ := threadtab.Sched.Wake(t, clock.Nanotime()) // drops its deadline and futex entry
+	KickCPU(kick)
+}
+
+// SetTimer arms t's deadline. If it is now the earliest, this CPU becomes
+// the one whose LAPIC timer fires for it. Context: trap, kernel lock held.
+func SetTimer(t sched.TID, when int64) {
+	threadtab.Sched.SetTimer(t, when, percpu.This().ID)
+}
+
+// Exit frees t, the thread running on this CPU (exit(2)), and
+// reports whether it was the program's last (the caller then ends the
+// program). It does not touch the running count: reschedule, which runs
+// next, counts t off the CPU as it does for a thread that blocked.
+// Context: trap, kernel lock held; does not allocate.
+func Exit(t sched.TID) (last bool) {
+	th := &threadtab.Threads[t]
+	if th.ClearTID != 0 && vm.UserWrite32(th.ClearTID, 0) {
+		futexWake(th.ClearTID, 1)
+	}
+	return threadtab.Sched.Exit(t)
+}
+
+// Deadlock reports that every thread is blocked with no timer pending.
+// Context: trap (the idle loop), kernel lock held; does not allocate;
+// never returns (it ends in a kernel panic).
+func Deadlock() {
+	var l klog.Line
+	l.S("deadlock: all ").I(int64(threadtab.Sched.Live)).S(" threads are blocked and no timer is pending").Print()
+	for i := range threadtab.Threads {
+		if State(sched.TID(i)) == threadFree {
+			continue
+		}
+		t := &threadtab.Threads[i]
+		l = klog.Line{}
+		l.S("  thread ").I(threadtab.LinuxTID(sched.TID(i))).S(" state ").U(uint64(State(sched.TID(i)))).S(" wait ").U(uint64(t.Wait)).S(" rip ").X(t.Regs.RIP).Print()
+	}
+	kpanic.Panic("deadlock", nil)
+}
