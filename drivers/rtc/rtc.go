@@ -88,22 +88,30 @@ func Read() (t Time, ok bool) {
 }
 
 // NextSecond busy-waits for the end of the RTC's next once-a-second
-// update (the update-in-progress flag falling) and returns then, true; or
-// false when there is no RTC or no update comes within limitTSC TSC
-// ticks. The edges are a second apart, which makes the RTC a slow
-// last-resort reference for calibrating the TSC.
-// Context: boot, interrupts off; does not allocate.
+// update and returns then, true; or false when there is no RTC or no
+// update comes within limitTSC TSC ticks. The end is the
+// update-in-progress flag falling, or, when the wait did not see the flag
+// up (it is up for only 244 µs, which a virtual CPU descheduled by a
+// busy host easily misses), the seconds register changing. The edges are
+// a second apart, which makes the RTC a slow last-resort reference for
+// calibrating the TSC. Context: boot, interrupts off; does not allocate.
 func NextSecond(limitTSC uint64) bool {
 	if !waitNotUpdating() { // inside an update: let it end first
 		return false
 	}
+	sec := read(regSeconds)
 	start := cpu.Rdtsc()
-	for read(regStatusA)&aUpdating == 0 {
+	for {
+		if read(regStatusA)&aUpdating != 0 {
+			return waitNotUpdating()
+		}
+		if read(regSeconds) != sec {
+			return true // the flag rose and fell between two polls
+		}
 		if cpu.Rdtsc()-start > limitTSC {
 			return false
 		}
 	}
-	return waitNotUpdating()
 }
 
 // Decode converts raw register values (seconds, minutes, hours, day, month,
