@@ -48,10 +48,16 @@ type file struct {
 	stream   uint8     // fdConsole: 0 stdin, 1 stdout, 2 stderr (its virtio console port)
 }
 
-var files = [maxFDs]file{
-	0: {kind: fdConsole, stream: 0},
-	1: {kind: fdConsole, stream: 1},
-	2: {kind: fdConsole, stream: 2},
+// files is the descriptor table. It starts zero (in .bss, not 72 KiB of
+// the image file); openStdio gives it the console's 0, 1 and 2 at boot.
+var files [maxFDs]file
+
+// openStdio opens descriptors 0, 1 and 2 on the console's three streams.
+// Context: boot, before startProgram; does not allocate.
+func openStdio() {
+	for fd := range 3 {
+		files[fd] = file{kind: fdConsole, stream: uint8(fd)}
+	}
 }
 
 func getFile(fd int) *file {
