@@ -68,6 +68,11 @@ func getFile(fd int) *file {
 }
 
 // allocFD returns the lowest free descriptor, or -1.
+// Context: trap, kernel lock held; does not allocate. Not inlined: every
+// call that opens a descriptor uses it, cheaper as one copy
+// (docs/performance.md, "Image size").
+//
+//go:noinline
 func allocFD(kind uint8, flags int) int {
 	for fd := range int(min(uint64(maxFDs), nofileLimit)) {
 		if files[fd].kind == fdFree {

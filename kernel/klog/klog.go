@@ -177,6 +177,9 @@ func (l *Line) MS(ns int64) *Line {
 // Print writes the line with the log prefix, starting on a fresh line: if
 // the program left a partial line, a "\r\n" goes first, which the host's
 // console splitter removes again. Context: trap; does not allocate.
+// Not inlined, as the appenders.
+//
+//go:noinline
 func (l *Line) Print() { Write(l.buf[:l.n]) }
 
 // Write writes text as one kernel log line: to the virtio console's
@@ -200,6 +203,9 @@ func Write(text []byte) {
 func (l *Line) Bytes() []byte { return l.buf[:l.n] }
 
 // Info prints l unless the command line said quiet.
+// Context: boot or trap; does not allocate. Not inlined, as the appenders.
+//
+//go:noinline
 func (l *Line) Info() {
 	if !quiet {
 		l.Print()
