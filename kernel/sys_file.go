@@ -259,6 +259,9 @@ func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 	return -abi.EINVAL
 }
 
+// sysEventfd is eventfd2(2): a new eventfd descriptor whose counter starts
+// at initval; other flags than EFD_CLOEXEC, EFD_NONBLOCK and EFD_SEMAPHORE
+// get EINVAL. Context: trap, kernel lock held; does not allocate.
 func sysEventfd(initval uint64, flags int) int64 {
 	if flags&^(unix.EFD_CLOEXEC|unix.EFD_NONBLOCK|unix.EFD_SEMAPHORE) != 0 {
 		return -abi.EINVAL
