@@ -49,7 +49,10 @@ func sysEpollCreate(flags int) int64 {
 		if fd < 0 {
 			return -abi.EMFILE
 		}
-		epolls[i] = epollInstance{used: true, waiter: noThread}
+		// Cleared, then set: a literal with non-zero fields would be a
+		// 32 KiB copy kept in the image's rodata.
+		epolls[i] = epollInstance{}
+		epolls[i].used, epolls[i].waiter = true, noThread
 		files[fd].epoll = i
 		return int64(fd)
 	}

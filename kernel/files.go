@@ -75,7 +75,11 @@ func fsMem() fs.Mem {
 }
 
 // fsDone charges the pages a call took (or gave back) to the commit.
-// Context: trap or boot; does not allocate.
+// Context: trap or boot; does not allocate. Not inlined: after every
+// file-system call, cheaper as one copy (docs/performance.md, "Image
+// size").
+//
+//go:noinline
 func fsDone(m *fs.Mem) {
 	if vm.CommitLimit == 0 {
 		return
@@ -361,7 +365,9 @@ var errnoNames = [...]struct {
 }
 
 // errnoName returns the name of the negated errno e ("errno" if unknown).
-// Context: any; does not allocate.
+// Context: any; does not allocate. Not inlined (image size).
+//
+//go:noinline
 func errnoName(e int64) string {
 	for _, n := range errnoNames {
 		if int64(n.e) == -e {

@@ -62,6 +62,7 @@ func kmain() {
 	setupKernelFault()                             // kfault=: fault injection for the crash tests
 	setupTLBFault()                                // tlbfault=: a CPU that never answers a shootdown
 	setupFiles()                                   // root file system: base tree, initramfs archives, cwd=
+	openStdio()                                    // descriptors 0, 1 and 2 on the console
 	startProgram()                                 // first thread at the runtime's _rt0_amd64_linux
 }
 

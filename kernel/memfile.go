@@ -89,14 +89,23 @@ func openMemFile(ino fs.Ino, which int, flags int) int64 {
 	return int64(fd)
 }
 
-// textWriter appends text to a memFile.
+// textWriter appends text to a memFile. Its methods are not inlined
+// (go:noinline): the generated files call them at a few hundred places,
+// and inlined copies cost about 50 KB of image (docs/performance.md,
+// "Image size").
 type textWriter struct{ f *memFile }
 
+// s appends s. Context: trap; does not allocate.
+//
+//go:noinline
 func (w textWriter) s(s string) textWriter {
 	w.f.n += copy(w.f.data[w.f.n:], s)
 	return w
 }
 
+// u appends v in decimal. Context: trap; does not allocate.
+//
+//go:noinline
 func (w textWriter) u(v uint64) textWriter {
 	var d [20]byte
 	w.f.n += copy(w.f.data[w.f.n:], klog.Decimal(&d, v))

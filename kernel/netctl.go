@@ -14,7 +14,8 @@ import (
 // does something with a socket. Every function's context: trap, kernel
 // lock held.
 
-// openNetCtl opens the device; there is one stack.
+// openNetCtl opens the device; there is one stack. Context: trap, kernel
+// lock held; does not allocate.
 func openNetCtl(flags int) int64 {
 	if netStackFD >= 0 {
 		return -int64(unix.EBUSY)

@@ -48,10 +48,16 @@ type file struct {
 	stream   uint8     // fdConsole: 0 stdin, 1 stdout, 2 stderr (its virtio console port)
 }
 
-var files = [maxFDs]file{
-	0: {kind: fdConsole, stream: 0},
-	1: {kind: fdConsole, stream: 1},
-	2: {kind: fdConsole, stream: 2},
+// files is the descriptor table. It starts zero (in .bss, not 72 KiB of
+// the image file); openStdio gives it the console's 0, 1 and 2 at boot.
+var files [maxFDs]file
+
+// openStdio opens descriptors 0, 1 and 2 on the console's three streams.
+// Context: boot, before startProgram; does not allocate.
+func openStdio() {
+	for fd := range 3 {
+		files[fd] = file{kind: fdConsole, stream: uint8(fd)}
+	}
 }
 
 func getFile(fd int) *file {
@@ -62,6 +68,11 @@ func getFile(fd int) *file {
 }
 
 // allocFD returns the lowest free descriptor, or -1.
+// Context: trap, kernel lock held; does not allocate. Not inlined: every
+// call that opens a descriptor uses it, cheaper as one copy
+// (docs/performance.md, "Image size").
+//
+//go:noinline
 func allocFD(kind uint8, flags int) int {
 	for fd := range int(min(uint64(maxFDs), nofileLimit)) {
 		if files[fd].kind == fdFree {
@@ -248,6 +259,9 @@ func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 	return -abi.EINVAL
 }
 
+// sysEventfd is eventfd2(2): a new eventfd descriptor whose counter starts
+// at initval; other flags than EFD_CLOEXEC, EFD_NONBLOCK and EFD_SEMAPHORE
+// get EINVAL. Context: trap, kernel lock held; does not allocate.
 func sysEventfd(initval uint64, flags int) int64 {
 	if flags&^(unix.EFD_CLOEXEC|unix.EFD_NONBLOCK|unix.EFD_SEMAPHORE) != 0 {
 		return -abi.EINVAL

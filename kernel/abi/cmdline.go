@@ -32,6 +32,9 @@ var kernelOptions = [...]string{"quiet", "debug", "loglevel=", "acpidump", "slic
 
 // KernelOption reports whether w is a kernel option rather than an
 // environment variable or flag for the program.
+// Context: boot; does not allocate. Not inlined (image size).
+//
+//go:noinline
 func KernelOption(w []byte) bool {
 	for _, o := range kernelOptions {
 		if len(w) >= len(o) && string(w[:len(o)]) == o && (o[len(o)-1] == '=' || len(w) == len(o)) {
@@ -115,6 +118,10 @@ func (c *Cmdline) Pack(list []Span, buf []byte) Strings {
 func (c *Cmdline) Word(s Span) []byte { return c.Buf[s.Off : s.Off+s.Len] }
 
 // Flag reports whether the kernel flag name (e.g. "quiet") was given.
+// Context: any; does not allocate. Not inlined: boot-time look-ups,
+// cheaper as one copy (docs/performance.md, "Image size").
+//
+//go:noinline
 func (c *Cmdline) Flag(name string) bool {
 	for i := 0; i < c.NKernel; i++ {
 		if string(c.Word(c.Kernel[i])) == name {

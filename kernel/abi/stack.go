@@ -182,6 +182,9 @@ type stackBuilder struct {
 }
 
 // bytes pushes s (and a NUL if nul) and returns its address.
+// Context: boot; does not allocate. Not inlined (image size).
+//
+//go:noinline
 func (b *stackBuilder) bytes(s []byte, nul bool) uintptr {
 	n := uintptr(len(s))
 	if nul {
@@ -201,6 +204,9 @@ func (b *stackBuilder) bytes(s []byte, nul bool) uintptr {
 }
 
 // word stores v at *at and advances it.
+// Context: boot; does not allocate. Not inlined (image size).
+//
+//go:noinline
 func (b *stackBuilder) word(at *uintptr, v uint64) {
 	off := *at - b.base
 	for i := uintptr(0); i < 8; i++ {

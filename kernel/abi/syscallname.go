@@ -6,8 +6,12 @@ package abi
 // "statx" for 332, or "" when Linux has no call of that number.
 // Context: any; does not allocate.
 func SyscallName(nr uint64) string {
-	if nr >= uint64(len(SyscallNames)) {
+	if nr >= NumSyscalls {
 		return ""
 	}
-	return SyscallNames[nr]
+	start := uint16(0)
+	if nr > 0 {
+		start = syscallNameEnds[nr-1]
+	}
+	return syscallNames[start:syscallNameEnds[nr]]
 }

@@ -3,392 +3,873 @@
 
 package abi
 
-// SyscallNames holds the Linux amd64 system-call names, indexed by
-// number; "" where Linux has no call of that number.
-var SyscallNames = [...]string{
-	0:   "read",
-	1:   "write",
-	2:   "open",
-	3:   "close",
-	4:   "stat",
-	5:   "fstat",
-	6:   "lstat",
-	7:   "poll",
-	8:   "lseek",
-	9:   "mmap",
-	10:  "mprotect",
-	11:  "munmap",
-	12:  "brk",
-	13:  "rt_sigaction",
-	14:  "rt_sigprocmask",
-	15:  "rt_sigreturn",
-	16:  "ioctl",
-	17:  "pread64",
-	18:  "pwrite64",
-	19:  "readv",
-	20:  "writev",
-	21:  "access",
-	22:  "pipe",
-	23:  "select",
-	24:  "sched_yield",
-	25:  "mremap",
-	26:  "msync",
-	27:  "mincore",
-	28:  "madvise",
-	29:  "shmget",
-	30:  "shmat",
-	31:  "shmctl",
-	32:  "dup",
-	33:  "dup2",
-	34:  "pause",
-	35:  "nanosleep",
-	36:  "getitimer",
-	37:  "alarm",
-	38:  "setitimer",
-	39:  "getpid",
-	40:  "sendfile",
-	41:  "socket",
-	42:  "connect",
-	43:  "accept",
-	44:  "sendto",
-	45:  "recvfrom",
-	46:  "sendmsg",
-	47:  "recvmsg",
-	48:  "shutdown",
-	49:  "bind",
-	50:  "listen",
-	51:  "getsockname",
-	52:  "getpeername",
-	53:  "socketpair",
-	54:  "setsockopt",
-	55:  "getsockopt",
-	56:  "clone",
-	57:  "fork",
-	58:  "vfork",
-	59:  "execve",
-	60:  "exit",
-	61:  "wait4",
-	62:  "kill",
-	63:  "uname",
-	64:  "semget",
-	65:  "semop",
-	66:  "semctl",
-	67:  "shmdt",
-	68:  "msgget",
-	69:  "msgsnd",
-	70:  "msgrcv",
-	71:  "msgctl",
-	72:  "fcntl",
-	73:  "flock",
-	74:  "fsync",
-	75:  "fdatasync",
-	76:  "truncate",
-	77:  "ftruncate",
-	78:  "getdents",
-	79:  "getcwd",
-	80:  "chdir",
-	81:  "fchdir",
-	82:  "rename",
-	83:  "mkdir",
-	84:  "rmdir",
-	85:  "creat",
-	86:  "link",
-	87:  "unlink",
-	88:  "symlink",
-	89:  "readlink",
-	90:  "chmod",
-	91:  "fchmod",
-	92:  "chown",
-	93:  "fchown",
-	94:  "lchown",
-	95:  "umask",
-	96:  "gettimeofday",
-	97:  "getrlimit",
-	98:  "getrusage",
-	99:  "sysinfo",
-	100: "times",
-	101: "ptrace",
-	102: "getuid",
-	103: "syslog",
-	104: "getgid",
-	105: "setuid",
-	106: "setgid",
-	107: "geteuid",
-	108: "getegid",
-	109: "setpgid",
-	110: "getppid",
-	111: "getpgrp",
-	112: "setsid",
-	113: "setreuid",
-	114: "setregid",
-	115: "getgroups",
-	116: "setgroups",
-	117: "setresuid",
-	118: "getresuid",
-	119: "setresgid",
-	120: "getresgid",
-	121: "getpgid",
-	122: "setfsuid",
-	123: "setfsgid",
-	124: "getsid",
-	125: "capget",
-	126: "capset",
-	127: "rt_sigpending",
-	128: "rt_sigtimedwait",
-	129: "rt_sigqueueinfo",
-	130: "rt_sigsuspend",
-	131: "sigaltstack",
-	132: "utime",
-	133: "mknod",
-	134: "uselib",
-	135: "personality",
-	136: "ustat",
-	137: "statfs",
-	138: "fstatfs",
-	139: "sysfs",
-	140: "getpriority",
-	141: "setpriority",
-	142: "sched_setparam",
-	143: "sched_getparam",
-	144: "sched_setscheduler",
-	145: "sched_getscheduler",
-	146: "sched_get_priority_max",
-	147: "sched_get_priority_min",
-	148: "sched_rr_get_interval",
-	149: "mlock",
-	150: "munlock",
-	151: "mlockall",
-	152: "munlockall",
-	153: "vhangup",
-	154: "modify_ldt",
-	155: "pivot_root",
-	156: "_sysctl",
-	157: "prctl",
-	158: "arch_prctl",
-	159: "adjtimex",
-	160: "setrlimit",
-	161: "chroot",
-	162: "sync",
-	163: "acct",
-	164: "settimeofday",
-	165: "mount",
-	166: "umount2",
-	167: "swapon",
-	168: "swapoff",
-	169: "reboot",
-	170: "sethostname",
-	171: "setdomainname",
-	172: "iopl",
-	173: "ioperm",
-	174: "create_module",
-	175: "init_module",
-	176: "delete_module",
-	177: "get_kernel_syms",
-	178: "query_module",
-	179: "quotactl",
-	180: "nfsservctl",
-	181: "getpmsg",
-	182: "putpmsg",
-	183: "afs_syscall",
-	184: "tuxcall",
-	185: "security",
-	186: "gettid",
-	187: "readahead",
-	188: "setxattr",
-	189: "lsetxattr",
-	190: "fsetxattr",
-	191: "getxattr",
-	192: "lgetxattr",
-	193: "fgetxattr",
-	194: "listxattr",
-	195: "llistxattr",
-	196: "flistxattr",
-	197: "removexattr",
-	198: "lremovexattr",
-	199: "fremovexattr",
-	200: "tkill",
-	201: "time",
-	202: "futex",
-	203: "sched_setaffinity",
-	204: "sched_getaffinity",
-	205: "set_thread_area",
-	206: "io_setup",
-	207: "io_destroy",
-	208: "io_getevents",
-	209: "io_submit",
-	210: "io_cancel",
-	211: "get_thread_area",
-	212: "lookup_dcookie",
-	213: "epoll_create",
-	214: "epoll_ctl_old",
-	215: "epoll_wait_old",
-	216: "remap_file_pages",
-	217: "getdents64",
-	218: "set_tid_address",
-	219: "restart_syscall",
-	220: "semtimedop",
-	221: "fadvise64",
-	222: "timer_create",
-	223: "timer_settime",
-	224: "timer_gettime",
-	225: "timer_getoverrun",
-	226: "timer_delete",
-	227: "clock_settime",
-	228: "clock_gettime",
-	229: "clock_getres",
-	230: "clock_nanosleep",
-	231: "exit_group",
-	232: "epoll_wait",
-	233: "epoll_ctl",
-	234: "tgkill",
-	235: "utimes",
-	236: "vserver",
-	237: "mbind",
-	238: "set_mempolicy",
-	239: "get_mempolicy",
-	240: "mq_open",
-	241: "mq_unlink",
-	242: "mq_timedsend",
-	243: "mq_timedreceive",
-	244: "mq_notify",
-	245: "mq_getsetattr",
-	246: "kexec_load",
-	247: "waitid",
-	248: "add_key",
-	249: "request_key",
-	250: "keyctl",
-	251: "ioprio_set",
-	252: "ioprio_get",
-	253: "inotify_init",
-	254: "inotify_add_watch",
-	255: "inotify_rm_watch",
-	256: "migrate_pages",
-	257: "openat",
-	258: "mkdirat",
-	259: "mknodat",
-	260: "fchownat",
-	261: "futimesat",
-	262: "newfstatat",
-	263: "unlinkat",
-	264: "renameat",
-	265: "linkat",
-	266: "symlinkat",
-	267: "readlinkat",
-	268: "fchmodat",
-	269: "faccessat",
-	270: "pselect6",
-	271: "ppoll",
-	272: "unshare",
-	273: "set_robust_list",
-	274: "get_robust_list",
-	275: "splice",
-	276: "tee",
-	277: "sync_file_range",
-	278: "vmsplice",
-	279: "move_pages",
-	280: "utimensat",
-	281: "epoll_pwait",
-	282: "signalfd",
-	283: "timerfd_create",
-	284: "eventfd",
-	285: "fallocate",
-	286: "timerfd_settime",
-	287: "timerfd_gettime",
-	288: "accept4",
-	289: "signalfd4",
-	290: "eventfd2",
-	291: "epoll_create1",
-	292: "dup3",
-	293: "pipe2",
-	294: "inotify_init1",
-	295: "preadv",
-	296: "pwritev",
-	297: "rt_tgsigqueueinfo",
-	298: "perf_event_open",
-	299: "recvmmsg",
-	300: "fanotify_init",
-	301: "fanotify_mark",
-	302: "prlimit64",
-	303: "name_to_handle_at",
-	304: "open_by_handle_at",
-	305: "clock_adjtime",
-	306: "syncfs",
-	307: "sendmmsg",
-	308: "setns",
-	309: "getcpu",
-	310: "process_vm_readv",
-	311: "process_vm_writev",
-	312: "kcmp",
-	313: "finit_module",
-	314: "sched_setattr",
-	315: "sched_getattr",
-	316: "renameat2",
-	317: "seccomp",
-	318: "getrandom",
-	319: "memfd_create",
-	320: "kexec_file_load",
-	321: "bpf",
-	322: "execveat",
-	323: "userfaultfd",
-	324: "membarrier",
-	325: "mlock2",
-	326: "copy_file_range",
-	327: "preadv2",
-	328: "pwritev2",
-	329: "pkey_mprotect",
-	330: "pkey_alloc",
-	331: "pkey_free",
-	332: "statx",
-	333: "io_pgetevents",
-	334: "rseq",
-	335: "uretprobe",
-	336: "uprobe",
-	424: "pidfd_send_signal",
-	425: "io_uring_setup",
-	426: "io_uring_enter",
-	427: "io_uring_register",
-	428: "open_tree",
-	429: "move_mount",
-	430: "fsopen",
-	431: "fsconfig",
-	432: "fsmount",
-	433: "fspick",
-	434: "pidfd_open",
-	435: "clone3",
-	436: "close_range",
-	437: "openat2",
-	438: "pidfd_getfd",
-	439: "faccessat2",
-	440: "process_madvise",
-	441: "epoll_pwait2",
-	442: "mount_setattr",
-	443: "quotactl_fd",
-	444: "landlock_create_ruleset",
-	445: "landlock_add_rule",
-	446: "landlock_restrict_self",
-	447: "memfd_secret",
-	448: "process_mrelease",
-	449: "futex_waitv",
-	450: "set_mempolicy_home_node",
-	451: "cachestat",
-	452: "fchmodat2",
-	453: "map_shadow_stack",
-	454: "futex_wake",
-	455: "futex_wait",
-	456: "futex_requeue",
-	457: "statmount",
-	458: "listmount",
-	459: "lsm_get_self_attr",
-	460: "lsm_set_self_attr",
-	461: "lsm_list_modules",
-	462: "mseal",
-	463: "setxattrat",
-	464: "getxattrat",
-	465: "listxattrat",
-	466: "removexattrat",
-	467: "open_tree_attr",
-	468: "file_getattr",
-	469: "file_setattr",
-	470: "listns",
-	471: "rseq_slice_yield",
+// NumSyscalls is one more than the highest Linux amd64 system-call number.
+const NumSyscalls = 472
+
+// syscallNames holds the Linux amd64 system-call names back to back,
+// in number order.
+const syscallNames = "" +
+	"read" + // 0
+	"write" + // 1
+	"open" + // 2
+	"close" + // 3
+	"stat" + // 4
+	"fstat" + // 5
+	"lstat" + // 6
+	"poll" + // 7
+	"lseek" + // 8
+	"mmap" + // 9
+	"mprotect" + // 10
+	"munmap" + // 11
+	"brk" + // 12
+	"rt_sigaction" + // 13
+	"rt_sigprocmask" + // 14
+	"rt_sigreturn" + // 15
+	"ioctl" + // 16
+	"pread64" + // 17
+	"pwrite64" + // 18
+	"readv" + // 19
+	"writev" + // 20
+	"access" + // 21
+	"pipe" + // 22
+	"select" + // 23
+	"sched_yield" + // 24
+	"mremap" + // 25
+	"msync" + // 26
+	"mincore" + // 27
+	"madvise" + // 28
+	"shmget" + // 29
+	"shmat" + // 30
+	"shmctl" + // 31
+	"dup" + // 32
+	"dup2" + // 33
+	"pause" + // 34
+	"nanosleep" + // 35
+	"getitimer" + // 36
+	"alarm" + // 37
+	"setitimer" + // 38
+	"getpid" + // 39
+	"sendfile" + // 40
+	"socket" + // 41
+	"connect" + // 42
+	"accept" + // 43
+	"sendto" + // 44
+	"recvfrom" + // 45
+	"sendmsg" + // 46
+	"recvmsg" + // 47
+	"shutdown" + // 48
+	"bind" + // 49
+	"listen" + // 50
+	"getsockname" + // 51
+	"getpeername" + // 52
+	"socketpair" + // 53
+	"setsockopt" + // 54
+	"getsockopt" + // 55
+	"clone" + // 56
+	"fork" + // 57
+	"vfork" + // 58
+	"execve" + // 59
+	"exit" + // 60
+	"wait4" + // 61
+	"kill" + // 62
+	"uname" + // 63
+	"semget" + // 64
+	"semop" + // 65
+	"semctl" + // 66
+	"shmdt" + // 67
+	"msgget" + // 68
+	"msgsnd" + // 69
+	"msgrcv" + // 70
+	"msgctl" + // 71
+	"fcntl" + // 72
+	"flock" + // 73
+	"fsync" + // 74
+	"fdatasync" + // 75
+	"truncate" + // 76
+	"ftruncate" + // 77
+	"getdents" + // 78
+	"getcwd" + // 79
+	"chdir" + // 80
+	"fchdir" + // 81
+	"rename" + // 82
+	"mkdir" + // 83
+	"rmdir" + // 84
+	"creat" + // 85
+	"link" + // 86
+	"unlink" + // 87
+	"symlink" + // 88
+	"readlink" + // 89
+	"chmod" + // 90
+	"fchmod" + // 91
+	"chown" + // 92
+	"fchown" + // 93
+	"lchown" + // 94
+	"umask" + // 95
+	"gettimeofday" + // 96
+	"getrlimit" + // 97
+	"getrusage" + // 98
+	"sysinfo" + // 99
+	"times" + // 100
+	"ptrace" + // 101
+	"getuid" + // 102
+	"syslog" + // 103
+	"getgid" + // 104
+	"setuid" + // 105
+	"setgid" + // 106
+	"geteuid" + // 107
+	"getegid" + // 108
+	"setpgid" + // 109
+	"getppid" + // 110
+	"getpgrp" + // 111
+	"setsid" + // 112
+	"setreuid" + // 113
+	"setregid" + // 114
+	"getgroups" + // 115
+	"setgroups" + // 116
+	"setresuid" + // 117
+	"getresuid" + // 118
+	"setresgid" + // 119
+	"getresgid" + // 120
+	"getpgid" + // 121
+	"setfsuid" + // 122
+	"setfsgid" + // 123
+	"getsid" + // 124
+	"capget" + // 125
+	"capset" + // 126
+	"rt_sigpending" + // 127
+	"rt_sigtimedwait" + // 128
+	"rt_sigqueueinfo" + // 129
+	"rt_sigsuspend" + // 130
+	"sigaltstack" + // 131
+	"utime" + // 132
+	"mknod" + // 133
+	"uselib" + // 134
+	"personality" + // 135
+	"ustat" + // 136
+	"statfs" + // 137
+	"fstatfs" + // 138
+	"sysfs" + // 139
+	"getpriority" + // 140
+	"setpriority" + // 141
+	"sched_setparam" + // 142
+	"sched_getparam" + // 143
+	"sched_setscheduler" + // 144
+	"sched_getscheduler" + // 145
+	"sched_get_priority_max" + // 146
+	"sched_get_priority_min" + // 147
+	"sched_rr_get_interval" + // 148
+	"mlock" + // 149
+	"munlock" + // 150
+	"mlockall" + // 151
+	"munlockall" + // 152
+	"vhangup" + // 153
+	"modify_ldt" + // 154
+	"pivot_root" + // 155
+	"_sysctl" + // 156
+	"prctl" + // 157
+	"arch_prctl" + // 158
+	"adjtimex" + // 159
+	"setrlimit" + // 160
+	"chroot" + // 161
+	"sync" + // 162
+	"acct" + // 163
+	"settimeofday" + // 164
+	"mount" + // 165
+	"umount2" + // 166
+	"swapon" + // 167
+	"swapoff" + // 168
+	"reboot" + // 169
+	"sethostname" + // 170
+	"setdomainname" + // 171
+	"iopl" + // 172
+	"ioperm" + // 173
+	"create_module" + // 174
+	"init_module" + // 175
+	"delete_module" + // 176
+	"get_kernel_syms" + // 177
+	"query_module" + // 178
+	"quotactl" + // 179
+	"nfsservctl" + // 180
+	"getpmsg" + // 181
+	"putpmsg" + // 182
+	"afs_syscall" + // 183
+	"tuxcall" + // 184
+	"security" + // 185
+	"gettid" + // 186
+	"readahead" + // 187
+	"setxattr" + // 188
+	"lsetxattr" + // 189
+	"fsetxattr" + // 190
+	"getxattr" + // 191
+	"lgetxattr" + // 192
+	"fgetxattr" + // 193
+	"listxattr" + // 194
+	"llistxattr" + // 195
+	"flistxattr" + // 196
+	"removexattr" + // 197
+	"lremovexattr" + // 198
+	"fremovexattr" + // 199
+	"tkill" + // 200
+	"time" + // 201
+	"futex" + // 202
+	"sched_setaffinity" + // 203
+	"sched_getaffinity" + // 204
+	"set_thread_area" + // 205
+	"io_setup" + // 206
+	"io_destroy" + // 207
+	"io_getevents" + // 208
+	"io_submit" + // 209
+	"io_cancel" + // 210
+	"get_thread_area" + // 211
+	"lookup_dcookie" + // 212
+	"epoll_create" + // 213
+	"epoll_ctl_old" + // 214
+	"epoll_wait_old" + // 215
+	"remap_file_pages" + // 216
+	"getdents64" + // 217
+	"set_tid_address" + // 218
+	"restart_syscall" + // 219
+	"semtimedop" + // 220
+	"fadvise64" + // 221
+	"timer_create" + // 222
+	"timer_settime" + // 223
+	"timer_gettime" + // 224
+	"timer_getoverrun" + // 225
+	"timer_delete" + // 226
+	"clock_settime" + // 227
+	"clock_gettime" + // 228
+	"clock_getres" + // 229
+	"clock_nanosleep" + // 230
+	"exit_group" + // 231
+	"epoll_wait" + // 232
+	"epoll_ctl" + // 233
+	"tgkill" + // 234
+	"utimes" + // 235
+	"vserver" + // 236
+	"mbind" + // 237
+	"set_mempolicy" + // 238
+	"get_mempolicy" + // 239
+	"mq_open" + // 240
+	"mq_unlink" + // 241
+	"mq_timedsend" + // 242
+	"mq_timedreceive" + // 243
+	"mq_notify" + // 244
+	"mq_getsetattr" + // 245
+	"kexec_load" + // 246
+	"waitid" + // 247
+	"add_key" + // 248
+	"request_key" + // 249
+	"keyctl" + // 250
+	"ioprio_set" + // 251
+	"ioprio_get" + // 252
+	"inotify_init" + // 253
+	"inotify_add_watch" + // 254
+	"inotify_rm_watch" + // 255
+	"migrate_pages" + // 256
+	"openat" + // 257
+	"mkdirat" + // 258
+	"mknodat" + // 259
+	"fchownat" + // 260
+	"futimesat" + // 261
+	"newfstatat" + // 262
+	"unlinkat" + // 263
+	"renameat" + // 264
+	"linkat" + // 265
+	"symlinkat" + // 266
+	"readlinkat" + // 267
+	"fchmodat" + // 268
+	"faccessat" + // 269
+	"pselect6" + // 270
+	"ppoll" + // 271
+	"unshare" + // 272
+	"set_robust_list" + // 273
+	"get_robust_list" + // 274
+	"splice" + // 275
+	"tee" + // 276
+	"sync_file_range" + // 277
+	"vmsplice" + // 278
+	"move_pages" + // 279
+	"utimensat" + // 280
+	"epoll_pwait" + // 281
+	"signalfd" + // 282
+	"timerfd_create" + // 283
+	"eventfd" + // 284
+	"fallocate" + // 285
+	"timerfd_settime" + // 286
+	"timerfd_gettime" + // 287
+	"accept4" + // 288
+	"signalfd4" + // 289
+	"eventfd2" + // 290
+	"epoll_create1" + // 291
+	"dup3" + // 292
+	"pipe2" + // 293
+	"inotify_init1" + // 294
+	"preadv" + // 295
+	"pwritev" + // 296
+	"rt_tgsigqueueinfo" + // 297
+	"perf_event_open" + // 298
+	"recvmmsg" + // 299
+	"fanotify_init" + // 300
+	"fanotify_mark" + // 301
+	"prlimit64" + // 302
+	"name_to_handle_at" + // 303
+	"open_by_handle_at" + // 304
+	"clock_adjtime" + // 305
+	"syncfs" + // 306
+	"sendmmsg" + // 307
+	"setns" + // 308
+	"getcpu" + // 309
+	"process_vm_readv" + // 310
+	"process_vm_writev" + // 311
+	"kcmp" + // 312
+	"finit_module" + // 313
+	"sched_setattr" + // 314
+	"sched_getattr" + // 315
+	"renameat2" + // 316
+	"seccomp" + // 317
+	"getrandom" + // 318
+	"memfd_create" + // 319
+	"kexec_file_load" + // 320
+	"bpf" + // 321
+	"execveat" + // 322
+	"userfaultfd" + // 323
+	"membarrier" + // 324
+	"mlock2" + // 325
+	"copy_file_range" + // 326
+	"preadv2" + // 327
+	"pwritev2" + // 328
+	"pkey_mprotect" + // 329
+	"pkey_alloc" + // 330
+	"pkey_free" + // 331
+	"statx" + // 332
+	"io_pgetevents" + // 333
+	"rseq" + // 334
+	"uretprobe" + // 335
+	"uprobe" + // 336
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"memfd_secret" + // 447
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" + // 471
+	""
+
+// syscallNameEnds[nr] is where the name of call nr ends in syscallNames
+// (it starts where that of nr-1 ends; a number without a call has an
+// empty name).
+var syscallNameEnds = [NumSyscalls]uint16{
+	0:   4,
+	1:   9,
+	2:   13,
+	3:   18,
+	4:   22,
+	5:   27,
+	6:   32,
+	7:   36,
+	8:   41,
+	9:   45,
+	10:  53,
+	11:  59,
+	12:  62,
+	13:  74,
+	14:  88,
+	15:  100,
+	16:  105,
+	17:  112,
+	18:  120,
+	19:  125,
+	20:  131,
+	21:  137,
+	22:  141,
+	23:  147,
+	24:  158,
+	25:  164,
+	26:  169,
+	27:  176,
+	28:  183,
+	29:  189,
+	30:  194,
+	31:  200,
+	32:  203,
+	33:  207,
+	34:  212,
+	35:  221,
+	36:  230,
+	37:  235,
+	38:  244,
+	39:  250,
+	40:  258,
+	41:  264,
+	42:  271,
+	43:  277,
+	44:  283,
+	45:  291,
+	46:  298,
+	47:  305,
+	48:  313,
+	49:  317,
+	50:  323,
+	51:  334,
+	52:  345,
+	53:  355,
+	54:  365,
+	55:  375,
+	56:  380,
+	57:  384,
+	58:  389,
+	59:  395,
+	60:  399,
+	61:  404,
+	62:  408,
+	63:  413,
+	64:  419,
+	65:  424,
+	66:  430,
+	67:  435,
+	68:  441,
+	69:  447,
+	70:  453,
+	71:  459,
+	72:  464,
+	73:  469,
+	74:  474,
+	75:  483,
+	76:  491,
+	77:  500,
+	78:  508,
+	79:  514,
+	80:  519,
+	81:  525,
+	82:  531,
+	83:  536,
+	84:  541,
+	85:  546,
+	86:  550,
+	87:  556,
+	88:  563,
+	89:  571,
+	90:  576,
+	91:  582,
+	92:  587,
+	93:  593,
+	94:  599,
+	95:  604,
+	96:  616,
+	97:  625,
+	98:  634,
+	99:  641,
+	100: 646,
+	101: 652,
+	102: 658,
+	103: 664,
+	104: 670,
+	105: 676,
+	106: 682,
+	107: 689,
+	108: 696,
+	109: 703,
+	110: 710,
+	111: 717,
+	112: 723,
+	113: 731,
+	114: 739,
+	115: 748,
+	116: 757,
+	117: 766,
+	118: 775,
+	119: 784,
+	120: 793,
+	121: 800,
+	122: 808,
+	123: 816,
+	124: 822,
+	125: 828,
+	126: 834,
+	127: 847,
+	128: 862,
+	129: 877,
+	130: 890,
+	131: 901,
+	132: 906,
+	133: 911,
+	134: 917,
+	135: 928,
+	136: 933,
+	137: 939,
+	138: 946,
+	139: 951,
+	140: 962,
+	141: 973,
+	142: 987,
+	143: 1001,
+	144: 1019,
+	145: 1037,
+	146: 1059,
+	147: 1081,
+	148: 1102,
+	149: 1107,
+	150: 1114,
+	151: 1122,
+	152: 1132,
+	153: 1139,
+	154: 1149,
+	155: 1159,
+	156: 1166,
+	157: 1171,
+	158: 1181,
+	159: 1189,
+	160: 1198,
+	161: 1204,
+	162: 1208,
+	163: 1212,
+	164: 1224,
+	165: 1229,
+	166: 1236,
+	167: 1242,
+	168: 1249,
+	169: 1255,
+	170: 1266,
+	171: 1279,
+	172: 1283,
+	173: 1289,
+	174: 1302,
+	175: 1313,
+	176: 1326,
+	177: 1341,
+	178: 1353,
+	179: 1361,
+	180: 1371,
+	181: 1378,
+	182: 1385,
+	183: 1396,
+	184: 1403,
+	185: 1411,
+	186: 1417,
+	187: 1426,
+	188: 1434,
+	189: 1443,
+	190: 1452,
+	191: 1460,
+	192: 1469,
+	193: 1478,
+	194: 1487,
+	195: 1497,
+	196: 1507,
+	197: 1518,
+	198: 1530,
+	199: 1542,
+	200: 1547,
+	201: 1551,
+	202: 1556,
+	203: 1573,
+	204: 1590,
+	205: 1605,
+	206: 1613,
+	207: 1623,
+	208: 1635,
+	209: 1644,
+	210: 1653,
+	211: 1668,
+	212: 1682,
+	213: 1694,
+	214: 1707,
+	215: 1721,
+	216: 1737,
+	217: 1747,
+	218: 1762,
+	219: 1777,
+	220: 1787,
+	221: 1796,
+	222: 1808,
+	223: 1821,
+	224: 1834,
+	225: 1850,
+	226: 1862,
+	227: 1875,
+	228: 1888,
+	229: 1900,
+	230: 1915,
+	231: 1925,
+	232: 1935,
+	233: 1944,
+	234: 1950,
+	235: 1956,
+	236: 1963,
+	237: 1968,
+	238: 1981,
+	239: 1994,
+	240: 2001,
+	241: 2010,
+	242: 2022,
+	243: 2037,
+	244: 2046,
+	245: 2059,
+	246: 2069,
+	247: 2075,
+	248: 2082,
+	249: 2093,
+	250: 2099,
+	251: 2109,
+	252: 2119,
+	253: 2131,
+	254: 2148,
+	255: 2164,
+	256: 2177,
+	257: 2183,
+	258: 2190,
+	259: 2197,
+	260: 2205,
+	261: 2214,
+	262: 2224,
+	263: 2232,
+	264: 2240,
+	265: 2246,
+	266: 2255,
+	267: 2265,
+	268: 2273,
+	269: 2282,
+	270: 2290,
+	271: 2295,
+	272: 2302,
+	273: 2317,
+	274: 2332,
+	275: 2338,
+	276: 2341,
+	277: 2356,
+	278: 2364,
+	279: 2374,
+	280: 2383,
+	281: 2394,
+	282: 2402,
+	283: 2416,
+	284: 2423,
+	285: 2432,
+	286: 2447,
+	287: 2462,
+	288: 2469,
+	289: 2478,
+	290: 2486,
+	291: 2499,
+	292: 2503,
+	293: 2508,
+	294: 2521,
+	295: 2527,
+	296: 2534,
+	297: 2551,
+	298: 2566,
+	299: 2574,
+	300: 2587,
+	301: 2600,
+	302: 2609,
+	303: 2626,
+	304: 2643,
+	305: 2656,
+	306: 2662,
+	307: 2670,
+	308: 2675,
+	309: 2681,
+	310: 2697,
+	311: 2714,
+	312: 2718,
+	313: 2730,
+	314: 2743,
+	315: 2756,
+	316: 2765,
+	317: 2772,
+	318: 2781,
+	319: 2793,
+	320: 2808,
+	321: 2811,
+	322: 2819,
+	323: 2830,
+	324: 2840,
+	325: 2846,
+	326: 2861,
+	327: 2868,
+	328: 2876,
+	329: 2889,
+	330: 2899,
+	331: 2908,
+	332: 2913,
+	333: 2926,
+	334: 2930,
+	335: 2939,
+	336: 2945,
+	337: 2945,
+	338: 2945,
+	339: 2945,
+	340: 2945,
+	341: 2945,
+	342: 2945,
+	343: 2945,
+	344: 2945,
+	345: 2945,
+	346: 2945,
+	347: 2945,
+	348: 2945,
+	349: 2945,
+	350: 2945,
+	351: 2945,
+	352: 2945,
+	353: 2945,
+	354: 2945,
+	355: 2945,
+	356: 2945,
+	357: 2945,
+	358: 2945,
+	359: 2945,
+	360: 2945,
+	361: 2945,
+	362: 2945,
+	363: 2945,
+	364: 2945,
+	365: 2945,
+	366: 2945,
+	367: 2945,
+	368: 2945,
+	369: 2945,
+	370: 2945,
+	371: 2945,
+	372: 2945,
+	373: 2945,
+	374: 2945,
+	375: 2945,
+	376: 2945,
+	377: 2945,
+	378: 2945,
+	379: 2945,
+	380: 2945,
+	381: 2945,
+	382: 2945,
+	383: 2945,
+	384: 2945,
+	385: 2945,
+	386: 2945,
+	387: 2945,
+	388: 2945,
+	389: 2945,
+	390: 2945,
+	391: 2945,
+	392: 2945,
+	393: 2945,
+	394: 2945,
+	395: 2945,
+	396: 2945,
+	397: 2945,
+	398: 2945,
+	399: 2945,
+	400: 2945,
+	401: 2945,
+	402: 2945,
+	403: 2945,
+	404: 2945,
+	405: 2945,
+	406: 2945,
+	407: 2945,
+	408: 2945,
+	409: 2945,
+	410: 2945,
+	411: 2945,
+	412: 2945,
+	413: 2945,
+	414: 2945,
+	415: 2945,
+	416: 2945,
+	417: 2945,
+	418: 2945,
+	419: 2945,
+	420: 2945,
+	421: 2945,
+	422: 2945,
+	423: 2945,
+	424: 2962,
+	425: 2976,
+	426: 2990,
+	427: 3007,
+	428: 3016,
+	429: 3026,
+	430: 3032,
+	431: 3040,
+	432: 3047,
+	433: 3053,
+	434: 3063,
+	435: 3069,
+	436: 3080,
+	437: 3087,
+	438: 3098,
+	439: 3108,
+	440: 3123,
+	441: 3135,
+	442: 3148,
+	443: 3159,
+	444: 3182,
+	445: 3199,
+	446: 3221,
+	447: 3233,
+	448: 3249,
+	449: 3260,
+	450: 3283,
+	451: 3292,
+	452: 3301,
+	453: 3317,
+	454: 3327,
+	455: 3337,
+	456: 3350,
+	457: 3359,
+	458: 3368,
+	459: 3385,
+	460: 3402,
+	461: 3418,
+	462: 3423,
+	463: 3433,
+	464: 3443,
+	465: 3454,
+	466: 3467,
+	467: 3481,
+	468: 3493,
+	469: 3505,
+	470: 3511,
+	471: 3527,
 }

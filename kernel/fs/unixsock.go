@@ -173,8 +173,11 @@ func (us *UnixSockets) New(typ int) (int, Errno) {
 	for i := range us.s {
 		s := &us.s[i]
 		if s.state == usFree {
-			*s = unixSock{typ: uint8(typ), state: usOpen, refs: 1, peer: -1,
-				sndbuf: UnixBufDefault, rcvbuf: UnixBufDefault}
+			// Cleared, then set field by field: a literal with non-zero
+			// fields would be a 2 KiB copy kept in the image's rodata.
+			*s = unixSock{}
+			s.typ, s.state, s.refs, s.peer = uint8(typ), usOpen, 1, -1
+			s.sndbuf, s.rcvbuf = UnixBufDefault, UnixBufDefault
 			us.Live++
 			return i, ok
 		}

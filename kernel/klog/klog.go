@@ -58,11 +58,20 @@ func ConsoleWrite(b []byte) {
 //	var l Line
 //	l.S("cpu ").U(3).S(" up")
 //	l.Print()
+//
+// Its appending methods are not inlined (go:noinline): the kernel calls
+// them at several hundred places, nearly all on boot and error paths, and
+// inlined copies there cost about 70 KB of code and line tables in every
+// image (docs/performance.md, "Image size").
 type Line struct {
 	buf [200]byte
 	n   int
 }
 
+// S appends s.
+// Context: any; does not allocate.
+//
+//go:noinline
 func (l *Line) S(s string) *Line {
 	for i := 0; i < len(s) && l.n < len(l.buf); i++ {
 		l.buf[l.n] = s[i]
@@ -71,6 +80,10 @@ func (l *Line) S(s string) *Line {
 	return l
 }
 
+// B appends s.
+// Context: any; does not allocate.
+//
+//go:noinline
 func (l *Line) B(s []byte) *Line {
 	for i := 0; i < len(s) && l.n < len(l.buf); i++ {
 		l.buf[l.n] = s[i]
@@ -80,6 +93,9 @@ func (l *Line) B(s []byte) *Line {
 }
 
 // U appends an unsigned Decimal.
+// Context: any; does not allocate.
+//
+//go:noinline
 func (l *Line) U(v uint64) *Line {
 	var d [20]byte
 	return l.B(Decimal(&d, v))
@@ -100,6 +116,9 @@ func Decimal(d *[20]byte, v uint64) []byte {
 }
 
 // HB appends a byte as two hex digits.
+// Context: any; does not allocate.
+//
+//go:noinline
 func (l *Line) HB(v byte) *Line {
 	const digits = "0123456789abcdef"
 	if l.n+2 <= len(l.buf) {
@@ -111,6 +130,8 @@ func (l *Line) HB(v byte) *Line {
 
 // I appends a signed Decimal.
 // Context: boot or trap; does not allocate.
+//
+//go:noinline
 func (l *Line) I(v int64) *Line {
 	if v < 0 {
 		l.S("-")
@@ -120,6 +141,9 @@ func (l *Line) I(v int64) *Line {
 }
 
 // X appends 0x and 16 hex digits.
+// Context: any; does not allocate.
+//
+//go:noinline
 func (l *Line) X(v uint64) *Line {
 	l.S("0x")
 	for sh := 60; sh >= 0; sh -= 4 {
@@ -133,6 +157,8 @@ func (l *Line) X(v uint64) *Line {
 
 // MS appends a duration in nanoseconds as milliseconds with 3 decimals.
 // Context: boot or trap; does not allocate.
+//
+//go:noinline
 func (l *Line) MS(ns int64) *Line {
 	l.I(ns / 1e6).S(".")
 	frac := (ns % 1e6) / 1e3
@@ -180,6 +206,9 @@ func (l *Line) PPM(ppm uint64) *Line {
 // Print writes the line with the log prefix, starting on a fresh line: if
 // the program left a partial line, a "\r\n" goes first, which the host's
 // console splitter removes again. Context: trap; does not allocate.
+// Not inlined, as the appenders.
+//
+//go:noinline
 func (l *Line) Print() { Write(l.buf[:l.n]) }
 
 // Write writes text as one kernel log line: to the virtio console's
@@ -203,6 +232,9 @@ func Write(text []byte) {
 func (l *Line) Bytes() []byte { return l.buf[:l.n] }
 
 // Info prints l unless the command line said quiet.
+// Context: boot or trap; does not allocate. Not inlined, as the appenders.
+//
+//go:noinline
 func (l *Line) Info() {
 	if !quiet {
 		l.Print()

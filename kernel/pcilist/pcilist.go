@@ -134,6 +134,9 @@ var hexBuf [18]byte
 
 // hexMin formats v as 0x and its hex digits without leading zeros. The
 // result lives until the next call. Context: boot; does not allocate.
+// Not inlined (image size).
+//
+//go:noinline
 func hexMin(v uint64) string {
 	const digits = "0123456789abcdef"
 	i := len(hexBuf)

@@ -83,7 +83,10 @@ var zeros [64]byte
 func make0(n int) []byte { return zeros[:n] }
 
 // put appends p, padded to 4 bytes.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel lock held; does not allocate. Not inlined (image
+// size).
+//
+//go:noinline
 func (w *writer) put(p []byte) {
 	k := align4(len(p))
 	if !w.ok || w.n+k > len(w.b) {

@@ -53,6 +53,7 @@ func removeStaleOutput(path string) error {
 
 // ELF64 header and section header layout (little endian).
 const (
+	ehSize      = 64
 	ehShoff     = 0x28
 	ehShentsize = 0x3a
 	ehShnum     = 0x3c
@@ -68,11 +69,12 @@ const (
 
 // stripUnloaded returns an ELF64 image without the sections that are not
 // SHF_ALLOC (DWARF, symbol and string tables), the section-name table
-// excepted: the file ends where the first removed section began, followed
-// by the section-name table and the new section header table. Program
-// headers and every loaded byte stay as they were (the ELF header's
-// section fields excepted). It refuses a file where a kept section or segment lies past
-// that point.
+// excepted: the file ends with the last byte a segment or kept section
+// holds (not at the page boundary where the linker began the debug
+// sections), followed by the section-name table and the new section
+// header table. Program headers and every loaded byte stay as they were
+// (the ELF header's section fields excepted). It refuses a file where a
+// kept section or segment lies past the first removed section.
 func stripUnloaded(data []byte) ([]byte, error) {
 	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
@@ -106,21 +108,28 @@ func stripUnloaded(data []byte) ([]byte, error) {
 	names := hdr(shstrndx)
 	namesOff, namesSize := le.Uint64(names[shOffOffset:]), le.Uint64(names[shOffSize:])
 	cut = min(cut, namesOff)
+	end := uint64(ehSize) // the last byte anything kept needs
 	for _, i := range keep {
 		h := hdr(i)
 		if i == shstrndx || i == 0 || elf.SectionType(le.Uint32(h[shOffType:])) == elf.SHT_NOBITS {
 			continue
 		}
-		if le.Uint64(h[shOffOffset:])+le.Uint64(h[shOffSize:]) > cut {
+		e := le.Uint64(h[shOffOffset:]) + le.Uint64(h[shOffSize:])
+		if e > cut {
 			return nil, fmt.Errorf("section %d lies past the debug information", i)
 		}
+		end = max(end, e)
 	}
 	for _, p := range f.Progs {
 		if p.Off+p.Filesz > cut {
 			return nil, errors.New("a segment lies past the debug information")
 		}
+		end = max(end, p.Off+p.Filesz)
 	}
-	out := append([]byte(nil), data[:cut]...)
+	// The file ends with the last loaded byte, not at the page boundary
+	// where the linker started the debug sections: the padding in
+	// between is loaded by nothing.
+	out := append([]byte(nil), data[:end]...)
 	newNamesOff := uint64(len(out))
 	out = append(out, data[namesOff:namesOff+namesSize]...)
 	index := make(map[int]int, len(keep)) // old section index -> new

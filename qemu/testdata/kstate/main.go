@@ -25,6 +25,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/gometal/gometal/kernel/mm"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,7 +39,7 @@ var (
 	//go:linkname kIDT github.com/gometal/gometal/kernel/x86.idt
 	kIDT [4096]byte // kernel/x86/idt.go: the interrupt descriptor table
 	//go:linkname kState github.com/gometal/gometal/kernel/vm.kernelState
-	kState [24 + 512*16]byte // kernel/vm/kstate.go: the kernel-state table itself
+	kState [unsafe.Sizeof(mm.StateTable{})]byte // kernel/vm/kstate.go: the kernel-state table itself
 	//go:linkname kBootMagic github.com/gometal/gometal/boot.Magic
 	kBootMagic uint32 // boot/boot.go: another kernel package
 	//go:linkname kUsocks github.com/gometal/gometal/kernel.usocksAddr
