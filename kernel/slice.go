@@ -55,7 +55,22 @@ type sliceCPU struct {
 	lastP    uint64   // the P of the last reading on this CPU
 	lastTick uint32   // and its schedtick then
 	req      sliceReq // the request in flight, if req.g != 0
+
+	// calm counts the readings in a row that saw no turn run on from
+	// the reading before (a new turn, or no goroutine to time), up to
+	// 2*calmReadings: the longer it is, the further apart the checks
+	// (lookAgain).
+	calm uint8
 }
+
+// calmReadings is how many readings in a row must see no turn run on
+// before the checks back off: to a slice apart after calmReadings, two
+// slices after twice as many (sliceCPU.lookAgain). Under TCG every timer
+// interrupt costs the host some 70 us of system calls and thread
+// switches (docs/performance.md, "Scheduler rows, issue 18"), so a
+// program whose goroutines yield often, and which the checks can never
+// help, must not pay for four checks a slice.
+const calmReadings = 4
 
 // sliceReq is a preemption the kernel asked for: the goroutine, its M and
 // P, the P's schedtick then (the turn) and when it last asked.
@@ -140,17 +155,11 @@ func sliceCheck(c *percpu.CPU, t int, f *x86.TrapFrame) {
 	if !layout.record(kind, why) {
 		return
 	}
-	if kind != viewUser {
-		st.g = 0 // nothing to preempt here right now
-		return
+	if kind == viewUser {
+		st.lastP, st.lastTick = v.p, v.tick
 	}
-	st.lastP, st.lastTick = v.p, v.tick
 	now := clock.Nanotime()
-	if st.g != v.g || st.p != v.p || st.tick != v.tick {
-		st.g, st.p, st.tick, st.since, st.requested = v.g, v.p, v.tick, now, false
-		return
-	}
-	if !layout.trusted || !v.quiet || now-st.since < sliceNs {
+	if !st.read(kind == viewUser, v.g, v.p, v.tick, now) || !layout.trusted || !v.quiet {
 		return
 	}
 	if st.requested && (st.req.g != v.g || now-st.req.at < sliceNs) {
@@ -199,29 +208,82 @@ func turnEnded(r *sliceReq) (ended, known bool) {
 // move with every call: a deadline that changes is a timer reprogrammed
 // (a WRMSR or an APIC write, several microseconds under TCG), on every
 // system call. The "look again later" deadlines are therefore rounded up
-// to a grid of an eighth of a slice (sliceLater), and stay put for that
+// to a grid of an eighth of a slice (sliceAfter), and stay put for that
 // long. Context: trap (armTimer), kernel lock held; does not allocate.
 func sliceDeadline(c *percpu.CPU, now int64) int64 {
 	if !sliceOn || threadtab.Sched.CPUs[c.ID].Cur == noThread {
 		return 0
 	}
-	if st := &sliceCPUs[c.ID]; st.g != 0 && !st.requested {
+	return sliceCPUs[c.ID].deadline(now)
+}
+
+// read takes a reading into st: user says a goroutine g runs user code on
+// P p at schedtick tick (else nothing is to be timed right now). It
+// reports whether that goroutine's turn has now run for a whole slice
+// since st first saw it. A reading that sees no turn run on from the
+// reading before makes st calmer; one that does ends the calm.
+// Context: trap (sliceCheck), kernel lock held; does not allocate.
+func (st *sliceCPU) read(user bool, g, p uint64, tick uint32, now int64) (sliceUp bool) {
+	if !user || st.g != g || st.p != p || st.tick != tick {
+		st.calm = min(st.calm+1, 2*calmReadings)
+		if !user {
+			st.g = 0 // nothing to preempt here right now
+			return false
+		}
+		st.g, st.p, st.tick, st.since, st.requested = g, p, tick, now, false
+		return false
+	}
+	st.calm = 0
+	return now-st.since >= sliceNs
+}
+
+// deadline returns when the next check is due after a reading at now: a
+// slice after the timed turn was first seen, or, when a request is out
+// or no goroutine is being timed, lookAgain from now (on a grid, see
+// sliceDeadline). Context: trap (armTimer), kernel lock held; does not
+// allocate.
+func (st *sliceCPU) deadline(now int64) int64 {
+	if st.g != 0 && !st.requested {
 		return max(st.since+sliceNs, sliceLater(now))
 	}
-	// A request is out, or no goroutine is being timed: look again a
-	// quarter slice on, so that the next goroutine's turn is timed from
-	// close to its start (a full slice later, each turn could run for up
-	// to two slices).
-	return sliceLater(now)
+	return sliceAfter(now, st.lookAgain())
+}
+
+// lookAgain returns how long after a reading that timed nothing the next
+// check comes. Normally a quarter slice, so that the next goroutine's
+// turn is timed from close to its start (after a request, the turn that
+// follows it is a hog's again in a program with hogs): a hog then runs a
+// little over one slice (a full slice later, up to two). Once the
+// readings have been calm (calmReadings in a row saw no turn run on: the
+// goroutines yield or block often, so no check finds anything to do),
+// one slice, and after twice as many two slices: a hog that starts in a
+// calm program is first seen at most about two slices later and asked to
+// stop a slice after that, still well ahead of sysmon's 10-20 ms, and
+// the first reading that sees a turn run on ends the calm.
+// Context: trap (armTimer), kernel lock held; does not allocate.
+func (st *sliceCPU) lookAgain() int64 {
+	switch {
+	case st.calm >= 2*calmReadings:
+		return 2 * sliceNs
+	case st.calm >= calmReadings:
+		return sliceNs
+	}
+	return sliceNs / 4
 }
 
 // sliceLater returns the first point of the grid of sliceNs/8 at or after
 // a quarter slice from now: between a quarter and three eighths of a
 // slice from now, the same for every now within one grid step.
 // Context: trap, kernel lock held; does not allocate.
-func sliceLater(now int64) int64 {
+func sliceLater(now int64) int64 { return sliceAfter(now, sliceNs/4) }
+
+// sliceAfter returns the first point of the grid of sliceNs/8 at or after
+// now+d: the same for every now within one grid step, so that armTimer
+// does not reprogram the timer on every system call.
+// Context: trap, kernel lock held; does not allocate.
+func sliceAfter(now, d int64) int64 {
 	q := max(sliceNs/8, 1)
-	at := now + sliceNs/4
+	at := now + d
 	return (at + q - 1) / q * q
 }
 

@@ -225,3 +225,109 @@ func TestSliceLaterStaysPut(t *testing.T) {
 		assert.LessOrEqual(t, changes, int(4*s/q)+1, "slice %d: the deadline moved more than once per grid step", s)
 	}
 }
+
+// sliceWorkload says what a reading at now sees: whether a goroutine runs
+// user code, and its g, P and schedtick.
+type sliceWorkload func(now int64) (user bool, g, p uint64, tick uint32)
+
+// cooperative is a program whose goroutines yield every 10 us and spend
+// most of that in the scheduler (on g0), as the bench's Gosched row does:
+// one reading in ten, spread pseudo-randomly, finds a goroutine running.
+func cooperative(now int64) (bool, uint64, uint64, uint32) {
+	k := now / 10e3
+	return uint64(k)*0x9E3779B97F4A7C15>>56 < 26, uint64(1 + k%2), 1, uint32(k)
+}
+
+// sliceRun takes readings at the deadlines st asks for from start until
+// end and returns the checks' times and, for each turn the readings found
+// up (sliceUp), when; a turn found up is asked to stop as sliceCheck asks
+// (st.requested), and onUp (if not nil) hears of it.
+func sliceRun(st *sliceCPU, w sliceWorkload, start, end int64, onUp func(now int64)) (checks, ups []int64) {
+	for now := start; now < end; now = st.deadline(now) {
+		checks = append(checks, now)
+		user, g, p, tick := w(now)
+		if st.read(user, g, p, tick, now) && !st.requested {
+			st.requested = true
+			ups = append(ups, now)
+			if onUp != nil {
+				onUp(now)
+			}
+		}
+	}
+	return checks, ups
+}
+
+// TestSliceChecksBackOffWhenCalm: in a program whose goroutines yield
+// often, the checks back off to two slices apart (under TCG each costs a
+// timer interrupt of some 70 us on the host), where they came a quarter
+// slice apart before.
+func TestSliceChecksBackOffWhenCalm(t *testing.T) {
+	saved := sliceNs
+	defer func() { sliceNs = saved }()
+	sliceNs = 2e6
+	var st sliceCPU
+	const start, end = int64(1e9), int64(1e9 + 1000*2e6) // 1,000 slices
+	checks, ups := sliceRun(&st, cooperative, start, end, nil)
+	assert.Empty(t, ups, "no turn of the cooperative program lasts a slice")
+	// Two slices apart after a reading that found nothing to time, one
+	// after a reading that found a new turn (one in ten).
+	assert.LessOrEqual(t, len(checks), 600, "checks in 1,000 slices")
+	assert.GreaterOrEqual(t, len(checks), 450, "checks in 1,000 slices")
+	for i := 1; i < len(checks); i++ {
+		gap := checks[i] - checks[i-1]
+		require.GreaterOrEqual(t, gap, sliceNs/4, "check %d", i)
+		require.LessOrEqual(t, gap, 2*sliceNs+sliceNs/8, "check %d", i)
+	}
+	assert.EqualValues(t, 2*calmReadings, st.calm)
+}
+
+// TestSliceHogAfterCalm: a goroutine that starts computing in a calm
+// program is found up within about three slices (two to be seen, one to
+// be timed), never before it has run a slice, and the first reading that
+// sees it run on ends the calm.
+func TestSliceHogAfterCalm(t *testing.T) {
+	saved := sliceNs
+	defer func() { sliceNs = saved }()
+	sliceNs = 2e6
+	for i := range int64(24) {
+		hog := 1.2e9 + i*sliceNs/3 + i%5 // spread over eight slices
+		var st sliceCPU
+		w := func(now int64) (bool, uint64, uint64, uint32) {
+			if now >= hog {
+				return true, 99, 1, 1 << 30
+			}
+			return cooperative(now)
+		}
+		_, ups := sliceRun(&st, w, 1e9, hog+10*sliceNs, nil)
+		require.NotEmpty(t, ups, "hog at %d", hog)
+		assert.GreaterOrEqual(t, ups[0]-hog, sliceNs, "hog at %d: found up before a slice", hog)
+		assert.LessOrEqual(t, ups[0]-hog, 3*sliceNs+sliceNs/8, "hog at %d", hog)
+		assert.Zero(t, st.calm, "hog at %d: the calm ended", hog)
+	}
+}
+
+// TestSliceHogsBackToBack: with goroutines that compute without yielding
+// (the ticker rows' hogs), each turn starting when the one before was
+// asked to stop, the checks never back off: every turn is found up after
+// a little over one slice, as before the back-off.
+func TestSliceHogsBackToBack(t *testing.T) {
+	saved := sliceNs
+	defer func() { sliceNs = saved }()
+	sliceNs = 2e6
+	var st sliceCPU
+	turn := uint32(0)
+	w := func(now int64) (bool, uint64, uint64, uint32) { return true, uint64(10 + turn%3), 1, turn }
+	maxCalm := uint8(0)
+	_, ups := sliceRun(&st, func(now int64) (bool, uint64, uint64, uint32) {
+		maxCalm = max(maxCalm, st.calm)
+		return w(now)
+	}, 1e9, 1e9+200*sliceNs, func(int64) {
+		turn++ // the runtime takes the request at once: the next hog's turn
+	})
+	require.Greater(t, len(ups), 100, "turns found up in 200 slices")
+	for i := 1; i < len(ups); i++ {
+		assert.LessOrEqual(t, ups[i]-ups[i-1], sliceNs+sliceNs*3/8+sliceNs/8, "turn %d", i)
+		assert.GreaterOrEqual(t, ups[i]-ups[i-1], sliceNs, "turn %d", i)
+	}
+	assert.Less(t, maxCalm, uint8(calmReadings), "hogs never look calm")
+}
