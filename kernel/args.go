@@ -115,3 +115,20 @@ func indexByte(s string, c byte) int {
 	}
 	return -1
 }
+
+// kernelOptionValue returns the value of a KEY= kernel option; when the
+// command line gives it more than once, the last one wins, as on Linux
+// (so a harness's default can be overridden by appending).
+// Context: boot or trap; does not allocate. Not inlined: boot-time
+// look-ups, cheaper as one copy (docs/performance.md, "Image size").
+//
+//go:noinline
+func kernelOptionValue(key string) (string, bool) {
+	for i := cmdline.NKernel - 1; i >= 0; i-- {
+		w := cmdline.Word(cmdline.Kernel[i])
+		if len(w) > len(key) && string(w[:len(key)]) == key {
+			return unsafeString(w[len(key):]), true
+		}
+	}
+	return "", false
+}

@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/timeslice"
 )
 
 // The clock is kernel/clock; package kernel keeps the boot step that
@@ -33,7 +34,7 @@ func calibrateClocks() {
 // Context: trap, kernel lock held; does not allocate.
 func armTimer(c *percpu.CPU) {
 	now := clock.Nanotime()
-	deadline, changed := threadtab.Sched.Deadline(c.ID, now, sliceDeadline(c, now))
+	deadline, changed := threadtab.Sched.Deadline(c.ID, now, timeslice.Deadline(c, now))
 	if changed {
 		clock.Arm(deadline)
 	}

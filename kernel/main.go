@@ -29,6 +29,7 @@ import (
 	"github.com/gometal/gometal/kernel/pcilist"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/timeslice"
 	"github.com/gometal/gometal/kernel/vm"
 )
 
@@ -54,7 +55,7 @@ func kmain() {
 	setupInterrupts()                              // legacy PIC masked, local APIC on
 	calibrateClocks()                              // TSC and LAPIC timer against the PIT; RTC wall time
 	startAPs(firmware.CPUs())                      // the other CPUs, from the ACPI MADT
-	setupSlices()                                  // goroutine time slices (slice=), if the runtime's layout checks out
+	timeslice.Setup(kernelOptionValue("slice="))   // goroutine time slices (slice=), if the runtime's layout checks out
 	setupDeviceInterrupts()                        // I/O APIC routes; console input
 	collectMMIODevices()                           // virtio-mmio transports (DSDT, virtio_mmio.device=)
 	setupVirtioConsole()                           // the virtio console's ports, if the machine has one

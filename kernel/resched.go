@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/timeslice"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -17,7 +18,7 @@ import (
 // drain (shutdown) or a wait for the network stack (stackTimedOut); the
 // way back to ring 3 delivers a pending signal, which may end the
 // program or be a SIGURG that the goroutine time slices look at
-// (noteSIGURG), and programs the timer for the slice (armTimer); the
+// (timeslice.NoteSIGURG), and programs the timer for the slice (armTimer); the
 // idle loop releases the kernel lock around HLT.
 
 // noThread names no thread (sched.None).
@@ -79,7 +80,7 @@ func reschedule(c *percpu.CPU, f *x86.TrapFrame) {
 // load puts the running thread's saved context into the frame the trap
 // exit restores, delivering a pending signal first (thread.DeliverSignal): a
 // signal that kills ends the program here, and a SIGURG's interrupted
-// context goes to the goroutine time slices' check (noteSIGURG).
+// context goes to the goroutine time slices' check (timeslice.NoteSIGURG).
 // Context: trap (reschedule), kernel lock held; does not allocate.
 func load(c *percpu.CPU, f *x86.TrapFrame) {
 	cur := threadtab.Sched.CPUs[c.ID].Cur
@@ -89,7 +90,7 @@ func load(c *percpu.CPU, f *x86.TrapFrame) {
 			shutdown(d.Exit)
 		}
 		if d.Sig == int(unix.SIGURG) {
-			noteSIGURG(cur, d.SP)
+			timeslice.NoteSIGURG(cur, d.SP)
 		}
 	}
 	t := &threadtab.Threads[cur]

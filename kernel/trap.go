@@ -10,6 +10,7 @@ import (
 	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/timeslice"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
@@ -95,8 +96,8 @@ func userTrap(f *x86.TrapFrame) {
 		clock.LAPIC.EOI()
 		expireTimers()
 		threadtab.Sched.Tick(c.ID, clock.Nanotime())
-		if sliceOn {
-			sliceCheck(c, int(t), f)
+		if timeslice.On() {
+			timeslice.Check(c, int(t), f)
 		}
 	case v == x86.VecKick:
 		c.IRQs++

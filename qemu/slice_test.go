@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Kernel-enforced goroutine time slices (kernel/slice.go) depend on runtime
+// Kernel-enforced goroutine time slices (kernel/timeslice) depend on runtime
 // field offsets the image build writes into the image. These tests corrupt
 // them, or build without DWARF, and check that the kernel refuses them
 // before it writes anything and falls back to sysmon, with the program

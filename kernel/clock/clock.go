@@ -42,7 +42,7 @@ var (
 	// conversion error, no re-arming drift); QEMU's TCG lacks the mode.
 	useTSCDeadline bool
 	// trusted: the TSC frequency is plausible and, where two sources
-	// exist, two agree. Goroutine time slices need it (setupSlices).
+	// exist, two agree. Goroutine time slices need it (timeslice.Setup).
 	trusted bool
 	why     clocksrc.Problem // why not, when !trusted
 )

@@ -78,7 +78,7 @@ type CPU struct {
 	// Where the kernel panic's NMI stopped it (rip 0: elsewhere).
 	StoppedAt, StoppedCS, StoppedRSP uint64
 
-	// Goroutine time slices (slice.go; their state is sliceCPUs[id]).
+	// Goroutine time slices (kernel/timeslice; their state is its sliceCPUs[id]).
 	SlicesRequested, SlicesTaken uint64
 
 	IRQs, Halts uint64 // counters

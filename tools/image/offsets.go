@@ -17,17 +17,17 @@ import (
 
 // The Go runtime's data layout, handed to the kernel so that its timer
 // interrupt can ask for a goroutine's preemption the way the runtime's own
-// preemptone does (kernel/slice.go). The offsets come from the image's
+// preemptone does (kernel/timeslice/slice.go). The offsets come from the image's
 // DWARF, written into the kernel variable RuntimeOffsetsSymbol after the
 // link; the kernel checks them at boot and against what it reads of the
-// running runtime (kernel/slicelayout.go), and falls back to the runtime's
+// running runtime (kernel/timeslice/layout.go), and falls back to the runtime's
 // sysmon when anything disagrees. An image without usable DWARF gets no
 // offsets: Build warns, and the kernel leaves preemption to sysmon.
 
 // RuntimeOffsetsSymbol is the kernel variable that receives the offsets.
-const RuntimeOffsetsSymbol = "github.com/gometal/gometal/kernel.rtOffsets"
+const RuntimeOffsetsSymbol = "github.com/gometal/gometal/kernel/timeslice.rtOffsets"
 
-// runtimeOffsetsMagic marks the variable (kernel/slicelayout.go,
+// runtimeOffsetsMagic marks the variable (kernel/timeslice/layout.go,
 // "gometal2"); it changes whenever the list of fields does.
 const runtimeOffsetsMagic = 0x326c6174656d6f67
 

@@ -13,7 +13,7 @@ import (
 )
 
 // The round trip through WriteRuntimeOffsets into the kernel's variable is
-// tested on the kernel's side (kernel/slice_test.go), which links it.
+// tested on the kernel's side (kernel/timeslice/slice_test.go), which links it.
 
 // writeELF writes img to a file in a test directory.
 func writeELF(t *testing.T, img []byte) string {

@@ -1,8 +1,9 @@
-package kernel
+package timeslice
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -82,11 +83,16 @@ type sliceReq struct {
 
 var sliceCPUs [percpu.MaxCPUs]sliceCPU
 
-// setupSlices reads the slice= option and checks the offsets. Context:
-// boot.
-func setupSlices() {
+// On reports whether goroutine time slices are in force: the timer
+// interrupt then calls Check. Context: any; does not allocate.
+func On() bool { return sliceOn }
+
+// Setup takes the slice= option (v, when given is true) and checks the
+// clock and the runtime's offsets; Check is off unless all are good.
+// Context: boot.
+func Setup(v string, given bool) {
 	var l klog.Line
-	if v, ok := kernelOptionValue("slice="); ok {
+	if given {
 		ns, good := parseSliceOption(v)
 		switch {
 		case !good:
@@ -113,7 +119,7 @@ func setupSlices() {
 
 // parseSliceOption parses the value of slice=: "off" (ns 0) or a duration
 // of at least minSlice; ok is false for anything else. Context: boot
-// (setupSlices); does not allocate.
+// (Setup); does not allocate.
 func parseSliceOption(v string) (ns int64, ok bool) {
 	if v == "off" {
 		return 0, true
@@ -125,7 +131,7 @@ func parseSliceOption(v string) (ns int64, ok bool) {
 	return ns, true
 }
 
-// sliceCheck runs on a timer interrupt that stopped thread t in ring 3.
+// Check runs on a timer interrupt that stopped thread t in ring 3.
 // It reads the goroutine running there (readG) and adds the reading to the
 // layout evidence. Once the layout is trusted, if the same goroutine has
 // held the same P (same schedtick) for a whole slice and may be preempted,
@@ -134,7 +140,7 @@ func parseSliceOption(v string) (ns int64, ok bool) {
 // again. A request counts as taken once that turn is seen to end.
 // Context: trap, kernel lock held; reads and writes the program's memory
 // only where it is mapped; does not allocate.
-func sliceCheck(c *percpu.CPU, t int, f *x86.TrapFrame) {
+func Check(c *percpu.CPU, t int, f *x86.TrapFrame) {
 	st := &sliceCPUs[c.ID]
 	if st.req.g != 0 {
 		if ended, known := turnEnded(&st.req); ended || !known {
@@ -203,15 +209,15 @@ func turnEnded(r *sliceReq) (ended, known bool) {
 	return tick != r.tick || curg != r.g || p != r.p, true
 }
 
-// sliceDeadline returns when c's next slice check is due, or 0. It runs
+// Deadline returns when c's next slice check is due, or 0. It runs
 // on every way back to ring 3 (armTimer), so what it returns must not
 // move with every call: a deadline that changes is a timer reprogrammed
 // (a WRMSR or an APIC write, several microseconds under TCG), on every
 // system call. The "look again later" deadlines are therefore rounded up
 // to a grid of an eighth of a slice (sliceAfter), and stay put for that
 // long. Context: trap (armTimer), kernel lock held; does not allocate.
-func sliceDeadline(c *percpu.CPU, now int64) int64 {
-	if !sliceOn || threadtab.Sched.CPUs[c.ID].Cur == noThread {
+func Deadline(c *percpu.CPU, now int64) int64 {
+	if !sliceOn || threadtab.Sched.CPUs[c.ID].Cur == sched.None {
 		return 0
 	}
 	return sliceCPUs[c.ID].deadline(now)
@@ -222,7 +228,7 @@ func sliceDeadline(c *percpu.CPU, now int64) int64 {
 // reports whether that goroutine's turn has now run for a whole slice
 // since st first saw it. A reading that sees no turn run on from the
 // reading before makes st calmer; one that does ends the calm.
-// Context: trap (sliceCheck), kernel lock held; does not allocate.
+// Context: trap (Check), kernel lock held; does not allocate.
 func (st *sliceCPU) read(user bool, g, p uint64, tick uint32, now int64) (sliceUp bool) {
 	if !user || st.g != g || st.p != p || st.tick != tick {
 		st.calm = min(st.calm+1, 2*calmReadings)
@@ -240,7 +246,7 @@ func (st *sliceCPU) read(user bool, g, p uint64, tick uint32, now int64) (sliceU
 // deadline returns when the next check is due after a reading at now: a
 // slice after the timed turn was first seen, or, when a request is out
 // or no goroutine is being timed, lookAgain from now (on a grid, see
-// sliceDeadline). Context: trap (armTimer), kernel lock held; does not
+// Deadline). Context: trap (armTimer), kernel lock held; does not
 // allocate.
 func (st *sliceCPU) deadline(now int64) int64 {
 	if st.g != 0 && !st.requested {
@@ -294,7 +300,7 @@ func peekUser64(addr uintptr) (uint64, bool) {
 	if addr%8 != 0 || !presentUser(addr) {
 		return 0, false
 	}
-	return *(*uint64)(ptr(addr)), true
+	return *(*uint64)(cpu.Pointer(addr)), true
 }
 
 // peekUser8 reads a byte of the program's memory if it is mapped.
@@ -304,7 +310,7 @@ func peekUser8(addr uintptr) (uint8, bool) {
 	if !presentUser(addr) {
 		return 0, false
 	}
-	return *(*uint8)(ptr(addr)), true
+	return *(*uint8)(cpu.Pointer(addr)), true
 }
 
 // peekUser32 reads an aligned 32-bit value of the program's memory if it
@@ -314,28 +320,28 @@ func peekUser32(addr uintptr) (uint32, bool) {
 	if addr%4 != 0 || !presentUser(addr) {
 		return 0, false
 	}
-	return *(*uint32)(ptr(addr)), true
+	return *(*uint32)(cpu.Pointer(addr)), true
 }
 
 // pokeUser8 writes a byte of the program's memory if its page is mapped
-// writable. Context: trap (sliceCheck), kernel lock held; does not
+// writable. Context: trap (Check), kernel lock held; does not
 // allocate or fault anything in.
 func pokeUser8(addr uintptr, v uint8) bool {
 	if !vm.PresentWritable(addr) {
 		return false
 	}
-	*(*uint8)(ptr(addr)) = v
+	*(*uint8)(cpu.Pointer(addr)) = v
 	return true
 }
 
 // pokeUser64 writes an aligned word of the program's memory if its page is
-// mapped writable. Context: trap (sliceCheck), kernel lock held; does not
+// mapped writable. Context: trap (Check), kernel lock held; does not
 // allocate or fault anything in.
 func pokeUser64(addr uintptr, v uint64) bool {
 	if addr%8 != 0 || !vm.PresentWritable(addr) {
 		return false
 	}
-	*(*uint64)(ptr(addr)) = v
+	*(*uint64)(cpu.Pointer(addr)) = v
 	return true
 }
 
@@ -350,26 +356,9 @@ func presentUser(addr uintptr) bool {
 	return ok && flags&mm.PTEUser != 0
 }
 
-// kernelOptionValue returns the value of a KEY= kernel option; when the
-// command line gives it more than once, the last one wins, as on Linux
-// (so a harness's default can be overridden by appending).
-// Context: boot or trap; does not allocate. Not inlined: boot-time
-// look-ups, cheaper as one copy (docs/performance.md, "Image size").
-//
-//go:noinline
-func kernelOptionValue(key string) (string, bool) {
-	for i := cmdline.NKernel - 1; i >= 0; i-- {
-		w := cmdline.Word(cmdline.Kernel[i])
-		if len(w) > len(key) && string(w[:len(key)]) == key {
-			return unsafeString(w[len(key):]), true
-		}
-	}
-	return "", false
-}
-
 // parseDuration parses an unsigned decimal with a unit (ns, us, ms or s)
 // of at most 1000 s.
-// Context: boot (setupSlices); does not allocate.
+// Context: boot (Setup); does not allocate.
 func parseDuration(s string) (int64, bool) {
 	var n int64
 	i := 0

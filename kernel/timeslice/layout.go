@@ -1,4 +1,4 @@
-package kernel
+package timeslice
 
 import (
 	"github.com/gometal/gometal/kernel/klog"
@@ -87,7 +87,7 @@ type layoutProblem struct{ a, b, c string }
 // (valid flag, check word), every field lies inside its struct (whose size
 // is plausible), is aligned to its width, does not overlap another, and
 // g.stackguard0 is at 16 where compiled prologues read it.
-// Context: boot (setupSlices); does not allocate.
+// Context: boot (Setup); does not allocate.
 func offsetsProblem(o *runtimeOffsets) layoutProblem {
 	if o.magic != rtOffsetsMagic || o.valid != 1 {
 		return layoutProblem{a: "the image build did not fill them"}
@@ -343,10 +343,10 @@ func refuseLayout(why string) {
 }
 
 // sliceSent marks the threads the kernel sent a SIGURG that has not been
-// delivered yet (requestPreempt sets it, noteSIGURG clears it).
+// delivered yet (requestPreempt sets it, NoteSIGURG clears it).
 var sliceSent [sched.MaxThreads]bool
 
-// noteSIGURG checks the runtime's own preemption requests, the only time
+// NoteSIGURG checks the runtime's own preemption requests, the only time
 // the kernel can see g.preempt set. load calls it for a SIGURG
 // thread.DeliverSignal has just delivered to thread t, which has not run since:
 // sp is the stack pointer of the context the signal interrupted (now in
@@ -355,7 +355,7 @@ var sliceSent [sched.MaxThreads]bool
 // and its P's preempt flag say a request is pending (the runtime's
 // preemptone sets all three). Context: trap (load), kernel lock held;
 // does not allocate.
-func noteSIGURG(t sched.TID, sp uint64) {
+func NoteSIGURG(t sched.TID, sp uint64) {
 	if sliceSent[t] {
 		sliceSent[t] = false // the kernel's own request
 		return

@@ -1,4 +1,4 @@
-package kernel
+package timeslice
 
 import (
 	"debug/elf"
@@ -240,7 +240,7 @@ func cooperative(now int64) (bool, uint64, uint64, uint32) {
 
 // sliceRun takes readings at the deadlines st asks for from start until
 // end and returns the checks' times and, for each turn the readings found
-// up (sliceUp), when; a turn found up is asked to stop as sliceCheck asks
+// up (sliceUp), when; a turn found up is asked to stop as Check asks
 // (st.requested), and onUp (if not nil) hears of it.
 func sliceRun(st *sliceCPU, w sliceWorkload, start, end int64, onUp func(now int64)) (checks, ups []int64) {
 	for now := start; now < end; now = st.deadline(now) {
