@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/conin"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -186,7 +187,7 @@ func consoleReadable() bool { return conin.Len > 0 || conin.EOF || conin.EOFMark
 
 // consoleRead copies buffered input to the program, returns 0 at end of
 // file, or blocks t until some arrives. Context: trap, kernel lock held.
-func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
+func consoleRead(t sched.TID, f *fdtab.File, buf, n uintptr) int64 {
 	if n == 0 {
 		return 0
 	}
@@ -198,7 +199,7 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 		if conin.EOF {
 			return 0
 		}
-		if f.nonblock {
+		if f.Nonblock {
 			return -abi.EAGAIN
 		}
 		if conin.Reader != noThread {

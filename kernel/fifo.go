@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -52,12 +53,12 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 		}
 		return -int64(unix.ENXIO)
 	}
-	fd := newDescFD(fdPipe, ino, flags)
+	fd := newDescFD(fdtab.KindPipe, ino, flags)
 	if fd < 0 {
 		fifoRelease(ino, p)
 		return fd
 	}
-	d := descOf(&files[fd])
+	d := descOf(&fdtab.Files[fd])
 	d.pipe, d.reader = int32(p), reader
 	pipes.Open(p, reader)
 	wakeOpeners(fifoKey(p, !reader)) // the other side's waiting openers

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -39,8 +40,8 @@ type desc struct {
 	ino    fs.Ino
 	off    int64
 	flags  int   // open flags: access mode, O_APPEND, O_PATH
-	pipe   int32 // fdPipe: the pipe
-	reader bool  // fdPipe: the read end
+	pipe   int32 // fdtab.KindPipe: the pipe
+	reader bool  // fdtab.KindPipe: the read end
 }
 
 var descs [maxDescs]desc
@@ -115,12 +116,12 @@ func newDescFD(kind uint8, ino fs.Ino, flags int) int64 {
 	if d < 0 {
 		return -abi.ENFILE
 	}
-	fd := allocFD(kind, flags)
+	fd := fdtab.Alloc(kind, flags)
 	if fd < 0 {
 		descs[d].refs = 0
 		return -abi.EMFILE
 	}
-	files[fd].desc = d
+	fdtab.Files[fd].Desc = d
 	if ino != 0 {
 		rootfs.Hold(ino)
 	}
@@ -129,12 +130,12 @@ func newDescFD(kind uint8, ino fs.Ino, flags int) int64 {
 
 // descOf returns the description behind f (files, pipes, devices).
 // Context: trap, kernel lock held; does not allocate.
-func descOf(f *file) *desc { return &descs[f.desc] }
+func descOf(f *fdtab.File) *desc { return &descs[f.Desc] }
 
 // hasDesc reports whether descriptors of kind point at a description.
 // Context: trap, kernel lock held; does not allocate.
 func hasDesc(kind uint8) bool {
-	return kind == fdFile || kind == fdPipe || kind == fdDev || kind == fdProcFD
+	return kind == fdtab.KindFile || kind == fdtab.KindPipe || kind == fdtab.KindDev || kind == fdtab.KindProcFD
 }
 
 // lockOwner is the owner of a description's OFD and flock locks.
@@ -144,9 +145,9 @@ func lockOwner(d int32) int32 { return d + 1 }
 // closeDesc drops fd's reference to its description and, with the last
 // one, releases the file, the pipe end and the locks.
 // Context: trap; does not allocate.
-func closeDesc(f *file) {
+func closeDesc(f *fdtab.File) {
 	d := descOf(f)
-	if f.kind == fdFile {
+	if f.Kind == fdtab.KindFile {
 		if rootfs.HasLocks(d.ino) { // POSIX: any close drops the process's record locks
 			rootfs.DropLocks(d.ino, fs.ProcessOwner)
 			wakeKey(lockKey(d.ino))
@@ -157,8 +158,8 @@ func closeDesc(f *file) {
 		return
 	}
 	m := fsMem()
-	switch f.kind {
-	case fdPipe:
+	switch f.Kind {
+	case fdtab.KindPipe:
 		pipes.Close(&m, int(d.pipe), d.reader)
 		pipeChanged(int(d.pipe))
 		if d.ino != 0 { // a FIFO: forget its pipe once both ends closed
@@ -169,7 +170,7 @@ func closeDesc(f *file) {
 		}
 	default:
 		if rootfs.HasLocks(d.ino) {
-			rootfs.DropLocks(d.ino, lockOwner(f.desc))
+			rootfs.DropLocks(d.ino, lockOwner(f.Desc))
 			wakeKey(lockKey(d.ino))
 		}
 		if d.ino != 0 {
@@ -220,9 +221,9 @@ func wakeKey(key uintptr) {
 // end of pipe p that its state changed. Context: trap.
 func pipeChanged(p int) {
 	wakeKey(pipeKey(p))
-	for fd := range files {
-		if files[fd].kind == fdPipe && descs[files[fd].desc].pipe == int32(p) {
-			files[fd].seq++
+	for fd := range fdtab.Files {
+		if fdtab.Files[fd].Kind == fdtab.KindPipe && descs[fdtab.Files[fd].Desc].pipe == int32(p) {
+			fdtab.Files[fd].Seq++
 			epollNotify(fd)
 		}
 	}
@@ -282,11 +283,11 @@ func startDir(dirfd int) (fs.Ino, int64) {
 	if dirfd == unix.AT_FDCWD {
 		return cwd, 0
 	}
-	f := getFile(dirfd)
+	f := fdtab.Get(dirfd)
 	if f == nil {
 		return 0, -abi.EBADF
 	}
-	if f.kind != fdFile {
+	if f.Kind != fdtab.KindFile {
 		return 0, -abi.ENOTDIR
 	}
 	ino := descOf(f).ino
@@ -320,11 +321,11 @@ func resolveFrom(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, follow, emptyPa
 		if dirfd == unix.AT_FDCWD {
 			return fs.Found{Ino: cwd}, 0
 		}
-		f := getFile(dirfd)
+		f := fdtab.Get(dirfd)
 		if f == nil {
 			return fs.Found{}, -abi.EBADF
 		}
-		if !hasDesc(f.kind) || descOf(f).ino == 0 {
+		if !hasDesc(f.Kind) || descOf(f).ino == 0 {
 			return fs.Found{}, -abi.EBADF // a pipe or device: stat it with fstat
 		}
 		return fs.Found{Ino: descOf(f).ino}, 0

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/vm"
@@ -20,7 +21,7 @@ import (
 
 // mapFile implements mmap of a regular file. Context: trap, kernel lock
 // held; does not allocate.
-func mapFile(f *file, addr, length uintptr, prot, flags int, off uintptr) int64 {
+func mapFile(f *fdtab.File, addr, length uintptr, prot, flags int, off uintptr) int64 {
 	d := descOf(f)
 	shared := flags&unix.MAP_SHARED != 0
 	switch {

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
@@ -20,7 +21,7 @@ func openNetCtl(flags int) int64 {
 	if netStackFD >= 0 {
 		return -int64(unix.EBUSY)
 	}
-	fd := allocFD(fdNetCtl, flags)
+	fd := fdtab.Alloc(fdtab.KindNetCtl, flags)
 	if fd < 0 {
 		return -abi.EMFILE
 	}
@@ -83,7 +84,7 @@ func netCtlRead(buf, n uintptr) int64 {
 		dirtyCount--
 		out += abi.NetEventSize
 	}
-	files[netStackFD].seq++
+	fdtab.Files[netStackFD].Seq++
 	exitDrainCheck()
 	return int64(out)
 }

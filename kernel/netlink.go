@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/rtnl"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -52,8 +53,8 @@ func netlinkCall(nr uint64, a0 uintptr) bool {
 	case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_BIND, unix.SYS_GETSOCKNAME, unix.SYS_SETSOCKOPT,
 		unix.SYS_GETSOCKOPT, unix.SYS_SENDTO, unix.SYS_RECVFROM, unix.SYS_SENDMSG, unix.SYS_RECVMSG,
 		unix.SYS_CONNECT, unix.SYS_GETPEERNAME:
-		f := getFile(int(a0))
-		return f != nil && f.kind == fdNetlink
+		f := fdtab.Get(int(a0))
+		return f != nil && f.Kind == fdtab.KindNetlink
 	}
 	return false
 }
@@ -65,7 +66,7 @@ func netlinkSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int6
 		return netlinkSocket(int(a1), int(a2))
 	}
 	fd := int(a0)
-	s := &nlSocks[files[fd].socket]
+	s := &nlSocks[fdtab.Files[fd].Socket]
 	switch nr {
 	case unix.SYS_BIND:
 		return netlinkBind(s, a1, a2)
@@ -117,12 +118,12 @@ func netlinkSocket(typ, proto int) int64 {
 	}
 	for k := range nlSocks {
 		if !nlSocks[k].used {
-			fd := allocFD(fdNetlink, openFlags(typ))
+			fd := fdtab.Alloc(fdtab.KindNetlink, openFlags(typ))
 			if fd < 0 {
 				return -abi.EMFILE
 			}
 			nlSocks[k].used, nlSocks[k].pid, nlSocks[k].n = true, 0, 0
-			files[fd].socket = k
+			fdtab.Files[fd].Socket = k
 			return int64(fd)
 		}
 	}

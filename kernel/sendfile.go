@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -23,7 +24,7 @@ const sendfileMax = 0x7ffff000
 // open for appending), EBADF for descriptors not open for it.
 // Context: trap, kernel lock held; does not allocate.
 func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
-	in, out := getFile(inFD), getFile(outFD)
+	in, out := fdtab.Get(inFD), fdtab.Get(outFD)
 	if in == nil || out == nil {
 		return -abi.EBADF
 	}
@@ -69,23 +70,23 @@ func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 // sendfileCheck checks sendfile's descriptors: a readable regular file in,
 // a writable descriptor out that takes kernel bytes.
 // Context: trap, kernel lock held; does not allocate.
-func sendfileCheck(in, out *file) int64 {
+func sendfileCheck(in, out *fdtab.File) int64 {
 	switch {
-	case in.kind != fdFile:
+	case in.Kind != fdtab.KindFile:
 		return -abi.EINVAL
 	case !canRead(descOf(in)):
 		return -abi.EBADF
 	case !rootfs.IsRegular(descOf(in).ino):
 		return -abi.EINVAL
-	case hasDesc(out.kind) && !canWrite(descOf(out)):
+	case hasDesc(out.Kind) && !canWrite(descOf(out)):
 		return -abi.EBADF
-	case out.kind == fdFile && (descOf(out).flags&unix.O_APPEND != 0 || !rootfs.IsRegular(descOf(out).ino)):
+	case out.Kind == fdtab.KindFile && (descOf(out).flags&unix.O_APPEND != 0 || !rootfs.IsRegular(descOf(out).ino)):
 		return -abi.EINVAL
-	case out.kind == fdSocket && sockets[out.socket].typ != abi.SockStream:
+	case out.Kind == fdtab.KindSocket && sockets[out.Socket].typ != abi.SockStream:
 		return -abi.EINVAL
 	}
-	switch out.kind {
-	case fdSocket, fdUnix, fdFile, fdPipe, fdDev, fdConsole:
+	switch out.Kind {
+	case fdtab.KindSocket, fdtab.KindUnix, fdtab.KindFile, fdtab.KindPipe, fdtab.KindDev, fdtab.KindConsole:
 		return 0
 	}
 	return -abi.EINVAL
@@ -95,26 +96,26 @@ func sendfileCheck(in, out *file) int64 {
 // bytes taken, an errno, or blocked (t then waits, and executes its call
 // again).
 // Context: trap, kernel lock held; does not allocate.
-func kernelWrite(t sched.TID, out *file, b []byte) int64 {
-	switch out.kind {
-	case fdSocket:
+func kernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
+	switch out.Kind {
+	case fdtab.KindSocket:
 		return tcpKernelWrite(t, out, b)
-	case fdUnix:
+	case fdtab.KindUnix:
 		return unixKernelWrite(t, out, b)
-	case fdPipe:
+	case fdtab.KindPipe:
 		p := int(descOf(out).pipe)
 		m := fsMem()
 		put, e := pipes.Write(&m, p, b)
 		fsDone(&m)
 		switch {
-		case e == unix.EAGAIN && !out.nonblock:
+		case e == unix.EAGAIN && !out.Nonblock:
 			return waitKey(t, pipeKey(p))
 		case e != 0:
 			return errno(e)
 		}
 		pipeChanged(p)
 		return int64(put)
-	case fdFile:
+	case fdtab.KindFile:
 		d := descOf(out)
 		m := fsMem()
 		put, e := rootfs.Write(&m, d.ino, d.off, b)
@@ -124,11 +125,11 @@ func kernelWrite(t sched.TID, out *file, b []byte) int64 {
 		}
 		d.off += int64(put)
 		return int64(put)
-	case fdDev:
+	case fdtab.KindDev:
 		if rootfs.Rdev(descOf(out).ino) == devFull {
 			return -abi.ENOSPC
 		}
-	case fdConsole:
+	case fdtab.KindConsole:
 		klog.ConsoleWrite(b)
 	}
 	return int64(len(b))
@@ -137,8 +138,8 @@ func kernelWrite(t sched.TID, out *file, b []byte) int64 {
 // tcpKernelWrite queues kernel bytes on a connected TCP socket, as
 // sockSend does for the program's.
 // Context: trap, kernel lock held; does not allocate.
-func tcpKernelWrite(t sched.TID, out *file, b []byte) int64 {
-	i := out.socket
+func tcpKernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
+	i := out.Socket
 	s := &sockets[i]
 	if s.soError != 0 {
 		err := int64(s.soError)
@@ -149,7 +150,7 @@ func tcpKernelWrite(t sched.TID, out *file, b []byte) int64 {
 	case s.state == abi.SockFailed || s.flags&abi.EvShutWr != 0 || s.state != abi.SockConnected && s.state != abi.SockConnecting:
 		return -abi.EPIPE
 	case s.state == abi.SockConnecting || s.tx.space() == 0:
-		if out.nonblock {
+		if out.Nonblock {
 			return -abi.EAGAIN
 		}
 		return sockWait(t, i, unix.SYS_SENDFILE)
@@ -164,13 +165,13 @@ func tcpKernelWrite(t sched.TID, out *file, b []byte) int64 {
 
 // unixKernelWrite sends kernel bytes on a Unix-domain socket.
 // Context: trap, kernel lock held; does not allocate.
-func unixKernelWrite(t sched.TID, out *file, b []byte) int64 {
-	i := out.socket
+func unixKernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
+	i := out.Socket
 	m := fsMem()
 	n, e := usocks().Send(&m, i, -1, b, 0)
 	fsDone(&m)
 	dest := usocks().Peer(i)
-	if e == unix.EAGAIN && !out.nonblock && dest >= 0 {
+	if e == unix.EAGAIN && !out.Nonblock && dest >= 0 {
 		return waitKey(t, unixKey(dest))
 	}
 	if e != 0 {

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -108,7 +109,7 @@ func tellStack(i int) {
 	s.dirty = true
 	dirtyCount++
 	if dirtyCount == 1 && netStackFD >= 0 {
-		files[netStackFD].seq++
+		fdtab.Files[netStackFD].Seq++
 		epollNotify(netStackFD)
 	}
 }
@@ -119,7 +120,7 @@ func tellStack(i int) {
 func tellProgram(i int) {
 	s := &sockets[i]
 	if s.fd >= 0 {
-		files[s.fd].seq++
+		fdtab.Files[s.fd].Seq++
 		epollNotify(int(s.fd))
 	}
 	if s.extraFDs > 0 {
@@ -143,7 +144,7 @@ func tellProgram(i int) {
 // blocking; otherwise it returns EAGAIN. Context: trap, kernel lock held.
 func sockWait(t sched.TID, i int, nr uint64) int64 {
 	s := &sockets[i]
-	if s.fd < 0 || files[s.fd].nonblock || s.waiter != noThread {
+	if s.fd < 0 || fdtab.Files[s.fd].Nonblock || s.waiter != noThread {
 		return -abi.EAGAIN
 	}
 	threadtab.Threads[t].RestartNr = nr
@@ -309,14 +310,14 @@ func closeSocket(i int) {
 
 // sockOfFD returns the socket behind descriptor fd, or an errno.
 func sockOfFD(fd int) (int, int64) {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -1, -abi.EBADF
 	}
-	if f.kind != fdSocket {
+	if f.Kind != fdtab.KindSocket {
 		return -1, -int64(unix.ENOTSOCK)
 	}
-	return f.socket, 0
+	return f.Socket, 0
 }
 
 // writeSocketView lists the socket table for /proc/gometal/sockets: one
@@ -401,9 +402,9 @@ func writeSockAddrIP(w textWriter, ip [4]byte) {
 // that dup made of socket i (besides its own, s.fd) that it changed.
 // Context: trap, kernel lock held; does not allocate.
 func notifySocketDups(i int) {
-	for fd := range files {
-		if files[fd].kind == fdSocket && files[fd].socket == i && int32(fd) != sockets[i].fd {
-			files[fd].seq++
+	for fd := range fdtab.Files {
+		if fdtab.Files[fd].Kind == fdtab.KindSocket && fdtab.Files[fd].Socket == i && int32(fd) != sockets[i].fd {
+			fdtab.Files[fd].Seq++
 			epollNotify(fd)
 		}
 	}
@@ -422,8 +423,8 @@ func releaseSocketFD(fd, i int) {
 	if s.fd != int32(fd) {
 		return
 	}
-	for other := range files {
-		if other != fd && files[other].kind == fdSocket && files[other].socket == i {
+	for other := range fdtab.Files {
+		if other != fd && fdtab.Files[other].Kind == fdtab.KindSocket && fdtab.Files[other].Socket == i {
 			s.fd = int32(other)
 			return
 		}

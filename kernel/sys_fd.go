@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/vm"
@@ -31,20 +32,20 @@ func canWrite(d *desc) bool {
 // advancing) the description's offset. A pipe with nothing in it blocks t
 // unless nonblock.
 // Context: trap, kernel lock held; does not allocate.
-func descRead(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
+func descRead(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 	d := descOf(f)
 	if !canRead(d) {
 		return -abi.EBADF
 	}
-	switch f.kind {
-	case fdPipe:
+	switch f.Kind {
+	case fdtab.KindPipe:
 		if off >= 0 {
 			return -abi.ESPIPE
 		}
 		return pipeRead(t, f, d, buf, n)
-	case fdDev:
+	case fdtab.KindDev:
 		return devRead(rootfs.Rdev(d.ino), buf, n)
-	case fdProcFD:
+	case fdtab.KindProcFD:
 		return -int64(unix.EISDIR)
 	}
 	if rootfs.IsDir(d.ino) {
@@ -72,18 +73,18 @@ func descRead(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
 
 // descWrite writes to a file, pipe or device (see descRead for off).
 // Context: trap, kernel lock held; does not allocate.
-func descWrite(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
+func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 	d := descOf(f)
 	if !canWrite(d) {
 		return -abi.EBADF
 	}
-	switch f.kind {
-	case fdPipe:
+	switch f.Kind {
+	case fdtab.KindPipe:
 		if off >= 0 {
 			return -abi.ESPIPE
 		}
 		return pipeWrite(t, f, d, buf, n)
-	case fdDev:
+	case fdtab.KindDev:
 		switch rootfs.Rdev(d.ino) {
 		case devFull:
 			return -abi.ENOSPC
@@ -137,14 +138,14 @@ func devRead(rdev uint32, buf, n uintptr) int64 {
 
 // pipeRead moves bytes out of a pipe, or waits for some.
 // Context: trap, kernel lock held; does not allocate.
-func pipeRead(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
+func pipeRead(t sched.TID, f *fdtab.File, d *desc, buf, n uintptr) int64 {
 	p := int(d.pipe)
 	k := uintptr(min(n, uintptr(pipes.Buffered(p))))
 	if n > 0 && k == 0 {
 		if _, writers := pipes.Ends(p); writers == 0 {
 			return 0
 		}
-		if f.nonblock {
+		if f.Nonblock {
 			return -abi.EAGAIN
 		}
 		return waitKey(t, pipeKey(p))
@@ -162,7 +163,7 @@ func pipeRead(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
 // pipeWrite moves bytes into a pipe, or waits for room. EPIPE once no
 // reader is left.
 // Context: trap, kernel lock held; does not allocate.
-func pipeWrite(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
+func pipeWrite(t sched.TID, f *fdtab.File, d *desc, buf, n uintptr) int64 {
 	p := int(d.pipe)
 	b, ok := vm.UserBytes(buf, n, false)
 	if !ok {
@@ -172,7 +173,7 @@ func pipeWrite(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
 	put, e := pipes.Write(&m, p, b)
 	fsDone(&m)
 	switch {
-	case e == unix.EAGAIN && !f.nonblock:
+	case e == unix.EAGAIN && !f.Nonblock:
 		return waitKey(t, pipeKey(p))
 	case e != 0:
 		return errno(e)
@@ -185,11 +186,11 @@ func pipeWrite(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
 // description's offset alone.
 // Context: trap, kernel lock held; does not allocate.
 func sysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	switch {
 	case f == nil:
 		return -abi.EBADF
-	case !hasDesc(f.kind):
+	case !hasDesc(f.Kind):
 		return -abi.ESPIPE
 	case off < 0:
 		return -abi.EINVAL
@@ -199,11 +200,11 @@ func sysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 
 // sysPwrite64 writes at an offset. Context: trap, kernel lock held.
 func sysPwrite64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	switch {
 	case f == nil:
 		return -abi.EBADF
-	case !hasDesc(f.kind):
+	case !hasDesc(f.Kind):
 		return -abi.ESPIPE
 	case off < 0:
 		return -abi.EINVAL
@@ -215,12 +216,12 @@ func sysPwrite64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 // SEEK_HOLE treat the whole file as data); devices stay at 0; pipes are
 // ESPIPE.
 // Context: trap, kernel lock held; does not allocate.
-func descSeek(f *file, off int64, whence int) int64 {
+func descSeek(f *fdtab.File, off int64, whence int) int64 {
 	d := descOf(f)
-	switch f.kind {
-	case fdPipe:
+	switch f.Kind {
+	case fdtab.KindPipe:
 		return -abi.ESPIPE
-	case fdDev:
+	case fdtab.KindDev:
 		return 0
 	}
 	size := rootfs.Size(d.ino)
@@ -255,14 +256,14 @@ func descSeek(f *file, off int64, whence int) int64 {
 // sysGetdents64 lists a directory from the description's position.
 // Context: trap, kernel lock held; does not allocate.
 func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind == fdProcFD {
+	if f.Kind == fdtab.KindProcFD {
 		return procFDList(descOf(f), buf, count)
 	}
-	if f.kind != fdFile || !rootfs.IsDir(descOf(f).ino) {
+	if f.Kind != fdtab.KindFile || !rootfs.IsDir(descOf(f).ino) {
 		return -int64(unix.ENOTDIR)
 	}
 	b, ok := vm.UserBytes(buf, min(count, 1<<20), true)
@@ -299,13 +300,13 @@ func procFDList(d *desc, buf, count uintptr) int64 {
 		return -abi.EFAULT
 	}
 	n := 0
-	for ; d.off < 2+maxFDs; d.off++ {
+	for ; d.off < 2+fdtab.MaxFDs; d.off++ {
 		var ent fs.Dirent
 		var digits [20]byte
 		switch {
 		case d.off < 2:
 			ent = fs.Dirent{Ino: d.ino, Type: unix.DT_DIR, Name: dots[:d.off+1]}
-		case files[d.off-2].kind == fdFree:
+		case fdtab.Files[d.off-2].Kind == fdtab.KindFree:
 			continue
 		default:
 			ent = fs.Dirent{Ino: fs.Ino(1000 + d.off), Type: unix.DT_LNK, Name: klog.Decimal(&digits, uint64(d.off-2))}
@@ -340,35 +341,35 @@ func fillRandom(b []byte) {
 // that point at a shared description, the console and sockets.
 // Context: trap, kernel lock held; does not allocate.
 func dupable(kind uint8) bool {
-	return hasDesc(kind) || kind == fdConsole || kind == fdSocket || kind == fdUnix
+	return hasDesc(kind) || kind == fdtab.KindConsole || kind == fdtab.KindSocket || kind == fdtab.KindUnix
 }
 
 // dupTo makes newfd a duplicate of oldfd (closing what newfd was).
 // Context: trap, kernel lock held; does not allocate.
 func dupTo(oldfd, newfd int, cloexec bool) int64 {
-	f := getFile(oldfd)
-	if f == nil || newfd < 0 || newfd >= maxFDs || uint64(newfd) >= nofileLimit {
+	f := fdtab.Get(oldfd)
+	if f == nil || newfd < 0 || newfd >= fdtab.MaxFDs || uint64(newfd) >= fdtab.NofileLimit {
 		return -abi.EBADF
 	}
-	if !dupable(f.kind) {
+	if !dupable(f.Kind) {
 		return -abi.EINVAL // epoll and eventfd descriptors are not shared descriptions yet
 	}
 	if oldfd == newfd {
 		return int64(newfd)
 	}
-	if files[newfd].kind != fdFree {
+	if fdtab.Files[newfd].Kind != fdtab.KindFree {
 		sysClose(newfd)
 	}
-	files[newfd] = *f
-	files[newfd].cloexec = cloexec
-	if hasDesc(f.kind) {
-		descs[f.desc].refs++
+	fdtab.Files[newfd] = *f
+	fdtab.Files[newfd].Cloexec = cloexec
+	if hasDesc(f.Kind) {
+		descs[f.Desc].refs++
 	}
-	if f.kind == fdSocket {
-		sockets[f.socket].extraFDs++
+	if f.Kind == fdtab.KindSocket {
+		sockets[f.Socket].extraFDs++
 	}
-	if f.kind == fdUnix {
-		usocks().Ref(f.socket)
+	if f.Kind == fdtab.KindUnix {
+		usocks().Ref(f.Socket)
 	}
 	return int64(newfd)
 }
@@ -380,7 +381,7 @@ func sysDup3(oldfd, newfd, flags int, dup3 bool) int64 {
 		return -abi.EINVAL
 	}
 	if !dup3 && oldfd == newfd {
-		if getFile(oldfd) == nil {
+		if fdtab.Get(oldfd) == nil {
 			return -abi.EBADF
 		}
 		return int64(newfd)
@@ -391,14 +392,14 @@ func sysDup3(oldfd, newfd, flags int, dup3 bool) int64 {
 // sysDupFrom is dup and F_DUPFD: the lowest free descriptor >= from.
 // Context: trap, kernel lock held; does not allocate.
 func sysDupFrom(oldfd, from int, cloexec bool) int64 {
-	if getFile(oldfd) == nil {
+	if fdtab.Get(oldfd) == nil {
 		return -abi.EBADF
 	}
-	if from < 0 || uint64(from) >= nofileLimit {
+	if from < 0 || uint64(from) >= fdtab.NofileLimit {
 		return -abi.EINVAL
 	}
-	for fd := from; uint64(fd) < min(nofileLimit, maxFDs); fd++ {
-		if files[fd].kind == fdFree {
+	for fd := from; uint64(fd) < min(fdtab.NofileLimit, fdtab.MaxFDs); fd++ {
+		if fdtab.Files[fd].Kind == fdtab.KindFree {
 			return dupTo(oldfd, fd, cloexec)
 		}
 	}
@@ -418,23 +419,23 @@ func sysPipe2(fds uintptr, flags int) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	r := newDescFD(fdPipe, 0, unix.O_RDONLY|flags)
+	r := newDescFD(fdtab.KindPipe, 0, unix.O_RDONLY|flags)
 	if r < 0 {
 		m := fsMem()
 		pipes.Close(&m, p, true)
 		pipes.Close(&m, p, false)
 		return r
 	}
-	w := newDescFD(fdPipe, 0, unix.O_WRONLY|flags)
+	w := newDescFD(fdtab.KindPipe, 0, unix.O_WRONLY|flags)
 	if w < 0 {
-		descs[files[r].desc].pipe, descs[files[r].desc].reader = int32(p), true
+		descs[fdtab.Files[r].Desc].pipe, descs[fdtab.Files[r].Desc].reader = int32(p), true
 		sysClose(int(r))
 		m := fsMem()
 		pipes.Close(&m, p, false)
 		return w
 	}
-	descs[files[r].desc].pipe, descs[files[r].desc].reader = int32(p), true
-	descs[files[w].desc].pipe = int32(p)
+	descs[fdtab.Files[r].Desc].pipe, descs[fdtab.Files[r].Desc].reader = int32(p), true
+	descs[fdtab.Files[w].Desc].pipe = int32(p)
 	vm.UserWrite32(fds, uint32(r))
 	vm.UserWrite32(fds+4, uint32(w))
 	return 0
@@ -443,11 +444,11 @@ func sysPipe2(fds uintptr, flags int) int64 {
 // sysFtruncate sets an open file's size (it must be open for writing).
 // Context: trap, kernel lock held; does not allocate.
 func sysFtruncate(fd int, length int64) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind != fdFile || !canWrite(descOf(f)) {
+	if f.Kind != fdtab.KindFile || !canWrite(descOf(f)) {
 		return -abi.EINVAL
 	}
 	m := fsMem()
@@ -459,14 +460,14 @@ func sysFtruncate(fd int, length int64) int64 {
 // sysFallocate reserves pages (modes 0 and FALLOC_FL_KEEP_SIZE).
 // Context: trap, kernel lock held; does not allocate.
 func sysFallocate(fd, mode int, off, n int64) int64 {
-	f := getFile(fd)
-	if f == nil || (hasDesc(f.kind) && !canWrite(descOf(f))) {
+	f := fdtab.Get(fd)
+	if f == nil || (hasDesc(f.Kind) && !canWrite(descOf(f))) {
 		return -abi.EBADF
 	}
 	switch {
-	case f.kind == fdPipe:
+	case f.Kind == fdtab.KindPipe:
 		return -abi.ESPIPE
-	case f.kind != fdFile:
+	case f.Kind != fdtab.KindFile:
 		return -abi.ENODEV
 	case mode&^unix.FALLOC_FL_KEEP_SIZE != 0:
 		return -int64(unix.EOPNOTSUPP)
@@ -480,11 +481,11 @@ func sysFallocate(fd, mode int, off, n int64) int64 {
 // sysFsync is fsync, fdatasync and syncfs: memory is the file system.
 // Context: trap, kernel lock held; does not allocate.
 func sysFsync(fd int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	switch {
 	case f == nil:
 		return -abi.EBADF
-	case f.kind == fdSocket || f.kind == fdPipe || f.kind == fdEpoll:
+	case f.Kind == fdtab.KindSocket || f.Kind == fdtab.KindPipe || f.Kind == fdtab.KindEpoll:
 		return -abi.EINVAL
 	}
 	return 0
@@ -494,11 +495,11 @@ func sysFsync(fd int) int64 {
 // descriptors accept and ignore it).
 // Context: trap, kernel lock held; does not allocate.
 func sysFchmod(fd int, mode uint32) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind != fdFile && f.kind != fdDev {
+	if f.Kind != fdtab.KindFile && f.Kind != fdtab.KindDev {
 		return 0
 	}
 	return errno(rootfs.Chmod(descOf(f).ino, mode))
@@ -506,11 +507,11 @@ func sysFchmod(fd int, mode uint32) int64 {
 
 // sysFchown changes an open file's owner. Context: trap, kernel lock held.
 func sysFchown(fd int, uid, gid int32) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind != fdFile && f.kind != fdDev {
+	if f.Kind != fdtab.KindFile && f.Kind != fdtab.KindDev {
 		return 0
 	}
 	return errno(rootfs.Chown(descOf(f).ino, uid, gid))
@@ -519,11 +520,11 @@ func sysFchown(fd int, uid, gid int32) int64 {
 // sysFchdir makes an open directory the working directory.
 // Context: trap, kernel lock held; does not allocate.
 func sysFchdir(fd int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind != fdFile || !rootfs.IsDir(descOf(f).ino) {
+	if f.Kind != fdtab.KindFile || !rootfs.IsDir(descOf(f).ino) {
 		return -int64(unix.ENOTDIR)
 	}
 	setCwd(descOf(f).ino)
@@ -533,7 +534,7 @@ func sysFchdir(fd int) int64 {
 // sysFstatfs describes the file system of an open descriptor.
 // Context: trap, kernel lock held; does not allocate.
 func sysFstatfs(fd int, buf uintptr) int64 {
-	if getFile(fd) == nil {
+	if fdtab.Get(fd) == nil {
 		return -abi.EBADF
 	}
 	return sysStatfs(buf)
@@ -545,8 +546,8 @@ const flockSize = 32
 
 // sysFcntlLock is F_GETLK, F_SETLK, F_SETLKW and their OFD forms.
 // Context: trap, kernel lock held; does not allocate.
-func sysFcntlLock(t sched.TID, f *file, fd, cmd int, arg uintptr) int64 {
-	if f.kind != fdFile {
+func sysFcntlLock(t sched.TID, f *fdtab.File, fd, cmd int, arg uintptr) int64 {
+	if f.Kind != fdtab.KindFile {
 		return -abi.EINVAL
 	}
 	d := descOf(f)
@@ -563,7 +564,7 @@ func sysFcntlLock(t sched.TID, f *file, fd, cmd int, arg uintptr) int64 {
 	}
 	owner := fs.ProcessOwner
 	if ofd {
-		owner = lockOwner(f.desc)
+		owner = lockOwner(f.Desc)
 	}
 	lo, hi, e := lockRange(d, whence, start, length)
 	if e != 0 {
@@ -647,11 +648,11 @@ func putConflict(b []byte, c fs.Conflict, busy bool) {
 // sysFlock takes or releases a whole-file lock of the description.
 // Context: trap, kernel lock held; does not allocate.
 func sysFlock(t sched.TID, fd, op int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind != fdFile {
+	if f.Kind != fdtab.KindFile {
 		return -abi.EINVAL
 	}
 	typ := fs.Unlock
@@ -665,7 +666,7 @@ func sysFlock(t sched.TID, fd, op int) int64 {
 		return -abi.EINVAL
 	}
 	ino := descOf(f).ino
-	fe := rootfs.SetLock(ino, lockOwner(f.desc), true, typ, 0, fs.ToEnd)
+	fe := rootfs.SetLock(ino, lockOwner(f.Desc), true, typ, 0, fs.ToEnd)
 	if fe == unix.EAGAIN && op&unix.LOCK_NB == 0 {
 		return waitKey(t, lockKey(ino))
 	}

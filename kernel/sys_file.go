@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/vm"
@@ -9,96 +10,30 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The file-descriptor table. Descriptors 0, 1 and 2 are the console; the
-// program can make eventfds, epoll instances and sockets, and open the
-// kernel's files and devices.
-const maxFDs = 1024
-
-const (
-	fdFree uint8 = iota
-	fdConsole
-	fdEventfd
-	fdEpoll
-	fdMemFile // a read-only kernel file (memfile.go)
-	fdDevMem  // /dev/mem (devmem.go)
-	fdIRQ     // /dev/irq (irqfd.go)
-	fdSocket  // a socket (socket.go)
-	fdNetCtl  // /dev/netctl, the network stack's side (netctl.go)
-	fdFile    // a file or directory of the root file system (files.go)
-	fdPipe    // one end of a pipe
-	fdDev     // a memory device: /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom
-	fdProcFD  // the directory /proc/self/fd
-	fdUnix    // a Unix-domain socket (unixsock.go)
-	fdNetlink // a route netlink socket (netlink.go)
-)
-
-type file struct {
-	kind     uint8
-	cloexec  bool
-	nonblock bool
-	count    uint64    // eventfd counter
-	seq      uint64    // bumped on every readiness change, for edge triggering
-	epoll    int       // index in epolls for fdEpoll
-	memFile  int       // index in memFiles for fdMemFile
-	vector   uint8     // fdIRQ: its interrupt vector
-	reader   sched.TID // fdIRQ: a thread blocked reading it
-	socket   int       // fdSocket: slot in sockets; fdUnix: slot in usocks
-	desc     int32     // fdFile, fdPipe, fdDev, fdProcFD: the open file description
-	ino      fs.Ino    // fdMemFile: the file's inode (for fstat)
-	stream   uint8     // fdConsole: 0 stdin, 1 stdout, 2 stderr (its virtio console port)
-}
-
-// files is the descriptor table. It starts zero (in .bss, not 72 KiB of
-// the image file); openStdio gives it the console's 0, 1 and 2 at boot.
-var files [maxFDs]file
-
 // openStdio opens descriptors 0, 1 and 2 on the console's three streams.
 // Context: boot, before startProgram; does not allocate.
 func openStdio() {
 	for fd := range 3 {
-		files[fd] = file{kind: fdConsole, stream: uint8(fd)}
+		fdtab.Files[fd] = fdtab.File{Kind: fdtab.KindConsole, Stream: uint8(fd)}
 	}
-}
-
-func getFile(fd int) *file {
-	if fd < 0 || fd >= maxFDs || files[fd].kind == fdFree {
-		return nil
-	}
-	return &files[fd]
-}
-
-// allocFD returns the lowest free descriptor, or -1.
-// Context: trap, kernel lock held; does not allocate. Not inlined: every
-// call that opens a descriptor uses it, cheaper as one copy
-// (docs/performance.md, "Image size").
-//
-//go:noinline
-func allocFD(kind uint8, flags int) int {
-	for fd := range int(min(uint64(maxFDs), nofileLimit)) {
-		if files[fd].kind == fdFree {
-			files[fd] = file{kind: kind, cloexec: flags&unix.O_CLOEXEC != 0, nonblock: flags&unix.O_NONBLOCK != 0, reader: noThread}
-			return fd
-		}
-	}
-	return -1
 }
 
 // sysWrite writes to the console or an eventfd. Context: trap, kernel
 // lock held (as every sys* handler: doSyscall calls them).
 func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	switch f.kind {
-	case fdFile, fdPipe, fdDev, fdProcFD:
+	switch f.Kind {
+	case fdtab.KindFile, fdtab.KindPipe, fdtab.KindDev, fdtab.KindProcFD:
 		return descWrite(t, f, buf, n, -1)
-	case fdSocket:
+	case fdtab.KindSocket:
 		io := sockIO{t: t, nr: unix.SYS_WRITE, buf: buf, n: n}
-		return sockSend(f.socket, &io, nil)
-	case fdConsole:
-		if qi := vconQueueOf(f.stream); qi >= 0 {
-			return vconWrite(t, qi, f.nonblock, buf, n)
+		return sockSend(f.Socket, &io, nil)
+	case fdtab.KindConsole:
+		if qi := vconQueueOf(f.Stream); qi >= 0 {
+			return vconWrite(t, qi, f.Nonblock, buf, n)
 		}
 		b, ok := vm.UserBytes(buf, n, false)
 		if !ok {
@@ -106,7 +41,7 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 		}
 		klog.ConsoleWrite(b)
 		return int64(n)
-	case fdEventfd:
+	case fdtab.KindEventfd:
 		if n < 8 {
 			return -abi.EINVAL
 		}
@@ -117,11 +52,11 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 		if v == 1<<64-1 {
 			return -abi.EINVAL
 		}
-		if f.count+v < f.count || f.count+v == 1<<64-1 {
+		if f.Count+v < f.Count || f.Count+v == 1<<64-1 {
 			return -abi.EAGAIN // would overflow; a blocking write would wait
 		}
-		f.count += v
-		f.seq++
+		f.Count += v
+		f.Seq++
 		epollNotify(fd)
 		return 8
 	}
@@ -132,38 +67,38 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 // memory file, an interrupt descriptor or an eventfd; console and
 // interrupt reads may block t. Context: trap, kernel lock held; does not allocate.
 func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	switch f.kind {
-	case fdFile, fdPipe, fdDev, fdProcFD:
+	switch f.Kind {
+	case fdtab.KindFile, fdtab.KindPipe, fdtab.KindDev, fdtab.KindProcFD:
 		return descRead(t, f, buf, n, -1)
-	case fdSocket:
+	case fdtab.KindSocket:
 		io := sockIO{t: t, nr: unix.SYS_READ, buf: buf, n: n}
 		var from sockAddr
 		var trunc bool
-		return sockRecv(f.socket, &io, &from, &trunc)
-	case fdNetCtl:
+		return sockRecv(f.Socket, &io, &from, &trunc)
+	case fdtab.KindNetCtl:
 		return netCtlRead(buf, n)
-	case fdConsole:
+	case fdtab.KindConsole:
 		return consoleRead(t, f, buf, n)
-	case fdMemFile:
+	case fdtab.KindMemFile:
 		return memFileRead(f, buf, n)
-	case fdIRQ:
+	case fdtab.KindIRQ:
 		return irqRead(t, f, buf, n)
-	case fdEventfd:
+	case fdtab.KindEventfd:
 		if n < 8 {
 			return -abi.EINVAL
 		}
-		if f.count == 0 {
+		if f.Count == 0 {
 			return -abi.EAGAIN // the runtime's eventfd is non-blocking
 		}
-		if !vm.UserWrite64(buf, f.count) {
+		if !vm.UserWrite64(buf, f.Count) {
 			return -abi.EFAULT
 		}
-		f.count = 0
-		f.seq++
+		f.Count = 0
+		f.Seq++
 		return 8
 	}
 	return -abi.EINVAL
@@ -173,36 +108,36 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 // file, an interrupt line, a socket, the network control file).
 // Context: trap, kernel lock held; does not allocate.
 func sysClose(fd int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind == fdEpoll {
-		epolls[f.epoll].used = false
+	if f.Kind == fdtab.KindEpoll {
+		epolls[f.Epoll].used = false
 	}
-	if f.kind == fdMemFile {
-		memFiles[f.memFile].used = false
+	if f.Kind == fdtab.KindMemFile {
+		memFiles[f.MemFile].used = false
 	}
-	if f.kind == fdIRQ {
+	if f.Kind == fdtab.KindIRQ {
 		closeIRQ(f)
 	}
 	epollForgetFD(fd)
-	if f.kind == fdSocket {
-		releaseSocketFD(fd, f.socket)
+	if f.Kind == fdtab.KindSocket {
+		releaseSocketFD(fd, f.Socket)
 	}
-	if f.kind == fdUnix {
-		unixRelease(f.socket)
+	if f.Kind == fdtab.KindUnix {
+		unixRelease(f.Socket)
 	}
-	if f.kind == fdNetlink {
-		nlSocks[f.socket].used = false
+	if f.Kind == fdtab.KindNetlink {
+		nlSocks[f.Socket].used = false
 	}
-	if f.kind == fdNetCtl {
+	if f.Kind == fdtab.KindNetCtl {
 		closeNetCtl()
 	}
-	if hasDesc(f.kind) {
+	if hasDesc(f.Kind) {
 		closeDesc(f)
 	}
-	*f = file{}
+	*f = fdtab.File{}
 	return 0
 }
 
@@ -210,7 +145,7 @@ func sysClose(fd int) int64 {
 // append and non-blocking flags, takes record locks and reports a pipe's
 // size. Context: trap, kernel lock held; does not allocate.
 func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
@@ -218,32 +153,32 @@ func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
 		return sysDupFrom(fd, int(arg), cmd == unix.F_DUPFD_CLOEXEC)
 	case unix.F_GETFD:
-		if f.cloexec {
+		if f.Cloexec {
 			return unix.FD_CLOEXEC
 		}
 		return 0
 	case unix.F_SETFD:
-		f.cloexec = arg&unix.FD_CLOEXEC != 0
+		f.Cloexec = arg&unix.FD_CLOEXEC != 0
 		return 0
 	case unix.F_GETFL:
 		fl := int64(unix.O_RDWR)
-		if hasDesc(f.kind) {
+		if hasDesc(f.Kind) {
 			fl = int64(descOf(f).flags & (unix.O_ACCMODE | unix.O_APPEND | unix.O_PATH))
 		}
-		if f.nonblock {
+		if f.Nonblock {
 			fl |= unix.O_NONBLOCK
 		}
 		return fl
 	case unix.F_SETFL:
-		f.nonblock = arg&unix.O_NONBLOCK != 0
-		if f.kind == fdSocket || f.kind == fdUnix { // O_NONBLOCK belongs to the socket, which dup shares
-			for o := range files {
-				if files[o].kind == f.kind && files[o].socket == f.socket {
-					files[o].nonblock = f.nonblock
+		f.Nonblock = arg&unix.O_NONBLOCK != 0
+		if f.Kind == fdtab.KindSocket || f.Kind == fdtab.KindUnix { // O_NONBLOCK belongs to the socket, which dup shares
+			for o := range fdtab.Files {
+				if fdtab.Files[o].Kind == f.Kind && fdtab.Files[o].Socket == f.Socket {
+					fdtab.Files[o].Nonblock = f.Nonblock
 				}
 			}
 		}
-		if hasDesc(f.kind) {
+		if hasDesc(f.Kind) {
 			d := descOf(f)
 			d.flags = d.flags&^unix.O_APPEND | int(arg)&unix.O_APPEND
 		}
@@ -251,7 +186,7 @@ func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
 		return sysFcntlLock(t, f, fd, cmd, arg)
 	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
-		if f.kind != fdPipe {
+		if f.Kind != fdtab.KindPipe {
 			return -abi.EBADF
 		}
 		return fs.PipeSize
@@ -266,18 +201,18 @@ func sysEventfd(initval uint64, flags int) int64 {
 	if flags&^(unix.EFD_CLOEXEC|unix.EFD_NONBLOCK|unix.EFD_SEMAPHORE) != 0 {
 		return -abi.EINVAL
 	}
-	fd := allocFD(fdEventfd, flags)
+	fd := fdtab.Alloc(fdtab.KindEventfd, flags)
 	if fd < 0 {
 		return -abi.EMFILE
 	}
-	files[fd].count = initval
+	fdtab.Files[fd].Count = initval
 	return int64(fd)
 }
 
 // sysFstat fills the struct stat at st. Context: trap, kernel lock held;
 // does not allocate.
 func sysFstat(fd int, st uintptr) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
@@ -298,25 +233,25 @@ func sysFstat(fd int, st uintptr) int64 {
 // the console; a socket; a read-only regular file (with its size) for a
 // kernel file; a FIFO for pipes and the rest. Context: trap, kernel lock
 // held; does not allocate.
-func descStat(f *file) (fs.Stat, int64) {
-	if f.kind == fdFile || f.kind == fdDev || f.kind == fdProcFD {
+func descStat(f *fdtab.File) (fs.Stat, int64) {
+	if f.Kind == fdtab.KindFile || f.Kind == fdtab.KindDev || f.Kind == fdtab.KindProcFD {
 		s, e := rootfs.Stat(descOf(f).ino)
 		return s, errno(e)
 	}
 	mode := uint32(unix.S_IFIFO | 0o600)
 	var size int64
-	switch f.kind {
-	case fdConsole:
+	switch f.Kind {
+	case fdtab.KindConsole:
 		mode = unix.S_IFCHR | 0o620
-	case fdSocket, fdUnix, fdNetlink:
+	case fdtab.KindSocket, fdtab.KindUnix, fdtab.KindNetlink:
 		mode = unix.S_IFSOCK | 0o777
-	case fdMemFile:
-		if s, e := rootfs.Stat(f.ino); e == 0 { // the same identity as stat(2) of its path
-			s.Size = int64(memFiles[f.memFile].n)
+	case fdtab.KindMemFile:
+		if s, e := rootfs.Stat(f.Ino); e == 0 { // the same identity as stat(2) of its path
+			s.Size = int64(memFiles[f.MemFile].n)
 			return s, 0
 		}
 		mode = unix.S_IFREG | 0o444
-		size = int64(memFiles[f.memFile].n)
+		size = int64(memFiles[f.MemFile].n)
 	}
 	now := realtimeNs()
 	return fs.Stat{Mode: mode, Nlink: 1, Size: size, Atime: now, Mtime: now, Ctime: now}, 0
@@ -325,34 +260,34 @@ func descStat(f *file) (fs.Stat, int64) {
 // sysIoctl serves interrupt descriptors, the network control file and a
 // socket's SIOCINQ; anything else is ENOTTY. Context: trap, kernel lock held; does not allocate.
 func sysIoctl(fd int, req uint, arg uintptr) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind == fdIRQ {
+	if f.Kind == fdtab.KindIRQ {
 		return irqIoctl(f, req, arg)
 	}
-	if f.kind == fdNetCtl {
+	if f.Kind == fdtab.KindNetCtl {
 		return netCtlIoctl(req, arg)
 	}
-	if f.kind == fdPipe && req == unix.SIOCINQ {
+	if f.Kind == fdtab.KindPipe && req == unix.SIOCINQ {
 		if !vm.UserWrite32(arg, uint32(pipes.Buffered(int(descOf(f).pipe)))) {
 			return -abi.EFAULT
 		}
 		return 0
 	}
-	if f.kind == fdUnix && (req == unix.SIOCINQ || req == unix.SIOCOUTQ) {
+	if f.Kind == fdtab.KindUnix && (req == unix.SIOCINQ || req == unix.SIOCOUTQ) {
 		n := uint32(0)
 		if req == unix.SIOCINQ {
-			n = uint32(usocks().Buffered(f.socket))
+			n = uint32(usocks().Buffered(f.Socket))
 		}
 		if !vm.UserWrite32(arg, n) {
 			return -abi.EFAULT
 		}
 		return 0
 	}
-	if f.kind == fdSocket && req == unix.SIOCINQ {
-		if !vm.UserWrite32(arg, sockets[f.socket].rx.n) {
+	if f.Kind == fdtab.KindSocket && req == unix.SIOCINQ {
+		if !vm.UserWrite32(arg, sockets[f.Socket].rx.n) {
 			return -abi.EFAULT
 		}
 		return 0
@@ -363,17 +298,17 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 // sysLseek seeks in a memory file; anything else is ESPIPE.
 // Context: trap, kernel lock held; does not allocate.
 func sysLseek(fd int, off int64, whence int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind == fdMemFile {
+	if f.Kind == fdtab.KindMemFile {
 		return memFileSeek(f, off, whence)
 	}
-	if hasDesc(f.kind) {
+	if hasDesc(f.Kind) {
 		return descSeek(f, off, whence)
 	}
-	if f.kind == fdConsole {
+	if f.Kind == fdtab.KindConsole {
 		return -abi.ESPIPE
 	}
 	return -abi.ESPIPE
@@ -383,12 +318,12 @@ func sysLseek(fd int, off int64, whence int) int64 {
 // other descriptors one read per iovec until one comes up short (only the
 // first may wait). Context: trap, kernel lock held; does not allocate.
 func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind == fdSocket {
-		return sockReadv(t, f.socket, iov, cnt)
+	if f.Kind == fdtab.KindSocket {
+		return sockReadv(t, f.Socket, iov, cnt)
 	}
 	return rwv(t, fd, iov, cnt, false)
 }
@@ -396,12 +331,12 @@ func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 // sysWritev writes the iovecs at iov. Context: trap, kernel lock held;
 // does not allocate.
 func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind == fdSocket {
-		return sockWritev(t, f.socket, iov, cnt)
+	if f.Kind == fdtab.KindSocket {
+		return sockWritev(t, f.Socket, iov, cnt)
 	}
 	return rwv(t, fd, iov, cnt, true)
 }
@@ -452,12 +387,12 @@ func rwv(t sched.TID, fd int, iov uintptr, cnt int, write bool) int64 {
 // readyFor reports whether a read (or write) of fd would not wait.
 // Context: trap, kernel lock held; does not allocate.
 func readyFor(fd int, write bool) bool {
-	switch getFile(fd).kind {
-	case fdFile, fdDev, fdMemFile:
+	switch fdtab.Get(fd).Kind {
+	case fdtab.KindFile, fdtab.KindDev, fdtab.KindMemFile:
 		return true
-	case fdConsole:
+	case fdtab.KindConsole:
 		if write {
-			qi := vconQueueOf(getFile(fd).stream)
+			qi := vconQueueOf(fdtab.Get(fd).Stream)
 			return qi < 0 || !vconQ[qi].Full()
 		}
 		return consoleReadable()

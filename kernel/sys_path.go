@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -26,7 +27,7 @@ func sysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 	}
 	switch string(p.Buf[:p.N]) {
 	case "/dev/mem":
-		if fd := allocFD(fdDevMem, flags); fd >= 0 {
+		if fd := fdtab.Alloc(fdtab.KindDevMem, flags); fd >= 0 {
 			return int64(fd)
 		}
 		return -abi.EMFILE
@@ -62,7 +63,7 @@ func sysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 func openIno(ino fs.Ino, flags int) int64 {
 	mode, rdev := rootfs.Mode(ino), rootfs.Rdev(ino)
 	if flags&unix.O_PATH != 0 {
-		return newDescFD(fdFile, ino, unix.O_PATH|flags&unix.O_CLOEXEC)
+		return newDescFD(fdtab.KindFile, ino, unix.O_PATH|flags&unix.O_CLOEXEC)
 	}
 	switch mode & unix.S_IFMT {
 	case unix.S_IFREG:
@@ -71,18 +72,18 @@ func openIno(ino fs.Ino, flags int) int64 {
 		}
 	case unix.S_IFDIR:
 		if rdev == procFDMark {
-			return newDescFD(fdProcFD, ino, flags)
+			return newDescFD(fdtab.KindProcFD, ino, flags)
 		}
 	case unix.S_IFCHR:
 		switch rdev {
 		case devNull, devZero, devFull, devRandom, devURandom, devKmsg:
-			return newDescFD(fdDev, ino, flags)
+			return newDescFD(fdtab.KindDev, ino, flags)
 		}
 		return -int64(unix.ENXIO)
 	default:
 		return -int64(unix.ENXIO)
 	}
-	return newDescFD(fdFile, ino, flags)
+	return newDescFD(fdtab.KindFile, ino, flags)
 }
 
 // sysNewfstatat is stat, lstat and fstatat (AT_SYMLINK_NOFOLLOW,
@@ -115,7 +116,7 @@ func statTarget(dirfd int, path uintptr, flags int) (fs.Ino, int64) {
 	var p fs.Path
 	m := fsMem()
 	found, e := resolveAt(&m, dirfd, path, &p, flags&unix.AT_SYMLINK_NOFOLLOW == 0, flags&unix.AT_EMPTY_PATH != 0)
-	if e == -abi.EBADF && p.N == 0 && getFile(dirfd) != nil {
+	if e == -abi.EBADF && p.N == 0 && fdtab.Get(dirfd) != nil {
 		return 0, 1
 	}
 	if e != 0 {
@@ -136,7 +137,7 @@ func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 	}
 	ino, e := statTarget(dirfd, path, flags)
 	if e == 1 {
-		ds, r := descStat(getFile(dirfd))
+		ds, r := descStat(fdtab.Get(dirfd))
 		if r != 0 {
 			return r
 		}
@@ -420,11 +421,11 @@ func sysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
 	}
 	var ino fs.Ino
 	if path == 0 {
-		f := getFile(dirfd)
+		f := fdtab.Get(dirfd)
 		if f == nil {
 			return -abi.EBADF
 		}
-		if f.kind != fdFile {
+		if f.Kind != fdtab.KindFile {
 			return 0
 		}
 		ino = descOf(f).ino

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -118,12 +119,12 @@ func sysSocket(domain, typ, proto int) int64 {
 	if i < 0 {
 		return -abi.ENFILE
 	}
-	fd := allocFD(fdSocket, openFlags(typ))
+	fd := fdtab.Alloc(fdtab.KindSocket, openFlags(typ))
 	if fd < 0 {
 		freeSocket(i)
 		return -abi.EMFILE
 	}
-	files[fd].socket = i
+	fdtab.Files[fd].Socket = i
 	sockets[i].fd = int32(fd)
 	if kind == abi.SockRaw {
 		sockets[i].proto = uint8(proto)
@@ -277,7 +278,7 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 	s.remote = a
 	s.state = abi.SockConnecting
 	sockChanged(i)
-	if files[fd].nonblock {
+	if fdtab.Files[fd].Nonblock {
 		return -abi.EINPROGRESS
 	}
 	threadtab.Threads[t].ConnectWait = true
@@ -388,13 +389,13 @@ func sysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
 	if e := writeSockaddr(s.family, sockets[c].remote, addr, lenAddr); e != 0 {
 		return e
 	}
-	nfd := allocFD(fdSocket, openFlags(flags))
+	nfd := fdtab.Alloc(fdtab.KindSocket, openFlags(flags))
 	if nfd < 0 {
 		return -abi.EMFILE
 	}
 	s.aHead = (s.aHead + 1) % acceptQueueCap
 	s.aLen--
-	files[nfd].socket = c
+	fdtab.Files[nfd].Socket = c
 	sockets[c].fd = int32(nfd)
 	tellStack(i) // connections the queue could not take wait in the stack
 	return int64(nfd)

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -75,7 +76,7 @@ func (io *sockIO) measure() int64 {
 
 // nonblocking reports whether the call must not block.
 func (io *sockIO) nonblocking(i int) bool {
-	return io.flags&unix.MSG_DONTWAIT != 0 || files[sockets[i].fd].nonblock
+	return io.flags&unix.MSG_DONTWAIT != 0 || fdtab.Files[sockets[i].fd].Nonblock
 }
 
 // wait is the would-block outcome of io on socket i.

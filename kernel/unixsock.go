@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/vm"
@@ -12,7 +13,7 @@ import (
 // Unix-domain sockets: the glue between the program's socket calls on
 // AF_UNIX descriptors and the socket table in kernel/fs (usocks), which
 // holds the logic. Names in the file system are socket inodes made by
-// bind; a descriptor (kind fdUnix) holds one reference to its socket, as
+// bind; a descriptor (kind fdtab.KindUnix) holds one reference to its socket, as
 // does a message carrying it (SCM_RIGHTS). Waiting uses the wait keys of
 // files.go: a reader waits on its socket's key, a writer on the key of
 // the socket it sends to. Context (every function here): trap, kernel
@@ -72,8 +73,8 @@ func unixCall(nr uint64, a0 uintptr) bool {
 		unix.SYS_BIND, unix.SYS_LISTEN, unix.SYS_CONNECT, unix.SYS_ACCEPT, unix.SYS_ACCEPT4,
 		unix.SYS_SHUTDOWN, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_SETSOCKOPT,
 		unix.SYS_GETSOCKOPT, unix.SYS_SENDTO, unix.SYS_RECVFROM, unix.SYS_SENDMSG, unix.SYS_RECVMSG:
-		f := getFile(int(a0))
-		return f != nil && f.kind == fdUnix
+		f := fdtab.Get(int(a0))
+		return f != nil && f.Kind == fdtab.KindUnix
 	}
 	return false
 }
@@ -82,7 +83,7 @@ func unixCall(nr uint64, a0 uintptr) bool {
 // Context: trap, kernel lock held; does not allocate.
 func unixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 	fd := int(a0)
-	i := files[fd&(maxFDs-1)].socket
+	i := fdtab.Files[fd&(fdtab.MaxFDs-1)].Socket
 	switch nr {
 	case unix.SYS_SOCKET:
 		return unixSocket(int(a1), int(a2))
@@ -185,13 +186,13 @@ func unixSocket(typ, proto int) int64 {
 	if fe != 0 {
 		return errno(fe)
 	}
-	fd := allocFD(fdUnix, openFlags(typ))
+	fd := fdtab.Alloc(fdtab.KindUnix, openFlags(typ))
 	if fd < 0 {
 		usocks().Unref(i)
 		unixFinishDying()
 		return -abi.EMFILE
 	}
-	files[fd].socket = i
+	fdtab.Files[fd].Socket = i
 	return int64(fd)
 }
 
@@ -212,22 +213,22 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 	if fe != 0 {
 		return errno(fe)
 	}
-	fa := allocFD(fdUnix, openFlags(typ))
+	fa := fdtab.Alloc(fdtab.KindUnix, openFlags(typ))
 	fb := -1
 	if fa >= 0 {
-		files[fa].socket = a
-		fb = allocFD(fdUnix, openFlags(typ))
+		fdtab.Files[fa].Socket = a
+		fb = fdtab.Alloc(fdtab.KindUnix, openFlags(typ))
 	}
 	if fb < 0 {
 		if fa >= 0 {
-			files[fa] = file{}
+			fdtab.Files[fa] = fdtab.File{}
 		}
 		usocks().Unref(a)
 		usocks().Unref(b)
 		unixFinishDying()
 		return -abi.EMFILE
 	}
-	files[fb].socket = b
+	fdtab.Files[fb].Socket = b
 	vm.UserWrite32(sv, uint32(fa))
 	vm.UserWrite32(sv+4, uint32(fb))
 	return 0

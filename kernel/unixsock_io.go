@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/vm"
@@ -74,7 +75,7 @@ func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
 		return errno(e)
 	}
 	_, ce := usocks().Connect(i, j)
-	if ce == unix.EAGAIN && !files[fd].nonblock {
+	if ce == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
 		return waitKey(t, unixKey(j))
 	}
 	if ce != 0 {
@@ -91,19 +92,19 @@ func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
 		return -abi.EINVAL
 	}
-	nfd := allocFD(fdUnix, openFlags(flags))
+	nfd := fdtab.Alloc(fdtab.KindUnix, openFlags(flags))
 	if nfd < 0 {
 		return -abi.EMFILE
 	}
 	c, e := usocks().Accept(i)
 	if e != 0 {
-		files[nfd] = file{}
-		if e == unix.EAGAIN && !files[fd].nonblock {
+		fdtab.Files[nfd] = fdtab.File{}
+		if e == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
 			return waitKey(t, unixKey(i))
 		}
 		return errno(e)
 	}
-	files[nfd].socket = c
+	fdtab.Files[nfd].Socket = c
 	unixNotify(i)
 	pn, _ := usocks().PeerName(c)
 	if r := writeUnixSockaddr(pn, addr, lenAddr, 2); r != 0 {
@@ -116,7 +117,7 @@ func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 
 // unixNonblocking reports whether io on descriptor fd must not wait.
 // Context: trap, kernel lock held; does not allocate.
 func unixNonblocking(fd int, io *sockIO) bool {
-	return io.flags&unix.MSG_DONTWAIT != 0 || files[fd].nonblock
+	return io.flags&unix.MSG_DONTWAIT != 0 || fdtab.Files[fd].Nonblock
 }
 
 // readUnixMsg reads the struct msghdr at msg for sendmsg or recvmsg (nr):

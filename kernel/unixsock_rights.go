@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
@@ -76,22 +77,22 @@ func unixAddRights(k int, fds []byte) (int, int64) {
 		if set.N == fs.MaxUnixRights {
 			return k, -abi.EINVAL
 		}
-		f := getFile(int(int32(binary.LittleEndian.Uint32(fds[off:]))))
+		f := fdtab.Get(int(int32(binary.LittleEndian.Uint32(fds[off:]))))
 		if f == nil {
 			return k, -abi.EBADF
 		}
-		r := fs.Right{Kind: f.kind}
-		if f.nonblock {
+		r := fs.Right{Kind: f.Kind}
+		if f.Nonblock {
 			r.Flags = 1
 		}
 		switch {
-		case f.kind == fdUnix:
-			r.Idx = int32(f.socket)
-			usocks().Ref(f.socket)
-		case hasDesc(f.kind):
-			r.Idx = f.desc
-			descs[f.desc].refs++
-		case f.kind != fdConsole:
+		case f.Kind == fdtab.KindUnix:
+			r.Idx = int32(f.Socket)
+			usocks().Ref(f.Socket)
+		case hasDesc(f.Kind):
+			r.Idx = f.Desc
+			descs[f.Desc].refs++
+		case f.Kind != fdtab.KindConsole:
 			return k, -abi.EINVAL
 		}
 		set.Items[set.N] = r
@@ -188,10 +189,10 @@ func unixPutCreds(ctl, n uintptr) uintptr {
 // Context: trap, kernel lock held; does not allocate.
 func unixReleaseOne(r fs.Right) {
 	switch {
-	case r.Kind == fdUnix:
+	case r.Kind == fdtab.KindUnix:
 		usocks().Unref(int(r.Idx))
 	case hasDesc(r.Kind):
-		f := file{kind: r.Kind, desc: r.Idx}
+		f := fdtab.File{Kind: r.Kind, Desc: r.Idx}
 		closeDesc(&f)
 	}
 }
@@ -207,14 +208,14 @@ func unixInstall(r fs.Right, cloexec bool) int {
 	if r.Flags&1 != 0 {
 		flags |= unix.O_NONBLOCK
 	}
-	fd := allocFD(r.Kind, flags)
+	fd := fdtab.Alloc(r.Kind, flags)
 	if fd < 0 {
 		return -1
 	}
-	if r.Kind == fdUnix {
-		files[fd].socket = int(r.Idx)
+	if r.Kind == fdtab.KindUnix {
+		fdtab.Files[fd].Socket = int(r.Idx)
 	} else if hasDesc(r.Kind) {
-		files[fd].desc = r.Idx
+		fdtab.Files[fd].Desc = r.Idx
 	}
 	return fd
 }
@@ -255,9 +256,9 @@ func unixFinishDying() {
 // and the threads waiting on it, that it changed.
 // Context: trap, kernel lock held; does not allocate.
 func unixNotify(i int) {
-	for fd := range files {
-		if files[fd].kind == fdUnix && files[fd].socket == i {
-			files[fd].seq++
+	for fd := range fdtab.Files {
+		if fdtab.Files[fd].Kind == fdtab.KindUnix && fdtab.Files[fd].Socket == i {
+			fdtab.Files[fd].Seq++
 			epollNotify(fd)
 		}
 	}

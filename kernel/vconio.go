@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
@@ -179,9 +180,9 @@ func vconDrain() {
 // notifyConsoleFDs bumps the readiness of every console descriptor.
 // Context: trap, kernel lock held; does not allocate.
 func notifyConsoleFDs() {
-	for fd := range files {
-		if files[fd].kind == fdConsole {
-			files[fd].seq++
+	for fd := range fdtab.Files {
+		if fdtab.Files[fd].Kind == fdtab.KindConsole {
+			fdtab.Files[fd].Seq++
 			epollNotify(fd)
 		}
 	}
