@@ -170,7 +170,7 @@ func consoleInputArrived() {
 	if conin.Reader != noThread {
 		t := conin.Reader
 		conin.Reader = noThread
-		restart(t)
+		thread.Restart(t)
 	}
 	notifyConsoleFDs()
 }
@@ -229,12 +229,4 @@ func consoleRead(t sched.TID, f *fdtab.File, buf, n uintptr) int64 {
 		consoleInterrupt()
 	}
 	return int64(k)
-}
-
-// restart wakes t so that it executes its system call again (SYSCALL is
-// two bytes long): used for reads that had to wait for data.
-func restart(t sched.TID) {
-	th := &threadtab.Threads[t]
-	th.Regs.RIP -= 2
-	thread.Wake(t, int64(th.RestartNr))
 }

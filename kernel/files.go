@@ -213,7 +213,7 @@ func waitKey(t sched.TID, key uintptr) int64 {
 func wakeKey(key uintptr) {
 	for w := thread.Futexes.WakeOne(key); w != noThread; w = thread.Futexes.WakeOne(key) {
 		threadtab.Threads[w].Wait = threadtab.WaitNone
-		restart(w)
+		thread.Restart(w)
 	}
 }
 

@@ -77,7 +77,7 @@ func irqInterrupt(v uint64) bool {
 	if f.Reader != noThread {
 		t := f.Reader
 		f.Reader = noThread
-		restart(t)
+		thread.Restart(t)
 	}
 	epollNotify(fd)
 	return true

@@ -85,7 +85,7 @@ func netCtlRead(buf, n uintptr) int64 {
 		out += abi.NetEventSize
 	}
 	fdtab.Files[netStackFD].Seq++
-	exitDrainCheck()
+	stackProgress = true
 	return int64(out)
 }
 
@@ -181,7 +181,7 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 	io.Len = uint64(moved)
 	io.Local = s.local.abi()
 	if moved > 0 {
-		exitDrainCheck()
+		stackProgress = true
 	}
 	if s.tx.n == 0 && s.flags&abi.EvShutWr != 0 {
 		io.Flags |= abi.IoEOF

@@ -44,6 +44,7 @@ func expire(t sched.TID) {
 	if threadtab.Threads[t].Wait == threadtab.WaitStack {
 		result = -abi.ETIMEDOUT
 		stackTimedOut()
+		socketEvents()
 	}
 	if threadtab.Threads[t].Wait == threadtab.WaitFutex {
 		result = -abi.ETIMEDOUT

@@ -89,7 +89,7 @@ func freeSocket(i int) {
 	}
 	gen := s.gen
 	*s = socket{gen: gen, fd: -1, waiter: noThread}
-	exitDrainCheck()
+	stackProgress = true
 }
 
 // sockChanged records a change of socket i that both sides must see:
@@ -110,7 +110,7 @@ func tellStack(i int) {
 	dirtyCount++
 	if dirtyCount == 1 && netStackFD >= 0 {
 		fdtab.Files[netStackFD].Seq++
-		epollNotify(netStackFD)
+		notifyEpoll(netStackFD)
 	}
 }
 
@@ -121,7 +121,7 @@ func tellProgram(i int) {
 	s := &sockets[i]
 	if s.fd >= 0 {
 		fdtab.Files[s.fd].Seq++
-		epollNotify(int(s.fd))
+		notifyEpoll(int(s.fd))
 	}
 	if s.extraFDs > 0 {
 		notifySocketDups(i)
@@ -137,7 +137,7 @@ func tellProgram(i int) {
 		return
 	}
 	s.waiter = noThread
-	restart(t)
+	thread.Restart(t)
 }
 
 // sockWait blocks t until socket i changes, when its descriptor is
@@ -320,84 +320,6 @@ func sockOfFD(fd int) (int, int64) {
 	return f.Socket, 0
 }
 
-// writeSocketView lists the socket table for /proc/gometal/sockets: one
-// line per socket, then the drop counters. Context: trap, kernel lock
-// held; does not allocate.
-func writeSocketView(w textWriter) {
-	w.s("slot type state fd local remote rx tx accept_queue dirty\n")
-	for i := range sockets {
-		s := &sockets[i]
-		if s.typ == 0 {
-			continue
-		}
-		w.u(uint64(i)).s(" ")
-		w.s(sockTypeNames[s.typ])
-		if s.family == abi.Family6 {
-			w.s("6 ")
-		} else {
-			w.s(" ")
-		}
-		w.s(sockStateNames[s.state]).s(" ")
-		if s.fd < 0 {
-			w.s("- ")
-		} else {
-			w.u(uint64(s.fd)).s(" ")
-		}
-		writeSockAddr(w, s.local)
-		w.s(" ")
-		writeSockAddr(w, s.remote)
-		w.s(" ").u(uint64(s.rx.n)).s(" ").u(uint64(s.tx.n)).s(" ").u(uint64(s.aLen))
-		if s.dirty {
-			w.s(" yes\n")
-		} else {
-			w.s(" no\n")
-		}
-	}
-	w.s("\ndatagrams_dropped ").u(netDropped).s("\nconnections_refused ").u(netRejected).s("\n")
-}
-
-var (
-	sockStateNames = [...]string{"-", "open", "listening", "connecting", "connected", "failed", "closed"}
-	sockTypeNames  = [...]string{"-", "tcp", "udp", "raw"}
-)
-
-// writeSockAddr writes a as IP:port: a dotted quad for an IPv4 address,
-// [hex groups] for IPv6. Context: trap, kernel lock held; does not allocate.
-func writeSockAddr(w textWriter, a sockAddr) {
-	if a.is4() {
-		writeSockAddrIP(w, a.v4())
-	} else {
-		w.s("[")
-		for k := 0; k < 16; k += 2 {
-			if k > 0 {
-				w.s(":")
-			}
-			writeHex16(w, uint16(a.ip[k])<<8|uint16(a.ip[k+1]))
-		}
-		w.s("]")
-	}
-	w.s(":").u(uint64(a.port))
-}
-
-// writeHex16 writes v in hex without leading zeros. Context: trap, kernel
-// lock held; does not allocate.
-func writeHex16(w textWriter, v uint16) {
-	const digits = "0123456789abcdef"
-	started := false
-	for shift := 12; shift >= 0; shift -= 4 {
-		d := v >> shift & 0xf
-		if d != 0 || started || shift == 0 {
-			started = true
-			w.s(digits[d : d+1])
-		}
-	}
-}
-
-// writeSockAddrIP writes ip as a dotted quad. Context: trap, kernel lock held; does not allocate.
-func writeSockAddrIP(w textWriter, ip [4]byte) {
-	w.u(uint64(ip[0])).s(".").u(uint64(ip[1])).s(".").u(uint64(ip[2])).s(".").u(uint64(ip[3]))
-}
-
 // notifySocketDups tells the epoll instances watching the descriptors
 // that dup made of socket i (besides its own, s.fd) that it changed.
 // Context: trap, kernel lock held; does not allocate.
@@ -405,7 +327,7 @@ func notifySocketDups(i int) {
 	for fd := range fdtab.Files {
 		if fdtab.Files[fd].Kind == fdtab.KindSocket && fdtab.Files[fd].Socket == i && int32(fd) != sockets[i].fd {
 			fdtab.Files[fd].Seq++
-			epollNotify(fd)
+			notifyEpoll(fd)
 		}
 	}
 }
@@ -429,4 +351,22 @@ func releaseSocketFD(fd, i int) {
 			return
 		}
 	}
+}
+
+// Events the sockets record for the layer above them, which acts on
+// them (socketEvents, at the end of every system call and timer expiry:
+// docs/kernel-layout.md, "record below the cut, act above"): the
+// descriptors whose epoll instances must look again, and whether the
+// network stack made progress (the exit drain's check).
+var (
+	notifyFDs     [fdtab.MaxFDs / 64]uint64
+	notifyPending bool
+	stackProgress bool
+)
+
+// notifyEpoll records that the epoll instances watching fd must look at
+// it again. Context: trap, kernel lock held; does not allocate.
+func notifyEpoll(fd int) {
+	notifyFDs[fd/64] |= 1 << (fd % 64)
+	notifyPending = true
 }

@@ -36,6 +36,7 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 		unimplemented(nr)
 		ret = -abi.ENOSYS
 	}
+	socketEvents()
 	if ret != blocked {
 		threadtab.Threads[t].Regs.AX = uint64(ret)
 		return
