@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
@@ -145,15 +146,15 @@ func readiness(fd int) uint32 {
 		}
 		return 0
 	case fdtab.KindSocket:
-		return sockReadiness(f.Socket)
+		return socket.SockReadiness(f.Socket)
 	case fdtab.KindPipe:
 		return pipeReadiness(descOf(f))
 	case fdtab.KindUnix:
 		return usocks().Poll(f.Socket)
 	case fdtab.KindNetlink:
-		return netlinkReadiness(f.Socket)
+		return socket.NetlinkReadiness(f.Socket)
 	case fdtab.KindNetCtl:
-		if dirtyCount > 0 {
+		if socket.DirtyCount > 0 {
 			return unix.EPOLLIN
 		}
 		return 0

@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -226,9 +227,9 @@ func memFileSeek(f *fdtab.File, off int64, whence int) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func writeResolvConf(w textWriter) {
 	v, ok := kernelOptionValue("dns=")
-	if (!ok || v == "") && dnsAddr != [4]byte{} {
+	if (!ok || v == "") && socket.DnsAddr != [4]byte{} {
 		w.s("# gometal: from DHCP (set others with dns=)\nnameserver ")
-		writeSockAddrIP(w, dnsAddr)
+		writeSockAddrIP(w, socket.DnsAddr)
 		w.s("\n")
 		return
 	}

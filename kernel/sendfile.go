@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -82,7 +83,7 @@ func sendfileCheck(in, out *fdtab.File) int64 {
 		return -abi.EBADF
 	case out.Kind == fdtab.KindFile && (descOf(out).flags&unix.O_APPEND != 0 || !rootfs.IsRegular(descOf(out).ino)):
 		return -abi.EINVAL
-	case out.Kind == fdtab.KindSocket && sockets[out.Socket].typ != abi.SockStream:
+	case out.Kind == fdtab.KindSocket && socket.Sockets[out.Socket].Typ != abi.SockStream:
 		return -abi.EINVAL
 	}
 	switch out.Kind {
@@ -140,26 +141,26 @@ func kernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func tcpKernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
 	i := out.Socket
-	s := &sockets[i]
-	if s.soError != 0 {
-		err := int64(s.soError)
-		s.soError = 0
+	s := &socket.Sockets[i]
+	if s.SoError != 0 {
+		err := int64(s.SoError)
+		s.SoError = 0
 		return -err
 	}
 	switch {
-	case s.state == abi.SockFailed || s.flags&abi.EvShutWr != 0 || s.state != abi.SockConnected && s.state != abi.SockConnecting:
+	case s.State == abi.SockFailed || s.Flags&abi.EvShutWr != 0 || s.State != abi.SockConnected && s.State != abi.SockConnecting:
 		return -abi.EPIPE
-	case s.state == abi.SockConnecting || s.tx.space() == 0:
+	case s.State == abi.SockConnecting || s.Tx.Space() == 0:
 		if out.Nonblock {
 			return -abi.EAGAIN
 		}
-		return sockWait(t, i, unix.SYS_SENDFILE)
+		return socket.SockWait(t, i, unix.SYS_SENDFILE)
 	}
-	put := s.tx.put(b, true)
+	put := s.Tx.Put(b, true)
 	if put == 0 {
 		return -abi.ENOBUFS
 	}
-	tellStack(i)
+	socket.TellStack(i)
 	return int64(put)
 }
 

@@ -1,6 +1,10 @@
 package kernel
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/gometal/gometal/kernel/socket"
+)
 
 // socketEvents acts on what the sockets recorded since the last call
 // (notifyEpoll, stackProgress): it wakes the epoll instances watching the
@@ -12,18 +16,18 @@ import "math/bits"
 // path was missed, before the kernel lock is released.
 // Context: trap, kernel lock held; does not allocate.
 func socketEvents() {
-	if notifyPending {
-		notifyPending = false
-		for w := range notifyFDs {
-			for notifyFDs[w] != 0 {
-				b := bits.TrailingZeros64(notifyFDs[w])
-				notifyFDs[w] &^= 1 << b
+	if socket.NotifyPending {
+		socket.NotifyPending = false
+		for w := range socket.NotifyFDs {
+			for socket.NotifyFDs[w] != 0 {
+				b := bits.TrailingZeros64(socket.NotifyFDs[w])
+				socket.NotifyFDs[w] &^= 1 << b
 				epollNotify(w*64 + b)
 			}
 		}
 	}
-	if stackProgress {
-		stackProgress = false
+	if socket.StackProgress {
+		socket.StackProgress = false
 		exitDrainCheck()
 	}
 }

@@ -1,41 +1,44 @@
 package kernel
 
-import "github.com/gometal/gometal/kernel/abi"
+import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/socket"
+)
 
 // writeSocketView lists the socket table for /proc/gometal/sockets: one
 // line per socket, then the drop counters. Context: trap, kernel lock
 // held; does not allocate.
 func writeSocketView(w textWriter) {
 	w.s("slot type state fd local remote rx tx accept_queue dirty\n")
-	for i := range sockets {
-		s := &sockets[i]
-		if s.typ == 0 {
+	for i := range socket.Sockets {
+		s := &socket.Sockets[i]
+		if s.Typ == 0 {
 			continue
 		}
 		w.u(uint64(i)).s(" ")
-		w.s(sockTypeNames[s.typ])
-		if s.family == abi.Family6 {
+		w.s(sockTypeNames[s.Typ])
+		if s.Family == abi.Family6 {
 			w.s("6 ")
 		} else {
 			w.s(" ")
 		}
-		w.s(sockStateNames[s.state]).s(" ")
-		if s.fd < 0 {
+		w.s(sockStateNames[s.State]).s(" ")
+		if s.Fd < 0 {
 			w.s("- ")
 		} else {
-			w.u(uint64(s.fd)).s(" ")
+			w.u(uint64(s.Fd)).s(" ")
 		}
-		writeSockAddr(w, s.local)
+		writeSockAddr(w, s.Local)
 		w.s(" ")
-		writeSockAddr(w, s.remote)
-		w.s(" ").u(uint64(s.rx.n)).s(" ").u(uint64(s.tx.n)).s(" ").u(uint64(s.aLen))
-		if s.dirty {
+		writeSockAddr(w, s.Remote)
+		w.s(" ").u(uint64(s.Rx.N)).s(" ").u(uint64(s.Tx.N)).s(" ").u(uint64(s.ALen))
+		if s.Dirty {
 			w.s(" yes\n")
 		} else {
 			w.s(" no\n")
 		}
 	}
-	w.s("\ndatagrams_dropped ").u(netDropped).s("\nconnections_refused ").u(netRejected).s("\n")
+	w.s("\ndatagrams_dropped ").u(socket.NetDropped).s("\nconnections_refused ").u(socket.NetRejected).s("\n")
 }
 
 var (
@@ -45,20 +48,20 @@ var (
 
 // writeSockAddr writes a as IP:port: a dotted quad for an IPv4 address,
 // [hex groups] for IPv6. Context: trap, kernel lock held; does not allocate.
-func writeSockAddr(w textWriter, a sockAddr) {
-	if a.is4() {
-		writeSockAddrIP(w, a.v4())
+func writeSockAddr(w textWriter, a socket.SockAddr) {
+	if a.Is4() {
+		writeSockAddrIP(w, a.V4())
 	} else {
 		w.s("[")
 		for k := 0; k < 16; k += 2 {
 			if k > 0 {
 				w.s(":")
 			}
-			writeHex16(w, uint16(a.ip[k])<<8|uint16(a.ip[k+1]))
+			writeHex16(w, uint16(a.Ip[k])<<8|uint16(a.Ip[k+1]))
 		}
 		w.s("]")
 	}
-	w.s(":").u(uint64(a.port))
+	w.s(":").u(uint64(a.Port))
 }
 
 // writeHex16 writes v in hex without leading zeros. Context: trap, kernel

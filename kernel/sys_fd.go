@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -366,7 +367,7 @@ func dupTo(oldfd, newfd int, cloexec bool) int64 {
 		descs[f.Desc].refs++
 	}
 	if f.Kind == fdtab.KindSocket {
-		sockets[f.Socket].extraFDs++
+		socket.Sockets[f.Socket].ExtraFDs++
 	}
 	if f.Kind == fdtab.KindUnix {
 		usocks().Ref(f.Socket)

@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -29,8 +30,8 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 	case fdtab.KindFile, fdtab.KindPipe, fdtab.KindDev, fdtab.KindProcFD:
 		return descWrite(t, f, buf, n, -1)
 	case fdtab.KindSocket:
-		io := sockIO{t: t, nr: unix.SYS_WRITE, buf: buf, n: n}
-		return sockSend(f.Socket, &io, nil)
+		io := socket.SockIO{T: t, Nr: unix.SYS_WRITE, Buf: buf, N: n}
+		return socket.SockSend(f.Socket, &io, nil)
 	case fdtab.KindConsole:
 		if qi := vconQueueOf(f.Stream); qi >= 0 {
 			return vconWrite(t, qi, f.Nonblock, buf, n)
@@ -75,12 +76,12 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 	case fdtab.KindFile, fdtab.KindPipe, fdtab.KindDev, fdtab.KindProcFD:
 		return descRead(t, f, buf, n, -1)
 	case fdtab.KindSocket:
-		io := sockIO{t: t, nr: unix.SYS_READ, buf: buf, n: n}
-		var from sockAddr
+		io := socket.SockIO{T: t, Nr: unix.SYS_READ, Buf: buf, N: n}
+		var from socket.SockAddr
 		var trunc bool
-		return sockRecv(f.Socket, &io, &from, &trunc)
+		return socket.SockRecv(f.Socket, &io, &from, &trunc)
 	case fdtab.KindNetCtl:
-		return netCtlRead(buf, n)
+		return socket.NetCtlRead(buf, n)
 	case fdtab.KindConsole:
 		return consoleRead(t, f, buf, n)
 	case fdtab.KindMemFile:
@@ -123,16 +124,16 @@ func sysClose(fd int) int64 {
 	}
 	epollForgetFD(fd)
 	if f.Kind == fdtab.KindSocket {
-		releaseSocketFD(fd, f.Socket)
+		socket.ReleaseSocketFD(fd, f.Socket)
 	}
 	if f.Kind == fdtab.KindUnix {
 		unixRelease(f.Socket)
 	}
 	if f.Kind == fdtab.KindNetlink {
-		nlSocks[f.Socket].used = false
+		socket.NlSocks[f.Socket].Used = false
 	}
 	if f.Kind == fdtab.KindNetCtl {
-		closeNetCtl()
+		socket.CloseNetCtl()
 	}
 	if hasDesc(f.Kind) {
 		closeDesc(f)
@@ -268,7 +269,7 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 		return irqIoctl(f, req, arg)
 	}
 	if f.Kind == fdtab.KindNetCtl {
-		return netCtlIoctl(req, arg)
+		return socket.NetCtlIoctl(req, arg)
 	}
 	if f.Kind == fdtab.KindPipe && req == unix.SIOCINQ {
 		if !vm.UserWrite32(arg, uint32(pipes.Buffered(int(descOf(f).pipe)))) {
@@ -287,7 +288,7 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 		return 0
 	}
 	if f.Kind == fdtab.KindSocket && req == unix.SIOCINQ {
-		if !vm.UserWrite32(arg, sockets[f.Socket].rx.n) {
+		if !vm.UserWrite32(arg, socket.Sockets[f.Socket].Rx.N) {
 			return -abi.EFAULT
 		}
 		return 0
@@ -323,7 +324,7 @@ func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 		return -abi.EBADF
 	}
 	if f.Kind == fdtab.KindSocket {
-		return sockReadv(t, f.Socket, iov, cnt)
+		return socket.SockReadv(t, f.Socket, iov, cnt)
 	}
 	return rwv(t, fd, iov, cnt, false)
 }
@@ -336,7 +337,7 @@ func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 		return -abi.EBADF
 	}
 	if f.Kind == fdtab.KindSocket {
-		return sockWritev(t, f.Socket, iov, cnt)
+		return socket.SockWritev(t, f.Socket, iov, cnt)
 	}
 	return rwv(t, fd, iov, cnt, true)
 }
@@ -345,7 +346,7 @@ func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 // the first, a call that would wait or fails ends the transfer with what
 // was done. Context: trap, kernel lock held; does not allocate.
 func rwv(t sched.TID, fd int, iov uintptr, cnt int, write bool) int64 {
-	if cnt < 0 || cnt > maxIovecs {
+	if cnt < 0 || cnt > socket.MaxIovecs {
 		return -abi.EINVAL
 	}
 	if vm.IovecsKernelState(iov, cnt, !write) {

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -34,7 +35,7 @@ func sysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 	case "/dev/irq":
 		return openIRQ(flags)
 	case abi.NetCtlPath:
-		return openNetCtl(flags)
+		return socket.OpenNetCtl(flags)
 	}
 	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
 		return -int64(unix.EOPNOTSUPP)

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
@@ -28,8 +29,8 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 	switch {
 	case unixCall(nr, a[0]): // a socket call on (or making) a Unix-domain socket
 		ret = unixSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
-	case netlinkCall(nr, a[0]): // the same for a netlink socket
-		ret = netlinkSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
+	case socket.NetlinkCall(nr, a[0]): // the same for a netlink socket
+		ret = socket.NetlinkSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
 	case nr < uint64(len(syscallTable)) && syscallTable[nr].handler != nil:
 		ret = syscallTable[nr].handler(c, t, a)
 	default:

@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -90,24 +91,24 @@ func unixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 	case unix.SYS_SOCKETPAIR:
 		return unixSocketpair(int(a1), int(a2), a3)
 	case unix.SYS_READ:
-		io := sockIO{t: t, nr: nr, buf: a1, n: a2}
+		io := socket.SockIO{T: t, Nr: nr, Buf: a1, N: a2}
 		return unixRecv(fd, i, &io, 0, 0)
 	case unix.SYS_RECVFROM:
-		io := sockIO{t: t, nr: nr, buf: a1, n: a2, flags: int(a3)}
+		io := socket.SockIO{T: t, Nr: nr, Buf: a1, N: a2, Flags: int(a3)}
 		return unixRecv(fd, i, &io, a4, a5)
 	case unix.SYS_READV:
-		io := sockIO{t: t, nr: nr, iov: a1, iovcnt: int(a2)}
+		io := socket.SockIO{T: t, Nr: nr, Iov: a1, Iovcnt: int(a2)}
 		return unixRecv(fd, i, &io, 0, 0)
 	case unix.SYS_RECVMSG:
 		return unixRecvmsg(t, fd, i, a1, int(a2))
 	case unix.SYS_WRITE:
-		io := sockIO{t: t, nr: nr, buf: a1, n: a2}
+		io := socket.SockIO{T: t, Nr: nr, Buf: a1, N: a2}
 		return unixSend(fd, i, &io, 0, 0, 0, 0)
 	case unix.SYS_WRITEV:
-		io := sockIO{t: t, nr: nr, iov: a1, iovcnt: int(a2)}
+		io := socket.SockIO{T: t, Nr: nr, Iov: a1, Iovcnt: int(a2)}
 		return unixSend(fd, i, &io, 0, 0, 0, 0)
 	case unix.SYS_SENDTO:
-		io := sockIO{t: t, nr: nr, buf: a1, n: a2, flags: int(a3)}
+		io := socket.SockIO{T: t, Nr: nr, Buf: a1, N: a2, Flags: int(a3)}
 		return unixSend(fd, i, &io, a4, a5, 0, 0)
 	case unix.SYS_SENDMSG:
 		return unixSendmsg(t, fd, i, a1, int(a2))
@@ -186,7 +187,7 @@ func unixSocket(typ, proto int) int64 {
 	if fe != 0 {
 		return errno(fe)
 	}
-	fd := fdtab.Alloc(fdtab.KindUnix, openFlags(typ))
+	fd := fdtab.Alloc(fdtab.KindUnix, socket.OpenFlags(typ))
 	if fd < 0 {
 		usocks().Unref(i)
 		unixFinishDying()
@@ -213,11 +214,11 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 	if fe != 0 {
 		return errno(fe)
 	}
-	fa := fdtab.Alloc(fdtab.KindUnix, openFlags(typ))
+	fa := fdtab.Alloc(fdtab.KindUnix, socket.OpenFlags(typ))
 	fb := -1
 	if fa >= 0 {
 		fdtab.Files[fa].Socket = a
-		fb = fdtab.Alloc(fdtab.KindUnix, openFlags(typ))
+		fb = fdtab.Alloc(fdtab.KindUnix, socket.OpenFlags(typ))
 	}
 	if fb < 0 {
 		if fa >= 0 {
@@ -264,7 +265,7 @@ func writeUnixSockaddr(a *fs.UnixAddr, addr, lenAddr uintptr, unnamedLen int) in
 	var sa [2 + fs.UnixPathMax + 1]byte
 	sa[0] = unix.AF_UNIX
 	copy(sa[2:], a.Bytes())
-	return putSockaddr(sa[:full], addr, lenAddr)
+	return socket.PutSockaddr(sa[:full], addr, lenAddr)
 }
 
 // unixBind is bind(2): a path makes a socket inode (EADDRINUSE if the

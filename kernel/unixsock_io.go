@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -92,7 +93,7 @@ func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
 		return -abi.EINVAL
 	}
-	nfd := fdtab.Alloc(fdtab.KindUnix, openFlags(flags))
+	nfd := fdtab.Alloc(fdtab.KindUnix, socket.OpenFlags(flags))
 	if nfd < 0 {
 		return -abi.EMFILE
 	}
@@ -116,19 +117,19 @@ func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 
 
 // unixNonblocking reports whether io on descriptor fd must not wait.
 // Context: trap, kernel lock held; does not allocate.
-func unixNonblocking(fd int, io *sockIO) bool {
-	return io.flags&unix.MSG_DONTWAIT != 0 || fdtab.Files[fd].Nonblock
+func unixNonblocking(fd int, io *socket.SockIO) bool {
+	return io.Flags&unix.MSG_DONTWAIT != 0 || fdtab.Files[fd].Nonblock
 }
 
 // readUnixMsg reads the struct msghdr at msg for sendmsg or recvmsg (nr):
 // its name and iovecs, its control buffer (ctl, ctlLen) and the call's
 // sockIO; false if the header is not readable.
 // Context: trap, kernel lock held; does not allocate.
-func readUnixMsg(t sched.TID, nr uint64, msg uintptr, flags int) (msghdr, uintptr, uintptr, sockIO, bool) {
-	m, ok := readMsghdr(msg)
+func readUnixMsg(t sched.TID, nr uint64, msg uintptr, flags int) (socket.Msghdr, uintptr, uintptr, socket.SockIO, bool) {
+	m, ok := socket.ReadMsghdr(msg)
 	ctl, ok1 := vm.UserRead64(msg + 32)
 	ctlLen, ok2 := vm.UserRead64(msg + 40)
-	io := sockIO{t: t, nr: nr, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
+	io := socket.SockIO{T: t, Nr: nr, Iov: m.Iov, Iovcnt: int(m.Iovlen), Flags: flags, Msg: true}
 	return m, uintptr(ctl), uintptr(ctlLen), io, ok && ok1 && ok2
 }
 
@@ -139,14 +140,14 @@ func unixSendmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 	if !ok {
 		return -abi.EFAULT
 	}
-	return unixSend(fd, i, &io, m.name, m.namelen, ctl, ctlLen)
+	return unixSend(fd, i, &io, m.Name, m.Namelen, ctl, ctlLen)
 }
 
 // unixSend sends io's bytes (to the name at addr for an unconnected
 // datagram socket) with the descriptors of the control data at ctl.
 // Context: trap, kernel lock held; does not allocate.
-func unixSend(fd, i int, io *sockIO, addr, alen, ctl, ctlLen uintptr) int64 {
-	if e := io.measure(); e != 0 {
+func unixSend(fd, i int, io *socket.SockIO, addr, alen, ctl, ctlLen uintptr) int64 {
+	if e := io.Measure(); e != 0 {
 		return e
 	}
 	typ := usocks().Type(i)
@@ -154,7 +155,7 @@ func unixSend(fd, i int, io *sockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 	if e != 0 {
 		return e
 	}
-	if typ != unix.SOCK_STREAM && io.total > fs.UnixMaxDgram {
+	if typ != unix.SOCK_STREAM && io.Total > fs.UnixMaxDgram {
 		return -abi.EMSGSIZE
 	}
 	if typ == unix.SOCK_DGRAM && usocks().Passcred(i) {
@@ -182,10 +183,10 @@ func unixSend(fd, i int, io *sockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 		if dest < 0 {
 			dest = i
 		}
-		return waitKey(io.t, unixKey(dest))
+		return waitKey(io.T, unixKey(dest))
 	}
-	if fe == unix.EPIPE && typ == unix.SOCK_STREAM && io.flags&unix.MSG_NOSIGNAL == 0 {
-		thread.SendSignal(io.t, int(unix.SIGPIPE), abi.SIUser, 1, 0) // as Linux's unix_stream_sendmsg
+	if fe == unix.EPIPE && typ == unix.SOCK_STREAM && io.Flags&unix.MSG_NOSIGNAL == 0 {
+		thread.SendSignal(io.T, int(unix.SIGPIPE), abi.SIUser, 1, 0) // as Linux's unix_stream_sendmsg
 	}
 	return errno(fe)
 }
@@ -219,11 +220,11 @@ func unixSendTarget(i, typ int, addr, alen uintptr) (int, int64) {
 // the bytes queued, whether the rights were queued, and the error that
 // stopped it.
 // Context: trap, kernel lock held; does not allocate.
-func unixPut(i, to int, io *sockIO, rights int) (int64, bool, fs.Errno) {
+func unixPut(i, to int, io *socket.SockIO, rights int) (int64, bool, fs.Errno) {
 	var done uintptr
 	used := false
 	for {
-		k, ok := io.gather(done, unixBuf()[:min(len(unixBuf()), usocks().Room(i))])
+		k, ok := io.Gather(done, unixBuf()[:min(len(unixBuf()), usocks().Room(i))])
 		if !ok {
 			return int64(done), used, unix.EFAULT
 		}
@@ -236,65 +237,24 @@ func unixPut(i, to int, io *sockIO, rights int) (int64, bool, fs.Errno) {
 		used = used || rights != 0
 		rights = 0
 		done += uintptr(n)
-		if n < k || done >= io.total || usocks().Type(i) != unix.SOCK_STREAM {
+		if n < k || done >= io.Total || usocks().Type(i) != unix.SOCK_STREAM {
 			return int64(done), used, 0
 		}
 	}
 }
 
-// gather copies io's bytes from offset off into dst and returns how
-// many; false when a buffer is not readable.
-// Context: trap, kernel lock held; does not allocate.
-func (io *sockIO) gather(off uintptr, dst []byte) (int, bool) {
-	n := 0
-	for k := 0; k < io.pieces() && n < len(dst); k++ {
-		base, l, _ := io.piece(k)
-		if off >= l {
-			off -= l
-			continue
-		}
-		c := min(l-off, uintptr(len(dst)-n))
-		b, ok := vm.UserBytes(base+off, c, false)
-		if !ok {
-			return n, false
-		}
-		n += copy(dst[n:], b)
-		off = 0
-	}
-	return n, true
-}
-
-// scatter copies src into io's buffers; false when one is not writable.
-// Context: trap, kernel lock held; does not allocate.
-func (io *sockIO) scatter(src []byte) bool {
-	for k := 0; k < io.pieces() && len(src) > 0; k++ {
-		base, l, _ := io.piece(k)
-		c := min(l, uintptr(len(src)))
-		if c == 0 {
-			continue
-		}
-		b, ok := vm.UserBytes(base, c, true)
-		if !ok {
-			return false
-		}
-		copy(b, src[:c])
-		src = src[c:]
-	}
-	return true
-}
-
 // unixRecvCore receives into io's buffers, filling um; it returns the
 // bytes read, or an errno, or blocked.
 // Context: trap, kernel lock held; does not allocate.
-func unixRecvCore(fd, i int, io *sockIO, um *fs.UnixMsg) int64 {
-	if e := io.measure(); e != 0 {
+func unixRecvCore(fd, i int, io *socket.SockIO, um *fs.UnixMsg) int64 {
+	if e := io.Measure(); e != 0 {
 		return e
 	}
-	peek := io.flags&unix.MSG_PEEK != 0
+	peek := io.Flags&unix.MSG_PEEK != 0
 	m := fsMem()
-	e := usocks().Recv(&m, i, unixBuf()[:min(io.total, uintptr(len(unixBuf())))], peek, um)
+	e := usocks().Recv(&m, i, unixBuf()[:min(io.Total, uintptr(len(unixBuf())))], peek, um)
 	if e == unix.EAGAIN && !unixNonblocking(fd, io) {
-		return waitKey(io.t, unixKey(i))
+		return waitKey(io.T, unixKey(i))
 	}
 	if e != 0 {
 		return errno(e)
@@ -302,13 +262,13 @@ func unixRecvCore(fd, i int, io *sockIO, um *fs.UnixMsg) int64 {
 	if !peek {
 		unixNotifyAround(i)
 	}
-	if !io.scatter(unixBuf()[:um.N]) {
+	if !io.Scatter(unixBuf()[:um.N]) {
 		if um.Rights != 0 {
 			unixDropRights(um.Rights)
 		}
 		return -abi.EFAULT
 	}
-	if io.flags&unix.MSG_TRUNC != 0 && usocks().Type(i) != unix.SOCK_STREAM {
+	if io.Flags&unix.MSG_TRUNC != 0 && usocks().Type(i) != unix.SOCK_STREAM {
 		return int64(um.Full)
 	}
 	return int64(um.N)
@@ -316,7 +276,7 @@ func unixRecvCore(fd, i int, io *sockIO, um *fs.UnixMsg) int64 {
 
 // unixRecv is read, readv and recvfrom: passed descriptors are dropped.
 // Context: trap, kernel lock held; does not allocate.
-func unixRecv(fd, i int, io *sockIO, addr, alen uintptr) int64 {
+func unixRecv(fd, i int, io *socket.SockIO, addr, alen uintptr) int64 {
 	var um fs.UnixMsg
 	r := unixRecvCore(fd, i, io, &um)
 	if r < 0 || r == blocked {
@@ -361,9 +321,9 @@ func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 			mflags |= unix.MSG_CTRUNC
 		}
 	}
-	if m.name == 0 {
+	if m.Name == 0 {
 		vm.UserWrite32(msg+8, 0)
-	} else if e := writeUnixSockaddr(&um.From, m.name, msg+8, 0); e != 0 {
+	} else if e := writeUnixSockaddr(&um.From, m.Name, msg+8, 0); e != 0 {
 		return e
 	}
 	if !vm.UserWrite64(msg+40, uint64(used)) || !vm.UserWrite32(msg+48, mflags) {
