@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -148,7 +149,7 @@ func readiness(fd int) uint32 {
 	case fdtab.KindSocket:
 		return socket.SockReadiness(f.Socket)
 	case fdtab.KindPipe:
-		return pipeReadiness(descOf(f))
+		return pipeReadiness(vfs.DescOf(f))
 	case fdtab.KindUnix:
 		return usocks().Poll(f.Socket)
 	case fdtab.KindNetlink:

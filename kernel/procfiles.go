@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 )
@@ -42,7 +43,7 @@ func fillProcFile(which int, w textWriter) {
 		total := vm.Frames.Total() * mm.PageSize >> 10
 		free := vm.Frames.FreeCount() * mm.PageSize >> 10
 		w.s("MemTotal:       ").u(total).s(" kB\nMemFree:        ").u(free).s(" kB\nMemAvailable:   ").u(free).s(" kB\n")
-		w.s("Shmem:          ").u(uint64(rootfs.PagesHeld) * mm.PageSize >> 10).s(" kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n")
+		w.s("Shmem:          ").u(uint64(vfs.Root.PagesHeld) * mm.PageSize >> 10).s(" kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n")
 	case "/proc/cpuinfo":
 		for i := 0; i < percpu.NOnline; i++ {
 			w.s("processor\t: ").u(uint64(i)).s("\nmodel name\t: gometal x86-64 CPU\ncpu cores\t: ").u(uint64(percpu.NOnline)).s("\n\n")

@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -35,8 +36,8 @@ func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 	if !unixTables() { // sendfile copies through unixBuf
 		return -abi.ENOMEM
 	}
-	d := descOf(in)
-	pos := d.off
+	d := vfs.DescOf(in)
+	pos := d.Off
 	if offAddr != 0 {
 		v, ok := vm.UserRead64(offAddr)
 		if !ok {
@@ -47,14 +48,14 @@ func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 		}
 		pos = int64(v)
 	}
-	n := min(int64(min(count, sendfileMax, uintptr(len(unixBuf())))), max(rootfs.Size(d.ino)-pos, 0))
+	n := min(int64(min(count, sendfileMax, uintptr(len(unixBuf())))), max(vfs.Root.Size(d.Ino)-pos, 0))
 	if n == 0 {
 		return 0
 	}
-	m := fsMem()
-	got, fe := rootfs.Read(&m, d.ino, pos, unixBuf()[:n])
+	m := vfs.Mem()
+	got, fe := vfs.Root.Read(&m, d.Ino, pos, unixBuf()[:n])
 	if fe != 0 {
-		return errno(fe)
+		return vfs.Errno(fe)
 	}
 	put := kernelWrite(t, out, unixBuf()[:got])
 	if put <= 0 || put == blocked {
@@ -63,7 +64,7 @@ func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 	if offAddr != 0 {
 		vm.UserWrite64(offAddr, uint64(pos+put))
 	} else {
-		d.off += put
+		d.Off += put
 	}
 	return put
 }
@@ -75,13 +76,13 @@ func sendfileCheck(in, out *fdtab.File) int64 {
 	switch {
 	case in.Kind != fdtab.KindFile:
 		return -abi.EINVAL
-	case !canRead(descOf(in)):
+	case !canRead(vfs.DescOf(in)):
 		return -abi.EBADF
-	case !rootfs.IsRegular(descOf(in).ino):
+	case !vfs.Root.IsRegular(vfs.DescOf(in).Ino):
 		return -abi.EINVAL
-	case hasDesc(out.Kind) && !canWrite(descOf(out)):
+	case vfs.HasDesc(out.Kind) && !canWrite(vfs.DescOf(out)):
 		return -abi.EBADF
-	case out.Kind == fdtab.KindFile && (descOf(out).flags&unix.O_APPEND != 0 || !rootfs.IsRegular(descOf(out).ino)):
+	case out.Kind == fdtab.KindFile && (vfs.DescOf(out).Flags&unix.O_APPEND != 0 || !vfs.Root.IsRegular(vfs.DescOf(out).Ino)):
 		return -abi.EINVAL
 	case out.Kind == fdtab.KindSocket && socket.Sockets[out.Socket].Typ != abi.SockStream:
 		return -abi.EINVAL
@@ -104,30 +105,30 @@ func kernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
 	case fdtab.KindUnix:
 		return unixKernelWrite(t, out, b)
 	case fdtab.KindPipe:
-		p := int(descOf(out).pipe)
-		m := fsMem()
-		put, e := pipes.Write(&m, p, b)
-		fsDone(&m)
+		p := int(vfs.DescOf(out).Pipe)
+		m := vfs.Mem()
+		put, e := vfs.Pipes.Write(&m, p, b)
+		vfs.Done(&m)
 		switch {
 		case e == unix.EAGAIN && !out.Nonblock:
-			return waitKey(t, pipeKey(p))
+			return vfs.WaitKey(t, vfs.PipeKey(p))
 		case e != 0:
-			return errno(e)
+			return vfs.Errno(e)
 		}
-		pipeChanged(p)
+		vfs.PipeChanged(p)
 		return int64(put)
 	case fdtab.KindFile:
-		d := descOf(out)
-		m := fsMem()
-		put, e := rootfs.Write(&m, d.ino, d.off, b)
-		fsDone(&m)
+		d := vfs.DescOf(out)
+		m := vfs.Mem()
+		put, e := vfs.Root.Write(&m, d.Ino, d.Off, b)
+		vfs.Done(&m)
 		if put == 0 && e != 0 {
-			return errno(e)
+			return vfs.Errno(e)
 		}
-		d.off += int64(put)
+		d.Off += int64(put)
 		return int64(put)
 	case fdtab.KindDev:
-		if rootfs.Rdev(descOf(out).ino) == devFull {
+		if vfs.Root.Rdev(vfs.DescOf(out).Ino) == devFull {
 			return -abi.ENOSPC
 		}
 	case fdtab.KindConsole:
@@ -168,15 +169,15 @@ func tcpKernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func unixKernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
 	i := out.Socket
-	m := fsMem()
+	m := vfs.Mem()
 	n, e := usocks().Send(&m, i, -1, b, 0)
-	fsDone(&m)
+	vfs.Done(&m)
 	dest := usocks().Peer(i)
 	if e == unix.EAGAIN && !out.Nonblock && dest >= 0 {
-		return waitKey(t, unixKey(dest))
+		return vfs.WaitKey(t, unixKey(dest))
 	}
 	if e != 0 {
-		return errno(e)
+		return vfs.Errno(e)
 	}
 	if dest >= 0 {
 		unixNotify(dest)

@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -20,13 +21,13 @@ import (
 
 // canRead reports whether d was opened for reading. Context: any; does
 // not allocate.
-func canRead(d *desc) bool {
-	return d.flags&unix.O_PATH == 0 && d.flags&unix.O_ACCMODE != unix.O_WRONLY
+func canRead(d *vfs.Desc) bool {
+	return d.Flags&unix.O_PATH == 0 && d.Flags&unix.O_ACCMODE != unix.O_WRONLY
 }
 
 // canWrite reports whether d was opened for writing. Context: any; does not allocate.
-func canWrite(d *desc) bool {
-	return d.flags&unix.O_PATH == 0 && d.flags&unix.O_ACCMODE != unix.O_RDONLY
+func canWrite(d *vfs.Desc) bool {
+	return d.Flags&unix.O_PATH == 0 && d.Flags&unix.O_ACCMODE != unix.O_RDONLY
 }
 
 // descRead reads from a file, pipe or device; off < 0 means at (and
@@ -34,7 +35,7 @@ func canWrite(d *desc) bool {
 // unless nonblock.
 // Context: trap, kernel lock held; does not allocate.
 func descRead(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
-	d := descOf(f)
+	d := vfs.DescOf(f)
 	if !canRead(d) {
 		return -abi.EBADF
 	}
@@ -45,29 +46,29 @@ func descRead(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 		}
 		return pipeRead(t, f, d, buf, n)
 	case fdtab.KindDev:
-		return devRead(rootfs.Rdev(d.ino), buf, n)
+		return devRead(vfs.Root.Rdev(d.Ino), buf, n)
 	case fdtab.KindProcFD:
 		return -int64(unix.EISDIR)
 	}
-	if rootfs.IsDir(d.ino) {
+	if vfs.Root.IsDir(d.Ino) {
 		return -int64(unix.EISDIR)
 	}
 	pos := off
 	if off < 0 {
-		pos = d.off
+		pos = d.Off
 	}
-	k := uintptr(max(min(int64(n), rootfs.Size(d.ino)-pos), 0))
+	k := uintptr(max(min(int64(n), vfs.Root.Size(d.Ino)-pos), 0))
 	b, ok := vm.UserBytes(buf, k, true)
 	if !ok {
 		return -abi.EFAULT
 	}
-	m := fsMem()
-	got, e := rootfs.Read(&m, d.ino, pos, b)
+	m := vfs.Mem()
+	got, e := vfs.Root.Read(&m, d.Ino, pos, b)
 	if e != 0 {
-		return errno(e)
+		return vfs.Errno(e)
 	}
 	if off < 0 {
-		d.off += int64(got)
+		d.Off += int64(got)
 	}
 	return int64(got)
 }
@@ -75,7 +76,7 @@ func descRead(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 // descWrite writes to a file, pipe or device (see descRead for off).
 // Context: trap, kernel lock held; does not allocate.
 func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
-	d := descOf(f)
+	d := vfs.DescOf(f)
 	if !canWrite(d) {
 		return -abi.EBADF
 	}
@@ -86,7 +87,7 @@ func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 		}
 		return pipeWrite(t, f, d, buf, n)
 	case fdtab.KindDev:
-		switch rootfs.Rdev(d.ino) {
+		switch vfs.Root.Rdev(d.Ino) {
 		case devFull:
 			return -abi.ENOSPC
 		case devKmsg:
@@ -100,19 +101,19 @@ func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 	}
 	pos := off
 	if off < 0 {
-		pos = d.off
-		if d.flags&unix.O_APPEND != 0 {
-			pos = rootfs.Size(d.ino)
+		pos = d.Off
+		if d.Flags&unix.O_APPEND != 0 {
+			pos = vfs.Root.Size(d.Ino)
 		}
 	}
-	m := fsMem()
-	put, e := rootfs.Write(&m, d.ino, pos, b)
-	fsDone(&m)
+	m := vfs.Mem()
+	put, e := vfs.Root.Write(&m, d.Ino, pos, b)
+	vfs.Done(&m)
 	if put == 0 && e != 0 {
-		return errno(e)
+		return vfs.Errno(e)
 	}
 	if off < 0 {
-		d.off = pos + int64(put)
+		d.Off = pos + int64(put)
 	}
 	return int64(put)
 }
@@ -139,47 +140,47 @@ func devRead(rdev uint32, buf, n uintptr) int64 {
 
 // pipeRead moves bytes out of a pipe, or waits for some.
 // Context: trap, kernel lock held; does not allocate.
-func pipeRead(t sched.TID, f *fdtab.File, d *desc, buf, n uintptr) int64 {
-	p := int(d.pipe)
-	k := uintptr(min(n, uintptr(pipes.Buffered(p))))
+func pipeRead(t sched.TID, f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
+	p := int(d.Pipe)
+	k := uintptr(min(n, uintptr(vfs.Pipes.Buffered(p))))
 	if n > 0 && k == 0 {
-		if _, writers := pipes.Ends(p); writers == 0 {
+		if _, writers := vfs.Pipes.Ends(p); writers == 0 {
 			return 0
 		}
 		if f.Nonblock {
 			return -abi.EAGAIN
 		}
-		return waitKey(t, pipeKey(p))
+		return vfs.WaitKey(t, vfs.PipeKey(p))
 	}
 	b, ok := vm.UserBytes(buf, k, true)
 	if !ok {
 		return -abi.EFAULT
 	}
-	m := fsMem()
-	got, _ := pipes.Read(&m, p, b)
-	pipeChanged(p)
+	m := vfs.Mem()
+	got, _ := vfs.Pipes.Read(&m, p, b)
+	vfs.PipeChanged(p)
 	return int64(got)
 }
 
 // pipeWrite moves bytes into a pipe, or waits for room. EPIPE once no
 // reader is left.
 // Context: trap, kernel lock held; does not allocate.
-func pipeWrite(t sched.TID, f *fdtab.File, d *desc, buf, n uintptr) int64 {
-	p := int(d.pipe)
+func pipeWrite(t sched.TID, f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
+	p := int(d.Pipe)
 	b, ok := vm.UserBytes(buf, n, false)
 	if !ok {
 		return -abi.EFAULT
 	}
-	m := fsMem()
-	put, e := pipes.Write(&m, p, b)
-	fsDone(&m)
+	m := vfs.Mem()
+	put, e := vfs.Pipes.Write(&m, p, b)
+	vfs.Done(&m)
 	switch {
 	case e == unix.EAGAIN && !f.Nonblock:
-		return waitKey(t, pipeKey(p))
+		return vfs.WaitKey(t, vfs.PipeKey(p))
 	case e != 0:
-		return errno(e)
+		return vfs.Errno(e)
 	}
-	pipeChanged(p)
+	vfs.PipeChanged(p)
 	return int64(put)
 }
 
@@ -191,7 +192,7 @@ func sysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 	switch {
 	case f == nil:
 		return -abi.EBADF
-	case !hasDesc(f.Kind):
+	case !vfs.HasDesc(f.Kind):
 		return -abi.ESPIPE
 	case off < 0:
 		return -abi.EINVAL
@@ -205,7 +206,7 @@ func sysPwrite64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 	switch {
 	case f == nil:
 		return -abi.EBADF
-	case !hasDesc(f.Kind):
+	case !vfs.HasDesc(f.Kind):
 		return -abi.ESPIPE
 	case off < 0:
 		return -abi.EINVAL
@@ -218,20 +219,20 @@ func sysPwrite64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 // ESPIPE.
 // Context: trap, kernel lock held; does not allocate.
 func descSeek(f *fdtab.File, off int64, whence int) int64 {
-	d := descOf(f)
+	d := vfs.DescOf(f)
 	switch f.Kind {
 	case fdtab.KindPipe:
 		return -abi.ESPIPE
 	case fdtab.KindDev:
 		return 0
 	}
-	size := rootfs.Size(d.ino)
+	size := vfs.Root.Size(d.Ino)
 	var pos int64
 	switch whence {
 	case unix.SEEK_SET:
 		pos = off
 	case unix.SEEK_CUR:
-		pos = d.off + off
+		pos = d.Off + off
 	case unix.SEEK_END:
 		pos = size + off
 	case unix.SEEK_DATA:
@@ -250,7 +251,7 @@ func descSeek(f *fdtab.File, off int64, whence int) int64 {
 	if pos < 0 {
 		return -abi.EINVAL
 	}
-	d.off = pos
+	d.Off = pos
 	return pos
 }
 
@@ -262,20 +263,20 @@ func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
 		return -abi.EBADF
 	}
 	if f.Kind == fdtab.KindProcFD {
-		return procFDList(descOf(f), buf, count)
+		return procFDList(vfs.DescOf(f), buf, count)
 	}
-	if f.Kind != fdtab.KindFile || !rootfs.IsDir(descOf(f).ino) {
+	if f.Kind != fdtab.KindFile || !vfs.Root.IsDir(vfs.DescOf(f).Ino) {
 		return -int64(unix.ENOTDIR)
 	}
 	b, ok := vm.UserBytes(buf, min(count, 1<<20), true)
 	if !ok {
 		return -abi.EFAULT
 	}
-	d := descOf(f)
-	m := fsMem()
+	d := vfs.DescOf(f)
+	m := vfs.Mem()
 	n := 0
 	for {
-		ent, more := rootfs.ReadDir(&m, d.ino, d.off)
+		ent, more := vfs.Root.ReadDir(&m, d.Ino, d.Off)
 		if !more {
 			break
 		}
@@ -287,7 +288,7 @@ func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
 			break
 		}
 		n += k
-		d.off = ent.Next
+		d.Off = ent.Next
 	}
 	return int64(n)
 }
@@ -295,24 +296,24 @@ func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
 // procFDList lists /proc/self/fd: ".", "..", then one link per open
 // descriptor.
 // Context: trap, kernel lock held; does not allocate.
-func procFDList(d *desc, buf, count uintptr) int64 {
+func procFDList(d *vfs.Desc, buf, count uintptr) int64 {
 	b, ok := vm.UserBytes(buf, min(count, 1<<20), true)
 	if !ok {
 		return -abi.EFAULT
 	}
 	n := 0
-	for ; d.off < 2+fdtab.MaxFDs; d.off++ {
+	for ; d.Off < 2+fdtab.MaxFDs; d.Off++ {
 		var ent fs.Dirent
 		var digits [20]byte
 		switch {
-		case d.off < 2:
-			ent = fs.Dirent{Ino: d.ino, Type: unix.DT_DIR, Name: dots[:d.off+1]}
-		case fdtab.Files[d.off-2].Kind == fdtab.KindFree:
+		case d.Off < 2:
+			ent = fs.Dirent{Ino: d.Ino, Type: unix.DT_DIR, Name: dots[:d.Off+1]}
+		case fdtab.Files[d.Off-2].Kind == fdtab.KindFree:
 			continue
 		default:
-			ent = fs.Dirent{Ino: fs.Ino(1000 + d.off), Type: unix.DT_LNK, Name: klog.Decimal(&digits, uint64(d.off-2))}
+			ent = fs.Dirent{Ino: fs.Ino(1000 + d.Off), Type: unix.DT_LNK, Name: klog.Decimal(&digits, uint64(d.Off-2))}
 		}
-		ent.Next = d.off + 1
+		ent.Next = d.Off + 1
 		k := fs.PutDirent64(b[n:], &ent)
 		if k == 0 {
 			if n == 0 {
@@ -342,7 +343,7 @@ func fillRandom(b []byte) {
 // that point at a shared description, the console and sockets.
 // Context: trap, kernel lock held; does not allocate.
 func dupable(kind uint8) bool {
-	return hasDesc(kind) || kind == fdtab.KindConsole || kind == fdtab.KindSocket || kind == fdtab.KindUnix
+	return vfs.HasDesc(kind) || kind == fdtab.KindConsole || kind == fdtab.KindSocket || kind == fdtab.KindUnix
 }
 
 // dupTo makes newfd a duplicate of oldfd (closing what newfd was).
@@ -363,8 +364,8 @@ func dupTo(oldfd, newfd int, cloexec bool) int64 {
 	}
 	fdtab.Files[newfd] = *f
 	fdtab.Files[newfd].Cloexec = cloexec
-	if hasDesc(f.Kind) {
-		descs[f.Desc].refs++
+	if vfs.HasDesc(f.Kind) {
+		vfs.Descs[f.Desc].Refs++
 	}
 	if f.Kind == fdtab.KindSocket {
 		socket.Sockets[f.Socket].ExtraFDs++
@@ -416,27 +417,27 @@ func sysPipe2(fds uintptr, flags int) int64 {
 	if !vm.UserRange(fds, 8, true) {
 		return -abi.EFAULT
 	}
-	p, e := pipes.New()
+	p, e := vfs.Pipes.New()
 	if e != 0 {
-		return errno(e)
+		return vfs.Errno(e)
 	}
 	r := newDescFD(fdtab.KindPipe, 0, unix.O_RDONLY|flags)
 	if r < 0 {
-		m := fsMem()
-		pipes.Close(&m, p, true)
-		pipes.Close(&m, p, false)
+		m := vfs.Mem()
+		vfs.Pipes.Close(&m, p, true)
+		vfs.Pipes.Close(&m, p, false)
 		return r
 	}
 	w := newDescFD(fdtab.KindPipe, 0, unix.O_WRONLY|flags)
 	if w < 0 {
-		descs[fdtab.Files[r].Desc].pipe, descs[fdtab.Files[r].Desc].reader = int32(p), true
+		vfs.Descs[fdtab.Files[r].Desc].Pipe, vfs.Descs[fdtab.Files[r].Desc].Reader = int32(p), true
 		sysClose(int(r))
-		m := fsMem()
-		pipes.Close(&m, p, false)
+		m := vfs.Mem()
+		vfs.Pipes.Close(&m, p, false)
 		return w
 	}
-	descs[fdtab.Files[r].Desc].pipe, descs[fdtab.Files[r].Desc].reader = int32(p), true
-	descs[fdtab.Files[w].Desc].pipe = int32(p)
+	vfs.Descs[fdtab.Files[r].Desc].Pipe, vfs.Descs[fdtab.Files[r].Desc].Reader = int32(p), true
+	vfs.Descs[fdtab.Files[w].Desc].Pipe = int32(p)
 	vm.UserWrite32(fds, uint32(r))
 	vm.UserWrite32(fds+4, uint32(w))
 	return 0
@@ -449,20 +450,20 @@ func sysFtruncate(fd int, length int64) int64 {
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.Kind != fdtab.KindFile || !canWrite(descOf(f)) {
+	if f.Kind != fdtab.KindFile || !canWrite(vfs.DescOf(f)) {
 		return -abi.EINVAL
 	}
-	m := fsMem()
-	e := rootfs.Truncate(&m, descOf(f).ino, length)
-	fsDone(&m)
-	return errno(e)
+	m := vfs.Mem()
+	e := vfs.Root.Truncate(&m, vfs.DescOf(f).Ino, length)
+	vfs.Done(&m)
+	return vfs.Errno(e)
 }
 
 // sysFallocate reserves pages (modes 0 and FALLOC_FL_KEEP_SIZE).
 // Context: trap, kernel lock held; does not allocate.
 func sysFallocate(fd, mode int, off, n int64) int64 {
 	f := fdtab.Get(fd)
-	if f == nil || (hasDesc(f.Kind) && !canWrite(descOf(f))) {
+	if f == nil || (vfs.HasDesc(f.Kind) && !canWrite(vfs.DescOf(f))) {
 		return -abi.EBADF
 	}
 	switch {
@@ -473,10 +474,10 @@ func sysFallocate(fd, mode int, off, n int64) int64 {
 	case mode&^unix.FALLOC_FL_KEEP_SIZE != 0:
 		return -int64(unix.EOPNOTSUPP)
 	}
-	m := fsMem()
-	e := rootfs.Allocate(&m, descOf(f).ino, off, n, mode != 0)
-	fsDone(&m)
-	return errno(e)
+	m := vfs.Mem()
+	e := vfs.Root.Allocate(&m, vfs.DescOf(f).Ino, off, n, mode != 0)
+	vfs.Done(&m)
+	return vfs.Errno(e)
 }
 
 // sysFsync is fsync, fdatasync and syncfs: memory is the file system.
@@ -503,7 +504,7 @@ func sysFchmod(fd int, mode uint32) int64 {
 	if f.Kind != fdtab.KindFile && f.Kind != fdtab.KindDev {
 		return 0
 	}
-	return errno(rootfs.Chmod(descOf(f).ino, mode))
+	return vfs.Errno(vfs.Root.Chmod(vfs.DescOf(f).Ino, mode))
 }
 
 // sysFchown changes an open file's owner. Context: trap, kernel lock held.
@@ -515,7 +516,7 @@ func sysFchown(fd int, uid, gid int32) int64 {
 	if f.Kind != fdtab.KindFile && f.Kind != fdtab.KindDev {
 		return 0
 	}
-	return errno(rootfs.Chown(descOf(f).ino, uid, gid))
+	return vfs.Errno(vfs.Root.Chown(vfs.DescOf(f).Ino, uid, gid))
 }
 
 // sysFchdir makes an open directory the working directory.
@@ -525,10 +526,10 @@ func sysFchdir(fd int) int64 {
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.Kind != fdtab.KindFile || !rootfs.IsDir(descOf(f).ino) {
+	if f.Kind != fdtab.KindFile || !vfs.Root.IsDir(vfs.DescOf(f).Ino) {
 		return -int64(unix.ENOTDIR)
 	}
-	setCwd(descOf(f).ino)
+	setCwd(vfs.DescOf(f).Ino)
 	return 0
 }
 
@@ -551,7 +552,7 @@ func sysFcntlLock(t sched.TID, f *fdtab.File, fd, cmd int, arg uintptr) int64 {
 	if f.Kind != fdtab.KindFile {
 		return -abi.EINVAL
 	}
-	d := descOf(f)
+	d := vfs.DescOf(f)
 	b, ok := vm.UserBytes(arg, flockSize, cmd == unix.F_GETLK || cmd == unix.F_OFD_GETLK)
 	if !ok {
 		return -abi.EFAULT
@@ -565,7 +566,7 @@ func sysFcntlLock(t sched.TID, f *fdtab.File, fd, cmd int, arg uintptr) int64 {
 	}
 	owner := fs.ProcessOwner
 	if ofd {
-		owner = lockOwner(f.Desc)
+		owner = vfs.LockOwner(f.Desc)
 	}
 	lo, hi, e := lockRange(d, whence, start, length)
 	if e != 0 {
@@ -576,7 +577,7 @@ func sysFcntlLock(t sched.TID, f *fdtab.File, fd, cmd int, arg uintptr) int64 {
 		if typ != fs.ReadLock && typ != fs.WriteLock {
 			return -abi.EINVAL
 		}
-		c, busy := rootfs.TestLock(d.ino, owner, false, typ, lo, hi)
+		c, busy := vfs.Root.TestLock(d.Ino, owner, false, typ, lo, hi)
 		putConflict(b, c, busy)
 		return 0
 	}
@@ -584,25 +585,25 @@ func sysFcntlLock(t sched.TID, f *fdtab.File, fd, cmd int, arg uintptr) int64 {
 	case typ == fs.ReadLock && !canRead(d), typ == fs.WriteLock && !canWrite(d):
 		return -abi.EBADF
 	}
-	fe := rootfs.SetLock(d.ino, owner, false, typ, lo, hi)
+	fe := vfs.Root.SetLock(d.Ino, owner, false, typ, lo, hi)
 	if fe == unix.EAGAIN && (cmd == unix.F_SETLKW || cmd == unix.F_OFD_SETLKW) {
-		return waitKey(t, lockKey(d.ino))
+		return vfs.WaitKey(t, vfs.LockKey(d.Ino))
 	}
 	if fe == 0 && typ == fs.Unlock {
-		wakeKey(lockKey(d.ino))
+		vfs.WakeKey(vfs.LockKey(d.Ino))
 	}
-	return errno(fe)
+	return vfs.Errno(fe)
 }
 
 // lockRange turns a struct flock's whence, start and length into [lo, hi).
 // Context: trap, kernel lock held; does not allocate.
-func lockRange(d *desc, whence int, start, length int64) (int64, int64, int64) {
+func lockRange(d *vfs.Desc, whence int, start, length int64) (int64, int64, int64) {
 	switch whence {
 	case unix.SEEK_SET:
 	case unix.SEEK_CUR:
-		start += d.off
+		start += d.Off
 	case unix.SEEK_END:
-		start += rootfs.Size(d.ino)
+		start += vfs.Root.Size(d.Ino)
 	default:
 		return 0, 0, -abi.EINVAL
 	}
@@ -666,21 +667,21 @@ func sysFlock(t sched.TID, fd, op int) int64 {
 	default:
 		return -abi.EINVAL
 	}
-	ino := descOf(f).ino
-	fe := rootfs.SetLock(ino, lockOwner(f.Desc), true, typ, 0, fs.ToEnd)
+	ino := vfs.DescOf(f).Ino
+	fe := vfs.Root.SetLock(ino, vfs.LockOwner(f.Desc), true, typ, 0, fs.ToEnd)
 	if fe == unix.EAGAIN && op&unix.LOCK_NB == 0 {
-		return waitKey(t, lockKey(ino))
+		return vfs.WaitKey(t, vfs.LockKey(ino))
 	}
 	if fe == 0 && typ == fs.Unlock {
-		wakeKey(lockKey(ino))
+		vfs.WakeKey(vfs.LockKey(ino))
 	}
-	return errno(fe)
+	return vfs.Errno(fe)
 }
 
 // sysUmask sets the file-mode creation mask and returns the old one.
 // Context: trap, kernel lock held; does not allocate.
 func sysUmask(mask uint32) int64 {
-	old := umask
-	umask = mask & 0o777
+	old := vfs.Umask
+	vfs.Umask = mask & 0o777
 	return int64(old)
 }

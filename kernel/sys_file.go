@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -135,8 +136,8 @@ func sysClose(fd int) int64 {
 	if f.Kind == fdtab.KindNetCtl {
 		socket.CloseNetCtl()
 	}
-	if hasDesc(f.Kind) {
-		closeDesc(f)
+	if vfs.HasDesc(f.Kind) {
+		vfs.CloseDesc(f)
 	}
 	*f = fdtab.File{}
 	return 0
@@ -163,8 +164,8 @@ func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 		return 0
 	case unix.F_GETFL:
 		fl := int64(unix.O_RDWR)
-		if hasDesc(f.Kind) {
-			fl = int64(descOf(f).flags & (unix.O_ACCMODE | unix.O_APPEND | unix.O_PATH))
+		if vfs.HasDesc(f.Kind) {
+			fl = int64(vfs.DescOf(f).Flags & (unix.O_ACCMODE | unix.O_APPEND | unix.O_PATH))
 		}
 		if f.Nonblock {
 			fl |= unix.O_NONBLOCK
@@ -179,9 +180,9 @@ func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 				}
 			}
 		}
-		if hasDesc(f.Kind) {
-			d := descOf(f)
-			d.flags = d.flags&^unix.O_APPEND | int(arg)&unix.O_APPEND
+		if vfs.HasDesc(f.Kind) {
+			d := vfs.DescOf(f)
+			d.Flags = d.Flags&^unix.O_APPEND | int(arg)&unix.O_APPEND
 		}
 		return 0
 	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
@@ -236,8 +237,8 @@ func sysFstat(fd int, st uintptr) int64 {
 // held; does not allocate.
 func descStat(f *fdtab.File) (fs.Stat, int64) {
 	if f.Kind == fdtab.KindFile || f.Kind == fdtab.KindDev || f.Kind == fdtab.KindProcFD {
-		s, e := rootfs.Stat(descOf(f).ino)
-		return s, errno(e)
+		s, e := vfs.Root.Stat(vfs.DescOf(f).Ino)
+		return s, vfs.Errno(e)
 	}
 	mode := uint32(unix.S_IFIFO | 0o600)
 	var size int64
@@ -247,14 +248,14 @@ func descStat(f *fdtab.File) (fs.Stat, int64) {
 	case fdtab.KindSocket, fdtab.KindUnix, fdtab.KindNetlink:
 		mode = unix.S_IFSOCK | 0o777
 	case fdtab.KindMemFile:
-		if s, e := rootfs.Stat(f.Ino); e == 0 { // the same identity as stat(2) of its path
+		if s, e := vfs.Root.Stat(f.Ino); e == 0 { // the same identity as stat(2) of its path
 			s.Size = int64(memFiles[f.MemFile].n)
 			return s, 0
 		}
 		mode = unix.S_IFREG | 0o444
 		size = int64(memFiles[f.MemFile].n)
 	}
-	now := realtimeNs()
+	now := vfs.RealtimeNs()
 	return fs.Stat{Mode: mode, Nlink: 1, Size: size, Atime: now, Mtime: now, Ctime: now}, 0
 }
 
@@ -272,7 +273,7 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 		return socket.NetCtlIoctl(req, arg)
 	}
 	if f.Kind == fdtab.KindPipe && req == unix.SIOCINQ {
-		if !vm.UserWrite32(arg, uint32(pipes.Buffered(int(descOf(f).pipe)))) {
+		if !vm.UserWrite32(arg, uint32(vfs.Pipes.Buffered(int(vfs.DescOf(f).Pipe)))) {
 			return -abi.EFAULT
 		}
 		return 0
@@ -306,7 +307,7 @@ func sysLseek(fd int, off int64, whence int) int64 {
 	if f.Kind == fdtab.KindMemFile {
 		return memFileSeek(f, off, whence)
 	}
-	if hasDesc(f.Kind) {
+	if vfs.HasDesc(f.Kind) {
 		return descSeek(f, off, whence)
 	}
 	if f.Kind == fdtab.KindConsole {

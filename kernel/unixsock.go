@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -61,7 +62,7 @@ func usocks() *fs.UnixSockets { return (*fs.UnixSockets)(ptr(usocksAddr)) }
 func unixBuf() []byte { return unsafeSlice(unixBufAddr, fs.UnixMaxDgram) }
 
 // unixKey is the wait key of Unix socket i. Context: any; does not allocate.
-func unixKey(i int) uintptr { return unixKeyBase + uintptr(i)*8 }
+func unixKey(i int) uintptr { return vfs.UnixKeyBase + uintptr(i)*8 }
 
 // unixCall reports whether system call nr with first argument a0 is a
 // socket call on a Unix-domain socket (or makes one).
@@ -126,7 +127,7 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 	case unix.SYS_LISTEN:
 		e := usocks().Listen(i, int(int32(a1)))
 		unixNotify(i)
-		return errno(e)
+		return vfs.Errno(e)
 	case unix.SYS_CONNECT:
 		return unixConnect(t, fd, i, a1, a2)
 	case unix.SYS_ACCEPT:
@@ -136,13 +137,13 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 	case unix.SYS_SHUTDOWN:
 		e := usocks().Shutdown(i, int(a1))
 		unixNotifyAround(i)
-		return errno(e)
+		return vfs.Errno(e)
 	case unix.SYS_GETSOCKNAME:
 		return writeUnixSockaddr(usocks().Name(i), a1, a2, 2)
 	case unix.SYS_GETPEERNAME:
 		a, e := usocks().PeerName(i)
 		if e != 0 {
-			return errno(e)
+			return vfs.Errno(e)
 		}
 		return writeUnixSockaddr(a, a1, a2, 2)
 	case unix.SYS_SETSOCKOPT:
@@ -185,7 +186,7 @@ func unixSocket(typ, proto int) int64 {
 	}
 	i, fe := usocks().New(st)
 	if fe != 0 {
-		return errno(fe)
+		return vfs.Errno(fe)
 	}
 	fd := fdtab.Alloc(fdtab.KindUnix, socket.OpenFlags(typ))
 	if fd < 0 {
@@ -212,7 +213,7 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 	}
 	a, b, fe := usocks().Pair(st)
 	if fe != 0 {
-		return errno(fe)
+		return vfs.Errno(fe)
 	}
 	fa := fdtab.Alloc(fdtab.KindUnix, socket.OpenFlags(typ))
 	fb := -1
@@ -246,7 +247,7 @@ func readUnixSockaddr(addr, n uintptr) (fs.UnixAddr, bool, int64) {
 		return fs.UnixAddr{}, false, -abi.EFAULT
 	}
 	a, auto, e := fs.ParseUnixAddr(b, int(n))
-	return a, auto, errno(e)
+	return a, auto, vfs.Errno(e)
 }
 
 // writeUnixSockaddr writes a as a sockaddr_un to (addr, *lenAddr) as
@@ -278,36 +279,36 @@ func unixBind(i int, addr, n uintptr) int64 {
 		return e
 	}
 	if auto {
-		return errno(usocks().Autobind(i))
+		return vfs.Errno(usocks().Autobind(i))
 	}
 	if a.Abstract() {
-		return errno(usocks().Bind(i, &a, 0))
+		return vfs.Errno(usocks().Bind(i, &a, 0))
 	}
 	var p fs.Path
 	p.N = copy(p.Buf[:], a.Bytes())
-	start := cwd
-	m := fsMem()
-	found, fe := rootfs.ResolveEntry(&m, start, &p)
+	start := vfs.Cwd
+	m := vfs.Mem()
+	found, fe := vfs.Root.ResolveEntry(&m, start, &p)
 	switch {
 	case fe != 0:
-		fsDone(&m)
-		return errno(fe)
+		vfs.Done(&m)
+		return vfs.Errno(fe)
 	case found.Ino != 0:
-		fsDone(&m)
+		vfs.Done(&m)
 		return -abi.EADDRINUSE
 	case found.Slash:
-		fsDone(&m)
+		vfs.Done(&m)
 		return -abi.ENOENT
 	}
-	ino, fe := rootfs.Create(&m, found.Dir, found.Name, unix.S_IFSOCK|0o777&^umask, 0)
+	ino, fe := vfs.Root.Create(&m, found.Dir, found.Name, unix.S_IFSOCK|0o777&^vfs.Umask, 0)
 	if fe == 0 {
 		if be := usocks().Bind(i, &a, ino); be != 0 {
-			rootfs.Unlink(&m, found.Dir, found.Name)
+			vfs.Root.Unlink(&m, found.Dir, found.Name)
 			fe = be
 		} else {
-			rootfs.Hold(ino)
+			vfs.Root.Hold(ino)
 		}
 	}
-	fsDone(&m)
-	return errno(fe)
+	vfs.Done(&m)
+	return vfs.Errno(fe)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -26,21 +27,21 @@ func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
 	if !a.Abstract() {
 		var p fs.Path
 		p.N = copy(p.Buf[:], a.Bytes())
-		m := fsMem()
-		found, fe := rootfs.Resolve(&m, cwd, &p, true)
-		fsDone(&m)
+		m := vfs.Mem()
+		found, fe := vfs.Root.Resolve(&m, vfs.Cwd, &p, true)
+		vfs.Done(&m)
 		switch {
 		case fe != 0:
-			return -1, errno(fe)
+			return -1, vfs.Errno(fe)
 		case found.Ino == 0:
 			return -1, -abi.ENOENT
-		case rootfs.Mode(found.Ino)&unix.S_IFMT != unix.S_IFSOCK:
+		case vfs.Root.Mode(found.Ino)&unix.S_IFMT != unix.S_IFSOCK:
 			return -1, -int64(unix.ECONNREFUSED)
 		}
 		ino = found.Ino
 	}
 	j, e := usocks().Lookup(usocks().Type(i), a, ino)
-	return j, errno(e)
+	return j, vfs.Errno(e)
 }
 
 // unixConnect is connect(2): a datagram socket takes its peer (AF_UNSPEC
@@ -73,14 +74,14 @@ func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
 	if dgram {
 		e := usocks().ConnectDgram(i, j)
 		unixNotify(i)
-		return errno(e)
+		return vfs.Errno(e)
 	}
 	_, ce := usocks().Connect(i, j)
 	if ce == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
-		return waitKey(t, unixKey(j))
+		return vfs.WaitKey(t, unixKey(j))
 	}
 	if ce != 0 {
-		return errno(ce)
+		return vfs.Errno(ce)
 	}
 	unixNotify(j)
 	unixNotify(i)
@@ -101,9 +102,9 @@ func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 
 	if e != 0 {
 		fdtab.Files[nfd] = fdtab.File{}
 		if e == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
-			return waitKey(t, unixKey(i))
+			return vfs.WaitKey(t, unixKey(i))
 		}
-		return errno(e)
+		return vfs.Errno(e)
 	}
 	fdtab.Files[nfd].Socket = c
 	unixNotify(i)
@@ -183,12 +184,12 @@ func unixSend(fd, i int, io *socket.SockIO, addr, alen, ctl, ctlLen uintptr) int
 		if dest < 0 {
 			dest = i
 		}
-		return waitKey(io.T, unixKey(dest))
+		return vfs.WaitKey(io.T, unixKey(dest))
 	}
 	if fe == unix.EPIPE && typ == unix.SOCK_STREAM && io.Flags&unix.MSG_NOSIGNAL == 0 {
 		thread.SendSignal(io.T, int(unix.SIGPIPE), abi.SIUser, 1, 0) // as Linux's unix_stream_sendmsg
 	}
-	return errno(fe)
+	return vfs.Errno(fe)
 }
 
 // unixSendTarget is where a send with the name at (addr, alen) goes: -1
@@ -228,9 +229,9 @@ func unixPut(i, to int, io *socket.SockIO, rights int) (int64, bool, fs.Errno) {
 		if !ok {
 			return int64(done), used, unix.EFAULT
 		}
-		m := fsMem()
+		m := vfs.Mem()
 		n, e := usocks().Send(&m, i, to, unixBuf()[:k], rights)
-		fsDone(&m)
+		vfs.Done(&m)
 		if e != 0 {
 			return int64(done), used, e
 		}
@@ -251,13 +252,13 @@ func unixRecvCore(fd, i int, io *socket.SockIO, um *fs.UnixMsg) int64 {
 		return e
 	}
 	peek := io.Flags&unix.MSG_PEEK != 0
-	m := fsMem()
+	m := vfs.Mem()
 	e := usocks().Recv(&m, i, unixBuf()[:min(io.Total, uintptr(len(unixBuf())))], peek, um)
 	if e == unix.EAGAIN && !unixNonblocking(fd, io) {
-		return waitKey(io.T, unixKey(i))
+		return vfs.WaitKey(io.T, unixKey(i))
 	}
 	if e != 0 {
-		return errno(e)
+		return vfs.Errno(e)
 	}
 	if !peek {
 		unixNotifyAround(i)

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
@@ -89,9 +90,9 @@ func unixAddRights(k int, fds []byte) (int, int64) {
 		case f.Kind == fdtab.KindUnix:
 			r.Idx = int32(f.Socket)
 			usocks().Ref(f.Socket)
-		case hasDesc(f.Kind):
+		case vfs.HasDesc(f.Kind):
 			r.Idx = f.Desc
-			descs[f.Desc].refs++
+			vfs.Descs[f.Desc].Refs++
 		case f.Kind != fdtab.KindConsole:
 			return k, -abi.EINVAL
 		}
@@ -191,9 +192,9 @@ func unixReleaseOne(r fs.Right) {
 	switch {
 	case r.Kind == fdtab.KindUnix:
 		usocks().Unref(int(r.Idx))
-	case hasDesc(r.Kind):
+	case vfs.HasDesc(r.Kind):
 		f := fdtab.File{Kind: r.Kind, Desc: r.Idx}
-		closeDesc(&f)
+		vfs.CloseDesc(&f)
 	}
 }
 
@@ -214,7 +215,7 @@ func unixInstall(r fs.Right, cloexec bool) int {
 	}
 	if r.Kind == fdtab.KindUnix {
 		fdtab.Files[fd].Socket = int(r.Idx)
-	} else if hasDesc(r.Kind) {
+	} else if vfs.HasDesc(r.Kind) {
 		fdtab.Files[fd].Desc = r.Idx
 	}
 	return fd
@@ -239,13 +240,13 @@ func unixFinishDying() {
 		for e := usocks().PopEmbryo(j); e >= 0; e = usocks().PopEmbryo(j) {
 			usocks().Unref(e)
 		}
-		m := fsMem()
+		m := vfs.Mem()
 		peer, ino := usocks().Close(&m, j)
 		if ino != 0 {
-			rootfs.Drop(&m, ino)
+			vfs.Root.Drop(&m, ino)
 		}
-		fsDone(&m)
-		wakeKey(unixKey(j))
+		vfs.Done(&m)
+		vfs.WakeKey(unixKey(j))
 		if peer >= 0 {
 			unixNotify(peer)
 		}
@@ -262,7 +263,7 @@ func unixNotify(i int) {
 			epollNotify(fd)
 		}
 	}
-	wakeKey(unixKey(i))
+	vfs.WakeKey(unixKey(i))
 }
 
 // unixNotifyAround is unixNotify of i, its peer and every socket that

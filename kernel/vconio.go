@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 )
@@ -65,7 +66,7 @@ func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 	if nonblock {
 		return -abi.EAGAIN
 	}
-	r := waitKey(t, vconWriteKeyBase+uintptr(qi)*8)
+	r := vfs.WaitKey(t, vfs.VconWriteKeyBase+uintptr(qi)*8)
 	// The host taking output raises an interrupt: for the deadlock
 	// detector this thread waits for a device.
 	threadtab.Sched.Threads[t].Device = true
@@ -86,7 +87,7 @@ func vconInterrupt() {
 	}
 	for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
 		if vconQ[qi].ReapTx() {
-			wakeKey(vconWriteKeyBase + uintptr(qi)*8)
+			vfs.WakeKey(vfs.VconWriteKeyBase + uintptr(qi)*8)
 			notifyConsoleFDs()
 		}
 	}

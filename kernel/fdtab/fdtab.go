@@ -90,3 +90,20 @@ func Alloc(kind uint8, flags int) int {
 // NofileLimit is RLIMIT_NOFILE's soft limit: descriptors at or above it
 // are not handed out (EMFILE). The hard limit is MaxFDs.
 var NofileLimit uint64 = MaxFDs
+
+// Descriptors whose epoll instances must look at them again, recorded by
+// the layers below epoll (sockets, pipes), which package kernel acts on
+// (socketEvents: at the end of every system call and timer expiry, and
+// before the kernel lock is released): docs/kernel-layout.md, "record
+// below the cut, act above".
+var (
+	NotifyFDs     [MaxFDs / 64]uint64
+	NotifyPending bool
+)
+
+// Notify records that the epoll instances watching fd must look at it
+// again. Context: trap, kernel lock held; does not allocate.
+func Notify(fd int) {
+	NotifyFDs[fd/64] |= 1 << (fd % 64)
+	NotifyPending = true
+}

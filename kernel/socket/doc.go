@@ -10,7 +10,7 @@
 // It lies below package kernel, which dispatches by descriptor kind
 // (read, write, close, dup, epoll) and keeps the Unix-domain sockets
 // for now. What the sockets would call above them they record instead
-// (NotifyFDs, NotifyPending for epoll; StackProgress for the exit drain),
+// (fdtab.Notify for epoll; StackProgress for the exit drain),
 // and package kernel acts on it (socketEvents). docs/kernel-layout.md.
 //
 // Trap context (docs/trap-context.md): nothing here allocates.

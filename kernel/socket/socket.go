@@ -110,7 +110,7 @@ func TellStack(i int) {
 	DirtyCount++
 	if DirtyCount == 1 && NetStackFD >= 0 {
 		fdtab.Files[NetStackFD].Seq++
-		notifyEpoll(NetStackFD)
+		fdtab.Notify(NetStackFD)
 	}
 }
 
@@ -121,7 +121,7 @@ func tellProgram(i int) {
 	s := &Sockets[i]
 	if s.Fd >= 0 {
 		fdtab.Files[s.Fd].Seq++
-		notifyEpoll(int(s.Fd))
+		fdtab.Notify(int(s.Fd))
 	}
 	if s.ExtraFDs > 0 {
 		notifySocketDups(i)
@@ -327,7 +327,7 @@ func notifySocketDups(i int) {
 	for fd := range fdtab.Files {
 		if fdtab.Files[fd].Kind == fdtab.KindSocket && fdtab.Files[fd].Socket == i && int32(fd) != Sockets[i].Fd {
 			fdtab.Files[fd].Seq++
-			notifyEpoll(fd)
+			fdtab.Notify(fd)
 		}
 	}
 }
@@ -353,20 +353,8 @@ func ReleaseSocketFD(fd, i int) {
 	}
 }
 
-// Events the sockets record for the layer above them, which acts on
-// them (socketEvents, at the end of every system call and timer expiry:
-// docs/kernel-layout.md, "record below the cut, act above"): the
-// descriptors whose epoll instances must look again, and whether the
-// network stack made progress (the exit drain's check).
-var (
-	NotifyFDs     [fdtab.MaxFDs / 64]uint64
-	NotifyPending bool
-	StackProgress bool
-)
-
-// notifyEpoll records that the epoll instances watching fd must look at
-// it again. Context: trap, kernel lock held; does not allocate.
-func notifyEpoll(fd int) {
-	NotifyFDs[fd/64] |= 1 << (fd % 64)
-	NotifyPending = true
-}
+// StackProgress records that the network stack made progress, for the
+// exit drain's check, which package kernel runs (socketEvents: its
+// exitDrainCheck is above the sockets). Changed descriptors are recorded
+// in the descriptor table (fdtab.Notify).
+var StackProgress bool
