@@ -151,7 +151,7 @@ func readiness(fd int) uint32 {
 	case fdtab.KindPipe:
 		return pipeReadiness(vfs.DescOf(f))
 	case fdtab.KindUnix:
-		return usocks().Poll(f.Socket)
+		return socket.Usocks().Poll(f.Socket)
 	case fdtab.KindNetlink:
 		return socket.NetlinkReadiness(f.Socket)
 	case fdtab.KindNetCtl:

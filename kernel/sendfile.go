@@ -33,7 +33,7 @@ func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 	if e := sendfileCheck(in, out); e != 0 {
 		return e
 	}
-	if !unixTables() { // sendfile copies through unixBuf
+	if !socket.UnixTables() { // sendfile copies through unixBuf
 		return -abi.ENOMEM
 	}
 	d := vfs.DescOf(in)
@@ -48,16 +48,16 @@ func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 		}
 		pos = int64(v)
 	}
-	n := min(int64(min(count, sendfileMax, uintptr(len(unixBuf())))), max(vfs.Root.Size(d.Ino)-pos, 0))
+	n := min(int64(min(count, sendfileMax, uintptr(len(socket.UnixBuf())))), max(vfs.Root.Size(d.Ino)-pos, 0))
 	if n == 0 {
 		return 0
 	}
 	m := vfs.Mem()
-	got, fe := vfs.Root.Read(&m, d.Ino, pos, unixBuf()[:n])
+	got, fe := vfs.Root.Read(&m, d.Ino, pos, socket.UnixBuf()[:n])
 	if fe != 0 {
 		return vfs.Errno(fe)
 	}
-	put := kernelWrite(t, out, unixBuf()[:got])
+	put := kernelWrite(t, out, socket.UnixBuf()[:got])
 	if put <= 0 || put == blocked {
 		return put
 	}
@@ -170,17 +170,17 @@ func tcpKernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
 func unixKernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
 	i := out.Socket
 	m := vfs.Mem()
-	n, e := usocks().Send(&m, i, -1, b, 0)
+	n, e := socket.Usocks().Send(&m, i, -1, b, 0)
 	vfs.Done(&m)
-	dest := usocks().Peer(i)
+	dest := socket.Usocks().Peer(i)
 	if e == unix.EAGAIN && !out.Nonblock && dest >= 0 {
-		return vfs.WaitKey(t, unixKey(dest))
+		return vfs.WaitKey(t, socket.UnixKey(dest))
 	}
 	if e != 0 {
 		return vfs.Errno(e)
 	}
 	if dest >= 0 {
-		unixNotify(dest)
+		socket.UnixNotify(dest)
 	}
 	return int64(n)
 }

@@ -371,7 +371,7 @@ func dupTo(oldfd, newfd int, cloexec bool) int64 {
 		socket.Sockets[f.Socket].ExtraFDs++
 	}
 	if f.Kind == fdtab.KindUnix {
-		usocks().Ref(f.Socket)
+		socket.Usocks().Ref(f.Socket)
 	}
 	return int64(newfd)
 }

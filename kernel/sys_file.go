@@ -128,7 +128,7 @@ func sysClose(fd int) int64 {
 		socket.ReleaseSocketFD(fd, f.Socket)
 	}
 	if f.Kind == fdtab.KindUnix {
-		unixRelease(f.Socket)
+		socket.UnixRelease(f.Socket)
 	}
 	if f.Kind == fdtab.KindNetlink {
 		socket.NlSocks[f.Socket].Used = false
@@ -281,7 +281,7 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 	if f.Kind == fdtab.KindUnix && (req == unix.SIOCINQ || req == unix.SIOCOUTQ) {
 		n := uint32(0)
 		if req == unix.SIOCINQ {
-			n = uint32(usocks().Buffered(f.Socket))
+			n = uint32(socket.Usocks().Buffered(f.Socket))
 		}
 		if !vm.UserWrite32(arg, n) {
 			return -abi.EFAULT

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/stretchr/testify/assert"
@@ -21,7 +22,7 @@ func TestWaitKeyRanges(t *testing.T) {
 	spans := []span{
 		{"pipe", vfs.PipeKey(0), vfs.PipeKey(fs.MaxPipes - 1)},
 		{"lock", vfs.LockKey(0), vfs.LockKey(fs.MaxInodes - 1)},
-		{"unix", unixKey(0), unixKey(fs.MaxUnixSockets - 1)},
+		{"unix", socket.UnixKey(0), socket.UnixKey(fs.MaxUnixSockets - 1)},
 		{"vcon", vfs.VconWriteKeyBase, vfs.VconWriteKeyBase + 8*(vqCount-1)},
 		{"fifo", fifoKey(0, false), fifoKey(fs.MaxPipes-1, true)},
 	}

@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/fs"
 )
 
 // unsafeSlice views n bytes at a validated kernel or user address.
@@ -16,3 +17,6 @@ func ptrOf(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }
 
 // ptr converts an address the kernel may touch into a pointer.
 func ptr(a uintptr) unsafe.Pointer { return cpu.Pointer(a) }
+
+// unixTableBytes is the size of the Unix-domain socket table.
+const unixTableBytes = uint64(unsafe.Sizeof(fs.UnixSockets{}))

@@ -1,11 +1,10 @@
-package kernel
+package socket
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
-	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -31,7 +30,7 @@ var usocksAddr, unixBufAddr uintptr // 0 until unixTables
 // from contiguous frames, charged to the commit, unless done already. It
 // reports false when memory is short (the call then fails with ENOMEM).
 // Context: trap, kernel lock held; does not allocate.
-func unixTables() bool {
+func UnixTables() bool {
 	if usocksAddr != 0 {
 		return true
 	}
@@ -54,20 +53,20 @@ func unixTables() bool {
 // usocks is the table of Unix-domain sockets; unixTables must have
 // succeeded (every caller holds a Unix socket or has just made sure).
 // Context: trap, kernel lock held.
-func usocks() *fs.UnixSockets { return (*fs.UnixSockets)(ptr(usocksAddr)) }
+func Usocks() *fs.UnixSockets { return (*fs.UnixSockets)(ptr(usocksAddr)) }
 
 // unixBuf carries one call's bytes between the program's buffers and a
 // socket's queue or a file (the kernel lock serialises its users).
 // Context: trap, kernel lock held.
-func unixBuf() []byte { return unsafeSlice(unixBufAddr, fs.UnixMaxDgram) }
+func UnixBuf() []byte { return unsafeSlice(unixBufAddr, fs.UnixMaxDgram) }
 
 // unixKey is the wait key of Unix socket i. Context: any; does not allocate.
-func unixKey(i int) uintptr { return vfs.UnixKeyBase + uintptr(i)*8 }
+func UnixKey(i int) uintptr { return vfs.UnixKeyBase + uintptr(i)*8 }
 
 // unixCall reports whether system call nr with first argument a0 is a
 // socket call on a Unix-domain socket (or makes one).
 // Context: trap, kernel lock held; does not allocate.
-func unixCall(nr uint64, a0 uintptr) bool {
+func UnixCall(nr uint64, a0 uintptr) bool {
 	switch nr {
 	case unix.SYS_SOCKET, unix.SYS_SOCKETPAIR:
 		return a0 == unix.AF_UNIX
@@ -83,7 +82,7 @@ func unixCall(nr uint64, a0 uintptr) bool {
 
 // unixSyscall runs socket call nr on a Unix-domain socket.
 // Context: trap, kernel lock held; does not allocate.
-func unixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
+func UnixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 	fd := int(a0)
 	i := fdtab.Files[fd&(fdtab.MaxFDs-1)].Socket
 	switch nr {
@@ -92,24 +91,24 @@ func unixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 	case unix.SYS_SOCKETPAIR:
 		return unixSocketpair(int(a1), int(a2), a3)
 	case unix.SYS_READ:
-		io := socket.SockIO{T: t, Nr: nr, Buf: a1, N: a2}
+		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2}
 		return unixRecv(fd, i, &io, 0, 0)
 	case unix.SYS_RECVFROM:
-		io := socket.SockIO{T: t, Nr: nr, Buf: a1, N: a2, Flags: int(a3)}
+		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2, Flags: int(a3)}
 		return unixRecv(fd, i, &io, a4, a5)
 	case unix.SYS_READV:
-		io := socket.SockIO{T: t, Nr: nr, Iov: a1, Iovcnt: int(a2)}
+		io := SockIO{T: t, Nr: nr, Iov: a1, Iovcnt: int(a2)}
 		return unixRecv(fd, i, &io, 0, 0)
 	case unix.SYS_RECVMSG:
 		return unixRecvmsg(t, fd, i, a1, int(a2))
 	case unix.SYS_WRITE:
-		io := socket.SockIO{T: t, Nr: nr, Buf: a1, N: a2}
+		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2}
 		return unixSend(fd, i, &io, 0, 0, 0, 0)
 	case unix.SYS_WRITEV:
-		io := socket.SockIO{T: t, Nr: nr, Iov: a1, Iovcnt: int(a2)}
+		io := SockIO{T: t, Nr: nr, Iov: a1, Iovcnt: int(a2)}
 		return unixSend(fd, i, &io, 0, 0, 0, 0)
 	case unix.SYS_SENDTO:
-		io := socket.SockIO{T: t, Nr: nr, Buf: a1, N: a2, Flags: int(a3)}
+		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2, Flags: int(a3)}
 		return unixSend(fd, i, &io, a4, a5, 0, 0)
 	case unix.SYS_SENDMSG:
 		return unixSendmsg(t, fd, i, a1, int(a2))
@@ -125,8 +124,8 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 	case unix.SYS_BIND:
 		return unixBind(i, a1, a2)
 	case unix.SYS_LISTEN:
-		e := usocks().Listen(i, int(int32(a1)))
-		unixNotify(i)
+		e := Usocks().Listen(i, int(int32(a1)))
+		UnixNotify(i)
 		return vfs.Errno(e)
 	case unix.SYS_CONNECT:
 		return unixConnect(t, fd, i, a1, a2)
@@ -135,13 +134,13 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 	case unix.SYS_ACCEPT4:
 		return unixAccept(t, fd, i, a1, a2, int(a3))
 	case unix.SYS_SHUTDOWN:
-		e := usocks().Shutdown(i, int(a1))
+		e := Usocks().Shutdown(i, int(a1))
 		unixNotifyAround(i)
 		return vfs.Errno(e)
 	case unix.SYS_GETSOCKNAME:
-		return writeUnixSockaddr(usocks().Name(i), a1, a2, 2)
+		return writeUnixSockaddr(Usocks().Name(i), a1, a2, 2)
 	case unix.SYS_GETPEERNAME:
-		a, e := usocks().PeerName(i)
+		a, e := Usocks().PeerName(i)
 		if e != 0 {
 			return vfs.Errno(e)
 		}
@@ -181,16 +180,16 @@ func unixSocket(typ, proto int) int64 {
 	if e != 0 {
 		return e
 	}
-	if !unixTables() {
+	if !UnixTables() {
 		return -abi.ENOMEM
 	}
-	i, fe := usocks().New(st)
+	i, fe := Usocks().New(st)
 	if fe != 0 {
 		return vfs.Errno(fe)
 	}
-	fd := fdtab.Alloc(fdtab.KindUnix, socket.OpenFlags(typ))
+	fd := fdtab.Alloc(fdtab.KindUnix, OpenFlags(typ))
 	if fd < 0 {
-		usocks().Unref(i)
+		Usocks().Unref(i)
 		unixFinishDying()
 		return -abi.EMFILE
 	}
@@ -205,28 +204,28 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 	if e != 0 {
 		return e
 	}
-	if !unixTables() {
+	if !UnixTables() {
 		return -abi.ENOMEM
 	}
 	if !vm.UserRange(sv, 8, true) {
 		return -abi.EFAULT
 	}
-	a, b, fe := usocks().Pair(st)
+	a, b, fe := Usocks().Pair(st)
 	if fe != 0 {
 		return vfs.Errno(fe)
 	}
-	fa := fdtab.Alloc(fdtab.KindUnix, socket.OpenFlags(typ))
+	fa := fdtab.Alloc(fdtab.KindUnix, OpenFlags(typ))
 	fb := -1
 	if fa >= 0 {
 		fdtab.Files[fa].Socket = a
-		fb = fdtab.Alloc(fdtab.KindUnix, socket.OpenFlags(typ))
+		fb = fdtab.Alloc(fdtab.KindUnix, OpenFlags(typ))
 	}
 	if fb < 0 {
 		if fa >= 0 {
 			fdtab.Files[fa] = fdtab.File{}
 		}
-		usocks().Unref(a)
-		usocks().Unref(b)
+		Usocks().Unref(a)
+		Usocks().Unref(b)
 		unixFinishDying()
 		return -abi.EMFILE
 	}
@@ -266,7 +265,7 @@ func writeUnixSockaddr(a *fs.UnixAddr, addr, lenAddr uintptr, unnamedLen int) in
 	var sa [2 + fs.UnixPathMax + 1]byte
 	sa[0] = unix.AF_UNIX
 	copy(sa[2:], a.Bytes())
-	return socket.PutSockaddr(sa[:full], addr, lenAddr)
+	return PutSockaddr(sa[:full], addr, lenAddr)
 }
 
 // unixBind is bind(2): a path makes a socket inode (EADDRINUSE if the
@@ -279,10 +278,10 @@ func unixBind(i int, addr, n uintptr) int64 {
 		return e
 	}
 	if auto {
-		return vfs.Errno(usocks().Autobind(i))
+		return vfs.Errno(Usocks().Autobind(i))
 	}
 	if a.Abstract() {
-		return vfs.Errno(usocks().Bind(i, &a, 0))
+		return vfs.Errno(Usocks().Bind(i, &a, 0))
 	}
 	var p fs.Path
 	p.N = copy(p.Buf[:], a.Bytes())
@@ -302,7 +301,7 @@ func unixBind(i int, addr, n uintptr) int64 {
 	}
 	ino, fe := vfs.Root.Create(&m, found.Dir, found.Name, unix.S_IFSOCK|0o777&^vfs.Umask, 0)
 	if fe == 0 {
-		if be := usocks().Bind(i, &a, ino); be != 0 {
+		if be := Usocks().Bind(i, &a, ino); be != 0 {
 			vfs.Root.Unlink(&m, found.Dir, found.Name)
 			fe = be
 		} else {

@@ -1,10 +1,9 @@
-package kernel
+package socket
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
-	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
@@ -40,7 +39,7 @@ func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
 		}
 		ino = found.Ino
 	}
-	j, e := usocks().Lookup(usocks().Type(i), a, ino)
+	j, e := Usocks().Lookup(Usocks().Type(i), a, ino)
 	return j, vfs.Errno(e)
 }
 
@@ -49,11 +48,11 @@ func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
 // listener, waiting (or EAGAIN) while the listener's queue is full.
 // Context: trap, kernel lock held; does not allocate.
 func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
-	dgram := usocks().Type(i) == unix.SOCK_DGRAM
+	dgram := Usocks().Type(i) == unix.SOCK_DGRAM
 	if dgram && n >= 2 {
 		if fam, ok := vm.UserBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
-			usocks().Disconnect(i)
-			unixNotify(i)
+			Usocks().Disconnect(i)
+			UnixNotify(i)
 			return 0
 		}
 	}
@@ -68,23 +67,23 @@ func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
 	if e != 0 {
 		return e
 	}
-	if usocks().Passcred(i) {
-		usocks().Autobind(i)
+	if Usocks().Passcred(i) {
+		Usocks().Autobind(i)
 	}
 	if dgram {
-		e := usocks().ConnectDgram(i, j)
-		unixNotify(i)
+		e := Usocks().ConnectDgram(i, j)
+		UnixNotify(i)
 		return vfs.Errno(e)
 	}
-	_, ce := usocks().Connect(i, j)
+	_, ce := Usocks().Connect(i, j)
 	if ce == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
-		return vfs.WaitKey(t, unixKey(j))
+		return vfs.WaitKey(t, UnixKey(j))
 	}
 	if ce != 0 {
 		return vfs.Errno(ce)
 	}
-	unixNotify(j)
-	unixNotify(i)
+	UnixNotify(j)
+	UnixNotify(i)
 	return 0
 }
 
@@ -94,23 +93,26 @@ func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
 		return -abi.EINVAL
 	}
-	nfd := fdtab.Alloc(fdtab.KindUnix, socket.OpenFlags(flags))
+	nfd := fdtab.Alloc(fdtab.KindUnix, OpenFlags(flags))
 	if nfd < 0 {
 		return -abi.EMFILE
 	}
-	c, e := usocks().Accept(i)
+	c, e := Usocks().Accept(i)
 	if e != 0 {
 		fdtab.Files[nfd] = fdtab.File{}
 		if e == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
-			return vfs.WaitKey(t, unixKey(i))
+			return vfs.WaitKey(t, UnixKey(i))
 		}
 		return vfs.Errno(e)
 	}
 	fdtab.Files[nfd].Socket = c
-	unixNotify(i)
-	pn, _ := usocks().PeerName(c)
+	UnixNotify(i)
+	pn, _ := Usocks().PeerName(c)
 	if r := writeUnixSockaddr(pn, addr, lenAddr, 2); r != 0 {
-		sysClose(nfd)
+		// close(2) of the new descriptor, which no epoll instance can
+		// watch yet: what sysClose does for a Unix socket's
+		UnixRelease(c)
+		fdtab.Files[nfd] = fdtab.File{}
 		return r
 	}
 	return int64(nfd)
@@ -118,7 +120,7 @@ func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 
 
 // unixNonblocking reports whether io on descriptor fd must not wait.
 // Context: trap, kernel lock held; does not allocate.
-func unixNonblocking(fd int, io *socket.SockIO) bool {
+func unixNonblocking(fd int, io *SockIO) bool {
 	return io.Flags&unix.MSG_DONTWAIT != 0 || fdtab.Files[fd].Nonblock
 }
 
@@ -126,11 +128,11 @@ func unixNonblocking(fd int, io *socket.SockIO) bool {
 // its name and iovecs, its control buffer (ctl, ctlLen) and the call's
 // sockIO; false if the header is not readable.
 // Context: trap, kernel lock held; does not allocate.
-func readUnixMsg(t sched.TID, nr uint64, msg uintptr, flags int) (socket.Msghdr, uintptr, uintptr, socket.SockIO, bool) {
-	m, ok := socket.ReadMsghdr(msg)
+func readUnixMsg(t sched.TID, nr uint64, msg uintptr, flags int) (Msghdr, uintptr, uintptr, SockIO, bool) {
+	m, ok := ReadMsghdr(msg)
 	ctl, ok1 := vm.UserRead64(msg + 32)
 	ctlLen, ok2 := vm.UserRead64(msg + 40)
-	io := socket.SockIO{T: t, Nr: nr, Iov: m.Iov, Iovcnt: int(m.Iovlen), Flags: flags, Msg: true}
+	io := SockIO{T: t, Nr: nr, Iov: m.Iov, Iovcnt: int(m.Iovlen), Flags: flags, Msg: true}
 	return m, uintptr(ctl), uintptr(ctlLen), io, ok && ok1 && ok2
 }
 
@@ -147,11 +149,11 @@ func unixSendmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 // unixSend sends io's bytes (to the name at addr for an unconnected
 // datagram socket) with the descriptors of the control data at ctl.
 // Context: trap, kernel lock held; does not allocate.
-func unixSend(fd, i int, io *socket.SockIO, addr, alen, ctl, ctlLen uintptr) int64 {
+func unixSend(fd, i int, io *SockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 	if e := io.Measure(); e != 0 {
 		return e
 	}
-	typ := usocks().Type(i)
+	typ := Usocks().Type(i)
 	to, e := unixSendTarget(i, typ, addr, alen)
 	if e != 0 {
 		return e
@@ -159,8 +161,8 @@ func unixSend(fd, i int, io *socket.SockIO, addr, alen, ctl, ctlLen uintptr) int
 	if typ != unix.SOCK_STREAM && io.Total > fs.UnixMaxDgram {
 		return -abi.EMSGSIZE
 	}
-	if typ == unix.SOCK_DGRAM && usocks().Passcred(i) {
-		usocks().Autobind(i)
+	if typ == unix.SOCK_DGRAM && Usocks().Passcred(i) {
+		Usocks().Autobind(i)
 	}
 	rights, e := unixTakeRights(ctl, ctlLen)
 	if e != 0 {
@@ -172,11 +174,11 @@ func unixSend(fd, i int, io *socket.SockIO, addr, alen, ctl, ctlLen uintptr) int
 	}
 	dest := to
 	if dest < 0 {
-		dest = usocks().Peer(i)
+		dest = Usocks().Peer(i)
 	}
 	if done > 0 || fe == 0 {
 		if dest >= 0 {
-			unixNotify(dest)
+			UnixNotify(dest)
 		}
 		return done
 	}
@@ -184,7 +186,7 @@ func unixSend(fd, i int, io *socket.SockIO, addr, alen, ctl, ctlLen uintptr) int
 		if dest < 0 {
 			dest = i
 		}
-		return vfs.WaitKey(io.T, unixKey(dest))
+		return vfs.WaitKey(io.T, UnixKey(dest))
 	}
 	if fe == unix.EPIPE && typ == unix.SOCK_STREAM && io.Flags&unix.MSG_NOSIGNAL == 0 {
 		thread.SendSignal(io.T, int(unix.SIGPIPE), abi.SIUser, 1, 0) // as Linux's unix_stream_sendmsg
@@ -201,7 +203,7 @@ func unixSendTarget(i, typ int, addr, alen uintptr) (int, int64) {
 		return -1, 0
 	}
 	if typ == unix.SOCK_STREAM {
-		if _, e := usocks().PeerName(i); e == 0 {
+		if _, e := Usocks().PeerName(i); e == 0 {
 			return -1, -abi.EISCONN
 		}
 		return -1, -abi.EOPNOTSUPP
@@ -221,16 +223,16 @@ func unixSendTarget(i, typ int, addr, alen uintptr) (int, int64) {
 // the bytes queued, whether the rights were queued, and the error that
 // stopped it.
 // Context: trap, kernel lock held; does not allocate.
-func unixPut(i, to int, io *socket.SockIO, rights int) (int64, bool, fs.Errno) {
+func unixPut(i, to int, io *SockIO, rights int) (int64, bool, fs.Errno) {
 	var done uintptr
 	used := false
 	for {
-		k, ok := io.Gather(done, unixBuf()[:min(len(unixBuf()), usocks().Room(i))])
+		k, ok := io.Gather(done, UnixBuf()[:min(len(UnixBuf()), Usocks().Room(i))])
 		if !ok {
 			return int64(done), used, unix.EFAULT
 		}
 		m := vfs.Mem()
-		n, e := usocks().Send(&m, i, to, unixBuf()[:k], rights)
+		n, e := Usocks().Send(&m, i, to, UnixBuf()[:k], rights)
 		vfs.Done(&m)
 		if e != 0 {
 			return int64(done), used, e
@@ -238,7 +240,7 @@ func unixPut(i, to int, io *socket.SockIO, rights int) (int64, bool, fs.Errno) {
 		used = used || rights != 0
 		rights = 0
 		done += uintptr(n)
-		if n < k || done >= io.Total || usocks().Type(i) != unix.SOCK_STREAM {
+		if n < k || done >= io.Total || Usocks().Type(i) != unix.SOCK_STREAM {
 			return int64(done), used, 0
 		}
 	}
@@ -247,15 +249,15 @@ func unixPut(i, to int, io *socket.SockIO, rights int) (int64, bool, fs.Errno) {
 // unixRecvCore receives into io's buffers, filling um; it returns the
 // bytes read, or an errno, or blocked.
 // Context: trap, kernel lock held; does not allocate.
-func unixRecvCore(fd, i int, io *socket.SockIO, um *fs.UnixMsg) int64 {
+func unixRecvCore(fd, i int, io *SockIO, um *fs.UnixMsg) int64 {
 	if e := io.Measure(); e != 0 {
 		return e
 	}
 	peek := io.Flags&unix.MSG_PEEK != 0
 	m := vfs.Mem()
-	e := usocks().Recv(&m, i, unixBuf()[:min(io.Total, uintptr(len(unixBuf())))], peek, um)
+	e := Usocks().Recv(&m, i, UnixBuf()[:min(io.Total, uintptr(len(UnixBuf())))], peek, um)
 	if e == unix.EAGAIN && !unixNonblocking(fd, io) {
-		return vfs.WaitKey(io.T, unixKey(i))
+		return vfs.WaitKey(io.T, UnixKey(i))
 	}
 	if e != 0 {
 		return vfs.Errno(e)
@@ -263,13 +265,13 @@ func unixRecvCore(fd, i int, io *socket.SockIO, um *fs.UnixMsg) int64 {
 	if !peek {
 		unixNotifyAround(i)
 	}
-	if !io.Scatter(unixBuf()[:um.N]) {
+	if !io.Scatter(UnixBuf()[:um.N]) {
 		if um.Rights != 0 {
 			unixDropRights(um.Rights)
 		}
 		return -abi.EFAULT
 	}
-	if io.Flags&unix.MSG_TRUNC != 0 && usocks().Type(i) != unix.SOCK_STREAM {
+	if io.Flags&unix.MSG_TRUNC != 0 && Usocks().Type(i) != unix.SOCK_STREAM {
 		return int64(um.Full)
 	}
 	return int64(um.N)
@@ -277,7 +279,7 @@ func unixRecvCore(fd, i int, io *socket.SockIO, um *fs.UnixMsg) int64 {
 
 // unixRecv is read, readv and recvfrom: passed descriptors are dropped.
 // Context: trap, kernel lock held; does not allocate.
-func unixRecv(fd, i int, io *socket.SockIO, addr, alen uintptr) int64 {
+func unixRecv(fd, i int, io *SockIO, addr, alen uintptr) int64 {
 	var um fs.UnixMsg
 	r := unixRecvCore(fd, i, io, &um)
 	if r < 0 || r == blocked {
@@ -310,7 +312,7 @@ func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 		mflags |= unix.MSG_TRUNC
 	}
 	used := uintptr(0)
-	if usocks().Passcred(i) && (um.N > 0 || um.Full > 0 || usocks().Type(i) != unix.SOCK_STREAM) {
+	if Usocks().Passcred(i) && (um.N > 0 || um.Full > 0 || Usocks().Type(i) != unix.SOCK_STREAM) {
 		if used = unixPutCreds(ctl, ctlLen); used == 0 {
 			mflags |= unix.MSG_CTRUNC
 		}
