@@ -227,9 +227,9 @@ func memFileSeek(f *fdtab.File, off int64, whence int) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func writeResolvConf(w textWriter) {
 	v, ok := kernelOptionValue("dns=")
-	if (!ok || v == "") && socket.DnsAddr != [4]byte{} {
+	if (!ok || v == "") && socket.DNSAddr != [4]byte{} {
 		w.s("# gometal: from DHCP (set others with dns=)\nnameserver ")
-		writeSockAddrIP(w, socket.DnsAddr)
+		writeSockAddrIP(w, socket.DNSAddr)
 		w.s("\n")
 		return
 	}

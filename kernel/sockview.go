@@ -23,10 +23,10 @@ func writeSocketView(w textWriter) {
 			w.s(" ")
 		}
 		w.s(sockStateNames[s.State]).s(" ")
-		if s.Fd < 0 {
+		if s.FD < 0 {
 			w.s("- ")
 		} else {
-			w.u(uint64(s.Fd)).s(" ")
+			w.u(uint64(s.FD)).s(" ")
 		}
 		writeSockAddr(w, s.Local)
 		w.s(" ")
@@ -57,7 +57,7 @@ func writeSockAddr(w textWriter, a socket.SockAddr) {
 			if k > 0 {
 				w.s(":")
 			}
-			writeHex16(w, uint16(a.Ip[k])<<8|uint16(a.Ip[k+1]))
+			writeHex16(w, uint16(a.IP[k])<<8|uint16(a.IP[k+1]))
 		}
 		w.s("]")
 	}

@@ -19,8 +19,10 @@ const (
 	sockaddrIn6Min  = 24 // SIN6_LEN_RFC2133: Linux takes a sockaddr_in6 without sin6_scope_id
 )
 
+// A SockAddr is an Internet socket address: the IP address in 16 bytes
+// (an IPv4 one in its IPv4-mapped form) and the port.
 type SockAddr struct {
-	Ip   [16]byte
+	IP   [16]byte
 	Port uint16
 }
 
@@ -30,25 +32,25 @@ func v4Mapped(ip [4]byte) [16]byte {
 	return [16]byte{10: 0xff, 11: 0xff, 12: ip[0], 13: ip[1], 14: ip[2], 15: ip[3]}
 }
 
-// is4 reports whether a is an IPv4 address (in IPv4-mapped form).
+// Is4 reports whether a is an IPv4 address (in IPv4-mapped form).
 // Context: trap, kernel lock held; does not allocate.
 func (a SockAddr) Is4() bool {
 	for k := range 10 {
-		if a.Ip[k] != 0 {
+		if a.IP[k] != 0 {
 			return false
 		}
 	}
-	return a.Ip[10] == 0xff && a.Ip[11] == 0xff
+	return a.IP[10] == 0xff && a.IP[11] == 0xff
 }
 
-// v4 returns the IPv4 address of a mapped a.
+// V4 returns the IPv4 address of a mapped a.
 // Context: trap, kernel lock held; does not allocate.
-func (a SockAddr) V4() [4]byte { return [4]byte{a.Ip[12], a.Ip[13], a.Ip[14], a.Ip[15]} }
+func (a SockAddr) V4() [4]byte { return [4]byte{a.IP[12], a.IP[13], a.IP[14], a.IP[15]} }
 
 // unspecified reports whether a's address is 0.0.0.0 (mapped) or ::.
 // Context: trap, kernel lock held; does not allocate.
 func (a SockAddr) unspecified() bool {
-	return a.Ip == [16]byte{} || a.Is4() && a.V4() == [4]byte{}
+	return a.IP == [16]byte{} || a.Is4() && a.V4() == [4]byte{}
 }
 
 // loopback6 is ::1.
@@ -72,7 +74,7 @@ func parseSockaddr(family uint8, b []byte) (SockAddr, int64) {
 		if fam != unix.AF_INET6 {
 			return a, -abi.EAFNOSUPPORT
 		}
-		copy(a.Ip[:], b[8:24])
+		copy(a.IP[:], b[8:24])
 	} else {
 		if len(b) < sockaddrInSize {
 			return a, -abi.EINVAL
@@ -80,7 +82,7 @@ func parseSockaddr(family uint8, b []byte) (SockAddr, int64) {
 		if fam != unix.AF_INET {
 			return a, -abi.EAFNOSUPPORT
 		}
-		a.Ip = v4Mapped([4]byte{b[4], b[5], b[6], b[7]})
+		a.IP = v4Mapped([4]byte{b[4], b[5], b[6], b[7]})
 	}
 	a.Port = uint16(b[2])<<8 | uint16(b[3])
 	return a, 0
@@ -95,11 +97,11 @@ func formatSockaddr(family uint8, a SockAddr, sa *[sockaddrIn6Size]byte) int {
 	sa[2], sa[3] = byte(a.Port>>8), byte(a.Port)
 	if family == abi.Family6 {
 		sa[0] = unix.AF_INET6
-		copy(sa[8:24], a.Ip[:])
+		copy(sa[8:24], a.IP[:])
 		return sockaddrIn6Size
 	}
 	sa[0] = unix.AF_INET
-	copy(sa[4:8], a.Ip[12:])
+	copy(sa[4:8], a.IP[12:])
 	return sockaddrInSize
 }
 
@@ -123,11 +125,11 @@ func scopeOf(family uint8, v6only bool, a SockAddr) bindScope {
 	switch {
 	case family != abi.Family6 || a.Is4():
 		s.has4, s.any4, s.ip4 = true, a.V4() == [4]byte{}, a.V4()
-	case a.Ip == [16]byte{}:
+	case a.IP == [16]byte{}:
 		s.has6, s.any6 = true, true
 		s.has4, s.any4 = !v6only, true
 	default:
-		s.has6, s.ip6 = true, a.Ip
+		s.has6, s.ip6 = true, a.IP
 	}
 	return s
 }

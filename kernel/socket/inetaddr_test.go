@@ -36,7 +36,7 @@ func TestParseSockaddr6(t *testing.T) {
 	require.Len(t, b, sockaddrIn6Size)
 	a, e := parseSockaddr(abi.Family6, b)
 	require.Zero(t, e)
-	assert.Equal(t, loopback6, a.Ip)
+	assert.Equal(t, loopback6, a.IP)
 	assert.Equal(t, uint16(8080), a.Port)
 	assert.False(t, a.Is4())
 
@@ -59,7 +59,7 @@ func TestParseSockaddr4(t *testing.T) {
 	a, e := parseSockaddr(abi.Family4, rawSockaddr4([4]byte{127, 0, 0, 1}, 53))
 	require.Zero(t, e)
 	assert.True(t, a.Is4())
-	assert.Equal(t, v4Mapped([4]byte{127, 0, 0, 1}), a.Ip)
+	assert.Equal(t, v4Mapped([4]byte{127, 0, 0, 1}), a.IP)
 	assert.Equal(t, uint16(53), a.Port)
 	_, e = parseSockaddr(abi.Family4, rawSockaddr4([4]byte{}, 1)[:15])
 	assert.Equal(t, -abi.EINVAL, e)
@@ -71,25 +71,25 @@ func TestParseSockaddr4(t *testing.T) {
 
 func TestFormatSockaddr(t *testing.T) {
 	var sa [sockaddrIn6Size]byte
-	a := SockAddr{Ip: v4Mapped([4]byte{127, 0, 0, 1}), Port: 4242}
+	a := SockAddr{IP: v4Mapped([4]byte{127, 0, 0, 1}), Port: 4242}
 	n := formatSockaddr(abi.Family6, a, &sa)
 	assert.Equal(t, rawSockaddr6(netip.MustParseAddr("::ffff:127.0.0.1"), 4242), sa[:n], "IPv4 peers of an AF_INET6 socket are IPv4-mapped")
 	n = formatSockaddr(abi.Family4, a, &sa)
 	assert.Equal(t, rawSockaddr4([4]byte{127, 0, 0, 1}, 4242), sa[:n])
 	for _, s := range []string{"::", "::1", "fe80::1:2", "2001:db8::ff"} {
 		ip := netip.MustParseAddr(s)
-		n = formatSockaddr(abi.Family6, SockAddr{Ip: ip.As16(), Port: 7}, &sa)
+		n = formatSockaddr(abi.Family6, SockAddr{IP: ip.As16(), Port: 7}, &sa)
 		back, e := parseSockaddr(abi.Family6, sa[:n])
 		require.Zero(t, e)
-		assert.Equal(t, ip.As16(), back.Ip, s)
+		assert.Equal(t, ip.As16(), back.IP, s)
 	}
 }
 
 func TestBindScopes(t *testing.T) {
 	any6 := SockAddr{}
-	any4 := SockAddr{Ip: v4Mapped([4]byte{})}
-	lo4 := SockAddr{Ip: v4Mapped([4]byte{127, 0, 0, 1})}
-	lo6 := SockAddr{Ip: loopback6}
+	any4 := SockAddr{IP: v4Mapped([4]byte{})}
+	lo4 := SockAddr{IP: v4Mapped([4]byte{127, 0, 0, 1})}
+	lo6 := SockAddr{IP: loopback6}
 	dual := scopeOf(abi.Family6, false, any6)
 	only6 := scopeOf(abi.Family6, true, any6)
 	wild4 := scopeOf(abi.Family4, false, any4)
@@ -103,7 +103,7 @@ func TestBindScopes(t *testing.T) {
 	assert.True(t, dual.overlaps(scopeOf(abi.Family4, false, lo4)), ":: (dual) holds 127.0.0.1")
 	assert.True(t, only6.overlaps(scopeOf(abi.Family6, true, lo6)))
 	assert.True(t, scopeOf(abi.Family6, false, lo6).overlaps(scopeOf(abi.Family6, false, lo6)))
-	assert.False(t, scopeOf(abi.Family4, false, lo4).overlaps(scopeOf(abi.Family4, false, SockAddr{Ip: v4Mapped([4]byte{10, 0, 2, 15})})))
+	assert.False(t, scopeOf(abi.Family4, false, lo4).overlaps(scopeOf(abi.Family4, false, SockAddr{IP: v4Mapped([4]byte{10, 0, 2, 15})})))
 	assert.True(t, any4.unspecified())
 	assert.True(t, any6.unspecified())
 	assert.False(t, lo6.unspecified())
@@ -120,18 +120,18 @@ func TestLocalUDPReceiver(t *testing.T) {
 	Sockets = [maxSockets]socket{}
 	lo4 := v4Mapped([4]byte{127, 0, 0, 1})
 	Sockets[3] = socket{Typ: abi.SockDgram, Family: abi.Family4, State: abi.SockOpen, Local: SockAddr{Port: 5000}}
-	Sockets[4] = socket{Typ: abi.SockDgram, Family: abi.Family4, State: abi.SockOpen, Local: SockAddr{Ip: lo4, Port: 5000}}
+	Sockets[4] = socket{Typ: abi.SockDgram, Family: abi.Family4, State: abi.SockOpen, Local: SockAddr{IP: lo4, Port: 5000}}
 	Sockets[5] = socket{Typ: abi.SockDgram, Family: abi.Family6, State: abi.SockOpen, opts: abi.OptV6Only, Local: SockAddr{Port: 6000}}
 	Sockets[6] = socket{Typ: abi.SockDgram, Family: abi.Family6, State: abi.SockConnected, Local: SockAddr{Port: 7000},
-		Remote: SockAddr{Ip: lo4, Port: 1}}
-	src := SockAddr{Ip: lo4, Port: 9}
-	assert.Equal(t, 4, localReceiver(SockAddr{Ip: lo4, Port: 5000}, src), "the socket bound to the address before the wildcard")
-	assert.Equal(t, 3, localReceiver(SockAddr{Ip: v4Mapped([4]byte{127, 0, 0, 2}), Port: 5000}, src), "the wildcard")
-	assert.Equal(t, -1, localReceiver(SockAddr{Ip: lo4, Port: 6000}, src), "a v6-only socket takes no IPv4")
-	assert.Equal(t, 5, localReceiver(SockAddr{Ip: loopback6, Port: 6000}, SockAddr{Ip: loopback6, Port: 9}))
-	assert.Equal(t, -1, localReceiver(SockAddr{Ip: lo4, Port: 7000}, src), "connected to another peer")
-	assert.Equal(t, 6, localReceiver(SockAddr{Ip: lo4, Port: 7000}, SockAddr{Ip: lo4, Port: 1}), "from its peer, IPv4 to a dual-stack socket")
-	assert.True(t, isLocalAddr(SockAddr{Ip: loopback6}))
-	assert.False(t, isLocalAddr(SockAddr{Ip: v4Mapped([4]byte{10, 0, 2, 2})}))
-	assert.False(t, isLocalAddr(SockAddr{Ip: [16]byte{0: 0x20, 1: 0x01}}))
+		Remote: SockAddr{IP: lo4, Port: 1}}
+	src := SockAddr{IP: lo4, Port: 9}
+	assert.Equal(t, 4, localReceiver(SockAddr{IP: lo4, Port: 5000}, src), "the socket bound to the address before the wildcard")
+	assert.Equal(t, 3, localReceiver(SockAddr{IP: v4Mapped([4]byte{127, 0, 0, 2}), Port: 5000}, src), "the wildcard")
+	assert.Equal(t, -1, localReceiver(SockAddr{IP: lo4, Port: 6000}, src), "a v6-only socket takes no IPv4")
+	assert.Equal(t, 5, localReceiver(SockAddr{IP: loopback6, Port: 6000}, SockAddr{IP: loopback6, Port: 9}))
+	assert.Equal(t, -1, localReceiver(SockAddr{IP: lo4, Port: 7000}, src), "connected to another peer")
+	assert.Equal(t, 6, localReceiver(SockAddr{IP: lo4, Port: 7000}, SockAddr{IP: lo4, Port: 1}), "from its peer, IPv4 to a dual-stack socket")
+	assert.True(t, isLocalAddr(SockAddr{IP: loopback6}))
+	assert.False(t, isLocalAddr(SockAddr{IP: v4Mapped([4]byte{10, 0, 2, 2})}))
+	assert.False(t, isLocalAddr(SockAddr{IP: [16]byte{0: 0x20, 1: 0x01}}))
 }

@@ -15,7 +15,7 @@ import (
 // does something with a socket. Every function's context: trap, kernel
 // lock held.
 
-// openNetCtl opens the device; there is one stack. Context: trap, kernel
+// OpenNetCtl opens the device; there is one stack. Context: trap, kernel
 // lock held; does not allocate.
 func OpenNetCtl(flags int) int64 {
 	if NetStackFD >= 0 {
@@ -29,7 +29,7 @@ func OpenNetCtl(flags int) int64 {
 	return int64(fd)
 }
 
-// closeNetCtl is the stack going away: every socket fails with ENETDOWN,
+// CloseNetCtl is the stack going away: every socket fails with ENETDOWN,
 // and those the program closed are freed.
 // Context: trap, kernel lock held; does not allocate.
 func CloseNetCtl() {
@@ -50,7 +50,7 @@ func CloseNetCtl() {
 	}
 }
 
-// netCtlRead writes NetEvents for dirty sockets into buf.
+// NetCtlRead writes NetEvents for dirty sockets into buf.
 // Context: trap, kernel lock held; does not allocate.
 func NetCtlRead(buf, n uintptr) int64 {
 	if n < abi.NetEventSize {
@@ -97,11 +97,11 @@ func ackFlag(s *socket) uint8 {
 	return 0
 }
 
-func (a SockAddr) abi() abi.Addr { return abi.Addr{IP: a.Ip, Port: a.Port} }
+func (a SockAddr) abi() abi.Addr { return abi.Addr{IP: a.IP, Port: a.Port} }
 
-func fromABI(a abi.Addr) SockAddr { return SockAddr{Ip: a.IP, Port: a.Port} }
+func fromABI(a abi.Addr) SockAddr { return SockAddr{IP: a.IP, Port: a.Port} }
 
-// netCtlIoctl serves the NetCtl* requests.
+// NetCtlIoctl serves the NetCtl* requests.
 // Context: trap, kernel lock held; does not allocate.
 func NetCtlIoctl(req uint, arg uintptr) int64 {
 	b, ok := vm.UserBytes(arg, abi.NetIOSize, true)
@@ -110,7 +110,7 @@ func NetCtlIoctl(req uint, arg uintptr) int64 {
 	}
 	io := (*abi.NetIO)(ptrOf(&b[0]))
 	if req == abi.NetCtlSetAddr {
-		ifaceAddr, DnsAddr = fromABI(io.Local).V4(), fromABI(io.Remote).V4()
+		ifaceAddr, DNSAddr = fromABI(io.Local).V4(), fromABI(io.Remote).V4()
 		if io.Flags&abi.IoNIC != 0 {
 			ifaceNIC = true
 			for k := range ifaceMAC {
@@ -245,7 +245,7 @@ func peerMatches(s *socket, src SockAddr) bool {
 		return true
 	}
 	if s.Typ == abi.SockRaw {
-		return src.Ip == s.Remote.Ip
+		return src.IP == s.Remote.IP
 	}
 	return src == s.Remote
 }

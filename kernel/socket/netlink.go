@@ -42,7 +42,7 @@ var (
 	ifaceMTU    uint32
 )
 
-// netlinkCall reports whether system call nr with first argument a0 is a
+// NetlinkCall reports whether system call nr with first argument a0 is a
 // socket call on a netlink socket (or makes one).
 // Context: trap, kernel lock held; does not allocate.
 func NetlinkCall(nr uint64, a0 uintptr) bool {
@@ -59,7 +59,7 @@ func NetlinkCall(nr uint64, a0 uintptr) bool {
 	return false
 }
 
-// netlinkSyscall runs socket call nr on a netlink socket.
+// NetlinkSyscall runs socket call nr on a netlink socket.
 // Context: trap, kernel lock held; does not allocate.
 func NetlinkSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 	if nr == unix.SYS_SOCKET {
@@ -278,7 +278,7 @@ func netlinkRecvmsg(t sched.TID, s *nlSock, msg uintptr, flags int) int64 {
 	return r
 }
 
-// netlinkReadiness is a netlink socket's epoll events.
+// NetlinkReadiness is a netlink socket's epoll events.
 // Context: trap, kernel lock held; does not allocate.
 func NetlinkReadiness(i int) uint32 {
 	if NlSocks[i].n > 0 {

@@ -21,7 +21,7 @@ const (
 	sockBufSize  = sockBufPages * mm.PageSize
 )
 
-// space returns the free bytes.
+// Space returns the free bytes.
 func (b *sockBuf) Space() uint32 { return sockBufSize - b.N }
 
 // page returns the kernel address of the frame holding ring offset off,
@@ -43,7 +43,7 @@ func (b *sockBuf) page(off uint32, alloc bool) uintptr {
 	return vm.PhysToVirt(b.pages[i])
 }
 
-// put appends src (all of it, or as much as fits when partial) and returns
+// Put appends src (all of it, or as much as fits when partial) and returns
 // the bytes stored. Without partial it stores nothing unless all fits.
 // Context: trap, kernel lock held; does not allocate.
 func (b *sockBuf) Put(src []byte, partial bool) int {
@@ -113,14 +113,14 @@ const dgramHeaderSize = 24
 
 func (h *dgramHeader) encode(b *[dgramHeaderSize]byte) {
 	b[0], b[1], b[2], b[3] = byte(h.len), byte(h.len>>8), byte(h.len>>16), byte(h.len>>24)
-	copy(b[4:20], h.addr.Ip[:])
+	copy(b[4:20], h.addr.IP[:])
 	b[20], b[21] = byte(h.addr.Port), byte(h.addr.Port>>8)
 	b[22], b[23] = 0, 0
 }
 
 func (h *dgramHeader) decode(b *[dgramHeaderSize]byte) {
 	h.len = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-	copy(h.addr.Ip[:], b[4:20])
+	copy(h.addr.IP[:], b[4:20])
 	h.addr.Port = uint16(b[20]) | uint16(b[21])<<8
 }
 

@@ -31,7 +31,7 @@ type socket struct {
 	proto     uint8 // abi.SockRaw: the IP protocol
 	State     uint8 // abi.Sock* state
 	Flags     uint8 // abi.Ev* flags (shutdown)
-	Fd        int32 // the program's descriptor, -1 while queued for accept or closed
+	FD        int32 // the program's descriptor, -1 while queued for accept or closed
 	ExtraFDs  int32 // further descriptors dup made of it (sharing its state)
 	Local     SockAddr
 	Remote    SockAddr
@@ -58,7 +58,7 @@ var (
 	DirtyCount  int     // sockets with dirty set
 	nextPort    uint32  = ephemeralLow
 	ifaceAddr   [4]byte // the interface address, from the stack
-	DnsAddr     [4]byte // the DNS server the network named (DHCP), from the stack
+	DNSAddr     [4]byte // the DNS server the network named (DHCP), from the stack
 	NetStackFD  = -1    // the stack's /dev/netctl descriptor
 	NetDropped  uint64  // datagrams dropped for want of receive space
 	NetRejected uint64  // connections refused because the accept queue was full
@@ -71,7 +71,7 @@ func allocSocket(typ, family uint8) int {
 		s := &Sockets[i]
 		if s.Typ == 0 {
 			gen := s.gen + 1
-			*s = socket{gen: gen, Typ: typ, Family: family, State: abi.SockOpen, Fd: -1, linger: -1, waiter: noThread}
+			*s = socket{gen: gen, Typ: typ, Family: family, State: abi.SockOpen, FD: -1, linger: -1, waiter: noThread}
 			return i
 		}
 	}
@@ -88,7 +88,7 @@ func freeSocket(i int) {
 		DirtyCount--
 	}
 	gen := s.gen
-	*s = socket{gen: gen, Fd: -1, waiter: noThread}
+	*s = socket{gen: gen, FD: -1, waiter: noThread}
 	StackProgress = true
 }
 
@@ -99,7 +99,7 @@ func sockChanged(i int) {
 	tellProgram(i)
 }
 
-// tellStack marks socket i dirty, which makes /dev/netctl readable for the
+// TellStack marks socket i dirty, which makes /dev/netctl readable for the
 // stack goroutine. Context: trap, kernel lock held.
 func TellStack(i int) {
 	s := &Sockets[i]
@@ -119,9 +119,9 @@ func TellStack(i int) {
 // Context: trap, kernel lock held.
 func tellProgram(i int) {
 	s := &Sockets[i]
-	if s.Fd >= 0 {
-		fdtab.Files[s.Fd].Seq++
-		fdtab.Notify(int(s.Fd))
+	if s.FD >= 0 {
+		fdtab.Files[s.FD].Seq++
+		fdtab.Notify(int(s.FD))
 	}
 	if s.ExtraFDs > 0 {
 		notifySocketDups(i)
@@ -140,11 +140,11 @@ func tellProgram(i int) {
 	thread.Restart(t)
 }
 
-// sockWait blocks t until socket i changes, when its descriptor is
+// SockWait blocks t until socket i changes, when its descriptor is
 // blocking; otherwise it returns EAGAIN. Context: trap, kernel lock held.
 func SockWait(t sched.TID, i int, nr uint64) int64 {
 	s := &Sockets[i]
-	if s.Fd < 0 || fdtab.Files[s.Fd].Nonblock || s.waiter != noThread {
+	if s.FD < 0 || fdtab.Files[s.FD].Nonblock || s.waiter != noThread {
 		return -abi.EAGAIN
 	}
 	threadtab.Threads[t].RestartNr = nr
@@ -171,7 +171,7 @@ const stackAnswerMax = 5_000_000_000 // ns
 
 var stackTimeoutLogged bool
 
-// stackTimedOut logs, once, that the stack did not answer a bind or listen.
+// StackTimedOut logs, once, that the stack did not answer a bind or listen.
 // Context: trap (expireTimers), kernel lock held; does not allocate.
 func StackTimedOut() {
 	if !stackTimeoutLogged {
@@ -193,7 +193,7 @@ func stackAnswered(i int, result int64) {
 	thread.Wake(t, result)
 }
 
-// sockReadiness returns the epoll events of socket i.
+// SockReadiness returns the epoll events of socket i.
 // Context: trap (a system call, or an interrupt through epollNotify),
 // kernel lock held; does not allocate.
 func SockReadiness(i int) uint32 {
@@ -286,7 +286,7 @@ func autobind(i int) bool {
 // lock held.
 func closeSocket(i int) {
 	s := &Sockets[i]
-	s.Fd = -1
+	s.FD = -1
 	if s.waiter != noThread {
 		t := s.waiter
 		s.waiter = noThread
@@ -325,14 +325,14 @@ func sockOfFD(fd int) (int, int64) {
 // Context: trap, kernel lock held; does not allocate.
 func notifySocketDups(i int) {
 	for fd := range fdtab.Files {
-		if fdtab.Files[fd].Kind == fdtab.KindSocket && fdtab.Files[fd].Socket == i && int32(fd) != Sockets[i].Fd {
+		if fdtab.Files[fd].Kind == fdtab.KindSocket && fdtab.Files[fd].Socket == i && int32(fd) != Sockets[i].FD {
 			fdtab.Files[fd].Seq++
 			fdtab.Notify(fd)
 		}
 	}
 }
 
-// releaseSocketFD is close(2) of descriptor fd of socket i: the socket
+// ReleaseSocketFD is close(2) of descriptor fd of socket i: the socket
 // closes with its last descriptor; before that, another descriptor takes
 // over as its own. Context: trap, kernel lock held; does not allocate.
 func ReleaseSocketFD(fd, i int) {
@@ -342,12 +342,12 @@ func ReleaseSocketFD(fd, i int) {
 		return
 	}
 	s.ExtraFDs--
-	if s.Fd != int32(fd) {
+	if s.FD != int32(fd) {
 		return
 	}
 	for other := range fdtab.Files {
 		if other != fd && fdtab.Files[other].Kind == fdtab.KindSocket && fdtab.Files[other].Socket == i {
-			s.Fd = int32(other)
+			s.FD = int32(other)
 			return
 		}
 	}

@@ -40,7 +40,7 @@ func writeSockaddr(family uint8, a SockAddr, addr, lenAddr uintptr) int64 {
 	return PutSockaddr(sa[:n], addr, lenAddr)
 }
 
-// putSockaddr writes the encoded address sa to (addr, *lenAddr) the way
+// PutSockaddr writes the encoded address sa to (addr, *lenAddr) the way
 // Linux does for every family: nothing when addr is NULL; otherwise the
 // length the program gave is read (EINVAL when negative), the address is
 // truncated to it, and the full length is stored back.
@@ -95,7 +95,7 @@ func inetSocketKind(typ, proto int) (uint8, int64) {
 	return 0, -abi.EPROTONOSUPPORT // seqpacket, ...: not served
 }
 
-// sysSocket creates a TCP, UDP or raw IP socket over IPv4 or IPv6, if a
+// SysSocket creates a TCP, UDP or raw IP socket over IPv4 or IPv6, if a
 // network stack runs, and tells the stack. Context: trap, kernel lock
 // held; does not allocate.
 func SysSocket(domain, typ, proto int) int64 {
@@ -125,7 +125,7 @@ func SysSocket(domain, typ, proto int) int64 {
 		return -abi.EMFILE
 	}
 	fdtab.Files[fd].Socket = i
-	Sockets[i].Fd = int32(fd)
+	Sockets[i].FD = int32(fd)
 	if kind == abi.SockRaw {
 		Sockets[i].proto = uint8(proto)
 	}
@@ -133,7 +133,7 @@ func SysSocket(domain, typ, proto int) int64 {
 	return int64(fd)
 }
 
-// openFlags turns SOCK_NONBLOCK and SOCK_CLOEXEC into the O_ flags of the
+// OpenFlags turns SOCK_NONBLOCK and SOCK_CLOEXEC into the O_ flags of the
 // descriptor.
 func OpenFlags(sockFlags int) int {
 	f := 0
@@ -166,7 +166,7 @@ func noNetworkOnce() {
 func bindableAddr(i int, a SockAddr) int64 {
 	s := &Sockets[i]
 	if s.Family == abi.Family6 && !a.Is4() {
-		if a.Ip != [16]byte{} && a.Ip != loopback6 {
+		if a.IP != [16]byte{} && a.IP != loopback6 {
 			return -int64(unix.EADDRNOTAVAIL)
 		}
 		return 0
@@ -180,7 +180,7 @@ func bindableAddr(i int, a SockAddr) int64 {
 	return 0
 }
 
-// sysBind gives a socket its local address (an ephemeral port for port 0;
+// SysBind gives a socket its local address (an ephemeral port for port 0;
 // a raw socket takes the address alone) and waits for the stack to take
 // it. Context: trap, kernel lock held; does not allocate.
 func SysBind(t sched.TID, fd int, addr, n uintptr) int64 {
@@ -214,7 +214,7 @@ func SysBind(t sched.TID, fd int, addr, n uintptr) int64 {
 	return awaitStack(t, i)
 }
 
-// sysListen makes a stream socket listen (bound first if it is not) and
+// SysListen makes a stream socket listen (bound first if it is not) and
 // waits for the stack to take it. Context: trap, kernel lock held; does not allocate.
 func SysListen(t sched.TID, fd, backlog int) int64 {
 	i, e := sockOfFD(fd)
@@ -236,7 +236,7 @@ func SysListen(t sched.TID, fd, backlog int) int64 {
 	return awaitStack(t, i)
 }
 
-// sysConnect sets a datagram socket's peer, or starts a stream socket's
+// SysConnect sets a datagram socket's peer, or starts a stream socket's
 // connection and blocks t until it is done (EINPROGRESS when non-blocking).
 // Context: trap, kernel lock held; does not allocate.
 func SysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
@@ -291,10 +291,10 @@ func SysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func connectTarget(family uint8, a SockAddr) SockAddr {
 	switch {
-	case a.Ip == [16]byte{} && family == abi.Family6:
-		a.Ip = loopback6
+	case a.IP == [16]byte{} && family == abi.Family6:
+		a.IP = loopback6
 	case a.unspecified():
-		a.Ip = v4Mapped([4]byte{127, 0, 0, 1})
+		a.IP = v4Mapped([4]byte{127, 0, 0, 1})
 	}
 	return a
 }
@@ -340,7 +340,7 @@ func dgramConnect(i int, addr, n uintptr) int64 {
 		if fam, ok := vm.UserBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
 			s.Remote = SockAddr{}
 			if !s.bound {
-				s.Local.Ip = [16]byte{} // the address connect picked goes with it, as on Linux
+				s.Local.IP = [16]byte{} // the address connect picked goes with it, as on Linux
 			}
 			s.State = abi.SockOpen
 			sockChanged(i)
@@ -352,14 +352,14 @@ func dgramConnect(i int, addr, n uintptr) int64 {
 		return e
 	}
 	a = connectTarget(s.Family, a)
-	if !a.Is4() && a.Ip != loopback6 {
+	if !a.Is4() && a.IP != loopback6 {
 		return -int64(unix.ENETUNREACH) // IPv6 reaches ::1 alone
 	}
 	if !autobind(i) {
 		return -int64(unix.EADDRNOTAVAIL)
 	}
 	if s.Local.unspecified() {
-		s.Local.Ip = sourceFor(a) // as Linux: connect picks the source address
+		s.Local.IP = sourceFor(a) // as Linux: connect picks the source address
 	}
 	s.Remote = a
 	s.State = abi.SockConnected
@@ -367,7 +367,7 @@ func dgramConnect(i int, addr, n uintptr) int64 {
 	return 0
 }
 
-// sysAccept takes the oldest connection from a listening socket's accept
+// SysAccept takes the oldest connection from a listening socket's accept
 // queue as a new descriptor, or blocks t until there is one.
 // Context: trap, kernel lock held; does not allocate.
 func SysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
@@ -396,12 +396,12 @@ func SysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
 	s.aHead = (s.aHead + 1) % acceptQueueCap
 	s.ALen--
 	fdtab.Files[nfd].Socket = c
-	Sockets[c].Fd = int32(nfd)
+	Sockets[c].FD = int32(nfd)
 	TellStack(i) // connections the queue could not take wait in the stack
 	return int64(nfd)
 }
 
-// sysShutdown shuts a connected socket's reading, writing or both, and
+// SysShutdown shuts a connected socket's reading, writing or both, and
 // tells the stack. Context: trap, kernel lock held; does not allocate.
 func SysShutdown(fd, how int) int64 {
 	i, e := sockOfFD(fd)
@@ -426,7 +426,7 @@ func SysShutdown(fd, how int) int64 {
 	return 0
 }
 
-// sysGetsockname writes a socket's local address. Context: trap, kernel lock held; does not allocate.
+// SysGetsockname writes a socket's local address. Context: trap, kernel lock held; does not allocate.
 func SysGetsockname(fd int, addr, lenAddr uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
@@ -440,7 +440,7 @@ func SysGetsockname(fd int, addr, lenAddr uintptr) int64 {
 	return writeSockaddr(s.Family, a, addr, lenAddr)
 }
 
-// sysGetpeername writes a connected socket's peer address.
+// SysGetpeername writes a connected socket's peer address.
 // Context: trap, kernel lock held; does not allocate.
 func SysGetpeername(fd int, addr, lenAddr uintptr) int64 {
 	i, e := sockOfFD(fd)

@@ -20,7 +20,7 @@ const (
 	msghdrSize  = 56
 )
 
-// sockIO is one call's direction, flags and iovec list (or single buffer).
+// SockIO is one call's direction, flags and iovec list (or single buffer).
 type SockIO struct {
 	T      sched.TID
 	Nr     uint64  // the system call, to restart a blocking one
@@ -32,7 +32,7 @@ type SockIO struct {
 	Total  uintptr // bytes in all buffers
 }
 
-// piece returns buffer k of io (base, length), false on a bad iovec.
+// Piece returns buffer k of io (base, length), false on a bad iovec.
 // Context: trap, kernel lock held; does not allocate.
 func (io *SockIO) Piece(k int) (uintptr, uintptr, bool) {
 	if io.Iov == 0 {
@@ -43,7 +43,7 @@ func (io *SockIO) Piece(k int) (uintptr, uintptr, bool) {
 	return uintptr(base), uintptr(n), ok1 && ok2 && int64(n) >= 0
 }
 
-// pieces returns the number of buffers.
+// Pieces returns the number of buffers.
 func (io *SockIO) Pieces() int {
 	if io.Iov == 0 {
 		return 1
@@ -51,7 +51,7 @@ func (io *SockIO) Pieces() int {
 	return io.Iovcnt
 }
 
-// measure validates the iovecs and sums their lengths.
+// Measure validates the iovecs and sums their lengths.
 // Context: trap, kernel lock held; does not allocate.
 func (io *SockIO) Measure() int64 {
 	if io.Iov != 0 && (io.Iovcnt < 0 || io.Iovcnt > MaxIovecs) {
@@ -76,7 +76,7 @@ func (io *SockIO) Measure() int64 {
 
 // nonblocking reports whether the call must not block.
 func (io *SockIO) nonblocking(i int) bool {
-	return io.Flags&unix.MSG_DONTWAIT != 0 || fdtab.Files[Sockets[i].Fd].Nonblock
+	return io.Flags&unix.MSG_DONTWAIT != 0 || fdtab.Files[Sockets[i].FD].Nonblock
 }
 
 // wait is the would-block outcome of io on socket i.
@@ -88,7 +88,7 @@ func (io *SockIO) wait(i int) int64 {
 	return SockWait(io.T, i, io.Nr)
 }
 
-// sockSend writes io's buffers to socket i (to dest for an unconnected
+// SockSend writes io's buffers to socket i (to dest for an unconnected
 // datagram socket, nil otherwise).
 // Context: trap, kernel lock held; does not allocate.
 func SockSend(i int, io *SockIO, dest *SockAddr) int64 {
@@ -192,7 +192,7 @@ func dgramSend(i int, io *SockIO, dest *SockAddr) int64 {
 	return int64(io.Total)
 }
 
-// sockRecv reads into io's buffers from socket i; from receives the
+// SockRecv reads into io's buffers from socket i; from receives the
 // sender of a datagram. It returns the bytes read; *trunc is set when a
 // datagram was longer than the buffers.
 // Context: trap, kernel lock held; does not allocate.
@@ -283,7 +283,7 @@ func dgramRecv(i int, io *SockIO, from *SockAddr, trunc *bool) int64 {
 	return int64(done)
 }
 
-// sysSendto sends buf on a socket, to addr when it is an unconnected
+// SysSendto sends buf on a socket, to addr when it is an unconnected
 // datagram socket. Context: trap, kernel lock held; does not allocate.
 func SysSendto(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintptr) int64 {
 	i, e := sockOfFD(fd)
@@ -301,7 +301,7 @@ func SysSendto(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintpt
 	return SockSend(i, &io, &to)
 }
 
-// sysRecvfrom receives into buf and writes the sender's address.
+// SysRecvfrom receives into buf and writes the sender's address.
 // Context: trap, kernel lock held; does not allocate.
 func SysRecvfrom(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintptr) int64 {
 	i, e := sockOfFD(fd)
@@ -320,12 +320,12 @@ func SysRecvfrom(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uint
 	return r
 }
 
-// msghdr is the part of struct msghdr the calls use.
+// Msghdr is the part of struct msghdr the calls use.
 type Msghdr struct {
 	Name, Namelen, Iov, Iovlen uintptr
 }
 
-// readMsghdr reads the struct msghdr at addr; false if it is not readable.
+// ReadMsghdr reads the struct msghdr at addr; false if it is not readable.
 // Context: trap, kernel lock held; does not allocate.
 func ReadMsghdr(addr uintptr) (Msghdr, bool) {
 	var m Msghdr
@@ -361,7 +361,7 @@ func msgCall(t sched.TID, nr uint64, fd int, msg uintptr, flags int) (int, Msghd
 	return i, m, SockIO{T: t, Nr: nr, Iov: m.Iov, Iovcnt: int(m.Iovlen), Flags: flags, Msg: true}, 0
 }
 
-// sysSendmsg sends the iovecs of the msghdr at msg (to its name, for an
+// SysSendmsg sends the iovecs of the msghdr at msg (to its name, for an
 // unconnected datagram socket); control data is ignored. Context: trap, kernel lock held; does not allocate.
 func SysSendmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 	i, m, io, e := msgCall(t, unix.SYS_SENDMSG, fd, msg, flags)
@@ -378,7 +378,7 @@ func SysSendmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 	return SockSend(i, &io, &to)
 }
 
-// sysRecvmsg receives into the iovecs of the msghdr at msg and fills in
+// SysRecvmsg receives into the iovecs of the msghdr at msg and fills in
 // its name, flags (MSG_TRUNC) and an empty control part. Context: trap, kernel lock held; does not allocate.
 func SysRecvmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 	i, m, io, e := msgCall(t, unix.SYS_RECVMSG, fd, msg, flags)
@@ -404,7 +404,7 @@ func SysRecvmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 	return r
 }
 
-// sockReadv and sockWritev serve readv and writev on a socket.
+// SockReadv serves readv on a socket.
 // Context: trap, kernel lock held; does not allocate.
 func SockReadv(t sched.TID, i int, iov uintptr, cnt int) int64 {
 	io := SockIO{T: t, Nr: unix.SYS_READV, Iov: iov, Iovcnt: cnt}
@@ -413,6 +413,8 @@ func SockReadv(t sched.TID, i int, iov uintptr, cnt int) int64 {
 	return SockRecv(i, &io, &from, &trunc)
 }
 
+// SockWritev serves writev on a socket.
+// Context: trap, kernel lock held; does not allocate.
 func SockWritev(t sched.TID, i int, iov uintptr, cnt int) int64 {
 	io := SockIO{T: t, Nr: unix.SYS_WRITEV, Iov: iov, Iovcnt: cnt}
 	return SockSend(i, &io, nil)

@@ -53,7 +53,7 @@ func ipv6Ignored(name int) bool {
 	return false
 }
 
-// sysSetsockopt records an option in the socket table and tells the stack.
+// SysSetsockopt records an option in the socket table and tells the stack.
 // Context: trap, kernel lock held; does not allocate.
 func SysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 	i, e := sockOfFD(fd)
@@ -119,7 +119,7 @@ func SysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 	return 0
 }
 
-// sysGetsockopt reports an option from the socket table (SO_ERROR reads
+// SysGetsockopt reports an option from the socket table (SO_ERROR reads
 // and clears the pending error). Context: trap, kernel lock held; does not allocate.
 func SysGetsockopt(fd, level, name int, val, lenAddr uintptr) int64 {
 	i, e := sockOfFD(fd)

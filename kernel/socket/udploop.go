@@ -21,7 +21,7 @@ import (
 // Context: trap, kernel lock held; does not allocate.
 func isLocalAddr(a SockAddr) bool {
 	if !a.Is4() {
-		return a.Ip == loopback6
+		return a.IP == loopback6
 	}
 	ip := a.V4()
 	return ip[0] == 127 || ip != [4]byte{} && ip == ifaceAddr
@@ -54,7 +54,7 @@ func localReceiver(dst, src SockAddr) int {
 		if !udpReceives(r, dst, src) {
 			continue
 		}
-		if r.Local.Ip == dst.Ip {
+		if r.Local.IP == dst.IP {
 			return k
 		}
 		found = k
@@ -74,7 +74,7 @@ func udpLocalSend(i int, io *SockIO, dst SockAddr) (int64, bool) {
 	}
 	src := s.Local
 	if src.unspecified() {
-		src.Ip = sourceFor(dst)
+		src.IP = sourceFor(dst)
 	} else if src.Is4() != dst.Is4() {
 		return 0, false // a bound IPv4-mapped source cannot reach ::1, nor the reverse
 	}

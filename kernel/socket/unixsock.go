@@ -26,7 +26,7 @@ import (
 // for (hello's memory floor, issue 16).
 var usocksAddr, unixBufAddr uintptr // 0 until unixTables
 
-// unixTables takes the Unix-domain socket table and the staging buffer
+// UnixTables takes the Unix-domain socket table and the staging buffer
 // from contiguous frames, charged to the commit, unless done already. It
 // reports false when memory is short (the call then fails with ENOMEM).
 // Context: trap, kernel lock held; does not allocate.
@@ -50,20 +50,20 @@ func UnixTables() bool {
 	return true
 }
 
-// usocks is the table of Unix-domain sockets; unixTables must have
+// Usocks is the table of Unix-domain sockets; unixTables must have
 // succeeded (every caller holds a Unix socket or has just made sure).
 // Context: trap, kernel lock held.
 func Usocks() *fs.UnixSockets { return (*fs.UnixSockets)(ptr(usocksAddr)) }
 
-// unixBuf carries one call's bytes between the program's buffers and a
+// UnixBuf carries one call's bytes between the program's buffers and a
 // socket's queue or a file (the kernel lock serialises its users).
 // Context: trap, kernel lock held.
 func UnixBuf() []byte { return unsafeSlice(unixBufAddr, fs.UnixMaxDgram) }
 
-// unixKey is the wait key of Unix socket i. Context: any; does not allocate.
+// UnixKey is the wait key of Unix socket i. Context: any; does not allocate.
 func UnixKey(i int) uintptr { return vfs.UnixKeyBase + uintptr(i)*8 }
 
-// unixCall reports whether system call nr with first argument a0 is a
+// UnixCall reports whether system call nr with first argument a0 is a
 // socket call on a Unix-domain socket (or makes one).
 // Context: trap, kernel lock held; does not allocate.
 func UnixCall(nr uint64, a0 uintptr) bool {
@@ -80,7 +80,7 @@ func UnixCall(nr uint64, a0 uintptr) bool {
 	return false
 }
 
-// unixSyscall runs socket call nr on a Unix-domain socket.
+// UnixSyscall runs socket call nr on a Unix-domain socket.
 // Context: trap, kernel lock held; does not allocate.
 func UnixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 	fd := int(a0)

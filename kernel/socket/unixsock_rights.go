@@ -221,7 +221,7 @@ func unixInstall(r fs.Right, cloexec bool) int {
 	return fd
 }
 
-// unixRelease is the close of a descriptor of Unix socket i.
+// UnixRelease is the close of a descriptor of Unix socket i.
 // Context: trap, kernel lock held; does not allocate.
 func UnixRelease(i int) {
 	Usocks().Unref(i)
@@ -253,7 +253,7 @@ func unixFinishDying() {
 	}
 }
 
-// unixNotify tells the epoll instances watching descriptors of socket i,
+// UnixNotify tells the epoll instances watching descriptors of socket i,
 // and the threads waiting on it, that it changed.
 // Context: trap, kernel lock held; does not allocate.
 func UnixNotify(i int) {

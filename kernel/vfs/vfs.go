@@ -47,6 +47,7 @@ type Desc struct {
 	Reader bool  // fdtab.KindPipe: the read end
 }
 
+// Descs is the table of open file descriptions.
 var Descs [MaxDescs]Desc
 
 // Mem returns the page source of one file-system call: the frame
