@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/conin"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -169,7 +170,7 @@ func consoleInputArrived() {
 	if conin.Reader != noThread {
 		t := conin.Reader
 		conin.Reader = noThread
-		restart(t)
+		thread.Restart(t)
 	}
 	notifyConsoleFDs()
 }
@@ -186,7 +187,7 @@ func consoleReadable() bool { return conin.Len > 0 || conin.EOF || conin.EOFMark
 
 // consoleRead copies buffered input to the program, returns 0 at end of
 // file, or blocks t until some arrives. Context: trap, kernel lock held.
-func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
+func consoleRead(t sched.TID, f *fdtab.File, buf, n uintptr) int64 {
 	if n == 0 {
 		return 0
 	}
@@ -198,7 +199,7 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 		if conin.EOF {
 			return 0
 		}
-		if f.nonblock {
+		if f.Nonblock {
 			return -abi.EAGAIN
 		}
 		if conin.Reader != noThread {
@@ -228,12 +229,4 @@ func consoleRead(t sched.TID, f *file, buf, n uintptr) int64 {
 		consoleInterrupt()
 	}
 	return int64(k)
-}
-
-// restart wakes t so that it executes its system call again (SYSCALL is
-// two bytes long): used for reads that had to wait for data.
-func restart(t sched.TID) {
-	th := &threadtab.Threads[t]
-	th.Regs.RIP -= 2
-	thread.Wake(t, int64(th.RestartNr))
 }

@@ -3,8 +3,11 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -15,7 +18,7 @@ import (
 // state changes (epollNotify), so a waiter wakes without polling.
 const (
 	maxEpolls       = 8
-	maxEpollEntries = maxFDs
+	maxEpollEntries = fdtab.MaxFDs
 	epollEventSize  = 12 // struct epoll_event is packed on amd64
 )
 
@@ -45,7 +48,7 @@ func sysEpollCreate(flags int) int64 {
 		if epolls[i].used {
 			continue
 		}
-		fd := allocFD(fdEpoll, flags)
+		fd := fdtab.Alloc(fdtab.KindEpoll, flags)
 		if fd < 0 {
 			return -abi.EMFILE
 		}
@@ -53,7 +56,7 @@ func sysEpollCreate(flags int) int64 {
 		// 32 KiB copy kept in the image's rodata.
 		epolls[i] = epollInstance{}
 		epolls[i].used, epolls[i].waiter = true, noThread
-		files[fd].epoll = i
+		fdtab.Files[fd].Epoll = i
 		return int64(fd)
 	}
 	return -abi.EMFILE
@@ -62,18 +65,18 @@ func sysEpollCreate(flags int) int64 {
 // sysEpollCtl adds, modifies or deletes fd's entry in an epoll instance.
 // Context: trap, kernel lock held; does not allocate.
 func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
-	ef := getFile(epfd)
-	if ef == nil || getFile(fd) == nil {
+	ef := fdtab.Get(epfd)
+	if ef == nil || fdtab.Get(fd) == nil {
 		return -abi.EBADF
 	}
-	if ef.kind != fdEpoll || fd == epfd {
+	if ef.Kind != fdtab.KindEpoll || fd == epfd {
 		return -abi.EINVAL
 	}
-	switch getFile(fd).kind {
-	case fdFile, fdDev, fdMemFile, fdProcFD:
+	switch fdtab.Get(fd).Kind {
+	case fdtab.KindFile, fdtab.KindDev, fdtab.KindMemFile, fdtab.KindProcFD:
 		return -abi.EPERM // as Linux for files that do not support polling
 	}
-	ep := &epolls[ef.epoll]
+	ep := &epolls[ef.Epoll]
 	var events uint32
 	var data uint64
 	if op != unix.EPOLL_CTL_DEL {
@@ -127,41 +130,41 @@ func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 // Context: trap (a system call, or an interrupt through epollNotify),
 // kernel lock held; does not allocate.
 func readiness(fd int) uint32 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return 0
 	}
-	switch f.kind {
-	case fdEventfd:
+	switch f.Kind {
+	case fdtab.KindEventfd:
 		r := uint32(unix.EPOLLOUT)
-		if f.count > 0 {
+		if f.Count > 0 {
 			r |= unix.EPOLLIN
 		}
 		return r
-	case fdIRQ:
-		if f.count > 0 {
+	case fdtab.KindIRQ:
+		if f.Count > 0 {
 			return unix.EPOLLIN
 		}
 		return 0
-	case fdSocket:
-		return sockReadiness(f.socket)
-	case fdPipe:
-		return pipeReadiness(descOf(f))
-	case fdUnix:
-		return usocks().Poll(f.socket)
-	case fdNetlink:
-		return netlinkReadiness(f.socket)
-	case fdNetCtl:
-		if dirtyCount > 0 {
+	case fdtab.KindSocket:
+		return socket.SockReadiness(f.Socket)
+	case fdtab.KindPipe:
+		return pipeReadiness(vfs.DescOf(f))
+	case fdtab.KindUnix:
+		return socket.Usocks().Poll(f.Socket)
+	case fdtab.KindNetlink:
+		return socket.NetlinkReadiness(f.Socket)
+	case fdtab.KindNetCtl:
+		if socket.DirtyCount > 0 {
 			return unix.EPOLLIN
 		}
 		return 0
-	case fdConsole:
+	case fdtab.KindConsole:
 		var ev uint32
 		if consoleReadable() {
 			ev |= unix.EPOLLIN
 		}
-		if qi := vconQueueOf(f.stream); qi < 0 || !vconQ[qi].Full() {
+		if qi := vconQueueOf(f.Stream); qi < 0 || !vconQ[qi].Full() {
 			ev |= unix.EPOLLOUT
 		}
 		return ev
@@ -187,7 +190,7 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 		if r == 0 {
 			continue
 		}
-		seq := files[e.fd].seq
+		seq := fdtab.Files[e.fd].Seq
 		if e.events&unix.EPOLLET != 0 && seq == e.lastSeq {
 			continue // nothing new since the last report
 		}
@@ -214,17 +217,17 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 // timeout (ms; -1 forever) passes.
 // Context: trap, kernel lock held; does not allocate.
 func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int64 {
-	ef := getFile(epfd)
+	ef := fdtab.Get(epfd)
 	if ef == nil {
 		return -abi.EBADF
 	}
-	if ef.kind != fdEpoll || max <= 0 {
+	if ef.Kind != fdtab.KindEpoll || max <= 0 {
 		return -abi.EINVAL
 	}
 	if !vm.UserRange(events, uintptr(max*epollEventSize), true) {
 		return -abi.EFAULT
 	}
-	ep := &epolls[ef.epoll]
+	ep := &epolls[ef.Epoll]
 	if n := collect(ep, events, max); n != 0 || timeoutMs == 0 {
 		return n
 	}

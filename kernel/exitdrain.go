@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
@@ -44,12 +45,12 @@ func sysExitGroup(t sched.TID, status int) int64 {
 // netPending reports whether a socket still has data or a close for the
 // stack to carry out.
 func netPending() bool {
-	if netStackFD < 0 {
+	if socket.NetStackFD < 0 {
 		return false
 	}
-	for i := range sockets {
-		s := &sockets[i]
-		if s.state == abi.SockClosed || s.tx.n > 0 && (s.state == abi.SockConnected || s.state == abi.SockConnecting) {
+	for i := range socket.Sockets {
+		s := &socket.Sockets[i]
+		if s.State == abi.SockClosed || s.Tx.N > 0 && (s.State == abi.SockConnected || s.State == abi.SockConnecting) {
 			return true
 		}
 	}

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/vfs"
 )
 
 // Files out of the guest: each export=PATH kernel option names a file that
@@ -39,18 +40,18 @@ func exportFiles() {
 func exportFile(path []byte) {
 	var p fs.Path
 	p.N = copy(p.Buf[:], path)
-	m := fsMem()
-	found, e := rootfs.Resolve(&m, fs.RootIno, &p, true)
+	m := vfs.Mem()
+	found, e := vfs.Root.Resolve(&m, fs.RootIno, &p, true)
 	var l klog.Line
-	if e != 0 || found.Ino == 0 || !rootfs.IsRegular(found.Ino) {
+	if e != 0 || found.Ino == 0 || !vfs.Root.IsRegular(found.Ino) {
 		l.S("export-missing ").B(path).Print()
 		return
 	}
-	size := rootfs.Size(found.Ino)
+	size := vfs.Root.Size(found.Ino)
 	l.S("export ").B(path).S(" ").U(uint64(size)).Print()
 	var chunk [exportChunk]byte
 	for off := int64(0); off < size; off += exportChunk {
-		n, _ := rootfs.Read(&m, found.Ino, off, chunk[:])
+		n, _ := vfs.Root.Read(&m, found.Ino, off, chunk[:])
 		l = klog.Line{}
 		var enc [exportChunk / 3 * 4]byte
 		k := base64Encode(enc[:], chunk[:n])

@@ -2,9 +2,11 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -15,14 +17,11 @@ import (
 // O_NONBLOCK (then a reader opens at once and a writer fails with ENXIO).
 // Such a wait is not interrupted by signals: the open completes first.
 
-// fifoPipe maps an inode to its pipe plus one (0: none open).
-var fifoPipe [fs.MaxInodes]int32
-
 // fifoKey is the wait key of openers of pipe p waiting for the other end:
 // readers wait for a writer, writers for a reader.
 // Context: any; does not allocate.
 func fifoKey(p int, reader bool) uintptr {
-	k := fifoKeyBase + uintptr(p)*16
+	k := vfs.FifoKeyBase + uintptr(p)*16
 	if reader {
 		k += 8
 	}
@@ -37,32 +36,32 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 		return -abi.EINVAL // one description holds one end here
 	}
 	reader := acc == unix.O_RDONLY
-	p := int(fifoPipe[ino]) - 1
+	p := int(vfs.FifoPipe[ino]) - 1
 	if p < 0 {
 		var e fs.Errno
-		if p, e = pipes.NewFifo(); e != 0 {
-			return errno(e)
+		if p, e = vfs.Pipes.NewFifo(); e != 0 {
+			return vfs.Errno(e)
 		}
-		fifoPipe[ino] = int32(p + 1)
+		vfs.FifoPipe[ino] = int32(p + 1)
 	}
-	readers, writers := pipes.Ends(p)
+	readers, writers := vfs.Pipes.Ends(p)
 	if !reader && readers == 0 && flags&unix.O_NONBLOCK != 0 {
 		if writers == 0 {
 			fifoRelease(ino, p)
 		}
 		return -int64(unix.ENXIO)
 	}
-	fd := newDescFD(fdPipe, ino, flags)
+	fd := newDescFD(fdtab.KindPipe, ino, flags)
 	if fd < 0 {
 		fifoRelease(ino, p)
 		return fd
 	}
-	d := descOf(&files[fd])
-	d.pipe, d.reader = int32(p), reader
-	pipes.Open(p, reader)
+	d := vfs.DescOf(&fdtab.Files[fd])
+	d.Pipe, d.Reader = int32(p), reader
+	vfs.Pipes.Open(p, reader)
 	wakeOpeners(fifoKey(p, !reader)) // the other side's waiting openers
-	pipeChanged(p)
-	readers, writers = pipes.Ends(p)
+	vfs.PipeChanged(p)
+	readers, writers = vfs.Pipes.Ends(p)
 	if flags&unix.O_NONBLOCK != 0 || (reader && writers > 0) || (!reader && readers > 0) {
 		return fd
 	}
@@ -84,10 +83,10 @@ func wakeOpeners(key uintptr) {
 // fifoRelease forgets pipe p of ino once no end is open.
 // Context: trap, kernel lock held; does not allocate.
 func fifoRelease(ino fs.Ino, p int) {
-	if readers, writers := pipes.Ends(p); readers == 0 && writers == 0 {
-		m := fsMem()
-		pipes.Release(&m, p)
-		fsDone(&m)
-		fifoPipe[ino] = 0
+	if readers, writers := vfs.Pipes.Ends(p); readers == 0 && writers == 0 {
+		m := vfs.Mem()
+		vfs.Pipes.Release(&m, p)
+		vfs.Done(&m)
+		vfs.FifoPipe[ino] = 0
 	}
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/thread"
@@ -49,11 +50,11 @@ func openIRQ(flags int) int64 {
 		if irqFDs[v] != 0 {
 			continue
 		}
-		fd := allocFD(fdIRQ, flags)
+		fd := fdtab.Alloc(fdtab.KindIRQ, flags)
 		if fd < 0 {
 			return -abi.EMFILE
 		}
-		files[fd].vector = uint8(v)
+		fdtab.Files[fd].Vector = uint8(v)
 		irqFDs[v] = int16(fd + 1)
 		return int64(fd)
 	}
@@ -67,16 +68,16 @@ func irqInterrupt(v uint64) bool {
 		return false
 	}
 	fd := int(irqFDs[v] - 1)
-	f := &files[fd]
+	f := &fdtab.Files[fd]
 	if d := irqDevOf[v]; d != 0 && firmware.MMIODevices()[d-1].Level {
 		setGSIMasked(firmware.MMIODevices()[d-1].GSI, true) // until the driver reads the count
 	}
-	f.count++
-	f.seq++
-	if f.reader != noThread {
-		t := f.reader
-		f.reader = noThread
-		restart(t)
+	f.Count++
+	f.Seq++
+	if f.Reader != noThread {
+		t := f.Reader
+		f.Reader = noThread
+		thread.Restart(t)
 	}
 	epollNotify(fd)
 	return true
@@ -84,26 +85,26 @@ func irqInterrupt(v uint64) bool {
 
 // irqRead returns the interrupt count, blocking until there is one unless
 // the descriptor is non-blocking. Context: trap, kernel lock held.
-func irqRead(t sched.TID, f *file, buf, n uintptr) int64 {
+func irqRead(t sched.TID, f *fdtab.File, buf, n uintptr) int64 {
 	if n < 8 {
 		return -abi.EINVAL
 	}
-	if f.count == 0 {
-		if f.nonblock {
+	if f.Count == 0 {
+		if f.Nonblock {
 			return -abi.EAGAIN
 		}
-		if f.reader != noThread {
+		if f.Reader != noThread {
 			return -abi.EAGAIN
 		}
-		thread.BlockIn(t, threadtab.WaitRead, &f.reader)
+		thread.BlockIn(t, threadtab.WaitRead, &f.Reader)
 		return blocked
 	}
-	if !vm.UserWrite64(buf, f.count) {
+	if !vm.UserWrite64(buf, f.Count) {
 		return -abi.EFAULT
 	}
-	f.count = 0
-	f.seq++
-	if d := irqDevOf[f.vector]; d != 0 && firmware.MMIODevices()[d-1].Level {
+	f.Count = 0
+	f.Seq++
+	if d := irqDevOf[f.Vector]; d != 0 && firmware.MMIODevices()[d-1].Level {
 		setGSIMasked(firmware.MMIODevices()[d-1].GSI, false)
 	}
 	return 8
@@ -123,10 +124,10 @@ func setGSIMasked(gsi uint32, masked bool) {
 
 // irqIoctl answers irqInfo, irqDeviceInfo and irqRouteGSI. Context:
 // trap, kernel lock held.
-func irqIoctl(f *file, req uint, arg uintptr) int64 {
+func irqIoctl(f *fdtab.File, req uint, arg uintptr) int64 {
 	switch req {
 	case irqInfo:
-		if !vm.UserWrite32(arg, uint32(f.vector)) || !vm.UserWrite32(arg+4, percpu.CPUs[0].APICID) {
+		if !vm.UserWrite32(arg, uint32(f.Vector)) || !vm.UserWrite32(arg+4, percpu.CPUs[0].APICID) {
 			return -abi.EFAULT
 		}
 		return 0
@@ -159,8 +160,8 @@ func irqIoctl(f *file, req uint, arg uintptr) int64 {
 		ioapics := firmware.IOAPICs()
 		for i := range ioapics {
 			if ioapics[i].Serves(d.GSI) {
-				irqDevOf[f.vector] = int16(arg + 1)
-				ioapics[i].Route(d.GSI, f.vector, percpu.CPUs[0].APICID, d.ActiveLow, d.Level)
+				irqDevOf[f.Vector] = int16(arg + 1)
+				ioapics[i].Route(d.GSI, f.Vector, percpu.CPUs[0].APICID, d.ActiveLow, d.Level)
 				return 0
 			}
 		}
@@ -171,10 +172,10 @@ func irqIoctl(f *file, req uint, arg uintptr) int64 {
 
 // closeIRQ frees the vector of f, masking the platform interrupt routed
 // to it. Context: trap, kernel lock held.
-func closeIRQ(f *file) {
-	if d := irqDevOf[f.vector]; d != 0 {
+func closeIRQ(f *fdtab.File) {
+	if d := irqDevOf[f.Vector]; d != 0 {
 		setGSIMasked(firmware.MMIODevices()[d-1].GSI, true)
-		irqDevOf[f.vector] = 0
+		irqDevOf[f.Vector] = 0
 	}
-	irqFDs[f.vector] = 0
+	irqFDs[f.Vector] = 0
 }

@@ -69,6 +69,7 @@ func (l *kernelLockHandle) unlock(c *percpu.CPU) {
 		m.Print()
 		kpanic.Panic("kernel lock released by a CPU that does not hold it", nil)
 	}
+	socketEvents() // none left, unless a path that changes sockets was missed
 	stopIfOutOfMemory()
 	// The statistics first: once released, another CPU overwrites since and by.
 	l.stats.released(cpu.Rdtsc()-l.since, l.by)

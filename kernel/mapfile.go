@@ -2,8 +2,10 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
@@ -20,11 +22,11 @@ import (
 
 // mapFile implements mmap of a regular file. Context: trap, kernel lock
 // held; does not allocate.
-func mapFile(f *file, addr, length uintptr, prot, flags int, off uintptr) int64 {
-	d := descOf(f)
+func mapFile(f *fdtab.File, addr, length uintptr, prot, flags int, off uintptr) int64 {
+	d := vfs.DescOf(f)
 	shared := flags&unix.MAP_SHARED != 0
 	switch {
-	case !rootfs.IsRegular(d.ino):
+	case !vfs.Root.IsRegular(d.Ino):
 		return -abi.ENODEV
 	case !canRead(d):
 		return -int64(unix.EACCES)
@@ -57,16 +59,16 @@ func mapFile(f *file, addr, length uintptr, prot, flags int, off uintptr) int64 
 		addr = a
 	}
 	if shared {
-		return mapShared(d.ino, addr, n, prot, off)
+		return mapShared(d.Ino, addr, n, prot, off)
 	}
-	return mapPrivate(d.ino, addr, n, prot, off)
+	return mapPrivate(d.Ino, addr, n, prot, off)
 }
 
 // filePages returns how many pages of the file at byte off the mapping of
 // n bytes covers within the file's size.
 // Context: trap, kernel lock held; does not allocate.
 func filePages(ino fs.Ino, off, n uintptr) uintptr {
-	size := uintptr(mm.PageRoundUp(uint64(max(rootfs.Size(ino), 0))))
+	size := uintptr(mm.PageRoundUp(uint64(max(vfs.Root.Size(ino), 0))))
 	if off >= size {
 		return 0
 	}
@@ -78,20 +80,20 @@ func mapShared(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 	if !vm.VMAs.Insert(addr, addr+n, uint8(prot)|mm.ProtDevice) {
 		return -abi.ENOMEM
 	}
-	rootfs.Hold(ino)
-	rootfs.KeepPages(ino)
-	m := fsMem()
+	vfs.Root.Hold(ino)
+	vfs.Root.KeepPages(ino)
+	m := vfs.Mem()
 	count := filePages(ino, off, n)
 	for i := uintptr(0); i < count; i++ {
-		pa, e := rootfs.PageOf(&m, ino, uint64(off/mm.PageSize+i), true)
+		pa, e := vfs.Root.PageOf(&m, ino, uint64(off/mm.PageSize+i), true)
 		if e != 0 || !mm.KPT.Map(&vm.Frames, addr+i*mm.PageSize, pa, vm.PTEFlags(uint8(prot))) {
-			fsDone(&m)
+			vfs.Done(&m)
 			unmapDevice(addr, addr+n)
 			vm.VMAs.Remove(addr, addr+n)
 			return -abi.ENOMEM
 		}
 	}
-	fsDone(&m)
+	vfs.Done(&m)
 	return int64(addr)
 }
 
@@ -109,9 +111,9 @@ func mapPrivate(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 		return -abi.ENOMEM
 	}
 	vm.Committed += charge
-	m := fsMem()
+	m := vfs.Mem()
 	for i := uintptr(0); i < filePages(ino, off, n); i++ {
-		src, _ := rootfs.PageOf(&m, ino, uint64(off/mm.PageSize+i), false)
+		src, _ := vfs.Root.PageOf(&m, ino, uint64(off/mm.PageSize+i), false)
 		pa := vm.Frames.Alloc()
 		if pa == 0 || !mm.KPT.Map(&vm.Frames, addr+i*mm.PageSize, pa, vm.PTEFlags(uint8(prot))) {
 			if pa != 0 {

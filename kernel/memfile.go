@@ -3,10 +3,12 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -77,15 +79,15 @@ func openMemFile(ino fs.Ino, which int, flags int) int64 {
 	if slot < 0 {
 		return -abi.ENFILE
 	}
-	fd := allocFD(fdMemFile, flags)
+	fd := fdtab.Alloc(fdtab.KindMemFile, flags)
 	if fd < 0 {
 		return -abi.EMFILE
 	}
 	mf := &memFiles[slot]
 	mf.used, mf.n, mf.pos = true, 0, 0
 	fillMemFile(which, mf)
-	files[fd].memFile = slot
-	files[fd].ino = ino
+	fdtab.Files[fd].MemFile = slot
+	fdtab.Files[fd].Ino = ino
 	return int64(fd)
 }
 
@@ -184,8 +186,8 @@ func writeSchedView(w textWriter) {
 }
 
 // memFileRead copies from a kernel file's snapshot. Context: trap.
-func memFileRead(f *file, buf, n uintptr) int64 {
-	mf := &memFiles[f.memFile]
+func memFileRead(f *fdtab.File, buf, n uintptr) int64 {
+	mf := &memFiles[f.MemFile]
 	k := min(int(n), mf.n-mf.pos)
 	if k <= 0 {
 		return 0
@@ -200,8 +202,8 @@ func memFileRead(f *file, buf, n uintptr) int64 {
 }
 
 // memFileSeek moves in a kernel file's snapshot. Context: trap.
-func memFileSeek(f *file, off int64, whence int) int64 {
-	mf := &memFiles[f.memFile]
+func memFileSeek(f *fdtab.File, off int64, whence int) int64 {
+	mf := &memFiles[f.MemFile]
 	var base int64
 	switch whence {
 	case unix.SEEK_SET:
@@ -225,9 +227,9 @@ func memFileSeek(f *file, off int64, whence int) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func writeResolvConf(w textWriter) {
 	v, ok := kernelOptionValue("dns=")
-	if (!ok || v == "") && dnsAddr != [4]byte{} {
+	if (!ok || v == "") && socket.DNSAddr != [4]byte{} {
 		w.s("# gometal: from DHCP (set others with dns=)\nnameserver ")
-		writeSockAddrIP(w, dnsAddr)
+		writeSockAddrIP(w, socket.DNSAddr)
 		w.s("\n")
 		return
 	}

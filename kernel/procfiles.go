@@ -2,10 +2,12 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 )
@@ -26,7 +28,7 @@ func fillProcFile(which int, w textWriter) {
 		writeProcStat(w)
 	case "/proc/self/status":
 		w.s("Name:\tinit\nUmask:\t0022\nState:\tR (running)\nTgid:\t1\nPid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n")
-		w.s("FDSize:\t").u(maxFDs).s("\nVmRSS:\t").u(rssBytes() >> 10).s(" kB\nThreads:\t").u(uint64(liveThreads())).s("\n")
+		w.s("FDSize:\t").u(fdtab.MaxFDs).s("\nVmRSS:\t").u(rssBytes() >> 10).s(" kB\nThreads:\t").u(uint64(liveThreads())).s("\n")
 	case "/proc/self/cmdline":
 		// Linux reads arg_start to arg_end of the program's memory (the
 		// part that fits the file here).
@@ -35,13 +37,13 @@ func fillProcFile(which int, w textWriter) {
 		}
 	case "/proc/self/limits":
 		w.s("Limit                     Soft Limit           Hard Limit           Units     \n")
-		w.s("Max open files            ").u(maxFDs).s("                 ").u(maxFDs).s("                 files     \n")
+		w.s("Max open files            ").u(fdtab.MaxFDs).s("                 ").u(fdtab.MaxFDs).s("                 files     \n")
 		w.s("Max address space         unlimited            unlimited            bytes     \n")
 	case "/proc/meminfo":
 		total := vm.Frames.Total() * mm.PageSize >> 10
 		free := vm.Frames.FreeCount() * mm.PageSize >> 10
 		w.s("MemTotal:       ").u(total).s(" kB\nMemFree:        ").u(free).s(" kB\nMemAvailable:   ").u(free).s(" kB\n")
-		w.s("Shmem:          ").u(uint64(rootfs.PagesHeld) * mm.PageSize >> 10).s(" kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n")
+		w.s("Shmem:          ").u(uint64(vfs.Root.PagesHeld) * mm.PageSize >> 10).s(" kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n")
 	case "/proc/cpuinfo":
 		for i := 0; i < percpu.NOnline; i++ {
 			w.s("processor\t: ").u(uint64(i)).s("\nmodel name\t: gometal x86-64 CPU\ncpu cores\t: ").u(uint64(percpu.NOnline)).s("\n\n")

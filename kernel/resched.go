@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/timeslice"
@@ -44,7 +45,8 @@ func expire(t sched.TID) {
 	}
 	if threadtab.Threads[t].Wait == threadtab.WaitStack {
 		result = -abi.ETIMEDOUT
-		stackTimedOut()
+		socket.StackTimedOut()
+		socketEvents()
 	}
 	if threadtab.Threads[t].Wait == threadtab.WaitFutex {
 		result = -abi.ETIMEDOUT

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
@@ -18,9 +19,9 @@ import (
 // cwd= that names no directory stops the boot with a clear message.
 // Context: boot, after vm.Setup, before startProgram; does not allocate.
 func setupFiles() {
-	rootfs.Now = realtimeNs()
-	rootfs.Init()
-	m := fsMem()
+	vfs.Root.Now = vfs.RealtimeNs()
+	vfs.Root.Init()
+	m := vfs.Mem()
 	makeBaseTree(&m)
 	unpackArchive(&m, []byte(fs.EmbeddedArchive()), "the archive embedded in the image")
 	for _, mod := range vm.Modules() {
@@ -34,10 +35,10 @@ func setupFiles() {
 		setBootCwd(&m, dir)
 	}
 	var l klog.Line
-	l.S("root file system: ").U(uint64(rootfs.InodesUsed)).S(" files, ").U(uint64(rootfs.PagesHeld) * fs.PageSize >> 10).S(" KiB")
-	if cwd != fs.RootIno {
+	l.S("root file system: ").U(uint64(vfs.Root.InodesUsed)).S(" files, ").U(uint64(vfs.Root.PagesHeld) * fs.PageSize >> 10).S(" KiB")
+	if vfs.Cwd != fs.RootIno {
 		var p fs.Path
-		if n, e := rootfs.PathOf(&m, cwd, p.Buf[:]); e == 0 {
+		if n, e := vfs.Root.PathOf(&m, vfs.Cwd, p.Buf[:]); e == 0 {
 			l.S(", working directory ").B(p.Buf[len(p.Buf)-n:])
 		}
 	}
@@ -114,15 +115,15 @@ func makeBaseTree(m *fs.Mem) {
 func makeNode(m *fs.Mem, path string, mode, rdev uint32, content string) {
 	var p fs.Path
 	p.N = copy(p.Buf[:], path)
-	found, e := rootfs.Resolve(m, fs.RootIno, &p, false)
+	found, e := vfs.Root.Resolve(m, fs.RootIno, &p, false)
 	if e == 0 && found.Ino == 0 {
 		var ino fs.Ino
 		if mode&unix.S_IFMT == unix.S_IFLNK {
-			ino, e = rootfs.Symlink(m, found.Dir, found.Name, []byte(content))
+			ino, e = vfs.Root.Symlink(m, found.Dir, found.Name, []byte(content))
 		} else {
-			ino, e = rootfs.Create(m, found.Dir, found.Name, mode, rdev)
+			ino, e = vfs.Root.Create(m, found.Dir, found.Name, mode, rdev)
 			if e == 0 && content != "" {
-				_, e = rootfs.Write(m, ino, 0, []byte(content))
+				_, e = vfs.Root.Write(m, ino, 0, []byte(content))
 			}
 		}
 	}
@@ -138,7 +139,7 @@ func unpackArchive(m *fs.Mem, a []byte, what string) {
 	if len(a) == 0 {
 		return
 	}
-	r := rootfs.Unpack(m, a)
+	r := vfs.Root.Unpack(m, a)
 	if r.Err == "" {
 		var l klog.Line
 		l.S("initramfs: ").U(uint64(r.Entries)).S(" entries from ").S(what)
@@ -170,8 +171,8 @@ func freeModule(mod boot.Module) {
 func setBootCwd(m *fs.Mem, dir string) {
 	var p fs.Path
 	p.N = copy(p.Buf[:], dir)
-	found, e := rootfs.Resolve(m, fs.RootIno, &p, true)
-	if e == 0 && (found.Ino == 0 || !rootfs.IsDir(found.Ino)) {
+	found, e := vfs.Root.Resolve(m, fs.RootIno, &p, true)
+	if e == 0 && (found.Ino == 0 || !vfs.Root.IsDir(found.Ino)) {
 		e = unix.ENOTDIR
 		if found.Ino == 0 {
 			e = unix.ENOENT
@@ -182,6 +183,6 @@ func setBootCwd(m *fs.Mem, dir string) {
 		l.S("cwd=").S(dir).S(": not a directory of the root file system (").S(errnoName(-int64(e))).S(")").Print()
 		kpanic.Panic("bad cwd= option", nil)
 	}
-	rootfs.Hold(found.Ino)
-	cwd = found.Ino
+	vfs.Root.Hold(found.Ino)
+	vfs.Cwd = found.Ino
 }

@@ -2,7 +2,10 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -23,18 +26,18 @@ const sendfileMax = 0x7ffff000
 // open for appending), EBADF for descriptors not open for it.
 // Context: trap, kernel lock held; does not allocate.
 func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
-	in, out := getFile(inFD), getFile(outFD)
+	in, out := fdtab.Get(inFD), fdtab.Get(outFD)
 	if in == nil || out == nil {
 		return -abi.EBADF
 	}
 	if e := sendfileCheck(in, out); e != 0 {
 		return e
 	}
-	if !unixTables() { // sendfile copies through unixBuf
+	if !socket.UnixTables() { // sendfile copies through unixBuf
 		return -abi.ENOMEM
 	}
-	d := descOf(in)
-	pos := d.off
+	d := vfs.DescOf(in)
+	pos := d.Off
 	if offAddr != 0 {
 		v, ok := vm.UserRead64(offAddr)
 		if !ok {
@@ -45,23 +48,23 @@ func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 		}
 		pos = int64(v)
 	}
-	n := min(int64(min(count, sendfileMax, uintptr(len(unixBuf())))), max(rootfs.Size(d.ino)-pos, 0))
+	n := min(int64(min(count, sendfileMax, uintptr(len(socket.UnixBuf())))), max(vfs.Root.Size(d.Ino)-pos, 0))
 	if n == 0 {
 		return 0
 	}
-	m := fsMem()
-	got, fe := rootfs.Read(&m, d.ino, pos, unixBuf()[:n])
+	m := vfs.Mem()
+	got, fe := vfs.Root.Read(&m, d.Ino, pos, socket.UnixBuf()[:n])
 	if fe != 0 {
-		return errno(fe)
+		return vfs.Errno(fe)
 	}
-	put := kernelWrite(t, out, unixBuf()[:got])
+	put := kernelWrite(t, out, socket.UnixBuf()[:got])
 	if put <= 0 || put == blocked {
 		return put
 	}
 	if offAddr != 0 {
 		vm.UserWrite64(offAddr, uint64(pos+put))
 	} else {
-		d.off += put
+		d.Off += put
 	}
 	return put
 }
@@ -69,23 +72,23 @@ func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 // sendfileCheck checks sendfile's descriptors: a readable regular file in,
 // a writable descriptor out that takes kernel bytes.
 // Context: trap, kernel lock held; does not allocate.
-func sendfileCheck(in, out *file) int64 {
+func sendfileCheck(in, out *fdtab.File) int64 {
 	switch {
-	case in.kind != fdFile:
+	case in.Kind != fdtab.KindFile:
 		return -abi.EINVAL
-	case !canRead(descOf(in)):
+	case !canRead(vfs.DescOf(in)):
 		return -abi.EBADF
-	case !rootfs.IsRegular(descOf(in).ino):
+	case !vfs.Root.IsRegular(vfs.DescOf(in).Ino):
 		return -abi.EINVAL
-	case hasDesc(out.kind) && !canWrite(descOf(out)):
+	case vfs.HasDesc(out.Kind) && !canWrite(vfs.DescOf(out)):
 		return -abi.EBADF
-	case out.kind == fdFile && (descOf(out).flags&unix.O_APPEND != 0 || !rootfs.IsRegular(descOf(out).ino)):
+	case out.Kind == fdtab.KindFile && (vfs.DescOf(out).Flags&unix.O_APPEND != 0 || !vfs.Root.IsRegular(vfs.DescOf(out).Ino)):
 		return -abi.EINVAL
-	case out.kind == fdSocket && sockets[out.socket].typ != abi.SockStream:
+	case out.Kind == fdtab.KindSocket && socket.Sockets[out.Socket].Typ != abi.SockStream:
 		return -abi.EINVAL
 	}
-	switch out.kind {
-	case fdSocket, fdUnix, fdFile, fdPipe, fdDev, fdConsole:
+	switch out.Kind {
+	case fdtab.KindSocket, fdtab.KindUnix, fdtab.KindFile, fdtab.KindPipe, fdtab.KindDev, fdtab.KindConsole:
 		return 0
 	}
 	return -abi.EINVAL
@@ -95,40 +98,40 @@ func sendfileCheck(in, out *file) int64 {
 // bytes taken, an errno, or blocked (t then waits, and executes its call
 // again).
 // Context: trap, kernel lock held; does not allocate.
-func kernelWrite(t sched.TID, out *file, b []byte) int64 {
-	switch out.kind {
-	case fdSocket:
+func kernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
+	switch out.Kind {
+	case fdtab.KindSocket:
 		return tcpKernelWrite(t, out, b)
-	case fdUnix:
+	case fdtab.KindUnix:
 		return unixKernelWrite(t, out, b)
-	case fdPipe:
-		p := int(descOf(out).pipe)
-		m := fsMem()
-		put, e := pipes.Write(&m, p, b)
-		fsDone(&m)
+	case fdtab.KindPipe:
+		p := int(vfs.DescOf(out).Pipe)
+		m := vfs.Mem()
+		put, e := vfs.Pipes.Write(&m, p, b)
+		vfs.Done(&m)
 		switch {
-		case e == unix.EAGAIN && !out.nonblock:
-			return waitKey(t, pipeKey(p))
+		case e == unix.EAGAIN && !out.Nonblock:
+			return vfs.WaitKey(t, vfs.PipeKey(p))
 		case e != 0:
-			return errno(e)
+			return vfs.Errno(e)
 		}
-		pipeChanged(p)
+		vfs.PipeChanged(p)
 		return int64(put)
-	case fdFile:
-		d := descOf(out)
-		m := fsMem()
-		put, e := rootfs.Write(&m, d.ino, d.off, b)
-		fsDone(&m)
+	case fdtab.KindFile:
+		d := vfs.DescOf(out)
+		m := vfs.Mem()
+		put, e := vfs.Root.Write(&m, d.Ino, d.Off, b)
+		vfs.Done(&m)
 		if put == 0 && e != 0 {
-			return errno(e)
+			return vfs.Errno(e)
 		}
-		d.off += int64(put)
+		d.Off += int64(put)
 		return int64(put)
-	case fdDev:
-		if rootfs.Rdev(descOf(out).ino) == devFull {
+	case fdtab.KindDev:
+		if vfs.Root.Rdev(vfs.DescOf(out).Ino) == devFull {
 			return -abi.ENOSPC
 		}
-	case fdConsole:
+	case fdtab.KindConsole:
 		klog.ConsoleWrite(b)
 	}
 	return int64(len(b))
@@ -137,47 +140,47 @@ func kernelWrite(t sched.TID, out *file, b []byte) int64 {
 // tcpKernelWrite queues kernel bytes on a connected TCP socket, as
 // sockSend does for the program's.
 // Context: trap, kernel lock held; does not allocate.
-func tcpKernelWrite(t sched.TID, out *file, b []byte) int64 {
-	i := out.socket
-	s := &sockets[i]
-	if s.soError != 0 {
-		err := int64(s.soError)
-		s.soError = 0
+func tcpKernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
+	i := out.Socket
+	s := &socket.Sockets[i]
+	if s.SoError != 0 {
+		err := int64(s.SoError)
+		s.SoError = 0
 		return -err
 	}
 	switch {
-	case s.state == abi.SockFailed || s.flags&abi.EvShutWr != 0 || s.state != abi.SockConnected && s.state != abi.SockConnecting:
+	case s.State == abi.SockFailed || s.Flags&abi.EvShutWr != 0 || s.State != abi.SockConnected && s.State != abi.SockConnecting:
 		return -abi.EPIPE
-	case s.state == abi.SockConnecting || s.tx.space() == 0:
-		if out.nonblock {
+	case s.State == abi.SockConnecting || s.Tx.Space() == 0:
+		if out.Nonblock {
 			return -abi.EAGAIN
 		}
-		return sockWait(t, i, unix.SYS_SENDFILE)
+		return socket.SockWait(t, i, unix.SYS_SENDFILE)
 	}
-	put := s.tx.put(b, true)
+	put := s.Tx.Put(b, true)
 	if put == 0 {
 		return -abi.ENOBUFS
 	}
-	tellStack(i)
+	socket.TellStack(i)
 	return int64(put)
 }
 
 // unixKernelWrite sends kernel bytes on a Unix-domain socket.
 // Context: trap, kernel lock held; does not allocate.
-func unixKernelWrite(t sched.TID, out *file, b []byte) int64 {
-	i := out.socket
-	m := fsMem()
-	n, e := usocks().Send(&m, i, -1, b, 0)
-	fsDone(&m)
-	dest := usocks().Peer(i)
-	if e == unix.EAGAIN && !out.nonblock && dest >= 0 {
-		return waitKey(t, unixKey(dest))
+func unixKernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
+	i := out.Socket
+	m := vfs.Mem()
+	n, e := socket.Usocks().Send(&m, i, -1, b, 0)
+	vfs.Done(&m)
+	dest := socket.Usocks().Peer(i)
+	if e == unix.EAGAIN && !out.Nonblock && dest >= 0 {
+		return vfs.WaitKey(t, socket.UnixKey(dest))
 	}
 	if e != 0 {
-		return errno(e)
+		return vfs.Errno(e)
 	}
 	if dest >= 0 {
-		unixNotify(dest)
+		socket.UnixNotify(dest)
 	}
 	return int64(n)
 }

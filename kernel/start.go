@@ -14,6 +14,7 @@ import (
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
@@ -101,7 +102,7 @@ func startProgram() {
 	c.CurFX = th.FX
 	c.CurFSBase = 0
 	vm.SetCommitLimit()
-	fsMaxPages = int64(vm.CommitLimit / 2 / mm.PageSize)
+	vfs.MaxPages = int64(vm.CommitLimit / 2 / mm.PageSize)
 	vm.LogFootprint(&bootInfo)
 	vm.CheckProgramMemory()
 	armMainBreakpoint()

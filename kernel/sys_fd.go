@@ -4,8 +4,11 @@ import (
 	"encoding/binary"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -18,73 +21,73 @@ import (
 
 // canRead reports whether d was opened for reading. Context: any; does
 // not allocate.
-func canRead(d *desc) bool {
-	return d.flags&unix.O_PATH == 0 && d.flags&unix.O_ACCMODE != unix.O_WRONLY
+func canRead(d *vfs.Desc) bool {
+	return d.Flags&unix.O_PATH == 0 && d.Flags&unix.O_ACCMODE != unix.O_WRONLY
 }
 
 // canWrite reports whether d was opened for writing. Context: any; does not allocate.
-func canWrite(d *desc) bool {
-	return d.flags&unix.O_PATH == 0 && d.flags&unix.O_ACCMODE != unix.O_RDONLY
+func canWrite(d *vfs.Desc) bool {
+	return d.Flags&unix.O_PATH == 0 && d.Flags&unix.O_ACCMODE != unix.O_RDONLY
 }
 
 // descRead reads from a file, pipe or device; off < 0 means at (and
 // advancing) the description's offset. A pipe with nothing in it blocks t
 // unless nonblock.
 // Context: trap, kernel lock held; does not allocate.
-func descRead(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
-	d := descOf(f)
+func descRead(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
+	d := vfs.DescOf(f)
 	if !canRead(d) {
 		return -abi.EBADF
 	}
-	switch f.kind {
-	case fdPipe:
+	switch f.Kind {
+	case fdtab.KindPipe:
 		if off >= 0 {
 			return -abi.ESPIPE
 		}
 		return pipeRead(t, f, d, buf, n)
-	case fdDev:
-		return devRead(rootfs.Rdev(d.ino), buf, n)
-	case fdProcFD:
+	case fdtab.KindDev:
+		return devRead(vfs.Root.Rdev(d.Ino), buf, n)
+	case fdtab.KindProcFD:
 		return -int64(unix.EISDIR)
 	}
-	if rootfs.IsDir(d.ino) {
+	if vfs.Root.IsDir(d.Ino) {
 		return -int64(unix.EISDIR)
 	}
 	pos := off
 	if off < 0 {
-		pos = d.off
+		pos = d.Off
 	}
-	k := uintptr(max(min(int64(n), rootfs.Size(d.ino)-pos), 0))
+	k := uintptr(max(min(int64(n), vfs.Root.Size(d.Ino)-pos), 0))
 	b, ok := vm.UserBytes(buf, k, true)
 	if !ok {
 		return -abi.EFAULT
 	}
-	m := fsMem()
-	got, e := rootfs.Read(&m, d.ino, pos, b)
+	m := vfs.Mem()
+	got, e := vfs.Root.Read(&m, d.Ino, pos, b)
 	if e != 0 {
-		return errno(e)
+		return vfs.Errno(e)
 	}
 	if off < 0 {
-		d.off += int64(got)
+		d.Off += int64(got)
 	}
 	return int64(got)
 }
 
 // descWrite writes to a file, pipe or device (see descRead for off).
 // Context: trap, kernel lock held; does not allocate.
-func descWrite(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
-	d := descOf(f)
+func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
+	d := vfs.DescOf(f)
 	if !canWrite(d) {
 		return -abi.EBADF
 	}
-	switch f.kind {
-	case fdPipe:
+	switch f.Kind {
+	case fdtab.KindPipe:
 		if off >= 0 {
 			return -abi.ESPIPE
 		}
 		return pipeWrite(t, f, d, buf, n)
-	case fdDev:
-		switch rootfs.Rdev(d.ino) {
+	case fdtab.KindDev:
+		switch vfs.Root.Rdev(d.Ino) {
 		case devFull:
 			return -abi.ENOSPC
 		case devKmsg:
@@ -98,19 +101,19 @@ func descWrite(t sched.TID, f *file, buf, n uintptr, off int64) int64 {
 	}
 	pos := off
 	if off < 0 {
-		pos = d.off
-		if d.flags&unix.O_APPEND != 0 {
-			pos = rootfs.Size(d.ino)
+		pos = d.Off
+		if d.Flags&unix.O_APPEND != 0 {
+			pos = vfs.Root.Size(d.Ino)
 		}
 	}
-	m := fsMem()
-	put, e := rootfs.Write(&m, d.ino, pos, b)
-	fsDone(&m)
+	m := vfs.Mem()
+	put, e := vfs.Root.Write(&m, d.Ino, pos, b)
+	vfs.Done(&m)
 	if put == 0 && e != 0 {
-		return errno(e)
+		return vfs.Errno(e)
 	}
 	if off < 0 {
-		d.off = pos + int64(put)
+		d.Off = pos + int64(put)
 	}
 	return int64(put)
 }
@@ -137,47 +140,47 @@ func devRead(rdev uint32, buf, n uintptr) int64 {
 
 // pipeRead moves bytes out of a pipe, or waits for some.
 // Context: trap, kernel lock held; does not allocate.
-func pipeRead(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
-	p := int(d.pipe)
-	k := uintptr(min(n, uintptr(pipes.Buffered(p))))
+func pipeRead(t sched.TID, f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
+	p := int(d.Pipe)
+	k := uintptr(min(n, uintptr(vfs.Pipes.Buffered(p))))
 	if n > 0 && k == 0 {
-		if _, writers := pipes.Ends(p); writers == 0 {
+		if _, writers := vfs.Pipes.Ends(p); writers == 0 {
 			return 0
 		}
-		if f.nonblock {
+		if f.Nonblock {
 			return -abi.EAGAIN
 		}
-		return waitKey(t, pipeKey(p))
+		return vfs.WaitKey(t, vfs.PipeKey(p))
 	}
 	b, ok := vm.UserBytes(buf, k, true)
 	if !ok {
 		return -abi.EFAULT
 	}
-	m := fsMem()
-	got, _ := pipes.Read(&m, p, b)
-	pipeChanged(p)
+	m := vfs.Mem()
+	got, _ := vfs.Pipes.Read(&m, p, b)
+	vfs.PipeChanged(p)
 	return int64(got)
 }
 
 // pipeWrite moves bytes into a pipe, or waits for room. EPIPE once no
 // reader is left.
 // Context: trap, kernel lock held; does not allocate.
-func pipeWrite(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
-	p := int(d.pipe)
+func pipeWrite(t sched.TID, f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
+	p := int(d.Pipe)
 	b, ok := vm.UserBytes(buf, n, false)
 	if !ok {
 		return -abi.EFAULT
 	}
-	m := fsMem()
-	put, e := pipes.Write(&m, p, b)
-	fsDone(&m)
+	m := vfs.Mem()
+	put, e := vfs.Pipes.Write(&m, p, b)
+	vfs.Done(&m)
 	switch {
-	case e == unix.EAGAIN && !f.nonblock:
-		return waitKey(t, pipeKey(p))
+	case e == unix.EAGAIN && !f.Nonblock:
+		return vfs.WaitKey(t, vfs.PipeKey(p))
 	case e != 0:
-		return errno(e)
+		return vfs.Errno(e)
 	}
-	pipeChanged(p)
+	vfs.PipeChanged(p)
 	return int64(put)
 }
 
@@ -185,11 +188,11 @@ func pipeWrite(t sched.TID, f *file, d *desc, buf, n uintptr) int64 {
 // description's offset alone.
 // Context: trap, kernel lock held; does not allocate.
 func sysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	switch {
 	case f == nil:
 		return -abi.EBADF
-	case !hasDesc(f.kind):
+	case !vfs.HasDesc(f.Kind):
 		return -abi.ESPIPE
 	case off < 0:
 		return -abi.EINVAL
@@ -199,11 +202,11 @@ func sysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 
 // sysPwrite64 writes at an offset. Context: trap, kernel lock held.
 func sysPwrite64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	switch {
 	case f == nil:
 		return -abi.EBADF
-	case !hasDesc(f.kind):
+	case !vfs.HasDesc(f.Kind):
 		return -abi.ESPIPE
 	case off < 0:
 		return -abi.EINVAL
@@ -215,21 +218,21 @@ func sysPwrite64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 // SEEK_HOLE treat the whole file as data); devices stay at 0; pipes are
 // ESPIPE.
 // Context: trap, kernel lock held; does not allocate.
-func descSeek(f *file, off int64, whence int) int64 {
-	d := descOf(f)
-	switch f.kind {
-	case fdPipe:
+func descSeek(f *fdtab.File, off int64, whence int) int64 {
+	d := vfs.DescOf(f)
+	switch f.Kind {
+	case fdtab.KindPipe:
 		return -abi.ESPIPE
-	case fdDev:
+	case fdtab.KindDev:
 		return 0
 	}
-	size := rootfs.Size(d.ino)
+	size := vfs.Root.Size(d.Ino)
 	var pos int64
 	switch whence {
 	case unix.SEEK_SET:
 		pos = off
 	case unix.SEEK_CUR:
-		pos = d.off + off
+		pos = d.Off + off
 	case unix.SEEK_END:
 		pos = size + off
 	case unix.SEEK_DATA:
@@ -248,32 +251,32 @@ func descSeek(f *file, off int64, whence int) int64 {
 	if pos < 0 {
 		return -abi.EINVAL
 	}
-	d.off = pos
+	d.Off = pos
 	return pos
 }
 
 // sysGetdents64 lists a directory from the description's position.
 // Context: trap, kernel lock held; does not allocate.
 func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind == fdProcFD {
-		return procFDList(descOf(f), buf, count)
+	if f.Kind == fdtab.KindProcFD {
+		return procFDList(vfs.DescOf(f), buf, count)
 	}
-	if f.kind != fdFile || !rootfs.IsDir(descOf(f).ino) {
+	if f.Kind != fdtab.KindFile || !vfs.Root.IsDir(vfs.DescOf(f).Ino) {
 		return -int64(unix.ENOTDIR)
 	}
 	b, ok := vm.UserBytes(buf, min(count, 1<<20), true)
 	if !ok {
 		return -abi.EFAULT
 	}
-	d := descOf(f)
-	m := fsMem()
+	d := vfs.DescOf(f)
+	m := vfs.Mem()
 	n := 0
 	for {
-		ent, more := rootfs.ReadDir(&m, d.ino, d.off)
+		ent, more := vfs.Root.ReadDir(&m, d.Ino, d.Off)
 		if !more {
 			break
 		}
@@ -285,7 +288,7 @@ func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
 			break
 		}
 		n += k
-		d.off = ent.Next
+		d.Off = ent.Next
 	}
 	return int64(n)
 }
@@ -293,24 +296,24 @@ func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
 // procFDList lists /proc/self/fd: ".", "..", then one link per open
 // descriptor.
 // Context: trap, kernel lock held; does not allocate.
-func procFDList(d *desc, buf, count uintptr) int64 {
+func procFDList(d *vfs.Desc, buf, count uintptr) int64 {
 	b, ok := vm.UserBytes(buf, min(count, 1<<20), true)
 	if !ok {
 		return -abi.EFAULT
 	}
 	n := 0
-	for ; d.off < 2+maxFDs; d.off++ {
+	for ; d.Off < 2+fdtab.MaxFDs; d.Off++ {
 		var ent fs.Dirent
 		var digits [20]byte
 		switch {
-		case d.off < 2:
-			ent = fs.Dirent{Ino: d.ino, Type: unix.DT_DIR, Name: dots[:d.off+1]}
-		case files[d.off-2].kind == fdFree:
+		case d.Off < 2:
+			ent = fs.Dirent{Ino: d.Ino, Type: unix.DT_DIR, Name: dots[:d.Off+1]}
+		case fdtab.Files[d.Off-2].Kind == fdtab.KindFree:
 			continue
 		default:
-			ent = fs.Dirent{Ino: fs.Ino(1000 + d.off), Type: unix.DT_LNK, Name: klog.Decimal(&digits, uint64(d.off-2))}
+			ent = fs.Dirent{Ino: fs.Ino(1000 + d.Off), Type: unix.DT_LNK, Name: klog.Decimal(&digits, uint64(d.Off-2))}
 		}
-		ent.Next = d.off + 1
+		ent.Next = d.Off + 1
 		k := fs.PutDirent64(b[n:], &ent)
 		if k == 0 {
 			if n == 0 {
@@ -340,35 +343,35 @@ func fillRandom(b []byte) {
 // that point at a shared description, the console and sockets.
 // Context: trap, kernel lock held; does not allocate.
 func dupable(kind uint8) bool {
-	return hasDesc(kind) || kind == fdConsole || kind == fdSocket || kind == fdUnix
+	return vfs.HasDesc(kind) || kind == fdtab.KindConsole || kind == fdtab.KindSocket || kind == fdtab.KindUnix
 }
 
 // dupTo makes newfd a duplicate of oldfd (closing what newfd was).
 // Context: trap, kernel lock held; does not allocate.
 func dupTo(oldfd, newfd int, cloexec bool) int64 {
-	f := getFile(oldfd)
-	if f == nil || newfd < 0 || newfd >= maxFDs || uint64(newfd) >= nofileLimit {
+	f := fdtab.Get(oldfd)
+	if f == nil || newfd < 0 || newfd >= fdtab.MaxFDs || uint64(newfd) >= fdtab.NofileLimit {
 		return -abi.EBADF
 	}
-	if !dupable(f.kind) {
+	if !dupable(f.Kind) {
 		return -abi.EINVAL // epoll and eventfd descriptors are not shared descriptions yet
 	}
 	if oldfd == newfd {
 		return int64(newfd)
 	}
-	if files[newfd].kind != fdFree {
+	if fdtab.Files[newfd].Kind != fdtab.KindFree {
 		sysClose(newfd)
 	}
-	files[newfd] = *f
-	files[newfd].cloexec = cloexec
-	if hasDesc(f.kind) {
-		descs[f.desc].refs++
+	fdtab.Files[newfd] = *f
+	fdtab.Files[newfd].Cloexec = cloexec
+	if vfs.HasDesc(f.Kind) {
+		vfs.Descs[f.Desc].Refs++
 	}
-	if f.kind == fdSocket {
-		sockets[f.socket].extraFDs++
+	if f.Kind == fdtab.KindSocket {
+		socket.Sockets[f.Socket].ExtraFDs++
 	}
-	if f.kind == fdUnix {
-		usocks().Ref(f.socket)
+	if f.Kind == fdtab.KindUnix {
+		socket.Usocks().Ref(f.Socket)
 	}
 	return int64(newfd)
 }
@@ -380,7 +383,7 @@ func sysDup3(oldfd, newfd, flags int, dup3 bool) int64 {
 		return -abi.EINVAL
 	}
 	if !dup3 && oldfd == newfd {
-		if getFile(oldfd) == nil {
+		if fdtab.Get(oldfd) == nil {
 			return -abi.EBADF
 		}
 		return int64(newfd)
@@ -391,14 +394,14 @@ func sysDup3(oldfd, newfd, flags int, dup3 bool) int64 {
 // sysDupFrom is dup and F_DUPFD: the lowest free descriptor >= from.
 // Context: trap, kernel lock held; does not allocate.
 func sysDupFrom(oldfd, from int, cloexec bool) int64 {
-	if getFile(oldfd) == nil {
+	if fdtab.Get(oldfd) == nil {
 		return -abi.EBADF
 	}
-	if from < 0 || uint64(from) >= nofileLimit {
+	if from < 0 || uint64(from) >= fdtab.NofileLimit {
 		return -abi.EINVAL
 	}
-	for fd := from; uint64(fd) < min(nofileLimit, maxFDs); fd++ {
-		if files[fd].kind == fdFree {
+	for fd := from; uint64(fd) < min(fdtab.NofileLimit, fdtab.MaxFDs); fd++ {
+		if fdtab.Files[fd].Kind == fdtab.KindFree {
 			return dupTo(oldfd, fd, cloexec)
 		}
 	}
@@ -414,27 +417,27 @@ func sysPipe2(fds uintptr, flags int) int64 {
 	if !vm.UserRange(fds, 8, true) {
 		return -abi.EFAULT
 	}
-	p, e := pipes.New()
+	p, e := vfs.Pipes.New()
 	if e != 0 {
-		return errno(e)
+		return vfs.Errno(e)
 	}
-	r := newDescFD(fdPipe, 0, unix.O_RDONLY|flags)
+	r := newDescFD(fdtab.KindPipe, 0, unix.O_RDONLY|flags)
 	if r < 0 {
-		m := fsMem()
-		pipes.Close(&m, p, true)
-		pipes.Close(&m, p, false)
+		m := vfs.Mem()
+		vfs.Pipes.Close(&m, p, true)
+		vfs.Pipes.Close(&m, p, false)
 		return r
 	}
-	w := newDescFD(fdPipe, 0, unix.O_WRONLY|flags)
+	w := newDescFD(fdtab.KindPipe, 0, unix.O_WRONLY|flags)
 	if w < 0 {
-		descs[files[r].desc].pipe, descs[files[r].desc].reader = int32(p), true
+		vfs.Descs[fdtab.Files[r].Desc].Pipe, vfs.Descs[fdtab.Files[r].Desc].Reader = int32(p), true
 		sysClose(int(r))
-		m := fsMem()
-		pipes.Close(&m, p, false)
+		m := vfs.Mem()
+		vfs.Pipes.Close(&m, p, false)
 		return w
 	}
-	descs[files[r].desc].pipe, descs[files[r].desc].reader = int32(p), true
-	descs[files[w].desc].pipe = int32(p)
+	vfs.Descs[fdtab.Files[r].Desc].Pipe, vfs.Descs[fdtab.Files[r].Desc].Reader = int32(p), true
+	vfs.Descs[fdtab.Files[w].Desc].Pipe = int32(p)
 	vm.UserWrite32(fds, uint32(r))
 	vm.UserWrite32(fds+4, uint32(w))
 	return 0
@@ -443,48 +446,48 @@ func sysPipe2(fds uintptr, flags int) int64 {
 // sysFtruncate sets an open file's size (it must be open for writing).
 // Context: trap, kernel lock held; does not allocate.
 func sysFtruncate(fd int, length int64) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind != fdFile || !canWrite(descOf(f)) {
+	if f.Kind != fdtab.KindFile || !canWrite(vfs.DescOf(f)) {
 		return -abi.EINVAL
 	}
-	m := fsMem()
-	e := rootfs.Truncate(&m, descOf(f).ino, length)
-	fsDone(&m)
-	return errno(e)
+	m := vfs.Mem()
+	e := vfs.Root.Truncate(&m, vfs.DescOf(f).Ino, length)
+	vfs.Done(&m)
+	return vfs.Errno(e)
 }
 
 // sysFallocate reserves pages (modes 0 and FALLOC_FL_KEEP_SIZE).
 // Context: trap, kernel lock held; does not allocate.
 func sysFallocate(fd, mode int, off, n int64) int64 {
-	f := getFile(fd)
-	if f == nil || (hasDesc(f.kind) && !canWrite(descOf(f))) {
+	f := fdtab.Get(fd)
+	if f == nil || (vfs.HasDesc(f.Kind) && !canWrite(vfs.DescOf(f))) {
 		return -abi.EBADF
 	}
 	switch {
-	case f.kind == fdPipe:
+	case f.Kind == fdtab.KindPipe:
 		return -abi.ESPIPE
-	case f.kind != fdFile:
+	case f.Kind != fdtab.KindFile:
 		return -abi.ENODEV
 	case mode&^unix.FALLOC_FL_KEEP_SIZE != 0:
 		return -int64(unix.EOPNOTSUPP)
 	}
-	m := fsMem()
-	e := rootfs.Allocate(&m, descOf(f).ino, off, n, mode != 0)
-	fsDone(&m)
-	return errno(e)
+	m := vfs.Mem()
+	e := vfs.Root.Allocate(&m, vfs.DescOf(f).Ino, off, n, mode != 0)
+	vfs.Done(&m)
+	return vfs.Errno(e)
 }
 
 // sysFsync is fsync, fdatasync and syncfs: memory is the file system.
 // Context: trap, kernel lock held; does not allocate.
 func sysFsync(fd int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	switch {
 	case f == nil:
 		return -abi.EBADF
-	case f.kind == fdSocket || f.kind == fdPipe || f.kind == fdEpoll:
+	case f.Kind == fdtab.KindSocket || f.Kind == fdtab.KindPipe || f.Kind == fdtab.KindEpoll:
 		return -abi.EINVAL
 	}
 	return 0
@@ -494,46 +497,46 @@ func sysFsync(fd int) int64 {
 // descriptors accept and ignore it).
 // Context: trap, kernel lock held; does not allocate.
 func sysFchmod(fd int, mode uint32) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind != fdFile && f.kind != fdDev {
+	if f.Kind != fdtab.KindFile && f.Kind != fdtab.KindDev {
 		return 0
 	}
-	return errno(rootfs.Chmod(descOf(f).ino, mode))
+	return vfs.Errno(vfs.Root.Chmod(vfs.DescOf(f).Ino, mode))
 }
 
 // sysFchown changes an open file's owner. Context: trap, kernel lock held.
 func sysFchown(fd int, uid, gid int32) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind != fdFile && f.kind != fdDev {
+	if f.Kind != fdtab.KindFile && f.Kind != fdtab.KindDev {
 		return 0
 	}
-	return errno(rootfs.Chown(descOf(f).ino, uid, gid))
+	return vfs.Errno(vfs.Root.Chown(vfs.DescOf(f).Ino, uid, gid))
 }
 
 // sysFchdir makes an open directory the working directory.
 // Context: trap, kernel lock held; does not allocate.
 func sysFchdir(fd int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind != fdFile || !rootfs.IsDir(descOf(f).ino) {
+	if f.Kind != fdtab.KindFile || !vfs.Root.IsDir(vfs.DescOf(f).Ino) {
 		return -int64(unix.ENOTDIR)
 	}
-	setCwd(descOf(f).ino)
+	setCwd(vfs.DescOf(f).Ino)
 	return 0
 }
 
 // sysFstatfs describes the file system of an open descriptor.
 // Context: trap, kernel lock held; does not allocate.
 func sysFstatfs(fd int, buf uintptr) int64 {
-	if getFile(fd) == nil {
+	if fdtab.Get(fd) == nil {
 		return -abi.EBADF
 	}
 	return sysStatfs(buf)
@@ -545,11 +548,11 @@ const flockSize = 32
 
 // sysFcntlLock is F_GETLK, F_SETLK, F_SETLKW and their OFD forms.
 // Context: trap, kernel lock held; does not allocate.
-func sysFcntlLock(t sched.TID, f *file, fd, cmd int, arg uintptr) int64 {
-	if f.kind != fdFile {
+func sysFcntlLock(t sched.TID, f *fdtab.File, fd, cmd int, arg uintptr) int64 {
+	if f.Kind != fdtab.KindFile {
 		return -abi.EINVAL
 	}
-	d := descOf(f)
+	d := vfs.DescOf(f)
 	b, ok := vm.UserBytes(arg, flockSize, cmd == unix.F_GETLK || cmd == unix.F_OFD_GETLK)
 	if !ok {
 		return -abi.EFAULT
@@ -563,7 +566,7 @@ func sysFcntlLock(t sched.TID, f *file, fd, cmd int, arg uintptr) int64 {
 	}
 	owner := fs.ProcessOwner
 	if ofd {
-		owner = lockOwner(f.desc)
+		owner = vfs.LockOwner(f.Desc)
 	}
 	lo, hi, e := lockRange(d, whence, start, length)
 	if e != 0 {
@@ -574,7 +577,7 @@ func sysFcntlLock(t sched.TID, f *file, fd, cmd int, arg uintptr) int64 {
 		if typ != fs.ReadLock && typ != fs.WriteLock {
 			return -abi.EINVAL
 		}
-		c, busy := rootfs.TestLock(d.ino, owner, false, typ, lo, hi)
+		c, busy := vfs.Root.TestLock(d.Ino, owner, false, typ, lo, hi)
 		putConflict(b, c, busy)
 		return 0
 	}
@@ -582,25 +585,25 @@ func sysFcntlLock(t sched.TID, f *file, fd, cmd int, arg uintptr) int64 {
 	case typ == fs.ReadLock && !canRead(d), typ == fs.WriteLock && !canWrite(d):
 		return -abi.EBADF
 	}
-	fe := rootfs.SetLock(d.ino, owner, false, typ, lo, hi)
+	fe := vfs.Root.SetLock(d.Ino, owner, false, typ, lo, hi)
 	if fe == unix.EAGAIN && (cmd == unix.F_SETLKW || cmd == unix.F_OFD_SETLKW) {
-		return waitKey(t, lockKey(d.ino))
+		return vfs.WaitKey(t, vfs.LockKey(d.Ino))
 	}
 	if fe == 0 && typ == fs.Unlock {
-		wakeKey(lockKey(d.ino))
+		vfs.WakeKey(vfs.LockKey(d.Ino))
 	}
-	return errno(fe)
+	return vfs.Errno(fe)
 }
 
 // lockRange turns a struct flock's whence, start and length into [lo, hi).
 // Context: trap, kernel lock held; does not allocate.
-func lockRange(d *desc, whence int, start, length int64) (int64, int64, int64) {
+func lockRange(d *vfs.Desc, whence int, start, length int64) (int64, int64, int64) {
 	switch whence {
 	case unix.SEEK_SET:
 	case unix.SEEK_CUR:
-		start += d.off
+		start += d.Off
 	case unix.SEEK_END:
-		start += rootfs.Size(d.ino)
+		start += vfs.Root.Size(d.Ino)
 	default:
 		return 0, 0, -abi.EINVAL
 	}
@@ -647,11 +650,11 @@ func putConflict(b []byte, c fs.Conflict, busy bool) {
 // sysFlock takes or releases a whole-file lock of the description.
 // Context: trap, kernel lock held; does not allocate.
 func sysFlock(t sched.TID, fd, op int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind != fdFile {
+	if f.Kind != fdtab.KindFile {
 		return -abi.EINVAL
 	}
 	typ := fs.Unlock
@@ -664,21 +667,21 @@ func sysFlock(t sched.TID, fd, op int) int64 {
 	default:
 		return -abi.EINVAL
 	}
-	ino := descOf(f).ino
-	fe := rootfs.SetLock(ino, lockOwner(f.desc), true, typ, 0, fs.ToEnd)
+	ino := vfs.DescOf(f).Ino
+	fe := vfs.Root.SetLock(ino, vfs.LockOwner(f.Desc), true, typ, 0, fs.ToEnd)
 	if fe == unix.EAGAIN && op&unix.LOCK_NB == 0 {
-		return waitKey(t, lockKey(ino))
+		return vfs.WaitKey(t, vfs.LockKey(ino))
 	}
 	if fe == 0 && typ == fs.Unlock {
-		wakeKey(lockKey(ino))
+		vfs.WakeKey(vfs.LockKey(ino))
 	}
-	return errno(fe)
+	return vfs.Errno(fe)
 }
 
 // sysUmask sets the file-mode creation mask and returns the old one.
 // Context: trap, kernel lock held; does not allocate.
 func sysUmask(mask uint32) int64 {
-	old := umask
-	umask = mask & 0o777
+	old := vfs.Umask
+	vfs.Umask = mask & 0o777
 	return int64(old)
 }

@@ -2,103 +2,40 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
-// The file-descriptor table. Descriptors 0, 1 and 2 are the console; the
-// program can make eventfds, epoll instances and sockets, and open the
-// kernel's files and devices.
-const maxFDs = 1024
-
-const (
-	fdFree uint8 = iota
-	fdConsole
-	fdEventfd
-	fdEpoll
-	fdMemFile // a read-only kernel file (memfile.go)
-	fdDevMem  // /dev/mem (devmem.go)
-	fdIRQ     // /dev/irq (irqfd.go)
-	fdSocket  // a socket (socket.go)
-	fdNetCtl  // /dev/netctl, the network stack's side (netctl.go)
-	fdFile    // a file or directory of the root file system (files.go)
-	fdPipe    // one end of a pipe
-	fdDev     // a memory device: /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom
-	fdProcFD  // the directory /proc/self/fd
-	fdUnix    // a Unix-domain socket (unixsock.go)
-	fdNetlink // a route netlink socket (netlink.go)
-)
-
-type file struct {
-	kind     uint8
-	cloexec  bool
-	nonblock bool
-	count    uint64    // eventfd counter
-	seq      uint64    // bumped on every readiness change, for edge triggering
-	epoll    int       // index in epolls for fdEpoll
-	memFile  int       // index in memFiles for fdMemFile
-	vector   uint8     // fdIRQ: its interrupt vector
-	reader   sched.TID // fdIRQ: a thread blocked reading it
-	socket   int       // fdSocket: slot in sockets; fdUnix: slot in usocks
-	desc     int32     // fdFile, fdPipe, fdDev, fdProcFD: the open file description
-	ino      fs.Ino    // fdMemFile: the file's inode (for fstat)
-	stream   uint8     // fdConsole: 0 stdin, 1 stdout, 2 stderr (its virtio console port)
-}
-
-// files is the descriptor table. It starts zero (in .bss, not 72 KiB of
-// the image file); openStdio gives it the console's 0, 1 and 2 at boot.
-var files [maxFDs]file
-
 // openStdio opens descriptors 0, 1 and 2 on the console's three streams.
 // Context: boot, before startProgram; does not allocate.
 func openStdio() {
 	for fd := range 3 {
-		files[fd] = file{kind: fdConsole, stream: uint8(fd)}
+		fdtab.Files[fd] = fdtab.File{Kind: fdtab.KindConsole, Stream: uint8(fd)}
 	}
-}
-
-func getFile(fd int) *file {
-	if fd < 0 || fd >= maxFDs || files[fd].kind == fdFree {
-		return nil
-	}
-	return &files[fd]
-}
-
-// allocFD returns the lowest free descriptor, or -1.
-// Context: trap, kernel lock held; does not allocate. Not inlined: every
-// call that opens a descriptor uses it, cheaper as one copy
-// (docs/performance.md, "Image size").
-//
-//go:noinline
-func allocFD(kind uint8, flags int) int {
-	for fd := range int(min(uint64(maxFDs), nofileLimit)) {
-		if files[fd].kind == fdFree {
-			files[fd] = file{kind: kind, cloexec: flags&unix.O_CLOEXEC != 0, nonblock: flags&unix.O_NONBLOCK != 0, reader: noThread}
-			return fd
-		}
-	}
-	return -1
 }
 
 // sysWrite writes to the console or an eventfd. Context: trap, kernel
 // lock held (as every sys* handler: doSyscall calls them).
 func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	switch f.kind {
-	case fdFile, fdPipe, fdDev, fdProcFD:
+	switch f.Kind {
+	case fdtab.KindFile, fdtab.KindPipe, fdtab.KindDev, fdtab.KindProcFD:
 		return descWrite(t, f, buf, n, -1)
-	case fdSocket:
-		io := sockIO{t: t, nr: unix.SYS_WRITE, buf: buf, n: n}
-		return sockSend(f.socket, &io, nil)
-	case fdConsole:
-		if qi := vconQueueOf(f.stream); qi >= 0 {
-			return vconWrite(t, qi, f.nonblock, buf, n)
+	case fdtab.KindSocket:
+		io := socket.SockIO{T: t, Nr: unix.SYS_WRITE, Buf: buf, N: n}
+		return socket.SockSend(f.Socket, &io, nil)
+	case fdtab.KindConsole:
+		if qi := vconQueueOf(f.Stream); qi >= 0 {
+			return vconWrite(t, qi, f.Nonblock, buf, n)
 		}
 		b, ok := vm.UserBytes(buf, n, false)
 		if !ok {
@@ -106,7 +43,7 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 		}
 		klog.ConsoleWrite(b)
 		return int64(n)
-	case fdEventfd:
+	case fdtab.KindEventfd:
 		if n < 8 {
 			return -abi.EINVAL
 		}
@@ -117,11 +54,11 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 		if v == 1<<64-1 {
 			return -abi.EINVAL
 		}
-		if f.count+v < f.count || f.count+v == 1<<64-1 {
+		if f.Count+v < f.Count || f.Count+v == 1<<64-1 {
 			return -abi.EAGAIN // would overflow; a blocking write would wait
 		}
-		f.count += v
-		f.seq++
+		f.Count += v
+		f.Seq++
 		epollNotify(fd)
 		return 8
 	}
@@ -132,38 +69,38 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 // memory file, an interrupt descriptor or an eventfd; console and
 // interrupt reads may block t. Context: trap, kernel lock held; does not allocate.
 func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	switch f.kind {
-	case fdFile, fdPipe, fdDev, fdProcFD:
+	switch f.Kind {
+	case fdtab.KindFile, fdtab.KindPipe, fdtab.KindDev, fdtab.KindProcFD:
 		return descRead(t, f, buf, n, -1)
-	case fdSocket:
-		io := sockIO{t: t, nr: unix.SYS_READ, buf: buf, n: n}
-		var from sockAddr
+	case fdtab.KindSocket:
+		io := socket.SockIO{T: t, Nr: unix.SYS_READ, Buf: buf, N: n}
+		var from socket.SockAddr
 		var trunc bool
-		return sockRecv(f.socket, &io, &from, &trunc)
-	case fdNetCtl:
-		return netCtlRead(buf, n)
-	case fdConsole:
+		return socket.SockRecv(f.Socket, &io, &from, &trunc)
+	case fdtab.KindNetCtl:
+		return socket.NetCtlRead(buf, n)
+	case fdtab.KindConsole:
 		return consoleRead(t, f, buf, n)
-	case fdMemFile:
+	case fdtab.KindMemFile:
 		return memFileRead(f, buf, n)
-	case fdIRQ:
+	case fdtab.KindIRQ:
 		return irqRead(t, f, buf, n)
-	case fdEventfd:
+	case fdtab.KindEventfd:
 		if n < 8 {
 			return -abi.EINVAL
 		}
-		if f.count == 0 {
+		if f.Count == 0 {
 			return -abi.EAGAIN // the runtime's eventfd is non-blocking
 		}
-		if !vm.UserWrite64(buf, f.count) {
+		if !vm.UserWrite64(buf, f.Count) {
 			return -abi.EFAULT
 		}
-		f.count = 0
-		f.seq++
+		f.Count = 0
+		f.Seq++
 		return 8
 	}
 	return -abi.EINVAL
@@ -173,36 +110,36 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 // file, an interrupt line, a socket, the network control file).
 // Context: trap, kernel lock held; does not allocate.
 func sysClose(fd int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind == fdEpoll {
-		epolls[f.epoll].used = false
+	if f.Kind == fdtab.KindEpoll {
+		epolls[f.Epoll].used = false
 	}
-	if f.kind == fdMemFile {
-		memFiles[f.memFile].used = false
+	if f.Kind == fdtab.KindMemFile {
+		memFiles[f.MemFile].used = false
 	}
-	if f.kind == fdIRQ {
+	if f.Kind == fdtab.KindIRQ {
 		closeIRQ(f)
 	}
 	epollForgetFD(fd)
-	if f.kind == fdSocket {
-		releaseSocketFD(fd, f.socket)
+	if f.Kind == fdtab.KindSocket {
+		socket.ReleaseSocketFD(fd, f.Socket)
 	}
-	if f.kind == fdUnix {
-		unixRelease(f.socket)
+	if f.Kind == fdtab.KindUnix {
+		socket.UnixRelease(f.Socket)
 	}
-	if f.kind == fdNetlink {
-		nlSocks[f.socket].used = false
+	if f.Kind == fdtab.KindNetlink {
+		socket.NlSocks[f.Socket].Used = false
 	}
-	if f.kind == fdNetCtl {
-		closeNetCtl()
+	if f.Kind == fdtab.KindNetCtl {
+		socket.CloseNetCtl()
 	}
-	if hasDesc(f.kind) {
-		closeDesc(f)
+	if vfs.HasDesc(f.Kind) {
+		vfs.CloseDesc(f)
 	}
-	*f = file{}
+	*f = fdtab.File{}
 	return 0
 }
 
@@ -210,7 +147,7 @@ func sysClose(fd int) int64 {
 // append and non-blocking flags, takes record locks and reports a pipe's
 // size. Context: trap, kernel lock held; does not allocate.
 func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
@@ -218,40 +155,40 @@ func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
 		return sysDupFrom(fd, int(arg), cmd == unix.F_DUPFD_CLOEXEC)
 	case unix.F_GETFD:
-		if f.cloexec {
+		if f.Cloexec {
 			return unix.FD_CLOEXEC
 		}
 		return 0
 	case unix.F_SETFD:
-		f.cloexec = arg&unix.FD_CLOEXEC != 0
+		f.Cloexec = arg&unix.FD_CLOEXEC != 0
 		return 0
 	case unix.F_GETFL:
 		fl := int64(unix.O_RDWR)
-		if hasDesc(f.kind) {
-			fl = int64(descOf(f).flags & (unix.O_ACCMODE | unix.O_APPEND | unix.O_PATH))
+		if vfs.HasDesc(f.Kind) {
+			fl = int64(vfs.DescOf(f).Flags & (unix.O_ACCMODE | unix.O_APPEND | unix.O_PATH))
 		}
-		if f.nonblock {
+		if f.Nonblock {
 			fl |= unix.O_NONBLOCK
 		}
 		return fl
 	case unix.F_SETFL:
-		f.nonblock = arg&unix.O_NONBLOCK != 0
-		if f.kind == fdSocket || f.kind == fdUnix { // O_NONBLOCK belongs to the socket, which dup shares
-			for o := range files {
-				if files[o].kind == f.kind && files[o].socket == f.socket {
-					files[o].nonblock = f.nonblock
+		f.Nonblock = arg&unix.O_NONBLOCK != 0
+		if f.Kind == fdtab.KindSocket || f.Kind == fdtab.KindUnix { // O_NONBLOCK belongs to the socket, which dup shares
+			for o := range fdtab.Files {
+				if fdtab.Files[o].Kind == f.Kind && fdtab.Files[o].Socket == f.Socket {
+					fdtab.Files[o].Nonblock = f.Nonblock
 				}
 			}
 		}
-		if hasDesc(f.kind) {
-			d := descOf(f)
-			d.flags = d.flags&^unix.O_APPEND | int(arg)&unix.O_APPEND
+		if vfs.HasDesc(f.Kind) {
+			d := vfs.DescOf(f)
+			d.Flags = d.Flags&^unix.O_APPEND | int(arg)&unix.O_APPEND
 		}
 		return 0
 	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
 		return sysFcntlLock(t, f, fd, cmd, arg)
 	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
-		if f.kind != fdPipe {
+		if f.Kind != fdtab.KindPipe {
 			return -abi.EBADF
 		}
 		return fs.PipeSize
@@ -266,18 +203,18 @@ func sysEventfd(initval uint64, flags int) int64 {
 	if flags&^(unix.EFD_CLOEXEC|unix.EFD_NONBLOCK|unix.EFD_SEMAPHORE) != 0 {
 		return -abi.EINVAL
 	}
-	fd := allocFD(fdEventfd, flags)
+	fd := fdtab.Alloc(fdtab.KindEventfd, flags)
 	if fd < 0 {
 		return -abi.EMFILE
 	}
-	files[fd].count = initval
+	fdtab.Files[fd].Count = initval
 	return int64(fd)
 }
 
 // sysFstat fills the struct stat at st. Context: trap, kernel lock held;
 // does not allocate.
 func sysFstat(fd int, st uintptr) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
@@ -298,61 +235,61 @@ func sysFstat(fd int, st uintptr) int64 {
 // the console; a socket; a read-only regular file (with its size) for a
 // kernel file; a FIFO for pipes and the rest. Context: trap, kernel lock
 // held; does not allocate.
-func descStat(f *file) (fs.Stat, int64) {
-	if f.kind == fdFile || f.kind == fdDev || f.kind == fdProcFD {
-		s, e := rootfs.Stat(descOf(f).ino)
-		return s, errno(e)
+func descStat(f *fdtab.File) (fs.Stat, int64) {
+	if f.Kind == fdtab.KindFile || f.Kind == fdtab.KindDev || f.Kind == fdtab.KindProcFD {
+		s, e := vfs.Root.Stat(vfs.DescOf(f).Ino)
+		return s, vfs.Errno(e)
 	}
 	mode := uint32(unix.S_IFIFO | 0o600)
 	var size int64
-	switch f.kind {
-	case fdConsole:
+	switch f.Kind {
+	case fdtab.KindConsole:
 		mode = unix.S_IFCHR | 0o620
-	case fdSocket, fdUnix, fdNetlink:
+	case fdtab.KindSocket, fdtab.KindUnix, fdtab.KindNetlink:
 		mode = unix.S_IFSOCK | 0o777
-	case fdMemFile:
-		if s, e := rootfs.Stat(f.ino); e == 0 { // the same identity as stat(2) of its path
-			s.Size = int64(memFiles[f.memFile].n)
+	case fdtab.KindMemFile:
+		if s, e := vfs.Root.Stat(f.Ino); e == 0 { // the same identity as stat(2) of its path
+			s.Size = int64(memFiles[f.MemFile].n)
 			return s, 0
 		}
 		mode = unix.S_IFREG | 0o444
-		size = int64(memFiles[f.memFile].n)
+		size = int64(memFiles[f.MemFile].n)
 	}
-	now := realtimeNs()
+	now := vfs.RealtimeNs()
 	return fs.Stat{Mode: mode, Nlink: 1, Size: size, Atime: now, Mtime: now, Ctime: now}, 0
 }
 
 // sysIoctl serves interrupt descriptors, the network control file and a
 // socket's SIOCINQ; anything else is ENOTTY. Context: trap, kernel lock held; does not allocate.
 func sysIoctl(fd int, req uint, arg uintptr) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind == fdIRQ {
+	if f.Kind == fdtab.KindIRQ {
 		return irqIoctl(f, req, arg)
 	}
-	if f.kind == fdNetCtl {
-		return netCtlIoctl(req, arg)
+	if f.Kind == fdtab.KindNetCtl {
+		return socket.NetCtlIoctl(req, arg)
 	}
-	if f.kind == fdPipe && req == unix.SIOCINQ {
-		if !vm.UserWrite32(arg, uint32(pipes.Buffered(int(descOf(f).pipe)))) {
+	if f.Kind == fdtab.KindPipe && req == unix.SIOCINQ {
+		if !vm.UserWrite32(arg, uint32(vfs.Pipes.Buffered(int(vfs.DescOf(f).Pipe)))) {
 			return -abi.EFAULT
 		}
 		return 0
 	}
-	if f.kind == fdUnix && (req == unix.SIOCINQ || req == unix.SIOCOUTQ) {
+	if f.Kind == fdtab.KindUnix && (req == unix.SIOCINQ || req == unix.SIOCOUTQ) {
 		n := uint32(0)
 		if req == unix.SIOCINQ {
-			n = uint32(usocks().Buffered(f.socket))
+			n = uint32(socket.Usocks().Buffered(f.Socket))
 		}
 		if !vm.UserWrite32(arg, n) {
 			return -abi.EFAULT
 		}
 		return 0
 	}
-	if f.kind == fdSocket && req == unix.SIOCINQ {
-		if !vm.UserWrite32(arg, sockets[f.socket].rx.n) {
+	if f.Kind == fdtab.KindSocket && req == unix.SIOCINQ {
+		if !vm.UserWrite32(arg, socket.Sockets[f.Socket].Rx.N) {
 			return -abi.EFAULT
 		}
 		return 0
@@ -363,17 +300,17 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 // sysLseek seeks in a memory file; anything else is ESPIPE.
 // Context: trap, kernel lock held; does not allocate.
 func sysLseek(fd int, off int64, whence int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind == fdMemFile {
+	if f.Kind == fdtab.KindMemFile {
 		return memFileSeek(f, off, whence)
 	}
-	if hasDesc(f.kind) {
+	if vfs.HasDesc(f.Kind) {
 		return descSeek(f, off, whence)
 	}
-	if f.kind == fdConsole {
+	if f.Kind == fdtab.KindConsole {
 		return -abi.ESPIPE
 	}
 	return -abi.ESPIPE
@@ -383,12 +320,12 @@ func sysLseek(fd int, off int64, whence int) int64 {
 // other descriptors one read per iovec until one comes up short (only the
 // first may wait). Context: trap, kernel lock held; does not allocate.
 func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind == fdSocket {
-		return sockReadv(t, f.socket, iov, cnt)
+	if f.Kind == fdtab.KindSocket {
+		return socket.SockReadv(t, f.Socket, iov, cnt)
 	}
 	return rwv(t, fd, iov, cnt, false)
 }
@@ -396,12 +333,12 @@ func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 // sysWritev writes the iovecs at iov. Context: trap, kernel lock held;
 // does not allocate.
 func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.kind == fdSocket {
-		return sockWritev(t, f.socket, iov, cnt)
+	if f.Kind == fdtab.KindSocket {
+		return socket.SockWritev(t, f.Socket, iov, cnt)
 	}
 	return rwv(t, fd, iov, cnt, true)
 }
@@ -410,7 +347,7 @@ func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 // the first, a call that would wait or fails ends the transfer with what
 // was done. Context: trap, kernel lock held; does not allocate.
 func rwv(t sched.TID, fd int, iov uintptr, cnt int, write bool) int64 {
-	if cnt < 0 || cnt > maxIovecs {
+	if cnt < 0 || cnt > socket.MaxIovecs {
 		return -abi.EINVAL
 	}
 	if vm.IovecsKernelState(iov, cnt, !write) {
@@ -452,12 +389,12 @@ func rwv(t sched.TID, fd int, iov uintptr, cnt int, write bool) int64 {
 // readyFor reports whether a read (or write) of fd would not wait.
 // Context: trap, kernel lock held; does not allocate.
 func readyFor(fd int, write bool) bool {
-	switch getFile(fd).kind {
-	case fdFile, fdDev, fdMemFile:
+	switch fdtab.Get(fd).Kind {
+	case fdtab.KindFile, fdtab.KindDev, fdtab.KindMemFile:
 		return true
-	case fdConsole:
+	case fdtab.KindConsole:
 		if write {
-			qi := vconQueueOf(getFile(fd).stream)
+			qi := vconQueueOf(fdtab.Get(fd).Stream)
 			return qi < 0 || !vconQ[qi].Full()
 		}
 		return consoleReadable()

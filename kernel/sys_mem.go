@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/smp"
@@ -31,13 +32,13 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 		return -abi.EINVAL
 	}
 	if flags&unix.MAP_ANONYMOUS == 0 {
-		f := getFile(fd)
+		f := fdtab.Get(fd)
 		switch {
 		case f == nil:
 			return -abi.EBADF
-		case f.kind == fdFile:
+		case f.Kind == fdtab.KindFile:
 			return mapFile(f, addr, length, prot, flags, off)
-		case f.kind != fdDevMem:
+		case f.Kind != fdtab.KindDevMem:
 			return -abi.ENODEV
 		case flags&unix.MAP_SHARED == 0:
 			return -abi.EINVAL

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
@@ -62,12 +63,8 @@ func sysGetrandom(buf, n uintptr) int64 {
 	return int64(n)
 }
 
-// nofileLimit is RLIMIT_NOFILE's soft limit: descriptors at or above it
-// are not handed out (EMFILE). The hard limit is maxFDs.
-var nofileLimit uint64 = maxFDs
-
 // sysPrlimit reports the limits; RLIMIT_NOFILE's soft limit can be set
-// (up to the hard limit, maxFDs), the others are accepted and ignored.
+// (up to the hard limit, fdtab.MaxFDs), the others are accepted and ignored.
 // Context: trap, kernel lock held; does not allocate.
 func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
 	if pid != 0 && pid != 1 {
@@ -79,7 +76,7 @@ func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
 	cur, maxv := uint64(unix.RLIM_INFINITY), uint64(unix.RLIM_INFINITY)
 	switch resource {
 	case unix.RLIMIT_NOFILE:
-		cur, maxv = nofileLimit, maxFDs
+		cur, maxv = fdtab.NofileLimit, fdtab.MaxFDs
 	case unix.RLIMIT_STACK:
 		cur = vm.StackSize
 	}
@@ -96,10 +93,10 @@ func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
 		return -abi.EFAULT
 	case soft > hard:
 		return -abi.EINVAL
-	case resource == unix.RLIMIT_NOFILE && hard > maxFDs:
+	case resource == unix.RLIMIT_NOFILE && hard > fdtab.MaxFDs:
 		return -abi.EPERM // raising the hard limit needs a bigger table
 	case resource == unix.RLIMIT_NOFILE:
-		nofileLimit = soft
+		fdtab.NofileLimit = soft
 	}
 	return 0
 }

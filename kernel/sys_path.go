@@ -4,7 +4,10 @@ import (
 	"encoding/binary"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -26,32 +29,32 @@ func sysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 	}
 	switch string(p.Buf[:p.N]) {
 	case "/dev/mem":
-		if fd := allocFD(fdDevMem, flags); fd >= 0 {
+		if fd := fdtab.Alloc(fdtab.KindDevMem, flags); fd >= 0 {
 			return int64(fd)
 		}
 		return -abi.EMFILE
 	case "/dev/irq":
 		return openIRQ(flags)
 	case abi.NetCtlPath:
-		return openNetCtl(flags)
+		return socket.OpenNetCtl(flags)
 	}
 	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
 		return -int64(unix.EOPNOTSUPP)
 	}
-	start := cwd
+	start := vfs.Cwd
 	if p.N > 0 && p.Buf[0] != '/' {
 		var e int64
 		if start, e = startDir(dirfd); e != 0 {
 			return e
 		}
 	}
-	m := fsMem()
-	ino, _, e := rootfs.Open(&m, start, &p, flags, mode&^umask)
-	fsDone(&m)
+	m := vfs.Mem()
+	ino, _, e := vfs.Root.Open(&m, start, &p, flags, mode&^vfs.Umask)
+	vfs.Done(&m)
 	if e != 0 {
-		return errno(e)
+		return vfs.Errno(e)
 	}
-	if rootfs.Mode(ino)&unix.S_IFMT == unix.S_IFIFO && flags&unix.O_PATH == 0 {
+	if vfs.Root.Mode(ino)&unix.S_IFMT == unix.S_IFIFO && flags&unix.O_PATH == 0 {
 		return openFifo(t, ino, flags)
 	}
 	return openIno(ino, flags)
@@ -60,9 +63,9 @@ func sysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 // openIno makes a descriptor for an inode that open resolved.
 // Context: trap, kernel lock held; does not allocate.
 func openIno(ino fs.Ino, flags int) int64 {
-	mode, rdev := rootfs.Mode(ino), rootfs.Rdev(ino)
+	mode, rdev := vfs.Root.Mode(ino), vfs.Root.Rdev(ino)
 	if flags&unix.O_PATH != 0 {
-		return newDescFD(fdFile, ino, unix.O_PATH|flags&unix.O_CLOEXEC)
+		return newDescFD(fdtab.KindFile, ino, unix.O_PATH|flags&unix.O_CLOEXEC)
 	}
 	switch mode & unix.S_IFMT {
 	case unix.S_IFREG:
@@ -71,18 +74,18 @@ func openIno(ino fs.Ino, flags int) int64 {
 		}
 	case unix.S_IFDIR:
 		if rdev == procFDMark {
-			return newDescFD(fdProcFD, ino, flags)
+			return newDescFD(fdtab.KindProcFD, ino, flags)
 		}
 	case unix.S_IFCHR:
 		switch rdev {
 		case devNull, devZero, devFull, devRandom, devURandom, devKmsg:
-			return newDescFD(fdDev, ino, flags)
+			return newDescFD(fdtab.KindDev, ino, flags)
 		}
 		return -int64(unix.ENXIO)
 	default:
 		return -int64(unix.ENXIO)
 	}
-	return newDescFD(fdFile, ino, flags)
+	return newDescFD(fdtab.KindFile, ino, flags)
 }
 
 // sysNewfstatat is stat, lstat and fstatat (AT_SYMLINK_NOFOLLOW,
@@ -103,7 +106,7 @@ func sysNewfstatat(dirfd int, path, st uintptr, flags int) int64 {
 	if !ok {
 		return -abi.EFAULT
 	}
-	s, _ := rootfs.Stat(ino)
+	s, _ := vfs.Root.Stat(ino)
 	fs.PutStat(b, &s)
 	return 0
 }
@@ -113,9 +116,9 @@ func sysNewfstatat(dirfd int, path, st uintptr, flags int) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func statTarget(dirfd int, path uintptr, flags int) (fs.Ino, int64) {
 	var p fs.Path
-	m := fsMem()
+	m := vfs.Mem()
 	found, e := resolveAt(&m, dirfd, path, &p, flags&unix.AT_SYMLINK_NOFOLLOW == 0, flags&unix.AT_EMPTY_PATH != 0)
-	if e == -abi.EBADF && p.N == 0 && getFile(dirfd) != nil {
+	if e == -abi.EBADF && p.N == 0 && fdtab.Get(dirfd) != nil {
 		return 0, 1
 	}
 	if e != 0 {
@@ -136,7 +139,7 @@ func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 	}
 	ino, e := statTarget(dirfd, path, flags)
 	if e == 1 {
-		ds, r := descStat(getFile(dirfd))
+		ds, r := descStat(fdtab.Get(dirfd))
 		if r != 0 {
 			return r
 		}
@@ -155,7 +158,7 @@ func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 	if !ok {
 		return -abi.EFAULT
 	}
-	s, _ := rootfs.Stat(ino)
+	s, _ := vfs.Root.Stat(ino)
 	fs.PutStatx(b, &s)
 	return 0
 }
@@ -174,7 +177,7 @@ func sysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
 	if e != 0 {
 		return e
 	}
-	md := rootfs.Mode(ino)
+	md := vfs.Root.Mode(ino)
 	if mode&unix.X_OK != 0 && md&unix.S_IFMT != unix.S_IFDIR && md&0o111 == 0 {
 		return -int64(unix.EACCES)
 	}
@@ -185,14 +188,14 @@ func sysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func sysMkdirat(dirfd int, path uintptr, mode uint32) int64 {
 	var p fs.Path
-	m := fsMem()
+	m := vfs.Mem()
 	found, e := newEntryAt(&m, dirfd, path, &p, true)
 	if e != 0 {
 		return e
 	}
-	_, fe := rootfs.Create(&m, found.Dir, found.Name, unix.S_IFDIR|(mode&^umask)&0o7777, 0)
-	fsDone(&m)
-	return errno(fe)
+	_, fe := vfs.Root.Create(&m, found.Dir, found.Name, unix.S_IFDIR|(mode&^vfs.Umask)&0o7777, 0)
+	vfs.Done(&m)
+	return vfs.Errno(fe)
 }
 
 // sysMknodat makes a regular file (S_IFREG or type 0) or a named pipe
@@ -209,14 +212,14 @@ func sysMknodat(dirfd int, path uintptr, mode uint32) int64 {
 		return -abi.EPERM
 	}
 	var p fs.Path
-	m := fsMem()
+	m := vfs.Mem()
 	found, e := newEntryAt(&m, dirfd, path, &p, false)
 	if e != 0 {
 		return e
 	}
-	_, fe := rootfs.Create(&m, found.Dir, found.Name, typ|(mode&^umask)&0o7777, 0)
-	fsDone(&m)
-	return errno(fe)
+	_, fe := vfs.Root.Create(&m, found.Dir, found.Name, typ|(mode&^vfs.Umask)&0o7777, 0)
+	vfs.Done(&m)
+	return vfs.Errno(fe)
 }
 
 // newEntryAt resolves the path at addr for a call that makes a new entry
@@ -243,7 +246,7 @@ func sysUnlinkat(dirfd int, path uintptr, flags int) int64 {
 		return -abi.EINVAL
 	}
 	var p fs.Path
-	m := fsMem()
+	m := vfs.Mem()
 	found, e := resolveEntryAt(&m, dirfd, path, &p)
 	if e != 0 {
 		return e
@@ -253,7 +256,7 @@ func sysUnlinkat(dirfd int, path uintptr, flags int) int64 {
 	}
 	var fe fs.Errno
 	switch {
-	case flags&unix.AT_REMOVEDIR == 0 && (found.Dir == 0 || found.Slash && rootfs.IsDir(found.Ino)):
+	case flags&unix.AT_REMOVEDIR == 0 && (found.Dir == 0 || found.Slash && vfs.Root.IsDir(found.Ino)):
 		fe = unix.EISDIR
 	case flags&unix.AT_REMOVEDIR == 0 && found.Slash:
 		fe = unix.ENOTDIR
@@ -264,19 +267,19 @@ func sysUnlinkat(dirfd int, path uintptr, flags int) int64 {
 	case found.Dir == 0:
 		fe = unix.EINVAL
 	case flags&unix.AT_REMOVEDIR != 0:
-		fe = rootfs.Rmdir(&m, found.Dir, found.Name)
+		fe = vfs.Root.Rmdir(&m, found.Dir, found.Name)
 	default:
-		fe = rootfs.Unlink(&m, found.Dir, found.Name)
+		fe = vfs.Root.Unlink(&m, found.Dir, found.Name)
 	}
-	fsDone(&m)
-	return errno(fe)
+	vfs.Done(&m)
+	return vfs.Errno(fe)
 }
 
 // sysRenameat2 renames (RENAME_NOREPLACE, RENAME_EXCHANGE).
 // Context: trap, kernel lock held; does not allocate.
 func sysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags uint32) int64 {
 	var op, np fs.Path
-	m := fsMem()
+	m := vfs.Mem()
 	from, e := resolveEntryAt(&m, olddirfd, oldpath, &op)
 	if e != 0 {
 		return e
@@ -290,12 +293,12 @@ func sysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, 
 		return -abi.ENOENT
 	case from.Dir == 0 || to.Dir == 0:
 		return -int64(unix.EBUSY)
-	case (from.Slash || to.Slash) && !rootfs.IsDir(from.Ino):
+	case (from.Slash || to.Slash) && !vfs.Root.IsDir(from.Ino):
 		return -int64(unix.ENOTDIR)
 	}
-	fe := rootfs.Rename(&m, from.Dir, from.Name, to.Dir, to.Name, flags)
-	fsDone(&m)
-	return errno(fe)
+	fe := vfs.Root.Rename(&m, from.Dir, from.Name, to.Dir, to.Name, flags)
+	vfs.Done(&m)
+	return vfs.Errno(fe)
 }
 
 // sysLinkat makes a hard link (AT_SYMLINK_FOLLOW follows a final link of
@@ -306,7 +309,7 @@ func sysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, fla
 		return -abi.EINVAL
 	}
 	var op, np fs.Path
-	m := fsMem()
+	m := vfs.Mem()
 	from, e := resolveAt(&m, olddirfd, oldpath, &op, flags&unix.AT_SYMLINK_FOLLOW != 0, flags&unix.AT_EMPTY_PATH != 0)
 	if e != 0 {
 		return e
@@ -314,16 +317,16 @@ func sysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, fla
 	switch {
 	case from.Ino == 0:
 		return -abi.ENOENT
-	case from.Slash && !rootfs.IsDir(from.Ino):
+	case from.Slash && !vfs.Root.IsDir(from.Ino):
 		return -int64(unix.ENOTDIR)
 	}
 	to, e := newEntryAt(&m, newdirfd, newpath, &np, false)
 	if e != 0 {
 		return e
 	}
-	fe := rootfs.Link(&m, from.Ino, to.Dir, to.Name)
-	fsDone(&m)
-	return errno(fe)
+	fe := vfs.Root.Link(&m, from.Ino, to.Dir, to.Name)
+	vfs.Done(&m)
+	return vfs.Errno(fe)
 }
 
 // sysSymlinkat makes a symbolic link at linkpath pointing at target.
@@ -333,14 +336,14 @@ func sysSymlinkat(target uintptr, newdirfd int, linkpath uintptr) int64 {
 	if e := copyPath(target, &tp); e != 0 {
 		return e
 	}
-	m := fsMem()
+	m := vfs.Mem()
 	to, e := newEntryAt(&m, newdirfd, linkpath, &lp, false)
 	if e != 0 {
 		return e
 	}
-	_, fe := rootfs.Symlink(&m, to.Dir, to.Name, tp.Buf[:tp.N])
-	fsDone(&m)
-	return errno(fe)
+	_, fe := vfs.Root.Symlink(&m, to.Dir, to.Name, tp.Buf[:tp.N])
+	vfs.Done(&m)
+	return vfs.Errno(fe)
 }
 
 // sysReadlinkat copies a symbolic link's target (not NUL-terminated).
@@ -350,7 +353,7 @@ func sysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
 		return -abi.EINVAL
 	}
 	var p fs.Path
-	m := fsMem()
+	m := vfs.Mem()
 	found, e := resolveAt(&m, dirfd, path, &p, false, true)
 	if e != 0 {
 		return e
@@ -358,15 +361,15 @@ func sysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
 	if found.Ino == 0 {
 		return -abi.ENOENT
 	}
-	if rootfs.Mode(found.Ino)&unix.S_IFMT != unix.S_IFLNK {
+	if vfs.Root.Mode(found.Ino)&unix.S_IFMT != unix.S_IFLNK {
 		return -abi.EINVAL
 	}
-	n := min(size, int(rootfs.Size(found.Ino)))
+	n := min(size, int(vfs.Root.Size(found.Ino)))
 	b, ok := vm.UserBytes(buf, uintptr(n), true)
 	if !ok {
 		return -abi.EFAULT
 	}
-	k, _ := rootfs.Readlink(&m, found.Ino, b)
+	k, _ := vfs.Root.Readlink(&m, found.Ino, b)
 	return int64(k)
 }
 
@@ -383,10 +386,10 @@ func sysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
 	if e != 0 {
 		return e
 	}
-	if rootfs.Mode(ino)&unix.S_IFMT == unix.S_IFLNK {
+	if vfs.Root.Mode(ino)&unix.S_IFMT == unix.S_IFLNK {
 		return -int64(unix.EOPNOTSUPP) // links have no mode of their own (fchmodat2 with AT_SYMLINK_NOFOLLOW)
 	}
-	return errno(rootfs.Chmod(ino, mode))
+	return vfs.Errno(vfs.Root.Chmod(ino, mode))
 }
 
 // sysFchownat sets the owner by path (AT_SYMLINK_NOFOLLOW: lchown).
@@ -402,7 +405,7 @@ func sysFchownat(dirfd int, path uintptr, uid, gid int32, flags int) int64 {
 	if e != 0 {
 		return e
 	}
-	return errno(rootfs.Chown(ino, uid, gid))
+	return vfs.Errno(vfs.Root.Chown(ino, uid, gid))
 }
 
 // Special tv_nsec values of utimensat.
@@ -420,14 +423,14 @@ func sysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
 	}
 	var ino fs.Ino
 	if path == 0 {
-		f := getFile(dirfd)
+		f := fdtab.Get(dirfd)
 		if f == nil {
 			return -abi.EBADF
 		}
-		if f.kind != fdFile {
+		if f.Kind != fdtab.KindFile {
 			return 0
 		}
-		ino = descOf(f).ino
+		ino = vfs.DescOf(f).Ino
 	} else {
 		var e int64
 		if ino, e = statTarget(dirfd, path, flags); e == 1 {
@@ -436,7 +439,7 @@ func sysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
 			return e
 		}
 	}
-	now := realtimeNs()
+	now := vfs.RealtimeNs()
 	at, mt := now, now
 	if times != 0 {
 		var e int64
@@ -447,7 +450,7 @@ func sysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
 			return e
 		}
 	}
-	return errno(rootfs.SetTimes(ino, at, mt))
+	return vfs.Errno(vfs.Root.SetTimes(ino, at, mt))
 }
 
 // utimeValue reads one timespec of utimensat, with UTIME_NOW and
@@ -476,10 +479,10 @@ func sysTruncate(path uintptr, length int64) int64 {
 	if e != 0 {
 		return e
 	}
-	m := fsMem()
-	fe := rootfs.Truncate(&m, ino, length)
-	fsDone(&m)
-	return errno(fe)
+	m := vfs.Mem()
+	fe := vfs.Root.Truncate(&m, ino, length)
+	vfs.Done(&m)
+	return vfs.Errno(fe)
 }
 
 // sysChdir changes the working directory.
@@ -489,7 +492,7 @@ func sysChdir(path uintptr) int64 {
 	if e != 0 {
 		return e
 	}
-	if !rootfs.IsDir(ino) {
+	if !vfs.Root.IsDir(ino) {
 		return -int64(unix.ENOTDIR)
 	}
 	setCwd(ino)
@@ -500,11 +503,11 @@ func sysChdir(path uintptr) int64 {
 // working directory stays valid and reads empty).
 // Context: trap, kernel lock held; does not allocate.
 func setCwd(ino fs.Ino) {
-	rootfs.Hold(ino)
-	m := fsMem()
-	rootfs.Drop(&m, cwd)
-	fsDone(&m)
-	cwd = ino
+	vfs.Root.Hold(ino)
+	m := vfs.Mem()
+	vfs.Root.Drop(&m, vfs.Cwd)
+	vfs.Done(&m)
+	vfs.Cwd = ino
 }
 
 // sysGetcwd writes the working directory's path and returns its length
@@ -512,10 +515,10 @@ func setCwd(ino fs.Ino) {
 // Context: trap, kernel lock held; does not allocate.
 func sysGetcwd(buf, size uintptr) int64 {
 	var p fs.Path
-	m := fsMem()
-	n, fe := rootfs.PathOf(&m, cwd, p.Buf[:])
+	m := vfs.Mem()
+	n, fe := vfs.Root.PathOf(&m, vfs.Cwd, p.Buf[:])
 	if fe != 0 {
-		return errno(fe)
+		return vfs.Errno(fe)
 	}
 	if uintptr(n+1) > size {
 		return -int64(unix.ERANGE)
@@ -538,9 +541,9 @@ func sysStatfs(buf uintptr) int64 {
 		return -abi.EFAULT
 	}
 	clear(b)
-	m := fsMem()
+	m := vfs.Mem()
 	free := uint64(max(m.Budget, 0))
-	total := free + uint64(rootfs.PagesHeld)
+	total := free + uint64(vfs.Root.PagesHeld)
 	le := binary.LittleEndian
 	le.PutUint64(b[0:], unix.TMPFS_MAGIC)
 	le.PutUint64(b[8:], fs.PageSize)
@@ -548,7 +551,7 @@ func sysStatfs(buf uintptr) int64 {
 	le.PutUint64(b[24:], free)
 	le.PutUint64(b[32:], free)
 	le.PutUint64(b[40:], fs.MaxInodes)
-	le.PutUint64(b[48:], uint64(fs.MaxInodes-rootfs.InodesUsed))
+	le.PutUint64(b[48:], uint64(fs.MaxInodes-vfs.Root.InodesUsed))
 	le.PutUint64(b[64:], fs.NameMax)
 	le.PutUint64(b[72:], fs.PageSize)
 	return 0

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
@@ -26,16 +27,17 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 	threadtab.Threads[t].RestartNr = nr // what a restarted call executes again
 	var ret int64
 	switch {
-	case unixCall(nr, a[0]): // a socket call on (or making) a Unix-domain socket
-		ret = unixSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
-	case netlinkCall(nr, a[0]): // the same for a netlink socket
-		ret = netlinkSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
+	case socket.UnixCall(nr, a[0]): // a socket call on (or making) a Unix-domain socket
+		ret = socket.UnixSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
+	case socket.NetlinkCall(nr, a[0]): // the same for a netlink socket
+		ret = socket.NetlinkSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
 	case nr < uint64(len(syscallTable)) && syscallTable[nr].handler != nil:
 		ret = syscallTable[nr].handler(c, t, a)
 	default:
 		unimplemented(nr)
 		ret = -abi.ENOSYS
 	}
+	socketEvents()
 	if ret != blocked {
 		threadtab.Threads[t].Regs.AX = uint64(ret)
 		return

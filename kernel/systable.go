@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
@@ -769,7 +770,7 @@ func doEpollWait(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 
 // doSocket serves socket(2). Context: trap, kernel lock held.
 func doSocket(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysSocket(a.int(0), a.int(1), a.int(2))
+	return socket.SysSocket(a.int(0), a.int(1), a.int(2))
 }
 
 // doSocketpair serves socketpair(2). Context: trap, kernel lock held.
@@ -781,60 +782,66 @@ func doSocketpair(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 }
 
 // doBind serves bind(2). Context: trap, kernel lock held.
-func doBind(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysBind(t, a.int(0), a[1], a[2]) }
+func doBind(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return socket.SysBind(t, a.int(0), a[1], a[2])
+}
 
 // doListen serves listen(2). Context: trap, kernel lock held.
-func doListen(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysListen(t, a.int(0), a.i32(1)) }
+func doListen(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return socket.SysListen(t, a.int(0), a.i32(1))
+}
 
 // doConnect serves connect(2). Context: trap, kernel lock held.
 func doConnect(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysConnect(t, a.int(0), a[1], a[2])
+	return socket.SysConnect(t, a.int(0), a[1], a[2])
 }
 
 // doAccept4 serves accept(2) and accept4(2). Context: trap, kernel lock held.
 func doAccept4(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysAccept(t, a.int(0), a[1], a[2], a.int(3))
+	return socket.SysAccept(t, a.int(0), a[1], a[2], a.int(3))
 }
 
 // doShutdown serves shutdown(2). Context: trap, kernel lock held.
-func doShutdown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysShutdown(a.int(0), a.int(1)) }
+func doShutdown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return socket.SysShutdown(a.int(0), a.int(1))
+}
 
 // doGetsockname serves getsockname(2). Context: trap, kernel lock held.
 func doGetsockname(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysGetsockname(a.int(0), a[1], a[2])
+	return socket.SysGetsockname(a.int(0), a[1], a[2])
 }
 
 // doGetpeername serves getpeername(2). Context: trap, kernel lock held.
 func doGetpeername(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysGetpeername(a.int(0), a[1], a[2])
+	return socket.SysGetpeername(a.int(0), a[1], a[2])
 }
 
 // doSetsockopt serves setsockopt(2). Context: trap, kernel lock held.
 func doSetsockopt(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysSetsockopt(a.int(0), a.int(1), a.int(2), a[3], a[4])
+	return socket.SysSetsockopt(a.int(0), a.int(1), a.int(2), a[3], a[4])
 }
 
 // doGetsockopt serves getsockopt(2). Context: trap, kernel lock held.
 func doGetsockopt(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysGetsockopt(a.int(0), a.int(1), a.int(2), a[3], a[4])
+	return socket.SysGetsockopt(a.int(0), a.int(1), a.int(2), a[3], a[4])
 }
 
 // doSendto serves sendto(2). Context: trap, kernel lock held.
 func doSendto(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysSendto(t, a.int(0), a[1], a[2], a.int(3), a[4], a[5])
+	return socket.SysSendto(t, a.int(0), a[1], a[2], a.int(3), a[4], a[5])
 }
 
 // doRecvfrom serves recvfrom(2). Context: trap, kernel lock held.
 func doRecvfrom(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysRecvfrom(t, a.int(0), a[1], a[2], a.int(3), a[4], a[5])
+	return socket.SysRecvfrom(t, a.int(0), a[1], a[2], a.int(3), a[4], a[5])
 }
 
 // doSendmsg serves sendmsg(2). Context: trap, kernel lock held.
 func doSendmsg(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysSendmsg(t, a.int(0), a[1], a.int(2))
+	return socket.SysSendmsg(t, a.int(0), a[1], a.int(2))
 }
 
 // doRecvmsg serves recvmsg(2). Context: trap, kernel lock held.
 func doRecvmsg(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysRecvmsg(t, a.int(0), a[1], a.int(2))
+	return socket.SysRecvmsg(t, a.int(0), a[1], a.int(2))
 }

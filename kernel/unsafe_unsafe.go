@@ -4,7 +4,6 @@ import (
 	"unsafe"
 
 	"github.com/gometal/gometal/kernel/cpu"
-	"github.com/gometal/gometal/kernel/fs"
 )
 
 type unsafePointer = unsafe.Pointer
@@ -16,9 +15,6 @@ func unsafeSlice(addr, n uintptr) []byte {
 
 // ptrOf returns the address of a kernel variable as a pointer.
 func ptrOf(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }
-
-// unixTableBytes is the size of the Unix-domain socket table.
-const unixTableBytes = uint64(unsafe.Sizeof(fs.UnixSockets{}))
 
 // unsafeString views kernel bytes that never change as a string, without
 // copying (the command line buffer, after boot).

@@ -5,8 +5,10 @@ import (
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 )
@@ -64,7 +66,7 @@ func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 	if nonblock {
 		return -abi.EAGAIN
 	}
-	r := waitKey(t, vconWriteKeyBase+uintptr(qi)*8)
+	r := vfs.WaitKey(t, vfs.VconWriteKeyBase+uintptr(qi)*8)
 	// The host taking output raises an interrupt: for the deadlock
 	// detector this thread waits for a device.
 	threadtab.Sched.Threads[t].Device = true
@@ -85,7 +87,7 @@ func vconInterrupt() {
 	}
 	for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
 		if vconQ[qi].ReapTx() {
-			wakeKey(vconWriteKeyBase + uintptr(qi)*8)
+			vfs.WakeKey(vfs.VconWriteKeyBase + uintptr(qi)*8)
 			notifyConsoleFDs()
 		}
 	}
@@ -179,9 +181,9 @@ func vconDrain() {
 // notifyConsoleFDs bumps the readiness of every console descriptor.
 // Context: trap, kernel lock held; does not allocate.
 func notifyConsoleFDs() {
-	for fd := range files {
-		if files[fd].kind == fdConsole {
-			files[fd].seq++
+	for fd := range fdtab.Files {
+		if fdtab.Files[fd].Kind == fdtab.KindConsole {
+			fdtab.Files[fd].Seq++
 			epollNotify(fd)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/stretchr/testify/assert"
 )
@@ -18,15 +20,15 @@ func TestWaitKeyRanges(t *testing.T) {
 		lo, last uintptr
 	}
 	spans := []span{
-		{"pipe", pipeKey(0), pipeKey(fs.MaxPipes - 1)},
-		{"lock", lockKey(0), lockKey(fs.MaxInodes - 1)},
-		{"unix", unixKey(0), unixKey(fs.MaxUnixSockets - 1)},
-		{"vcon", vconWriteKeyBase, vconWriteKeyBase + 8*(vqCount-1)},
+		{"pipe", vfs.PipeKey(0), vfs.PipeKey(fs.MaxPipes - 1)},
+		{"lock", vfs.LockKey(0), vfs.LockKey(fs.MaxInodes - 1)},
+		{"unix", socket.UnixKey(0), socket.UnixKey(fs.MaxUnixSockets - 1)},
+		{"vcon", vfs.VconWriteKeyBase, vfs.VconWriteKeyBase + 8*(vqCount-1)},
 		{"fifo", fifoKey(0, false), fifoKey(fs.MaxPipes-1, true)},
 	}
 	for i, a := range spans {
 		assert.GreaterOrEqual(t, a.lo, uintptr(vm.UserTop), "%s keys must be kernel addresses", a.name)
-		assert.Less(t, a.last-a.lo, uintptr(keyRange), "%s keys must fit their range", a.name)
+		assert.Less(t, a.last-a.lo, uintptr(vfs.KeyRange), "%s keys must fit their range", a.name)
 		for _, b := range spans[:i] {
 			assert.True(t, a.last < b.lo || b.last < a.lo, "%s and %s keys overlap", a.name, b.name)
 		}

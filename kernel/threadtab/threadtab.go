@@ -26,7 +26,7 @@ const (
 	WaitEpoll
 	WaitRead  // a read that waits for console input
 	WaitExit  // exit_group waiting for the sockets to drain (kernel/exitdrain.go)
-	WaitStack // bind or listen waiting for the network stack (kernel/socket.go)
+	WaitStack // bind or listen waiting for the network stack (kernel/socket/socket.go)
 	WaitOpen  // a FIFO open waiting for the other end (kernel/fifo.go)
 )
 
@@ -62,7 +62,7 @@ type Thread struct {
 	// Restart: a signal ended the thread's wait in a call that Linux
 	// restarts under SA_RESTART (kernel/signal.go, interruptWait).
 	Restart     bool
-	ConnectWait bool    // blocked in connect on a blocking socket (kernel/socket.go)
+	ConnectWait bool    // blocked in connect on a blocking socket (kernel/socket/socket.go)
 	ClearTID    uintptr // CLONE_CHILD_CLEARTID address
 
 	// A pending epoll_pwait: where its results go.

@@ -1,4 +1,4 @@
-package kernel
+package socket
 
 import (
 	"encoding/binary"
@@ -36,13 +36,13 @@ func TestParseSockaddr6(t *testing.T) {
 	require.Len(t, b, sockaddrIn6Size)
 	a, e := parseSockaddr(abi.Family6, b)
 	require.Zero(t, e)
-	assert.Equal(t, loopback6, a.ip)
-	assert.Equal(t, uint16(8080), a.port)
-	assert.False(t, a.is4())
+	assert.Equal(t, loopback6, a.IP)
+	assert.Equal(t, uint16(8080), a.Port)
+	assert.False(t, a.Is4())
 
 	a, e = parseSockaddr(abi.Family6, b[:sockaddrIn6Min])
 	require.Zero(t, e, "Linux takes the RFC 2133 length, without sin6_scope_id")
-	assert.Equal(t, uint16(8080), a.port)
+	assert.Equal(t, uint16(8080), a.Port)
 
 	_, e = parseSockaddr(abi.Family6, b[:sockaddrIn6Min-1])
 	assert.Equal(t, -abi.EINVAL, e, "short")
@@ -51,16 +51,16 @@ func TestParseSockaddr6(t *testing.T) {
 
 	m, e := parseSockaddr(abi.Family6, rawSockaddr6(netip.MustParseAddr("::ffff:10.0.2.15"), 1))
 	require.Zero(t, e)
-	assert.True(t, m.is4())
-	assert.Equal(t, [4]byte{10, 0, 2, 15}, m.v4())
+	assert.True(t, m.Is4())
+	assert.Equal(t, [4]byte{10, 0, 2, 15}, m.V4())
 }
 
 func TestParseSockaddr4(t *testing.T) {
 	a, e := parseSockaddr(abi.Family4, rawSockaddr4([4]byte{127, 0, 0, 1}, 53))
 	require.Zero(t, e)
-	assert.True(t, a.is4())
-	assert.Equal(t, v4Mapped([4]byte{127, 0, 0, 1}), a.ip)
-	assert.Equal(t, uint16(53), a.port)
+	assert.True(t, a.Is4())
+	assert.Equal(t, v4Mapped([4]byte{127, 0, 0, 1}), a.IP)
+	assert.Equal(t, uint16(53), a.Port)
 	_, e = parseSockaddr(abi.Family4, rawSockaddr4([4]byte{}, 1)[:15])
 	assert.Equal(t, -abi.EINVAL, e)
 	_, e = parseSockaddr(abi.Family4, rawSockaddr6(netip.IPv6Unspecified(), 1))
@@ -71,25 +71,25 @@ func TestParseSockaddr4(t *testing.T) {
 
 func TestFormatSockaddr(t *testing.T) {
 	var sa [sockaddrIn6Size]byte
-	a := sockAddr{ip: v4Mapped([4]byte{127, 0, 0, 1}), port: 4242}
+	a := SockAddr{IP: v4Mapped([4]byte{127, 0, 0, 1}), Port: 4242}
 	n := formatSockaddr(abi.Family6, a, &sa)
 	assert.Equal(t, rawSockaddr6(netip.MustParseAddr("::ffff:127.0.0.1"), 4242), sa[:n], "IPv4 peers of an AF_INET6 socket are IPv4-mapped")
 	n = formatSockaddr(abi.Family4, a, &sa)
 	assert.Equal(t, rawSockaddr4([4]byte{127, 0, 0, 1}, 4242), sa[:n])
 	for _, s := range []string{"::", "::1", "fe80::1:2", "2001:db8::ff"} {
 		ip := netip.MustParseAddr(s)
-		n = formatSockaddr(abi.Family6, sockAddr{ip: ip.As16(), port: 7}, &sa)
+		n = formatSockaddr(abi.Family6, SockAddr{IP: ip.As16(), Port: 7}, &sa)
 		back, e := parseSockaddr(abi.Family6, sa[:n])
 		require.Zero(t, e)
-		assert.Equal(t, ip.As16(), back.ip, s)
+		assert.Equal(t, ip.As16(), back.IP, s)
 	}
 }
 
 func TestBindScopes(t *testing.T) {
-	any6 := sockAddr{}
-	any4 := sockAddr{ip: v4Mapped([4]byte{})}
-	lo4 := sockAddr{ip: v4Mapped([4]byte{127, 0, 0, 1})}
-	lo6 := sockAddr{ip: loopback6}
+	any6 := SockAddr{}
+	any4 := SockAddr{IP: v4Mapped([4]byte{})}
+	lo4 := SockAddr{IP: v4Mapped([4]byte{127, 0, 0, 1})}
+	lo6 := SockAddr{IP: loopback6}
 	dual := scopeOf(abi.Family6, false, any6)
 	only6 := scopeOf(abi.Family6, true, any6)
 	wild4 := scopeOf(abi.Family4, false, any4)
@@ -103,7 +103,7 @@ func TestBindScopes(t *testing.T) {
 	assert.True(t, dual.overlaps(scopeOf(abi.Family4, false, lo4)), ":: (dual) holds 127.0.0.1")
 	assert.True(t, only6.overlaps(scopeOf(abi.Family6, true, lo6)))
 	assert.True(t, scopeOf(abi.Family6, false, lo6).overlaps(scopeOf(abi.Family6, false, lo6)))
-	assert.False(t, scopeOf(abi.Family4, false, lo4).overlaps(scopeOf(abi.Family4, false, sockAddr{ip: v4Mapped([4]byte{10, 0, 2, 15})})))
+	assert.False(t, scopeOf(abi.Family4, false, lo4).overlaps(scopeOf(abi.Family4, false, SockAddr{IP: v4Mapped([4]byte{10, 0, 2, 15})})))
 	assert.True(t, any4.unspecified())
 	assert.True(t, any6.unspecified())
 	assert.False(t, lo6.unspecified())
@@ -115,23 +115,23 @@ func TestNetABISizes(t *testing.T) {
 }
 
 func TestLocalUDPReceiver(t *testing.T) {
-	saved := sockets
-	defer func() { sockets = saved }()
-	sockets = [maxSockets]socket{}
+	saved := Sockets
+	defer func() { Sockets = saved }()
+	Sockets = [maxSockets]socket{}
 	lo4 := v4Mapped([4]byte{127, 0, 0, 1})
-	sockets[3] = socket{typ: abi.SockDgram, family: abi.Family4, state: abi.SockOpen, local: sockAddr{port: 5000}}
-	sockets[4] = socket{typ: abi.SockDgram, family: abi.Family4, state: abi.SockOpen, local: sockAddr{ip: lo4, port: 5000}}
-	sockets[5] = socket{typ: abi.SockDgram, family: abi.Family6, state: abi.SockOpen, opts: abi.OptV6Only, local: sockAddr{port: 6000}}
-	sockets[6] = socket{typ: abi.SockDgram, family: abi.Family6, state: abi.SockConnected, local: sockAddr{port: 7000},
-		remote: sockAddr{ip: lo4, port: 1}}
-	src := sockAddr{ip: lo4, port: 9}
-	assert.Equal(t, 4, localReceiver(sockAddr{ip: lo4, port: 5000}, src), "the socket bound to the address before the wildcard")
-	assert.Equal(t, 3, localReceiver(sockAddr{ip: v4Mapped([4]byte{127, 0, 0, 2}), port: 5000}, src), "the wildcard")
-	assert.Equal(t, -1, localReceiver(sockAddr{ip: lo4, port: 6000}, src), "a v6-only socket takes no IPv4")
-	assert.Equal(t, 5, localReceiver(sockAddr{ip: loopback6, port: 6000}, sockAddr{ip: loopback6, port: 9}))
-	assert.Equal(t, -1, localReceiver(sockAddr{ip: lo4, port: 7000}, src), "connected to another peer")
-	assert.Equal(t, 6, localReceiver(sockAddr{ip: lo4, port: 7000}, sockAddr{ip: lo4, port: 1}), "from its peer, IPv4 to a dual-stack socket")
-	assert.True(t, isLocalAddr(sockAddr{ip: loopback6}))
-	assert.False(t, isLocalAddr(sockAddr{ip: v4Mapped([4]byte{10, 0, 2, 2})}))
-	assert.False(t, isLocalAddr(sockAddr{ip: [16]byte{0: 0x20, 1: 0x01}}))
+	Sockets[3] = socket{Typ: abi.SockDgram, Family: abi.Family4, State: abi.SockOpen, Local: SockAddr{Port: 5000}}
+	Sockets[4] = socket{Typ: abi.SockDgram, Family: abi.Family4, State: abi.SockOpen, Local: SockAddr{IP: lo4, Port: 5000}}
+	Sockets[5] = socket{Typ: abi.SockDgram, Family: abi.Family6, State: abi.SockOpen, opts: abi.OptV6Only, Local: SockAddr{Port: 6000}}
+	Sockets[6] = socket{Typ: abi.SockDgram, Family: abi.Family6, State: abi.SockConnected, Local: SockAddr{Port: 7000},
+		Remote: SockAddr{IP: lo4, Port: 1}}
+	src := SockAddr{IP: lo4, Port: 9}
+	assert.Equal(t, 4, localReceiver(SockAddr{IP: lo4, Port: 5000}, src), "the socket bound to the address before the wildcard")
+	assert.Equal(t, 3, localReceiver(SockAddr{IP: v4Mapped([4]byte{127, 0, 0, 2}), Port: 5000}, src), "the wildcard")
+	assert.Equal(t, -1, localReceiver(SockAddr{IP: lo4, Port: 6000}, src), "a v6-only socket takes no IPv4")
+	assert.Equal(t, 5, localReceiver(SockAddr{IP: loopback6, Port: 6000}, SockAddr{IP: loopback6, Port: 9}))
+	assert.Equal(t, -1, localReceiver(SockAddr{IP: lo4, Port: 7000}, src), "connected to another peer")
+	assert.Equal(t, 6, localReceiver(SockAddr{IP: lo4, Port: 7000}, SockAddr{IP: lo4, Port: 1}), "from its peer, IPv4 to a dual-stack socket")
+	assert.True(t, isLocalAddr(SockAddr{IP: loopback6}))
+	assert.False(t, isLocalAddr(SockAddr{IP: v4Mapped([4]byte{10, 0, 2, 2})}))
+	assert.False(t, isLocalAddr(SockAddr{IP: [16]byte{0: 0x20, 1: 0x01}}))
 }

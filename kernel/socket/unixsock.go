@@ -1,9 +1,11 @@
-package kernel
+package socket
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -12,7 +14,7 @@ import (
 // Unix-domain sockets: the glue between the program's socket calls on
 // AF_UNIX descriptors and the socket table in kernel/fs (usocks), which
 // holds the logic. Names in the file system are socket inodes made by
-// bind; a descriptor (kind fdUnix) holds one reference to its socket, as
+// bind; a descriptor (kind fdtab.KindUnix) holds one reference to its socket, as
 // does a message carrying it (SCM_RIGHTS). Waiting uses the wait keys of
 // files.go: a reader waits on its socket's key, a writer on the key of
 // the socket it sends to. Context (every function here): trap, kernel
@@ -24,11 +26,11 @@ import (
 // for (hello's memory floor, issue 16).
 var usocksAddr, unixBufAddr uintptr // 0 until unixTables
 
-// unixTables takes the Unix-domain socket table and the staging buffer
+// UnixTables takes the Unix-domain socket table and the staging buffer
 // from contiguous frames, charged to the commit, unless done already. It
 // reports false when memory is short (the call then fails with ENOMEM).
 // Context: trap, kernel lock held; does not allocate.
-func unixTables() bool {
+func UnixTables() bool {
 	if usocksAddr != 0 {
 		return true
 	}
@@ -48,23 +50,23 @@ func unixTables() bool {
 	return true
 }
 
-// usocks is the table of Unix-domain sockets; unixTables must have
+// Usocks is the table of Unix-domain sockets; unixTables must have
 // succeeded (every caller holds a Unix socket or has just made sure).
 // Context: trap, kernel lock held.
-func usocks() *fs.UnixSockets { return (*fs.UnixSockets)(ptr(usocksAddr)) }
+func Usocks() *fs.UnixSockets { return (*fs.UnixSockets)(ptr(usocksAddr)) }
 
-// unixBuf carries one call's bytes between the program's buffers and a
+// UnixBuf carries one call's bytes between the program's buffers and a
 // socket's queue or a file (the kernel lock serialises its users).
 // Context: trap, kernel lock held.
-func unixBuf() []byte { return unsafeSlice(unixBufAddr, fs.UnixMaxDgram) }
+func UnixBuf() []byte { return unsafeSlice(unixBufAddr, fs.UnixMaxDgram) }
 
-// unixKey is the wait key of Unix socket i. Context: any; does not allocate.
-func unixKey(i int) uintptr { return unixKeyBase + uintptr(i)*8 }
+// UnixKey is the wait key of Unix socket i. Context: any; does not allocate.
+func UnixKey(i int) uintptr { return vfs.UnixKeyBase + uintptr(i)*8 }
 
-// unixCall reports whether system call nr with first argument a0 is a
+// UnixCall reports whether system call nr with first argument a0 is a
 // socket call on a Unix-domain socket (or makes one).
 // Context: trap, kernel lock held; does not allocate.
-func unixCall(nr uint64, a0 uintptr) bool {
+func UnixCall(nr uint64, a0 uintptr) bool {
 	switch nr {
 	case unix.SYS_SOCKET, unix.SYS_SOCKETPAIR:
 		return a0 == unix.AF_UNIX
@@ -72,41 +74,41 @@ func unixCall(nr uint64, a0 uintptr) bool {
 		unix.SYS_BIND, unix.SYS_LISTEN, unix.SYS_CONNECT, unix.SYS_ACCEPT, unix.SYS_ACCEPT4,
 		unix.SYS_SHUTDOWN, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_SETSOCKOPT,
 		unix.SYS_GETSOCKOPT, unix.SYS_SENDTO, unix.SYS_RECVFROM, unix.SYS_SENDMSG, unix.SYS_RECVMSG:
-		f := getFile(int(a0))
-		return f != nil && f.kind == fdUnix
+		f := fdtab.Get(int(a0))
+		return f != nil && f.Kind == fdtab.KindUnix
 	}
 	return false
 }
 
-// unixSyscall runs socket call nr on a Unix-domain socket.
+// UnixSyscall runs socket call nr on a Unix-domain socket.
 // Context: trap, kernel lock held; does not allocate.
-func unixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
+func UnixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 	fd := int(a0)
-	i := files[fd&(maxFDs-1)].socket
+	i := fdtab.Files[fd&(fdtab.MaxFDs-1)].Socket
 	switch nr {
 	case unix.SYS_SOCKET:
 		return unixSocket(int(a1), int(a2))
 	case unix.SYS_SOCKETPAIR:
 		return unixSocketpair(int(a1), int(a2), a3)
 	case unix.SYS_READ:
-		io := sockIO{t: t, nr: nr, buf: a1, n: a2}
+		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2}
 		return unixRecv(fd, i, &io, 0, 0)
 	case unix.SYS_RECVFROM:
-		io := sockIO{t: t, nr: nr, buf: a1, n: a2, flags: int(a3)}
+		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2, Flags: int(a3)}
 		return unixRecv(fd, i, &io, a4, a5)
 	case unix.SYS_READV:
-		io := sockIO{t: t, nr: nr, iov: a1, iovcnt: int(a2)}
+		io := SockIO{T: t, Nr: nr, Iov: a1, Iovcnt: int(a2)}
 		return unixRecv(fd, i, &io, 0, 0)
 	case unix.SYS_RECVMSG:
 		return unixRecvmsg(t, fd, i, a1, int(a2))
 	case unix.SYS_WRITE:
-		io := sockIO{t: t, nr: nr, buf: a1, n: a2}
+		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2}
 		return unixSend(fd, i, &io, 0, 0, 0, 0)
 	case unix.SYS_WRITEV:
-		io := sockIO{t: t, nr: nr, iov: a1, iovcnt: int(a2)}
+		io := SockIO{T: t, Nr: nr, Iov: a1, Iovcnt: int(a2)}
 		return unixSend(fd, i, &io, 0, 0, 0, 0)
 	case unix.SYS_SENDTO:
-		io := sockIO{t: t, nr: nr, buf: a1, n: a2, flags: int(a3)}
+		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2, Flags: int(a3)}
 		return unixSend(fd, i, &io, a4, a5, 0, 0)
 	case unix.SYS_SENDMSG:
 		return unixSendmsg(t, fd, i, a1, int(a2))
@@ -122,9 +124,9 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 	case unix.SYS_BIND:
 		return unixBind(i, a1, a2)
 	case unix.SYS_LISTEN:
-		e := usocks().Listen(i, int(int32(a1)))
-		unixNotify(i)
-		return errno(e)
+		e := Usocks().Listen(i, int(int32(a1)))
+		UnixNotify(i)
+		return vfs.Errno(e)
 	case unix.SYS_CONNECT:
 		return unixConnect(t, fd, i, a1, a2)
 	case unix.SYS_ACCEPT:
@@ -132,15 +134,15 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 	case unix.SYS_ACCEPT4:
 		return unixAccept(t, fd, i, a1, a2, int(a3))
 	case unix.SYS_SHUTDOWN:
-		e := usocks().Shutdown(i, int(a1))
+		e := Usocks().Shutdown(i, int(a1))
 		unixNotifyAround(i)
-		return errno(e)
+		return vfs.Errno(e)
 	case unix.SYS_GETSOCKNAME:
-		return writeUnixSockaddr(usocks().Name(i), a1, a2, 2)
+		return writeUnixSockaddr(Usocks().Name(i), a1, a2, 2)
 	case unix.SYS_GETPEERNAME:
-		a, e := usocks().PeerName(i)
+		a, e := Usocks().PeerName(i)
 		if e != 0 {
-			return errno(e)
+			return vfs.Errno(e)
 		}
 		return writeUnixSockaddr(a, a1, a2, 2)
 	case unix.SYS_SETSOCKOPT:
@@ -178,20 +180,20 @@ func unixSocket(typ, proto int) int64 {
 	if e != 0 {
 		return e
 	}
-	if !unixTables() {
+	if !UnixTables() {
 		return -abi.ENOMEM
 	}
-	i, fe := usocks().New(st)
+	i, fe := Usocks().New(st)
 	if fe != 0 {
-		return errno(fe)
+		return vfs.Errno(fe)
 	}
-	fd := allocFD(fdUnix, openFlags(typ))
+	fd := fdtab.Alloc(fdtab.KindUnix, OpenFlags(typ))
 	if fd < 0 {
-		usocks().Unref(i)
+		Usocks().Unref(i)
 		unixFinishDying()
 		return -abi.EMFILE
 	}
-	files[fd].socket = i
+	fdtab.Files[fd].Socket = i
 	return int64(fd)
 }
 
@@ -202,32 +204,32 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 	if e != 0 {
 		return e
 	}
-	if !unixTables() {
+	if !UnixTables() {
 		return -abi.ENOMEM
 	}
 	if !vm.UserRange(sv, 8, true) {
 		return -abi.EFAULT
 	}
-	a, b, fe := usocks().Pair(st)
+	a, b, fe := Usocks().Pair(st)
 	if fe != 0 {
-		return errno(fe)
+		return vfs.Errno(fe)
 	}
-	fa := allocFD(fdUnix, openFlags(typ))
+	fa := fdtab.Alloc(fdtab.KindUnix, OpenFlags(typ))
 	fb := -1
 	if fa >= 0 {
-		files[fa].socket = a
-		fb = allocFD(fdUnix, openFlags(typ))
+		fdtab.Files[fa].Socket = a
+		fb = fdtab.Alloc(fdtab.KindUnix, OpenFlags(typ))
 	}
 	if fb < 0 {
 		if fa >= 0 {
-			files[fa] = file{}
+			fdtab.Files[fa] = fdtab.File{}
 		}
-		usocks().Unref(a)
-		usocks().Unref(b)
+		Usocks().Unref(a)
+		Usocks().Unref(b)
 		unixFinishDying()
 		return -abi.EMFILE
 	}
-	files[fb].socket = b
+	fdtab.Files[fb].Socket = b
 	vm.UserWrite32(sv, uint32(fa))
 	vm.UserWrite32(sv+4, uint32(fb))
 	return 0
@@ -244,7 +246,7 @@ func readUnixSockaddr(addr, n uintptr) (fs.UnixAddr, bool, int64) {
 		return fs.UnixAddr{}, false, -abi.EFAULT
 	}
 	a, auto, e := fs.ParseUnixAddr(b, int(n))
-	return a, auto, errno(e)
+	return a, auto, vfs.Errno(e)
 }
 
 // writeUnixSockaddr writes a as a sockaddr_un to (addr, *lenAddr) as
@@ -263,7 +265,7 @@ func writeUnixSockaddr(a *fs.UnixAddr, addr, lenAddr uintptr, unnamedLen int) in
 	var sa [2 + fs.UnixPathMax + 1]byte
 	sa[0] = unix.AF_UNIX
 	copy(sa[2:], a.Bytes())
-	return putSockaddr(sa[:full], addr, lenAddr)
+	return PutSockaddr(sa[:full], addr, lenAddr)
 }
 
 // unixBind is bind(2): a path makes a socket inode (EADDRINUSE if the
@@ -276,36 +278,36 @@ func unixBind(i int, addr, n uintptr) int64 {
 		return e
 	}
 	if auto {
-		return errno(usocks().Autobind(i))
+		return vfs.Errno(Usocks().Autobind(i))
 	}
 	if a.Abstract() {
-		return errno(usocks().Bind(i, &a, 0))
+		return vfs.Errno(Usocks().Bind(i, &a, 0))
 	}
 	var p fs.Path
 	p.N = copy(p.Buf[:], a.Bytes())
-	start := cwd
-	m := fsMem()
-	found, fe := rootfs.ResolveEntry(&m, start, &p)
+	start := vfs.Cwd
+	m := vfs.Mem()
+	found, fe := vfs.Root.ResolveEntry(&m, start, &p)
 	switch {
 	case fe != 0:
-		fsDone(&m)
-		return errno(fe)
+		vfs.Done(&m)
+		return vfs.Errno(fe)
 	case found.Ino != 0:
-		fsDone(&m)
+		vfs.Done(&m)
 		return -abi.EADDRINUSE
 	case found.Slash:
-		fsDone(&m)
+		vfs.Done(&m)
 		return -abi.ENOENT
 	}
-	ino, fe := rootfs.Create(&m, found.Dir, found.Name, unix.S_IFSOCK|0o777&^umask, 0)
+	ino, fe := vfs.Root.Create(&m, found.Dir, found.Name, unix.S_IFSOCK|0o777&^vfs.Umask, 0)
 	if fe == 0 {
-		if be := usocks().Bind(i, &a, ino); be != 0 {
-			rootfs.Unlink(&m, found.Dir, found.Name)
+		if be := Usocks().Bind(i, &a, ino); be != 0 {
+			vfs.Root.Unlink(&m, found.Dir, found.Name)
 			fe = be
 		} else {
-			rootfs.Hold(ino)
+			vfs.Root.Hold(ino)
 		}
 	}
-	fsDone(&m)
-	return errno(fe)
+	vfs.Done(&m)
+	return vfs.Errno(fe)
 }

@@ -1,8 +1,9 @@
-package kernel
+package socket
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -25,52 +26,52 @@ const (
 
 type socket struct {
 	gen       uint32
-	typ       uint8 // abi.SockStream, abi.SockDgram or abi.SockRaw; 0: free
-	family    uint8 // abi.Family4 or abi.Family6
+	Typ       uint8 // abi.SockStream, abi.SockDgram or abi.SockRaw; 0: free
+	Family    uint8 // abi.Family4 or abi.Family6
 	proto     uint8 // abi.SockRaw: the IP protocol
-	state     uint8 // abi.Sock* state
-	flags     uint8 // abi.Ev* flags (shutdown)
-	fd        int32 // the program's descriptor, -1 while queued for accept or closed
-	extraFDs  int32 // further descriptors dup made of it (sharing its state)
-	local     sockAddr
-	remote    sockAddr
-	soError   int32 // pending error (SO_ERROR), positive errno
+	State     uint8 // abi.Sock* state
+	Flags     uint8 // abi.Ev* flags (shutdown)
+	FD        int32 // the program's descriptor, -1 while queued for accept or closed
+	ExtraFDs  int32 // further descriptors dup made of it (sharing its state)
+	Local     SockAddr
+	Remote    SockAddr
+	SoError   int32 // pending error (SO_ERROR), positive errno
 	peerEOF   bool  // the peer sent FIN
 	accepted  bool  // made by accept: shares the listener's port
 	bound     bool  // bind named its address (a second bind is EINVAL)
-	dirty     bool  // the stack has not seen the latest change
+	Dirty     bool  // the stack has not seen the latest change
 	rxWanted  bool  // the stack has data waiting for receive space
 	ackWanted bool  // the next event asks the stack for NetCtlAck
 	backlog   uint32
 	opts      uint32
 	keep      [3]uint32 // idle, interval, count
 	linger    int32
-	rx, tx    sockBuf
+	Rx, Tx    sockBuf
 	acceptQ   [acceptQueueCap]int16
 	aHead     uint8
-	aLen      uint8
+	ALen      uint8
 	waiter    sched.TID // a thread blocked in a blocking call on it
 }
 
 var (
-	sockets     [maxSockets]socket
-	dirtyCount  int     // sockets with dirty set
+	Sockets     [maxSockets]socket
+	DirtyCount  int     // sockets with dirty set
 	nextPort    uint32  = ephemeralLow
 	ifaceAddr   [4]byte // the interface address, from the stack
-	dnsAddr     [4]byte // the DNS server the network named (DHCP), from the stack
-	netStackFD  = -1    // the stack's /dev/netctl descriptor
-	netDropped  uint64  // datagrams dropped for want of receive space
-	netRejected uint64  // connections refused because the accept queue was full
+	DNSAddr     [4]byte // the DNS server the network named (DHCP), from the stack
+	NetStackFD  = -1    // the stack's /dev/netctl descriptor
+	NetDropped  uint64  // datagrams dropped for want of receive space
+	NetRejected uint64  // connections refused because the accept queue was full
 )
 
 // allocSocket takes a free slot for a new socket of type typ and family.
 // Context: trap, kernel lock held.
 func allocSocket(typ, family uint8) int {
-	for i := range sockets {
-		s := &sockets[i]
-		if s.typ == 0 {
+	for i := range Sockets {
+		s := &Sockets[i]
+		if s.Typ == 0 {
 			gen := s.gen + 1
-			*s = socket{gen: gen, typ: typ, family: family, state: abi.SockOpen, fd: -1, linger: -1, waiter: noThread}
+			*s = socket{gen: gen, Typ: typ, Family: family, State: abi.SockOpen, FD: -1, linger: -1, waiter: noThread}
 			return i
 		}
 	}
@@ -80,36 +81,36 @@ func allocSocket(typ, family uint8) int {
 // freeSocket releases a slot and its buffers. Context: trap, kernel lock
 // held.
 func freeSocket(i int) {
-	s := &sockets[i]
-	s.rx.release()
-	s.tx.release()
-	if s.dirty {
-		dirtyCount--
+	s := &Sockets[i]
+	s.Rx.release()
+	s.Tx.release()
+	if s.Dirty {
+		DirtyCount--
 	}
 	gen := s.gen
-	*s = socket{gen: gen, fd: -1, waiter: noThread}
-	exitDrainCheck()
+	*s = socket{gen: gen, FD: -1, waiter: noThread}
+	StackProgress = true
 }
 
 // sockChanged records a change of socket i that both sides must see:
 // tellStack and tellProgram. Context: trap, kernel lock held.
 func sockChanged(i int) {
-	tellStack(i)
+	TellStack(i)
 	tellProgram(i)
 }
 
-// tellStack marks socket i dirty, which makes /dev/netctl readable for the
+// TellStack marks socket i dirty, which makes /dev/netctl readable for the
 // stack goroutine. Context: trap, kernel lock held.
-func tellStack(i int) {
-	s := &sockets[i]
-	if s.dirty {
+func TellStack(i int) {
+	s := &Sockets[i]
+	if s.Dirty {
 		return
 	}
-	s.dirty = true
-	dirtyCount++
-	if dirtyCount == 1 && netStackFD >= 0 {
-		files[netStackFD].seq++
-		epollNotify(netStackFD)
+	s.Dirty = true
+	DirtyCount++
+	if DirtyCount == 1 && NetStackFD >= 0 {
+		fdtab.Files[NetStackFD].Seq++
+		fdtab.Notify(NetStackFD)
 	}
 }
 
@@ -117,12 +118,12 @@ func tellStack(i int) {
 // instances (edge-triggered ones report again) and a thread blocked on it.
 // Context: trap, kernel lock held.
 func tellProgram(i int) {
-	s := &sockets[i]
-	if s.fd >= 0 {
-		files[s.fd].seq++
-		epollNotify(int(s.fd))
+	s := &Sockets[i]
+	if s.FD >= 0 {
+		fdtab.Files[s.FD].Seq++
+		fdtab.Notify(int(s.FD))
 	}
-	if s.extraFDs > 0 {
+	if s.ExtraFDs > 0 {
 		notifySocketDups(i)
 	}
 	t := s.waiter
@@ -130,20 +131,20 @@ func tellProgram(i int) {
 		return // a bind or listen waits for the stack's answer, not for data
 	}
 	if threadtab.Threads[t].ConnectWait {
-		if s.state != abi.SockConnecting {
+		if s.State != abi.SockConnecting {
 			connectDone(i)
 		}
 		return
 	}
 	s.waiter = noThread
-	restart(t)
+	thread.Restart(t)
 }
 
-// sockWait blocks t until socket i changes, when its descriptor is
+// SockWait blocks t until socket i changes, when its descriptor is
 // blocking; otherwise it returns EAGAIN. Context: trap, kernel lock held.
-func sockWait(t sched.TID, i int, nr uint64) int64 {
-	s := &sockets[i]
-	if s.fd < 0 || files[s.fd].nonblock || s.waiter != noThread {
+func SockWait(t sched.TID, i int, nr uint64) int64 {
+	s := &Sockets[i]
+	if s.FD < 0 || fdtab.Files[s.FD].Nonblock || s.waiter != noThread {
 		return -abi.EAGAIN
 	}
 	threadtab.Threads[t].RestartNr = nr
@@ -155,9 +156,9 @@ func sockWait(t sched.TID, i int, nr uint64) int64 {
 // has acted on the change (netctl.go: NetCtlAck, or NetCtlSetState with
 // the error), at most stackAnswerMax. Context: trap, kernel lock held.
 func awaitStack(t sched.TID, i int) int64 {
-	s := &sockets[i]
-	tellStack(i)
-	if netStackFD < 0 || s.waiter != noThread {
+	s := &Sockets[i]
+	TellStack(i)
+	if NetStackFD < 0 || s.waiter != noThread {
 		return 0
 	}
 	s.ackWanted = true
@@ -170,9 +171,9 @@ const stackAnswerMax = 5_000_000_000 // ns
 
 var stackTimeoutLogged bool
 
-// stackTimedOut logs, once, that the stack did not answer a bind or listen.
+// StackTimedOut logs, once, that the stack did not answer a bind or listen.
 // Context: trap (expireTimers), kernel lock held; does not allocate.
-func stackTimedOut() {
+func StackTimedOut() {
 	if !stackTimeoutLogged {
 		stackTimeoutLogged = true
 		var l klog.Line
@@ -183,7 +184,7 @@ func stackTimedOut() {
 // stackAnswered ends a bind or listen waiting on socket i with result.
 // Context: trap, kernel lock held.
 func stackAnswered(i int, result int64) {
-	s := &sockets[i]
+	s := &Sockets[i]
 	t := s.waiter
 	if t == noThread || threadtab.Threads[t].Wait != threadtab.WaitStack {
 		return
@@ -192,41 +193,41 @@ func stackAnswered(i int, result int64) {
 	thread.Wake(t, result)
 }
 
-// sockReadiness returns the epoll events of socket i.
+// SockReadiness returns the epoll events of socket i.
 // Context: trap (a system call, or an interrupt through epollNotify),
 // kernel lock held; does not allocate.
-func sockReadiness(i int) uint32 {
-	s := &sockets[i]
+func SockReadiness(i int) uint32 {
+	s := &Sockets[i]
 	var r uint32
 	switch {
-	case s.state == abi.SockListening:
-		if s.aLen > 0 {
+	case s.State == abi.SockListening:
+		if s.ALen > 0 {
 			r |= unix.EPOLLIN
 		}
-	case s.typ != abi.SockStream:
+	case s.Typ != abi.SockStream:
 		r |= unix.EPOLLOUT
-		if s.rx.n > 0 {
+		if s.Rx.N > 0 {
 			r |= unix.EPOLLIN
 		}
-	case s.state == abi.SockConnected:
-		if s.rx.n > 0 || s.peerEOF {
+	case s.State == abi.SockConnected:
+		if s.Rx.N > 0 || s.peerEOF {
 			r |= unix.EPOLLIN
 		}
-		if s.tx.space() > 0 && s.flags&abi.EvShutWr == 0 {
+		if s.Tx.Space() > 0 && s.Flags&abi.EvShutWr == 0 {
 			r |= unix.EPOLLOUT
 		}
 		if s.peerEOF {
 			r |= unix.EPOLLRDHUP
-			if s.flags&abi.EvShutWr != 0 {
+			if s.Flags&abi.EvShutWr != 0 {
 				r |= unix.EPOLLHUP
 			}
 		}
-	case s.state == abi.SockFailed:
+	case s.State == abi.SockFailed:
 		r |= unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLERR | unix.EPOLLHUP | unix.EPOLLRDHUP
-	case s.state == abi.SockOpen:
+	case s.State == abi.SockOpen:
 		r |= unix.EPOLLOUT | unix.EPOLLHUP
 	}
-	if s.soError != 0 {
+	if s.SoError != 0 {
 		r |= unix.EPOLLERR
 	}
 	return r
@@ -236,15 +237,15 @@ func sockReadiness(i int) uint32 {
 // a.port on an address that overlaps a, as socket self (of family and
 // v6only) would hold it (scopeOf). Context: trap, kernel lock held; does
 // not allocate.
-func portInUse(self int, typ uint8, a sockAddr) bool {
-	me := &sockets[self]
-	want := scopeOf(me.family, me.opts&abi.OptV6Only != 0, a)
-	for i := range sockets {
-		s := &sockets[i]
-		if i == self || s.typ != typ || s.accepted || s.local.port != a.port || s.state == abi.SockClosed {
+func portInUse(self int, typ uint8, a SockAddr) bool {
+	me := &Sockets[self]
+	want := scopeOf(me.Family, me.opts&abi.OptV6Only != 0, a)
+	for i := range Sockets {
+		s := &Sockets[i]
+		if i == self || s.Typ != typ || s.accepted || s.Local.Port != a.Port || s.State == abi.SockClosed {
 			continue
 		}
-		if want.overlaps(scopeOf(s.family, s.opts&abi.OptV6Only != 0, s.local)) {
+		if want.overlaps(scopeOf(s.Family, s.opts&abi.OptV6Only != 0, s.Local)) {
 			return true
 		}
 	}
@@ -253,14 +254,14 @@ func portInUse(self int, typ uint8, a sockAddr) bool {
 
 // ephemeralPort picks a free port in the ephemeral range, 0 if none.
 // Context: trap, kernel lock held; does not allocate.
-func ephemeralPort(self int, typ uint8, a sockAddr) uint16 {
+func ephemeralPort(self int, typ uint8, a SockAddr) uint16 {
 	for range ephemeralHigh - ephemeralLow + 1 {
 		p := uint16(nextPort)
 		nextPort++
 		if nextPort > ephemeralHigh {
 			nextPort = ephemeralLow
 		}
-		a.port = p
+		a.Port = p
 		if !portInUse(self, typ, a) {
 			return p
 		}
@@ -271,12 +272,12 @@ func ephemeralPort(self int, typ uint8, a sockAddr) uint16 {
 // autobind gives socket i an ephemeral port if it has none.
 // Context: trap, kernel lock held; does not allocate.
 func autobind(i int) bool {
-	s := &sockets[i]
-	if s.local.port != 0 || s.typ == abi.SockRaw {
+	s := &Sockets[i]
+	if s.Local.Port != 0 || s.Typ == abi.SockRaw {
 		return true
 	}
-	s.local.port = ephemeralPort(i, s.typ, s.local)
-	return s.local.port != 0
+	s.Local.Port = ephemeralPort(i, s.Typ, s.Local)
+	return s.Local.Port != 0
 }
 
 // closeSocket is close(2) on a socket descriptor: the socket stays until
@@ -284,23 +285,23 @@ func autobind(i int) bool {
 // Queued connections of a listener are closed too. Context: trap, kernel
 // lock held.
 func closeSocket(i int) {
-	s := &sockets[i]
-	s.fd = -1
+	s := &Sockets[i]
+	s.FD = -1
 	if s.waiter != noThread {
 		t := s.waiter
 		s.waiter = noThread
 		thread.Wake(t, -abi.EBADF)
 	}
-	for s.aLen > 0 {
+	for s.ALen > 0 {
 		c := int(s.acceptQ[s.aHead])
 		s.aHead = (s.aHead + 1) % acceptQueueCap
-		s.aLen--
-		sockets[c].state = abi.SockClosed
+		s.ALen--
+		Sockets[c].State = abi.SockClosed
 		sockChanged(c)
 	}
-	s.state = abi.SockClosed
-	s.rx.release()
-	if netStackFD < 0 {
+	s.State = abi.SockClosed
+	s.Rx.release()
+	if NetStackFD < 0 {
 		freeSocket(i) // no stack to tell
 		return
 	}
@@ -309,123 +310,51 @@ func closeSocket(i int) {
 
 // sockOfFD returns the socket behind descriptor fd, or an errno.
 func sockOfFD(fd int) (int, int64) {
-	f := getFile(fd)
+	f := fdtab.Get(fd)
 	if f == nil {
 		return -1, -abi.EBADF
 	}
-	if f.kind != fdSocket {
+	if f.Kind != fdtab.KindSocket {
 		return -1, -int64(unix.ENOTSOCK)
 	}
-	return f.socket, 0
-}
-
-// writeSocketView lists the socket table for /proc/gometal/sockets: one
-// line per socket, then the drop counters. Context: trap, kernel lock
-// held; does not allocate.
-func writeSocketView(w textWriter) {
-	w.s("slot type state fd local remote rx tx accept_queue dirty\n")
-	for i := range sockets {
-		s := &sockets[i]
-		if s.typ == 0 {
-			continue
-		}
-		w.u(uint64(i)).s(" ")
-		w.s(sockTypeNames[s.typ])
-		if s.family == abi.Family6 {
-			w.s("6 ")
-		} else {
-			w.s(" ")
-		}
-		w.s(sockStateNames[s.state]).s(" ")
-		if s.fd < 0 {
-			w.s("- ")
-		} else {
-			w.u(uint64(s.fd)).s(" ")
-		}
-		writeSockAddr(w, s.local)
-		w.s(" ")
-		writeSockAddr(w, s.remote)
-		w.s(" ").u(uint64(s.rx.n)).s(" ").u(uint64(s.tx.n)).s(" ").u(uint64(s.aLen))
-		if s.dirty {
-			w.s(" yes\n")
-		} else {
-			w.s(" no\n")
-		}
-	}
-	w.s("\ndatagrams_dropped ").u(netDropped).s("\nconnections_refused ").u(netRejected).s("\n")
-}
-
-var (
-	sockStateNames = [...]string{"-", "open", "listening", "connecting", "connected", "failed", "closed"}
-	sockTypeNames  = [...]string{"-", "tcp", "udp", "raw"}
-)
-
-// writeSockAddr writes a as IP:port: a dotted quad for an IPv4 address,
-// [hex groups] for IPv6. Context: trap, kernel lock held; does not allocate.
-func writeSockAddr(w textWriter, a sockAddr) {
-	if a.is4() {
-		writeSockAddrIP(w, a.v4())
-	} else {
-		w.s("[")
-		for k := 0; k < 16; k += 2 {
-			if k > 0 {
-				w.s(":")
-			}
-			writeHex16(w, uint16(a.ip[k])<<8|uint16(a.ip[k+1]))
-		}
-		w.s("]")
-	}
-	w.s(":").u(uint64(a.port))
-}
-
-// writeHex16 writes v in hex without leading zeros. Context: trap, kernel
-// lock held; does not allocate.
-func writeHex16(w textWriter, v uint16) {
-	const digits = "0123456789abcdef"
-	started := false
-	for shift := 12; shift >= 0; shift -= 4 {
-		d := v >> shift & 0xf
-		if d != 0 || started || shift == 0 {
-			started = true
-			w.s(digits[d : d+1])
-		}
-	}
-}
-
-// writeSockAddrIP writes ip as a dotted quad. Context: trap, kernel lock held; does not allocate.
-func writeSockAddrIP(w textWriter, ip [4]byte) {
-	w.u(uint64(ip[0])).s(".").u(uint64(ip[1])).s(".").u(uint64(ip[2])).s(".").u(uint64(ip[3]))
+	return f.Socket, 0
 }
 
 // notifySocketDups tells the epoll instances watching the descriptors
 // that dup made of socket i (besides its own, s.fd) that it changed.
 // Context: trap, kernel lock held; does not allocate.
 func notifySocketDups(i int) {
-	for fd := range files {
-		if files[fd].kind == fdSocket && files[fd].socket == i && int32(fd) != sockets[i].fd {
-			files[fd].seq++
-			epollNotify(fd)
+	for fd := range fdtab.Files {
+		if fdtab.Files[fd].Kind == fdtab.KindSocket && fdtab.Files[fd].Socket == i && int32(fd) != Sockets[i].FD {
+			fdtab.Files[fd].Seq++
+			fdtab.Notify(fd)
 		}
 	}
 }
 
-// releaseSocketFD is close(2) of descriptor fd of socket i: the socket
+// ReleaseSocketFD is close(2) of descriptor fd of socket i: the socket
 // closes with its last descriptor; before that, another descriptor takes
 // over as its own. Context: trap, kernel lock held; does not allocate.
-func releaseSocketFD(fd, i int) {
-	s := &sockets[i]
-	if s.extraFDs == 0 {
+func ReleaseSocketFD(fd, i int) {
+	s := &Sockets[i]
+	if s.ExtraFDs == 0 {
 		closeSocket(i)
 		return
 	}
-	s.extraFDs--
-	if s.fd != int32(fd) {
+	s.ExtraFDs--
+	if s.FD != int32(fd) {
 		return
 	}
-	for other := range files {
-		if other != fd && files[other].kind == fdSocket && files[other].socket == i {
-			s.fd = int32(other)
+	for other := range fdtab.Files {
+		if other != fd && fdtab.Files[other].Kind == fdtab.KindSocket && fdtab.Files[other].Socket == i {
+			s.FD = int32(other)
 			return
 		}
 	}
 }
+
+// StackProgress records that the network stack made progress, for the
+// exit drain's check, which package kernel runs (socketEvents: its
+// exitDrainCheck is above the sockets). Changed descriptors are recorded
+// in the descriptor table (fdtab.Notify).
+var StackProgress bool

@@ -1,9 +1,11 @@
-package kernel
+package socket
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/thread"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -24,21 +26,21 @@ func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
 	if !a.Abstract() {
 		var p fs.Path
 		p.N = copy(p.Buf[:], a.Bytes())
-		m := fsMem()
-		found, fe := rootfs.Resolve(&m, cwd, &p, true)
-		fsDone(&m)
+		m := vfs.Mem()
+		found, fe := vfs.Root.Resolve(&m, vfs.Cwd, &p, true)
+		vfs.Done(&m)
 		switch {
 		case fe != 0:
-			return -1, errno(fe)
+			return -1, vfs.Errno(fe)
 		case found.Ino == 0:
 			return -1, -abi.ENOENT
-		case rootfs.Mode(found.Ino)&unix.S_IFMT != unix.S_IFSOCK:
+		case vfs.Root.Mode(found.Ino)&unix.S_IFMT != unix.S_IFSOCK:
 			return -1, -int64(unix.ECONNREFUSED)
 		}
 		ino = found.Ino
 	}
-	j, e := usocks().Lookup(usocks().Type(i), a, ino)
-	return j, errno(e)
+	j, e := Usocks().Lookup(Usocks().Type(i), a, ino)
+	return j, vfs.Errno(e)
 }
 
 // unixConnect is connect(2): a datagram socket takes its peer (AF_UNSPEC
@@ -46,11 +48,11 @@ func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
 // listener, waiting (or EAGAIN) while the listener's queue is full.
 // Context: trap, kernel lock held; does not allocate.
 func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
-	dgram := usocks().Type(i) == unix.SOCK_DGRAM
+	dgram := Usocks().Type(i) == unix.SOCK_DGRAM
 	if dgram && n >= 2 {
 		if fam, ok := vm.UserBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
-			usocks().Disconnect(i)
-			unixNotify(i)
+			Usocks().Disconnect(i)
+			UnixNotify(i)
 			return 0
 		}
 	}
@@ -65,23 +67,23 @@ func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
 	if e != 0 {
 		return e
 	}
-	if usocks().Passcred(i) {
-		usocks().Autobind(i)
+	if Usocks().Passcred(i) {
+		Usocks().Autobind(i)
 	}
 	if dgram {
-		e := usocks().ConnectDgram(i, j)
-		unixNotify(i)
-		return errno(e)
+		e := Usocks().ConnectDgram(i, j)
+		UnixNotify(i)
+		return vfs.Errno(e)
 	}
-	_, ce := usocks().Connect(i, j)
-	if ce == unix.EAGAIN && !files[fd].nonblock {
-		return waitKey(t, unixKey(j))
+	_, ce := Usocks().Connect(i, j)
+	if ce == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
+		return vfs.WaitKey(t, UnixKey(j))
 	}
 	if ce != 0 {
-		return errno(ce)
+		return vfs.Errno(ce)
 	}
-	unixNotify(j)
-	unixNotify(i)
+	UnixNotify(j)
+	UnixNotify(i)
 	return 0
 }
 
@@ -91,23 +93,26 @@ func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
 		return -abi.EINVAL
 	}
-	nfd := allocFD(fdUnix, openFlags(flags))
+	nfd := fdtab.Alloc(fdtab.KindUnix, OpenFlags(flags))
 	if nfd < 0 {
 		return -abi.EMFILE
 	}
-	c, e := usocks().Accept(i)
+	c, e := Usocks().Accept(i)
 	if e != 0 {
-		files[nfd] = file{}
-		if e == unix.EAGAIN && !files[fd].nonblock {
-			return waitKey(t, unixKey(i))
+		fdtab.Files[nfd] = fdtab.File{}
+		if e == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
+			return vfs.WaitKey(t, UnixKey(i))
 		}
-		return errno(e)
+		return vfs.Errno(e)
 	}
-	files[nfd].socket = c
-	unixNotify(i)
-	pn, _ := usocks().PeerName(c)
+	fdtab.Files[nfd].Socket = c
+	UnixNotify(i)
+	pn, _ := Usocks().PeerName(c)
 	if r := writeUnixSockaddr(pn, addr, lenAddr, 2); r != 0 {
-		sysClose(nfd)
+		// close(2) of the new descriptor, which no epoll instance can
+		// watch yet: what sysClose does for a Unix socket's
+		UnixRelease(c)
+		fdtab.Files[nfd] = fdtab.File{}
 		return r
 	}
 	return int64(nfd)
@@ -115,19 +120,19 @@ func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 
 
 // unixNonblocking reports whether io on descriptor fd must not wait.
 // Context: trap, kernel lock held; does not allocate.
-func unixNonblocking(fd int, io *sockIO) bool {
-	return io.flags&unix.MSG_DONTWAIT != 0 || files[fd].nonblock
+func unixNonblocking(fd int, io *SockIO) bool {
+	return io.Flags&unix.MSG_DONTWAIT != 0 || fdtab.Files[fd].Nonblock
 }
 
 // readUnixMsg reads the struct msghdr at msg for sendmsg or recvmsg (nr):
 // its name and iovecs, its control buffer (ctl, ctlLen) and the call's
 // sockIO; false if the header is not readable.
 // Context: trap, kernel lock held; does not allocate.
-func readUnixMsg(t sched.TID, nr uint64, msg uintptr, flags int) (msghdr, uintptr, uintptr, sockIO, bool) {
-	m, ok := readMsghdr(msg)
+func readUnixMsg(t sched.TID, nr uint64, msg uintptr, flags int) (Msghdr, uintptr, uintptr, SockIO, bool) {
+	m, ok := ReadMsghdr(msg)
 	ctl, ok1 := vm.UserRead64(msg + 32)
 	ctlLen, ok2 := vm.UserRead64(msg + 40)
-	io := sockIO{t: t, nr: nr, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
+	io := SockIO{T: t, Nr: nr, Iov: m.Iov, Iovcnt: int(m.Iovlen), Flags: flags, Msg: true}
 	return m, uintptr(ctl), uintptr(ctlLen), io, ok && ok1 && ok2
 }
 
@@ -138,26 +143,26 @@ func unixSendmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 	if !ok {
 		return -abi.EFAULT
 	}
-	return unixSend(fd, i, &io, m.name, m.namelen, ctl, ctlLen)
+	return unixSend(fd, i, &io, m.Name, m.Namelen, ctl, ctlLen)
 }
 
 // unixSend sends io's bytes (to the name at addr for an unconnected
 // datagram socket) with the descriptors of the control data at ctl.
 // Context: trap, kernel lock held; does not allocate.
-func unixSend(fd, i int, io *sockIO, addr, alen, ctl, ctlLen uintptr) int64 {
-	if e := io.measure(); e != 0 {
+func unixSend(fd, i int, io *SockIO, addr, alen, ctl, ctlLen uintptr) int64 {
+	if e := io.Measure(); e != 0 {
 		return e
 	}
-	typ := usocks().Type(i)
+	typ := Usocks().Type(i)
 	to, e := unixSendTarget(i, typ, addr, alen)
 	if e != 0 {
 		return e
 	}
-	if typ != unix.SOCK_STREAM && io.total > fs.UnixMaxDgram {
+	if typ != unix.SOCK_STREAM && io.Total > fs.UnixMaxDgram {
 		return -abi.EMSGSIZE
 	}
-	if typ == unix.SOCK_DGRAM && usocks().Passcred(i) {
-		usocks().Autobind(i)
+	if typ == unix.SOCK_DGRAM && Usocks().Passcred(i) {
+		Usocks().Autobind(i)
 	}
 	rights, e := unixTakeRights(ctl, ctlLen)
 	if e != 0 {
@@ -169,11 +174,11 @@ func unixSend(fd, i int, io *sockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 	}
 	dest := to
 	if dest < 0 {
-		dest = usocks().Peer(i)
+		dest = Usocks().Peer(i)
 	}
 	if done > 0 || fe == 0 {
 		if dest >= 0 {
-			unixNotify(dest)
+			UnixNotify(dest)
 		}
 		return done
 	}
@@ -181,12 +186,12 @@ func unixSend(fd, i int, io *sockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 		if dest < 0 {
 			dest = i
 		}
-		return waitKey(io.t, unixKey(dest))
+		return vfs.WaitKey(io.T, UnixKey(dest))
 	}
-	if fe == unix.EPIPE && typ == unix.SOCK_STREAM && io.flags&unix.MSG_NOSIGNAL == 0 {
-		thread.SendSignal(io.t, int(unix.SIGPIPE), abi.SIUser, 1, 0) // as Linux's unix_stream_sendmsg
+	if fe == unix.EPIPE && typ == unix.SOCK_STREAM && io.Flags&unix.MSG_NOSIGNAL == 0 {
+		thread.SendSignal(io.T, int(unix.SIGPIPE), abi.SIUser, 1, 0) // as Linux's unix_stream_sendmsg
 	}
-	return errno(fe)
+	return vfs.Errno(fe)
 }
 
 // unixSendTarget is where a send with the name at (addr, alen) goes: -1
@@ -198,7 +203,7 @@ func unixSendTarget(i, typ int, addr, alen uintptr) (int, int64) {
 		return -1, 0
 	}
 	if typ == unix.SOCK_STREAM {
-		if _, e := usocks().PeerName(i); e == 0 {
+		if _, e := Usocks().PeerName(i); e == 0 {
 			return -1, -abi.EISCONN
 		}
 		return -1, -abi.EOPNOTSUPP
@@ -218,96 +223,55 @@ func unixSendTarget(i, typ int, addr, alen uintptr) (int, int64) {
 // the bytes queued, whether the rights were queued, and the error that
 // stopped it.
 // Context: trap, kernel lock held; does not allocate.
-func unixPut(i, to int, io *sockIO, rights int) (int64, bool, fs.Errno) {
+func unixPut(i, to int, io *SockIO, rights int) (int64, bool, fs.Errno) {
 	var done uintptr
 	used := false
 	for {
-		k, ok := io.gather(done, unixBuf()[:min(len(unixBuf()), usocks().Room(i))])
+		k, ok := io.Gather(done, UnixBuf()[:min(len(UnixBuf()), Usocks().Room(i))])
 		if !ok {
 			return int64(done), used, unix.EFAULT
 		}
-		m := fsMem()
-		n, e := usocks().Send(&m, i, to, unixBuf()[:k], rights)
-		fsDone(&m)
+		m := vfs.Mem()
+		n, e := Usocks().Send(&m, i, to, UnixBuf()[:k], rights)
+		vfs.Done(&m)
 		if e != 0 {
 			return int64(done), used, e
 		}
 		used = used || rights != 0
 		rights = 0
 		done += uintptr(n)
-		if n < k || done >= io.total || usocks().Type(i) != unix.SOCK_STREAM {
+		if n < k || done >= io.Total || Usocks().Type(i) != unix.SOCK_STREAM {
 			return int64(done), used, 0
 		}
 	}
 }
 
-// gather copies io's bytes from offset off into dst and returns how
-// many; false when a buffer is not readable.
-// Context: trap, kernel lock held; does not allocate.
-func (io *sockIO) gather(off uintptr, dst []byte) (int, bool) {
-	n := 0
-	for k := 0; k < io.pieces() && n < len(dst); k++ {
-		base, l, _ := io.piece(k)
-		if off >= l {
-			off -= l
-			continue
-		}
-		c := min(l-off, uintptr(len(dst)-n))
-		b, ok := vm.UserBytes(base+off, c, false)
-		if !ok {
-			return n, false
-		}
-		n += copy(dst[n:], b)
-		off = 0
-	}
-	return n, true
-}
-
-// scatter copies src into io's buffers; false when one is not writable.
-// Context: trap, kernel lock held; does not allocate.
-func (io *sockIO) scatter(src []byte) bool {
-	for k := 0; k < io.pieces() && len(src) > 0; k++ {
-		base, l, _ := io.piece(k)
-		c := min(l, uintptr(len(src)))
-		if c == 0 {
-			continue
-		}
-		b, ok := vm.UserBytes(base, c, true)
-		if !ok {
-			return false
-		}
-		copy(b, src[:c])
-		src = src[c:]
-	}
-	return true
-}
-
 // unixRecvCore receives into io's buffers, filling um; it returns the
 // bytes read, or an errno, or blocked.
 // Context: trap, kernel lock held; does not allocate.
-func unixRecvCore(fd, i int, io *sockIO, um *fs.UnixMsg) int64 {
-	if e := io.measure(); e != 0 {
+func unixRecvCore(fd, i int, io *SockIO, um *fs.UnixMsg) int64 {
+	if e := io.Measure(); e != 0 {
 		return e
 	}
-	peek := io.flags&unix.MSG_PEEK != 0
-	m := fsMem()
-	e := usocks().Recv(&m, i, unixBuf()[:min(io.total, uintptr(len(unixBuf())))], peek, um)
+	peek := io.Flags&unix.MSG_PEEK != 0
+	m := vfs.Mem()
+	e := Usocks().Recv(&m, i, UnixBuf()[:min(io.Total, uintptr(len(UnixBuf())))], peek, um)
 	if e == unix.EAGAIN && !unixNonblocking(fd, io) {
-		return waitKey(io.t, unixKey(i))
+		return vfs.WaitKey(io.T, UnixKey(i))
 	}
 	if e != 0 {
-		return errno(e)
+		return vfs.Errno(e)
 	}
 	if !peek {
 		unixNotifyAround(i)
 	}
-	if !io.scatter(unixBuf()[:um.N]) {
+	if !io.Scatter(UnixBuf()[:um.N]) {
 		if um.Rights != 0 {
 			unixDropRights(um.Rights)
 		}
 		return -abi.EFAULT
 	}
-	if io.flags&unix.MSG_TRUNC != 0 && usocks().Type(i) != unix.SOCK_STREAM {
+	if io.Flags&unix.MSG_TRUNC != 0 && Usocks().Type(i) != unix.SOCK_STREAM {
 		return int64(um.Full)
 	}
 	return int64(um.N)
@@ -315,7 +279,7 @@ func unixRecvCore(fd, i int, io *sockIO, um *fs.UnixMsg) int64 {
 
 // unixRecv is read, readv and recvfrom: passed descriptors are dropped.
 // Context: trap, kernel lock held; does not allocate.
-func unixRecv(fd, i int, io *sockIO, addr, alen uintptr) int64 {
+func unixRecv(fd, i int, io *SockIO, addr, alen uintptr) int64 {
 	var um fs.UnixMsg
 	r := unixRecvCore(fd, i, io, &um)
 	if r < 0 || r == blocked {
@@ -348,7 +312,7 @@ func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 		mflags |= unix.MSG_TRUNC
 	}
 	used := uintptr(0)
-	if usocks().Passcred(i) && (um.N > 0 || um.Full > 0 || usocks().Type(i) != unix.SOCK_STREAM) {
+	if Usocks().Passcred(i) && (um.N > 0 || um.Full > 0 || Usocks().Type(i) != unix.SOCK_STREAM) {
 		if used = unixPutCreds(ctl, ctlLen); used == 0 {
 			mflags |= unix.MSG_CTRUNC
 		}
@@ -360,9 +324,9 @@ func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 			mflags |= unix.MSG_CTRUNC
 		}
 	}
-	if m.name == 0 {
+	if m.Name == 0 {
 		vm.UserWrite32(msg+8, 0)
-	} else if e := writeUnixSockaddr(&um.From, m.name, msg+8, 0); e != 0 {
+	} else if e := writeUnixSockaddr(&um.From, m.Name, msg+8, 0); e != 0 {
 		return e
 	}
 	if !vm.UserWrite64(msg+40, uint64(used)) || !vm.UserWrite32(msg+48, mflags) {

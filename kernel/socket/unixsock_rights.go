@@ -1,10 +1,12 @@
-package kernel
+package socket
 
 import (
 	"encoding/binary"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
@@ -68,30 +70,30 @@ func unixFailRights(k int, e int64) (int, int64) {
 func unixAddRights(k int, fds []byte) (int, int64) {
 	for off := 0; off+4 <= len(fds); off += 4 {
 		if k == 0 {
-			if k = usocks().NewRights(); k == 0 {
+			if k = Usocks().NewRights(); k == 0 {
 				return 0, -int64(unix.ETOOMANYREFS)
 			}
 		}
-		set := usocks().Rights(k)
+		set := Usocks().Rights(k)
 		if set.N == fs.MaxUnixRights {
 			return k, -abi.EINVAL
 		}
-		f := getFile(int(int32(binary.LittleEndian.Uint32(fds[off:]))))
+		f := fdtab.Get(int(int32(binary.LittleEndian.Uint32(fds[off:]))))
 		if f == nil {
 			return k, -abi.EBADF
 		}
-		r := fs.Right{Kind: f.kind}
-		if f.nonblock {
+		r := fs.Right{Kind: f.Kind}
+		if f.Nonblock {
 			r.Flags = 1
 		}
 		switch {
-		case f.kind == fdUnix:
-			r.Idx = int32(f.socket)
-			usocks().Ref(f.socket)
-		case hasDesc(f.kind):
-			r.Idx = f.desc
-			descs[f.desc].refs++
-		case f.kind != fdConsole:
+		case f.Kind == fdtab.KindUnix:
+			r.Idx = int32(f.Socket)
+			Usocks().Ref(f.Socket)
+		case vfs.HasDesc(f.Kind):
+			r.Idx = f.Desc
+			vfs.Descs[f.Desc].Refs++
+		case f.Kind != fdtab.KindConsole:
 			return k, -abi.EINVAL
 		}
 		set.Items[set.N] = r
@@ -104,11 +106,11 @@ func unixAddRights(k int, fds []byte) (int, int64) {
 // Sockets left with no reference are closed by unixFinishDying.
 // Context: trap, kernel lock held; does not allocate.
 func unixReleaseRights(k int) {
-	set := usocks().Rights(k)
+	set := Usocks().Rights(k)
 	for _, r := range set.Items[:set.N] {
 		unixReleaseOne(r)
 	}
-	usocks().FreeRights(k)
+	Usocks().FreeRights(k)
 }
 
 // unixDropRights releases rights set k and closes what lost its last
@@ -124,7 +126,7 @@ func unixDropRights(k int) {
 // bytes used and whether some were dropped (MSG_CTRUNC).
 // Context: trap, kernel lock held; does not allocate.
 func unixPutRights(k int, ctl, n uintptr, cloexec bool) (uintptr, bool) {
-	set := usocks().Rights(k)
+	set := Usocks().Rights(k)
 	fit := 0
 	if ctl != 0 && n > cmsgHdrSize {
 		fit = int(min((n-cmsgHdrSize)/4, fs.MaxUnixRights))
@@ -143,7 +145,7 @@ func unixPutRights(k int, ctl, n uintptr, cloexec bool) (uintptr, bool) {
 	for _, r := range set.Items[got:set.N] {
 		unixReleaseOne(r)
 	}
-	usocks().FreeRights(k)
+	Usocks().FreeRights(k)
 	unixFinishDying()
 	if got == 0 {
 		return 0, trunc
@@ -188,11 +190,11 @@ func unixPutCreds(ctl, n uintptr) uintptr {
 // Context: trap, kernel lock held; does not allocate.
 func unixReleaseOne(r fs.Right) {
 	switch {
-	case r.Kind == fdUnix:
-		usocks().Unref(int(r.Idx))
-	case hasDesc(r.Kind):
-		f := file{kind: r.Kind, desc: r.Idx}
-		closeDesc(&f)
+	case r.Kind == fdtab.KindUnix:
+		Usocks().Unref(int(r.Idx))
+	case vfs.HasDesc(r.Kind):
+		f := fdtab.File{Kind: r.Kind, Desc: r.Idx}
+		vfs.CloseDesc(&f)
 	}
 }
 
@@ -207,22 +209,22 @@ func unixInstall(r fs.Right, cloexec bool) int {
 	if r.Flags&1 != 0 {
 		flags |= unix.O_NONBLOCK
 	}
-	fd := allocFD(r.Kind, flags)
+	fd := fdtab.Alloc(r.Kind, flags)
 	if fd < 0 {
 		return -1
 	}
-	if r.Kind == fdUnix {
-		files[fd].socket = int(r.Idx)
-	} else if hasDesc(r.Kind) {
-		files[fd].desc = r.Idx
+	if r.Kind == fdtab.KindUnix {
+		fdtab.Files[fd].Socket = int(r.Idx)
+	} else if vfs.HasDesc(r.Kind) {
+		fdtab.Files[fd].Desc = r.Idx
 	}
 	return fd
 }
 
-// unixRelease is the close of a descriptor of Unix socket i.
+// UnixRelease is the close of a descriptor of Unix socket i.
 // Context: trap, kernel lock held; does not allocate.
-func unixRelease(i int) {
-	usocks().Unref(i)
+func UnixRelease(i int) {
+	Usocks().Unref(i)
 	unixFinishDying()
 }
 
@@ -231,46 +233,46 @@ func unixRelease(i int) {
 // one), then the socket goes and its peer is told.
 // Context: trap, kernel lock held; does not allocate.
 func unixFinishDying() {
-	for j := usocks().Dying(); j >= 0; j = usocks().Dying() {
-		for k := usocks().QueuedRights(j); k != 0; k = usocks().QueuedRights(j) {
+	for j := Usocks().Dying(); j >= 0; j = Usocks().Dying() {
+		for k := Usocks().QueuedRights(j); k != 0; k = Usocks().QueuedRights(j) {
 			unixReleaseRights(k)
 		}
-		for e := usocks().PopEmbryo(j); e >= 0; e = usocks().PopEmbryo(j) {
-			usocks().Unref(e)
+		for e := Usocks().PopEmbryo(j); e >= 0; e = Usocks().PopEmbryo(j) {
+			Usocks().Unref(e)
 		}
-		m := fsMem()
-		peer, ino := usocks().Close(&m, j)
+		m := vfs.Mem()
+		peer, ino := Usocks().Close(&m, j)
 		if ino != 0 {
-			rootfs.Drop(&m, ino)
+			vfs.Root.Drop(&m, ino)
 		}
-		fsDone(&m)
-		wakeKey(unixKey(j))
+		vfs.Done(&m)
+		vfs.WakeKey(UnixKey(j))
 		if peer >= 0 {
-			unixNotify(peer)
+			UnixNotify(peer)
 		}
 	}
 }
 
-// unixNotify tells the epoll instances watching descriptors of socket i,
+// UnixNotify tells the epoll instances watching descriptors of socket i,
 // and the threads waiting on it, that it changed.
 // Context: trap, kernel lock held; does not allocate.
-func unixNotify(i int) {
-	for fd := range files {
-		if files[fd].kind == fdUnix && files[fd].socket == i {
-			files[fd].seq++
-			epollNotify(fd)
+func UnixNotify(i int) {
+	for fd := range fdtab.Files {
+		if fdtab.Files[fd].Kind == fdtab.KindUnix && fdtab.Files[fd].Socket == i {
+			fdtab.Files[fd].Seq++
+			fdtab.Notify(fd)
 		}
 	}
-	wakeKey(unixKey(i))
+	vfs.WakeKey(UnixKey(i))
 }
 
 // unixNotifyAround is unixNotify of i, its peer and every socket that
 // sends to i. Context: trap, kernel lock held; does not allocate.
 func unixNotifyAround(i int) {
-	unixNotify(i)
+	UnixNotify(i)
 	for j := range fs.MaxUnixSockets {
-		if j != i && (usocks().ConnectedTo(i, j) || usocks().Peer(i) == j) {
-			unixNotify(j)
+		if j != i && (Usocks().ConnectedTo(i, j) || Usocks().Peer(i) == j) {
+			UnixNotify(j)
 		}
 	}
 }
@@ -301,11 +303,11 @@ func unixSetsockopt(i, level, name int, val, n uintptr) int64 {
 	}
 	switch name {
 	case unix.SO_PASSCRED:
-		usocks().SetPasscred(i, v != 0)
+		Usocks().SetPasscred(i, v != 0)
 	case unix.SO_SNDBUF, unix.SO_SNDBUFFORCE:
-		usocks().SetBuf(i, true, int(int32(v)))
+		Usocks().SetBuf(i, true, int(int32(v)))
 	case unix.SO_RCVBUF, unix.SO_RCVBUFFORCE:
-		usocks().SetBuf(i, false, int(int32(v)))
+		Usocks().SetBuf(i, false, int(int32(v)))
 	}
 	return 0
 }
@@ -321,28 +323,28 @@ func unixGetsockopt(i, level, name int, val, lenAddr uintptr) int64 {
 	var v uint32
 	switch name {
 	case unix.SO_TYPE:
-		v = uint32(usocks().Type(i))
+		v = uint32(Usocks().Type(i))
 	case unix.SO_DOMAIN:
 		v = unix.AF_UNIX
 	case unix.SO_PROTOCOL, unix.SO_REUSEADDR, unix.SO_KEEPALIVE, unix.SO_BROADCAST:
 	case unix.SO_ACCEPTCONN:
-		if usocks().Listening(i) {
+		if Usocks().Listening(i) {
 			v = 1
 		}
 	case unix.SO_ERROR:
-		v = uint32(usocks().TakeError(i))
+		v = uint32(Usocks().TakeError(i))
 	case unix.SO_SNDBUF:
-		v = uint32(usocks().Buf(i, true))
+		v = uint32(Usocks().Buf(i, true))
 	case unix.SO_RCVBUF:
-		v = uint32(usocks().Buf(i, false))
+		v = uint32(Usocks().Buf(i, false))
 	case unix.SO_PASSCRED:
-		if usocks().Passcred(i) {
+		if Usocks().Passcred(i) {
 			v = 1
 		}
 	case unix.SO_PEERCRED:
 		size = 12 // struct ucred: this program (pid 1) as root; nobody without a peer
 		pid, id := uint32(1), uint32(0)
-		if _, e := usocks().PeerName(i); e != 0 && !usocks().Listening(i) {
+		if _, e := Usocks().PeerName(i); e != 0 && !Usocks().Listening(i) {
 			pid, id = 0, 65534
 		}
 		binary.LittleEndian.PutUint32(b[0:], pid)

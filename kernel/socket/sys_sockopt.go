@@ -1,4 +1,4 @@
-package kernel
+package socket
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -35,9 +35,9 @@ func sockOptFlag(level, name int) uint32 {
 func optLevelServed(s *socket, level int) bool {
 	switch level {
 	case unix.IPPROTO_IPV6:
-		return s.family == abi.Family6
+		return s.Family == abi.Family6
 	case unix.IPPROTO_TCP:
-		return s.typ == abi.SockStream
+		return s.Typ == abi.SockStream
 	}
 	return true
 }
@@ -53,14 +53,14 @@ func ipv6Ignored(name int) bool {
 	return false
 }
 
-// sysSetsockopt records an option in the socket table and tells the stack.
+// SysSetsockopt records an option in the socket table and tells the stack.
 // Context: trap, kernel lock held; does not allocate.
-func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
+func SysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
 	}
-	s := &sockets[i]
+	s := &Sockets[i]
 	if !optLevelServed(s, level) {
 		return -abi.ENOPROTOOPT
 	}
@@ -77,7 +77,7 @@ func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 		if on != 0 {
 			s.linger = int32(secs)
 		}
-		tellStack(i)
+		TellStack(i)
 		return 0
 	}
 	if n < 4 {
@@ -96,7 +96,7 @@ func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 		} else {
 			s.opts &^= f
 		}
-		tellStack(i)
+		TellStack(i)
 		return 0
 	}
 	switch {
@@ -115,37 +115,37 @@ func sysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 	default:
 		return -abi.ENOPROTOOPT
 	}
-	tellStack(i)
+	TellStack(i)
 	return 0
 }
 
-// sysGetsockopt reports an option from the socket table (SO_ERROR reads
+// SysGetsockopt reports an option from the socket table (SO_ERROR reads
 // and clears the pending error). Context: trap, kernel lock held; does not allocate.
-func sysGetsockopt(fd, level, name int, val, lenAddr uintptr) int64 {
+func SysGetsockopt(fd, level, name int, val, lenAddr uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
 	}
-	s := &sockets[i]
+	s := &Sockets[i]
 	if !optLevelServed(s, level) {
 		return -abi.ENOPROTOOPT
 	}
 	var v uint32
 	switch {
 	case level == unix.SOL_SOCKET && name == unix.SO_ERROR:
-		v = uint32(s.soError)
-		s.soError = 0
+		v = uint32(s.SoError)
+		s.SoError = 0
 	case level == unix.SOL_SOCKET && name == unix.SO_TYPE:
-		v = sockTypes[s.typ]
+		v = sockTypes[s.Typ]
 	case level == unix.SOL_SOCKET && name == unix.SO_PROTOCOL:
 		v = sockProtocol(s)
 	case level == unix.SOL_SOCKET && name == unix.SO_DOMAIN:
 		v = unix.AF_INET
-		if s.family == abi.Family6 {
+		if s.Family == abi.Family6 {
 			v = unix.AF_INET6
 		}
 	case level == unix.SOL_SOCKET && name == unix.SO_ACCEPTCONN:
-		if s.state == abi.SockListening {
+		if s.State == abi.SockListening {
 			v = 1
 		}
 	case level == unix.SOL_SOCKET && (name == unix.SO_RCVBUF || name == unix.SO_SNDBUF):
@@ -192,7 +192,7 @@ var sockTypes = [...]uint32{abi.SockStream: unix.SOCK_STREAM, abi.SockDgram: uni
 // sockProtocol is SO_PROTOCOL: TCP, UDP or the raw socket's protocol.
 // Context: trap, kernel lock held; does not allocate.
 func sockProtocol(s *socket) uint32 {
-	switch s.typ {
+	switch s.Typ {
 	case abi.SockStream:
 		return unix.IPPROTO_TCP
 	case abi.SockDgram:

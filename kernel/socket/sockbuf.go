@@ -1,4 +1,4 @@
-package kernel
+package socket
 
 import (
 	"github.com/gometal/gometal/kernel/mm"
@@ -13,7 +13,7 @@ import (
 type sockBuf struct {
 	pages [sockBufPages]uint64 // physical frames, 0 until first used
 	head  uint32               // offset of the first stored byte
-	n     uint32               // bytes stored
+	N     uint32               // bytes stored
 }
 
 const (
@@ -21,8 +21,8 @@ const (
 	sockBufSize  = sockBufPages * mm.PageSize
 )
 
-// space returns the free bytes.
-func (b *sockBuf) space() uint32 { return sockBufSize - b.n }
+// Space returns the free bytes.
+func (b *sockBuf) Space() uint32 { return sockBufSize - b.N }
 
 // page returns the kernel address of the frame holding ring offset off,
 // allocating it if needed; 0 when memory is exhausted.
@@ -43,24 +43,24 @@ func (b *sockBuf) page(off uint32, alloc bool) uintptr {
 	return vm.PhysToVirt(b.pages[i])
 }
 
-// put appends src (all of it, or as much as fits when partial) and returns
+// Put appends src (all of it, or as much as fits when partial) and returns
 // the bytes stored. Without partial it stores nothing unless all fits.
 // Context: trap, kernel lock held; does not allocate.
-func (b *sockBuf) put(src []byte, partial bool) int {
-	if uint32(len(src)) > b.space() && !partial {
+func (b *sockBuf) Put(src []byte, partial bool) int {
+	if uint32(len(src)) > b.Space() && !partial {
 		return 0
 	}
 	done := 0
-	for done < len(src) && b.n < sockBufSize {
-		off := (b.head + b.n) % sockBufSize
+	for done < len(src) && b.N < sockBufSize {
+		off := (b.head + b.N) % sockBufSize
 		pg := b.page(off, true)
 		if pg == 0 {
 			break
 		}
-		chunk := min(uint32(len(src)-done), mm.PageSize-off%mm.PageSize, sockBufSize-b.n)
+		chunk := min(uint32(len(src)-done), mm.PageSize-off%mm.PageSize, sockBufSize-b.N)
 		copy(unsafeSlice(pg+uintptr(off%mm.PageSize), uintptr(chunk)), src[done:])
 		done += int(chunk)
-		b.n += chunk
+		b.N += chunk
 	}
 	return done
 }
@@ -70,9 +70,9 @@ func (b *sockBuf) put(src []byte, partial bool) int {
 // Context: trap, kernel lock held; does not allocate.
 func (b *sockBuf) peek(dst []byte, skip uint32) int {
 	done := 0
-	for done < len(dst) && skip+uint32(done) < b.n {
+	for done < len(dst) && skip+uint32(done) < b.N {
 		off := (b.head + skip + uint32(done)) % sockBufSize
-		chunk := min(uint32(len(dst)-done), mm.PageSize-off%mm.PageSize, b.n-skip-uint32(done))
+		chunk := min(uint32(len(dst)-done), mm.PageSize-off%mm.PageSize, b.N-skip-uint32(done))
 		copy(dst[done:], unsafeSlice(b.page(off, false)+uintptr(off%mm.PageSize), uintptr(chunk)))
 		done += int(chunk)
 	}
@@ -81,10 +81,10 @@ func (b *sockBuf) peek(dst []byte, skip uint32) int {
 
 // drop consumes n stored bytes.
 func (b *sockBuf) drop(n uint32) {
-	n = min(n, b.n)
+	n = min(n, b.N)
 	b.head = (b.head + n) % sockBufSize
-	b.n -= n
-	if b.n == 0 {
+	b.N -= n
+	if b.N == 0 {
 		b.head = 0
 	}
 }
@@ -98,7 +98,7 @@ func (b *sockBuf) release() {
 			b.pages[i] = 0
 		}
 	}
-	b.head, b.n = 0, 0
+	b.head, b.N = 0, 0
 }
 
 // dgramHeader precedes each datagram in a dgram socket's ring: its length
@@ -106,22 +106,22 @@ func (b *sockBuf) release() {
 // transmit ring).
 type dgramHeader struct {
 	len  uint32
-	addr sockAddr
+	addr SockAddr
 }
 
 const dgramHeaderSize = 24
 
 func (h *dgramHeader) encode(b *[dgramHeaderSize]byte) {
 	b[0], b[1], b[2], b[3] = byte(h.len), byte(h.len>>8), byte(h.len>>16), byte(h.len>>24)
-	copy(b[4:20], h.addr.ip[:])
-	b[20], b[21] = byte(h.addr.port), byte(h.addr.port>>8)
+	copy(b[4:20], h.addr.IP[:])
+	b[20], b[21] = byte(h.addr.Port), byte(h.addr.Port>>8)
 	b[22], b[23] = 0, 0
 }
 
 func (h *dgramHeader) decode(b *[dgramHeaderSize]byte) {
 	h.len = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-	copy(h.addr.ip[:], b[4:20])
-	h.addr.port = uint16(b[20]) | uint16(b[21])<<8
+	copy(h.addr.IP[:], b[4:20])
+	h.addr.Port = uint16(b[20]) | uint16(b[21])<<8
 }
 
 // startDgram begins a datagram of h.len bytes: it checks that header and
@@ -130,13 +130,13 @@ func (h *dgramHeader) decode(b *[dgramHeaderSize]byte) {
 // that fails part-way, calls truncate(mark) to take it all back.
 // Context: trap, kernel lock held; does not allocate.
 func (b *sockBuf) startDgram(h dgramHeader) (mark uint32, ok bool) {
-	if dgramHeaderSize+uint64(h.len) > uint64(b.space()) {
+	if dgramHeaderSize+uint64(h.len) > uint64(b.Space()) {
 		return 0, false
 	}
 	var hb [dgramHeaderSize]byte
 	h.encode(&hb)
-	mark = b.n
-	if b.put(hb[:], false) != dgramHeaderSize {
+	mark = b.N
+	if b.Put(hb[:], false) != dgramHeaderSize {
 		b.truncate(mark) // out of memory mid-way
 		return 0, false
 	}
@@ -144,13 +144,13 @@ func (b *sockBuf) startDgram(h dgramHeader) (mark uint32, ok bool) {
 }
 
 // truncate drops what was stored after mark (a value of n).
-func (b *sockBuf) truncate(mark uint32) { b.n = mark }
+func (b *sockBuf) truncate(mark uint32) { b.N = mark }
 
 // nextDgram returns the header of the first datagram.
 // Context: trap, kernel lock held; does not allocate.
 func (b *sockBuf) nextDgram() (dgramHeader, bool) {
 	var h dgramHeader
-	if b.n < dgramHeaderSize {
+	if b.N < dgramHeaderSize {
 		return h, false
 	}
 	var hb [dgramHeaderSize]byte

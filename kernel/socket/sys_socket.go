@@ -1,7 +1,8 @@
-package kernel
+package socket
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -19,13 +20,13 @@ import (
 // readSockaddr reads a struct sockaddr_in or sockaddr_in6 (family is the
 // socket's, abi.Family4 or abi.Family6) of n bytes at addr.
 // Context: trap, kernel lock held; does not allocate.
-func readSockaddr(family uint8, addr, n uintptr) (sockAddr, int64) {
+func readSockaddr(family uint8, addr, n uintptr) (SockAddr, int64) {
 	if n < 2 {
-		return sockAddr{}, -abi.EINVAL
+		return SockAddr{}, -abi.EINVAL
 	}
 	b, ok := vm.UserBytes(addr, min(n, sockaddrIn6Size), false)
 	if !ok {
-		return sockAddr{}, -abi.EFAULT
+		return SockAddr{}, -abi.EFAULT
 	}
 	return parseSockaddr(family, b)
 }
@@ -33,18 +34,18 @@ func readSockaddr(family uint8, addr, n uintptr) (sockAddr, int64) {
 // writeSockaddr writes a as the family's struct sockaddr_in or
 // sockaddr_in6 to (addr, *lenAddr) (putSockaddr).
 // Context: trap, kernel lock held; does not allocate.
-func writeSockaddr(family uint8, a sockAddr, addr, lenAddr uintptr) int64 {
+func writeSockaddr(family uint8, a SockAddr, addr, lenAddr uintptr) int64 {
 	var sa [sockaddrIn6Size]byte
 	n := formatSockaddr(family, a, &sa)
-	return putSockaddr(sa[:n], addr, lenAddr)
+	return PutSockaddr(sa[:n], addr, lenAddr)
 }
 
-// putSockaddr writes the encoded address sa to (addr, *lenAddr) the way
+// PutSockaddr writes the encoded address sa to (addr, *lenAddr) the way
 // Linux does for every family: nothing when addr is NULL; otherwise the
 // length the program gave is read (EINVAL when negative), the address is
 // truncated to it, and the full length is stored back.
 // Context: trap, kernel lock held; does not allocate.
-func putSockaddr(sa []byte, addr, lenAddr uintptr) int64 {
+func PutSockaddr(sa []byte, addr, lenAddr uintptr) int64 {
 	if addr == 0 {
 		return 0
 	}
@@ -94,10 +95,10 @@ func inetSocketKind(typ, proto int) (uint8, int64) {
 	return 0, -abi.EPROTONOSUPPORT // seqpacket, ...: not served
 }
 
-// sysSocket creates a TCP, UDP or raw IP socket over IPv4 or IPv6, if a
+// SysSocket creates a TCP, UDP or raw IP socket over IPv4 or IPv6, if a
 // network stack runs, and tells the stack. Context: trap, kernel lock
 // held; does not allocate.
-func sysSocket(domain, typ, proto int) int64 {
+func SysSocket(domain, typ, proto int) int64 {
 	family := uint8(abi.Family4)
 	switch domain {
 	case unix.AF_INET:
@@ -110,7 +111,7 @@ func sysSocket(domain, typ, proto int) int64 {
 	if e != 0 {
 		return e
 	}
-	if netStackFD < 0 {
+	if NetStackFD < 0 {
 		noNetworkOnce()
 		return -abi.EAFNOSUPPORT
 	}
@@ -118,23 +119,23 @@ func sysSocket(domain, typ, proto int) int64 {
 	if i < 0 {
 		return -abi.ENFILE
 	}
-	fd := allocFD(fdSocket, openFlags(typ))
+	fd := fdtab.Alloc(fdtab.KindSocket, OpenFlags(typ))
 	if fd < 0 {
 		freeSocket(i)
 		return -abi.EMFILE
 	}
-	files[fd].socket = i
-	sockets[i].fd = int32(fd)
+	fdtab.Files[fd].Socket = i
+	Sockets[i].FD = int32(fd)
 	if kind == abi.SockRaw {
-		sockets[i].proto = uint8(proto)
+		Sockets[i].proto = uint8(proto)
 	}
 	sockChanged(i)
 	return int64(fd)
 }
 
-// openFlags turns SOCK_NONBLOCK and SOCK_CLOEXEC into the O_ flags of the
+// OpenFlags turns SOCK_NONBLOCK and SOCK_CLOEXEC into the O_ flags of the
 // descriptor.
-func openFlags(sockFlags int) int {
+func OpenFlags(sockFlags int) int {
 	f := 0
 	if sockFlags&unix.SOCK_NONBLOCK != 0 {
 		f |= unix.O_NONBLOCK
@@ -162,99 +163,99 @@ func noNetworkOnce() {
 // IPv4-mapped address on an IPV6_V6ONLY socket is EINVAL (man 7 ipv6),
 // another address EADDRNOTAVAIL. Context: trap, kernel lock held; does
 // not allocate.
-func bindableAddr(i int, a sockAddr) int64 {
-	s := &sockets[i]
-	if s.family == abi.Family6 && !a.is4() {
-		if a.ip != [16]byte{} && a.ip != loopback6 {
+func bindableAddr(i int, a SockAddr) int64 {
+	s := &Sockets[i]
+	if s.Family == abi.Family6 && !a.Is4() {
+		if a.IP != [16]byte{} && a.IP != loopback6 {
 			return -int64(unix.EADDRNOTAVAIL)
 		}
 		return 0
 	}
-	if s.family == abi.Family6 && s.opts&abi.OptV6Only != 0 {
+	if s.Family == abi.Family6 && s.opts&abi.OptV6Only != 0 {
 		return -abi.EINVAL
 	}
-	if ip := a.v4(); ip != [4]byte{} && ip != ifaceAddr && ip[0] != 127 {
+	if ip := a.V4(); ip != [4]byte{} && ip != ifaceAddr && ip[0] != 127 {
 		return -int64(unix.EADDRNOTAVAIL)
 	}
 	return 0
 }
 
-// sysBind gives a socket its local address (an ephemeral port for port 0;
+// SysBind gives a socket its local address (an ephemeral port for port 0;
 // a raw socket takes the address alone) and waits for the stack to take
 // it. Context: trap, kernel lock held; does not allocate.
-func sysBind(t sched.TID, fd int, addr, n uintptr) int64 {
+func SysBind(t sched.TID, fd int, addr, n uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
 	}
-	s := &sockets[i]
-	a, e := readSockaddr(s.family, addr, n)
+	s := &Sockets[i]
+	a, e := readSockaddr(s.Family, addr, n)
 	if e != 0 {
 		return e
 	}
-	if s.local.port != 0 || s.bound || s.state != abi.SockOpen {
+	if s.Local.Port != 0 || s.bound || s.State != abi.SockOpen {
 		return -abi.EINVAL
 	}
 	if e := bindableAddr(i, a); e != 0 {
 		return e
 	}
-	if s.typ == abi.SockRaw {
-		a.port = 0
-	} else if a.port == 0 {
-		a.port = ephemeralPort(i, s.typ, a)
-		if a.port == 0 {
+	if s.Typ == abi.SockRaw {
+		a.Port = 0
+	} else if a.Port == 0 {
+		a.Port = ephemeralPort(i, s.Typ, a)
+		if a.Port == 0 {
 			return -abi.EADDRINUSE
 		}
-	} else if portInUse(i, s.typ, a) {
+	} else if portInUse(i, s.Typ, a) {
 		return -abi.EADDRINUSE
 	}
-	s.local = a
+	s.Local = a
 	s.bound = true
 	return awaitStack(t, i)
 }
 
-// sysListen makes a stream socket listen (bound first if it is not) and
+// SysListen makes a stream socket listen (bound first if it is not) and
 // waits for the stack to take it. Context: trap, kernel lock held; does not allocate.
-func sysListen(t sched.TID, fd, backlog int) int64 {
+func SysListen(t sched.TID, fd, backlog int) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
 	}
-	s := &sockets[i]
-	if s.typ != abi.SockStream {
+	s := &Sockets[i]
+	if s.Typ != abi.SockStream {
 		return -abi.EOPNOTSUPP
 	}
-	if s.state != abi.SockOpen && s.state != abi.SockListening {
+	if s.State != abi.SockOpen && s.State != abi.SockListening {
 		return -abi.EINVAL
 	}
 	if !autobind(i) {
 		return -abi.EADDRINUSE
 	}
 	s.backlog = uint32(min(max(backlog, 1), acceptQueueCap))
-	s.state = abi.SockListening
+	s.State = abi.SockListening
 	return awaitStack(t, i)
 }
 
-// sysConnect sets a datagram socket's peer, or starts a stream socket's
+// SysConnect sets a datagram socket's peer, or starts a stream socket's
 // connection and blocks t until it is done (EINPROGRESS when non-blocking).
 // Context: trap, kernel lock held; does not allocate.
-func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
+func SysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
 	}
-	s := &sockets[i]
-	if s.typ != abi.SockStream {
+	s := &Sockets[i]
+	if s.Typ != abi.SockStream {
 		return dgramConnect(i, addr, n)
 	}
-	switch s.state {
+	switch s.State {
 	case abi.SockConnecting:
 		return -abi.EALREADY
 	case abi.SockConnected:
 		return -abi.EISCONN
 	case abi.SockFailed:
-		err := s.soError
-		s.soError = 0
+		err := s.SoError
+		s.SoError = 0
 		if err == 0 {
 			return -abi.EINVAL
 		}
@@ -263,21 +264,21 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 	default:
 		return -abi.EINVAL
 	}
-	a, e := readSockaddr(s.family, addr, n)
+	a, e := readSockaddr(s.Family, addr, n)
 	if e != 0 {
 		return e
 	}
-	if a.port == 0 {
+	if a.Port == 0 {
 		return -int64(unix.ECONNREFUSED)
 	}
-	a = connectTarget(s.family, a)
+	a = connectTarget(s.Family, a)
 	if !autobind(i) {
 		return -int64(unix.EADDRNOTAVAIL)
 	}
-	s.remote = a
-	s.state = abi.SockConnecting
+	s.Remote = a
+	s.State = abi.SockConnecting
 	sockChanged(i)
-	if files[fd].nonblock {
+	if fdtab.Files[fd].Nonblock {
 		return -abi.EINPROGRESS
 	}
 	threadtab.Threads[t].ConnectWait = true
@@ -288,12 +289,12 @@ func sysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
 // connectTarget is the peer a connect to a reaches: as on Linux, the
 // unspecified address means this host (127.0.0.1, or ::1 for IPv6).
 // Context: trap, kernel lock held; does not allocate.
-func connectTarget(family uint8, a sockAddr) sockAddr {
+func connectTarget(family uint8, a SockAddr) SockAddr {
 	switch {
-	case a.ip == [16]byte{} && family == abi.Family6:
-		a.ip = loopback6
+	case a.IP == [16]byte{} && family == abi.Family6:
+		a.IP = loopback6
 	case a.unspecified():
-		a.ip = v4Mapped([4]byte{127, 0, 0, 1})
+		a.IP = v4Mapped([4]byte{127, 0, 0, 1})
 	}
 	return a
 }
@@ -302,11 +303,11 @@ func connectTarget(family uint8, a sockAddr) sockAddr {
 // loopback address of its family for a loopback destination (or when
 // there is no interface address), else the interface's.
 // Context: trap, kernel lock held; does not allocate.
-func sourceFor(dst sockAddr) [16]byte {
-	if !dst.is4() {
+func sourceFor(dst SockAddr) [16]byte {
+	if !dst.Is4() {
 		return loopback6
 	}
-	if dst.v4()[0] == 127 || ifaceAddr == [4]byte{} {
+	if dst.V4()[0] == 127 || ifaceAddr == [4]byte{} {
 		return v4Mapped([4]byte{127, 0, 0, 1})
 	}
 	return v4Mapped(ifaceAddr)
@@ -315,61 +316,61 @@ func sourceFor(dst sockAddr) [16]byte {
 // connectDone wakes a thread blocked in connect on socket i, if any, with
 // the outcome. Context: trap, kernel lock held.
 func connectDone(i int) {
-	s := &sockets[i]
+	s := &Sockets[i]
 	t := s.waiter
 	if t == noThread || !threadtab.Threads[t].ConnectWait {
 		return
 	}
 	s.waiter = noThread
 	threadtab.Threads[t].ConnectWait = false
-	if s.state == abi.SockConnected {
+	if s.State == abi.SockConnected {
 		thread.Wake(t, 0)
 		return
 	}
-	err := int64(s.soError)
-	s.soError = 0
+	err := int64(s.SoError)
+	s.SoError = 0
 	thread.Wake(t, -err)
 }
 
 // dgramConnect sets (or with AF_UNSPEC clears) a datagram socket's peer.
 // Context: trap, kernel lock held; does not allocate.
 func dgramConnect(i int, addr, n uintptr) int64 {
-	s := &sockets[i]
+	s := &Sockets[i]
 	if n >= 2 {
 		if fam, ok := vm.UserBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
-			s.remote = sockAddr{}
+			s.Remote = SockAddr{}
 			if !s.bound {
-				s.local.ip = [16]byte{} // the address connect picked goes with it, as on Linux
+				s.Local.IP = [16]byte{} // the address connect picked goes with it, as on Linux
 			}
-			s.state = abi.SockOpen
+			s.State = abi.SockOpen
 			sockChanged(i)
 			return 0
 		}
 	}
-	a, e := readSockaddr(s.family, addr, n)
+	a, e := readSockaddr(s.Family, addr, n)
 	if e != 0 {
 		return e
 	}
-	a = connectTarget(s.family, a)
-	if !a.is4() && a.ip != loopback6 {
+	a = connectTarget(s.Family, a)
+	if !a.Is4() && a.IP != loopback6 {
 		return -int64(unix.ENETUNREACH) // IPv6 reaches ::1 alone
 	}
 	if !autobind(i) {
 		return -int64(unix.EADDRNOTAVAIL)
 	}
-	if s.local.unspecified() {
-		s.local.ip = sourceFor(a) // as Linux: connect picks the source address
+	if s.Local.unspecified() {
+		s.Local.IP = sourceFor(a) // as Linux: connect picks the source address
 	}
-	s.remote = a
-	s.state = abi.SockConnected
+	s.Remote = a
+	s.State = abi.SockConnected
 	sockChanged(i)
 	return 0
 }
 
-// sysAccept takes the oldest connection from a listening socket's accept
+// SysAccept takes the oldest connection from a listening socket's accept
 // queue as a new descriptor, or blocks t until there is one.
 // Context: trap, kernel lock held; does not allocate.
-func sysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
+func SysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
@@ -377,47 +378,47 @@ func sysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
 		return -abi.EINVAL
 	}
-	s := &sockets[i]
-	if s.state != abi.SockListening {
+	s := &Sockets[i]
+	if s.State != abi.SockListening {
 		return -abi.EINVAL
 	}
-	if s.aLen == 0 {
-		return sockWait(t, i, unix.SYS_ACCEPT4)
+	if s.ALen == 0 {
+		return SockWait(t, i, unix.SYS_ACCEPT4)
 	}
 	c := int(s.acceptQ[s.aHead])
-	if e := writeSockaddr(s.family, sockets[c].remote, addr, lenAddr); e != 0 {
+	if e := writeSockaddr(s.Family, Sockets[c].Remote, addr, lenAddr); e != 0 {
 		return e
 	}
-	nfd := allocFD(fdSocket, openFlags(flags))
+	nfd := fdtab.Alloc(fdtab.KindSocket, OpenFlags(flags))
 	if nfd < 0 {
 		return -abi.EMFILE
 	}
 	s.aHead = (s.aHead + 1) % acceptQueueCap
-	s.aLen--
-	files[nfd].socket = c
-	sockets[c].fd = int32(nfd)
-	tellStack(i) // connections the queue could not take wait in the stack
+	s.ALen--
+	fdtab.Files[nfd].Socket = c
+	Sockets[c].FD = int32(nfd)
+	TellStack(i) // connections the queue could not take wait in the stack
 	return int64(nfd)
 }
 
-// sysShutdown shuts a connected socket's reading, writing or both, and
+// SysShutdown shuts a connected socket's reading, writing or both, and
 // tells the stack. Context: trap, kernel lock held; does not allocate.
-func sysShutdown(fd, how int) int64 {
+func SysShutdown(fd, how int) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
 	}
-	s := &sockets[i]
-	if s.state != abi.SockConnected && s.state != abi.SockFailed {
+	s := &Sockets[i]
+	if s.State != abi.SockConnected && s.State != abi.SockFailed {
 		return -abi.ENOTCONN
 	}
 	switch how {
 	case unix.SHUT_RD:
-		s.flags |= abi.EvShutRd
+		s.Flags |= abi.EvShutRd
 	case unix.SHUT_WR:
-		s.flags |= abi.EvShutWr
+		s.Flags |= abi.EvShutWr
 	case unix.SHUT_RDWR:
-		s.flags |= abi.EvShutRd | abi.EvShutWr
+		s.Flags |= abi.EvShutRd | abi.EvShutWr
 	default:
 		return -abi.EINVAL
 	}
@@ -425,30 +426,30 @@ func sysShutdown(fd, how int) int64 {
 	return 0
 }
 
-// sysGetsockname writes a socket's local address. Context: trap, kernel lock held; does not allocate.
-func sysGetsockname(fd int, addr, lenAddr uintptr) int64 {
+// SysGetsockname writes a socket's local address. Context: trap, kernel lock held; does not allocate.
+func SysGetsockname(fd int, addr, lenAddr uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
 	}
-	s := &sockets[i]
-	a := s.local
-	if s.typ == abi.SockRaw {
-		a.port = uint16(s.proto) // as Linux: a raw socket's port is its protocol
+	s := &Sockets[i]
+	a := s.Local
+	if s.Typ == abi.SockRaw {
+		a.Port = uint16(s.proto) // as Linux: a raw socket's port is its protocol
 	}
-	return writeSockaddr(s.family, a, addr, lenAddr)
+	return writeSockaddr(s.Family, a, addr, lenAddr)
 }
 
-// sysGetpeername writes a connected socket's peer address.
+// SysGetpeername writes a connected socket's peer address.
 // Context: trap, kernel lock held; does not allocate.
-func sysGetpeername(fd int, addr, lenAddr uintptr) int64 {
+func SysGetpeername(fd int, addr, lenAddr uintptr) int64 {
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
 	}
-	s := &sockets[i]
-	if s.state != abi.SockConnected {
+	s := &Sockets[i]
+	if s.State != abi.SockConnected {
 		return -abi.ENOTCONN
 	}
-	return writeSockaddr(s.family, s.remote, addr, lenAddr)
+	return writeSockaddr(s.Family, s.Remote, addr, lenAddr)
 }

@@ -1,4 +1,4 @@
-package kernel
+package socket
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -19,11 +19,11 @@ import (
 
 // isLocalAddr reports whether a datagram to a stays on this host.
 // Context: trap, kernel lock held; does not allocate.
-func isLocalAddr(a sockAddr) bool {
-	if !a.is4() {
-		return a.ip == loopback6
+func isLocalAddr(a SockAddr) bool {
+	if !a.Is4() {
+		return a.IP == loopback6
 	}
-	ip := a.v4()
+	ip := a.V4()
 	return ip[0] == 127 || ip != [4]byte{} && ip == ifaceAddr
 }
 
@@ -31,30 +31,30 @@ func isLocalAddr(a sockAddr) bool {
 // src: bound to dst's port on dst's address or a wildcard that covers its
 // family, and, if connected, connected to src.
 // Context: trap, kernel lock held; does not allocate.
-func udpReceives(r *socket, dst, src sockAddr) bool {
-	if r.typ != abi.SockDgram || r.local.port != dst.port || r.flags&abi.EvShutRd != 0 {
+func udpReceives(r *socket, dst, src SockAddr) bool {
+	if r.Typ != abi.SockDgram || r.Local.Port != dst.Port || r.Flags&abi.EvShutRd != 0 {
 		return false
 	}
-	if r.state != abi.SockOpen && r.state != abi.SockConnected {
+	if r.State != abi.SockOpen && r.State != abi.SockConnected {
 		return false
 	}
-	if !scopeOf(r.family, r.opts&abi.OptV6Only != 0, r.local).overlaps(scopeOf(abi.Family6, false, dst)) {
+	if !scopeOf(r.Family, r.opts&abi.OptV6Only != 0, r.Local).overlaps(scopeOf(abi.Family6, false, dst)) {
 		return false
 	}
-	return r.state != abi.SockConnected || r.remote == src
+	return r.State != abi.SockConnected || r.Remote == src
 }
 
 // localReceiver returns the UDP socket that takes a datagram from src to
 // dst, one bound to dst's address before a wildcard, or -1.
 // Context: trap, kernel lock held; does not allocate.
-func localReceiver(dst, src sockAddr) int {
+func localReceiver(dst, src SockAddr) int {
 	found := -1
-	for k := range sockets {
-		r := &sockets[k]
+	for k := range Sockets {
+		r := &Sockets[k]
 		if !udpReceives(r, dst, src) {
 			continue
 		}
-		if r.local.ip == dst.ip {
+		if r.Local.IP == dst.IP {
 			return k
 		}
 		found = k
@@ -67,29 +67,29 @@ func localReceiver(dst, src sockAddr) int {
 // the stack must send it. A receiver without room drops it, counted, as
 // the stack's path does.
 // Context: trap, kernel lock held; does not allocate.
-func udpLocalSend(i int, io *sockIO, dst sockAddr) (int64, bool) {
-	s := &sockets[i]
-	if s.typ != abi.SockDgram || !isLocalAddr(dst) {
+func udpLocalSend(i int, io *SockIO, dst SockAddr) (int64, bool) {
+	s := &Sockets[i]
+	if s.Typ != abi.SockDgram || !isLocalAddr(dst) {
 		return 0, false
 	}
-	src := s.local
+	src := s.Local
 	if src.unspecified() {
-		src.ip = sourceFor(dst)
-	} else if src.is4() != dst.is4() {
+		src.IP = sourceFor(dst)
+	} else if src.Is4() != dst.Is4() {
 		return 0, false // a bound IPv4-mapped source cannot reach ::1, nor the reverse
 	}
 	r := localReceiver(dst, src)
 	if r < 0 {
 		return 0, false
 	}
-	rx := &sockets[r].rx
-	mark, ok := rx.startDgram(dgramHeader{len: uint32(io.total), addr: src})
+	rx := &Sockets[r].Rx
+	mark, ok := rx.startDgram(dgramHeader{len: uint32(io.Total), addr: src})
 	started, fault := ok, false
-	for k := 0; ok && k < io.pieces(); k++ {
-		base, n, _ := io.piece(k)
+	for k := 0; ok && k < io.Pieces(); k++ {
+		base, n, _ := io.Piece(k)
 		b, good := vm.UserBytes(base, n, false)
 		fault = !good
-		ok = good && rx.put(b, false) == len(b)
+		ok = good && rx.Put(b, false) == len(b)
 	}
 	if !ok {
 		if started {
@@ -98,9 +98,9 @@ func udpLocalSend(i int, io *sockIO, dst sockAddr) (int64, bool) {
 		if fault {
 			return -abi.EFAULT, true
 		}
-		netDropped++
-		return int64(io.total), true
+		NetDropped++
+		return int64(io.Total), true
 	}
 	tellProgram(r)
-	return int64(io.total), true
+	return int64(io.Total), true
 }

@@ -1,9 +1,10 @@
-package kernel
+package socket
 
 import (
 	"encoding/binary"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/rtnl"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -25,14 +26,14 @@ const (
 )
 
 type nlSock struct {
-	used bool
+	Used bool
 	pid  uint32 // port id, 0 until bound
 	n    int    // bytes of the pending answer
 	buf  [netlinkBuf]byte
 }
 
 var (
-	nlSocks   [maxNetlink]nlSock
+	NlSocks   [maxNetlink]nlSock
 	nlNextPid uint32 = 1 // the first socket gets the program's pid, as on Linux
 	// The NIC as the network stack reported it (NetCtlSetAddr).
 	ifaceNIC    bool
@@ -41,10 +42,10 @@ var (
 	ifaceMTU    uint32
 )
 
-// netlinkCall reports whether system call nr with first argument a0 is a
+// NetlinkCall reports whether system call nr with first argument a0 is a
 // socket call on a netlink socket (or makes one).
 // Context: trap, kernel lock held; does not allocate.
-func netlinkCall(nr uint64, a0 uintptr) bool {
+func NetlinkCall(nr uint64, a0 uintptr) bool {
 	if nr == unix.SYS_SOCKET {
 		return a0 == unix.AF_NETLINK
 	}
@@ -52,20 +53,20 @@ func netlinkCall(nr uint64, a0 uintptr) bool {
 	case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_BIND, unix.SYS_GETSOCKNAME, unix.SYS_SETSOCKOPT,
 		unix.SYS_GETSOCKOPT, unix.SYS_SENDTO, unix.SYS_RECVFROM, unix.SYS_SENDMSG, unix.SYS_RECVMSG,
 		unix.SYS_CONNECT, unix.SYS_GETPEERNAME:
-		f := getFile(int(a0))
-		return f != nil && f.kind == fdNetlink
+		f := fdtab.Get(int(a0))
+		return f != nil && f.Kind == fdtab.KindNetlink
 	}
 	return false
 }
 
-// netlinkSyscall runs socket call nr on a netlink socket.
+// NetlinkSyscall runs socket call nr on a netlink socket.
 // Context: trap, kernel lock held; does not allocate.
-func netlinkSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
+func NetlinkSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 	if nr == unix.SYS_SOCKET {
 		return netlinkSocket(int(a1), int(a2))
 	}
 	fd := int(a0)
-	s := &nlSocks[files[fd].socket]
+	s := &NlSocks[fdtab.Files[fd].Socket]
 	switch nr {
 	case unix.SYS_BIND:
 		return netlinkBind(s, a1, a2)
@@ -79,20 +80,20 @@ func netlinkSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int6
 	case unix.SYS_GETSOCKOPT:
 		return -abi.ENOPROTOOPT
 	case unix.SYS_WRITE, unix.SYS_SENDTO:
-		io := sockIO{t: t, nr: nr, buf: a1, n: a2}
+		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2}
 		return netlinkSend(s, &io)
 	case unix.SYS_SENDMSG:
-		m, ok := readMsghdr(a1)
+		m, ok := ReadMsghdr(a1)
 		if !ok {
 			return -abi.EFAULT
 		}
-		io := sockIO{t: t, nr: nr, iov: m.iov, iovcnt: int(m.iovlen), msg: true}
+		io := SockIO{T: t, Nr: nr, Iov: m.Iov, Iovcnt: int(m.Iovlen), Msg: true}
 		return netlinkSend(s, &io)
 	case unix.SYS_READ:
-		io := sockIO{t: t, nr: nr, buf: a1, n: a2}
+		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2}
 		return netlinkRecv(s, &io)
 	case unix.SYS_RECVFROM:
-		io := sockIO{t: t, nr: nr, buf: a1, n: a2, flags: int(a3)}
+		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2, Flags: int(a3)}
 		r := netlinkRecv(s, &io)
 		if r >= 0 && a4 != 0 {
 			if e := netlinkWriteAddr(0, a4, a5); e != 0 {
@@ -115,14 +116,14 @@ func netlinkSocket(typ, proto int) int64 {
 	if proto != unix.NETLINK_ROUTE {
 		return -abi.EPROTONOSUPPORT
 	}
-	for k := range nlSocks {
-		if !nlSocks[k].used {
-			fd := allocFD(fdNetlink, openFlags(typ))
+	for k := range NlSocks {
+		if !NlSocks[k].Used {
+			fd := fdtab.Alloc(fdtab.KindNetlink, OpenFlags(typ))
 			if fd < 0 {
 				return -abi.EMFILE
 			}
-			nlSocks[k].used, nlSocks[k].pid, nlSocks[k].n = true, 0, 0
-			files[fd].socket = k
+			NlSocks[k].Used, NlSocks[k].pid, NlSocks[k].n = true, 0, 0
+			fdtab.Files[fd].Socket = k
 			return int64(fd)
 		}
 	}
@@ -189,12 +190,12 @@ func netlinkWriteAddr(pid uint32, addr, lenAddr uintptr) int64 {
 
 // netlinkSend answers the request in io's buffers.
 // Context: trap, kernel lock held; does not allocate.
-func netlinkSend(s *nlSock, io *sockIO) int64 {
-	if e := io.measure(); e != 0 {
+func netlinkSend(s *nlSock, io *SockIO) int64 {
+	if e := io.Measure(); e != 0 {
 		return e
 	}
 	var req [256]byte
-	k, ok := io.gather(0, req[:])
+	k, ok := io.Gather(0, req[:])
 	if !ok {
 		return -abi.EFAULT
 	}
@@ -205,7 +206,7 @@ func netlinkSend(s *nlSock, io *sockIO) int64 {
 		return -int64(e)
 	}
 	s.n = n
-	return int64(io.total)
+	return int64(io.Total)
 }
 
 // ifaceLinks describes the interfaces into l and returns how many.
@@ -228,22 +229,22 @@ func ifaceLinks(l *[2]rtnl.Link) int {
 // netlinkRecv reads the pending answer (EAGAIN without one); a short
 // buffer loses the rest, as for a datagram.
 // Context: trap, kernel lock held; does not allocate.
-func netlinkRecv(s *nlSock, io *sockIO) int64 {
-	if e := io.measure(); e != 0 {
+func netlinkRecv(s *nlSock, io *SockIO) int64 {
+	if e := io.Measure(); e != 0 {
 		return e
 	}
 	if s.n == 0 {
 		return -abi.EAGAIN
 	}
-	k := min(int(io.total), s.n)
-	if !io.scatter(s.buf[:k]) {
+	k := min(int(io.Total), s.n)
+	if !io.Scatter(s.buf[:k]) {
 		return -abi.EFAULT
 	}
 	full := s.n
-	if io.flags&unix.MSG_PEEK == 0 {
+	if io.Flags&unix.MSG_PEEK == 0 {
 		s.n = 0
 	}
-	if io.flags&unix.MSG_TRUNC != 0 {
+	if io.Flags&unix.MSG_TRUNC != 0 {
 		return int64(full)
 	}
 	return int64(k)
@@ -252,23 +253,23 @@ func netlinkRecv(s *nlSock, io *sockIO) int64 {
 // netlinkRecvmsg is recvmsg(2) on a netlink socket.
 // Context: trap, kernel lock held; does not allocate.
 func netlinkRecvmsg(t sched.TID, s *nlSock, msg uintptr, flags int) int64 {
-	m, ok := readMsghdr(msg)
+	m, ok := ReadMsghdr(msg)
 	if !ok {
 		return -abi.EFAULT
 	}
-	io := sockIO{t: t, nr: unix.SYS_RECVMSG, iov: m.iov, iovcnt: int(m.iovlen), flags: flags, msg: true}
+	io := SockIO{T: t, Nr: unix.SYS_RECVMSG, Iov: m.Iov, Iovcnt: int(m.Iovlen), Flags: flags, Msg: true}
 	full := s.n
 	r := netlinkRecv(s, &io)
 	if r < 0 {
 		return r
 	}
-	if m.name != 0 {
-		if e := netlinkWriteAddr(0, m.name, msg+8); e != 0 {
+	if m.Name != 0 {
+		if e := netlinkWriteAddr(0, m.Name, msg+8); e != 0 {
 			return e
 		}
 	}
 	var mflags uint32
-	if int(io.total) < full {
+	if int(io.Total) < full {
 		mflags = unix.MSG_TRUNC
 	}
 	if !vm.UserWrite64(msg+40, 0) || !vm.UserWrite32(msg+48, mflags) {
@@ -277,10 +278,10 @@ func netlinkRecvmsg(t sched.TID, s *nlSock, msg uintptr, flags int) int64 {
 	return r
 }
 
-// netlinkReadiness is a netlink socket's epoll events.
+// NetlinkReadiness is a netlink socket's epoll events.
 // Context: trap, kernel lock held; does not allocate.
-func netlinkReadiness(i int) uint32 {
-	if nlSocks[i].n > 0 {
+func NetlinkReadiness(i int) uint32 {
+	if NlSocks[i].n > 0 {
 		return unix.EPOLLIN | unix.EPOLLOUT
 	}
 	return unix.EPOLLOUT

@@ -1,4 +1,4 @@
-package kernel
+package socket
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -19,9 +19,11 @@ const (
 	sockaddrIn6Min  = 24 // SIN6_LEN_RFC2133: Linux takes a sockaddr_in6 without sin6_scope_id
 )
 
-type sockAddr struct {
-	ip   [16]byte
-	port uint16
+// A SockAddr is an Internet socket address: the IP address in 16 bytes
+// (an IPv4 one in its IPv4-mapped form) and the port.
+type SockAddr struct {
+	IP   [16]byte
+	Port uint16
 }
 
 // v4Mapped returns the IPv4-mapped form of ip.
@@ -30,25 +32,25 @@ func v4Mapped(ip [4]byte) [16]byte {
 	return [16]byte{10: 0xff, 11: 0xff, 12: ip[0], 13: ip[1], 14: ip[2], 15: ip[3]}
 }
 
-// is4 reports whether a is an IPv4 address (in IPv4-mapped form).
+// Is4 reports whether a is an IPv4 address (in IPv4-mapped form).
 // Context: trap, kernel lock held; does not allocate.
-func (a sockAddr) is4() bool {
+func (a SockAddr) Is4() bool {
 	for k := range 10 {
-		if a.ip[k] != 0 {
+		if a.IP[k] != 0 {
 			return false
 		}
 	}
-	return a.ip[10] == 0xff && a.ip[11] == 0xff
+	return a.IP[10] == 0xff && a.IP[11] == 0xff
 }
 
-// v4 returns the IPv4 address of a mapped a.
+// V4 returns the IPv4 address of a mapped a.
 // Context: trap, kernel lock held; does not allocate.
-func (a sockAddr) v4() [4]byte { return [4]byte{a.ip[12], a.ip[13], a.ip[14], a.ip[15]} }
+func (a SockAddr) V4() [4]byte { return [4]byte{a.IP[12], a.IP[13], a.IP[14], a.IP[15]} }
 
 // unspecified reports whether a's address is 0.0.0.0 (mapped) or ::.
 // Context: trap, kernel lock held; does not allocate.
-func (a sockAddr) unspecified() bool {
-	return a.ip == [16]byte{} || a.is4() && a.v4() == [4]byte{}
+func (a SockAddr) unspecified() bool {
+	return a.IP == [16]byte{} || a.Is4() && a.V4() == [4]byte{}
 }
 
 // loopback6 is ::1.
@@ -59,8 +61,8 @@ var loopback6 = [16]byte{15: 1}
 // abi.Family6), with Linux's errnos: a length short of the family's
 // structure is EINVAL, another family EAFNOSUPPORT.
 // Context: trap, kernel lock held; does not allocate.
-func parseSockaddr(family uint8, b []byte) (sockAddr, int64) {
-	var a sockAddr
+func parseSockaddr(family uint8, b []byte) (SockAddr, int64) {
+	var a SockAddr
 	if len(b) < 2 {
 		return a, -abi.EINVAL
 	}
@@ -72,7 +74,7 @@ func parseSockaddr(family uint8, b []byte) (sockAddr, int64) {
 		if fam != unix.AF_INET6 {
 			return a, -abi.EAFNOSUPPORT
 		}
-		copy(a.ip[:], b[8:24])
+		copy(a.IP[:], b[8:24])
 	} else {
 		if len(b) < sockaddrInSize {
 			return a, -abi.EINVAL
@@ -80,9 +82,9 @@ func parseSockaddr(family uint8, b []byte) (sockAddr, int64) {
 		if fam != unix.AF_INET {
 			return a, -abi.EAFNOSUPPORT
 		}
-		a.ip = v4Mapped([4]byte{b[4], b[5], b[6], b[7]})
+		a.IP = v4Mapped([4]byte{b[4], b[5], b[6], b[7]})
 	}
-	a.port = uint16(b[2])<<8 | uint16(b[3])
+	a.Port = uint16(b[2])<<8 | uint16(b[3])
 	return a, 0
 }
 
@@ -90,16 +92,16 @@ func parseSockaddr(family uint8, b []byte) (sockAddr, int64) {
 // its length: a sockaddr_in (16 bytes) or a sockaddr_in6 (28 bytes, flow
 // information and scope 0).
 // Context: trap, kernel lock held; does not allocate.
-func formatSockaddr(family uint8, a sockAddr, sa *[sockaddrIn6Size]byte) int {
+func formatSockaddr(family uint8, a SockAddr, sa *[sockaddrIn6Size]byte) int {
 	*sa = [sockaddrIn6Size]byte{}
-	sa[2], sa[3] = byte(a.port>>8), byte(a.port)
+	sa[2], sa[3] = byte(a.Port>>8), byte(a.Port)
 	if family == abi.Family6 {
 		sa[0] = unix.AF_INET6
-		copy(sa[8:24], a.ip[:])
+		copy(sa[8:24], a.IP[:])
 		return sockaddrIn6Size
 	}
 	sa[0] = unix.AF_INET
-	copy(sa[4:8], a.ip[12:])
+	copy(sa[4:8], a.IP[12:])
 	return sockaddrInSize
 }
 
@@ -118,16 +120,16 @@ type bindScope struct {
 // v6only, on an IPv4-mapped address that IPv4 address, else its IPv6
 // address. Linux's bind conflicts (man 7 ipv6) follow from the overlap.
 // Context: trap, kernel lock held; does not allocate.
-func scopeOf(family uint8, v6only bool, a sockAddr) bindScope {
+func scopeOf(family uint8, v6only bool, a SockAddr) bindScope {
 	var s bindScope
 	switch {
-	case family != abi.Family6 || a.is4():
-		s.has4, s.any4, s.ip4 = true, a.v4() == [4]byte{}, a.v4()
-	case a.ip == [16]byte{}:
+	case family != abi.Family6 || a.Is4():
+		s.has4, s.any4, s.ip4 = true, a.V4() == [4]byte{}, a.V4()
+	case a.IP == [16]byte{}:
 		s.has6, s.any6 = true, true
 		s.has4, s.any4 = !v6only, true
 	default:
-		s.has6, s.ip6 = true, a.ip
+		s.has6, s.ip6 = true, a.IP
 	}
 	return s
 }

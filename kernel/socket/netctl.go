@@ -1,7 +1,8 @@
-package kernel
+package socket
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
@@ -14,54 +15,54 @@ import (
 // does something with a socket. Every function's context: trap, kernel
 // lock held.
 
-// openNetCtl opens the device; there is one stack. Context: trap, kernel
+// OpenNetCtl opens the device; there is one stack. Context: trap, kernel
 // lock held; does not allocate.
-func openNetCtl(flags int) int64 {
-	if netStackFD >= 0 {
+func OpenNetCtl(flags int) int64 {
+	if NetStackFD >= 0 {
 		return -int64(unix.EBUSY)
 	}
-	fd := allocFD(fdNetCtl, flags)
+	fd := fdtab.Alloc(fdtab.KindNetCtl, flags)
 	if fd < 0 {
 		return -abi.EMFILE
 	}
-	netStackFD = fd
+	NetStackFD = fd
 	return int64(fd)
 }
 
-// closeNetCtl is the stack going away: every socket fails with ENETDOWN,
+// CloseNetCtl is the stack going away: every socket fails with ENETDOWN,
 // and those the program closed are freed.
 // Context: trap, kernel lock held; does not allocate.
-func closeNetCtl() {
-	netStackFD = -1
-	for i := range sockets {
-		s := &sockets[i]
-		if s.typ == 0 {
+func CloseNetCtl() {
+	NetStackFD = -1
+	for i := range Sockets {
+		s := &Sockets[i]
+		if s.Typ == 0 {
 			continue
 		}
-		if s.state == abi.SockClosed {
+		if s.State == abi.SockClosed {
 			freeSocket(i)
 			continue
 		}
-		s.state = abi.SockFailed
-		s.soError = int32(unix.ENETDOWN)
+		s.State = abi.SockFailed
+		s.SoError = int32(unix.ENETDOWN)
 		tellProgram(i)
 		connectDone(i)
 	}
 }
 
-// netCtlRead writes NetEvents for dirty sockets into buf.
+// NetCtlRead writes NetEvents for dirty sockets into buf.
 // Context: trap, kernel lock held; does not allocate.
-func netCtlRead(buf, n uintptr) int64 {
+func NetCtlRead(buf, n uintptr) int64 {
 	if n < abi.NetEventSize {
 		return -abi.EINVAL
 	}
-	if dirtyCount == 0 {
+	if DirtyCount == 0 {
 		return -abi.EAGAIN
 	}
 	out := uintptr(0)
-	for i := range sockets {
-		s := &sockets[i]
-		if !s.dirty {
+	for i := range Sockets {
+		s := &Sockets[i]
+		if !s.Dirty {
 			continue
 		}
 		if out+abi.NetEventSize > n {
@@ -73,18 +74,18 @@ func netCtlRead(buf, n uintptr) int64 {
 		}
 		ev := (*abi.NetEvent)(ptrOf(&b[0]))
 		*ev = abi.NetEvent{
-			Sock: uint32(i), Gen: s.gen, Type: s.typ, State: s.state, Flags: s.flags | ackFlag(s), Family: s.family, Proto: uint32(s.proto),
-			Backlog: s.backlog, Local: s.local.abi(), Remote: s.remote.abi(),
-			TxLen: s.tx.n, RxFree: s.rx.space(), Opts: s.opts,
+			Sock: uint32(i), Gen: s.gen, Type: s.Typ, State: s.State, Flags: s.Flags | ackFlag(s), Family: s.Family, Proto: uint32(s.proto),
+			Backlog: s.backlog, Local: s.Local.abi(), Remote: s.Remote.abi(),
+			TxLen: s.Tx.N, RxFree: s.Rx.Space(), Opts: s.opts,
 			KeepIdle: s.keep[0], KeepIntvl: s.keep[1], KeepCount: s.keep[2], Linger: s.linger,
 		}
-		s.dirty = false
+		s.Dirty = false
 		s.ackWanted = false
-		dirtyCount--
+		DirtyCount--
 		out += abi.NetEventSize
 	}
-	files[netStackFD].seq++
-	exitDrainCheck()
+	fdtab.Files[NetStackFD].Seq++
+	StackProgress = true
 	return int64(out)
 }
 
@@ -96,20 +97,20 @@ func ackFlag(s *socket) uint8 {
 	return 0
 }
 
-func (a sockAddr) abi() abi.Addr { return abi.Addr{IP: a.ip, Port: a.port} }
+func (a SockAddr) abi() abi.Addr { return abi.Addr{IP: a.IP, Port: a.Port} }
 
-func fromABI(a abi.Addr) sockAddr { return sockAddr{ip: a.IP, port: a.Port} }
+func fromABI(a abi.Addr) SockAddr { return SockAddr{IP: a.IP, Port: a.Port} }
 
-// netCtlIoctl serves the NetCtl* requests.
+// NetCtlIoctl serves the NetCtl* requests.
 // Context: trap, kernel lock held; does not allocate.
-func netCtlIoctl(req uint, arg uintptr) int64 {
+func NetCtlIoctl(req uint, arg uintptr) int64 {
 	b, ok := vm.UserBytes(arg, abi.NetIOSize, true)
 	if !ok {
 		return -abi.EFAULT
 	}
 	io := (*abi.NetIO)(ptrOf(&b[0]))
 	if req == abi.NetCtlSetAddr {
-		ifaceAddr, dnsAddr = fromABI(io.Local).v4(), fromABI(io.Remote).v4()
+		ifaceAddr, DNSAddr = fromABI(io.Local).V4(), fromABI(io.Remote).V4()
 		if io.Flags&abi.IoNIC != 0 {
 			ifaceNIC = true
 			for k := range ifaceMAC {
@@ -119,7 +120,7 @@ func netCtlIoctl(req uint, arg uintptr) int64 {
 		}
 		return 0
 	}
-	if io.Sock >= maxSockets || sockets[io.Sock].typ == 0 || sockets[io.Sock].gen != io.Gen {
+	if io.Sock >= maxSockets || Sockets[io.Sock].Typ == 0 || Sockets[io.Sock].gen != io.Gen {
 		return -int64(unix.ESTALE)
 	}
 	i := int(io.Sock)
@@ -136,7 +137,7 @@ func netCtlIoctl(req uint, arg uintptr) int64 {
 		stackAnswered(i, 0)
 		return 0
 	case abi.NetCtlRelease:
-		if sockets[i].state != abi.SockClosed {
+		if Sockets[i].State != abi.SockClosed {
 			return -abi.EINVAL
 		}
 		freeSocket(i)
@@ -148,20 +149,20 @@ func netCtlIoctl(req uint, arg uintptr) int64 {
 // netPullTx moves transmit data to the stack's buffer.
 // Context: trap, kernel lock held; does not allocate.
 func netPullTx(i int, io *abi.NetIO) int64 {
-	s := &sockets[i]
-	wasFull := s.tx.space() == 0
+	s := &Sockets[i]
+	wasFull := s.Tx.Space() == 0
 	var moved uint32
 	io.Flags = 0
-	if s.typ != abi.SockStream {
-		h, ok := s.tx.nextDgram()
+	if s.Typ != abi.SockStream {
+		h, ok := s.Tx.nextDgram()
 		if ok {
 			n := min(uint64(h.len), io.Len)
 			dst, ok := vm.UserBytes(uintptr(io.Buf), uintptr(n), true)
 			if !ok {
 				return -abi.EFAULT
 			}
-			s.tx.peek(dst, dgramHeaderSize)
-			s.tx.drop(dgramHeaderSize + h.len)
+			s.Tx.peek(dst, dgramHeaderSize)
+			s.Tx.drop(dgramHeaderSize + h.len)
 			moved = uint32(n)
 			io.Remote = h.addr.abi()
 			if n < uint64(h.len) {
@@ -169,23 +170,23 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 			}
 		}
 	} else {
-		n := min(uint64(s.tx.n), io.Len)
+		n := min(uint64(s.Tx.N), io.Len)
 		dst, ok := vm.UserBytes(uintptr(io.Buf), uintptr(n), true)
 		if !ok {
 			return -abi.EFAULT
 		}
-		moved = uint32(s.tx.peek(dst, 0))
-		s.tx.drop(moved)
+		moved = uint32(s.Tx.peek(dst, 0))
+		s.Tx.drop(moved)
 	}
 	io.Len = uint64(moved)
-	io.Local = s.local.abi()
+	io.Local = s.Local.abi()
 	if moved > 0 {
-		exitDrainCheck()
+		StackProgress = true
 	}
-	if s.tx.n == 0 && s.flags&abi.EvShutWr != 0 {
+	if s.Tx.N == 0 && s.Flags&abi.EvShutWr != 0 {
 		io.Flags |= abi.IoEOF
 	}
-	if wasFull && moved > 0 || s.typ != abi.SockStream && moved > 0 {
+	if wasFull && moved > 0 || s.Typ != abi.SockStream && moved > 0 {
 		tellProgram(i) // room to write again
 	}
 	return 0
@@ -194,8 +195,8 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 // netPushRx moves received data from the stack's buffer into the ring.
 // Context: trap, kernel lock held; does not allocate.
 func netPushRx(i int, io *abi.NetIO) int64 {
-	s := &sockets[i]
-	if s.state == abi.SockClosed || s.flags&abi.EvShutRd != 0 {
+	s := &Sockets[i]
+	if s.State == abi.SockClosed || s.Flags&abi.EvShutRd != 0 {
 		return 0 // nobody will read it: take it all
 	}
 	src, ok := vm.UserBytes(uintptr(io.Buf), uintptr(io.Len), false)
@@ -203,22 +204,22 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 		return -abi.EFAULT
 	}
 	changed := false
-	if s.typ != abi.SockStream && !peerMatches(s, fromABI(io.Remote)) {
+	if s.Typ != abi.SockStream && !peerMatches(s, fromABI(io.Remote)) {
 		return 0 // sent before the connect took effect in the stack: Linux would not deliver it
 	}
-	if s.typ != abi.SockStream { // a datagram may be empty: it still counts
-		mark, ok := s.rx.startDgram(dgramHeader{len: uint32(len(src)), addr: fromABI(io.Remote)})
-		if ok && s.rx.put(src, false) == len(src) {
+	if s.Typ != abi.SockStream { // a datagram may be empty: it still counts
+		mark, ok := s.Rx.startDgram(dgramHeader{len: uint32(len(src)), addr: fromABI(io.Remote)})
+		if ok && s.Rx.Put(src, false) == len(src) {
 			changed = true
 		} else {
 			if ok {
-				s.rx.truncate(mark)
+				s.Rx.truncate(mark)
 			}
-			netDropped++
+			NetDropped++
 			io.Len = 0
 		}
 	} else {
-		n := s.rx.put(src, true)
+		n := s.Rx.Put(src, true)
 		if uint64(n) < io.Len {
 			s.rxWanted = true
 		}
@@ -239,31 +240,31 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 // raw socket s: any source unless s is connected, else its peer (the
 // address alone for a raw socket, which has no ports).
 // Context: trap, kernel lock held; does not allocate.
-func peerMatches(s *socket, src sockAddr) bool {
-	if s.state != abi.SockConnected {
+func peerMatches(s *socket, src SockAddr) bool {
+	if s.State != abi.SockConnected {
 		return true
 	}
-	if s.typ == abi.SockRaw {
-		return src.ip == s.remote.ip
+	if s.Typ == abi.SockRaw {
+		return src.IP == s.Remote.IP
 	}
-	return src == s.remote
+	return src == s.Remote
 }
 
 // netSetState records a connect's outcome or a connection error.
 // Context: trap, kernel lock held; does not allocate.
 func netSetState(i int, io *abi.NetIO) int64 {
-	s := &sockets[i]
-	if s.state == abi.SockClosed {
+	s := &Sockets[i]
+	if s.State == abi.SockClosed {
 		return 0
 	}
 	if io.Errno == 0 {
-		s.state = abi.SockConnected
-		s.local, s.remote = fromABI(io.Local), fromABI(io.Remote)
+		s.State = abi.SockConnected
+		s.Local, s.Remote = fromABI(io.Local), fromABI(io.Remote)
 	} else {
-		s.state = abi.SockFailed
-		s.soError = io.Errno
+		s.State = abi.SockFailed
+		s.SoError = io.Errno
 		if s.waiter != noThread && threadtab.Threads[s.waiter].Wait == threadtab.WaitStack {
-			s.soError = 0 // the failed bind or listen reports it
+			s.SoError = 0 // the failed bind or listen reports it
 			stackAnswered(i, -int64(io.Errno))
 		}
 	}
@@ -275,26 +276,26 @@ func netSetState(i int, io *abi.NetIO) int64 {
 // netAccepted queues a new connection on listener i and returns its slot.
 // Context: trap, kernel lock held; does not allocate.
 func netAccepted(i int, io *abi.NetIO) int64 {
-	l := &sockets[i]
-	if l.state != abi.SockListening {
+	l := &Sockets[i]
+	if l.State != abi.SockListening {
 		return -abi.EINVAL
 	}
-	if uint32(l.aLen) >= l.backlog {
-		netRejected++
+	if uint32(l.ALen) >= l.backlog {
+		NetRejected++
 		return -abi.EAGAIN
 	}
-	c := allocSocket(abi.SockStream, l.family)
+	c := allocSocket(abi.SockStream, l.Family)
 	if c < 0 {
-		netRejected++
+		NetRejected++
 		return -abi.ENFILE
 	}
-	s := &sockets[c]
-	s.state = abi.SockConnected
+	s := &Sockets[c]
+	s.State = abi.SockConnected
 	s.accepted = true
-	s.local, s.remote = fromABI(io.Local), fromABI(io.Remote)
+	s.Local, s.Remote = fromABI(io.Local), fromABI(io.Remote)
 	s.opts = l.opts
-	l.acceptQ[(uint32(l.aHead)+uint32(l.aLen))%acceptQueueCap] = int16(c)
-	l.aLen++
+	l.acceptQ[(uint32(l.aHead)+uint32(l.ALen))%acceptQueueCap] = int16(c)
+	l.ALen++
 	io.Sock, io.Gen = uint32(c), s.gen
 	tellProgram(i)
 	return 0

@@ -1,0 +1,109 @@
+// Package fdtab is the program's file-descriptor table, as data: the
+// descriptors (type File, the table Files), their kinds (KindConsole,
+// KindSocket, ...), RLIMIT_NOFILE's soft limit, and the small accessors
+// Get and Alloc. What a descriptor of each kind does (read, write,
+// close, dup, epoll) is the kernel's, above; the sockets' layer reads
+// and fills the table from below it (docs/kernel-layout.md).
+//
+// Trap context (docs/trap-context.md): nothing here allocates.
+package fdtab
+
+import (
+	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// MaxFDs is the size of the descriptor table: RLIMIT_NOFILE's hard
+// limit. Descriptors 0, 1 and 2 are the console; the program can make
+// eventfds, epoll instances and sockets, and open the kernel's files and
+// devices.
+const MaxFDs = 1024
+
+// The kinds of descriptor (File.Kind); KindFree marks a free slot.
+
+const (
+	KindFree uint8 = iota
+	KindConsole
+	KindEventfd
+	KindEpoll
+	KindMemFile // a read-only kernel file (memfile.go)
+	KindDevMem  // /dev/mem (devmem.go)
+	KindIRQ     // /dev/irq (irqfd.go)
+	KindSocket  // a socket (socket.go)
+	KindNetCtl  // /dev/netctl, the network stack's side (netctl.go)
+	KindFile    // a file or directory of the root file system (files.go)
+	KindPipe    // one end of a pipe
+	KindDev     // a memory device: /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom
+	KindProcFD  // the directory /proc/self/fd
+	KindUnix    // a Unix-domain socket (unixsock.go)
+	KindNetlink // a route netlink socket (netlink.go)
+)
+
+// A File is one descriptor: its kind and, by kind, where its state is.
+type File struct {
+	Kind     uint8
+	Cloexec  bool
+	Nonblock bool
+	Count    uint64    // eventfd counter
+	Seq      uint64    // bumped on every readiness change, for edge triggering
+	Epoll    int       // KindEpoll: index in the kernel's epoll instances
+	MemFile  int       // KindMemFile: index in the kernel's memory files
+	Vector   uint8     // KindIRQ: its interrupt vector
+	Reader   sched.TID // KindIRQ: a thread blocked reading it
+	Socket   int       // KindSocket: slot in sockets; KindUnix: slot in the Unix sockets
+	Desc     int32     // KindFile, KindPipe, KindDev, KindProcFD: the open file description
+	Ino      fs.Ino    // KindMemFile: the file's inode (for fstat)
+	Stream   uint8     // KindConsole: 0 stdin, 1 stdout, 2 stderr (its virtio console port)
+}
+
+// Files is the descriptor table. It starts zero (in .bss, not 72 KiB of
+// the image file); package kernel's openStdio gives it the console's 0, 1
+// and 2 at boot.
+var Files [MaxFDs]File
+
+// Get returns descriptor fd, or nil when it is not open.
+// Context: trap, kernel lock held; does not allocate.
+func Get(fd int) *File {
+	if fd < 0 || fd >= MaxFDs || Files[fd].Kind == KindFree {
+		return nil
+	}
+	return &Files[fd]
+}
+
+// Alloc returns the lowest free descriptor, or -1.
+// Context: trap, kernel lock held; does not allocate. Not inlined: every
+// call that opens a descriptor uses it, cheaper as one copy
+// (docs/performance.md, "Image size").
+//
+//go:noinline
+func Alloc(kind uint8, flags int) int {
+	for fd := range int(min(uint64(MaxFDs), NofileLimit)) {
+		if Files[fd].Kind == KindFree {
+			Files[fd] = File{Kind: kind, Cloexec: flags&unix.O_CLOEXEC != 0, Nonblock: flags&unix.O_NONBLOCK != 0, Reader: sched.None}
+			return fd
+		}
+	}
+	return -1
+}
+
+// NofileLimit is RLIMIT_NOFILE's soft limit: descriptors at or above it
+// are not handed out (EMFILE). The hard limit is MaxFDs.
+var NofileLimit uint64 = MaxFDs
+
+// Descriptors whose epoll instances must look at them again, recorded by
+// the layers below epoll (sockets, pipes), which package kernel acts on
+// (socketEvents: at the end of every system call and timer expiry, and
+// before the kernel lock is released): docs/kernel-layout.md, "record
+// below the cut, act above".
+var (
+	NotifyFDs     [MaxFDs / 64]uint64
+	NotifyPending bool
+)
+
+// Notify records that the epoll instances watching fd must look at it
+// again. Context: trap, kernel lock held; does not allocate.
+func Notify(fd int) {
+	NotifyFDs[fd/64] |= 1 << (fd % 64)
+	NotifyPending = true
+}

@@ -1,0 +1,462 @@
+package socket
+
+import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// Socket data calls: read/write (sys_file.go routes socket descriptors
+// here), sendto/recvfrom, sendmsg/recvmsg, readv/writev. A call moves data
+// between the program's memory and the socket's rings and, when the ring
+// is empty (receive) or full (send), returns EAGAIN or blocks a blocking
+// descriptor. Every function's context: trap, kernel lock held.
+
+const (
+	MaxIovecs   = 1024 // UIO_MAXIOV
+	maxDatagram = 65507
+	msghdrSize  = 56
+)
+
+// SockIO is one call's direction, flags and iovec list (or single buffer).
+type SockIO struct {
+	T      sched.TID
+	Nr     uint64  // the system call, to restart a blocking one
+	Iov    uintptr // iovec array, or 0 for the single buffer
+	Iovcnt int
+	Buf, N uintptr // the single buffer
+	Flags  int     // MSG_* flags
+	Msg    bool    // sendmsg/recvmsg: too many iovecs is EMSGSIZE, not EINVAL
+	Total  uintptr // bytes in all buffers
+}
+
+// Piece returns buffer k of io (base, length), false on a bad iovec.
+// Context: trap, kernel lock held; does not allocate.
+func (io *SockIO) Piece(k int) (uintptr, uintptr, bool) {
+	if io.Iov == 0 {
+		return io.Buf, io.N, true
+	}
+	base, ok1 := vm.UserRead64(io.Iov + uintptr(k)*16)
+	n, ok2 := vm.UserRead64(io.Iov + uintptr(k)*16 + 8)
+	return uintptr(base), uintptr(n), ok1 && ok2 && int64(n) >= 0
+}
+
+// Pieces returns the number of buffers.
+func (io *SockIO) Pieces() int {
+	if io.Iov == 0 {
+		return 1
+	}
+	return io.Iovcnt
+}
+
+// Measure validates the iovecs and sums their lengths.
+// Context: trap, kernel lock held; does not allocate.
+func (io *SockIO) Measure() int64 {
+	if io.Iov != 0 && (io.Iovcnt < 0 || io.Iovcnt > MaxIovecs) {
+		if io.Msg {
+			return -abi.EMSGSIZE
+		}
+		return -abi.EINVAL
+	}
+	io.Total = 0
+	for k := range io.Pieces() {
+		base, n, ok := io.Piece(k)
+		if !ok || (n != 0 && vm.IsKernelState(base, n, false)) {
+			return -abi.EFAULT // as Linux, a kernel-state buffer fails before a byte moves
+		}
+		io.Total += n
+		if int64(io.Total) < 0 {
+			return -abi.EINVAL
+		}
+	}
+	return 0
+}
+
+// nonblocking reports whether the call must not block.
+func (io *SockIO) nonblocking(i int) bool {
+	return io.Flags&unix.MSG_DONTWAIT != 0 || fdtab.Files[Sockets[i].FD].Nonblock
+}
+
+// wait is the would-block outcome of io on socket i.
+// Context: trap, kernel lock held; does not allocate.
+func (io *SockIO) wait(i int) int64 {
+	if io.nonblocking(i) {
+		return -abi.EAGAIN
+	}
+	return SockWait(io.T, i, io.Nr)
+}
+
+// SockSend writes io's buffers to socket i (to dest for an unconnected
+// datagram socket, nil otherwise).
+// Context: trap, kernel lock held; does not allocate.
+func SockSend(i int, io *SockIO, dest *SockAddr) int64 {
+	if e := io.Measure(); e != 0 {
+		return e
+	}
+	s := &Sockets[i]
+	if s.Typ != abi.SockStream {
+		return dgramSend(i, io, dest)
+	}
+	if s.SoError != 0 {
+		err := int64(s.SoError)
+		s.SoError = 0
+		return -err
+	}
+	switch {
+	case s.State == abi.SockFailed || s.Flags&abi.EvShutWr != 0:
+		return -abi.EPIPE
+	case s.State == abi.SockConnecting:
+		return io.wait(i) // as Linux: wait for the connection
+	case s.State != abi.SockConnected:
+		return -abi.EPIPE // never connected (Linux says EPIPE too)
+	}
+	if io.Total == 0 {
+		return 0
+	}
+	if s.Tx.Space() == 0 {
+		return io.wait(i)
+	}
+	var done uintptr
+	for k := range io.Pieces() {
+		base, n, _ := io.Piece(k)
+		n = min(n, uintptr(s.Tx.Space()))
+		if n == 0 {
+			break
+		}
+		b, ok := vm.UserBytes(base, n, false)
+		if !ok {
+			if done > 0 {
+				break
+			}
+			return -abi.EFAULT
+		}
+		put := s.Tx.Put(b, true)
+		done += uintptr(put)
+		if uintptr(put) < n {
+			break
+		}
+	}
+	if done == 0 {
+		return -abi.ENOBUFS // kernel memory exhausted
+	}
+	TellStack(i)
+	return int64(done)
+}
+
+// dgramSend queues one datagram.
+// Context: trap, kernel lock held; does not allocate.
+func dgramSend(i int, io *SockIO, dest *SockAddr) int64 {
+	s := &Sockets[i]
+	to := s.Remote
+	if dest != nil {
+		to = connectTarget(s.Family, *dest)
+	} else if s.State != abi.SockConnected {
+		return -abi.EDESTADDRREQ
+	}
+	if s.Family == abi.Family6 && s.opts&abi.OptV6Only != 0 && to.Is4() {
+		return -int64(unix.ENETUNREACH) // man 7 ipv6: no IPv4 on this socket
+	}
+	if io.Total > maxDatagram {
+		return -abi.EMSGSIZE
+	}
+	if !autobind(i) {
+		return -int64(unix.EADDRNOTAVAIL)
+	}
+	if r, done := udpLocalSend(i, io, to); done {
+		return r
+	}
+	if dgramHeaderSize+uint32(io.Total) > s.Tx.Space() {
+		return io.wait(i)
+	}
+	mark, ok := s.Tx.startDgram(dgramHeader{len: uint32(io.Total), addr: to})
+	if !ok {
+		return -abi.ENOBUFS // the space was checked above: memory ran out
+	}
+	fault := false
+	for k := 0; ok && k < io.Pieces(); k++ {
+		base, n, _ := io.Piece(k)
+		b, good := vm.UserBytes(base, n, false)
+		fault = !good
+		ok = good && s.Tx.Put(b, false) == len(b)
+	}
+	if !ok {
+		s.Tx.truncate(mark)
+		if fault {
+			return -abi.EFAULT
+		}
+		return -abi.ENOBUFS
+	}
+	TellStack(i)
+	return int64(io.Total)
+}
+
+// SockRecv reads into io's buffers from socket i; from receives the
+// sender of a datagram. It returns the bytes read; *trunc is set when a
+// datagram was longer than the buffers.
+// Context: trap, kernel lock held; does not allocate.
+func SockRecv(i int, io *SockIO, from *SockAddr, trunc *bool) int64 {
+	if e := io.Measure(); e != 0 {
+		return e
+	}
+	s := &Sockets[i]
+	if s.Typ != abi.SockStream {
+		return dgramRecv(i, io, from, trunc)
+	}
+	if s.Rx.N == 0 {
+		switch {
+		case s.SoError != 0:
+			err := int64(s.SoError)
+			s.SoError = 0
+			return -err
+		case s.peerEOF || s.Flags&abi.EvShutRd != 0 || s.State == abi.SockFailed:
+			return 0
+		case s.State != abi.SockConnected:
+			return -abi.ENOTCONN
+		case io.Total == 0:
+			return 0
+		}
+		return io.wait(i)
+	}
+	var done uint32
+	for k := range io.Pieces() {
+		base, n, _ := io.Piece(k)
+		n = min(n, uintptr(s.Rx.N-done))
+		if n == 0 {
+			break
+		}
+		b, ok := vm.UserBytes(base, n, true)
+		if !ok {
+			if done > 0 {
+				break
+			}
+			return -abi.EFAULT
+		}
+		done += uint32(s.Rx.peek(b, done))
+	}
+	if io.Flags&unix.MSG_PEEK == 0 {
+		s.Rx.drop(done)
+		if s.rxWanted {
+			s.rxWanted = false
+			TellStack(i)
+		}
+	}
+	*from = s.Remote
+	return int64(done)
+}
+
+// dgramRecv reads one datagram.
+// Context: trap, kernel lock held; does not allocate.
+func dgramRecv(i int, io *SockIO, from *SockAddr, trunc *bool) int64 {
+	s := &Sockets[i]
+	h, ok := s.Rx.nextDgram()
+	if !ok {
+		if s.SoError != 0 {
+			err := int64(s.SoError)
+			s.SoError = 0
+			return -err
+		}
+		return io.wait(i)
+	}
+	var done uint32
+	for k := range io.Pieces() {
+		base, n, _ := io.Piece(k)
+		n = min(n, uintptr(h.len-done))
+		if n == 0 {
+			break
+		}
+		b, ok := vm.UserBytes(base, n, true)
+		if !ok {
+			return -abi.EFAULT
+		}
+		done += uint32(s.Rx.peek(b, dgramHeaderSize+done))
+	}
+	*trunc = done < h.len
+	if io.Flags&unix.MSG_PEEK == 0 {
+		s.Rx.drop(dgramHeaderSize + h.len)
+	}
+	*from = h.addr
+	if io.Flags&unix.MSG_TRUNC != 0 {
+		return int64(h.len)
+	}
+	return int64(done)
+}
+
+// SysSendto sends buf on a socket, to addr when it is an unconnected
+// datagram socket. Context: trap, kernel lock held; does not allocate.
+func SysSendto(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintptr) int64 {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	io := SockIO{T: t, Nr: unix.SYS_SENDTO, Buf: buf, N: n, Flags: flags}
+	if addr == 0 || Sockets[i].Typ == abi.SockStream {
+		return SockSend(i, &io, nil)
+	}
+	to, e := readSockaddr(Sockets[i].Family, addr, alen)
+	if e != 0 {
+		return e
+	}
+	return SockSend(i, &io, &to)
+}
+
+// SysRecvfrom receives into buf and writes the sender's address.
+// Context: trap, kernel lock held; does not allocate.
+func SysRecvfrom(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintptr) int64 {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	io := SockIO{T: t, Nr: unix.SYS_RECVFROM, Buf: buf, N: n, Flags: flags}
+	var from SockAddr
+	var trunc bool
+	r := SockRecv(i, &io, &from, &trunc)
+	if r >= 0 {
+		if e := writeSockaddr(Sockets[i].Family, from, addr, alen); e != 0 {
+			return e
+		}
+	}
+	return r
+}
+
+// Msghdr is the part of struct msghdr the calls use.
+type Msghdr struct {
+	Name, Namelen, Iov, Iovlen uintptr
+}
+
+// ReadMsghdr reads the struct msghdr at addr; false if it is not readable.
+// Context: trap, kernel lock held; does not allocate.
+func ReadMsghdr(addr uintptr) (Msghdr, bool) {
+	var m Msghdr
+	b, ok := vm.UserBytes(addr, msghdrSize, false)
+	if !ok {
+		return m, false
+	}
+	m.Name, m.Namelen, m.Iov, m.Iovlen = msgWord(b, 0), msgWord(b, 8)&0xffffffff, msgWord(b, 16), msgWord(b, 24)
+	return m, true
+}
+
+// msgWord reads a little-endian word at b[o:].
+func msgWord(b []byte, o int) uintptr {
+	var v uint64
+	for k := 7; k >= 0; k-- {
+		v = v<<8 | uint64(b[o+k])
+	}
+	return uintptr(v)
+}
+
+// msgCall starts sendmsg or recvmsg (nr): the socket, the header and the
+// call's buffers.
+// Context: trap, kernel lock held; does not allocate.
+func msgCall(t sched.TID, nr uint64, fd int, msg uintptr, flags int) (int, Msghdr, SockIO, int64) {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return 0, Msghdr{}, SockIO{}, e
+	}
+	m, ok := ReadMsghdr(msg)
+	if !ok {
+		return 0, Msghdr{}, SockIO{}, -abi.EFAULT
+	}
+	return i, m, SockIO{T: t, Nr: nr, Iov: m.Iov, Iovcnt: int(m.Iovlen), Flags: flags, Msg: true}, 0
+}
+
+// SysSendmsg sends the iovecs of the msghdr at msg (to its name, for an
+// unconnected datagram socket); control data is ignored. Context: trap, kernel lock held; does not allocate.
+func SysSendmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
+	i, m, io, e := msgCall(t, unix.SYS_SENDMSG, fd, msg, flags)
+	if e != 0 {
+		return e
+	}
+	if m.Name == 0 || Sockets[i].Typ == abi.SockStream {
+		return SockSend(i, &io, nil)
+	}
+	to, e := readSockaddr(Sockets[i].Family, m.Name, m.Namelen)
+	if e != 0 {
+		return e
+	}
+	return SockSend(i, &io, &to)
+}
+
+// SysRecvmsg receives into the iovecs of the msghdr at msg and fills in
+// its name, flags (MSG_TRUNC) and an empty control part. Context: trap, kernel lock held; does not allocate.
+func SysRecvmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
+	i, m, io, e := msgCall(t, unix.SYS_RECVMSG, fd, msg, flags)
+	if e != 0 {
+		return e
+	}
+	var from SockAddr
+	var trunc bool
+	r := SockRecv(i, &io, &from, &trunc)
+	if r < 0 {
+		return r
+	}
+	if e := writeSockaddr(Sockets[i].Family, from, m.Name, msg+8); e != 0 {
+		return e
+	}
+	var mflags uint32
+	if trunc {
+		mflags = unix.MSG_TRUNC
+	}
+	if !vm.UserWrite64(msg+40, 0) || !vm.UserWrite32(msg+48, mflags) { // msg_controllen, msg_flags
+		return -abi.EFAULT
+	}
+	return r
+}
+
+// SockReadv serves readv on a socket.
+// Context: trap, kernel lock held; does not allocate.
+func SockReadv(t sched.TID, i int, iov uintptr, cnt int) int64 {
+	io := SockIO{T: t, Nr: unix.SYS_READV, Iov: iov, Iovcnt: cnt}
+	var from SockAddr
+	var trunc bool
+	return SockRecv(i, &io, &from, &trunc)
+}
+
+// SockWritev serves writev on a socket.
+// Context: trap, kernel lock held; does not allocate.
+func SockWritev(t sched.TID, i int, iov uintptr, cnt int) int64 {
+	io := SockIO{T: t, Nr: unix.SYS_WRITEV, Iov: iov, Iovcnt: cnt}
+	return SockSend(i, &io, nil)
+}
+
+// Gather copies io's bytes from offset off into dst and returns how
+// many; false when a buffer is not readable.
+// Context: trap, kernel lock held; does not allocate.
+func (io *SockIO) Gather(off uintptr, dst []byte) (int, bool) {
+	n := 0
+	for k := 0; k < io.Pieces() && n < len(dst); k++ {
+		base, l, _ := io.Piece(k)
+		if off >= l {
+			off -= l
+			continue
+		}
+		c := min(l-off, uintptr(len(dst)-n))
+		b, ok := vm.UserBytes(base+off, c, false)
+		if !ok {
+			return n, false
+		}
+		n += copy(dst[n:], b)
+		off = 0
+	}
+	return n, true
+}
+
+// Scatter copies src into io's buffers; false when one is not writable.
+// Context: trap, kernel lock held; does not allocate.
+func (io *SockIO) Scatter(src []byte) bool {
+	for k := 0; k < io.Pieces() && len(src) > 0; k++ {
+		base, l, _ := io.Piece(k)
+		c := min(l, uintptr(len(src)))
+		if c == 0 {
+			continue
+		}
+		b, ok := vm.UserBytes(base, c, true)
+		if !ok {
+			return false
+		}
+		copy(b, src[:c])
+		src = src[c:]
+	}
+	return true
+}

@@ -1,0 +1,209 @@
+// Package vfs is the file layer's state below the sockets, as data and
+// small functions: the in-memory root file system's instance (Root) and
+// the pipes (Pipes), the working directory and umask, the pages they are
+// charged (Mem, Done), the open file descriptions that descriptors of
+// files, pipes and devices point at (Descs, shared by dup; CloseDesc
+// drops one), the FIFOs' pipes, and the wait keys the kernel's own waits
+// use in the futex table (WaitKey, WakeKey). The file system's logic is
+// kernel/fs; the system calls on paths and descriptors, and the dispatch
+// by descriptor kind, are package kernel's (docs/kernel-layout.md).
+//
+// Trap context (docs/trap-context.md): nothing here allocates.
+package vfs
+
+import (
+	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/thread"
+	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/sched"
+)
+
+var (
+	Root  fs.FS
+	Pipes fs.Pipes
+	Cwd   = fs.RootIno
+	Umask = uint32(0o022)
+	// Pages counts the pages the file system and the pipes hold once
+	// the program runs; MaxPages caps them, as tmpfs's size= does
+	// (half of the program's memory, like tmpfs's default), so that a full
+	// file system leaves the program memory to run in.
+	Pages, MaxPages int64
+)
+
+// MaxDescs bounds the open file descriptions of files, pipes and devices.
+const MaxDescs = 1024
+
+// A Desc is an open file description: what open(2) or pipe(2) made,
+// shared by the descriptors dup(2) makes of it.
+type Desc struct {
+	Refs   int32
+	Ino    fs.Ino
+	Off    int64
+	Flags  int   // open flags: access mode, O_APPEND, O_PATH
+	Pipe   int32 // fdtab.KindPipe: the pipe
+	Reader bool  // fdtab.KindPipe: the read end
+}
+
+// Descs is the table of open file descriptions.
+var Descs [MaxDescs]Desc
+
+// Mem returns the page source of one file-system call: the frame
+// allocator, with what the commit limit still allows as the budget (at
+// boot, before the limit is set, every free frame).
+// Context: trap or boot; does not allocate.
+func Mem() fs.Mem {
+	m := fs.Mem{Frames: &vm.Frames, Budget: int64(vm.Frames.FreeCount())}
+	if vm.CommitLimit != 0 {
+		m.Budget = int64(vm.CommitLimit-min(vm.Committed, vm.CommitLimit)) / int64(fs.PageSize)
+		m.Budget = max(min(m.Budget, MaxPages-Pages), 0)
+	}
+	Root.Now = RealtimeNs()
+	return m
+}
+
+// Done charges the pages a call took (or gave back) to the commit.
+// Context: trap or boot; does not allocate. Not inlined: after every
+// file-system call, cheaper as one copy (docs/performance.md, "Image
+// size").
+//
+//go:noinline
+func Done(m *fs.Mem) {
+	if vm.CommitLimit == 0 {
+		return
+	}
+	Pages += m.Taken
+	if m.Taken >= 0 {
+		vm.Committed += uint64(m.Taken) * fs.PageSize
+	} else {
+		vm.Committed -= min(vm.Committed, uint64(-m.Taken)*fs.PageSize)
+	}
+}
+
+// RealtimeNs returns the wall-clock time in nanoseconds since the epoch.
+// Context: trap, kernel lock held; does not allocate.
+func RealtimeNs() int64 { return clock.WallAtBoot() + clock.Nanotime() }
+
+// AllocDesc takes a free open file description with one reference.
+// Context: trap; does not allocate.
+func AllocDesc(ino fs.Ino, flags int) int32 {
+	for i := range Descs {
+		if Descs[i].Refs == 0 {
+			Descs[i] = Desc{Refs: 1, Ino: ino, Flags: flags}
+			return int32(i)
+		}
+	}
+	return -1
+}
+
+// DescOf returns the description behind f (files, pipes, devices).
+// Context: trap, kernel lock held; does not allocate.
+func DescOf(f *fdtab.File) *Desc { return &Descs[f.Desc] }
+
+// HasDesc reports whether descriptors of kind point at a description.
+// Context: trap, kernel lock held; does not allocate.
+func HasDesc(kind uint8) bool {
+	return kind == fdtab.KindFile || kind == fdtab.KindPipe || kind == fdtab.KindDev || kind == fdtab.KindProcFD
+}
+
+// LockOwner is the owner of a description's OFD and flock locks.
+// Context: trap, kernel lock held; does not allocate.
+func LockOwner(d int32) int32 { return d + 1 }
+
+// CloseDesc drops fd's reference to its description and, with the last
+// one, releases the file, the pipe end and the locks.
+// Context: trap; does not allocate.
+func CloseDesc(f *fdtab.File) {
+	d := DescOf(f)
+	if f.Kind == fdtab.KindFile {
+		if Root.HasLocks(d.Ino) { // POSIX: any close drops the process's record locks
+			Root.DropLocks(d.Ino, fs.ProcessOwner)
+			WakeKey(LockKey(d.Ino))
+		}
+	}
+	d.Refs--
+	if d.Refs > 0 {
+		return
+	}
+	m := Mem()
+	switch f.Kind {
+	case fdtab.KindPipe:
+		Pipes.Close(&m, int(d.Pipe), d.Reader)
+		PipeChanged(int(d.Pipe))
+		if d.Ino != 0 { // a FIFO: forget its pipe once both ends closed
+			if r, w := Pipes.Ends(int(d.Pipe)); r <= 0 && w <= 0 {
+				FifoPipe[d.Ino] = 0
+			}
+			Root.Drop(&m, d.Ino)
+		}
+	default:
+		if Root.HasLocks(d.Ino) {
+			Root.DropLocks(d.Ino, LockOwner(f.Desc))
+			WakeKey(LockKey(d.Ino))
+		}
+		if d.Ino != 0 {
+			Root.Drop(&m, d.Ino)
+		}
+	}
+	Done(&m)
+	*d = Desc{}
+}
+
+// Wait keys of the futex table for the kernel's own waits: kernel
+// addresses, so no program futex word can collide with them, each kind in
+// its own 2^40-byte range so no two kinds collide either (keyRanges).
+const (
+	PipeKeyBase      = 0xffff_f000_0000_0000 // pipeKey: readers and writers of a pipe
+	LockKeyBase      = 0xffff_f100_0000_0000 // lockKey: waiters for a file lock
+	UnixKeyBase      = 0xffff_f200_0000_0000 // unixKey: a Unix socket's waiters
+	VconWriteKeyBase = 0xffff_f300_0000_0000 // a console transmit queue's writers (vconio.go)
+	FifoKeyBase      = 0xffff_f400_0000_0000 // fifoKey: openers of a FIFO waiting for the other end
+	KeyRange         = 0x100_0000_0000
+)
+
+// PipeKey is the wait key of pipe p. Context: any; does not allocate.
+func PipeKey(p int) uintptr { return PipeKeyBase + uintptr(p)*8 }
+
+// LockKey is the wait key of the locks of ino. Context: any; does not allocate.
+func LockKey(ino fs.Ino) uintptr { return LockKeyBase + uintptr(ino)*8 }
+
+// WaitKey blocks t on key until WakeKey, after which t executes its
+// system call again. Context: trap, kernel lock held.
+func WaitKey(t sched.TID, key uintptr) int64 {
+	threadtab.Threads[t].RestartNr = threadtab.Threads[t].Regs.AX
+	thread.Futexes.Wait(t, key)
+	thread.Block(t, threadtab.WaitFutex)
+	return thread.Blocked
+}
+
+// WakeKey restarts every thread waiting on key.
+// Context: trap, kernel lock held; does not allocate.
+func WakeKey(key uintptr) {
+	for w := thread.Futexes.WakeOne(key); w != sched.None; w = thread.Futexes.WakeOne(key) {
+		threadtab.Threads[w].Wait = threadtab.WaitNone
+		thread.Restart(w)
+	}
+}
+
+// PipeChanged tells the waiters of pipe p that its state changed, and
+// records the descriptors of either end for the epoll instances watching
+// them (fdtab.Notify: package kernel's socketEvents wakes them at the end
+// of the system call). Context: trap, kernel lock held.
+func PipeChanged(p int) {
+	WakeKey(PipeKey(p))
+	for fd := range fdtab.Files {
+		if fdtab.Files[fd].Kind == fdtab.KindPipe && Descs[fdtab.Files[fd].Desc].Pipe == int32(p) {
+			fdtab.Files[fd].Seq++
+			fdtab.Notify(fd)
+		}
+	}
+}
+
+// Errno converts a file-system error into a system call result.
+// Context: trap, kernel lock held; does not allocate.
+func Errno(e fs.Errno) int64 { return -int64(e) }
+
+// FifoPipe maps an inode to its pipe plus one (0: none open).
+var FifoPipe [fs.MaxInodes]int32
