@@ -96,8 +96,8 @@ func load(c *percpu.CPU, f *x86.TrapFrame) {
 		}
 	}
 	t := &threadtab.Threads[cur]
-	if t.Restart { // a signal ended its wait, and no handler ran for it
-		t.Restart = false
+	if t.SignalRestart { // a signal ended its wait, and no handler ran for it
+		t.SignalRestart = false
 		thread.CallAgain(t)
 	}
 	*f = t.Regs

@@ -78,7 +78,7 @@ func SendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 // lock held; does not allocate.
 func InterruptWait(t sched.TID) {
 	th := &threadtab.Threads[t]
-	th.Restart = restartable(th.RestartNr, &th.Regs) && !threadtab.Sched.Timers.Pending(t)
+	th.SignalRestart = restartable(th.RestartNr, &th.Regs) && !threadtab.Sched.Timers.Pending(t)
 	Wake(t, -abi.EINTR)
 }
 
@@ -196,8 +196,8 @@ func DeliverSignal(t sched.TID) Delivery {
 		l.S("program has a handler for ").S(SignalName(sig)).S(" without SA_RESTORER: killing it").Print()
 		return Delivery{Exit: 128 + sig}
 	}
-	if th.Restart { // the call the signal interrupted
-		th.Restart = false
+	if th.SignalRestart { // the call the signal interrupted
+		th.SignalRestart = false
 		if act.flags&saRestart != 0 {
 			CallAgain(th)
 		}

@@ -59,11 +59,11 @@ type Thread struct {
 	Sigmask   uint64
 	AltStack  [3]uint64 // sigaltstack: sp, flags, size
 	RestartNr uint64    // the system call to re-execute after a WaitRead
-	// Restart: a signal ended the thread's wait in a call that Linux
+	// SignalRestart: a signal ended the thread's wait in a call that Linux
 	// restarts under SA_RESTART (kernel/signal.go, interruptWait).
-	Restart     bool
-	ConnectWait bool    // blocked in connect on a blocking socket (kernel/socket/socket.go)
-	ClearTID    uintptr // CLONE_CHILD_CLEARTID address
+	SignalRestart bool
+	ConnectWait   bool    // blocked in connect on a blocking socket (kernel/socket/socket.go)
+	ClearTID      uintptr // CLONE_CHILD_CLEARTID address
 
 	// A pending epoll_pwait: where its results go.
 	EvAddr uintptr
