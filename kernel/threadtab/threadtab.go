@@ -60,7 +60,7 @@ type Thread struct {
 	AltStack  [3]uint64 // sigaltstack: sp, flags, size
 	RestartNr uint64    // the system call to re-execute after a WaitRead
 	// SignalRestart: a signal ended the thread's wait in a call that Linux
-	// restarts under SA_RESTART (kernel/signal.go, interruptWait).
+	// restarts under SA_RESTART (kernel/thread/signal.go, InterruptWait).
 	SignalRestart bool
 	ConnectWait   bool    // blocked in connect on a blocking socket (kernel/socket/socket.go)
 	ClearTID      uintptr // CLONE_CHILD_CLEARTID address
