@@ -112,10 +112,13 @@ boot-usage:
 ## runs go test -json and prints each package's line as it finishes, and
 ## every 30 s the packages still running. Nothing is downloaded but Go
 ## modules missing from the module cache (go.sum); the benchmark smoke
-## test, which fetches Debian's kernel, is make bench-smoke.
+## test, which fetches Debian's kernel, is make bench-smoke. -count=1:
+## the boot tests build images from the kernel's sources with go build,
+## which go test's result cache cannot see, so a cached "ok" could be
+## stale.
 test: deps deps-iso
 	$(GO) vet ./...
-	$(GO) run ./tools/testprogress -timeout $(TEST_TIMEOUT) ./...
+	$(GO) run ./tools/testprogress -timeout $(TEST_TIMEOUT) -count=1 ./...
 
 ## bench-smoke: the benchmark's end-to-end smoke tests (tools/bench,
 ## -tags benchsmoke: TestSmokeBothSides, TestSmokeNetwork): they download Debian's linux-image package (~70 MB,

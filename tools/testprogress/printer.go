@@ -29,12 +29,13 @@ type printer struct {
 	start   time.Time
 	started map[string]time.Time // running packages
 	outputs map[string][]string  // per package: output lines not yet known to be needed
+	oks     map[string]string    // per package: go test's own "ok" line, "(cached)" kept
 	failed  bool
 	done    int
 }
 
 func newPrinter(out io.Writer, now func() time.Time) *printer {
-	return &printer{out: out, now: now, start: now(), started: map[string]time.Time{}, outputs: map[string][]string{}}
+	return &printer{out: out, now: now, start: now(), started: map[string]time.Time{}, outputs: map[string][]string{}, oks: map[string]string{}}
 }
 
 // consume reads events until r ends.
@@ -68,6 +69,9 @@ func (p *printer) handle(e event) {
 		delete(p.outputs, e.ImportPath)
 	case "output":
 		if e.Test == "" && isSummary(e.Output) {
+			if strings.HasPrefix(e.Output, "ok  \t") {
+				p.oks[e.Package] = e.Output // says "(cached)" for a result go test did not run again
+			}
 			return // the line is printed from the pass/fail event, with the package's output first
 		}
 		p.outputs[e.Package] = append(p.outputs[e.Package], e.Output)
@@ -98,6 +102,11 @@ func (p *printer) finish(e event) {
 	delete(p.outputs, e.Package)
 	switch e.Action {
 	case "pass":
+		if line, ok := p.oks[e.Package]; ok {
+			io.WriteString(p.out, line)
+			delete(p.oks, e.Package)
+			break
+		}
 		fmt.Fprintf(p.out, "ok  \t%s\t%.3fs\n", e.Package, e.Elapsed)
 	case "skip":
 		fmt.Fprintf(p.out, "?   \t%s\t[no test files]\n", e.Package)

@@ -34,6 +34,9 @@ func TestPrinter(t *testing.T) {
 		`{"Action":"start","Package":"d"}`,
 		`{"Action":"output","Package":"d","Output":"?   \td\t[no test files]\n"}`,
 		`{"Action":"skip","Package":"d","Elapsed":0}`,
+		`{"Action":"start","Package":"e"}`,
+		`{"Action":"output","Package":"e","Output":"ok  \te\t(cached)\n"}`,
+		`{"Action":"pass","Package":"e","Elapsed":0}`,
 		`not json`,
 	}, "\n") + "\n"
 	var out bytes.Buffer
@@ -47,10 +50,11 @@ func TestPrinter(t *testing.T) {
 	assert.Equal(t, "=== RUN   TestX\n    x_test.go:3: boom\nFAIL\tb\t0.200s\n"+
 		"# c\nc.go:1: syntax error\n"+
 		"?   \td\t[no test files]\n"+
+		"ok  \te\t(cached)\n"+
 		"not json\n"+
-		"... 4s: 2 packages done, running: a (3s)\n"+
+		"... 5s: 3 packages done, running: a (4s)\n"+
 		"ok  \ta\t5.000s\n"+
-		"FAIL: 3 packages in 5s\n", out.String())
+		"FAIL: 4 packages in 6s\n", out.String())
 	assert.True(t, p.failed)
 }
 
