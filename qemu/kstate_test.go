@@ -61,6 +61,8 @@ func TestKernelStateEFAULT(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 0, res.ExitCode)
 
+	require.Contains(t, string(res.Output), "linked kernel variables: yes\n", "the program's //go:linkname names must be the kernel's")
+	require.Contains(t, string(hostOut), "linked kernel variables: host\n")
 	guest, onHost := splitKstate(string(res.Output)), splitKstate(string(hostOut))
 	require.NotEmpty(t, guest.kernel, "no calls on kernel variables ran")
 	for call, r := range guest.kernel {

@@ -32,8 +32,8 @@ import (
 // The kernel's variables the checks aim at (kernel/*.go, boot/boot.go);
 // the sizes must match the kernel's.
 var (
-	//go:linkname kUmask github.com/gometal/gometal/kernel.umask
-	kUmask uint32 // kernel/files.go: the umask (initialised data)
+	//go:linkname kUmask github.com/gometal/gometal/kernel/vfs.Umask
+	kUmask uint32 // kernel/vfs/vfs.go: the umask (initialised data)
 	//go:linkname kArgsBuf github.com/gometal/gometal/kernel.cmdArgsBuf
 	kArgsBuf [4096]byte // kernel/args.go: the boot arguments (bss)
 	//go:linkname kIDT github.com/gometal/gometal/kernel/x86.idt
@@ -42,8 +42,8 @@ var (
 	kState [unsafe.Sizeof(mm.StateTable{})]byte // kernel/vm/kstate.go: the kernel-state table itself
 	//go:linkname kBootMagic github.com/gometal/gometal/boot.Magic
 	kBootMagic uint32 // boot/boot.go: another kernel package
-	//go:linkname kUsocks github.com/gometal/gometal/kernel.usocksAddr
-	kUsocks uintptr // kernel/unixsock.go: the Unix-socket table, in frames
+	//go:linkname kUsocks github.com/gometal/gometal/kernel/socket.usocksAddr
+	kUsocks uintptr // kernel/socket/unixsock.go: the Unix-socket table, in frames
 	//go:linkname kVDSO github.com/gometal/gometal/kernel/clock.vdsoPage
 	kVDSO [4096]byte // kernel/clock/vdso.go: readable, not writable
 )
@@ -62,6 +62,31 @@ const (
 	futexPrivate = 128
 )
 
+// linked prints whether the kernel's variables above are the kernel's:
+// a //go:linkname to a name the kernel no longer has links silently (the
+// program then defines the variable itself), so in the guest, where the
+// kernel-state table is filled in, each must hold what the kernel put
+// there. Run it before any call that could change them. (usocksAddr is
+// 0 until the program's first Unix socket; frames checks it.)
+func linked() {
+	if *(*uint64)(unsafe.Pointer(&kState)) != mm.StateMagic {
+		fmt.Println("linked kernel variables: host")
+		return
+	}
+	var missing []string
+	if kUmask != 0o022 {
+		missing = append(missing, "umask")
+	}
+	if kIDT == ([4096]byte{}) {
+		missing = append(missing, "idt")
+	}
+	if len(missing) > 0 {
+		fmt.Println("linked kernel variables: not", missing)
+		return
+	}
+	fmt.Println("linked kernel variables: yes")
+}
+
 // target is one stretch of memory the calls use.
 type target struct {
 	name string
@@ -71,6 +96,7 @@ type target struct {
 }
 
 func main() {
+	linked()
 	before := snapshot()
 	pr, pw := mustPipe()
 	sock := mustUnixSocket()
