@@ -44,18 +44,23 @@ func setupDeviceInterrupts() {
 	}
 }
 
-// deviceInterrupt handles a device vector. Context: trap, kernel lock held.
+// deviceInterrupt handles a device vector, then acts on the descriptors
+// the handler recorded (socketEvents: the console's and /dev/irq's epoll
+// watchers wake before the scheduler runs, as when the handlers called
+// epollNotify). Context: trap, kernel lock held.
 func deviceInterrupt(v uint64) bool {
+	handled := true
 	switch v {
 	case vecCOM1:
 		consoleInterrupt()
 	case vecVCon:
 		vconInterrupt()
 	default:
-		if !irqInterrupt(v) {
-			return false
-		}
+		handled = irqInterrupt(v)
 	}
-	clock.LAPIC.EOI()
-	return true
+	if handled {
+		clock.LAPIC.EOI()
+	}
+	socketEvents()
+	return handled
 }

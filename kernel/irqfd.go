@@ -61,8 +61,9 @@ func openIRQ(flags int) int64 {
 	return -abi.ENOSPC
 }
 
-// irqInterrupt counts an interrupt on vector v and wakes its reader.
-// Context: trap, kernel lock held.
+// irqInterrupt counts an interrupt on vector v, wakes its reader and
+// records the descriptor for the epoll instances that watch it
+// (fdtab.Notify; deviceInterrupt acts on it). Context: trap, kernel lock held.
 func irqInterrupt(v uint64) bool {
 	if v >= uint64(len(irqFDs)) || irqFDs[v] == 0 {
 		return false
@@ -79,7 +80,7 @@ func irqInterrupt(v uint64) bool {
 		f.Reader = noThread
 		thread.Restart(t)
 	}
-	epollNotify(fd)
+	fdtab.Notify(fd)
 	return true
 }
 

@@ -178,13 +178,15 @@ func vconDrain() {
 	klog.StopVcon()
 }
 
-// notifyConsoleFDs bumps the readiness of every console descriptor.
-// Context: trap, kernel lock held; does not allocate.
+// notifyConsoleFDs bumps the readiness of every console descriptor and
+// records it for the epoll instances that watch one (fdtab.Notify:
+// package kernel acts on the record, socketEvents, after the interrupt or
+// system call). Context: trap, kernel lock held; does not allocate.
 func notifyConsoleFDs() {
 	for fd := range fdtab.Files {
 		if fdtab.Files[fd].Kind == fdtab.KindConsole {
 			fdtab.Files[fd].Seq++
-			epollNotify(fd)
+			fdtab.Notify(fd)
 		}
 	}
 }
