@@ -24,7 +24,7 @@ const (
 	IRQLastVector  = x86.VecPICBase - 1 // the masked 8259s' (spurious) vectors follow
 	// irqInfo is the ioctl that writes {vector, APIC id} as two uint32.
 	irqInfo = 0x47490001 // 'G' 'I' 1
-	// irqDeviceInfo describes platform device i (mmiodev.go): the
+	// irqDeviceInfo describes platform device i (kernel/firmware/mmio.go): the
 	// argument points to 32 bytes, {index uint32 (in), flags uint32, base
 	// uint64, size uint64, gsi uint32, 0 uint32}; flags bit 0: level-
 	// triggered, bit 1: active low. ENOENT past the last device.
