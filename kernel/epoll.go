@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/console"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
@@ -161,10 +162,10 @@ func readiness(fd int) uint32 {
 		return 0
 	case fdtab.KindConsole:
 		var ev uint32
-		if consoleReadable() {
+		if console.Readable() {
 			ev |= unix.EPOLLIN
 		}
-		if qi := vconQueueOf(f.Stream); qi < 0 || !vconQ[qi].Full() {
+		if qi := console.VconQueueOf(f.Stream); qi < 0 || !console.VconQ[qi].Full() {
 			ev |= unix.EPOLLOUT
 		}
 		return ev

@@ -23,6 +23,8 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/conin"
+	"github.com/gometal/gometal/kernel/console"
+	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
@@ -49,6 +51,7 @@ func kmain() {
 	checkCPU()                                     // required features; RDRAND and HWCAP for later
 	setupCPU(&percpu.CPUs[0], bootISTTops())       // GDT, TSS, IDT, SSE, SYSCALL MSRs
 	vm.Setup(&bootInfo)                            // frame allocator, final page table, direct map
+	devices.SetMemoryMap(&bootInfo)                // what /dev/mem must refuse (RAM)
 	checkKernelState()                             // the image build's table of kernel variables, which system calls refuse
 	setupFramebuffer()                             // the console's mirror on a UEFI framebuffer, if GRUB passed one
 	readACPI()                                     // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
@@ -56,9 +59,9 @@ func kmain() {
 	calibrateClocks()                              // TSC and LAPIC timer against the PIT; RTC wall time
 	startAPs(firmware.CPUs())                      // the other CPUs, from the ACPI MADT
 	timeslice.Setup(kernelOptionValue("slice="))   // goroutine time slices (slice=), if the runtime's layout checks out
-	setupDeviceInterrupts()                        // I/O APIC routes; console input
+	devices.SetupInterrupts()                      // I/O APIC routes; console input
 	collectMMIODevices()                           // virtio-mmio transports (DSDT, virtio_mmio.device=)
-	setupVirtioConsole()                           // the virtio console's ports, if the machine has one
+	console.SetupVirtio()                          // the virtio console's ports, if the machine has one
 	pcilist.Log()                                  // the boot log's PCI functions (after the virtio console: its log port is faster than COM1)
 	setupKernelFault()                             // kfault=: fault injection for the crash tests
 	setupTLBFault()                                // tlbfault=: a CPU that never answers a shootdown
@@ -176,7 +179,7 @@ func readBootInfo() {
 // carries it to the host, ACPI power-off is the fallback, and a machine
 // with neither halts. Context: trap; never returns.
 func shutdown(status int) {
-	vconDrain() // every byte the program wrote to the console ports first
+	console.VconDrain() // every byte the program wrote to the console ports first
 	var l klog.Line
 	l.S("program exited with status ").I(int64(status)).S(" after ").MS(clock.Nanotime()).Info()
 	exportFiles()

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/fs"
@@ -132,8 +133,8 @@ func fillMemFile(which int, f *memFile) {
 	case "/proc/gometal/sockets":
 		writeSocketView(w)
 	case "/proc/gometal/dma":
-		ensureDMAPool()
-		w.s("base ").u(dmaPool).s("\nsize ").u(dmaPoolSize).s("\n")
+		devices.EnsureDMAPool()
+		w.s("base ").u(devices.DMAPool).s("\nsize ").u(devices.DMAPoolSize).s("\n")
 	case "/proc/cmdline":
 		w.f.n += copy(w.f.data[:], bootInfo.Cmdline[:bootInfo.CmdlineLen])
 		w.s("\n")

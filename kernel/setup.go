@@ -41,11 +41,6 @@ func setupCPU(c *percpu.CPU, ist *[3]uintptr) {
 	cpu.Wrmsr(x86.MsrFMASK, x86.FlagIF|x86.FlagTF|x86.FlagDF|x86.FlagAC|x86.FlagNT|x86.FlagIOPL)
 }
 
-// picVectorBase is where setupInterrupts moves the 8259s' 16 vectors. They
-// are masked, but a spurious IRQ 7 or 15 still arrives on the last vector
-// of each, so no other user of vectors (/dev/irq) may overlap them.
-const picVectorBase = 0xe0
-
 // setupInterrupts masks the legacy 8259 PICs (after moving their vectors
 // out of the exception range, where a spurious IRQ 7 would look like a
 // fault) and enables this CPU's local APIC. Context: boot.
@@ -53,8 +48,8 @@ func setupInterrupts() {
 	const pic1, pic2 = 0x20, 0xa0
 	cpu.Outb(pic1, 0x11) // ICW1: init, ICW4 follows
 	cpu.Outb(pic2, 0x11)
-	cpu.Outb(pic1+1, picVectorBase) // ICW2: vector bases
-	cpu.Outb(pic2+1, picVectorBase+8)
+	cpu.Outb(pic1+1, x86.VecPICBase) // ICW2: vector bases
+	cpu.Outb(pic2+1, x86.VecPICBase+8)
 	cpu.Outb(pic1+1, 4) // ICW3: cascade on IRQ 2
 	cpu.Outb(pic2+1, 2)
 	cpu.Outb(pic1+1, 1) // ICW4: 8086 mode

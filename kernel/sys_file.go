@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/console"
+	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
@@ -34,8 +36,8 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 		io := socket.SockIO{T: t, Nr: unix.SYS_WRITE, Buf: buf, N: n}
 		return socket.SockSend(f.Socket, &io, nil)
 	case fdtab.KindConsole:
-		if qi := vconQueueOf(f.Stream); qi >= 0 {
-			return vconWrite(t, qi, f.Nonblock, buf, n)
+		if qi := console.VconQueueOf(f.Stream); qi >= 0 {
+			return console.VconWrite(t, qi, f.Nonblock, buf, n)
 		}
 		b, ok := vm.UserBytes(buf, n, false)
 		if !ok {
@@ -84,11 +86,11 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 	case fdtab.KindNetCtl:
 		return socket.NetCtlRead(buf, n)
 	case fdtab.KindConsole:
-		return consoleRead(t, f, buf, n)
+		return console.Read(t, f, buf, n)
 	case fdtab.KindMemFile:
 		return memFileRead(f, buf, n)
 	case fdtab.KindIRQ:
-		return irqRead(t, f, buf, n)
+		return devices.IRQRead(t, f, buf, n)
 	case fdtab.KindEventfd:
 		if n < 8 {
 			return -abi.EINVAL
@@ -121,7 +123,7 @@ func sysClose(fd int) int64 {
 		memFiles[f.MemFile].used = false
 	}
 	if f.Kind == fdtab.KindIRQ {
-		closeIRQ(f)
+		devices.CloseIRQ(f)
 	}
 	epollForgetFD(fd)
 	if f.Kind == fdtab.KindSocket {
@@ -267,7 +269,7 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 		return -abi.EBADF
 	}
 	if f.Kind == fdtab.KindIRQ {
-		return irqIoctl(f, req, arg)
+		return devices.IRQIoctl(f, req, arg)
 	}
 	if f.Kind == fdtab.KindNetCtl {
 		return socket.NetCtlIoctl(req, arg)
@@ -394,10 +396,10 @@ func readyFor(fd int, write bool) bool {
 		return true
 	case fdtab.KindConsole:
 		if write {
-			qi := vconQueueOf(fdtab.Get(fd).Stream)
-			return qi < 0 || !vconQ[qi].Full()
+			qi := console.VconQueueOf(fdtab.Get(fd).Stream)
+			return qi < 0 || !console.VconQ[qi].Full()
 		}
-		return consoleReadable()
+		return console.Readable()
 	}
 	if write {
 		return readiness(fd)&(unix.EPOLLOUT|unix.EPOLLERR) != 0

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -43,7 +44,7 @@ func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 		case flags&unix.MAP_SHARED == 0:
 			return -abi.EINVAL
 		}
-		return mapDevice(addr, uintptr(mm.PageRoundUp(uint64(length))), prot, flags, off)
+		return devices.MapDevice(addr, uintptr(mm.PageRoundUp(uint64(length))), prot, flags, off)
 	}
 	if flags&(unix.MAP_PRIVATE|unix.MAP_SHARED) == 0 {
 		return -abi.EINVAL
@@ -138,7 +139,7 @@ func uncharge(n uint64) {
 // commit charge, and every page (frames freed, TLB entries dropped).
 // Context: trap, kernel lock held; does not allocate.
 func unmapRange(start, end uintptr) bool {
-	unmapDeviceAreas(start, end) // their frames are not ours: unmap only
+	devices.UnmapDeviceAreas(start, end) // their frames are not ours: unmap only
 	released := chargedBytes(start, end)
 	if !vm.VMAs.Remove(start, end) {
 		return false

@@ -3,11 +3,12 @@ package kernel
 import (
 	"testing"
 
+	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
 // TestVectorsDisjoint checks that the kernel's interrupt vectors do not
-// overlap: /dev/irq's range (irqFirstVector-irqLastVector) used to run to
+// overlap: /dev/irq's range (devices.IRQFirstVector-IRQLastVector) used to run to
 // 0xef and include the remapped 8259s' 0xe0-0xef, where a spurious IRQ 7
 // or 15 would have counted as the device's interrupt.
 func TestVectorsDisjoint(t *testing.T) {
@@ -23,9 +24,10 @@ func TestVectorsDisjoint(t *testing.T) {
 	}
 	claim("exceptions", 0, 31)
 	claim("LAPIC timer", x86.VecTimer, x86.VecTimer)
-	claim("COM1", vecCOM1, vecCOM1)
-	claim("/dev/irq", irqFirstVector, irqLastVector)
-	claim("8259 PICs", picVectorBase, picVectorBase+15)
+	claim("COM1", x86.VecCOM1, x86.VecCOM1)
+	claim("virtio console", x86.VecVCon, x86.VecVCon)
+	claim("/dev/irq", devices.IRQFirstVector, devices.IRQLastVector)
+	claim("8259 PICs", x86.VecPICBase, x86.VecPICBase+15)
 	claim("kick IPI", x86.VecKick, x86.VecKick)
 	claim("TLB IPI", x86.VecTLB, x86.VecTLB)
 	claim("spurious", x86.VecSpurious, x86.VecSpurious)

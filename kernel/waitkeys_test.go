@@ -3,6 +3,7 @@ package kernel
 import (
 	"testing"
 
+	"github.com/gometal/gometal/kernel/console"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vfs"
@@ -23,7 +24,7 @@ func TestWaitKeyRanges(t *testing.T) {
 		{"pipe", vfs.PipeKey(0), vfs.PipeKey(fs.MaxPipes - 1)},
 		{"lock", vfs.LockKey(0), vfs.LockKey(fs.MaxInodes - 1)},
 		{"unix", socket.UnixKey(0), socket.UnixKey(fs.MaxUnixSockets - 1)},
-		{"vcon", vfs.VconWriteKeyBase, vfs.VconWriteKeyBase + 8*(vqCount-1)},
+		{"vcon", vfs.VconWriteKeyBase, vfs.VconWriteKeyBase + 8*(console.VqCount-1)},
 		{"fifo", fifoKey(0, false), fifoKey(fs.MaxPipes-1, true)},
 	}
 	for i, a := range spans {

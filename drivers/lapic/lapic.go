@@ -133,6 +133,7 @@ func (l *LAPIC) ID() uint32 {
 }
 
 // EOI signals the end of the current interrupt.
+// Context: trap; does not allocate.
 func (l *LAPIC) EOI() { l.Write(RegEOI, 0) }
 
 // StartTimer arms the one-shot timer with count ticks (of the bus clock

@@ -77,11 +77,13 @@ func (p *Port) Write(b []byte) (int, error) {
 
 // EnableRxInterrupt makes the port interrupt when a byte arrives (OUT2,
 // set by Init, gates the interrupt line to the interrupt controller).
+// Context: boot; does not allocate.
 func (p *Port) EnableRxInterrupt() {
 	cpu.Outb(p.base+regIER, ierRxReady)
 }
 
 // Pending reports whether a received byte waits to be read.
+// Context: trap or boot; does not allocate.
 func (p *Port) Pending() bool { return cpu.Inb(p.base+regLSR)&lsrRxReady != 0 }
 
 // TryReadByte returns a received byte if one is waiting.

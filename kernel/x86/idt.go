@@ -18,9 +18,16 @@ const (
 	VecPageFault  = 14
 	VecMachCheck  = 18
 	VecTimer      = 0x20 // local APIC timer
-	VecKick       = 0xf0 // IPI: enter the kernel (wake from idle, deliver a signal, re-arm the timer)
-	VecTLB        = 0xf1 // IPI: flush the TLB
-	VecSpurious   = 0xff
+	VecCOM1       = 0x24 // the first serial port's receive interrupt (ISA IRQ 4, through the I/O APIC)
+	VecVCon       = 0x25 // the virtio console's interrupt
+	// VecPICBase is where the kernel moves the 8259s' 16 vectors. They
+	// are masked, but a spurious IRQ 7 or 15 still arrives on the last
+	// vector of each, so no other user of vectors (/dev/irq) may overlap
+	// them.
+	VecPICBase  = 0xe0
+	VecKick     = 0xf0 // IPI: enter the kernel (wake from idle, deliver a signal, re-arm the timer)
+	VecTLB      = 0xf1 // IPI: flush the TLB
+	VecSpurious = 0xff
 )
 
 // idtEntry is a 64-bit interrupt gate (Intel SDM vol. 3, 6.14.1).

@@ -1,4 +1,4 @@
-package kernel
+package devices
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -19,11 +20,11 @@ import (
 // runtime's netpoller: the interrupt makes the descriptor readable and
 // wakes the thread in epoll_pwait.
 const (
-	irqFirstVector = 0x30
-	irqLastVector  = picVectorBase - 1 // the masked 8259s' (spurious) vectors follow
+	IRQFirstVector = 0x30
+	IRQLastVector  = x86.VecPICBase - 1 // the masked 8259s' (spurious) vectors follow
 	// irqInfo is the ioctl that writes {vector, APIC id} as two uint32.
 	irqInfo = 0x47490001 // 'G' 'I' 1
-	// irqDeviceInfo describes platform device i (mmiodev.go): the
+	// irqDeviceInfo describes platform device i (kernel/firmware/mmio.go): the
 	// argument points to 32 bytes, {index uint32 (in), flags uint32, base
 	// uint64, size uint64, gsi uint32, 0 uint32}; flags bit 0: level-
 	// triggered, bit 1: active low. ENOENT past the last device.
@@ -43,10 +44,10 @@ var irqFDs [256]int16
 // none, an MSI vector).
 var irqDevOf [256]int16
 
-// openIRQ allocates a vector and a descriptor for it. Context: trap,
+// OpenIRQ allocates a vector and a descriptor for it. Context: trap,
 // kernel lock held.
-func openIRQ(flags int) int64 {
-	for v := irqFirstVector; v <= irqLastVector; v++ {
+func OpenIRQ(flags int) int64 {
+	for v := IRQFirstVector; v <= IRQLastVector; v++ {
 		if irqFDs[v] != 0 {
 			continue
 		}
@@ -61,8 +62,9 @@ func openIRQ(flags int) int64 {
 	return -abi.ENOSPC
 }
 
-// irqInterrupt counts an interrupt on vector v and wakes its reader.
-// Context: trap, kernel lock held.
+// irqInterrupt counts an interrupt on vector v, wakes its reader and
+// records the descriptor for the epoll instances that watch it
+// (fdtab.Notify; Interrupt acts on it). Context: trap, kernel lock held.
 func irqInterrupt(v uint64) bool {
 	if v >= uint64(len(irqFDs)) || irqFDs[v] == 0 {
 		return false
@@ -79,13 +81,13 @@ func irqInterrupt(v uint64) bool {
 		f.Reader = noThread
 		thread.Restart(t)
 	}
-	epollNotify(fd)
+	fdtab.Notify(fd)
 	return true
 }
 
-// irqRead returns the interrupt count, blocking until there is one unless
+// IRQRead returns the interrupt count, blocking until there is one unless
 // the descriptor is non-blocking. Context: trap, kernel lock held.
-func irqRead(t sched.TID, f *fdtab.File, buf, n uintptr) int64 {
+func IRQRead(t sched.TID, f *fdtab.File, buf, n uintptr) int64 {
 	if n < 8 {
 		return -abi.EINVAL
 	}
@@ -122,9 +124,9 @@ func setGSIMasked(gsi uint32, masked bool) {
 	}
 }
 
-// irqIoctl answers irqInfo, irqDeviceInfo and irqRouteGSI. Context:
+// IRQIoctl answers irqInfo, irqDeviceInfo and irqRouteGSI. Context:
 // trap, kernel lock held.
-func irqIoctl(f *fdtab.File, req uint, arg uintptr) int64 {
+func IRQIoctl(f *fdtab.File, req uint, arg uintptr) int64 {
 	switch req {
 	case irqInfo:
 		if !vm.UserWrite32(arg, uint32(f.Vector)) || !vm.UserWrite32(arg+4, percpu.CPUs[0].APICID) {
@@ -170,9 +172,9 @@ func irqIoctl(f *fdtab.File, req uint, arg uintptr) int64 {
 	return -abi.ENOTTY
 }
 
-// closeIRQ frees the vector of f, masking the platform interrupt routed
+// CloseIRQ frees the vector of f, masking the platform interrupt routed
 // to it. Context: trap, kernel lock held.
-func closeIRQ(f *fdtab.File) {
+func CloseIRQ(f *fdtab.File) {
 	if d := irqDevOf[f.Vector]; d != 0 {
 		setGSIMasked(firmware.MMIODevices()[d-1].GSI, true)
 		irqDevOf[f.Vector] = 0

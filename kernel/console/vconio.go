@@ -1,4 +1,4 @@
-package kernel
+package console
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -20,9 +20,9 @@ import (
 // the host's chardev stops reading when the guest falls behind; kernel
 // log lines go to their own port.
 
-// vconQueueOf returns the transmit queue of console stream fd (1 or 2),
+// VconQueueOf returns the transmit queue of console stream fd (1 or 2),
 // or -1 when the stream is on COM1. Context: any; does not allocate.
-func vconQueueOf(stream uint8) int {
+func VconQueueOf(stream uint8) int {
 	switch {
 	case stream == 1 && vconOn[vconPortStdout]:
 		return vqStdout
@@ -36,13 +36,13 @@ func vconQueueOf(stream uint8) int {
 // Context: any; does not allocate.
 func vconStdinOn() bool { return vconOn[vconPortStdin] }
 
-// vconWrite copies as much of the user's buffer as fits into free slots
+// VconWrite copies as much of the user's buffer as fits into free slots
 // of queue qi and returns the count; when no slot is free it blocks t
 // until the host returns one (then the call runs again), or fails with
 // EAGAIN on a non-blocking descriptor. Context: trap, kernel lock held;
 // does not allocate.
-func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
-	q := &vconQ[qi]
+func VconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
+	q := &VconQ[qi]
 	q.ReapTx()
 	var done uintptr
 	for done < n && !q.Full() {
@@ -73,10 +73,10 @@ func vconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 	return r
 }
 
-// vconInterrupt handles the console's interrupt: returned transmit slots
+// VconInterrupt handles the console's interrupt: returned transmit slots
 // wake blocked writers, received input goes to the console ring, control
 // messages update the ports. Context: trap, kernel lock held.
-func vconInterrupt() {
+func VconInterrupt() {
 	if vdev.mmio {
 		if st := rd32(vdev.regs + 0x60); st != 0 {
 			wr32(vdev.regs+0x64, st)
@@ -86,7 +86,7 @@ func vconInterrupt() {
 		return
 	}
 	for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
-		if vconQ[qi].ReapTx() {
+		if VconQ[qi].ReapTx() {
 			vfs.WakeKey(vfs.VconWriteKeyBase + uintptr(qi)*8)
 			notifyConsoleFDs()
 		}
@@ -102,7 +102,7 @@ func vconStdinPump() {
 	if !vconUp {
 		return
 	}
-	q := &vconQ[vqStdin]
+	q := &VconQ[vqStdin]
 	got := false
 	for {
 		s, n, ok := q.PeekUsed()
@@ -139,7 +139,7 @@ func vconTxPending() bool {
 		return false
 	}
 	for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
-		if vconQ[qi].InFlight > 0 {
+		if VconQ[qi].InFlight > 0 {
 			return true
 		}
 	}
@@ -150,11 +150,11 @@ func vconTxPending() bool {
 // taken nothing for this long (a reader that stopped reading).
 const vconDrainIdle = 10_000_000_000 // ns
 
-// vconDrain waits until the host has taken every byte written to the
+// VconDrain waits until the host has taken every byte written to the
 // console ports, or made no progress for vconDrainIdle, and then sends
 // the kernel log back to COM1 (the last lines, the status record).
 // Context: trap or boot (shutdown), kernel lock held; does not allocate.
-func vconDrain() {
+func VconDrain() {
 	if !vconUp || klog.VconStopped() {
 		klog.StopVcon()
 		return
@@ -163,7 +163,7 @@ func vconDrain() {
 	for vconTxPending() {
 		progress := false
 		for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
-			progress = vconQ[qi].ReapTx() || progress
+			progress = VconQ[qi].ReapTx() || progress
 		}
 		now := clock.Nanotime()
 		if progress {
@@ -178,13 +178,15 @@ func vconDrain() {
 	klog.StopVcon()
 }
 
-// notifyConsoleFDs bumps the readiness of every console descriptor.
-// Context: trap, kernel lock held; does not allocate.
+// notifyConsoleFDs bumps the readiness of every console descriptor and
+// records it for the epoll instances that watch one (fdtab.Notify:
+// package kernel acts on the record, socketEvents, after the interrupt or
+// system call). Context: trap, kernel lock held; does not allocate.
 func notifyConsoleFDs() {
 	for fd := range fdtab.Files {
 		if fdtab.Files[fd].Kind == fdtab.KindConsole {
 			fdtab.Files[fd].Seq++
-			epollNotify(fd)
+			fdtab.Notify(fd)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package kernel
+package devices
 
 import (
 	"github.com/gometal/gometal/boot"
@@ -19,22 +19,36 @@ import (
 // is ordinary memory (x86 DMA is cache-coherent). The pool is taken when a
 // driver first asks for it (reads /proc/gometal/dma), not at boot: a
 // program without a network driver never pays for it.
-const dmaPoolPages = 512 // 2 MiB: virtio-net rings and packet buffers
+const DMAPoolPages = 512 // 2 MiB: virtio-net rings and packet buffers
 
-var dmaPool, dmaPoolSize uint64
+// DMAPool and DMAPoolSize are the pool's physical address and size,
+// zero until a driver asks for it (EnsureDMAPool).
+var DMAPool, DMAPoolSize uint64
 
-// ensureDMAPool takes the pool from the frame allocator's fresh frames
+// The boot memory map (SetMemoryMap), which physKind reads: RAM is not
+// for /dev/mem.
+var (
+	memMap  [boot.MaxRegions]boot.Region
+	nMemMap int
+)
+
+// SetMemoryMap records info's memory map for /dev/mem. Context: boot.
+func SetMemoryMap(info *boot.Info) {
+	nMemMap = copy(memMap[:], info.Mem[:info.NMem])
+}
+
+// EnsureDMAPool takes the pool from the frame allocator's fresh frames
 // (contiguous; early in the program's life plenty are left) and charges
 // it to the commit, the first time a driver asks for it. It leaves the
 // pool empty when the commit limit cannot hold it or no contiguous run is
 // left. Context: trap, kernel lock held; does not allocate.
-func ensureDMAPool() {
-	const size = dmaPoolPages * mm.PageSize
-	if dmaPoolSize != 0 || (vm.CommitLimit != 0 && vm.Committed+size > vm.CommitLimit) {
+func EnsureDMAPool() {
+	const size = DMAPoolPages * mm.PageSize
+	if DMAPoolSize != 0 || (vm.CommitLimit != 0 && vm.Committed+size > vm.CommitLimit) {
 		return
 	}
-	if pa := vm.Frames.AllocContiguous(dmaPoolPages); pa != 0 {
-		dmaPool, dmaPoolSize = pa, size
+	if pa := vm.Frames.AllocContiguous(DMAPoolPages); pa != 0 {
+		DMAPool, DMAPoolSize = pa, size
 		vm.Committed += size
 	}
 }
@@ -47,10 +61,10 @@ func physKind(pa, n uint64) (device, pool bool) {
 	if end < pa {
 		return false, false
 	}
-	if dmaPoolSize != 0 && pa >= dmaPool && end <= dmaPool+dmaPoolSize {
+	if DMAPoolSize != 0 && pa >= DMAPool && end <= DMAPool+DMAPoolSize {
 		return false, true
 	}
-	for _, r := range bootInfo.Mem[:bootInfo.NMem] {
+	for _, r := range memMap[:nMemMap] {
 		if r.Type == boot.RegionRAM && pa < r.Base+r.Size && end > r.Base {
 			return false, false
 		}
@@ -58,9 +72,9 @@ func physKind(pa, n uint64) (device, pool bool) {
 	return true, false // not RAM: device memory (or firmware's)
 }
 
-// mapDevice implements mmap of /dev/mem: the physical range at off, at a
+// MapDevice implements mmap of /dev/mem: the physical range at off, at a
 // new area of the address space. Context: trap, kernel lock held.
-func mapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
+func MapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
 	device, pool := physKind(uint64(off), uint64(n))
 	if !device && !pool {
 		return -abi.EPERM // RAM the kernel manages: not for /dev/mem
@@ -82,20 +96,20 @@ func mapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
 	}
 	for i := uintptr(0); i < n; i += mm.PageSize {
 		if !mm.KPT.Map(&vm.Frames, addr+i, uint64(off+i), pflags) {
-			unmapDevice(addr, addr+i)
+			UnmapDevice(addr, addr+i)
 			return -abi.ENOMEM
 		}
 	}
 	if !vm.VMAs.Insert(addr, addr+n, uint8(prot)|mm.ProtDevice) {
-		unmapDevice(addr, addr+n)
+		UnmapDevice(addr, addr+n)
 		return -abi.ENOMEM
 	}
 	return int64(addr)
 }
 
-// unmapDevice removes the page-table entries of a device range without
+// UnmapDevice removes the page-table entries of a device range without
 // freeing the frames behind them. Context: trap, kernel lock held.
-func unmapDevice(start, end uintptr) {
+func UnmapDevice(start, end uintptr) {
 	for va := mm.KPT.NextMapped(start, end); va < end; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
 		if _, ok := mm.KPT.Unmap(va); ok {
 			cpu.Invlpg(va)
@@ -104,14 +118,14 @@ func unmapDevice(start, end uintptr) {
 	smp.Shootdown(percpu.This())
 }
 
-// unmapDeviceAreas unmaps the device areas inside [start, end) (before
+// UnmapDeviceAreas unmaps the device areas inside [start, end) (before
 // their areas are removed and the rest of the range's frames are freed).
 // Context: trap, kernel lock held.
-func unmapDeviceAreas(start, end uintptr) {
+func UnmapDeviceAreas(start, end uintptr) {
 	for i := 0; i < vm.VMAs.Len(); i++ {
 		v := vm.VMAs.At(i)
 		if v.Prot&mm.ProtDevice != 0 && v.Start < end && v.End > start {
-			unmapDevice(max(start, v.Start), min(end, v.End))
+			UnmapDevice(max(start, v.Start), min(end, v.End))
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package kernel
+package console
 
 import (
 	"sync/atomic"
@@ -13,6 +13,7 @@ import (
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/virtq"
 	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/kernel/x86"
 )
 
 // The virtio console (virtio 1.2, 5.3) with multiple ports: the program's
@@ -43,17 +44,16 @@ const (
 )
 
 const (
-	vecVCon            = 0x25
 	vconFeatMultiport  = 1 << 1
 	vconFeatVersion1   = 1 << 32
-	vconPoolBytes      = 512 << 10 // the queues' rings and slots
+	VconPoolBytes      = 512 << 10 // the queues' rings and slots
 	virtioVendor       = 0x1af4
 	virtioConsoleMMIO  = 3
 	vconPCIModern      = 0x1043
 	vconPCITransitonal = 0x1003
 )
 
-// The device's queues, in vconQ. Port p's receive queue is 2(p+1), its
+// The device's queues, in VconQ. Port p's receive queue is 2(p+1), its
 // transmit queue 2(p+1)+1; the control queues are 2 and 3.
 const (
 	vqCtrlRx = iota
@@ -62,11 +62,11 @@ const (
 	vqStdout
 	vqStderr
 	vqKlog
-	vqCount
+	VqCount
 )
 
 // vqSpec is each queue's device number, size and slot bytes.
-var vqSpec = [vqCount]struct {
+var vqSpec = [VqCount]struct {
 	index, size uint16
 	slot        uint32
 	rx          bool
@@ -92,7 +92,7 @@ type vconDev struct {
 
 var (
 	vdev  vconDev
-	vconQ [vqCount]virtq.Queue
+	VconQ [VqCount]virtq.Queue
 	// vconAdded and vconHostOpen record the control messages per port.
 	vconAdded, vconHostOpen [vconPorts]bool
 	// vconOn says the port carries its stream (set at boot).
@@ -109,9 +109,9 @@ func wr16(a uintptr, v uint16) { *(*uint16)(cpu.Pointer(a)) = v }
 func rd32(a uintptr) uint32    { return atomic.LoadUint32((*uint32)(cpu.Pointer(a))) }
 func wr32(a uintptr, v uint32) { atomic.StoreUint32((*uint32)(cpu.Pointer(a)), v) }
 
-// setupVirtioConsole finds the console device, initialises it and learns
+// SetupVirtio finds the console device, initialises it and learns
 // its ports. Context: boot, after collectMMIODevices, interrupts off.
-func setupVirtioConsole() {
+func SetupVirtio() {
 	if !findVconPCI() && !findVconMMIO() {
 		return
 	}
@@ -130,7 +130,7 @@ func setupVirtioConsole() {
 		}
 	}
 	if vconOn[vconPortKlog] {
-		klog.UseVcon(&vconQ[vqKlog]) // from this line on
+		klog.UseVcon(&VconQ[vqKlog]) // from this line on
 	}
 	l.S(" (1 stdout, 2 stderr, 3 stdin, 4 kernel log)").Info()
 }
@@ -179,7 +179,7 @@ func pciBAR(a pci.Addr, bar uint8) uintptr {
 }
 
 // initPCI reads the virtio and MSI-X capabilities of a and points MSI-X
-// table entry 0 at vecVCon on the boot CPU. Context: boot.
+// table entry 0 at x86.VecVCon on the boot CPU. Context: boot.
 func (d *vconDev) initPCI(a pci.Addr) bool {
 	var cs pci.PortIO
 	cmd := cs.Read32(a, 0x04)
@@ -229,7 +229,7 @@ func (d *vconDev) virtioCap(a pci.Addr, off uint16, typ uint8) {
 }
 
 // vconMSIX points MSI-X table entry 0 of a (capability at msix) at
-// vecVCon on the boot CPU and enables MSI-X. Context: boot.
+// x86.VecVCon on the boot CPU and enables MSI-X. Context: boot.
 func vconMSIX(a pci.Addr, msix uint16) bool {
 	var cs pci.PortIO
 	table := cs.Read32(a, msix+4)
@@ -240,7 +240,7 @@ func vconMSIX(a pci.Addr, msix uint16) bool {
 	e := tbase + uintptr(table&^7)
 	wr32(e, 0xfee00000|percpu.CPUs[0].APICID<<12)
 	wr32(e+4, 0)
-	wr32(e+8, vecVCon)
+	wr32(e+8, x86.VecVCon)
 	wr32(e+12, 0) // unmasked
 	ctl := cs.Read32(a, msix)
 	cs.Write32(a, msix, ctl&^(1<<30)|1<<31) // enable, function not masked
@@ -261,7 +261,7 @@ func findVconMMIO() bool {
 			klog.Print("virtio console: legacy virtio-mmio (QEMU: -global virtio-mmio.force-legacy=false): console stays on the serial port")
 			return false
 		}
-		if !routeGSI(m.GSI, vecVCon, m.ActiveLow, m.Level) {
+		if !routeGSI(m.GSI, x86.VecVCon, m.ActiveLow, m.Level) {
 			klog.Print("virtio console: cannot route its interrupt: console stays on the serial port")
 			return false
 		}
@@ -326,7 +326,7 @@ func (d *vconDev) setFeatures(f uint64) {
 }
 
 // start resets the device, negotiates VERSION_1 and MULTIPORT, sets up
-// the queues in vconPoolBytes of its own and sets DRIVER_OK.
+// the queues in VconPoolBytes of its own and sets DRIVER_OK.
 // Context: boot.
 func (d *vconDev) start() bool {
 	d.setStatus(0)
@@ -361,7 +361,7 @@ func (d *vconDev) start() bool {
 	}
 	d.setStatus(1 | 2 | 8 | 4)
 	for _, i := range [...]int{vqCtrlRx, vqStdin} {
-		q := &vconQ[i]
+		q := &VconQ[i]
 		for !q.Full() {
 			q.Put(q.Slot)
 		}
@@ -370,20 +370,20 @@ func (d *vconDev) start() bool {
 	return true
 }
 
-// setupQueues lays the queues out in vconPoolBytes of contiguous frames
+// setupQueues lays the queues out in VconPoolBytes of contiguous frames
 // of its own (a page of rings each, then the slots), charged to the
 // commit, and tells the device. Context: boot.
 func (d *vconDev) setupQueues() bool {
-	phys := vm.Frames.AllocContiguous(vconPoolBytes / mm.PageSize)
+	phys := vm.Frames.AllocContiguous(VconPoolBytes / mm.PageSize)
 	if phys == 0 {
 		klog.Print("virtio console: no contiguous memory for its queues")
 		return false
 	}
-	vm.Committed += vconPoolBytes
-	bufs := phys + vqCount*mm.PageSize
-	for i := range vconQ {
+	vm.Committed += VconPoolBytes
+	bufs := phys + VqCount*mm.PageSize
+	for i := range VconQ {
 		s := vqSpec[i]
-		q := &vconQ[i]
+		q := &VconQ[i]
 		*q = virtq.Queue{Index: s.index, Size: s.size, Slot: s.slot, RX: s.rx}
 		q.RingPhys, q.BufPhys = phys+uint64(i)*mm.PageSize, bufs
 		q.Ring, q.Buf = vm.PhysToVirt(q.RingPhys), vm.PhysToVirt(q.BufPhys)
@@ -437,7 +437,7 @@ func (d *vconDev) setupQueue(q *virtq.Queue) bool {
 // vconControl sends one control message, waiting (polling) for a free
 // slot. Context: boot or trap; does not allocate.
 func vconControl(port uint32, event, value uint16) {
-	q := &vconQ[vqCtrlTx]
+	q := &VconQ[vqCtrlTx]
 	for i := 0; q.Full(); i++ {
 		q.ReapTx()
 		if i > 10_000_000 {
@@ -463,7 +463,7 @@ func vconHandshake() {
 		vconControlRx()
 		// The device answers PORT_READY with PORT_OPEN (when the host
 		// side is open) before it returns the message's slot.
-		done := vconQ[vqCtrlTx].InFlight == 0
+		done := VconQ[vqCtrlTx].InFlight == 0
 		for p := 1; p < vconPorts; p++ {
 			done = done && vconAdded[p]
 		}
@@ -481,7 +481,7 @@ func vconHandshake() {
 // vconControlRx handles the control messages the device sent.
 // Context: boot or trap, kernel lock held; does not allocate.
 func vconControlRx() {
-	q := &vconQ[vqCtrlRx]
+	q := &VconQ[vqCtrlRx]
 	got := false
 	for {
 		s, n, ok := q.PeekUsed()
@@ -499,7 +499,7 @@ func vconControlRx() {
 	if got {
 		q.Publish()
 	}
-	vconQ[vqCtrlTx].ReapTx()
+	VconQ[vqCtrlTx].ReapTx()
 }
 
 // vconEvent handles one control message. Context: boot or trap, kernel

@@ -1,4 +1,4 @@
-package kernel
+package console
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -39,9 +39,9 @@ const (
 	maxCanon   = 4095 // the longest line a tty takes, as Linux's N_TTY
 )
 
-// consoleInterrupt takes what the UART received, while the ring has room.
+// Interrupt takes what the UART received, while the ring has room.
 // Context: trap, kernel lock held.
-func consoleInterrupt() {
+func Interrupt() {
 	var b [1]byte
 	got := false
 	for conin.Len+conin.Edit < conin.BufSize {
@@ -152,7 +152,7 @@ func ttyEcho(c byte) {
 // vconEcho echoes one input byte on the stdout port if a slot is free
 // (an echo is never worth blocking for). Context: trap; does not allocate.
 func vconEcho(c byte) {
-	q := &vconQ[vqStdout]
+	q := &VconQ[vqStdout]
 	q.ReapTx()
 	if q.Full() {
 		return
@@ -181,13 +181,13 @@ func sendProcessSignal(sig int) {
 	thread.SysKill(noThread, 1, -1, sig)
 }
 
-// consoleReadable reports whether a read of fd 0 would not wait.
+// Readable reports whether a read of fd 0 would not wait.
 // Context: trap; does not allocate.
-func consoleReadable() bool { return conin.Len > 0 || conin.EOF || conin.EOFMark >= 0 }
+func Readable() bool { return conin.Len > 0 || conin.EOF || conin.EOFMark >= 0 }
 
-// consoleRead copies buffered input to the program, returns 0 at end of
+// Read copies buffered input to the program, returns 0 at end of
 // file, or blocks t until some arrives. Context: trap, kernel lock held.
-func consoleRead(t sched.TID, f *fdtab.File, buf, n uintptr) int64 {
+func Read(t sched.TID, f *fdtab.File, buf, n uintptr) int64 {
 	if n == 0 {
 		return 0
 	}
@@ -226,7 +226,7 @@ func consoleRead(t sched.TID, f *fdtab.File, buf, n uintptr) int64 {
 	}
 	vconStdinPump() // room for more
 	if klog.Serial.Pending() {
-		consoleInterrupt()
+		Interrupt()
 	}
 	return int64(k)
 }
