@@ -61,6 +61,7 @@ func TestEscapeRuleFollowsDirectory(t *testing.T) {
 	require.Contains(t, pkgs, module+"kernel/fdtab")
 	require.Contains(t, pkgs, module+"kernel/socket")
 	require.Contains(t, pkgs, module+"kernel/vfs")
+	require.Contains(t, pkgs, module+"kernel/fsys")
 	require.Contains(t, pkgs, module+"sched")
 	require.Contains(t, pkgs, module+"boot")
 	require.Contains(t, pkgs, module+"drivers/uart")

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
@@ -28,9 +29,9 @@ func mapFile(f *fdtab.File, addr, length uintptr, prot, flags int, off uintptr) 
 	switch {
 	case !vfs.Root.IsRegular(d.Ino):
 		return -abi.ENODEV
-	case !canRead(d):
+	case !fsys.CanRead(d):
 		return -int64(unix.EACCES)
-	case shared && prot&unix.PROT_WRITE != 0 && !canWrite(d):
+	case shared && prot&unix.PROT_WRITE != 0 && !fsys.CanWrite(d):
 		return -int64(unix.EACCES)
 	case flags&(unix.MAP_PRIVATE|unix.MAP_SHARED) == 0:
 		return -abi.EINVAL
