@@ -32,8 +32,8 @@ import (
 // The kernel's variables the checks aim at (kernel/*.go, boot/boot.go);
 // the sizes must match the kernel's.
 var (
-	//go:linkname kUmask github.com/gometal/gometal/kernel.umask
-	kUmask uint32 // kernel/files.go: the umask (initialised data)
+	//go:linkname kUmask github.com/gometal/gometal/kernel/vfs.Umask
+	kUmask uint32 // kernel/vfs/vfs.go: the umask (initialised data)
 	//go:linkname kArgsBuf github.com/gometal/gometal/kernel.cmdArgsBuf
 	kArgsBuf [4096]byte // kernel/args.go: the boot arguments (bss)
 	//go:linkname kIDT github.com/gometal/gometal/kernel/x86.idt
@@ -42,8 +42,8 @@ var (
 	kState [unsafe.Sizeof(mm.StateTable{})]byte // kernel/vm/kstate.go: the kernel-state table itself
 	//go:linkname kBootMagic github.com/gometal/gometal/boot.Magic
 	kBootMagic uint32 // boot/boot.go: another kernel package
-	//go:linkname kUsocks github.com/gometal/gometal/kernel.usocksAddr
-	kUsocks uintptr // kernel/unixsock.go: the Unix-socket table, in frames
+	//go:linkname kUsocks github.com/gometal/gometal/kernel/socket.usocksAddr
+	kUsocks uintptr // kernel/socket/unixsock.go: the Unix-socket table, in frames
 	//go:linkname kVDSO github.com/gometal/gometal/kernel/clock.vdsoPage
 	kVDSO [4096]byte // kernel/clock/vdso.go: readable, not writable
 )
