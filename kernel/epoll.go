@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/console"
 	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -150,7 +151,7 @@ func readiness(fd int) uint32 {
 	case fdtab.KindSocket:
 		return socket.SockReadiness(f.Socket)
 	case fdtab.KindPipe:
-		return pipeReadiness(vfs.DescOf(f))
+		return fsys.PipeReadiness(vfs.DescOf(f))
 	case fdtab.KindUnix:
 		return socket.Usocks().Poll(f.Socket)
 	case fdtab.KindNetlink:

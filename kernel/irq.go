@@ -11,11 +11,3 @@ func deviceInterrupt(v uint64) bool {
 	socketEvents()
 	return handled
 }
-
-// openIRQ opens /dev/irq (devices.OpenIRQ), for sys_path.go.
-// Context: trap, kernel lock held.
-func openIRQ(flags int) int64 { return devices.OpenIRQ(flags) }
-
-// unmapDevice unmaps /dev/mem's pages in [start, end)
-// (devices.UnmapDevice), for mapfile.go. Context: trap, kernel lock held.
-func unmapDevice(start, end uintptr) { devices.UnmapDevice(start, end) }

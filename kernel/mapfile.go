@@ -2,8 +2,10 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
@@ -28,9 +30,9 @@ func mapFile(f *fdtab.File, addr, length uintptr, prot, flags int, off uintptr) 
 	switch {
 	case !vfs.Root.IsRegular(d.Ino):
 		return -abi.ENODEV
-	case !canRead(d):
+	case !fsys.CanRead(d):
 		return -int64(unix.EACCES)
-	case shared && prot&unix.PROT_WRITE != 0 && !canWrite(d):
+	case shared && prot&unix.PROT_WRITE != 0 && !fsys.CanWrite(d):
 		return -int64(unix.EACCES)
 	case flags&(unix.MAP_PRIVATE|unix.MAP_SHARED) == 0:
 		return -abi.EINVAL
@@ -88,7 +90,7 @@ func mapShared(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 		pa, e := vfs.Root.PageOf(&m, ino, uint64(off/mm.PageSize+i), true)
 		if e != 0 || !mm.KPT.Map(&vm.Frames, addr+i*mm.PageSize, pa, vm.PTEFlags(uint8(prot))) {
 			vfs.Done(&m)
-			unmapDevice(addr, addr+n)
+			devices.UnmapDevice(addr, addr+n)
 			vm.VMAs.Remove(addr, addr+n)
 			return -abi.ENOMEM
 		}

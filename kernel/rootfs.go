@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
@@ -69,8 +70,8 @@ var baseDevices = [...]struct {
 	path string
 	rdev uint32
 }{
-	{"/dev/null", devNull}, {"/dev/zero", devZero}, {"/dev/full", devFull},
-	{"/dev/random", devRandom}, {"/dev/urandom", devURandom}, {"/dev/kmsg", devKmsg},
+	{"/dev/null", fsys.DevNull}, {"/dev/zero", fsys.DevZero}, {"/dev/full", fsys.DevFull},
+	{"/dev/random", fsys.DevRandom}, {"/dev/urandom", fsys.DevURandom}, {"/dev/kmsg", fsys.DevKmsg},
 }
 
 // baseFiles are ordinary files with fixed content.
@@ -98,9 +99,9 @@ func makeBaseTree(m *fs.Mem) {
 	for _, d := range baseDevices {
 		makeNode(m, d.path, unix.S_IFCHR|0o666, d.rdev, "")
 	}
-	makeNode(m, "/proc/self/fd", unix.S_IFDIR|0o500, procFDMark, "")
+	makeNode(m, "/proc/self/fd", unix.S_IFDIR|0o500, fsys.ProcFDMark, "")
 	for i, p := range memFilePaths {
-		makeNode(m, p, unix.S_IFREG|0o444, kernelFileMark|uint32(i), "")
+		makeNode(m, p, unix.S_IFREG|0o444, fsys.KernelFileMark|uint32(i), "")
 	}
 	for _, f := range baseFiles {
 		makeNode(m, f.path, unix.S_IFREG|0o644, 0, f.content)
@@ -129,7 +130,7 @@ func makeNode(m *fs.Mem, path string, mode, rdev uint32, content string) {
 	}
 	if e != 0 {
 		var l klog.Line
-		l.S("root file system: cannot make ").S(path).S(": ").S(errnoName(-int64(e))).Print()
+		l.S("root file system: cannot make ").S(path).S(": ").S(fsys.ErrnoName(-int64(e))).Print()
 	}
 }
 
@@ -152,7 +153,7 @@ func unpackArchive(m *fs.Mem, a []byte, what string) {
 	var l klog.Line
 	l.S("initramfs: ").S(what).S(" is malformed at byte ").U(uint64(r.Offset)).S(": ").S(r.Err)
 	if r.Errno != 0 {
-		l.S(" (").S(errnoName(-int64(r.Errno))).S(")")
+		l.S(" (").S(fsys.ErrnoName(-int64(r.Errno))).S(")")
 	}
 	l.Print()
 	kpanic.Panic("malformed initramfs", nil)
@@ -180,7 +181,7 @@ func setBootCwd(m *fs.Mem, dir string) {
 	}
 	if e != 0 {
 		var l klog.Line
-		l.S("cwd=").S(dir).S(": not a directory of the root file system (").S(errnoName(-int64(e))).S(")").Print()
+		l.S("cwd=").S(dir).S(": not a directory of the root file system (").S(fsys.ErrnoName(-int64(e))).S(")").Print()
 		kpanic.Panic("bad cwd= option", nil)
 	}
 	vfs.Root.Hold(found.Ino)

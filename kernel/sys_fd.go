@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vfs"
@@ -19,24 +20,13 @@ import (
 // given one, directory listing, dup, pipes, locks, sizes and syncs.
 // Context (every function here): trap, kernel lock held; none allocates.
 
-// canRead reports whether d was opened for reading. Context: any; does
-// not allocate.
-func canRead(d *vfs.Desc) bool {
-	return d.Flags&unix.O_PATH == 0 && d.Flags&unix.O_ACCMODE != unix.O_WRONLY
-}
-
-// canWrite reports whether d was opened for writing. Context: any; does not allocate.
-func canWrite(d *vfs.Desc) bool {
-	return d.Flags&unix.O_PATH == 0 && d.Flags&unix.O_ACCMODE != unix.O_RDONLY
-}
-
 // descRead reads from a file, pipe or device; off < 0 means at (and
 // advancing) the description's offset. A pipe with nothing in it blocks t
 // unless nonblock.
 // Context: trap, kernel lock held; does not allocate.
 func descRead(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 	d := vfs.DescOf(f)
-	if !canRead(d) {
+	if !fsys.CanRead(d) {
 		return -abi.EBADF
 	}
 	switch f.Kind {
@@ -77,7 +67,7 @@ func descRead(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 	d := vfs.DescOf(f)
-	if !canWrite(d) {
+	if !fsys.CanWrite(d) {
 		return -abi.EBADF
 	}
 	switch f.Kind {
@@ -88,9 +78,9 @@ func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 		return pipeWrite(t, f, d, buf, n)
 	case fdtab.KindDev:
 		switch vfs.Root.Rdev(d.Ino) {
-		case devFull:
+		case fsys.DevFull:
 			return -abi.ENOSPC
-		case devKmsg:
+		case fsys.DevKmsg:
 			return kmsgWrite(buf, n)
 		}
 		return int64(n)
@@ -122,7 +112,7 @@ func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 // /dev/zero and /dev/full, random bytes from /dev/random and /dev/urandom.
 // Context: trap, kernel lock held; does not allocate.
 func devRead(rdev uint32, buf, n uintptr) int64 {
-	if rdev == devNull || rdev == devKmsg {
+	if rdev == fsys.DevNull || rdev == fsys.DevKmsg {
 		return 0
 	}
 	n = min(n, 1<<25)
@@ -130,7 +120,7 @@ func devRead(rdev uint32, buf, n uintptr) int64 {
 	if !ok {
 		return -abi.EFAULT
 	}
-	if rdev == devRandom || rdev == devURandom {
+	if rdev == fsys.DevRandom || rdev == fsys.DevURandom {
 		fillRandom(b)
 	} else {
 		clear(b)
@@ -421,14 +411,14 @@ func sysPipe2(fds uintptr, flags int) int64 {
 	if e != 0 {
 		return vfs.Errno(e)
 	}
-	r := newDescFD(fdtab.KindPipe, 0, unix.O_RDONLY|flags)
+	r := fsys.NewDescFD(fdtab.KindPipe, 0, unix.O_RDONLY|flags)
 	if r < 0 {
 		m := vfs.Mem()
 		vfs.Pipes.Close(&m, p, true)
 		vfs.Pipes.Close(&m, p, false)
 		return r
 	}
-	w := newDescFD(fdtab.KindPipe, 0, unix.O_WRONLY|flags)
+	w := fsys.NewDescFD(fdtab.KindPipe, 0, unix.O_WRONLY|flags)
 	if w < 0 {
 		vfs.Descs[fdtab.Files[r].Desc].Pipe, vfs.Descs[fdtab.Files[r].Desc].Reader = int32(p), true
 		sysClose(int(r))
@@ -450,7 +440,7 @@ func sysFtruncate(fd int, length int64) int64 {
 	if f == nil {
 		return -abi.EBADF
 	}
-	if f.Kind != fdtab.KindFile || !canWrite(vfs.DescOf(f)) {
+	if f.Kind != fdtab.KindFile || !fsys.CanWrite(vfs.DescOf(f)) {
 		return -abi.EINVAL
 	}
 	m := vfs.Mem()
@@ -463,7 +453,7 @@ func sysFtruncate(fd int, length int64) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func sysFallocate(fd, mode int, off, n int64) int64 {
 	f := fdtab.Get(fd)
-	if f == nil || (vfs.HasDesc(f.Kind) && !canWrite(vfs.DescOf(f))) {
+	if f == nil || (vfs.HasDesc(f.Kind) && !fsys.CanWrite(vfs.DescOf(f))) {
 		return -abi.EBADF
 	}
 	switch {
@@ -529,7 +519,7 @@ func sysFchdir(fd int) int64 {
 	if f.Kind != fdtab.KindFile || !vfs.Root.IsDir(vfs.DescOf(f).Ino) {
 		return -int64(unix.ENOTDIR)
 	}
-	setCwd(vfs.DescOf(f).Ino)
+	fsys.SetCwd(vfs.DescOf(f).Ino)
 	return 0
 }
 
@@ -539,7 +529,7 @@ func sysFstatfs(fd int, buf uintptr) int64 {
 	if fdtab.Get(fd) == nil {
 		return -abi.EBADF
 	}
-	return sysStatfs(buf)
+	return fsys.SysStatfs(buf)
 }
 
 // struct flock (amd64): l_type, l_whence (int16), l_start, l_len (int64),
@@ -582,7 +572,7 @@ func sysFcntlLock(t sched.TID, f *fdtab.File, fd, cmd int, arg uintptr) int64 {
 		return 0
 	}
 	switch {
-	case typ == fs.ReadLock && !canRead(d), typ == fs.WriteLock && !canWrite(d):
+	case typ == fs.ReadLock && !fsys.CanRead(d), typ == fs.WriteLock && !fsys.CanWrite(d):
 		return -abi.EBADF
 	}
 	fe := vfs.Root.SetLock(d.Ino, owner, false, typ, lo, hi)

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
@@ -374,7 +375,7 @@ func doFtruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 }
 
 // doTruncate serves truncate(2). Context: trap, kernel lock held.
-func doTruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysTruncate(a[0], a.i64(1)) }
+func doTruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysTruncate(a[0], a.i64(1)) }
 
 // doFallocate serves fallocate(2). Context: trap, kernel lock held.
 func doFallocate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
@@ -391,7 +392,7 @@ func doSync(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
 func doFstatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysFstatfs(a.int(0), a[1]) }
 
 // doStatfs serves statfs(2). Context: trap, kernel lock held.
-func doStatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysStatfsPath(a[0], a[1]) }
+func doStatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysStatfsPath(a[0], a[1]) }
 
 // doFchmod serves fchmod(2). Context: trap, kernel lock held.
 func doFchmod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysFchmod(a.int(0), a.u32(1)) }
@@ -417,7 +418,7 @@ func doEventfd2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doSendfile serves sendfile(2). Context: trap, kernel lock held.
 func doSendfile(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysSendfile(t, a.int(0), a.int(1), a[2], a[3])
+	return fsys.SysSendfile(t, a.int(0), a.int(1), a[2], a[3])
 }
 
 // doNoFastCopy serves copy_file_range(2), splice(2) and tee(2). Context: trap, kernel lock held.
@@ -440,139 +441,139 @@ func doCreat(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 
 // doAccess serves access(2). Context: trap, kernel lock held.
 func doAccess(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysFaccessat(unix.AT_FDCWD, a[0], a.i32(1), 0)
+	return fsys.SysFaccessat(unix.AT_FDCWD, a[0], a.i32(1), 0)
 }
 
 // doFaccessat serves faccessat(2). Context: trap, kernel lock held.
 func doFaccessat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysFaccessat(a.i32(0), a[1], a.i32(2), 0)
+	return fsys.SysFaccessat(a.i32(0), a[1], a.i32(2), 0)
 }
 
 // doFaccessat2 serves faccessat2(2). Context: trap, kernel lock held.
 func doFaccessat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysFaccessat(a.i32(0), a[1], a.i32(2), a.i32(3))
+	return fsys.SysFaccessat(a.i32(0), a[1], a.i32(2), a.i32(3))
 }
 
 // doReadlink serves readlink(2). Context: trap, kernel lock held.
 func doReadlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysReadlinkat(unix.AT_FDCWD, a[0], a[1], a.i32(2))
+	return fsys.SysReadlinkat(unix.AT_FDCWD, a[0], a[1], a.i32(2))
 }
 
 // doReadlinkat serves readlinkat(2). Context: trap, kernel lock held.
 func doReadlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysReadlinkat(a.i32(0), a[1], a[2], a.i32(3))
+	return fsys.SysReadlinkat(a.i32(0), a[1], a[2], a.i32(3))
 }
 
 // doMkdir serves mkdir(2). Context: trap, kernel lock held.
 func doMkdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysMkdirat(unix.AT_FDCWD, a[0], a.u32(1))
+	return fsys.SysMkdirat(unix.AT_FDCWD, a[0], a.u32(1))
 }
 
 // doMkdirat serves mkdirat(2). Context: trap, kernel lock held.
 func doMkdirat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysMkdirat(a.i32(0), a[1], a.u32(2))
+	return fsys.SysMkdirat(a.i32(0), a[1], a.u32(2))
 }
 
 // doMknod serves mknod(2). Context: trap, kernel lock held.
 func doMknod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysMknodat(unix.AT_FDCWD, a[0], a.u32(1))
+	return fsys.SysMknodat(unix.AT_FDCWD, a[0], a.u32(1))
 }
 
 // doMknodat serves mknodat(2). Context: trap, kernel lock held.
 func doMknodat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysMknodat(a.i32(0), a[1], a.u32(2))
+	return fsys.SysMknodat(a.i32(0), a[1], a.u32(2))
 }
 
 // doUnlink serves unlink(2). Context: trap, kernel lock held.
 func doUnlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysUnlinkat(unix.AT_FDCWD, a[0], 0)
+	return fsys.SysUnlinkat(unix.AT_FDCWD, a[0], 0)
 }
 
 // doUnlinkat serves unlinkat(2). Context: trap, kernel lock held.
 func doUnlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysUnlinkat(a.i32(0), a[1], a.i32(2))
+	return fsys.SysUnlinkat(a.i32(0), a[1], a.i32(2))
 }
 
 // doRmdir serves rmdir(2). Context: trap, kernel lock held.
 func doRmdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysUnlinkat(unix.AT_FDCWD, a[0], unix.AT_REMOVEDIR)
+	return fsys.SysUnlinkat(unix.AT_FDCWD, a[0], unix.AT_REMOVEDIR)
 }
 
 // doRename serves rename(2). Context: trap, kernel lock held.
 func doRename(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysRenameat2(unix.AT_FDCWD, a[0], unix.AT_FDCWD, a[1], 0)
+	return fsys.SysRenameat2(unix.AT_FDCWD, a[0], unix.AT_FDCWD, a[1], 0)
 }
 
 // doRenameat serves renameat(2). Context: trap, kernel lock held.
 func doRenameat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysRenameat2(a.i32(0), a[1], a.i32(2), a[3], 0)
+	return fsys.SysRenameat2(a.i32(0), a[1], a.i32(2), a[3], 0)
 }
 
 // doRenameat2 serves renameat2(2). Context: trap, kernel lock held.
 func doRenameat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysRenameat2(a.i32(0), a[1], a.i32(2), a[3], a.u32(4))
+	return fsys.SysRenameat2(a.i32(0), a[1], a.i32(2), a[3], a.u32(4))
 }
 
 // doLink serves link(2). Context: trap, kernel lock held.
 func doLink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysLinkat(unix.AT_FDCWD, a[0], unix.AT_FDCWD, a[1], 0)
+	return fsys.SysLinkat(unix.AT_FDCWD, a[0], unix.AT_FDCWD, a[1], 0)
 }
 
 // doLinkat serves linkat(2). Context: trap, kernel lock held.
 func doLinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysLinkat(a.i32(0), a[1], a.i32(2), a[3], a.i32(4))
+	return fsys.SysLinkat(a.i32(0), a[1], a.i32(2), a[3], a.i32(4))
 }
 
 // doSymlink serves symlink(2). Context: trap, kernel lock held.
 func doSymlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysSymlinkat(a[0], unix.AT_FDCWD, a[1])
+	return fsys.SysSymlinkat(a[0], unix.AT_FDCWD, a[1])
 }
 
 // doSymlinkat serves symlinkat(2). Context: trap, kernel lock held.
 func doSymlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysSymlinkat(a[0], a.i32(1), a[2])
+	return fsys.SysSymlinkat(a[0], a.i32(1), a[2])
 }
 
 // doChmod serves chmod(2). Context: trap, kernel lock held.
 func doChmod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysFchmodat(unix.AT_FDCWD, a[0], a.u32(1), 0)
+	return fsys.SysFchmodat(unix.AT_FDCWD, a[0], a.u32(1), 0)
 }
 
 // doFchmodat serves fchmodat(2). Context: trap, kernel lock held.
 func doFchmodat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysFchmodat(a.i32(0), a[1], a.u32(2), 0)
+	return fsys.SysFchmodat(a.i32(0), a[1], a.u32(2), 0)
 }
 
 // doFchmodat2 serves fchmodat2(2). Context: trap, kernel lock held.
 func doFchmodat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysFchmodat(a.i32(0), a[1], a.u32(2), a.i32(3))
+	return fsys.SysFchmodat(a.i32(0), a[1], a.u32(2), a.i32(3))
 }
 
 // doChown serves chown(2). Context: trap, kernel lock held.
 func doChown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysFchownat(unix.AT_FDCWD, a[0], int32(a[1]), int32(a[2]), 0)
+	return fsys.SysFchownat(unix.AT_FDCWD, a[0], int32(a[1]), int32(a[2]), 0)
 }
 
 // doLchown serves lchown(2). Context: trap, kernel lock held.
 func doLchown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysFchownat(unix.AT_FDCWD, a[0], int32(a[1]), int32(a[2]), unix.AT_SYMLINK_NOFOLLOW)
+	return fsys.SysFchownat(unix.AT_FDCWD, a[0], int32(a[1]), int32(a[2]), unix.AT_SYMLINK_NOFOLLOW)
 }
 
 // doFchownat serves fchownat(2). Context: trap, kernel lock held.
 func doFchownat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysFchownat(a.i32(0), a[1], int32(a[2]), int32(a[3]), a.i32(4))
+	return fsys.SysFchownat(a.i32(0), a[1], int32(a[2]), int32(a[3]), a.i32(4))
 }
 
 // doUtimensat serves utimensat(2). Context: trap, kernel lock held.
 func doUtimensat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysUtimensat(a.i32(0), a[1], a[2], a.i32(3))
+	return fsys.SysUtimensat(a.i32(0), a[1], a[2], a.i32(3))
 }
 
 // doGetcwd serves getcwd(2). Context: trap, kernel lock held.
-func doGetcwd(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysGetcwd(a[0], a[1]) }
+func doGetcwd(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysGetcwd(a[0], a[1]) }
 
 // doChdir serves chdir(2). Context: trap, kernel lock held.
-func doChdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysChdir(a[0]) }
+func doChdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysChdir(a[0]) }
 
 // doUmask serves umask(2). Context: trap, kernel lock held.
 func doUmask(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysUmask(a.u32(0)) }

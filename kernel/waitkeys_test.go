@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/console"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
@@ -25,7 +26,7 @@ func TestWaitKeyRanges(t *testing.T) {
 		{"lock", vfs.LockKey(0), vfs.LockKey(fs.MaxInodes - 1)},
 		{"unix", socket.UnixKey(0), socket.UnixKey(fs.MaxUnixSockets - 1)},
 		{"vcon", vfs.VconWriteKeyBase, vfs.VconWriteKeyBase + 8*(console.VqCount-1)},
-		{"fifo", fifoKey(0, false), fifoKey(fs.MaxPipes-1, true)},
+		{"fifo", fsys.FifoKey(0, false), fsys.FifoKey(fs.MaxPipes-1, true)},
 	}
 	for i, a := range spans {
 		assert.GreaterOrEqual(t, a.lo, uintptr(vm.UserTop), "%s keys must be kernel addresses", a.name)

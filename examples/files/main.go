@@ -1,7 +1,8 @@
 // Files exercises the file system the way ordinary programs do: it reads
 // a configuration file and a directory of them from its working
 // directory, then creates, writes, reads, seeks, truncates, renames, links,
-// locks, maps and removes files in a temporary directory, printing what
+// locks, maps and removes files in a temporary directory, stats descriptors
+// with AT_EMPTY_PATH and passes bytes through a named pipe, printing what
 // it sees and each error, so that the guest's output can be compared with
 // Linux's byte for byte. The boot test runs it with testdata/ as its
 // working directory (packed into the image with gometal build --files).
@@ -17,6 +18,8 @@ import (
 	"path/filepath"
 	"slices"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -31,6 +34,8 @@ func main() {
 	locks(dir)
 	mapping(dir)
 	devices()
+	emptyPath(dir)
+	fifo(dir)
 	workdir(dir)
 	check(os.RemoveAll(dir))
 	_, err = os.Stat(dir)
@@ -304,6 +309,52 @@ func devices() {
 	check(r.Close())
 }
 
+// emptyPath covers fstatat and statx with AT_EMPTY_PATH: of a regular
+// file (a file of the file system) and of a pipe (a descriptor that is
+// none, which the kernel describes by its kind).
+func emptyPath(dir string) {
+	f := must(os.Create(filepath.Join(dir, "empty-path.txt")))
+	_, err := f.WriteString("twelve bytes")
+	check(err)
+	var st unix.Stat_t
+	check(unix.Fstatat(int(f.Fd()), "", &st, unix.AT_EMPTY_PATH))
+	fmt.Println("fstatat AT_EMPTY_PATH of a file: regular", st.Mode&unix.S_IFMT == unix.S_IFREG, "size", st.Size)
+	check(f.Close())
+	r, w := must2(os.Pipe())
+	check(unix.Fstatat(int(r.Fd()), "", &st, unix.AT_EMPTY_PATH))
+	fmt.Println("fstatat AT_EMPTY_PATH of a pipe: FIFO", st.Mode&unix.S_IFMT == unix.S_IFIFO)
+	var sx unix.Statx_t
+	check(unix.Statx(int(w.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_TYPE|unix.STATX_MODE, &sx))
+	fmt.Println("statx AT_EMPTY_PATH of a pipe: FIFO", uint32(sx.Mode)&unix.S_IFMT == unix.S_IFIFO)
+	err = unix.Statx(int(w.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_TYPE, (*unix.Statx_t)(nil))
+	fmt.Println("statx AT_EMPTY_PATH to a bad buffer:", err)
+	check(r.Close())
+	check(w.Close())
+}
+
+// fifo covers a named pipe: mkfifo, the open of each end waiting for
+// the other, and bytes through it.
+func fifo(dir string) {
+	path := filepath.Join(dir, "fifo")
+	check(unix.Mkfifo(path, 0o600))
+	done := make(chan error)
+	go func() {
+		w, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err == nil {
+			_, err = w.WriteString("through the FIFO")
+			err = errors.Join(err, w.Close())
+		}
+		done <- err
+	}()
+	r := must(os.Open(path))
+	b, err := io.ReadAll(r)
+	check(err)
+	check(<-done)
+	check(r.Close())
+	st := must(os.Stat(path))
+	fmt.Printf("fifo: %q, named pipe %v\n", b, st.Mode()&fs.ModeNamedPipe != 0)
+}
+
 // workdir covers Getwd and Chdir.
 func workdir(dir string) {
 	start, err := os.Getwd()
@@ -325,6 +376,11 @@ var time0 = must(timeParse("2001-02-03T04:05:06Z"))
 func must[T any](v T, err error) T {
 	check(err)
 	return v
+}
+
+func must2[T, U any](t T, u U, err error) (T, U) {
+	check(err)
+	return t, u
 }
 
 func check(err error) {

@@ -27,7 +27,7 @@ const (
 	WaitRead  // a read that waits for console input
 	WaitExit  // exit_group waiting for the sockets to drain (kernel/exitdrain.go)
 	WaitStack // bind or listen waiting for the network stack (kernel/socket/socket.go)
-	WaitOpen  // a FIFO open waiting for the other end (kernel/fifo.go)
+	WaitOpen  // a FIFO open waiting for the other end (kernel/fsys/fifo.go)
 )
 
 // WaitNames names the waits in the kernel panic report.

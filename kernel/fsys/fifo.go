@@ -1,4 +1,4 @@
-package kernel
+package fsys
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -17,10 +17,10 @@ import (
 // O_NONBLOCK (then a reader opens at once and a writer fails with ENXIO).
 // Such a wait is not interrupted by signals: the open completes first.
 
-// fifoKey is the wait key of openers of pipe p waiting for the other end:
+// FifoKey is the wait key of openers of pipe p waiting for the other end:
 // readers wait for a writer, writers for a reader.
 // Context: any; does not allocate.
-func fifoKey(p int, reader bool) uintptr {
+func FifoKey(p int, reader bool) uintptr {
 	k := vfs.FifoKeyBase + uintptr(p)*16
 	if reader {
 		k += 8
@@ -51,7 +51,7 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 		}
 		return -int64(unix.ENXIO)
 	}
-	fd := newDescFD(fdtab.KindPipe, ino, flags)
+	fd := NewDescFD(fdtab.KindPipe, ino, flags)
 	if fd < 0 {
 		fifoRelease(ino, p)
 		return fd
@@ -59,14 +59,14 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 	d := vfs.DescOf(&fdtab.Files[fd])
 	d.Pipe, d.Reader = int32(p), reader
 	vfs.Pipes.Open(p, reader)
-	wakeOpeners(fifoKey(p, !reader)) // the other side's waiting openers
+	wakeOpeners(FifoKey(p, !reader)) // the other side's waiting openers
 	vfs.PipeChanged(p)
 	readers, writers = vfs.Pipes.Ends(p)
 	if flags&unix.O_NONBLOCK != 0 || (reader && writers > 0) || (!reader && readers > 0) {
 		return fd
 	}
 	threadtab.Threads[t].Regs.AX = uint64(fd) // the open's result when the other end comes
-	thread.Futexes.Wait(t, fifoKey(p, reader))
+	thread.Futexes.Wait(t, FifoKey(p, reader))
 	thread.Block(t, threadtab.WaitOpen)
 	return blocked
 }

@@ -1,4 +1,4 @@
-package kernel
+package fsys
 
 import (
 	"encoding/binary"
@@ -18,11 +18,13 @@ import (
 // directory descriptor, and answers with Linux's errnos. Context (every
 // function here): trap, kernel lock held; none allocates.
 
-// sysOpenat opens a file, directory or device, creating a regular file
+// SysOpenat opens a file, directory or device, creating a regular file
 // for O_CREAT. The kernel's device files (/dev/mem, /dev/irq, the network
-// control file) are matched by their exact path first.
+// control file) are matched by their exact path first. The devices that
+// package kernel serves (/dev/irq, the kernel's generated files) it
+// records in Device and answers OpenDevice, for package kernel to open.
 // Context: trap, kernel lock held; does not allocate.
-func sysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int64 {
+func SysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int64 {
 	var p fs.Path
 	if e := copyPath(path, &p); e != 0 {
 		return e
@@ -34,7 +36,7 @@ func sysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 		}
 		return -abi.EMFILE
 	case "/dev/irq":
-		return openIRQ(flags)
+		return recordDevice(DeviceIRQ, 0, 0, flags)
 	case abi.NetCtlPath:
 		return socket.OpenNetCtl(flags)
 	}
@@ -65,40 +67,42 @@ func sysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 func openIno(ino fs.Ino, flags int) int64 {
 	mode, rdev := vfs.Root.Mode(ino), vfs.Root.Rdev(ino)
 	if flags&unix.O_PATH != 0 {
-		return newDescFD(fdtab.KindFile, ino, unix.O_PATH|flags&unix.O_CLOEXEC)
+		return NewDescFD(fdtab.KindFile, ino, unix.O_PATH|flags&unix.O_CLOEXEC)
 	}
 	switch mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		if rdev&kernelFileMark != 0 {
-			return openMemFile(ino, int(rdev&0xff), flags)
+		if rdev&KernelFileMark != 0 {
+			return recordDevice(DeviceMemFile, ino, int(rdev&0xff), flags)
 		}
 	case unix.S_IFDIR:
-		if rdev == procFDMark {
-			return newDescFD(fdtab.KindProcFD, ino, flags)
+		if rdev == ProcFDMark {
+			return NewDescFD(fdtab.KindProcFD, ino, flags)
 		}
 	case unix.S_IFCHR:
 		switch rdev {
-		case devNull, devZero, devFull, devRandom, devURandom, devKmsg:
-			return newDescFD(fdtab.KindDev, ino, flags)
+		case DevNull, DevZero, DevFull, DevRandom, DevURandom, DevKmsg:
+			return NewDescFD(fdtab.KindDev, ino, flags)
 		}
 		return -int64(unix.ENXIO)
 	default:
 		return -int64(unix.ENXIO)
 	}
-	return newDescFD(fdtab.KindFile, ino, flags)
+	return NewDescFD(fdtab.KindFile, ino, flags)
 }
 
-// sysNewfstatat is stat, lstat and fstatat (AT_SYMLINK_NOFOLLOW,
-// AT_EMPTY_PATH).
+// SysNewfstatat is stat, lstat and fstatat (AT_SYMLINK_NOFOLLOW,
+// AT_EMPTY_PATH). AT_EMPTY_PATH on a descriptor that is no file of the
+// file system answers StatDescriptor: package kernel describes it
+// (fstat dispatches by descriptor kind).
 // Context: trap, kernel lock held; does not allocate.
-func sysNewfstatat(dirfd int, path, st uintptr, flags int) int64 {
+func SysNewfstatat(dirfd int, path, st uintptr, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT) != 0 {
 		return -abi.EINVAL
 	}
 	ino, e := statTarget(dirfd, path, flags)
 	if e != 0 || ino == 0 {
 		if e == 1 {
-			return sysFstat(dirfd, st)
+			return StatDescriptor
 		}
 		return e
 	}
@@ -130,26 +134,19 @@ func statTarget(dirfd int, path uintptr, flags int) (fs.Ino, int64) {
 	return found.Ino, 0
 }
 
-// sysStatx fills a struct statx (every basic field and the birth time).
+// SysStatx fills a struct statx (every basic field and the birth time).
+// AT_EMPTY_PATH on a descriptor that is no file of the file system
+// answers StatDescriptor, as SysNewfstatat does; PutStatxMode then fills
+// the buffer from the mode package kernel finds.
 // Context: trap, kernel lock held; does not allocate.
-func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
+func SysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 	const syncFlags = unix.AT_STATX_FORCE_SYNC | unix.AT_STATX_DONT_SYNC
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT|syncFlags) != 0 {
 		return -abi.EINVAL
 	}
 	ino, e := statTarget(dirfd, path, flags)
 	if e == 1 {
-		ds, r := descStat(fdtab.Get(dirfd))
-		if r != 0 {
-			return r
-		}
-		b, ok := vm.UserBytes(buf, fs.StatxSize, true)
-		if !ok {
-			return -abi.EFAULT
-		}
-		s := fs.Stat{Mode: ds.Mode, Nlink: 1}
-		fs.PutStatx(b, &s)
-		return 0
+		return StatDescriptor
 	}
 	if e != 0 {
 		return e
@@ -163,10 +160,10 @@ func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 	return 0
 }
 
-// sysFaccessat checks that a file exists; the program runs as root, so
+// SysFaccessat checks that a file exists; the program runs as root, so
 // only execute permission can be missing (no x bit at all on a file).
 // Context: trap, kernel lock held; does not allocate.
-func sysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
+func SysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
 	if mode&^7 != 0 || flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EACCESS|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
 	}
@@ -184,9 +181,9 @@ func sysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
 	return 0
 }
 
-// sysMkdirat makes a directory.
+// SysMkdirat makes a directory.
 // Context: trap, kernel lock held; does not allocate.
-func sysMkdirat(dirfd int, path uintptr, mode uint32) int64 {
+func SysMkdirat(dirfd int, path uintptr, mode uint32) int64 {
 	var p fs.Path
 	m := vfs.Mem()
 	found, e := newEntryAt(&m, dirfd, path, &p, true)
@@ -198,11 +195,11 @@ func sysMkdirat(dirfd int, path uintptr, mode uint32) int64 {
 	return vfs.Errno(fe)
 }
 
-// sysMknodat makes a regular file (S_IFREG or type 0) or a named pipe
+// SysMknodat makes a regular file (S_IFREG or type 0) or a named pipe
 // (S_IFIFO); devices and sockets are refused with EPERM, as for an
 // unprivileged process.
 // Context: trap, kernel lock held; does not allocate.
-func sysMknodat(dirfd int, path uintptr, mode uint32) int64 {
+func SysMknodat(dirfd int, path uintptr, mode uint32) int64 {
 	typ := mode & unix.S_IFMT
 	switch typ {
 	case 0:
@@ -239,9 +236,9 @@ func newEntryAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, slashOK bool) (f
 	return found, 0
 }
 
-// sysUnlinkat removes a file, or an empty directory with AT_REMOVEDIR.
+// SysUnlinkat removes a file, or an empty directory with AT_REMOVEDIR.
 // Context: trap, kernel lock held; does not allocate.
-func sysUnlinkat(dirfd int, path uintptr, flags int) int64 {
+func SysUnlinkat(dirfd int, path uintptr, flags int) int64 {
 	if flags&^unix.AT_REMOVEDIR != 0 {
 		return -abi.EINVAL
 	}
@@ -275,9 +272,9 @@ func sysUnlinkat(dirfd int, path uintptr, flags int) int64 {
 	return vfs.Errno(fe)
 }
 
-// sysRenameat2 renames (RENAME_NOREPLACE, RENAME_EXCHANGE).
+// SysRenameat2 renames (RENAME_NOREPLACE, RENAME_EXCHANGE).
 // Context: trap, kernel lock held; does not allocate.
-func sysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags uint32) int64 {
+func SysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags uint32) int64 {
 	var op, np fs.Path
 	m := vfs.Mem()
 	from, e := resolveEntryAt(&m, olddirfd, oldpath, &op)
@@ -301,10 +298,10 @@ func sysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, 
 	return vfs.Errno(fe)
 }
 
-// sysLinkat makes a hard link (AT_SYMLINK_FOLLOW follows a final link of
+// SysLinkat makes a hard link (AT_SYMLINK_FOLLOW follows a final link of
 // the old path; AT_EMPTY_PATH links dirfd's file).
 // Context: trap, kernel lock held; does not allocate.
-func sysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags int) int64 {
+func SysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_FOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
 	}
@@ -329,9 +326,9 @@ func sysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, fla
 	return vfs.Errno(fe)
 }
 
-// sysSymlinkat makes a symbolic link at linkpath pointing at target.
+// SysSymlinkat makes a symbolic link at linkpath pointing at target.
 // Context: trap, kernel lock held; does not allocate.
-func sysSymlinkat(target uintptr, newdirfd int, linkpath uintptr) int64 {
+func SysSymlinkat(target uintptr, newdirfd int, linkpath uintptr) int64 {
 	var tp, lp fs.Path
 	if e := copyPath(target, &tp); e != 0 {
 		return e
@@ -346,9 +343,9 @@ func sysSymlinkat(target uintptr, newdirfd int, linkpath uintptr) int64 {
 	return vfs.Errno(fe)
 }
 
-// sysReadlinkat copies a symbolic link's target (not NUL-terminated).
+// SysReadlinkat copies a symbolic link's target (not NUL-terminated).
 // Context: trap, kernel lock held; does not allocate.
-func sysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
+func SysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
 	if size <= 0 {
 		return -abi.EINVAL
 	}
@@ -373,9 +370,9 @@ func sysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
 	return int64(k)
 }
 
-// sysFchmodat sets permissions by path.
+// SysFchmodat sets permissions by path.
 // Context: trap, kernel lock held; does not allocate.
-func sysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
+func SysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
 	}
@@ -392,9 +389,9 @@ func sysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
 	return vfs.Errno(vfs.Root.Chmod(ino, mode))
 }
 
-// sysFchownat sets the owner by path (AT_SYMLINK_NOFOLLOW: lchown).
+// SysFchownat sets the owner by path (AT_SYMLINK_NOFOLLOW: lchown).
 // Context: trap, kernel lock held; does not allocate.
-func sysFchownat(dirfd int, path uintptr, uid, gid int32, flags int) int64 {
+func SysFchownat(dirfd int, path uintptr, uid, gid int32, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
 	}
@@ -414,10 +411,10 @@ const (
 	utimeOmit = 1<<30 - 2
 )
 
-// sysUtimensat sets access and modification times; a null path means
+// SysUtimensat sets access and modification times; a null path means
 // dirfd's own file (futimens).
 // Context: trap, kernel lock held; does not allocate.
-func sysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
+func SysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
 	}
@@ -472,9 +469,9 @@ func utimeValue(addr uintptr, now int64) (int64, int64) {
 	return int64(sec)*1e9 + int64(nsec), 0
 }
 
-// sysTruncate sets a file's size by path.
+// SysTruncate sets a file's size by path.
 // Context: trap, kernel lock held; does not allocate.
-func sysTruncate(path uintptr, length int64) int64 {
+func SysTruncate(path uintptr, length int64) int64 {
 	ino, e := statTarget(unix.AT_FDCWD, path, 0)
 	if e != 0 {
 		return e
@@ -485,9 +482,9 @@ func sysTruncate(path uintptr, length int64) int64 {
 	return vfs.Errno(fe)
 }
 
-// sysChdir changes the working directory.
+// SysChdir changes the working directory.
 // Context: trap, kernel lock held; does not allocate.
-func sysChdir(path uintptr) int64 {
+func SysChdir(path uintptr) int64 {
 	ino, e := statTarget(unix.AT_FDCWD, path, 0)
 	if e != 0 {
 		return e
@@ -495,14 +492,14 @@ func sysChdir(path uintptr) int64 {
 	if !vfs.Root.IsDir(ino) {
 		return -int64(unix.ENOTDIR)
 	}
-	setCwd(ino)
+	SetCwd(ino)
 	return 0
 }
 
-// setCwd makes ino the working directory (holding it, so that a removed
+// SetCwd makes ino the working directory (holding it, so that a removed
 // working directory stays valid and reads empty).
 // Context: trap, kernel lock held; does not allocate.
-func setCwd(ino fs.Ino) {
+func SetCwd(ino fs.Ino) {
 	vfs.Root.Hold(ino)
 	m := vfs.Mem()
 	vfs.Root.Drop(&m, vfs.Cwd)
@@ -510,10 +507,10 @@ func setCwd(ino fs.Ino) {
 	vfs.Cwd = ino
 }
 
-// sysGetcwd writes the working directory's path and returns its length
+// SysGetcwd writes the working directory's path and returns its length
 // with the NUL; ENOENT once the directory was removed.
 // Context: trap, kernel lock held; does not allocate.
-func sysGetcwd(buf, size uintptr) int64 {
+func SysGetcwd(buf, size uintptr) int64 {
 	var p fs.Path
 	m := vfs.Mem()
 	n, fe := vfs.Root.PathOf(&m, vfs.Cwd, p.Buf[:])
@@ -532,10 +529,10 @@ func sysGetcwd(buf, size uintptr) int64 {
 	return int64(n + 1)
 }
 
-// sysStatfs describes the file system holding a path (or an open file):
+// SysStatfs describes the file system holding a path (or an open file):
 // tmpfs, sized by the memory the program may still commit.
 // Context: trap, kernel lock held; does not allocate.
-func sysStatfs(buf uintptr) int64 {
+func SysStatfs(buf uintptr) int64 {
 	b, ok := vm.UserBytes(buf, 120, true)
 	if !ok {
 		return -abi.EFAULT
@@ -557,11 +554,11 @@ func sysStatfs(buf uintptr) int64 {
 	return 0
 }
 
-// sysStatfsPath is statfs(2): the path must exist.
+// SysStatfsPath is statfs(2): the path must exist.
 // Context: trap, kernel lock held; does not allocate.
-func sysStatfsPath(path, buf uintptr) int64 {
+func SysStatfsPath(path, buf uintptr) int64 {
 	if _, e := statTarget(unix.AT_FDCWD, path, 0); e != 0 {
 		return e
 	}
-	return sysStatfs(buf)
+	return SysStatfs(buf)
 }

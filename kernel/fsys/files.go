@@ -1,4 +1,4 @@
-package kernel
+package fsys
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -17,22 +17,33 @@ import (
 
 // Character devices (major 1, as Linux numbers its memory devices).
 const (
-	devNull    = 1<<8 | 3
-	devZero    = 1<<8 | 5
-	devFull    = 1<<8 | 7
-	devRandom  = 1<<8 | 8
-	devURandom = 1<<8 | 9
-	devKmsg    = 1<<8 | 11 // each write is one kernel log line (the kernel's goroutines log through it)
-	// kernelFileMark in a regular file's rdev makes it one of the
-	// kernel's generated files (memfile.go): its low bits say which.
-	kernelFileMark = 0x8000
-	// procFDMark marks the directory /proc/self/fd.
-	procFDMark = 0x4000
+	DevNull    = 1<<8 | 3
+	DevZero    = 1<<8 | 5
+	DevFull    = 1<<8 | 7
+	DevRandom  = 1<<8 | 8
+	DevURandom = 1<<8 | 9
+	DevKmsg    = 1<<8 | 11 // each write is one kernel log line (the kernel's goroutines log through it)
+	// KernelFileMark in a regular file's rdev makes it one of the
+	// kernel's generated files (kernel/memfile.go): its low bits say which.
+	KernelFileMark = 0x8000
+	// ProcFDMark marks the directory /proc/self/fd.
+	ProcFDMark = 0x4000
 )
 
-// newDescFD makes a descriptor of kind for a new description of ino.
+// CanRead reports whether d was opened for reading. Context: any; does
+// not allocate.
+func CanRead(d *vfs.Desc) bool {
+	return d.Flags&unix.O_PATH == 0 && d.Flags&unix.O_ACCMODE != unix.O_WRONLY
+}
+
+// CanWrite reports whether d was opened for writing. Context: any; does not allocate.
+func CanWrite(d *vfs.Desc) bool {
+	return d.Flags&unix.O_PATH == 0 && d.Flags&unix.O_ACCMODE != unix.O_RDONLY
+}
+
+// NewDescFD makes a descriptor of kind for a new description of ino.
 // Context: trap; does not allocate.
-func newDescFD(kind uint8, ino fs.Ino, flags int) int64 {
+func NewDescFD(kind uint8, ino fs.Ino, flags int) int64 {
 	d := vfs.AllocDesc(ino, flags)
 	if d < 0 {
 		return -abi.ENFILE
@@ -49,9 +60,9 @@ func newDescFD(kind uint8, ino fs.Ino, flags int) int64 {
 	return int64(fd)
 }
 
-// pipeReadiness returns the epoll events of a pipe end.
+// PipeReadiness returns the epoll events of a pipe end.
 // Context: trap; does not allocate.
-func pipeReadiness(d *vfs.Desc) uint32 {
+func PipeReadiness(d *vfs.Desc) uint32 {
 	p := int(d.Pipe)
 	readers, writers := vfs.Pipes.Ends(p)
 	if d.Reader {
@@ -181,11 +192,11 @@ var errnoNames = [...]struct {
 	{unix.EFBIG, "EFBIG"}, {unix.EPERM, "EPERM"}, {unix.EMLINK, "EMLINK"},
 }
 
-// errnoName returns the name of the negated errno e ("errno" if unknown).
+// ErrnoName returns the name of the negated errno e ("errno" if unknown).
 // Context: any; does not allocate. Not inlined (image size).
 //
 //go:noinline
-func errnoName(e int64) string {
+func ErrnoName(e int64) string {
 	for _, n := range errnoNames {
 		if int64(n.e) == -e {
 			return n.name

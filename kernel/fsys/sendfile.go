@@ -1,4 +1,4 @@
-package kernel
+package fsys
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -19,13 +19,13 @@ import (
 // sendfileMax is Linux's MAX_RW_COUNT, the most one call moves.
 const sendfileMax = 0x7ffff000
 
-// sysSendfile copies up to count bytes of the file open at inFD, from
+// SysSendfile copies up to count bytes of the file open at inFD, from
 // *offAddr (which advances) or, when offAddr is 0, from the description's
 // offset, to outFD. EINVAL when inFD is not a regular file or outFD cannot
 // take the bytes this way (a datagram socket, an epoll instance, a file
 // open for appending), EBADF for descriptors not open for it.
 // Context: trap, kernel lock held; does not allocate.
-func sysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
+func SysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 	in, out := fdtab.Get(inFD), fdtab.Get(outFD)
 	if in == nil || out == nil {
 		return -abi.EBADF
@@ -76,11 +76,11 @@ func sendfileCheck(in, out *fdtab.File) int64 {
 	switch {
 	case in.Kind != fdtab.KindFile:
 		return -abi.EINVAL
-	case !canRead(vfs.DescOf(in)):
+	case !CanRead(vfs.DescOf(in)):
 		return -abi.EBADF
 	case !vfs.Root.IsRegular(vfs.DescOf(in).Ino):
 		return -abi.EINVAL
-	case vfs.HasDesc(out.Kind) && !canWrite(vfs.DescOf(out)):
+	case vfs.HasDesc(out.Kind) && !CanWrite(vfs.DescOf(out)):
 		return -abi.EBADF
 	case out.Kind == fdtab.KindFile && (vfs.DescOf(out).Flags&unix.O_APPEND != 0 || !vfs.Root.IsRegular(vfs.DescOf(out).Ino)):
 		return -abi.EINVAL
@@ -128,7 +128,7 @@ func kernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
 		d.Off += int64(put)
 		return int64(put)
 	case fdtab.KindDev:
-		if vfs.Root.Rdev(vfs.DescOf(out).Ino) == devFull {
+		if vfs.Root.Rdev(vfs.DescOf(out).Ino) == DevFull {
 			return -abi.ENOSPC
 		}
 	case fdtab.KindConsole:
