@@ -161,17 +161,7 @@ func pipeWrite(t sched.TID, f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
 	if !ok {
 		return -abi.EFAULT
 	}
-	m := vfs.Mem()
-	put, e := vfs.Pipes.Write(&m, p, b)
-	vfs.Done(&m)
-	switch {
-	case e == unix.EAGAIN && !f.Nonblock:
-		return vfs.WaitKey(t, vfs.PipeKey(p))
-	case e != 0:
-		return vfs.Errno(e)
-	}
-	vfs.PipeChanged(p)
-	return int64(put)
+	return vfs.PipeWrite(t, p, f.Nonblock, b)
 }
 
 // sysPread64 and sysPwrite64 read and write at an offset, leaving the

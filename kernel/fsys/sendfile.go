@@ -105,18 +105,7 @@ func kernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
 	case fdtab.KindUnix:
 		return unixKernelWrite(t, out, b)
 	case fdtab.KindPipe:
-		p := int(vfs.DescOf(out).Pipe)
-		m := vfs.Mem()
-		put, e := vfs.Pipes.Write(&m, p, b)
-		vfs.Done(&m)
-		switch {
-		case e == unix.EAGAIN && !out.Nonblock:
-			return vfs.WaitKey(t, vfs.PipeKey(p))
-		case e != 0:
-			return vfs.Errno(e)
-		}
-		vfs.PipeChanged(p)
-		return int64(put)
+		return vfs.PipeWrite(t, int(vfs.DescOf(out).Pipe), out.Nonblock, b)
 	case fdtab.KindFile:
 		d := vfs.DescOf(out)
 		m := vfs.Mem()

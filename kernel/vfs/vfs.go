@@ -19,6 +19,7 @@ import (
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -199,6 +200,24 @@ func PipeChanged(p int) {
 			fdtab.Notify(fd)
 		}
 	}
+}
+
+// PipeWrite moves b into pipe p, as much as fits, or makes t wait for
+// room (nonblock: EAGAIN instead); EPIPE once no reader is left. The
+// write(2) of a pipe and sendfile into one share it.
+// Context: trap, kernel lock held; does not allocate.
+func PipeWrite(t sched.TID, p int, nonblock bool, b []byte) int64 {
+	m := Mem()
+	put, e := Pipes.Write(&m, p, b)
+	Done(&m)
+	switch {
+	case e == unix.EAGAIN && !nonblock:
+		return WaitKey(t, PipeKey(p))
+	case e != 0:
+		return Errno(e)
+	}
+	PipeChanged(p)
+	return int64(put)
 }
 
 // Errno converts a file-system error into a system call result.
