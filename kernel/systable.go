@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fsys"
+	"github.com/gometal/gometal/kernel/memcalls"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
@@ -409,7 +410,9 @@ func doFchdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysFchdir(a.
 func doFlock(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysFlock(t, a.int(0), a.i32(1)) }
 
 // doMsync serves msync(2). Context: trap, kernel lock held.
-func doMsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysMsync(a[0], a[1], a.i32(2)) }
+func doMsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return memcalls.Msync(a[0], a[1], a.i32(2))
+}
 
 // doEventfd2 serves eventfd2(2). Context: trap, kernel lock held.
 func doEventfd2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
@@ -580,19 +583,21 @@ func doUmask(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysUmask(a.u3
 
 // doMmap serves mmap(2). Context: trap, kernel lock held.
 func doMmap(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysMmap(a[0], a[1], a.int(2), a.int(3), a.i32(4), a[5])
+	return memcalls.Mmap(a[0], a[1], a.int(2), a.int(3), a.i32(4), a[5])
 }
 
 // doMunmap serves munmap(2). Context: trap, kernel lock held.
-func doMunmap(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysMunmap(a[0], a[1]) }
+func doMunmap(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return memcalls.Munmap(a[0], a[1]) }
 
 // doMprotect serves mprotect(2). Context: trap, kernel lock held.
 func doMprotect(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysMprotect(a[0], a[1], a.int(2))
+	return memcalls.Mprotect(a[0], a[1], a.int(2))
 }
 
 // doMadvise serves madvise(2). Context: trap, kernel lock held.
-func doMadvise(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysMadvise(a[0], a[1], a.int(2)) }
+func doMadvise(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return memcalls.Madvise(a[0], a[1], a.int(2))
+}
 
 // doClone serves clone(2). Context: trap, kernel lock held.
 func doClone(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {

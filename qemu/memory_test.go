@@ -98,7 +98,7 @@ func assertFootprintLine(t *testing.T, res *qemu.Result, memMiB uint64) {
 }
 
 // TestMemoryOvercommit checks both sides of the heuristic overcommit
-// (kernel/sys_mem.go) at hello's minimum memory: hello boots and exits
+// (kernel/memcalls/memcalls.go) at hello's minimum memory: hello boots and exits
 // cleanly (TestMemoryMinimum), while examples/oom, which touches memory
 // until the machine runs out, gets the Go runtime's own "out of memory"
 // error and status 2, not a kernel fault, a hang or the kernel's "out of

@@ -20,7 +20,7 @@ const ImageBase = 0x1ff000
 // numbers were measured with examples/hello under QEMU 7.2 (docs/protocols.md, "Memory").
 //
 // The kernel charges the Go runtime's memory as Linux's heuristic
-// overcommit lets it through (kernel/sys_mem.go): writable mappings at
+// overcommit lets it through (kernel/memcalls/memcalls.go): writable mappings at
 // addresses of the kernel's choosing (the runtime's 32 MiB heap arena
 // index and its other sparsely used metadata) page by page as they are
 // touched, the heap's MAP_FIXED growth whole.

@@ -10,7 +10,7 @@ const (
 	ProtDevice = 0x40
 	// ProtLazy marks anonymous memory charged to the commit page by page
 	// as it is touched, not as a whole when mapped (the kernel's heuristic
-	// overcommit, see kernel/sys_mem.go). Protect keeps it.
+	// overcommit, see kernel/memcalls/memcalls.go). Protect keeps it.
 	ProtLazy = 0x20
 	// ProtAccess is the PROT_* part of a VMA's protection.
 	ProtAccess = ProtRead | ProtWrite | ProtExec

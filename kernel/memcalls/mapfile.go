@@ -1,4 +1,4 @@
-package kernel
+package memcalls
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -131,9 +131,9 @@ func mapPrivate(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 	return int64(addr)
 }
 
-// sysMsync checks its arguments: shared file pages are the file's pages,
+// Msync checks its arguments: shared file pages are the file's pages,
 // so there is nothing to write back. Context: trap, kernel lock held.
-func sysMsync(addr, length uintptr, flags int) int64 {
+func Msync(addr, length uintptr, flags int) int64 {
 	if flags&^(unix.MS_ASYNC|unix.MS_SYNC|unix.MS_INVALIDATE) != 0 || flags&unix.MS_ASYNC != 0 && flags&unix.MS_SYNC != 0 {
 		return -abi.EINVAL
 	}

@@ -1,4 +1,4 @@
-package kernel
+package memcalls
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sysMmap implements anonymous mmap: hinted, fixed and PROT_NONE
+// Mmap implements anonymous mmap: hinted, fixed and PROT_NONE
 // reservations, backed lazily by vm.DemandFault.
 //
 // Commit accounting is a heuristic overcommit, as Linux's default is in
@@ -27,7 +27,7 @@ import (
 // really uses more memory than the machine has gets ENOMEM when its heap
 // grows, and the Go runtime its own "out of memory" error, rather than a
 // fault later. Context: trap.
-func sysMmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
+func Mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 	const knownProt = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
 	if length == 0 || prot&^knownProt != 0 || off%mm.PageSize != 0 {
 		return -abi.EINVAL
@@ -191,9 +191,9 @@ func userSpan(addr, length uintptr) (uintptr, bool) {
 	return end, true
 }
 
-// sysMunmap removes [addr, addr+length) from the address space.
+// Munmap removes [addr, addr+length) from the address space.
 // Context: trap, kernel lock held; does not allocate.
-func sysMunmap(addr, length uintptr) int64 {
+func Munmap(addr, length uintptr) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok || length == 0 {
 		return -abi.EINVAL
@@ -204,10 +204,10 @@ func sysMunmap(addr, length uintptr) int64 {
 	return 0
 }
 
-// sysMprotect changes the protection of a fully mapped range (device
+// Mprotect changes the protection of a fully mapped range (device
 // memory excepted), recharging the commit for writability, and updates
 // the present pages' entries on every CPU. Context: trap, kernel lock held; does not allocate.
-func sysMprotect(addr, length uintptr, prot int) int64 {
+func Mprotect(addr, length uintptr, prot int) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok || prot&^(unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC) != 0 {
 		return -abi.EINVAL
@@ -246,11 +246,11 @@ func sysMprotect(addr, length uintptr, prot int) int64 {
 	return 0
 }
 
-// sysMadvise gives memory back for MADV_DONTNEED and MADV_FREE (the pages
+// Madvise gives memory back for MADV_DONTNEED and MADV_FREE (the pages
 // read as zero afterwards, as on Linux for private anonymous memory) and
 // accepts the other advice as a no-op.
 // Context: trap, kernel lock held; does not allocate.
-func sysMadvise(addr, length uintptr, advice int) int64 {
+func Madvise(addr, length uintptr, advice int) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok {
 		return -abi.EINVAL
