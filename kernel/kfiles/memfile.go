@@ -25,7 +25,7 @@ import (
 // The kernel's generated files: the resolver configuration Go's standard
 // library reads, /proc files (procfiles.go) and views of the kernel such as
 // /proc/gometal/sched. Each is an empty regular file of the root file
-// system marked as the kernel's (files.go), so it lists and stats as a
+// system marked as the kernel's (kernel/fsys/files.go), so it lists and stats as a
 // /proc file does; its content is produced when it is opened, into one of
 // a few fixed buffers, and reads and lseek work on that snapshot. A file
 // an initramfs puts at the same path (an /etc/hosts, say) replaces it.
