@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 )
@@ -55,7 +56,7 @@ func takeArgBlock(mod boot.Module, data []byte) (rest []byte, keep bool) {
 	if argBlockFound {
 		var l klog.Line
 		l.S("warning: more than one boot module carries arguments: the last one is used").Print()
-		freeModule(argBlockMod)
+		kfiles.FreeModule(argBlockMod)
 	}
 	argBlockFound, argBlockMod = true, mod
 	argsAddr, argsLen, nArgs = sliceAddr(blk.Args), uintptr(len(blk.Args)), blk.NArgs
@@ -101,7 +102,7 @@ func programStrings() (args abi.Strings, env [abi.MaxStringParts]abi.Strings) {
 // allocator once the initial stack holds a copy. Context: boot.
 func releaseArgBlock() {
 	if argBlockFound {
-		freeModule(argBlockMod)
+		kfiles.FreeModule(argBlockMod)
 		argsAddr, envAddr = 0, 0
 	}
 }

@@ -65,6 +65,7 @@ func TestEscapeRuleFollowsDirectory(t *testing.T) {
 	require.Contains(t, pkgs, module+"kernel/devices")
 	require.Contains(t, pkgs, module+"kernel/fsys")
 	require.Contains(t, pkgs, module+"kernel/memcalls")
+	require.Contains(t, pkgs, module+"kernel/kfiles")
 	require.Contains(t, pkgs, module+"sched")
 	require.Contains(t, pkgs, module+"boot")
 	require.Contains(t, pkgs, module+"drivers/uart")

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -71,9 +72,9 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 // (writeSchedView): per call, how many were answered without the kernel
 // lock and how many went to the locked path.
 // Context: trap, kernel lock held; does not allocate.
-func writeFastStats(w textWriter) {
+func writeFastStats(w kfiles.Writer) {
 	sum := sumEvents()
-	w.s("fastpath lockfree locked\n")
-	w.s("futex_wake ").u(sum[percpu.EvFutexWakeFast]).s(" ").u(sum[percpu.EvFutexWakeLocked]).s("\n")
-	w.s("sched_yield ").u(sum[percpu.EvYieldFast]).s(" ").u(sum[percpu.EvYieldLocked]).s("\n")
+	w.S("fastpath lockfree locked\n")
+	w.S("futex_wake ").U(sum[percpu.EvFutexWakeFast]).S(" ").U(sum[percpu.EvFutexWakeLocked]).S("\n")
+	w.S("sched_yield ").U(sum[percpu.EvYieldFast]).S(" ").U(sum[percpu.EvYieldLocked]).S("\n")
 }

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/kfiles"
 	"math/bits"
 	"sync/atomic"
 
@@ -75,27 +76,27 @@ func trapTag(f *x86.TrapFrame) uint64 {
 // writeHoldTag prints a hold tag as one word: a system call's name, an
 // exception's, "timer", "kick", "irq_N", or "other".
 // Context: trap, kernel lock held; does not allocate.
-func writeHoldTag(w textWriter, tag uint64) {
+func writeHoldTag(w kfiles.Writer, tag uint64) {
 	if tag == 0 {
-		w.s("other")
+		w.S("other")
 		return
 	}
 	v, nr := tag>>holdTagShift-1, tag&(1<<holdTagShift-1)
 	switch {
 	case v == vectorSyscall && abi.SyscallName(nr) != "":
-		w.s(abi.SyscallName(nr))
+		w.S(abi.SyscallName(nr))
 	case v == vectorSyscall:
-		w.s("syscall_").u(nr)
+		w.S("syscall_").U(nr)
 	case v == x86.VecTimer:
-		w.s("timer")
+		w.S("timer")
 	case v == x86.VecKick:
-		w.s("kick")
+		w.S("kick")
 	case v == x86.VecPageFault:
-		w.s("page_fault")
+		w.S("page_fault")
 	case v < 32:
-		w.s("exception_").u(v)
+		w.S("exception_").U(v)
 	default:
-		w.s("irq_").u(v)
+		w.S("irq_").U(v)
 	}
 }
 
@@ -141,12 +142,12 @@ func cyclesToNs(cycles, mult uint64) uint64 {
 // writeLockStats prints one line of the lock table for the lock called
 // name (writeSchedView). Context: trap, kernel lock held; does not
 // allocate.
-func writeLockStats(w textWriter, name string, s *lockStats) {
+func writeLockStats(w kfiles.Writer, name string, s *lockStats) {
 	v := s.snapshot(clock.TSCMult())
-	w.s(name).s(" ").u(v.Acquisitions).s(" ").u(v.Contentions).s(" ").u(v.SpinNs).s(" ")
-	w.u(v.HoldNs).s(" ").u(v.LongestNs).s(" ")
+	w.S(name).S(" ").U(v.Acquisitions).S(" ").U(v.Contentions).S(" ").U(v.SpinNs).S(" ")
+	w.U(v.HoldNs).S(" ").U(v.LongestNs).S(" ")
 	writeHoldTag(w, s.longestBy.Load())
-	w.s("\n")
+	w.S("\n")
 }
 
 // lockTableHeader heads the lock table in /proc/gometal/sched.

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/kfiles"
 	"sync"
 	"testing"
 
@@ -58,9 +59,9 @@ func TestCyclesToNs(t *testing.T) {
 // holder's.
 func TestHoldTags(t *testing.T) {
 	word := func(tag uint64) string {
-		var f memFile
-		writeHoldTag(textWriter{&f}, tag)
-		return string(f.data[:f.n])
+		var f kfiles.File
+		writeHoldTag(kfiles.Writer{F: &f}, tag)
+		return string(f.Data[:f.N])
 	}
 	assert.Equal(t, "getppid", word(trapTag(&x86.TrapFrame{Vector: vectorSyscall, AX: unix.SYS_GETPPID})))
 	assert.Equal(t, "syscall_999", word(trapTag(&x86.TrapFrame{Vector: vectorSyscall, AX: 999})))
@@ -74,7 +75,7 @@ func TestHoldTags(t *testing.T) {
 	var s lockStats
 	s.acquired(true, 10)
 	s.released(100, trapTag(&x86.TrapFrame{Vector: vectorSyscall, AX: unix.SYS_MMAP}))
-	var f memFile
-	writeLockStats(textWriter{&f}, "kernel", &s)
-	assert.Regexp(t, `^kernel 1 1 \d+ \d+ \d+ mmap\n$`, string(f.data[:f.n]))
+	var f kfiles.File
+	writeLockStats(kfiles.Writer{F: &f}, "kernel", &s)
+	assert.Regexp(t, `^kernel 1 1 \d+ \d+ \d+ mmap\n$`, string(f.Data[:f.N]))
 }

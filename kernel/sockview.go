@@ -2,43 +2,44 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/socket"
 )
 
 // writeSocketView lists the socket table for /proc/gometal/sockets: one
 // line per socket, then the drop counters. Context: trap, kernel lock
 // held; does not allocate.
-func writeSocketView(w textWriter) {
-	w.s("slot type state fd local remote rx tx accept_queue dirty\n")
+func writeSocketView(w kfiles.Writer) {
+	w.S("slot type state fd local remote rx tx accept_queue dirty\n")
 	for i := range socket.Sockets {
 		s := &socket.Sockets[i]
 		if s.Typ == 0 {
 			continue
 		}
-		w.u(uint64(i)).s(" ")
-		w.s(sockTypeNames[s.Typ])
+		w.U(uint64(i)).S(" ")
+		w.S(sockTypeNames[s.Typ])
 		if s.Family == abi.Family6 {
-			w.s("6 ")
+			w.S("6 ")
 		} else {
-			w.s(" ")
+			w.S(" ")
 		}
-		w.s(sockStateNames[s.State]).s(" ")
+		w.S(sockStateNames[s.State]).S(" ")
 		if s.FD < 0 {
-			w.s("- ")
+			w.S("- ")
 		} else {
-			w.u(uint64(s.FD)).s(" ")
+			w.U(uint64(s.FD)).S(" ")
 		}
 		writeSockAddr(w, s.Local)
-		w.s(" ")
+		w.S(" ")
 		writeSockAddr(w, s.Remote)
-		w.s(" ").u(uint64(s.Rx.N)).s(" ").u(uint64(s.Tx.N)).s(" ").u(uint64(s.ALen))
+		w.S(" ").U(uint64(s.Rx.N)).S(" ").U(uint64(s.Tx.N)).S(" ").U(uint64(s.ALen))
 		if s.Dirty {
-			w.s(" yes\n")
+			w.S(" yes\n")
 		} else {
-			w.s(" no\n")
+			w.S(" no\n")
 		}
 	}
-	w.s("\ndatagrams_dropped ").u(socket.NetDropped).s("\nconnections_refused ").u(socket.NetRejected).s("\n")
+	w.S("\ndatagrams_dropped ").U(socket.NetDropped).S("\nconnections_refused ").U(socket.NetRejected).S("\n")
 }
 
 var (
@@ -48,37 +49,32 @@ var (
 
 // writeSockAddr writes a as IP:port: a dotted quad for an IPv4 address,
 // [hex groups] for IPv6. Context: trap, kernel lock held; does not allocate.
-func writeSockAddr(w textWriter, a socket.SockAddr) {
+func writeSockAddr(w kfiles.Writer, a socket.SockAddr) {
 	if a.Is4() {
-		writeSockAddrIP(w, a.V4())
+		kfiles.WriteIPv4(w, a.V4())
 	} else {
-		w.s("[")
+		w.S("[")
 		for k := 0; k < 16; k += 2 {
 			if k > 0 {
-				w.s(":")
+				w.S(":")
 			}
 			writeHex16(w, uint16(a.IP[k])<<8|uint16(a.IP[k+1]))
 		}
-		w.s("]")
+		w.S("]")
 	}
-	w.s(":").u(uint64(a.Port))
+	w.S(":").U(uint64(a.Port))
 }
 
 // writeHex16 writes v in hex without leading zeros. Context: trap, kernel
 // lock held; does not allocate.
-func writeHex16(w textWriter, v uint16) {
+func writeHex16(w kfiles.Writer, v uint16) {
 	const digits = "0123456789abcdef"
 	started := false
 	for shift := 12; shift >= 0; shift -= 4 {
 		d := v >> shift & 0xf
 		if d != 0 || started || shift == 0 {
 			started = true
-			w.s(digits[d : d+1])
+			w.S(digits[d : d+1])
 		}
 	}
-}
-
-// writeSockAddrIP writes ip as a dotted quad. Context: trap, kernel lock held; does not allocate.
-func writeSockAddrIP(w textWriter, ip [4]byte) {
-	w.u(uint64(ip[0])).s(".").u(uint64(ip[1])).s(".").u(uint64(ip[2])).s(".").u(uint64(ip[3]))
 }

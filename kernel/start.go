@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/thread"
 	"unsafe"
 
@@ -109,6 +110,7 @@ func startProgram() {
 	var l klog.Line
 	l.S("kernel ready after ").MS(clock.Nanotime()).S(": ").U(uint64(percpu.NOnline)).S(" CPUs, ").U(vm.CommitLimit >> 20).S(" MiB for the program; starting it").Info()
 	programStart = clock.Nanotime()
+	kfiles.SetProgram(argStart, argEnd, programStart)
 	for i := 0; i < percpu.NOnline; i++ {
 		percpu.CPUs[i].IdleNs = 0
 	}

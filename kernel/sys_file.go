@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vfs"
@@ -88,7 +89,7 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 	case fdtab.KindConsole:
 		return console.Read(t, f, buf, n)
 	case fdtab.KindMemFile:
-		return memFileRead(f, buf, n)
+		return kfiles.Read(f, buf, n)
 	case fdtab.KindIRQ:
 		return devices.IRQRead(t, f, buf, n)
 	case fdtab.KindEventfd:
@@ -120,7 +121,7 @@ func sysClose(fd int) int64 {
 		epolls[f.Epoll].used = false
 	}
 	if f.Kind == fdtab.KindMemFile {
-		memFiles[f.MemFile].used = false
+		kfiles.Files[f.MemFile].Used = false
 	}
 	if f.Kind == fdtab.KindIRQ {
 		devices.CloseIRQ(f)
@@ -251,11 +252,11 @@ func descStat(f *fdtab.File) (fs.Stat, int64) {
 		mode = unix.S_IFSOCK | 0o777
 	case fdtab.KindMemFile:
 		if s, e := vfs.Root.Stat(f.Ino); e == 0 { // the same identity as stat(2) of its path
-			s.Size = int64(memFiles[f.MemFile].n)
+			s.Size = int64(kfiles.Files[f.MemFile].N)
 			return s, 0
 		}
 		mode = unix.S_IFREG | 0o444
-		size = int64(memFiles[f.MemFile].n)
+		size = int64(kfiles.Files[f.MemFile].N)
 	}
 	now := vfs.RealtimeNs()
 	return fs.Stat{Mode: mode, Nlink: 1, Size: size, Atime: now, Mtime: now, Ctime: now}, 0
@@ -307,7 +308,7 @@ func sysLseek(fd int, off int64, whence int) int64 {
 		return -abi.EBADF
 	}
 	if f.Kind == fdtab.KindMemFile {
-		return memFileSeek(f, off, whence)
+		return kfiles.Seek(f, off, whence)
 	}
 	if vfs.HasDesc(f.Kind) {
 		return descSeek(f, off, whence)

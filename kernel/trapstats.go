@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/x86"
 )
@@ -36,11 +37,11 @@ func sumEvents() percpu.EventCounts {
 
 // writeTrapStats prints the entries' counts summed over the CPUs
 // (writeSchedView). Context: trap, kernel lock held; does not allocate.
-func writeTrapStats(w textWriter) {
+func writeTrapStats(w kfiles.Writer) {
 	sum := sumEvents()
-	w.s("event count\n")
-	w.s("syscall ").u(sum[percpu.EvSyscall]).s("\n")
-	w.s("page_fault ").u(sum[percpu.EvPageFault]).s("\n")
-	w.s("timer_interrupt ").u(sum[percpu.EvTimer]).s("\n")
-	w.s("kick_ipi ").u(sum[percpu.EvKickIPI]).s("\n")
+	w.S("event count\n")
+	w.S("syscall ").U(sum[percpu.EvSyscall]).S("\n")
+	w.S("page_fault ").U(sum[percpu.EvPageFault]).S("\n")
+	w.S("timer_interrupt ").U(sum[percpu.EvTimer]).S("\n")
+	w.S("kick_ipi ").U(sum[percpu.EvKickIPI]).S("\n")
 }

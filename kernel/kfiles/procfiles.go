@@ -1,4 +1,4 @@
-package kernel
+package kfiles
 
 import (
 	"github.com/gometal/gometal/kernel/clock"
@@ -20,56 +20,56 @@ import (
 // clockTicks is the USER_HZ of times in /proc (AT_CLKTCK).
 const clockTicks = 100
 
-// fillProcFile produces the /proc file which (an index of memFilePaths).
+// fillProcFile produces the /proc file which (an index of Paths).
 // Context: trap, kernel lock held; does not allocate.
-func fillProcFile(which int, w textWriter) {
-	switch memFilePaths[which] {
+func fillProcFile(which int, w Writer) {
+	switch Paths[which] {
 	case "/proc/self/stat":
 		writeProcStat(w)
 	case "/proc/self/status":
-		w.s("Name:\tinit\nUmask:\t0022\nState:\tR (running)\nTgid:\t1\nPid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n")
-		w.s("FDSize:\t").u(fdtab.MaxFDs).s("\nVmRSS:\t").u(rssBytes() >> 10).s(" kB\nThreads:\t").u(uint64(liveThreads())).s("\n")
+		w.S("Name:\tinit\nUmask:\t0022\nState:\tR (running)\nTgid:\t1\nPid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n")
+		w.S("FDSize:\t").U(fdtab.MaxFDs).S("\nVmRSS:\t").U(rssBytes() >> 10).S(" kB\nThreads:\t").U(uint64(liveThreads())).S("\n")
 	case "/proc/self/cmdline":
 		// Linux reads arg_start to arg_end of the program's memory (the
 		// part that fits the file here).
-		if b, ok := vm.UserBytes(argStart, min(argEnd-argStart, uintptr(len(w.f.data))), false); ok {
-			w.f.n += copy(w.f.data[:], b)
+		if b, ok := vm.UserBytes(argStart, min(argEnd-argStart, uintptr(len(w.F.Data))), false); ok {
+			w.F.N += copy(w.F.Data[:], b)
 		}
 	case "/proc/self/limits":
-		w.s("Limit                     Soft Limit           Hard Limit           Units     \n")
-		w.s("Max open files            ").u(fdtab.MaxFDs).s("                 ").u(fdtab.MaxFDs).s("                 files     \n")
-		w.s("Max address space         unlimited            unlimited            bytes     \n")
+		w.S("Limit                     Soft Limit           Hard Limit           Units     \n")
+		w.S("Max open files            ").U(fdtab.MaxFDs).S("                 ").U(fdtab.MaxFDs).S("                 files     \n")
+		w.S("Max address space         unlimited            unlimited            bytes     \n")
 	case "/proc/meminfo":
 		total := vm.Frames.Total() * mm.PageSize >> 10
 		free := vm.Frames.FreeCount() * mm.PageSize >> 10
-		w.s("MemTotal:       ").u(total).s(" kB\nMemFree:        ").u(free).s(" kB\nMemAvailable:   ").u(free).s(" kB\n")
-		w.s("Shmem:          ").u(uint64(vfs.Root.PagesHeld) * mm.PageSize >> 10).s(" kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n")
+		w.S("MemTotal:       ").U(total).S(" kB\nMemFree:        ").U(free).S(" kB\nMemAvailable:   ").U(free).S(" kB\n")
+		w.S("Shmem:          ").U(uint64(vfs.Root.PagesHeld) * mm.PageSize >> 10).S(" kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n")
 	case "/proc/cpuinfo":
 		for i := 0; i < percpu.NOnline; i++ {
-			w.s("processor\t: ").u(uint64(i)).s("\nmodel name\t: gometal x86-64 CPU\ncpu cores\t: ").u(uint64(percpu.NOnline)).s("\n\n")
+			w.S("processor\t: ").U(uint64(i)).S("\nmodel name\t: gometal x86-64 CPU\ncpu cores\t: ").U(uint64(percpu.NOnline)).S("\n\n")
 		}
 	case "/proc/stat":
-		w.s("cpu  ").u(uint64(programCPUNs() / (1e9 / clockTicks))).s(" 0 0 0 0 0 0 0 0 0\nbtime ").u(uint64(clock.WallAtBoot() / 1e9)).s("\nprocesses 1\nprocs_running 1\n")
+		w.S("cpu  ").U(uint64(programCPUNs() / (1e9 / clockTicks))).S(" 0 0 0 0 0 0 0 0 0\nbtime ").U(uint64(clock.WallAtBoot() / 1e9)).S("\nprocesses 1\nprocs_running 1\n")
 	case "/proc/uptime":
 		up := clock.Nanotime()
-		w.u(uint64(up / 1e9)).s(".").u(uint64(up / 1e7 % 100 / 10)).u(uint64(up / 1e7 % 10)).s(" 0.00\n")
+		w.U(uint64(up / 1e9)).S(".").U(uint64(up / 1e7 % 100 / 10)).U(uint64(up / 1e7 % 10)).S(" 0.00\n")
 	case "/proc/loadavg":
-		w.s("0.00 0.00 0.00 1/").u(uint64(liveThreads())).s(" 1\n")
+		w.S("0.00 0.00 0.00 1/").U(uint64(liveThreads())).S(" 1\n")
 	case "/proc/sys/kernel/hostname":
-		w.s("gometal\n")
+		w.S("gometal\n")
 	case "/proc/sys/fs/pipe-max-size":
-		w.u(fs.PipeSize).s("\n")
+		w.U(fs.PipeSize).S("\n")
 	}
 }
 
 // writeProcStat writes /proc/self/stat: pid (comm) state ppid ... with
 // utime, stime, num_threads, starttime, vsize and rss filled in.
 // Context: trap, kernel lock held; does not allocate.
-func writeProcStat(w textWriter) {
+func writeProcStat(w Writer) {
 	ticks := uint64(programCPUNs() / (1e9 / clockTicks))
-	w.s("1 (init) R 0 1 1 0 -1 4194560 0 0 0 0 ").u(ticks).s(" 0 0 0 20 0 ").u(uint64(liveThreads()))
-	w.s(" 0 ").u(uint64(programStart / (1e9 / clockTicks))).s(" ").u(vsizeBytes()).s(" ").u(rssBytes() / mm.PageSize)
-	w.s(" 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n")
+	w.S("1 (init) R 0 1 1 0 -1 4194560 0 0 0 0 ").U(ticks).S(" 0 0 0 20 0 ").U(uint64(liveThreads()))
+	w.S(" 0 ").U(uint64(programStart / (1e9 / clockTicks))).S(" ").U(vsizeBytes()).S(" ").U(rssBytes() / mm.PageSize)
+	w.S(" 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n")
 }
 
 // liveThreads counts the program's threads.

@@ -1,0 +1,299 @@
+// Package kfiles holds the kernel's own files: the generated files such as
+// /etc/resolv.conf and /proc/gometal/* (their table, snapshots, reads and
+// seeks), the /proc texts (procfiles.go) and the boot step that fills the
+// root file system (rootfs.go). What it needs of the boot (the command
+// line, the dns= option, the program's argument addresses and start time)
+// is handed down at boot; the views of package kernel's own state
+// (/proc/gometal/sched, /proc/gometal/sockets) are written there, after
+// Open, into the same snapshot. Trap context (docs/trap-context.md).
+package kfiles
+
+import (
+	"github.com/gometal/gometal/boot"
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/devices"
+	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/firmware"
+	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/vm"
+	"golang.org/x/sys/unix"
+	"unsafe"
+)
+
+// The kernel's generated files: the resolver configuration Go's standard
+// library reads, /proc files (procfiles.go) and views of the kernel such as
+// /proc/gometal/sched. Each is an empty regular file of the root file
+// system marked as the kernel's (kernel/fsys/files.go), so it lists and stats as a
+// /proc file does; its content is produced when it is opened, into one of
+// a few fixed buffers, and reads and lseek work on that snapshot. A file
+// an initramfs puts at the same path (an /etc/hosts, say) replaces it.
+const (
+	// MaxFiles is how many kernel files can be open at once.
+	MaxFiles = 16
+	// FileSize is the most a kernel file's snapshot holds.
+	FileSize = 8192
+)
+
+// File is one open kernel file's snapshot: Data[:N], read from Pos.
+type File struct {
+	Used bool
+	Data [FileSize]byte
+	N    int
+	Pos  int
+}
+
+// Files are the open kernel files' snapshots (fdtab.File.MemFile indexes
+// them).
+var Files [MaxFiles]File
+
+// Boot values handed down by package kernel: the command line for
+// /proc/cmdline and the dns= option's value (copied: no Go pointers in
+// globals), where argv's strings lie (Linux's arg_start, arg_end) and when
+// the program started.
+var (
+	cmdlineBuf       [len(boot.Info{}.Cmdline)]byte
+	cmdlineLen       int
+	dnsBuf           [len(boot.Info{}.Cmdline)]byte
+	dnsLen           int
+	dnsSet           bool
+	argStart, argEnd uintptr
+	programStart     int64
+)
+
+// SetBootOptions hands down the kernel command line and the dns= option
+// (ok: it was given). Context: boot; does not allocate.
+func SetBootOptions(cmdline []byte, dns string, ok bool) {
+	cmdlineLen = copy(cmdlineBuf[:], cmdline)
+	dnsLen = copy(dnsBuf[:], dns)
+	dnsSet = ok
+}
+
+// SetProgram hands down the user addresses of argv's strings on the
+// initial stack and the program's start time (clock.Nanotime).
+// Context: boot; does not allocate.
+func SetProgram(start, end uintptr, started int64) {
+	argStart, argEnd, programStart = start, end, started
+}
+
+// ProgramStart is when the program's first instruction ran.
+// Context: any; does not allocate.
+func ProgramStart() int64 { return programStart }
+
+// Paths lists the files; their content comes from fillMemFile.
+var Paths = [...]string{
+	"/etc/resolv.conf",
+	"/etc/hosts",
+	"/etc/nsswitch.conf",
+	"/proc/gometal/sched",
+	"/proc/cmdline",
+	"/proc/gometal/dma",
+	"/proc/gometal/sockets",
+	"/proc/gometal/pci",
+	"/proc/self/stat",
+	"/proc/self/status",
+	"/proc/self/cmdline",
+	"/proc/self/limits",
+	"/proc/meminfo",
+	"/proc/cpuinfo",
+	"/proc/stat",
+	"/proc/uptime",
+	"/proc/loadavg",
+	"/proc/sys/kernel/hostname",
+	"/proc/sys/fs/pipe-max-size",
+}
+
+// Open opens kernel file which (an index of Paths) read-only, producing
+// its content now; the views of package kernel's state (ViewOf) are left
+// empty for package kernel to write. Context: trap, kernel lock held; does
+// not allocate.
+func Open(ino fs.Ino, which int, flags int) int64 {
+	if which >= len(Paths) {
+		return -abi.ENOENT
+	}
+	if flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) != 0 {
+		return -int64(unix.EACCES)
+	}
+	slot := -1
+	for i := range Files {
+		if !Files[i].Used {
+			slot = i
+			break
+		}
+	}
+	if slot < 0 {
+		return -abi.ENFILE
+	}
+	fd := fdtab.Alloc(fdtab.KindMemFile, flags)
+	if fd < 0 {
+		return -abi.EMFILE
+	}
+	mf := &Files[slot]
+	mf.Used, mf.N, mf.Pos = true, 0, 0
+	fillMemFile(which, mf)
+	fdtab.Files[fd].MemFile = slot
+	fdtab.Files[fd].Ino = ino
+	return int64(fd)
+}
+
+// Writer appends text to a File. Its methods are not inlined
+// (go:noinline): the generated files call them at a few hundred places,
+// and inlined copies cost about 50 KB of image (docs/performance.md,
+// "Image size").
+type Writer struct{ F *File }
+
+// S appends s. Context: trap; does not allocate.
+//
+//go:noinline
+func (w Writer) S(s string) Writer {
+	w.F.N += copy(w.F.Data[w.F.N:], s)
+	return w
+}
+
+// U appends v in decimal. Context: trap; does not allocate.
+//
+//go:noinline
+func (w Writer) U(v uint64) Writer {
+	var d [20]byte
+	w.F.N += copy(w.F.Data[w.F.N:], klog.Decimal(&d, v))
+	return w
+}
+
+// View names a kernel file whose content is package kernel's own view.
+const (
+	ViewNone    = iota // a file of this package
+	ViewSched          // /proc/gometal/sched
+	ViewSockets        // /proc/gometal/sockets
+)
+
+// ViewOf tells whether kernel file which is one of package kernel's views,
+// which Open leaves empty. Context: trap; does not allocate.
+func ViewOf(which int) int {
+	switch Paths[which] {
+	case "/proc/gometal/sched":
+		return ViewSched
+	case "/proc/gometal/sockets":
+		return ViewSockets
+	}
+	return ViewNone
+}
+
+// fillMemFile produces file which's content, but for the views ViewOf
+// names. Context: trap, kernel lock held; does not allocate.
+func fillMemFile(which int, f *File) {
+	w := Writer{f}
+	switch Paths[which] {
+	case "/etc/resolv.conf":
+		writeResolvConf(w)
+	case "/etc/hosts":
+		w.S("127.0.0.1\tlocalhost\n::1\tlocalhost\n")
+	case "/etc/nsswitch.conf":
+		w.S("hosts: files dns\n")
+	case "/proc/gometal/sched", "/proc/gometal/sockets":
+		// package kernel's views
+	case "/proc/gometal/pci":
+		writePCIView(w)
+	case "/proc/gometal/dma":
+		devices.EnsureDMAPool()
+		w.S("base ").U(devices.DMAPool).S("\nsize ").U(devices.DMAPoolSize).S("\n")
+	case "/proc/cmdline":
+		w.F.N += copy(w.F.Data[:], cmdlineBuf[:cmdlineLen])
+		w.S("\n")
+	default:
+		fillProcFile(which, w)
+	}
+}
+
+// Read copies from a kernel file's snapshot. Context: trap.
+func Read(f *fdtab.File, buf, n uintptr) int64 {
+	mf := &Files[f.MemFile]
+	k := min(int(n), mf.N-mf.Pos)
+	if k <= 0 {
+		return 0
+	}
+	b, ok := vm.UserBytes(buf, uintptr(k), true)
+	if !ok {
+		return -abi.EFAULT
+	}
+	copy(b, mf.Data[mf.Pos:mf.Pos+k])
+	mf.Pos += k
+	return int64(k)
+}
+
+// Seek moves in a kernel file's snapshot. Context: trap.
+func Seek(f *fdtab.File, off int64, whence int) int64 {
+	mf := &Files[f.MemFile]
+	var base int64
+	switch whence {
+	case unix.SEEK_SET:
+	case unix.SEEK_CUR:
+		base = int64(mf.Pos)
+	case unix.SEEK_END:
+		base = int64(mf.N)
+	default:
+		return -abi.EINVAL
+	}
+	p := base + off
+	if p < 0 {
+		return -abi.EINVAL
+	}
+	mf.Pos = int(min(p, int64(mf.N)))
+	return p
+}
+
+// writeResolvConf lists the dns= option's servers (comma-separated), or
+// QEMU user networking's resolver.
+// Context: trap, kernel lock held; does not allocate.
+func writeResolvConf(w Writer) {
+	v, ok := unsafeString(dnsBuf[:dnsLen]), dnsSet
+	if (!ok || v == "") && socket.DNSAddr != [4]byte{} {
+		w.S("# gometal: from DHCP (set others with dns=)\nnameserver ")
+		WriteIPv4(w, socket.DNSAddr)
+		w.S("\n")
+		return
+	}
+	if !ok || v == "" {
+		w.S("# gometal: QEMU user networking's resolver (set others with dns=)\nnameserver 10.0.2.3\n")
+		return
+	}
+	w.S("# gometal: from the dns= option\n")
+	for v != "" {
+		end := 0
+		for end < len(v) && v[end] != ',' {
+			end++
+		}
+		w.S("nameserver ").S(v[:end]).S("\n")
+		if end == len(v) {
+			break
+		}
+		v = v[end+1:]
+	}
+}
+
+// writePCIView lists the MCFG's ECAM allocations for the PCI driver
+// goroutines: "ecam BASE SEGMENT START END" (decimal; BASE: bus 0's address).
+// Context: trap, kernel lock held; does not allocate.
+func writePCIView(w Writer) {
+	if !firmware.Tables().HaveMCFG {
+		return
+	}
+	m := &firmware.Tables().MCFG
+	for _, a := range m.Allocations[:m.NAllocations] {
+		w.S("ecam ").U(a.Base).S(" ").U(uint64(a.Segment)).S(" ").U(uint64(a.StartBus)).S(" ").U(uint64(a.EndBus)).S("\n")
+	}
+}
+
+// WriteIPv4 writes ip as a dotted quad. Context: trap; does not allocate.
+func WriteIPv4(w Writer, ip [4]byte) {
+	w.U(uint64(ip[0])).S(".").U(uint64(ip[1])).S(".").U(uint64(ip[2])).S(".").U(uint64(ip[3]))
+}
+
+// unsafeString views b as a string without a copy. Context: any; does not
+// allocate.
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
