@@ -206,11 +206,11 @@ func Deadlock() {
 	kpanic.Panic("deadlock", nil)
 }
 
-// Restart wakes t so that it executes its system call again (SYSCALL is
-// two bytes long): used for reads that had to wait for data.
+// Restart wakes t so that it executes its system call again (CallAgain):
+// used for reads that had to wait for data.
 // Context: trap, kernel lock held; does not allocate.
 func Restart(t sched.TID) {
 	th := &threadtab.Threads[t]
-	th.Regs.RIP -= 2
-	Wake(t, int64(th.RestartNr))
+	CallAgain(th)
+	Wake(t, int64(th.RestartNr)) // RAX keeps the call's number
 }
