@@ -66,6 +66,8 @@ func TestEscapeRuleFollowsDirectory(t *testing.T) {
 	require.Contains(t, pkgs, module+"kernel/fsys")
 	require.Contains(t, pkgs, module+"kernel/memcalls")
 	require.Contains(t, pkgs, module+"kernel/kfiles")
+	require.Contains(t, pkgs, module+"kernel/fdcalls")
+	require.Contains(t, pkgs, module+"kernel/sysinfo")
 	require.Contains(t, pkgs, module+"sched")
 	require.Contains(t, pkgs, module+"boot")
 	require.Contains(t, pkgs, module+"drivers/uart")

@@ -1,12 +1,12 @@
 package kernel
 
 import (
-	"github.com/gometal/gometal/kernel/kfiles"
 	"math/bits"
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/x86"
 )
 

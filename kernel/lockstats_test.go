@@ -1,10 +1,10 @@
 package kernel
 
 import (
-	"github.com/gometal/gometal/kernel/kfiles"
 	"sync"
 	"testing"
 
+	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/stretchr/testify/assert"
 	"golang.org/x/sys/unix"

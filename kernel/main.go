@@ -25,6 +25,7 @@ import (
 	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/console"
 	"github.com/gometal/gometal/kernel/devices"
+	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
@@ -66,7 +67,7 @@ func kmain() {
 	setupKernelFault()                             // kfault=: fault injection for the crash tests
 	setupTLBFault()                                // tlbfault=: a CPU that never answers a shootdown
 	setupFiles()                                   // root file system: base tree, initramfs archives, cwd=
-	openStdio()                                    // descriptors 0, 1 and 2 on the console
+	fdcalls.OpenStdio()                            // descriptors 0, 1 and 2 on the console
 	startProgram()                                 // first thread at the runtime's _rt0_amd64_linux
 }
 

@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/sysinfo"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
 )
@@ -20,7 +21,7 @@ func checkCPU() {
 	if edx&need != need {
 		kpanic.Panic("CPU lacks TSC, APIC, FXSR or SSE2", nil)
 	}
-	hasRDRAND = ecx&x86.Cpuid1ECXRDRAND != 0
+	sysinfo.HasRDRAND = ecx&x86.Cpuid1ECXRDRAND != 0
 }
 
 // setupCPU loads c's descriptor tables, turns on SSE and the SYSCALL

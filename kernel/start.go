@@ -1,9 +1,11 @@
 package kernel
 
 import (
-	"github.com/gometal/gometal/kernel/kfiles"
-	"github.com/gometal/gometal/kernel/thread"
 	"unsafe"
+
+	"github.com/gometal/gometal/kernel/kfiles"
+	"github.com/gometal/gometal/kernel/sysinfo"
+	"github.com/gometal/gometal/kernel/thread"
 
 	"github.com/gometal/gometal/drivers/lapic"
 	"github.com/gometal/gometal/kernel/abi"
@@ -69,7 +71,7 @@ func startProgram() {
 		kpanic.Panic("cannot map the initial stack", nil)
 	}
 	for i := 0; i < 16; i += 8 {
-		v := randomWord()
+		v := sysinfo.RandomWord()
 		for k := 0; k < 8; k++ {
 			img.Random[i+k] = byte(v >> (8 * k))
 		}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/devices"
+	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/sched"
@@ -34,18 +35,18 @@ func sysNewfstatat(dirfd int, path, st uintptr, flags int) int64 {
 	if r != fsys.StatDescriptor {
 		return r
 	}
-	return sysFstat(dirfd, st)
+	return fdcalls.SysFstat(dirfd, st)
 }
 
 // sysStatx is fsys.SysStatx, which leaves AT_EMPTY_PATH on a descriptor
-// that is no file of the file system to descStat.
+// that is no file of the file system to fdcalls.DescStat.
 // Context: trap, kernel lock held; does not allocate.
 func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 	r := fsys.SysStatx(dirfd, path, flags, buf)
 	if r != fsys.StatDescriptor {
 		return r
 	}
-	ds, e := descStat(fdtab.Get(dirfd))
+	ds, e := fdcalls.DescStat(fdtab.Get(dirfd))
 	if e != 0 {
 		return e
 	}

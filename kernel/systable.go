@@ -2,10 +2,12 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/memcalls"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/sysinfo"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
@@ -275,75 +277,79 @@ var syscallNotes = [...]string{
 // the subsystems' files. None allocates.
 
 // doRead serves read(2). Context: trap, kernel lock held.
-func doRead(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysRead(t, a.int(0), a[1], a[2]) }
+func doRead(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return fdcalls.SysRead(t, a.int(0), a[1], a[2])
+}
 
 // doWrite serves write(2). Context: trap, kernel lock held.
 func doWrite(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	if kfaultArmed {
 		injectKernelFault() // kfault=1: a kernel crash for the tests
 	}
-	return sysWrite(t, a.int(0), a[1], a[2])
+	return fdcalls.SysWrite(t, a.int(0), a[1], a[2])
 }
 
 // doReadv serves readv(2). Context: trap, kernel lock held.
 func doReadv(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysReadv(t, a.int(0), a[1], a.int(2))
+	return fdcalls.SysReadv(t, a.int(0), a[1], a.int(2))
 }
 
 // doWritev serves writev(2). Context: trap, kernel lock held.
 func doWritev(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysWritev(t, a.int(0), a[1], a.int(2))
+	return fdcalls.SysWritev(t, a.int(0), a[1], a.int(2))
 }
 
 // doPread64 serves pread64(2). Context: trap, kernel lock held.
 func doPread64(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysPread64(t, a.int(0), a[1], a[2], a.i64(3))
+	return fdcalls.SysPread64(t, a.int(0), a[1], a[2], a.i64(3))
 }
 
 // doPwrite64 serves pwrite64(2). Context: trap, kernel lock held.
 func doPwrite64(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysPwrite64(t, a.int(0), a[1], a[2], a.i64(3))
+	return fdcalls.SysPwrite64(t, a.int(0), a[1], a[2], a.i64(3))
 }
 
 // doClose serves close(2). Context: trap, kernel lock held.
-func doClose(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysClose(a.int(0)) }
+func doClose(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysClose(a.int(0)) }
 
 // doLseek serves lseek(2). Context: trap, kernel lock held.
 func doLseek(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysLseek(a.int(0), a.i64(1), a.int(2))
+	return fdcalls.SysLseek(a.int(0), a.i64(1), a.int(2))
 }
 
 // doFcntl serves fcntl(2). Context: trap, kernel lock held.
 func doFcntl(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysFcntl(t, a.int(0), a.int(1), a[2])
+	return fdcalls.SysFcntl(t, a.int(0), a.int(1), a[2])
 }
 
 // doIoctl serves ioctl(2). Context: trap, kernel lock held.
 func doIoctl(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysIoctl(a.int(0), uint(a[1]), a[2])
+	return fdcalls.SysIoctl(a.int(0), uint(a[1]), a[2])
 }
 
 // doDup serves dup(2). Context: trap, kernel lock held.
-func doDup(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysDupFrom(a.int(0), 0, false) }
+func doDup(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fdcalls.SysDupFrom(a.int(0), 0, false)
+}
 
 // doDup2 serves dup2(2). Context: trap, kernel lock held.
 func doDup2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysDup3(a.int(0), a.int(1), 0, false)
+	return fdcalls.SysDup3(a.int(0), a.int(1), 0, false)
 }
 
 // doDup3 serves dup3(2). Context: trap, kernel lock held.
 func doDup3(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysDup3(a.int(0), a.int(1), a.i32(2), true)
+	return fdcalls.SysDup3(a.int(0), a.int(1), a.i32(2), true)
 }
 
 // doPipe serves pipe(2). Context: trap, kernel lock held.
-func doPipe(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysPipe2(a[0], 0) }
+func doPipe(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysPipe2(a[0], 0) }
 
 // doPipe2 serves pipe2(2). Context: trap, kernel lock held.
-func doPipe2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysPipe2(a[0], a.i32(1)) }
+func doPipe2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysPipe2(a[0], a.i32(1)) }
 
 // doFstat serves fstat(2). Context: trap, kernel lock held.
-func doFstat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysFstat(a.int(0), a[1]) }
+func doFstat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFstat(a.int(0), a[1]) }
 
 // doNewfstatat serves newfstatat(2). Context: trap, kernel lock held.
 func doNewfstatat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
@@ -367,12 +373,12 @@ func doStatx(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doGetdents64 serves getdents64(2). Context: trap, kernel lock held.
 func doGetdents64(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysGetdents64(a.int(0), a[1], a[2])
+	return fdcalls.SysGetdents64(a.int(0), a[1], a[2])
 }
 
 // doFtruncate serves ftruncate(2). Context: trap, kernel lock held.
 func doFtruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysFtruncate(a.int(0), a.i64(1))
+	return fdcalls.SysFtruncate(a.int(0), a.i64(1))
 }
 
 // doTruncate serves truncate(2). Context: trap, kernel lock held.
@@ -380,34 +386,40 @@ func doTruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysTr
 
 // doFallocate serves fallocate(2). Context: trap, kernel lock held.
 func doFallocate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysFallocate(a.int(0), a.i32(1), a.i64(2), a.i64(3))
+	return fdcalls.SysFallocate(a.int(0), a.i32(1), a.i64(2), a.i64(3))
 }
 
 // doFsync serves fsync(2), fdatasync(2) and syncfs(2). Context: trap, kernel lock held.
-func doFsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysFsync(a.int(0)) }
+func doFsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFsync(a.int(0)) }
 
 // doSync serves sync(2). Context: trap, kernel lock held.
 func doSync(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
 
 // doFstatfs serves fstatfs(2). Context: trap, kernel lock held.
-func doFstatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysFstatfs(a.int(0), a[1]) }
+func doFstatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fdcalls.SysFstatfs(a.int(0), a[1])
+}
 
 // doStatfs serves statfs(2). Context: trap, kernel lock held.
 func doStatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysStatfsPath(a[0], a[1]) }
 
 // doFchmod serves fchmod(2). Context: trap, kernel lock held.
-func doFchmod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysFchmod(a.int(0), a.u32(1)) }
+func doFchmod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fdcalls.SysFchmod(a.int(0), a.u32(1))
+}
 
 // doFchown serves fchown(2). Context: trap, kernel lock held.
 func doFchown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysFchown(a.int(0), int32(a[1]), int32(a[2]))
+	return fdcalls.SysFchown(a.int(0), int32(a[1]), int32(a[2]))
 }
 
 // doFchdir serves fchdir(2). Context: trap, kernel lock held.
-func doFchdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysFchdir(a.int(0)) }
+func doFchdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFchdir(a.int(0)) }
 
 // doFlock serves flock(2). Context: trap, kernel lock held.
-func doFlock(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysFlock(t, a.int(0), a.i32(1)) }
+func doFlock(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return fdcalls.SysFlock(t, a.int(0), a.i32(1))
+}
 
 // doMsync serves msync(2). Context: trap, kernel lock held.
 func doMsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
@@ -416,7 +428,7 @@ func doMsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doEventfd2 serves eventfd2(2). Context: trap, kernel lock held.
 func doEventfd2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysEventfd(uint64(a.u32(0)), a.int(1))
+	return fdcalls.SysEventfd(uint64(a.u32(0)), a.int(1))
 }
 
 // doSendfile serves sendfile(2). Context: trap, kernel lock held.
@@ -579,7 +591,7 @@ func doGetcwd(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysGetc
 func doChdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysChdir(a[0]) }
 
 // doUmask serves umask(2). Context: trap, kernel lock held.
-func doUmask(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysUmask(a.u32(0)) }
+func doUmask(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysUmask(a.u32(0)) }
 
 // doMmap serves mmap(2). Context: trap, kernel lock held.
 func doMmap(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
@@ -653,19 +665,21 @@ func doGettid(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 { return threadtab.Li
 func doNoChild(*percpu.CPU, sched.TID, sysArgs) int64 { return -int64(unix.ECHILD) }
 
 // doUname serves uname(2). Context: trap, kernel lock held.
-func doUname(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysUname(a[0]) }
+func doUname(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysinfo.SysUname(a[0]) }
 
 // doGetrandom serves getrandom(2). Context: trap, kernel lock held.
-func doGetrandom(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysGetrandom(a[0], a[1]) }
+func doGetrandom(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return sysinfo.SysGetrandom(a[0], a[1])
+}
 
 // doPrlimit64 serves prlimit64(2). Context: trap, kernel lock held.
 func doPrlimit64(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysPrlimit(a.int(0), a.int(1), a[2], a[3])
+	return sysinfo.SysPrlimit(a.int(0), a.int(1), a[2], a[3])
 }
 
 // doGetrlimit serves getrlimit(2). Context: trap, kernel lock held.
 func doGetrlimit(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysPrlimit(0, a.int(0), 0, a[1])
+	return sysinfo.SysPrlimit(0, a.int(0), 0, a[1])
 }
 
 // doNanosleep serves nanosleep(2). Context: trap, kernel lock held.
@@ -680,16 +694,16 @@ func doClockNanosleep(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 
 // doClockGettime serves clock_gettime(2). Context: trap, kernel lock held.
 func doClockGettime(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysClockGettime(t, a.int(0), a[1])
+	return thread.SysClockGettime(t, a.int(0), a[1])
 }
 
 // doClockGetres serves clock_getres(2). Context: trap, kernel lock held.
 func doClockGetres(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysClockGetres(a.int(0), a[1])
+	return thread.SysClockGetres(a.int(0), a[1])
 }
 
 // doGettimeofday serves gettimeofday(2). Context: trap, kernel lock held.
-func doGettimeofday(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysGettimeofday(a[0]) }
+func doGettimeofday(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return thread.SysGettimeofday(a[0]) }
 
 // doTimerCreate serves timer_create(2). Context: trap, kernel lock held.
 func doTimerCreate(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
@@ -758,20 +772,22 @@ func doEpollCreate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	if a.int(0) <= 0 {
 		return -abi.EINVAL
 	}
-	return sysEpollCreate(0)
+	return fdcalls.SysEpollCreate(0)
 }
 
 // doEpollCreate1 serves epoll_create1(2). Context: trap, kernel lock held.
-func doEpollCreate1(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysEpollCreate(a.int(0)) }
+func doEpollCreate1(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fdcalls.SysEpollCreate(a.int(0))
+}
 
 // doEpollCtl serves epoll_ctl(2). Context: trap, kernel lock held.
 func doEpollCtl(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysEpollCtl(a.int(0), a.int(1), a.int(2), a[3])
+	return fdcalls.SysEpollCtl(a.int(0), a.int(1), a.int(2), a[3])
 }
 
 // doEpollWait serves epoll_wait(2) and epoll_pwait(2). Context: trap, kernel lock held.
 func doEpollWait(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysEpollWait(t, a.int(0), a[1], a.int(2), a.i32(3))
+	return fdcalls.SysEpollWait(t, a.int(0), a[1], a.int(2), a.i32(3))
 }
 
 // doSocket serves socket(2). Context: trap, kernel lock held.

@@ -168,7 +168,7 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 			if int32(f.DI) == unix.CLOCK_PROCESS_CPUTIME_ID {
 				return false // it reads every CPU's running thread: under the lock
 			}
-			ns, ok := clockNow(threadtab.Sched.CPUs[c.ID].Cur, int(int32(f.DI)))
+			ns, ok := thread.ClockNow(threadtab.Sched.CPUs[c.ID].Cur, int(int32(f.DI)))
 			if !ok {
 				f.AX = errnoResult(abi.EINVAL)
 				return true

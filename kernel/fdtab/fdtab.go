@@ -58,7 +58,7 @@ type File struct {
 }
 
 // Files is the descriptor table. It starts zero (in .bss, not 72 KiB of
-// the image file); package kernel's openStdio gives it the console's 0, 1
+// the image file); kernel/fdcalls' OpenStdio gives it the console's 0, 1
 // and 2 at boot.
 var Files [MaxFDs]File
 

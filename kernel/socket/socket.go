@@ -194,7 +194,7 @@ func stackAnswered(i int, result int64) {
 }
 
 // SockReadiness returns the epoll events of socket i.
-// Context: trap (a system call, or an interrupt through epollNotify),
+// Context: trap (a system call, or an interrupt through fdcalls.NotifyEpolls),
 // kernel lock held; does not allocate.
 func SockReadiness(i int) uint32 {
 	s := &Sockets[i]

@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Socket data calls: read/write (sys_file.go routes socket descriptors
+// Socket data calls: read/write (kernel/fdcalls routes socket descriptors
 // here), sendto/recvfrom, sendmsg/recvmsg, readv/writev. A call moves data
 // between the program's memory and the socket's rings and, when the ring
 // is empty (receive) or full (send), returns EAGAIN or blocks a blocking

@@ -1,4 +1,10 @@
-package kernel
+// Package sysinfo holds the small system calls that describe the system
+// to the program or hand it something of the machine's, and belong to no
+// other subsystem: uname, getrandom (and the kernel's own random words,
+// which the boot's AT_RANDOM and /dev/urandom use too) and prlimit.
+//
+// Every function runs in trap context (docs/trap-context.md).
+package sysinfo
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -8,10 +14,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sysUname describes the machine the way Go programs and the runtime probe
+// SysUname describes the machine the way Go programs and the runtime probe
 // it: Linux, x86_64.
 // Context: trap, kernel lock held; does not allocate.
-func sysUname(buf uintptr) int64 {
+func SysUname(buf uintptr) int64 {
 	const field = 65 // struct utsname: six 65-byte strings
 	b, ok := vm.UserBytes(buf, 6*field, true)
 	if !ok {
@@ -27,12 +33,12 @@ func sysUname(buf uintptr) int64 {
 	return 0
 }
 
-// randomWord returns 64 random bits from RDRAND, or from the TSC mixed by
+// RandomWord returns 64 random bits from RDRAND, or from the TSC mixed by
 // a xorshift when the CPU has no RDRAND (QEMU's default model).
 // Context: trap (getrandom) or boot (AT_RANDOM), kernel lock held; does
 // not allocate.
-func randomWord() uint64 {
-	if hasRDRAND {
+func RandomWord() uint64 {
+	if HasRDRAND {
 		for i := 0; i < 10; i++ {
 			if v, ok := cpu.Rdrand(); ok {
 				return v
@@ -47,26 +53,30 @@ func randomWord() uint64 {
 }
 
 var (
-	hasRDRAND    bool
+	// HasRDRAND says whether the CPU has the RDRAND instruction; the boot
+	// CPU's set-up (setupCPU in package kernel) records it.
+	HasRDRAND bool
+
+	// fallbackRand is the xorshift's state when there is no RDRAND.
 	fallbackRand uint64 = 0x9e3779b97f4a7c15
 )
 
-// sysGetrandom fills up to 32 MiB at buf with random bytes; it never
+// SysGetrandom fills up to 32 MiB at buf with random bytes; it never
 // blocks. Context: trap, kernel lock held; does not allocate.
-func sysGetrandom(buf, n uintptr) int64 {
+func SysGetrandom(buf, n uintptr) int64 {
 	n = min(n, 1<<25)
 	b, ok := vm.UserBytes(buf, n, true)
 	if !ok {
 		return -abi.EFAULT
 	}
-	fillRandom(b)
+	FillRandom(b)
 	return int64(n)
 }
 
-// sysPrlimit reports the limits; RLIMIT_NOFILE's soft limit can be set
+// SysPrlimit reports the limits; RLIMIT_NOFILE's soft limit can be set
 // (up to the hard limit, fdtab.MaxFDs), the others are accepted and ignored.
 // Context: trap, kernel lock held; does not allocate.
-func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
+func SysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
 	if pid != 0 && pid != 1 {
 		return -abi.EPERM
 	}
@@ -99,6 +109,17 @@ func sysPrlimit(pid, resource int, newLimit, old uintptr) int64 {
 		fdtab.NofileLimit = soft
 	}
 	return 0
+}
+
+// FillRandom fills b from the CPU's random-number generator.
+// Context: trap, kernel lock held; does not allocate.
+func FillRandom(b []byte) {
+	for i := 0; i < len(b); i += 8 {
+		v := RandomWord()
+		for k := 0; k < 8 && i+k < len(b); k++ {
+			b[i+k] = byte(v >> (8 * k))
+		}
+	}
 }
 
 // rlimitCount is RLIM_NLIMITS on Linux.

@@ -1,6 +1,8 @@
-package kernel
+package fdcalls
 
 import (
+	"math/bits"
+
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/console"
@@ -40,9 +42,9 @@ type epollInstance struct {
 
 var epolls [maxEpolls]epollInstance
 
-// sysEpollCreate creates an epoll instance and its descriptor.
+// SysEpollCreate creates an epoll instance and its descriptor.
 // Context: trap, kernel lock held; does not allocate.
-func sysEpollCreate(flags int) int64 {
+func SysEpollCreate(flags int) int64 {
 	if flags&^unix.EPOLL_CLOEXEC != 0 {
 		return -abi.EINVAL
 	}
@@ -57,16 +59,16 @@ func sysEpollCreate(flags int) int64 {
 		// Cleared, then set: a literal with non-zero fields would be a
 		// 32 KiB copy kept in the image's rodata.
 		epolls[i] = epollInstance{}
-		epolls[i].used, epolls[i].waiter = true, noThread
+		epolls[i].used, epolls[i].waiter = true, sched.None
 		fdtab.Files[fd].Epoll = i
 		return int64(fd)
 	}
 	return -abi.EMFILE
 }
 
-// sysEpollCtl adds, modifies or deletes fd's entry in an epoll instance.
+// SysEpollCtl adds, modifies or deletes fd's entry in an epoll instance.
 // Context: trap, kernel lock held; does not allocate.
-func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
+func SysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	ef := fdtab.Get(epfd)
 	if ef == nil || fdtab.Get(fd) == nil {
 		return -abi.EBADF
@@ -215,10 +217,10 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 	return int64(n)
 }
 
-// sysEpollWait returns ready events, or blocks t until one arrives or the
+// SysEpollWait returns ready events, or blocks t until one arrives or the
 // timeout (ms; -1 forever) passes.
 // Context: trap, kernel lock held; does not allocate.
-func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int64 {
+func SysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int64 {
 	ef := fdtab.Get(epfd)
 	if ef == nil {
 		return -abi.EBADF
@@ -233,7 +235,7 @@ func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int
 	if n := collect(ep, events, max); n != 0 || timeoutMs == 0 {
 		return n
 	}
-	if ep.waiter != noThread {
+	if ep.waiter != sched.None {
 		return -abi.EINVAL // one waiter per instance is all the runtime needs
 	}
 	th := &threadtab.Threads[t]
@@ -242,7 +244,27 @@ func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int
 	if timeoutMs > 0 {
 		thread.SetTimer(t, clock.Nanotime()+int64(timeoutMs)*1e6)
 	}
-	return blocked
+	return thread.Blocked
+}
+
+// NotifyEpolls acts on the descriptors the sockets, pipes and devices
+// recorded as changed (fdtab.Notify): each epoll instance watching one of
+// them collects its events and wakes its waiter, and the records are
+// cleared. Package kernel calls it at the end of every system call and
+// device interrupt (socketEvents). Context: trap, kernel lock held; does
+// not allocate.
+func NotifyEpolls() {
+	if !fdtab.NotifyPending {
+		return
+	}
+	fdtab.NotifyPending = false
+	for w := range fdtab.NotifyFDs {
+		for fdtab.NotifyFDs[w] != 0 {
+			b := bits.TrailingZeros64(fdtab.NotifyFDs[w])
+			fdtab.NotifyFDs[w] &^= 1 << b
+			epollNotify(w*64 + b)
+		}
+	}
 }
 
 // epollNotify wakes the waiter of every instance watching fd if fd now has
@@ -250,7 +272,7 @@ func sysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int
 func epollNotify(fd int) {
 	for i := range epolls {
 		ep := &epolls[i]
-		if !ep.used || ep.waiter == noThread {
+		if !ep.used || ep.waiter == sched.None {
 			continue
 		}
 		for k := range ep.entries {

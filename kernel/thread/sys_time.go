@@ -1,21 +1,20 @@
-package kernel
+package thread
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
-	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
-// clockNow returns clock clockID's current value in nanoseconds, or false for an
+// ClockNow returns clock clockID's current value in nanoseconds, or false for an
 // unknown clock.
 // Context: trap, with the kernel lock held or not (fastTrap's lock-free
 // clock_gettime reads the per-thread CPU times unlocked); does not
 // allocate.
-func clockNow(t sched.TID, clockID int) (int64, bool) {
+func ClockNow(t sched.TID, clockID int) (int64, bool) {
 	switch clockID {
 	case unix.CLOCK_REALTIME, unix.CLOCK_REALTIME_COARSE, unix.CLOCK_TAI:
 		return clock.WallAtBoot() + clock.Nanotime(), true
@@ -24,44 +23,44 @@ func clockNow(t sched.TID, clockID int) (int64, bool) {
 	case unix.CLOCK_THREAD_CPUTIME_ID:
 		return threadtab.Sched.ThreadCPUNow(t, clock.Nanotime()), true // t is running: add its current stretch
 	case unix.CLOCK_PROCESS_CPUTIME_ID:
-		return processCPUNow(), true
+		return ProcessCPUNow(), true
 	}
 	return 0, false
 }
 
-// processCPUNow is the process's CPU time (sched.ProcessCPUNow).
+// ProcessCPUNow is the process's CPU time (sched.ProcessCPUNow).
 // Context: trap, kernel lock held; does not allocate.
-func processCPUNow() int64 { return threadtab.Sched.ProcessCPUNow(clock.Nanotime()) }
+func ProcessCPUNow() int64 { return threadtab.Sched.ProcessCPUNow(clock.Nanotime()) }
 
-// sysClockGettime serves the runtime's nanotime and walltime. (A vDSO
+// SysClockGettime serves the runtime's nanotime and walltime. (A vDSO
 // would save the trap; see docs.)
 // Context: trap, kernel lock held; does not allocate.
-func sysClockGettime(t sched.TID, clockID int, tp uintptr) int64 {
-	ns, ok := clockNow(t, clockID)
+func SysClockGettime(t sched.TID, clockID int, tp uintptr) int64 {
+	ns, ok := ClockNow(t, clockID)
 	if !ok {
 		return -abi.EINVAL
 	}
-	if !thread.WriteTimespec(tp, ns) {
+	if !WriteTimespec(tp, ns) {
 		return -abi.EFAULT
 	}
 	return 0
 }
 
-// sysClockGetres reports a 1 ns resolution for every known clock.
+// SysClockGetres reports a 1 ns resolution for every known clock.
 // Context: trap, kernel lock held; does not allocate.
-func sysClockGetres(clockID int, tp uintptr) int64 {
-	if _, ok := clockNow(0, clockID); !ok {
+func SysClockGetres(clockID int, tp uintptr) int64 {
+	if _, ok := ClockNow(0, clockID); !ok {
 		return -abi.EINVAL
 	}
-	if tp != 0 && !thread.WriteTimespec(tp, 1) {
+	if tp != 0 && !WriteTimespec(tp, 1) {
 		return -abi.EFAULT
 	}
 	return 0
 }
 
-// sysGettimeofday writes the wall time as a timeval at tv (no time zone).
+// SysGettimeofday writes the wall time as a timeval at tv (no time zone).
 // Context: trap, kernel lock held; does not allocate.
-func sysGettimeofday(tv uintptr) int64 {
+func SysGettimeofday(tv uintptr) int64 {
 	if tv == 0 {
 		return 0
 	}

@@ -1,4 +1,4 @@
-package kernel
+package fdcalls
 
 import (
 	"encoding/binary"
@@ -9,6 +9,7 @@ import (
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/sysinfo"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -121,7 +122,7 @@ func devRead(rdev uint32, buf, n uintptr) int64 {
 		return -abi.EFAULT
 	}
 	if rdev == fsys.DevRandom || rdev == fsys.DevURandom {
-		fillRandom(b)
+		sysinfo.FillRandom(b)
 	} else {
 		clear(b)
 	}
@@ -164,10 +165,10 @@ func pipeWrite(t sched.TID, f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
 	return vfs.PipeWrite(t, p, f.Nonblock, b)
 }
 
-// sysPread64 and sysPwrite64 read and write at an offset, leaving the
+// SysPread64 and SysPwrite64 read and write at an offset, leaving the
 // description's offset alone.
 // Context: trap, kernel lock held; does not allocate.
-func sysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
+func SysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 	f := fdtab.Get(fd)
 	switch {
 	case f == nil:
@@ -180,8 +181,8 @@ func sysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 	return descRead(t, f, buf, n, off)
 }
 
-// sysPwrite64 writes at an offset. Context: trap, kernel lock held.
-func sysPwrite64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
+// SysPwrite64 writes at an offset. Context: trap, kernel lock held.
+func SysPwrite64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 	f := fdtab.Get(fd)
 	switch {
 	case f == nil:
@@ -235,9 +236,9 @@ func descSeek(f *fdtab.File, off int64, whence int) int64 {
 	return pos
 }
 
-// sysGetdents64 lists a directory from the description's position.
+// SysGetdents64 lists a directory from the description's position.
 // Context: trap, kernel lock held; does not allocate.
-func sysGetdents64(fd int, buf uintptr, count uintptr) int64 {
+func SysGetdents64(fd int, buf uintptr, count uintptr) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -308,17 +309,6 @@ func procFDList(d *vfs.Desc, buf, count uintptr) int64 {
 
 var dots = [2]byte{'.', '.'}
 
-// fillRandom fills b from the CPU's random-number generator.
-// Context: trap, kernel lock held; does not allocate.
-func fillRandom(b []byte) {
-	for i := 0; i < len(b); i += 8 {
-		v := randomWord()
-		for k := 0; k < 8 && i+k < len(b); k++ {
-			b[i+k] = byte(v >> (8 * k))
-		}
-	}
-}
-
 // dupable reports whether descriptors of kind can be duplicated: those
 // that point at a shared description, the console and sockets.
 // Context: trap, kernel lock held; does not allocate.
@@ -340,7 +330,7 @@ func dupTo(oldfd, newfd int, cloexec bool) int64 {
 		return int64(newfd)
 	}
 	if fdtab.Files[newfd].Kind != fdtab.KindFree {
-		sysClose(newfd)
+		SysClose(newfd)
 	}
 	fdtab.Files[newfd] = *f
 	fdtab.Files[newfd].Cloexec = cloexec
@@ -356,9 +346,9 @@ func dupTo(oldfd, newfd int, cloexec bool) int64 {
 	return int64(newfd)
 }
 
-// sysDup3 is dup2 and dup3 (EINVAL for the same descriptor in dup3).
+// SysDup3 is dup2 and dup3 (EINVAL for the same descriptor in dup3).
 // Context: trap, kernel lock held; does not allocate.
-func sysDup3(oldfd, newfd, flags int, dup3 bool) int64 {
+func SysDup3(oldfd, newfd, flags int, dup3 bool) int64 {
 	if dup3 && (oldfd == newfd || flags&^unix.O_CLOEXEC != 0) {
 		return -abi.EINVAL
 	}
@@ -371,9 +361,9 @@ func sysDup3(oldfd, newfd, flags int, dup3 bool) int64 {
 	return dupTo(oldfd, newfd, flags&unix.O_CLOEXEC != 0)
 }
 
-// sysDupFrom is dup and F_DUPFD: the lowest free descriptor >= from.
+// SysDupFrom is dup and F_DUPFD: the lowest free descriptor >= from.
 // Context: trap, kernel lock held; does not allocate.
-func sysDupFrom(oldfd, from int, cloexec bool) int64 {
+func SysDupFrom(oldfd, from int, cloexec bool) int64 {
 	if fdtab.Get(oldfd) == nil {
 		return -abi.EBADF
 	}
@@ -388,9 +378,9 @@ func sysDupFrom(oldfd, from int, cloexec bool) int64 {
 	return -abi.EMFILE
 }
 
-// sysPipe2 makes a pipe: fds[0] reads, fds[1] writes.
+// SysPipe2 makes a pipe: fds[0] reads, fds[1] writes.
 // Context: trap, kernel lock held; does not allocate.
-func sysPipe2(fds uintptr, flags int) int64 {
+func SysPipe2(fds uintptr, flags int) int64 {
 	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) != 0 {
 		return -abi.EINVAL
 	}
@@ -411,7 +401,7 @@ func sysPipe2(fds uintptr, flags int) int64 {
 	w := fsys.NewDescFD(fdtab.KindPipe, 0, unix.O_WRONLY|flags)
 	if w < 0 {
 		vfs.Descs[fdtab.Files[r].Desc].Pipe, vfs.Descs[fdtab.Files[r].Desc].Reader = int32(p), true
-		sysClose(int(r))
+		SysClose(int(r))
 		m := vfs.Mem()
 		vfs.Pipes.Close(&m, p, false)
 		return w
@@ -423,9 +413,9 @@ func sysPipe2(fds uintptr, flags int) int64 {
 	return 0
 }
 
-// sysFtruncate sets an open file's size (it must be open for writing).
+// SysFtruncate sets an open file's size (it must be open for writing).
 // Context: trap, kernel lock held; does not allocate.
-func sysFtruncate(fd int, length int64) int64 {
+func SysFtruncate(fd int, length int64) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -439,9 +429,9 @@ func sysFtruncate(fd int, length int64) int64 {
 	return vfs.Errno(e)
 }
 
-// sysFallocate reserves pages (modes 0 and FALLOC_FL_KEEP_SIZE).
+// SysFallocate reserves pages (modes 0 and FALLOC_FL_KEEP_SIZE).
 // Context: trap, kernel lock held; does not allocate.
-func sysFallocate(fd, mode int, off, n int64) int64 {
+func SysFallocate(fd, mode int, off, n int64) int64 {
 	f := fdtab.Get(fd)
 	if f == nil || (vfs.HasDesc(f.Kind) && !fsys.CanWrite(vfs.DescOf(f))) {
 		return -abi.EBADF
@@ -460,9 +450,9 @@ func sysFallocate(fd, mode int, off, n int64) int64 {
 	return vfs.Errno(e)
 }
 
-// sysFsync is fsync, fdatasync and syncfs: memory is the file system.
+// SysFsync is fsync, fdatasync and syncfs: memory is the file system.
 // Context: trap, kernel lock held; does not allocate.
-func sysFsync(fd int) int64 {
+func SysFsync(fd int) int64 {
 	f := fdtab.Get(fd)
 	switch {
 	case f == nil:
@@ -473,10 +463,10 @@ func sysFsync(fd int) int64 {
 	return 0
 }
 
-// sysFchmod and sysFchown change an open file's attributes (other
+// SysFchmod and SysFchown change an open file's attributes (other
 // descriptors accept and ignore it).
 // Context: trap, kernel lock held; does not allocate.
-func sysFchmod(fd int, mode uint32) int64 {
+func SysFchmod(fd int, mode uint32) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -487,8 +477,8 @@ func sysFchmod(fd int, mode uint32) int64 {
 	return vfs.Errno(vfs.Root.Chmod(vfs.DescOf(f).Ino, mode))
 }
 
-// sysFchown changes an open file's owner. Context: trap, kernel lock held.
-func sysFchown(fd int, uid, gid int32) int64 {
+// SysFchown changes an open file's owner. Context: trap, kernel lock held.
+func SysFchown(fd int, uid, gid int32) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -499,9 +489,9 @@ func sysFchown(fd int, uid, gid int32) int64 {
 	return vfs.Errno(vfs.Root.Chown(vfs.DescOf(f).Ino, uid, gid))
 }
 
-// sysFchdir makes an open directory the working directory.
+// SysFchdir makes an open directory the working directory.
 // Context: trap, kernel lock held; does not allocate.
-func sysFchdir(fd int) int64 {
+func SysFchdir(fd int) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -513,9 +503,9 @@ func sysFchdir(fd int) int64 {
 	return 0
 }
 
-// sysFstatfs describes the file system of an open descriptor.
+// SysFstatfs describes the file system of an open descriptor.
 // Context: trap, kernel lock held; does not allocate.
-func sysFstatfs(fd int, buf uintptr) int64 {
+func SysFstatfs(fd int, buf uintptr) int64 {
 	if fdtab.Get(fd) == nil {
 		return -abi.EBADF
 	}
@@ -627,9 +617,9 @@ func putConflict(b []byte, c fs.Conflict, busy bool) {
 	le.PutUint32(b[24:], uint32(pid))
 }
 
-// sysFlock takes or releases a whole-file lock of the description.
+// SysFlock takes or releases a whole-file lock of the description.
 // Context: trap, kernel lock held; does not allocate.
-func sysFlock(t sched.TID, fd, op int) int64 {
+func SysFlock(t sched.TID, fd, op int) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -658,9 +648,9 @@ func sysFlock(t sched.TID, fd, op int) int64 {
 	return vfs.Errno(fe)
 }
 
-// sysUmask sets the file-mode creation mask and returns the old one.
+// SysUmask sets the file-mode creation mask and returns the old one.
 // Context: trap, kernel lock held; does not allocate.
-func sysUmask(mask uint32) int64 {
+func SysUmask(mask uint32) int64 {
 	old := vfs.Umask
 	vfs.Umask = mask & 0o777
 	return int64(old)

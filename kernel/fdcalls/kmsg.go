@@ -1,4 +1,4 @@
-package kernel
+package fdcalls
 
 import (
 	"github.com/gometal/gometal/kernel/abi"

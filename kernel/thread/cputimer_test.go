@@ -1,7 +1,6 @@
-package kernel
+package thread
 
 import (
-	"github.com/gometal/gometal/kernel/thread"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -21,8 +20,8 @@ func TestThreadExitCPUTime(t *testing.T) {
 	threadtab.Threads = [sched.MaxThreads]threadtab.Thread{}
 	threadtab.Sched.Init(1)
 
-	a := thread.New()
-	b := thread.New()
+	a := New()
+	b := New()
 	require.Equal(t, sched.TID(0), a)
 	require.Equal(t, sched.TID(1), b)
 	threadtab.Sched.Threads[b].CPUTime, threadtab.Sched.ProcessCPU = 300e6, 300e6
@@ -31,14 +30,14 @@ func TestThreadExitCPUTime(t *testing.T) {
 	threadtab.Sched.CPUTimers[1] = sched.CPUTimer{Used: true, Armed: true, Target: a, Signo: 27, Next: 400e6}
 	threadtab.Sched.NArmed = 2
 
-	before, ok := clockNow(a, 2) // CLOCK_PROCESS_CPUTIME_ID
+	before, ok := ClockNow(a, 2) // CLOCK_PROCESS_CPUTIME_ID
 	require.True(t, ok)
 	assert.Equal(t, int64(300e6), before)
 
-	thread.Exit(b)
-	c := thread.New()
+	Exit(b)
+	c := New()
 	require.Equal(t, b, c, "the slot is reused")
-	after, _ := clockNow(a, 2)
+	after, _ := ClockNow(a, 2)
 	assert.GreaterOrEqual(t, after, before, "process CPU time went backwards after a slot was reused")
 
 	assert.False(t, threadtab.Sched.CPUTimers[0].Used, "the exited thread's timer is deleted")

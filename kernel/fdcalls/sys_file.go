@@ -1,4 +1,4 @@
-package kernel
+package fdcalls
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
@@ -9,23 +9,24 @@ import (
 	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
-// openStdio opens descriptors 0, 1 and 2 on the console's three streams.
+// OpenStdio opens descriptors 0, 1 and 2 on the console's three streams.
 // Context: boot, before startProgram; does not allocate.
-func openStdio() {
+func OpenStdio() {
 	for fd := range 3 {
 		fdtab.Files[fd] = fdtab.File{Kind: fdtab.KindConsole, Stream: uint8(fd)}
 	}
 }
 
-// sysWrite writes to the console or an eventfd. Context: trap, kernel
+// SysWrite writes to the console or an eventfd. Context: trap, kernel
 // lock held (as every sys* handler: doSyscall calls them).
-func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
+func SysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -68,10 +69,10 @@ func sysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 	return -abi.EINVAL
 }
 
-// sysRead reads from a socket, the network control file, the console, a
+// SysRead reads from a socket, the network control file, the console, a
 // memory file, an interrupt descriptor or an eventfd; console and
 // interrupt reads may block t. Context: trap, kernel lock held; does not allocate.
-func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
+func SysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -109,10 +110,10 @@ func sysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 	return -abi.EINVAL
 }
 
-// sysClose releases fd and whatever it holds (an epoll instance, a memory
+// SysClose releases fd and whatever it holds (an epoll instance, a memory
 // file, an interrupt line, a socket, the network control file).
 // Context: trap, kernel lock held; does not allocate.
-func sysClose(fd int) int64 {
+func SysClose(fd int) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -146,17 +147,17 @@ func sysClose(fd int) int64 {
 	return 0
 }
 
-// sysFcntl duplicates descriptors, gets and sets the close-on-exec,
+// SysFcntl duplicates descriptors, gets and sets the close-on-exec,
 // append and non-blocking flags, takes record locks and reports a pipe's
 // size. Context: trap, kernel lock held; does not allocate.
-func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
+func SysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
 	switch cmd {
 	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
-		return sysDupFrom(fd, int(arg), cmd == unix.F_DUPFD_CLOEXEC)
+		return SysDupFrom(fd, int(arg), cmd == unix.F_DUPFD_CLOEXEC)
 	case unix.F_GETFD:
 		if f.Cloexec {
 			return unix.FD_CLOEXEC
@@ -199,10 +200,10 @@ func sysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 	return -abi.EINVAL
 }
 
-// sysEventfd is eventfd2(2): a new eventfd descriptor whose counter starts
+// SysEventfd is eventfd2(2): a new eventfd descriptor whose counter starts
 // at initval; other flags than EFD_CLOEXEC, EFD_NONBLOCK and EFD_SEMAPHORE
 // get EINVAL. Context: trap, kernel lock held; does not allocate.
-func sysEventfd(initval uint64, flags int) int64 {
+func SysEventfd(initval uint64, flags int) int64 {
 	if flags&^(unix.EFD_CLOEXEC|unix.EFD_NONBLOCK|unix.EFD_SEMAPHORE) != 0 {
 		return -abi.EINVAL
 	}
@@ -214,14 +215,14 @@ func sysEventfd(initval uint64, flags int) int64 {
 	return int64(fd)
 }
 
-// sysFstat fills the struct stat at st. Context: trap, kernel lock held;
+// SysFstat fills the struct stat at st. Context: trap, kernel lock held;
 // does not allocate.
-func sysFstat(fd int, st uintptr) int64 {
+func SysFstat(fd int, st uintptr) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
 	}
-	s, e := descStat(f)
+	s, e := DescStat(f)
 	if e != 0 {
 		return e
 	}
@@ -233,12 +234,12 @@ func sysFstat(fd int, st uintptr) int64 {
 	return 0
 }
 
-// descStat describes an open descriptor as stat(2) does: its file's
+// DescStat describes an open descriptor as stat(2) does: its file's
 // attributes for files, directories and devices; a character device for
 // the console; a socket; a read-only regular file (with its size) for a
 // kernel file; a FIFO for pipes and the rest. Context: trap, kernel lock
 // held; does not allocate.
-func descStat(f *fdtab.File) (fs.Stat, int64) {
+func DescStat(f *fdtab.File) (fs.Stat, int64) {
 	if f.Kind == fdtab.KindFile || f.Kind == fdtab.KindDev || f.Kind == fdtab.KindProcFD {
 		s, e := vfs.Root.Stat(vfs.DescOf(f).Ino)
 		return s, vfs.Errno(e)
@@ -262,9 +263,9 @@ func descStat(f *fdtab.File) (fs.Stat, int64) {
 	return fs.Stat{Mode: mode, Nlink: 1, Size: size, Atime: now, Mtime: now, Ctime: now}, 0
 }
 
-// sysIoctl serves interrupt descriptors, the network control file and a
+// SysIoctl serves interrupt descriptors, the network control file and a
 // socket's SIOCINQ; anything else is ENOTTY. Context: trap, kernel lock held; does not allocate.
-func sysIoctl(fd int, req uint, arg uintptr) int64 {
+func SysIoctl(fd int, req uint, arg uintptr) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -300,9 +301,9 @@ func sysIoctl(fd int, req uint, arg uintptr) int64 {
 	return -abi.ENOTTY
 }
 
-// sysLseek seeks in a memory file; anything else is ESPIPE.
+// SysLseek seeks in a memory file; anything else is ESPIPE.
 // Context: trap, kernel lock held; does not allocate.
-func sysLseek(fd int, off int64, whence int) int64 {
+func SysLseek(fd int, off int64, whence int) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -319,10 +320,10 @@ func sysLseek(fd int, off int64, whence int) int64 {
 	return -abi.ESPIPE
 }
 
-// sysReadv reads into the iovecs at iov: any number for a socket; for the
+// SysReadv reads into the iovecs at iov: any number for a socket; for the
 // other descriptors one read per iovec until one comes up short (only the
 // first may wait). Context: trap, kernel lock held; does not allocate.
-func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
+func SysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -333,9 +334,9 @@ func sysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 	return rwv(t, fd, iov, cnt, false)
 }
 
-// sysWritev writes the iovecs at iov. Context: trap, kernel lock held;
+// SysWritev writes the iovecs at iov. Context: trap, kernel lock held;
 // does not allocate.
-func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
+func SysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -346,7 +347,7 @@ func sysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 	return rwv(t, fd, iov, cnt, true)
 }
 
-// rwv reads or writes iovec by iovec through sysRead or sysWrite; after
+// rwv reads or writes iovec by iovec through SysRead or SysWrite; after
 // the first, a call that would wait or fails ends the transfer with what
 // was done. Context: trap, kernel lock held; does not allocate.
 func rwv(t sched.TID, fd int, iov uintptr, cnt int, write bool) int64 {
@@ -371,11 +372,11 @@ func rwv(t sched.TID, fd int, iov uintptr, cnt int, write bool) int64 {
 		}
 		var r int64
 		if write {
-			r = sysWrite(t, fd, uintptr(base), uintptr(n))
+			r = SysWrite(t, fd, uintptr(base), uintptr(n))
 		} else {
-			r = sysRead(t, fd, uintptr(base), uintptr(n))
+			r = SysRead(t, fd, uintptr(base), uintptr(n))
 		}
-		if r == blocked || r < 0 {
+		if r == thread.Blocked || r < 0 {
 			if total > 0 {
 				break
 			}
