@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/smp"
@@ -49,10 +50,10 @@ func apMain() {
 	for !smp.ProgramStarted() {
 		cpu.Halt()
 	}
-	kernelLock.lock(c)
+	klock.Kernel.Lock(c)
 	var f x86.TrapFrame
 	reschedule(c, &f) // idles until a thread is runnable
 	c.InUser.Store(true)
-	kernelLock.unlock(c)
+	unlockKernel(c)
 	enterUser(&f)
 }

@@ -40,7 +40,7 @@ const (
 const (
 	frameCS       = unsafe.Offsetof(x86.TrapFrame{}.CS)
 	frameVector   = unsafe.Offsetof(x86.TrapFrame{}.Vector)
-	vectorSyscall = 256
+	vectorSyscall = x86.VecSyscall
 )
 
 // apEntry64 (start_amd64.s) claims an AP's slot by moving its APGo from

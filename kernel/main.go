@@ -27,6 +27,7 @@ import (
 	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/firmware"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/pcilist"
@@ -46,7 +47,7 @@ var (
 // on the boot stub's identity map of the first 1 GiB; before the Go
 // runtime exists. Never returns.
 func kmain() {
-	kernelLock.lock(&percpu.CPUs[0])               // other CPUs wait for it until the program starts
+	klock.Kernel.Lock(&percpu.CPUs[0])             // other CPUs wait for it until the program starts
 	klog.Serial.Init(uart.Config{Base: uart.COM1}) // serial console first, for every later message
 	readBootInfo()                                 // memory map, command line; the VGA mirror of the console (novga: none)
 	checkCPU()                                     // required features; RDRAND and HWCAP for later

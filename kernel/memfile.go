@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/kfiles"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
@@ -35,7 +36,7 @@ func openMemFile(ino fs.Ino, which int, flags int) int64 {
 
 // writeSchedView describes each CPU and thread, for the program (see
 // examples/shell): busy time, interrupts, halts, run queue, time slices;
-// then each kernel lock's statistics (lockstats.go) and how often the
+// then each kernel lock's statistics (kernel/klock) and how often the
 // lock-free system call paths were taken (fastpath.go).
 // Context: trap, kernel lock held; does not allocate.
 func writeSchedView(w kfiles.Writer) {
@@ -68,8 +69,8 @@ func writeSchedView(w kfiles.Writer) {
 	// The scheduler's own count, which the deadlock detector trusts: it
 	// must equal the number of threads listed as running.
 	w.S("\nnrunning ").U(uint64(threadtab.Sched.Running)).S("\n")
-	w.S("\n").S(lockTableHeader)
-	writeLockStats(w, "kernel", &kernelLock.stats)
+	w.S("\n").S(klock.TableHeader)
+	klock.WriteStats(w, "kernel", klock.Kernel.Stats())
 	w.S("\n")
 	writeFastStats(w)
 	w.S("\n")

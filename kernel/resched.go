@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
@@ -113,11 +114,11 @@ func halt(c *percpu.CPU) {
 	armTimer(c)
 	c.Halts++
 	c.Idle.Store(true)
-	kernelLock.unlock(c)
+	unlockKernel(c)
 	c.HaltStart = clock.Nanotime()
 	cpu.Halt()
 	c.IdleNs += clock.Nanotime() - c.HaltStart
 	c.Idle.Store(false)
-	kernelLock.lock(c)
+	klock.Kernel.Lock(c)
 	threadtab.Sched.Woke(c.ID)
 }

@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	"github.com/gometal/gometal/kernel/kfiles"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/sysinfo"
 	"github.com/gometal/gometal/kernel/thread"
 
@@ -118,9 +119,10 @@ func startProgram() {
 	}
 	frame := th.Regs
 	c.InUser.Store(true)
-	injectLockOrderFault(c) // lockfault=1 (lockrank.go)
-	kernelLock.unlock(c)
-	kernelLock.stats.reset() // count the program's run, not the boot's
+	v, _ := kernelOptionValue("lockfault=")
+	klock.InjectOrderFault(c, v == "1") // lockfault=1: a deliberate lock-order violation (kernel/klock/rank.go)
+	unlockKernel(c)
+	klock.Kernel.ResetStats() // count the program's run, not the boot's
 	smp.WakeAPs()
 	enterUser(&frame)
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -84,8 +85,8 @@ func userTrap(f *x86.TrapFrame) {
 		return
 	}
 	c.InUser.Store(false)
-	kernelLock.lock(c)
-	kernelLock.by = trapTag(f) // for the longest hold's report
+	klock.Kernel.Lock(c)
+	klock.Kernel.SetHolder(klock.TrapTag(f)) // for the longest hold's report
 	t := threadtab.Sched.CPUs[c.ID].Cur
 	threadtab.Threads[t].Regs = *f
 	switch v := f.Vector; {
@@ -128,7 +129,7 @@ func userTrap(f *x86.TrapFrame) {
 	}
 	reschedule(c, f)
 	c.InUser.Store(true)
-	kernelLock.unlock(c)
+	unlockKernel(c)
 }
 
 // fastTrap handles, without the kernel lock, the entries that need no
@@ -213,10 +214,10 @@ func kernelTrap(f *x86.TrapFrame) {
 		kpanic.Panic(kpanic.ExceptionNames[v], f)
 	default:
 		c.IRQs++
-		kernelLock.lock(c) // the idle loop released it
-		kernelLock.by = trapTag(f)
+		klock.Kernel.Lock(c) // the idle loop released it
+		klock.Kernel.SetHolder(klock.TrapTag(f))
 		handled := deviceInterrupt(v)
-		kernelLock.unlock(c)
+		unlockKernel(c)
 		if !handled {
 			clock.LAPIC.EOI()
 		}

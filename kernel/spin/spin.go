@@ -2,7 +2,7 @@
 // state (held, and by which CPU) where the panic report can read it. It
 // sits at the bottom of the kernel's imports (docs/kernel-layout.md) and
 // never panics or waits: taking the lock is TryLock, which package kernel
-// calls in its spin loop (kernel/lock.go: the loop keeps answering TLB
+// calls in its spin loop (kernel/klock/lock.go: the loop keeps answering TLB
 // shootdowns), and a release by the wrong CPU is Unlock's false, which
 // package kernel turns into a kernel panic. Context: trap; nothing here
 // allocates.
@@ -19,7 +19,7 @@ type Lock struct {
 }
 
 // KernelLock guards the kernel's shared state (threads, run queues,
-// timers, futexes, memory maps, descriptors): see kernel/lock.go.
+// timers, futexes, memory maps, descriptors): see kernel/klock/lock.go.
 var KernelLock Lock
 
 // TryLock takes l for CPU id if it is free and reports whether it did.

@@ -28,6 +28,9 @@ const (
 	VecKick     = 0xf0 // IPI: enter the kernel (wake from idle, deliver a signal, re-arm the timer)
 	VecTLB      = 0xf1 // IPI: flush the TLB
 	VecSpurious = 0xff
+	// VecSyscall is no interrupt vector: the SYSCALL entry marks the trap
+	// frame it builds with it, one past the last real vector.
+	VecSyscall = 256
 )
 
 // idtEntry is a 64-bit interrupt gate (Intel SDM vol. 3, 6.14.1).

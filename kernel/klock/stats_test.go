@@ -1,4 +1,4 @@
-package kernel
+package klock
 
 import (
 	"sync"
@@ -13,7 +13,7 @@ import (
 // TestLockStats: acquisitions, contended ones and their spin, total and
 // longest hold, converted to nanoseconds at the TSC rate; reset zeroes.
 func TestLockStats(t *testing.T) {
-	var s lockStats
+	var s Stats
 	s.acquired(false, 50) // uncontended: its spin is the CAS itself, not counted
 	s.released(1000, 1)
 	s.acquired(true, 4000)
@@ -32,7 +32,7 @@ func TestLockStats(t *testing.T) {
 // TestLockStatsLongestConcurrent: releases from several CPUs at once keep
 // the largest hold (the compare-and-swap loop loses none).
 func TestLockStatsLongestConcurrent(t *testing.T) {
-	var s lockStats
+	var s Stats
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -63,19 +63,19 @@ func TestHoldTags(t *testing.T) {
 		writeHoldTag(kfiles.Writer{F: &f}, tag)
 		return string(f.Data[:f.N])
 	}
-	assert.Equal(t, "getppid", word(trapTag(&x86.TrapFrame{Vector: vectorSyscall, AX: unix.SYS_GETPPID})))
-	assert.Equal(t, "syscall_999", word(trapTag(&x86.TrapFrame{Vector: vectorSyscall, AX: 999})))
-	assert.Equal(t, "timer", word(trapTag(&x86.TrapFrame{Vector: x86.VecTimer, AX: 5})), "AX means nothing for an interrupt")
-	assert.Equal(t, "kick", word(trapTag(&x86.TrapFrame{Vector: x86.VecKick})))
-	assert.Equal(t, "page_fault", word(trapTag(&x86.TrapFrame{Vector: x86.VecPageFault})))
-	assert.Equal(t, "exception_0", word(trapTag(&x86.TrapFrame{Vector: 0})))
-	assert.Equal(t, "irq_48", word(trapTag(&x86.TrapFrame{Vector: 48})))
+	assert.Equal(t, "getppid", word(TrapTag(&x86.TrapFrame{Vector: x86.VecSyscall, AX: unix.SYS_GETPPID})))
+	assert.Equal(t, "syscall_999", word(TrapTag(&x86.TrapFrame{Vector: x86.VecSyscall, AX: 999})))
+	assert.Equal(t, "timer", word(TrapTag(&x86.TrapFrame{Vector: x86.VecTimer, AX: 5})), "AX means nothing for an interrupt")
+	assert.Equal(t, "kick", word(TrapTag(&x86.TrapFrame{Vector: x86.VecKick})))
+	assert.Equal(t, "page_fault", word(TrapTag(&x86.TrapFrame{Vector: x86.VecPageFault})))
+	assert.Equal(t, "exception_0", word(TrapTag(&x86.TrapFrame{Vector: 0})))
+	assert.Equal(t, "irq_48", word(TrapTag(&x86.TrapFrame{Vector: 48})))
 	assert.Equal(t, "other", word(0))
 
-	var s lockStats
+	var s Stats
 	s.acquired(true, 10)
-	s.released(100, trapTag(&x86.TrapFrame{Vector: vectorSyscall, AX: unix.SYS_MMAP}))
+	s.released(100, TrapTag(&x86.TrapFrame{Vector: x86.VecSyscall, AX: unix.SYS_MMAP}))
 	var f kfiles.File
-	writeLockStats(kfiles.Writer{F: &f}, "kernel", &s)
+	WriteStats(kfiles.Writer{F: &f}, "kernel", &s)
 	assert.Regexp(t, `^kernel 1 1 \d+ \d+ \d+ mmap\n$`, string(f.Data[:f.N]))
 }

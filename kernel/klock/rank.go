@@ -1,4 +1,4 @@
-package kernel
+package klock
 
 import (
 	"math/bits"
@@ -17,21 +17,21 @@ import (
 // checked. There is one lock today; the fine-grained ones of issue 18
 // (run queues, futex buckets, memory areas, files) get ranks here as they
 // come, outermost first.
-type lockRank uint8
+type Rank uint8
 
 // The ranks, outermost (taken first) lowest.
 const (
-	rankNone   lockRank = iota // unranked: not checked
-	rankKernel                 // the kernel lock (lock.go)
-	maxRank    = 63            // a lockSet holds ranks up to this
+	RankNone   Rank = iota // unranked: not checked
+	RankKernel             // the kernel lock (lock.go)
+	maxRank    = 63        // a lockSet holds ranks up to this
 )
 
 // lockRankNames names the ranks in lock-order reports.
-var lockRankNames = [...]string{rankNone: "unranked", rankKernel: "kernel"}
+var lockRankNames = [...]string{RankNone: "unranked", RankKernel: "kernel"}
 
 // rankName returns r's name, or "another lock" for one without a name.
 // Context: any; does not allocate.
-func rankName(r lockRank) string {
+func rankName(r Rank) string {
 	if int(r) < len(lockRankNames) && lockRankNames[r] != "" {
 		return lockRankNames[r]
 	}
@@ -44,21 +44,21 @@ type lockSet uint64
 // acquire records taking a lock of rank r, after checking the order: it
 // returns the highest rank held and false when that is r or above (the
 // set is then unchanged). Context: any; does not allocate.
-func (s *lockSet) acquire(r lockRank) (lockRank, bool) {
-	if r == rankNone {
-		return rankNone, true
+func (s *lockSet) acquire(r Rank) (Rank, bool) {
+	if r == RankNone {
+		return RankNone, true
 	}
 	if *s>>r != 0 {
-		return lockRank(bits.Len64(uint64(*s)) - 1), false
+		return Rank(bits.Len64(uint64(*s)) - 1), false
 	}
 	*s |= 1 << r
-	return rankNone, true
+	return RankNone, true
 }
 
 // release records letting go of a lock of rank r.
 // Context: any; does not allocate.
-func (s *lockSet) release(r lockRank) {
-	if r != rankNone {
+func (s *lockSet) release(r Rank) {
+	if r != RankNone {
 		*s &^= 1 << r
 	}
 }
@@ -69,7 +69,7 @@ var heldLocks [percpu.MaxCPUs]lockSet
 // checkLockOrder records that CPU c takes a lock of rank r, and ends in a
 // kernel panic naming both locks if c holds one of rank r or above.
 // Context: trap or boot, interrupts off; does not allocate.
-func checkLockOrder(c *percpu.CPU, r lockRank) {
+func checkLockOrder(c *percpu.CPU, r Rank) {
 	if held, ok := heldLocks[c.ID].acquire(r); !ok {
 		var m klog.Line
 		m.S("cpu ").I(int64(c.ID)).S(" takes the ").S(rankName(r)).S(" lock (rank ").U(uint64(r))
@@ -78,15 +78,15 @@ func checkLockOrder(c *percpu.CPU, r lockRank) {
 	}
 }
 
-// injectLockOrderFault takes the kernel lock a second time on CPU c, which
-// holds it, when the kernel option lockfault=1 is given: a deliberate
+// InjectOrderFault takes the kernel lock a second time on CPU c, which
+// holds it, when on is set (the kernel option lockfault=1): a deliberate
 // lock-order violation, for the boot test (qemu/locks_test.go). Without
 // the rank check, c would spin forever on its own lock.
 // Context: boot, kernel lock held; does not allocate.
-func injectLockOrderFault(c *percpu.CPU) {
-	if v, ok := kernelOptionValue("lockfault="); ok && v == "1" {
+func InjectOrderFault(c *percpu.CPU, on bool) {
+	if on {
 		var l klog.Line
 		l.S("lockfault=1: cpu ").I(int64(c.ID)).S(" takes the kernel lock again").Print()
-		kernelLock.lock(c)
+		Kernel.Lock(c)
 	}
 }

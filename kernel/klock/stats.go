@@ -1,4 +1,4 @@
-package kernel
+package klock
 
 import (
 	"math/bits"
@@ -10,7 +10,7 @@ import (
 	"github.com/gometal/gometal/kernel/x86"
 )
 
-// lockStats counts one lock's use, for /proc/gometal/sched: how often it
+// Stats counts one lock's use, for /proc/gometal/sched: how often it
 // was taken, how often the first try failed, how long CPUs spun for it and
 // the longest and total time it was held, in TSC cycles, and what the
 // longest holder was doing (a hold tag: the system call or interrupt). A lock reports
@@ -18,7 +18,7 @@ import (
 // letting go, so the statistics stay separate from the lock's mechanism
 // (and can follow the lock type wherever it lives). Every field is an
 // atomic, so a reader need not hold the lock; the counters only grow.
-type lockStats struct {
+type Stats struct {
 	acquisitions atomic.Uint64
 	contentions  atomic.Uint64 // acquisitions whose first try failed
 	spinCycles   atomic.Uint64 // cycles spent waiting, over all acquisitions
@@ -30,7 +30,7 @@ type lockStats struct {
 // acquired records an acquisition after spin cycles of waiting;
 // contended says the first try failed.
 // Context: any (trap or boot, interrupts off); does not allocate.
-func (s *lockStats) acquired(contended bool, spin uint64) {
+func (s *Stats) acquired(contended bool, spin uint64) {
 	s.acquisitions.Add(1)
 	if contended {
 		s.contentions.Add(1)
@@ -41,7 +41,7 @@ func (s *lockStats) acquired(contended bool, spin uint64) {
 // released records a hold of hold cycles by what the holder said it was
 // doing (a holdTag, 0 if untold).
 // Context: any (trap or boot, interrupts off); does not allocate.
-func (s *lockStats) released(hold, by uint64) {
+func (s *Stats) released(hold, by uint64) {
 	s.holdCycles.Add(hold)
 	for {
 		old := s.longest.Load()
@@ -63,11 +63,11 @@ func (s *lockStats) released(hold, by uint64) {
 // anything else (the idle loop after a halt, the boot).
 const holdTagShift = 32
 
-// trapTag is the hold tag of a trap with frame f.
+// TrapTag is the hold tag of a trap with frame f.
 // Context: trap; does not allocate.
-func trapTag(f *x86.TrapFrame) uint64 {
+func TrapTag(f *x86.TrapFrame) uint64 {
 	tag := (f.Vector + 1) << holdTagShift
-	if f.Vector == vectorSyscall {
+	if f.Vector == x86.VecSyscall {
 		tag |= f.AX & (1<<holdTagShift - 1)
 	}
 	return tag
@@ -83,9 +83,9 @@ func writeHoldTag(w kfiles.Writer, tag uint64) {
 	}
 	v, nr := tag>>holdTagShift-1, tag&(1<<holdTagShift-1)
 	switch {
-	case v == vectorSyscall && abi.SyscallName(nr) != "":
+	case v == x86.VecSyscall && abi.SyscallName(nr) != "":
 		w.S(abi.SyscallName(nr))
-	case v == vectorSyscall:
+	case v == x86.VecSyscall:
 		w.S("syscall_").U(nr)
 	case v == x86.VecTimer:
 		w.S("timer")
@@ -103,7 +103,7 @@ func writeHoldTag(w kfiles.Writer, tag uint64) {
 // reset zeroes the statistics: the kernel lock's at the program's start,
 // so that they cover the program's run and not the boot, which holds the
 // lock throughout. Context: boot (one CPU); does not allocate.
-func (s *lockStats) reset() {
+func (s *Stats) reset() {
 	s.acquisitions.Store(0)
 	s.contentions.Store(0)
 	s.spinCycles.Store(0)
@@ -112,7 +112,7 @@ func (s *lockStats) reset() {
 	s.longestBy.Store(0)
 }
 
-// lockSnapshot is a lockStats read out, with the times in nanoseconds.
+// lockSnapshot is a Stats read out, with the times in nanoseconds.
 type lockSnapshot struct {
 	Acquisitions, Contentions uint64
 	SpinNs, HoldNs, LongestNs uint64
@@ -122,7 +122,7 @@ type lockSnapshot struct {
 // fixed point). The fields are read one by one: a snapshot taken while
 // other CPUs use the lock may mix counts a few acquisitions apart.
 // Context: any; does not allocate.
-func (s *lockStats) snapshot(tscMult uint64) lockSnapshot {
+func (s *Stats) snapshot(tscMult uint64) lockSnapshot {
 	return lockSnapshot{
 		Acquisitions: s.acquisitions.Load(),
 		Contentions:  s.contentions.Load(),
@@ -139,10 +139,10 @@ func cyclesToNs(cycles, mult uint64) uint64 {
 	return hi<<32 | lo>>32
 }
 
-// writeLockStats prints one line of the lock table for the lock called
+// WriteStats prints one line of the lock table for the lock called
 // name (writeSchedView). Context: trap, kernel lock held; does not
 // allocate.
-func writeLockStats(w kfiles.Writer, name string, s *lockStats) {
+func WriteStats(w kfiles.Writer, name string, s *Stats) {
 	v := s.snapshot(clock.TSCMult())
 	w.S(name).S(" ").U(v.Acquisitions).S(" ").U(v.Contentions).S(" ").U(v.SpinNs).S(" ")
 	w.U(v.HoldNs).S(" ").U(v.LongestNs).S(" ")
@@ -150,5 +150,5 @@ func writeLockStats(w kfiles.Writer, name string, s *lockStats) {
 	w.S("\n")
 }
 
-// lockTableHeader heads the lock table in /proc/gometal/sched.
-const lockTableHeader = "lock acquisitions contended spin_ns hold_ns longest_hold_ns longest_hold_by\n"
+// TableHeader heads the lock table in /proc/gometal/sched.
+const TableHeader = "lock acquisitions contended spin_ns hold_ns longest_hold_ns longest_hold_by\n"

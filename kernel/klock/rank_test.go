@@ -1,4 +1,4 @@
-package kernel
+package klock
 
 import (
 	"testing"
@@ -19,10 +19,10 @@ func TestLockOrder(t *testing.T) {
 
 	held, ok := s.acquire(3)
 	assert.False(t, ok, "a deliberate inversion: rank 3 while holding 5")
-	assert.Equal(t, lockRank(5), held, "the report names the highest rank held")
+	assert.Equal(t, Rank(5), held, "the report names the highest rank held")
 	held, ok = s.acquire(5)
 	assert.False(t, ok, "the same rank twice: a CPU relocking, or two locks of one class")
-	assert.Equal(t, lockRank(5), held)
+	assert.Equal(t, Rank(5), held)
 	assert.Equal(t, lockSet(1<<2|1<<5), s, "a refused acquisition changes nothing")
 
 	s.release(5)
@@ -30,9 +30,9 @@ func TestLockOrder(t *testing.T) {
 	assert.True(t, ok, "after 5 is released, 3 may follow 2")
 	held, ok = s.acquire(1)
 	assert.False(t, ok)
-	assert.Equal(t, lockRank(3), held)
+	assert.Equal(t, Rank(3), held)
 
-	_, ok = s.acquire(rankNone)
+	_, ok = s.acquire(RankNone)
 	assert.True(t, ok, "unranked locks are not checked")
 	s.release(3)
 	s.release(2)
@@ -40,20 +40,20 @@ func TestLockOrder(t *testing.T) {
 
 	_, ok = s.acquire(maxRank)
 	assert.True(t, ok, "the highest rank fits")
-	_, ok = s.acquire(rankKernel)
+	_, ok = s.acquire(RankKernel)
 	assert.False(t, ok)
 }
 
 // TestKernelLockRanked: the kernel lock has its rank, and the kernel
 // lock taken twice on one CPU is a violation rather than a hang.
 func TestKernelLockRanked(t *testing.T) {
-	assert.Equal(t, rankKernel, kernelLock.rank)
-	assert.Equal(t, "kernel", rankName(rankKernel))
+	assert.Equal(t, RankKernel, Kernel.rank)
+	assert.Equal(t, "kernel", rankName(RankKernel))
 	assert.Equal(t, "another lock", rankName(40))
 	var s lockSet
-	_, ok := s.acquire(kernelLock.rank)
+	_, ok := s.acquire(Kernel.rank)
 	assert.True(t, ok)
-	held, ok := s.acquire(kernelLock.rank)
+	held, ok := s.acquire(Kernel.rank)
 	assert.False(t, ok)
 	assert.Equal(t, "kernel", rankName(held))
 }
