@@ -11,10 +11,10 @@ import (
 	"github.com/gometal/gometal/sched"
 )
 
-// The kernel's generated files are kernel/kfiles'; what stays here are the
-// views of package kernel's own state, written into the snapshot
-// kfiles.Open left empty for them: /proc/gometal/sched (writeSchedView)
-// and /proc/gometal/sockets (sockview.go).
+// The kernel's generated files are kernel/kfiles'; what stays here is the
+// view of package kernel's own state (its scheduler loop's, the lock's,
+// the fast paths' and the traps' counts), written into the snapshot
+// kfiles.Open left empty for it: /proc/gometal/sched (writeSchedView).
 
 // openMemFile opens kernel file which (an index of kfiles.Paths)
 // read-only, producing its content now. Context: trap, kernel lock held;
@@ -25,11 +25,8 @@ func openMemFile(ino fs.Ino, which int, flags int) int64 {
 		return fd
 	}
 	w := kfiles.Writer{F: &kfiles.Files[fdtab.Files[fd].MemFile]}
-	switch kfiles.ViewOf(which) {
-	case kfiles.ViewSched:
+	if kfiles.ViewOf(which) == kfiles.ViewSched {
 		writeSchedView(w)
-	case kfiles.ViewSockets:
-		writeSocketView(w)
 	}
 	return fd
 }

@@ -9,6 +9,8 @@
 package kfiles
 
 import (
+	"unsafe"
+
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/devices"
@@ -19,7 +21,6 @@ import (
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
-	"unsafe"
 )
 
 // The kernel's generated files: the resolver configuration Go's standard
@@ -105,7 +106,7 @@ var Paths = [...]string{
 }
 
 // Open opens kernel file which (an index of Paths) read-only, producing
-// its content now; the views of package kernel's state (ViewOf) are left
+// its content now; the view of package kernel's state (ViewOf) is left
 // empty for package kernel to write. Context: trap, kernel lock held; does
 // not allocate.
 func Open(ino fs.Ino, which int, flags int) int64 {
@@ -162,9 +163,8 @@ func (w Writer) U(v uint64) Writer {
 
 // View names a kernel file whose content is package kernel's own view.
 const (
-	ViewNone    = iota // a file of this package
-	ViewSched          // /proc/gometal/sched
-	ViewSockets        // /proc/gometal/sockets
+	ViewNone  = iota // a file of this package
+	ViewSched        // /proc/gometal/sched
 )
 
 // ViewOf tells whether kernel file which is one of package kernel's views,
@@ -173,8 +173,6 @@ func ViewOf(which int) int {
 	switch Paths[which] {
 	case "/proc/gometal/sched":
 		return ViewSched
-	case "/proc/gometal/sockets":
-		return ViewSockets
 	}
 	return ViewNone
 }
@@ -190,8 +188,10 @@ func fillMemFile(which int, f *File) {
 		w.S("127.0.0.1\tlocalhost\n::1\tlocalhost\n")
 	case "/etc/nsswitch.conf":
 		w.S("hosts: files dns\n")
-	case "/proc/gometal/sched", "/proc/gometal/sockets":
-		// package kernel's views
+	case "/proc/gometal/sched":
+		// package kernel's view
+	case "/proc/gometal/sockets":
+		writeSocketView(w)
 	case "/proc/gometal/pci":
 		writePCIView(w)
 	case "/proc/gometal/dma":

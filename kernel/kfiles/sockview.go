@@ -1,15 +1,14 @@
-package kernel
+package kfiles
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
-	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/socket"
 )
 
 // writeSocketView lists the socket table for /proc/gometal/sockets: one
 // line per socket, then the drop counters. Context: trap, kernel lock
 // held; does not allocate.
-func writeSocketView(w kfiles.Writer) {
+func writeSocketView(w Writer) {
 	w.S("slot type state fd local remote rx tx accept_queue dirty\n")
 	for i := range socket.Sockets {
 		s := &socket.Sockets[i]
@@ -49,9 +48,9 @@ var (
 
 // writeSockAddr writes a as IP:port: a dotted quad for an IPv4 address,
 // [hex groups] for IPv6. Context: trap, kernel lock held; does not allocate.
-func writeSockAddr(w kfiles.Writer, a socket.SockAddr) {
+func writeSockAddr(w Writer, a socket.SockAddr) {
 	if a.Is4() {
-		kfiles.WriteIPv4(w, a.V4())
+		WriteIPv4(w, a.V4())
 	} else {
 		w.S("[")
 		for k := 0; k < 16; k += 2 {
@@ -67,7 +66,7 @@ func writeSockAddr(w kfiles.Writer, a socket.SockAddr) {
 
 // writeHex16 writes v in hex without leading zeros. Context: trap, kernel
 // lock held; does not allocate.
-func writeHex16(w kfiles.Writer, v uint16) {
+func writeHex16(w Writer, v uint16) {
 	const digits = "0123456789abcdef"
 	started := false
 	for shift := 12; shift >= 0; shift -= 4 {
