@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -59,7 +60,12 @@ var (
 	controls = [...]uint16{0x037f, 0x027f, 0x0f7f, 0x077f}
 )
 
-const threads = 4
+// threads churn at once, each rounds times iters system calls.
+const (
+	threads = 4
+	rounds  = 30
+	iters   = 100
+)
 
 func main() {
 	calls := []struct {
@@ -71,6 +77,7 @@ func main() {
 		{"sched_yield", syscall.SYS_SCHED_YIELD},
 	}
 	runtime.GOMAXPROCS(threads) // every thread keeps a P: the kernel switches them
+	warmUp()
 	for _, c := range calls {
 		var wg sync.WaitGroup
 		bad := make([]int, threads)
@@ -80,7 +87,13 @@ func main() {
 				defer wg.Done()
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
-				bad[i] = churn(newParams(i, c.nr))
+				// In rounds, with a goroutine switch between them, as
+				// Go code makes (the kernel's time slices confirm the
+				// runtime's layout from the Ps' scheduling ticks).
+				for range rounds {
+					bad[i] += churn(newParams(i, c.nr))
+					runtime.Gosched()
+				}
 			}()
 		}
 		wg.Wait()
@@ -95,11 +108,43 @@ func main() {
 	}
 }
 
+// warmUp passes work between two goroutines on one P for a while, so
+// that the runtime switches goroutines all the time, as an ordinary
+// program does (on gometal the kernel's time slices confirm the runtime's
+// layout from its scheduling ticks; churn's assembly loops show none).
+func warmUp() {
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	ping, pong := make(chan uint64), make(chan uint64)
+	go func() {
+		for v := range ping {
+			pong <- work(v)
+		}
+		close(pong)
+	}()
+	end := time.Now().Add(300 * time.Millisecond)
+	var v uint64
+	for time.Now().Before(end) {
+		ping <- work(v)
+		v = <-pong
+	}
+	close(ping)
+	<-pong
+}
+
+// work is some arithmetic between two goroutine switches.
+func work(v uint64) uint64 {
+	for j := range uint64(2000) {
+		v = v*6364136223846793005 + j
+	}
+	return v
+}
+
 // newParams returns thread i's values for a run of system call nr.
 func newParams(i int, nr int64) *params {
 	p := &params{mxcsr: mxcsrs[i%len(mxcsrs)], fcw: controls[i%len(controls)],
 		x87a: int64(i)*1000003 + 7, x87b: -int64(i)*7919 - 11,
-		iters: 3000, nr: nr, spin: 10000}
+		iters: iters, nr: nr, spin: 10000}
 	for j := range p.xmm {
 		p.xmm[j] = uint64(i+1)*0x9e3779b97f4a7c15 ^ uint64(j)*0x0101010101010101
 	}
