@@ -19,6 +19,7 @@ const (
 	cpuUserRSP      = unsafe.Offsetof(percpu.CPU{}.UserRSP)
 	cpuCurFX        = unsafe.Offsetof(percpu.CPU{}.CurFX)
 	cpuNmiFX        = unsafe.Offsetof(percpu.CPU{}.NmiFX)
+	cpuX87Live      = unsafe.Offsetof(percpu.CPU{}.X87Live)
 	cpuCurFSBase    = unsafe.Offsetof(percpu.CPU{}.CurFSBase)
 	cpuKernelFS     = unsafe.Offsetof(percpu.CPU{}.KernelFS)
 	cpuTLSG         = unsafe.Offsetof(percpu.CPU{}.TLSG)

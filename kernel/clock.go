@@ -36,6 +36,7 @@ func armTimer(c *percpu.CPU) {
 	now := clock.Nanotime()
 	deadline, changed := threadtab.Sched.Deadline(c.ID, now, timeslice.Deadline(c, now))
 	if changed {
+		percpu.Count(c, percpu.EvTimerArm)
 		clock.Arm(deadline)
 	}
 }

@@ -84,9 +84,15 @@ func reschedule(c *percpu.CPU, f *x86.TrapFrame) {
 // exit restores, delivering a pending signal first (thread.DeliverSignal): a
 // signal that kills ends the program here, and a SIGURG's interrupted
 // context goes to the goroutine time slices' check (timeslice.NoteSIGURG).
+// When the thread to run is not the one whose x87 state is live in c's
+// registers, that state goes to its owner's FX area first
+// (thread.SyncFPU), and the exit restores the new thread's area in full.
 // Context: trap (reschedule), kernel lock held; does not allocate.
 func load(c *percpu.CPU, f *x86.TrapFrame) {
 	cur := threadtab.Sched.CPUs[c.ID].Cur
+	if c.X87Live != threadtab.Threads[cur].FX {
+		thread.SyncFPU(c) // the thread that entered leaves the CPU
+	}
 	if threadtab.Threads[cur].Pending&^threadtab.Threads[cur].Sigmask != 0 {
 		d := thread.DeliverSignal(cur)
 		if d.Exit != 0 {
@@ -108,10 +114,12 @@ func load(c *percpu.CPU, f *x86.TrapFrame) {
 }
 
 // halt arms c's timer as the scheduler asks and halts the CPU until an
-// interrupt, with the kernel lock released.
+// interrupt, with the kernel lock released, after storing the live x87
+// state of the thread that left (thread.SyncFPU): another CPU may run it.
 // Context: trap, kernel lock held on entry and on return.
 func halt(c *percpu.CPU) {
 	armTimer(c)
+	thread.SyncFPU(c) // its thread may run elsewhere once the lock is released
 	c.Halts++
 	c.Idle.Store(true)
 	unlockKernel(c)

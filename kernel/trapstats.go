@@ -44,4 +44,5 @@ func writeTrapStats(w kfiles.Writer) {
 	w.S("page_fault ").U(sum[percpu.EvPageFault]).S("\n")
 	w.S("timer_interrupt ").U(sum[percpu.EvTimer]).S("\n")
 	w.S("kick_ipi ").U(sum[percpu.EvKickIPI]).S("\n")
+	w.S("timer_arm ").U(sum[percpu.EvTimerArm]).S("\n")
 }

@@ -150,6 +150,7 @@ func TestFastPathsBoot(t *testing.T) {
 	assert.Positive(t, events["page_fault"], "the runtime's heap is faulted in on demand")
 	assert.Contains(t, events, "timer_interrupt")
 	assert.Contains(t, events, "kick_ipi")
+	assert.Positive(t, events["timer_arm"], "the LAPIC timer was programmed (armTimer): the slices' deadlines at least")
 }
 
 // parseCounts reads the two-column table under header in a

@@ -123,6 +123,14 @@ func HaltOff()
 func DisableInterrupts()
 func EnableInterrupts()
 
+// CompleteFX completes the FXSAVE area at area (16-byte aligned) whose
+// MXCSR and XMM registers a trap entry saved, while the x87 state stayed
+// in the registers: it loads MXCSR and the XMM registers from area and
+// FXSAVEs everything into it. The XMM registers then hold the area's
+// values, and MXCSR too (kernel code runs with the program's MXCSR, as
+// after the trap entry). Context: trap, interrupts off; does not allocate.
+func CompleteFX(area uintptr)
+
 // Pause is the spin-wait hint.
 // Context: any; does not allocate.
 func Pause()

@@ -187,3 +187,30 @@ TEXT ·TripleFault(SB),NOSPLIT,$16-0
 	LIDT	0(SP)
 	INT	$3
 	RET
+
+// func CompleteFX(area uintptr)
+// The XMM registers and MXCSR come back from area first (the kernel's
+// own code clobbered the registers; the ABI0 wrapper zeroes X15 again on
+// return), then FXSAVE64 writes them and the x87 state, live since the
+// trap, into area.
+TEXT ·CompleteFX(SB),NOSPLIT,$0-8
+	MOVQ	area+0(FP), AX
+	LDMXCSR	24(AX)
+	MOVUPS	160(AX), X0
+	MOVUPS	176(AX), X1
+	MOVUPS	192(AX), X2
+	MOVUPS	208(AX), X3
+	MOVUPS	224(AX), X4
+	MOVUPS	240(AX), X5
+	MOVUPS	256(AX), X6
+	MOVUPS	272(AX), X7
+	MOVUPS	288(AX), X8
+	MOVUPS	304(AX), X9
+	MOVUPS	320(AX), X10
+	MOVUPS	336(AX), X11
+	MOVUPS	352(AX), X12
+	MOVUPS	368(AX), X13
+	MOVUPS	384(AX), X14
+	MOVUPS	400(AX), X15
+	FXSAVE64	(AX)
+	RET

@@ -2,8 +2,9 @@ package percpu
 
 // Counts of the kernel entries whose cost decides the scheduler rows of
 // docs/performance.md (issue 18): system calls (the lock-free ones too),
-// page faults, timer interrupts, and the kick IPIs this CPU sent (a
-// wake-up or a signal for another CPU). They tell where a program's
+// page faults, timer interrupts, the kick IPIs this CPU sent (a
+// wake-up or a signal for another CPU) and the LAPIC timer's re-arms
+// (each an exit to QEMU's device model under TCG). They tell where a program's
 // kernel time goes without a probe image (docs/architecture.md, "Where a
 // system call's time goes"), and package kernel prints them in
 // /proc/gometal/sched (kernel/trapstats.go). The table is here, as data,
@@ -25,12 +26,13 @@ const (
 	EvFutexWakeLocked              // FUTEX_WAKE sent to the locked path
 	EvYieldFast                    // sched_yield answered without the kernel lock
 	EvYieldLocked                  // sched_yield sent to the locked path
+	EvTimerArm                     // a write of the LAPIC timer (armTimer: the deadline changed)
 	NEvents
 )
 
 // EventCounts is one CPU's counts: only that CPU writes them (in trap
 // context, with interrupts off, so no atomics); readers take the kernel
-// lock and read a word at a time. Eight words: one cache line.
+// lock and read a word at a time.
 type EventCounts [NEvents]uint64
 
 // Events are the CPUs' counts, indexed by CPU id.

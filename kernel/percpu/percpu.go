@@ -48,6 +48,13 @@ type CPU struct {
 	UserRSP   uintptr // scratch: the user RSP during syscall entry
 	CurFX     uintptr // FXSAVE area of the thread that runs on this CPU
 	NmiFX     uintptr // FXSAVE area for an NMI taken in ring 0 (trap_amd64.s)
+	// X87Live is the FXSAVE area whose x87 part (everything but MXCSR and
+	// the XMM registers) is live in this CPU's registers and stale in the
+	// area, 0 for none: the FPU state's lazy half (docs/architecture.md,
+	// "FPU state"). It is CurFX from the trap exit that restored that
+	// area in full until the thread leaves the CPU or the kernel touches
+	// its area (thread.SyncFPU); only this CPU reads or writes it.
+	X87Live   uintptr
 	CurFSBase uintptr // user FS base of that thread
 	KernelFS  uintptr // FS base while in the kernel: &tlsEnd
 	TLSG      uintptr // [kernelFS-8]: where compiled code loads g from

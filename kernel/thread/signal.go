@@ -218,6 +218,7 @@ func DeliverSignal(t sched.TID) Delivery {
 		l.S("cannot write the signal frame for ").S(SignalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
 		return Delivery{Exit: 128 + int(unix.SIGSEGV)}
 	}
+	SyncFPU(percpu.This()) // t runs on this CPU: its x87 state may be live
 	copy(unsafeSlice(uintptr(fpAddr), abi.FXSize), unsafeSlice(th.FX, abi.FXSize))
 	fr := (*abi.Sigframe)(ptr(uintptr(frameAddr)))
 	*fr = abi.Sigframe{}
@@ -293,6 +294,7 @@ func RtSigreturn(t sched.TID) (what string, addr uintptr) {
 		if !vm.UserRange(uintptr(m.Fpstate), abi.FXSize, false) {
 			return "SIGSEGV: bad fpstate in rt_sigreturn", uintptr(m.Fpstate)
 		}
+		SyncFPU(percpu.This()) // the exit must restore the whole area written here
 		fx := unsafeSlice(th.FX, abi.FXSize)
 		copy(fx, unsafeSlice(uintptr(m.Fpstate), abi.FXSize))
 		// MXCSR (bytes 24-27) must not set reserved bits, or FXRSTOR faults.

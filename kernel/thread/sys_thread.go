@@ -35,6 +35,7 @@ func SysClone(parent sched.TID, flags uint64, stack, ptid, ctid, tls uintptr) in
 		ch.FSBase = tls
 	}
 	ch.Sigmask = p.Sigmask
+	SyncFPU(percpu.This()) // the parent runs here: its x87 state may be live
 	copy(unsafeSlice(ch.FX, 512), unsafeSlice(p.FX, 512))
 	if flags&unix.CLONE_PARENT_SETTID != 0 && !vm.UserWrite32(ptid, uint32(threadtab.LinuxTID(t))) {
 		threadtab.Sched.Release(t)
