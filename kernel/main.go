@@ -56,7 +56,7 @@ func kmain() {
 	setupFramebuffer()                             // the console's mirror on a UEFI framebuffer, if GRUB passed one
 	readACPI()                                     // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
 	setupInterrupts()                              // legacy PIC masked, local APIC on
-	calibrateClocks()                              // TSC and LAPIC timer against the PIT; RTC wall time
+	calibrateClocks()                              // TSC against the HPET, PM timer or PIT, LAPIC timer against it; RTC wall time
 	startAPs(firmware.CPUs())                      // the other CPUs, from the ACPI MADT
 	timeslice.Setup(kernelOptionValue("slice="))   // goroutine time slices (slice=), if the runtime's layout checks out
 	devices.SetupInterrupts()                      // I/O APIC routes; console input
