@@ -32,14 +32,19 @@ func setupTLBFault() { smp.SetupTLBFault(kernelOptionValue("tlbfault=")) }
 func apEntryAddr() uintptr
 
 // apMain is where an application processor arrives in Go, on its own
-// kernel stack with its kernel g. It sets itself up, reports online, and
-// joins the scheduler. Context: trap, interrupts off; never returns.
+// kernel stack with its kernel g. It sets itself up, writes its APIC id
+// into its slot (which slot a CPU takes is known only when it takes it),
+// reports online, and joins the scheduler. The APs run this at the same
+// time: what they write is their own slot's, and LAPIC.Init writes the
+// same values into the shared clock.LAPIC as the boot CPU did.
+// Context: trap, interrupts off; never returns.
 func apMain() {
 	c := percpu.This()
 	setupCPU(c, &c.ISTTop)
 	if !clock.LAPIC.Init(lapicConfig(cpu.Rdmsr(x86.MsrAPICBase))) {
 		kpanic.Panic("local APIC refused its configuration", nil)
 	}
+	c.APICID = clock.LAPIC.ID()
 	c.Online.Store(true)
 	// Halt, not spin, until the boot CPU starts the program: the kernel
 	// lock is the boot CPU's until then, and a CPU spinning for it takes
