@@ -10,16 +10,20 @@ import (
 )
 
 // The application processors: kernel/smp starts them (startAPs hands it
-// the entry assembly's address and the apfault= option) and releases
-// them when the program starts; each one's own set-up and its way into
+// the entry assembly's address and the apfault= option), waits for them
+// (collectAPs) and releases them when the program starts; each one's own set-up and its way into
 // the scheduler (apMain) stay here, with the entry assembly.
 
-// startAPs starts the other CPUs the firmware lists (smp.Start).
-// Context: boot CPU, kernel lock held.
+// startAPs starts the other CPUs the firmware lists (smp.Start) without
+// waiting for them; collectAPs does. Context: boot CPU, kernel lock held.
 func startAPs(ids []uint32) {
 	v, ok := kernelOptionValue("apfault=")
 	smp.Start(ids, apEntryAddr(), v, ok)
 }
+
+// collectAPs waits for the CPUs startAPs started and counts those that
+// came up (smp.Collect). Context: boot CPU, kernel lock held.
+func collectAPs() { smp.Collect() }
 
 // setupTLBFault reads the fault-injection option tlbfault=
 // (smp.SetupTLBFault). Context: boot CPU, before the program starts;
@@ -45,6 +49,7 @@ func apMain() {
 		kpanic.Panic("local APIC refused its configuration", nil)
 	}
 	c.APICID = clock.LAPIC.ID()
+	c.UpAt = clock.Nanotime()
 	c.Online.Store(true)
 	// Halt, not spin, until the boot CPU starts the program: the kernel
 	// lock is the boot CPU's until then, and a CPU spinning for it takes

@@ -1,6 +1,7 @@
 // Package smp starts the application processors and keeps the CPUs'
 // views of the one page table consistent: the INIT-SIPI-SIPI bring-up
-// through boot's real-mode trampoline (Start), the kernel stacks it maps
+// through boot's real-mode trampoline, all CPUs at once (Start, and
+// Collect later in the boot to wait for them), the kernel stacks it maps
 // for each CPU, the release of the halted processors when the program
 // starts (WakeAPs), and TLB shootdowns (Shootdown, ServiceTLB) with the
 // kernel panic that names a CPU that never answers (NotAnswering). It
@@ -32,13 +33,14 @@ import (
 // (percpu.CPUs entry, kernel and interrupt stacks) for each before the
 // IPIs; the INITs go to all of them with one wait (none on CPUs that need
 // none, see initDelayUs), then the start-up IPIs to all in quick
-// succession, without waiting for any. Each AP takes a ticket in launch
-// as it arrives in apEntry64 (kernel/start_amd64.s), which gives it the
-// next free slot, so the slots in use stay CPUs[0] to CPUs[NOnline-1]
-// whichever CPUs answer, in whatever order. After the time-out the boot
-// CPU closes the handout (Launch.Close): a CPU that arrives later draws a
-// ticket past every slot and parks. A CPU that does not answer in time is
-// logged, sent INIT again and skipped.
+// succession, and the boot CPU goes on with its boot; Collect waits for
+// them later. Each AP takes a ticket in launch as it arrives in apEntry64
+// (kernel/start_amd64.s), which gives it the next free slot, so the slots
+// in use stay CPUs[0] to CPUs[NOnline-1] whichever CPUs answer, in
+// whatever order. After the time-out the boot CPU closes the handout
+// (Launch.Close): a CPU that arrives later draws a ticket past every slot
+// and parks. A CPU that does not answer in time is logged, sent INIT
+// again and skipped.
 
 // Values of percpu.CPU.APGo (apEntry64 in kernel/start_amd64.s moves a
 // slot from APExpected to APClaimed; package kernel hands the assembly
@@ -163,10 +165,21 @@ func arrived(slots []percpu.CPU, apic uint32) bool {
 	return false
 }
 
+// started is what Start leaves for Collect: how many CPUs it started
+// (apIDs[:n], slots percpu.CPUs[first:first+n]), when it sent the
+// start-up IPIs, how long the INITs took, apfault= and the IPIs' pages.
+var started struct {
+	n, first      int
+	start, initNs int64
+	fault         apFault
+	vector, park  uint8
+}
+
 // Start starts every CPU in ids but this one at apEntry (the entry
-// assembly's apEntry64), counting those that come up in percpu.NOnline.
-// apfault and hasAPFault are the kernel option apfault= (apFaultOption).
-// Context: boot CPU, kernel lock held.
+// assembly's apEntry64) and returns without waiting for them: Collect
+// does, after the boot CPU's other work. apfault and hasAPFault are the
+// kernel option apfault= (apFaultOption). Context: boot CPU, kernel lock
+// held.
 func Start(ids []uint32, apEntry uintptr, apfault string, hasAPFault bool) {
 	first := percpu.NOnline
 	n, overflow := plan(apIDs[:percpu.MaxCPUs-first], ids, clock.LAPIC.ID())
@@ -189,73 +202,78 @@ func Start(ids []uint32, apEntry uintptr, apfault string, hasAPFault bool) {
 	// A locked store: every write above is visible before the start-up
 	// IPIs (in x2APIC mode the ICR is written with WRMSR, no fence).
 	launch.Next.Store(0)
-	f := apFaultOption(apfault, hasAPFault)
-	taken, initNs := bringUp(aps, slots, f)
-	report(aps, slots, taken, initNs)
+
+	s := &started
+	s.n, s.first = n, first
+	s.fault = apFaultOption(apfault, hasAPFault)
+	s.vector = uint8(boot.APTrampolineAddr >> 12)
+	if s.fault.valid && !s.fault.late {
+		s.park = uint8(parkPage() >> 12)
+	}
+	initAll := clock.Nanotime()
+	for _, apic := range aps {
+		if !s.fault.skips(apic) {
+			clock.LAPIC.SendInit(apic) // apfault=N:late: no start-up now, a late one in Collect
+		}
+	}
+	clock.DelayUs(initDelayUs())
+	s.initNs = clock.Nanotime() - initAll
+	s.start = clock.Nanotime()
+	sendStartups(aps, slots, s.fault, s.vector, s.park)
+}
+
+// Collect waits for the CPUs Start started: a second start-up IPI to
+// those not up apResendUs after the first, up to apTimeoutUs after that
+// for them all. Then it closes the handout of slots, logs each CPU, sends
+// INIT again to those that did not answer (logging them as skipped) and
+// counts the rest in percpu.NOnline. Context: boot CPU, kernel lock
+// held; does not allocate.
+func Collect() {
+	s := &started
+	if s.n == 0 {
+		return
+	}
+	aps, slots := apIDs[:s.n], percpu.CPUs[s.first:s.first+s.n]
+	if waitOnline(slots, s.start+apResendUs*1000) < s.n {
+		sendStartups(aps, slots, s.fault, s.vector, s.park)
+		waitOnline(slots, clock.Nanotime()+apTimeoutUs*1000)
+	}
+	taken := launch.Close()
+	// Every taken slot's CPU is on its way, on that slot's stack: the slot
+	// is its. Those after are nobody's now.
+	if waitOnline(slots[:taken], clock.Nanotime()+1000000000) < taken {
+		kpanic.Panic("an application processor claimed its slot but never came online", nil)
+	}
+	for i := taken; i < s.n; i++ {
+		slots[i] = percpu.CPU{}
+	}
+	report(aps, slots[:taken])
 	percpu.NOnline += taken
 	threadtab.Sched.NCPU = percpu.NOnline
 	for _, apic := range aps {
-		if f.skips(apic) {
+		if s.fault.skips(apic) {
 			wakeLateAP(apic)
 		}
 	}
 }
 
-// bringUp sends INIT to every CPU of aps, then the start-up IPIs to all,
-// again after apResendUs to those not up, waits for them until
-// apTimeoutUs after that, and closes the handout of slots. It returns
-// how many slots were taken (slots[:taken], every one online), having
-// withdrawn the others, and how long the INITs took. Context: boot CPU,
-// kernel lock held; does not allocate.
-func bringUp(aps []uint32, slots []percpu.CPU, f apFault) (taken int, initNs int64) {
-	vector, park := uint8(boot.APTrampolineAddr>>12), uint8(0)
-	if f.valid && !f.late {
-		park = uint8(parkPage() >> 12)
-	}
-	initAll := clock.Nanotime()
+// report logs each CPU of up with its APIC id and how long after the
+// start-up IPIs it came up, and sends INIT again to each CPU of aps that
+// is not among them, logging it as skipped: a CPU that is merely slow
+// stops, and one that arrives anyway draws a closed ticket in apEntry64
+// and parks. Context: boot CPU, kernel lock held; does not allocate.
+func report(aps []uint32, up []percpu.CPU) {
 	for _, apic := range aps {
-		if !f.skips(apic) {
-			clock.LAPIC.SendInit(apic) // apfault=N:late: no start-up now, a late one in Start
-		}
-	}
-	clock.DelayUs(initDelayUs())
-	initNs = clock.Nanotime() - initAll
-
-	start := clock.Nanotime()
-	sendStartups(aps, slots, f, vector, park)
-	if waitOnline(slots, start, start+apResendUs*1000) < len(slots) {
-		sendStartups(aps, slots, f, vector, park)
-		waitOnline(slots, start, clock.Nanotime()+apTimeoutUs*1000)
-	}
-	taken = launch.Close()
-	// Every taken slot's CPU is on its way, on that slot's stack: the slot
-	// is its. Those after are nobody's now.
-	if waitOnline(slots[:taken], start, clock.Nanotime()+1000000000) < taken {
-		kpanic.Panic("an application processor claimed its slot but never came online", nil)
-	}
-	for i := taken; i < len(slots); i++ {
-		slots[i] = percpu.CPU{}
-	}
-	return taken, initNs
-}
-
-// report logs each CPU of slots[:taken] with its APIC id and start-up
-// time, and sends INIT again to each CPU of aps that is not among them,
-// logging it as skipped: a CPU that is merely slow stops, and one that
-// arrives anyway draws a closed ticket in apEntry64 and parks.
-// Context: boot CPU, kernel lock held; does not allocate.
-func report(aps []uint32, slots []percpu.CPU, taken int, initNs int64) {
-	for _, apic := range aps {
-		if !arrived(slots[:taken], apic) {
+		if !arrived(up, apic) {
 			clock.LAPIC.SendInit(apic)
 			var l klog.Line
 			l.S("cpu with APIC id ").U(uint64(apic)).S(" did not answer within ").U(apTimeoutUs / 1000).S(" ms: skipped").Print()
 		}
 	}
-	for i := range slots[:taken] {
-		c := &slots[i]
+	for i := range up {
+		c := &up[i]
 		var l klog.Line
-		l.S("cpu ").U(uint64(c.ID)).S(": APIC id ").U(uint64(c.APICID)).S(", up in ").MS(c.StartNs).S(" after the start-up IPIs (INIT to all: ").MS(initNs).S(")").Info()
+		l.S("cpu ").U(uint64(c.ID)).S(": APIC id ").U(uint64(c.APICID)).S(", up in ").MS(c.UpAt - started.start).S(" after the start-up IPIs (INIT to all: ").MS(started.initNs).S(")").Info()
 	}
 }
 
@@ -291,22 +309,17 @@ func sendStartups(aps []uint32, slots []percpu.CPU, f apFault, vector, park uint
 }
 
 // waitOnline waits until every CPU of slots is online or the clock reaches
-// deadline, noting in each CPU's StartNs when it was first seen online
-// (counted from start), and returns how many are. Context: boot, kernel
-// lock held; does not allocate.
-func waitOnline(slots []percpu.CPU, start, deadline int64) int {
+// deadline and returns how many are. Context: boot, kernel lock held;
+// does not allocate.
+func waitOnline(slots []percpu.CPU, deadline int64) int {
 	for {
 		up := 0
-		now := clock.Nanotime()
 		for i := range slots {
-			if c := &slots[i]; c.Online.Load() {
+			if slots[i].Online.Load() {
 				up++
-				if c.StartNs == 0 {
-					c.StartNs = max(now-start, 1)
-				}
 			}
 		}
-		if up == len(slots) || now >= deadline {
+		if up == len(slots) || clock.Nanotime() >= deadline {
 			return up
 		}
 		cpu.Pause()
