@@ -348,8 +348,8 @@ func initDelayUs() int64 {
 
 // wakeLateAP starts the CPU apfault=N:late left out, now that the handout
 // is closed: it must draw a ticket past every slot in apEntry64 and park,
-// not take a slot. It logs whether the CPU drew one (launch.Next moved)
-// within apTimeoutUs. Context: boot CPU, kernel lock held; does not
+// not take a slot. It logs whether the CPU drew a ticket (launch.Next
+// moved) within apTimeoutUs, and whether it was a closed one. Context: boot CPU, kernel lock held; does not
 // allocate.
 func wakeLateAP(apic uint32) {
 	before := launch.Next.Load()
@@ -362,10 +362,13 @@ func wakeLateAP(apic uint32) {
 	}
 	var l klog.Line
 	l.S("apfault: cpu with APIC id ").U(uint64(apic)).S(" started late")
-	if t := launch.Next.Load(); t != before {
-		l.S(" and drew closed ticket ").U(uint64(t - 1)).S(": parked")
-	} else {
+	switch t := launch.Next.Load(); {
+	case t == before:
 		l.S(" and drew no ticket")
+	case t-1 >= closedTicket:
+		l.S(" and drew closed ticket ").U(uint64(t - 1)).S(": parked") // apEntry64 parks on any ticket past the slots
+	default:
+		l.S(" and drew open ticket ").U(uint64(t - 1)).S(" after the close") // Close did not close
 	}
 	l.Print()
 }
