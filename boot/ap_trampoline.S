@@ -3,14 +3,15 @@
  * and entered by the INIT-SIPI-SIPI sequence (SIPI vector 0x08) in real
  * mode at CS:IP = 0800:0000. It switches to 32-bit protected mode, then to
  * long mode on the kernel's page table, and jumps to the 64-bit entry with
- * RDI = the CPU's percpu pointer. The BSP fills the parameter block.
+ * RDI = the block's argument word and no stack: every AP runs this same
+ * code at once, so nothing here is any one CPU's; the entry finds its CPU's
+ * slot (and stack) itself. The BSP fills the parameter block.
  */
 	.set BASE, 0x8000
 	.set PARAMS, 0xf00
 	.set P_CR3, PARAMS + 0x00
-	.set P_STACK, PARAMS + 0x08
 	.set P_ENTRY, PARAMS + 0x10
-	.set P_CPU, PARAMS + 0x18
+	.set P_ARG, PARAMS + 0x18
 	.text
 	.code16
 start:
@@ -47,8 +48,7 @@ pm32:
 
 	.code64
 lm64:
-	movq	BASE + P_STACK, %rsp
-	movq	BASE + P_CPU, %rdi
+	movq	BASE + P_ARG, %rdi
 	movq	BASE + P_ENTRY, %rax
 	jmpq	*%rax
 

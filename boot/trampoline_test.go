@@ -41,7 +41,6 @@ func TestAPTrampolineDecodes(t *testing.T) {
 
 	long64 := decode(t, code[apCode64:], 64, APTrampolineAddr+apCode64)
 	assert.Equal(t, []string{
-		"mov rsp, qword ptr [0x8f08]",
 		"mov rdi, qword ptr [0x8f18]",
 		"mov rax, qword ptr [0x8f10]",
 		"jmp rax",

@@ -11,16 +11,20 @@ import (
 )
 
 // The application processors: kernel/smp starts them (startAPs hands it
-// the entry assembly's address and the apfault= option) and releases
-// them when the program starts; each one's own set-up and its way into
+// the entry assembly's address and the apfault= option), waits for them
+// (collectAPs) and releases them when the program starts; each one's own set-up and its way into
 // the scheduler (apMain) stay here, with the entry assembly.
 
-// startAPs starts the other CPUs the firmware lists (smp.Start).
-// Context: boot CPU, kernel lock held.
+// startAPs starts the other CPUs the firmware lists (smp.Start) without
+// waiting for them; collectAPs does. Context: boot CPU, kernel lock held.
 func startAPs(ids []uint32) {
 	v, ok := kernelOptionValue("apfault=")
 	smp.Start(ids, apEntryAddr(), v, ok)
 }
+
+// collectAPs waits for the CPUs startAPs started and counts those that
+// came up (smp.Collect). Context: boot CPU, kernel lock held.
+func collectAPs() { smp.Collect() }
 
 // setupTLBFault reads the fault-injection option tlbfault=
 // (smp.SetupTLBFault). Context: boot CPU, before the program starts;
@@ -33,14 +37,20 @@ func setupTLBFault() { smp.SetupTLBFault(kernelOptionValue("tlbfault=")) }
 func apEntryAddr() uintptr
 
 // apMain is where an application processor arrives in Go, on its own
-// kernel stack with its kernel g. It sets itself up, reports online, and
-// joins the scheduler. Context: trap, interrupts off; never returns.
+// kernel stack with its kernel g. It sets itself up, writes its APIC id
+// into its slot (which slot a CPU takes is known only when it takes it),
+// reports online, and joins the scheduler. The APs run this at the same
+// time: what they write is their own slot's, and LAPIC.Init writes the
+// same values into the shared clock.LAPIC as the boot CPU did.
+// Context: trap, interrupts off; never returns.
 func apMain() {
 	c := percpu.This()
 	setupCPU(c, &c.ISTTop)
 	if !clock.LAPIC.Init(lapicConfig(cpu.Rdmsr(x86.MsrAPICBase))) {
 		kpanic.Panic("local APIC refused its configuration", nil)
 	}
+	c.APICID = clock.LAPIC.ID()
+	c.UpAt = clock.Nanotime()
 	c.Online.Store(true)
 	// Halt, not spin, until the boot CPU starts the program: the kernel
 	// lock is the boot CPU's until then, and a CPU spinning for it takes

@@ -24,7 +24,6 @@ const (
 	cpuKernelFS     = unsafe.Offsetof(percpu.CPU{}.KernelFS)
 	cpuTLSG         = unsafe.Offsetof(percpu.CPU{}.TLSG)
 	cpuTLSEnd       = unsafe.Offsetof(percpu.CPU{}.TLSEnd)
-	cpuAPICID       = unsafe.Offsetof(percpu.CPU{}.APICID)
 	cpuAPGo         = unsafe.Offsetof(percpu.CPU{}.APGo)
 	cpuG            = unsafe.Offsetof(percpu.CPU{}.G)
 	cpuGStackLo     = cpuG + unsafe.Offsetof(percpu.KernelG{}.StackLo)
@@ -50,6 +49,16 @@ const (
 const (
 	apExpected = smp.APExpected
 	apClaimed  = smp.APClaimed
+)
+
+// apEntry64 draws its ticket from kernel/smp's Launch record (RDI) and
+// finds its slot in percpu.CPUs, entries cpuSize bytes apart, through
+// bootCPU (go_asm.h writes const_launchNext and so on).
+const (
+	launchNext  = unsafe.Offsetof(smp.Launch{}.Next)
+	launchSlots = unsafe.Offsetof(smp.Launch{}.Slots)
+	launchFirst = unsafe.Offsetof(smp.Launch{}.First)
+	cpuSize     = unsafe.Sizeof(percpu.CPU{})
 )
 
 // bootCPU is the boot CPU's entry in the per-CPU table, for start64, which

@@ -58,13 +58,14 @@ func kmain() {
 	setupFramebuffer()                             // the console's mirror on a UEFI framebuffer, if GRUB passed one
 	readACPI()                                     // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
 	setupInterrupts()                              // legacy PIC masked, local APIC on
-	calibrateClocks()                              // TSC and LAPIC timer against the PIT; RTC wall time
-	startAPs(firmware.CPUs())                      // the other CPUs, from the ACPI MADT
+	calibrateClocks()                              // TSC against the HPET, PM timer or PIT, LAPIC timer against it; RTC wall time
+	startAPs(firmware.CPUs())                      // the other CPUs, from the ACPI MADT: started, not waited for
 	timeslice.Setup(kernelOptionValue("slice="))   // goroutine time slices (slice=), if the runtime's layout checks out
 	devices.SetupInterrupts()                      // I/O APIC routes; console input
 	collectMMIODevices()                           // virtio-mmio transports (DSDT, virtio_mmio.device=)
 	console.SetupVirtio()                          // the virtio console's ports, if the machine has one
 	pcilist.Log()                                  // the boot log's PCI functions (after the virtio console: its log port is faster than COM1)
+	collectAPs()                                   // the other CPUs up meanwhile, or skipped after their time-out
 	setupKernelFault()                             // kfault=: fault injection for the crash tests
 	setupTLBFault()                                // tlbfault=: a CPU that never answers a shootdown
 	setupFiles()                                   // root file system: base tree, initramfs archives, cwd=

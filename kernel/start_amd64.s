@@ -77,31 +77,34 @@ TEXT ·rt0Addr(SB),NOSPLIT,$0-8
 	MOVQ	AX, ret+0(FP)
 	RET
 
-// apEntry64 is where the AP trampoline jumps in long mode, on the CPU's
-// kernel stack, with DI = its percpu. Before it touches the stack it checks
-// that the slot is its own and still wanted: a CPU the boot CPU gave up on
-// (or one that read another CPU's parameters) would otherwise run on a
-// stack and percpu another CPU uses. The slot's APIC id must be this CPU's
-// (CPUID leaf 1, EBX bits 31-24: the low 8 bits of the id), and it must
-// move the slot's apGo from apExpected to apClaimed, which the boot CPU's
-// give-up races with; on failure it parks with interrupts off. Then it
-// points GS at the percpu and FS at its kernel TLS (so compiled Go code
-// finds the kernel g) and calls apMain.
+// apEntry64 is where the AP trampoline jumps in long mode, with DI =
+// kernel/smp's Launch record and no stack: every AP comes here at once.
+// It draws a ticket (a locked add on the record's next ticket); a ticket
+// below the record's slot count gives it percpu.CPUs[first+ticket],
+// whose stacks the boot CPU mapped before the start-up IPIs, and any
+// other (the boot CPU closed the handout, or more CPUs came than slots)
+// parks it with interrupts off. It then claims the slot by moving its
+// apGo from apExpected to apClaimed (a slot the boot CPU withdrew parks it
+// too), takes the slot's kernel stack, points GS at the percpu and FS at
+// its kernel TLS (so compiled Go code finds the kernel g) and calls
+// apMain, which records the CPU's APIC id in the slot.
 TEXT ·apEntry64(SB),NOSPLIT|NOFRAME,$0
-	MOVQ	DI, R8
 	MOVL	$1, AX
-	XORL	CX, CX
-	CPUID
-	SHRL	$24, BX
-	MOVL	const_cpuAPICID(R8), AX
-	ANDL	$0xff, AX
-	CMPL	AX, BX
-	JNE	appark
+	LOCK
+	XADDL	AX, const_launchNext(DI)
+	CMPL	AX, const_launchSlots(DI)
+	JAE	appark
+	ADDL	const_launchFirst(DI), AX
+	MOVQ	$const_cpuSize, CX
+	IMULQ	CX, AX
+	MOVQ	·bootCPU(SB), R8
+	ADDQ	AX, R8
 	MOVL	$const_apExpected, AX
 	MOVL	$const_apClaimed, CX
 	LOCK
 	CMPXCHGL	CX, const_cpuAPGo(R8)
 	JNE	appark
+	MOVQ	const_cpuKstackTop(R8), SP
 	MOVQ	R8, DI
 	MOVQ	DI, BX
 	MOVL	$MSR_GS_BASE, CX

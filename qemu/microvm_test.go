@@ -130,12 +130,13 @@ func clockcheckRun(t *testing.T) (time.Duration, float64) {
 // and compares the guest's elapsed time with the host's between the
 // program's two lines: they must agree within 5% (2% in the long mode).
 // On microvm the TSC is calibrated against the PIT; on q35 against the
-// HPET, checked with the ACPI PM timer. The goroutine time slices must be
-// in force.
+// HPET, checked with the ACPI PM timer, and on q35 without an HPET against
+// the PM timer, checked with the PIT (both pairs share one calibration
+// window). The goroutine time slices must be in force.
 func TestClock(t *testing.T) {
 	s := newBootSuite(t, mustRoot(t))
 	d, bound := clockcheckRun(t)
-	for _, machine := range []string{"microvm", "q35"} {
+	for _, machine := range []string{"microvm", "q35", "q35,hpet=off"} {
 		t.Run(machine, func(t *testing.T) {
 			t.Parallel()
 			b := s.image(t, "clockcheck", "", "clockcheck", nil)
@@ -156,9 +157,12 @@ func TestClock(t *testing.T) {
 				100*(float64(guestMs)-float64(hostMs))/float64(hostMs))
 			assert.InEpsilon(t, hostMs, guestMs, bound, "guest %d ms, host %d ms", guestMs, hostMs)
 			log := string(res.KernelLog)
-			assert.Regexp(t, `clock: TSC \d+\.\d{3} GHz from (PIT|HPET)`, log)
-			if machine == "q35" {
+			assert.Regexp(t, `clock: TSC \d+\.\d{3} GHz from (PIT|HPET|ACPI PM timer)`, log)
+			switch machine {
+			case "q35":
 				assert.Contains(t, log, "from HPET, ACPI PM timer agrees within")
+			case "q35,hpet=off":
+				assert.Contains(t, log, "from ACPI PM timer, PIT agrees within")
 			}
 			assert.Contains(t, log, "time slices in force", "slices must be on with a trusted clock")
 		})

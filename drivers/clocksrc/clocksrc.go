@@ -3,7 +3,8 @@
 // hypervisor timing leaf 0x40000010), and calibrations against reference
 // counters (HPET, ACPI PM timer, PIT). It holds the pure logic: choosing a
 // source, plausibility, the cross-check between two sources, counter
-// arithmetic and the log formatting. The kernel (kernel/clock/clock.go) does the
+// arithmetic, a counter's calibration window (Window, Halves: the kernel
+// follows two counters through the same window) and the log formatting. The kernel (kernel/clock/clock.go) does the
 // hardware access and feeds the numbers in.
 //
 // Context: boot. Nothing here allocates, panics or keeps pointers.

@@ -68,14 +68,16 @@ func WallAtBoot() int64 { return wallAtBoot }
 // why. Context: any; does not allocate.
 func Trusted() (bool, clocksrc.Problem) { return trusted, why }
 
-// calibrationUs is how long the TSC is measured against each reference
-// counter (two halves that must agree), and lapicCalibrationUs the LAPIC
-// timer against the TSC when its count through the TSC's calibration is
-// unusable (it is normally measured over that, with no wait of its own).
-// 4 ms is plenty: the slowest counter, the PIT, ticks 4,772 times in it (resolution 0.02%), and reading a counter under
-// emulation takes microseconds, so the frequency is good to a few hundred
-// ppm while the kernel's tolerance between sources is 2% (at 20 ms each,
-// calibration was two thirds of the kernel's boot time under TCG).
+// calibrationUs is how long the TSC is measured against the reference
+// counters (two halves that must agree; the first two counters share the
+// window, see windowRefs), and lapicCalibrationUs the LAPIC timer against
+// the TSC when its count through the TSC's calibration is unusable (it is
+// normally measured over that, with no wait of its own). 4 ms is plenty:
+// the slowest counter, the PIT, ticks 4,772 times in it (resolution
+// 0.02%), and reading a counter under emulation takes microseconds, so
+// the frequency is good to a few hundred ppm while the kernel's tolerance
+// between sources is 2% (at 20 ms each, calibration was two thirds of the
+// kernel's boot time under TCG).
 const (
 	calibrationUs      = 4000
 	lapicCalibrationUs = 2000
@@ -166,62 +168,94 @@ func (r *refCounter) readPair() (tsc, ref uint64) {
 	return tsc, ref
 }
 
-// measure returns the TSC frequency measured against r over
-// calibrationUs, as two halves that must agree within 1% (a host that
-// stops the virtual CPU for longer than a counter's wrap-around, 55 ms for
-// the PIT, would otherwise go unnoticed), trying three times; 0 when r
-// does not advance (the device is absent) or the halves never agree.
-// Context: boot, interrupts off; does not allocate.
-func (r *refCounter) measure() uint64 {
-	for try := 0; try < 3; try++ {
-		a := r.measureOnce(calibrationUs / 2)
-		if a == 0 {
-			return 0
-		}
-		b := r.measureOnce(calibrationUs / 2)
-		if b != 0 && clocksrc.DiffPPM(a, b) <= 10000 {
-			return a/2 + b/2
-		}
-	}
-	return 0
-}
+// windowRefs is how many reference counters share a calibration window:
+// the first two the machine has (on q35 the HPET and the ACPI PM timer
+// that cross-checks it) are read in the same 4 ms, each between its own
+// TSC readings, so the cross-check costs no time of its own. The third
+// (the PIT, after two) gets a window of its own only when the first two
+// do not settle the frequency: a machine without a PIT reads a constant,
+// which takes StuckTSC to give up on.
+const windowRefs = 2
 
-// measureOnce returns the TSC frequency measured against r over us
-// microseconds, 0 when r does not advance.
-// Context: boot, interrupts off; does not allocate.
-func (r *refCounter) measureOnce(us uint64) uint64 {
-	target := r.hz * us / 1e6
-	t0, prev := r.readPair()
-	var elapsed uint64
-	changed := t0
-	for elapsed < target {
-		cur := r.read()
-		if cur == prev {
-			// The slowest counter (the PIT) ticks every microsecond: a
-			// count that stays put for stuckTSC ticks (at least 10 ms at
-			// any plausible TSC frequency) belongs to no device. A host
-			// that pauses the CPU between two reads does not fool this:
-			// the counter moves on with the TSC.
-			if cpu.Rdtsc()-changed > stuckTSC {
-				return 0
+// measureTogether measures the TSC against refs[first:first+n] (n at most
+// windowRefs) in the same calibrationUs, into hz[0:n]: for each counter
+// two halves that must agree within clocksrc.HalvesPPM (trying three
+// times), 0 for a counter that does not advance (the device is absent) or
+// whose halves never agree. Context: boot, interrupts off; does not
+// allocate.
+func measureTogether(first, n int, hz *[windowRefs]uint64) {
+	var pending [windowRefs]bool
+	left := n
+	for i := 0; i < n; i++ {
+		pending[i], hz[i] = true, 0
+	}
+	for try := 0; try < 3 && left > 0; try++ {
+		var a, b [windowRefs]uint64
+		measureOnceTogether(first, n, &pending, calibrationUs/2, &a)
+		for i := 0; i < n; i++ {
+			if pending[i] && a[i] == 0 {
+				pending[i] = false // did not advance: no device
+				left--
 			}
-			continue
 		}
-		changed = cpu.Rdtsc()
-		elapsed += clocksrc.Delta(prev, cur, r.width)
-		prev = cur
+		measureOnceTogether(first, n, &pending, calibrationUs/2, &b)
+		for i := 0; i < n; i++ {
+			if pending[i] {
+				if hz[i] = clocksrc.Halves(a[i], b[i]); hz[i] != 0 {
+					pending[i] = false
+					left--
+				}
+			}
+		}
 	}
-	t1, last := r.readPair()
-	elapsed += clocksrc.Delta(prev, last, r.width)
-	return clocksrc.Rate(t1-t0, elapsed, r.hz)
 }
 
-// stuckTSC is how many TSC ticks a reference counter may stand still
-// before it counts as absent: 100 ms at 1 GHz.
-const stuckTSC = 1e8
+// measureOnceTogether measures the TSC against each refs[first+i] with
+// pending[i] over the same us microseconds, into hz[i]: 0 when it does not
+// advance. Each counter's window ends as soon as it has covered us (its
+// end read then), the others' go on. Context: boot, interrupts off; does
+// not allocate.
+func measureOnceTogether(first, n int, pending *[windowRefs]bool, us uint64, hz *[windowRefs]uint64) {
+	var w [windowRefs]clocksrc.Window
+	open := 0
+	for i := 0; i < n; i++ {
+		hz[i] = 0
+		if pending[i] {
+			r := &refs[first+i]
+			tsc, v := r.readPair()
+			w[i].Start(r.hz, r.width, us, tsc, v)
+			open++
+		}
+	}
+	for open > 0 {
+		for i := 0; i < n; i++ {
+			if w[i].State == clocksrc.Closed {
+				continue
+			}
+			r := &refs[first+i]
+			if w[i].State == clocksrc.Open {
+				v := r.read()
+				w[i].Step(cpu.Rdtsc(), v)
+			}
+			switch w[i].State {
+			case clocksrc.Reached:
+				tsc, last := r.readPair()
+				hz[i] = w[i].Finish(tsc, last)
+				open--
+			case clocksrc.Stuck:
+				hz[i] = w[i].Finish(0, 0)
+				open--
+			}
+		}
+	}
+}
 
 // measureAll fills ms with the CPUID frequency, if any, and calibrations
-// against the reference counters, stopping once two sources agree.
+// against the reference counters, windowRefs of them in each window (the
+// order of findRefCounters), stopping after the window in which two
+// sources agree. The decision is the one measuring them one at a time
+// would give with the same readings: Choose takes the first pair that
+// agrees, in the same order.
 // Context: boot, interrupts off; does not allocate.
 func measureAll(ms *[clocksrc.MaxMeasurements]clocksrc.Measurement, cpuidHz uint64, cpuidSrc clocksrc.Source) []clocksrc.Measurement {
 	n := 0
@@ -229,9 +263,15 @@ func measureAll(ms *[clocksrc.MaxMeasurements]clocksrc.Measurement, cpuidHz uint
 		ms[n] = clocksrc.Measurement{Src: cpuidSrc, Hz: cpuidHz}
 		n++
 	}
-	for i := 0; i < nRefs; i++ {
-		ms[n] = clocksrc.Measurement{Src: refs[i].src, Hz: refs[i].measure()}
-		n++
+	for i := 0; i < nRefs; {
+		k := min(windowRefs, nRefs-i)
+		var hz [windowRefs]uint64
+		measureTogether(i, k, &hz)
+		for j := 0; j < k; j++ {
+			ms[n] = clocksrc.Measurement{Src: refs[i+j].src, Hz: hz[j]}
+			n++
+		}
+		i += k
 		if d := clocksrc.Choose(ms[:n]); d.Trusted && d.Check != clocksrc.None {
 			break
 		}

@@ -92,7 +92,7 @@ type CPU struct {
 	Spurious    uint64 // spurious interrupts (no EOI)
 	IdleNs      int64  // time spent halted
 	HaltStart   int64  // when the current halt began
-	StartNs     int64  // how long the CPU took to come up
+	UpAt        int64  // the clock when the CPU reported online (apMain)
 }
 
 // CPUs is the per-CPU table, indexed by CPU.ID.

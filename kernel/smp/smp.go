@@ -1,6 +1,7 @@
 // Package smp starts the application processors and keeps the CPUs'
 // views of the one page table consistent: the INIT-SIPI-SIPI bring-up
-// through boot's real-mode trampoline (Start), the kernel stacks it maps
+// through boot's real-mode trampoline, all CPUs at once (Start, and
+// Collect later in the boot to wait for them), the kernel stacks it maps
 // for each CPU, the release of the halted processors when the program
 // starts (WakeAPs), and TLB shootdowns (Shootdown, ServiceTLB) with the
 // kernel panic that names a CPU that never answers (NotAnswering). It
@@ -26,13 +27,20 @@ import (
 	"github.com/gometal/gometal/kernel/x86"
 )
 
-// SMP bring-up: every CPU the firmware lists (ACPI MADT) is started with
-// INIT-SIPI-SIPI through the real-mode trampoline (boot/trampoline.go).
-// The INITs go to all of them first, with one wait (none on CPUs that need
-// none, see initDelayUs); then each gets its start-up IPIs in turn, with
-// the trampoline's parameters for its slot, and is waited for (about a
-// millisecond under TCG). A CPU that does not answer in time is logged and
-// skipped.
+// SMP bring-up: every CPU the firmware lists (ACPI MADT), up to
+// percpu.MaxCPUs, is started with INIT-SIPI-SIPI through the real-mode
+// trampoline (boot/trampoline.go), all at once. The boot CPU maps a slot
+// (percpu.CPUs entry, kernel and interrupt stacks) for each before the
+// IPIs; the INITs go to all of them with one wait (none on CPUs that need
+// none, see initDelayUs), then the start-up IPIs to all in quick
+// succession, and the boot CPU goes on with its boot; Collect waits for
+// them later. Each AP takes a ticket in launch as it arrives in apEntry64
+// (kernel/start_amd64.s), which gives it the next free slot, so the slots
+// in use stay CPUs[0] to CPUs[NOnline-1] whichever CPUs answer, in
+// whatever order. After the time-out the boot CPU closes the handout
+// (Launch.Close): a CPU that arrives later draws a ticket past every slot
+// and parks. A CPU that does not answer in time is logged, sent INIT
+// again and skipped.
 
 // Values of percpu.CPU.APGo (apEntry64 in kernel/start_amd64.s moves a
 // slot from APExpected to APClaimed; package kernel hands the assembly
@@ -46,12 +54,42 @@ const (
 // kstackRegion is where kernel stacks are mapped, each below a guard
 // page; ISTSize is the size of each interrupt stack (double fault, NMI,
 // machine check) above a CPU's kernel stack; apTimeoutUs bounds the wait
-// for a CPU to come up.
+// for the CPUs to come up; apResendUs is when the CPUs not up yet get
+// their second start-up IPI (one that already runs ignores it).
 const (
 	kstackRegion = 0xffffc00000000000
 	ISTSize      = 16 << 10
 	apTimeoutUs  = 200000
+	apResendUs   = 1000
 )
+
+// Launch is the record the application processors share while they come
+// up: the trampoline hands its address to apEntry64 in RDI, and each AP
+// takes the next ticket with a locked add on Next. Ticket t below Slots
+// gives it percpu.CPUs[First+t], which the boot CPU prepared before the
+// start-up IPIs; any other ticket makes it park. package kernel hands the
+// assembly the fields' offsets (kernel/bootcpu.go).
+type Launch struct {
+	Next  atomic.Uint32 // the next ticket; Close moves it past every slot
+	Slots uint32        // slots prepared, from First on
+	First uint32        // index in percpu.CPUs of ticket 0's slot
+}
+
+// closedTicket is what Close adds to Next: more than any slot count, so a
+// ticket drawn after Close is never a slot's.
+const closedTicket = 1 << 16
+
+// Close ends the handout and returns how many slots were taken: those
+// from First on, every one by a CPU on its way in (the tickets drawn
+// before), none after. Call it once. Context: boot CPU; does not
+// allocate.
+func (l *Launch) Close() int {
+	taken := l.Next.Add(closedTicket) - closedTicket
+	return int(min(taken, l.Slots))
+}
+
+// launch is the one Launch of the boot.
+var launch Launch
 
 var kstackNext uintptr = kstackRegion
 
@@ -70,10 +108,11 @@ func allocKernelStack(size uintptr) uintptr {
 	return base + size
 }
 
-// prepareCPU fills c's per-CPU state for a CPU that will start at
-// apEntry64: its kernel stack, kernel g, TLS slot and GS value.
+// prepareCPU fills slot id's per-CPU state for a CPU that will start at
+// apEntry64: its kernel stack, kernel g, TLS slot and GS value. Which CPU
+// takes it is known only when one does (it writes its own APIC id).
 // Context: boot CPU, kernel lock held; does not allocate.
-func prepareCPU(c *percpu.CPU, id int, apicID uint32) bool {
+func prepareCPU(c *percpu.CPU, id int) bool {
 	top := allocKernelStack(percpu.KstackSize)
 	if top == 0 {
 		return false
@@ -85,7 +124,6 @@ func prepareCPU(c *percpu.CPU, id int, apicID uint32) bool {
 	}
 	c.Self = uintptr(ptrOfCPU(c))
 	c.ID = id
-	c.APICID = apicID
 	c.KstackTop = top
 	c.G.StackLo = top - percpu.KstackSize
 	c.G.StackHi = top
@@ -96,92 +134,195 @@ func prepareCPU(c *percpu.CPU, id int, apicID uint32) bool {
 	return true
 }
 
-// Start starts every CPU in ids but this one at apEntry (the entry
-// assembly's apEntry64), counting those that come up in percpu.NOnline.
-// apfault and hasAPFault are the kernel option apfault= (apFaultOption).
-// Context: boot CPU, kernel lock held.
-func Start(ids []uint32, apEntry uintptr, apfault string, hasAPFault bool) {
-	bsp := clock.LAPIC.ID()
-	page := bytesAt(vm.PhysToVirt(boot.APTrampolineAddr), mm.PageSize)
-	copy(page, boot.APTrampoline[:])
-	if !mm.KPT.Map(&vm.Frames, boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
-		kpanic.Panic("cannot map the AP trampoline", nil)
-	}
-	faulty, late, hasFault := apFaultOption(apfault, hasAPFault)
-	lateAPIC, wakeLate := uint32(0), false
-	initAll := clock.Nanotime()
-	for _, apic := range ids {
-		if apic != bsp && !(hasFault && late && apic == faulty) {
-			clock.LAPIC.SendInit(apic) // apfault=N:late: no start-up now, a late one below
-		}
-	}
-	clock.DelayUs(initDelayUs())
-	initNs := clock.Nanotime() - initAll
+// apIDs holds the APIC ids of the CPUs Start starts.
+var apIDs [percpu.MaxCPUs]uint32
+
+// plan copies into dst the APIC ids of ids but bsp's, in order, as many
+// as dst holds, and reports how many and whether some were left out.
+// Context: boot; does not allocate.
+func plan(dst, ids []uint32, bsp uint32) (n int, overflow bool) {
 	for _, apic := range ids {
 		if apic == bsp {
 			continue
 		}
-		if percpu.NOnline == percpu.MaxCPUs {
-			var l klog.Line
-			l.S("more than ").U(percpu.MaxCPUs).S(" CPUs: the rest stay off").Print()
-			return
+		if n == len(dst) {
+			return n, true
 		}
-		c := &percpu.CPUs[percpu.NOnline]
-		if !prepareCPU(c, percpu.NOnline, apic) {
-			kpanic.Panic("no memory for a CPU's stacks", nil)
-		}
-		put64 := func(off uintptr, v uint64) { *(*uint64)(ptr(vm.PhysToVirt(boot.APTrampolineAddr) + off)) = v }
-		put64(boot.APParamCR3, mm.KPT.Root)
-		put64(boot.APParamStack, uint64(c.KstackTop))
-		put64(boot.APParamEntry, uint64(apEntry))
-		put64(boot.APParamCPU, uint64(c.Self))
-		vector := uint8(boot.APTrampolineAddr >> 12)
-		slow := hasFault && apic == faulty
-		if slow && !late {
-			vector = uint8(parkPage() >> 12) // apfault=N: this CPU will not answer
-		}
-		c.APGo.Store(APExpected)
-		start := clock.Nanotime()
-		if !slow || !late { // apfault=N:late: no start-up now, a late one below
-			clock.LAPIC.SendStartup(apic, vector)
-		}
-		if !waitOnline(c, 1000) {
-			if !slow || !late {
-				clock.LAPIC.SendStartup(apic, vector)
-			}
-			waitOnline(c, apTimeoutUs)
-		}
-		var l klog.Line
-		if !c.Online.Load() && !c.APGo.CompareAndSwap(APExpected, APWithdrawn) {
-			// The CPU claimed its slot just as the time ran out: it is
-			// on its way, on this slot's stack, so the slot is its.
-			if !waitOnline(c, 1000000) {
-				kpanic.Panic("an application processor claimed its slot but never came online", nil)
-			}
-		}
-		if !c.Online.Load() {
-			// INIT again, so that a CPU that is merely slow stops. One
-			// that arrives anyway finds its slot withdrawn (or another
-			// CPU's) in apEntry64 and parks.
-			clock.LAPIC.SendInit(apic)
-			l.S("cpu with APIC id ").U(uint64(apic)).S(" did not answer within ").U(apTimeoutUs / 1000).S(" ms: skipped").Print()
-			*c = percpu.CPU{}
-			if slow && late {
-				lateAPIC, wakeLate = apic, true
-			}
-			continue
-		}
-		c.StartNs = clock.Nanotime() - start
-		l.S("cpu ").U(uint64(c.ID)).S(": APIC id ").U(uint64(apic)).S(", up in ").MS(c.StartNs).S(" after its start-up IPI (INIT to all: ").MS(initNs).S(")").Info()
-		percpu.NOnline++
-		threadtab.Sched.NCPU = percpu.NOnline
-		if wakeLate {
-			wakeLate = false
-			wakeLateAP(lateAPIC)
+		dst[n] = apic
+		n++
+	}
+	return n, false
+}
+
+// arrived reports whether one of slots is online with APIC id apic.
+// Context: boot; does not allocate.
+func arrived(slots []percpu.CPU, apic uint32) bool {
+	for i := range slots {
+		if slots[i].Online.Load() && slots[i].APICID == apic {
+			return true
 		}
 	}
-	if wakeLate {
-		wakeLateAP(lateAPIC)
+	return false
+}
+
+// started is what Start leaves for Collect: how many CPUs it started
+// (apIDs[:n], slots percpu.CPUs[first:first+n]), when it sent the
+// start-up IPIs, how long the INITs took, apfault= and the IPIs' pages.
+var started struct {
+	n, first      int
+	start, initNs int64
+	fault         apFault
+	vector, park  uint8
+}
+
+// Start starts every CPU in ids but this one at apEntry (the entry
+// assembly's apEntry64) and returns without waiting for them: Collect
+// does, after the boot CPU's other work. apfault and hasAPFault are the
+// kernel option apfault= (apFaultOption). Context: boot CPU, kernel lock
+// held.
+func Start(ids []uint32, apEntry uintptr, apfault string, hasAPFault bool) {
+	first := percpu.NOnline
+	n, overflow := plan(apIDs[:percpu.MaxCPUs-first], ids, clock.LAPIC.ID())
+	if overflow {
+		var l klog.Line
+		l.S("more than ").U(percpu.MaxCPUs).S(" CPUs: the rest stay off").Print()
+	}
+	if n == 0 {
+		return
+	}
+	aps, slots := apIDs[:n], percpu.CPUs[first:first+n]
+	for i := range slots {
+		if !prepareCPU(&slots[i], first+i) {
+			kpanic.Panic("no memory for a CPU's stacks", nil)
+		}
+		slots[i].APGo.Store(APExpected)
+	}
+	launch.Slots, launch.First = uint32(n), uint32(first)
+	loadTrampoline(apEntry)
+	// A locked store: every write above is visible before the start-up
+	// IPIs (in x2APIC mode the ICR is written with WRMSR, no fence).
+	launch.Next.Store(0)
+
+	s := &started
+	s.n, s.first = n, first
+	s.fault = apFaultOption(apfault, hasAPFault)
+	s.vector = uint8(boot.APTrampolineAddr >> 12)
+	if s.fault.valid && !s.fault.late {
+		s.park = uint8(parkPage() >> 12)
+	}
+	initAll := clock.Nanotime()
+	for _, apic := range aps {
+		if !s.fault.skips(apic) {
+			clock.LAPIC.SendInit(apic) // apfault=N:late: no start-up now, a late one in Collect
+		}
+	}
+	clock.DelayUs(initDelayUs())
+	s.initNs = clock.Nanotime() - initAll
+	s.start = clock.Nanotime()
+	sendStartups(aps, slots, s.fault, s.vector, s.park)
+}
+
+// Collect waits for the CPUs Start started: a second start-up IPI to
+// those not up apResendUs after the first, up to apTimeoutUs after that
+// for them all. Then it closes the handout of slots, logs each CPU, sends
+// INIT again to those that did not answer (logging them as skipped) and
+// counts the rest in percpu.NOnline. Context: boot CPU, kernel lock
+// held; does not allocate.
+func Collect() {
+	s := &started
+	if s.n == 0 {
+		return
+	}
+	aps, slots := apIDs[:s.n], percpu.CPUs[s.first:s.first+s.n]
+	if waitOnline(slots, s.start+apResendUs*1000) < s.n {
+		sendStartups(aps, slots, s.fault, s.vector, s.park)
+		waitOnline(slots, clock.Nanotime()+apTimeoutUs*1000)
+	}
+	taken := launch.Close()
+	// Every taken slot's CPU is on its way, on that slot's stack: the slot
+	// is its. Those after are nobody's now.
+	if waitOnline(slots[:taken], clock.Nanotime()+1000000000) < taken {
+		kpanic.Panic("an application processor claimed its slot but never came online", nil)
+	}
+	for i := taken; i < s.n; i++ {
+		slots[i] = percpu.CPU{}
+	}
+	report(aps, slots[:taken])
+	percpu.NOnline += taken
+	threadtab.Sched.NCPU = percpu.NOnline
+	for _, apic := range aps {
+		if s.fault.skips(apic) {
+			wakeLateAP(apic)
+		}
+	}
+}
+
+// report logs each CPU of up with its APIC id and how long after the
+// start-up IPIs it came up, and sends INIT again to each CPU of aps that
+// is not among them, logging it as skipped: a CPU that is merely slow
+// stops, and one that arrives anyway draws a closed ticket in apEntry64
+// and parks. Context: boot CPU, kernel lock held; does not allocate.
+func report(aps []uint32, up []percpu.CPU) {
+	for _, apic := range aps {
+		if !arrived(up, apic) {
+			clock.LAPIC.SendInit(apic)
+			var l klog.Line
+			l.S("cpu with APIC id ").U(uint64(apic)).S(" did not answer within ").U(apTimeoutUs / 1000).S(" ms: skipped").Print()
+		}
+	}
+	for i := range up {
+		c := &up[i]
+		var l klog.Line
+		l.S("cpu ").U(uint64(c.ID)).S(": APIC id ").U(uint64(c.APICID)).S(", up in ").MS(c.UpAt - started.start).S(" after the start-up IPIs (INIT to all: ").MS(started.initNs).S(")").Info()
+	}
+}
+
+// loadTrampoline copies the trampoline to its page, maps the page at its
+// physical address (the AP's first long-mode instructions run there) and
+// fills its parameter block: the page table, apEntry, and launch for
+// RDI. Context: boot CPU, kernel lock held; does not allocate.
+func loadTrampoline(apEntry uintptr) {
+	base := vm.PhysToVirt(boot.APTrampolineAddr)
+	copy(bytesAt(base, mm.PageSize), boot.APTrampoline[:])
+	if !mm.KPT.Map(&vm.Frames, boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
+		kpanic.Panic("cannot map the AP trampoline", nil)
+	}
+	*(*uint64)(ptr(base + boot.APParamCR3)) = mm.KPT.Root
+	*(*uint64)(ptr(base + boot.APParamEntry)) = uint64(apEntry)
+	*(*uint64)(ptr(base + boot.APParamArg)) = uint64(uintptr(ptrOfLaunch(&launch)))
+}
+
+// sendStartups sends a start-up IPI for page vector to every CPU of aps
+// not up in slots yet; apfault=: the faulty CPU's is for page park
+// instead, the late one gets none. Context: boot CPU, kernel lock held;
+// does not allocate.
+func sendStartups(aps []uint32, slots []percpu.CPU, f apFault, vector, park uint8) {
+	for _, apic := range aps {
+		switch {
+		case f.skips(apic) || arrived(slots, apic):
+		case f.parks(apic):
+			clock.LAPIC.SendStartup(apic, park) // apfault=N: this CPU will not answer
+		default:
+			clock.LAPIC.SendStartup(apic, vector)
+		}
+	}
+}
+
+// waitOnline waits until every CPU of slots is online or the clock reaches
+// deadline and returns how many are. Context: boot, kernel lock held;
+// does not allocate.
+func waitOnline(slots []percpu.CPU, deadline int64) int {
+	for {
+		up := 0
+		for i := range slots {
+			if slots[i].Online.Load() {
+				up++
+			}
+		}
+		if up == len(slots) || clock.Nanotime() >= deadline {
+			return up
+		}
+		cpu.Pause()
 	}
 }
 
@@ -205,42 +346,72 @@ func initDelayUs() int64 {
 	return 10000
 }
 
-// wakeLateAP starts the CPU apfault=N:late made the boot CPU skip, now
-// that the trampoline holds another CPU's parameters: it must park in
-// apEntry64, not take that CPU's slot. Context: boot CPU, kernel lock
-// held; does not allocate.
+// wakeLateAP starts the CPU apfault=N:late left out, now that the handout
+// is closed: it must draw a ticket past every slot in apEntry64 and park,
+// not take a slot. It logs whether the CPU drew a ticket (launch.Next
+// moved) within apTimeoutUs, and whether it was a closed one. Context: boot CPU, kernel lock held; does not
+// allocate.
 func wakeLateAP(apic uint32) {
+	before := launch.Next.Load()
 	clock.LAPIC.SendInit(apic)
 	clock.DelayUs(10000)
 	clock.LAPIC.SendStartup(apic, uint8(boot.APTrampolineAddr>>12))
-	clock.DelayUs(50000) // time to run the trampoline and park
+	deadline := clock.Nanotime() + apTimeoutUs*1000
+	for launch.Next.Load() == before && clock.Nanotime() < deadline {
+		cpu.Pause()
+	}
 	var l klog.Line
-	l.S("apfault: cpu with APIC id ").U(uint64(apic)).S(" started late").Print()
+	l.S("apfault: cpu with APIC id ").U(uint64(apic)).S(" started late")
+	switch t := launch.Next.Load(); {
+	case t == before:
+		l.S(" and drew no ticket")
+	case t-1 >= closedTicket:
+		l.S(" and drew closed ticket ").U(uint64(t - 1)).S(": parked") // apEntry64 parks on any ticket past the slots
+	default:
+		l.S(" and drew open ticket ").U(uint64(t - 1)).S(" after the close") // Close did not close
+	}
+	l.Print()
 }
 
-// apFaultOption reads apfault=APICID[:late], a fault-injection option for
-// the boot tests. apfault=N: that CPU is sent to a page that only halts,
-// so it never reports online, exercising the time-out path.
-// apfault=N:late: that CPU gets no start-up IPI in its turn, so it is
-// skipped, and one after the next CPU came up (wakeLateAP), so it runs
-// the trampoline with another CPU's parameters. v and ok are the option's
-// value and whether it was given. Context: boot CPU, before the runtime
-// starts; does not allocate.
-func apFaultOption(v string, ok bool) (apic uint32, late, valid bool) {
+// apFault is the kernel option apfault=APICID[:late], a fault-injection
+// option for the boot tests. apfault=N: that CPU is sent to a page that
+// only halts, so it never reports online, exercising the time-out path.
+// apfault=N:late: that CPU gets no INIT and no start-up IPI with the
+// others, so it is skipped after the time-out, and gets them after the
+// handout closed (wakeLateAP), so it runs the trampoline when every slot
+// is taken or withdrawn.
+type apFault struct {
+	apic        uint32
+	late, valid bool
+}
+
+// skips reports whether apic gets no INIT nor start-up IPI in the
+// bring-up (apfault=N:late). Context: boot; does not allocate.
+func (f apFault) skips(apic uint32) bool { return f.valid && f.late && apic == f.apic }
+
+// parks reports whether apic's start-up IPI goes to the park page
+// (apfault=N). Context: boot; does not allocate.
+func (f apFault) parks(apic uint32) bool { return f.valid && !f.late && apic == f.apic }
+
+// apFaultOption reads apfault=; v and ok are the option's value and
+// whether it was given. Context: boot CPU, before the runtime starts;
+// does not allocate.
+func apFaultOption(v string, ok bool) apFault {
 	if !ok {
-		return 0, false, false
+		return apFault{}
 	}
+	var f apFault
 	if len(v) > 5 && v[len(v)-5:] == ":late" {
-		v, late = v[:len(v)-5], true
+		v, f.late = v[:len(v)-5], true
 	}
-	var n uint32
 	for i := 0; i < len(v); i++ {
 		if v[i] < '0' || v[i] > '9' {
-			return 0, false, false
+			return apFault{}
 		}
-		n = n*10 + uint32(v[i]-'0')
+		f.apic = f.apic*10 + uint32(v[i]-'0')
 	}
-	return n, late, len(v) > 0
+	f.valid = len(v) > 0
+	return f
 }
 
 // parkPageAddr is a low page holding "cli; hlt; jmp back to the hlt" for
@@ -256,16 +427,6 @@ func parkPage() uint32 {
 	p := bytesAt(vm.PhysToVirt(parkPageAddr), 4)
 	p[0], p[1], p[2], p[3] = 0xfa, 0xf4, 0xeb, 0xfd // cli; hlt; jmp -3
 	return parkPageAddr
-}
-
-// waitOnline waits up to us microseconds for c to report itself online.
-// Context: boot, kernel lock held; does not allocate.
-func waitOnline(c *percpu.CPU, us int64) bool {
-	deadline := clock.Nanotime() + us*1000
-	for !c.Online.Load() && clock.Nanotime() < deadline {
-		cpu.Pause()
-	}
-	return c.Online.Load()
 }
 
 // programStarted is set when the boot CPU lets go of the kernel lock to

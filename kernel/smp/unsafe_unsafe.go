@@ -29,3 +29,4 @@ func ptr(a uintptr) unsafe.Pointer { return cpu.Pointer(a) }
 func ptrOfCPU(c *percpu.CPU) unsafe.Pointer   { return unsafe.Pointer(c) }
 func ptrOfG(g *percpu.KernelG) unsafe.Pointer { return unsafe.Pointer(g) }
 func ptrOfWord(w *uintptr) unsafe.Pointer     { return unsafe.Pointer(w) }
+func ptrOfLaunch(l *Launch) unsafe.Pointer    { return unsafe.Pointer(l) }
