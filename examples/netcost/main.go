@@ -9,8 +9,8 @@
 // sibling: importing net links the network stack into the image, which
 // syscost must not have. Boot it with and without a NIC (gometal run
 // --net user) to see what the user network's host work costs the
-// guest. On gometal each row also shows the kernel's timer interrupts
-// per call and the share of the row's time CPU 0 was idle (halted),
+// guest. On gometal each row also shows the system calls (all threads'
+// together, the network stack's included) and timer interrupts per call and the share of the row's time CPU 0 was idle (halted),
 // from /proc/gometal/sched. Flags: -n iterations per row (default
 // 100000), -rows a comma-separated subset.
 package main
@@ -50,26 +50,29 @@ func main() {
 		{"tcp_write_64", 10, tcpWrite},
 		{"tcp_write_read_64", 20, tcpWriteRead},
 	}
-	fmt.Printf("%-20s %8s %12s %12s %6s\n", "row", "n", "ns/op", "timerirq/op", "idle%")
+	fmt.Printf("%-20s %8s %12s %12s %12s %6s\n", "row", "n", "ns/op", "syscalls/op", "timerirq/op", "idle%")
 	for _, r := range rows {
 		if *only != "" && !strings.Contains(","+*only+",", ","+r.name+",") {
 			continue
 		}
 		iters := max(*n/r.div, 1)
 		r.run(iters / 10) // warm up: translation, page faults
-		before, idle0 := count("timer_interrupt"), cpu0IdleMs()
+		calls0, before, idle0 := count("syscall"), count("timer_interrupt"), cpu0IdleMs()
 		start := time.Now()
 		r.run(iters)
 		el := time.Since(start)
-		after, idle1 := count("timer_interrupt"), cpu0IdleMs()
-		irq, idle := "-", "-"
+		calls1, after, idle1 := count("syscall"), count("timer_interrupt"), cpu0IdleMs()
+		calls, irq, idle := "-", "-", "-"
+		if calls0 >= 0 && calls1 >= 0 {
+			calls = fmt.Sprintf("%.2f", float64(calls1-calls0)/float64(iters))
+		}
 		if before >= 0 && after >= 0 {
 			irq = fmt.Sprintf("%.4f", float64(after-before)/float64(iters))
 		}
 		if idle0 >= 0 && idle1 >= 0 {
 			idle = fmt.Sprintf("%.0f", float64(idle1-idle0)*1e8/float64(el.Nanoseconds()))
 		}
-		fmt.Printf("%-20s %8d %12.1f %12s %6s\n", r.name, iters, float64(el.Nanoseconds())/float64(iters), irq, idle)
+		fmt.Printf("%-20s %8d %12.1f %12s %12s %6s\n", r.name, iters, float64(el.Nanoseconds())/float64(iters), calls, irq, idle)
 	}
 }
 
