@@ -35,12 +35,85 @@ type epollEntry struct {
 }
 
 type epollInstance struct {
-	used    bool
+	used bool
+	// hi bounds the used entries: entries[hi:] are all unused, so the
+	// loops over an interest list stop there instead of at
+	// maxEpollEntries (SysEpollCtl fills the first free slot).
+	hi      int
 	entries [maxEpollEntries]epollEntry
 	waiter  sched.TID
 }
 
 var epolls [maxEpolls]epollInstance
+
+// epollWatch has, for each descriptor, bit i set when epoll instance i
+// has a used entry for it: epollNotify, epollForgetFD and SysEpollCtl
+// go straight to those instances instead of scanning every interest list.
+var epollWatch [fdtab.MaxFDs]uint8
+
+// Bound to the bits of an epollWatch element.
+var _ [8 - maxEpolls]struct{}
+
+// live returns ep's entries that may be used: entries[:hi].
+// Context: trap, kernel lock held; does not allocate.
+func (ep *epollInstance) live() []epollEntry { return ep.entries[:ep.hi] }
+
+// find returns the slot of fd's entry in instance i, -1 if none.
+// Context: trap, kernel lock held; does not allocate.
+func find(i, fd int) int {
+	if epollWatch[fd]&(1<<i) == 0 {
+		return -1
+	}
+	ep := &epolls[i]
+	for k := range ep.live() {
+		if ep.entries[k].used && int(ep.entries[k].fd) == fd {
+			return k
+		}
+	}
+	return -1
+}
+
+// addEntry puts e (used, its fd not yet in the list) into instance i's
+// first free slot and returns the slot, -1 when the list is full.
+// Context: trap, kernel lock held; does not allocate.
+func addEntry(i int, e epollEntry) int {
+	ep := &epolls[i]
+	k := 0
+	for k < ep.hi && ep.entries[k].used {
+		k++
+	}
+	if k == maxEpollEntries {
+		return -1
+	}
+	ep.entries[k] = e
+	ep.hi = max(ep.hi, k+1)
+	epollWatch[e.fd] |= 1 << i
+	return k
+}
+
+// removeEntry drops slot k of instance i from its interest list.
+// Context: trap, kernel lock held; does not allocate.
+func removeEntry(i, k int) {
+	ep := &epolls[i]
+	epollWatch[ep.entries[k].fd] &^= 1 << i
+	ep.entries[k].used = false
+	for ep.hi > 0 && !ep.entries[ep.hi-1].used {
+		ep.hi--
+	}
+}
+
+// releaseEpoll frees instance i (its descriptor closed): the
+// descriptors it watched stop naming it in epollWatch.
+// Context: trap, kernel lock held; does not allocate.
+func releaseEpoll(i int) {
+	ep := &epolls[i]
+	for k := range ep.live() {
+		if ep.entries[k].used {
+			epollWatch[ep.entries[k].fd] &^= 1 << i
+		}
+	}
+	ep.used = false
+}
 
 // SysEpollCreate creates an epoll instance and its descriptor.
 // Context: trap, kernel lock held; does not allocate.
@@ -93,25 +166,17 @@ func SysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 			data |= uint64(b[4+i]) << (8 * i)
 		}
 	}
-	slot := -1
-	for i := range ep.entries {
-		if ep.entries[i].used && int(ep.entries[i].fd) == fd {
-			slot = i
-		}
-	}
+	slot := find(ef.Epoll, fd)
 	switch op {
 	case unix.EPOLL_CTL_ADD:
 		if slot >= 0 {
 			return -abi.EEXIST
 		}
-		for i := range ep.entries {
-			if !ep.entries[i].used {
-				ep.entries[i] = epollEntry{fd: int32(fd), events: events, data: data, lastSeq: ^uint64(0), used: true}
-				epollNotify(fd)
-				return 0
-			}
+		if addEntry(ef.Epoll, epollEntry{fd: int32(fd), events: events, data: data, lastSeq: ^uint64(0), used: true}) < 0 {
+			return -abi.ENOMEM
 		}
-		return -abi.ENOMEM
+		epollNotify(fd)
+		return 0
 	case unix.EPOLL_CTL_MOD:
 		if slot < 0 {
 			return -abi.ENOENT
@@ -124,7 +189,7 @@ func SysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 		if slot < 0 {
 			return -abi.ENOENT
 		}
-		ep.entries[slot].used = false
+		removeEntry(ef.Epoll, slot)
 		return 0
 	}
 	return -abi.EINVAL
@@ -182,7 +247,7 @@ func readiness(fd int) uint32 {
 // kernel lock held; does not allocate.
 func collect(ep *epollInstance, out uintptr, max int) int64 {
 	n := 0
-	for i := range ep.entries {
+	for i := range ep.live() {
 		if n == max {
 			break
 		}
@@ -267,34 +332,30 @@ func NotifyEpolls() {
 	}
 }
 
-// epollNotify wakes the waiter of every instance watching fd if fd now has
-// events for it. Context: trap.
+// epollNotify wakes the waiter of every instance watching fd (epollWatch)
+// if fd now has events for it. Context: trap, kernel lock held; does not
+// allocate.
 func epollNotify(fd int) {
-	for i := range epolls {
-		ep := &epolls[i]
+	for m := epollWatch[fd]; m != 0; m &= m - 1 {
+		ep := &epolls[bits.TrailingZeros8(m)]
 		if !ep.used || ep.waiter == sched.None {
 			continue
 		}
-		for k := range ep.entries {
-			if ep.entries[k].used && int(ep.entries[k].fd) == fd {
-				t := ep.waiter
-				th := &threadtab.Threads[t]
-				if n := collect(ep, th.EvAddr, th.EvMax); n != 0 {
-					thread.Wake(t, n)
-				}
-				break
-			}
+		t := ep.waiter
+		th := &threadtab.Threads[t]
+		if n := collect(ep, th.EvAddr, th.EvMax); n != 0 {
+			thread.Wake(t, n)
 		}
 	}
 }
 
 // epollForgetFD drops a closed descriptor from every interest list.
+// Context: trap, kernel lock held; does not allocate.
 func epollForgetFD(fd int) {
-	for i := range epolls {
-		for k := range epolls[i].entries {
-			if epolls[i].entries[k].fd == int32(fd) {
-				epolls[i].entries[k].used = false
-			}
+	for m := epollWatch[fd]; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros8(m)
+		if k := find(i, fd); k >= 0 {
+			removeEntry(i, k)
 		}
 	}
 }

@@ -119,7 +119,7 @@ func SysClose(fd int) int64 {
 		return -abi.EBADF
 	}
 	if f.Kind == fdtab.KindEpoll {
-		epolls[f.Epoll].used = false
+		releaseEpoll(f.Epoll)
 	}
 	if f.Kind == fdtab.KindMemFile {
 		kfiles.Files[f.MemFile].Used = false

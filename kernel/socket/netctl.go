@@ -60,11 +60,8 @@ func NetCtlRead(buf, n uintptr) int64 {
 		return -abi.EAGAIN
 	}
 	out := uintptr(0)
-	for i := range Sockets {
+	for i, left := nextDirty(0, DirtyCount); i >= 0; i, left = nextDirty(i+1, left) {
 		s := &Sockets[i]
-		if !s.Dirty {
-			continue
-		}
 		if out+abi.NetEventSize > n {
 			break
 		}
@@ -87,6 +84,21 @@ func NetCtlRead(buf, n uintptr) int64 {
 	fdtab.Files[NetStackFD].Seq++
 	StackProgress = true
 	return int64(out)
+}
+
+// nextDirty returns the first dirty socket at or after i, or -1, and how
+// many dirty sockets lie after it, given left, how many lie at or after i.
+// DirtyCount is exactly the number of dirty sockets (TellStack,
+// freeSocket and NetCtlRead keep it), so NetCtlRead's scan, starting
+// with left = DirtyCount, stops at the last one instead of looking at
+// all maxSockets. Context: trap, kernel lock held; does not allocate.
+func nextDirty(i, left int) (int, int) {
+	for ; left > 0 && i < len(Sockets); i++ {
+		if Sockets[i].Dirty {
+			return i, left - 1
+		}
+	}
+	return -1, 0
 }
 
 // ackFlag is EvAck when a bind or listen waits for this event's answer.

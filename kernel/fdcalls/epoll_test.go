@@ -1,0 +1,121 @@
+package fdcalls
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gometal/gometal/sched"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// resetEpolls clears the epoll tables for a test and again after it.
+func resetEpolls(t *testing.T) {
+	clear := func() {
+		for i := range epolls {
+			epolls[i] = epollInstance{}
+			epolls[i].waiter = sched.None
+		}
+		epollWatch = [len(epollWatch)]uint8{}
+	}
+	clear()
+	t.Cleanup(clear)
+}
+
+// checkEpollIndex compares the bookkeeping (hi, epollWatch, find) with a
+// full scan of every interest list, as the kernel did before it kept them.
+func checkEpollIndex(t *testing.T, step int) {
+	for i := range epolls {
+		ep := &epolls[i]
+		last := -1
+		for k := range ep.entries {
+			if ep.entries[k].used {
+				last = k
+			}
+		}
+		require.Equal(t, last+1, ep.hi, "step %d: instance %d's hi", step, i)
+	}
+	for fd := range epollWatch {
+		var want uint8
+		for i := range epolls {
+			if !epolls[i].used {
+				continue
+			}
+			for k := range epolls[i].entries {
+				if e := epolls[i].entries[k]; e.used && int(e.fd) == fd {
+					want |= 1 << i
+				}
+			}
+		}
+		require.Equal(t, want, epollWatch[fd], "step %d: watchers of fd %d", step, fd)
+	}
+}
+
+// TestEpollIndex drives the interest lists with random adds, deletes,
+// descriptor closes and instance closes and checks after each step that
+// the bounds (hi) and the per-descriptor watcher bits (epollWatch) say
+// what a scan of all entries says, that find finds exactly the entries
+// a scan finds, and that an add takes the first free slot, as before.
+func TestEpollIndex(t *testing.T) {
+	resetEpolls(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	const fds = 40
+	for i := 0; i < 3; i++ {
+		epolls[i].used = true
+	}
+	for step := 0; step < 1500; step++ {
+		i, fd := rng.IntN(3), rng.IntN(fds)
+		switch op := rng.IntN(10); {
+		case op < 5:
+			if find(i, fd) >= 0 {
+				continue
+			}
+			free := 0
+			for epolls[i].entries[free].used {
+				free++
+			}
+			assert.Equal(t, free, addEntry(i, epollEntry{fd: int32(fd), used: true}), "step %d: first free slot", step)
+		case op < 8:
+			if k := find(i, fd); k >= 0 {
+				removeEntry(i, k)
+			}
+		case op < 9:
+			epollForgetFD(fd)
+			for j := range epolls {
+				assert.Equal(t, -1, find(j, fd), "step %d: fd %d forgotten", step, fd)
+			}
+		default:
+			releaseEpoll(i)
+			epolls[i] = epollInstance{}
+			epolls[i].used, epolls[i].waiter = true, sched.None
+		}
+		checkEpollIndex(t, step)
+		for j := 0; j < 3; j++ {
+			for f := 0; f < fds; f++ {
+				want := -1
+				for k := range epolls[j].entries {
+					if e := epolls[j].entries[k]; e.used && int(e.fd) == f {
+						want = k
+					}
+				}
+				require.Equal(t, want, find(j, f), "step %d: find(%d, %d)", step, j, f)
+			}
+		}
+	}
+}
+
+// TestEpollListFull: an add to a full interest list fails and changes
+// nothing.
+func TestEpollListFull(t *testing.T) {
+	resetEpolls(t)
+	epolls[0].used = true
+	for fd := 0; fd < maxEpollEntries; fd++ {
+		require.Equal(t, fd, addEntry(0, epollEntry{fd: int32(fd), used: true}))
+	}
+	removeEntry(0, 5)
+	assert.Equal(t, 5, addEntry(0, epollEntry{fd: 5, used: true}), "the hole is refilled")
+	assert.Equal(t, -1, addEntry(0, epollEntry{fd: 7, used: true}))
+	assert.Equal(t, maxEpollEntries, epolls[0].hi)
+	removeEntry(0, maxEpollEntries-1)
+	assert.Equal(t, maxEpollEntries-1, epolls[0].hi)
+}
