@@ -115,17 +115,32 @@ func CPUs() []uint32 {
 		return nil
 	}
 	m := &acpiTables.MADT
-	n := 0
-	for i := 0; i < m.NCPUs && n < len(cpuIDs); i++ {
-		if m.CPUs[i].Enabled() {
-			cpuIDs[n] = m.CPUs[i].APICID
-			n++
-		}
-	}
+	n, left := enabledIDs(m, cpuIDs[:])
 	if m.Overflow {
 		klog.Print("warning: the MADT lists more entries than the kernel keeps")
 	}
+	if left > 0 {
+		var l klog.Line
+		l.S("the firmware enables ").U(uint64(n + left)).S(" CPUs; the kernel starts at most ").U(uint64(len(cpuIDs))).S(": the rest stay off").Print()
+	}
 	return cpuIDs[:n]
+}
+
+// enabledIDs copies the APIC ids of m's enabled CPUs into out, in the
+// MADT's order, as many as fit, and returns how many it copied and how
+// many enabled CPUs did not fit. Context: boot; does not allocate.
+func enabledIDs(m *acpi.MADT, out []uint32) (n, left int) {
+	for i := 0; i < m.NCPUs && i < len(m.CPUs); i++ {
+		switch {
+		case !m.CPUs[i].Enabled():
+		case n < len(out):
+			out[n] = m.CPUs[i].APICID
+			n++
+		default:
+			left++
+		}
+	}
+	return n, left
 }
 
 // UseX2APIC reports whether the local APICs must run in x2APIC mode: the
