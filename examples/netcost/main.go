@@ -57,20 +57,20 @@ func main() {
 		}
 		iters := max(*n/r.div, 1)
 		r.run(iters / 10) // warm up: translation, page faults
-		calls0, before, idle0 := count("syscall"), count("timer_interrupt"), cpu0IdleMs()
+		c0 := readSched()
 		start := time.Now()
 		r.run(iters)
 		el := time.Since(start)
-		calls1, after, idle1 := count("syscall"), count("timer_interrupt"), cpu0IdleMs()
+		c1 := readSched()
 		calls, irq, idle := "-", "-", "-"
-		if calls0 >= 0 && calls1 >= 0 {
-			calls = fmt.Sprintf("%.2f", float64(calls1-calls0)/float64(iters))
+		if c0.calls >= 0 && c1.calls >= 0 {
+			calls = fmt.Sprintf("%.2f", float64(c1.calls-c0.calls)/float64(iters))
 		}
-		if before >= 0 && after >= 0 {
-			irq = fmt.Sprintf("%.4f", float64(after-before)/float64(iters))
+		if c0.timerIRQs >= 0 && c1.timerIRQs >= 0 {
+			irq = fmt.Sprintf("%.4f", float64(c1.timerIRQs-c0.timerIRQs)/float64(iters))
 		}
-		if idle0 >= 0 && idle1 >= 0 {
-			idle = fmt.Sprintf("%.0f", float64(idle1-idle0)*1e8/float64(el.Nanoseconds()))
+		if c0.idleMs >= 0 && c1.idleMs >= 0 {
+			idle = fmt.Sprintf("%.0f", float64(c1.idleMs-c0.idleMs)*1e8/float64(el.Nanoseconds()))
 		}
 		fmt.Printf("%-20s %8d %12.1f %12s %12s %6s\n", r.name, iters, float64(el.Nanoseconds())/float64(iters), calls, irq, idle)
 	}
@@ -99,42 +99,38 @@ func connect() {
 	pair.a = a
 }
 
-// count reads one of the kernel's counts from /proc/gometal/sched, -1
-// where the file does not exist (Linux).
-func count(name string) int64 {
+// schedCounts is one reading of /proc/gometal/sched: all CPUs' system
+// calls and timer interrupts, and CPU 0's idle time in ms (the line
+// "0 BUSY_MS IDLE_MS ..." below the header "cpu busy_ms idle_ms ...");
+// each -1 where the file does not exist (Linux).
+type schedCounts struct{ calls, timerIRQs, idleMs int64 }
+
+// readSched reads the three counts from one reading of the file.
+func readSched() schedCounts {
+	c := schedCounts{-1, -1, -1}
 	f, err := os.Open("/proc/gometal/sched")
 	if err != nil {
-		return -1
+		return c
 	}
 	defer f.Close()
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		var k string
 		var v int64
-		if n, _ := fmt.Sscanf(s.Text(), "%s %d", &k, &v); n == 2 && k == name {
-			return v
+		if n, _ := fmt.Sscanf(s.Text(), "%s %d", &k, &v); n == 2 {
+			switch {
+			case k == "syscall" && c.calls < 0:
+				c.calls = v
+			case k == "timer_interrupt" && c.timerIRQs < 0:
+				c.timerIRQs = v
+			}
 		}
-	}
-	return -1
-}
-
-// cpu0IdleMs reads CPU 0's idle time in ms from /proc/gometal/sched (the
-// line "0 BUSY_MS IDLE_MS ..." below the header "cpu busy_ms idle_ms
-// ..."), -1 where the file does not exist (Linux).
-func cpu0IdleMs() int64 {
-	f, err := os.Open("/proc/gometal/sched")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
 		var cpu, busy, idle int64
-		if n, _ := fmt.Sscanf(s.Text(), "%d %d %d", &cpu, &busy, &idle); n == 3 && cpu == 0 {
-			return idle
+		if n, _ := fmt.Sscanf(s.Text(), "%d %d %d", &cpu, &busy, &idle); n == 3 && cpu == 0 && c.idleMs < 0 {
+			c.idleMs = idle
 		}
 	}
-	return -1
+	return c
 }
 
 func pipeReadEmpty(n int) {
