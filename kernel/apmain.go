@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/smp"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -27,9 +28,9 @@ func startAPs(ids []uint32) {
 func collectAPs() { smp.Collect() }
 
 // setupTLBFault reads the fault-injection option tlbfault=
-// (smp.SetupTLBFault). Context: boot CPU, before the program starts;
+// (tlb.SetupTLBFault). Context: boot CPU, before the program starts;
 // does not allocate.
-func setupTLBFault() { smp.SetupTLBFault(kernelOptionValue("tlbfault=")) }
+func setupTLBFault() { tlb.SetupTLBFault(kernelOptionValue("tlbfault=")) }
 
 // apEntryAddr returns the 64-bit entry of application processors
 // (start_amd64.s).

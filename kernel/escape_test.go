@@ -69,6 +69,7 @@ func TestEscapeRuleFollowsDirectory(t *testing.T) {
 	require.Contains(t, pkgs, module+"kernel/fdcalls")
 	require.Contains(t, pkgs, module+"kernel/sysinfo")
 	require.Contains(t, pkgs, module+"kernel/klock")
+	require.Contains(t, pkgs, module+"kernel/tlb")
 	require.Contains(t, pkgs, module+"sched")
 	require.Contains(t, pkgs, module+"boot")
 	require.Contains(t, pkgs, module+"drivers/uart")

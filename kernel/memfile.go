@@ -66,8 +66,9 @@ func writeSchedView(w kfiles.Writer) {
 	// The scheduler's own count, which the deadlock detector trusts: it
 	// must equal the number of threads listed as running.
 	w.S("\nnrunning ").U(uint64(threadtab.Sched.Running)).S("\n")
-	w.S("\n").S(klock.TableHeader)
-	klock.WriteStats(w, "kernel", klock.Kernel.Stats())
+	w.S("\n").S(kfiles.LockTableHeader)
+	kfiles.WriteLockStats(w, "kernel", klock.Kernel.Stats())
+	kfiles.WriteLockStats(w, "memory", klock.Mem.Stats())
 	w.S("\n")
 	writeFastStats(w)
 	w.S("\n")

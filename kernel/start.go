@@ -123,6 +123,7 @@ func startProgram() {
 	klock.InjectOrderFault(c, v == "1") // lockfault=1: a deliberate lock-order violation (kernel/klock/rank.go)
 	unlockKernel(c)
 	klock.Kernel.ResetStats() // count the program's run, not the boot's
+	klock.Mem.ResetStats()
 	smp.WakeAPs()
 	enterUser(&frame)
 }

@@ -12,7 +12,7 @@ import (
 // TestFastTrapBeforeLeavingUser checks an ordering no boot test can catch
 // reliably: userTrap must call fastTrap (whose clock_gettime writes user
 // memory without the kernel lock) before it clears c.InUser. A CPU with
-// InUser clear is one smp.Shootdown no longer waits for, so clearing it
+// InUser clear is one tlb.Shootdown no longer waits for, so clearing it
 // first let a concurrent munmap free a page this CPU was still about to
 // write through a stale translation.
 func TestFastTrapBeforeLeavingUser(t *testing.T) {

@@ -8,10 +8,10 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
-	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/timeslice"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
@@ -75,13 +75,13 @@ func userTrap(f *x86.TrapFrame) {
 	c := percpu.This()
 	// inUser stays set through fastTrap, which writes user memory
 	// (clock_gettime's timespec) without the lock: a concurrent munmap's
-	// smp.Shootdown must keep waiting for this CPU until that write is done,
+	// tlb.Shootdown must keep waiting for this CPU until that write is done,
 	// or it could free the page first and the write land in a reused
 	// frame. With inUser set the shooter waits for this CPU's tlbSeen,
 	// which moves only when it takes the shootdown IPI: after fastTrap,
 	// since interrupts are off here. The delay is a few microseconds.
 	countTrap(c, f.Vector)
-	if fastTrap(c, f) {
+	if fastTrap(c, f) || memFault(c, f) {
 		return
 	}
 	c.InUser.Store(false)
@@ -153,10 +153,10 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	}
 	switch f.Vector {
 	case x86.VecTLB:
-		if smp.TLBFaultCPU() == c.ID+1 {
-			smp.TLBFaultHang() // tlbfault=: never answer
+		if tlb.TLBFaultCPU() == c.ID+1 {
+			tlb.TLBFaultHang() // tlbfault=: never answer
 		}
-		smp.ServiceTLB(c)
+		tlb.ServiceTLB(c)
 		clock.LAPIC.EOI()
 		return true
 	case vectorSyscall:
@@ -202,7 +202,7 @@ func kernelTrap(f *x86.TrapFrame) {
 		percpu.Count(c, percpu.EvTimer)
 		clock.LAPIC.EOI()
 	case v == x86.VecTLB:
-		smp.ServiceTLB(c)
+		tlb.ServiceTLB(c)
 		clock.LAPIC.EOI()
 	case v == x86.VecSpurious:
 		c.Spurious++

@@ -42,6 +42,7 @@ func writeTrapStats(w kfiles.Writer) {
 	w.S("event count\n")
 	w.S("syscall ").U(sum[percpu.EvSyscall]).S("\n")
 	w.S("page_fault ").U(sum[percpu.EvPageFault]).S("\n")
+	w.S("page_fault_memlock ").U(sum[percpu.EvPageFaultMem]).S("\n")
 	w.S("timer_interrupt ").U(sum[percpu.EvTimer]).S("\n")
 	w.S("kick_ipi ").U(sum[percpu.EvKickIPI]).S("\n")
 	w.S("timer_arm ").U(sum[percpu.EvTimerArm]).S("\n")

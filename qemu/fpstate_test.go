@@ -36,5 +36,5 @@ func checkSyscost(t *testing.T, res *qemu.Result) {
 		assert.NotEqual(t, "-", m[2], "row %s: no timer_arm count from /proc/gometal/sched", m[1])
 	}
 	assert.Equal(t, []string{"getpid", "getppid", "sched_yield", "futex_wake_nowaiter", "futex_wait_eagain",
-		"pipe_read_eagain", "pipe_write_read_64", "pipe_pingpong_2threads"}, rows, "output:\n%s", res.Output)
+		"pipe_read_eagain", "pipe_write_read_64", "pipe_pingpong_2threads", "page_fault_first_touch"}, rows, "output:\n%s", res.Output)
 }

@@ -98,6 +98,13 @@ func TestLockStatsBoot(t *testing.T) {
 	assert.LessOrEqual(t, k.longestNs, k.holdNs)
 	assert.Equal(t, k.contended == 0, k.spinNs == 0, "spin time exactly when contended")
 	assert.Regexp(t, `^[a-z_0-9]+$`, k.longestBy, "the longest holder is named")
+	m, ok := rows["memory"]
+	require.True(t, ok, "no memory lock line in /proc/gometal/sched:\n%s", text)
+	t.Logf("memory lock: %+v", m)
+	assert.Positive(t, m.acquisitions, "the program's page faults and mmaps take the memory lock")
+	assert.LessOrEqual(t, m.contended, m.acquisitions)
+	assert.LessOrEqual(t, m.longestNs, m.holdNs)
+	assert.Regexp(t, `^[a-z_0-9]+$`, m.longestBy, "the longest holder is named")
 }
 
 // parseFastPaths reads the fast-path table (header "fastpath lockfree
@@ -148,6 +155,13 @@ func TestFastPathsBoot(t *testing.T) {
 	require.Contains(t, events, "syscall", "no syscall line:\n%s", text)
 	assert.GreaterOrEqual(t, events["syscall"], wake[0]+wake[1]+yield[0]+yield[1], "every system call is counted, the lock-free ones too")
 	assert.Positive(t, events["page_fault"], "the runtime's heap is faulted in on demand")
+	// Demand faults are mapped under the memory lock alone
+	// (kernel/memfault.go); only a fault the program may not make, or one
+	// that finds no frame, goes on to the kernel lock. This program makes
+	// none of those.
+	assert.GreaterOrEqual(t, events["page_fault_memlock"]*10, events["page_fault"]*9,
+		"at least 90%% of the page faults are handled without the kernel lock")
+	assert.LessOrEqual(t, events["page_fault_memlock"], events["page_fault"])
 	assert.Contains(t, events, "timer_interrupt")
 	assert.Contains(t, events, "kick_ipi")
 	assert.Positive(t, events["timer_arm"], "the LAPIC timer was programmed (armTimer): the slices' deadlines at least")

@@ -6,7 +6,10 @@
 // nothing else runs), a FUTEX_WAIT whose word does not match (locked,
 // EAGAIN), a pipe read that finds nothing (EAGAIN), a 64-byte pipe write
 // and read, and a ping-pong of one byte between two threads through two
-// pipes (each round two wake-ups and two switches). On gometal each row
+// pipes (each round two wake-ups and two switches), and the first touch
+// of a fresh page of anonymous memory (a demand page fault: mmap 1 MiB,
+// below the 2 MiB a transparent huge page needs, write a byte per page,
+// munmap; the time per page). On gometal each row
 // also shows, per call, the kernel's counts from /proc/gometal/sched that
 // moved (timer_arm: LAPIC timer writes; timer_interrupt); on Linux those
 // columns are empty. Flags: -n iterations per row (default 200000), -rows
@@ -51,6 +54,7 @@ func main() {
 		{"pipe_read_eagain", pipeReadEmpty},
 		{"pipe_write_read_64", pipeWriteRead},
 		{"pipe_pingpong_2threads", pingPong},
+		{"page_fault_first_touch", pageFaults},
 	}
 	fmt.Printf("%-24s %10s %12s %10s %10s\n", "row", "n", "ns/op", "arms/op", "timerirq/op")
 	for _, r := range rows {
@@ -58,7 +62,7 @@ func main() {
 			continue
 		}
 		iters := *n
-		if r.name == "pipe_pingpong_2threads" || r.name == "pipe_write_read_64" {
+		if r.name == "pipe_pingpong_2threads" || r.name == "pipe_write_read_64" || r.name == "page_fault_first_touch" {
 			iters = max(iters/10, 1)
 		}
 		r.run(iters / 10) // warm up: translation, page faults
@@ -224,4 +228,25 @@ func closeAll(fds []int) {
 func fail(what string, err error) {
 	fmt.Fprintf(os.Stderr, "syscost: %s: %v\n", what, err)
 	os.Exit(1)
+}
+
+// pageFaults touches n fresh pages, 256 (1 MiB) per mapping: each first
+// write is a demand page fault.
+func pageFaults(n int) {
+	const chunk, page = 256, 4096
+	for done := 0; done < n; done += chunk {
+		m := min(chunk, n-done)
+		b, err := syscall.Mmap(-1, 0, m*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "syscost: mmap:", err)
+			os.Exit(1)
+		}
+		for i := 0; i < m; i++ {
+			b[i*page] = 1
+		}
+		if err := syscall.Munmap(b); err != nil {
+			fmt.Fprintln(os.Stderr, "syscost: munmap:", err)
+			os.Exit(1)
+		}
+	}
 }

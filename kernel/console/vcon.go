@@ -379,7 +379,7 @@ func (d *vconDev) setupQueues() bool {
 		klog.Print("virtio console: no contiguous memory for its queues")
 		return false
 	}
-	vm.Committed += VconPoolBytes
+	vm.Commit(VconPoolBytes)
 	bufs := phys + VqCount*mm.PageSize
 	for i := range VconQ {
 		s := vqSpec[i]

@@ -6,7 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
-	"github.com/gometal/gometal/kernel/smp"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
@@ -44,12 +44,12 @@ func SetMemoryMap(info *boot.Info) {
 // left. Context: trap, kernel lock held; does not allocate.
 func EnsureDMAPool() {
 	const size = DMAPoolPages * mm.PageSize
-	if DMAPoolSize != 0 || (vm.CommitLimit != 0 && vm.Committed+size > vm.CommitLimit) {
+	if DMAPoolSize != 0 || !vm.CommitFits(size, 0) {
 		return
 	}
 	if pa := vm.Frames.AllocContiguous(DMAPoolPages); pa != 0 {
 		DMAPool, DMAPoolSize = pa, size
-		vm.Committed += size
+		vm.Commit(size)
 	}
 }
 
@@ -115,7 +115,7 @@ func UnmapDevice(start, end uintptr) {
 			cpu.Invlpg(va)
 		}
 	}
-	smp.Shootdown(percpu.This())
+	tlb.Shootdown(percpu.This())
 }
 
 // UnmapDeviceAreas unmaps the device areas inside [start, end) (before

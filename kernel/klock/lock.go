@@ -1,9 +1,9 @@
-// Package klock holds the kernel's locks: the kernel lock's spin loop
-// (which answers TLB shootdowns while it waits), the lock order that ranks
-// every lock (rank.go) and the per-lock statistics that
-// /proc/gometal/sched prints (stats.go). The lock's state itself is
-// kernel/spin's, below the panic report. The finer locks of issue 18 come
-// here as they are built.
+// Package klock holds the kernel's locks: the kernel lock and the memory
+// lock, their spin loop (which answers TLB shootdowns while it waits), the
+// lock order that ranks every lock (rank.go) and the per-lock statistics
+// that /proc/gometal/sched prints (stats.go; kernel/kfiles writes the
+// table). The locks' state itself is kernel/spin's, below the panic
+// report. The finer locks of issue 18 come here as they are built.
 //
 // Every function runs in trap context (docs/trap-context.md).
 package klock
@@ -13,16 +13,28 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
-	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/spin"
+	"github.com/gometal/gometal/kernel/tlb"
 )
 
-// The kernel lock. Kernel code runs with interrupts off, so mutual
-// exclusion between CPUs is all a lock needs to provide: one spinlock
-// (spin.KernelLock) guards the kernel's shared state (threads, run
-// queues, timers, futexes, memory maps, descriptors). A CPU takes it on
-// entry from ring 3 after the lock-free fast paths, drops it right before
-// returning to ring 3, and drops it while halted in the idle loop.
+// The kernel's locks. Kernel code runs with interrupts off, so mutual
+// exclusion between CPUs is all a lock needs to provide.
+//
+// The kernel lock (Kernel, spin.KernelLock) guards the kernel's shared
+// state (threads, run queues, timers, futexes, descriptors, files,
+// sockets, devices). A CPU takes it on entry from ring 3 after the
+// lock-free fast paths, drops it right before returning to ring 3, and
+// drops it while halted in the idle loop.
+//
+// The memory lock (Mem, spin.MemLock, ranked after the kernel lock)
+// guards the program's memory map: writes of the page table's user half
+// and of the memory areas (kernel/vm's VMAs). A demand page fault takes
+// it alone (kernel/memfault.go), so the program's page faults do not
+// wait for the kernel lock; code holding the kernel lock takes it inside
+// to fault pages in (vm.DemandFault) and around the mmap family's calls.
+// The areas change only with both locks held, so either one keeps them
+// still for a reader. The frame allocator has its own leaf lock
+// (mm.Frames) and the commit charge is an atomic (vm.Commit).
 //
 // A CPU spinning for the lock keeps answering TLB shootdowns (kernel/smp/tlb.go),
 // so the holder can wait for every CPU's acknowledgement. That loop, and
@@ -45,22 +57,35 @@ type Handle struct {
 // Kernel is the handle on spin.KernelLock, the kernel lock.
 var Kernel = Handle{rank: RankKernel}
 
+// Mem is the handle on spin.MemLock, the memory lock.
+var Mem = Handle{rank: RankMem}
+
+// state returns the spinlock l stands for: each handle's rank names one.
+// Context: any; does not allocate.
+func (l *Handle) state() *spin.Lock {
+	if l.rank == RankMem {
+		return &spin.MemLock
+	}
+	return &spin.KernelLock
+}
+
 // Lock takes the lock on CPU c. Context: trap, interrupts off; does not
 // allocate.
 func (l *Handle) Lock(c *percpu.CPU) {
 	checkLockOrder(c, l.rank)
 	start := cpu.Rdtsc()
 	contended := false
-	for !spin.KernelLock.TryLock(c.ID) {
+	st := l.state()
+	for !st.TryLock(c.ID) {
 		contended = true
-		for spin.KernelLock.Held() {
-			smp.ServiceTLB(c)
+		for st.Held() {
+			tlb.ServiceTLB(c)
 			cpu.Pause()
 		}
 	}
 	l.since, l.by = cpu.Rdtsc(), 0
-	l.stats.acquired(contended, l.since-start)
-	smp.ServiceTLB(c)
+	l.stats.Acquired(contended, l.since-start)
+	tlb.ServiceTLB(c)
 }
 
 // SetHolder records what the holder is doing, a hold tag (TrapTag), for
@@ -68,16 +93,20 @@ func (l *Handle) Lock(c *percpu.CPU) {
 // does not allocate.
 func (l *Handle) SetHolder(tag uint64) { l.by = tag }
 
+// Tag returns the hold tag the holder recorded (SetHolder), 0 if none.
+// Context: trap, the lock held by the caller; does not allocate.
+func (l *Handle) Tag() uint64 { return l.by }
+
 // CheckHolder ends in a kernel panic naming both CPUs if c does not hold
 // the lock it is about to release. Context: trap or boot, interrupts off;
 // does not allocate.
 func (l *Handle) CheckHolder(c *percpu.CPU) {
-	if spin.KernelLock.HeldBy(c.ID) {
+	if l.state().HeldBy(c.ID) {
 		return
 	}
 	var m klog.Line
-	m.S("cpu ").I(int64(c.ID)).S(" releases the kernel lock held by cpu ")
-	if o, ok := spin.KernelLock.Owner(); ok {
+	m.S("cpu ").I(int64(c.ID)).S(" releases the ").S(rankName(l.rank)).S(" lock held by cpu ")
+	if o, ok := l.state().Owner(); ok {
 		m.I(int64(o))
 	} else {
 		m.S("none")
@@ -86,21 +115,25 @@ func (l *Handle) CheckHolder(c *percpu.CPU) {
 	kpanic.Panic("kernel lock released by a CPU that does not hold it", nil)
 }
 
+// HeldBy reports whether CPU c holds the lock. Context: any; does not
+// allocate.
+func (l *Handle) HeldBy(c *percpu.CPU) bool { return l.state().HeldBy(c.ID) }
+
 // Unlock releases the lock, which c must hold (CheckHolder).
 // Context: trap or boot, interrupts off; does not allocate.
 func (l *Handle) Unlock(c *percpu.CPU) {
 	l.CheckHolder(c)
 	// The statistics first: once released, another CPU overwrites since and by.
-	l.stats.released(cpu.Rdtsc()-l.since, l.by)
+	l.stats.Released(cpu.Rdtsc()-l.since, l.by)
 	heldLocks[c.ID].release(l.rank)
-	spin.KernelLock.Unlock(c.ID)
+	l.state().Unlock(c.ID)
 }
 
 // Stats returns the lock's statistics, for /proc/gometal/sched
 // (WriteStats). Context: any; does not allocate.
 func (l *Handle) Stats() *Stats { return &l.stats }
 
-// ResetStats zeroes the statistics: the kernel lock's at the program's
-// start, so that they cover the program's run and not the boot, which
-// holds the lock throughout. Context: boot (one CPU); does not allocate.
+// ResetStats zeroes the statistics: the locks' at the program's start,
+// so that they cover the program's run and not the boot, which holds the
+// kernel lock throughout. Context: boot (one CPU); does not allocate.
 func (l *Handle) ResetStats() { l.stats.reset() }

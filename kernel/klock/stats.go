@@ -4,9 +4,6 @@ import (
 	"math/bits"
 	"sync/atomic"
 
-	"github.com/gometal/gometal/kernel/abi"
-	"github.com/gometal/gometal/kernel/clock"
-	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -27,10 +24,10 @@ type Stats struct {
 	longestBy    atomic.Uint64 // what held it then: a holdTag, 0 if untold
 }
 
-// acquired records an acquisition after spin cycles of waiting;
+// Acquired records an acquisition after spin cycles of waiting;
 // contended says the first try failed.
 // Context: any (trap or boot, interrupts off); does not allocate.
-func (s *Stats) acquired(contended bool, spin uint64) {
+func (s *Stats) Acquired(contended bool, spin uint64) {
 	s.acquisitions.Add(1)
 	if contended {
 		s.contentions.Add(1)
@@ -38,10 +35,10 @@ func (s *Stats) acquired(contended bool, spin uint64) {
 	}
 }
 
-// released records a hold of hold cycles by what the holder said it was
+// Released records a hold of hold cycles by what the holder said it was
 // doing (a holdTag, 0 if untold).
 // Context: any (trap or boot, interrupts off); does not allocate.
-func (s *Stats) released(hold, by uint64) {
+func (s *Stats) Released(hold, by uint64) {
 	s.holdCycles.Add(hold)
 	for {
 		old := s.longest.Load()
@@ -61,43 +58,16 @@ func (s *Stats) released(hold, by uint64) {
 // report. A trap's tag is its vector plus one, shifted up 32 bits, with
 // the system call number in the low bits for a system call; 0 is
 // anything else (the idle loop after a halt, the boot).
-const holdTagShift = 32
+const HoldTagShift = 32
 
 // TrapTag is the hold tag of a trap with frame f.
 // Context: trap; does not allocate.
 func TrapTag(f *x86.TrapFrame) uint64 {
-	tag := (f.Vector + 1) << holdTagShift
+	tag := (f.Vector + 1) << HoldTagShift
 	if f.Vector == x86.VecSyscall {
-		tag |= f.AX & (1<<holdTagShift - 1)
+		tag |= f.AX & (1<<HoldTagShift - 1)
 	}
 	return tag
-}
-
-// writeHoldTag prints a hold tag as one word: a system call's name, an
-// exception's, "timer", "kick", "irq_N", or "other".
-// Context: trap, kernel lock held; does not allocate.
-func writeHoldTag(w kfiles.Writer, tag uint64) {
-	if tag == 0 {
-		w.S("other")
-		return
-	}
-	v, nr := tag>>holdTagShift-1, tag&(1<<holdTagShift-1)
-	switch {
-	case v == x86.VecSyscall && abi.SyscallName(nr) != "":
-		w.S(abi.SyscallName(nr))
-	case v == x86.VecSyscall:
-		w.S("syscall_").U(nr)
-	case v == x86.VecTimer:
-		w.S("timer")
-	case v == x86.VecKick:
-		w.S("kick")
-	case v == x86.VecPageFault:
-		w.S("page_fault")
-	case v < 32:
-		w.S("exception_").U(v)
-	default:
-		w.S("irq_").U(v)
-	}
 }
 
 // reset zeroes the statistics: the kernel lock's at the program's start,
@@ -112,23 +82,26 @@ func (s *Stats) reset() {
 	s.longestBy.Store(0)
 }
 
-// lockSnapshot is a Stats read out, with the times in nanoseconds.
-type lockSnapshot struct {
+// Snapshot is a Stats read out, with the times in nanoseconds, and what
+// the longest holder was doing (a hold tag).
+type Snapshot struct {
 	Acquisitions, Contentions uint64
 	SpinNs, HoldNs, LongestNs uint64
+	LongestBy                 uint64
 }
 
-// snapshot reads s, converting cycles at tscMult (clock.TSCMult: ns per cycle, 32.32
+// Snapshot reads s, converting cycles at tscMult (clock.TSCMult: ns per cycle, 32.32
 // fixed point). The fields are read one by one: a snapshot taken while
 // other CPUs use the lock may mix counts a few acquisitions apart.
 // Context: any; does not allocate.
-func (s *Stats) snapshot(tscMult uint64) lockSnapshot {
-	return lockSnapshot{
+func (s *Stats) Snapshot(tscMult uint64) Snapshot {
+	return Snapshot{
 		Acquisitions: s.acquisitions.Load(),
 		Contentions:  s.contentions.Load(),
 		SpinNs:       cyclesToNs(s.spinCycles.Load(), tscMult),
 		HoldNs:       cyclesToNs(s.holdCycles.Load(), tscMult),
 		LongestNs:    cyclesToNs(s.longest.Load(), tscMult),
+		LongestBy:    s.longestBy.Load(),
 	}
 }
 
@@ -138,17 +111,3 @@ func cyclesToNs(cycles, mult uint64) uint64 {
 	hi, lo := bits.Mul64(cycles, mult)
 	return hi<<32 | lo>>32
 }
-
-// WriteStats prints one line of the lock table for the lock called
-// name (writeSchedView). Context: trap, kernel lock held; does not
-// allocate.
-func WriteStats(w kfiles.Writer, name string, s *Stats) {
-	v := s.snapshot(clock.TSCMult())
-	w.S(name).S(" ").U(v.Acquisitions).S(" ").U(v.Contentions).S(" ").U(v.SpinNs).S(" ")
-	w.U(v.HoldNs).S(" ").U(v.LongestNs).S(" ")
-	writeHoldTag(w, s.longestBy.Load())
-	w.S("\n")
-}
-
-// TableHeader heads the lock table in /proc/gometal/sched.
-const TableHeader = "lock acquisitions contended spin_ns hold_ns longest_hold_ns longest_hold_by\n"

@@ -106,13 +106,13 @@ func mapPrivate(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 	if prot&unix.PROT_WRITE != 0 {
 		charge = uint64(n)
 	}
-	if vm.Committed+charge > vm.CommitLimit {
+	if !vm.CommitFits(charge, 0) {
 		return -abi.ENOMEM
 	}
 	if !vm.VMAs.Insert(addr, addr+n, uint8(prot)) {
 		return -abi.ENOMEM
 	}
-	vm.Committed += charge
+	vm.Commit(charge)
 	m := vfs.Mem()
 	for i := uintptr(0); i < filePages(ino, off, n); i++ {
 		src, _ := vfs.Root.PageOf(&m, ino, uint64(off/mm.PageSize+i), false)

@@ -5,14 +5,26 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
-	"github.com/gometal/gometal/kernel/smp"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
 
-// Mmap implements anonymous mmap: hinted, fixed and PROT_NONE
+// Mmap is mmap under the memory lock (klock.Mem), which keeps the
+// program's page faults out while the areas and the page table change.
+// Context: trap, kernel lock held, memory lock not held; does not
+// allocate.
+func Mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
+	c := lockMem()
+	r := mmap(addr, length, prot, flags, fd, off)
+	unlockMem(c)
+	return r
+}
+
+// mmap implements anonymous mmap: hinted, fixed and PROT_NONE
 // reservations, backed lazily by vm.DemandFault.
 //
 // Commit accounting is a heuristic overcommit, as Linux's default is in
@@ -27,7 +39,7 @@ import (
 // really uses more memory than the machine has gets ENOMEM when its heap
 // grows, and the Go runtime its own "out of memory" error, rather than a
 // fault later. Context: trap.
-func Mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
+func mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 	const knownProt = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
 	if length == 0 || prot&^knownProt != 0 || off%mm.PageSize != 0 {
 		return -abi.EINVAL
@@ -84,7 +96,7 @@ func Mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 		area |= mm.ProtLazy // charged page by page in vm.DemandFault
 	}
 	release := chargedBytes(addr, addr+n) // replaced by MAP_FIXED
-	if vm.Committed-min(release, vm.Committed)+charge > vm.CommitLimit {
+	if !vm.CommitFits(charge, release) {
 		return -abi.ENOMEM
 	}
 	if fixed && !unmapRange(addr, addr+n) {
@@ -93,7 +105,7 @@ func Mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 	if !vm.VMAs.Insert(addr, addr+n, area) {
 		return -abi.ENOMEM
 	}
-	vm.Committed += charge
+	vm.Commit(charge)
 	return int64(addr)
 }
 
@@ -132,7 +144,7 @@ func lazyBytes(start, end uintptr) uint64 {
 // uncharge takes n bytes off the commit (never below zero: the image's
 // own areas were never charged). Context: trap, kernel lock held.
 func uncharge(n uint64) {
-	vm.Committed -= min(n, vm.Committed)
+	vm.Uncommit(n)
 }
 
 // unmapRange removes [start, end) from the address space: the areas, their
@@ -158,7 +170,7 @@ func freePages(start, end uintptr) {
 	n := 0
 	flush := func() {
 		if n > 0 {
-			smp.Shootdown(percpu.This())
+			tlb.Shootdown(percpu.This())
 			for _, pa := range batch[:n] {
 				vm.Frames.Free(pa)
 			}
@@ -191,9 +203,20 @@ func userSpan(addr, length uintptr) (uintptr, bool) {
 	return end, true
 }
 
-// Munmap removes [addr, addr+length) from the address space.
-// Context: trap, kernel lock held; does not allocate.
+// Munmap is munmap under the memory lock (klock.Mem), which keeps the
+// program's page faults out while the areas and the page table change.
+// Context: trap, kernel lock held, memory lock not held; does not
+// allocate.
 func Munmap(addr, length uintptr) int64 {
+	c := lockMem()
+	r := munmap(addr, length)
+	unlockMem(c)
+	return r
+}
+
+// munmap removes [addr, addr+length) from the address space.
+// Context: trap, kernel lock held; does not allocate.
+func munmap(addr, length uintptr) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok || length == 0 {
 		return -abi.EINVAL
@@ -204,10 +227,21 @@ func Munmap(addr, length uintptr) int64 {
 	return 0
 }
 
-// Mprotect changes the protection of a fully mapped range (device
+// Mprotect is mprotect under the memory lock (klock.Mem), which keeps the
+// program's page faults out while the areas and the page table change.
+// Context: trap, kernel lock held, memory lock not held; does not
+// allocate.
+func Mprotect(addr, length uintptr, prot int) int64 {
+	c := lockMem()
+	r := mprotect(addr, length, prot)
+	unlockMem(c)
+	return r
+}
+
+// mprotect changes the protection of a fully mapped range (device
 // memory excepted), recharging the commit for writability, and updates
 // the present pages' entries on every CPU. Context: trap, kernel lock held; does not allocate.
-func Mprotect(addr, length uintptr, prot int) int64 {
+func mprotect(addr, length uintptr, prot int) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok || prot&^(unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC) != 0 {
 		return -abi.EINVAL
@@ -226,13 +260,14 @@ func Mprotect(addr, length uintptr, prot int) int64 {
 	if prot&unix.PROT_WRITE != 0 {
 		newW = uint64(end-addr) - lazy
 	}
-	if vm.Committed-oldW+newW > vm.CommitLimit {
+	if !vm.CommitFits(newW, oldW) {
 		return -abi.ENOMEM
 	}
 	if !vm.VMAs.Protect(addr, end, uint8(prot)) {
 		return -abi.ENOMEM
 	}
-	vm.Committed = vm.Committed - oldW + newW
+	vm.Uncommit(oldW)
+	vm.Commit(newW)
 	changed := false
 	for va := mm.KPT.NextMapped(addr, end); va < end; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
 		if mm.KPT.Protect(va, vm.PTEFlags(uint8(prot))) {
@@ -241,16 +276,27 @@ func Mprotect(addr, length uintptr, prot int) int64 {
 		}
 	}
 	if changed {
-		smp.Shootdown(percpu.This())
+		tlb.Shootdown(percpu.This())
 	}
 	return 0
 }
 
-// Madvise gives memory back for MADV_DONTNEED and MADV_FREE (the pages
+// Madvise is madvise under the memory lock (klock.Mem), which keeps the
+// program's page faults out while the areas and the page table change.
+// Context: trap, kernel lock held, memory lock not held; does not
+// allocate.
+func Madvise(addr, length uintptr, advice int) int64 {
+	c := lockMem()
+	r := madvise(addr, length, advice)
+	unlockMem(c)
+	return r
+}
+
+// madvise gives memory back for MADV_DONTNEED and MADV_FREE (the pages
 // read as zero afterwards, as on Linux for private anonymous memory) and
 // accepts the other advice as a no-op.
 // Context: trap, kernel lock held; does not allocate.
-func Madvise(addr, length uintptr, advice int) int64 {
+func madvise(addr, length uintptr, advice int) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok {
 		return -abi.EINVAL
@@ -268,3 +314,18 @@ func Madvise(addr, length uintptr, advice int) int64 {
 	}
 	return 0
 }
+
+// lockMem takes the memory lock for a call that changes the areas or the
+// page table, recording the kernel lock's hold tag (the system call) as
+// its holder's, and returns the CPU. Context: trap, kernel lock held;
+// does not allocate.
+func lockMem() *percpu.CPU {
+	c := percpu.This()
+	klock.Mem.Lock(c)
+	klock.Mem.SetHolder(klock.Kernel.Tag())
+	return c
+}
+
+// unlockMem releases the memory lock lockMem took on c. Context: trap,
+// kernel lock held; does not allocate.
+func unlockMem(c *percpu.CPU) { klock.Mem.Unlock(c) }

@@ -1,6 +1,9 @@
 package mm
 
-import "unsafe"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // MaxRanges bounds the number of usable RAM ranges the allocator tracks.
 const MaxRanges = 32
@@ -10,9 +13,16 @@ type frameRange struct{ next, end uint64 }
 // Frames allocates 4 KiB physical frames. Fresh frames come from the RAM
 // ranges in address order (a bump pointer per range); freed frames go on a
 // list threaded through the frames themselves. The zero value is empty.
+//
+// Alloc, AllocContiguous, Free and FreeCount may run on several CPUs at
+// once (a page fault under the memory lock, a socket buffer under the
+// kernel lock): they take the allocator's own leaf lock, held for a few
+// instructions and never while anything else is taken or awaited, so it
+// needs no rank. AddRange and Reserve are boot-time only.
 type Frames struct {
 	// DirectBase is added to a physical address to reach it.
 	DirectBase uintptr
+	mu         leafLock
 	ranges     [MaxRanges]frameRange
 	nranges    int
 	freeHead   uint64 // physical address of the first freed frame; 0 if none
@@ -71,8 +81,21 @@ func (f *Frames) Reserve(start, end uint64) {
 
 // Alloc returns a zeroed frame's physical address, or 0 when memory is
 // exhausted.
-// Context: trap or boot, kernel lock held; does not allocate.
+// Context: trap or boot, with or without the kernel's locks; does not
+// allocate.
 func (f *Frames) Alloc() uint64 {
+	f.mu.lock()
+	pa := f.take()
+	f.mu.unlock()
+	if pa != 0 {
+		clear(f.Page(pa)[:]) // the frame is this caller's now: no lock needed
+	}
+	return pa
+}
+
+// take removes a frame from the free list or a fresh range and returns
+// it, or 0. Context: any, f.mu held; does not allocate.
+func (f *Frames) take() uint64 {
 	var pa uint64
 	if f.freeHead != 0 {
 		pa = f.freeHead
@@ -86,11 +109,7 @@ func (f *Frames) Alloc() uint64 {
 				break
 			}
 		}
-		if pa == 0 {
-			return 0
-		}
 	}
-	clear(f.Page(pa)[:])
 	return pa
 }
 
@@ -99,35 +118,59 @@ func (f *Frames) Alloc() uint64 {
 // (a DMA pool), before the fresh frames are used up.
 // Context: boot; does not allocate.
 func (f *Frames) AllocContiguous(n uint64) uint64 {
+	var pa uint64
+	f.mu.lock()
 	for i := 0; i < f.nranges; i++ {
 		r := &f.ranges[i]
 		if r.end-r.next >= n*PageSize {
-			pa := r.next
+			pa = r.next
 			r.next += n * PageSize
-			for k := uint64(0); k < n; k++ {
-				clear(f.Page(pa + k*PageSize)[:])
-			}
-			return pa
+			break
 		}
 	}
-	return 0
+	f.mu.unlock()
+	for k := uint64(0); pa != 0 && k < n; k++ {
+		clear(f.Page(pa + k*PageSize)[:])
+	}
+	return pa
 }
 
 // Free returns a frame obtained from Alloc.
 func (f *Frames) Free(pa uint64) {
+	f.mu.lock()
 	*f.word(pa) = f.freeHead
 	f.freeHead = pa
 	f.freeCount++
+	f.mu.unlock()
 }
 
 // FreeCount returns the number of frames Alloc can still hand out.
 func (f *Frames) FreeCount() uint64 {
+	f.mu.lock()
 	n := f.freeCount
 	for i := 0; i < f.nranges; i++ {
 		n += (f.ranges[i].end - f.ranges[i].next) / PageSize
 	}
+	f.mu.unlock()
 	return n
 }
+
+// leafLock is a spinlock for state that several CPUs update briefly and
+// that takes no other lock while held (the frame allocator). Kernel code
+// runs with interrupts off, so the holder is never interrupted.
+type leafLock struct{ held atomic.Uint32 }
+
+// lock takes l, spinning while another CPU holds it.
+// Context: any, interrupts off in the kernel; does not allocate.
+func (l *leafLock) lock() {
+	for !l.held.CompareAndSwap(0, 1) {
+		for l.held.Load() != 0 {
+		}
+	}
+}
+
+// unlock releases l. Context: any; does not allocate.
+func (l *leafLock) unlock() { l.held.Store(0) }
 
 // Total returns the number of frames the allocator manages.
 func (f *Frames) Total() uint64 { return f.total }

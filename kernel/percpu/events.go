@@ -20,6 +20,7 @@ type Event int
 const (
 	EvSyscall         Event = iota // a system call (the lock-free ones too)
 	EvPageFault                    // a page fault from ring 3
+	EvPageFaultMem                 // one of those mapped under the memory lock alone (kernel/memfault.go)
 	EvTimer                        // a timer interrupt in ring 3
 	EvKickIPI                      // a kick IPI this CPU sent (a wake-up or a signal elsewhere)
 	EvFutexWakeFast                // FUTEX_WAKE answered without the kernel lock

@@ -1,10 +1,9 @@
-// Package smp starts the application processors and keeps the CPUs'
-// views of the one page table consistent: the INIT-SIPI-SIPI bring-up
-// through boot's real-mode trampoline, all CPUs at once (Start, and
-// Collect later in the boot to wait for them), the kernel stacks it maps
-// for each CPU, the release of the halted processors when the program
-// starts (WakeAPs), and TLB shootdowns (Shootdown, ServiceTLB) with the
-// kernel panic that names a CPU that never answers (NotAnswering). It
+// Package smp starts the application processors: the INIT-SIPI-SIPI
+// bring-up through boot's real-mode trampoline, all CPUs at once (Start,
+// and Collect later in the boot to wait for them), the kernel stacks it
+// maps for each CPU, and the release of the halted processors when the
+// program starts (WakeAPs). TLB shootdowns and the kernel panic for a
+// CPU that never answers an IPI are kernel/tlb's. It
 // sits over kernel/clock (IPIs through clock.LAPIC, its timeouts on
 // clock.Nanotime), kernel/vm (frames for the stacks) and kernel/kpanic;
 // package kernel keeps each CPU's own set-up (setupCPU, apMain), which

@@ -13,15 +13,6 @@ func bytesAt(addr, n uintptr) []byte {
 	return unsafe.Slice((*byte)(cpu.Pointer(addr)), n)
 }
 
-// stringOf views kernel bytes that do not change until the machine stops
-// as a string, without copying. Context: any; does not allocate.
-func stringOf(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
-}
-
 // ptr turns an address into a pointer. Context: any; does not allocate.
 func ptr(a uintptr) unsafe.Pointer { return cpu.Pointer(a) }
 

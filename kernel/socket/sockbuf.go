@@ -30,14 +30,14 @@ func (b *sockBuf) Space() uint32 { return sockBufSize - b.N }
 func (b *sockBuf) page(off uint32, alloc bool) uintptr {
 	i := off / mm.PageSize
 	if b.pages[i] == 0 {
-		if !alloc || vm.Committed+mm.PageSize > vm.CommitLimit {
+		if !alloc || !vm.CommitFits(mm.PageSize, 0) {
 			return 0
 		}
 		pa := vm.Frames.Alloc()
 		if pa == 0 {
 			return 0
 		}
-		vm.Committed += mm.PageSize
+		vm.Commit(mm.PageSize)
 		b.pages[i] = pa
 	}
 	return vm.PhysToVirt(b.pages[i])
@@ -90,11 +90,12 @@ func (b *sockBuf) drop(n uint32) {
 }
 
 // release frees the frames and empties the ring.
+// Context: trap, kernel lock held; does not allocate.
 func (b *sockBuf) release() {
 	for i, pa := range b.pages {
 		if pa != 0 {
 			vm.Frames.Free(pa)
-			vm.Committed -= mm.PageSize
+			vm.Uncommit(mm.PageSize)
 			b.pages[i] = 0
 		}
 	}

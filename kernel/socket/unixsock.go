@@ -37,14 +37,14 @@ func UnixTables() bool {
 	tablePages := (unixTableBytes + mm.PageSize - 1) / mm.PageSize
 	bufPages := (uint64(fs.UnixMaxDgram) + mm.PageSize - 1) / mm.PageSize
 	n := uint64(tablePages) + bufPages
-	if vm.CommitLimit != 0 && vm.Committed+n*mm.PageSize > vm.CommitLimit {
+	if !vm.CommitFits(n*mm.PageSize, 0) {
 		return false
 	}
 	pa := vm.Frames.AllocContiguous(n)
 	if pa == 0 {
 		return false
 	}
-	vm.Committed += n * mm.PageSize
+	vm.Commit(n * mm.PageSize)
 	usocksAddr = vm.PhysToVirt(pa)
 	unixBufAddr = usocksAddr + uintptr(tablePages)*mm.PageSize
 	return true

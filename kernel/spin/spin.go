@@ -1,5 +1,6 @@
-// Package spin holds the kernel lock: one spinlock between CPUs, and its
-// state (held, and by which CPU) where the panic report can read it. It
+// Package spin holds the kernel's locks: spinlocks between CPUs (the
+// kernel lock and the memory lock), and their state (held, and by which
+// CPU) where the panic report can read it. It
 // sits at the bottom of the kernel's imports (docs/kernel-layout.md) and
 // never panics or waits: taking the lock is TryLock, which package kernel
 // calls in its spin loop (kernel/klock/lock.go: the loop keeps answering TLB
@@ -19,8 +20,12 @@ type Lock struct {
 }
 
 // KernelLock guards the kernel's shared state (threads, run queues,
-// timers, futexes, memory maps, descriptors): see kernel/klock/lock.go.
+// timers, futexes, descriptors, sockets): see kernel/klock/lock.go.
 var KernelLock Lock
+
+// MemLock guards the program's memory map (the page table's user half,
+// the memory areas): see kernel/klock/lock.go, klock.Mem.
+var MemLock Lock
 
 // TryLock takes l for CPU id if it is free and reports whether it did.
 // Context: trap, interrupts off; does not allocate.

@@ -25,8 +25,8 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
-	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
@@ -110,7 +110,7 @@ func Kick(o *percpu.CPU) {
 	if c := percpu.This(); o != c {
 		percpu.Count(c, percpu.EvKickIPI)
 		if !clock.LAPIC.SendIPI(o.APICID, x86.VecKick) {
-			smp.NotAnswering(o, "kick IPI", 0)
+			tlb.NotAnswering(o, "kick IPI", 0)
 		}
 	}
 }

@@ -58,7 +58,7 @@ var Descs [MaxDescs]Desc
 func Mem() fs.Mem {
 	m := fs.Mem{Frames: &vm.Frames, Budget: int64(vm.Frames.FreeCount())}
 	if vm.CommitLimit != 0 {
-		m.Budget = int64(vm.CommitLimit-min(vm.Committed, vm.CommitLimit)) / int64(fs.PageSize)
+		m.Budget = int64(vm.CommitLimit-min(vm.Committed(), vm.CommitLimit)) / int64(fs.PageSize)
 		m.Budget = max(min(m.Budget, MaxPages-Pages), 0)
 	}
 	Root.Now = RealtimeNs()
@@ -77,9 +77,9 @@ func Done(m *fs.Mem) {
 	}
 	Pages += m.Taken
 	if m.Taken >= 0 {
-		vm.Committed += uint64(m.Taken) * fs.PageSize
+		vm.Commit(uint64(m.Taken) * fs.PageSize)
 	} else {
-		vm.Committed -= min(vm.Committed, uint64(-m.Taken)*fs.PageSize)
+		vm.Uncommit(uint64(-m.Taken) * fs.PageSize)
 	}
 }
 

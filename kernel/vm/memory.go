@@ -47,8 +47,7 @@ var (
 	VMAs mm.VMASet
 
 	ImageEnd    uintptr // end of the image's memory (bss included)
-	Committed   uint64  // bytes of writable mappings promised to the program
-	CommitLimit uint64  // how much Committed may reach (SetCommitLimit)
+	CommitLimit uint64  // how much the commit charge may reach (SetCommitLimit, commit.go)
 	RAMTop      uint64  // the end of RAM (boot.Info.RAMTop)
 )
 

@@ -2,36 +2,68 @@ package vm
 
 import (
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
+)
+
+// FaultResult says what a demand fault did (MapOnFault).
+type FaultResult uint8
+
+// What MapOnFault did.
+const (
+	FaultMapped  FaultResult = iota // the page is mapped: now, or already by another CPU
+	FaultDenied                     // the program may not make this access there
+	FaultNoFrame                    // the access is allowed, but no frame is left
 )
 
 // DemandFault maps a fresh zeroed frame at va if va lies in an area that
-// allows the access. It reports false for an access the program may not
-// make, and when no frame is left (OutOfMemory then says so: the caller
-// must not treat it as the program's bad access). Context: trap; does not
-// allocate.
+// allows the access (MapOnFault), under the memory lock. It reports false
+// for an access the program may not make, and when no frame is left
+// (OutOfMemory then says so: the caller must not treat it as the
+// program's bad access). Context: trap, kernel lock held, memory lock not
+// held; does not allocate.
 func DemandFault(va uintptr, write, exec bool) bool {
+	c := percpu.This()
+	klock.Mem.Lock(c)
+	klock.Mem.SetHolder(klock.Kernel.Tag())
+	r := MapOnFault(va, write, exec)
+	klock.Mem.Unlock(c)
+	if r == FaultNoFrame {
+		outOfMemory(va)
+	}
+	return r == FaultMapped
+}
+
+// MapOnFault maps a fresh zeroed frame at va if va lies in an area that
+// allows the access, and charges it to the commit if its area is charged
+// page by page. It prints nothing and records nothing on failure: the
+// page-fault path that holds only the memory lock (kernel/memfault.go)
+// hands every failure to the locked path, which faults again through
+// DemandFault. Context: trap, memory lock held; does not allocate.
+func MapOnFault(va uintptr, write, exec bool) FaultResult {
 	if _, flags, ok := mm.KPT.Lookup(va); ok && flags&mm.PTEUser != 0 {
 		// Another CPU mapped it first: retry if it allows the access.
-		return (!write || flags&mm.PTEWrite != 0) && (!exec || flags&mm.PTENoExec == 0)
+		if (!write || flags&mm.PTEWrite != 0) && (!exec || flags&mm.PTENoExec == 0) {
+			return FaultMapped
+		}
+		return FaultDenied
 	}
 	v, ok := VMAs.Find(va)
 	if !ok || v.Prot&mm.ProtAccess == 0 || v.Prot&mm.ProtDevice != 0 {
-		return false // device memory and shared file pages are mapped at mmap, never on demand
+		return FaultDenied // device memory and shared file pages are mapped at mmap, never on demand
 	}
 	if (write && v.Prot&mm.ProtWrite == 0) || (exec && v.Prot&mm.ProtExec == 0) {
-		return false
+		return FaultDenied
 	}
 	pa := Frames.Alloc()
 	if pa == 0 {
-		outOfMemory(va)
-		return false
+		return FaultNoFrame
 	}
 	if !mm.KPT.Map(&Frames, va&^(mm.PageSize-1), pa, PTEFlags(v.Prot&mm.ProtAccess)) {
 		Frames.Free(pa)
-		outOfMemory(va)
-		return false
+		return FaultNoFrame
 	}
 	if v.Prot&mm.ProtLazy != 0 {
 		// Charged now that it is used; past CommitLimit if need be (the
@@ -39,9 +71,9 @@ func DemandFault(va uintptr, write, exec bool) bool {
 		// MAP_FIXED heap growth then fails with ENOMEM: the runtime's own
 		// "out of memory" error, as close to Linux's overcommit as a
 		// kernel without an OOM killer gets).
-		Committed += mm.PageSize
+		Commit(mm.PageSize)
 	}
-	return true
+	return FaultMapped
 }
 
 // PTEFlags returns the page-table flags for a user page with prot. A

@@ -1,7 +1,16 @@
-package smp
+// Package tlb keeps the CPUs' translations in step with the shared page
+// table: after a change that removes or restricts mappings, Shootdown
+// makes every CPU that may hold a stale entry flush it and waits for
+// them; a CPU in the kernel flushes before it touches user memory
+// (ServiceTLB, which the kernel's locks call while they spin and once
+// they are taken). NotAnswering is the kernel panic for a CPU that never
+// answers an IPI. It sits below the locks (kernel/klock) and the memory
+// code (kernel/vm), which call it. Context: trap; nothing here allocates.
+package tlb
 
 import (
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
@@ -73,6 +82,15 @@ func Shootdown(c *percpu.CPU) {
 			cpu.Pause()
 		}
 	}
+}
+
+// stringOf views kernel bytes that do not change until the machine stops
+// as a string, without copying. Context: any; does not allocate.
+func stringOf(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // panicReason holds a kernel panic reason built at run time.

@@ -1,0 +1,52 @@
+package kfiles
+
+import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/klock"
+	"github.com/gometal/gometal/kernel/x86"
+)
+
+// The lock table of /proc/gometal/sched: one line per kernel lock
+// (kernel/klock), from its statistics.
+
+// LockTableHeader heads the lock table in /proc/gometal/sched.
+const LockTableHeader = "lock acquisitions contended spin_ns hold_ns longest_hold_ns longest_hold_by\n"
+
+// WriteLockStats prints one line of the lock table for the lock called
+// name. Context: trap, kernel lock held; does not allocate.
+func WriteLockStats(w Writer, name string, s *klock.Stats) {
+	v := s.Snapshot(clock.TSCMult())
+	w.S(name).S(" ").U(v.Acquisitions).S(" ").U(v.Contentions).S(" ").U(v.SpinNs).S(" ")
+	w.U(v.HoldNs).S(" ").U(v.LongestNs).S(" ")
+	writeHoldTag(w, v.LongestBy)
+	w.S("\n")
+}
+
+// writeHoldTag prints a hold tag (klock.TrapTag) as one word: a system
+// call's name, an exception's, "timer", "kick", "page_fault", "irq_N",
+// or "other".
+// Context: trap, kernel lock held; does not allocate.
+func writeHoldTag(w Writer, tag uint64) {
+	if tag == 0 {
+		w.S("other")
+		return
+	}
+	v, nr := tag>>klock.HoldTagShift-1, tag&(1<<klock.HoldTagShift-1)
+	switch {
+	case v == x86.VecSyscall && abi.SyscallName(nr) != "":
+		w.S(abi.SyscallName(nr))
+	case v == x86.VecSyscall:
+		w.S("syscall_").U(nr)
+	case v == x86.VecTimer:
+		w.S("timer")
+	case v == x86.VecKick:
+		w.S("kick")
+	case v == x86.VecPageFault:
+		w.S("page_fault")
+	case v < 32:
+		w.S("exception_").U(v)
+	default:
+		w.S("irq_").U(v)
+	}
+}
