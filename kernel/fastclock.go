@@ -17,8 +17,8 @@ import (
 // to the locked path, which faults it in or answers EFAULT, as Linux
 // does. Before the stores it refuses (locked path) a pointer that is
 // unaligned, outside the user half, over kernel state, or in a mapped page
-// the program may not write (vm.MayStoreLockFree: ring 0's store would
-// succeed on a PROT_NONE page), and CLOCK_PROCESS_CPUTIME_ID, which reads
+// the program may not write (vm.MayStoreLockFree: the store would only
+// fault there), and CLOCK_PROCESS_CPUTIME_ID, which reads
 // every CPU's running thread. The store that lands is safe against a
 // concurrent munmap because c.InUser is still set (see userTrap).
 // Context: trap, kernel lock not held; does not allocate.

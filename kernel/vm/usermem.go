@@ -76,11 +76,13 @@ func PresentWritable(addr uintptr) bool {
 // lock may be tried: addr is in the user half (past the first page) and
 // not kernel state, and its page is either not mapped (the store then
 // faults and fails, see usercopy.go, and the locked path decides) or
-// mapped user-writable. A page mapped without the user bit (PROT_NONE
-// keeps its frame) or read-only is refused: ring 0's store would succeed
-// on the first (and fault on the second, CR0.WP). Context: trap, no lock
-// needed (page-table pages are never freed, the kernel-state table never
-// changes).
+// mapped user-writable. A page mapped read-only or without the user bit
+// (PROT_NONE keeps its frame, mapped for the kernel only and read-only) is
+// refused up front: ring 0's store would fault there too (CR0.WP), so
+// this saves a fault. The hardware does not check the user bit for ring 0,
+// so a lock-free load needs a check like this one for a PROT_NONE page.
+// Context: trap, no lock needed (page-table pages are never freed, the
+// kernel-state table never changes).
 func MayStoreLockFree(addr uintptr) bool {
 	if addr < 0x1000 || addr >= UserTop || IsKernelState(addr, 1, true) {
 		return false
