@@ -51,11 +51,13 @@ const (
 	accLoad64
 	accStore32
 	accStore64
-	accResume   // userFixupRet, not an access
-	nAccessPCs  // entries accessPCs fills
-	nFixups     = accResume
-	fixupFaulty = 1 // CX after a FixupFlag fault
+	accResume  // userFixupRet, not an access
+	nAccessPCs // entries accessPCs fills
+	nFixups    = accResume
 )
+
+// fixupFaulty is CX after a FixupFlag fault.
+const fixupFaulty = 1
 
 // FixupTable is the exception table: one entry per faulting instruction.
 type FixupTable [nFixups]FixupEntry
