@@ -2,7 +2,9 @@
 // kernel's lock-free path cannot write at once: a fresh anonymous page
 // nothing has touched (mapped lazily: the kernel faults it in), a page
 // that is PROT_NONE, read-only or not mapped at all (EFAULT), and a
-// timespec that straddles two pages. It prints only what Linux prints too,
+// timespec that straddles two pages; then one thread calls it into a page
+// that another keeps emptying (MADV_DONTNEED) and protecting (PROT_NONE
+// and back), on another CPU where there is one. It prints only what Linux prints too,
 // so its output is compared with a Linux host's. In the guest it then
 // prints one more line, starting "gometal: ", with how much
 // /proc/gometal/sched's user_access_faults grew meanwhile: the kernel's
@@ -15,8 +17,10 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -85,10 +89,41 @@ func main() {
 	}
 	report("across a touched page and an unmapped one", half, page-8)
 
+	race(2000)
+
 	if haveSched {
 		after, _ := userAccessFaults()
 		fmt.Printf("gometal: user_access_faults grew by %d\n", after-before)
 	}
+}
+
+// race calls clock_gettime into a page in a loop on one thread while
+// another thread empties the page (MADV_DONTNEED frees its frame), makes
+// it PROT_NONE and writable again, rounds times: the lock-free path's
+// store races with the page's entry being cleared. Every call must give 0
+// or EFAULT (and the kernel must not panic).
+func race(rounds int) {
+	b := mmap(1, unix.PROT_READ|unix.PROT_WRITE)
+	var done atomic.Bool
+	go func() {
+		runtime.LockOSThread()
+		for range rounds {
+			must(unix.Madvise(b, unix.MADV_DONTNEED))
+			must(unix.Mprotect(b, unix.PROT_NONE))
+			must(unix.Mprotect(b, unix.PROT_READ|unix.PROT_WRITE))
+		}
+		done.Store(true)
+	}()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	calls, other := 0, 0
+	for !done.Load() || calls == 0 {
+		calls++
+		if e := clockGettime(addr(b, 0)); e != 0 && e != syscall.EFAULT {
+			other++
+		}
+	}
+	fmt.Printf("racing with MADV_DONTNEED and mprotect: every call gave 0 or EFAULT: %v\n", other == 0)
 }
 
 func must(err error) {
