@@ -76,10 +76,13 @@ func userTrap(f *x86.TrapFrame) {
 	// inUser stays set through fastTrap, which writes user memory
 	// (clock_gettime's timespec) without the lock: a concurrent munmap's
 	// tlb.Shootdown must keep waiting for this CPU until that write is done,
-	// or it could free the page first and the write land in a reused
-	// frame. With inUser set the shooter waits for this CPU's tlbSeen,
-	// which moves only when it takes the shootdown IPI: after fastTrap,
-	// since interrupts are off here. The delay is a few microseconds.
+	// or it could free the page first and the write, through a stale TLB
+	// entry, land in a reused frame. With inUser set the shooter waits for
+	// this CPU's tlbSeen, which moves only when it takes the shootdown IPI:
+	// after fastTrap, since interrupts are off here. The delay is a few
+	// microseconds. A write that finds no TLB entry walks the page table:
+	// once the unmap cleared the entry it faults, and the fault is fixed up
+	// (vm.FixUserFault in kernelTrap): the call goes on to the locked path.
 	countTrap(c, f.Vector)
 	if fastTrap(c, f) || memFault(c, f) {
 		return
@@ -138,8 +141,10 @@ func userTrap(f *x86.TrapFrame) {
 // that finds no waiter and a sched_yield with nothing else to run
 // (fastpath.go). It
 // reports whether it handled the entry; f then resumes the same thread.
-// It runs with c.inUser still set (see userTrap), so it may write user
-// memory only after checking the page is present, and must not wait.
+// It runs with c.inUser still set (see userTrap), must not wait, and
+// writes user memory only with the fault-tolerant stores (vm.Store64,
+// fastclock.go): a page that is not mapped fails the store, and the
+// locked path decides.
 // Context: trap, kernel lock not held; does not allocate.
 func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	if f.Vector < 32 {
@@ -162,22 +167,7 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	case vectorSyscall:
 		switch f.AX {
 		case unix.SYS_CLOCK_GETTIME:
-			tp := uintptr(f.SI)
-			if tp%8 != 0 || !vm.PresentWritable(tp) || !vm.PresentWritable(tp+8) || vm.IsKernelState(tp, 16, true) {
-				return false // fault it in (or refuse it: EFAULT) under the lock
-			}
-			if int32(f.DI) == unix.CLOCK_PROCESS_CPUTIME_ID {
-				return false // it reads every CPU's running thread: under the lock
-			}
-			ns, ok := thread.ClockNow(threadtab.Sched.CPUs[c.ID].Cur, int(int32(f.DI)))
-			if !ok {
-				f.AX = errnoResult(abi.EINVAL)
-				return true
-			}
-			*(*int64)(ptr(tp)) = ns / 1e9
-			*(*int64)(ptr(tp + 8)) = ns % 1e9
-			f.AX = 0
-			return true
+			return fastClockGettime(c, f) // fastclock.go
 		case unix.SYS_GETTID:
 			f.AX = uint64(threadtab.LinuxTID(threadtab.Sched.CPUs[c.ID].Cur))
 			return true
@@ -191,9 +181,11 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 }
 
 // kernelTrap handles an entry from ring 0: an interrupt that woke the idle
-// loop's HLT, or a fault in the kernel (which ends in a panic report).
-// Context: trap, kernel lock not held (the idle loop released it);
-// does not allocate.
+// loop's HLT, a page fault of a fault-tolerant user access (vm.FixUserFault:
+// the access fails and its caller goes on), or any other fault in the
+// kernel (which ends in a panic report).
+// Context: trap, kernel lock not held (the idle loop released it) or, for
+// a fixed-up fault, whatever the faulting code held; does not allocate.
 func kernelTrap(f *x86.TrapFrame) {
 	c := percpu.This()
 	switch v := f.Vector; {
@@ -209,6 +201,10 @@ func kernelTrap(f *x86.TrapFrame) {
 	case v < 32:
 		if exceptionAction(v, false) == actIgnore {
 			noteNMI(c, f)
+			return
+		}
+		if v == x86.VecPageFault && vm.FixUserFault(f, uintptr(cpu.ReadCR2())) {
+			percpu.Count(c, percpu.EvUserAccessFault)
 			return
 		}
 		kpanic.Panic(kpanic.ExceptionNames[v], f)

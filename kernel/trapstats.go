@@ -46,4 +46,5 @@ func writeTrapStats(w kfiles.Writer) {
 	w.S("timer_interrupt ").U(sum[percpu.EvTimer]).S("\n")
 	w.S("kick_ipi ").U(sum[percpu.EvKickIPI]).S("\n")
 	w.S("timer_arm ").U(sum[percpu.EvTimerArm]).S("\n")
+	w.S("user_access_faults ").U(sum[percpu.EvUserAccessFault]).S("\n")
 }

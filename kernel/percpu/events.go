@@ -3,8 +3,9 @@ package percpu
 // Counts of the kernel entries whose cost decides the scheduler rows of
 // docs/performance.md (issue 18): system calls (the lock-free ones too),
 // page faults, timer interrupts, the kick IPIs this CPU sent (a
-// wake-up or a signal for another CPU) and the LAPIC timer's re-arms
-// (each an exit to QEMU's device model under TCG). They tell where a program's
+// wake-up or a signal for another CPU), the LAPIC timer's re-arms
+// (each an exit to QEMU's device model under TCG) and the page faults of
+// the fault-tolerant user accesses (kernel/vm/usercopy.go). They tell where a program's
 // kernel time goes without a probe image (docs/architecture.md, "Where a
 // system call's time goes"), and package kernel prints them in
 // /proc/gometal/sched (kernel/trapstats.go). The table is here, as data,
@@ -28,6 +29,7 @@ const (
 	EvYieldFast                    // sched_yield answered without the kernel lock
 	EvYieldLocked                  // sched_yield sent to the locked path
 	EvTimerArm                     // a write of the LAPIC timer (armTimer: the deadline changed)
+	EvUserAccessFault              // a kernel access to the program's memory that faulted and was fixed up (vm.FixUserFault)
 	NEvents
 )
 

@@ -11,3 +11,9 @@ import (
 func bytesAt(addr, n uintptr) []byte {
 	return unsafe.Slice((*byte)(cpu.Pointer(addr)), n)
 }
+
+// addressOf returns the address of b's first byte (b is not empty).
+// Context: any; does not allocate.
+func addressOf(b []byte) uintptr {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+}

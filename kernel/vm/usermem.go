@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
@@ -105,6 +104,25 @@ func PresentWritable(addr uintptr) bool {
 	return ok && flags&mm.PTEUser != 0 && flags&mm.PTEWrite != 0
 }
 
+// MayStoreLockFree reports whether a store at addr without the kernel
+// lock may be tried: addr is in the user half (past the first page) and
+// not kernel state, and its page is either not mapped (the store then
+// faults and fails, see usercopy.go, and the locked path decides) or
+// mapped user-writable. A page mapped read-only or without the user bit
+// (PROT_NONE keeps its frame, mapped for the kernel only and read-only) is
+// refused up front: ring 0's store would fault there too (CR0.WP), so
+// this saves a fault. The hardware does not check the user bit for ring 0,
+// so a lock-free load needs a check like this one for a PROT_NONE page.
+// Context: trap, no lock needed (page-table pages are never freed, the
+// kernel-state table never changes).
+func MayStoreLockFree(addr uintptr) bool {
+	if addr < 0x1000 || addr >= UserTop || IsKernelState(addr, 1, true) {
+		return false
+	}
+	_, flags, ok := mm.KPT.Lookup(addr)
+	return !ok || flags&mm.PTEUser != 0 && flags&mm.PTEWrite != 0
+}
+
 // UserRange checks that the program may access [addr, addr+n) (writing if
 // write is set) and faults in every page of it, so the kernel can then use
 // the memory directly. Memory the program may touch itself but that holds
@@ -148,13 +166,15 @@ func UserBytes(addr, n uintptr, write bool) ([]byte, bool) {
 }
 
 // UserRead64 and friends read or write one naturally sized value, after
-// checking it with UserRange. Context: trap, kernel lock held; does not
-// allocate.
+// checking it with UserRange, in one access that fails (false, which the
+// system calls answer with EFAULT) instead of ending in a kernel panic if
+// the page is gone after all (usercopy.go). Context: trap, kernel lock
+// held; does not allocate.
 func UserRead64(addr uintptr) (uint64, bool) {
 	if !UserRange(addr, 8, false) {
 		return 0, false
 	}
-	return *(*uint64)(cpu.Pointer(addr)), true
+	return load64User(addr)
 }
 
 // UserRead32 reads a 32-bit value of the program's memory. Context: trap, kernel lock held; does not allocate.
@@ -162,7 +182,7 @@ func UserRead32(addr uintptr) (uint32, bool) {
 	if !UserRange(addr, 4, false) {
 		return 0, false
 	}
-	return *(*uint32)(cpu.Pointer(addr)), true
+	return load32User(addr)
 }
 
 // UserWrite64 writes a 64-bit value to the program's memory. Context: trap, kernel lock held; does not allocate.
@@ -170,8 +190,7 @@ func UserWrite64(addr uintptr, v uint64) bool {
 	if !UserRange(addr, 8, true) {
 		return false
 	}
-	*(*uint64)(cpu.Pointer(addr)) = v
-	return true
+	return store64User(addr, v)
 }
 
 // UserWrite32 writes a 32-bit value to the program's memory. Context: trap, kernel lock held; does not allocate.
@@ -179,8 +198,7 @@ func UserWrite32(addr uintptr, v uint32) bool {
 	if !UserRange(addr, 4, true) {
 		return false
 	}
-	*(*uint32)(cpu.Pointer(addr)) = v
-	return true
+	return store32User(addr, v)
 }
 
 // oom and oomAt record a demand fault that found no free frame, and its

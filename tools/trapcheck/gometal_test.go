@@ -56,3 +56,44 @@ func hasSuffix(names []string, suffix string) bool {
 	}
 	return false
 }
+
+// TestGometalUserAccessRoutines reads kernel/vm's fault-tolerant access
+// routines (usercopy_amd64.s) out of a built image: the exception table's
+// faulting PCs are these symbols' addresses, so each must be exactly its
+// one access (REP MOVSB, or one MOV of the right width through DI)
+// followed by RET and nothing else, and the resume PC a lone RET.
+// kernel/vm's TestAccessRoutinesCode checks the same in its test binary;
+// this is the image the kernel boots.
+func TestGometalUserAccessRoutines(t *testing.T) {
+	_, img, _ := checkHello(t)
+	b, err := openImage(img)
+	require.NoError(t, err)
+	routine := func(name string) []byte {
+		fns := b.lookup("github.com/gometal/gometal/kernel/vm." + name)
+		require.NotEmpty(t, fns, "%s is in the image", name)
+		fn := fns[len(fns)-1]
+		return b.code(fn)
+	}
+	want := map[string]string{
+		"userMovs":    "REP MOVSB [RDI], [RSI]",
+		"userLoad32":  "MOV EAX, [RDI]",
+		"userLoad64":  "MOV RAX, [RDI]",
+		"userStore32": "MOV [RDI], EAX",
+		"userStore64": "MOV [RDI], RAX",
+	}
+	for name, access := range want {
+		code := routine(name)
+		in, err := decodeInst(code)
+		require.NoError(t, err, name)
+		assert.Equal(t, access, in.String(), name)
+		ret, err := decodeInst(code[in.Len:])
+		require.NoError(t, err, name)
+		assert.Equal(t, "RET", ret.String(), "%s returns right after its access", name)
+		assert.Len(t, code, in.Len+ret.Len, "%s holds nothing else", name)
+	}
+	code := routine("userFixupRet")
+	in, err := decodeInst(code)
+	require.NoError(t, err)
+	assert.Equal(t, "RET", in.String())
+	assert.Len(t, code, in.Len, "userFixupRet is one RET")
+}
