@@ -15,8 +15,8 @@ import (
 // lock-free paths of fastTrap; the scheduler does not run (a thread that
 // should run instead gets its turn at the next interrupt, and a signal
 // sent meanwhile comes with its kick IPI, as for a thread in ring 3). It
-// reports false, having changed nothing, for every other entry and every
-// other fault: a protection fault, an address outside the areas, no frame
+// reports false, having changed nothing, for every other fault (userTrap
+// calls it for page faults only): a protection fault, an address outside the areas, no frame
 // left. The locked path then handles it (a signal, the out-of-memory
 // stop), faulting again through vm.DemandFault.
 //
@@ -28,7 +28,7 @@ import (
 // 3 with stale translations.
 // Context: trap, no lock held; does not allocate.
 func memFault(c *percpu.CPU, f *x86.TrapFrame) bool {
-	if f.Vector != x86.VecPageFault || f.Err&pfPresent != 0 {
+	if f.Err&pfPresent != 0 {
 		return false
 	}
 	addr := uintptr(cpu.ReadCR2())

@@ -84,7 +84,7 @@ func userTrap(f *x86.TrapFrame) {
 	// once the unmap cleared the entry it faults, and the fault is fixed up
 	// (vm.FixUserFault in kernelTrap): the call goes on to the locked path.
 	countTrap(c, f.Vector)
-	if fastTrap(c, f) || memFault(c, f) {
+	if fastTrap(c, f) || f.Vector == x86.VecPageFault && memFault(c, f) {
 		return
 	}
 	c.InUser.Store(false)
