@@ -54,7 +54,7 @@ func main() {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	watch(ws, done, *stall)
-	fmt.Fprintf(os.Stderr, "memstress: %d rounds on %d CPUs (%s), seed %d\n", total(ws), cpus, counts(ws), runSeed)
+	fmt.Fprintf(os.Stderr, "memstress: %d rounds on %d CPUs (%s), %d accesses raced a change, seed %d\n", total(ws), cpus, counts(ws), raced.Load(), runSeed)
 	fmt.Println("memstress: ok")
 }
 

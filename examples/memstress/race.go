@@ -103,6 +103,14 @@ func (w *worker) touch(j *raceJob, p, i int, tryStore bool) {
 	case !before(v, lf, tryStore, sf, want) && !j.c.after(v, lf, tryStore, sf, want):
 		w.failf("a toucher during %v: page %d word %d at %p: load %s (faulted %v), store tried %v faulted %v: neither the old state nor the new", j.c, p, i, ptr, describe(v), lf, tryStore, sf)
 	default:
+		if !before(v, lf, tryStore, sf, want) {
+			raced.Add(1)
+		}
 		j.before.Add(1)
 	}
 }
+
+// raced counts the touchers' accesses that began before a change
+// returned to the worker and saw its result (the change landed while
+// they ran, or the worker had not run since).
+var raced atomic.Int64
