@@ -37,7 +37,7 @@ func memstressOK(t *testing.T, res *qemu.Result) {
 	out := string(res.Output)
 	assert.Contains(t, out, "memstress: ok\n")
 	assert.NotContains(t, out, "FAIL")
-	assert.Regexp(t, `memstress: \d+ rounds on \d+ CPUs \(mmap [1-9]\d*, heap [1-9]\d*, shootdown [1-9]\d*, race [1-9]\d*, files [1-9]\d*, faults [1-9]\d*\), \d+ accesses raced a change, seed \d+\n`, out)
+	assert.Regexp(t, `memstress: \d+ rounds on \d+ CPUs \(mmap [1-9]\d*, heap [1-9]\d*, shootdown [1-9]\d*, race [1-9]\d*, share [1-9]\d*, files [1-9]\d*, faults [1-9]\d*\), \d+ accesses raced a change, seed \d+\n`, out)
 }
 
 // TestSMPMemstress runs memstress for 5 s on 2 CPUs (TestBoot runs it

@@ -2,14 +2,15 @@
 // every CPU at once, for the kernel's memory lock (issue 18): mappings
 // made, demand-faulted in random order, write-protected, zapped with
 // MADV_DONTNEED, split and unmapped by several goroutines while others
-// fault their own pages in, the garbage collector grows and returns the
-// heap, file and pipe calls copy to and from fresh mappings, one
-// goroutine takes deliberate faults on PROT_NONE memory, and pairs of
-// threads check that a protection change or a zap made on one CPU is
-// seen at once on another (a stale TLB entry shows as data where a fault
-// or zeros were due). Every page carries a pattern of its worker, round
-// and page, so a lost, swapped or corrupted page is named when it is
-// read.
+// fault their own pages in; pairs of threads check that a protection
+// change or a zap made on one CPU is seen at once on another (a stale TLB
+// entry shows as data where a fault or zeros were due); threads race a
+// change to the pages they touch, or take the first fault on the same
+// fresh page at once; the garbage collector grows and returns the heap;
+// file and pipe calls copy to and from fresh mappings; and one goroutine
+// takes deliberate faults on PROT_NONE memory. Every page carries a
+// pattern of its worker, round and page, so a lost, swapped or corrupted
+// page is named when it is read.
 //
 // Flags: -d how long to run (2s), -seed the random seed (0: from the
 // clock), -stall how long a worker may go without finishing a round
@@ -60,7 +61,8 @@ func main() {
 
 // workers returns the run's workers: a mapping worker per CPU (at least
 // two), two heap workers, and one each of the shootdown pair, the race,
-// the file and pipe calls and the deliberate faults.
+// the shared first faults, the file and pipe calls and the deliberate
+// faults.
 func workers(cpus int) []*worker {
 	var ws []*worker
 	add := func(kind string, body func(w *worker)) {
@@ -73,6 +75,7 @@ func workers(cpus int) []*worker {
 	add("heap", func(w *worker) { heapRounds(w, false) })
 	add("shootdown", shootdownRounds)
 	add("race", raceRounds)
+	add("share", shareRounds)
 	add("files", fileRounds)
 	add("faults", faultRounds)
 	return ws

@@ -10,7 +10,7 @@ import (
 const (
 	racePages    = 32
 	raceTouchers = 2
-	raceReads    = 64 // accesses each toucher makes before and after the change
+	raceReads    = 16 // accesses each toucher makes before and after the change
 )
 
 // raceJob is one round of the race worker: touchers load (and, for a
