@@ -55,14 +55,15 @@ func main() {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	watch(ws, done, *stall)
-	fmt.Fprintf(os.Stderr, "memstress: %d rounds on %d CPUs (%s), %d accesses raced a change, seed %d\n", total(ws), cpus, counts(ws), raced.Load(), runSeed)
+	fmt.Fprintf(os.Stderr, "memstress: %d rounds on %d CPUs (%s), %d accesses raced a change, copies beside mprotect %d whole %d short %d EFAULT, seed %d\n",
+		total(ws), cpus, counts(ws), raced.Load(), copies[copyWhole].Load(), copies[copyShort].Load(), copies[copyFault].Load(), runSeed)
 	fmt.Println("memstress: ok")
 }
 
 // workers returns the run's workers: a mapping worker per CPU (at least
 // two), two heap workers, and one each of the shootdown pair, the race,
-// the shared first faults, the file and pipe calls and the deliberate
-// faults.
+// the shared first faults, the file and pipe calls, the copies beside
+// mprotect and the deliberate faults.
 func workers(cpus int) []*worker {
 	var ws []*worker
 	add := func(kind string, body func(w *worker)) {
@@ -77,6 +78,7 @@ func workers(cpus int) []*worker {
 	add("race", raceRounds)
 	add("share", shareRounds)
 	add("files", fileRounds)
+	add("copy", copyRounds)
 	add("faults", faultRounds)
 	return ws
 }
