@@ -25,7 +25,7 @@ func memstressCase(n int, d string) bootCase {
 
 // memstressRoundsLine is the line of round counts, which differ from run
 // to run.
-var memstressRoundsLine = regexp.MustCompile(`(?m)^memstress: \d+ rounds on \d+ CPUs \(.*\), seed \d+\n`)
+var memstressRoundsLine = regexp.MustCompile(`(?m)^memstress: \d+ rounds on \d+ CPUs \(.*, seed \d+\n`)
 
 // memstressRounds drops the round counts from an output.
 func memstressRounds(out []byte) []byte { return memstressRoundsLine.ReplaceAll(out, nil) }
