@@ -95,13 +95,26 @@ func watch(ws []*worker, done <-chan struct{}, stall time.Duration) {
 		case now := <-tick.C:
 			for _, w := range ws {
 				if last := w.lastProgress(); now.Sub(last) > stall {
-					buf := make([]byte, 1<<20)
-					os.Stderr.Write(buf[:runtime.Stack(buf, true)])
-					fail(w.name(), "no round finished for %v (round %d): hung", now.Sub(last).Round(time.Millisecond), w.rounds.Load())
+					hung(ws, w, now.Sub(last))
 				}
 			}
 		}
 	}
+}
+
+// hung reports worker h hung for d: every goroutine's stack, what each
+// worker was doing, and the kernel's scheduler state where there is one
+// (/proc/gometal/sched, in the guest); then it fails the run.
+func hung(ws []*worker, h *worker, d time.Duration) {
+	buf := make([]byte, 1<<20)
+	os.Stderr.Write(buf[:runtime.Stack(buf, true)])
+	for _, w := range ws {
+		fmt.Fprintf(os.Stderr, "%s: %d rounds, %v since the last: %s\n", w.name(), w.rounds.Load(), time.Since(w.lastProgress()).Round(time.Millisecond), w.doing())
+	}
+	if sched, err := os.ReadFile("/proc/gometal/sched"); err == nil {
+		os.Stderr.Write(sched)
+	}
+	fail(h.name(), "no round finished for %v (round %d): hung", d.Round(time.Millisecond), h.rounds.Load())
 }
 
 // total is the number of rounds of every worker.

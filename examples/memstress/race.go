@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -44,6 +45,7 @@ func raceRounds(w *worker) {
 		for p := range len(b) / pageSize {
 			fillPage(b, p, j.t)
 		}
+		w.setStatus(j.status)
 		j.wg.Add(raceTouchers)
 		for _, ch := range jobs {
 			ch <- j
@@ -62,6 +64,11 @@ func raceRounds(w *worker) {
 		close(ch)
 	}
 	w.unmap(res)
+}
+
+// status says how far the job got.
+func (j *raceJob) status() string {
+	return fmt.Sprintf("%v of %d pages at %#x: %d accesses before, %d after, changed %v, stop %v", j.c, len(j.b)/pageSize, addr(j.b), j.before.Load(), j.after.Load(), j.changed.Load(), j.stop.Load())
 }
 
 // waitFor yields until n reaches want.

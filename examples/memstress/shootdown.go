@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"sync/atomic"
@@ -33,6 +34,7 @@ func shootdownRounds(w *worker) {
 		b := w.subRange(res, shootdownPages, shootdownPages)
 		w.mapFixed(b, rw)
 		pr := &probe{b: b, t: tag{w.id, w.round}, c: change(w.rng.IntN(int(changes))), ready: make(chan struct{}), done: make(chan struct{})}
+		w.setStatus(pr.status)
 		probes <- pr
 		<-pr.ready
 		for p := range len(b) / pageSize {
@@ -50,6 +52,21 @@ func shootdownRounds(w *worker) {
 	}
 	close(probes)
 	w.unmap(res)
+}
+
+// status says how far the probe got.
+func (pr *probe) status() string {
+	return fmt.Sprintf("%v of %d pages at %#x: ready %v, changed %v, done %v", pr.c, len(pr.b)/pageSize, addr(pr.b), closed(pr.ready), pr.changed.Load(), closed(pr.done))
+}
+
+// closed reports whether ch is closed.
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // peer runs the probes on a thread of its own.

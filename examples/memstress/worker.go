@@ -24,11 +24,25 @@ type worker struct {
 	started  bool         // next was called before
 	rounds   atomic.Int64 // rounds finished
 	progress atomic.Int64 // when the last round finished (or the first began), Unix ns
+	status   atomic.Pointer[func() string]
+}
+
+// setStatus makes f say what the worker is doing, for a report of a hang.
+func (w *worker) setStatus(f func() string) { w.status.Store(&f) }
+
+// doing says what the worker is doing, if it said how.
+func (w *worker) doing() string {
+	if f := w.status.Load(); f != nil {
+		return (*f)()
+	}
+	return "-"
 }
 
 // newWorker returns worker id of the kind, whose rounds body runs.
 func newWorker(id int, kind string, body func(w *worker)) *worker {
-	return &worker{id: id, kind: kind, body: body, rng: rand.New(rand.NewPCG(runSeed, uint64(id)))}
+	w := &worker{id: id, kind: kind, body: body, rng: rand.New(rand.NewPCG(runSeed, uint64(id)))}
+	w.progress.Store(time.Now().UnixNano())
+	return w
 }
 
 // name is how failures name the worker.
@@ -37,7 +51,6 @@ func (w *worker) name() string { return fmt.Sprintf("%s worker %d", w.kind, w.id
 // run runs the worker's rounds until deadline (at least one).
 func (w *worker) run(deadline time.Time) {
 	w.deadline = deadline
-	w.progress.Store(time.Now().UnixNano())
 	w.body(w)
 }
 
