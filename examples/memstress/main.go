@@ -14,10 +14,11 @@
 //
 // Flags: -d how long to run (2s), -seed the random seed (0: from the
 // clock), -stall how long a worker may go without finishing a round
-// before the run counts as hung (20s). A failed check prints a line
-// starting "memstress: FAIL" and exits 1; a pass prints "memstress: ok"
-// on stdout, the same on Linux and in the guest, and the round counts on
-// stderr.
+// before the run counts as hung (20s), -sched print the guest's
+// /proc/gometal/sched (lock statistics) at the end. A failed check
+// prints a line starting "memstress: FAIL" and exits 1; a pass prints
+// "memstress: ok" on stdout, the same on Linux and in the guest, and the
+// round counts on stderr.
 package main
 
 import (
@@ -33,6 +34,7 @@ func main() {
 	d := flag.Duration("d", 2*time.Second, "how long to run")
 	seed := flag.Uint64("seed", 0, "random seed (0: from the clock)")
 	stall := flag.Duration("stall", 20*time.Second, "the longest a worker may take for one round")
+	sched := flag.Bool("sched", false, "print /proc/gometal/sched (the guest's lock statistics) to stderr at the end")
 	flag.Parse()
 	if *seed == 0 {
 		*seed = uint64(time.Now().UnixNano())
@@ -57,7 +59,17 @@ func main() {
 	watch(ws, done, *stall)
 	fmt.Fprintf(os.Stderr, "memstress: %d rounds on %d CPUs (%s), %d accesses raced a change, copies beside mprotect %d whole %d short %d EFAULT, seed %d\n",
 		total(ws), cpus, counts(ws), raced.Load(), copies[copyWhole].Load(), copies[copyShort].Load(), copies[copyFault].Load(), runSeed)
+	if *sched {
+		printSched()
+	}
 	fmt.Println("memstress: ok")
+}
+
+// printSched copies /proc/gometal/sched to stderr, where there is one.
+func printSched() {
+	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
+		os.Stderr.Write(b)
+	}
 }
 
 // workers returns the run's workers: a mapping worker per CPU (at least
@@ -111,9 +123,7 @@ func hung(ws []*worker, h *worker, d time.Duration) {
 	for _, w := range ws {
 		fmt.Fprintf(os.Stderr, "%s: %d rounds, %v since the last: %s\n", w.name(), w.rounds.Load(), time.Since(w.lastProgress()).Round(time.Millisecond), w.doing())
 	}
-	if sched, err := os.ReadFile("/proc/gometal/sched"); err == nil {
-		os.Stderr.Write(sched)
-	}
+	printSched()
 	fail(h.name(), "no round finished for %v (round %d): hung", d.Round(time.Millisecond), h.rounds.Load())
 }
 
