@@ -39,31 +39,37 @@ func raceRounds(w *worker) {
 		go w.toucher(jobs[i], uint64(w.id*raceTouchers+i))
 	}
 	for w.next() {
-		b := w.subRange(res, racePages, racePages)
-		w.mapFixed(b, rw)
-		j := &raceJob{b: b, t: tag{w.id, w.round}, c: change(w.rng.IntN(int(changes)))}
-		for p := range len(b) / pageSize {
-			fillPage(b, p, j.t)
-		}
-		w.setStatus(j.status)
-		j.wg.Add(raceTouchers)
-		for _, ch := range jobs {
-			ch <- j
-		}
-		waitFor(&j.before, raceTouchers*raceReads)
-		if err := j.c.apply(b); err != nil {
-			w.failf("%v of %d pages: %v", j.c, len(b)/pageSize, err)
-		}
-		j.changed.Store(true)
-		waitFor(&j.after, raceTouchers*raceReads)
-		j.stop.Store(true)
-		j.wg.Wait()
-		w.mapFixed(b, none)
+		w.raceRound(res, jobs)
 	}
 	for _, ch := range jobs {
 		close(ch)
 	}
 	w.unmap(res)
+}
+
+// raceRound is one round of the race worker, in part of the reservation
+// res.
+func (w *worker) raceRound(res []byte, jobs []chan *raceJob) {
+	b := w.subRange(res, racePages, racePages)
+	w.mapFixed(b, rw)
+	j := &raceJob{b: b, t: tag{w.id, w.round}, c: change(w.rng.IntN(int(changes)))}
+	for p := range len(b) / pageSize {
+		fillPage(b, p, j.t)
+	}
+	w.setStatus(j.status)
+	j.wg.Add(raceTouchers)
+	for _, ch := range jobs {
+		ch <- j
+	}
+	waitFor(&j.before, raceTouchers*raceReads)
+	if err := j.c.apply(b); err != nil {
+		w.failf("%v of %d pages: %v", j.c, len(b)/pageSize, err)
+	}
+	j.changed.Store(true)
+	waitFor(&j.after, raceTouchers*raceReads)
+	j.stop.Store(true)
+	j.wg.Wait()
+	w.mapFixed(b, none)
 }
 
 // status says how far the job got.

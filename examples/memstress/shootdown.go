@@ -31,27 +31,33 @@ func shootdownRounds(w *worker) {
 	probes := make(chan *probe)
 	go w.peer(probes)
 	for w.next() {
-		b := w.subRange(res, shootdownPages, shootdownPages)
-		w.mapFixed(b, rw)
-		pr := &probe{b: b, t: tag{w.id, w.round}, c: change(w.rng.IntN(int(changes))), ready: make(chan struct{}), done: make(chan struct{})}
-		w.setStatus(pr.status)
-		probes <- pr
-		<-pr.ready
-		for p := range len(b) / pageSize {
-			if err := checkPage(b, p, pr.t, false); err != nil {
-				w.failf("the peer's data, before %v: %v", pr.c, err)
-			}
-		}
-		if err := pr.c.apply(b); err != nil {
-			w.failf("%v of %d pages: %v", pr.c, len(b)/pageSize, err)
-		}
-		pr.changed.Store(true)
-		<-pr.done
-		w.checkChanged(pr, []int{1, pageWords - 2}, "")
-		w.mapFixed(b, none)
+		w.shootdownRound(res, probes)
 	}
 	close(probes)
 	w.unmap(res)
+}
+
+// shootdownRound is one round of the shootdown worker, in part of the
+// reservation res.
+func (w *worker) shootdownRound(res []byte, probes chan<- *probe) {
+	b := w.subRange(res, shootdownPages, shootdownPages)
+	w.mapFixed(b, rw)
+	pr := &probe{b: b, t: tag{w.id, w.round}, c: change(w.rng.IntN(int(changes))), ready: make(chan struct{}), done: make(chan struct{})}
+	w.setStatus(pr.status)
+	probes <- pr
+	<-pr.ready
+	for p := range len(b) / pageSize {
+		if err := checkPage(b, p, pr.t, false); err != nil {
+			w.failf("the peer's data, before %v: %v", pr.c, err)
+		}
+	}
+	if err := pr.c.apply(b); err != nil {
+		w.failf("%v of %d pages: %v", pr.c, len(b)/pageSize, err)
+	}
+	pr.changed.Store(true)
+	<-pr.done
+	w.checkChanged(pr, []int{1, pageWords - 2}, "")
+	w.mapFixed(b, none)
 }
 
 // status says how far the probe got.
