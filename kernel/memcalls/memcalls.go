@@ -13,10 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Mmap is mmap under the memory lock (klock.Mem), which keeps the
-// program's page faults out while the areas and the page table change.
-// Context: trap, kernel lock held, memory lock not held; does not
-// allocate.
+// Mmap runs mmap under the memory lock (lockMem).
+// Context: trap, kernel lock held, memory lock not held.
 func Mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 	c := lockMem()
 	r := mmap(addr, length, prot, flags, fd, off)
@@ -203,10 +201,8 @@ func userSpan(addr, length uintptr) (uintptr, bool) {
 	return end, true
 }
 
-// Munmap is munmap under the memory lock (klock.Mem), which keeps the
-// program's page faults out while the areas and the page table change.
-// Context: trap, kernel lock held, memory lock not held; does not
-// allocate.
+// Munmap runs munmap under the memory lock (lockMem).
+// Context: trap, kernel lock held, memory lock not held.
 func Munmap(addr, length uintptr) int64 {
 	c := lockMem()
 	r := munmap(addr, length)
@@ -227,10 +223,8 @@ func munmap(addr, length uintptr) int64 {
 	return 0
 }
 
-// Mprotect is mprotect under the memory lock (klock.Mem), which keeps the
-// program's page faults out while the areas and the page table change.
-// Context: trap, kernel lock held, memory lock not held; does not
-// allocate.
+// Mprotect runs mprotect under the memory lock (lockMem).
+// Context: trap, kernel lock held, memory lock not held.
 func Mprotect(addr, length uintptr, prot int) int64 {
 	c := lockMem()
 	r := mprotect(addr, length, prot)
@@ -281,10 +275,8 @@ func mprotect(addr, length uintptr, prot int) int64 {
 	return 0
 }
 
-// Madvise is madvise under the memory lock (klock.Mem), which keeps the
-// program's page faults out while the areas and the page table change.
-// Context: trap, kernel lock held, memory lock not held; does not
-// allocate.
+// Madvise runs madvise under the memory lock (lockMem).
+// Context: trap, kernel lock held, memory lock not held.
 func Madvise(addr, length uintptr, advice int) int64 {
 	c := lockMem()
 	r := madvise(addr, length, advice)
@@ -315,10 +307,11 @@ func madvise(addr, length uintptr, advice int) int64 {
 	return 0
 }
 
-// lockMem takes the memory lock for a call that changes the areas or the
-// page table, recording the kernel lock's hold tag (the system call) as
-// its holder's, and returns the CPU. Context: trap, kernel lock held;
-// does not allocate.
+// lockMem takes the memory lock (klock.Mem) for a call that changes the
+// areas or the page table, which keeps the program's page faults (mapped
+// under that lock alone) out meanwhile; it records the kernel lock's
+// hold tag (the system call) as its holder's and returns the CPU.
+// Context: trap, kernel lock held; does not allocate.
 func lockMem() *percpu.CPU {
 	c := percpu.This()
 	klock.Mem.Lock(c)
