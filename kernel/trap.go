@@ -259,12 +259,16 @@ var nmiPanic bool
 // noteNMI logs an NMI on c and lets the interrupted code continue. It runs
 // on the NMI's own IST stack, without the kernel lock. A CPU that takes
 // one while another CPU reports a kernel panic stops here for good (see
-// kpanic.Panic). Context: trap, any (an NMI can arrive anywhere); does not
-// allocate.
+// kpanic.Panic). A TLB shootdown's NMI probe (kernel/tlb) is only
+// marked taken: it asks whether this CPU runs. Context: trap, any (an NMI
+// can arrive anywhere); does not allocate.
 func noteNMI(c *percpu.CPU, f *x86.TrapFrame) {
 	if kpanic.InProgress() {
 		c.StoppedAt, c.StoppedCS, c.StoppedRSP = f.RIP, f.CS, f.RSP
 		kpanic.StopForPanic(c) // the panic report's NMI: stop here
+	}
+	if percpu.TakeNMIProbe(c) {
+		return // a TLB shootdown's probe (kernel/tlb): this CPU runs
 	}
 	if nmiPanic {
 		kpanic.Panic("NMI with unknown_nmi_panic (a stall report: the host's time limit for the run expired)", f)

@@ -78,6 +78,11 @@ type CPU struct {
 	// (0) otherwise. A CPU that finds anything but APExpected parks.
 	APGo    atomic.Uint32
 	TLBSeen atomic.Uint64 // last TLB shootdown generation flushed
+	// NMIProbe is a TLB shootdown's question to a CPU that has not
+	// answered its IPI within a second (kernel/tlb): ProbeSent when the
+	// shooter sent an NMI, ProbeTaken once this CPU's NMI handler saw it,
+	// ProbeNone otherwise.
+	NMIProbe atomic.Uint32
 
 	ISTTop  [3]uintptr // tops of the double-fault, NMI and machine-check stacks (TSS IST1-3)
 	NMIs    uint64     // NMIs taken (logged and ignored)
@@ -112,3 +117,16 @@ func This() *CPU {
 // getGS returns the GS base (the current cpu). Implemented in gs_amd64.s.
 // Context: kernel (boot or trap), interrupts off; does not allocate.
 func getGS() uintptr
+
+// The states of CPU.NMIProbe.
+const (
+	ProbeNone  = 0 // no NMI probe in flight
+	ProbeSent  = 1 // a shooter sent an NMI; the CPU has not taken it yet
+	ProbeTaken = 2 // the CPU took it: it runs, and takes NMIs
+)
+
+// TakeNMIProbe reports whether the NMI c is taking is a TLB shootdown's
+// probe, marking it taken: the handler then returns at once (no log, no
+// panic for an unknown NMI). Context: trap (the NMI handler); does not
+// allocate.
+func TakeNMIProbe(c *CPU) bool { return c.NMIProbe.CompareAndSwap(ProbeSent, ProbeTaken) }

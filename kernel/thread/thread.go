@@ -110,7 +110,7 @@ func Kick(o *percpu.CPU) {
 	if c := percpu.This(); o != c {
 		percpu.Count(c, percpu.EvKickIPI)
 		if !clock.LAPIC.SendIPI(o.APICID, x86.VecKick) {
-			tlb.NotAnswering(o, "kick IPI", 0)
+			tlb.NotAnswering(o, "kick IPI", 0, "")
 		}
 	}
 }

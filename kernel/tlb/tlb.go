@@ -29,11 +29,50 @@ import (
 // spinning for it.
 var tlbGen atomic.Uint64
 
-// shootdownTimeoutNs bounds the wait for one CPU's acknowledgement. A CPU
-// that does not answer (program threads run with IOPL 3, so a CLI in ring
-// 3 can keep it from ever taking the IPI) would otherwise hang the kernel
-// with the lock held and no report: it ends in a kernel panic naming it.
-const shootdownTimeoutNs = 1e9
+// The wait for the CPUs' acknowledgements (waitAction). A CPU that does
+// not answer within shootdownTimeoutNs is either not running (its vCPU
+// thread starved on an overloaded host, which under TCG can last a second
+// or more) or running with interrupts off (threads run with IOPL 3, so a
+// CLI in ring 3 can keep it from ever taking the IPI, and the kernel would
+// hang with the lock held and no report). An NMI tells them apart: the
+// shooter sends one (CPU.NMIProbe), which even a CPU with interrupts off
+// takes at once. A CPU that takes it but still does not answer within
+// probeGraceNs (its pending IPI follows the NMI's return when interrupts
+// are on) runs with interrupts off: a kernel panic naming it. A CPU that
+// takes neither within starvedLimitNs does not run at all: a kernel panic
+// too. A starved CPU takes both as soon as it runs, and the wait goes on.
+const (
+	shootdownTimeoutNs = 1e9   // no answer yet: probe the CPU with an NMI
+	probeGraceNs       = 200e6 // it took the NMI: the IPI must follow
+	starvedLimitNs     = 30e9  // it took neither: it does not run
+)
+
+// waitVerdict is what a shooter does next about a CPU that has not
+// acknowledged its shootdown yet (waitAction).
+type waitVerdict uint8
+
+const (
+	keepWaiting        waitVerdict = iota
+	sendProbe                      // send the NMI probe
+	panicInterruptsOff             // it took the probe but not the IPI
+	panicNotRunning                // it took neither
+)
+
+// waitAction decides about a CPU that has not acknowledged a shootdown,
+// waited ns after the IPIs went out: probe is its CPU.NMIProbe state and
+// takenAt when the shooter first saw the probe taken (0 if not yet).
+// Context: any; does not allocate.
+func waitAction(waited int64, probe uint32, takenAt int64) waitVerdict {
+	switch {
+	case probe == percpu.ProbeTaken && takenAt > 0 && waited-takenAt > probeGraceNs:
+		return panicInterruptsOff
+	case probe != percpu.ProbeTaken && waited > starvedLimitNs:
+		return panicNotRunning
+	case probe == percpu.ProbeNone && waited > shootdownTimeoutNs:
+		return sendProbe
+	}
+	return keepWaiting
+}
 
 // tlbFaultCPU is the CPU id given by tlbfault=, a fault-injection option
 // for the boot tests, plus one (0: none). That CPU, taking a shootdown IPI
@@ -56,7 +95,8 @@ func ServiceTLB(c *percpu.CPU) {
 // Shootdown makes every other CPU drop stale translations and waits
 // until each has, or is in the kernel (where it flushes before using user
 // memory). The caller has already updated the page table and flushed its
-// own entries. Context: trap, kernel lock held.
+// own entries. One CPU shoots at a time: the callers (the mmap family)
+// hold the memory lock. Context: trap, kernel and memory locks held.
 func Shootdown(c *percpu.CPU) {
 	if percpu.NOnline == 1 {
 		return
@@ -69,18 +109,43 @@ func Shootdown(c *percpu.CPU) {
 			continue
 		}
 		if !clock.LAPIC.SendIPI(o.APICID, x86.VecTLB) {
-			NotAnswering(o, "TLB shootdown IPI", 0)
+			NotAnswering(o, "TLB shootdown IPI", 0, "")
 		}
 	}
-	deadline := clock.Nanotime() + shootdownTimeoutNs
+	start := clock.Nanotime()
 	for i := 0; i < percpu.NOnline; i++ {
-		o := &percpu.CPUs[i]
-		for o != c && o.InUser.Load() && o.TLBSeen.Load() < g {
-			if clock.Nanotime() > deadline {
-				NotAnswering(o, "TLB shootdown", shootdownTimeoutNs)
-			}
-			cpu.Pause()
+		if o := &percpu.CPUs[i]; o != c {
+			awaitAck(o, g, start)
 		}
+	}
+}
+
+// awaitAck waits until CPU o has flushed generation g or left ring 3
+// (it then flushes before it uses user memory), probing it with an NMI
+// when it does not answer (waitAction). start is when the IPIs went out.
+// A probe taken in an earlier shootdown is forgotten first; one still in
+// flight stands for this wait's (o takes it silently either way).
+// Context: trap, memory lock held; does not allocate.
+func awaitAck(o *percpu.CPU, g uint64, start int64) {
+	o.NMIProbe.CompareAndSwap(percpu.ProbeTaken, percpu.ProbeNone)
+	var takenAt int64
+	for o.InUser.Load() && o.TLBSeen.Load() < g {
+		waited := clock.Nanotime() - start
+		probe := o.NMIProbe.Load()
+		if probe == percpu.ProbeTaken && takenAt == 0 {
+			takenAt = waited
+		}
+		switch waitAction(waited, probe, takenAt) {
+		case sendProbe:
+			if o.NMIProbe.CompareAndSwap(percpu.ProbeNone, percpu.ProbeSent) && !clock.LAPIC.SendNMI(o.APICID) {
+				NotAnswering(o, "TLB shootdown NMI probe", 0, "")
+			}
+		case panicInterruptsOff:
+			NotAnswering(o, "TLB shootdown", shootdownTimeoutNs, ": it took an NMI, so it runs, with interrupts off")
+		case panicNotRunning:
+			NotAnswering(o, "TLB shootdown", starvedLimitNs, ", nor an NMI: it does not run")
+		}
+		cpu.Pause()
 	}
 }
 
@@ -98,9 +163,10 @@ var panicReason klog.Line
 
 // NotAnswering ends in a kernel panic whose reason names CPU o, which
 // did not acknowledge what (an IPI) within ns nanoseconds, or (ns 0) whose
-// local APIC never accepted it.
+// local APIC never accepted it; why, if not empty, follows (what the NMI
+// probe found).
 // Context: trap, kernel lock held; does not allocate; never returns.
-func NotAnswering(o *percpu.CPU, what string, ns int64) {
+func NotAnswering(o *percpu.CPU, what string, ns int64, why string) {
 	panicReason = klog.Line{}
 	panicReason.S(what).S(": cpu ").U(uint64(o.ID)).S(" (APIC id ").U(uint64(o.APICID)).S(")")
 	if ns > 0 {
@@ -108,6 +174,7 @@ func NotAnswering(o *percpu.CPU, what string, ns int64) {
 	} else {
 		panicReason.S(": the interrupt was never accepted")
 	}
+	panicReason.S(why)
 	kpanic.Panic(stringOf(panicReason.Bytes()), nil)
 }
 
