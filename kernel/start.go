@@ -124,6 +124,7 @@ func startProgram() {
 	unlockKernel(c)
 	klock.Kernel.ResetStats() // count the program's run, not the boot's
 	klock.Mem.ResetStats()
+	klock.SetHaltingWaiters(true) // every CPU's local APIC is up (kernel/klock/wait.go)
 	smp.WakeAPs()
 	enterUser(&frame)
 }

@@ -88,6 +88,9 @@ func userTrap(f *x86.TrapFrame) {
 		return
 	}
 	c.InUser.Store(false)
+	if f.Vector == x86.VecKick {
+		clock.LAPIC.EOI() // before the lock: a waiter halted in service of a kick could not be woken (kernel/klock/wait.go)
+	}
 	klock.Kernel.Lock(c)
 	klock.Kernel.SetHolder(klock.TrapTag(f)) // for the longest hold's report
 	t := threadtab.Sched.CPUs[c.ID].Cur
@@ -104,8 +107,7 @@ func userTrap(f *x86.TrapFrame) {
 			timeslice.Check(c, int(t), f)
 		}
 	case v == x86.VecKick:
-		c.IRQs++
-		clock.LAPIC.EOI()
+		c.IRQs++ // acknowledged before the lock was taken
 		// Nothing else to do: the way back to the program delivers a
 		// pending signal and re-arms the timer for a queued thread.
 	case v == x86.VecSpurious:
@@ -157,6 +159,9 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 		}
 	}
 	switch f.Vector {
+	case x86.VecLockWake: // late: the waiter got the lock without halting (kernel/klock/wait.go)
+		clock.LAPIC.EOI()
+		return true
 	case x86.VecTLB:
 		if tlb.TLBFaultCPU() == c.ID+1 {
 			tlb.TLBFaultHang() // tlbfault=: never answer
@@ -195,6 +200,12 @@ func kernelTrap(f *x86.TrapFrame) {
 		clock.LAPIC.EOI()
 	case v == x86.VecTLB:
 		tlb.ServiceTLB(c)
+		clock.LAPIC.EOI()
+	case v == x86.VecKick || v == x86.VecLockWake:
+		// Ends a halt: the idle loop's (its caller runs the scheduler
+		// next, under the kernel lock) or a lock waiter's
+		// (kernel/klock/wait.go, which must not take a lock here).
+		c.IRQs++
 		clock.LAPIC.EOI()
 	case v == x86.VecSpurious:
 		c.Spurious++

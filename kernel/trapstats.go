@@ -46,5 +46,6 @@ func writeTrapStats(w kfiles.Writer) {
 	w.S("timer_interrupt ").U(sum[percpu.EvTimer]).S("\n")
 	w.S("kick_ipi ").U(sum[percpu.EvKickIPI]).S("\n")
 	w.S("timer_arm ").U(sum[percpu.EvTimerArm]).S("\n")
+	w.S("lock_wait_halt ").U(sum[percpu.EvLockHalt]).S("\n")
 	w.S("user_access_faults ").U(sum[percpu.EvUserAccessFault]).S("\n")
 }

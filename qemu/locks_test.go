@@ -165,6 +165,10 @@ func TestFastPathsBoot(t *testing.T) {
 	assert.Contains(t, events, "timer_interrupt")
 	assert.Contains(t, events, "kick_ipi")
 	assert.Positive(t, events["timer_arm"], "the LAPIC timer was programmed (armTimer): the slices' deadlines at least")
+	// Halts of CPUs waiting for a lock (kernel/klock/wait.go): how many
+	// depends on the host's load, so only the count's presence is checked
+	// here; a lost wake-up would hang this and every SMP boot.
+	assert.Contains(t, events, "lock_wait_halt")
 }
 
 // parseCounts reads the two-column table under header in a

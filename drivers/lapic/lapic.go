@@ -11,6 +11,7 @@ const (
 	RegID         = 0x020
 	RegTPR        = 0x080
 	RegEOI        = 0x0b0
+	RegPPR        = 0x0a0 // processor priority: the higher of the TPR and the class in service
 	RegSVR        = 0x0f0 // spurious interrupt vector
 	RegESR        = 0x280 // error status
 	RegICRLow     = 0x300
@@ -186,6 +187,17 @@ func (l *LAPIC) icr(dest uint32, low uint32) bool {
 	}
 	return true
 }
+
+// SetTaskPriority sets this CPU's task priority (TPR): interrupts whose
+// vector's priority class (vector >> 4) is at or below tpr >> 4 wait in
+// the IRR until it is lowered again. Context: trap; does not allocate.
+func (l *LAPIC) SetTaskPriority(tpr uint8) { l.Write(RegTPR, uint32(tpr)) }
+
+// ProcessorPriority returns this CPU's processor priority (PPR): no
+// interrupt of its class (>> 4) or below is delivered now, whatever the
+// TPR, while one of that class is in service (not yet EOI'd). Context:
+// trap; does not allocate.
+func (l *LAPIC) ProcessorPriority() uint8 { return uint8(l.Read(RegPPR)) }
 
 // SendIPI sends a fixed interrupt with vector to the CPU with APIC id dest.
 // It reports false if the interrupt was not accepted (see icr).

@@ -9,6 +9,8 @@
 package klock
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
@@ -48,10 +50,11 @@ import (
 // Stats (stats.go, printed in /proc/gometal/sched) and checks its
 // rank against the locks its CPU holds (rank.go).
 type Handle struct {
-	since uint64 // TSC when the holder took it (for stats)
-	by    uint64 // what the holder does, a hold tag (stats.go); 0 until it says
-	stats Stats  // stats.go
-	rank  Rank   // its place in the lock order (rank.go)
+	since  uint64        // TSC when the holder took it (for stats)
+	by     uint64        // what the holder does, a hold tag (stats.go); 0 until it says
+	stats  Stats         // stats.go
+	rank   Rank          // its place in the lock order (rank.go)
+	halted atomic.Uint64 // CPUs halted waiting for it, a bit per CPU id (wait.go)
 }
 
 // Kernel is the handle on spin.KernelLock, the kernel lock.
@@ -78,8 +81,12 @@ func (l *Handle) Lock(c *percpu.CPU) {
 	st := l.state()
 	for !st.TryLock(c.ID) {
 		contended = true
-		for st.Held() {
+		for spins := 0; st.Held(); spins++ {
 			tlb.ServiceTLB(c)
+			if spins == spinsBeforeHalt {
+				l.haltWhileHeld(c, st) // wait.go
+				spins = 0
+			}
 			cpu.Pause()
 		}
 	}
@@ -127,6 +134,7 @@ func (l *Handle) Unlock(c *percpu.CPU) {
 	l.stats.Released(cpu.Rdtsc()-l.since, l.by)
 	heldLocks[c.ID].release(l.rank)
 	l.state().Unlock(c.ID)
+	l.wakeHalted()
 }
 
 // Stats returns the lock's statistics, for /proc/gometal/sched

@@ -29,6 +29,7 @@ const (
 	EvYieldFast                    // sched_yield answered without the kernel lock
 	EvYieldLocked                  // sched_yield sent to the locked path
 	EvTimerArm                     // a write of the LAPIC timer (armTimer: the deadline changed)
+	EvLockHalt                     // a halt while waiting for a kernel lock (kernel/klock/wait.go)
 	EvUserAccessFault              // a kernel access to the program's memory that faulted and was fixed up (vm.FixUserFault)
 	NEvents
 )

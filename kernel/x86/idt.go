@@ -27,6 +27,7 @@ const (
 	VecPICBase  = 0xe0
 	VecKick     = 0xf0 // IPI: enter the kernel (wake from idle, deliver a signal, re-arm the timer)
 	VecTLB      = 0xf1 // IPI: flush the TLB
+	VecLockWake = 0xf2 // IPI: a kernel lock a halted waiter waits for was released (kernel/klock)
 	VecSpurious = 0xff
 	// VecSyscall is no interrupt vector: the SYSCALL entry marks the trap
 	// frame it builds with it, one past the last real vector.
