@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/thread"
@@ -13,7 +14,8 @@ import (
 // Lock-free answers to the system calls the Go runtime makes most
 // (issue 18), beside fastTrap's clock reads: FUTEX_WAKE of a word nobody
 // waits on (the runtime wakes a parked M "just in case" on every unlock
-// and ready), and sched_yield with nothing else to run here (the runtime's
+// and ready), FUTEX_WAIT of a word that no longer holds the expected
+// value (a wake-up that came first), and sched_yield with nothing else to run here (the runtime's
 // spinning Ms yield in their loops). Each is counted per CPU, taken and
 // not taken, for /proc/gometal/sched (percpu.Events, kernel/trapstats.go).
 
@@ -43,6 +45,39 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 	return true
 }
 
+// fastFutexWaitMismatch answers a FUTEX_WAIT (private or not, without a
+// timeout: the runtime's futexsleep with no deadline) whose word no
+// longer holds the expected value with EAGAIN, without the kernel lock,
+// as the locked path would (thread.SysFutex): the word is read once, at
+// one instant, which is where the call takes effect. It reports false
+// (the locked path decides) for a word that still matches (the thread
+// must block), for a timeout (whose pointer the locked path checks
+// first, as Linux does), for FUTEX_CLOCK_REALTIME and the bitset form,
+// and for an address that is unaligned, outside the user half, over
+// kernel state, in a PROT_NONE page, or not mapped (the load fails
+// without faulting anything in: vm.Load32). The load is safe against a
+// concurrent munmap for the reason fastClockGettime's stores are.
+// Context: trap, kernel lock not held; does not allocate.
+func fastFutexWaitMismatch(c *percpu.CPU, f *x86.TrapFrame) bool {
+	addr := uintptr(f.DI)
+	if int(f.SI)&^futexPrivateFlag != thread.FutexOpWait || f.R10 != 0 ||
+		addr%4 != 0 || addr > vm.UserTop-4 || !vm.MayLoadLockFree(addr) {
+		percpu.Count(c, percpu.EvFutexWaitLocked)
+		return false
+	}
+	v, ok := vm.Load32(addr)
+	if !ok || v == uint32(f.DX) {
+		percpu.Count(c, percpu.EvFutexWaitLocked)
+		return false
+	}
+	percpu.Count(c, percpu.EvFutexWaitFast)
+	f.AX = errnoResult(abi.EAGAIN)
+	return true
+}
+
+// futexPrivateFlag is FUTEX_PRIVATE_FLAG (linux/futex.h).
+const futexPrivateFlag = 128
+
 // fastYield answers sched_yield with 0, without the kernel lock, when no
 // thread waits for this CPU (sched.Scheduler.YieldChangesNothing).
 // Context: trap, kernel lock not held; does not allocate.
@@ -61,6 +96,9 @@ func fastYield(c *percpu.CPU, f *x86.TrapFrame) bool {
 func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 	switch nr {
 	case unix.SYS_FUTEX:
+		if int(f.SI)&thread.FutexCmdMask == thread.FutexOpWait {
+			return fastFutexWaitMismatch(c, f)
+		}
 		return fastFutexWake(c, f)
 	case unix.SYS_SCHED_YIELD:
 		return fastYield(c, f)
@@ -76,5 +114,6 @@ func writeFastStats(w kfiles.Writer) {
 	sum := sumEvents()
 	w.S("fastpath lockfree locked\n")
 	w.S("futex_wake ").U(sum[percpu.EvFutexWakeFast]).S(" ").U(sum[percpu.EvFutexWakeLocked]).S("\n")
+	w.S("futex_wait ").U(sum[percpu.EvFutexWaitFast]).S(" ").U(sum[percpu.EvFutexWaitLocked]).S("\n")
 	w.S("sched_yield ").U(sum[percpu.EvYieldFast]).S(" ").U(sum[percpu.EvYieldLocked]).S("\n")
 }

@@ -137,8 +137,9 @@ func parseFastPaths(t *testing.T, text string) map[string][2]uint64 {
 // the kernel lock, and counted. The guest made 1,024 wakes over 32 words:
 // a word whose hash bucket holds a waiter (a parked runtime thread) goes
 // to the locked path, which at most a few of the 64 buckets do, so most
-// must be lock-free; and 1,000 yields, most on a CPU with an empty queue
-// (2 CPUs, a handful of threads).
+// must be lock-free; 1,000 yields, most on a CPU with an empty queue
+// (2 CPUs, a handful of threads); and 1,000 FUTEX_WAITs of a word that
+// holds another value, every one an EAGAIN without the lock.
 func TestFastPathsBoot(t *testing.T) {
 	text := locksSched(t)
 	fast := parseFastPaths(t, text)
@@ -150,10 +151,13 @@ func TestFastPathsBoot(t *testing.T) {
 	assert.GreaterOrEqual(t, wake[0], uint64(512), "most of the guest's 1,024 wakes of unwaited words")
 	assert.GreaterOrEqual(t, yield[0]+yield[1], uint64(1000), "every yield is counted one way or the other")
 	assert.GreaterOrEqual(t, yield[0], uint64(500), "most yields found nothing queued")
+	wait, ok := fast["futex_wait"]
+	require.True(t, ok, "no futex_wait line:\n%s", text)
+	assert.GreaterOrEqual(t, wait[0], uint64(1000), "the guest's 1,000 waits of a word that differs: EAGAIN without the lock")
 	events := parseCounts(t, text, "event count")
 	t.Logf("events: %v", events)
 	require.Contains(t, events, "syscall", "no syscall line:\n%s", text)
-	assert.GreaterOrEqual(t, events["syscall"], wake[0]+wake[1]+yield[0]+yield[1], "every system call is counted, the lock-free ones too")
+	assert.GreaterOrEqual(t, events["syscall"], wake[0]+wake[1]+yield[0]+yield[1]+wait[0]+wait[1], "every system call is counted, the lock-free ones too")
 	assert.Positive(t, events["page_fault"], "the runtime's heap is faulted in on demand")
 	// Demand faults are mapped under the memory lock alone
 	// (kernel/memfault.go); only a fault the program may not make, or one

@@ -3,8 +3,8 @@
 // (docs/performance.md). The calls: getpid (answered without the kernel
 // lock), getppid (the locked path with the least work behind it),
 // sched_yield and a FUTEX_WAKE of a word nobody waits on (lock-free when
-// nothing else runs), a FUTEX_WAIT whose word does not match (locked,
-// EAGAIN), a pipe read that finds nothing (EAGAIN), a 64-byte pipe write
+// nothing else runs), a FUTEX_WAIT whose word does not match (EAGAIN,
+// lock-free since issue 18's futex_wait fast path), a pipe read that finds nothing (EAGAIN), a 64-byte pipe write
 // and read, and a ping-pong of one byte between two threads through two
 // pipes (each round two wake-ups and two switches), and the first touch
 // of a fresh page of anonymous memory (a demand page fault: mmap 1 MiB,

@@ -26,6 +26,8 @@ const (
 	EvKickIPI                      // a kick IPI this CPU sent (a wake-up or a signal elsewhere)
 	EvFutexWakeFast                // FUTEX_WAKE answered without the kernel lock
 	EvFutexWakeLocked              // FUTEX_WAKE sent to the locked path
+	EvFutexWaitFast                // FUTEX_WAIT whose word differs: EAGAIN without the kernel lock
+	EvFutexWaitLocked              // FUTEX_WAIT sent to the locked path
 	EvYieldFast                    // sched_yield answered without the kernel lock
 	EvYieldLocked                  // sched_yield sent to the locked path
 	EvTimerArm                     // a write of the LAPIC timer (armTimer: the deadline changed)

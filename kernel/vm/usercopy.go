@@ -183,3 +183,10 @@ func CopyFromUser(dst []byte, addr uintptr) int {
 // caller must have checked the address as for CopyToUser.
 // Context: trap, any lock or none; does not allocate.
 func Store64(addr uintptr, v uint64) bool { return store64User(addr, v) }
+
+// Load32 reads the aligned 32-bit word at addr of the program's memory in
+// one access, for a lock-free caller: it fails (false) instead of
+// panicking if the page is not mapped. The caller must have checked the
+// address (MayLoadLockFree). Context: trap, any lock or none; does not
+// allocate.
+func Load32(addr uintptr) (uint32, bool) { return load32User(addr) }

@@ -123,6 +123,20 @@ func MayStoreLockFree(addr uintptr) bool {
 	return !ok || flags&mm.PTEUser != 0 && flags&mm.PTEWrite != 0
 }
 
+// MayLoadLockFree is MayStoreLockFree for a load: the page holding addr
+// is either not mapped (the load faults and fails, and the locked path
+// decides) or mapped user-readable. A page mapped without the user bit
+// (PROT_NONE) is refused: ring 0's load would succeed there and read what
+// the program may not. Context: trap, no lock needed (as
+// MayStoreLockFree).
+func MayLoadLockFree(addr uintptr) bool {
+	if addr < 0x1000 || addr >= UserTop || IsKernelState(addr, 1, false) {
+		return false
+	}
+	_, flags, ok := mm.KPT.Lookup(addr)
+	return !ok || flags&mm.PTEUser != 0
+}
+
 // UserRange checks that the program may access [addr, addr+n) (writing if
 // write is set) and faults in every page of it, so the kernel can then use
 // the memory directly. Memory the program may touch itself but that holds

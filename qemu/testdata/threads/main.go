@@ -255,8 +255,9 @@ const futexWakePrivate = 1 | 128
 
 // fastCalls makes the calls the kernel answers without its lock when it
 // can: 1,024 FUTEX_WAKEs of words nobody waits on (32 words, spread over
-// the kernel's hash buckets) and 1,000 sched_yields from a locked thread.
-// Each wake must wake nobody.
+// the kernel's hash buckets), 1,000 sched_yields from a locked thread
+// and 1,000 FUTEX_WAITs of a word that holds another value. Each wake
+// must wake nobody, each wait return EAGAIN.
 func fastCalls() error {
 	var words [32]uint32
 	for range 32 {
@@ -275,5 +276,16 @@ func fastCalls() error {
 			return fmt.Errorf("sched_yield: %v", e)
 		}
 	}
+	word := uint32(7)
+	for i := range 1000 {
+		_, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&word)),
+			futexWaitPrivate, uintptr(8+i), 0, 0, 0)
+		if e != unix.EAGAIN {
+			return fmt.Errorf("FUTEX_WAIT of a word that differs: %v, want EAGAIN", e)
+		}
+	}
 	return nil
 }
+
+// futexWaitPrivate is FUTEX_WAIT | FUTEX_PRIVATE_FLAG (linux/futex.h).
+const futexWaitPrivate = 0 | 128
