@@ -17,7 +17,7 @@ import (
 // to the locked path, which faults it in or answers EFAULT, as Linux
 // does. Before the stores it refuses (locked path) a pointer that is
 // unaligned, outside the user half, over kernel state, or in a mapped page
-// the program may not write (vm.MayStoreLockFree: the store would only
+// the program may not write (vm.MayAccessLockFree: the store would only
 // fault there), and CLOCK_PROCESS_CPUTIME_ID, which reads
 // every CPU's running thread. The store that lands is safe against a
 // concurrent munmap because c.InUser is still set (see userTrap).
@@ -25,7 +25,7 @@ import (
 func fastClockGettime(c *percpu.CPU, f *x86.TrapFrame) bool {
 	tp := uintptr(f.SI)
 	if tp%8 != 0 || tp > vm.UserTop-16 || vm.IsKernelState(tp, 16, true) ||
-		!vm.MayStoreLockFree(tp) || !vm.MayStoreLockFree(tp+8) {
+		!vm.MayAccessLockFree(tp, true) || !vm.MayAccessLockFree(tp+8, true) {
 		return false // fault it in (or refuse it: EFAULT) under the lock
 	}
 	if int32(f.DI) == unix.CLOCK_PROCESS_CPUTIME_ID {

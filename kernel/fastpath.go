@@ -61,7 +61,7 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 func fastFutexWaitMismatch(c *percpu.CPU, f *x86.TrapFrame) bool {
 	addr := uintptr(f.DI)
 	if int(f.SI)&^futexPrivateFlag != thread.FutexOpWait || f.R10 != 0 ||
-		addr%4 != 0 || addr > vm.UserTop-4 || !vm.MayLoadLockFree(addr) {
+		addr%4 != 0 || addr > vm.UserTop-4 || !vm.MayAccessLockFree(addr, false) {
 		percpu.Count(c, percpu.EvFutexWaitLocked)
 		return false
 	}

@@ -158,7 +158,7 @@ func accessPCs(pcs *[nAccessPCs]uintptr)
 // CopyToUser copies src to addr with copyUser and returns how many bytes
 // it copied: fewer than len(src) if a page fault stopped it. The caller
 // must have checked the range (below UserTop, not kernel state) and the
-// permission of any page already mapped (MayStoreLockFree): the kernel's
+// permission of any page already mapped (MayAccessLockFree): the kernel's
 // stores succeed on supervisor pages. Context: trap, any lock or none;
 // does not allocate.
 func CopyToUser(addr uintptr, src []byte) int {
@@ -187,6 +187,6 @@ func Store64(addr uintptr, v uint64) bool { return store64User(addr, v) }
 // Load32 reads the aligned 32-bit word at addr of the program's memory in
 // one access, for a lock-free caller: it fails (false) instead of
 // panicking if the page is not mapped. The caller must have checked the
-// address (MayLoadLockFree). Context: trap, any lock or none; does not
+// address (MayAccessLockFree). Context: trap, any lock or none; does not
 // allocate.
 func Load32(addr uintptr) (uint32, bool) { return load32User(addr) }

@@ -104,37 +104,25 @@ func PresentWritable(addr uintptr) bool {
 	return ok && flags&mm.PTEUser != 0 && flags&mm.PTEWrite != 0
 }
 
-// MayStoreLockFree reports whether a store at addr without the kernel
-// lock may be tried: addr is in the user half (past the first page) and
-// not kernel state, and its page is either not mapped (the store then
-// faults and fails, see usercopy.go, and the locked path decides) or
-// mapped user-writable. A page mapped read-only or without the user bit
-// (PROT_NONE keeps its frame, mapped for the kernel only and read-only) is
-// refused up front: ring 0's store would fault there too (CR0.WP), so
-// this saves a fault. The hardware does not check the user bit for ring 0,
-// so a lock-free load needs a check like this one for a PROT_NONE page.
+// MayAccessLockFree reports whether an access at addr without the kernel
+// lock (a store if write is set, else a load) may be tried: addr is in
+// the user half (past the first page) and not kernel state, and its page
+// is either not mapped (the access then faults and fails, see
+// usercopy.go, and the locked path decides) or mapped for the program's
+// own access (user, and writable for a store). A page mapped without the
+// user bit (PROT_NONE keeps its frame, mapped for the kernel only and
+// read-only) is refused up front: ring 0's load would succeed there, as
+// the hardware does not check the user bit for ring 0, and read what the
+// program may not; its store would fault (CR0.WP), so refusing a
+// read-only page for a store only saves a fault.
 // Context: trap, no lock needed (page-table pages are never freed, the
 // kernel-state table never changes).
-func MayStoreLockFree(addr uintptr) bool {
-	if addr < 0x1000 || addr >= UserTop || IsKernelState(addr, 1, true) {
+func MayAccessLockFree(addr uintptr, write bool) bool {
+	if addr < 0x1000 || addr >= UserTop || IsKernelState(addr, 1, write) {
 		return false
 	}
 	_, flags, ok := mm.KPT.Lookup(addr)
-	return !ok || flags&mm.PTEUser != 0 && flags&mm.PTEWrite != 0
-}
-
-// MayLoadLockFree is MayStoreLockFree for a load: the page holding addr
-// is either not mapped (the load faults and fails, and the locked path
-// decides) or mapped user-readable. A page mapped without the user bit
-// (PROT_NONE) is refused: ring 0's load would succeed there and read what
-// the program may not. Context: trap, no lock needed (as
-// MayStoreLockFree).
-func MayLoadLockFree(addr uintptr) bool {
-	if addr < 0x1000 || addr >= UserTop || IsKernelState(addr, 1, false) {
-		return false
-	}
-	_, flags, ok := mm.KPT.Lookup(addr)
-	return !ok || flags&mm.PTEUser != 0
+	return !ok || flags&mm.PTEUser != 0 && (!write || flags&mm.PTEWrite != 0)
 }
 
 // UserRange checks that the program may access [addr, addr+n) (writing if
