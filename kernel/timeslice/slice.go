@@ -53,9 +53,7 @@ type sliceCPU struct {
 	since     int64
 	requested bool
 
-	lastP    uint64   // the P of the last reading on this CPU
-	lastTick uint32   // and its schedtick then
-	req      sliceReq // the request in flight, if req.g != 0
+	req sliceReq // the request in flight, if req.g != 0
 
 	// calm counts the readings in a row that saw no turn run on from
 	// the reading before (a new turn, or no goroutine to time), up to
@@ -82,6 +80,64 @@ type sliceReq struct {
 }
 
 var sliceCPUs [percpu.MaxCPUs]sliceCPU
+
+// tickMemory remembers the schedtick each P read at its last reading,
+// whichever CPU took it: a P moves between CPUs with its M, so a CPU's
+// readings follow one P only while its M stays put, and under a busy
+// host, where threads change CPUs at every wakeup, a CPU's last P is
+// rarely the P it reads next. Guarded by the kernel lock.
+type tickMemory struct {
+	p    [2 * percpu.MaxCPUs]uint64 // the Ps seen (0: a free slot); GOMAXPROCS is at most the CPUs
+	tick [2 * percpu.MaxCPUs]uint32 // each one's schedtick at its last reading
+	next int                        // the slot a P not seen before takes when none is free
+}
+
+// What a reading of a P's schedtick shows against the P's last reading.
+const (
+	tickFirst     = iota // no earlier reading of this P is remembered
+	tickSame             // the same turn, or another with no schedule between
+	tickAdvanced         // the P scheduled since
+	tickBackwards        // impossible for the real field: the offset is wrong
+)
+
+var pTicks tickMemory
+
+// note records that P p read schedtick tick and reports how that compares
+// with p's last reading. Context: trap (Check), kernel lock held; does not
+// allocate.
+func (m *tickMemory) note(p uint64, tick uint32) int {
+	for i, q := range m.p {
+		if q != p {
+			continue
+		}
+		d := int32(tick - m.tick[i])
+		m.tick[i] = tick
+		switch {
+		case d < 0:
+			return tickBackwards
+		case d > 0:
+			return tickAdvanced
+		}
+		return tickSame
+	}
+	i := m.slotFor()
+	m.p[i], m.tick[i] = p, tick
+	return tickFirst
+}
+
+// slotFor returns the slot a P not seen before takes: a free one, else
+// the slots in turn. Context: trap (note), kernel lock held; does not
+// allocate.
+func (m *tickMemory) slotFor() int {
+	for i, q := range m.p {
+		if q == 0 {
+			return i
+		}
+	}
+	i := m.next
+	m.next = (m.next + 1) % len(m.p)
+	return i
+}
 
 // On reports whether goroutine time slices are in force: the timer
 // interrupt then calls Check. Context: any; does not allocate.
@@ -151,18 +207,16 @@ func Check(c *percpu.CPU, t int, f *x86.TrapFrame) {
 		}
 	}
 	v, kind, why := readG(&threadtab.Threads[t], f.RSP)
-	if kind == viewUser && v.p == st.lastP {
-		if d := int32(v.tick - st.lastTick); d < 0 {
+	if kind == viewUser {
+		switch pTicks.note(v.p, v.tick) {
+		case tickBackwards:
 			kind, why = viewFailed, "p.schedtick went backwards"
-		} else if d > 0 {
+		case tickAdvanced:
 			layout.ticked++
 		}
 	}
 	if !layout.record(kind, why) {
 		return
-	}
-	if kind == viewUser {
-		st.lastP, st.lastTick = v.p, v.tick
 	}
 	now := clock.Nanotime()
 	if !st.read(kind == viewUser, v.g, v.p, v.tick, now) || !layout.trusted || !v.quiet {

@@ -331,3 +331,44 @@ func TestSliceHogsBackToBack(t *testing.T) {
 	}
 	assert.Less(t, maxCalm, uint8(calmReadings), "hogs never look calm")
 }
+
+// TestTickMemoryFollowsPs feeds readings of two Ps taken on whatever CPU
+// their Ms ran: each P's schedtick is compared with that P's own last
+// reading, so a tick is seen to advance even when every CPU's readings
+// alternate between the Ps.
+func TestTickMemoryFollowsPs(t *testing.T) {
+	var m tickMemory
+	const p0, p1 = 0xc000010000, 0xc000020000
+	readings := []struct {
+		p    uint64
+		tick uint32
+		want int
+	}{
+		{p0, 5, tickFirst},
+		{p1, 9, tickFirst},
+		{p0, 5, tickSame},
+		{p1, 10, tickAdvanced},
+		{p0, 7, tickAdvanced},
+		{p1, 10, tickSame},
+		{p0, 0xffffffff, tickBackwards}, // far behind 7 as int32 steps go
+	}
+	for i, r := range readings {
+		assert.Equal(t, r.want, m.note(r.p, r.tick), "reading %d", i)
+	}
+}
+
+// TestTickMemoryFull: once more Ps are seen than there are slots, new Ps
+// take slots in turn, and a P pushed out starts afresh.
+func TestTickMemoryFull(t *testing.T) {
+	var m tickMemory
+	n := len(m.p)
+	for i := range n {
+		require.Equal(t, tickFirst, m.note(uint64(0x1000*(i+1)), 1))
+	}
+	assert.Equal(t, tickFirst, m.note(0xdead000, 1), "a P not seen before")
+	assert.Equal(t, tickFirst, m.note(0x1000, 2), "the P in the first slot was pushed out")
+	assert.Equal(t, tickAdvanced, m.note(0x3000, 2), "the third slot's P is still remembered")
+	for i := range n {
+		assert.NotZero(t, m.p[i])
+	}
+}
