@@ -36,7 +36,19 @@ func armTimer(c *percpu.CPU) {
 	now := clock.Nanotime()
 	deadline, changed := threadtab.Sched.Deadline(c.ID, now, timeslice.Deadline(c, now))
 	if changed {
+		c.ArmDeadline, c.ArmPending = deadline, true // programmed by armPending
+	}
+}
+
+// armPending programs the deadline armTimer decided on, once c has
+// released the kernel lock (unlockKernel): the timer is c's own, and
+// interrupts stay off until c returns to ring 3 or halts.
+// Context: trap or boot, kernel lock just released by c, interrupts off;
+// does not allocate.
+func armPending(c *percpu.CPU) {
+	if c.ArmPending {
+		c.ArmPending = false
 		percpu.Count(c, percpu.EvTimerArm)
-		clock.Arm(deadline)
+		clock.Arm(c.ArmDeadline)
 	}
 }

@@ -88,8 +88,11 @@ func userTrap(f *x86.TrapFrame) {
 		return
 	}
 	c.InUser.Store(false)
-	if f.Vector == x86.VecKick {
-		clock.LAPIC.EOI() // before the lock: a waiter halted in service of a kick could not be woken (kernel/klock/wait.go)
+	if f.Vector == x86.VecKick || f.Vector == x86.VecTimer {
+		// Before the lock: a waiter halted in service of a kick could not
+		// be woken (kernel/klock/wait.go), and a local APIC write is slow
+		// under emulation: no other CPU should wait for it.
+		clock.LAPIC.EOI()
 	}
 	klock.Kernel.Lock(c)
 	klock.Kernel.SetHolder(klock.TrapTag(f)) // for the longest hold's report
@@ -99,8 +102,7 @@ func userTrap(f *x86.TrapFrame) {
 	case v == vectorSyscall:
 		doSyscall(c, t)
 	case v == x86.VecTimer:
-		c.IRQs++
-		clock.LAPIC.EOI()
+		c.IRQs++ // acknowledged before the lock was taken
 		expireTimers()
 		threadtab.Sched.Tick(c.ID, clock.Nanotime())
 		if timeslice.On() {

@@ -98,6 +98,17 @@ type CPU struct {
 	IdleNs      int64  // time spent halted
 	HaltStart   int64  // when the current halt began
 	UpAt        int64  // the clock when the CPU reported online (apMain)
+
+	// Work that the kernel lock's holder leaves for right after its
+	// release (kernel/lock.go, unlockKernel), so that neither's local
+	// APIC access (an exit to the emulator, microseconds under TCG, and
+	// through the emulator's own global lock) lengthens the kernel lock's
+	// hold: the wake IPIs to send (bit n for CPU n; thread.Kick) and the
+	// timer deadline to program (ArmPending; kernel/clock.go, armTimer).
+	// Only this CPU reads or writes them.
+	KickMask    uint64
+	ArmDeadline int64
+	ArmPending  bool
 }
 
 // CPUs is the per-CPU table, indexed by CPU.ID.

@@ -21,6 +21,8 @@
 package thread
 
 import (
+	"math/bits"
+
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
@@ -105,14 +107,27 @@ func place(parent int) int { return threadtab.Sched.Place(parent) }
 
 // Kick interrupts CPU o so that it re-runs its scheduler: an idle CPU
 // leaves HLT, a busy one enters the kernel (where a pending signal is
-// delivered or a queued thread gets its turn). Context: trap.
+// delivered or a queued thread gets its turn). The IPI goes out once this
+// CPU has released the kernel lock (SendKicks): o needs that lock to act
+// on it anyway. Context: trap, kernel lock held; does not allocate.
 func Kick(o *percpu.CPU) {
 	if c := percpu.This(); o != c {
+		c.KickMask |= 1 << uint(o.ID)
+	}
+}
+
+// SendKicks sends the wake IPIs that Kick left in c.KickMask.
+// Context: trap or boot, kernel lock just released by c, interrupts
+// off; does not allocate.
+func SendKicks(c *percpu.CPU) {
+	for m := c.KickMask; m != 0; m &= m - 1 {
+		o := &percpu.CPUs[bits.TrailingZeros64(m)]
 		percpu.Count(c, percpu.EvKickIPI)
 		if !clock.LAPIC.SendIPI(o.APICID, x86.VecKick) {
 			tlb.NotAnswering(o, "kick IPI", 0, "")
 		}
 	}
+	c.KickMask = 0
 }
 
 // KickCPU acts on a scheduler decision's Kick: a wake IPI to CPU n, or
