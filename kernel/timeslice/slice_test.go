@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"unsafe"
@@ -371,4 +372,34 @@ func TestTickMemoryFull(t *testing.T) {
 	for i := range n {
 		assert.NotZero(t, m.p[i])
 	}
+}
+
+// TestPeekUser reads a buffer of the host process through the peeks the
+// slice checks use: every byte through peekUser8 (the aligned word that
+// holds it, shifted), words through peekUser32 and peekUser64, and
+// refusals for misaligned addresses and for the first page.
+func TestPeekUser(t *testing.T) {
+	buf := make([]uint64, 4)
+	for i := range buf {
+		buf[i] = 0x0706050403020100 + uint64(i)*0x0808080808080808
+	}
+	base := uintptr(unsafe.Pointer(&buf[0]))
+	for i := uintptr(0); i < 32; i++ {
+		b, ok := peekUser8(base + i)
+		require.True(t, ok, "byte %d", i)
+		assert.Equal(t, uint8(i), b, "byte %d", i)
+	}
+	w, ok := peekUser32(base + 4)
+	assert.True(t, ok)
+	assert.Equal(t, uint32(0x07060504), w)
+	d, ok := peekUser64(base + 8)
+	assert.True(t, ok)
+	assert.Equal(t, buf[1], d)
+	_, ok = peekUser64(base + 4)
+	assert.False(t, ok, "misaligned word")
+	_, ok = peekUser32(base + 2)
+	assert.False(t, ok, "misaligned 32-bit value")
+	_, ok = peekUser64(0x800)
+	assert.False(t, ok, "the first page")
+	runtime.KeepAlive(buf)
 }

@@ -190,3 +190,7 @@ func Store64(addr uintptr, v uint64) bool { return store64User(addr, v) }
 // address (MayAccessLockFree). Context: trap, any lock or none; does not
 // allocate.
 func Load32(addr uintptr) (uint32, bool) { return load32User(addr) }
+
+// Load64 is Load32 for the aligned 64-bit word at addr. Context: trap,
+// any lock or none; does not allocate.
+func Load64(addr uintptr) (uint64, bool) { return load64User(addr) }
