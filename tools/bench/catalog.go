@@ -117,6 +117,7 @@ func Catalog(cfg Config) []Metric {
 		Metric{KeyHTTPRPS, http + ": requests per second", "req/s", Higher},
 		Metric{KeyHTTPP50, http + ": latency p50", "us", Lower},
 		Metric{KeyHTTPP99, http + ": latency p99", "us", Lower},
+		Metric{KeyHTTPMean, http + ": latency mean", "us", Lower},
 		Metric{KeyHTTPBulk, fmt.Sprintf("HTTP GET of %s bodies, one connection, %d vCPU", sizeName(l.BulkBytes), cfg.NetSMP), "MiB/s", Higher},
 	)
 }

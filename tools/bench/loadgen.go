@@ -95,12 +95,18 @@ const (
 	KeyHTTPRPS  = "net.http.rps"
 	KeyHTTPP50  = "net.http.p50"
 	KeyHTTPP99  = "net.http.p99"
+	KeyHTTPMean = "net.http.mean"
 	KeyHTTPBulk = "net.http.bulk"
 )
 
 // Metrics turns r into the network rows: requests per second, latency
-// percentiles in microseconds and bulk throughput in MiB/s. A quantity
-// that r does not have (no requests, no bulk transfer) is left out.
+// percentiles and mean in microseconds and bulk throughput in MiB/s. A
+// quantity that r does not have (no requests, no bulk transfer) is left
+// out. The mean is there beside the percentiles because the connections
+// are closed loops: a server that serves some of them ahead of the
+// others has those contribute more (and faster) requests to the pooled
+// percentiles, so its p50 drops while the others wait, and the mean
+// (the connections over the requests per second, Little's law) does not.
 func (r LoadResult) Metrics() map[string]float64 {
 	m := map[string]float64{}
 	if len(r.Latencies) > 0 && r.Elapsed > 0 {
@@ -111,6 +117,11 @@ func (r LoadResult) Metrics() map[string]float64 {
 		m[KeyHTTPRPS] = float64(len(r.Latencies)) / r.Elapsed.Seconds()
 		m[KeyHTTPP50] = stats.Percentile(us, 50)
 		m[KeyHTTPP99] = stats.Percentile(us, 99)
+		var sum float64
+		for _, v := range us {
+			sum += v
+		}
+		m[KeyHTTPMean] = sum / float64(len(us))
 	}
 	if r.BulkBytes > 0 && r.BulkTime > 0 {
 		m[KeyHTTPBulk] = float64(r.BulkBytes) / (1 << 20) / r.BulkTime.Seconds()

@@ -26,8 +26,12 @@ func TestLoadResultMetrics(t *testing.T) {
 	assert.InDelta(t, 25.0, m[KeyHTTPRPS], 1e-9, "100 requests in 4 s")
 	assert.InDelta(t, 50_500.0, m[KeyHTTPP50], 1e-6, "the median of 1..100 ms, in us")
 	assert.InDelta(t, 99_010.0, m[KeyHTTPP99], 1e-6, "p99 interpolates between 99 and 100 ms")
+	assert.InDelta(t, 50_500.0, m[KeyHTTPMean], 1e-6, "the mean of 1..100 ms, in us")
 	assert.InDelta(t, 4.0, m[KeyHTTPBulk], 1e-9, "8 MiB in 2 s")
 
+	skewed := LoadResult{Latencies: []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond, 97 * time.Millisecond}, Elapsed: time.Second}
+	assert.InDelta(t, 25_000.0, skewed.Metrics()[KeyHTTPMean], 1e-6, "three fast requests and a slow one: the mean is not the median")
+	assert.InDelta(t, 1_000.0, skewed.Metrics()[KeyHTTPP50], 1e-6)
 	assert.Empty(t, LoadResult{}.Metrics(), "nothing measured, no values (never zeros)")
 	assert.NotContains(t, LoadResult{Latencies: r.Latencies, Elapsed: time.Second}.Metrics(), KeyHTTPBulk)
 }
@@ -90,7 +94,7 @@ func TestDrive(t *testing.T) {
 	assert.Less(t, r.Elapsed, 2*time.Second)
 	assert.Equal(t, int64(2<<20), r.BulkBytes)
 	m := r.Metrics()
-	for _, k := range []string{KeyHTTPRPS, KeyHTTPP50, KeyHTTPP99, KeyHTTPBulk} {
+	for _, k := range []string{KeyHTTPRPS, KeyHTTPP50, KeyHTTPP99, KeyHTTPMean, KeyHTTPBulk} {
 		assert.Positive(t, m[k], k)
 	}
 	assert.LessOrEqual(t, m[KeyHTTPP50], m[KeyHTTPP99])

@@ -175,7 +175,7 @@ func tickerFlags(period string) []string {
 // NetStep is the network rows' step: the HTTP server at smp vCPUs.
 func NetStep(smp int) Step {
 	return Step{Name: "net", SMP: smp, HTTP: true,
-		Yields: []string{KeyHTTPRPS, KeyHTTPP50, KeyHTTPP99, KeyHTTPBulk}}
+		Yields: []string{KeyHTTPRPS, KeyHTTPP50, KeyHTTPP99, KeyHTTPMean, KeyHTTPBulk}}
 }
 
 // gcMem is guest memory for the gc test: three times the live heap (the
