@@ -112,9 +112,8 @@ func unassignedLine(d *pci.Device, j int) {
 	}
 	l.S(", ").S(hexMin(bar.Size)).S(" bytes) left unassigned: ")
 	if d.Addr.Bus != rootBus {
-		l.S("behind a bridge (the kernel does not program bridge windows)")
-	} else {
-		l.S("no room left in the window (or the register did not keep its address)")
+		l.S("behind a bridge, whose windows the kernel does not program (function not touched)").Print()
+		return
 	}
-	l.S("; its decoding stays off").Print()
+	l.S("no room left in the window, or the register did not keep its address; that kind of decoding stays off").Print()
 }
