@@ -16,9 +16,10 @@ import (
 // SeaBIOS, QEMU's default (docs/performance.md, "Firmware"). qboot
 // assigns no PCI BARs; the kernel does (docs/architecture.md, "PCI"). It
 // runs no option ROMs either: no VGA BIOS sets up the text mode the
-// kernel's VGA mirror writes to, so a boot that adds a display device
-// keeps SeaBIOS, as do ISO boots (SeaBIOS boots the CD) and microvm (its
-// own qboot build).
+// kernel's VGA mirror writes to. So a boot that adds a display device or
+// a PCI bridge (the kernel leaves bridges' windows alone) keeps SeaBIOS,
+// as do ISO boots (SeaBIOS boots the CD) and microvm (its own qboot
+// build).
 
 // SeaBIOS as [Options.BIOS] asks for QEMU's default firmware, SeaBIOS,
 // where "" would choose qboot: no -bios argument.
@@ -29,14 +30,14 @@ const qbootROM = "qboot.rom"
 
 // firmwareArgs returns the -bios argument for o (with its defaults), if
 // any: o.BIOS, or qboot for a -kernel boot on q35 or pc without a display
-// device when QEMU has it.
+// device or a PCI bridge when QEMU has it.
 func (o Options) firmwareArgs() []string {
 	switch {
 	case o.BIOS == SeaBIOS:
 		return nil
 	case o.BIOS != "":
 		return []string{"-bios", o.BIOS}
-	case o.ISO != "", displayRequested(o.Extra):
+	case o.ISO != "", seabiosNeeded(o.Extra):
 		return nil
 	}
 	if mt := o.MachineType(); mt != MachineQ35 && mt != MachinePC {
@@ -48,10 +49,14 @@ func (o Options) firmwareArgs() []string {
 	return nil
 }
 
-// displayRequested reports whether extra (Options.Extra) adds a display:
-// -vga other than none, or a -device whose driver is a VGA card or a
-// display ("VGA", "cirrus-vga", "bochs-display", "ramfb", ...).
-func displayRequested(extra []string) bool {
+// seabiosNeeded reports whether extra (Options.Extra) adds what qboot
+// cannot serve: a display (-vga other than none, or a -device whose driver
+// is a VGA card or a display: "VGA", "cirrus-vga", "bochs-display",
+// "ramfb", ...), which needs a VGA BIOS, or a PCI bridge ("pcie-root-port",
+// "pci-bridge", "ioh3420", "x3130-upstream", "pxb-pcie", ...), whose
+// windows the kernel does not program: devices behind it would keep
+// unassigned BARs.
+func seabiosNeeded(extra []string) bool {
 	for i := 0; i+1 < len(extra); i++ {
 		arg, val := extra[i], extra[i+1]
 		if arg == "-vga" && val != "none" {
@@ -62,8 +67,10 @@ func displayRequested(extra []string) bool {
 		}
 		driver, _, _ := strings.Cut(val, ",")
 		driver = strings.ToLower(driver)
-		if strings.Contains(driver, "vga") || strings.Contains(driver, "display") || driver == "ramfb" {
-			return true
+		for _, kind := range []string{"vga", "display", "ramfb", "root-port", "bridge", "ioh3420", "x3130", "xio3130", "pxb"} {
+			if strings.Contains(driver, kind) {
+				return true
+			}
 		}
 	}
 	return false

@@ -11,8 +11,9 @@ import (
 )
 
 // TestFirmwareChoice: qboot for -kernel boots on q35 and pc when QEMU has
-// it; SeaBIOS for ISO boots, a display device, Options.BIOS = SeaBIOS or a
-// QEMU without qboot; microvm's own; an explicit BIOS as given.
+// it; SeaBIOS for ISO boots, a display device, a PCI bridge, Options.BIOS =
+// SeaBIOS or a QEMU without qboot; microvm's own; an explicit BIOS as
+// given.
 func TestFirmwareChoice(t *testing.T) {
 	const rom = "/q/share/qemu/qboot.rom"
 	withQboot(t, rom)
@@ -34,6 +35,8 @@ func TestFirmwareChoice(t *testing.T) {
 		{"-vga std", Options{Image: "x", Extra: []string{"-vga", "std"}}, nil},
 		{"-vga none", Options{Image: "x", Extra: []string{"-vga", "none"}}, []string{"-bios", rom}},
 		{"a NIC is no display", Options{Image: "x", Extra: []string{"-device", "e1000"}}, []string{"-bios", rom}},
+		{"PCIe root port", Options{Image: "x", Extra: []string{"-device", "pcie-root-port,id=rp1,chassis=1"}}, nil},
+		{"PCI bridge", Options{Image: "x", Extra: []string{"-device", "pci-bridge,chassis_nr=1"}}, nil},
 	} {
 		assert.Equal(t, c.want, c.o.withDefaults().firmwareArgs(), c.name)
 	}

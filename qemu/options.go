@@ -51,7 +51,7 @@ type Options struct {
 	// BIOS is the firmware image (-bios), such as OVMF for UEFI, or
 	// SeaBIOS for QEMU's default firmware (no -bios). "" means qboot
 	// (qboot.rom from QEMU's data directory) for an Image boot on q35 or pc
-	// without a display device in Extra, when QEMU has it, and SeaBIOS
+	// without a display device or PCI bridge in Extra, when QEMU has it, and SeaBIOS
 	// otherwise (ISO boots, microvm's own firmware aside); see firmware.go.
 	BIOS string
 	// SMP is the number of CPUs (-smp); 0 means 1.

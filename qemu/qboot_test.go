@@ -56,4 +56,17 @@ func TestQbootAssignsBARs(t *testing.T) {
 			assert.Contains(t, out, "received: 262144 bytes, pattern ok\n")
 		})
 	}
+	// SeaBIOS assigns every BAR itself: the kernel writes none and says
+	// nothing about it.
+	t.Run("seabios", func(t *testing.T) {
+		res, err := qemu.Run(t.Context(), qemu.Options{
+			Image: img, BIOS: qemu.SeaBIOS, Net: "user", VirtioConsole: true, Timeout: 90 * time.Second,
+			Append: "slice=1ms nonet -- 10.0.2.2:1",
+		})
+		require.NoError(t, err)
+		log := string(res.KernelLog)
+		assert.NotContains(t, log, "BARs unassigned", log)
+		assert.Regexp(t, `pci 00:..\.0 1af4:1041 virtio-net bar1=mem:0xfe[0-9a-f]+\+0x1000 bar4=mem:0xfe[0-9a-f]+\+0x4000 msi-x`, log, "SeaBIOS's addresses")
+		assert.Contains(t, log, "virtio console: ports 1 2 3 4")
+	})
 }
