@@ -70,3 +70,24 @@ func TestQbootAssignsBARs(t *testing.T) {
 		assert.Contains(t, log, "virtio console: ports 1 2 3 4")
 	})
 }
+
+// TestQbootBARNoRoom boots examples/hello under qboot with an ivshmem
+// device whose 1 GiB BAR cannot fit the kernel's window below the I/O APIC
+// ([0xc0000000, 0xfec00000) is 1004 MiB): the boot log must name that BAR
+// as left unassigned, its small register BAR must still be placed, and
+// the program must run to its end.
+func TestQbootBARNoRoom(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "hello.img")
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./examples/hello", Out: img, Dir: mustRoot(t)})
+	require.NoError(t, err)
+	res, err := qemu.Run(t.Context(), qemu.Options{
+		Image: img, BIOS: "qboot.rom", Timeout: 60 * time.Second,
+		Extra: []string{"-object", "memory-backend-ram,id=shm,size=1G", "-device", "ivshmem-plain,memdev=shm"},
+	})
+	require.NoError(t, err)
+	log := string(res.KernelLog)
+	assert.Equal(t, 0, res.ExitCode, log)
+	assert.Regexp(t, `pci 00:..\.0 1af4:1110 virtio bar0=mem:0xc[0-9a-f]+\+0x100 bar2=mem:0x0\+0x40000000`, log)
+	assert.Regexp(t, `pci 00:..\.0: bar2 \(mem, 0x40000000 bytes\) left unassigned: no room left in the window`, log)
+	assert.Contains(t, string(res.Output), "hello, world\n")
+}
