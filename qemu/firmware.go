@@ -49,6 +49,20 @@ func (o Options) firmwareArgs() []string {
 	return nil
 }
 
+// Firmware names the firmware a boot with o runs: the -bios file, or
+// "SeaBIOS" (QEMU's default) when Args passes none; on microvm QEMU's own
+// microvm build of qboot. For logs and the benchmark's table.
+func (o Options) Firmware() string {
+	o = o.withDefaults()
+	if args := o.firmwareArgs(); len(args) == 2 {
+		return args[1]
+	}
+	if o.MachineType() == MachineMicrovm {
+		return "qboot (microvm's bios-microvm.bin)"
+	}
+	return "SeaBIOS"
+}
+
 // seabiosNeeded reports whether extra (Options.Extra) adds what qboot
 // cannot serve: a display (-vga other than none, or a -device whose driver
 // is a VGA card or a display: "VGA", "cirrus-vga", "bochs-display",

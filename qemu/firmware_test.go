@@ -43,8 +43,13 @@ func TestFirmwareChoice(t *testing.T) {
 	args := Options{Image: "x"}.Args()
 	assert.Equal(t, []string{"-bios", rom, "-kernel", "x"}, args[8:12], "before -kernel")
 
+	assert.Equal(t, rom, Options{Image: "x"}.Firmware())
+	assert.Equal(t, "SeaBIOS", Options{Image: "x", BIOS: SeaBIOS}.Firmware())
+	assert.Equal(t, "qboot (microvm's bios-microvm.bin)", Options{Image: "x", Machine: "microvm"}.Firmware())
+
 	withQboot(t, "")
 	assert.Nil(t, Options{Image: "x"}.withDefaults().firmwareArgs(), "no qboot: SeaBIOS")
+	assert.Equal(t, "SeaBIOS", Options{Image: "x"}.Firmware())
 }
 
 // TestFindQboot finds qboot.rom in the data directory beside the binary
