@@ -30,8 +30,13 @@ const (
 // not PCI's: the memory map's regions of every type, the ECAM windows,
 // the local APIC, the I/O APICs, the HPET, the virtio-mmio transports, the
 // boot loader's framebuffer, the FADT's I/O blocks.
+// When the scan overflowed its list it assigns nothing: the functions
+// past the list could hold assigned BARs it cannot see.
 // Context: boot; does not allocate.
 func assignBARs(cs pci.ConfigSpace, root uint8, info *boot.Info) {
+	if pciList.Overflow {
+		return
+	}
 	as := &assigner
 	as.Mem = pci.Space{Window: pci.Range{Base: vm.MMIOHoleLow, End: memWindowEnd}, MinAlign: pageSize}
 	as.IO = pci.Space{Window: pci.Range{Base: ioWindowStart, End: ioWindowEnd}}
@@ -82,6 +87,10 @@ func reserveFirmware(as *pci.Assigner) {
 // assigned every BAR; else a summary (Info) and, always, a line for each
 // BAR still without an address. Context: boot; does not allocate.
 func logAssignment() {
+	if pciList.Overflow {
+		klog.Print("pci: too many functions to see every assigned BAR: the kernel assigns none")
+		return
+	}
 	if placed+unplaced == 0 {
 		return
 	}
