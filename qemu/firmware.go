@@ -13,8 +13,8 @@ import (
 // Firmware. A -kernel boot on q35 or pc needs the firmware only to load
 // the image, hand over the ACPI tables and start it: QEMU's qboot
 // (qboot.rom in QEMU's data directory) does that about 40 ms sooner than
-// SeaBIOS, QEMU's default (docs/performance.md, "Firmware"). qboot
-// assigns no PCI BARs; the kernel does (docs/architecture.md, "PCI"). It
+// SeaBIOS, QEMU's default (docs/performance.md, "qboot instead of SeaBIOS"). qboot
+// assigns no PCI BARs; the kernel does (docs/architecture.md, "PCI: firmware and BARs"). It
 // runs no option ROMs either: no VGA BIOS sets up the text mode the
 // kernel's VGA mirror writes to. So a boot that adds a display device or
 // a PCI bridge (the kernel leaves bridges' windows alone) keeps SeaBIOS,
