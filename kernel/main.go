@@ -63,6 +63,7 @@ func kmain() {
 	timeslice.Setup(kernelOptionValue("slice="))   // goroutine time slices (slice=), if the runtime's layout checks out
 	devices.SetupInterrupts()                      // I/O APIC routes; console input
 	collectMMIODevices()                           // virtio-mmio transports (DSDT, virtio_mmio.device=)
+	pcilist.Setup(&bootInfo)                       // the PCI functions; addresses for the BARs the firmware left unassigned (qboot)
 	console.SetupVirtio()                          // the virtio console's ports, if the machine has one
 	pcilist.Log()                                  // the boot log's PCI functions (after the virtio console: its log port is faster than COM1)
 	collectAPs()                                   // the other CPUs up meanwhile, or skipped after their time-out

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/sysinfo"
@@ -64,5 +65,21 @@ func setupInterrupts() {
 		kpanic.Panic("local APIC refused its configuration", nil)
 	}
 	percpu.CPUs[0].APICID = clock.LAPIC.ID()
+	setupBootNMI(percpu.CPUs[0].APICID)
 	threadtab.Sched.Init(1) // startAPs adds the others
+}
+
+// setupBootNMI makes the boot CPU's LINT pins that the MADT wires to NMI
+// (LINT1 on a PC) deliver it: the chipset's NMIs and QEMU's inject-nmi
+// (the stall report, qemu/stall.go) arrive there. SeaBIOS leaves LINT1 so
+// programmed, qboot leaves it masked. Only the boot CPU, as Linux does:
+// the APs' pins stay masked after their INIT, so one CPU answers an NMI.
+// Context: boot, after readACPI; does not allocate.
+func setupBootNMI(apicID uint32) {
+	pins, low := firmware.NMIPins(apicID)
+	for lint := uint8(0); lint < 2; lint++ {
+		if pins&(1<<lint) != 0 {
+			clock.LAPIC.SetLINTNMI(lint, low&(1<<lint) != 0)
+		}
+	}
 }

@@ -11,6 +11,16 @@
 //	                    power-off without a status (ErrNoStatus)
 //	no exit in time  -> QEMU is killed (ErrTimeout)
 //
+// The firmware of an Image boot on q35 and pc is QEMU's qboot (qboot.rom
+// beside the QEMU binary, in its data directory) when QEMU has it: about
+// 40 ms sooner to main than SeaBIOS, QEMU's default; it assigns no PCI
+// BARs, the kernel does (docs/architecture.md, "PCI: firmware and BARs").
+// Options.BIOS = SeaBIOS asks for SeaBIOS, which is also what a display
+// device or a PCI bridge in Options.Extra gets (qboot runs no VGA BIOS,
+// and the kernel does not program bridges' windows), and what a QEMU
+// without qboot.rom gets (with one note on stderr when its data directory
+// lacks the file). See firmware.go.
+//
 // With Options.ISO, QEMU boots a GRUB ISO (gometal iso) from a CD-ROM
 // through SeaBIOS or, with Options.BIOS, OVMF; what the firmware and GRUB
 // print before the kernel's first log line is kept apart in Result.Firmware.

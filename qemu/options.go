@@ -48,8 +48,11 @@ type Options struct {
 	// firmware and GRUB print on the serial port before the kernel's first
 	// log line goes to Result.Firmware, not to the output.
 	ISO string
-	// BIOS is the firmware image (-bios), such as OVMF for UEFI;
-	// "" means QEMU's default, SeaBIOS.
+	// BIOS is the firmware image (-bios), such as OVMF for UEFI, or
+	// SeaBIOS for QEMU's default firmware (no -bios). "" means qboot
+	// (qboot.rom from QEMU's data directory) for an Image boot on q35 or pc
+	// without a display device or PCI bridge in Extra, when QEMU has it, and SeaBIOS
+	// otherwise (ISO boots, microvm's own firmware aside); see firmware.go.
 	BIOS string
 	// SMP is the number of CPUs (-smp); 0 means 1.
 	SMP int
@@ -154,9 +157,7 @@ func (o Options) Args() []string {
 	if o.ISO != "" {
 		boot = []string{"-cdrom", o.ISO}
 	}
-	if o.BIOS != "" {
-		boot = append([]string{"-bios", o.BIOS}, boot...)
-	}
+	boot = append(o.firmwareArgs(), boot...)
 	args := []string{
 		"-machine", o.Machine,
 		"-cpu", cpu,

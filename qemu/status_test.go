@@ -35,7 +35,16 @@ func TestDecodeStatus(t *testing.T) {
 	}
 }
 
+// withQboot makes qbootFor answer rom ("": QEMU has no qboot) for the
+// test's duration.
+func withQboot(t *testing.T, rom string) {
+	saved := qbootFor
+	qbootFor = func(string) string { return rom }
+	t.Cleanup(func() { qbootFor = saved })
+}
+
 func TestOptionsArgsDefaults(t *testing.T) {
+	withQboot(t, "")
 	args := Options{Image: "x.img"}.Args()
 	want := []string{
 		"-machine", "q35", "-cpu", "Westmere-v1,+rdrand", "-smp", "1", "-m", "256M",

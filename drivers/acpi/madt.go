@@ -232,6 +232,36 @@ func (m *MADT) addNMI(n LocalNMI) {
 	m.NNMIs++
 }
 
+// NMIPins returns which local interrupt pins of the processor with APIC
+// id apicID the Local APIC NMI entries wire to NMI (bit n: LINTn) and
+// which of those are active low: the entries for all processors and for
+// its ACPI UID. With none that applies, LINT1 active high, the PC's
+// wiring (the MultiProcessor specification's default, what Linux and
+// SeaBIOS program). Context: boot; does not allocate.
+func (m *MADT) NMIPins(apicID uint32) (pins, activeLow uint8) {
+	uid, known := uint32(0), false
+	for i := 0; i < m.NCPUs && i < len(m.CPUs); i++ {
+		if m.CPUs[i].APICID == apicID {
+			uid, known = m.CPUs[i].UID, true
+			break
+		}
+	}
+	for i := 0; i < m.NNMIs && i < len(m.NMIs); i++ {
+		n := &m.NMIs[i]
+		if n.LINT > 1 || n.UID != AllProcessors && (!known || n.UID != uid) {
+			continue
+		}
+		pins |= 1 << n.LINT
+		if n.Flags&3 == PolarityActiveLow {
+			activeLow |= 1 << n.LINT
+		}
+	}
+	if pins == 0 {
+		return 1 << 1, 0
+	}
+	return pins, activeLow
+}
+
 // EnabledCPUs returns how many listed processors have the Enabled flag.
 // Context: boot/trap; does not allocate.
 func (m *MADT) EnabledCPUs() int {

@@ -127,3 +127,28 @@ func TestMADTEmpty(t *testing.T) {
 	assert.Zero(t, m.NCPUs)
 	assert.Zero(t, m.EnabledCPUs())
 }
+
+// TestNMIPins: the entries for all processors and for the CPU's own UID
+// apply, others' do not; polarity from the flags; no entry that applies
+// means LINT1, active high.
+func TestNMIPins(t *testing.T) {
+	m := &MADT{NCPUs: 2, NNMIs: 3}
+	m.CPUs[0] = CPU{UID: 0, APICID: 0, Flags: CPUEnabled}
+	m.CPUs[1] = CPU{UID: 7, APICID: 2, Flags: CPUEnabled}
+	m.NMIs[0] = LocalNMI{UID: AllProcessors, LINT: 1}
+	m.NMIs[1] = LocalNMI{UID: 7, LINT: 0, Flags: PolarityActiveLow}
+	m.NMIs[2] = LocalNMI{UID: 9, LINT: 0}
+	pins, low := m.NMIPins(0)
+	assert.Equal(t, uint8(1<<1), pins, "the boot CPU: LINT1 (all processors)")
+	assert.Zero(t, low)
+	pins, low = m.NMIPins(2)
+	assert.Equal(t, uint8(1<<0|1<<1), pins, "UID 7: its own LINT0 too")
+	assert.Equal(t, uint8(1<<0), low)
+
+	pins, low = (&MADT{}).NMIPins(0)
+	assert.Equal(t, uint8(1<<1), pins, "no entries: LINT1")
+	assert.Zero(t, low)
+	m.NMIs[0].LINT = 5 // not a pin: ignored, and nothing else applies to CPU 0
+	pins, _ = m.NMIPins(0)
+	assert.Equal(t, uint8(1<<1), pins)
+}

@@ -17,12 +17,16 @@ const (
 	RegICRLow     = 0x300
 	RegICRHigh    = 0x310 // xAPIC only: destination in bits 24-31
 	RegLVTTimer   = 0x320
+	RegLVTLINT0   = 0x350
+	RegLVTLINT1   = 0x360
 	RegTimerInit  = 0x380
 	RegTimerCount = 0x390
 	RegTimerDiv   = 0x3e0
 
 	svrEnable      = 1 << 8
 	lvtMasked      = 1 << 16
+	lvtNMI         = 4 << 8  // delivery mode NMI (always edge-triggered)
+	lvtActiveLow   = 1 << 13 // input pin polarity
 	lvtTSCDeadline = 2 << 17
 	timerDiv16     = 0x3
 
@@ -122,6 +126,26 @@ func (l *LAPIC) Init(c Config) bool {
 	l.Write(RegTimerDiv, timerDiv16)
 	l.Write(RegLVTTimer, lvtMasked|uint32(c.TimerVector))
 	return true
+}
+
+// SetLINTNMI makes local interrupt pin lint (0 or 1) deliver an NMI,
+// unmasked, with the given polarity: what the ACPI MADT's Local APIC NMI
+// entries ask for (on a PC, LINT1 of the boot CPU, where the chipset and
+// QEMU's inject-nmi send NMIs). SeaBIOS sets it up that way on the boot
+// CPU before the kernel starts, qboot does not; the kernel sets it itself.
+// Context: boot; does not allocate.
+func (l *LAPIC) SetLINTNMI(lint uint8, activeLow bool) {
+	reg := uint32(RegLVTLINT0)
+	if lint == 1 {
+		reg = RegLVTLINT1
+	} else if lint != 0 {
+		return
+	}
+	v := uint32(lvtNMI)
+	if activeLow {
+		v |= lvtActiveLow
+	}
+	l.Write(reg, v)
 }
 
 // ID returns this CPU's APIC id.

@@ -26,3 +26,24 @@ func TestSendIPIStuck(t *testing.T) {
 		t.Fatal("an IPI that stays pending was reported as accepted")
 	}
 }
+
+// TestSetLINTNMI: the pin's LVT register gets NMI delivery, unmasked, and
+// the polarity; another pin number writes nothing.
+func TestSetLINTNMI(t *testing.T) {
+	var page [0x400 / 4]uint32
+	page[RegLVTLINT0/4], page[RegLVTLINT1/4] = lvtMasked, lvtMasked
+	l := &LAPIC{base: uintptr(unsafe.Pointer(&page[0]))}
+	l.SetLINTNMI(1, false)
+	if got := page[RegLVTLINT1/4]; got != 0x400 {
+		t.Errorf("LVT LINT1 = %#x, want 0x400 (NMI, unmasked, active high)", got)
+	}
+	l.SetLINTNMI(0, true)
+	if got := page[RegLVTLINT0/4]; got != 0x2400 {
+		t.Errorf("LVT LINT0 = %#x, want 0x2400 (NMI, unmasked, active low)", got)
+	}
+	page[RegLVTLINT0/4], page[RegLVTLINT1/4] = lvtMasked, lvtMasked
+	l.SetLINTNMI(2, false)
+	if page[RegLVTLINT0/4] != lvtMasked || page[RegLVTLINT1/4] != lvtMasked {
+		t.Error("pin 2 wrote an LVT register")
+	}
+}

@@ -56,6 +56,10 @@ type Device struct {
 	BARs                    [6]BAR
 	Caps                    [MaxCaps]Cap
 	NCaps                   int
+	// Assigned and Unassigned are set by Assigner.Assign: bit i when the
+	// kernel gave BAR i its address, or when BAR i has a size but no
+	// address (no room left, or behind a bridge).
+	Assigned, Unassigned uint8
 }
 
 // Cap returns the offset of the first capability with id, or 0.

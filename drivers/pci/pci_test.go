@@ -37,9 +37,10 @@ func (b fakeBus) Write32(a Addr, off uint16, v uint32) {
 	}
 	if i := int(off-regBAR0) / 4; off >= regBAR0 && off < regBAR0+24 {
 		f.probing[i] = v == 0xffffffff
-		if f.probing[i] {
-			return
+		if !f.probing[i] { // only the address bits take a value
+			f.regs[off/4] = v&f.barMask[i] | f.regs[off/4]&^f.barMask[i]
 		}
+		return
 	}
 	f.regs[off/4] = v
 }

@@ -162,6 +162,17 @@ func UseX2APIC(apicBase uint64) bool {
 	return false
 }
 
+// NMIPins returns the local interrupt pins of the CPU with APIC id apicID
+// that are wired to NMI, and which are active low (bit n: LINTn): the
+// MADT's Local APIC NMI entries, or LINT1 without a MADT (acpi.MADT's
+// NMIPins). Context: boot; does not allocate.
+func NMIPins(apicID uint32) (pins, activeLow uint8) {
+	if !haveMADT {
+		return 1 << 1, 0
+	}
+	return acpiTables.MADT.NMIPins(apicID)
+}
+
 // InitIOAPICs sets up the MADT's I/O APICs (or the one at the standard
 // address when there is no MADT). Context: boot.
 func InitIOAPICs() bool {

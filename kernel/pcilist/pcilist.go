@@ -1,10 +1,12 @@
-// Package pcilist writes the boot log's list of PCI functions (Log). It
-// is a leaf: package kernel calls it once in the boot order, and nothing
-// calls into it (docs/kernel-layout.md). Context: boot; nothing here
-// allocates.
+// Package pcilist enumerates the PCI functions at boot, gives the BARs
+// the firmware left unassigned addresses (Setup), and writes the boot
+// log's list of them (Log). It is a leaf: package kernel calls it twice in
+// the boot order, and nothing calls into it (docs/kernel-layout.md).
+// Context: boot; nothing here allocates.
 package pcilist
 
 import (
+	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/drivers/pci"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/firmware"
@@ -33,25 +35,51 @@ var (
 	pciPorts pci.PortIO
 )
 
-// Log enumerates the PCI functions and logs one line for each (with
-// Info: quiet turns them off), through the MCFG table's ECAM window when
-// it lies in the direct map, or configuration mechanism #1.
-// Context: boot, after the firmware's tables are read (firmware.Read) and
-// vm.Setup; does not allocate.
+// What Setup found, for Log: how configuration space was reached, and
+// what the BAR assignment did (assigner: large, kept out of the stack).
+var (
+	viaECAM          bool
+	rootBus          uint8
+	ecamBase         uint64
+	ecamStart        uint8
+	ecamEnd          uint8
+	assigner         pci.Assigner
+	placed, unplaced int
+)
+
+// Setup enumerates the PCI functions, through the MCFG table's ECAM window
+// when it lies in the direct map, or configuration mechanism #1, and gives
+// the BARs the firmware left without an address one (assignBARs). It logs
+// nothing: Log does, after the virtio console (which needs its BARs
+// placed) is up.
+// Context: boot, after the firmware's tables are read (firmware.Read),
+// the virtio-mmio transports collected and vm.Setup; does not allocate.
+func Setup(info *boot.Info) {
+	root := uint8(0)
+	var cs pci.ConfigSpace = &pciPorts
+	if base, start, end, ok := pciECAMWindow(); ok {
+		pciECAM = pci.ECAM{Base: vm.PhysToVirt(base + uint64(start)<<20), StartBus: start, EndBus: end}
+		viaECAM, ecamBase, ecamStart, ecamEnd = true, base, start, end
+		cs, root = &pciECAM, start
+	}
+	rootBus = root
+	pci.EnumerateTree(cs, root, &pciList)
+	assignBARs(cs, root, info)
+}
+
+// Log logs how configuration space is reached, one line for each function
+// (with Info: quiet turns them off), and what the BAR assignment did: a
+// summary, and a line (always) for each BAR left without an address.
+// Context: boot, after Setup; does not allocate.
 func Log() {
 	var l klog.Line
 	l.S("pci: configuration space through ")
-	if base, start, end, ok := pciECAMWindow(); ok {
-		pciECAM = pci.ECAM{Base: vm.PhysToVirt(base + uint64(start)<<20), StartBus: start, EndBus: end}
-		pci.EnumerateTree(&pciECAM, start, &pciList)
-		l.S("ECAM at ").S(hexMin(base + uint64(start)<<20)).S(", buses ").U(uint64(start)).S("-").U(uint64(end))
+	if viaECAM {
+		l.S("ECAM at ").S(hexMin(ecamBase + uint64(ecamStart)<<20)).S(", buses ").U(uint64(ecamStart)).S("-").U(uint64(ecamEnd))
+	} else if firmware.Tables().HaveMCFG {
+		l.S("port 0xCF8 (the ECAM window is outside the direct map)")
 	} else {
-		pci.EnumerateTree(&pciPorts, 0, &pciList)
-		if firmware.Tables().HaveMCFG {
-			l.S("port 0xCF8 (the ECAM window is outside the direct map)")
-		} else {
-			l.S("port 0xCF8 (no MCFG table)")
-		}
+		l.S("port 0xCF8 (no MCFG table)")
 	}
 	l.Info()
 	for i := 0; i < pciList.N; i++ {
@@ -61,6 +89,7 @@ func Log() {
 		var o klog.Line
 		o.S("pci: more than ").U(pci.MaxDevices).S(" functions; the rest are ignored").Info()
 	}
+	logAssignment()
 }
 
 // pciECAMWindow returns segment 0's ECAM allocation (base: bus 0's

@@ -19,7 +19,7 @@ import (
 type Meta struct {
 	Date    time.Time
 	Host    string // OS, CPU model and count
-	QEMU    string // qemu-system-x86_64 --version, first line
+	QEMU    string // qemu-system-x86_64 --version, first line; the firmware of q35 and pc boots
 	Go      string
 	Linux   string // the Debian kernel package
 	Load    string // the host's 1-minute load average at the start and the end
@@ -44,6 +44,7 @@ func Collect(ctx context.Context, cfg Config, k DebianKernel, loadStart string) 
 	}
 	if out, err := exec.CommandContext(ctx, qemu.DefaultQEMU, "--version").Output(); err == nil {
 		m.QEMU, _, _ = strings.Cut(string(out), "\n")
+		m.QEMU += "; firmware on q35 and pc: " + (qemu.Options{}).Firmware()
 	}
 	release, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	m.Host = fmt.Sprintf("%s %s, %d CPUs (%s), QEMU TCG (no KVM)",

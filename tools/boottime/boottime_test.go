@@ -61,9 +61,10 @@ func TestParseArgs(t *testing.T) {
 	assert.Equal(t, qemu.Options{Image: "a.img", SMP: 4, Machine: "q35,hpet=off", Timeout: 2 * time.Minute,
 		Extra: []string{"-icount", "shift=1,sleep=off"}}, o)
 
-	c, err = parseArgs([]string{"-icount=false", "a.img"}, &errOut)
+	c, err = parseArgs([]string{"-icount=false", "-bios", "seabios", "a.img"}, &errOut)
 	require.NoError(t, err)
 	assert.Empty(t, c.options("a.img", 1).Extra, "wall-clock boots: no icount")
+	assert.Equal(t, qemu.SeaBIOS, c.options("a.img", 1).BIOS)
 
 	for _, bad := range [][]string{{}, {"-n", "0", "a.img"}, {"-smp", "x", "a.img"}, {"-smp", "0", "a.img"}} {
 		_, err := parseArgs(bad, &errOut)

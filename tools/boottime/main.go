@@ -11,7 +11,7 @@
 //
 // Usage:
 //
-//	go run ./tools/boottime [-n 3] [-smp 1,4] [-machine q35] [-icount=false] IMAGE...
+//	go run ./tools/boottime [-n 3] [-smp 1,4] [-machine q35] [-bios seabios] [-icount=false] IMAGE...
 //
 // Build the images first (go run ./tools/gometal build ./examples/hello
 // -o IMAGE); naming two (before and after a change) boots them in turn.
@@ -43,6 +43,7 @@ type config struct {
 	smps    []int
 	n       int
 	machine string
+	bios    string // qemu.Options.BIOS
 	icount  bool
 	timeout time.Duration
 }
@@ -55,6 +56,7 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 	smp := fs.String("smp", "1", "vCPU counts, comma-separated (1,4)")
 	fs.IntVar(&c.n, "n", 3, "boots per image and vCPU count")
 	fs.StringVar(&c.machine, "machine", qemu.DefaultMachine, "QEMU machine, with properties (q35,hpet=off)")
+	fs.StringVar(&c.bios, "bios", "", "firmware: seabios, or a file for -bios (default: qemu.Options', qboot on q35 and pc)")
 	fs.BoolVar(&c.icount, "icount", true, "run QEMU under -icount shift=1,sleep=off (guest time from the instruction count)")
 	fs.DurationVar(&c.timeout, "timeout", 2*time.Minute, "limit for each boot")
 	if err := fs.Parse(args); err != nil {
@@ -79,7 +81,7 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 
 // options returns the QEMU options of one boot of image at smp vCPUs.
 func (c config) options(image string, smp int) qemu.Options {
-	o := qemu.Options{Image: image, SMP: smp, Machine: c.machine, Timeout: c.timeout}
+	o := qemu.Options{Image: image, SMP: smp, Machine: c.machine, BIOS: c.bios, Timeout: c.timeout}
 	if c.icount {
 		o.Extra = []string{"-icount", "shift=1,sleep=off"}
 	}

@@ -126,6 +126,35 @@ func TestRunExitCode(t *testing.T) {
 	assert.NotContains(t, strings.Split(string(args), "\n"), "-initrd", "no module without arguments")
 }
 
+// TestRunBIOS: --bios reaches QEMU's -bios; seabios means none (QEMU's
+// default firmware); a fake QEMU without a data directory gets none.
+func TestRunBIOS(t *testing.T) {
+	img, _ := patchedProg(t)
+	for _, c := range []struct {
+		flags []string
+		want  []string // the arguments after -bios, nil: no -bios
+	}{
+		{nil, nil},
+		{[]string{"--bios", "seabios"}, nil},
+		{[]string{"--bios", "/fw/OVMF.fd"}, []string{"/fw/OVMF.fd"}},
+		{[]string{"--bios", "qboot.rom", "--machine", "pc"}, []string{"qboot.rom"}},
+	} {
+		bin, argsFile := fakeQEMU(t, "exit 1")
+		code, _, errOut := call(t, "", append([]string{"run", img, "--qemu", bin}, c.flags...)...)
+		assert.Equal(t, 0, code, errOut)
+		args, err := os.ReadFile(argsFile)
+		require.NoError(t, err)
+		var got []string
+		lines := strings.Split(string(args), "\n")
+		for i, a := range lines {
+			if a == "-bios" && i+1 < len(lines) {
+				got = append(got, lines[i+1])
+			}
+		}
+		assert.Equal(t, c.want, got, "%q", c.flags)
+	}
+}
+
 func TestRunPanic(t *testing.T) {
 	img, entry := patchedProg(t)
 	logFile := filepath.Join(t.TempDir(), "panic.log")

@@ -82,6 +82,7 @@ func Gometal() Config {
 			Reason: "system calls dispatch through the table of handlers (kernel/systable.go)",
 		},
 			pciRule("EnumerateTree"), pciRule("Probe"), pciRule("readBARs"), pciRule("readCaps"),
+			pciRule("(*Assigner).Assign"), pciRule("(*Assigner).reserveBridge"), pciRule("(*Assigner).place"), pciRule("decode"),
 		},
 		StackLimit: KernelStack - KernelGuard,
 		// The kernel's goroutines (docs/kernel-layout.md): ordinary Go.
@@ -91,7 +92,8 @@ func Gometal() Config {
 
 // pciRule allows fn of package drivers/pci its calls through the
 // ConfigSpace interface: at boot the kernel lists the PCI functions
-// (kernel/pcilist.go) through the ECAM window or the I/O ports, whose
+// and places the BARs the firmware left unassigned (kernel/pcilist)
+// through the ECAM window or the I/O ports, whose
 // methods are checked as the targets; the other implementations (the
 // kernel goroutines' lazily mapped window, the tests' fakes) are ring 3's.
 func pciRule(fn string) IndirectRule {
