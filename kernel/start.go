@@ -3,11 +3,13 @@ package kernel
 import (
 	"unsafe"
 
+	"github.com/gometal/gometal/kernel/console"
 	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/sysinfo"
 	"github.com/gometal/gometal/kernel/thread"
 
+	"github.com/gometal/gometal/drivers/debugexit"
 	"github.com/gometal/gometal/drivers/lapic"
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
@@ -108,7 +110,10 @@ func startProgram() {
 	vm.SetCommitLimit()
 	vfs.MaxPages = int64(vm.CommitLimit / 2 / mm.PageSize)
 	vm.LogFootprint(&bootInfo)
-	vm.CheckProgramMemory()
+	if !vm.CheckProgramMemory() {
+		console.VconDrain() // the line reaches the host before the machine stops
+		kpanic.Stop(debugexit.Encode(vm.ExitNoMemory))
+	}
 	armMainBreakpoint()
 	var l klog.Line
 	l.S("kernel ready after ").MS(clock.Nanotime()).S(": ").U(uint64(percpu.NOnline)).S(" CPUs, ").U(vm.CommitLimit >> 20).S(" MiB for the program; starting it").Info()

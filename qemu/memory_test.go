@@ -65,6 +65,26 @@ func TestMemoryMinimum(t *testing.T) {
 			assertFootprintLine(t, res, minMiB)
 		}})
 	})
+	// gometal run boots with the virtio console, whose queues come out
+	// of the same memory (abi.KernelMemory counts them): hello must
+	// still boot at the minimum, and a refusal's line, which goes out
+	// through the console's log port, must reach the host before the
+	// machine stops.
+	t.Run("minimum-console", func(t *testing.T) {
+		res, err := qemu.Run(t.Context(), qemu.Options{Image: b.path, Mem: fmt.Sprintf("%dM", minMiB), VirtioConsole: true, Timeout: bootTimeout, NoStallReport: true})
+		require.NoError(t, err)
+		assert.Equal(t, 0, res.ExitCode, "kernel log:\n%s", res.KernelLog)
+		assert.Contains(t, string(res.Output), "hello, world\n")
+		assert.NotContains(t, string(res.KernelLog), "not enough memory")
+		assertFootprintLine(t, res, minMiB)
+	})
+	t.Run("below-console", func(t *testing.T) {
+		res, err := qemu.Run(t.Context(), qemu.Options{Image: b.path, Mem: fmt.Sprintf("%dM", minMiB-1), VirtioConsole: true, Timeout: bootTimeout, NoStallReport: true})
+		require.NoError(t, err)
+		assert.Equal(t, 2, res.ExitCode)
+		assert.Contains(t, string(res.KernelLog), fmt.Sprintf("boot with at least %d MiB (-m %dM)", minMiB, minMiB))
+		assert.Empty(t, string(res.Output), "the program must not have started")
+	})
 	t.Run("minimum-4cpus", func(t *testing.T) {
 		min4 := abi.MinMemory(end, 0, 4) >> 20
 		s.boot(t, "hello", bootCase{guestOnly: true, tag: "min4", smp: 4, mem: fmt.Sprintf("%dM", min4), check: func(t *testing.T, res *qemu.Result) {

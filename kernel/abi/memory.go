@@ -37,13 +37,18 @@ const (
 	// M has its own stacks. (hello itself commits only about 10 KiB more
 	// per CPU.)
 	RuntimeMemoryPerCPU = 512 << 10
-	// KernelMemory is the kernel's fixed share of RAM outside the image
-	// and the first MiB on one CPU: page tables (the direct map and the
-	// image), the boot file system's pages, the boot CPU's own memory and
-	// the 64 pages of the page-table reserve. Measured: 204 KiB allocated
-	// and 256 KiB of reserve (plus 1/256 of the free frames) on one CPU
-	// with 15 MiB (the boot log's "memory:" line).
-	KernelMemory = 512 << 10
+	// KernelMemoryNoConsole is the kernel's fixed share of RAM outside
+	// the image and the first MiB on one CPU without a virtio console:
+	// page tables (the direct map and the image), the boot file system's
+	// pages, the boot CPU's own memory and the 64 pages of the page-table
+	// reserve. Measured: 204 KiB allocated and 256 KiB of reserve (plus
+	// 1/256 of the free frames) on one CPU with 15 MiB (the boot log's
+	// "memory:" line).
+	KernelMemoryNoConsole = 512 << 10
+	// KernelMemory is that share with the virtio console that gometal run
+	// adds: its queues take 160 KiB on a machine with less than 32 MiB
+	// (kernel/console, vconPoolBytes; 400 KiB on larger ones).
+	KernelMemory = KernelMemoryNoConsole + 160<<10
 	// KernelMemoryPerCPU is the kernel's own memory for each CPU beyond
 	// the first (stacks, the per-CPU block); measured about 84 KiB.
 	KernelMemoryPerCPU = 96 << 10

@@ -46,7 +46,7 @@ const (
 const (
 	vconFeatMultiport  = 1 << 1
 	vconFeatVersion1   = 1 << 32
-	VconPoolBytes      = 512 << 10 // the queues' rings and slots
+	VconPoolBytes      = 400 << 10 // the queues' rings and slots, at most (TestVconLayoutFits)
 	virtioVendor       = 0x1af4
 	virtioConsoleMMIO  = 3
 	vconPCIModern      = 0x1043
@@ -76,7 +76,7 @@ var vqSpec = [VqCount]struct {
 	vqStdin:  {2 * (vconPortStdin + 1), 16, 1024, true},
 	vqStdout: {2*(vconPortStdout+1) + 1, 32, 8192, false},
 	vqStderr: {2*(vconPortStderr+1) + 1, 16, 4096, false},
-	vqKlog:   {2*(vconPortKlog+1) + 1, 16, 4096, false},
+	vqKlog:   {2*(vconPortKlog+1) + 1, 16, 2048, false}, // a /dev/kmsg record (1024 bytes) with the prefix
 }
 
 // vconDev is the device's transport.
@@ -370,19 +370,57 @@ func (d *vconDev) start() bool {
 	return true
 }
 
-// setupQueues lays the queues out in VconPoolBytes of contiguous frames
+// On a machine with less than vconTightRAM of memory the output queues
+// are smaller (vconTight): standard output 64 KiB in flight instead of
+// 256 KiB (a 32 MiB burst of 32 KiB writes took about 20% longer),
+// standard error 16 KiB instead of 64, so that examples/hello still boots
+// in 16 MiB under gometal run (docs/protocols.md, "Memory").
+const vconTightRAM = 32 << 20
+
+var vconTight = [VqCount]struct {
+	size uint16
+	slot uint32
+}{
+	vqStdout: {16, 4096},
+	vqStderr: {16, 1024},
+}
+
+// vconLayout returns queue i's size and slot bytes on a machine whose RAM
+// ends at ramTop. Context: any; does not allocate.
+func vconLayout(i int, ramTop uint64) (size uint16, slot uint32) {
+	if t := vconTight[i]; ramTop < vconTightRAM && t.size != 0 {
+		return t.size, t.slot
+	}
+	return vqSpec[i].size, vqSpec[i].slot
+}
+
+// vconPoolBytes returns the bytes of the queues' rings (a page each) and
+// slots on a machine whose RAM ends at ramTop, in whole pages.
+// Context: any; does not allocate.
+func vconPoolBytes(ramTop uint64) uint64 {
+	n := uint64(VqCount * mm.PageSize)
+	for i := range vqSpec {
+		size, slot := vconLayout(i, ramTop)
+		n += uint64(size) * uint64(slot)
+	}
+	return mm.PageRoundUp(n)
+}
+
+// setupQueues lays the queues out in vconPoolBytes of contiguous frames
 // of its own (a page of rings each, then the slots), charged to the
 // commit, and tells the device. Context: boot.
 func (d *vconDev) setupQueues() bool {
-	phys := vm.Frames.AllocContiguous(VconPoolBytes / mm.PageSize)
+	pool := vconPoolBytes(vm.RAMTop)
+	phys := vm.Frames.AllocContiguous(pool / mm.PageSize)
 	if phys == 0 {
 		klog.Print("virtio console: no contiguous memory for its queues")
 		return false
 	}
-	vm.Commit(VconPoolBytes)
+	vm.Commit(pool)
 	bufs := phys + VqCount*mm.PageSize
 	for i := range VconQ {
 		s := vqSpec[i]
+		s.size, s.slot = vconLayout(i, vm.RAMTop)
 		q := &VconQ[i]
 		*q = virtq.Queue{Index: s.index, Size: s.size, Slot: s.slot, RX: s.rx}
 		q.RingPhys, q.BufPhys = phys+uint64(i)*mm.PageSize, bufs

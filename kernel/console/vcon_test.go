@@ -3,24 +3,42 @@ package console
 import (
 	"testing"
 
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/conin"
+	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/virtq"
 	"github.com/stretchr/testify/assert"
 )
 
 // TestVconLayoutFits checks that every queue's rings fit its page and
-// that rings and slots fit the part of the DMA pool the console takes.
+// that rings and slots fit the part of the DMA pool the console takes, on
+// a small machine and a large one, and that a small machine's queues
+// stay within the kernel's share of memory that abi.MinMemory counts.
 func TestVconLayoutFits(t *testing.T) {
-	total := uint64(VqCount * mm.PageSize)
-	for i, s := range vqSpec {
-		_, rings := virtq.Layout(int(s.size))
-		assert.LessOrEqual(t, uint64(rings), uint64(mm.PageSize), "queue %d", i)
-		assert.LessOrEqual(t, int(s.size), virtq.MaxSize, "queue %d", i)
-		assert.Zero(t, s.size&(s.size-1), "queue %d: size not a power of two", i)
-		total += uint64(s.size) * uint64(s.slot)
+	for _, ramTop := range []uint64{16 << 20, vconTightRAM - 1, vconTightRAM, 4 << 30} {
+		total := uint64(VqCount * mm.PageSize)
+		for i := range vqSpec {
+			size, slot := vconLayout(i, ramTop)
+			_, rings := virtq.Layout(int(size))
+			assert.LessOrEqual(t, uint64(rings), uint64(mm.PageSize), "queue %d", i)
+			assert.LessOrEqual(t, int(size), virtq.MaxSize, "queue %d", i)
+			assert.Zero(t, size&(size-1), "queue %d: size not a power of two", i)
+			total += uint64(size) * uint64(slot)
+		}
+		_, klogSlot := vconLayout(vqKlog, ramTop)
+		assert.GreaterOrEqual(t, int(klogSlot), len(klog.Prefix)+1024+1, "a /dev/kmsg record must fit a log slot")
+		pool := vconPoolBytes(ramTop)
+		assert.Equal(t, mm.PageRoundUp(total), pool, "RAM %#x", ramTop)
+		assert.LessOrEqual(t, pool, uint64(VconPoolBytes), "RAM %#x", ramTop)
+		if ramTop < vconTightRAM {
+			assert.LessOrEqual(t, pool, uint64(160<<10), "RAM %#x: the small layout grew", ramTop)
+			assert.LessOrEqual(t, pool+abi.KernelMemoryNoConsole, uint64(abi.KernelMemory), "RAM %#x", ramTop)
+		} else {
+			size, slot := vconLayout(vqStdout, ramTop)
+			assert.Equal(t, 256<<10, int(size)*int(slot), "RAM %#x: standard output's bytes in flight", ramTop)
+		}
 	}
-	assert.LessOrEqual(t, total, uint64(VconPoolBytes))
 }
 
 // resetConsoleInput empties the console ring for a test.

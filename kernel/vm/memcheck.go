@@ -1,36 +1,39 @@
 package vm
 
 import (
-	"github.com/gometal/gometal/drivers/debugexit"
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/klog"
-	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
 )
 
-// exitNoMemory is the status the kernel exits with when the machine has
+// ExitNoMemory is the status the kernel exits with when the machine has
 // too little memory to start the program: 2, as the Go runtime's own
 // "fatal error: out of memory".
-const exitNoMemory = 2
+const ExitNoMemory = 2
 
-// CheckProgramMemory stops the machine with one log line and status
-// exitNoMemory when the commit limit is below what the Go runtime needs on
+// CheckProgramMemory reports whether the program can start: it prints one
+// log line and returns false when the commit limit is below what the Go runtime needs on
 // percpu.NOnline CPUs (abi.ProgramMemory): the runtime would otherwise die of
 // "out of memory" with a stack trace before main, or worse. The line says
-// how much memory to boot with instead. Call it after SetCommitLimit.
-// Context: boot; does not allocate; returns only when there is enough.
-func CheckProgramMemory() {
+// how much memory to boot with instead; the caller then stops the
+// machine with ExitNoMemory, once the log has reached the host. Call it
+// after SetCommitLimit. Context: boot; does not allocate.
+func CheckProgramMemory() bool {
 	need := abi.ProgramMemory(percpu.NOnline)
 	if CommitLimit >= need {
-		return
+		return true
 	}
 	short := need - CommitLimit
 	// Each added MiB of RAM raises the limit by a bit less (the page-table
 	// reserve is 1/256 of it): ask for 1/128 more, rounded up to a MiB;
 	// and no less than the host tools' rule asks for (with very little
 	// RAM the kernel leaves some of its own allocations out).
-	suggest := (mm.PageRoundUp(RAMTop) + short + short/128 + 1<<20 - 1) >> 20
+	// The machine's -m is at least RAMTop in whole MiB (firmware keeps
+	// some of the top, SeaBIOS 128 KiB): start from there, so that the
+	// suggestion is always more than what just failed.
+	const mib = 1 << 20
+	suggest := ((RAMTop+mib-1)&^(mib-1) + short + short/128 + mib - 1) >> 20
 	var modules uint64
 	for _, m := range Modules() {
 		modules += mm.PageRoundUp(m.Size)
@@ -43,5 +46,5 @@ func CheckProgramMemory() {
 		l.S("s")
 	}
 	l.S("; boot with at least ").U(suggest).S(" MiB (-m ").U(suggest).S("M)").Print()
-	kpanic.Stop(debugexit.Encode(exitNoMemory))
+	return false
 }
