@@ -41,6 +41,7 @@ const (
 	frameCS       = unsafe.Offsetof(x86.TrapFrame{}.CS)
 	frameVector   = unsafe.Offsetof(x86.TrapFrame{}.Vector)
 	vectorSyscall = x86.VecSyscall
+	selKernelData = x86.SelKernelData // trapEnter reloads SS with it
 )
 
 // apEntry64 (start_amd64.s) claims an AP's slot by moving its APGo from

@@ -40,7 +40,8 @@ func setupCPU(c *percpu.CPU, ist *[3]uintptr) {
 	cpu.Wrmsr(x86.MsrEFER, cpu.Rdmsr(x86.MsrEFER)|x86.EferSCE|x86.EferNXE)
 	cpu.Wrmsr(x86.MsrSTAR, uint64(x86.SelUser32Code)<<48|uint64(x86.SelKernelCode)<<32)
 	cpu.Wrmsr(x86.MsrLSTAR, uint64(syscallEntryAddr()))
-	cpu.Wrmsr(x86.MsrFMASK, x86.FlagIF|x86.FlagTF|x86.FlagDF|x86.FlagAC|x86.FlagNT|x86.FlagIOPL)
+	cpu.Wrmsr(x86.MsrFMASK, x86.FlagIF|x86.FlagTF|x86.FlagDF|x86.FlagAC|x86.FlagNT)
+	cpu.SetIOPL3()
 }
 
 // setupInterrupts masks the legacy 8259 PICs (after moving their vectors

@@ -27,6 +27,14 @@ TEXT ·trapEnter(SB),NOSPLIT|NOFRAME,$0
 	TESTQ	$3, const_frameCS(SP)
 	JZ	fromKernel
 
+	// From ring 3 the processor left SS null; load the kernel's data
+	// segment, as SYSCALL does: QEMU's TCG keys its translations by SS's
+	// attributes, so with a null SS every kernel function that both
+	// system calls and interrupts reach would be translated twice
+	// (x86.GDT.init). IRETQ reloads the thread's SS from the frame.
+	MOVL	$const_selKernelData, AX
+	MOVW	AX, SS
+
 	// From ring 3: save the thread's FPU/SSE state, switch FS to the
 	// kernel's TLS (compiled Go code loads g from -8(FS)). Kernel code
 	// uses the XMM registers (and may set MXCSR's status flags) but never

@@ -131,6 +131,14 @@ func EnableInterrupts()
 // after the trap entry). Context: trap, interrupts off; does not allocate.
 func CompleteFX(area uintptr)
 
+// SetIOPL3 sets RFLAGS.IOPL to 3 on this CPU. In ring 0 IOPL changes
+// nothing the processor checks; the kernel keeps it at 3, the program
+// threads' value, in every kernel context (setupCPU; FMASK leaves it as
+// the thread had it), because QEMU's TCG keys its translations by IOPL
+// too and would otherwise translate the kernel's code twice.
+// Context: ring 0; does not allocate.
+func SetIOPL3()
+
 // Pause is the spin-wait hint.
 // Context: any; does not allocate.
 func Pause()

@@ -33,6 +33,7 @@ const (
 	descDPL3     = 3 << 45
 	descPresent  = 1 << 47
 	descLong     = 1 << 53 // 64-bit code
+	descBig      = 1 << 54 // data: B, as SYSCALL and SYSRET load SS
 	descGran4K   = 1 << 55
 	descLimit    = 0xffff | 0xf<<48
 	descTSS64    = 0x9 << 40 // available 64-bit TSS
@@ -63,11 +64,16 @@ func (t *TSS) set64(word int, v uint64) {
 // init fills the table for a CPU whose TSS is t.
 func (g *GDT) init(t *TSS) {
 	const flat = descLimit | descGran4K | descPresent | descSegment | descAccessed | descWritable
+	// The data segments have B set, the attributes SYSCALL and SYSRET
+	// give SS: QEMU's TCG keys its translations by SS's B bit, so an SS
+	// loaded from the table (boot, IRETQ, the trap entry's reload) must
+	// match the one a system call leaves, or the kernel's code (and the
+	// program's, after an IRETQ) is translated twice.
 	g[0] = 0
 	g[1] = flat | descCode | descLong
-	g[2] = flat
+	g[2] = flat | descBig
 	g[3] = flat | descCode | descDPL3 // 32-bit user code, never loaded
-	g[4] = flat | descDPL3
+	g[4] = flat | descBig | descDPL3
 	g[5] = flat | descCode | descLong | descDPL3
 	base := uint64(uintptr(unsafe.Pointer(t)))
 	g[6] = (tssSize - 1) | (base&0xffffff)<<16 | descTSS64 | descPresent | (base>>24&0xff)<<56
