@@ -52,6 +52,13 @@ TEXT ·start64(SB),NOSPLIT|NOFRAME,$0
 	ORQ	$0x600, AX             // OSFXSR, OSXMMEXCPT
 	MOVQ	AX, CR4
 
+	// IOPL 3, as in every later kernel context (cpu.SetIOPL3): QEMU's
+	// TCG would otherwise translate the code the boot runs before
+	// setupCPU once more afterwards.
+	PUSHFQ
+	ORQ	$0x3000, 0(SP)
+	POPFQ
+
 	CALL	·kmain(SB)
 hang:
 	CLI

@@ -22,12 +22,12 @@ import (
 // runs in (among others SS's B bit and RFLAGS.IOPL), so a kernel that
 // ran its code in two such states paid for many blocks twice: 848
 // retranslations when interrupts from ring 3 left SS null while system
-// calls loaded it with B set and system calls cleared IOPL (684 with the
-// IOPL fix alone), about 9% of the boot's translations, each about 8 us
-// on the development host (docs/performance.md, "Boot time: what the
-// translator sees"). Since then about 120 remain (the log and lock code
-// that runs both before and after setupCPU sets CR0.MP).
-const maxKernelRetranslations = 300
+// calls loaded it with B set and system calls and the boot ran with IOPL
+// 0 (684 with the IOPL changes alone), about 9% of the boot's
+// translations, each about 8 us on the development host
+// (docs/performance.md, "Boot time: what the translator sees"). Since
+// then 2 remain.
+const maxKernelRetranslations = 60
 
 // TestKernelTranslatedOnce boots hello with QEMU's in_asm log, which
 // prints every translation block as TCG translates it, and counts the
