@@ -59,9 +59,15 @@ type NIC struct {
 	mtu      uint32
 
 	rx, tx vq
-	txMu   sync.Mutex // guards tx and acks: WritePackets, the tx goroutine, the ACK timer
-	acks   ackHold    // pure ACKs held back (nic_ackhold.go)
-	cfgIRQ irqSource
+	// The receive goroutine's batch (drainRx): buffers, lengths, frames
+	// and which frames a later ACK covers.
+	rxBufs   []uint16
+	rxLens   []uint32
+	rxFrames [][]byte
+	rxMerged []bool
+	txMu     sync.Mutex // guards tx and acks: WritePackets, the tx goroutine, the ACK timer
+	acks     ackHold    // pure ACKs held back (nic_ackhold.go)
+	cfgIRQ   irqSource
 
 	stats counters
 	ep    *endpoint

@@ -28,18 +28,44 @@ func (n *NIC) rxLoop() {
 	}
 }
 
-// drainRx hands every received frame to the stack and reposts the
-// buffers.
+// drainRx takes every received frame, hands them to the stack but for
+// the pure ACKs a later one of the batch covers (nic_ackmerge.go), and
+// reposts the buffers. Only rxLoop calls it: the batch's scratch slices
+// are its own.
 func (n *NIC) drainRx() {
+	if size := len(n.rx.bufOf); cap(n.rxBufs) < size {
+		n.rxBufs, n.rxLens = make([]uint16, 0, size), make([]uint32, 0, size)
+		n.rxFrames, n.rxMerged = make([][]byte, 0, size), make([]bool, size)
+	}
+	bufs, lens, frames := n.rxBufs[:0], n.rxLens[:0], n.rxFrames[:0]
 	for {
 		b, length, ok := n.rx.complete(&n.stats.deviceErrors)
 		if !ok {
 			break
 		}
-		n.receive(n.rx.buf(b), length)
+		bufs, lens = append(bufs, b), append(lens, length)
+		frames = append(frames, rxFrame(n.rx.buf(b), length))
+	}
+	merged := n.rxMerged[:len(frames)]
+	n.stats.rxAcksMerged.add(uint64(markMergedAcks(frames, merged)))
+	for i, b := range bufs {
+		if !merged[i] {
+			n.receive(n.rx.buf(b), lens[i])
+		}
 		n.rx.post(b, bufSize, true)
 	}
+	clear(frames) // no references into the buffers until the next batch
 	n.rx.publish(n.notify)
+}
+
+// rxFrame returns the Ethernet frame in buf, a receive buffer the device
+// wrote length bytes of (virtio-net header first), or nil when length is
+// out of range (receive drops and counts it).
+func rxFrame(buf []byte, length uint32) []byte {
+	if length < virtio.NetHdrSize+header.EthernetMinimumSize || length > uint32(len(buf)) {
+		return nil
+	}
+	return buf[virtio.NetHdrSize:length]
 }
 
 // receive passes the frame in buf (length bytes written by the device,
@@ -47,11 +73,11 @@ func (n *NIC) drainRx() {
 // GUEST_CSUM the header's checksum flags are applied (nic_csum.go);
 // without it the device sets none.
 func (n *NIC) receive(buf []byte, length uint32) {
-	if length < virtio.NetHdrSize+header.EthernetMinimumSize || length > uint32(len(buf)) {
+	frame := rxFrame(buf, length)
+	if frame == nil {
 		n.stats.rxMalformed.add(1)
 		return
 	}
-	frame := buf[virtio.NetHdrSize:length]
 	vouched := false
 	if n.features&virtio.NetFeatureGuestCsum != 0 {
 		h, _ := virtio.DecodeNetHdr(buf)

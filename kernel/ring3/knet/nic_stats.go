@@ -29,6 +29,9 @@ type NICStats struct {
 	// because a later segment of the connection carried the same
 	// acknowledgement, TxAcksDelayed those sent when the hold ended.
 	TxAcksElided, TxAcksDelayed uint64
+	// RxAcksMerged counts received pure ACKs not handed to the stack
+	// because a later one of the same batch covered them (nic_ackmerge.go).
+	RxAcksMerged uint64
 }
 
 // counter is one statistic.
@@ -44,6 +47,7 @@ type counters struct {
 	rxCsumVouched, rxCsumCompleted         counter
 	txCsumOffloaded                        counter
 	txAcksElided, txAcksDelayed            counter
+	rxAcksMerged                           counter
 }
 
 // Stats returns a snapshot of the NIC's counters. Context: ring-3 kernel
@@ -59,5 +63,6 @@ func (n *NIC) Stats() NICStats {
 		RxCsumVouched: c.rxCsumVouched.v.Load(), RxCsumCompleted: c.rxCsumCompleted.v.Load(),
 		TxCsumOffloaded: c.txCsumOffloaded.v.Load(),
 		TxAcksElided:    c.txAcksElided.v.Load(), TxAcksDelayed: c.txAcksDelayed.v.Load(),
+		RxAcksMerged: c.rxAcksMerged.v.Load(),
 	}
 }
