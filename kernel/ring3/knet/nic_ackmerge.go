@@ -14,8 +14,8 @@ import (
 // that transfer, docs/performance.md), although a later ACK of the same
 // connection in the same batch says everything the earlier one does.
 // So before it hands a batch to the stack, the driver drops a pure ACK
-// (IPv4 TCP, flags exactly ACK, no payload, no options but NOP, EOL and
-// timestamps: no SACK blocks) when a later frame of the same connection
+// (IPv4 TCP, flags exactly ACK, ECN's included, no payload, no options
+// but NOP, EOL and timestamps: no SACK blocks) when a later frame of the same connection
 // in the batch is such an ACK too, with a valid checksum and a strictly
 // newer acknowledgement number, and no other frame of that connection
 // lies between them. TCP's cumulative acknowledgement makes the later
@@ -56,7 +56,7 @@ func markMergedAcks(frames [][]byte, superseded []bool) int {
 		for j < nflows && later[j].flow != flow {
 			j++
 		}
-		mergeable := pure && plainAckOptions(frames[i])
+		mergeable := pure && plainAck(frames[i])
 		if mergeable && j < nflows && later[j].mergeable && seqGT(later[j].ack, ack) {
 			superseded[i] = true
 			merged++
@@ -78,11 +78,15 @@ func markMergedAcks(frames [][]byte, superseded []bool) int {
 // seqGT reports whether sequence number a is after b (modulo 2^32).
 func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
 
-// plainAckOptions reports whether the TCP options of frame, an IPv4 TCP
-// segment parseTCP4 accepted, are only NOP, EOL and timestamps.
-func plainAckOptions(frame []byte) bool {
+// plainAck reports whether frame, an IPv4 TCP segment parseTCP4
+// accepted, has no flag but ACK (ECE and CWR included, which parseTCP4
+// does not look at) and no TCP options but NOP, EOL and timestamps.
+func plainAck(frame []byte) bool {
 	ip := frame[ipOff:]
 	tcp := ip[int(ip[0]&0xf)*4:]
+	if tcp[13] != tcpFlagACK {
+		return false
+	}
 	opts := tcp[20 : int(tcp[12]>>4)*4]
 	for k := 0; k < len(opts); {
 		switch opts[k] {

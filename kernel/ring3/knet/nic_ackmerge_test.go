@@ -108,6 +108,7 @@ func TestMergeAcksOnlyPlainAcks(t *testing.T) {
 		"data":         {port: 1, ack: 200, flags: header.TCPFlagAck | header.TCPFlagPsh, payload: "data"},
 		"FIN":          {port: 1, ack: 200, flags: header.TCPFlagAck | header.TCPFlagFin},
 		"RST":          {port: 1, ack: 200, flags: header.TCPFlagAck | header.TCPFlagRst},
+		"ECE":          {port: 1, ack: 200, flags: header.TCPFlagAck | header.TCPFlagEce},
 		"SACK":         {port: 1, ack: 200, opts: sackOpts},
 		"bad checksum": {port: 1, ack: 200, badSum: true},
 	} {
