@@ -377,6 +377,8 @@ func (d *vconDev) start() bool {
 // in 16 MiB under gometal run (docs/protocols.md, "Memory").
 const vconTightRAM = 32 << 20
 
+// vconTight is each queue's size and slot bytes below vconTightRAM, for
+// the queues that shrink there (a zero size: as in vqSpec).
 var vconTight = [VqCount]struct {
 	size uint16
 	slot uint32

@@ -13,12 +13,13 @@ import (
 const ExitNoMemory = 2
 
 // CheckProgramMemory reports whether the program can start: it prints one
-// log line and returns false when the commit limit is below what the Go runtime needs on
-// percpu.NOnline CPUs (abi.ProgramMemory): the runtime would otherwise die of
-// "out of memory" with a stack trace before main, or worse. The line says
-// how much memory to boot with instead; the caller then stops the
-// machine with ExitNoMemory, once the log has reached the host. Call it
-// after SetCommitLimit. Context: boot; does not allocate.
+// log line and returns false when the commit limit is below what the Go
+// runtime needs on percpu.NOnline CPUs (abi.ProgramMemory), where the
+// runtime would die of "out of memory" with a stack trace before main,
+// or worse. The line says how much memory to boot with instead; the
+// caller then stops the machine with ExitNoMemory, once the log has
+// reached the host. Call it after SetCommitLimit.
+// Context: boot; does not allocate.
 func CheckProgramMemory() bool {
 	need := abi.ProgramMemory(percpu.NOnline)
 	if CommitLimit >= need {
