@@ -46,6 +46,9 @@ func (n *NIC) drainRx() {
 		bufs, lens = append(bufs, b), append(lens, length)
 		frames = append(frames, rxFrame(n.rx.buf(b), length))
 	}
+	if len(frames) > len(n.rxMerged) { // not while only posted buffers complete
+		n.rxMerged = make([]bool, len(frames))
+	}
 	merged := n.rxMerged[:len(frames)]
 	n.stats.rxAcksMerged.add(uint64(markMergedAcks(frames, merged)))
 	for i, b := range bufs {
