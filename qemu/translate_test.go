@@ -2,7 +2,6 @@ package qemu_test
 
 import (
 	"bufio"
-	"debug/elf"
 	"os"
 	"path/filepath"
 	"sort"
@@ -36,7 +35,8 @@ func TestKernelTranslatedOnce(t *testing.T) {
 	s := newBootSuite(t, mustRoot(t))
 	b := s.image(t, "hello", "", "hello", nil)
 	require.NoError(t, b.err, "image build")
-	funcs := kernelFuncs(t, b.path+symbolize.DebugSuffix)
+	im, err := symbolize.OpenImage(b.path) // its debug file beside it
+	require.NoError(t, err)
 	logPath := filepath.Join(t.TempDir(), "in_asm.log")
 	res, err := qemu.Run(t.Context(), qemu.Options{Image: b.path, Timeout: bootTimeout, NoStallReport: true,
 		Extra: []string{"-d", "in_asm", "-D", logPath}})
@@ -48,8 +48,8 @@ func TestKernelTranslatedOnce(t *testing.T) {
 	total, kernelExtra := 0, 0
 	for pc, n := range counts {
 		total += n
-		if name := funcs.lookup(pc); name != "" && n > 1 {
-			extra[name] += n - 1
+		if fr, ok := im.Lookup(pc); ok && n > 1 && strings.HasPrefix(fr.Func, "github.com/gometal/gometal/") {
+			extra[fr.Func] += n - 1
 			kernelExtra += n - 1
 		}
 	}
@@ -65,37 +65,6 @@ func TestKernelTranslatedOnce(t *testing.T) {
 		}
 	}
 	assert.LessOrEqual(t, kernelExtra, maxKernelRetranslations, "kernel code translated more than once")
-}
-
-// funcTable is the kernel's functions, sorted by address.
-type funcTable []elf.Symbol
-
-// kernelFuncs reads the kernel's function symbols (package paths under
-// the module) from the image's debug file.
-func kernelFuncs(t *testing.T, path string) funcTable {
-	f, err := elf.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	syms, err := f.Symbols()
-	require.NoError(t, err)
-	var tab funcTable
-	for _, s := range syms {
-		if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Size > 0 && strings.HasPrefix(s.Name, "github.com/gometal/gometal/") {
-			tab = append(tab, s)
-		}
-	}
-	require.NotEmpty(t, tab, "no kernel functions in %s", path)
-	sort.Slice(tab, func(i, j int) bool { return tab[i].Value < tab[j].Value })
-	return tab
-}
-
-// lookup returns the name of the kernel function holding pc, or "".
-func (tab funcTable) lookup(pc uint64) string {
-	i := sort.Search(len(tab), func(i int) bool { return tab[i].Value > pc }) - 1
-	if i < 0 || pc >= tab[i].Value+tab[i].Size {
-		return ""
-	}
-	return tab[i].Name
 }
 
 // translatedBlocks reads QEMU's in_asm log: each block starts with a line

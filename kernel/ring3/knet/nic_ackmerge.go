@@ -15,10 +15,10 @@ import (
 // connection in the same batch says everything the earlier one does.
 // So before it hands a batch to the stack, the driver drops a pure ACK
 // (IPv4 TCP, flags exactly ACK, ECN's included, no payload, no options
-// but NOP, EOL and timestamps: no SACK blocks) when a later frame of the same connection
-// in the batch is such an ACK too, with a valid checksum and a strictly
-// newer acknowledgement number, and no other frame of that connection
-// lies between them. TCP's cumulative acknowledgement makes the later
+// but NOP, EOL and timestamps: no SACK blocks) when a later frame of the
+// same connection in the batch is such an ACK too, with a valid checksum
+// and a strictly newer acknowledgement number (seqGE, nic_ackhold.go),
+// and no other frame of that connection lies between them. TCP's cumulative acknowledgement makes the later
 // one cover the earlier; the window and timestamp it carries are the
 // newer ones. Duplicate ACKs (the same number) are all delivered, so
 // fast retransmit sees them; SYN, FIN, RST, data and SACK never merge.
@@ -57,7 +57,7 @@ func markMergedAcks(frames [][]byte, superseded []bool) int {
 			j++
 		}
 		mergeable := pure && plainAck(frames[i])
-		if mergeable && j < nflows && later[j].mergeable && seqGT(later[j].ack, ack) {
+		if mergeable && j < nflows && later[j].mergeable && !seqGE(ack, later[j].ack) {
 			superseded[i] = true
 			merged++
 			continue
@@ -74,9 +74,6 @@ func markMergedAcks(frames [][]byte, superseded []bool) int {
 	}
 	return merged
 }
-
-// seqGT reports whether sequence number a is after b (modulo 2^32).
-func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
 
 // plainAck reports whether frame, an IPv4 TCP segment parseTCP4
 // accepted, has no flag but ACK (ECE and CWR included, which parseTCP4
