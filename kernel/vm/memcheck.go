@@ -25,16 +25,9 @@ func CheckProgramMemory() bool {
 	if CommitLimit >= need {
 		return true
 	}
-	short := need - CommitLimit
-	// Each added MiB of RAM raises the limit by a bit less (the page-table
-	// reserve is 1/256 of it): ask for 1/128 more, rounded up to a MiB;
-	// and no less than the host tools' rule asks for (with very little
-	// RAM the kernel leaves some of its own allocations out).
-	// The machine's -m is at least RAMTop in whole MiB (firmware keeps
-	// some of the top, SeaBIOS 128 KiB): start from there, so that the
-	// suggestion is always more than what just failed.
-	const mib = 1 << 20
-	suggest := ((RAMTop+mib-1)&^(mib-1) + short + short/128 + mib - 1) >> 20
+	suggest := suggestMiB(RAMTop, need-CommitLimit)
+	// No less than the host tools' rule asks for (with very little RAM
+	// the kernel leaves some of its own allocations out).
 	var modules uint64
 	for _, m := range Modules() {
 		modules += mm.PageRoundUp(m.Size)
@@ -48,4 +41,17 @@ func CheckProgramMemory() bool {
 	}
 	l.S("; boot with at least ").U(suggest).S(" MiB (-m ").U(suggest).S("M)").Print()
 	return false
+}
+
+// suggestMiB returns the memory, in MiB, to suggest to a machine whose
+// RAM ends at ramTop and whose commit limit is short bytes below the
+// program's need. Each added MiB of RAM raises the limit by a bit less
+// (the page-table reserve is 1/256 of it): it asks for 1/128 more. The
+// machine's -m is at least ramTop rounded up to a whole MiB (firmware
+// keeps some of the top, SeaBIOS 128 KiB): it starts from there, so that
+// the suggestion is always more than what just failed.
+// Context: any; does not allocate.
+func suggestMiB(ramTop, short uint64) uint64 {
+	const mib = 1 << 20
+	return ((ramTop+mib-1)&^(mib-1) + short + short/128 + mib - 1) >> 20
 }
