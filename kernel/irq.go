@@ -1,12 +1,21 @@
 package kernel
 
-import "github.com/gometal/gometal/kernel/devices"
+import (
+	"github.com/gometal/gometal/kernel/devices"
+	"github.com/gometal/gometal/kernel/percpu"
+)
 
 // deviceInterrupt handles a device vector (devices.Interrupt), then acts
 // on the descriptors the handler recorded for epoll (socketEvents: the
 // console's and /dev/irq's watchers wake before the scheduler runs, as
-// when the handlers woke them directly). Context: trap, kernel lock held.
+// when the handlers woke them directly). The drivers' interrupts reach
+// sockets, epoll and pipes: it takes the files lock first (lockFiles; a
+// gate of tools/trapcheck's TestGometalFileLockDomain, so not inlined).
+// Context: trap, kernel lock held.
+//
+//go:noinline
 func deviceInterrupt(v uint64) bool {
+	lockFiles(percpu.This())
 	handled := devices.Interrupt(v)
 	socketEvents()
 	return handled

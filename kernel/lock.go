@@ -6,7 +6,8 @@ import (
 	"github.com/gometal/gometal/kernel/thread"
 )
 
-// unlockKernel releases the kernel lock (klock.Kernel), which c must hold.
+// unlockKernel releases the kernel lock (klock.Kernel), which c must hold,
+// and the files lock if c took it too (lockFiles).
 // Every way back to ring 3 and into the idle loop passes here, so it first
 // acts on what may not wait past the release: the records the sockets,
 // pipes and devices left (socketEvents: none left, unless a path that
@@ -21,6 +22,9 @@ func unlockKernel(c *percpu.CPU) {
 	klock.Kernel.CheckHolder(c)
 	socketEvents()
 	stopIfOutOfMemory()
+	if klock.Files.HeldBy(c) {
+		klock.Files.Unlock(c)
+	}
 	klock.Kernel.Unlock(c)
 	thread.SendKicks(c)
 	armPending(c)

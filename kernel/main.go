@@ -182,8 +182,14 @@ func readBootInfo() {
 // shutdown ends the program with status: QEMU's isa-debug-exit device
 // carries it to the host, ACPI power-off is the fallback, and a machine
 // with neither halts. Context: trap; never returns.
+//
+// A gate of tools/trapcheck's TestGometalFileLockDomain (it takes the
+// files lock first), so not inlined.
+//
+//go:noinline
 func shutdown(status int) {
-	console.VconDrain() // every byte the program wrote to the console ports first
+	lockFiles(percpu.This()) // a kernel-only path may end the program: the files it exports must be whole
+	console.VconDrain()      // every byte the program wrote to the console ports first
 	var l klog.Line
 	l.S("program exited with status ").I(int64(status)).S(" after ").MS(clock.Nanotime()).Info()
 	exportFiles()
@@ -202,6 +208,7 @@ func shutdown(status int) {
 // never reaches the program. Context: trap or boot, kernel lock held.
 func stopIfOutOfMemory() {
 	if vm.OutOfMemory() {
+		vm.LogOutOfMemory()
 		shutdown(137)
 	}
 }

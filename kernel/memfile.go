@@ -68,6 +68,7 @@ func writeSchedView(w kfiles.Writer) {
 	w.S("\nnrunning ").U(uint64(threadtab.Sched.Running)).S("\n")
 	w.S("\n").S(kfiles.LockTableHeader)
 	kfiles.WriteLockStats(w, "kernel", klock.Kernel.Stats())
+	kfiles.WriteLockStats(w, "files", klock.Files.Stats())
 	kfiles.WriteLockStats(w, "memory", klock.Mem.Stats())
 	w.S("\n")
 	writeFastStats(w)

@@ -46,13 +46,28 @@ func expire(t sched.TID) {
 	}
 	if threadtab.Threads[t].Wait == threadtab.WaitStack {
 		result = -abi.ETIMEDOUT
-		socket.StackTimedOut()
-		socketEvents()
+		stackTimedOut()
 	}
 	if threadtab.Threads[t].Wait == threadtab.WaitFutex {
 		result = -abi.ETIMEDOUT
 	}
 	thread.Wake(t, result)
+}
+
+// stackTimedOut ends the network stack's wait that timed out
+// (socket.StackTimedOut) and acts on what that records, under the files
+// lock: the sockets' calls take it (lockBoth), and expire runs on the
+// kernel-only paths too (the timer interrupt, the idle loop).
+// Context: trap, kernel lock held; does not allocate.
+//
+// A gate of tools/trapcheck's TestGometalFileLockDomain (it takes the
+// files lock first), so not inlined.
+//
+//go:noinline
+func stackTimedOut() {
+	lockFiles(percpu.This())
+	socket.StackTimedOut()
+	socketEvents()
 }
 
 // reschedule charges the CPU time of c's thread, then carries out the

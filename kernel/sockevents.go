@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/fdcalls"
+	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
 )
 
@@ -15,8 +17,32 @@ import (
 // every system call (doSyscall) and device interrupt (deviceInterrupt),
 // after a wait for the network stack timed out (expire) and, in case a
 // path was missed, before the kernel lock is released.
+// With something recorded it takes the files lock (socketEventsLocked):
+// the epoll instances read the pipes' and descriptors' state, and a
+// kernel-only path (a socket wait that timed out) may get here.
 // Context: trap, kernel lock held; does not allocate.
 func socketEvents() {
+	if fdtab.NotifyPending || socket.StackProgress {
+		socketEventsLocked()
+	}
+}
+
+// socketEventsLocked takes the files lock (lockFiles) and acts on the
+// records (actOnSocketRecords).
+// Context: trap, kernel lock held; does not allocate.
+//
+// A gate of tools/trapcheck's TestGometalFileLockDomain (it takes the
+// files lock first), so not inlined.
+//
+//go:noinline
+func socketEventsLocked() {
+	lockFiles(percpu.This())
+	actOnSocketRecords()
+}
+
+// actOnSocketRecords is socketEvents' work, under both locks.
+// Context: trap, kernel and files locks held; does not allocate.
+func actOnSocketRecords() {
 	fdcalls.NotifyEpolls()
 	if socket.StackProgress {
 		socket.StackProgress = false

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// TestSocketEventsDrains: socketEvents acts on every recorded descriptor
+// TestSocketEventsDrains: socketEvents' work (actOnSocketRecords) acts on every recorded descriptor
 // once and clears the records, so the next system call starts with none
 // (a record left behind would wake epoll waiters for nothing at every
 // later call, and a lost one would leave a waiter asleep).
@@ -20,7 +20,7 @@ func TestSocketEventsDrains(t *testing.T) {
 		fdtab.Notify(fd)
 	}
 	socket.StackProgress = true
-	socketEvents() // no epoll instance and no exit waits: nothing to wake
+	actOnSocketRecords() // no epoll instance and no exit waits: nothing to wake
 	assert.False(t, fdtab.NotifyPending)
 	assert.Equal(t, [fdtab.MaxFDs / 64]uint64{}, fdtab.NotifyFDs)
 	assert.False(t, socket.StackProgress)

@@ -128,6 +128,7 @@ func startProgram() {
 	klock.InjectOrderFault(c, v == "1") // lockfault=1: a deliberate lock-order violation (kernel/klock/rank.go)
 	unlockKernel(c)
 	klock.Kernel.ResetStats() // count the program's run, not the boot's
+	klock.Files.ResetStats()
 	klock.Mem.ResetStats()
 	klock.SetHaltingWaiters(true) // every CPU's local APIC is up (kernel/klock/wait.go)
 	smp.WakeAPs()

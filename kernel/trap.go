@@ -84,7 +84,8 @@ func userTrap(f *x86.TrapFrame) {
 	// once the unmap cleared the entry it faults, and the fault is fixed up
 	// (vm.FixUserFault in kernelTrap): the call goes on to the locked path.
 	countTrap(c, f.Vector)
-	if fastTrap(c, f) || f.Vector == x86.VecPageFault && memFault(c, f) {
+	if fastTrap(c, f) || f.Vector == x86.VecPageFault && memFault(c, f) ||
+		f.Vector == vectorSyscall && callLocks(f.AX) == lockFilesFirst && fileTrap(c, f) {
 		return
 	}
 	c.InUser.Store(false)

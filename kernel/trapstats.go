@@ -48,4 +48,6 @@ func writeTrapStats(w kfiles.Writer) {
 	w.S("timer_arm ").U(sum[percpu.EvTimerArm]).S("\n")
 	w.S("lock_wait_halt ").U(sum[percpu.EvLockHalt]).S("\n")
 	w.S("user_access_faults ").U(sum[percpu.EvUserAccessFault]).S("\n")
+	w.S("file_call_fileslock ").U(sum[percpu.EvFileCallFiles]).S("\n")
+	w.S("file_call_bothlocks ").U(sum[percpu.EvFileCallLocked]).S("\n")
 }

@@ -41,6 +41,14 @@ func descRead(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 	case fdtab.KindProcFD:
 		return -int64(unix.EISDIR)
 	}
+	return fileRead(d, buf, n, off)
+}
+
+// fileRead reads from a file of the root file system that d (open for
+// reading) describes; off < 0 means at (and advancing) the description's
+// offset. A directory is EISDIR.
+// Context: trap, files lock held; does not allocate.
+func fileRead(d *vfs.Desc, buf, n uintptr, off int64) int64 {
 	if vfs.Root.IsDir(d.Ino) {
 		return -int64(unix.EISDIR)
 	}
@@ -86,6 +94,13 @@ func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 		}
 		return int64(n)
 	}
+	return fileWrite(d, buf, n, off)
+}
+
+// fileWrite writes to a file of the root file system that d (open for
+// writing) describes (see fileRead for off).
+// Context: trap, files lock held; does not allocate.
+func fileWrite(d *vfs.Desc, buf, n uintptr, off int64) int64 {
 	b, ok := vm.UserBytes(buf, n, false)
 	if !ok {
 		return -abi.EFAULT
@@ -246,14 +261,23 @@ func SysGetdents64(fd int, buf uintptr, count uintptr) int64 {
 	if f.Kind == fdtab.KindProcFD {
 		return procFDList(vfs.DescOf(f), buf, count)
 	}
-	if f.Kind != fdtab.KindFile || !vfs.Root.IsDir(vfs.DescOf(f).Ino) {
+	if f.Kind != fdtab.KindFile {
+		return -int64(unix.ENOTDIR)
+	}
+	return fileGetdents(vfs.DescOf(f), buf, count)
+}
+
+// fileGetdents lists the directory d describes from its position; a file
+// that is not a directory is ENOTDIR.
+// Context: trap, files lock held; does not allocate.
+func fileGetdents(d *vfs.Desc, buf uintptr, count uintptr) int64 {
+	if !vfs.Root.IsDir(d.Ino) {
 		return -int64(unix.ENOTDIR)
 	}
 	b, ok := vm.UserBytes(buf, min(count, 1<<20), true)
 	if !ok {
 		return -abi.EFAULT
 	}
-	d := vfs.DescOf(f)
 	m := vfs.Mem()
 	n := 0
 	for {

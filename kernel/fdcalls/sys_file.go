@@ -226,11 +226,17 @@ func SysFstat(fd int, st uintptr) int64 {
 	if e != 0 {
 		return e
 	}
+	return putStat(&s, st)
+}
+
+// putStat writes s to the program's struct stat at st.
+// Context: trap, files lock held; does not allocate.
+func putStat(s *fs.Stat, st uintptr) int64 {
 	b, ok := vm.UserBytes(st, fs.StatSize, true)
 	if !ok {
 		return -abi.EFAULT
 	}
-	fs.PutStat(b, &s)
+	fs.PutStat(b, s)
 	return 0
 }
 

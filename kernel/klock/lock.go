@@ -1,5 +1,5 @@
-// Package klock holds the kernel's locks: the kernel lock and the memory
-// lock, their spin loop (which answers TLB shootdowns while it waits), the
+// Package klock holds the kernel's locks: the kernel lock, the files
+// lock and the memory lock, their spin loop (which answers TLB shootdowns while it waits), the
 // lock order that ranks every lock (rank.go) and the per-lock statistics
 // that /proc/gometal/sched prints (stats.go; kernel/kfiles writes the
 // table). The locks' state itself is kernel/spin's, below the panic
@@ -28,7 +28,20 @@ import (
 // lock-free fast paths, drops it right before returning to ring 3, and
 // drops it while halted in the idle loop.
 //
-// The memory lock (Mem, spin.MemLock, ranked after the kernel lock)
+// The files lock (Files, spin.FilesLock, ranked after the kernel lock)
+// guards the file layer: the descriptor table (kernel/fdtab), the open
+// file descriptions, the root file system and its pipes (kernel/vfs,
+// kernel/fs). Every entry that takes the kernel lock takes it too, right
+// after, except the scheduling calls and interrupts that never touch the
+// file layer (package kernel's lockClass: futex, sched_yield, the sleeps,
+// the signal calls, the timer and kick interrupts), which take it only
+// where they reach the file layer (package kernel's lockFiles). The
+// calls on descriptors of regular files and directories (read, write,
+// lseek, fstat, getdents64, close, ...) take it alone
+// (kernel/filetrap.go): a program's file I/O does not wait for another
+// CPU's futex calls, nor they for it.
+//
+// The memory lock (Mem, spin.MemLock, ranked after the files lock)
 // guards the program's memory map: writes of the page table's user half
 // and of the memory areas (kernel/vm's VMAs). A demand page fault takes
 // it alone (kernel/memfault.go), so the program's page faults do not
@@ -60,14 +73,20 @@ type Handle struct {
 // Kernel is the handle on spin.KernelLock, the kernel lock.
 var Kernel = Handle{rank: RankKernel}
 
+// Files is the handle on spin.FilesLock, the files lock.
+var Files = Handle{rank: RankFiles}
+
 // Mem is the handle on spin.MemLock, the memory lock.
 var Mem = Handle{rank: RankMem}
 
 // state returns the spinlock l stands for: each handle's rank names one.
 // Context: any; does not allocate.
 func (l *Handle) state() *spin.Lock {
-	if l.rank == RankMem {
+	switch l.rank {
+	case RankMem:
 		return &spin.MemLock
+	case RankFiles:
+		return &spin.FilesLock
 	}
 	return &spin.KernelLock
 }
@@ -77,10 +96,16 @@ func (l *Handle) state() *spin.Lock {
 func (l *Handle) Lock(c *percpu.CPU) {
 	checkLockOrder(c, l.rank)
 	start := cpu.Rdtsc()
-	contended := false
 	st := l.state()
+	if st.TryLock(c.ID) {
+		// The common case: one TSC read (each is a call into QEMU under
+		// TCG), the hold starting where the try did.
+		l.since, l.by = start, 0
+		l.stats.Acquired(false, 0)
+		tlb.ServiceTLB(c)
+		return
+	}
 	for !st.TryLock(c.ID) {
-		contended = true
 		for spins := 0; st.Held(); spins++ {
 			tlb.ServiceTLB(c)
 			if spins == spinsBeforeHalt {
@@ -91,7 +116,7 @@ func (l *Handle) Lock(c *percpu.CPU) {
 		}
 	}
 	l.since, l.by = cpu.Rdtsc(), 0
-	l.stats.Acquired(contended, l.since-start)
+	l.stats.Acquired(true, l.since-start)
 	tlb.ServiceTLB(c)
 }
 
@@ -119,7 +144,7 @@ func (l *Handle) CheckHolder(c *percpu.CPU) {
 		m.S("none")
 	}
 	m.Print()
-	kpanic.Panic("kernel lock released by a CPU that does not hold it", nil)
+	kpanic.Panic("lock released by a CPU that does not hold it", nil)
 }
 
 // HeldBy reports whether CPU c holds the lock. Context: any; does not

@@ -57,3 +57,29 @@ func TestKernelLockRanked(t *testing.T) {
 	assert.False(t, ok)
 	assert.Equal(t, "kernel", rankName(held))
 }
+
+// TestFilesLockRanked: the files lock sits between the kernel lock and
+// the memory lock: taken inside the first, around the second.
+func TestFilesLockRanked(t *testing.T) {
+	assert.Equal(t, RankFiles, Files.rank)
+	assert.Equal(t, "files", rankName(RankFiles))
+	assert.Less(t, Kernel.rank, Files.rank)
+	assert.Less(t, Files.rank, Mem.rank)
+	var s lockSet
+	_, ok := s.acquire(Kernel.rank)
+	assert.True(t, ok)
+	_, ok = s.acquire(Files.rank)
+	assert.True(t, ok, "kernel, then files")
+	_, ok = s.acquire(Mem.rank)
+	assert.True(t, ok, "files, then memory")
+	s.release(Mem.rank)
+	s.release(Files.rank)
+	s.release(Kernel.rank)
+	_, ok = s.acquire(Files.rank)
+	assert.True(t, ok, "the files lock alone (kernel/filetrap.go)")
+	held, ok := s.acquire(Kernel.rank)
+	assert.False(t, ok, "the kernel lock inside the files lock is against the order")
+	assert.Equal(t, "files", rankName(held))
+	assert.NotSame(t, Kernel.state(), Files.state())
+	assert.NotSame(t, Mem.state(), Files.state())
+}

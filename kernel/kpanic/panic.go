@@ -257,6 +257,10 @@ func printStopped(c *percpu.CPU) {
 		var l klog.Line
 		l.S("lock: held by cpu ").U(uint64(owner)).Print()
 	}
+	if owner, ok := spin.FilesLock.Owner(); ok {
+		var l klog.Line
+		l.S("files lock: held by cpu ").U(uint64(owner)).Print()
+	}
 	printSched()
 }
 

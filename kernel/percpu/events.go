@@ -33,6 +33,8 @@ const (
 	EvTimerArm                     // a write of the LAPIC timer (armTimer: the deadline changed)
 	EvLockHalt                     // a halt while waiting for a kernel lock (kernel/klock/wait.go)
 	EvUserAccessFault              // a kernel access to the program's memory that faulted and was fixed up (vm.FixUserFault)
+	EvFileCallFiles                // a call on a file's descriptor served under the files lock alone (kernel/filetrap.go)
+	EvFileCallLocked               // one of those calls sent to the kernel lock's path (not a file of the root file system)
 	NEvents
 )
 

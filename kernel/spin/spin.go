@@ -1,5 +1,5 @@
 // Package spin holds the kernel's locks: spinlocks between CPUs (the
-// kernel lock and the memory lock), and their state (held, and by which
+// kernel lock, the files lock and the memory lock), and their state (held, and by which
 // CPU) where the panic report can read it. It
 // sits at the bottom of the kernel's imports (docs/kernel-layout.md) and
 // never panics or waits: taking the lock is TryLock, which package kernel
@@ -22,6 +22,11 @@ type Lock struct {
 // KernelLock guards the kernel's shared state (threads, run queues,
 // timers, futexes, descriptors, sockets): see kernel/klock/lock.go.
 var KernelLock Lock
+
+// FilesLock guards the file layer (the descriptor table, the open file
+// descriptions, the root file system and its pipes): see
+// kernel/klock/lock.go, klock.Files.
+var FilesLock Lock
 
 // MemLock guards the program's memory map (the page table's user half,
 // the memory areas): see kernel/klock/lock.go, klock.Mem.

@@ -152,6 +152,25 @@ func CloseDesc(f *fdtab.File) {
 	*d = Desc{}
 }
 
+// CloseFileDesc is CloseDesc for a descriptor of a file or directory of
+// the root file system whose file holds no record locks (Root.HasLocks):
+// nothing to drop and no waiter to wake, so the files lock alone
+// suffices (kernel/filetrap.go).
+// Context: trap, files lock held; does not allocate.
+func CloseFileDesc(f *fdtab.File) {
+	d := DescOf(f)
+	d.Refs--
+	if d.Refs > 0 {
+		return
+	}
+	m := Mem()
+	if d.Ino != 0 {
+		Root.Drop(&m, d.Ino)
+	}
+	Done(&m)
+	*d = Desc{}
+}
+
 // Wait keys of the futex table for the kernel's own waits: kernel
 // addresses, so no program futex word can collide with them, each kind in
 // its own 2^40-byte range so no two kinds collide either (keyRanges).

@@ -21,17 +21,22 @@ const (
 // allows the access (MapOnFault), under the memory lock. It reports false
 // for an access the program may not make, and when no frame is left
 // (OutOfMemory then says so: the caller must not treat it as the
-// program's bad access). Context: trap, kernel lock held, memory lock not
-// held; does not allocate.
+// program's bad access). Context: trap, kernel or files lock held (a
+// call on a file's descriptor holds the files lock alone:
+// kernel/filetrap.go), memory lock not held; does not allocate.
 func DemandFault(va uintptr, write, exec bool) bool {
 	c := percpu.This()
+	tag := klock.Files.Tag()
+	if klock.Kernel.HeldBy(c) {
+		tag = klock.Kernel.Tag()
+	}
 	klock.Mem.Lock(c)
-	klock.Mem.SetHolder(klock.Kernel.Tag())
+	klock.Mem.SetHolder(tag)
 	r := MapOnFault(va, write, exec)
-	klock.Mem.Unlock(c)
 	if r == FaultNoFrame {
 		outOfMemory(va)
 	}
+	klock.Mem.Unlock(c)
 	return r == FaultMapped
 }
 
@@ -211,17 +216,23 @@ var (
 )
 
 // outOfMemory records that no frame is left for a page the program may
-// touch (mmap's commit accounting should make this rare) and logs it; the
-// fault then fails like a bad address. Package kernel stops the program
-// before anything returns to ring 3 (OutOfMemory). Context: trap, kernel
-// lock held; does not allocate.
+// touch (mmap's commit accounting should make this rare), the first
+// time; the fault then fails like a bad address. Package kernel logs it
+// and stops the program before anything returns to ring 3 (OutOfMemory,
+// LogOutOfMemory). Context: trap, memory lock held (by a caller that
+// holds the kernel lock or the files lock: the log waits for the kernel
+// lock); does not allocate.
 func outOfMemory(va uintptr) {
-	if oom {
-		return
+	if !oom {
+		oom, oomAt = true, va
 	}
-	oom, oomAt = true, va
+}
+
+// LogOutOfMemory logs the fault that found no frame (outOfMemory).
+// Context: trap, kernel lock held; does not allocate.
+func LogOutOfMemory() {
 	var l klog.Line
-	l.S("out of physical memory while faulting in ").X(uint64(va)).S(": stopping the program").Print()
+	l.S("out of physical memory while faulting in ").X(uint64(oomAt)).S(": stopping the program").Print()
 }
 
 // OutOfMemory reports whether a demand fault ran out of frames. Package

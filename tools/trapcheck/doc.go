@@ -13,4 +13,9 @@
 // build the call graph, classifies runtime callees (policy.go), bounds
 // the stack depth from the prologues' frame sizes and fails on recursion.
 // The policy is docs/trap-context.md.
+//
+// CheckDomain (domain.go) uses the same walk to check which code may
+// touch the state one lock guards: no call into a domain's packages and
+// no use of its variables from code that runs without its lock, except
+// through a gate that takes it (docs/trap-context.md, "Lock domains").
 package trapcheck

@@ -1,0 +1,79 @@
+package fdcalls
+
+import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/fsys"
+	"github.com/gometal/gometal/kernel/vfs"
+	"golang.org/x/sys/unix"
+)
+
+// FileCall serves system call nr (read, write, pread64, pwrite64, lseek,
+// fstat, getdents64, close, fsync, fdatasync) on descriptor f, which
+// names a file or directory of the root file system, with the arguments
+// after the descriptor, as the locked path's handlers would. It is what
+// package kernel's fileTrap runs under the files lock alone: it reaches
+// only the file layer and the program's memory, never a thread, the
+// scheduler, a socket, epoll or the kernel log (tools/trapcheck's
+// TestGometalFileLockDomain checks that in the built image). A close
+// whose file holds record locks goes to the locked path instead (it
+// wakes their waiters), as does every call FileCall does not list
+// (FileCallNr).
+// Context: trap, files lock held, kernel lock not held; does not
+// allocate.
+func FileCall(nr uint64, f *fdtab.File, a1, a2, a3 uintptr) int64 {
+	d := vfs.DescOf(f)
+	switch nr {
+	case unix.SYS_READ, unix.SYS_PREAD64, unix.SYS_WRITE, unix.SYS_PWRITE64:
+		return fileIO(nr, d, a1, a2, a3)
+	case unix.SYS_LSEEK:
+		return descSeek(f, int64(a1), int(a2))
+	case unix.SYS_FSTAT:
+		s, e := vfs.Root.Stat(d.Ino)
+		if e != 0 {
+			return vfs.Errno(e)
+		}
+		return putStat(&s, a1)
+	case unix.SYS_GETDENTS64:
+		return fileGetdents(d, a1, a2)
+	case unix.SYS_CLOSE:
+		vfs.CloseFileDesc(f)
+		*f = fdtab.File{}
+		return 0
+	}
+	return 0 // fsync, fdatasync: memory is the file system
+}
+
+// fileIO is read, pread64, write or pwrite64 (nr) of n bytes at buf; the
+// positioned calls at pos (EINVAL if negative), the others at the
+// description's offset. Context: trap, files lock held; does not
+// allocate.
+func fileIO(nr uint64, d *vfs.Desc, buf, n, pos uintptr) int64 {
+	off := int64(-1)
+	if nr == unix.SYS_PREAD64 || nr == unix.SYS_PWRITE64 {
+		if off = int64(pos); off < 0 {
+			return -abi.EINVAL
+		}
+	}
+	if nr == unix.SYS_READ || nr == unix.SYS_PREAD64 {
+		if !fsys.CanRead(d) {
+			return -abi.EBADF
+		}
+		return fileRead(d, buf, n, off)
+	}
+	if !fsys.CanWrite(d) {
+		return -abi.EBADF
+	}
+	return fileWrite(d, buf, n, off)
+}
+
+// FileCallNr reports whether FileCall serves system call nr.
+// Context: any; does not allocate.
+func FileCallNr(nr uint64) bool {
+	switch nr {
+	case unix.SYS_READ, unix.SYS_PREAD64, unix.SYS_WRITE, unix.SYS_PWRITE64, unix.SYS_LSEEK,
+		unix.SYS_FSTAT, unix.SYS_GETDENTS64, unix.SYS_CLOSE, unix.SYS_FSYNC, unix.SYS_FDATASYNC:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,193 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/fdcalls"
+	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/klock"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/vfs"
+	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/kernel/x86"
+	"golang.org/x/sys/unix"
+)
+
+// Which locks a system call takes (issue 18). The file layer (descriptor
+// table, open file descriptions, root file system, pipes) has its own
+// lock, klock.Files, ranked after the kernel lock. Every call takes both
+// locks unless this table says otherwise:
+//
+//   - lockKernelOnly: the scheduling calls (futexes, yields, sleeps,
+//     signals, clocks, timers) and those with a fixed answer (the ids,
+//     uname, wait4). They never touch the file layer, so they
+//     do not wait for another CPU's file I/O, nor it for them. Where
+//     their path reaches the file layer all the same (a signal that ends
+//     the program exports the files; a socket wait that times out), it
+//     takes the files lock there (lockFiles). tools/trapcheck's
+//     TestGometalFileLockDomain reads this table out of the built image
+//     and fails if a handler marked here can reach the file layer's code
+//     or variables without passing through such a gate.
+//   - lockFilesFirst: the calls on descriptors of the root file system's
+//     files and directories, served under the files lock alone
+//     (fileTrap). A descriptor of another kind (a pipe, a socket, the
+//     console, an unknown number) goes to the locked path, which takes
+//     both.
+type lockClass uint8
+
+const (
+	lockBoth       lockClass = iota // the kernel lock, then the files lock
+	lockKernelOnly                  // the kernel lock alone
+	lockFilesFirst                  // the files lock alone for a file's descriptor (fileTrap), else both
+)
+
+// syscallLocks is indexed by system call number; a number past its end
+// or not listed takes both locks.
+var syscallLocks = [...]lockClass{
+	unix.SYS_FUTEX:             lockKernelOnly,
+	unix.SYS_SCHED_YIELD:       lockKernelOnly,
+	unix.SYS_SCHED_GETAFFINITY: lockKernelOnly,
+	unix.SYS_NANOSLEEP:         lockKernelOnly,
+	unix.SYS_CLOCK_NANOSLEEP:   lockKernelOnly,
+	unix.SYS_CLOCK_GETTIME:     lockKernelOnly,
+	unix.SYS_CLOCK_GETRES:      lockKernelOnly,
+	unix.SYS_GETTIMEOFDAY:      lockKernelOnly,
+	unix.SYS_TIMER_CREATE:      lockKernelOnly,
+	unix.SYS_TIMER_SETTIME:     lockKernelOnly,
+	unix.SYS_TIMER_DELETE:      lockKernelOnly,
+	unix.SYS_SETITIMER:         lockKernelOnly,
+	unix.SYS_RT_SIGACTION:      lockKernelOnly,
+	unix.SYS_RT_SIGPROCMASK:    lockKernelOnly,
+	unix.SYS_RT_SIGRETURN:      lockKernelOnly,
+	unix.SYS_SIGALTSTACK:       lockKernelOnly,
+	unix.SYS_KILL:              lockKernelOnly,
+	unix.SYS_TGKILL:            lockKernelOnly,
+	unix.SYS_TKILL:             lockKernelOnly,
+	unix.SYS_GETRANDOM:         lockKernelOnly,
+	unix.SYS_ARCH_PRCTL:        lockKernelOnly,
+	unix.SYS_GETPID:            lockKernelOnly,
+	unix.SYS_GETTID:            lockKernelOnly,
+	unix.SYS_GETPPID:           lockKernelOnly,
+	unix.SYS_GETUID:            lockKernelOnly,
+	unix.SYS_GETEUID:           lockKernelOnly,
+	unix.SYS_GETGID:            lockKernelOnly,
+	unix.SYS_GETEGID:           lockKernelOnly,
+	unix.SYS_GETGROUPS:         lockKernelOnly,
+	unix.SYS_UNAME:             lockKernelOnly,
+	unix.SYS_SCHED_SETAFFINITY: lockKernelOnly,
+	unix.SYS_PRCTL:             lockKernelOnly,
+	unix.SYS_WAIT4:             lockKernelOnly,
+	unix.SYS_WAITID:            lockKernelOnly,
+
+	unix.SYS_READ:       lockFilesFirst,
+	unix.SYS_WRITE:      lockFilesFirst,
+	unix.SYS_PREAD64:    lockFilesFirst,
+	unix.SYS_PWRITE64:   lockFilesFirst,
+	unix.SYS_LSEEK:      lockFilesFirst,
+	unix.SYS_FSTAT:      lockFilesFirst,
+	unix.SYS_GETDENTS64: lockFilesFirst,
+	unix.SYS_CLOSE:      lockFilesFirst,
+	unix.SYS_FSYNC:      lockFilesFirst,
+	unix.SYS_FDATASYNC:  lockFilesFirst,
+}
+
+// callLocks returns the locks system call nr takes.
+// Context: any; does not allocate.
+func callLocks(nr uint64) lockClass {
+	if nr < uint64(len(syscallLocks)) {
+		return syscallLocks[nr]
+	}
+	return lockBoth
+}
+
+// lockFiles takes the files lock on c, which holds the kernel lock, unless
+// c holds it already: on every entry but the kernel-only ones, and where a
+// kernel-only path reaches the file layer. unlockKernel releases it.
+// Context: trap, kernel lock held, memory lock not held; does not
+// allocate.
+func lockFiles(c *percpu.CPU) {
+	if !klock.Files.HeldBy(c) {
+		klock.Files.Lock(c)
+		klock.Files.SetHolder(klock.Kernel.Tag())
+	}
+}
+
+// fileTrap serves a lockFilesFirst system call (userTrap looks at the
+// class first) on a descriptor of a file or directory of the root file
+// system under the files lock alone, and reports whether it did. It
+// reports false, having changed nothing, for other descriptors (a bad number included: the locked
+// path answers EBADF; the kind is looked at once without the lock, then
+// again under it) and for a close that drops record locks (which
+// wakes their waiters: the scheduler's work). fdcalls.FileCall answers
+// as the locked path's handlers do for such a descriptor; it never blocks
+// or wakes a thread, so the same thread resumes, as on the lock-free
+// paths; a signal sent meanwhile comes with its kick IPI.
+//
+// FileCall uses the program's memory directly after faulting it in
+// (vm.UserBytes), without the kernel lock: every call that unmaps or
+// write-protects memory (the mmap family, madvise) takes the files lock
+// too (lockBoth), and a page fault only adds mappings. c.InUser is
+// cleared while the call runs and set again before the files lock is
+// released, as on memFault's path: every TLB shootdown is made under the
+// files lock, so none can miss this CPU on its way back to ring 3. A
+// demand fault that found no frame ends the program as on the locked
+// path (stopIfOutOfMemory, under the kernel lock).
+// Context: trap, no lock held; does not allocate.
+func fileTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
+	nr := f.AX
+	if d := fdtab.Get(int(f.DI)); d == nil || d.Kind != fdtab.KindFile {
+		// A first look without the lock, so that the calls on sockets,
+		// pipes and the console do not take the files lock twice: a
+		// descriptor that another CPU is turning into a file right now
+		// goes to the locked path, which serves it as well.
+		percpu.Count(c, percpu.EvFileCallLocked)
+		return false
+	}
+	c.InUser.Store(false)
+	klock.Files.Lock(c)
+	klock.Files.SetHolder(klock.TrapTag(f))
+	if !fileDescriptor(int(f.DI), nr == unix.SYS_CLOSE) {
+		klock.Files.Unlock(c)
+		percpu.Count(c, percpu.EvFileCallLocked)
+		return false
+	}
+	ret := fdcalls.FileCall(nr, fdtab.Get(int(f.DI)), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10))
+	f.AX = uint64(ret)
+	percpu.Count(c, percpu.EvFileCallFiles)
+	if vm.OutOfMemory() {
+		stopAfterFileCall(c)
+	}
+	c.InUser.Store(true)
+	klock.Files.Unlock(c)
+	return true
+}
+
+// stopAfterFileCall ends the program after a call under the files lock
+// alone ran out of frames faulting in the program's memory
+// (stopIfOutOfMemory), under the kernel lock, as the locked path does.
+// Context: trap, files lock held by c, kernel lock not held; does not
+// allocate; does not return.
+//
+// A gate of tools/trapcheck's TestGometalFileLockDomain (the path under
+// the files lock alone goes no further without the kernel lock), so not
+// inlined.
+//
+//go:noinline
+func stopAfterFileCall(c *percpu.CPU) {
+	klock.Files.Unlock(c)
+	klock.Kernel.Lock(c)
+	stopIfOutOfMemory()
+}
+
+// fileDescriptor reports whether fd is a descriptor of a file or
+// directory of the root file system that a call can use under the files
+// lock alone: for a close, one whose file holds no record locks (dropping
+// them wakes their waiters). Regular files and directories are never in
+// an epoll instance (epoll_ctl refuses them with EPERM), so their close
+// has nothing to tell epoll either.
+// Context: trap, files lock held; does not allocate.
+func fileDescriptor(fd int, closing bool) bool {
+	d := fdtab.Get(fd)
+	if d == nil || d.Kind != fdtab.KindFile {
+		return false
+	}
+	return !closing || !vfs.Root.HasLocks(vfs.DescOf(d).Ino)
+}

@@ -1,0 +1,39 @@
+package kernel
+
+import (
+	"testing"
+
+	"github.com/gometal/gometal/kernel/fdcalls"
+	"github.com/stretchr/testify/assert"
+	"golang.org/x/sys/unix"
+)
+
+// TestLockClasses: the lock-class table agrees with what it dispatches
+// to. tools/trapcheck's TestGometalFileLockDomain reads syscallLocks out
+// of the image by value, so the classes' numbers are pinned here; every
+// call with a class has a handler; the calls served under the files lock
+// alone are exactly those fdcalls.FileCall serves; an unlisted or
+// out-of-range number takes both locks.
+func TestLockClasses(t *testing.T) {
+	assert.Equal(t, lockClass(0), lockBoth)
+	assert.Equal(t, lockClass(1), lockKernelOnly)
+	assert.Equal(t, lockClass(2), lockFilesFirst)
+	for nr, class := range syscallLocks {
+		if class == lockBoth {
+			continue
+		}
+		assert.Less(t, nr, len(syscallTable), "call %d", nr)
+		if nr < len(syscallTable) {
+			assert.NotNil(t, syscallTable[nr].handler, "call %d has a lock class but no handler", nr)
+		}
+	}
+	for nr := range uint64(len(syscallTable) + 10) {
+		assert.Equal(t, fdcalls.FileCallNr(nr), callLocks(nr) == lockFilesFirst, "call %d", nr)
+	}
+	assert.Equal(t, lockBoth, callLocks(1<<40))
+	assert.Equal(t, lockBoth, callLocks(unix.SYS_MMAP), "the mmap family unmaps memory the files lock's path may use")
+	assert.Equal(t, lockBoth, callLocks(unix.SYS_MUNMAP))
+	assert.Equal(t, lockBoth, callLocks(unix.SYS_MADVISE))
+	assert.Equal(t, lockBoth, callLocks(unix.SYS_MPROTECT))
+	assert.Equal(t, lockKernelOnly, callLocks(unix.SYS_FUTEX))
+}

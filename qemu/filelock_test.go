@@ -1,0 +1,77 @@
+package qemu_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gometal/gometal/qemu"
+	"github.com/gometal/gometal/tools/image"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestFileLockBoot boots qemu/testdata/filelock on 2 CPUs: 4 threads
+// write, read back, append to a shared file, reopen and list their files
+// while 8 goroutines hand a counter over a mutex and a channel. The calls
+// on the files' descriptors run under the files lock alone and the futex
+// calls under the kernel lock alone (kernel/filetrap.go), so the two go
+// on in parallel. The output (a digest of the files, every append whole
+// and once, and the futex side's total) must equal the host's for the
+// same program byte for byte, and /proc/gometal/sched must show the file
+// calls served under the files lock alone and the files lock's line.
+func TestFileLockBoot(t *testing.T) {
+	dir := t.TempDir()
+	root := mustRoot(t)
+	img, host := filepath.Join(dir, "filelock.img"), filepath.Join(dir, "filelock")
+	var stderr bytes.Buffer
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./qemu/testdata/filelock", Out: img, Dir: root, Stderr: &stderr})
+	require.NoError(t, err, "%s", stderr.Bytes())
+	cmd := exec.Command("go", "build", "-o", host, "./qemu/testdata/filelock")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	ctx, cancel := context.WithTimeout(t.Context(), bootTimeout)
+	defer cancel()
+	want, err := exec.CommandContext(ctx, host).Output()
+	require.NoError(t, err, "the host run")
+
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: 2, Timeout: 120 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kernel log:\n%s\nconsole:\n%s", res.KernelLog, res.Console)
+		}
+	})
+	require.Equal(t, 0, res.ExitCode)
+	got, schedText, ok := bytes.Cut(res.Output, []byte("filelock: sched\n"))
+	require.True(t, ok, "no /proc/gometal/sched in the guest's output:\n%s", res.Output)
+	assert.Equal(t, string(want), string(got), "guest output differs from the host's")
+
+	text, _, ok := strings.Cut(string(schedText), "filelock: end\n")
+	require.True(t, ok, "no end marker after /proc/gometal/sched:\n%s", schedText)
+	events := parseCounts(t, text, "event count")
+	t.Logf("events: %v", events)
+	const threads, rounds = 4, 1500
+	// Per round each thread makes a pwrite, a pread and an append; every
+	// 16 rounds an lseek, an fstat, a close and a getdents64 as well.
+	minCalls := uint64(threads * rounds * 3)
+	assert.GreaterOrEqual(t, events["file_call_fileslock"], minCalls,
+		"the calls on the files' descriptors ran under the files lock alone")
+	rows := parseLockTable(t, text)
+	f, ok := rows["files"]
+	require.True(t, ok, "no files lock line in /proc/gometal/sched:\n%s", text)
+	t.Logf("files lock: %+v, kernel lock: %+v", f, rows["kernel"])
+	assert.GreaterOrEqual(t, f.acquisitions, events["file_call_fileslock"], "each file call took the files lock")
+	assert.LessOrEqual(t, f.contended, f.acquisitions)
+	assert.LessOrEqual(t, f.longestNs, f.holdNs)
+	assert.Equal(t, f.contended == 0, f.spinNs == 0, "spin time exactly when contended")
+	k := rows["kernel"]
+	assert.Positive(t, k.acquisitions, "the futex side's calls took the kernel lock")
+}

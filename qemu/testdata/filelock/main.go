@@ -1,0 +1,223 @@
+// Command filelock runs file I/O on several CPUs at once while other
+// goroutines hand work over a mutex and a channel, for
+// qemu/filelock_test.go: the kernel serves calls on a file's descriptor
+// under the files lock alone and the futex calls under the kernel lock
+// alone (kernel/filetrap.go), so both go on in parallel and the file
+// layer must stay whole.
+//
+// Each of 4 threads (goroutines locked to their threads) owns a file in
+// /tmp that it writes and reads back with pwrite and pread, 64-byte
+// records at rotating offsets, checking every read; every 16 rounds it
+// checks the size with lseek and fstat, closes and opens the file again,
+// and lists /tmp with getdents64. All 4 also append 16-byte records to
+// one shared file opened with O_APPEND: each append must land whole, at
+// its own place. The program then prints a digest of the files and the
+// futex side's total, which the host run of the same program must match
+// byte for byte. In the guest it then prints /proc/gometal/sched between
+// marker lines, for the test to read the lock counts.
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	threads = 4
+	rounds  = 1500
+	record  = 64
+	slots   = 64
+	appendN = 16
+)
+
+func main() {
+	dir, err := os.MkdirTemp("", "filelock-")
+	check(err)
+	defer os.RemoveAll(dir)
+	shared, err := unix.Open(filepath.Join(dir, "shared"), unix.O_CREAT|unix.O_RDWR|unix.O_APPEND, 0o644)
+	check(err)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, threads)
+	for n := range threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			if err := fileWorker(dir, n, shared); err != nil {
+				errs <- fmt.Errorf("thread %d: %w", n, err)
+			}
+		}()
+	}
+	total := futexWork()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		check(err)
+	}
+	check(unix.Close(shared))
+	fmt.Printf("filelock: %d threads, %d rounds, digest %x\n", threads, rounds, digest(dir))
+	fmt.Printf("filelock: futex side total %d\n", total)
+	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
+		fmt.Printf("filelock: sched\n%sfilelock: end\n", b)
+	}
+}
+
+// fileWorker is thread n's part.
+func fileWorker(dir string, n, shared int) error {
+	name := filepath.Join(dir, fmt.Sprintf("file%d", n))
+	fd, err := unix.Open(name, unix.O_CREAT|unix.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	var rec, back [record]byte
+	for i := range rounds {
+		fill(rec[:], n, i)
+		off := int64(i%slots) * record
+		if k, err := unix.Pwrite(fd, rec[:], off); err != nil || k != record {
+			return fmt.Errorf("pwrite round %d: %d, %v", i, k, err)
+		}
+		if k, err := unix.Pread(fd, back[:], off); err != nil || k != record || back != rec {
+			return fmt.Errorf("pread round %d: %d, %v, read back %q", i, k, err, back[:k])
+		}
+		var a [appendN]byte
+		binary.LittleEndian.PutUint32(a[:], uint32(n))
+		binary.LittleEndian.PutUint32(a[4:], uint32(i))
+		copy(a[8:], "appended")
+		if k, err := unix.Write(shared, a[:]); err != nil || k != appendN {
+			return fmt.Errorf("append round %d: %d, %v", i, k, err)
+		}
+		if i%16 == 15 {
+			if fd, err = reopen(fd, name, int64(min(i+1, slots))*record); err != nil {
+				return fmt.Errorf("round %d: %w", i, err)
+			}
+			if err := listed(dir, filepath.Base(name)); err != nil {
+				return fmt.Errorf("round %d: %w", i, err)
+			}
+		}
+	}
+	return unix.Close(fd)
+}
+
+// fill makes thread n's record of round i.
+func fill(b []byte, n, i int) {
+	for j := range b {
+		b[j] = byte('a' + (n*7+i*3+j)%26)
+	}
+	binary.LittleEndian.PutUint32(b, uint32(i))
+}
+
+// reopen checks the file's size with lseek and fstat, then closes it and
+// opens it again.
+func reopen(fd int, name string, size int64) (int, error) {
+	end, err := unix.Seek(fd, 0, unix.SEEK_END)
+	if err != nil || end != size {
+		return -1, fmt.Errorf("lseek to the end: %d, %v, want %d", end, err, size)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Size != size {
+		return -1, fmt.Errorf("fstat: size %d, %v, want %d", st.Size, err, size)
+	}
+	if err := unix.Close(fd); err != nil {
+		return -1, err
+	}
+	return unix.Open(name, unix.O_RDWR, 0)
+}
+
+// listed checks that dir lists name (getdents64).
+func listed(dir, name string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 4096)
+	k, err := unix.Getdents(fd, buf)
+	if err != nil {
+		return fmt.Errorf("getdents64: %v", err)
+	}
+	_, _, names := unix.ParseDirent(buf[:k], -1, nil)
+	for _, s := range names {
+		if s == name {
+			return nil
+		}
+	}
+	return fmt.Errorf("getdents64 of %s: %s missing from %v", dir, name, names)
+}
+
+// futexWork hands a counter between 8 goroutines over a mutex and a
+// channel, futex waits and wakes with waiters, and returns its total.
+func futexWork() int {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	ch := make(chan int)
+	total := 0
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 3000 {
+				mu.Lock()
+				total += i
+				mu.Unlock()
+				if g%2 == 0 {
+					ch <- i
+				} else {
+					<-ch
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return total
+}
+
+// digest hashes the threads' files and the shared file's records, in
+// order: each record must appear exactly once and whole (the order of
+// the appends differs from run to run, so they are sorted first).
+func digest(dir string) []byte {
+	h := sha256.New()
+	for n := range threads {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("file%d", n)))
+		check(err)
+		h.Write(b)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "shared"))
+	check(err)
+	if len(b) != threads*rounds*appendN {
+		check(fmt.Errorf("shared file: %d bytes, want %d", len(b), threads*rounds*appendN))
+	}
+	var recs []string
+	for r := range slices.Chunk(b, appendN) {
+		if string(r[8:]) != "appended" {
+			check(fmt.Errorf("shared file: a torn record %q", r))
+		}
+		recs = append(recs, string(r))
+	}
+	sort.Strings(recs)
+	for i := 1; i < len(recs); i++ {
+		if recs[i] == recs[i-1] {
+			check(fmt.Errorf("shared file: record %q twice", recs[i]))
+		}
+	}
+	for _, r := range recs {
+		h.Write([]byte(r))
+	}
+	return h.Sum(nil)
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Println("filelock:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,164 @@
+package trapcheck
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The kernel's lock classes as kernel/filetrap.go numbers them
+// (kernel.TestLockClassValues pins them there).
+const (
+	lockKernelOnly = 1
+	lockFilesFirst = 2
+)
+
+// Packages of the file layer, the files lock's domain (klock.Files).
+var fileLayer = []string{
+	kernelPkgDir + "fdtab.*", kernelPkgDir + "vfs.*", kernelPkgDir + "fs.*",
+	kernelPkgDir + "fsys.*", kernelPkgDir + "fdcalls.*",
+}
+
+const kernelPkgDir = "github.com/gometal/gometal/kernel/"
+
+// callsOfClass returns the handlers (symbol names) of the system calls
+// whose lock class in the image's kernel.syscallLocks is class.
+func callsOfClass(t *testing.T, img string, class byte) []string {
+	t.Helper()
+	locks, err := Variable(img, kernelPkg+"syscallLocks")
+	require.NoError(t, err)
+	handlers, err := TableEntries(img, kernelPkg+"syscallTable", 16) // sysEntry: a func value, a support byte, padding
+	require.NoError(t, err)
+	var out []string
+	for nr, c := range locks {
+		if c != class {
+			continue
+		}
+		require.Less(t, nr, len(handlers), "call %d has a lock class but no table entry", nr)
+		require.NotEmpty(t, handlers[nr], "call %d has a lock class but no handler", nr)
+		out = append(out, handlers[nr])
+	}
+	return out
+}
+
+func violations(r *DomainReport) []string {
+	var msgs []string
+	for _, v := range r.Violations {
+		msgs = append(msgs, v.String())
+	}
+	return msgs
+}
+
+// TestGometalFileLockDomain checks, in examples/hello built into an
+// image, the two halves of the files lock's promise (kernel/filetrap.go):
+//
+//   - what runs under the kernel lock without the files lock (the
+//     handlers of the calls syscallLocks marks kernel-only, and the trap
+//     entries' own code for timers, kicks, faults and the idle loop)
+//     reaches the file layer only through a gate that takes the files
+//     lock first;
+//   - what runs under the files lock alone (fileTrap) reaches no thread,
+//     scheduler, socket, console or kernel-log code or variable, and
+//     nothing of package kernel but its own helpers.
+//
+// A handler wrongly marked kernel-only, or a path of the file trap into
+// the scheduler, fails here with the chain that reaches it.
+func TestGometalFileLockDomain(t *testing.T) {
+	_, img, _ := checkHello(t)
+
+	kernelOnly := callsOfClass(t, img, lockKernelOnly)
+	t.Logf("kernel-only handlers: %v", kernelOnly)
+	assert.Contains(t, kernelOnly, kernelPkg+"doFutex")
+	assert.Contains(t, kernelOnly, kernelPkg+"doSchedYield")
+	assert.GreaterOrEqual(t, len(kernelOnly), 10)
+	filesFirst := callsOfClass(t, img, lockFilesFirst)
+	assert.Contains(t, filesFirst, kernelPkg+"doRead")
+	assert.Contains(t, filesFirst, kernelPkg+"doWrite")
+
+	withoutFiles := Domain{
+		Name:  "files",
+		Roots: append([]string{kernelPkg + "userTrap", kernelPkg + "kernelTrap", kernelPkg + "apMain"}, kernelOnly...),
+		Gates: []string{
+			kernelPkg + "doSyscall", // lockFiles for every call not kernel-only; those handlers are roots here
+			kernelPkg + "fileTrap",  // the files lock alone: the second domain below
+			kernelPkg + "socketEventsLocked", kernelPkg + "stackTimedOut", kernelPkg + "deviceInterrupt", kernelPkg + "shutdown",
+		},
+		Forbidden: fileLayer,
+		// The records of descriptors that changed (fdtab.Notify): the
+		// sockets and pipes write them under both locks, socketEvents
+		// reads them under the kernel lock, the file path never touches
+		// them.
+		Allowed: []string{kernelPkgDir + "fdtab.NotifyPending"},
+	}
+	r, err := CheckDomain(img, Gometal(), withoutFiles)
+	require.NoError(t, err)
+	t.Logf("without the files lock: %d functions, gates reached %v", r.Reached, r.GatesSeen)
+	assert.Empty(t, violations(r), "kernel-lock-only code reaching the file layer")
+	assert.Greater(t, r.Reached, 100, "the walk got into the kernel")
+	for _, g := range []string{"doSyscall", "fileTrap", "socketEventsLocked", "deviceInterrupt", "shutdown"} {
+		assert.Contains(t, r.GatesSeen, kernelPkg+g, "the walk reached the gate %s", g)
+	}
+
+	filesOnly := Domain{
+		Name:  "kernel",
+		Roots: []string{kernelPkg + "fileTrap"},
+		Gates: []string{
+			kernelPkg + "stopAfterFileCall", // takes the kernel lock to stop the program
+			kernelPkgDir + "kpanic.Panic",   // the machine stops
+			// A lock misused (taken against the order, released by
+			// another CPU): the report, then a kernel panic.
+			kernelPkgDir + "klock.checkLockOrder", kernelPkgDir + "klock.(*Handle).CheckHolder",
+		},
+		Forbidden: []string{
+			kernelPkg + "*", kernelPkgDir + "klog.*", kernelPkgDir + "thread.*", kernelPkgDir + "threadtab.*",
+			"github.com/gometal/gometal/sched.*", kernelPkgDir + "socket.*", kernelPkgDir + "console.*",
+			kernelPkgDir + "devices.*", kernelPkgDir + "kfiles.*", kernelPkgDir + "memcalls.*",
+		},
+		Allowed: []string{kernelPkg + "fileTrap", kernelPkg + "fileDescriptor", kernelPkg + "callLocks", kernelPkg + "syscallLocks"},
+	}
+	r, err = CheckDomain(img, Gometal(), filesOnly)
+	require.NoError(t, err)
+	t.Logf("under the files lock alone: %d functions, gates reached %v", r.Reached, r.GatesSeen)
+	assert.Empty(t, violations(r), "the files lock's path reaching kernel-lock state")
+	assert.Contains(t, r.GatesSeen, kernelPkg+"stopAfterFileCall")
+	assert.Contains(t, r.Functions, kernelPkgDir+"fdcalls.FileCall", "the walk got into the file layer")
+	assert.Contains(t, r.Functions, kernelPkgDir+"vm.DemandFault", "and into the program's memory")
+}
+
+// TestCheckDomain runs the walk on testdata/trapmod/domain: a root that
+// reaches the domain only through its gate passes; a call into the
+// domain two calls down and a direct use of its variable fail, each with
+// the chain from the root.
+func TestCheckDomain(t *testing.T) {
+	bin := testBinary(t, "domain")
+	d := Domain{Name: "test", Forbidden: []string{"main.touchFiles", "main.files"}, Gates: []string{"main.gate"}, Follow: "main."}
+
+	d.Roots = []string{"main.cleanEntry"}
+	r, err := CheckDomain(bin, Config{}, d)
+	require.NoError(t, err)
+	assert.Empty(t, violations(r))
+	assert.Equal(t, []string{"main.gate"}, r.GatesSeen)
+
+	d.Roots = []string{"main.badCall"}
+	r, err = CheckDomain(bin, Config{}, d)
+	require.NoError(t, err)
+	require.Len(t, r.Violations, 1, "%v", violations(r))
+	v := r.Violations[0]
+	assert.Equal(t, "call into the test lock's domain", v.Kind)
+	var chain []string
+	for _, l := range v.Chain {
+		chain = append(chain, l.Func)
+	}
+	assert.Equal(t, []string{"main.badCall", "main.helper", "main.touchFiles"}, chain)
+
+	d.Roots = []string{"main.badData"}
+	r, err = CheckDomain(bin, Config{}, d)
+	require.NoError(t, err)
+	require.Len(t, r.Violations, 1, "%v", violations(r))
+	assert.Equal(t, "variable main.files of the test lock's domain", r.Violations[0].Kind)
+
+	d.Roots = []string{"main.noSuchFunction"}
+	_, err = CheckDomain(bin, Config{}, d)
+	assert.ErrorContains(t, err, "not in the image", "a root the linker dropped or inlined must not pass silently")
+}
