@@ -3,11 +3,13 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
+	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,10 +29,12 @@ import (
 //     and fails if a handler marked here can reach the file layer's code
 //     or variables without passing through such a gate.
 //   - lockFilesFirst: the calls on descriptors of the root file system's
-//     files and directories, served under the files lock alone
-//     (fileTrap). A descriptor of another kind (a pipe, a socket, the
-//     console, an unknown number) goes to the locked path, which takes
-//     both.
+//     files and directories, and on its paths (open, stat, access,
+//     readlink, mkdir, unlink, rename, getcwd), served under the files
+//     lock alone (fileTrap). A descriptor of another kind (a pipe, a
+//     socket, the console, an unknown number) and a path that needs the
+//     kernel (a device, a FIFO, a kernel file) go to the locked path,
+//     which takes both.
 type lockClass uint8
 
 const (
@@ -87,6 +91,131 @@ var syscallLocks = [...]lockClass{
 	unix.SYS_CLOSE:      lockFilesFirst,
 	unix.SYS_FSYNC:      lockFilesFirst,
 	unix.SYS_FDATASYNC:  lockFilesFirst,
+
+	unix.SYS_OPEN:       lockFilesFirst,
+	unix.SYS_OPENAT:     lockFilesFirst,
+	unix.SYS_CREAT:      lockFilesFirst,
+	unix.SYS_NEWFSTATAT: lockFilesFirst,
+	unix.SYS_STAT:       lockFilesFirst,
+	unix.SYS_LSTAT:      lockFilesFirst,
+	unix.SYS_STATX:      lockFilesFirst,
+	unix.SYS_ACCESS:     lockFilesFirst,
+	unix.SYS_FACCESSAT:  lockFilesFirst,
+	unix.SYS_FACCESSAT2: lockFilesFirst,
+	unix.SYS_READLINK:   lockFilesFirst,
+	unix.SYS_READLINKAT: lockFilesFirst,
+	unix.SYS_MKDIR:      lockFilesFirst,
+	unix.SYS_MKDIRAT:    lockFilesFirst,
+	unix.SYS_UNLINK:     lockFilesFirst,
+	unix.SYS_UNLINKAT:   lockFilesFirst,
+	unix.SYS_RMDIR:      lockFilesFirst,
+	unix.SYS_RENAME:     lockFilesFirst,
+	unix.SYS_RENAMEAT:   lockFilesFirst,
+	unix.SYS_RENAMEAT2:  lockFilesFirst,
+	unix.SYS_GETCWD:     lockFilesFirst,
+}
+
+// filePathCalls serve the lockFilesFirst calls on paths under the files
+// lock alone (fileTrap): the locked path's own handlers where they never
+// need more than the file layer, and for open and stat the forms that
+// answer notFileCall, having changed nothing, when the path or
+// descriptor needs the kernel lock (a device, a FIFO, a kernel file, a
+// descriptor of another kind). The descriptor calls are
+// fdcalls.FileCall's.
+var filePathCalls = [...]sysHandler{
+	unix.SYS_OPEN:       fileOpen,
+	unix.SYS_OPENAT:     fileOpenat,
+	unix.SYS_CREAT:      fileCreat,
+	unix.SYS_NEWFSTATAT: fileNewfstatat,
+	unix.SYS_STAT:       fileStat,
+	unix.SYS_LSTAT:      fileLstat,
+	unix.SYS_STATX:      fileStatx,
+	unix.SYS_ACCESS:     doAccess,
+	unix.SYS_FACCESSAT:  doFaccessat,
+	unix.SYS_FACCESSAT2: doFaccessat2,
+	unix.SYS_READLINK:   doReadlink,
+	unix.SYS_READLINKAT: doReadlinkat,
+	unix.SYS_MKDIR:      doMkdir,
+	unix.SYS_MKDIRAT:    doMkdirat,
+	unix.SYS_UNLINK:     doUnlink,
+	unix.SYS_UNLINKAT:   doUnlinkat,
+	unix.SYS_RMDIR:      doRmdir,
+	unix.SYS_RENAME:     doRename,
+	unix.SYS_RENAMEAT:   doRenameat,
+	unix.SYS_RENAMEAT2:  doRenameat2,
+	unix.SYS_GETCWD:     doGetcwd,
+}
+
+// notFileCall is a filePathCalls handler's answer for a call that needs
+// the kernel lock: the locked path serves it from the start.
+const notFileCall = int64(-1) << 40
+
+// filePathCall returns the handler filePathCalls has for nr, or nil.
+// Context: any; does not allocate.
+func filePathCall(nr uint64) sysHandler {
+	if nr < uint64(len(filePathCalls)) {
+		return filePathCalls[nr]
+	}
+	return nil
+}
+
+// fileOpenat, fileOpen and fileCreat are openat(2), open(2) and
+// creat(2) under the files lock alone (fsys.OpenFile), with the
+// arguments as doOpenat, doOpen and doCreat read them.
+// Context: trap, files lock held; does not allocate.
+func fileOpenat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return openFile(a.i32(0), a[1], a.i32(2), a.u32(3))
+}
+
+// fileOpen is open(2) under the files lock alone. Context: trap, files lock held.
+func fileOpen(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return openFile(unix.AT_FDCWD, a[0], a.i32(1), a.u32(2))
+}
+
+// fileCreat is creat(2) under the files lock alone. Context: trap, files lock held.
+func fileCreat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return openFile(unix.AT_FDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, a.u32(1))
+}
+
+// openFile is fsys.OpenFile with notFileCall for an open that needs the
+// kernel lock. Context: trap, files lock held; does not allocate.
+func openFile(dirfd int, path uintptr, flags int, mode uint32) int64 {
+	if r, ok := fsys.OpenFile(dirfd, path, flags, mode); ok {
+		return r
+	}
+	return notFileCall
+}
+
+// fileNewfstatat, fileStat, fileLstat and fileStatx are the stat calls
+// under the files lock alone: fsys's, with notFileCall where they would
+// describe a descriptor by its kind (AT_EMPTY_PATH on a socket, say).
+// Context: trap, files lock held; does not allocate.
+func fileNewfstatat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return statFile(fsys.SysNewfstatat(a.i32(0), a[1], a[2], a.i32(3)))
+}
+
+// fileStat is stat(2) under the files lock alone. Context: trap, files lock held.
+func fileStat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return statFile(fsys.SysNewfstatat(unix.AT_FDCWD, a[0], a[1], 0))
+}
+
+// fileLstat is lstat(2) under the files lock alone. Context: trap, files lock held.
+func fileLstat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return statFile(fsys.SysNewfstatat(unix.AT_FDCWD, a[0], a[1], unix.AT_SYMLINK_NOFOLLOW))
+}
+
+// fileStatx is statx(2) under the files lock alone. Context: trap, files lock held.
+func fileStatx(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return statFile(fsys.SysStatx(a.i32(0), a[1], a.i32(2), a[4]))
+}
+
+// statFile turns fsys.StatDescriptor into notFileCall.
+// Context: any; does not allocate.
+func statFile(r int64) int64 {
+	if r == fsys.StatDescriptor {
+		return notFileCall
+	}
+	return r
 }
 
 // callLocks returns the locks system call nr takes.
@@ -111,17 +240,18 @@ func lockFiles(c *percpu.CPU) {
 }
 
 // fileTrap serves a lockFilesFirst system call (userTrap looks at the
-// class first) on a descriptor of a file or directory of the root file
-// system under the files lock alone, and reports whether it did. It
-// reports false, having changed nothing, for other descriptors (a bad number included: the locked
-// path answers EBADF; the kind is looked at once without the lock, then
-// again under it) and for a close that drops record locks (which
-// wakes their waiters: the scheduler's work). fdcalls.FileCall answers
-// as the locked path's handlers do for such a descriptor; it never blocks
+// class first) under the files lock alone, and reports whether it did:
+// a call on a descriptor of a file or directory of the root file system
+// (fdcalls.FileCall), or a call on paths (filePathCalls). It reports
+// false, having changed nothing, for a descriptor of another kind (a bad
+// number included: the locked path answers EBADF; the kind is looked at
+// once without the lock, then again under it), for a close that drops
+// record locks (which wakes their waiters: the scheduler's work) and for
+// a path call whose handler answers notFileCall. Nothing it runs blocks
 // or wakes a thread, so the same thread resumes, as on the lock-free
 // paths; a signal sent meanwhile comes with its kick IPI.
 //
-// FileCall uses the program's memory directly after faulting it in
+// The calls use the program's memory directly after faulting it in
 // (vm.UserBytes), without the kernel lock: every call that unmaps or
 // write-protects memory (the mmap family, madvise) takes the files lock
 // too (lockBoth), and a page fault only adds mappings. c.InUser is
@@ -131,25 +261,40 @@ func lockFiles(c *percpu.CPU) {
 // demand fault that found no frame ends the program as on the locked
 // path (stopIfOutOfMemory, under the kernel lock).
 // Context: trap, no lock held; does not allocate.
+//
+// Not inlined: tools/trapcheck names it (the indirect calls through
+// filePathCalls, and a gate and root of TestGometalFileLockDomain).
+//
+//go:noinline
 func fileTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	nr := f.AX
-	if d := fdtab.Get(int(f.DI)); d == nil || d.Kind != fdtab.KindFile {
-		// A first look without the lock, so that the calls on sockets,
-		// pipes and the console do not take the files lock twice: a
-		// descriptor that another CPU is turning into a file right now
-		// goes to the locked path, which serves it as well.
-		percpu.Count(c, percpu.EvFileCallLocked)
-		return false
+	if fdcalls.FileCallNr(nr) {
+		if d := fdtab.Get(int(f.DI)); d == nil || d.Kind != fdtab.KindFile {
+			// A first look without the lock, so that the calls on
+			// sockets, pipes and the console do not take the files lock
+			// twice: a descriptor that another CPU is turning into a
+			// file right now goes to the locked path, which serves it
+			// as well.
+			percpu.Count(c, percpu.EvFileCallLocked)
+			return false
+		}
 	}
 	c.InUser.Store(false)
 	klock.Files.Lock(c)
 	klock.Files.SetHolder(klock.TrapTag(f))
-	if !fileDescriptor(int(f.DI), nr == unix.SYS_CLOSE) {
+	a := sysArgs{uintptr(f.DI), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10), uintptr(f.R8), uintptr(f.R9)}
+	ret := notFileCall
+	switch {
+	case !fdcalls.FileCallNr(nr):
+		ret = filePathCall(nr)(c, sched.None, a) // no handler there uses the thread
+	case fileDescriptor(a.int(0), nr == unix.SYS_CLOSE):
+		ret = fdcalls.FileCall(nr, fdtab.Get(a.int(0)), a[1], a[2], a[3])
+	}
+	if ret == notFileCall {
 		klock.Files.Unlock(c)
 		percpu.Count(c, percpu.EvFileCallLocked)
 		return false
 	}
-	ret := fdcalls.FileCall(nr, fdtab.Get(int(f.DI)), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10))
 	f.AX = uint64(ret)
 	percpu.Count(c, percpu.EvFileCallFiles)
 	if vm.OutOfMemory() {

@@ -12,8 +12,8 @@ import (
 // to. tools/trapcheck's TestGometalFileLockDomain reads syscallLocks out
 // of the image by value, so the classes' numbers are pinned here; every
 // call with a class has a handler; the calls served under the files lock
-// alone are exactly those fdcalls.FileCall serves; an unlisted or
-// out-of-range number takes both locks.
+// alone are exactly those fdcalls.FileCall or filePathCalls serves; an
+// unlisted or out-of-range number takes both locks.
 func TestLockClasses(t *testing.T) {
 	assert.Equal(t, lockClass(0), lockBoth)
 	assert.Equal(t, lockClass(1), lockKernelOnly)
@@ -28,7 +28,9 @@ func TestLockClasses(t *testing.T) {
 		}
 	}
 	for nr := range uint64(len(syscallTable) + 10) {
-		assert.Equal(t, fdcalls.FileCallNr(nr), callLocks(nr) == lockFilesFirst, "call %d", nr)
+		desc, path := fdcalls.FileCallNr(nr), filePathCall(nr) != nil
+		assert.False(t, desc && path, "call %d is in both", nr)
+		assert.Equal(t, desc || path, callLocks(nr) == lockFilesFirst, "call %d", nr)
 	}
 	assert.Equal(t, lockBoth, callLocks(1<<40))
 	assert.Equal(t, lockBoth, callLocks(unix.SYS_MMAP), "the mmap family unmaps memory the files lock's path may use")

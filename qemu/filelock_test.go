@@ -17,9 +17,11 @@ import (
 )
 
 // TestFileLockBoot boots qemu/testdata/filelock on 2 CPUs: 4 threads
-// write, read back, append to a shared file, reopen and list their files
+// write, read back, append to a shared file, reopen and list their files,
+// and make, rename, stat and remove directories and links beside them,
 // while 8 goroutines hand a counter over a mutex and a channel. The calls
-// on the files' descriptors run under the files lock alone and the futex
+// on the files' descriptors and paths run under the files lock alone
+// (symlinkat under both) and the futex
 // calls under the kernel lock alone (kernel/filetrap.go), so the two go
 // on in parallel. The output (a digest of the files, every append whole
 // and once, and the futex side's total) must equal the host's for the
@@ -60,8 +62,11 @@ func TestFileLockBoot(t *testing.T) {
 	t.Logf("events: %v", events)
 	const threads, rounds = 4, 1500
 	// Per round each thread makes a pwrite, a pread and an append; every
-	// 16 rounds an lseek, an fstat, a close and a getdents64 as well.
-	minCalls := uint64(threads * rounds * 3)
+	// 16 rounds 15 more calls on descriptors and paths (lseek, fstat,
+	// close and openat; openat, getdents64 and close of the directory;
+	// mkdirat, renameat, three newfstatat, readlinkat and two unlinkat;
+	// symlinkat takes both locks).
+	minCalls := uint64(threads * (rounds*3 + rounds/16*15))
 	assert.GreaterOrEqual(t, events["file_call_fileslock"], minCalls,
 		"the calls on the files' descriptors ran under the files lock alone")
 	rows := parseLockTable(t, text)

@@ -29,6 +29,57 @@ func SysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 	if e := copyPath(path, &p); e != 0 {
 		return e
 	}
+	if kernelPath(&p) {
+		return openKernelPath(&p, flags)
+	}
+	r, ino := openResolved(dirfd, &p, flags, mode)
+	switch {
+	case r != needKernel:
+		return r
+	case vfs.Root.Mode(ino)&unix.S_IFMT == unix.S_IFIFO:
+		return openFifo(t, ino, flags)
+	}
+	return recordDevice(DeviceMemFile, ino, int(vfs.Root.Rdev(ino)&0xff), flags)
+}
+
+// OpenFile is SysOpenat under the files lock alone (package kernel's
+// fileTrap). It reports false for an open that needs the kernel lock:
+// one of the kernel's device paths, a FIFO (the open waits for the other
+// end) or a kernel-generated file (package kernel fills it). The
+// resolution then changed nothing that the locked path's second one
+// would not: no file is created where one exists, and O_TRUNC of a FIFO
+// or a kernel file is the same either time.
+// Context: trap, files lock held; does not allocate.
+func OpenFile(dirfd int, path uintptr, flags int, mode uint32) (int64, bool) {
+	var p fs.Path
+	if e := copyPath(path, &p); e != 0 {
+		return e, true
+	}
+	if kernelPath(&p) {
+		return 0, false
+	}
+	r, _ := openResolved(dirfd, &p, flags, mode)
+	return r, r != needKernel
+}
+
+// needKernel is openResolved's answer for a file whose open needs the
+// kernel lock: a FIFO, a kernel-generated file.
+const needKernel int64 = -1<<32 - 2
+
+// kernelPath reports whether p is one of the kernel's device files,
+// which opens match by their exact path before the file system.
+// Context: trap; does not allocate.
+func kernelPath(p *fs.Path) bool {
+	switch string(p.Buf[:p.N]) {
+	case "/dev/mem", "/dev/irq", abi.NetCtlPath:
+		return true
+	}
+	return false
+}
+
+// openKernelPath opens one of the kernel's device files (kernelPath).
+// Context: trap, kernel lock held; does not allocate.
+func openKernelPath(p *fs.Path, flags int) int64 {
 	switch string(p.Buf[:p.N]) {
 	case "/dev/mem":
 		if fd := fdtab.Alloc(fdtab.KindDevMem, flags); fd >= 0 {
@@ -37,33 +88,53 @@ func SysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 		return -abi.EMFILE
 	case "/dev/irq":
 		return recordDevice(DeviceIRQ, 0, 0, flags)
-	case abi.NetCtlPath:
-		return socket.OpenNetCtl(flags)
 	}
+	return socket.OpenNetCtl(flags)
+}
+
+// openResolved opens the file at p in the root file system and makes its
+// descriptor; for a FIFO (unless O_PATH) or a kernel-generated file it
+// answers needKernel and the inode instead.
+// Context: trap, files lock held; does not allocate.
+func openResolved(dirfd int, p *fs.Path, flags int, mode uint32) (int64, fs.Ino) {
 	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
-		return -int64(unix.EOPNOTSUPP)
+		return -int64(unix.EOPNOTSUPP), 0
 	}
 	start := vfs.Cwd
 	if p.N > 0 && p.Buf[0] != '/' {
 		var e int64
 		if start, e = startDir(dirfd); e != 0 {
-			return e
+			return e, 0
 		}
 	}
 	m := vfs.Mem()
-	ino, _, e := vfs.Root.Open(&m, start, &p, flags, mode&^vfs.Umask)
+	ino, _, e := vfs.Root.Open(&m, start, p, flags, mode&^vfs.Umask)
 	vfs.Done(&m)
 	if e != 0 {
-		return vfs.Errno(e)
+		return vfs.Errno(e), 0
 	}
-	if vfs.Root.Mode(ino)&unix.S_IFMT == unix.S_IFIFO && flags&unix.O_PATH == 0 {
-		return openFifo(t, ino, flags)
+	if flags&unix.O_PATH == 0 && kernelOpen(ino) {
+		return needKernel, ino
 	}
-	return openIno(ino, flags)
+	return openIno(ino, flags), 0
 }
 
-// openIno makes a descriptor for an inode that open resolved.
-// Context: trap, kernel lock held; does not allocate.
+// kernelOpen reports whether opening ino (not O_PATH) needs the kernel
+// lock: a FIFO, a kernel-generated file.
+// Context: trap; does not allocate.
+func kernelOpen(ino fs.Ino) bool {
+	switch vfs.Root.Mode(ino) & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return true
+	case unix.S_IFREG:
+		return vfs.Root.Rdev(ino)&KernelFileMark != 0
+	}
+	return false
+}
+
+// openIno makes a descriptor for an inode that open resolved, which is
+// neither a FIFO nor a kernel-generated file unless O_PATH.
+// Context: trap, files lock held; does not allocate.
 func openIno(ino fs.Ino, flags int) int64 {
 	mode, rdev := vfs.Root.Mode(ino), vfs.Root.Rdev(ino)
 	if flags&unix.O_PATH != 0 {
@@ -71,9 +142,6 @@ func openIno(ino fs.Ino, flags int) int64 {
 	}
 	switch mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		if rdev&KernelFileMark != 0 {
-			return recordDevice(DeviceMemFile, ino, int(rdev&0xff), flags)
-		}
 	case unix.S_IFDIR:
 		if rdev == ProcFDMark {
 			return NewDescFD(fdtab.KindProcFD, ino, flags)

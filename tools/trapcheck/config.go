@@ -80,6 +80,10 @@ func Gometal() Config {
 			Caller: kernelPkg + "doSyscall",
 			Table:  kernelPkg + "syscallTable",
 			Reason: "system calls dispatch through the table of handlers (kernel/systable.go)",
+		}, {
+			Caller: kernelPkg + "fileTrap",
+			Table:  kernelPkg + "filePathCalls",
+			Reason: "the path calls under the files lock alone dispatch through their table (kernel/filetrap.go)",
 		},
 			pciRule("EnumerateTree"), pciRule("Probe"), pciRule("readBARs"), pciRule("readCaps"),
 			pciRule("(*Assigner).Assign"), pciRule("(*Assigner).reserveBridge"), pciRule("(*Assigner).place"), pciRule("decode"),

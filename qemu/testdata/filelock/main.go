@@ -9,7 +9,8 @@
 // /tmp that it writes and reads back with pwrite and pread, 64-byte
 // records at rotating offsets, checking every read; every 16 rounds it
 // checks the size with lseek and fstat, closes and opens the file again,
-// and lists /tmp with getdents64. All 4 also append 16-byte records to
+// lists /tmp with getdents64, and makes, renames, stats and removes a
+// directory and a symbolic link beside its file. All 4 also append 16-byte records to
 // one shared file opened with O_APPEND: each append must land whole, at
 // its own place. The program then prints a digest of the files and the
 // futex side's total, which the host run of the same program must match
@@ -103,6 +104,9 @@ func fileWorker(dir string, n, shared int) error {
 			if err := listed(dir, filepath.Base(name)); err != nil {
 				return fmt.Errorf("round %d: %w", i, err)
 			}
+			if err := pathCalls(name, i); err != nil {
+				return fmt.Errorf("round %d: %w", i, err)
+			}
 		}
 	}
 	return unix.Close(fd)
@@ -131,6 +135,44 @@ func reopen(fd int, name string, size int64) (int, error) {
 		return -1, err
 	}
 	return unix.Open(name, unix.O_RDWR, 0)
+}
+
+// pathCalls makes a directory beside name, renames it, stats it, links
+// to it and reads the link back, then removes both (mkdirat, renameat,
+// newfstatat, symlinkat, readlinkat, unlinkat), and stats name itself.
+func pathCalls(name string, i int) error {
+	a, b, l := name+".d", name+".e", name+".l"
+	if err := unix.Mkdir(a, 0o755); err != nil {
+		return fmt.Errorf("mkdir: %v", err)
+	}
+	if err := unix.Rename(a, b); err != nil {
+		return fmt.Errorf("rename: %v", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(b, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("stat of the renamed directory: mode %o, %v", st.Mode, err)
+	}
+	if err := unix.Stat(a, &st); err != unix.ENOENT {
+		return fmt.Errorf("stat of the old name: %v, want ENOENT", err)
+	}
+	if err := unix.Symlink(fmt.Sprintf("target-%d", i), l); err != nil {
+		return fmt.Errorf("symlink: %v", err)
+	}
+	buf := make([]byte, 64)
+	k, err := unix.Readlink(l, buf)
+	if err != nil || string(buf[:k]) != fmt.Sprintf("target-%d", i) {
+		return fmt.Errorf("readlink: %q, %v", buf[:max(k, 0)], err)
+	}
+	if err := unix.Unlink(l); err != nil {
+		return fmt.Errorf("unlink: %v", err)
+	}
+	if err := unix.Rmdir(b); err != nil {
+		return fmt.Errorf("rmdir: %v", err)
+	}
+	if err := unix.Stat(name, &st); err != nil || st.Size != int64(min(i+1, slots))*record {
+		return fmt.Errorf("stat: size %d, %v", st.Size, err)
+	}
+	return nil
 }
 
 // listed checks that dir lists name (getdents64).
