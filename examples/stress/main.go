@@ -1,6 +1,9 @@
 // Command stress exercises the scheduler under SMP for a while: goroutines
 // exchanging values over channels, mutexes, a sync.Cond queue, WaitGroups,
-// atomics and timers, with the garbage collector running throughout. Every
+// atomics and timers, and goroutines writing, reading back, renaming and
+// removing files beside them (the kernel serves those under its files lock
+// while the others take its kernel lock), with the garbage collector
+// running throughout. Every
 // round checks its result; any lost wake-up shows up as a hang (the boot
 // test's timeout), any corruption as a wrong sum.
 package main
@@ -9,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -123,9 +127,95 @@ func atomicsAndTimers(n int) int64 {
 	return count.Load()
 }
 
+// files has each of workers goroutines write a file of its own in dir,
+// read it back, rename it, stat it and remove it, n times, and append a
+// record to one shared O_APPEND file each time; it returns the bytes
+// checked. Any short or torn read, lost rename or misplaced append is an
+// error.
+func files(dir string, workers, n int) (int, error) {
+	shared, err := os.OpenFile(filepath.Join(dir, "shared"), os.O_CREATE|os.O_RDWR|os.O_APPEND|os.O_TRUNC, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer shared.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	var checked atomic.Int64
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n; i++ {
+				k, err := fileRound(dir, shared, w, i)
+				if err != nil {
+					errs <- err
+					return
+				}
+				checked.Add(int64(k))
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	b, err := os.ReadFile(shared.Name())
+	if err != nil {
+		return 0, err
+	}
+	if len(b) != workers*n*8 {
+		return 0, fmt.Errorf("shared file: %d bytes, want %d", len(b), workers*n*8)
+	}
+	for off := 0; off < len(b); off += 8 {
+		if string(b[off+4:off+8]) != "rec\n" {
+			return 0, fmt.Errorf("shared file: torn record %q at %d", b[off:off+8], off)
+		}
+	}
+	return int(checked.Load()) + len(b), nil
+}
+
+// fileRound is one of files' rounds for worker w.
+func fileRound(dir string, shared *os.File, w, i int) (int, error) {
+	data := make([]byte, 512+(w*131+i*17)%3000)
+	for j := range data {
+		data[j] = byte(w + i + j)
+	}
+	a, b := filepath.Join(dir, fmt.Sprintf("w%d", w)), filepath.Join(dir, fmt.Sprintf("w%d.moved", w))
+	if err := os.WriteFile(a, data, 0o644); err != nil {
+		return 0, err
+	}
+	if err := os.Rename(a, b); err != nil {
+		return 0, err
+	}
+	got, err := os.ReadFile(b)
+	if err != nil {
+		return 0, err
+	}
+	if string(got) != string(data) {
+		return 0, fmt.Errorf("worker %d round %d: read back %d bytes that differ from the %d written", w, i, len(got), len(data))
+	}
+	if st, err := os.Stat(b); err != nil || st.Size() != int64(len(data)) {
+		return 0, fmt.Errorf("worker %d round %d: stat %v, %v", w, i, st, err)
+	}
+	if err := os.Remove(b); err != nil {
+		return 0, err
+	}
+	if _, err := shared.Write([]byte{byte(w), byte(i), byte(i >> 8), 0, 'r', 'e', 'c', '\n'}); err != nil {
+		return 0, err
+	}
+	return len(got), nil
+}
+
 func main() {
 	d := flag.Duration("d", 2*time.Second, "how long to run")
 	flag.Parse()
+	dir, err := os.MkdirTemp("", "stress-")
+	if err != nil {
+		fmt.Println("stress: FAIL:", err)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(dir)
 	deadline := time.Now().Add(*d)
 	rounds := 0
 	fail := func(what string, got, want any) {
@@ -133,6 +223,11 @@ func main() {
 		os.Exit(1)
 	}
 	for rounds == 0 || time.Now().Before(deadline) {
+		fileErr := make(chan error, 1)
+		go func() { // beside the other stages, on other CPUs
+			_, err := files(dir, 4, 8)
+			fileErr <- err
+		}()
 		if s := channels(8, 2000); s != 2000*2001 {
 			fail("channel sum", s, 2000*2001)
 		}
@@ -144,6 +239,9 @@ func main() {
 		}
 		if n := atomicsAndTimers(200); n != 400 {
 			fail("atomic count", n, 400)
+		}
+		if err := <-fileErr; err != nil {
+			fail("file error", err, nil)
 		}
 		if rounds%4 == 0 {
 			runtime.GC()
