@@ -30,8 +30,8 @@ import (
 //     or variables without passing through such a gate.
 //   - lockFilesFirst: the calls on descriptors of the root file system's
 //     files and directories, and on its paths (open, stat, access,
-//     readlink, mkdir, unlink, rename, getcwd), served under the files
-//     lock alone (fileTrap). A descriptor of another kind (a pipe, a
+//     readlink, mkdir, unlink, rename, link, chmod, truncate, chdir,
+//     ...), served under the files lock alone (fileTrap). A descriptor of another kind (a pipe, a
 //     socket, the console, an unknown number) and a path that needs the
 //     kernel (a device, a FIFO, a kernel file) go to the locked path,
 //     which takes both.
@@ -113,16 +113,41 @@ var syscallLocks = [...]lockClass{
 	unix.SYS_RENAMEAT:   lockFilesFirst,
 	unix.SYS_RENAMEAT2:  lockFilesFirst,
 	unix.SYS_GETCWD:     lockFilesFirst,
+	unix.SYS_FTRUNCATE:  lockFilesFirst,
+	unix.SYS_TRUNCATE:   lockFilesFirst,
+	unix.SYS_FALLOCATE:  lockFilesFirst,
+	unix.SYS_FSTATFS:    lockFilesFirst,
+	unix.SYS_STATFS:     lockFilesFirst,
+	unix.SYS_FCHMOD:     lockFilesFirst,
+	unix.SYS_FCHOWN:     lockFilesFirst,
+	unix.SYS_FCHDIR:     lockFilesFirst,
+	unix.SYS_MKNOD:      lockFilesFirst,
+	unix.SYS_MKNODAT:    lockFilesFirst,
+	unix.SYS_LINK:       lockFilesFirst,
+	unix.SYS_LINKAT:     lockFilesFirst,
+	unix.SYS_SYMLINK:    lockFilesFirst,
+	unix.SYS_SYMLINKAT:  lockFilesFirst,
+	unix.SYS_CHMOD:      lockFilesFirst,
+	unix.SYS_FCHMODAT:   lockFilesFirst,
+	unix.SYS_FCHMODAT2:  lockFilesFirst,
+	unix.SYS_CHOWN:      lockFilesFirst,
+	unix.SYS_LCHOWN:     lockFilesFirst,
+	unix.SYS_FCHOWNAT:   lockFilesFirst,
+	unix.SYS_UTIMENSAT:  lockFilesFirst,
+	unix.SYS_CHDIR:      lockFilesFirst,
+	unix.SYS_UMASK:      lockFilesFirst,
 }
 
-// filePathCalls serve the lockFilesFirst calls on paths under the files
-// lock alone (fileTrap): the locked path's own handlers where they never
-// need more than the file layer, and for open and stat the forms that
-// answer notFileCall, having changed nothing, when the path or
-// descriptor needs the kernel lock (a device, a FIFO, a kernel file, a
-// descriptor of another kind). The descriptor calls are
-// fdcalls.FileCall's.
-var filePathCalls = [...]sysHandler{
+// fileCalls serve the lockFilesFirst calls other than those on a file's
+// descriptor (fdcalls.FileCall) under the files lock alone (fileTrap):
+// the locked path's own handlers where they never need more than the file
+// layer, whatever their arguments (the calls on paths, and those on a
+// descriptor that answer by the file layer alone: ftruncate, fchmod,
+// fstatfs, ...), and for open and stat the forms that answer
+// notFileCall, having changed nothing, when the path or descriptor needs
+// the kernel lock (a device, a FIFO, a kernel file, a descriptor of
+// another kind).
+var fileCalls = [...]sysHandler{
 	unix.SYS_OPEN:       fileOpen,
 	unix.SYS_OPENAT:     fileOpenat,
 	unix.SYS_CREAT:      fileCreat,
@@ -144,17 +169,40 @@ var filePathCalls = [...]sysHandler{
 	unix.SYS_RENAMEAT:   doRenameat,
 	unix.SYS_RENAMEAT2:  doRenameat2,
 	unix.SYS_GETCWD:     doGetcwd,
+	unix.SYS_FTRUNCATE:  doFtruncate,
+	unix.SYS_TRUNCATE:   doTruncate,
+	unix.SYS_FALLOCATE:  doFallocate,
+	unix.SYS_FSTATFS:    doFstatfs,
+	unix.SYS_STATFS:     doStatfs,
+	unix.SYS_FCHMOD:     doFchmod,
+	unix.SYS_FCHOWN:     doFchown,
+	unix.SYS_FCHDIR:     doFchdir,
+	unix.SYS_MKNOD:      doMknod,
+	unix.SYS_MKNODAT:    doMknodat,
+	unix.SYS_LINK:       doLink,
+	unix.SYS_LINKAT:     doLinkat,
+	unix.SYS_SYMLINK:    doSymlink,
+	unix.SYS_SYMLINKAT:  doSymlinkat,
+	unix.SYS_CHMOD:      doChmod,
+	unix.SYS_FCHMODAT:   doFchmodat,
+	unix.SYS_FCHMODAT2:  doFchmodat2,
+	unix.SYS_CHOWN:      doChown,
+	unix.SYS_LCHOWN:     doLchown,
+	unix.SYS_FCHOWNAT:   doFchownat,
+	unix.SYS_UTIMENSAT:  doUtimensat,
+	unix.SYS_CHDIR:      doChdir,
+	unix.SYS_UMASK:      doUmask,
 }
 
-// notFileCall is a filePathCalls handler's answer for a call that needs
+// notFileCall is a fileCalls handler's answer for a call that needs
 // the kernel lock: the locked path serves it from the start.
 const notFileCall = int64(-1) << 40
 
-// filePathCall returns the handler filePathCalls has for nr, or nil.
+// filePathCall returns the handler fileCalls has for nr, or nil.
 // Context: any; does not allocate.
-func filePathCall(nr uint64) sysHandler {
-	if nr < uint64(len(filePathCalls)) {
-		return filePathCalls[nr]
+func fileCallOf(nr uint64) sysHandler {
+	if nr < uint64(len(fileCalls)) {
+		return fileCalls[nr]
 	}
 	return nil
 }
@@ -242,7 +290,7 @@ func lockFiles(c *percpu.CPU) {
 // fileTrap serves a lockFilesFirst system call (userTrap looks at the
 // class first) under the files lock alone, and reports whether it did:
 // a call on a descriptor of a file or directory of the root file system
-// (fdcalls.FileCall), or a call on paths (filePathCalls). It reports
+// (fdcalls.FileCall), or another call of fileCalls. It reports
 // false, having changed nothing, for a descriptor of another kind (a bad
 // number included: the locked path answers EBADF; the kind is looked at
 // once without the lock, then again under it), for a close that drops
@@ -263,7 +311,7 @@ func lockFiles(c *percpu.CPU) {
 // Context: trap, no lock held; does not allocate.
 //
 // Not inlined: tools/trapcheck names it (the indirect calls through
-// filePathCalls, and a gate and root of TestGometalFileLockDomain).
+// fileCalls, and a gate and root of TestGometalFileLockDomain).
 //
 //go:noinline
 func fileTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
@@ -286,7 +334,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	ret := notFileCall
 	switch {
 	case !fdcalls.FileCallNr(nr):
-		ret = filePathCall(nr)(c, sched.None, a) // no handler there uses the thread
+		ret = fileCallOf(nr)(c, sched.None, a) // no handler there uses the thread
 	case fileDescriptor(a.int(0), nr == unix.SYS_CLOSE):
 		ret = fdcalls.FileCall(nr, fdtab.Get(a.int(0)), a[1], a[2], a[3])
 	}

@@ -12,7 +12,7 @@ import (
 // to. tools/trapcheck's TestGometalFileLockDomain reads syscallLocks out
 // of the image by value, so the classes' numbers are pinned here; every
 // call with a class has a handler; the calls served under the files lock
-// alone are exactly those fdcalls.FileCall or filePathCalls serves; an
+// alone are exactly those fdcalls.FileCall or fileCalls serves; an
 // unlisted or out-of-range number takes both locks.
 func TestLockClasses(t *testing.T) {
 	assert.Equal(t, lockClass(0), lockBoth)
@@ -28,7 +28,7 @@ func TestLockClasses(t *testing.T) {
 		}
 	}
 	for nr := range uint64(len(syscallTable) + 10) {
-		desc, path := fdcalls.FileCallNr(nr), filePathCall(nr) != nil
+		desc, path := fdcalls.FileCallNr(nr), fileCallOf(nr) != nil
 		assert.False(t, desc && path, "call %d is in both", nr)
 		assert.Equal(t, desc || path, callLocks(nr) == lockFilesFirst, "call %d", nr)
 	}

@@ -82,8 +82,8 @@ func Gometal() Config {
 			Reason: "system calls dispatch through the table of handlers (kernel/systable.go)",
 		}, {
 			Caller: kernelPkg + "fileTrap",
-			Table:  kernelPkg + "filePathCalls",
-			Reason: "the path calls under the files lock alone dispatch through their table (kernel/filetrap.go)",
+			Table:  kernelPkg + "fileCalls",
+			Reason: "the calls under the files lock alone dispatch through their table (kernel/filetrap.go)",
 		},
 			pciRule("EnumerateTree"), pciRule("Probe"), pciRule("readBARs"), pciRule("readCaps"),
 			pciRule("(*Assigner).Assign"), pciRule("(*Assigner).reserveBridge"), pciRule("(*Assigner).place"), pciRule("decode"),

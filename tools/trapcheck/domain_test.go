@@ -117,7 +117,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 		},
 		// Package kernel's own code under the files lock: fileTrap's
 		// helpers and tables, and the path calls' handlers (doMkdirat and
-		// the like, kernel/filetrap.go's filePathCalls), whose callees
+		// the like, kernel/filetrap.go's fileCalls), whose callees
 		// the walk goes on checking. Package kernel's other variables
 		// stay forbidden.
 		Allowed: []string{
