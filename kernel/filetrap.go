@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fsys"
@@ -297,7 +298,9 @@ func lockFiles(c *percpu.CPU) {
 // record locks (which wakes their waiters: the scheduler's work) and for
 // a path call whose handler answers notFileCall. Nothing it runs blocks
 // or wakes a thread, so the same thread resumes, as on the lock-free
-// paths; a signal sent meanwhile comes with its kick IPI.
+// paths; a signal sent meanwhile comes with its kick IPI, sent again to
+// this CPU if a halt while waiting for the files lock took it
+// (kickSelfIfTaken).
 //
 // The calls use the program's memory directly after faulting it in
 // (vm.UserBytes), without the kernel lock: every call that unmaps or
@@ -328,6 +331,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 		}
 	}
 	c.InUser.Store(false)
+	c.KickTaken = false
 	klock.Files.Lock(c)
 	klock.Files.SetHolder(klock.TrapTag(f))
 	a := sysArgs{uintptr(f.DI), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10), uintptr(f.R8), uintptr(f.R9)}
@@ -350,7 +354,22 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	}
 	c.InUser.Store(true)
 	klock.Files.Unlock(c)
+	kickSelfIfTaken(c)
 	return true
+}
+
+// kickSelfIfTaken sends c a kick IPI if one ended a halt while c waited
+// for a lock (percpu.CPU.KickTaken): a signal sent to its thread or a
+// thread queued for it meanwhile. The IPI stays pending while interrupts
+// are off and enters the kernel again as soon as the thread is back in
+// ring 3, where the locked path runs the scheduler.
+// Context: trap, no lock held, interrupts off; does not allocate.
+func kickSelfIfTaken(c *percpu.CPU) {
+	if c.KickTaken {
+		c.KickTaken = false
+		percpu.Count(c, percpu.EvKickResent)
+		clock.LAPIC.SendIPI(c.APICID, x86.VecKick)
+	}
 }
 
 // stopAfterFileCall ends the program after a call under the files lock

@@ -14,7 +14,9 @@ import (
 // maps the page (vm.MapOnFault) and the same thread resumes, as after the
 // lock-free paths of fastTrap; the scheduler does not run (a thread that
 // should run instead gets its turn at the next interrupt, and a signal
-// sent meanwhile comes with its kick IPI, as for a thread in ring 3). It
+// sent meanwhile comes with its kick IPI, as for a thread in ring 3,
+// sent again to this CPU if a halt while waiting for the memory lock
+// took it: kickSelfIfTaken). It
 // reports false, having changed nothing, for every other fault (userTrap
 // calls it for page faults only): a protection fault, an address outside the areas, no frame
 // left. The locked path then handles it (a signal, the out-of-memory
@@ -33,6 +35,7 @@ func memFault(c *percpu.CPU, f *x86.TrapFrame) bool {
 	}
 	addr := uintptr(cpu.ReadCR2())
 	c.InUser.Store(false)
+	c.KickTaken = false
 	klock.Mem.Lock(c)
 	klock.Mem.SetHolder(klock.TrapTag(f))
 	ok := vm.MapOnFault(addr, f.Err&pfWrite != 0, f.Err&pfFetch != 0) == vm.FaultMapped
@@ -41,5 +44,8 @@ func memFault(c *percpu.CPU, f *x86.TrapFrame) bool {
 		percpu.Count(c, percpu.EvPageFaultMem)
 	}
 	klock.Mem.Unlock(c)
+	if ok {
+		kickSelfIfTaken(c)
+	}
 	return ok
 }

@@ -207,8 +207,11 @@ func kernelTrap(f *x86.TrapFrame) {
 	case v == x86.VecKick || v == x86.VecLockWake:
 		// Ends a halt: the idle loop's (its caller runs the scheduler
 		// next, under the kernel lock) or a lock waiter's
-		// (kernel/klock/wait.go, which must not take a lock here).
+		// (kernel/klock/wait.go, which must not take a lock here). A
+		// kick's request is kept for the paths back to ring 3 that run
+		// no scheduler (KickTaken, kickSelf).
 		c.IRQs++
+		c.KickTaken = c.KickTaken || v == x86.VecKick
 		clock.LAPIC.EOI()
 	case v == x86.VecSpurious:
 		c.Spurious++

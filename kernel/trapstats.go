@@ -50,4 +50,5 @@ func writeTrapStats(w kfiles.Writer) {
 	w.S("user_access_faults ").U(sum[percpu.EvUserAccessFault]).S("\n")
 	w.S("file_call_fileslock ").U(sum[percpu.EvFileCallFiles]).S("\n")
 	w.S("file_call_bothlocks ").U(sum[percpu.EvFileCallLocked]).S("\n")
+	w.S("kick_resent ").U(sum[percpu.EvKickResent]).S("\n")
 }

@@ -59,7 +59,7 @@ func TestFileLockBoot(t *testing.T) {
 	text, _, ok := strings.Cut(string(schedText), "filelock: end\n")
 	require.True(t, ok, "no end marker after /proc/gometal/sched:\n%s", schedText)
 	events := parseCounts(t, text, "event count")
-	t.Logf("events: %v", events)
+	t.Logf("events: %v", events) // kick_resent: kicks that a halt in a lock wait took (timing-dependent, not asserted)
 	const threads, rounds = 4, 1500
 	// Per round each thread makes a pwrite, a pread and an append; every
 	// 16 rounds 15 more calls on descriptors and paths (lseek, fstat,

@@ -35,6 +35,7 @@ const (
 	EvUserAccessFault              // a kernel access to the program's memory that faulted and was fixed up (vm.FixUserFault)
 	EvFileCallFiles                // a call on a file's descriptor served under the files lock alone (kernel/filetrap.go)
 	EvFileCallLocked               // one of those calls sent to the kernel lock's path (not a file of the root file system)
+	EvKickResent                   // a kick IPI that a lock waiter's halt took, sent again to this CPU (kernel.kickSelfIfTaken)
 	NEvents
 )
 

@@ -109,6 +109,15 @@ type CPU struct {
 	KickMask    uint64
 	ArmDeadline int64
 	ArmPending  bool
+
+	// KickTaken: a kick IPI ended a halt of this CPU in the kernel (a
+	// lock waiter's, kernel/klock/wait.go, or the idle loop's), so its
+	// request reached no scheduler. The paths that go back to ring 3
+	// without the scheduler (kernel/filetrap.go, kernel/memfault.go)
+	// clear it before they take their lock and, found set after, send
+	// the kick again to this CPU (kernel.kickSelf). Only this CPU reads
+	// or writes it.
+	KickTaken bool
 }
 
 // CPUs is the per-CPU table, indexed by CPU.ID.
