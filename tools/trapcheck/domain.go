@@ -295,3 +295,27 @@ func (b *elfImage) variable(name string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// Callees returns the names of the functions that fn (a symbol name)
+// calls or jumps to directly in the image at path, sorted and without
+// repeats.
+func Callees(path, fn string) ([]string, error) {
+	img, err := openImage(path)
+	if err != nil {
+		return nil, err
+	}
+	fns := img.lookup(fn)
+	if len(fns) == 0 {
+		return nil, fmt.Errorf("%s is not in the image", fn)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range img.analyze(fns[0]).calls {
+		if s.target != nil && !seen[s.target.name] {
+			seen[s.target.name] = true
+			out = append(out, s.target.name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

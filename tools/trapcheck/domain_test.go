@@ -1,6 +1,7 @@
 package trapcheck
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -101,6 +102,20 @@ func TestGometalFileLockDomain(t *testing.T) {
 	assert.Greater(t, r.Reached, 100, "the walk got into the kernel")
 	for _, g := range []string{"doSyscall", "fileTrap", "socketEventsLocked", "deviceInterrupt", "shutdown"} {
 		assert.Contains(t, r.GatesSeen, kernelPkg+g, "the walk reached the gate %s", g)
+	}
+
+	// A gate is trusted to take the files lock; each must at least call
+	// a lock's Lock itself or lockFiles (which the compiler may inline),
+	// and lockFiles, where it is a function, Lock.
+	lock := kernelPkgDir + "klock.(*Handle).Lock"
+	if callees, err := Callees(img, kernelPkg+"lockFiles"); err == nil {
+		assert.Contains(t, callees, lock, "lockFiles takes a lock")
+	}
+	for _, g := range []string{"doSyscall", "fileTrap", "socketEventsLocked", "stackTimedOut", "deviceInterrupt", "shutdown"} {
+		callees, err := Callees(img, kernelPkg+g)
+		require.NoError(t, err)
+		assert.True(t, slices.Contains(callees, lock) || slices.Contains(callees, kernelPkg+"lockFiles"),
+			"the gate %s takes a lock: it calls %v", g, callees)
 	}
 
 	filesOnly := Domain{
