@@ -17,7 +17,7 @@ import (
 // Which locks a system call takes (issue 18). The file layer (descriptor
 // table, open file descriptions, root file system, pipes) has its own
 // lock, klock.Files, ranked after the kernel lock. Every call takes both
-// locks unless this table says otherwise:
+// locks unless callLocks says otherwise:
 //
 //   - lockKernelOnly: the scheduling calls (futexes, yields, sleeps,
 //     signals, clocks, timers) and those with a fixed answer (the ids,
@@ -25,14 +25,16 @@ import (
 //     do not wait for another CPU's file I/O, nor it for them. Where
 //     their path reaches the file layer all the same (a signal that ends
 //     the program exports the files; a socket wait that times out), it
-//     takes the files lock there (lockFiles). tools/trapcheck's
-//     TestGometalFileLockDomain reads this table out of the built image
+//     takes the files lock there (lockFiles). The table syscallLocks
+//     lists them; tools/trapcheck's TestGometalFileLockDomain reads it
+//     out of the built image
 //     and fails if a handler marked here can reach the file layer's code
 //     or variables without passing through such a gate.
 //   - lockFilesFirst: the calls on descriptors of the root file system's
 //     files and directories, and on its paths (open, stat, access,
 //     readlink, mkdir, unlink, rename, link, chmod, truncate, chdir,
-//     ...), served under the files lock alone (fileTrap). A descriptor of another kind (a pipe, a
+//     ...): those fdcalls.FileCall and the table fileCalls serve, under
+//     the files lock alone (fileTrap). A descriptor of another kind (a pipe, a
 //     socket, the console, an unknown number) and a path that needs the
 //     kernel (a device, a FIFO, a kernel file) go to the locked path,
 //     which takes both.
@@ -41,11 +43,12 @@ type lockClass uint8
 const (
 	lockBoth       lockClass = iota // the kernel lock, then the files lock
 	lockKernelOnly                  // the kernel lock alone
-	lockFilesFirst                  // the files lock alone for a file's descriptor (fileTrap), else both
+	lockFilesFirst                  // the files lock alone where fileTrap can serve the call, else both
 )
 
-// syscallLocks is indexed by system call number; a number past its end
-// or not listed takes both locks.
+// syscallLocks marks the kernel-only calls, indexed by system call
+// number (callLocks: the files-first calls are those fdcalls.FileCall and
+// fileCalls serve).
 var syscallLocks = [...]lockClass{
 	unix.SYS_FUTEX:             lockKernelOnly,
 	unix.SYS_SCHED_YIELD:       lockKernelOnly,
@@ -81,62 +84,6 @@ var syscallLocks = [...]lockClass{
 	unix.SYS_PRCTL:             lockKernelOnly,
 	unix.SYS_WAIT4:             lockKernelOnly,
 	unix.SYS_WAITID:            lockKernelOnly,
-
-	unix.SYS_READ:       lockFilesFirst,
-	unix.SYS_WRITE:      lockFilesFirst,
-	unix.SYS_PREAD64:    lockFilesFirst,
-	unix.SYS_PWRITE64:   lockFilesFirst,
-	unix.SYS_LSEEK:      lockFilesFirst,
-	unix.SYS_FSTAT:      lockFilesFirst,
-	unix.SYS_GETDENTS64: lockFilesFirst,
-	unix.SYS_CLOSE:      lockFilesFirst,
-	unix.SYS_FSYNC:      lockFilesFirst,
-	unix.SYS_FDATASYNC:  lockFilesFirst,
-
-	unix.SYS_OPEN:       lockFilesFirst,
-	unix.SYS_OPENAT:     lockFilesFirst,
-	unix.SYS_CREAT:      lockFilesFirst,
-	unix.SYS_NEWFSTATAT: lockFilesFirst,
-	unix.SYS_STAT:       lockFilesFirst,
-	unix.SYS_LSTAT:      lockFilesFirst,
-	unix.SYS_STATX:      lockFilesFirst,
-	unix.SYS_ACCESS:     lockFilesFirst,
-	unix.SYS_FACCESSAT:  lockFilesFirst,
-	unix.SYS_FACCESSAT2: lockFilesFirst,
-	unix.SYS_READLINK:   lockFilesFirst,
-	unix.SYS_READLINKAT: lockFilesFirst,
-	unix.SYS_MKDIR:      lockFilesFirst,
-	unix.SYS_MKDIRAT:    lockFilesFirst,
-	unix.SYS_UNLINK:     lockFilesFirst,
-	unix.SYS_UNLINKAT:   lockFilesFirst,
-	unix.SYS_RMDIR:      lockFilesFirst,
-	unix.SYS_RENAME:     lockFilesFirst,
-	unix.SYS_RENAMEAT:   lockFilesFirst,
-	unix.SYS_RENAMEAT2:  lockFilesFirst,
-	unix.SYS_GETCWD:     lockFilesFirst,
-	unix.SYS_FTRUNCATE:  lockFilesFirst,
-	unix.SYS_TRUNCATE:   lockFilesFirst,
-	unix.SYS_FALLOCATE:  lockFilesFirst,
-	unix.SYS_FSTATFS:    lockFilesFirst,
-	unix.SYS_STATFS:     lockFilesFirst,
-	unix.SYS_FCHMOD:     lockFilesFirst,
-	unix.SYS_FCHOWN:     lockFilesFirst,
-	unix.SYS_FCHDIR:     lockFilesFirst,
-	unix.SYS_MKNOD:      lockFilesFirst,
-	unix.SYS_MKNODAT:    lockFilesFirst,
-	unix.SYS_LINK:       lockFilesFirst,
-	unix.SYS_LINKAT:     lockFilesFirst,
-	unix.SYS_SYMLINK:    lockFilesFirst,
-	unix.SYS_SYMLINKAT:  lockFilesFirst,
-	unix.SYS_CHMOD:      lockFilesFirst,
-	unix.SYS_FCHMODAT:   lockFilesFirst,
-	unix.SYS_FCHMODAT2:  lockFilesFirst,
-	unix.SYS_CHOWN:      lockFilesFirst,
-	unix.SYS_LCHOWN:     lockFilesFirst,
-	unix.SYS_FCHOWNAT:   lockFilesFirst,
-	unix.SYS_UTIMENSAT:  lockFilesFirst,
-	unix.SYS_CHDIR:      lockFilesFirst,
-	unix.SYS_UMASK:      lockFilesFirst,
 }
 
 // fileCalls serve the lockFilesFirst calls other than those on a file's
@@ -199,7 +146,7 @@ var fileCalls = [...]sysHandler{
 // the kernel lock: the locked path serves it from the start.
 const notFileCall = int64(-1) << 40
 
-// filePathCall returns the handler fileCalls has for nr, or nil.
+// fileCallOf returns the handler fileCalls has for nr, or nil.
 // Context: any; does not allocate.
 func fileCallOf(nr uint64) sysHandler {
 	if nr < uint64(len(fileCalls)) {
@@ -267,10 +214,15 @@ func statFile(r int64) int64 {
 	return r
 }
 
-// callLocks returns the locks system call nr takes.
+// callLocks returns the locks system call nr takes: the files lock first
+// for the calls fdcalls.FileCall or fileCalls serve, the kernel lock
+// alone for those syscallLocks marks, both for the rest.
 // Context: any; does not allocate.
 func callLocks(nr uint64) lockClass {
-	if nr < uint64(len(syscallLocks)) {
+	switch {
+	case fdcalls.FileCallNr(nr) || fileCallOf(nr) != nil:
+		return lockFilesFirst
+	case nr < uint64(len(syscallLocks)):
 		return syscallLocks[nr]
 	}
 	return lockBoth
@@ -336,11 +288,10 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	klock.Files.SetHolder(klock.TrapTag(f))
 	a := sysArgs{uintptr(f.DI), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10), uintptr(f.R8), uintptr(f.R9)}
 	ret := notFileCall
-	switch {
-	case !fdcalls.FileCallNr(nr):
-		ret = fileCallOf(nr)(c, sched.None, a) // no handler there uses the thread
-	case fileDescriptor(a.int(0), nr == unix.SYS_CLOSE):
-		ret = fdcalls.FileCall(nr, fdtab.Get(a.int(0)), a[1], a[2], a[3])
+	if h := fileCallOf(nr); h != nil {
+		ret = h(c, sched.None, a) // no handler there uses the thread
+	} else if d := fileDescriptor(a.int(0), nr == unix.SYS_CLOSE); d != nil {
+		ret = fdcalls.FileCall(nr, d, a[1], a[2], a[3])
 	}
 	if ret == notFileCall {
 		klock.Files.Unlock(c)
@@ -389,17 +340,17 @@ func stopAfterFileCall(c *percpu.CPU) {
 	stopIfOutOfMemory()
 }
 
-// fileDescriptor reports whether fd is a descriptor of a file or
+// fileDescriptor returns descriptor fd if it is one of a file or
 // directory of the root file system that a call can use under the files
-// lock alone: for a close, one whose file holds no record locks (dropping
-// them wakes their waiters). Regular files and directories are never in
-// an epoll instance (epoll_ctl refuses them with EPERM), so their close
-// has nothing to tell epoll either.
+// lock alone, else nil: for a close, one whose file holds no record locks
+// (dropping them wakes their waiters). Regular files and directories are
+// never in an epoll instance (epoll_ctl refuses them with EPERM), so their
+// close has nothing to tell epoll either.
 // Context: trap, files lock held; does not allocate.
-func fileDescriptor(fd int, closing bool) bool {
+func fileDescriptor(fd int, closing bool) *fdtab.File {
 	d := fdtab.Get(fd)
-	if d == nil || d.Kind != fdtab.KindFile {
-		return false
+	if d == nil || d.Kind != fdtab.KindFile || closing && vfs.Root.HasLocks(vfs.DescOf(d).Ino) {
+		return nil
 	}
-	return !closing || !vfs.Root.HasLocks(vfs.DescOf(d).Ino)
+	return d
 }

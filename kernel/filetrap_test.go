@@ -12,8 +12,9 @@ import (
 // to. tools/trapcheck's TestGometalFileLockDomain reads syscallLocks out
 // of the image by value, so the classes' numbers are pinned here; every
 // call with a class has a handler; the calls served under the files lock
-// alone are exactly those fdcalls.FileCall or fileCalls serves; an
-// unlisted or out-of-range number takes both locks.
+// alone are exactly those fdcalls.FileCall or fileCalls serves, none of
+// them also marked kernel-only; an unlisted or out-of-range number takes
+// both locks.
 func TestLockClasses(t *testing.T) {
 	assert.Equal(t, lockClass(0), lockBoth)
 	assert.Equal(t, lockClass(1), lockKernelOnly)
@@ -31,6 +32,9 @@ func TestLockClasses(t *testing.T) {
 		desc, path := fdcalls.FileCallNr(nr), fileCallOf(nr) != nil
 		assert.False(t, desc && path, "call %d is in both", nr)
 		assert.Equal(t, desc || path, callLocks(nr) == lockFilesFirst, "call %d", nr)
+		if (desc || path) && nr < uint64(len(syscallLocks)) {
+			assert.NotEqual(t, lockKernelOnly, syscallLocks[nr], "call %d is served under the files lock and marked kernel-only", nr)
+		}
 	}
 	assert.Equal(t, lockBoth, callLocks(1<<40))
 	assert.Equal(t, lockBoth, callLocks(unix.SYS_MMAP), "the mmap family unmaps memory the files lock's path may use")

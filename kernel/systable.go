@@ -376,15 +376,15 @@ func doGetdents64(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fdcalls.SysGetdents64(a.int(0), a[1], a[2])
 }
 
-// doFtruncate serves ftruncate(2). Context: trap, kernel lock held.
+// doFtruncate serves ftruncate(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFtruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fdcalls.SysFtruncate(a.int(0), a.i64(1))
 }
 
-// doTruncate serves truncate(2). Context: trap, kernel lock held.
+// doTruncate serves truncate(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doTruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysTruncate(a[0], a.i64(1)) }
 
-// doFallocate serves fallocate(2). Context: trap, kernel lock held.
+// doFallocate serves fallocate(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFallocate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fdcalls.SysFallocate(a.int(0), a.i32(1), a.i64(2), a.i64(3))
 }
@@ -395,25 +395,25 @@ func doFsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFs
 // doSync serves sync(2). Context: trap, kernel lock held.
 func doSync(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
 
-// doFstatfs serves fstatfs(2). Context: trap, kernel lock held.
+// doFstatfs serves fstatfs(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFstatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fdcalls.SysFstatfs(a.int(0), a[1])
 }
 
-// doStatfs serves statfs(2). Context: trap, kernel lock held.
+// doStatfs serves statfs(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doStatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysStatfsPath(a[0], a[1]) }
 
-// doFchmod serves fchmod(2). Context: trap, kernel lock held.
+// doFchmod serves fchmod(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchmod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fdcalls.SysFchmod(a.int(0), a.u32(1))
 }
 
-// doFchown serves fchown(2). Context: trap, kernel lock held.
+// doFchown serves fchown(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fdcalls.SysFchown(a.int(0), int32(a[1]), int32(a[2]))
 }
 
-// doFchdir serves fchdir(2). Context: trap, kernel lock held.
+// doFchdir serves fchdir(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFchdir(a.int(0)) }
 
 // doFlock serves flock(2). Context: trap, kernel lock held.
@@ -454,143 +454,143 @@ func doCreat(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysOpenat(t, unix.AT_FDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, a.u32(1))
 }
 
-// doAccess serves access(2). Context: trap, kernel lock held.
+// doAccess serves access(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doAccess(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFaccessat(unix.AT_FDCWD, a[0], a.i32(1), 0)
 }
 
-// doFaccessat serves faccessat(2). Context: trap, kernel lock held.
+// doFaccessat serves faccessat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFaccessat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFaccessat(a.i32(0), a[1], a.i32(2), 0)
 }
 
-// doFaccessat2 serves faccessat2(2). Context: trap, kernel lock held.
+// doFaccessat2 serves faccessat2(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFaccessat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFaccessat(a.i32(0), a[1], a.i32(2), a.i32(3))
 }
 
-// doReadlink serves readlink(2). Context: trap, kernel lock held.
+// doReadlink serves readlink(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doReadlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysReadlinkat(unix.AT_FDCWD, a[0], a[1], a.i32(2))
 }
 
-// doReadlinkat serves readlinkat(2). Context: trap, kernel lock held.
+// doReadlinkat serves readlinkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doReadlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysReadlinkat(a.i32(0), a[1], a[2], a.i32(3))
 }
 
-// doMkdir serves mkdir(2). Context: trap, kernel lock held.
+// doMkdir serves mkdir(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doMkdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysMkdirat(unix.AT_FDCWD, a[0], a.u32(1))
 }
 
-// doMkdirat serves mkdirat(2). Context: trap, kernel lock held.
+// doMkdirat serves mkdirat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doMkdirat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysMkdirat(a.i32(0), a[1], a.u32(2))
 }
 
-// doMknod serves mknod(2). Context: trap, kernel lock held.
+// doMknod serves mknod(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doMknod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysMknodat(unix.AT_FDCWD, a[0], a.u32(1))
 }
 
-// doMknodat serves mknodat(2). Context: trap, kernel lock held.
+// doMknodat serves mknodat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doMknodat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysMknodat(a.i32(0), a[1], a.u32(2))
 }
 
-// doUnlink serves unlink(2). Context: trap, kernel lock held.
+// doUnlink serves unlink(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doUnlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysUnlinkat(unix.AT_FDCWD, a[0], 0)
 }
 
-// doUnlinkat serves unlinkat(2). Context: trap, kernel lock held.
+// doUnlinkat serves unlinkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doUnlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysUnlinkat(a.i32(0), a[1], a.i32(2))
 }
 
-// doRmdir serves rmdir(2). Context: trap, kernel lock held.
+// doRmdir serves rmdir(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doRmdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysUnlinkat(unix.AT_FDCWD, a[0], unix.AT_REMOVEDIR)
 }
 
-// doRename serves rename(2). Context: trap, kernel lock held.
+// doRename serves rename(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doRename(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysRenameat2(unix.AT_FDCWD, a[0], unix.AT_FDCWD, a[1], 0)
 }
 
-// doRenameat serves renameat(2). Context: trap, kernel lock held.
+// doRenameat serves renameat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doRenameat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysRenameat2(a.i32(0), a[1], a.i32(2), a[3], 0)
 }
 
-// doRenameat2 serves renameat2(2). Context: trap, kernel lock held.
+// doRenameat2 serves renameat2(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doRenameat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysRenameat2(a.i32(0), a[1], a.i32(2), a[3], a.u32(4))
 }
 
-// doLink serves link(2). Context: trap, kernel lock held.
+// doLink serves link(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doLink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysLinkat(unix.AT_FDCWD, a[0], unix.AT_FDCWD, a[1], 0)
 }
 
-// doLinkat serves linkat(2). Context: trap, kernel lock held.
+// doLinkat serves linkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doLinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysLinkat(a.i32(0), a[1], a.i32(2), a[3], a.i32(4))
 }
 
-// doSymlink serves symlink(2). Context: trap, kernel lock held.
+// doSymlink serves symlink(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doSymlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysSymlinkat(a[0], unix.AT_FDCWD, a[1])
 }
 
-// doSymlinkat serves symlinkat(2). Context: trap, kernel lock held.
+// doSymlinkat serves symlinkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doSymlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysSymlinkat(a[0], a.i32(1), a[2])
 }
 
-// doChmod serves chmod(2). Context: trap, kernel lock held.
+// doChmod serves chmod(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doChmod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFchmodat(unix.AT_FDCWD, a[0], a.u32(1), 0)
 }
 
-// doFchmodat serves fchmodat(2). Context: trap, kernel lock held.
+// doFchmodat serves fchmodat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchmodat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFchmodat(a.i32(0), a[1], a.u32(2), 0)
 }
 
-// doFchmodat2 serves fchmodat2(2). Context: trap, kernel lock held.
+// doFchmodat2 serves fchmodat2(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchmodat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFchmodat(a.i32(0), a[1], a.u32(2), a.i32(3))
 }
 
-// doChown serves chown(2). Context: trap, kernel lock held.
+// doChown serves chown(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doChown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFchownat(unix.AT_FDCWD, a[0], int32(a[1]), int32(a[2]), 0)
 }
 
-// doLchown serves lchown(2). Context: trap, kernel lock held.
+// doLchown serves lchown(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doLchown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFchownat(unix.AT_FDCWD, a[0], int32(a[1]), int32(a[2]), unix.AT_SYMLINK_NOFOLLOW)
 }
 
-// doFchownat serves fchownat(2). Context: trap, kernel lock held.
+// doFchownat serves fchownat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchownat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFchownat(a.i32(0), a[1], int32(a[2]), int32(a[3]), a.i32(4))
 }
 
-// doUtimensat serves utimensat(2). Context: trap, kernel lock held.
+// doUtimensat serves utimensat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doUtimensat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysUtimensat(a.i32(0), a[1], a[2], a.i32(3))
 }
 
-// doGetcwd serves getcwd(2). Context: trap, kernel lock held.
+// doGetcwd serves getcwd(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doGetcwd(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysGetcwd(a[0], a[1]) }
 
-// doChdir serves chdir(2). Context: trap, kernel lock held.
+// doChdir serves chdir(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doChdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysChdir(a[0]) }
 
-// doUmask serves umask(2). Context: trap, kernel lock held.
+// doUmask serves umask(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doUmask(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysUmask(a.u32(0)) }
 
 // doMmap serves mmap(2). Context: trap, kernel lock held.

@@ -19,7 +19,9 @@ import (
 // The system calls on descriptors of files, directories, pipes and
 // character devices: reads and writes at the description's offset or a
 // given one, directory listing, dup, pipes, locks, sizes and syncs.
-// Context (every function here): trap, kernel lock held; none allocates.
+// Context (every function here): trap, kernel lock held, or the files
+// lock alone where the function says so (the file paths of
+// kernel/filetrap.go); none allocates.
 
 // descRead reads from a file, pipe or device; off < 0 means at (and
 // advancing) the description's offset. A pipe with nothing in it blocks t
@@ -438,7 +440,7 @@ func SysPipe2(fds uintptr, flags int) int64 {
 }
 
 // SysFtruncate sets an open file's size (it must be open for writing).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
 func SysFtruncate(fd int, length int64) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
@@ -454,7 +456,7 @@ func SysFtruncate(fd int, length int64) int64 {
 }
 
 // SysFallocate reserves pages (modes 0 and FALLOC_FL_KEEP_SIZE).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
 func SysFallocate(fd, mode int, off, n int64) int64 {
 	f := fdtab.Get(fd)
 	if f == nil || (vfs.HasDesc(f.Kind) && !fsys.CanWrite(vfs.DescOf(f))) {
@@ -489,7 +491,7 @@ func SysFsync(fd int) int64 {
 
 // SysFchmod and SysFchown change an open file's attributes (other
 // descriptors accept and ignore it).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
 func SysFchmod(fd int, mode uint32) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
@@ -501,7 +503,7 @@ func SysFchmod(fd int, mode uint32) int64 {
 	return vfs.Errno(vfs.Root.Chmod(vfs.DescOf(f).Ino, mode))
 }
 
-// SysFchown changes an open file's owner. Context: trap, kernel lock held.
+// SysFchown changes an open file's owner. Context: trap, files lock held (and the kernel lock on the locked path).
 func SysFchown(fd int, uid, gid int32) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
@@ -514,7 +516,7 @@ func SysFchown(fd int, uid, gid int32) int64 {
 }
 
 // SysFchdir makes an open directory the working directory.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
 func SysFchdir(fd int) int64 {
 	f := fdtab.Get(fd)
 	if f == nil {
@@ -528,7 +530,7 @@ func SysFchdir(fd int) int64 {
 }
 
 // SysFstatfs describes the file system of an open descriptor.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
 func SysFstatfs(fd int, buf uintptr) int64 {
 	if fdtab.Get(fd) == nil {
 		return -abi.EBADF
@@ -673,7 +675,7 @@ func SysFlock(t sched.TID, fd, op int) int64 {
 }
 
 // SysUmask sets the file-mode creation mask and returns the old one.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
 func SysUmask(mask uint32) int64 {
 	old := vfs.Umask
 	vfs.Umask = mask & 0o777

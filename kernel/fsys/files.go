@@ -86,7 +86,7 @@ func PipeReadiness(d *vfs.Desc) uint32 {
 }
 
 // copyPath copies the NUL-terminated path at addr into p.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func copyPath(addr uintptr, p *fs.Path) int64 {
 	p.N = 0
 	for p.N < len(p.Buf) {
@@ -130,20 +130,20 @@ func startDir(dirfd int) (fs.Ino, int64) {
 
 // resolveAt copies the path at addr and resolves it from dirfd.
 // AT_EMPTY_PATH with an empty path names dirfd's own file.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func resolveAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, follow, emptyPath bool) (fs.Found, int64) {
 	return resolveFrom(m, dirfd, addr, p, follow, emptyPath, false)
 }
 
 // resolveEntryAt resolves the path at addr for a call that makes or
 // removes its last component's entry (fs.ResolveEntry).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func resolveEntryAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path) (fs.Found, int64) {
 	return resolveFrom(m, dirfd, addr, p, false, false, true)
 }
 
 // resolveFrom is resolveAt and resolveEntryAt.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func resolveFrom(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, follow, emptyPath, entry bool) (fs.Found, int64) {
 	if e := copyPath(addr, p); e != 0 {
 		return fs.Found{}, e

@@ -16,7 +16,10 @@ import (
 // The system calls that take a path. Each copies the path, resolves it in
 // the root file system (kernel/fs) from the working directory or a
 // directory descriptor, and answers with Linux's errnos. Context (every
-// function here): trap, kernel lock held; none allocates.
+// function here): trap, files lock held, and the kernel lock too on the
+// locked path (package kernel's fileCalls runs most of them under the
+// files lock alone; SysOpenat's FIFO and device opens need the kernel
+// lock); none allocates.
 
 // SysOpenat opens a file, directory or device, creating a regular file
 // for O_CREAT. The kernel's device files (/dev/mem, /dev/irq, the network
@@ -162,7 +165,7 @@ func openIno(ino fs.Ino, flags int) int64 {
 // AT_EMPTY_PATH). AT_EMPTY_PATH on a descriptor that is no file of the
 // file system answers StatDescriptor: package kernel describes it
 // (fstat dispatches by descriptor kind).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysNewfstatat(dirfd int, path, st uintptr, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT) != 0 {
 		return -abi.EINVAL
@@ -185,7 +188,7 @@ func SysNewfstatat(dirfd int, path, st uintptr, flags int) int64 {
 
 // statTarget resolves the file a stat call names; 1 means "the
 // descriptor dirfd itself, which is no file of the file system".
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func statTarget(dirfd int, path uintptr, flags int) (fs.Ino, int64) {
 	var p fs.Path
 	m := vfs.Mem()
@@ -206,7 +209,7 @@ func statTarget(dirfd int, path uintptr, flags int) (fs.Ino, int64) {
 // AT_EMPTY_PATH on a descriptor that is no file of the file system
 // answers StatDescriptor, as SysNewfstatat does; PutStatxMode then fills
 // the buffer from the mode package kernel finds.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 	const syncFlags = unix.AT_STATX_FORCE_SYNC | unix.AT_STATX_DONT_SYNC
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT|syncFlags) != 0 {
@@ -230,7 +233,7 @@ func SysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
 
 // SysFaccessat checks that a file exists; the program runs as root, so
 // only execute permission can be missing (no x bit at all on a file).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
 	if mode&^7 != 0 || flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EACCESS|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
@@ -250,7 +253,7 @@ func SysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
 }
 
 // SysMkdirat makes a directory.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysMkdirat(dirfd int, path uintptr, mode uint32) int64 {
 	var p fs.Path
 	m := vfs.Mem()
@@ -266,7 +269,7 @@ func SysMkdirat(dirfd int, path uintptr, mode uint32) int64 {
 // SysMknodat makes a regular file (S_IFREG or type 0) or a named pipe
 // (S_IFIFO); devices and sockets are refused with EPERM, as for an
 // unprivileged process.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysMknodat(dirfd int, path uintptr, mode uint32) int64 {
 	typ := mode & unix.S_IFMT
 	switch typ {
@@ -290,7 +293,7 @@ func SysMknodat(dirfd int, path uintptr, mode uint32) int64 {
 // newEntryAt resolves the path at addr for a call that makes a new entry
 // there: EEXIST when something exists; a trailing slash on the missing
 // name is ENOENT unless slashOK (mkdir), as Linux answers.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func newEntryAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, slashOK bool) (fs.Found, int64) {
 	found, e := resolveEntryAt(m, dirfd, addr, p)
 	switch {
@@ -305,7 +308,7 @@ func newEntryAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, slashOK bool) (f
 }
 
 // SysUnlinkat removes a file, or an empty directory with AT_REMOVEDIR.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysUnlinkat(dirfd int, path uintptr, flags int) int64 {
 	if flags&^unix.AT_REMOVEDIR != 0 {
 		return -abi.EINVAL
@@ -341,7 +344,7 @@ func SysUnlinkat(dirfd int, path uintptr, flags int) int64 {
 }
 
 // SysRenameat2 renames (RENAME_NOREPLACE, RENAME_EXCHANGE).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags uint32) int64 {
 	var op, np fs.Path
 	m := vfs.Mem()
@@ -368,7 +371,7 @@ func SysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, 
 
 // SysLinkat makes a hard link (AT_SYMLINK_FOLLOW follows a final link of
 // the old path; AT_EMPTY_PATH links dirfd's file).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_FOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
@@ -395,7 +398,7 @@ func SysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, fla
 }
 
 // SysSymlinkat makes a symbolic link at linkpath pointing at target.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysSymlinkat(target uintptr, newdirfd int, linkpath uintptr) int64 {
 	var tp, lp fs.Path
 	if e := copyPath(target, &tp); e != 0 {
@@ -412,7 +415,7 @@ func SysSymlinkat(target uintptr, newdirfd int, linkpath uintptr) int64 {
 }
 
 // SysReadlinkat copies a symbolic link's target (not NUL-terminated).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
 	if size <= 0 {
 		return -abi.EINVAL
@@ -439,7 +442,7 @@ func SysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
 }
 
 // SysFchmodat sets permissions by path.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
@@ -458,7 +461,7 @@ func SysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
 }
 
 // SysFchownat sets the owner by path (AT_SYMLINK_NOFOLLOW: lchown).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysFchownat(dirfd int, path uintptr, uid, gid int32, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
@@ -481,7 +484,7 @@ const (
 
 // SysUtimensat sets access and modification times; a null path means
 // dirfd's own file (futimens).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
@@ -520,7 +523,7 @@ func SysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
 
 // utimeValue reads one timespec of utimensat, with UTIME_NOW and
 // UTIME_OMIT.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func utimeValue(addr uintptr, now int64) (int64, int64) {
 	sec, ok1 := vm.UserRead64(addr)
 	nsec, ok2 := vm.UserRead64(addr + 8)
@@ -538,7 +541,7 @@ func utimeValue(addr uintptr, now int64) (int64, int64) {
 }
 
 // SysTruncate sets a file's size by path.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysTruncate(path uintptr, length int64) int64 {
 	ino, e := statTarget(unix.AT_FDCWD, path, 0)
 	if e != 0 {
@@ -551,7 +554,7 @@ func SysTruncate(path uintptr, length int64) int64 {
 }
 
 // SysChdir changes the working directory.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysChdir(path uintptr) int64 {
 	ino, e := statTarget(unix.AT_FDCWD, path, 0)
 	if e != 0 {
@@ -566,7 +569,7 @@ func SysChdir(path uintptr) int64 {
 
 // SetCwd makes ino the working directory (holding it, so that a removed
 // working directory stays valid and reads empty).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SetCwd(ino fs.Ino) {
 	vfs.Root.Hold(ino)
 	m := vfs.Mem()
@@ -577,7 +580,7 @@ func SetCwd(ino fs.Ino) {
 
 // SysGetcwd writes the working directory's path and returns its length
 // with the NUL; ENOENT once the directory was removed.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysGetcwd(buf, size uintptr) int64 {
 	var p fs.Path
 	m := vfs.Mem()
@@ -599,7 +602,7 @@ func SysGetcwd(buf, size uintptr) int64 {
 
 // SysStatfs describes the file system holding a path (or an open file):
 // tmpfs, sized by the memory the program may still commit.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysStatfs(buf uintptr) int64 {
 	b, ok := vm.UserBytes(buf, 120, true)
 	if !ok {
@@ -623,7 +626,7 @@ func SysStatfs(buf uintptr) int64 {
 }
 
 // SysStatfsPath is statfs(2): the path must exist.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func SysStatfsPath(path, buf uintptr) int64 {
 	if _, e := statTarget(unix.AT_FDCWD, path, 0); e != 0 {
 		return e

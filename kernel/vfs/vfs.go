@@ -84,7 +84,7 @@ func Done(m *fs.Mem) {
 }
 
 // RealtimeNs returns the wall-clock time in nanoseconds since the epoch.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap; does not allocate.
 func RealtimeNs() int64 { return clock.WallAtBoot() + clock.Nanotime() }
 
 // AllocDesc takes a free open file description with one reference.
@@ -100,7 +100,7 @@ func AllocDesc(ino fs.Ino, flags int) int32 {
 }
 
 // DescOf returns the description behind f (files, pipes, devices).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func DescOf(f *fdtab.File) *Desc { return &Descs[f.Desc] }
 
 // HasDesc reports whether descriptors of kind point at a description.
@@ -118,42 +118,45 @@ func LockOwner(d int32) int32 { return d + 1 }
 // Context: trap; does not allocate.
 func CloseDesc(f *fdtab.File) {
 	d := DescOf(f)
-	if f.Kind == fdtab.KindFile {
-		if Root.HasLocks(d.Ino) { // POSIX: any close drops the process's record locks
-			Root.DropLocks(d.Ino, fs.ProcessOwner)
-			WakeKey(LockKey(d.Ino))
-		}
+	if f.Kind == fdtab.KindPipe {
+		closePipeDesc(d)
+		return
 	}
+	if f.Kind == fdtab.KindFile && Root.HasLocks(d.Ino) { // POSIX: any close drops the process's record locks
+		Root.DropLocks(d.Ino, fs.ProcessOwner)
+		WakeKey(LockKey(d.Ino))
+	}
+	if d.Refs == 1 && Root.HasLocks(d.Ino) { // the last reference: the description's OFD and flock locks
+		Root.DropLocks(d.Ino, LockOwner(f.Desc))
+		WakeKey(LockKey(d.Ino))
+	}
+	CloseFileDesc(f)
+}
+
+// closePipeDesc drops a reference to d, a pipe end's description, and
+// with the last one closes that end.
+// Context: trap, kernel and files locks held; does not allocate.
+func closePipeDesc(d *Desc) {
 	d.Refs--
 	if d.Refs > 0 {
 		return
 	}
 	m := Mem()
-	switch f.Kind {
-	case fdtab.KindPipe:
-		Pipes.Close(&m, int(d.Pipe), d.Reader)
-		PipeChanged(int(d.Pipe))
-		if d.Ino != 0 { // a FIFO: forget its pipe once both ends closed
-			if r, w := Pipes.Ends(int(d.Pipe)); r <= 0 && w <= 0 {
-				FifoPipe[d.Ino] = 0
-			}
-			Root.Drop(&m, d.Ino)
+	Pipes.Close(&m, int(d.Pipe), d.Reader)
+	PipeChanged(int(d.Pipe))
+	if d.Ino != 0 { // a FIFO: forget its pipe once both ends closed
+		if r, w := Pipes.Ends(int(d.Pipe)); r <= 0 && w <= 0 {
+			FifoPipe[d.Ino] = 0
 		}
-	default:
-		if Root.HasLocks(d.Ino) {
-			Root.DropLocks(d.Ino, LockOwner(f.Desc))
-			WakeKey(LockKey(d.Ino))
-		}
-		if d.Ino != 0 {
-			Root.Drop(&m, d.Ino)
-		}
+		Root.Drop(&m, d.Ino)
 	}
 	Done(&m)
 	*d = Desc{}
 }
 
-// CloseFileDesc is CloseDesc for a descriptor of a file or directory of
-// the root file system whose file holds no record locks (Root.HasLocks):
+// CloseFileDesc drops f's reference to its description of a file,
+// directory or device and, with the last one, the file. It is CloseDesc
+// for a descriptor whose file holds no record locks (Root.HasLocks):
 // nothing to drop and no waiter to wake, so the files lock alone
 // suffices (kernel/filetrap.go).
 // Context: trap, files lock held; does not allocate.

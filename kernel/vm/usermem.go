@@ -161,7 +161,9 @@ func UserRange(addr, n uintptr, write bool) bool {
 // UserBytes returns the program's memory [addr, addr+n) as a slice after
 // checking it with UserRange.
 // Context: trap (system calls, and interrupts that complete a blocked read
-// or epoll wait), kernel lock held; does not allocate.
+// or epoll wait), kernel lock held, or the files lock alone (the slice
+// stays valid while either is held: every call that unmaps takes both);
+// does not allocate.
 func UserBytes(addr, n uintptr, write bool) ([]byte, bool) {
 	if n == 0 {
 		return nil, true
@@ -176,7 +178,7 @@ func UserBytes(addr, n uintptr, write bool) ([]byte, bool) {
 // checking it with UserRange, in one access that fails (false, which the
 // system calls answer with EFAULT) instead of ending in a kernel panic if
 // the page is gone after all (usercopy.go). Context: trap, kernel lock
-// held; does not allocate.
+// or files lock held; does not allocate.
 func UserRead64(addr uintptr) (uint64, bool) {
 	if !UserRange(addr, 8, false) {
 		return 0, false
@@ -184,7 +186,7 @@ func UserRead64(addr uintptr) (uint64, bool) {
 	return load64User(addr)
 }
 
-// UserRead32 reads a 32-bit value of the program's memory. Context: trap, kernel lock held; does not allocate.
+// UserRead32 reads a 32-bit value of the program's memory. Context: trap, kernel lock or files lock held; does not allocate.
 func UserRead32(addr uintptr) (uint32, bool) {
 	if !UserRange(addr, 4, false) {
 		return 0, false
@@ -192,7 +194,7 @@ func UserRead32(addr uintptr) (uint32, bool) {
 	return load32User(addr)
 }
 
-// UserWrite64 writes a 64-bit value to the program's memory. Context: trap, kernel lock held; does not allocate.
+// UserWrite64 writes a 64-bit value to the program's memory. Context: trap, kernel lock or files lock held; does not allocate.
 func UserWrite64(addr uintptr, v uint64) bool {
 	if !UserRange(addr, 8, true) {
 		return false
@@ -200,7 +202,7 @@ func UserWrite64(addr uintptr, v uint64) bool {
 	return store64User(addr, v)
 }
 
-// UserWrite32 writes a 32-bit value to the program's memory. Context: trap, kernel lock held; does not allocate.
+// UserWrite32 writes a 32-bit value to the program's memory. Context: trap, kernel lock or files lock held; does not allocate.
 func UserWrite32(addr uintptr, v uint32) bool {
 	if !UserRange(addr, 4, true) {
 		return false
