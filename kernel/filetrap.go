@@ -222,10 +222,18 @@ func callLocks(nr uint64) lockClass {
 	switch {
 	case fdcalls.FileCallNr(nr) || fileCallOf(nr) != nil:
 		return lockFilesFirst
-	case nr < uint64(len(syscallLocks)):
-		return syscallLocks[nr]
+	case kernelOnly(nr):
+		return lockKernelOnly
 	}
 	return lockBoth
+}
+
+// kernelOnly reports whether system call nr takes the kernel lock alone
+// (syscallLocks): doSyscall's question, without callLocks' look at the
+// files-first calls, which userTrap asked already.
+// Context: any; does not allocate.
+func kernelOnly(nr uint64) bool {
+	return nr < uint64(len(syscallLocks)) && syscallLocks[nr] == lockKernelOnly
 }
 
 // lockFiles takes the files lock on c, which holds the kernel lock, unless

@@ -25,7 +25,7 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 	a := sysArgs{uintptr(r.DI), uintptr(r.SI), uintptr(r.DX), uintptr(r.R10), uintptr(r.R8), uintptr(r.R9)}
 	nr := r.AX
 	threadtab.Threads[t].RestartNr = nr // what a restarted call executes again
-	if callLocks(nr) != lockKernelOnly {
+	if !kernelOnly(nr) {
 		lockFiles(c)
 	}
 	var ret int64
