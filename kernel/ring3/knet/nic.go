@@ -65,8 +65,9 @@ type NIC struct {
 	rxLens   []uint32
 	rxFrames [][]byte
 	rxMerged []bool
-	txMu     sync.Mutex // guards tx and acks: WritePackets, the tx goroutine, the ACK timer
-	acks     ackHold    // pure ACKs held back (nic_ackhold.go)
+	txMu     sync.Mutex   // guards tx and acks: WritePackets, the tx goroutine, the ACK timer
+	acks     ackHold      // pure ACKs held back (nic_ackhold.go)
+	tso      tcpSegmenter // the packet being cut into frames (nic_tso.go); guarded by txMu
 	cfgIRQ   irqSource
 
 	stats counters

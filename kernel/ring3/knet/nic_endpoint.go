@@ -191,13 +191,18 @@ func (e *endpoint) deliver(pkt *stack.PacketBuffer, vouched bool) bool {
 	return true
 }
 
-// GSOMaxSize implements stack.GSOEndpoint: the largest segment gVisor's
-// TCP builds before splitting it (see SupportedGSO).
-func (*endpoint) GSOMaxSize() uint32 { return stack.GVisorGSOMaxSize }
+// GSOMaxSize implements stack.GSOEndpoint: the largest TCP packet
+// gVisor hands the driver to segment (see SupportedGSO).
+func (*endpoint) GSOMaxSize() uint32 { return tsoMaxSize }
 
-// SupportedGSO implements stack.GSOEndpoint: gVisor's own segmentation.
-// TCP then sends up to 64 KiB per segment of its send queue and splits it
-// into MSS-sized frames only at the end (sendTCPBatch), so its sender,
-// retransmit queue and ACK processing handle one segment where they
-// handled forty-odd.
-func (*endpoint) SupportedGSO() stack.SupportedGSO { return stack.GVisorGSOSupported }
+// tsoMaxSize is the largest TCP packet the driver segments. gVisor's TCP
+// keeps its headers' maximum (160 bytes) below it, so an IPv4 packet's
+// total length still fits its 16-bit field.
+const tsoMaxSize = 1 << 16
+
+// SupportedGSO implements stack.GSOEndpoint: the driver segments TCP
+// (nic_tso.go). TCP then sends up to 64 KiB per segment of its send
+// queue, so its sender, retransmit queue and ACK processing handle one
+// segment where they handled forty-odd, and the cut into MSS-sized frames
+// happens as the driver copies the packet into the transmit buffers.
+func (*endpoint) SupportedGSO() stack.SupportedGSO { return stack.HostGSOSupported }

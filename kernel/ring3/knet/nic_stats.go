@@ -32,6 +32,10 @@ type NICStats struct {
 	// RxAcksMerged counts received pure ACKs not handed to the stack
 	// because a later one of the same batch covered them (nic_ackmerge.go).
 	RxAcksMerged uint64
+	// TCP segmentation in the driver (nic_tso.go): TxSegmented counts TCP
+	// packets cut into more than one frame, TxUnsegmentable those dropped
+	// because their headers were not Ethernet, IP and TCP as expected.
+	TxSegmented, TxUnsegmentable uint64
 }
 
 // counter is one statistic.
@@ -48,6 +52,7 @@ type counters struct {
 	txCsumOffloaded                        counter
 	txAcksElided, txAcksDelayed            counter
 	rxAcksMerged                           counter
+	txSegmented, txUnsegmentable           counter
 }
 
 // Stats returns a snapshot of the NIC's counters. Context: ring-3 kernel
@@ -64,5 +69,6 @@ func (n *NIC) Stats() NICStats {
 		TxCsumOffloaded: c.txCsumOffloaded.v.Load(),
 		TxAcksElided:    c.txAcksElided.v.Load(), TxAcksDelayed: c.txAcksDelayed.v.Load(),
 		RxAcksMerged: c.rxAcksMerged.v.Load(),
+		TxSegmented:  c.txSegmented.v.Load(), TxUnsegmentable: c.txUnsegmentable.v.Load(),
 	}
 }

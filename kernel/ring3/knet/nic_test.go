@@ -231,9 +231,9 @@ func TestEndpoint(t *testing.T) {
 	assert.Equal(t, uint32(1400), ep.MTU())
 	assert.True(t, ep.IsAttached())
 	gso, ok := ep.(stack.GSOEndpoint)
-	require.True(t, ok, "TCP builds large segments, split by gVisor")
-	assert.Equal(t, stack.GVisorGSOSupported, gso.SupportedGSO())
-	assert.Equal(t, uint32(stack.GVisorGSOMaxSize), gso.GSOMaxSize())
+	require.True(t, ok, "TCP builds large segments, split by the driver")
+	assert.Equal(t, stack.HostGSOSupported, gso.SupportedGSO())
+	assert.Equal(t, uint32(tsoMaxSize), gso.GSOMaxSize())
 }
 
 func TestOpenNICOnHost(t *testing.T) {

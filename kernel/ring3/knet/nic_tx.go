@@ -27,6 +27,11 @@ func (n *NIC) writePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 	n.reclaimTx()
 	sent, full, long := 0, 0, 0
 	for _, pkt := range pkts.AsSlice() {
+		if isTCPGSO(pkt) {
+			s, f, l := n.writeSegments(pkt)
+			sent, full, long = sent+s, full+f, long+l
+			continue
+		}
 		size := virtio.NetHdrSize + pkt.Size()
 		if size > bufSize {
 			n.stats.txTooLong.add(1)
@@ -44,18 +49,8 @@ func (n *NIC) writePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 		for _, s := range pkt.AsSlices() {
 			off += copy(buf[off:], s)
 		}
-		var h virtio.NetHdr
-		if n.features&virtio.NetFeatureCsum != 0 {
-			if h = txChecksumHdr(buf[virtio.NetHdrSize:off]); h.Flags != 0 {
-				n.stats.txCsumOffloaded.add(1)
-			}
-		}
-		h.Encode(buf)
+		n.sendFrame(b, off)
 		sent++
-		if n.holdAck(b, off, buf[virtio.NetHdrSize:off]) {
-			continue // sent later, or never if the answer carries it (nic_ackhold.go)
-		}
-		n.postTx(b, off)
 	}
 	if sent > 0 {
 		// Completions matter only when buffers run short: with plenty
@@ -72,6 +67,58 @@ func (n *NIC) writePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 		return 0, &tcpip.ErrMessageTooLong{}
 	}
 	return 0, nil
+}
+
+// writeSegments writes a TCP packet gVisor left for the driver to
+// segment (nic_tso.go), one frame per MSS of its payload, and returns
+// how many frames it sent and dropped for a full ring or for their size.
+// The caller holds txMu.
+func (n *NIC) writeSegments(pkt *stack.PacketBuffer) (sent, full, long int) {
+	s := &n.tso
+	defer func() { s.payload = nil }() // keep no reference to pkt's data
+	swCsum := n.features&virtio.NetFeatureCsum == 0 || pkt.GSOOptions.Type == stack.GSOTCPv6
+	if !s.init(pkt, swCsum) {
+		n.stats.txUnsegmentable.add(1)
+		return 0, 0, 1
+	}
+	count := s.count()
+	if count > 1 {
+		n.stats.txSegmented.add(1)
+	}
+	for range count {
+		if virtio.NetHdrSize+s.frameLen() > bufSize {
+			n.stats.txTooLong.add(uint64(count - s.frames))
+			return sent, full, long + count - s.frames
+		}
+		if len(n.tx.free) == 0 {
+			n.stats.txRingFull.add(uint64(count - s.frames))
+			return sent, full + count - s.frames, long
+		}
+		b := n.tx.takeBuf()
+		buf := n.tx.buf(b)
+		off := virtio.NetHdrSize + s.next(buf[virtio.NetHdrSize:])
+		n.sendFrame(b, off)
+		sent++
+	}
+	return sent, full, long
+}
+
+// sendFrame writes the virtio-net header of the frame in transmit buffer
+// b (off bytes with that header) and posts it, unless the ACK hold keeps
+// it (nic_ackhold.go). The caller holds txMu and publishes.
+func (n *NIC) sendFrame(b uint16, off int) {
+	buf := n.tx.buf(b)
+	var h virtio.NetHdr
+	if n.features&virtio.NetFeatureCsum != 0 {
+		if h = txChecksumHdr(buf[virtio.NetHdrSize:off]); h.Flags != 0 {
+			n.stats.txCsumOffloaded.add(1)
+		}
+	}
+	h.Encode(buf)
+	if n.holdAck(b, off, buf[virtio.NetHdrSize:off]) {
+		return // sent later, or never if the answer carries it
+	}
+	n.postTx(b, off)
 }
 
 // postTx posts transmit buffer b holding length bytes (the virtio-net
