@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -30,7 +31,9 @@ func calibrateClocks() {
 // the scheduler asks (sched.Deadline: the next sleeping thread's deadline
 // on the timer owner, the end of the running thread's slice if others
 // wait, its next CPU-time timer) or the goroutine time slice, whichever
-// comes first. With none, the timer stays off (tickless).
+// comes first. With none, the timer stays off (tickless), or fires once
+// more if it is still armed: a timer armed no later than needed is left
+// alone (sched.Deadline), since each programming is a LAPIC write.
 // Context: trap, kernel lock held; does not allocate.
 func armTimer(c *percpu.CPU) {
 	now := clock.Nanotime()
@@ -49,6 +52,8 @@ func armPending(c *percpu.CPU) {
 	if c.ArmPending {
 		c.ArmPending = false
 		percpu.Count(c, percpu.EvTimerArm)
+		t0 := cpu.Rdtsc()
 		clock.Arm(c.ArmDeadline)
+		percpu.Events[c.ID][percpu.EvTimerArmCycles] += cpu.Rdtsc() - t0
 	}
 }

@@ -139,9 +139,10 @@ func halt(c *percpu.CPU) {
 	c.Idle.Store(true)
 	unlockKernel(c)
 	c.HaltStart = clock.Nanotime()
+	c.TimerFired = false
 	cpu.Halt()
 	c.IdleNs += clock.Nanotime() - c.HaltStart
 	c.Idle.Store(false)
 	klock.Kernel.Lock(c)
-	threadtab.Sched.Woke(c.ID)
+	threadtab.Sched.Woke(c.ID, c.TimerFired)
 }

@@ -198,7 +198,8 @@ func kernelTrap(f *x86.TrapFrame) {
 	c := percpu.This()
 	switch v := f.Vector; {
 	case v == x86.VecTimer:
-		c.IRQs++ // halt's threadtab.Sched.Woke forgets the armed deadline
+		c.IRQs++
+		c.TimerFired = true // halt's threadtab.Sched.Woke forgets the armed deadline
 		percpu.Count(c, percpu.EvTimer)
 		clock.LAPIC.EOI()
 	case v == x86.VecTLB:

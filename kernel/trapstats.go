@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/x86"
@@ -51,4 +52,6 @@ func writeTrapStats(w kfiles.Writer) {
 	w.S("file_call_fileslock ").U(sum[percpu.EvFileCallFiles]).S("\n")
 	w.S("file_call_bothlocks ").U(sum[percpu.EvFileCallLocked]).S("\n")
 	w.S("kick_resent ").U(sum[percpu.EvKickResent]).S("\n")
+	w.S("timer_arm_ns ").U(clock.CyclesToNs(sum[percpu.EvTimerArmCycles])).S("\n")
+	w.S("kick_ipi_ns ").U(clock.CyclesToNs(sum[percpu.EvKickCycles])).S("\n")
 }

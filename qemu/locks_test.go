@@ -169,6 +169,8 @@ func TestFastPathsBoot(t *testing.T) {
 	assert.Contains(t, events, "timer_interrupt")
 	assert.Contains(t, events, "kick_ipi")
 	assert.Positive(t, events["timer_arm"], "the LAPIC timer was programmed (armTimer): the slices' deadlines at least")
+	assert.Positive(t, events["timer_arm_ns"], "the time spent programming it is counted")
+	assert.Contains(t, events, "kick_ipi_ns")
 	// Halts of CPUs waiting for a lock (kernel/klock/wait.go): how many
 	// depends on the host's load, so only the count's presence is checked
 	// here; a lost wake-up would hang this and every SMP boot.

@@ -42,6 +42,7 @@ const (
 	mistakeNoOwner            // a new earliest deadline does not move the timer owner
 	mistakeNoPreempt          // the end of a slice never preempts
 	mistakeNoDeadlock         // the idle loop never reports a deadlock
+	mistakeKeepFired          // a halt that the timer ended still counts the timer as armed
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -239,12 +240,15 @@ func (s *Scheduler) deviceWaiting() bool {
 }
 
 // Woke records that halted CPU c is back in the kernel (an interrupt or
-// an IPI ended its HLT): it is no longer idle, and its one-shot timer has
-// fired or will be re-armed. Context: trap, kernel lock held; does not
-// allocate.
-func (s *Scheduler) Woke(c int) {
+// an IPI ended its HLT): it is no longer idle. timerFired says its timer
+// interrupt ended the halt: the one-shot timer is then off. Otherwise it
+// is still armed for Armed (see Deadline). Context: trap, kernel lock
+// held; does not allocate.
+func (s *Scheduler) Woke(c int, timerFired bool) {
 	s.CPUs[c].Idle = false
-	s.CPUs[c].Armed = 0
+	if timerFired && s.mistake != mistakeKeepFired {
+		s.CPUs[c].Armed = 0
+	}
 }
 
 // Tick handles CPU c's timer interrupt: the timer is no longer armed, and
@@ -292,9 +296,17 @@ func (s *Scheduler) Expired(now int64) TID { return s.Timers.PopExpired(now) }
 // next deadline (on the timer owner only), the end of the running
 // thread's slice if others wait for c, the running thread's next CPU-time
 // timer and extra (the kernel's goroutine slice, 0 for none); 0 means
-// none (tickless). changed reports whether that differs from what the
-// timer is armed for; the kernel then programs it. Context: trap, kernel
-// lock held; does not allocate.
+// none (tickless). changed reports whether the timer must be programmed
+// for at; the kernel then does.
+//
+// A timer still armed for a time after now and no later than needed is
+// left alone (at is then that time, changed false): it fires early, the
+// interrupt finds nothing due and the CPU arms it again then. Programming
+// the timer is a write to the local APIC, which under emulation waits
+// for QEMU's global lock; the deadlines move on nearly every system call
+// (a new goroutine's slice, a sleeping thread's timeout) and on every
+// halt, so this trades many writes for at most one early interrupt per
+// armed deadline. Context: trap, kernel lock held; does not allocate.
 func (s *Scheduler) Deadline(c int, now, extra int64) (at int64, changed bool) {
 	p := &s.CPUs[c]
 	if t, when := s.Timers.Next(); t != None && c == s.TimerOwner {
@@ -305,6 +317,9 @@ func (s *Scheduler) Deadline(c int, now, extra int64) (at int64, changed bool) {
 	}
 	at = earliest(at, s.NextCPUExpiry(c, now))
 	at = earliest(at, extra)
+	if p.Armed > now && (at == 0 || p.Armed <= at) {
+		return p.Armed, false
+	}
 	if at == p.Armed {
 		return at, false
 	}

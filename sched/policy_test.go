@@ -42,7 +42,7 @@ func TestWakeMovesToIdleCPU(t *testing.T) {
 	assert.Equal(t, s.SliceNs, at, "the slice of the thread that started at 0")
 
 	// CPU 1 wakes and runs the first thread.
-	s.Woke(1)
+	s.Woke(1, false)
 	d := s.Schedule(1, 7)
 	assert.Equal(t, Decision{Action: Run, Next: w, Kick: NoKick}, d)
 	assert.Equal(t, int64(2), s.CPUs[1].MaxWaitNs)

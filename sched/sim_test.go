@@ -22,8 +22,9 @@ import (
 // simCPU is what the simulator knows of a CPU beyond the scheduler: the
 // mechanism state.
 type simCPU struct {
-	halted bool // in HLT with the lock released
-	ipi    bool // a wake IPI is pending
+	halted bool  // in HLT with the lock released
+	ipi    bool  // a wake IPI is pending
+	timer  int64 // when the one-shot timer fires, as last programmed; 0: off
 }
 
 // simulator runs one simulation.
@@ -52,7 +53,7 @@ func newSimulator(ncpu, maxLive int, choose func(int) int, m mistake) *simulator
 	sim.s.mistake = m
 	t := sim.s.Alloc()
 	sim.s.Start(t, 0, 0)
-	sim.s.Deadline(0, 0, 0)
+	sim.arm(0)
 	for c := 1; c < ncpu; c++ { // the APs join the scheduler and halt
 		sim.reschedule(c)
 	}
@@ -84,12 +85,12 @@ func (sim *simulator) reschedule(c int) {
 		sim.kick(c, d.Kick)
 		switch d.Action {
 		case Run:
-			sim.s.Deadline(c, sim.now, 0)
+			sim.arm(c)
 			return
 		case Expire:
 			sim.wake(c, d.Next)
 		case Halt:
-			sim.s.Deadline(c, sim.now, 0)
+			sim.arm(c)
 			sim.cpus[c].halted = true
 			return
 		case Deadlock:
@@ -99,11 +100,20 @@ func (sim *simulator) reschedule(c int) {
 	}
 }
 
-// resume is the rest of the kernel's halt: CPU c left HLT (an interrupt
-// or an IPI), takes the lock and schedules again.
-func (sim *simulator) resume(c int) {
+// arm is the kernel's armTimer and armPending on CPU c: the timer is
+// programmed when the scheduler says it changed.
+func (sim *simulator) arm(c int) {
+	if at, changed := sim.s.Deadline(c, sim.now, 0); changed {
+		sim.cpus[c].timer = at
+	}
+}
+
+// resume is the rest of the kernel's halt: CPU c left HLT (its timer
+// interrupt if timerFired, else an IPI or a device interrupt), takes the
+// lock and schedules again.
+func (sim *simulator) resume(c int, timerFired bool) {
 	sim.cpus[c].halted = false
-	sim.s.Woke(c)
+	sim.s.Woke(c, timerFired)
 	sim.reschedule(c)
 }
 
@@ -267,11 +277,11 @@ func (sim *simulator) delay() int64 {
 	return 1000 + int64(sim.choose(30))*sim.s.SliceNs/10
 }
 
-// nextTimer returns the CPU whose armed deadline comes first, or -1.
+// nextTimer returns the CPU whose timer fires first, or -1.
 func (sim *simulator) nextTimer() int {
 	best := -1
 	for c := range sim.cpus {
-		if a := sim.s.CPUs[c].Armed; a != 0 && (best < 0 || a < sim.s.CPUs[best].Armed) {
+		if a := sim.cpus[c].timer; a != 0 && (best < 0 || a < sim.cpus[best].timer) {
 			best = c
 		}
 	}
@@ -289,14 +299,15 @@ func (sim *simulator) advance() {
 	}
 	dt := int64(sim.choose(21)) * sim.s.SliceNs / 10
 	c := sim.nextTimer()
-	if c < 0 || sim.s.CPUs[c].Armed > sim.now+dt {
+	if c < 0 || sim.cpus[c].timer > sim.now+dt {
 		sim.now += dt
 		return
 	}
-	sim.now = max(sim.now+1000, sim.s.CPUs[c].Armed) // the kernel arms at least 1 us ahead
+	sim.now = max(sim.now+1000, sim.cpus[c].timer) // the kernel arms at least 1 us ahead
+	sim.cpus[c].timer = 0                          // one-shot
 	sim.note("cpu %d: timer interrupt", c)
 	if sim.cpus[c].halted {
-		sim.resume(c)
+		sim.resume(c, true)
 		return
 	}
 	sim.cpus[c].ipi = false
@@ -306,8 +317,8 @@ func (sim *simulator) advance() {
 	sim.reschedule(c)
 	// A timer interrupt makes progress: the thread changed, or the timer
 	// is re-armed for later. Otherwise it fires again at once, forever.
-	if p := &sim.s.CPUs[c]; p.Cur == was && p.Armed != 0 && p.Armed <= sim.now {
-		sim.fail("timer storm: cpu %d re-armed its timer for %d, not after now (%d), and still runs thread %d", c, p.Armed, sim.now, was)
+	if p, hw := &sim.s.CPUs[c], sim.cpus[c].timer; p.Cur == was && hw != 0 && hw <= sim.now {
+		sim.fail("timer storm: cpu %d re-armed its timer for %d, not after now (%d), and still runs thread %d", c, hw, sim.now, was)
 	}
 }
 
@@ -336,7 +347,7 @@ func (sim *simulator) deliverIPI() {
 	sim.cpus[c].ipi = false
 	sim.note("cpu %d: wake IPI", c)
 	if sim.cpus[c].halted {
-		sim.resume(c)
+		sim.resume(c, false)
 		return
 	}
 	sim.reschedule(c)
@@ -354,7 +365,7 @@ func (sim *simulator) deviceInterrupt() {
 	sim.note("cpu 0: device interrupt wakes %d", t)
 	if sim.cpus[0].halted {
 		sim.wake(0, t) // kernelTrap, under the lock; then HLT returns
-		sim.resume(0)
+		sim.resume(0, false)
 		return
 	}
 	sim.cpus[0].ipi = false
@@ -438,14 +449,20 @@ func (sim *simulator) checkInvariants() {
 		if sim.cpus[c].halted != (p.Cur == None) {
 			sim.fail("cpus: cpu %d halted=%v with thread %d", c, sim.cpus[c].halted, p.Cur)
 		}
+		// The scheduler's record of the timer never promises a timer
+		// interrupt the timer will not deliver: armed for a time to
+		// come, the timer fires by then.
+		if a, hw := p.Armed, sim.cpus[c].timer; a > sim.now && (hw == 0 || hw > a) {
+			sim.fail("timer record: cpu %d counts on its timer at %d, but it is set for %d", c, a, hw)
+		}
 		// No lost wake-up: a CPU with queued threads enters its
 		// scheduler soon: a wake IPI is on its way, or it runs a thread
 		// with the timer armed for the end of that thread's slice.
 		if p.RunQ.Len() > 0 && !sim.cpus[c].ipi {
 			if sim.cpus[c].halted {
 				sim.fail("lost wake-up: cpu %d is halted with %d queued threads and no IPI", c, p.RunQ.Len())
-			} else if p.Armed == 0 || p.Armed > p.SliceStart+s.SliceNs {
-				sim.fail("lost wake-up: cpu %d runs thread %d with %d queued and its timer at %d, not by the slice end %d", c, p.Cur, p.RunQ.Len(), p.Armed, p.SliceStart+s.SliceNs)
+			} else if hw := sim.cpus[c].timer; hw == 0 || hw > p.SliceStart+s.SliceNs {
+				sim.fail("lost wake-up: cpu %d runs thread %d with %d queued and its timer at %d, not by the slice end %d", c, p.Cur, p.RunQ.Len(), hw, p.SliceStart+s.SliceNs)
 			}
 		}
 		if p.MaxWaitNs > sim.waitBound() {
@@ -456,7 +473,7 @@ func (sim *simulator) checkInvariants() {
 	if t, when := s.Timers.Next(); t != None {
 		armed := false
 		for c := 0; c < s.NCPU; c++ {
-			if a := s.CPUs[c].Armed; a != 0 && a <= when || c == s.TimerOwner && sim.cpus[c].ipi {
+			if a := sim.cpus[c].timer; a != 0 && a <= when || c == s.TimerOwner && sim.cpus[c].ipi {
 				armed = true
 			}
 		}
@@ -543,6 +560,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"new deadline on another CPU's timer", mistakeNoOwner, "timers: thread [0-9]+'s deadline"},
 		{"no preemption at the end of a slice", mistakeNoPreempt, "timer storm"},
 		{"no deadlock report", mistakeNoDeadlock, "no deadlock was reported|the machine hangs"},
+		{"a fired timer still counted on", mistakeKeepFired, "timer record: cpu [0-9]+ counts on|armed on no CPU|lost wake-up"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			caught := ""

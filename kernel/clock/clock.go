@@ -58,6 +58,13 @@ var LAPIC lapic.LAPIC
 // number (0 before Calibrate). Context: any; does not allocate.
 func TSCMult() uint64 { return tscMult }
 
+// CyclesToNs converts TSC cycles to nanoseconds (0 before Calibrate).
+// Context: any; does not allocate.
+func CyclesToNs(cycles uint64) uint64 {
+	hi, lo := bits.Mul64(cycles, tscMult)
+	return hi<<32 | lo>>32
+}
+
 // WallAtBoot returns the Unix time in nanoseconds at kernel entry (the
 // RTC's reading at Calibrate, minus Nanotime then).
 // Context: any; does not allocate.

@@ -36,6 +36,8 @@ const (
 	EvFileCallFiles                // a call on a file's descriptor served under the files lock alone (kernel/filetrap.go)
 	EvFileCallLocked               // one of those calls sent to the kernel lock's path (not a file of the root file system)
 	EvKickResent                   // a kick IPI that a lock waiter's halt took, sent again to this CPU (kernel.kickSelfIfTaken)
+	EvTimerArmCycles               // TSC cycles spent programming the LAPIC timer (armPending; under emulation a write waits for QEMU's global lock)
+	EvKickCycles                   // TSC cycles spent sending kick IPIs (thread.SendKicks), likewise
 	NEvents
 )
 

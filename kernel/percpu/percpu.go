@@ -118,6 +118,12 @@ type CPU struct {
 	// the kick again to this CPU (kernel.kickSelf). Only this CPU reads
 	// or writes it.
 	KickTaken bool
+
+	// TimerFired: the timer interrupt was taken in the kernel, ending the
+	// idle loop's halt, so the one-shot timer is off (the scheduler's
+	// record of it, sched.CPU.Armed, is cleared: sched.Woke). Only this
+	// CPU reads or writes it.
+	TimerFired bool
 }
 
 // CPUs is the per-CPU table, indexed by CPU.ID.

@@ -24,6 +24,7 @@ import (
 	"math/bits"
 
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -123,7 +124,10 @@ func SendKicks(c *percpu.CPU) {
 	for m := c.KickMask; m != 0; m &= m - 1 {
 		o := &percpu.CPUs[bits.TrailingZeros64(m)]
 		percpu.Count(c, percpu.EvKickIPI)
-		if !clock.LAPIC.SendIPI(o.APICID, x86.VecKick) {
+		t0 := cpu.Rdtsc()
+		ok := clock.LAPIC.SendIPI(o.APICID, x86.VecKick)
+		percpu.Events[c.ID][percpu.EvKickCycles] += cpu.Rdtsc() - t0
+		if !ok {
 			tlb.NotAnswering(o, "kick IPI", 0, "")
 		}
 	}
