@@ -53,7 +53,7 @@ func armPending(c *percpu.CPU) {
 		c.ArmPending = false
 		percpu.Count(c, percpu.EvTimerArm)
 		t0 := cpu.Rdtsc()
-		clock.Arm(c.ArmDeadline)
+		clock.Arm(c.ArmDeadline, &c.TimerLVT)
 		percpu.Events[c.ID][percpu.EvTimerArmCycles] += cpu.Rdtsc() - t0
 	}
 }

@@ -80,9 +80,14 @@ func HasTSCDeadline() bool {
 }
 
 // StartDeadline arms the timer in TSC-deadline mode: it fires when the TSC
-// reaches tsc. Context: trap; does not allocate.
-func (l *LAPIC) StartDeadline(tsc uint64) {
-	l.Write(RegLVTTimer, lvtTSCDeadline|uint32(l.timerVector))
+// reaches tsc. *lvt is this CPU's LVT timer register as the last
+// StartDeadline left it (0 when not known), written only when it must
+// change (see ArmOneShot). Context: trap; does not allocate.
+func (l *LAPIC) StartDeadline(tsc uint64, lvt *uint32) {
+	if v := lvtTSCDeadline | uint32(l.timerVector); *lvt != v {
+		l.Write(RegLVTTimer, v)
+		*lvt = v
+	}
 	cpu.Wrmsr(msrDeadline, max(tsc, 1))
 }
 
@@ -168,6 +173,26 @@ func (l *LAPIC) StartTimer(count uint32) {
 	l.Write(RegLVTTimer, uint32(l.timerVector))
 	l.Write(RegTimerInit, count)
 }
+
+// ArmOneShot arms the one-shot timer with count ticks, as StartTimer
+// does, but writes the LVT timer register only when it must change: *lvt
+// is this CPU's register as the last ArmOneShot left it, 0 when not known
+// (after Init, StopTimer or calibration). Under emulation each register
+// write is an exit into QEMU's device model, which waits for QEMU's
+// global lock, so re-arming costs one write instead of two.
+// Context: trap; does not allocate.
+func (l *LAPIC) ArmOneShot(count uint32, lvt *uint32) {
+	if v := uint32(l.timerVector); *lvt != v {
+		l.Write(RegLVTTimer, v)
+		*lvt = v
+	}
+	l.Write(RegTimerInit, count)
+}
+
+// StopOneShot stops the one-shot timer with an initial count of 0,
+// leaving its LVT register (and ArmOneShot's copy of it) as they are.
+// Context: trap; does not allocate.
+func (l *LAPIC) StopOneShot() { l.Write(RegTimerInit, 0) }
 
 // StopTimer stops and masks the timer.
 // Context: boot or trap; does not allocate.

@@ -47,3 +47,32 @@ func TestSetLINTNMI(t *testing.T) {
 		t.Error("pin 2 wrote an LVT register")
 	}
 }
+
+// TestArmOneShot: the LVT timer register is written on the first arm
+// (and after the copy is forgotten), not on the re-arms, which write the
+// initial count alone; stopping writes a count of 0 and leaves the LVT.
+func TestArmOneShot(t *testing.T) {
+	var page [0x400 / 4]uint32
+	page[RegLVTTimer/4] = lvtMasked | 0xef
+	l := &LAPIC{base: uintptr(unsafe.Pointer(&page[0])), timerVector: 0xef}
+	var lvt uint32
+	l.ArmOneShot(100, &lvt)
+	if page[RegLVTTimer/4] != 0xef || page[RegTimerInit/4] != 100 || lvt != 0xef {
+		t.Fatalf("first arm: LVT %#x, count %d, copy %#x; want 0xef (one-shot, unmasked), 100, 0xef", page[RegLVTTimer/4], page[RegTimerInit/4], lvt)
+	}
+	const untouched = 0x5a5a
+	page[RegLVTTimer/4] = untouched // shows any later write
+	l.ArmOneShot(200, &lvt)
+	if page[RegLVTTimer/4] != untouched || page[RegTimerInit/4] != 200 {
+		t.Errorf("re-arm: LVT %#x (want it not written), count %d (want 200)", page[RegLVTTimer/4], page[RegTimerInit/4])
+	}
+	l.StopOneShot()
+	if page[RegLVTTimer/4] != untouched || page[RegTimerInit/4] != 0 {
+		t.Errorf("stop: LVT %#x (want it not written), count %d (want 0)", page[RegLVTTimer/4], page[RegTimerInit/4])
+	}
+	lvt = 0 // not known: written again
+	l.ArmOneShot(300, &lvt)
+	if page[RegLVTTimer/4] != 0xef || page[RegTimerInit/4] != 300 {
+		t.Errorf("arm after the copy was forgotten: LVT %#x, count %d; want 0xef, 300", page[RegLVTTimer/4], page[RegTimerInit/4])
+	}
+}

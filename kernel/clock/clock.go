@@ -450,27 +450,29 @@ func Nanotime() int64 {
 
 // Arm programs this CPU's LAPIC timer to fire at deadline (nanoseconds
 // on Nanotime's scale), or turns it off when deadline is 0 (tickless).
-// Package kernel's armTimer decides the deadline with the scheduler.
-// Context: trap or boot, interrupts off; does not allocate.
-func Arm(deadline int64) {
+// lvt is this CPU's copy of its LVT timer register (percpu.CPU.TimerLVT:
+// the register is written only when it changes; one write then arms the
+// timer). Package kernel's armTimer decides the deadline with the
+// scheduler. Context: trap or boot, interrupts off; does not allocate.
+func Arm(deadline int64, lvt *uint32) {
 	if useTSCDeadline {
 		if deadline == 0 {
 			LAPIC.StopDeadline()
 		} else {
 			hi, lo := bits.Mul64(uint64(deadline), tscHz)
 			ticks, _ := bits.Div64(hi, lo, 1e9)
-			LAPIC.StartDeadline(bootTSC + ticks)
+			LAPIC.StartDeadline(bootTSC+ticks, lvt)
 		}
 		return
 	}
 	if deadline == 0 {
-		LAPIC.StopTimer()
+		LAPIC.StopOneShot()
 		return
 	}
 	ns := deadline - Nanotime()
 	ns = min(max(ns, 1000), 10e9)
 	ticks := uint64(ns) * lapicPerMs / 1e6
-	LAPIC.StartTimer(uint32(max(ticks, 1)))
+	LAPIC.ArmOneShot(uint32(max(ticks, 1)), lvt)
 }
 
 // mmioRead32 reads a device register at virtual address a; the atomic load

@@ -109,6 +109,9 @@ type CPU struct {
 	KickMask    uint64
 	ArmDeadline int64
 	ArmPending  bool
+	// TimerLVT is this CPU's LVT timer register as clock.Arm last wrote
+	// it (0 before), so that re-arming writes only the count or deadline.
+	TimerLVT uint32
 
 	// KickTaken: a kick IPI ended a halt of this CPU in the kernel (a
 	// lock waiter's, kernel/klock/wait.go, or the idle loop's), so its
