@@ -221,10 +221,7 @@ func logCPUStats() {
 	up := clock.Nanotime() - programStart
 	for i := 0; i < percpu.NOnline; i++ {
 		c := &percpu.CPUs[i]
-		idleNs := c.IdleNs
-		if c.Idle.Load() {
-			idleNs += clock.Nanotime() - c.HaltStart
-		}
+		idleNs := c.IdleAt(clock.Nanotime())
 		busy := max(up-idleNs, 0)
 		var l klog.Line
 		l.S("cpu ").U(uint64(i)).S(": busy ").MS(busy).S(" (").I(busy * 100 / max(up, 1)).S("%), ").U(c.IRQs).S(" interrupts, ").U(c.Halts).S(" halts, ")

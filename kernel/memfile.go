@@ -42,10 +42,7 @@ func writeSchedView(w kfiles.Writer) {
 	w.S("cpu busy_ms idle_ms interrupts spurious halts runq slices_requested slices_taken thread\n")
 	for i := 0; i < percpu.NOnline; i++ {
 		c := &percpu.CPUs[i]
-		idleNs := c.IdleNs
-		if c.Idle.Load() {
-			idleNs += now - c.HaltStart
-		}
+		idleNs := c.IdleAt(now)
 		w.U(uint64(i)).S(" ").U(uint64(max(up-idleNs, 0) / 1e6)).S(" ").U(uint64(idleNs / 1e6)).S(" ")
 		w.U(c.IRQs).S(" ").U(c.Spurious).S(" ").U(c.Halts).S(" ").U(uint64(threadtab.Sched.CPUs[i].RunQ.Len())).S(" ")
 		w.U(c.SlicesRequested).S(" ").U(c.SlicesTaken).S(" ")

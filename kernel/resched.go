@@ -136,13 +136,19 @@ func halt(c *percpu.CPU) {
 	armTimer(c)
 	thread.SyncFPU(c) // its thread may run elsewhere once the lock is released
 	c.Halts++
-	c.Idle.Store(true)
 	unlockKernel(c)
+	// The idle time's readers hold the kernel lock (percpu.CPU.IdleAt):
+	// Idle is set after HaltStart, and IdleNs grows with Idle cleared
+	// under the lock, so a reading never counts a halt twice; HaltEnd
+	// keeps a reading taken while c waits for the lock from counting the
+	// wait as idle (the next reading would then be smaller).
 	c.HaltStart = clock.Nanotime()
+	c.Idle.Store(true)
 	c.TimerFired = false
 	cpu.Halt()
-	c.IdleNs += clock.Nanotime() - c.HaltStart
-	c.Idle.Store(false)
+	c.HaltEnd = clock.Nanotime()
 	klock.Kernel.Lock(c)
+	c.IdleNs += c.HaltEnd - c.HaltStart
+	c.Idle.Store(false)
 	threadtab.Sched.Woke(c.ID, c.TimerFired)
 }

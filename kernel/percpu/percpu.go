@@ -95,8 +95,9 @@ type CPU struct {
 
 	IRQs, Halts uint64 // counters
 	Spurious    uint64 // spurious interrupts (no EOI)
-	IdleNs      int64  // time spent halted
+	IdleNs      int64  // time spent halted, counted when the halt ends (see IdleAt)
 	HaltStart   int64  // when the current halt began
+	HaltEnd     int64  // when the last halt ended (before the kernel lock was taken again)
 	UpAt        int64  // the clock when the CPU reported online (apMain)
 
 	// Work that the kernel lock's holder leaves for right after its
@@ -127,6 +128,21 @@ type CPU struct {
 	// record of it, sched.CPU.Armed, is cleared: sched.Woke). Only this
 	// CPU reads or writes it.
 	TimerFired bool
+}
+
+// IdleAt returns the time c has spent halted, up to now, the current
+// halt included. Context: trap, kernel lock held (kernel.halt updates
+// IdleNs and Idle under it); does not allocate.
+func (c *CPU) IdleAt(now int64) int64 {
+	idle := c.IdleNs
+	if c.Idle.Load() {
+		end := now
+		if e := c.HaltEnd; e >= c.HaltStart {
+			end = min(end, e) // woken, waiting for the lock
+		}
+		idle += max(end-c.HaltStart, 0)
+	}
+	return idle
 }
 
 // CPUs is the per-CPU table, indexed by CPU.ID.
