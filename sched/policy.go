@@ -293,7 +293,7 @@ func (s *Scheduler) SetTimer(t TID, when int64, c int) {
 func (s *Scheduler) Expired(now int64) TID { return s.Timers.PopExpired(now) }
 
 // Deadline returns when CPU c's timer must fire: the earliest of the
-// next deadline plus the timer slack (on the timer owner only), the end of the running
+// next deadline (on the timer owner only), the end of the running
 // thread's slice if others wait for c, the running thread's next CPU-time
 // timer and extra (the kernel's goroutine slice, 0 for none); 0 means
 // none (tickless). changed reports whether the timer must be programmed
@@ -310,7 +310,7 @@ func (s *Scheduler) Expired(now int64) TID { return s.Timers.PopExpired(now) }
 func (s *Scheduler) Deadline(c int, now, extra int64) (at int64, changed bool) {
 	p := &s.CPUs[c]
 	if t, when := s.Timers.Next(); t != None && c == s.TimerOwner {
-		at = when + s.TimerSlackNs
+		at = when
 	}
 	if p.RunQ.Len() > 0 && p.Cur != None {
 		at = earliest(at, p.SliceStart+s.SliceNs)

@@ -469,12 +469,11 @@ func (sim *simulator) checkInvariants() {
 			sim.fail("wait: a thread waited %d ns in cpu %d's queue, more than %d", p.MaxWaitNs, c, sim.waitBound())
 		}
 	}
-	// The earliest deadline is armed somewhere (up to the timer slack
-	// late).
+	// The earliest deadline is armed somewhere.
 	if t, when := s.Timers.Next(); t != None {
 		armed := false
 		for c := 0; c < s.NCPU; c++ {
-			if a := sim.cpus[c].timer; a != 0 && a <= when+s.TimerSlackNs || c == s.TimerOwner && sim.cpus[c].ipi {
+			if a := sim.cpus[c].timer; a != 0 && a <= when || c == s.TimerOwner && sim.cpus[c].ipi {
 				armed = true
 			}
 		}

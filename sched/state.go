@@ -60,11 +60,6 @@ type Scheduler struct {
 	Live    int   // threads not Free
 	Running int   // threads on a CPU right now (CPU.Cur with State Running)
 	SliceNs int64 // how long a thread runs while others wait for its CPU
-	// TimerSlackNs is how late a sleeping thread's deadline may fire:
-	// the timer is armed for the deadline plus the slack, so that
-	// deadlines that close together share one timer interrupt, as
-	// Linux's timer slack (50 us for an ordinary thread) does.
-	TimerSlackNs int64
 	// TimerOwner is the CPU whose timer is armed for Timers.Next: the
 	// last to set the earliest deadline, or an idle CPU that took it over.
 	TimerOwner int
@@ -78,10 +73,6 @@ type Scheduler struct {
 
 // DefaultSliceNs is the thread time slice the kernel starts with.
 const DefaultSliceNs = 10e6
-
-// DefaultTimerSlackNs is the timer slack the kernel starts with: Linux's
-// default for a thread (prctl PR_GET_TIMERSLACK).
-const DefaultTimerSlackNs = 50e3
 
 // Init empties the scheduler for ncpu CPUs.
 // Context: boot; does not allocate.
@@ -97,7 +88,6 @@ func (s *Scheduler) Init(ncpu int) {
 	s.Futexes.Init()
 	s.Live, s.Running, s.TimerOwner = 0, 0, 0
 	s.SliceNs = DefaultSliceNs
-	s.TimerSlackNs = DefaultTimerSlackNs
 	for i := range s.CPUTimers {
 		s.CPUTimers[i] = CPUTimer{}
 	}
