@@ -285,6 +285,43 @@ func deviceReceiveHdr(t *testing.T, n *NIC, rx *fakeRing, h virtio.NetHdr, frame
 	rx.push(head, uint32(virtio.NetHdrSize+len(frame)))
 }
 
+// peerMAC is the MAC address of csumDst, the peer of the tests' stacks.
+var peerMAC = tcpip.LinkAddress("\x52\x55\x0a\x00\x02\x02")
+
+// fromPeer turns frame f, built by ipFrame, into one that csumDst sends
+// the stack: the IP addresses swapped (its IP checksum redone), from
+// peerMAC to testMAC. It returns f.
+func fromPeer(f []byte) []byte {
+	ip := header.IPv4(f[header.EthernetMinimumSize:])
+	ip.SetSourceAddress(csumDst)
+	ip.SetDestinationAddress(csumSrc)
+	ip.SetChecksum(0)
+	ip.SetChecksum(^ip.CalculateChecksum())
+	copy(f, testMAC)
+	copy(f[6:], peerMAC)
+	return f
+}
+
+// stackOnNIC attaches a gVisor stack with IPv4, ARP and the given
+// transport protocols to n, whose goroutines it keeps from starting (the
+// test drains the rings): address csumSrc, every destination through the
+// NIC, csumDst a static neighbour at peerMAC.
+func stackOnNIC(t *testing.T, n *NIC, transports ...stack.TransportProtocolFactory) *stack.Stack {
+	t.Helper()
+	n.start.Do(func() {})
+	n.ep.dispatcher = nil
+	st := stack.New(stack.Options{
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
+		TransportProtocols: transports,
+	})
+	t.Cleanup(st.Destroy)
+	require.Nil(t, st.CreateNIC(1, n.LinkEndpoint()))
+	require.Nil(t, st.AddProtocolAddress(1, tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: csumSrc.WithPrefix()}, stack.AddressProperties{}))
+	st.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: 1}})
+	require.Nil(t, st.AddStaticNeighbor(1, ipv4.ProtocolNumber, csumDst, peerMAC))
+	return st
+}
+
 // TestChecksumOffloadWithStack puts the NIC under a real gVisor stack:
 // what netstack leaves in the checksum fields with TX offload, and that a
 // frame the device vouched for is accepted with only a partial checksum
@@ -294,18 +331,7 @@ func deviceReceiveHdr(t *testing.T, n *NIC, rx *fakeRing, h virtio.NetHdr, frame
 func TestChecksumOffloadWithStack(t *testing.T) {
 	n, rx, tx, _, _ := newTestNIC(t, 16)
 	n.features = virtio.NetFeatureCsum | virtio.NetFeatureGuestCsum
-	n.start.Do(func() {}) // no driver goroutines: the test drains the rings
-	n.ep.dispatcher = nil
-	st := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
-		TransportProtocols: []stack.TransportProtocolFactory{udp.NewProtocol, tcp.NewProtocol},
-	})
-	defer st.Destroy()
-	require.Nil(t, st.CreateNIC(1, n.LinkEndpoint()))
-	require.Nil(t, st.AddProtocolAddress(1, tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: csumSrc.WithPrefix()}, stack.AddressProperties{}))
-	st.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: 1}})
-	peerMAC := tcpip.LinkAddress("\x52\x55\x0a\x00\x02\x02")
-	require.Nil(t, st.AddStaticNeighbor(1, ipv4.ProtocolNumber, csumDst, peerMAC))
+	st := stackOnNIC(t, n, udp.NewProtocol, tcp.NewProtocol)
 
 	// Transmit: a UDP datagram and a TCP SYN leave with the pseudo-header
 	// sum for the device to complete.
@@ -351,14 +377,7 @@ func TestChecksumOffloadWithStack(t *testing.T) {
 		u := udpDatagram([]byte(payload))
 		header.UDP(u).SetSourcePort(53)
 		header.UDP(u).SetDestinationPort(5000)
-		f := ipFrame(header.UDPProtocolNumber, nil, 0, 0, u)
-		ip := header.IPv4(f[header.EthernetMinimumSize:])
-		ip.SetSourceAddress(csumDst)
-		ip.SetDestinationAddress(csumSrc)
-		ip.SetChecksum(0)
-		ip.SetChecksum(^ip.CalculateChecksum())
-		copy(f, testMAC)
-		copy(f[6:], peerMAC)
+		f := fromPeer(ipFrame(header.UDPProtocolNumber, nil, 0, 0, u))
 		h := txChecksumHdr(f) // the partial sum a NEEDS_CSUM frame carries
 		if good {
 			deviceComplete(t, f, h)

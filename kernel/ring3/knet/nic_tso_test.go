@@ -12,7 +12,6 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
-	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
@@ -57,7 +56,7 @@ func gsoPacket(n *NIC, v6 bool, flags header.TCPFlags, mss uint16, views ...[]by
 		gso.Type, gso.L3HdrLen = stack.GSOTCPv4, header.IPv4MinimumSize
 	}
 	pkt.GSOOptions = gso
-	pkt.EgressRoute.RemoteLinkAddress = "\x52\x55\x0a\x00\x02\x02"
+	pkt.EgressRoute.RemoteLinkAddress = peerMAC
 	n.ep.AddHeader(pkt)
 	return pkt
 }
@@ -241,18 +240,7 @@ func TestSegmentTCPRingFull(t *testing.T) {
 // for it).
 func TestSegmentTCPWithStack(t *testing.T) {
 	n, rx, tx, _, _ := newTestNIC(t, 64)
-	n.start.Do(func() {}) // no driver goroutines: the test drains the rings
-	n.ep.dispatcher = nil
-	st := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
-		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol},
-	})
-	defer st.Destroy()
-	require.Nil(t, st.CreateNIC(1, n.LinkEndpoint()))
-	require.Nil(t, st.AddProtocolAddress(1, tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: csumSrc.WithPrefix()}, stack.AddressProperties{}))
-	st.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: 1}})
-	peerMAC := tcpip.LinkAddress("\x52\x55\x0a\x00\x02\x02")
-	require.Nil(t, st.AddStaticNeighbor(1, ipv4.ProtocolNumber, csumDst, peerMAC))
+	st := stackOnNIC(t, n, tcp.NewProtocol)
 
 	var wq waiter.Queue
 	ep, terr := st.NewEndpoint(tcp.ProtocolNumber, ipv4.ProtocolNumber, &wq)
@@ -282,16 +270,9 @@ func TestSegmentTCPWithStack(t *testing.T) {
 		l4 := make([]byte, header.TCPMinimumSize+len(opts))
 		header.TCP(l4).Encode(&header.TCPFields{SrcPort: 80, DstPort: localPort, SeqNum: seq, AckNum: ack, DataOffset: uint8(len(l4)), Flags: flags, WindowSize: 65535})
 		copy(l4[header.TCPMinimumSize:], opts)
-		f := ipFrame(header.TCPProtocolNumber, nil, 0, 0, l4)
-		ip := header.IPv4(f[header.EthernetMinimumSize:])
-		ip.SetSourceAddress(csumDst)
-		ip.SetDestinationAddress(csumSrc)
-		ip.SetChecksum(0)
-		ip.SetChecksum(^ip.CalculateChecksum())
-		th := header.TCP(ip.Payload())
+		f := fromPeer(ipFrame(header.TCPProtocolNumber, nil, 0, 0, l4))
+		th := header.TCP(header.IPv4(f[header.EthernetMinimumSize:]).Payload())
 		th.SetChecksum(^checksum.Checksum(th, header.PseudoHeaderChecksum(header.TCPProtocolNumber, csumDst, csumSrc, uint16(len(th)))))
-		copy(f, testMAC)
-		copy(f[6:], peerMAC)
 		deviceReceiveHdr(t, n, rx, virtio.NetHdr{}, f)
 		n.drainRx()
 	}
