@@ -98,6 +98,7 @@ type CPU struct {
 	IdleNs      int64  // time spent halted, counted when the halt ends (see IdleAt)
 	HaltStart   int64  // when the current halt began
 	HaltEnd     int64  // when the last halt ended (before the kernel lock was taken again)
+	idleSeen    int64  // IdleAt's last answer
 	UpAt        int64  // the clock when the CPU reported online (apMain)
 
 	// Work that the kernel lock's holder leaves for right after its
@@ -131,8 +132,11 @@ type CPU struct {
 }
 
 // IdleAt returns the time c has spent halted, up to now, the current
-// halt included. Context: trap, kernel lock held (kernel.halt updates
-// IdleNs and Idle under it); does not allocate.
+// halt included, never less than it returned before: a reading taken
+// after c read the clock at its wake-up but before it stored HaltEnd
+// counts up to now, a little more than IdleNs will then hold.
+// Context: trap, kernel lock held (kernel.halt updates IdleNs and Idle
+// under it); does not allocate.
 func (c *CPU) IdleAt(now int64) int64 {
 	idle := c.IdleNs
 	if c.Idle.Load() {
@@ -142,6 +146,8 @@ func (c *CPU) IdleAt(now int64) int64 {
 		}
 		idle += max(end-c.HaltStart, 0)
 	}
+	idle = max(idle, c.idleSeen)
+	c.idleSeen = idle
 	return idle
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/ring3/kgo"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/gometal/gometal/drivers/pci"
 	"github.com/gometal/gometal/kernel/ring3/virtio"
@@ -65,10 +66,11 @@ type NIC struct {
 	rxLens   []uint32
 	rxFrames [][]byte
 	rxMerged []bool
-	txMu     sync.Mutex   // guards tx and acks: WritePackets, the tx goroutine, the ACK timer
-	acks     ackHold      // pure ACKs held back (nic_ackhold.go)
-	tso      tcpSegmenter // the packet being cut into frames (nic_tso.go); guarded by txMu
-	cfgIRQ   irqSource
+	txMu     sync.Mutex // guards tx and acks: WritePackets, the tx goroutine, the ACK timer
+	acks     ackHold    // pure ACKs held back (nic_ackhold.go)
+	// sleepTx is time.Sleep; tests replace it (waitTxFree).
+	sleepTx func(time.Duration)
+	cfgIRQ  irqSource
 
 	stats counters
 	ep    *endpoint

@@ -168,6 +168,10 @@ func skip(v *[][]byte, n int) {
 // it took.
 func takeInto(v *[][]byte, dst []byte) {
 	for len(dst) > 0 && len(*v) > 0 {
+		if len((*v)[0]) == 0 {
+			*v = (*v)[1:]
+			continue
+		}
 		n := copy(dst, (*v)[0])
 		dst = dst[n:]
 		skip(v, n)

@@ -214,10 +214,33 @@ func TestSegmentTCPDeviceChecksum(t *testing.T) {
 
 func TestSegmentTCPRingFull(t *testing.T) {
 	n, _, tx, _, _ := newTestNIC(t, 4)
+	// A device that takes the frames posted so far and finishes one
+	// while the driver waits: the packet goes out whole through a ring
+	// of 4.
+	var got []byte
+	n.sleepTx = func(time.Duration) {
+		for _, f := range popFrames(t, n, tx) {
+			got = append(got, f.payload...)
+		}
+	}
 	data := pattern(7*1448, 1)
 	sent, err := writeOne(n, gsoPacket(n, false, header.TCPFlagAck, 1448, data))
+	require.Nil(t, err)
+	assert.Equal(t, 7, sent)
+	for _, f := range popFrames(t, n, tx) {
+		got = append(got, f.payload...)
+	}
+	assert.Equal(t, data, got, "every frame, in order")
+	assert.Zero(t, n.Stats().TxRingFull)
+
+	// A device that takes nothing: after txFullWait the rest is dropped.
+	n, _, tx, _, _ = newTestNIC(t, 4)
+	waits := 0
+	n.sleepTx = func(time.Duration) { waits++ }
+	sent, err = writeOne(n, gsoPacket(n, false, header.TCPFlagAck, 1448, data))
 	assert.Nil(t, err, "frames went out")
 	assert.Equal(t, 4, sent)
+	assert.Equal(t, int(txFullWait/txFullPoll), waits, "it waited, and not for ever")
 	assert.Equal(t, uint64(3), n.Stats().TxRingFull, "the rest is dropped and counted; TCP retransmits it")
 	frames := popFrames(t, n, tx)
 	require.Len(t, frames, 4)

@@ -1,6 +1,8 @@
 package knet
 
 import (
+	"time"
+
 	"github.com/gometal/gometal/kernel/ring3/virtio"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
@@ -15,7 +17,8 @@ import (
 // and the transmit-completion goroutine on the queue's interrupt, which
 // is asked for only while fewer than a quarter of the buffers are free. When every
 // buffer is in flight the frame is dropped and counted (TxRingFull)
-// rather than queued: the stack's TCP retransmits. (The queueing
+// rather than queued: the stack's TCP retransmits. (A TCP packet the
+// driver segments first waits a little for buffers: waitTxFree.) (The queueing
 // discipline ignores what WritePackets returns; a sender sees
 // ErrNoBufferSpace only when the discipline's own queue is full.)
 
@@ -74,8 +77,7 @@ func (n *NIC) writePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 // how many frames it sent and dropped for a full ring or for their size.
 // The caller holds txMu.
 func (n *NIC) writeSegments(pkt *stack.PacketBuffer) (sent, full, long int) {
-	s := &n.tso
-	defer func() { s.payload = nil }() // keep no reference to pkt's data
+	var s tcpSegmenter // its own: waitTxFree lets go of txMu
 	swCsum := n.features&virtio.NetFeatureCsum == 0 || pkt.GSOOptions.Type == stack.GSOTCPv6
 	if !s.init(pkt, swCsum) {
 		n.stats.txUnsegmentable.add(1)
@@ -90,7 +92,7 @@ func (n *NIC) writeSegments(pkt *stack.PacketBuffer) (sent, full, long int) {
 			n.stats.txTooLong.add(uint64(count - s.frames))
 			return sent, full, long + count - s.frames
 		}
-		if len(n.tx.free) == 0 {
+		if len(n.tx.free) == 0 && !n.waitTxFree() {
 			n.stats.txRingFull.add(uint64(count - s.frames))
 			return sent, full + count - s.frames, long
 		}
@@ -101,6 +103,39 @@ func (n *NIC) writeSegments(pkt *stack.PacketBuffer) (sent, full, long int) {
 		sent++
 	}
 	return sent, full, long
+}
+
+// Waiting for transmit buffers. One call now carries up to 47 packets of
+// up to 45 frames each, more than the ring holds (128 buffers), so a
+// packet that finds every buffer in flight does not drop its frames at
+// once, which would be loss the guest makes itself on every large burst:
+// the frames posted so far are published (the device starts on them)
+// and the driver takes finished buffers back every txFullPoll, for up to
+// txFullWait, before it gives up and drops the rest (TxRingFull).
+const (
+	txFullPoll = 50 * time.Microsecond
+	txFullWait = 5 * time.Millisecond
+)
+
+// waitTxFree publishes the posted frames and waits, with txMu released
+// between looks, until the device has finished with some transmit
+// buffer. It reports false after txFullWait without one (the device is
+// not taking frames). The caller holds txMu.
+func (n *NIC) waitTxFree() bool {
+	n.tx.publish(n.notify)
+	sleep := n.sleepTx
+	if sleep == nil {
+		sleep = time.Sleep
+	}
+	for waited := time.Duration(0); waited < txFullWait; waited += txFullPoll {
+		n.txMu.Unlock()
+		sleep(txFullPoll)
+		n.txMu.Lock()
+		if n.reclaimTx(); len(n.tx.free) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // sendFrame writes the virtio-net header of the frame in transmit buffer
