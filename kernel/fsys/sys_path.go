@@ -32,8 +32,8 @@ func SysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 	if e := copyPath(path, &p); e != 0 {
 		return e
 	}
-	if kernelPath(&p) {
-		return openKernelPath(&p, flags)
+	if dev := kernelDeviceAt(&p); dev != notKernelDevice {
+		return openKernelDevice(dev, flags)
 	}
 	r, ino := openResolved(dirfd, &p, flags, mode)
 	switch {
@@ -58,7 +58,7 @@ func OpenFile(dirfd int, path uintptr, flags int, mode uint32) (int64, bool) {
 	if e := copyPath(path, &p); e != 0 {
 		return e, true
 	}
-	if kernelPath(&p) {
+	if kernelDeviceAt(&p) != notKernelDevice {
 		return 0, false
 	}
 	r, _ := openResolved(dirfd, &p, flags, mode)
@@ -69,27 +69,41 @@ func OpenFile(dirfd int, path uintptr, flags int, mode uint32) (int64, bool) {
 // kernel lock: a FIFO, a kernel-generated file.
 const needKernel int64 = -1<<32 - 2
 
-// kernelPath reports whether p is one of the kernel's device files,
-// which opens match by their exact path before the file system.
-// Context: trap; does not allocate.
-func kernelPath(p *fs.Path) bool {
-	switch string(p.Buf[:p.N]) {
-	case "/dev/mem", "/dev/irq", abi.NetCtlPath:
-		return true
-	}
-	return false
-}
+// kernelDevice names one of the kernel's device files, which opens
+// match by their exact path before the file system.
+type kernelDevice uint8
 
-// openKernelPath opens one of the kernel's device files (kernelPath).
-// Context: trap, kernel lock held; does not allocate.
-func openKernelPath(p *fs.Path, flags int) int64 {
+const (
+	notKernelDevice kernelDevice = iota
+	kernelDevMem                 // /dev/mem
+	kernelDevIRQ                 // /dev/irq
+	kernelDevNetCtl              // abi.NetCtlPath
+)
+
+// kernelDeviceAt returns the kernel device file p names, or
+// notKernelDevice. Context: trap; does not allocate.
+func kernelDeviceAt(p *fs.Path) kernelDevice {
 	switch string(p.Buf[:p.N]) {
 	case "/dev/mem":
+		return kernelDevMem
+	case "/dev/irq":
+		return kernelDevIRQ
+	case abi.NetCtlPath:
+		return kernelDevNetCtl
+	}
+	return notKernelDevice
+}
+
+// openKernelDevice opens one of the kernel's device files.
+// Context: trap, kernel lock held; does not allocate.
+func openKernelDevice(dev kernelDevice, flags int) int64 {
+	switch dev {
+	case kernelDevMem:
 		if fd := fdtab.Alloc(fdtab.KindDevMem, flags); fd >= 0 {
 			return int64(fd)
 		}
 		return -abi.EMFILE
-	case "/dev/irq":
+	case kernelDevIRQ:
 		return recordDevice(DeviceIRQ, 0, 0, flags)
 	}
 	return socket.OpenNetCtl(flags)
