@@ -210,7 +210,7 @@ func kernelTrap(f *x86.TrapFrame) {
 		// next, under the kernel lock) or a lock waiter's
 		// (kernel/klock/wait.go, which must not take a lock here). A
 		// kick's request is kept for the paths back to ring 3 that run
-		// no scheduler (KickTaken, kickSelf).
+		// no scheduler (KickTaken, kickSelfIfTaken).
 		c.IRQs++
 		c.KickTaken = c.KickTaken || v == x86.VecKick
 		clock.LAPIC.EOI()

@@ -166,20 +166,12 @@ func (l *LAPIC) ID() uint32 {
 // Context: trap; does not allocate.
 func (l *LAPIC) EOI() { l.Write(RegEOI, 0) }
 
-// StartTimer arms the one-shot timer with count ticks (of the bus clock
-// divided by 16). A count of 0 stops it.
-// Context: trap; does not allocate.
-func (l *LAPIC) StartTimer(count uint32) {
-	l.Write(RegLVTTimer, uint32(l.timerVector))
-	l.Write(RegTimerInit, count)
-}
-
-// ArmOneShot arms the one-shot timer with count ticks, as StartTimer
-// does, but writes the LVT timer register only when it must change: *lvt
-// is this CPU's register as the last ArmOneShot left it, 0 when not known
-// (after Init, StopTimer or calibration). Under emulation each register
-// write is an exit into QEMU's device model, which waits for QEMU's
-// global lock, so re-arming costs one write instead of two.
+// ArmOneShot arms the one-shot timer with count ticks (of the bus clock
+// divided by 16). It writes the LVT timer register only when it must
+// change: *lvt is this CPU's register as the last ArmOneShot left it, 0
+// when not known (after Init, StopTimer or calibration). Under emulation
+// each register write is an exit into QEMU's device model, which waits
+// for QEMU's global lock, so re-arming costs one write instead of two.
 // Context: trap; does not allocate.
 func (l *LAPIC) ArmOneShot(count uint32, lvt *uint32) {
 	if v := uint32(l.timerVector); *lvt != v {

@@ -120,7 +120,7 @@ type CPU struct {
 	// request reached no scheduler. The paths that go back to ring 3
 	// without the scheduler (kernel/filetrap.go, kernel/memfault.go)
 	// clear it before they take their lock and, found set after, send
-	// the kick again to this CPU (kernel.kickSelf). Only this CPU reads
+	// the kick again to this CPU (kernel.kickSelfIfTaken). Only this CPU reads
 	// or writes it.
 	KickTaken bool
 
