@@ -60,8 +60,12 @@ func TSCMult() uint64 { return tscMult }
 
 // CyclesToNs converts TSC cycles to nanoseconds (0 before Calibrate).
 // Context: any; does not allocate.
-func CyclesToNs(cycles uint64) uint64 {
-	hi, lo := bits.Mul64(cycles, tscMult)
+func CyclesToNs(cycles uint64) uint64 { return ScaleCycles(cycles, tscMult) }
+
+// ScaleCycles converts TSC cycles to nanoseconds at mult nanoseconds per
+// cycle (32.32 fixed point, as TSCMult). Context: any; does not allocate.
+func ScaleCycles(cycles, mult uint64) uint64 {
+	hi, lo := bits.Mul64(cycles, mult)
 	return hi<<32 | lo>>32
 }
 
@@ -443,10 +447,7 @@ func DelayUs(us int64) {
 
 // Nanotime returns nanoseconds since kernel entry (0 before Calibrate).
 // Context: any; does not allocate.
-func Nanotime() int64 {
-	hi, lo := bits.Mul64(cpu.Rdtsc()-bootTSC, tscMult)
-	return int64(hi<<32 | lo>>32)
-}
+func Nanotime() int64 { return int64(CyclesToNs(cpu.Rdtsc() - bootTSC)) }
 
 // Arm programs this CPU's LAPIC timer to fire at deadline (nanoseconds
 // on Nanotime's scale), or turns it off when deadline is 0 (tickless).

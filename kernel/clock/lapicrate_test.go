@@ -22,3 +22,11 @@ func TestLAPICRate(t *testing.T) {
 	assert.Zero(t, lapicRate(0xffffffff, 0xfffffff0, 1_000_000), "window under 1 ms")
 	assert.Zero(t, lapicRate(0xffffffff, 0x0fffffff, 21*tscHz), "window over 10 s")
 }
+
+// TestScaleCycles: cycles to nanoseconds at a 32.32 rate, rounding down,
+// without overflow on large counts.
+func TestScaleCycles(t *testing.T) {
+	assert.Equal(t, uint64(1000), ScaleCycles(4000, (1e9<<32)/4e9), "4 GHz")
+	assert.Equal(t, uint64(999), ScaleCycles(3000, uint64(1e9<<32)/uint64(3e9)), "3 GHz rounds down")
+	assert.Equal(t, uint64(1)<<40, ScaleCycles(1<<40, 1<<32), "1 GHz, large counts")
+}

@@ -1,7 +1,7 @@
 package klock
 
 import (
-	"math/bits"
+	"github.com/gometal/gometal/kernel/clock"
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/x86"
@@ -98,16 +98,9 @@ func (s *Stats) Snapshot(tscMult uint64) Snapshot {
 	return Snapshot{
 		Acquisitions: s.acquisitions.Load(),
 		Contentions:  s.contentions.Load(),
-		SpinNs:       cyclesToNs(s.spinCycles.Load(), tscMult),
-		HoldNs:       cyclesToNs(s.holdCycles.Load(), tscMult),
-		LongestNs:    cyclesToNs(s.longest.Load(), tscMult),
+		SpinNs:       clock.ScaleCycles(s.spinCycles.Load(), tscMult),
+		HoldNs:       clock.ScaleCycles(s.holdCycles.Load(), tscMult),
+		LongestNs:    clock.ScaleCycles(s.longest.Load(), tscMult),
 		LongestBy:    s.longestBy.Load(),
 	}
-}
-
-// cyclesToNs converts TSC cycles to nanoseconds at mult (32.32 fixed
-// point). Context: any; does not allocate.
-func cyclesToNs(cycles, mult uint64) uint64 {
-	hi, lo := bits.Mul64(cycles, mult)
-	return hi<<32 | lo>>32
 }

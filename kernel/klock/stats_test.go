@@ -44,9 +44,3 @@ func TestLockStatsLongestConcurrent(t *testing.T) {
 	assert.Equal(t, uint64(7999), s.longest.Load())
 	assert.Equal(t, uint64(7), s.longestBy.Load())
 }
-
-func TestCyclesToNs(t *testing.T) {
-	assert.Equal(t, uint64(1000), cyclesToNs(4000, (1e9<<32)/4e9), "4 GHz")
-	assert.Equal(t, uint64(999), cyclesToNs(3000, uint64(1e9<<32)/uint64(3e9)), "3 GHz rounds down")
-	assert.Equal(t, uint64(1)<<40, cyclesToNs(1<<40, 1<<32), "1 GHz, large counts")
-}
