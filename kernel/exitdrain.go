@@ -37,6 +37,7 @@ func sysExitGroup(t sched.TID, status int) int64 {
 	}
 	exitDrainThread, exitDrainStatus = t, status
 	exitDrainEnd = clock.Nanotime() + exitDrainMax
+	socket.ExitDraining.Store(true) // the stack's progress is recorded from now on
 	thread.Block(t, threadtab.WaitExit)
 	thread.SetTimer(t, clock.Nanotime()+exitDrainIdle)
 	return blocked

@@ -220,7 +220,7 @@ func statFile(r int64) int64 {
 // Context: any; does not allocate.
 func callLocks(nr uint64) lockClass {
 	switch {
-	case fdcalls.FileCallNr(nr) || fileCallOf(nr) != nil:
+	case fdcalls.FileCallNr(nr) || fdcalls.StreamCallNr(nr) || fileCallOf(nr) != nil:
 		return lockFilesFirst
 	case kernelOnly(nr):
 		return lockKernelOnly
@@ -248,16 +248,34 @@ func lockFiles(c *percpu.CPU) {
 	}
 }
 
+// fileAnswer is what fileTrap did with a system call.
+type fileAnswer uint8
+
+const (
+	fileNotServed  fileAnswer = iota // the locked path serves the call, from the start
+	fileServed                       // done: the same thread resumes
+	fileServedWake                   // done, and a thread must be woken: the locked path acts on the records, without the call
+)
+
 // fileTrap serves a lockFilesFirst system call (userTrap looks at the
-// class first) under the files lock alone, and reports whether it did:
-// a call on a descriptor of a file or directory of the root file system
-// (fdcalls.FileCall), or another call of fileCalls. It reports
-// false, having changed nothing, for a descriptor of another kind (a bad
-// number included: the locked path answers EBADF; the kind is looked at
-// once without the lock, then again under it), for a close that drops
-// record locks (which wakes their waiters: the scheduler's work) and for
-// a path call whose handler answers notFileCall. Nothing it runs blocks
-// or wakes a thread, so the same thread resumes, as on the lock-free
+// class first) under the files lock alone, and says whether it did: a
+// call on a descriptor of a file or directory of the root file system
+// (fdcalls.FileCall), a read or write of an eventfd, or of a pipe end or
+// a stream Internet socket opened O_NONBLOCK, or the network stack's
+// read of /dev/netctl and its data requests (fdcalls.StreamCall), or
+// another call of fileCalls.
+// It answers fileNotServed, having changed nothing, for a descriptor of
+// another kind (a bad number included: the locked path answers EBADF;
+// the kind is looked at once without the lock, then again under it), for
+// a close that drops record locks (which wakes their waiters: the
+// scheduler's work) and for a path call whose handler answers
+// notFileCall. Nothing it runs blocks or wakes a thread. What a stream
+// call changes for another thread is recorded (vfs.PipeChanged,
+// fdtab.Notify, the sockets' tellProgram); when that wakes someone (fdcalls.RecordsNeedKernel) it
+// answers fileServedWake, and userTrap goes on to the kernel lock's path
+// without running the call again: that path wakes the waiters on its
+// way out (socketEvents), and the waker's CPU sends the kick IPIs, as for
+// any call. Otherwise the same thread resumes, as on the lock-free
 // paths; a signal sent meanwhile comes with its kick IPI, sent again to
 // this CPU if a halt while waiting for the files lock took it
 // (kickSelfIfTaken).
@@ -277,17 +295,17 @@ func lockFiles(c *percpu.CPU) {
 // fileCalls, and a gate and root of TestGometalFileLockDomain).
 //
 //go:noinline
-func fileTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
+func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	nr := f.AX
-	if fdcalls.FileCallNr(nr) {
-		if d := fdtab.Get(int(f.DI)); d == nil || d.Kind != fdtab.KindFile {
+	if fdcalls.FileCallNr(nr) || fdcalls.StreamCallNr(nr) {
+		if d := fdtab.Get(int(f.DI)); d == nil || !(d.Kind == fdtab.KindFile && fdcalls.FileCallNr(nr) || fdcalls.StreamCallOn(nr, d, uintptr(f.SI))) {
 			// A first look without the lock, so that the calls on
-			// sockets, pipes and the console do not take the files lock
-			// twice: a descriptor that another CPU is turning into a
-			// file right now goes to the locked path, which serves it
-			// as well.
+			// sockets, blocking pipes and the console do not take the
+			// files lock twice: a descriptor that another CPU is
+			// changing right now goes to the locked path, which serves
+			// it as well.
 			percpu.Count(c, percpu.EvFileCallLocked)
-			return false
+			return fileNotServed
 		}
 	}
 	c.InUser.Store(false)
@@ -295,26 +313,33 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	klock.Files.Lock(c)
 	klock.Files.SetHolder(klock.TrapTag(f))
 	a := sysArgs{uintptr(f.DI), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10), uintptr(f.R8), uintptr(f.R9)}
-	ret := notFileCall
+	ret, stream := notFileCall, false
 	if h := fileCallOf(nr); h != nil {
 		ret = h(c, sched.None, a) // no handler there uses the thread
-	} else if d := fileDescriptor(a.int(0), nr == unix.SYS_CLOSE); d != nil {
+	} else if d := fileDescriptor(a.int(0), nr); d != nil {
 		ret = fdcalls.FileCall(nr, d, a[1], a[2], a[3])
+	} else if d := fdtab.Get(a.int(0)); d != nil && fdcalls.StreamCallOn(nr, d, a[1]) {
+		ret, stream = fdcalls.StreamCall(nr, a.int(0), d, a[1], a[2]), true
 	}
 	if ret == notFileCall {
 		klock.Files.Unlock(c)
 		percpu.Count(c, percpu.EvFileCallLocked)
-		return false
+		return fileNotServed
 	}
 	f.AX = uint64(ret)
 	percpu.Count(c, percpu.EvFileCallFiles)
+	wake := stream && fdcalls.RecordsNeedKernel()
 	if vm.OutOfMemory() {
 		stopAfterFileCall(c)
 	}
 	c.InUser.Store(true)
 	klock.Files.Unlock(c)
+	if wake {
+		percpu.Count(c, percpu.EvFileCallWake)
+		return fileServedWake // the locked path runs the scheduler: no kick to send again
+	}
 	kickSelfIfTaken(c)
-	return true
+	return fileServed
 }
 
 // kickSelfIfTaken sends c a kick IPI if one ended a halt while c waited
@@ -349,15 +374,17 @@ func stopAfterFileCall(c *percpu.CPU) {
 }
 
 // fileDescriptor returns descriptor fd if it is one of a file or
-// directory of the root file system that a call can use under the files
-// lock alone, else nil: for a close, one whose file holds no record locks
-// (dropping them wakes their waiters). Regular files and directories are
-// never in an epoll instance (epoll_ctl refuses them with EPERM), so their
-// close has nothing to tell epoll either.
+// directory of the root file system that system call nr, one of
+// fdcalls.FileCall's, can use under the files lock alone, else nil: for
+// a close, one whose file holds no record locks (dropping them wakes
+// their waiters). Regular files and directories are never in an epoll
+// instance (epoll_ctl refuses them with EPERM), so their close has
+// nothing to tell epoll either.
 // Context: trap, files lock held; does not allocate.
-func fileDescriptor(fd int, closing bool) *fdtab.File {
+func fileDescriptor(fd int, nr uint64) *fdtab.File {
 	d := fdtab.Get(fd)
-	if d == nil || d.Kind != fdtab.KindFile || closing && vfs.Root.HasLocks(vfs.DescOf(d).Ino) {
+	if d == nil || d.Kind != fdtab.KindFile || !fdcalls.FileCallNr(nr) ||
+		nr == unix.SYS_CLOSE && vfs.Root.HasLocks(vfs.DescOf(d).Ino) {
 		return nil
 	}
 	return d

@@ -12,7 +12,7 @@ import (
 // to. tools/trapcheck's TestGometalFileLockDomain reads syscallLocks out
 // of the image by value, so the classes' numbers are pinned here; every
 // call with a class has a handler; the calls served under the files lock
-// alone are exactly those fdcalls.FileCall or fileCalls serves, none of
+// alone are exactly those fdcalls.FileCall, fdcalls.StreamCall or fileCalls serves, none of
 // them also marked kernel-only; an unlisted or out-of-range number takes
 // both locks.
 func TestLockClasses(t *testing.T) {
@@ -29,7 +29,7 @@ func TestLockClasses(t *testing.T) {
 		}
 	}
 	for nr := range uint64(len(syscallTable) + 10) {
-		desc, path := fdcalls.FileCallNr(nr), fileCallOf(nr) != nil
+		desc, path := fdcalls.FileCallNr(nr) || fdcalls.StreamCallNr(nr), fileCallOf(nr) != nil
 		assert.False(t, desc && path, "call %d is in both", nr)
 		assert.Equal(t, desc || path, callLocks(nr) == lockFilesFirst, "call %d", nr)
 		if (desc || path) && nr < uint64(len(syscallLocks)) {

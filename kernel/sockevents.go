@@ -5,11 +5,15 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/vfs"
 )
 
 // socketEvents acts on what the sockets, pipes and devices recorded since the
-// last call (fdtab.Notify, socket.StackProgress): it wakes the epoll
-// instances watching the descriptors that changed (fdcalls.NotifyEpolls) and lets
+// last call (fdtab.Notify, vfs.PipeChanged, socket.StackProgress and the
+// sockets' tellProgram): it wakes the threads waiting on the pipes and
+// sockets that changed (vfs.WakeRecordedPipes, socket.WakeRecorded) and
+// the epoll instances watching the
+// descriptors that changed (fdcalls.NotifyEpolls), and lets
 // an exit that waits for the sockets to drain finish or wait longer
 // (exitDrainCheck). The sockets and pipes (kernel/socket, kernel/vfs)
 // and the devices (the consoles, /dev/irq) record instead of calling up
@@ -22,7 +26,7 @@ import (
 // kernel-only path (a socket wait that timed out) may get here.
 // Context: trap, kernel lock held; does not allocate.
 func socketEvents() {
-	if fdtab.NotifyPending || socket.StackProgress {
+	if fdtab.NotifyPending.Load() || vfs.PipeWakePending.Load() || socket.ProgramWakePending.Load() || socket.StackProgress.Load() {
 		socketEventsLocked()
 	}
 }
@@ -43,9 +47,11 @@ func socketEventsLocked() {
 // actOnSocketRecords is socketEvents' work, under both locks.
 // Context: trap, kernel and files locks held; does not allocate.
 func actOnSocketRecords() {
+	vfs.WakeRecordedPipes()
+	socket.WakeRecorded()
 	fdcalls.NotifyEpolls()
-	if socket.StackProgress {
-		socket.StackProgress = false
+	if socket.StackProgress.Load() {
+		socket.StackProgress.Store(false)
 		exitDrainCheck()
 	}
 }

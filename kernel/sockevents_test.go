@@ -14,14 +14,16 @@ import (
 // later call, and a lost one would leave a waiter asleep).
 func TestSocketEventsDrains(t *testing.T) {
 	t.Cleanup(func() {
-		fdtab.NotifyFDs, fdtab.NotifyPending, socket.StackProgress = [fdtab.MaxFDs / 64]uint64{}, false, false
+		fdtab.NotifyFDs = [fdtab.MaxFDs / 64]uint64{}
+		fdtab.NotifyPending.Store(false)
+		socket.StackProgress.Store(false)
 	})
 	for _, fd := range []int{3, 64, 130, fdtab.MaxFDs - 1} {
 		fdtab.Notify(fd)
 	}
-	socket.StackProgress = true
+	socket.StackProgress.Store(true)
 	actOnSocketRecords() // no epoll instance and no exit waits: nothing to wake
-	assert.False(t, fdtab.NotifyPending)
+	assert.False(t, fdtab.NotifyPending.Load())
 	assert.Equal(t, [fdtab.MaxFDs / 64]uint64{}, fdtab.NotifyFDs)
-	assert.False(t, socket.StackProgress)
+	assert.False(t, socket.StackProgress.Load())
 }

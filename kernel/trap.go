@@ -84,9 +84,14 @@ func userTrap(f *x86.TrapFrame) {
 	// once the unmap cleared the entry it faults, and the fault is fixed up
 	// (vm.FixUserFault in kernelTrap): the call goes on to the locked path.
 	countTrap(c, f.Vector)
-	if fastTrap(c, f) || f.Vector == x86.VecPageFault && memFault(c, f) ||
-		f.Vector == vectorSyscall && callLocks(f.AX) == lockFilesFirst && fileTrap(c, f) {
+	if fastTrap(c, f) || f.Vector == x86.VecPageFault && memFault(c, f) {
 		return
+	}
+	served := fileNotServed
+	if f.Vector == vectorSyscall && callLocks(f.AX) == lockFilesFirst {
+		if served = fileTrap(c, f); served == fileServed {
+			return
+		}
 	}
 	c.InUser.Store(false)
 	if f.Vector == x86.VecKick || f.Vector == x86.VecTimer {
@@ -100,6 +105,9 @@ func userTrap(f *x86.TrapFrame) {
 	t := threadtab.Sched.CPUs[c.ID].Cur
 	threadtab.Threads[t].Regs = *f
 	switch v := f.Vector; {
+	case v == vectorSyscall && served == fileServedWake:
+		// Served under the files lock alone (its result is in RAX): the
+		// waiters it recorded are woken on the way out (socketEvents).
 	case v == vectorSyscall:
 		doSyscall(c, t)
 	case v == x86.VecTimer:

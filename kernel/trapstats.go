@@ -51,6 +51,7 @@ func writeTrapStats(w kfiles.Writer) {
 	w.S("user_access_faults ").U(sum[percpu.EvUserAccessFault]).S("\n")
 	w.S("file_call_fileslock ").U(sum[percpu.EvFileCallFiles]).S("\n")
 	w.S("file_call_bothlocks ").U(sum[percpu.EvFileCallLocked]).S("\n")
+	w.S("file_call_wake ").U(sum[percpu.EvFileCallWake]).S("\n")
 	w.S("kick_resent ").U(sum[percpu.EvKickResent]).S("\n")
 	w.S("timer_arm_ns ").U(clock.CyclesToNs(sum[percpu.EvTimerArmCycles])).S("\n")
 	w.S("kick_ipi_ns ").U(clock.CyclesToNs(sum[percpu.EvKickCycles])).S("\n")

@@ -23,10 +23,16 @@ import (
 // on the files' descriptors and paths run under the files lock alone
 // (symlinkat under both) and the futex
 // calls under the kernel lock alone (kernel/filetrap.go), so the two go
-// on in parallel. The output (a digest of the files, every append whole
-// and once, and the futex side's total) must equal the host's for the
-// same program byte for byte, and /proc/gometal/sched must show the file
-// calls served under the files lock alone and the files lock's line.
+// on in parallel. Then 1,000 round trips and a 1 MiB stream go over
+// os.Pipe pipes, whose non-blocking reads and writes are served under the
+// files lock alone too, each write that wakes a reader parked in the
+// netpoller (epoll_pwait) taking the kernel lock's path for the wake
+// alone. The output (a digest of the files, every append whole and once,
+// the futex side's total, and what came through the pipes) must equal
+// the host's for the same program byte for byte (a lost wake-up hangs
+// the pipe stage until the time limit), and /proc/gometal/sched must
+// show the file and pipe calls served under the files lock alone, the
+// wakes among them, and the files lock's line.
 func TestFileLockBoot(t *testing.T) {
 	dir := t.TempDir()
 	root := mustRoot(t)
@@ -66,9 +72,13 @@ func TestFileLockBoot(t *testing.T) {
 	// close and openat; openat, getdents64 and close of the directory;
 	// mkdirat, renameat, three newfstatat, readlinkat and two unlinkat;
 	// symlinkat takes both locks).
-	minCalls := uint64(threads * (rounds*3 + rounds/16*15))
+	// The pipe stage: per round trip at least two writes and two reads.
+	const pingPongs = 1000
+	minCalls := uint64(threads*(rounds*3+rounds/16*15) + 4*pingPongs)
 	assert.GreaterOrEqual(t, events["file_call_fileslock"], minCalls,
-		"the calls on the files' descriptors ran under the files lock alone")
+		"the calls on the files' descriptors and the pipes ran under the files lock alone")
+	assert.Positive(t, events["file_call_wake"], "some pipe writes woke a reader parked in epoll_pwait, on the kernel lock's path")
+	assert.Less(t, events["file_call_wake"], events["file_call_fileslock"])
 	rows := parseLockTable(t, text)
 	f, ok := rows["files"]
 	require.True(t, ok, "no files lock line in /proc/gometal/sched:\n%s", text)

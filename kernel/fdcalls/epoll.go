@@ -319,10 +319,10 @@ func SysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int
 // device interrupt (socketEvents). Context: trap, kernel lock held; does
 // not allocate.
 func NotifyEpolls() {
-	if !fdtab.NotifyPending {
+	if !fdtab.NotifyPending.Load() {
 		return
 	}
-	fdtab.NotifyPending = false
+	fdtab.NotifyPending.Store(false)
 	for w := range fdtab.NotifyFDs {
 		for fdtab.NotifyFDs[w] != 0 {
 			b := bits.TrailingZeros64(fdtab.NotifyFDs[w])

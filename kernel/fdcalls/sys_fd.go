@@ -147,8 +147,19 @@ func devRead(rdev uint32, buf, n uintptr) int64 {
 }
 
 // pipeRead moves bytes out of a pipe, or waits for some.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel and files locks held; does not allocate.
 func pipeRead(t sched.TID, f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
+	r := pipeReadNow(f, d, buf, n)
+	if r == vfs.WouldBlock {
+		return vfs.WaitPipe(t, int(d.Pipe))
+	}
+	return r
+}
+
+// pipeReadNow is pipeRead without the wait: vfs.WouldBlock where
+// pipeRead would make the thread wait, having changed nothing.
+// Context: trap, files lock held; does not allocate.
+func pipeReadNow(f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
 	p := int(d.Pipe)
 	k := uintptr(min(n, uintptr(vfs.Pipes.Buffered(p))))
 	if n > 0 && k == 0 {
@@ -158,7 +169,7 @@ func pipeRead(t sched.TID, f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
 		if f.Nonblock {
 			return -abi.EAGAIN
 		}
-		return vfs.WaitKey(t, vfs.PipeKey(p))
+		return vfs.WouldBlock
 	}
 	b, ok := vm.UserBytes(buf, k, true)
 	if !ok {
@@ -172,14 +183,23 @@ func pipeRead(t sched.TID, f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
 
 // pipeWrite moves bytes into a pipe, or waits for room. EPIPE once no
 // reader is left.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel and files locks held; does not allocate.
 func pipeWrite(t sched.TID, f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
-	p := int(d.Pipe)
+	r := pipeWriteNow(f, d, buf, n)
+	if r == vfs.WouldBlock {
+		return vfs.WaitPipe(t, int(d.Pipe))
+	}
+	return r
+}
+
+// pipeWriteNow is pipeWrite without the wait (vfs.PipeWriteNow).
+// Context: trap, files lock held; does not allocate.
+func pipeWriteNow(f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
 	b, ok := vm.UserBytes(buf, n, false)
 	if !ok {
 		return -abi.EFAULT
 	}
-	return vfs.PipeWrite(t, p, f.Nonblock, b)
+	return vfs.PipeWriteNow(int(d.Pipe), f.Nonblock, b)
 }
 
 // SysPread64 and SysPwrite64 read and write at an offset, leaving the

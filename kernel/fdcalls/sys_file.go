@@ -48,23 +48,7 @@ func SysWrite(t sched.TID, fd int, buf, n uintptr) int64 {
 		klog.ConsoleWrite(b)
 		return int64(n)
 	case fdtab.KindEventfd:
-		if n < 8 {
-			return -abi.EINVAL
-		}
-		v, ok := vm.UserRead64(buf)
-		if !ok {
-			return -abi.EFAULT
-		}
-		if v == 1<<64-1 {
-			return -abi.EINVAL
-		}
-		if f.Count+v < f.Count || f.Count+v == 1<<64-1 {
-			return -abi.EAGAIN // would overflow; a blocking write would wait
-		}
-		f.Count += v
-		f.Seq++
-		epollNotify(fd)
-		return 8
+		return eventfdWrite(fd, f, buf, n)
 	}
 	return -abi.EINVAL
 }
@@ -94,18 +78,7 @@ func SysRead(t sched.TID, fd int, buf, n uintptr) int64 {
 	case fdtab.KindIRQ:
 		return devices.IRQRead(t, f, buf, n)
 	case fdtab.KindEventfd:
-		if n < 8 {
-			return -abi.EINVAL
-		}
-		if f.Count == 0 {
-			return -abi.EAGAIN // the runtime's eventfd is non-blocking
-		}
-		if !vm.UserWrite64(buf, f.Count) {
-			return -abi.EFAULT
-		}
-		f.Count = 0
-		f.Seq++
-		return 8
+		return eventfdRead(f, buf, n)
 	}
 	return -abi.EINVAL
 }

@@ -9,12 +9,13 @@ import (
 // TestNotify: each recorded descriptor sets its own bit, across words
 // and at both ends of the table, and the flag says something is pending.
 func TestNotify(t *testing.T) {
-	NotifyFDs, NotifyPending = [MaxFDs / 64]uint64{}, false
-	t.Cleanup(func() { NotifyFDs, NotifyPending = [MaxFDs / 64]uint64{}, false })
+	NotifyFDs = [MaxFDs / 64]uint64{}
+	NotifyPending.Store(false)
+	t.Cleanup(func() { NotifyFDs = [MaxFDs / 64]uint64{}; NotifyPending.Store(false) })
 	for _, fd := range []int{0, 63, 64, MaxFDs - 1} {
 		Notify(fd)
 	}
-	assert.True(t, NotifyPending)
+	assert.True(t, NotifyPending.Load())
 	assert.Equal(t, uint64(1|1<<63), NotifyFDs[0])
 	assert.Equal(t, uint64(1), NotifyFDs[1])
 	assert.Equal(t, uint64(1<<63), NotifyFDs[MaxFDs/64-1])

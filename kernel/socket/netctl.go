@@ -82,7 +82,7 @@ func NetCtlRead(buf, n uintptr) int64 {
 		out += abi.NetEventSize
 	}
 	fdtab.Files[NetStackFD].Seq++
-	StackProgress = true
+	stackProgressed()
 	return int64(out)
 }
 
@@ -114,13 +114,12 @@ func (a SockAddr) abi() abi.Addr { return abi.Addr{IP: a.IP, Port: a.Port} }
 func fromABI(a abi.Addr) SockAddr { return SockAddr{IP: a.IP, Port: a.Port} }
 
 // NetCtlIoctl serves the NetCtl* requests.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel and files locks held; does not allocate.
 func NetCtlIoctl(req uint, arg uintptr) int64 {
-	b, ok := vm.UserBytes(arg, abi.NetIOSize, true)
-	if !ok {
-		return -abi.EFAULT
+	io, e := netIOArg(arg)
+	if e != 0 {
+		return e
 	}
-	io := (*abi.NetIO)(ptrOf(&b[0]))
 	if req == abi.NetCtlSetAddr {
 		ifaceAddr, DNSAddr = fromABI(io.Local).V4(), fromABI(io.Remote).V4()
 		if io.Flags&abi.IoNIC != 0 {
@@ -132,15 +131,13 @@ func NetCtlIoctl(req uint, arg uintptr) int64 {
 		}
 		return 0
 	}
-	if io.Sock >= maxSockets || Sockets[io.Sock].Typ == 0 || Sockets[io.Sock].gen != io.Gen {
+	if stale(io) {
 		return -int64(unix.ESTALE)
 	}
 	i := int(io.Sock)
 	switch req {
-	case abi.NetCtlPullTx:
-		return netPullTx(i, io)
-	case abi.NetCtlPushRx:
-		return netPushRx(i, io)
+	case abi.NetCtlPullTx, abi.NetCtlPushRx:
+		return netData(req, i, io)
 	case abi.NetCtlSetState:
 		return netSetState(i, io)
 	case abi.NetCtlAccepted:
@@ -156,6 +153,55 @@ func NetCtlIoctl(req uint, arg uintptr) int64 {
 		return 0
 	}
 	return -abi.ENOTTY
+}
+
+// NetCtlDataReq reports whether ioctl request req on /dev/netctl only
+// moves data between a socket's rings and the stack (NetCtlPullTx,
+// NetCtlPushRx): NetCtlDataIoctl serves those under the files lock alone.
+// Context: any; does not allocate.
+func NetCtlDataReq(req uint) bool { return req == abi.NetCtlPullTx || req == abi.NetCtlPushRx }
+
+// NetCtlDataIoctl is NetCtlIoctl for a request of NetCtlDataReq, under
+// the files lock alone (package kernel's fileTrap): it moves data and
+// records what the program must hear of (tellProgram), and wakes no
+// thread itself.
+// Context: trap, files lock held, kernel lock not held; does not
+// allocate.
+func NetCtlDataIoctl(req uint, arg uintptr) int64 {
+	io, e := netIOArg(arg)
+	if e != 0 {
+		return e
+	}
+	if stale(io) {
+		return -int64(unix.ESTALE)
+	}
+	return netData(req, int(io.Sock), io)
+}
+
+// netIOArg returns the struct NetIO at arg in the stack's memory, or
+// EFAULT. Context: trap, files lock held; does not allocate.
+func netIOArg(arg uintptr) (*abi.NetIO, int64) {
+	b, ok := vm.UserBytes(arg, abi.NetIOSize, true)
+	if !ok {
+		return nil, -abi.EFAULT
+	}
+	return (*abi.NetIO)(ptrOf(&b[0])), 0
+}
+
+// stale reports whether io names a socket slot that is free or was
+// reused since the stack learned of it. Context: trap, files lock held;
+// does not allocate.
+func stale(io *abi.NetIO) bool {
+	return io.Sock >= maxSockets || Sockets[io.Sock].Typ == 0 || Sockets[io.Sock].gen != io.Gen
+}
+
+// netData serves NetCtlPullTx or NetCtlPushRx (req) on socket i.
+// Context: trap, files lock held; does not allocate.
+func netData(req uint, i int, io *abi.NetIO) int64 {
+	if req == abi.NetCtlPullTx {
+		return netPullTx(i, io)
+	}
+	return netPushRx(i, io)
 }
 
 // netPullTx moves transmit data to the stack's buffer.
@@ -193,7 +239,7 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 	io.Len = uint64(moved)
 	io.Local = s.Local.abi()
 	if moved > 0 {
-		StackProgress = true
+		stackProgressed()
 	}
 	if s.Tx.N == 0 && s.Flags&abi.EvShutWr != 0 {
 		io.Flags |= abi.IoEOF

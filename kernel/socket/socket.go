@@ -1,6 +1,9 @@
 package socket
 
 import (
+	"math/bits"
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/fdtab"
@@ -89,7 +92,7 @@ func freeSocket(i int) {
 	}
 	gen := s.gen
 	*s = socket{gen: gen, FD: -1, waiter: noThread}
-	StackProgress = true
+	stackProgressed()
 }
 
 // sockChanged records a change of socket i that both sides must see:
@@ -114,9 +117,14 @@ func TellStack(i int) {
 	}
 }
 
-// tellProgram makes the program see a change of socket i: its epoll
-// instances (edge-triggered ones report again) and a thread blocked on it.
-// Context: trap, kernel lock held.
+// tellProgram makes the program see a change of socket i: it records the
+// change for its epoll instances (fdtab.Notify; edge-triggered ones report
+// again) and, when a thread waits on it, for that thread (WakeRecorded).
+// Package kernel acts on both records under both locks (socketEvents),
+// at the end of the system call or interrupt, or for a call under the
+// files lock alone, on the kernel lock's path that the call then takes
+// (fdcalls.RecordsNeedKernel).
+// Context: trap, files lock held; does not allocate.
 func tellProgram(i int) {
 	s := &Sockets[i]
 	if s.FD >= 0 {
@@ -126,6 +134,52 @@ func tellProgram(i int) {
 	if s.ExtraFDs > 0 {
 		notifySocketDups(i)
 	}
+	if s.waiter != noThread {
+		programWakes[i/64] |= 1 << (i % 64)
+		ProgramWakePending.Store(true)
+	}
+}
+
+// Sockets whose waiting thread must hear of a change (tellProgram), a
+// bit per socket: recorded under the files lock, acted on under both
+// locks (WakeRecorded). A socket's waiter is set under both locks
+// (thread.BlockIn, by a call that takes both) and cleared by the wake
+// that ends the wait, which a timeout or a signal makes under the kernel
+// lock alone: a record made from a waiter being cleared just then finds
+// no waiter, or another wait of the same thread on the same socket, which
+// takes both locks and so starts after the record was made. Either way
+// WakeRecorded looks at the waiter again; a restarted call that finds
+// nothing to do waits again.
+var (
+	programWakes       [maxSockets / 64]uint64
+	ProgramWakePending atomic.Bool // some bit of programWakes is set; read without the files lock
+)
+
+// WakeRecorded acts on the records of tellProgram: each recorded
+// socket's waiting thread is woken (wakeWaiter), and the records are
+// cleared. Context: trap, kernel and files locks held; does not
+// allocate.
+func WakeRecorded() {
+	if !ProgramWakePending.Load() {
+		return
+	}
+	ProgramWakePending.Store(false)
+	for w := range programWakes {
+		for programWakes[w] != 0 {
+			b := bits.TrailingZeros64(programWakes[w])
+			programWakes[w] &^= 1 << b
+			wakeWaiter(w*64 + b)
+		}
+	}
+}
+
+// wakeWaiter wakes the thread waiting on socket i for its change: a
+// connect that has an answer (connectDone), or a blocked read, write or
+// accept, which runs again (thread.Restart). A bind or listen waits for
+// the stack's answer instead (stackAnswered), not for data.
+// Context: trap, kernel and files locks held; does not allocate.
+func wakeWaiter(i int) {
+	s := &Sockets[i]
 	t := s.waiter
 	if t == noThread || threadtab.Threads[t].Wait == threadtab.WaitStack {
 		return // a bind or listen waits for the stack's answer, not for data
@@ -355,6 +409,17 @@ func ReleaseSocketFD(fd, i int) {
 
 // StackProgress records that the network stack made progress, for the
 // exit drain's check, which package kernel runs (socketEvents: its
-// exitDrainCheck is above the sockets). Changed descriptors are recorded
-// in the descriptor table (fdtab.Notify).
-var StackProgress bool
+// exitDrainCheck is above the sockets), once an exit waits for the
+// sockets to drain (ExitDraining, which package kernel sets then and
+// never clears: the program is ending). Changed descriptors are recorded
+// in the descriptor table (fdtab.Notify). Both are atomics: written under
+// the files lock, read without it (socketEvents, under the kernel lock).
+var StackProgress, ExitDraining atomic.Bool
+
+// stackProgressed records the stack's progress (StackProgress) if an
+// exit waits for it. Context: trap, files lock held; does not allocate.
+func stackProgressed() {
+	if ExitDraining.Load() {
+		StackProgress.Store(true)
+	}
+}

@@ -88,17 +88,70 @@ func (io *SockIO) wait(i int) int64 {
 	return SockWait(io.T, i, io.Nr)
 }
 
+// wouldBlock is the answer of streamSend and streamRecv where the call
+// must wait (io.wait): EAGAIN, or the wait, for the kernel lock's path;
+// EAGAIN under the files lock alone (StreamIO), which serves only
+// descriptors opened O_NONBLOCK.
+const wouldBlock = int64(-1) << 41
+
 // SockSend writes io's buffers to socket i (to dest for an unconnected
 // datagram socket, nil otherwise).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel and files locks held; does not allocate.
 func SockSend(i int, io *SockIO, dest *SockAddr) int64 {
 	if e := io.Measure(); e != 0 {
 		return e
 	}
-	s := &Sockets[i]
-	if s.Typ != abi.SockStream {
+	if Sockets[i].Typ != abi.SockStream {
 		return dgramSend(i, io, dest)
 	}
+	if r := streamSend(i, io); r != wouldBlock {
+		return r
+	}
+	return io.wait(i)
+}
+
+// StreamSocket reports whether descriptor f is one StreamIO serves: a
+// stream Internet socket opened O_NONBLOCK (as package net opens every
+// socket). Context: trap, files lock held (or a first look without it,
+// which the caller repeats under it); does not allocate.
+func StreamSocket(f *fdtab.File) bool {
+	// The index is checked too: a first look may read a descriptor that
+	// another CPU is rewriting, kind and socket from different versions.
+	return f.Kind == fdtab.KindSocket && f.Nonblock && uint(f.Socket) < uint(len(Sockets)) &&
+		Sockets[f.Socket].Typ == abi.SockStream
+}
+
+// StreamIO is read(2) (write false) or write(2) of n bytes at buf on
+// socket i, whose descriptor StreamSocket accepts, under the files lock
+// alone (package kernel's fileTrap), as SockRecv and SockSend would on
+// the kernel lock's path. It never waits (EAGAIN instead) and wakes no
+// thread itself: what the stack and the program must hear of is recorded
+// (TellStack, tellProgram).
+// Context: trap, files lock held, kernel lock not held; does not
+// allocate.
+func StreamIO(write bool, i int, buf, n uintptr) int64 {
+	io := SockIO{T: noThread, Buf: buf, N: n}
+	if e := io.Measure(); e != 0 {
+		return e
+	}
+	var r int64
+	if write {
+		r = streamSend(i, &io)
+	} else {
+		var from SockAddr
+		r = streamRecv(i, &io, &from)
+	}
+	if r == wouldBlock {
+		return -abi.EAGAIN
+	}
+	return r
+}
+
+// streamSend is SockSend on stream socket i after the buffers' check,
+// with wouldBlock where the call must wait.
+// Context: trap, files lock held; does not allocate.
+func streamSend(i int, io *SockIO) int64 {
+	s := &Sockets[i]
 	if s.SoError != 0 {
 		err := int64(s.SoError)
 		s.SoError = 0
@@ -108,7 +161,7 @@ func SockSend(i int, io *SockIO, dest *SockAddr) int64 {
 	case s.State == abi.SockFailed || s.Flags&abi.EvShutWr != 0:
 		return -abi.EPIPE
 	case s.State == abi.SockConnecting:
-		return io.wait(i) // as Linux: wait for the connection
+		return wouldBlock // as Linux: wait for the connection
 	case s.State != abi.SockConnected:
 		return -abi.EPIPE // never connected (Linux says EPIPE too)
 	}
@@ -116,7 +169,7 @@ func SockSend(i int, io *SockIO, dest *SockAddr) int64 {
 		return 0
 	}
 	if s.Tx.Space() == 0 {
-		return io.wait(i)
+		return wouldBlock
 	}
 	var done uintptr
 	for k := range io.Pieces() {
@@ -200,10 +253,20 @@ func SockRecv(i int, io *SockIO, from *SockAddr, trunc *bool) int64 {
 	if e := io.Measure(); e != 0 {
 		return e
 	}
-	s := &Sockets[i]
-	if s.Typ != abi.SockStream {
+	if Sockets[i].Typ != abi.SockStream {
 		return dgramRecv(i, io, from, trunc)
 	}
+	if r := streamRecv(i, io, from); r != wouldBlock {
+		return r
+	}
+	return io.wait(i)
+}
+
+// streamRecv is SockRecv on stream socket i after the buffers' check,
+// with wouldBlock where the call must wait.
+// Context: trap, files lock held; does not allocate.
+func streamRecv(i int, io *SockIO, from *SockAddr) int64 {
+	s := &Sockets[i]
 	if s.Rx.N == 0 {
 		switch {
 		case s.SoError != 0:
@@ -217,7 +280,7 @@ func SockRecv(i int, io *SockIO, from *SockAddr, trunc *bool) int64 {
 		case io.Total == 0:
 			return 0
 		}
-		return io.wait(i)
+		return wouldBlock
 	}
 	var done uint32
 	for k := range io.Pieces() {

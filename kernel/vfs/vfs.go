@@ -12,6 +12,9 @@
 package vfs
 
 import (
+	"math/bits"
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
@@ -210,12 +213,32 @@ func WakeKey(key uintptr) {
 	}
 }
 
-// PipeChanged tells the waiters of pipe p that its state changed, and
-// records the descriptors of either end for the epoll instances watching
-// them (fdtab.Notify: package kernel's socketEvents wakes them at the end
-// of the system call). Context: trap, kernel lock held.
+// Pipes whose waiters must be woken (PipeChanged), a bit per pipe:
+// recorded under the files lock, alone or with the kernel lock, and acted
+// on under both (WakeRecordedPipes, from package kernel's socketEvents,
+// at the end of the system call or, for a call under the files lock
+// alone, on the kernel lock's path it then takes: RecordsNeedKernel).
+// pipeWaited marks the pipes a thread may wait on: set when one starts
+// waiting (WaitPipe, under both locks), cleared when WakeRecordedPipes
+// wakes the pipe's waiters. A waiter that leaves otherwise (a signal, on
+// the kernel lock's path alone) leaves its bit set: the pipe's next change
+// then takes the kernel lock's path once for nothing, never the other way.
+var (
+	pipeWakes       [fs.MaxPipes / 64]uint64
+	pipeWaited      [fs.MaxPipes / 64]uint64
+	PipeWakePending atomic.Bool // some bit of pipeWakes is set; read without the files lock
+)
+
+// PipeChanged records that pipe p's state changed: for the threads
+// waiting on it, if any may be (pipeWaited), and for the epoll instances
+// watching either end's descriptors (fdtab.Notify). Package kernel acts
+// on both records under both locks (socketEvents).
+// Context: trap, files lock held; does not allocate.
 func PipeChanged(p int) {
-	WakeKey(PipeKey(p))
+	if pipeWaited[p/64]&(1<<(p%64)) != 0 {
+		pipeWakes[p/64] |= 1 << (p % 64)
+		PipeWakePending.Store(true)
+	}
 	for fd := range fdtab.Files {
 		if fdtab.Files[fd].Kind == fdtab.KindPipe && Descs[fdtab.Files[fd].Desc].Pipe == int32(p) {
 			fdtab.Files[fd].Seq++
@@ -227,19 +250,62 @@ func PipeChanged(p int) {
 // PipeWrite moves b into pipe p, as much as fits, or makes t wait for
 // room (nonblock: EAGAIN instead); EPIPE once no reader is left. The
 // write(2) of a pipe and sendfile into one share it.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel and files locks held; does not allocate.
 func PipeWrite(t sched.TID, p int, nonblock bool, b []byte) int64 {
+	r := PipeWriteNow(p, nonblock, b)
+	if r == WouldBlock {
+		return WaitPipe(t, p)
+	}
+	return r
+}
+
+// WouldBlock is the answer of PipeWriteNow (and the pipe reads built the
+// same way) for a call that must wait: the caller holds the kernel lock
+// and waits (WaitPipe), or, under the files lock alone, never asks (it
+// serves only descriptors opened O_NONBLOCK).
+const WouldBlock = int64(-1) << 41
+
+// PipeWriteNow is PipeWrite without the wait: WouldBlock where PipeWrite
+// would make the thread wait, having changed nothing.
+// Context: trap, files lock held; does not allocate.
+func PipeWriteNow(p int, nonblock bool, b []byte) int64 {
 	m := Mem()
 	put, e := Pipes.Write(&m, p, b)
 	Done(&m)
 	switch {
 	case e == unix.EAGAIN && !nonblock:
-		return WaitKey(t, PipeKey(p))
+		return WouldBlock
 	case e != 0:
 		return Errno(e)
 	}
 	PipeChanged(p)
 	return int64(put)
+}
+
+// WaitPipe blocks t until pipe p changes (WaitKey), marking the pipe
+// waited on (pipeWaited). Context: trap, kernel and files locks held;
+// does not allocate.
+func WaitPipe(t sched.TID, p int) int64 {
+	pipeWaited[p/64] |= 1 << (p % 64)
+	return WaitKey(t, PipeKey(p))
+}
+
+// WakeRecordedPipes restarts the threads waiting on every pipe that
+// PipeChanged recorded, and clears the records.
+// Context: trap, kernel and files locks held; does not allocate.
+func WakeRecordedPipes() {
+	if !PipeWakePending.Load() {
+		return
+	}
+	PipeWakePending.Store(false)
+	for w := range pipeWakes {
+		for pipeWakes[w] != 0 {
+			b := bits.TrailingZeros64(pipeWakes[w])
+			pipeWakes[w] &^= 1 << b
+			pipeWaited[w] &^= 1 << b
+			WakeKey(PipeKey(w*64 + b))
+		}
+	}
 }
 
 // Errno converts a file-system error into a system call result.

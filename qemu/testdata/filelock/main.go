@@ -13,7 +13,10 @@
 // directory and a symbolic link beside its file. All 4 also append 16-byte records to
 // one shared file opened with O_APPEND: each append must land whole, at
 // its own place. The program then prints a digest of the files and the
-// futex side's total, which the host run of the same program must match
+// futex side's total, then runs a pipe stage (pipeWork: round trips and
+// a bulk stream over os.Pipe, whose non-blocking reads and writes the
+// kernel serves under the files lock alone too) and prints what came
+// through; the host run of the same program must match all of it
 // byte for byte. In the guest it then prints /proc/gometal/sched between
 // marker lines, for the test to read the lock counts.
 package main
@@ -68,9 +71,100 @@ func main() {
 	check(unix.Close(shared))
 	fmt.Printf("filelock: %d threads, %d rounds, digest %x\n", threads, rounds, digest(dir))
 	fmt.Printf("filelock: futex side total %d\n", total)
+	fmt.Printf("filelock: pipes: %s\n", pipeWork())
 	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
 		fmt.Printf("filelock: sched\n%sfilelock: end\n", b)
 	}
+}
+
+// Pipe stage sizes: round trips of small messages, then a bulk stream
+// in chunks of varying size, far more than a pipe holds.
+const (
+	pingPongs = 1000
+	bulkBytes = 1 << 20
+)
+
+// pipeWork runs the pipe stage and describes what came through: an echo
+// goroutine answers pingPongs messages over a pair of os.Pipe pipes
+// (non-blocking descriptors that the runtime's netpoller waits on, so
+// each side parks in epoll_pwait and the other's write wakes it), then a
+// writer goroutine streams bulkBytes through a third pipe to a reader
+// that hashes them, the writer waiting for room again and again.
+func pipeWork() string {
+	pingR, pingW, err := os.Pipe()
+	check(err)
+	pongR, pongW, err := os.Pipe()
+	check(err)
+	go func() {
+		buf := make([]byte, 256)
+		for {
+			n, err := pingR.Read(buf)
+			if err != nil {
+				pongW.Close()
+				return
+			}
+			for i := range buf[:n] {
+				buf[i] ^= 0x5a
+			}
+			_, err = pongW.Write(buf[:n])
+			check(err)
+		}
+	}()
+	sum := uint64(0)
+	msg := make([]byte, 200)
+	reply := make([]byte, 200)
+	for i := range pingPongs {
+		m := msg[:1+i%len(msg)]
+		for k := range m {
+			m[k] = byte(i + k)
+		}
+		_, err := pingW.Write(m)
+		check(err)
+		got := 0
+		for got < len(m) {
+			n, err := pongR.Read(reply[got:len(m)])
+			check(err)
+			got += n
+		}
+		for k := range m {
+			if reply[k] != m[k]^0x5a {
+				check(fmt.Errorf("round trip %d: byte %d is %#x, want %#x", i, k, reply[k], m[k]^0x5a))
+			}
+			sum += uint64(reply[k])
+		}
+	}
+	check(pingW.Close())
+	check(pingR.Close())
+	check(pongR.Close())
+
+	r, w, err := os.Pipe()
+	check(err)
+	go func() {
+		chunk := make([]byte, 48<<10)
+		for sent, i := 0, 0; sent < bulkBytes; i++ {
+			n := min(1+(i*7919)%len(chunk), bulkBytes-sent)
+			for k := range chunk[:n] {
+				chunk[k] = byte((sent + k) * 31)
+			}
+			_, err := w.Write(chunk[:n])
+			check(err)
+			sent += n
+		}
+		check(w.Close())
+	}()
+	h := sha256.New()
+	buf := make([]byte, 20000)
+	total := 0
+	for {
+		n, err := r.Read(buf)
+		h.Write(buf[:n])
+		total += n
+		if err != nil {
+			break
+		}
+	}
+	check(r.Close())
+	return fmt.Sprintf("%d round trips, sum %d; %d bytes streamed, sha256 %x", pingPongs, sum, total, h.Sum(nil))
 }
 
 // fileWorker is thread n's part.

@@ -1,0 +1,135 @@
+package fdcalls
+
+import (
+	"testing"
+
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/vfs"
+	"github.com/gometal/gometal/sched"
+	"github.com/stretchr/testify/assert"
+	"golang.org/x/sys/unix"
+)
+
+// TestStreamCallOn: the files lock alone serves reads and writes of
+// eventfds, of pipe ends and of stream Internet sockets opened
+// O_NONBLOCK, and the network stack's read of /dev/netctl and its data
+// requests, and nothing else: a blocking descriptor may have to wait
+// (the scheduler's work), a datagram socket may deliver to a local
+// receiver at once, the stack's other requests answer a waiting bind or
+// listen, and every other kind and call goes to the locked path.
+func TestStreamCallOn(t *testing.T) {
+	saved := socket.Sockets
+	t.Cleanup(func() { socket.Sockets = saved })
+	socket.Sockets[3].Typ = abi.SockStream
+	socket.Sockets[4].Typ = abi.SockDgram
+	cases := []struct {
+		name string
+		nr   uint64
+		f    fdtab.File
+		a1   uintptr
+		want bool
+	}{
+		{"stream socket read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindSocket, Socket: 3, Nonblock: true}, 0, true},
+		{"stream socket write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindSocket, Socket: 3, Nonblock: true}, 0, true},
+		{"blocking stream socket", unix.SYS_READ, fdtab.File{Kind: fdtab.KindSocket, Socket: 3}, 0, false},
+		{"datagram socket", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindSocket, Socket: 4, Nonblock: true}, 0, false},
+		{"socket ioctl", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindSocket, Socket: 3, Nonblock: true}, unix.SIOCINQ, false},
+		{"netctl read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindNetCtl}, 0, true},
+		{"netctl write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindNetCtl}, 0, false},
+		{"netctl pull", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlPullTx, true},
+		{"netctl push", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlPushRx, true},
+		{"netctl set state", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlSetState, false},
+		{"netctl ack", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlAck, false},
+		{"netctl accepted", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlAccepted, false},
+		{"unix socket", unix.SYS_READ, fdtab.File{Kind: fdtab.KindUnix, Nonblock: true}, 0, false},
+		{"eventfd read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindEventfd}, 0, true},
+		{"eventfd write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindEventfd}, 0, true},
+		{"non-blocking pipe read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindPipe, Nonblock: true}, 0, true},
+		{"non-blocking pipe write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindPipe, Nonblock: true}, 0, true},
+		{"blocking pipe read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindPipe}, 0, false},
+		{"blocking pipe write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindPipe}, 0, false},
+		{"pipe pread", unix.SYS_PREAD64, fdtab.File{Kind: fdtab.KindPipe, Nonblock: true}, 0, false},
+		{"pipe close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindPipe, Nonblock: true}, 0, false},
+		{"pipe ioctl", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindPipe, Nonblock: true}, unix.SIOCINQ, false},
+		{"eventfd fstat", unix.SYS_FSTAT, fdtab.File{Kind: fdtab.KindEventfd}, 0, false},
+		{"console write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindConsole, Nonblock: true}, 0, false},
+		{"file ioctl", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindFile}, 0, false},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, StreamCallOn(c.nr, &c.f, c.a1), c.name)
+	}
+}
+
+// TestEventfdCounter: a read takes the whole count and resets it, EAGAIN
+// when there is none; a write adds, records the descriptor for epoll and
+// refuses the value 2^64-1 and an overflow, as Linux's eventfd does;
+// buffers under 8 bytes are EINVAL. (The user-memory half runs in the
+// boot tests: on the host the program's memory is not mapped, so the
+// calls that reach it are only checked up to their argument checks.)
+func TestEventfdCounter(t *testing.T) {
+	resetNotify(t)
+	f := fdtab.File{Kind: fdtab.KindEventfd}
+	assert.Equal(t, int64(-abi.EINVAL), eventfdRead(&f, 0, 4))
+	assert.Equal(t, int64(-abi.EINVAL), eventfdWrite(5, &f, 0, 7))
+	assert.Equal(t, int64(-abi.EAGAIN), eventfdRead(&f, 0, 8), "nothing counted")
+	assert.False(t, fdtab.NotifyPending.Load(), "a refused call records nothing")
+}
+
+// resetNotify clears the descriptors' records for a test and after it.
+func resetNotify(t *testing.T) {
+	clearRecords := func() {
+		fdtab.NotifyFDs = [fdtab.MaxFDs / 64]uint64{}
+		fdtab.NotifyPending.Store(false)
+	}
+	clearRecords()
+	t.Cleanup(clearRecords)
+}
+
+// TestRecordsNeedKernel: after a call under the files lock alone, the
+// kernel lock's path is needed exactly when a record would wake a
+// thread: a changed descriptor that an epoll instance with a waiter
+// watches. Records that would wake nobody are dropped, so that the kernel
+// lock's paths do not take the files lock for them; those that would are
+// kept for that path.
+func TestRecordsNeedKernel(t *testing.T) {
+	resetEpolls(t)
+	resetNotify(t)
+	assert.False(t, RecordsNeedKernel(), "nothing recorded")
+
+	epolls[2].used = true
+	epollWatch[70] = 1 << 2 // instance 2 watches descriptor 70, nobody waits in it
+	fdtab.Notify(70)
+	fdtab.Notify(9) // watched by nobody
+	assert.False(t, RecordsNeedKernel(), "no thread to wake")
+	assert.False(t, fdtab.NotifyPending.Load(), "the records that wake nobody are dropped")
+	assert.Equal(t, [fdtab.MaxFDs / 64]uint64{}, fdtab.NotifyFDs)
+
+	epolls[2].waiter = sched.TID(4)
+	fdtab.Notify(9)
+	assert.False(t, RecordsNeedKernel(), "the waiter does not watch descriptor 9")
+	fdtab.Notify(9)
+	fdtab.Notify(70)
+	assert.True(t, RecordsNeedKernel(), "descriptor 70's change wakes instance 2's waiter")
+	assert.True(t, fdtab.NotifyPending.Load(), "kept for the kernel lock's path")
+	assert.Equal(t, uint64(1<<9), fdtab.NotifyFDs[0])
+	assert.Equal(t, uint64(1<<(70-64)), fdtab.NotifyFDs[1])
+
+	epolls[2].used = false // a closed instance wakes nobody, whatever its stale waiter
+	assert.False(t, RecordsNeedKernel())
+}
+
+// TestRecordsNeedKernelPipe: a pipe whose waiters must be woken always
+// needs the kernel lock's path, and only a pipe that a thread started
+// waiting on records one (vfs.PipeChanged).
+func TestRecordsNeedKernelPipe(t *testing.T) {
+	resetEpolls(t)
+	resetNotify(t)
+	t.Cleanup(func() { vfs.PipeWakePending.Store(false) })
+	vfs.PipeChanged(3)
+	assert.False(t, vfs.PipeWakePending.Load(), "nobody ever waited on pipe 3")
+	assert.False(t, RecordsNeedKernel())
+	vfs.PipeWakePending.Store(true) // what PipeChanged records for a waited pipe (vfs's own test)
+	assert.True(t, RecordsNeedKernel())
+}
