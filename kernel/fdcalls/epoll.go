@@ -323,12 +323,8 @@ func NotifyEpolls() {
 		return
 	}
 	fdtab.NotifyPending.Store(false)
-	for w := range fdtab.NotifyFDs {
-		for fdtab.NotifyFDs[w] != 0 {
-			b := bits.TrailingZeros64(fdtab.NotifyFDs[w])
-			fdtab.NotifyFDs[w] &^= 1 << b
-			epollNotify(w*64 + b)
-		}
+	for fd := fdtab.NotifyFDs.Take(); fd >= 0; fd = fdtab.NotifyFDs.Take() {
+		epollNotify(fd)
 	}
 }
 

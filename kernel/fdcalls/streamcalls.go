@@ -151,14 +151,12 @@ func RecordsNeedKernel() bool {
 	if !fdtab.NotifyPending.Load() {
 		return false
 	}
-	for w := range fdtab.NotifyFDs {
-		for m := fdtab.NotifyFDs[w]; m != 0; m &= m - 1 {
-			if epollWaiterWatches(w*64 + bits.TrailingZeros64(m)) {
-				return true
-			}
+	for fd := fdtab.NotifyFDs.Next(0); fd >= 0; fd = fdtab.NotifyFDs.Next(fd + 1) {
+		if epollWaiterWatches(fd) {
+			return true
 		}
 	}
-	fdtab.NotifyFDs = [fdtab.MaxFDs / 64]uint64{}
+	fdtab.NotifyFDs.Clear()
 	fdtab.NotifyPending.Store(false)
 	return false
 }

@@ -80,7 +80,7 @@ func TestEventfdCounter(t *testing.T) {
 // resetNotify clears the descriptors' records for a test and after it.
 func resetNotify(t *testing.T) {
 	clearRecords := func() {
-		fdtab.NotifyFDs = [fdtab.MaxFDs / 64]uint64{}
+		fdtab.NotifyFDs.Clear()
 		fdtab.NotifyPending.Store(false)
 	}
 	clearRecords()
@@ -104,7 +104,7 @@ func TestRecordsNeedKernel(t *testing.T) {
 	fdtab.Notify(9) // watched by nobody
 	assert.False(t, RecordsNeedKernel(), "no thread to wake")
 	assert.False(t, fdtab.NotifyPending.Load(), "the records that wake nobody are dropped")
-	assert.Equal(t, [fdtab.MaxFDs / 64]uint64{}, fdtab.NotifyFDs)
+	assert.True(t, fdtab.NotifyFDs.Empty())
 
 	epolls[2].waiter = sched.TID(4)
 	fdtab.Notify(9)
@@ -113,8 +113,8 @@ func TestRecordsNeedKernel(t *testing.T) {
 	fdtab.Notify(70)
 	assert.True(t, RecordsNeedKernel(), "descriptor 70's change wakes instance 2's waiter")
 	assert.True(t, fdtab.NotifyPending.Load(), "kept for the kernel lock's path")
-	assert.Equal(t, uint64(1<<9), fdtab.NotifyFDs[0])
-	assert.Equal(t, uint64(1<<(70-64)), fdtab.NotifyFDs[1])
+	assert.True(t, fdtab.NotifyFDs.Has(9))
+	assert.True(t, fdtab.NotifyFDs.Has(70))
 
 	epolls[2].used = false // a closed instance wakes nobody, whatever its stale waiter
 	assert.False(t, RecordsNeedKernel())

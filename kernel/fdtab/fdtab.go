@@ -97,19 +97,19 @@ var NofileLimit uint64 = MaxFDs
 // the layers below epoll (sockets, pipes), which package kernel acts on
 // (socketEvents: at the end of every system call and timer expiry, and
 // before the kernel lock is released): docs/kernel-layout.md, "record
-// below the cut, act above". NotifyFDs is written and read under the
+// below the cut, act above". NotifyFDs (a Set) is written and read under the
 // files lock; NotifyPending is written under it too, and read without it
 // by the kernel lock's paths (socketEvents), which then take the files
 // lock to act: an atomic, since the calls under the files lock alone
 // (kernel/filetrap.go) record beside them.
 var (
-	NotifyFDs     [MaxFDs / 64]uint64
+	NotifyFDs     Set
 	NotifyPending atomic.Bool
 )
 
 // Notify records that the epoll instances watching fd must look at it
 // again. Context: trap, files lock held; does not allocate.
 func Notify(fd int) {
-	NotifyFDs[fd/64] |= 1 << (fd % 64)
+	NotifyFDs.Add(fd)
 	NotifyPending.Store(true)
 }

@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"math/bits"
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
@@ -135,13 +134,13 @@ func tellProgram(i int) {
 		notifySocketDups(i)
 	}
 	if s.waiter != noThread {
-		programWakes[i/64] |= 1 << (i % 64)
+		programWakes.Add(i)
 		ProgramWakePending.Store(true)
 	}
 }
 
-// Sockets whose waiting thread must hear of a change (tellProgram), a
-// bit per socket: recorded under the files lock, acted on under both
+// Sockets whose waiting thread must hear of a change (tellProgram), as
+// a set of socket numbers: recorded under the files lock, acted on under both
 // locks (WakeRecorded). A socket's waiter is set under both locks
 // (thread.BlockIn, by a call that takes both) and cleared by the wake
 // that ends the wait, which a timeout or a signal makes under the kernel
@@ -151,8 +150,8 @@ func tellProgram(i int) {
 // WakeRecorded looks at the waiter again; a restarted call that finds
 // nothing to do waits again.
 var (
-	programWakes       [maxSockets / 64]uint64
-	ProgramWakePending atomic.Bool // some bit of programWakes is set; read without the files lock
+	programWakes       fdtab.Set
+	ProgramWakePending atomic.Bool // programWakes may be non-empty; read without the files lock
 )
 
 // WakeRecorded acts on the records of tellProgram: each recorded
@@ -164,12 +163,8 @@ func WakeRecorded() {
 		return
 	}
 	ProgramWakePending.Store(false)
-	for w := range programWakes {
-		for programWakes[w] != 0 {
-			b := bits.TrailingZeros64(programWakes[w])
-			programWakes[w] &^= 1 << b
-			wakeWaiter(w*64 + b)
-		}
+	for i := programWakes.Take(); i >= 0; i = programWakes.Take() {
+		wakeWaiter(i)
 	}
 }
 

@@ -3,7 +3,6 @@ package vfs
 import (
 	"testing"
 
-	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/stretchr/testify/assert"
 )
@@ -15,7 +14,8 @@ import (
 // the pipes it wakes, and leaves the others' marks.
 func TestPipeWakeRecords(t *testing.T) {
 	reset := func() {
-		pipeWakes, pipeWaited = [fs.MaxPipes / 64]uint64{}, [fs.MaxPipes / 64]uint64{}
+		pipeWakes.Clear()
+		pipeWaited.Clear()
 		PipeWakePending.Store(false)
 		threadtab.Sched.Init(1) // an empty wait table: WakeKey finds nobody
 	}
@@ -24,17 +24,18 @@ func TestPipeWakeRecords(t *testing.T) {
 
 	PipeChanged(5)
 	assert.False(t, PipeWakePending.Load(), "nobody waited on pipe 5")
-	assert.Zero(t, pipeWakes[0])
+	assert.True(t, pipeWakes.Empty())
 
-	pipeWaited[0] |= 1 << 5 // what WaitPipe marks
-	pipeWaited[1] |= 1 << (70 - 64)
+	pipeWaited.Add(5) // what WaitPipe marks
+	pipeWaited.Add(70)
 	PipeChanged(5)
 	assert.True(t, PipeWakePending.Load())
-	assert.Equal(t, uint64(1<<5), pipeWakes[0])
+	assert.Equal(t, 5, pipeWakes.Next(0))
+	assert.Equal(t, -1, pipeWakes.Next(6))
 
 	WakeRecordedPipes()
 	assert.False(t, PipeWakePending.Load())
-	assert.Equal(t, [fs.MaxPipes / 64]uint64{}, pipeWakes)
-	assert.Zero(t, pipeWaited[0], "pipe 5's waiters were woken: it is not waited on any more")
-	assert.Equal(t, uint64(1<<(70-64)), pipeWaited[1], "pipe 70 still is")
+	assert.True(t, pipeWakes.Empty())
+	assert.False(t, pipeWaited.Has(5), "pipe 5's waiters were woken: it is not waited on any more")
+	assert.True(t, pipeWaited.Has(70), "pipe 70 still is")
 }

@@ -12,7 +12,6 @@
 package vfs
 
 import (
-	"math/bits"
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/clock"
@@ -213,8 +212,8 @@ func WakeKey(key uintptr) {
 	}
 }
 
-// Pipes whose waiters must be woken (PipeChanged), a bit per pipe:
-// recorded under the files lock, alone or with the kernel lock, and acted
+// Pipes whose waiters must be woken (PipeChanged), as a set of pipe
+// numbers: recorded under the files lock, alone or with the kernel lock, and acted
 // on under both (WakeRecordedPipes, from package kernel's socketEvents,
 // at the end of the system call or, for a call under the files lock
 // alone, on the kernel lock's path it then takes: RecordsNeedKernel).
@@ -224,9 +223,8 @@ func WakeKey(key uintptr) {
 // the kernel lock's path alone) leaves its bit set: the pipe's next change
 // then takes the kernel lock's path once for nothing, never the other way.
 var (
-	pipeWakes       [fs.MaxPipes / 64]uint64
-	pipeWaited      [fs.MaxPipes / 64]uint64
-	PipeWakePending atomic.Bool // some bit of pipeWakes is set; read without the files lock
+	pipeWakes, pipeWaited fdtab.Set
+	PipeWakePending       atomic.Bool // pipeWakes may be non-empty; read without the files lock
 )
 
 // PipeChanged records that pipe p's state changed: for the threads
@@ -235,8 +233,8 @@ var (
 // on both records under both locks (socketEvents).
 // Context: trap, files lock held; does not allocate.
 func PipeChanged(p int) {
-	if pipeWaited[p/64]&(1<<(p%64)) != 0 {
-		pipeWakes[p/64] |= 1 << (p % 64)
+	if pipeWaited.Has(p) {
+		pipeWakes.Add(p)
 		PipeWakePending.Store(true)
 	}
 	for fd := range fdtab.Files {
@@ -286,7 +284,7 @@ func PipeWriteNow(p int, nonblock bool, b []byte) int64 {
 // waited on (pipeWaited). Context: trap, kernel and files locks held;
 // does not allocate.
 func WaitPipe(t sched.TID, p int) int64 {
-	pipeWaited[p/64] |= 1 << (p % 64)
+	pipeWaited.Add(p)
 	return WaitKey(t, PipeKey(p))
 }
 
@@ -298,13 +296,9 @@ func WakeRecordedPipes() {
 		return
 	}
 	PipeWakePending.Store(false)
-	for w := range pipeWakes {
-		for pipeWakes[w] != 0 {
-			b := bits.TrailingZeros64(pipeWakes[w])
-			pipeWakes[w] &^= 1 << b
-			pipeWaited[w] &^= 1 << b
-			WakeKey(PipeKey(w*64 + b))
-		}
+	for p := pipeWakes.Take(); p >= 0; p = pipeWakes.Take() {
+		pipeWaited.Remove(p)
+		WakeKey(PipeKey(p))
 	}
 }
 

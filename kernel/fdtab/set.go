@@ -1,0 +1,63 @@
+package fdtab
+
+import "math/bits"
+
+// Set is a set of small numbers below MaxFDs (descriptors, pipes,
+// sockets): a bit each. The layers below epoll and the scheduler record
+// in sets what the kernel must act on (Notified here, the pipes' and
+// sockets' waiters in kernel/vfs and kernel/socket), and package kernel
+// takes the numbers out again (socketEvents). Each set is written and
+// read under the files lock; its owner keeps beside it an atomic flag
+// that says it may be non-empty, for the kernel lock's paths, which read
+// that without the files lock. The zero value is empty.
+type Set struct{ w [MaxFDs / 64]uint64 }
+
+// Add puts i in the set. Context: trap, files lock held; does not
+// allocate.
+func (s *Set) Add(i int) { s.w[i/64] |= 1 << (i % 64) }
+
+// Remove takes i out of the set. Context: trap, files lock held; does
+// not allocate.
+func (s *Set) Remove(i int) { s.w[i/64] &^= 1 << (i % 64) }
+
+// Has reports whether i is in the set. Context: trap, files lock held;
+// does not allocate.
+func (s *Set) Has(i int) bool { return s.w[i/64]&(1<<(i%64)) != 0 }
+
+// Take removes and returns the smallest number in the set, or -1 when it
+// is empty. Context: trap, files lock held; does not allocate.
+func (s *Set) Take() int {
+	return s.next(0, true)
+}
+
+// Next returns the smallest number in the set at or above i, or -1,
+// leaving the set as it is. Context: trap, files lock held; does not
+// allocate.
+func (s *Set) Next(i int) int { return s.next(i, false) }
+
+// next is Next, removing what it returns if take.
+// Context: trap, files lock held; does not allocate.
+func (s *Set) next(i int, take bool) int {
+	for w := i / 64; w < len(s.w); w++ {
+		m := s.w[w]
+		if w == i/64 {
+			m &^= 1<<(i%64) - 1
+		}
+		if m != 0 {
+			b := bits.TrailingZeros64(m)
+			if take {
+				s.w[w] &^= 1 << b
+			}
+			return w*64 + b
+		}
+	}
+	return -1
+}
+
+// Clear empties the set. Context: trap, files lock held; does not
+// allocate.
+func (s *Set) Clear() { s.w = [MaxFDs / 64]uint64{} }
+
+// Empty reports whether the set is empty. Context: trap, files lock
+// held; does not allocate.
+func (s *Set) Empty() bool { return s.w == [MaxFDs / 64]uint64{} }
