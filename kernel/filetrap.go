@@ -336,7 +336,8 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	klock.Files.Unlock(c)
 	if wake {
 		percpu.Count(c, percpu.EvFileCallWake)
-		return fileServedWake // the locked path runs the scheduler: no kick to send again
+		c.KickTaken = false // the locked path runs the scheduler: no kick to send again
+		return fileServedWake
 	}
 	kickSelfIfTaken(c)
 	return fileServed

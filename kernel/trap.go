@@ -106,8 +106,11 @@ func userTrap(f *x86.TrapFrame) {
 	threadtab.Threads[t].Regs = *f
 	switch v := f.Vector; {
 	case v == vectorSyscall && served == fileServedWake:
-		// Served under the files lock alone (its result is in RAX): the
-		// waiters it recorded are woken on the way out (socketEvents).
+		// Served under the files lock alone (its result is in RAX): wake
+		// the waiters it recorded now, as doSyscall does, before the
+		// scheduler decides what this CPU runs and arms its timer (a
+		// thread queued here after that could wait with no timer armed).
+		socketEvents()
 	case v == vectorSyscall:
 		doSyscall(c, t)
 	case v == x86.VecTimer:

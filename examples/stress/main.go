@@ -1,9 +1,11 @@
 // Command stress exercises the scheduler under SMP for a while: goroutines
 // exchanging values over channels, mutexes, a sync.Cond queue, WaitGroups,
 // atomics and timers, and goroutines writing, reading back, renaming and
-// removing files beside them (the kernel serves those under its files lock
-// while the others take its kernel lock), with the garbage collector
-// running throughout. Every
+// removing files beside them and goroutine pairs passing messages over
+// pipes (the kernel serves those under its files lock while the others
+// take its kernel lock; a pipe write that wakes a reader parked in the
+// netpoller takes the kernel lock for the wake-up), with the garbage
+// collector running throughout. Every
 // round checks its result; any lost wake-up shows up as a hang (the boot
 // test's timeout), any corruption as a wrong sum.
 package main
@@ -207,6 +209,98 @@ func fileRound(dir string, shared *os.File, w, i int) (int, error) {
 	return len(got), nil
 }
 
+// pipes runs pairs goroutine pairs, each sending msgs messages over an
+// os.Pipe (a non-blocking descriptor the runtime's netpoller waits on)
+// and getting each back, changed, over a second one, and returns the sum
+// of what came back.
+func pipes(pairs, msgs int) (int, error) {
+	sums := make(chan int, pairs)
+	errs := make(chan error, pairs)
+	for p := 0; p < pairs; p++ {
+		go func() {
+			sum, err := pipePair(p, msgs)
+			sums <- sum
+			errs <- err
+		}()
+	}
+	total := 0
+	var first error
+	for p := 0; p < pairs; p++ {
+		total += <-sums
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return total, first
+}
+
+// pipePair is one pair of pipes' round trips: an echo goroutine adds one
+// to each byte it reads.
+func pipePair(p, msgs int) (int, error) {
+	pingR, pingW, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	pongR, pongW, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer pongR.Close()
+	go func() {
+		defer pongW.Close()
+		b := make([]byte, 64)
+		for {
+			n, err := pingR.Read(b)
+			if err != nil {
+				pingR.Close()
+				return
+			}
+			for i := range b[:n] {
+				b[i]++
+			}
+			if _, err := pongW.Write(b[:n]); err != nil {
+				return
+			}
+		}
+	}()
+	sum := 0
+	b := make([]byte, 64)
+	for i := 0; i < msgs; i++ {
+		m := b[:1+(i+p)%len(b)]
+		for k := range m {
+			m[k] = byte(i)
+		}
+		if _, err := pingW.Write(m); err != nil {
+			pingW.Close()
+			return 0, err
+		}
+		for got := 0; got < len(m); {
+			n, err := pongR.Read(b[got:len(m)])
+			if err != nil {
+				pingW.Close()
+				return 0, err
+			}
+			got += n
+		}
+		for _, c := range m {
+			sum += int(c)
+		}
+	}
+	return sum, pingW.Close()
+}
+
+// pipeSum is what pipes(pairs, msgs) returns when every message came back
+// whole: message i of pair p is 1+(i+p)%64 bytes of value i+1 (mod 256).
+func pipeSum(pairs, msgs int) int {
+	sum := 0
+	for p := 0; p < pairs; p++ {
+		for i := 0; i < msgs; i++ {
+			sum += (1 + (i+p)%64) * int(byte(i+1))
+		}
+	}
+	return sum
+}
+
 func main() {
 	d := flag.Duration("d", 2*time.Second, "how long to run")
 	flag.Parse()
@@ -228,6 +322,12 @@ func main() {
 			_, err := files(dir, 4, 8)
 			fileErr <- err
 		}()
+		pipeSums, pipeErr := make(chan int, 1), make(chan error, 1)
+		go func() { // likewise
+			sum, err := pipes(2, 100)
+			pipeSums <- sum
+			pipeErr <- err
+		}()
 		if s := channels(8, 2000); s != 2000*2001 {
 			fail("channel sum", s, 2000*2001)
 		}
@@ -242,6 +342,9 @@ func main() {
 		}
 		if err := <-fileErr; err != nil {
 			fail("file error", err, nil)
+		}
+		if sum, err := <-pipeSums, <-pipeErr; err != nil || sum != pipeSum(2, 100) {
+			fail("pipe sum, error", fmt.Sprint(sum, ", ", err), fmt.Sprint(pipeSum(2, 100), ", <nil>"))
 		}
 		if rounds%4 == 0 {
 			runtime.GC()

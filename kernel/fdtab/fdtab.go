@@ -43,23 +43,25 @@ const (
 )
 
 // A File is one descriptor: its kind and, by kind, where its state is.
+// The fields go from the widest to the narrowest, so that the table
+// (MaxFDs of them) carries no padding between them: 64 bytes each, not 72.
 type File struct {
-	Kind     uint8
-	Cloexec  bool
-	Nonblock bool
 	Count    uint64    // eventfd counter
 	Seq      uint64    // bumped on every readiness change, for edge triggering
 	Epoll    int       // KindEpoll: index in the kernel's epoll instances
 	MemFile  int       // KindMemFile: index in the kernel's memory files
-	Vector   uint8     // KindIRQ: its interrupt vector
-	Reader   sched.TID // KindIRQ: a thread blocked reading it
 	Socket   int       // KindSocket: slot in sockets; KindUnix: slot in the Unix sockets
+	Reader   sched.TID // KindIRQ: a thread blocked reading it
 	Desc     int32     // KindFile, KindPipe, KindDev, KindProcFD: the open file description
 	Ino      fs.Ino    // KindMemFile: the file's inode (for fstat)
-	Stream   uint8     // KindConsole: 0 stdin, 1 stdout, 2 stderr (its virtio console port)
+	Kind     uint8
+	Cloexec  bool
+	Nonblock bool
+	Vector   uint8 // KindIRQ: its interrupt vector
+	Stream   uint8 // KindConsole: 0 stdin, 1 stdout, 2 stderr (its virtio console port)
 }
 
-// Files is the descriptor table. It starts zero (in .bss, not 72 KiB of
+// Files is the descriptor table. It starts zero (in .bss, not 64 KiB of
 // the image file); kernel/fdcalls' OpenStdio gives it the console's 0, 1
 // and 2 at boot.
 var Files [MaxFDs]File

@@ -2,6 +2,7 @@ package fdtab
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -41,4 +42,10 @@ func TestAllocLowestBelowLimit(t *testing.T) {
 	assert.Nil(t, Get(MaxFDs))
 	NofileLimit = 4
 	assert.Equal(t, -1, Alloc(KindPipe, 0), "descriptor 4 is at the soft limit")
+}
+
+// TestFileSize: a descriptor takes 64 bytes, no padding between its
+// fields (the table's share of hello's 16 MiB floor, issue 16).
+func TestFileSize(t *testing.T) {
+	assert.Equal(t, uintptr(64), unsafe.Sizeof(File{}))
 }
