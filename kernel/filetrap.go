@@ -140,6 +140,22 @@ var fileCalls = [...]sysHandler{
 	unix.SYS_UTIMENSAT:  doUtimensat,
 	unix.SYS_CHDIR:      doChdir,
 	unix.SYS_UMASK:      doUmask,
+	// epoll_wait and epoll_pwait that do not wait (events ready, or a
+	// timeout of 0: the runtime's non-blocking netpoll); one that would
+	// wait answers notFileCall.
+	unix.SYS_EPOLL_WAIT:  fileEpollWait,
+	unix.SYS_EPOLL_PWAIT: fileEpollWait,
+}
+
+// fileEpollWait is epoll_wait(2) and epoll_pwait(2) under the files
+// lock alone (fdcalls.EpollWaitNow), with the arguments as doEpollWait
+// reads them; notFileCall where the call must wait.
+// Context: trap, files lock held; does not allocate.
+func fileEpollWait(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	if n, done := fdcalls.EpollWaitNow(a.int(0), a[1], a.int(2), a.i32(3)); done {
+		return n
+	}
+	return notFileCall
 }
 
 // notFileCall is a fileCalls handler's answer for a call that needs

@@ -197,7 +197,8 @@ func SysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 
 // readiness returns the epoll events fd is ready for.
 // Context: trap (a system call, or an interrupt through epollNotify),
-// kernel lock held; does not allocate.
+// files lock held (a console's state is read without its kernel lock
+// under the files lock alone: EpollWaitNow); does not allocate.
 func readiness(fd int) uint32 {
 	f := fdtab.Get(fd)
 	if f == nil {
@@ -244,7 +245,7 @@ func readiness(fd int) uint32 {
 // collect writes up to max ready events of ep to the user buffer at out and
 // returns how many (negative errno on a bad buffer).
 // Context: trap (a system call, or an interrupt through epollNotify),
-// kernel lock held; does not allocate.
+// files lock held; does not allocate.
 func collect(ep *epollInstance, out uintptr, max int) int64 {
 	n := 0
 	for i := range ep.live() {
@@ -286,20 +287,10 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 // timeout (ms; -1 forever) passes.
 // Context: trap, kernel lock held; does not allocate.
 func SysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int64 {
-	ef := fdtab.Get(epfd)
-	if ef == nil {
-		return -abi.EBADF
-	}
-	if ef.Kind != fdtab.KindEpoll || max <= 0 {
-		return -abi.EINVAL
-	}
-	if !vm.UserRange(events, uintptr(max*epollEventSize), true) {
-		return -abi.EFAULT
-	}
-	ep := &epolls[ef.Epoll]
-	if n := collect(ep, events, max); n != 0 || timeoutMs == 0 {
+	if n, done := EpollWaitNow(epfd, events, max, timeoutMs); done {
 		return n
 	}
+	ep := &epolls[fdtab.Files[epfd].Epoll]
 	if ep.waiter != sched.None {
 		return -abi.EINVAL // one waiter per instance is all the runtime needs
 	}
@@ -310,6 +301,36 @@ func SysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int
 		thread.SetTimer(t, clock.Nanotime()+int64(timeoutMs)*1e6)
 	}
 	return thread.Blocked
+}
+
+// EpollWaitNow is epoll_wait(2) and epoll_pwait(2) under the files lock
+// alone, for the calls that do not wait: it answers as SysEpollWait
+// would when events are ready, the timeout is 0 (the runtime's
+// non-blocking netpoll) or the arguments are bad, and reports false,
+// having changed nothing (no event reported, no waiter set), where
+// SysEpollWait would make the thread wait: the kernel lock's path then
+// looks again and waits. The descriptors' readiness is read as
+// SysEpollWait reads it; a console's is the console's state, which its
+// interrupt changes under the kernel lock alone, read here without it: a
+// word each, so some value it had (an answer an instant old, as any
+// readiness is by the time the program acts on it).
+// Context: trap, files lock held, kernel lock not held; does not
+// allocate.
+func EpollWaitNow(epfd int, events uintptr, max, timeoutMs int) (int64, bool) {
+	ef := fdtab.Get(epfd)
+	if ef == nil {
+		return -abi.EBADF, true
+	}
+	if ef.Kind != fdtab.KindEpoll || max <= 0 {
+		return -abi.EINVAL, true
+	}
+	if !vm.UserRange(events, uintptr(max*epollEventSize), true) {
+		return -abi.EFAULT, true
+	}
+	if n := collect(&epolls[ef.Epoll], events, max); n != 0 || timeoutMs == 0 {
+		return n, true
+	}
+	return 0, false
 }
 
 // NotifyEpolls acts on the descriptors the sockets, pipes and devices

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/sched"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -118,4 +120,32 @@ func TestEpollListFull(t *testing.T) {
 	assert.Equal(t, maxEpollEntries, epolls[0].hi)
 	removeEntry(0, maxEpollEntries-1)
 	assert.Equal(t, maxEpollEntries-1, epolls[0].hi)
+}
+
+// TestEpollWaitNowArguments: under the files lock alone, epoll_wait
+// answers a bad descriptor (EBADF), a descriptor that is no epoll
+// instance and a maximum of zero or less (EINVAL) itself, as the locked
+// path would, before it looks at the buffer. (The buffer and the
+// readiness need the program's memory: the boot tests run them.)
+func TestEpollWaitNowArguments(t *testing.T) {
+	resetEpolls(t)
+	saved := fdtab.Files
+	t.Cleanup(func() { fdtab.Files = saved })
+	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+	fdtab.Files[5] = fdtab.File{Kind: fdtab.KindEventfd}
+	fdtab.Files[6] = fdtab.File{Kind: fdtab.KindEpoll, Epoll: 1}
+	for _, c := range []struct {
+		name      string
+		fd, max   int
+		wantErrno int64
+	}{
+		{"closed descriptor", 4, 8, abi.EBADF},
+		{"out of range", fdtab.MaxFDs, 8, abi.EBADF},
+		{"not an epoll instance", 5, 8, abi.EINVAL},
+		{"no room for an event", 6, 0, abi.EINVAL},
+	} {
+		n, done := EpollWaitNow(c.fd, 0x10000, c.max, -1)
+		assert.True(t, done, c.name)
+		assert.Equal(t, -c.wantErrno, n, c.name)
+	}
 }
