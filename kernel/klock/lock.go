@@ -23,23 +23,26 @@ import (
 // exclusion between CPUs is all a lock needs to provide.
 //
 // The kernel lock (Kernel, spin.KernelLock) guards the kernel's shared
-// state (threads, run queues, timers, futexes, descriptors, files,
-// sockets, devices). A CPU takes it on entry from ring 3 after the
+// state (threads, run queues, timers, futexes, signals, devices; the file
+// layer below is the files lock's). A CPU takes it on entry from ring 3 after the
 // lock-free fast paths, drops it right before returning to ring 3, and
 // drops it while halted in the idle loop.
 //
 // The files lock (Files, spin.FilesLock, ranked after the kernel lock)
 // guards the file layer: the descriptor table (kernel/fdtab), the open
 // file descriptions, the root file system and its pipes (kernel/vfs,
-// kernel/fs). Every entry that takes the kernel lock takes it too, right
-// after, except the scheduling calls and interrupts that never touch the
+// kernel/fs), epoll (kernel/fdcalls) and the Internet sockets
+// (kernel/socket). Every entry that takes the kernel lock takes it too,
+// right after, except the scheduling calls and interrupts that never touch the
 // file layer (package kernel's lockClass: futex, sched_yield, the sleeps,
 // the signal calls, the timer and kick interrupts), which take it only
 // where they reach the file layer (package kernel's lockFiles). The
 // calls on descriptors of regular files and directories (read, write,
-// lseek, fstat, getdents64, close, ...) take it alone
-// (kernel/filetrap.go): a program's file I/O does not wait for another
-// CPU's futex calls, nor they for it.
+// lseek, fstat, getdents64, close, ...), the reads and writes that never
+// wait (eventfds, pipe ends and stream sockets opened O_NONBLOCK, the
+// network stack's data moves) and the epoll_waits that do not wait take
+// it alone (kernel/filetrap.go): a program's file, pipe and socket I/O
+// does not wait for another CPU's futex calls, nor they for it.
 //
 // The memory lock (Mem, spin.MemLock, ranked after the files lock)
 // guards the program's memory map: writes of the page table's user half

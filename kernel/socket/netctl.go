@@ -51,7 +51,7 @@ func CloseNetCtl() {
 }
 
 // NetCtlRead writes NetEvents for dirty sockets into buf.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func NetCtlRead(buf, n uintptr) int64 {
 	if n < abi.NetEventSize {
 		return -abi.EINVAL
@@ -91,7 +91,7 @@ func NetCtlRead(buf, n uintptr) int64 {
 // DirtyCount is exactly the number of dirty sockets (TellStack,
 // freeSocket and NetCtlRead keep it), so NetCtlRead's scan, starting
 // with left = DirtyCount, stops at the last one instead of looking at
-// all maxSockets. Context: trap, kernel lock held; does not allocate.
+// all maxSockets. Context: trap, files lock held; does not allocate.
 func nextDirty(i, left int) (int, int) {
 	for ; left > 0 && i < len(Sockets); i++ {
 		if Sockets[i].Dirty {
@@ -205,7 +205,7 @@ func netData(req uint, i int, io *abi.NetIO) int64 {
 }
 
 // netPullTx moves transmit data to the stack's buffer.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func netPullTx(i int, io *abi.NetIO) int64 {
 	s := &Sockets[i]
 	wasFull := s.Tx.Space() == 0
@@ -251,7 +251,7 @@ func netPullTx(i int, io *abi.NetIO) int64 {
 }
 
 // netPushRx moves received data from the stack's buffer into the ring.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func netPushRx(i int, io *abi.NetIO) int64 {
 	s := &Sockets[i]
 	if s.State == abi.SockClosed || s.Flags&abi.EvShutRd != 0 {
@@ -297,7 +297,7 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 // peerMatches reports whether a datagram from src may reach datagram or
 // raw socket s: any source unless s is connected, else its peer (the
 // address alone for a raw socket, which has no ports).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func peerMatches(s *socket, src SockAddr) bool {
 	if s.State != abi.SockConnected {
 		return true

@@ -26,7 +26,7 @@ func (b *sockBuf) Space() uint32 { return sockBufSize - b.N }
 
 // page returns the kernel address of the frame holding ring offset off,
 // allocating it if needed; 0 when memory is exhausted.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func (b *sockBuf) page(off uint32, alloc bool) uintptr {
 	i := off / mm.PageSize
 	if b.pages[i] == 0 {
@@ -45,7 +45,7 @@ func (b *sockBuf) page(off uint32, alloc bool) uintptr {
 
 // Put appends src (all of it, or as much as fits when partial) and returns
 // the bytes stored. Without partial it stores nothing unless all fits.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func (b *sockBuf) Put(src []byte, partial bool) int {
 	if uint32(len(src)) > b.Space() && !partial {
 		return 0
@@ -67,7 +67,7 @@ func (b *sockBuf) Put(src []byte, partial bool) int {
 
 // peek copies up to len(dst) bytes from ring offset skip (relative to the
 // head) into dst without consuming them and returns the count.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func (b *sockBuf) peek(dst []byte, skip uint32) int {
 	done := 0
 	for done < len(dst) && skip+uint32(done) < b.N {
@@ -129,7 +129,7 @@ func (h *dgramHeader) decode(b *[dgramHeaderSize]byte) {
 // payload fit and stores the header (false, storing nothing, when it does
 // not fit or memory runs out). The caller then puts the payload and, if
 // that fails part-way, calls truncate(mark) to take it all back.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func (b *sockBuf) startDgram(h dgramHeader) (mark uint32, ok bool) {
 	if dgramHeaderSize+uint64(h.len) > uint64(b.Space()) {
 		return 0, false
@@ -148,7 +148,7 @@ func (b *sockBuf) startDgram(h dgramHeader) (mark uint32, ok bool) {
 func (b *sockBuf) truncate(mark uint32) { b.N = mark }
 
 // nextDgram returns the header of the first datagram.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func (b *sockBuf) nextDgram() (dgramHeader, bool) {
 	var h dgramHeader
 	if b.N < dgramHeaderSize {

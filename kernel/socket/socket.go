@@ -102,7 +102,7 @@ func sockChanged(i int) {
 }
 
 // TellStack marks socket i dirty, which makes /dev/netctl readable for the
-// stack goroutine. Context: trap, kernel lock held.
+// stack goroutine. Context: trap, files lock held.
 func TellStack(i int) {
 	s := &Sockets[i]
 	if s.Dirty {
@@ -371,7 +371,7 @@ func sockOfFD(fd int) (int, int64) {
 
 // notifySocketDups tells the epoll instances watching the descriptors
 // that dup made of socket i (besides its own, s.fd) that it changed.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func notifySocketDups(i int) {
 	for fd := range fdtab.Files {
 		if fdtab.Files[fd].Kind == fdtab.KindSocket && fdtab.Files[fd].Socket == i && int32(fd) != Sockets[i].FD {

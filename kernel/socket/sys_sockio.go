@@ -12,7 +12,9 @@ import (
 // here), sendto/recvfrom, sendmsg/recvmsg, readv/writev. A call moves data
 // between the program's memory and the socket's rings and, when the ring
 // is empty (receive) or full (send), returns EAGAIN or blocks a blocking
-// descriptor. Every function's context: trap, kernel lock held.
+// descriptor. Every function's context: trap, kernel and files locks held,
+// or the files lock alone where it says so (StreamIO's path: the stream
+// sockets' calls that never wait).
 
 const (
 	MaxIovecs   = 1024 // UIO_MAXIOV
@@ -33,7 +35,7 @@ type SockIO struct {
 }
 
 // Piece returns buffer k of io (base, length), false on a bad iovec.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func (io *SockIO) Piece(k int) (uintptr, uintptr, bool) {
 	if io.Iov == 0 {
 		return io.Buf, io.N, true
@@ -52,7 +54,7 @@ func (io *SockIO) Pieces() int {
 }
 
 // Measure validates the iovecs and sums their lengths.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func (io *SockIO) Measure() int64 {
 	if io.Iov != 0 && (io.Iovcnt < 0 || io.Iovcnt > MaxIovecs) {
 		if io.Msg {
