@@ -289,9 +289,9 @@ const (
 // call changes for another thread is recorded (vfs.PipeChanged,
 // fdtab.Notify, the sockets' tellProgram); when that wakes someone (fdcalls.RecordsNeedKernel) it
 // answers fileServedWake, and userTrap goes on to the kernel lock's path
-// without running the call again: that path wakes the waiters on its
-// way out (socketEvents), and the waker's CPU sends the kick IPIs, as for
-// any call. Otherwise the same thread resumes, as on the lock-free
+// without running the call again: that path wakes the waiters
+// (socketEvents) before the scheduler runs, as at the end of every locked
+// call, and the waker's CPU sends the kick IPIs. Otherwise the same thread resumes, as on the lock-free
 // paths; a signal sent meanwhile comes with its kick IPI, sent again to
 // this CPU if a halt while waiting for the files lock took it
 // (kickSelfIfTaken).

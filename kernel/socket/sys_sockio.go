@@ -3,6 +3,7 @@ package socket
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -90,12 +91,6 @@ func (io *SockIO) wait(i int) int64 {
 	return SockWait(io.T, i, io.Nr)
 }
 
-// wouldBlock is the answer of streamSend and streamRecv where the call
-// must wait (io.wait): EAGAIN, or the wait, for the kernel lock's path;
-// EAGAIN under the files lock alone (StreamIO), which serves only
-// descriptors opened O_NONBLOCK.
-const wouldBlock = int64(-1) << 41
-
 // SockSend writes io's buffers to socket i (to dest for an unconnected
 // datagram socket, nil otherwise).
 // Context: trap, kernel and files locks held; does not allocate.
@@ -106,7 +101,7 @@ func SockSend(i int, io *SockIO, dest *SockAddr) int64 {
 	if Sockets[i].Typ != abi.SockStream {
 		return dgramSend(i, io, dest)
 	}
-	if r := streamSend(i, io); r != wouldBlock {
+	if r := streamSend(i, io); r != vfs.WouldBlock {
 		return r
 	}
 	return io.wait(i)
@@ -143,14 +138,16 @@ func StreamIO(write bool, i int, buf, n uintptr) int64 {
 		var from SockAddr
 		r = streamRecv(i, &io, &from)
 	}
-	if r == wouldBlock {
+	if r == vfs.WouldBlock {
 		return -abi.EAGAIN
 	}
 	return r
 }
 
 // streamSend is SockSend on stream socket i after the buffers' check,
-// with wouldBlock where the call must wait.
+// with vfs.WouldBlock where the call must wait (io.wait: EAGAIN, or
+// the wait, on the kernel lock's path; EAGAIN under the files lock
+// alone, StreamIO, which serves only descriptors opened O_NONBLOCK).
 // Context: trap, files lock held; does not allocate.
 func streamSend(i int, io *SockIO) int64 {
 	s := &Sockets[i]
@@ -163,7 +160,7 @@ func streamSend(i int, io *SockIO) int64 {
 	case s.State == abi.SockFailed || s.Flags&abi.EvShutWr != 0:
 		return -abi.EPIPE
 	case s.State == abi.SockConnecting:
-		return wouldBlock // as Linux: wait for the connection
+		return vfs.WouldBlock // as Linux: wait for the connection
 	case s.State != abi.SockConnected:
 		return -abi.EPIPE // never connected (Linux says EPIPE too)
 	}
@@ -171,7 +168,7 @@ func streamSend(i int, io *SockIO) int64 {
 		return 0
 	}
 	if s.Tx.Space() == 0 {
-		return wouldBlock
+		return vfs.WouldBlock
 	}
 	var done uintptr
 	for k := range io.Pieces() {
@@ -258,14 +255,16 @@ func SockRecv(i int, io *SockIO, from *SockAddr, trunc *bool) int64 {
 	if Sockets[i].Typ != abi.SockStream {
 		return dgramRecv(i, io, from, trunc)
 	}
-	if r := streamRecv(i, io, from); r != wouldBlock {
+	if r := streamRecv(i, io, from); r != vfs.WouldBlock {
 		return r
 	}
 	return io.wait(i)
 }
 
 // streamRecv is SockRecv on stream socket i after the buffers' check,
-// with wouldBlock where the call must wait.
+// with vfs.WouldBlock where the call must wait (io.wait: EAGAIN, or
+// the wait, on the kernel lock's path; EAGAIN under the files lock
+// alone, StreamIO, which serves only descriptors opened O_NONBLOCK).
 // Context: trap, files lock held; does not allocate.
 func streamRecv(i int, io *SockIO, from *SockAddr) int64 {
 	s := &Sockets[i]
@@ -282,7 +281,7 @@ func streamRecv(i int, io *SockIO, from *SockAddr) int64 {
 		case io.Total == 0:
 			return 0
 		}
-		return wouldBlock
+		return vfs.WouldBlock
 	}
 	var done uint32
 	for k := range io.Pieces() {

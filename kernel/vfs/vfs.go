@@ -257,8 +257,9 @@ func PipeWrite(t sched.TID, p int, nonblock bool, b []byte) int64 {
 	return r
 }
 
-// WouldBlock is the answer of PipeWriteNow (and the pipe reads built the
-// same way) for a call that must wait: the caller holds the kernel lock
+// WouldBlock is the answer of PipeWriteNow (and of the pipe reads and
+// the stream sockets' sends and receives built the same way) for a call
+// that must wait: the caller holds the kernel lock
 // and waits (WaitPipe), or, under the files lock alone, never asks (it
 // serves only descriptors opened O_NONBLOCK).
 const WouldBlock = int64(-1) << 41
