@@ -14,17 +14,20 @@ import (
 // Lock-free answers to the system calls the Go runtime makes most
 // (issue 18), beside fastTrap's clock reads: FUTEX_WAKE of a word nobody
 // waits on (the runtime wakes a parked M "just in case" on every unlock
-// and ready), FUTEX_WAIT of a word that no longer holds the expected
+// and ready) or of one waiter while a CPU is halted to run it, FUTEX_WAIT of a word that no longer holds the expected
 // value (a wake-up that came first), and sched_yield with nothing else to run here (the runtime's
 // spinning Ms yield in their loops). Each is counted per CPU, taken and
 // not taken, for /proc/gometal/sched (percpu.Events, kernel/trapstats.go).
 
 // fastFutexWake answers a FUTEX_WAKE (or FUTEX_WAKE_BITSET, private or
-// not) with 0 when no thread can be waiting on its word, without the
-// kernel lock; it reports false (the locked path decides) for every other
-// futex call, for a bad address (the locked path returns the errno) and
-// when the word's bucket has waiters. sched.Futexes.MayHaveWaiters says
-// why no wake-up is lost.
+// not) without the kernel lock: with 0 when no thread can be waiting on
+// its word (sched.Futexes.MayHaveWaiters says why no wake-up is lost),
+// and, for a wake of one waiter (the Go runtime's futexwakeup) while
+// another CPU is halted, by handing the waiter to that CPU
+// (thread.HandOffFutexWake; sched/handoff.go says why no wake-up is
+// lost). It reports false (the locked path decides) for every other
+// futex call, for a bad address (the locked path returns the errno), for
+// a wake of more than one waiter and when no other CPU is halted.
 // Context: trap, kernel lock not held; does not allocate.
 func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 	addr := uintptr(f.DI)
@@ -36,12 +39,19 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 	if addr%4 != 0 || addr > vm.UserTop-4 || vm.IsKernelState(addr, 4, true) {
 		return false
 	}
+	var woke int64
 	if threadtab.Sched.Futexes.MayHaveWaiters(addr) {
-		percpu.Count(c, percpu.EvFutexWakeLocked)
-		return false
+		ok := false
+		if int32(f.DX) == 1 {
+			woke, ok = thread.HandOffFutexWake(c, addr)
+		}
+		if !ok {
+			percpu.Count(c, percpu.EvFutexWakeLocked)
+			return false
+		}
 	}
 	percpu.Count(c, percpu.EvFutexWakeFast)
-	f.AX = 0
+	f.AX = uint64(woke)
 	return true
 }
 

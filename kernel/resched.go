@@ -71,7 +71,9 @@ func stackTimedOut() {
 }
 
 // reschedule charges the CPU time of c's thread, then carries out the
-// scheduler's decisions (sched.Schedule) until one lets it return: go on
+// scheduler's decisions (sched.Schedule), each after waking the threads
+// that lock-free FUTEX_WAKEs handed off (thread.WakeHandedOff), until
+// one lets it return: go on
 // with the same thread or load another's registers into f, kicking the
 // CPU it names; wake a thread whose deadline passed; halt until an
 // interrupt; or report a deadlock. The simulator in sched/sim_test.go
@@ -79,6 +81,7 @@ func stackTimedOut() {
 func reschedule(c *percpu.CPU, f *x86.TrapFrame) {
 	thread.ChargeCPU(c, clock.Nanotime())
 	for {
+		thread.WakeHandedOff(c) // every inbox, before deciding (sched/handoff.go)
 		d := threadtab.Sched.Schedule(c.ID, clock.Nanotime())
 		thread.KickCPU(d.Kick)
 		switch d.Action {
@@ -145,7 +148,9 @@ func halt(c *percpu.CPU) {
 	c.HaltStart = clock.Nanotime()
 	c.Idle.Store(true)
 	c.TimerFired = false
+	c.WakeClaim.Store(percpu.ClaimOpen)
 	cpu.Halt()
+	c.WakeClaim.Store(percpu.ClaimClosed)
 	c.HaltEnd = clock.Nanotime()
 	klock.Kernel.Lock(c)
 	c.IdleNs += c.HaltEnd - c.HaltStart

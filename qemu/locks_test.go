@@ -175,6 +175,16 @@ func TestFastPathsBoot(t *testing.T) {
 	// depends on the host's load, so only the count's presence is checked
 	// here; a lost wake-up would hang this and every SMP boot.
 	assert.Contains(t, events, "lock_wait_halt")
+	// The guest's last stage: two locked threads take 500 turns each on
+	// one futex word, each waking the other with a FUTEX_WAKE of one
+	// while it sleeps; with the sleeper's CPU halted, the kernel hands the
+	// waiter to that CPU without its lock (thread.HandOffFutexWake).
+	// Whether a CPU is halted at that instant depends on the host's
+	// timing, so only that some were handed off is required; a lost
+	// wake-up would hang the boot, and the guest checks every result.
+	t.Logf("futex hand-offs: %d", events["futex_handoff"])
+	assert.Positive(t, events["futex_handoff"], "no FUTEX_WAKE handed its waiter to a halted CPU")
+	assert.LessOrEqual(t, events["futex_handoff"], wake[0], "a hand-off is a lock-free FUTEX_WAKE")
 }
 
 // parseCounts reads the two-column table under header in a

@@ -19,9 +19,12 @@
 //     SetTimer and Expired, Block and Exit.
 //   - CPU-time accounting (cputime.go): Charge, the CPU-time timers of
 //     timer_create and setitimer(ITIMER_PROF) and their expiries.
-//   - Containers: RunQueue (a FIFO), Timers (a min-heap of per-thread
-//     deadlines) and Futexes (a keyed wait table: futex words and the
-//     kernel's own keys for pipes, locks and FIFOs).
+//   - Containers: RunQueue (a FIFO chained through the shared RunLinks),
+//     Timers (a min-heap of per-thread deadlines) and Futexes (a keyed
+//     wait table: futex words and the kernel's own keys for pipes, locks
+//     and FIFOs, with a spinlock per hash bucket).
+//   - Hand-offs (handoff.go): the lock-free FUTEX_WAKE's per-CPU inboxes
+//     of woken threads, and how the kernel lock's holder wakes them.
 //
 // Threads are named by their index in the thread table (a TID), so the
 // structures hold only integers. Everything here runs in trap context

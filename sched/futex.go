@@ -9,6 +9,15 @@ const futexBuckets = 64
 // address. Waiters on one address are woken in the order they arrived.
 // The zero value is not ready: call Init.
 //
+// Each hash bucket has its own spinlock, which every change to its chain
+// takes: the kernel lock's holders take it inside that lock (Wait,
+// WakeOne, Remove), and a lock-free FUTEX_WAKE takes it alone to hand a
+// waiter to a halted CPU (Claim, handoff.go). A FUTEX_WAIT holds it from
+// its read of the word to its queueing (Lock, WaitLocked, Unlock), as
+// Linux's futex hash buckets are held, so that a waker that takes it
+// finds the waiter queued or the waiter sees the new word. Nothing is
+// taken while a bucket lock is held.
+//
 // Each hash bucket also keeps a count of its waiters, for the lock-free
 // FUTEX_WAKE of an address nobody waits on (MayHaveWaiters): threads
 // queued in the bucket plus FUTEX_WAITs between Reserve and Unreserve,
@@ -18,10 +27,16 @@ const futexBuckets = 64
 type Futexes struct {
 	head  [futexBuckets]TID
 	tail  [futexBuckets]TID
-	count [futexBuckets]int32 // waiters, queued or reserved; atomic
+	count [futexBuckets]int32  // waiters, queued or reserved; atomic
+	lock  [futexBuckets]uint32 // the bucket's spinlock: 1 held; atomic
 	next  [MaxThreads]TID
 	addr  [MaxThreads]uintptr
 	in    [MaxThreads]bool
+	// handedOff marks a thread that a lock-free FUTEX_WAKE took off its
+	// chain (Claim) and that waits in a CPU's hand-off inbox: its wait is
+	// over and the inbox's drain wakes it (Scheduler.WakeHandedOff);
+	// nothing else may. Atomic: set under the bucket lock alone.
+	handedOff [MaxThreads]uint32
 }
 
 // Init empties the table.
@@ -34,8 +49,29 @@ func (f *Futexes) Init() {
 	for i := range f.next {
 		f.next[i] = None
 		f.in[i] = false
+		atomic.StoreUint32(&f.handedOff[i], 0)
 	}
 }
+
+// lockBucket takes bucket b's spinlock. Context: trap or boot, any lock
+// or none; interrupts off in the kernel; does not allocate.
+func (f *Futexes) lockBucket(b int) {
+	for !atomic.CompareAndSwapUint32(&f.lock[b], 0, 1) {
+		for atomic.LoadUint32(&f.lock[b]) != 0 { // held for a few dozen instructions
+		}
+	}
+}
+
+// unlockBucket releases bucket b's spinlock. Context: as lockBucket.
+func (f *Futexes) unlockBucket(b int) { atomic.StoreUint32(&f.lock[b], 0) }
+
+// Lock takes the bucket lock of addr, for a FUTEX_WAIT's read of its word
+// and queueing (WaitLocked); Unlock releases it. Nothing else may be
+// taken in between. Context: trap, kernel lock held; does not allocate.
+func (f *Futexes) Lock(addr uintptr) { f.lockBucket(bucket(addr)) }
+
+// Unlock releases the bucket lock Lock took. Context: as Lock.
+func (f *Futexes) Unlock(addr uintptr) { f.unlockBucket(bucket(addr)) }
 
 // bucket returns the hash chain of key addr.
 // Context: trap or boot, kernel lock held; does not allocate.
@@ -83,6 +119,15 @@ func (f *Futexes) MayHaveWaiters(addr uintptr) bool {
 // Wait queues t on addr. t must not be queued already.
 // Context: trap or boot, kernel lock held; does not allocate.
 func (f *Futexes) Wait(t TID, addr uintptr) {
+	f.Lock(addr)
+	f.WaitLocked(t, addr)
+	f.Unlock(addr)
+}
+
+// WaitLocked is Wait with addr's bucket lock held (Lock).
+// Context: trap or boot, kernel lock and addr's bucket lock held; does
+// not allocate.
+func (f *Futexes) WaitLocked(t TID, addr uintptr) {
 	b := bucket(addr)
 	atomic.AddInt32(&f.count[b], 1)
 	f.addr[t] = addr
@@ -104,6 +149,35 @@ func (f *Futexes) Waiting(t TID) bool { return f.in[t] }
 // Context: trap, kernel lock held; does not allocate.
 func (f *Futexes) WakeOne(addr uintptr) TID {
 	b := bucket(addr)
+	f.lockBucket(b)
+	t := f.dequeue(b, addr)
+	f.unlockBucket(b)
+	return t
+}
+
+// Claim is WakeOne for a lock-free FUTEX_WAKE: the waiter it dequeues is
+// marked handed off (HandedOff) before the bucket lock is released, so
+// that from then on only the hand-off's drain wakes it (handoff.go).
+// Context: trap, kernel lock not needed; does not allocate.
+func (f *Futexes) Claim(addr uintptr) TID {
+	b := bucket(addr)
+	f.lockBucket(b)
+	t := f.dequeue(b, addr)
+	if t != None {
+		atomic.StoreUint32(&f.handedOff[t], 1)
+	}
+	f.unlockBucket(b)
+	return t
+}
+
+// HandedOff reports whether t was taken off its chain by Claim and not
+// yet woken by the hand-off's drain. Context: trap, kernel lock held (or
+// the drain's caller); does not allocate.
+func (f *Futexes) HandedOff(t TID) bool { return atomic.LoadUint32(&f.handedOff[t]) != 0 }
+
+// dequeue takes the oldest waiter on addr off chain b and returns it, or
+// None. Context: trap, bucket b's lock held; does not allocate.
+func (f *Futexes) dequeue(b int, addr uintptr) TID {
 	prev := None
 	for t := f.head[b]; t != None; t = f.next[t] {
 		if f.addr[t] == addr {
@@ -118,23 +192,26 @@ func (f *Futexes) WakeOne(addr uintptr) TID {
 // Remove dequeues t (after a timeout) and reports whether it was queued.
 // Context: trap or boot, kernel lock held; does not allocate.
 func (f *Futexes) Remove(t TID) bool {
-	if !f.in[t] {
-		return false
-	}
-	b := bucket(f.addr[t])
-	prev := None
-	for c := f.head[b]; c != None; c = f.next[c] {
-		if c == t {
-			f.unlink(b, prev, t)
-			return true
+	b := bucket(f.addr[t]) // set by t's own wait, under the kernel lock
+	f.lockBucket(b)
+	found := false
+	if f.in[t] {
+		prev := None
+		for c := f.head[b]; c != None; c = f.next[c] {
+			if c == t {
+				f.unlink(b, prev, t)
+				found = true
+				break
+			}
+			prev = c
 		}
-		prev = c
 	}
-	return false
+	f.unlockBucket(b)
+	return found
 }
 
 // unlink takes t, whose predecessor in chain b is prev, off the chain.
-// Context: trap or boot, kernel lock held; does not allocate.
+// Context: trap or boot, bucket b's lock held; does not allocate.
 func (f *Futexes) unlink(b int, prev, t TID) {
 	if prev == None {
 		f.head[b] = f.next[t]

@@ -35,14 +35,16 @@ type Decision struct {
 type mistake uint8
 
 const (
-	correct           mistake = iota
-	mistakeNoKick             // forget the IPI to a halted CPU handed a thread
-	mistakeStayHome           // queue at home and kick some other idle CPU (the policy before the simulator)
-	mistakeExitDrop           // exit counts the thread off the CPU as well (issue 13, bug 2)
-	mistakeNoOwner            // a new earliest deadline does not move the timer owner
-	mistakeNoPreempt          // the end of a slice never preempts
-	mistakeNoDeadlock         // the idle loop never reports a deadlock
-	mistakeKeepFired          // a halt that the timer ended still counts the timer as armed
+	correct              mistake = iota
+	mistakeNoKick                // forget the IPI to a halted CPU handed a thread
+	mistakeStayHome              // queue at home and kick some other idle CPU (the policy before the simulator)
+	mistakeExitDrop              // exit counts the thread off the CPU as well (issue 13, bug 2)
+	mistakeNoOwner               // a new earliest deadline does not move the timer owner
+	mistakeNoPreempt             // the end of a slice never preempts
+	mistakeNoDeadlock            // the idle loop never reports a deadlock
+	mistakeKeepFired             // a halt that the timer ended still counts the timer as armed
+	mistakeDrainOwnOnly          // a CPU drains only its own hand-off inbox before it schedules
+	mistakeWakeHandedOff         // a timeout or signal wakes a thread a lock-free FUTEX_WAKE handed off
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -57,15 +59,22 @@ func (s *Scheduler) Block(t TID, device bool) {
 
 // Wake ends blocked t's wait: its deadline and futex entry are dropped
 // and it is queued (MakeRunnable). It returns the CPU to send a wake IPI
-// to, or NoKick; ok is false (and nothing changes) if t was not blocked.
+// to, or NoKick; woke is false, and nothing changes, if t was not
+// blocked, or if a lock-free FUTEX_WAKE took it off its futex chain
+// (Futexes.Claim), even while this call looked: whoever takes a waiter
+// off the chain ends its wait, and that hand-off wakes it (handoff.go).
 // Context: trap, kernel lock held; does not allocate.
-func (s *Scheduler) Wake(t TID, now int64) (kick int, ok bool) {
+func (s *Scheduler) Wake(t TID, now int64) (kick int, woke bool) {
 	th := &s.Threads[t]
 	if th.State != Blocked {
 		return NoKick, false
 	}
+	// Claim marks a waiter handed off under the bucket lock that Remove
+	// takes: a Remove that fails because of a Claim sees the mark.
+	if !s.Futexes.Remove(t) && s.Futexes.HandedOff(t) && s.mistake != mistakeWakeHandedOff {
+		return NoKick, false
+	}
 	s.Timers.Cancel(t)
-	s.Futexes.Remove(t)
 	th.Device = false
 	return s.MakeRunnable(t, now), true
 }
@@ -91,7 +100,7 @@ func (s *Scheduler) MakeRunnable(t TID, now int64) int {
 	if !s.CPUs[target].Idle {
 		if i := s.idleCPU(); i >= 0 {
 			if s.mistake == mistakeStayHome {
-				s.CPUs[target].RunQ.Push(t)
+				s.CPUs[target].RunQ.Push(&s.RunLinks, t)
 				return i // the idle CPU steals "a" thread: maybe not this one
 			}
 			target = i
@@ -99,7 +108,7 @@ func (s *Scheduler) MakeRunnable(t TID, now int64) int {
 	}
 	th.CPU = target
 	p := &s.CPUs[target]
-	p.RunQ.Push(t) // cannot fail: each thread is queued at most once
+	p.RunQ.Push(&s.RunLinks, t)
 	if p.Idle {
 		p.Idle = false // owed an IPI now: not a candidate for the next wake-up
 		if s.mistake == mistakeNoKick {
@@ -145,7 +154,7 @@ func (s *Scheduler) Place(parent int) int {
 // from the longest queue of another CPU; None if every queue is empty.
 // Context: trap, kernel lock held; does not allocate.
 func (s *Scheduler) pop(c int) TID {
-	if t := s.CPUs[c].RunQ.Pop(); t != None {
+	if t := s.CPUs[c].RunQ.Pop(&s.RunLinks); t != None {
 		return t
 	}
 	victim := -1
@@ -157,7 +166,7 @@ func (s *Scheduler) pop(c int) TID {
 	if victim < 0 {
 		return None
 	}
-	return s.CPUs[victim].RunQ.Pop()
+	return s.CPUs[victim].RunQ.Pop(&s.RunLinks)
 }
 
 // Schedule decides what CPU c does next, at the end of every entry into
@@ -346,7 +355,7 @@ func (s *Scheduler) Exit(t TID) (last bool) {
 	s.Timers.Cancel(t)
 	s.Futexes.Remove(t)
 	s.DeleteThreadTimers(t)
-	s.CPUs[th.CPU].RunQ.Remove(t)
+	s.CPUs[th.CPU].RunQ.Remove(&s.RunLinks, t)
 	if s.mistake == mistakeExitDrop && th.State == Running {
 		s.Running--
 	}

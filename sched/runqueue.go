@@ -1,35 +1,44 @@
 package sched
 
-// RunQueue is a FIFO of runnable threads. The zero value is empty.
+// RunQueue is a FIFO of runnable threads, chained through the
+// scheduler's one link table (RunLinks): a thread is in at most one run
+// queue, so the CPUs' queues share it, and a queue costs three words
+// rather than a ring of MaxThreads entries per CPU. The zero value is
+// empty; head and tail mean something only while size > 0.
 type RunQueue struct {
-	ring       [MaxThreads]TID
-	head, size int
+	head, tail TID
+	size       int
 }
+
+// RunLinks chains the run queues: the entry of a queued thread names the
+// thread queued after it in the same queue (None for the last).
+type RunLinks [MaxThreads]TID
 
 // Len returns the number of queued threads.
 // Context: trap or boot, kernel lock held; does not allocate.
 func (q *RunQueue) Len() int { return q.size }
 
-// Push appends t. It reports false if the queue is full, which cannot happen
-// while each thread is queued at most once.
+// Push appends t, which must not be queued anywhere.
 // Context: trap or boot, kernel lock held; does not allocate.
-func (q *RunQueue) Push(t TID) bool {
-	if q.size == len(q.ring) {
-		return false
+func (q *RunQueue) Push(l *RunLinks, t TID) {
+	l[t] = None
+	if q.size == 0 {
+		q.head = t
+	} else {
+		l[q.tail] = t
 	}
-	q.ring[(q.head+q.size)%len(q.ring)] = t
+	q.tail = t
 	q.size++
-	return true
 }
 
 // Pop removes and returns the oldest thread, or None.
 // Context: trap or boot, kernel lock held; does not allocate.
-func (q *RunQueue) Pop() TID {
+func (q *RunQueue) Pop(l *RunLinks) TID {
 	if q.size == 0 {
 		return None
 	}
-	t := q.ring[q.head]
-	q.head = (q.head + 1) % len(q.ring)
+	t := q.head
+	q.head = l[t]
 	q.size--
 	return t
 }
@@ -37,16 +46,36 @@ func (q *RunQueue) Pop() TID {
 // Remove deletes t from the queue, keeping the order of the others.
 // It reports whether t was queued.
 // Context: trap or boot, kernel lock held; does not allocate.
-func (q *RunQueue) Remove(t TID) bool {
-	for i := 0; i < q.size; i++ {
-		if q.ring[(q.head+i)%len(q.ring)] != t {
+func (q *RunQueue) Remove(l *RunLinks, t TID) bool {
+	prev := None
+	for i, c := 0, q.head; i < q.size; i, c = i+1, l[c] {
+		if c != t {
+			prev = c
 			continue
 		}
-		for j := i; j < q.size-1; j++ {
-			q.ring[(q.head+j)%len(q.ring)] = q.ring[(q.head+j+1)%len(q.ring)]
+		if prev == None {
+			q.head = l[t]
+		} else {
+			l[prev] = l[t]
+		}
+		if q.tail == t {
+			q.tail = prev
 		}
 		q.size--
 		return true
 	}
 	return false
+}
+
+// At returns the i-th queued thread, the oldest being 0, or None.
+// Context: trap or boot, kernel lock held; does not allocate.
+func (q *RunQueue) At(l *RunLinks, i int) TID {
+	if i < 0 || i >= q.size {
+		return None
+	}
+	c := q.head
+	for ; i > 0; i-- {
+		c = l[c]
+	}
+	return c
 }

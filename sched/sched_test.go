@@ -10,29 +10,46 @@ import (
 )
 
 func TestRunQueueFIFOAndRemove(t *testing.T) {
+	var l RunLinks
 	var q RunQueue
-	assert.Equal(t, None, q.Pop())
+	assert.Equal(t, None, q.Pop(&l))
 	for i := TID(0); i < 5; i++ {
-		require.True(t, q.Push(i))
+		q.Push(&l, i)
 	}
-	assert.True(t, q.Remove(2))
-	assert.False(t, q.Remove(2))
+	assert.Equal(t, TID(3), q.At(&l, 3))
+	assert.Equal(t, None, q.At(&l, 5))
+	assert.True(t, q.Remove(&l, 2))
+	assert.False(t, q.Remove(&l, 2))
+	assert.True(t, q.Remove(&l, 4), "the tail")
+	q.Push(&l, 7)
+	assert.True(t, q.Remove(&l, 0), "the head")
 	var got []TID
 	for q.Len() > 0 {
-		got = append(got, q.Pop())
+		got = append(got, q.Pop(&l))
 	}
-	assert.Equal(t, []TID{0, 1, 3, 4}, got)
+	assert.Equal(t, []TID{1, 3, 7}, got)
+	q.Push(&l, 9)
+	assert.Equal(t, TID(9), q.Pop(&l), "an emptied queue starts again")
+	assert.Equal(t, None, q.Pop(&l))
 }
 
-func TestRunQueueWrapsAndFills(t *testing.T) {
-	var q RunQueue
+// TestRunQueuesShareLinks: every thread in one of several queues that
+// share the link table, each queue in its own order, and refilled.
+func TestRunQueuesShareLinks(t *testing.T) {
+	var l RunLinks
+	var q [3]RunQueue
 	for round := 0; round < 3; round++ {
 		for i := 0; i < MaxThreads; i++ {
-			require.True(t, q.Push(TID(i)))
+			q[(i+round)%3].Push(&l, TID(i))
 		}
-		assert.False(t, q.Push(0), "full queue must refuse")
-		for i := 0; i < MaxThreads; i++ {
-			require.Equal(t, TID(i), q.Pop())
+		for k := range q {
+			prev := None
+			for q[k].Len() > 0 {
+				th := q[k].Pop(&l)
+				require.Equal(t, k, (int(th)+round)%3, "thread %d in queue %d", th, k)
+				require.Greater(t, th, prev, "first in, first out")
+				prev = th
+			}
 		}
 	}
 }

@@ -15,16 +15,18 @@ import (
 // wait and interrupt, exit, yield, signals, timer interrupts, wake IPIs).
 // Its little kernel (reschedule, halt, expire) does what kernel/resched.go
 // does with the scheduler's decisions: the same calls in the same order,
-// with an IPI as a pending flag and HLT as a halted flag. After every
+// with an IPI as a pending flag and HLT as a halted flag. A FUTEX_WAKE
+// may take the lock-free path (handOff), as kernel/fastpath.go's does. After every
 // event, with every CPU either running a thread or halted, it checks the
 // invariants (checkInvariants).
 
 // simCPU is what the simulator knows of a CPU beyond the scheduler: the
 // mechanism state.
 type simCPU struct {
-	halted bool  // in HLT with the lock released
-	ipi    bool  // a wake IPI is pending
-	timer  int64 // when the one-shot timer fires, as last programmed; 0: off
+	halted  bool  // in HLT with the lock released
+	claimed bool  // a lock-free FUTEX_WAKE claimed this halted CPU for a hand-off
+	ipi     bool  // a wake IPI is pending
+	timer   int64 // when the one-shot timer fires, as last programmed; 0: off
 }
 
 // simulator runs one simulation.
@@ -41,7 +43,8 @@ type simulator struct {
 	log     []string // the last events, for a failure report
 	// spins marks the threads that compute: they seldom enter the
 	// kernel, so only the end of their slice takes the CPU from them.
-	spins [MaxThreads]bool
+	spins    [MaxThreads]bool
+	handoffs int // lock-free FUTEX_WAKEs that handed a thread to a halted CPU
 }
 
 // simKeys is how many futex keys the simulated threads share.
@@ -81,6 +84,7 @@ func (sim *simulator) kick(self, n int) {
 func (sim *simulator) reschedule(c int) {
 	sim.s.Charge(c, sim.now)
 	for {
+		sim.drainHandoffs(c)
 		d := sim.s.Schedule(c, sim.now)
 		sim.kick(c, d.Kick)
 		switch d.Action {
@@ -112,9 +116,65 @@ func (sim *simulator) arm(c int) {
 // interrupt if timerFired, else an IPI or a device interrupt), takes the
 // lock and schedules again.
 func (sim *simulator) resume(c int, timerFired bool) {
-	sim.cpus[c].halted = false
+	sim.cpus[c].halted, sim.cpus[c].claimed = false, false
 	sim.s.Woke(c, timerFired)
 	sim.reschedule(c)
+}
+
+// drainHandoffs is the kernel's thread.WakeHandedOff on CPU c before each
+// Schedule: every inbox is drained.
+func (sim *simulator) drainHandoffs(c int) {
+	for t, inbox := sim.s.PopHandedOff(c); t != None; t, inbox = sim.s.PopHandedOff(c) {
+		if sim.s.Threads[t].State != Blocked {
+			sim.fail("hand-off: thread %d in cpu %d's inbox is %d, not blocked", t, inbox, sim.s.Threads[t].State)
+		}
+		sim.note("cpu %d: wakes %d, handed off to cpu %d", c, t, inbox)
+		sim.kick(c, sim.s.WakeHandedOff(t, inbox, c, sim.now))
+	}
+}
+
+// handOff is kernel/fastpath.go's lock-free FUTEX_WAKE of one waiter on
+// key k from CPU c, whose thread goes on without the kernel lock (so
+// without a Schedule): it claims a halted CPU, takes the waiter off the
+// chain and hands it to that CPU with a wake IPI. It reports false when
+// no CPU is halted (the kernel then takes the locked path).
+func (sim *simulator) handOff(c int, k uintptr) bool {
+	x := -1
+	for i := range sim.cpus {
+		if i != c && sim.cpus[i].halted && !sim.cpus[i].claimed {
+			x = i
+			break
+		}
+	}
+	if x < 0 {
+		return false
+	}
+	sim.cpus[x].claimed = true
+	w := sim.s.Futexes.Claim(k)
+	if w == None {
+		sim.cpus[x].claimed = false // the kernel's claim word goes back to open
+		return true
+	}
+	sim.note("cpu %d: thread %d hands %d (key %d) to cpu %d", c, sim.s.CPUs[c].Cur, w, k, x)
+	sim.s.Handoffs.Push(x, w)
+	sim.handoffs++
+	sim.cpus[x].ipi = true
+	return true
+}
+
+// waitedKey returns the key of a random futex waiter (a program wakes
+// the words its threads wait on), or a random key if none waits.
+func (sim *simulator) waitedKey() uintptr {
+	var keys []uintptr
+	for i := range sim.s.Threads {
+		if sim.s.Futexes.in[i] {
+			keys = append(keys, sim.s.Futexes.addr[i])
+		}
+	}
+	if len(keys) == 0 {
+		return uintptr(sim.choose(simKeys))
+	}
+	return keys[sim.choose(len(keys))]
 }
 
 // expire is expireTimers, on a timer interrupt that stopped a thread:
@@ -126,9 +186,12 @@ func (sim *simulator) expire(c int) {
 }
 
 func (sim *simulator) wake(c int, t TID) {
-	kick, ok := sim.s.Wake(t, sim.now)
-	if !ok {
+	if sim.s.Threads[t].State != Blocked {
 		sim.fail("wake of thread %d, which is not blocked", t)
+	}
+	kick, woke := sim.s.Wake(t, sim.now)
+	if !woke && !sim.s.Futexes.HandedOff(t) {
+		sim.fail("wake of blocked thread %d, not handed off, did nothing", t)
 	}
 	sim.kick(c, kick)
 }
@@ -155,6 +218,8 @@ func (sim *simulator) canProgress() string {
 			return fmt.Sprintf("thread %d has a deadline", i)
 		case th.State == Blocked && th.Device:
 			return fmt.Sprintf("thread %d waits for a device", i)
+		case th.State == Blocked && s.Futexes.HandedOff(TID(i)):
+			return fmt.Sprintf("thread %d is handed off", i)
 		}
 	}
 	return ""
@@ -223,8 +288,12 @@ func (sim *simulator) syscall() {
 		sim.advance() // it computes on
 		return
 	}
+	e := sim.choose(20)
+	if e >= 7 && e < 11 && sim.choose(2) == 0 && sim.handOff(c, sim.waitedKey()) {
+		return // the lock-free FUTEX_WAKE: no Schedule, a pending IPI still pending
+	}
 	sim.cpus[c].ipi = false // the trap also serves a pending IPI
-	switch e := sim.choose(20); {
+	switch {
 	case e < 4: // clone
 		if s.Live < sim.maxLive {
 			n := s.Alloc()
@@ -409,8 +478,8 @@ func (sim *simulator) checkInvariants() {
 	inQueue := make(map[TID]int)
 	for c := 0; c < s.NCPU; c++ {
 		q := &s.CPUs[c].RunQ
-		for i := 0; i < q.size; i++ {
-			t := q.ring[(q.head+i)%len(q.ring)]
+		for i := 0; i < q.Len(); i++ {
+			t := q.At(&s.RunLinks, i)
 			inQueue[t]++
 			if s.Threads[t].State != Runnable {
 				sim.fail("queues: thread %d in cpu %d's queue is %d, not runnable", t, c, s.Threads[t].State)
@@ -529,15 +598,17 @@ func TestSimulate(t *testing.T) {
 		runs = 50
 	}
 	ends := map[string]int{}
-	total := 0
+	total, handoffs := 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
 		require.Empty(t, sim.run(steps), "seed %d, %d CPUs", seed, ncpu)
 		ends[sim.why]++
 		total += sim.steps
+		handoffs += sim.handoffs
 	}
-	t.Logf("%d runs, %d events; endings: %v", runs, total, ends)
+	t.Logf("%d runs, %d events, %d hand-offs; endings: %v", runs, total, handoffs, ends)
+	assert.NotZero(t, handoffs, "no lock-free FUTEX_WAKE handed a thread off")
 	// The schedules must reach every ending, or the test proves little.
 	assert.NotZero(t, ends["exit"], "no run ended by the last thread's exit")
 	assert.NotZero(t, ends["deadlock"], "no run ended in a deadlock")
@@ -561,10 +632,12 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"no preemption at the end of a slice", mistakeNoPreempt, "timer storm"},
 		{"no deadlock report", mistakeNoDeadlock, "no deadlock was reported|the machine hangs"},
 		{"a fired timer still counted on", mistakeKeepFired, "timer record: cpu [0-9]+ counts on|armed on no CPU|lost wake-up"},
+		{"only the own inbox drained", mistakeDrainOwnOnly, "deadlock reported but thread [0-9]+ is handed off"},
+		{"a handed-off thread woken twice", mistakeWakeHandedOff, "hand-off: thread [0-9]+ in cpu [0-9]+'s inbox is [0-9], not blocked"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			caught := ""
-			for seed := int64(0); seed < 200 && caught == ""; seed++ {
+			for seed := int64(0); seed < 3000 && caught == ""; seed++ {
 				caught = randomSim(seed, 2+int(seed%4), c.m).run(3000)
 			}
 			require.NotEmpty(t, caught, "the simulator missed a planted mistake")
@@ -613,7 +686,7 @@ func TestPlaceNewThread(t *testing.T) {
 				s.CPUs[i].Cur = TID(i)
 			}
 			for k := range c.queued[i] {
-				s.CPUs[i].RunQ.Push(TID(10 + 10*i + k))
+				s.CPUs[i].RunQ.Push(&s.RunLinks, TID(10+10*i+k))
 			}
 		}
 		if c.idle >= 0 {

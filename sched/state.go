@@ -33,7 +33,7 @@ type Thread struct {
 // CPU is one processor's scheduling state.
 type CPU struct {
 	Cur        TID      // the running thread; None while the CPU schedules or idles
-	RunQ       RunQueue // threads waiting for this CPU
+	RunQ       RunQueue // threads waiting for this CPU, chained in Scheduler.RunLinks
 	Armed      int64    // deadline its timer is armed for, 0 if stopped
 	SliceStart int64    // when Cur got the CPU
 	Resched    bool     // pick another thread at the next Schedule
@@ -53,9 +53,14 @@ type Scheduler struct {
 	Threads [MaxThreads]Thread
 	CPUs    [MaxCPUs]CPU
 	NCPU    int // CPUs online: the first NCPU entries of CPUs
+	// RunLinks chains every CPU's RunQ (a thread is in one queue at most).
+	RunLinks RunLinks
 
 	Timers  Timers  // per-thread deadlines (sleep, futex and epoll timeouts)
 	Futexes Futexes // threads waiting on a key (futex word or kernel key)
+	// Handoffs are the threads a lock-free FUTEX_WAKE handed to a halted
+	// CPU, for the kernel lock's next holder to wake (handoff.go).
+	Handoffs Handoffs
 
 	Live    int   // threads not Free
 	Running int   // threads on a CPU right now (CPU.Cur with State Running)
@@ -86,6 +91,7 @@ func (s *Scheduler) Init(ncpu int) {
 	s.NCPU = ncpu
 	s.Timers.Init()
 	s.Futexes.Init()
+	s.Handoffs.Init()
 	s.Live, s.Running, s.TimerOwner = 0, 0, 0
 	s.SliceNs = DefaultSliceNs
 	for i := range s.CPUTimers {

@@ -37,6 +37,7 @@ const (
 	EvFileCallLocked               // one of those calls sent to the kernel lock's path (not a file of the root file system)
 	EvFileCallWake                 // a call served under the files lock alone whose records then woke a thread on the kernel lock's path (an eventfd or pipe write, say)
 	EvKickResent                   // a kick IPI that a lock waiter's halt took, sent again to this CPU (kernel.kickSelfIfTaken)
+	EvFutexHandoff                 // a FUTEX_WAKE's waiter handed to a halted CPU without the kernel lock (thread.HandOffFutexWake)
 	EvTimerArmCycles               // TSC cycles spent programming the LAPIC timer (armPending; under emulation a write waits for QEMU's global lock)
 	EvKickCycles                   // TSC cycles spent sending kick IPIs (thread.SendKicks), likewise
 	NEvents

@@ -129,7 +129,22 @@ type CPU struct {
 	// record of it, sched.CPU.Armed, is cleared: sched.Woke). Only this
 	// CPU reads or writes it.
 	TimerFired bool
+
+	// WakeClaim lets a lock-free FUTEX_WAKE hand this CPU a woken thread
+	// (thread.HandOffFutexWake, sched/handoff.go): ClaimOpen while it is
+	// halted in the idle loop (set right before HLT, with the kernel lock
+	// released), ClaimTaken once a waker took that chance (a
+	// compare-and-swap, so one waker per halt), ClaimClosed from the
+	// end of the halt on, which it sets itself.
+	WakeClaim atomic.Uint32
 }
+
+// The values of CPU.WakeClaim.
+const (
+	ClaimClosed uint32 = iota // running, or in the kernel
+	ClaimOpen                 // halted in the idle loop: a waker may claim it
+	ClaimTaken                // a waker claimed it and sends it a wake IPI
+)
 
 // IdleAt returns the time c has spent halted, up to now, the current
 // halt included, never less than it returned before: a reading taken

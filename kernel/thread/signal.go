@@ -78,8 +78,10 @@ func SendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 // lock held; does not allocate.
 func InterruptWait(t sched.TID) {
 	th := &threadtab.Threads[t]
-	th.SignalRestart = restartable(th.RestartNr, &th.Regs) && !threadtab.Sched.Timers.Pending(t)
-	Wake(t, -abi.EINTR)
+	restart := restartable(th.RestartNr, &th.Regs) && !threadtab.Sched.Timers.Pending(t)
+	if Wake(t, -abi.EINTR) { // not if a FUTEX_WAKE handed it off: it returns 0, the signal on its way out
+		th.SignalRestart = restart
+	}
 }
 
 // restartable reports whether Linux restarts system call nr (with the

@@ -90,10 +90,14 @@ func SysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 
 // futexWaitOn is FUTEX_WAIT's decision, between SysFutex's Reserve and
 // Unreserve of addr: read the word, and queue t on addr if it still holds
-// val. Context: trap, kernel lock held; does not allocate.
+// val. The read and the queueing are one step under addr's futex bucket
+// lock, which a lock-free FUTEX_WAKE takes too (HandOffFutexWake): it
+// finds t queued, or t reads the word it stored. The page is faulted in
+// before the bucket lock is taken, and stays (an unmap takes the kernel
+// lock, which this holds), so the read under it cannot fault.
+// Context: trap, kernel lock held; does not allocate.
 func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) int64 {
-	cur, ok := vm.UserRead32(addr)
-	if !ok {
+	if !vm.UserRange(addr, 4, false) {
 		return -abi.EFAULT
 	}
 	var deadline int64
@@ -108,10 +112,18 @@ func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr)
 			deadline = clock.Nanotime() + ns
 		}
 	}
-	if cur != val {
+	threadtab.Sched.Futexes.Lock(addr)
+	cur, ok := vm.Load32(addr)
+	if ok && cur == val {
+		threadtab.Sched.Futexes.WaitLocked(t, addr)
+	}
+	threadtab.Sched.Futexes.Unlock(addr)
+	switch {
+	case !ok:
+		return -abi.EFAULT
+	case cur != val:
 		return -abi.EAGAIN
 	}
-	Futexes.Wait(t, addr)
 	Block(t, threadtab.WaitFutex)
 	if deadline != 0 {
 		SetTimer(t, deadline)

@@ -122,16 +122,22 @@ func Kick(o *percpu.CPU) {
 // off; does not allocate.
 func SendKicks(c *percpu.CPU) {
 	for m := c.KickMask; m != 0; m &= m - 1 {
-		o := &percpu.CPUs[bits.TrailingZeros64(m)]
-		percpu.Count(c, percpu.EvKickIPI)
-		t0 := cpu.Rdtsc()
-		ok := clock.LAPIC.SendIPI(o.APICID, x86.VecKick)
-		percpu.Events[c.ID][percpu.EvKickCycles] += cpu.Rdtsc() - t0
-		if !ok {
-			tlb.NotAnswering(o, "kick IPI", 0, "")
-		}
+		sendKick(c, &percpu.CPUs[bits.TrailingZeros64(m)])
 	}
 	c.KickMask = 0
+}
+
+// sendKick sends a wake IPI from c to o now, counted with its time.
+// Context: trap or boot, kernel lock not held by c, interrupts off; does
+// not allocate.
+func sendKick(c, o *percpu.CPU) {
+	percpu.Count(c, percpu.EvKickIPI)
+	t0 := cpu.Rdtsc()
+	ok := clock.LAPIC.SendIPI(o.APICID, x86.VecKick)
+	percpu.Events[c.ID][percpu.EvKickCycles] += cpu.Rdtsc() - t0
+	if !ok {
+		tlb.NotAnswering(o, "kick IPI", 0, "")
+	}
 }
 
 // KickCPU acts on a scheduler decision's Kick: a wake IPI to CPU n, or
@@ -175,18 +181,24 @@ func leaveSlot(t sched.TID) {
 	th.ConnectWait = false
 }
 
-// Wake ends t's wait with result as its system call's return value.
-// Context: trap.
-func Wake(t sched.TID, result int64) {
+// Wake ends t's wait with result as its system call's return value, and
+// reports whether it did: a thread that a lock-free FUTEX_WAKE took off
+// its futex chain is left alone (its wait is over, and WakeHandedOff
+// wakes it with 0: sched/handoff.go). Context: trap.
+func Wake(t sched.TID, result int64) bool {
 	th := &threadtab.Threads[t]
 	if State(t) != threadBlocked {
 		kpanic.Panic("wake of a thread that is not blocked", nil)
 	}
+	kick, woke := threadtab.Sched.Wake(t, clock.Nanotime()) // drops its deadline and futex entry
+	if !woke {
+		return false
+	}
 	leaveSlot(t)
 	th.Wait = threadtab.WaitNone
 	th.Regs.AX = uint64(result)
-	kick, _ := threadtab.Sched.Wake(t, clock.Nanotime()) // drops its deadline and futex entry
 	KickCPU(kick)
+	return true
 }
 
 // SetTimer arms t's deadline. If it is now the earliest, this CPU becomes

@@ -22,6 +22,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -29,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -282,6 +284,49 @@ func fastCalls() error {
 			futexWaitPrivate, uintptr(8+i), 0, 0, 0)
 		if e != unix.EAGAIN {
 			return fmt.Errorf("FUTEX_WAIT of a word that differs: %v, want EAGAIN", e)
+		}
+	}
+	return takeTurns()
+}
+
+// takeTurns runs two locked threads that take 500 turns each on one
+// futex word: each sleeps in FUTEX_WAIT until the word says its turn
+// came, then passes the turn and wakes the other with a FUTEX_WAKE of
+// one. On 2 CPUs the sleeper's CPU is often halted, and the kernel then
+// hands the waiter to it without its lock (thread.HandOffFutexWake). A
+// lost wake-up hangs the boot; each wake must report 0 or 1 woken.
+func takeTurns() error {
+	var turn uint32
+	errs := make(chan error, 2)
+	for me := range uint32(2) {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			errs <- turns(&turn, me, 500)
+		}()
+	}
+	return errors.Join(<-errs, <-errs)
+}
+
+// turns is one side of takeTurns: n times, wait until *turn is me, then
+// hand the turn to the other side and wake it.
+func turns(turn *uint32, me uint32, n int) error {
+	addr := uintptr(unsafe.Pointer(turn))
+	for range n {
+		for {
+			v := atomic.LoadUint32(turn)
+			if v == me {
+				break
+			}
+			_, _, e := unix.Syscall6(unix.SYS_FUTEX, addr, futexWaitPrivate, uintptr(v), 0, 0, 0)
+			if e != 0 && e != unix.EAGAIN && e != unix.EINTR {
+				return fmt.Errorf("FUTEX_WAIT for the turn: %v", e)
+			}
+		}
+		atomic.StoreUint32(turn, 1-me)
+		r, _, e := unix.Syscall6(unix.SYS_FUTEX, addr, futexWakePrivate, 1, 0, 0, 0)
+		if e != 0 || r > 1 {
+			return fmt.Errorf("FUTEX_WAKE of the other side: %d woken, %v", r, e)
 		}
 	}
 	return nil

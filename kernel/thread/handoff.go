@@ -1,0 +1,76 @@
+package thread
+
+import (
+	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/kpanic"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
+)
+
+// The lock-free remote wake-up of a FUTEX_WAKE (issue 18): the waiter is
+// handed to a halted CPU, which wakes it under the kernel lock that it
+// takes anyway to leave its idle loop. The policy and why no wake-up is
+// lost are in sched/handoff.go.
+
+// HandOffFutexWake answers a FUTEX_WAKE of one waiter on addr, a user
+// address, without the kernel lock, when another CPU is halted in its
+// idle loop: it claims that CPU (percpu.CPU.WakeClaim), takes the oldest
+// waiter on addr off its futex chain under the bucket lock alone
+// (sched.Futexes.Claim), puts it in the claimed CPU's inbox and sends
+// that CPU a wake IPI. It returns the call's result (1, or 0 when nobody
+// waits on addr: the bucket's count came from another word or from a
+// FUTEX_WAIT that will see the new value) and ok; ok is false, and
+// nothing changed, when no CPU is halted: the locked path wakes the
+// waiter then (there is no idle CPU to hand it to).
+// Context: trap, kernel lock not held; does not allocate.
+func HandOffFutexWake(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
+	o := claimHaltedCPU(c)
+	if o == nil {
+		return 0, false
+	}
+	t := threadtab.Sched.Futexes.Claim(addr)
+	if t == noThread {
+		// Reopen the claim, unless the CPU has woken since (it closed it).
+		o.WakeClaim.CompareAndSwap(percpu.ClaimTaken, percpu.ClaimOpen)
+		return 0, true
+	}
+	threadtab.Sched.Handoffs.Push(o.ID, t)
+	percpu.Count(c, percpu.EvFutexHandoff)
+	sendKick(c, o)
+	return 1, true
+}
+
+// claimHaltedCPU claims a CPU other than c that is halted in its idle
+// loop with its claim open, looking from the CPU after c on, and returns
+// it, or nil. Context: trap, kernel lock not held; does not allocate.
+func claimHaltedCPU(c *percpu.CPU) *percpu.CPU {
+	n := threadtab.Sched.NCPU
+	for i := 1; i < n; i++ {
+		o := &percpu.CPUs[(c.ID+i)%n]
+		if o.WakeClaim.CompareAndSwap(percpu.ClaimOpen, percpu.ClaimTaken) {
+			return o
+		}
+	}
+	return nil
+}
+
+// WakeHandedOff wakes every thread in the CPUs' hand-off inboxes with 0,
+// its FUTEX_WAIT's result: the scheduler queues those from c's own inbox
+// on c when c has nothing to run (sched.Scheduler.WakeHandedOff), and
+// the CPUs it names for others get wake IPIs (Kick).
+// Context: trap, kernel lock held; does not allocate.
+func WakeHandedOff(c *percpu.CPU) {
+	for t, inbox := threadtab.Sched.PopHandedOff(c.ID); t != noThread; t, inbox = threadtab.Sched.PopHandedOff(c.ID) {
+		if State(t) != threadBlocked {
+			var l klog.Line
+			l.S("handed-off tid ").I(int64(t)).S(" inbox ").I(int64(inbox)).S(" state ").U(uint64(State(t))).S(" wait ").U(uint64(threadtab.Threads[t].Wait)).S(" on cpu ").I(int64(c.ID)).Print()
+			kpanic.Panic("handed-off thread is not blocked", nil)
+		}
+		th := &threadtab.Threads[t]
+		leaveSlot(t)
+		th.Wait = threadtab.WaitNone
+		th.Regs.AX = 0
+		KickCPU(threadtab.Sched.WakeHandedOff(t, inbox, c.ID, clock.Nanotime()))
+	}
+}

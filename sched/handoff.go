@@ -1,0 +1,124 @@
+package sched
+
+import "sync/atomic"
+
+// Hand-offs: the lock-free remote wake-up of a FUTEX_WAKE (issue 18).
+//
+// A FUTEX_WAKE that finds a waiter needs the kernel lock to make it
+// runnable (Wake). When another CPU is halted in its idle loop, the waker
+// does not take the lock: it claims that CPU (the kernel's per-CPU claim
+// word), takes the waiter off its futex chain under the bucket lock alone
+// (Futexes.Claim, which marks it handed off), pushes it onto the claimed
+// CPU's inbox (Handoffs.Push) and sends that CPU a wake IPI. The CPU
+// leaves HLT, takes the kernel lock as it would for any wake-up, and
+// drains the inboxes before it schedules (WakeHandedOff), finding the
+// thread in its own queue. The kernel lock is then taken once, by the
+// CPU that runs the thread, instead of by the waker too.
+//
+// Why nothing is lost:
+//
+//   - A handed-off thread stays Blocked, off every futex chain, until a
+//     drain wakes it with 0. Every other wake-up (its timeout, a signal)
+//     finds it handed off and leaves it to the drain (Wake): the waker
+//     counted it as woken, and Linux's FUTEX_WAIT also returns 0 when a
+//     wake took it off the queue before its timeout or signal could.
+//   - Every Schedule is preceded by a drain of every CPU's inbox
+//     (kernel/resched.go, the simulator's reschedule), so a CPU that finds
+//     nothing to run has seen every thread pushed before it took the lock;
+//     one pushed later was pushed by a thread that is running, so the
+//     deadlock check (no thread running) cannot fire while a hand-off is
+//     in flight.
+//   - The claimed CPU was halted with an open claim and gets the IPI
+//     after the push, so it drains; another CPU's drain may come first,
+//     which only queues the thread by the usual policy (MakeRunnable).
+
+// Handoffs is one inbox per CPU of handed-off threads: a stack that any
+// CPU pushes onto without a lock and that only the kernel lock's holder
+// pops. A thread is in at most one inbox, once, so a pop cannot be
+// confused by the thread it read leaving and coming back (no ABA). The
+// zero value is not ready: call Init.
+type Handoffs struct {
+	head [MaxCPUs]int32 // TID on top of each inbox, None if empty; atomic
+	next [MaxThreads]TID
+}
+
+// Init empties the inboxes.
+// Context: boot; does not allocate.
+func (h *Handoffs) Init() {
+	for i := range h.head {
+		atomic.StoreInt32(&h.head[i], int32(None))
+	}
+	for i := range h.next {
+		h.next[i] = None
+	}
+}
+
+// Push puts t, which Futexes.Claim handed off, into CPU c's inbox.
+// Context: trap, kernel lock not needed; does not allocate.
+func (h *Handoffs) Push(c int, t TID) {
+	for {
+		top := atomic.LoadInt32(&h.head[c])
+		h.next[t] = TID(top)
+		if atomic.CompareAndSwapInt32(&h.head[c], top, int32(t)) {
+			return
+		}
+	}
+}
+
+// Pop takes a thread out of CPU c's inbox, or returns None.
+// Context: trap, kernel lock held (the only popper); does not allocate.
+func (h *Handoffs) Pop(c int) TID {
+	for {
+		top := atomic.LoadInt32(&h.head[c])
+		if TID(top) == None {
+			return None
+		}
+		// next[top] is stable: top is in the inbox, and only a popper,
+		// which holds the kernel lock, takes it out.
+		if atomic.CompareAndSwapInt32(&h.head[c], top, int32(h.next[top])) {
+			return TID(top)
+		}
+	}
+}
+
+// PopHandedOff takes a thread out of some CPU's inbox for CPU c to wake
+// (WakeHandedOff) and names that inbox; None when every inbox is empty.
+// The kernel calls it until None before each Schedule: every inbox, not
+// only c's, or a CPU could find nothing to run, and report a deadlock,
+// while a thread waits in the inbox of a CPU that has not yet taken its
+// IPI. Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) PopHandedOff(c int) (t TID, inbox int) {
+	for i := 0; i < s.NCPU; i++ {
+		if s.mistake == mistakeDrainOwnOnly && i != c {
+			continue
+		}
+		if t := s.Handoffs.Pop(i); t != None {
+			return t, i
+		}
+	}
+	return None, 0
+}
+
+// WakeHandedOff ends the wait of t, which the caller, CPU c, popped from
+// inbox's inbox (the kernel drains every inbox before each Schedule). A
+// thread from c's own inbox goes to c's queue when c has nothing to run
+// or queued: c was halted and claimed for it, so it runs it next without
+// interrupting another CPU. Anything else is queued as Wake does
+// (MakeRunnable). It returns the CPU to send a wake IPI to, or NoKick.
+// Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) WakeHandedOff(t TID, inbox, c int, now int64) int {
+	atomic.StoreUint32(&s.Futexes.handedOff[t], 0)
+	th := &s.Threads[t]
+	s.Timers.Cancel(t)
+	th.Device = false
+	p := &s.CPUs[c]
+	if inbox != c || p.Cur != None || p.RunQ.Len() > 0 {
+		return s.MakeRunnable(t, now)
+	}
+	th.State = Runnable
+	th.Queued = now
+	th.CPU = c
+	p.RunQ.Push(&s.RunLinks, t)
+	p.Idle = false
+	return NoKick
+}

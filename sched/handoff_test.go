@@ -1,0 +1,179 @@
+package sched
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestHandoffInboxes: pushes land in the named CPU's inbox; PopHandedOff
+// empties every inbox, naming the inbox of each thread.
+func TestHandoffInboxes(t *testing.T) {
+	s := new(Scheduler)
+	s.Init(3)
+	t0, _ := s.PopHandedOff(0)
+	assert.Equal(t, None, t0, "empty inboxes")
+	s.Handoffs.Push(2, 5)
+	s.Handoffs.Push(1, 7)
+	s.Handoffs.Push(2, 9)
+	got := map[TID]int{}
+	for th, inbox := s.PopHandedOff(0); th != None; th, inbox = s.PopHandedOff(0) {
+		got[th] = inbox
+	}
+	assert.Equal(t, map[TID]int{5: 2, 7: 1, 9: 2}, got, "CPU 0 drains the other CPUs' inboxes too")
+}
+
+// handedOffWaiter makes thread w wait on key with a deadline, on a
+// scheduler whose CPU 1 is halted and CPU 0 runs thread r, then hands w
+// off to CPU 1 as the lock-free FUTEX_WAKE does.
+func handedOffWaiter(t *testing.T, key uintptr) (s *Scheduler, r, w TID) {
+	s = new(Scheduler)
+	s.Init(2)
+	r, w = s.Alloc(), s.Alloc()
+	s.Start(r, 0, 0)
+	s.CPUs[1].Idle = true
+	s.Futexes.Wait(w, key)
+	s.Block(w, false)
+	s.SetTimer(w, 5000, 0)
+	require.Equal(t, w, s.Futexes.Claim(key))
+	require.True(t, s.Futexes.HandedOff(w))
+	s.Handoffs.Push(1, w)
+	return s, r, w
+}
+
+// TestHandedOffThreadIsTheDrainsToWake: once a lock-free FUTEX_WAKE took
+// a waiter, its timeout and a signal leave it to the drain (Linux's
+// FUTEX_WAIT returns 0 when the wake came first), which wakes it once.
+func TestHandedOffThreadIsTheDrainsToWake(t *testing.T) {
+	s, _, w := handedOffWaiter(t, 0x1000)
+	assert.False(t, s.Futexes.MayHaveWaiters(0x1000), "off the chain: no waiter counted")
+	assert.Equal(t, w, s.Expired(6000), "the deadline passes before the drain")
+	kick, woke := s.Wake(w, 6000) // the timeout's wake-up
+	assert.False(t, woke, "left to the drain")
+	assert.Equal(t, NoKick, kick)
+	assert.Equal(t, Blocked, s.Threads[w].State)
+	kick, woke = s.Wake(w, 6000) // a signal's
+	assert.False(t, woke)
+	assert.Equal(t, NoKick, kick)
+	assert.Equal(t, Blocked, s.Threads[w].State)
+
+	th, inbox := s.PopHandedOff(1)
+	require.Equal(t, w, th)
+	assert.Equal(t, NoKick, s.WakeHandedOff(th, inbox, 1, 7000), "CPU 1, claimed and idle, runs it itself")
+	assert.False(t, s.Futexes.HandedOff(w))
+	assert.Equal(t, Runnable, s.Threads[w].State)
+	assert.Equal(t, 1, s.Threads[w].CPU)
+	assert.Equal(t, 1, s.CPUs[1].RunQ.Len())
+	assert.False(t, s.CPUs[1].Idle)
+	d := s.Schedule(1, 7000)
+	assert.Equal(t, Run, d.Action)
+	assert.Equal(t, w, d.Next)
+
+	_, woke = s.Wake(w, 8000)
+	assert.False(t, woke, "running now: a later wake-up finds it not blocked")
+}
+
+// TestHandedOffDrainedElsewhere: a CPU that drains another CPU's inbox
+// (it took the kernel lock first) queues the thread as Wake would: on the
+// idle CPU, which gets a wake IPI; and the thread's deadline is dropped.
+func TestHandedOffDrainedElsewhere(t *testing.T) {
+	s, _, w := handedOffWaiter(t, 0x2000)
+	th, inbox := s.PopHandedOff(0)
+	require.Equal(t, w, th)
+	require.Equal(t, 1, inbox)
+	assert.Equal(t, 1, s.WakeHandedOff(th, inbox, 0, 100), "queued on idle CPU 1, which must be kicked")
+	assert.Equal(t, 1, s.Threads[w].CPU)
+	assert.False(t, s.Timers.Pending(w), "its deadline is gone")
+	assert.False(t, s.Futexes.HandedOff(w))
+}
+
+// TestHandoffsConcurrent: CPUs pushing into inboxes while the lock holder
+// pops lose and duplicate nothing (run with -race too).
+func TestHandoffsConcurrent(t *testing.T) {
+	s := new(Scheduler)
+	s.Init(4)
+	const pushers, each = 4, MaxThreads / 4
+	var wg sync.WaitGroup
+	for p := 0; p < pushers; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				s.Handoffs.Push(i%4, TID(p*each+i))
+			}
+		}(p)
+	}
+	seen := make([]int, MaxThreads)
+	n := 0
+	for n < pushers*each {
+		if th, _ := s.PopHandedOff(0); th != None {
+			seen[th]++
+			n++
+		}
+	}
+	wg.Wait()
+	for i, c := range seen {
+		assert.Equal(t, 1, c, "thread %d", i)
+	}
+	th, _ := s.PopHandedOff(0)
+	assert.Equal(t, None, th)
+}
+
+// TestFutexBucketLock: lock-free Claims beside waits and removals under a
+// stand-in for the kernel lock keep every chain and count whole, and
+// each waiter leaves its chain exactly once (run with -race too).
+func TestFutexBucketLock(t *testing.T) {
+	var f Futexes
+	f.Init()
+	keys := []uintptr{0x1000, 0x1004, sameBucket(t, 0x1000)}
+	var kernel sync.Mutex
+	var wg sync.WaitGroup
+	claimed := make(chan TID, MaxThreads)
+	const waiters = 64
+	for i := 0; i < waiters; i++ {
+		kernel.Lock()
+		f.Wait(TID(i), keys[i%len(keys)])
+		kernel.Unlock()
+	}
+	for w := 0; w < 3; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < waiters; i++ {
+				if th := f.Claim(keys[(i+w)%len(keys)]); th != None {
+					claimed <- th
+				}
+			}
+		}(w)
+	}
+	removed := 0
+	for i := 0; i < waiters; i += 2 {
+		kernel.Lock()
+		if f.Remove(TID(i)) {
+			removed++
+		}
+		kernel.Unlock()
+	}
+	wg.Wait()
+	close(claimed)
+	handed := 0
+	for th := range claimed {
+		assert.True(t, f.HandedOff(th))
+		handed++
+	}
+	left := 0
+	for i := range TID(waiters) {
+		if f.Waiting(i) {
+			left++
+			assert.False(t, f.HandedOff(i))
+		}
+	}
+	assert.Equal(t, waiters, handed+removed+left, "each waiter claimed, removed or still queued, once")
+	var total int32
+	for b := range f.count {
+		total += f.count[b]
+	}
+	assert.Equal(t, int32(left), total, "the counts are the queued waiters")
+}
