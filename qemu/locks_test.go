@@ -177,8 +177,8 @@ func TestFastPathsBoot(t *testing.T) {
 	assert.Contains(t, events, "lock_wait_halt")
 	// The guest's last stage: two locked threads take 500 turns each on
 	// one futex word, each waking the other with a FUTEX_WAKE of one
-	// while it sleeps; with the sleeper's CPU halted, the kernel hands the
-	// waiter to that CPU without its lock (thread.HandOffFutexWake).
+	// while it sleeps; with a CPU other than the waker's halted, the kernel
+	// hands the waiter to that CPU without its lock (thread.HandOffFutexWake).
 	// Whether a CPU is halted at that instant depends on the host's
 	// timing, so only that some were handed off is required; a lost
 	// wake-up would hang the boot, and the guest checks every result.

@@ -1,6 +1,10 @@
 package sched
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/gometal/gometal/kernel/cpu"
+)
 
 // futexBuckets is the number of hash chains; a power of two.
 const futexBuckets = 64
@@ -58,6 +62,7 @@ func (f *Futexes) Init() {
 func (f *Futexes) lockBucket(b int) {
 	for !atomic.CompareAndSwapUint32(&f.lock[b], 0, 1) {
 		for atomic.LoadUint32(&f.lock[b]) != 0 { // held for a few dozen instructions
+			cpu.Pause() // under emulation, gives the host a chance to run the holder
 		}
 	}
 }
@@ -74,7 +79,7 @@ func (f *Futexes) Lock(addr uintptr) { f.lockBucket(bucket(addr)) }
 func (f *Futexes) Unlock(addr uintptr) { f.unlockBucket(bucket(addr)) }
 
 // bucket returns the hash chain of key addr.
-// Context: trap or boot, kernel lock held; does not allocate.
+// Context: any; does not allocate.
 func bucket(addr uintptr) int {
 	return int((addr >> 2) * 0x9e3779b97f4a7c15 >> 58) // top 6 bits
 }
@@ -102,9 +107,11 @@ func (f *Futexes) Unreserve(addr uintptr) { atomic.AddInt32(&f.count[bucket(addr
 // (the store waits in the store buffer), but not a locked instruction:
 // it drains the store buffer, and all locked operations on one location
 // happen in a single order. If the waker's XADD comes after the waiter's,
-// it sees the count up and takes the locked path, which finds the waiter
-// queued (the waiter holds the kernel lock from Reserve until it has
-// queued). If it comes first, the waker's store to the word was visible
+// it sees the count up and goes on to a path that takes the bucket lock
+// (the locked path, under the kernel lock, or the hand-off's Claim): the
+// waiter reads the word and queues under that lock, so the waker finds
+// it queued, or the waiter takes the lock after the waker and reads its
+// store. If it comes first, the waker's store to the word was visible
 // to every CPU before it, so the waiter's read of the word, after its
 // own XADD, sees the new value and returns EAGAIN instead of sleeping.
 // (A plain load of the count would allow exactly the lost wake-up: the
@@ -141,8 +148,8 @@ func (f *Futexes) WaitLocked(t TID, addr uintptr) {
 	f.tail[b] = t
 }
 
-// Waiting reports whether t is queued.
-// Context: trap or boot, kernel lock held; does not allocate.
+// Waiting reports whether t is queued (for the tests: a lock-free Claim
+// may take it off at any time). Context: any; does not allocate.
 func (f *Futexes) Waiting(t TID) bool { return f.in[t] }
 
 // WakeOne dequeues the oldest waiter on addr and returns it, or None.

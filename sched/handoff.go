@@ -100,25 +100,50 @@ func (s *Scheduler) PopHandedOff(c int) (t TID, inbox int) {
 }
 
 // WakeHandedOff ends the wait of t, which the caller, CPU c, popped from
-// inbox's inbox (the kernel drains every inbox before each Schedule). A
-// thread from c's own inbox goes to c's queue when c has nothing to run
-// or queued: c was halted and claimed for it, so it runs it next without
-// interrupting another CPU. Anything else is queued as Wake does
-// (MakeRunnable). It returns the CPU to send a wake IPI to, or NoKick.
+// inbox's inbox (the kernel drains every inbox before each Schedule), and
+// queues it where it runs soonest without a second IPI:
+//
+//   - on c, when c has nothing to run (its thread blocked, or it was
+//     halted) and nothing queued: c runs it next. In a ping-pong the
+//     waker, about to wait itself, drains its partner before the claimed
+//     CPU has left HLT, and the pair goes on with a local switch, as
+//     MakeRunnable's steal gave it before hand-offs;
+//   - on the claimed CPU inbox while it is still idle: the waker's IPI is
+//     on its way to it (sent after the push), so no other is needed;
+//   - otherwise where Wake would queue it (MakeRunnable).
+//
+// It returns the CPU to send a wake IPI to, or NoKick.
 // Context: trap, kernel lock held; does not allocate.
 func (s *Scheduler) WakeHandedOff(t TID, inbox, c int, now int64) int {
 	atomic.StoreUint32(&s.Futexes.handedOff[t], 0)
-	th := &s.Threads[t]
 	s.Timers.Cancel(t)
-	th.Device = false
-	p := &s.CPUs[c]
-	if inbox != c || p.Cur != None || p.RunQ.Len() > 0 {
+	s.Threads[t].Device = false
+	switch {
+	case s.nothingToRun(c):
+		s.queueOn(c, t, now)
+	case inbox != c && s.CPUs[inbox].Idle:
+		s.queueOn(inbox, t, now)
+	default:
 		return s.MakeRunnable(t, now)
 	}
+	return NoKick
+}
+
+// nothingToRun reports whether CPU c has no running thread (none, or the
+// one it had blocked or exited) and none queued. Context: trap, kernel
+// lock held; does not allocate.
+func (s *Scheduler) nothingToRun(c int) bool {
+	p := &s.CPUs[c]
+	return (p.Cur == None || s.Threads[p.Cur].State != Running) && p.RunQ.Len() == 0
+}
+
+// queueOn makes t runnable in CPU c's queue; c is no longer idle (it
+// runs t next). Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) queueOn(c int, t TID, now int64) {
+	th := &s.Threads[t]
 	th.State = Runnable
 	th.Queued = now
 	th.CPU = c
-	p.RunQ.Push(&s.RunLinks, t)
-	p.Idle = false
-	return NoKick
+	s.CPUs[c].RunQ.Push(&s.RunLinks, t)
+	s.CPUs[c].Idle = false
 }

@@ -75,18 +75,43 @@ func TestHandedOffThreadIsTheDrainsToWake(t *testing.T) {
 	assert.False(t, woke, "running now: a later wake-up finds it not blocked")
 }
 
-// TestHandedOffDrainedElsewhere: a CPU that drains another CPU's inbox
-// (it took the kernel lock first) queues the thread as Wake would: on the
-// idle CPU, which gets a wake IPI; and the thread's deadline is dropped.
+// TestHandedOffDrainedElsewhere: where a thread another CPU drains goes.
+// Its deadline is dropped in every case.
 func TestHandedOffDrainedElsewhere(t *testing.T) {
+	// CPU 0 runs r: the thread goes to claimed CPU 1, still idle, with no
+	// second IPI (the waker's is on its way).
 	s, _, w := handedOffWaiter(t, 0x2000)
 	th, inbox := s.PopHandedOff(0)
 	require.Equal(t, w, th)
 	require.Equal(t, 1, inbox)
-	assert.Equal(t, 1, s.WakeHandedOff(th, inbox, 0, 100), "queued on idle CPU 1, which must be kicked")
+	assert.Equal(t, NoKick, s.WakeHandedOff(th, inbox, 0, 100))
 	assert.Equal(t, 1, s.Threads[w].CPU)
+	assert.Equal(t, 1, s.CPUs[1].RunQ.Len())
+	assert.False(t, s.CPUs[1].Idle, "handed its thread: no longer a candidate")
 	assert.False(t, s.Timers.Pending(w), "its deadline is gone")
 	assert.False(t, s.Futexes.HandedOff(w))
+
+	// CPU 0's thread r has just blocked (a ping-pong's waker waiting in
+	// turn): CPU 0 runs the woken thread itself.
+	s, r, w := handedOffWaiter(t, 0x2000)
+	s.Block(r, false)
+	th, inbox = s.PopHandedOff(0)
+	assert.Equal(t, NoKick, s.WakeHandedOff(th, inbox, 0, 100))
+	assert.Equal(t, 0, s.Threads[w].CPU)
+	assert.True(t, s.CPUs[1].Idle, "CPU 1 is left idle; the waker's IPI finds nothing")
+	d := s.Schedule(0, 100)
+	assert.Equal(t, Run, d.Action)
+	assert.Equal(t, w, d.Next)
+
+	// CPU 1 has woken meanwhile (another interrupt) and CPU 0 is busy: the
+	// thread is queued as Wake would queue it.
+	s, _, w = handedOffWaiter(t, 0x2000)
+	s.Woke(1, false)
+	th, inbox = s.PopHandedOff(0)
+	kick := s.WakeHandedOff(th, inbox, 0, 100)
+	assert.Equal(t, Runnable, s.Threads[w].State)
+	assert.Equal(t, 0, s.Threads[w].CPU, "its home CPU, no CPU being idle")
+	assert.Equal(t, 0, kick, "its busy home CPU is kicked to arm the slice's end")
 }
 
 // TestHandoffsConcurrent: CPUs pushing into inboxes while the lock holder

@@ -69,8 +69,10 @@ func (s *Scheduler) Wake(t TID, now int64) (kick int, woke bool) {
 	if th.State != Blocked {
 		return NoKick, false
 	}
-	// Claim marks a waiter handed off under the bucket lock that Remove
-	// takes: a Remove that fails because of a Claim sees the mark.
+	// Claim marks a waiter handed off before it releases the bucket lock
+	// that Remove takes, and only the drain (under the kernel lock, which
+	// the caller holds) clears the mark: a Remove that fails because of a
+	// Claim sees it.
 	if !s.Futexes.Remove(t) && s.Futexes.HandedOff(t) && s.mistake != mistakeWakeHandedOff {
 		return NoKick, false
 	}

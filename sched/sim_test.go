@@ -45,6 +45,16 @@ type simulator struct {
 	// kernel, so only the end of their slice takes the CPU from them.
 	spins    [MaxThreads]bool
 	handoffs int // lock-free FUTEX_WAKEs that handed a thread to a halted CPU
+	// inFlight is, per waker CPU, a lock-free FUTEX_WAKE between its
+	// Claim and its push: the waiter is off the chain and marked, in no
+	// inbox yet, while other CPUs take the kernel lock. The waker's CPU
+	// finishes it before anything else happens on it (interrupts are off
+	// on the fast path).
+	inFlight [MaxCPUs]struct {
+		on bool
+		x  int
+		t  TID
+	}
 }
 
 // simKeys is how many futex keys the simulated threads share.
@@ -156,10 +166,36 @@ func (sim *simulator) handOff(c int, k uintptr) bool {
 		return true
 	}
 	sim.note("cpu %d: thread %d hands %d (key %d) to cpu %d", c, sim.s.CPUs[c].Cur, w, k, x)
-	sim.s.Handoffs.Push(x, w)
-	sim.handoffs++
-	sim.cpus[x].ipi = true
+	sim.inFlight[c].on, sim.inFlight[c].x, sim.inFlight[c].t = true, x, w
+	if sim.choose(2) == 0 {
+		sim.finishHandoff(c)
+	}
 	return true
+}
+
+// finishHandoff ends CPU c's lock-free FUTEX_WAKE, if one is in flight:
+// the push into the claimed CPU's inbox, then the wake IPI.
+func (sim *simulator) finishHandoff(c int) {
+	f := &sim.inFlight[c]
+	if !f.on {
+		return
+	}
+	f.on = false
+	sim.note("cpu %d: pushes %d into cpu %d's inbox", c, f.t, f.x)
+	sim.s.Handoffs.Push(f.x, f.t)
+	sim.handoffs++
+	sim.cpus[f.x].ipi = true
+}
+
+// otherRunning returns a CPU other than c that runs a thread and has no
+// hand-off in flight, or -1.
+func (sim *simulator) otherRunning(c int) int {
+	for _, w := range sim.running() {
+		if w != c && !sim.inFlight[w].on {
+			return w
+		}
+	}
+	return -1
 }
 
 // waitedKey returns the key of a random futex waiter (a program wakes
@@ -257,6 +293,10 @@ func (sim *simulator) blocked(device bool) []TID {
 // step runs one event.
 func (sim *simulator) step() {
 	sim.steps++
+	if c := sim.choose(len(sim.cpus)); sim.inFlight[c].on && sim.choose(2) == 0 {
+		sim.finishHandoff(c) // the fast path goes on
+		return
+	}
 	switch e := sim.choose(10); {
 	case e < 5:
 		sim.syscall()
@@ -282,6 +322,7 @@ func (sim *simulator) syscall() {
 		return
 	}
 	c := r[sim.choose(len(r))]
+	sim.finishHandoff(c)
 	s := sim.s
 	t := s.CPUs[c].Cur
 	if sim.spins[t] && sim.choose(50) != 0 {
@@ -305,6 +346,12 @@ func (sim *simulator) syscall() {
 	case e < 7: // futex wait, mostly with a timeout
 		k := uintptr(sim.choose(simKeys))
 		s.Futexes.Wait(t, k)
+		if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
+			// Another CPU's lock-free FUTEX_WAKE takes the waiter off the
+			// chain before this CPU, which holds the kernel lock, has
+			// marked it blocked (the bucket lock is all they share).
+			sim.handOff(w, k)
+		}
 		s.Block(t, false)
 		if sim.choose(4) != 0 {
 			s.SetTimer(t, sim.now+sim.delay(), c)
@@ -372,6 +419,7 @@ func (sim *simulator) advance() {
 		sim.now += dt
 		return
 	}
+	sim.finishHandoff(c)                           // the interrupt waits for the fast path's end
 	sim.now = max(sim.now+1000, sim.cpus[c].timer) // the kernel arms at least 1 us ahead
 	sim.cpus[c].timer = 0                          // one-shot
 	sim.note("cpu %d: timer interrupt", c)
@@ -413,6 +461,7 @@ func (sim *simulator) deliverIPI() {
 		return
 	}
 	c := p[sim.choose(len(p))]
+	sim.finishHandoff(c)
 	sim.cpus[c].ipi = false
 	sim.note("cpu %d: wake IPI", c)
 	if sim.cpus[c].halted {
@@ -431,6 +480,7 @@ func (sim *simulator) deviceInterrupt() {
 		return
 	}
 	t := w[sim.choose(len(w))]
+	sim.finishHandoff(0)
 	sim.note("cpu 0: device interrupt wakes %d", t)
 	if sim.cpus[0].halted {
 		sim.wake(0, t) // kernelTrap, under the lock; then HLT returns
@@ -452,6 +502,7 @@ func (sim *simulator) signal() {
 		return
 	}
 	c := r[sim.choose(len(r))]
+	sim.finishHandoff(c)
 	t := TID(sim.choose(sim.maxLive))
 	sim.cpus[c].ipi = false
 	switch th := &sim.s.Threads[t]; th.State {

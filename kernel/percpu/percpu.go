@@ -134,8 +134,11 @@ type CPU struct {
 	// (thread.HandOffFutexWake, sched/handoff.go): ClaimOpen while it is
 	// halted in the idle loop (set right before HLT, with the kernel lock
 	// released), ClaimTaken once a waker took that chance (a
-	// compare-and-swap, so one waker per halt), ClaimClosed from the
-	// end of the halt on, which it sets itself.
+	// compare-and-swap: one waker at a time; a waker that then finds no
+	// thread to hand over opens it again, which may let a second waker
+	// hand it a thread in the same halt: the drain queues that one as
+	// Wake would), ClaimClosed from the end of the halt on, which it sets
+	// itself. It is open only while the CPU is in that halt.
 	WakeClaim atomic.Uint32
 }
 

@@ -242,6 +242,7 @@ func Deadlock() {
 // Context: trap, kernel lock held; does not allocate.
 func Restart(t sched.TID) {
 	th := &threadtab.Threads[t]
-	CallAgain(th)
-	Wake(t, int64(th.RestartNr)) // RAX keeps the call's number
+	if Wake(t, int64(th.RestartNr)) { // not a handed-off FUTEX_WAIT, which returns 0
+		CallAgain(th)
+	}
 }

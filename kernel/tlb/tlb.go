@@ -164,8 +164,12 @@ var panicReason klog.Line
 // NotAnswering ends in a kernel panic whose reason names CPU o, which
 // did not acknowledge what (an IPI) within ns nanoseconds, or (ns 0) whose
 // local APIC never accepted it; why, if not empty, follows (what the NMI
-// probe found).
-// Context: trap, kernel lock held; does not allocate; never returns.
+// probe found). Two CPUs that fail at once may build their reasons in
+// panicReason together; the kernel panic stops the other CPUs, and the
+// report's reason may then be garbled.
+// Context: trap, with or without a lock (a kick IPI is sent after the
+// kernel lock's release, and by the lock-free FUTEX_WAKE); does not
+// allocate; never returns.
 func NotAnswering(o *percpu.CPU, what string, ns int64, why string) {
 	panicReason = klog.Line{}
 	panicReason.S(what).S(": cpu ").U(uint64(o.ID)).S(" (APIC id ").U(uint64(o.APICID)).S(")")
