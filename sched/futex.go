@@ -36,6 +36,12 @@ type Futexes struct {
 	next  [MaxThreads]TID
 	addr  [MaxThreads]uintptr
 	in    [MaxThreads]bool
+	// waited marks a thread queued by a wait that no kernel-lock holder
+	// has ended yet (WakeOne, Remove, the hand-off's drain): a Claim
+	// does not clear it, so the kernel lock's holders may read it without
+	// a bucket lock, and Remove takes none for a thread in no futex wait
+	// (a sleep's or a socket's wake-up).
+	waited [MaxThreads]bool
 	// handedOff marks a thread that a lock-free FUTEX_WAKE took off its
 	// chain (Claim) and that waits in a CPU's hand-off inbox: its wait is
 	// over and the inbox's drain wakes it (Scheduler.WakeHandedOff);
@@ -53,6 +59,7 @@ func (f *Futexes) Init() {
 	for i := range f.next {
 		f.next[i] = None
 		f.in[i] = false
+		f.waited[i] = false
 		atomic.StoreUint32(&f.handedOff[i], 0)
 	}
 }
@@ -140,6 +147,7 @@ func (f *Futexes) WaitLocked(t TID, addr uintptr) {
 	f.addr[t] = addr
 	f.next[t] = None
 	f.in[t] = true
+	f.waited[t] = true
 	if f.tail[b] == None {
 		f.head[b] = t
 	} else {
@@ -159,6 +167,9 @@ func (f *Futexes) WakeOne(addr uintptr) TID {
 	f.lockBucket(b)
 	t := f.dequeue(b, addr)
 	f.unlockBucket(b)
+	if t != None {
+		f.waited[t] = false
+	}
 	return t
 }
 
@@ -199,6 +210,10 @@ func (f *Futexes) dequeue(b int, addr uintptr) TID {
 // Remove dequeues t (after a timeout) and reports whether it was queued.
 // Context: trap or boot, kernel lock held; does not allocate.
 func (f *Futexes) Remove(t TID) bool {
+	if !f.waited[t] {
+		return false // in no futex wait, or one already ended
+	}
+	f.waited[t] = false
 	b := bucket(f.addr[t]) // set by t's own wait, under the kernel lock
 	f.lockBucket(b)
 	found := false

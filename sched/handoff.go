@@ -116,6 +116,7 @@ func (s *Scheduler) PopHandedOff(c int) (t TID, inbox int) {
 // Context: trap, kernel lock held; does not allocate.
 func (s *Scheduler) WakeHandedOff(t TID, inbox, c int, now int64) int {
 	atomic.StoreUint32(&s.Futexes.handedOff[t], 0)
+	s.Futexes.waited[t] = false
 	s.Timers.Cancel(t)
 	s.Threads[t].Device = false
 	switch {

@@ -608,6 +608,14 @@ func (sim *simulator) checkInvariants() {
 	for i := range s.Threads {
 		if s.Futexes.in[i] {
 			queued[bucket(s.Futexes.addr[i])]++
+			// A queued waiter is marked waited, or a timeout's Remove
+			// would skip it and leave it on the chain after its wake.
+			if !s.Futexes.waited[i] {
+				sim.fail("futexes: thread %d is queued but not marked waited", i)
+			}
+			if s.Threads[i].State != Blocked {
+				sim.fail("futexes: thread %d is queued but in state %d", i, s.Threads[i].State)
+			}
 		}
 	}
 	if queued != s.Futexes.count {
