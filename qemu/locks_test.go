@@ -105,6 +105,15 @@ func TestLockStatsBoot(t *testing.T) {
 	assert.LessOrEqual(t, m.contended, m.acquisitions)
 	assert.LessOrEqual(t, m.longestNs, m.holdNs)
 	assert.Regexp(t, `^[a-z_0-9]+$`, m.longestBy, "the longest holder is named")
+	// The futex table's bucket locks, all 64 on one line: every futex wait
+	// that blocks and every wake that finds a waiter takes one.
+	b, ok := rows["futex_buckets"]
+	require.True(t, ok, "no futex_buckets line in /proc/gometal/sched:\n%s", text)
+	t.Logf("futex bucket locks: %+v", b)
+	assert.Positive(t, b.acquisitions, "the goroutines' mutex and channel hand-offs park and wake threads")
+	assert.LessOrEqual(t, b.contended, b.acquisitions)
+	assert.LessOrEqual(t, b.longestNs, b.holdNs)
+	assert.Equal(t, b.contended == 0, b.spinNs == 0, "spin time exactly when contended")
 }
 
 // parseFastPaths reads the fast-path table (header "fastpath lockfree

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/spin"
 )
 
 // futexBuckets is the number of hash chains; a power of two.
@@ -33,6 +34,8 @@ type Futexes struct {
 	tail  [futexBuckets]TID
 	count [futexBuckets]int32  // waiters, queued or reserved; atomic
 	lock  [futexBuckets]uint32 // the bucket's spinlock: 1 held; atomic
+	since [futexBuckets]uint64 // when its holder took it (TSC), for the hold's length
+	stats spin.Stats           // the bucket locks' use, summed (Stats)
 	next  [MaxThreads]TID
 	addr  [MaxThreads]uintptr
 	in    [MaxThreads]bool
@@ -64,18 +67,33 @@ func (f *Futexes) Init() {
 	}
 }
 
-// lockBucket takes bucket b's spinlock. Context: trap or boot, any lock
-// or none; interrupts off in the kernel; does not allocate.
+// lockBucket takes bucket b's spinlock, counted in Stats. Context: trap
+// or boot, any lock or none; interrupts off in the kernel; does not
+// allocate.
 func (f *Futexes) lockBucket(b int) {
+	start := cpu.Rdtsc()
+	contended := false
 	for !atomic.CompareAndSwapUint32(&f.lock[b], 0, 1) {
+		contended = true
 		for atomic.LoadUint32(&f.lock[b]) != 0 { // held for a few dozen instructions
 			cpu.Pause() // under emulation, gives the host a chance to run the holder
 		}
 	}
+	now := cpu.Rdtsc()
+	f.since[b] = now
+	f.stats.Acquired(contended, now-start)
 }
 
 // unlockBucket releases bucket b's spinlock. Context: as lockBucket.
-func (f *Futexes) unlockBucket(b int) { atomic.StoreUint32(&f.lock[b], 0) }
+func (f *Futexes) unlockBucket(b int) {
+	f.stats.Released(cpu.Rdtsc()-f.since[b], 0)
+	atomic.StoreUint32(&f.lock[b], 0)
+}
+
+// Stats returns the bucket locks' statistics, all buckets together: the
+// futex_buckets line of /proc/gometal/sched's lock table. Context: any;
+// does not allocate.
+func (f *Futexes) Stats() *spin.Stats { return &f.stats }
 
 // Lock takes the bucket lock of addr, for a FUTEX_WAIT's read of its word
 // and queueing (WaitLocked); Unlock releases it. Nothing else may be

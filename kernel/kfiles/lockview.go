@@ -16,7 +16,7 @@ const LockTableHeader = "lock acquisitions contended spin_ns hold_ns longest_hol
 // WriteLockStats prints one line of the lock table for the lock called
 // name. Context: trap, kernel lock held; does not allocate.
 func WriteLockStats(w Writer, name string, s *klock.Stats) {
-	v := s.Snapshot(clock.TSCMult())
+	v := klock.SnapshotOf(s, clock.TSCMult())
 	w.S(name).S(" ").U(v.Acquisitions).S(" ").U(v.Contentions).S(" ").U(v.SpinNs).S(" ")
 	w.U(v.HoldNs).S(" ").U(v.LongestNs).S(" ")
 	writeHoldTag(w, v.LongestBy)

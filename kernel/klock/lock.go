@@ -172,4 +172,4 @@ func (l *Handle) Stats() *Stats { return &l.stats }
 // ResetStats zeroes the statistics: the locks' at the program's start,
 // so that they cover the program's run and not the boot, which holds the
 // kernel lock throughout. Context: boot (one CPU); does not allocate.
-func (l *Handle) ResetStats() { l.stats.reset() }
+func (l *Handle) ResetStats() { l.stats.Reset() }

@@ -1,0 +1,79 @@
+package spin
+
+import "sync/atomic"
+
+// Stats counts one lock's use, for /proc/gometal/sched: how often it
+// was taken, how often the first try failed, how long CPUs spun for it and
+// the longest and total time it was held, in TSC cycles, and what the
+// longest holder was doing (a hold tag: kernel/klock's TrapTag, 0 if
+// untold). A lock reports to it in two calls, Acquired after taking it
+// and Released before letting go, so the statistics stay separate from
+// the lock's mechanism and can follow any lock wherever it lives (the
+// kernel's ranked locks in kernel/klock, the futex table's bucket locks
+// in sched). Every field is an atomic, so a reader need not hold the
+// lock; the counters only grow until Reset. kernel/klock converts them
+// for printing (klock.SnapshotOf).
+//
+// The fields are plain words used only through sync/atomic's functions
+// (not its types, which may not be copied), so that a table holding
+// Stats, sched.Scheduler's futex table, can be saved and restored whole
+// by the host tests.
+type Stats struct {
+	acquisitions uint64
+	contentions  uint64 // acquisitions whose first try failed
+	spinCycles   uint64 // cycles spent waiting, over all acquisitions
+	holdCycles   uint64 // cycles held, over all releases
+	longest      uint64 // the longest hold, in cycles
+	longestBy    uint64 // what held it then: a hold tag, 0 if untold
+}
+
+// Acquired records an acquisition after spin cycles of waiting;
+// contended says the first try failed.
+// Context: any (trap or boot, interrupts off); does not allocate.
+func (s *Stats) Acquired(contended bool, spin uint64) {
+	atomic.AddUint64(&s.acquisitions, 1)
+	if contended {
+		atomic.AddUint64(&s.contentions, 1)
+		atomic.AddUint64(&s.spinCycles, spin)
+	}
+}
+
+// Released records a hold of hold cycles by what the holder said it was
+// doing (a hold tag, 0 if untold).
+// Context: any (trap or boot, interrupts off); does not allocate.
+func (s *Stats) Released(hold, by uint64) {
+	atomic.AddUint64(&s.holdCycles, hold)
+	for {
+		old := atomic.LoadUint64(&s.longest)
+		if hold <= old {
+			return
+		}
+		if atomic.CompareAndSwapUint64(&s.longest, old, hold) {
+			// Not atomic with longest: two record holds released at the
+			// same moment may pair one's length with the other's tag.
+			atomic.StoreUint64(&s.longestBy, by)
+			return
+		}
+	}
+}
+
+// Reset zeroes the statistics: the kernel lock's at the program's start,
+// so that they cover the program's run and not the boot, which holds the
+// lock throughout. Context: boot (one CPU); does not allocate.
+func (s *Stats) Reset() {
+	atomic.StoreUint64(&s.acquisitions, 0)
+	atomic.StoreUint64(&s.contentions, 0)
+	atomic.StoreUint64(&s.spinCycles, 0)
+	atomic.StoreUint64(&s.holdCycles, 0)
+	atomic.StoreUint64(&s.longest, 0)
+	atomic.StoreUint64(&s.longestBy, 0)
+}
+
+// Counts returns the statistics in cycles, read one field at a time:
+// read while other CPUs use the lock, they may be a few acquisitions
+// apart. Context: any; does not allocate.
+func (s *Stats) Counts() (acquisitions, contentions, spinCycles, holdCycles, longest, longestBy uint64) {
+	return atomic.LoadUint64(&s.acquisitions), atomic.LoadUint64(&s.contentions),
+		atomic.LoadUint64(&s.spinCycles), atomic.LoadUint64(&s.holdCycles),
+		atomic.LoadUint64(&s.longest), atomic.LoadUint64(&s.longestBy)
+}
