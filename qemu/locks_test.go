@@ -82,38 +82,37 @@ func locksSched(t *testing.T) string {
 
 // TestLockStatsBoot boots 2 CPUs that make system calls under the kernel
 // lock (two locked threads) while goroutines hand work over a mutex and a
-// channel, and checks the kernel lock's line in /proc/gometal/sched: it
-// is there, counts acquisitions, and its numbers agree with each other
-// (contended ones at most all of them, spin time only with contention,
-// the longest hold within the total).
+// channel, and checks the lines of the kernel lock, the memory lock and
+// the futex bucket locks in /proc/gometal/sched: each is there, counts
+// acquisitions, and its numbers agree with each other (lockLine).
 func TestLockStatsBoot(t *testing.T) {
 	text := locksSched(t)
 	rows := parseLockTable(t, text)
-	k, ok := rows["kernel"]
-	require.True(t, ok, "no kernel lock line in /proc/gometal/sched:\n%s", text)
-	t.Logf("kernel lock: %+v", k)
+	k := lockLine(t, rows, "kernel", text)
 	assert.Greater(t, k.acquisitions, uint64(40000), "two threads made 20,000 locked calls each")
-	assert.LessOrEqual(t, k.contended, k.acquisitions)
 	assert.Positive(t, k.longestNs)
-	assert.LessOrEqual(t, k.longestNs, k.holdNs)
-	assert.Equal(t, k.contended == 0, k.spinNs == 0, "spin time exactly when contended")
-	assert.Regexp(t, `^[a-z_0-9]+$`, k.longestBy, "the longest holder is named")
-	m, ok := rows["memory"]
-	require.True(t, ok, "no memory lock line in /proc/gometal/sched:\n%s", text)
-	t.Logf("memory lock: %+v", m)
+	m := lockLine(t, rows, "memory", text)
 	assert.Positive(t, m.acquisitions, "the program's page faults and mmaps take the memory lock")
-	assert.LessOrEqual(t, m.contended, m.acquisitions)
-	assert.LessOrEqual(t, m.longestNs, m.holdNs)
-	assert.Regexp(t, `^[a-z_0-9]+$`, m.longestBy, "the longest holder is named")
 	// The futex table's bucket locks, all 64 on one line: every futex wait
 	// that blocks and every wake that finds a waiter takes one.
-	b, ok := rows["futex_buckets"]
-	require.True(t, ok, "no futex_buckets line in /proc/gometal/sched:\n%s", text)
-	t.Logf("futex bucket locks: %+v", b)
+	b := lockLine(t, rows, "futex_buckets", text)
 	assert.Positive(t, b.acquisitions, "the goroutines' mutex and channel hand-offs park and wake threads")
-	assert.LessOrEqual(t, b.contended, b.acquisitions)
-	assert.LessOrEqual(t, b.longestNs, b.holdNs)
-	assert.Equal(t, b.contended == 0, b.spinNs == 0, "spin time exactly when contended")
+}
+
+// lockLine returns the lock table's line for lock name, checking that it
+// is there and that its numbers agree with each other: contended
+// acquisitions at most all of them, spin time exactly when contended,
+// the longest hold within the total, its holder named.
+func lockLine(t *testing.T, rows map[string]lockRow, name, text string) lockRow {
+	t.Helper()
+	r, ok := rows[name]
+	require.True(t, ok, "no %s line in /proc/gometal/sched's lock table:\n%s", name, text)
+	t.Logf("%s: %+v", name, r)
+	assert.LessOrEqual(t, r.contended, r.acquisitions, name)
+	assert.Equal(t, r.contended == 0, r.spinNs == 0, "%s: spin time exactly when contended", name)
+	assert.LessOrEqual(t, r.longestNs, r.holdNs, name)
+	assert.Regexp(t, `^[a-z_0-9]+$`, r.longestBy, "%s: the longest holder is named", name)
+	return r
 }
 
 // parseFastPaths reads the fast-path table (header "fastpath lockfree
