@@ -14,8 +14,9 @@ import (
 // Lock-free answers to the system calls the Go runtime makes most
 // (issue 18), beside fastTrap's clock reads: FUTEX_WAKE of a word nobody
 // waits on (the runtime wakes a parked M "just in case" on every unlock
-// and ready) or of one waiter while a CPU is halted to run it, FUTEX_WAIT of a word that no longer holds the expected
-// value (a wake-up that came first), and sched_yield with nothing else to run here (the runtime's
+// and ready) or of one waiter while a CPU is halted to run it, FUTEX_WAIT
+// of a word that no longer holds the expected value (a wake-up that came
+// first), and sched_yield with nothing else to run here (the runtime's
 // spinning Ms yield in their loops). Each is counted per CPU, taken and
 // not taken, for /proc/gometal/sched (percpu.Events, kernel/trapstats.go).
 

@@ -56,9 +56,9 @@ func claimHaltedCPU(c *percpu.CPU) *percpu.CPU {
 }
 
 // WakeHandedOff wakes every thread in the CPUs' hand-off inboxes with 0,
-// its FUTEX_WAIT's result: the scheduler queues those from c's own inbox
-// on c when c has nothing to run (sched.Scheduler.WakeHandedOff), and
-// the CPUs it names for others get wake IPIs (Kick).
+// its FUTEX_WAIT's result, on CPU c before it schedules: the scheduler
+// queues each where it runs soonest (sched.Scheduler.WakeHandedOff), and
+// a CPU it names gets a wake IPI (Kick).
 // Context: trap, kernel lock held; does not allocate.
 func WakeHandedOff(c *percpu.CPU) {
 	for t, inbox := threadtab.Sched.PopHandedOff(c.ID); t != noThread; t, inbox = threadtab.Sched.PopHandedOff(c.ID) {
