@@ -66,16 +66,3 @@ func (q *RunQueue) Remove(l *RunLinks, t TID) bool {
 	}
 	return false
 }
-
-// At returns the i-th queued thread, the oldest being 0, or None.
-// Context: trap or boot, kernel lock held; does not allocate.
-func (q *RunQueue) At(l *RunLinks, i int) TID {
-	if i < 0 || i >= q.size {
-		return None
-	}
-	c := q.head
-	for ; i > 0; i-- {
-		c = l[c]
-	}
-	return c
-}

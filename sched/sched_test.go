@@ -9,6 +9,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// queued lists q's threads, oldest first, following the links.
+func queued(q *RunQueue, l *RunLinks) []TID {
+	var r []TID
+	for i, t := 0, q.head; i < q.Len(); i, t = i+1, l[t] {
+		r = append(r, t)
+	}
+	return r
+}
+
 func TestRunQueueFIFOAndRemove(t *testing.T) {
 	var l RunLinks
 	var q RunQueue
@@ -16,8 +25,7 @@ func TestRunQueueFIFOAndRemove(t *testing.T) {
 	for i := TID(0); i < 5; i++ {
 		q.Push(&l, i)
 	}
-	assert.Equal(t, TID(3), q.At(&l, 3))
-	assert.Equal(t, None, q.At(&l, 5))
+	assert.Equal(t, []TID{0, 1, 2, 3, 4}, queued(&q, &l))
 	assert.True(t, q.Remove(&l, 2))
 	assert.False(t, q.Remove(&l, 2))
 	assert.True(t, q.Remove(&l, 4), "the tail")

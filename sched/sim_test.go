@@ -528,9 +528,7 @@ func (sim *simulator) checkInvariants() {
 	// hold only runnable threads.
 	inQueue := make(map[TID]int)
 	for c := 0; c < s.NCPU; c++ {
-		q := &s.CPUs[c].RunQ
-		for i := 0; i < q.Len(); i++ {
-			t := q.At(&s.RunLinks, i)
+		for _, t := range queued(&s.CPUs[c].RunQ, &s.RunLinks) {
 			inQueue[t]++
 			if s.Threads[t].State != Runnable {
 				sim.fail("queues: thread %d in cpu %d's queue is %d, not runnable", t, c, s.Threads[t].State)

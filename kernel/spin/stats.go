@@ -10,8 +10,8 @@ import "sync/atomic"
 // and Released before letting go, so the statistics stay separate from
 // the lock's mechanism and can follow any lock wherever it lives (the
 // kernel's ranked locks in kernel/klock, the futex table's bucket locks
-// in sched). Every field is an atomic, so a reader need not hold the
-// lock; the counters only grow until Reset. kernel/klock converts them
+// in sched). Every field is read and written atomically, so a reader
+// need not hold the lock; the counters only grow until Reset. kernel/klock converts them
 // for printing (klock.SnapshotOf).
 //
 // The fields are plain words used only through sync/atomic's functions
