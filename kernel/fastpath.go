@@ -17,14 +17,15 @@ import (
 // and ready) or of one waiter while a CPU is halted to run it, FUTEX_WAIT
 // of a word that no longer holds the expected value (a wake-up that came
 // first), and sched_yield with nothing else to run here (the runtime's
-// spinning Ms yield in their loops). Each is counted per CPU, taken and
+// spinning Ms yield in their loops), and a short nanosleep with nothing
+// else to run (a nap: fastsleep.go). Each is counted per CPU, taken and
 // not taken, for /proc/gometal/sched (percpu.Events, kernel/trapstats.go).
 
 // fastFutexWake answers a FUTEX_WAKE (or FUTEX_WAKE_BITSET, private or
 // not) without the kernel lock: with 0 when no thread can be waiting on
 // its word (sched.Futexes.MayHaveWaiters says why no wake-up is lost),
 // and, for a wake of one waiter (the Go runtime's futexwakeup) while
-// another CPU is halted, by handing the waiter to that CPU
+// another CPU is halted or napping, by handing the waiter to that CPU
 // (thread.HandOffFutexWake; sched/handoff.go says why no wake-up is
 // lost). It reports false (the locked path decides) for every other
 // futex call, for a bad address (the locked path returns the errno), for
@@ -113,6 +114,8 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 		return fastFutexWake(c, f)
 	case unix.SYS_SCHED_YIELD:
 		return fastYield(c, f)
+	case unix.SYS_NANOSLEEP:
+		return fastNanosleep(c, f) // fastsleep.go
 	}
 	return false
 }
@@ -127,4 +130,8 @@ func writeFastStats(w kfiles.Writer) {
 	w.S("futex_wake ").U(sum[percpu.EvFutexWakeFast]).S(" ").U(sum[percpu.EvFutexWakeLocked]).S("\n")
 	w.S("futex_wait ").U(sum[percpu.EvFutexWaitFast]).S(" ").U(sum[percpu.EvFutexWaitLocked]).S("\n")
 	w.S("sched_yield ").U(sum[percpu.EvYieldFast]).S(" ").U(sum[percpu.EvYieldLocked]).S("\n")
+	// A nap cut short went on to the locked path: it counts in both.
+	w.S("nanosleep ").U(sum[percpu.EvNap] + sum[percpu.EvSleepSpin]).S(" ").U(sum[percpu.EvNapLocked] + sum[percpu.EvNapCut]).S("\n")
+	w.S("nanosleep_spin ").U(sum[percpu.EvSleepSpin]).S(" 0\n")
+	w.S("nanosleep_nap_cut 0 ").U(sum[percpu.EvNapCut]).S("\n")
 }

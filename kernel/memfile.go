@@ -72,4 +72,6 @@ func writeSchedView(w kfiles.Writer) {
 	writeFastStats(w)
 	w.S("\n")
 	writeTrapStats(w)
+	w.S("\n")
+	writeLockedCalls(w)
 }

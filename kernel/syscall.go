@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
@@ -25,6 +26,7 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 	a := sysArgs{uintptr(r.DI), uintptr(r.SI), uintptr(r.DX), uintptr(r.R10), uintptr(r.R8), uintptr(r.R9)}
 	nr := r.AX
 	threadtab.Threads[t].RestartNr = nr // what a restarted call executes again
+	countLockedCall(nr)
 	if !kernelOnly(nr) {
 		lockFiles(c)
 	}
@@ -61,6 +63,42 @@ func interruptIfSignalled(t sched.TID) {
 	th := &threadtab.Threads[t]
 	if thread.State(t) == sched.Blocked && th.Pending&^th.Sigmask != 0 && thread.Interruptible(th.Wait) {
 		thread.InterruptWait(t)
+	}
+}
+
+// lockedCalls counts the system calls that took the kernel lock, by
+// number (the last entry counts every number past the others): what
+// /proc/gometal/sched's "locked_syscall" lines show, so that the calls a
+// program makes on the locked path can be told from those the lock-free,
+// memory-lock and files-lock paths answer (issue 18). Written only under
+// the kernel lock.
+var lockedCalls [abi.NumSyscalls + 1]uint64
+
+// countLockedCall counts system call nr in lockedCalls.
+// Context: trap, kernel lock held; does not allocate.
+func countLockedCall(nr uint64) {
+	lockedCalls[min(nr, uint64(len(lockedCalls)-1))]++
+}
+
+// writeLockedCalls prints lockedCalls' non-zero counts in call-number
+// order, one "locked_syscall NAME COUNT" line each, for writeSchedView:
+// a number Linux has no name for appears as the number, the last entry
+// as "other". Context: trap, kernel lock held; does not allocate.
+func writeLockedCalls(w kfiles.Writer) {
+	for nr, n := range lockedCalls {
+		if n == 0 {
+			continue
+		}
+		w.S("locked_syscall ")
+		switch name := abi.SyscallName(uint64(nr)); {
+		case nr == len(lockedCalls)-1:
+			w.S("other")
+		case name != "":
+			w.S(name)
+		default:
+			w.U(uint64(nr))
+		}
+		w.S(" ").U(n).S("\n")
 	}
 }
 

@@ -682,8 +682,13 @@ func doGetrlimit(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysinfo.SysPrlimit(0, a.int(0), 0, a[1])
 }
 
-// doNanosleep serves nanosleep(2). Context: trap, kernel lock held.
-func doNanosleep(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+// doNanosleep serves nanosleep(2); a call whose nap was cut short
+// (fastsleep.go) sleeps until the nap's deadline.
+// Context: trap, kernel lock held.
+func doNanosleep(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	if d := napDeadline(c, t); d != 0 {
+		return thread.SleepUntil(t, d)
+	}
 	return thread.SysNanosleep(t, a[0], false, 0)
 }
 

@@ -2,6 +2,7 @@ package qemu_test
 
 import (
 	"errors"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,6 +91,17 @@ func TestLockStatsBoot(t *testing.T) {
 	rows := parseLockTable(t, text)
 	k := lockLine(t, rows, "kernel", text)
 	assert.Greater(t, k.acquisitions, uint64(40000), "two threads made 20,000 locked calls each")
+	// The kernel lock's calls by name: the two threads' getppid calls
+	// (nothing else in the program makes that call), and the sched_yields
+	// that the fast path sent on to the locked path (fastpath.go counts
+	// one before it takes the lock: the other CPU's may be waiting for it
+	// while this one prints the counts).
+	calls := lockedCalls(t, text)
+	t.Logf("calls that took the kernel lock: %v", calls)
+	assert.Equal(t, uint64(40000), calls["getppid"], "locked_syscall getppid")
+	sentOn := parseFastPaths(t, text)["sched_yield"][1]
+	assert.LessOrEqual(t, calls["sched_yield"], sentOn, "locked sched_yields")
+	assert.LessOrEqual(t, sentOn, calls["sched_yield"]+1, "locked sched_yields")
 	assert.Positive(t, k.longestNs)
 	m := lockLine(t, rows, "memory", text)
 	assert.Positive(t, m.acquisitions, "the program's page faults and mmaps take the memory lock")
@@ -243,4 +255,50 @@ func TestLockOrderBoot(t *testing.T) {
 	assert.Contains(t, log, "cpu 0 takes the kernel lock (rank 1) while holding the kernel lock (rank 1)")
 	assert.Contains(t, res.PanicReport, "reason: lock order violation")
 	assert.NotContains(t, string(res.Output), "threads exit: ok", "the program never started")
+}
+
+// TestShortSleepsBoot: the guest's short nanosleeps (after the sections
+// above) take no kernel lock. Its 300 sleeps of 3 us are a delay loop
+// unless a signal was pending; its 300 of 40 us nap when nothing else
+// waits to run (kernel/fastsleep.go), and a SIGURG every 200 us cuts
+// some short. The guest checked that each lasted at least its length or
+// ended in EINTR; here the counts are checked, and that the napping
+// thread's CPU time stayed well below the time its sleeps took (a nap is
+// not CPU time: if it were, the two would be about equal).
+func TestShortSleepsBoot(t *testing.T) {
+	text := locksSched(t)
+	fast := parseFastPaths(t, text)
+	sleep, spin, cut := fast["nanosleep"], fast["nanosleep_spin"], fast["nanosleep_nap_cut"]
+	require.Contains(t, fast, "nanosleep", "no nanosleep line:\n%s", text)
+	require.Contains(t, fast, "nanosleep_spin", "no nanosleep_spin line:\n%s", text)
+	require.Contains(t, fast, "nanosleep_nap_cut", "no nanosleep_nap_cut line:\n%s", text)
+	naps := sleep[0] - spin[0]
+	t.Logf("nanosleeps: %d spun, %d napped (%d cut short), %d on the locked path", spin[0], naps, cut[1], sleep[1])
+	assert.GreaterOrEqual(t, spin[0], uint64(250), "most of the 300 sleeps of 3 us are a delay loop")
+	assert.GreaterOrEqual(t, naps, uint64(100), "a good part of the 300 sleeps of 40 us napped")
+	assert.LessOrEqual(t, cut[1], naps, "only a nap is cut short")
+	m := regexp.MustCompile(`threads locks: naps wall_ns=(\d+) cpu_ns=(\d+)`).FindStringSubmatch(string(locksBoot.res.Output))
+	require.NotNil(t, m, "no naps line in the output")
+	wall, err1 := strconv.ParseInt(m[1], 10, 64)
+	cpu, err2 := strconv.ParseInt(m[2], 10, 64)
+	require.NoError(t, errors.Join(err1, err2))
+	t.Logf("300 sleeps of 40 us: %d ns, %d ns of the sleeper's CPU time", wall, cpu)
+	assert.GreaterOrEqual(t, wall, int64(300*40000), "the sleeps took at least their length")
+	assert.Less(t, cpu, wall*3/4, "the naps were charged as CPU time")
+}
+
+// lockedCalls reads the "locked_syscall NAME COUNT" lines of a
+// /proc/gometal/sched text: the system calls that took the kernel lock.
+func lockedCalls(t *testing.T, text string) map[string]uint64 {
+	t.Helper()
+	calls := map[string]uint64{}
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 && f[0] == "locked_syscall" {
+			n, err := strconv.ParseUint(f[2], 10, 64)
+			require.NoError(t, err, "%q", line)
+			calls[f[1]] = n
+		}
+	}
+	return calls
 }

@@ -1,5 +1,7 @@
 package sched
 
+import "sync/atomic"
+
 // CPU-time accounting: each thread's CPU time, the process total, and the
 // CPU-time timers that deliver SIGPROF for the Go runtime's profiler (the
 // per-thread POSIX timers of timer_create(CLOCK_THREAD_CPUTIME_ID) and the
@@ -56,7 +58,7 @@ func (s *Scheduler) Charge(c int, now int64) {
 		return
 	}
 	th := &s.Threads[t]
-	d := now - th.LastRun
+	d := uncharged(th.LastRun, now)
 	th.LastRun = now
 	if d <= 0 {
 		return
@@ -176,12 +178,13 @@ func (s *Scheduler) DeleteThreadTimers(t TID) {
 // thread's own counters); does not allocate.
 func (s *Scheduler) ThreadCPUNow(t TID, now int64) int64 {
 	th := &s.Threads[t]
-	return th.CPUTime + now - th.LastRun
+	return th.CPUTime + uncharged(atomic.LoadInt64(&th.LastRun), now)
 }
 
 // ProcessCPUNow is the process's CPU time: every charged nanosecond of
 // every thread, exited ones included, plus the stretch each running
-// thread has not been charged for yet. Summing the thread slots instead
+// thread has not been charged for yet (naps left out, and read with one
+// load each: nap.go). Summing the thread slots instead
 // would lose an exited thread's time when its slot is reused, and the
 // clock would go backwards. Context: trap, kernel lock held; does not
 // allocate.
@@ -189,7 +192,7 @@ func (s *Scheduler) ProcessCPUNow(now int64) int64 {
 	sum := s.ProcessCPU
 	for i := 0; i < s.NCPU; i++ {
 		if t := s.CPUs[i].Cur; t != None && s.Threads[t].State == Running {
-			sum += max(now-s.Threads[t].LastRun, 0)
+			sum += max(uncharged(atomic.LoadInt64(&s.Threads[t].LastRun), now), 0)
 		}
 	}
 	return sum

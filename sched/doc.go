@@ -25,6 +25,9 @@
 //     and FIFOs, with a spinlock per hash bucket).
 //   - Hand-offs (handoff.go): the lock-free FUTEX_WAKE's per-CPU inboxes
 //     of woken threads, and how the kernel lock's holder wakes them.
+//   - Naps (nap.go): a short nanosleep's halt without the kernel lock,
+//     its thread still running: BeginNap and EndNap (run by the napping
+//     CPU alone) and how a nap is kept out of the CPU time.
 //
 // Threads are named by their index in the thread table (a TID), so the
 // structures hold only integers. Everything here runs in trap context

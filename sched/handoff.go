@@ -108,8 +108,9 @@ func (s *Scheduler) PopHandedOff(c int) (t TID, inbox int) {
 //     waker, about to wait itself, drains its partner before the claimed
 //     CPU has left HLT, and the pair goes on with a local switch, as
 //     MakeRunnable's steal gave it before hand-offs;
-//   - on the claimed CPU inbox while it is still idle: the waker's IPI is
-//     on its way to it (sent after the push), so no other is needed;
+//   - on the claimed CPU inbox while it is still idle, or still napping
+//     (nap.go): the waker's IPI is on its way to it (sent after the
+//     push), so no other is needed;
 //   - otherwise where Wake would queue it (MakeRunnable).
 //
 // It returns the CPU to send a wake IPI to, or NoKick.
@@ -122,7 +123,7 @@ func (s *Scheduler) WakeHandedOff(t TID, inbox, c int, now int64) int {
 	switch {
 	case s.nothingToRun(c):
 		s.queueOn(c, t, now)
-	case inbox != c && s.CPUs[inbox].Idle:
+	case inbox != c && (s.CPUs[inbox].Idle || s.Napping(inbox)):
 		s.queueOn(inbox, t, now)
 	default:
 		return s.MakeRunnable(t, now)

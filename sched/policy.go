@@ -35,16 +35,18 @@ type Decision struct {
 type mistake uint8
 
 const (
-	correct              mistake = iota
-	mistakeNoKick                // forget the IPI to a halted CPU handed a thread
-	mistakeStayHome              // queue at home and kick some other idle CPU (the policy before the simulator)
-	mistakeExitDrop              // exit counts the thread off the CPU as well (issue 13, bug 2)
-	mistakeNoOwner               // a new earliest deadline does not move the timer owner
-	mistakeNoPreempt             // the end of a slice never preempts
-	mistakeNoDeadlock            // the idle loop never reports a deadlock
-	mistakeKeepFired             // a halt that the timer ended still counts the timer as armed
-	mistakeDrainOwnOnly          // a CPU drains only its own hand-off inbox before it schedules
-	mistakeWakeHandedOff         // a timeout or signal wakes a thread a lock-free FUTEX_WAKE handed off
+	correct                 mistake = iota
+	mistakeNoKick                   // forget the IPI to a halted CPU handed a thread
+	mistakeStayHome                 // queue at home and kick some other idle CPU (the policy before the simulator)
+	mistakeExitDrop                 // exit counts the thread off the CPU as well (issue 13, bug 2)
+	mistakeNoOwner                  // a new earliest deadline does not move the timer owner
+	mistakeNoPreempt                // the end of a slice never preempts
+	mistakeNoDeadlock               // the idle loop never reports a deadlock
+	mistakeKeepFired                // a halt that the timer ended still counts the timer as armed
+	mistakeDrainOwnOnly             // a CPU drains only its own hand-off inbox before it schedules
+	mistakeWakeHandedOff            // a timeout or signal wakes a thread a lock-free FUTEX_WAKE handed off
+	mistakeNapNoKick                // a thread queued on a napping CPU sends it no IPI
+	mistakeNapIgnoresQueues         // a nap begins while threads wait in run queues
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -83,10 +85,11 @@ func (s *Scheduler) Wake(t TID, now int64) (kick int, woke bool) {
 
 // MakeRunnable queues t and makes sure some CPU will run it soon. It
 // goes to the queue of the CPU it last ran on (Thread.CPU) if that CPU
-// is idle, else to an idle CPU's queue (the thread moves), else to its
-// home queue. The CPU it went to must get a wake IPI if it is idle, or
+// is idle, else to an idle CPU's queue (the thread moves), else to a
+// napping CPU's (nappingCPU), else to its home queue. The CPU it went to must get a wake IPI if it is idle, or
 // if it runs a thread with no timer armed for the end of that thread's
-// time slice (a tickless CPU): the IPI makes it re-arm. The returned CPU
+// time slice (a tickless CPU): the IPI makes it re-arm; or if its thread
+// naps (nap.go): the IPI ends the nap. The returned CPU
 // may be the caller's own, which re-arms on its way out anyway.
 //
 // Handing the thread to the idle CPU (rather than queueing it at home and
@@ -106,6 +109,8 @@ func (s *Scheduler) MakeRunnable(t TID, now int64) int {
 				return i // the idle CPU steals "a" thread: maybe not this one
 			}
 			target = i
+		} else if i := s.nappingCPU(target); i >= 0 {
+			target = i // its nap ends, as its halt would have (nap.go)
 		}
 	}
 	th.CPU = target
@@ -118,10 +123,17 @@ func (s *Scheduler) MakeRunnable(t TID, now int64) int {
 		}
 		return target
 	}
-	if end := p.SliceStart + s.SliceNs; p.Cur != None && (p.Armed == 0 || p.Armed > end) {
+	if end := p.SliceStart + s.SliceNs; p.Cur != None && (p.Armed == 0 || p.Armed > end || s.napEnds(target)) {
 		return target
 	}
 	return NoKick
+}
+
+// napEnds reports whether CPU c naps, so that a thread just queued there
+// must end the nap with a wake IPI (nap.go). Context: trap, kernel lock
+// held, after the push; does not allocate.
+func (s *Scheduler) napEnds(c int) bool {
+	return s.mistake != mistakeNapNoKick && s.Napping(c)
 }
 
 // idleCPU returns an idle CPU, or -1. Context: trap, kernel lock held;
@@ -129,6 +141,23 @@ func (s *Scheduler) MakeRunnable(t TID, now int64) int {
 func (s *Scheduler) idleCPU() int {
 	for i := 0; i < s.NCPU; i++ {
 		if s.CPUs[i].Idle {
+			return i
+		}
+	}
+	return -1
+}
+
+// nappingCPU returns a CPU whose thread naps (nap.go), pref if it does,
+// or -1. A napping CPU would be halted in its idle loop had its thread
+// taken the locked path to sleep: a thread queued there runs as soon as
+// the IPI ends the nap. Context: trap, kernel lock held; does not
+// allocate.
+func (s *Scheduler) nappingCPU(pref int) int {
+	if s.Napping(pref) {
+		return pref
+	}
+	for i := 0; i < s.NCPU; i++ {
+		if i != pref && s.Napping(i) {
 			return i
 		}
 	}

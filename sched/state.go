@@ -42,6 +42,10 @@ type CPU struct {
 	// chosen (it is then owed a wake IPI) and when it wakes (Woke).
 	Idle      bool
 	MaxWaitNs int64 // the longest a thread waited in a run queue before running here
+	// napping: 1 while Cur naps (nap.go), set and cleared by this CPU
+	// alone, without the kernel lock, and read with a locked instruction
+	// (Napping).
+	napping int32
 }
 
 // Scheduler is the whole scheduling state: the thread and CPU tables, the

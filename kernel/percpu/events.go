@@ -38,6 +38,10 @@ const (
 	EvFileCallWake                 // a call served under the files lock alone whose records then woke a thread on the kernel lock's path (an eventfd or pipe write, say)
 	EvKickResent                   // a kick IPI that a lock waiter's halt took, sent again to this CPU (kernel.kickSelfIfTaken)
 	EvFutexHandoff                 // a FUTEX_WAKE's waiter handed to a halted CPU without the kernel lock (thread.HandOffFutexWake)
+	EvNap                          // a nanosleep answered by a nap, without the kernel lock (kernel/fastsleep.go)
+	EvNapLocked                    // a nanosleep sent to the locked path without a nap (too long, the timer armed sooner, a thread queued, a signal pending)
+	EvNapCut                       // a nap cut short (a kick, a thread queued, a signal): the locked path sleeps the rest
+	EvSleepSpin                    // a nanosleep shorter than kernel.spinMaxNs answered by a delay loop, without the kernel lock
 	EvTimerArmCycles               // TSC cycles spent programming the LAPIC timer (armPending; under emulation a write waits for QEMU's global lock)
 	EvKickCycles                   // TSC cycles spent sending kick IPIs (thread.SendKicks), likewise
 	NEvents

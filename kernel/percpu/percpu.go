@@ -133,30 +133,45 @@ type CPU struct {
 	// WakeClaim lets a lock-free FUTEX_WAKE hand this CPU a woken thread
 	// (thread.HandOffFutexWake, sched/handoff.go): ClaimOpen while it is
 	// halted in the idle loop (set right before HLT, with the kernel lock
-	// released), ClaimTaken once a waker took that chance (a
+	// released) or napping (kernel/fastsleep.go), ClaimTaken once a waker took that chance (a
 	// compare-and-swap: one waker at a time; a waker that then finds no
 	// thread to hand over opens it again, which may let a second waker
 	// hand it a thread in the same halt: the drain queues that one as
 	// Wake would), ClaimClosed from the end of the halt on, which it sets
-	// itself. It is open only while the CPU is in that halt.
+	// itself. It is open only while the CPU is in that halt or nap.
 	WakeClaim atomic.Uint32
+
+	// A nap (kernel/fastsleep.go): a short nanosleep that this CPU answers
+	// by halting, its thread still running, without the kernel lock.
+	// NapStart is when the current nap began (0: none) and NapNs the time
+	// its past naps took: idle time (IdleAt). Only this CPU writes them.
+	// A nap cut short leaves the rest of the sleep to the locked path's
+	// nanosleep, which this CPU runs next: NapDeadline is when the sleep
+	// ends (0: no nap cut short) and NapThread whose it is. Only this CPU
+	// reads or writes those two.
+	NapStart, NapNs atomic.Int64
+	NapDeadline     int64
+	NapThread       int32
 }
 
 // The values of CPU.WakeClaim.
 const (
 	ClaimClosed uint32 = iota // running, or in the kernel
-	ClaimOpen                 // halted in the idle loop: a waker may claim it
+	ClaimOpen                 // halted in the idle loop, or napping: a waker may claim it
 	ClaimTaken                // a waker claimed it and sends it a wake IPI
 )
 
 // IdleAt returns the time c has spent halted, up to now, the current
-// halt included, never less than it returned before: a reading taken
+// halt or nap included, never less than it returned before: a reading taken
 // after c read the clock at its wake-up but before it stored HaltEnd
 // counts up to now, a little more than IdleNs will then hold.
 // Context: trap, kernel lock held (kernel.halt updates IdleNs and Idle
 // under it); does not allocate.
 func (c *CPU) IdleAt(now int64) int64 {
-	idle := c.IdleNs
+	idle := c.IdleNs + c.NapNs.Load()
+	if start := c.NapStart.Load(); start != 0 {
+		idle += max(now-start, 0) // a nap that ended right now may count twice: idleSeen keeps the sum rising
+	}
 	if c.Idle.Load() {
 		end := now
 		if e := c.HaltEnd; e >= c.HaltStart {

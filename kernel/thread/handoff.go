@@ -15,7 +15,7 @@ import (
 
 // HandOffFutexWake answers a FUTEX_WAKE of one waiter on addr, a user
 // address, without the kernel lock, when another CPU is halted in its
-// idle loop: it claims that CPU (percpu.CPU.WakeClaim), takes the oldest
+// idle loop or napping (kernel/fastsleep.go): it claims that CPU (percpu.CPU.WakeClaim), takes the oldest
 // waiter on addr off its futex chain under the bucket lock alone
 // (sched.Futexes.Claim), puts it in the claimed CPU's inbox and sends
 // that CPU a wake IPI. It returns the call's result (1, or 0 when nobody
@@ -42,7 +42,7 @@ func HandOffFutexWake(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 }
 
 // claimHaltedCPU claims a CPU other than c that is halted in its idle
-// loop with its claim open, looking from the CPU after c on, and returns
+// loop or napping, with its claim open, looking from the CPU after c on, and returns
 // it, or nil. Context: trap, kernel lock not held; does not allocate.
 func claimHaltedCPU(c *percpu.CPU) *percpu.CPU {
 	n := threadtab.Sched.NCPU

@@ -158,6 +158,12 @@ func SysNanosleep(t sched.TID, req uintptr, absolute bool, clockOffset int64) in
 	if absolute {
 		deadline = ns - clockOffset
 	}
+	return SleepUntil(t, deadline)
+}
+
+// SleepUntil blocks t until deadline on the monotonic clock (0 at once
+// if it has passed). Context: trap, kernel lock held; does not allocate.
+func SleepUntil(t sched.TID, deadline int64) int64 {
 	if deadline <= clock.Nanotime() {
 		return 0
 	}

@@ -16,7 +16,10 @@
 //     lock while goroutines hand work over mutexes and channels; then
 //     the program makes FUTEX_WAKEs that wake nobody and sched_yields,
 //     and /proc/gometal/sched is printed for the host to check its lock
-//     statistics and fast-path counts.
+//     statistics and fast-path counts. Last, short nanosleeps (the
+//     kernel's delay loop and naps), some of them cut short by signals:
+//     each must last at least its length or end in EINTR, and the
+//     napping thread's CPU time must stay well below the time it took.
 //   - hang: open a FIFO that no one ever writes to, which waits forever
 //     (the stall-report test stops it at its time limit).
 package main
@@ -248,6 +251,10 @@ func locksCheck() {
 		fmt.Println("threads locks:", err)
 		os.Exit(1)
 	}
+	if err := shortSleeps(); err != nil {
+		fmt.Println("threads locks:", err)
+		os.Exit(1)
+	}
 	fmt.Printf("threads locks: sched\n%sthreads locks: end (%d)\n", sched(), shared)
 }
 
@@ -329,6 +336,70 @@ func turns(turn *uint32, me uint32, n int) error {
 			return fmt.Errorf("FUTEX_WAKE of the other side: %d woken, %v", r, e)
 		}
 	}
+	return nil
+}
+
+// shortSleeps makes the short nanosleeps the kernel answers without its
+// lock (kernel/fastsleep.go) from a locked thread: 300 of 3 us (a delay
+// loop) and 300 of 40 us (a nap, when nothing else waits to run), while
+// another thread sends the sleeper SIGURG (the runtime's preemption
+// signal, which it ignores when nothing is to be preempted) every 200
+// us, to cut some naps short. Each sleep must last at least its length,
+// or end in EINTR. It prints the 40 us sleeps' wall time and the
+// sleeper's CPU time over them, for the host to check that a nap is not
+// CPU time.
+func shortSleeps() error {
+	tids := make(chan int, 1)
+	done := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tids <- unix.Gettid()
+		defer close(done)
+		if err := sleepLoop(3000, 300); err != nil {
+			errs <- err
+			return
+		}
+		var t0, t1 unix.Timespec
+		unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &t0)
+		start := time.Now()
+		err := sleepLoop(40000, 300)
+		wall := time.Since(start)
+		unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &t1)
+		fmt.Printf("threads locks: naps wall_ns=%d cpu_ns=%d\n", wall.Nanoseconds(), t1.Nano()-t0.Nano())
+		errs <- err
+	}()
+	tid := <-tids
+	for {
+		select {
+		case <-done:
+			return <-errs
+		case <-time.After(200 * time.Microsecond):
+			unix.Tgkill(os.Getpid(), tid, unix.SIGURG)
+		}
+	}
+}
+
+// sleepLoop makes n nanosleeps of ns nanoseconds; each must return 0
+// after at least ns, or EINTR.
+func sleepLoop(ns int64, n int) error {
+	req := unix.NsecToTimespec(ns)
+	eintr := 0
+	for range n {
+		start := time.Now()
+		_, _, e := unix.Syscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&req)), 0, 0)
+		took := time.Since(start)
+		switch {
+		case e == unix.EINTR:
+			eintr++
+		case e != 0:
+			return fmt.Errorf("nanosleep(%d ns): %v", ns, e)
+		case took.Nanoseconds() < ns:
+			return fmt.Errorf("nanosleep(%d ns) returned after %v", ns, took)
+		}
+	}
+	fmt.Printf("threads locks: %d sleeps of %d ns, %d ended by a signal\n", n, ns, eintr)
 	return nil
 }
 

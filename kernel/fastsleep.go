@@ -1,0 +1,191 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/kernel/x86"
+	"github.com/gometal/gometal/sched"
+)
+
+// Short sleeps without the kernel lock (issue 18; the scheduler's side
+// of a nap and why no wake-up is lost: sched/nap.go). The Go runtime
+// sleeps a few microseconds at a time, often: sysmon's usleep(20) while
+// the program is busy, a spinning M's usleep(3) before it steals from a
+// running P. On the locked path each was a block, a Schedule, a timer
+// expiry on the timer owner and a wake-up: the most frequent kernel-lock
+// call of the futex-heavy job and of a bulk transfer at 2 vCPUs.
+//
+//   - Under spinMaxNs the call is a delay loop (spinUntil).
+//   - Up to napMaxNs, when no thread waits in any run queue (the locked
+//     path would block the thread only to halt its CPU), the CPU naps:
+//     it halts right away, with its timer armed for the deadline and the
+//     thread still running, and the timer interrupt ends the nap; the
+//     call returns 0. A kick IPI (a signal for the thread, a thread
+//     queued on this CPU, a FUTEX_WAKE's hand-off, the program's stop),
+//     a thread that a device interrupt here queued, or a signal that one
+//     made pending cuts the nap short: the call then takes the locked
+//     path, which sleeps until the same deadline (doNanosleep,
+//     NapDeadline) or returns EINTR, and runs the scheduler.
+
+// napMaxNs is the longest nanosleep that naps. A napping CPU steals no
+// thread until its nap ends (a thread can be queued on it, which ends the
+// nap, and a FUTEX_WAKE can hand it one), so naps are short: sysmon's
+// busy-program sleeps of 20 us and its first doubling, and no more than
+// the timer slack that Linux adds to a sleep by default (50 us).
+const napMaxNs = 50_000
+
+// spinMaxNs: a shorter nanosleep is a delay loop instead of a nap
+// (spinUntil), counted as the thread's CPU time, whatever else waits:
+// the spinning M's usleep(3) means "look again in a moment", and a halt
+// with a timer interrupt costs about that much on hardware and far more
+// under emulation, where the interrupt comes late (the futex-heavy job
+// at 4 vCPUs took about 15% longer with its 3 us sleeps napping).
+const spinMaxNs = 10_000
+
+// spinUntil waits for the monotonic clock to reach deadline, at most
+// spinMaxNs away, with interrupts off: a TLB shootdown or a kick waits
+// that long for this CPU at most.
+// Context: trap, no lock held; does not allocate.
+func spinUntil(deadline int64) {
+	for clock.Nanotime() < deadline {
+		cpu.Pause()
+	}
+}
+
+// fastNanosleep answers nanosleep(2) whose timespec is readable without
+// faulting anything in and for which no signal is pending: with a delay
+// loop when the request is shorter than spinMaxNs, and with a nap (see
+// above) when it is at most napMaxNs, the CPU's timer is not armed for a
+// time before the deadline (the scheduler counts on that interrupt,
+// which a nap would take) and no thread waits in a run queue
+// (sched.Scheduler.BeginNap). Otherwise, and when the nap is cut short,
+// it reports false: the locked path serves the call.
+// Context: trap, kernel lock not held, interrupts off but inside the
+// nap's HLTs; does not allocate.
+func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
+	t := threadtab.Sched.CPUs[c.ID].Cur
+	ns, ok := napLength(uintptr(f.DI))
+	now := clock.Nanotime()
+	deadline := now + ns
+	if ok && ns < spinMaxNs && !signalPending(t) {
+		spinUntil(deadline)
+		percpu.Count(c, percpu.EvSleepSpin)
+		f.AX = 0
+		return true
+	}
+	armed := threadtab.Sched.CPUs[c.ID].Armed // written by this CPU alone
+	if !ok || armed != 0 && armed <= deadline || signalPending(t) || !threadtab.Sched.BeginNap(c.ID, t, now) {
+		percpu.Count(c, percpu.EvNapLocked)
+		return false
+	}
+	percpu.Count(c, percpu.EvNap)
+	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
+	c.NapStart.Store(now)
+	cut := nap(c, t, deadline)
+	end := clock.Nanotime()
+	threadtab.Sched.EndNap(c.ID, t, end)
+	c.NapNs.Add(end - now)
+	c.NapStart.Store(0)
+	if armed != 0 {
+		clock.Arm(armed, &c.TimerLVT) // the interrupt the scheduler counts on
+	}
+	if cut || napCut(c, t) {
+		// Cut short, or a kick, a queued thread or a signal came as the
+		// deadline passed. The locked path runs the scheduler: no kick
+		// to send again. The timer may still fire at the deadline,
+		// early for whatever the scheduler arms next: an interrupt that
+		// finds nothing due.
+		c.KickTaken = false
+		c.NapDeadline, c.NapThread = deadline, int32(t)
+		percpu.Count(c, percpu.EvNapCut)
+		return false
+	}
+	f.AX = 0
+	return true
+}
+
+// nap halts CPU c until deadline, with its timer armed for it, or until
+// something cuts the nap short (napCut): a lock-free FUTEX_WAKE may hand
+// it a waiter meanwhile (its claim is open, as in the idle loop's halt),
+// whose wake IPI does. An interrupt that is neither (a TLB shootdown, a
+// device interrupt for another thread, the timer firing a little early)
+// halts it again. It reports whether the nap was cut short: then the
+// rest of the sleep is the locked path's, even if what cut it is gone
+// by now (another CPU may have stolen the thread queued here before its
+// IPI arrived: found by TestShortSleepsBoot, whose 40 us sleep returned
+// after 10 us).
+// Context: trap, kernel lock not held, interrupts off but inside HLT;
+// does not allocate.
+func nap(c *percpu.CPU, t sched.TID, deadline int64) (cut bool) {
+	clock.Arm(deadline, &c.TimerLVT)
+	c.WakeClaim.Store(percpu.ClaimOpen) // a FUTEX_WAKE may hand this CPU its waiter, as in the idle loop
+	for {
+		if napCut(c, t) {
+			cut = true
+			break
+		}
+		c.TimerFired = false
+		cpu.Halt()
+		if clock.Nanotime() >= deadline {
+			break
+		}
+		if c.TimerFired {
+			clock.Arm(deadline, &c.TimerLVT)
+		}
+	}
+	c.WakeClaim.Store(percpu.ClaimClosed)
+	return cut
+}
+
+// napCut reports whether CPU c's nap of t must end before its deadline:
+// a kick IPI ended a halt (another CPU queued a thread here or sent t a
+// signal), a thread waits in this CPU's queue (a device interrupt taken
+// during the nap queued it, with no IPI to itself) or a signal is
+// pending for t (likewise). Context: trap, kernel lock not held; does
+// not allocate.
+func napCut(c *percpu.CPU, t sched.TID) bool {
+	return c.KickTaken || !threadtab.Sched.YieldChangesNothing(c.ID) || signalPending(t)
+}
+
+// signalPending reports whether t has a pending signal it does not
+// block, read without the kernel lock (two aligned words, each some
+// value it had: a signal sent after the read kicks t's CPU).
+// Context: trap; does not allocate.
+func signalPending(t sched.TID) bool {
+	th := &threadtab.Threads[t]
+	return th.Pending&^th.Sigmask != 0
+}
+
+// napLength reads the nanosleep request at req without the kernel lock:
+// its length in nanoseconds, and false for one that does not nap (longer
+// than napMaxNs, invalid, zero, or at an address that the lock-free load
+// cannot read: the locked path then answers, with EINVAL or EFAULT where
+// Linux does).
+// Context: trap, kernel lock not held; does not allocate.
+func napLength(req uintptr) (int64, bool) {
+	if req%8 != 0 || req > vm.UserTop-16 || vm.IsKernelState(req, 16, false) ||
+		!vm.MayAccessLockFree(req, false) || !vm.MayAccessLockFree(req+8, false) {
+		return 0, false
+	}
+	sec, ok1 := vm.Load64(req)
+	nsec, ok2 := vm.Load64(req + 8)
+	if !ok1 || !ok2 || sec != 0 || nsec == 0 || nsec > napMaxNs {
+		return 0, false
+	}
+	return int64(nsec), true
+}
+
+// napDeadline returns the deadline of t's nap cut short on CPU c, which
+// the locked path's nanosleep sleeps until, and forgets it; 0 if t's
+// call did not nap. Context: trap, kernel lock held; does not allocate.
+func napDeadline(c *percpu.CPU, t sched.TID) int64 {
+	d := c.NapDeadline
+	if d == 0 || c.NapThread != int32(t) {
+		return 0
+	}
+	c.NapDeadline = 0
+	return d
+}
