@@ -83,10 +83,11 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 	}
 	percpu.Count(c, percpu.EvNap)
 	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
+	c.DeviceIRQTaken = false
 	c.NapStart.Store(now)
 	cut := nap(c, t, deadline)
 	end := clock.Nanotime()
-	threadtab.Sched.EndNap(c.ID, t, end)
+	threadtab.Sched.EndNap(c.ID, t, now, end)
 	c.NapNs.Add(end - now)
 	c.NapStart.Store(0)
 	if armed != 0 {
@@ -142,12 +143,14 @@ func nap(c *percpu.CPU, t sched.TID, deadline int64) (cut bool) {
 
 // napCut reports whether CPU c's nap of t must end before its deadline:
 // a kick IPI ended a halt (another CPU queued a thread here or sent t a
-// signal), a thread waits in this CPU's queue (a device interrupt taken
-// during the nap queued it, with no IPI to itself) or a signal is
-// pending for t (likewise). Context: trap, kernel lock not held; does
+// signal), a device interrupt was taken during the nap (it may have
+// queued a thread here, with no IPI to itself, made a signal pending for
+// t, or set a deadline that this CPU's timer must now be armed for, which
+// only the locked path does), a thread waits in this CPU's queue, or a
+// signal is pending for t. Context: trap, kernel lock not held; does
 // not allocate.
 func napCut(c *percpu.CPU, t sched.TID) bool {
-	return c.KickTaken || !threadtab.Sched.YieldChangesNothing(c.ID) || signalPending(t)
+	return c.KickTaken || c.DeviceIRQTaken || !threadtab.Sched.YieldChangesNothing(c.ID) || signalPending(t)
 }
 
 // signalPending reports whether t has a pending signal it does not

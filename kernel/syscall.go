@@ -70,8 +70,10 @@ func interruptIfSignalled(t sched.TID) {
 // number (the last entry counts every number past the others): what
 // /proc/gometal/sched's "locked_syscall" lines show, so that the calls a
 // program makes on the locked path can be told from those the lock-free,
-// memory-lock and files-lock paths answer (issue 18). Written only under
-// the kernel lock.
+// memory-lock and files-lock paths answer (issue 18; a call served under
+// the files lock alone that then takes the kernel lock for the wake-ups
+// it recorded is not counted: file_call_wake counts those). Written only
+// under the kernel lock.
 var lockedCalls [abi.NumSyscalls + 1]uint64
 
 // countLockedCall counts system call nr in lockedCalls.
@@ -85,7 +87,8 @@ func countLockedCall(nr uint64) {
 // a number Linux has no name for appears as the number, the last entry
 // as "other". Context: trap, kernel lock held; does not allocate.
 func writeLockedCalls(w kfiles.Writer) {
-	for nr, n := range lockedCalls {
+	for nr := range lockedCalls { // not "nr, n :=": that copies the array onto the trap stack
+		n := lockedCalls[nr]
 		if n == 0 {
 			continue
 		}

@@ -683,10 +683,13 @@ func doGetrlimit(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 }
 
 // doNanosleep serves nanosleep(2); a call whose nap was cut short
-// (fastsleep.go) sleeps until the nap's deadline.
+// (fastsleep.go) sleeps until the nap's deadline, and if that has passed
+// it yields all the same: what cut the nap may be a thread queued on this
+// CPU, which must not wait for the sleeper's slice to end.
 // Context: trap, kernel lock held.
 func doNanosleep(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	if d := napDeadline(c, t); d != 0 {
+		threadtab.Sched.Yield(c.ID) // a switch only if a thread is queued here
 		return thread.SleepUntil(t, d)
 	}
 	return thread.SysNanosleep(t, a[0], false, 0)

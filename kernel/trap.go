@@ -79,8 +79,9 @@ func userTrap(f *x86.TrapFrame) {
 	// or it could free the page first and the write, through a stale TLB
 	// entry, land in a reused frame. With inUser set the shooter waits for
 	// this CPU's tlbSeen, which moves only when it takes the shootdown IPI:
-	// after fastTrap, since interrupts are off here. The delay is a few
-	// microseconds. A write that finds no TLB entry walks the page table:
+	// after fastTrap, since interrupts are off here, or during a nap's HLT
+	// (fastsleep.go), which reads the request before it halts and touches
+	// no user memory after. The delay is a few microseconds. A write that finds no TLB entry walks the page table:
 	// once the unmap cleared the entry it faults, and the fault is fixed up
 	// (vm.FixUserFault in kernelTrap): the call goes on to the locked path.
 	countTrap(c, f.Vector)
@@ -154,13 +155,15 @@ func userTrap(f *x86.TrapFrame) {
 // fastTrap handles, without the kernel lock, the entries that need no
 // shared state: a TLB shootdown, the system calls that only read clocks
 // or ids (the Go runtime calls clock_gettime constantly), a FUTEX_WAKE
-// that finds no waiter and a sched_yield with nothing else to run
-// (fastpath.go). It
-// reports whether it handled the entry; f then resumes the same thread.
-// It runs with c.inUser still set (see userTrap), must not wait, and
-// writes user memory only with the fault-tolerant stores (vm.Store64,
-// fastclock.go): a page that is not mapped fails the store, and the
-// locked path decides.
+// that finds no waiter or hands it to a halted CPU, a sched_yield with
+// nothing else to run (fastpath.go), and a nanosleep of at most 50 us
+// (fastsleep.go). It reports whether it handled the entry; f then
+// resumes the same thread. It runs with c.inUser still set (see
+// userTrap), waits for no lock (a nanosleep's nap halts the CPU with
+// interrupts on, taking TLB shootdowns there, and touches no user
+// memory after), and writes user memory only with the fault-tolerant
+// stores (vm.Store64, fastclock.go): a page that is not mapped fails the
+// store, and the locked path decides.
 // Context: trap, kernel lock not held; does not allocate.
 func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	if f.Vector < 32 {
@@ -200,17 +203,19 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 }
 
 // kernelTrap handles an entry from ring 0: an interrupt that woke the idle
-// loop's HLT, a page fault of a fault-tolerant user access (vm.FixUserFault:
-// the access fails and its caller goes on), or any other fault in the
-// kernel (which ends in a panic report).
-// Context: trap, kernel lock not held (the idle loop released it) or, for
-// a fixed-up fault, whatever the faulting code held; does not allocate.
+// loop's HLT, a nap's (fastsleep.go) or a lock waiter's, a page fault of
+// a fault-tolerant user access (vm.FixUserFault: the access fails and its
+// caller goes on), or any other fault in the kernel (which ends in a
+// panic report).
+// Context: trap, kernel lock not held (the idle loop released it, a nap
+// holds none, a lock waiter waits for it) or, for a fixed-up fault,
+// whatever the faulting code held; does not allocate.
 func kernelTrap(f *x86.TrapFrame) {
 	c := percpu.This()
 	switch v := f.Vector; {
 	case v == x86.VecTimer:
 		c.IRQs++
-		c.TimerFired = true // halt's threadtab.Sched.Woke forgets the armed deadline
+		c.TimerFired = true // halt's threadtab.Sched.Woke forgets the armed deadline; a nap re-arms
 		percpu.Count(c, percpu.EvTimer)
 		clock.LAPIC.EOI()
 	case v == x86.VecTLB:
@@ -239,7 +244,8 @@ func kernelTrap(f *x86.TrapFrame) {
 		kpanic.Panic(kpanic.ExceptionNames[v], f)
 	default:
 		c.IRQs++
-		klock.Kernel.Lock(c) // the idle loop released it
+		c.DeviceIRQTaken = true // a nap ends: the locked path arms the timer (fastsleep.go)
+		klock.Kernel.Lock(c)    // the idle loop or the nap holds no lock
 		klock.Kernel.SetHolder(klock.TrapTag(f))
 		handled := deviceInterrupt(v)
 		unlockKernel(c)

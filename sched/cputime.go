@@ -184,7 +184,10 @@ func (s *Scheduler) ThreadCPUNow(t TID, now int64) int64 {
 // ProcessCPUNow is the process's CPU time: every charged nanosecond of
 // every thread, exited ones included, plus the stretch each running
 // thread has not been charged for yet (naps left out, and read with one
-// load each: nap.go). Summing the thread slots instead
+// load each: nap.go), never less than it answered before (a napping CPU
+// stores its thread's charge from a clock reading it took a moment
+// earlier, and an ending nap from one taken a moment later than a
+// reader's: the sum could step back by that moment). Summing the thread slots instead
 // would lose an exited thread's time when its slot is reused, and the
 // clock would go backwards. Context: trap, kernel lock held; does not
 // allocate.
@@ -195,5 +198,7 @@ func (s *Scheduler) ProcessCPUNow(now int64) int64 {
 			sum += max(uncharged(atomic.LoadInt64(&s.Threads[t].LastRun), now), 0)
 		}
 	}
+	sum = max(sum, s.processSeen)
+	s.processSeen = sum
 	return sum
 }

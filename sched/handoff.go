@@ -108,10 +108,13 @@ func (s *Scheduler) PopHandedOff(c int) (t TID, inbox int) {
 //     waker, about to wait itself, drains its partner before the claimed
 //     CPU has left HLT, and the pair goes on with a local switch, as
 //     MakeRunnable's steal gave it before hand-offs;
-//   - on the claimed CPU inbox while it is still idle, or still napping
-//     (nap.go): the waker's IPI is on its way to it (sent after the
-//     push), so no other is needed;
-//   - otherwise where Wake would queue it (MakeRunnable).
+//   - on the claimed CPU inbox while it is still idle: the waker's IPI is
+//     on its way to it (sent after the push), so no other is needed;
+//   - otherwise where Wake would queue it (MakeRunnable). A claimed CPU
+//     that naps (nap.go) is not treated as idle here: its nap may be
+//     ending with the waker's IPI still pending, and MakeRunnable's
+//     push-then-look order (and IPI) is what keeps that from leaving the
+//     thread behind the sleeper.
 //
 // It returns the CPU to send a wake IPI to, or NoKick.
 // Context: trap, kernel lock held; does not allocate.
@@ -123,7 +126,7 @@ func (s *Scheduler) WakeHandedOff(t TID, inbox, c int, now int64) int {
 	switch {
 	case s.nothingToRun(c):
 		s.queueOn(c, t, now)
-	case inbox != c && (s.CPUs[inbox].Idle || s.Napping(inbox)):
+	case inbox != c && s.CPUs[inbox].Idle:
 		s.queueOn(inbox, t, now)
 	default:
 		return s.MakeRunnable(t, now)

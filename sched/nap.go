@@ -15,8 +15,11 @@ import "sync/atomic"
 //
 //   - A thread queued on the napping CPU must end the nap at once (the
 //     sleeper would otherwise keep the CPU until its slice ends), so
-//     MakeRunnable always sends that CPU a wake IPI: the nap then ends
-//     and the rest of the sleep takes the locked path. The napper sets
+//     MakeRunnable sends that CPU a wake IPI (the napping CPU itself,
+//     queueing from a device interrupt during its nap, sends none: its
+//     nap looks at its queue), and the nap then ends. The rest of the
+//     sleep takes the locked path, which yields the CPU to the queued
+//     thread even if the deadline has passed by then. The napper sets
 //     its mark with a locked instruction before it reads the run queues,
 //     and MakeRunnable reads the mark with a locked instruction after its
 //     push, so one of them sees the other (x86 orders locked instructions
@@ -26,7 +29,8 @@ import "sync/atomic"
 //     negative number (napCharge), so that a reading taken under the
 //     kernel lock on another CPU (ProcessCPUNow) counts none of the nap
 //     and never goes backwards: the mark and its removal are one store
-//     each.
+//     each. ProcessCPUNow keeps its answers rising all the same (the
+//     napper's clock readings are a moment off a reader's).
 
 // BeginNap starts a nap of t, the thread running on CPU c, at now, unless
 // some thread waits in a run queue (stealing it beats sleeping) or the
@@ -50,16 +54,18 @@ func (s *Scheduler) BeginNap(c int, t TID, now int64) bool {
 	}
 	th := &s.Threads[t]
 	atomic.StoreInt64(&th.LastRun, napCharge(now-th.LastRun))
+	atomic.AddInt64(&th.Naps, 1)
 	return true
 }
 
-// EndNap ends CPU c's nap of t at now: t's uncharged time starts running
-// again from now, less what it had before the nap.
+// EndNap ends CPU c's nap of t, begun at began, at now: t's uncharged
+// time starts running again from now, less what it had before the nap.
 // Context: trap on CPU c, no lock held (or the simulator's one event);
 // does not allocate.
-func (s *Scheduler) EndNap(c int, t TID, now int64) {
+func (s *Scheduler) EndNap(c int, t TID, began, now int64) {
 	th := &s.Threads[t]
 	atomic.StoreInt64(&th.LastRun, now-uncharged(atomic.LoadInt64(&th.LastRun), now))
+	atomic.AddInt64(&th.NapNs, now-began)
 	atomic.StoreInt32(&s.CPUs[c].napping, 0)
 }
 
@@ -72,6 +78,7 @@ func (s *Scheduler) Napping(c int) bool {
 
 // napCharge encodes d, the time a napping thread ran uncharged before
 // its nap, as its LastRun: a negative number, which no clock reading is.
+// Context: any; does not allocate.
 func napCharge(d int64) int64 { return -1 - max(d, 0) }
 
 // uncharged returns the time a running thread whose LastRun is lastRun

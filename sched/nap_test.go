@@ -32,7 +32,9 @@ func TestNapIsNotCPUTime(t *testing.T) {
 		assert.GreaterOrEqual(t, p, last, "the process's CPU time went backwards at %d", now)
 		last = p
 	}
-	s.EndNap(0, 1, 1150)
+	s.EndNap(0, 1, 150, 1150)
+	assert.Equal(t, int64(1), s.Threads[1].Naps)
+	assert.Equal(t, int64(1000), s.Threads[1].NapNs)
 	assert.False(t, s.Napping(0))
 	assert.Equal(t, int64(50), s.ThreadCPUNow(1, 1150))
 	assert.Equal(t, int64(80), s.ThreadCPUNow(1, 1180))
@@ -73,5 +75,17 @@ func TestNappingCPUGetsAnIPI(t *testing.T) {
 	s.Threads[3].State = Blocked
 	require.True(t, s.BeginNap(0, 1, 200))
 	assert.Equal(t, 0, s.MakeRunnable(3, 300), "napping: the IPI ends the nap")
-	s.EndNap(0, 1, 400)
+	s.EndNap(0, 1, 200, 400)
+}
+
+// TestProcessCPUNowNeverFalls: a napping CPU stores its thread's charge
+// from a clock reading it took a moment before, which a reader on another
+// CPU may have passed meanwhile: the process's CPU time must not fall.
+func TestProcessCPUNowNeverFalls(t *testing.T) {
+	s := napScheduler()
+	before := s.ProcessCPUNow(300)         // threads 1 and 2, 200 ns each
+	require.True(t, s.BeginNap(0, 1, 150)) // its clock read 150
+	assert.GreaterOrEqual(t, s.ProcessCPUNow(310), before)
+	s.EndNap(0, 1, 150, 320)
+	assert.GreaterOrEqual(t, s.ProcessCPUNow(330), before)
 }

@@ -31,8 +31,8 @@ type simCPU struct {
 	// halted on its CPU with the timer armed for napUntil, no lock held;
 	// napArmed is the scheduler's Armed then, which the kernel programs
 	// again after a nap that its timer ended.
-	napping            bool
-	napUntil, napArmed int64
+	napping                      bool
+	napBegan, napUntil, napArmed int64
 }
 
 // simulator runs one simulation.
@@ -205,15 +205,15 @@ func (sim *simulator) nap(c int, deadline int64) bool {
 	if armed != 0 && armed <= deadline || !sim.s.BeginNap(c, t, sim.now) {
 		return false
 	}
-	for i := 0; i < sim.s.NCPU; i++ {
-		if n := sim.s.CPUs[i].RunQ.Len(); n > 0 {
-			sim.fail("nap: cpu %d naps while cpu %d has %d queued threads", c, i, n)
+	for i := range sim.s.Threads { // the thread table, not the queues BeginNap looks at
+		if sim.s.Threads[i].State == Runnable {
+			sim.fail("nap: cpu %d naps while thread %d waits to run", c, i)
 		}
 	}
 	sim.naps++
 	sim.note("cpu %d: thread %d naps until %d", c, t, deadline)
 	sc := &sim.cpus[c]
-	sc.napping, sc.napUntil, sc.napArmed, sc.timer = true, deadline, armed, deadline
+	sc.napping, sc.napBegan, sc.napUntil, sc.napArmed, sc.timer = true, sim.now, deadline, armed, deadline
 	return true
 }
 
@@ -225,7 +225,7 @@ func (sim *simulator) nap(c int, deadline int64) bool {
 func (sim *simulator) endNap(c int, woken bool) {
 	sc := &sim.cpus[c]
 	t := sim.s.CPUs[c].Cur
-	sim.s.EndNap(c, t, sim.now)
+	sim.s.EndNap(c, t, sc.napBegan, sim.now)
 	sc.napping, sc.claimed = false, false
 	if sc.napArmed != 0 {
 		sc.timer = sc.napArmed // else a nap cut short leaves it armed for napUntil: early for anything
@@ -235,6 +235,8 @@ func (sim *simulator) endNap(c int, woken bool) {
 		return
 	}
 	sc.ipi = false // the locked path runs the scheduler
+	queued := sim.s.CPUs[c].RunQ.Len()
+	sim.s.Yield(c) // doNanosleep: a thread queued here runs now, the deadline passed or not
 	switch {
 	case sim.now >= sc.napUntil || sim.choose(2) == 0:
 		sim.note("cpu %d: thread %d's nap is cut short; the call returns", c, t)
@@ -244,6 +246,9 @@ func (sim *simulator) endNap(c int, woken bool) {
 		sim.s.SetTimer(t, sc.napUntil, c)
 	}
 	sim.reschedule(c)
+	if queued > 0 && sim.s.CPUs[c].Cur == t {
+		sim.fail("nap: cpu %d's nap was cut for %d queued threads, and it still runs the sleeper %d", c, queued, t)
+	}
 }
 
 // otherRunning returns a CPU other than c that runs a thread and has no
@@ -781,8 +786,8 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a fired timer still counted on", mistakeKeepFired, "timer record: cpu [0-9]+ counts on|armed on no CPU|lost wake-up"},
 		{"only the own inbox drained", mistakeDrainOwnOnly, "deadlock reported but thread [0-9]+ is handed off"},
 		{"a handed-off thread woken twice", mistakeWakeHandedOff, "hand-off: thread [0-9]+ in cpu [0-9]+'s inbox is [0-9], not blocked"},
-		{"no IPI to a napping CPU", mistakeNapNoKick, "lost wake-up: cpu [0-9]+ (naps|runs)"},
-		{"a nap beside queued threads", mistakeNapIgnoresQueues, "nap: cpu [0-9]+ naps while"},
+		{"no IPI to a napping CPU", mistakeNapNoKick, "lost wake-up: cpu [0-9]+ naps"},
+		{"a nap beside queued threads", mistakeNapIgnoresQueues, "nap: cpu [0-9]+ naps while thread [0-9]+ waits"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			caught := ""

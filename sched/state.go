@@ -28,6 +28,9 @@ type Thread struct {
 	CPUTime int64 // ns spent running, for CLOCK_THREAD_CPUTIME_ID
 	LastRun int64 // when its CPU time was last charged
 	Queued  int64 // when it last joined a run queue
+	// Naps and NapNs count its naps (nap.go) and their time, for
+	// /proc/gometal/sched; only the CPU it naps on writes them.
+	Naps, NapNs int64
 }
 
 // CPU is one processor's scheduling state.
@@ -76,6 +79,9 @@ type Scheduler struct {
 	CPUTimers  [MaxCPUTimers]CPUTimer // timer_create and setitimer(ITIMER_PROF)
 	NArmed     int                    // armed CPUTimers, so the common case costs nothing
 	ProcessCPU int64                  // CPU time charged to all threads, exited ones too
+	// processSeen is ProcessCPUNow's last answer: it never answers less
+	// (a nap's accounting, nap.go, is stored without the kernel lock).
+	processSeen int64
 
 	mistake mistake // a planted policy bug, for the simulator's self-test
 }
@@ -101,7 +107,7 @@ func (s *Scheduler) Init(ncpu int) {
 	for i := range s.CPUTimers {
 		s.CPUTimers[i] = CPUTimer{}
 	}
-	s.NArmed, s.ProcessCPU = 0, 0
+	s.NArmed, s.ProcessCPU, s.processSeen = 0, 0, 0
 }
 
 // Alloc takes a free thread slot, Blocked until MakeRunnable or Start,

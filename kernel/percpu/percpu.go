@@ -116,8 +116,9 @@ type CPU struct {
 	TimerLVT uint32
 
 	// KickTaken: a kick IPI ended a halt of this CPU in the kernel (a
-	// lock waiter's, kernel/klock/wait.go, or the idle loop's), so its
-	// request reached no scheduler. The paths that go back to ring 3
+	// lock waiter's, kernel/klock/wait.go, the idle loop's or a nap's,
+	// kernel/fastsleep.go, which it cuts short), so its request reached
+	// no scheduler. The paths that go back to ring 3
 	// without the scheduler (kernel/filetrap.go, kernel/memfault.go)
 	// clear it before they take their lock and, found set after, send
 	// the kick again to this CPU (kernel.kickSelfIfTaken). Only this CPU reads
@@ -126,8 +127,9 @@ type CPU struct {
 
 	// TimerFired: the timer interrupt was taken in the kernel, ending the
 	// idle loop's halt, so the one-shot timer is off (the scheduler's
-	// record of it, sched.CPU.Armed, is cleared: sched.Woke). Only this
-	// CPU reads or writes it.
+	// record of it, sched.CPU.Armed, is cleared: sched.Woke), or a nap's
+	// (kernel/fastsleep.go, which arms it again). Only this CPU reads or
+	// writes it.
 	TimerFired bool
 
 	// WakeClaim lets a lock-free FUTEX_WAKE hand this CPU a woken thread
@@ -152,6 +154,13 @@ type CPU struct {
 	NapStart, NapNs atomic.Int64
 	NapDeadline     int64
 	NapThread       int32
+	// DeviceIRQTaken: a device interrupt was taken in the kernel (during
+	// the idle loop's halt or a nap), under the kernel lock, which may
+	// have changed what this CPU's timer must be armed for (a deadline
+	// set with this CPU as the timer owner): a nap then ends, so that the
+	// locked path arms it (kernel/fastsleep.go). Only this CPU reads or
+	// writes it.
+	DeviceIRQTaken bool
 }
 
 // The values of CPU.WakeClaim.

@@ -42,14 +42,18 @@ func HandOffFutexWake(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 }
 
 // claimHaltedCPU claims a CPU other than c that is halted in its idle
-// loop or napping, with its claim open, looking from the CPU after c on, and returns
-// it, or nil. Context: trap, kernel lock not held; does not allocate.
+// loop or napping, with its claim open, looking from the CPU after c on,
+// and returns it, or nil. A CPU halted in its idle loop comes first: a
+// napping one has a thread to put back to sleep before it runs the
+// waiter. Context: trap, kernel lock not held; does not allocate.
 func claimHaltedCPU(c *percpu.CPU) *percpu.CPU {
 	n := threadtab.Sched.NCPU
-	for i := 1; i < n; i++ {
-		o := &percpu.CPUs[(c.ID+i)%n]
-		if o.WakeClaim.CompareAndSwap(percpu.ClaimOpen, percpu.ClaimTaken) {
-			return o
+	for pass := 0; pass < 2; pass++ {
+		for i := 1; i < n; i++ {
+			o := &percpu.CPUs[(c.ID+i)%n]
+			if (pass == 1 || o.NapStart.Load() == 0) && o.WakeClaim.CompareAndSwap(percpu.ClaimOpen, percpu.ClaimTaken) {
+				return o
+			}
 		}
 	}
 	return nil

@@ -345,9 +345,11 @@ func turns(turn *uint32, me uint32, n int) error {
 // another thread sends the sleeper SIGURG (the runtime's preemption
 // signal, which it ignores when nothing is to be preempted) every 200
 // us, to cut some naps short. Each sleep must last at least its length,
-// or end in EINTR. It prints the 40 us sleeps' wall time and the
-// sleeper's CPU time over them, for the host to check that a nap is not
-// CPU time.
+// or end in EINTR. It prints, for the host to check, how many delay
+// loops the kernel counted over the first 300 (all threads'), and the
+// sleeper's own naps over the second (its row of /proc/gometal/sched's
+// nap table: count and time), with the second's wall time and the
+// sleeper's CPU time.
 func shortSleeps() error {
 	tids := make(chan int, 1)
 	done := make(chan struct{})
@@ -355,19 +357,25 @@ func shortSleeps() error {
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		tids <- unix.Gettid()
+		tid := unix.Gettid()
+		tids <- tid
 		defer close(done)
+		spins := fastPathCount("nanosleep_spin")
 		if err := sleepLoop(3000, 300); err != nil {
 			errs <- err
 			return
 		}
+		spins = fastPathCount("nanosleep_spin") - spins
+		naps, napUs := threadNaps(tid)
 		var t0, t1 unix.Timespec
 		unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &t0)
 		start := time.Now()
 		err := sleepLoop(40000, 300)
 		wall := time.Since(start)
 		unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &t1)
-		fmt.Printf("threads locks: naps wall_ns=%d cpu_ns=%d\n", wall.Nanoseconds(), t1.Nano()-t0.Nano())
+		naps2, napUs2 := threadNaps(tid)
+		fmt.Printf("threads locks: short sleeps spun=%d napped=%d nap_us=%d wall_ns=%d cpu_ns=%d\n",
+			spins, naps2-naps, napUs2-napUs, wall.Nanoseconds(), t1.Nano()-t0.Nano())
 		errs <- err
 	}()
 	tid := <-tids
@@ -379,6 +387,30 @@ func shortSleeps() error {
 			unix.Tgkill(os.Getpid(), tid, unix.SIGURG)
 		}
 	}
+}
+
+// fastPathCount returns the lock-free count of a line of
+// /proc/gometal/sched's fast-path table ("NAME LOCKFREE LOCKED"), or -1.
+func fastPathCount(name string) int64 {
+	m := regexp.MustCompile(`(?m)^` + name + ` (\d+) \d+$`).FindStringSubmatch(sched())
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	return n
+}
+
+// threadNaps returns thread tid's naps and their time in microseconds,
+// from its row of /proc/gometal/sched's nap table ("tid naps nap_us",
+// which lists only threads that napped: none is 0).
+func threadNaps(tid int) (naps, us int64) {
+	m := regexp.MustCompile(`(?m)^` + strconv.Itoa(tid) + ` (\d+) (\d+)$`).FindStringSubmatch(sched())
+	if m == nil {
+		return 0, 0
+	}
+	naps, _ = strconv.ParseInt(m[1], 10, 64)
+	us, _ = strconv.ParseInt(m[2], 10, 64)
+	return naps, us
 }
 
 // sleepLoop makes n nanosleeps of ns nanoseconds; each must return 0
