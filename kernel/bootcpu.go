@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/smp"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -68,8 +69,9 @@ const (
 var bootCPU = &percpu.CPUs[0]
 
 // nmiFXAreas hold each CPU's FPU state while it handles an NMI taken in
-// ring 0 (16-byte aligned by setupCPU).
-var nmiFXAreas [percpu.MaxCPUs][512 + 16]byte
+// ring 0, threadtab.FXSize bytes each, 16-byte aligned by setupCPU (one
+// array with 16 bytes to spare, as threadtab.FXAreas).
+var nmiFXAreas [percpu.MaxCPUs*threadtab.FXSize + 16]byte
 
 // kstack0 holds the boot CPU's kernel stack (its first percpu.KstackSize bytes,
 // start64 uses them) and above it its double-fault, NMI and machine-check

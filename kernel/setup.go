@@ -30,7 +30,7 @@ func checkCPU() {
 // start64). Context: boot, on c; does not allocate.
 func setupCPU(c *percpu.CPU, ist *[3]uintptr) {
 	x86.LoadGDT(&c.GDT, &c.TSS, c.KstackTop, ist)
-	c.NmiFX = (uintptr(ptrOf(&nmiFXAreas[c.ID][0])) + 15) &^ 15
+	c.NmiFX = (uintptr(ptrOf(&nmiFXAreas[0]))+15)&^15 + uintptr(c.ID)*threadtab.FXSize
 	if c.ID == 0 {
 		setupIDT()
 	}

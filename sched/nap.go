@@ -54,7 +54,7 @@ func (s *Scheduler) BeginNap(c int, t TID, now int64) bool {
 	}
 	th := &s.Threads[t]
 	atomic.StoreInt64(&th.LastRun, napCharge(now-th.LastRun))
-	atomic.AddInt64(&th.Naps, 1)
+	atomic.AddUint32(&th.Naps, 1)
 	return true
 }
 

@@ -33,7 +33,7 @@ func TestNapIsNotCPUTime(t *testing.T) {
 		last = p
 	}
 	s.EndNap(0, 1, 150, 1150)
-	assert.Equal(t, int64(1), s.Threads[1].Naps)
+	assert.Equal(t, uint32(1), s.Threads[1].Naps)
 	assert.Equal(t, int64(1000), s.Threads[1].NapNs)
 	assert.False(t, s.Napping(0))
 	assert.Equal(t, int64(50), s.ThreadCPUNow(1, 1150))

@@ -23,14 +23,17 @@ type Thread struct {
 	// Device: a blocked thread waits for an interrupt (console input,
 	// epoll, the network stack), which the deadlock detector counts as a
 	// way to make progress.
-	Device  bool
+	Device bool
+	// Naps and NapNs count its naps (nap.go) and their time, for
+	// /proc/gometal/sched; only the CPU it naps on writes them. (Naps
+	// sits in what would be padding: the thread table is in every
+	// image's memory floor.)
+	Naps    uint32
 	CPU     int   // the CPU it last ran on, or whose queue it is in
 	CPUTime int64 // ns spent running, for CLOCK_THREAD_CPUTIME_ID
 	LastRun int64 // when its CPU time was last charged
 	Queued  int64 // when it last joined a run queue
-	// Naps and NapNs count its naps (nap.go) and their time, for
-	// /proc/gometal/sched; only the CPU it naps on writes them.
-	Naps, NapNs int64
+	NapNs   int64
 }
 
 // CPU is one processor's scheduling state.

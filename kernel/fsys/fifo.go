@@ -42,7 +42,7 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 		if p, e = vfs.Pipes.NewFifo(); e != 0 {
 			return vfs.Errno(e)
 		}
-		vfs.FifoPipe[ino] = int32(p + 1)
+		vfs.FifoPipe[ino] = uint16(p + 1)
 	}
 	readers, writers := vfs.Pipes.Ends(p)
 	if !reader && readers == 0 && flags&unix.O_NONBLOCK != 0 {

@@ -131,6 +131,13 @@ type CPU struct {
 	// (kernel/fastsleep.go, which arms it again). Only this CPU reads or
 	// writes it.
 	TimerFired bool
+	// DeviceIRQTaken: a device interrupt was taken in the kernel (during
+	// the idle loop's halt or a nap), under the kernel lock, which may
+	// have changed what this CPU's timer must be armed for (a deadline
+	// set with this CPU as the timer owner): a nap then ends, so that the
+	// locked path arms it (kernel/fastsleep.go). Only this CPU reads or
+	// writes it. (Beside the other flags: in what would be padding.)
+	DeviceIRQTaken bool
 
 	// WakeClaim lets a lock-free FUTEX_WAKE hand this CPU a woken thread
 	// (thread.HandOffFutexWake, sched/handoff.go): ClaimOpen while it is
@@ -142,6 +149,9 @@ type CPU struct {
 	// Wake would), ClaimClosed from the end of the halt on, which it sets
 	// itself. It is open only while the CPU is in that halt or nap.
 	WakeClaim atomic.Uint32
+	// NapThread is the thread of the nap cut short whose deadline is
+	// NapDeadline (below). (Here: in what would be padding.)
+	NapThread int32
 
 	// A nap (kernel/fastsleep.go): a short nanosleep that this CPU answers
 	// by halting, its thread still running, without the kernel lock.
@@ -149,18 +159,10 @@ type CPU struct {
 	// its past naps took: idle time (IdleAt). Only this CPU writes them.
 	// A nap cut short leaves the rest of the sleep to the locked path's
 	// nanosleep, which this CPU runs next: NapDeadline is when the sleep
-	// ends (0: no nap cut short) and NapThread whose it is. Only this CPU
-	// reads or writes those two.
+	// ends (0: no nap cut short) and NapThread (above) whose it is. Only
+	// this CPU reads or writes those two.
 	NapStart, NapNs atomic.Int64
 	NapDeadline     int64
-	NapThread       int32
-	// DeviceIRQTaken: a device interrupt was taken in the kernel (during
-	// the idle loop's halt or a nap), under the kernel lock, which may
-	// have changed what this CPU's timer must be armed for (a deadline
-	// set with this CPU as the timer owner): a nap then ends, so that the
-	// locked path arms it (kernel/fastsleep.go). Only this CPU reads or
-	// writes it.
-	DeviceIRQTaken bool
 }
 
 // The values of CPU.WakeClaim.

@@ -84,8 +84,8 @@ func New() sched.TID {
 	}
 	t := &threadtab.Threads[i]
 	*t = threadtab.Thread{}
-	t.FX = (uintptr(ptrOf(&threadtab.FXAreas[i][0])) + 15) &^ 15
-	fx := unsafeSlice(t.FX, 512)
+	t.FX = (uintptr(ptrOf(&threadtab.FXAreas[0]))+15)&^15 + uintptr(i)*threadtab.FXSize
+	fx := unsafeSlice(t.FX, threadtab.FXSize)
 	clear(fx)
 	copy(fx, fxDefault[:])
 	return i

@@ -81,13 +81,17 @@ type Thread struct {
 var (
 	// Threads is the thread table, indexed by sched.TID.
 	Threads [sched.MaxThreads]Thread
-	// FXAreas hold the threads' FPU state (Thread.FX points into its
-	// slot's area, 16-byte aligned).
-	FXAreas [sched.MaxThreads][512 + 16]byte
+	// FXAreas hold the threads' FPU state, FXSize bytes each (Thread.FX
+	// points at its slot's area, thread.New), in one array with 16 bytes
+	// to spare for their 16-byte alignment, rather than 16 per thread.
+	FXAreas [sched.MaxThreads*FXSize + 16]byte
 	// Sched is the scheduler's state: thread and CPU states, run queues,
 	// timers, futexes, CPU time (package sched holds the policy).
 	Sched sched.Scheduler
 )
+
+// FXSize is the size of an FXSAVE area.
+const FXSize = 512
 
 // LinuxTID returns the Linux thread id of t. Context: any; does not
 // allocate.

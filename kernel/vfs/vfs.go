@@ -307,5 +307,11 @@ func WakeRecordedPipes() {
 // Context: trap, kernel lock held; does not allocate.
 func Errno(e fs.Errno) int64 { return -int64(e) }
 
-// FifoPipe maps an inode to its pipe plus one (0: none open).
-var FifoPipe [fs.MaxInodes]int32
+// FifoPipe maps an inode to its pipe plus one (0: none open): 16 bits,
+// half the memory of an int32 per inode, as there are fs.MaxPipes pipes
+// (fifoPipeFits fails the build if they outgrow it).
+var FifoPipe [fs.MaxInodes]uint16
+
+// fifoPipeFits is FifoPipe's largest entry: a constant that overflows
+// uint16, and so fails to compile, if fs.MaxPipes does not fit.
+const fifoPipeFits uint16 = fs.MaxPipes + 1
