@@ -50,9 +50,9 @@ func SendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 		return
 	}
 	th.Pending |= sigbit(sig)
-	th.SigCode[sig] = code
-	th.SigF0[sig] = f0
-	th.SigF1[sig] = f1
+	th.SigCode[sig-1] = code
+	th.SigF0[sig-1] = f0
+	th.SigF1[sig-1] = f1
 	if th.Sigmask&sigbit(sig) != 0 {
 		return
 	}
@@ -146,9 +146,9 @@ func RaiseFault(t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64)
 	}
 	th.FaultErr, th.FaultTrap, th.FaultCR2 = f.Err, f.Vector, addr
 	th.Pending |= sigbit(sig)
-	th.SigCode[sig] = code
-	th.SigF0[sig] = addr
-	th.SigF1[sig] = 0
+	th.SigCode[sig-1] = code
+	th.SigF0[sig-1] = addr
+	th.SigF1[sig-1] = 0
 	return true
 }
 
@@ -244,7 +244,7 @@ func DeliverSignal(t sched.TID) Delivery {
 	m.Oldmask = th.Sigmask
 	m.Fpstate = fpAddr
 	uc.Sigmask = th.Sigmask
-	fr.Info = abi.Siginfo{Signo: int32(sig), Code: th.SigCode[sig], F0: th.SigF0[sig], F1: th.SigF1[sig]}
+	fr.Info = abi.Siginfo{Signo: int32(sig), Code: th.SigCode[sig-1], F0: th.SigF0[sig-1], F1: th.SigF1[sig-1]}
 
 	r.RIP = act.handler
 	r.RSP = frameAddr

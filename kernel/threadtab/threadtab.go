@@ -69,11 +69,14 @@ type Thread struct {
 	EvAddr uintptr
 	EvMax  int
 
-	// Signals waiting for delivery, and the siginfo fields of each.
+	// Signals waiting for delivery, and the siginfo fields of each,
+	// signal sig's at index sig-1 (signals are 1 to abi.NSig: no slot
+	// for a signal 0, 24 bytes a thread that every image's memory floor
+	// would pay).
 	Pending uint64
-	SigCode [abi.NSig + 1]int32
-	SigF0   [abi.NSig + 1]uint64
-	SigF1   [abi.NSig + 1]uint64
+	SigCode [abi.NSig]int32
+	SigF0   [abi.NSig]uint64
+	SigF1   [abi.NSig]uint64
 	// The trap behind a pending fault signal (for sigcontext).
 	FaultErr, FaultTrap, FaultCR2 uint64
 }
