@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -18,7 +19,7 @@ import (
 // expiry on the timer owner and a wake-up: the most frequent kernel-lock
 // call of the futex-heavy job and of a bulk transfer at 2 vCPUs.
 //
-//   - Under spinMaxNs the call is a delay loop (spinUntil).
+//   - Under spinMaxNs the call is a delay loop (clock.DelayUntil).
 //   - Up to napMaxNs, when no thread waits in any run queue (the locked
 //     path would block the thread only to halt its CPU), the CPU naps:
 //     it halts right away, with its timer armed for the deadline and the
@@ -38,22 +39,13 @@ import (
 const napMaxNs = 50_000
 
 // spinMaxNs: a shorter nanosleep is a delay loop instead of a nap
-// (spinUntil), counted as the thread's CPU time, whatever else waits:
+// (clock.DelayUntil, with interrupts off: a TLB shootdown or a kick waits
+// that long for this CPU at most), counted as the thread's CPU time, whatever else waits:
 // the spinning M's usleep(3) means "look again in a moment", and a halt
 // with a timer interrupt costs about that much on hardware and far more
 // under emulation, where the interrupt comes late (the futex-heavy job
 // at 4 vCPUs took about 15% longer with its 3 us sleeps napping).
 const spinMaxNs = 10_000
-
-// spinUntil waits for the monotonic clock to reach deadline, at most
-// spinMaxNs away, with interrupts off: a TLB shootdown or a kick waits
-// that long for this CPU at most.
-// Context: trap, no lock held; does not allocate.
-func spinUntil(deadline int64) {
-	for clock.Nanotime() < deadline {
-		cpu.Pause()
-	}
-}
 
 // fastNanosleep answers nanosleep(2) whose timespec is readable without
 // faulting anything in and for which no signal is pending: with a delay
@@ -70,14 +62,14 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 	ns, ok := napLength(uintptr(f.DI))
 	now := clock.Nanotime()
 	deadline := now + ns
-	if ok && ns < spinMaxNs && !signalPending(t) {
-		spinUntil(deadline)
+	if ok && ns < spinMaxNs && !thread.SignalPending(t) {
+		clock.DelayUntil(deadline)
 		percpu.Count(c, percpu.EvSleepSpin)
 		f.AX = 0
 		return true
 	}
 	armed := threadtab.Sched.CPUs[c.ID].Armed // written by this CPU alone
-	if !ok || armed != 0 && armed <= deadline || signalPending(t) || !threadtab.Sched.BeginNap(c.ID, t, now) {
+	if !ok || armed != 0 && armed <= deadline || thread.SignalPending(t) || !threadtab.Sched.BeginNap(c.ID, t, now) {
 		percpu.Count(c, percpu.EvNapLocked)
 		return false
 	}
@@ -150,16 +142,7 @@ func nap(c *percpu.CPU, t sched.TID, deadline int64) (cut bool) {
 // signal is pending for t. Context: trap, kernel lock not held; does
 // not allocate.
 func napCut(c *percpu.CPU, t sched.TID) bool {
-	return c.KickTaken || c.DeviceIRQTaken || !threadtab.Sched.YieldChangesNothing(c.ID) || signalPending(t)
-}
-
-// signalPending reports whether t has a pending signal it does not
-// block, read without the kernel lock (two aligned words, each some
-// value it had: a signal sent after the read kicks t's CPU).
-// Context: trap; does not allocate.
-func signalPending(t sched.TID) bool {
-	th := &threadtab.Threads[t]
-	return th.Pending&^th.Sigmask != 0
+	return c.KickTaken || c.DeviceIRQTaken || !threadtab.Sched.YieldChangesNothing(c.ID) || thread.SignalPending(t)
 }
 
 // napLength reads the nanosleep request at req without the kernel lock:

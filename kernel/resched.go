@@ -111,7 +111,7 @@ func load(c *percpu.CPU, f *x86.TrapFrame) {
 	if c.X87Live != threadtab.Threads[cur].FX {
 		thread.SyncFPU(c) // the thread that entered leaves the CPU
 	}
-	if threadtab.Threads[cur].Pending&^threadtab.Threads[cur].Sigmask != 0 {
+	if thread.SignalPending(cur) {
 		d := thread.DeliverSignal(cur)
 		if d.Exit != 0 {
 			shutdown(d.Exit)

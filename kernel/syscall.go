@@ -61,7 +61,7 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 // Context: trap, kernel lock held; does not allocate.
 func interruptIfSignalled(t sched.TID) {
 	th := &threadtab.Threads[t]
-	if thread.State(t) == sched.Blocked && th.Pending&^th.Sigmask != 0 && thread.Interruptible(th.Wait) {
+	if thread.State(t) == sched.Blocked && thread.SignalPending(t) && thread.Interruptible(th.Wait) {
 		thread.InterruptWait(t)
 	}
 }

@@ -1,5 +1,7 @@
 package sched
 
+import "sync/atomic"
+
 // The scheduling policy. Every function here runs with the kernel lock
 // held (in the simulator: one event at a time), changes only the
 // Scheduler, and returns what the kernel must do as data: a CPU to send
@@ -150,14 +152,17 @@ func (s *Scheduler) idleCPU() int {
 // nappingCPU returns a CPU whose thread naps (nap.go), pref if it does,
 // or -1. A napping CPU would be halted in its idle loop had its thread
 // taken the locked path to sleep: a thread queued there runs as soon as
-// the IPI ends the nap. Context: trap, kernel lock held; does not
+// the IPI ends the nap. The marks are read with plain loads: a choice
+// made on a mark that changes right after is like one made a moment
+// earlier, and the locked read that no wake-up may do without comes
+// after the push (napEnds). Context: trap, kernel lock held; does not
 // allocate.
 func (s *Scheduler) nappingCPU(pref int) int {
-	if s.Napping(pref) {
+	if atomic.LoadInt32(&s.CPUs[pref].napping) != 0 {
 		return pref
 	}
 	for i := 0; i < s.NCPU; i++ {
-		if i != pref && s.Napping(i) {
+		if i != pref && atomic.LoadInt32(&s.CPUs[i].napping) != 0 {
 			return i
 		}
 	}

@@ -438,9 +438,13 @@ func logClockDecision(d *clocksrc.Decision) {
 
 // DelayUs busy-waits us microseconds on the calibrated TSC.
 // Context: boot; does not allocate.
-func DelayUs(us int64) {
-	end := Nanotime() + us*1000
-	for Nanotime() < end {
+func DelayUs(us int64) { DelayUntil(Nanotime() + us*1000) }
+
+// DelayUntil busy-waits until Nanotime reaches deadline.
+// Context: any (boot, or trap: a short nanosleep's delay loop); does not
+// allocate.
+func DelayUntil(deadline int64) {
+	for Nanotime() < deadline {
 		cpu.Pause()
 	}
 }

@@ -38,6 +38,15 @@ func sigbit(sig int) uint64 { return 1 << uint(sig-1) }
 // unblockable signals are never masked.
 const unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
 
+// SignalPending reports whether t has a pending signal it does not
+// block. Context: trap, kernel lock held, or not held on t's own CPU
+// (kernel/fastsleep.go's nap: two aligned words, each some value it had;
+// a signal sent after the read kicks t's CPU); does not allocate.
+func SignalPending(t sched.TID) bool {
+	th := &threadtab.Threads[t]
+	return th.Pending&^th.Sigmask != 0
+}
+
 // SendSignal makes sig pending on t with the given siginfo fields. A
 // thread blocked in an interruptible wait wakes with EINTR so the signal
 // is delivered promptly. Context: trap.
