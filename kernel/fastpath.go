@@ -14,9 +14,11 @@ import (
 // Lock-free answers to the system calls the Go runtime makes most
 // (issue 18), beside fastTrap's clock reads: FUTEX_WAKE of a word nobody
 // waits on (the runtime wakes a parked M "just in case" on every unlock
-// and ready) or of one waiter while a CPU is halted to run it, FUTEX_WAIT
-// of a word that no longer holds the expected value (a wake-up that came
-// first), and sched_yield with nothing else to run here (the runtime's
+// and ready) or of one waiter while a CPU is halted to run it or while
+// the waiter naps, FUTEX_WAIT of a word that no longer holds the expected
+// value (a wake-up that came first) or, with nothing else to run, that
+// naps until a wake (fastfutex.go), and sched_yield with nothing else to
+// run here (the runtime's
 // spinning Ms yield in their loops), and a short nanosleep with nothing
 // else to run (a nap: fastsleep.go). Each is counted per CPU, taken and
 // not taken, for /proc/gometal/sched (percpu.Events, kernel/trapstats.go).
@@ -24,12 +26,14 @@ import (
 // fastFutexWake answers a FUTEX_WAKE (or FUTEX_WAKE_BITSET, private or
 // not) without the kernel lock: with 0 when no thread can be waiting on
 // its word (sched.Futexes.MayHaveWaiters says why no wake-up is lost),
-// and, for a wake of one waiter (the Go runtime's futexwakeup) while
-// another CPU is halted or napping, by handing the waiter to that CPU
-// (thread.HandOffFutexWake; sched/handoff.go says why no wake-up is
-// lost). It reports false (the locked path decides) for every other
-// futex call, for a bad address (the locked path returns the errno), for
-// a wake of more than one waiter and when no other CPU is halted.
+// and, for a wake of one waiter (the Go runtime's futexwakeup), by
+// waking it if it naps (fastfutex.go) or else by handing it to another
+// CPU that is halted or napping (thread.HandOffFutexWake;
+// sched/handoff.go and sched/futexnap.go say why no wake-up is lost). It
+// reports false (the locked path decides) for every other futex call,
+// for a bad address (the locked path returns the errno), for a wake of
+// more than one waiter and when the waiter blocked and no other CPU is
+// halted.
 // Context: trap, kernel lock not held; does not allocate.
 func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 	addr := uintptr(f.DI)
@@ -57,20 +61,21 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 	return true
 }
 
-// fastFutexWaitMismatch answers a FUTEX_WAIT (private or not, without a
-// timeout: the runtime's futexsleep with no deadline) whose word no
-// longer holds the expected value with EAGAIN, without the kernel lock,
-// as the locked path would (thread.SysFutex): the word is read once, at
-// one instant, which is where the call takes effect. It reports false
-// (the locked path decides) for a word that still matches (the thread
-// must block), for a timeout (whose pointer the locked path checks
-// first, as Linux does), for FUTEX_CLOCK_REALTIME and the bitset form,
-// and for an address that is unaligned, outside the user half, over
-// kernel state, in a PROT_NONE page, or not mapped (the load fails
-// without faulting anything in: vm.Load32). The load is safe against a
-// concurrent munmap for the reason fastClockGettime's stores are.
+// fastFutexWait answers a FUTEX_WAIT (private or not, without a timeout:
+// the runtime's futexsleep with no deadline) without the kernel lock.
+// When the word no longer holds the expected value it returns EAGAIN, as
+// the locked path would (thread.SysFutex): the word is read once, at one
+// instant, which is where the call takes effect. When it still holds it,
+// the waiter may nap instead of blocking (futexNapWait, fastfutex.go).
+// It reports false (the locked path decides) for a timeout (whose pointer
+// the locked path checks first, as Linux does), for FUTEX_CLOCK_REALTIME
+// and the bitset form, for an address that is unaligned, outside the
+// user half, over kernel state, in a PROT_NONE page, or not mapped (the
+// load fails without faulting anything in: vm.Load32), and for a wait
+// that does not nap. The load is safe against a concurrent munmap for
+// the reason fastClockGettime's stores are.
 // Context: trap, kernel lock not held; does not allocate.
-func fastFutexWaitMismatch(c *percpu.CPU, f *x86.TrapFrame) bool {
+func fastFutexWait(c *percpu.CPU, f *x86.TrapFrame) bool {
 	addr := uintptr(f.DI)
 	if int(f.SI)&^futexPrivateFlag != thread.FutexOpWait || f.R10 != 0 ||
 		addr%4 != 0 || addr > vm.UserTop-4 || !vm.MayAccessLockFree(addr, false) {
@@ -78,9 +83,12 @@ func fastFutexWaitMismatch(c *percpu.CPU, f *x86.TrapFrame) bool {
 		return false
 	}
 	v, ok := vm.Load32(addr)
-	if !ok || v == uint32(f.DX) {
+	if !ok {
 		percpu.Count(c, percpu.EvFutexWaitLocked)
 		return false
+	}
+	if v == uint32(f.DX) {
+		return futexNapWait(c, f, addr, v)
 	}
 	percpu.Count(c, percpu.EvFutexWaitFast)
 	f.AX = errnoResult(abi.EAGAIN)
@@ -109,7 +117,7 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 	switch nr {
 	case unix.SYS_FUTEX:
 		if int(f.SI)&thread.FutexCmdMask == thread.FutexOpWait {
-			return fastFutexWaitMismatch(c, f)
+			return fastFutexWait(c, f)
 		}
 		return fastFutexWake(c, f)
 	case unix.SYS_SCHED_YIELD:
@@ -128,7 +136,11 @@ func writeFastStats(w kfiles.Writer) {
 	sum := sumEvents()
 	w.S("fastpath lockfree locked\n")
 	w.S("futex_wake ").U(sum[percpu.EvFutexWakeFast]).S(" ").U(sum[percpu.EvFutexWakeLocked]).S("\n")
-	w.S("futex_wait ").U(sum[percpu.EvFutexWaitFast]).S(" ").U(sum[percpu.EvFutexWaitLocked]).S("\n")
+	// A futex nap that ended without a wake went on to the locked path:
+	// it counts there, and in the futex_wait_nap line's both columns.
+	napsWoken := sum[percpu.EvFutexNap] - sum[percpu.EvFutexNapCut]
+	w.S("futex_wait ").U(sum[percpu.EvFutexWaitFast] + napsWoken).S(" ").U(sum[percpu.EvFutexWaitLocked] + sum[percpu.EvFutexNapCut]).S("\n")
+	w.S("futex_wait_nap ").U(sum[percpu.EvFutexNap]).S(" ").U(sum[percpu.EvFutexNapCut]).S("\n")
 	w.S("sched_yield ").U(sum[percpu.EvYieldFast]).S(" ").U(sum[percpu.EvYieldLocked]).S("\n")
 	// A nap cut short went on to the locked path: it counts in both.
 	w.S("nanosleep ").U(sum[percpu.EvNap] + sum[percpu.EvSleepSpin]).S(" ").U(sum[percpu.EvNapLocked] + sum[percpu.EvNapCut]).S("\n")

@@ -74,18 +74,7 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 		return false
 	}
 	percpu.Count(c, percpu.EvNap)
-	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
-	c.DeviceIRQTaken = false
-	c.NapStart.Store(now)
-	cut := nap(c, t, deadline)
-	end := clock.Nanotime()
-	threadtab.Sched.EndNap(c.ID, t, now, end)
-	c.NapNs.Add(end - now)
-	c.NapStart.Store(0)
-	if armed != 0 {
-		clock.Arm(armed, &c.TimerLVT) // the interrupt the scheduler counts on
-	}
-	if cut || napCut(c, t) {
+	if napUntil(c, t, now, deadline, armed, false) || napCut(c, t) {
 		// Cut short, or a kick, a queued thread or a signal came as the
 		// deadline passed. The locked path runs the scheduler: no kick
 		// to send again. The timer may still fire at the deadline,
@@ -100,37 +89,79 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 	return true
 }
 
+// napUntil is the nap of t, which BeginNap began on CPU c at now: it
+// halts CPU c (nap) and then does the accounting of the nap's end.
+// armed is the deadline the scheduler counts on (sched.CPU.Armed, 0 for
+// none), no earlier than deadline. The nap arms the timer for deadline
+// unless it is armed for it already (a FUTEX_WAIT's nap until the
+// scheduler's own deadline), and a nap that changed the timer programs
+// it again for armed (or stops it) on its way out, whether or not its
+// interrupt came: the scheduler's record stays true. futexWait says
+// that t naps in a FUTEX_WAIT (fastfutex.go): it polls for its wake
+// first, and a wake also ends the nap. It reports whether the nap was
+// cut short.
+// Context: trap, kernel lock not held, interrupts off but inside the
+// nap's HLTs; does not allocate.
+func napUntil(c *percpu.CPU, t sched.TID, now, deadline, armed int64, futexWait bool) (cut bool) {
+	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
+	c.DeviceIRQTaken = false
+	c.NapStart.Store(now)
+	timerAt := armed
+	if !futexWait || !futexPoll(c, t, min(now+futexPollNs, deadline)) {
+		cut, timerAt = nap(c, t, deadline, armed, futexWait)
+	}
+	end := clock.Nanotime()
+	threadtab.Sched.EndNap(c.ID, t, now, end)
+	c.NapNs.Add(end - now)
+	c.NapStart.Store(0)
+	if timerAt != armed {
+		clock.Arm(armed, &c.TimerLVT) // the interrupt the scheduler counts on, or none
+	}
+	return cut
+}
+
 // nap halts CPU c until deadline, with its timer armed for it, or until
-// something cuts the nap short (napCut): a lock-free FUTEX_WAKE may hand
+// something cuts the nap short (napCut), or, for a FUTEX_WAIT's nap
+// (futexWait), until a wake ends t's wait (sched.Futexes.NapWoken): a
+// lock-free FUTEX_WAKE may hand
 // it a waiter meanwhile (its claim is open, as in the idle loop's halt),
 // whose wake IPI does. An interrupt that is neither (a TLB shootdown, a
 // device interrupt for another thread, the timer firing a little early)
-// halts it again. It reports whether the nap was cut short: then the
-// rest of the sleep is the locked path's, even if what cut it is gone
-// by now (another CPU may have stolen the thread queued here before its
-// IPI arrived: found by TestShortSleepsBoot, whose 40 us sleep returned
-// after 10 us).
+// halts it again. armed is what the timer is armed for when the nap
+// begins (sched.CPU.Armed). It reports whether the nap was cut short:
+// then the rest of the sleep is the locked path's, even if what cut it
+// is gone by now (another CPU may have stolen the thread queued here
+// before its IPI arrived: found by TestShortSleepsBoot, whose 40 us
+// sleep returned after 10 us); and what the timer is armed for now (0:
+// it fired).
 // Context: trap, kernel lock not held, interrupts off but inside HLT;
 // does not allocate.
-func nap(c *percpu.CPU, t sched.TID, deadline int64) (cut bool) {
-	clock.Arm(deadline, &c.TimerLVT)
+func nap(c *percpu.CPU, t sched.TID, deadline, armed int64, futexWait bool) (cut bool, timerAt int64) {
+	timerAt = armed
 	c.WakeClaim.Store(percpu.ClaimOpen) // a FUTEX_WAKE may hand this CPU its waiter, as in the idle loop
 	for {
+		if futexWait && threadtab.Sched.Futexes.NapWoken(t) {
+			break
+		}
 		if napCut(c, t) {
 			cut = true
 			break
 		}
+		if timerAt != deadline {
+			clock.Arm(deadline, &c.TimerLVT)
+			timerAt = deadline
+		}
 		c.TimerFired = false
 		cpu.Halt()
+		if c.TimerFired {
+			timerAt = 0
+		}
 		if clock.Nanotime() >= deadline {
 			break
 		}
-		if c.TimerFired {
-			clock.Arm(deadline, &c.TimerLVT)
-		}
 	}
 	c.WakeClaim.Store(percpu.ClaimClosed)
-	return cut
+	return cut, timerAt
 }
 
 // napCut reports whether CPU c's nap of t must end before its deadline:

@@ -81,7 +81,9 @@ func userTrap(f *x86.TrapFrame) {
 	// this CPU's tlbSeen, which moves only when it takes the shootdown IPI:
 	// after fastTrap, since interrupts are off here, or during a nap's HLT
 	// (fastsleep.go), which reads the request before it halts and touches
-	// no user memory after. The delay is a few microseconds. A write that finds no TLB entry walks the page table:
+	// no user memory after. The delay is a few microseconds (at most
+	// 20 us: a FUTEX_WAIT's nap polls that long with interrupts off,
+	// fastfutex.go). A write that finds no TLB entry walks the page table:
 	// once the unmap cleared the entry it faults, and the fault is fixed up
 	// (vm.FixUserFault in kernelTrap): the call goes on to the locked path.
 	countTrap(c, f.Vector)
@@ -155,8 +157,9 @@ func userTrap(f *x86.TrapFrame) {
 // fastTrap handles, without the kernel lock, the entries that need no
 // shared state: a TLB shootdown, the system calls that only read clocks
 // or ids (the Go runtime calls clock_gettime constantly), a FUTEX_WAKE
-// that finds no waiter or hands it to a halted CPU, a sched_yield with
-// nothing else to run (fastpath.go), and a nanosleep of at most 50 us
+// that finds no waiter or hands it to a halted CPU or wakes a napping
+// one, a FUTEX_WAIT that naps (fastfutex.go), a sched_yield with nothing
+// else to run (fastpath.go), and a nanosleep of at most 50 us
 // (fastsleep.go). It reports whether it handled the entry; f then
 // resumes the same thread. It runs with c.inUser still set (see
 // userTrap), waits for no lock (a nanosleep's nap halts the CPU with

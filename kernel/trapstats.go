@@ -54,6 +54,7 @@ func writeTrapStats(w kfiles.Writer) {
 	w.S("file_call_wake ").U(sum[percpu.EvFileCallWake]).S("\n")
 	w.S("kick_resent ").U(sum[percpu.EvKickResent]).S("\n")
 	w.S("futex_handoff ").U(sum[percpu.EvFutexHandoff]).S("\n")
+	w.S("futex_nap_wake ").U(sum[percpu.EvFutexNapWake]).S("\n")
 	w.S("timer_arm_ns ").U(clock.CyclesToNs(sum[percpu.EvTimerArmCycles])).S("\n")
 	w.S("kick_ipi_ns ").U(clock.CyclesToNs(sum[percpu.EvKickCycles])).S("\n")
 }

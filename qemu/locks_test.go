@@ -196,15 +196,55 @@ func TestFastPathsBoot(t *testing.T) {
 	// here; a lost wake-up would hang this and every SMP boot.
 	assert.Contains(t, events, "lock_wait_halt")
 	// The guest's last stage: two locked threads take 500 turns each on
-	// one futex word, each waking the other with a FUTEX_WAKE of one
-	// while it sleeps; with a CPU other than the waker's halted, the kernel
-	// hands the waiter to that CPU without its lock (thread.HandOffFutexWake).
-	// Whether a CPU is halted at that instant depends on the host's
-	// timing, so only that some were handed off is required; a lost
-	// wake-up would hang the boot, and the guest checks every result.
-	t.Logf("futex hand-offs: %d", events["futex_handoff"])
-	assert.Positive(t, events["futex_handoff"], "no FUTEX_WAKE handed its waiter to a halted CPU")
+	// one futex word, twice, each waking the other with a FUTEX_WAKE of
+	// one while it sleeps (takeTurns). The first time the waits have no
+	// timeout: with nothing else to run, a waiter naps on its CPU and the
+	// wake ends the nap, neither side taking the kernel lock
+	// (kernel/fastfutex.go). The second time they have one, so they block
+	// on the locked path; with a CPU other than the waker's halted, the
+	// kernel hands the waiter to that CPU without its lock
+	// (thread.HandOffFutexWake). Whether a CPU naps or is halted at that
+	// instant depends on the host's timing (a runtime thread woken in
+	// between fills a run queue, and the waiter then blocks), so the
+	// counts are only required to be there; a lost wake-up would hang the
+	// boot, and the guest checks every result.
+	naps, ok := fast["futex_wait_nap"]
+	require.True(t, ok, "no futex_wait_nap line:\n%s", text)
+	t.Logf("futex naps: %d, %d of them ended unwoken; wakes of napping waiters: %d; hand-offs: %d",
+		naps[0], naps[1], events["futex_nap_wake"], events["futex_handoff"])
+	// A napper counts its nap once it is queued, so a wake may be counted
+	// first: by one per other CPU at the instant the counts are read (2
+	// CPUs here, the reader's own not napping).
+	assert.LessOrEqual(t, naps[1], naps[0], "a nap cut short is one of the naps")
+	assert.LessOrEqual(t, events["futex_nap_wake"], naps[0]+1, "a wake of a napping waiter ends a nap")
 	assert.LessOrEqual(t, events["futex_handoff"], wake[0], "a hand-off is a lock-free FUTEX_WAKE")
+	out := string(locksBoot.res.Output)
+	untimed := turnsLine(t, out, false)
+	timed := turnsLine(t, out, true)
+	t.Logf("turns without a timeout: %v; with one: %v (napped, nap wakes, hand-offs)", untimed, timed)
+	// The counts are the whole program's during each half (the runtime's
+	// parked threads nap too).
+	assert.Positive(t, untimed[0], "no FUTEX_WAIT napped during the turns without a timeout")
+	assert.Positive(t, untimed[1], "no FUTEX_WAKE ended a nap during the turns without a timeout")
+	assert.LessOrEqual(t, untimed[1], untimed[0]+2, "each nap is ended by one wake at most (one in flight at each reading)")
+	assert.Positive(t, timed[2], "no FUTEX_WAKE handed its waiter to a halted CPU during the turns with a timeout")
+}
+
+// turnsLine returns the guest's counts for its turns with or without a
+// timeout ("threads locks: turns timeout=BOOL napped=N nap_wakes=N
+// handoffs=N"): the futex naps, the wakes that ended one, the hand-offs.
+func turnsLine(t *testing.T, out string, timeout bool) [3]int64 {
+	t.Helper()
+	m := regexp.MustCompile(`threads locks: turns timeout=` + strconv.FormatBool(timeout) +
+		` napped=(-?\d+) nap_wakes=(-?\d+) handoffs=(-?\d+)`).FindStringSubmatch(out)
+	require.NotNil(t, m, "no turns line (timeout=%v) in the output", timeout)
+	var v [3]int64
+	for i := range v {
+		n, err := strconv.ParseInt(m[i+1], 10, 64)
+		require.NoError(t, err)
+		v[i] = n
+	}
+	return v
 }
 
 // parseCounts reads the two-column table under header in a

@@ -28,6 +28,10 @@
 //   - Naps (nap.go): a short nanosleep's halt without the kernel lock,
 //     its thread still running: BeginNap and EndNap (run by the napping
 //     CPU alone) and how a nap is kept out of the CPU time.
+//   - Futex naps (futexnap.go): a FUTEX_WAIT that naps on its CPU instead
+//     of blocking, queued on its word's chain as a napper that polls and
+//     then halts; a wake marks it woken and interrupts its CPU only once
+//     it halts.
 //
 // Threads are named by their index in the thread table (a TID), so the
 // structures hold only integers. Everything here runs in trap context

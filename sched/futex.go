@@ -20,8 +20,10 @@ const futexBuckets = 64
 // waiter to a halted CPU (Claim, handoff.go). A FUTEX_WAIT holds it from
 // its read of the word to its queueing (Lock, WaitLocked, Unlock), as
 // Linux's futex hash buckets are held, so that a waker that takes it
-// finds the waiter queued or the waiter sees the new word. Nothing is
-// taken while a bucket lock is held.
+// finds the waiter queued or the waiter sees the new word. A FUTEX_WAIT
+// that naps (futexnap.go) takes it without the kernel lock, to queue
+// itself (Lock, NapWaitLocked, Unlock) and to end its wait
+// (EndNapWait). Nothing is taken while a bucket lock is held.
 //
 // Each hash bucket also keeps a count of its waiters, for the lock-free
 // FUTEX_WAKE of an address nobody waits on (MayHaveWaiters): threads
@@ -50,6 +52,15 @@ type Futexes struct {
 	// over and the inbox's drain wakes it (Scheduler.WakeHandedOff);
 	// nothing else may. Atomic: set under the bucket lock alone.
 	handedOff [MaxThreads]uint32
+	// napWait is a napping waiter's state (futexnap.go): napPolling or
+	// napHalting while its FUTEX_WAIT naps on the chain, napWoken once a
+	// wake took it off. Set and cleared by the napper under the bucket
+	// lock (NapWaitLocked, EndNapWait); moved from polling to halting by
+	// the napper without it, and to woken by a waker under it, each with a
+	// compare-and-swap.
+	napWait [MaxThreads]uint32
+
+	mistake mistake // a planted bug, for the simulator's self-test (Scheduler.mistake)
 }
 
 // Init empties the table.
@@ -64,6 +75,7 @@ func (f *Futexes) Init() {
 		f.in[i] = false
 		f.waited[i] = false
 		atomic.StoreUint32(&f.handedOff[i], 0)
+		atomic.StoreUint32(&f.napWait[i], napNone)
 	}
 }
 
@@ -97,7 +109,8 @@ func (f *Futexes) Stats() *spin.Stats { return &f.stats }
 
 // Lock takes the bucket lock of addr, for a FUTEX_WAIT's read of its word
 // and queueing (WaitLocked); Unlock releases it. Nothing else may be
-// taken in between. Context: trap, kernel lock held; does not allocate.
+// taken in between. Context: trap, kernel lock held, or not (a
+// FUTEX_WAIT's nap, kernel/fastfutex.go); does not allocate.
 func (f *Futexes) Lock(addr uintptr) { f.lockBucket(bucket(addr)) }
 
 // Unlock releases the bucket lock Lock took. Context: as Lock.
@@ -113,11 +126,13 @@ func bucket(addr uintptr) int {
 // futex word; Unreserve ends that once it has queued (Wait counts it
 // then) or given up. A waker that finds the count zero may return
 // without the lock (MayHaveWaiters).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel lock held, or not (a FUTEX_WAIT's nap); does not
+// allocate.
 func (f *Futexes) Reserve(addr uintptr) { atomic.AddInt32(&f.count[bucket(addr)], 1) }
 
 // Unreserve undoes a Reserve on addr.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel lock held, or not (a FUTEX_WAIT's nap); does not
+// allocate.
 func (f *Futexes) Unreserve(addr uintptr) { atomic.AddInt32(&f.count[bucket(addr)], -1) }
 
 // MayHaveWaiters reports, without the kernel lock, whether a FUTEX_WAKE
@@ -160,12 +175,18 @@ func (f *Futexes) Wait(t TID, addr uintptr) {
 // Context: trap or boot, kernel lock and addr's bucket lock held; does
 // not allocate.
 func (f *Futexes) WaitLocked(t TID, addr uintptr) {
+	f.enqueue(t, addr)
+	f.waited[t] = true
+}
+
+// enqueue appends t to addr's chain and counts it. Context: trap or
+// boot, addr's bucket lock held; does not allocate.
+func (f *Futexes) enqueue(t TID, addr uintptr) {
 	b := bucket(addr)
 	atomic.AddInt32(&f.count[b], 1)
 	f.addr[t] = addr
 	f.next[t] = None
 	f.in[t] = true
-	f.waited[t] = true
 	if f.tail[b] == None {
 		f.head[b] = t
 	} else {
@@ -178,32 +199,73 @@ func (f *Futexes) WaitLocked(t TID, addr uintptr) {
 // may take it off at any time). Context: any; does not allocate.
 func (f *Futexes) Waiting(t TID) bool { return f.in[t] }
 
-// WakeOne dequeues the oldest waiter on addr and returns it, or None.
+// WakeOne dequeues the oldest waiter on addr and returns it, or None. A
+// napping waiter (futexnap.go) is woken here, its wait over: w then says
+// whether the caller must send its CPU a wake IPI (WokeNapper), instead
+// of waking it (the scheduler sees it running); WokeBlocked is a waiter
+// for the caller to wake.
 // Context: trap, kernel lock held; does not allocate.
-func (f *Futexes) WakeOne(addr uintptr) TID {
+func (f *Futexes) WakeOne(addr uintptr) (t TID, w Woken) {
 	b := bucket(addr)
 	f.lockBucket(b)
-	t := f.dequeue(b, addr)
-	f.unlockBucket(b)
+	t = f.dequeue(b, addr)
 	if t != None {
+		w = f.wakeNapper(t)
+	}
+	f.unlockBucket(b)
+	if t != None && w == WokeBlocked {
 		f.waited[t] = false
 	}
-	return t
+	return t, w
 }
 
-// Claim is WakeOne for a lock-free FUTEX_WAKE: the waiter it dequeues is
-// marked handed off (HandedOff) before the bucket lock is released, so
-// that from then on only the hand-off's drain wakes it (handoff.go).
+// ClaimResult is what Claim did.
+type ClaimResult uint8
+
+// Claim results.
+const (
+	ClaimNobody        ClaimResult = iota // nobody waits on the address
+	ClaimHandedOff                        // the oldest waiter is off its chain, handed off
+	ClaimNapper                           // the oldest waiter naps halted, and is woken (futexnap.go): its CPU needs a wake IPI
+	ClaimPollingNapper                    // the oldest waiter naps polling, and is woken: it needs no IPI
+	ClaimNeedsCPU                         // the oldest waiter is blocked, and no CPU was claimed for it: nothing changed
+)
+
+// Claim is WakeOne for a lock-free FUTEX_WAKE. A napping oldest waiter
+// is woken, as WakeOne wakes it (ClaimNapper: its CPU must get a wake
+// IPI; ClaimPollingNapper: it needs none). Otherwise, if the caller claimed a halted CPU to hand the waiter
+// to (handOff), the waiter is dequeued and marked handed off
+// (HandedOff) before the bucket lock is released, so that from then on
+// only the hand-off's drain wakes it (handoff.go); without one it stays
+// queued (ClaimNeedsCPU: the locked path wakes it).
 // Context: trap, kernel lock not needed; does not allocate.
-func (f *Futexes) Claim(addr uintptr) TID {
+func (f *Futexes) Claim(addr uintptr, handOff bool) (TID, ClaimResult) {
 	b := bucket(addr)
 	f.lockBucket(b)
-	t := f.dequeue(b, addr)
-	if t != None {
-		atomic.StoreUint32(&f.handedOff[t], 1)
-	}
+	t, r := f.claimLocked(b, addr, handOff)
 	f.unlockBucket(b)
-	return t
+	return t, r
+}
+
+// claimLocked is Claim's decision. Context: trap, bucket b's lock held;
+// does not allocate.
+func (f *Futexes) claimLocked(b int, addr uintptr, handOff bool) (TID, ClaimResult) {
+	t := f.oldest(b, addr)
+	switch {
+	case t == None:
+		return None, ClaimNobody
+	case f.napping(t) && f.mistake != mistakeNapperHandedOff:
+		f.dequeue(b, addr)
+		if f.wakeNapper(t) == WokePollingNapper {
+			return t, ClaimPollingNapper
+		}
+		return t, ClaimNapper
+	case !handOff:
+		return None, ClaimNeedsCPU
+	}
+	f.dequeue(b, addr)
+	atomic.StoreUint32(&f.handedOff[t], 1)
+	return t, ClaimHandedOff
 }
 
 // HandedOff reports whether t was taken off its chain by Claim and not
@@ -225,6 +287,17 @@ func (f *Futexes) dequeue(b int, addr uintptr) TID {
 	return None
 }
 
+// oldest returns the oldest waiter on addr in chain b, or None, leaving
+// it queued. Context: trap, bucket b's lock held; does not allocate.
+func (f *Futexes) oldest(b int, addr uintptr) TID {
+	for t := f.head[b]; t != None; t = f.next[t] {
+		if f.addr[t] == addr {
+			return t
+		}
+	}
+	return None
+}
+
 // Remove dequeues t (after a timeout) and reports whether it was queued.
 // Context: trap or boot, kernel lock held; does not allocate.
 func (f *Futexes) Remove(t TID) bool {
@@ -234,20 +307,27 @@ func (f *Futexes) Remove(t TID) bool {
 	f.waited[t] = false
 	b := bucket(f.addr[t]) // set by t's own wait, under the kernel lock
 	f.lockBucket(b)
-	found := false
-	if f.in[t] {
-		prev := None
-		for c := f.head[b]; c != None; c = f.next[c] {
-			if c == t {
-				f.unlink(b, prev, t)
-				found = true
-				break
-			}
-			prev = c
-		}
-	}
+	found := f.removeLocked(b, t)
 	f.unlockBucket(b)
 	return found
+}
+
+// removeLocked takes t off chain b if it is queued there and reports
+// whether it was. Context: trap or boot, bucket b's lock held; does not
+// allocate.
+func (f *Futexes) removeLocked(b int, t TID) bool {
+	if !f.in[t] {
+		return false
+	}
+	prev := None
+	for c := f.head[b]; c != None; c = f.next[c] {
+		if c == t {
+			f.unlink(b, prev, t)
+			return true
+		}
+		prev = c
+	}
+	return false
 }
 
 // unlink takes t, whose predecessor in chain b is prev, off the chain.

@@ -21,6 +21,13 @@ func sameBucket(t *testing.T, addr uintptr) uintptr {
 	return 0
 }
 
+// wakeBlocked is WakeOne for tests whose waiters all block (none naps).
+func wakeBlocked(t *testing.T, f *Futexes, addr uintptr) TID {
+	w, how := f.WakeOne(addr)
+	assert.Equal(t, WokeBlocked, how, "a waiter that blocked is reported napping")
+	return w
+}
+
 // TestFutexWaiterCount: a bucket's count is its queued waiters plus
 // reserved FUTEX_WAITs, through Wait, WakeOne, Remove and Reserve.
 func TestFutexWaiterCount(t *testing.T) {
@@ -41,12 +48,12 @@ func TestFutexWaiterCount(t *testing.T) {
 	assert.Equal(t, int32(2), f.count[bucket(a)])
 	assert.False(t, f.MayHaveWaiters(other))
 
-	assert.Equal(t, TID(1), f.WakeOne(a))
+	assert.Equal(t, TID(1), wakeBlocked(t, &f, a))
 	assert.True(t, f.MayHaveWaiters(a), "thread 2 in the same bucket sends a's wakers to the locked path")
 	assert.True(t, f.Remove(2))
 	assert.False(t, f.Remove(2))
 	assert.False(t, f.MayHaveWaiters(a))
-	assert.Equal(t, None, f.WakeOne(a))
+	assert.Equal(t, None, wakeBlocked(t, &f, a))
 	assert.Equal(t, int32(0), f.count[bucket(a)], "a wake of nobody leaves the count alone")
 
 	f.Reserve(a) // a FUTEX_WAIT that found the word changed (EAGAIN)
@@ -100,7 +107,7 @@ func TestFutexNoLostWakeup(t *testing.T) {
 		word.Store(1) // the waker: unlock in ring 3, then FUTEX_WAKE(addr, 1)
 		if f.MayHaveWaiters(addr) {
 			kernel.Lock()
-			if w := f.WakeOne(addr); w != None {
+			if w := wakeBlocked(t, &f, addr); w != None {
 				close(woken)
 			}
 			kernel.Unlock()

@@ -65,6 +65,11 @@ func (h *Handoffs) Push(c int, t TID) {
 	}
 }
 
+// Empty reports whether CPU c's inbox is empty, without a lock: an
+// answer an instant old. Context: trap, no lock needed; does not
+// allocate.
+func (h *Handoffs) Empty(c int) bool { return TID(atomic.LoadInt32(&h.head[c])) == None }
+
 // Pop takes a thread out of CPU c's inbox, or returns None.
 // Context: trap, kernel lock held (the only popper); does not allocate.
 func (h *Handoffs) Pop(c int) TID {

@@ -37,7 +37,9 @@ func handedOffWaiter(t *testing.T, key uintptr) (s *Scheduler, r, w TID) {
 	s.Futexes.Wait(w, key)
 	s.Block(w, false)
 	s.SetTimer(w, 5000, 0)
-	require.Equal(t, w, s.Futexes.Claim(key))
+	got, res := s.Futexes.Claim(key, true)
+	require.Equal(t, w, got)
+	require.Equal(t, ClaimHandedOff, res)
 	require.True(t, s.Futexes.HandedOff(w))
 	s.Handoffs.Push(1, w)
 	return s, r, w
@@ -167,7 +169,7 @@ func TestFutexBucketLock(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			for i := 0; i < waiters; i++ {
-				if th := f.Claim(keys[(i+w)%len(keys)]); th != None {
+				if th, _ := f.Claim(keys[(i+w)%len(keys)], true); th != None {
 					claimed <- th
 				}
 			}

@@ -29,13 +29,22 @@ import (
 // by the name the call uses ("pkg.Func" for another package's, "Func"
 // or the method name for this package's).
 var leafCalls = map[string]string{
-	"dequeue":            "this package: walks one chain (checked below)",
-	"unlink":             "this package: edits one chain (checked below)",
-	"WaitLocked":         "this package: queues on one chain (checked below)",
-	"bucket":             "this package: a hash (checked below)",
-	"atomic.StoreUint32": "one locked store",
-	"atomic.AddInt32":    "one locked add",
-	"vm.Load32":          "a fault-tolerant load of the futex word: never waits, takes no lock (kernel/vm/usercopy.go)",
+	"dequeue":                     "this package: walks one chain (checked below)",
+	"unlink":                      "this package: edits one chain (checked below)",
+	"WaitLocked":                  "this package: queues on one chain (checked below)",
+	"NapWaitLocked":               "this package: queues a napping waiter on one chain (checked below)",
+	"enqueue":                     "this package: appends to one chain (checked below)",
+	"oldest":                      "this package: walks one chain (checked below)",
+	"claimLocked":                 "this package: Claim's decision on one chain (checked below)",
+	"removeLocked":                "this package: walks and edits one chain (checked below)",
+	"wakeNapper":                  "this package: two atomics (checked below)",
+	"atomic.LoadUint32":           "one load",
+	"atomic.CompareAndSwapUint32": "one locked compare-and-swap",
+	"napping":                     "this package: one load (checked below)",
+	"bucket":                      "this package: a hash (checked below)",
+	"atomic.StoreUint32":          "one locked store",
+	"atomic.AddInt32":             "one locked add",
+	"vm.Load32":                   "a fault-tolerant load of the futex word: never waits, takes no lock (kernel/vm/usercopy.go)",
 }
 
 // lockCalls and unlockCalls name the acquisitions and releases of a bucket

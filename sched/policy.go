@@ -49,6 +49,8 @@ const (
 	mistakeWakeHandedOff            // a timeout or signal wakes a thread a lock-free FUTEX_WAKE handed off
 	mistakeNapNoKick                // a thread queued on a napping CPU sends it no IPI
 	mistakeNapIgnoresQueues         // a nap begins while threads wait in run queues
+	mistakeNapperHandedOff          // a lock-free FUTEX_WAKE hands a napping waiter off as if it had blocked
+	mistakeNapNoIPI                 // a wake of a napping waiter that halted reports it as polling: no IPI
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -308,7 +310,9 @@ func (s *Scheduler) Tick(c int, now int64) {
 }
 
 // Yield ends the running thread's turn on c (sched_yield) if another
-// thread waits. Context: trap, kernel lock held; does not allocate.
+// thread waits. Context: trap, kernel lock held, or on CPU c without it
+// (a FUTEX_WAIT's nap, kernel/fastfutex.go): only CPU c reads and writes
+// its Resched; does not allocate.
 func (s *Scheduler) Yield(c int) { s.CPUs[c].Resched = true }
 
 // YieldChangesNothing reports, without the kernel lock, whether Yield on

@@ -122,7 +122,7 @@ func TestFutexWakeOrderAndAddresses(t *testing.T) {
 	}
 	var woke []TID
 	for {
-		tid := f.WakeOne(0x1000 + 8*3)
+		tid := wakeBlocked(t, &f, 0x1000+8*3)
 		if tid == None {
 			break
 		}
@@ -136,6 +136,6 @@ func TestFutexWakeOrderAndAddresses(t *testing.T) {
 	assert.Equal(t, exp, woke)
 	assert.True(t, f.Remove(0))
 	assert.False(t, f.Remove(0))
-	assert.Equal(t, TID(7), f.WakeOne(0x1000))
-	assert.Equal(t, None, f.WakeOne(0x2000))
+	assert.Equal(t, TID(7), wakeBlocked(t, &f, 0x1000))
+	assert.Equal(t, None, wakeBlocked(t, &f, 0x2000))
 }

@@ -33,6 +33,14 @@ type simCPU struct {
 	// again after a nap that its timer ended.
 	napping                      bool
 	napBegan, napUntil, napArmed int64
+	// futexNap: the nap is a FUTEX_WAIT's (futexnap.go), on key napKey;
+	// a wake ends it as well.
+	futexNap bool
+	napKey   uintptr
+	// polling: the futex nap still polls for its wake (kernel.futexPoll),
+	// interrupts off, its timer not yet armed for the nap; it ends at the
+	// next event on this CPU (endPoll).
+	polling bool
 }
 
 // simulator runs one simulation.
@@ -52,15 +60,20 @@ type simulator struct {
 	spins    [MaxThreads]bool
 	handoffs int // lock-free FUTEX_WAKEs that handed a thread to a halted CPU
 	naps     int // naps begun (lock-free nanosleeps)
+	// futexNaps counts the FUTEX_WAITs that napped, napWakes the wakes
+	// that ended one that had halted (with an IPI), pollWakes those that
+	// ended one that polled (without), with the kernel lock or without.
+	futexNaps, napWakes, pollWakes int
 	// inFlight is, per waker CPU, a lock-free FUTEX_WAKE between its
 	// Claim and its push: the waiter is off the chain and marked, in no
 	// inbox yet, while other CPUs take the kernel lock. The waker's CPU
 	// finishes it before anything else happens on it (interrupts are off
 	// on the fast path).
 	inFlight [MaxCPUs]struct {
-		on bool
-		x  int
-		t  TID
+		on     bool
+		x      int
+		t      TID
+		napper bool // t napped: x is its CPU, which gets the IPI, and no inbox is involved
 	}
 }
 
@@ -71,6 +84,7 @@ func newSimulator(ncpu, maxLive int, choose func(int) int, m mistake) *simulator
 	sim := &simulator{s: new(Scheduler), cpus: make([]simCPU, ncpu), choose: choose, maxLive: maxLive}
 	sim.s.Init(ncpu)
 	sim.s.mistake = m
+	sim.s.Futexes.mistake = m
 	t := sim.s.Alloc()
 	sim.s.Start(t, 0, 0)
 	sim.arm(0)
@@ -152,9 +166,11 @@ func (sim *simulator) drainHandoffs(c int) {
 
 // handOff is kernel/fastpath.go's lock-free FUTEX_WAKE of one waiter on
 // key k from CPU c, whose thread goes on without the kernel lock (so
-// without a Schedule): it claims a halted or napping CPU, takes the waiter off the
-// chain and hands it to that CPU with a wake IPI. It reports false when
-// no CPU is halted (the kernel then takes the locked path).
+// without a Schedule): it claims a halted or napping CPU, takes the
+// waiter off the chain and hands it to that CPU with a wake IPI; a
+// napping waiter is woken instead (its CPU gets the IPI). It reports
+// false when the waiter is blocked and no CPU is halted (the kernel then
+// takes the locked path).
 func (sim *simulator) handOff(c int, k uintptr) bool {
 	x := -1
 	for i := range sim.cpus {
@@ -163,17 +179,26 @@ func (sim *simulator) handOff(c int, k uintptr) bool {
 			break
 		}
 	}
-	if x < 0 {
-		return false
-	}
-	sim.cpus[x].claimed = true
-	w := sim.s.Futexes.Claim(k)
-	if w == None {
-		sim.cpus[x].claimed = false // the kernel's claim word goes back to open
+	w, r := sim.s.Futexes.Claim(k, x >= 0)
+	switch r {
+	case ClaimNobody:
 		return true
+	case ClaimNeedsCPU:
+		return false
+	case ClaimPollingNapper:
+		sim.pollWakes++
+		sim.note("cpu %d: thread %d wakes polling %d (key %d): no IPI", c, sim.s.CPUs[c].Cur, w, k)
+		return true
+	case ClaimNapper:
+		sim.napWakes++
+		x = sim.s.Threads[w].CPU
+		sim.note("cpu %d: thread %d wakes napping %d (key %d) on cpu %d", c, sim.s.CPUs[c].Cur, w, k, x)
+	default:
+		sim.cpus[x].claimed = true
+		sim.note("cpu %d: thread %d hands %d (key %d) to cpu %d", c, sim.s.CPUs[c].Cur, w, k, x)
 	}
-	sim.note("cpu %d: thread %d hands %d (key %d) to cpu %d", c, sim.s.CPUs[c].Cur, w, k, x)
-	sim.inFlight[c].on, sim.inFlight[c].x, sim.inFlight[c].t = true, x, w
+	f := &sim.inFlight[c]
+	f.on, f.x, f.t, f.napper = true, x, w, r == ClaimNapper
 	if sim.choose(2) == 0 {
 		sim.finishHandoff(c)
 	}
@@ -181,16 +206,19 @@ func (sim *simulator) handOff(c int, k uintptr) bool {
 }
 
 // finishHandoff ends CPU c's lock-free FUTEX_WAKE, if one is in flight:
-// the push into the claimed CPU's inbox, then the wake IPI.
+// the push into the claimed CPU's inbox (for a waiter that blocked), then
+// the wake IPI.
 func (sim *simulator) finishHandoff(c int) {
 	f := &sim.inFlight[c]
 	if !f.on {
 		return
 	}
 	f.on = false
-	sim.note("cpu %d: pushes %d into cpu %d's inbox", c, f.t, f.x)
-	sim.s.Handoffs.Push(f.x, f.t)
-	sim.handoffs++
+	if !f.napper {
+		sim.note("cpu %d: pushes %d into cpu %d's inbox", c, f.t, f.x)
+		sim.s.Handoffs.Push(f.x, f.t)
+		sim.handoffs++
+	}
 	sim.cpus[f.x].ipi = true
 }
 
@@ -205,16 +233,22 @@ func (sim *simulator) nap(c int, deadline int64) bool {
 	if armed != 0 && armed <= deadline || !sim.s.BeginNap(c, t, sim.now) {
 		return false
 	}
-	for i := range sim.s.Threads { // the thread table, not the queues BeginNap looks at
-		if sim.s.Threads[i].State == Runnable {
-			sim.fail("nap: cpu %d naps while thread %d waits to run", c, i)
-		}
-	}
+	sim.checkNapAlone(c)
 	sim.naps++
 	sim.note("cpu %d: thread %d naps until %d", c, t, deadline)
 	sc := &sim.cpus[c]
 	sc.napping, sc.napBegan, sc.napUntil, sc.napArmed, sc.timer = true, sim.now, deadline, armed, deadline
 	return true
+}
+
+// checkNapAlone fails the run if CPU c begins a nap while a thread waits
+// to run, read from the thread table, not the queues BeginNap looks at.
+func (sim *simulator) checkNapAlone(c int) {
+	for i := range sim.s.Threads {
+		if sim.s.Threads[i].State == Runnable {
+			sim.fail("nap: cpu %d naps while thread %d waits to run", c, i)
+		}
+	}
 }
 
 // endNap ends CPU c's nap: woken (an IPI, a queued thread, its timer
@@ -227,9 +261,7 @@ func (sim *simulator) endNap(c int, woken bool) {
 	t := sim.s.CPUs[c].Cur
 	sim.s.EndNap(c, t, sc.napBegan, sim.now)
 	sc.napping, sc.claimed = false, false
-	if sc.napArmed != 0 {
-		sc.timer = sc.napArmed // else a nap cut short leaves it armed for napUntil: early for anything
-	}
+	sim.napTimer(c)
 	if !woken {
 		sim.note("cpu %d: thread %d's nap ends", c, t)
 		return
@@ -249,6 +281,140 @@ func (sim *simulator) endNap(c int, woken bool) {
 	if queued > 0 && sim.s.CPUs[c].Cur == t {
 		sim.fail("nap: cpu %d's nap was cut for %d queued threads, and it still runs the sleeper %d", c, queued, t)
 	}
+}
+
+// futexNapMax is the simulated kernel's futexNapMaxNs.
+const futexNapMax = 1_000_000
+
+// futexNap is kernel/fastfutex.go's FUTEX_WAIT on key k from CPU c,
+// without the kernel lock: the thread queues itself as a napper and its
+// CPU naps until a wake, a cut or the time limit (or the scheduler's
+// timer). It reports false when the locked path serves the call, the
+// thread off every chain (the timer fires too soon, or BeginNap refuses);
+// true when the thread naps, or was woken before its nap began.
+func (sim *simulator) futexNap(c int, k uintptr) bool {
+	s := sim.s
+	t := s.CPUs[c].Cur
+	deadline := sim.now + futexNapMax
+	armed := s.CPUs[c].Armed
+	if armed != 0 {
+		deadline = min(deadline, armed)
+	}
+	if deadline-sim.now < 20_000 {
+		return false
+	}
+	s.Futexes.Lock(k)
+	s.Futexes.NapWaitLocked(t, k)
+	s.Futexes.Unlock(k)
+	if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
+		sim.handOff(w, k) // another CPU's lock-free FUTEX_WAKE, before the nap begins
+	}
+	if !s.BeginNap(c, t, sim.now) {
+		if s.Futexes.EndNapWait(t) {
+			return false
+		}
+		sim.note("cpu %d: thread %d's FUTEX_WAIT on key %d was woken before its nap", c, t, k)
+		sim.napWoken(c, false)
+		return true
+	}
+	sim.checkNapAlone(c)
+	sim.futexNaps++
+	sim.note("cpu %d: thread %d naps on key %d until %d, polling first", c, t, k, deadline)
+	sc := &sim.cpus[c]
+	sc.napping, sc.napBegan, sc.napUntil, sc.napArmed = true, sim.now, deadline, armed
+	sc.futexNap, sc.napKey, sc.polling = true, k, true
+	if sim.choose(2) == 0 {
+		sim.endPoll(c) // no wake within the poll
+	}
+	return true
+}
+
+// endPoll ends CPU c's futex nap's polling (kernel.futexPoll), before
+// anything else happens on c: it reports true if a wake came while it
+// polled (the nap is over and the call returns 0); otherwise the nap
+// halts, its timer armed for the nap's deadline.
+func (sim *simulator) endPoll(c int) bool {
+	sc := &sim.cpus[c]
+	if !sc.polling {
+		return false
+	}
+	sc.polling = false
+	t := sim.s.CPUs[c].Cur
+	if sim.s.Futexes.NapHalting(t) {
+		sim.note("cpu %d: thread %d's futex nap halts", c, t)
+		sc.timer = sc.napUntil
+		return false
+	}
+	sim.s.EndNap(c, t, sc.napBegan, sim.now)
+	sc.napping, sc.claimed, sc.futexNap = false, false, false
+	if sim.s.Futexes.EndNapWait(t) {
+		sim.fail("futex nap: thread %d's wake came while it polled, and it is still queued", t)
+	}
+	sim.note("cpu %d: thread %d's futex nap ends in a wake while it polled", c, t)
+	sim.napWoken(c, false)
+	return true
+}
+
+// anyPolling reports whether a futex nap polls (it runs: it halts with
+// its timer armed, or returns, at its next event).
+func (sim *simulator) anyPolling() bool {
+	for c := range sim.cpus {
+		if sim.cpus[c].polling {
+			return true
+		}
+	}
+	return false
+}
+
+// napTimer is kernel/fastsleep.go's napUntil's timer at the end of CPU
+// c's nap: programmed again for what the scheduler counts on (or
+// stopped), fired or not.
+func (sim *simulator) napTimer(c int) { sim.cpus[c].timer = sim.cpus[c].napArmed }
+
+// endFutexNap ends CPU c's FUTEX_WAIT nap, for any reason (a wake's IPI,
+// a kick, a device interrupt, its timer): the thread takes itself off
+// the chain, unless a wake did; woken, the call returns 0, else the
+// locked path serves it again and blocks. deviceIRQ says a device
+// interrupt ended it.
+func (sim *simulator) endFutexNap(c int, deviceIRQ bool) {
+	sc := &sim.cpus[c]
+	t := sim.s.CPUs[c].Cur
+	sim.s.EndNap(c, t, sc.napBegan, sim.now)
+	sc.napping, sc.claimed, sc.futexNap = false, false, false
+	sim.napTimer(c)
+	if !sim.s.Futexes.EndNapWait(t) {
+		sim.note("cpu %d: thread %d's futex nap ends in a wake", c, t)
+		sim.napWoken(c, deviceIRQ)
+		return
+	}
+	sim.note("cpu %d: thread %d's futex nap ends unwoken; it blocks on key %d", c, t, sc.napKey)
+	sc.ipi = false // the locked path runs the scheduler
+	sim.s.Futexes.Wait(t, sc.napKey)
+	sim.s.Block(t, false)
+	sim.reschedule(c)
+}
+
+// napWoken is kernel.futexNapWoken on CPU c: the call returns 0, and a
+// thread queued here, one in this CPU's inbox or a device interrupt
+// taken during the nap gets a kick IPI to this CPU.
+func (sim *simulator) napWoken(c int, deviceIRQ bool) {
+	if sim.s.CPUs[c].RunQ.Len() > 0 {
+		sim.s.Yield(c) // kernel.yieldIfQueued: the queued thread runs first
+	}
+	if deviceIRQ || sim.s.CPUs[c].RunQ.Len() > 0 || !sim.s.Handoffs.Empty(c) {
+		sim.cpus[c].ipi = true
+	}
+}
+
+// napWakeInFlight reports whether a lock-free FUTEX_WAKE that woke napping
+// waiter t has yet to send its IPI.
+func (sim *simulator) napWakeInFlight(t TID) bool {
+	for c := range sim.cpus {
+		if f := &sim.inFlight[c]; f.on && f.napper && f.t == t {
+			return true
+		}
+	}
+	return false
 }
 
 // otherRunning returns a CPU other than c that runs a thread and has no
@@ -360,6 +526,9 @@ func (sim *simulator) step() {
 	if c := sim.choose(len(sim.cpus)); sim.inFlight[c].on && sim.choose(2) == 0 {
 		sim.finishHandoff(c) // the fast path goes on
 		return
+	} else if sim.cpus[c].polling && sim.choose(2) == 0 {
+		sim.endPoll(c) // the poll's time is up, or a wake came
+		return
 	}
 	switch e := sim.choose(10); {
 	case e < 5:
@@ -373,7 +542,7 @@ func (sim *simulator) step() {
 	default:
 		sim.signal()
 	}
-	if !sim.done && len(sim.running()) == 0 && !sim.anyIPI() && sim.nextTimer() < 0 && len(sim.blocked(true)) == 0 {
+	if !sim.done && len(sim.running()) == 0 && !sim.anyIPI() && !sim.anyPolling() && sim.nextTimer() < 0 && len(sim.blocked(true)) == 0 {
 		sim.fail("the machine hangs: every CPU halted, nothing pending, no deadlock reported")
 	}
 }
@@ -413,6 +582,9 @@ func (sim *simulator) syscall() {
 		}
 	case e < 7: // futex wait, mostly with a timeout
 		k := uintptr(sim.choose(simKeys))
+		if sim.choose(3) == 0 && sim.futexNap(c, k) {
+			return // the lock-free FUTEX_WAIT: it naps, or a wake came first
+		}
 		s.Futexes.Wait(t, k)
 		if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
 			// Another CPU's lock-free FUTEX_WAKE takes the waiter off the
@@ -429,9 +601,21 @@ func (sim *simulator) syscall() {
 		k := uintptr(sim.choose(simKeys))
 		n := 1 + sim.choose(3)
 		for i := 0; i < n; i++ {
-			w := s.Futexes.WakeOne(k)
+			w, how := s.Futexes.WakeOne(k)
 			if w == None {
 				break
+			}
+			if how != WokeBlocked {
+				if how == WokeNapper {
+					sim.napWakes++
+				} else {
+					sim.pollWakes++
+				}
+				sim.note("cpu %d: thread %d wakes napping %d on key %d (%d)", c, t, w, k, how)
+				if how == WokeNapper {
+					sim.kick(c, s.Threads[w].CPU)
+				}
+				continue
 			}
 			sim.note("cpu %d: thread %d wakes %d on key %d", c, t, w, k)
 			sim.wake(c, w)
@@ -495,8 +679,13 @@ func (sim *simulator) advance() {
 	sim.now = max(sim.now+1000, sim.cpus[c].timer) // the kernel arms at least 1 us ahead
 	sim.cpus[c].timer = 0                          // one-shot
 	sim.note("cpu %d: timer interrupt", c)
+	sim.endPoll(c) // interrupts are off while a futex nap polls
 	if sim.cpus[c].halted {
 		sim.resume(c, true)
+		return
+	}
+	if sim.cpus[c].futexNap {
+		sim.endFutexNap(c, false) // the time limit, or the scheduler's timer
 		return
 	}
 	if sim.cpus[c].napping {
@@ -542,8 +731,13 @@ func (sim *simulator) deliverIPI() {
 	sim.finishHandoff(c)
 	sim.cpus[c].ipi = false
 	sim.note("cpu %d: wake IPI", c)
+	sim.endPoll(c) // interrupts are off while a futex nap polls
 	if sim.cpus[c].halted {
 		sim.resume(c, false)
+		return
+	}
+	if sim.cpus[c].futexNap {
+		sim.endFutexNap(c, false)
 		return
 	}
 	if sim.cpus[c].napping {
@@ -564,9 +758,17 @@ func (sim *simulator) deviceInterrupt() {
 	t := w[sim.choose(len(w))]
 	sim.finishHandoff(0)
 	sim.note("cpu 0: device interrupt wakes %d", t)
+	sim.endPoll(0) // interrupts are off while a futex nap polls
 	if sim.cpus[0].halted {
 		sim.wake(0, t) // kernelTrap, under the lock; then HLT returns
 		sim.resume(0, false)
+		return
+	}
+	if sim.cpus[0].futexNap {
+		// kernelTrap, under the lock; the interrupt ends a futex nap
+		// (DeviceIRQTaken): woken or not, the scheduler runs.
+		sim.wake(0, t)
+		sim.endFutexNap(0, true)
 		return
 	}
 	if sim.cpus[0].napping {
@@ -699,6 +901,13 @@ func (sim *simulator) checkInvariants() {
 	for i := range s.Threads {
 		if s.Futexes.in[i] {
 			queued[bucket(s.Futexes.addr[i])]++
+			if s.Futexes.napping(TID(i)) {
+				// A napping waiter runs on its CPU, which naps for it.
+				if th := &s.Threads[i]; th.State != Running || s.CPUs[th.CPU].Cur != TID(i) || !sim.cpus[th.CPU].futexNap {
+					sim.fail("futexes: napping waiter %d (state %d) does not nap on cpu %d", i, th.State, th.CPU)
+				}
+				continue
+			}
 			// A queued waiter is marked waited, or a timeout's Remove
 			// would skip it and leave it on the chain after its wake.
 			if !s.Futexes.waited[i] {
@@ -706,6 +915,14 @@ func (sim *simulator) checkInvariants() {
 			}
 			if s.Threads[i].State != Blocked {
 				sim.fail("futexes: thread %d is queued but in state %d", i, s.Threads[i].State)
+			}
+		}
+		// A napping waiter that a wake took off its chain hears of it: its
+		// CPU has an IPI pending, or the waker is about to send it.
+		if s.Futexes.napWait[i] == napWoken && !s.Futexes.in[i] {
+			c := s.Threads[i].CPU
+			if sim.cpus[c].futexNap && !sim.cpus[c].polling && !sim.cpus[c].ipi && !sim.napWakeInFlight(TID(i)) {
+				sim.fail("lost wake-up: cpu %d naps for waiter %d, which a wake took off its chain, with no IPI", c, i)
 			}
 		}
 	}
@@ -748,7 +965,7 @@ func TestSimulate(t *testing.T) {
 		runs = 50
 	}
 	ends := map[string]int{}
-	total, handoffs, naps := 0, 0, 0
+	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -757,10 +974,17 @@ func TestSimulate(t *testing.T) {
 		total += sim.steps
 		handoffs += sim.handoffs
 		naps += sim.naps
+		futexNaps += sim.futexNaps
+		napWakes += sim.napWakes
+		pollWakes += sim.pollWakes
 	}
-	t.Logf("%d runs, %d events, %d hand-offs, %d naps; endings: %v", runs, total, handoffs, naps, ends)
+	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, ends)
 	assert.NotZero(t, handoffs, "no lock-free FUTEX_WAKE handed a thread off")
 	assert.NotZero(t, naps, "no nanosleep napped")
+	assert.NotZero(t, futexNaps, "no FUTEX_WAIT napped")
+	assert.NotZero(t, napWakes, "no wake ended a napping FUTEX_WAIT that had halted")
+	assert.NotZero(t, pollWakes, "no wake ended a napping FUTEX_WAIT that polled")
 	// The schedules must reach every ending, or the test proves little.
 	assert.NotZero(t, ends["exit"], "no run ended by the last thread's exit")
 	assert.NotZero(t, ends["deadlock"], "no run ended in a deadlock")
@@ -788,6 +1012,8 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a handed-off thread woken twice", mistakeWakeHandedOff, "hand-off: thread [0-9]+ in cpu [0-9]+'s inbox is [0-9], not blocked"},
 		{"no IPI to a napping CPU", mistakeNapNoKick, "lost wake-up: cpu [0-9]+ naps"},
 		{"a nap beside queued threads", mistakeNapIgnoresQueues, "nap: cpu [0-9]+ naps while thread [0-9]+ waits"},
+		{"a napping waiter handed off", mistakeNapperHandedOff, "hand-off: thread [0-9]+ in cpu [0-9]+'s inbox is [0-9], not blocked"},
+		{"no IPI to a halted napping waiter", mistakeNapNoIPI, "lost wake-up: cpu [0-9]+ naps for waiter"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			caught := ""

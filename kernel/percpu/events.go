@@ -42,6 +42,9 @@ const (
 	EvNapLocked                    // a nanosleep sent to the locked path without a nap (too long, the timer armed sooner, a thread queued, a signal pending)
 	EvNapCut                       // a nap cut short (a kick, a thread queued, a signal): the locked path sleeps the rest
 	EvSleepSpin                    // a nanosleep shorter than kernel.spinMaxNs answered by a delay loop, without the kernel lock
+	EvFutexNap                     // a FUTEX_WAIT that napped, without the kernel lock (kernel/fastfutex.go)
+	EvFutexNapCut                  // one of those that ended without a wake (a kick, its time limit): the locked path served it again
+	EvFutexNapWake                 // a FUTEX_WAKE that ended a napping FUTEX_WAIT (sched/futexnap.go), with or without the kernel lock
 	EvTimerArmCycles               // TSC cycles spent programming the LAPIC timer (armPending; under emulation a write waits for QEMU's global lock)
 	EvKickCycles                   // TSC cycles spent sending kick IPIs (thread.SendKicks), likewise
 	NEvents

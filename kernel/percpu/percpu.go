@@ -121,8 +121,10 @@ type CPU struct {
 	// no scheduler. The paths that go back to ring 3
 	// without the scheduler (kernel/filetrap.go, kernel/memfault.go)
 	// clear it before they take their lock and, found set after, send
-	// the kick again to this CPU (kernel.kickSelfIfTaken). Only this CPU reads
-	// or writes it.
+	// the kick again to this CPU (kernel.kickSelfIfTaken), and so does a
+	// FUTEX_WAIT's nap that a wake ended (kernel.futexNapWoken) when
+	// something else needs the scheduler. Only this CPU reads or writes
+	// it.
 	KickTaken bool
 
 	// TimerFired: the timer interrupt was taken in the kernel, ending the
@@ -154,7 +156,9 @@ type CPU struct {
 	NapThread int32
 
 	// A nap (kernel/fastsleep.go): a short nanosleep that this CPU answers
-	// by halting, its thread still running, without the kernel lock.
+	// by halting, its thread still running, without the kernel lock, or a
+	// FUTEX_WAIT's (kernel/fastfutex.go), whose first 20 us poll for the
+	// wake instead of halting: counted as idle time all the same.
 	// NapStart is when the current nap began (0: none) and NapNs the time
 	// its past naps took: idle time (IdleAt). Only this CPU writes them.
 	// A nap cut short leaves the rest of the sleep to the locked path's

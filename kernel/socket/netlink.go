@@ -20,8 +20,12 @@ import (
 // function here): trap, kernel lock held; none allocates.
 
 const (
-	maxNetlink   = 8
-	netlinkBuf   = 8192
+	maxNetlink = 8
+	// netlinkBuf holds a socket's pending answer: the largest, a dump of
+	// both interfaces' links or addresses, is under 200 bytes
+	// (TestNetlinkAnswersFit). The buffers are static data, in every
+	// image's memory floor: 8 KiB each made them 64 KiB.
+	netlinkBuf   = 1024
 	sockaddrNlSz = 12 // sizeof(struct sockaddr_nl)
 )
 

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/sched"
 )
 
 // The lock-free remote wake-up of a FUTEX_WAKE (issue 18): the waiter is
@@ -14,26 +15,41 @@ import (
 // lost are in sched/handoff.go.
 
 // HandOffFutexWake answers a FUTEX_WAKE of one waiter on addr, a user
-// address, without the kernel lock, when another CPU is halted in its
-// idle loop or napping (kernel/fastsleep.go): it claims that CPU (percpu.CPU.WakeClaim), takes the oldest
-// waiter on addr off its futex chain under the bucket lock alone
-// (sched.Futexes.Claim), puts it in the claimed CPU's inbox and sends
-// that CPU a wake IPI. It returns the call's result (1, or 0 when nobody
-// waits on addr: the bucket's count came from another word or from a
-// FUTEX_WAIT that will see the new value) and ok; ok is false, and
-// nothing changed, when no CPU is halted: the locked path wakes the
+// address, without the kernel lock, when the oldest waiter naps
+// (kernel/fastfutex.go: it is woken, and its CPU gets a wake IPI unless
+// it still polls) or
+// another CPU is halted in its idle loop or napping: it claims that CPU
+// (percpu.CPU.WakeClaim), takes the oldest waiter on addr off its futex
+// chain under the bucket lock alone (sched.Futexes.Claim), puts it in
+// the claimed CPU's inbox and sends that CPU a wake IPI. It returns the
+// call's result (1, or 0 when nobody waits on addr: the bucket's count
+// came from another word or from a FUTEX_WAIT that will see the new
+// value) and ok; ok is false, and nothing changed, when the oldest
+// waiter is blocked and no CPU is halted: the locked path wakes the
 // waiter then (there is no idle CPU to hand it to).
 // Context: trap, kernel lock not held; does not allocate.
 func HandOffFutexWake(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
-	o := claimHaltedCPU(c)
-	if o == nil {
-		return 0, false
+	t, r := threadtab.Sched.Futexes.Claim(addr, false)
+	var o *percpu.CPU
+	if r == sched.ClaimNeedsCPU { // a blocked waiter: hand it to a halted CPU, if one can be claimed
+		if o = claimHaltedCPU(c); o == nil {
+			return 0, false
+		}
+		if t, r = threadtab.Sched.Futexes.Claim(addr, true); r != sched.ClaimHandedOff {
+			// Reopen the claim, unless the CPU has woken since (it closed it).
+			o.WakeClaim.CompareAndSwap(percpu.ClaimTaken, percpu.ClaimOpen)
+		}
 	}
-	t := threadtab.Sched.Futexes.Claim(addr)
-	if t == noThread {
-		// Reopen the claim, unless the CPU has woken since (it closed it).
-		o.WakeClaim.CompareAndSwap(percpu.ClaimTaken, percpu.ClaimOpen)
+	switch r {
+	case sched.ClaimNobody:
 		return 0, true
+	case sched.ClaimPollingNapper:
+		percpu.Count(c, percpu.EvFutexNapWake)
+		return 1, true // it polls: it sees the wake without an IPI
+	case sched.ClaimNapper:
+		percpu.Count(c, percpu.EvFutexNapWake)
+		sendKick(c, &percpu.CPUs[threadtab.Sched.Threads[t].CPU])
+		return 1, true
 	}
 	threadtab.Sched.Handoffs.Push(o.ID, t)
 	percpu.Count(c, percpu.EvFutexHandoff)

@@ -136,13 +136,17 @@ func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr)
 func futexWake(addr uintptr, n int) int {
 	woke := 0
 	for woke < n {
-		w := Futexes.WakeOne(addr)
+		w, how := threadtab.Sched.Futexes.WakeOne(addr)
 		if w == noThread {
 			break
 		}
+		woke++
+		if how != sched.WokeBlocked { // its FUTEX_WAIT naps on its CPU (kernel/fastfutex.go): the wake ended it
+			wokeNapper(w, how)
+			continue
+		}
 		threadtab.Threads[w].Wait = threadtab.WaitNone // already off the futex queue
 		Wake(w, 0)
-		woke++
 	}
 	return woke
 }

@@ -67,9 +67,33 @@ var Futexes FutexTable
 // Wait queues t on key. Context: trap, kernel lock held; does not allocate.
 func (FutexTable) Wait(t sched.TID, key uintptr) { threadtab.Sched.Futexes.Wait(t, key) }
 
-// WakeOne dequeues the oldest waiter on key, or returns noThread.
+// WakeOne dequeues the oldest waiter on key, or returns noThread. A
+// napping FUTEX_WAIT (kernel/fastfutex.go) is woken here, its CPU kicked,
+// and the next waiter taken: only a futex word, never a kernel key, has
+// napping waiters, and only futexWake counts them.
 // Context: trap, kernel lock held; does not allocate.
-func (FutexTable) WakeOne(key uintptr) sched.TID { return threadtab.Sched.Futexes.WakeOne(key) }
+func (FutexTable) WakeOne(key uintptr) sched.TID {
+	for {
+		t, w := threadtab.Sched.Futexes.WakeOne(key)
+		if w == sched.WokeBlocked {
+			return t
+		}
+		wokeNapper(t, w)
+	}
+}
+
+// wokeNapper finishes the wake of t, a napping FUTEX_WAIT that
+// sched.Futexes.WakeOne just ended (w says how): a napper that halted
+// gets a wake IPI once the kernel lock is released; one that polls sees
+// the wake by itself. Its call returns 0. Context: trap, kernel lock
+// held; does not allocate.
+func wokeNapper(t sched.TID, w sched.Woken) {
+	c := percpu.This()
+	percpu.Count(c, percpu.EvFutexNapWake)
+	if w == sched.WokeNapper {
+		Kick(&percpu.CPUs[threadtab.Sched.Threads[t].CPU])
+	}
+}
 
 // fxDefault is the FXSAVE image of a fresh thread: x87 control word 0x37f
 // and MXCSR 0x1f80 (all exceptions masked), as Linux starts a process.

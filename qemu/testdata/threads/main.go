@@ -297,37 +297,55 @@ func fastCalls() error {
 }
 
 // takeTurns runs two locked threads that take 500 turns each on one
-// futex word: each sleeps in FUTEX_WAIT until the word says its turn
-// came, then passes the turn and wakes the other with a FUTEX_WAKE of
-// one. On 2 CPUs the sleeper's CPU is often halted, and the kernel then
-// hands the waiter to it without its lock (thread.HandOffFutexWake). A
-// lost wake-up hangs the boot; each wake must report 0 or 1 woken.
+// futex word, twice: each sleeps in FUTEX_WAIT until the word says its
+// turn came, then passes the turn and wakes the other with a FUTEX_WAKE
+// of one. The first time the waits have no timeout: on 2 CPUs with
+// nothing else to run, the waiter naps on its CPU without the kernel lock
+// and the wake ends the nap (kernel/fastfutex.go). The second time each
+// wait has a 10 s timeout, which the locked path serves: the waiter
+// blocks, its CPU halts, and the kernel often hands the waiter to it
+// without its lock (thread.HandOffFutexWake). A lost wake-up hangs the
+// boot; each wake must report 0 or 1 woken.
 func takeTurns() error {
-	var turn uint32
-	errs := make(chan error, 2)
-	for me := range uint32(2) {
-		go func() {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			errs <- turns(&turn, me, 500)
-		}()
+	for _, timeout := range []bool{false, true} {
+		naps, wakes, handoffs := fastPathCount("futex_wait_nap"), eventCount("futex_nap_wake"), eventCount("futex_handoff")
+		var turn uint32
+		errs := make(chan error, 2)
+		for me := range uint32(2) {
+			go func() {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				errs <- turns(&turn, me, 500, timeout)
+			}()
+		}
+		if err := errors.Join(<-errs, <-errs); err != nil {
+			return err
+		}
+		fmt.Printf("threads locks: turns timeout=%v napped=%d nap_wakes=%d handoffs=%d\n", timeout,
+			fastPathCount("futex_wait_nap")-naps, eventCount("futex_nap_wake")-wakes, eventCount("futex_handoff")-handoffs)
 	}
-	return errors.Join(<-errs, <-errs)
+	return nil
 }
 
 // turns is one side of takeTurns: n times, wait until *turn is me, then
-// hand the turn to the other side and wake it.
-func turns(turn *uint32, me uint32, n int) error {
+// hand the turn to the other side and wake it. With timeout, each wait
+// may last 10 s at most (it never should).
+func turns(turn *uint32, me uint32, n int, timeout bool) error {
 	addr := uintptr(unsafe.Pointer(turn))
+	ts := unix.NsecToTimespec(10e9)
+	var tsp uintptr
+	if timeout {
+		tsp = uintptr(unsafe.Pointer(&ts))
+	}
 	for range n {
 		for {
 			v := atomic.LoadUint32(turn)
 			if v == me {
 				break
 			}
-			_, _, e := unix.Syscall6(unix.SYS_FUTEX, addr, futexWaitPrivate, uintptr(v), 0, 0, 0)
+			_, _, e := unix.Syscall6(unix.SYS_FUTEX, addr, futexWaitPrivate, uintptr(v), tsp, 0, 0)
 			if e != 0 && e != unix.EAGAIN && e != unix.EINTR {
-				return fmt.Errorf("FUTEX_WAIT for the turn: %v", e)
+				return fmt.Errorf("FUTEX_WAIT for the turn (timeout %v): %v", timeout, e)
 			}
 		}
 		atomic.StoreUint32(turn, 1-me)
@@ -391,8 +409,16 @@ func shortSleeps() error {
 
 // fastPathCount returns the lock-free count of a line of
 // /proc/gometal/sched's fast-path table ("NAME LOCKFREE LOCKED"), or -1.
-func fastPathCount(name string) int64 {
-	m := regexp.MustCompile(`(?m)^` + name + ` (\d+) \d+$`).FindStringSubmatch(sched())
+func fastPathCount(name string) int64 { return schedCount(`(?m)^` + name + ` (\d+) \d+$`) }
+
+// eventCount returns a line's count in /proc/gometal/sched's event table
+// ("NAME COUNT"), or -1.
+func eventCount(name string) int64 { return schedCount(`(?m)^` + name + ` (\d+)$`) }
+
+// schedCount returns the number that pattern's group matches in
+// /proc/gometal/sched, or -1.
+func schedCount(pattern string) int64 {
+	m := regexp.MustCompile(pattern).FindStringSubmatch(sched())
 	if m == nil {
 		return -1
 	}

@@ -1,0 +1,183 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
+	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/kernel/x86"
+	"github.com/gometal/gometal/sched"
+)
+
+// Futex naps: a FUTEX_WAIT that blocks, without the kernel lock (issue
+// 18; the scheduler's side and why no wake-up is lost:
+// sched/futexnap.go). A FUTEX_WAIT is the system call that took the
+// kernel lock most often: the Go runtime parks an M in futexsleep
+// whenever it runs out of work, and a locked thread whenever it waits on
+// a channel. When no thread waits in any run queue, blocking would only
+// halt the CPU: the waiter queues itself on the word's chain as a napper
+// and its CPU halts, the thread still running for the scheduler, as for
+// a short nanosleep's nap (fastsleep.go), after polling for its wake for
+// a few microseconds. A FUTEX_WAKE, with the kernel lock or without,
+// that takes it off the chain marks it woken, and sends its CPU a wake
+// IPI if it no longer polls; the FUTEX_WAIT returns 0.
+
+// futexNapMaxNs is the longest a FUTEX_WAIT naps. One that is not woken
+// by then takes the locked path and blocks: a napping thread counts as
+// running, so without a limit a program whose threads all wait for good
+// would nap on instead of being reported as deadlocked; and a napping
+// CPU steals no thread until its nap ends (a thread can be queued on it,
+// which ends the nap). The Go runtime's waits for a partner thread (a
+// channel hand-off between locked threads, a mutex, a parked M woken
+// for new work) mostly end well within it.
+const futexNapMaxNs = 1_000_000
+
+// futexNapMinNs: no nap begins that the CPU's timer, armed for what the
+// scheduler counts on, would end sooner than this (the nap would only
+// end in the locked path).
+const futexNapMinNs = 20_000
+
+// futexPollNs is how long a FUTEX_WAIT's nap polls for its wake before
+// it halts the CPU (sched/futexnap.go): a wake while it polls needs no
+// IPI, and the napper needs no timer and no return from HLT, each of
+// which takes tens of microseconds under emulation. A partner thread
+// that answers at once (a ping-pong between locked threads, a contended
+// mutex handed over) answers within it.
+const futexPollNs = 20_000
+
+// futexPoll polls, until pollEnd, for a wake of napping waiter t on CPU
+// c, with interrupts off (a TLB shootdown or a kick waits that long for
+// this CPU at most). It reports true if a wake came, or false once the
+// nap must halt: the wakers then send an IPI (sched.Futexes.NapHalting),
+// or once something cuts the nap short (napCut: nap sees it again).
+// Context: trap, kernel lock not held, interrupts off; does not
+// allocate.
+func futexPoll(c *percpu.CPU, t sched.TID, pollEnd int64) bool {
+	fx := &threadtab.Sched.Futexes
+	for !fx.NapWoken(t) && !napCut(c, t) && clock.Nanotime() < pollEnd {
+		cpu.Pause()
+	}
+	return !fx.NapHalting(t) // false: polling ended before any wake
+}
+
+// futexNapWait is a FUTEX_WAIT whose word held the expected value val
+// when fastFutexWait read it: it naps (see the top of this file) unless
+// a signal is pending, the CPU's timer fires within futexNapMinNs or a
+// thread waits in a run queue (sched.Scheduler.BeginNap). It queues the
+// thread on addr as a napper after reading the word again under the
+// bucket lock (EAGAIN if it changed), naps until a wake, a cut
+// (napCut) or futexNapMaxNs (or the scheduler's timer) passes, then
+// takes the thread off the chain (sched.Futexes.EndNapWait). It reports
+// true, with the call's result in f, for EAGAIN and for a wake (0); it
+// reports false, the thread off every chain, when the locked path must
+// serve the call (again: it reads the word once more, and blocks).
+// Context: trap, kernel lock not held, interrupts off but inside the
+// nap's HLTs; does not allocate.
+func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) bool {
+	t := threadtab.Sched.CPUs[c.ID].Cur
+	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
+	c.DeviceIRQTaken = false
+	now := clock.Nanotime()
+	deadline := now + futexNapMaxNs
+	armed := threadtab.Sched.CPUs[c.ID].Armed // written by this CPU alone
+	if armed != 0 {
+		deadline = min(deadline, armed)
+	}
+	if deadline-now < futexNapMinNs || thread.SignalPending(t) {
+		percpu.Count(c, percpu.EvFutexWaitLocked)
+		return false
+	}
+	switch napQueue(t, addr, val) {
+	case napWordChanged:
+		percpu.Count(c, percpu.EvFutexWaitFast)
+		f.AX = errnoResult(abi.EAGAIN)
+		return true
+	case napFault:
+		percpu.Count(c, percpu.EvFutexWaitLocked)
+		return false
+	}
+	if !threadtab.Sched.BeginNap(c.ID, t, now) {
+		if threadtab.Sched.Futexes.EndNapWait(t) {
+			percpu.Count(c, percpu.EvFutexWaitLocked)
+			return false
+		}
+		percpu.Count(c, percpu.EvFutexNap) // a wake came first: a nap that ended at once
+		futexNapWoken(c, t, f)
+		return true
+	}
+	percpu.Count(c, percpu.EvFutexNap)
+	napUntil(c, t, now, deadline, armed, true)
+	if threadtab.Sched.Futexes.EndNapWait(t) {
+		// No wake: cut short, or out of time. The locked path runs the
+		// scheduler (no kick to send again) and serves the call again,
+		// which may return at once (EAGAIN): a thread queued here meanwhile
+		// runs first all the same, as after a short sleep's nap.
+		c.KickTaken = false
+		yieldIfQueued(c)
+		percpu.Count(c, percpu.EvFutexNapCut)
+		return false
+	}
+	futexNapWoken(c, t, f)
+	return true
+}
+
+// yieldIfQueued ends the running thread's turn on CPU c at its next
+// Schedule if a thread waits in c's run queue (MakeRunnable queues a
+// woken thread on a napping CPU when none is idle): that thread would
+// otherwise wait for the napper's slice to end.
+// Context: trap, on CPU c, kernel lock not held; does not allocate.
+func yieldIfQueued(c *percpu.CPU) {
+	if !threadtab.Sched.YieldChangesNothing(c.ID) {
+		threadtab.Sched.Yield(c.ID)
+	}
+}
+
+// What napQueue found.
+const (
+	napQueued      = iota // the word held val: t is queued as a napper
+	napWordChanged        // the word no longer held val: EAGAIN
+	napFault              // the word could not be read without faulting: the locked path decides
+)
+
+// napQueue queues t on addr as a napping waiter if the word there still
+// holds val, reading it under the bucket lock and counted as a waiter
+// from before the read (Reserve), as the locked path's FUTEX_WAIT does
+// (thread.SysFutex), so that a FUTEX_WAKE finds t queued or t sees its
+// store. Context: trap, kernel lock not held; does not allocate.
+func napQueue(t sched.TID, addr uintptr, val uint32) int {
+	fx := &threadtab.Sched.Futexes
+	fx.Reserve(addr)
+	fx.Lock(addr)
+	cur, ok := vm.Load32(addr)
+	if ok && cur == val {
+		fx.NapWaitLocked(t, addr)
+	}
+	fx.Unlock(addr)
+	fx.Unreserve(addr)
+	switch {
+	case !ok:
+		return napFault
+	case cur != val:
+		return napWordChanged
+	}
+	return napQueued
+}
+
+// futexNapWoken ends t's FUTEX_WAIT, which a wake ended, with 0. The
+// wake (and its IPI, if the napper had halted) ended the nap; anything
+// else that came meanwhile and needs the scheduler (a thread queued
+// here, which then runs first, a signal, a device interrupt, a
+// FUTEX_WAKE's hand-off into this CPU's inbox) gets a kick IPI of its own
+// to this CPU, taken as soon as the thread is back in ring 3.
+// Context: trap, kernel lock not held, interrupts off; does not
+// allocate.
+func futexNapWoken(c *percpu.CPU, t sched.TID, f *x86.TrapFrame) {
+	f.AX = 0
+	yieldIfQueued(c)
+	c.KickTaken = c.DeviceIRQTaken || !threadtab.Sched.YieldChangesNothing(c.ID) ||
+		thread.SignalPending(t) || !threadtab.Sched.Handoffs.Empty(c.ID)
+	kickSelfIfTaken(c)
+}
