@@ -65,8 +65,10 @@ func futexPoll(c *percpu.CPU, t sched.TID, pollEnd int64) bool {
 
 // futexNapWait is a FUTEX_WAIT whose word held the expected value val
 // when fastFutexWait read it: it naps (see the top of this file) unless
-// a signal is pending, the CPU's timer fires within futexNapMinNs or a
-// thread waits in a run queue (sched.Scheduler.BeginNap). It queues the
+// a signal is pending, the CPU's timer fires within futexNapMinNs, no
+// other CPU runs a thread that could wake it soon
+// (sched.Scheduler.WakerRuns: on one CPU it never naps) or a thread
+// waits in a run queue (sched.Scheduler.BeginNap). It queues the
 // thread on addr as a napper after reading the word again under the
 // bucket lock (EAGAIN if it changed), naps until a wake, a cut
 // (napCut) or futexNapMaxNs (or the scheduler's timer) passes, then
@@ -86,7 +88,7 @@ func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) boo
 	if armed != 0 {
 		deadline = min(deadline, armed)
 	}
-	if deadline-now < futexNapMinNs || thread.SignalPending(t) {
+	if deadline-now < futexNapMinNs || thread.SignalPending(t) || !threadtab.Sched.WakerRuns(c.ID) {
 		percpu.Count(c, percpu.EvFutexWaitLocked)
 		return false
 	}

@@ -41,6 +41,24 @@ import "sync/atomic"
 //     deadlock check, which counts running threads as progress, still
 //     sees every thread that waits for good.
 
+// WakerRuns reports whether a CPU other than c runs a thread that is
+// not napping: one that could wake a FUTEX_WAIT on c soon. Without one
+// (a single CPU, or every other CPU idle or napping) a napper on c could
+// only be woken by an interrupt, and its poll would be time lost: the
+// wait takes the locked path and blocks. The marks are read without the
+// lock: a heuristic, which no wake-up depends on.
+// Context: trap on CPU c, no lock needed (or the simulator's one event);
+// does not allocate.
+func (s *Scheduler) WakerRuns(c int) bool {
+	for i := 0; i < s.NCPU; i++ {
+		p := &s.CPUs[i]
+		if i != c && atomic.LoadInt32((*int32)(&p.Cur)) != int32(None) && atomic.LoadInt32(&p.napping) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // A napping waiter's states (Futexes.napWait).
 const (
 	napNone    uint32 = iota // no FUTEX_WAIT naps for this thread

@@ -300,7 +300,7 @@ func (sim *simulator) futexNap(c int, k uintptr) bool {
 	if armed != 0 {
 		deadline = min(deadline, armed)
 	}
-	if deadline-sim.now < 20_000 {
+	if deadline-sim.now < 20_000 || !s.WakerRuns(c) {
 		return false
 	}
 	s.Futexes.Lock(k)

@@ -293,7 +293,10 @@ func fastCalls() error {
 			return fmt.Errorf("FUTEX_WAIT of a word that differs: %v, want EAGAIN", e)
 		}
 	}
-	return takeTurns()
+	if err := takeTurns(); err != nil {
+		return err
+	}
+	return napWaits(200)
 }
 
 // takeTurns runs two locked threads that take 500 turns each on one
@@ -325,6 +328,69 @@ func takeTurns() error {
 			fastPathCount("futex_wait_nap")-naps, eventCount("futex_nap_wake")-wakes, eventCount("futex_handoff")-handoffs)
 	}
 	return nil
+}
+
+// napWaits makes n FUTEX_WAITs without a timeout that the kernel should
+// answer with a nap (kernel/fastfutex.go): a locked thread waits on a
+// word while another locked thread, on the other CPU, computes (so it
+// runs: a waker), then changes the word and wakes it, after a delay of
+// 0 to 60 us (within the napper's 20 us poll, or after it halted). Each
+// wait must return 0, EAGAIN or EINTR and end once the word changed. It
+// prints the program's futex naps and wakes of napping waiters over the
+// n waits, for the host to check.
+func napWaits(n int) error {
+	var word, asked atomic.Uint32
+	const failed = ^uint32(0)
+	naps, wakes := fastPathCount("futex_wait_nap"), eventCount("futex_nap_wake")
+	errs := make(chan error, 2)
+	go func() { // the waker: spins until asked, then wakes
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for i := range n {
+			for a := asked.Load(); a != uint32(i+1); a = asked.Load() {
+				if a == failed {
+					errs <- nil
+					return
+				}
+			}
+			spinFor(time.Duration(i%4) * 20 * time.Microsecond)
+			word.Add(1)
+			if _, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWakePrivate, 1, 0, 0, 0); e != 0 {
+				errs <- fmt.Errorf("FUTEX_WAKE of the napper: %v", e)
+				return
+			}
+		}
+		errs <- nil
+	}()
+	go func() { // the waiter
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for i := range n {
+			v := word.Load()
+			asked.Store(uint32(i + 1))
+			for word.Load() == v {
+				_, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWaitPrivate, uintptr(v), 0, 0, 0)
+				if e != 0 && e != unix.EAGAIN && e != unix.EINTR {
+					asked.Store(failed) // the waker stops
+					errs <- fmt.Errorf("FUTEX_WAIT that may nap: %v", e)
+					return
+				}
+			}
+		}
+		errs <- nil
+	}()
+	if err := errors.Join(<-errs, <-errs); err != nil {
+		return err
+	}
+	fmt.Printf("threads locks: nap waits n=%d napped=%d nap_wakes=%d\n", n,
+		fastPathCount("futex_wait_nap")-naps, eventCount("futex_nap_wake")-wakes)
+	return nil
+}
+
+// spinFor computes for d without a system call.
+func spinFor(d time.Duration) {
+	for start := time.Now(); time.Since(start) < d; {
+	}
 }
 
 // turns is one side of takeTurns: n times, wait until *turn is me, then
