@@ -179,7 +179,7 @@ func napQueue(t sched.TID, addr uintptr, val uint32) int {
 func futexNapWoken(c *percpu.CPU, t sched.TID, f *x86.TrapFrame) {
 	f.AX = 0
 	yieldIfQueued(c)
-	c.KickTaken = c.DeviceIRQTaken || !threadtab.Sched.YieldChangesNothing(c.ID) ||
-		thread.SignalPending(t) || !threadtab.Sched.Handoffs.Empty(c.ID)
+	c.KickTaken = false // the wake's, if it had halted: the nap's end is its answer
+	c.KickTaken = napCut(c, t) || !threadtab.Sched.Handoffs.Empty(c.ID)
 	kickSelfIfTaken(c)
 }

@@ -74,6 +74,8 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 		return false
 	}
 	percpu.Count(c, percpu.EvNap)
+	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
+	c.DeviceIRQTaken = false
 	if napUntil(c, t, now, deadline, armed, false) || napCut(c, t) {
 		// Cut short, or a kick, a queued thread or a signal came as the
 		// deadline passed. The locked path runs the scheduler: no kick
@@ -99,12 +101,11 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 // interrupt came: the scheduler's record stays true. futexWait says
 // that t naps in a FUTEX_WAIT (fastfutex.go): it polls for its wake
 // first, and a wake also ends the nap. It reports whether the nap was
-// cut short.
+// cut short. The caller has cleared c's KickTaken and DeviceIRQTaken,
+// which were the idle loop's (it ran the scheduler after them).
 // Context: trap, kernel lock not held, interrupts off but inside the
 // nap's HLTs; does not allocate.
 func napUntil(c *percpu.CPU, t sched.TID, now, deadline, armed int64, futexWait bool) (cut bool) {
-	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
-	c.DeviceIRQTaken = false
 	c.NapStart.Store(now)
 	timerAt := armed
 	if !futexWait || !futexPoll(c, t, min(now+futexPollNs, deadline)) {
