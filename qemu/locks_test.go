@@ -234,16 +234,17 @@ func TestFastPathsBoot(t *testing.T) {
 	// The guest's napWaits: 200 FUTEX_WAITs of a locked thread while the
 	// waker, a locked thread on the other CPU, computes and then wakes it
 	// 0 to 60 us later. With a waker running and nothing queued, those
-	// waits nap (kernel/fastfutex.go); a run queue that a thread of the
-	// runtime fills now and then, or the waker's CPU caught between two
-	// threads, sends some to the locked path.
+	// waits nap (kernel/fastfutex.go); a thread of the runtime queued on
+	// the waiter's CPU, or the waker's CPU caught between two threads,
+	// sends some to the locked path. The guest keeps sysmon, which
+	// otherwise wakes every 20 us on the waiter's CPU, asleep (napWaits).
 	m := regexp.MustCompile(`threads locks: nap waits n=200 napped=(-?\d+) nap_wakes=(-?\d+)`).FindStringSubmatch(out)
 	require.NotNil(t, m, "no nap waits line in the output")
 	napped, err1 := strconv.ParseInt(m[1], 10, 64)
 	napWakes, err2 := strconv.ParseInt(m[2], 10, 64)
 	require.NoError(t, errors.Join(err1, err2))
 	t.Logf("200 waits beside a running waker: %d naps, %d wakes of napping waiters", napped, napWakes)
-	assert.GreaterOrEqual(t, napped, int64(50), "at least a quarter of the 200 waits beside a running waker napped (123-143 in one day's runs)")
+	assert.GreaterOrEqual(t, napped, int64(50), "the program's naps during the 200 waits beside a running waker, other threads' too (91-224 in one day's runs, 3 boots at once)")
 	assert.GreaterOrEqual(t, napWakes, int64(50), "the waker's wakes ended those naps")
 	assert.LessOrEqual(t, napWakes, napped+2, "each nap is ended by one wake at most (one in flight at each reading)")
 }

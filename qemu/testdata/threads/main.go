@@ -338,10 +338,38 @@ func takeTurns() error {
 // wait must return 0, EAGAIN or EINTR and end once the word changed. It
 // prints the program's futex naps and wakes of napping waiters over the
 // n waits, for the host to check.
+//
+// The runtime's sysmon must stay asleep meanwhile: at a 20 us period it
+// wakes on the waiter's CPU (the other one computes) before most waits,
+// and a wait beside a queued thread does not nap. So the waits run with
+// idle Ps (GOMAXPROCS 4: sysmon leaves a P in a system call alone while
+// one is idle), after 30 ms of computing with no system call (which
+// backs sysmon's period off to 10 ms), and in bursts of napBurst, each
+// by a new pair of goroutines: sysmon takes the P of a goroutine that has
+// run for 10 ms without being scheduled anew as soon as it finds it in
+// a system call, and each taking resets its period to 20 us.
 func napWaits(n int) error {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	spinFor(30 * time.Millisecond)
+	naps, wakes := fastPathCount("futex_wait_nap"), eventCount("futex_nap_wake")
+	for i := 0; i < n; i += napBurst {
+		if err := napBurstWaits(min(napBurst, n-i)); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("threads locks: nap waits n=%d napped=%d nap_wakes=%d\n", n,
+		fastPathCount("futex_wait_nap")-naps, eventCount("futex_nap_wake")-wakes)
+	return nil
+}
+
+// napBurst is how many of napWaits' waits one pair of goroutines makes:
+// a few milliseconds' worth under emulation, well within sysmon's 10 ms.
+const napBurst = 10
+
+// napBurstWaits is n of napWaits' waits, by a new waiter and waker.
+func napBurstWaits(n int) error {
 	var word, asked atomic.Uint32
 	const failed = ^uint32(0)
-	naps, wakes := fastPathCount("futex_wait_nap"), eventCount("futex_nap_wake")
 	errs := make(chan error, 2)
 	go func() { // the waker: spins until asked, then wakes
 		runtime.LockOSThread()
@@ -379,12 +407,7 @@ func napWaits(n int) error {
 		}
 		errs <- nil
 	}()
-	if err := errors.Join(<-errs, <-errs); err != nil {
-		return err
-	}
-	fmt.Printf("threads locks: nap waits n=%d napped=%d nap_wakes=%d\n", n,
-		fastPathCount("futex_wait_nap")-naps, eventCount("futex_nap_wake")-wakes)
-	return nil
+	return errors.Join(<-errs, <-errs)
 }
 
 // spinFor computes for d without a system call.
