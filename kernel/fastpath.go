@@ -124,6 +124,8 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 		return fastYield(c, f)
 	case unix.SYS_NANOSLEEP:
 		return fastNanosleep(c, f) // fastsleep.go
+	case unix.SYS_RT_SIGRETURN, unix.SYS_RT_SIGPROCMASK, unix.SYS_SIGALTSTACK, unix.SYS_TGKILL, unix.SYS_TKILL:
+		return fastSignalCall(c, f, nr) // fastsignal.go
 	}
 	return false
 }
@@ -146,4 +148,5 @@ func writeFastStats(w kfiles.Writer) {
 	w.S("nanosleep ").U(sum[percpu.EvNap] + sum[percpu.EvSleepSpin]).S(" ").U(sum[percpu.EvNapLocked] + sum[percpu.EvNapCut]).S("\n")
 	w.S("nanosleep_spin ").U(sum[percpu.EvSleepSpin]).S(" 0\n")
 	w.S("nanosleep_nap_cut 0 ").U(sum[percpu.EvNapCut]).S("\n")
+	writeSignalCalls(w, &sum) // fastsignal.go
 }

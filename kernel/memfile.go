@@ -82,6 +82,7 @@ func writeSchedView(w kfiles.Writer) {
 	kfiles.WriteLockStats(w, "kernel", klock.Kernel.Stats())
 	kfiles.WriteLockStats(w, "files", klock.Files.Stats())
 	kfiles.WriteLockStats(w, "memory", klock.Mem.Stats())
+	kfiles.WriteLockStats(w, "signals", klock.Signals.Stats())
 	kfiles.WriteLockStats(w, "futex_buckets", threadtab.Sched.Futexes.Stats())
 	w.S("\n")
 	writeFastStats(w)

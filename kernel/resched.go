@@ -111,8 +111,8 @@ func load(c *percpu.CPU, f *x86.TrapFrame) {
 	if c.X87Live != threadtab.Threads[cur].FX {
 		thread.SyncFPU(c) // the thread that entered leaves the CPU
 	}
-	if thread.SignalPending(cur) {
-		d := thread.DeliverSignal(cur)
+	if thread.SignalPendingFenced(cur) { // fenced: a lock-free tgkill may have seen cur before it ran here
+		d := thread.DeliverSignal(c, cur)
 		if d.Exit != 0 {
 			shutdown(d.Exit)
 		}

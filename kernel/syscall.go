@@ -58,10 +58,14 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 // entered the system call before it took the kick IPI that thread.SendSignal
 // sent (or while this CPU spun for the kernel lock that the sender
 // held): thread.SendSignal found t running, so nothing else would wake it.
+// A sender without the kernel lock (thread.TrySendSignal, a tgkill) may
+// still be looking at t's state: the read is fenced
+// (thread.SignalPendingFenced), so that either it sees t blocked (and
+// the locked path ends the wait) or this sees its signal.
 // Context: trap, kernel lock held; does not allocate.
 func interruptIfSignalled(t sched.TID) {
 	th := &threadtab.Threads[t]
-	if thread.State(t) == sched.Blocked && thread.SignalPending(t) && thread.Interruptible(th.Wait) {
+	if thread.State(t) == sched.Blocked && thread.SignalPendingFenced(t) && thread.Interruptible(th.Wait) {
 		thread.InterruptWait(t)
 	}
 }

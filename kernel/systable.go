@@ -761,18 +761,18 @@ func doSigaltstack(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 }
 
 // doKill serves kill(2). Context: trap, kernel lock held.
-func doKill(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysKill(t, a.i32(0), -1, a.i32(1))
+func doKill(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return thread.SysKill(c, t, a.i32(0), -1, a.i32(1))
 }
 
 // doTgkill serves tgkill(2). Context: trap, kernel lock held.
-func doTgkill(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysKill(t, a.i32(0), a.i32(1), a.i32(2))
+func doTgkill(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return thread.SysKill(c, t, a.i32(0), a.i32(1), a.i32(2))
 }
 
 // doTkill serves tkill(2). Context: trap, kernel lock held.
-func doTkill(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysKill(t, 0, a.i32(0), a.i32(1))
+func doTkill(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return thread.SysKill(c, t, 0, a.i32(0), a.i32(1))
 }
 
 // doEpollCreate serves epoll_create(2). Context: trap, kernel lock held.

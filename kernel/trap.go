@@ -341,7 +341,7 @@ func exceptionSignal(f *x86.TrapFrame) (sig int, code int32, addr uint64) {
 // a report (programFault), as Linux's force_sig would kill it.
 // Context: trap, kernel lock held; does not allocate.
 func forceSignal(t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) {
-	if !thread.RaiseFault(t, f, sig, code, addr) {
+	if !thread.RaiseFault(percpu.This(), t, f, sig, code, addr) {
 		programFault(f, thread.SignalName(sig), uintptr(addr))
 	}
 }

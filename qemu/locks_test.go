@@ -2,6 +2,7 @@ package qemu_test
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -366,4 +367,43 @@ func lockedCalls(t *testing.T, text string) map[string]uint64 {
 		}
 	}
 	return calls
+}
+
+// TestLockFreeSignalsBoot boots qemu/testdata/threads' signals case on 1
+// CPU and on 2: 400 SIGUSR1s sent with tgkill to a locked thread that
+// computes, blocks in a timed FUTEX_WAIT, naps in a short nanosleep and
+// yields in turn, then 40 the sender sends itself, each received through
+// os/signal before the next is sent (the guest fails on a signal that
+// does not arrive within 5 s). The signal calls are answered without the
+// kernel lock (kernel/fastsignal.go) where they can be: every handler's
+// rt_sigreturn; every tgkill of a thread that is not blocked (the 40 to
+// itself at least: the sender runs); the mask and alternate-stack calls
+// of each new thread. A tgkill of the blocked target goes to the locked
+// path, which ends its wait. The signals lock counts a mark and a take
+// per signal.
+func TestLockFreeSignalsBoot(t *testing.T) {
+	for _, smp := range []int{1, 2} {
+		t.Run(fmt.Sprintf("smp%d", smp), func(t *testing.T) {
+			t.Parallel()
+			res, err := bootThreads(t, smp, "-- signals")
+			require.NoError(t, err)
+			out := string(res.Output)
+			require.Equal(t, 0, res.ExitCode, "the signals case's exit status:\n%s", out)
+			require.Contains(t, out, "threads signals: ok n=400 self=40\n")
+			text := section(t, out, "threads signals: sched", "threads signals: end")
+			fast := parseFastPaths(t, text)
+			t.Logf("signal calls (lock-free, locked): rt_sigreturn %v, tgkill %v, rt_sigprocmask %v, sigaltstack %v",
+				fast["rt_sigreturn"], fast["tgkill"], fast["rt_sigprocmask"], fast["sigaltstack"])
+			for _, name := range []string{"rt_sigreturn", "tgkill", "rt_sigprocmask", "sigaltstack"} {
+				require.Contains(t, fast, name, "no %s line:\n%s", name, text)
+			}
+			assert.GreaterOrEqual(t, fast["rt_sigreturn"][0], uint64(440), "each of the 440 handlers returned without the kernel lock")
+			assert.GreaterOrEqual(t, fast["tgkill"][0]+fast["tgkill"][1], uint64(440), "each tgkill is counted one way or the other")
+			assert.GreaterOrEqual(t, fast["tgkill"][0], uint64(40), "the 40 the running sender sent itself, at least, without the kernel lock")
+			assert.Positive(t, fast["rt_sigprocmask"][0], "a new thread's mask calls")
+			assert.Positive(t, fast["sigaltstack"][0], "a new thread's alternate stack")
+			s := lockLine(t, parseLockTable(t, text), "signals", text)
+			assert.GreaterOrEqual(t, s.acquisitions, uint64(880), "a mark and a take of each signal")
+		})
+	}
 }

@@ -1,6 +1,10 @@
 package sched
 
-import "github.com/gometal/gometal/kernel/abi"
+import (
+	"sync/atomic"
+
+	"github.com/gometal/gometal/kernel/abi"
+)
 
 // MaxCPUs bounds the per-CPU table (abi.MaxCPUs, which the host tools
 // check --smp against).
@@ -152,4 +156,19 @@ func (s *Scheduler) Load(c int) int {
 		n++
 	}
 	return n
+}
+
+// RunningOn returns the CPU whose running thread is t (CPU.Cur), or -1
+// if none is: a lock-free signal sender's kick target (kernel/thread's
+// TrySendSignal). Each CPU's Cur is read with an atomic load, an instant
+// old: a thread that started running there since looks at its pending
+// signals itself, after run stored Cur.
+// Context: trap, no lock needed; does not allocate.
+func (s *Scheduler) RunningOn(t TID) int {
+	for i := 0; i < s.NCPU; i++ {
+		if TID(atomic.LoadInt32((*int32)(&s.CPUs[i].Cur))) == t {
+			return i
+		}
+	}
+	return -1
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
@@ -177,8 +178,10 @@ func consoleInputArrived() {
 
 // sendProcessSignal directs sig at the program, as a terminal's signal
 // characters do: the first thread that does not block it gets it.
+// Context: trap (the console's interrupt), kernel lock held; does not
+// allocate.
 func sendProcessSignal(sig int) {
-	thread.SysKill(noThread, 1, -1, sig)
+	thread.SysKill(percpu.This(), noThread, 1, -1, sig)
 }
 
 // Readable reports whether a read of fd 0 would not wait.

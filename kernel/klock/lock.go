@@ -1,5 +1,5 @@
 // Package klock holds the kernel's locks: the kernel lock, the files
-// lock and the memory lock, their spin loop (which answers TLB shootdowns while it waits), the
+// lock, the memory lock and the signals lock, their spin loop (which answers TLB shootdowns while it waits), the
 // lock order that ranks every lock (rank.go) and the per-lock statistics
 // that /proc/gometal/sched prints (stats.go; kernel/kfiles writes the
 // table). The locks' state itself is kernel/spin's, below the panic
@@ -54,6 +54,14 @@ import (
 // still for a reader. The frame allocator has its own leaf lock
 // (mm.Frames) and the commit charge is an atomic (vm.Commit).
 //
+// The signals lock (Signals, spin.SignalsLock, ranked last: a leaf)
+// guards every thread's pending signals and their siginfo
+// (kernel/thread/signal.go): a sender marks a signal pending under it,
+// with the kernel lock (kill, a fault, a timer, the console) or without
+// (a tgkill of a thread that is not blocked, kernel/fastsignal.go), and
+// a delivery takes one off under it. It is held for a few stores, never
+// across a user-memory access.
+//
 // A CPU spinning for the lock keeps answering TLB shootdowns (kernel/smp/tlb.go),
 // so the holder can wait for every CPU's acknowledgement. That loop, and
 // the kernel panic for a misuse, are here; the lock's state is in
@@ -82,10 +90,15 @@ var Files = Handle{rank: RankFiles}
 // Mem is the handle on spin.MemLock, the memory lock.
 var Mem = Handle{rank: RankMem}
 
+// Signals is the handle on spin.SignalsLock, the signals lock.
+var Signals = Handle{rank: RankSignals}
+
 // state returns the spinlock l stands for: each handle's rank names one.
 // Context: any; does not allocate.
 func (l *Handle) state() *spin.Lock {
 	switch l.rank {
+	case RankSignals:
+		return &spin.SignalsLock
 	case RankMem:
 		return &spin.MemLock
 	case RankFiles:

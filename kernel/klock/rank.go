@@ -14,23 +14,24 @@ import (
 // against the order). A violation is a kernel panic that names both
 // locks, the first time the code path runs, rather than a deadlock when
 // two CPUs happen to meet there. Rank 0 is an unranked lock, never
-// checked. There are three locks today: the kernel lock, the files lock
-// and the memory lock, in that order; the other fine-grained ones of
+// checked. There are four locks today: the kernel lock, the files lock,
+// the memory lock and the signals lock, in that order; the other fine-grained ones of
 // issue 18 (run queues, futex buckets, sockets) get ranks here as they
 // come, outermost first.
 type Rank uint8
 
 // The ranks, outermost (taken first) lowest.
 const (
-	RankNone   Rank = iota // unranked: not checked
-	RankKernel             // the kernel lock (lock.go)
-	RankFiles              // the files lock (lock.go), taken inside the kernel lock or alone
-	RankMem                // the memory lock (lock.go), taken inside either or alone
-	maxRank    = 63        // a lockSet holds ranks up to this
+	RankNone    Rank = iota // unranked: not checked
+	RankKernel              // the kernel lock (lock.go)
+	RankFiles               // the files lock (lock.go), taken inside the kernel lock or alone
+	RankMem                 // the memory lock (lock.go), taken inside either or alone
+	RankSignals             // the signals lock (lock.go), a leaf: taken inside any of them or alone
+	maxRank     = 63        // a lockSet holds ranks up to this
 )
 
 // lockRankNames names the ranks in lock-order reports.
-var lockRankNames = [...]string{RankNone: "unranked", RankKernel: "kernel", RankFiles: "files", RankMem: "memory"}
+var lockRankNames = [...]string{RankNone: "unranked", RankKernel: "kernel", RankFiles: "files", RankMem: "memory", RankSignals: "signals"}
 
 // rankName returns r's name, or "another lock" for one without a name.
 // Context: any; does not allocate.

@@ -47,6 +47,10 @@ const (
 	EvFutexNapWake                 // a FUTEX_WAKE that ended a napping FUTEX_WAIT (sched/futexnap.go), with or without the kernel lock
 	EvTimerArmCycles               // TSC cycles spent programming the LAPIC timer (armPending; under emulation a write waits for QEMU's global lock)
 	EvKickCycles                   // TSC cycles spent sending kick IPIs (thread.SendKicks), likewise
+	EvSigreturnFast                // rt_sigreturn answered without the kernel lock (kernel/fastsignal.go)
+	EvSigmaskFast                  // rt_sigprocmask answered without the kernel lock
+	EvAltstackFast                 // sigaltstack answered without the kernel lock
+	EvKillFast                     // tgkill or tkill answered without the kernel lock (a thread running or runnable)
 	NEvents
 )
 

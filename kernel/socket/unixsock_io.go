@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
@@ -189,7 +190,7 @@ func unixSend(fd, i int, io *SockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 		return vfs.WaitKey(io.T, UnixKey(dest))
 	}
 	if fe == unix.EPIPE && typ == unix.SOCK_STREAM && io.Flags&unix.MSG_NOSIGNAL == 0 {
-		thread.SendSignal(io.T, int(unix.SIGPIPE), abi.SIUser, 1, 0) // as Linux's unix_stream_sendmsg
+		thread.SendSignal(percpu.This(), io.T, int(unix.SIGPIPE), abi.SIUser, 1, 0) // as Linux's unix_stream_sendmsg
 	}
 	return vfs.Errno(fe)
 }

@@ -1,5 +1,5 @@
 // Package spin holds the kernel's locks: spinlocks between CPUs (the
-// kernel lock, the files lock and the memory lock), and their state (held, and by which
+// kernel lock, the files lock, the memory lock and the signals lock), and their state (held, and by which
 // CPU) where the panic report can read it. It
 // sits at the bottom of the kernel's imports (docs/kernel-layout.md) and
 // never panics or waits: taking the lock is TryLock, which package kernel
@@ -31,6 +31,10 @@ var FilesLock Lock
 // MemLock guards the program's memory map (the page table's user half,
 // the memory areas): see kernel/klock/lock.go, klock.Mem.
 var MemLock Lock
+
+// SignalsLock guards the threads' pending signals and their siginfo:
+// see kernel/klock/lock.go, klock.Signals.
+var SignalsLock Lock
 
 // TryLock takes l for CPU id if it is free and reports whether it did.
 // Context: trap, interrupts off; does not allocate.

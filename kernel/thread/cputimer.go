@@ -28,7 +28,7 @@ func ChargeCPU(c *percpu.CPU, now int64) {
 		if f.Process {
 			code = abi.SIKernel
 		}
-		SendSignal(f.Target, f.Signo, code, uint64(uint32(f.ID))|uint64(uint32(f.Overrun))<<32, f.Value)
+		SendSignal(c, f.Target, f.Signo, code, uint64(uint32(f.ID))|uint64(uint32(f.Overrun))<<32, f.Value)
 	}
 }
 

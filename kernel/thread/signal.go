@@ -1,7 +1,11 @@
 package thread
 
 import (
+	"math/bits"
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -44,25 +48,59 @@ const unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
 // a signal sent after the read kicks t's CPU); does not allocate.
 func SignalPending(t sched.TID) bool {
 	th := &threadtab.Threads[t]
-	return th.Pending&^th.Sigmask != 0
+	return atomic.LoadUint64(&th.Pending)&^atomic.LoadUint64(&th.Sigmask) != 0
+}
+
+// SignalPendingFenced is SignalPending after a locked instruction, for
+// the two places where t's state has just changed while a lock-free
+// sender may look at it (TrySendSignal): t starts running on this CPU
+// (package kernel's load), or it starts to wait (package kernel's
+// interruptIfSignalled). The sender stores the pending bit, then loads
+// t's state; this side has stored the state and loads the bit; each
+// with a locked instruction between, so that one of the two sees the
+// other's store (a plain store can wait in the store buffer past a
+// load after it): the sender sees the new state and acts on it, or t
+// sees the signal here.
+// Context: trap, kernel lock held; does not allocate.
+func SignalPendingFenced(t sched.TID) bool {
+	th := &threadtab.Threads[t]
+	return atomic.OrUint64(&th.Pending, 0)&^atomic.LoadUint64(&th.Sigmask) != 0
+}
+
+// markPending makes sig pending on t with the given siginfo fields,
+// under the signals lock (a delivery takes a signal off under it, so its
+// siginfo is never half written), the bit set with a locked instruction:
+// the caller's loads after it (t's mask, t's state) come after the store.
+// Context: trap, on CPU c, any lock or none but the signals lock; does
+// not allocate.
+func markPending(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64) {
+	th := &threadtab.Threads[t]
+	klock.Signals.Lock(c)
+	th.SigCode[sig-1], th.SigF0[sig-1], th.SigF1[sig-1] = code, f0, f1
+	atomic.OrUint64(&th.Pending, sigbit(sig))
+	klock.Signals.Unlock(c)
+}
+
+// ignored reports whether sig, sent now, is dropped: its handler is
+// SIG_IGN, or SIG_DFL with a default action of ignoring it. The handler
+// is one aligned word, written by rt_sigaction under the kernel lock: a
+// lock-free sender reads some value it had. Context: trap, any lock or
+// none; does not allocate.
+func ignored(sig int) bool {
+	h := atomic.LoadUint64(&sigactions[sig].handler)
+	return h == sigIgn || (h == sigDfl && defaultIgnored(sig))
 }
 
 // SendSignal makes sig pending on t with the given siginfo fields. A
 // thread blocked in an interruptible wait wakes with EINTR so the signal
-// is delivered promptly. Context: trap.
-func SendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
+// is delivered promptly. Context: trap, on CPU c, kernel lock held.
+func SendSignal(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64) {
 	th := &threadtab.Threads[t]
-	if State(t) == threadFree {
+	if State(t) == threadFree || ignored(sig) {
 		return
 	}
-	if sigactions[sig].handler == sigIgn || (sigactions[sig].handler == sigDfl && defaultIgnored(sig)) {
-		return
-	}
-	th.Pending |= sigbit(sig)
-	th.SigCode[sig-1] = code
-	th.SigF0[sig-1] = f0
-	th.SigF1[sig-1] = f1
-	if th.Sigmask&sigbit(sig) != 0 {
+	markPending(c, t, sig, code, f0, f1)
+	if atomic.LoadUint64(&th.Sigmask)&sigbit(sig) != 0 {
 		return
 	}
 	switch State(t) {
@@ -76,6 +114,44 @@ func SendSignal(t sched.TID, sig int, code int32, f0, f1 uint64) {
 	case threadRunning:
 		Kick(&percpu.CPUs[threadtab.Sched.Threads[t].CPU]) // delivered when that CPU re-enters its scheduler
 	}
+}
+
+// TrySendSignal makes sig pending on t without the kernel lock, as
+// SendSignal does, for a tgkill or tkill (package kernel's fastKill),
+// and reports whether it could. It could not, and the locked path's
+// SendSignal decides (again: it marks the signal pending once more, with
+// the same siginfo), when t is neither running nor runnable, before or
+// after the signal was marked: a free slot (ESRCH), a thread being
+// created, a blocked thread (whose wait the signal may have to end:
+// InterruptWait). A signal t blocks waits for t's own call that
+// unblocks it, which looks at its pending signals after the store of its
+// new mask (SysRtSigprocmask, RtSigreturn, and package kernel's lock-free
+// forms of both). For one it does not block, a running t gets a kick
+// IPI to its CPU (its own, if t is the caller), whose entry delivers it;
+// a runnable t looks when it starts running (SignalPendingFenced: if
+// that was after this call looked, it sees the bit there).
+// Context: trap, on CPU c, kernel lock not held; does not allocate.
+func TrySendSignal(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64) bool {
+	if st := State(t); st != threadRunning && st != threadRunnable {
+		return false
+	}
+	if ignored(sig) {
+		return true
+	}
+	markPending(c, t, sig, code, f0, f1)
+	if atomic.LoadUint64(&threadtab.Threads[t].Sigmask)&sigbit(sig) != 0 {
+		return true
+	}
+	switch State(t) {
+	case threadRunning:
+		if o := threadtab.Sched.RunningOn(t); o >= 0 {
+			sendKick(c, &percpu.CPUs[o])
+		}
+	case threadRunnable:
+	default: // it began to wait (or to exit) meanwhile
+		return false
+	}
+	return true
 }
 
 // InterruptWait ends blocked t's wait because a signal is pending: the
@@ -147,17 +223,14 @@ func defaultIgnored(sig int) bool {
 // program must die with a report, as Linux's force_sig would kill it,
 // and the caller ends it (package kernel's forceSignal).
 // Context: trap, kernel lock held; does not allocate.
-func RaiseFault(t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) bool {
+func RaiseFault(c *percpu.CPU, t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) bool {
 	th := &threadtab.Threads[t]
 	act := sigactions[sig]
-	if th.Sigmask&sigbit(sig) != 0 || act.handler == sigDfl || act.handler == sigIgn {
+	if atomic.LoadUint64(&th.Sigmask)&sigbit(sig) != 0 || act.handler == sigDfl || act.handler == sigIgn {
 		return false
 	}
 	th.FaultErr, th.FaultTrap, th.FaultCR2 = f.Err, f.Vector, addr
-	th.Pending |= sigbit(sig)
-	th.SigCode[sig-1] = code
-	th.SigF0[sig-1] = addr
-	th.SigF1[sig-1] = 0
+	markPending(c, t, sig, code, addr, 0)
 	return true
 }
 
@@ -183,14 +256,12 @@ type Delivery struct {
 // reports what it did (Delivery): the caller ends the program when
 // Delivery.Exit says so. Context: trap, kernel lock held; does not
 // allocate.
-func DeliverSignal(t sched.TID) Delivery {
+func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 	th := &threadtab.Threads[t]
-	ready := th.Pending &^ th.Sigmask
-	sig := 1
-	for ready&sigbit(sig) == 0 {
-		sig++
+	sig, info := takePending(c, t)
+	if sig == 0 {
+		return Delivery{}
 	}
-	th.Pending &^= sigbit(sig)
 	act := sigactions[sig]
 	switch {
 	case act.handler == sigIgn:
@@ -229,7 +300,7 @@ func DeliverSignal(t sched.TID) Delivery {
 		l.S("cannot write the signal frame for ").S(SignalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
 		return Delivery{Exit: 128 + int(unix.SIGSEGV)}
 	}
-	SyncFPU(percpu.This()) // t runs on this CPU: its x87 state may be live
+	SyncFPU(c) // t runs on this CPU: its x87 state may be live
 	copy(unsafeSlice(uintptr(fpAddr), abi.FXSize), unsafeSlice(th.FX, abi.FXSize))
 	fr := (*abi.Sigframe)(ptr(uintptr(frameAddr)))
 	*fr = abi.Sigframe{}
@@ -253,7 +324,7 @@ func DeliverSignal(t sched.TID) Delivery {
 	m.Oldmask = th.Sigmask
 	m.Fpstate = fpAddr
 	uc.Sigmask = th.Sigmask
-	fr.Info = abi.Siginfo{Signo: int32(sig), Code: th.SigCode[sig-1], F0: th.SigF0[sig-1], F1: th.SigF1[sig-1]}
+	fr.Info = info
 
 	r.RIP = act.handler
 	r.RSP = frameAddr
@@ -265,15 +336,35 @@ func DeliverSignal(t sched.TID) Delivery {
 	fx := unsafeSlice(th.FX, abi.FXSize)
 	clear(fx)
 	copy(fx, fxDefault[:])
+	mask := th.Sigmask | act.mask
 	if act.flags&saNodefer == 0 {
-		th.Sigmask |= sigbit(sig)
+		mask |= sigbit(sig)
 	}
-	th.Sigmask |= act.mask
-	th.Sigmask &^= unblockable
+	atomic.StoreUint64(&th.Sigmask, mask&^unblockable) // more blocked, never fewer: no pending signal to look at
 	if act.flags&saResethand != 0 {
 		sigactions[sig].handler = sigDfl
 	}
 	return d
+}
+
+// takePending takes t's lowest pending signal that t does not block off
+// its pending set, under the signals lock, and returns it with its
+// siginfo; 0 if there is none.
+// Context: trap, on t's CPU c (t's mask is its own to change); does not
+// allocate.
+func takePending(c *percpu.CPU, t sched.TID) (int, abi.Siginfo) {
+	th := &threadtab.Threads[t]
+	klock.Signals.Lock(c)
+	ready := th.Pending &^ th.Sigmask
+	if ready == 0 {
+		klock.Signals.Unlock(c)
+		return 0, abi.Siginfo{}
+	}
+	sig := bits.TrailingZeros64(ready) + 1
+	atomic.AndUint64(&th.Pending, ^sigbit(sig))
+	info := abi.Siginfo{Signo: int32(sig), Code: th.SigCode[sig-1], F0: th.SigF0[sig-1], F1: th.SigF1[sig-1]}
+	klock.Signals.Unlock(c)
+	return sig, info
 }
 
 // flagsUser are the flags rt_sigreturn may change.
@@ -295,12 +386,8 @@ func RtSigreturn(t sched.TID) (what string, addr uintptr) {
 	}
 	uc := (*abi.Ucontext)(ptr(ucAddr))
 	m := &uc.Mctx
-	r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15 = m.R8, m.R9, m.R10, m.R11, m.R12, m.R13, m.R14, m.R15
-	r.DI, r.SI, r.BP, r.BX, r.DX, r.AX, r.CX = m.RDI, m.RSI, m.RBP, m.RBX, m.RDX, m.RAX, m.RCX
-	r.RSP, r.RIP = m.RSP, m.RIP
-	r.RFLAGS = r.RFLAGS&^flagsUser | m.EFlags&flagsUser | x86.FlagIF
-	r.CS, r.SS = x86.SelUserCode, x86.SelUserData
-	th.Sigmask = uc.Sigmask &^ unblockable
+	restoreRegs(r, m)
+	atomic.StoreUint64(&th.Sigmask, uc.Sigmask&^unblockable) // the way back (load) looks at the pending signals
 	if m.Fpstate != 0 {
 		if !vm.UserRange(uintptr(m.Fpstate), abi.FXSize, false) {
 			return "SIGSEGV: bad fpstate in rt_sigreturn", uintptr(m.Fpstate)
@@ -308,15 +395,83 @@ func RtSigreturn(t sched.TID) (what string, addr uintptr) {
 		SyncFPU(percpu.This()) // the exit must restore the whole area written here
 		fx := unsafeSlice(th.FX, abi.FXSize)
 		copy(fx, unsafeSlice(uintptr(m.Fpstate), abi.FXSize))
-		// MXCSR (bytes 24-27) must not set reserved bits, or FXRSTOR faults.
-		mx := uint32(fx[24]) | uint32(fx[25])<<8 | uint32(fx[26])<<16 | uint32(fx[27])<<24
-		mx &= mxcsrMask
-		fx[24], fx[25], fx[26], fx[27] = byte(mx), byte(mx>>8), byte(mx>>16), byte(mx>>24)
+		clampMXCSR(fx)
 	}
 	if m.RIP >= vm.UserTop || m.RSP >= vm.UserTop {
 		return "SIGSEGV: rt_sigreturn to a kernel address", uintptr(m.RIP)
 	}
 	return "", 0
+}
+
+// TrySigreturn is rt_sigreturn for t, running on CPU c with its
+// registers in f, without the kernel lock (package kernel's fast path):
+// it reads the ucontext and the FPU state it names with the
+// fault-tolerant copy, which faults nothing in (vm.ReadLockFree), and
+// restores them into f, t's FX area and t's mask. It reports false when
+// a page of either is not mapped (or not the program's) or the frame
+// returns to a kernel address: f and t's mask are then unchanged, and
+// the locked path (RtSigreturn) serves the call, faulting pages in or
+// ending the program (it writes t's FX area again). A pending signal
+// that the restored mask unblocks is delivered by the kick IPI this CPU
+// sends itself, taken as soon as t is back in ring 3 (a sender that saw
+// the old mask sent no kick).
+// Context: trap, on c, kernel lock not held, interrupts off; does not
+// allocate.
+func TrySigreturn(c *percpu.CPU, t sched.TID, f *x86.TrapFrame) bool {
+	var uc abi.Ucontext
+	m := &uc.Mctx
+	if !vm.ReadLockFree(ucontextBytes(&uc), uintptr(f.RSP)) || m.RIP >= vm.UserTop || m.RSP >= vm.UserTop {
+		return false
+	}
+	th := &threadtab.Threads[t]
+	if m.Fpstate != 0 {
+		SyncFPU(c) // the exit must restore the whole area written here
+		fx := unsafeSlice(th.FX, abi.FXSize)
+		if !vm.ReadLockFree(fx, uintptr(m.Fpstate)) {
+			return false
+		}
+		clampMXCSR(fx)
+	}
+	restoreRegs(f, m)
+	setOwnMask(c, t, uc.Sigmask)
+	return true
+}
+
+// restoreRegs loads the registers an rt_sigreturn restores from the
+// sigcontext m into r: the general registers, RIP, RSP and the flags the
+// program may change, with interrupts on and the user segments.
+// Context: trap; does not allocate.
+func restoreRegs(r *x86.TrapFrame, m *abi.Sigcontext) {
+	r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15 = m.R8, m.R9, m.R10, m.R11, m.R12, m.R13, m.R14, m.R15
+	r.DI, r.SI, r.BP, r.BX, r.DX, r.AX, r.CX = m.RDI, m.RSI, m.RBP, m.RBX, m.RDX, m.RAX, m.RCX
+	r.RSP, r.RIP = m.RSP, m.RIP
+	r.RFLAGS = r.RFLAGS&^flagsUser | m.EFlags&flagsUser | x86.FlagIF
+	r.CS, r.SS = x86.SelUserCode, x86.SelUserData
+}
+
+// clampMXCSR clears the reserved bits of the MXCSR image (bytes 24-27)
+// in the FXSAVE area fx, which the program wrote: FXRSTOR faults on them.
+// Context: trap; does not allocate.
+func clampMXCSR(fx []byte) {
+	mx := uint32(fx[24]) | uint32(fx[25])<<8 | uint32(fx[26])<<16 | uint32(fx[27])<<24
+	mx &= mxcsrMask
+	fx[24], fx[25], fx[26], fx[27] = byte(mx), byte(mx>>8), byte(mx>>16), byte(mx>>24)
+}
+
+// setOwnMask makes mask (less SIGKILL and SIGSTOP) the signal mask of t,
+// the thread running on CPU c, on a path without the kernel lock, and
+// sends c a kick IPI if that leaves a pending signal unblocked: the
+// entry it makes as soon as t is back in ring 3 delivers it. The mask is
+// stored with a locked instruction before the pending signals are read,
+// as a sender marks a signal before it reads the mask
+// (TrySendSignal, SendSignal): one of the two sees the other's store.
+// Context: trap, on c, kernel lock not held, interrupts off; does not
+// allocate.
+func setOwnMask(c *percpu.CPU, t sched.TID, mask uint64) {
+	atomic.StoreUint64(&threadtab.Threads[t].Sigmask, mask&^unblockable)
+	if SignalPending(t) {
+		sendKick(c, c)
+	}
 }
 
 // mxcsrMask is the MXCSR bits FXRSTOR accepts on every x86-64 CPU.
@@ -325,7 +480,7 @@ const mxcsrMask = 0xffbf
 // SysKill implements kill (pid), tkill and tgkill (tid).
 // Context: trap (a system call, or a console signal character through
 // sendProcessSignal), kernel lock held; does not allocate.
-func SysKill(caller sched.TID, pid, tid, sig int) int64 {
+func SysKill(c *percpu.CPU, caller sched.TID, pid, tid, sig int) int64 {
 	if sig < 0 || sig > nsig {
 		return -abi.EINVAL
 	}
@@ -345,7 +500,7 @@ func SysKill(caller sched.TID, pid, tid, sig int) int64 {
 		if processDirected {
 			code = abi.SIUser // kill(2), as on Linux
 		}
-		SendSignal(t, sig, code, 1, 0) // si_pid 1, si_uid 0
+		SendSignal(c, t, sig, code, 1, 0) // si_pid 1, si_uid 0
 	}
 	return 0
 }

@@ -1,7 +1,10 @@
 package thread
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -62,57 +65,164 @@ func SysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
 		if !ok {
 			return -abi.EFAULT
 		}
-		s &^= 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
-		switch how {
-		case unix.SIG_BLOCK:
-			th.Sigmask |= s
-		case unix.SIG_UNBLOCK:
-			th.Sigmask &^= s
-		case unix.SIG_SETMASK:
-			th.Sigmask = s
-		default:
+		next, ok := maskAfter(old, how, s)
+		if !ok {
 			return -abi.EINVAL
 		}
+		// The way back to ring 3 (package kernel's load) looks at the
+		// pending signals after this store.
+		atomic.StoreUint64(&th.Sigmask, next&^unblockable)
 	}
 	if oset != 0 && !vm.UserWrite64(oset, old) {
-		th.Sigmask = old
+		atomic.StoreUint64(&th.Sigmask, old)
 		return -abi.EFAULT
 	}
 	return 0
 }
 
-// SysSigaltstack reads and sets t's alternate signal stack, a stack_t on
-// amd64: ss_sp (8), ss_flags (4, padded to 8), ss_size (8).
-// Context: trap, kernel lock held; does not allocate.
-func SysSigaltstack(t sched.TID, ss, oss uintptr) int64 {
-	th := &threadtab.Threads[t]
-	if oss != 0 {
-		flags := th.AltStack[1]
-		if th.AltStack[2] == 0 {
-			flags = ssDisable
+// maskAfter returns the mask that rt_sigprocmask's how makes of old and
+// set, and false for a how that is none of SIG_BLOCK, SIG_UNBLOCK and
+// SIG_SETMASK. Context: trap; does not allocate.
+func maskAfter(old uint64, how int, set uint64) (uint64, bool) {
+	switch how {
+	case unix.SIG_BLOCK:
+		return old | set, true
+	case unix.SIG_UNBLOCK:
+		return old &^ set, true
+	case unix.SIG_SETMASK:
+		return set, true
+	}
+	return old, false
+}
+
+// TrySigprocmask is rt_sigprocmask for t, running on CPU c, without the
+// kernel lock (package kernel's fast path), for a call that succeeds:
+// it reads the new set and writes the old mask with the fault-tolerant
+// copies, which fault nothing in (vm.ReadLockFree), and only then
+// changes the mask (setOwnMask: a pending signal it unblocks is
+// delivered right after the call). It reports false, changing nothing,
+// for any call that fails or whose memory is not mapped: the locked
+// path (SysRtSigprocmask) serves it, with Linux's errno.
+// Context: trap, on c, kernel lock not held, interrupts off; does not
+// allocate.
+func TrySigprocmask(c *percpu.CPU, t sched.TID, how int, set, oset, size uintptr) bool {
+	if size != 8 {
+		return false
+	}
+	old := threadtab.Threads[t].Sigmask
+	next := old
+	if set != 0 {
+		var b [8]byte
+		ok := false
+		if !vm.ReadLockFree(b[:], set) {
+			return false
 		}
-		if !vm.UserWrite64(oss, th.AltStack[0]) || !vm.UserWrite64(oss+8, flags) || !vm.UserWrite64(oss+16, th.AltStack[2]) {
-			return -abi.EFAULT
+		if next, ok = maskAfter(old, how, le64(b[:])); !ok {
+			return false
 		}
 	}
+	if oset != 0 {
+		var b [8]byte
+		put64(b[:], old)
+		if !vm.WriteLockFree(oset, b[:]) {
+			return false
+		}
+	}
+	if set != 0 {
+		setOwnMask(c, t, next)
+	}
+	return true
+}
+
+// SysSigaltstack reads and sets t's alternate signal stack, a stack_t on
+// amd64: ss_sp (8), ss_flags (4, padded to 8), ss_size (8). The new one
+// is read before the old one is written, as Linux does (the two may be
+// the same buffer). Context: trap, kernel lock held; does not allocate.
+func SysSigaltstack(t sched.TID, ss, oss uintptr) int64 {
+	th := &threadtab.Threads[t]
+	next := th.AltStack
 	if ss != 0 {
 		b, ok := vm.UserBytes(ss, 24, false)
 		if !ok {
 			return -abi.EFAULT
 		}
-		sp, flags, size := le64(b), uint64(uint32(le64(b[8:]))), le64(b[16:])
-		switch {
-		case flags == ssDisable:
-			th.AltStack = [3]uint64{}
-		case flags != 0:
-			return -abi.EINVAL
-		case size < minSigStackSize:
-			return -abi.ENOMEM
-		default:
-			th.AltStack = [3]uint64{sp, 0, size}
+		var errno int64
+		if next, errno = altStackAfter(b); errno != 0 {
+			return -errno
 		}
 	}
+	if oss != 0 {
+		var b [24]byte
+		putAltStack(&b, th.AltStack)
+		ob, ok := vm.UserBytes(oss, 24, true)
+		if !ok {
+			return -abi.EFAULT
+		}
+		copy(ob, b[:])
+	}
+	th.AltStack = next
 	return 0
+}
+
+// altStackAfter returns the alternate stack that the stack_t b asks
+// for, or Linux's errno for a bad one (EINVAL for unknown flags, ENOMEM
+// for a stack below MINSIGSTKSZ). Context: trap; does not allocate.
+func altStackAfter(b []byte) ([3]uint64, int64) {
+	sp, flags, size := le64(b), uint64(uint32(le64(b[8:]))), le64(b[16:])
+	switch {
+	case flags == ssDisable:
+		return [3]uint64{}, 0
+	case flags != 0:
+		return [3]uint64{}, abi.EINVAL
+	case size < minSigStackSize:
+		return [3]uint64{}, abi.ENOMEM
+	}
+	return [3]uint64{sp, 0, size}, 0
+}
+
+// putAltStack writes alt as the stack_t that sigaltstack reports:
+// SS_DISABLE in its flags when there is none.
+// Context: trap; does not allocate.
+func putAltStack(b *[24]byte, alt [3]uint64) {
+	flags := alt[1]
+	if alt[2] == 0 {
+		flags = ssDisable
+	}
+	put64(b[0:], alt[0])
+	put64(b[8:], flags)
+	put64(b[16:], alt[2])
+}
+
+// TrySigaltstack is sigaltstack for t, running on CPU c, without the
+// kernel lock (package kernel's fast path), for a call that succeeds:
+// the memory is read and written with the fault-tolerant copies
+// (vm.ReadLockFree). It reports false, changing nothing, for any call
+// that fails or whose memory is not mapped: the locked path
+// (SysSigaltstack) serves it. The alternate stack is t's alone (its own
+// signal deliveries read it).
+// Context: trap, on c, kernel lock not held; does not allocate.
+func TrySigaltstack(t sched.TID, ss, oss uintptr) bool {
+	th := &threadtab.Threads[t]
+	next := th.AltStack
+	if ss != 0 {
+		var b [24]byte
+		var errno int64
+		if !vm.ReadLockFree(b[:], ss) {
+			return false
+		}
+		if next, errno = altStackAfter(b[:]); errno != 0 {
+			return false
+		}
+	}
+	if oss != 0 {
+		var b [24]byte
+		putAltStack(&b, th.AltStack)
+		if !vm.WriteLockFree(oss, b[:]) {
+			return false
+		}
+	}
+	th.AltStack = next
+	return true
 }
 
 func le64(b []byte) uint64 {
@@ -126,3 +236,11 @@ const (
 	ssDisable       = 2
 	minSigStackSize = 2048
 )
+
+// put64 stores v in b[0:8], little-endian. Context: trap; does not
+// allocate.
+func put64(b []byte, v uint64) {
+	_ = b[7]
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+	b[4], b[5], b[6], b[7] = byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56)
+}

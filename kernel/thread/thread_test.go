@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
@@ -61,7 +62,7 @@ func TestSignalLeavesWaitSlot(t *testing.T) {
 	threadtab.Threads[a].ConnectWait = true
 	BlockIn(a, threadtab.WaitRead, &slots[0])
 
-	SendSignal(a, int(unix.SIGUSR1), abi.SIUser, 1, 0)
+	SendSignal(&percpu.CPUs[0], a, int(unix.SIGUSR1), abi.SIUser, 1, 0)
 	assert.Equal(t, sched.None, slots[0])
 	assert.False(t, threadtab.Threads[a].ConnectWait)
 	assert.Equal(t, -abi.EINTR, int64(threadtab.Threads[a].Regs.AX))
@@ -76,7 +77,7 @@ func TestSignalKeepsStackWait(t *testing.T) {
 	sigactions[unix.SIGUSR1] = sigaction{handler: 0x1000, flags: saRestorer, restorer: 0x2000}
 	BlockIn(a, threadtab.WaitStack, &slots[0])
 
-	SendSignal(a, int(unix.SIGUSR1), abi.SIUser, 1, 0)
+	SendSignal(&percpu.CPUs[0], a, int(unix.SIGUSR1), abi.SIUser, 1, 0)
 	assert.Equal(t, a, slots[0])
 	assert.Equal(t, sched.Blocked, State(a))
 }
@@ -126,7 +127,7 @@ func TestSignalMarksRestart(t *testing.T) {
 	threadtab.Sched.SetTimer(timed, 1e12, 0) // SetTimer itself asks percpu.This(), which needs the kernel
 
 	for _, th := range []sched.TID{read, sleep, timed} {
-		SendSignal(th, int(unix.SIGUSR1), abi.SIUser, 1, 0)
+		SendSignal(&percpu.CPUs[0], th, int(unix.SIGUSR1), abi.SIUser, 1, 0)
 		assert.Equal(t, -abi.EINTR, int64(threadtab.Threads[th].Regs.AX))
 	}
 	assert.True(t, threadtab.Threads[read].SignalRestart, "a blocking read is restarted")

@@ -28,3 +28,9 @@ const (
 
 // ptr converts an address the kernel may touch into a pointer.
 func ptr(a uintptr) unsafe.Pointer { return cpu.Pointer(a) }
+
+// ucontextBytes views uc, a kernel variable, as bytes (for the
+// fault-tolerant copy from the program's stack).
+func ucontextBytes(uc *abi.Ucontext) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(uc)), unsafe.Sizeof(*uc))
+}

@@ -224,7 +224,7 @@ func Check(c *percpu.CPU, t int, f *x86.TrapFrame) {
 	if st.requested && (st.req.g != v.g || now-st.req.at < sliceNs) {
 		return // taken, or asked less than a slice ago
 	}
-	if !requestPreempt(sched.TID(t), v.g) {
+	if !requestPreempt(c, sched.TID(t), v.g) {
 		return
 	}
 	if !st.requested {
@@ -237,13 +237,13 @@ func Check(c *percpu.CPU, t int, f *x86.TrapFrame) {
 // requestPreempt asks for goroutine g's preemption as the runtime's
 // preemptone does: g.preempt, then g.stackguard0 = stackPreempt, then
 // SIGURG to its thread t. Context: trap, kernel lock held, t stopped on
-// this CPU; does not allocate.
-func requestPreempt(t sched.TID, g uint64) bool {
+// this CPU, c; does not allocate.
+func requestPreempt(c *percpu.CPU, t sched.TID, g uint64) bool {
 	if !pokeUser8(uintptr(g+rtOffsets.gPreempt), 1) || !pokeUser64(uintptr(g+gGuard0), stackPreempt) {
 		return false
 	}
 	sliceSent[t] = true
-	thread.SendSignal(t, int(unix.SIGURG), abi.SITkill, 1, 0)
+	thread.SendSignal(c, t, int(unix.SIGURG), abi.SITkill, 1, 0)
 	return true
 }
 

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -194,3 +195,39 @@ func Load32(addr uintptr) (uint32, bool) { return load32User(addr) }
 // Load64 is Load32 for the aligned 64-bit word at addr. Context: trap,
 // any lock or none; does not allocate.
 func Load64(addr uintptr) (uint64, bool) { return load64User(addr) }
+
+// ReadLockFree copies len(dst) bytes of the program's memory at addr into
+// dst without any lock, for a system call answered on a lock-free path:
+// it reports false (dst partly written, perhaps) when the range is not
+// all in the user half past the first page, overlaps kernel state, or
+// has a page that is mapped but not the program's to read (PROT_NONE) or
+// not mapped at all (nothing is faulted in: the locked path decides).
+// Context: trap, any lock or none; does not allocate.
+func ReadLockFree(dst []byte, addr uintptr) bool {
+	return lockFreeRange(addr, uintptr(len(dst)), false) && CopyFromUser(dst, addr) == len(dst)
+}
+
+// WriteLockFree is ReadLockFree for a store of src at addr: it reports
+// false (the range partly written, perhaps) where ReadLockFree would, or
+// when a page is mapped read-only. Context: trap, any lock or none; does
+// not allocate.
+func WriteLockFree(addr uintptr, src []byte) bool {
+	return lockFreeRange(addr, uintptr(len(src)), true) && CopyToUser(addr, src) == len(src)
+}
+
+// lockFreeRange reports whether [addr, addr+n) may be accessed without a
+// lock (a store if write is set): every page in it passes
+// MayAccessLockFree, and no byte of it is kernel state.
+// Context: trap, any lock or none; does not allocate.
+func lockFreeRange(addr, n uintptr, write bool) bool {
+	end := addr + n
+	if n == 0 || end < addr || end > UserTop || addr < 0x1000 || IsKernelState(addr, n, write) {
+		return n == 0
+	}
+	for p := addr &^ (mm.PageSize - 1); p < end; p += mm.PageSize {
+		if !MayAccessLockFree(max(p, addr), write) {
+			return false
+		}
+	}
+	return true
+}

@@ -65,6 +65,8 @@ func main() {
 		fmt.Println("threads spin: ok")
 	case "locks":
 		locksCheck()
+	case "signals":
+		signalsCheck() // signals.go
 	case "hang":
 		fmt.Println("threads hang: start")
 		hangForever()
