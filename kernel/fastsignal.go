@@ -33,6 +33,7 @@ import (
 // interrupts off; does not allocate.
 func fastSignalCall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 	t := threadtab.Sched.CPUs[c.ID].Cur
+	c.KickTaken = false // a kick that ends a halt waiting for the signals lock is sent again
 	ok := false
 	switch nr {
 	case unix.SYS_RT_SIGRETURN:
@@ -51,6 +52,9 @@ func fastSignalCall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 		ok = fastKill(c, f, int32(f.DI), int32(f.SI))
 	}
 	countSignalCall(c, nr, ok)
+	if ok {
+		kickSelfIfTaken(c)
+	}
 	return ok
 }
 
@@ -59,7 +63,10 @@ func fastSignalCall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 // (thread.TrySendSignal), and reports whether it did, with 0 in f. It
 // leaves to the locked path (SysKill) a signal number out of range, a
 // null signal (the existence check), SIGKILL and SIGSTOP, a TID that is
-// out of range, and a thread that is not running or runnable.
+// out of range, and a thread that is not running or runnable; and it
+// leaves a thread that blocked while the signal was marked to the
+// locked path's doTgkill or doTkill, told by c.KillMarked that only the
+// wait is left to end.
 // Context: trap, kernel lock not held, interrupts off; does not
 // allocate.
 func fastKill(c *percpu.CPU, f *x86.TrapFrame, tid, sig int32) bool {
@@ -68,7 +75,11 @@ func fastKill(c *percpu.CPU, f *x86.TrapFrame, tid, sig int32) bool {
 		return false
 	}
 	// si_pid 1 and si_uid 0, as SysKill writes them for a tkill.
-	if !thread.TrySendSignal(c, sched.TID(tid-1), int(sig), abi.SITkill, 1, 0) {
+	switch thread.TrySendSignal(c, sched.TID(tid-1), int(sig), abi.SITkill, 1, 0) {
+	case thread.SentNot:
+		return false
+	case thread.SentBlocked:
+		c.KillMarked = true
 		return false
 	}
 	f.AX = 0

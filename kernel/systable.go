@@ -767,12 +767,33 @@ func doKill(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
 
 // doTgkill serves tgkill(2). Context: trap, kernel lock held.
 func doTgkill(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	if markedKill(c, a.i32(1), a.i32(2)) {
+		return 0
+	}
 	return thread.SysKill(c, t, a.i32(0), a.i32(1), a.i32(2))
 }
 
 // doTkill serves tkill(2). Context: trap, kernel lock held.
 func doTkill(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	if markedKill(c, a.i32(0), a.i32(1)) {
+		return 0
+	}
 	return thread.SysKill(c, t, 0, a.i32(0), a.i32(1))
+}
+
+// markedKill finishes a tgkill or tkill whose lock-free attempt marked
+// sig pending on the thread with Linux TID tid and then found it blocked
+// (c.KillMarked, set by fastKill for this call): the signal must not be
+// marked again, only the thread's wait ended (thread.NoticeSignal). It
+// reports whether it did; false leaves the call to SysKill.
+// Context: trap, kernel lock held; does not allocate.
+func markedKill(c *percpu.CPU, tid, sig int) bool {
+	if !c.KillMarked {
+		return false
+	}
+	c.KillMarked = false
+	thread.NoticeSignal(sched.TID(tid-1), sig) // fastKill checked both
+	return true
 }
 
 // doEpollCreate serves epoll_create(2). Context: trap, kernel lock held.

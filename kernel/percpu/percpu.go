@@ -140,6 +140,13 @@ type CPU struct {
 	// locked path arms it (kernel/fastsleep.go). Only this CPU reads or
 	// writes it. (Beside the other flags: in what would be padding.)
 	DeviceIRQTaken bool
+	// KillMarked: this CPU's lock-free tgkill or tkill (kernel's
+	// fastKill) marked its signal pending and then found the target
+	// blocked: the locked path that serves the same call next only ends
+	// the target's wait (thread.NoticeSignal), and does not mark the
+	// signal again, which could deliver it twice. Only this CPU reads
+	// or writes it, within one system call.
+	KillMarked bool
 
 	// WakeClaim lets a lock-free FUTEX_WAKE hand this CPU a woken thread
 	// (thread.HandOffFutexWake, sched/handoff.go): ClaimOpen while it is

@@ -12,7 +12,8 @@ import (
 // whole area. The kernel calls it before it reads or writes a running
 // thread's area (signal delivery, rt_sigreturn, clone) and before a
 // thread leaves the CPU (package kernel's load and halt).
-// Context: trap, kernel lock held, on c; does not allocate.
+// Context: trap, on c, kernel lock held or not (the state is c's own:
+// rt_sigreturn's lock-free path, TrySigreturn); does not allocate.
 func SyncFPU(c *percpu.CPU) {
 	if c.X87Live != 0 {
 		cpu.CompleteFX(c.X87Live)

@@ -95,12 +95,22 @@ func ignored(sig int) bool {
 // thread blocked in an interruptible wait wakes with EINTR so the signal
 // is delivered promptly. Context: trap, on CPU c, kernel lock held.
 func SendSignal(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64) {
-	th := &threadtab.Threads[t]
 	if State(t) == threadFree || ignored(sig) {
 		return
 	}
 	markPending(c, t, sig, code, f0, f1)
-	if atomic.LoadUint64(&th.Sigmask)&sigbit(sig) != 0 {
+	NoticeSignal(t, sig)
+}
+
+// NoticeSignal makes t act on sig, pending on it: a thread blocked in an
+// interruptible wait wakes with EINTR (InterruptWait), a running one's
+// CPU gets a kick IPI, whose entry delivers it. Nothing is done if t
+// blocks sig, or no longer has it pending (it was delivered meanwhile:
+// the locked path's half of a lock-free tgkill, TrySendSignal).
+// Context: trap, kernel lock held; does not allocate.
+func NoticeSignal(t sched.TID, sig int) {
+	th := &threadtab.Threads[t]
+	if atomic.LoadUint64(&th.Pending)&^atomic.LoadUint64(&th.Sigmask)&sigbit(sig) == 0 {
 		return
 	}
 	switch State(t) {
@@ -116,31 +126,39 @@ func SendSignal(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64) 
 	}
 }
 
+// What TrySendSignal did.
+const (
+	SentNot     = iota // nothing: the locked path sends the signal (SendSignal)
+	Sent               // the signal is pending, and t will act on it
+	SentBlocked        // the signal is pending, but t blocked meanwhile: the locked path must end its wait (NoticeSignal)
+)
+
 // TrySendSignal makes sig pending on t without the kernel lock, as
 // SendSignal does, for a tgkill or tkill (package kernel's fastKill),
-// and reports whether it could. It could not, and the locked path's
-// SendSignal decides (again: it marks the signal pending once more, with
-// the same siginfo), when t is neither running nor runnable, before or
-// after the signal was marked: a free slot (ESRCH), a thread being
-// created, a blocked thread (whose wait the signal may have to end:
-// InterruptWait). A signal t blocks waits for t's own call that
-// unblocks it, which looks at its pending signals after the store of its
-// new mask (SysRtSigprocmask, RtSigreturn, and package kernel's lock-free
-// forms of both). For one it does not block, a running t gets a kick
-// IPI to its CPU (its own, if t is the caller), whose entry delivers it;
-// a runnable t looks when it starts running (SignalPendingFenced: if
-// that was after this call looked, it sees the bit there).
+// and reports what it did. It does nothing (SentNot), and the locked
+// path's SendSignal decides, when t is neither running nor runnable: a
+// free slot (ESRCH), a thread being created, a blocked thread (whose
+// wait the signal may have to end: InterruptWait). A signal t blocks
+// waits for t's own call that unblocks it, which looks at its pending
+// signals after the store of its new mask (SysRtSigprocmask,
+// RtSigreturn, and the lock-free forms of both). For one it does not
+// block, a running t gets a kick IPI to its CPU (its own, if t is the
+// caller), whose entry delivers it; a runnable t looks when it starts
+// running (SignalPendingFenced: if that was after this call looked, it
+// sees the bit there); a t that blocked after the first look
+// (SentBlocked) is the locked path's to wake (NoticeSignal), which must
+// not mark the signal again: t may have taken it already.
 // Context: trap, on CPU c, kernel lock not held; does not allocate.
-func TrySendSignal(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64) bool {
+func TrySendSignal(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64) int {
 	if st := State(t); st != threadRunning && st != threadRunnable {
-		return false
+		return SentNot
 	}
 	if ignored(sig) {
-		return true
+		return Sent
 	}
 	markPending(c, t, sig, code, f0, f1)
 	if atomic.LoadUint64(&threadtab.Threads[t].Sigmask)&sigbit(sig) != 0 {
-		return true
+		return Sent
 	}
 	switch State(t) {
 	case threadRunning:
@@ -149,9 +167,9 @@ func TrySendSignal(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint6
 		}
 	case threadRunnable:
 	default: // it began to wait (or to exit) meanwhile
-		return false
+		return SentBlocked
 	}
-	return true
+	return Sent
 }
 
 // InterruptWait ends blocked t's wait because a signal is pending: the
@@ -409,9 +427,9 @@ func RtSigreturn(t sched.TID) (what string, addr uintptr) {
 // fault-tolerant copy, which faults nothing in (vm.ReadLockFree), and
 // restores them into f, t's FX area and t's mask. It reports false when
 // a page of either is not mapped (or not the program's) or the frame
-// returns to a kernel address: f and t's mask are then unchanged, and
-// the locked path (RtSigreturn) serves the call, faulting pages in or
-// ending the program (it writes t's FX area again). A pending signal
+// returns to a kernel address: nothing has changed then, and the locked
+// path (RtSigreturn) serves the call, faulting pages in or ending the
+// program. A pending signal
 // that the restored mask unblocks is delivered by the kick IPI this CPU
 // sends itself, taken as soon as t is back in ring 3 (a sender that saw
 // the old mask sent no kick).
@@ -425,11 +443,13 @@ func TrySigreturn(c *percpu.CPU, t sched.TID, f *x86.TrapFrame) bool {
 	}
 	th := &threadtab.Threads[t]
 	if m.Fpstate != 0 {
-		SyncFPU(c) // the exit must restore the whole area written here
-		fx := unsafeSlice(th.FX, abi.FXSize)
-		if !vm.ReadLockFree(fx, uintptr(m.Fpstate)) {
+		var fp [abi.FXSize]byte // read whole before t's area changes
+		if !vm.ReadLockFree(fp[:], uintptr(m.Fpstate)) {
 			return false
 		}
+		SyncFPU(c) // the exit must restore the whole area written here
+		fx := unsafeSlice(th.FX, abi.FXSize)
+		copy(fx, fp[:])
 		clampMXCSR(fx)
 	}
 	restoreRegs(f, m)
@@ -550,7 +570,7 @@ func processSignalTarget(caller sched.TID, sig int) int {
 // takesSignal reports whether thread t exists and does not block sig (0:
 // any thread exists). Context: trap; does not allocate.
 func takesSignal(t sched.TID, sig int) bool {
-	return State(t) != threadFree && (sig == 0 || threadtab.Threads[t].Sigmask&sigbit(sig) == 0)
+	return State(t) != threadFree && (sig == 0 || atomic.LoadUint64(&threadtab.Threads[t].Sigmask)&sigbit(sig) == 0)
 }
 
 // Interruptible reports whether a signal ends a wait for why with EINTR.

@@ -102,7 +102,10 @@ func maskAfter(old uint64, how int, set uint64) (uint64, bool) {
 // changes the mask (setOwnMask: a pending signal it unblocks is
 // delivered right after the call). It reports false, changing nothing,
 // for any call that fails or whose memory is not mapped: the locked
-// path (SysRtSigprocmask) serves it, with Linux's errno.
+// path (SysRtSigprocmask) serves it, with Linux's errno. (The old mask
+// is written only within one page, so a write that faults has written
+// nothing: set may be the same buffer, which the locked path reads
+// again.)
 // Context: trap, on c, kernel lock not held, interrupts off; does not
 // allocate.
 func TrySigprocmask(c *percpu.CPU, t sched.TID, how int, set, oset, size uintptr) bool {
@@ -124,7 +127,7 @@ func TrySigprocmask(c *percpu.CPU, t sched.TID, how int, set, oset, size uintptr
 	if oset != 0 {
 		var b [8]byte
 		put64(b[:], old)
-		if !vm.WriteLockFree(oset, b[:]) {
+		if !onePage(oset, 8) || !vm.WriteLockFree(oset, b[:]) {
 			return false
 		}
 	}
@@ -166,13 +169,15 @@ func SysSigaltstack(t sched.TID, ss, oss uintptr) int64 {
 
 // altStackAfter returns the alternate stack that the stack_t b asks
 // for, or Linux's errno for a bad one (EINVAL for unknown flags, ENOMEM
-// for a stack below MINSIGSTKSZ). Context: trap; does not allocate.
+// for a stack below MINSIGSTKSZ). SS_ONSTACK in the flags means what 0
+// does, as on Linux; SS_AUTODISARM is not supported (EINVAL).
+// Context: trap; does not allocate.
 func altStackAfter(b []byte) ([3]uint64, int64) {
 	sp, flags, size := le64(b), uint64(uint32(le64(b[8:]))), le64(b[16:])
 	switch {
 	case flags == ssDisable:
 		return [3]uint64{}, 0
-	case flags != 0:
+	case flags != 0 && flags != ssOnstack:
 		return [3]uint64{}, abi.EINVAL
 	case size < minSigStackSize:
 		return [3]uint64{}, abi.ENOMEM
@@ -196,11 +201,12 @@ func putAltStack(b *[24]byte, alt [3]uint64) {
 // TrySigaltstack is sigaltstack for t, running on CPU c, without the
 // kernel lock (package kernel's fast path), for a call that succeeds:
 // the memory is read and written with the fault-tolerant copies
-// (vm.ReadLockFree). It reports false, changing nothing, for any call
+// (vm.ReadLockFree), the old stack within one page (as TrySigprocmask
+// writes the old mask). It reports false, changing nothing, for any call
 // that fails or whose memory is not mapped: the locked path
 // (SysSigaltstack) serves it. The alternate stack is t's alone (its own
 // signal deliveries read it).
-// Context: trap, on c, kernel lock not held; does not allocate.
+// Context: trap, on t's CPU, kernel lock not held; does not allocate.
 func TrySigaltstack(t sched.TID, ss, oss uintptr) bool {
 	th := &threadtab.Threads[t]
 	next := th.AltStack
@@ -217,7 +223,7 @@ func TrySigaltstack(t sched.TID, ss, oss uintptr) bool {
 	if oss != 0 {
 		var b [24]byte
 		putAltStack(&b, th.AltStack)
-		if !vm.WriteLockFree(oss, b[:]) {
+		if !onePage(oss, 24) || !vm.WriteLockFree(oss, b[:]) {
 			return false
 		}
 	}
@@ -236,6 +242,10 @@ const (
 	ssDisable       = 2
 	minSigStackSize = 2048
 )
+
+// onePage reports whether [addr, addr+n) lies within one page, n > 0.
+// Context: trap; does not allocate.
+func onePage(addr, n uintptr) bool { return addr>>12 == (addr+n-1)>>12 }
 
 // put64 stores v in b[0:8], little-endian. Context: trap; does not
 // allocate.

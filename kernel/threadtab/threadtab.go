@@ -56,6 +56,10 @@ type Thread struct {
 	// socket keeps a thread that no longer waits on it.
 	WaitSlot uintptr
 
+	// Sigmask is written by the thread's own calls alone (with atomic
+	// stores where it may unblock a signal), and read by senders with
+	// atomic loads (kernel/thread/signal.go); AltStack is the thread's
+	// alone.
 	Sigmask   uint64
 	AltStack  [3]uint64 // sigaltstack: sp, flags, size
 	RestartNr uint64    // the system call to re-execute after a WaitRead
@@ -72,7 +76,8 @@ type Thread struct {
 	// Signals waiting for delivery, and the siginfo fields of each,
 	// signal sig's at index sig-1 (signals are 1 to abi.NSig: no slot
 	// for a signal 0, 24 bytes a thread that every image's memory floor
-	// would pay).
+	// would pay). The signals lock's (klock.Signals): marked and taken
+	// under it, Pending with atomic operations, read without it.
 	Pending uint64
 	SigCode [abi.NSig]int32
 	SigF0   [abi.NSig]uint64

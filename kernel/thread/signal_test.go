@@ -1,0 +1,124 @@
+package thread
+
+import (
+	"testing"
+
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/sched"
+	"github.com/stretchr/testify/assert"
+	"golang.org/x/sys/unix"
+)
+
+// TestTrySendSignal: the lock-free tgkill's sender (TrySendSignal) marks
+// a signal only for a thread that is running or runnable, leaving a free
+// slot and a blocked thread to the locked path unmarked; an ignored
+// signal is dropped; a blocked signal is marked and left for the
+// thread's own unblocking call. (A running thread's kick needs a local
+// APIC: the boot test TestLockFreeSignalsBoot covers it.)
+func TestTrySendSignal(t *testing.T) {
+	freshThreads(t)
+	c := &percpu.CPUs[0]
+	sigactions[unix.SIGUSR1] = sigaction{handler: 0x1000, flags: saRestorer, restorer: 0x2000}
+	usr1 := sigbit(int(unix.SIGUSR1))
+
+	assert.Equal(t, SentNot, TrySendSignal(c, 5, int(unix.SIGUSR1), abi.SITkill, 1, 0), "a free slot: ESRCH is the locked path's")
+	assert.Zero(t, threadtab.Threads[5].Pending)
+
+	blocked := New()
+	BlockIn(blocked, threadtab.WaitRead, &slots[0])
+	assert.Equal(t, SentNot, TrySendSignal(c, blocked, int(unix.SIGUSR1), abi.SITkill, 1, 0), "a blocked thread: the locked path ends its wait")
+	assert.Zero(t, threadtab.Threads[blocked].Pending, "and marks the signal itself")
+
+	runnable := New()
+	MakeRunnable(runnable)
+	assert.Equal(t, Sent, TrySendSignal(c, runnable, int(unix.SIGUSR1), abi.SITkill, 1, 0))
+	assert.Equal(t, usr1, threadtab.Threads[runnable].Pending, "a runnable thread takes it when it runs")
+	assert.Equal(t, int32(abi.SITkill), threadtab.Threads[runnable].SigCode[unix.SIGUSR1-1])
+	assert.True(t, SignalPendingFenced(runnable))
+
+	assert.Equal(t, Sent, TrySendSignal(c, runnable, int(unix.SIGCHLD), abi.SITkill, 1, 0), "SIGCHLD's default is to ignore it")
+	assert.Equal(t, usr1, threadtab.Threads[runnable].Pending, "an ignored signal is not marked")
+
+	masked := New()
+	MakeRunnable(masked)
+	threadtab.Threads[masked].Sigmask = usr1
+	assert.Equal(t, Sent, TrySendSignal(c, masked, int(unix.SIGUSR1), abi.SITkill, 1, 0))
+	assert.Equal(t, usr1, threadtab.Threads[masked].Pending, "a blocked signal waits, marked")
+	assert.False(t, SignalPending(masked))
+}
+
+// TestNoticeSignal: the locked path's half of a lock-free tgkill whose
+// target blocked after the signal was marked ends the wait only while
+// the signal is still pending: a target that took it meanwhile (it was
+// woken, ran and delivered it) is not interrupted again, which marking
+// the signal again would have done.
+func TestNoticeSignal(t *testing.T) {
+	freshThreads(t)
+	sigactions[unix.SIGUSR1] = sigaction{handler: 0x1000, flags: saRestorer, restorer: 0x2000}
+	a := New()
+	BlockIn(a, threadtab.WaitRead, &slots[0])
+	NoticeSignal(a, int(unix.SIGUSR1))
+	assert.Equal(t, sched.Blocked, State(a), "nothing pending: the wait goes on")
+	assert.Equal(t, a, slots[0])
+
+	markPending(&percpu.CPUs[0], a, int(unix.SIGUSR1), abi.SITkill, 1, 0)
+	NoticeSignal(a, int(unix.SIGUSR1))
+	assert.Equal(t, sched.Runnable, State(a), "pending: the wait ends")
+	assert.Equal(t, -abi.EINTR, int64(threadtab.Threads[a].Regs.AX))
+}
+
+// TestSignalMaskAndStackCalls: the parts rt_sigprocmask and sigaltstack
+// share between their locked and lock-free paths: the new mask for each
+// how, the alternate stack a stack_t asks for (and the errnos Linux
+// gives a bad one), the stack_t reported back, and the one-page rule for
+// the lock-free writes.
+func TestSignalMaskAndStackCalls(t *testing.T) {
+	for _, tt := range []struct {
+		how       int
+		old, set  uint64
+		want      uint64
+		wantValid bool
+	}{
+		{unix.SIG_BLOCK, 0b0101, 0b0011, 0b0111, true},
+		{unix.SIG_UNBLOCK, 0b0101, 0b0011, 0b0100, true},
+		{unix.SIG_SETMASK, 0b0101, 0b0011, 0b0011, true},
+		{7, 0b0101, 0b0011, 0b0101, false},
+	} {
+		got, ok := maskAfter(tt.old, tt.how, tt.set)
+		assert.Equal(t, tt.wantValid, ok, "how %d", tt.how)
+		assert.Equal(t, tt.want, got, "how %d", tt.how)
+	}
+
+	var b [24]byte
+	put64(b[0:], 0x7000)
+	put64(b[16:], minSigStackSize)
+	alt, errno := altStackAfter(b[:])
+	assert.Equal(t, [3]uint64{0x7000, 0, minSigStackSize}, alt)
+	assert.Zero(t, errno)
+	put64(b[16:], minSigStackSize-1)
+	_, errno = altStackAfter(b[:])
+	assert.Equal(t, int64(abi.ENOMEM), errno, "a stack below MINSIGSTKSZ")
+	put64(b[16:], minSigStackSize)
+	put64(b[8:], ssOnstack)
+	alt, errno = altStackAfter(b[:])
+	assert.Equal(t, [3]uint64{0x7000, 0, minSigStackSize}, alt, "SS_ONSTACK means 0, as on Linux")
+	assert.Zero(t, errno)
+	put64(b[8:], 4)
+	_, errno = altStackAfter(b[:])
+	assert.Equal(t, int64(abi.EINVAL), errno, "unknown flags")
+	put64(b[8:], ssDisable)
+	alt, errno = altStackAfter(b[:])
+	assert.Equal(t, [3]uint64{}, alt, "SS_DISABLE")
+	assert.Zero(t, errno)
+
+	putAltStack(&b, [3]uint64{})
+	assert.Equal(t, uint64(ssDisable), le64(b[8:]), "no stack reads back as SS_DISABLE")
+	putAltStack(&b, [3]uint64{0x7000, 0, 8192})
+	assert.Equal(t, []uint64{0x7000, 0, 8192}, []uint64{le64(b[0:]), le64(b[8:]), le64(b[16:])})
+
+	assert.True(t, onePage(0x7ff8, 8))
+	assert.False(t, onePage(0x7ffc, 8), "an 8-byte mask across a page boundary")
+	assert.False(t, onePage(0x7ff0, 24))
+}
