@@ -23,7 +23,7 @@ import (
 // exclusion between CPUs is all a lock needs to provide.
 //
 // The kernel lock (Kernel, spin.KernelLock) guards the kernel's shared
-// state (threads, run queues, timers, futexes, signals, devices; the file
+// state (threads, run queues, timers, futexes, signal handlers, devices; the file
 // layer below is the files lock's). A CPU takes it on entry from ring 3 after the
 // lock-free fast paths, drops it right before returning to ring 3, and
 // drops it while halted in the idle loop.
