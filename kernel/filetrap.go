@@ -145,6 +145,16 @@ var fileCalls = [...]sysHandler{
 	// wait answers notFileCall.
 	unix.SYS_EPOLL_WAIT:  fileEpollWait,
 	unix.SYS_EPOLL_PWAIT: fileEpollWait,
+	// epoll_ctl: a change that gives a waiting thread events is
+	// recorded, and woken on the kernel lock's path (fileTrap's wake).
+	unix.SYS_EPOLL_CTL: fileEpollCtl,
+}
+
+// fileEpollCtl is epoll_ctl(2) under the files lock alone
+// (fdcalls.EpollCtlFiles), with the arguments as doEpollCtl reads them.
+// Context: trap, files lock held; does not allocate.
+func fileEpollCtl(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fdcalls.EpollCtlFiles(a.int(0), a.int(1), a.int(2), a[3])
 }
 
 // fileEpollWait is epoll_wait(2) and epoll_pwait(2) under the files
@@ -286,8 +296,9 @@ const (
 // a close that drops record locks (which wakes their waiters: the
 // scheduler's work) and for a path call whose handler answers
 // notFileCall. Nothing it runs blocks or wakes a thread. What a stream
-// call changes for another thread is recorded (vfs.PipeChanged,
-// fdtab.Notify, the sockets' tellProgram); when that wakes someone (fdcalls.RecordsNeedKernel) it
+// call or an epoll_ctl changes for another thread is recorded
+// (vfs.PipeChanged, fdtab.Notify, the sockets' tellProgram); when that
+// wakes someone (fdcalls.RecordsNeedKernel) it
 // answers fileServedWake, and userTrap goes on to the kernel lock's path
 // without running the call again: that path wakes the waiters
 // (socketEvents) before the scheduler runs, as at the end of every locked
@@ -344,7 +355,8 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	}
 	f.AX = uint64(ret)
 	percpu.Count(c, percpu.EvFileCallFiles)
-	wake := stream && fdcalls.RecordsNeedKernel()
+	// The calls that record wake-ups: the stream calls and epoll_ctl.
+	wake := (stream || nr == unix.SYS_EPOLL_CTL) && fdcalls.RecordsNeedKernel()
 	if vm.OutOfMemory() {
 		stopAfterFileCall(c)
 	}

@@ -89,4 +89,10 @@ func TestFileLockBoot(t *testing.T) {
 	assert.Equal(t, f.contended == 0, f.spinNs == 0, "spin time exactly when contended")
 	k := rows["kernel"]
 	assert.Positive(t, k.acquisitions, "the futex side's calls took the kernel lock")
+	// The pipes' descriptors join the runtime's netpoller (epoll_create1,
+	// then an epoll_ctl per descriptor, added and later deleted): each
+	// epoll_ctl is served under the files lock alone.
+	calls := lockedCalls(t, text)
+	assert.Positive(t, calls["epoll_create1"], "the netpoller's epoll instance (made under both locks)")
+	assert.Zero(t, calls["epoll_ctl"], "epoll_ctl took the kernel lock")
 }

@@ -139,19 +139,45 @@ func SysEpollCreate(flags int) int64 {
 	return -abi.EMFILE
 }
 
-// SysEpollCtl adds, modifies or deletes fd's entry in an epoll instance.
-// Context: trap, kernel lock held; does not allocate.
+// SysEpollCtl adds, modifies or deletes fd's entry in an epoll instance,
+// and wakes a thread waiting in that instance if fd has events for it
+// now. Context: trap, kernel lock held; does not allocate.
 func SysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
+	r, changed := epollCtl(epfd, op, fd, ev)
+	if changed {
+		epollNotify(fd)
+	}
+	return r
+}
+
+// EpollCtlFiles is epoll_ctl(2) under the files lock alone (package
+// kernel's fileTrap): a change that may give a waiting thread events is
+// recorded (fdtab.Notify), and RecordsNeedKernel then tells whether the
+// kernel lock's path must wake it (NotifyEpolls), as for a stream call.
+// Context: trap, files lock held; does not allocate.
+func EpollCtlFiles(epfd, op, fd int, ev uintptr) int64 {
+	r, changed := epollCtl(epfd, op, fd, ev)
+	if changed {
+		fdtab.Notify(fd)
+	}
+	return r
+}
+
+// epollCtl adds, modifies or deletes fd's entry in an epoll instance and
+// returns the call's result, and whether an entry was added or changed
+// (its events may be ready now: the caller wakes or records).
+// Context: trap, files lock held; does not allocate.
+func epollCtl(epfd, op, fd int, ev uintptr) (int64, bool) {
 	ef := fdtab.Get(epfd)
 	if ef == nil || fdtab.Get(fd) == nil {
-		return -abi.EBADF
+		return -abi.EBADF, false
 	}
 	if ef.Kind != fdtab.KindEpoll || fd == epfd {
-		return -abi.EINVAL
+		return -abi.EINVAL, false
 	}
 	switch fdtab.Get(fd).Kind {
 	case fdtab.KindFile, fdtab.KindDev, fdtab.KindMemFile, fdtab.KindProcFD:
-		return -abi.EPERM // as Linux for files that do not support polling
+		return -abi.EPERM, false // as Linux for files that do not support polling
 	}
 	ep := &epolls[ef.Epoll]
 	var events uint32
@@ -159,7 +185,7 @@ func SysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	if op != unix.EPOLL_CTL_DEL {
 		b, ok := vm.UserBytes(ev, epollEventSize, false)
 		if !ok {
-			return -abi.EFAULT
+			return -abi.EFAULT, false
 		}
 		events = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 		for i := 0; i < 8; i++ {
@@ -170,29 +196,27 @@ func SysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	switch op {
 	case unix.EPOLL_CTL_ADD:
 		if slot >= 0 {
-			return -abi.EEXIST
+			return -abi.EEXIST, false
 		}
 		if addEntry(ef.Epoll, epollEntry{fd: int32(fd), events: events, data: data, lastSeq: ^uint64(0), used: true}) < 0 {
-			return -abi.ENOMEM
+			return -abi.ENOMEM, false
 		}
-		epollNotify(fd)
-		return 0
+		return 0, true
 	case unix.EPOLL_CTL_MOD:
 		if slot < 0 {
-			return -abi.ENOENT
+			return -abi.ENOENT, false
 		}
 		e := &ep.entries[slot]
 		e.events, e.data, e.lastSeq = events, data, ^uint64(0)
-		epollNotify(fd)
-		return 0
+		return 0, true
 	case unix.EPOLL_CTL_DEL:
 		if slot < 0 {
-			return -abi.ENOENT
+			return -abi.ENOENT, false
 		}
 		removeEntry(ef.Epoll, slot)
-		return 0
+		return 0, false
 	}
-	return -abi.EINVAL
+	return -abi.EINVAL, false
 }
 
 // readiness returns the epoll events fd is ready for.

@@ -40,7 +40,7 @@ import (
 // calls on descriptors of regular files and directories (read, write,
 // lseek, fstat, getdents64, close, ...), the reads and writes that never
 // wait (eventfds, pipe ends and stream sockets opened O_NONBLOCK, the
-// network stack's data moves) and the epoll_waits that do not wait take
+// network stack's data moves), the epoll_waits that do not wait and epoll_ctl take
 // it alone (kernel/filetrap.go): a program's file, pipe and socket I/O
 // does not wait for another CPU's futex calls, nor they for it.
 //
