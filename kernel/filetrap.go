@@ -147,14 +147,7 @@ var fileCalls = [...]sysHandler{
 	unix.SYS_EPOLL_PWAIT: fileEpollWait,
 	// epoll_ctl: a change that gives a waiting thread events is
 	// recorded, and woken on the kernel lock's path (fileTrap's wake).
-	unix.SYS_EPOLL_CTL: fileEpollCtl,
-}
-
-// fileEpollCtl is epoll_ctl(2) under the files lock alone
-// (fdcalls.EpollCtlFiles), with the arguments as doEpollCtl reads them.
-// Context: trap, files lock held; does not allocate.
-func fileEpollCtl(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.EpollCtlFiles(a.int(0), a.int(1), a.int(2), a[3])
+	unix.SYS_EPOLL_CTL: doEpollCtl,
 }
 
 // fileEpollWait is epoll_wait(2) and epoll_pwait(2) under the files

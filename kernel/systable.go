@@ -809,9 +809,11 @@ func doEpollCreate1(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fdcalls.SysEpollCreate(a.int(0))
 }
 
-// doEpollCtl serves epoll_ctl(2). Context: trap, kernel lock held.
+// doEpollCtl serves epoll_ctl(2) (fdcalls.EpollCtl), under the files
+// lock alone (fileCalls). Context: trap, files lock held; does not
+// allocate.
 func doEpollCtl(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysEpollCtl(a.int(0), a.int(1), a.int(2), a[3])
+	return fdcalls.EpollCtl(a.int(0), a.int(1), a.int(2), a[3])
 }
 
 // doEpollWait serves epoll_wait(2) and epoll_pwait(2). Context: trap, kernel lock held.

@@ -38,7 +38,7 @@ type epollInstance struct {
 	used bool
 	// hi bounds the used entries: entries[hi:] are all unused, so the
 	// loops over an interest list stop there instead of at
-	// maxEpollEntries (SysEpollCtl fills the first free slot).
+	// maxEpollEntries (EpollCtl fills the first free slot).
 	hi      int
 	entries [maxEpollEntries]epollEntry
 	waiter  sched.TID
@@ -47,7 +47,7 @@ type epollInstance struct {
 var epolls [maxEpolls]epollInstance
 
 // epollWatch has, for each descriptor, bit i set when epoll instance i
-// has a used entry for it: epollNotify, epollForgetFD and SysEpollCtl
+// has a used entry for it: epollNotify, epollForgetFD and EpollCtl
 // go straight to those instances instead of scanning every interest list.
 var epollWatch [fdtab.MaxFDs]uint8
 
@@ -55,11 +55,11 @@ var epollWatch [fdtab.MaxFDs]uint8
 var _ [8 - maxEpolls]struct{}
 
 // live returns ep's entries that may be used: entries[:hi].
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func (ep *epollInstance) live() []epollEntry { return ep.entries[:ep.hi] }
 
 // find returns the slot of fd's entry in instance i, -1 if none.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func find(i, fd int) int {
 	if epollWatch[fd]&(1<<i) == 0 {
 		return -1
@@ -75,7 +75,7 @@ func find(i, fd int) int {
 
 // addEntry puts e (used, its fd not yet in the list) into instance i's
 // first free slot and returns the slot, -1 when the list is full.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func addEntry(i int, e epollEntry) int {
 	ep := &epolls[i]
 	k := 0
@@ -92,7 +92,7 @@ func addEntry(i int, e epollEntry) int {
 }
 
 // removeEntry drops slot k of instance i from its interest list.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func removeEntry(i, k int) {
 	ep := &epolls[i]
 	epollWatch[ep.entries[k].fd] &^= 1 << i
@@ -139,23 +139,14 @@ func SysEpollCreate(flags int) int64 {
 	return -abi.EMFILE
 }
 
-// SysEpollCtl adds, modifies or deletes fd's entry in an epoll instance,
-// and wakes a thread waiting in that instance if fd has events for it
-// now. Context: trap, kernel lock held; does not allocate.
-func SysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
-	r, changed := epollCtl(epfd, op, fd, ev)
-	if changed {
-		epollNotify(fd)
-	}
-	return r
-}
-
-// EpollCtlFiles is epoll_ctl(2) under the files lock alone (package
-// kernel's fileTrap): a change that may give a waiting thread events is
-// recorded (fdtab.Notify), and RecordsNeedKernel then tells whether the
-// kernel lock's path must wake it (NotifyEpolls), as for a stream call.
+// EpollCtl is epoll_ctl(2), under the files lock alone (package
+// kernel's fileTrap serves every epoll_ctl there): an entry added or
+// changed, whose events may be ready now, is recorded (fdtab.Notify) for
+// a thread waiting in that instance, which the kernel lock's path then
+// wakes (RecordsNeedKernel tells fileTrap so; socketEvents,
+// NotifyEpolls), as for a stream call.
 // Context: trap, files lock held; does not allocate.
-func EpollCtlFiles(epfd, op, fd int, ev uintptr) int64 {
+func EpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	r, changed := epollCtl(epfd, op, fd, ev)
 	if changed {
 		fdtab.Notify(fd)
