@@ -690,14 +690,14 @@ func doGetrlimit(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 func doNanosleep(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	if d := napDeadline(c, t); d != 0 {
 		threadtab.Sched.Yield(c.ID) // a switch only if a thread is queued here
-		return thread.SleepUntil(t, d)
+		return thread.SleepReporting(t, d, a[1])
 	}
-	return thread.SysNanosleep(t, a[0], false, 0)
+	return thread.SysNanosleep(t, a[0], a[1], false, 0)
 }
 
 // doClockNanosleep serves clock_nanosleep(2). Context: trap, kernel lock held.
 func doClockNanosleep(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysClockNanosleep(t, a.int(0), a.int(1), a[2])
+	return thread.SysClockNanosleep(t, a.int(0), a.int(1), a[2], a[3])
 }
 
 // doClockGettime serves clock_gettime(2). Context: trap, kernel lock held.

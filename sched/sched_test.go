@@ -80,6 +80,12 @@ func TestTimersOrderCancelAndRearm(t *testing.T) {
 		}
 	}
 	require.Equal(t, len(want), h.Len())
+	for tid := TID(0); tid < MaxThreads; tid++ {
+		w, ok := h.When(tid)
+		ww, had := want[tid]
+		assert.Equal(t, had, ok, "thread %d has a deadline", tid)
+		assert.Equal(t, ww, w, "thread %d's deadline", tid)
+	}
 	type tw struct {
 		t TID
 		w int64

@@ -59,6 +59,15 @@ func (h *Timers) Cancel(t TID) bool {
 // Context: trap or boot, kernel lock held; does not allocate.
 func (h *Timers) Pending(t TID) bool { return h.pos[t] >= 0 }
 
+// When returns t's deadline, and false if it has none.
+// Context: trap, kernel lock held; does not allocate.
+func (h *Timers) When(t TID) (int64, bool) {
+	if h.pos[t] < 0 {
+		return 0, false
+	}
+	return h.when[t], true
+}
+
 // Next returns the earliest deadline and its thread, or (None, 0).
 // Context: trap or boot, kernel lock held; does not allocate.
 func (h *Timers) Next() (TID, int64) {

@@ -2,7 +2,8 @@
 // signal interrupts them, which must match Linux (signal(7)): the Go
 // runtime installs its handlers with SA_RESTART, so a blocking read of a
 // pipe and a futex wait without a timeout go on as if nothing happened,
-// while nanosleep and epoll_wait return EINTR. Each call runs on the
+// while nanosleep (reporting the time it had left) and epoll_wait return
+// EINTR. Each call runs on the
 // main thread while another goroutine sends it SIGUSR1.
 package main
 
@@ -87,8 +88,10 @@ func read(tid int) {
 func sleep(tid int) {
 	interrupt(tid, 1, func() {})
 	ts := syscall.NsecToTimespec(int64(10 * time.Second))
-	err := syscall.Nanosleep(&ts, nil)
-	fmt.Printf("nanosleep: error %v; signal caught: %v\n", err, sawSignal())
+	var rem syscall.Timespec
+	err := syscall.Nanosleep(&ts, &rem)
+	left := time.Duration(rem.Nano())
+	fmt.Printf("nanosleep: error %v; signal caught: %v; time left reported: %v\n", err, sawSignal(), left > 0 && left < 10*time.Second)
 }
 
 func epollWait(tid int) {

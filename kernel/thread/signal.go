@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -179,11 +180,23 @@ func TrySendSignal(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint6
 // the call is executed again after the handler returns, as it is if no
 // handler runs at all (package kernel's load). Context: trap, kernel
 // lock held; does not allocate.
+//
+// A relative sleep (SleepRem set) reports the time it had left at rem,
+// as Linux does; EFAULT instead of EINTR if rem cannot be written.
 func InterruptWait(t sched.TID) {
 	th := &threadtab.Threads[t]
 	restart := restartable(th.RestartNr, &th.Regs) && !threadtab.Sched.Timers.Pending(t)
-	if Wake(t, -abi.EINTR) { // not if a FUTEX_WAKE handed it off: it returns 0, the signal on its way out
-		th.SignalRestart = restart
+	deadline, timed := threadtab.Sched.Timers.When(t)
+	rem := th.SleepRem
+	if !Wake(t, -abi.EINTR) { // not if a FUTEX_WAKE handed it off: it returns 0, the signal on its way out
+		return
+	}
+	th.SignalRestart = restart
+	if rem != 0 && timed {
+		left := max(deadline-clock.Nanotime(), 0)
+		if !vm.UserWrite64(rem, uint64(left/1e9)) || !vm.UserWrite64(rem+8, uint64(left%1e9)) {
+			th.Regs.AX = errnoWord(abi.EFAULT)
+		}
 	}
 }
 
@@ -364,6 +377,10 @@ func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 	}
 	return d
 }
+
+// errnoWord is RAX's value for a system call that fails with errno e.
+// Context: any; does not allocate.
+func errnoWord(e int64) uint64 { return uint64(-e) }
 
 // takePending takes t's lowest pending signal that t does not block off
 // its pending set, under the signals lock, and returns it with its

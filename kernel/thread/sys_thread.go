@@ -153,16 +153,27 @@ func futexWake(addr uintptr, n int) int {
 
 // SysNanosleep blocks t for the timespec at req (relative, or absolute on
 // the monotonic clock). Context: trap.
-func SysNanosleep(t sched.TID, req uintptr, absolute bool, clockOffset int64) int64 {
+func SysNanosleep(t sched.TID, req, rem uintptr, absolute bool, clockOffset int64) int64 {
 	ns, e := ReadTimespec(req)
 	if e != 0 {
 		return e
 	}
 	deadline := clock.Nanotime() + ns
 	if absolute {
-		deadline = ns - clockOffset
+		deadline, rem = ns-clockOffset, 0 // Linux reports no time left for an absolute sleep
 	}
-	return SleepUntil(t, deadline)
+	return SleepReporting(t, deadline, rem)
+}
+
+// SleepReporting is SleepUntil for a nanosleep that reports the time
+// left at rem (0: none) if a signal ends it (InterruptWait).
+// Context: trap, kernel lock held; does not allocate.
+func SleepReporting(t sched.TID, deadline int64, rem uintptr) int64 {
+	r := SleepUntil(t, deadline)
+	if r == Blocked {
+		threadtab.Threads[t].SleepRem = rem
+	}
+	return r
 }
 
 // SleepUntil blocks t until deadline on the monotonic clock (0 at once
@@ -179,7 +190,7 @@ func SleepUntil(t sched.TID, deadline int64) int64 {
 // SysClockNanosleep sleeps on the monotonic or the real-time clock,
 // relative or absolute (TIMER_ABSTIME), through SysNanosleep.
 // Context: trap, kernel lock held; does not allocate.
-func SysClockNanosleep(t sched.TID, clockID, flags int, req uintptr) int64 {
+func SysClockNanosleep(t sched.TID, clockID, flags int, req, rem uintptr) int64 {
 	var offset int64
 	switch clockID {
 	case unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME:
@@ -188,7 +199,7 @@ func SysClockNanosleep(t sched.TID, clockID, flags int, req uintptr) int64 {
 	default:
 		return -abi.EINVAL
 	}
-	return SysNanosleep(t, req, flags&unix.TIMER_ABSTIME != 0, offset)
+	return SysNanosleep(t, req, rem, flags&unix.TIMER_ABSTIME != 0, offset)
 }
 
 // SysSchedGetaffinity reports the online CPUs in the caller's mask.

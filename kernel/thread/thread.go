@@ -220,6 +220,7 @@ func Wake(t sched.TID, result int64) bool {
 	}
 	leaveSlot(t)
 	th.Wait = threadtab.WaitNone
+	th.SleepRem = 0
 	th.Regs.AX = uint64(result)
 	KickCPU(kick)
 	return true

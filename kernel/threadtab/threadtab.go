@@ -68,6 +68,10 @@ type Thread struct {
 	SignalRestart bool
 	ConnectWait   bool    // blocked in connect on a blocking socket (kernel/socket/socket.go)
 	ClearTID      uintptr // CLONE_CHILD_CLEARTID address
+	// SleepRem is where a relative nanosleep or clock_nanosleep that
+	// waits now reports the time left if a signal ends it (its rem
+	// argument), or 0 (kernel/thread's InterruptWait).
+	SleepRem uintptr
 
 	// A pending epoll_pwait: where its results go.
 	EvAddr uintptr
