@@ -762,23 +762,23 @@ func doSigaltstack(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 
 // doKill serves kill(2). Context: trap, kernel lock held.
 func doKill(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysKill(c, t, a.i32(0), -1, a.i32(1))
+	return thread.SysKill(c, t, a.i32(0), a.i32(1))
 }
 
 // doTgkill serves tgkill(2). Context: trap, kernel lock held.
-func doTgkill(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
+func doTgkill(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	if markedKill(c, a.i32(1), a.i32(2)) {
 		return 0
 	}
-	return thread.SysKill(c, t, a.i32(0), a.i32(1), a.i32(2))
+	return thread.SysTgkill(c, true, a.i32(0), a.i32(1), a.i32(2))
 }
 
 // doTkill serves tkill(2). Context: trap, kernel lock held.
-func doTkill(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
+func doTkill(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	if markedKill(c, a.i32(0), a.i32(1)) {
 		return 0
 	}
-	return thread.SysKill(c, t, 0, a.i32(0), a.i32(1))
+	return thread.SysTgkill(c, false, 0, a.i32(0), a.i32(1))
 }
 
 // markedKill finishes a tgkill or tkill whose lock-free attempt marked

@@ -181,7 +181,7 @@ func consoleInputArrived() {
 // Context: trap (the console's interrupt), kernel lock held; does not
 // allocate.
 func sendProcessSignal(sig int) {
-	thread.SysKill(percpu.This(), noThread, 1, -1, sig)
+	thread.SysKill(percpu.This(), noThread, 1, sig)
 }
 
 // Readable reports whether a read of fd 0 would not wait.

@@ -514,30 +514,49 @@ func setOwnMask(c *percpu.CPU, t sched.TID, mask uint64) {
 // mxcsrMask is the MXCSR bits FXRSTOR accepts on every x86-64 CPU.
 const mxcsrMask = 0xffbf
 
-// SysKill implements kill (pid), tkill and tgkill (tid).
+// SysKill implements kill(2): sig for the process (pid 1, 0 or -1:
+// there is one), taken by the thread processSignalTarget picks.
 // Context: trap (a system call, or a console signal character through
 // sendProcessSignal), kernel lock held; does not allocate.
-func SysKill(c *percpu.CPU, caller sched.TID, pid, tid, sig int) int64 {
+func SysKill(c *percpu.CPU, caller sched.TID, pid, sig int) int64 {
 	if sig < 0 || sig > nsig {
 		return -abi.EINVAL
 	}
 	if pid != -1 && pid != 0 && pid != 1 {
 		return -abi.ESRCH
 	}
-	processDirected := tid < 0
-	if processDirected {
-		tid = processSignalTarget(caller, sig)
+	return sendTo(c, processSignalTarget(caller, sig), sig, abi.SIUser) // SI_USER for kill(2), as on Linux
+}
+
+// SysTgkill implements tgkill(2) (group set: tgid is the process's ID)
+// and tkill(2) (group unset: no tgid), in Linux's order: a TID, or a
+// tgkill's thread-group ID, that is not positive is EINVAL; a thread
+// that is not the process's is ESRCH; then a bad signal number is
+// EINVAL.
+// Context: trap, kernel lock held; does not allocate.
+func SysTgkill(c *percpu.CPU, group bool, tgid, tid, sig int) int64 {
+	if tid <= 0 || group && tgid <= 0 {
+		return -abi.EINVAL
 	}
+	if group && tgid != 1 || tid > sched.MaxThreads || State(sched.TID(tid-1)) == threadFree {
+		return -abi.ESRCH
+	}
+	if sig < 0 || sig > nsig {
+		return -abi.EINVAL
+	}
+	return sendTo(c, tid, sig, abi.SITkill)
+}
+
+// sendTo sends sig (0: none, the existence check) to the thread with
+// Linux TID tid with si_code code, si_pid 1 and si_uid 0; ESRCH if there
+// is no such thread. Context: trap, kernel lock held; does not allocate.
+func sendTo(c *percpu.CPU, tid, sig int, code int32) int64 {
 	t := sched.TID(tid - 1)
 	if tid < 1 || tid > sched.MaxThreads || State(t) == threadFree {
 		return -abi.ESRCH
 	}
 	if sig != 0 {
-		code := int32(abi.SITkill)
-		if processDirected {
-			code = abi.SIUser // kill(2), as on Linux
-		}
-		SendSignal(c, t, sig, code, 1, 0) // si_pid 1, si_uid 0
+		SendSignal(c, t, sig, code, 1, 0)
 	}
 	return 0
 }

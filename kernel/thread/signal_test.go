@@ -122,3 +122,36 @@ func TestSignalMaskAndStackCalls(t *testing.T) {
 	assert.False(t, onePage(0x7ffc, 8), "an 8-byte mask across a page boundary")
 	assert.False(t, onePage(0x7ff0, 24))
 }
+
+// TestTgkillErrnos: tgkill and tkill check their arguments in Linux's
+// order (kernel/signal.c): a TID or thread-group ID that is not positive
+// is EINVAL before anything else, a thread that is not the process's
+// ESRCH, and only then a bad signal number EINVAL; the null signal
+// checks that the thread exists.
+func TestTgkillErrnos(t *testing.T) {
+	freshThreads(t)
+	c := &percpu.CPUs[0]
+	a := New()
+	MakeRunnable(a)
+	tid := int(threadtab.LinuxTID(a))
+	for _, tt := range []struct {
+		group          bool
+		tgid, tid, sig int
+		want           int64
+	}{
+		{true, 0, tid, 0, -abi.EINVAL},
+		{true, -1, tid, 0, -abi.EINVAL},
+		{true, 1, 0, 0, -abi.EINVAL},
+		{false, 0, -5, 0, -abi.EINVAL},
+		{true, 2, tid, 0, -abi.ESRCH},
+		{true, 1, tid + 1, 99, -abi.ESRCH},
+		{false, 0, sched.MaxThreads + 1, 99, -abi.ESRCH},
+		{true, 1, tid, 99, -abi.EINVAL},
+		{false, 0, tid, -1, -abi.EINVAL},
+		{true, 1, tid, 0, 0},
+		{false, 0, tid, 0, 0},
+	} {
+		assert.Equal(t, tt.want, SysTgkill(c, tt.group, tt.tgid, tt.tid, tt.sig), "%+v", tt)
+	}
+	assert.Zero(t, threadtab.Threads[a].Pending, "the null signal sends nothing")
+}
