@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/fdtab"
@@ -271,9 +272,10 @@ func lockFiles(c *percpu.CPU) {
 type fileAnswer uint8
 
 const (
-	fileNotServed  fileAnswer = iota // the locked path serves the call, from the start
-	fileServed                       // done: the same thread resumes
-	fileServedWake                   // done, and a thread must be woken: the locked path acts on the records, without the call
+	fileNotServed     fileAnswer = iota // the locked path serves the call, from the start
+	fileServed                          // done: the same thread resumes
+	fileServedWake                      // done, and a thread must be woken: the locked path acts on the records, without the call
+	fileServedSIGPIPE                   // done with EPIPE, which raises SIGPIPE: the locked path sends it (and acts on the records), without the call
 )
 
 // fileTrap serves a lockFilesFirst system call (userTrap looks at the
@@ -355,6 +357,10 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	}
 	c.InUser.Store(true)
 	klock.Files.Unlock(c)
+	if stream && ret == -abi.EPIPE && raisesSIGPIPE(nr, a) {
+		c.KickTaken = false // the locked path runs the scheduler
+		return fileServedSIGPIPE
+	}
 	if wake {
 		percpu.Count(c, percpu.EvFileCallWake)
 		c.KickTaken = false // the locked path runs the scheduler: no kick to send again

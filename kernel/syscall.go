@@ -9,6 +9,7 @@ import (
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
 )
 
 // blocked is returned by a handler whose thread now waits; its result is
@@ -38,6 +39,9 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 		ret = socket.NetlinkSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
 	case nr < uint64(len(syscallTable)) && syscallTable[nr].handler != nil:
 		ret = syscallTable[nr].handler(c, t, a)
+		if ret == -abi.EPIPE && raisesSIGPIPE(nr, a) {
+			raiseSIGPIPE(c, t)
+		}
 	default:
 		unimplemented(nr)
 		ret = -abi.ENOSYS
@@ -48,6 +52,36 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 		return
 	}
 	interruptIfSignalled(t)
+}
+
+// raisesSIGPIPE reports whether system call nr with arguments a, having
+// failed with EPIPE, also raises SIGPIPE, as Linux's pipe_write and
+// sk_stream_error do: a write of a pipe with no reader left, or of a
+// stream socket that cannot send any more, unless a send says
+// MSG_NOSIGNAL. (The Unix-domain sockets raise their own: their calls
+// do not come through syscallTable.) The Go runtime ignores a SIGPIPE
+// for a descriptor other than 1 and 2 unless the program asks for it
+// with os/signal. Context: any; does not allocate.
+func raisesSIGPIPE(nr uint64, a sysArgs) bool {
+	switch nr {
+	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_PWRITE64, unix.SYS_PWRITEV, unix.SYS_PWRITEV2,
+		unix.SYS_SENDFILE, unix.SYS_SPLICE, unix.SYS_TEE:
+		return true
+	case unix.SYS_SENDTO:
+		return a[3]&unix.MSG_NOSIGNAL == 0
+	case unix.SYS_SENDMSG:
+		return a[2]&unix.MSG_NOSIGNAL == 0
+	case unix.SYS_SENDMMSG:
+		return a[3]&unix.MSG_NOSIGNAL == 0
+	}
+	return false
+}
+
+// raiseSIGPIPE sends SIGPIPE to t, the caller, as Linux's send_sig
+// does (SI_USER from the process itself).
+// Context: trap, on t's CPU c, kernel lock held; does not allocate.
+func raiseSIGPIPE(c *percpu.CPU, t sched.TID) {
+	thread.SendSignal(c, t, int(unix.SIGPIPE), abi.SIUser, 1, 0)
 }
 
 // interruptIfSignalled ends the wait t has just entered (thread.InterruptWait:

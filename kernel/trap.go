@@ -108,11 +108,15 @@ func userTrap(f *x86.TrapFrame) {
 	t := threadtab.Sched.CPUs[c.ID].Cur
 	threadtab.Threads[t].Regs = *f
 	switch v := f.Vector; {
-	case v == vectorSyscall && served == fileServedWake:
-		// Served under the files lock alone (its result is in RAX): wake
-		// the waiters it recorded now, as doSyscall does, before the
-		// scheduler decides what this CPU runs and arms its timer (a
-		// thread queued here after that could wait with no timer armed).
+	case v == vectorSyscall && served != fileNotServed:
+		// Served under the files lock alone (its result is in RAX): raise
+		// the SIGPIPE its EPIPE owes (raisesSIGPIPE), and wake the waiters
+		// it recorded now, as doSyscall does, before the scheduler
+		// decides what this CPU runs and arms its timer (a thread queued
+		// here after that could wait with no timer armed).
+		if served == fileServedSIGPIPE {
+			raiseSIGPIPE(c, t)
+		}
 		socketEvents()
 	case v == vectorSyscall:
 		doSyscall(c, t)

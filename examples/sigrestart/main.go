@@ -3,7 +3,8 @@
 // runtime installs its handlers with SA_RESTART, so a blocking read of a
 // pipe and a futex wait without a timeout go on as if nothing happened,
 // while nanosleep (reporting the time it had left) and epoll_wait return
-// EINTR. Each call runs on the
+// EINTR. Last, writes to a pipe with no reader fail with EPIPE and raise
+// SIGPIPE. Each call runs on the
 // main thread while another goroutine sends it SIGUSR1.
 package main
 
@@ -42,6 +43,7 @@ func main() {
 	sleep(tid)
 	epollWait(tid)
 	waitOnFutex(tid)
+	brokenPipes()
 }
 
 // interrupt sends SIGUSR1 to thread tid n times, settle apart, then
@@ -117,4 +119,40 @@ func waitOnFutex(tid int) {
 	// 0 when woken, EAGAIN when the word changed before a restarted wait
 	// looked at it: either way the wait was not interrupted.
 	fmt.Printf("futex wait interrupted: %v; signal caught: %v\n", errors.Is(e, syscall.EINTR), sawSignal())
+}
+
+// brokenPipes writes to a pipe whose read end is closed, blocking and
+// non-blocking (os.Pipe's): each write fails with EPIPE and raises
+// SIGPIPE, which os/signal delivers here (the runtime would ignore it
+// for a descriptor other than 1 and 2 had the program not asked).
+func brokenPipes() {
+	pipes := make(chan os.Signal, 4)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	defer signal.Stop(pipes)
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		fmt.Println("pipe2:", err)
+		os.Exit(1)
+	}
+	syscall.Close(p[0])
+	_, err := syscall.Write(p[1], []byte("x"))
+	fmt.Printf("write to a pipe with no reader: error %v; SIGPIPE: %v\n", err, sawSIGPIPE(pipes))
+	r, w, err := os.Pipe()
+	if err != nil {
+		fmt.Println("os.Pipe:", err)
+		os.Exit(1)
+	}
+	r.Close()
+	_, err = w.Write([]byte("x"))
+	fmt.Printf("os.Pipe write with no reader: error %v; SIGPIPE: %v\n", errors.Is(err, syscall.EPIPE), sawSIGPIPE(pipes))
+}
+
+// sawSIGPIPE reports whether SIGPIPE reached the program through c.
+func sawSIGPIPE(c chan os.Signal) bool {
+	select {
+	case <-c:
+		return true
+	case <-time.After(5 * time.Second):
+		return false
+	}
 }

@@ -142,6 +142,10 @@ func TestGometalFileLockDomain(t *testing.T) {
 			kernelPkg + "file*", kernelPkg + "openFile", kernelPkg + "statFile", kernelPkg + "do*",
 			kernelPkg + "callLocks", kernelPkg + "syscallLocks", kernelPkg + "(*sysArgs).*",
 			kernelPkg + "kickSelfIfTaken",
+			// Whether a stream write's EPIPE raises SIGPIPE: a look at
+			// the call's number and flags, which the kernel lock's path
+			// then sends (fileServedSIGPIPE).
+			kernelPkg + "raisesSIGPIPE",
 			// epoll_wait under the files lock alone reads a console's
 			// readiness (console.Readable, its virtio queue's room)
 			// without the kernel lock: words its interrupt writes, read
