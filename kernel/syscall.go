@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -59,14 +60,20 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 // sk_stream_error do: a write of a pipe with no reader left, or of a
 // stream socket that cannot send any more, unless a send says
 // MSG_NOSIGNAL. (The Unix-domain sockets raise their own: their calls
-// do not come through syscallTable.) The Go runtime ignores a SIGPIPE
+// do not come through syscallTable, but for sendfile into one.) The Go runtime ignores a SIGPIPE
 // for a descriptor other than 1 and 2 unless the program asks for it
-// with os/signal. Context: any; does not allocate.
+// with os/signal. Context: trap, files lock held (sendfile's look at its
+// descriptor), or any for the other calls; does not allocate.
 func raisesSIGPIPE(nr uint64, a sysArgs) bool {
 	switch nr {
 	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_PWRITE64, unix.SYS_PWRITEV, unix.SYS_PWRITEV2,
-		unix.SYS_SENDFILE, unix.SYS_SPLICE, unix.SYS_TEE:
+		unix.SYS_SPLICE, unix.SYS_TEE:
 		return true
+	case unix.SYS_SENDFILE:
+		// Into a pipe or a stream socket; a Unix-domain datagram or
+		// seqpacket socket's EPIPE raises nothing (unix_dgram_sendmsg).
+		f := fdtab.Get(int(a[0]))
+		return f == nil || f.Kind != fdtab.KindUnix || socket.Usocks().Type(f.Socket) == unix.SOCK_STREAM
 	case unix.SYS_SENDTO:
 		return a[3]&unix.MSG_NOSIGNAL == 0
 	case unix.SYS_SENDMSG:

@@ -188,12 +188,16 @@ func InterruptWait(t sched.TID) {
 	restart := restartable(th.RestartNr, &th.Regs) && !threadtab.Sched.Timers.Pending(t)
 	deadline, timed := threadtab.Sched.Timers.When(t)
 	rem := th.SleepRem
-	if !Wake(t, -abi.EINTR) { // not if a FUTEX_WAKE handed it off: it returns 0, the signal on its way out
+	left := deadline - clock.Nanotime()
+	result := -abi.EINTR
+	if th.Wait == threadtab.WaitSleep && timed && left <= 0 {
+		result = 0 // the sleep is over (its timer not yet served): 0, as Linux's do_nanosleep
+	}
+	if !Wake(t, result) { // not if a FUTEX_WAKE handed it off: it returns 0, the signal on its way out
 		return
 	}
 	th.SignalRestart = restart
-	if rem != 0 && timed {
-		left := max(deadline-clock.Nanotime(), 0)
+	if rem != 0 && timed && result != 0 {
 		if !vm.UserWrite64(rem, uint64(left/1e9)) || !vm.UserWrite64(rem+8, uint64(left%1e9)) {
 			th.Regs.AX = errnoWord(abi.EFAULT)
 		}

@@ -155,3 +155,26 @@ func TestTgkillErrnos(t *testing.T) {
 	}
 	assert.Zero(t, threadtab.Threads[a].Pending, "the null signal sends nothing")
 }
+
+// TestInterruptedSleep: a signal ends a sleep with EINTR while it has
+// time left, and with 0 once its deadline has passed (its timer not yet
+// served), as Linux's do_nanosleep answers; a sleep without a rem
+// address writes nothing.
+func TestInterruptedSleep(t *testing.T) {
+	freshThreads(t)
+	for _, tt := range []struct {
+		deadline int64
+		want     int64
+	}{
+		{-1 << 62, 0},         // long past
+		{1 << 62, -abi.EINTR}, // far ahead
+	} {
+		a := New()
+		Block(a, threadtab.WaitSleep)
+		threadtab.Sched.SetTimer(a, tt.deadline, 0)
+		InterruptWait(a)
+		assert.Equal(t, tt.want, int64(threadtab.Threads[a].Regs.AX), "deadline %d", tt.deadline)
+		assert.Equal(t, sched.Runnable, State(a))
+		assert.False(t, threadtab.Sched.Timers.Pending(a), "the wake drops the deadline")
+	}
+}
