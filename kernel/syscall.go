@@ -59,15 +59,17 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 // failed with EPIPE, also raises SIGPIPE, as Linux's pipe_write and
 // sk_stream_error do: a write of a pipe with no reader left, or of a
 // stream socket that cannot send any more, unless a send says
-// MSG_NOSIGNAL. (The Unix-domain sockets raise their own: their calls
-// do not come through syscallTable, but for sendfile into one.) The Go runtime ignores a SIGPIPE
-// for a descriptor other than 1 and 2 unless the program asks for it
-// with os/signal. Context: trap, files lock held (sendfile's look at its
-// descriptor), or any for the other calls; does not allocate.
+// MSG_NOSIGNAL. These are the calls here that can fail so (pwrite64
+// answers ESPIPE on a pipe or socket; splice and tee are EINVAL). (The
+// Unix-domain sockets raise their own: their calls do not come through
+// syscallTable, but for sendfile into one.) The Go runtime ignores a
+// SIGPIPE for a descriptor other than 1 and 2 unless the program asks
+// for it with os/signal. Context: trap, files lock held (sendfile's
+// look at its descriptor), or any for the other calls; does not
+// allocate.
 func raisesSIGPIPE(nr uint64, a sysArgs) bool {
 	switch nr {
-	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_PWRITE64, unix.SYS_PWRITEV, unix.SYS_PWRITEV2,
-		unix.SYS_SPLICE, unix.SYS_TEE:
+	case unix.SYS_WRITE, unix.SYS_WRITEV:
 		return true
 	case unix.SYS_SENDFILE:
 		// Into a pipe or a stream socket; a Unix-domain datagram or
@@ -78,8 +80,6 @@ func raisesSIGPIPE(nr uint64, a sysArgs) bool {
 		return a[3]&unix.MSG_NOSIGNAL == 0
 	case unix.SYS_SENDMSG:
 		return a[2]&unix.MSG_NOSIGNAL == 0
-	case unix.SYS_SENDMMSG:
-		return a[3]&unix.MSG_NOSIGNAL == 0
 	}
 	return false
 }

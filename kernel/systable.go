@@ -785,7 +785,7 @@ func doTkill(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // sig pending on the thread with Linux TID tid and then found it blocked
 // (c.KillMarked, set by fastKill for this call): the signal must not be
 // marked again, only the thread's wait ended (thread.NoticeSignal). It
-// reports whether it did; false leaves the call to SysKill.
+// reports whether it did; false leaves the call to SysTgkill.
 // Context: trap, kernel lock held; does not allocate.
 func markedKill(c *percpu.CPU, tid, sig int) bool {
 	if !c.KillMarked {

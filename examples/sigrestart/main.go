@@ -63,11 +63,14 @@ func interrupt(tid, n int, after func()) {
 }
 
 // sawSignal reports whether SIGUSR1 reached the program.
-func sawSignal() bool {
+func sawSignal() bool { return sawOn(caught) }
+
+// sawOn reports whether a signal arrives on c within 5 s, and empties c.
+func sawOn(c chan os.Signal) bool {
 	select {
-	case <-caught:
-		for len(caught) > 0 {
-			<-caught
+	case <-c:
+		for len(c) > 0 {
+			<-c
 		}
 		return true
 	case <-time.After(5 * time.Second):
@@ -136,7 +139,7 @@ func brokenPipes() {
 	}
 	syscall.Close(p[0])
 	_, err := syscall.Write(p[1], []byte("x"))
-	fmt.Printf("write to a pipe with no reader: error %v; SIGPIPE: %v\n", err, sawSIGPIPE(pipes))
+	fmt.Printf("write to a pipe with no reader: error %v; SIGPIPE: %v\n", err, sawOn(pipes))
 	r, w, err := os.Pipe()
 	if err != nil {
 		fmt.Println("os.Pipe:", err)
@@ -144,15 +147,5 @@ func brokenPipes() {
 	}
 	r.Close()
 	_, err = w.Write([]byte("x"))
-	fmt.Printf("os.Pipe write with no reader: error %v; SIGPIPE: %v\n", errors.Is(err, syscall.EPIPE), sawSIGPIPE(pipes))
-}
-
-// sawSIGPIPE reports whether SIGPIPE reached the program through c.
-func sawSIGPIPE(c chan os.Signal) bool {
-	select {
-	case <-c:
-		return true
-	case <-time.After(5 * time.Second):
-		return false
-	}
+	fmt.Printf("os.Pipe write with no reader: error %v; SIGPIPE: %v\n", errors.Is(err, syscall.EPIPE), sawOn(pipes))
 }

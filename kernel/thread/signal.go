@@ -190,17 +190,14 @@ func InterruptWait(t sched.TID) {
 	rem := th.SleepRem
 	left := deadline - clock.Nanotime()
 	result := -abi.EINTR
-	if th.Wait == threadtab.WaitSleep && timed && left <= 0 {
+	switch {
+	case th.Wait == threadtab.WaitSleep && timed && left <= 0:
 		result = 0 // the sleep is over (its timer not yet served): 0, as Linux's do_nanosleep
+	case rem != 0 && timed && !WriteTimespec(rem, left): // only a sleep has a rem
+		result = -abi.EFAULT
 	}
-	if !Wake(t, result) { // not if a FUTEX_WAKE handed it off: it returns 0, the signal on its way out
-		return
-	}
-	th.SignalRestart = restart
-	if rem != 0 && timed && result != 0 {
-		if !vm.UserWrite64(rem, uint64(left/1e9)) || !vm.UserWrite64(rem+8, uint64(left%1e9)) {
-			th.Regs.AX = errnoWord(abi.EFAULT)
-		}
+	if Wake(t, result) { // not if a FUTEX_WAKE handed it off: it returns 0, the signal on its way out
+		th.SignalRestart = restart
 	}
 }
 
@@ -382,10 +379,6 @@ func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 	return d
 }
 
-// errnoWord is RAX's value for a system call that fails with errno e.
-// Context: any; does not allocate.
-func errnoWord(e int64) uint64 { return uint64(-e) }
-
 // takePending takes t's lowest pending signal that t does not block off
 // its pending set, under the signals lock, and returns it with its
 // siginfo; 0 if there is none.
@@ -542,7 +535,7 @@ func SysTgkill(c *percpu.CPU, group bool, tgid, tid, sig int) int64 {
 	if tid <= 0 || group && tgid <= 0 {
 		return -abi.EINVAL
 	}
-	if group && tgid != 1 || tid > sched.MaxThreads || State(sched.TID(tid-1)) == threadFree {
+	if group && tgid != 1 || !liveTID(tid) {
 		return -abi.ESRCH
 	}
 	if sig < 0 || sig > nsig {
@@ -555,14 +548,19 @@ func SysTgkill(c *percpu.CPU, group bool, tgid, tid, sig int) int64 {
 // Linux TID tid with si_code code, si_pid 1 and si_uid 0; ESRCH if there
 // is no such thread. Context: trap, kernel lock held; does not allocate.
 func sendTo(c *percpu.CPU, tid, sig int, code int32) int64 {
-	t := sched.TID(tid - 1)
-	if tid < 1 || tid > sched.MaxThreads || State(t) == threadFree {
+	if !liveTID(tid) {
 		return -abi.ESRCH
 	}
 	if sig != 0 {
-		SendSignal(c, t, sig, code, 1, 0)
+		SendSignal(c, sched.TID(tid-1), sig, code, 1, 0)
 	}
 	return 0
+}
+
+// liveTID reports whether Linux TID tid names a thread of the program.
+// Context: trap; does not allocate.
+func liveTID(tid int) bool {
+	return tid >= 1 && tid <= sched.MaxThreads && State(sched.TID(tid-1)) != threadFree
 }
 
 var signalNames = [...]string{

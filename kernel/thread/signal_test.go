@@ -1,6 +1,7 @@
 package thread
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/abi"
@@ -92,6 +93,7 @@ func TestSignalMaskAndStackCalls(t *testing.T) {
 	}
 
 	var b [24]byte
+	put64 := binary.LittleEndian.PutUint64
 	put64(b[0:], 0x7000)
 	put64(b[16:], minSigStackSize)
 	alt, errno := altStackAfter(b[:])

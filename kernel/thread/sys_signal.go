@@ -1,6 +1,7 @@
 package thread
 
 import (
+	"encoding/binary"
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
@@ -126,7 +127,7 @@ func TrySigprocmask(c *percpu.CPU, t sched.TID, how int, set, oset, size uintptr
 	}
 	if oset != 0 {
 		var b [8]byte
-		put64(b[:], old)
+		binary.LittleEndian.PutUint64(b[:], old)
 		if !onePage(oset, 8) || !vm.WriteLockFree(oset, b[:]) {
 			return false
 		}
@@ -193,9 +194,9 @@ func putAltStack(b *[24]byte, alt [3]uint64) {
 	if alt[2] == 0 {
 		flags = ssDisable
 	}
-	put64(b[0:], alt[0])
-	put64(b[8:], flags)
-	put64(b[16:], alt[2])
+	binary.LittleEndian.PutUint64(b[0:], alt[0])
+	binary.LittleEndian.PutUint64(b[8:], flags)
+	binary.LittleEndian.PutUint64(b[16:], alt[2])
 }
 
 // TrySigaltstack is sigaltstack for t, running on CPU c, without the
@@ -246,11 +247,3 @@ const (
 // onePage reports whether [addr, addr+n) lies within one page, n > 0.
 // Context: trap; does not allocate.
 func onePage(addr, n uintptr) bool { return addr>>12 == (addr+n-1)>>12 }
-
-// put64 stores v in b[0:8], little-endian. Context: trap; does not
-// allocate.
-func put64(b []byte, v uint64) {
-	_ = b[7]
-	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-	b[4], b[5], b[6], b[7] = byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56)
-}
