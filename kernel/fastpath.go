@@ -124,7 +124,7 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 		return fastYield(c, f)
 	case unix.SYS_NANOSLEEP:
 		return fastNanosleep(c, f) // fastsleep.go
-	case unix.SYS_RT_SIGRETURN, unix.SYS_RT_SIGPROCMASK, unix.SYS_SIGALTSTACK, unix.SYS_TGKILL, unix.SYS_TKILL:
+	case unix.SYS_RT_SIGACTION, unix.SYS_RT_SIGRETURN, unix.SYS_RT_SIGPROCMASK, unix.SYS_SIGALTSTACK, unix.SYS_TGKILL, unix.SYS_TKILL:
 		return fastSignalCall(c, f, nr) // fastsignal.go
 	}
 	return false

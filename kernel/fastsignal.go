@@ -15,11 +15,13 @@ import (
 // kernel lock (issue 18): rt_sigreturn (the end of every handler: each
 // asynchronous preemption, each of the goroutine time slices' SIGURGs),
 // tgkill (sysmon and the garbage collector preempting a goroutine on
-// another thread), and the mask and alternate-stack calls of every new
-// M (rt_sigprocmask, sigaltstack). The thread's own signal state is its
+// another thread), the mask and alternate-stack calls of every new
+// M (rt_sigprocmask, sigaltstack), and rt_sigaction (the runtime's
+// start, which reads and sets every signal's action, and os/signal's
+// Notify). The thread's own signal state is its
 // own to change (its mask, its alternate stack, its registers and FPU
-// area); the pending signals of any thread are the signals lock's
-// (klock.Signals, kernel/thread/signal.go). Each call that cannot be
+// area); the pending signals of any thread and the process's actions
+// are the signals lock's (klock.Signals, kernel/thread/signal.go). Each call that cannot be
 // answered here (a failure, whose errno the locked path returns; memory
 // that is not mapped, which the locked path faults in; a signal for a
 // thread that is blocked, whose wait it may end) goes to the locked
@@ -28,7 +30,8 @@ import (
 
 // fastSignalCall answers the signal call nr of the thread running on c,
 // with its registers in f, without the kernel lock if it can
-// (thread.TrySigreturn, TrySigprocmask, TrySigaltstack, fastKill), and
+// (thread.TrySigreturn, TrySigprocmask, TrySigaltstack, TrySigaction,
+// fastKill), and
 // reports whether it did. Context: trap, kernel lock not held,
 // interrupts off; does not allocate.
 func fastSignalCall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
@@ -44,6 +47,10 @@ func fastSignalCall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 		}
 	case unix.SYS_SIGALTSTACK:
 		if ok = thread.TrySigaltstack(t, uintptr(f.DI), uintptr(f.SI)); ok {
+			f.AX = 0
+		}
+	case unix.SYS_RT_SIGACTION:
+		if ok = thread.TrySigaction(c, int(int32(f.DI)), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10)); ok {
 			f.AX = 0
 		}
 	case unix.SYS_TGKILL:
@@ -100,6 +107,7 @@ var signalCalls = [...]struct {
 	{"rt_sigprocmask", percpu.EvSigmaskFast, [2]uint64{unix.SYS_RT_SIGPROCMASK, unix.SYS_RT_SIGPROCMASK}},
 	{"sigaltstack", percpu.EvAltstackFast, [2]uint64{unix.SYS_SIGALTSTACK, unix.SYS_SIGALTSTACK}},
 	{"tgkill", percpu.EvKillFast, [2]uint64{unix.SYS_TGKILL, unix.SYS_TKILL}},
+	{"rt_sigaction", percpu.EvSigactionFast, [2]uint64{unix.SYS_RT_SIGACTION, unix.SYS_RT_SIGACTION}},
 }
 
 // countSignalCall counts signal call nr on c if it was answered without

@@ -734,8 +734,8 @@ func doSetitimer(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 }
 
 // doRtSigaction serves rt_sigaction(2). Context: trap, kernel lock held.
-func doRtSigaction(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return thread.SysRtSigaction(a.int(0), a[1], a[2], a[3])
+func doRtSigaction(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return thread.SysRtSigaction(c, a.int(0), a[1], a[2], a[3])
 }
 
 // doRtSigprocmask serves rt_sigprocmask(2). Context: trap, kernel lock held.

@@ -378,8 +378,10 @@ func lockedCalls(t *testing.T, text string) map[string]uint64 {
 // kernel lock (kernel/fastsignal.go) where they can be: every handler's
 // rt_sigreturn; every tgkill of a thread that is not blocked (the 40 to
 // itself at least: the sender runs); the mask and alternate-stack calls
-// of each new thread. A tgkill of the blocked target goes to the locked
-// path, which ends its wait. The signals lock counts a mark and a take
+// of each new thread; every rt_sigaction (the runtime's start reads and
+// sets each signal's action, os/signal's Notify sets SIGUSR1's). A
+// tgkill of the blocked target goes to the locked path, which ends its
+// wait. The signals lock counts a mark and a take
 // per signal.
 func TestLockFreeSignalsBoot(t *testing.T) {
 	for _, smp := range []int{1, 2} {
@@ -392,9 +394,9 @@ func TestLockFreeSignalsBoot(t *testing.T) {
 			require.Contains(t, out, "threads signals: ok n=400 self=40\n")
 			text := section(t, out, "threads signals: sched", "threads signals: end")
 			fast := parseFastPaths(t, text)
-			t.Logf("signal calls (lock-free, locked): rt_sigreturn %v, tgkill %v, rt_sigprocmask %v, sigaltstack %v",
-				fast["rt_sigreturn"], fast["tgkill"], fast["rt_sigprocmask"], fast["sigaltstack"])
-			for _, name := range []string{"rt_sigreturn", "tgkill", "rt_sigprocmask", "sigaltstack"} {
+			t.Logf("signal calls (lock-free, locked): rt_sigreturn %v, tgkill %v, rt_sigprocmask %v, sigaltstack %v, rt_sigaction %v",
+				fast["rt_sigreturn"], fast["tgkill"], fast["rt_sigprocmask"], fast["sigaltstack"], fast["rt_sigaction"])
+			for _, name := range []string{"rt_sigreturn", "tgkill", "rt_sigprocmask", "sigaltstack", "rt_sigaction"} {
 				require.Contains(t, fast, name, "no %s line:\n%s", name, text)
 			}
 			assert.GreaterOrEqual(t, fast["rt_sigreturn"][0], uint64(440), "each of the 440 handlers returned without the kernel lock")
@@ -402,6 +404,8 @@ func TestLockFreeSignalsBoot(t *testing.T) {
 			assert.GreaterOrEqual(t, fast["tgkill"][0], uint64(40), "the 40 the running sender sent itself, at least, without the kernel lock")
 			assert.Positive(t, fast["rt_sigprocmask"][0], "a new thread's mask calls")
 			assert.Positive(t, fast["sigaltstack"][0], "a new thread's alternate stack")
+			assert.GreaterOrEqual(t, fast["rt_sigaction"][0], uint64(100), "the runtime's start reads and sets the action of each of the 64 signals")
+			assert.Zero(t, fast["rt_sigaction"][1], "every rt_sigaction without the kernel lock (their structs are on a stack in use)")
 			s := lockLine(t, parseLockTable(t, text), "signals", text)
 			assert.GreaterOrEqual(t, s.acquisitions, uint64(880), "a mark and a take of each signal")
 		})

@@ -3,9 +3,12 @@
 // runtime installs its handlers with SA_RESTART, so a blocking read of a
 // pipe and a futex wait without a timeout go on as if nothing happened,
 // while nanosleep (reporting the time it had left) and epoll_wait return
-// EINTR. Last, writes to a pipe with no reader fail with EPIPE and raise
+// EINTR. Then writes to a pipe with no reader fail with EPIPE and raise
 // SIGPIPE. Each call runs on the
-// main thread while another goroutine sends it SIGUSR1.
+// main thread while another goroutine sends it SIGUSR1. Last, what
+// rt_sigaction reports and does (sigaction(2)): the runtime's handler
+// comes back with its flags and its mask less SIGKILL and SIGSTOP, and
+// making a pending signal ignored discards it.
 package main
 
 import (
@@ -44,6 +47,7 @@ func main() {
 	epollWait(tid)
 	waitOnFutex(tid)
 	brokenPipes()
+	actions(tid)
 }
 
 // interrupt sends SIGUSR1 to thread tid n times, settle apart, then
@@ -148,4 +152,57 @@ func brokenPipes() {
 	r.Close()
 	_, err = w.Write([]byte("x"))
 	fmt.Printf("os.Pipe write with no reader: error %v; SIGPIPE: %v\n", errors.Is(err, syscall.EPIPE), sawOn(pipes))
+}
+
+// sigaction is the kernel's struct sigaction on amd64.
+type sigaction struct {
+	handler, flags, restorer, mask uint64
+}
+
+// rtSigaction calls rt_sigaction(2) for sig, act and old may be nil.
+func rtSigaction(sig syscall.Signal, act, old *sigaction) {
+	_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(act)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
+	if e != 0 {
+		fmt.Println("rt_sigaction:", e)
+		os.Exit(1)
+	}
+}
+
+// sigprocmask calls rt_sigprocmask(2) for this thread.
+func sigprocmask(how int, set, old *uint64) {
+	_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, uintptr(how), uintptr(unsafe.Pointer(set)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
+	if e != 0 {
+		fmt.Println("rt_sigprocmask:", e)
+		os.Exit(1)
+	}
+}
+
+// actions reads back the action os/signal installed for SIGUSR2 (the
+// runtime asks for every signal blocked in its handler, an all-ones
+// mask, of which Linux keeps all but SIGKILL and SIGSTOP), then sends
+// SIGUSR2 to this thread while it blocks it, sets SIG_IGN and the
+// runtime's action back, and unblocks it: Linux discarded the pending
+// signal when SIG_IGN was set, so nothing arrives.
+func actions(tid int) {
+	usr2 := make(chan os.Signal, 1)
+	signal.Notify(usr2, syscall.SIGUSR2)
+	defer signal.Stop(usr2)
+	var old sigaction
+	rtSigaction(syscall.SIGUSR2, nil, &old)
+	fmt.Printf("SIGUSR2's action: flags %#x, mask %#x\n", old.flags, old.mask)
+	block, saved := uint64(1)<<(syscall.SIGUSR2-1), uint64(0)
+	sigprocmask(unix.SIG_BLOCK, &block, &saved)
+	if err := unix.Tgkill(os.Getpid(), tid, unix.SIGUSR2); err != nil {
+		fmt.Println("tgkill:", err)
+		os.Exit(1)
+	}
+	rtSigaction(syscall.SIGUSR2, &sigaction{handler: 1}, nil) // SIG_IGN
+	rtSigaction(syscall.SIGUSR2, &old, nil)
+	sigprocmask(unix.SIG_SETMASK, &saved, nil)
+	select {
+	case <-usr2:
+		fmt.Println("SIGUSR2 pending while SIG_IGN was set: delivered later")
+	case <-time.After(time.Second):
+		fmt.Println("SIGUSR2 pending while SIG_IGN was set: discarded")
+	}
 }

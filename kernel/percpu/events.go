@@ -51,6 +51,7 @@ const (
 	EvSigmaskFast                  // rt_sigprocmask answered without the kernel lock
 	EvAltstackFast                 // sigaltstack answered without the kernel lock
 	EvKillFast                     // tgkill or tkill answered without the kernel lock (a thread running or runnable)
+	EvSigactionFast                // rt_sigaction answered without the kernel lock
 	NEvents
 )
 

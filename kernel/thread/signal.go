@@ -72,11 +72,17 @@ func SignalPendingFenced(t sched.TID) bool {
 // under the signals lock (a delivery takes a signal off under it, so its
 // siginfo is never half written), the bit set with a locked instruction:
 // the caller's loads after it (t's mask, t's state) come after the store.
+// A signal that an rt_sigaction made ignored before the lock was taken is
+// dropped (setAction discards the ones marked before).
 // Context: trap, on CPU c, any lock or none but the signals lock; does
 // not allocate.
 func markPending(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64) {
 	th := &threadtab.Threads[t]
 	klock.Signals.Lock(c)
+	if ignored(sig) {
+		klock.Signals.Unlock(c)
+		return
+	}
 	th.SigCode[sig-1], th.SigF0[sig-1], th.SigF1[sig-1] = code, f0, f1
 	atomic.OrUint64(&th.Pending, sigbit(sig))
 	klock.Signals.Unlock(c)
@@ -84,9 +90,9 @@ func markPending(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64)
 
 // ignored reports whether sig, sent now, is dropped: its handler is
 // SIG_IGN, or SIG_DFL with a default action of ignoring it. The handler
-// is one aligned word, written by rt_sigaction under the kernel lock: a
-// lock-free sender reads some value it had. Context: trap, any lock or
-// none; does not allocate.
+// is one aligned word, stored atomically under the signals lock
+// (setAction): a reader without the lock reads some value it had.
+// Context: trap, any lock or none; does not allocate.
 func ignored(sig int) bool {
 	h := atomic.LoadUint64(&sigactions[sig].handler)
 	return h == sigIgn || (h == sigDfl && defaultIgnored(sig))
@@ -257,8 +263,8 @@ func defaultIgnored(sig int) bool {
 // Context: trap, kernel lock held; does not allocate.
 func RaiseFault(c *percpu.CPU, t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) bool {
 	th := &threadtab.Threads[t]
-	act := sigactions[sig]
-	if atomic.LoadUint64(&th.Sigmask)&sigbit(sig) != 0 || act.handler == sigDfl || act.handler == sigIgn {
+	h := atomic.LoadUint64(&sigactions[sig].handler) // one word: see sigactions
+	if atomic.LoadUint64(&th.Sigmask)&sigbit(sig) != 0 || h == sigDfl || h == sigIgn {
 		return false
 	}
 	th.FaultErr, th.FaultTrap, th.FaultCR2 = f.Err, f.Vector, addr
@@ -290,11 +296,10 @@ type Delivery struct {
 // allocate.
 func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 	th := &threadtab.Threads[t]
-	sig, info := takePending(c, t)
+	sig, info, act := takePending(c, t)
 	if sig == 0 {
 		return Delivery{}
 	}
-	act := sigactions[sig]
 	switch {
 	case act.handler == sigIgn:
 		return Delivery{}
@@ -373,30 +378,34 @@ func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 		mask |= sigbit(sig)
 	}
 	atomic.StoreUint64(&th.Sigmask, mask&^unblockable) // more blocked, never fewer: no pending signal to look at
-	if act.flags&saResethand != 0 {
-		sigactions[sig].handler = sigDfl
-	}
 	return d
 }
 
 // takePending takes t's lowest pending signal that t does not block off
 // its pending set, under the signals lock, and returns it with its
-// siginfo; 0 if there is none.
+// siginfo and its action; 0 if there is none. A handler installed with
+// SA_RESETHAND is reset to SIG_DFL as it is taken, under the same hold,
+// as Linux resets it when it dequeues the signal: a second one sent
+// meanwhile gets the default action.
 // Context: trap, on t's CPU c (t's mask is its own to change); does not
 // allocate.
-func takePending(c *percpu.CPU, t sched.TID) (int, abi.Siginfo) {
+func takePending(c *percpu.CPU, t sched.TID) (int, abi.Siginfo, sigaction) {
 	th := &threadtab.Threads[t]
 	klock.Signals.Lock(c)
 	ready := th.Pending &^ th.Sigmask
 	if ready == 0 {
 		klock.Signals.Unlock(c)
-		return 0, abi.Siginfo{}
+		return 0, abi.Siginfo{}, sigaction{}
 	}
 	sig := bits.TrailingZeros64(ready) + 1
 	atomic.AndUint64(&th.Pending, ^sigbit(sig))
 	info := abi.Siginfo{Signo: int32(sig), Code: th.SigCode[sig-1], F0: th.SigF0[sig-1], F1: th.SigF1[sig-1]}
+	act := sigactions[sig]
+	if act.handler != sigDfl && act.handler != sigIgn && act.flags&saResethand != 0 {
+		atomic.StoreUint64(&sigactions[sig].handler, sigDfl)
+	}
 	klock.Signals.Unlock(c)
-	return sig, info
+	return sig, info, act
 }
 
 // flagsUser are the flags rt_sigreturn may change.

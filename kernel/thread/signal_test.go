@@ -180,3 +180,67 @@ func TestInterruptedSleep(t *testing.T) {
 		assert.False(t, threadtab.Sched.Timers.Pending(a), "the wake drops the deadline")
 	}
 }
+
+// TestSigactionCalls: the parts rt_sigaction shares between its locked
+// and lock-free paths, as Linux's do_sigaction behaves: the errnos of bad
+// arguments; a new action's mask loses SIGKILL and SIGSTOP, so the old
+// action reported later lacks them; an action that ignores a signal
+// discards it from every thread's pending set, blocked or not, and a
+// signal sent while it is ignored is not marked; a handler installed
+// with SA_RESETHAND is reset to SIG_DFL as its signal is taken for
+// delivery, so that a second one gets the default action.
+func TestSigactionCalls(t *testing.T) {
+	freshThreads(t)
+	c := &percpu.CPUs[0]
+	usr1, usr2 := int(unix.SIGUSR1), int(unix.SIGUSR2)
+
+	assert.Equal(t, int64(abi.EINVAL), sigactionErrno(usr1, 0x1000, 4), "a sigset size other than 8")
+	assert.Equal(t, int64(abi.EINVAL), sigactionErrno(0, 0, 8), "signal 0")
+	assert.Equal(t, int64(abi.EINVAL), sigactionErrno(abi.NSig+1, 0, 8), "past the last signal")
+	assert.Equal(t, int64(abi.EINVAL), sigactionErrno(int(unix.SIGKILL), 0x1000, 8), "a new action for SIGKILL")
+	assert.Equal(t, int64(abi.EINVAL), sigactionErrno(int(unix.SIGSTOP), 0x1000, 8), "a new action for SIGSTOP")
+	assert.Zero(t, sigactionErrno(int(unix.SIGKILL), 0, 8), "reading SIGKILL's action")
+	assert.Zero(t, sigactionErrno(abi.NSig, 0x1000, 8))
+
+	var b [32]byte
+	encodeSigaction(&b, sigaction{handler: 0x1000, flags: saRestorer | saSiginfo, restorer: 0x2000, mask: ^uint64(0)})
+	got := decodeSigaction(b[:])
+	assert.Equal(t, sigaction{handler: 0x1000, flags: saRestorer | saSiginfo, restorer: 0x2000, mask: ^uint64(0) &^ unblockable}, got,
+		"the Go runtime's all-ones sa_mask comes back without SIGKILL and SIGSTOP")
+
+	handler := sigaction{handler: 0x1000, flags: saRestorer, restorer: 0x2000}
+	setAction(usr1, handler)
+	setAction(usr2, handler)
+	a, m := New(), New()
+	threadtab.Threads[m].Sigmask = sigbit(usr2)
+	for _, th := range []sched.TID{a, m} {
+		markPending(c, th, usr1, abi.SITkill, 1, 0)
+		markPending(c, th, usr2, abi.SITkill, 1, 0)
+	}
+	setAction(usr2, sigaction{handler: sigIgn})
+	for _, th := range []sched.TID{a, m} {
+		assert.Equal(t, sigbit(usr1), threadtab.Threads[th].Pending, "SIG_IGN discards SIGUSR2 only, blocked or not (thread %d)", th)
+	}
+	markPending(c, a, usr2, abi.SITkill, 1, 0)
+	assert.Equal(t, sigbit(usr1), threadtab.Threads[a].Pending, "an ignored signal is not marked")
+
+	setAction(usr2, handler)
+	markPending(c, a, usr2, abi.SITkill, 1, 0)
+	setAction(usr2, sigaction{handler: sigDfl})
+	assert.NotZero(t, threadtab.Threads[a].Pending&sigbit(usr2), "SIG_DFL for SIGUSR2 (default: end the program) keeps it pending")
+	chld := int(unix.SIGCHLD)
+	setAction(chld, handler)
+	markPending(c, a, chld, abi.SITkill, 1, 0)
+	setAction(chld, sigaction{handler: sigDfl})
+	assert.Zero(t, threadtab.Threads[a].Pending&sigbit(chld), "SIG_DFL for SIGCHLD (default: ignore it) discards it")
+
+	threadtab.Threads[a].Pending = 0
+	setAction(usr1, sigaction{handler: 0x1000, flags: saRestorer | saResethand, restorer: 0x2000})
+	markPending(c, a, usr1, abi.SITkill, 1, 0)
+	sig, info, act := takePending(c, a)
+	assert.Equal(t, usr1, sig)
+	assert.Equal(t, int32(usr1), info.Signo)
+	assert.Equal(t, uint64(0x1000), act.handler, "the handler runs once")
+	assert.Equal(t, uint64(sigDfl), sigactions[usr1].handler, "and is reset as the signal is taken")
+	assert.Equal(t, uint64(saRestorer|saResethand), sigactions[usr1].flags, "the rest of the action stays")
+}

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
@@ -21,16 +22,67 @@ type sigaction struct {
 	handler, flags, restorer, mask uint64
 }
 
+// sigactions are the process's handlers, the signals lock's
+// (klock.Signals): rt_sigaction changes an entry under it, and a delivery
+// reads its entry under it (takePending). The handler word alone is also
+// read without the lock (ignored, RaiseFault): it is stored with an
+// atomic store, one aligned word.
 var sigactions [nsig + 1]sigaction
 
-// SysRtSigaction reads and sets a signal's handler (process-wide); SIGKILL
-// and SIGSTOP cannot be changed. Context: trap, kernel lock held; does not allocate.
-func SysRtSigaction(sig int, act, oact, size uintptr) int64 {
+// sigactionErrno returns rt_sigaction's errno for its arguments, 0 if
+// they are good: EINVAL for a bad size or signal number, or a new action
+// for SIGKILL or SIGSTOP. Context: trap; does not allocate.
+func sigactionErrno(sig int, act, size uintptr) int64 {
 	if size != 8 || sig < 1 || sig > nsig {
-		return -abi.EINVAL
+		return abi.EINVAL
 	}
 	if act != 0 && (sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP)) {
-		return -abi.EINVAL
+		return abi.EINVAL
+	}
+	return 0
+}
+
+// decodeSigaction reads a struct sigaction, SIGKILL and SIGSTOP taken
+// out of its mask as Linux takes them (a later rt_sigaction reports the
+// mask without them). Context: trap; does not allocate.
+func decodeSigaction(b []byte) sigaction {
+	return sigaction{le64(b), le64(b[8:]), le64(b[16:]), le64(b[24:]) &^ unblockable}
+}
+
+// encodeSigaction writes a as the struct sigaction rt_sigaction reports.
+// Context: trap; does not allocate.
+func encodeSigaction(b *[32]byte, a sigaction) {
+	binary.LittleEndian.PutUint64(b[0:], a.handler)
+	binary.LittleEndian.PutUint64(b[8:], a.flags)
+	binary.LittleEndian.PutUint64(b[16:], a.restorer)
+	binary.LittleEndian.PutUint64(b[24:], a.mask)
+}
+
+// setAction installs next as sig's action. A signal whose new action
+// ignores it (SIG_IGN, or SIG_DFL for a signal whose default is to
+// ignore it) is discarded from every thread's pending set, as Linux's
+// do_sigaction discards it, blocked or not. Context: trap, signals lock
+// held; does not allocate.
+func setAction(sig int, next sigaction) {
+	a := &sigactions[sig]
+	a.flags, a.restorer, a.mask = next.flags, next.restorer, next.mask
+	atomic.StoreUint64(&a.handler, next.handler)
+	if !ignored(sig) {
+		return
+	}
+	for i := range threadtab.Threads {
+		atomic.AndUint64(&threadtab.Threads[i].Pending, ^sigbit(sig))
+	}
+}
+
+// SysRtSigaction reads and sets a signal's action (process-wide); SIGKILL
+// and SIGSTOP cannot be changed. As on Linux, the new action is read
+// first (EFAULT changes nothing) and installed before the old one is
+// written (EFAULT then reports a change that was made). Context: trap,
+// on CPU c, kernel lock held; does not allocate.
+func SysRtSigaction(c *percpu.CPU, sig int, act, oact, size uintptr) int64 {
+	if errno := sigactionErrno(sig, act, size); errno != 0 {
+		return -errno
 	}
 	var next sigaction
 	if act != 0 {
@@ -38,19 +90,62 @@ func SysRtSigaction(sig int, act, oact, size uintptr) int64 {
 		if !ok {
 			return -abi.EFAULT
 		}
-		next = sigaction{le64(b), le64(b[8:]), le64(b[16:]), le64(b[24:])}
+		next = decodeSigaction(b)
 	}
+	klock.Signals.Lock(c)
+	old := sigactions[sig]
+	if act != 0 {
+		setAction(sig, next)
+	}
+	klock.Signals.Unlock(c)
 	if oact != 0 {
-		old := sigactions[sig]
-		if !vm.UserWrite64(oact, old.handler) || !vm.UserWrite64(oact+8, old.flags) ||
-			!vm.UserWrite64(oact+16, old.restorer) || !vm.UserWrite64(oact+24, old.mask) {
+		var b [32]byte
+		encodeSigaction(&b, old)
+		ob, ok := vm.UserBytes(oact, 32, true)
+		if !ok {
 			return -abi.EFAULT
+		}
+		copy(ob, b[:])
+	}
+	return 0
+}
+
+// TrySigaction is rt_sigaction on CPU c without the kernel lock (package
+// kernel's fast path), for a call that succeeds: the new action is read
+// with the fault-tolerant copy, which faults nothing in
+// (vm.ReadLockFree), and the old one is written within one page under
+// the signals lock, before the new one is installed, so that a write
+// that faults has changed nothing. It reports false, changing nothing,
+// for any call that fails or whose memory is not mapped: the locked path
+// (SysRtSigaction) serves it, with Linux's errno.
+// Context: trap, on c, kernel lock not held, interrupts off; does not
+// allocate.
+func TrySigaction(c *percpu.CPU, sig int, act, oact, size uintptr) bool {
+	if sigactionErrno(sig, act, size) != 0 || oact != 0 && !onePage(oact, 32) {
+		return false
+	}
+	var next sigaction
+	if act != 0 {
+		var b [32]byte
+		if !vm.ReadLockFree(b[:], act) {
+			return false
+		}
+		next = decodeSigaction(b[:])
+	}
+	klock.Signals.Lock(c)
+	if oact != 0 {
+		var b [32]byte
+		encodeSigaction(&b, sigactions[sig])
+		if !vm.WriteLockFree(oact, b[:]) {
+			klock.Signals.Unlock(c)
+			return false
 		}
 	}
 	if act != 0 {
-		sigactions[sig] = next
+		setAction(sig, next)
 	}
-	return 0
+	klock.Signals.Unlock(c)
+	return true
 }
 
 // SysRtSigprocmask changes t's signal mask (SIGKILL and SIGSTOP stay
