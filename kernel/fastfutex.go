@@ -71,19 +71,28 @@ func futexPoll(c *percpu.CPU, t sched.TID, pollEnd int64) bool {
 // waits in a run queue (sched.Scheduler.BeginNap). It queues the
 // thread on addr as a napper after reading the word again under the
 // bucket lock (EAGAIN if it changed), naps until a wake, a cut
-// (napCut) or futexNapMaxNs (or the scheduler's timer) passes, then
-// takes the thread off the chain (sched.Futexes.EndNapWait). It reports
-// true, with the call's result in f, for EAGAIN and for a wake (0); it
-// reports false, the thread off every chain, when the locked path must
-// serve the call (again: it reads the word once more, and blocks).
+// (napCut), its timeout or futexNapMaxNs (or the scheduler's timer)
+// passes, then takes the thread off the chain
+// (sched.Futexes.EndNapWait). timeout is the call's, in nanoseconds from
+// now, or -1 for none. It reports true, with the call's result in f, for
+// EAGAIN, for a wake (0) and for a timeout that passed unwoken
+// (ETIMEDOUT); it reports false, the thread off every chain, when the
+// locked path must serve the call (again: it reads the word once more,
+// and blocks, until the timeout's deadline that this call noted in
+// c.NapDeadline, not a new one).
 // Context: trap, kernel lock not held, interrupts off but inside the
 // nap's HLTs; does not allocate.
-func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) bool {
+func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, timeout int64) bool {
 	t := threadtab.Sched.CPUs[c.ID].Cur
 	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
 	c.DeviceIRQTaken = false
 	now := clock.Nanotime()
 	deadline := now + futexNapMaxNs
+	var timesOut int64 // when the call's timeout passes; 0 for never
+	if timeout >= 0 {
+		timesOut = now + timeout
+		deadline = min(deadline, timesOut)
+	}
 	armed := threadtab.Sched.CPUs[c.ID].Armed // written by this CPU alone
 	if armed != 0 {
 		deadline = min(deadline, armed)
@@ -112,18 +121,29 @@ func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) boo
 	}
 	percpu.Count(c, percpu.EvFutexNap)
 	napUntil(c, t, now, deadline, armed, true)
-	if threadtab.Sched.Futexes.EndNapWait(t) {
-		// No wake: cut short, or out of time. The locked path runs the
-		// scheduler (no kick to send again) and serves the call again,
-		// which may return at once (EAGAIN): a thread queued here meanwhile
-		// runs first all the same, as after a short sleep's nap.
-		c.KickTaken = false
-		yieldIfQueued(c)
-		percpu.Count(c, percpu.EvFutexNapCut)
-		return false
+	if !threadtab.Sched.Futexes.EndNapWait(t) {
+		futexNapWoken(c, t, f)
+		return true
 	}
-	futexNapWoken(c, t, f)
-	return true
+	if timesOut != 0 && clock.Nanotime() >= timesOut {
+		// Unwoken when the timeout passed: ETIMEDOUT, as the locked
+		// path's timer would have ended the wait.
+		percpu.Count(c, percpu.EvFutexNapTimeout)
+		futexNapEnded(c, t, f, errnoResult(abi.ETIMEDOUT))
+		return true
+	}
+	// No wake: cut short, or out of time. The locked path runs the
+	// scheduler (no kick to send again) and serves the call again, which
+	// may return at once (EAGAIN): a thread queued here meanwhile runs
+	// first all the same, as after a short sleep's nap. A timed wait
+	// blocks there until the deadline its timeout gave here.
+	c.KickTaken = false
+	yieldIfQueued(c)
+	if timesOut != 0 {
+		c.NapDeadline, c.NapThread = timesOut, int32(t)
+	}
+	percpu.Count(c, percpu.EvFutexNapCut)
+	return false
 }
 
 // yieldIfQueued ends the running thread's turn on CPU c at its next
@@ -168,16 +188,24 @@ func napQueue(t sched.TID, addr uintptr, val uint32) int {
 	return napQueued
 }
 
-// futexNapWoken ends t's FUTEX_WAIT, which a wake ended, with 0. The
-// wake (and its IPI, if the napper had halted) ended the nap; anything
-// else that came meanwhile and needs the scheduler (a thread queued
-// here, which then runs first, a signal, a device interrupt, a
-// FUTEX_WAKE's hand-off into this CPU's inbox) gets a kick IPI of its own
-// to this CPU, taken as soon as the thread is back in ring 3.
+// futexNapWoken ends t's FUTEX_WAIT, which a wake ended, with 0
+// (futexNapEnded). Context: trap, kernel lock not held, interrupts off;
+// does not allocate.
+func futexNapWoken(c *percpu.CPU, t sched.TID, f *x86.TrapFrame) {
+	futexNapEnded(c, t, f, 0)
+}
+
+// futexNapEnded ends t's napping FUTEX_WAIT with result: 0 for a wake,
+// which (with its IPI, if the napper had halted) ended the nap, or
+// ETIMEDOUT for its timeout, whose timer interrupt did. Anything else
+// that came meanwhile and needs the scheduler (a thread queued here,
+// which then runs first, a signal, a device interrupt, a FUTEX_WAKE's
+// hand-off into this CPU's inbox) gets a kick IPI of its own to this
+// CPU, taken as soon as the thread is back in ring 3.
 // Context: trap, kernel lock not held, interrupts off; does not
 // allocate.
-func futexNapWoken(c *percpu.CPU, t sched.TID, f *x86.TrapFrame) {
-	f.AX = 0
+func futexNapEnded(c *percpu.CPU, t sched.TID, f *x86.TrapFrame, result uint64) {
+	f.AX = result
 	yieldIfQueued(c)
 	c.KickTaken = false // the wake's, if it had halted: the nap's end is its answer
 	c.KickTaken = napCut(c, t) || !threadtab.Sched.Handoffs.Empty(c.ID)

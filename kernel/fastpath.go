@@ -61,14 +61,15 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 	return true
 }
 
-// fastFutexWait answers a FUTEX_WAIT (private or not, without a timeout:
-// the runtime's futexsleep with no deadline) without the kernel lock.
+// fastFutexWait answers a FUTEX_WAIT (private or not, with a relative
+// timeout or without: the runtime's futexsleep) without the kernel lock.
 // When the word no longer holds the expected value it returns EAGAIN, as
 // the locked path would (thread.SysFutex): the word is read once, at one
 // instant, which is where the call takes effect. When it still holds it,
 // the waiter may nap instead of blocking (futexNapWait, fastfutex.go).
-// It reports false (the locked path decides) for a timeout (whose pointer
-// the locked path checks first, as Linux does), for FUTEX_CLOCK_REALTIME
+// It reports false (the locked path decides) for a timeout that the
+// lock-free load cannot read or that is not valid (the locked path
+// checks it first, as Linux does: EFAULT, EINVAL), for FUTEX_CLOCK_REALTIME
 // and the bitset form, for an address that is unaligned, outside the
 // user half, over kernel state, in a PROT_NONE page, or not mapped (the
 // load fails without faulting anything in: vm.Load32), and for a wait
@@ -77,7 +78,11 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 // Context: trap, kernel lock not held; does not allocate.
 func fastFutexWait(c *percpu.CPU, f *x86.TrapFrame) bool {
 	addr := uintptr(f.DI)
-	if int(f.SI)&^futexPrivateFlag != thread.FutexOpWait || f.R10 != 0 ||
+	timeout, timed := int64(-1), f.R10 != 0
+	if timed {
+		timeout, timed = timespecLockFree(uintptr(f.R10)) // fastsleep.go
+	}
+	if int(f.SI)&^futexPrivateFlag != thread.FutexOpWait || f.R10 != 0 && !timed ||
 		addr%4 != 0 || addr > vm.UserTop-4 || !vm.MayAccessLockFree(addr, false) {
 		percpu.Count(c, percpu.EvFutexWaitLocked)
 		return false
@@ -88,7 +93,7 @@ func fastFutexWait(c *percpu.CPU, f *x86.TrapFrame) bool {
 		return false
 	}
 	if v == uint32(f.DX) {
-		return futexNapWait(c, f, addr, v)
+		return futexNapWait(c, f, addr, v, timeout)
 	}
 	percpu.Count(c, percpu.EvFutexWaitFast)
 	f.AX = errnoResult(abi.EAGAIN)

@@ -184,16 +184,28 @@ func napCut(c *percpu.CPU, t sched.TID) bool {
 // Linux does).
 // Context: trap, kernel lock not held; does not allocate.
 func napLength(req uintptr) (int64, bool) {
-	if req%8 != 0 || req > vm.UserTop-16 || vm.IsKernelState(req, 16, false) ||
-		!vm.MayAccessLockFree(req, false) || !vm.MayAccessLockFree(req+8, false) {
+	ns, ok := timespecLockFree(req)
+	return ns, ok && ns != 0 && ns <= napMaxNs
+}
+
+// timespecLockFree reads the struct timespec at addr without the kernel
+// lock (a nanosleep's request, a FUTEX_WAIT's timeout): its length in
+// nanoseconds, and false for one that the locked path must read: at an
+// address that is unaligned or that the lock-free load cannot read
+// (EFAULT, or a page to fault in), not valid (EINVAL: nanoseconds out of
+// range, seconds negative) or of 2^31 seconds or more (its length would
+// not fit). Context: trap, kernel lock not held; does not allocate.
+func timespecLockFree(addr uintptr) (int64, bool) {
+	if addr%8 != 0 || addr > vm.UserTop-16 || vm.IsKernelState(addr, 16, false) ||
+		!vm.MayAccessLockFree(addr, false) || !vm.MayAccessLockFree(addr+8, false) {
 		return 0, false
 	}
-	sec, ok1 := vm.Load64(req)
-	nsec, ok2 := vm.Load64(req + 8)
-	if !ok1 || !ok2 || sec != 0 || nsec == 0 || nsec > napMaxNs {
+	sec, ok1 := vm.Load64(addr)
+	nsec, ok2 := vm.Load64(addr + 8)
+	if !ok1 || !ok2 || sec >= 1<<31 || nsec >= 1e9 {
 		return 0, false
 	}
-	return int64(nsec), true
+	return int64(sec)*1e9 + int64(nsec), true
 }
 
 // napDeadline returns the deadline of t's nap cut short on CPU c, which

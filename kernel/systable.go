@@ -628,9 +628,11 @@ func doExit(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 {
 // doExitGroup serves exit_group(2). Context: trap, kernel lock held.
 func doExitGroup(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysExitGroup(t, a.i32(0)) }
 
-// doFutex serves futex(2). Context: trap, kernel lock held.
-func doFutex(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysFutex(t, a[0], a.int(1), a.u32(2), a[3])
+// doFutex serves futex(2); a timed FUTEX_WAIT whose nap was cut short
+// (fastfutex.go) waits until the deadline its timeout gave there.
+// Context: trap, kernel lock held.
+func doFutex(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return thread.SysFutex(t, a[0], a.int(1), a.u32(2), a[3], napDeadline(c, t))
 }
 
 // doSchedYield serves sched_yield(2). Context: trap, kernel lock held.

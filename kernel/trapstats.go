@@ -55,6 +55,7 @@ func writeTrapStats(w kfiles.Writer) {
 	w.S("kick_resent ").U(sum[percpu.EvKickResent]).S("\n")
 	w.S("futex_handoff ").U(sum[percpu.EvFutexHandoff]).S("\n")
 	w.S("futex_nap_wake ").U(sum[percpu.EvFutexNapWake]).S("\n")
+	w.S("futex_nap_timeout ").U(sum[percpu.EvFutexNapTimeout]).S("\n")
 	w.S("timer_arm_ns ").U(clock.CyclesToNs(sum[percpu.EvTimerArmCycles])).S("\n")
 	w.S("kick_ipi_ns ").U(clock.CyclesToNs(sum[percpu.EvKickCycles])).S("\n")
 }

@@ -202,8 +202,8 @@ func TestFastPathsBoot(t *testing.T) {
 	// one while it sleeps (takeTurns). The first time the waits have no
 	// timeout: with nothing else to run, a waiter naps on its CPU and the
 	// wake ends the nap, neither side taking the kernel lock
-	// (kernel/fastfutex.go). The second time they have one, so they block
-	// on the locked path; with a CPU other than the waker's halted, the
+	// (kernel/fastfutex.go). The second time they are FUTEX_WAIT_BITSETs
+	// with a deadline, which only the locked path serves, so they block; with a CPU other than the waker's halted, the
 	// kernel hands the waiter to that CPU without its lock
 	// (thread.HandOffFutexWake). Whether a CPU naps or is halted at that
 	// instant depends on the host's timing (a runtime thread woken in
@@ -248,6 +248,24 @@ func TestFastPathsBoot(t *testing.T) {
 	assert.GreaterOrEqual(t, napped, int64(50), "the program's naps during the 200 waits beside a running waker, other threads' too (91-224 in one day's runs, 3 boots at once)")
 	assert.GreaterOrEqual(t, napWakes, int64(50), "the waker's wakes ended those naps")
 	assert.LessOrEqual(t, napWakes, napped+2, "each nap is ended by one wake at most (one in flight at each reading)")
+	// The guest's timedWaits: 50 FUTEX_WAITs with a 200 us timeout that
+	// nobody wakes, in napWaits' conditions. They nap, and the timeout
+	// ends the nap with ETIMEDOUT without the kernel lock; a wait that
+	// does not nap times out on the locked path. None may return before
+	// its timeout.
+	m = regexp.MustCompile(`threads locks: timed waits n=50 timed_out=(\d+) early=(\d+) nap_timeouts=(-?\d+)`).FindStringSubmatch(out)
+	require.NotNil(t, m, "no timed waits line in the output")
+	var tw [3]int64
+	for i := range tw {
+		n, err := strconv.ParseInt(m[i+1], 10, 64)
+		require.NoError(t, err)
+		tw[i] = n
+	}
+	t.Logf("50 timed waits nobody wakes: %d timed out, %d of them early; %d naps timed out", tw[0], tw[1], tw[2])
+	assert.GreaterOrEqual(t, tw[0], int64(45), "the waits time out (a signal may end a few with EINTR)")
+	assert.Zero(t, tw[1], "no wait returns before its timeout")
+	assert.GreaterOrEqual(t, tw[2], int64(12), "a good part of them time out in a nap, without the kernel lock")
+	assert.GreaterOrEqual(t, events["futex_nap_timeout"], uint64(max(tw[2], 0)), "the event table counts them (and the runtime's own)")
 }
 
 // turnsLine returns the guest's counts for its turns with or without a
@@ -405,7 +423,7 @@ func TestLockFreeSignalsBoot(t *testing.T) {
 			assert.Positive(t, fast["rt_sigprocmask"][0], "a new thread's mask calls")
 			assert.Positive(t, fast["sigaltstack"][0], "a new thread's alternate stack")
 			assert.GreaterOrEqual(t, fast["rt_sigaction"][0], uint64(100), "the runtime's start reads and sets the action of each of the 64 signals")
-			assert.Zero(t, fast["rt_sigaction"][1], "every rt_sigaction without the kernel lock (their structs are on a stack in use)")
+			assert.Zero(t, fast["rt_sigaction"][1], "every rt_sigaction without the kernel lock (the runtime never passes both structs, so neither has to lie within one page)")
 			s := lockLine(t, parseLockTable(t, text), "signals", text)
 			assert.GreaterOrEqual(t, s.acquisitions, uint64(880), "a mark and a take of each signal")
 		})

@@ -55,12 +55,15 @@ import (
 // (mm.Frames) and the commit charge is an atomic (vm.Commit).
 //
 // The signals lock (Signals, spin.SignalsLock, ranked last: a leaf)
-// guards every thread's pending signals and their siginfo
-// (kernel/thread/signal.go): a sender marks a signal pending under it,
-// with the kernel lock (kill, a fault, a timer, the console) or without
-// (a tgkill of a thread that is not blocked, kernel/fastsignal.go), and
-// a delivery takes one off under it. It is held for a few stores, never
-// across a user-memory access.
+// guards every thread's pending signals and their siginfo, and the
+// process's signal actions (kernel/thread/signal.go, sys_signal.go): a
+// sender marks a signal pending under it, with the kernel lock (kill, a
+// fault, a timer, the console) or without (a tgkill of a thread that is
+// not blocked, kernel/fastsignal.go); a delivery takes one off, with its
+// action, under it; rt_sigaction changes an action under it, with the
+// kernel lock or without. It is held for a few stores (an action that
+// ignores its signal clears that signal in every thread's pending set),
+// never across a user-memory access.
 //
 // A CPU spinning for the lock keeps answering TLB shootdowns (kernel/smp/tlb.go),
 // so the holder can wait for every CPU's acknowledgement. That loop, and

@@ -45,6 +45,7 @@ const (
 	EvFutexNap                     // a FUTEX_WAIT that napped, without the kernel lock (kernel/fastfutex.go)
 	EvFutexNapCut                  // one of those that ended without a wake (a kick, its time limit): the locked path served it again
 	EvFutexNapWake                 // a FUTEX_WAKE that ended a napping FUTEX_WAIT (sched/futexnap.go), with or without the kernel lock
+	EvFutexNapTimeout              // a napping FUTEX_WAIT whose timeout passed unwoken: ETIMEDOUT without the kernel lock
 	EvTimerArmCycles               // TSC cycles spent programming the LAPIC timer (armPending; under emulation a write waits for QEMU's global lock)
 	EvKickCycles                   // TSC cycles spent sending kick IPIs (thread.SendKicks), likewise
 	EvSigreturnFast                // rt_sigreturn answered without the kernel lock (kernel/fastsignal.go)

@@ -72,20 +72,23 @@ func SignalPendingFenced(t sched.TID) bool {
 // under the signals lock (a delivery takes a signal off under it, so its
 // siginfo is never half written), the bit set with a locked instruction:
 // the caller's loads after it (t's mask, t's state) come after the store.
-// A signal that an rt_sigaction made ignored before the lock was taken is
-// dropped (setAction discards the ones marked before).
+// It reports whether it marked it: a signal that t ignores (ignoredBy)
+// when the lock is taken is dropped, as setAction discards the ones
+// marked before an rt_sigaction made them ignored; and with fault set, a
+// signal without a handler (SIG_DFL, SIG_IGN) is not marked (RaiseFault).
 // Context: trap, on CPU c, any lock or none but the signals lock; does
 // not allocate.
-func markPending(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64) {
+func markPending(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64, fault bool) bool {
 	th := &threadtab.Threads[t]
 	klock.Signals.Lock(c)
-	if ignored(sig) {
+	if h := sigactions[sig].handler; ignoredBy(t, sig) || fault && (h == sigDfl || h == sigIgn) {
 		klock.Signals.Unlock(c)
-		return
+		return false
 	}
 	th.SigCode[sig-1], th.SigF0[sig-1], th.SigF1[sig-1] = code, f0, f1
 	atomic.OrUint64(&th.Pending, sigbit(sig))
 	klock.Signals.Unlock(c)
+	return true
 }
 
 // ignored reports whether sig, sent now, is dropped: its handler is
@@ -98,14 +101,23 @@ func ignored(sig int) bool {
 	return h == sigIgn || (h == sigDfl && defaultIgnored(sig))
 }
 
+// ignoredBy reports whether sig, sent to t now, is dropped: it is
+// ignored and t does not block it. As on Linux (sig_ignored), a blocked
+// signal is never dropped when it is sent: its action may change before
+// t unblocks it (an ignored one is dropped when it is taken, or when an
+// rt_sigaction makes it ignored: setAction). Context: trap, any lock or
+// none; does not allocate.
+func ignoredBy(t sched.TID, sig int) bool {
+	return ignored(sig) && atomic.LoadUint64(&threadtab.Threads[t].Sigmask)&sigbit(sig) == 0
+}
+
 // SendSignal makes sig pending on t with the given siginfo fields. A
 // thread blocked in an interruptible wait wakes with EINTR so the signal
 // is delivered promptly. Context: trap, on CPU c, kernel lock held.
 func SendSignal(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64) {
-	if State(t) == threadFree || ignored(sig) {
+	if State(t) == threadFree || !markPending(c, t, sig, code, f0, f1, false) {
 		return
 	}
-	markPending(c, t, sig, code, f0, f1)
 	NoticeSignal(t, sig)
 }
 
@@ -160,10 +172,9 @@ func TrySendSignal(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint6
 	if st := State(t); st != threadRunning && st != threadRunnable {
 		return SentNot
 	}
-	if ignored(sig) {
-		return Sent
+	if !markPending(c, t, sig, code, f0, f1, false) {
+		return Sent // t ignores it
 	}
-	markPending(c, t, sig, code, f0, f1)
 	if atomic.LoadUint64(&threadtab.Threads[t].Sigmask)&sigbit(sig) != 0 {
 		return Sent
 	}
@@ -256,20 +267,20 @@ func defaultIgnored(sig int) bool {
 
 // RaiseFault makes a fault signal pending on t for delivery on its way
 // back to ring 3 (package kernel's load), with the trap in f for its
-// sigcontext, and reports true; or reports false, changing nothing, when
-// the program blocks or ignores sig or has no handler for it: then the
-// program must die with a report, as Linux's force_sig would kill it,
-// and the caller ends it (package kernel's forceSignal).
+// sigcontext, and reports true; or reports false, with sig not pending,
+// when the program blocks or ignores sig or has no handler for it: then
+// the program must die with a report, as Linux's force_sig would kill
+// it, and the caller ends it (package kernel's forceSignal). The handler
+// is looked at again under the signals lock as the signal is marked: an
+// rt_sigaction on another CPU may change it without the kernel lock.
 // Context: trap, kernel lock held; does not allocate.
 func RaiseFault(c *percpu.CPU, t sched.TID, f *x86.TrapFrame, sig int, code int32, addr uint64) bool {
 	th := &threadtab.Threads[t]
-	h := atomic.LoadUint64(&sigactions[sig].handler) // one word: see sigactions
-	if atomic.LoadUint64(&th.Sigmask)&sigbit(sig) != 0 || h == sigDfl || h == sigIgn {
+	if atomic.LoadUint64(&th.Sigmask)&sigbit(sig) != 0 {
 		return false
 	}
 	th.FaultErr, th.FaultTrap, th.FaultCR2 = f.Err, f.Vector, addr
-	markPending(c, t, sig, code, addr, 0)
-	return true
+	return markPending(c, t, sig, code, addr, 0, true)
 }
 
 // A Delivery is what DeliverSignal did, for its caller to act on: the

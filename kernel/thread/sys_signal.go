@@ -29,17 +29,12 @@ type sigaction struct {
 // atomic store, one aligned word.
 var sigactions [nsig + 1]sigaction
 
-// sigactionErrno returns rt_sigaction's errno for its arguments, 0 if
-// they are good: EINVAL for a bad size or signal number, or a new action
-// for SIGKILL or SIGSTOP. Context: trap; does not allocate.
-func sigactionErrno(sig int, act, size uintptr) int64 {
-	if size != 8 || sig < 1 || sig > nsig {
-		return abi.EINVAL
-	}
-	if act != 0 && (sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP)) {
-		return abi.EINVAL
-	}
-	return 0
+// sigactionSigOK reports whether rt_sigaction may read (act 0) or set
+// sig's action: not for a bad signal number, nor a new action for
+// SIGKILL or SIGSTOP (EINVAL, which Linux checks after it has read the
+// new action). Context: trap; does not allocate.
+func sigactionSigOK(sig int, act uintptr) bool {
+	return sig >= 1 && sig <= nsig && (act == 0 || sig != int(unix.SIGKILL) && sig != int(unix.SIGSTOP))
 }
 
 // decodeSigaction reads a struct sigaction, SIGKILL and SIGSTOP taken
@@ -76,13 +71,15 @@ func setAction(sig int, next sigaction) {
 }
 
 // SysRtSigaction reads and sets a signal's action (process-wide); SIGKILL
-// and SIGSTOP cannot be changed. As on Linux, the new action is read
-// first (EFAULT changes nothing) and installed before the old one is
-// written (EFAULT then reports a change that was made). Context: trap,
-// on CPU c, kernel lock held; does not allocate.
+// and SIGSTOP cannot be changed. As on Linux, the sigset size is checked
+// first, then the new action read (EFAULT), then the signal
+// (sigactionSigOK), each error changing nothing; the new action is
+// installed before the old one is written (EFAULT then reports a change
+// that was made). Context: trap, on CPU c, kernel lock held; does not
+// allocate.
 func SysRtSigaction(c *percpu.CPU, sig int, act, oact, size uintptr) int64 {
-	if errno := sigactionErrno(sig, act, size); errno != 0 {
-		return -errno
+	if size != 8 {
+		return -abi.EINVAL
 	}
 	var next sigaction
 	if act != 0 {
@@ -91,6 +88,9 @@ func SysRtSigaction(c *percpu.CPU, sig int, act, oact, size uintptr) int64 {
 			return -abi.EFAULT
 		}
 		next = decodeSigaction(b)
+	}
+	if !sigactionSigOK(sig, act) {
+		return -abi.EINVAL
 	}
 	klock.Signals.Lock(c)
 	old := sigactions[sig]
@@ -113,15 +113,22 @@ func SysRtSigaction(c *percpu.CPU, sig int, act, oact, size uintptr) int64 {
 // TrySigaction is rt_sigaction on CPU c without the kernel lock (package
 // kernel's fast path), for a call that succeeds: the new action is read
 // with the fault-tolerant copy, which faults nothing in
-// (vm.ReadLockFree), and the old one is written within one page under
-// the signals lock, before the new one is installed, so that a write
-// that faults has changed nothing. It reports false, changing nothing,
-// for any call that fails or whose memory is not mapped: the locked path
-// (SysRtSigaction) serves it, with Linux's errno.
+// (vm.ReadLockFree), the old one copied under the signals lock and
+// written with it (outside the lock, which is never held across a
+// user-memory access), and the new one installed under the lock again,
+// if the action is still the one written (an rt_sigaction of the same
+// signal on another CPU in between: the old action is written anew, a
+// few times at most before the locked path takes over). It reports
+// false, having installed nothing, for any call that fails or whose
+// memory is not mapped: the locked path (SysRtSigaction) serves it, with
+// Linux's errno, and writes the old action whole. A write that faults
+// may have written part of it, so when the two structs overlap (the
+// locked path reads the new action again) the old one must lie within
+// one page, where a faulting write wrote nothing.
 // Context: trap, on c, kernel lock not held, interrupts off; does not
 // allocate.
 func TrySigaction(c *percpu.CPU, sig int, act, oact, size uintptr) bool {
-	if sigactionErrno(sig, act, size) != 0 || oact != 0 && !onePage(oact, 32) {
+	if size != 8 || !sigactionSigOK(sig, act) || act != 0 && oact != 0 && overlap32(act, oact) && !onePage(oact, 32) {
 		return false
 	}
 	var next sigaction
@@ -132,21 +139,41 @@ func TrySigaction(c *percpu.CPU, sig int, act, oact, size uintptr) bool {
 		}
 		next = decodeSigaction(b[:])
 	}
-	klock.Signals.Lock(c)
-	if oact != 0 {
-		var b [32]byte
-		encodeSigaction(&b, sigactions[sig])
-		if !vm.WriteLockFree(oact, b[:]) {
-			klock.Signals.Unlock(c)
-			return false
+	for range sigactionTries {
+		klock.Signals.Lock(c)
+		old := sigactions[sig]
+		klock.Signals.Unlock(c)
+		if oact != 0 {
+			var b [32]byte
+			encodeSigaction(&b, old)
+			if !vm.WriteLockFree(oact, b[:]) {
+				return false
+			}
+		}
+		if act == 0 {
+			return true
+		}
+		klock.Signals.Lock(c)
+		same := sigactions[sig] == old
+		if same {
+			setAction(sig, next)
+		}
+		klock.Signals.Unlock(c)
+		if same {
+			return true
 		}
 	}
-	if act != 0 {
-		setAction(sig, next)
-	}
-	klock.Signals.Unlock(c)
-	return true
+	return false
 }
+
+// sigactionTries is how many times TrySigaction writes the old action
+// before it leaves a call whose signal's action keeps changing to the
+// locked path.
+const sigactionTries = 4
+
+// overlap32 reports whether the 32-byte structs at a and b overlap.
+// Context: trap; does not allocate.
+func overlap32(a, b uintptr) bool { return a < b+32 && b < a+32 }
 
 // SysRtSigprocmask changes t's signal mask (SIGKILL and SIGSTOP stay
 // unblocked) and reports the old one. Context: trap, kernel lock held; does not allocate.

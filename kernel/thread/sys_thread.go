@@ -63,8 +63,12 @@ const (
 )
 
 // SysFutex implements FUTEX_WAIT (with a relative timeout) and FUTEX_WAKE,
-// and their bitset forms with the match-any bitset. Context: trap.
-func SysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) int64 {
+// and their bitset forms with the match-any bitset. napDeadline, when not
+// 0, is the deadline of a timed FUTEX_WAIT whose nap was cut short
+// (package kernel's fastfutex.go): the call's timeout began then, and
+// the wait ends at that deadline, not a timeout's length from now.
+// Context: trap, kernel lock held.
+func SysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr, napDeadline int64) int64 {
 	switch op & FutexCmdMask {
 	case FutexOpWait, FutexOpWaitBitset:
 		if addr%4 != 0 {
@@ -73,7 +77,7 @@ func SysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 		// Counted as a waiter before reading the word, until queued: the
 		// lock-free FUTEX_WAKE (fastFutexWake) relies on it.
 		threadtab.Sched.Futexes.Reserve(addr)
-		r := futexWaitOn(t, addr, op, val, timeout)
+		r := futexWaitOn(t, addr, op, val, timeout, napDeadline)
 		threadtab.Sched.Futexes.Unreserve(addr)
 		return r
 	case FutexOpWake, FutexOpWakeBitset:
@@ -94,14 +98,15 @@ func SysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) in
 // lock, which a lock-free FUTEX_WAKE takes too (HandOffFutexWake): it
 // finds t queued, or t reads the word it stored. The page is faulted in
 // before the bucket lock is taken, and stays (an unmap takes the kernel
-// lock, which this holds), so the read under it cannot fault.
+// lock, which this holds), so the read under it cannot fault. A
+// napDeadline (SysFutex) replaces the timeout's.
 // Context: trap, kernel lock held; does not allocate.
-func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr) int64 {
+func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr, napDeadline int64) int64 {
 	if !vm.UserRange(addr, 4, false) {
 		return -abi.EFAULT
 	}
-	var deadline int64
-	if timeout != 0 {
+	deadline := napDeadline
+	if timeout != 0 && deadline == 0 {
 		ns, e := ReadTimespec(timeout)
 		if e != 0 {
 			return e

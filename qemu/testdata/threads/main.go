@@ -298,7 +298,10 @@ func fastCalls() error {
 	if err := takeTurns(); err != nil {
 		return err
 	}
-	return napWaits(200)
+	if err := napWaits(200); err != nil {
+		return err
+	}
+	return timedWaits(50)
 }
 
 // takeTurns runs two locked threads that take 500 turns each on one
@@ -307,7 +310,8 @@ func fastCalls() error {
 // of one. The first time the waits have no timeout: on 2 CPUs with
 // nothing else to run, the waiter naps on its CPU without the kernel lock
 // and the wake ends the nap (kernel/fastfutex.go). The second time each
-// wait has a 10 s timeout, which the locked path serves: the waiter
+// wait is a FUTEX_WAIT_BITSET with a deadline 10 s ahead, which only the
+// locked path serves (a timed FUTEX_WAIT may nap too): the waiter
 // blocks, its CPU halts, and the kernel often hands the waiter to it
 // without its lock (thread.HandOffFutexWake). A lost wake-up hangs the
 // boot; each wake must report 0 or 1 woken.
@@ -332,8 +336,8 @@ func takeTurns() error {
 	return nil
 }
 
-// napWaits makes n FUTEX_WAITs without a timeout that the kernel should
-// answer with a nap (kernel/fastfutex.go): a locked thread waits on a
+// napWaits makes n FUTEX_WAITs, every other one with a 10 s timeout,
+// that the kernel should answer with a nap (kernel/fastfutex.go): a locked thread waits on a
 // word while another locked thread, on the other CPU, computes (so it
 // runs: a waker), then changes the word and wakes it, after a delay of
 // 0 to 60 us (within the napper's 20 us poll, or after it halted). Each
@@ -395,11 +399,16 @@ func napBurstWaits(n int) error {
 	go func() { // the waiter
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
+		long := unix.NsecToTimespec(10e9)
 		for i := range n {
 			v := word.Load()
 			asked.Store(uint32(i + 1))
+			var timeout uintptr // every other wait has one, which the wake comes well within
+			if i%2 == 1 {
+				timeout = uintptr(unsafe.Pointer(&long))
+			}
 			for word.Load() == v {
-				_, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWaitPrivate, uintptr(v), 0, 0, 0)
+				_, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWaitPrivate, uintptr(v), timeout, 0, 0)
 				if e != 0 && e != unix.EAGAIN && e != unix.EINTR {
 					asked.Store(failed) // the waker stops
 					errs <- fmt.Errorf("FUTEX_WAIT that may nap: %v", e)
@@ -412,6 +421,79 @@ func napBurstWaits(n int) error {
 	return errors.Join(<-errs, <-errs)
 }
 
+// timedWaits makes n FUTEX_WAITs with a timeout of timedWaitNs that
+// nobody wakes, in the conditions napWaits sets up for its naps, beside
+// a locked thread that computes on the other CPU (a waker that runs):
+// the kernel should answer them with a nap that the timeout ends, with
+// ETIMEDOUT and without the kernel lock (kernel/fastfutex.go). Each must
+// return ETIMEDOUT (or EINTR), and none may return before its timeout.
+// It prints how many timed out, how many of those returned early, and
+// the program's naps that timed out, for the host to check.
+func timedWaits(n int) error {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	spinFor(30 * time.Millisecond)
+	before := eventCount("futex_nap_timeout")
+	timedOut, early := 0, 0
+	for i := 0; i < n; i += napBurst {
+		to, e, err := timedBurst(min(napBurst, n-i))
+		if err != nil {
+			return err
+		}
+		timedOut, early = timedOut+to, early+e
+	}
+	fmt.Printf("threads locks: timed waits n=%d timed_out=%d early=%d nap_timeouts=%d\n", n, timedOut, early,
+		eventCount("futex_nap_timeout")-before)
+	return nil
+}
+
+// timedWaitNs is the timeout of timedWaits' waits: 10 times a nap's
+// poll, within its longest nap.
+const timedWaitNs = 200_000
+
+// timedBurst is n of timedWaits' waits, by a new waiter beside a new
+// computing thread; it returns how many timed out and how many of those
+// came back before their timeout.
+func timedBurst(n int) (timedOut, early int, err error) {
+	var stop atomic.Bool
+	spun := make(chan struct{})
+	go func() { // computes until the waits are over
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for !stop.Load() {
+		}
+		close(spun)
+	}()
+	done := make(chan struct{})
+	go func() { // the waiter
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer close(done)
+		var word uint32
+		ts := unix.NsecToTimespec(timedWaitNs)
+		for range n {
+			start := time.Now()
+			_, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWaitPrivate, 0,
+				uintptr(unsafe.Pointer(&ts)), 0, 0)
+			took := time.Since(start)
+			switch e {
+			case unix.ETIMEDOUT:
+				timedOut++
+				if took < timedWaitNs {
+					early++
+				}
+			case unix.EINTR:
+			default:
+				err = fmt.Errorf("FUTEX_WAIT with a timeout, never woken: %v, want ETIMEDOUT", e)
+				return
+			}
+		}
+	}()
+	<-done
+	stop.Store(true)
+	<-spun
+	return timedOut, early, err
+}
+
 // spinFor computes for d without a system call.
 func spinFor(d time.Duration) {
 	for start := time.Now(); time.Since(start) < d; {
@@ -420,21 +502,26 @@ func spinFor(d time.Duration) {
 
 // turns is one side of takeTurns: n times, wait until *turn is me, then
 // hand the turn to the other side and wake it. With timeout, each wait
-// may last 10 s at most (it never should).
+// is a FUTEX_WAIT_BITSET of any bit until 10 s from now at most (it
+// never should last that long).
 func turns(turn *uint32, me uint32, n int, timeout bool) error {
 	addr := uintptr(unsafe.Pointer(turn))
-	ts := unix.NsecToTimespec(10e9)
-	var tsp uintptr
-	if timeout {
-		tsp = uintptr(unsafe.Pointer(&ts))
-	}
+	op, tsp := uintptr(futexWaitPrivate), uintptr(0)
+	var ts unix.Timespec
 	for range n {
 		for {
 			v := atomic.LoadUint32(turn)
 			if v == me {
 				break
 			}
-			_, _, e := unix.Syscall6(unix.SYS_FUTEX, addr, futexWaitPrivate, uintptr(v), tsp, 0, 0)
+			if timeout {
+				if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+					return err
+				}
+				ts.Sec += 10
+				op, tsp = futexWaitBitsetPrivate, uintptr(unsafe.Pointer(&ts))
+			}
+			_, _, e := unix.Syscall6(unix.SYS_FUTEX, addr, op, uintptr(v), tsp, 0, futexBitsetAny)
 			if e != 0 && e != unix.EAGAIN && e != unix.EINTR {
 				return fmt.Errorf("FUTEX_WAIT for the turn (timeout %v): %v", timeout, e)
 			}
@@ -554,3 +641,10 @@ func sleepLoop(ns int64, n int) error {
 
 // futexWaitPrivate is FUTEX_WAIT | FUTEX_PRIVATE_FLAG (linux/futex.h).
 const futexWaitPrivate = 0 | 128
+
+// futexWaitBitsetPrivate is FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, and
+// futexBitsetAny its bitset that matches any wake (linux/futex.h).
+const (
+	futexWaitBitsetPrivate = 9 | 128
+	futexBitsetAny         = 0xffffffff
+)
