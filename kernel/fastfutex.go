@@ -78,8 +78,9 @@ func futexPoll(c *percpu.CPU, t sched.TID, pollEnd int64) bool {
 // EAGAIN, for a wake (0) and for a timeout that passed unwoken
 // (ETIMEDOUT); it reports false, the thread off every chain, when the
 // locked path must serve the call (again: it reads the word once more,
-// and blocks, until the timeout's deadline that this call noted in
-// c.NapDeadline, not a new one).
+// and blocks; after a nap, until the timeout's deadline that this call
+// noted in c.NapDeadline, not a new one; before one, from the locked
+// path's own reading of the clock, a few microseconds later).
 // Context: trap, kernel lock not held, interrupts off but inside the
 // nap's HLTs; does not allocate.
 func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, timeout int64) bool {

@@ -67,9 +67,9 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 // the locked path would (thread.SysFutex): the word is read once, at one
 // instant, which is where the call takes effect. When it still holds it,
 // the waiter may nap instead of blocking (futexNapWait, fastfutex.go).
-// It reports false (the locked path decides) for a timeout that the
-// lock-free load cannot read or that is not valid (the locked path
-// checks it first, as Linux does: EFAULT, EINVAL), for FUTEX_CLOCK_REALTIME
+// It reports false (the locked path decides, with its errno: EFAULT,
+// EINVAL) for a timeout that the lock-free load cannot read or that is
+// not valid, for FUTEX_CLOCK_REALTIME
 // and the bitset form, for an address that is unaligned, outside the
 // user half, over kernel state, in a PROT_NONE page, or not mapped (the
 // load fails without faulting anything in: vm.Load32), and for a wait
@@ -143,8 +143,9 @@ func writeFastStats(w kfiles.Writer) {
 	sum := sumEvents()
 	w.S("fastpath lockfree locked\n")
 	w.S("futex_wake ").U(sum[percpu.EvFutexWakeFast]).S(" ").U(sum[percpu.EvFutexWakeLocked]).S("\n")
-	// A futex nap that ended without a wake went on to the locked path:
-	// it counts there, and in the futex_wait_nap line's both columns.
+	// A futex nap that ended without a wake or a timeout went on to the
+	// locked path: it counts there, and in the futex_wait_nap line's both
+	// columns. One whose timeout passed returned ETIMEDOUT lock-free.
 	napsWoken := sum[percpu.EvFutexNap] - sum[percpu.EvFutexNapCut]
 	w.S("futex_wait ").U(sum[percpu.EvFutexWaitFast] + napsWoken).S(" ").U(sum[percpu.EvFutexWaitLocked] + sum[percpu.EvFutexNapCut]).S("\n")
 	w.S("futex_wait_nap ").U(sum[percpu.EvFutexNap]).S(" ").U(sum[percpu.EvFutexNapCut]).S("\n")

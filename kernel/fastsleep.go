@@ -209,8 +209,11 @@ func timespecLockFree(addr uintptr) (int64, bool) {
 }
 
 // napDeadline returns the deadline of t's nap cut short on CPU c, which
-// the locked path's nanosleep sleeps until, and forgets it; 0 if t's
-// call did not nap. Context: trap, kernel lock held; does not allocate.
+// the locked path's nanosleep sleeps until (or its timed FUTEX_WAIT
+// waits until: fastfutex.go), and forgets it; 0 if t's call did not nap
+// (or its FUTEX_WAIT had no timeout). Both calls take it first, so none
+// is left for a later call. Context: trap, kernel lock held; does not
+// allocate.
 func napDeadline(c *percpu.CPU, t sched.TID) int64 {
 	d := c.NapDeadline
 	if d == 0 || c.NapThread != int32(t) {

@@ -212,7 +212,7 @@ func TestFastPathsBoot(t *testing.T) {
 	// boot, and the guest checks every result.
 	naps, ok := fast["futex_wait_nap"]
 	require.True(t, ok, "no futex_wait_nap line:\n%s", text)
-	t.Logf("futex naps: %d, %d of them ended unwoken; wakes of napping waiters: %d; hand-offs: %d",
+	t.Logf("futex naps: %d, %d of them went on to the locked path; wakes of napping waiters: %d; hand-offs: %d",
 		naps[0], naps[1], events["futex_nap_wake"], events["futex_handoff"])
 	// A napper counts its nap once it is queued, so a wake may be counted
 	// first: by one per other CPU at the instant the counts are read (2

@@ -43,7 +43,7 @@ const (
 	EvNapCut                       // a nap cut short (a kick, a thread queued, a signal): the locked path sleeps the rest
 	EvSleepSpin                    // a nanosleep shorter than kernel.spinMaxNs answered by a delay loop, without the kernel lock
 	EvFutexNap                     // a FUTEX_WAIT that napped, without the kernel lock (kernel/fastfutex.go)
-	EvFutexNapCut                  // one of those that ended without a wake (a kick, its time limit): the locked path served it again
+	EvFutexNapCut                  // one of those that ended without a wake or its timeout (a kick, the nap's time limit): the locked path served it again
 	EvFutexNapWake                 // a FUTEX_WAKE that ended a napping FUTEX_WAIT (sched/futexnap.go), with or without the kernel lock
 	EvFutexNapTimeout              // a napping FUTEX_WAIT whose timeout passed unwoken: ETIMEDOUT without the kernel lock
 	EvTimerArmCycles               // TSC cycles spent programming the LAPIC timer (armPending; under emulation a write waits for QEMU's global lock)

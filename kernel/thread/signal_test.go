@@ -184,7 +184,7 @@ func TestInterruptedSleep(t *testing.T) {
 // TestSigactionCalls: the parts rt_sigaction shares between its locked
 // and lock-free paths, as Linux's do_sigaction behaves: the errnos of bad
 // signal numbers, and whether the old and new structs overlap (the
-// lock-free path's one-page rule); a new action's mask loses SIGKILL and
+// lock-free path leaves such a call to the locked path); a new action's mask loses SIGKILL and
 // SIGSTOP, so the old action reported later lacks them; an action that
 // ignores a signal discards it from every thread's pending set, blocked
 // or not, and a signal sent while it is ignored is not marked unless the

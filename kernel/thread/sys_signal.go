@@ -121,14 +121,14 @@ func SysRtSigaction(c *percpu.CPU, sig int, act, oact, size uintptr) int64 {
 // few times at most before the locked path takes over). It reports
 // false, having installed nothing, for any call that fails or whose
 // memory is not mapped: the locked path (SysRtSigaction) serves it, with
-// Linux's errno, and writes the old action whole. A write that faults
-// may have written part of it, so when the two structs overlap (the
-// locked path reads the new action again) the old one must lie within
-// one page, where a faulting write wrote nothing.
+// Linux's errno, and writes the old action whole. That path reads the
+// new action again, so a call whose two structs overlap (which the Go
+// runtime never makes: it passes one or the other) is left to it from
+// the start: a write here could have changed the new one.
 // Context: trap, on c, kernel lock not held, interrupts off; does not
 // allocate.
 func TrySigaction(c *percpu.CPU, sig int, act, oact, size uintptr) bool {
-	if size != 8 || !sigactionSigOK(sig, act) || act != 0 && oact != 0 && overlap32(act, oact) && !onePage(oact, 32) {
+	if size != 8 || !sigactionSigOK(sig, act) || act != 0 && oact != 0 && overlap32(act, oact) {
 		return false
 	}
 	var next sigaction

@@ -105,8 +105,10 @@ func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr,
 	if !vm.UserRange(addr, 4, false) {
 		return -abi.EFAULT
 	}
-	deadline := napDeadline
-	if timeout != 0 && deadline == 0 {
+	var deadline int64
+	if timeout != 0 && napDeadline != 0 {
+		deadline = napDeadline
+	} else if timeout != 0 {
 		ns, e := ReadTimespec(timeout)
 		if e != 0 {
 			return e
