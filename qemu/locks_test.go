@@ -239,11 +239,8 @@ func TestFastPathsBoot(t *testing.T) {
 	// the waiter's CPU, or the waker's CPU caught between two threads,
 	// sends some to the locked path. The guest keeps sysmon, which
 	// otherwise wakes every 20 us on the waiter's CPU, asleep (napWaits).
-	m := regexp.MustCompile(`threads locks: nap waits n=200 napped=(-?\d+) nap_wakes=(-?\d+)`).FindStringSubmatch(out)
-	require.NotNil(t, m, "no nap waits line in the output")
-	napped, err1 := strconv.ParseInt(m[1], 10, 64)
-	napWakes, err2 := strconv.ParseInt(m[2], 10, 64)
-	require.NoError(t, errors.Join(err1, err2))
+	nw := guestCounts(t, out, `threads locks: nap waits n=200 napped=(-?\d+) nap_wakes=(-?\d+)`)
+	napped, napWakes := nw[0], nw[1]
 	t.Logf("200 waits beside a running waker: %d naps, %d wakes of napping waiters", napped, napWakes)
 	assert.GreaterOrEqual(t, napped, int64(50), "the program's naps during the 200 waits beside a running waker, other threads' too (91-224 in one day's runs, 3 boots at once)")
 	assert.GreaterOrEqual(t, napWakes, int64(50), "the waker's wakes ended those naps")
@@ -253,14 +250,7 @@ func TestFastPathsBoot(t *testing.T) {
 	// ends the nap with ETIMEDOUT without the kernel lock; a wait that
 	// does not nap times out on the locked path. None may return before
 	// its timeout.
-	m = regexp.MustCompile(`threads locks: timed waits n=50 timed_out=(\d+) early=(\d+) nap_timeouts=(-?\d+)`).FindStringSubmatch(out)
-	require.NotNil(t, m, "no timed waits line in the output")
-	var tw [3]int64
-	for i := range tw {
-		n, err := strconv.ParseInt(m[i+1], 10, 64)
-		require.NoError(t, err)
-		tw[i] = n
-	}
+	tw := guestCounts(t, out, `threads locks: timed waits n=50 timed_out=(\d+) early=(\d+) nap_timeouts=(-?\d+)`)
 	t.Logf("50 timed waits nobody wakes: %d timed out, %d of them early; %d naps timed out", tw[0], tw[1], tw[2])
 	assert.GreaterOrEqual(t, tw[0], int64(45), "the waits time out (a signal may end a few with EINTR)")
 	assert.Zero(t, tw[1], "no wait returns before its timeout")
@@ -271,15 +261,22 @@ func TestFastPathsBoot(t *testing.T) {
 // turnsLine returns the guest's counts for its turns with or without a
 // timeout ("threads locks: turns timeout=BOOL napped=N nap_wakes=N
 // handoffs=N"): the futex naps, the wakes that ended one, the hand-offs.
-func turnsLine(t *testing.T, out string, timeout bool) [3]int64 {
+func turnsLine(t *testing.T, out string, timeout bool) []int64 {
 	t.Helper()
-	m := regexp.MustCompile(`threads locks: turns timeout=` + strconv.FormatBool(timeout) +
-		` napped=(-?\d+) nap_wakes=(-?\d+) handoffs=(-?\d+)`).FindStringSubmatch(out)
-	require.NotNil(t, m, "no turns line (timeout=%v) in the output", timeout)
-	var v [3]int64
+	return guestCounts(t, out, `threads locks: turns timeout=`+strconv.FormatBool(timeout)+
+		` napped=(-?\d+) nap_wakes=(-?\d+) handoffs=(-?\d+)`)
+}
+
+// guestCounts returns the numbers that pattern's groups match in the
+// guest's output out, failing the test if no line matches.
+func guestCounts(t *testing.T, out, pattern string) []int64 {
+	t.Helper()
+	m := regexp.MustCompile(pattern).FindStringSubmatch(out)
+	require.NotNil(t, m, "no line matching %q in the output", pattern)
+	v := make([]int64, len(m)-1)
 	for i := range v {
 		n, err := strconv.ParseInt(m[i+1], 10, 64)
-		require.NoError(t, err)
+		require.NoError(t, err, "%q", m[0])
 		v[i] = n
 	}
 	return v
@@ -354,14 +351,7 @@ func TestShortSleepsBoot(t *testing.T) {
 	require.Contains(t, fast, "nanosleep_nap_cut", "no nanosleep_nap_cut line:\n%s", text)
 	sleep, spin, cut := fast["nanosleep"], fast["nanosleep_spin"], fast["nanosleep_nap_cut"]
 	t.Logf("the whole boot's nanosleeps: %d spun, %d napped (%d cut short), %d on the locked path", spin[0], sleep[0]-spin[0], cut[1], sleep[1])
-	m := regexp.MustCompile(`threads locks: short sleeps spun=(-?\d+) napped=(-?\d+) nap_us=(-?\d+) wall_ns=(\d+) cpu_ns=(\d+)`).FindStringSubmatch(string(locksBoot.res.Output))
-	require.NotNil(t, m, "no short sleeps line in the output")
-	var v [5]int64
-	for i := range v {
-		n, err := strconv.ParseInt(m[i+1], 10, 64)
-		require.NoError(t, err)
-		v[i] = n
-	}
+	v := guestCounts(t, string(locksBoot.res.Output), `threads locks: short sleeps spun=(-?\d+) napped=(-?\d+) nap_us=(-?\d+) wall_ns=(\d+) cpu_ns=(\d+)`)
 	spun, napped, napNs, wall, cpu := v[0], v[1], v[2]*1000, v[3], v[4]
 	t.Logf("300 sleeps of 3 us: %d delay loops; 300 of 40 us: %d naps of the sleeper (%d us), %d us of wall time, %d us of its CPU time",
 		spun, napped, napNs/1000, wall/1000, cpu/1000)
