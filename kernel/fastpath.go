@@ -38,7 +38,11 @@ import (
 func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 	addr := uintptr(f.DI)
 	switch int(f.SI) & thread.FutexCmdMask {
-	case thread.FutexOpWake, thread.FutexOpWakeBitset:
+	case thread.FutexOpWake:
+	case thread.FutexOpWakeBitset:
+		if uint32(f.R9) == 0 {
+			return false // EINVAL: the locked path's
+		}
 	default:
 		return false
 	}

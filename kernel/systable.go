@@ -632,7 +632,7 @@ func doExitGroup(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysExitGr
 // (fastfutex.go) waits until the deadline its timeout gave there.
 // Context: trap, kernel lock held.
 func doFutex(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysFutex(t, a[0], a.int(1), a.u32(2), a[3], napDeadline(c, t))
+	return thread.SysFutex(t, a[0], a.int(1), a.u32(2), a[3], a.u32(5), napDeadline(c, t))
 }
 
 // doSchedYield serves sched_yield(2). Context: trap, kernel lock held.

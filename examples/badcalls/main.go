@@ -16,8 +16,10 @@ import (
 const bad = uintptr(0x10)
 
 const (
-	futexWaitPrivate = 128          // FUTEX_WAIT | FUTEX_PRIVATE_FLAG
-	atFDCWD          = ^uintptr(99) // AT_FDCWD, -100
+	futexWaitPrivate       = 128          // FUTEX_WAIT | FUTEX_PRIVATE_FLAG
+	futexWaitBitsetPrivate = 9 | 128      // FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG
+	futexWakeBitsetPrivate = 10 | 128     // FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG
+	atFDCWD                = ^uintptr(99) // AT_FDCWD, -100
 )
 
 func errno(r1 uintptr, e syscall.Errno) string {
@@ -62,11 +64,21 @@ func main() {
 	call("futex wait on a bad address", unix.SYS_FUTEX, bad, futexWaitPrivate, 0, 0)
 	call("futex wait on an unaligned word", unix.SYS_FUTEX, wordp+1, futexWaitPrivate, 7, 0)
 	call("futex wait with the wrong value", unix.SYS_FUTEX, wordp, futexWaitPrivate, 8, 0)
+	// Linux reads the timeout first, then looks at the bitset, then at
+	// the word's address.
+	call("futex wait, unaligned, bad timeout", unix.SYS_FUTEX, wordp+1, futexWaitPrivate, 7, bad)
+	call("futex wait, bad address, nsec 2e9", unix.SYS_FUTEX, bad, futexWaitPrivate, 0, tsp)
+	call("futex wait_bitset with bitset 0", unix.SYS_FUTEX, wordp, futexWaitBitsetPrivate, 8, 0, 0, 0)
+	call("futex wake_bitset with bitset 0", unix.SYS_FUTEX, wordp, futexWakeBitsetPrivate, 1, 0, 0, 0)
+	call("futex wake_bitset, unaligned", unix.SYS_FUTEX, wordp+1, futexWakeBitsetPrivate, 1, 0, 0, 1)
 	call("epoll_ctl on fd 999", unix.SYS_EPOLL_CTL, 999, unix.EPOLL_CTL_ADD, 1, bufp)
 	call("epoll_create1 with bad flags", unix.SYS_EPOLL_CREATE1, 0x1234)
 	call("eventfd2 with bad flags", unix.SYS_EVENTFD2, 0, 0x1234)
 	call("rt_sigaction with a bad signal", unix.SYS_RT_SIGACTION, 0, 0, 0, 8)
 	call("rt_sigaction on SIGKILL", unix.SYS_RT_SIGACTION, uintptr(unix.SIGKILL), bufp, 0, 8)
+	call("rt_sigaction on SIGKILL, bad act", unix.SYS_RT_SIGACTION, uintptr(unix.SIGKILL), bad, 0, 8)
+	call("rt_sigaction of signal 0, bad act", unix.SYS_RT_SIGACTION, 0, bad, 0, 8)
+	call("rt_sigaction, bad size and act", unix.SYS_RT_SIGACTION, uintptr(unix.SIGUSR1), bad, 0, 4)
 	call("rt_sigprocmask with a bad size", unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, 0, 0, 3)
 	call("sched_getaffinity with size 3", unix.SYS_SCHED_GETAFFINITY, 0, 3, bufp)
 	call("openat of a missing file", unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&[]byte("/no/such/file\x00")[0])), unix.O_RDONLY)

@@ -63,25 +63,32 @@ const (
 )
 
 // SysFutex implements FUTEX_WAIT (with a relative timeout) and FUTEX_WAKE,
-// and their bitset forms with the match-any bitset. napDeadline, when not
-// 0, is the deadline of a timed FUTEX_WAIT whose nap was cut short
-// (package kernel's fastfutex.go): the call's timeout began then, and
-// the wait ends at that deadline, not a timeout's length from now.
+// and their bitset forms (a bitset of 0 is EINVAL; any other matches
+// every waiter, the Go runtime's only use). The errors come in Linux's
+// order: the timeout's (EFAULT, EINVAL), the bitset's, the address's
+// alignment (EINVAL), the word's (EFAULT). napDeadline, when not 0, is
+// the deadline of a timed FUTEX_WAIT whose nap was cut short (package
+// kernel's fastfutex.go): the call's timeout began then, and the wait
+// ends at that deadline, not a timeout's length from now.
 // Context: trap, kernel lock held.
-func SysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr, napDeadline int64) int64 {
-	switch op & FutexCmdMask {
+func SysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr, val3 uint32, napDeadline int64) int64 {
+	switch cmd := op & FutexCmdMask; cmd {
 	case FutexOpWait, FutexOpWaitBitset:
-		if addr%4 != 0 {
+		deadline, errno := futexDeadline(cmd, timeout, napDeadline)
+		if errno != 0 {
+			return errno
+		}
+		if cmd == FutexOpWaitBitset && val3 == 0 || addr%4 != 0 {
 			return -abi.EINVAL
 		}
 		// Counted as a waiter before reading the word, until queued: the
 		// lock-free FUTEX_WAKE (fastFutexWake) relies on it.
 		threadtab.Sched.Futexes.Reserve(addr)
-		r := futexWaitOn(t, addr, op, val, timeout, napDeadline)
+		r := futexWaitOn(t, addr, val, deadline)
 		threadtab.Sched.Futexes.Unreserve(addr)
 		return r
 	case FutexOpWake, FutexOpWakeBitset:
-		if addr%4 != 0 {
+		if cmd == FutexOpWakeBitset && val3 == 0 || addr%4 != 0 {
 			return -abi.EINVAL
 		}
 		if addr > vm.UserTop-4 || vm.IsKernelState(addr, 4, true) {
@@ -98,26 +105,12 @@ func SysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr, na
 // lock, which a lock-free FUTEX_WAKE takes too (HandOffFutexWake): it
 // finds t queued, or t reads the word it stored. The page is faulted in
 // before the bucket lock is taken, and stays (an unmap takes the kernel
-// lock, which this holds), so the read under it cannot fault. A
-// napDeadline (SysFutex) replaces the timeout's.
+// lock, which this holds), so the read under it cannot fault. deadline
+// is when the wait times out (futexDeadline), 0 for never.
 // Context: trap, kernel lock held; does not allocate.
-func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr, napDeadline int64) int64 {
+func futexWaitOn(t sched.TID, addr uintptr, val uint32, deadline int64) int64 {
 	if !vm.UserRange(addr, 4, false) {
 		return -abi.EFAULT
-	}
-	var deadline int64
-	if timeout != 0 && napDeadline != 0 {
-		deadline = napDeadline
-	} else if timeout != 0 {
-		ns, e := ReadTimespec(timeout)
-		if e != 0 {
-			return e
-		}
-		if op&FutexCmdMask == FutexOpWaitBitset { // absolute on CLOCK_MONOTONIC
-			deadline = max(ns, 1)
-		} else {
-			deadline = clock.Nanotime() + ns
-		}
 	}
 	threadtab.Sched.Futexes.Lock(addr)
 	cur, ok := vm.Load32(addr)
@@ -136,6 +129,28 @@ func futexWaitOn(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr,
 		SetTimer(t, deadline)
 	}
 	return Blocked
+}
+
+// futexDeadline returns when a FUTEX_WAIT (cmd) with the timeout at
+// timeout times out, 0 for never (no timeout), or the timeout's errno
+// (EFAULT, EINVAL). FUTEX_WAIT's timeout is relative, FUTEX_WAIT_BITSET's
+// absolute on CLOCK_MONOTONIC; napDeadline (SysFutex) replaces the first.
+// Context: trap, kernel lock held; does not allocate.
+func futexDeadline(cmd int, timeout uintptr, napDeadline int64) (int64, int64) {
+	switch {
+	case timeout == 0:
+		return 0, 0
+	case napDeadline != 0:
+		return napDeadline, 0
+	}
+	ns, errno := ReadTimespec(timeout)
+	switch {
+	case errno != 0:
+		return 0, errno
+	case cmd == FutexOpWaitBitset:
+		return max(ns, 1), 0
+	}
+	return clock.Nanotime() + ns, 0
 }
 
 // futexWake wakes up to n threads waiting on addr and returns how many.
