@@ -246,7 +246,7 @@ var syscallNotes = [...]string{
 	unix.SYS_MADVISE:           "MADV_DONTNEED and MADV_FREE free the pages; other advice is accepted without effect",
 	unix.SYS_CLONE:             "threads only (CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD); fork and vfork get EINVAL: there is one process",
 	unix.SYS_EXIT_GROUP:        "drains the console and sockets, then powers the machine off with the status",
-	unix.SYS_FUTEX:             "FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAKE_OP (as a plain wake) and the bitset forms with the match-any bitset: what the Go runtime uses; others ENOSYS",
+	unix.SYS_FUTEX:             "FUTEX_WAIT, FUTEX_WAKE and their bitset forms: what the Go runtime uses (a bitset of 0 is EINVAL, as on Linux; any other matches every waiter); errors in Linux's order: the timeout, the bitset, the address's alignment, the word (examples/badcalls); others ENOSYS",
 	unix.SYS_SCHED_GETAFFINITY: "every CPU the kernel started",
 	unix.SYS_SCHED_SETAFFINITY: "accepted without effect",
 	unix.SYS_PRCTL:             "accepted without effect",
