@@ -117,13 +117,13 @@ func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, tim
 			return false
 		}
 		percpu.Count(c, percpu.EvFutexNap) // a wake came first: a nap that ended at once
-		futexNapWoken(c, t, f)
+		futexNapEnded(c, t, f, 0)
 		return true
 	}
 	percpu.Count(c, percpu.EvFutexNap)
 	napUntil(c, t, now, deadline, armed, true)
 	if !threadtab.Sched.Futexes.EndNapWait(t) {
-		futexNapWoken(c, t, f)
+		futexNapEnded(c, t, f, 0)
 		return true
 	}
 	if timesOut != 0 && clock.Nanotime() >= timesOut {
@@ -187,13 +187,6 @@ func napQueue(t sched.TID, addr uintptr, val uint32) int {
 		return napWordChanged
 	}
 	return napQueued
-}
-
-// futexNapWoken ends t's FUTEX_WAIT, which a wake ended, with 0
-// (futexNapEnded). Context: trap, kernel lock not held, interrupts off;
-// does not allocate.
-func futexNapWoken(c *percpu.CPU, t sched.TID, f *x86.TrapFrame) {
-	futexNapEnded(c, t, f, 0)
 }
 
 // futexNapEnded ends t's napping FUTEX_WAIT with result: 0 for a wake,

@@ -82,12 +82,11 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 // Context: trap, kernel lock not held; does not allocate.
 func fastFutexWait(c *percpu.CPU, f *x86.TrapFrame) bool {
 	addr := uintptr(f.DI)
-	timeout, timed := int64(-1), f.R10 != 0
-	if timed {
-		timeout, timed = timespecLockFree(uintptr(f.R10)) // fastsleep.go
+	timeout, ok := int64(-1), int(f.SI)&^futexPrivateFlag == thread.FutexOpWait
+	if ok && f.R10 != 0 {
+		timeout, ok = timespecLockFree(uintptr(f.R10)) // fastsleep.go
 	}
-	if int(f.SI)&^futexPrivateFlag != thread.FutexOpWait || f.R10 != 0 && !timed ||
-		addr%4 != 0 || addr > vm.UserTop-4 || !vm.MayAccessLockFree(addr, false) {
+	if !ok || addr%4 != 0 || addr > vm.UserTop-4 || !vm.MayAccessLockFree(addr, false) {
 		percpu.Count(c, percpu.EvFutexWaitLocked)
 		return false
 	}
