@@ -34,7 +34,8 @@ func calibrateClocks() {
 // comes first. With none, the timer stays off (tickless), or fires once
 // more if it is still armed: a timer armed no later than needed is left
 // alone (sched.Deadline), since each programming is a LAPIC write.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel lock held, or c's run-queue lock
+// (kernel/fastswitch.go); does not allocate.
 func armTimer(c *percpu.CPU) {
 	now := clock.Nanotime()
 	deadline, changed := threadtab.Sched.Deadline(c.ID, now, timeslice.Deadline(c, now))

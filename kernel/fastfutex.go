@@ -102,7 +102,7 @@ func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, tim
 		percpu.Count(c, percpu.EvFutexWaitLocked)
 		return false
 	}
-	switch napQueue(t, addr, val) {
+	switch queueOnWord(t, addr, val, true) {
 	case napWordChanged:
 		percpu.Count(c, percpu.EvFutexWaitFast)
 		f.AX = errnoResult(abi.EAGAIN)
@@ -158,25 +158,34 @@ func yieldIfQueued(c *percpu.CPU) {
 	}
 }
 
-// What napQueue found.
+// What queueOnWord found.
 const (
-	napQueued      = iota // the word held val: t is queued as a napper
+	napQueued      = iota // the word held val: t is queued
 	napWordChanged        // the word no longer held val: EAGAIN
 	napFault              // the word could not be read without faulting: the locked path decides
 )
 
-// napQueue queues t on addr as a napping waiter if the word there still
-// holds val, reading it under the bucket lock and counted as a waiter
-// from before the read (Reserve), as the locked path's FUTEX_WAIT does
-// (thread.SysFutex), so that a FUTEX_WAKE finds t queued or t sees its
-// store. Context: trap, kernel lock not held; does not allocate.
-func napQueue(t sched.TID, addr uintptr, val uint32) int {
+// queueOnWord queues t, the thread running on its CPU, on addr if the
+// word there still holds val, reading it under the bucket lock and
+// counted as a waiter from before the read (Reserve), as the locked
+// path's FUTEX_WAIT does (thread.SysFutex), so that a FUTEX_WAKE finds t
+// queued or t sees its store: as a napping waiter if nap is set (a
+// futex nap), else blocked, in the same hold of the bucket lock (a
+// switch under the run-queue lock, fastswitch.go).
+// Context: trap, kernel lock not held (the run-queue lock held when nap
+// is false); does not allocate.
+func queueOnWord(t sched.TID, addr uintptr, val uint32, nap bool) int {
 	fx := &threadtab.Sched.Futexes
 	fx.Reserve(addr)
 	fx.Lock(addr)
 	cur, ok := vm.Load32(addr)
-	if ok && cur == val {
+	switch {
+	case !ok || cur != val:
+	case nap:
 		fx.NapWaitLocked(t, addr)
+	default:
+		threadtab.Threads[t].Wait = threadtab.WaitFutex
+		threadtab.Sched.WaitHereLocked(t, addr)
 	}
 	fx.Unlock(addr)
 	fx.Unreserve(addr)

@@ -27,13 +27,15 @@ import (
 // not) without the kernel lock: with 0 when no thread can be waiting on
 // its word (sched.Futexes.MayHaveWaiters says why no wake-up is lost),
 // and, for a wake of one waiter (the Go runtime's futexwakeup), by
-// waking it if it naps (fastfutex.go) or else by handing it to another
+// waking it if it naps (fastfutex.go), else by handing it to another
 // CPU that is halted or napping (thread.HandOffFutexWake;
-// sched/handoff.go and sched/futexnap.go say why no wake-up is lost). It
+// sched/handoff.go and sched/futexnap.go say why no wake-up is lost),
+// else by queueing it on this CPU under its run-queue lock when the
+// locked path would queue it here (futexWakeHere, fastswitch.go). It
 // reports false (the locked path decides) for every other futex call,
 // for a bad address (the locked path returns the errno), for a wake of
-// more than one waiter and when the waiter blocked and no other CPU is
-// halted.
+// more than one waiter and when the waiter blocked, no other CPU is
+// halted and it is not for this CPU's queue.
 // Context: trap, kernel lock not held; does not allocate.
 func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 	addr := uintptr(f.DI)
@@ -53,7 +55,9 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 	if threadtab.Sched.Futexes.MayHaveWaiters(addr) {
 		ok := false
 		if int32(f.DX) == 1 {
-			woke, ok = thread.HandOffFutexWake(c, addr)
+			if woke, ok = thread.HandOffFutexWake(c, addr); !ok {
+				woke, ok = futexWakeHere(c, addr) // fastswitch.go
+			}
 		}
 		if !ok {
 			percpu.Count(c, percpu.EvFutexWakeLocked)
@@ -69,8 +73,11 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 // timeout or without: the runtime's futexsleep) without the kernel lock.
 // When the word no longer holds the expected value it returns EAGAIN, as
 // the locked path would (thread.SysFutex): the word is read once, at one
-// instant, which is where the call takes effect. When it still holds it,
-// the waiter may nap instead of blocking (futexNapWait, fastfutex.go).
+// instant, which is where the call takes effect. When it still holds it
+// and a thread waits in this CPU's run queue, a wait without a timeout
+// blocks and switches to that thread under the CPU's run-queue lock
+// (futexWaitSwitch, fastswitch.go); with none queued, the waiter may nap
+// instead of blocking (futexNapWait, fastfutex.go).
 // It reports false (the locked path decides, with its errno: EFAULT,
 // EINVAL) for a timeout that the lock-free load cannot read or that is
 // not valid, for FUTEX_CLOCK_REALTIME
@@ -95,7 +102,16 @@ func fastFutexWait(c *percpu.CPU, f *x86.TrapFrame) bool {
 		percpu.Count(c, percpu.EvFutexWaitLocked)
 		return false
 	}
-	if v == uint32(f.DX) {
+	switch {
+	case v != uint32(f.DX):
+	case timeout < 0 && !threadtab.Sched.YieldChangesNothing(c.ID):
+		// A thread waits here: it runs next, no nap (fastswitch.go).
+		if futexWaitSwitch(c, f, addr, v) {
+			return true
+		}
+		percpu.Count(c, percpu.EvFutexWaitLocked)
+		return false
+	default:
 		return futexNapWait(c, f, addr, v, timeout)
 	}
 	percpu.Count(c, percpu.EvFutexWaitFast)
@@ -145,17 +161,18 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 func writeFastStats(w kfiles.Writer) {
 	sum := sumEvents()
 	w.S("fastpath lockfree locked\n")
-	w.S("futex_wake ").U(sum[percpu.EvFutexWakeFast]).S(" ").U(sum[percpu.EvFutexWakeLocked]).S("\n")
+	w.Pair("futex_wake", sum[percpu.EvFutexWakeFast], sum[percpu.EvFutexWakeLocked])
 	// A futex nap that ended without a wake or a timeout went on to the
 	// locked path: it counts there, and in the futex_wait_nap line's both
 	// columns. One whose timeout passed returned ETIMEDOUT lock-free.
 	napsWoken := sum[percpu.EvFutexNap] - sum[percpu.EvFutexNapCut]
-	w.S("futex_wait ").U(sum[percpu.EvFutexWaitFast] + napsWoken).S(" ").U(sum[percpu.EvFutexWaitLocked] + sum[percpu.EvFutexNapCut]).S("\n")
-	w.S("futex_wait_nap ").U(sum[percpu.EvFutexNap]).S(" ").U(sum[percpu.EvFutexNapCut]).S("\n")
-	w.S("sched_yield ").U(sum[percpu.EvYieldFast]).S(" ").U(sum[percpu.EvYieldLocked]).S("\n")
+	w.Pair("futex_wait", sum[percpu.EvFutexWaitFast]+napsWoken+sum[percpu.EvFutexWaitSwitch], sum[percpu.EvFutexWaitLocked]+sum[percpu.EvFutexNapCut])
+	w.Pair("futex_wait_nap", sum[percpu.EvFutexNap], sum[percpu.EvFutexNapCut])
+	w.Pair("futex_wait_switch", sum[percpu.EvFutexWaitSwitch], 0)
+	w.Pair("sched_yield", sum[percpu.EvYieldFast], sum[percpu.EvYieldLocked])
 	// A nap cut short went on to the locked path: it counts in both.
-	w.S("nanosleep ").U(sum[percpu.EvNap] + sum[percpu.EvSleepSpin]).S(" ").U(sum[percpu.EvNapLocked] + sum[percpu.EvNapCut]).S("\n")
-	w.S("nanosleep_spin ").U(sum[percpu.EvSleepSpin]).S(" 0\n")
-	w.S("nanosleep_nap_cut 0 ").U(sum[percpu.EvNapCut]).S("\n")
+	w.Pair("nanosleep", sum[percpu.EvNap]+sum[percpu.EvSleepSpin], sum[percpu.EvNapLocked]+sum[percpu.EvNapCut])
+	w.Pair("nanosleep_spin", sum[percpu.EvSleepSpin], 0)
+	w.Pair("nanosleep_nap_cut", 0, sum[percpu.EvNapCut])
 	writeSignalCalls(w, &sum) // fastsignal.go
 }

@@ -134,6 +134,6 @@ func writeSignalCalls(w kfiles.Writer, sum *percpu.EventCounts) {
 		if sc.nrs[1] != sc.nrs[0] {
 			locked += lockedCalls[sc.nrs[1]]
 		}
-		w.S(sc.name).S(" ").U(sum[sc.event]).S(" ").U(locked).S("\n")
+		w.Pair(sc.name, sum[sc.event], locked)
 	}
 }

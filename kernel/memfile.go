@@ -80,6 +80,7 @@ func writeSchedView(w kfiles.Writer) {
 	w.S("\nnrunning ").U(uint64(threadtab.Sched.Running)).S("\n")
 	w.S("\n").S(kfiles.LockTableHeader)
 	kfiles.WriteLockStats(w, "kernel", klock.Kernel.Stats())
+	kfiles.WriteLockStats(w, "run_queue", klock.RunQueueStats())
 	kfiles.WriteLockStats(w, "files", klock.Files.Stats())
 	kfiles.WriteLockStats(w, "memory", klock.Mem.Stats())
 	kfiles.WriteLockStats(w, "signals", klock.Signals.Stats())

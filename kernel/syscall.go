@@ -38,8 +38,8 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 		ret = socket.UnixSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
 	case socket.NetlinkCall(nr, a[0]): // the same for a netlink socket
 		ret = socket.NetlinkSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
-	case nr < uint64(len(syscallTable)) && syscallTable[nr].handler != nil:
-		ret = syscallTable[nr].handler(c, t, a)
+	case nr < uint64(len(syscallTable)) && syscallTable[nr] != nil:
+		ret = syscallTable[nr](c, t, a)
 		if ret == -abi.EPIPE && raisesSIGPIPE(nr, a) {
 			raiseSIGPIPE(c, t)
 		}

@@ -164,11 +164,16 @@ func userTrap(f *x86.TrapFrame) {
 // that finds no waiter or hands it to a halted CPU or wakes a napping
 // one, a FUTEX_WAIT that naps (fastfutex.go), a sched_yield with nothing
 // else to run (fastpath.go), and a nanosleep of at most 50 us
-// (fastsleep.go). It reports whether it handled the entry; f then
-// resumes the same thread. It runs with c.inUser still set (see
-// userTrap), waits for no lock (a nanosleep's nap halts the CPU with
-// interrupts on, taking TLB shootdowns there, and touches no user
-// memory after), and writes user memory only with the fault-tolerant
+// (fastsleep.go); and, under the CPU's run-queue lock alone, a
+// FUTEX_WAKE that queues its waiter on this CPU and a FUTEX_WAIT that
+// switches to a thread queued here (fastswitch.go). It reports whether
+// it handled the entry; f then resumes the same thread, or the one the
+// switch put on the CPU. It runs with c.inUser still set (see
+// userTrap), waits for no lock but a futex bucket lock (a nanosleep's
+// nap halts the CPU with interrupts on, taking TLB shootdowns there, and
+// touches no user memory after; a switch whose new thread has a signal
+// to take hands the rest of the entry to the kernel lock's path, which
+// clears inUser before it takes that lock: rescheduleLocked), and writes user memory only with the fault-tolerant
 // stores (vm.Store64, fastclock.go): a page that is not mapped fails the
 // store, and the locked path decides.
 // Context: trap, kernel lock not held; does not allocate.

@@ -258,6 +258,31 @@ func TestFastPathsBoot(t *testing.T) {
 	assert.GreaterOrEqual(t, events["futex_nap_timeout"], uint64(max(tw[2], 0)), "the event table counts them (and the runtime's own)")
 }
 
+// TestLocalSwitchBoot boots one CPU where two locked threads take 1,000
+// turns each on a futex word (qemu/testdata/threads' switch case): each
+// wakes the other with a FUTEX_WAKE of one, which queues it on the CPU,
+// busy with the waker, and then waits, which finds it queued and
+// switches to it. Both are served under the CPU's run-queue lock, without
+// the kernel lock (kernel/fastswitch.go): a lost wake-up would hang the
+// boot, and the guest checks every result.
+func TestLocalSwitchBoot(t *testing.T) {
+	res, err := bootThreads(t, 1, "-- switch")
+	require.NoError(t, err)
+	require.Equal(t, 0, res.ExitCode, "the switch case's exit status")
+	v := guestCounts(t, string(res.Output), `threads switch: turns=(\d+) switches=(-?\d+) wakes_here=(-?\d+) locked_futex=(\d+)`)
+	turns, switches, wakes, locked := v[0], v[1], v[2], v[3]
+	t.Logf("%d turns: %d switches and %d wakes under the run-queue lock, %d futex calls under the kernel lock", turns, switches, wakes, locked)
+	// Other threads of the runtime (sysmon, the main goroutine's) come
+	// and go on the CPU meanwhile, so a few hand-offs take the kernel
+	// lock's path (a wait with nothing queued blocks there).
+	assert.GreaterOrEqual(t, switches*10, turns*9, "at least 90%% of the waits switch under the run-queue lock")
+	assert.GreaterOrEqual(t, wakes*10, turns*9, "at least 90%% of the wakes queue the waiter under the run-queue lock")
+	assert.LessOrEqual(t, locked*10, turns, "at most 10%% as many futex calls as turns take the kernel lock")
+	rows := parseLockTable(t, section(t, string(res.Output), "threads switch: sched", "threads switch: end"))
+	rq := lockLine(t, rows, "run_queue", "")
+	assert.GreaterOrEqual(t, rq.acquisitions, uint64(switches+wakes), "each switch and each such wake takes the run-queue lock")
+}
+
 // turnsLine returns the guest's counts for its turns with or without a
 // timeout ("threads locks: turns timeout=BOOL napped=N nap_wakes=N
 // handoffs=N"): the futex naps, the wakes that ended one, the hand-offs.

@@ -50,8 +50,11 @@ func (s *Scheduler) Clock(k *CPUTimer) int64 {
 }
 
 // Charge adds the time CPU c's running thread ran since its last charge.
-// Then the kernel calls NextFired until it reports none.
-// Context: trap, kernel lock held; does not allocate.
+// Then the kernel calls NextFired until it reports none. The process's
+// total grows with a locked add: two CPUs under their run-queue locks
+// charge at once (local.go).
+// Context: trap, kernel lock held, or c's run-queue lock with no
+// CPU-time timer armed; does not allocate.
 func (s *Scheduler) Charge(c int, now int64) {
 	t := s.CPUs[c].Cur
 	if t == None {
@@ -64,7 +67,7 @@ func (s *Scheduler) Charge(c int, now int64) {
 		return
 	}
 	th.CPUTime += d
-	s.ProcessCPU += d
+	atomic.AddInt64(&s.ProcessCPU, d)
 }
 
 // NextFired finds an armed CPU-time timer of CPU c's running thread (or

@@ -28,6 +28,11 @@
 //   - Naps (nap.go): a short nanosleep's halt without the kernel lock,
 //     its thread still running: BeginNap and EndNap (run by the napping
 //     CPU alone) and how a nap is kept out of the CPU time.
+//   - Local switches and wake-ups (local.go): what a CPU does on its own
+//     run queue under its run-queue lock, without the kernel lock: a
+//     FUTEX_WAKE queues its waiter there (ClaimHere), a FUTEX_WAIT
+//     switches to the oldest queued thread (WaitHereLocked,
+//     SwitchLocal, Unwait).
 //   - Futex naps (futexnap.go): a FUTEX_WAIT that naps on its CPU instead
 //     of blocking, queued on its word's chain as a napper that polls and
 //     then halts; a wake marks it woken and interrupts its CPU only once

@@ -42,10 +42,12 @@ type Futexes struct {
 	addr  [MaxThreads]uintptr
 	in    [MaxThreads]bool
 	// waited marks a thread queued by a wait that no kernel-lock holder
-	// has ended yet (WakeOne, Remove, the hand-off's drain): a Claim
-	// does not clear it, so the kernel lock's holders may read it without
-	// a bucket lock, and Remove takes none for a thread in no futex wait
-	// (a sleep's or a socket's wake-up).
+	// has ended yet (WakeOne, Remove, the hand-off's drain), nor a CPU
+	// under its run-queue lock for a thread it owns (ClaimHere, Unwait:
+	// local.go): a Claim does not clear it, so the kernel lock's holders
+	// (who hold every run-queue lock) may read it without a bucket lock,
+	// and Remove takes none for a thread in no futex wait (a sleep's or a
+	// socket's wake-up).
 	waited [MaxThreads]bool
 	// handedOff marks a thread that a lock-free FUTEX_WAKE took off its
 	// chain (Claim) and that waits in a CPU's hand-off inbox: its wait is
@@ -172,8 +174,8 @@ func (f *Futexes) Wait(t TID, addr uintptr) {
 }
 
 // WaitLocked is Wait with addr's bucket lock held (Lock).
-// Context: trap or boot, kernel lock and addr's bucket lock held; does
-// not allocate.
+// Context: trap or boot, kernel lock (or t's CPU's run-queue lock:
+// local.go) and addr's bucket lock held; does not allocate.
 func (f *Futexes) WaitLocked(t TID, addr uintptr) {
 	f.enqueue(t, addr)
 	f.waited[t] = true
@@ -305,7 +307,7 @@ func (f *Futexes) Remove(t TID) bool {
 		return false // in no futex wait, or one already ended
 	}
 	f.waited[t] = false
-	b := bucket(f.addr[t]) // set by t's own wait, under the kernel lock
+	b := bucket(f.addr[t]) // set by t's own wait, under the kernel lock or its CPU's run-queue lock
 	f.lockBucket(b)
 	found := f.removeLocked(b, t)
 	f.unlockBucket(b)

@@ -27,7 +27,9 @@ import "sync/atomic"
 //     nothing to run has seen every thread pushed before it took the lock;
 //     one pushed later was pushed by a thread that is running, so the
 //     deadlock check (no thread running) cannot fire while a hand-off is
-//     in flight.
+//     in flight. (A switch under a CPU's run-queue lock, local.go, runs
+//     no Schedule and no drain: it only ever runs a thread queued there,
+//     so it neither halts nor reports a deadlock.)
 //   - The claimed CPU was halted with an open claim and gets the IPI
 //     after the push, so it drains; another CPU's drain may come first,
 //     which only queues the thread by the usual policy (MakeRunnable).
@@ -148,7 +150,8 @@ func (s *Scheduler) nothingToRun(c int) bool {
 }
 
 // queueOn makes t runnable in CPU c's queue; c is no longer idle (it
-// runs t next). Context: trap, kernel lock held; does not allocate.
+// runs t next). Context: trap, kernel lock held, or c's run-queue lock
+// (ClaimHere, local.go); does not allocate.
 func (s *Scheduler) queueOn(c int, t TID, now int64) {
 	th := &s.Threads[t]
 	th.State = Runnable

@@ -45,6 +45,13 @@ var leafCalls = map[string]string{
 	"atomic.StoreUint32":          "one locked store",
 	"atomic.AddInt32":             "one locked add",
 	"vm.Load32":                   "a fault-tolerant load of the futex word: never waits, takes no lock (kernel/vm/usercopy.go)",
+	"wakesHere":                   "this package: ClaimHere's loads (checked below)",
+	"Timers.Pending":              "one load",
+	"idleCPU":                     "this package: loads (checked below)",
+	"nappingCPU":                  "this package: loads (checked below)",
+	"atomic.LoadInt32":            "one load",
+	"Block":                       "this package: two stores (checked below); kernel/thread's: those and one more",
+	"thread.Block":                "two stores and sched's Block (kernel/thread/thread.go)",
 }
 
 // lockCalls and unlockCalls name the acquisitions and releases of a bucket

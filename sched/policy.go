@@ -3,7 +3,9 @@ package sched
 import "sync/atomic"
 
 // The scheduling policy. Every function here runs with the kernel lock
-// held (in the simulator: one event at a time), changes only the
+// held (in the simulator: one event at a time; a few of the helpers also
+// under a CPU's run-queue lock, for that CPU's own queue: local.go, whose
+// functions say so), changes only the
 // Scheduler, and returns what the kernel must do as data: a CPU to send
 // a wake IPI to, a deadline to arm, a thread to switch to, a deadlock to
 // report. The kernel (kernel/thread, kernel/resched.go, kernel/clock.go)
@@ -56,8 +58,9 @@ const (
 // Block takes t, the thread running on the calling CPU, off the CPU until
 // Wake. device says it waits for an interrupt (console input, epoll, the
 // network stack), which the deadlock detector counts as a way forward.
-// The next Schedule on its CPU picks another thread.
-// Context: trap, kernel lock held; does not allocate.
+// The next Schedule on its CPU picks another thread (or SwitchLocal).
+// Context: trap, kernel lock held, or t's CPU's run-queue lock
+// (WaitHereLocked); does not allocate.
 func (s *Scheduler) Block(t TID, device bool) {
 	s.Threads[t].State = Blocked
 	s.Threads[t].Device = device
@@ -140,8 +143,9 @@ func (s *Scheduler) napEnds(c int) bool {
 	return s.mistake != mistakeNapNoKick && s.Napping(c)
 }
 
-// idleCPU returns an idle CPU, or -1. Context: trap, kernel lock held;
-// does not allocate.
+// idleCPU returns an idle CPU, or -1. Context: trap, kernel lock held,
+// or a CPU's run-queue lock (the idle flags change only under the kernel
+// lock); does not allocate.
 func (s *Scheduler) idleCPU() int {
 	for i := 0; i < s.NCPU; i++ {
 		if s.CPUs[i].Idle {
@@ -157,8 +161,8 @@ func (s *Scheduler) idleCPU() int {
 // the IPI ends the nap. The marks are read with plain loads: a choice
 // made on a mark that changes right after is like one made a moment
 // earlier, and the locked read that no wake-up may do without comes
-// after the push (napEnds). Context: trap, kernel lock held; does not
-// allocate.
+// after the push (napEnds). Context: trap, kernel lock or a CPU's
+// run-queue lock held; does not allocate.
 func (s *Scheduler) nappingCPU(pref int) int {
 	if atomic.LoadInt32(&s.CPUs[pref].napping) != 0 {
 		return pref
@@ -355,7 +359,9 @@ func (s *Scheduler) Expired(now int64) TID { return s.Timers.PopExpired(now) }
 // for QEMU's global lock; the deadlines move on nearly every system call
 // (a new goroutine's slice, a sleeping thread's timeout) and on every
 // halt, so this trades many writes for at most one early interrupt per
-// armed deadline. Context: trap, kernel lock held; does not allocate.
+// armed deadline. Context: trap, kernel lock held, or c's run-queue
+// lock (local.go: it writes only c's entry, and what it reads changes
+// only under the kernel lock); does not allocate.
 func (s *Scheduler) Deadline(c int, now, extra int64) (at int64, changed bool) {
 	p := &s.CPUs[c]
 	if t, when := s.Timers.Next(); t != None && c == s.TimerOwner {

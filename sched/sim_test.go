@@ -64,6 +64,10 @@ type simulator struct {
 	// that ended one that had halted (with an IPI), pollWakes those that
 	// ended one that polled (without), with the kernel lock or without.
 	futexNaps, napWakes, pollWakes int
+	// switches counts the FUTEX_WAITs that switched to a thread under the
+	// run-queue lock, undone those undone for a signal, wokenHere the
+	// FUTEX_WAKEs that queued their waiter on their own CPU.
+	switches, undone, wokenHere int
 	// inFlight is, per waker CPU, a lock-free FUTEX_WAKE between its
 	// Claim and its push: the waiter is off the chain and marked, in no
 	// inbox yet, while other CPUs take the kernel lock. The waker's CPU
@@ -563,8 +567,10 @@ func (sim *simulator) syscall() {
 		return
 	}
 	e := sim.choose(20)
-	if e >= 7 && e < 11 && sim.choose(2) == 0 && sim.handOff(c, sim.waitedKey()) {
-		return // the lock-free FUTEX_WAKE: no Schedule, a pending IPI still pending
+	if e >= 7 && e < 11 && sim.choose(2) == 0 {
+		if k := sim.waitedKey(); sim.handOff(c, k) || sim.wakeHere(c, k) {
+			return // the lock-free FUTEX_WAKE: no Schedule, a pending IPI still pending
+		}
 	}
 	deadline := sim.now + 1000 + int64(sim.choose(50))*1000 // a nap's length: up to 50 us
 	if e >= 11 && e < 13 && sim.choose(2) == 0 && sim.nap(c, deadline) {
@@ -584,6 +590,9 @@ func (sim *simulator) syscall() {
 		k := uintptr(sim.choose(simKeys))
 		if sim.choose(3) == 0 && sim.futexNap(c, k) {
 			return // the lock-free FUTEX_WAIT: it naps, or a wake came first
+		}
+		if sim.choose(2) == 0 && sim.switchWait(c, k) {
+			return // the FUTEX_WAIT under the run-queue lock: a local switch
 		}
 		s.Futexes.Wait(t, k)
 		if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
@@ -642,6 +651,63 @@ func (sim *simulator) syscall() {
 	default: // a call that returns at once (getpid)
 	}
 	sim.reschedule(c)
+}
+
+// wakeHere is kernel/fastswitch.go's FUTEX_WAKE of one waiter on key k
+// from CPU c under c's run-queue lock, after the hand-off found no CPU:
+// the waiter is queued on c (ClaimHere) and c's timer armed for its
+// running thread's slice; no Schedule, a pending IPI still pending. It
+// reports false, nothing changed, when the locked path wakes the waiter.
+func (sim *simulator) wakeHere(c int, k uintptr) bool {
+	w, r := sim.s.ClaimHere(k, c, sim.now)
+	switch r {
+	case ClaimNeedsCPU:
+		return false
+	case ClaimQueuedHere:
+		sim.wokenHere++
+		sim.note("cpu %d: thread %d wakes %d (key %d) into its own queue", c, sim.s.CPUs[c].Cur, w, k)
+	}
+	sim.arm(c)
+	return true
+}
+
+// switchWait is kernel/fastswitch.go's FUTEX_WAIT on key k from CPU c
+// under c's run-queue lock, when a thread waits in c's own queue: the
+// thread queues itself blocked (WaitHereLocked), and c switches to the
+// oldest queued thread (SwitchLocal) without a Schedule, a pending IPI
+// still pending. Between the two, another CPU's lock-free FUTEX_WAKE may
+// hand the waiter off, and a signal may come, which takes the waiter off
+// its chain again (Unwait) for the locked path, unless the hand-off came
+// first. It reports false, nothing changed, when the locked path serves
+// the call.
+func (sim *simulator) switchWait(c int, k uintptr) bool {
+	s := sim.s
+	t := s.CPUs[c].Cur
+	if s.NArmed != 0 || s.CPUs[c].RunQ.Len() == 0 {
+		return false
+	}
+	s.Futexes.Reserve(k)
+	s.Futexes.Lock(k)
+	s.WaitHereLocked(t, k)
+	s.Futexes.Unlock(k)
+	s.Futexes.Unreserve(k)
+	if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
+		sim.handOff(w, k)
+	}
+	if sim.choose(8) == 0 && s.Unwait(t, k) {
+		sim.undone++
+		sim.note("cpu %d: thread %d's switching wait on key %d is undone (a signal)", c, t, k)
+		return false
+	}
+	next := s.SwitchLocal(c, sim.now)
+	if next == None {
+		sim.fail("switch: cpu %d found no thread in its queue of %d", c, s.CPUs[c].RunQ.Len())
+		return true
+	}
+	sim.switches++
+	sim.note("cpu %d: thread %d waits on key %d and switches to %d", c, t, k, next)
+	sim.arm(c)
+	return true
 }
 
 // delay is a random timeout or sleep: up to three slices.
@@ -966,6 +1032,7 @@ func TestSimulate(t *testing.T) {
 	}
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
+	switches, undone, wokenHere := 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -977,9 +1044,16 @@ func TestSimulate(t *testing.T) {
 		futexNaps += sim.futexNaps
 		napWakes += sim.napWakes
 		pollWakes += sim.pollWakes
+		switches += sim.switches
+		undone += sim.undone
+		wokenHere += sim.wokenHere
 	}
-	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, ends)
+	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
+		"under run-queue locks %d switches, %d undone, %d wakes queued here; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, ends)
+	assert.NotZero(t, switches, "no FUTEX_WAIT switched under the run-queue lock")
+	assert.NotZero(t, undone, "no switching FUTEX_WAIT was undone")
+	assert.NotZero(t, wokenHere, "no FUTEX_WAKE queued its waiter under the run-queue lock")
 	assert.NotZero(t, handoffs, "no lock-free FUTEX_WAKE handed a thread off")
 	assert.NotZero(t, naps, "no nanosleep napped")
 	assert.NotZero(t, futexNaps, "no FUTEX_WAIT napped")

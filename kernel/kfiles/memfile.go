@@ -161,6 +161,22 @@ func (w Writer) U(v uint64) Writer {
 	return w
 }
 
+// Count appends a table line "name n". Context: trap; does not
+// allocate.
+//
+//go:noinline
+func (w Writer) Count(name string, n uint64) Writer {
+	return w.S(name).S(" ").U(n).S("\n")
+}
+
+// Pair appends a table line "name a b". Context: trap; does not
+// allocate.
+//
+//go:noinline
+func (w Writer) Pair(name string, a, b uint64) Writer {
+	return w.S(name).S(" ").U(a).S(" ").U(b).S("\n")
+}
+
 // View names a kernel file whose content is package kernel's own view.
 const (
 	ViewNone  = iota // a file of this package

@@ -1,5 +1,6 @@
-// Package klock holds the kernel's locks: the kernel lock, the files
-// lock, the memory lock and the signals lock, their spin loop (which answers TLB shootdowns while it waits), the
+// Package klock holds the kernel's locks: the kernel lock, the CPUs'
+// run-queue locks (runqueue.go), the files lock, the memory lock and the
+// signals lock, their spin loop (which answers TLB shootdowns while it waits), the
 // lock order that ranks every lock (rank.go) and the per-lock statistics
 // that /proc/gometal/sched prints (stats.go; kernel/kfiles writes the
 // table). The locks' state itself is kernel/spin's, below the panic
@@ -26,7 +27,10 @@ import (
 // state (threads, run queues, timers, futexes, signal handlers, devices; the file
 // layer below is the files lock's). A CPU takes it on entry from ring 3 after the
 // lock-free fast paths, drops it right before returning to ring 3, and
-// drops it while halted in the idle loop.
+// drops it while halted in the idle loop. Its holder holds every CPU's
+// run-queue lock as well (runqueue.go): under its own, a CPU switches to
+// a thread in its own queue or queues a woken thread there without the
+// kernel lock.
 //
 // The files lock (Files, spin.FilesLock, ranked after the kernel lock)
 // guards the file layer: the descriptor table (kernel/fdtab), the open
@@ -116,7 +120,7 @@ func (l *Handle) Lock(c *percpu.CPU) {
 	checkLockOrder(c, l.rank)
 	start := cpu.Rdtsc()
 	st := l.state()
-	if st.TryLock(c.ID) {
+	if st.TryLock(c.ID) && (l.rank != RankKernel || waitRunQueues(c) == 0) {
 		// The common case: one TSC read (each is a call into QEMU under
 		// TCG), the hold starting where the try did.
 		l.since, l.by = start, 0
@@ -124,7 +128,7 @@ func (l *Handle) Lock(c *percpu.CPU) {
 		tlb.ServiceTLB(c)
 		return
 	}
-	for !st.TryLock(c.ID) {
+	for !st.HeldBy(c.ID) && !st.TryLock(c.ID) {
 		for spins := 0; st.Held(); spins++ {
 			tlb.ServiceTLB(c)
 			if spins == spinsBeforeHalt {
@@ -133,6 +137,9 @@ func (l *Handle) Lock(c *percpu.CPU) {
 			}
 			cpu.Pause()
 		}
+	}
+	if l.rank == RankKernel {
+		waitRunQueues(c) // runqueue.go: the kernel lock's holder holds every run-queue lock
 	}
 	l.since, l.by = cpu.Rdtsc(), 0
 	l.stats.Acquired(true, l.since-start)

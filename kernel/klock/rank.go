@@ -14,24 +14,27 @@ import (
 // against the order). A violation is a kernel panic that names both
 // locks, the first time the code path runs, rather than a deadlock when
 // two CPUs happen to meet there. Rank 0 is an unranked lock, never
-// checked. There are four locks today: the kernel lock, the files lock,
-// the memory lock and the signals lock, in that order; the other fine-grained ones of
-// issue 18 (run queues, futex buckets, sockets) get ranks here as they
-// come, outermost first.
+// checked. There are five ranks today: the kernel lock, the run-queue
+// locks (one per CPU, each taken only by its own CPU, runqueue.go), the
+// files lock, the memory lock and the signals lock, in that order; the
+// futex buckets' locks are unranked leaves (sched/futex.go), and the
+// other fine-grained locks of issue 18 get ranks here as they come,
+// outermost first.
 type Rank uint8
 
 // The ranks, outermost (taken first) lowest.
 const (
-	RankNone    Rank = iota // unranked: not checked
-	RankKernel              // the kernel lock (lock.go)
-	RankFiles               // the files lock (lock.go), taken inside the kernel lock or alone
-	RankMem                 // the memory lock (lock.go), taken inside either or alone
-	RankSignals             // the signals lock (lock.go), a leaf: taken inside any of them or alone
-	maxRank     = 63        // a lockSet holds ranks up to this
+	RankNone     Rank = iota // unranked: not checked
+	RankKernel               // the kernel lock (lock.go)
+	RankRunQueue             // a CPU's run-queue lock (runqueue.go); the kernel lock, whose holder waits for them all, may not be taken inside it
+	RankFiles                // the files lock (lock.go), taken inside the kernel lock or alone
+	RankMem                  // the memory lock (lock.go), taken inside either or alone
+	RankSignals              // the signals lock (lock.go), a leaf: taken inside any of them or alone
+	maxRank      = 63        // a lockSet holds ranks up to this
 )
 
 // lockRankNames names the ranks in lock-order reports.
-var lockRankNames = [...]string{RankNone: "unranked", RankKernel: "kernel", RankFiles: "files", RankMem: "memory", RankSignals: "signals"}
+var lockRankNames = [...]string{RankNone: "unranked", RankKernel: "kernel", RankRunQueue: "run queue", RankFiles: "files", RankMem: "memory", RankSignals: "signals"}
 
 // rankName returns r's name, or "another lock" for one without a name.
 // Context: any; does not allocate.

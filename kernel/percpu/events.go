@@ -53,6 +53,8 @@ const (
 	EvAltstackFast                 // sigaltstack answered without the kernel lock
 	EvKillFast                     // tgkill or tkill answered without the kernel lock (a thread running or runnable)
 	EvSigactionFast                // rt_sigaction answered without the kernel lock
+	EvFutexWaitSwitch              // a FUTEX_WAIT that blocked and switched to a thread in its CPU's queue under the run-queue lock (kernel/fastswitch.go)
+	EvFutexWakeHere                // a FUTEX_WAKE that queued its waiter on its own CPU under the run-queue lock (kernel/fastswitch.go)
 	NEvents
 )
 
@@ -65,4 +67,8 @@ type EventCounts [NEvents]uint64
 var Events [MaxCPUs]EventCounts
 
 // Count counts e on c. Context: trap, interrupts off; does not allocate.
+// Not inlined: it is called at fifty places, and each inlined copy
+// costs image bytes.
+//
+//go:noinline
 func Count(c *CPU, e Event) { Events[c.ID][e]++ }

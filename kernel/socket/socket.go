@@ -358,6 +358,7 @@ func closeSocket(i int) {
 }
 
 // sockOfFD returns the socket behind descriptor fd, or an errno.
+// Context: trap, files lock held; does not allocate.
 func sockOfFD(fd int) (int, int64) {
 	f := fdtab.Get(fd)
 	if f == nil {

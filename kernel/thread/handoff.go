@@ -87,10 +87,19 @@ func WakeHandedOff(c *percpu.CPU) {
 			l.S("handed-off tid ").I(int64(t)).S(" inbox ").I(int64(inbox)).S(" state ").U(uint64(State(t))).S(" wait ").U(uint64(threadtab.Threads[t].Wait)).S(" on cpu ").I(int64(c.ID)).Print()
 			kpanic.Panic("handed-off thread is not blocked", nil)
 		}
-		th := &threadtab.Threads[t]
-		leaveSlot(t)
-		th.Wait = threadtab.WaitNone
-		th.Regs.AX = 0
+		EndFutexWait(t)
 		KickCPU(threadtab.Sched.WakeHandedOff(t, inbox, c.ID, clock.Nanotime()))
 	}
+}
+
+// EndFutexWait ends, on the thread table's side, the FUTEX_WAIT of t,
+// which a wake took off its chain and the scheduler makes runnable: the
+// call returns 0. Context: trap, kernel lock held, or the waker's
+// run-queue lock (kernel/fastswitch.go: t is off every chain and in no
+// inbox, so no other CPU touches it); does not allocate.
+func EndFutexWait(t sched.TID) {
+	leaveSlot(t)
+	th := &threadtab.Threads[t]
+	th.Wait = threadtab.WaitNone
+	th.Regs.AX = 0
 }

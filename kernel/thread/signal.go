@@ -61,8 +61,11 @@ func SignalPending(t sched.TID) bool {
 // with a locked instruction between, so that one of the two sees the
 // other's store (a plain store can wait in the store buffer past a
 // load after it): the sender sees the new state and acts on it, or t
-// sees the signal here.
-// Context: trap, kernel lock held; does not allocate.
+// sees the signal here. (A switch under a run-queue lock does the same
+// for the thread that blocks and the one it switches to:
+// kernel/fastswitch.go.)
+// Context: trap, kernel lock or the CPU's run-queue lock held; does not
+// allocate.
 func SignalPendingFenced(t sched.TID) bool {
 	th := &threadtab.Threads[t]
 	return atomic.OrUint64(&th.Pending, 0)&^atomic.LoadUint64(&th.Sigmask) != 0

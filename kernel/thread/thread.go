@@ -193,7 +193,8 @@ func BlockIn(t sched.TID, why uint8, slot *sched.TID) {
 
 // leaveSlot clears the waiter slot t blocked in (BlockIn) if it still
 // names t, and the connect wait that used it. Context: trap, kernel lock
-// held; does not allocate.
+// held, or the run-queue lock of the CPU that ends t's futex wait
+// (EndFutexWait: a futex wait has no slot); does not allocate.
 func leaveSlot(t sched.TID) {
 	th := &threadtab.Threads[t]
 	if th.WaitSlot != 0 {

@@ -268,7 +268,8 @@ func turnEnded(r *sliceReq) (ended, known bool) {
 // (a WRMSR or an APIC write, several microseconds under TCG), on every
 // system call. The "look again later" deadlines are therefore rounded up
 // to a grid of an eighth of a slice (sliceAfter), and stay put for that
-// long. Context: trap (armTimer), kernel lock held; does not allocate.
+// long. Context: trap (armTimer), kernel lock or c's run-queue lock
+// held (the state is c's); does not allocate.
 func Deadline(c *percpu.CPU, now int64) int64 {
 	if !sliceOn || threadtab.Sched.CPUs[c.ID].Cur == sched.None {
 		return 0

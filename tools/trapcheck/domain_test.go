@@ -27,7 +27,7 @@ func callsOfClass(t *testing.T, img string, class byte) []string {
 	t.Helper()
 	locks, err := Variable(img, kernelPkg+"syscallLocks")
 	require.NoError(t, err)
-	handlers, err := TableEntries(img, kernelPkg+"syscallTable", 16) // sysEntry: a func value, a support byte, padding
+	handlers, err := TableEntries(img, kernelPkg+"syscallTable", 8) // a func value per call
 	require.NoError(t, err)
 	var out []string
 	for nr, c := range locks {

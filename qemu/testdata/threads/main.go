@@ -43,7 +43,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Println("usage: threads exit|cputime|spread|munmap")
+		fmt.Println("usage: threads exit|cputime|spread|munmap|spin|locks|signals|switch|hang")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -67,6 +67,8 @@ func main() {
 		locksCheck()
 	case "signals":
 		signalsCheck() // signals.go
+	case "switch":
+		switchCheck()
 	case "hang":
 		fmt.Println("threads hang: start")
 		hangForever()
@@ -303,6 +305,45 @@ func fastCalls() error {
 	}
 	return timedWaits(50)
 }
+
+// switchCheck runs two locked threads that take switchTurns turns each
+// on one futex word, each waking the other with a FUTEX_WAKE of one and
+// then waiting in a FUTEX_WAIT without a timeout (turns), and prints how
+// many FUTEX_WAITs switched to a queued thread and how many FUTEX_WAKEs
+// queued their waiter on their own CPU, both under the CPU's run-queue
+// lock (kernel/fastswitch.go), and how many futex calls took the kernel
+// lock, over the turns. On one CPU every hand-off is one of each: the
+// waker queues its partner there (the CPU is busy, no other is idle),
+// and its wait then finds that partner queued.
+func switchCheck() {
+	// A P for each side: with one, a side woken from its FUTEX_WAIT would
+	// wait for sysmon to take the P from the other, in its system call.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	switches, wakes, locked := fastPathCount("futex_wait_switch"), eventCount("futex_wake_here"), lockedFutexCalls()
+	var turn uint32
+	errs := make(chan error, 2)
+	for me := range uint32(2) {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			errs <- turns(&turn, me, switchTurns, false)
+		}()
+	}
+	if err := errors.Join(<-errs, <-errs); err != nil {
+		fmt.Println("threads switch:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("threads switch: turns=%d switches=%d wakes_here=%d locked_futex=%d\n", 2*switchTurns,
+		fastPathCount("futex_wait_switch")-switches, eventCount("futex_wake_here")-wakes, lockedFutexCalls()-locked)
+	fmt.Printf("threads switch: sched\n%sthreads switch: end\n", sched())
+}
+
+// switchTurns is how many turns each side of switchCheck takes.
+const switchTurns = 1000
+
+// lockedFutexCalls returns how many futex calls took the kernel lock
+// (/proc/gometal/sched's "locked_syscall futex" line, absent for none).
+func lockedFutexCalls() int64 { return max(schedCount(`(?m)^locked_syscall futex (\d+)$`), 0) }
 
 // takeTurns runs two locked threads that take 500 turns each on one
 // futex word, twice: each sleeps in FUTEX_WAIT until the word says its

@@ -1,0 +1,147 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/klock"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
+	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/x86"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
+)
+
+// Local switches and wake-ups under a CPU's run-queue lock, without the
+// kernel lock (issue 18). When no CPU is idle or napping, a FUTEX_WAKE
+// queues its blocked waiter on the waker's CPU if the waiter last ran
+// there (futexWakeHere), and a FUTEX_WAIT with a thread queued on its
+// CPU blocks and switches to it (futexWaitSwitch): what the kernel
+// lock's path does in those cases, done under the CPU's own run-queue
+// lock (kernel/klock/runqueue.go), so that two CPUs doing so do not wait
+// for each other. The scheduler's side, and why the kernel lock's
+// holders see nothing change, is sched/local.go.
+
+// futexWaitSwitch serves a FUTEX_WAIT without a timeout whose word held
+// val when fastFutexWait read it, while a thread waits in c's own run
+// queue: under c's run-queue lock it reads the word again under its
+// bucket lock (EAGAIN if it changed) and queues the caller there,
+// blocked (sched.Scheduler.WaitHereLocked), then switches to the oldest
+// thread in c's queue (sched.Scheduler.SwitchLocal, loadSwitched). A
+// signal that came meanwhile takes the caller off the chain again for
+// the locked path, which ends the wait with EINTR or a restart, unless
+// a lock-free FUTEX_WAKE took it off first (its wait is then over and
+// returns 0; the signal waits for its next run). It reports false,
+// nothing changed, when the locked path must serve the call: the
+// kernel lock is held, a CPU-time timer is armed (their expiries are
+// that lock's), a signal is pending, c's queue is empty or the word
+// cannot be read without a fault.
+// Context: trap, kernel lock not held; does not allocate.
+func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) bool {
+	s := &threadtab.Sched
+	t := s.CPUs[c.ID].Cur
+	if thread.SignalPending(t) || !klock.TryLockRunQueue(c) {
+		return false
+	}
+	if s.NArmed != 0 || s.YieldChangesNothing(c.ID) { // read under the lock: a kernel-lock holder may have stolen the thread
+		klock.UnlockRunQueue(c)
+		return false
+	}
+	th := &threadtab.Threads[t]
+	th.Regs = *f // before t is on the chain: a wake sets its result there
+	th.RestartNr = unix.SYS_FUTEX
+	switch queueOnWord(t, addr, val, false) {
+	case napWordChanged:
+		klock.UnlockRunQueue(c)
+		percpu.Count(c, percpu.EvFutexWaitFast)
+		f.AX = errnoResult(abi.EAGAIN)
+		return true
+	case napFault:
+		klock.UnlockRunQueue(c)
+		return false
+	}
+	// Fenced: a lock-free tgkill that saw t running before it blocked
+	// sent its signal to a CPU t is about to leave (interruptIfSignalled).
+	if thread.SignalPendingFenced(t) && s.Unwait(t, addr) {
+		th.Wait = threadtab.WaitNone
+		klock.UnlockRunQueue(c)
+		return false
+	}
+	next := s.SwitchLocal(c.ID, clock.Nanotime())
+	percpu.Count(c, percpu.EvFutexWaitSwitch)
+	loadSwitched(c, f, next)
+	return true
+}
+
+// loadSwitched is load (kernel/resched.go) for next, which SwitchLocal
+// put on c, under c's run-queue lock, which it releases: the x87 state
+// of the thread that left goes to its owner's area, next's registers go
+// into f and c's timer is armed for what the scheduler now asks. A
+// signal pending for next, or a restart its last wait owes it, needs the
+// kernel lock's path: load delivers it there, after reschedule finds
+// next running on c (its state is whole, so the locked path may take
+// over here).
+// Context: trap, c's run-queue lock held on entry, released on return;
+// does not allocate.
+func loadSwitched(c *percpu.CPU, f *x86.TrapFrame, next sched.TID) {
+	th := &threadtab.Threads[next]
+	if c.X87Live != th.FX {
+		thread.SyncFPU(c) // the thread that entered leaves the CPU
+	}
+	if thread.SignalPendingFenced(next) || th.SignalRestart {
+		klock.UnlockRunQueue(c)
+		rescheduleLocked(c, f)
+		return
+	}
+	*f = th.Regs
+	c.CurFX = th.FX
+	c.CurFSBase = th.FSBase
+	armTimer(c)
+	klock.UnlockRunQueue(c)
+	armPending(c)
+}
+
+// rescheduleLocked takes the kernel lock and runs the scheduler's loop
+// (reschedule), as userTrap does after a call: a fast path whose thread's
+// state is whole hands the rest of its entry to the locked path.
+// Context: trap, from userTrap's fast paths, no lock held; does not
+// allocate.
+func rescheduleLocked(c *percpu.CPU, f *x86.TrapFrame) {
+	c.InUser.Store(false)
+	klock.Kernel.Lock(c)
+	klock.Kernel.SetHolder(klock.TrapTag(f))
+	reschedule(c, f)
+	c.InUser.Store(true)
+	unlockKernel(c)
+}
+
+// futexWakeHere is a FUTEX_WAKE of one waiter on addr, after the
+// lock-free hand-off found the waiter blocked and no CPU to hand it to
+// (thread.HandOffFutexWake): under c's run-queue lock, the waiter is
+// queued on c when the kernel lock's path would queue it there
+// (sched.Scheduler.ClaimHere: it last ran on c, and no CPU is idle or
+// napping), its call to return 0, and c's timer armed for the end of its
+// running thread's slice. It returns the call's result (1, or 0 when
+// nobody waits on addr any more) and ok; ok is false, nothing changed,
+// when the locked path must wake the waiter (the kernel lock is held, or
+// the waiter is not for here).
+// Context: trap, kernel lock not held; does not allocate.
+func futexWakeHere(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
+	if !klock.TryLockRunQueue(c) {
+		return 0, false
+	}
+	t, r := threadtab.Sched.ClaimHere(addr, c.ID, clock.Nanotime())
+	switch r {
+	case sched.ClaimNeedsCPU:
+		klock.UnlockRunQueue(c)
+		return 0, false
+	case sched.ClaimQueuedHere:
+		thread.EndFutexWait(t)
+		percpu.Count(c, percpu.EvFutexWakeHere)
+		armTimer(c)
+		woke = 1
+	}
+	klock.UnlockRunQueue(c)
+	armPending(c)
+	return woke, true
+}

@@ -1,0 +1,111 @@
+package klock
+
+import (
+	"sync/atomic"
+
+	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/spin"
+	"github.com/gometal/gometal/kernel/tlb"
+)
+
+// Run-queue locks (issue 18). Each CPU has one, which guards its run
+// queue and its running thread (sched.CPU: Cur, RunQ, Armed, SliceStart,
+// Resched) against the kernel lock's holders, so that the CPU can switch
+// to a thread in its own queue, or queue a woken thread there, without
+// the kernel lock (kernel/fastswitch.go, sched/local.go). Only CPU c
+// takes run-queue lock c. The kernel lock's holder holds every run-queue
+// lock: Kernel.Lock, once it has the kernel lock, waits until no CPU
+// holds its run-queue lock (waitRunQueues), and a CPU takes its own only
+// while the kernel lock is free (TryLockRunQueue). So the code under the
+// kernel lock is unchanged: it still sees the whole scheduler still. Two
+// CPUs under their run-queue locks run at once; each changes only its
+// own CPU's state, the threads in its own queue, its running thread and
+// the futex waiter it takes off a chain under the bucket lock, and adds
+// to the process's CPU time with a locked instruction
+// (sched/local.go).
+//
+// No CPU waits for a run-queue lock: the taker tries once and goes to
+// the kernel lock's path if that lock is held, and the kernel lock's
+// holder waits only for holds that began before it took the kernel lock
+// (and for the flag of a take that finds the lock held, for the few
+// instructions before it clears it), each a few hundred instructions
+// with no wait inside but for a futex bucket lock, which no kernel-lock
+// holder holds while it waits here (it waits before it takes anything
+// else). The
+// flag and the kernel lock are a pair of stores and loads in opposite
+// order (the taker sets its flag, then reads the kernel lock; the kernel
+// lock's taker sets the lock, then reads the flags), each store a locked
+// instruction, so at least one of them sees the other.
+
+// runQueueHeld has a word per CPU: 1 while that CPU holds its run-queue
+// lock. Atomic.
+var runQueueHeld [percpu.MaxCPUs]atomic.Uint32
+
+// runQueueSince is when each CPU took its run-queue lock (TSC), for the
+// hold's length.
+var runQueueSince [percpu.MaxCPUs]uint64
+
+// runQueueStats are the run-queue locks' statistics, all CPUs together.
+// No take waits, so none is contended: a take that the kernel lock
+// refuses is no acquisition (its call counts on the kernel lock's path),
+// and the kernel lock's holders' waits for the run-queue locks' holders
+// count in the kernel lock's own line, as contended acquisitions.
+var runQueueStats Stats
+
+// TryLockRunQueue takes CPU c's run-queue lock and reports true, unless
+// the kernel lock is held (then it reports false, holding nothing: the
+// caller goes on to the kernel lock's path; a CPU that holds the kernel
+// lock holds every run-queue lock already). The kernel lock may not be
+// taken inside it (the lock order ranks the run-queue locks after the
+// kernel lock, so checkLockOrder ends that in a kernel panic): its taker
+// would wait for this very hold to end.
+// Context: trap, on CPU c, interrupts off; does not allocate.
+func TryLockRunQueue(c *percpu.CPU) bool {
+	checkLockOrder(c, RankRunQueue)
+	start := cpu.Rdtsc()
+	runQueueHeld[c.ID].Store(1) // an XCHG: ordered before the load below
+	if spin.KernelLock.Held() {
+		runQueueHeld[c.ID].Store(0)
+		heldLocks[c.ID].release(RankRunQueue)
+		return false
+	}
+	runQueueSince[c.ID] = start
+	runQueueStats.Acquired(false, 0)
+	return true
+}
+
+// UnlockRunQueue releases CPU c's run-queue lock, which c holds.
+// Context: trap, on CPU c, interrupts off; does not allocate.
+func UnlockRunQueue(c *percpu.CPU) {
+	runQueueStats.Released(cpu.Rdtsc()-runQueueSince[c.ID], 0)
+	heldLocks[c.ID].release(RankRunQueue)
+	runQueueHeld[c.ID].Store(0)
+}
+
+// RunQueueStats returns the run-queue locks' statistics, for
+// /proc/gometal/sched. Context: any; does not allocate.
+func RunQueueStats() *Stats { return &runQueueStats }
+
+// waitRunQueues waits, after c took the kernel lock, until no other CPU
+// holds its run-queue lock, answering TLB shootdowns meanwhile as the
+// kernel lock's spin does. It returns the cycles spent waiting, 0 for
+// none.
+// Context: trap or boot, kernel lock just taken by c, interrupts off;
+// does not allocate.
+func waitRunQueues(c *percpu.CPU) uint64 {
+	var start uint64
+	for i := 0; i < percpu.NOnline; i++ {
+		for runQueueHeld[i].Load() != 0 {
+			if start == 0 {
+				start = cpu.Rdtsc()
+			}
+			tlb.ServiceTLB(c)
+			cpu.Pause()
+		}
+	}
+	if start == 0 {
+		return 0
+	}
+	return cpu.Rdtsc() - start
+}

@@ -1,0 +1,141 @@
+package sched
+
+import "sync/atomic"
+
+// Local switches and wake-ups: scheduling that a CPU does on its own run
+// queue under its run-queue lock, without the kernel lock (issue 18;
+// the lock is kernel/klock/runqueue.go's, the calls kernel/fastswitch.go's).
+//
+// The Go runtime hands work between its threads with a FUTEX_WAKE of
+// one waiter and a FUTEX_WAIT. When no CPU is idle or napping, the
+// woken thread goes to the queue of the CPU it last ran on (MakeRunnable)
+// and the waker's next FUTEX_WAIT switches to a thread queued there: in
+// a ping-pong between two threads that both last ran on one CPU, a
+// switch to the thread it has just woken. Both took the kernel lock.
+// Under its own run-queue lock a CPU now does what MakeRunnable and
+// Schedule would do there in that case, and nothing else:
+//
+//   - ClaimHere: a FUTEX_WAKE takes the oldest waiter off its chain and
+//     queues it on the waker's CPU, when that is where MakeRunnable would
+//     queue it (the waiter last ran there, no CPU is idle, none naps) and
+//     the waiter has no timeout (the timer heap is the kernel lock's).
+//   - SwitchLocal: a FUTEX_WAIT that blocked puts the oldest thread of
+//     its CPU's own queue on the CPU, as Schedule would (it pops its own
+//     queue before it steals).
+//
+// The kernel lock's holder holds every run-queue lock, so the code under
+// it sees the scheduler still, as before. Two CPUs under their run-queue
+// locks run at once, so each touches only its own CPU's entry and the
+// threads it owns there (its running thread, the threads in its queue,
+// the waiter it takes off a chain under the bucket lock), never the
+// running count (a switch leaves it as it is) nor the timer heap, and
+// adds to the process's CPU time with a locked instruction (Charge).
+// The simulator (sim_test.go) takes both paths among its events and
+// checks the same invariants after them.
+
+// ClaimQueuedHere is ClaimHere's result for a waiter it queued on the
+// waker's CPU.
+const ClaimQueuedHere ClaimResult = ClaimNeedsCPU + 1
+
+// ClaimHere is a FUTEX_WAKE of one waiter on addr by CPU c's running
+// thread, under c's run-queue lock: the oldest waiter, if it blocked
+// (not a napper) and would be queued on c by MakeRunnable (wakesHere), is
+// taken off its chain, its wait ended, and queued on c (ClaimQueuedHere;
+// the kernel sets its system call's result to 0 and arms c's timer for
+// the end of its running thread's slice). ClaimNobody: nobody waits on
+// addr. ClaimNeedsCPU: the oldest waiter is not for here; nothing
+// changed, and the kernel lock's path wakes it.
+// Context: trap, on CPU c, c's run-queue lock held (or the kernel lock,
+// or the simulator's one event); does not allocate.
+func (s *Scheduler) ClaimHere(addr uintptr, c int, now int64) (TID, ClaimResult) {
+	f := &s.Futexes
+	b := bucket(addr)
+	f.lockBucket(b)
+	t := f.oldest(b, addr)
+	r := ClaimQueuedHere
+	switch {
+	case t == None:
+		r = ClaimNobody
+	case f.napping(t) || !s.wakesHere(t, c):
+		t, r = None, ClaimNeedsCPU
+	default:
+		f.dequeue(b, addr)
+	}
+	f.unlockBucket(b)
+	if r == ClaimQueuedHere {
+		f.waited[t] = false
+		s.Threads[t].Device = false
+		s.queueOn(c, t, now)
+	}
+	return t, r
+}
+
+// wakesHere reports whether blocked waiter t would be queued on CPU c,
+// which runs its waker, by MakeRunnable, and may be queued there under
+// c's run-queue lock: it last ran on c, no CPU is idle or napping (it
+// would go there), and it has no timeout to cancel.
+// Context: trap, c's run-queue lock and t's bucket lock held; does not
+// allocate.
+func (s *Scheduler) wakesHere(t TID, c int) bool {
+	th := &s.Threads[t]
+	return th.State == Blocked && th.CPU == c && !s.Timers.Pending(t) &&
+		s.idleCPU() < 0 && s.nappingCPU(c) < 0
+}
+
+// SwitchLocal puts the oldest thread of CPU c's own queue on c in place
+// of c's running thread, which has just blocked, as Schedule would, and
+// returns it; None, with nothing changed, when c's queue is empty or c's
+// thread did not block. The blocked thread is charged its CPU time; the
+// running count stays as it is (one thread leaves the CPU, one comes).
+// The kernel then loads the returned thread's registers.
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event), no CPU-time timer armed (NArmed: their expiries are the
+// kernel lock's); does not allocate.
+func (s *Scheduler) SwitchLocal(c int, now int64) TID {
+	p := &s.CPUs[c]
+	if p.Cur == None || s.Threads[p.Cur].State != Blocked || p.RunQ.Len() == 0 {
+		return None
+	}
+	s.Charge(c, now)
+	next := p.RunQ.Pop(&s.RunLinks)
+	th := &s.Threads[next]
+	th.State = Running
+	th.CPU = c
+	th.LastRun = now
+	p.MaxWaitNs = max(p.MaxWaitNs, now-th.Queued)
+	atomic.StoreInt32((*int32)(&p.Cur), int32(next)) // read without a lock (RunningOn)
+	p.SliceStart = now
+	p.Resched = false
+	return next
+}
+
+// WaitHereLocked queues t, CPU c's running thread, on addr's chain and
+// blocks it, in one hold of addr's bucket lock (held by the caller,
+// Futexes.Lock): a FUTEX_WAIT that will switch to a thread in c's queue
+// (SwitchLocal). A waker that takes the bucket lock finds t queued and
+// blocked, never queued and still running. Context: trap, on CPU c, c's run-queue lock and
+// addr's bucket lock held; does not allocate.
+func (s *Scheduler) WaitHereLocked(t TID, addr uintptr) {
+	s.Futexes.WaitLocked(t, addr)
+	s.Block(t, false)
+}
+
+// Unwait undoes WaitHereLocked for t, waiting on addr, if t is still
+// queued there: t is off the chain and running again, and it reports
+// true. false: a wake took t off the chain first (a lock-free
+// FUTEX_WAKE's hand-off, sched/handoff.go), t's wait is over and the
+// hand-off's drain wakes it; the caller goes on with the switch.
+// Context: trap, on t's CPU, its run-queue lock held (or the
+// simulator's one event); does not allocate.
+func (s *Scheduler) Unwait(t TID, addr uintptr) bool {
+	f := &s.Futexes
+	b := bucket(addr)
+	f.lockBucket(b)
+	queued := f.removeLocked(b, t)
+	f.unlockBucket(b)
+	if queued {
+		f.waited[t] = false
+		s.Threads[t].State = Running
+	}
+	return queued
+}
