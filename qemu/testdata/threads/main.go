@@ -320,16 +320,7 @@ func switchCheck() {
 	// wait for sysmon to take the P from the other, in its system call.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	switches, wakes, locked := fastPathCount("futex_wait_switch"), eventCount("futex_wake_here"), lockedFutexCalls()
-	var turn uint32
-	errs := make(chan error, 2)
-	for me := range uint32(2) {
-		go func() {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			errs <- turns(&turn, me, switchTurns, false)
-		}()
-	}
-	if err := errors.Join(<-errs, <-errs); err != nil {
+	if err := bothTurns(switchTurns, false); err != nil {
 		fmt.Println("threads switch:", err)
 		os.Exit(1)
 	}
@@ -359,16 +350,7 @@ func lockedFutexCalls() int64 { return max(schedCount(`(?m)^locked_syscall futex
 func takeTurns() error {
 	for _, timeout := range []bool{false, true} {
 		naps, wakes, handoffs := fastPathCount("futex_wait_nap"), eventCount("futex_nap_wake"), eventCount("futex_handoff")
-		var turn uint32
-		errs := make(chan error, 2)
-		for me := range uint32(2) {
-			go func() {
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				errs <- turns(&turn, me, 500, timeout)
-			}()
-		}
-		if err := errors.Join(<-errs, <-errs); err != nil {
+		if err := bothTurns(500, timeout); err != nil {
 			return err
 		}
 		fmt.Printf("threads locks: turns timeout=%v napped=%d nap_wakes=%d handoffs=%d\n", timeout,
@@ -539,6 +521,21 @@ func timedBurst(n int) (timedOut, early int, err error) {
 func spinFor(d time.Duration) {
 	for start := time.Now(); time.Since(start) < d; {
 	}
+}
+
+// bothTurns runs the two sides of turns, each on its own locked thread,
+// n turns each, and returns their errors.
+func bothTurns(n int, timeout bool) error {
+	var turn uint32
+	errs := make(chan error, 2)
+	for me := range uint32(2) {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			errs <- turns(&turn, me, n, timeout)
+		}()
+	}
+	return errors.Join(<-errs, <-errs)
 }
 
 // turns is one side of takeTurns: n times, wait until *turn is me, then
