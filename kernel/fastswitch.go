@@ -62,7 +62,7 @@ func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) 
 	}
 	// Fenced: a lock-free tgkill that saw t running before it blocked
 	// sent its signal to a CPU t is about to leave (interruptIfSignalled).
-	if thread.SignalPendingFenced(t) && s.Unwait(t, addr) {
+	if thread.SignalPendingFenced(t) && s.Unwait(t) {
 		th.Wait = threadtab.WaitNone
 		klock.UnlockRunQueue(c)
 		return false
@@ -93,10 +93,7 @@ func loadSwitched(c *percpu.CPU, f *x86.TrapFrame, next sched.TID) {
 		rescheduleLocked(c, f)
 		return
 	}
-	*f = th.Regs
-	c.CurFX = th.FX
-	c.CurFSBase = th.FSBase
-	armTimer(c)
+	enterThread(c, f, th)
 	klock.UnlockRunQueue(c)
 	armPending(c)
 }

@@ -125,6 +125,16 @@ func load(c *percpu.CPU, f *x86.TrapFrame) {
 		t.SignalRestart = false
 		thread.CallAgain(t)
 	}
+	enterThread(c, f, t)
+}
+
+// enterThread puts thread t's saved registers into the frame the trap
+// exit restores, with its FX area and FS base, and arms c's timer for
+// what the scheduler now asks: the end of load, and of a switch under
+// c's run-queue lock (loadSwitched).
+// Context: trap, kernel lock or c's run-queue lock held; does not
+// allocate.
+func enterThread(c *percpu.CPU, f *x86.TrapFrame, t *threadtab.Thread) {
 	*f = t.Regs
 	c.CurFX = t.FX
 	c.CurFSBase = t.FSBase

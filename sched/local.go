@@ -120,22 +120,17 @@ func (s *Scheduler) WaitHereLocked(t TID, addr uintptr) {
 	s.Block(t, false)
 }
 
-// Unwait undoes WaitHereLocked for t, waiting on addr, if t is still
-// queued there: t is off the chain and running again, and it reports
-// true. false: a wake took t off the chain first (a lock-free
+// Unwait undoes WaitHereLocked for t if t is still queued on its futex
+// word (Futexes.Remove): t is off the chain and running again, and it
+// reports true. false: a wake took t off the chain first (a lock-free
 // FUTEX_WAKE's hand-off, sched/handoff.go), t's wait is over and the
 // hand-off's drain wakes it; the caller goes on with the switch.
 // Context: trap, on t's CPU, its run-queue lock held (or the
 // simulator's one event); does not allocate.
-func (s *Scheduler) Unwait(t TID, addr uintptr) bool {
-	f := &s.Futexes
-	b := bucket(addr)
-	f.lockBucket(b)
-	queued := f.removeLocked(b, t)
-	f.unlockBucket(b)
-	if queued {
-		f.waited[t] = false
-		s.Threads[t].State = Running
+func (s *Scheduler) Unwait(t TID) bool {
+	if !s.Futexes.Remove(t) {
+		return false
 	}
-	return queued
+	s.Threads[t].State = Running
+	return true
 }

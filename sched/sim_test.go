@@ -694,7 +694,7 @@ func (sim *simulator) switchWait(c int, k uintptr) bool {
 	if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
 		sim.handOff(w, k)
 	}
-	if sim.choose(8) == 0 && s.Unwait(t, k) {
+	if sim.choose(8) == 0 && s.Unwait(t) {
 		sim.undone++
 		sim.note("cpu %d: thread %d's switching wait on key %d is undone (a signal)", c, t, k)
 		return false
