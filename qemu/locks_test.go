@@ -73,12 +73,10 @@ func locksSched(t *testing.T) string {
 	locksBoot.once.Do(func() { locksBoot.res, locksBoot.err = bootThreads(t, 2, "-- locks") })
 	require.NoError(t, locksBoot.err)
 	require.NotNil(t, locksBoot.res, "the locks case's image did not build")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("kernel log:\n%s\nconsole:\n%s", locksBoot.res.KernelLog, locksBoot.res.Console)
-		}
-	})
-	require.Equal(t, 0, locksBoot.res.ExitCode, "the locks case's exit status")
+	// Only a failed boot's logs are shown: after a failed check they
+	// would push its message out of the end of the output that CI shows.
+	require.Equal(t, 0, locksBoot.res.ExitCode, "the locks case's exit status; kernel log:\n%s\nconsole:\n%s",
+		locksBoot.res.KernelLog, locksBoot.res.Console)
 	return section(t, string(locksBoot.res.Output), "threads locks: sched", "threads locks: end")
 }
 
@@ -232,30 +230,35 @@ func TestFastPathsBoot(t *testing.T) {
 	// must nap.
 	assert.LessOrEqual(t, untimed[1], untimed[0]+2, "each nap is ended by one wake at most (one in flight at each reading)")
 	assert.Positive(t, timed[2], "no FUTEX_WAKE handed its waiter to a halted CPU during the turns with a timeout")
-	// The guest's napWaits: 200 FUTEX_WAITs of a locked thread while the
+	// The guest's napWaits: FUTEX_WAITs of a locked thread while the
 	// waker, a locked thread on the other CPU, computes and then wakes it
-	// 0 to 60 us later. With a waker running and nothing queued, those
-	// waits nap (kernel/fastfutex.go); a thread of the runtime queued on
-	// the waiter's CPU, or the waker's CPU caught between two threads,
-	// sends some to the locked path. The guest keeps sysmon, which
-	// otherwise wakes every 20 us on the waiter's CPU, asleep (napWaits).
-	nw := guestCounts(t, out, `threads locks: nap waits n=200 napped=(-?\d+) nap_wakes=(-?\d+)`)
-	napped, napWakes := nw[0], nw[1]
-	t.Logf("200 waits beside a running waker: %d naps, %d wakes of napping waiters", napped, napWakes)
-	assert.GreaterOrEqual(t, napped, int64(50), "the program's naps during the 200 waits beside a running waker, other threads' too (91-224 in one day's runs, 3 boots at once)")
-	assert.GreaterOrEqual(t, napWakes, int64(50), "the waker's wakes ended those naps")
+	// 0 to 60 us later, in bursts of 10 until 50 naps and 50 wakes of
+	// napping waiters are counted, or 1,000 waits. With a waker running
+	// and nothing queued, those waits nap (kernel/fastfutex.go); a thread
+	// of the runtime queued on the waiter's CPU, the waker's CPU caught
+	// between two threads, or a host that stops the waker's virtual CPU
+	// for longer than a nap's 20 us poll sends some to the locked path.
+	// The guest keeps sysmon, which otherwise wakes every 20 us on the
+	// waiter's CPU, asleep (napWaits).
+	nw := guestCounts(t, out, `threads locks: nap waits n=(\d+) napped=(-?\d+) nap_wakes=(-?\d+)`)
+	napN, napped, napWakes := nw[0], nw[1], nw[2]
+	t.Logf("%d waits beside a running waker: %d naps, %d wakes of napping waiters", napN, napped, napWakes)
+	assert.GreaterOrEqual(t, napped, int64(50), "the program's naps within 1,000 waits beside a running waker, other threads' too "+
+		"(80 waits needed on an idle host, 110-220 with six boots at once on two cores)")
+	assert.GreaterOrEqual(t, napWakes, int64(50), "the waker's wakes ended 50 naps within 1,000 waits")
 	assert.LessOrEqual(t, napWakes, napped+2, "each nap is ended by one wake at most (one in flight at each reading)")
-	// The guest's timedWaits: 50 FUTEX_WAITs with a 200 us timeout that
-	// nobody wakes, in napWaits' conditions. They nap, and the timeout
+	// The guest's timedWaits: FUTEX_WAITs with a 200 us timeout that
+	// nobody wakes, in napWaits' conditions, 50 at least and then until
+	// 25 naps have timed out, or 500 waits. They nap, and the timeout
 	// ends the nap with ETIMEDOUT without the kernel lock; a wait that
 	// does not nap times out on the locked path. None may return before
 	// its timeout.
-	tw := guestCounts(t, out, `threads locks: timed waits n=50 timed_out=(\d+) early=(\d+) nap_timeouts=(-?\d+)`)
-	t.Logf("50 timed waits nobody wakes: %d timed out, %d of them early; %d naps timed out", tw[0], tw[1], tw[2])
-	assert.GreaterOrEqual(t, tw[0], int64(45), "the waits time out (a signal may end a few with EINTR)")
-	assert.Zero(t, tw[1], "no wait returns before its timeout")
-	assert.GreaterOrEqual(t, tw[2], int64(12), "a good part of them time out in a nap, without the kernel lock")
-	assert.GreaterOrEqual(t, events["futex_nap_timeout"], uint64(max(tw[2], 0)), "the event table counts them (and the runtime's own)")
+	tw := guestCounts(t, out, `threads locks: timed waits n=(\d+) timed_out=(\d+) early=(\d+) nap_timeouts=(-?\d+)`)
+	t.Logf("%d timed waits nobody wakes: %d timed out, %d of them early; %d naps timed out", tw[0], tw[1], tw[2], tw[3])
+	assert.GreaterOrEqual(t, tw[1]*10, tw[0]*9, "at least 90%% of the waits time out (a signal may end a few with EINTR)")
+	assert.Zero(t, tw[2], "no wait returns before its timeout")
+	assert.GreaterOrEqual(t, tw[3], int64(25), "25 of them time out in a nap, without the kernel lock, within 500 waits")
+	assert.GreaterOrEqual(t, events["futex_nap_timeout"], uint64(max(tw[3], 0)), "the event table counts them (and the runtime's own)")
 }
 
 // TestLocalSwitchBoot boots one CPU where two locked threads take 1,000

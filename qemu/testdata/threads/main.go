@@ -300,11 +300,26 @@ func fastCalls() error {
 	if err := takeTurns(); err != nil {
 		return err
 	}
-	if err := napWaits(200); err != nil {
+	if err := napWaits(napGoal, napLimit); err != nil {
 		return err
 	}
-	return timedWaits(50)
+	return timedWaits(timedGoal, timedLimit)
 }
+
+// The goals and limits of napWaits and timedWaits. How many waits nap
+// depends on the host: a nap polls for 20 us of the guest's time, and a
+// host busy with other work can stop the waker's virtual CPU for longer
+// (a wake ended a nap in 1 to 3 waits in 10 with six boots at once on
+// two cores, against 6 or 7 in 10 on an idle host). So each stage runs bursts until the
+// program's counts reach its goal, up to its limit, and prints how many
+// waits it made; a kernel that never naps, or whose wakes or timeouts
+// never end a nap, reaches the limit and the host test fails.
+const (
+	napGoal    = 50   // naps and wakes of nappers napWaits waits for
+	napLimit   = 1000 // napWaits' most waits: a nap in 20 at the least
+	timedGoal  = 25   // naps ended by their timeout timedWaits waits for
+	timedLimit = 500  // timedWaits' most waits (it makes 50 at least)
+)
 
 // switchCheck runs two locked threads that take switchTurns turns each
 // on one futex word, each waking the other with a FUTEX_WAKE of one and
@@ -359,14 +374,16 @@ func takeTurns() error {
 	return nil
 }
 
-// napWaits makes n FUTEX_WAITs, every other one with a 10 s timeout,
-// that the kernel should answer with a nap (kernel/fastfutex.go): a locked thread waits on a
+// napWaits makes FUTEX_WAITs, every other one with a 10 s timeout, in
+// bursts of napBurst until the program has counted goal naps and goal
+// wakes of napping waiters since it began, or it has made limit waits.
+// The kernel should answer them with a nap (kernel/fastfutex.go): a locked thread waits on a
 // word while another locked thread, on the other CPU, computes (so it
 // runs: a waker), then changes the word and wakes it, after a delay of
 // 0 to 60 us (within the napper's 20 us poll, or after it halted). Each
 // wait must return 0, EAGAIN or EINTR and end once the word changed. It
-// prints the program's futex naps and wakes of napping waiters over the
-// n waits, for the host to check.
+// prints how many waits it made and the program's futex naps and wakes
+// of napping waiters over them, for the host to check.
 //
 // The runtime's sysmon must stay asleep meanwhile: at a 20 us period it
 // wakes on the waiter's CPU (the other one computes) before most waits,
@@ -377,17 +394,19 @@ func takeTurns() error {
 // by a new pair of goroutines: sysmon takes the P of a goroutine that has
 // run for 10 ms without being scheduled anew as soon as it finds it in
 // a system call, and each taking resets its period to 20 us.
-func napWaits(n int) error {
+func napWaits(goal, limit int) error {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	spinFor(30 * time.Millisecond)
-	naps, wakes := fastPathCount("futex_wait_nap"), eventCount("futex_nap_wake")
-	for i := 0; i < n; i += napBurst {
-		if err := napBurstWaits(min(napBurst, n-i)); err != nil {
+	naps0, wakes0 := fastPathCount("futex_wait_nap"), eventCount("futex_nap_wake")
+	n, naps, wakes := 0, int64(0), int64(0)
+	for n < limit && (naps < int64(goal) || wakes < int64(goal)) {
+		if err := napBurstWaits(napBurst); err != nil {
 			return err
 		}
+		n += napBurst
+		naps, wakes = fastPathCount("futex_wait_nap")-naps0, eventCount("futex_nap_wake")-wakes0
 	}
-	fmt.Printf("threads locks: nap waits n=%d napped=%d nap_wakes=%d\n", n,
-		fastPathCount("futex_wait_nap")-naps, eventCount("futex_nap_wake")-wakes)
+	fmt.Printf("threads locks: nap waits n=%d napped=%d nap_wakes=%d\n", n, naps, wakes)
 	return nil
 }
 
@@ -444,28 +463,31 @@ func napBurstWaits(n int) error {
 	return errors.Join(<-errs, <-errs)
 }
 
-// timedWaits makes n FUTEX_WAITs with a timeout of timedWaitNs that
-// nobody wakes, in the conditions napWaits sets up for its naps, beside
-// a locked thread that computes on the other CPU (a waker that runs):
-// the kernel should answer them with a nap that the timeout ends, with
-// ETIMEDOUT and without the kernel lock (kernel/fastfutex.go). Each must
-// return ETIMEDOUT (or EINTR), and none may return before its timeout.
-// It prints how many timed out, how many of those returned early, and
-// the program's naps that timed out, for the host to check.
-func timedWaits(n int) error {
+// timedWaits makes FUTEX_WAITs with a timeout of timedWaitNs that
+// nobody wakes, in bursts of napBurst: 50 at least, and then until the
+// program has counted goal naps ended by their timeout since it began,
+// or it has made limit waits. They run in the conditions napWaits sets
+// up for its naps, beside a locked thread that computes on the other CPU
+// (a waker that runs): the kernel should answer them with a nap that the
+// timeout ends, with ETIMEDOUT and without the kernel lock
+// (kernel/fastfutex.go). Each must return ETIMEDOUT (or EINTR), and none
+// may return before its timeout. It prints how many waits it made, how
+// many timed out, how many of those returned early, and the program's
+// naps that timed out, for the host to check.
+func timedWaits(goal, limit int) error {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	spinFor(30 * time.Millisecond)
 	before := eventCount("futex_nap_timeout")
-	timedOut, early := 0, 0
-	for i := 0; i < n; i += napBurst {
-		to, e, err := timedBurst(min(napBurst, n-i))
+	n, timedOut, early, napTimeouts := 0, 0, 0, int64(0)
+	for n < limit && (n < 50 || napTimeouts < int64(goal)) {
+		to, e, err := timedBurst(napBurst)
 		if err != nil {
 			return err
 		}
-		timedOut, early = timedOut+to, early+e
+		n, timedOut, early = n+napBurst, timedOut+to, early+e
+		napTimeouts = eventCount("futex_nap_timeout") - before
 	}
-	fmt.Printf("threads locks: timed waits n=%d timed_out=%d early=%d nap_timeouts=%d\n", n, timedOut, early,
-		eventCount("futex_nap_timeout")-before)
+	fmt.Printf("threads locks: timed waits n=%d timed_out=%d early=%d nap_timeouts=%d\n", n, timedOut, early, napTimeouts)
 	return nil
 }
 
