@@ -948,6 +948,14 @@ func (sim *simulator) checkInvariants() {
 			sim.fail("wait: a thread waited %d ns in cpu %d's queue, more than %d", p.MaxWaitNs, c, sim.waitBound())
 		}
 	}
+	// No lost wake-up: a CPU with threads in its inbox has a wake IPI
+	// pending, which drains it, or a drain under the kernel lock on
+	// another CPU comes first.
+	for c := 0; c < s.NCPU; c++ {
+		if !s.Handoffs.Empty(c) && !sim.cpus[c].ipi {
+			sim.fail("lost wake-up: cpu %d has thread %d in its inbox and no IPI", c, s.Handoffs.head[c])
+		}
+	}
 	// The earliest deadline is armed somewhere.
 	if t, when := s.Timers.Next(); t != None {
 		armed := false
@@ -1082,7 +1090,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"no preemption at the end of a slice", mistakeNoPreempt, "timer storm"},
 		{"no deadlock report", mistakeNoDeadlock, "no deadlock was reported|the machine hangs"},
 		{"a fired timer still counted on", mistakeKeepFired, "timer record: cpu [0-9]+ counts on|armed on no CPU|lost wake-up"},
-		{"only the own inbox drained", mistakeDrainOwnOnly, "deadlock reported but thread [0-9]+ is handed off"},
+		{"only the own inbox drained", mistakeDrainOwnOnly, "deadlock reported but thread [0-9]+ is handed off|cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
 		{"a handed-off thread woken twice", mistakeWakeHandedOff, "hand-off: thread [0-9]+ in cpu [0-9]+'s inbox is [0-9], not blocked"},
 		{"no IPI to a napping CPU", mistakeNapNoKick, "lost wake-up: cpu [0-9]+ naps"},
 		{"a nap beside queued threads", mistakeNapIgnoresQueues, "nap: cpu [0-9]+ naps while thread [0-9]+ waits"},
