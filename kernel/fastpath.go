@@ -30,8 +30,9 @@ import (
 // waking it if it naps (fastfutex.go), else by handing it to another
 // CPU that is halted or napping (thread.HandOffFutexWake;
 // sched/handoff.go and sched/futexnap.go say why no wake-up is lost),
-// else by queueing it on this CPU under its run-queue lock when the
-// locked path would queue it here (futexWakeHere, fastswitch.go). It
+// else by queueing it on this CPU under its run-queue lock when no CPU
+// is idle or napping and it last ran here or nothing is queued here
+// (futexWakeHere, fastswitch.go). It
 // reports false (the locked path decides) for every other futex call,
 // for a bad address (the locked path returns the errno), for a wake of
 // more than one waiter and when the waiter blocked, no other CPU is

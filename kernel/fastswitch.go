@@ -15,11 +15,13 @@ import (
 // Local switches and wake-ups under a CPU's run-queue lock, without the
 // kernel lock (issue 18). When no CPU is idle or napping, a FUTEX_WAKE
 // queues its blocked waiter on the waker's CPU if the waiter last ran
-// there (futexWakeHere), and a FUTEX_WAIT with a thread queued on its
+// there, or if it last ran on another (busy) CPU and the waker's queue
+// is empty (futexWakeHere), and a FUTEX_WAIT with a thread queued on its
 // CPU blocks and switches to it (futexWaitSwitch): what the kernel
-// lock's path does in those cases, done under the CPU's own run-queue
-// lock (kernel/klock/runqueue.go), so that two CPUs doing so do not wait
-// for each other. The scheduler's side, and why the kernel lock's
+// lock's path does in those cases (it would queue the second kind of
+// waiter on its old CPU, and move it to the waker's once that idled),
+// done under the CPU's own run-queue lock (kernel/klock/runqueue.go), so
+// that two CPUs doing so do not wait for each other. The scheduler's side, and why the kernel lock's
 // holders see nothing change, is sched/local.go.
 
 // futexWaitSwitch serves a FUTEX_WAIT without a timeout whose word held
@@ -64,6 +66,7 @@ func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) 
 	// sent its signal to a CPU t is about to leave (interruptIfSignalled).
 	if thread.SignalPendingFenced(t) && s.Unwait(t) {
 		th.Wait = threadtab.WaitNone
+		s.EndSwitch(c.ID)
 		klock.UnlockRunQueue(c)
 		return false
 	}
@@ -88,6 +91,7 @@ func loadSwitched(c *percpu.CPU, f *x86.TrapFrame, next sched.TID) {
 	if c.X87Live != th.FX {
 		thread.SyncFPU(c) // the thread that entered leaves the CPU
 	}
+	threadtab.Sched.EndSwitch(c.ID) // its state is saved: another CPU may claim it
 	if thread.SignalPendingFenced(next) || th.SignalRestart {
 		klock.UnlockRunQueue(c)
 		rescheduleLocked(c, f)
@@ -115,10 +119,9 @@ func rescheduleLocked(c *percpu.CPU, f *x86.TrapFrame) {
 // futexWakeHere is a FUTEX_WAKE of one waiter on addr, after the
 // lock-free hand-off found the waiter blocked and no CPU to hand it to
 // (thread.HandOffFutexWake): under c's run-queue lock, the waiter is
-// queued on c when the kernel lock's path would queue it there
-// (sched.Scheduler.ClaimHere: it last ran on c, and no CPU is idle or
-// napping), its call to return 0, and c's timer armed for the end of its
-// running thread's slice. It returns the call's result (1, or 0 when
+// queued on c when no CPU is idle or napping and it last ran on c or c
+// has nothing queued (sched.Scheduler.ClaimHere), its call to return 0,
+// and c's timer armed for the end of its running thread's slice. It returns the call's result (1, or 0 when
 // nobody waits on addr any more) and ok; ok is false, nothing changed,
 // when the locked path must wake the waiter (the kernel lock is held, or
 // the waiter is not for here).
@@ -132,9 +135,12 @@ func futexWakeHere(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 	case sched.ClaimNeedsCPU:
 		klock.UnlockRunQueue(c)
 		return 0, false
-	case sched.ClaimQueuedHere:
+	case sched.ClaimQueuedHere, sched.ClaimMovedHere:
 		thread.EndFutexWait(t)
 		percpu.Count(c, percpu.EvFutexWakeHere)
+		if r == sched.ClaimMovedHere {
+			percpu.Count(c, percpu.EvFutexWakeMoved)
+		}
 		armTimer(c)
 		woke = 1
 	}

@@ -261,29 +261,60 @@ func TestFastPathsBoot(t *testing.T) {
 	assert.GreaterOrEqual(t, events["futex_nap_timeout"], uint64(max(tw[3], 0)), "the event table counts them (and the runtime's own)")
 }
 
-// TestLocalSwitchBoot boots one CPU where two locked threads take 1,000
-// turns each on a futex word (qemu/testdata/threads' switch case): each
-// wakes the other with a FUTEX_WAKE of one, which queues it on the CPU,
-// busy with the waker, and then waits, which finds it queued and
-// switches to it. Both are served under the CPU's run-queue lock, without
-// the kernel lock (kernel/fastswitch.go): a lost wake-up would hang the
-// boot, and the guest checks every result.
+// TestLocalSwitchBoot boots one CPU, then two, where two locked threads
+// take 1,000 turns each on a futex word (qemu/testdata/threads' switch
+// case; on two CPUs a third locked thread computes meanwhile, so that no
+// CPU is idle): each wakes the other with a FUTEX_WAKE of one, which
+// queues it on the CPU, busy with the waker, and then waits, which finds
+// it queued and switches to it. Both are served under the CPU's
+// run-queue lock, without the kernel lock (kernel/fastswitch.go): a lost
+// wake-up would hang the boot, and the guest checks every result.
 func TestLocalSwitchBoot(t *testing.T) {
-	res, err := bootThreads(t, 1, "-- switch")
+	for _, smp := range []int{1, 2} {
+		t.Run(fmt.Sprintf("smp%d", smp), func(t *testing.T) {
+			t.Parallel()
+			res, err := bootThreads(t, smp, "-- switch")
+			require.NoError(t, err)
+			require.Equal(t, 0, res.ExitCode, "the switch case's exit status")
+			v := guestCounts(t, string(res.Output), `threads switch: turns=(\d+) switches=(-?\d+) wakes_here=(-?\d+) moved=(-?\d+) locked_futex=(\d+)`)
+			turns, switches, wakes, moved, locked := v[0], v[1], v[2], v[3], v[4]
+			t.Logf("%d turns: %d switches and %d wakes under the run-queue lock (%d moved from another CPU), %d futex calls under the kernel lock",
+				turns, switches, wakes, moved, locked)
+			// Other threads of the runtime (sysmon, the main goroutine's)
+			// come and go on the CPUs meanwhile, so a few hand-offs take the
+			// kernel lock's path (a wait with nothing queued blocks there).
+			assert.GreaterOrEqual(t, switches*10, turns*9, "at least 90%% of the waits switch under the run-queue lock")
+			assert.GreaterOrEqual(t, wakes*10, turns*9, "at least 90%% of the wakes queue the waiter under the run-queue lock")
+			assert.LessOrEqual(t, locked*10, turns, "at most 10%% as many futex calls as turns take the kernel lock")
+			rows := parseLockTable(t, section(t, string(res.Output), "threads switch: sched", "threads switch: end"))
+			rq := lockLine(t, rows, "run_queue", "")
+			assert.GreaterOrEqual(t, rq.acquisitions, uint64(switches+wakes), "each switch and each such wake takes the run-queue lock")
+		})
+	}
+}
+
+// TestWakeMovesBoot boots two CPUs where two goroutines, each locked to
+// its own thread, bounce a token over unbuffered channels until 100
+// FUTEX_WAKEs have moved their waiter, within 20,000 round trips
+// (qemu/testdata/threads' moves case, the bench's sched.pingpong.cross):
+// each hand-off is a FUTEX_WAKE of the other thread and a FUTEX_WAIT of
+// the waker. While the other CPU is busy (the runtime's threads come and
+// go there), a FUTEX_WAKE whose waiter last ran on that CPU queues it on
+// the waker's own, empty queue under the run-queue lock
+// (sched.Scheduler.ClaimHere's ClaimMovedHere), where the waker's wait
+// then switches to it. The guest checks every token; a lost wake-up
+// would hang the boot.
+func TestWakeMovesBoot(t *testing.T) {
+	res, err := bootThreads(t, 2, "-- moves")
 	require.NoError(t, err)
-	require.Equal(t, 0, res.ExitCode, "the switch case's exit status")
-	v := guestCounts(t, string(res.Output), `threads switch: turns=(\d+) switches=(-?\d+) wakes_here=(-?\d+) locked_futex=(\d+)`)
-	turns, switches, wakes, locked := v[0], v[1], v[2], v[3]
-	t.Logf("%d turns: %d switches and %d wakes under the run-queue lock, %d futex calls under the kernel lock", turns, switches, wakes, locked)
-	// Other threads of the runtime (sysmon, the main goroutine's) come
-	// and go on the CPU meanwhile, so a few hand-offs take the kernel
-	// lock's path (a wait with nothing queued blocks there).
-	assert.GreaterOrEqual(t, switches*10, turns*9, "at least 90%% of the waits switch under the run-queue lock")
-	assert.GreaterOrEqual(t, wakes*10, turns*9, "at least 90%% of the wakes queue the waiter under the run-queue lock")
-	assert.LessOrEqual(t, locked*10, turns, "at most 10%% as many futex calls as turns take the kernel lock")
-	rows := parseLockTable(t, section(t, string(res.Output), "threads switch: sched", "threads switch: end"))
-	rq := lockLine(t, rows, "run_queue", "")
-	assert.GreaterOrEqual(t, rq.acquisitions, uint64(switches+wakes), "each switch and each such wake takes the run-queue lock")
+	require.Equal(t, 0, res.ExitCode, "the moves case's exit status")
+	v := guestCounts(t, string(res.Output), `threads moves: trips=(\d+) wakes_here=(-?\d+) moved=(-?\d+) locked_futex=(\d+)`)
+	trips, wakes, moved, locked := v[0], v[1], v[2], v[3]
+	t.Logf("%d round trips: %d wakes under the run-queue lock, %d of them moved from another CPU; %d futex calls under the kernel lock",
+		trips, wakes, moved, locked)
+	assert.GreaterOrEqual(t, moved, int64(100), "FUTEX_WAKEs moved their waiter from a busy CPU to their own, within 20,000 round trips "+
+		"(600 trips on an idle host, 3,400-9,200 with twelve boots at once on two cores)")
+	assert.LessOrEqual(t, moved, wakes, "a move is one of the wakes under the run-queue lock")
 }
 
 // turnsLine returns the guest's counts for its turns with or without a

@@ -47,6 +47,8 @@ var leafCalls = map[string]string{
 	"vm.Load32":                   "a fault-tolerant load of the futex word: never waits, takes no lock (kernel/vm/usercopy.go)",
 	"wakesHere":                   "this package: ClaimHere's loads (checked below)",
 	"Timers.Pending":              "one load",
+	"RunQ.Len":                    "one load (a CPU's queue length: sched/runqueue.go)",
+	"leftCPU":                     "this package: one load (checked below)",
 	"idleCPU":                     "this package: loads (checked below)",
 	"nappingCPU":                  "this package: loads (checked below)",
 	"atomic.LoadInt32":            "one load",

@@ -13,12 +13,21 @@ import "sync/atomic"
 // a ping-pong between two threads that both last ran on one CPU, a
 // switch to the thread it has just woken. Both took the kernel lock.
 // Under its own run-queue lock a CPU now does what MakeRunnable and
-// Schedule would do there in that case, and nothing else:
+// Schedule would do there in that case, and one thing more:
 //
 //   - ClaimHere: a FUTEX_WAKE takes the oldest waiter off its chain and
-//     queues it on the waker's CPU, when that is where MakeRunnable would
-//     queue it (the waiter last ran there, no CPU is idle, none naps) and
-//     the waiter has no timeout (the timer heap is the kernel lock's).
+//     queues it on the waker's CPU, when no CPU is idle and none naps
+//     (MakeRunnable would send it there) and the waiter has no timeout
+//     (the timer heap is the kernel lock's), if it last ran there (where
+//     MakeRunnable queues it too) or if the waker's CPU has nothing
+//     queued (ClaimMovedHere). In that last case MakeRunnable would queue
+//     it on its old CPU, which is busy, while the waker, in a hand-over
+//     between two threads, is about to wait and leave its own CPU with
+//     nothing to run: the kernel lock's path then moved the thread to
+//     the idle CPU with an IPI. Queued on the waker's CPU it runs as
+//     soon as the waker waits, by a local switch (Linux's wake-up of a
+//     "sync" wakee on the waker's CPU is the same idea). A thread its
+//     old CPU is still switching from is left alone (leftCPU).
 //   - SwitchLocal: a FUTEX_WAIT that blocked puts the oldest thread of
 //     its CPU's own queue on the CPU, as Schedule would (it pops its own
 //     queue before it steals).
@@ -33,18 +42,22 @@ import "sync/atomic"
 // The simulator (sim_test.go) takes both paths among its events and
 // checks the same invariants after them.
 
-// ClaimQueuedHere is ClaimHere's result for a waiter it queued on the
-// waker's CPU.
-const ClaimQueuedHere ClaimResult = ClaimNeedsCPU + 1
+// ClaimHere's results for a waiter it queued on the waker's CPU: one
+// that last ran there, and one that last ran on another CPU.
+const (
+	ClaimQueuedHere ClaimResult = ClaimNeedsCPU + 1 + iota
+	ClaimMovedHere
+)
 
 // ClaimHere is a FUTEX_WAKE of one waiter on addr by CPU c's running
 // thread, under c's run-queue lock: the oldest waiter, if it blocked
-// (not a napper) and would be queued on c by MakeRunnable (wakesHere), is
-// taken off its chain, its wait ended, and queued on c (ClaimQueuedHere;
-// the kernel sets its system call's result to 0 and arms c's timer for
-// the end of its running thread's slice). ClaimNobody: nobody waits on
-// addr. ClaimNeedsCPU: the oldest waiter is not for here; nothing
-// changed, and the kernel lock's path wakes it.
+// (not a napper) and may be queued on c (wakesHere), is taken off its
+// chain, its wait ended, and queued on c (ClaimQueuedHere, or
+// ClaimMovedHere when it last ran on another CPU; the kernel sets its
+// system call's result to 0 and arms c's timer for the end of its
+// running thread's slice). ClaimNobody: nobody waits on addr.
+// ClaimNeedsCPU: the oldest waiter is not for here; nothing changed, and
+// the kernel lock's path wakes it.
 // Context: trap, on CPU c, c's run-queue lock held (or the kernel lock,
 // or the simulator's one event); does not allocate.
 func (s *Scheduler) ClaimHere(addr uintptr, c int, now int64) (TID, ClaimResult) {
@@ -59,10 +72,13 @@ func (s *Scheduler) ClaimHere(addr uintptr, c int, now int64) (TID, ClaimResult)
 	case f.napping(t) || !s.wakesHere(t, c):
 		t, r = None, ClaimNeedsCPU
 	default:
+		if s.Threads[t].CPU != c {
+			r = ClaimMovedHere
+		}
 		f.dequeue(b, addr)
 	}
 	f.unlockBucket(b)
-	if r == ClaimQueuedHere {
+	if r >= ClaimQueuedHere {
 		f.waited[t] = false
 		s.Threads[t].Device = false
 		s.queueOn(c, t, now)
@@ -70,16 +86,34 @@ func (s *Scheduler) ClaimHere(addr uintptr, c int, now int64) (TID, ClaimResult)
 	return t, r
 }
 
-// wakesHere reports whether blocked waiter t would be queued on CPU c,
-// which runs its waker, by MakeRunnable, and may be queued there under
-// c's run-queue lock: it last ran on c, no CPU is idle or napping (it
-// would go there), and it has no timeout to cancel.
+// wakesHere reports whether blocked waiter t may be queued on CPU c,
+// which runs its waker, under c's run-queue lock: no CPU is idle or
+// napping (MakeRunnable would send it there), it has no timeout to
+// cancel (the timer heap is the kernel lock's), and it last ran on c
+// (MakeRunnable queues it there too) or c has nothing queued. In that
+// last case MakeRunnable would queue it on the CPU it last ran on, which
+// is busy; on c it runs next, and at once when its waker goes on to
+// wait (the hand-over between two threads: the waker's FUTEX_WAIT then
+// switches to it, SwitchLocal), where on its old CPU it would wait for
+// that CPU's thread to block or its slice to end, while c went idle.
 // Context: trap, c's run-queue lock and t's bucket lock held; does not
 // allocate.
 func (s *Scheduler) wakesHere(t TID, c int) bool {
 	th := &s.Threads[t]
-	return th.State == Blocked && th.CPU == c && !s.Timers.Pending(t) &&
-		s.idleCPU() < 0 && s.nappingCPU(c) < 0
+	return th.State == Blocked && !s.Timers.Pending(t) && s.idleCPU() < 0 && s.nappingCPU(c) < 0 &&
+		(th.CPU == c || s.CPUs[c].RunQ.Len() == 0 && s.leftCPU(t))
+}
+
+// leftCPU reports whether blocked waiter t, queued on a futex chain, is
+// wholly off the CPU it last ran on: that CPU is not between the
+// queueing and the end of a switch under its run-queue lock (switching),
+// which may still save t's state. Had t blocked on the kernel lock's
+// path, that path left the CPU before it released the lock, and the
+// caller's run-queue lock shows no kernel lock holder is at work.
+// Context: trap, a run-queue lock and t's bucket lock held (which orders
+// this read after the queueing); does not allocate.
+func (s *Scheduler) leftCPU(t TID) bool {
+	return s.mistake == mistakeClaimSwitching || atomic.LoadInt32(&s.CPUs[s.Threads[t].CPU].switching) == 0
 }
 
 // SwitchLocal puts the oldest thread of CPU c's own queue on c in place
@@ -116,9 +150,17 @@ func (s *Scheduler) SwitchLocal(c int, now int64) TID {
 // blocked, never queued and still running. Context: trap, on CPU c, c's run-queue lock and
 // addr's bucket lock held; does not allocate.
 func (s *Scheduler) WaitHereLocked(t TID, addr uintptr) {
+	atomic.StoreInt32(&s.CPUs[s.Threads[t].CPU].switching, 1) // before t is on the chain: leftCPU
 	s.Futexes.WaitLocked(t, addr)
 	s.Block(t, false)
 }
+
+// EndSwitch ends what WaitHereLocked began on CPU c: the thread that
+// blocked is wholly off c (switched from and its state saved, or
+// running again after Unwait), and another CPU may claim it (leftCPU).
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) EndSwitch(c int) { atomic.StoreInt32(&s.CPUs[c].switching, 0) }
 
 // Unwait undoes WaitHereLocked for t if t is still queued on its futex
 // word (Futexes.Remove): t is off the chain and running again, and it

@@ -66,8 +66,9 @@ type simulator struct {
 	futexNaps, napWakes, pollWakes int
 	// switches counts the FUTEX_WAITs that switched to a thread under the
 	// run-queue lock, undone those undone for a signal, wokenHere the
-	// FUTEX_WAKEs that queued their waiter on their own CPU.
-	switches, undone, wokenHere int
+	// FUTEX_WAKEs that queued their waiter on their own CPU, movedHere
+	// those of them whose waiter last ran on another CPU.
+	switches, undone, wokenHere, movedHere int
 	// inFlight is, per waker CPU, a lock-free FUTEX_WAKE between its
 	// Claim and its push: the waiter is off the chain and marked, in no
 	// inbox yet, while other CPUs take the kernel lock. The waker's CPU
@@ -663,9 +664,17 @@ func (sim *simulator) wakeHere(c int, k uintptr) bool {
 	switch r {
 	case ClaimNeedsCPU:
 		return false
-	case ClaimQueuedHere:
+	case ClaimQueuedHere, ClaimMovedHere:
 		sim.wokenHere++
-		sim.note("cpu %d: thread %d wakes %d (key %d) into its own queue", c, sim.s.CPUs[c].Cur, w, k)
+		if r == ClaimMovedHere {
+			sim.movedHere++
+		}
+		sim.note("cpu %d: thread %d wakes %d (key %d) into its own queue (%d)", c, sim.s.CPUs[c].Cur, w, k, r)
+		for x := range sim.cpus {
+			if x != c && sim.s.CPUs[x].Cur == w {
+				sim.fail("claim: cpu %d queued thread %d while cpu %d still switches from it", c, w, x)
+			}
+		}
 	}
 	sim.arm(c)
 	return true
@@ -692,14 +701,20 @@ func (sim *simulator) switchWait(c int, k uintptr) bool {
 	s.Futexes.Unlock(k)
 	s.Futexes.Unreserve(k)
 	if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
-		sim.handOff(w, k)
+		// Another CPU's FUTEX_WAKE, lock-free or under its run-queue
+		// lock, while this CPU still switches from the waiter.
+		if !sim.handOff(w, k) {
+			sim.wakeHere(w, k)
+		}
 	}
 	if sim.choose(8) == 0 && s.Unwait(t) {
+		s.EndSwitch(c)
 		sim.undone++
 		sim.note("cpu %d: thread %d's switching wait on key %d is undone (a signal)", c, t, k)
 		return false
 	}
 	next := s.SwitchLocal(c, sim.now)
+	s.EndSwitch(c)
 	if next == None {
 		sim.fail("switch: cpu %d found no thread in its queue of %d", c, s.CPUs[c].RunQ.Len())
 		return true
@@ -1040,7 +1055,7 @@ func TestSimulate(t *testing.T) {
 	}
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
-	switches, undone, wokenHere := 0, 0, 0
+	switches, undone, wokenHere, movedHere := 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1055,13 +1070,15 @@ func TestSimulate(t *testing.T) {
 		switches += sim.switches
 		undone += sim.undone
 		wokenHere += sim.wokenHere
+		movedHere += sim.movedHere
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches, %d undone, %d wakes queued here; endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, ends)
+		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU); endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ends)
 	assert.NotZero(t, switches, "no FUTEX_WAIT switched under the run-queue lock")
 	assert.NotZero(t, undone, "no switching FUTEX_WAIT was undone")
 	assert.NotZero(t, wokenHere, "no FUTEX_WAKE queued its waiter under the run-queue lock")
+	assert.NotZero(t, movedHere, "no FUTEX_WAKE moved its waiter from another CPU under the run-queue lock")
 	assert.NotZero(t, handoffs, "no lock-free FUTEX_WAKE handed a thread off")
 	assert.NotZero(t, naps, "no nanosleep napped")
 	assert.NotZero(t, futexNaps, "no FUTEX_WAIT napped")
@@ -1096,6 +1113,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a nap beside queued threads", mistakeNapIgnoresQueues, "nap: cpu [0-9]+ naps while thread [0-9]+ waits"},
 		{"a napping waiter handed off", mistakeNapperHandedOff, "hand-off: thread [0-9]+ in cpu [0-9]+'s inbox is [0-9], not blocked"},
 		{"no IPI to a halted napping waiter", mistakeNapNoIPI, "lost wake-up: cpu [0-9]+ naps for waiter"},
+		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			caught := ""

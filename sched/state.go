@@ -56,6 +56,13 @@ type CPU struct {
 	// alone, without the kernel lock, and read with a locked instruction
 	// (Napping).
 	napping int32
+	// switching: 1 from the instant a FUTEX_WAIT under this CPU's
+	// run-queue lock queues its thread on a futex chain until the switch
+	// is over (WaitHereLocked to EndSwitch), set and cleared by this CPU
+	// alone: the blocked thread's registers and x87 state may still be
+	// on the CPU, so another CPU's ClaimHere must not take it (it may
+	// take a waiter that last ran here only once the switch is over).
+	switching int32
 }
 
 // Scheduler is the whole scheduling state: the thread and CPU tables, the

@@ -55,6 +55,7 @@ const (
 	EvSigactionFast                // rt_sigaction answered without the kernel lock
 	EvFutexWaitSwitch              // a FUTEX_WAIT that blocked and switched to a thread in its CPU's queue under the run-queue lock (kernel/fastswitch.go)
 	EvFutexWakeHere                // a FUTEX_WAKE that queued its waiter on its own CPU under the run-queue lock (kernel/fastswitch.go)
+	EvFutexWakeMoved               // one of those whose waiter last ran on another CPU (sched.ClaimMovedHere)
 	NEvents
 )
 

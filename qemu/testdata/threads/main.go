@@ -69,6 +69,8 @@ func main() {
 		signalsCheck() // signals.go
 	case "switch":
 		switchCheck()
+	case "moves":
+		movesCheck()
 	case "hang":
 		fmt.Println("threads hang: start")
 		hangForever()
@@ -326,23 +328,95 @@ const (
 // then waiting in a FUTEX_WAIT without a timeout (turns), and prints how
 // many FUTEX_WAITs switched to a queued thread and how many FUTEX_WAKEs
 // queued their waiter on their own CPU, both under the CPU's run-queue
-// lock (kernel/fastswitch.go), and how many futex calls took the kernel
-// lock, over the turns. On one CPU every hand-off is one of each: the
-// waker queues its partner there (the CPU is busy, no other is idle),
-// and its wait then finds that partner queued.
+// lock (kernel/fastswitch.go), how many of those wakes moved their
+// waiter from another CPU, and how many futex calls took the kernel lock,
+// over the turns. On one CPU every hand-off is one of each: the waker
+// queues its partner there (the CPU is busy, no other is idle), and its
+// wait then finds that partner queued. On more, a locked thread computes
+// on each CPU but one meanwhile, so that no CPU is idle: a waker whose
+// partner last ran on a computing CPU moves it to its own, where its
+// wait then switches to it.
 func switchCheck() {
-	// A P for each side: with one, a side woken from its FUTEX_WAIT would
-	// wait for sysmon to take the P from the other, in its system call.
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	switches, wakes, locked := fastPathCount("futex_wait_switch"), eventCount("futex_wake_here"), lockedFutexCalls()
-	if err := bothTurns(switchTurns, false); err != nil {
+	spinners := runtime.NumCPU() - 1
+	// A P for each side and each spinner: with too few, a side woken
+	// from its FUTEX_WAIT would wait for sysmon to take the P from
+	// another, in its system call.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2 + spinners))
+	var stop atomic.Bool
+	var spun sync.WaitGroup
+	for range spinners {
+		spun.Add(1)
+		go func() {
+			defer spun.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			for !stop.Load() {
+			}
+		}()
+	}
+	switches, wakes, moved, locked := fastPathCount("futex_wait_switch"), eventCount("futex_wake_here"), eventCount("futex_wake_moved"), lockedFutexCalls()
+	err := bothTurns(switchTurns, false)
+	switches, wakes, moved, locked = fastPathCount("futex_wait_switch")-switches, eventCount("futex_wake_here")-wakes,
+		eventCount("futex_wake_moved")-moved, lockedFutexCalls()-locked
+	stop.Store(true)
+	spun.Wait()
+	if err != nil {
 		fmt.Println("threads switch:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("threads switch: turns=%d switches=%d wakes_here=%d locked_futex=%d\n", 2*switchTurns,
-		fastPathCount("futex_wait_switch")-switches, eventCount("futex_wake_here")-wakes, lockedFutexCalls()-locked)
+	fmt.Printf("threads switch: turns=%d switches=%d wakes_here=%d moved=%d locked_futex=%d\n", 2*switchTurns,
+		switches, wakes, moved, locked)
 	fmt.Printf("threads switch: sched\n%sthreads switch: end\n", sched())
 }
+
+// movesCheck bounces a token between two goroutines, each locked to its
+// own thread, over unbuffered channels at GOMAXPROCS 2 (the bench's
+// sched.pingpong.cross): every hand-off wakes the other thread with a
+// FUTEX_WAKE and puts the waker to sleep in a FUTEX_WAIT. It makes round
+// trips in batches of moveBatch until moveGoal FUTEX_WAKEs have moved
+// their waiter from another CPU, or moveLimit trips: how often a wake
+// finds the other CPU busy, the condition for a move, depends on the
+// host (about 1 in 100 trips with twelve boots at once on two cores, 20
+// on an idle host). It checks every token and prints the trips it made, how many
+// FUTEX_WAKEs queued their waiter on their own CPU under its run-queue
+// lock, how many of those moved it, and how many futex calls took the
+// kernel lock, over the trips.
+func movesCheck() {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	wakes, moved0, locked := eventCount("futex_wake_here"), eventCount("futex_wake_moved"), lockedFutexCalls()
+	ping, pong := make(chan int), make(chan int)
+	go func() {
+		runtime.LockOSThread()
+		for v := range ping {
+			pong <- v + 1
+		}
+		close(pong)
+	}()
+	runtime.LockOSThread()
+	trips := 0
+	for trips < moveLimit && eventCount("futex_wake_moved")-moved0 < moveGoal {
+		for range moveBatch {
+			ping <- trips
+			if v := <-pong; v != trips+1 {
+				fmt.Printf("threads moves: trip %d came back as %d\n", trips, v)
+				os.Exit(1)
+			}
+			trips++
+		}
+	}
+	close(ping)
+	<-pong
+	runtime.UnlockOSThread()
+	fmt.Printf("threads moves: trips=%d wakes_here=%d moved=%d locked_futex=%d\n", trips,
+		eventCount("futex_wake_here")-wakes, eventCount("futex_wake_moved")-moved0, lockedFutexCalls()-locked)
+}
+
+// movesCheck's goal, limit and batch of round trips.
+const (
+	moveGoal  = 100
+	moveLimit = 20_000
+	moveBatch = 200
+)
 
 // switchTurns is how many turns each side of switchCheck takes.
 const switchTurns = 1000
