@@ -36,7 +36,9 @@ import (
 // reports false (the locked path decides) for every other futex call,
 // for a bad address (the locked path returns the errno), for a wake of
 // more than one waiter and when the waiter blocked, no other CPU is
-// halted and it is not for this CPU's queue.
+// halted and it is not for this CPU's queue (it has a timeout, this
+// CPU has threads queued and it last ran elsewhere, or the CPU it last
+// ran on is still switching from it).
 // Context: trap, kernel lock not held; does not allocate.
 func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 	addr := uintptr(f.DI)

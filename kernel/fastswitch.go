@@ -19,7 +19,8 @@ import (
 // is empty (futexWakeHere), and a FUTEX_WAIT with a thread queued on its
 // CPU blocks and switches to it (futexWaitSwitch): what the kernel
 // lock's path does in those cases (it would queue the second kind of
-// waiter on its old CPU, and move it to the waker's once that idled),
+// waiter on its old CPU, and the waker's next FUTEX_WAIT, on that path
+// too, would steal it back),
 // done under the CPU's own run-queue lock (kernel/klock/runqueue.go), so
 // that two CPUs doing so do not wait for each other. The scheduler's side, and why the kernel lock's
 // holders see nothing change, is sched/local.go.

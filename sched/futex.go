@@ -43,8 +43,10 @@ type Futexes struct {
 	in    [MaxThreads]bool
 	// waited marks a thread queued by a wait that no kernel-lock holder
 	// has ended yet (WakeOne, Remove, the hand-off's drain), nor a CPU
-	// under its run-queue lock for a thread it owns (ClaimHere, Unwait:
-	// local.go): a Claim does not clear it, so the kernel lock's holders
+	// under its run-queue lock for a thread it took off a chain or that
+	// runs there (ClaimHere, after the thread's old CPU finished
+	// switching from it: leftCPU; Unwait: local.go): a Claim does not
+	// clear it, so the kernel lock's holders
 	// (who hold every run-queue lock) may read it without a bucket lock,
 	// and Remove takes none for a thread in no futex wait (a sleep's or a
 	// socket's wake-up).

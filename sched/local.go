@@ -23,11 +23,12 @@ import "sync/atomic"
 //     queued (ClaimMovedHere). In that last case MakeRunnable would queue
 //     it on its old CPU, which is busy, while the waker, in a hand-over
 //     between two threads, is about to wait and leave its own CPU with
-//     nothing to run: the kernel lock's path then moved the thread to
-//     the idle CPU with an IPI. Queued on the waker's CPU it runs as
-//     soon as the waker waits, by a local switch (Linux's wake-up of a
-//     "sync" wakee on the waker's CPU is the same idea). A thread its
-//     old CPU is still switching from is left alone (leftCPU).
+//     nothing to run: its FUTEX_WAIT then took the kernel lock too, and
+//     that CPU's Schedule stole the thread back. Queued on the waker's
+//     CPU it runs as soon as the waker waits, by a local switch, and
+//     neither call takes the kernel lock (Linux's wake-up of a "sync"
+//     wakee on the waker's CPU is the same idea). A thread its old CPU
+//     is still switching from is left alone (leftCPU).
 //   - SwitchLocal: a FUTEX_WAIT that blocked puts the oldest thread of
 //     its CPU's own queue on the CPU, as Schedule would (it pops its own
 //     queue before it steals).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -69,6 +70,10 @@ type simulator struct {
 	// FUTEX_WAKEs that queued their waiter on their own CPU, movedHere
 	// those of them whose waiter last ran on another CPU.
 	switches, undone, wokenHere, movedHere int
+	// leaving is, per CPU, the thread a switch under its run-queue lock
+	// blocked and has not yet wholly left (from WaitHereLocked to
+	// EndSwitch: the kernel saves its x87 state in between), or None.
+	leaving [MaxCPUs]TID
 	// inFlight is, per waker CPU, a lock-free FUTEX_WAKE between its
 	// Claim and its push: the waiter is off the chain and marked, in no
 	// inbox yet, while other CPUs take the kernel lock. The waker's CPU
@@ -88,6 +93,9 @@ const simKeys = 4
 func newSimulator(ncpu, maxLive int, choose func(int) int, m mistake) *simulator {
 	sim := &simulator{s: new(Scheduler), cpus: make([]simCPU, ncpu), choose: choose, maxLive: maxLive}
 	sim.s.Init(ncpu)
+	for c := range sim.leaving {
+		sim.leaving[c] = None
+	}
 	sim.s.mistake = m
 	sim.s.Futexes.mistake = m
 	t := sim.s.Alloc()
@@ -671,7 +679,7 @@ func (sim *simulator) wakeHere(c int, k uintptr) bool {
 		}
 		sim.note("cpu %d: thread %d wakes %d (key %d) into its own queue (%d)", c, sim.s.CPUs[c].Cur, w, k, r)
 		for x := range sim.cpus {
-			if x != c && sim.s.CPUs[x].Cur == w {
+			if x != c && (sim.s.CPUs[x].Cur == w || sim.leaving[x] == w) {
 				sim.fail("claim: cpu %d queued thread %d while cpu %d still switches from it", c, w, x)
 			}
 		}
@@ -700,21 +708,17 @@ func (sim *simulator) switchWait(c int, k uintptr) bool {
 	s.WaitHereLocked(t, k)
 	s.Futexes.Unlock(k)
 	s.Futexes.Unreserve(k)
-	if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
-		// Another CPU's FUTEX_WAKE, lock-free or under its run-queue
-		// lock, while this CPU still switches from the waiter.
-		if !sim.handOff(w, k) {
-			sim.wakeHere(w, k)
-		}
-	}
+	sim.leaving[c] = t
+	sim.wakeDuringSwitch(c, k)
 	if sim.choose(8) == 0 && s.Unwait(t) {
-		s.EndSwitch(c)
+		sim.endSwitch(c)
 		sim.undone++
 		sim.note("cpu %d: thread %d's switching wait on key %d is undone (a signal)", c, t, k)
 		return false
 	}
 	next := s.SwitchLocal(c, sim.now)
-	s.EndSwitch(c)
+	sim.wakeDuringSwitch(c, k) // the kernel has yet to save t's x87 state (loadSwitched)
+	sim.endSwitch(c)
 	if next == None {
 		sim.fail("switch: cpu %d found no thread in its queue of %d", c, s.CPUs[c].RunQ.Len())
 		return true
@@ -723,6 +727,24 @@ func (sim *simulator) switchWait(c int, k uintptr) bool {
 	sim.note("cpu %d: thread %d waits on key %d and switches to %d", c, t, k, next)
 	sim.arm(c)
 	return true
+}
+
+// wakeDuringSwitch is, sometimes, another CPU's FUTEX_WAKE on key k,
+// lock-free or under its run-queue lock, while CPU c is still switching
+// from the thread that waits on k.
+func (sim *simulator) wakeDuringSwitch(c int, k uintptr) {
+	if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
+		if !sim.handOff(w, k) {
+			sim.wakeHere(w, k)
+		}
+	}
+}
+
+// endSwitch is the end of loadSwitched on CPU c: the thread that left is
+// wholly off c (sched.Scheduler.EndSwitch).
+func (sim *simulator) endSwitch(c int) {
+	sim.s.EndSwitch(c)
+	sim.leaving[c] = None
 }
 
 // delay is a random timeout or sleep: up to three slices.
@@ -961,6 +983,14 @@ func (sim *simulator) checkInvariants() {
 		}
 		if p.MaxWaitNs > sim.waitBound() {
 			sim.fail("wait: a thread waited %d ns in cpu %d's queue, more than %d", p.MaxWaitNs, c, sim.waitBound())
+		}
+	}
+	// Every switch under a run-queue lock is over between events: a
+	// switching flag left set would keep other CPUs from ever taking a
+	// waiter that last ran there.
+	for c := 0; c < s.NCPU; c++ {
+		if atomic.LoadInt32(&s.CPUs[c].switching) != 0 {
+			sim.fail("switch: cpu %d is still marked switching between events", c)
 		}
 	}
 	// No lost wake-up: a CPU with threads in its inbox has a wake IPI
