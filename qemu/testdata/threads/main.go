@@ -84,6 +84,14 @@ func main() {
 // endThreads runs n goroutines that lock their thread, run f and return
 // still locked: the runtime then exits each thread.
 func endThreads(n int, f func()) {
+	onLockedThreads(n, false, f).Wait()
+	time.Sleep(50 * time.Millisecond) // let the threads reach exit(2)
+}
+
+// onLockedThreads runs f in n goroutines, each locked to its own thread
+// (unlocked again after f if unlock, else the runtime exits the thread),
+// and returns the group that is done when they all are.
+func onLockedThreads(n int, unlock bool, f func()) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Add(1)
@@ -91,10 +99,12 @@ func endThreads(n int, f func()) {
 			defer wg.Done()
 			runtime.LockOSThread()
 			f()
+			if unlock {
+				runtime.UnlockOSThread()
+			}
 		}()
 	}
-	wg.Wait()
-	time.Sleep(50 * time.Millisecond) // let the threads reach exit(2)
+	return &wg
 }
 
 func sched() string {
@@ -342,24 +352,12 @@ func switchCheck() {
 	// from its FUTEX_WAIT would wait for sysmon to take the P from
 	// another, in its system call.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2 + spinners))
-	var stop atomic.Bool
-	var spun sync.WaitGroup
-	for range spinners {
-		spun.Add(1)
-		go func() {
-			defer spun.Done()
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			for !stop.Load() {
-			}
-		}()
-	}
+	stopComputing := computeOn(spinners)
 	switches, wakes, moved, locked := fastPathCount("futex_wait_switch"), eventCount("futex_wake_here"), eventCount("futex_wake_moved"), lockedFutexCalls()
 	err := bothTurns(switchTurns, false)
 	switches, wakes, moved, locked = fastPathCount("futex_wait_switch")-switches, eventCount("futex_wake_here")-wakes,
 		eventCount("futex_wake_moved")-moved, lockedFutexCalls()-locked
-	stop.Store(true)
-	spun.Wait()
+	stopComputing()
 	if err != nil {
 		fmt.Println("threads switch:", err)
 		os.Exit(1)
@@ -573,15 +571,7 @@ const timedWaitNs = 200_000
 // computing thread; it returns how many timed out and how many of those
 // came back before their timeout.
 func timedBurst(n int) (timedOut, early int, err error) {
-	var stop atomic.Bool
-	spun := make(chan struct{})
-	go func() { // computes until the waits are over
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		for !stop.Load() {
-		}
-		close(spun)
-	}()
+	stopComputing := computeOn(1) // until the waits are over
 	done := make(chan struct{})
 	go func() { // the waiter
 		runtime.LockOSThread()
@@ -608,9 +598,23 @@ func timedBurst(n int) (timedOut, early int, err error) {
 		}
 	}()
 	<-done
-	stop.Store(true)
-	<-spun
+	stopComputing()
 	return timedOut, early, err
+}
+
+// computeOn starts n goroutines, each locked to its own thread, that
+// compute without a system call until the returned function, which
+// waits for them, is called.
+func computeOn(n int) (stop func()) {
+	var done atomic.Bool
+	wg := onLockedThreads(n, true, func() {
+		for !done.Load() {
+		}
+	})
+	return func() {
+		done.Store(true)
+		wg.Wait()
+	}
 }
 
 // spinFor computes for d without a system call.
