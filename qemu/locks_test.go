@@ -235,9 +235,9 @@ func TestFastPathsBoot(t *testing.T) {
 	// 0 to 60 us later, in bursts of 10 until 50 naps and 50 wakes of
 	// napping waiters are counted, or 1,000 waits. With a waker running
 	// and nothing queued, those waits nap (kernel/fastfutex.go); a thread
-	// of the runtime queued on the waiter's CPU, the waker's CPU caught
-	// between two threads, or a host that stops the waker's virtual CPU
-	// for longer than a nap's 20 us poll sends some to the locked path.
+	// of the runtime queued on the waiter's CPU or the waker's CPU caught
+	// between two threads sends some to the locked path, more of them
+	// the busier the host (the stage then needs more waits).
 	// The guest keeps sysmon, which otherwise wakes every 20 us on the
 	// waiter's CPU, asleep (napWaits).
 	nw := guestCounts(t, out, `threads locks: nap waits n=(\d+) napped=(-?\d+) nap_wakes=(-?\d+)`)

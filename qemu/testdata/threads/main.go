@@ -318,14 +318,14 @@ func fastCalls() error {
 	return timedWaits(timedGoal, timedLimit)
 }
 
-// The goals and limits of napWaits and timedWaits. How many waits nap
-// depends on the host: a nap polls for 20 us of the guest's time, and a
-// host busy with other work can stop the waker's virtual CPU for longer
-// (a wake ended a nap in 1 to 3 waits in 10 with six boots at once on
-// two cores, against 6 or 7 in 10 on an idle host). So each stage runs bursts until the
-// program's counts reach its goal, up to its limit, and prints how many
-// waits it made; a kernel that never naps, or whose wakes or timeouts
-// never end a nap, reaches the limit and the host test fails.
+// The goals and limits of napWaits and timedWaits. How many waits nap,
+// and how many naps a wake ends, depends on the host's load (a wake
+// ended a nap in 1 to 3 waits in 10 with six boots at once on two
+// cores, against 6 or 7 in 10 on an idle host). So each stage runs
+// bursts until the program's counts reach its goal, up to its limit, and
+// prints how many waits it made; a kernel that never naps, or whose
+// wakes or timeouts never end a nap, reaches the limit and the host test
+// fails.
 const (
 	napGoal    = 50   // naps and wakes of nappers napWaits waits for
 	napLimit   = 1000 // napWaits' most waits: a nap in 20 at the least
