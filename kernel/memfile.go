@@ -83,6 +83,7 @@ func writeSchedView(w kfiles.Writer) {
 	kfiles.WriteLockStats(w, "run_queue", klock.RunQueueStats())
 	kfiles.WriteLockStats(w, "files", klock.Files.Stats())
 	kfiles.WriteLockStats(w, "memory", klock.Mem.Stats())
+	kfiles.WriteLockStats(w, "slices", klock.Slices.Stats())
 	kfiles.WriteLockStats(w, "signals", klock.Signals.Stats())
 	kfiles.WriteLockStats(w, "futex_buckets", threadtab.Sched.Futexes.Stats())
 	w.S("\n")

@@ -117,7 +117,7 @@ func load(c *percpu.CPU, f *x86.TrapFrame) {
 			shutdown(d.Exit)
 		}
 		if d.Sig == int(unix.SIGURG) {
-			timeslice.NoteSIGURG(cur, d.SP)
+			timeslice.NoteSIGURG(c, cur, d.SP)
 		}
 	}
 	t := &threadtab.Threads[cur]

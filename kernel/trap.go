@@ -125,7 +125,7 @@ func userTrap(f *x86.TrapFrame) {
 		expireTimers()
 		threadtab.Sched.Tick(c.ID, clock.Nanotime())
 		if timeslice.On() {
-			timeslice.Check(c, int(t), f)
+			timeslice.Check(c, int(t), f) // a SIGURG it sends is delivered by load, below
 		}
 	case v == x86.VecKick:
 		c.IRQs++ // acknowledged before the lock was taken
@@ -166,7 +166,8 @@ func userTrap(f *x86.TrapFrame) {
 // else to run (fastpath.go), and a nanosleep of at most 50 us
 // (fastsleep.go); and, under the CPU's run-queue lock alone, a
 // FUTEX_WAKE that queues its waiter on this CPU and a FUTEX_WAIT that
-// switches to a thread queued here (fastswitch.go). It reports whether
+// switches to a thread queued here (fastswitch.go), and a timer
+// interrupt that only checks the goroutine time slice (fasttimer.go). It reports whether
 // it handled the entry; f then resumes the same thread, or the one the
 // switch put on the CPU. It runs with c.inUser still set (see
 // userTrap), waits for no lock but a futex bucket lock (a nanosleep's
@@ -191,6 +192,8 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	case x86.VecLockWake: // late: the waiter got the lock without halting (kernel/klock/wait.go)
 		clock.LAPIC.EOI()
 		return true
+	case x86.VecTimer:
+		return fastTimer(c, f) // fasttimer.go
 	case x86.VecTLB:
 		if tlb.TLBFaultCPU() == c.ID+1 {
 			tlb.TLBFaultHang() // tlbfault=: never answer

@@ -317,6 +317,28 @@ func TestWakeMovesBoot(t *testing.T) {
 	assert.LessOrEqual(t, moved, wakes, "a move is one of the wakes under the run-queue lock")
 }
 
+// TestTimerTicksBoot boots two CPUs where two locked threads compute for
+// 400 ms without a system call, so that their CPUs' kernel entries are
+// the timer interrupts of the goroutine time-slice checks, and checks that
+// those take the kernel lock only when they must (kernel/fasttimer.go):
+// the kernel lock is taken fewer times than the CPUs took timer
+// interrupts (before, each took it), each check took the slices lock
+// instead, and the checks still preempt the threads' goroutines.
+func TestTimerTicksBoot(t *testing.T) {
+	res, err := bootThreads(t, 2, "-- ticks")
+	require.NoError(t, err)
+	require.Equal(t, 0, res.ExitCode, "the ticks case's exit status")
+	v := guestCounts(t, string(res.Output), `threads ticks: lockfree=(-?\d+) locked=(-?\d+) kernel=(-?\d+) slices=(-?\d+) requested=(-?\d+) taken=(-?\d+)`)
+	lockFree, locked, kernel, slices, requested, taken := v[0], v[1], v[2], v[3], v[4], v[5]
+	t.Logf("timer interrupts: %d without the kernel lock, %d with it; kernel lock taken %d times, slices lock %d times; %d slice preemptions requested, %d taken",
+		lockFree, locked, kernel, slices, requested, taken)
+	assert.GreaterOrEqual(t, lockFree, int64(50), "timer interrupts without the kernel lock (340-380 on an idle host)")
+	assert.Less(t, kernel, lockFree+locked, "the kernel lock is taken fewer times than there were timer interrupts")
+	assert.GreaterOrEqual(t, slices, lockFree, "every check without the kernel lock took the slices lock")
+	assert.GreaterOrEqual(t, requested, int64(10), "the checks preempted the computing goroutines (about 260 on an idle host)")
+	assert.Positive(t, taken, "preemptions taken")
+}
+
 // turnsLine returns the guest's counts for its turns with or without a
 // timeout ("threads locks: turns timeout=BOOL napped=N nap_wakes=N
 // handoffs=N"): the futex naps, the wakes that ended one, the hand-offs.

@@ -32,6 +32,10 @@ import "sync/atomic"
 //   - SwitchLocal: a FUTEX_WAIT that blocked puts the oldest thread of
 //     its CPU's own queue on the CPU, as Schedule would (it pops its own
 //     queue before it steals).
+//   - TickHere: a timer interrupt that only ends a wait for the timer
+//     (a goroutine time-slice check, a deadline armed early) changes
+//     nothing but the CPU's record of its armed timer, as Tick does, and
+//     the running thread goes on, as Schedule would decide.
 //
 // The kernel lock's holder holds every run-queue lock, so the code under
 // it sees the scheduler still, as before. Two CPUs under their run-queue
@@ -175,5 +179,34 @@ func (s *Scheduler) Unwait(t TID) bool {
 		return false
 	}
 	s.Threads[t].State = Running
+	return true
+}
+
+// TickHere is CPU c's timer interrupt under c's run-queue lock, for a
+// running thread: the timer is no longer armed (Armed), as in Tick, and
+// it reports true when nothing else is due, so the thread goes on, as
+// Schedule would decide (c's run-queue lock keeps the kernel lock's
+// holders out, so what they alone change, the timer heap, its owner and
+// the CPU-time timers, stands still while it looks). It reports false,
+// nothing changed, when the kernel lock's path must take the interrupt:
+// c owns the earliest deadline and it has passed (its expiries are the
+// kernel lock's, Expired), a CPU-time timer is armed (NArmed: likewise),
+// c has no running thread or a yield pending, or the running thread's
+// slice is over while another waits in c's queue (the switch is
+// Schedule's).
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) TickHere(c int, now int64) bool {
+	p := &s.CPUs[c]
+	if p.Cur == None || p.Resched || s.NArmed != 0 {
+		return false
+	}
+	if t, when := s.Timers.Next(); t != None && c == s.TimerOwner && when <= now && s.mistake != mistakeTickHereOwner {
+		return false
+	}
+	if now-p.SliceStart >= s.SliceNs && p.RunQ.Len() > 0 {
+		return false
+	}
+	p.Armed = 0
 	return true
 }

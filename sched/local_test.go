@@ -104,3 +104,55 @@ func TestSwitchingFlag(t *testing.T) {
 	assert.Equal(t, ClaimMovedHere, r)
 	assert.Equal(t, b, got)
 }
+
+// TestTickHere: which timer interrupts CPU 0 takes under its run-queue
+// lock (local.go's TickHere): the thread goes on and the timer is no
+// longer armed; a refusal, for the kernel lock's path, changes nothing.
+func TestTickHere(t *testing.T) {
+	const now = 10_000_000
+	for _, tc := range []struct {
+		name  string
+		setup func(s *Scheduler)
+		want  bool
+	}{
+		{"a slice check, nothing queued", nil, true},
+		{"a thread queued, the slice not over", func(s *Scheduler) { queueOnZero(s, None); s.CPUs[0].SliceStart = now - s.SliceNs/2 }, true},
+		{"a thread queued, the slice over", func(s *Scheduler) { queueOnZero(s, None) }, false},
+		{"the slice over, nothing queued", nil, true},
+		{"a yield pending", func(s *Scheduler) { s.CPUs[0].Resched = true }, false},
+		{"an owned deadline passed", func(s *Scheduler) { s.SetTimer(sleeper(s), now-1, 0) }, false},
+		{"an owned deadline to come (the timer fired early)", func(s *Scheduler) { s.SetTimer(sleeper(s), now+1000, 0) }, true},
+		{"another CPU's deadline passed", func(s *Scheduler) { s.SetTimer(sleeper(s), now-1, 1) }, true},
+		{"a CPU-time timer armed", func(s *Scheduler) { s.NArmed = 1 }, false},
+		{"no running thread", func(s *Scheduler) { s.CPUs[0].Cur = None }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := busyCPUs(t, 2, 1, 0x2000)
+			s.CPUs[0].Armed = now - 5
+			if tc.setup != nil {
+				tc.setup(s)
+			}
+			before := s.CPUs[0]
+			owner, timers := s.TimerOwner, s.Timers.Len()
+			require.Equal(t, tc.want, s.TickHere(0, now))
+			after := s.CPUs[0]
+			assert.Equal(t, owner, s.TimerOwner, "the timer owner stays")
+			assert.Equal(t, timers, s.Timers.Len(), "no deadline expired")
+			assert.Equal(t, before.Cur, after.Cur, "the running thread stays")
+			assert.Equal(t, before.RunQ.Len(), after.RunQ.Len())
+			assert.Equal(t, before.Resched, after.Resched)
+			if tc.want {
+				assert.Zero(t, after.Armed, "the one-shot timer fired: no longer armed")
+			} else {
+				assert.Equal(t, before.Armed, after.Armed, "left for the kernel lock's path's Tick")
+			}
+		})
+	}
+}
+
+// sleeper returns a new thread blocked in a timed wait, for a deadline.
+func sleeper(s *Scheduler) TID {
+	x := s.Alloc()
+	s.Threads[x].State = Blocked
+	return x
+}

@@ -54,6 +54,7 @@ const (
 	mistakeNapperHandedOff          // a lock-free FUTEX_WAKE hands a napping waiter off as if it had blocked
 	mistakeNapNoIPI                 // a wake of a napping waiter that halted reports it as polling: no IPI
 	mistakeClaimSwitching           // a FUTEX_WAKE under a run-queue lock claims a waiter its old CPU is still switching from
+	mistakeTickHereOwner            // a timer interrupt under the run-queue lock ignores the deadline its CPU owns
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until

@@ -70,6 +70,9 @@ type simulator struct {
 	// FUTEX_WAKEs that queued their waiter on their own CPU, movedHere
 	// those of them whose waiter last ran on another CPU.
 	switches, undone, wokenHere, movedHere int
+	// ticksHere counts the timer interrupts taken under the run-queue
+	// lock (TickHere).
+	ticksHere int
 	// leaving is, per CPU, the thread a switch under its run-queue lock
 	// blocked and has not yet wholly left (from WaitHereLocked to
 	// EndSwitch: the kernel saves its x87 state in between), or None.
@@ -797,11 +800,20 @@ func (sim *simulator) advance() {
 		sim.endNap(c, sim.s.CPUs[c].RunQ.Len() > 0 || sim.now < sim.cpus[c].napUntil)
 		return
 	}
-	sim.cpus[c].ipi = false
-	sim.expire(c)
-	sim.s.Tick(c, sim.now)
 	was := sim.s.CPUs[c].Cur
-	sim.reschedule(c)
+	if sim.choose(2) == 0 && sim.s.TickHere(c, sim.now) {
+		// The kernel's fastTimer: under the run-queue lock, the thread
+		// goes on and the timer is armed again; no scheduler runs, so a
+		// pending IPI stays pending.
+		sim.ticksHere++
+		sim.note("cpu %d: timer interrupt under the run-queue lock", c)
+		sim.arm(c)
+	} else {
+		sim.cpus[c].ipi = false
+		sim.expire(c)
+		sim.s.Tick(c, sim.now)
+		sim.reschedule(c)
+	}
 	// A timer interrupt makes progress: the thread changed, or the timer
 	// is re-armed for later. Otherwise it fires again at once, forever.
 	if p, hw := &sim.s.CPUs[c], sim.cpus[c].timer; p.Cur == was && hw != 0 && hw <= sim.now {
@@ -1085,7 +1097,7 @@ func TestSimulate(t *testing.T) {
 	}
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
-	switches, undone, wokenHere, movedHere := 0, 0, 0, 0
+	switches, undone, wokenHere, movedHere, ticksHere := 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1101,10 +1113,12 @@ func TestSimulate(t *testing.T) {
 		undone += sim.undone
 		wokenHere += sim.wokenHere
 		movedHere += sim.movedHere
+		ticksHere += sim.ticksHere
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU); endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ends)
+		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, ends)
+	assert.NotZero(t, ticksHere, "no timer interrupt was taken under the run-queue lock")
 	assert.NotZero(t, switches, "no FUTEX_WAIT switched under the run-queue lock")
 	assert.NotZero(t, undone, "no switching FUTEX_WAIT was undone")
 	assert.NotZero(t, wokenHere, "no FUTEX_WAKE queued its waiter under the run-queue lock")
@@ -1143,6 +1157,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a nap beside queued threads", mistakeNapIgnoresQueues, "nap: cpu [0-9]+ naps while thread [0-9]+ waits"},
 		{"a napping waiter handed off", mistakeNapperHandedOff, "hand-off: thread [0-9]+ in cpu [0-9]+'s inbox is [0-9], not blocked"},
 		{"no IPI to a halted napping waiter", mistakeNapNoIPI, "lost wake-up: cpu [0-9]+ naps for waiter"},
+		{"a timer interrupt under the run-queue lock ignores an owned deadline", mistakeTickHereOwner, "timer storm|timers: thread [0-9]+'s deadline"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

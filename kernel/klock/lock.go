@@ -1,7 +1,7 @@
 // Package klock holds the kernel's locks: the kernel lock, the CPUs'
-// run-queue locks (runqueue.go), the files lock, the memory lock and the
-// signals lock, their spin loop (which answers TLB shootdowns while it waits), the
-// lock order that ranks every lock (rank.go) and the per-lock statistics
+// run-queue locks (runqueue.go), the files lock, the memory lock, the
+// slices lock and the signals lock, their spin loop (which answers TLB
+// shootdowns while it waits), the lock order that ranks every lock (rank.go) and the per-lock statistics
 // that /proc/gometal/sched prints (stats.go; kernel/kfiles writes the
 // table). The locks' state itself is kernel/spin's, below the panic
 // report. The finer locks of issue 18 come here as they are built.
@@ -58,6 +58,14 @@ import (
 // still for a reader. The frame allocator has its own leaf lock
 // (mm.Frames) and the commit charge is an atomic (vm.Commit).
 //
+// The slices lock (Slices, spin.SlicesLock, ranked after the memory
+// lock) guards the goroutine time slices' evidence shared by the CPUs
+// (kernel/timeslice: the runtime layout's verdict and the Ps'
+// schedticks). A timer interrupt's slice check takes it for a few stores,
+// with the kernel lock or with its CPU's run-queue lock alone (package
+// kernel's fastTimer), never across a read of the program's memory; the
+// SIGURG it sends takes the signals lock after releasing it.
+//
 // The signals lock (Signals, spin.SignalsLock, ranked last: a leaf)
 // guards every thread's pending signals and their siginfo, and the
 // process's signal actions (kernel/thread/signal.go, sys_signal.go): a
@@ -97,6 +105,9 @@ var Files = Handle{rank: RankFiles}
 // Mem is the handle on spin.MemLock, the memory lock.
 var Mem = Handle{rank: RankMem}
 
+// Slices is the handle on spin.SlicesLock, the slices lock.
+var Slices = Handle{rank: RankSlices}
+
 // Signals is the handle on spin.SignalsLock, the signals lock.
 var Signals = Handle{rank: RankSignals}
 
@@ -106,6 +117,8 @@ func (l *Handle) state() *spin.Lock {
 	switch l.rank {
 	case RankSignals:
 		return &spin.SignalsLock
+	case RankSlices:
+		return &spin.SlicesLock
 	case RankMem:
 		return &spin.MemLock
 	case RankFiles:

@@ -14,9 +14,10 @@ import (
 // against the order). A violation is a kernel panic that names both
 // locks, the first time the code path runs, rather than a deadlock when
 // two CPUs happen to meet there. Rank 0 is an unranked lock, never
-// checked. There are five ranks today: the kernel lock, the run-queue
+// checked. There are six ranks today: the kernel lock, the run-queue
 // locks (one per CPU, each taken only by its own CPU, runqueue.go), the
-// files lock, the memory lock and the signals lock, in that order; the
+// files lock, the memory lock, the slices lock and the signals lock, in
+// that order; the
 // futex buckets' locks are unranked leaves (sched/futex.go), and the
 // other fine-grained locks of issue 18 get ranks here as they come,
 // outermost first.
@@ -29,12 +30,13 @@ const (
 	RankRunQueue             // a CPU's run-queue lock (runqueue.go); the kernel lock, whose holder waits for them all, may not be taken inside it
 	RankFiles                // the files lock (lock.go), taken inside the kernel lock or alone
 	RankMem                  // the memory lock (lock.go), taken inside either or alone
+	RankSlices               // the slices lock (lock.go), taken inside the kernel lock or a run-queue lock
 	RankSignals              // the signals lock (lock.go), a leaf: taken inside any of them or alone
 	maxRank      = 63        // a lockSet holds ranks up to this
 )
 
 // lockRankNames names the ranks in lock-order reports.
-var lockRankNames = [...]string{RankNone: "unranked", RankKernel: "kernel", RankRunQueue: "run queue", RankFiles: "files", RankMem: "memory", RankSignals: "signals"}
+var lockRankNames = [...]string{RankNone: "unranked", RankKernel: "kernel", RankRunQueue: "run queue", RankFiles: "files", RankMem: "memory", RankSlices: "slices", RankSignals: "signals"}
 
 // rankName returns r's name, or "another lock" for one without a name.
 // Context: any; does not allocate.

@@ -56,6 +56,8 @@ const (
 	EvFutexWaitSwitch              // a FUTEX_WAIT that blocked and switched to a thread in its CPU's queue under the run-queue lock (kernel/fastswitch.go)
 	EvFutexWakeHere                // a FUTEX_WAKE that queued its waiter on its own CPU under the run-queue lock (kernel/fastswitch.go)
 	EvFutexWakeMoved               // one of those whose waiter last ran on another CPU (sched.ClaimMovedHere)
+	EvTimerFast                    // a timer interrupt in ring 3 taken under the CPU's run-queue lock alone (kernel/fasttimer.go)
+	EvTimerLocked                  // one of those sent to the kernel lock's path (a deadline to expire, a switch, a signal to deliver)
 	NEvents
 )
 

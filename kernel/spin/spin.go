@@ -1,5 +1,5 @@
 // Package spin holds the kernel's locks: spinlocks between CPUs (the
-// kernel lock, the files lock, the memory lock and the signals lock), and their state (held, and by which
+// kernel lock, the files lock, the memory lock, the slices lock and the signals lock), and their state (held, and by which
 // CPU) where the panic report can read it. It
 // sits at the bottom of the kernel's imports (docs/kernel-layout.md) and
 // never panics or waits: taking the lock is TryLock, which package kernel
@@ -31,6 +31,11 @@ var FilesLock Lock
 // MemLock guards the program's memory map (the page table's user half,
 // the memory areas): see kernel/klock/lock.go, klock.Mem.
 var MemLock Lock
+
+// SlicesLock guards the goroutine time slices' shared evidence (the
+// runtime layout's verdict, the Ps' schedticks): see
+// kernel/klock/lock.go, klock.Slices.
+var SlicesLock Lock
 
 // SignalsLock guards the threads' pending signals and their siginfo:
 // see kernel/klock/lock.go, klock.Signals.

@@ -124,6 +124,18 @@ func SendSignal(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64) 
 	NoticeSignal(t, sig)
 }
 
+// SignalRunning makes sig pending on t, the thread that CPU c runs
+// (stopped in c's trap), with the given siginfo fields, and reports
+// whether it is pending (false: t ignores it). Nothing else is needed:
+// c's way back to ring 3 delivers it (package kernel's load), as it does
+// for SendSignal, whose kick to t's own CPU is none. A timer
+// interrupt's slice check sends its SIGURG so (kernel/timeslice).
+// Context: trap, on CPU c running t, kernel lock or c's run-queue lock
+// held; does not allocate.
+func SignalRunning(c *percpu.CPU, t sched.TID, sig int, code int32, f0, f1 uint64) bool {
+	return markPending(c, t, sig, code, f0, f1, false)
+}
+
 // NoticeSignal makes t act on sig, pending on it: a thread blocked in an
 // interruptible wait wakes with EINTR (InterruptWait), a running one's
 // CPU gets a kick IPI, whose entry delivers it. Nothing is done if t

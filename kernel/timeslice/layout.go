@@ -1,7 +1,9 @@
 package timeslice
 
 import (
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
 )
@@ -151,14 +153,26 @@ type gview struct {
 	pPreempt uint8  // p.preempt
 	owned    bool   // the P reads _Prunning
 	quiet    bool   // preemptible: g _Grunning, P _Prunning, m holds no locks, is not allocating, has no preemptoff, is not in cgo
+	confirms uint8  // what the reading confirmed, for the layout's evidence (confirmCurg...)
 }
+
+// What a reading confirmed (gview.confirms), counted in layout under the
+// slices lock (layoutEvidence.confirm) once the reading is done.
+const (
+	confirmCurg    = 1 << iota // the g is its M's curg, every field in range
+	confirmRunning             // ... and read _Grunning
+	confirmOwned               // ... and its M's P read _Prunning, with p.m leading back
+	confirmClear               // ... and g.preempt read 0 with no request pending
+)
 
 // readG reads the goroutine thread th runs with stack pointer rsp: the
 // g in its TLS slot must own the stack holding rsp and be its M's curg,
 // and the fields must hold values of their types. It returns the view,
 // its kind, and for viewFailed which field failed, and counts in layout
-// what the reading confirmed. Context: trap, kernel lock held, th stopped;
-// reads only mapped user memory; does not allocate.
+// what the reading confirmed in v.confirms (even for a view it does not
+// return whole). Context: trap, kernel lock or the CPU's run-queue lock
+// held, th stopped on this CPU; reads only mapped user memory, with
+// the fault-tolerant loads; does not allocate.
 func readG(th *threadtab.Thread, rsp uint64) (v gview, kind int, why string) {
 	o := &rtOffsets
 	g, ok := peekUser64(th.FSBase - 8)
@@ -208,7 +222,7 @@ func readG(th *threadtab.Thread, rsp uint64) (v gview, kind int, why string) {
 	case incgo > 1:
 		return v, viewFailed, "m.incgo does not hold a bool"
 	}
-	layout.curg++
+	v.confirms = confirmCurg
 	switch status &^ gScan {
 	case gRunning:
 	case gSyscall:
@@ -216,7 +230,7 @@ func readG(th *threadtab.Thread, rsp uint64) (v gview, kind int, why string) {
 	default:
 		return v, viewBad, "" // a goroutine runs user code only in those two
 	}
-	layout.running++
+	v.confirms |= confirmRunning
 	p, ok1 := peekUser64(uintptr(m + o.mP))
 	pst, ok2 := peekUser32(uintptr(p + o.pStatus))
 	tick, ok3 := peekUser32(uintptr(p + o.pSchedtick))
@@ -231,12 +245,12 @@ func readG(th *threadtab.Thread, rsp uint64) (v gview, kind int, why string) {
 	case ppre > 1:
 		return v, viewFailed, "p.preempt does not hold a bool"
 	}
-	v = gview{g: g, m: m, p: p, sg: sg, tick: tick, preempt: pre, pPreempt: ppre, owned: pst == pRunning}
+	v = gview{g: g, m: m, p: p, sg: sg, tick: tick, preempt: pre, pPreempt: ppre, owned: pst == pRunning, confirms: v.confirms}
 	if v.owned {
-		layout.owned++
+		v.confirms |= confirmOwned
 	}
 	if pre == 0 && sg != stackPreempt {
-		layout.clear++
+		v.confirms |= confirmClear
 	}
 	v.quiet = v.owned && status == gRunning && locks == 0 && malloc == 0 && offPtr == 0 && offLen == 0 && incgo == 0 &&
 		(sg < stackPoisonMin || sg == stackPreempt)
@@ -244,8 +258,8 @@ func readG(th *threadtab.Thread, rsp uint64) (v gview, kind int, why string) {
 }
 
 // onStack reports whether g's stack holds sp and its stackguard0 is a
-// guard inside the stack or a request. Context: trap (readG), kernel lock
-// held; does not allocate.
+// guard inside the stack or a request. Context: trap (readG); does not
+// allocate.
 func onStack(g, sp uint64) bool {
 	lo, ok1 := peekUser64(uintptr(g + gStackLo))
 	hi, ok2 := peekUser64(uintptr(g + gStackHi))
@@ -254,7 +268,8 @@ func onStack(g, sp uint64) bool {
 }
 
 // layoutEvidence is what the readings have shown since boot. Guarded by
-// the kernel lock.
+// the slices lock (klock.Slices): the CPUs' timer interrupts add to it
+// with the kernel lock or with their run-queue lock alone.
 type layoutEvidence struct {
 	good, bad int  // readings consistent with the layout, and not
 	curg      int  // readings of a goroutine that is its M's curg
@@ -280,8 +295,25 @@ const (
 // tooManyBad is verdict's reason when contradictions outnumber the rest.
 const tooManyBad = "more readings contradict it than confirm it"
 
+// confirm counts what a reading confirmed (gview.confirms).
+// Context: trap, slices lock held; does not allocate.
+func (e *layoutEvidence) confirm(what uint8) {
+	if what&confirmCurg != 0 {
+		e.curg++
+	}
+	if what&confirmRunning != 0 {
+		e.running++
+	}
+	if what&confirmOwned != 0 {
+		e.owned++
+	}
+	if what&confirmClear != 0 {
+		e.clear++
+	}
+}
+
 // verdict returns why the evidence refuses the layout ("" if it does not)
-// and whether it is confirmed. Context: trap (record), kernel lock held;
+// and whether it is confirmed. Context: trap (record), slices lock held;
 // does not allocate.
 func (e *layoutEvidence) verdict() (why string, confirmed bool) {
 	switch {
@@ -304,7 +336,7 @@ func (e *layoutEvidence) verdict() (why string, confirmed bool) {
 
 // record adds a reading of kind to the evidence, refusing the layout or
 // starting to trust it, and reports whether slicing is still on.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, slices lock held; does not allocate.
 func (e *layoutEvidence) record(kind int, why string) bool {
 	switch kind {
 	case viewFailed:
@@ -324,16 +356,17 @@ func (e *layoutEvidence) record(kind int, why string) bool {
 		var l klog.Line
 		l.S("runtime layout confirmed by ").U(uint64(e.good)).S(" readings and ").U(uint64(e.matched)).S(" of the runtime's own preemption requests: time slices in force").Info()
 	}
-	return sliceOn
+	return sliceOn.Load()
 }
 
 // refuseLayout switches slicing off with one log line. Context: trap,
-// kernel lock held; does not allocate.
+// slices lock held; does not allocate.
 func refuseLayout(why string) {
-	if !sliceOn {
+	if !sliceOn.Load() {
 		return
 	}
-	sliceOn, layout.trusted = false, false
+	sliceOn.Store(false)
+	layout.trusted = false
 	var l klog.Line
 	l.S("runtime layout check failed (").S(why)
 	if why == tooManyBad {
@@ -343,7 +376,10 @@ func refuseLayout(why string) {
 }
 
 // sliceSent marks the threads the kernel sent a SIGURG that has not been
-// delivered yet (requestPreempt sets it, NoteSIGURG clears it).
+// delivered yet (requestPreempt sets it, NoteSIGURG clears it). Each
+// entry is written only on the CPU its thread runs on, while the thread
+// is stopped there: the send by that CPU's timer interrupt, the clear by
+// the delivery on its way back to ring 3.
 var sliceSent [sched.MaxThreads]bool
 
 // NoteSIGURG checks the runtime's own preemption requests, the only time
@@ -353,17 +389,19 @@ var sliceSent [sched.MaxThreads]bool
 // the signal frame). If the kernel did not send that SIGURG, the
 // goroutine it interrupted must have g.preempt set when its stackguard0
 // and its P's preempt flag say a request is pending (the runtime's
-// preemptone sets all three). Context: trap (load), kernel lock held;
-// does not allocate.
-func NoteSIGURG(t sched.TID, sp uint64) {
+// preemptone sets all three). Context: trap (load), on the CPU that runs
+// t, kernel lock held; does not allocate.
+func NoteSIGURG(c *percpu.CPU, t sched.TID, sp uint64) {
 	if sliceSent[t] {
 		sliceSent[t] = false // the kernel's own request
 		return
 	}
-	if !sliceOn {
+	if !sliceOn.Load() {
 		return
 	}
 	v, kind, why := readG(&threadtab.Threads[t], sp)
+	klock.Slices.Lock(c)
+	layout.confirm(v.confirms)
 	if kind == viewUser && v.sg == stackPreempt && v.pPreempt == 1 {
 		// stackguard0 also reads stackPreempt with no request on the
 		// goroutine while it enters or leaves a system call
@@ -379,4 +417,5 @@ func NoteSIGURG(t sched.TID, sp uint64) {
 		}
 	}
 	layout.record(kind, why)
+	klock.Slices.Unlock(c)
 }

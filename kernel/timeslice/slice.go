@@ -1,9 +1,11 @@
 package timeslice
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
-	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/thread"
@@ -38,11 +40,12 @@ const (
 )
 
 var (
-	sliceOn bool
-	sliceNs int64 = defaultSlice
+	sliceOn atomic.Bool // read without a lock; switched off under the slices lock (refuseLayout)
+	sliceNs int64       = defaultSlice
 )
 
-// sliceCPU is a CPU's slice state. Guarded by the kernel lock.
+// sliceCPU is a CPU's slice state, which only that CPU reads and writes,
+// with the kernel lock or its run-queue lock held.
 type sliceCPU struct {
 	// The turn being timed: goroutine g on P p at schedtick tick, seen
 	// first at since (g is 0 when none is), and whether its preemption
@@ -59,6 +62,10 @@ type sliceCPU struct {
 	// 2*calmReadings: the longer it is, the further apart the checks
 	// (lookAgain).
 	calm uint8
+
+	// phase shifts this CPU's grid of check times (sliceAfter) so that
+	// the CPUs' checks do not come at the same instant (gridPhase).
+	phase int64
 }
 
 // calmReadings is how many readings in a row must see no turn run on
@@ -84,7 +91,7 @@ var sliceCPUs [percpu.MaxCPUs]sliceCPU
 // whichever CPU took it: a P moves between CPUs with its M, so a CPU's
 // readings follow one P only while its M stays put, and under a busy
 // host, where threads change CPUs at every wakeup, a CPU's last P is
-// rarely the P it reads next. Guarded by the kernel lock.
+// rarely the P it reads next. Guarded by the slices lock (klock.Slices).
 type tickMemory struct {
 	p    [2 * percpu.MaxCPUs]uint64 // the Ps seen (0: a free slot); GOMAXPROCS is at most the CPUs
 	tick [2 * percpu.MaxCPUs]uint32 // each one's schedtick at its last reading
@@ -102,8 +109,8 @@ const (
 var pTicks tickMemory
 
 // note records that P p read schedtick tick and reports how that compares
-// with p's last reading. Context: trap (Check), kernel lock held; does not
-// allocate.
+// with p's last reading. Context: trap (Check), slices lock held; does
+// not allocate.
 func (m *tickMemory) note(p uint64, tick uint32) int {
 	for i, q := range m.p {
 		if q != p {
@@ -125,7 +132,7 @@ func (m *tickMemory) note(p uint64, tick uint32) int {
 }
 
 // slotFor returns the slot a P not seen before takes: a free one, else
-// the slots in turn. Context: trap (note), kernel lock held; does not
+// the slots in turn. Context: trap (note), slices lock held; does not
 // allocate.
 func (m *tickMemory) slotFor() int {
 	for i, q := range m.p {
@@ -140,7 +147,7 @@ func (m *tickMemory) slotFor() int {
 
 // On reports whether goroutine time slices are in force: the timer
 // interrupt then calls Check. Context: any; does not allocate.
-func On() bool { return sliceOn }
+func On() bool { return sliceOn.Load() }
 
 // Setup takes the slice= option (v, when given is true) and checks the
 // clock and the runtime's offsets; Check is off unless all are good.
@@ -168,7 +175,7 @@ func Setup(v string, given bool) {
 		l.S("refusing runtime offsets (").S(p.a).S(p.b).S(p.c).S("): preemption is left to the runtime's sysmon").Print()
 		return
 	}
-	sliceOn = true
+	sliceOn.Store(true)
 	l.S("goroutine time slice ").MS(sliceNs).S(", in force once the runtime's layout is confirmed").Info()
 }
 
@@ -192,10 +199,18 @@ func parseSliceOption(v string) (ns int64, ok bool) {
 // held the same P (same schedtick) for a whole slice and may be preempted,
 // it requests the preemption as preemptone does; if the turn outlives the
 // request by a slice (the runtime declined at an unsafe point), it asks
-// again. A request counts as taken once that turn is seen to end.
-// Context: trap, kernel lock held; reads and writes the program's memory
-// only where it is mapped; does not allocate.
-func Check(c *percpu.CPU, t int, f *x86.TrapFrame) {
+// again. A request counts as taken once that turn is seen to end. It
+// reports whether it made a SIGURG pending on t, which the way back to
+// ring 3 must deliver (package kernel's load).
+//
+// The reads of the program's memory and c's own state (sliceCPUs) need
+// no lock beyond the caller's; the evidence that all CPUs share is
+// counted under the slices lock (noteReading), held for those stores
+// alone.
+// Context: trap, kernel lock or c's run-queue lock held, t stopped on c;
+// reads and writes the program's memory only where it is mapped, with
+// the fault-tolerant accesses; does not allocate.
+func Check(c *percpu.CPU, t int, f *x86.TrapFrame) (signalled bool) {
 	st := &sliceCPUs[c.ID]
 	if st.req.g != 0 {
 		if ended, known := turnEnded(&st.req); ended || !known {
@@ -206,6 +221,37 @@ func Check(c *percpu.CPU, t int, f *x86.TrapFrame) {
 		}
 	}
 	v, kind, why := readG(&threadtab.Threads[t], f.RSP)
+	on, trusted := noteReading(c, &v, kind, why)
+	if !on {
+		return false
+	}
+	now := clock.Nanotime()
+	if !st.read(kind == viewUser, v.g, v.p, v.tick, now) || !trusted || !v.quiet {
+		return false
+	}
+	if st.requested && (st.req.g != v.g || now-st.req.at < sliceNs) {
+		return false // taken, or asked less than a slice ago
+	}
+	if !requestPreempt(c, sched.TID(t), v.g) {
+		return false
+	}
+	if !st.requested {
+		st.requested = true
+		c.SlicesRequested++
+	}
+	st.req = sliceReq{g: v.g, m: v.m, p: v.p, tick: v.tick, at: now}
+	return true
+}
+
+// noteReading adds reading v of kind to the evidence that the CPUs share,
+// under the slices lock: its P's schedtick against that P's last reading
+// (pTicks), what it confirmed and its verdict (layout). It reports whether
+// slicing is still on and whether the layout is trusted.
+// Context: trap (Check), kernel lock or c's run-queue lock held; does
+// not allocate.
+func noteReading(c *percpu.CPU, v *gview, kind int, why string) (on, trusted bool) {
+	klock.Slices.Lock(c)
+	layout.confirm(v.confirms)
 	if kind == viewUser {
 		switch pTicks.note(v.p, v.tick) {
 		case tickBackwards:
@@ -214,43 +260,31 @@ func Check(c *percpu.CPU, t int, f *x86.TrapFrame) {
 			layout.ticked++
 		}
 	}
-	if !layout.record(kind, why) {
-		return
-	}
-	now := clock.Nanotime()
-	if !st.read(kind == viewUser, v.g, v.p, v.tick, now) || !layout.trusted || !v.quiet {
-		return
-	}
-	if st.requested && (st.req.g != v.g || now-st.req.at < sliceNs) {
-		return // taken, or asked less than a slice ago
-	}
-	if !requestPreempt(c, sched.TID(t), v.g) {
-		return
-	}
-	if !st.requested {
-		st.requested = true
-		c.SlicesRequested++
-	}
-	st.req = sliceReq{g: v.g, m: v.m, p: v.p, tick: v.tick, at: now}
+	on = layout.record(kind, why)
+	trusted = layout.trusted
+	klock.Slices.Unlock(c)
+	return on, trusted
 }
 
 // requestPreempt asks for goroutine g's preemption as the runtime's
 // preemptone does: g.preempt, then g.stackguard0 = stackPreempt, then
-// SIGURG to its thread t. Context: trap, kernel lock held, t stopped on
-// this CPU, c; does not allocate.
+// SIGURG to its thread t, pending for the way back to ring 3 to deliver
+// (thread.SignalRunning). Context: trap, kernel lock or c's run-queue
+// lock held, t stopped on c; does not allocate.
 func requestPreempt(c *percpu.CPU, t sched.TID, g uint64) bool {
 	if !pokeUser8(uintptr(g+rtOffsets.gPreempt), 1) || !pokeUser64(uintptr(g+gGuard0), stackPreempt) {
 		return false
 	}
 	sliceSent[t] = true
-	thread.SendSignal(c, t, int(unix.SIGURG), abi.SITkill, 1, 0)
+	thread.SignalRunning(c, t, int(unix.SIGURG), abi.SITkill, 1, 0)
 	return true
 }
 
 // turnEnded reports whether the turn r asked to end has ended: its P has
 // scheduled since (schedtick moved), or its M runs another goroutine or
 // holds another P. known is false if that memory cannot be read.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel lock or the CPU's run-queue lock held; does not
+// allocate.
 func turnEnded(r *sliceReq) (ended, known bool) {
 	o := &rtOffsets
 	tick, ok1 := peekUser32(uintptr(r.p + o.pSchedtick))
@@ -271,10 +305,12 @@ func turnEnded(r *sliceReq) (ended, known bool) {
 // long. Context: trap (armTimer), kernel lock or c's run-queue lock
 // held (the state is c's); does not allocate.
 func Deadline(c *percpu.CPU, now int64) int64 {
-	if !sliceOn || threadtab.Sched.CPUs[c.ID].Cur == sched.None {
+	if !sliceOn.Load() || threadtab.Sched.CPUs[c.ID].Cur == sched.None {
 		return 0
 	}
-	return sliceCPUs[c.ID].deadline(now)
+	st := &sliceCPUs[c.ID]
+	st.phase = gridPhase(c.ID, percpu.NOnline)
+	return st.deadline(now)
 }
 
 // read takes a reading into st: user says a goroutine g runs user code on
@@ -304,9 +340,9 @@ func (st *sliceCPU) read(user bool, g, p uint64, tick uint32, now int64) (sliceU
 // allocate.
 func (st *sliceCPU) deadline(now int64) int64 {
 	if st.g != 0 && !st.requested {
-		return max(st.since+sliceNs, sliceLater(now))
+		return max(st.since+sliceNs, sliceLater(now, st.phase))
 	}
-	return sliceAfter(now, st.lookAgain())
+	return sliceAfter(now, st.lookAgain(), st.phase)
 }
 
 // lookAgain returns how long after a reading that timed nothing the next
@@ -331,20 +367,38 @@ func (st *sliceCPU) lookAgain() int64 {
 	return sliceNs / 4
 }
 
-// sliceLater returns the first point of the grid of sliceNs/8 at or after
-// a quarter slice from now: between a quarter and three eighths of a
-// slice from now, the same for every now within one grid step.
-// Context: trap, kernel lock held; does not allocate.
-func sliceLater(now int64) int64 { return sliceAfter(now, sliceNs/4) }
+// sliceLater returns the first point of the grid of sliceNs/8, shifted
+// by phase, at or after a quarter slice from now: between a quarter and
+// three eighths of a slice from now, the same for every now within one
+// grid step. Context: trap, kernel lock held; does not allocate.
+func sliceLater(now, phase int64) int64 { return sliceAfter(now, sliceNs/4, phase) }
 
-// sliceAfter returns the first point of the grid of sliceNs/8 at or after
-// now+d: the same for every now within one grid step, so that armTimer
-// does not reprogram the timer on every system call.
-// Context: trap, kernel lock held; does not allocate.
-func sliceAfter(now, d int64) int64 {
+// sliceAfter returns the first point of the grid of sliceNs/8, shifted
+// by phase, at or after now+d: the same for every now within one grid
+// step, so that armTimer does not reprogram the timer on every system
+// call. Context: trap, kernel lock held; does not allocate.
+func sliceAfter(now, d, phase int64) int64 {
 	q := max(sliceNs/8, 1)
-	at := now + d
-	return (at + q - 1) / q * q
+	at := now + d - phase
+	return (at+q-1)/q*q + phase
+}
+
+// gridPhase returns the shift of CPU id's grid of check times, one of n
+// CPUs: the CPUs' grids are spread evenly over one grid step. On one
+// grid, every CPU whose checks had backed off to the same interval took
+// its timer interrupt at the same instant, and each check takes the
+// kernel lock: in one boot of the scheduler rows at 4 vCPUs, 142 of the
+// kernel lock's 380 contended acquisitions were a timer interrupt
+// waiting for another CPU's (docs/performance.md, "Issue 18, timer
+// interrupts without the kernel lock"). The checks take no kernel lock
+// now (package kernel's fastTimer), but the spread still keeps the
+// CPUs' interrupts, and their slices lock holds, apart.
+// Context: trap or host tests; does not allocate.
+func gridPhase(id, n int) int64 {
+	if n <= 1 {
+		return 0
+	}
+	return max(sliceNs/8, 1) * int64(id%n) / int64(n)
 }
 
 // peekUser64 reads an aligned word of the program's memory if its page is
@@ -394,25 +448,23 @@ func inUserHalf(addr, n uintptr) bool {
 }
 
 // pokeUser8 writes a byte of the program's memory if its page is mapped
-// writable. Context: trap (Check), kernel lock held; does not
-// allocate or fault anything in.
+// writable, with the fault-tolerant copy (vm.CopyToUser): without the
+// kernel lock (a check on the run-queue lock alone) another CPU's munmap
+// may unmap the page between the look and the store, which then fails
+// instead of faulting in the kernel. Context: trap (Check), kernel lock
+// or the CPU's run-queue lock held; does not allocate or fault anything
+// in.
 func pokeUser8(addr uintptr, v uint8) bool {
-	if !vm.PresentWritable(addr) {
-		return false
-	}
-	*(*uint8)(cpu.Pointer(addr)) = v
-	return true
+	b := [1]byte{v}
+	return vm.PresentWritable(addr) && vm.CopyToUser(addr, b[:]) == 1
 }
 
 // pokeUser64 writes an aligned word of the program's memory if its page is
-// mapped writable. Context: trap (Check), kernel lock held; does not
-// allocate or fault anything in.
+// mapped writable, with the fault-tolerant store (vm.Store64; see
+// pokeUser8). Context: trap (Check), kernel lock or the CPU's run-queue
+// lock held; does not allocate or fault anything in.
 func pokeUser64(addr uintptr, v uint64) bool {
-	if addr%8 != 0 || !vm.PresentWritable(addr) {
-		return false
-	}
-	*(*uint64)(cpu.Pointer(addr)) = v
-	return true
+	return addr%8 == 0 && vm.PresentWritable(addr) && vm.Store64(addr, v)
 }
 
 // parseDuration parses an unsigned decimal with a unit (ns, us, ms or s)

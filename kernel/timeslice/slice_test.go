@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"unsafe"
@@ -211,20 +212,55 @@ func TestSliceLaterStaysPut(t *testing.T) {
 	for _, s := range []int64{1e6, 2e6, 5e6, 7} {
 		sliceNs = s
 		q := max(s/8, 1)
-		changes := 0
-		prev := int64(0)
-		start := int64(1_000_000_007)
-		for now := start; now < start+4*s; now += max(s/1000, 1) {
-			at := sliceLater(now)
-			require.GreaterOrEqual(t, at, now+s/4, "slice %d now %d", s, now)
-			require.Less(t, at, now+s/4+q, "slice %d now %d", s, now)
-			if at != prev {
-				changes++
-				prev = at
+		for _, phase := range []int64{0, gridPhase(1, 2), gridPhase(3, 4)} {
+			changes := 0
+			prev := int64(0)
+			start := int64(1_000_000_007)
+			for now := start; now < start+4*s; now += max(s/1000, 1) {
+				at := sliceLater(now, phase)
+				require.GreaterOrEqual(t, at, now+s/4, "slice %d phase %d now %d", s, phase, now)
+				require.Less(t, at, now+s/4+q, "slice %d phase %d now %d", s, phase, now)
+				if at != prev {
+					changes++
+					prev = at
+				}
+			}
+			assert.LessOrEqual(t, changes, int(4*s/q)+1, "slice %d phase %d: the deadline moved more than once per grid step", s, phase)
+		}
+	}
+}
+
+// TestSliceGridsApart: CPUs whose checks have backed off alike take
+// their timer interrupts at different instants, at least a grid step
+// over the number of CPUs apart, whatever the time of their readings (on
+// one grid for all, they came at the same instant and waited for each
+// other's kernel lock).
+func TestSliceGridsApart(t *testing.T) {
+	saved := sliceNs
+	defer func() { sliceNs = saved }()
+	sliceNs = 2e6
+	q := sliceNs / 8
+	for _, n := range []int{2, 3, 4, 8, 16} {
+		for now := int64(1e9); now < 1e9+3*q; now += 7_919 {
+			seen := map[int64]int{}
+			var ats []int64
+			for id := 0; id < n; id++ {
+				st := sliceCPU{calm: 2 * calmReadings, phase: gridPhase(id, n)}
+				at := st.deadline(now)
+				require.GreaterOrEqual(t, at, now+2*sliceNs, "cpu %d of %d", id, n)
+				require.Less(t, at, now+2*sliceNs+q, "cpu %d of %d", id, n)
+				require.NotContains(t, seen, at, "cpus %d and %d of %d check at the same instant", seen[at], id, n)
+				seen[at] = id
+				ats = append(ats, at)
+			}
+			slices.Sort(ats)
+			for i := 1; i < len(ats); i++ {
+				require.GreaterOrEqual(t, ats[i]-ats[i-1], q/int64(n)-1, "%d cpus: checks too close", n)
 			}
 		}
-		assert.LessOrEqual(t, changes, int(4*s/q)+1, "slice %d: the deadline moved more than once per grid step", s)
 	}
+	assert.Zero(t, gridPhase(0, 4))
+	assert.Zero(t, gridPhase(5, 1), "one CPU needs no shift")
 }
 
 // sliceWorkload says what a reading at now sees: whether a goroutine runs

@@ -20,6 +20,10 @@
 //     kernel's delay loop and naps), some of them cut short by signals:
 //     each must last at least its length or end in EINTR, and the
 //     napping thread's CPU time must stay well below the time it took.
+//   - ticks: two locked threads compute for 400 ms without a system
+//     call; the deltas of their CPUs' timer interrupts (lock-free and
+//     locked), of the kernel and slices locks' acquisitions and of the
+//     slice preemptions are printed for the host to check.
 //   - hang: open a FIFO that no one ever writes to, which waits forever
 //     (the stall-report test stops it at its time limit).
 package main
@@ -43,7 +47,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Println("usage: threads exit|cputime|spread|munmap|spin|locks|signals|switch|hang")
+		fmt.Println("usage: threads exit|cputime|spread|munmap|spin|locks|signals|switch|moves|ticks|hang")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -71,6 +75,8 @@ func main() {
 		switchCheck()
 	case "moves":
 		movesCheck()
+	case "ticks":
+		ticksCheck()
 	case "hang":
 		fmt.Println("threads hang: start")
 		hangForever()
@@ -407,6 +413,49 @@ func movesCheck() {
 	runtime.UnlockOSThread()
 	fmt.Printf("threads moves: trips=%d wakes_here=%d moved=%d locked_futex=%d\n", trips,
 		eventCount("futex_wake_here")-wakes, eventCount("futex_wake_moved")-moved0, lockedFutexCalls()-locked)
+}
+
+// ticksCheck runs two locked threads that compute for ticksFor on the
+// boot's 2 CPUs, so that nearly every kernel entry is a timer interrupt
+// for the goroutine time-slice check, and prints what changed in
+// /proc/gometal/sched meanwhile: the timer interrupts taken without the
+// kernel lock and with it (kernel/fasttimer.go), the kernel lock's and
+// the slices lock's acquisitions, and the slice preemptions requested
+// and taken, summed over the CPUs.
+func ticksCheck() {
+	before := schedNumbers(sched())
+	stop := computeOn(2)
+	time.Sleep(ticksFor)
+	stop()
+	after := schedNumbers(sched())
+	fmt.Printf("threads ticks: lockfree=%d locked=%d kernel=%d slices=%d requested=%d taken=%d\n",
+		after[0]-before[0], after[1]-before[1], after[2]-before[2], after[3]-before[3], after[4]-before[4], after[5]-before[5])
+}
+
+// ticksFor is how long ticksCheck's threads compute.
+const ticksFor = 400 * time.Millisecond
+
+// schedNumbers reads, from one /proc/gometal/sched text, the timer
+// interrupts' fast-path line (lock-free, locked), the kernel and slices
+// locks' acquisitions, and the slice preemptions requested and taken,
+// summed over the CPU table's rows ("cpu busy_ms idle_ms interrupts
+// spurious halts runq slices_requested slices_taken thread").
+func schedNumbers(text string) (v [6]int64) {
+	num := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
+	if m := regexp.MustCompile(`(?m)^timer_interrupt (\d+) (\d+)$`).FindStringSubmatch(text); m != nil {
+		v[0], v[1] = num(m[1]), num(m[2])
+	}
+	if m := regexp.MustCompile(`(?m)^kernel (\d+) `).FindStringSubmatch(text); m != nil {
+		v[2] = num(m[1])
+	}
+	if m := regexp.MustCompile(`(?m)^slices (\d+) `).FindStringSubmatch(text); m != nil {
+		v[3] = num(m[1])
+	}
+	for _, m := range regexp.MustCompile(`(?m)^\d+ \d+ \d+ \d+ \d+ \d+ \d+ (\d+) (\d+) (?:\d+|-)$`).FindAllStringSubmatch(text, -1) {
+		v[4] += num(m[1])
+		v[5] += num(m[2])
+	}
+	return v
 }
 
 // movesCheck's goal, limit and batch of round trips.

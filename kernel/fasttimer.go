@@ -1,0 +1,72 @@
+package kernel
+
+import (
+	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/klock"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
+	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/timeslice"
+	"github.com/gometal/gometal/kernel/x86"
+)
+
+// Timer interrupts without the kernel lock (issue 18). A CPU running a
+// program thread takes its timer interrupt mostly for the goroutine
+// time-slice check (kernel/timeslice), and otherwise for a deadline it
+// armed early (sched.Scheduler.Deadline keeps an armed timer rather than
+// write the local APIC again): neither needs the kernel lock, which every
+// CPU's timer interrupt took, all on one grid of check times, so that
+// they queued for each other (docs/performance.md, "Issue 18, timer
+// interrupts without the kernel lock").
+
+// fastTimer takes a timer interrupt from ring 3 under c's run-queue lock
+// alone, when the scheduler has nothing to do there
+// (sched.Scheduler.TickHere): the running thread goes on after the
+// slice check (timeslice.Check, whose shared evidence has its own lock),
+// with c's timer armed again for what the scheduler and the next check
+// ask (armTimer). It reports false, having changed nothing and sent no
+// EOI, when the kernel lock's path must take the interrupt: that lock
+// is held (TryLockRunQueue), a deadline c owns has passed, a CPU-time
+// timer is armed, the thread's slice is over with another thread
+// queued here, or a signal is pending for the thread. A check that
+// sends the thread a SIGURG hands the rest of the entry to the kernel
+// lock's path (rescheduleLocked), whose load delivers it, the thread's
+// registers saved first.
+// Context: trap, from fastTrap (c.InUser set: the check's accesses to
+// the program's memory are fault-tolerant and a concurrent munmap's TLB
+// shootdown waits for them), kernel lock not held; does not allocate.
+func fastTimer(c *percpu.CPU, f *x86.TrapFrame) bool {
+	if !klock.TryLockRunQueue(c) {
+		percpu.Count(c, percpu.EvTimerLocked)
+		return false
+	}
+	t := threadtab.Sched.CPUs[c.ID].Cur
+	if thread.SignalPendingFenced(t) || !threadtab.Sched.TickHere(c.ID, clock.Nanotime()) {
+		klock.UnlockRunQueue(c)
+		percpu.Count(c, percpu.EvTimerLocked)
+		return false
+	}
+	if timeslice.On() && timeslice.Check(c, int(t), f) {
+		klock.UnlockRunQueue(c)
+		percpu.Count(c, percpu.EvTimerLocked)
+		timerDone(c)
+		threadtab.Threads[t].Regs = *f
+		rescheduleLocked(c, f) // fastswitch.go
+		return true
+	}
+	armTimer(c)
+	klock.UnlockRunQueue(c)
+	percpu.Count(c, percpu.EvTimerFast)
+	timerDone(c)
+	armPending(c)
+	return true
+}
+
+// timerDone acknowledges c's timer interrupt and counts it, as userTrap
+// does before the kernel lock: after c's run-queue lock is released, a
+// local APIC write being slow under emulation.
+// Context: trap, no lock held; does not allocate.
+func timerDone(c *percpu.CPU) {
+	c.IRQs++
+	clock.LAPIC.EOI()
+}
