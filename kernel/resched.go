@@ -144,6 +144,14 @@ func enterThread(c *percpu.CPU, f *x86.TrapFrame, t *threadtab.Thread) {
 // halt arms c's timer as the scheduler asks and halts the CPU until an
 // interrupt, with the kernel lock released, after storing the live x87
 // state of the thread that left (thread.SyncFPU): another CPU may run it.
+// An interrupt that brought nothing (not the timer, not a device, and no
+// thread waits for c: haltAgain) halts it again without the kernel lock:
+// in the scheduler rows at 4 vCPUs most wake IPIs to idle CPUs found
+// the thread they were sent for already run elsewhere (another CPU's
+// drain took a thread handed to c, or its Schedule stole one queued on
+// c), and each then waited for the kernel lock, which the futex calls
+// held, to learn that (docs/performance.md, "Issue 18, idle CPUs halt
+// again without the kernel lock").
 // Context: trap, kernel lock held on entry and on return.
 func halt(c *percpu.CPU) {
 	armTimer(c)
@@ -157,13 +165,41 @@ func halt(c *percpu.CPU) {
 	// wait as idle (the next reading would then be smaller).
 	c.HaltStart = clock.Nanotime()
 	c.Idle.Store(true)
-	c.TimerFired = false
+	c.TimerFired, c.DeviceIRQTaken = false, false
 	c.WakeClaim.Store(percpu.ClaimOpen)
-	cpu.Halt()
+	for {
+		cpu.Halt()
+		if c.TimerFired || c.DeviceIRQTaken || !haltAgain(c) {
+			break
+		}
+		percpu.Count(c, percpu.EvIdleRehalt)
+	}
 	c.WakeClaim.Store(percpu.ClaimClosed)
 	c.HaltEnd = clock.Nanotime()
 	klock.Kernel.Lock(c)
 	c.IdleNs += c.HaltEnd - c.HaltStart
 	c.Idle.Store(false)
 	threadtab.Sched.Woke(c.ID, c.TimerFired)
+}
+
+// haltAgain reports whether c, woken in its idle loop by an interrupt
+// that was neither its timer's nor a device's, may halt again without
+// the kernel lock: under c's run-queue lock, no thread waits anywhere
+// for it (sched.Scheduler.HaltAgain, which makes c idle again), and its
+// claim is opened again for the next hand-off. A waker that claimed c
+// and has not pushed its thread yet pushes it and sends its IPI after
+// this look: that IPI ends the next halt, and the look after it finds
+// the thread in c's inbox. false when the kernel lock is held: its
+// holder may be queueing a thread here.
+// Context: trap, in halt, no lock held; does not allocate.
+func haltAgain(c *percpu.CPU) bool {
+	if !klock.TryLockRunQueue(c) {
+		return false
+	}
+	again := threadtab.Sched.HaltAgain(c.ID)
+	if again {
+		c.WakeClaim.Store(percpu.ClaimOpen)
+	}
+	klock.UnlockRunQueue(c)
+	return again
 }

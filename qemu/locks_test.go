@@ -218,6 +218,12 @@ func TestFastPathsBoot(t *testing.T) {
 	assert.LessOrEqual(t, naps[1], naps[0], "a nap cut short is one of the naps")
 	assert.LessOrEqual(t, events["futex_nap_wake"], naps[0]+1, "a wake of a napping waiter ends a nap")
 	assert.LessOrEqual(t, events["futex_handoff"], wake[0], "a hand-off is a lock-free FUTEX_WAKE")
+	// In the timed turns the waker hands its partner to the halted CPU,
+	// then waits on the locked path, whose drain finds its own CPU with
+	// nothing to run and runs the partner there: the halted CPU wakes to
+	// nothing and halts again without the kernel lock (kernel.halt,
+	// sched.Scheduler.HaltAgain; 43-176 times in three boots).
+	assert.Positive(t, events["idle_rehalt"], "no idle CPU halted again without the kernel lock after a wake-up that brought nothing")
 	out := string(locksBoot.res.Output)
 	untimed := turnsLine(t, out, false)
 	timed := turnsLine(t, out, true)

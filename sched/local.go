@@ -36,6 +36,8 @@ import "sync/atomic"
 //     (a goroutine time-slice check, a deadline armed early) changes
 //     nothing but the CPU's record of its armed timer, as Tick does, and
 //     the running thread goes on, as Schedule would decide.
+//   - HaltAgain (policy.go): an idle CPU woken by an interrupt that
+//     brought it nothing halts again, idle once more.
 //
 // The kernel lock's holder holds every run-queue lock, so the code under
 // it sees the scheduler still, as before. Two CPUs under their run-queue

@@ -156,3 +156,58 @@ func sleeper(s *Scheduler) TID {
 	s.Threads[x].State = Blocked
 	return x
 }
+
+// TestHaltAgain: when an idle CPU woken by an IPI halts again without
+// the kernel lock (policy.go's HaltAgain), and that it is then idle once
+// more, so that the next thread queued for it comes with an IPI.
+func TestHaltAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(s *Scheduler)
+		want  bool
+	}{
+		{"nothing waits", nil, true},
+		{"the thread queued for it ran elsewhere", func(s *Scheduler) {
+			x := s.Alloc()
+			s.Threads[x].CPU = 1
+			require.Equal(t, 1, s.MakeRunnable(x, 50), "queued on the idle CPU, with an IPI")
+			require.False(t, s.CPUs[1].Idle, "owed an IPI: not idle")
+			require.Equal(t, x, s.pop(0), "CPU 0, its queue empty, steals it")
+		}, true},
+		{"a thread queued for it", func(s *Scheduler) {
+			x := s.Alloc()
+			s.Threads[x].CPU = 1
+			s.MakeRunnable(x, 50)
+		}, false},
+		{"a thread queued on a busy CPU (it would steal it)", func(s *Scheduler) {
+			x := s.Alloc()
+			s.Threads[x].CPU = 0
+			s.Threads[x].State = Runnable
+			s.CPUs[0].RunQ.Push(&s.RunLinks, x)
+		}, false},
+		{"a thread in its inbox", func(s *Scheduler) {
+			x := s.Alloc()
+			s.Handoffs.Push(1, x)
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := new(Scheduler)
+			s.Init(2)
+			s.Start(s.Alloc(), 0, 0)
+			require.Equal(t, Halt, s.Schedule(1, 10).Action, "CPU 1 has nothing to run")
+			if tc.setup != nil {
+				tc.setup(s)
+			}
+			idle := s.CPUs[1].Idle
+			require.Equal(t, tc.want, s.HaltAgain(1))
+			if !tc.want {
+				assert.Equal(t, idle, s.CPUs[1].Idle, "left for the kernel lock's path")
+				return
+			}
+			assert.True(t, s.CPUs[1].Idle, "idle again")
+			x := s.Alloc()
+			s.Threads[x].CPU = 0
+			assert.Equal(t, 1, s.MakeRunnable(x, 100), "the next thread for it comes with an IPI")
+		})
+	}
+}

@@ -55,6 +55,7 @@ const (
 	mistakeNapNoIPI                 // a wake of a napping waiter that halted reports it as polling: no IPI
 	mistakeClaimSwitching           // a FUTEX_WAKE under a run-queue lock claims a waiter its old CPU is still switching from
 	mistakeTickHereOwner            // a timer interrupt under the run-queue lock ignores the deadline its CPU owns
+	mistakeRehaltBlind              // an idle CPU woken by an IPI halts again whatever waits for it
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -302,6 +303,39 @@ func (s *Scheduler) Woke(c int, timerFired bool) {
 	if timerFired && s.mistake != mistakeKeepFired {
 		s.CPUs[c].Armed = 0
 	}
+}
+
+// HaltAgain is the end of a halt of idle CPU c that an interrupt ended
+// which was neither its timer's nor a device's (a wake IPI, a TLB
+// shootdown, a late lock wake-up): it reports false when c must take the
+// kernel lock and schedule, because a thread waits in a run queue (c's
+// own, or another that c's Schedule would steal from) or in c's inbox
+// (Handoffs); else c halts again without that lock, Idle once more. The
+// wake-up brought nothing, most often because the thread it was for ran
+// elsewhere before c got the kernel lock: a thread handed to c that
+// another CPU's drain took (WakeHandedOff queues it on a drainer with
+// nothing to run), or one that MakeRunnable queued on c, clearing its
+// Idle flag, and that a CPU whose own queue was empty stole. c is idle
+// with no IPI owed, so a thread queued for it later comes
+// with a wake IPI, which ends the next halt at once if it arrives before
+// it. Under c's run-queue lock no kernel lock holder is at work, so no
+// queue but another CPU's own (ClaimHere, under that CPU's lock) grows
+// meanwhile, and that CPU runs what it queues there.
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) HaltAgain(c int) bool {
+	if s.mistake != mistakeRehaltBlind {
+		if !s.Handoffs.Empty(c) {
+			return false
+		}
+		for i := 0; i < s.NCPU; i++ {
+			if s.CPUs[i].RunQ.Len() > 0 {
+				return false
+			}
+		}
+	}
+	s.CPUs[c].Idle = true
+	return true
 }
 
 // Tick handles CPU c's timer interrupt: the timer is no longer armed, and

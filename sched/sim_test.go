@@ -71,8 +71,9 @@ type simulator struct {
 	// those of them whose waiter last ran on another CPU.
 	switches, undone, wokenHere, movedHere int
 	// ticksHere counts the timer interrupts taken under the run-queue
-	// lock (TickHere).
-	ticksHere int
+	// lock (TickHere), rehalts the wake IPIs after which an idle CPU
+	// halted again without the lock (HaltAgain).
+	ticksHere, rehalts int
 	// leaving is, per CPU, the thread a switch under its run-queue lock
 	// blocked and has not yet wholly left (from WaitHereLocked to
 	// EndSwitch: the kernel saves its x87 state in between), or None.
@@ -848,6 +849,16 @@ func (sim *simulator) deliverIPI() {
 	sim.note("cpu %d: wake IPI", c)
 	sim.endPoll(c) // interrupts are off while a futex nap polls
 	if sim.cpus[c].halted {
+		if sim.choose(2) == 0 && sim.s.HaltAgain(c) {
+			// The kernel's halt: nothing came for it (the thread the IPI
+			// was for ran elsewhere): it halts again without the lock,
+			// its claim open again (a hand-off still in flight to it
+			// pushes and sends its IPI later).
+			sim.cpus[c].claimed = false
+			sim.rehalts++
+			sim.note("cpu %d: nothing waits: halts again without the lock", c)
+			return
+		}
 		sim.resume(c, false)
 		return
 	}
@@ -1097,7 +1108,7 @@ func TestSimulate(t *testing.T) {
 	}
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
-	switches, undone, wokenHere, movedHere, ticksHere := 0, 0, 0, 0, 0
+	switches, undone, wokenHere, movedHere, ticksHere, rehalts := 0, 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1114,10 +1125,12 @@ func TestSimulate(t *testing.T) {
 		wokenHere += sim.wokenHere
 		movedHere += sim.movedHere
 		ticksHere += sim.ticksHere
+		rehalts += sim.rehalts
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts; endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, ends)
+		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts; %d idle CPUs halted again after an IPI; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, rehalts, ends)
+	assert.NotZero(t, rehalts, "no idle CPU halted again without the lock")
 	assert.NotZero(t, ticksHere, "no timer interrupt was taken under the run-queue lock")
 	assert.NotZero(t, switches, "no FUTEX_WAIT switched under the run-queue lock")
 	assert.NotZero(t, undone, "no switching FUTEX_WAIT was undone")
@@ -1158,6 +1171,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a napping waiter handed off", mistakeNapperHandedOff, "hand-off: thread [0-9]+ in cpu [0-9]+'s inbox is [0-9], not blocked"},
 		{"no IPI to a halted napping waiter", mistakeNapNoIPI, "lost wake-up: cpu [0-9]+ naps for waiter"},
 		{"a timer interrupt under the run-queue lock ignores an owned deadline", mistakeTickHereOwner, "timer storm|timers: thread [0-9]+'s deadline"},
+		{"an idle CPU halts again with a thread queued for it", mistakeRehaltBlind, "lost wake-up: cpu [0-9]+ is halted"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -156,7 +156,9 @@ type CPU struct {
 	// thread to hand over opens it again, which may let a second waker
 	// hand it a thread in the same halt: the drain queues that one as
 	// Wake would), ClaimClosed from the end of the halt on, which it sets
-	// itself. It is open only while the CPU is in that halt or nap.
+	// itself; a halt that an interrupt ended with nothing for the CPU,
+	// which halts again (kernel.haltAgain), opens it again. It is open
+	// only while the CPU is in that halt or nap.
 	WakeClaim atomic.Uint32
 	// NapThread is the thread of the nap cut short whose deadline is
 	// NapDeadline (below). (Here: in what would be padding.)
