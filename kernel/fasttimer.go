@@ -24,18 +24,25 @@ import (
 // (sched.Scheduler.TickHere): the running thread goes on after the
 // slice check (timeslice.Check, whose shared evidence has its own lock),
 // with c's timer armed again for what the scheduler and the next check
-// ask (armTimer). It reports false, having changed nothing and sent no
-// EOI, when the kernel lock's path must take the interrupt: that lock
-// is held (TryLockRunQueue), a deadline c owns has passed, a CPU-time
-// timer is armed, the thread's slice is over with another thread
-// queued here, or a signal is pending for the thread. A check that
-// sends the thread a SIGURG hands the rest of the entry to the kernel
-// lock's path (rescheduleLocked), whose load delivers it, the thread's
-// registers saved first.
-// Context: trap, from fastTrap (c.InUser set: the check's accesses to
-// the program's memory are fault-tolerant and a concurrent munmap's TLB
-// shootdown waits for them), kernel lock not held; does not allocate.
+// ask (armTimer), its CPU time charged as the locked path charges it.
+// It reports false, having changed nothing and sent no EOI, when the
+// kernel lock's path must take the interrupt: that lock is held
+// (TryLockRunQueue), a deadline c owns has passed, a CPU-time timer is
+// armed, the thread's slice is over with another thread queued here, or
+// a signal is pending for the thread. A check that sends the thread a
+// SIGURG, or that changed the layout's verdict (a log line to write),
+// hands the rest of the entry to the kernel lock's path
+// (rescheduleLocked), whose load delivers and logs, the thread's
+// registers saved first. A kick that ended a halt while the check
+// waited for the slices or signals lock (a signal sent to the thread,
+// a thread queued here meanwhile) is sent again (kickSelfIfTaken), as
+// on the other paths that wait for a lock without the scheduler.
+// Context: trap, from fastTrap (c.InUser set), kernel lock not held;
+// the check's accesses to the program's memory are fault-tolerant (a
+// page that a concurrent munmap removed fails the access); does not
+// allocate.
 func fastTimer(c *percpu.CPU, f *x86.TrapFrame) bool {
+	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
 	if !klock.TryLockRunQueue(c) {
 		percpu.Count(c, percpu.EvTimerLocked)
 		return false
@@ -51,6 +58,7 @@ func fastTimer(c *percpu.CPU, f *x86.TrapFrame) bool {
 		percpu.Count(c, percpu.EvTimerLocked)
 		timerDone(c)
 		threadtab.Threads[t].Regs = *f
+		c.KickTaken = false    // the locked path runs the scheduler
 		rescheduleLocked(c, f) // fastswitch.go
 		return true
 	}
@@ -59,6 +67,7 @@ func fastTimer(c *percpu.CPU, f *x86.TrapFrame) bool {
 	percpu.Count(c, percpu.EvTimerFast)
 	timerDone(c)
 	armPending(c)
+	kickSelfIfTaken(c) // filetrap.go
 	return true
 }
 

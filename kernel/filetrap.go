@@ -96,59 +96,59 @@ var syscallLocks = [...]lockClass{
 // notFileCall, having changed nothing, when the path or descriptor needs
 // the kernel lock (a device, a FIFO, a kernel file, a descriptor of
 // another kind).
-var fileCalls = [...]sysHandler{
-	unix.SYS_OPEN:       fileOpen,
-	unix.SYS_OPENAT:     fileOpenat,
-	unix.SYS_CREAT:      fileCreat,
-	unix.SYS_NEWFSTATAT: fileNewfstatat,
-	unix.SYS_STAT:       fileStat,
-	unix.SYS_LSTAT:      fileLstat,
-	unix.SYS_STATX:      fileStatx,
-	unix.SYS_ACCESS:     doAccess,
-	unix.SYS_FACCESSAT:  doFaccessat,
-	unix.SYS_FACCESSAT2: doFaccessat2,
-	unix.SYS_READLINK:   doReadlink,
-	unix.SYS_READLINKAT: doReadlinkat,
-	unix.SYS_MKDIR:      doMkdir,
-	unix.SYS_MKDIRAT:    doMkdirat,
-	unix.SYS_UNLINK:     doUnlink,
-	unix.SYS_UNLINKAT:   doUnlinkat,
-	unix.SYS_RMDIR:      doRmdir,
-	unix.SYS_RENAME:     doRename,
-	unix.SYS_RENAMEAT:   doRenameat,
-	unix.SYS_RENAMEAT2:  doRenameat2,
-	unix.SYS_GETCWD:     doGetcwd,
-	unix.SYS_FTRUNCATE:  doFtruncate,
-	unix.SYS_TRUNCATE:   doTruncate,
-	unix.SYS_FALLOCATE:  doFallocate,
-	unix.SYS_FSTATFS:    doFstatfs,
-	unix.SYS_STATFS:     doStatfs,
-	unix.SYS_FCHMOD:     doFchmod,
-	unix.SYS_FCHOWN:     doFchown,
-	unix.SYS_FCHDIR:     doFchdir,
-	unix.SYS_MKNOD:      doMknod,
-	unix.SYS_MKNODAT:    doMknodat,
-	unix.SYS_LINK:       doLink,
-	unix.SYS_LINKAT:     doLinkat,
-	unix.SYS_SYMLINK:    doSymlink,
-	unix.SYS_SYMLINKAT:  doSymlinkat,
-	unix.SYS_CHMOD:      doChmod,
-	unix.SYS_FCHMODAT:   doFchmodat,
-	unix.SYS_FCHMODAT2:  doFchmodat2,
-	unix.SYS_CHOWN:      doChown,
-	unix.SYS_LCHOWN:     doLchown,
-	unix.SYS_FCHOWNAT:   doFchownat,
-	unix.SYS_UTIMENSAT:  doUtimensat,
-	unix.SYS_CHDIR:      doChdir,
-	unix.SYS_UMASK:      doUmask,
+var fileCalls = [...]fileCall{
+	{unix.SYS_OPEN, fileOpen},
+	{unix.SYS_OPENAT, fileOpenat},
+	{unix.SYS_CREAT, fileCreat},
+	{unix.SYS_NEWFSTATAT, fileNewfstatat},
+	{unix.SYS_STAT, fileStat},
+	{unix.SYS_LSTAT, fileLstat},
+	{unix.SYS_STATX, fileStatx},
+	{unix.SYS_ACCESS, doAccess},
+	{unix.SYS_FACCESSAT, doFaccessat},
+	{unix.SYS_FACCESSAT2, doFaccessat2},
+	{unix.SYS_READLINK, doReadlink},
+	{unix.SYS_READLINKAT, doReadlinkat},
+	{unix.SYS_MKDIR, doMkdir},
+	{unix.SYS_MKDIRAT, doMkdirat},
+	{unix.SYS_UNLINK, doUnlink},
+	{unix.SYS_UNLINKAT, doUnlinkat},
+	{unix.SYS_RMDIR, doRmdir},
+	{unix.SYS_RENAME, doRename},
+	{unix.SYS_RENAMEAT, doRenameat},
+	{unix.SYS_RENAMEAT2, doRenameat2},
+	{unix.SYS_GETCWD, doGetcwd},
+	{unix.SYS_FTRUNCATE, doFtruncate},
+	{unix.SYS_TRUNCATE, doTruncate},
+	{unix.SYS_FALLOCATE, doFallocate},
+	{unix.SYS_FSTATFS, doFstatfs},
+	{unix.SYS_STATFS, doStatfs},
+	{unix.SYS_FCHMOD, doFchmod},
+	{unix.SYS_FCHOWN, doFchown},
+	{unix.SYS_FCHDIR, doFchdir},
+	{unix.SYS_MKNOD, doMknod},
+	{unix.SYS_MKNODAT, doMknodat},
+	{unix.SYS_LINK, doLink},
+	{unix.SYS_LINKAT, doLinkat},
+	{unix.SYS_SYMLINK, doSymlink},
+	{unix.SYS_SYMLINKAT, doSymlinkat},
+	{unix.SYS_CHMOD, doChmod},
+	{unix.SYS_FCHMODAT, doFchmodat},
+	{unix.SYS_FCHMODAT2, doFchmodat2},
+	{unix.SYS_CHOWN, doChown},
+	{unix.SYS_LCHOWN, doLchown},
+	{unix.SYS_FCHOWNAT, doFchownat},
+	{unix.SYS_UTIMENSAT, doUtimensat},
+	{unix.SYS_CHDIR, doChdir},
+	{unix.SYS_UMASK, doUmask},
 	// epoll_wait and epoll_pwait that do not wait (events ready, or a
 	// timeout of 0: the runtime's non-blocking netpoll); one that would
 	// wait answers notFileCall.
-	unix.SYS_EPOLL_WAIT:  fileEpollWait,
-	unix.SYS_EPOLL_PWAIT: fileEpollWait,
+	{unix.SYS_EPOLL_WAIT, fileEpollWait},
+	{unix.SYS_EPOLL_PWAIT, fileEpollWait},
 	// epoll_ctl: a change that gives a waiting thread events is
 	// recorded, and woken on the kernel lock's path (fileTrap's wake).
-	unix.SYS_EPOLL_CTL: doEpollCtl,
+	{unix.SYS_EPOLL_CTL, doEpollCtl},
 }
 
 // fileEpollWait is epoll_wait(2) and epoll_pwait(2) under the files
@@ -166,11 +166,22 @@ func fileEpollWait(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // the kernel lock: the locked path serves it from the start.
 const notFileCall = int64(-1) << 40
 
+// A fileCall is a call number and its handler under the files lock
+// alone: fileCalls lists the few dozen pairs rather than index a table
+// of every call number by it (3.5 KB of mostly empty entries in the
+// image).
+type fileCall struct {
+	nr uint64
+	fn sysHandler
+}
+
 // fileCallOf returns the handler fileCalls has for nr, or nil.
 // Context: any; does not allocate.
 func fileCallOf(nr uint64) sysHandler {
-	if nr < uint64(len(fileCalls)) {
-		return fileCalls[nr]
+	for i := range fileCalls {
+		if fileCalls[i].nr == nr {
+			return fileCalls[i].fn
+		}
 	}
 	return nil
 }

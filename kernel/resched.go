@@ -120,6 +120,7 @@ func load(c *percpu.CPU, f *x86.TrapFrame) {
 			timeslice.NoteSIGURG(c, cur, d.SP)
 		}
 	}
+	timeslice.LogNews(c) // a change of the slices' verdict, made without the kernel lock
 	t := &threadtab.Threads[cur]
 	if t.SignalRestart { // a signal ended its wait, and no handler ran for it
 		t.SignalRestart = false

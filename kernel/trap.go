@@ -81,7 +81,10 @@ func userTrap(f *x86.TrapFrame) {
 	// this CPU's tlbSeen, which moves only when it takes the shootdown IPI:
 	// after fastTrap, since interrupts are off here, or during a nap's HLT
 	// (fastsleep.go), which reads the request before it halts and touches
-	// no user memory after. The delay is a few microseconds (at most
+	// no user memory after, or while it spins for a leaf lock (the slice
+	// check's slices and signals locks, fasttimer.go), whose service
+	// flushes this CPU's TLB: the check's stores after it are
+	// fault-tolerant and find the unmapped page gone. The delay is a few microseconds (at most
 	// 20 us: a FUTEX_WAIT's nap polls that long with interrupts off,
 	// fastfutex.go). A write that finds no TLB entry walks the page table:
 	// once the unmap cleared the entry it faults, and the fault is fixed up
@@ -170,13 +173,16 @@ func userTrap(f *x86.TrapFrame) {
 // interrupt that only checks the goroutine time slice (fasttimer.go). It reports whether
 // it handled the entry; f then resumes the same thread, or the one the
 // switch put on the CPU. It runs with c.inUser still set (see
-// userTrap), waits for no lock but a futex bucket lock (a nanosleep's
-// nap halts the CPU with interrupts on, taking TLB shootdowns there, and
-// touches no user memory after; a switch whose new thread has a signal
-// to take hands the rest of the entry to the kernel lock's path, which
-// clears inUser before it takes that lock: rescheduleLocked), and writes user memory only with the fault-tolerant
-// stores (vm.Store64, fastclock.go): a page that is not mapped fails the
-// store, and the locked path decides.
+// userTrap), waits for no lock but the leaf locks (a futex bucket lock;
+// the slices and signals locks, whose spin answers TLB shootdowns: a
+// timer interrupt's slice check, fasttimer.go) (a nanosleep's nap halts
+// the CPU with interrupts on, taking TLB shootdowns there, and touches
+// no user memory after; a switch whose new thread has a signal to take
+// hands the rest of the entry to the kernel lock's path, which clears
+// inUser before it takes that lock: rescheduleLocked), and writes user
+// memory only with the fault-tolerant stores (vm.Store64, fastclock.go;
+// the slice check's, kernel/timeslice): a page that is not mapped fails
+// the store, and the locked path decides.
 // Context: trap, kernel lock not held; does not allocate.
 func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	if f.Vector < 32 {

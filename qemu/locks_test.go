@@ -340,7 +340,10 @@ func TestTimerTicksBoot(t *testing.T) {
 		lockFree, locked, kernel, slices, requested, taken)
 	assert.GreaterOrEqual(t, lockFree, int64(50), "timer interrupts without the kernel lock (340-380 on an idle host)")
 	assert.Less(t, kernel, lockFree+locked, "the kernel lock is taken fewer times than there were timer interrupts")
-	assert.GreaterOrEqual(t, slices, lockFree, "every check without the kernel lock took the slices lock")
+	// Every timer interrupt from ring 3 ran one check, on either path, and
+	// each check takes the slices lock once (more for a request); the
+	// two readings of the counts may each catch up to two checks midway.
+	assert.GreaterOrEqual(t, slices+4, lockFree+locked, "every timer interrupt's check took the slices lock")
 	assert.GreaterOrEqual(t, requested, int64(10), "the checks preempted the computing goroutines (about 260 on an idle host)")
 	assert.Positive(t, taken, "preemptions taken")
 }

@@ -185,8 +185,11 @@ func (s *Scheduler) Unwait(t TID) bool {
 }
 
 // TickHere is CPU c's timer interrupt under c's run-queue lock, for a
-// running thread: the timer is no longer armed (Armed), as in Tick, and
-// it reports true when nothing else is due, so the thread goes on, as
+// running thread: the timer is no longer armed (Armed), as in Tick, the
+// thread is charged the time it ran (Charge, as the kernel lock's path
+// charges it on every entry: the CPU-time readers that take only
+// charged time, /proc's, would fall behind a thread that computes
+// without a system call), and it reports true when nothing else is due, so the thread goes on, as
 // Schedule would decide (c's run-queue lock keeps the kernel lock's
 // holders out, so what they alone change, the timer heap, its owner and
 // the CPU-time timers, stands still while it looks). It reports false,
@@ -210,5 +213,6 @@ func (s *Scheduler) TickHere(c int, now int64) bool {
 		return false
 	}
 	p.Armed = 0
+	s.Charge(c, now)
 	return true
 }

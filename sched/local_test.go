@@ -118,7 +118,7 @@ func TestTickHere(t *testing.T) {
 		{"a slice check, nothing queued", nil, true},
 		{"a thread queued, the slice not over", func(s *Scheduler) { queueOnZero(s, None); s.CPUs[0].SliceStart = now - s.SliceNs/2 }, true},
 		{"a thread queued, the slice over", func(s *Scheduler) { queueOnZero(s, None) }, false},
-		{"the slice over, nothing queued", nil, true},
+		{"the slice not over, nothing queued", func(s *Scheduler) { s.CPUs[0].SliceStart = now - s.SliceNs/2 }, true},
 		{"a yield pending", func(s *Scheduler) { s.CPUs[0].Resched = true }, false},
 		{"an owned deadline passed", func(s *Scheduler) { s.SetTimer(sleeper(s), now-1, 0) }, false},
 		{"an owned deadline to come (the timer fired early)", func(s *Scheduler) { s.SetTimer(sleeper(s), now+1000, 0) }, true},
@@ -141,10 +141,17 @@ func TestTickHere(t *testing.T) {
 			assert.Equal(t, before.Cur, after.Cur, "the running thread stays")
 			assert.Equal(t, before.RunQ.Len(), after.RunQ.Len())
 			assert.Equal(t, before.Resched, after.Resched)
+			var ran int64
+			if before.Cur != None {
+				ran = s.Threads[before.Cur].CPUTime
+			}
 			if tc.want {
 				assert.Zero(t, after.Armed, "the one-shot timer fired: no longer armed")
+				assert.EqualValues(t, now, ran, "charged the time it ran, as the locked path charges it")
+				assert.EqualValues(t, now, s.ProcessCPU)
 			} else {
 				assert.Equal(t, before.Armed, after.Armed, "left for the kernel lock's path's Tick")
+				assert.Zero(t, ran, "left for the kernel lock's path to charge")
 			}
 		})
 	}

@@ -30,9 +30,11 @@ import (
 // holder waits only for holds that began before it took the kernel lock
 // (and for the flag of a take that finds the lock held, for the few
 // instructions before it clears it), each a few hundred instructions
-// with no wait inside but for a futex bucket lock, which no kernel-lock
-// holder holds while it waits here (it waits before it takes anything
-// else). The
+// with no wait inside but for a futex bucket lock, the slices lock or
+// the signals lock (a timer interrupt's slice check, kernel/fasttimer.go),
+// none of which a kernel-lock holder holds while it waits here (it waits
+// before it takes anything else), and whose holders wait for nothing.
+// The
 // flag and the kernel lock are a pair of stores and loads in opposite
 // order (the taker sets its flag, then reads the kernel lock; the kernel
 // lock's taker sets the lock, then reads the flags), each store a locked

@@ -1,6 +1,8 @@
 package timeslice
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -353,26 +355,68 @@ func (e *layoutEvidence) record(kind int, why string) bool {
 		refuseLayout(why)
 	case confirmed && !e.trusted:
 		e.trusted = true
-		var l klog.Line
-		l.S("runtime layout confirmed by ").U(uint64(e.good)).S(" readings and ").U(uint64(e.matched)).S(" of the runtime's own preemption requests: time slices in force").Info()
+		news.confirmed = klog.Line{}
+		news.confirmed.S("runtime layout confirmed by ").U(uint64(e.good)).S(" readings and ").U(uint64(e.matched)).S(" of the runtime's own preemption requests: time slices in force")
+		newsPending.Store(true)
 	}
 	return sliceOn.Load()
 }
 
-// refuseLayout switches slicing off with one log line. Context: trap,
-// slices lock held; does not allocate.
+// refuseLayout switches slicing off, with one log line to come
+// (LogNews). Context: trap, slices lock held; does not allocate.
 func refuseLayout(why string) {
 	if !sliceOn.Load() {
 		return
 	}
 	sliceOn.Store(false)
 	layout.trusted = false
-	var l klog.Line
+	l := &news.refused
+	*l = klog.Line{}
 	l.S("runtime layout check failed (").S(why)
 	if why == tooManyBad {
 		l.S(": ").U(uint64(layout.bad)).S(" of ").U(uint64(layout.good + layout.bad))
 	}
-	l.S("): preemption is left to the runtime's sysmon").Print()
+	l.S("): preemption is left to the runtime's sysmon")
+	newsPending.Store(true)
+}
+
+// layoutNews is a change of the layout's verdict that the kernel log has
+// not told yet: its lines, built (a klog.Line holds no pointer: no write
+// barrier) but not written. record and refuseLayout make them under the
+// slices lock, often without the kernel lock (a check under a run-queue
+// lock), and the log may be written only under the kernel lock (its
+// console queue is that lock's): LogNews writes them on the kernel
+// lock's path, where Check sends the rest of such an entry. An empty
+// line is none.
+type layoutNews struct {
+	confirmed klog.Line // the layout is trusted from now on
+	refused   klog.Line // slicing is off from now on
+}
+
+var (
+	news        layoutNews  // guarded by the slices lock
+	newsPending atomic.Bool // news holds something to tell: read without a lock
+)
+
+// LogNews writes the log lines of a change of the layout's verdict, if
+// one is waiting (layoutNews). Context: trap, kernel lock held (package
+// kernel's load, on every way back to ring 3 from the kernel lock's
+// path); does not allocate.
+func LogNews(c *percpu.CPU) {
+	if !newsPending.Load() {
+		return
+	}
+	klock.Slices.Lock(c)
+	n := news
+	news = layoutNews{}
+	newsPending.Store(false)
+	klock.Slices.Unlock(c)
+	if len(n.confirmed.Bytes()) != 0 {
+		n.confirmed.Info()
+	}
+	if len(n.refused.Bytes()) != 0 {
+		n.refused.Print()
+	}
 }
 
 // sliceSent marks the threads the kernel sent a SIGURG that has not been

@@ -200,17 +200,21 @@ func parseSliceOption(v string) (ns int64, ok bool) {
 // it requests the preemption as preemptone does; if the turn outlives the
 // request by a slice (the runtime declined at an unsafe point), it asks
 // again. A request counts as taken once that turn is seen to end. It
-// reports whether it made a SIGURG pending on t, which the way back to
-// ring 3 must deliver (package kernel's load).
+// reports whether the rest of the entry needs the kernel lock's path:
+// it made a SIGURG pending on t, which the way back to ring 3 delivers
+// (package kernel's load), or the layout's verdict changed, which load
+// logs (LogNews).
 //
 // The reads of the program's memory and c's own state (sliceCPUs) need
 // no lock beyond the caller's; the evidence that all CPUs share is
 // counted under the slices lock (noteReading), held for those stores
-// alone.
+// alone, and a request's two stores into the runtime are made under it
+// too, only while the layout is trusted (requestPreempt): once another
+// CPU's reading refused it, nothing more is written.
 // Context: trap, kernel lock or c's run-queue lock held, t stopped on c;
 // reads and writes the program's memory only where it is mapped, with
 // the fault-tolerant accesses; does not allocate.
-func Check(c *percpu.CPU, t int, f *x86.TrapFrame) (signalled bool) {
+func Check(c *percpu.CPU, t int, f *x86.TrapFrame) (needsLock bool) {
 	st := &sliceCPUs[c.ID]
 	if st.req.g != 0 {
 		if ended, known := turnEnded(&st.req); ended || !known {
@@ -223,17 +227,17 @@ func Check(c *percpu.CPU, t int, f *x86.TrapFrame) (signalled bool) {
 	v, kind, why := readG(&threadtab.Threads[t], f.RSP)
 	on, trusted := noteReading(c, &v, kind, why)
 	if !on {
-		return false
+		return newsPending.Load()
 	}
 	now := clock.Nanotime()
 	if !st.read(kind == viewUser, v.g, v.p, v.tick, now) || !trusted || !v.quiet {
-		return false
+		return newsPending.Load()
 	}
 	if st.requested && (st.req.g != v.g || now-st.req.at < sliceNs) {
-		return false // taken, or asked less than a slice ago
+		return newsPending.Load() // taken, or asked less than a slice ago
 	}
 	if !requestPreempt(c, sched.TID(t), v.g) {
-		return false
+		return newsPending.Load()
 	}
 	if !st.requested {
 		st.requested = true
@@ -269,10 +273,17 @@ func noteReading(c *percpu.CPU, v *gview, kind int, why string) (on, trusted boo
 // requestPreempt asks for goroutine g's preemption as the runtime's
 // preemptone does: g.preempt, then g.stackguard0 = stackPreempt, then
 // SIGURG to its thread t, pending for the way back to ring 3 to deliver
-// (thread.SignalRunning). Context: trap, kernel lock or c's run-queue
-// lock held, t stopped on c; does not allocate.
+// (thread.SignalRunning). The two stores are made under the slices lock,
+// if the layout is still trusted: another CPU's reading may have refused
+// it since this check's (refuseLayout, under the same lock), and after
+// the first disagreement the kernel writes nothing into the runtime.
+// Context: trap, kernel lock or c's run-queue lock held, t stopped on c;
+// does not allocate.
 func requestPreempt(c *percpu.CPU, t sched.TID, g uint64) bool {
-	if !pokeUser8(uintptr(g+rtOffsets.gPreempt), 1) || !pokeUser64(uintptr(g+gGuard0), stackPreempt) {
+	klock.Slices.Lock(c)
+	ok := layout.trusted && pokeUser8(uintptr(g+rtOffsets.gPreempt), 1) && pokeUser64(uintptr(g+gGuard0), stackPreempt)
+	klock.Slices.Unlock(c)
+	if !ok {
 		return false
 	}
 	sliceSent[t] = true
@@ -308,8 +319,15 @@ func Deadline(c *percpu.CPU, now int64) int64 {
 	if !sliceOn.Load() || threadtab.Sched.CPUs[c.ID].Cur == sched.None {
 		return 0
 	}
-	st := &sliceCPUs[c.ID]
-	st.phase = gridPhase(c.ID, percpu.NOnline)
+	return sliceCPUs[c.ID].deadlineOn(c.ID, percpu.NOnline, now)
+}
+
+// deadlineOn is deadline for CPU id of n, whose grid of check times is
+// shifted by its share of a step (gridPhase).
+// Context: trap (Deadline), kernel lock or the CPU's run-queue lock
+// held; does not allocate.
+func (st *sliceCPU) deadlineOn(id, n int, now int64) int64 {
+	st.phase = gridPhase(id, n)
 	return st.deadline(now)
 }
 

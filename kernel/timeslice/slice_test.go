@@ -245,8 +245,8 @@ func TestSliceGridsApart(t *testing.T) {
 			seen := map[int64]int{}
 			var ats []int64
 			for id := 0; id < n; id++ {
-				st := sliceCPU{calm: 2 * calmReadings, phase: gridPhase(id, n)}
-				at := st.deadline(now)
+				st := sliceCPU{calm: 2 * calmReadings}
+				at := st.deadlineOn(id, n, now)
 				require.GreaterOrEqual(t, at, now+2*sliceNs, "cpu %d of %d", id, n)
 				require.Less(t, at, now+2*sliceNs+q, "cpu %d of %d", id, n)
 				require.NotContains(t, seen, at, "cpus %d and %d of %d check at the same instant", seen[at], id, n)
