@@ -8,6 +8,8 @@ import (
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/timeslice"
 	"github.com/gometal/gometal/kernel/x86"
+	"github.com/gometal/gometal/sched"
+	"golang.org/x/sys/unix"
 )
 
 // Timer interrupts without the kernel lock (issue 18). A CPU running a
@@ -53,11 +55,10 @@ func fastTimer(c *percpu.CPU, f *x86.TrapFrame) bool {
 		percpu.Count(c, percpu.EvTimerLocked)
 		return false
 	}
-	if timeslice.On() && timeslice.Check(c, int(t), f) {
+	if timeslice.On() && timeslice.Check(c, int(t), f) && !deliverHere(c, t, f) {
 		klock.UnlockRunQueue(c)
 		percpu.Count(c, percpu.EvTimerLocked)
 		timerDone(c)
-		threadtab.Threads[t].Regs = *f
 		c.KickTaken = false    // the locked path runs the scheduler
 		rescheduleLocked(c, f) // fastswitch.go
 		return true
@@ -68,6 +69,34 @@ func fastTimer(c *percpu.CPU, f *x86.TrapFrame) bool {
 	timerDone(c)
 	armPending(c)
 	kickSelfIfTaken(c) // filetrap.go
+	return true
+}
+
+// deliverHere delivers the SIGURG that the slice check made pending on
+// t, c's running thread, under c's run-queue lock
+// (thread.TryDeliverSignal: its frame written with the fault-tolerant
+// copy onto pages already mapped) and puts t's registers, now the
+// handler's, into f, as load does on the kernel lock's path. It reports
+// false, t's registers saved in Regs for that path, when the delivery
+// needs it (a signal TryDeliverSignal leaves to it, a page to fault in),
+// when another signal waits, or when a change of the slices' verdict
+// waits to be logged (timeslice.LogNews).
+// Context: trap, c's run-queue lock held; does not allocate.
+func deliverHere(c *percpu.CPU, t sched.TID, f *x86.TrapFrame) bool {
+	th := &threadtab.Threads[t]
+	th.Regs = *f
+	d, ok := thread.TryDeliverSignal(c, t)
+	if !ok {
+		return false
+	}
+	if d.Sig == int(unix.SIGURG) {
+		timeslice.NoteSIGURG(c, t, d.SP)
+	}
+	if timeslice.NewsPending() || thread.SignalPendingFenced(t) {
+		return false // delivered: the locked path logs, or delivers the next one
+	}
+	percpu.Count(c, percpu.EvSignalFast)
+	*f = th.Regs
 	return true
 }
 

@@ -145,7 +145,11 @@ func enterThread(c *percpu.CPU, f *x86.TrapFrame, t *threadtab.Thread) {
 // halt arms c's timer as the scheduler asks and halts the CPU until an
 // interrupt, with the kernel lock released, after storing the live x87
 // state of the thread that left (thread.SyncFPU): another CPU may run it.
-// An interrupt that brought nothing (not the timer, not a device, and no
+// It looks before it halts, too (haltAgain): the release of the kernel
+// lock wakes the sockets' waiters (unlockKernel), which may queue a
+// thread on c, idle, with no IPI to itself, or make c the owner of a
+// new deadline (the exit drain's) after its timer was armed. An
+// interrupt that brought nothing (not the timer, not a device, and no
 // thread waits for c: haltAgain) halts it again without the kernel lock:
 // in the scheduler rows at 4 vCPUs most wake IPIs to idle CPUs found
 // the thread they were sent for already run elsewhere (another CPU's
@@ -168,12 +172,14 @@ func halt(c *percpu.CPU) {
 	c.Idle.Store(true)
 	c.TimerFired, c.DeviceIRQTaken = false, false
 	c.WakeClaim.Store(percpu.ClaimOpen)
-	for {
+	for woken := false; haltAgain(c, woken); woken = true {
+		if woken {
+			percpu.Count(c, percpu.EvIdleRehalt)
+		}
 		cpu.Halt()
-		if c.TimerFired || c.DeviceIRQTaken || !haltAgain(c) {
+		if c.TimerFired || c.DeviceIRQTaken {
 			break
 		}
-		percpu.Count(c, percpu.EvIdleRehalt)
 	}
 	c.WakeClaim.Store(percpu.ClaimClosed)
 	c.HaltEnd = clock.Nanotime()
@@ -183,24 +189,29 @@ func halt(c *percpu.CPU) {
 	threadtab.Sched.Woke(c.ID, c.TimerFired)
 }
 
-// haltAgain reports whether c, woken in its idle loop by an interrupt
-// that was neither its timer's nor a device's, may halt again without
-// the kernel lock: under c's run-queue lock, no thread waits anywhere
-// for it (sched.Scheduler.HaltAgain, which makes c idle again), and its
-// claim is opened again for the next hand-off. A waker that claimed c
-// and has not pushed its thread yet pushes it and sends its IPI after
-// this look: that IPI ends the next halt, and the look after it finds
-// the thread in c's inbox. false when the kernel lock is held: its
-// holder may be queueing a thread here.
+// haltAgain reports whether c, idle, may halt (again, if woken: an
+// interrupt that was neither its timer's nor a device's ended the last
+// halt) without the kernel lock: under c's run-queue lock, no thread
+// waits anywhere for it (sched.Scheduler.HaltAgain, which makes c idle
+// again), its timer is armed for what it owns now, and its claim is open
+// for the next hand-off. A waker that claimed c and has not pushed its
+// thread yet pushes it and sends its IPI after this look: that IPI ends
+// the next halt, and the look after it finds the thread in c's inbox.
+// With the kernel lock held (its holder may be queueing a thread here,
+// with an IPI) it reports false once woken, and before the first halt
+// whether c's own queue is empty: the only thread queued there without
+// an IPI is one c queued itself on its way out of that lock.
 // Context: trap, in halt, no lock held; does not allocate.
-func haltAgain(c *percpu.CPU) bool {
+func haltAgain(c *percpu.CPU, woken bool) bool {
 	if !klock.TryLockRunQueue(c) {
-		return false
+		return !woken && threadtab.Sched.YieldChangesNothing(c.ID)
 	}
 	again := threadtab.Sched.HaltAgain(c.ID)
 	if again {
+		armTimer(c)
 		c.WakeClaim.Store(percpu.ClaimOpen)
 	}
 	klock.UnlockRunQueue(c)
+	armPending(c)
 	return again
 }

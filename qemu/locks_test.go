@@ -329,15 +329,16 @@ func TestWakeMovesBoot(t *testing.T) {
 // those take the kernel lock only when they must (kernel/fasttimer.go):
 // the kernel lock is taken fewer times than the CPUs took timer
 // interrupts (before, each took it), each check took the slices lock
-// instead, and the checks still preempt the threads' goroutines.
+// instead, the checks still preempt the threads' goroutines, and their
+// SIGURGs are delivered without the kernel lock.
 func TestTimerTicksBoot(t *testing.T) {
 	res, err := bootThreads(t, 2, "-- ticks")
 	require.NoError(t, err)
 	require.Equal(t, 0, res.ExitCode, "the ticks case's exit status")
-	v := guestCounts(t, string(res.Output), `threads ticks: lockfree=(-?\d+) locked=(-?\d+) kernel=(-?\d+) slices=(-?\d+) requested=(-?\d+) taken=(-?\d+)`)
-	lockFree, locked, kernel, slices, requested, taken := v[0], v[1], v[2], v[3], v[4], v[5]
-	t.Logf("timer interrupts: %d without the kernel lock, %d with it; kernel lock taken %d times, slices lock %d times; %d slice preemptions requested, %d taken",
-		lockFree, locked, kernel, slices, requested, taken)
+	v := guestCounts(t, string(res.Output), `threads ticks: lockfree=(-?\d+) locked=(-?\d+) kernel=(-?\d+) slices=(-?\d+) requested=(-?\d+) taken=(-?\d+) signals=(-?\d+)`)
+	lockFree, locked, kernel, slices, requested, taken, signals := v[0], v[1], v[2], v[3], v[4], v[5], v[6]
+	t.Logf("timer interrupts: %d without the kernel lock, %d with it; kernel lock taken %d times, slices lock %d times; %d slice preemptions requested, %d taken; %d signals delivered without the kernel lock",
+		lockFree, locked, kernel, slices, requested, taken, signals)
 	assert.GreaterOrEqual(t, lockFree, int64(50), "timer interrupts without the kernel lock (340-380 on an idle host)")
 	assert.Less(t, kernel, lockFree+locked, "the kernel lock is taken fewer times than there were timer interrupts")
 	// Every timer interrupt from ring 3 ran one check, on either path, and
@@ -346,6 +347,10 @@ func TestTimerTicksBoot(t *testing.T) {
 	assert.GreaterOrEqual(t, slices+4, lockFree+locked, "every timer interrupt's check took the slices lock")
 	assert.GreaterOrEqual(t, requested, int64(10), "the checks preempted the computing goroutines (about 260 on an idle host)")
 	assert.Positive(t, taken, "preemptions taken")
+	// Each request's SIGURG is delivered on the timer interrupt's way
+	// back, without the kernel lock when its frame's pages are mapped
+	// (thread.TryDeliverSignal): the goroutines' signal stacks are.
+	assert.GreaterOrEqual(t, 2*signals, requested, "at least half the preemptions' SIGURGs delivered without the kernel lock (nearly all on an idle host)")
 }
 
 // turnsLine returns the guest's counts for its turns with or without a

@@ -147,8 +147,10 @@ func (s *Scheduler) napEnds(c int) bool {
 }
 
 // idleCPU returns an idle CPU, or -1. Context: trap, kernel lock held,
-// or a CPU's run-queue lock (the idle flags change only under the kernel
-// lock); does not allocate.
+// or a CPU's run-queue lock (the idle flags change under the kernel
+// lock, but for an idle CPU's own, which HaltAgain sets again under that
+// CPU's run-queue lock: a flag read a moment early only places a thread
+// on a busy CPU, which runs it); does not allocate.
 func (s *Scheduler) idleCPU() int {
 	for i := 0; i < s.NCPU; i++ {
 		if s.CPUs[i].Idle {

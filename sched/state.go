@@ -49,7 +49,8 @@ type CPU struct {
 	Resched    bool     // pick another thread at the next Schedule
 	// Idle: halted with nothing to run and not yet sent a wake-up, so
 	// a thread made runnable may be handed to it. Cleared when it is
-	// chosen (it is then owed a wake IPI) and when it wakes (Woke).
+	// chosen (it is then owed a wake IPI) and when it wakes (Woke); set
+	// again by a CPU that woke to nothing and halts again (HaltAgain).
 	Idle      bool
 	MaxWaitNs int64 // the longest a thread waited in a run queue before running here
 	// napping: 1 while Cur naps (nap.go), set and cleared by this CPU

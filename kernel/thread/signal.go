@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
@@ -322,7 +323,7 @@ type Delivery struct {
 // allocate.
 func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 	th := &threadtab.Threads[t]
-	sig, info, act := takePending(c, t)
+	sig, info, act := takePending(c, t, false)
 	if sig == 0 {
 		return Delivery{}
 	}
@@ -347,9 +348,58 @@ func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 			CallAgain(th)
 		}
 	}
+	d, frameAddr, ok := buildFrame(c, t, sig, &info, &act, false)
+	if !ok {
+		var l klog.Line
+		l.S("cannot write the signal frame for ").S(SignalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
+		return Delivery{Exit: 128 + int(unix.SIGSEGV)}
+	}
+	return d
+}
 
+// TryDeliverSignal delivers the lowest pending, unblocked signal of t,
+// the thread c runs (stopped in c's trap, its registers saved in Regs),
+// as DeliverSignal does, but without the kernel lock, and reports
+// whether it did: only a signal whose action is a handler installed with
+// SA_RESTORER and without SA_RESETHAND (the Go runtime's, for every
+// signal it handles), for a thread owed no restart decision
+// (SignalRestart), onto a stack whose pages are mapped writable already
+// (nothing is faulted in). Otherwise ok is false and nothing changed (a
+// signal it took and could not write is pending again, as it was): the
+// kernel lock's path delivers it, or ends the program. A timer
+// interrupt's SIGURG for a goroutine time slice is delivered so
+// (package kernel's fastTimer).
+// Context: trap, on CPU c running t, c's run-queue lock held (t's
+// registers and x87 state are c's alone); does not allocate.
+func TryDeliverSignal(c *percpu.CPU, t sched.TID) (d Delivery, ok bool) {
+	if threadtab.Threads[t].SignalRestart {
+		return Delivery{}, false
+	}
+	sig, info, act := takePending(c, t, true)
+	if sig == 0 {
+		return Delivery{}, false
+	}
+	if d, _, ok = buildFrame(c, t, sig, &info, &act, true); !ok {
+		markPending(c, t, sig, info.Code, info.F0, info.F1, false)
+	}
+	return d, ok
+}
+
+// buildFrame writes the frame of signal sig, with its siginfo and
+// action, on t's stack (its alternate stack if the action says so and
+// t is not on it already) and points t's registers at the handler, its
+// x87 state reset and its mask widened, and returns the Delivery and
+// the frame's address; ok false, with t unchanged, when the frame's
+// pages may not be written: without faulting them in if lockFree
+// (userWritableNow), else faulting them in (vm.UserRange). The frame
+// is built on the kernel stack and copied with the fault-tolerant copy,
+// which fails rather than faults if another CPU unmapped a page
+// meanwhile (possible only without the kernel lock).
+// Context: trap, on CPU c running t, kernel lock held or (lockFree)
+// c's run-queue lock; does not allocate.
+func buildFrame(c *percpu.CPU, t sched.TID, sig int, info *abi.Siginfo, act *sigaction, lockFree bool) (d Delivery, frameAddr uint64, ok bool) {
+	th := &threadtab.Threads[t]
 	r := &th.Regs
-	d := Delivery{Sig: sig, SP: r.RSP}
 	alt := th.AltStack // sp, flags, size
 	onAlt := alt[2] != 0 && r.RSP > alt[0] && r.RSP <= alt[0]+alt[2]
 	sp := r.RSP - abi.RedZone
@@ -357,16 +407,13 @@ func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 		sp = alt[0] + alt[2]
 	}
 	fpAddr := (sp - abi.FXSize) &^ 63
-	frameAddr := ((fpAddr - uint64(abi.SigframeSize)) &^ 15) - 8
-	if !vm.UserRange(uintptr(frameAddr), uintptr(sp-frameAddr), true) {
-		var l klog.Line
-		l.S("cannot write the signal frame for ").S(SignalName(sig)).S(" at ").X(frameAddr).S(": stack overflow?").Print()
-		return Delivery{Exit: 128 + int(unix.SIGSEGV)}
+	frameAddr = ((fpAddr - uint64(abi.SigframeSize)) &^ 15) - 8
+	if lockFree && !userWritableNow(uintptr(frameAddr), uintptr(sp-frameAddr)) ||
+		!lockFree && !vm.UserRange(uintptr(frameAddr), uintptr(sp-frameAddr), true) {
+		return Delivery{}, frameAddr, false
 	}
 	SyncFPU(c) // t runs on this CPU: its x87 state may be live
-	copy(unsafeSlice(uintptr(fpAddr), abi.FXSize), unsafeSlice(th.FX, abi.FXSize))
-	fr := (*abi.Sigframe)(ptr(uintptr(frameAddr)))
-	*fr = abi.Sigframe{}
+	var fr abi.Sigframe
 	fr.Pretcode = act.restorer
 	uc := &fr.UC
 	uc.Stack = abi.StackT{SP: alt[0], Size: alt[2]}
@@ -387,8 +434,13 @@ func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 	m.Oldmask = th.Sigmask
 	m.Fpstate = fpAddr
 	uc.Sigmask = th.Sigmask
-	fr.Info = info
+	fr.Info = *info
+	fx := unsafeSlice(th.FX, abi.FXSize)
+	if vm.CopyToUser(uintptr(fpAddr), fx) != len(fx) || vm.CopyToUser(uintptr(frameAddr), sigframeBytes(&fr)) != int(abi.SigframeSize) {
+		return Delivery{}, frameAddr, false
+	}
 
+	d = Delivery{Sig: sig, SP: r.RSP}
 	r.RIP = act.handler
 	r.RSP = frameAddr
 	r.DI = uint64(sig)
@@ -396,7 +448,6 @@ func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 	r.DX = frameAddr + uint64(unsafeOffsetUC)
 	r.AX = 0
 	r.RFLAGS &^= x86.FlagTF | x86.FlagDF | x86.FlagRF
-	fx := unsafeSlice(th.FX, abi.FXSize)
 	clear(fx)
 	copy(fx, fxDefault[:])
 	mask := th.Sigmask | act.mask
@@ -404,7 +455,24 @@ func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 		mask |= sigbit(sig)
 	}
 	atomic.StoreUint64(&th.Sigmask, mask&^unblockable) // more blocked, never fewer: no pending signal to look at
-	return d
+	return d, frameAddr, true
+}
+
+// userWritableNow reports whether the program's [addr, addr+n) holds no
+// kernel state and lies in pages mapped writable for it right now, each
+// looked up without faulting anything in (vm.PresentWritable): the test
+// of a signal frame written without the kernel lock.
+// Context: trap, no lock needed; does not allocate.
+func userWritableNow(addr, n uintptr) bool {
+	if n == 0 || addr+n < addr || vm.IsKernelState(addr, n, true) {
+		return false
+	}
+	for p := addr; p < addr+n; p = p&^(mm.PageSize-1) + mm.PageSize {
+		if !vm.PresentWritable(p) {
+			return false
+		}
+	}
+	return true
 }
 
 // takePending takes t's lowest pending signal that t does not block off
@@ -412,10 +480,12 @@ func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 // siginfo and its action; 0 if there is none. A handler installed with
 // SA_RESETHAND is reset to SIG_DFL as it is taken, under the same hold,
 // as Linux resets it when it dequeues the signal: a second one sent
-// meanwhile gets the default action.
+// meanwhile gets the default action. With handlerOnly, a signal whose
+// action is not a handler with SA_RESTORER and without SA_RESETHAND is
+// left pending, and 0 returned (TryDeliverSignal).
 // Context: trap, on t's CPU c (t's mask is its own to change); does not
 // allocate.
-func takePending(c *percpu.CPU, t sched.TID) (int, abi.Siginfo, sigaction) {
+func takePending(c *percpu.CPU, t sched.TID, handlerOnly bool) (int, abi.Siginfo, sigaction) {
 	th := &threadtab.Threads[t]
 	klock.Signals.Lock(c)
 	ready := th.Pending &^ th.Sigmask
@@ -424,9 +494,13 @@ func takePending(c *percpu.CPU, t sched.TID) (int, abi.Siginfo, sigaction) {
 		return 0, abi.Siginfo{}, sigaction{}
 	}
 	sig := bits.TrailingZeros64(ready) + 1
+	act := sigactions[sig]
+	if handlerOnly && (act.handler == sigDfl || act.handler == sigIgn || act.flags&saRestorer == 0 || act.flags&saResethand != 0) {
+		klock.Signals.Unlock(c)
+		return 0, abi.Siginfo{}, sigaction{}
+	}
 	atomic.AndUint64(&th.Pending, ^sigbit(sig))
 	info := abi.Siginfo{Signo: int32(sig), Code: th.SigCode[sig-1], F0: th.SigF0[sig-1], F1: th.SigF1[sig-1]}
-	act := sigactions[sig]
 	if act.handler != sigDfl && act.handler != sigIgn && act.flags&saResethand != 0 {
 		atomic.StoreUint64(&sigactions[sig].handler, sigDfl)
 	}

@@ -34,3 +34,9 @@ func ptr(a uintptr) unsafe.Pointer { return cpu.Pointer(a) }
 func ucontextBytes(uc *abi.Ucontext) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(uc)), unsafe.Sizeof(*uc))
 }
+
+// sigframeBytes views fr, a frame built on the kernel stack, as bytes
+// (for the fault-tolerant copy onto the program's stack).
+func sigframeBytes(fr *abi.Sigframe) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(fr)), unsafe.Sizeof(*fr))
+}

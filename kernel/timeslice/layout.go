@@ -398,6 +398,10 @@ var (
 	newsPending atomic.Bool // news holds something to tell: read without a lock
 )
 
+// NewsPending reports whether a change of the layout's verdict waits
+// for LogNews. Context: trap, no lock needed; does not allocate.
+func NewsPending() bool { return newsPending.Load() }
+
 // LogNews writes the log lines of a change of the layout's verdict, if
 // one is waiting (layoutNews). Context: trap, kernel lock held (package
 // kernel's load, on every way back to ring 3 from the kernel lock's
@@ -433,8 +437,9 @@ var sliceSent [sched.MaxThreads]bool
 // the signal frame). If the kernel did not send that SIGURG, the
 // goroutine it interrupted must have g.preempt set when its stackguard0
 // and its P's preempt flag say a request is pending (the runtime's
-// preemptone sets all three). Context: trap (load), on the CPU that runs
-// t, kernel lock held; does not allocate.
+// preemptone sets all three). Context: trap (load, or a delivery under
+// the run-queue lock: package kernel's deliverHere), on the CPU that runs
+// t; does not allocate.
 func NoteSIGURG(c *percpu.CPU, t sched.TID, sp uint64) {
 	if sliceSent[t] {
 		sliceSent[t] = false // the kernel's own request

@@ -22,8 +22,9 @@
 //     napping thread's CPU time must stay well below the time it took.
 //   - ticks: two locked threads compute for 400 ms without a system
 //     call; the deltas of their CPUs' timer interrupts (lock-free and
-//     locked), of the kernel and slices locks' acquisitions and of the
-//     slice preemptions are printed for the host to check.
+//     locked), of the kernel and slices locks' acquisitions, of the
+//     slice preemptions and of the signals delivered without the kernel
+//     lock are printed for the host to check.
 //   - hang: open a FIFO that no one ever writes to, which waits forever
 //     (the stall-report test stops it at its time limit).
 package main
@@ -428,8 +429,8 @@ func ticksCheck() {
 	time.Sleep(ticksFor)
 	stop()
 	after := schedNumbers(sched())
-	fmt.Printf("threads ticks: lockfree=%d locked=%d kernel=%d slices=%d requested=%d taken=%d\n",
-		after[0]-before[0], after[1]-before[1], after[2]-before[2], after[3]-before[3], after[4]-before[4], after[5]-before[5])
+	fmt.Printf("threads ticks: lockfree=%d locked=%d kernel=%d slices=%d requested=%d taken=%d signals=%d\n",
+		after[0]-before[0], after[1]-before[1], after[2]-before[2], after[3]-before[3], after[4]-before[4], after[5]-before[5], after[6]-before[6])
 }
 
 // ticksFor is how long ticksCheck's threads compute.
@@ -437,10 +438,11 @@ const ticksFor = 400 * time.Millisecond
 
 // schedNumbers reads, from one /proc/gometal/sched text, the timer
 // interrupts' fast-path line (lock-free, locked), the kernel and slices
-// locks' acquisitions, and the slice preemptions requested and taken,
+// locks' acquisitions, the slice preemptions requested and taken,
 // summed over the CPU table's rows ("cpu busy_ms idle_ms interrupts
-// spurious halts runq slices_requested slices_taken thread").
-func schedNumbers(text string) (v [6]int64) {
+// spurious halts runq slices_requested slices_taken thread"), and the
+// signals delivered without the kernel lock (the event signal_lockfree).
+func schedNumbers(text string) (v [7]int64) {
 	num := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
 	if m := regexp.MustCompile(`(?m)^timer_interrupt (\d+) (\d+)$`).FindStringSubmatch(text); m != nil {
 		v[0], v[1] = num(m[1]), num(m[2])
@@ -454,6 +456,9 @@ func schedNumbers(text string) (v [6]int64) {
 	for _, m := range regexp.MustCompile(`(?m)^\d+ \d+ \d+ \d+ \d+ \d+ \d+ (\d+) (\d+) (?:\d+|-)$`).FindAllStringSubmatch(text, -1) {
 		v[4] += num(m[1])
 		v[5] += num(m[2])
+	}
+	if m := regexp.MustCompile(`(?m)^signal_lockfree (\d+)$`).FindStringSubmatch(text); m != nil {
+		v[6] = num(m[1])
 	}
 	return v
 }
