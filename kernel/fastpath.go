@@ -177,7 +177,9 @@ func writeFastStats(w kfiles.Writer) {
 	w.Pair("nanosleep", sum[percpu.EvNap]+sum[percpu.EvSleepSpin], sum[percpu.EvNapLocked]+sum[percpu.EvNapCut])
 	w.Pair("nanosleep_spin", sum[percpu.EvSleepSpin], 0)
 	w.Pair("nanosleep_nap_cut", 0, sum[percpu.EvNapCut])
-	// The timer interrupts under the run-queue lock alone: fasttimer.go.
+	// The timer and kick interrupts under the run-queue lock alone:
+	// fasttimer.go.
 	w.Pair("timer_interrupt", sum[percpu.EvTimerFast], sum[percpu.EvTimerLocked])
+	w.Pair("kick_interrupt", sum[percpu.EvKickFast], sum[percpu.EvKickLocked])
 	writeSignalCalls(w, &sum) // fastsignal.go
 }

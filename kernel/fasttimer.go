@@ -12,68 +12,89 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Timer interrupts without the kernel lock (issue 18). A CPU running a
-// program thread takes its timer interrupt mostly for the goroutine
-// time-slice check (kernel/timeslice), and otherwise for a deadline it
-// armed early (sched.Scheduler.Deadline keeps an armed timer rather than
-// write the local APIC again): neither needs the kernel lock, which every
-// CPU's timer interrupt took, all on one grid of check times, so that
-// they queued for each other (docs/performance.md, "Issue 18, timer
-// interrupts without the kernel lock").
+// Timer and kick interrupts without the kernel lock (issue 18). A CPU
+// running a program thread takes its timer interrupt mostly for the
+// goroutine time-slice check (kernel/timeslice), and otherwise for a
+// deadline it armed early (sched.Scheduler.Deadline keeps an armed timer
+// rather than write the local APIC again); it takes a kick IPI mostly
+// for a signal sent to its thread (the runtime's own preemption
+// requests, a tgkill) or for a thread queued here, whose slice end its
+// timer must now cover. None of those needs the kernel lock, which every
+// such interrupt took: the timer interrupts all on one grid of check
+// times, so that they queued for each other (docs/performance.md,
+// "Issue 18, timer interrupts without the kernel lock").
 
-// fastTimer takes a timer interrupt from ring 3 under c's run-queue lock
-// alone, when the scheduler has nothing to do there
-// (sched.Scheduler.TickHere): the running thread goes on after the
-// slice check (timeslice.Check, whose shared evidence has its own lock),
-// with c's timer armed again for what the scheduler and the next check
-// ask (armTimer), its CPU time charged as the locked path charges it.
-// It reports false, having changed nothing and sent no EOI, when the
-// kernel lock's path must take the interrupt: that lock is held
-// (TryLockRunQueue), a deadline c owns has passed, a CPU-time timer is
-// armed, the thread's slice is over with another thread queued here, or
-// a signal is pending for the thread. A check that sends the thread a
-// SIGURG, or that changed the layout's verdict (a log line to write),
-// hands the rest of the entry to the kernel lock's path
+// fastInterrupt takes a timer interrupt (timer set) or a kick IPI from
+// ring 3 under c's run-queue lock alone, when the scheduler has nothing
+// to do there (sched.Scheduler.TickHere, KickHere): the running thread
+// goes on, after the slice check for a timer interrupt (timeslice.Check,
+// whose shared evidence has its own lock) and the delivery of a signal
+// pending for it (deliverHere), with c's timer armed again for what the
+// scheduler and the next check ask (armTimer), its CPU time charged as
+// the locked path charges it. It reports false, having changed nothing
+// and sent no EOI, when the kernel lock's path must take the interrupt:
+// that lock is held (TryLockRunQueue), a deadline c owns has passed, a
+// CPU-time timer is armed, a thread waits in c's inbox, or the thread's
+// slice is over with another thread queued here. A signal that cannot
+// be delivered without the kernel lock, or a change of the slices'
+// verdict to log, hands the rest of the entry to the kernel lock's path
 // (rescheduleLocked), whose load delivers and logs, the thread's
-// registers saved first. A kick that ended a halt while the check
-// waited for the slices or signals lock (a signal sent to the thread,
-// a thread queued here meanwhile) is sent again (kickSelfIfTaken), as
-// on the other paths that wait for a lock without the scheduler.
+// registers saved first. A kick that ended a halt while the check or
+// the delivery waited for the slices or signals lock (a signal sent to
+// the thread, a thread queued here meanwhile) is sent again
+// (kickSelfIfTaken), as on the other paths that wait for a lock without
+// the scheduler.
 // Context: trap, from fastTrap (c.InUser set), kernel lock not held;
-// the check's accesses to the program's memory are fault-tolerant (a
-// page that a concurrent munmap removed fails the access); does not
-// allocate.
-func fastTimer(c *percpu.CPU, f *x86.TrapFrame) bool {
+// the accesses to the program's memory are fault-tolerant (a page that
+// a concurrent munmap removed fails the access); does not allocate.
+func fastInterrupt(c *percpu.CPU, f *x86.TrapFrame, timer bool) bool {
 	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
 	if !klock.TryLockRunQueue(c) {
-		percpu.Count(c, percpu.EvTimerLocked)
+		countInterrupt(c, timer, false)
 		return false
 	}
 	t := threadtab.Sched.CPUs[c.ID].Cur
-	if thread.SignalPendingFenced(t) || !threadtab.Sched.TickHere(c.ID, clock.Nanotime()) {
+	now := clock.Nanotime()
+	if timer && !threadtab.Sched.TickHere(c.ID, now) || !timer && !threadtab.Sched.KickHere(c.ID, now) {
 		klock.UnlockRunQueue(c)
-		percpu.Count(c, percpu.EvTimerLocked)
+		countInterrupt(c, timer, false)
 		return false
 	}
-	if timeslice.On() && timeslice.Check(c, int(t), f) && !deliverHere(c, t, f) {
+	needsLock := timer && timeslice.On() && timeslice.Check(c, int(t), f)
+	if (needsLock || thread.SignalPendingFenced(t)) && !deliverHere(c, t, f) {
 		klock.UnlockRunQueue(c)
-		percpu.Count(c, percpu.EvTimerLocked)
-		timerDone(c)
+		countInterrupt(c, timer, false)
+		ackInterrupt(c)
 		c.KickTaken = false    // the locked path runs the scheduler
 		rescheduleLocked(c, f) // fastswitch.go
 		return true
 	}
 	armTimer(c)
 	klock.UnlockRunQueue(c)
-	percpu.Count(c, percpu.EvTimerFast)
-	timerDone(c)
+	countInterrupt(c, timer, true)
+	ackInterrupt(c)
 	armPending(c)
 	kickSelfIfTaken(c) // filetrap.go
 	return true
 }
 
-// deliverHere delivers the SIGURG that the slice check made pending on
-// t, c's running thread, under c's run-queue lock
+// countInterrupt counts a timer interrupt (timer set) or a kick taken
+// without the kernel lock (lockFree set) or sent to its path.
+// Context: trap; does not allocate.
+func countInterrupt(c *percpu.CPU, timer, lockFree bool) {
+	e := percpu.EvTimerFast // then EvTimerLocked, EvKickFast, EvKickLocked
+	if !timer {
+		e += 2
+	}
+	if !lockFree {
+		e++
+	}
+	percpu.Count(c, e)
+}
+
+// deliverHere delivers a signal pending on t, c's running thread (the
+// SIGURG of a slice check, one that a kick came for), under c's
+// run-queue lock
 // (thread.TryDeliverSignal: its frame written with the fault-tolerant
 // copy onto pages already mapped) and puts t's registers, now the
 // handler's, into f, as load does on the kernel lock's path. It reports
@@ -100,11 +121,11 @@ func deliverHere(c *percpu.CPU, t sched.TID, f *x86.TrapFrame) bool {
 	return true
 }
 
-// timerDone acknowledges c's timer interrupt and counts it, as userTrap
-// does before the kernel lock: after c's run-queue lock is released, a
-// local APIC write being slow under emulation.
+// ackInterrupt acknowledges c's timer or kick interrupt and counts it,
+// as userTrap does before the kernel lock: after c's run-queue lock is
+// released, a local APIC write being slow under emulation.
 // Context: trap, no lock held; does not allocate.
-func timerDone(c *percpu.CPU) {
+func ackInterrupt(c *percpu.CPU) {
 	c.IRQs++
 	clock.LAPIC.EOI()
 }

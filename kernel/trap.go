@@ -170,7 +170,8 @@ func userTrap(f *x86.TrapFrame) {
 // (fastsleep.go); and, under the CPU's run-queue lock alone, a
 // FUTEX_WAKE that queues its waiter on this CPU and a FUTEX_WAIT that
 // switches to a thread queued here (fastswitch.go), and a timer
-// interrupt that only checks the goroutine time slice (fasttimer.go). It reports whether
+// interrupt that only checks the goroutine time slice or a kick that
+// only delivers a signal or re-arms the timer (fasttimer.go). It reports whether
 // it handled the entry; f then resumes the same thread, or the one the
 // switch put on the CPU. It runs with c.inUser still set (see
 // userTrap), waits for no lock but the leaf locks (a futex bucket lock;
@@ -198,8 +199,8 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 	case x86.VecLockWake: // late: the waiter got the lock without halting (kernel/klock/wait.go)
 		clock.LAPIC.EOI()
 		return true
-	case x86.VecTimer:
-		return fastTimer(c, f) // fasttimer.go
+	case x86.VecTimer, x86.VecKick:
+		return fastInterrupt(c, f, f.Vector == x86.VecTimer) // fasttimer.go
 	case x86.VecTLB:
 		if tlb.TLBFaultCPU() == c.ID+1 {
 			tlb.TLBFaultHang() // tlbfault=: never answer

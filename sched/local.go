@@ -32,10 +32,12 @@ import "sync/atomic"
 //   - SwitchLocal: a FUTEX_WAIT that blocked puts the oldest thread of
 //     its CPU's own queue on the CPU, as Schedule would (it pops its own
 //     queue before it steals).
-//   - TickHere: a timer interrupt that only ends a wait for the timer
-//     (a goroutine time-slice check, a deadline armed early) changes
-//     nothing but the CPU's record of its armed timer, as Tick does, and
-//     the running thread goes on, as Schedule would decide.
+//   - TickHere and KickHere: a timer interrupt that only ends a wait
+//     for the timer (a goroutine time-slice check, a deadline armed
+//     early), or a kick IPI for a signal or for a thread queued here,
+//     changes nothing but the CPU's record of its armed timer, as Tick
+//     does, and the running thread's CPU time; the running thread goes
+//     on, as Schedule would decide.
 //   - HaltAgain (policy.go): an idle CPU woken by an interrupt that
 //     brought it nothing halts again, idle once more.
 //
@@ -189,30 +191,57 @@ func (s *Scheduler) Unwait(t TID) bool {
 // thread is charged the time it ran (Charge, as the kernel lock's path
 // charges it on every entry: the CPU-time readers that take only
 // charged time, /proc's, would fall behind a thread that computes
-// without a system call), and it reports true when nothing else is due, so the thread goes on, as
-// Schedule would decide (c's run-queue lock keeps the kernel lock's
-// holders out, so what they alone change, the timer heap, its owner and
-// the CPU-time timers, stands still while it looks). It reports false,
-// nothing changed, when the kernel lock's path must take the interrupt:
-// c owns the earliest deadline and it has passed (its expiries are the
-// kernel lock's, Expired), a CPU-time timer is armed (NArmed: likewise),
-// c has no running thread or a yield pending, or the running thread's
-// slice is over while another waits in c's queue (the switch is
-// Schedule's).
+// without a system call), and it reports true when nothing else is due,
+// so the thread goes on, as Schedule would decide (goesOn). It reports
+// false, nothing changed, when the kernel lock's path must take the
+// interrupt.
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.
 func (s *Scheduler) TickHere(c int, now int64) bool {
+	if !s.goesOn(c, now) {
+		return false
+	}
+	s.CPUs[c].Armed = 0
+	s.Charge(c, now)
+	return true
+}
+
+// KickHere is CPU c's kick IPI under c's run-queue lock, for a running
+// thread, as TickHere is its timer interrupt (its timer stays armed).
+// A kick's sender wants a signal delivered (the kernel does that), the
+// timer armed for the end of the slice of a thread queued here (the
+// kernel's armTimer on the way out), a nap ended (it has), a hand-off
+// drained or a switch made: for those goesOn reports false.
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) KickHere(c int, now int64) bool {
+	if !s.goesOn(c, now) {
+		return false
+	}
+	s.Charge(c, now)
+	return true
+}
+
+// goesOn reports whether CPU c's running thread goes on after an
+// interrupt under c's run-queue lock, as Schedule would decide; c's
+// run-queue lock keeps the kernel lock's holders out, so what they alone
+// change, the timer heap, its owner and the CPU-time timers, stands
+// still while it looks. false, for the kernel lock's path: c owns the
+// earliest deadline and it has passed (its expiries are the kernel
+// lock's, Expired), a CPU-time timer is armed (NArmed: likewise), c has
+// no running thread or a yield pending, a thread waits in c's inbox (the
+// drain is the kernel lock's: a nap that a hand-off ended sends its CPU
+// a kick for it), or the running thread's slice is over while another
+// waits in c's queue (the switch is Schedule's).
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) goesOn(c int, now int64) bool {
 	p := &s.CPUs[c]
-	if p.Cur == None || p.Resched || s.NArmed != 0 {
+	if p.Cur == None || p.Resched || s.NArmed != 0 || !s.Handoffs.Empty(c) && s.mistake != mistakeKickHereInbox {
 		return false
 	}
 	if t, when := s.Timers.Next(); t != None && c == s.TimerOwner && when <= now && s.mistake != mistakeTickHereOwner {
 		return false
 	}
-	if now-p.SliceStart >= s.SliceNs && p.RunQ.Len() > 0 {
-		return false
-	}
-	p.Armed = 0
-	s.Charge(c, now)
-	return true
+	return now-p.SliceStart < s.SliceNs || p.RunQ.Len() == 0
 }

@@ -218,3 +218,39 @@ func TestHaltAgain(t *testing.T) {
 		})
 	}
 }
+
+// TestKickHere: a kick under CPU 0's run-queue lock (local.go's
+// KickHere) lets the running thread go on, charged, with its timer still
+// armed, unless the kernel lock's path has work there: a hand-off in the
+// inbox to drain, a switch to make, an owned deadline passed.
+func TestKickHere(t *testing.T) {
+	const now = 10_000_000
+	for _, tc := range []struct {
+		name  string
+		setup func(s *Scheduler)
+		want  bool
+	}{
+		{"a signal for its thread (nothing queued)", nil, true},
+		{"a thread queued, the slice not over (the timer to arm)", func(s *Scheduler) { queueOnZero(s, None); s.CPUs[0].SliceStart = now - s.SliceNs/2 }, true},
+		{"a thread queued, the slice over", func(s *Scheduler) { queueOnZero(s, None) }, false},
+		{"a thread in its inbox", func(s *Scheduler) { s.Handoffs.Push(0, s.Alloc()) }, false},
+		{"an owned deadline passed", func(s *Scheduler) { s.SetTimer(sleeper(s), now-1, 0) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := busyCPUs(t, 2, 1, 0x2000)
+			s.CPUs[0].Armed = now + 5
+			if tc.setup != nil {
+				tc.setup(s)
+			}
+			cur := s.CPUs[0].Cur
+			require.Equal(t, tc.want, s.KickHere(0, now))
+			assert.Equal(t, cur, s.CPUs[0].Cur, "the running thread stays")
+			assert.EqualValues(t, now+5, s.CPUs[0].Armed, "a kick leaves the timer armed")
+			if tc.want {
+				assert.EqualValues(t, now, s.Threads[cur].CPUTime, "charged")
+			} else {
+				assert.Zero(t, s.Threads[cur].CPUTime, "left for the kernel lock's path")
+			}
+		})
+	}
+}

@@ -56,6 +56,7 @@ const (
 	mistakeClaimSwitching           // a FUTEX_WAKE under a run-queue lock claims a waiter its old CPU is still switching from
 	mistakeTickHereOwner            // a timer interrupt under the run-queue lock ignores the deadline its CPU owns
 	mistakeRehaltBlind              // an idle CPU woken by an IPI halts again whatever waits for it
+	mistakeKickHereInbox            // a kick under the run-queue lock leaves a handed-off thread in the CPU's inbox
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until

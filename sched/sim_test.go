@@ -74,6 +74,9 @@ type simulator struct {
 	// lock (TickHere), rehalts the wake IPIs after which an idle CPU
 	// halted again without the lock (HaltAgain).
 	ticksHere, rehalts int
+	// kicksHere counts the kick IPIs to a running CPU taken under its
+	// run-queue lock (KickHere).
+	kicksHere int
 	// leaving is, per CPU, the thread a switch under its run-queue lock
 	// blocked and has not yet wholly left (from WaitHereLocked to
 	// EndSwitch: the kernel saves its x87 state in between), or None.
@@ -803,7 +806,7 @@ func (sim *simulator) advance() {
 	}
 	was := sim.s.CPUs[c].Cur
 	if sim.choose(2) == 0 && sim.s.TickHere(c, sim.now) {
-		// The kernel's fastTimer: under the run-queue lock, the thread
+		// The kernel's fastInterrupt: under the run-queue lock, the thread
 		// goes on and the timer is armed again; no scheduler runs, so a
 		// pending IPI stays pending.
 		sim.ticksHere++
@@ -868,6 +871,15 @@ func (sim *simulator) deliverIPI() {
 	}
 	if sim.cpus[c].napping {
 		sim.endNap(c, true)
+		return
+	}
+	if sim.choose(2) == 0 && sim.s.KickHere(c, sim.now) {
+		// The kernel's fastInterrupt: under the run-queue lock, the thread
+		// goes on (a signal for it is delivered) and the timer is armed
+		// for what the scheduler asks.
+		sim.kicksHere++
+		sim.note("cpu %d: kick under the run-queue lock", c)
+		sim.arm(c)
 		return
 	}
 	sim.reschedule(c)
@@ -1108,7 +1120,7 @@ func TestSimulate(t *testing.T) {
 	}
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
-	switches, undone, wokenHere, movedHere, ticksHere, rehalts := 0, 0, 0, 0, 0, 0
+	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere := 0, 0, 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1126,10 +1138,12 @@ func TestSimulate(t *testing.T) {
 		movedHere += sim.movedHere
 		ticksHere += sim.ticksHere
 		rehalts += sim.rehalts
+		kicksHere += sim.kicksHere
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts; %d idle CPUs halted again after an IPI; endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, rehalts, ends)
+		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ends)
+	assert.NotZero(t, kicksHere, "no kick was taken under the run-queue lock")
 	assert.NotZero(t, rehalts, "no idle CPU halted again without the lock")
 	assert.NotZero(t, ticksHere, "no timer interrupt was taken under the run-queue lock")
 	assert.NotZero(t, switches, "no FUTEX_WAIT switched under the run-queue lock")
@@ -1172,6 +1186,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"no IPI to a halted napping waiter", mistakeNapNoIPI, "lost wake-up: cpu [0-9]+ naps for waiter"},
 		{"a timer interrupt under the run-queue lock ignores an owned deadline", mistakeTickHereOwner, "timer storm|timers: thread [0-9]+'s deadline"},
 		{"an idle CPU halts again with a thread queued for it", mistakeRehaltBlind, "lost wake-up: cpu [0-9]+ is halted"},
+		{"a kick under the run-queue lock leaves a hand-off in the inbox", mistakeKickHereInbox, "lost wake-up: cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

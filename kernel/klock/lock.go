@@ -63,7 +63,7 @@ import (
 // (kernel/timeslice: the runtime layout's verdict and the Ps'
 // schedticks). A timer interrupt's slice check takes it for a few stores,
 // with the kernel lock or with its CPU's run-queue lock alone (package
-// kernel's fastTimer), and across a preemption request's two
+// kernel's fastInterrupt), and across a preemption request's two
 // fault-tolerant stores into the runtime (made only while the layout is
 // trusted), never across a read of the program's memory; the SIGURG it
 // sends takes the signals lock after releasing it. The log lines of a

@@ -58,6 +58,8 @@ const (
 	EvFutexWakeMoved               // one of those whose waiter last ran on another CPU (sched.ClaimMovedHere)
 	EvTimerFast                    // a timer interrupt in ring 3 taken under the CPU's run-queue lock alone (kernel/fasttimer.go)
 	EvTimerLocked                  // one of those sent to the kernel lock's path (a deadline to expire, a switch, a signal to deliver)
+	EvKickFast                     // a kick IPI in ring 3 taken under the CPU's run-queue lock alone (kernel/fasttimer.go; these four in this order: countInterrupt)
+	EvKickLocked                   // one of those sent to the kernel lock's path
 	EvSignalFast                   // a signal delivered without the kernel lock: a timer interrupt's SIGURG for a goroutine time slice (kernel/fasttimer.go)
 	EvIdleRehalt                   // a halt of the idle loop ended by an interrupt that brought nothing, halted again without the kernel lock (kernel.halt)
 	NEvents

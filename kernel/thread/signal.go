@@ -368,7 +368,7 @@ func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 // signal it took and could not write is pending again, as it was): the
 // kernel lock's path delivers it, or ends the program. A timer
 // interrupt's SIGURG for a goroutine time slice is delivered so
-// (package kernel's fastTimer).
+// (package kernel's fastInterrupt), and so is one that a kick IPI came for.
 // Context: trap, on CPU c running t, c's run-queue lock held (t's
 // registers and x87 state are c's alone); does not allocate.
 func TryDeliverSignal(c *percpu.CPU, t sched.TID) (d Delivery, ok bool) {

@@ -409,7 +409,7 @@ func sliceAfter(now, d, phase int64) int64 {
 // kernel lock's 380 contended acquisitions were a timer interrupt
 // waiting for another CPU's (docs/performance.md, "Issue 18, timer
 // interrupts without the kernel lock"). The checks take no kernel lock
-// now (package kernel's fastTimer), but the spread still keeps the
+// now (package kernel's fastInterrupt), but the spread still keeps the
 // CPUs' interrupts, and their slices lock holds, apart.
 // Context: trap or host tests; does not allocate.
 func gridPhase(id, n int) int64 {
