@@ -33,10 +33,19 @@ func calibrateClocks() {
 // wait, its next CPU-time timer) or the goroutine time slice, whichever
 // comes first. With none, the timer stays off (tickless), or fires once
 // more if it is still armed: a timer armed no later than needed is left
-// alone (sched.Deadline), since each programming is a LAPIC write.
+// alone (sched.Deadline), since each programming is a LAPIC write; a
+// timer interrupt taken while c waited for a lock (percpu.CPU.TimerFired,
+// which only the idle loop's halt and a nap otherwise consume) left the
+// timer off, which the scheduler then learns first.
 // Context: trap, kernel lock held, or c's run-queue lock
 // (kernel/fastswitch.go); does not allocate.
 func armTimer(c *percpu.CPU) {
+	if c.TimerFired {
+		// Taken in a wait for a lock (kernelTrap): no halt or nap took
+		// it, and the timer is off (sched.Scheduler.TimerTaken).
+		c.TimerFired = false
+		threadtab.Sched.TimerTaken(c.ID)
+	}
 	now := clock.Nanotime()
 	deadline, changed := threadtab.Sched.Deadline(c.ID, now, timeslice.Deadline(c, now))
 	if changed {

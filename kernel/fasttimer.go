@@ -55,7 +55,7 @@ func fastInterrupt(c *percpu.CPU, f *x86.TrapFrame, timer bool) bool {
 	}
 	t := threadtab.Sched.CPUs[c.ID].Cur
 	now := clock.Nanotime()
-	if timer && !threadtab.Sched.TickHere(c.ID, now) || !timer && !threadtab.Sched.KickHere(c.ID, now) {
+	if !threadtab.Sched.InterruptHere(c.ID, now, timer) {
 		klock.UnlockRunQueue(c)
 		countInterrupt(c, timer, false)
 		return false

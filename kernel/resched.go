@@ -147,8 +147,8 @@ func enterThread(c *percpu.CPU, f *x86.TrapFrame, t *threadtab.Thread) {
 // state of the thread that left (thread.SyncFPU): another CPU may run it.
 // It looks before it halts, too (haltAgain): the release of the kernel
 // lock wakes the sockets' waiters (unlockKernel), which may queue a
-// thread on c, idle, with no IPI to itself, or make c the owner of a
-// new deadline (the exit drain's) after its timer was armed. An
+// thread on c, idle, with no IPI to itself, or change a deadline after
+// its timer was armed. An
 // interrupt that brought nothing (not the timer, not a device, and no
 // thread waits for c: haltAgain) halts it again without the kernel lock:
 // in the scheduler rows at 4 vCPUs most wake IPIs to idle CPUs found

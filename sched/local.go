@@ -197,14 +197,7 @@ func (s *Scheduler) Unwait(t TID) bool {
 // interrupt.
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.
-func (s *Scheduler) TickHere(c int, now int64) bool {
-	if !s.goesOn(c, now) {
-		return false
-	}
-	s.CPUs[c].Armed = 0
-	s.Charge(c, now)
-	return true
-}
+func (s *Scheduler) TickHere(c int, now int64) bool { return s.InterruptHere(c, now, true) }
 
 // KickHere is CPU c's kick IPI under c's run-queue lock, for a running
 // thread, as TickHere is its timer interrupt (its timer stays armed).
@@ -214,9 +207,18 @@ func (s *Scheduler) TickHere(c int, now int64) bool {
 // drained or a switch made: for those goesOn reports false.
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.
-func (s *Scheduler) KickHere(c int, now int64) bool {
+func (s *Scheduler) KickHere(c int, now int64) bool { return s.InterruptHere(c, now, false) }
+
+// InterruptHere is TickHere (timer set) or KickHere, in one body for the
+// kernel's one caller (kernel/fasttimer.go).
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) InterruptHere(c int, now int64, timer bool) bool {
 	if !s.goesOn(c, now) {
 		return false
+	}
+	if timer {
+		s.CPUs[c].Armed = 0
 	}
 	s.Charge(c, now)
 	return true

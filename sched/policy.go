@@ -57,6 +57,7 @@ const (
 	mistakeTickHereOwner            // a timer interrupt under the run-queue lock ignores the deadline its CPU owns
 	mistakeRehaltBlind              // an idle CPU woken by an IPI halts again whatever waits for it
 	mistakeKickHereInbox            // a kick under the run-queue lock leaves a handed-off thread in the CPU's inbox
+	mistakeTimerTakenKept           // a timer interrupt taken in a wait for a lock leaves the timer counted as armed
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -304,6 +305,21 @@ func (s *Scheduler) deviceWaiting() bool {
 func (s *Scheduler) Woke(c int, timerFired bool) {
 	s.CPUs[c].Idle = false
 	if timerFired && s.mistake != mistakeKeepFired {
+		s.CPUs[c].Armed = 0
+	}
+}
+
+// TimerTaken records that CPU c's one-shot timer fired where no
+// scheduler ran after it: the interrupt ended a halt of a wait for a
+// lock (kernel/klock/wait.go), and the entry that waited goes on as if
+// it had not come. The timer is off: the next Deadline programs it
+// again, rather than count on it (a deadline it was armed for, passed
+// and unexpired, would never fire: the timer owner's sleepers slept on
+// while every CPU halted, a hang found in the QEMU tests).
+// Context: trap, on CPU c, kernel lock or c's run-queue lock held (or
+// the simulator's one event); does not allocate.
+func (s *Scheduler) TimerTaken(c int) {
+	if s.mistake != mistakeTimerTakenKept {
 		s.CPUs[c].Armed = 0
 	}
 }

@@ -24,10 +24,14 @@ import (
 // simCPU is what the simulator knows of a CPU beyond the scheduler: the
 // mechanism state.
 type simCPU struct {
-	halted  bool  // in HLT with the lock released
-	claimed bool  // a lock-free FUTEX_WAKE claimed this halted or napping CPU for a hand-off
-	ipi     bool  // a wake IPI is pending
-	timer   int64 // when the one-shot timer fires, as last programmed; 0: off
+	halted  bool // in HLT with the lock released
+	claimed bool // a lock-free FUTEX_WAKE claimed this halted or napping CPU for a hand-off
+	// timerFired: its timer interrupt was taken in a wait for a lock, and
+	// the entry has not armed the timer since (the kernel's
+	// percpu.CPU.TimerFired).
+	timerFired bool
+	ipi        bool  // a wake IPI is pending
+	timer      int64 // when the one-shot timer fires, as last programmed; 0: off
 	// A nap (nap.go, kernel/fastsleep.go): the thread's short sleep,
 	// halted on its CPU with the timer armed for napUntil, no lock held;
 	// napArmed is the scheduler's Armed then, which the kernel programs
@@ -75,8 +79,9 @@ type simulator struct {
 	// halted again without the lock (HaltAgain).
 	ticksHere, rehalts int
 	// kicksHere counts the kick IPIs to a running CPU taken under its
-	// run-queue lock (KickHere).
-	kicksHere int
+	// run-queue lock (KickHere), timersInWaits the timer interrupts taken
+	// in a wait for a lock.
+	kicksHere, timersInWaits int
 	// leaving is, per CPU, the thread a switch under its run-queue lock
 	// blocked and has not yet wholly left (from WaitHereLocked to
 	// EndSwitch: the kernel saves its x87 state in between), or None.
@@ -156,8 +161,13 @@ func (sim *simulator) reschedule(c int) {
 }
 
 // arm is the kernel's armTimer and armPending on CPU c: the timer is
-// programmed when the scheduler says it changed.
+// programmed when the scheduler says it changed, after the scheduler
+// learns of a timer interrupt taken in a wait for a lock (TimerTaken).
 func (sim *simulator) arm(c int) {
+	if sim.cpus[c].timerFired {
+		sim.cpus[c].timerFired = false
+		sim.s.TimerTaken(c)
+	}
 	if at, changed := sim.s.Deadline(c, sim.now, 0); changed {
 		sim.cpus[c].timer = at
 	}
@@ -805,6 +815,17 @@ func (sim *simulator) advance() {
 		return
 	}
 	was := sim.s.CPUs[c].Cur
+	if sim.choose(8) == 0 {
+		// Taken while the CPU waited for a lock on its way through an
+		// entry, which goes on as if the interrupt had not come and
+		// ends as a locked entry does: the kernel's armTimer learns the
+		// timer is off (TimerTaken).
+		sim.note("cpu %d: timer interrupt taken in a wait for a lock", c)
+		sim.cpus[c].timerFired = true
+		sim.timersInWaits++
+		sim.reschedule(c)
+		return
+	}
 	if sim.choose(2) == 0 && sim.s.TickHere(c, sim.now) {
 		// The kernel's fastInterrupt: under the run-queue lock, the thread
 		// goes on and the timer is armed again; no scheduler runs, so a
@@ -1004,6 +1025,12 @@ func (sim *simulator) checkInvariants() {
 		if a, hw := p.Armed, sim.cpus[c].timer; a > sim.now && (hw == 0 || hw > a) {
 			sim.fail("timer record: cpu %d counts on its timer at %d, but it is set for %d", c, a, hw)
 		}
+		// Nor one it already had: armed for a time passed, the timer is
+		// still set (its interrupt is due now), or it fired and the
+		// scheduler has not run since.
+		if a, hw := p.Armed, sim.cpus[c].timer; a != 0 && a <= sim.now && hw == 0 && !sim.cpus[c].timerFired {
+			sim.fail("timer record: cpu %d counts on its timer at %d, passed, but it is off", c, a)
+		}
 		// No lost wake-up: a CPU with queued threads enters its
 		// scheduler soon: a wake IPI is on its way, or it runs a thread
 		// with the timer armed for the end of that thread's slice.
@@ -1120,7 +1147,7 @@ func TestSimulate(t *testing.T) {
 	}
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
-	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere := 0, 0, 0, 0, 0, 0, 0
+	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits := 0, 0, 0, 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1139,10 +1166,12 @@ func TestSimulate(t *testing.T) {
 		ticksHere += sim.ticksHere
 		rehalts += sim.rehalts
 		kicksHere += sim.kicksHere
+		inWaits += sim.timersInWaits
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI; endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ends)
+		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI; %d timer interrupts taken in a wait for a lock; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, inWaits, ends)
+	assert.NotZero(t, inWaits, "no timer interrupt was taken in a wait for a lock")
 	assert.NotZero(t, kicksHere, "no kick was taken under the run-queue lock")
 	assert.NotZero(t, rehalts, "no idle CPU halted again without the lock")
 	assert.NotZero(t, ticksHere, "no timer interrupt was taken under the run-queue lock")
@@ -1187,6 +1216,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a timer interrupt under the run-queue lock ignores an owned deadline", mistakeTickHereOwner, "timer storm|timers: thread [0-9]+'s deadline"},
 		{"an idle CPU halts again with a thread queued for it", mistakeRehaltBlind, "lost wake-up: cpu [0-9]+ is halted"},
 		{"a kick under the run-queue lock leaves a hand-off in the inbox", mistakeKickHereInbox, "lost wake-up: cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
+		{"a timer interrupt in a wait for a lock still counted on", mistakeTimerTakenKept, "timer record: cpu [0-9]+ counts on its timer at [0-9]+, passed|armed on no CPU"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

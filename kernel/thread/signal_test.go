@@ -2,6 +2,7 @@ package thread
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/abi"
@@ -257,4 +258,51 @@ func TestSigactionCalls(t *testing.T) {
 	assert.Equal(t, uint64(0x1000), act.handler, "the handler runs once")
 	assert.Equal(t, uint64(sigDfl), sigactions[usr1].handler, "and is reset as the signal is taken")
 	assert.Equal(t, uint64(saRestorer|saResethand), sigactions[usr1].flags, "the rest of the action stays")
+}
+
+// TestTryDeliverSignalRefuses: what the lock-free delivery
+// (TryDeliverSignal) leaves to the kernel lock's path, each time with the
+// signal still pending as it was: an action that is not a handler with
+// SA_RESTORER and without SA_RESETHAND (taken, a SA_RESETHAND handler
+// would be reset), a call owed a restart decision, and a frame whose
+// pages are not mapped (taken, then put back with its siginfo).
+func TestTryDeliverSignalRefuses(t *testing.T) {
+	freshThreads(t)
+	c := &percpu.CPUs[0]
+	usr1 := int(unix.SIGUSR1)
+	a := New()
+	threadtab.Threads[a].Regs.RSP = 0x1400 // the frame would reach below the first page, never the program's
+	for _, tc := range []struct {
+		name  string
+		act   sigaction
+		setup func()
+	}{
+		{"SIG_DFL", sigaction{handler: sigDfl}, nil},
+		{"a handler without SA_RESTORER", sigaction{handler: 0x1000}, nil},
+		{"a handler with SA_RESETHAND", sigaction{handler: 0x1000, flags: saRestorer | saResethand, restorer: 0x2000}, nil},
+		{"a restart owed", sigaction{handler: 0x1000, flags: saRestorer, restorer: 0x2000}, func() { threadtab.Threads[a].SignalRestart = true }},
+		{"a frame on a page it may not write", sigaction{handler: 0x1000, flags: saRestorer, restorer: 0x2000}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			threadtab.Threads[a].Pending, threadtab.Threads[a].SignalRestart = 0, false
+			sigactions[usr1] = tc.act
+			threadtab.Threads[a].SigCode[usr1-1], threadtab.Threads[a].SigF0[usr1-1] = abi.SITkill, 77
+			atomic.OrUint64(&threadtab.Threads[a].Pending, sigbit(usr1))
+			if tc.setup != nil {
+				tc.setup()
+			}
+			regs := threadtab.Threads[a].Regs
+			_, ok := TryDeliverSignal(c, a)
+			assert.False(t, ok)
+			assert.Equal(t, sigbit(usr1), threadtab.Threads[a].Pending, "still pending")
+			assert.Equal(t, int32(abi.SITkill), threadtab.Threads[a].SigCode[usr1-1], "its siginfo kept")
+			assert.EqualValues(t, 77, threadtab.Threads[a].SigF0[usr1-1])
+			assert.Equal(t, tc.act, sigactions[usr1], "its action unchanged (a SA_RESETHAND handler not reset)")
+			assert.Equal(t, regs, threadtab.Threads[a].Regs, "the thread's registers unchanged")
+		})
+	}
+	sigactions[usr1] = sigaction{handler: 0x1000, flags: saRestorer, restorer: 0x2000}
+	threadtab.Threads[a].Pending = 0
+	_, ok := TryDeliverSignal(c, a)
+	assert.False(t, ok, "nothing pending: nothing delivered")
 }
