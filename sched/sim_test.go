@@ -82,6 +82,9 @@ type simulator struct {
 	// run-queue lock (KickHere), timersInWaits the timer interrupts taken
 	// in a wait for a lock.
 	kicksHere, timersInWaits int
+	// wakesOnWayOut counts the device waiters woken on a CPU's way to
+	// its halt (wakeOnWayOut).
+	wakesOnWayOut int
 	// leaving is, per CPU, the thread a switch under its run-queue lock
 	// blocked and has not yet wholly left (from WaitHereLocked to
 	// EndSwitch: the kernel saves its x87 state in between), or None.
@@ -151,6 +154,9 @@ func (sim *simulator) reschedule(c int) {
 			sim.wake(c, d.Next)
 		case Halt:
 			sim.arm(c)
+			if sim.wakeOnWayOut(c) && !sim.s.HaltAgain(c) {
+				continue // the kernel's look before the halt: back to the scheduler
+			}
 			sim.cpus[c].halted = true
 			return
 		case Deadlock:
@@ -158,6 +164,23 @@ func (sim *simulator) reschedule(c int) {
 			return
 		}
 	}
+}
+
+// wakeOnWayOut is the kernel's release of the lock on CPU c's way to
+// its halt (unlockKernel), which wakes the sockets' waiters: now and
+// then a device waiter wakes there, after Schedule chose the halt, and
+// may be queued on c itself, idle, with no IPI to itself (sim.kick
+// drops it). It reports whether it woke one.
+func (sim *simulator) wakeOnWayOut(c int) bool {
+	w := sim.blocked(true)
+	if len(w) == 0 || sim.choose(8) != 0 {
+		return false
+	}
+	t := w[sim.choose(len(w))]
+	sim.note("cpu %d: on its way to the halt, wakes device waiter %d", c, t)
+	sim.wake(c, t)
+	sim.wakesOnWayOut++
+	return true
 }
 
 // arm is the kernel's armTimer and armPending on CPU c: the timer is
@@ -1147,7 +1170,7 @@ func TestSimulate(t *testing.T) {
 	}
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
-	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits := 0, 0, 0, 0, 0, 0, 0, 0
+	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut := 0, 0, 0, 0, 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1167,10 +1190,12 @@ func TestSimulate(t *testing.T) {
 		rehalts += sim.rehalts
 		kicksHere += sim.kicksHere
 		inWaits += sim.timersInWaits
+		wayOut += sim.wakesOnWayOut
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI; %d timer interrupts taken in a wait for a lock; endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, inWaits, ends)
+		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, inWaits, wayOut, ends)
+	assert.NotZero(t, wayOut, "no device waiter woke on a CPU's way to its halt")
 	assert.NotZero(t, inWaits, "no timer interrupt was taken in a wait for a lock")
 	assert.NotZero(t, kicksHere, "no kick was taken under the run-queue lock")
 	assert.NotZero(t, rehalts, "no idle CPU halted again without the lock")
