@@ -511,13 +511,19 @@ func TestLockFreeSignalsBoot(t *testing.T) {
 			assert.Zero(t, fast["rt_sigaction"][1], "every rt_sigaction without the kernel lock (the runtime never passes both structs, so neither has to lie within one page)")
 			s := lockLine(t, parseLockTable(t, text), "signals", text)
 			assert.GreaterOrEqual(t, s.acquisitions, uint64(880), "a mark and a take of each signal")
-			// A tgkill of a running thread kicks its CPU, whose entry
-			// delivers the signal under its run-queue lock when it can
-			// (kernel/fasttimer.go; 150 lock-free kicks and 52 signals so
-			// delivered in one boot at 2 CPUs).
+			// A tgkill of a thread running on another CPU kicks that CPU,
+			// whose entry delivers the signal under its run-queue lock
+			// when it can (kernel/fasttimer.go; 150 lock-free kicks and 52
+			// signals so delivered in one boot at 2 CPUs). On one CPU the
+			// receiver is never running when the sender sends, and the
+			// sender's kicks to itself may all find threads queued past
+			// the end of its slice, which is the locked path's switch (no
+			// lock-free kick in one CI boot).
 			require.Contains(t, fast, "kick_interrupt", "no kick_interrupt line:\n%s", text)
-			assert.Positive(t, fast["kick_interrupt"][0], "no kick taken without the kernel lock")
-			assert.Positive(t, parseCounts(t, text, "event count")["signal_lockfree"], "no signal delivered without the kernel lock")
+			if smp > 1 {
+				assert.Positive(t, fast["kick_interrupt"][0], "no kick taken without the kernel lock")
+				assert.Positive(t, parseCounts(t, text, "event count")["signal_lockfree"], "no signal delivered without the kernel lock")
+			}
 		})
 	}
 }
