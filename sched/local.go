@@ -192,7 +192,7 @@ func (s *Scheduler) Unwait(t TID) bool {
 // charges it on every entry: the CPU-time readers that take only
 // charged time, /proc's, would fall behind a thread that computes
 // without a system call), and it reports true when nothing else is due,
-// so the thread goes on, as Schedule would decide (goesOn). It reports
+// so the thread goes on, as Schedule would decide (InterruptHere). It reports
 // false, nothing changed, when the kernel lock's path must take the
 // interrupt.
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
@@ -204,31 +204,16 @@ func (s *Scheduler) TickHere(c int, now int64) bool { return s.InterruptHere(c, 
 // A kick's sender wants a signal delivered (the kernel does that), the
 // timer armed for the end of the slice of a thread queued here (the
 // kernel's armTimer on the way out), a nap ended (it has), a hand-off
-// drained or a switch made: for those goesOn reports false.
+// drained or a switch made: for those InterruptHere reports false.
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.
 func (s *Scheduler) KickHere(c int, now int64) bool { return s.InterruptHere(c, now, false) }
 
 // InterruptHere is TickHere (timer set) or KickHere, in one body for the
-// kernel's one caller (kernel/fasttimer.go).
-// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
-// one event); does not allocate.
-func (s *Scheduler) InterruptHere(c int, now int64, timer bool) bool {
-	if !s.goesOn(c, now) {
-		return false
-	}
-	if timer {
-		s.CPUs[c].Armed = 0
-	}
-	s.Charge(c, now)
-	return true
-}
-
-// goesOn reports whether CPU c's running thread goes on after an
-// interrupt under c's run-queue lock, as Schedule would decide; c's
-// run-queue lock keeps the kernel lock's holders out, so what they alone
-// change, the timer heap, its owner and the CPU-time timers, stands
-// still while it looks. false, for the kernel lock's path: c owns the
+// kernel's one caller (kernel/fasttimer.go). c's run-queue lock keeps
+// the kernel lock's holders out, so what they alone change, the timer
+// heap, its owner and the CPU-time timers, stands still while it looks.
+// It reports false, for the kernel lock's path, when c owns the
 // earliest deadline and it has passed (its expiries are the kernel
 // lock's, Expired), a CPU-time timer is armed (NArmed: likewise), c has
 // no running thread or a yield pending, a thread waits in c's inbox (the
@@ -237,7 +222,7 @@ func (s *Scheduler) InterruptHere(c int, now int64, timer bool) bool {
 // waits in c's queue (the switch is Schedule's).
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.
-func (s *Scheduler) goesOn(c int, now int64) bool {
+func (s *Scheduler) InterruptHere(c int, now int64, timer bool) bool {
 	p := &s.CPUs[c]
 	if p.Cur == None || p.Resched || s.NArmed != 0 || !s.Handoffs.Empty(c) && s.mistake != mistakeKickHereInbox {
 		return false
@@ -245,5 +230,12 @@ func (s *Scheduler) goesOn(c int, now int64) bool {
 	if t, when := s.Timers.Next(); t != None && c == s.TimerOwner && when <= now && s.mistake != mistakeTickHereOwner {
 		return false
 	}
-	return now-p.SliceStart < s.SliceNs || p.RunQ.Len() == 0
+	if now-p.SliceStart >= s.SliceNs && p.RunQ.Len() > 0 {
+		return false
+	}
+	if timer {
+		p.Armed = 0
+	}
+	s.Charge(c, now)
+	return true
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
-	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
@@ -391,7 +390,7 @@ func TryDeliverSignal(c *percpu.CPU, t sched.TID) (d Delivery, ok bool) {
 // x87 state reset and its mask widened, and returns the Delivery and
 // the frame's address; ok false, with t unchanged, when the frame's
 // pages may not be written: without faulting them in if lockFree
-// (userWritableNow), else faulting them in (vm.UserRange). The frame
+// (vm.WriteLockFree), else faulting them in (vm.UserRange). The frame
 // is built on the kernel stack and copied with the fault-tolerant copy,
 // which fails rather than faults if another CPU unmapped a page
 // meanwhile (possible only without the kernel lock).
@@ -408,8 +407,7 @@ func buildFrame(c *percpu.CPU, t sched.TID, sig int, info *abi.Siginfo, act *sig
 	}
 	fpAddr := (sp - abi.FXSize) &^ 63
 	frameAddr = ((fpAddr - uint64(abi.SigframeSize)) &^ 15) - 8
-	if lockFree && !userWritableNow(uintptr(frameAddr), uintptr(sp-frameAddr)) ||
-		!lockFree && !vm.UserRange(uintptr(frameAddr), uintptr(sp-frameAddr), true) {
+	if !lockFree && !vm.UserRange(uintptr(frameAddr), uintptr(sp-frameAddr), true) {
 		return Delivery{}, frameAddr, false
 	}
 	SyncFPU(c) // t runs on this CPU: its x87 state may be live
@@ -436,7 +434,7 @@ func buildFrame(c *percpu.CPU, t sched.TID, sig int, info *abi.Siginfo, act *sig
 	uc.Sigmask = th.Sigmask
 	fr.Info = *info
 	fx := unsafeSlice(th.FX, abi.FXSize)
-	if vm.CopyToUser(uintptr(fpAddr), fx) != len(fx) || vm.CopyToUser(uintptr(frameAddr), sigframeBytes(&fr)) != int(abi.SigframeSize) {
+	if !putFrame(uintptr(fpAddr), fx, lockFree) || !putFrame(uintptr(frameAddr), sigframeBytes(&fr), lockFree) {
 		return Delivery{}, frameAddr, false
 	}
 
@@ -458,21 +456,17 @@ func buildFrame(c *percpu.CPU, t sched.TID, sig int, info *abi.Siginfo, act *sig
 	return d, frameAddr, true
 }
 
-// userWritableNow reports whether the program's [addr, addr+n) holds no
-// kernel state and lies in pages mapped writable for it right now, each
-// looked up without faulting anything in (vm.PresentWritable): the test
-// of a signal frame written without the kernel lock.
-// Context: trap, no lock needed; does not allocate.
-func userWritableNow(addr, n uintptr) bool {
-	if n == 0 || addr+n < addr || vm.IsKernelState(addr, n, true) {
-		return false
+// putFrame copies part of a signal frame to the program's stack at
+// addr with the fault-tolerant copy: without the kernel lock only where
+// vm.WriteLockFree allows (no page is faulted in: one not mapped fails
+// the copy, and the kernel lock's path faults it in), else after
+// vm.UserRange faulted the range in.
+// Context: trap, on the CPU running the thread; does not allocate.
+func putFrame(addr uintptr, b []byte, lockFree bool) bool {
+	if lockFree {
+		return vm.WriteLockFree(addr, b)
 	}
-	for p := addr; p < addr+n; p = p&^(mm.PageSize-1) + mm.PageSize {
-		if !vm.PresentWritable(p) {
-			return false
-		}
-	}
-	return true
+	return vm.CopyToUser(addr, b) == len(b)
 }
 
 // takePending takes t's lowest pending signal that t does not block off

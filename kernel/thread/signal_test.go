@@ -271,7 +271,7 @@ func TestTryDeliverSignalRefuses(t *testing.T) {
 	c := &percpu.CPUs[0]
 	usr1 := int(unix.SIGUSR1)
 	a := New()
-	threadtab.Threads[a].Regs.RSP = 0x1400 // the frame would reach below the first page, never the program's
+	threadtab.Threads[a].Regs.RSP = 0x1100 // the frame and its x87 area would reach below the first page, never the program's
 	for _, tc := range []struct {
 		name  string
 		act   sigaction

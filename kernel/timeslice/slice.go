@@ -62,10 +62,6 @@ type sliceCPU struct {
 	// 2*calmReadings: the longer it is, the further apart the checks
 	// (lookAgain).
 	calm uint8
-
-	// phase shifts this CPU's grid of check times (sliceAfter) so that
-	// the CPUs' checks do not come at the same instant (gridPhase).
-	phase int64
 }
 
 // calmReadings is how many readings in a row must see no turn run on
@@ -215,6 +211,12 @@ func parseSliceOption(v string) (ns int64, ok bool) {
 // reads and writes the program's memory only where it is mapped, with
 // the fault-tolerant accesses; does not allocate.
 func Check(c *percpu.CPU, t int, f *x86.TrapFrame) (needsLock bool) {
+	return checkTurn(c, t, f) || newsPending.Load()
+}
+
+// checkTurn is Check less the news: it reports whether it asked for a
+// preemption (a SIGURG pending on t). Context: as Check's.
+func checkTurn(c *percpu.CPU, t int, f *x86.TrapFrame) (requested bool) {
 	st := &sliceCPUs[c.ID]
 	if st.req.g != 0 {
 		if ended, known := turnEnded(&st.req); ended || !known {
@@ -227,17 +229,17 @@ func Check(c *percpu.CPU, t int, f *x86.TrapFrame) (needsLock bool) {
 	v, kind, why := readG(&threadtab.Threads[t], f.RSP)
 	on, trusted := noteReading(c, &v, kind, why)
 	if !on {
-		return newsPending.Load()
+		return false
 	}
 	now := clock.Nanotime()
 	if !st.read(kind == viewUser, v.g, v.p, v.tick, now) || !trusted || !v.quiet {
-		return newsPending.Load()
+		return false
 	}
 	if st.requested && (st.req.g != v.g || now-st.req.at < sliceNs) {
-		return newsPending.Load() // taken, or asked less than a slice ago
+		return false // taken, or asked less than a slice ago
 	}
 	if !requestPreempt(c, sched.TID(t), v.g) {
-		return newsPending.Load()
+		return false
 	}
 	if !st.requested {
 		st.requested = true
@@ -327,8 +329,7 @@ func Deadline(c *percpu.CPU, now int64) int64 {
 // Context: trap (Deadline), kernel lock or the CPU's run-queue lock
 // held; does not allocate.
 func (st *sliceCPU) deadlineOn(id, n int, now int64) int64 {
-	st.phase = gridPhase(id, n)
-	return st.deadline(now)
+	return st.deadline(now, gridPhase(id, n))
 }
 
 // read takes a reading into st: user says a goroutine g runs user code on
@@ -353,14 +354,15 @@ func (st *sliceCPU) read(user bool, g, p uint64, tick uint32, now int64) (sliceU
 
 // deadline returns when the next check is due after a reading at now: a
 // slice after the timed turn was first seen, or, when a request is out
-// or no goroutine is being timed, lookAgain from now (on a grid, see
-// Deadline). Context: trap (armTimer), kernel lock held; does not
+// or no goroutine is being timed, lookAgain from now (on the CPU's
+// grid, shifted by phase: see Deadline and gridPhase). Context: trap
+// (armTimer), kernel lock or the CPU's run-queue lock held; does not
 // allocate.
-func (st *sliceCPU) deadline(now int64) int64 {
+func (st *sliceCPU) deadline(now, phase int64) int64 {
 	if st.g != 0 && !st.requested {
-		return max(st.since+sliceNs, sliceLater(now, st.phase))
+		return max(st.since+sliceNs, sliceLater(now, phase))
 	}
-	return sliceAfter(now, st.lookAgain(), st.phase)
+	return sliceAfter(now, st.lookAgain(), phase)
 }
 
 // lookAgain returns how long after a reading that timed nothing the next

@@ -280,7 +280,7 @@ func cooperative(now int64) (bool, uint64, uint64, uint32) {
 // up (sliceUp), when; a turn found up is asked to stop as Check asks
 // (st.requested), and onUp (if not nil) hears of it.
 func sliceRun(st *sliceCPU, w sliceWorkload, start, end int64, onUp func(now int64)) (checks, ups []int64) {
-	for now := start; now < end; now = st.deadline(now) {
+	for now := start; now < end; now = st.deadline(now, 0) {
 		checks = append(checks, now)
 		user, g, p, tick := w(now)
 		if st.read(user, g, p, tick, now) && !st.requested {
