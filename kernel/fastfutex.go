@@ -94,7 +94,7 @@ func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, tim
 		timesOut = now + timeout
 		deadline = min(deadline, timesOut)
 	}
-	armed := threadtab.Sched.CPUs[c.ID].Armed // written by this CPU alone
+	armed := timerDueBy(c, now, now+futexNapMinNs) // fasttimer.go
 	if armed != 0 {
 		deadline = min(deadline, armed)
 	}

@@ -68,7 +68,7 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 		f.AX = 0
 		return true
 	}
-	armed := threadtab.Sched.CPUs[c.ID].Armed // written by this CPU alone
+	armed := timerDueBy(c, now, deadline) // fasttimer.go
 	if !ok || armed != 0 && armed <= deadline || thread.SignalPending(t) || !threadtab.Sched.BeginNap(c.ID, t, now) {
 		percpu.Count(c, percpu.EvNapLocked)
 		return false

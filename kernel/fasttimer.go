@@ -129,3 +129,50 @@ func ackInterrupt(c *percpu.CPU) {
 	c.IRQs++
 	clock.LAPIC.EOI()
 }
+
+// takeDueTimer serves, before a nap (a FUTEX_WAIT's or a short
+// nanosleep's), the timer interrupt that CPU c's thread is owed now or
+// within a nap's shortest length, under c's run-queue lock, as
+// fastInterrupt would serve it (sched.Scheduler.TickHere), less the
+// goroutine time-slice check: the thread is in a system call that
+// waits, so no goroutine runs user code on it. c's timer is then armed
+// again for what the scheduler asks (armTimer). A nap cannot begin with
+// the timer due (the nap would end at once, on the locked path), and
+// under emulation the interrupt often comes late: QEMU raises it from
+// its main loop, which shares the host's cores with the vCPUs. In the
+// futex-heavy job at 4 vCPUs 100-150 FUTEX_WAITs a boot found their
+// CPU's timer armed for a time 50 us or more past, its count run out and
+// nothing pending, and took the kernel lock for it
+// (docs/performance.md, "Issue 18, late timer interrupts before a
+// nap"). The interrupt, if it still comes, finds nothing due, or the
+// timer armed again since cancels it. It reports false, nothing
+// changed, when the kernel lock's path must take the interrupt (as
+// fastInterrupt, or the kernel lock is held).
+// Context: trap, on CPU c, kernel lock not held, interrupts off; does
+// not allocate.
+func takeDueTimer(c *percpu.CPU, now int64) bool {
+	if !klock.TryLockRunQueue(c) {
+		return false
+	}
+	ok := threadtab.Sched.TickHere(c.ID, now)
+	if ok {
+		armTimer(c)
+		percpu.Count(c, percpu.EvTimerDue)
+	}
+	klock.UnlockRunQueue(c)
+	armPending(c)
+	return ok
+}
+
+// timerDueBy returns what CPU c's timer is armed for (sched.CPU.Armed,
+// 0 for nothing), after the interrupt it is owed by the time by, if any,
+// was served here (takeDueTimer).
+// Context: trap, on CPU c, kernel lock not held, interrupts off; does
+// not allocate.
+func timerDueBy(c *percpu.CPU, now, by int64) int64 {
+	armed := threadtab.Sched.CPUs[c.ID].Armed // written by this CPU alone
+	if armed != 0 && armed <= by && takeDueTimer(c, now) {
+		armed = threadtab.Sched.CPUs[c.ID].Armed
+	}
+	return armed
+}

@@ -58,6 +58,7 @@ const (
 	mistakeRehaltBlind              // an idle CPU woken by an IPI halts again whatever waits for it
 	mistakeKickHereInbox            // a kick under the run-queue lock leaves a handed-off thread in the CPU's inbox
 	mistakeTimerTakenKept           // a timer interrupt taken in a wait for a lock leaves the timer counted as armed
+	mistakeDueNotRearmed            // a timer interrupt served at a nap's start leaves the timer unarmed (the simulator's dueTimer)
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until

@@ -83,8 +83,9 @@ type simulator struct {
 	// in a wait for a lock.
 	kicksHere, timersInWaits int
 	// wakesOnWayOut counts the device waiters woken on a CPU's way to
-	// its halt (wakeOnWayOut).
-	wakesOnWayOut int
+	// its halt (wakeOnWayOut), duesAtNaps the timer interrupts served
+	// under the run-queue lock at a nap's start (dueTimer).
+	wakesOnWayOut, duesAtNaps int
 	// leaving is, per CPU, the thread a switch under its run-queue lock
 	// blocked and has not yet wholly left (from WaitHereLocked to
 	// EndSwitch: the kernel saves its x87 state in between), or None.
@@ -282,7 +283,7 @@ func (sim *simulator) finishHandoff(c int) {
 // in a run queue: BeginNap).
 func (sim *simulator) nap(c int, deadline int64) bool {
 	t := sim.s.CPUs[c].Cur
-	armed := sim.s.CPUs[c].Armed
+	armed := sim.dueTimer(c, deadline)
 	if armed != 0 && armed <= deadline || !sim.s.BeginNap(c, t, sim.now) {
 		return false
 	}
@@ -292,6 +293,25 @@ func (sim *simulator) nap(c int, deadline int64) bool {
 	sc := &sim.cpus[c]
 	sc.napping, sc.napBegan, sc.napUntil, sc.napArmed, sc.timer = true, sim.now, deadline, armed, deadline
 	return true
+}
+
+// dueTimer is the kernel's timerDueBy on CPU c at a nap's start: the
+// timer interrupt owed by the time by (due, or late: the simulator's
+// interrupts come at any later event) is served under the run-queue
+// lock when TickHere allows (kernel/fasttimer.go's takeDueTimer), the
+// timer armed again; the interrupt, if still to come, finds the timer
+// armed again (or nothing due). It returns what the timer is armed for.
+func (sim *simulator) dueTimer(c int, by int64) int64 {
+	armed := sim.s.CPUs[c].Armed
+	if armed != 0 && armed <= by && sim.choose(4) != 0 && sim.s.TickHere(c, sim.now) {
+		sim.note("cpu %d: timer interrupt owed at a nap's start, served under the run-queue lock", c)
+		sim.duesAtNaps++
+		if sim.s.mistake != mistakeDueNotRearmed {
+			sim.arm(c)
+		}
+		armed = sim.s.CPUs[c].Armed
+	}
+	return armed
 }
 
 // checkNapAlone fails the run if CPU c begins a nap while a thread waits
@@ -349,7 +369,7 @@ func (sim *simulator) futexNap(c int, k uintptr) bool {
 	s := sim.s
 	t := s.CPUs[c].Cur
 	deadline := sim.now + futexNapMax
-	armed := s.CPUs[c].Armed
+	armed := sim.dueTimer(c, sim.now+20_000)
 	if armed != 0 {
 		deadline = min(deadline, armed)
 	}
@@ -1170,7 +1190,7 @@ func TestSimulate(t *testing.T) {
 	}
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
-	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut := 0, 0, 0, 0, 0, 0, 0, 0, 0
+	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, dues := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1191,10 +1211,12 @@ func TestSimulate(t *testing.T) {
 		kicksHere += sim.kicksHere
 		inWaits += sim.timersInWaits
 		wayOut += sim.wakesOnWayOut
+		dues += sim.duesAtNaps
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, inWaits, wayOut, ends)
+		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d timer interrupts served at a nap's start; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, inWaits, wayOut, dues, ends)
+	assert.NotZero(t, dues, "no timer interrupt owed at a nap's start was served there")
 	assert.NotZero(t, wayOut, "no device waiter woke on a CPU's way to its halt")
 	assert.NotZero(t, inWaits, "no timer interrupt was taken in a wait for a lock")
 	assert.NotZero(t, kicksHere, "no kick was taken under the run-queue lock")
@@ -1242,6 +1264,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"an idle CPU halts again with a thread queued for it", mistakeRehaltBlind, "lost wake-up: cpu [0-9]+ is halted"},
 		{"a kick under the run-queue lock leaves a hand-off in the inbox", mistakeKickHereInbox, "lost wake-up: cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
 		{"a timer interrupt in a wait for a lock still counted on", mistakeTimerTakenKept, "timer record: cpu [0-9]+ counts on its timer at [0-9]+, passed|armed on no CPU"},
+		{"a timer interrupt served at a nap's start, not armed again", mistakeDueNotRearmed, "timers: thread [0-9]+.s deadline [0-9]+ is armed on no CPU|timer record|lost wake-up"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
