@@ -29,15 +29,19 @@ import (
 // by then takes the locked path and blocks: a napping thread counts as
 // running, so without a limit a program whose threads all wait for good
 // would nap on instead of being reported as deadlocked; and a napping
-// CPU steals no thread until its nap ends (a thread can be queued on it,
-// which ends the nap). The Go runtime's waits for a partner thread (a
-// channel hand-off between locked threads, a mutex, a parked M woken
-// for new work) mostly end well within it.
-const futexNapMaxNs = 1_000_000
+// CPU steals no thread until its nap ends (a thread made runnable is
+// queued on it when no CPU is idle, MakeRunnable, which ends the nap).
+// The Go runtime's waits for a partner thread (a channel hand-off
+// between locked threads, a mutex, a parked M woken for new work) mostly
+// end well within it. It was 1 ms; once naps outlasted the goroutine
+// slice check (napUntil), a futex-heavy boot at 4 vCPUs sent 301-386
+// FUTEX_WAITs to the locked path with it, 193-264 at 4 ms
+// (docs/performance.md, "Issue 18, naps past the slice check").
+const futexNapMaxNs = 4_000_000
 
-// futexNapMinNs: no nap begins that the CPU's timer, armed for what the
-// scheduler counts on, would end sooner than this (the nap would only
-// end in the locked path).
+// futexNapMinNs: no nap begins that the scheduler's own deadline for
+// the CPU (sched.CPU.Owed) would end sooner than this (the nap would
+// only end in the locked path).
 const futexNapMinNs = 20_000
 
 // futexPollNs is how long a FUTEX_WAIT's nap polls for its wake before
@@ -65,7 +69,9 @@ func futexPoll(c *percpu.CPU, t sched.TID, pollEnd int64) bool {
 
 // futexNapWait is a FUTEX_WAIT whose word held the expected value val
 // when fastFutexWait read it: it naps (see the top of this file) unless
-// a signal is pending, the CPU's timer fires within futexNapMinNs, no
+// a signal is pending, the scheduler needs the CPU's timer within
+// futexNapMinNs (sched.CPU.Owed: not the goroutine slice check's, which
+// the nap outlasts, napUntil), no
 // other CPU runs a thread that could wake it soon
 // (sched.Scheduler.WakerRuns: on one CPU it never naps) or a thread
 // waits in a run queue (sched.Scheduler.BeginNap). It queues the
@@ -94,9 +100,9 @@ func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, tim
 		timesOut = now + timeout
 		deadline = min(deadline, timesOut)
 	}
-	armed := timerDueBy(c, now, now+futexNapMinNs) // fasttimer.go
-	if armed != 0 {
-		deadline = min(deadline, armed)
+	armed := threadtab.Sched.CPUs[c.ID].Armed // written by this CPU alone
+	if owed := threadtab.Sched.CPUs[c.ID].Owed; owed != 0 {
+		deadline = min(deadline, owed) // not the slice check's: see nap
 	}
 	if deadline-now < futexNapMinNs || thread.SignalPending(t) || !threadtab.Sched.WakerRuns(c.ID) {
 		percpu.Count(c, percpu.EvFutexWaitLocked)

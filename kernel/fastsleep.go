@@ -50,9 +50,9 @@ const spinMaxNs = 10_000
 // fastNanosleep answers nanosleep(2) whose timespec is readable without
 // faulting anything in and for which no signal is pending: with a delay
 // loop when the request is shorter than spinMaxNs, and with a nap (see
-// above) when it is at most napMaxNs, the CPU's timer is not armed for a
-// time before the deadline (the scheduler counts on that interrupt,
-// which a nap would take) and no thread waits in a run queue
+// above) when it is at most napMaxNs, the scheduler needs no timer
+// interrupt before the deadline (sched.CPU.Owed: the nap would end
+// then, on the locked path) and no thread waits in a run queue
 // (sched.Scheduler.BeginNap). Otherwise, and when the nap is cut short,
 // it reports false: the locked path serves the call.
 // Context: trap, kernel lock not held, interrupts off but inside the
@@ -68,8 +68,9 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 		f.AX = 0
 		return true
 	}
-	armed := timerDueBy(c, now, deadline) // fasttimer.go
-	if !ok || armed != 0 && armed <= deadline || thread.SignalPending(t) || !threadtab.Sched.BeginNap(c.ID, t, now) {
+	armed := threadtab.Sched.CPUs[c.ID].Armed // written by this CPU alone
+	owed := threadtab.Sched.CPUs[c.ID].Owed   // not the slice check's: see nap
+	if !ok || owed != 0 && owed <= deadline || thread.SignalPending(t) || !threadtab.Sched.BeginNap(c.ID, t, now) {
 		percpu.Count(c, percpu.EvNapLocked)
 		return false
 	}
@@ -93,12 +94,14 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 
 // napUntil is the nap of t, which BeginNap began on CPU c at now: it
 // halts CPU c (nap) and then does the accounting of the nap's end.
-// armed is the deadline the scheduler counts on (sched.CPU.Armed, 0 for
-// none), no earlier than deadline. The nap arms the timer for deadline
-// unless it is armed for it already (a FUTEX_WAIT's nap until the
-// scheduler's own deadline), and a nap that changed the timer programs
-// it again for armed (or stops it) on its way out, whether or not its
-// interrupt came: the scheduler's record stays true. futexWait says
+// armed is what the timer is armed for (sched.CPU.Armed, 0 for none);
+// deadline is no later than the scheduler's own deadlines (sched.CPU.Owed),
+// but may be later than armed when the timer is armed for the goroutine
+// slice check, which the nap outlasts (see nap). A nap that changed the
+// timer programs it again for armed (or stops it) on its way out,
+// whether or not its interrupt came: the scheduler's record stays true,
+// and a slice check that came due meanwhile is taken at once, once the
+// thread is back in ring 3, where the check has a goroutine to look at. futexWait says
 // that t naps in a FUTEX_WAIT (fastfutex.go): it polls for its wake
 // first, and a wake also ends the nap. It reports whether the nap was
 // cut short. The caller has cleared c's KickTaken and DeviceIRQTaken,
@@ -127,9 +130,18 @@ func napUntil(c *percpu.CPU, t sched.TID, now, deadline, armed int64, futexWait 
 // lock-free FUTEX_WAKE may hand
 // it a waiter meanwhile (its claim is open, as in the idle loop's halt),
 // whose wake IPI does. An interrupt that is neither (a TLB shootdown, a
-// device interrupt for another thread, the timer firing a little early)
-// halts it again. armed is what the timer is armed for when the nap
-// begins (sched.CPU.Armed). It reports whether the nap was cut short:
+// device interrupt for another thread, the timer firing before the
+// deadline) halts it again. armed is what the timer is armed for when
+// the nap begins (sched.CPU.Armed). A timer armed for a time to come
+// before the deadline (the goroutine slice check's) is left as it is:
+// a nap woken before then writes no local APIC register (each write an
+// exit to QEMU's device model under emulation), and one that outlasts
+// it arms the timer for the deadline after its interrupt. The check
+// itself waits for the thread's return to ring 3: the napping thread
+// runs no goroutine. A FUTEX_WAIT's nap took the kernel lock at the
+// check's time before (101-113 of a futex-heavy boot's naps at 4
+// vCPUs with a 4 ms limit, docs/performance.md "Issue 18, naps past the
+// slice check"). It reports whether the nap was cut short:
 // then the rest of the sleep is the locked path's, even if what cut it
 // is gone by now (another CPU may have stolen the thread queued here
 // before its IPI arrived: found by TestShortSleepsBoot, whose 40 us
@@ -148,7 +160,7 @@ func nap(c *percpu.CPU, t sched.TID, deadline, armed int64, futexWait bool) (cut
 			cut = true
 			break
 		}
-		if timerAt != deadline {
+		if timerAt > deadline || timerAt <= clock.Nanotime() {
 			clock.Arm(deadline, &c.TimerLVT)
 			timerAt = deadline
 		}

@@ -60,7 +60,6 @@ func writeTrapStats(w kfiles.Writer) {
 	w.Count("futex_wake_moved", sum[percpu.EvFutexWakeMoved])
 	w.Count("idle_rehalt", sum[percpu.EvIdleRehalt])
 	w.Count("signal_lockfree", sum[percpu.EvSignalFast])
-	w.Count("timer_due_at_nap", sum[percpu.EvTimerDue])
 	w.Count("timer_arm_ns", clock.CyclesToNs(sum[percpu.EvTimerArmCycles]))
 	w.Count("kick_ipi_ns", clock.CyclesToNs(sum[percpu.EvKickCycles]))
 }

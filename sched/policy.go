@@ -58,7 +58,8 @@ const (
 	mistakeRehaltBlind              // an idle CPU woken by an IPI halts again whatever waits for it
 	mistakeKickHereInbox            // a kick under the run-queue lock leaves a handed-off thread in the CPU's inbox
 	mistakeTimerTakenKept           // a timer interrupt taken in a wait for a lock leaves the timer counted as armed
-	mistakeDueNotRearmed            // a timer interrupt served at a nap's start leaves the timer unarmed (the simulator's dueTimer)
+	mistakeNapIgnoresOwed           // a nap's deadline ignores the scheduler's own (Owed; the simulator's naps)
+	mistakeNapPastCheckOff          // a nap that goes on past a timer interrupt does not arm its deadline (the simulator's napGoesOn)
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -415,7 +416,9 @@ func (s *Scheduler) Expired(now int64) TID { return s.Timers.PopExpired(now) }
 // for QEMU's global lock; the deadlines move on nearly every system call
 // (a new goroutine's slice, a sleeping thread's timeout) and on every
 // halt, so this trades many writes for at most one early interrupt per
-// armed deadline. Context: trap, kernel lock held, or c's run-queue
+// armed deadline. The earliest of the scheduler's own deadlines, extra
+// left out, is kept as c's Owed.
+// Context: trap, kernel lock held, or c's run-queue
 // lock (local.go: it writes only c's entry, and what it reads changes
 // only under the kernel lock); does not allocate.
 func (s *Scheduler) Deadline(c int, now, extra int64) (at int64, changed bool) {
@@ -427,6 +430,7 @@ func (s *Scheduler) Deadline(c int, now, extra int64) (at int64, changed bool) {
 		at = earliest(at, p.SliceStart+s.SliceNs)
 	}
 	at = earliest(at, s.NextCPUExpiry(c, now))
+	p.Owed = at
 	at = earliest(at, extra)
 	if p.Armed > now && (at == 0 || p.Armed <= at) {
 		return p.Armed, false

@@ -141,3 +141,27 @@ func TestYieldChangesNothing(t *testing.T) {
 	s.Yield(0)
 	assert.Equal(t, w2, s.Schedule(0, 5).Next, "the yield hands CPU 0 to the queued thread")
 }
+
+// TestDeadlineOwed: Deadline arms for the earliest of the scheduler's
+// own deadlines and the kernel's extra (the goroutine slice check), and
+// keeps the scheduler's own alone as Owed, which a nap ends by.
+func TestDeadlineOwed(t *testing.T) {
+	s := twoCPUs(t)
+	at, _ := s.Deadline(0, 10, 500)
+	assert.Equal(t, int64(500), at, "the slice check alone")
+	assert.Zero(t, s.CPUs[0].Owed, "nothing the scheduler needs")
+
+	w := s.Alloc()
+	s.Block(w, false)
+	s.SetTimer(w, 2_000, 0) // CPU 0 owns the earliest deadline
+	at, changed := s.Deadline(0, 20, 1_000)
+	assert.Equal(t, int64(500), at, "still armed for the check, earlier")
+	assert.False(t, changed)
+	assert.Equal(t, int64(2_000), s.CPUs[0].Owed, "the owned deadline, not the check's")
+
+	s.Tick(0, 600) // the check's interrupt
+	at, changed = s.Deadline(0, 600, 3_000)
+	assert.True(t, changed)
+	assert.Equal(t, int64(2_000), at, "the owned deadline comes first now")
+	assert.Equal(t, int64(2_000), s.CPUs[0].Owed)
+}

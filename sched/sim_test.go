@@ -83,9 +83,9 @@ type simulator struct {
 	// in a wait for a lock.
 	kicksHere, timersInWaits int
 	// wakesOnWayOut counts the device waiters woken on a CPU's way to
-	// its halt (wakeOnWayOut), duesAtNaps the timer interrupts served
-	// under the run-queue lock at a nap's start (dueTimer).
-	wakesOnWayOut, duesAtNaps int
+	// its halt (wakeOnWayOut), napsPastTimer the naps that went on past
+	// a timer interrupt before their deadline (napGoesOn).
+	wakesOnWayOut, napsPastTimer int
 	// leaving is, per CPU, the thread a switch under its run-queue lock
 	// blocked and has not yet wholly left (from WaitHereLocked to
 	// EndSwitch: the kernel saves its x87 state in between), or None.
@@ -187,12 +187,19 @@ func (sim *simulator) wakeOnWayOut(c int) bool {
 // arm is the kernel's armTimer and armPending on CPU c: the timer is
 // programmed when the scheduler says it changed, after the scheduler
 // learns of a timer interrupt taken in a wait for a lock (TimerTaken).
+// Half the time a CPU that runs a thread asks for a goroutine slice
+// check too, a little later (Deadline's extra, which is not the
+// scheduler's own: Owed leaves it out).
 func (sim *simulator) arm(c int) {
 	if sim.cpus[c].timerFired {
 		sim.cpus[c].timerFired = false
 		sim.s.TimerTaken(c)
 	}
-	if at, changed := sim.s.Deadline(c, sim.now, 0); changed {
+	var check int64
+	if sim.s.CPUs[c].Cur != None && sim.choose(2) == 0 {
+		check = sim.now + int64(1+sim.choose(8))*sim.s.SliceNs/16
+	}
+	if at, changed := sim.s.Deadline(c, sim.now, check); changed {
 		sim.cpus[c].timer = at
 	}
 }
@@ -278,40 +285,40 @@ func (sim *simulator) finishHandoff(c int) {
 
 // nap is kernel/fastsleep.go's lock-free nanosleep on CPU c until
 // deadline: it reports false, having changed nothing, when the kernel
-// takes the locked path (the timer is armed for no later than the
-// deadline, which the locked path's Schedule must see; or a thread waits
-// in a run queue: BeginNap).
+// takes the locked path (the scheduler needs the timer no later than the
+// deadline, Owed, which the locked path's Schedule must see; or a thread
+// waits in a run queue: BeginNap).
 func (sim *simulator) nap(c int, deadline int64) bool {
 	t := sim.s.CPUs[c].Cur
-	armed := sim.dueTimer(c, deadline)
-	if armed != 0 && armed <= deadline || !sim.s.BeginNap(c, t, sim.now) {
+	if owed := sim.napOwed(c); owed != 0 && owed <= deadline || !sim.s.BeginNap(c, t, sim.now) {
 		return false
 	}
 	sim.checkNapAlone(c)
 	sim.naps++
 	sim.note("cpu %d: thread %d naps until %d", c, t, deadline)
 	sc := &sim.cpus[c]
-	sc.napping, sc.napBegan, sc.napUntil, sc.napArmed, sc.timer = true, sim.now, deadline, armed, deadline
+	sc.napping, sc.napBegan, sc.napUntil, sc.napArmed = true, sim.now, deadline, sim.s.CPUs[c].Armed
+	sim.napTimerAt(c, deadline)
 	return true
 }
 
-// dueTimer is the kernel's timerDueBy on CPU c at a nap's start: the
-// timer interrupt owed by the time by (due, or late: the simulator's
-// interrupts come at any later event) is served under the run-queue
-// lock when TickHere allows (kernel/fasttimer.go's takeDueTimer), the
-// timer armed again; the interrupt, if still to come, finds the timer
-// armed again (or nothing due). It returns what the timer is armed for.
-func (sim *simulator) dueTimer(c int, by int64) int64 {
-	armed := sim.s.CPUs[c].Armed
-	if armed != 0 && armed <= by && sim.choose(4) != 0 && sim.s.TickHere(c, sim.now) {
-		sim.note("cpu %d: timer interrupt owed at a nap's start, served under the run-queue lock", c)
-		sim.duesAtNaps++
-		if sim.s.mistake != mistakeDueNotRearmed {
-			sim.arm(c)
-		}
-		armed = sim.s.CPUs[c].Armed
+// napOwed is what a nap on CPU c must end by: the scheduler's own
+// deadline (Owed), which mistakeNapIgnoresOwed forgets.
+func (sim *simulator) napOwed(c int) int64 {
+	if sim.s.mistake == mistakeNapIgnoresOwed {
+		return 0
 	}
-	return armed
+	return sim.s.CPUs[c].Owed
+}
+
+// napTimerAt is kernel/fastsleep.go's nap arming CPU c's timer for a
+// nap until deadline: armed for a time to come before it (the slice
+// check's, arm), the timer is left as it is, and the nap goes on past
+// its interrupt (advance); otherwise it is armed for the deadline.
+func (sim *simulator) napTimerAt(c int, deadline int64) {
+	if a := sim.s.CPUs[c].Armed; a <= sim.now || a > deadline {
+		sim.cpus[c].timer = deadline
+	}
 }
 
 // checkNapAlone fails the run if CPU c begins a nap while a thread waits
@@ -357,7 +364,7 @@ func (sim *simulator) endNap(c int, woken bool) {
 }
 
 // futexNapMax is the simulated kernel's futexNapMaxNs.
-const futexNapMax = 1_000_000
+const futexNapMax = 4_000_000
 
 // futexNap is kernel/fastfutex.go's FUTEX_WAIT on key k from CPU c,
 // without the kernel lock: the thread queues itself as a napper and its
@@ -369,9 +376,9 @@ func (sim *simulator) futexNap(c int, k uintptr) bool {
 	s := sim.s
 	t := s.CPUs[c].Cur
 	deadline := sim.now + futexNapMax
-	armed := sim.dueTimer(c, sim.now+20_000)
-	if armed != 0 {
-		deadline = min(deadline, armed)
+	armed := s.CPUs[c].Armed
+	if owed := sim.napOwed(c); owed != 0 {
+		deadline = min(deadline, owed)
 	}
 	if deadline-sim.now < 20_000 || !s.WakerRuns(c) {
 		return false
@@ -415,7 +422,7 @@ func (sim *simulator) endPoll(c int) bool {
 	t := sim.s.CPUs[c].Cur
 	if sim.s.Futexes.NapHalting(t) {
 		sim.note("cpu %d: thread %d's futex nap halts", c, t)
-		sc.timer = sc.napUntil
+		sim.napTimerAt(c, sc.napUntil)
 		return false
 	}
 	sim.s.EndNap(c, t, sc.napBegan, sim.now)
@@ -847,6 +854,9 @@ func (sim *simulator) advance() {
 		sim.resume(c, true)
 		return
 	}
+	if sim.napGoesOn(c) {
+		return
+	}
 	if sim.cpus[c].futexNap {
 		sim.endFutexNap(c, false) // the time limit, or the scheduler's timer
 		return
@@ -854,7 +864,7 @@ func (sim *simulator) advance() {
 	if sim.cpus[c].napping {
 		// The nap's own timer (armed for no later than the scheduler's):
 		// the nap ends, unless a thread was queued here meanwhile.
-		sim.endNap(c, sim.s.CPUs[c].RunQ.Len() > 0 || sim.now < sim.cpus[c].napUntil)
+		sim.endNap(c, sim.s.CPUs[c].RunQ.Len() > 0)
 		return
 	}
 	was := sim.s.CPUs[c].Cur
@@ -887,6 +897,25 @@ func (sim *simulator) advance() {
 	if p, hw := &sim.s.CPUs[c], sim.cpus[c].timer; p.Cur == was && hw != 0 && hw <= sim.now {
 		sim.fail("timer storm: cpu %d re-armed its timer for %d, not after now (%d), and still runs thread %d", c, hw, sim.now, was)
 	}
+}
+
+// napGoesOn is the kernel's nap loop on CPU c after a timer interrupt
+// before the nap's deadline (the slice check's, napTimerAt, or a late
+// one): with no thread queued here and no wake of a napping waiter, the
+// nap goes on, its timer armed for its deadline. It reports whether it
+// did.
+func (sim *simulator) napGoesOn(c int) bool {
+	sc := &sim.cpus[c]
+	t := sim.s.CPUs[c].Cur
+	if !sc.napping || sim.now >= sc.napUntil || sim.s.CPUs[c].RunQ.Len() > 0 || sc.futexNap && sim.s.Futexes.NapWoken(t) {
+		return false
+	}
+	sim.note("cpu %d: thread %d's nap goes on past the timer interrupt, until %d", c, t, sc.napUntil)
+	if sim.s.mistake != mistakeNapPastCheckOff {
+		sc.timer = sc.napUntil
+	}
+	sim.napsPastTimer++
+	return true
 }
 
 func (sim *simulator) anyIPI() bool {
@@ -1211,12 +1240,12 @@ func TestSimulate(t *testing.T) {
 		kicksHere += sim.kicksHere
 		inWaits += sim.timersInWaits
 		wayOut += sim.wakesOnWayOut
-		dues += sim.duesAtNaps
+		dues += sim.napsPastTimer
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d timer interrupts served at a nap's start; endings: %v",
+		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; endings: %v",
 		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, inWaits, wayOut, dues, ends)
-	assert.NotZero(t, dues, "no timer interrupt owed at a nap's start was served there")
+	assert.NotZero(t, dues, "no nap went on past a timer interrupt")
 	assert.NotZero(t, wayOut, "no device waiter woke on a CPU's way to its halt")
 	assert.NotZero(t, inWaits, "no timer interrupt was taken in a wait for a lock")
 	assert.NotZero(t, kicksHere, "no kick was taken under the run-queue lock")
@@ -1264,7 +1293,8 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"an idle CPU halts again with a thread queued for it", mistakeRehaltBlind, "lost wake-up: cpu [0-9]+ is halted"},
 		{"a kick under the run-queue lock leaves a hand-off in the inbox", mistakeKickHereInbox, "lost wake-up: cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
 		{"a timer interrupt in a wait for a lock still counted on", mistakeTimerTakenKept, "timer record: cpu [0-9]+ counts on its timer at [0-9]+, passed|armed on no CPU"},
-		{"a timer interrupt served at a nap's start, not armed again", mistakeDueNotRearmed, "timers: thread [0-9]+.s deadline [0-9]+ is armed on no CPU|timer record|lost wake-up"},
+		{"a nap outlasts the scheduler's own deadline", mistakeNapIgnoresOwed, "timers: thread [0-9]+'s deadline [0-9]+ is armed on no CPU|lost wake-up"},
+		{"a nap that goes on past a timer interrupt leaves the timer off", mistakeNapPastCheckOff, "timer record: cpu [0-9]+ counts on its timer at [0-9]+, passed, but it is off|armed on no CPU"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

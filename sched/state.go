@@ -47,6 +47,15 @@ type CPU struct {
 	Armed      int64    // deadline its timer is armed for, 0 if stopped
 	SliceStart int64    // when Cur got the CPU
 	Resched    bool     // pick another thread at the next Schedule
+	// Owed is when the scheduler itself needs this CPU's timer: the
+	// earliest of a deadline this CPU owns, the end of the running
+	// thread's slice with others queued and a CPU-time timer's expiry,
+	// as this CPU's last Deadline found them (without the kernel's
+	// extra, the goroutine slice check); 0 for none. A nap ends by then
+	// (nap.go). Only this CPU writes it, with Armed; another CPU that
+	// needs one of those sooner queues a thread here (with an IPI) or
+	// owns the deadline itself.
+	Owed int64
 	// Idle: halted with nothing to run and not yet sent a wake-up, so
 	// a thread made runnable may be handed to it. Cleared when it is
 	// chosen (it is then owed a wake IPI) and when it wakes (Woke); set

@@ -61,7 +61,6 @@ const (
 	EvKickFast                     // a kick IPI in ring 3 taken under the CPU's run-queue lock alone (kernel/fasttimer.go; these four in this order: countInterrupt)
 	EvKickLocked                   // one of those sent to the kernel lock's path
 	EvSignalFast                   // a signal delivered without the kernel lock: a timer interrupt's SIGURG for a goroutine time slice (kernel/fasttimer.go)
-	EvTimerDue                     // a timer interrupt owed at a nap's start (due, or late under emulation), served there under the run-queue lock (kernel.takeDueTimer)
 	EvIdleRehalt                   // a halt of the idle loop ended by an interrupt that brought nothing, halted again without the kernel lock (kernel.halt)
 	NEvents
 )
