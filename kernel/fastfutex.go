@@ -127,14 +127,17 @@ func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, tim
 		return true
 	}
 	percpu.Count(c, percpu.EvFutexNap)
-	napUntil(c, t, now, deadline, armed, true)
-	if !threadtab.Sched.Futexes.EndNapWait(t) {
+	_, timerAt := napUntil(c, t, now, deadline, armed, true)
+	woken := !threadtab.Sched.Futexes.EndNapWait(t)
+	// Unwoken when the timeout passed: ETIMEDOUT, as the locked path's
+	// timer would have ended the wait.
+	timedOut := !woken && timesOut != 0 && clock.Nanotime() >= timesOut
+	napTimerBack(c, armed, timerAt, woken || timedOut) // fastsleep.go
+	if woken {
 		futexNapEnded(c, t, f, 0)
 		return true
 	}
-	if timesOut != 0 && clock.Nanotime() >= timesOut {
-		// Unwoken when the timeout passed: ETIMEDOUT, as the locked
-		// path's timer would have ended the wait.
+	if timedOut {
 		percpu.Count(c, percpu.EvFutexNapTimeout)
 		futexNapEnded(c, t, f, errnoResult(abi.ETIMEDOUT))
 		return true

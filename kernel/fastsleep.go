@@ -21,10 +21,12 @@ import (
 //
 //   - Under spinMaxNs the call is a delay loop (clock.DelayUntil).
 //   - Up to napMaxNs, when no thread waits in any run queue (the locked
-//     path would block the thread only to halt its CPU), the CPU naps:
-//     it halts right away, with its timer armed for the deadline and the
-//     thread still running, and the timer interrupt ends the nap; the
-//     call returns 0. A kick IPI (a signal for the thread, a thread
+//     path would block the thread only to halt its CPU) and the
+//     scheduler needs no timer interrupt before the deadline
+//     (sched.CPU.Owed), the CPU naps: it halts right away, with its
+//     timer armed for the deadline (or left armed for a goroutine slice
+//     check before it, see nap) and the thread still running, and the
+//     timer interrupt at the deadline ends the nap; the call returns 0. A kick IPI (a signal for the thread, a thread
 //     queued on this CPU, a FUTEX_WAKE's hand-off, the program's stop),
 //     a thread that a device interrupt here queued, or a signal that one
 //     made pending cuts the nap short: the call then takes the locked
@@ -77,7 +79,10 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 	percpu.Count(c, percpu.EvNap)
 	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
 	c.DeviceIRQTaken = false
-	if napUntil(c, t, now, deadline, armed, false) || napCut(c, t) {
+	cut, timerAt := napUntil(c, t, now, deadline, armed, false)
+	cut = cut || napCut(c, t)
+	napTimerBack(c, armed, timerAt, !cut)
+	if cut {
 		// Cut short, or a kick, a queued thread or a signal came as the
 		// deadline passed. The locked path runs the scheduler: no kick
 		// to send again. The timer may still fire at the deadline,
@@ -97,20 +102,17 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 // armed is what the timer is armed for (sched.CPU.Armed, 0 for none);
 // deadline is no later than the scheduler's own deadlines (sched.CPU.Owed),
 // but may be later than armed when the timer is armed for the goroutine
-// slice check, which the nap outlasts (see nap). A nap that changed the
-// timer programs it again for armed (or stops it) on its way out,
-// whether or not its interrupt came: the scheduler's record stays true,
-// and a slice check that came due meanwhile is taken at once, once the
-// thread is back in ring 3, where the check has a goroutine to look at. futexWait says
+// slice check, which the nap outlasts (see nap). futexWait says
 // that t naps in a FUTEX_WAIT (fastfutex.go): it polls for its wake
 // first, and a wake also ends the nap. It reports whether the nap was
-// cut short. The caller has cleared c's KickTaken and DeviceIRQTaken,
+// cut short, and what the timer is armed for now (0: it fired), which
+// the caller hands to napTimerBack. The caller has cleared c's KickTaken and DeviceIRQTaken,
 // which were the idle loop's (it ran the scheduler after them).
 // Context: trap, kernel lock not held, interrupts off but inside the
 // nap's HLTs; does not allocate.
-func napUntil(c *percpu.CPU, t sched.TID, now, deadline, armed int64, futexWait bool) (cut bool) {
+func napUntil(c *percpu.CPU, t sched.TID, now, deadline, armed int64, futexWait bool) (cut bool, timerAt int64) {
 	c.NapStart.Store(now)
-	timerAt := armed
+	timerAt = armed
 	if !futexWait || !futexPoll(c, t, min(now+futexPollNs, deadline)) {
 		cut, timerAt = nap(c, t, deadline, armed, futexWait)
 	}
@@ -118,13 +120,39 @@ func napUntil(c *percpu.CPU, t sched.TID, now, deadline, armed int64, futexWait 
 	threadtab.Sched.EndNap(c.ID, t, now, end)
 	c.NapNs.Add(end - now)
 	c.NapStart.Store(0)
-	if timerAt != armed {
-		clock.Arm(armed, &c.TimerLVT) // the interrupt the scheduler counts on, or none
-	}
-	return cut
+	return cut, timerAt
 }
 
-// nap halts CPU c until deadline, with its timer armed for it, or until
+// napTimerBack makes CPU c's timer true to the scheduler's record
+// (sched.CPU.Armed, armed) again after a nap that changed it (timerAt,
+// napUntil's). On the way back to ring 3 (toRing3) it programs the
+// timer for armed again (or stops it), whether or not its interrupt
+// came: a slice check that came due during the nap then interrupts at
+// once, with the thread back in ring 3, where the check has a goroutine
+// to look at. On the way to the locked path, which runs the scheduler
+// and arms the timer for what it asks (armTimer), an armed time that has
+// passed is not programmed again: its interrupt would be pending when
+// the idle loop, which that path often reaches, halts, and would end
+// the halt at once (found in review). The timer is stopped instead, if
+// it still counts, and marked taken (TimerFired, as after a lock wait's
+// halt: armTimer tells the scheduler it is off, TimerTaken).
+// Context: trap, kernel lock not held, interrupts off; does not
+// allocate.
+func napTimerBack(c *percpu.CPU, armed, timerAt int64, toRing3 bool) {
+	if timerAt == armed {
+		return
+	}
+	if !toRing3 && armed != 0 && armed <= clock.Nanotime() {
+		c.TimerFired = true
+		if timerAt == 0 {
+			return // it fired
+		}
+		armed = 0 // stop it
+	}
+	clock.Arm(armed, &c.TimerLVT) // the interrupt the scheduler counts on, or none
+}
+
+// nap halts CPU c until deadline, or until
 // something cuts the nap short (napCut), or, for a FUTEX_WAIT's nap
 // (futexWait), until a wake ends t's wait (sched.Futexes.NapWoken): a
 // lock-free FUTEX_WAKE may hand
@@ -184,7 +212,10 @@ func nap(c *percpu.CPU, t sched.TID, deadline, armed int64, futexWait bool) (cut
 // t, or set a deadline that this CPU's timer must now be armed for, which
 // only the locked path does), a thread waits in this CPU's queue, or a
 // signal is pending for t. Context: trap, kernel lock not held; does
-// not allocate.
+// not allocate. Not inlined: its four callers' copies cost image
+// bytes (issue 16's budget), and each of them waits anyway.
+//
+//go:noinline
 func napCut(c *percpu.CPU, t sched.TID) bool {
 	return c.KickTaken || c.DeviceIRQTaken || !threadtab.Sched.YieldChangesNothing(c.ID) || thread.SignalPending(t)
 }

@@ -137,10 +137,22 @@ func (s *Scheduler) MakeRunnable(t TID, now int64) int {
 		}
 		return target
 	}
-	if end := p.SliceStart + s.SliceNs; p.Cur != None && (p.Armed == 0 || p.Armed > end || s.napEnds(target)) {
+	end := p.SliceStart + s.SliceNs
+	switch {
+	case p.Cur == None:
+		return NoKick // between two threads: its Schedule takes t
+	case p.Armed == 0 || p.Armed > end || s.napEnds(target):
 		return target
+	case s.mistake == mistakeNapNoKick:
+		return NoKick
 	}
-	return NoKick
+	// napEnds' locked read ordered the push before the plain reads of
+	// nappingCPU: a nap that began after its first reads above (its
+	// BeginNap found the queues empty) is seen now, and gets the IPI;
+	// that CPU's locked path steals t from target's queue, where t
+	// would otherwise wait for target's thread, or for the nap's end,
+	// up to 4 ms (found in review).
+	return s.nappingCPU(target)
 }
 
 // napEnds reports whether CPU c naps, so that a thread just queued there

@@ -341,7 +341,7 @@ func (sim *simulator) endNap(c int, woken bool) {
 	t := sim.s.CPUs[c].Cur
 	sim.s.EndNap(c, t, sc.napBegan, sim.now)
 	sc.napping, sc.claimed = false, false
-	sim.napTimer(c)
+	sim.napTimer(c, !woken)
 	if !woken {
 		sim.note("cpu %d: thread %d's nap ends", c, t)
 		return
@@ -446,10 +446,20 @@ func (sim *simulator) anyPolling() bool {
 	return false
 }
 
-// napTimer is kernel/fastsleep.go's napUntil's timer at the end of CPU
-// c's nap: programmed again for what the scheduler counts on (or
-// stopped), fired or not.
-func (sim *simulator) napTimer(c int) { sim.cpus[c].timer = sim.cpus[c].napArmed }
+// napTimer is kernel/fastsleep.go's napTimerBack at the end of CPU c's
+// nap: the timer programmed again for what the scheduler counted on when
+// the nap began (or stopped), fired or not, on the way back to ring 3
+// (toRing3); on the way to the locked path, a time that has passed is
+// not programmed again: the timer is stopped and marked taken, for the
+// locked path's arm (TimerTaken).
+func (sim *simulator) napTimer(c int, toRing3 bool) {
+	sc := &sim.cpus[c]
+	if a := sc.napArmed; toRing3 || a == 0 || a > sim.now {
+		sc.timer = a
+		return
+	}
+	sc.timer, sc.timerFired = 0, true
+}
 
 // endFutexNap ends CPU c's FUTEX_WAIT nap, for any reason (a wake's IPI,
 // a kick, a device interrupt, its timer): the thread takes itself off
@@ -461,12 +471,13 @@ func (sim *simulator) endFutexNap(c int, deviceIRQ bool) {
 	t := sim.s.CPUs[c].Cur
 	sim.s.EndNap(c, t, sc.napBegan, sim.now)
 	sc.napping, sc.claimed, sc.futexNap = false, false, false
-	sim.napTimer(c)
 	if !sim.s.Futexes.EndNapWait(t) {
+		sim.napTimer(c, true)
 		sim.note("cpu %d: thread %d's futex nap ends in a wake", c, t)
 		sim.napWoken(c, deviceIRQ)
 		return
 	}
+	sim.napTimer(c, false)
 	sim.note("cpu %d: thread %d's futex nap ends unwoken; it blocks on key %d", c, t, sc.napKey)
 	sc.ipi = false // the locked path runs the scheduler
 	sim.s.Futexes.Wait(t, sc.napKey)

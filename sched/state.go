@@ -52,9 +52,11 @@ type CPU struct {
 	// thread's slice with others queued and a CPU-time timer's expiry,
 	// as this CPU's last Deadline found them (without the kernel's
 	// extra, the goroutine slice check); 0 for none. A nap ends by then
-	// (nap.go). Only this CPU writes it, with Armed; another CPU that
-	// needs one of those sooner queues a thread here (with an IPI) or
-	// owns the deadline itself.
+	// (kernel/fastsleep.go). Only this CPU writes it, with Armed; another
+	// CPU that needs a deadline sooner queues a thread here (with an
+	// IPI) or owns the deadline itself. (A CPU-time timer set from
+	// another CPU may move the expiry sooner without an IPI; a nap is
+	// not CPU time, so the napping thread's timers stand still.)
 	Owed int64
 	// Idle: halted with nothing to run and not yet sent a wake-up, so
 	// a thread made runnable may be handed to it. Cleared when it is
