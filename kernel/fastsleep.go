@@ -85,9 +85,8 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 	if cut {
 		// Cut short, or a kick, a queued thread or a signal came as the
 		// deadline passed. The locked path runs the scheduler: no kick
-		// to send again. The timer may still fire at the deadline,
-		// early for whatever the scheduler arms next: an interrupt that
-		// finds nothing due.
+		// to send again. The timer is armed again as the scheduler
+		// counted on, or stopped (napTimerBack).
 		c.KickTaken = false
 		c.NapDeadline, c.NapThread = deadline, int32(t)
 		percpu.Count(c, percpu.EvNapCut)
@@ -134,20 +133,21 @@ func napUntil(c *percpu.CPU, t sched.TID, now, deadline, armed int64, futexWait 
 // passed is not programmed again: its interrupt would be pending when
 // the idle loop, which that path often reaches, halts, and would end
 // the halt at once (found in review). The timer is stopped instead, if
-// it still counts, and marked taken (TimerFired, as after a lock wait's
-// halt: armTimer tells the scheduler it is off, TimerTaken).
+// it has not fired, and marked taken (TimerFired, as after a lock wait's
+// halt: armTimer tells the scheduler it is off, TimerTaken). An
+// interrupt the local APIC already holds pending is not withdrawn by
+// that: it ends one halt early, which finds nothing due.
 // Context: trap, kernel lock not held, interrupts off; does not
 // allocate.
 func napTimerBack(c *percpu.CPU, armed, timerAt int64, toRing3 bool) {
-	if timerAt == armed {
-		return
-	}
 	if !toRing3 && armed != 0 && armed <= clock.Nanotime() {
 		c.TimerFired = true
 		if timerAt == 0 {
 			return // it fired
 		}
-		armed = 0 // stop it
+		armed = 0 // stop it: still armed for armed, its interrupt may be late
+	} else if timerAt == armed {
+		return
 	}
 	clock.Arm(armed, &c.TimerLVT) // the interrupt the scheduler counts on, or none
 }

@@ -148,10 +148,11 @@ func (s *Scheduler) MakeRunnable(t TID, now int64) int {
 	}
 	// napEnds' locked read ordered the push before the plain reads of
 	// nappingCPU: a nap that began after its first reads above (its
-	// BeginNap found the queues empty) is seen now, and gets the IPI;
-	// that CPU's locked path steals t from target's queue, where t
-	// would otherwise wait for target's thread, or for the nap's end,
-	// up to 4 ms (found in review).
+	// BeginNap found the queues empty) is seen now, and gets the IPI,
+	// which ends the nap: if that CPU's locked path blocks its thread,
+	// its Schedule steals t from target's queue, where t would otherwise
+	// wait for target's thread to block or its slice to end (found in
+	// review). A best effort: a nap's call may also return and go on.
 	return s.nappingCPU(target)
 }
 
