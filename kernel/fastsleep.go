@@ -26,8 +26,9 @@ import (
 //     (sched.CPU.Owed), the CPU naps: it halts right away, with its
 //     timer armed for the deadline (or left armed for a goroutine slice
 //     check before it, see nap) and the thread still running, and the
-//     timer interrupt at the deadline ends the nap; the call returns 0. A kick IPI (a signal for the thread, a thread
-//     queued on this CPU, a FUTEX_WAKE's hand-off, the program's stop),
+//     timer interrupt at the deadline ends the nap; the call returns 0.
+//     A kick IPI (a signal for the thread, a thread queued on this
+//     CPU, a FUTEX_WAKE's hand-off, the program's stop),
 //     a thread that a device interrupt here queued, or a signal that one
 //     made pending cuts the nap short: the call then takes the locked
 //     path, which sleeps until the same deadline (doNanosleep,
@@ -105,8 +106,9 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 // that t naps in a FUTEX_WAIT (fastfutex.go): it polls for its wake
 // first, and a wake also ends the nap. It reports whether the nap was
 // cut short, and what the timer is armed for now (0: it fired), which
-// the caller hands to napTimerBack. The caller has cleared c's KickTaken and DeviceIRQTaken,
-// which were the idle loop's (it ran the scheduler after them).
+// the caller hands to napTimerBack. The caller has cleared c's
+// KickTaken and DeviceIRQTaken, which were the idle loop's (it ran the
+// scheduler after them).
 // Context: trap, kernel lock not held, interrupts off but inside the
 // nap's HLTs; does not allocate.
 func napUntil(c *percpu.CPU, t sched.TID, now, deadline, armed int64, futexWait bool) (cut bool, timerAt int64) {
