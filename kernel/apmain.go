@@ -63,8 +63,9 @@ func apMain() {
 	}
 	klock.Kernel.Lock(c)
 	var f x86.TrapFrame
-	reschedule(c, &f) // idles until a thread is runnable
-	c.InUser.Store(true)
-	unlockKernel(c)
+	if reschedule(c, &f) { // idles until a thread is runnable
+		c.InUser.Store(true)
+		unlockKernel(c)
+	}
 	enterUser(&f)
 }

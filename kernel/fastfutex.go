@@ -91,7 +91,7 @@ func futexPoll(c *percpu.CPU, t sched.TID, pollEnd int64) bool {
 // nap's HLTs; does not allocate.
 func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, timeout int64) bool {
 	t := threadtab.Sched.CPUs[c.ID].Cur
-	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
+	c.KickTaken = false // an old one: the idle loop's, answered by its scheduler or the hand-off it ran
 	c.DeviceIRQTaken = false
 	now := clock.Nanotime()
 	deadline := now + futexNapMaxNs

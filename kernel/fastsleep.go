@@ -78,7 +78,7 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 		return false
 	}
 	percpu.Count(c, percpu.EvNap)
-	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
+	c.KickTaken = false // an old one: the idle loop's, answered by its scheduler or the hand-off it ran
 	c.DeviceIRQTaken = false
 	cut, timerAt := napUntil(c, t, now, deadline, armed, false)
 	cut = cut || napCut(c, t)

@@ -112,9 +112,10 @@ func rescheduleLocked(c *percpu.CPU, f *x86.TrapFrame) {
 	c.InUser.Store(false)
 	klock.Kernel.Lock(c)
 	klock.Kernel.SetHolder(klock.TrapTag(f))
-	reschedule(c, f)
-	c.InUser.Store(true)
-	unlockKernel(c)
+	if reschedule(c, f) {
+		c.InUser.Store(true)
+		unlockKernel(c)
+	}
 }
 
 // futexWakeHere is a FUTEX_WAKE of one waiter on addr, after the

@@ -48,7 +48,7 @@ import (
 // the accesses to the program's memory are fault-tolerant (a page that
 // a concurrent munmap removed fails the access); does not allocate.
 func fastInterrupt(c *percpu.CPU, f *x86.TrapFrame, timer bool) bool {
-	c.KickTaken = false // an old one: the idle loop's, which ran the scheduler after it
+	c.KickTaken = false // an old one: the idle loop's, answered by its scheduler or the hand-off it ran
 	if !klock.TryLockRunQueue(c) {
 		countInterrupt(c, timer, false)
 		return false

@@ -10,6 +10,7 @@ import (
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/timeslice"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -77,8 +78,12 @@ func stackTimedOut() {
 // with the same thread or load another's registers into f, kicking the
 // CPU it names; wake a thread whose deadline passed; halt until an
 // interrupt; or report a deadlock. The simulator in sched/sim_test.go
-// runs the same loop. Context: trap, kernel lock held; does not allocate.
-func reschedule(c *percpu.CPU, f *x86.TrapFrame) {
+// runs the same loop. It reports whether it returns with the kernel lock
+// held: false when the idle loop ran a thread handed to c under c's
+// run-queue lock alone (halt), with every lock released and the
+// thread's registers in f.
+// Context: trap, kernel lock held on entry; does not allocate.
+func reschedule(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
 	thread.ChargeCPU(c, clock.Nanotime())
 	for {
 		thread.WakeHandedOff(c) // every inbox, before deciding (sched/handoff.go)
@@ -87,11 +92,13 @@ func reschedule(c *percpu.CPU, f *x86.TrapFrame) {
 		switch d.Action {
 		case sched.Run:
 			load(c, f)
-			return
+			return true
 		case sched.Expire:
 			expire(d.Next)
 		case sched.Halt:
-			halt(c)
+			if !halt(c, f) {
+				return false
+			}
 		case sched.Deadlock:
 			thread.Deadlock()
 		}
@@ -132,9 +139,12 @@ func load(c *percpu.CPU, f *x86.TrapFrame) {
 // enterThread puts thread t's saved registers into the frame the trap
 // exit restores, with its FX area and FS base, and arms c's timer for
 // what the scheduler now asks: the end of load, and of a switch under
-// c's run-queue lock (loadSwitched).
+// c's run-queue lock (loadSwitched, runHandedOff). Not inlined: its
+// copy of the registers is the same at every call.
 // Context: trap, kernel lock or c's run-queue lock held; does not
 // allocate.
+//
+//go:noinline
 func enterThread(c *percpu.CPU, f *x86.TrapFrame, t *threadtab.Thread) {
 	*f = t.Regs
 	c.CurFX = t.FX
@@ -156,23 +166,33 @@ func enterThread(c *percpu.CPU, f *x86.TrapFrame, t *threadtab.Thread) {
 // drain took a thread handed to c, or its Schedule stole one queued on
 // c), and each then waited for the kernel lock, which the futex calls
 // held, to learn that (docs/performance.md, "Issue 18, idle CPUs halt
-// again without the kernel lock").
-// Context: trap, kernel lock held on entry and on return.
-func halt(c *percpu.CPU) {
+// again without the kernel lock"). A thread handed to c
+// (sched/handoff.go) it runs under its run-queue lock alone
+// (runHandedOff), and it reports false then: the kernel lock is not
+// held, the thread's registers are in f.
+// Context: trap, kernel lock held on entry and, when it reports true, on
+// return.
+func halt(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
 	armTimer(c)
 	thread.SyncFPU(c) // its thread may run elsewhere once the lock is released
 	c.Halts++
 	unlockKernel(c)
 	// The idle time's readers hold the kernel lock (percpu.CPU.IdleAt):
 	// Idle is set after HaltStart, and IdleNs grows with Idle cleared
-	// under the lock, so a reading never counts a halt twice; HaltEnd
-	// keeps a reading taken while c waits for the lock from counting the
-	// wait as idle (the next reading would then be smaller).
+	// under that lock or c's run-queue lock, so a reading never counts a
+	// halt twice; HaltEnd keeps a reading taken while c waits for the
+	// lock from counting the wait as idle (the next reading would then be
+	// smaller).
 	c.HaltStart = clock.Nanotime()
 	c.Idle.Store(true)
 	c.TimerFired, c.DeviceIRQTaken = false, false
 	c.WakeClaim.Store(percpu.ClaimOpen)
-	for woken := false; haltAgain(c, woken); woken = true {
+	ran := noThread
+	for woken := false; ; woken = true {
+		var again bool
+		if again, ran = haltAgain(c, woken); !again {
+			break
+		}
 		if woken {
 			percpu.Count(c, percpu.EvIdleRehalt)
 		}
@@ -183,10 +203,45 @@ func halt(c *percpu.CPU) {
 	}
 	c.WakeClaim.Store(percpu.ClaimClosed)
 	c.HaltEnd = clock.Nanotime()
-	klock.Kernel.Lock(c)
+	if ran == noThread {
+		klock.Kernel.Lock(c)
+	}
 	c.IdleNs += c.HaltEnd - c.HaltStart
 	c.Idle.Store(false)
+	if ran != noThread {
+		return runHandedOff(c, f, ran)
+	}
 	threadtab.Sched.Woke(c.ID, c.TimerFired)
+	return true
+}
+
+// runHandedOff enters thread t, which c's idle loop found in c's inbox
+// and put on c under c's run-queue lock (haltAgain,
+// sched.Scheduler.RunHandedOff): its FUTEX_WAIT returns 0, its registers
+// go into f, c's timer is armed for what the scheduler asks (armTimer:
+// a slice check, a deadline c owns), and c returns to ring 3
+// without the kernel lock, reporting false. Its x87 state is in its
+// area (the CPU it last ran on left it wholly, and halt stored c's live
+// state). A signal pending for t, or a restart its wait owes it, needs
+// load, on the kernel lock's path: it releases the run-queue lock, takes
+// the kernel lock and reports true, and the scheduler's loop finds t
+// running on c. Context: trap, in halt, c's run-queue lock held on
+// entry and released on return; does not allocate.
+func runHandedOff(c *percpu.CPU, f *x86.TrapFrame, t sched.TID) (locked bool) {
+	thread.EndFutexWait(t)
+	th := &threadtab.Threads[t]
+	if thread.SignalPendingFenced(t) || th.SignalRestart {
+		klock.UnlockRunQueue(c)
+		klock.Kernel.Lock(c)
+		return true
+	}
+	percpu.Count(c, percpu.EvIdleHandoff)
+	enterThread(c, f, th)
+	c.InUser.Store(true) // before the release: a shootdown after it waits for c
+	tlb.ServiceTLB(c)    // one that passed c by while it was halted
+	klock.UnlockRunQueue(c)
+	armPending(c)
+	return false
 }
 
 // haltAgain reports whether c, idle, may halt (again, if woken: an
@@ -196,22 +251,26 @@ func halt(c *percpu.CPU) {
 // again), its timer is armed for what it owns now, and its claim is open
 // for the next hand-off. A waker that claimed c and has not pushed its
 // thread yet pushes it and sends its IPI after this look: that IPI ends
-// the next halt, and the look after it finds the thread in c's inbox.
-// With the kernel lock held (its holder may be queueing a thread here,
-// with an IPI) it reports false once woken, and before the first halt
-// whether c's own queue is empty: the only thread queued there without
-// an IPI is one c queued itself on its way out of that lock.
+// the next halt, and the look after it finds the thread in c's inbox,
+// which it runs (sched.Scheduler.RunHandedOff: ran names it, and c's
+// run-queue lock is still held) unless the kernel lock's drain must wake
+// it. With the kernel lock held (its holder may be queueing a thread
+// here, with an IPI) it reports false once woken, and before the first
+// halt whether c's own queue is empty: the only
+// thread queued there without an IPI is one c queued itself on its way
+// out of that lock.
 // Context: trap, in halt, no lock held; does not allocate.
-func haltAgain(c *percpu.CPU, woken bool) bool {
+func haltAgain(c *percpu.CPU, woken bool) (again bool, ran sched.TID) {
 	if !klock.TryLockRunQueue(c) {
-		return !woken && threadtab.Sched.YieldChangesNothing(c.ID)
+		return !woken && threadtab.Sched.YieldChangesNothing(c.ID), noThread
 	}
-	again := threadtab.Sched.HaltAgain(c.ID)
-	if again {
+	if again = threadtab.Sched.HaltAgain(c.ID); again {
 		armTimer(c)
 		c.WakeClaim.Store(percpu.ClaimOpen)
+	} else if ran = threadtab.Sched.RunHandedOff(c.ID, clock.Nanotime()); ran != noThread {
+		return false, ran
 	}
 	klock.UnlockRunQueue(c)
 	armPending(c)
-	return again
+	return again, noThread
 }

@@ -156,9 +156,10 @@ func userTrap(f *x86.TrapFrame) {
 			clock.LAPIC.EOI()
 		}
 	}
-	reschedule(c, f)
-	c.InUser.Store(true)
-	unlockKernel(c)
+	if reschedule(c, f) {
+		c.InUser.Store(true)
+		unlockKernel(c)
+	}
 }
 
 // fastTrap handles, without the kernel lock, the entries that need no

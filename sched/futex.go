@@ -43,9 +43,10 @@ type Futexes struct {
 	in    [MaxThreads]bool
 	// waited marks a thread queued by a wait that no kernel-lock holder
 	// has ended yet (WakeOne, Remove, the hand-off's drain), nor a CPU
-	// under its run-queue lock for a thread it took off a chain or that
-	// runs there (ClaimHere, after the thread's old CPU finished
-	// switching from it: leftCPU; Unwait: local.go): a Claim does not
+	// under its run-queue lock for a thread it took off a chain or from
+	// its inbox, or that runs there (ClaimHere and RunHandedOff, after
+	// the thread's old CPU finished switching from it: leftCPU; Unwait:
+	// local.go): a Claim does not
 	// clear it, so the kernel lock's holders
 	// (who hold every run-queue lock) may read it without a bucket lock,
 	// and Remove takes none for a thread in no futex wait (a sleep's or a
@@ -53,8 +54,9 @@ type Futexes struct {
 	waited [MaxThreads]bool
 	// handedOff marks a thread that a lock-free FUTEX_WAKE took off its
 	// chain (Claim) and that waits in a CPU's hand-off inbox: its wait is
-	// over and the inbox's drain wakes it (Scheduler.WakeHandedOff);
-	// nothing else may. Atomic: set under the bucket lock alone.
+	// over and the inbox's drain wakes it (Scheduler.WakeHandedOff), or
+	// the inbox's CPU runs it (Scheduler.RunHandedOff); nothing else may.
+	// Atomic: set under the bucket lock alone.
 	handedOff [MaxThreads]uint32
 	// napWait is a napping waiter's state (futexnap.go): napPolling or
 	// napHalting while its FUTEX_WAIT naps on the chain, napWoken once a

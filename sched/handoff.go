@@ -10,15 +10,18 @@ import "sync/atomic"
 // word), takes the waiter off its futex chain under the bucket lock alone
 // (Futexes.Claim, which marks it handed off), pushes it onto the claimed
 // CPU's inbox (Handoffs.Push) and sends that CPU a wake IPI. The CPU
-// leaves HLT, takes the kernel lock as it would for any wake-up, and
+// leaves HLT and, when the thread is alone in its inbox with no timeout
+// to cancel, runs it under its own run-queue lock (RunHandedOff);
+// otherwise it takes the kernel lock as it would for any wake-up, and
 // drains the inboxes before it schedules (WakeHandedOff), finding the
-// thread in its own queue. The kernel lock is then taken once, by the
-// CPU that runs the thread, instead of by the waker too.
+// thread in its own queue. The kernel lock is then taken once at most,
+// by the CPU that runs the thread, instead of by the waker too.
 //
 // Why nothing is lost:
 //
 //   - A handed-off thread stays Blocked, off every futex chain, until a
-//     drain wakes it with 0. Every other wake-up (its timeout, a signal)
+//     drain wakes it with 0 or its inbox's CPU runs it (RunHandedOff,
+//     its FUTEX_WAIT returning 0 too). Every other wake-up (its timeout, a signal)
 //     finds it handed off and leaves it to the drain (Wake): the waker
 //     counted it as woken, and Linux's FUTEX_WAIT also returns 0 when a
 //     wake took it off the queue before its timeout or signal could.
@@ -35,10 +38,12 @@ import "sync/atomic"
 //     which only queues the thread by the usual policy (MakeRunnable).
 
 // Handoffs is one inbox per CPU of handed-off threads: a stack that any
-// CPU pushes onto without a lock and that only the kernel lock's holder
-// pops. A thread is in at most one inbox, once, so a pop cannot be
-// confused by the thread it read leaving and coming back (no ABA). The
-// zero value is not ready: call Init.
+// CPU pushes onto without a lock and that one popper at a time pops: the
+// kernel lock's holder, or CPU c under its run-queue lock, its own inbox
+// alone (RunHandedOff, when it holds one thread). A
+// thread is in at most one inbox, and only a popper takes it out, so a
+// pop cannot be confused by the thread it read leaving and coming back
+// (no ABA). The zero value is not ready: call Init.
 type Handoffs struct {
 	head [MaxCPUs]int32 // TID on top of each inbox, None if empty; atomic
 	next [MaxThreads]TID
@@ -73,7 +78,9 @@ func (h *Handoffs) Push(c int, t TID) {
 func (h *Handoffs) Empty(c int) bool { return TID(atomic.LoadInt32(&h.head[c])) == None }
 
 // Pop takes a thread out of CPU c's inbox, or returns None.
-// Context: trap, kernel lock held (the only popper); does not allocate.
+// Context: trap, kernel lock held (the one popper at work: the other,
+// RunHandedOff's takeAlone, holds a run-queue lock, which the kernel
+// lock's holder waits for); does not allocate.
 func (h *Handoffs) Pop(c int) TID {
 	for {
 		top := atomic.LoadInt32(&h.head[c])
@@ -81,11 +88,68 @@ func (h *Handoffs) Pop(c int) TID {
 			return None
 		}
 		// next[top] is stable: top is in the inbox, and only a popper,
-		// which holds the kernel lock, takes it out.
+		// the one at work, takes it out.
 		if atomic.CompareAndSwapInt32(&h.head[c], top, int32(h.next[top])) {
 			return TID(top)
 		}
 	}
+}
+
+// RunHandedOff is the end of a halt of idle CPU c that a hand-off's wake
+// IPI ended, under c's run-queue lock, without the kernel lock: the
+// thread in c's inbox is woken (its FUTEX_WAIT returns 0) and runs on c
+// at once, as the kernel lock's drain and Schedule would have put it
+// there (WakeHandedOff queues it on c, which has nothing to run, and c
+// pops it). It returns that thread, Running on c, c no longer idle;
+// None, with nothing changed, when the kernel lock's path must decide:
+// the inbox is empty or holds more than one thread (the drain spreads
+// them), c runs a thread or has one queued, a CPU-time timer is armed
+// (NArmed: their expiries are the kernel lock's), the thread is not
+// blocked (the drain reports that), it has a timeout to cancel (the
+// timer heap is the kernel lock's), or the CPU it last ran on is still
+// switching from it (leftCPU: its state may not be saved yet). c is the
+// only popper of its inbox while it holds its run-queue lock: the kernel
+// lock's holders, the other poppers, wait for that lock. The thread is
+// counted Running in the same hold, so a deadlock check under the kernel
+// lock sees it in the inbox or running.
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) RunHandedOff(c int, now int64) TID {
+	p := &s.CPUs[c]
+	t := s.Handoffs.alone(c)
+	if t == None || p.Cur != None || p.RunQ.Len() != 0 || s.NArmed != 0 || s.Threads[t].State != Blocked ||
+		s.Timers.Pending(t) || !s.leftCPU(t) || !s.Handoffs.takeAlone(c, t) {
+		return None
+	}
+	atomic.StoreUint32(&s.Futexes.handedOff[t], 0)
+	s.Futexes.waited[t] = false
+	th := &s.Threads[t]
+	th.Device = false
+	th.State, th.CPU, th.LastRun = Running, c, now
+	atomic.AddInt64(&s.Running, 1)
+	atomic.StoreInt32((*int32)(&p.Cur), int32(t)) // read without a lock (RunningOn)
+	p.SliceStart = now
+	p.Resched = false
+	p.Idle = false
+	return t
+}
+
+// alone returns the thread in CPU c's inbox if it is the only one there,
+// else None. Context: trap, on CPU c, c's run-queue lock held (the one
+// popper at work); does not allocate.
+func (h *Handoffs) alone(c int) TID {
+	t := TID(atomic.LoadInt32(&h.head[c]))
+	if t == None || h.next[t] != None {
+		return None
+	}
+	return t
+}
+
+// takeAlone empties CPU c's inbox if it still holds t alone, as alone
+// found it (only pushes came meanwhile: the caller is the one popper),
+// and reports whether it did. Context: as alone's; does not allocate.
+func (h *Handoffs) takeAlone(c int, t TID) bool {
+	return atomic.CompareAndSwapInt32(&h.head[c], int32(t), int32(None))
 }
 
 // PopHandedOff takes a thread out of some CPU's inbox for CPU c to wake

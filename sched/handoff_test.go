@@ -204,3 +204,89 @@ func TestFutexBucketLock(t *testing.T) {
 	}
 	assert.Equal(t, int32(left), total, "the counts are the queued waiters")
 }
+
+// TestRunHandedOff: an idle CPU woken by a hand-off runs the thread in
+// its inbox under its own run-queue lock, counted running at once, and
+// leaves every case that needs the kernel lock to the drain: a thread
+// running on it already, a push after its look, a timeout to cancel, a
+// second thread in the inbox, a CPU-time timer, a thread queued on it, a
+// waiter its old CPU is still switching from, a thread not blocked.
+func TestRunHandedOff(t *testing.T) {
+	// setup: CPU 0 runs r; w blocks on key (on CPU 0, as its last CPU)
+	// and is handed to halted CPU 1.
+	setup := func(t *testing.T) (s *Scheduler, r, w TID) {
+		s = new(Scheduler)
+		s.Init(2)
+		r, w = s.Alloc(), s.Alloc()
+		s.Start(r, 0, 0)
+		s.CPUs[1].Idle = true
+		s.Futexes.Wait(w, 0x1000)
+		s.Block(w, false)
+		got, res := s.Futexes.Claim(0x1000, true)
+		require.Equal(t, w, got)
+		require.Equal(t, ClaimHandedOff, res)
+		s.Handoffs.Push(1, w)
+		return s, r, w
+	}
+	t.Run("runs it", func(t *testing.T) {
+		s, _, w := setup(t)
+		require.Equal(t, w, s.RunHandedOff(1, 700))
+		assert.Equal(t, Running, s.Threads[w].State)
+		assert.Equal(t, 1, s.Threads[w].CPU)
+		assert.Equal(t, w, s.CPUs[1].Cur)
+		assert.Equal(t, int64(700), s.CPUs[1].SliceStart)
+		assert.Equal(t, int64(2), s.Running)
+		assert.False(t, s.CPUs[1].Idle)
+		assert.False(t, s.Futexes.HandedOff(w), "its wait is over")
+		assert.True(t, s.Handoffs.Empty(1))
+		assert.Equal(t, 1, s.RunningOn(w))
+		x := s.Alloc()
+		s.Futexes.Wait(x, 0x2000)
+		s.Block(x, false)
+		got, _ := s.Futexes.Claim(0x2000, true)
+		require.Equal(t, x, got)
+		s.Handoffs.Push(1, x)
+		assert.Equal(t, None, s.RunHandedOff(1, 800), "a CPU that runs a thread runs no other")
+		assert.Equal(t, x, TID(s.Handoffs.head[1]), "left in the inbox, for the drain")
+	})
+	t.Run("a push between the look and the take", func(t *testing.T) {
+		s, _, w := setup(t)
+		require.Equal(t, w, s.Handoffs.alone(1))
+		s.Handoffs.Push(1, s.Alloc())
+		assert.False(t, s.Handoffs.takeAlone(1, w), "the inbox no longer holds w alone")
+		assert.NotEqual(t, None, TID(s.Handoffs.head[1]))
+	})
+	for _, c := range []struct {
+		name  string
+		setup func(s *Scheduler, r, w TID)
+	}{
+		{"a timeout to cancel", func(s *Scheduler, r, w TID) { s.SetTimer(w, 5000, 0) }},
+		{"a second thread in the inbox", func(s *Scheduler, r, w TID) {
+			x := s.Alloc()
+			s.Futexes.Wait(x, 0x2000)
+			s.Block(x, false)
+			got, _ := s.Futexes.Claim(0x2000, true)
+			require.Equal(t, x, got)
+			s.Handoffs.Push(1, x)
+		}},
+		{"a CPU-time timer armed", func(s *Scheduler, r, w TID) { s.NArmed = 1 }},
+		{"a thread queued on it", func(s *Scheduler, r, w TID) {
+			x := s.Alloc()
+			s.queueOn(1, x, 0)
+		}},
+		{"its old CPU still switching from it", func(s *Scheduler, r, w TID) { s.CPUs[0].switching = 1 }},
+		{"not blocked", func(s *Scheduler, r, w TID) { s.Threads[w].State = Runnable }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, _, w := setup(t)
+			c.setup(s, s.CPUs[0].Cur, w)
+			inbox := s.Handoffs.head[1]
+			assert.Equal(t, None, s.RunHandedOff(1, 700))
+			assert.Equal(t, inbox, s.Handoffs.head[1], "the inbox as it was")
+			assert.NotEqual(t, Running, s.Threads[w].State)
+			assert.True(t, s.Futexes.HandedOff(w), "left to the drain")
+			assert.Equal(t, int64(1), s.Running)
+			assert.Equal(t, None, s.CPUs[1].Cur)
+		})
+	}
+}

@@ -40,13 +40,16 @@ import "sync/atomic"
 //     on, as Schedule would decide.
 //   - HaltAgain (policy.go): an idle CPU woken by an interrupt that
 //     brought it nothing halts again, idle once more.
+//   - RunHandedOff (handoff.go): an idle CPU woken by a hand-off runs
+//     the thread alone in its inbox, as the drain and Schedule would.
 //
 // The kernel lock's holder holds every run-queue lock, so the code under
 // it sees the scheduler still, as before. Two CPUs under their run-queue
 // locks run at once, so each touches only its own CPU's entry and the
 // threads it owns there (its running thread, the threads in its queue,
-// the waiter it takes off a chain under the bucket lock), never the
-// running count (a switch leaves it as it is) nor the timer heap, and
+// the waiter it takes off a chain under the bucket lock, the thread it
+// takes from its own inbox), never the timer heap, and the running count
+// only with a locked add (RunHandedOff; a switch leaves it as it is), and
 // adds to the process's CPU time with a locked instruction (Charge).
 // The simulator (sim_test.go) takes both paths among its events and
 // checks the same invariants after them.
@@ -120,7 +123,9 @@ func (s *Scheduler) wakesHere(t TID, c int) bool {
 // path, that path left the CPU before it released the lock, and the
 // caller's run-queue lock shows no kernel lock holder is at work.
 // Context: trap, a run-queue lock and t's bucket lock held (which orders
-// this read after the queueing); does not allocate.
+// this read after the queueing), or a run-queue lock and t taken from
+// an inbox (RunHandedOff: the Claim, under the bucket lock, comes before
+// the push that the inbox's atomic load saw); does not allocate.
 func (s *Scheduler) leftCPU(t TID) bool {
 	return s.mistake == mistakeClaimSwitching || atomic.LoadInt32(&s.CPUs[s.Threads[t].CPU].switching) == 0
 }

@@ -87,8 +87,9 @@ func (s *Scheduler) Wake(t TID, now int64) (kick int, woke bool) {
 	}
 	// Claim marks a waiter handed off before it releases the bucket lock
 	// that Remove takes, and only the drain (under the kernel lock, which
-	// the caller holds) clears the mark: a Remove that fails because of a
-	// Claim sees it.
+	// the caller holds) or the inbox's CPU under its run-queue lock (which
+	// the caller's kernel lock excludes: RunHandedOff) clears the mark: a
+	// Remove that fails because of a Claim sees it.
 	if !s.Futexes.Remove(t) && s.Futexes.HandedOff(t) && s.mistake != mistakeWakeHandedOff {
 		return NoKick, false
 	}

@@ -61,7 +61,7 @@ func TestTickPreempts(t *testing.T) {
 	s.Tick(0, s.SliceNs)
 	assert.Equal(t, b, s.Schedule(0, s.SliceNs).Next)
 	assert.Equal(t, Runnable, s.Threads[a].State)
-	assert.Equal(t, 1, s.Running)
+	assert.Equal(t, int64(1), s.Running)
 }
 
 // TestDeadlockOnlyWhenNothingCanRun: the last CPU to find nothing to run
@@ -91,7 +91,7 @@ func TestDeadlockOnlyWhenNothingCanRun(t *testing.T) {
 		s := twoCPUs(t)
 		c.setup(s, 0)
 		assert.Equal(t, c.want, s.Schedule(0, 10).Action, c.name)
-		assert.Equal(t, 0, s.Running, c.name)
+		assert.Equal(t, int64(0), s.Running, c.name)
 	}
 }
 

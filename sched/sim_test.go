@@ -78,6 +78,9 @@ type simulator struct {
 	// lock (TickHere), rehalts the wake IPIs after which an idle CPU
 	// halted again without the lock (HaltAgain).
 	ticksHere, rehalts int
+	// ranHandedOff counts the idle CPUs that ran a thread handed to them
+	// under their run-queue lock (RunHandedOff).
+	ranHandedOff int
 	// kicksHere counts the kick IPIs to a running CPU taken under its
 	// run-queue lock (KickHere), timersInWaits the timer interrupts taken
 	// in a wait for a lock.
@@ -663,7 +666,11 @@ func (sim *simulator) syscall() {
 	if e >= 11 && e < 13 && sim.choose(2) == 0 && sim.nap(c, deadline) {
 		return // the lock-free nanosleep: no Schedule, a pending IPI ends the nap
 	}
-	sim.cpus[c].ipi = false // the trap also serves a pending IPI
+	// The trap also serves a pending IPI, but for a FUTEX_WAIT that naps
+	// or switches without the kernel lock: the IPI stays pending in the
+	// local APIC, ends the nap's HLT or is taken in ring 3.
+	pending := sim.cpus[c].ipi
+	sim.cpus[c].ipi = false
 	switch {
 	case e < 4: // clone
 		if s.Live < sim.maxLive {
@@ -676,9 +683,11 @@ func (sim *simulator) syscall() {
 	case e < 7: // futex wait, mostly with a timeout
 		k := uintptr(sim.choose(simKeys))
 		if sim.choose(3) == 0 && sim.futexNap(c, k) {
+			sim.cpus[c].ipi = sim.cpus[c].ipi || pending
 			return // the lock-free FUTEX_WAIT: it naps, or a wake came first
 		}
 		if sim.choose(2) == 0 && sim.switchWait(c, k) {
+			sim.cpus[c].ipi = sim.cpus[c].ipi || pending
 			return // the FUTEX_WAIT under the run-queue lock: a local switch
 		}
 		s.Futexes.Wait(t, k)
@@ -796,6 +805,7 @@ func (sim *simulator) switchWait(c int, k uintptr) bool {
 	}
 	next := s.SwitchLocal(c, sim.now)
 	sim.wakeDuringSwitch(c, k) // the kernel has yet to save t's x87 state (loadSwitched)
+	sim.lookDuringSwitch(c)
 	sim.endSwitch(c)
 	if next == None {
 		sim.fail("switch: cpu %d found no thread in its queue of %d", c, s.CPUs[c].RunQ.Len())
@@ -956,17 +966,9 @@ func (sim *simulator) deliverIPI() {
 	sim.note("cpu %d: wake IPI", c)
 	sim.endPoll(c) // interrupts are off while a futex nap polls
 	if sim.cpus[c].halted {
-		if sim.choose(2) == 0 && sim.s.HaltAgain(c) {
-			// The kernel's halt: nothing came for it (the thread the IPI
-			// was for ran elsewhere): it halts again without the lock,
-			// its claim open again (a hand-off still in flight to it
-			// pushes and sends its IPI later).
-			sim.cpus[c].claimed = false
-			sim.rehalts++
-			sim.note("cpu %d: nothing waits: halts again without the lock", c)
-			return
+		if sim.choose(2) != 0 || !sim.idleLook(c, true) {
+			sim.resume(c, false)
 		}
-		sim.resume(c, false)
 		return
 	}
 	if sim.cpus[c].futexNap {
@@ -987,6 +989,54 @@ func (sim *simulator) deliverIPI() {
 		return
 	}
 	sim.reschedule(c)
+}
+
+// idleLook is the kernel's haltAgain on idle CPU c, which an IPI woke,
+// under c's run-queue lock: when nothing came for it (the thread the IPI
+// was for ran elsewhere) it halts again without the kernel lock, its
+// claim open again (a hand-off still in flight to it pushes and sends
+// its IPI later); when a thread was handed to it, it runs that thread
+// (RunHandedOff), or, with locked set, now and then hands it to the
+// kernel lock's path, which loads it (the kernel does so for a signal
+// pending for it). It reports false when c must take the kernel lock and
+// schedule (resume).
+func (sim *simulator) idleLook(c int, locked bool) bool {
+	if sim.s.HaltAgain(c) {
+		sim.cpus[c].claimed = false
+		sim.rehalts++
+		sim.note("cpu %d: nothing waits: halts again without the lock", c)
+		return true
+	}
+	t := sim.s.RunHandedOff(c, sim.now)
+	if t == None {
+		return false
+	}
+	for x := range sim.cpus {
+		if sim.leaving[x] == t {
+			sim.fail("claim: cpu %d runs handed-off thread %d while cpu %d still switches from it", c, t, x)
+		}
+	}
+	sim.cpus[c].halted, sim.cpus[c].claimed = false, false
+	sim.ranHandedOff++
+	sim.note("cpu %d: runs %d, handed to it, without the lock", c, t)
+	if locked && sim.choose(8) == 0 {
+		sim.reschedule(c) // Schedule finds t running on c
+		return true
+	}
+	sim.arm(c)
+	return true
+}
+
+// lookDuringSwitch is, sometimes, an idle CPU that a hand-off woke
+// looking under its own run-queue lock (idleLook) while CPU c still
+// switches under c's: the kernel lock's path would wait for c's lock, so
+// an IPI left pending is taken later.
+func (sim *simulator) lookDuringSwitch(c int) {
+	for x := range sim.cpus {
+		if x != c && sim.cpus[x].halted && sim.cpus[x].ipi && sim.choose(2) == 0 && sim.idleLook(x, false) {
+			sim.cpus[x].ipi = false
+		}
+	}
 }
 
 // deviceInterrupt wakes a device waiter from an interrupt on CPU 0 (the
@@ -1094,7 +1144,7 @@ func (sim *simulator) checkInvariants() {
 		}
 	}
 	// Running counts are exact; a CPU runs a thread or halts.
-	if running != s.Running || live != s.Live {
+	if int64(running) != s.Running || live != s.Live {
 		sim.fail("counts: %d running and %d live threads, the scheduler counts %d and %d", running, live, s.Running, s.Live)
 	}
 	for c := 0; c < s.NCPU; c++ {
@@ -1230,7 +1280,7 @@ func TestSimulate(t *testing.T) {
 	}
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
-	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1252,15 +1302,17 @@ func TestSimulate(t *testing.T) {
 		inWaits += sim.timersInWaits
 		wayOut += sim.wakesOnWayOut
 		pastTimer += sim.napsPastTimer
+		ranHandedOff += sim.ranHandedOff
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, inWaits, wayOut, pastTimer, ends)
+		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, inWaits, wayOut, pastTimer, ends)
 	assert.NotZero(t, pastTimer, "no nap went on past a timer interrupt")
 	assert.NotZero(t, wayOut, "no device waiter woke on a CPU's way to its halt")
 	assert.NotZero(t, inWaits, "no timer interrupt was taken in a wait for a lock")
 	assert.NotZero(t, kicksHere, "no kick was taken under the run-queue lock")
 	assert.NotZero(t, rehalts, "no idle CPU halted again without the lock")
+	assert.NotZero(t, ranHandedOff, "no idle CPU ran a thread handed to it without the lock")
 	assert.NotZero(t, ticksHere, "no timer interrupt was taken under the run-queue lock")
 	assert.NotZero(t, switches, "no FUTEX_WAIT switched under the run-queue lock")
 	assert.NotZero(t, undone, "no switching FUTEX_WAIT was undone")

@@ -95,8 +95,13 @@ type Scheduler struct {
 	// CPU, for the kernel lock's next holder to wake (handoff.go).
 	Handoffs Handoffs
 
-	Live    int   // threads not Free
-	Running int   // threads on a CPU right now (CPU.Cur with State Running)
+	Live int // threads not Free
+	// Running counts the threads on a CPU right now (CPU.Cur with State
+	// Running). An idle CPU that runs a handed-off thread under its
+	// run-queue lock adds to it with a locked instruction
+	// (RunHandedOff); the kernel lock's holders, who hold every
+	// run-queue lock, read and write it plainly.
+	Running int64
 	SliceNs int64 // how long a thread runs while others wait for its CPU
 	// TimerOwner is the CPU whose timer is armed for Timers.Next: the
 	// last to set the earliest deadline, or an idle CPU that took it over.

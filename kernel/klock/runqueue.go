@@ -20,10 +20,11 @@ import (
 // while the kernel lock is free (TryLockRunQueue). So the code under the
 // kernel lock is unchanged: it still sees the whole scheduler still. Two
 // CPUs under their run-queue locks run at once; each changes only its
-// own CPU's state, the threads in its own queue, its running thread and
-// the futex waiter it takes off a chain under the bucket lock, and adds
-// to the process's CPU time with a locked instruction
-// (sched/local.go).
+// own CPU's state, the threads in its own queue, its running thread,
+// the futex waiter it takes off a chain under the bucket lock and the
+// thread it takes from its own hand-off inbox, and adds to the process's
+// CPU time and the running count with locked instructions
+// (sched/local.go, sched/handoff.go).
 //
 // No CPU waits for a run-queue lock: the taker tries once and goes to
 // the kernel lock's path if that lock is held, and the kernel lock's

@@ -62,6 +62,7 @@ const (
 	EvKickLocked                   // one of those sent to the kernel lock's path
 	EvSignalFast                   // a signal delivered without the kernel lock: a timer interrupt's SIGURG for a goroutine time slice (kernel/fasttimer.go)
 	EvIdleRehalt                   // a halt of the idle loop ended by an interrupt that brought nothing, halted again without the kernel lock (kernel.halt)
+	EvIdleHandoff                  // an idle CPU woken by a hand-off ran the thread handed to it without the kernel lock (kernel.runHandedOff)
 	NEvents
 )
 

@@ -191,7 +191,8 @@ const (
 // after c read the clock at its wake-up but before it stored HaltEnd
 // counts up to now, a little more than IdleNs will then hold.
 // Context: trap, kernel lock held (kernel.halt updates IdleNs and Idle
-// under it); does not allocate.
+// under it, or under c's run-queue lock, which the kernel lock's holder
+// waits for); does not allocate.
 func (c *CPU) IdleAt(now int64) int64 {
 	idle := c.IdleNs + c.NapNs.Load()
 	if start := c.NapStart.Load(); start != 0 {

@@ -10,8 +10,9 @@ import (
 )
 
 // The lock-free remote wake-up of a FUTEX_WAKE (issue 18): the waiter is
-// handed to a halted CPU, which wakes it under the kernel lock that it
-// takes anyway to leave its idle loop. The policy and why no wake-up is
+// handed to a halted CPU, which runs it under its own run-queue lock
+// (kernel.runHandedOff) or wakes it under the kernel lock that it takes
+// to leave its idle loop otherwise. The policy and why no wake-up is
 // lost are in sched/handoff.go.
 
 // HandOffFutexWake answers a FUTEX_WAKE of one waiter on addr, a user

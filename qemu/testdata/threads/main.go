@@ -361,7 +361,7 @@ func switchCheck() {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2 + spinners))
 	stopComputing := computeOn(spinners)
 	switches, wakes, moved, locked := fastPathCount("futex_wait_switch"), eventCount("futex_wake_here"), eventCount("futex_wake_moved"), lockedFutexCalls()
-	err := bothTurns(switchTurns, false)
+	err := bothTurns(switchTurns, "nap")
 	switches, wakes, moved, locked = fastPathCount("futex_wait_switch")-switches, eventCount("futex_wake_here")-wakes,
 		eventCount("futex_wake_moved")-moved, lockedFutexCalls()-locked
 	stopComputing()
@@ -478,24 +478,31 @@ const switchTurns = 1000
 func lockedFutexCalls() int64 { return max(schedCount(`(?m)^locked_syscall futex (\d+)$`), 0) }
 
 // takeTurns runs two locked threads that take 500 turns each on one
-// futex word, twice: each sleeps in FUTEX_WAIT until the word says its
-// turn came, then passes the turn and wakes the other with a FUTEX_WAKE
-// of one. The first time the waits have no timeout: on 2 CPUs with
-// nothing else to run, the waiter naps on its CPU without the kernel lock
-// and the wake ends the nap (kernel/fastfutex.go). The second time each
-// wait is a FUTEX_WAIT_BITSET with a deadline 10 s ahead, which only the
-// locked path serves (a timed FUTEX_WAIT may nap too): the waiter
+// futex word, three times: each sleeps in FUTEX_WAIT until the word says
+// its turn came, then passes the turn and wakes the other with a
+// FUTEX_WAKE of one. The first time (wait=nap) the waits are plain
+// FUTEX_WAITs without a timeout: on 2 CPUs with nothing else to run, the
+// waiter naps on its CPU without the kernel lock and the wake ends the
+// nap (kernel/fastfutex.go). The second and third times each wait is a
+// FUTEX_WAIT_BITSET, which only the locked path serves: the waiter
 // blocks, its CPU halts, and the kernel often hands the waiter to it
-// without its lock (thread.HandOffFutexWake). A lost wake-up hangs the
-// boot; each wake must report 0 or 1 woken.
+// without its lock (thread.HandOffFutexWake). The second time
+// (wait=block) the waits have no timeout, and each side computes a
+// little in its turn and after its wake (turnWorkBlock), so the halted
+// CPU often runs the waiter handed to it without the kernel lock too
+// (kernel.halt, sched.Scheduler.RunHandedOff); the third time
+// (wait=timed) they have a deadline 10 s ahead, whose cancelling is the
+// kernel lock's. A lost wake-up hangs the boot; each wake must report 0
+// or 1 woken.
 func takeTurns() error {
-	for _, timeout := range []bool{false, true} {
-		naps, wakes, handoffs := fastPathCount("futex_wait_nap"), eventCount("futex_nap_wake"), eventCount("futex_handoff")
-		if err := bothTurns(500, timeout); err != nil {
+	for _, wait := range []string{"nap", "block", "timed"} {
+		naps, wakes, handoffs, ran := fastPathCount("futex_wait_nap"), eventCount("futex_nap_wake"), eventCount("futex_handoff"), eventCount("idle_run_handed_off")
+		if err := bothTurns(500, wait); err != nil {
 			return err
 		}
-		fmt.Printf("threads locks: turns timeout=%v napped=%d nap_wakes=%d handoffs=%d\n", timeout,
-			fastPathCount("futex_wait_nap")-naps, eventCount("futex_nap_wake")-wakes, eventCount("futex_handoff")-handoffs)
+		fmt.Printf("threads locks: turns wait=%s napped=%d nap_wakes=%d handoffs=%d ran_handed_off=%d\n", wait,
+			fastPathCount("futex_wait_nap")-naps, eventCount("futex_nap_wake")-wakes, eventCount("futex_handoff")-handoffs,
+			eventCount("idle_run_handed_off")-ran)
 	}
 	return nil
 }
@@ -679,26 +686,30 @@ func spinFor(d time.Duration) {
 
 // bothTurns runs the two sides of turns, each on its own locked thread,
 // n turns each, and returns their errors.
-func bothTurns(n int, timeout bool) error {
+func bothTurns(n int, wait string) error {
 	var turn uint32
 	errs := make(chan error, 2)
 	for me := range uint32(2) {
 		go func() {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			errs <- turns(&turn, me, n, timeout)
+			errs <- turns(&turn, me, n, wait)
 		}()
 	}
 	return errors.Join(<-errs, <-errs)
 }
 
 // turns is one side of takeTurns: n times, wait until *turn is me, then
-// hand the turn to the other side and wake it. With timeout, each wait
-// is a FUTEX_WAIT_BITSET of any bit until 10 s from now at most (it
-// never should last that long).
-func turns(turn *uint32, me uint32, n int, timeout bool) error {
+// hand the turn to the other side and wake it. Each wait is a
+// FUTEX_WAIT (wait "nap") or a FUTEX_WAIT_BITSET of any bit, without a
+// timeout ("block") or until 10 s from now at most ("timed": it never
+// should last that long).
+func turns(turn *uint32, me uint32, n int, wait string) error {
 	addr := uintptr(unsafe.Pointer(turn))
 	op, tsp := uintptr(futexWaitPrivate), uintptr(0)
+	if wait != "nap" {
+		op = futexWaitBitsetPrivate
+	}
 	var ts unix.Timespec
 	for range n {
 		for {
@@ -706,26 +717,41 @@ func turns(turn *uint32, me uint32, n int, timeout bool) error {
 			if v == me {
 				break
 			}
-			if timeout {
+			if wait == "timed" {
 				if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
 					return err
 				}
 				ts.Sec += 10
-				op, tsp = futexWaitBitsetPrivate, uintptr(unsafe.Pointer(&ts))
+				tsp = uintptr(unsafe.Pointer(&ts))
 			}
 			_, _, e := unix.Syscall6(unix.SYS_FUTEX, addr, op, uintptr(v), tsp, 0, futexBitsetAny)
 			if e != 0 && e != unix.EAGAIN && e != unix.EINTR {
-				return fmt.Errorf("FUTEX_WAIT for the turn (timeout %v): %v", timeout, e)
+				return fmt.Errorf("FUTEX_WAIT for the turn (wait %s): %v", wait, e)
 			}
+		}
+		if wait == "block" {
+			spinFor(2 * turnWorkBlock)
 		}
 		atomic.StoreUint32(turn, 1-me)
 		r, _, e := unix.Syscall6(unix.SYS_FUTEX, addr, futexWakePrivate, 1, 0, 0, 0)
 		if e != 0 || r > 1 {
 			return fmt.Errorf("FUTEX_WAKE of the other side: %d woken, %v", r, e)
 		}
+		if wait == "block" {
+			spinFor(turnWorkBlock)
+		}
 	}
 	return nil
 }
+
+// turnWorkBlock is how long a side computes after its wake in the turns
+// whose waits block without a timeout, before it waits: time for the
+// CPU the waiter was handed to to leave HLT and run it there (a waker
+// that waits at once drains its partner on the locked path first,
+// nearly always under emulation, and runs it on its own CPU). Each side
+// computes twice as long in its turn before it passes the turn, so that
+// the other is waiting by then, its CPU halted.
+const turnWorkBlock = 40 * time.Microsecond
 
 // shortSleeps makes the short nanosleeps the kernel answers without its
 // lock (kernel/fastsleep.go) from a locked thread: 300 of 3 us (a delay
