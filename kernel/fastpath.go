@@ -77,10 +77,10 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 // When the word no longer holds the expected value it returns EAGAIN, as
 // the locked path would (thread.SysFutex): the word is read once, at one
 // instant, which is where the call takes effect. When it still holds it
-// and a thread waits in this CPU's run queue, a wait without a timeout
-// blocks and switches to that thread under the CPU's run-queue lock
-// (futexWaitSwitch, fastswitch.go); with none queued, the waiter may nap
-// instead of blocking (futexNapWait, fastfutex.go).
+// and a thread waits in this CPU's run queue, or in another's, a wait
+// without a timeout blocks and switches to that thread under the CPU's
+// run-queue lock (futexWaitSwitch, fastswitch.go); with none queued, the
+// waiter may nap instead of blocking (futexNapWait, fastfutex.go).
 // It reports false (the locked path decides, with its errno: EFAULT,
 // EINVAL) for a timeout that the lock-free load cannot read or that is
 // not valid, for FUTEX_CLOCK_REALTIME
@@ -107,8 +107,9 @@ func fastFutexWait(c *percpu.CPU, f *x86.TrapFrame) bool {
 	}
 	switch {
 	case v != uint32(f.DX):
-	case timeout < 0 && !threadtab.Sched.YieldChangesNothing(c.ID):
-		// A thread waits here: it runs next, no nap (fastswitch.go).
+	case timeout < 0 && (!threadtab.Sched.YieldChangesNothing(c.ID) || threadtab.Sched.StealVictim(c.ID) >= 0):
+		// A thread waits here, or in another CPU's queue: it runs next,
+		// no nap (fastswitch.go).
 		if futexWaitSwitch(c, f, addr, v) {
 			return true
 		}
@@ -172,6 +173,7 @@ func writeFastStats(w kfiles.Writer) {
 	w.Pair("futex_wait", sum[percpu.EvFutexWaitFast]+napsWoken+sum[percpu.EvFutexWaitSwitch], sum[percpu.EvFutexWaitLocked]+sum[percpu.EvFutexNapCut])
 	w.Pair("futex_wait_nap", sum[percpu.EvFutexNap], sum[percpu.EvFutexNapCut])
 	w.Pair("futex_wait_switch", sum[percpu.EvFutexWaitSwitch], 0)
+	w.Pair("futex_wait_steal", sum[percpu.EvFutexWaitSteal], 0)
 	w.Pair("sched_yield", sum[percpu.EvYieldFast], sum[percpu.EvYieldLocked])
 	// A nap cut short went on to the locked path: it counts in both.
 	w.Pair("nanosleep", sum[percpu.EvNap]+sum[percpu.EvSleepSpin], sum[percpu.EvNapLocked]+sum[percpu.EvNapCut])

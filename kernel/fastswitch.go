@@ -17,28 +17,33 @@ import (
 // queues its blocked waiter on the waker's CPU if the waiter last ran
 // there, or if it last ran on another (busy) CPU and the waker's queue
 // is empty (futexWakeHere), and a FUTEX_WAIT with a thread queued on its
-// CPU blocks and switches to it (futexWaitSwitch): what the kernel
-// lock's path does in those cases (it would queue the second kind of
-// waiter on its old CPU, and the waker's next FUTEX_WAIT, on that path
-// too, would steal it back),
-// done under the CPU's own run-queue lock (kernel/klock/runqueue.go), so
-// that two CPUs doing so do not wait for each other. The scheduler's side, and why the kernel lock's
-// holders see nothing change, is sched/local.go.
+// CPU, or on another CPU when its own queue is empty, blocks and
+// switches to it (futexWaitSwitch): what the kernel lock's path does in
+// those cases (it would queue the second kind of waiter on its old CPU,
+// and the waker's next FUTEX_WAIT, on that path too, would steal it
+// back), done under the CPU's own run-queue lock
+// (kernel/klock/runqueue.go), and for a steal the other CPU's too, taken
+// by one try, so that two CPUs doing so do not wait for each other. The
+// scheduler's side, and why the kernel lock's holders see nothing
+// change, is sched/local.go.
 
 // futexWaitSwitch serves a FUTEX_WAIT without a timeout whose word held
 // val when fastFutexWait read it, while a thread waits in c's own run
-// queue: under c's run-queue lock it reads the word again under its
-// bucket lock (EAGAIN if it changed) and queues the caller there,
-// blocked (sched.Scheduler.WaitHereLocked), then switches to the oldest
-// thread in c's queue (sched.Scheduler.SwitchLocal, loadSwitched). A
-// signal that came meanwhile takes the caller off the chain again for
-// the locked path, which ends the wait with EINTR or a restart, unless
-// a lock-free FUTEX_WAKE took it off first (its wait is then over and
-// returns 0; the signal waits for its next run). It reports false,
-// nothing changed, when the locked path must serve the call: the
-// kernel lock is held, a CPU-time timer is armed (their expiries are
-// that lock's), a signal is pending, c's queue is empty or the word
-// cannot be read without a fault.
+// queue or another CPU's: under c's run-queue lock (and the other CPU's,
+// lockVictim) it reads the word again under its bucket lock (EAGAIN if
+// it changed) and queues the caller there, blocked
+// (sched.Scheduler.WaitHereLocked), then switches to the oldest thread
+// of that queue (sched.Scheduler.SwitchLocal, loadSwitched), as the
+// kernel lock's Schedule would (it steals from the longest other queue
+// when c's is empty). A signal that came meanwhile takes the caller off
+// the chain again for the locked path, which ends the wait with EINTR
+// or a restart, unless a lock-free FUTEX_WAKE took it off first (its
+// wait is then over and returns 0; the signal waits for its next run).
+// It reports false, nothing changed, when the locked path must serve
+// the call: the kernel lock is held, another CPU holds the run-queue
+// lock it needs, a CPU-time timer is armed (their expiries are that
+// lock's), a signal is pending, every queue is empty or the word cannot
+// be read without a fault.
 // Context: trap, kernel lock not held; does not allocate.
 func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) bool {
 	s := &threadtab.Sched
@@ -46,8 +51,9 @@ func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) 
 	if thread.SignalPending(t) || !klock.TryLockRunQueue(c) {
 		return false
 	}
-	if s.NArmed != 0 || s.YieldChangesNothing(c.ID) { // read under the lock: a kernel-lock holder may have stolen the thread
-		klock.UnlockRunQueue(c)
+	from := lockVictim(c)
+	if from < 0 || s.NArmed != 0 {
+		unlockRunQueues(c, from)
 		return false
 	}
 	th := &threadtab.Threads[t]
@@ -55,12 +61,12 @@ func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) 
 	th.RestartNr = unix.SYS_FUTEX
 	switch queueOnWord(t, addr, val, false) {
 	case napWordChanged:
-		klock.UnlockRunQueue(c)
+		unlockRunQueues(c, from)
 		percpu.Count(c, percpu.EvFutexWaitFast)
 		f.AX = errnoResult(abi.EAGAIN)
 		return true
 	case napFault:
-		klock.UnlockRunQueue(c)
+		unlockRunQueues(c, from)
 		return false
 	}
 	// Fenced: a lock-free tgkill that saw t running before it blocked
@@ -68,13 +74,52 @@ func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) 
 	if thread.SignalPendingFenced(t) && s.Unwait(t) {
 		th.Wait = threadtab.WaitNone
 		s.EndSwitch(c.ID)
-		klock.UnlockRunQueue(c)
+		unlockRunQueues(c, from)
 		return false
 	}
-	next := s.SwitchLocal(c.ID, clock.Nanotime())
+	next := s.SwitchLocal(c.ID, from, clock.Nanotime())
+	if from != c.ID {
+		klock.UnlockOtherRunQueue(from)
+		percpu.Count(c, percpu.EvFutexWaitSteal)
+	}
 	percpu.Count(c, percpu.EvFutexWaitSwitch)
 	loadSwitched(c, f, next)
 	return true
+}
+
+// lockVictim returns the CPU whose queue a FUTEX_WAIT on c that blocks
+// takes its next thread from, with c's run-queue lock held: c, when a
+// thread waits in c's own queue (read under that lock: a kernel lock
+// holder may have stolen it before), else the CPU with the longest
+// other queue (sched.Scheduler.StealVictim), whose run-queue lock it
+// takes (klock.TryLockOtherRunQueue) and whose queue it finds still
+// holding a thread; -1 when every queue is empty or that CPU's lock is
+// held. Context: trap, on CPU c, c's run-queue lock held; does not
+// allocate.
+func lockVictim(c *percpu.CPU) int {
+	s := &threadtab.Sched
+	if !s.YieldChangesNothing(c.ID) {
+		return c.ID
+	}
+	v := s.StealVictim(c.ID)
+	if v < 0 || !klock.TryLockOtherRunQueue(v) {
+		return -1
+	}
+	if s.YieldChangesNothing(v) { // emptied before the lock was taken
+		klock.UnlockOtherRunQueue(v)
+		return -1
+	}
+	return v
+}
+
+// unlockRunQueues releases the run-queue locks futexWaitSwitch took:
+// from's, when lockVictim took another CPU's, then c's own.
+// Context: trap, on CPU c, c's run-queue lock held; does not allocate.
+func unlockRunQueues(c *percpu.CPU, from int) {
+	if from >= 0 && from != c.ID {
+		klock.UnlockOtherRunQueue(from)
+	}
+	klock.UnlockRunQueue(c)
 }
 
 // loadSwitched is load (kernel/resched.go) for next, which SwitchLocal

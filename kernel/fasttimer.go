@@ -33,7 +33,8 @@ import (
 // scheduler and the next check ask (armTimer), its CPU time charged as
 // the locked path charges it. It reports false, having changed nothing
 // and sent no EOI, when the kernel lock's path must take the interrupt:
-// that lock is held (TryLockRunQueue), a deadline c owns has passed, a
+// that lock or a steal holds c's run-queue lock (TryLockRunQueue), a
+// deadline c owns has passed, a
 // CPU-time timer is armed, a thread waits in c's inbox, or the thread's
 // slice is over with another thread queued here. A signal that cannot
 // be delivered without the kernel lock, or a change of the slices'

@@ -254,15 +254,19 @@ func runHandedOff(c *percpu.CPU, f *x86.TrapFrame, t sched.TID) (locked bool) {
 // the next halt, and the look after it finds the thread in c's inbox,
 // which it runs (sched.Scheduler.RunHandedOff: ran names it, and c's
 // run-queue lock is still held) unless the kernel lock's drain must wake
-// it. With the kernel lock held (its holder may be queueing a thread
-// here, with an IPI) it reports false once woken, and before the first
-// halt whether c's own queue is empty: the only
+// it. With its run-queue lock held elsewhere (the kernel lock's holder
+// may be queueing a thread here, with an IPI; another CPU may be
+// stealing from c's queue) it reports false once woken, and before the
+// first halt whether c's own queue is empty and c still idle: the only
 // thread queued there without an IPI is one c queued itself on its way
-// out of that lock.
+// out of the kernel lock, which cleared c's idle flag, and a steal may
+// have taken it from the queue already, leaving c not idle, so that the
+// next thread placed on c would come without an IPI (the kernel lock's
+// path sets the flag again).
 // Context: trap, in halt, no lock held; does not allocate.
 func haltAgain(c *percpu.CPU, woken bool) (again bool, ran sched.TID) {
 	if !klock.TryLockRunQueue(c) {
-		return !woken && threadtab.Sched.YieldChangesNothing(c.ID), noThread
+		return !woken && threadtab.Sched.YieldChangesNothing(c.ID) && threadtab.Sched.CPUs[c.ID].Idle, noThread
 	}
 	if again = threadtab.Sched.HaltAgain(c.ID); again {
 		armTimer(c)

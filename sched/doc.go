@@ -31,8 +31,9 @@
 //   - Local switches and wake-ups (local.go): what a CPU does on its own
 //     run queue under its run-queue lock, without the kernel lock: a
 //     FUTEX_WAKE queues its waiter there (ClaimHere), a FUTEX_WAIT
-//     switches to the oldest queued thread (WaitHereLocked,
-//     SwitchLocal, Unwait).
+//     switches to the oldest queued thread, or steals one from another
+//     CPU's queue under that CPU's lock too (WaitHereLocked,
+//     SwitchLocal, StealVictim, Unwait).
 //   - Futex naps (futexnap.go): a FUTEX_WAIT that naps on its CPU instead
 //     of blocking, queued on its word's chain as a napper that polls and
 //     then halts; a wake marks it woken and interrupts its CPU only once

@@ -31,7 +31,9 @@ import "sync/atomic"
 //     is still switching from is left alone (leftCPU).
 //   - SwitchLocal: a FUTEX_WAIT that blocked puts the oldest thread of
 //     its CPU's own queue on the CPU, as Schedule would (it pops its own
-//     queue before it steals).
+//     queue before it steals), or, with that queue empty, the oldest of
+//     the longest other queue (StealVictim), under that CPU's run-queue
+//     lock too, as Schedule's steal would.
 //   - TickHere and KickHere: a timer interrupt that only ends a wait
 //     for the timer (a goroutine time-slice check, a deadline armed
 //     early), or a kick IPI for a signal or for a thread queued here,
@@ -47,6 +49,7 @@ import "sync/atomic"
 // it sees the scheduler still, as before. Two CPUs under their run-queue
 // locks run at once, so each touches only its own CPU's entry and the
 // threads it owns there (its running thread, the threads in its queue,
+// the one it steals from another CPU's queue under that CPU's lock,
 // the waiter it takes off a chain under the bucket lock, the thread it
 // takes from its own inbox), never the timer heap, and the running count
 // only with a locked add (RunHandedOff; a switch leaves it as it is), and
@@ -130,22 +133,25 @@ func (s *Scheduler) leftCPU(t TID) bool {
 	return s.mistake == mistakeClaimSwitching || atomic.LoadInt32(&s.CPUs[s.Threads[t].CPU].switching) == 0
 }
 
-// SwitchLocal puts the oldest thread of CPU c's own queue on c in place
-// of c's running thread, which has just blocked, as Schedule would, and
-// returns it; None, with nothing changed, when c's queue is empty or c's
-// thread did not block. The blocked thread is charged its CPU time; the
-// running count stays as it is (one thread leaves the CPU, one comes).
-// The kernel then loads the returned thread's registers.
-// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
-// one event), no CPU-time timer armed (NArmed: their expiries are the
-// kernel lock's); does not allocate.
-func (s *Scheduler) SwitchLocal(c int, now int64) TID {
+// SwitchLocal puts the oldest thread of CPU from's queue on CPU c in
+// place of c's running thread, which has just blocked, as Schedule would
+// (it pops c's own queue, from == c, or, with that empty, steals from
+// the longest other, StealVictim), and returns it; None, with nothing
+// changed, when from's queue is empty or c's thread did not block. The
+// blocked thread is charged its CPU time; the running count stays as it
+// is (one thread leaves the CPU, one comes). The kernel then loads the
+// returned thread's registers.
+// Context: trap, on CPU c, c's and from's run-queue locks held (or the
+// simulator's one event), no CPU-time timer armed (NArmed: their
+// expiries are the kernel lock's); does not allocate.
+func (s *Scheduler) SwitchLocal(c, from int, now int64) TID {
 	p := &s.CPUs[c]
-	if p.Cur == None || s.Threads[p.Cur].State != Blocked || p.RunQ.Len() == 0 {
+	q := &s.CPUs[from].RunQ
+	if p.Cur == None || s.Threads[p.Cur].State != Blocked || q.Len() == 0 {
 		return None
 	}
 	s.Charge(c, now)
-	next := p.RunQ.Pop(&s.RunLinks)
+	next := q.Pop(&s.RunLinks)
 	th := &s.Threads[next]
 	th.State = Running
 	th.CPU = c

@@ -97,7 +97,7 @@ func TestSwitchingFlag(t *testing.T) {
 	assert.Equal(t, int32(1), s.CPUs[1].switching)
 	_, r := s.ClaimHere(key, 0, 20)
 	assert.Equal(t, ClaimNeedsCPU, r, "CPU 1 is still switching from b")
-	require.Equal(t, q, s.SwitchLocal(1, 30))
+	require.Equal(t, q, s.SwitchLocal(1, 1, 30))
 	s.EndSwitch(1)
 	assert.Equal(t, int32(0), s.CPUs[1].switching)
 	got, r := s.ClaimHere(key, 0, 40)
@@ -253,4 +253,38 @@ func TestKickHere(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSwitchLocalSteals: a FUTEX_WAIT on a CPU with nothing queued
+// switches to the oldest thread of the longest other queue, as
+// Schedule's steal would: it runs here, the victim's queue loses it, and
+// the running count stays as it was.
+func TestSwitchLocalSteals(t *testing.T) {
+	s := new(Scheduler)
+	s.Init(3)
+	a, b, q1, q2, r := s.Alloc(), s.Alloc(), s.Alloc(), s.Alloc(), s.Alloc()
+	s.Start(a, 0, 0)
+	s.Start(b, 1, 0)
+	s.Start(r, 2, 0)
+	for _, q := range []TID{q1, q2} {
+		s.Threads[q].CPU = 1
+		s.queueOn(1, q, 5)
+	}
+	x := s.Alloc()
+	s.queueOn(2, x, 5)
+	assert.Equal(t, 2, s.StealVictim(1), "CPU 1's own queue does not count")
+	require.Equal(t, 1, s.StealVictim(0), "the longest other queue")
+	assert.Equal(t, None, s.SwitchLocal(0, 1, 20), "a thread still running does not switch")
+	s.Futexes.Lock(0x40)
+	s.WaitHereLocked(a, 0x40)
+	s.Futexes.Unlock(0x40)
+	require.Equal(t, q1, s.SwitchLocal(0, 1, 20))
+	s.EndSwitch(0)
+	assert.Equal(t, Running, s.Threads[q1].State)
+	assert.Equal(t, 0, s.Threads[q1].CPU)
+	assert.Equal(t, q1, s.CPUs[0].Cur)
+	assert.Equal(t, int64(20), s.CPUs[0].SliceStart)
+	assert.Equal(t, []TID{q2}, queued(&s.CPUs[1].RunQ, &s.RunLinks))
+	assert.Equal(t, int64(3), s.Running)
+	assert.Equal(t, Blocked, s.Threads[a].State)
 }

@@ -222,16 +222,27 @@ func (s *Scheduler) pop(c int) TID {
 	if t := s.CPUs[c].RunQ.Pop(&s.RunLinks); t != None {
 		return t
 	}
+	if victim := s.StealVictim(c); victim >= 0 {
+		return s.CPUs[victim].RunQ.Pop(&s.RunLinks)
+	}
+	return None
+}
+
+// StealVictim returns the CPU other than c with the longest run queue,
+// the first of them on a tie, or -1 when every other queue is empty: the
+// CPU whose oldest thread c, with nothing of its own to run, steals.
+// Context: trap, kernel lock held, or c's run-queue lock (the lengths
+// are then read without the other CPUs' locks, each one aligned word:
+// the caller takes the victim's lock and looks again); does not
+// allocate.
+func (s *Scheduler) StealVictim(c int) int {
 	victim := -1
 	for i := 0; i < s.NCPU; i++ {
 		if i != c && s.CPUs[i].RunQ.Len() > 0 && (victim < 0 || s.CPUs[i].RunQ.Len() > s.CPUs[victim].RunQ.Len()) {
 			victim = i
 		}
 	}
-	if victim < 0 {
-		return None
-	}
-	return s.CPUs[victim].RunQ.Pop(&s.RunLinks)
+	return victim
 }
 
 // Schedule decides what CPU c does next, at the end of every entry into

@@ -16,12 +16,14 @@ type RunLinks [MaxThreads]TID
 
 // Len returns the number of queued threads.
 // Context: trap or boot, kernel lock held, or the queue's CPU's
-// run-queue lock (local.go); does not allocate.
+// run-queue lock (local.go, held by that CPU or a steal); does not
+// allocate.
 func (q *RunQueue) Len() int { return q.size }
 
 // Push appends t, which must not be queued anywhere.
 // Context: trap or boot, kernel lock held, or the queue's CPU's
-// run-queue lock (local.go); does not allocate.
+// run-queue lock (local.go, held by that CPU or a steal); does not
+// allocate.
 func (q *RunQueue) Push(l *RunLinks, t TID) {
 	l[t] = None
 	if q.size == 0 {
@@ -35,7 +37,8 @@ func (q *RunQueue) Push(l *RunLinks, t TID) {
 
 // Pop removes and returns the oldest thread, or None.
 // Context: trap or boot, kernel lock held, or the queue's CPU's
-// run-queue lock (local.go); does not allocate.
+// run-queue lock (local.go, held by that CPU or a steal); does not
+// allocate.
 func (q *RunQueue) Pop(l *RunLinks) TID {
 	if q.size == 0 {
 		return None

@@ -74,6 +74,10 @@ type simulator struct {
 	// FUTEX_WAKEs that queued their waiter on their own CPU, movedHere
 	// those of them whose waiter last ran on another CPU.
 	switches, undone, wokenHere, movedHere int
+	// steals counts the switches that took a thread from another CPU's
+	// queue, under both CPUs' run-queue locks; victim is that other CPU
+	// plus one while a switch holds its lock (0: none).
+	steals, victim int
 	// ticksHere counts the timer interrupts taken under the run-queue
 	// lock (TickHere), rehalts the wake IPIs after which an idle CPU
 	// halted again without the lock (HaltAgain).
@@ -776,9 +780,10 @@ func (sim *simulator) wakeHere(c int, k uintptr) bool {
 }
 
 // switchWait is kernel/fastswitch.go's FUTEX_WAIT on key k from CPU c
-// under c's run-queue lock, when a thread waits in c's own queue: the
-// thread queues itself blocked (WaitHereLocked), and c switches to the
-// oldest queued thread (SwitchLocal) without a Schedule, a pending IPI
+// under c's run-queue lock, when a thread waits in c's own queue, or in
+// another CPU's (then under that CPU's run-queue lock too, until the
+// pop): the thread queues itself blocked (WaitHereLocked), and c
+// switches to the oldest queued thread (SwitchLocal) without a Schedule, a pending IPI
 // still pending. Between the two, another CPU's lock-free FUTEX_WAKE may
 // hand the waiter off, and a signal may come, which takes the waiter off
 // its chain again (Unwait) for the locked path, unless the hand-off came
@@ -787,7 +792,16 @@ func (sim *simulator) wakeHere(c int, k uintptr) bool {
 func (sim *simulator) switchWait(c int, k uintptr) bool {
 	s := sim.s
 	t := s.CPUs[c].Cur
-	if s.NArmed != 0 || s.CPUs[c].RunQ.Len() == 0 {
+	from := c
+	if s.CPUs[c].RunQ.Len() == 0 {
+		// Nothing queued here: steal from the longest other queue, whose
+		// run-queue lock the kernel tries once (held by its CPU: the
+		// locked path).
+		if from = s.StealVictim(c); from < 0 || sim.choose(4) == 0 {
+			return false
+		}
+	}
+	if s.NArmed != 0 {
 		return false
 	}
 	s.Futexes.Reserve(k)
@@ -796,23 +810,30 @@ func (sim *simulator) switchWait(c int, k uintptr) bool {
 	s.Futexes.Unlock(k)
 	s.Futexes.Unreserve(k)
 	sim.leaving[c] = t
+	// The victim's run-queue lock is held until the pop: its CPU makes no
+	// wake under that lock meanwhile (a lock-free hand-off it may).
+	sim.victim = from + 1
 	sim.wakeDuringSwitch(c, k)
+	sim.victim = 0
 	if sim.choose(8) == 0 && s.Unwait(t) {
 		sim.endSwitch(c)
 		sim.undone++
 		sim.note("cpu %d: thread %d's switching wait on key %d is undone (a signal)", c, t, k)
 		return false
 	}
-	next := s.SwitchLocal(c, sim.now)
+	next := s.SwitchLocal(c, from, sim.now)
 	sim.wakeDuringSwitch(c, k) // the kernel has yet to save t's x87 state (loadSwitched)
 	sim.lookDuringSwitch(c)
 	sim.endSwitch(c)
 	if next == None {
-		sim.fail("switch: cpu %d found no thread in its queue of %d", c, s.CPUs[c].RunQ.Len())
+		sim.fail("switch: cpu %d found no thread in cpu %d's queue of %d", c, from, s.CPUs[from].RunQ.Len())
 		return true
 	}
 	sim.switches++
-	sim.note("cpu %d: thread %d waits on key %d and switches to %d", c, t, k, next)
+	if from != c {
+		sim.steals++
+	}
+	sim.note("cpu %d: thread %d waits on key %d and switches to %d from cpu %d's queue", c, t, k, next, from)
 	sim.arm(c)
 	return true
 }
@@ -822,7 +843,7 @@ func (sim *simulator) switchWait(c int, k uintptr) bool {
 // from the thread that waits on k.
 func (sim *simulator) wakeDuringSwitch(c int, k uintptr) {
 	if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
-		if !sim.handOff(w, k) {
+		if !sim.handOff(w, k) && w != sim.victim-1 { // a steal holds the victim's run-queue lock
 			sim.wakeHere(w, k)
 		}
 	}
@@ -1280,7 +1301,7 @@ func TestSimulate(t *testing.T) {
 	}
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
-	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1303,10 +1324,11 @@ func TestSimulate(t *testing.T) {
 		wayOut += sim.wakesOnWayOut
 		pastTimer += sim.napsPastTimer
 		ranHandedOff += sim.ranHandedOff
+		steals += sim.steals
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches, %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, inWaits, wayOut, pastTimer, ends)
+		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, steals, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, inWaits, wayOut, pastTimer, ends)
 	assert.NotZero(t, pastTimer, "no nap went on past a timer interrupt")
 	assert.NotZero(t, wayOut, "no device waiter woke on a CPU's way to its halt")
 	assert.NotZero(t, inWaits, "no timer interrupt was taken in a wait for a lock")
@@ -1315,6 +1337,7 @@ func TestSimulate(t *testing.T) {
 	assert.NotZero(t, ranHandedOff, "no idle CPU ran a thread handed to it without the lock")
 	assert.NotZero(t, ticksHere, "no timer interrupt was taken under the run-queue lock")
 	assert.NotZero(t, switches, "no FUTEX_WAIT switched under the run-queue lock")
+	assert.NotZero(t, steals, "no FUTEX_WAIT switched to a thread from another CPU's queue")
 	assert.NotZero(t, undone, "no switching FUTEX_WAIT was undone")
 	assert.NotZero(t, wokenHere, "no FUTEX_WAKE queued its waiter under the run-queue lock")
 	assert.NotZero(t, movedHere, "no FUTEX_WAKE moved its waiter from another CPU under the run-queue lock")

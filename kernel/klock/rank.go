@@ -15,7 +15,8 @@ import (
 // locks, the first time the code path runs, rather than a deadlock when
 // two CPUs happen to meet there. Rank 0 is an unranked lock, never
 // checked. There are six ranks today: the kernel lock, the run-queue
-// locks (one per CPU, each taken only by its own CPU, runqueue.go), the
+// locks (one per CPU, each taken by its own CPU; another CPU's is only
+// ever tried, never waited for, and has no rank: runqueue.go), the
 // files lock, the memory lock, the slices lock and the signals lock, in
 // that order; the
 // futex buckets' locks are unranked leaves (sched/futex.go), and the

@@ -13,16 +13,21 @@ import (
 // queue and its running thread (sched.CPU: Cur, RunQ, Armed, SliceStart,
 // Resched) against the kernel lock's holders, so that the CPU can switch
 // to a thread in its own queue, or queue a woken thread there, without
-// the kernel lock (kernel/fastswitch.go, sched/local.go). Only CPU c
-// takes run-queue lock c. The kernel lock's holder holds every run-queue
+// the kernel lock (kernel/fastswitch.go, sched/local.go). CPU c takes
+// run-queue lock c, and another CPU that holds its own takes lock c too,
+// to steal a thread from c's queue (TryLockOtherRunQueue): each take is
+// one compare-and-swap, which fails while the other holds it, so neither
+// ever waits for the other. The kernel lock's holder holds every run-queue
 // lock: Kernel.Lock, once it has the kernel lock, waits until no CPU
 // holds its run-queue lock (waitRunQueues), and a CPU takes its own only
 // while the kernel lock is free (TryLockRunQueue). So the code under the
 // kernel lock is unchanged: it still sees the whole scheduler still. Two
 // CPUs under their run-queue locks run at once; each changes only its
-// own CPU's state, the threads in its own queue, its running thread,
-// the futex waiter it takes off a chain under the bucket lock and the
-// thread it takes from its own hand-off inbox, and adds to the process's
+// own CPU's state, the threads in its own queue (and, under another
+// CPU's lock too, the thread it steals from that CPU's queue), its
+// running thread, the futex waiter it takes off a chain under the bucket
+// lock and the thread it takes from its own hand-off inbox, and adds to
+// the process's
 // CPU time and the running count with locked instructions
 // (sched/local.go, sched/handoff.go).
 //
@@ -30,7 +35,9 @@ import (
 // the kernel lock's path if that lock is held, and the kernel lock's
 // holder waits only for holds that began before it took the kernel lock
 // (and for the flag of a take that finds the lock held, for the few
-// instructions before it clears it), each a few hundred instructions
+// instructions before it clears it; and for a steal's hold of another
+// CPU's lock, which begins and ends inside the stealer's hold of its
+// own, itself begun before: TryLockOtherRunQueue), each a few hundred instructions
 // with no wait inside but for a futex bucket lock, the slices lock or
 // the signals lock (a timer interrupt's slice check, kernel/fasttimer.go),
 // none of which a kernel-lock holder holds while it waits here (it waits
@@ -41,8 +48,8 @@ import (
 // lock's taker sets the lock, then reads the flags), each store a locked
 // instruction, so at least one of them sees the other.
 
-// runQueueHeld has a word per CPU: 1 while that CPU holds its run-queue
-// lock. Atomic.
+// runQueueHeld has a word per CPU: 1 while its run-queue lock is held,
+// by that CPU or by another's steal. Atomic.
 var runQueueHeld [percpu.MaxCPUs]atomic.Uint32
 
 // runQueueSince is when each CPU took its run-queue lock (TSC), for the
@@ -57,9 +64,10 @@ var runQueueSince [percpu.MaxCPUs]uint64
 var runQueueStats Stats
 
 // TryLockRunQueue takes CPU c's run-queue lock and reports true, unless
-// the kernel lock is held (then it reports false, holding nothing: the
-// caller goes on to the kernel lock's path; a CPU that holds the kernel
-// lock holds every run-queue lock already). The kernel lock may not be
+// the kernel lock is held, or another CPU's steal holds c's lock (then
+// it reports false, holding nothing: the caller goes on to the kernel
+// lock's path; a CPU that holds the kernel lock holds every run-queue
+// lock already). The kernel lock may not be
 // taken inside it (the lock order ranks the run-queue locks after the
 // kernel lock, so checkLockOrder ends that in a kernel panic): its taker
 // would wait for this very hold to end.
@@ -67,7 +75,12 @@ var runQueueStats Stats
 func TryLockRunQueue(c *percpu.CPU) bool {
 	checkLockOrder(c, RankRunQueue)
 	start := cpu.Rdtsc()
-	runQueueHeld[c.ID].Store(1) // an XCHG: ordered before the load below
+	// A LOCK CMPXCHG: ordered before the load below. It fails while
+	// another CPU's steal holds the lock (TryLockOtherRunQueue).
+	if !runQueueHeld[c.ID].CompareAndSwap(0, 1) {
+		heldLocks[c.ID].release(RankRunQueue)
+		return false
+	}
 	if spin.KernelLock.Held() {
 		runQueueHeld[c.ID].Store(0)
 		heldLocks[c.ID].release(RankRunQueue)
@@ -85,6 +98,25 @@ func UnlockRunQueue(c *percpu.CPU) {
 	heldLocks[c.ID].release(RankRunQueue)
 	runQueueHeld[c.ID].Store(0)
 }
+
+// TryLockOtherRunQueue takes CPU v's run-queue lock for the caller,
+// which holds its own, to steal from v's queue, and reports true; false,
+// with nothing taken, when v holds it (or another steal does). It never
+// waits, so it has no rank: the caller's own lock keeps the kernel
+// lock's holders out, and a CPU that finds its own lock taken by a steal
+// goes to the kernel lock's path instead of waiting. The caller must
+// release it (UnlockOtherRunQueue) before its own: a kernel lock holder
+// that looked at v's flag before this take waits for the caller's, and
+// so for the steal's end. The statistics count the steal within the
+// caller's own hold (the kernel counts steals as futex_wait_steal).
+// Context: trap, the caller's run-queue lock held, interrupts off; does
+// not allocate.
+func TryLockOtherRunQueue(v int) bool { return runQueueHeld[v].CompareAndSwap(0, 1) }
+
+// UnlockOtherRunQueue releases CPU v's run-queue lock, which the caller
+// took with TryLockOtherRunQueue, before its own. Context: trap, the
+// caller's run-queue lock held, interrupts off; does not allocate.
+func UnlockOtherRunQueue(v int) { runQueueHeld[v].Store(0) }
 
 // RunQueueStats returns the run-queue locks' statistics, for
 // /proc/gometal/sched. Context: any; does not allocate.

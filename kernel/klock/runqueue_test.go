@@ -1,0 +1,31 @@
+package klock
+
+import (
+	"testing"
+
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRunQueueSteal: while another CPU's steal holds a CPU's run-queue
+// lock, that CPU's own take fails, holding nothing and recording no lock
+// held (its entry goes to the kernel lock's path), and a second steal
+// fails too; a steal fails against the CPU's own hold. No take waits.
+func TestRunQueueSteal(t *testing.T) {
+	c0, c1 := &percpu.CPU{ID: 0}, &percpu.CPU{ID: 1}
+	require.True(t, TryLockRunQueue(c0))
+	require.True(t, TryLockOtherRunQueue(1), "CPU 0 steals from CPU 1's queue")
+	assert.False(t, TryLockRunQueue(c1), "CPU 1's own take while the steal holds its lock")
+	assert.Zero(t, heldLocks[1], "a failed take records no lock held")
+	assert.False(t, TryLockOtherRunQueue(1), "a second steal of a held lock")
+	UnlockOtherRunQueue(1)
+	assert.Equal(t, uint32(1), runQueueHeld[0].Load(), "the stealer's own lock is still held")
+	require.True(t, TryLockRunQueue(c1), "CPU 1's lock is free again")
+	assert.False(t, TryLockOtherRunQueue(1), "a steal against the CPU's own hold")
+	assert.False(t, TryLockOtherRunQueue(0))
+	UnlockRunQueue(c1)
+	UnlockRunQueue(c0)
+	assert.Zero(t, runQueueHeld[0].Load()+runQueueHeld[1].Load())
+	assert.Zero(t, heldLocks[0]|heldLocks[1])
+}
