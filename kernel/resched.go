@@ -159,8 +159,9 @@ func enterThread(c *percpu.CPU, f *x86.TrapFrame, t *threadtab.Thread) {
 // lock wakes the sockets' waiters (unlockKernel), which may queue a
 // thread on c, idle, with no IPI to itself, or change a deadline after
 // its timer was armed. An
-// interrupt that brought nothing (not the timer, not a device, and no
-// thread waits for c: haltAgain) halts it again without the kernel lock:
+// interrupt that brought nothing (not a device, not the timer unless it
+// found nothing due, idleTimerDue, and no thread waits for c:
+// haltAgain) halts it again without the kernel lock:
 // in the scheduler rows at 4 vCPUs most wake IPIs to idle CPUs found
 // the thread they were sent for already run elsewhere (another CPU's
 // drain took a thread handed to c, or its Schedule stole one queued on
@@ -197,7 +198,7 @@ func halt(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
 			percpu.Count(c, percpu.EvIdleRehalt)
 		}
 		cpu.Halt()
-		if c.TimerFired || c.DeviceIRQTaken {
+		if c.DeviceIRQTaken || c.TimerFired && idleTimerDue(c) {
 			break
 		}
 	}
@@ -242,6 +243,28 @@ func runHandedOff(c *percpu.CPU, f *x86.TrapFrame, t sched.TID) (locked bool) {
 	klock.UnlockRunQueue(c)
 	armPending(c)
 	return false
+}
+
+// idleTimerDue reports whether the timer interrupt that ended c's halt
+// needs the kernel lock's path: a deadline c owns has passed, a CPU-time
+// timer is armed (sched.Scheduler.IdleTimerFired), or c's run-queue lock
+// is held elsewhere. Otherwise the scheduler has learnt under that lock
+// that the timer is off, c.TimerFired is cleared, and c looks again
+// (haltAgain), which arms the timer for what c owns now: the deadline it
+// fired for was cancelled or moved (a timed wait woken in time, say), or
+// is another CPU's to serve now. Context: trap, in halt, no lock held;
+// does not allocate.
+func idleTimerDue(c *percpu.CPU) bool {
+	if !klock.TryLockRunQueue(c) {
+		return true
+	}
+	due := threadtab.Sched.IdleTimerFired(c.ID, clock.Nanotime())
+	if !due {
+		c.TimerFired = false
+		percpu.Count(c, percpu.EvIdleTimerNone)
+	}
+	klock.UnlockRunQueue(c)
+	return due
 }
 
 // haltAgain reports whether c, idle, may halt (again, if woken: an

@@ -60,6 +60,7 @@ func writeTrapStats(w kfiles.Writer) {
 	w.Count("futex_wake_moved", sum[percpu.EvFutexWakeMoved])
 	w.Count("idle_rehalt", sum[percpu.EvIdleRehalt])
 	w.Count("idle_run_handed_off", sum[percpu.EvIdleHandoff])
+	w.Count("idle_timer_nothing_due", sum[percpu.EvIdleTimerNone])
 	w.Count("signal_lockfree", sum[percpu.EvSignalFast])
 	w.Count("timer_arm_ns", clock.CyclesToNs(sum[percpu.EvTimerArmCycles]))
 	w.Count("kick_ipi_ns", clock.CyclesToNs(sum[percpu.EvKickCycles]))

@@ -288,3 +288,33 @@ func TestSwitchLocalSteals(t *testing.T) {
 	assert.Equal(t, int64(3), s.Running)
 	assert.Equal(t, Blocked, s.Threads[a].State)
 }
+
+// TestIdleTimerFired: an idle CPU's timer interrupt is the kernel lock's
+// to serve only when the CPU owns the earliest deadline and it has
+// passed, or a CPU-time timer is armed; either way the timer is off.
+func TestIdleTimerFired(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		setup func(s *Scheduler, w TID)
+		due   bool
+	}{
+		{"no deadline", func(s *Scheduler, w TID) {}, false},
+		{"its deadline passed", func(s *Scheduler, w TID) { s.SetTimer(w, 500, 1) }, true},
+		{"its deadline to come", func(s *Scheduler, w TID) { s.SetTimer(w, 5000, 1) }, false},
+		{"another CPU's deadline passed", func(s *Scheduler, w TID) { s.SetTimer(w, 500, 0) }, false},
+		{"a CPU-time timer armed", func(s *Scheduler, w TID) { s.NArmed = 1 }, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := new(Scheduler)
+			s.Init(2)
+			r, w := s.Alloc(), s.Alloc()
+			s.Start(r, 0, 0)
+			s.Block(w, false)
+			s.CPUs[1].Idle = true
+			s.CPUs[1].Armed = 900
+			c.setup(s, w)
+			assert.Equal(t, c.due, s.IdleTimerFired(1, 1000))
+			assert.Zero(t, s.CPUs[1].Armed, "the timer fired: it is off")
+		})
+	}
+}

@@ -60,6 +60,7 @@ const (
 	mistakeTimerTakenKept           // a timer interrupt taken in a wait for a lock leaves the timer counted as armed
 	mistakeNapIgnoresOwed           // a nap's deadline ignores the scheduler's own (Owed; the simulator's naps)
 	mistakeNapPastCheckOff          // a nap that goes on past a timer interrupt does not arm its deadline (the simulator's napGoesOn)
+	mistakeIdleTimerOwner           // an idle CPU whose timer fired ignores the passed deadline it owns
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -349,6 +350,22 @@ func (s *Scheduler) TimerTaken(c int) {
 	if s.mistake != mistakeTimerTakenKept {
 		s.CPUs[c].Armed = 0
 	}
+}
+
+// IdleTimerFired is the end of a halt of idle CPU c that its timer
+// ended, under c's run-queue lock: the timer is off (TimerTaken), and it
+// reports whether the kernel lock's path must expire a deadline, because
+// c owns the earliest and it has passed, or a CPU-time timer is armed
+// (their expiries are that lock's). false: nothing was due here (the
+// deadline the timer was armed for was cancelled, or moved, or went to
+// another CPU's timer), and c may halt again as after an interrupt that
+// brought nothing (HaltAgain), its timer armed for what it owns now.
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) IdleTimerFired(c int, now int64) (due bool) {
+	s.TimerTaken(c)
+	t, when := s.Timers.Next()
+	return s.NArmed != 0 || t != None && c == s.TimerOwner && when <= now && s.mistake != mistakeIdleTimerOwner
 }
 
 // HaltAgain is the end of a halt of idle CPU c that an interrupt ended

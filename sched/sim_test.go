@@ -83,8 +83,9 @@ type simulator struct {
 	// halted again without the lock (HaltAgain).
 	ticksHere, rehalts int
 	// ranHandedOff counts the idle CPUs that ran a thread handed to them
-	// under their run-queue lock (RunHandedOff).
-	ranHandedOff int
+	// under their run-queue lock (RunHandedOff), idleTimers the idle CPUs'
+	// timer interrupts that found nothing due (IdleTimerFired).
+	ranHandedOff, idleTimers int
 	// kicksHere counts the kick IPIs to a running CPU taken under its
 	// run-queue lock (KickHere), timersInWaits the timer interrupts taken
 	// in a wait for a lock.
@@ -893,6 +894,22 @@ func (sim *simulator) advance() {
 	sim.note("cpu %d: timer interrupt", c)
 	sim.endPoll(c) // interrupts are off while a futex nap polls
 	if sim.cpus[c].halted {
+		if sim.choose(2) == 0 && !sim.s.IdleTimerFired(c, sim.now) {
+			// The kernel's halt: nothing was due here; it looks again under
+			// its run-queue lock (haltAgain) and halts again, or takes the
+			// kernel lock's path without the timer counted as fired.
+			sim.idleTimers++
+			sim.note("cpu %d: idle, its timer brought nothing due", c)
+			if !sim.idleLook(c, true) {
+				sim.resume(c, false)
+			}
+			// Halted again with nothing due, its timer is off or set for
+			// later; set for now, it would fire at once, forever.
+			if hw := sim.cpus[c].timer; sim.cpus[c].halted && hw != 0 && hw <= sim.now {
+				sim.fail("timer storm: idle cpu %d halted again with its timer at %d, not after now (%d)", c, hw, sim.now)
+			}
+			return
+		}
 		sim.resume(c, true)
 		return
 	}
@@ -1026,6 +1043,7 @@ func (sim *simulator) idleLook(c int, locked bool) bool {
 		sim.cpus[c].claimed = false
 		sim.rehalts++
 		sim.note("cpu %d: nothing waits: halts again without the lock", c)
+		sim.arm(c)
 		return true
 	}
 	t := sim.s.RunHandedOff(c, sim.now)
@@ -1301,7 +1319,7 @@ func TestSimulate(t *testing.T) {
 	}
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
-	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals, idleTimers := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1325,16 +1343,18 @@ func TestSimulate(t *testing.T) {
 		pastTimer += sim.napsPastTimer
 		ranHandedOff += sim.ranHandedOff
 		steals += sim.steals
+		idleTimers += sim.idleTimers
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, steals, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, inWaits, wayOut, pastTimer, ends)
+		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI or a timer interrupt that brought nothing, %d ran a thread handed to them, %d found nothing due at their timer interrupt; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, steals, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, idleTimers, inWaits, wayOut, pastTimer, ends)
 	assert.NotZero(t, pastTimer, "no nap went on past a timer interrupt")
 	assert.NotZero(t, wayOut, "no device waiter woke on a CPU's way to its halt")
 	assert.NotZero(t, inWaits, "no timer interrupt was taken in a wait for a lock")
 	assert.NotZero(t, kicksHere, "no kick was taken under the run-queue lock")
 	assert.NotZero(t, rehalts, "no idle CPU halted again without the lock")
 	assert.NotZero(t, ranHandedOff, "no idle CPU ran a thread handed to it without the lock")
+	assert.NotZero(t, idleTimers, "no idle CPU's timer interrupt found nothing due")
 	assert.NotZero(t, ticksHere, "no timer interrupt was taken under the run-queue lock")
 	assert.NotZero(t, switches, "no FUTEX_WAIT switched under the run-queue lock")
 	assert.NotZero(t, steals, "no FUTEX_WAIT switched to a thread from another CPU's queue")
@@ -1381,6 +1401,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a timer interrupt in a wait for a lock still counted on", mistakeTimerTakenKept, "timer record: cpu [0-9]+ counts on its timer at [0-9]+, passed|armed on no CPU"},
 		{"a nap outlasts the scheduler's own deadline", mistakeNapIgnoresOwed, "timers: thread [0-9]+'s deadline [0-9]+ is armed on no CPU|lost wake-up"},
 		{"a nap that goes on past a timer interrupt leaves the timer off", mistakeNapPastCheckOff, "timer record: cpu [0-9]+ counts on its timer at [0-9]+, passed, but it is off|armed on no CPU"},
+		{"an idle CPU's timer interrupt ignores the passed deadline it owns", mistakeIdleTimerOwner, "timer storm: idle cpu [0-9]+ halted again"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

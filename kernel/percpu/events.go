@@ -63,6 +63,7 @@ const (
 	EvSignalFast                   // a signal delivered without the kernel lock: a timer interrupt's SIGURG for a goroutine time slice (kernel/fasttimer.go)
 	EvIdleRehalt                   // a halt of the idle loop ended by an interrupt that brought nothing, halted again without the kernel lock (kernel.halt)
 	EvIdleHandoff                  // an idle CPU woken by a hand-off ran the thread handed to it without the kernel lock (kernel.runHandedOff)
+	EvIdleTimerNone                // an idle CPU's timer interrupt that found nothing due, served without the kernel lock (kernel.idleTimerDue)
 	EvFutexWaitSteal               // a FUTEX_WAIT that blocked and switched to a thread from another CPU's queue, under both run-queue locks (kernel.futexWaitSwitch)
 	NEvents
 )

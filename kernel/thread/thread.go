@@ -172,7 +172,10 @@ func KickCPU(n int) {
 	}
 }
 
-// Block takes t off the CPU until Wake. Context: trap.
+// Block takes t off the CPU until Wake. Not inlined: it is called from
+// some fifteen places (the image's size, issue 16). Context: trap.
+//
+//go:noinline
 func Block(t sched.TID, why uint8) {
 	threadtab.Threads[t].Wait = why
 	threadtab.Sched.Block(t, deviceWait(why))
