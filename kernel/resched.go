@@ -194,9 +194,10 @@ func halt(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
 		if again, ran = haltAgain(c, woken); !again {
 			break
 		}
-		if woken {
+		if woken && !c.TimerFired { // a timer with nothing due counts apart (idleTimerDue)
 			percpu.Count(c, percpu.EvIdleRehalt)
 		}
+		c.TimerFired = false
 		cpu.Halt()
 		if c.DeviceIRQTaken || c.TimerFired && idleTimerDue(c) {
 			break
@@ -246,21 +247,23 @@ func runHandedOff(c *percpu.CPU, f *x86.TrapFrame, t sched.TID) (locked bool) {
 }
 
 // idleTimerDue reports whether the timer interrupt that ended c's halt
-// needs the kernel lock's path: a deadline c owns has passed, a CPU-time
-// timer is armed (sched.Scheduler.IdleTimerFired), or c's run-queue lock
-// is held elsewhere. Otherwise the scheduler has learnt under that lock
-// that the timer is off, c.TimerFired is cleared, and c looks again
-// (haltAgain), which arms the timer for what c owns now: the deadline it
-// fired for was cancelled or moved (a timed wait woken in time, say), or
-// is another CPU's to serve now. Context: trap, in halt, no lock held;
-// does not allocate.
+// needs the kernel lock's path: the earliest deadline has passed and c
+// owns it or its owner is busy (sched.Scheduler.IdleTimerFired), or c's
+// run-queue lock is held elsewhere (the kernel lock, or a steal).
+// Otherwise the scheduler has learnt under that lock that the timer is
+// off, and c looks again (haltAgain), which arms the timer for what c
+// owns now: the deadline it fired for was cancelled or moved (a timed
+// wait woken in time, say), is an idle CPU's, or is still to come.
+// c.TimerFired stays set until the next halt (halt clears it then), so
+// that a look that sends c to the kernel lock's path tells Woke the
+// timer is off. Context: trap, in halt, no lock held; does not
+// allocate.
 func idleTimerDue(c *percpu.CPU) bool {
 	if !klock.TryLockRunQueue(c) {
 		return true
 	}
 	due := threadtab.Sched.IdleTimerFired(c.ID, clock.Nanotime())
 	if !due {
-		c.TimerFired = false
 		percpu.Count(c, percpu.EvIdleTimerNone)
 	}
 	klock.UnlockRunQueue(c)
@@ -268,8 +271,8 @@ func idleTimerDue(c *percpu.CPU) bool {
 }
 
 // haltAgain reports whether c, idle, may halt (again, if woken: an
-// interrupt that was neither its timer's nor a device's ended the last
-// halt) without the kernel lock: under c's run-queue lock, no thread
+// interrupt that was not a device's, nor its timer's with a deadline
+// due, ended the last halt) without the kernel lock: under c's run-queue lock, no thread
 // waits anywhere for it (sched.Scheduler.HaltAgain, which makes c idle
 // again), its timer is armed for what it owns now, and its claim is open
 // for the next hand-off. A waker that claimed c and has not pushed its

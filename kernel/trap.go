@@ -238,7 +238,7 @@ func kernelTrap(f *x86.TrapFrame) {
 	switch v := f.Vector; {
 	case v == x86.VecTimer:
 		c.IRQs++
-		c.TimerFired = true // halt's threadtab.Sched.Woke forgets the armed deadline; a nap re-arms
+		c.TimerFired = true // halt's Woke or IdleTimerFired forgets the armed deadline; a nap re-arms
 		percpu.Count(c, percpu.EvTimer)
 		clock.LAPIC.EOI()
 	case v == x86.VecTLB:

@@ -290,8 +290,10 @@ func TestSwitchLocalSteals(t *testing.T) {
 }
 
 // TestIdleTimerFired: an idle CPU's timer interrupt is the kernel lock's
-// to serve only when the CPU owns the earliest deadline and it has
-// passed, or a CPU-time timer is armed; either way the timer is off.
+// to serve only when the earliest deadline has passed and the CPU owns
+// it or its owner is busy (the idle CPU then takes the timer over);
+// either way the timer is off. CPU 0 runs a thread, CPUs 1 and 2 are
+// idle.
 func TestIdleTimerFired(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -301,16 +303,19 @@ func TestIdleTimerFired(t *testing.T) {
 		{"no deadline", func(s *Scheduler, w TID) {}, false},
 		{"its deadline passed", func(s *Scheduler, w TID) { s.SetTimer(w, 500, 1) }, true},
 		{"its deadline to come", func(s *Scheduler, w TID) { s.SetTimer(w, 5000, 1) }, false},
-		{"another CPU's deadline passed", func(s *Scheduler, w TID) { s.SetTimer(w, 500, 0) }, false},
-		{"a CPU-time timer armed", func(s *Scheduler, w TID) { s.NArmed = 1 }, true},
+		{"a busy CPU's deadline passed", func(s *Scheduler, w TID) { s.SetTimer(w, 500, 0) }, true},
+		{"a busy CPU's deadline to come", func(s *Scheduler, w TID) { s.SetTimer(w, 5000, 0) }, false},
+		{"another idle CPU's deadline passed", func(s *Scheduler, w TID) { s.SetTimer(w, 500, 2) }, false},
+		{"a CPU-time timer armed (none on an idle CPU's timer)", func(s *Scheduler, w TID) { s.NArmed = 1 }, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := new(Scheduler)
-			s.Init(2)
+			s.Init(3)
 			r, w := s.Alloc(), s.Alloc()
 			s.Start(r, 0, 0)
 			s.Block(w, false)
 			s.CPUs[1].Idle = true
+			s.CPUs[2].Idle = true
 			s.CPUs[1].Armed = 900
 			c.setup(s, w)
 			assert.Equal(t, c.due, s.IdleTimerFired(1, 1000))

@@ -354,25 +354,31 @@ func (s *Scheduler) TimerTaken(c int) {
 
 // IdleTimerFired is the end of a halt of idle CPU c that its timer
 // ended, under c's run-queue lock: the timer is off (TimerTaken), and it
-// reports whether the kernel lock's path must expire a deadline, because
-// c owns the earliest and it has passed, or a CPU-time timer is armed
-// (their expiries are that lock's). false: nothing was due here (the
-// deadline the timer was armed for was cancelled, or moved, or went to
-// another CPU's timer), and c may halt again as after an interrupt that
-// brought nothing (HaltAgain), its timer armed for what it owns now.
-// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
-// one event); does not allocate.
+// reports whether the kernel lock's path must expire a deadline: the
+// earliest has passed, and c owns it, or its owner is busy (c's Schedule
+// then expires it and takes the timer over, sparing the busy owner the
+// interrupts, as after any wake of an idle CPU). false: nothing is due
+// for c (the deadline the timer was armed for was cancelled or moved, or
+// is an idle CPU's to serve, or the timer fired early: a one-shot count
+// capped, a clock's rounding, a slice check armed while c still ran a
+// thread), and c may halt again as after an interrupt that brought
+// nothing (HaltAgain), its timer armed for what it owns now. No
+// CPU-time timer is armed on an idle CPU's timer (NextCPUExpiry: it has
+// no thread). Context: trap, on CPU c, c's run-queue lock held (or the
+// simulator's one event); does not allocate.
 func (s *Scheduler) IdleTimerFired(c int, now int64) (due bool) {
 	s.TimerTaken(c)
 	t, when := s.Timers.Next()
-	return s.NArmed != 0 || t != None && c == s.TimerOwner && when <= now && s.mistake != mistakeIdleTimerOwner
+	owner := s.TimerOwner
+	return t != None && when <= now && (c == owner && s.mistake != mistakeIdleTimerOwner || !s.CPUs[owner].Idle)
 }
 
 // HaltAgain is the end of a halt of idle CPU c that an interrupt ended
-// which was neither its timer's nor a device's (a wake IPI, a TLB
-// shootdown, a late lock wake-up): it reports false when c must take the
-// kernel lock and schedule, because a thread waits in a run queue (c's
-// own, or another that c's Schedule would steal from) or in c's inbox
+// which was not a device's, nor its timer's with a deadline due
+// (IdleTimerFired; a wake IPI, a TLB shootdown, a late lock wake-up): it
+// reports false when c must take the kernel lock and schedule, because
+// a thread waits in a run queue (c's own, or another that c's Schedule
+// would steal from) or in c's inbox
 // (Handoffs); else c halts again without that lock, Idle once more. The
 // wake-up brought nothing, most often because the thread it was for ran
 // elsewhere before c got the kernel lock: a thread handed to c that

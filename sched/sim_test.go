@@ -213,8 +213,9 @@ func (sim *simulator) arm(c int) {
 }
 
 // resume is the rest of the kernel's halt: CPU c left HLT (its timer
-// interrupt if timerFired, else an IPI or a device interrupt), takes the
-// lock and schedules again.
+// interrupt if timerFired, else an IPI, a device interrupt or a timer
+// interrupt whose end the scheduler already learnt, IdleTimerFired),
+// takes the lock and schedules again.
 func (sim *simulator) resume(c int, timerFired bool) {
 	sim.cpus[c].halted, sim.cpus[c].claimed = false, false
 	sim.s.Woke(c, timerFired)
@@ -900,7 +901,7 @@ func (sim *simulator) advance() {
 			// kernel lock's path without the timer counted as fired.
 			sim.idleTimers++
 			sim.note("cpu %d: idle, its timer brought nothing due", c)
-			if !sim.idleLook(c, true) {
+			if !sim.idleLook(c, true, true) {
 				sim.resume(c, false)
 			}
 			// Halted again with nothing due, its timer is off or set for
@@ -1004,7 +1005,7 @@ func (sim *simulator) deliverIPI() {
 	sim.note("cpu %d: wake IPI", c)
 	sim.endPoll(c) // interrupts are off while a futex nap polls
 	if sim.cpus[c].halted {
-		if sim.choose(2) != 0 || !sim.idleLook(c, true) {
+		if sim.choose(2) != 0 || !sim.idleLook(c, true, false) {
 			sim.resume(c, false)
 		}
 		return
@@ -1029,8 +1030,9 @@ func (sim *simulator) deliverIPI() {
 	sim.reschedule(c)
 }
 
-// idleLook is the kernel's haltAgain on idle CPU c, which an IPI woke,
-// under c's run-queue lock: when nothing came for it (the thread the IPI
+// idleLook is the kernel's haltAgain on idle CPU c, which an IPI woke
+// (or, with timer set, its timer with nothing due: such a halt again is
+// counted apart, as idleTimers), under c's run-queue lock: when nothing came for it (the thread the IPI
 // was for ran elsewhere) it halts again without the kernel lock, its
 // claim open again (a hand-off still in flight to it pushes and sends
 // its IPI later); when a thread was handed to it, it runs that thread
@@ -1038,10 +1040,12 @@ func (sim *simulator) deliverIPI() {
 // kernel lock's path, which loads it (the kernel does so for a signal
 // pending for it). It reports false when c must take the kernel lock and
 // schedule (resume).
-func (sim *simulator) idleLook(c int, locked bool) bool {
+func (sim *simulator) idleLook(c int, locked, timer bool) bool {
 	if sim.s.HaltAgain(c) {
 		sim.cpus[c].claimed = false
-		sim.rehalts++
+		if !timer {
+			sim.rehalts++
+		}
 		sim.note("cpu %d: nothing waits: halts again without the lock", c)
 		sim.arm(c)
 		return true
@@ -1072,7 +1076,7 @@ func (sim *simulator) idleLook(c int, locked bool) bool {
 // an IPI left pending is taken later.
 func (sim *simulator) lookDuringSwitch(c int) {
 	for x := range sim.cpus {
-		if x != c && sim.cpus[x].halted && sim.cpus[x].ipi && sim.choose(2) == 0 && sim.idleLook(x, false) {
+		if x != c && sim.cpus[x].halted && sim.cpus[x].ipi && sim.choose(2) == 0 && sim.idleLook(x, false, false) {
 			sim.cpus[x].ipi = false
 		}
 	}
@@ -1346,7 +1350,7 @@ func TestSimulate(t *testing.T) {
 		idleTimers += sim.idleTimers
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI or a timer interrupt that brought nothing, %d ran a thread handed to them, %d found nothing due at their timer interrupt; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; endings: %v",
+		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them, %d found nothing due at their timer interrupt; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; endings: %v",
 		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, steals, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, idleTimers, inWaits, wayOut, pastTimer, ends)
 	assert.NotZero(t, pastTimer, "no nap went on past a timer interrupt")
 	assert.NotZero(t, wayOut, "no device waiter woke on a CPU's way to its halt")

@@ -129,7 +129,8 @@ type CPU struct {
 
 	// TimerFired: the timer interrupt was taken in the kernel, ending the
 	// idle loop's halt, so the one-shot timer is off (the scheduler's
-	// record of it, sched.CPU.Armed, is cleared: sched.Woke), or a nap's
+	// record of it, sched.CPU.Armed, is cleared: sched.Woke, or
+	// sched.IdleTimerFired when nothing was due), or a nap's
 	// (kernel/fastsleep.go, which arms it again). Only this CPU reads or
 	// writes it.
 	TimerFired bool

@@ -173,7 +173,8 @@ func KickCPU(n int) {
 }
 
 // Block takes t off the CPU until Wake. Not inlined: it is called from
-// some fifteen places (the image's size, issue 16). Context: trap.
+// a dozen places, half of them through BlockIn (the image's size, issue
+// 16). Context: trap.
 //
 //go:noinline
 func Block(t sched.TID, why uint8) {
