@@ -212,21 +212,26 @@ func TestFutexBucketLock(t *testing.T) {
 // second thread in the inbox, a CPU-time timer, a thread queued on it, a
 // waiter its old CPU is still switching from, a thread not blocked.
 func TestRunHandedOff(t *testing.T) {
-	// setup: CPU 0 runs r; w blocks on key (on CPU 0, as its last CPU)
-	// and is handed to halted CPU 1.
-	setup := func(t *testing.T) (s *Scheduler, r, w TID) {
-		s = new(Scheduler)
-		s.Init(2)
-		r, w = s.Alloc(), s.Alloc()
-		s.Start(r, 0, 0)
-		s.CPUs[1].Idle = true
-		s.Futexes.Wait(w, 0x1000)
+	// handOff makes a new thread block on key (CPU 0 its last CPU) and
+	// hands it to halted CPU 1, as a lock-free FUTEX_WAKE does.
+	handOff := func(t *testing.T, s *Scheduler, key uintptr) TID {
+		w := s.Alloc()
+		s.Futexes.Wait(w, key)
 		s.Block(w, false)
-		got, res := s.Futexes.Claim(0x1000, true)
+		got, res := s.Futexes.Claim(key, true)
 		require.Equal(t, w, got)
 		require.Equal(t, ClaimHandedOff, res)
 		s.Handoffs.Push(1, w)
-		return s, r, w
+		return w
+	}
+	// setup: CPU 0 runs r; w is handed to halted CPU 1.
+	setup := func(t *testing.T) (s *Scheduler, r, w TID) {
+		s = new(Scheduler)
+		s.Init(2)
+		r = s.Alloc()
+		s.Start(r, 0, 0)
+		s.CPUs[1].Idle = true
+		return s, r, handOff(t, s, 0x1000)
 	}
 	t.Run("runs it", func(t *testing.T) {
 		s, _, w := setup(t)
@@ -240,12 +245,7 @@ func TestRunHandedOff(t *testing.T) {
 		assert.False(t, s.Futexes.HandedOff(w), "its wait is over")
 		assert.True(t, s.Handoffs.Empty(1))
 		assert.Equal(t, 1, s.RunningOn(w))
-		x := s.Alloc()
-		s.Futexes.Wait(x, 0x2000)
-		s.Block(x, false)
-		got, _ := s.Futexes.Claim(0x2000, true)
-		require.Equal(t, x, got)
-		s.Handoffs.Push(1, x)
+		x := handOff(t, s, 0x2000)
 		assert.Equal(t, None, s.RunHandedOff(1, 800), "a CPU that runs a thread runs no other")
 		assert.Equal(t, x, TID(s.Handoffs.head[1]), "left in the inbox, for the drain")
 	})
@@ -258,28 +258,21 @@ func TestRunHandedOff(t *testing.T) {
 	})
 	for _, c := range []struct {
 		name  string
-		setup func(s *Scheduler, r, w TID)
+		setup func(t *testing.T, s *Scheduler, r, w TID)
 	}{
-		{"a timeout to cancel", func(s *Scheduler, r, w TID) { s.SetTimer(w, 5000, 0) }},
-		{"a second thread in the inbox", func(s *Scheduler, r, w TID) {
-			x := s.Alloc()
-			s.Futexes.Wait(x, 0x2000)
-			s.Block(x, false)
-			got, _ := s.Futexes.Claim(0x2000, true)
-			require.Equal(t, x, got)
-			s.Handoffs.Push(1, x)
-		}},
-		{"a CPU-time timer armed", func(s *Scheduler, r, w TID) { s.NArmed = 1 }},
-		{"a thread queued on it", func(s *Scheduler, r, w TID) {
+		{"a timeout to cancel", func(t *testing.T, s *Scheduler, r, w TID) { s.SetTimer(w, 5000, 0) }},
+		{"a second thread in the inbox", func(t *testing.T, s *Scheduler, r, w TID) { handOff(t, s, 0x2000) }},
+		{"a CPU-time timer armed", func(t *testing.T, s *Scheduler, r, w TID) { s.NArmed = 1 }},
+		{"a thread queued on it", func(t *testing.T, s *Scheduler, r, w TID) {
 			x := s.Alloc()
 			s.queueOn(1, x, 0)
 		}},
-		{"its old CPU still switching from it", func(s *Scheduler, r, w TID) { s.CPUs[0].switching = 1 }},
-		{"not blocked", func(s *Scheduler, r, w TID) { s.Threads[w].State = Runnable }},
+		{"its old CPU still switching from it", func(t *testing.T, s *Scheduler, r, w TID) { s.CPUs[0].switching = 1 }},
+		{"not blocked", func(t *testing.T, s *Scheduler, r, w TID) { s.Threads[w].State = Runnable }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, _, w := setup(t)
-			c.setup(s, s.CPUs[0].Cur, w)
+			c.setup(t, s, s.CPUs[0].Cur, w)
 			inbox := s.Handoffs.head[1]
 			assert.Equal(t, None, s.RunHandedOff(1, 700))
 			assert.Equal(t, inbox, s.Handoffs.head[1], "the inbox as it was")
