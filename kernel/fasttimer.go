@@ -25,26 +25,26 @@ import (
 // "Issue 18, timer interrupts without the kernel lock").
 
 // fastInterrupt takes a timer interrupt (timer set) or a kick IPI from
-// ring 3 under c's run-queue lock alone, when the scheduler has nothing
-// to do there (sched.Scheduler.TickHere, KickHere): the running thread
-// goes on, after the slice check for a timer interrupt (timeslice.Check,
-// whose shared evidence has its own lock) and the delivery of a signal
-// pending for it (deliverHere), with c's timer armed again for what the
-// scheduler and the next check ask (armTimer), its CPU time charged as
-// the locked path charges it. It reports false, having changed nothing
-// and sent no EOI, when the kernel lock's path must take the interrupt:
-// that lock or a steal holds c's run-queue lock (TryLockRunQueue), a
-// deadline c owns has passed, a
-// CPU-time timer is armed, a thread waits in c's inbox, or the thread's
-// slice is over with another thread queued here. A signal that cannot
-// be delivered without the kernel lock, or a change of the slices'
-// verdict to log, hands the rest of the entry to the kernel lock's path
-// (rescheduleLocked), whose load delivers and logs, the thread's
-// registers saved first. A kick that ended a halt while the check or
-// the delivery waited for the slices or signals lock (a signal sent to
-// the thread, a thread queued here meanwhile) is sent again
-// (kickSelfIfTaken), as on the other paths that wait for a lock without
-// the scheduler.
+// ring 3 under c's run-queue lock alone, when the scheduler has
+// nothing to do there (sched.Scheduler.TickHere, KickHere): the
+// running thread goes on, after the slice check for a timer interrupt
+// (timeslice.Check, whose shared evidence has its own lock) and the
+// delivery of a signal pending for it (deliverHere), with c's timer
+// armed again for what the scheduler and the next check ask
+// (armTimer), its CPU time charged as the locked path charges it. It
+// reports false, having changed nothing and sent no EOI, when the
+// kernel lock's path must take the interrupt: that lock or a steal
+// holds c's run-queue lock (TryLockRunQueue), a deadline c owns has
+// passed, a CPU-time timer is armed, a thread waits in c's inbox, or
+// the thread's slice is over with another thread queued here. A
+// signal that cannot be delivered without the kernel lock, or a
+// change of the slices' verdict to log, hands the rest of the entry
+// to the kernel lock's path (rescheduleLocked), whose load delivers
+// and logs, the thread's registers saved first. A kick that ended a
+// halt while the check or the delivery waited for the slices or
+// signals lock (a signal sent to the thread, a thread queued here
+// meanwhile) is sent again (kickSelfIfTaken), as on the other paths
+// that wait for a lock without the scheduler.
 // Context: trap, from fastTrap (c.InUser set), kernel lock not held;
 // the accesses to the program's memory are fault-tolerant (a page that
 // a concurrent munmap removed fails the access); does not allocate.

@@ -272,8 +272,8 @@ func idleTimerDue(c *percpu.CPU) bool {
 
 // haltAgain reports whether c, idle, may halt (again, if woken: an
 // interrupt that was not a device's, nor its timer's with a deadline
-// due, ended the last halt) without the kernel lock: under c's run-queue lock, no thread
-// waits anywhere for it (sched.Scheduler.HaltAgain, which makes c idle
+// due, ended the last halt) without the kernel lock: under c's run-queue
+// lock, no thread waits anywhere for it (sched.Scheduler.HaltAgain, which makes c idle
 // again), its timer is armed for what it owns now, and its claim is open
 // for the next hand-off. A waker that claimed c and has not pushed its
 // thread yet pushes it and sends its IPI after this look: that IPI ends

@@ -123,13 +123,9 @@ func (s *Scheduler) RunHandedOff(c int, now int64) TID {
 	}
 	atomic.StoreUint32(&s.Futexes.handedOff[t], 0)
 	s.Futexes.waited[t] = false
-	th := &s.Threads[t]
-	th.Device = false
-	th.State, th.CPU, th.LastRun = Running, c, now
+	s.Threads[t].Device = false
 	atomic.AddInt64(&s.Running, 1)
-	atomic.StoreInt32((*int32)(&p.Cur), int32(t)) // read without a lock (RunningOn)
-	p.SliceStart = now
-	p.Resched = false
+	s.putOn(c, t, now)
 	p.Idle = false
 	return t
 }

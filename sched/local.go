@@ -152,15 +152,24 @@ func (s *Scheduler) SwitchLocal(c, from int, now int64) TID {
 	}
 	s.Charge(c, now)
 	next := q.Pop(&s.RunLinks)
-	th := &s.Threads[next]
-	th.State = Running
-	th.CPU = c
-	th.LastRun = now
-	p.MaxWaitNs = max(p.MaxWaitNs, now-th.Queued)
-	atomic.StoreInt32((*int32)(&p.Cur), int32(next)) // read without a lock (RunningOn)
+	p.MaxWaitNs = max(p.MaxWaitNs, now-s.Threads[next].Queued)
+	s.putOn(c, next, now)
+	return next
+}
+
+// putOn makes t CPU c's running thread from now on, under c's run-queue
+// lock, as run does under the kernel lock, leaving the running count to
+// the caller: SwitchLocal (one thread leaves, one comes) and
+// RunHandedOff (one more). Cur is stored atomically: RunningOn reads it
+// without a lock. Context: trap, on CPU c, c's run-queue lock held (or
+// the simulator's one event); does not allocate.
+func (s *Scheduler) putOn(c int, t TID, now int64) {
+	th := &s.Threads[t]
+	th.State, th.CPU, th.LastRun = Running, c, now
+	p := &s.CPUs[c]
+	atomic.StoreInt32((*int32)(&p.Cur), int32(t))
 	p.SliceStart = now
 	p.Resched = false
-	return next
 }
 
 // WaitHereLocked queues t, CPU c's running thread, on addr's chain and

@@ -27,25 +27,24 @@ import (
 // CPU's lock too, the thread it steals from that CPU's queue), its
 // running thread, the futex waiter it takes off a chain under the bucket
 // lock and the thread it takes from its own hand-off inbox, and adds to
-// the process's
-// CPU time and the running count with locked instructions
+// the process's CPU time and the running count with locked instructions
 // (sched/local.go, sched/handoff.go).
 //
 // No CPU waits for a run-queue lock: the taker tries once and goes to
 // the kernel lock's path if that lock is held, and the kernel lock's
-// holder waits only for holds that began before it took the kernel lock
-// (and for the flag of a take that finds the lock held, for the few
-// instructions before it clears it; and for a steal's hold of another
-// CPU's lock, which begins and ends inside the stealer's hold of its
-// own, itself begun before: TryLockOtherRunQueue), each a few hundred instructions
-// with no wait inside but for a futex bucket lock, the slices lock or
-// the signals lock (a timer interrupt's slice check, kernel/fasttimer.go),
-// none of which a kernel-lock holder holds while it waits here (it waits
-// before it takes anything else), and whose holders wait for nothing.
-// The
-// flag and the kernel lock are a pair of stores and loads in opposite
-// order (the taker sets its flag, then reads the kernel lock; the kernel
-// lock's taker sets the lock, then reads the flags), each store a locked
+// holder waits only for holds that began before it took the kernel
+// lock (and for the flag of a take that finds the lock held, for the
+// few instructions before it clears it; and for a steal's hold of
+// another CPU's lock, which begins and ends inside the stealer's hold
+// of its own, itself begun before: TryLockOtherRunQueue), each a few
+// hundred instructions with no wait inside but for a futex bucket
+// lock, the slices lock or the signals lock (a timer interrupt's
+// slice check, kernel/fasttimer.go), none of which a kernel-lock
+// holder holds while it waits here (it waits before it takes anything
+// else), and whose holders wait for nothing. The flag and the kernel
+// lock are a pair of stores and loads in opposite order (the taker
+// sets its flag, then reads the kernel lock; the kernel lock's taker
+// sets the lock, then reads the flags), each store a locked
 // instruction, so at least one of them sees the other.
 
 // runQueueHeld has a word per CPU: 1 while its run-queue lock is held,
@@ -67,8 +66,7 @@ var runQueueStats Stats
 // the kernel lock is held, or another CPU's steal holds c's lock (then
 // it reports false, holding nothing: the caller goes on to the kernel
 // lock's path; a CPU that holds the kernel lock holds every run-queue
-// lock already). The kernel lock may not be
-// taken inside it (the lock order ranks the run-queue locks after the
+// lock already). The kernel lock may not be taken inside it (the lock order ranks the run-queue locks after the
 // kernel lock, so checkLockOrder ends that in a kernel panic): its taker
 // would wait for this very hold to end.
 // Context: trap, on CPU c, interrupts off; does not allocate.
