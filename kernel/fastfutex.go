@@ -82,11 +82,23 @@ func futexPoll(c *percpu.CPU, t sched.TID, pollEnd int64) bool {
 // (sched.Futexes.EndNapWait). timeout is the call's, in nanoseconds from
 // now, or -1 for none. It reports true, with the call's result in f, for
 // EAGAIN, for a wake (0) and for a timeout that passed unwoken
-// (ETIMEDOUT); it reports false, the thread off every chain, when the
-// locked path must serve the call (again: it reads the word once more,
-// and blocks; after a nap, until the timeout's deadline that this call
-// noted in c.NapDeadline, not a new one; before one, from the locked
-// path's own reading of the clock, a few microseconds later).
+// (ETIMEDOUT).
+//
+// A wait without a timeout whose nap was cut short by nothing that
+// needs the kernel lock (napOn) goes on without it: a kick for a thread
+// queued on this CPU, or on another that this CPU's scheduler would
+// steal from (BeginNap refuses a nap then, too), switches to that thread
+// under the run-queue locks (futexWaitSwitch), as the locked path's
+// block and Schedule would; a kick whose thread another CPU ran first,
+// with nothing queued any more, naps again until the same deadline.
+// Before, each such cut took the kernel lock: 45-60 of a futex-heavy
+// boot's 160-200 locked FUTEX_WAITs at 4 vCPUs (docs/performance.md,
+// "Issue 18, futex naps cut short").
+//
+// It reports false, the thread off every chain and the timer as the
+// locked path expects it (napTimerBack), when that path must serve the
+// call (again: it reads the word once more, and blocks; a timed wait
+// until the deadline this call's timeout gave, noted in c.NapDeadline).
 // Context: trap, kernel lock not held, interrupts off but inside the
 // nap's HLTs; does not allocate.
 func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, timeout int64) bool {
@@ -104,56 +116,97 @@ func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, tim
 	if owed := threadtab.Sched.CPUs[c.ID].Owed; owed != 0 {
 		deadline = min(deadline, owed) // not the slice check's: see nap
 	}
-	if deadline-now < futexNapMinNs || thread.SignalPending(t) || !threadtab.Sched.WakerRuns(c.ID) {
-		percpu.Count(c, percpu.EvFutexWaitLocked)
-		return false
-	}
-	switch queueOnWord(t, addr, val, true) {
-	case napWordChanged:
-		percpu.Count(c, percpu.EvFutexWaitFast)
-		f.AX = errnoResult(abi.EAGAIN)
-		return true
-	case napFault:
-		percpu.Count(c, percpu.EvFutexWaitLocked)
-		return false
-	}
-	if !threadtab.Sched.BeginNap(c.ID, t, now) {
-		if threadtab.Sched.Futexes.EndNapWait(t) {
-			percpu.Count(c, percpu.EvFutexWaitLocked)
-			return false
+	timerAt := armed // what the timer is armed for now: a nap may change it
+	queued := false  // a thread waits in a run queue: switch to it
+naps:
+	for !queued && deadline-now >= futexNapMinNs && !thread.SignalPending(t) && threadtab.Sched.WakerRuns(c.ID) {
+		switch queueOnWord(t, addr, val, true) {
+		case napWordChanged:
+			napTimerBack(c, armed, timerAt, true)
+			percpu.Count(c, percpu.EvFutexWaitFast)
+			f.AX = errnoResult(abi.EAGAIN)
+			return true
+		case napFault:
+			break naps
 		}
-		percpu.Count(c, percpu.EvFutexNap) // a wake came first: a nap that ended at once
-		futexNapEnded(c, t, f, 0)
+		var result uint64
+		if threadtab.Sched.BeginNap(c.ID, t, now) {
+			percpu.Count(c, percpu.EvFutexNap)
+			var cut bool
+			cut, timerAt = napUntil(c, t, now, deadline, timerAt, true)
+			if threadtab.Sched.Futexes.EndNapWait(t) { // unwoken
+				now = clock.Nanotime()
+				if timesOut == 0 || now < timesOut {
+					percpu.Count(c, percpu.EvFutexNapCut)
+					if !cut || !napOn(c, t, timesOut) {
+						break // out of time, or the locked path's to serve
+					}
+					c.KickTaken = false // answered here
+					queued = !threadtab.Sched.YieldChangesNothing(c.ID) || threadtab.Sched.StealVictim(c.ID) >= 0
+					if !queued {
+						percpu.Count(c, percpu.EvFutexNapAgain)
+					}
+					continue
+				}
+				// Unwoken when the timeout passed: ETIMEDOUT, as the
+				// locked path's timer would have ended the wait.
+				percpu.Count(c, percpu.EvFutexNapTimeout)
+				result = errnoResult(abi.ETIMEDOUT)
+			}
+		} else if threadtab.Sched.Futexes.EndNapWait(t) {
+			queued = true // no nap: a thread waits in a run queue
+			break
+		} else {
+			percpu.Count(c, percpu.EvFutexNap) // a wake came first: a nap that ended at once
+		}
+		napTimerBack(c, armed, timerAt, true)
+		futexNapEnded(c, t, f, result)
 		return true
 	}
-	percpu.Count(c, percpu.EvFutexNap)
-	_, timerAt := napUntil(c, t, now, deadline, armed, true)
-	woken := !threadtab.Sched.Futexes.EndNapWait(t)
-	// Unwoken when the timeout passed: ETIMEDOUT, as the locked path's
-	// timer would have ended the wait.
-	timedOut := !woken && timesOut != 0 && clock.Nanotime() >= timesOut
-	napTimerBack(c, armed, timerAt, woken || timedOut) // fastsleep.go
-	if woken {
-		futexNapEnded(c, t, f, 0)
-		return true
+	napTimerBack(c, armed, timerAt, false)
+	if queued && timesOut == 0 {
+		// The switch arms the timer as the scheduler asks (armTimer). A
+		// word that changed meanwhile returns EAGAIN to the same thread
+		// as after a wake (futexNapEnded): the thread queued here runs
+		// first (a yield, and a kick to this CPU: the kick that cut the
+		// nap was answered here), and the timer is armed again for what
+		// the scheduler counts on if napTimerBack stopped it (found in
+		// review).
+		switch futexWaitSwitch(c, f, addr, val) {
+		case switchWordChanged:
+			if c.TimerFired {
+				napTimerBack(c, armed, 0, true)
+			}
+			futexNapEnded(c, t, f, errnoResult(abi.EAGAIN))
+			fallthrough
+		case switchMade:
+			percpu.Count(c, percpu.EvFutexNapSwitch)
+			return true
+		}
 	}
-	if timedOut {
-		percpu.Count(c, percpu.EvFutexNapTimeout)
-		futexNapEnded(c, t, f, errnoResult(abi.ETIMEDOUT))
-		return true
-	}
-	// No wake: cut short, or out of time. The locked path runs the
-	// scheduler (no kick to send again) and serves the call again, which
-	// may return at once (EAGAIN): a thread queued here meanwhile runs
-	// first all the same, as after a short sleep's nap. A timed wait
-	// blocks there until the deadline its timeout gave here.
+	// The locked path runs the scheduler (no kick to send again) and
+	// serves the call again, which may return at once (EAGAIN): a thread
+	// queued here meanwhile runs first all the same, as after a short
+	// sleep's nap.
 	c.KickTaken = false
 	yieldIfQueued(c)
 	if timesOut != 0 {
 		c.NapDeadline, c.NapThread = timesOut, int32(t)
 	}
-	percpu.Count(c, percpu.EvFutexNapCut)
+	percpu.Count(c, percpu.EvFutexWaitLocked)
 	return false
+}
+
+// napOn reports whether a FUTEX_WAIT's nap on CPU c, cut short, may go
+// on without the kernel lock (futexNapWait): the wait has no timeout
+// (timesOut 0: a timed wait blocks on the locked path, whose timer heap
+// holds its deadline), and what cut it was a kick or a thread queued
+// here, not a device interrupt (it may have set a deadline or made a
+// signal pending), a signal for t or a hand-off waiting in c's inbox
+// (their delivery and drain are the locked path's).
+// Context: trap, kernel lock not held; does not allocate.
+func napOn(c *percpu.CPU, t sched.TID, timesOut int64) bool {
+	return timesOut == 0 && !c.DeviceIRQTaken && !thread.SignalPending(t) && threadtab.Sched.Handoffs.Empty(c.ID)
 }
 
 // yieldIfQueued ends the running thread's turn on CPU c at its next

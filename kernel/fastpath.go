@@ -110,7 +110,7 @@ func fastFutexWait(c *percpu.CPU, f *x86.TrapFrame) bool {
 	case timeout < 0 && (!threadtab.Sched.YieldChangesNothing(c.ID) || threadtab.Sched.StealVictim(c.ID) >= 0):
 		// A thread waits here, or in another CPU's queue: it runs next,
 		// no nap (fastswitch.go).
-		if futexWaitSwitch(c, f, addr, v) {
+		if futexWaitSwitch(c, f, addr, v) != switchRefused {
 			return true
 		}
 		percpu.Count(c, percpu.EvFutexWaitLocked)
@@ -166,12 +166,17 @@ func writeFastStats(w kfiles.Writer) {
 	sum := sumEvents()
 	w.S("fastpath lockfree locked\n")
 	w.Pair("futex_wake", sum[percpu.EvFutexWakeFast], sum[percpu.EvFutexWakeLocked])
-	// A futex nap that ended without a wake or a timeout went on to the
-	// locked path: it counts there, and in the futex_wait_nap line's both
-	// columns. One whose timeout passed returned ETIMEDOUT lock-free.
-	napsWoken := sum[percpu.EvFutexNap] - sum[percpu.EvFutexNapCut]
-	w.Pair("futex_wait", sum[percpu.EvFutexWaitFast]+napsWoken+sum[percpu.EvFutexWaitSwitch], sum[percpu.EvFutexWaitLocked]+sum[percpu.EvFutexNapCut])
+	// A futex nap that ended without a wake or a timeout counts in the
+	// futex_wait_nap line's both columns; the call went on to the locked
+	// path, to a switch or the switch's EAGAIN (futex_wait_nap_switch),
+	// to an EAGAIN as it queued again, or to another nap
+	// (futex_wait_nap_again), and counts there. One whose timeout
+	// passed returned ETIMEDOUT lock-free.
+	napsEnded := sum[percpu.EvFutexNap] - sum[percpu.EvFutexNapCut]
+	w.Pair("futex_wait", sum[percpu.EvFutexWaitFast]+napsEnded+sum[percpu.EvFutexWaitSwitch], sum[percpu.EvFutexWaitLocked])
 	w.Pair("futex_wait_nap", sum[percpu.EvFutexNap], sum[percpu.EvFutexNapCut])
+	w.Pair("futex_wait_nap_switch", sum[percpu.EvFutexNapSwitch], 0)
+	w.Pair("futex_wait_nap_again", sum[percpu.EvFutexNapAgain], 0)
 	w.Pair("futex_wait_switch", sum[percpu.EvFutexWaitSwitch], 0)
 	w.Pair("futex_wait_steal", sum[percpu.EvFutexWaitSteal], 0)
 	w.Pair("sched_yield", sum[percpu.EvYieldFast], sum[percpu.EvYieldLocked])

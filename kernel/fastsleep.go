@@ -99,7 +99,9 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 
 // napUntil is the nap of t, which BeginNap began on CPU c at now: it
 // halts CPU c (nap) and then does the accounting of the nap's end.
-// armed is what the timer is armed for (sched.CPU.Armed, 0 for none);
+// armed is what the timer is armed for (sched.CPU.Armed, 0 for none, or
+// what an earlier nap of the same FUTEX_WAIT left it armed for:
+// futexNapWait);
 // deadline is no later than the scheduler's own deadlines (sched.CPU.Owed),
 // but may be later than armed when the timer is armed for the goroutine
 // slice check, which the nap outlasts (see nap). futexWait says
@@ -172,8 +174,9 @@ func napTimerBack(c *percpu.CPU, armed, timerAt int64, toRing3 bool) {
 // check's time before (101-113 of a futex-heavy boot's naps at 4
 // vCPUs with a 4 ms limit, docs/performance.md "Issue 18, naps past the
 // slice check"). It reports whether the nap was cut short:
-// then the rest of the sleep is the locked path's, even if what cut it
-// is gone by now (another CPU may have stolen the thread queued here
+// then the rest of a nanosleep is the locked path's, even if what cut
+// it is gone by now (a FUTEX_WAIT's may go on without that path:
+// futexNapWait) (another CPU may have stolen the thread queued here
 // before its IPI arrived: found by TestShortSleepsBoot, whose 40 us
 // sleep returned after 10 us); and what the timer is armed for now (0:
 // it fired).
@@ -254,9 +257,11 @@ func timespecLockFree(addr uintptr) (int64, bool) {
 }
 
 // napDeadline returns the deadline of t's nap cut short on CPU c, which
-// the locked path's nanosleep sleeps until (or its timed FUTEX_WAIT
-// waits until: fastfutex.go), and forgets it; 0 if t's call did not nap
-// (or its FUTEX_WAIT had no timeout). Both calls take it first, so none
+// the locked path's nanosleep sleeps until (or of its timed FUTEX_WAIT
+// that fastfutex.go sent on to that path, after a nap or before one,
+// which waits until then), and forgets it; 0 if t's nanosleep did not
+// nap (or its FUTEX_WAIT had no timeout, or was sent on before
+// futexNapWait). Both calls take it first, so none
 // is left for a later call. Context: trap, kernel lock held; does not
 // allocate.
 func napDeadline(c *percpu.CPU, t sched.TID) int64 {

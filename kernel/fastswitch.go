@@ -39,22 +39,23 @@ import (
 // the chain again for the locked path, which ends the wait with EINTR
 // or a restart, unless a lock-free FUTEX_WAKE took it off first (its
 // wait is then over and returns 0; the signal waits for its next run).
-// It reports false, nothing changed, when the locked path must serve
-// the call: the kernel lock is held, another CPU holds the run-queue
-// lock it needs, a CPU-time timer is armed (their expiries are that
-// lock's), a signal is pending, every queue is empty or the word cannot
-// be read without a fault.
+// It reports switchMade, or switchWordChanged for EAGAIN; switchRefused,
+// nothing changed, when the locked path must serve the call: the kernel
+// lock is held, another CPU holds the run-queue lock it needs, a
+// CPU-time timer is armed (their expiries are that lock's), a signal is
+// pending, every queue is empty or the word cannot be read without a
+// fault.
 // Context: trap, kernel lock not held; does not allocate.
-func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) bool {
+func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) int {
 	s := &threadtab.Sched
 	t := s.CPUs[c.ID].Cur
 	if thread.SignalPending(t) || !klock.TryLockRunQueue(c) {
-		return false
+		return switchRefused
 	}
 	from := lockVictim(c)
 	if from < 0 || s.NArmed != 0 {
 		unlockRunQueues(c, from)
-		return false
+		return switchRefused
 	}
 	th := &threadtab.Threads[t]
 	th.Regs = *f // before t is on the chain: a wake sets its result there
@@ -64,10 +65,10 @@ func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) 
 		unlockRunQueues(c, from)
 		percpu.Count(c, percpu.EvFutexWaitFast)
 		f.AX = errnoResult(abi.EAGAIN)
-		return true
+		return switchWordChanged
 	case napFault:
 		unlockRunQueues(c, from)
-		return false
+		return switchRefused
 	}
 	// Fenced: a lock-free tgkill that saw t running before it blocked
 	// sent its signal to a CPU t is about to leave (interruptIfSignalled).
@@ -75,7 +76,7 @@ func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) 
 		th.Wait = threadtab.WaitNone
 		s.EndSwitch(c.ID)
 		unlockRunQueues(c, from)
-		return false
+		return switchRefused
 	}
 	next := s.SwitchLocal(c.ID, from, clock.Nanotime())
 	if from != c.ID {
@@ -84,8 +85,15 @@ func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) 
 	}
 	percpu.Count(c, percpu.EvFutexWaitSwitch)
 	loadSwitched(c, f, next)
-	return true
+	return switchMade
 }
+
+// What futexWaitSwitch did.
+const (
+	switchRefused     = iota // nothing: the locked path serves the call
+	switchMade               // the caller blocked, another thread runs
+	switchWordChanged        // the word no longer held val: EAGAIN
+)
 
 // lockVictim returns the CPU whose queue a FUTEX_WAIT on c that blocks
 // takes its next thread from, with c's run-queue lock held: c, when a

@@ -61,6 +61,8 @@ const (
 	mistakeNapIgnoresOwed           // a nap's deadline ignores the scheduler's own (Owed; the simulator's naps)
 	mistakeNapPastCheckOff          // a nap that goes on past a timer interrupt does not arm its deadline (the simulator's napGoesOn)
 	mistakeIdleTimerOwner           // an idle CPU whose timer fired ignores the passed deadline it owns
+	mistakeNapOnInbox               // a FUTEX_WAIT's nap cut short goes on without the kernel lock with a hand-off in its CPU's inbox (the simulator's napOn)
+	mistakeNapEAGAINQuiet           // a FUTEX_WAIT's nap cut short returns EAGAIN without the yield and kick for a thread queued on its CPU (the simulator's napOn)
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until

@@ -69,6 +69,10 @@ type simulator struct {
 	// that ended one that had halted (with an IPI), pollWakes those that
 	// ended one that polled (without), with the kernel lock or without.
 	futexNaps, napWakes, pollWakes int
+	// napSwitches counts the FUTEX_WAITs whose nap was cut short and that
+	// switched to a queued thread without the kernel lock, napsAgain
+	// those that napped again (napOn).
+	napSwitches, napsAgain int
 	// switches counts the FUTEX_WAITs that switched to a thread under the
 	// run-queue lock, undone those undone for a signal, wokenHere the
 	// FUTEX_WAKEs that queued their waiter on their own CPU, movedHere
@@ -382,13 +386,19 @@ const futexNapMax = 4_000_000
 // thread off every chain (the timer fires too soon, or BeginNap refuses);
 // true when the thread naps, or was woken before its nap began.
 func (sim *simulator) futexNap(c int, k uintptr) bool {
-	s := sim.s
-	t := s.CPUs[c].Cur
 	deadline := sim.now + futexNapMax
-	armed := s.CPUs[c].Armed
 	if owed := sim.napOwed(c); owed != 0 {
 		deadline = min(deadline, owed)
 	}
+	return sim.futexNapUntil(c, k, deadline)
+}
+
+// futexNapUntil is futexNap's nap until deadline: the call's first, or
+// another after a kick that brought nothing (napOn).
+func (sim *simulator) futexNapUntil(c int, k uintptr, deadline int64) bool {
+	s := sim.s
+	t := s.CPUs[c].Cur
+	armed := s.CPUs[c].Armed
 	if deadline-sim.now < 20_000 || !s.WakerRuns(c) {
 		return false
 	}
@@ -471,11 +481,13 @@ func (sim *simulator) napTimer(c int, toRing3 bool) {
 }
 
 // endFutexNap ends CPU c's FUTEX_WAIT nap, for any reason (a wake's IPI,
-// a kick, a device interrupt, its timer): the thread takes itself off
-// the chain, unless a wake did; woken, the call returns 0, else the
-// locked path serves it again and blocks. deviceIRQ says a device
-// interrupt ended it.
-func (sim *simulator) endFutexNap(c int, deviceIRQ bool) {
+// a kick, a thread queued here, a device interrupt, its timer): the
+// thread takes itself off the chain, unless a wake did; woken, the call
+// returns 0, else the locked path serves it again and blocks, unless
+// the nap was cut short (cut: before its deadline) by a kick or a
+// queued thread and goes on without that path (napOn). deviceIRQ says a
+// device interrupt ended it.
+func (sim *simulator) endFutexNap(c int, deviceIRQ, cut bool) {
 	sc := &sim.cpus[c]
 	t := sim.s.CPUs[c].Cur
 	sim.s.EndNap(c, t, sc.napBegan, sim.now)
@@ -486,12 +498,60 @@ func (sim *simulator) endFutexNap(c int, deviceIRQ bool) {
 		sim.napWoken(c, deviceIRQ)
 		return
 	}
+	if cut && !deviceIRQ && sim.napOn(c, sc.napKey, sc.napUntil) {
+		return
+	}
 	sim.napTimer(c, false)
 	sim.note("cpu %d: thread %d's futex nap ends unwoken; it blocks on key %d", c, t, sc.napKey)
 	sc.ipi = false // the locked path runs the scheduler
 	sim.s.Futexes.Wait(t, sc.napKey)
 	sim.s.Block(t, false)
 	sim.reschedule(c)
+}
+
+// napOn is kernel.futexNapWait's way on after a kick or a thread queued
+// on CPU c cut its FUTEX_WAIT's nap on key k short, unwoken, without the
+// kernel lock: with a thread queued here, or in another CPU's queue, it
+// switches to it under the run-queue locks (switchWait), or returns
+// EAGAIN when the word changed; with none, it naps again until the same
+// deadline (futexNapUntil), or switches when BeginNap refuses the nap for
+// a thread queued meanwhile. It reports false,
+// nothing changed, for the locked path: a hand-off waits in c's inbox
+// (its drain is that path's), now and then a signal is pending for the
+// thread (the simulator does not track which kick was a signal's), or
+// the switch or the nap is refused.
+func (sim *simulator) napOn(c int, k uintptr, deadline int64) bool {
+	s := sim.s
+	if !s.Handoffs.Empty(c) && s.mistake != mistakeNapOnInbox || sim.choose(4) == 0 {
+		return false
+	}
+	if s.CPUs[c].RunQ.Len() == 0 && s.StealVictim(c) < 0 {
+		if deadline-sim.now < 20_000 || !s.WakerRuns(c) {
+			return false
+		}
+		if sim.futexNapUntil(c, k, deadline) {
+			sim.napsAgain++
+			return true
+		}
+		// BeginNap refused: a thread was queued meanwhile.
+	}
+	sim.napTimer(c, false) // the switch arms the timer as the scheduler asks
+	if sim.choose(8) == 0 {
+		// The word changed: EAGAIN to the same thread, as after a wake
+		// (futexNapEnded), its timer armed again.
+		sim.napTimer(c, true)
+		sim.note("cpu %d: thread %d's wait on key %d returns EAGAIN after its nap", c, s.CPUs[c].Cur, k)
+		if s.mistake != mistakeNapEAGAINQuiet {
+			sim.napWoken(c, false)
+		}
+		sim.napSwitches++
+		return true
+	}
+	if !sim.switchWait(c, k) {
+		return false
+	}
+	sim.napSwitches++
+	return true
 }
 
 // napWoken is kernel.futexNapWoken on CPU c: the call returns 0, and a
@@ -918,7 +978,9 @@ func (sim *simulator) advance() {
 		return
 	}
 	if sim.cpus[c].futexNap {
-		sim.endFutexNap(c, false) // the time limit, or the scheduler's timer
+		// The time limit, or the scheduler's timer; or, before the
+		// deadline, a thread queued here (napGoesOn) cut it short.
+		sim.endFutexNap(c, false, sim.now < sim.cpus[c].napUntil)
 		return
 	}
 	if sim.cpus[c].napping {
@@ -1011,7 +1073,7 @@ func (sim *simulator) deliverIPI() {
 		return
 	}
 	if sim.cpus[c].futexNap {
-		sim.endFutexNap(c, false)
+		sim.endFutexNap(c, false, true) // a kick, or a wake's IPI
 		return
 	}
 	if sim.cpus[c].napping {
@@ -1103,7 +1165,7 @@ func (sim *simulator) deviceInterrupt() {
 		// kernelTrap, under the lock; the interrupt ends a futex nap
 		// (DeviceIRQTaken): woken or not, the scheduler runs.
 		sim.wake(0, t)
-		sim.endFutexNap(0, true)
+		sim.endFutexNap(0, true, true)
 		return
 	}
 	if sim.cpus[0].napping {
@@ -1324,6 +1386,7 @@ func TestSimulate(t *testing.T) {
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
 	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals, idleTimers := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+	napSwitches, napsAgain := 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1348,10 +1411,12 @@ func TestSimulate(t *testing.T) {
 		ranHandedOff += sim.ranHandedOff
 		steals += sim.steals
 		idleTimers += sim.idleTimers
+		napSwitches += sim.napSwitches
+		napsAgain += sim.napsAgain
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them, %d found nothing due at their timer interrupt; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, steals, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, idleTimers, inWaits, wayOut, pastTimer, ends)
+		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them, %d found nothing due at their timer interrupt; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; %d futex naps cut short switched, %d napped again; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, steals, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, idleTimers, inWaits, wayOut, pastTimer, napSwitches, napsAgain, ends)
 	assert.NotZero(t, pastTimer, "no nap went on past a timer interrupt")
 	assert.NotZero(t, wayOut, "no device waiter woke on a CPU's way to its halt")
 	assert.NotZero(t, inWaits, "no timer interrupt was taken in a wait for a lock")
@@ -1370,6 +1435,8 @@ func TestSimulate(t *testing.T) {
 	assert.NotZero(t, futexNaps, "no FUTEX_WAIT napped")
 	assert.NotZero(t, napWakes, "no wake ended a napping FUTEX_WAIT that had halted")
 	assert.NotZero(t, pollWakes, "no wake ended a napping FUTEX_WAIT that polled")
+	assert.NotZero(t, napSwitches, "no FUTEX_WAIT whose nap was cut short switched without the kernel lock")
+	assert.NotZero(t, napsAgain, "no FUTEX_WAIT whose nap was cut short napped again")
 	// The schedules must reach every ending, or the test proves little.
 	assert.NotZero(t, ends["exit"], "no run ended by the last thread's exit")
 	assert.NotZero(t, ends["deadlock"], "no run ended in a deadlock")
@@ -1406,6 +1473,8 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a nap outlasts the scheduler's own deadline", mistakeNapIgnoresOwed, "timers: thread [0-9]+'s deadline [0-9]+ is armed on no CPU|lost wake-up"},
 		{"a nap that goes on past a timer interrupt leaves the timer off", mistakeNapPastCheckOff, "timer record: cpu [0-9]+ counts on its timer at [0-9]+, passed, but it is off|armed on no CPU"},
 		{"an idle CPU's timer interrupt ignores the passed deadline it owns", mistakeIdleTimerOwner, "timer storm: idle cpu [0-9]+ halted again"},
+		{"a futex nap cut short goes on with a hand-off in the inbox", mistakeNapOnInbox, "lost wake-up: cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
+		{"a futex nap's EAGAIN after a cut leaves the queued thread unheard", mistakeNapEAGAINQuiet, "lost wake-up: cpu [0-9]+ runs thread [0-9]+ with [0-9]+ queued"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -43,7 +43,7 @@ const (
 	EvNapCut                       // a nap cut short (a kick, a thread queued, a signal): the locked path sleeps the rest
 	EvSleepSpin                    // a nanosleep shorter than kernel.spinMaxNs answered by a delay loop, without the kernel lock
 	EvFutexNap                     // a FUTEX_WAIT that napped, without the kernel lock (kernel/fastfutex.go)
-	EvFutexNapCut                  // one of those that ended without a wake or its timeout (a kick, the nap's time limit): the locked path served it again
+	EvFutexNapCut                  // one of those that ended without a wake or its timeout (a kick, the nap's time limit): the locked path served the call again, or, without it, a switch or another nap
 	EvFutexNapWake                 // a FUTEX_WAKE that ended a napping FUTEX_WAIT (sched/futexnap.go), with or without the kernel lock
 	EvFutexNapTimeout              // a napping FUTEX_WAIT whose timeout passed unwoken: ETIMEDOUT without the kernel lock
 	EvTimerArmCycles               // TSC cycles spent programming the LAPIC timer (armPending; under emulation a write waits for QEMU's global lock)
@@ -65,6 +65,8 @@ const (
 	EvIdleHandoff                  // an idle CPU woken by a hand-off ran the thread handed to it without the kernel lock (kernel.runHandedOff)
 	EvIdleTimerNone                // an idle CPU's timer interrupt that found nothing due, served without the kernel lock (kernel.idleTimerDue)
 	EvFutexWaitSteal               // a FUTEX_WAIT that blocked and switched to a thread from another CPU's queue, under both run-queue locks (kernel.futexWaitSwitch)
+	EvFutexNapSwitch               // a FUTEX_WAIT whose nap was cut short, or could not begin, for a thread in a run queue, answered under the run-queue locks: a switch to it, or EAGAIN (kernel/fastfutex.go's futexNapWait)
+	EvFutexNapAgain                // a FUTEX_WAIT whose nap a kick cut short that brought nothing, napped again without the kernel lock
 	NEvents
 )
 

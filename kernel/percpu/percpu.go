@@ -172,9 +172,10 @@ type CPU struct {
 	// NapStart is when the current nap began (0: none) and NapNs the time
 	// its past naps took: idle time (IdleAt). Only this CPU writes them.
 	// A nap cut short leaves the rest of the sleep to the locked path's
-	// nanosleep, or of a timed FUTEX_WAIT to its futex, which this CPU
-	// runs next: NapDeadline is when the sleep or the wait's timeout ends
-	// (0: no nap cut short) and NapThread (above) whose it is. Only this
+	// nanosleep, or of a timed FUTEX_WAIT (its nap cut short, or refused)
+	// to its futex, which this CPU runs next: NapDeadline is when the
+	// sleep or the wait's timeout ends (0: none sent on) and NapThread
+	// (above) whose it is. Only this
 	// CPU reads or writes those two.
 	NapStart, NapNs atomic.Int64
 	NapDeadline     int64

@@ -67,9 +67,10 @@ const (
 // every waiter, the Go runtime's only use). The errors come in Linux's
 // order: the timeout's (EFAULT, EINVAL), the bitset's, the address's
 // alignment (EINVAL), the word's (EFAULT). napDeadline, when not 0, is
-// the deadline of a timed FUTEX_WAIT whose nap was cut short (package
-// kernel's fastfutex.go): the call's timeout began then, and the wait
-// ends at that deadline, not a timeout's length from now.
+// the deadline of a timed FUTEX_WAIT that the lock-free path sent on
+// here, its nap cut short or refused (package kernel's fastfutex.go):
+// the call's timeout began there, and the wait ends at that deadline,
+// not a timeout's length from now.
 // Context: trap, kernel lock held.
 func SysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr, val3 uint32, napDeadline int64) int64 {
 	switch cmd := op & FutexCmdMask; cmd {
