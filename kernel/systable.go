@@ -809,7 +809,9 @@ func doArchPrctl(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return thread.SysArchPrctl(c, t, a.int(0), a[1])
 }
 
-// doAccept serves sched_setaffinity(2) and prctl(2). Context: trap, kernel lock held.
+// doAccept serves sched_setaffinity(2) and prctl(2) for the table (fastTrap
+// answers both the same way first, without the kernel lock). Context:
+// trap, kernel lock held.
 func doAccept(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
 
 // doZero serves getppid(2), getuid(2), geteuid(2), getgid(2), getegid(2) and getgroups(2). Context: trap, kernel lock held.

@@ -164,7 +164,8 @@ func userTrap(f *x86.TrapFrame) {
 
 // fastTrap handles, without the kernel lock, the entries that need no
 // shared state: a TLB shootdown, the system calls that only read clocks
-// or ids (the Go runtime calls clock_gettime constantly), a FUTEX_WAKE
+// or ids (the Go runtime calls clock_gettime constantly) or that the
+// kernel accepts without effect (prctl, sched_setaffinity), a FUTEX_WAKE
 // that finds no waiter or hands it to a halted CPU or wakes a napping
 // one, a FUTEX_WAIT that naps (fastfutex.go), a sched_yield with nothing
 // else to run (fastpath.go), and a nanosleep of at most 50 us
@@ -218,6 +219,14 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 			return true
 		case unix.SYS_GETPID:
 			f.AX = 1
+			return true
+		case unix.SYS_PRCTL, unix.SYS_SCHED_SETAFFINITY:
+			// Accepted without effect, as the locked path's doAccept
+			// does: the runtime names every mapping it makes with
+			// prctl(PR_SET_VMA), 25-27 kernel lock acquisitions of a
+			// futex-heavy boot's 420 at 4 vCPUs (docs/performance.md,
+			// "Issue 18, futex naps cut short").
+			f.AX = 0
 			return true
 		}
 		return fastSyscall(c, f, f.AX) // futex wake, sched_yield (fastpath.go)

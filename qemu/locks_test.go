@@ -98,6 +98,11 @@ func TestLockStatsBoot(t *testing.T) {
 	calls := lockedCalls(t, text)
 	t.Logf("calls that took the kernel lock: %v", calls)
 	assert.Equal(t, uint64(40000), calls["getppid"], "locked_syscall getppid")
+	// The runtime names each mapping it makes with prctl(PR_SET_VMA),
+	// which the kernel accepts without effect and without the kernel
+	// lock (kernel.fastTrap); the mmaps themselves still take it.
+	assert.Positive(t, calls["mmap"], "the runtime's mmaps take the kernel lock")
+	assert.Zero(t, calls["prctl"], "prctl is answered without the kernel lock")
 	sentOn := parseFastPaths(t, text)["sched_yield"][1]
 	assert.LessOrEqual(t, calls["sched_yield"], sentOn, "locked sched_yields")
 	assert.LessOrEqual(t, sentOn, calls["sched_yield"]+1, "locked sched_yields")
