@@ -26,9 +26,10 @@ import (
 // IPI if it no longer polls; the FUTEX_WAIT returns 0.
 
 // futexNapMaxNs is the longest a FUTEX_WAIT naps. One that is not woken
-// by then takes the locked path and blocks: a napping thread counts as
-// running, so without a limit a program whose threads all wait for good
-// would nap on instead of being reported as deadlocked; and a napping
+// by then blocks, its CPU idle (futexWaitIdle, or the locked path for
+// the last running thread): a napping thread counts as running, so
+// without a limit a program whose threads all wait for good would nap on
+// instead of being reported as deadlocked; and a napping
 // CPU steals no thread until its nap ends (a thread made runnable is
 // queued on it when no CPU is idle, MakeRunnable, which ends the nap).
 // The Go runtime's waits for a partner thread (a channel hand-off
@@ -93,7 +94,11 @@ func futexPoll(c *percpu.CPU, t sched.TID, pollEnd int64) bool {
 // with nothing queued any more, naps again until the same deadline.
 // Before, each such cut took the kernel lock: 45-60 of a futex-heavy
 // boot's 160-200 locked FUTEX_WAITs at 4 vCPUs (docs/performance.md,
-// "Issue 18, futex naps cut short").
+// "Issue 18, futex naps cut short"). A wait without a timeout whose naps
+// ran out of their own time (futexNapMaxNs: not the timeout's, nor the
+// scheduler's deadline, Owed, whose expiry is the locked path's), or
+// that finds no other CPU running a thread that could wake it, blocks
+// and leaves the CPU idle without the kernel lock (futexWaitIdle).
 //
 // It reports false, the thread off every chain and the timer as the
 // locked path expects it (napTimerBack), when that path must serve the
@@ -116,10 +121,15 @@ func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, tim
 	if owed := threadtab.Sched.CPUs[c.ID].Owed; owed != 0 {
 		deadline = min(deadline, owed) // not the slice check's: see nap
 	}
-	timerAt := armed // what the timer is armed for now: a nap may change it
-	queued := false  // a thread waits in a run queue: switch to it
+	timerAt := armed                          // what the timer is armed for now: a nap may change it
+	ownLimit := deadline == now+futexNapMaxNs // the naps end by their own limit, not the timeout's or the scheduler's
+	then := thenLocked                        // what the call does once it naps no more
 naps:
-	for !queued && deadline-now >= futexNapMinNs && !thread.SignalPending(t) && threadtab.Sched.WakerRuns(c.ID) {
+	for then == thenLocked && deadline-now >= futexNapMinNs && !thread.SignalPending(t) {
+		if !threadtab.Sched.WakerRuns(c.ID) {
+			then = thenIdle // nothing runs that could wake it soon: it blocks
+			break
+		}
 		switch queueOnWord(t, addr, val, true) {
 		case napWordChanged:
 			napTimerBack(c, armed, timerAt, true)
@@ -139,11 +149,15 @@ naps:
 				if timesOut == 0 || now < timesOut {
 					percpu.Count(c, percpu.EvFutexNapCut)
 					if !cut || !napOn(c, t, timesOut) {
-						break // out of time, or the locked path's to serve
+						if !cut && ownLimit {
+							then = thenIdle // out of its time: it blocks
+						}
+						break // else the locked path's to serve
 					}
 					c.KickTaken = false // answered here
-					queued = !threadtab.Sched.YieldChangesNothing(c.ID) || threadtab.Sched.StealVictim(c.ID) >= 0
-					if !queued {
+					if !threadtab.Sched.YieldChangesNothing(c.ID) || threadtab.Sched.StealVictim(c.ID) >= 0 {
+						then = thenSwitch
+					} else {
 						percpu.Count(c, percpu.EvFutexNapAgain)
 					}
 					continue
@@ -154,7 +168,7 @@ naps:
 				result = errnoResult(abi.ETIMEDOUT)
 			}
 		} else if threadtab.Sched.Futexes.EndNapWait(t) {
-			queued = true // no nap: a thread waits in a run queue
+			then = thenSwitch // no nap: a thread waits in a run queue
 			break
 		} else {
 			percpu.Count(c, percpu.EvFutexNap) // a wake came first: a nap that ended at once
@@ -164,15 +178,21 @@ naps:
 		return true
 	}
 	napTimerBack(c, armed, timerAt, false)
-	if queued && timesOut == 0 {
-		// The switch arms the timer as the scheduler asks (armTimer). A
-		// word that changed meanwhile returns EAGAIN to the same thread
-		// as after a wake (futexNapEnded): the thread queued here runs
-		// first (a yield, and a kick to this CPU: the kick that cut the
-		// nap was answered here), and the timer is armed again for what
-		// the scheduler counts on if napTimerBack stopped it (found in
-		// review).
-		switch futexWaitSwitch(c, f, addr, val) {
+	if then != thenLocked && timesOut == 0 {
+		// The switch, or the halt, arms the timer as the scheduler asks
+		// (armTimer). A word that changed meanwhile returns EAGAIN to the
+		// same thread as after a wake (futexNapEnded): a thread queued
+		// here runs first (a yield, and a kick to this CPU: the kick that
+		// cut the nap was answered here), and the timer is armed again
+		// for what the scheduler counts on if napTimerBack stopped it
+		// (found in review).
+		r := switchRefused
+		if then == thenSwitch {
+			r = futexWaitSwitch(c, f, addr, val)
+		} else {
+			r = futexWaitIdle(c, f, addr, val) // fastswitch.go
+		}
+		switch r {
 		case switchWordChanged:
 			if c.TimerFired {
 				napTimerBack(c, armed, 0, true)
@@ -180,7 +200,9 @@ naps:
 			futexNapEnded(c, t, f, errnoResult(abi.EAGAIN))
 			fallthrough
 		case switchMade:
-			percpu.Count(c, percpu.EvFutexNapSwitch)
+			if then == thenSwitch {
+				percpu.Count(c, percpu.EvFutexNapSwitch)
+			}
 			return true
 		}
 	}
@@ -196,6 +218,13 @@ naps:
 	percpu.Count(c, percpu.EvFutexWaitLocked)
 	return false
 }
+
+// What futexNapWait does once its thread naps no more, without a wake.
+const (
+	thenLocked = iota // the locked path serves the call
+	thenSwitch        // it blocks and switches to a queued thread (futexWaitSwitch)
+	thenIdle          // it blocks and its CPU goes idle (futexWaitIdle)
+)
 
 // napOn reports whether a FUTEX_WAIT's nap on CPU c, cut short, may go
 // on without the kernel lock (futexNapWait): the wait has no timeout

@@ -169,16 +169,18 @@ func writeFastStats(w kfiles.Writer) {
 	// A futex nap that ended without a wake or a timeout counts in the
 	// futex_wait_nap line's both columns; the call went on to the locked
 	// path, to a switch or the switch's EAGAIN (futex_wait_nap_switch),
-	// to an EAGAIN as it queued again, or to another nap
-	// (futex_wait_nap_again), and counts there. One whose timeout
+	// to an EAGAIN as it queued again, to another nap
+	// (futex_wait_nap_again) or to an idle CPU (futex_wait_idle), and
+	// counts there. One whose timeout
 	// passed returned ETIMEDOUT lock-free.
 	napsEnded := sum[percpu.EvFutexNap] - sum[percpu.EvFutexNapCut]
-	w.Pair("futex_wait", sum[percpu.EvFutexWaitFast]+napsEnded+sum[percpu.EvFutexWaitSwitch], sum[percpu.EvFutexWaitLocked])
+	w.Pair("futex_wait", sum[percpu.EvFutexWaitFast]+napsEnded+sum[percpu.EvFutexWaitSwitch]+sum[percpu.EvFutexWaitIdle], sum[percpu.EvFutexWaitLocked])
 	w.Pair("futex_wait_nap", sum[percpu.EvFutexNap], sum[percpu.EvFutexNapCut])
 	w.Pair("futex_wait_nap_switch", sum[percpu.EvFutexNapSwitch], 0)
 	w.Pair("futex_wait_nap_again", sum[percpu.EvFutexNapAgain], 0)
 	w.Pair("futex_wait_switch", sum[percpu.EvFutexWaitSwitch], 0)
 	w.Pair("futex_wait_steal", sum[percpu.EvFutexWaitSteal], 0)
+	w.Pair("futex_wait_idle", sum[percpu.EvFutexWaitIdle], 0)
 	w.Pair("sched_yield", sum[percpu.EvYieldFast], sum[percpu.EvYieldLocked])
 	// A nap cut short went on to the locked path: it counts in both.
 	w.Pair("nanosleep", sum[percpu.EvNap]+sum[percpu.EvSleepSpin], sum[percpu.EvNapLocked]+sum[percpu.EvNapCut])

@@ -18,10 +18,12 @@ import (
 // there, or if it last ran on another (busy) CPU and the waker's queue
 // is empty (futexWakeHere), and a FUTEX_WAIT with a thread queued on its
 // CPU, or on another CPU when its own queue is empty, blocks and
-// switches to it (futexWaitSwitch): what the kernel lock's path does in
-// those cases (it would queue the second kind of waiter on its old CPU,
-// and the waker's next FUTEX_WAIT, on that path too, would steal it
-// back), done under the CPU's own run-queue lock
+// switches to it (futexWaitSwitch), and one with nothing to run
+// anywhere blocks and leaves its CPU idle (futexWaitIdle): what the
+// kernel lock's path does in those cases (it would queue the second
+// kind of waiter on its old CPU, and the waker's next FUTEX_WAIT, on
+// that path too, would steal it back), done under the CPU's own
+// run-queue lock
 // (kernel/klock/runqueue.go), and for a steal the other CPU's too, taken
 // by one try, so that two CPUs doing so do not wait for each other. The
 // scheduler's side, and why the kernel lock's holders see nothing
@@ -202,4 +204,70 @@ func futexWakeHere(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 	klock.UnlockRunQueue(c)
 	armPending(c)
 	return woke, true
+}
+
+// futexWaitIdle serves a FUTEX_WAIT without a timeout whose word held
+// val when last read and which would block with nothing to run anywhere
+// (fastfutex.go: its nap ran out of time, or no other CPU runs a thread
+// that could wake it). Under c's run-queue lock it counts the caller off
+// the running threads (sched.Scheduler.ReserveIdle, which refuses for
+// the last one: the deadlock check is the locked path's), reads the word
+// again under its bucket lock (EAGAIN if it changed), queues the caller
+// there, blocked (sched.Scheduler.WaitHereLocked), and leaves c idle
+// (sched.Scheduler.IdleHere), its timer armed for what c owns and the
+// caller's x87 state stored; then c halts in the idle loop (idle)
+// without the kernel lock, as the locked path's block, Schedule and
+// halt would have it. The halt ends as any idle CPU's does: a thread
+// handed to c runs at once, or the kernel lock's scheduler loop
+// (reschedule) puts a thread on c, the caller's once woken among them.
+// Before, each such wait took the kernel lock (29-40 a futex-heavy boot
+// at 4 vCPUs whose naps ran out, 12-18 with no other CPU running: docs/
+// performance.md, "Issue 18, futex naps cut short"). A signal pending
+// takes the caller off the chain again, as in futexWaitSwitch. It
+// reports switchMade (f then holds the registers of the thread c runs
+// next), switchWordChanged (EAGAIN: the same thread resumes) or
+// switchRefused, nothing changed, for the locked path.
+// Context: trap, kernel lock not held; does not allocate.
+func futexWaitIdle(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) int {
+	s := &threadtab.Sched
+	t := s.CPUs[c.ID].Cur
+	if thread.SignalPending(t) || !klock.TryLockRunQueue(c) {
+		return switchRefused
+	}
+	if !s.ReserveIdle(c.ID) {
+		klock.UnlockRunQueue(c)
+		return switchRefused
+	}
+	th := &threadtab.Threads[t]
+	th.Regs = *f // before t is on the chain: a wake sets its result there
+	th.RestartNr = unix.SYS_FUTEX
+	r := queueOnWord(t, addr, val, false)
+	if r == napQueued && thread.SignalPendingFenced(t) && s.Unwait(t) {
+		th.Wait = threadtab.WaitNone
+		s.EndSwitch(c.ID)
+		r = napFault // the locked path delivers the signal
+	}
+	if r != napQueued {
+		s.UnreserveIdle()
+		klock.UnlockRunQueue(c)
+		if r == napFault {
+			return switchRefused
+		}
+		percpu.Count(c, percpu.EvFutexWaitFast)
+		f.AX = errnoResult(abi.EAGAIN)
+		return switchWordChanged
+	}
+	s.IdleHere(c.ID, clock.Nanotime())
+	armTimer(c)
+	thread.SyncFPU(c) // the caller may run elsewhere once the lock is released
+	s.EndSwitch(c.ID) // its state is saved: another CPU may claim it
+	c.InUser.Store(false)
+	klock.UnlockRunQueue(c)
+	armPending(c)
+	percpu.Count(c, percpu.EvFutexWaitIdle)
+	if idle(c, f) && reschedule(c, f) {
+		c.InUser.Store(true)
+		unlockKernel(c)
+	}
+	return switchMade
 }

@@ -176,8 +176,20 @@ func enterThread(c *percpu.CPU, f *x86.TrapFrame, t *threadtab.Thread) {
 func halt(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
 	armTimer(c)
 	thread.SyncFPU(c) // its thread may run elsewhere once the lock is released
-	c.Halts++
 	unlockKernel(c)
+	return idle(c, f)
+}
+
+// idle is halt's loop, with no lock held: the CPU halts until an
+// interrupt brings it something (halt), and takes the kernel lock
+// unless it runs a handed-off thread (reporting false). A FUTEX_WAIT
+// that left c idle under its run-queue lock enters it too
+// (futexWaitIdle, fastswitch.go), its timer armed and its x87 state
+// stored as halt does.
+// Context: trap, no lock held on entry; the kernel lock held on return
+// when it reports true; does not allocate.
+func idle(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
+	c.Halts++
 	// The idle time's readers hold the kernel lock (percpu.CPU.IdleAt):
 	// Idle is set after HaltStart, and IdleNs grows with Idle cleared
 	// under that lock or c's run-queue lock, so a reading never counts a

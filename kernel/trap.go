@@ -170,8 +170,9 @@ func userTrap(f *x86.TrapFrame) {
 // one, a FUTEX_WAIT that naps (fastfutex.go), a sched_yield with nothing
 // else to run (fastpath.go), and a nanosleep of at most 50 us
 // (fastsleep.go); and, under the CPU's run-queue lock alone, a
-// FUTEX_WAKE that queues its waiter on this CPU and a FUTEX_WAIT that
-// switches to a thread queued here (fastswitch.go), and a timer
+// FUTEX_WAKE that queues its waiter on this CPU, a FUTEX_WAIT that
+// switches to a thread queued here and one that leaves this CPU idle
+// (fastswitch.go), and a timer
 // interrupt that only checks the goroutine time slice or a kick that
 // only delivers a signal or re-arms the timer (fasttimer.go). It reports whether
 // it handled the entry; f then resumes the same thread, or the one the
@@ -182,7 +183,10 @@ func userTrap(f *x86.TrapFrame) {
 // the CPU with interrupts on, taking TLB shootdowns there, and touches
 // no user memory after; a switch whose new thread has a signal to take
 // hands the rest of the entry to the kernel lock's path, which clears
-// inUser before it takes that lock: rescheduleLocked), and writes user
+// inUser before it takes that lock: rescheduleLocked; a FUTEX_WAIT that
+// leaves the CPU idle clears inUser before its halt, and the idle loop
+// takes the kernel lock, or runs a handed-off thread, as after any
+// halt: futexWaitIdle), and writes user
 // memory only with the fault-tolerant stores (vm.Store64, fastclock.go;
 // the slice check's, kernel/timeslice): a page that is not mapped fails
 // the store, and the locked path decides.

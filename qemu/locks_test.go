@@ -247,6 +247,16 @@ func TestFastPathsBoot(t *testing.T) {
 	// vCPUs), so only the simulator requires them (TestSimulate).
 	assert.Positive(t, napSwitch[0], "no FUTEX_WAIT switched to a queued thread without the kernel lock after its nap")
 	assert.LessOrEqual(t, napSwitch[0], wait[0], "such a switch is a lock-free FUTEX_WAIT")
+	// A FUTEX_WAIT whose nap ran out of time, or that found no other CPU
+	// running a thread, with nothing queued anywhere, blocks and leaves
+	// its CPU idle under its run-queue lock (kernel.futexWaitIdle): the
+	// guest's parked runtime threads do (21-34 in four boots on an idle
+	// host).
+	idleWaits, ok := fast["futex_wait_idle"]
+	require.True(t, ok, "no futex_wait_idle line:\n%s", text)
+	t.Logf("FUTEX_WAITs that left their CPU idle without the kernel lock: %d", idleWaits[0])
+	assert.Positive(t, idleWaits[0], "no FUTEX_WAIT left its CPU idle without the kernel lock")
+	assert.LessOrEqual(t, idleWaits[0], wait[0], "such a wait is a lock-free FUTEX_WAIT")
 	assert.LessOrEqual(t, events["futex_nap_wake"], naps[0]+1, "a wake of a napping waiter ends a nap")
 	assert.LessOrEqual(t, events["futex_handoff"], wake[0], "a hand-off is a lock-free FUTEX_WAKE")
 	assert.LessOrEqual(t, events["idle_run_handed_off"], events["futex_handoff"], "an idle CPU runs a thread handed to it at most once")

@@ -37,15 +37,16 @@ import "sync/atomic"
 //     (a timeout, a signal) never touches it; a signal kicks its CPU, as
 //     for any running thread, and the kick ends the nap.
 //   - The nap has a time limit (the kernel's futexNapMaxNs): a wait that
-//     outlasts it takes the locked path and blocks, so the scheduler's
-//     deadlock check, which counts running threads as progress, still
-//     sees every thread that waits for good.
+//     outlasts it blocks (under its CPU's run-queue lock, ReserveIdle,
+//     unless it is the last running thread, or on the locked path), so
+//     the scheduler's deadlock check, which counts running threads as
+//     progress, still sees every thread that waits for good.
 
 // WakerRuns reports whether a CPU other than c runs a thread that is
 // not napping: one that could wake a FUTEX_WAIT on c soon. Without one
 // (a single CPU, or every other CPU idle or napping) a napper on c could
 // only be woken by an interrupt, and its poll would be time lost: the
-// wait takes the locked path and blocks. The marks are read without the
+// wait blocks instead (ReserveIdle, or the locked path). The marks are read without the
 // lock: a heuristic, which no wake-up depends on.
 // Context: trap on CPU c, no lock needed (or the simulator's one event);
 // does not allocate.

@@ -32,7 +32,9 @@ import "sync/atomic"
 //     deadlock check (no thread running) cannot fire while a hand-off is
 //     in flight. (A switch under a CPU's run-queue lock, local.go, runs
 //     no Schedule and no drain: it only ever runs a thread queued there,
-//     so it neither halts nor reports a deadlock.)
+//     so it reports no deadlock; a wait that leaves its CPU idle there,
+//     ReserveIdle, never takes the running count to 0, and its CPU's
+//     idle loop looks at its inbox before it halts.)
 //   - The claimed CPU was halted with an open claim and gets the IPI
 //     after the push, so it drains; another CPU's drain may come first,
 //     which only queues the thread by the usual policy (MakeRunnable).

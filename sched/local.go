@@ -40,6 +40,10 @@ import "sync/atomic"
 //     changes nothing but the CPU's record of its armed timer, as Tick
 //     does, and the running thread's CPU time; the running thread goes
 //     on, as Schedule would decide.
+//   - ReserveIdle and IdleHere: a FUTEX_WAIT that blocks with nothing
+//     to run anywhere leaves its CPU idle, as Schedule's halt would,
+//     unless its thread is the last one running (the deadlock check is
+//     Schedule's).
 //   - HaltAgain (policy.go): an idle CPU woken by an interrupt that
 //     brought it nothing halts again, idle once more.
 //   - RunHandedOff (handoff.go): an idle CPU woken by a hand-off runs
@@ -52,8 +56,10 @@ import "sync/atomic"
 // the one it steals from another CPU's queue under that CPU's lock,
 // the waiter it takes off a chain under the bucket lock, the thread it
 // takes from its own inbox), never the timer heap, and the running count
-// only with a locked add (RunHandedOff; a switch leaves it as it is), and
-// adds to the process's CPU time with a locked instruction (Charge).
+// only with locked instructions (RunHandedOff's add, ReserveIdle's
+// compare-and-swap and UnreserveIdle's add; a switch leaves it as it
+// is), and adds to the process's CPU time with a locked instruction
+// (Charge).
 // The simulator (sim_test.go) takes both paths among its events and
 // checks the same invariants after them.
 
@@ -111,12 +117,20 @@ func (s *Scheduler) ClaimHere(addr uintptr, c int, now int64) (TID, ClaimResult)
 // wait (the hand-over between two threads: the waker's FUTEX_WAIT then
 // switches to it, SwitchLocal), where on its old CPU it would wait for
 // that CPU's thread to block or its slice to end, while c went idle.
+// For a waiter that last ran on another CPU, leftCPU is read before the
+// idle flags: a FUTEX_WAIT that leaves its CPU idle under its run-queue
+// lock sets that CPU's flag before it ends its switch (futexWaitIdle),
+// so a waker that sees the switch ended sees the CPU idle too (x86 keeps
+// loads in order, and stores), and sends the waiter there by the locked
+// path instead of queueing it here while that CPU halts (found in
+// review).
 // Context: trap, c's run-queue lock and t's bucket lock held; does not
 // allocate.
 func (s *Scheduler) wakesHere(t TID, c int) bool {
 	th := &s.Threads[t]
-	return th.State == Blocked && !s.Timers.Pending(t) && s.idleCPU() < 0 && s.nappingCPU(c) < 0 &&
-		(th.CPU == c || s.CPUs[c].RunQ.Len() == 0 && s.leftCPU(t))
+	moved := th.CPU != c
+	return th.State == Blocked && !s.Timers.Pending(t) && (!moved || s.leftCPU(t)) &&
+		s.idleCPU() < 0 && s.nappingCPU(c) < 0 && (!moved || s.CPUs[c].RunQ.Len() == 0)
 }
 
 // leftCPU reports whether blocked waiter t, queued on a futex chain, is
@@ -170,6 +184,64 @@ func (s *Scheduler) putOn(c int, t TID, now int64) {
 	atomic.StoreInt32((*int32)(&p.Cur), int32(t))
 	p.SliceStart = now
 	p.Resched = false
+}
+
+// ReserveIdle is the first half of a FUTEX_WAIT that blocks and leaves
+// CPU c idle under c's run-queue lock, without the kernel lock (IdleHere
+// is the second): it reports whether c may go idle once its running
+// thread blocks, and if so counts that thread off the running count
+// already. It may when no thread waits in any run queue (the thread
+// would switch to it instead: SwitchLocal) or in c's inbox (the drain is
+// the kernel lock's), no CPU-time timer is armed (their expiries are the
+// kernel lock's), and another thread is still counted running: the
+// deadlock check is Schedule's, under the kernel lock, so the last
+// running thread blocks there. A compare-and-swap takes the count down
+// only from above 1, so that two CPUs doing this at once cannot both
+// leave it at 0. The other queues are read without their locks, as
+// BeginNap reads them: a thread another CPU queues on its own queue
+// meanwhile is that CPU's to run. The caller gives the count back
+// (UnreserveIdle) if its thread does not block after all.
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) ReserveIdle(c int) bool {
+	if s.NArmed != 0 || !s.Handoffs.Empty(c) {
+		return false
+	}
+	for i := 0; i < s.NCPU; i++ {
+		if s.CPUs[i].RunQ.size != 0 {
+			return false
+		}
+	}
+	for {
+		r := atomic.LoadInt64(&s.Running)
+		if r <= 1 && s.mistake != mistakeIdleLast {
+			return false
+		}
+		if atomic.CompareAndSwapInt64(&s.Running, r, r-1) {
+			return true
+		}
+	}
+}
+
+// UnreserveIdle gives back the running count ReserveIdle took, for a
+// thread that did not block. Context: trap, on its CPU, that CPU's
+// run-queue lock held (or the simulator's one event); does not allocate.
+func (s *Scheduler) UnreserveIdle() { atomic.AddInt64(&s.Running, 1) }
+
+// IdleHere makes CPU c idle, under c's run-queue lock, once its running
+// thread has blocked (WaitHereLocked) after ReserveIdle, as Schedule's
+// halt would: the thread is charged its CPU time and leaves the CPU,
+// which is marked idle, so that MakeRunnable places a woken thread there
+// with a wake IPI and the idle loop's looks (HaltAgain, RunHandedOff)
+// take it from there. Cur is stored atomically: RunningOn reads it
+// without a lock. Context: trap, on CPU c, c's run-queue lock held (or
+// the simulator's one event); does not allocate.
+func (s *Scheduler) IdleHere(c int, now int64) {
+	p := &s.CPUs[c]
+	s.Charge(c, now)
+	atomic.StoreInt32((*int32)(&p.Cur), int32(None))
+	p.Resched = false
+	p.Idle = true
 }
 
 // WaitHereLocked queues t, CPU c's running thread, on addr's chain and

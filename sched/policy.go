@@ -63,12 +63,14 @@ const (
 	mistakeIdleTimerOwner           // an idle CPU whose timer fired ignores the passed deadline it owns
 	mistakeNapOnInbox               // a FUTEX_WAIT's nap cut short goes on without the kernel lock with a hand-off in its CPU's inbox (the simulator's napOn)
 	mistakeNapEAGAINQuiet           // a FUTEX_WAIT's nap cut short returns EAGAIN without the yield and kick for a thread queued on its CPU (the simulator's napOn)
+	mistakeIdleLast                 // a FUTEX_WAIT that goes idle without the kernel lock counts the last running thread off (ReserveIdle)
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
 // Wake. device says it waits for an interrupt (console input, epoll, the
 // network stack), which the deadlock detector counts as a way forward.
-// The next Schedule on its CPU picks another thread (or SwitchLocal).
+// The next Schedule on its CPU picks another thread (or SwitchLocal, or
+// IdleHere leaves the CPU idle).
 // Context: trap, kernel lock held, or t's CPU's run-queue lock
 // (WaitHereLocked); does not allocate.
 func (s *Scheduler) Block(t TID, device bool) {

@@ -73,6 +73,9 @@ type simulator struct {
 	// switched to a queued thread without the kernel lock, napsAgain
 	// those that napped again (napOn).
 	napSwitches, napsAgain int
+	// idleWaits counts the FUTEX_WAITs that blocked and left their CPU
+	// idle without the kernel lock (idleWait).
+	idleWaits int
 	// switches counts the FUTEX_WAITs that switched to a thread under the
 	// run-queue lock, undone those undone for a signal, wokenHere the
 	// FUTEX_WAKEs that queued their waiter on their own CPU, movedHere
@@ -502,6 +505,15 @@ func (sim *simulator) endFutexNap(c int, deviceIRQ, cut bool) {
 		return
 	}
 	sim.napTimer(c, false)
+	if !cut && !deviceIRQ && sim.choose(2) == 0 {
+		switch sim.idleWait(c, sc.napKey) { // out of its time (the kernel: its own limit, not Owed)
+		case idleWent:
+			return
+		case idleEAGAIN:
+			sim.napEAGAIN(c)
+			return
+		}
+	}
 	sim.note("cpu %d: thread %d's futex nap ends unwoken; it blocks on key %d", c, t, sc.napKey)
 	sc.ipi = false // the locked path runs the scheduler
 	sim.s.Futexes.Wait(t, sc.napKey)
@@ -526,8 +538,18 @@ func (sim *simulator) napOn(c int, k uintptr, deadline int64) bool {
 		return false
 	}
 	if s.CPUs[c].RunQ.Len() == 0 && s.StealVictim(c) < 0 {
-		if deadline-sim.now < 20_000 || !s.WakerRuns(c) {
+		if deadline-sim.now < 20_000 {
 			return false
+		}
+		if !s.WakerRuns(c) {
+			sim.napTimer(c, false) // the idle wait arms the timer as the scheduler asks
+			switch sim.idleWait(c, k) {
+			case idleRefused:
+				return false
+			case idleEAGAIN:
+				sim.napEAGAIN(c)
+			}
+			return true
 		}
 		if sim.futexNapUntil(c, k, deadline) {
 			sim.napsAgain++
@@ -539,10 +561,11 @@ func (sim *simulator) napOn(c int, k uintptr, deadline int64) bool {
 	if sim.choose(8) == 0 {
 		// The word changed: EAGAIN to the same thread, as after a wake
 		// (futexNapEnded), its timer armed again.
-		sim.napTimer(c, true)
 		sim.note("cpu %d: thread %d's wait on key %d returns EAGAIN after its nap", c, s.CPUs[c].Cur, k)
 		if s.mistake != mistakeNapEAGAINQuiet {
-			sim.napWoken(c, false)
+			sim.napEAGAIN(c)
+		} else {
+			sim.napTimer(c, true)
 		}
 		sim.napSwitches++
 		return true
@@ -552,6 +575,67 @@ func (sim *simulator) napOn(c int, k uintptr, deadline int64) bool {
 	}
 	sim.napSwitches++
 	return true
+}
+
+// idleWait is kernel.futexWaitIdle on CPU c: a FUTEX_WAIT on key k that
+// blocks and leaves c idle under its run-queue lock (ReserveIdle,
+// WaitHereLocked, IdleHere), then the idle loop's first look without the
+// kernel lock (idleLook: it halts, or runs a thread handed to it) or, if
+// something waits for c, the kernel lock's scheduler (resume). It
+// reports idleRefused, nothing changed, when ReserveIdle refuses or a
+// signal undoes the wait: the locked path serves the call; idleEAGAIN
+// when the word changed (the thread goes on: after a nap, as after a
+// wake, napEAGAIN).
+func (sim *simulator) idleWait(c int, k uintptr) int {
+	s := sim.s
+	t := s.CPUs[c].Cur
+	if !s.ReserveIdle(c) {
+		return idleRefused
+	}
+	if sim.choose(10) == 0 {
+		s.UnreserveIdle()
+		sim.note("cpu %d: thread %d's wait on key %d returns EAGAIN on its way to idle", c, t, k)
+		return idleEAGAIN
+	}
+	s.Futexes.Reserve(k)
+	s.Futexes.Lock(k)
+	s.WaitHereLocked(t, k)
+	s.Futexes.Unlock(k)
+	s.Futexes.Unreserve(k)
+	sim.leaving[c] = t
+	sim.wakeDuringSwitch(c, k)
+	if sim.choose(10) == 0 && s.Unwait(t) {
+		// A signal pending: the wait is undone, for the locked path.
+		sim.endSwitch(c)
+		s.UnreserveIdle()
+		sim.note("cpu %d: thread %d's idle wait on key %d is undone (a signal)", c, t, k)
+		return idleRefused
+	}
+	s.IdleHere(c, sim.now)
+	sim.arm(c)
+	sim.endSwitch(c)
+	sim.idleWaits++
+	sim.note("cpu %d: thread %d waits on key %d and leaves the cpu idle without the lock", c, t, k)
+	sim.cpus[c].halted = true
+	if !sim.idleLook(c, true, true) {
+		sim.resume(c, false)
+	}
+	return idleWent
+}
+
+// What idleWait did.
+const (
+	idleRefused = iota // nothing: the locked path serves the call
+	idleWent           // the thread blocked, its CPU idle
+	idleEAGAIN         // the word changed: the thread goes on
+)
+
+// napEAGAIN is kernel.futexNapWait's EAGAIN from a switch or an idle
+// wait after CPU c's nap: the timer armed again for what the scheduler
+// counts on, and the yield and kick of a woken napper (napWoken).
+func (sim *simulator) napEAGAIN(c int) {
+	sim.napTimer(c, true)
+	sim.napWoken(c, false)
 }
 
 // napWoken is kernel.futexNapWoken on CPU c: the call returns 0, and a
@@ -755,6 +839,10 @@ func (sim *simulator) syscall() {
 		if sim.choose(2) == 0 && sim.switchWait(c, k) {
 			sim.cpus[c].ipi = sim.cpus[c].ipi || pending
 			return // the FUTEX_WAIT under the run-queue lock: a local switch
+		}
+		if sim.choose(3) == 0 && sim.idleWait(c, k) != idleRefused {
+			sim.cpus[c].ipi = sim.cpus[c].ipi || pending
+			return // the FUTEX_WAIT under the run-queue lock: its CPU goes idle
 		}
 		s.Futexes.Wait(t, k)
 		if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
@@ -1386,7 +1474,7 @@ func TestSimulate(t *testing.T) {
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
 	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals, idleTimers := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-	napSwitches, napsAgain := 0, 0
+	napSwitches, napsAgain, idleWaits := 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1413,10 +1501,11 @@ func TestSimulate(t *testing.T) {
 		idleTimers += sim.idleTimers
 		napSwitches += sim.napSwitches
 		napsAgain += sim.napsAgain
+		idleWaits += sim.idleWaits
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them, %d found nothing due at their timer interrupt; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; %d futex naps cut short switched, %d napped again; endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, steals, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, idleTimers, inWaits, wayOut, pastTimer, napSwitches, napsAgain, ends)
+		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them, %d found nothing due at their timer interrupt; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; %d futex naps cut short switched, %d napped again; %d waits left their CPU idle without the lock; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, steals, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, idleTimers, inWaits, wayOut, pastTimer, napSwitches, napsAgain, idleWaits, ends)
 	assert.NotZero(t, pastTimer, "no nap went on past a timer interrupt")
 	assert.NotZero(t, wayOut, "no device waiter woke on a CPU's way to its halt")
 	assert.NotZero(t, inWaits, "no timer interrupt was taken in a wait for a lock")
@@ -1437,6 +1526,7 @@ func TestSimulate(t *testing.T) {
 	assert.NotZero(t, pollWakes, "no wake ended a napping FUTEX_WAIT that polled")
 	assert.NotZero(t, napSwitches, "no FUTEX_WAIT whose nap was cut short switched without the kernel lock")
 	assert.NotZero(t, napsAgain, "no FUTEX_WAIT whose nap was cut short napped again")
+	assert.NotZero(t, idleWaits, "no FUTEX_WAIT left its CPU idle without the kernel lock")
 	// The schedules must reach every ending, or the test proves little.
 	assert.NotZero(t, ends["exit"], "no run ended by the last thread's exit")
 	assert.NotZero(t, ends["deadlock"], "no run ended in a deadlock")
@@ -1475,6 +1565,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"an idle CPU's timer interrupt ignores the passed deadline it owns", mistakeIdleTimerOwner, "timer storm: idle cpu [0-9]+ halted again"},
 		{"a futex nap cut short goes on with a hand-off in the inbox", mistakeNapOnInbox, "lost wake-up: cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
 		{"a futex nap's EAGAIN after a cut leaves the queued thread unheard", mistakeNapEAGAINQuiet, "lost wake-up: cpu [0-9]+ runs thread [0-9]+ with [0-9]+ queued"},
+		{"a wait that goes idle without the kernel lock counts off the last running thread", mistakeIdleLast, "deadlock: nothing can run, and no deadlock was reported|the machine hangs"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -67,6 +67,7 @@ const (
 	EvFutexWaitSteal               // a FUTEX_WAIT that blocked and switched to a thread from another CPU's queue, under both run-queue locks (kernel.futexWaitSwitch)
 	EvFutexNapSwitch               // a FUTEX_WAIT whose nap was cut short, or could not begin, for a thread in a run queue, answered under the run-queue locks: a switch to it, or EAGAIN (kernel/fastfutex.go's futexNapWait)
 	EvFutexNapAgain                // a FUTEX_WAIT whose nap a kick cut short that brought nothing, napped again without the kernel lock
+	EvFutexWaitIdle                // a FUTEX_WAIT that blocked and left its CPU idle, halted without the kernel lock (kernel.futexWaitIdle)
 	NEvents
 )
 
