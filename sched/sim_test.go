@@ -597,12 +597,7 @@ func (sim *simulator) idleWait(c int, k uintptr) int {
 		sim.note("cpu %d: thread %d's wait on key %d returns EAGAIN on its way to idle", c, t, k)
 		return idleEAGAIN
 	}
-	s.Futexes.Reserve(k)
-	s.Futexes.Lock(k)
-	s.WaitHereLocked(t, k)
-	s.Futexes.Unlock(k)
-	s.Futexes.Unreserve(k)
-	sim.leaving[c] = t
+	sim.waitHere(c, t, k)
 	sim.wakeDuringSwitch(c, k)
 	if sim.choose(10) == 0 && s.Unwait(t) {
 		// A signal pending: the wait is undone, for the locked path.
@@ -954,12 +949,7 @@ func (sim *simulator) switchWait(c int, k uintptr) bool {
 	if s.NArmed != 0 {
 		return false
 	}
-	s.Futexes.Reserve(k)
-	s.Futexes.Lock(k)
-	s.WaitHereLocked(t, k)
-	s.Futexes.Unlock(k)
-	s.Futexes.Unreserve(k)
-	sim.leaving[c] = t
+	sim.waitHere(c, t, k)
 	// The victim's run-queue lock is held until the pop: its CPU makes no
 	// wake under that lock meanwhile (a lock-free hand-off it may).
 	sim.victim = from + 1
@@ -986,6 +976,20 @@ func (sim *simulator) switchWait(c int, k uintptr) bool {
 	sim.note("cpu %d: thread %d waits on key %d and switches to %d from cpu %d's queue", c, t, k, next, from)
 	sim.arm(c)
 	return true
+}
+
+// waitHere is kernel.queueOnWord for a wait that blocks under CPU c's
+// run-queue lock: t, c's running thread, counted in k's bucket, queued
+// on k's chain and blocked in one hold of the bucket lock
+// (WaitHereLocked); c switches from it until endSwitch.
+func (sim *simulator) waitHere(c int, t TID, k uintptr) {
+	s := sim.s
+	s.Futexes.Reserve(k)
+	s.Futexes.Lock(k)
+	s.WaitHereLocked(t, k)
+	s.Futexes.Unlock(k)
+	s.Futexes.Unreserve(k)
+	sim.leaving[c] = t
 }
 
 // wakeDuringSwitch is, sometimes, another CPU's FUTEX_WAKE on key k,
