@@ -323,3 +323,71 @@ func TestIdleTimerFired(t *testing.T) {
 		})
 	}
 }
+
+// TestReserveIdle: a FUTEX_WAIT that would block with nothing to run
+// anywhere may leave its CPU idle under its run-queue lock only while
+// another thread still runs (the deadlock check is Schedule's), nothing
+// waits in a run queue or its CPU's inbox and no CPU-time timer is
+// armed; IdleHere then takes the blocked thread off the CPU as
+// Schedule's halt would.
+func TestReserveIdle(t *testing.T) {
+	// setup: CPU 0 runs r, CPU 1 runs o.
+	setup := func() (s *Scheduler, r, o TID) {
+		s = new(Scheduler)
+		s.Init(3)
+		r, o = s.Alloc(), s.Alloc()
+		s.Start(r, 0, 0)
+		s.Start(o, 1, 0)
+		return s, r, o
+	}
+	t.Run("goes idle", func(t *testing.T) {
+		s, r, _ := setup()
+		require.True(t, s.ReserveIdle(0))
+		assert.Equal(t, int64(1), s.Running, "r is counted off at once")
+		s.Futexes.Lock(0x1000)
+		s.WaitHereLocked(r, 0x1000)
+		s.Futexes.Unlock(0x1000)
+		s.IdleHere(0, 300)
+		s.EndSwitch(0)
+		assert.Equal(t, None, s.CPUs[0].Cur)
+		assert.True(t, s.CPUs[0].Idle, "MakeRunnable places a woken thread here, with an IPI")
+		assert.Equal(t, Blocked, s.Threads[r].State)
+		assert.Equal(t, -1, s.RunningOn(r))
+		assert.Equal(t, int64(300), s.Threads[r].CPUTime, "charged its CPU time")
+		assert.Equal(t, 0, s.MakeRunnable(r, 400), "its wake comes back to the idle CPU")
+	})
+	t.Run("given back", func(t *testing.T) {
+		s, _, _ := setup()
+		require.True(t, s.ReserveIdle(0))
+		s.UnreserveIdle()
+		assert.Equal(t, int64(2), s.Running)
+	})
+	t.Run("two at once leave one running", func(t *testing.T) {
+		s, _, _ := setup()
+		require.True(t, s.ReserveIdle(0))
+		assert.False(t, s.ReserveIdle(1), "the last running thread blocks on the locked path")
+		assert.Equal(t, int64(1), s.Running)
+	})
+	for _, c := range []struct {
+		name  string
+		setup func(s *Scheduler)
+	}{
+		{"the last running thread", func(s *Scheduler) {
+			s.Threads[s.CPUs[1].Cur].State = Blocked
+			s.CPUs[1].Cur = None
+			s.Running--
+		}},
+		{"a thread queued on its CPU", func(s *Scheduler) { s.queueOn(0, s.Alloc(), 0) }},
+		{"a thread queued on another CPU", func(s *Scheduler) { s.queueOn(2, s.Alloc(), 0) }},
+		{"a thread in its inbox", func(s *Scheduler) { s.Handoffs.Push(0, s.Alloc()) }},
+		{"a CPU-time timer armed", func(s *Scheduler) { s.NArmed = 1 }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, _, _ := setup()
+			c.setup(s)
+			running := s.Running
+			assert.False(t, s.ReserveIdle(0))
+			assert.Equal(t, running, s.Running, "nothing changed")
+		})
+	}
+}
