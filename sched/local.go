@@ -193,11 +193,16 @@ func (s *Scheduler) putOn(c int, t TID, now int64) {
 // already. It may when no thread waits in any run queue (the thread
 // would switch to it instead: SwitchLocal) or in c's inbox (the drain is
 // the kernel lock's), no CPU-time timer is armed (their expiries are the
-// kernel lock's), and another thread is still counted running: the
-// deadlock check is Schedule's, under the kernel lock, so the last
-// running thread blocks there. A compare-and-swap takes the count down
-// only from above 1, so that two CPUs doing this at once cannot both
-// leave it at 0. The other queues are read without their locks, as
+// kernel lock's), and another thread is still counted running or a
+// deadline is pending: the deadlock check (no thread running, no
+// deadline pending, none waiting for a device) is Schedule's, under the
+// kernel lock, so the last running thread blocks there unless a
+// deadline will wake some thread (the timer heap changes only under the
+// kernel lock, whose holder holds every run-queue lock: under c's, its
+// length stands still). A compare-and-swap takes the count down only
+// from above 1, or from 1 with a deadline pending, so that two CPUs
+// doing this at once cannot take it to 0 with none. The other queues
+// are read without their locks, as
 // BeginNap reads them: a thread another CPU queues on its own queue
 // meanwhile is that CPU's to run. The caller gives the count back
 // (UnreserveIdle) if its thread does not block after all.
@@ -214,7 +219,7 @@ func (s *Scheduler) ReserveIdle(c int) bool {
 	}
 	for {
 		r := atomic.LoadInt64(&s.Running)
-		if r <= 1 && s.mistake != mistakeIdleLast {
+		if (r < 1 || r == 1 && s.Timers.Len() == 0) && s.mistake != mistakeIdleLast {
 			return false
 		}
 		if atomic.CompareAndSwapInt64(&s.Running, r, r-1) {

@@ -368,6 +368,18 @@ func TestReserveIdle(t *testing.T) {
 		assert.False(t, s.ReserveIdle(1), "the last running thread blocks on the locked path")
 		assert.Equal(t, int64(1), s.Running)
 	})
+	t.Run("the last running thread, a deadline pending", func(t *testing.T) {
+		// o sleeps until 5000: its timer will wake it, so no deadlock
+		// check is owed when r blocks too.
+		s, _, o := setup()
+		s.Block(o, false)
+		s.SetTimer(o, 5000, 1)
+		s.CPUs[1].Cur = None
+		s.Running--
+		require.True(t, s.ReserveIdle(0))
+		assert.Equal(t, int64(0), s.Running)
+		assert.False(t, s.ReserveIdle(0), "never below 0")
+	})
 	for _, c := range []struct {
 		name  string
 		setup func(s *Scheduler)
@@ -377,6 +389,7 @@ func TestReserveIdle(t *testing.T) {
 			s.CPUs[1].Cur = None
 			s.Running--
 		}},
+
 		{"a thread queued on its CPU", func(s *Scheduler) { s.queueOn(0, s.Alloc(), 0) }},
 		{"a thread queued on another CPU", func(s *Scheduler) { s.queueOn(2, s.Alloc(), 0) }},
 		{"a thread in its inbox", func(s *Scheduler) { s.Handoffs.Push(0, s.Alloc()) }},

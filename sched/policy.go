@@ -63,7 +63,7 @@ const (
 	mistakeIdleTimerOwner           // an idle CPU whose timer fired ignores the passed deadline it owns
 	mistakeNapOnInbox               // a FUTEX_WAIT's nap cut short goes on without the kernel lock with a hand-off in its CPU's inbox (the simulator's napOn)
 	mistakeNapEAGAINQuiet           // a FUTEX_WAIT's nap cut short returns EAGAIN without the yield and kick for a thread queued on its CPU (the simulator's napOn)
-	mistakeIdleLast                 // a FUTEX_WAIT that goes idle without the kernel lock counts the last running thread off (ReserveIdle)
+	mistakeIdleLast                 // a FUTEX_WAIT that goes idle without the kernel lock counts the last running thread off with no deadline pending (ReserveIdle)
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
