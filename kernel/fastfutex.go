@@ -27,7 +27,8 @@ import (
 
 // futexNapMaxNs is the longest a FUTEX_WAIT naps. One that is not woken
 // by then blocks, its CPU idle (futexWaitIdle, or the locked path for
-// the last running thread): a napping thread counts as running, so
+// the last running thread with no deadline pending): a napping thread
+// counts as running, so
 // without a limit a program whose threads all wait for good would nap on
 // instead of being reported as deadlocked; and a napping
 // CPU steals no thread until its nap ends (a thread made runnable is

@@ -211,7 +211,8 @@ func futexWakeHere(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 // (fastfutex.go: its nap ran out of time, or no other CPU runs a thread
 // that could wake it). Under c's run-queue lock it counts the caller off
 // the running threads (sched.Scheduler.ReserveIdle, which refuses for
-// the last one: the deadlock check is the locked path's), reads the word
+// the last one when no deadline is pending: the deadlock check is the
+// locked path's), reads the word
 // again under its bucket lock (EAGAIN if it changed), queues the caller
 // there, blocked (sched.Scheduler.WaitHereLocked), and leaves c idle
 // (sched.Scheduler.IdleHere), its timer armed for what c owns and the

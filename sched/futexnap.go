@@ -38,7 +38,8 @@ import "sync/atomic"
 //     for any running thread, and the kick ends the nap.
 //   - The nap has a time limit (the kernel's futexNapMaxNs): a wait that
 //     outlasts it blocks (under its CPU's run-queue lock, ReserveIdle,
-//     unless it is the last running thread, or on the locked path), so
+//     unless it is the last running thread with no deadline pending, or
+//     on the locked path), so
 //     the scheduler's deadlock check, which counts running threads as
 //     progress, still sees every thread that waits for good.
 

@@ -42,8 +42,8 @@ import "sync/atomic"
 //     on, as Schedule would decide.
 //   - ReserveIdle and IdleHere: a FUTEX_WAIT that blocks with nothing
 //     to run anywhere leaves its CPU idle, as Schedule's halt would,
-//     unless its thread is the last one running (the deadlock check is
-//     Schedule's).
+//     unless its thread is the last one running and no deadline is
+//     pending (the deadlock check is Schedule's).
 //   - HaltAgain (policy.go): an idle CPU woken by an interrupt that
 //     brought it nothing halts again, idle once more.
 //   - RunHandedOff (handoff.go): an idle CPU woken by a hand-off runs

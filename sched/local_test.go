@@ -389,7 +389,6 @@ func TestReserveIdle(t *testing.T) {
 			s.CPUs[1].Cur = None
 			s.Running--
 		}},
-
 		{"a thread queued on its CPU", func(s *Scheduler) { s.queueOn(0, s.Alloc(), 0) }},
 		{"a thread queued on another CPU", func(s *Scheduler) { s.queueOn(2, s.Alloc(), 0) }},
 		{"a thread in its inbox", func(s *Scheduler) { s.Handoffs.Push(0, s.Alloc()) }},
