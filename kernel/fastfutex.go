@@ -28,9 +28,9 @@ import (
 // futexNapMaxNs is the longest a FUTEX_WAIT naps. One that is not woken
 // by then blocks, its CPU idle (futexWaitIdle, or the locked path for
 // the last running thread with no deadline pending): a napping thread
-// counts as running, so
-// without a limit a program whose threads all wait for good would nap on
-// instead of being reported as deadlocked; and a napping
+// counts as running, so without a limit a program whose threads all
+// wait for good would nap on instead of being reported as deadlocked;
+// and a napping
 // CPU steals no thread until its nap ends (a thread made runnable is
 // queued on it when no CPU is idle, MakeRunnable, which ends the nap).
 // The Go runtime's waits for a partner thread (a channel hand-off

@@ -171,8 +171,8 @@ func writeFastStats(w kfiles.Writer) {
 	// path, to a switch or the switch's EAGAIN (futex_wait_nap_switch),
 	// to an EAGAIN as it queued again, to another nap
 	// (futex_wait_nap_again) or to an idle CPU (futex_wait_idle), and
-	// counts there. One whose timeout
-	// passed returned ETIMEDOUT lock-free.
+	// counts there. One whose timeout passed returned ETIMEDOUT
+	// lock-free.
 	napsEnded := sum[percpu.EvFutexNap] - sum[percpu.EvFutexNapCut]
 	w.Pair("futex_wait", sum[percpu.EvFutexWaitFast]+napsEnded+sum[percpu.EvFutexWaitSwitch]+sum[percpu.EvFutexWaitIdle], sum[percpu.EvFutexWaitLocked])
 	w.Pair("futex_wait_nap", sum[percpu.EvFutexNap], sum[percpu.EvFutexNapCut])

@@ -59,26 +59,9 @@ func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) 
 		unlockRunQueues(c, from)
 		return switchRefused
 	}
-	th := &threadtab.Threads[t]
-	th.Regs = *f // before t is on the chain: a wake sets its result there
-	th.RestartNr = unix.SYS_FUTEX
-	switch queueOnWord(t, addr, val, false) {
-	case napWordChanged:
+	if r := blockOnWord(c, f, t, addr, val); r != switchMade {
 		unlockRunQueues(c, from)
-		percpu.Count(c, percpu.EvFutexWaitFast)
-		f.AX = errnoResult(abi.EAGAIN)
-		return switchWordChanged
-	case napFault:
-		unlockRunQueues(c, from)
-		return switchRefused
-	}
-	// Fenced: a lock-free tgkill that saw t running before it blocked
-	// sent its signal to a CPU t is about to leave (interruptIfSignalled).
-	if thread.SignalPendingFenced(t) && s.Unwait(t) {
-		th.Wait = threadtab.WaitNone
-		s.EndSwitch(c.ID)
-		unlockRunQueues(c, from)
-		return switchRefused
+		return r
 	}
 	next := s.SwitchLocal(c.ID, from, clock.Nanotime())
 	if from != c.ID {
@@ -87,6 +70,39 @@ func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) 
 	}
 	percpu.Count(c, percpu.EvFutexWaitSwitch)
 	loadSwitched(c, f, next)
+	return switchMade
+}
+
+// blockOnWord blocks t, c's running thread, on addr for a FUTEX_WAIT
+// that leaves c under c's run-queue lock (futexWaitSwitch,
+// futexWaitIdle): its registers saved first (a wake sets its result
+// there), the word read again and t queued on it, blocked, in one hold
+// of the bucket lock (queueOnWord). A signal that came meanwhile takes
+// t off the chain again, unless a lock-free FUTEX_WAKE took it off
+// first: the read is fenced, since a lock-free tgkill that saw t
+// running before it blocked sent its signal to a CPU t is about to
+// leave (interruptIfSignalled). It reports switchMade (t blocked; c
+// still switches from it: EndSwitch), switchWordChanged (EAGAIN in f,
+// t still running) or switchRefused (t running, for the locked path).
+// Context: trap, on CPU c, c's run-queue lock held; does not allocate.
+func blockOnWord(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, addr uintptr, val uint32) int {
+	s := &threadtab.Sched
+	th := &threadtab.Threads[t]
+	th.Regs = *f
+	th.RestartNr = unix.SYS_FUTEX
+	switch queueOnWord(t, addr, val, false) {
+	case napWordChanged:
+		percpu.Count(c, percpu.EvFutexWaitFast)
+		f.AX = errnoResult(abi.EAGAIN)
+		return switchWordChanged
+	case napFault:
+		return switchRefused
+	}
+	if thread.SignalPendingFenced(t) && s.Unwait(t) {
+		th.Wait = threadtab.WaitNone
+		s.EndSwitch(c.ID)
+		return switchRefused
+	}
 	return switchMade
 }
 
@@ -239,24 +255,10 @@ func futexWaitIdle(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) in
 		klock.UnlockRunQueue(c)
 		return switchRefused
 	}
-	th := &threadtab.Threads[t]
-	th.Regs = *f // before t is on the chain: a wake sets its result there
-	th.RestartNr = unix.SYS_FUTEX
-	r := queueOnWord(t, addr, val, false)
-	if r == napQueued && thread.SignalPendingFenced(t) && s.Unwait(t) {
-		th.Wait = threadtab.WaitNone
-		s.EndSwitch(c.ID)
-		r = napFault // the locked path delivers the signal
-	}
-	if r != napQueued {
+	if r := blockOnWord(c, f, t, addr, val); r != switchMade {
 		s.UnreserveIdle()
 		klock.UnlockRunQueue(c)
-		if r == napFault {
-			return switchRefused
-		}
-		percpu.Count(c, percpu.EvFutexWaitFast)
-		f.AX = errnoResult(abi.EAGAIN)
-		return switchWordChanged
+		return r
 	}
 	s.IdleHere(c.ID, clock.Nanotime())
 	armTimer(c)
