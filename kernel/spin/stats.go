@@ -25,6 +25,9 @@ type Stats struct {
 	holdCycles   uint64 // cycles held, over all releases
 	longest      uint64 // the longest hold, in cycles
 	longestBy    uint64 // what held it then: a hold tag, 0 if untold
+	// record is 1 while a release writes a new longest hold and its tag,
+	// or a reader reads them: the pair stays together.
+	record uint32
 }
 
 // Acquired records an acquisition after spin cycles of waiting;
@@ -43,17 +46,22 @@ func (s *Stats) Acquired(contended bool, spin uint64) {
 // Context: any (trap or boot, interrupts off); does not allocate.
 func (s *Stats) Released(hold, by uint64) {
 	atomic.AddUint64(&s.holdCycles, hold)
-	for {
-		old := atomic.LoadUint64(&s.longest)
-		if hold <= old {
-			return
-		}
-		if atomic.CompareAndSwapUint64(&s.longest, old, hold) {
-			// Not atomic with longest: two record holds released at the
-			// same moment may pair one's length with the other's tag.
-			atomic.StoreUint64(&s.longestBy, by)
-			return
-		}
+	if hold <= atomic.LoadUint64(&s.longest) {
+		return // the common case: no record, no wait
+	}
+	s.lockRecord()
+	if hold > atomic.LoadUint64(&s.longest) {
+		atomic.StoreUint64(&s.longest, hold)
+		atomic.StoreUint64(&s.longestBy, by)
+	}
+	atomic.StoreUint32(&s.record, 0)
+}
+
+// lockRecord takes the record's own lock: a leaf, held for two stores
+// or two loads, so its wait is a few instructions long.
+// Context: any (trap or boot, interrupts off); does not allocate.
+func (s *Stats) lockRecord() {
+	for !atomic.CompareAndSwapUint32(&s.record, 0, 1) {
 	}
 }
 
@@ -71,9 +79,12 @@ func (s *Stats) Reset() {
 
 // Counts returns the statistics in cycles, read one field at a time:
 // read while other CPUs use the lock, they may be a few acquisitions
-// apart. Context: any; does not allocate.
+// apart; the longest hold and its tag are read together.
+// Context: any; does not allocate.
 func (s *Stats) Counts() (acquisitions, contentions, spinCycles, holdCycles, longest, longestBy uint64) {
+	s.lockRecord()
+	longest, longestBy = atomic.LoadUint64(&s.longest), atomic.LoadUint64(&s.longestBy)
+	atomic.StoreUint32(&s.record, 0)
 	return atomic.LoadUint64(&s.acquisitions), atomic.LoadUint64(&s.contentions),
-		atomic.LoadUint64(&s.spinCycles), atomic.LoadUint64(&s.holdCycles),
-		atomic.LoadUint64(&s.longest), atomic.LoadUint64(&s.longestBy)
+		atomic.LoadUint64(&s.spinCycles), atomic.LoadUint64(&s.holdCycles), longest, longestBy
 }
