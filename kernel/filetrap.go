@@ -156,7 +156,7 @@ var fileCalls = [...]fileCall{
 // reads them; notFileCall where the call must wait.
 // Context: trap, files lock held; does not allocate.
 func fileEpollWait(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	if n, done := fdcalls.EpollWaitNow(a.int(0), a[1], a.int(2), a.i32(3)); done {
+	if n, done := fdcalls.EpollWaitNow(int(a[0]), a[1], int(a[2]), int(int32(a[3]))); done {
 		return n
 	}
 	return notFileCall
@@ -191,17 +191,17 @@ func fileCallOf(nr uint64) sysHandler {
 // arguments as doOpenat, doOpen and doCreat read them.
 // Context: trap, files lock held; does not allocate.
 func fileOpenat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return openFile(a.i32(0), a[1], a.i32(2), a.u32(3))
+	return openFile(int(int32(a[0])), a[1], int(int32(a[2])), uint32(a[3]))
 }
 
 // fileOpen is open(2) under the files lock alone. Context: trap, files lock held.
 func fileOpen(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return openFile(unix.AT_FDCWD, a[0], a.i32(1), a.u32(2))
+	return openFile(unix.AT_FDCWD, a[0], int(int32(a[1])), uint32(a[2]))
 }
 
 // fileCreat is creat(2) under the files lock alone. Context: trap, files lock held.
 func fileCreat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return openFile(unix.AT_FDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, a.u32(1))
+	return openFile(unix.AT_FDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, uint32(a[1]))
 }
 
 // openFile is fsys.OpenFile with notFileCall for an open that needs the
@@ -218,7 +218,7 @@ func openFile(dirfd int, path uintptr, flags int, mode uint32) int64 {
 // describe a descriptor by its kind (AT_EMPTY_PATH on a socket, say).
 // Context: trap, files lock held; does not allocate.
 func fileNewfstatat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return statFile(fsys.SysNewfstatat(a.i32(0), a[1], a[2], a.i32(3)))
+	return statFile(fsys.SysNewfstatat(int(int32(a[0])), a[1], a[2], int(int32(a[3]))))
 }
 
 // fileStat is stat(2) under the files lock alone. Context: trap, files lock held.
@@ -233,7 +233,7 @@ func fileLstat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // fileStatx is statx(2) under the files lock alone. Context: trap, files lock held.
 func fileStatx(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return statFile(fsys.SysStatx(a.i32(0), a[1], a.i32(2), a[4]))
+	return statFile(fsys.SysStatx(int(int32(a[0])), a[1], int(int32(a[2])), a[4]))
 }
 
 // statFile turns fsys.StatDescriptor into notFileCall.
@@ -349,10 +349,10 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	ret, stream := notFileCall, false
 	if h := fileCallOf(nr); h != nil {
 		ret = h(c, sched.None, a) // no handler there uses the thread
-	} else if d := fileDescriptor(a.int(0), nr); d != nil {
+	} else if d := fileDescriptor(int(a[0]), nr); d != nil {
 		ret = fdcalls.FileCall(nr, d, a[1], a[2], a[3])
-	} else if d := fdtab.Get(a.int(0)); d != nil && fdcalls.StreamCallOn(nr, d, a[1]) {
-		ret, stream = fdcalls.StreamCall(nr, a.int(0), d, a[1], a[2]), true
+	} else if d := fdtab.Get(int(a[0])); d != nil && fdcalls.StreamCallOn(nr, d, a[1]) {
+		ret, stream = fdcalls.StreamCall(nr, int(a[0]), d, a[1], a[2]), true
 	}
 	if ret == notFileCall {
 		klock.Files.Unlock(c)

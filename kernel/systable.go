@@ -41,20 +41,12 @@ const (
 )
 
 // sysArgs are a system call's six argument registers: RDI, RSI, RDX, R10,
-// R8, R9.
+// R8, R9. A handler converts each as the call's C type says: int(a[i])
+// for a long, int(int32(a[i])) for an int (sign-extended), uint32(a[i])
+// for an unsigned int, int64(a[i]) for an off_t. (Plain conversions, not
+// methods: each of the 179 inlined method calls left an entry in the
+// image's inlining tables, about 4 KB in all, issue 16's budget.)
 type sysArgs [6]uintptr
-
-// int returns argument i as a Go int (a C long).
-func (a *sysArgs) int(i int) int { return int(a[i]) }
-
-// i32 returns argument i as a C int, sign-extended.
-func (a *sysArgs) i32(i int) int { return int(int32(a[i])) }
-
-// u32 returns argument i as a C unsigned int.
-func (a *sysArgs) u32(i int) uint32 { return uint32(a[i]) }
-
-// i64 returns argument i as a C off_t.
-func (a *sysArgs) i64(i int) int64 { return int64(a[i]) }
 
 // sysHandler runs one system call for thread t on CPU c and returns its
 // result: a value, a negated errno, or blocked.
@@ -436,7 +428,7 @@ var syscallNotes = [...]string{
 
 // doRead serves read(2). Context: trap, kernel lock held.
 func doRead(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysRead(t, a.int(0), a[1], a[2])
+	return fdcalls.SysRead(t, int(a[0]), a[1], a[2])
 }
 
 // doWrite serves write(2). Context: trap, kernel lock held.
@@ -444,74 +436,76 @@ func doWrite(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	if kfaultArmed {
 		injectKernelFault() // kfault=1: a kernel crash for the tests
 	}
-	return fdcalls.SysWrite(t, a.int(0), a[1], a[2])
+	return fdcalls.SysWrite(t, int(a[0]), a[1], a[2])
 }
 
 // doReadv serves readv(2). Context: trap, kernel lock held.
 func doReadv(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysReadv(t, a.int(0), a[1], a.int(2))
+	return fdcalls.SysReadv(t, int(a[0]), a[1], int(a[2]))
 }
 
 // doWritev serves writev(2). Context: trap, kernel lock held.
 func doWritev(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysWritev(t, a.int(0), a[1], a.int(2))
+	return fdcalls.SysWritev(t, int(a[0]), a[1], int(a[2]))
 }
 
 // doPread64 serves pread64(2). Context: trap, kernel lock held.
 func doPread64(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysPread64(t, a.int(0), a[1], a[2], a.i64(3))
+	return fdcalls.SysPread64(t, int(a[0]), a[1], a[2], int64(a[3]))
 }
 
 // doPwrite64 serves pwrite64(2). Context: trap, kernel lock held.
 func doPwrite64(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysPwrite64(t, a.int(0), a[1], a[2], a.i64(3))
+	return fdcalls.SysPwrite64(t, int(a[0]), a[1], a[2], int64(a[3]))
 }
 
 // doClose serves close(2). Context: trap, kernel lock held.
-func doClose(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysClose(a.int(0)) }
+func doClose(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysClose(int(a[0])) }
 
 // doLseek serves lseek(2). Context: trap, kernel lock held.
 func doLseek(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysLseek(a.int(0), a.i64(1), a.int(2))
+	return fdcalls.SysLseek(int(a[0]), int64(a[1]), int(a[2]))
 }
 
 // doFcntl serves fcntl(2). Context: trap, kernel lock held.
 func doFcntl(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFcntl(t, a.int(0), a.int(1), a[2])
+	return fdcalls.SysFcntl(t, int(a[0]), int(a[1]), a[2])
 }
 
 // doIoctl serves ioctl(2). Context: trap, kernel lock held.
 func doIoctl(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysIoctl(a.int(0), uint(a[1]), a[2])
+	return fdcalls.SysIoctl(int(a[0]), uint(a[1]), a[2])
 }
 
 // doDup serves dup(2). Context: trap, kernel lock held.
 func doDup(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysDupFrom(a.int(0), 0, false)
+	return fdcalls.SysDupFrom(int(a[0]), 0, false)
 }
 
 // doDup2 serves dup2(2). Context: trap, kernel lock held.
 func doDup2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysDup3(a.int(0), a.int(1), 0, false)
+	return fdcalls.SysDup3(int(a[0]), int(a[1]), 0, false)
 }
 
 // doDup3 serves dup3(2). Context: trap, kernel lock held.
 func doDup3(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysDup3(a.int(0), a.int(1), a.i32(2), true)
+	return fdcalls.SysDup3(int(a[0]), int(a[1]), int(int32(a[2])), true)
 }
 
 // doPipe serves pipe(2). Context: trap, kernel lock held.
 func doPipe(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysPipe2(a[0], 0) }
 
 // doPipe2 serves pipe2(2). Context: trap, kernel lock held.
-func doPipe2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysPipe2(a[0], a.i32(1)) }
+func doPipe2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fdcalls.SysPipe2(a[0], int(int32(a[1])))
+}
 
 // doFstat serves fstat(2). Context: trap, kernel lock held.
-func doFstat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFstat(a.int(0), a[1]) }
+func doFstat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFstat(int(a[0]), a[1]) }
 
 // doNewfstatat serves newfstatat(2). Context: trap, kernel lock held.
 func doNewfstatat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysNewfstatat(a.i32(0), a[1], a[2], a.i32(3))
+	return sysNewfstatat(int(int32(a[0])), a[1], a[2], int(int32(a[3])))
 }
 
 // doStat serves stat(2). Context: trap, kernel lock held.
@@ -526,36 +520,38 @@ func doLstat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doStatx serves statx(2). Context: trap, kernel lock held.
 func doStatx(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysStatx(a.i32(0), a[1], a.i32(2), a[4])
+	return sysStatx(int(int32(a[0])), a[1], int(int32(a[2])), a[4])
 }
 
 // doGetdents64 serves getdents64(2). Context: trap, kernel lock held.
 func doGetdents64(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysGetdents64(a.int(0), a[1], a[2])
+	return fdcalls.SysGetdents64(int(a[0]), a[1], a[2])
 }
 
 // doFtruncate serves ftruncate(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFtruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFtruncate(a.int(0), a.i64(1))
+	return fdcalls.SysFtruncate(int(a[0]), int64(a[1]))
 }
 
 // doTruncate serves truncate(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doTruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysTruncate(a[0], a.i64(1)) }
+func doTruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fsys.SysTruncate(a[0], int64(a[1]))
+}
 
 // doFallocate serves fallocate(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFallocate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFallocate(a.int(0), a.i32(1), a.i64(2), a.i64(3))
+	return fdcalls.SysFallocate(int(a[0]), int(int32(a[1])), int64(a[2]), int64(a[3]))
 }
 
 // doFsync serves fsync(2), fdatasync(2) and syncfs(2). Context: trap, kernel lock held.
-func doFsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFsync(a.int(0)) }
+func doFsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFsync(int(a[0])) }
 
 // doSync serves sync(2). Context: trap, kernel lock held.
 func doSync(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
 
 // doFstatfs serves fstatfs(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFstatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFstatfs(a.int(0), a[1])
+	return fdcalls.SysFstatfs(int(a[0]), a[1])
 }
 
 // doStatfs serves statfs(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
@@ -563,35 +559,35 @@ func doStatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysStat
 
 // doFchmod serves fchmod(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchmod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFchmod(a.int(0), a.u32(1))
+	return fdcalls.SysFchmod(int(a[0]), uint32(a[1]))
 }
 
 // doFchown serves fchown(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFchown(a.int(0), int32(a[1]), int32(a[2]))
+	return fdcalls.SysFchown(int(a[0]), int32(a[1]), int32(a[2]))
 }
 
 // doFchdir serves fchdir(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doFchdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFchdir(a.int(0)) }
+func doFchdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFchdir(int(a[0])) }
 
 // doFlock serves flock(2). Context: trap, kernel lock held.
 func doFlock(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFlock(t, a.int(0), a.i32(1))
+	return fdcalls.SysFlock(t, int(a[0]), int(int32(a[1])))
 }
 
 // doMsync serves msync(2). Context: trap, kernel lock held.
 func doMsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return memcalls.Msync(a[0], a[1], a.i32(2))
+	return memcalls.Msync(a[0], a[1], int(int32(a[2])))
 }
 
 // doEventfd2 serves eventfd2(2). Context: trap, kernel lock held.
 func doEventfd2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysEventfd(uint64(a.u32(0)), a.int(1))
+	return fdcalls.SysEventfd(uint64(uint32(a[0])), int(a[1]))
 }
 
 // doSendfile serves sendfile(2). Context: trap, kernel lock held.
 func doSendfile(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fsys.SysSendfile(t, a.int(0), a.int(1), a[2], a[3])
+	return fsys.SysSendfile(t, int(a[0]), int(a[1]), a[2], a[3])
 }
 
 // doNoFastCopy serves copy_file_range(2), splice(2) and tee(2). Context: trap, kernel lock held.
@@ -599,62 +595,62 @@ func doNoFastCopy(*percpu.CPU, sched.TID, sysArgs) int64 { return -abi.EINVAL }
 
 // doOpen serves open(2). Context: trap, kernel lock held.
 func doOpen(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysOpenat(t, unix.AT_FDCWD, a[0], a.i32(1), a.u32(2))
+	return sysOpenat(t, unix.AT_FDCWD, a[0], int(int32(a[1])), uint32(a[2]))
 }
 
 // doOpenat serves openat(2). Context: trap, kernel lock held.
 func doOpenat(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysOpenat(t, a.i32(0), a[1], a.i32(2), a.u32(3))
+	return sysOpenat(t, int(int32(a[0])), a[1], int(int32(a[2])), uint32(a[3]))
 }
 
 // doCreat serves creat(2). Context: trap, kernel lock held.
 func doCreat(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysOpenat(t, unix.AT_FDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, a.u32(1))
+	return sysOpenat(t, unix.AT_FDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, uint32(a[1]))
 }
 
 // doAccess serves access(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doAccess(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFaccessat(unix.AT_FDCWD, a[0], a.i32(1), 0)
+	return fsys.SysFaccessat(unix.AT_FDCWD, a[0], int(int32(a[1])), 0)
 }
 
 // doFaccessat serves faccessat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFaccessat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFaccessat(a.i32(0), a[1], a.i32(2), 0)
+	return fsys.SysFaccessat(int(int32(a[0])), a[1], int(int32(a[2])), 0)
 }
 
 // doFaccessat2 serves faccessat2(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFaccessat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFaccessat(a.i32(0), a[1], a.i32(2), a.i32(3))
+	return fsys.SysFaccessat(int(int32(a[0])), a[1], int(int32(a[2])), int(int32(a[3])))
 }
 
 // doReadlink serves readlink(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doReadlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysReadlinkat(unix.AT_FDCWD, a[0], a[1], a.i32(2))
+	return fsys.SysReadlinkat(unix.AT_FDCWD, a[0], a[1], int(int32(a[2])))
 }
 
 // doReadlinkat serves readlinkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doReadlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysReadlinkat(a.i32(0), a[1], a[2], a.i32(3))
+	return fsys.SysReadlinkat(int(int32(a[0])), a[1], a[2], int(int32(a[3])))
 }
 
 // doMkdir serves mkdir(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doMkdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysMkdirat(unix.AT_FDCWD, a[0], a.u32(1))
+	return fsys.SysMkdirat(unix.AT_FDCWD, a[0], uint32(a[1]))
 }
 
 // doMkdirat serves mkdirat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doMkdirat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysMkdirat(a.i32(0), a[1], a.u32(2))
+	return fsys.SysMkdirat(int(int32(a[0])), a[1], uint32(a[2]))
 }
 
 // doMknod serves mknod(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doMknod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysMknodat(unix.AT_FDCWD, a[0], a.u32(1))
+	return fsys.SysMknodat(unix.AT_FDCWD, a[0], uint32(a[1]))
 }
 
 // doMknodat serves mknodat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doMknodat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysMknodat(a.i32(0), a[1], a.u32(2))
+	return fsys.SysMknodat(int(int32(a[0])), a[1], uint32(a[2]))
 }
 
 // doUnlink serves unlink(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
@@ -664,7 +660,7 @@ func doUnlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doUnlinkat serves unlinkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doUnlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysUnlinkat(a.i32(0), a[1], a.i32(2))
+	return fsys.SysUnlinkat(int(int32(a[0])), a[1], int(int32(a[2])))
 }
 
 // doRmdir serves rmdir(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
@@ -679,12 +675,12 @@ func doRename(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doRenameat serves renameat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doRenameat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysRenameat2(a.i32(0), a[1], a.i32(2), a[3], 0)
+	return fsys.SysRenameat2(int(int32(a[0])), a[1], int(int32(a[2])), a[3], 0)
 }
 
 // doRenameat2 serves renameat2(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doRenameat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysRenameat2(a.i32(0), a[1], a.i32(2), a[3], a.u32(4))
+	return fsys.SysRenameat2(int(int32(a[0])), a[1], int(int32(a[2])), a[3], uint32(a[4]))
 }
 
 // doLink serves link(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
@@ -694,7 +690,7 @@ func doLink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doLinkat serves linkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doLinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysLinkat(a.i32(0), a[1], a.i32(2), a[3], a.i32(4))
+	return fsys.SysLinkat(int(int32(a[0])), a[1], int(int32(a[2])), a[3], int(int32(a[4])))
 }
 
 // doSymlink serves symlink(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
@@ -704,22 +700,22 @@ func doSymlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doSymlinkat serves symlinkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doSymlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysSymlinkat(a[0], a.i32(1), a[2])
+	return fsys.SysSymlinkat(a[0], int(int32(a[1])), a[2])
 }
 
 // doChmod serves chmod(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doChmod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFchmodat(unix.AT_FDCWD, a[0], a.u32(1), 0)
+	return fsys.SysFchmodat(unix.AT_FDCWD, a[0], uint32(a[1]), 0)
 }
 
 // doFchmodat serves fchmodat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchmodat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFchmodat(a.i32(0), a[1], a.u32(2), 0)
+	return fsys.SysFchmodat(int(int32(a[0])), a[1], uint32(a[2]), 0)
 }
 
 // doFchmodat2 serves fchmodat2(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchmodat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFchmodat(a.i32(0), a[1], a.u32(2), a.i32(3))
+	return fsys.SysFchmodat(int(int32(a[0])), a[1], uint32(a[2]), int(int32(a[3])))
 }
 
 // doChown serves chown(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
@@ -734,12 +730,12 @@ func doLchown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doFchownat serves fchownat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchownat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFchownat(a.i32(0), a[1], int32(a[2]), int32(a[3]), a.i32(4))
+	return fsys.SysFchownat(int(int32(a[0])), a[1], int32(a[2]), int32(a[3]), int(int32(a[4])))
 }
 
 // doUtimensat serves utimensat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doUtimensat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysUtimensat(a.i32(0), a[1], a[2], a.i32(3))
+	return fsys.SysUtimensat(int(int32(a[0])), a[1], a[2], int(int32(a[3])))
 }
 
 // doGetcwd serves getcwd(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
@@ -749,11 +745,11 @@ func doGetcwd(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysGetc
 func doChdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysChdir(a[0]) }
 
 // doUmask serves umask(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doUmask(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysUmask(a.u32(0)) }
+func doUmask(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysUmask(uint32(a[0])) }
 
 // doMmap serves mmap(2). Context: trap, kernel lock held.
 func doMmap(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return memcalls.Mmap(a[0], a[1], a.int(2), a.int(3), a.i32(4), a[5])
+	return memcalls.Mmap(a[0], a[1], int(a[2]), int(a[3]), int(int32(a[4])), a[5])
 }
 
 // doMunmap serves munmap(2). Context: trap, kernel lock held.
@@ -761,12 +757,12 @@ func doMunmap(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return memcalls.Mun
 
 // doMprotect serves mprotect(2). Context: trap, kernel lock held.
 func doMprotect(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return memcalls.Mprotect(a[0], a[1], a.int(2))
+	return memcalls.Mprotect(a[0], a[1], int(a[2]))
 }
 
 // doMadvise serves madvise(2). Context: trap, kernel lock held.
 func doMadvise(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return memcalls.Madvise(a[0], a[1], a.int(2))
+	return memcalls.Madvise(a[0], a[1], int(a[2]))
 }
 
 // doClone serves clone(2). Context: trap, kernel lock held.
@@ -784,13 +780,15 @@ func doExit(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 {
 }
 
 // doExitGroup serves exit_group(2). Context: trap, kernel lock held.
-func doExitGroup(_ *percpu.CPU, t sched.TID, a sysArgs) int64 { return sysExitGroup(t, a.i32(0)) }
+func doExitGroup(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return sysExitGroup(t, int(int32(a[0])))
+}
 
 // doFutex serves futex(2); a timed FUTEX_WAIT whose nap was cut short
 // (fastfutex.go) waits until the deadline its timeout gave there.
 // Context: trap, kernel lock held.
 func doFutex(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysFutex(t, a[0], a.int(1), a.u32(2), a[3], a.u32(5), napDeadline(c, t))
+	return thread.SysFutex(t, a[0], int(a[1]), uint32(a[2]), a[3], uint32(a[5]), napDeadline(c, t))
 }
 
 // doSchedYield serves sched_yield(2). Context: trap, kernel lock held.
@@ -806,7 +804,7 @@ func doSchedGetaffinity(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doArchPrctl serves arch_prctl(2). Context: trap, kernel lock held.
 func doArchPrctl(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysArchPrctl(c, t, a.int(0), a[1])
+	return thread.SysArchPrctl(c, t, int(a[0]), a[1])
 }
 
 // doAccept serves sched_setaffinity(2) and prctl(2) for the table (fastTrap
@@ -836,12 +834,12 @@ func doGetrandom(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doPrlimit64 serves prlimit64(2). Context: trap, kernel lock held.
 func doPrlimit64(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysinfo.SysPrlimit(a.int(0), a.int(1), a[2], a[3])
+	return sysinfo.SysPrlimit(int(a[0]), int(a[1]), a[2], a[3])
 }
 
 // doGetrlimit serves getrlimit(2). Context: trap, kernel lock held.
 func doGetrlimit(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysinfo.SysPrlimit(0, a.int(0), 0, a[1])
+	return sysinfo.SysPrlimit(0, int(a[0]), 0, a[1])
 }
 
 // doNanosleep serves nanosleep(2); a call whose nap was cut short
@@ -859,17 +857,17 @@ func doNanosleep(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
 
 // doClockNanosleep serves clock_nanosleep(2). Context: trap, kernel lock held.
 func doClockNanosleep(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysClockNanosleep(t, a.int(0), a.int(1), a[2], a[3])
+	return thread.SysClockNanosleep(t, int(a[0]), int(a[1]), a[2], a[3])
 }
 
 // doClockGettime serves clock_gettime(2). Context: trap, kernel lock held.
 func doClockGettime(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysClockGettime(t, a.int(0), a[1])
+	return thread.SysClockGettime(t, int(a[0]), a[1])
 }
 
 // doClockGetres serves clock_getres(2). Context: trap, kernel lock held.
 func doClockGetres(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return thread.SysClockGetres(a.int(0), a[1])
+	return thread.SysClockGetres(int(a[0]), a[1])
 }
 
 // doGettimeofday serves gettimeofday(2). Context: trap, kernel lock held.
@@ -877,32 +875,32 @@ func doGettimeofday(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return thread
 
 // doTimerCreate serves timer_create(2). Context: trap, kernel lock held.
 func doTimerCreate(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysTimerCreate(t, a.i32(0), a[1], a[2])
+	return thread.SysTimerCreate(t, int(int32(a[0])), a[1], a[2])
 }
 
 // doTimerSettime serves timer_settime(2). Context: trap, kernel lock held.
 func doTimerSettime(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return thread.SysTimerSettime(a.i32(0), a.int(1), a[2], a[3])
+	return thread.SysTimerSettime(int(int32(a[0])), int(a[1]), a[2], a[3])
 }
 
 // doTimerDelete serves timer_delete(2). Context: trap, kernel lock held.
 func doTimerDelete(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return thread.SysTimerDelete(a.i32(0))
+	return thread.SysTimerDelete(int(int32(a[0])))
 }
 
 // doSetitimer serves setitimer(2). Context: trap, kernel lock held.
 func doSetitimer(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return thread.SysSetitimer(a.int(0), a[1], a[2])
+	return thread.SysSetitimer(int(a[0]), a[1], a[2])
 }
 
 // doRtSigaction serves rt_sigaction(2). Context: trap, kernel lock held.
 func doRtSigaction(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return thread.SysRtSigaction(c, a.int(0), a[1], a[2], a[3])
+	return thread.SysRtSigaction(c, int(a[0]), a[1], a[2], a[3])
 }
 
 // doRtSigprocmask serves rt_sigprocmask(2). Context: trap, kernel lock held.
 func doRtSigprocmask(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysRtSigprocmask(t, a.int(0), a[1], a[2], a[3])
+	return thread.SysRtSigprocmask(t, int(a[0]), a[1], a[2], a[3])
 }
 
 // doRtSigreturn serves rt_sigreturn(2), ending the program when the
@@ -924,23 +922,23 @@ func doSigaltstack(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 
 // doKill serves kill(2). Context: trap, kernel lock held.
 func doKill(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysKill(c, t, a.i32(0), a.i32(1))
+	return thread.SysKill(c, t, int(int32(a[0])), int(int32(a[1])))
 }
 
 // doTgkill serves tgkill(2). Context: trap, kernel lock held.
 func doTgkill(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	if markedKill(c, a.i32(1), a.i32(2)) {
+	if markedKill(c, int(int32(a[1])), int(int32(a[2]))) {
 		return 0
 	}
-	return thread.SysTgkill(c, true, a.i32(0), a.i32(1), a.i32(2))
+	return thread.SysTgkill(c, true, int(int32(a[0])), int(int32(a[1])), int(int32(a[2])))
 }
 
 // doTkill serves tkill(2). Context: trap, kernel lock held.
 func doTkill(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	if markedKill(c, a.i32(0), a.i32(1)) {
+	if markedKill(c, int(int32(a[0])), int(int32(a[1]))) {
 		return 0
 	}
-	return thread.SysTgkill(c, false, 0, a.i32(0), a.i32(1))
+	return thread.SysTgkill(c, false, 0, int(int32(a[0])), int(int32(a[1])))
 }
 
 // markedKill finishes a tgkill or tkill whose lock-free attempt marked
@@ -960,7 +958,7 @@ func markedKill(c *percpu.CPU, tid, sig int) bool {
 
 // doEpollCreate serves epoll_create(2). Context: trap, kernel lock held.
 func doEpollCreate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	if a.int(0) <= 0 {
+	if int(a[0]) <= 0 {
 		return -abi.EINVAL
 	}
 	return fdcalls.SysEpollCreate(0)
@@ -968,24 +966,24 @@ func doEpollCreate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doEpollCreate1 serves epoll_create1(2). Context: trap, kernel lock held.
 func doEpollCreate1(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysEpollCreate(a.int(0))
+	return fdcalls.SysEpollCreate(int(a[0]))
 }
 
 // doEpollCtl serves epoll_ctl(2) (fdcalls.EpollCtl), under the files
 // lock alone (fileCalls). Context: trap, files lock held; does not
 // allocate.
 func doEpollCtl(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.EpollCtl(a.int(0), a.int(1), a.int(2), a[3])
+	return fdcalls.EpollCtl(int(a[0]), int(a[1]), int(a[2]), a[3])
 }
 
 // doEpollWait serves epoll_wait(2) and epoll_pwait(2). Context: trap, kernel lock held.
 func doEpollWait(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysEpollWait(t, a.int(0), a[1], a.int(2), a.i32(3))
+	return fdcalls.SysEpollWait(t, int(a[0]), a[1], int(a[2]), int(int32(a[3])))
 }
 
 // doSocket serves socket(2). Context: trap, kernel lock held.
 func doSocket(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return socket.SysSocket(a.int(0), a.int(1), a.int(2))
+	return socket.SysSocket(int(a[0]), int(a[1]), int(a[2]))
 }
 
 // doSocketpair serves socketpair(2). Context: trap, kernel lock held.
@@ -998,65 +996,65 @@ func doSocketpair(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doBind serves bind(2). Context: trap, kernel lock held.
 func doBind(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysBind(t, a.int(0), a[1], a[2])
+	return socket.SysBind(t, int(a[0]), a[1], a[2])
 }
 
 // doListen serves listen(2). Context: trap, kernel lock held.
 func doListen(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysListen(t, a.int(0), a.i32(1))
+	return socket.SysListen(t, int(a[0]), int(int32(a[1])))
 }
 
 // doConnect serves connect(2). Context: trap, kernel lock held.
 func doConnect(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysConnect(t, a.int(0), a[1], a[2])
+	return socket.SysConnect(t, int(a[0]), a[1], a[2])
 }
 
 // doAccept4 serves accept(2) and accept4(2). Context: trap, kernel lock held.
 func doAccept4(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysAccept(t, a.int(0), a[1], a[2], a.int(3))
+	return socket.SysAccept(t, int(a[0]), a[1], a[2], int(a[3]))
 }
 
 // doShutdown serves shutdown(2). Context: trap, kernel lock held.
 func doShutdown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return socket.SysShutdown(a.int(0), a.int(1))
+	return socket.SysShutdown(int(a[0]), int(a[1]))
 }
 
 // doGetsockname serves getsockname(2). Context: trap, kernel lock held.
 func doGetsockname(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return socket.SysGetsockname(a.int(0), a[1], a[2])
+	return socket.SysGetsockname(int(a[0]), a[1], a[2])
 }
 
 // doGetpeername serves getpeername(2). Context: trap, kernel lock held.
 func doGetpeername(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return socket.SysGetpeername(a.int(0), a[1], a[2])
+	return socket.SysGetpeername(int(a[0]), a[1], a[2])
 }
 
 // doSetsockopt serves setsockopt(2). Context: trap, kernel lock held.
 func doSetsockopt(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return socket.SysSetsockopt(a.int(0), a.int(1), a.int(2), a[3], a[4])
+	return socket.SysSetsockopt(int(a[0]), int(a[1]), int(a[2]), a[3], a[4])
 }
 
 // doGetsockopt serves getsockopt(2). Context: trap, kernel lock held.
 func doGetsockopt(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return socket.SysGetsockopt(a.int(0), a.int(1), a.int(2), a[3], a[4])
+	return socket.SysGetsockopt(int(a[0]), int(a[1]), int(a[2]), a[3], a[4])
 }
 
 // doSendto serves sendto(2). Context: trap, kernel lock held.
 func doSendto(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysSendto(t, a.int(0), a[1], a[2], a.int(3), a[4], a[5])
+	return socket.SysSendto(t, int(a[0]), a[1], a[2], int(a[3]), a[4], a[5])
 }
 
 // doRecvfrom serves recvfrom(2). Context: trap, kernel lock held.
 func doRecvfrom(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysRecvfrom(t, a.int(0), a[1], a[2], a.int(3), a[4], a[5])
+	return socket.SysRecvfrom(t, int(a[0]), a[1], a[2], int(a[3]), a[4], a[5])
 }
 
 // doSendmsg serves sendmsg(2). Context: trap, kernel lock held.
 func doSendmsg(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysSendmsg(t, a.int(0), a[1], a.int(2))
+	return socket.SysSendmsg(t, int(a[0]), a[1], int(a[2]))
 }
 
 // doRecvmsg serves recvmsg(2). Context: trap, kernel lock held.
 func doRecvmsg(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysRecvmsg(t, a.int(0), a[1], a.int(2))
+	return socket.SysRecvmsg(t, int(a[0]), a[1], int(a[2]))
 }
