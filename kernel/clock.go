@@ -29,7 +29,7 @@ func calibrateClocks() {
 
 // armTimer programs this CPU's LAPIC timer (clock.Arm) for the deadline
 // the scheduler asks (sched.Deadline: the next sleeping thread's deadline
-// on the timer owner, the end of the running thread's slice if others
+// in this CPU's timer heap, the end of the running thread's slice if others
 // wait, its next CPU-time timer) or the goroutine time slice, whichever
 // comes first. With none, the timer stays off (tickless), or fires once
 // more if it is still armed: a timer armed no later than needed is left

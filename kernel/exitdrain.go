@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -69,4 +70,5 @@ func exitDrainCheck() {
 		shutdown(exitDrainStatus)
 	}
 	thread.SetTimer(exitDrainThread, min(clock.Nanotime()+exitDrainIdle, exitDrainEnd))
+	armTimer(percpu.This()) // again: unlockKernel calls this after the scheduler armed the timer (found in review)
 }

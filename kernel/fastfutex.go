@@ -26,7 +26,7 @@ import (
 // IPI if it no longer polls; the FUTEX_WAIT returns 0.
 
 // futexNapMaxNs is the longest a FUTEX_WAIT naps. One that is not woken
-// by then blocks, its CPU idle (futexWaitIdle, or the locked path for
+// by then blocks, its CPU idle (waitIdle, or the locked path for
 // the last running thread with no deadline pending): a napping thread
 // counts as running, so without a limit a program whose threads all
 // wait for good would nap on instead of being reported as deadlocked;
@@ -90,7 +90,7 @@ func futexPoll(c *percpu.CPU, t sched.TID, pollEnd int64) bool {
 // needs the kernel lock (napOn) goes on without it: a kick for a thread
 // queued on this CPU, or on another that this CPU's scheduler would
 // steal from (BeginNap refuses a nap then, too), switches to that thread
-// under the run-queue locks (futexWaitSwitch), as the locked path's
+// under the run-queue locks (waitSwitch), as the locked path's
 // block and Schedule would; a kick whose thread another CPU ran first,
 // with nothing queued any more, naps again until the same deadline.
 // Before, each such cut took the kernel lock: 45-60 of a futex-heavy
@@ -99,7 +99,7 @@ func futexPoll(c *percpu.CPU, t sched.TID, pollEnd int64) bool {
 // ran out of their own time (futexNapMaxNs: not the timeout's, nor the
 // scheduler's deadline, Owed, whose expiry is the locked path's), or
 // that finds no other CPU running a thread that could wake it, blocks
-// and leaves the CPU idle without the kernel lock (futexWaitIdle).
+// and leaves the CPU idle without the kernel lock (waitIdle).
 //
 // It reports false, the thread off every chain and the timer as the
 // locked path expects it (napTimerBack), when that path must serve the
@@ -156,7 +156,7 @@ naps:
 						break // else the locked path's to serve
 					}
 					c.KickTaken = false // answered here
-					if !threadtab.Sched.YieldChangesNothing(c.ID) || threadtab.Sched.StealVictim(c.ID) >= 0 {
+					if threadtab.Sched.QueuedFor(c.ID) {
 						then = thenSwitch
 					} else {
 						percpu.Count(c, percpu.EvFutexNapAgain)
@@ -189,9 +189,9 @@ naps:
 		// (found in review).
 		r := switchRefused
 		if then == thenSwitch {
-			r = futexWaitSwitch(c, f, addr, val)
+			r = waitSwitch(c, f, localWait{addr: addr, val: val})
 		} else {
-			r = futexWaitIdle(c, f, addr, val) // fastswitch.go
+			r = waitIdle(c, f, localWait{addr: addr, val: val}) // fastswitch.go
 		}
 		switch r {
 		case switchWordChanged:
@@ -223,8 +223,8 @@ naps:
 // What futexNapWait does once its thread naps no more, without a wake.
 const (
 	thenLocked = iota // the locked path serves the call
-	thenSwitch        // it blocks and switches to a queued thread (futexWaitSwitch)
-	thenIdle          // it blocks and its CPU goes idle (futexWaitIdle)
+	thenSwitch        // it blocks and switches to a queued thread (waitSwitch)
+	thenIdle          // it blocks and its CPU goes idle (waitIdle)
 )
 
 // napOn reports whether a FUTEX_WAIT's nap on CPU c, cut short, may go

@@ -79,7 +79,7 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 // instant, which is where the call takes effect. When it still holds it
 // and a thread waits in this CPU's run queue, or in another's, a wait
 // without a timeout blocks and switches to that thread under the CPU's
-// run-queue lock (futexWaitSwitch, fastswitch.go); with none queued, the
+// run-queue lock (waitSwitch, fastswitch.go); with none queued, the
 // waiter may nap instead of blocking (futexNapWait, fastfutex.go).
 // It reports false (the locked path decides, with its errno: EFAULT,
 // EINVAL) for a timeout that the lock-free load cannot read or that is
@@ -107,10 +107,10 @@ func fastFutexWait(c *percpu.CPU, f *x86.TrapFrame) bool {
 	}
 	switch {
 	case v != uint32(f.DX):
-	case timeout < 0 && (!threadtab.Sched.YieldChangesNothing(c.ID) || threadtab.Sched.StealVictim(c.ID) >= 0):
+	case timeout < 0 && threadtab.Sched.QueuedFor(c.ID):
 		// A thread waits here, or in another CPU's queue: it runs next,
 		// no nap (fastswitch.go).
-		if futexWaitSwitch(c, f, addr, v) != switchRefused {
+		if waitSwitch(c, f, localWait{addr: addr, val: v}) != switchRefused {
 			return true
 		}
 		percpu.Count(c, percpu.EvFutexWaitLocked)
@@ -183,9 +183,17 @@ func writeFastStats(w kfiles.Writer) {
 	w.Pair("futex_wait_idle", sum[percpu.EvFutexWaitIdle], 0)
 	w.Pair("sched_yield", sum[percpu.EvYieldFast], sum[percpu.EvYieldLocked])
 	// A nap cut short went on to the locked path: it counts in both.
-	w.Pair("nanosleep", sum[percpu.EvNap]+sum[percpu.EvSleepSpin], sum[percpu.EvNapLocked]+sum[percpu.EvNapCut])
+	w.Pair("nanosleep", sum[percpu.EvNap]+sum[percpu.EvSleepSpin]+sum[percpu.EvSleepSwitch]+sum[percpu.EvSleepIdle], sum[percpu.EvNapLocked]+sum[percpu.EvNapCut])
 	w.Pair("nanosleep_spin", sum[percpu.EvSleepSpin], 0)
+	w.Pair("nanosleep_switch", sum[percpu.EvSleepSwitch], 0)
+	w.Pair("nanosleep_idle", sum[percpu.EvSleepIdle], 0)
 	w.Pair("nanosleep_nap_cut", 0, sum[percpu.EvNapCut])
+	// Sleeps whose deadline passed, ended under the run-queue lock
+	// (fasttimer.go's expireSleepers); the others, with every other
+	// timeout, at the kernel lock's timer_interrupt or idle loop.
+	w.Pair("sleep_expired_busy", sum[percpu.EvSleepExpiredBusy], 0)
+	w.Pair("sleep_expired_handoff", sum[percpu.EvSleepExpiredHandOff], 0)
+	w.Pair("sleep_expired_idle", sum[percpu.EvSleepExpiredIdle], 0)
 	// The timer and kick interrupts under the run-queue lock alone:
 	// fasttimer.go.
 	w.Pair("timer_interrupt", sum[percpu.EvTimerFast], sum[percpu.EvTimerLocked])

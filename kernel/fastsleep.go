@@ -16,7 +16,7 @@ import (
 // sleeps a few microseconds at a time, often: sysmon's usleep(20) while
 // the program is busy, a spinning M's usleep(3) before it steals from a
 // running P. On the locked path each was a block, a Schedule, a timer
-// expiry on the timer owner and a wake-up: the most frequent kernel-lock
+// expiry and a wake-up: the most frequent kernel-lock
 // call of the futex-heavy job and of a bulk transfer at 2 vCPUs.
 //
 //   - Under spinMaxNs the call is a delay loop (clock.DelayUntil).
@@ -33,6 +33,13 @@ import (
 //     made pending cuts the nap short: the call then takes the locked
 //     path, which sleeps until the same deadline (doNanosleep,
 //     NapDeadline) or returns EINTR, and runs the scheduler.
+//   - Otherwise (longer than napMaxNs, the scheduler's own deadline
+//     before its end, or a thread waiting in a run queue) the thread
+//     blocks under its CPU's run-queue lock, its deadline in that CPU's
+//     timer heap, and the CPU switches or goes idle (sleepBlock), as the
+//     locked path's block and Schedule would; the CPU's timer interrupt
+//     ends the sleep without the kernel lock (kernel/fasttimer.go's
+//     expireSleepers).
 
 // napMaxNs is the longest nanosleep that naps. A napping CPU steals no
 // thread until its nap ends (a thread can be queued on it, which ends the
@@ -56,16 +63,22 @@ const spinMaxNs = 10_000
 // above) when it is at most napMaxNs, the scheduler needs no timer
 // interrupt before the deadline (sched.CPU.Owed: the nap would end
 // then, on the locked path) and no thread waits in a run queue
-// (sched.Scheduler.BeginNap). Otherwise, and when the nap is cut short,
-// it reports false: the locked path serves the call.
+// (sched.Scheduler.BeginNap); otherwise by a block under the run-queue
+// lock (sleepBlock). When that refuses, when the nap is cut short, and
+// for a request the lock-free read refuses (timespecLockFree), it
+// reports false: the locked path serves the call.
 // Context: trap, kernel lock not held, interrupts off but inside the
 // nap's HLTs; does not allocate.
 func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 	t := threadtab.Sched.CPUs[c.ID].Cur
-	ns, ok := napLength(uintptr(f.DI))
+	ns, ok := timespecLockFree(uintptr(f.DI))
+	if !ok || ns == 0 || thread.SignalPending(t) {
+		percpu.Count(c, percpu.EvNapLocked)
+		return false
+	}
 	now := clock.Nanotime()
 	deadline := now + ns
-	if ok && ns < spinMaxNs && !thread.SignalPending(t) {
+	if ns < spinMaxNs {
 		clock.DelayUntil(deadline)
 		percpu.Count(c, percpu.EvSleepSpin)
 		f.AX = 0
@@ -73,9 +86,8 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 	}
 	armed := threadtab.Sched.CPUs[c.ID].Armed // written by this CPU alone
 	owed := threadtab.Sched.CPUs[c.ID].Owed   // not the slice check's: see nap
-	if !ok || owed != 0 && owed <= deadline || thread.SignalPending(t) || !threadtab.Sched.BeginNap(c.ID, t, now) {
-		percpu.Count(c, percpu.EvNapLocked)
-		return false
+	if ns > napMaxNs || owed != 0 && owed <= deadline || !threadtab.Sched.BeginNap(c.ID, t, now) {
+		return sleepBlock(c, f, deadline)
 	}
 	percpu.Count(c, percpu.EvNap)
 	c.KickTaken = false // an old one: the idle loop's, answered by its scheduler or the hand-off it ran
@@ -94,6 +106,37 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 		return false
 	}
 	f.AX = 0
+	return true
+}
+
+// sleepBlock serves a nanosleep until deadline that does not nap (it is
+// longer than napMaxNs, the scheduler needs the CPU's timer before its
+// end, or a thread waits in a run queue) without the kernel lock, as the
+// locked path's block and Schedule would: under c's run-queue lock the
+// caller blocks, its deadline in c's timer heap, and c switches to a
+// thread queued on it, or on another CPU (waitSwitch), or, with none
+// anywhere, goes idle (waitIdle, fastswitch.go). c's timer interrupt
+// ends the sleep without that lock too (fasttimer.go's expireSleepers),
+// or the kernel lock's path does (a signal: EINTR, the time left at
+// rem). Before, each such sleep took the kernel lock, and its expiry
+// took it again: sysmon's sleeps past 50 us, 70-90 a futex-heavy boot at
+// 4 vCPUs (docs/performance.md, "Issue 18, a timer heap per CPU"). It
+// reports false, nothing changed, when the locked path must serve the
+// call (the kernel lock or another CPU holds a run-queue lock it needs, a
+// CPU-time timer is armed, a signal came).
+// Context: trap, kernel lock not held; does not allocate.
+func sleepBlock(c *percpu.CPU, f *x86.TrapFrame, deadline int64) bool {
+	w := localWait{deadline: deadline, rem: uintptr(f.SI)}
+	r := switchRefused
+	if threadtab.Sched.QueuedFor(c.ID) {
+		r = waitSwitch(c, f, w)
+	} else {
+		r = waitIdle(c, f, w)
+	}
+	if r != switchMade {
+		percpu.Count(c, percpu.EvNapLocked)
+		return false
+	}
 	return true
 }
 
@@ -223,17 +266,6 @@ func nap(c *percpu.CPU, t sched.TID, deadline, armed int64, futexWait bool) (cut
 //go:noinline
 func napCut(c *percpu.CPU, t sched.TID) bool {
 	return c.KickTaken || c.DeviceIRQTaken || !threadtab.Sched.YieldChangesNothing(c.ID) || thread.SignalPending(t)
-}
-
-// napLength reads the nanosleep request at req without the kernel lock:
-// its length in nanoseconds, and false for one that does not nap (longer
-// than napMaxNs, invalid, zero, or at an address that the lock-free load
-// cannot read: the locked path then answers, with EINVAL or EFAULT where
-// Linux does).
-// Context: trap, kernel lock not held; does not allocate.
-func napLength(req uintptr) (int64, bool) {
-	ns, ok := timespecLockFree(req)
-	return ns, ok && ns != 0 && ns <= napMaxNs
 }
 
 // timespecLockFree reads the struct timespec at addr without the kernel

@@ -18,8 +18,8 @@ import (
 // there, or if it last ran on another (busy) CPU and the waker's queue
 // is empty (futexWakeHere), and a FUTEX_WAIT with a thread queued on its
 // CPU, or on another CPU when its own queue is empty, blocks and
-// switches to it (futexWaitSwitch), and one with nothing to run
-// anywhere blocks and leaves its CPU idle (futexWaitIdle): what the
+// switches to it (waitSwitch), and one with nothing to run
+// anywhere blocks and leaves its CPU idle (waitIdle): what the
 // kernel lock's path does in those cases (it would queue the second
 // kind of waiter on its old CPU, and the waker's next FUTEX_WAIT, on
 // that path too, would steal it back), done under the CPU's own
@@ -29,26 +29,38 @@ import (
 // scheduler's side, and why the kernel lock's holders see nothing
 // change, is sched/local.go.
 
-// futexWaitSwitch serves a FUTEX_WAIT without a timeout whose word held
-// val when fastFutexWait read it, while a thread waits in c's own run
-// queue or another CPU's: under c's run-queue lock (and the other CPU's,
-// lockVictim) it reads the word again under its bucket lock (EAGAIN if
-// it changed) and queues the caller there, blocked
-// (sched.Scheduler.WaitHereLocked), then switches to the oldest thread
-// of that queue (sched.Scheduler.SwitchLocal, loadSwitched), as the
-// kernel lock's Schedule would (it steals from the longest other queue
-// when c's is empty). A signal that came meanwhile takes the caller off
-// the chain again for the locked path, which ends the wait with EINTR
-// or a restart, unless a lock-free FUTEX_WAKE took it off first (its
-// wait is then over and returns 0; the signal waits for its next run).
-// It reports switchMade, or switchWordChanged for EAGAIN; switchRefused,
-// nothing changed, when the locked path must serve the call: the kernel
-// lock is held, another CPU holds the run-queue lock it needs, a
-// CPU-time timer is armed (their expiries are that lock's), a signal is
-// pending, every queue is empty or the word cannot be read without a
-// fault.
+// localWait is a wait that blocks under its CPU's run-queue lock,
+// without the kernel lock (waitSwitch, waitIdle): a FUTEX_WAIT's without
+// a timeout on the word at addr while it holds val, or, addr 0, a
+// nanosleep's until deadline, which reports the time left at rem if a
+// signal ends it (fastsleep.go's sleepBlock).
+type localWait struct {
+	addr     uintptr
+	val      uint32
+	deadline int64
+	rem      uintptr
+}
+
+// waitSwitch serves a wait (w: a FUTEX_WAIT without a timeout whose word
+// held val when fastFutexWait read it, or a nanosleep) while a thread
+// waits in c's own run queue or another CPU's: under c's run-queue lock
+// (and the other CPU's, lockVictim) it blocks the caller (blockHere: on
+// the word, read again under its bucket lock, EAGAIN if it changed; or
+// until the sleep's deadline, in c's timer heap), then switches to the
+// oldest thread of that queue (sched.Scheduler.SwitchLocal,
+// loadSwitched), as the kernel lock's Schedule would (it steals from the
+// longest other queue when c's is empty). A signal that came meanwhile
+// undoes the block for the locked path, which ends the wait with EINTR
+// or a restart, unless a lock-free FUTEX_WAKE took a futex waiter off
+// its chain first (its wait is then over and returns 0; the signal waits
+// for its next run). It reports switchMade, or switchWordChanged for
+// EAGAIN; switchRefused, nothing changed, when the locked path must
+// serve the call: the kernel lock is held, another CPU holds the
+// run-queue lock it needs, a CPU-time timer is armed (their expiries
+// are that lock's), a signal is pending, every queue is empty or the
+// word cannot be read without a fault.
 // Context: trap, kernel lock not held; does not allocate.
-func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) int {
+func waitSwitch(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 	s := &threadtab.Sched
 	t := s.CPUs[c.ID].Cur
 	if thread.SignalPending(t) || !klock.TryLockRunQueue(c) {
@@ -59,36 +71,73 @@ func futexWaitSwitch(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) 
 		unlockRunQueues(c, from)
 		return switchRefused
 	}
-	if r := blockOnWord(c, f, t, addr, val); r != switchMade {
+	if r := blockHere(c, f, t, w); r != switchMade {
 		unlockRunQueues(c, from)
 		return r
 	}
 	next := s.SwitchLocal(c.ID, from, clock.Nanotime())
 	if from != c.ID {
 		klock.UnlockOtherRunQueue(from)
-		percpu.Count(c, percpu.EvFutexWaitSteal)
+		percpu.Count(c, waitEvent(w, percpu.EvFutexWaitSteal, percpu.EvSleepSwitch))
 	}
-	percpu.Count(c, percpu.EvFutexWaitSwitch)
+	percpu.Count(c, waitEvent(w, percpu.EvFutexWaitSwitch, percpu.EvSleepSwitch))
 	loadSwitched(c, f, next)
 	return switchMade
 }
 
+// waitEvent is the count of a wait under the run-queue lock: futex for
+// a FUTEX_WAIT's, sleep for a nanosleep's.
+// Context: trap; does not allocate.
+func waitEvent(w localWait, futex, sleep percpu.Event) percpu.Event {
+	if w.addr == 0 {
+		return sleep
+	}
+	return futex
+}
+
+// blockHere blocks t, c's running thread, for w under c's run-queue
+// lock (waitSwitch, waitIdle), its registers saved first (a wake sets
+// its result there): a FUTEX_WAIT on its word (blockOnWord) or a
+// nanosleep until its deadline, in c's timer heap, with the time left
+// to report at rem if a signal ends it (sched.Scheduler.SleepHere: c's
+// timer interrupt ends it, fasttimer.go's expireSleepers). A signal that
+// came meanwhile undoes a sleep's block (sched.Scheduler.Unsleep): the
+// read is fenced, as in blockOnWord. It reports switchMade (t blocked;
+// c still switches from it), switchWordChanged (EAGAIN in f, t still
+// running) or switchRefused (t running, for the locked path).
+// Context: trap, on CPU c, c's run-queue lock held; does not allocate.
+func blockHere(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, w localWait) int {
+	th := &threadtab.Threads[t]
+	th.Regs = *f
+	if w.addr != 0 {
+		return blockOnWord(c, f, t, w.addr, w.val)
+	}
+	th.RestartNr = unix.SYS_NANOSLEEP
+	threadtab.Sched.SleepHere(c.ID, t, w.deadline)
+	if thread.SignalPendingFenced(t) {
+		threadtab.Sched.Unsleep(t)
+		return switchRefused
+	}
+	th.Wait = threadtab.WaitSleep
+	th.SleepRem = w.rem
+	return switchMade
+}
+
 // blockOnWord blocks t, c's running thread, on addr for a FUTEX_WAIT
-// that leaves c under c's run-queue lock (futexWaitSwitch,
-// futexWaitIdle): its registers saved first (a wake sets its result
-// there), the word read again and t queued on it, blocked, in one hold
-// of the bucket lock (queueOnWord). A signal that came meanwhile takes
-// t off the chain again, unless a lock-free FUTEX_WAKE took it off
-// first: the read is fenced, since a lock-free tgkill that saw t
-// running before it blocked sent its signal to a CPU t is about to
-// leave (interruptIfSignalled). It reports switchMade (t blocked; c
-// still switches from it: EndSwitch), switchWordChanged (EAGAIN in f,
-// t still running) or switchRefused (t running, for the locked path).
+// that leaves c under c's run-queue lock (blockHere, which saved its
+// registers first: a wake sets its result there), the word read again
+// and t queued on it, blocked, in one hold of the bucket lock
+// (queueOnWord). A signal that came meanwhile takes t off the chain
+// again, unless a lock-free FUTEX_WAKE took it off first: the read is
+// fenced, since a lock-free tgkill that saw t running before it
+// blocked sent its signal to a CPU t is about to leave
+// (interruptIfSignalled). It reports switchMade (t blocked; c still
+// switches from it: EndSwitch), switchWordChanged (EAGAIN in f, t
+// still running) or switchRefused (t running, for the locked path).
 // Context: trap, on CPU c, c's run-queue lock held; does not allocate.
 func blockOnWord(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, addr uintptr, val uint32) int {
 	s := &threadtab.Sched
 	th := &threadtab.Threads[t]
-	th.Regs = *f
 	th.RestartNr = unix.SYS_FUTEX
 	switch queueOnWord(t, addr, val, false) {
 	case napWordChanged:
@@ -106,7 +155,7 @@ func blockOnWord(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, addr uintptr, val
 	return switchMade
 }
 
-// What futexWaitSwitch did.
+// What waitSwitch and waitIdle did.
 const (
 	switchRefused     = iota // nothing: the locked path serves the call
 	switchMade               // the caller blocked, another thread runs
@@ -138,7 +187,7 @@ func lockVictim(c *percpu.CPU) int {
 	return v
 }
 
-// unlockRunQueues releases the run-queue locks futexWaitSwitch took:
+// unlockRunQueues releases the run-queue locks waitSwitch took:
 // from's, when lockVictim took another CPU's, then c's own.
 // Context: trap, on CPU c, c's run-queue lock held; does not allocate.
 func unlockRunQueues(c *percpu.CPU, from int) {
@@ -222,40 +271,41 @@ func futexWakeHere(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 	return woke, true
 }
 
-// futexWaitIdle serves a FUTEX_WAIT without a timeout whose word held
-// val when last read and which would block with nothing to run anywhere
-// (fastfutex.go: its nap ran out of time, or no other CPU runs a thread
-// that could wake it). Under c's run-queue lock it counts the caller off
-// the running threads (sched.Scheduler.ReserveIdle, which refuses for
-// the last one when no deadline is pending: the deadlock check is the
-// locked path's), reads the word
-// again under its bucket lock (EAGAIN if it changed), queues the caller
-// there, blocked (sched.Scheduler.WaitHereLocked), and leaves c idle
-// (sched.Scheduler.IdleHere), its timer armed for what c owns and the
-// caller's x87 state stored; then c halts in the idle loop (idle)
-// without the kernel lock, as the locked path's block, Schedule and
-// halt would have it. The halt ends as any idle CPU's does: a thread
-// handed to c runs at once, or the kernel lock's scheduler loop
+// waitIdle serves a wait (w: a FUTEX_WAIT without a timeout whose word
+// held val when last read, or a nanosleep) that would block with nothing
+// to run anywhere (fastfutex.go: its nap ran out of time, or no other
+// CPU runs a thread that could wake it; fastsleep.go: a sleep longer
+// than a nap). Under c's run-queue lock it counts the caller off the
+// running threads (sched.Scheduler.ReserveIdle, which refuses for the
+// last one when no deadline is pending: the deadlock check is the
+// locked path's; a sleep's own deadline lets it),
+// blocks the caller (blockHere), and leaves c idle
+// (sched.Scheduler.IdleHere), its timer armed for what c's heap holds
+// and the caller's x87 state stored; then c halts in the idle loop
+// (idle) without the kernel lock, as the locked path's block, Schedule
+// and halt would have it. The halt ends as any idle CPU's does: a thread
+// handed to c runs at once, a sleeper whose deadline c's timer ended
+// runs at once (idleTimerDue), or the kernel lock's scheduler loop
 // (reschedule) puts a thread on c, the caller's once woken among them.
-// Before, each such wait took the kernel lock (29-40 a futex-heavy boot
-// at 4 vCPUs whose naps ran out, 12-18 with no other CPU running: docs/
-// performance.md, "Issue 18, futex naps cut short"). A signal pending
-// takes the caller off the chain again, as in futexWaitSwitch. It
-// reports switchMade (f then holds the registers of the thread c runs
-// next), switchWordChanged (EAGAIN: the same thread resumes) or
-// switchRefused, nothing changed, for the locked path.
+// Before, each such wait took the kernel lock (for FUTEX_WAITs, 29-40 a
+// futex-heavy boot at 4 vCPUs whose naps ran out, 12-18 with no other
+// CPU running: docs/performance.md, "Issue 18, futex naps cut short"). A
+// signal pending undoes the block, as in waitSwitch. It reports
+// switchMade (f then holds the registers of the thread c runs next),
+// switchWordChanged (EAGAIN: the same thread resumes) or switchRefused,
+// nothing changed, for the locked path.
 // Context: trap, kernel lock not held; does not allocate.
-func futexWaitIdle(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) int {
+func waitIdle(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 	s := &threadtab.Sched
 	t := s.CPUs[c.ID].Cur
 	if thread.SignalPending(t) || !klock.TryLockRunQueue(c) {
 		return switchRefused
 	}
-	if !s.ReserveIdle(c.ID) {
+	if !s.ReserveIdle(c.ID, w.addr == 0) {
 		klock.UnlockRunQueue(c)
 		return switchRefused
 	}
-	if r := blockOnWord(c, f, t, addr, val); r != switchMade {
+	if r := blockHere(c, f, t, w); r != switchMade {
 		s.UnreserveIdle()
 		klock.UnlockRunQueue(c)
 		return r
@@ -267,7 +317,7 @@ func futexWaitIdle(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32) in
 	c.InUser.Store(false)
 	klock.UnlockRunQueue(c)
 	armPending(c)
-	percpu.Count(c, percpu.EvFutexWaitIdle)
+	percpu.Count(c, waitEvent(w, percpu.EvFutexWaitIdle, percpu.EvSleepIdle))
 	if idle(c, f) && reschedule(c, f) {
 		c.InUser.Store(true)
 		unlockKernel(c)

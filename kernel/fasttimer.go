@@ -32,10 +32,11 @@ import (
 // delivery of a signal pending for it (deliverHere), with c's timer
 // armed again for what the scheduler and the next check ask
 // (armTimer), its CPU time charged as the locked path charges it. It
-// reports false, having changed nothing and sent no EOI, when the
-// kernel lock's path must take the interrupt: that lock or a steal
-// holds c's run-queue lock (TryLockRunQueue), a deadline c owns has
-// passed, a CPU-time timer is armed, a thread waits in c's inbox, or
+// reports false, having sent no EOI, when the kernel lock's path must
+// take the interrupt: that lock or a steal holds c's run-queue lock
+// (TryLockRunQueue), a deadline of c's timer heap has passed that
+// expireSleepers left (it ends the nanosleeps among them here, first), a
+// CPU-time timer is armed, a thread waits in c's inbox, or
 // the thread's slice is over with another thread queued here. A
 // signal that cannot be delivered without the kernel lock, or a
 // change of the slices' verdict to log, hands the rest of the entry
@@ -56,14 +57,19 @@ func fastInterrupt(c *percpu.CPU, f *x86.TrapFrame, timer bool) bool {
 	}
 	t := threadtab.Sched.CPUs[c.ID].Cur
 	now := clock.Nanotime()
+	if timer {
+		expireSleepers(c, now)
+	}
 	if !threadtab.Sched.InterruptHere(c.ID, now, timer) {
 		klock.UnlockRunQueue(c)
+		thread.SendKicks(c) // expireSleepers' hand-offs: not after the locked path (found in review)
 		countInterrupt(c, timer, false)
 		return false
 	}
 	needsLock := timer && timeslice.On() && timeslice.Check(c, int(t), f)
 	if (needsLock || thread.SignalPendingFenced(t)) && !deliverHere(c, t, f) {
 		klock.UnlockRunQueue(c)
+		thread.SendKicks(c)
 		countInterrupt(c, timer, false)
 		ackInterrupt(c)
 		c.KickTaken = false    // the locked path runs the scheduler
@@ -72,10 +78,82 @@ func fastInterrupt(c *percpu.CPU, f *x86.TrapFrame, timer bool) bool {
 	}
 	armTimer(c)
 	klock.UnlockRunQueue(c)
+	thread.SendKicks(c) // expireSleepers' hand-offs
 	countInterrupt(c, timer, true)
 	ackInterrupt(c)
 	armPending(c)
 	kickSelfIfTaken(c) // filetrap.go
+	return true
+}
+
+// expireSleepers ends, under c's run-queue lock, the nanosleeps whose
+// deadlines, the earliest of c's timer heap, have passed, earliest first
+// (sched.Scheduler.ExpireHere): each call returns 0 (thread.EndSleep). A
+// busy c queues each behind its running thread when no CPU is idle or
+// napping, and hands it to such a CPU otherwise (thread.HandOffExpired);
+// an idle c, whose timer ended its halt (idleTimerDue), puts each into
+// its own inbox (sched.Scheduler.HandOffExpired): its idle loop's next
+// look runs it (haltAgain), as a thread a FUTEX_WAKE handed there. It
+// stops at the first deadline that is not a nanosleep's (a futex, epoll
+// or network wait's timeout: its chain or slot is the kernel lock's) or
+// that ExpireHere refuses, and reports whether it left such a passed
+// deadline: that one, and what comes after it, the kernel lock's path
+// expires (c's timer is armed for it). Before, every expiry took that
+// lock: sysmon's sleeps longer than a nap, 80-90 a futex-heavy boot at 4
+// vCPUs, each a locked timer interrupt or idle wake-up
+// (docs/performance.md, "Issue 18, a timer heap per CPU").
+// Context: trap, on CPU c, c's run-queue lock held; does not allocate.
+func expireSleepers(c *percpu.CPU, now int64) (left bool) {
+	s := &threadtab.Sched
+	for {
+		t, when := s.Timers.Next(c.ID)
+		if t == sched.None || when > now {
+			return false
+		}
+		if threadtab.Threads[t].Wait != threadtab.WaitSleep {
+			return true
+		}
+		switch s.ExpireHere(c.ID, t, now) {
+		case sched.ExpireQueued:
+			thread.EndSleep(t)
+			percpu.Count(c, percpu.EvSleepExpiredBusy)
+		case sched.ExpireNeedsCPU:
+			if s.CPUs[c.ID].Cur == sched.None {
+				thread.EndSleep(t) // before the push: the next look runs it
+				s.HandOffExpired(c.ID, t, c.ID)
+				percpu.Count(c, percpu.EvSleepExpiredIdle)
+			} else if expireOntoNapper(c, t, now) || thread.HandOffExpired(c, t) {
+				percpu.Count(c, percpu.EvSleepExpiredHandOff)
+			} else {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+}
+
+// expireOntoNapper queues t, a sleeper whose deadline passed on busy CPU
+// c (sched.Scheduler.ExpireHere reported ExpireNeedsCPU), on a CPU that
+// naps when none is idle (sched.Scheduler.NapperFor, ExpireOnto), under
+// that CPU's run-queue lock too, taken with one try, and marks it for a
+// wake IPI (thread.Kick: sent once c releases its own lock). A napping
+// FUTEX_WAIT there switches to t without the kernel lock; a thread
+// handed into its inbox instead sent it to that lock's path (37-38 of a
+// futex-heavy boot's 41-45 hand-offs at 4 vCPUs went to napping CPUs).
+// It reports false, nothing changed, when a CPU is idle (a hand-off
+// serves it), none naps, or the napper's run-queue lock is held.
+// Context: trap, on CPU c, c's run-queue lock held; does not allocate.
+func expireOntoNapper(c *percpu.CPU, t sched.TID, now int64) bool {
+	s := &threadtab.Sched
+	o := s.NapperFor(c.ID)
+	if o < 0 || !klock.TryLockOtherRunQueue(o) {
+		return false
+	}
+	thread.EndSleep(t) // before it is queued: o may run it at once
+	s.ExpireOnto(c.ID, t, o, now)
+	klock.UnlockOtherRunQueue(o)
+	thread.Kick(&percpu.CPUs[o])
 	return true
 }
 

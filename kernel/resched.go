@@ -184,7 +184,7 @@ func halt(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
 // interrupt brings it something (halt), and takes the kernel lock
 // unless it runs a handed-off thread (reporting false). A FUTEX_WAIT
 // that left c idle under its run-queue lock enters it too
-// (futexWaitIdle, fastswitch.go), its timer armed and its x87 state
+// (waitIdle, fastswitch.go), its timer armed and its x87 state
 // stored as halt does.
 // Context: trap, no lock held on entry; the kernel lock held on return
 // when it reports true; does not allocate.
@@ -231,9 +231,11 @@ func idle(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
 
 // runHandedOff enters thread t, which c's idle loop found in c's inbox
 // and put on c under c's run-queue lock (haltAgain,
-// sched.Scheduler.RunHandedOff): its FUTEX_WAIT returns 0, its registers
-// go into f, c's timer is armed for what the scheduler asks (armTimer:
-// a slice check, a deadline c owns), and c returns to ring 3
+// sched.Scheduler.RunHandedOff): its FUTEX_WAIT returns 0 (or its
+// nanosleep, a sleeper whose deadline passed, handed here by
+// expireSleepers: idleTimerDue), its registers go into f, c's timer is
+// armed for what the scheduler asks (armTimer: a slice check, a
+// deadline of c's heap), and c returns to ring 3
 // without the kernel lock, reporting false. Its x87 state is in its
 // area (the CPU it last ran on left it wholly, and halt stored c's live
 // state). A signal pending for t, or a restart its wait owes it, needs
@@ -259,13 +261,15 @@ func runHandedOff(c *percpu.CPU, f *x86.TrapFrame, t sched.TID) (locked bool) {
 }
 
 // idleTimerDue reports whether the timer interrupt that ended c's halt
-// needs the kernel lock's path: the earliest deadline has passed and c
-// owns it or its owner is busy (sched.Scheduler.IdleTimerFired), or c's
-// run-queue lock is held elsewhere (the kernel lock, or a steal).
+// needs the kernel lock's path: a deadline of c's timer heap has passed
+// that is not a nanosleep's (sched.Scheduler.IdleTimerFired; the
+// sleepers whose deadlines passed go into c's own inbox first,
+// expireSleepers, and the look that follows runs one: haltAgain), or
+// c's run-queue lock is held elsewhere (the kernel lock, or a steal).
 // Otherwise the scheduler has learnt under that lock that the timer is
-// off, and c looks again (haltAgain), which arms the timer for what c
-// owns now: the deadline it fired for was cancelled or moved (a timed
-// wait woken in time, say), is an idle CPU's, or is still to come.
+// off, and c looks again (haltAgain), which arms the timer for what c's
+// heap holds now: the deadline it fired for was cancelled (a timed wait
+// woken in time, say), was a sleeper's, or is still to come.
 // c.TimerFired stays set until the next halt (halt clears it then), so
 // that a look that sends c to the kernel lock's path tells Woke the
 // timer is off. Context: trap, in halt, no lock held; does not
@@ -274,9 +278,12 @@ func idleTimerDue(c *percpu.CPU) bool {
 	if !klock.TryLockRunQueue(c) {
 		return true
 	}
-	due := threadtab.Sched.IdleTimerFired(c.ID, clock.Nanotime())
+	now := clock.Nanotime()
+	due := threadtab.Sched.IdleTimerFired(c.ID, now)
 	if !due {
 		percpu.Count(c, percpu.EvIdleTimerNone)
+	} else {
+		due = expireSleepers(c, now) // a passed deadline it left is the locked path's
 	}
 	klock.UnlockRunQueue(c)
 	return due
@@ -286,7 +293,7 @@ func idleTimerDue(c *percpu.CPU) bool {
 // interrupt that was not a device's, nor its timer's with a deadline
 // due, ended the last halt) without the kernel lock: under c's run-queue
 // lock, no thread waits anywhere for it (sched.Scheduler.HaltAgain, which makes c idle
-// again), its timer is armed for what it owns now, and its claim is open
+// again), its timer is armed for what its heap holds now, and its claim is open
 // for the next hand-off. A waker that claimed c and has not pushed its
 // thread yet pushes it and sends its IPI after this look: that IPI ends
 // the next halt, and the look after it finds the thread in c's inbox,

@@ -186,7 +186,7 @@ func userTrap(f *x86.TrapFrame) {
 // inUser before it takes that lock: rescheduleLocked; a FUTEX_WAIT that
 // leaves the CPU idle clears inUser before its halt, and the idle loop
 // takes the kernel lock, or runs a handed-off thread, as after any
-// halt: futexWaitIdle), and writes user
+// halt: waitIdle), and writes user
 // memory only with the fault-tolerant stores (vm.Store64, fastclock.go;
 // the slice check's, kernel/timeslice): a page that is not mapped fails
 // the store, and the locked path decides.

@@ -181,7 +181,7 @@ func TestFastPathsBoot(t *testing.T) {
 	assert.GreaterOrEqual(t, wait[0], uint64(1000), "the guest's 1,000 waits of a word that differs: EAGAIN without the lock")
 	// A FUTEX_WAIT with nothing queued on its CPU but a thread queued on
 	// the other takes that thread under both run-queue locks instead of
-	// the kernel lock's Schedule (kernel.futexWaitSwitch's steal): the
+	// the kernel lock's Schedule (kernel.waitSwitch's steal): the
 	// guest's goroutines on 2 CPUs make such waits (155 to 269 in four
 	// boots on an idle host).
 	steal, ok := fast["futex_wait_steal"]
@@ -249,7 +249,7 @@ func TestFastPathsBoot(t *testing.T) {
 	assert.LessOrEqual(t, napSwitch[0], wait[0], "such a switch is a lock-free FUTEX_WAIT")
 	// A FUTEX_WAIT whose nap ran out of time, or that found no other CPU
 	// running a thread, with nothing queued anywhere, blocks and leaves
-	// its CPU idle under its run-queue lock (kernel.futexWaitIdle): the
+	// its CPU idle under its run-queue lock (kernel.waitIdle): the
 	// guest's parked runtime threads do (21-34 in four boots on an idle
 	// host).
 	idleWaits, ok := fast["futex_wait_idle"]
@@ -509,8 +509,12 @@ func TestShortSleepsBoot(t *testing.T) {
 	require.Contains(t, fast, "nanosleep", "no nanosleep line:\n%s", text)
 	require.Contains(t, fast, "nanosleep_spin", "no nanosleep_spin line:\n%s", text)
 	require.Contains(t, fast, "nanosleep_nap_cut", "no nanosleep_nap_cut line:\n%s", text)
+	require.Contains(t, fast, "nanosleep_switch", "no nanosleep_switch line:\n%s", text)
+	require.Contains(t, fast, "nanosleep_idle", "no nanosleep_idle line:\n%s", text)
 	sleep, spin, cut := fast["nanosleep"], fast["nanosleep_spin"], fast["nanosleep_nap_cut"]
-	t.Logf("the whole boot's nanosleeps: %d spun, %d napped (%d cut short), %d on the locked path", spin[0], sleep[0]-spin[0], cut[1], sleep[1])
+	blocked := fast["nanosleep_switch"][0] + fast["nanosleep_idle"][0]
+	t.Logf("the whole boot's nanosleeps: %d spun, %d napped (%d cut short), %d blocked without the kernel lock (%d switched), %d on the locked path",
+		spin[0], sleep[0]-spin[0]-blocked, cut[1], blocked, fast["nanosleep_switch"][0], sleep[1])
 	v := guestCounts(t, string(locksBoot.res.Output), `threads locks: short sleeps spun=(-?\d+) napped=(-?\d+) nap_us=(-?\d+) wall_ns=(\d+) cpu_ns=(\d+)`)
 	spun, napped, napNs, wall, cpu := v[0], v[1], v[2]*1000, v[3], v[4]
 	t.Logf("300 sleeps of 3 us: %d delay loops; 300 of 40 us: %d naps of the sleeper (%d us), %d us of wall time, %d us of its CPU time",
@@ -519,6 +523,11 @@ func TestShortSleepsBoot(t *testing.T) {
 	assert.GreaterOrEqual(t, napped, int64(100), "a good part of the 300 sleeps of 40 us napped")
 	assert.GreaterOrEqual(t, napNs, napped*10000, "a nap lasts (a cut-short one at least a little)")
 	assert.LessOrEqual(t, cpu+napNs, wall+wall/50, "the sleeper's CPU time and its naps overlap: naps were charged as CPU time")
+	// The guest checked each long sleep's result and rem; the kernel
+	// counted those that blocked without its lock.
+	long := guestCounts(t, string(locksBoot.res.Output), `threads locks: long sleeps blocked=(-?\d+) eintr=(\d+)`)
+	t.Logf("100 sleeps of 300 us: %d blocked without the kernel lock (all threads' count), %d ended by a signal", long[0], long[1])
+	assert.GreaterOrEqual(t, long[0], int64(50), "most of the 100 sleeps of 300 us blocked without the kernel lock")
 }
 
 // lockedCalls reads the "locked_syscall NAME COUNT" lines of a

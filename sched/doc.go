@@ -9,8 +9,9 @@
 //
 //   - Scheduler (state.go): the thread table's scheduling half (Thread:
 //     state, CPU, CPU time), the per-CPU state (CPU: running thread, run
-//     queue, armed deadline, slice start, idle), the timer heap, the futex
-//     table and the CPU-time timers, with the running and live counts.
+//     queue, armed deadline, slice start, idle), the timer heaps (one per
+//     CPU), the futex table and the CPU-time timers, with the running and
+//     live counts.
 //   - The policy (policy.go): MakeRunnable and Wake (which queue, which
 //     CPU to interrupt), Place (a new thread's CPU), Schedule (continue,
 //     preempt, pick, steal, expire, halt, or deadlock), Tick and Yield (the end
@@ -20,7 +21,7 @@
 //   - CPU-time accounting (cputime.go): Charge, the CPU-time timers of
 //     timer_create and setitimer(ITIMER_PROF) and their expiries.
 //   - Containers: RunQueue (a FIFO chained through the shared RunLinks),
-//     Timers (a min-heap of per-thread deadlines) and Futexes (a keyed
+//     Timers (per-CPU min-heaps of per-thread deadlines) and Futexes (a keyed
 //     wait table: futex words and the kernel's own keys for pipes, locks
 //     and FIFOs, with a spinlock per hash bucket).
 //   - Hand-offs (handoff.go): the lock-free FUTEX_WAKE's per-CPU inboxes

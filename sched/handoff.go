@@ -30,11 +30,16 @@ import "sync/atomic"
 //     nothing to run has seen every thread pushed before it took the lock;
 //     one pushed later was pushed by a thread that is running, so the
 //     deadlock check (no thread running) cannot fire while a hand-off is
-//     in flight. (A switch under a CPU's run-queue lock, local.go, runs
+//     in flight; or by a timer interrupt that ended a sleep
+//     (HandOffExpired), whose deadline left the heap in the same hold of
+//     a run-queue lock as the push, so that the check, which waits for
+//     every run-queue lock, sees the deadline pending or the thread in
+//     the inbox. (A switch under a CPU's run-queue lock, local.go, runs
 //     no Schedule and no drain: it only ever runs a thread queued there,
 //     so it reports no deadlock; a wait that leaves its CPU idle there,
-//     ReserveIdle, never takes the running count to 0, and its CPU's
-//     idle loop looks at its inbox before it halts.)
+//     ReserveIdle, takes the running count to 0 only with a deadline
+//     pending, and its CPU's idle loop looks at its inbox before it
+//     halts.)
 //   - The claimed CPU was halted with an open claim and gets the IPI
 //     after the push, so it drains; another CPU's drain may come first,
 //     which only queues the thread by the usual policy (MakeRunnable).
@@ -62,7 +67,8 @@ func (h *Handoffs) Init() {
 	}
 }
 
-// Push puts t, which Futexes.Claim handed off, into CPU c's inbox.
+// Push puts t, which Futexes.Claim (or HandOffExpired, for a sleep
+// whose deadline passed) handed off, into CPU c's inbox.
 // Context: trap, kernel lock not needed; does not allocate.
 func (h *Handoffs) Push(c int, t TID) {
 	for {
@@ -107,8 +113,8 @@ func (h *Handoffs) Pop(c int) TID {
 // the inbox is empty or holds more than one thread (the drain spreads
 // them), c runs a thread or has one queued, a CPU-time timer is armed
 // (NArmed: their expiries are the kernel lock's), the thread is not
-// blocked (the drain reports that), it has a timeout to cancel (the
-// timer heap is the kernel lock's), or the CPU it last ran on is still
+// blocked (the drain reports that), it has a timeout to cancel (its
+// deadline may sit in another CPU's heap), or the CPU it last ran on is still
 // switching from it (leftCPU: its state may not be saved yet). c is the
 // only popper of its inbox while it holds its run-queue lock: the kernel
 // lock's holders, the other poppers, wait for that lock. The thread is
@@ -213,7 +219,10 @@ func (s *Scheduler) nothingToRun(c int) bool {
 
 // queueOn makes t runnable in CPU c's queue; c is no longer idle (it
 // runs t next). Context: trap, kernel lock held, or c's run-queue lock
-// (ClaimHere, local.go); does not allocate.
+// (ClaimHere, ExpireHere: local.go); does not allocate. Not inlined:
+// its callers' copies cost image bytes (issue 16's budget).
+//
+//go:noinline
 func (s *Scheduler) queueOn(c int, t TID, now int64) {
 	th := &s.Threads[t]
 	th.State = Runnable

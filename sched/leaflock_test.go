@@ -51,6 +51,7 @@ var leafCalls = map[string]string{
 	"leftCPU":                     "this package: one load (checked below)",
 	"idleCPU":                     "this package: loads (checked below)",
 	"nappingCPU":                  "this package: loads (checked below)",
+	"noneIdle":                    "this package: idleCPU and nappingCPU (checked below)",
 	"atomic.LoadInt32":            "one load",
 	"Block":                       "this package: two stores (checked below); kernel/thread's: those and one more",
 	"thread.Block":                "two stores and sched's Block (kernel/thread/thread.go)",

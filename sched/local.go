@@ -18,7 +18,7 @@ import "sync/atomic"
 //   - ClaimHere: a FUTEX_WAKE takes the oldest waiter off its chain and
 //     queues it on the waker's CPU, when no CPU is idle and none naps
 //     (MakeRunnable would send it there) and the waiter has no timeout
-//     (the timer heap is the kernel lock's), if it last ran there (where
+//     (its deadline may sit in another CPU's heap), if it last ran there (where
 //     MakeRunnable queues it too) or if the waker's CPU has nothing
 //     queued (ClaimMovedHere). In that last case MakeRunnable would queue
 //     it on its old CPU, which is busy, while the waker, in a hand-over
@@ -40,10 +40,17 @@ import "sync/atomic"
 //     changes nothing but the CPU's record of its armed timer, as Tick
 //     does, and the running thread's CPU time; the running thread goes
 //     on, as Schedule would decide.
-//   - ReserveIdle and IdleHere: a FUTEX_WAIT that blocks with nothing
-//     to run anywhere leaves its CPU idle, as Schedule's halt would,
-//     unless its thread is the last one running and no deadline is
-//     pending (the deadlock check is Schedule's).
+//   - ReserveIdle and IdleHere: a FUTEX_WAIT or a sleep that blocks
+//     with nothing to run anywhere leaves its CPU idle, as Schedule's
+//     halt would, unless its thread is the last one running and no
+//     deadline is pending (the deadlock check is Schedule's).
+//   - SleepHere: a nanosleep longer than a nap blocks, its deadline in
+//     its CPU's own heap, and the CPU switches (SwitchLocal) or goes
+//     idle (IdleHere).
+//   - ExpireHere, ExpireOnto and HandOffExpired: a CPU's timer interrupt
+//     ends the sleeps whose deadlines in its own heap have passed, each
+//     queued there, on a napping CPU or put in an idle CPU's inbox, as
+//     MakeRunnable would place it.
 //   - HaltAgain (policy.go): an idle CPU woken by an interrupt that
 //     brought it nothing halts again, idle once more.
 //   - RunHandedOff (handoff.go): an idle CPU woken by a hand-off runs
@@ -55,7 +62,9 @@ import "sync/atomic"
 // threads it owns there (its running thread, the threads in its queue,
 // the one it steals from another CPU's queue under that CPU's lock,
 // the waiter it takes off a chain under the bucket lock, the thread it
-// takes from its own inbox), never the timer heap, and the running count
+// takes from its own inbox, its own timer heap's sleepers), never
+// another CPU's timer heap (but for the count of all, an atomic), and
+// the running count
 // only with locked instructions (RunHandedOff's add, ReserveIdle's
 // compare-and-swap and UnreserveIdle's add; a switch leaves it as it
 // is), and adds to the process's CPU time with a locked instruction
@@ -119,7 +128,7 @@ func (s *Scheduler) ClaimHere(addr uintptr, c int, now int64) (TID, ClaimResult)
 // that CPU's thread to block or its slice to end, while c went idle.
 // For a waiter that last ran on another CPU, leftCPU is read before the
 // idle flags: a FUTEX_WAIT that leaves its CPU idle under its run-queue
-// lock sets that CPU's flag before it ends its switch (futexWaitIdle),
+// lock sets that CPU's flag before it ends its switch (waitIdle),
 // so a waker that sees the switch ended sees the CPU idle too (x86 keeps
 // loads in order, and stores), and sends the waiter there by the locked
 // path instead of queueing it here while that CPU halts (found in
@@ -130,7 +139,7 @@ func (s *Scheduler) wakesHere(t TID, c int) bool {
 	th := &s.Threads[t]
 	moved := th.CPU != c
 	return th.State == Blocked && !s.Timers.Pending(t) && (!moved || s.leftCPU(t)) &&
-		s.idleCPU() < 0 && s.nappingCPU(c) < 0 && (!moved || s.CPUs[c].RunQ.Len() == 0)
+		s.noneIdle(c) && (!moved || s.CPUs[c].RunQ.Len() == 0)
 }
 
 // leftCPU reports whether blocked waiter t, queued on a futex chain, is
@@ -186,29 +195,33 @@ func (s *Scheduler) putOn(c int, t TID, now int64) {
 	p.Resched = false
 }
 
-// ReserveIdle is the first half of a FUTEX_WAIT that blocks and leaves
-// CPU c idle under c's run-queue lock, without the kernel lock (IdleHere
-// is the second): it reports whether c may go idle once its running
-// thread blocks, and if so counts that thread off the running count
-// already. It may when no thread waits in any run queue (the thread
-// would switch to it instead: SwitchLocal) or in c's inbox (the drain is
-// the kernel lock's), no CPU-time timer is armed (their expiries are the
-// kernel lock's), and another thread is still counted running or a
-// deadline is pending: the deadlock check (no thread running, no
+// ReserveIdle is the first half of a FUTEX_WAIT or a sleep that blocks
+// and leaves CPU c idle under c's run-queue lock, without the kernel
+// lock (IdleHere is the second): it reports whether c may go idle once
+// its running thread blocks, and if so counts that thread off the
+// running count already. It may when no thread waits in any run queue
+// (the thread would switch to it instead: SwitchLocal) or in c's inbox
+// (the drain is the kernel lock's), no CPU-time timer is armed (their
+// expiries are the kernel lock's), and another thread is still counted
+// running or a deadline is pending (timed: the thread's own, a sleep's,
+// which it sets as it blocks): the deadlock check (no thread running, no
 // deadline pending, none waiting for a device) is Schedule's, under the
 // kernel lock, so the last running thread blocks there unless a
-// deadline will wake some thread (the timer heap changes only under the
-// kernel lock, whose holder holds every run-queue lock: under c's, its
-// length stands still). A compare-and-swap takes the count down only
-// from above 1, or from 1 with a deadline pending, so that two CPUs
-// doing this at once cannot take it to 0 with none. The other queues
+// deadline will wake some thread. A deadline in any CPU's heap has that
+// CPU's timer armed for it, and leaves the heap under that CPU's
+// run-queue lock only as its thread is made runnable (ExpireHere) or by
+// the thread itself while it is still counted running (Unsleep): the
+// count read here is an instant old, and a deadline gone meanwhile has
+// woken a thread. A compare-and-swap takes the count down only from
+// above 1, or from 1 with a deadline pending, so that two CPUs doing
+// this at once cannot take it to 0 with none. The other queues
 // are read without their locks, as
 // BeginNap reads them: a thread another CPU queues on its own queue
 // meanwhile is that CPU's to run. The caller gives the count back
 // (UnreserveIdle) if its thread does not block after all.
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.
-func (s *Scheduler) ReserveIdle(c int) bool {
+func (s *Scheduler) ReserveIdle(c int, timed bool) bool {
 	if s.NArmed != 0 || !s.Handoffs.Empty(c) {
 		return false
 	}
@@ -219,7 +232,7 @@ func (s *Scheduler) ReserveIdle(c int) bool {
 	}
 	for {
 		r := atomic.LoadInt64(&s.Running)
-		if (r < 1 || r == 1 && s.Timers.Len() == 0) && s.mistake != mistakeIdleLast {
+		if (r < 1 || r == 1 && !timed && s.Timers.Len() == 0) && s.mistake != mistakeIdleLast {
 			return false
 		}
 		if atomic.CompareAndSwapInt64(&s.Running, r, r-1) {
@@ -308,11 +321,11 @@ func (s *Scheduler) KickHere(c int, now int64) bool { return s.InterruptHere(c, 
 
 // InterruptHere is TickHere (timer set) or KickHere, in one body for the
 // kernel's one caller (kernel/fasttimer.go). c's run-queue lock keeps
-// the kernel lock's holders out, so what they alone change, the timer
-// heap, its owner and the CPU-time timers, stands still while it looks.
-// It reports false, for the kernel lock's path, when c owns the
-// earliest deadline and it has passed (its expiries are the kernel
-// lock's, Expired), a CPU-time timer is armed (NArmed: likewise), c has
+// the kernel lock's holders out, so c's timer heap (which only c
+// changes besides them) and the CPU-time timers stand still while it
+// looks. It reports false, for the kernel lock's path, when a deadline
+// of c's heap has passed (the kernel has ended the sleeps among them
+// first, ExpireHere; the rest are the kernel lock's, Expired), a CPU-time timer is armed (NArmed: likewise), c has
 // no running thread or a yield pending, a thread waits in c's inbox (the
 // drain is the kernel lock's: a nap that a hand-off ended sends its CPU
 // a kick for it), or the running thread's slice is over while another
@@ -324,7 +337,7 @@ func (s *Scheduler) InterruptHere(c int, now int64, timer bool) bool {
 	if p.Cur == None || p.Resched || s.NArmed != 0 || !s.Handoffs.Empty(c) && s.mistake != mistakeKickHereInbox {
 		return false
 	}
-	if t, when := s.Timers.Next(); t != None && c == s.TimerOwner && when <= now && s.mistake != mistakeTickHereOwner {
+	if t, when := s.Timers.Next(c); t != None && when <= now && s.mistake != mistakeTickHereOwner {
 		return false
 	}
 	if now-p.SliceStart >= s.SliceNs && p.RunQ.Len() > 0 {
@@ -335,4 +348,122 @@ func (s *Scheduler) InterruptHere(c int, now int64, timer bool) bool {
 	}
 	s.Charge(c, now)
 	return true
+}
+
+// What ExpireHere did with a sleeper whose deadline passed.
+const (
+	ExpireRefused  = iota // nothing: the kernel lock's path expires it
+	ExpireQueued          // it waits in c's queue behind c's running thread
+	ExpireNeedsCPU        // nothing yet: it goes to an inbox (HandOffExpired)
+)
+
+// ExpireHere ends, under CPU c's run-queue lock, without the kernel lock,
+// the wait of t, a thread whose deadline is the earliest of c's heap and
+// has passed, and which the kernel knows waits for nothing else (a
+// nanosleep: no futex chain, no waiter slot, no file). A busy c (its
+// timer interrupt from ring 3) queues t behind its running thread, off
+// c's heap, as MakeRunnable would with no CPU idle or napping
+// (ExpireQueued: the kernel then arms c's timer for the end of that
+// thread's slice). It reports ExpireNeedsCPU, nothing changed, when t
+// should run on an idle CPU: c itself (its timer ended its halt:
+// IdleTimerFired), or, for a busy c, a CPU idle or napping, where
+// MakeRunnable would send t; the kernel then hands t to that CPU's inbox
+// (HandOffExpired; c's own needs no claim and no IPI: its idle loop looks
+// next). It reports ExpireRefused, nothing changed, when the kernel
+// lock's path must expire t: t is not c's earliest or has not passed, t
+// is not blocked, the CPU it last ran on is still switching from it
+// (leftCPU), or a CPU-time timer is armed (NArmed: their expiries are the
+// kernel lock's). Only c changes c's heap under c's run-queue lock, and
+// a sleeping thread is on no chain and in no inbox, so nothing else may
+// end its wait meanwhile but a kernel lock holder (a signal's wake-up),
+// whom c's run-queue lock keeps out.
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) ExpireHere(c int, t TID, now int64) int {
+	u, when := s.Timers.Next(c)
+	if u != t || when > now || s.Threads[t].State != Blocked || !s.leftCPU(t) || s.NArmed != 0 {
+		return ExpireRefused
+	}
+	if s.CPUs[c].Cur == None || !s.noneIdle(c) {
+		return ExpireNeedsCPU
+	}
+	s.Timers.Cancel(t)
+	s.Threads[t].Device = false
+	s.queueOn(c, t, now)
+	return ExpireQueued
+}
+
+// NapperFor returns the CPU that a sleeper whose deadline passed on busy
+// CPU c goes to when no CPU is idle and one naps (MakeRunnable's third
+// choice: ExpireOnto), or -1 (a CPU is idle: HandOffExpired; or none
+// naps). Context: trap, on CPU c, c's run-queue lock held (the flags
+// read as MakeRunnable reads them); does not allocate.
+func (s *Scheduler) NapperFor(c int) int {
+	if s.idleCPU() >= 0 {
+		return -1
+	}
+	return s.nappingCPU(c)
+}
+
+// ExpireOnto puts sleeper t, for which ExpireHere reported
+// ExpireNeedsCPU in the same hold of c's run-queue lock, in the queue of
+// CPU o, which NapperFor named, under o's run-queue lock too (taken with
+// one try, as a steal takes it), as MakeRunnable would with no CPU idle:
+// off c's heap, runnable on o. The kernel has ended its wait already
+// (its nanosleep returns 0) and then sends o a wake IPI, which ends o's
+// nap: a napping FUTEX_WAIT switches to t without the kernel lock (a
+// thread queued on its CPU: kernel/fastfutex.go's napOn), where a
+// hand-off into o's inbox would send it to the kernel lock's path.
+// Context: trap, on CPU c, c's and o's run-queue locks held (or the
+// simulator's one event); does not allocate.
+func (s *Scheduler) ExpireOnto(c int, t TID, o int, now int64) {
+	s.Timers.Cancel(t)
+	s.Threads[t].Device = false
+	s.queueOn(o, t, now)
+}
+
+// HandOffExpired puts sleeper t, for which ExpireHere reported
+// ExpireNeedsCPU in the same hold of c's run-queue lock, into the inbox
+// of CPU inbox: c, idle, or another CPU halted in its idle loop or
+// napping, which the kernel has claimed as a lock-free FUTEX_WAKE claims
+// one (its percpu.CPU.WakeClaim) and sends a wake IPI next: off c's heap, and marked handed off, as
+// Futexes.Claim marks a waiter, so that the kernel lock's wake-ups leave
+// it to the hand-off (Wake) and the inbox's CPU runs it (RunHandedOff) or
+// the drain wakes it (WakeHandedOff), as a FUTEX_WAKE's waiter. The
+// kernel has ended its wait already (its nanosleep returns 0): the
+// thread may run as soon as it is in the inbox.
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) HandOffExpired(c int, t TID, inbox int) {
+	s.Timers.Cancel(t)
+	s.Threads[t].Device = false
+	atomic.StoreUint32(&s.Futexes.handedOff[t], 1)
+	s.Handoffs.Push(inbox, t)
+}
+
+// SleepHere blocks t, CPU c's running thread, until deadline, under c's
+// run-queue lock, without the kernel lock: a nanosleep longer than a nap
+// (kernel/fastsleep.go). Its deadline goes into c's heap, for c's timer
+// (Deadline), and the caller then switches to a queued thread
+// (SwitchLocal) or leaves c idle (ReserveIdle, which the deadline now
+// allows for the last running thread, and IdleHere); c's timer
+// interrupt ends the sleep (ExpireHere), or a kernel lock holder does
+// (a signal's wake-up, or the expiry of a Schedule). Unsleep undoes it.
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) SleepHere(c int, t TID, deadline int64) {
+	if s.mistake != mistakeSleepNoDeadline {
+		s.Timers.Set(t, deadline, c)
+	}
+	s.Block(t, false)
+}
+
+// Unsleep undoes SleepHere for t, which has not left its CPU (a signal
+// came meanwhile: the locked path serves the call): t runs on, its
+// deadline gone.
+// Context: trap, on t's CPU, its run-queue lock held (or the
+// simulator's one event); does not allocate.
+func (s *Scheduler) Unsleep(t TID) {
+	s.Timers.Cancel(t)
+	s.Threads[t].State = Running
 }

@@ -120,8 +120,8 @@ func TestTickHere(t *testing.T) {
 		{"a thread queued, the slice over", func(s *Scheduler) { queueOnZero(s, None) }, false},
 		{"the slice not over, nothing queued", func(s *Scheduler) { s.CPUs[0].SliceStart = now - s.SliceNs/2 }, true},
 		{"a yield pending", func(s *Scheduler) { s.CPUs[0].Resched = true }, false},
-		{"an owned deadline passed", func(s *Scheduler) { s.SetTimer(sleeper(s), now-1, 0) }, false},
-		{"an owned deadline to come (the timer fired early)", func(s *Scheduler) { s.SetTimer(sleeper(s), now+1000, 0) }, true},
+		{"a deadline of its heap passed", func(s *Scheduler) { s.SetTimer(sleeper(s), now-1, 0) }, false},
+		{"a deadline of its heap to come (the timer fired early)", func(s *Scheduler) { s.SetTimer(sleeper(s), now+1000, 0) }, true},
 		{"another CPU's deadline passed", func(s *Scheduler) { s.SetTimer(sleeper(s), now-1, 1) }, true},
 		{"a CPU-time timer armed", func(s *Scheduler) { s.NArmed = 1 }, false},
 		{"no running thread", func(s *Scheduler) { s.CPUs[0].Cur = None }, false},
@@ -133,10 +133,10 @@ func TestTickHere(t *testing.T) {
 				tc.setup(s)
 			}
 			before := s.CPUs[0]
-			owner, timers := s.TimerOwner, s.Timers.Len()
+			own, timers := s.Timers.LenOn(0), s.Timers.Len()
 			require.Equal(t, tc.want, s.TickHere(0, now))
 			after := s.CPUs[0]
-			assert.Equal(t, owner, s.TimerOwner, "the timer owner stays")
+			assert.Equal(t, own, s.Timers.LenOn(0), "its heap stays")
 			assert.Equal(t, timers, s.Timers.Len(), "no deadline expired")
 			assert.Equal(t, before.Cur, after.Cur, "the running thread stays")
 			assert.Equal(t, before.RunQ.Len(), after.RunQ.Len())
@@ -234,7 +234,7 @@ func TestKickHere(t *testing.T) {
 		{"a thread queued, the slice not over (the timer to arm)", func(s *Scheduler) { queueOnZero(s, None); s.CPUs[0].SliceStart = now - s.SliceNs/2 }, true},
 		{"a thread queued, the slice over", func(s *Scheduler) { queueOnZero(s, None) }, false},
 		{"a thread in its inbox", func(s *Scheduler) { s.Handoffs.Push(0, s.Alloc()) }, false},
-		{"an owned deadline passed", func(s *Scheduler) { s.SetTimer(sleeper(s), now-1, 0) }, false},
+		{"a deadline of its heap passed", func(s *Scheduler) { s.SetTimer(sleeper(s), now-1, 0) }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := busyCPUs(t, 2, 1, 0x2000)
@@ -290,10 +290,9 @@ func TestSwitchLocalSteals(t *testing.T) {
 }
 
 // TestIdleTimerFired: an idle CPU's timer interrupt is the kernel lock's
-// to serve only when the earliest deadline has passed and the CPU owns
-// it or its owner is busy (the idle CPU then takes the timer over);
-// either way the timer is off. CPU 0 runs a thread, CPUs 1 and 2 are
-// idle.
+// to serve only when the earliest deadline of its own heap has passed (a
+// busy CPU's deadlines are that CPU's timer's); either way the timer is
+// off. CPU 0 runs a thread, CPUs 1 and 2 are idle.
 func TestIdleTimerFired(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -303,7 +302,7 @@ func TestIdleTimerFired(t *testing.T) {
 		{"no deadline", func(s *Scheduler, w TID) {}, false},
 		{"its deadline passed", func(s *Scheduler, w TID) { s.SetTimer(w, 500, 1) }, true},
 		{"its deadline to come", func(s *Scheduler, w TID) { s.SetTimer(w, 5000, 1) }, false},
-		{"a busy CPU's deadline passed", func(s *Scheduler, w TID) { s.SetTimer(w, 500, 0) }, true},
+		{"a busy CPU's deadline passed", func(s *Scheduler, w TID) { s.SetTimer(w, 500, 0) }, false},
 		{"a busy CPU's deadline to come", func(s *Scheduler, w TID) { s.SetTimer(w, 5000, 0) }, false},
 		{"another idle CPU's deadline passed", func(s *Scheduler, w TID) { s.SetTimer(w, 500, 2) }, false},
 		{"a CPU-time timer armed (none on an idle CPU's timer)", func(s *Scheduler, w TID) { s.NArmed = 1 }, false},
@@ -342,7 +341,7 @@ func TestReserveIdle(t *testing.T) {
 	}
 	t.Run("goes idle", func(t *testing.T) {
 		s, r, _ := setup()
-		require.True(t, s.ReserveIdle(0))
+		require.True(t, s.ReserveIdle(0, false))
 		assert.Equal(t, int64(1), s.Running, "r is counted off at once")
 		s.Futexes.Lock(0x1000)
 		s.WaitHereLocked(r, 0x1000)
@@ -358,14 +357,14 @@ func TestReserveIdle(t *testing.T) {
 	})
 	t.Run("given back", func(t *testing.T) {
 		s, _, _ := setup()
-		require.True(t, s.ReserveIdle(0))
+		require.True(t, s.ReserveIdle(0, false))
 		s.UnreserveIdle()
 		assert.Equal(t, int64(2), s.Running)
 	})
 	t.Run("two at once leave one running", func(t *testing.T) {
 		s, _, _ := setup()
-		require.True(t, s.ReserveIdle(0))
-		assert.False(t, s.ReserveIdle(1), "the last running thread blocks on the locked path")
+		require.True(t, s.ReserveIdle(0, false))
+		assert.False(t, s.ReserveIdle(1, false), "the last running thread blocks on the locked path")
 		assert.Equal(t, int64(1), s.Running)
 	})
 	t.Run("the last running thread, a deadline pending", func(t *testing.T) {
@@ -376,9 +375,18 @@ func TestReserveIdle(t *testing.T) {
 		s.SetTimer(o, 5000, 1)
 		s.CPUs[1].Cur = None
 		s.Running--
-		require.True(t, s.ReserveIdle(0))
+		require.True(t, s.ReserveIdle(0, false))
 		assert.Equal(t, int64(0), s.Running)
-		assert.False(t, s.ReserveIdle(0), "never below 0")
+		assert.False(t, s.ReserveIdle(0, false), "never below 0")
+	})
+	t.Run("the last running thread, its own sleep's deadline", func(t *testing.T) {
+		// r sleeps (SleepHere): its own deadline will wake it.
+		s, _, _ := setup()
+		require.True(t, s.ReserveIdle(0, false))
+		assert.False(t, s.ReserveIdle(1, false), "a wait without a deadline: the locked path")
+		assert.True(t, s.ReserveIdle(1, true), "a sleep: its deadline is pending")
+		assert.Equal(t, int64(0), s.Running)
+		assert.False(t, s.ReserveIdle(1, true), "never below 0")
 	})
 	for _, c := range []struct {
 		name  string
@@ -398,8 +406,95 @@ func TestReserveIdle(t *testing.T) {
 			s, _, _ := setup()
 			c.setup(s)
 			running := s.Running
-			assert.False(t, s.ReserveIdle(0))
+			assert.False(t, s.ReserveIdle(0, false))
 			assert.Equal(t, running, s.Running, "nothing changed")
+		})
+	}
+}
+
+// TestExpireHere: which passed sleepers a CPU expires under its
+// run-queue lock (ExpireHere): a busy one queues the sleeper when no CPU
+// is idle or napping; an idle one, or a busy one beside an idle or
+// napping CPU, leaves it to a hand-off (ExpireNeedsCPU), which puts it
+// in that CPU's inbox (HandOffExpired), from which the CPU runs it; a
+// refusal, for the kernel lock's path, changes nothing. CPUs 0 and 1
+// run a thread each; CPU 2 is idle unless the case says otherwise; the
+// sleeper last ran on CPU 1.
+func TestExpireHere(t *testing.T) {
+	const now = 10_000
+	for _, tc := range []struct {
+		name  string
+		c     int
+		setup func(s *Scheduler, w TID)
+		want  int
+	}{
+		{"idle: its deadline passed", 2, nil, ExpireNeedsCPU},
+		{"idle: its deadline to come", 2, func(s *Scheduler, w TID) { s.SetTimer(w, now+1, 2) }, ExpireRefused},
+		{"idle: another deadline earlier", 2, func(s *Scheduler, w TID) { s.SetTimer(sleeper(s), now-10, 2) }, ExpireRefused},
+		{"idle: a CPU-time timer armed", 2, func(s *Scheduler, w TID) { s.NArmed = 1 }, ExpireRefused},
+		{"idle: its old CPU still switching from it", 2, func(s *Scheduler, w TID) { s.CPUs[1].switching = 1 }, ExpireRefused},
+		{"busy: no CPU idle", 0, func(s *Scheduler, w TID) { s.Start(s.Alloc(), 2, 0); s.CPUs[2].Idle = false }, ExpireQueued},
+		{"busy: a CPU idle", 0, nil, ExpireNeedsCPU},
+		{"busy: a CPU napping", 0, func(s *Scheduler, w TID) {
+			s.Start(s.Alloc(), 2, 0)
+			s.CPUs[2].Idle = false
+			s.CPUs[1].napping = 1
+		}, ExpireNeedsCPU},
+		{"not blocked", 2, func(s *Scheduler, w TID) { s.Threads[w].State = Runnable }, ExpireRefused},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := new(Scheduler)
+			s.Init(3)
+			s.Start(s.Alloc(), 0, 0)
+			s.Start(s.Alloc(), 1, 0)
+			s.CPUs[2].Idle = true
+			w := sleeper(s)
+			s.Threads[w].CPU = 1
+			s.SetTimer(w, now-5, tc.c)
+			if tc.setup != nil {
+				tc.setup(s, w)
+			}
+			running, cur, inQueue := s.Running, s.CPUs[tc.c].Cur, s.CPUs[tc.c].RunQ.Len()
+			require.Equal(t, tc.want, s.ExpireHere(tc.c, w, now))
+			if tc.want == ExpireQueued {
+				assert.False(t, s.Timers.Pending(w), "its deadline is gone")
+				assert.Equal(t, cur, s.CPUs[tc.c].Cur, "the running thread goes on")
+				assert.Equal(t, Runnable, s.Threads[w].State)
+				assert.Equal(t, []TID{w}, queued(&s.CPUs[tc.c].RunQ, &s.RunLinks))
+				assert.Equal(t, running, s.Running)
+				return
+			}
+			assert.True(t, s.Timers.Pending(w), "nothing changed: its deadline stays")
+			assert.Equal(t, running, s.Running)
+			assert.Equal(t, cur, s.CPUs[tc.c].Cur)
+			assert.Equal(t, inQueue, s.CPUs[tc.c].RunQ.Len())
+			if tc.want != ExpireNeedsCPU {
+				return
+			}
+			if o := s.NapperFor(tc.c); o >= 0 {
+				// No CPU idle, one napping: queued there, as MakeRunnable
+				// would, its nap to be ended by the kernel's IPI.
+				require.Equal(t, 1, o, "CPU 1 naps")
+				s.ExpireOnto(tc.c, w, o, now)
+				assert.False(t, s.Timers.Pending(w), "its deadline is gone")
+				assert.Equal(t, Runnable, s.Threads[w].State)
+				assert.Equal(t, []TID{w}, queued(&s.CPUs[o].RunQ, &s.RunLinks))
+				assert.Equal(t, running, s.Running)
+				return
+			}
+			// The kernel hands it to an idle CPU: CPU 2 (itself, when
+			// idle), and that CPU runs it from its inbox.
+			s.HandOffExpired(tc.c, w, 2)
+			assert.False(t, s.Timers.Pending(w), "its deadline is gone")
+			assert.True(t, s.Futexes.HandedOff(w), "marked handed off: a wake under the kernel lock leaves it alone")
+			kick, woke := s.Wake(w, now)
+			assert.False(t, woke, "a signal's wake leaves it to the hand-off")
+			assert.Equal(t, NoKick, kick)
+			if s.CPUs[2].Cur == None {
+				assert.Equal(t, w, s.RunHandedOff(2, now), "the idle CPU runs it from its inbox")
+				assert.Equal(t, Running, s.Threads[w].State)
+				assert.Equal(t, running+1, s.Running, "counted running")
+			}
 		})
 	}
 }

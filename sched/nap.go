@@ -6,7 +6,7 @@ import "sync/atomic"
 // The Go runtime sleeps a few microseconds at a time, and often: sysmon's
 // usleep(20) while the program is busy, a spinning M's usleep(3) before
 // it steals. On the locked path each is a block, a Schedule, a timer
-// expiry on the timer owner and a wake-up, two kernel-lock holds or more.
+// expiry and a wake-up, two kernel-lock holds or more.
 // When no thread waits for any CPU, blocking would only halt the CPU, so
 // the kernel halts it right away, with its own timer armed for the
 // deadline and the sleeper still Running (kernel/fastsleep.go): a nap.

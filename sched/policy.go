@@ -43,7 +43,7 @@ const (
 	mistakeNoKick                   // forget the IPI to a halted CPU handed a thread
 	mistakeStayHome                 // queue at home and kick some other idle CPU (the policy before the simulator)
 	mistakeExitDrop                 // exit counts the thread off the CPU as well (issue 13, bug 2)
-	mistakeNoOwner                  // a new earliest deadline does not move the timer owner
+	mistakeOtherHeap                // a new deadline goes into another CPU's heap
 	mistakeNoPreempt                // the end of a slice never preempts
 	mistakeNoDeadlock               // the idle loop never reports a deadlock
 	mistakeKeepFired                // a halt that the timer ended still counts the timer as armed
@@ -54,16 +54,17 @@ const (
 	mistakeNapperHandedOff          // a lock-free FUTEX_WAKE hands a napping waiter off as if it had blocked
 	mistakeNapNoIPI                 // a wake of a napping waiter that halted reports it as polling: no IPI
 	mistakeClaimSwitching           // a FUTEX_WAKE under a run-queue lock claims a waiter its old CPU is still switching from
-	mistakeTickHereOwner            // a timer interrupt under the run-queue lock ignores the deadline its CPU owns
+	mistakeTickHereOwner            // a timer interrupt under the run-queue lock ignores the passed deadline of its CPU's heap
 	mistakeRehaltBlind              // an idle CPU woken by an IPI halts again whatever waits for it
 	mistakeKickHereInbox            // a kick under the run-queue lock leaves a handed-off thread in the CPU's inbox
 	mistakeTimerTakenKept           // a timer interrupt taken in a wait for a lock leaves the timer counted as armed
 	mistakeNapIgnoresOwed           // a nap's deadline ignores the scheduler's own (Owed; the simulator's naps)
 	mistakeNapPastCheckOff          // a nap that goes on past a timer interrupt does not arm its deadline (the simulator's napGoesOn)
-	mistakeIdleTimerOwner           // an idle CPU whose timer fired ignores the passed deadline it owns
+	mistakeIdleTimerHeap            // an idle CPU whose timer fired ignores the passed deadline of its heap
 	mistakeNapOnInbox               // a FUTEX_WAIT's nap cut short goes on without the kernel lock with a hand-off in its CPU's inbox (the simulator's napOn)
 	mistakeNapEAGAINQuiet           // a FUTEX_WAIT's nap cut short returns EAGAIN without the yield and kick for a thread queued on its CPU (the simulator's napOn)
 	mistakeIdleLast                 // a FUTEX_WAIT that goes idle without the kernel lock counts the last running thread off with no deadline pending (ReserveIdle)
+	mistakeSleepNoDeadline          // a sleep under the run-queue lock blocks without its deadline (SleepHere)
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -183,6 +184,16 @@ func (s *Scheduler) idleCPU() int {
 	return -1
 }
 
+// noneIdle reports whether no CPU is idle and none naps (c first): a
+// thread made runnable then goes to a busy CPU's queue (MakeRunnable),
+// which a CPU under its run-queue lock may take for its own (wakesHere,
+// ExpireHere). Context: trap, kernel lock or a run-queue lock held (the
+// flags read as idleCPU and nappingCPU read them); does not allocate.
+// Not inlined: its callers' copies cost image bytes (issue 16's budget).
+//
+//go:noinline
+func (s *Scheduler) noneIdle(c int) bool { return s.idleCPU() < 0 && s.nappingCPU(c) < 0 }
+
 // nappingCPU returns a CPU whose thread naps (nap.go), pref if it does,
 // or -1. A napping CPU would be halted in its idle loop had its thread
 // taken the locked path to sleep: a thread queued there runs as soon as
@@ -250,6 +261,18 @@ func (s *Scheduler) StealVictim(c int) int {
 	return victim
 }
 
+// QueuedFor reports whether a thread waits that CPU c's Schedule would
+// run next: in c's own run queue, or in another CPU's, which it would
+// steal from (StealVictim). A FUTEX_WAIT or a sleep that blocks under
+// c's run-queue lock then switches to it, and otherwise leaves c idle
+// (kernel/fastswitch.go). Context: trap, kernel lock held, or none (the
+// lengths read an instant old: the caller's switch takes the run-queue
+// locks and looks again); does not allocate. Not inlined: its three
+// callers' copies cost image bytes (issue 16's budget).
+//
+//go:noinline
+func (s *Scheduler) QueuedFor(c int) bool { return !s.YieldChangesNothing(c) || s.StealVictim(c) >= 0 }
+
 // Schedule decides what CPU c does next, at the end of every entry into
 // the kernel and in the idle loop. The running thread goes on unless it
 // blocked or exited, or its slice ended (Tick, Yield) and another thread
@@ -257,8 +280,8 @@ func (s *Scheduler) StealVictim(c int) int {
 // CPU, which Kick names). Otherwise c takes a thread from its queue or
 // steals one. With none anywhere, a thread whose deadline has passed is
 // handed back to be woken (Action Expire: the kernel knows what its wait
-// returns on a timeout); else c halts (Action Halt; c becomes Idle and
-// may take over the timer) or, if no thread is running, none is queued,
+// returns on a timeout, from any CPU's timer heap); else c halts (Action
+// Halt; c becomes Idle) or, if no thread is running, none is queued,
 // no deadline is pending and none waits for a device, nothing can ever
 // run again: Deadlock. After Expire and Halt the kernel calls Schedule
 // again (the idle loop).
@@ -288,16 +311,13 @@ func (s *Scheduler) Schedule(c int, now int64) Decision {
 		d.Next = next
 		return d
 	}
-	if t := s.Timers.PopExpired(now); t != None {
+	if t := s.Expired(now); t != None {
 		d.Action, d.Next = Expire, t
 		return d
 	}
 	if s.Timers.Len() == 0 && s.Running == 0 && !s.deviceWaiting() && s.mistake != mistakeNoDeadlock {
 		d.Action = Deadlock
 		return d
-	}
-	if s.Timers.Len() > 0 && !s.CPUs[s.TimerOwner].Idle {
-		s.TimerOwner = c // spare the busy owner the interrupts
 	}
 	p.Idle = true
 	d.Action = Halt
@@ -346,7 +366,7 @@ func (s *Scheduler) Woke(c int, timerFired bool) {
 // lock (kernel/klock/wait.go), and the entry that waited goes on as if
 // it had not come. The timer is off: the next Deadline programs it
 // again, rather than count on it (a deadline it was armed for, passed
-// and unexpired, would never fire: the timer owner's sleepers slept on
+// and unexpired, would never fire: that CPU's sleepers slept on
 // while every CPU halted, a hang found in the QEMU tests).
 // Context: trap, on CPU c, kernel lock or c's run-queue lock held (or
 // the simulator's one event); does not allocate.
@@ -359,22 +379,19 @@ func (s *Scheduler) TimerTaken(c int) {
 // IdleTimerFired is the end of a halt of idle CPU c that its timer
 // ended, under c's run-queue lock: the timer is off (TimerTaken), and it
 // reports whether the kernel lock's path must expire a deadline: the
-// earliest has passed, and c owns it, or its owner is busy (c's Schedule
-// then expires it and takes the timer over, sparing the busy owner the
-// interrupts, as after any wake of an idle CPU). false: nothing is due
-// for c (the deadline the timer was armed for was cancelled or moved, or
-// is an idle CPU's to serve, or the timer fired early: a one-shot count
-// capped, a clock's rounding, a slice check armed while c still ran a
-// thread), and c may halt again as after an interrupt that brought
-// nothing (HaltAgain), its timer armed for what it owns now. No
+// earliest of c's heap has passed. false: nothing is due for c (the
+// deadline the timer was armed for was cancelled, or the timer fired
+// early: a one-shot count capped, a clock's rounding, a slice check
+// armed while c still ran a thread), and c may halt again as after an
+// interrupt that brought nothing (HaltAgain), its timer armed for what
+// its heap holds now. A busy CPU's deadlines are that CPU's timer's. No
 // CPU-time timer is armed on an idle CPU's timer (NextCPUExpiry: it has
 // no thread). Context: trap, on CPU c, c's run-queue lock held (or the
 // simulator's one event); does not allocate.
 func (s *Scheduler) IdleTimerFired(c int, now int64) (due bool) {
 	s.TimerTaken(c)
-	t, when := s.Timers.Next()
-	owner := s.TimerOwner
-	return t != None && when <= now && (c == owner && s.mistake != mistakeIdleTimerOwner || !s.CPUs[owner].Idle)
+	t, when := s.Timers.Next(c)
+	return t != None && when <= now && s.mistake != mistakeIdleTimerHeap
 }
 
 // HaltAgain is the end of a halt of idle CPU c that an interrupt ended
@@ -439,23 +456,32 @@ func (s *Scheduler) Yield(c int) { s.CPUs[c].Resched = true }
 // Context: trap, kernel lock not needed; does not allocate.
 func (s *Scheduler) YieldChangesNothing(c int) bool { return s.CPUs[c].RunQ.size == 0 }
 
-// SetTimer arms t's deadline (absolute, on the monotonic clock). If it is
-// now the earliest, CPU c (the caller) becomes the one whose timer fires
-// for it. Context: trap, kernel lock held; does not allocate.
+// SetTimer arms t's deadline (absolute, on the monotonic clock), in the
+// heap of CPU c, the caller, whose timer then fires for it (Deadline:
+// the caller arms its timer before it returns to ring 3 or halts).
+// Context: trap, kernel lock held; does not allocate.
 func (s *Scheduler) SetTimer(t TID, when int64, c int) {
-	if _, first := s.Timers.Next(); (s.Timers.Len() == 0 || when < first) && s.mistake != mistakeNoOwner {
-		s.TimerOwner = c
+	if s.mistake == mistakeOtherHeap {
+		c = (c + 1) % s.NCPU
 	}
-	s.Timers.Set(t, when)
+	s.Timers.Set(t, when, c)
 }
 
 // Expired removes and returns a thread whose deadline is at or before
-// now, or None. The kernel wakes each with its wait's timeout result.
+// now, from any CPU's heap, or None. The kernel wakes each with its
+// wait's timeout result.
 // Context: trap, kernel lock held; does not allocate.
-func (s *Scheduler) Expired(now int64) TID { return s.Timers.PopExpired(now) }
+func (s *Scheduler) Expired(now int64) TID {
+	for c := 0; c < s.NCPU; c++ {
+		if t := s.Timers.PopExpired(c, now); t != None {
+			return t
+		}
+	}
+	return None
+}
 
 // Deadline returns when CPU c's timer must fire: the earliest of the
-// next deadline (on the timer owner only), the end of the running
+// next deadline of c's heap, the end of the running
 // thread's slice if others wait for c, the running thread's next CPU-time
 // timer and extra (the kernel's goroutine slice, 0 for none); 0 means
 // none (tickless). changed reports whether the timer must be programmed
@@ -471,11 +497,12 @@ func (s *Scheduler) Expired(now int64) TID { return s.Timers.PopExpired(now) }
 // armed deadline. The earliest of the scheduler's own deadlines, extra
 // left out, is kept as c's Owed.
 // Context: trap, kernel lock held, or c's run-queue
-// lock (local.go: it writes only c's entry, and what it reads changes
-// only under the kernel lock); does not allocate.
+// lock (local.go: it writes only c's entry, and what it reads, c's heap
+// and the CPU-time timers, changes only under that lock or the kernel
+// lock); does not allocate.
 func (s *Scheduler) Deadline(c int, now, extra int64) (at int64, changed bool) {
 	p := &s.CPUs[c]
-	if t, when := s.Timers.Next(); t != None && c == s.TimerOwner {
+	if t, when := s.Timers.Next(c); t != None {
 		at = when
 	}
 	if p.RunQ.Len() > 0 && p.Cur != None {

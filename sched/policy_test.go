@@ -153,15 +153,15 @@ func TestDeadlineOwed(t *testing.T) {
 
 	w := s.Alloc()
 	s.Block(w, false)
-	s.SetTimer(w, 2_000, 0) // CPU 0 owns the earliest deadline
+	s.SetTimer(w, 2_000, 0) // the earliest deadline of CPU 0's heap
 	at, changed := s.Deadline(0, 20, 1_000)
 	assert.Equal(t, int64(500), at, "still armed for the check, earlier")
 	assert.False(t, changed)
-	assert.Equal(t, int64(2_000), s.CPUs[0].Owed, "the owned deadline, not the check's")
+	assert.Equal(t, int64(2_000), s.CPUs[0].Owed, "its heap's deadline, not the check's")
 
 	s.Tick(0, 600) // the check's interrupt
 	at, changed = s.Deadline(0, 600, 3_000)
 	assert.True(t, changed)
-	assert.Equal(t, int64(2_000), at, "the owned deadline comes first now")
+	assert.Equal(t, int64(2_000), at, "its heap's deadline comes first now")
 	assert.Equal(t, int64(2_000), s.CPUs[0].Owed)
 }

@@ -70,7 +70,7 @@ func TestTimersOrderCancelAndRearm(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		tid := TID(r.Intn(MaxThreads))
 		when := r.Int63n(1000)
-		h.Set(tid, when)
+		h.Set(tid, when, r.Intn(3))
 		want[tid] = when
 		if r.Intn(4) == 0 {
 			c := TID(r.Intn(MaxThreads))
@@ -97,25 +97,39 @@ func TestTimersOrderCancelAndRearm(t *testing.T) {
 	sort.Slice(exp, func(i, j int) bool { return exp[i] < exp[j] })
 	var got []int64
 	for h.Len() > 0 {
-		tid := h.PopExpired(1 << 62)
+		tid, c := earliest3(&h)
 		require.NotEqual(t, None, tid)
+		require.Equal(t, tid, h.PopExpired(c, 1<<62))
 		got = append(got, want[tid])
 		assert.False(t, h.Pending(tid))
 	}
 	assert.Equal(t, exp, got)
 }
 
+// earliest3 returns the thread with the earliest deadline of heaps 0 to
+// 2, and its heap's CPU.
+func earliest3(h *Timers) (TID, int) {
+	t, cpu := None, -1
+	var first int64
+	for c := 0; c < 3; c++ {
+		if u, w := h.Next(c); u != None && (t == None || w < first) {
+			t, first, cpu = u, w, c
+		}
+	}
+	return t, cpu
+}
+
 func TestTimersPopExpiredRespectsNow(t *testing.T) {
 	var h Timers
 	h.Init()
-	h.Set(1, 100)
-	h.Set(2, 50)
-	assert.Equal(t, None, h.PopExpired(49))
-	assert.Equal(t, TID(2), h.PopExpired(50))
-	assert.Equal(t, None, h.PopExpired(99))
-	h.Set(1, 10) // re-arm earlier
-	assert.Equal(t, TID(1), h.PopExpired(10))
-	tid, _ := h.Next()
+	h.Set(1, 100, 0)
+	h.Set(2, 50, 0)
+	assert.Equal(t, None, h.PopExpired(0, 49))
+	assert.Equal(t, TID(2), h.PopExpired(0, 50))
+	assert.Equal(t, None, h.PopExpired(0, 99))
+	h.Set(1, 10, 0) // re-arm earlier
+	assert.Equal(t, TID(1), h.PopExpired(0, 10))
+	tid, _ := h.Next(0)
 	assert.Equal(t, None, tid)
 }
 

@@ -62,9 +62,25 @@ type simulator struct {
 	log     []string // the last events, for a failure report
 	// spins marks the threads that compute: they seldom enter the
 	// kernel, so only the end of their slice takes the CPU from them.
-	spins    [MaxThreads]bool
-	handoffs int // lock-free FUTEX_WAKEs that handed a thread to a halted CPU
-	naps     int // naps begun (lock-free nanosleeps)
+	spins [MaxThreads]bool
+	// sleeps marks the blocked threads that wait for their deadline
+	// alone (a nanosleep: the kernel's WaitSleep), which a CPU may expire
+	// under its run-queue lock (ExpireHere).
+	sleeps [MaxThreads]bool
+	// expiredHere counts the sleepers expired under a run-queue lock:
+	// run at once on an idle CPU, or queued on a busy one.
+	expiredIdle, expiredBusy int
+	// expiredHandedOff counts the expired sleepers of busy CPUs handed to
+	// an idle or napping CPU's inbox (HandOffExpired), among expiredBusy.
+	expiredHandedOff int
+	// expiredOnto counts those queued on a napping CPU instead
+	// (ExpireOnto), among expiredBusy.
+	expiredOnto int
+	// sleepsHere counts the sleeps that blocked under their CPU's
+	// run-queue lock (sleepHere).
+	sleepsHere int
+	handoffs   int // lock-free FUTEX_WAKEs that handed a thread to a halted CPU
+	naps       int // naps begun (lock-free nanosleeps)
 	// futexNaps counts the FUTEX_WAITs that napped, napWakes the wakes
 	// that ended one that had halted (with an IPI), pollWakes those that
 	// ended one that polled (without), with the kernel lock or without.
@@ -249,13 +265,7 @@ func (sim *simulator) drainHandoffs(c int) {
 // false when the waiter is blocked and no CPU is halted (the kernel then
 // takes the locked path).
 func (sim *simulator) handOff(c int, k uintptr) bool {
-	x := -1
-	for i := range sim.cpus {
-		if i != c && (sim.cpus[i].halted || sim.cpus[i].napping) && !sim.cpus[i].claimed {
-			x = i
-			break
-		}
-	}
+	x := sim.claimable(c)
 	w, r := sim.s.Futexes.Claim(k, x >= 0)
 	switch r {
 	case ClaimNobody:
@@ -280,6 +290,18 @@ func (sim *simulator) handOff(c int, k uintptr) bool {
 		sim.finishHandoff(c)
 	}
 	return true
+}
+
+// claimable returns a CPU other than c that a lock-free wake may claim
+// (halted in its idle loop or napping, not claimed yet), or -1: the
+// kernel's claimHaltedCPU.
+func (sim *simulator) claimable(c int) int {
+	for i := range sim.cpus {
+		if i != c && (sim.cpus[i].halted || sim.cpus[i].napping) && !sim.cpus[i].claimed {
+			return i
+		}
+	}
+	return -1
 }
 
 // finishHandoff ends CPU c's lock-free FUTEX_WAKE, if one is in flight:
@@ -372,6 +394,7 @@ func (sim *simulator) endNap(c int, woken bool) {
 		sim.note("cpu %d: thread %d's nap is cut short; it sleeps on until %d", c, t, sc.napUntil)
 		sim.s.Block(t, false)
 		sim.s.SetTimer(t, sc.napUntil, c)
+		sim.sleeps[t] = true
 	}
 	sim.reschedule(c)
 	if queued > 0 && sim.s.CPUs[c].Cur == t {
@@ -577,7 +600,7 @@ func (sim *simulator) napOn(c int, k uintptr, deadline int64) bool {
 	return true
 }
 
-// idleWait is kernel.futexWaitIdle on CPU c: a FUTEX_WAIT on key k that
+// idleWait is kernel.waitIdle on CPU c: a FUTEX_WAIT on key k that
 // blocks and leaves c idle under its run-queue lock (ReserveIdle,
 // WaitHereLocked, IdleHere), then the idle loop's first look without the
 // kernel lock (idleLook: it halts, or runs a thread handed to it) or, if
@@ -589,7 +612,7 @@ func (sim *simulator) napOn(c int, k uintptr, deadline int64) bool {
 func (sim *simulator) idleWait(c int, k uintptr) int {
 	s := sim.s
 	t := s.CPUs[c].Cur
-	if !s.ReserveIdle(c) {
+	if !s.ReserveIdle(c, false) {
 		return idleRefused
 	}
 	if sim.choose(10) == 0 {
@@ -616,6 +639,57 @@ func (sim *simulator) idleWait(c int, k uintptr) int {
 		sim.resume(c, false)
 	}
 	return idleWent
+}
+
+// sleepHere is kernel/fastsleep.go's sleepBlock on CPU c: a nanosleep
+// until deadline that blocks under c's run-queue lock, its deadline in
+// c's heap (SleepHere), and switches to a thread queued on c, or on
+// another CPU (under that CPU's run-queue lock too), or, with none
+// anywhere, leaves c idle (ReserveIdle, its own deadline counted, and
+// IdleHere). A signal meanwhile undoes the block (Unsleep). It
+// reports false, nothing changed, when the locked path serves the call.
+func (sim *simulator) sleepHere(c int, deadline int64) bool {
+	s := sim.s
+	t := s.CPUs[c].Cur
+	from := c
+	if s.CPUs[c].RunQ.Len() == 0 {
+		from = s.StealVictim(c)
+	}
+	if s.NArmed != 0 || from >= 0 && from != c && sim.choose(4) == 0 {
+		return false // a CPU-time timer, or the victim's run-queue lock is held
+	}
+	if from < 0 && !s.ReserveIdle(c, true) {
+		return false
+	}
+	s.SleepHere(c, t, deadline)
+	if sim.choose(8) == 0 {
+		s.Unsleep(t) // a signal: the locked path serves the call
+		if from < 0 {
+			s.UnreserveIdle()
+		}
+		sim.note("cpu %d: thread %d's sleep under the run-queue lock is undone (a signal)", c, t)
+		return false
+	}
+	sim.sleeps[t] = true
+	sim.sleepsHere++
+	if from >= 0 {
+		next := s.SwitchLocal(c, from, sim.now)
+		if next == None {
+			sim.fail("switch: cpu %d found no thread in cpu %d's queue of %d", c, from, s.CPUs[from].RunQ.Len())
+			return true
+		}
+		sim.note("cpu %d: thread %d sleeps until %d and switches to %d from cpu %d's queue", c, t, deadline, next, from)
+		sim.arm(c)
+		return true
+	}
+	s.IdleHere(c, sim.now)
+	sim.arm(c)
+	sim.note("cpu %d: thread %d sleeps until %d and leaves the cpu idle without the lock", c, t, deadline)
+	sim.cpus[c].halted = true
+	if !sim.idleLook(c, true, true) {
+		sim.resume(c, false)
+	}
+	return true
 }
 
 // What idleWait did.
@@ -694,6 +768,7 @@ func (sim *simulator) wake(c int, t TID) {
 	if sim.s.Threads[t].State != Blocked {
 		sim.fail("wake of thread %d, which is not blocked", t)
 	}
+	sim.sleeps[t] = false
 	kick, woke := sim.s.Wake(t, sim.now)
 	if !woke && !sim.s.Futexes.HandedOff(t) {
 		sim.fail("wake of blocked thread %d, not handed off, did nothing", t)
@@ -874,14 +949,19 @@ func (sim *simulator) syscall() {
 			sim.note("cpu %d: thread %d wakes %d on key %d", c, t, w, k)
 			sim.wake(c, w)
 		}
-	case e < 12: // sleep
+	case e < 13: // sleep, or a short sleep that did not nap
+		until := deadline
+		if e < 12 {
+			until = sim.now + sim.delay()
+		}
+		if sim.choose(2) == 0 && sim.sleepHere(c, until) {
+			sim.cpus[c].ipi = sim.cpus[c].ipi || pending
+			return // the nanosleep under the run-queue lock: a local switch, or its CPU goes idle
+		}
 		s.Block(t, false)
-		s.SetTimer(t, sim.now+sim.delay(), c)
-		sim.note("cpu %d: thread %d sleeps", c, t)
-	case e < 13: // a short sleep that did not nap
-		s.Block(t, false)
-		s.SetTimer(t, deadline, c)
-		sim.note("cpu %d: thread %d sleeps briefly", c, t)
+		s.SetTimer(t, until, c)
+		sim.sleeps[t] = true
+		sim.note("cpu %d: thread %d sleeps until %d", c, t, until)
 	case e < 14: // wait for a device
 		s.Block(t, true)
 		sim.note("cpu %d: thread %d waits for a device", c, t)
@@ -1047,6 +1127,14 @@ func (sim *simulator) advance() {
 	sim.note("cpu %d: timer interrupt", c)
 	sim.endPoll(c) // interrupts are off while a futex nap polls
 	if sim.cpus[c].halted {
+		if sim.choose(2) == 0 && sim.s.IdleTimerFired(c, sim.now) {
+			// Due: a sleeper's deadline runs it here without the lock,
+			// anything else takes the kernel lock's path.
+			if !sim.expireIdle(c) {
+				sim.resume(c, true)
+			}
+			return
+		}
 		if sim.choose(2) == 0 && !sim.s.IdleTimerFired(c, sim.now) {
 			// The kernel's halt: nothing was due here; it looks again under
 			// its run-queue lock (haltAgain) and halts again, or takes the
@@ -1093,7 +1181,11 @@ func (sim *simulator) advance() {
 		sim.reschedule(c)
 		return
 	}
-	if sim.choose(2) == 0 && sim.s.TickHere(c, sim.now) {
+	lockFree := sim.choose(2) == 0
+	if lockFree {
+		sim.expireBusy(c)
+	}
+	if lockFree && sim.s.TickHere(c, sim.now) {
 		// The kernel's fastInterrupt: under the run-queue lock, the thread
 		// goes on and the timer is armed again; no scheduler runs, so a
 		// pending IPI stays pending.
@@ -1110,6 +1202,67 @@ func (sim *simulator) advance() {
 	// is re-armed for later. Otherwise it fires again at once, forever.
 	if p, hw := &sim.s.CPUs[c], sim.cpus[c].timer; p.Cur == was && hw != 0 && hw <= sim.now {
 		sim.fail("timer storm: cpu %d re-armed its timer for %d, not after now (%d), and still runs thread %d", c, hw, sim.now, was)
+	}
+}
+
+// expireIdle is the kernel's idleTimerDue on idle CPU c, whose timer
+// found the earliest deadline of its heap passed: a sleeper's, which c
+// puts into its own inbox under its run-queue lock (ExpireHere,
+// HandOffExpired), and its idle loop's next look runs it (idleLook, as
+// after a hand-off's IPI) or takes the kernel lock's path, whose drain
+// wakes it. It reports false, nothing changed, when the kernel lock's
+// path must expire it.
+func (sim *simulator) expireIdle(c int) bool {
+	t, _ := sim.s.Timers.Next(c)
+	if t == None || !sim.sleeps[t] || sim.s.ExpireHere(c, t, sim.now) != ExpireNeedsCPU {
+		return false
+	}
+	sim.s.HandOffExpired(c, t, c)
+	sim.sleeps[t] = false
+	sim.expiredIdle++
+	sim.note("cpu %d: idle, puts sleeper %d, its deadline passed, into its own inbox without the lock", c, t)
+	if !sim.idleLook(c, true, true) {
+		sim.resume(c, true)
+	}
+	return true
+}
+
+// expireBusy is the kernel's expireSleepers on busy CPU c's timer
+// interrupt from ring 3, under its run-queue lock: each passed sleeper
+// of its heap, earliest first, is queued on c, or, with a CPU idle or
+// napping, handed to one the kernel claims (HandOffExpired: the push and
+// the wake IPI in the same hold), until one that is not a sleeper, or is
+// refused, is left for the kernel lock's path (TickHere then refuses).
+func (sim *simulator) expireBusy(c int) {
+	for {
+		t, _ := sim.s.Timers.Next(c)
+		if t == None || !sim.sleeps[t] {
+			return
+		}
+		switch sim.s.ExpireHere(c, t, sim.now) {
+		case ExpireQueued:
+			sim.note("cpu %d: queues sleeper %d, its deadline passed, without the lock", c, t)
+		case ExpireNeedsCPU: // a CPU idle or napping
+			if x := sim.s.NapperFor(c); x >= 0 && sim.choose(4) != 0 { // else its run-queue lock is held
+				sim.s.ExpireOnto(c, t, x, sim.now)
+				sim.cpus[x].ipi = true
+				sim.expiredOnto++
+				sim.note("cpu %d: queues sleeper %d, its deadline passed, on napping cpu %d without the lock", c, t, x)
+				break
+			}
+			x := sim.claimable(c)
+			if x < 0 {
+				return
+			}
+			sim.cpus[x].claimed, sim.cpus[x].ipi = true, true
+			sim.s.HandOffExpired(c, t, x)
+			sim.expiredHandedOff++
+			sim.note("cpu %d: hands sleeper %d, its deadline passed, to cpu %d without the lock", c, t, x)
+		default:
+			return
+		}
+		sim.sleeps[t] = false
+		sim.expiredBusy++
 	}
 }
 
@@ -1377,6 +1530,12 @@ func (sim *simulator) checkInvariants() {
 			sim.fail("wait: a thread waited %d ns in cpu %d's queue, more than %d", p.MaxWaitNs, c, sim.waitBound())
 		}
 	}
+	// A sleeping thread has its deadline in some CPU's heap.
+	for i := range s.Threads {
+		if sim.sleeps[i] && !s.Timers.Pending(TID(i)) {
+			sim.fail("sleep: thread %d (state %d) sleeps with no deadline", i, s.Threads[i].State)
+		}
+	}
 	// Every switch under a run-queue lock is over between events: a
 	// switching flag left set would keep other CPUs from ever taking a
 	// waiter that last ran there.
@@ -1393,16 +1552,14 @@ func (sim *simulator) checkInvariants() {
 			sim.fail("lost wake-up: cpu %d has thread %d in its inbox and no IPI", c, s.Handoffs.head[c])
 		}
 	}
-	// The earliest deadline is armed somewhere.
-	if t, when := s.Timers.Next(); t != None {
-		armed := false
-		for c := 0; c < s.NCPU; c++ {
-			if a := sim.cpus[c].timer; a != 0 && a <= when || c == s.TimerOwner && sim.cpus[c].ipi {
-				armed = true
+	// The earliest deadline of each CPU's heap is armed on that CPU's
+	// timer, or an IPI on its way there brings the CPU into the
+	// scheduler, which arms it.
+	for c := 0; c < s.NCPU; c++ {
+		if t, when := s.Timers.Next(c); t != None {
+			if a := sim.cpus[c].timer; !(a != 0 && a <= when || sim.cpus[c].ipi) {
+				sim.fail("timers: thread %d's deadline %d is armed on no CPU (its heap's cpu %d: timer %d)", t, when, c, a)
 			}
-		}
-		if !armed {
-			sim.fail("timers: thread %d's deadline %d is armed on no CPU (owner %d)", t, when, s.TimerOwner)
 		}
 	}
 	// Each futex bucket's waiter count is its queue's length (no
@@ -1478,7 +1635,7 @@ func TestSimulate(t *testing.T) {
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
 	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals, idleTimers := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-	napSwitches, napsAgain, idleWaits := 0, 0, 0
+	napSwitches, napsAgain, idleWaits, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, sleepsHere := 0, 0, 0, 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1506,11 +1663,21 @@ func TestSimulate(t *testing.T) {
 		napSwitches += sim.napSwitches
 		napsAgain += sim.napsAgain
 		idleWaits += sim.idleWaits
+		expiredIdle += sim.expiredIdle
+		expiredBusy += sim.expiredBusy
+		expiredHandedOff += sim.expiredHandedOff
+		expiredOnto += sim.expiredOnto
+		sleepsHere += sim.sleepsHere
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them, %d found nothing due at their timer interrupt; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; %d futex naps cut short switched, %d napped again; %d waits left their CPU idle without the lock; endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, steals, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, idleTimers, inWaits, wayOut, pastTimer, napSwitches, napsAgain, idleWaits, ends)
+		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them, %d found nothing due at their timer interrupt; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; %d futex naps cut short switched, %d napped again; %d waits left their CPU idle without the lock; %d sleeps blocked under the run-queue lock; %d sleepers expired without the lock on an idle CPU, %d on a busy one (%d of them handed to another CPU, %d queued on a napping one); endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, steals, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, idleTimers, inWaits, wayOut, pastTimer, napSwitches, napsAgain, idleWaits, sleepsHere, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, ends)
 	assert.NotZero(t, pastTimer, "no nap went on past a timer interrupt")
+	assert.NotZero(t, expiredIdle, "no idle CPU ran an expired sleeper without the lock")
+	assert.NotZero(t, sleepsHere, "no sleep blocked under the run-queue lock")
+	assert.NotZero(t, expiredBusy, "no busy CPU queued an expired sleeper without the lock")
+	assert.NotZero(t, expiredHandedOff, "no busy CPU handed an expired sleeper to another without the lock")
+	assert.NotZero(t, expiredOnto, "no busy CPU queued an expired sleeper on a napping one without the lock")
 	assert.NotZero(t, wayOut, "no device waiter woke on a CPU's way to its halt")
 	assert.NotZero(t, inWaits, "no timer interrupt was taken in a wait for a lock")
 	assert.NotZero(t, kicksHere, "no kick was taken under the run-queue lock")
@@ -1546,11 +1713,11 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		want string
 	}{
 		{"no IPI to an idle CPU", mistakeNoKick, "lost wake-up: cpu [0-9]+ is halted"},
-		{"woken thread stays home", mistakeStayHome, "lost wake-up: cpu [0-9]+ runs"},
+		{"woken thread stays home", mistakeStayHome, "lost wake-up: cpu [0-9]+ (runs|naps)"},
 		// The running count drops to 0 with a thread running: the next
 		// idle CPU reports a deadlock that is none (issue 13, bug 2).
 		{"exit counts the thread off twice", mistakeExitDrop, "deadlock reported but|counts:"},
-		{"new deadline on another CPU's timer", mistakeNoOwner, "timers: thread [0-9]+'s deadline"},
+		{"new deadline in another CPU's heap", mistakeOtherHeap, "timers: thread [0-9]+'s deadline|the machine hangs"},
 		{"no preemption at the end of a slice", mistakeNoPreempt, "timer storm"},
 		{"no deadlock report", mistakeNoDeadlock, "no deadlock was reported|the machine hangs"},
 		{"a fired timer still counted on", mistakeKeepFired, "timer record: cpu [0-9]+ counts on|armed on no CPU|lost wake-up"},
@@ -1560,21 +1727,30 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a nap beside queued threads", mistakeNapIgnoresQueues, "nap: cpu [0-9]+ naps while thread [0-9]+ waits"},
 		{"a napping waiter handed off", mistakeNapperHandedOff, "hand-off: thread [0-9]+ in cpu [0-9]+'s inbox is [0-9], not blocked"},
 		{"no IPI to a halted napping waiter", mistakeNapNoIPI, "lost wake-up: cpu [0-9]+ naps for waiter"},
-		{"a timer interrupt under the run-queue lock ignores an owned deadline", mistakeTickHereOwner, "timer storm|timers: thread [0-9]+'s deadline"},
-		{"an idle CPU halts again with a thread queued for it", mistakeRehaltBlind, "lost wake-up: cpu [0-9]+ is halted"},
+		{"a timer interrupt under the run-queue lock ignores its heap's passed deadline", mistakeTickHereOwner, "timer storm|timers: thread [0-9]+'s deadline"},
+		{"an idle CPU halts again with a thread queued for it", mistakeRehaltBlind, "lost wake-up: cpu [0-9]+ (is halted|has thread)|the machine hangs"},
 		{"a kick under the run-queue lock leaves a hand-off in the inbox", mistakeKickHereInbox, "lost wake-up: cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
 		{"a timer interrupt in a wait for a lock still counted on", mistakeTimerTakenKept, "timer record: cpu [0-9]+ counts on its timer at [0-9]+, passed|armed on no CPU"},
 		{"a nap outlasts the scheduler's own deadline", mistakeNapIgnoresOwed, "timers: thread [0-9]+'s deadline [0-9]+ is armed on no CPU|lost wake-up"},
 		{"a nap that goes on past a timer interrupt leaves the timer off", mistakeNapPastCheckOff, "timer record: cpu [0-9]+ counts on its timer at [0-9]+, passed, but it is off|armed on no CPU"},
-		{"an idle CPU's timer interrupt ignores the passed deadline it owns", mistakeIdleTimerOwner, "timer storm: idle cpu [0-9]+ halted again"},
+		{"an idle CPU's timer interrupt ignores its heap's passed deadline", mistakeIdleTimerHeap, "timer storm: idle cpu [0-9]+ halted again"},
 		{"a futex nap cut short goes on with a hand-off in the inbox", mistakeNapOnInbox, "lost wake-up: cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
 		{"a futex nap's EAGAIN after a cut leaves the queued thread unheard", mistakeNapEAGAINQuiet, "lost wake-up: cpu [0-9]+ runs thread [0-9]+ with [0-9]+ queued"},
 		{"a wait that goes idle without the kernel lock counts off the last running thread", mistakeIdleLast, "deadlock: nothing can run, and no deadlock was reported|the machine hangs"},
+		{"a sleep under the run-queue lock without its deadline", mistakeSleepNoDeadline, "sleep: thread [0-9]+ \\(state [0-9]\\) sleeps with no deadline"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			caught := ""
-			for seed := int64(0); seed < 3000 && caught == ""; seed++ {
+			seeds := int64(3000)
+			if c.m == mistakeKeepFired {
+				// Rarer since each CPU's heap is its own and sleeps block
+				// under the run-queue lock: fewer halts under the kernel
+				// lock end at a timer that stays the next deadline (first
+				// caught at seed 5314, where it was 771 before).
+				seeds = 8000
+			}
+			for seed := int64(0); seed < seeds && caught == ""; seed++ {
 				caught = randomSim(seed, 2+int(seed%4), c.m).run(3000)
 			}
 			require.NotEmpty(t, caught, "the simulator missed a planted mistake")

@@ -89,7 +89,7 @@ type Scheduler struct {
 	// RunLinks chains every CPU's RunQ (a thread is in one queue at most).
 	RunLinks RunLinks
 
-	Timers  Timers  // per-thread deadlines (sleep, futex and epoll timeouts)
+	Timers  Timers  // per-thread deadlines (sleep, futex and epoll timeouts), a heap per CPU
 	Futexes Futexes // threads waiting on a key (futex word or kernel key)
 	// Handoffs are the threads a lock-free FUTEX_WAKE handed to a halted
 	// CPU, for the kernel lock's next holder to wake (handoff.go).
@@ -103,9 +103,6 @@ type Scheduler struct {
 	// run-queue lock, read and write it plainly.
 	Running int64
 	SliceNs int64 // how long a thread runs while others wait for its CPU
-	// TimerOwner is the CPU whose timer is armed for Timers.Next: the
-	// last to set the earliest deadline, or an idle CPU that took it over.
-	TimerOwner int
 
 	CPUTimers  [MaxCPUTimers]CPUTimer // timer_create and setitimer(ITIMER_PROF)
 	NArmed     int                    // armed CPUTimers, so the common case costs nothing
@@ -133,7 +130,7 @@ func (s *Scheduler) Init(ncpu int) {
 	s.Timers.Init()
 	s.Futexes.Init()
 	s.Handoffs.Init()
-	s.Live, s.Running, s.TimerOwner = 0, 0, 0
+	s.Live, s.Running = 0, 0
 	s.SliceNs = DefaultSliceNs
 	for i := range s.CPUTimers {
 		s.CPUTimers[i] = CPUTimer{}

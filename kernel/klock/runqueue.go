@@ -24,11 +24,14 @@ import (
 // kernel lock is unchanged: it still sees the whole scheduler still. Two
 // CPUs under their run-queue locks run at once; each changes only its
 // own CPU's state, the threads in its own queue (and, under another
-// CPU's lock too, the thread it steals from that CPU's queue), its
+// CPU's lock too, the thread it steals from that CPU's queue, or a
+// sleeper whose deadline passed that it queues on a napping CPU), its
 // running thread, the futex waiter it takes off a chain under the bucket
-// lock and the thread it takes from its own hand-off inbox, and adds to
+// lock, the thread it takes from its own hand-off inbox (or pushes into
+// another's, lock-free) and its own timer heap's sleepers, and adds to
 // the process's CPU time and the running count with locked instructions
-// (sched/local.go, sched/handoff.go).
+// (sched/local.go, sched/handoff.go). The IPIs such a hold decides on
+// are sent after its release (thread.Kick, SendKicks).
 //
 // No CPU waits for a run-queue lock: the taker tries once and goes to
 // the kernel lock's path if that lock is held, and the kernel lock's

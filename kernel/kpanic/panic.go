@@ -269,12 +269,12 @@ func printStopped(c *percpu.CPU) {
 const stoppedStackWords = 8
 
 // printSched adds the scheduler's state to a kernel panic report: per CPU
-// its current thread, whether it is idle, its run queue's length and when
-// its timer fires ("sched: cpu 0 cur 2 idle 0 queued 1 timer +1.000 ms"),
-// then the sleep timers' owner and the next one ("timers: 3 armed, next
-// tid 2 in +0.500 ms, owner cpu 1"), and console input ("console: 0
-// bytes buffered, reader tid 1, eof 0"). Context: any (Panic), the
-// other CPUs stopped; does not allocate.
+// its current thread, whether it is idle, its run queue's length, when
+// its timer fires and how many threads' deadlines its timer heap holds
+// ("sched: cpu 0 cur 2 idle 0 queued 1 timer +1.000 ms deadlines 1"),
+// then the count of all deadlines ("timers: 3 armed"), and console input
+// ("console: 0 bytes buffered, reader tid 1, eof 0"). Context: any
+// (Panic), the other CPUs stopped; does not allocate.
 func printSched() {
 	now := clock.Nanotime()
 	for i := 0; i < percpu.NOnline; i++ {
@@ -288,15 +288,11 @@ func printSched() {
 		}
 		l.S(" idle ").U(b2u(p.Idle)).S(" queued ").U(uint64(p.RunQ.Len())).S(" timer ")
 		relTime(&l, p.Armed, now)
+		l.S(" deadlines ").U(uint64(threadtab.Sched.Timers.LenOn(i)))
 		l.Print()
 	}
 	var l klog.Line
 	l.S("timers: ").U(uint64(threadtab.Sched.Timers.Len())).S(" armed")
-	if t, when := threadtab.Sched.Timers.Next(); t != sched.None {
-		l.S(", next tid ").U(uint64(threadtab.LinuxTID(t))).S(" ")
-		relTime(&l, when, now)
-		l.S(", owner cpu ").U(uint64(threadtab.Sched.TimerOwner))
-	}
 	l.Print()
 	l = klog.Line{}
 	l.S("console: ").U(uint64(conin.Len)).S(" bytes buffered, reader tid ")

@@ -19,55 +19,60 @@ type Event int
 
 // The events counted.
 const (
-	EvSyscall         Event = iota // a system call (the lock-free ones too)
-	EvPageFault                    // a page fault from ring 3
-	EvPageFaultMem                 // one of those mapped under the memory lock alone (kernel/memfault.go)
-	EvTimer                        // a timer interrupt in ring 3
-	EvKickIPI                      // a kick IPI this CPU sent (a wake-up or a signal elsewhere)
-	EvFutexWakeFast                // FUTEX_WAKE answered without the kernel lock
-	EvFutexWakeLocked              // FUTEX_WAKE sent to the locked path
-	EvFutexWaitFast                // FUTEX_WAIT whose word differs: EAGAIN without the kernel lock
-	EvFutexWaitLocked              // FUTEX_WAIT sent to the locked path
-	EvYieldFast                    // sched_yield answered without the kernel lock
-	EvYieldLocked                  // sched_yield sent to the locked path
-	EvTimerArm                     // a write of the LAPIC timer (armTimer: the deadline changed)
-	EvLockHalt                     // a halt while waiting for a kernel lock (kernel/klock/wait.go)
-	EvUserAccessFault              // a kernel access to the program's memory that faulted and was fixed up (vm.FixUserFault)
-	EvFileCallFiles                // a call on a file's descriptor served under the files lock alone (kernel/filetrap.go)
-	EvFileCallLocked               // one of those calls sent to the kernel lock's path (not a file of the root file system)
-	EvFileCallWake                 // a call served under the files lock alone whose records then woke a thread on the kernel lock's path (an eventfd or pipe write, say)
-	EvKickResent                   // a kick IPI that a lock waiter's halt took, sent again to this CPU (kernel.kickSelfIfTaken)
-	EvFutexHandoff                 // a FUTEX_WAKE's waiter handed to a halted CPU without the kernel lock (thread.HandOffFutexWake)
-	EvNap                          // a nanosleep answered by a nap, without the kernel lock (kernel/fastsleep.go)
-	EvNapLocked                    // a nanosleep sent to the locked path without a nap (too long, the timer armed sooner, a thread queued, a signal pending)
-	EvNapCut                       // a nap cut short (a kick, a thread queued, a signal): the locked path sleeps the rest
-	EvSleepSpin                    // a nanosleep shorter than kernel.spinMaxNs answered by a delay loop, without the kernel lock
-	EvFutexNap                     // a FUTEX_WAIT that napped, without the kernel lock (kernel/fastfutex.go)
-	EvFutexNapCut                  // one of those that ended without a wake or its timeout (a kick, the nap's time limit): the locked path served the call again, or, without it, a switch or another nap
-	EvFutexNapWake                 // a FUTEX_WAKE that ended a napping FUTEX_WAIT (sched/futexnap.go), with or without the kernel lock
-	EvFutexNapTimeout              // a napping FUTEX_WAIT whose timeout passed unwoken: ETIMEDOUT without the kernel lock
-	EvTimerArmCycles               // TSC cycles spent programming the LAPIC timer (armPending; under emulation a write waits for QEMU's global lock)
-	EvKickCycles                   // TSC cycles spent sending kick IPIs (thread.SendKicks), likewise
-	EvSigreturnFast                // rt_sigreturn answered without the kernel lock (kernel/fastsignal.go)
-	EvSigmaskFast                  // rt_sigprocmask answered without the kernel lock
-	EvAltstackFast                 // sigaltstack answered without the kernel lock
-	EvKillFast                     // tgkill or tkill answered without the kernel lock (a thread running or runnable)
-	EvSigactionFast                // rt_sigaction answered without the kernel lock
-	EvFutexWaitSwitch              // a FUTEX_WAIT that blocked and switched to a thread in its CPU's queue under the run-queue lock (kernel/fastswitch.go)
-	EvFutexWakeHere                // a FUTEX_WAKE that queued its waiter on its own CPU under the run-queue lock (kernel/fastswitch.go)
-	EvFutexWakeMoved               // one of those whose waiter last ran on another CPU (sched.ClaimMovedHere)
-	EvTimerFast                    // a timer interrupt in ring 3 taken under the CPU's run-queue lock alone (kernel/fasttimer.go)
-	EvTimerLocked                  // one of those sent to the kernel lock's path (a deadline to expire, a switch, a signal to deliver)
-	EvKickFast                     // a kick IPI in ring 3 taken under the CPU's run-queue lock alone (kernel/fasttimer.go; these four in this order: countInterrupt)
-	EvKickLocked                   // one of those sent to the kernel lock's path
-	EvSignalFast                   // a signal delivered without the kernel lock: a timer interrupt's SIGURG for a goroutine time slice (kernel/fasttimer.go)
-	EvIdleRehalt                   // a halt of the idle loop ended by an interrupt that brought nothing, halted again without the kernel lock (kernel.halt)
-	EvIdleHandoff                  // an idle CPU woken by a hand-off ran the thread handed to it without the kernel lock (kernel.runHandedOff)
-	EvIdleTimerNone                // an idle CPU's timer interrupt that found nothing due, served without the kernel lock (kernel.idleTimerDue)
-	EvFutexWaitSteal               // a FUTEX_WAIT that blocked and switched to a thread from another CPU's queue, under both run-queue locks (kernel.futexWaitSwitch)
-	EvFutexNapSwitch               // a FUTEX_WAIT whose nap was cut short, or could not begin, for a thread in a run queue, answered under the run-queue locks: a switch to it, or EAGAIN (kernel/fastfutex.go's futexNapWait)
-	EvFutexNapAgain                // a FUTEX_WAIT whose nap a kick cut short that brought nothing, napped again without the kernel lock
-	EvFutexWaitIdle                // a FUTEX_WAIT that blocked and left its CPU idle, halted without the kernel lock (kernel.futexWaitIdle)
+	EvSyscall             Event = iota // a system call (the lock-free ones too)
+	EvPageFault                        // a page fault from ring 3
+	EvPageFaultMem                     // one of those mapped under the memory lock alone (kernel/memfault.go)
+	EvTimer                            // a timer interrupt in ring 3
+	EvKickIPI                          // a kick IPI this CPU sent (a wake-up or a signal elsewhere)
+	EvFutexWakeFast                    // FUTEX_WAKE answered without the kernel lock
+	EvFutexWakeLocked                  // FUTEX_WAKE sent to the locked path
+	EvFutexWaitFast                    // FUTEX_WAIT whose word differs: EAGAIN without the kernel lock
+	EvFutexWaitLocked                  // FUTEX_WAIT sent to the locked path
+	EvYieldFast                        // sched_yield answered without the kernel lock
+	EvYieldLocked                      // sched_yield sent to the locked path
+	EvTimerArm                         // a write of the LAPIC timer (armTimer: the deadline changed)
+	EvLockHalt                         // a halt while waiting for a kernel lock (kernel/klock/wait.go)
+	EvUserAccessFault                  // a kernel access to the program's memory that faulted and was fixed up (vm.FixUserFault)
+	EvFileCallFiles                    // a call on a file's descriptor served under the files lock alone (kernel/filetrap.go)
+	EvFileCallLocked                   // one of those calls sent to the kernel lock's path (not a file of the root file system)
+	EvFileCallWake                     // a call served under the files lock alone whose records then woke a thread on the kernel lock's path (an eventfd or pipe write, say)
+	EvKickResent                       // a kick IPI that a lock waiter's halt took, sent again to this CPU (kernel.kickSelfIfTaken)
+	EvFutexHandoff                     // a FUTEX_WAKE's waiter handed to a halted CPU without the kernel lock (thread.HandOffFutexWake)
+	EvNap                              // a nanosleep answered by a nap, without the kernel lock (kernel/fastsleep.go)
+	EvNapLocked                        // a nanosleep sent to the locked path (a signal pending, a request the lock-free read refuses, a block under the run-queue lock refused)
+	EvNapCut                           // a nap cut short (a kick, a thread queued, a signal): the locked path sleeps the rest
+	EvSleepSpin                        // a nanosleep shorter than kernel.spinMaxNs answered by a delay loop, without the kernel lock
+	EvFutexNap                         // a FUTEX_WAIT that napped, without the kernel lock (kernel/fastfutex.go)
+	EvFutexNapCut                      // one of those that ended without a wake or its timeout (a kick, the nap's time limit): the locked path served the call again, or, without it, a switch or another nap
+	EvFutexNapWake                     // a FUTEX_WAKE that ended a napping FUTEX_WAIT (sched/futexnap.go), with or without the kernel lock
+	EvFutexNapTimeout                  // a napping FUTEX_WAIT whose timeout passed unwoken: ETIMEDOUT without the kernel lock
+	EvTimerArmCycles                   // TSC cycles spent programming the LAPIC timer (armPending; under emulation a write waits for QEMU's global lock)
+	EvKickCycles                       // TSC cycles spent sending kick IPIs (thread.SendKicks), likewise
+	EvSigreturnFast                    // rt_sigreturn answered without the kernel lock (kernel/fastsignal.go)
+	EvSigmaskFast                      // rt_sigprocmask answered without the kernel lock
+	EvAltstackFast                     // sigaltstack answered without the kernel lock
+	EvKillFast                         // tgkill or tkill answered without the kernel lock (a thread running or runnable)
+	EvSigactionFast                    // rt_sigaction answered without the kernel lock
+	EvFutexWaitSwitch                  // a FUTEX_WAIT that blocked and switched to a thread in its CPU's queue under the run-queue lock (kernel/fastswitch.go)
+	EvFutexWakeHere                    // a FUTEX_WAKE that queued its waiter on its own CPU under the run-queue lock (kernel/fastswitch.go)
+	EvFutexWakeMoved                   // one of those whose waiter last ran on another CPU (sched.ClaimMovedHere)
+	EvTimerFast                        // a timer interrupt in ring 3 taken under the CPU's run-queue lock alone (kernel/fasttimer.go)
+	EvTimerLocked                      // one of those sent to the kernel lock's path (a deadline to expire, a switch, a signal to deliver)
+	EvKickFast                         // a kick IPI in ring 3 taken under the CPU's run-queue lock alone (kernel/fasttimer.go; these four in this order: countInterrupt)
+	EvKickLocked                       // one of those sent to the kernel lock's path
+	EvSignalFast                       // a signal delivered without the kernel lock: a timer interrupt's SIGURG for a goroutine time slice (kernel/fasttimer.go)
+	EvIdleRehalt                       // a halt of the idle loop ended by an interrupt that brought nothing, halted again without the kernel lock (kernel.halt)
+	EvIdleHandoff                      // an idle CPU woken by a hand-off ran the thread handed to it without the kernel lock (kernel.haltAgain, runWoken)
+	EvIdleTimerNone                    // an idle CPU's timer interrupt that found nothing due, served without the kernel lock (kernel.idleTimerDue)
+	EvFutexWaitSteal                   // a FUTEX_WAIT that blocked and switched to a thread from another CPU's queue, under both run-queue locks (kernel.waitSwitch)
+	EvFutexNapSwitch                   // a FUTEX_WAIT whose nap was cut short, or could not begin, for a thread in a run queue, answered under the run-queue locks: a switch to it, or EAGAIN (kernel/fastfutex.go's futexNapWait)
+	EvFutexNapAgain                    // a FUTEX_WAIT whose nap a kick cut short that brought nothing, napped again without the kernel lock
+	EvFutexWaitIdle                    // a FUTEX_WAIT that blocked and left its CPU idle, halted without the kernel lock (kernel.waitIdle)
+	EvSleepExpiredBusy                 // a nanosleep whose deadline passed, ended at its CPU's timer interrupt from ring 3 under the run-queue lock: queued there (kernel.expireSleepers)
+	EvSleepExpiredHandOff              // a nanosleep whose deadline passed on a busy CPU, handed to an idle CPU's inbox or queued on a napping CPU (thread.HandOffExpired, kernel.expireOntoNapper)
+	EvSleepSwitch                      // a nanosleep longer than a nap that blocked and switched to a queued thread under the run-queue lock (kernel.sleepBlock)
+	EvSleepIdle                        // one that blocked and left its CPU idle, halted without the kernel lock
+	EvSleepExpiredIdle                 // a nanosleep whose deadline passed, ended at an idle CPU's timer interrupt: into the CPU's own inbox, which its idle loop runs next without the kernel lock
 	NEvents
 )
 

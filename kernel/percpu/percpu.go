@@ -137,7 +137,7 @@ type CPU struct {
 	// DeviceIRQTaken: a device interrupt was taken in the kernel (during
 	// the idle loop's halt or a nap), under the kernel lock, which may
 	// have changed what this CPU's timer must be armed for (a deadline
-	// set with this CPU as the timer owner): a nap then ends, so that the
+	// set in this CPU's timer heap): a nap then ends, so that the
 	// locked path arms it (kernel/fastsleep.go). Only this CPU reads or
 	// writes it. (Beside the other flags: in what would be padding.)
 	DeviceIRQTaken bool

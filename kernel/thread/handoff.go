@@ -11,7 +11,7 @@ import (
 
 // The lock-free remote wake-up of a FUTEX_WAKE (issue 18): the waiter is
 // handed to a halted CPU, which runs it under its own run-queue lock
-// (kernel.runHandedOff) or wakes it under the kernel lock that it takes
+// (kernel.haltAgain, runWoken) or wakes it under the kernel lock that it takes
 // to leave its idle loop otherwise. The policy and why no wake-up is
 // lost are in sched/handoff.go.
 
@@ -58,11 +58,37 @@ func HandOffFutexWake(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 	return 1, true
 }
 
+// HandOffExpired hands t, a sleeper whose deadline passed on busy CPU c
+// while a CPU is idle or napping (sched.Scheduler.ExpireHere reported
+// ExpireNeedsCPU), to such a CPU, as HandOffFutexWake hands a waiter: it
+// claims that CPU, ends t's nanosleep (EndSleep: it returns 0), puts t
+// in that CPU's inbox (sched.Scheduler.HandOffExpired) and marks it for
+// a wake IPI (Kick), which goes once c has released its run-queue lock
+// (SendKicks): under emulation an IPI is an exit to QEMU, and a kernel
+// lock holder waits for every run-queue lock. It reports false, nothing
+// changed, when no CPU could be claimed (the kernel lock's path expires
+// t).
+// Context: trap, c's run-queue lock held; does not allocate.
+func HandOffExpired(c *percpu.CPU, t sched.TID) bool {
+	o := claimHaltedCPU(c)
+	if o == nil {
+		return false
+	}
+	EndSleep(t)
+	threadtab.Sched.HandOffExpired(c.ID, t, o.ID)
+	Kick(o)
+	return true
+}
+
 // claimHaltedCPU claims a CPU other than c that is halted in its idle
 // loop or napping, with its claim open, looking from the CPU after c on,
 // and returns it, or nil. A CPU halted in its idle loop comes first: a
 // napping one has a thread to put back to sleep before it runs the
-// waiter. Context: trap, kernel lock not held; does not allocate.
+// waiter. Context: trap, kernel lock not held (or the waker's
+// run-queue lock: HandOffExpired); does not allocate. Not inlined: its
+// two callers' copies cost image bytes (issue 16's budget).
+//
+//go:noinline
 func claimHaltedCPU(c *percpu.CPU) *percpu.CPU {
 	n := threadtab.Sched.NCPU
 	for pass := 0; pass < 2; pass++ {

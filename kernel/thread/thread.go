@@ -134,7 +134,8 @@ func place(parent int) int { return threadtab.Sched.Place(parent) }
 // leaves HLT, a busy one enters the kernel (where a pending signal is
 // delivered or a queued thread gets its turn). The IPI goes out once this
 // CPU has released the kernel lock (SendKicks): o needs that lock to act
-// on it anyway. Context: trap, kernel lock held; does not allocate.
+// on it anyway. Context: trap, kernel lock held, or this CPU's run-queue
+// lock (HandOffExpired: its releaser sends them); does not allocate.
 func Kick(o *percpu.CPU) {
 	if c := percpu.This(); o != c {
 		c.KickMask |= 1 << uint(o.ID)
@@ -142,8 +143,9 @@ func Kick(o *percpu.CPU) {
 }
 
 // SendKicks sends the wake IPIs that Kick left in c.KickMask.
-// Context: trap or boot, kernel lock just released by c, interrupts
-// off; does not allocate.
+// Context: trap or boot, kernel lock (or c's run-queue lock: the
+// kernel's fastInterrupt) just released by c, interrupts off; does not
+// allocate.
 func SendKicks(c *percpu.CPU) {
 	for m := c.KickMask; m != 0; m &= m - 1 {
 		sendKick(c, &percpu.CPUs[bits.TrailingZeros64(m)])
@@ -231,8 +233,9 @@ func Wake(t sched.TID, result int64) bool {
 	return true
 }
 
-// SetTimer arms t's deadline. If it is now the earliest, this CPU becomes
-// the one whose LAPIC timer fires for it. Context: trap, kernel lock held.
+// SetTimer arms t's deadline in this CPU's timer heap, for whose
+// earliest this CPU's LAPIC timer fires (sched.Timers).
+// Context: trap, kernel lock held.
 func SetTimer(t sched.TID, when int64) {
 	threadtab.Sched.SetTimer(t, when, percpu.This().ID)
 }

@@ -790,6 +790,9 @@ func shortSleeps() error {
 		naps2, napUs2 := threadNaps(tid)
 		fmt.Printf("threads locks: short sleeps spun=%d napped=%d nap_us=%d wall_ns=%d cpu_ns=%d\n",
 			spins, naps2-naps, napUs2-napUs, wall.Nanoseconds(), t1.Nano()-t0.Nano())
+		if err == nil {
+			err = longSleeps()
+		}
 		errs <- err
 	}()
 	tid := <-tids
@@ -801,6 +804,41 @@ func shortSleeps() error {
 			unix.Tgkill(os.Getpid(), tid, unix.SIGURG)
 		}
 	}
+}
+
+// longSleeps makes 100 nanosleeps of 300 us, longer than a nap, which
+// the kernel answers by blocking under the CPU's run-queue lock, the
+// CPU switching or going idle, and ends at its timer interrupt, without
+// its lock (kernel/fastsleep.go's sleepBlock, kernel/fasttimer.go's
+// expireSleepers), while shortSleeps' SIGURGs cut some short: each must
+// return 0 after at least 300 us, or EINTR with the time it had left,
+// no more than it asked for, written to rem. It prints how many sleeps
+// blocked without the kernel lock (all threads').
+func longSleeps() error {
+	const ns = 300_000
+	blocked := fastPathCount("nanosleep_switch") + fastPathCount("nanosleep_idle")
+	req := unix.NsecToTimespec(ns)
+	eintr := 0
+	for range 100 {
+		rem := unix.Timespec{Sec: -1}
+		start := time.Now()
+		_, _, e := unix.Syscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&req)), uintptr(unsafe.Pointer(&rem)), 0)
+		took := time.Since(start)
+		switch {
+		case e == unix.EINTR:
+			eintr++
+			if left := rem.Nano(); left < 0 || left > ns {
+				return fmt.Errorf("nanosleep(%d ns) ended by a signal after %v reported %d ns left", ns, took, left)
+			}
+		case e != 0:
+			return fmt.Errorf("nanosleep(%d ns): %v", ns, e)
+		case took.Nanoseconds() < ns:
+			return fmt.Errorf("nanosleep(%d ns) returned after %v", ns, took)
+		}
+	}
+	blocked = fastPathCount("nanosleep_switch") + fastPathCount("nanosleep_idle") - blocked
+	fmt.Printf("threads locks: long sleeps blocked=%d eintr=%d\n", blocked, eintr)
+	return nil
 }
 
 // fastPathCount returns the lock-free count of a line of
