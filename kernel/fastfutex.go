@@ -96,10 +96,12 @@ func futexPoll(c *percpu.CPU, t sched.TID, pollEnd int64) bool {
 // Before, each such cut took the kernel lock: 45-60 of a futex-heavy
 // boot's 160-200 locked FUTEX_WAITs at 4 vCPUs (docs/performance.md,
 // "Issue 18, futex naps cut short"). A wait without a timeout whose naps
-// ran out of their own time (futexNapMaxNs: not the timeout's, nor the
-// scheduler's deadline, Owed, whose expiry is the locked path's), or
-// that finds no other CPU running a thread that could wake it, blocks
-// and leaves the CPU idle without the kernel lock (waitIdle).
+// ran out of their own time (futexNapMaxNs) or ended at the CPU's own
+// deadline (Owed), or whose CPU's own deadline is due too soon for a
+// nap, blocks and switches to a queued thread or leaves the CPU idle,
+// whose idle loop serves that deadline, without the kernel lock
+// (blockThen); so does one that finds no other CPU running a thread
+// that could wake it (waitIdle).
 //
 // It reports false, the thread off every chain and the timer as the
 // locked path expects it (napTimerBack), when that path must serve the
@@ -122,9 +124,11 @@ func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, tim
 	if owed := threadtab.Sched.CPUs[c.ID].Owed; owed != 0 {
 		deadline = min(deadline, owed) // not the slice check's: see nap
 	}
-	timerAt := armed                          // what the timer is armed for now: a nap may change it
-	ownLimit := deadline == now+futexNapMaxNs // the naps end by their own limit, not the timeout's or the scheduler's
-	then := thenLocked                        // what the call does once it naps no more
+	timerAt := armed   // what the timer is armed for now: a nap may change it
+	then := thenLocked // what the call does once it naps no more
+	if timesOut == 0 && deadline-now < futexNapMinNs {
+		then = blockThen(c) // the CPU's own deadline is due (Owed): no nap
+	}
 naps:
 	for then == thenLocked && deadline-now >= futexNapMinNs && !thread.SignalPending(t) {
 		if !threadtab.Sched.WakerRuns(c.ID) {
@@ -150,8 +154,8 @@ naps:
 				if timesOut == 0 || now < timesOut {
 					percpu.Count(c, percpu.EvFutexNapCut)
 					if !cut || !napOn(c, t, timesOut) {
-						if !cut && ownLimit {
-							then = thenIdle // out of its time: it blocks
+						if !cut && timesOut == 0 {
+							then = blockThen(c) // out of its time, or the CPU's own deadline (Owed) came: it blocks
 						}
 						break // else the locked path's to serve
 					}
@@ -218,6 +222,27 @@ naps:
 	}
 	percpu.Count(c, percpu.EvFutexWaitLocked)
 	return false
+}
+
+// blockThen is how a FUTEX_WAIT without a timeout on CPU c blocks
+// without the kernel lock once it naps no more, unwoken (its naps ran out
+// of their own time, or the CPU's own deadline, sched.CPU.Owed, came or
+// is due too soon for a nap): it switches to a thread waiting in a run
+// queue (waitSwitch), or with none leaves c idle (waitIdle), whose idle
+// loop serves that deadline: a sleep's without the kernel lock too
+// (idleTimerDue). Before, a nap the CPU's own deadline ended took the
+// kernel lock: 29-33 a futex-heavy boot at 4 vCPUs (docs/performance.md,
+// "Issue 18, a timer heap per CPU").
+// A hand-off in c's inbox (a kick taken in the nap's last halt, which
+// did not cut it) makes it thenIdle, whose ReserveIdle refuses: the
+// locked path drains the inbox (the switch would have left it there,
+// its thread waiting for c's next entry: found in review).
+// Context: trap, kernel lock not held; does not allocate.
+func blockThen(c *percpu.CPU) int {
+	if threadtab.Sched.QueuedFor(c.ID) && threadtab.Sched.Handoffs.Empty(c.ID) {
+		return thenSwitch
+	}
+	return thenIdle
 }
 
 // What futexNapWait does once its thread naps no more, without a wake.

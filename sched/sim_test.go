@@ -529,12 +529,21 @@ func (sim *simulator) endFutexNap(c int, deviceIRQ, cut bool) {
 	}
 	sim.napTimer(c, false)
 	if !cut && !deviceIRQ && sim.choose(2) == 0 {
-		switch sim.idleWait(c, sc.napKey) { // out of its time (the kernel: its own limit, not Owed)
-		case idleWent:
-			return
-		case idleEAGAIN:
-			sim.napEAGAIN(c)
-			return
+		// Out of its time, or the CPU's own deadline came (the kernel's
+		// blockThen): a switch to a queued thread, unless a hand-off
+		// waits in c's inbox; else the idle wait.
+		if sim.s.QueuedFor(c) && sim.s.Handoffs.Empty(c) {
+			if sim.switchWait(c, sc.napKey) {
+				return
+			}
+		} else {
+			switch sim.idleWait(c, sc.napKey) {
+			case idleWent:
+				return
+			case idleEAGAIN:
+				sim.napEAGAIN(c)
+				return
+			}
 		}
 	}
 	sim.note("cpu %d: thread %d's futex nap ends unwoken; it blocks on key %d", c, t, sc.napKey)
