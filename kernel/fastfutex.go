@@ -227,9 +227,10 @@ naps:
 // blockThen is how a FUTEX_WAIT without a timeout on CPU c blocks
 // without the kernel lock once it naps no more, unwoken (its naps ran out
 // of their own time, or the CPU's own deadline, sched.CPU.Owed, came or
-// is due too soon for a nap): it switches to a thread waiting in a run
-// queue (waitSwitch), or with none leaves c idle (waitIdle), whose idle
-// loop serves that deadline: a sleep's without the kernel lock too
+// is due too soon for a nap), and how a sleep that does not nap blocks
+// (sleepBlock): it switches to a thread waiting in a run queue
+// (waitSwitch), or with none leaves c idle (waitIdle), whose idle loop
+// serves that deadline: a sleep's without the kernel lock too
 // (idleTimerDue). Before, a nap the CPU's own deadline ended took the
 // kernel lock: 29-33 a futex-heavy boot at 4 vCPUs (docs/performance.md,
 // "Issue 18, a timer heap per CPU").

@@ -115,7 +115,8 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 // locked path's block and Schedule would: under c's run-queue lock the
 // caller blocks, its deadline in c's timer heap, and c switches to a
 // thread queued on it, or on another CPU (waitSwitch), or, with none
-// anywhere, goes idle (waitIdle, fastswitch.go). c's timer interrupt
+// anywhere, goes idle (waitIdle, fastswitch.go; the choice is
+// blockThen's). c's timer interrupt
 // ends the sleep without that lock too (fasttimer.go's expireSleepers),
 // or the kernel lock's path does (a signal: EINTR, the time left at
 // rem). Before, each such sleep took the kernel lock, and its expiry
@@ -123,12 +124,13 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 // 4 vCPUs (docs/performance.md, "Issue 18, a timer heap per CPU"). It
 // reports false, nothing changed, when the locked path must serve the
 // call (the kernel lock or another CPU holds a run-queue lock it needs, a
-// CPU-time timer is armed, a signal came).
+// CPU-time timer is armed, a signal came, a hand-off waits in c's inbox:
+// the locked path drains it).
 // Context: trap, kernel lock not held; does not allocate.
 func sleepBlock(c *percpu.CPU, f *x86.TrapFrame, deadline int64) bool {
 	w := localWait{deadline: deadline, rem: uintptr(f.SI)}
 	r := switchRefused
-	if threadtab.Sched.QueuedFor(c.ID) {
+	if blockThen(c) == thenSwitch {
 		r = waitSwitch(c, f, w)
 	} else {
 		r = waitIdle(c, f, w)

@@ -258,7 +258,7 @@ func futexWakeHere(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 		klock.UnlockRunQueue(c)
 		return 0, false
 	case sched.ClaimQueuedHere, sched.ClaimMovedHere:
-		thread.EndFutexWait(t)
+		thread.EndWait(t, 0)
 		percpu.Count(c, percpu.EvFutexWakeHere)
 		if r == sched.ClaimMovedHere {
 			percpu.Count(c, percpu.EvFutexWakeMoved)

@@ -88,7 +88,7 @@ func fastInterrupt(c *percpu.CPU, f *x86.TrapFrame, timer bool) bool {
 
 // expireSleepers ends, under c's run-queue lock, the nanosleeps whose
 // deadlines, the earliest of c's timer heap, have passed, earliest first
-// (sched.Scheduler.ExpireHere): each call returns 0 (thread.EndSleep). A
+// (sched.Scheduler.ExpireHere): each call returns 0 (thread.EndWait). A
 // busy c queues each behind its running thread when no CPU is idle or
 // napping, and hands it to such a CPU otherwise (thread.HandOffExpired);
 // an idle c, whose timer ended its halt (idleTimerDue), puts each into
@@ -115,11 +115,11 @@ func expireSleepers(c *percpu.CPU, now int64) (left bool) {
 		}
 		switch s.ExpireHere(c.ID, t, now) {
 		case sched.ExpireQueued:
-			thread.EndSleep(t)
+			thread.EndWait(t, 0)
 			percpu.Count(c, percpu.EvSleepExpiredBusy)
 		case sched.ExpireNeedsCPU:
 			if s.CPUs[c.ID].Cur == sched.None {
-				thread.EndSleep(t) // before the push: the next look runs it
+				thread.EndWait(t, 0) // before the push: the next look runs it
 				s.HandOffExpired(c.ID, t, c.ID)
 				percpu.Count(c, percpu.EvSleepExpiredIdle)
 			} else if expireOntoNapper(c, t, now) || thread.HandOffExpired(c, t) {
@@ -150,7 +150,7 @@ func expireOntoNapper(c *percpu.CPU, t sched.TID, now int64) bool {
 	if o < 0 || !klock.TryLockOtherRunQueue(o) {
 		return false
 	}
-	thread.EndSleep(t) // before it is queued: o may run it at once
+	thread.EndWait(t, 0) // before it is queued: o may run it at once
 	s.ExpireOnto(c.ID, t, o, now)
 	klock.UnlockOtherRunQueue(o)
 	thread.Kick(&percpu.CPUs[o])

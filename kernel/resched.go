@@ -244,7 +244,7 @@ func idle(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
 // running on c. Context: trap, in halt, c's run-queue lock held on
 // entry and released on return; does not allocate.
 func runHandedOff(c *percpu.CPU, f *x86.TrapFrame, t sched.TID) (locked bool) {
-	thread.EndFutexWait(t)
+	thread.EndWait(t, 0)
 	th := &threadtab.Threads[t]
 	if thread.SignalPendingFenced(t) || th.SignalRestart {
 		klock.UnlockRunQueue(c)

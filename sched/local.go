@@ -387,9 +387,7 @@ func (s *Scheduler) ExpireHere(c int, t TID, now int64) int {
 	if s.CPUs[c].Cur == None || !s.noneIdle(c) {
 		return ExpireNeedsCPU
 	}
-	s.Timers.Cancel(t)
-	s.Threads[t].Device = false
-	s.queueOn(c, t, now)
+	s.ExpireOnto(c, t, c, now)
 	return ExpireQueued
 }
 
@@ -405,17 +403,18 @@ func (s *Scheduler) NapperFor(c int) int {
 	return s.nappingCPU(c)
 }
 
-// ExpireOnto puts sleeper t, for which ExpireHere reported
-// ExpireNeedsCPU in the same hold of c's run-queue lock, in the queue of
-// CPU o, which NapperFor named, under o's run-queue lock too (taken with
-// one try, as a steal takes it), as MakeRunnable would with no CPU idle:
-// off c's heap, runnable on o. The kernel has ended its wait already
+// ExpireOnto puts sleeper t, whose deadline passed at the head of c's
+// heap, in the queue of CPU o: c's own (ExpireHere's queueing), or, after
+// ExpireHere reported ExpireNeedsCPU in the same hold of c's run-queue
+// lock, that of the CPU NapperFor named, under o's run-queue lock too
+// (taken with one try, as a steal takes it), as MakeRunnable would with
+// no CPU idle: off c's heap, runnable on o. The kernel has ended its wait already
 // (its nanosleep returns 0) and then sends o a wake IPI, which ends o's
 // nap: a napping FUTEX_WAIT switches to t without the kernel lock (a
 // thread queued on its CPU: kernel/fastfutex.go's napOn), where a
 // hand-off into o's inbox would send it to the kernel lock's path.
-// Context: trap, on CPU c, c's and o's run-queue locks held (or the
-// simulator's one event); does not allocate.
+// Context: trap, on CPU c, c's and o's run-queue locks held (one lock
+// when o is c; or the simulator's one event); does not allocate.
 func (s *Scheduler) ExpireOnto(c int, t TID, o int, now int64) {
 	s.Timers.Cancel(t)
 	s.Threads[t].Device = false

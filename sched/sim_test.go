@@ -643,11 +643,18 @@ func (sim *simulator) idleWait(c int, k uintptr) int {
 	sim.endSwitch(c)
 	sim.idleWaits++
 	sim.note("cpu %d: thread %d waits on key %d and leaves the cpu idle without the lock", c, t, k)
+	sim.haltIdle(c)
+	return idleWent
+}
+
+// haltIdle is the kernel's idle loop entered by CPU c, which a wait or a
+// sleep under its run-queue lock left idle (waitIdle): it halts after a
+// look (idleLook), or the look sends it to the kernel lock's path.
+func (sim *simulator) haltIdle(c int) {
 	sim.cpus[c].halted = true
 	if !sim.idleLook(c, true, true) {
 		sim.resume(c, false)
 	}
-	return idleWent
 }
 
 // sleepHere is kernel/fastsleep.go's sleepBlock on CPU c: a nanosleep
@@ -694,10 +701,7 @@ func (sim *simulator) sleepHere(c int, deadline int64) bool {
 	s.IdleHere(c, sim.now)
 	sim.arm(c)
 	sim.note("cpu %d: thread %d sleeps until %d and leaves the cpu idle without the lock", c, t, deadline)
-	sim.cpus[c].halted = true
-	if !sim.idleLook(c, true, true) {
-		sim.resume(c, false)
-	}
+	sim.haltIdle(c)
 	return true
 }
 

@@ -61,7 +61,7 @@ func HandOffFutexWake(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 // HandOffExpired hands t, a sleeper whose deadline passed on busy CPU c
 // while a CPU is idle or napping (sched.Scheduler.ExpireHere reported
 // ExpireNeedsCPU), to such a CPU, as HandOffFutexWake hands a waiter: it
-// claims that CPU, ends t's nanosleep (EndSleep: it returns 0), puts t
+// claims that CPU, ends t's nanosleep (EndWait: it returns 0), puts t
 // in that CPU's inbox (sched.Scheduler.HandOffExpired) and marks it for
 // a wake IPI (Kick), which goes once c has released its run-queue lock
 // (SendKicks): under emulation an IPI is an exit to QEMU, and a kernel
@@ -74,7 +74,7 @@ func HandOffExpired(c *percpu.CPU, t sched.TID) bool {
 	if o == nil {
 		return false
 	}
-	EndSleep(t)
+	EndWait(t, 0)
 	threadtab.Sched.HandOffExpired(c.ID, t, o.ID)
 	Kick(o)
 	return true
@@ -114,19 +114,7 @@ func WakeHandedOff(c *percpu.CPU) {
 			l.S("handed-off tid ").I(int64(t)).S(" inbox ").I(int64(inbox)).S(" state ").U(uint64(State(t))).S(" wait ").U(uint64(threadtab.Threads[t].Wait)).S(" on cpu ").I(int64(c.ID)).Print()
 			kpanic.Panic("handed-off thread is not blocked", nil)
 		}
-		EndFutexWait(t)
+		EndWait(t, 0)
 		KickCPU(threadtab.Sched.WakeHandedOff(t, inbox, c.ID, clock.Nanotime()))
 	}
-}
-
-// EndFutexWait ends, on the thread table's side, the FUTEX_WAIT of t,
-// which a wake took off its chain and the scheduler makes runnable: the
-// call returns 0. Context: trap, kernel lock held, or the waker's
-// run-queue lock (kernel/fastswitch.go: t is off every chain and in no
-// inbox, so no other CPU touches it); does not allocate.
-func EndFutexWait(t sched.TID) {
-	leaveSlot(t)
-	th := &threadtab.Threads[t]
-	th.Wait = threadtab.WaitNone
-	th.Regs.AX = 0
 }

@@ -210,19 +210,6 @@ func SleepUntil(t sched.TID, deadline int64) int64 {
 	return Blocked
 }
 
-// EndSleep ends, on the thread table's side, the nanosleep of t whose
-// deadline passed and which the scheduler made runnable under the
-// run-queue lock of the CPU whose timer heap held it
-// (sched.Scheduler.ExpireHere, kernel/fasttimer.go): the call returns 0.
-// Context: trap, that run-queue lock held (t is on no chain, in no inbox
-// and in no waiter slot, so no other CPU touches it); does not allocate.
-func EndSleep(t sched.TID) {
-	th := &threadtab.Threads[t]
-	th.Wait = threadtab.WaitNone
-	th.SleepRem = 0
-	th.Regs.AX = 0
-}
-
 // SysClockNanosleep sleeps on the monotonic or the real-time clock,
 // relative or absolute (TIMER_ABSTIME), through SysNanosleep.
 // Context: trap, kernel lock held; does not allocate.

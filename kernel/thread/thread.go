@@ -199,8 +199,8 @@ func BlockIn(t sched.TID, why uint8, slot *sched.TID) {
 
 // leaveSlot clears the waiter slot t blocked in (BlockIn) if it still
 // names t, and the connect wait that used it. Context: trap, kernel lock
-// held, or the run-queue lock of the CPU that ends t's futex wait
-// (EndFutexWait: a futex wait has no slot); does not allocate.
+// held, or the run-queue lock of the CPU that ends t's futex wait or
+// sleep (EndWait: neither has a slot); does not allocate.
 func leaveSlot(t sched.TID) {
 	th := &threadtab.Threads[t]
 	if th.WaitSlot != 0 {
@@ -217,7 +217,6 @@ func leaveSlot(t sched.TID) {
 // its futex chain is left alone (its wait is over, and WakeHandedOff
 // wakes it with 0: sched/handoff.go). Context: trap.
 func Wake(t sched.TID, result int64) bool {
-	th := &threadtab.Threads[t]
 	if State(t) != threadBlocked {
 		kpanic.Panic("wake of a thread that is not blocked", nil)
 	}
@@ -225,12 +224,25 @@ func Wake(t sched.TID, result int64) bool {
 	if !woke {
 		return false
 	}
+	EndWait(t, result)
+	KickCPU(kick)
+	return true
+}
+
+// EndWait ends, on the thread table's side, the wait of t, which the
+// scheduler has made runnable (Wake), or which a lock-free path took
+// off what it waited on (a FUTEX_WAKE's waiter, a sleep whose deadline
+// passed): its call returns result, and its waiter slot (leaveSlot),
+// wait kind and a sleep's rem are forgotten. Context: trap, kernel lock
+// held, or the run-queue lock under which t was taken off its futex
+// chain, inbox or timer heap (it has no waiter slot then, and no other
+// CPU touches it); does not allocate.
+func EndWait(t sched.TID, result int64) {
 	leaveSlot(t)
+	th := &threadtab.Threads[t]
 	th.Wait = threadtab.WaitNone
 	th.SleepRem = 0
 	th.Regs.AX = uint64(result)
-	KickCPU(kick)
-	return true
 }
 
 // SetTimer arms t's deadline in this CPU's timer heap, for whose
