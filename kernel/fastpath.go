@@ -158,45 +158,78 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 	return false
 }
 
+// fastStatNames names the lines of writeFastStats' table, one per pair
+// of fastStatEvents, each followed by a space (as trapStatNames).
+//
+// A futex nap that ended without a wake or a timeout counts in the
+// futex_wait_nap line's both columns; the call went on to the locked
+// path, to a switch or the switch's EAGAIN (futex_wait_nap_switch), to
+// an EAGAIN as it queued again, to another nap (futex_wait_nap_again) or
+// to an idle CPU (futex_wait_idle), and counts there. One whose timeout
+// passed returned ETIMEDOUT lock-free. A nanosleep nap cut short went on
+// to the locked path: it counts in both columns. The sleep_expired lines
+// are sleeps whose deadline passed, ended under the run-queue lock
+// (fasttimer.go's expireSleepers); the others, with every other timeout,
+// end at the kernel lock's timer_interrupt or idle loop. The timer and
+// kick interrupt lines count those taken under the run-queue lock alone
+// (fasttimer.go) and those sent to the kernel lock's path.
+const fastStatNames = "futex_wake futex_wait futex_wait_nap futex_wait_nap_switch futex_wait_nap_again " +
+	"futex_wait_switch futex_wait_steal futex_wait_idle sched_yield " +
+	"nanosleep nanosleep_spin nanosleep_switch nanosleep_idle nanosleep_nap_cut " +
+	"sleep_expired_busy sleep_expired_handoff sleep_expired_idle timer_interrupt kick_interrupt "
+
+// Columns of fastStatEvents that are no event's count: none (0), and
+// two lines' sums (writeFastStats). Past percpu.NEvents, so that the
+// per-CPU tables do not hold them (64 CPUs' 8 bytes each).
+const (
+	evNone = percpu.NEvents + iota
+	evFutexWaitAll
+	evNanosleepAll
+	nFastStatCells
+)
+
+// fastStatEvents are the lock-free and the locked column of each line
+// of fastStatNames.
+var fastStatEvents = [...][2]percpu.Event{
+	{percpu.EvFutexWakeFast, percpu.EvFutexWakeLocked},
+	{evFutexWaitAll, percpu.EvFutexWaitLocked},
+	{percpu.EvFutexNap, percpu.EvFutexNapCut},
+	{percpu.EvFutexNapSwitch, evNone},
+	{percpu.EvFutexNapAgain, evNone},
+	{percpu.EvFutexWaitSwitch, evNone},
+	{percpu.EvFutexWaitSteal, evNone},
+	{percpu.EvFutexWaitIdle, evNone},
+	{percpu.EvYieldFast, percpu.EvYieldLocked},
+	{evNanosleepAll, percpu.EvNapLocked},
+	{percpu.EvSleepSpin, evNone},
+	{percpu.EvSleepSwitch, evNone},
+	{percpu.EvSleepIdle, evNone},
+	{evNone, percpu.EvNapCut},
+	{percpu.EvSleepExpiredBusy, evNone},
+	{percpu.EvSleepExpiredHandOff, evNone},
+	{percpu.EvSleepExpiredIdle, evNone},
+	{percpu.EvTimerFast, percpu.EvTimerLocked},
+	{percpu.EvKickFast, percpu.EvKickLocked},
+}
+
 // writeFastStats prints the fast paths' counts summed over the CPUs
 // (writeSchedView): per call, how many were answered without the kernel
-// lock and how many went to the locked path.
+// lock and how many went to the locked path (fastStatNames).
 // Context: trap, kernel lock held; does not allocate.
 func writeFastStats(w kfiles.Writer) {
-	sum := sumEvents()
-	w.S("fastpath lockfree locked\n")
-	w.Pair("futex_wake", sum[percpu.EvFutexWakeFast], sum[percpu.EvFutexWakeLocked])
-	// A futex nap that ended without a wake or a timeout counts in the
-	// futex_wait_nap line's both columns; the call went on to the locked
-	// path, to a switch or the switch's EAGAIN (futex_wait_nap_switch),
-	// to an EAGAIN as it queued again, to another nap
-	// (futex_wait_nap_again) or to an idle CPU (futex_wait_idle), and
-	// counts there. One whose timeout passed returned ETIMEDOUT
-	// lock-free.
+	var sum [nFastStatCells]uint64
+	events := sumEvents()
+	copy(sum[:], events[:])
 	napsEnded := sum[percpu.EvFutexNap] - sum[percpu.EvFutexNapCut]
-	w.Pair("futex_wait", sum[percpu.EvFutexWaitFast]+napsEnded+sum[percpu.EvFutexWaitSwitch]+sum[percpu.EvFutexWaitIdle], sum[percpu.EvFutexWaitLocked])
-	w.Pair("futex_wait_nap", sum[percpu.EvFutexNap], sum[percpu.EvFutexNapCut])
-	w.Pair("futex_wait_nap_switch", sum[percpu.EvFutexNapSwitch], 0)
-	w.Pair("futex_wait_nap_again", sum[percpu.EvFutexNapAgain], 0)
-	w.Pair("futex_wait_switch", sum[percpu.EvFutexWaitSwitch], 0)
-	w.Pair("futex_wait_steal", sum[percpu.EvFutexWaitSteal], 0)
-	w.Pair("futex_wait_idle", sum[percpu.EvFutexWaitIdle], 0)
-	w.Pair("sched_yield", sum[percpu.EvYieldFast], sum[percpu.EvYieldLocked])
-	// A nap cut short went on to the locked path: it counts in both.
-	w.Pair("nanosleep", sum[percpu.EvNap]+sum[percpu.EvSleepSpin]+sum[percpu.EvSleepSwitch]+sum[percpu.EvSleepIdle], sum[percpu.EvNapLocked]+sum[percpu.EvNapCut])
-	w.Pair("nanosleep_spin", sum[percpu.EvSleepSpin], 0)
-	w.Pair("nanosleep_switch", sum[percpu.EvSleepSwitch], 0)
-	w.Pair("nanosleep_idle", sum[percpu.EvSleepIdle], 0)
-	w.Pair("nanosleep_nap_cut", 0, sum[percpu.EvNapCut])
-	// Sleeps whose deadline passed, ended under the run-queue lock
-	// (fasttimer.go's expireSleepers); the others, with every other
-	// timeout, at the kernel lock's timer_interrupt or idle loop.
-	w.Pair("sleep_expired_busy", sum[percpu.EvSleepExpiredBusy], 0)
-	w.Pair("sleep_expired_handoff", sum[percpu.EvSleepExpiredHandOff], 0)
-	w.Pair("sleep_expired_idle", sum[percpu.EvSleepExpiredIdle], 0)
-	// The timer and kick interrupts under the run-queue lock alone:
-	// fasttimer.go.
-	w.Pair("timer_interrupt", sum[percpu.EvTimerFast], sum[percpu.EvTimerLocked])
-	w.Pair("kick_interrupt", sum[percpu.EvKickFast], sum[percpu.EvKickLocked])
-	writeSignalCalls(w, &sum) // fastsignal.go
+	sum[evFutexWaitAll] = sum[percpu.EvFutexWaitFast] + napsEnded + sum[percpu.EvFutexWaitSwitch] + sum[percpu.EvFutexWaitIdle]
+	sum[evNanosleepAll] = sum[percpu.EvNap] + sum[percpu.EvSleepSpin] + sum[percpu.EvSleepSwitch] + sum[percpu.EvSleepIdle]
+	sum[percpu.EvNapLocked] += sum[percpu.EvNapCut]
+	w.S("fastpath lockfree locked\n")
+	names := fastStatNames
+	for _, e := range fastStatEvents {
+		var name string
+		name, names = firstWord(names)
+		w.Pair(name, sum[e[0]], sum[e[1]])
+	}
+	writeSignalCalls(w, &events) // fastsignal.go
 }

@@ -26,7 +26,7 @@ import (
 //     do not wait for another CPU's file I/O, nor it for them. Where
 //     their path reaches the file layer all the same (a signal that ends
 //     the program exports the files; a socket wait that times out), it
-//     takes the files lock there (lockFiles). The table syscallLocks
+//     takes the files lock there (lockFiles). The table kernelOnlyCalls
 //     lists them; tools/trapcheck's TestGometalFileLockDomain reads it
 //     out of the built image
 //     and fails if a handler marked here can reach the file layer's code
@@ -47,44 +47,45 @@ const (
 	lockFilesFirst                  // the files lock alone where fileTrap can serve the call, else both
 )
 
-// syscallLocks marks the kernel-only calls, indexed by system call
-// number (callLocks: the files-first calls are those fdcalls.FileCall and
-// fileCalls serve).
-var syscallLocks = [...]lockClass{
-	unix.SYS_FUTEX:             lockKernelOnly,
-	unix.SYS_SCHED_YIELD:       lockKernelOnly,
-	unix.SYS_SCHED_GETAFFINITY: lockKernelOnly,
-	unix.SYS_NANOSLEEP:         lockKernelOnly,
-	unix.SYS_CLOCK_NANOSLEEP:   lockKernelOnly,
-	unix.SYS_CLOCK_GETTIME:     lockKernelOnly,
-	unix.SYS_CLOCK_GETRES:      lockKernelOnly,
-	unix.SYS_GETTIMEOFDAY:      lockKernelOnly,
-	unix.SYS_TIMER_CREATE:      lockKernelOnly,
-	unix.SYS_TIMER_SETTIME:     lockKernelOnly,
-	unix.SYS_TIMER_DELETE:      lockKernelOnly,
-	unix.SYS_SETITIMER:         lockKernelOnly,
-	unix.SYS_RT_SIGACTION:      lockKernelOnly,
-	unix.SYS_RT_SIGPROCMASK:    lockKernelOnly,
-	unix.SYS_RT_SIGRETURN:      lockKernelOnly,
-	unix.SYS_SIGALTSTACK:       lockKernelOnly,
-	unix.SYS_KILL:              lockKernelOnly,
-	unix.SYS_TGKILL:            lockKernelOnly,
-	unix.SYS_TKILL:             lockKernelOnly,
-	unix.SYS_GETRANDOM:         lockKernelOnly,
-	unix.SYS_ARCH_PRCTL:        lockKernelOnly,
-	unix.SYS_GETPID:            lockKernelOnly,
-	unix.SYS_GETTID:            lockKernelOnly,
-	unix.SYS_GETPPID:           lockKernelOnly,
-	unix.SYS_GETUID:            lockKernelOnly,
-	unix.SYS_GETEUID:           lockKernelOnly,
-	unix.SYS_GETGID:            lockKernelOnly,
-	unix.SYS_GETEGID:           lockKernelOnly,
-	unix.SYS_GETGROUPS:         lockKernelOnly,
-	unix.SYS_UNAME:             lockKernelOnly,
-	unix.SYS_SCHED_SETAFFINITY: lockKernelOnly,
-	unix.SYS_PRCTL:             lockKernelOnly,
-	unix.SYS_WAIT4:             lockKernelOnly,
-	unix.SYS_WAITID:            lockKernelOnly,
+// kernelOnlyCalls are the kernel-only calls' numbers (callLocks: the
+// files-first calls are those fdcalls.FileCall and fileCalls serve): a
+// list, not a table indexed by call number, whose 319 bytes the image
+// would carry mostly empty (issue 16's budget).
+var kernelOnlyCalls = [...]uint16{
+	unix.SYS_FUTEX,
+	unix.SYS_SCHED_YIELD,
+	unix.SYS_SCHED_GETAFFINITY,
+	unix.SYS_NANOSLEEP,
+	unix.SYS_CLOCK_NANOSLEEP,
+	unix.SYS_CLOCK_GETTIME,
+	unix.SYS_CLOCK_GETRES,
+	unix.SYS_GETTIMEOFDAY,
+	unix.SYS_TIMER_CREATE,
+	unix.SYS_TIMER_SETTIME,
+	unix.SYS_TIMER_DELETE,
+	unix.SYS_SETITIMER,
+	unix.SYS_RT_SIGACTION,
+	unix.SYS_RT_SIGPROCMASK,
+	unix.SYS_RT_SIGRETURN,
+	unix.SYS_SIGALTSTACK,
+	unix.SYS_KILL,
+	unix.SYS_TGKILL,
+	unix.SYS_TKILL,
+	unix.SYS_GETRANDOM,
+	unix.SYS_ARCH_PRCTL,
+	unix.SYS_GETPID,
+	unix.SYS_GETTID,
+	unix.SYS_GETPPID,
+	unix.SYS_GETUID,
+	unix.SYS_GETEUID,
+	unix.SYS_GETGID,
+	unix.SYS_GETEGID,
+	unix.SYS_GETGROUPS,
+	unix.SYS_UNAME,
+	unix.SYS_SCHED_SETAFFINITY,
+	unix.SYS_PRCTL,
+	unix.SYS_WAIT4,
+	unix.SYS_WAITID,
 }
 
 // fileCalls serve the lockFilesFirst calls other than those on a file's
@@ -247,7 +248,7 @@ func statFile(r int64) int64 {
 
 // callLocks returns the locks system call nr takes: the files lock first
 // for the calls fdcalls.FileCall or fileCalls serve, the kernel lock
-// alone for those syscallLocks marks, both for the rest.
+// alone for those kernelOnlyCalls lists, both for the rest.
 // Context: any; does not allocate.
 func callLocks(nr uint64) lockClass {
 	switch {
@@ -260,11 +261,16 @@ func callLocks(nr uint64) lockClass {
 }
 
 // kernelOnly reports whether system call nr takes the kernel lock alone
-// (syscallLocks): doSyscall's question, without callLocks' look at the
+// (kernelOnlyCalls): doSyscall's question, without callLocks' look at the
 // files-first calls, which userTrap asked already.
 // Context: any; does not allocate.
 func kernelOnly(nr uint64) bool {
-	return nr < uint64(len(syscallLocks)) && syscallLocks[nr] == lockKernelOnly
+	for _, k := range kernelOnlyCalls {
+		if uint64(k) == nr {
+			return true
+		}
+	}
+	return false
 }
 
 // lockFiles takes the files lock on c, which holds the kernel lock, unless
@@ -315,8 +321,10 @@ const (
 //
 // The calls use the program's memory directly after faulting it in
 // (vm.UserBytes), without the kernel lock: every call that unmaps or
-// write-protects memory (the mmap family, madvise) takes the files lock
-// too (lockBoth), and a page fault only adds mappings. c.InUser is
+// write-protects pages (the mmap family, madvise) takes the files lock
+// too (lockBoth), and a page fault only adds mappings, as a memory call
+// under the memory lock alone only changes areas that hold no page
+// (kernel.memCall). c.InUser is
 // cleared while the call runs and set again before the files lock is
 // released, as on memFault's path: every TLB shootdown is made under the
 // files lock, so none can miss this CPU on its way back to ring 3. A

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klock"
+	"github.com/gometal/gometal/kernel/memcalls"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -48,4 +49,38 @@ func memFault(c *percpu.CPU, f *x86.TrapFrame) bool {
 		kickSelfIfTaken(c)
 	}
 	return ok
+}
+
+// memCall serves mmap, munmap, mprotect or madvise (f.AX:
+// memcalls.MemLockCallNr) under the memory lock alone when its range
+// holds no page of the program's (memcalls.MemLockCall: the runtime's
+// reservations and heap growth), and reports whether it did; the others
+// go to the kernel lock's path, which may unmap or write-protect pages
+// and holds every lock for that. It changes no page-table entry, so it
+// makes no TLB shootdown. c.InUser is cleared and set again as on
+// memFault's path, and the same thread resumes, as after memFault.
+// Context: trap, no lock held; does not allocate.
+//
+// Not inlined: tools/trapcheck names it (a gate of the files lock's
+// domain check and the root of the memory lock's).
+//
+//go:noinline
+func memCall(c *percpu.CPU, f *x86.TrapFrame) bool {
+	c.InUser.Store(false)
+	c.KickTaken = false
+	klock.Mem.Lock(c)
+	klock.Mem.SetHolder(klock.TrapTag(f))
+	ret, ok := memcalls.MemLockCall(f.AX, uintptr(f.DI), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10), uintptr(f.R9))
+	if ok {
+		f.AX = uint64(ret)
+		c.InUser.Store(true)
+		percpu.Count(c, percpu.EvMemCallMem)
+	}
+	klock.Mem.Unlock(c)
+	if !ok {
+		percpu.Count(c, percpu.EvMemCallLocked)
+		return false
+	}
+	kickSelfIfTaken(c)
+	return true
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
+	"github.com/gometal/gometal/kernel/memcalls"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -90,7 +91,8 @@ func userTrap(f *x86.TrapFrame) {
 	// once the unmap cleared the entry it faults, and the fault is fixed up
 	// (vm.FixUserFault in kernelTrap): the call goes on to the locked path.
 	countTrap(c, f.Vector)
-	if fastTrap(c, f) || f.Vector == x86.VecPageFault && memFault(c, f) {
+	if fastTrap(c, f) || f.Vector == x86.VecPageFault && memFault(c, f) ||
+		f.Vector == vectorSyscall && memcalls.MemLockCallNr(f.AX) && memCall(c, f) {
 		return
 	}
 	served := fileNotServed
@@ -141,7 +143,7 @@ func userTrap(f *x86.TrapFrame) {
 		if f.Err&pfPresent != 0 || !vm.DemandFault(addr, f.Err&pfWrite != 0, f.Err&pfFetch != 0) {
 			stopIfOutOfMemory() // no frame for the page: not the program's fault
 			code := int32(abi.SEGVAccerr)
-			if _, ok := vm.VMAs.Find(addr); !ok {
+			if !vm.InArea(addr) {
 				code = abi.SEGVMaperr
 			}
 			forceSignal(t, f, int(unix.SIGSEGV), code, uint64(addr))

@@ -36,32 +36,50 @@ func sumEvents() percpu.EventCounts {
 	return sum
 }
 
+// trapStatNames names the lines writeTrapStats prints, one per event
+// of trapStatEvents, in that order, each followed by a space: one
+// string, not a table of strings, which the image would hold as a
+// 16-byte header per line (TestTrapStatLines checks that the two agree).
+const trapStatNames = "syscall page_fault page_fault_memlock memory_call_memlock memory_call_bothlocks " +
+	"timer_interrupt kick_ipi timer_arm lock_wait_halt user_access_faults " +
+	"file_call_fileslock file_call_bothlocks file_call_wake kick_resent " +
+	"futex_handoff futex_nap_wake futex_nap_timeout futex_wake_here futex_wake_moved " +
+	"idle_rehalt idle_run_handed_off idle_timer_nothing_due signal_lockfree "
+
+// trapStatEvents are the events writeTrapStats prints by the names of
+// trapStatNames.
+var trapStatEvents = [...]percpu.Event{
+	percpu.EvSyscall, percpu.EvPageFault, percpu.EvPageFaultMem, percpu.EvMemCallMem, percpu.EvMemCallLocked,
+	percpu.EvTimer, percpu.EvKickIPI, percpu.EvTimerArm, percpu.EvLockHalt, percpu.EvUserAccessFault,
+	percpu.EvFileCallFiles, percpu.EvFileCallLocked, percpu.EvFileCallWake, percpu.EvKickResent,
+	percpu.EvFutexHandoff, percpu.EvFutexNapWake, percpu.EvFutexNapTimeout, percpu.EvFutexWakeHere, percpu.EvFutexWakeMoved,
+	percpu.EvIdleRehalt, percpu.EvIdleHandoff, percpu.EvIdleTimerNone, percpu.EvSignalFast,
+}
+
 // writeTrapStats prints the entries' counts summed over the CPUs
-// (writeSchedView). Context: trap, kernel lock held; does not allocate.
+// (writeSchedView): a line per event of trapStatEvents, then the time
+// spent arming the timer and sending kicks. Context: trap, kernel lock
+// held; does not allocate.
 func writeTrapStats(w kfiles.Writer) {
 	sum := sumEvents()
 	w.S("event count\n")
-	w.Count("syscall", sum[percpu.EvSyscall])
-	w.Count("page_fault", sum[percpu.EvPageFault])
-	w.Count("page_fault_memlock", sum[percpu.EvPageFaultMem])
-	w.Count("timer_interrupt", sum[percpu.EvTimer])
-	w.Count("kick_ipi", sum[percpu.EvKickIPI])
-	w.Count("timer_arm", sum[percpu.EvTimerArm])
-	w.Count("lock_wait_halt", sum[percpu.EvLockHalt])
-	w.Count("user_access_faults", sum[percpu.EvUserAccessFault])
-	w.Count("file_call_fileslock", sum[percpu.EvFileCallFiles])
-	w.Count("file_call_bothlocks", sum[percpu.EvFileCallLocked])
-	w.Count("file_call_wake", sum[percpu.EvFileCallWake])
-	w.Count("kick_resent", sum[percpu.EvKickResent])
-	w.Count("futex_handoff", sum[percpu.EvFutexHandoff])
-	w.Count("futex_nap_wake", sum[percpu.EvFutexNapWake])
-	w.Count("futex_nap_timeout", sum[percpu.EvFutexNapTimeout])
-	w.Count("futex_wake_here", sum[percpu.EvFutexWakeHere])
-	w.Count("futex_wake_moved", sum[percpu.EvFutexWakeMoved])
-	w.Count("idle_rehalt", sum[percpu.EvIdleRehalt])
-	w.Count("idle_run_handed_off", sum[percpu.EvIdleHandoff])
-	w.Count("idle_timer_nothing_due", sum[percpu.EvIdleTimerNone])
-	w.Count("signal_lockfree", sum[percpu.EvSignalFast])
+	names := trapStatNames
+	for _, e := range trapStatEvents {
+		var name string
+		name, names = firstWord(names)
+		w.Count(name, sum[e])
+	}
 	w.Count("timer_arm_ns", clock.CyclesToNs(sum[percpu.EvTimerArmCycles]))
 	w.Count("kick_ipi_ns", clock.CyclesToNs(sum[percpu.EvKickCycles]))
+}
+
+// firstWord returns the first word of names, a list of words each
+// followed by a space, and the rest after that space.
+// Context: any; does not allocate.
+func firstWord(names string) (word, rest string) {
+	n := 0
+	for names[n] != ' ' {
+		n++
+	}
+	return names[:n], names[n+1:]
 }

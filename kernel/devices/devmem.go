@@ -73,7 +73,8 @@ func physKind(pa, n uint64) (device, pool bool) {
 }
 
 // MapDevice implements mmap of /dev/mem: the physical range at off, at a
-// new area of the address space. Context: trap, kernel lock held.
+// new area of the address space. Context: trap, kernel and memory locks
+// held.
 func MapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
 	device, pool := physKind(uint64(off), uint64(n))
 	if !device && !pool {
@@ -108,7 +109,8 @@ func MapDevice(addr, n uintptr, prot, flags int, off uintptr) int64 {
 }
 
 // UnmapDevice removes the page-table entries of a device range without
-// freeing the frames behind them. Context: trap, kernel lock held.
+// freeing the frames behind them. Context: trap, kernel and memory locks
+// held.
 func UnmapDevice(start, end uintptr) {
 	for va := mm.KPT.NextMapped(start, end); va < end; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
 		if _, ok := mm.KPT.Unmap(va); ok {
@@ -120,7 +122,7 @@ func UnmapDevice(start, end uintptr) {
 
 // UnmapDeviceAreas unmaps the device areas inside [start, end) (before
 // their areas are removed and the rest of the range's frames are freed).
-// Context: trap, kernel lock held.
+// Context: trap, kernel and memory locks held.
 func UnmapDeviceAreas(start, end uintptr) {
 	for i := 0; i < vm.VMAs.Len(); i++ {
 		v := vm.VMAs.At(i)

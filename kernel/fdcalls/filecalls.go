@@ -31,7 +31,7 @@ func FileCall(nr uint64, f *fdtab.File, a1, a2, a3 uintptr) int64 {
 	case unix.SYS_FSTAT:
 		s, e := vfs.Root.Stat(d.Ino)
 		if e != 0 {
-			return vfs.Errno(e)
+			return -int64(e)
 		}
 		return putStat(&s, a1)
 	case unix.SYS_GETDENTS64:

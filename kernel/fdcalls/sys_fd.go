@@ -66,7 +66,7 @@ func fileRead(d *vfs.Desc, buf, n uintptr, off int64) int64 {
 	m := vfs.Mem()
 	got, e := vfs.Root.Read(&m, d.Ino, pos, b)
 	if e != 0 {
-		return vfs.Errno(e)
+		return -int64(e)
 	}
 	if off < 0 {
 		d.Off += int64(got)
@@ -118,7 +118,7 @@ func fileWrite(d *vfs.Desc, buf, n uintptr, off int64) int64 {
 	put, e := vfs.Root.Write(&m, d.Ino, pos, b)
 	vfs.Done(&m)
 	if put == 0 && e != 0 {
-		return vfs.Errno(e)
+		return -int64(e)
 	}
 	if off < 0 {
 		d.Off = pos + int64(put)
@@ -435,7 +435,7 @@ func SysPipe2(fds uintptr, flags int) int64 {
 	}
 	p, e := vfs.Pipes.New()
 	if e != 0 {
-		return vfs.Errno(e)
+		return -int64(e)
 	}
 	r := fsys.NewDescFD(fdtab.KindPipe, 0, unix.O_RDONLY|flags)
 	if r < 0 {
@@ -472,7 +472,7 @@ func SysFtruncate(fd int, length int64) int64 {
 	m := vfs.Mem()
 	e := vfs.Root.Truncate(&m, vfs.DescOf(f).Ino, length)
 	vfs.Done(&m)
-	return vfs.Errno(e)
+	return -int64(e)
 }
 
 // SysFallocate reserves pages (modes 0 and FALLOC_FL_KEEP_SIZE).
@@ -493,7 +493,7 @@ func SysFallocate(fd, mode int, off, n int64) int64 {
 	m := vfs.Mem()
 	e := vfs.Root.Allocate(&m, vfs.DescOf(f).Ino, off, n, mode != 0)
 	vfs.Done(&m)
-	return vfs.Errno(e)
+	return -int64(e)
 }
 
 // SysFsync is fsync, fdatasync and syncfs: memory is the file system.
@@ -520,7 +520,7 @@ func SysFchmod(fd int, mode uint32) int64 {
 	if f.Kind != fdtab.KindFile && f.Kind != fdtab.KindDev {
 		return 0
 	}
-	return vfs.Errno(vfs.Root.Chmod(vfs.DescOf(f).Ino, mode))
+	return -int64(vfs.Root.Chmod(vfs.DescOf(f).Ino, mode))
 }
 
 // SysFchown changes an open file's owner. Context: trap, files lock held (and the kernel lock on the locked path).
@@ -532,7 +532,7 @@ func SysFchown(fd int, uid, gid int32) int64 {
 	if f.Kind != fdtab.KindFile && f.Kind != fdtab.KindDev {
 		return 0
 	}
-	return vfs.Errno(vfs.Root.Chown(vfs.DescOf(f).Ino, uid, gid))
+	return -int64(vfs.Root.Chown(vfs.DescOf(f).Ino, uid, gid))
 }
 
 // SysFchdir makes an open directory the working directory.
@@ -608,7 +608,7 @@ func sysFcntlLock(t sched.TID, f *fdtab.File, fd, cmd int, arg uintptr) int64 {
 	if fe == 0 && typ == fs.Unlock {
 		vfs.WakeKey(vfs.LockKey(d.Ino))
 	}
-	return vfs.Errno(fe)
+	return -int64(fe)
 }
 
 // lockRange turns a struct flock's whence, start and length into [lo, hi).
@@ -691,7 +691,7 @@ func SysFlock(t sched.TID, fd, op int) int64 {
 	if fe == 0 && typ == fs.Unlock {
 		vfs.WakeKey(vfs.LockKey(ino))
 	}
-	return vfs.Errno(fe)
+	return -int64(fe)
 }
 
 // SysUmask sets the file-mode creation mask and returns the old one.

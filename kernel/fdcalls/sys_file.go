@@ -221,7 +221,7 @@ func putStat(s *fs.Stat, st uintptr) int64 {
 func DescStat(f *fdtab.File) (fs.Stat, int64) {
 	if f.Kind == fdtab.KindFile || f.Kind == fdtab.KindDev || f.Kind == fdtab.KindProcFD {
 		s, e := vfs.Root.Stat(vfs.DescOf(f).Ino)
-		return s, vfs.Errno(e)
+		return s, -int64(e)
 	}
 	mode := uint32(unix.S_IFIFO | 0o600)
 	var size int64

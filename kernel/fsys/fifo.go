@@ -40,7 +40,7 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 	if p < 0 {
 		var e fs.Errno
 		if p, e = vfs.Pipes.NewFifo(); e != 0 {
-			return vfs.Errno(e)
+			return -int64(e)
 		}
 		vfs.FifoPipe[ino] = uint16(p + 1)
 	}

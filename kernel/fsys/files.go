@@ -202,5 +202,5 @@ func ErrnoName(e int64) string {
 			return n.name
 		}
 	}
-	return "vfs.Errno"
+	return "errno"
 }

@@ -55,7 +55,7 @@ func SysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
 	m := vfs.Mem()
 	got, fe := vfs.Root.Read(&m, d.Ino, pos, socket.UnixBuf()[:n])
 	if fe != 0 {
-		return vfs.Errno(fe)
+		return -int64(fe)
 	}
 	put := kernelWrite(t, out, socket.UnixBuf()[:got])
 	if put <= 0 || put == blocked {
@@ -112,7 +112,7 @@ func kernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
 		put, e := vfs.Root.Write(&m, d.Ino, d.Off, b)
 		vfs.Done(&m)
 		if put == 0 && e != 0 {
-			return vfs.Errno(e)
+			return -int64(e)
 		}
 		d.Off += int64(put)
 		return int64(put)
@@ -166,7 +166,7 @@ func unixKernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
 		return vfs.WaitKey(t, socket.UnixKey(dest))
 	}
 	if e != 0 {
-		return vfs.Errno(e)
+		return -int64(e)
 	}
 	if dest >= 0 {
 		socket.UnixNotify(dest)

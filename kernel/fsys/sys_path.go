@@ -128,7 +128,7 @@ func openResolved(dirfd int, p *fs.Path, flags int, mode uint32) (int64, fs.Ino)
 	ino, _, e := vfs.Root.Open(&m, start, p, flags, mode&^vfs.Umask)
 	vfs.Done(&m)
 	if e != 0 {
-		return vfs.Errno(e), 0
+		return -int64(e), 0
 	}
 	if flags&unix.O_PATH == 0 && kernelOpen(ino) {
 		return needKernel, ino
@@ -277,7 +277,7 @@ func SysMkdirat(dirfd int, path uintptr, mode uint32) int64 {
 	}
 	_, fe := vfs.Root.Create(&m, found.Dir, found.Name, unix.S_IFDIR|(mode&^vfs.Umask)&0o7777, 0)
 	vfs.Done(&m)
-	return vfs.Errno(fe)
+	return -int64(fe)
 }
 
 // SysMknodat makes a regular file (S_IFREG or type 0) or a named pipe
@@ -301,7 +301,7 @@ func SysMknodat(dirfd int, path uintptr, mode uint32) int64 {
 	}
 	_, fe := vfs.Root.Create(&m, found.Dir, found.Name, typ|(mode&^vfs.Umask)&0o7777, 0)
 	vfs.Done(&m)
-	return vfs.Errno(fe)
+	return -int64(fe)
 }
 
 // newEntryAt resolves the path at addr for a call that makes a new entry
@@ -354,7 +354,7 @@ func SysUnlinkat(dirfd int, path uintptr, flags int) int64 {
 		fe = vfs.Root.Unlink(&m, found.Dir, found.Name)
 	}
 	vfs.Done(&m)
-	return vfs.Errno(fe)
+	return -int64(fe)
 }
 
 // SysRenameat2 renames (RENAME_NOREPLACE, RENAME_EXCHANGE).
@@ -380,7 +380,7 @@ func SysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, 
 	}
 	fe := vfs.Root.Rename(&m, from.Dir, from.Name, to.Dir, to.Name, flags)
 	vfs.Done(&m)
-	return vfs.Errno(fe)
+	return -int64(fe)
 }
 
 // SysLinkat makes a hard link (AT_SYMLINK_FOLLOW follows a final link of
@@ -408,7 +408,7 @@ func SysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, fla
 	}
 	fe := vfs.Root.Link(&m, from.Ino, to.Dir, to.Name)
 	vfs.Done(&m)
-	return vfs.Errno(fe)
+	return -int64(fe)
 }
 
 // SysSymlinkat makes a symbolic link at linkpath pointing at target.
@@ -425,7 +425,7 @@ func SysSymlinkat(target uintptr, newdirfd int, linkpath uintptr) int64 {
 	}
 	_, fe := vfs.Root.Symlink(&m, to.Dir, to.Name, tp.Buf[:tp.N])
 	vfs.Done(&m)
-	return vfs.Errno(fe)
+	return -int64(fe)
 }
 
 // SysReadlinkat copies a symbolic link's target (not NUL-terminated).
@@ -471,7 +471,7 @@ func SysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
 	if vfs.Root.Mode(ino)&unix.S_IFMT == unix.S_IFLNK {
 		return -int64(unix.EOPNOTSUPP) // links have no mode of their own (fchmodat2 with AT_SYMLINK_NOFOLLOW)
 	}
-	return vfs.Errno(vfs.Root.Chmod(ino, mode))
+	return -int64(vfs.Root.Chmod(ino, mode))
 }
 
 // SysFchownat sets the owner by path (AT_SYMLINK_NOFOLLOW: lchown).
@@ -487,7 +487,7 @@ func SysFchownat(dirfd int, path uintptr, uid, gid int32, flags int) int64 {
 	if e != 0 {
 		return e
 	}
-	return vfs.Errno(vfs.Root.Chown(ino, uid, gid))
+	return -int64(vfs.Root.Chown(ino, uid, gid))
 }
 
 // Special tv_nsec values of utimensat.
@@ -532,7 +532,7 @@ func SysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
 			return e
 		}
 	}
-	return vfs.Errno(vfs.Root.SetTimes(ino, at, mt))
+	return -int64(vfs.Root.SetTimes(ino, at, mt))
 }
 
 // utimeValue reads one timespec of utimensat, with UTIME_NOW and
@@ -564,7 +564,7 @@ func SysTruncate(path uintptr, length int64) int64 {
 	m := vfs.Mem()
 	fe := vfs.Root.Truncate(&m, ino, length)
 	vfs.Done(&m)
-	return vfs.Errno(fe)
+	return -int64(fe)
 }
 
 // SysChdir changes the working directory.
@@ -600,7 +600,7 @@ func SysGetcwd(buf, size uintptr) int64 {
 	m := vfs.Mem()
 	n, fe := vfs.Root.PathOf(&m, vfs.Cwd, p.Buf[:])
 	if fe != 0 {
-		return vfs.Errno(fe)
+		return -int64(fe)
 	}
 	if uintptr(n+1) > size {
 		return -int64(unix.ERANGE)

@@ -68,7 +68,7 @@ func fillProcFile(which int, w Writer) {
 func writeProcStat(w Writer) {
 	ticks := uint64(programCPUNs() / (1e9 / clockTicks))
 	w.S("1 (init) R 0 1 1 0 -1 4194560 0 0 0 0 ").U(ticks).S(" 0 0 0 20 0 ").U(uint64(liveThreads()))
-	w.S(" 0 ").U(uint64(programStart / (1e9 / clockTicks))).S(" ").U(vsizeBytes()).S(" ").U(rssBytes() / mm.PageSize)
+	w.S(" 0 ").U(uint64(programStart / (1e9 / clockTicks))).S(" ").U(vm.AreaBytes()).S(" ").U(rssBytes() / mm.PageSize)
 	w.S(" 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n")
 }
 
@@ -94,17 +94,6 @@ func programCPUNs() int64 {
 		}
 	}
 	return ns
-}
-
-// vsizeBytes is the size of the program's address space.
-// Context: trap, kernel lock held; does not allocate.
-func vsizeBytes() uint64 {
-	var n uint64
-	for i := 0; i < vm.VMAs.Len(); i++ {
-		v := vm.VMAs.At(i)
-		n += uint64(v.End - v.Start)
-	}
-	return n
 }
 
 // rssBytes approximates the program's resident memory: the frames in use.

@@ -52,10 +52,12 @@ import (
 // guards the program's memory map: writes of the page table's user half
 // and of the memory areas (kernel/vm's VMAs). A demand page fault takes
 // it alone (kernel/memfault.go), so the program's page faults do not
-// wait for the kernel lock; code holding the kernel lock takes it inside
-// to fault pages in (vm.DemandFault) and around the mmap family's calls.
-// The areas change only with both locks held, so either one keeps them
-// still for a reader. The frame allocator has its own leaf lock
+// wait for the kernel lock, as does a memory call whose range holds no
+// page (kernel.memCall: it changes areas, never a page-table entry);
+// code holding the kernel lock takes it inside to fault pages in
+// (vm.DemandFault), to read the areas (vm.InArea) and around the mmap
+// family's calls that may unmap or write-protect pages. Every reader of
+// the areas holds it. The frame allocator has its own leaf lock
 // (mm.Frames) and the commit charge is an atomic (vm.Commit).
 //
 // The slices lock (Slices, spin.SlicesLock, ranked after the memory

@@ -5,6 +5,10 @@
 // checks), kernel/vfs (the root file system's pages) and kernel/smp (TLB
 // shootdowns); package kernel's system-call table calls it.
 //
-// Everything here is trap context (docs/trap-context.md): it runs with
-// the kernel lock held and does not allocate.
+// Everything here is trap context (docs/trap-context.md) and does not
+// allocate. The calls hold the memory lock (klock.Mem): those whose
+// range holds no page of the program's under it alone (MemLockCall,
+// memlock.go), the others, which may unmap or write-protect pages, under
+// the kernel lock and the files lock as well (Mmap, Munmap, Mprotect,
+// Madvise, Msync).
 package memcalls

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/fsys"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
@@ -141,7 +142,10 @@ func Msync(addr, length uintptr, flags int) int64 {
 	if !ok {
 		return -abi.EINVAL
 	}
-	if vm.VMAs.Bytes(addr, end, 0) != uint64(end-addr) {
+	c := vm.LockMem()
+	mapped := vm.VMAs.Bytes(addr, end, 0) == uint64(end-addr)
+	klock.Mem.Unlock(c)
+	if !mapped {
 		return -abi.ENOMEM
 	}
 	return 0

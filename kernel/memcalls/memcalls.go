@@ -13,32 +13,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Mmap runs mmap under the memory lock (lockMem).
+// Mmap runs mmap under the memory lock (vm.LockMem).
 // Context: trap, kernel lock held, memory lock not held.
 func Mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
-	c := lockMem()
+	c := vm.LockMem()
 	r := mmap(addr, length, prot, flags, fd, off)
-	unlockMem(c)
+	klock.Mem.Unlock(c)
 	return r
 }
 
-// mmap implements anonymous mmap: hinted, fixed and PROT_NONE
-// reservations, backed lazily by vm.DemandFault.
-//
-// Commit accounting is a heuristic overcommit, as Linux's default is in
-// spirit: a writable mapping at an address of the kernel's choosing (the
-// Go runtime's sysAlloc: its 32 MiB heap arena index, persistentalloc
-// chunks, page-allocator indexes, all sparsely used) is charged a page at
-// a time as the program touches it (mm.ProtLazy), so its untouched part
-// costs nothing; a writable MAP_FIXED mapping (the runtime's sysMap, which
-// turns part of a PROT_NONE reservation into heap it is about to use) is
-// charged whole, now, and refused with ENOMEM when the commit (lazy pages
-// touched so far included) would pass vm.CommitLimit. So a program that
-// really uses more memory than the machine has gets ENOMEM when its heap
-// grows, and the Go runtime its own "out of memory" error, rather than a
-// fault later. Context: trap.
+// knownProt is the PROT_* bits mmap and mprotect take.
+const knownProt = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
+
+// mmap is mmap(2) on the kernel lock's path: anonymous memory
+// (mapAnon, which explains the commit accounting; a MAP_FIXED over pages
+// the program touched is unmapped first), a regular file (mapFile) or
+// /dev/mem (devices.MapDevice). Context: trap, kernel and memory locks
+// held; does not allocate.
 func mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
-	const knownProt = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
 	if length == 0 || prot&^knownProt != 0 || off%mm.PageSize != 0 {
 		return -abi.EINVAL
 	}
@@ -56,61 +48,26 @@ func mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 		}
 		return devices.MapDevice(addr, uintptr(mm.PageRoundUp(uint64(length))), prot, flags, off)
 	}
-	if flags&(unix.MAP_PRIVATE|unix.MAP_SHARED) == 0 {
-		return -abi.EINVAL
+	r, ok := mapAnon(addr, length, prot, flags)
+	if ok {
+		return r
 	}
-	n := uintptr(mm.PageRoundUp(uint64(length)))
-	if n < length {
+	// MAP_FIXED over pages of the program's: mapAnon checked everything
+	// (the commit less what the range gives back) and changed nothing.
+	// Unmap the range, then map it, untouched now.
+	if !unmapRange(addr, addr+uintptr(mm.PageRoundUp(uint64(length)))) {
 		return -abi.ENOMEM
 	}
-	fixed := flags&unix.MAP_FIXED != 0
-	noReplace := flags&unix.MAP_FIXED_NOREPLACE != 0
-	if fixed || noReplace {
-		if addr%mm.PageSize != 0 {
-			return -abi.EINVAL
-		}
-		if addr < vm.UserMin || addr+n > vm.UserTop || addr+n < addr {
-			return -abi.ENOMEM
-		}
-		if !vm.VMAs.IsFree(addr, addr+n) {
-			if noReplace && !fixed {
-				return -abi.EEXIST
-			}
-		}
-	} else {
-		a, ok := vm.VMAs.FindFree(addr&^(mm.PageSize-1), n, vm.UserMin, vm.MmapTop)
-		if !ok {
-			return -abi.ENOMEM
-		}
-		addr = a
+	if r, ok = mapAnon(addr, length, prot, flags); !ok {
+		return -abi.ENOMEM // not reached: the range holds no page now
 	}
-	var charge uint64
-	area := uint8(prot)
-	switch {
-	case prot&unix.PROT_WRITE == 0:
-	case fixed || noReplace:
-		charge = uint64(n)
-	default:
-		area |= mm.ProtLazy // charged page by page in vm.DemandFault
-	}
-	release := chargedBytes(addr, addr+n) // replaced by MAP_FIXED
-	if !vm.CommitFits(charge, release) {
-		return -abi.ENOMEM
-	}
-	if fixed && !unmapRange(addr, addr+n) {
-		return -abi.ENOMEM
-	}
-	if !vm.VMAs.Insert(addr, addr+n, area) {
-		return -abi.ENOMEM
-	}
-	vm.Commit(charge)
-	return int64(addr)
+	return r
 }
 
 // chargedBytes returns what [start, end) holds in the commit: the whole
 // of its writable areas that are charged whole (not device memory, not
 // lazily charged) and a page for each present page of its lazily charged
-// areas. Context: trap, kernel lock held; does not allocate.
+// areas. Context: trap, memory lock held; does not allocate.
 func chargedBytes(start, end uintptr) uint64 {
 	n := vm.VMAs.Bytes(start, end, mm.ProtWrite) - vm.VMAs.Bytes(start, end, mm.ProtWrite|mm.ProtDevice) - vm.VMAs.Bytes(start, end, mm.ProtWrite|mm.ProtLazy)
 	return n + lazyBytes(start, end)
@@ -118,7 +75,7 @@ func chargedBytes(start, end uintptr) uint64 {
 
 // lazyBytes returns the bytes of the present pages of the lazily charged
 // areas (mm.ProtLazy) in [start, end): what they hold in the commit.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, memory lock held; does not allocate.
 func lazyBytes(start, end uintptr) uint64 {
 	var n uint64
 	for i := vm.VMAs.Index(start); i < vm.VMAs.Len(); i++ {
@@ -140,29 +97,41 @@ func lazyBytes(start, end uintptr) uint64 {
 }
 
 // uncharge takes n bytes off the commit (never below zero: the image's
-// own areas were never charged). Context: trap, kernel lock held.
+// own areas were never charged). Context: trap, memory lock held.
 func uncharge(n uint64) {
 	vm.Uncommit(n)
 }
 
 // unmapRange removes [start, end) from the address space: the areas, their
 // commit charge, and every page (frames freed, TLB entries dropped).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel and memory locks held; does not allocate.
 func unmapRange(start, end uintptr) bool {
 	devices.UnmapDeviceAreas(start, end) // their frames are not ours: unmap only
+	if !dropAreas(start, end) {
+		return false
+	}
+	freePages(start, end)
+	return true
+}
+
+// dropAreas removes the areas of [start, end) and their commit charge,
+// leaving the page table as it is: unmapRange's first half, and all of
+// an unmap of a range that holds no page (untouched). It reports false,
+// having changed nothing, when the area table has no room for a split.
+// Context: trap, memory lock held; does not allocate.
+func dropAreas(start, end uintptr) bool {
 	released := chargedBytes(start, end)
 	if !vm.VMAs.Remove(start, end) {
 		return false
 	}
 	uncharge(released)
-	freePages(start, end)
 	return true
 }
 
 // freePages unmaps the pages of [start, end) that are present, makes every
 // CPU forget them, and only then frees their frames (another CPU could
 // still write through a stale TLB entry until the shootdown).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel and memory locks held; does not allocate.
 func freePages(start, end uintptr) {
 	var batch [64]uint64
 	n := 0
@@ -201,17 +170,17 @@ func userSpan(addr, length uintptr) (uintptr, bool) {
 	return end, true
 }
 
-// Munmap runs munmap under the memory lock (lockMem).
+// Munmap runs munmap under the memory lock (vm.LockMem).
 // Context: trap, kernel lock held, memory lock not held.
 func Munmap(addr, length uintptr) int64 {
-	c := lockMem()
+	c := vm.LockMem()
 	r := munmap(addr, length)
-	unlockMem(c)
+	klock.Mem.Unlock(c)
 	return r
 }
 
 // munmap removes [addr, addr+length) from the address space.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel and memory locks held; does not allocate.
 func munmap(addr, length uintptr) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok || length == 0 {
@@ -223,23 +192,48 @@ func munmap(addr, length uintptr) int64 {
 	return 0
 }
 
-// Mprotect runs mprotect under the memory lock (lockMem).
+// Mprotect runs mprotect under the memory lock (vm.LockMem).
 // Context: trap, kernel lock held, memory lock not held.
 func Mprotect(addr, length uintptr, prot int) int64 {
-	c := lockMem()
+	c := vm.LockMem()
 	r := mprotect(addr, length, prot)
-	unlockMem(c)
+	klock.Mem.Unlock(c)
 	return r
 }
 
 // mprotect changes the protection of a fully mapped range (device
 // memory excepted), recharging the commit for writability, and updates
-// the present pages' entries on every CPU. Context: trap, kernel lock held; does not allocate.
+// the present pages' entries on every CPU. Context: trap, kernel and
+// memory locks held; does not allocate.
 func mprotect(addr, length uintptr, prot int) int64 {
 	end, ok := userSpan(addr, length)
-	if !ok || prot&^(unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC) != 0 {
+	if !ok || prot&^knownProt != 0 {
 		return -abi.EINVAL
 	}
+	if r := protectAreas(addr, end, prot); r != 0 {
+		return r
+	}
+	changed := false
+	for va := mm.KPT.NextMapped(addr, end); va < end; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
+		if mm.KPT.Protect(va, vm.PTEFlags(uint8(prot))) {
+			cpu.Invlpg(va)
+			changed = true
+		}
+	}
+	if changed {
+		tlb.Shootdown(percpu.This())
+	}
+	return 0
+}
+
+// protectAreas gives the areas of [addr, end) protection prot and
+// recharges the commit for their writability, leaving the page table as
+// it is: mprotect's first half, and all of it for a range that holds no
+// page (untouched). It returns 0 or Linux's errno, negative, having
+// changed nothing: ENOMEM where part of the range is not mapped (or the
+// commit or the area table has no room), EINVAL for device memory.
+// Context: trap, memory lock held; does not allocate.
+func protectAreas(addr, end uintptr, prot int) int64 {
 	if vm.VMAs.Bytes(addr, end, 0) != uint64(end-addr) {
 		return -abi.ENOMEM // Linux: part of the range is not mapped
 	}
@@ -254,40 +248,30 @@ func mprotect(addr, length uintptr, prot int) int64 {
 	if prot&unix.PROT_WRITE != 0 {
 		newW = uint64(end-addr) - lazy
 	}
-	if !vm.CommitFits(newW, oldW) {
+	if !vm.TryCommit(newW, oldW) {
 		return -abi.ENOMEM
 	}
 	if !vm.VMAs.Protect(addr, end, uint8(prot)) {
+		vm.Commit(oldW) // back as it was
+		vm.Uncommit(newW)
 		return -abi.ENOMEM
-	}
-	vm.Uncommit(oldW)
-	vm.Commit(newW)
-	changed := false
-	for va := mm.KPT.NextMapped(addr, end); va < end; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
-		if mm.KPT.Protect(va, vm.PTEFlags(uint8(prot))) {
-			cpu.Invlpg(va)
-			changed = true
-		}
-	}
-	if changed {
-		tlb.Shootdown(percpu.This())
 	}
 	return 0
 }
 
-// Madvise runs madvise under the memory lock (lockMem).
+// Madvise runs madvise under the memory lock (vm.LockMem).
 // Context: trap, kernel lock held, memory lock not held.
 func Madvise(addr, length uintptr, advice int) int64 {
-	c := lockMem()
+	c := vm.LockMem()
 	r := madvise(addr, length, advice)
-	unlockMem(c)
+	klock.Mem.Unlock(c)
 	return r
 }
 
 // madvise gives memory back for MADV_DONTNEED and MADV_FREE (the pages
 // read as zero afterwards, as on Linux for private anonymous memory) and
 // accepts the other advice as a no-op.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel and memory locks held; does not allocate.
 func madvise(addr, length uintptr, advice int) int64 {
 	end, ok := userSpan(addr, length)
 	if !ok {
@@ -306,19 +290,3 @@ func madvise(addr, length uintptr, advice int) int64 {
 	}
 	return 0
 }
-
-// lockMem takes the memory lock (klock.Mem) for a call that changes the
-// areas or the page table, which keeps the program's page faults (mapped
-// under that lock alone) out meanwhile; it records the kernel lock's
-// hold tag (the system call) as its holder's and returns the CPU.
-// Context: trap, kernel lock held; does not allocate.
-func lockMem() *percpu.CPU {
-	c := percpu.This()
-	klock.Mem.Lock(c)
-	klock.Mem.SetHolder(klock.Kernel.Tag())
-	return c
-}
-
-// unlockMem releases the memory lock lockMem took on c. Context: trap,
-// kernel lock held; does not allocate.
-func unlockMem(c *percpu.CPU) { klock.Mem.Unlock(c) }

@@ -41,8 +41,8 @@ func (s *VMASet) Len() int { return s.n }
 func (s *VMASet) At(i int) VMA { return s.v[i] }
 
 // Find returns the area holding addr.
-// Context: trap, the set's lock held (the kernel lock, or the memory
-// lock for the process's set: kernel/vm); does not allocate.
+// Context: trap, the set's lock held (the memory lock for the
+// program's set: kernel/vm); does not allocate.
 func (s *VMASet) Find(addr uintptr) (VMA, bool) {
 	i := s.search(addr)
 	if i < s.n && s.v[i].Start <= addr {
@@ -82,7 +82,7 @@ func (s *VMASet) IsFree(start, end uintptr) bool {
 
 // Bytes returns how many bytes of [start, end) are covered by areas whose
 // protection includes all of the bits in prot (prot 0 counts every area).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, the set's lock held; does not allocate.
 func (s *VMASet) Bytes(start, end uintptr, prot uint8) uint64 {
 	var n uint64
 	for i := s.search(start); i < s.n && s.v[i].Start < end; i++ {
@@ -96,7 +96,7 @@ func (s *VMASet) Bytes(start, end uintptr, prot uint8) uint64 {
 
 // Insert adds [start, end) with prot. The range must be free (IsFree) and
 // page aligned. It reports false when the table is full.
-// Context: trap or boot, kernel lock held; does not allocate.
+// Context: trap or boot, the set's lock held; does not allocate.
 func (s *VMASet) Insert(start, end uintptr, prot uint8) bool {
 	i := s.search(start)
 	mergeLeft := i > 0 && s.v[i-1].End == start && s.v[i-1].Prot == prot
@@ -123,7 +123,7 @@ func (s *VMASet) Insert(start, end uintptr, prot uint8) bool {
 // Remove deletes [start, end) from every area it overlaps, splitting areas
 // as needed. It reports false (and changes nothing) when a split would
 // overflow the table.
-// Context: trap or boot, kernel lock held; does not allocate.
+// Context: trap or boot, the set's lock held; does not allocate.
 func (s *VMASet) Remove(start, end uintptr) bool {
 	i := s.search(start)
 	if i < s.n && s.v[i].Start < start && s.v[i].End > end {
@@ -156,7 +156,7 @@ func (s *VMASet) Remove(start, end uintptr) bool {
 // Protect sets prot on the mapped parts of [start, end), keeping each
 // area's ProtLazy bit. It reports false
 // (changing nothing) when the table could not hold the splits.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, the set's lock held; does not allocate.
 func (s *VMASet) Protect(start, end uintptr, prot uint8) bool {
 	// Worst case: two splits. Check room first so that failure changes nothing.
 	if s.n+2 > MaxVMAs {
@@ -179,7 +179,7 @@ func (s *VMASet) Protect(start, end uintptr, prot uint8) bool {
 // FindFree returns a free, page-aligned range of length bytes inside
 // [lo, hi): hint itself when that range is free, otherwise the highest gap
 // below hi (top-down, like Linux's mmap).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, the set's lock held; does not allocate.
 func (s *VMASet) FindFree(hint, length, lo, hi uintptr) (uintptr, bool) {
 	if length == 0 || length > hi-lo {
 		return 0, false

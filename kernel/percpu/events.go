@@ -15,13 +15,15 @@ package percpu
 // Event is one of the per-CPU counts: the kernel entries above, and the
 // fast paths' answers (kernel/fastpath.go), lock-free or sent on to the
 // locked path.
-type Event int
+type Event uint8
 
 // The events counted.
 const (
 	EvSyscall             Event = iota // a system call (the lock-free ones too)
 	EvPageFault                        // a page fault from ring 3
 	EvPageFaultMem                     // one of those mapped under the memory lock alone (kernel/memfault.go)
+	EvMemCallMem                       // an mmap, munmap, mprotect or madvise served under the memory lock alone (kernel.memCall)
+	EvMemCallLocked                    // one of those calls sent to the kernel lock's path (its range holds pages, or a file's)
 	EvTimer                            // a timer interrupt in ring 3
 	EvKickIPI                          // a kick IPI this CPU sent (a wake-up or a signal elsewhere)
 	EvFutexWakeFast                    // FUTEX_WAKE answered without the kernel lock

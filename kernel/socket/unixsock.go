@@ -132,7 +132,7 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 	case unix.SYS_LISTEN:
 		e := Usocks().Listen(i, int(int32(a1)))
 		UnixNotify(i)
-		return vfs.Errno(e)
+		return -int64(e)
 	case unix.SYS_CONNECT:
 		return unixConnect(t, fd, i, a1, a2)
 	case unix.SYS_ACCEPT:
@@ -142,13 +142,13 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 	case unix.SYS_SHUTDOWN:
 		e := Usocks().Shutdown(i, int(a1))
 		unixNotifyAround(i)
-		return vfs.Errno(e)
+		return -int64(e)
 	case unix.SYS_GETSOCKNAME:
 		return writeUnixSockaddr(Usocks().Name(i), a1, a2, 2)
 	case unix.SYS_GETPEERNAME:
 		a, e := Usocks().PeerName(i)
 		if e != 0 {
-			return vfs.Errno(e)
+			return -int64(e)
 		}
 		return writeUnixSockaddr(a, a1, a2, 2)
 	case unix.SYS_SETSOCKOPT:
@@ -191,7 +191,7 @@ func unixSocket(typ, proto int) int64 {
 	}
 	i, fe := Usocks().New(st)
 	if fe != 0 {
-		return vfs.Errno(fe)
+		return -int64(fe)
 	}
 	fd := fdtab.Alloc(fdtab.KindUnix, OpenFlags(typ))
 	if fd < 0 {
@@ -218,7 +218,7 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 	}
 	a, b, fe := Usocks().Pair(st)
 	if fe != 0 {
-		return vfs.Errno(fe)
+		return -int64(fe)
 	}
 	fa := fdtab.Alloc(fdtab.KindUnix, OpenFlags(typ))
 	fb := -1
@@ -252,7 +252,7 @@ func readUnixSockaddr(addr, n uintptr) (fs.UnixAddr, bool, int64) {
 		return fs.UnixAddr{}, false, -abi.EFAULT
 	}
 	a, auto, e := fs.ParseUnixAddr(b, int(n))
-	return a, auto, vfs.Errno(e)
+	return a, auto, -int64(e)
 }
 
 // writeUnixSockaddr writes a as a sockaddr_un to (addr, *lenAddr) as
@@ -284,10 +284,10 @@ func unixBind(i int, addr, n uintptr) int64 {
 		return e
 	}
 	if auto {
-		return vfs.Errno(Usocks().Autobind(i))
+		return -int64(Usocks().Autobind(i))
 	}
 	if a.Abstract() {
-		return vfs.Errno(Usocks().Bind(i, &a, 0))
+		return -int64(Usocks().Bind(i, &a, 0))
 	}
 	var p fs.Path
 	p.N = copy(p.Buf[:], a.Bytes())
@@ -297,7 +297,7 @@ func unixBind(i int, addr, n uintptr) int64 {
 	switch {
 	case fe != 0:
 		vfs.Done(&m)
-		return vfs.Errno(fe)
+		return -int64(fe)
 	case found.Ino != 0:
 		vfs.Done(&m)
 		return -abi.EADDRINUSE
@@ -315,5 +315,5 @@ func unixBind(i int, addr, n uintptr) int64 {
 		}
 	}
 	vfs.Done(&m)
-	return vfs.Errno(fe)
+	return -int64(fe)
 }

@@ -32,7 +32,7 @@ func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
 		vfs.Done(&m)
 		switch {
 		case fe != 0:
-			return -1, vfs.Errno(fe)
+			return -1, -int64(fe)
 		case found.Ino == 0:
 			return -1, -abi.ENOENT
 		case vfs.Root.Mode(found.Ino)&unix.S_IFMT != unix.S_IFSOCK:
@@ -41,7 +41,7 @@ func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
 		ino = found.Ino
 	}
 	j, e := Usocks().Lookup(Usocks().Type(i), a, ino)
-	return j, vfs.Errno(e)
+	return j, -int64(e)
 }
 
 // unixConnect is connect(2): a datagram socket takes its peer (AF_UNSPEC
@@ -74,14 +74,14 @@ func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
 	if dgram {
 		e := Usocks().ConnectDgram(i, j)
 		UnixNotify(i)
-		return vfs.Errno(e)
+		return -int64(e)
 	}
 	_, ce := Usocks().Connect(i, j)
 	if ce == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
 		return vfs.WaitKey(t, UnixKey(j))
 	}
 	if ce != 0 {
-		return vfs.Errno(ce)
+		return -int64(ce)
 	}
 	UnixNotify(j)
 	UnixNotify(i)
@@ -104,7 +104,7 @@ func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 
 		if e == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
 			return vfs.WaitKey(t, UnixKey(i))
 		}
-		return vfs.Errno(e)
+		return -int64(e)
 	}
 	fdtab.Files[nfd].Socket = c
 	UnixNotify(i)
@@ -192,7 +192,7 @@ func unixSend(fd, i int, io *SockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 	if fe == unix.EPIPE && typ == unix.SOCK_STREAM && io.Flags&unix.MSG_NOSIGNAL == 0 {
 		thread.SendSignal(percpu.This(), io.T, int(unix.SIGPIPE), abi.SIUser, 1, 0) // as Linux's unix_stream_sendmsg
 	}
-	return vfs.Errno(fe)
+	return -int64(fe)
 }
 
 // unixSendTarget is where a send with the name at (addr, alen) goes: -1
@@ -261,7 +261,7 @@ func unixRecvCore(fd, i int, io *SockIO, um *fs.UnixMsg) int64 {
 		return vfs.WaitKey(io.T, UnixKey(i))
 	}
 	if e != 0 {
-		return vfs.Errno(e)
+		return -int64(e)
 	}
 	if !peek {
 		unixNotifyAround(i)

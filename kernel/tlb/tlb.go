@@ -95,8 +95,9 @@ func ServiceTLB(c *percpu.CPU) {
 // Shootdown makes every other CPU drop stale translations and waits
 // until each has, or is in the kernel (where it flushes before using user
 // memory). The caller has already updated the page table and flushed its
-// own entries. One CPU shoots at a time: the callers (the mmap family)
-// hold the memory lock. Context: trap, kernel and memory locks held.
+// own entries. One CPU shoots at a time: the callers (the mmap family on
+// the kernel lock's path) hold the memory lock. Context: trap, kernel and
+// memory locks held.
 func Shootdown(c *percpu.CPU) {
 	if percpu.NOnline == 1 {
 		return

@@ -102,7 +102,11 @@ func AllocDesc(ino fs.Ino, flags int) int32 {
 }
 
 // DescOf returns the description behind f (files, pipes, devices).
-// Context: trap, files lock held; does not allocate.
+// Context: trap, files lock held; does not allocate. Not inlined: its
+// copies at forty callers cost the image more than the calls (issue
+// 16's budget).
+//
+//go:noinline
 func DescOf(f *fdtab.File) *Desc { return &Descs[f.Desc] }
 
 // HasDesc reports whether descriptors of kind point at a description.
@@ -275,7 +279,7 @@ func PipeWriteNow(p int, nonblock bool, b []byte) int64 {
 	case e == unix.EAGAIN && !nonblock:
 		return WouldBlock
 	case e != 0:
-		return Errno(e)
+		return -int64(e)
 	}
 	PipeChanged(p)
 	return int64(put)
@@ -302,10 +306,6 @@ func WakeRecordedPipes() {
 		WakeKey(PipeKey(p))
 	}
 }
-
-// Errno converts a file-system error into a system call result.
-// Context: trap, kernel lock held; does not allocate.
-func Errno(e fs.Errno) int64 { return -int64(e) }
 
 // FifoPipe maps an inode to its pipe plus one (0: none open): 16 bits,
 // half the memory of an int32 per inode, as there are fs.MaxPipes pipes

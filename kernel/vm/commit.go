@@ -6,10 +6,14 @@ import "sync/atomic"
 // (mmap's charges, the lazily charged pages it has touched) and taken by
 // the kernel on its behalf (socket buffers, files' pages, the DMA pool),
 // which mmap keeps within CommitLimit. It is an atomic: a demand fault
-// charges its page under the memory lock alone (klock.Mem) while the
-// other calls charge under the kernel lock. A check and the charge that
-// follows it are two steps, so a page fault between them may take the
-// charge a page past the limit; lazily charged pages may pass it anyway
+// charges its page under the memory lock alone (klock.Mem), the memory
+// calls under the memory lock (TryCommit: the check and the charge in
+// one step), the file system and the sockets under the files lock. Those
+// last check and charge in two steps, so a charge between them may take
+// the commit past the limit: a page (a page fault, a socket buffer's
+// page) or, for a file-system call that took pages of its budget
+// (kernel/vfs's Mem), a memory call's charge made before that call's
+// pages are charged. Lazily charged pages may pass it anyway
 // (DemandFault), and every later check then fails.
 var committed atomic.Uint64
 
@@ -18,11 +22,30 @@ var committed atomic.Uint64
 func Committed() uint64 { return committed.Load() }
 
 // CommitFits reports whether the charge, less release bytes given back
-// first (never below zero), plus n stays within CommitLimit; always true
-// before the limit is set (the boot). Context: any; does not allocate.
+// first (never below zero), plus n stays within CommitLimit or does not
+// grow; always true before the limit is set (the boot).
+// Context: any; does not allocate.
 func CommitFits(n, release uint64) bool {
 	c := committed.Load()
-	return CommitLimit == 0 || c-min(release, c)+n <= CommitLimit
+	next := c - min(release, c) + n
+	return CommitLimit == 0 || next <= CommitLimit || next <= c
+}
+
+// TryCommit adds n bytes to the charge, less release bytes given back
+// first (never below zero), in one step, unless that takes a charge that
+// grows past CommitLimit: it reports whether it did. A change that does
+// not grow the charge always succeeds. Context: any; does not allocate.
+func TryCommit(n, release uint64) bool {
+	for {
+		c := committed.Load()
+		next := c - min(release, c) + n
+		if CommitLimit != 0 && next > CommitLimit && next > c {
+			return false
+		}
+		if committed.CompareAndSwap(c, next) {
+			return true
+		}
+	}
 }
 
 // Commit adds n bytes to the charge. Context: any; does not allocate.

@@ -44,3 +44,42 @@ func TestCommit(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, uint64(8*1000*2), Committed())
 }
+
+// TestTryCommit: the check and the charge in one step, so CPUs growing
+// the charge at once stop exactly at the limit; a change that does not
+// grow the charge (mprotect to read-only, a MAP_FIXED that replaces as
+// much as it charges) is never refused, even past the limit.
+func TestTryCommit(t *testing.T) {
+	oldLimit, oldCharge := CommitLimit, committed.Load()
+	t.Cleanup(func() { CommitLimit = oldLimit; committed.Store(oldCharge) })
+
+	committed.Store(0)
+	CommitLimit = 1000
+	var wg sync.WaitGroup
+	var taken [8]int
+	for i := range taken {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for TryCommit(3, 0) {
+				taken[i]++
+			}
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range taken {
+		total += n
+	}
+	assert.Equal(t, uint64(3*total), Committed(), "every success charged 3")
+	assert.LessOrEqual(t, Committed(), CommitLimit)
+	assert.Greater(t, Committed(), CommitLimit-3, "the CPUs stopped at the limit, not before")
+
+	committed.Store(1200) // past the limit: lazily charged pages may take it there
+	assert.False(t, TryCommit(1, 0))
+	assert.False(t, CommitFits(1, 0))
+	assert.True(t, CommitFits(5, 5), "a change that does not grow the charge fits")
+	assert.True(t, TryCommit(5, 10))
+	assert.Equal(t, uint64(1195), Committed())
+	assert.True(t, TryCommit(0, 0), "mprotect of no bytes")
+}

@@ -25,6 +25,23 @@ const (
 // call on a file's descriptor holds the files lock alone:
 // kernel/filetrap.go), memory lock not held; does not allocate.
 func DemandFault(va uintptr, write, exec bool) bool {
+	c := LockMem()
+	r := MapOnFault(va, write, exec)
+	if r == FaultNoFrame {
+		outOfMemory(va)
+	}
+	klock.Mem.Unlock(c)
+	return r == FaultMapped
+}
+
+// LockMem takes the memory lock (klock.Mem) for a holder of the kernel
+// lock or the files lock, recording that lock's hold tag (the system
+// call) as its holder's, and returns the CPU; klock.Mem.Unlock(c)
+// releases it. The areas (VMAs) change under the memory lock alone
+// (kernel.memCall), so their readers hold it too.
+// Context: trap, kernel or files lock held, memory lock not held; does
+// not allocate.
+func LockMem() *percpu.CPU {
 	c := percpu.This()
 	tag := klock.Files.Tag()
 	if klock.Kernel.HeldBy(c) {
@@ -32,12 +49,27 @@ func DemandFault(va uintptr, write, exec bool) bool {
 	}
 	klock.Mem.Lock(c)
 	klock.Mem.SetHolder(tag)
-	r := MapOnFault(va, write, exec)
-	if r == FaultNoFrame {
-		outOfMemory(va)
-	}
+	return c
+}
+
+// InArea reports whether addr lies in one of the program's areas.
+// Context: trap, kernel lock held, memory lock not held; does not
+// allocate.
+func InArea(addr uintptr) bool {
+	c := LockMem()
+	_, ok := VMAs.Find(addr)
 	klock.Mem.Unlock(c)
-	return r == FaultMapped
+	return ok
+}
+
+// AreaBytes returns the size of the program's areas: its address space.
+// Context: trap, kernel lock held, memory lock not held; does not
+// allocate.
+func AreaBytes() uint64 {
+	c := LockMem()
+	n := VMAs.Bytes(0, UserTop, 0)
+	klock.Mem.Unlock(c)
+	return n
 }
 
 // MapOnFault maps a fresh zeroed frame at va if va lies in an area that
@@ -162,7 +194,8 @@ func UserRange(addr, n uintptr, write bool) bool {
 // checking it with UserRange.
 // Context: trap (system calls, and interrupts that complete a blocked read
 // or epoll wait), kernel lock held, or the files lock alone (the slice
-// stays valid while either is held: every call that unmaps takes both);
+// stays valid while either is held: every call that unmaps pages takes
+// both);
 // does not allocate.
 func UserBytes(addr, n uintptr, write bool) ([]byte, bool) {
 	if n == 0 {

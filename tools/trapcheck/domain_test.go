@@ -1,16 +1,13 @@
 package trapcheck
 
 import (
+	"encoding/binary"
 	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// lockKernelOnly is kernel/filetrap.go's number for the calls that take
-// the kernel lock alone (kernel.TestLockClasses pins it there).
-const lockKernelOnly = 1
 
 // Packages of the file layer, the files lock's domain (klock.Files): the
 // descriptors, files, pipes, epoll and the Internet sockets.
@@ -21,21 +18,21 @@ var fileLayer = []string{
 
 const kernelPkgDir = "github.com/gometal/gometal/kernel/"
 
-// callsOfClass returns the handlers (symbol names) of the system calls
-// whose lock class in the image's kernel.syscallLocks is class.
-func callsOfClass(t *testing.T, img string, class byte) []string {
+// kernelOnlyHandlers returns the handlers (symbol names) of the system
+// calls that the image's kernel.kernelOnlyCalls lists (two bytes a call,
+// little-endian) as taking the kernel lock alone.
+func kernelOnlyHandlers(t *testing.T, img string) []string {
 	t.Helper()
-	locks, err := Variable(img, kernelPkg+"syscallLocks")
+	list, err := Variable(img, kernelPkg+"kernelOnlyCalls")
 	require.NoError(t, err)
+	require.Zero(t, len(list)%2, "kernelOnlyCalls holds 16-bit numbers")
 	handlers, err := TableEntries(img, kernelPkg+"syscallTable", 8) // a func value per call
 	require.NoError(t, err)
 	var out []string
-	for nr, c := range locks {
-		if c != class {
-			continue
-		}
-		require.Less(t, nr, len(handlers), "call %d has a lock class but no table entry", nr)
-		require.NotEmpty(t, handlers[nr], "call %d has a lock class but no handler", nr)
+	for i := 0; i < len(list); i += 2 {
+		nr := int(binary.LittleEndian.Uint16(list[i:]))
+		require.Less(t, nr, len(handlers), "kernel-only call %d has no table entry", nr)
+		require.NotEmpty(t, handlers[nr], "kernel-only call %d has no handler", nr)
 		out = append(out, handlers[nr])
 	}
 	return out
@@ -53,7 +50,7 @@ func violations(r *DomainReport) []string {
 // image, the two halves of the files lock's promise (kernel/filetrap.go):
 //
 //   - what runs under the kernel lock without the files lock (the
-//     handlers of the calls syscallLocks marks kernel-only, and the trap
+//     handlers of the calls kernelOnlyCalls lists, and the trap
 //     entries' own code for timers, kicks, faults and the idle loop)
 //     reaches the file layer only through a gate that takes the files
 //     lock first;
@@ -67,7 +64,7 @@ func violations(r *DomainReport) []string {
 func TestGometalFileLockDomain(t *testing.T) {
 	_, img, _ := checkHello(t)
 
-	kernelOnly := callsOfClass(t, img, lockKernelOnly)
+	kernelOnly := kernelOnlyHandlers(t, img)
 	t.Logf("kernel-only handlers: %v", kernelOnly)
 	assert.Contains(t, kernelOnly, kernelPkg+"doFutex")
 	assert.Contains(t, kernelOnly, kernelPkg+"doSchedYield")
@@ -79,6 +76,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 		Gates: []string{
 			kernelPkg + "doSyscall", // lockFiles for every call not kernel-only; those handlers are roots here
 			kernelPkg + "fileTrap",  // the files lock alone: the second domain below
+			kernelPkg + "memCall",   // the memory lock alone: TestGometalMemoryLockDomain
 			kernelPkg + "socketEventsLocked", kernelPkg + "stackTimedOut", kernelPkg + "deviceInterrupt", kernelPkg + "shutdown",
 		},
 		// The file layer, and what unmaps or write-protects the program's
@@ -100,7 +98,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 	t.Logf("without the files lock: %d functions, gates reached %v", r.Reached, r.GatesSeen)
 	assert.Empty(t, violations(r), "kernel-lock-only code reaching the file layer")
 	assert.Greater(t, r.Reached, 100, "the walk got into the kernel")
-	for _, g := range []string{"doSyscall", "fileTrap", "socketEventsLocked", "deviceInterrupt", "shutdown"} {
+	for _, g := range []string{"doSyscall", "fileTrap", "memCall", "socketEventsLocked", "deviceInterrupt", "shutdown"} {
 		assert.Contains(t, r.GatesSeen, kernelPkg+g, "the walk reached the gate %s", g)
 	}
 
@@ -111,7 +109,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 	if callees, err := Callees(img, kernelPkg+"lockFiles"); err == nil {
 		assert.Contains(t, callees, lock, "lockFiles takes a lock")
 	}
-	for _, g := range []string{"doSyscall", "fileTrap", "socketEventsLocked", "stackTimedOut", "deviceInterrupt", "shutdown"} {
+	for _, g := range []string{"doSyscall", "fileTrap", "memCall", "socketEventsLocked", "stackTimedOut", "deviceInterrupt", "shutdown"} {
 		callees, err := Callees(img, kernelPkg+g)
 		require.NoError(t, err)
 		assert.True(t, slices.Contains(callees, lock) || slices.Contains(callees, kernelPkg+"lockFiles"),
@@ -140,7 +138,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 		// stay forbidden.
 		Allowed: []string{
 			kernelPkg + "file*", kernelPkg + "openFile", kernelPkg + "statFile", kernelPkg + "do*",
-			kernelPkg + "callLocks", kernelPkg + "syscallLocks",
+			kernelPkg + "callLocks", kernelPkg + "kernelOnlyCalls",
 			kernelPkg + "kickSelfIfTaken",
 			// Whether a stream write's EPIPE raises SIGPIPE: a look at
 			// the call's number and flags, which the kernel lock's path
@@ -172,6 +170,49 @@ func TestGometalFileLockDomain(t *testing.T) {
 	for _, fn := range []string{kernelPkgDir + "fsys.OpenFile", kernelPkg + "doMkdirat", kernelPkg + "fileNewfstatat"} {
 		assert.Contains(t, r.Functions, fn, "the walk followed the path calls' table")
 	}
+}
+
+// TestGometalMemoryLockDomain checks, in examples/hello built into an
+// image, the promise of the memory calls under the memory lock alone
+// (kernel.memCall, memcalls.MemLockCall): they change the areas and the
+// commit charge, never a page-table entry or a frame (no invalidation,
+// no TLB shootdown, no frame allocated or freed, nothing of a device or
+// a file), so the calls under the files lock alone and those under the
+// kernel lock, which use the program's touched pages directly, need not
+// exclude them; and they reach no thread, scheduler or file-layer code.
+func TestGometalMemoryLockDomain(t *testing.T) {
+	_, img, _ := checkHello(t)
+	memOnly := Domain{
+		Name:  "kernel and files",
+		Roots: []string{kernelPkg + "memCall"},
+		Gates: []string{
+			kernelPkgDir + "kpanic.Panic",
+			kernelPkgDir + "klock.checkLockOrder", kernelPkgDir + "klock.(*Handle).CheckHolder",
+		},
+		Forbidden: append([]string{
+			kernelPkg + "*", kernelPkgDir + "klog.*", kernelPkgDir + "thread.*", kernelPkgDir + "threadtab.*",
+			"github.com/gometal/gometal/sched.*", kernelPkgDir + "console.*",
+			kernelPkgDir + "devices.*", kernelPkgDir + "kfiles.*",
+			// What changes or drops a page: the kernel lock's path's.
+			kernelPkgDir + "tlb.Shootdown", kernelPkgDir + "cpu.Invlpg", kernelPkgDir + "vm.Frames",
+			kernelPkgDir + "mm.(*PageTable).Map*", kernelPkgDir + "mm.(*PageTable).Unmap",
+			kernelPkgDir + "mm.(*PageTable).Protect",
+			kernelPkgDir + "memcalls.unmapRange", kernelPkgDir + "memcalls.freePages", kernelPkgDir + "memcalls.mapFile",
+		}, fileLayer...),
+		Allowed: []string{kernelPkg + "memCall", kernelPkg + "kickSelfIfTaken"},
+	}
+	r, err := CheckDomain(img, Gometal(), memOnly)
+	require.NoError(t, err)
+	t.Logf("under the memory lock alone: %d functions, gates reached %v", r.Reached, r.GatesSeen)
+	assert.Empty(t, violations(r), "the memory lock's path reaching what only the kernel lock's path may do")
+	for _, fn := range []string{"memcalls.MemLockCall", "memcalls.mapAnon", "memcalls.untouched", "memcalls.dropAreas", "memcalls.protectAreas", "mm.(*VMASet).Insert"} {
+		assert.Contains(t, r.Functions, kernelPkgDir+fn, "the walk got into the memory calls")
+	}
+	// memCall is a gate of TestGometalFileLockDomain's walk: it takes a
+	// lock.
+	callees, err := Callees(img, kernelPkg+"memCall")
+	require.NoError(t, err)
+	assert.Contains(t, callees, kernelPkgDir+"klock.(*Handle).Lock")
 }
 
 // TestCheckDomain runs the walk on testdata/trapmod/domain: a root that

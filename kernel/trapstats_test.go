@@ -1,0 +1,62 @@
+package kernel
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gometal/gometal/kernel/kfiles"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestTrapStatLines checks the /proc/gometal/sched tables that print a
+// name string beside an event table: a name per event, each followed by
+// a space (firstWord would read past the string's end otherwise), no
+// name twice; and the lines they print, from counts set on two CPUs.
+func TestTrapStatLines(t *testing.T) {
+	for _, c := range []struct {
+		names string
+		n     int
+	}{{trapStatNames, len(trapStatEvents)}, {fastStatNames, len(fastStatEvents)}} {
+		require.True(t, strings.HasSuffix(c.names, " "), "%q ends with a space", c.names)
+		words := strings.Fields(c.names)
+		require.Len(t, words, c.n, "a name per line: %q", c.names)
+		seen := map[string]bool{}
+		for _, w := range words {
+			assert.Regexp(t, `^[a-z_0-9]+$`, w)
+			assert.False(t, seen[w], "%s named twice", w)
+			seen[w] = true
+		}
+	}
+
+	oldOnline, oldEvents := percpu.NOnline, percpu.Events
+	t.Cleanup(func() { percpu.NOnline, percpu.Events = oldOnline, oldEvents })
+	percpu.NOnline = 2
+	for e := range percpu.NEvents {
+		percpu.Events[0][e] = 100 * (uint64(e) + 1)
+		percpu.Events[1][e] = uint64(e) + 1
+	}
+	ev := func(e percpu.Event) uint64 { return 101 * (uint64(e) + 1) }
+	var f kfiles.File
+	w := kfiles.Writer{F: &f}
+	writeTrapStats(w)
+	writeFastStats(w)
+	out := string(f.Data[:f.N])
+	for _, line := range []string{
+		fmt.Sprintf("\nsyscall %d\n", ev(percpu.EvSyscall)),
+		fmt.Sprintf("\nmemory_call_memlock %d\n", ev(percpu.EvMemCallMem)),
+		fmt.Sprintf("\nmemory_call_bothlocks %d\n", ev(percpu.EvMemCallLocked)),
+		fmt.Sprintf("\nsignal_lockfree %d\n", ev(percpu.EvSignalFast)),
+		fmt.Sprintf("\nfutex_wake %d %d\n", ev(percpu.EvFutexWakeFast), ev(percpu.EvFutexWakeLocked)),
+		fmt.Sprintf("\nfutex_wait %d %d\n", ev(percpu.EvFutexWaitFast)+ev(percpu.EvFutexNap)-ev(percpu.EvFutexNapCut)+ev(percpu.EvFutexWaitSwitch)+ev(percpu.EvFutexWaitIdle), ev(percpu.EvFutexWaitLocked)),
+		fmt.Sprintf("\nfutex_wait_idle %d 0\n", ev(percpu.EvFutexWaitIdle)),
+		fmt.Sprintf("\nnanosleep %d %d\n", ev(percpu.EvNap)+ev(percpu.EvSleepSpin)+ev(percpu.EvSleepSwitch)+ev(percpu.EvSleepIdle), ev(percpu.EvNapLocked)+ev(percpu.EvNapCut)),
+		fmt.Sprintf("\nnanosleep_nap_cut 0 %d\n", ev(percpu.EvNapCut)),
+		fmt.Sprintf("\nkick_interrupt %d %d\n", ev(percpu.EvKickFast), ev(percpu.EvKickLocked)),
+	} {
+		assert.Contains(t, out, line)
+	}
+	assert.Equal(t, len(trapStatEvents)+2+1+len(fastStatEvents)+1+len(signalCalls), strings.Count(out, "\n"), "the lines:\n%s", out)
+}
