@@ -27,9 +27,10 @@ import (
 // not) without the kernel lock: with 0 when no thread can be waiting on
 // its word (sched.Futexes.MayHaveWaiters says why no wake-up is lost),
 // and, for a wake of one waiter (the Go runtime's futexwakeup), by
-// waking it if it naps (fastfutex.go), else by handing it to another
-// CPU that is halted or napping (thread.HandOffFutexWake;
-// sched/handoff.go and sched/futexnap.go say why no wake-up is lost),
+// waking it if it naps (fastfutex.go), else by queueing it on a napping
+// CPU when none is idle or handing it to another CPU that is halted or
+// napping (thread.HandOffFutexWake, wakeOntoNapper; sched/handoff.go and
+// sched/futexnap.go say why no wake-up is lost),
 // else by queueing it on this CPU under its run-queue lock when no CPU
 // is idle or napping and it last ran here or nothing is queued here
 // (futexWakeHere, fastswitch.go). It

@@ -46,6 +46,7 @@ var leafCalls = map[string]string{
 	"atomic.AddInt32":             "one locked add",
 	"vm.Load32":                   "a fault-tolerant load of the futex word: never waits, takes no lock (kernel/vm/usercopy.go)",
 	"wakesHere":                   "this package: ClaimHere's loads (checked below)",
+	"ontoNapper":                  "this package: ClaimOnto's loads (checked below)",
 	"Timers.Pending":              "one load",
 	"RunQ.Len":                    "one load (a CPU's queue length: sched/runqueue.go)",
 	"leftCPU":                     "this package: one load (checked below)",

@@ -51,6 +51,8 @@ import "sync/atomic"
 //     ends the sleeps whose deadlines in its own heap have passed, each
 //     queued there, on a napping CPU or put in an idle CPU's inbox, as
 //     MakeRunnable would place it.
+//   - ClaimOnto: a FUTEX_WAKE queues its blocked waiter on a napping CPU
+//     when none is idle, under that CPU's run-queue lock and its own.
 //   - HaltAgain (policy.go): an idle CPU woken by an interrupt that
 //     brought it nothing halts again, idle once more.
 //   - RunHandedOff (handoff.go): an idle CPU woken by a hand-off runs
@@ -91,6 +93,36 @@ const (
 // Context: trap, on CPU c, c's run-queue lock held (or the kernel lock,
 // or the simulator's one event); does not allocate.
 func (s *Scheduler) ClaimHere(addr uintptr, c int, now int64) (TID, ClaimResult) {
+	return s.claimQueued(addr, c, now, false)
+}
+
+// ClaimOnto is a FUTEX_WAKE of one waiter on addr that found no CPU idle
+// and CPU o napping (NapperFor), under o's run-queue lock (taken with
+// one try, as a steal takes it): the oldest waiter, if it blocked (not a
+// napper), has no timeout (its deadline would be in another CPU's heap)
+// and is wholly off the CPU it last ran on (leftCPU), is taken off its
+// chain, its wait ended, and queued on o, as MakeRunnable would with no
+// CPU idle (ClaimQueuedHere, or ClaimMovedHere when it last ran on
+// another CPU than o). The kernel sets its system call's result to 0 and
+// sends o a wake IPI, which ends o's nap: o's napping FUTEX_WAIT then
+// switches to it without the kernel lock (kernel/fastfutex.go's napOn),
+// where a hand-off into o's inbox would send that wait to the kernel
+// lock's path (as ExpireOnto does for a sleeper). ClaimNobody: nobody
+// waits on addr. ClaimNeedsCPU: nothing changed (a CPU is idle, or the
+// waiter is not for o): the hand-off or the kernel lock's path wakes it.
+// Context: trap, the waker's run-queue lock and o's held (or the
+// simulator's one event); does not allocate.
+func (s *Scheduler) ClaimOnto(addr uintptr, o int, now int64) (TID, ClaimResult) {
+	return s.claimQueued(addr, o, now, true)
+}
+
+// claimQueued is ClaimHere (onto false: the waiter must be for the
+// waker's CPU c, wakesHere) and ClaimOnto (onto set: for napping CPU c,
+// ontoNapper).
+// Context: trap, c's run-queue lock held, and for ClaimOnto the
+// waker's too (or the kernel lock, or the simulator's one event); does
+// not allocate.
+func (s *Scheduler) claimQueued(addr uintptr, c int, now int64, onto bool) (TID, ClaimResult) {
 	f := &s.Futexes
 	b := bucket(addr)
 	f.lockBucket(b)
@@ -99,7 +131,7 @@ func (s *Scheduler) ClaimHere(addr uintptr, c int, now int64) (TID, ClaimResult)
 	switch {
 	case t == None:
 		r = ClaimNobody
-	case f.napping(t) || !s.wakesHere(t, c):
+	case f.napping(t) || !onto && !s.wakesHere(t, c) || onto && !s.ontoNapper(t):
 		t, r = None, ClaimNeedsCPU
 	default:
 		if s.Threads[t].CPU != c {
@@ -114,6 +146,17 @@ func (s *Scheduler) ClaimHere(addr uintptr, c int, now int64) (TID, ClaimResult)
 		s.queueOn(c, t, now)
 	}
 	return t, r
+}
+
+// ontoNapper reports whether blocked waiter t may be queued on a napping
+// CPU (ClaimOnto): no CPU is idle (a hand-off to it serves the waiter
+// sooner), t has no timeout to cancel, and no CPU is between t's
+// queueing and the end of a switch from it (leftCPU).
+// Context: trap, a run-queue lock and t's bucket lock held; does not
+// allocate.
+func (s *Scheduler) ontoNapper(t TID) bool {
+	return s.Threads[t].State == Blocked && (s.mistake == mistakeOntoTimed || !s.Timers.Pending(t)) &&
+		s.leftCPU(t) && s.idleCPU() < 0
 }
 
 // wakesHere reports whether blocked waiter t may be queued on CPU c,
@@ -392,10 +435,12 @@ func (s *Scheduler) ExpireHere(c int, t TID, now int64) int {
 }
 
 // NapperFor returns the CPU that a sleeper whose deadline passed on busy
-// CPU c goes to when no CPU is idle and one naps (MakeRunnable's third
-// choice: ExpireOnto), or -1 (a CPU is idle: HandOffExpired; or none
-// naps). Context: trap, on CPU c, c's run-queue lock held (the flags
-// read as MakeRunnable reads them); does not allocate.
+// CPU c, or a FUTEX_WAKE's blocked waiter, goes to when no CPU is idle
+// and one naps (MakeRunnable's third choice: ExpireOnto, ClaimOnto), or
+// -1 (a CPU is idle: HandOffExpired, the hand-off; or none naps).
+// Context: trap, on CPU c, c's run-queue lock held (the flags read as
+// MakeRunnable reads them), or no lock (a FUTEX_WAKE's first look:
+// ClaimOnto looks again under the run-queue locks); does not allocate.
 func (s *Scheduler) NapperFor(c int) int {
 	if s.idleCPU() >= 0 {
 		return -1

@@ -71,6 +71,63 @@ func TestClaimHere(t *testing.T) {
 	assert.Equal(t, ClaimNobody, r, "nobody waits on another word")
 }
 
+// TestClaimOnto: which waiters a FUTEX_WAKE on busy CPU 0 queues on
+// napping CPU 2 under CPU 2's run-queue lock (local.go's ClaimOnto), and
+// that a refusal changes nothing.
+func TestClaimOnto(t *testing.T) {
+	const key = 0x2800
+	for _, tc := range []struct {
+		name  string
+		home  int
+		setup func(s *Scheduler, w TID)
+		want  ClaimResult
+	}{
+		{"it last ran on the napping CPU", 2, nil, ClaimQueuedHere},
+		{"it last ran on a busy CPU", 1, nil, ClaimMovedHere},
+		{"threads queued on the napping CPU", 1, func(s *Scheduler, w TID) { queueOn(s, 2) }, ClaimMovedHere},
+		{"a CPU still switching from it", 1, func(s *Scheduler, w TID) { s.CPUs[1].switching = 1 }, ClaimNeedsCPU},
+		{"a timeout to cancel", 1, func(s *Scheduler, w TID) { s.SetTimer(w, 5000, 1) }, ClaimNeedsCPU},
+		{"an idle CPU: a hand-off serves it", 1, func(s *Scheduler, w TID) { s.CPUs[3].Idle = true }, ClaimNeedsCPU},
+		{"a napping waiter", 1, func(s *Scheduler, w TID) { s.Futexes.napWait[w] = napHalting }, ClaimNeedsCPU},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, w := busyCPUs(t, 4, tc.home, key)
+			s.CPUs[2].napping = 1
+			if tc.setup != nil {
+				tc.setup(s, w)
+			}
+			queued := s.CPUs[2].RunQ.Len()
+			got, r := s.ClaimOnto(key, 2, 100)
+			require.Equal(t, tc.want, r)
+			if r == ClaimNeedsCPU {
+				assert.Equal(t, None, got)
+				assert.Equal(t, tc.home, s.Threads[w].CPU)
+				assert.True(t, s.Futexes.in[w], "left on its chain")
+				assert.Equal(t, queued, s.CPUs[2].RunQ.Len())
+				return
+			}
+			assert.Equal(t, w, got)
+			assert.Equal(t, Runnable, s.Threads[w].State)
+			assert.Equal(t, 2, s.Threads[w].CPU, "queued on the napping CPU")
+			assert.Equal(t, queued+1, s.CPUs[2].RunQ.Len())
+			assert.False(t, s.Futexes.in[w], "off its chain")
+			assert.False(t, s.Futexes.waited[w], "its wait is over")
+		})
+	}
+	s, _ := busyCPUs(t, 4, 1, key)
+	s.CPUs[2].napping = 1
+	_, r := s.ClaimOnto(key+4, 2, 100)
+	assert.Equal(t, ClaimNobody, r, "nobody waits on another word")
+}
+
+// queueOn queues a new runnable thread on CPU c (no CPU is idle, and it
+// last ran there).
+func queueOn(s *Scheduler, c int) {
+	x := s.Alloc()
+	s.Threads[x].CPU = c
+	s.queueOn(c, x, 50)
+}
+
 // queueOnZero queues a new runnable thread on CPU 0 (no CPU is idle, and
 // it last ran there).
 func queueOnZero(s *Scheduler, _ TID) {

@@ -65,6 +65,7 @@ const (
 	mistakeNapEAGAINQuiet           // a FUTEX_WAIT's nap cut short returns EAGAIN without the yield and kick for a thread queued on its CPU (the simulator's napOn)
 	mistakeIdleLast                 // a FUTEX_WAIT that goes idle without the kernel lock counts the last running thread off with no deadline pending (ReserveIdle)
 	mistakeSleepNoDeadline          // a sleep under the run-queue lock blocks without its deadline (SleepHere)
+	mistakeOntoTimed                // a FUTEX_WAKE queues a waiter with a timeout on a napping CPU (ClaimOnto)
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until

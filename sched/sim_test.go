@@ -95,8 +95,9 @@ type simulator struct {
 	// switches counts the FUTEX_WAITs that switched to a thread under the
 	// run-queue lock, undone those undone for a signal, wokenHere the
 	// FUTEX_WAKEs that queued their waiter on their own CPU, movedHere
-	// those of them whose waiter last ran on another CPU.
-	switches, undone, wokenHere, movedHere int
+	// those of them whose waiter last ran on another CPU, wokenOnto those
+	// that queued it on a napping CPU (wakeOnto).
+	switches, undone, wokenHere, movedHere, wokenOnto int
 	// steals counts the switches that took a thread from another CPU's
 	// queue, under both CPUs' run-queue locks; victim is that other CPU
 	// plus one while a switch holds its lock (0: none).
@@ -891,7 +892,7 @@ func (sim *simulator) syscall() {
 	}
 	e := sim.choose(20)
 	if e >= 7 && e < 11 && sim.choose(2) == 0 {
-		if k := sim.waitedKey(); sim.handOff(c, k) || sim.wakeHere(c, k) {
+		if k := sim.waitedKey(); sim.wakeOnto(c, k) || sim.handOff(c, k) || sim.wakeHere(c, k) {
 			return // the lock-free FUTEX_WAKE: no Schedule, a pending IPI still pending
 		}
 	}
@@ -989,6 +990,36 @@ func (sim *simulator) syscall() {
 	default: // a call that returns at once (getpid)
 	}
 	sim.reschedule(c)
+}
+
+// wakeOnto is kernel/thread's FUTEX_WAKE of one waiter on key k from CPU
+// c that finds no CPU idle and one napping (NapperFor): under the
+// napper's run-queue lock (taken with one try: refused now and then),
+// the waiter is queued there (ClaimOnto) and the napper gets a wake IPI
+// (the kernel sends it once the lock is released: a pending IPI here).
+// It reports false, nothing changed, when the hand-off or the locked
+// path wakes the waiter; no Schedule on c either way.
+func (sim *simulator) wakeOnto(c int, k uintptr) bool {
+	x := sim.s.NapperFor(c)
+	if x < 0 || x == sim.victim-1 || c == sim.victim-1 || sim.choose(4) == 0 { // a steal holds the victim's run-queue lock
+		return false
+	}
+	w, r := sim.s.ClaimOnto(k, x, sim.now)
+	switch r {
+	case ClaimNobody:
+		return true
+	case ClaimNeedsCPU:
+		return false
+	}
+	sim.wokenOnto++
+	sim.note("cpu %d: thread %d wakes %d (key %d) onto napping cpu %d (%d)", c, sim.s.CPUs[c].Cur, w, k, x, r)
+	for y := range sim.cpus {
+		if y != x && (sim.s.CPUs[y].Cur == w || sim.leaving[y] == w) {
+			sim.fail("claim: cpu %d queued thread %d while cpu %d still switches from it", x, w, y)
+		}
+	}
+	sim.kick(c, x)
+	return true
 }
 
 // wakeHere is kernel/fastswitch.go's FUTEX_WAKE of one waiter on key k
@@ -1090,7 +1121,8 @@ func (sim *simulator) waitHere(c int, t TID, k uintptr) {
 // from the thread that waits on k.
 func (sim *simulator) wakeDuringSwitch(c int, k uintptr) {
 	if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
-		if !sim.handOff(w, k) && w != sim.victim-1 { // a steal holds the victim's run-queue lock
+		steal := w == sim.victim-1 // a steal holds the victim's run-queue lock
+		if (steal || !sim.wakeOnto(w, k)) && !sim.handOff(w, k) && !steal {
 			sim.wakeHere(w, k)
 		}
 	}
@@ -1648,7 +1680,7 @@ func TestSimulate(t *testing.T) {
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
 	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals, idleTimers := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-	napSwitches, napsAgain, idleWaits, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, sleepsHere := 0, 0, 0, 0, 0, 0, 0, 0
+	napSwitches, napsAgain, idleWaits, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, sleepsHere, wokenOnto := 0, 0, 0, 0, 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1681,16 +1713,18 @@ func TestSimulate(t *testing.T) {
 		expiredHandedOff += sim.expiredHandedOff
 		expiredOnto += sim.expiredOnto
 		sleepsHere += sim.sleepsHere
+		wokenOnto += sim.wokenOnto
 	}
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
-		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them, %d found nothing due at their timer interrupt; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; %d futex naps cut short switched, %d napped again; %d waits left their CPU idle without the lock; %d sleeps blocked under the run-queue lock; %d sleepers expired without the lock on an idle CPU, %d on a busy one (%d of them handed to another CPU, %d queued on a napping one); endings: %v",
-		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, steals, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, idleTimers, inWaits, wayOut, pastTimer, napSwitches, napsAgain, idleWaits, sleepsHere, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, ends)
+		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them, %d found nothing due at their timer interrupt; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; %d futex naps cut short switched, %d napped again; %d waits left their CPU idle without the lock; %d sleeps blocked under the run-queue lock; %d sleepers expired without the lock on an idle CPU, %d on a busy one (%d of them handed to another CPU, %d queued on a napping one); %d FUTEX_WAKEs queued their waiter on a napping CPU; endings: %v",
+		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, steals, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, idleTimers, inWaits, wayOut, pastTimer, napSwitches, napsAgain, idleWaits, sleepsHere, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, wokenOnto, ends)
 	assert.NotZero(t, pastTimer, "no nap went on past a timer interrupt")
 	assert.NotZero(t, expiredIdle, "no idle CPU ran an expired sleeper without the lock")
 	assert.NotZero(t, sleepsHere, "no sleep blocked under the run-queue lock")
 	assert.NotZero(t, expiredBusy, "no busy CPU queued an expired sleeper without the lock")
 	assert.NotZero(t, expiredHandedOff, "no busy CPU handed an expired sleeper to another without the lock")
-	assert.NotZero(t, expiredOnto, "no busy CPU queued an expired sleeper on a napping one without the lock")
+	// A busy CPU that queues a thread on a napping one, with none idle,
+	// is rare here: TestSimulateNappers runs more schedules for it.
 	assert.NotZero(t, wayOut, "no device waiter woke on a CPU's way to its halt")
 	assert.NotZero(t, inWaits, "no timer interrupt was taken in a wait for a lock")
 	assert.NotZero(t, kicksHere, "no kick was taken under the run-queue lock")
@@ -1715,6 +1749,27 @@ func TestSimulate(t *testing.T) {
 	assert.NotZero(t, ends["exit"], "no run ended by the last thread's exit")
 	assert.NotZero(t, ends["deadlock"], "no run ended in a deadlock")
 	assert.NotZero(t, ends[""], "no run lasted all its steps")
+}
+
+// TestSimulateNappers runs more schedules at 2 to 5 CPUs, where a busy
+// CPU that queues a thread on a napping CPU (none idle) comes often
+// enough to count: an expired sleeper (ExpireOnto) and a FUTEX_WAKE's
+// waiter (ClaimOnto), each at least once.
+func TestSimulateNappers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("3,000 schedules")
+	}
+	expiredOnto, wokenOnto := 0, 0
+	for seed := int64(0); seed < 3000; seed++ {
+		ncpu := 2 + int(seed%4)
+		sim := randomSim(seed, ncpu, correct)
+		require.Empty(t, sim.run(3000), "seed %d, %d CPUs", seed, ncpu)
+		expiredOnto += sim.expiredOnto
+		wokenOnto += sim.wokenOnto
+	}
+	t.Logf("queued on a napping CPU: %d expired sleepers, %d FUTEX_WAKEs' waiters", expiredOnto, wokenOnto)
+	assert.NotZero(t, expiredOnto, "no busy CPU queued an expired sleeper on a napping one without the lock")
+	assert.NotZero(t, wokenOnto, "no FUTEX_WAKE queued its waiter on a napping CPU without the kernel lock")
 }
 
 // TestSimulatorCatchesPlantedMistakes proves the invariants can fail: each
@@ -1751,6 +1806,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a futex nap's EAGAIN after a cut leaves the queued thread unheard", mistakeNapEAGAINQuiet, "lost wake-up: cpu [0-9]+ runs thread [0-9]+ with [0-9]+ queued"},
 		{"a wait that goes idle without the kernel lock counts off the last running thread", mistakeIdleLast, "deadlock: nothing can run, and no deadlock was reported|the machine hangs"},
 		{"a sleep under the run-queue lock without its deadline", mistakeSleepNoDeadline, "sleep: thread [0-9]+ \\(state [0-9]\\) sleeps with no deadline"},
+		{"a waiter with a timeout queued on a napping CPU", mistakeOntoTimed, "wake of thread [0-9]+, which is not blocked"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

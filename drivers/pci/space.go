@@ -28,7 +28,11 @@ type Space struct {
 }
 
 // Reserve marks [base, base+size) taken. The part outside the window is
-// ignored (Alloc never goes there). Context: any; does not allocate.
+// ignored (Alloc never goes there). Context: any; does not allocate. Not
+// inlined: its copies at a dozen callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (s *Space) Reserve(base, size uint64) {
 	if size == 0 {
 		return

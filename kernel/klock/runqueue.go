@@ -25,7 +25,8 @@ import (
 // CPUs under their run-queue locks run at once; each changes only its
 // own CPU's state, the threads in its own queue (and, under another
 // CPU's lock too, the thread it steals from that CPU's queue, or a
-// sleeper whose deadline passed that it queues on a napping CPU), its
+// sleeper whose deadline passed or a FUTEX_WAKE's waiter that it queues
+// on a napping CPU), its
 // running thread, the futex waiter it takes off a chain under the bucket
 // lock, the thread it takes from its own hand-off inbox (or pushes into
 // another's, lock-free) and its own timer heap's sleepers, and adds to

@@ -2,6 +2,7 @@ package thread
 
 import (
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -12,17 +13,21 @@ import (
 // The lock-free remote wake-up of a FUTEX_WAKE (issue 18): the waiter is
 // handed to a halted CPU, which runs it under its own run-queue lock
 // (kernel.haltAgain, runWoken) or wakes it under the kernel lock that it takes
-// to leave its idle loop otherwise. The policy and why no wake-up is
-// lost are in sched/handoff.go.
+// to leave its idle loop otherwise; with no CPU halted in its idle loop
+// but one napping, it is queued on the napper's run queue
+// (wakeOntoNapper). The policy and why no wake-up is lost are in
+// sched/handoff.go and sched/local.go.
 
 // HandOffFutexWake answers a FUTEX_WAKE of one waiter on addr, a user
 // address, without the kernel lock, when the oldest waiter naps
 // (kernel/fastfutex.go: it is woken, and its CPU gets a wake IPI unless
 // it still polls) or
-// another CPU is halted in its idle loop or napping: it claims that CPU
-// (percpu.CPU.WakeClaim), takes the oldest waiter on addr off its futex
-// chain under the bucket lock alone (sched.Futexes.Claim), puts it in
-// the claimed CPU's inbox and sends that CPU a wake IPI. It returns the
+// another CPU is halted in its idle loop or napping: with none idle but
+// one napping, it queues the waiter there (wakeOntoNapper); else it
+// claims a halted or napping CPU (percpu.CPU.WakeClaim), takes the
+// oldest waiter on addr off its futex chain under the bucket lock alone
+// (sched.Futexes.Claim), puts it in the claimed CPU's inbox and sends
+// that CPU a wake IPI. It returns the
 // call's result (1, or 0 when nobody waits on addr: the bucket's count
 // came from another word or from a FUTEX_WAIT that will see the new
 // value) and ok; ok is false, and nothing changed, when the oldest
@@ -32,7 +37,10 @@ import (
 func HandOffFutexWake(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 	t, r := threadtab.Sched.Futexes.Claim(addr, false)
 	var o *percpu.CPU
-	if r == sched.ClaimNeedsCPU { // a blocked waiter: hand it to a halted CPU, if one can be claimed
+	if r == sched.ClaimNeedsCPU { // a blocked waiter: queue it on a napping CPU, or hand it to a halted one
+		if woke, ok = wakeOntoNapper(c, addr); ok {
+			return woke, true
+		}
 		if o = claimHaltedCPU(c); o == nil {
 			return 0, false
 		}
@@ -56,6 +64,44 @@ func HandOffFutexWake(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 	percpu.Count(c, percpu.EvFutexHandoff)
 	sendKick(c, o)
 	return 1, true
+}
+
+// wakeOntoNapper is HandOffFutexWake's wake of a blocked waiter when no
+// CPU is idle and one naps (sched.Scheduler.NapperFor): under c's
+// run-queue lock and the napper's, each taken with one try, the waiter
+// is taken off its chain and queued on the napper
+// (sched.Scheduler.ClaimOnto), its FUTEX_WAIT to return 0, and the
+// napper gets a wake IPI once both locks are released; its napping
+// FUTEX_WAIT then switches to the waiter without the kernel lock, where
+// a hand-off into its inbox sent that wait to the kernel lock's path
+// (10-19 a futex-heavy boot at 4 vCPUs, by temporary counters:
+// docs/performance.md, "Issue 18, a FUTEX_WAKE's waiter queued on a
+// napping CPU"). It returns the call's result and ok; ok is false,
+// nothing changed, when a CPU is idle, none naps, a lock is held, or the
+// waiter is not for the napper (it has a timeout, or its CPU still
+// switches from it).
+// Context: trap, kernel lock not held; does not allocate.
+func wakeOntoNapper(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
+	s := &threadtab.Sched
+	o := s.NapperFor(c.ID)
+	if o < 0 || !klock.TryLockRunQueue(c) {
+		return 0, false
+	}
+	if !klock.TryLockOtherRunQueue(o) {
+		klock.UnlockRunQueue(c)
+		return 0, false
+	}
+	t, r := s.ClaimOnto(addr, o, clock.Nanotime())
+	if r >= sched.ClaimQueuedHere {
+		EndWait(t, 0) // before o's lock goes: o may run it at once
+		Kick(&percpu.CPUs[o])
+		percpu.Count(c, percpu.EvFutexHandoff)
+		woke = 1
+	}
+	klock.UnlockOtherRunQueue(o)
+	klock.UnlockRunQueue(c)
+	SendKicks(c)
+	return woke, r != sched.ClaimNeedsCPU
 }
 
 // HandOffExpired hands t, a sleeper whose deadline passed on busy CPU c
