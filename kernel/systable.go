@@ -393,7 +393,7 @@ var syscallNotes = [...]string{
 	unix.SYS_MKNOD:             "regular files and FIFOs; device nodes EPERM",
 	unix.SYS_MKNODAT:           "regular files and FIFOs; device nodes EPERM",
 	unix.SYS_MMAP:              "anonymous, file-backed (MAP_PRIVATE copies, MAP_SHARED maps the file's pages) and /dev/mem",
-	unix.SYS_MADVISE:           "MADV_DONTNEED and MADV_FREE free the pages; other advice is accepted without effect",
+	unix.SYS_MADVISE:           "MADV_DONTNEED, MADV_FREE and MADV_DONTNEED_LOCKED free the pages; the other advice Linux knows is accepted without effect on a mapped range (ENOMEM otherwise); unknown advice, MADV_REMOVE, MADV_HWPOISON, MADV_SOFT_OFFLINE and the guard regions answer EINVAL",
 	unix.SYS_CLONE:             "threads only (CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD); fork and vfork get EINVAL: there is one process",
 	unix.SYS_EXIT_GROUP:        "drains the console and sockets, then powers the machine off with the status",
 	unix.SYS_FUTEX:             "FUTEX_WAIT, FUTEX_WAKE and their bitset forms: what the Go runtime uses (a bitset of 0 is EINVAL, as on Linux; any other matches every waiter); errors in Linux's order: the timeout, the bitset, the address's alignment, the word (examples/badcalls); others ENOSYS",
@@ -762,7 +762,7 @@ func doMprotect(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doMadvise serves madvise(2). Context: trap, kernel lock held.
 func doMadvise(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return memcalls.Madvise(a[0], a[1], int(a[2]))
+	return memcalls.Madvise(a[0], a[1], int(int32(a[2]))) // an int on Linux
 }
 
 // doClone serves clone(2). Context: trap, kernel lock held.

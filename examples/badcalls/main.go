@@ -56,6 +56,11 @@ func main() {
 	call("munmap of an unaligned address", unix.SYS_MUNMAP, 0x10001, 4096)
 	call("munmap of length 0", unix.SYS_MUNMAP, 0x10000, 0)
 	call("mprotect of an unmapped range", unix.SYS_MPROTECT, 0x7e0000000000, 4096, unix.PROT_READ)
+	page := bufp &^ 4095 // mapped: the heap's
+	call("madvise with unknown advice", unix.SYS_MADVISE, page, 4096, 7)
+	call("madvise willneed, unmapped range", unix.SYS_MADVISE, 0x7e0000000000, 4096, unix.MADV_WILLNEED)
+	call("madvise remove, private memory", unix.SYS_MADVISE, page, 4096, unix.MADV_REMOVE)
+	call("madvise willneed of the heap", unix.SYS_MADVISE, page, 4096, unix.MADV_WILLNEED)
 	call("clock_gettime with a bad clock", unix.SYS_CLOCK_GETTIME, 12345, tsp)
 	call("clock_gettime to a bad pointer", unix.SYS_CLOCK_GETTIME, unix.CLOCK_MONOTONIC, bad)
 	call("nanosleep with a bad pointer", unix.SYS_NANOSLEEP, bad, 0)

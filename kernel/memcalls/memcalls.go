@@ -268,25 +268,52 @@ func Madvise(addr, length uintptr, advice int) int64 {
 	return r
 }
 
-// madvise gives memory back for MADV_DONTNEED and MADV_FREE (the pages
-// read as zero afterwards, as on Linux for private anonymous memory) and
-// accepts the other advice as a no-op.
+// madvise gives memory back for the advice that frees (freeingAdvice:
+// the pages read as zero afterwards, as on Linux for private anonymous
+// memory) and accepts the other advice Linux knows as a no-op
+// (adviceKnown). As Linux, it answers EINVAL for unknown advice before
+// it looks at the range, and ENOMEM for a range not wholly mapped.
 // Context: trap, kernel and memory locks held; does not allocate.
 func madvise(addr, length uintptr, advice int) int64 {
 	end, ok := userSpan(addr, length)
-	if !ok {
+	switch {
+	case !adviceKnown(advice) || !ok:
 		return -abi.EINVAL
-	}
-	switch advice {
-	case unix.MADV_DONTNEED, unix.MADV_FREE:
-		if vm.VMAs.Bytes(addr, end, 0) != uint64(end-addr) {
-			return -abi.ENOMEM
-		}
-		if vm.VMAs.Bytes(addr, end, mm.ProtDevice) != 0 {
-			return -abi.EINVAL // as Linux for PFN mappings
-		}
+	case vm.VMAs.Bytes(addr, end, 0) != uint64(end-addr):
+		return -abi.ENOMEM
+	case !freeingAdvice(advice):
+	case vm.VMAs.Bytes(addr, end, mm.ProtDevice) != 0:
+		return -abi.EINVAL // as Linux for PFN mappings
+	default:
 		uncharge(lazyBytes(addr, end)) // lazily charged pages are charged while present
 		freePages(addr, end)
 	}
 	return 0
+}
+
+// adviceKnown reports whether madvise takes advice: Linux's
+// (madvise_behavior_valid) but MADV_REMOVE (hole punching, which a
+// private mapping refuses on Linux too), MADV_HWPOISON and
+// MADV_SOFT_OFFLINE (a privileged test of memory failure) and the guard
+// regions (MADV_GUARD_INSTALL, MADV_GUARD_REMOVE), which the kernel does
+// not implement. Context: any; does not allocate.
+func adviceKnown(advice int) bool {
+	switch advice {
+	case unix.MADV_NORMAL, unix.MADV_RANDOM, unix.MADV_SEQUENTIAL, unix.MADV_WILLNEED,
+		unix.MADV_DONTNEED, unix.MADV_FREE, unix.MADV_DONTFORK, unix.MADV_DOFORK,
+		unix.MADV_MERGEABLE, unix.MADV_UNMERGEABLE, unix.MADV_HUGEPAGE, unix.MADV_NOHUGEPAGE,
+		unix.MADV_DONTDUMP, unix.MADV_DODUMP, unix.MADV_WIPEONFORK, unix.MADV_KEEPONFORK,
+		unix.MADV_COLD, unix.MADV_PAGEOUT, unix.MADV_POPULATE_READ, unix.MADV_POPULATE_WRITE,
+		unix.MADV_DONTNEED_LOCKED, unix.MADV_COLLAPSE:
+		return true
+	}
+	return false
+}
+
+// freeingAdvice reports whether advice gives the pages back (their
+// contents read as zero afterwards): MADV_DONTNEED, MADV_FREE, and
+// MADV_DONTNEED_LOCKED, the same here (nothing is locked).
+// Context: any; does not allocate.
+func freeingAdvice(advice int) bool {
+	return advice == unix.MADV_DONTNEED || advice == unix.MADV_FREE || advice == unix.MADV_DONTNEED_LOCKED
 }

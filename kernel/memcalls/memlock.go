@@ -49,10 +49,13 @@ func MemLockCall(nr uint64, a0, a1, a2, a3, a5 uintptr) (int64, bool) {
 	}
 	end, ok := userSpan(a0, a1)
 	switch {
-	case !ok:
+	case !ok || nr == unix.SYS_MADVISE && !adviceKnown(int(int32(a2))): // an int on Linux
 		return -abi.EINVAL, true
-	case nr == unix.SYS_MADVISE && a2 != unix.MADV_DONTNEED && a2 != unix.MADV_FREE:
-		return 0, true // advice taken as a no-op, as on the kernel lock's path
+	case nr == unix.SYS_MADVISE && (!freeingAdvice(int(int32(a2))) || untouched(a0, end)):
+		if vm.VMAs.Bytes(a0, end, 0) != uint64(end-a0) {
+			return -abi.ENOMEM, true
+		}
+		return 0, true // advice taken as a no-op, or nothing to give back
 	case !untouched(a0, end):
 		return 0, false
 	case nr == unix.SYS_MPROTECT:
@@ -60,11 +63,6 @@ func MemLockCall(nr uint64, a0, a1, a2, a3, a5 uintptr) (int64, bool) {
 			return -abi.EINVAL, true
 		}
 		return protectAreas(a0, end, int(a2)), true
-	case nr == unix.SYS_MADVISE:
-		if vm.VMAs.Bytes(a0, end, 0) != uint64(end-a0) {
-			return -abi.ENOMEM, true
-		}
-		return 0, true // nothing to give back
 	case a1 == 0: // munmap
 		return -abi.EINVAL, true
 	case !dropAreas(a0, end):

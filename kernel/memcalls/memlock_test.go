@@ -193,6 +193,12 @@ func TestMemLockCallErrors(t *testing.T) {
 		{"mprotect of unmapped memory", unix.SYS_MPROTECT, [5]uintptr{window, mm.PageSize, unix.PROT_READ}, -abi.ENOMEM},
 		{"madvise below the user half", unix.SYS_MADVISE, [5]uintptr{0x1000, mm.PageSize, unix.MADV_DONTNEED}, -abi.EINVAL},
 		{"MADV_DONTNEED of unmapped memory", unix.SYS_MADVISE, [5]uintptr{window, mm.PageSize, unix.MADV_DONTNEED}, -abi.ENOMEM},
+		{"MADV_WILLNEED of unmapped memory", unix.SYS_MADVISE, [5]uintptr{window, mm.PageSize, unix.MADV_WILLNEED}, -abi.ENOMEM},
+		{"MADV_WILLNEED of no bytes", unix.SYS_MADVISE, [5]uintptr{window, 0, unix.MADV_WILLNEED}, 0},
+		{"unknown advice", unix.SYS_MADVISE, [5]uintptr{window, mm.PageSize, 7}, -abi.EINVAL},
+		{"unknown advice, no bytes", unix.SYS_MADVISE, [5]uintptr{window, 0, 200}, -abi.EINVAL},
+		{"MADV_REMOVE (hole punching: not served)", unix.SYS_MADVISE, [5]uintptr{window, mm.PageSize, unix.MADV_REMOVE}, -abi.EINVAL},
+		{"advice with high bits above the int", unix.SYS_MADVISE, [5]uintptr{window, mm.PageSize, 1<<32 | unix.MADV_WILLNEED}, -abi.ENOMEM},
 	} {
 		before := snapshot()
 		r, ok := MemLockCall(c.nr, c.a[0], c.a[1], c.a[2], c.a[3], c.a[4])
@@ -278,7 +284,7 @@ func TestMemLockCallMatchesKernelPath(t *testing.T) {
 			nr, a2 = unix.SYS_MPROTECT, protOf()
 		default:
 			nr = unix.SYS_MADVISE
-			a2 = []int{unix.MADV_DONTNEED, unix.MADV_FREE, unix.MADV_NORMAL, unix.MADV_HUGEPAGE}[rng.Intn(4)]
+			a2 = []int{unix.MADV_DONTNEED, unix.MADV_FREE, unix.MADV_DONTNEED_LOCKED, unix.MADV_NORMAL, unix.MADV_HUGEPAGE, unix.MADV_WILLNEED, unix.MADV_REMOVE, 7}[rng.Intn(8)]
 		}
 		before := snapshot()
 		r, ok := call(nr, addr, length, uintptr(a2), uintptr(a3))
