@@ -138,9 +138,9 @@ func Msync(addr, length uintptr, flags int) int64 {
 	if flags&^(unix.MS_ASYNC|unix.MS_SYNC|unix.MS_INVALIDATE) != 0 || flags&unix.MS_ASYNC != 0 && flags&unix.MS_SYNC != 0 {
 		return -abi.EINVAL
 	}
-	end, ok := userSpan(addr, length)
-	if !ok {
-		return -abi.EINVAL
+	_, end, r, done := callSpan(unix.SYS_MSYNC, addr, length)
+	if done {
+		return r
 	}
 	c := vm.LockMem()
 	mapped := vm.VMAs.Bytes(addr, end, 0) == uint64(end-addr)

@@ -157,17 +157,39 @@ func freePages(start, end uintptr) {
 	flush()
 }
 
-// userSpan validates an (addr, length) pair of munmap, mprotect and
-// madvise and returns the page-rounded end.
-func userSpan(addr, length uintptr) (uintptr, bool) {
-	if addr%mm.PageSize != 0 || addr < vm.UserMin {
-		return 0, false
+// callSpan checks the range (addr, length) of munmap, mprotect, madvise
+// or msync (nr) as Linux does and returns its first address and its
+// page-rounded end; or, done set, Linux's answer before it looks at the
+// range: EINVAL (negative) for an unaligned address, for a munmap of no
+// bytes or past the user half, for a madvise whose length wraps; ENOMEM
+// for an mprotect or msync whose length wraps (but 0 for an msync whose
+// length rounds up to 0); 0 for an mprotect, madvise or msync of no
+// bytes and for a munmap wholly below the
+// program's lowest address (nothing of its lies there). A munmap's range
+// starts at that address at the lowest (vm.UserMin); the others' ranges
+// are the areas' to check (an address outside them: ENOMEM).
+// Context: any; does not allocate.
+func callSpan(nr uint64, addr, length uintptr) (start, end uintptr, r int64, done bool) {
+	n := uintptr(mm.PageRoundUp(uint64(length)))
+	end = addr + n
+	wraps := n < length || end < addr
+	switch {
+	case addr%mm.PageSize != 0:
+		return 0, 0, -abi.EINVAL, true
+	case nr == unix.SYS_MUNMAP && (length == 0 || wraps || end > vm.UserTop):
+		return 0, 0, -abi.EINVAL, true
+	case nr == unix.SYS_MUNMAP && end <= vm.UserMin:
+		return 0, 0, 0, true
+	case nr == unix.SYS_MUNMAP:
+		return max(addr, vm.UserMin), end, 0, false
+	case length == 0 || nr == unix.SYS_MSYNC && n == 0: // msync rounds first, then looks for no bytes
+		return 0, 0, 0, true
+	case wraps && nr == unix.SYS_MADVISE:
+		return 0, 0, -abi.EINVAL, true
+	case wraps:
+		return 0, 0, -abi.ENOMEM, true
 	}
-	end := addr + uintptr(mm.PageRoundUp(uint64(length)))
-	if end < addr || end > vm.UserTop {
-		return 0, false
-	}
-	return end, true
+	return addr, end, 0, false
 }
 
 // Munmap runs munmap under the memory lock (vm.LockMem).
@@ -182,11 +204,11 @@ func Munmap(addr, length uintptr) int64 {
 // munmap removes [addr, addr+length) from the address space.
 // Context: trap, kernel and memory locks held; does not allocate.
 func munmap(addr, length uintptr) int64 {
-	end, ok := userSpan(addr, length)
-	if !ok || length == 0 {
-		return -abi.EINVAL
+	start, end, r, done := callSpan(unix.SYS_MUNMAP, addr, length)
+	if done {
+		return r
 	}
-	if !unmapRange(addr, end) {
+	if !unmapRange(start, end) {
 		return -abi.ENOMEM
 	}
 	return 0
@@ -206,8 +228,11 @@ func Mprotect(addr, length uintptr, prot int) int64 {
 // the present pages' entries on every CPU. Context: trap, kernel and
 // memory locks held; does not allocate.
 func mprotect(addr, length uintptr, prot int) int64 {
-	end, ok := userSpan(addr, length)
-	if !ok || prot&^knownProt != 0 {
+	_, end, r, done := callSpan(unix.SYS_MPROTECT, addr, length)
+	switch {
+	case done:
+		return r
+	case prot&^knownProt != 0:
 		return -abi.EINVAL
 	}
 	if r := protectAreas(addr, end, prot); r != 0 {
@@ -275,10 +300,13 @@ func Madvise(addr, length uintptr, advice int) int64 {
 // it looks at the range, and ENOMEM for a range not wholly mapped.
 // Context: trap, kernel and memory locks held; does not allocate.
 func madvise(addr, length uintptr, advice int) int64 {
-	end, ok := userSpan(addr, length)
-	switch {
-	case !adviceKnown(advice) || !ok:
+	if !adviceKnown(advice) {
 		return -abi.EINVAL
+	}
+	_, end, r, done := callSpan(unix.SYS_MADVISE, addr, length)
+	switch {
+	case done:
+		return r
 	case vm.VMAs.Bytes(addr, end, 0) != uint64(end-addr):
 		return -abi.ENOMEM
 	case !freeingAdvice(advice):

@@ -47,25 +47,25 @@ func MemLockCall(nr uint64, a0, a1, a2, a3, a5 uintptr) (int64, bool) {
 		}
 		return mapAnon(a0, a1, int(a2), int(a3))
 	}
-	end, ok := userSpan(a0, a1)
-	switch {
-	case !ok || nr == unix.SYS_MADVISE && !adviceKnown(int(int32(a2))): // an int on Linux
+	if nr == unix.SYS_MADVISE && !adviceKnown(int(int32(a2))) { // an int on Linux
 		return -abi.EINVAL, true
-	case nr == unix.SYS_MADVISE && (!freeingAdvice(int(int32(a2))) || untouched(a0, end)):
-		if vm.VMAs.Bytes(a0, end, 0) != uint64(end-a0) {
+	}
+	start, end, r, done := callSpan(nr, a0, a1)
+	switch {
+	case done:
+		return r, true
+	case nr == unix.SYS_MPROTECT && int(a2)&^knownProt != 0:
+		return -abi.EINVAL, true
+	case nr == unix.SYS_MADVISE && (!freeingAdvice(int(int32(a2))) || untouched(start, end)):
+		if vm.VMAs.Bytes(start, end, 0) != uint64(end-start) {
 			return -abi.ENOMEM, true
 		}
 		return 0, true // advice taken as a no-op, or nothing to give back
-	case !untouched(a0, end):
+	case !untouched(start, end):
 		return 0, false
 	case nr == unix.SYS_MPROTECT:
-		if int(a2)&^knownProt != 0 {
-			return -abi.EINVAL, true
-		}
-		return protectAreas(a0, end, int(a2)), true
-	case a1 == 0: // munmap
-		return -abi.EINVAL, true
-	case !dropAreas(a0, end):
+		return protectAreas(start, end, int(a2)), true
+	case !dropAreas(start, end): // munmap
 		return -abi.ENOMEM, true
 	}
 	return 0, true
