@@ -71,6 +71,8 @@ func main() {
 	call("msync below the program", unix.SYS_MSYNC, 0x1000, 4096, unix.MS_ASYNC)
 	call("msync whose length rounds to 0", unix.SYS_MSYNC, 0x10000, ^uintptr(10), unix.MS_ASYNC)
 	call("mprotect in the kernel half", unix.SYS_MPROTECT, 0xffff800000000000, 4096, unix.PROT_READ)
+	call("mprotect with PROT_SEM", unix.SYS_MPROTECT, page, 4096, unix.PROT_READ|unix.PROT_WRITE|0x8)
+	call("mmap anon, MAP_SHARED_VALIDATE", unix.SYS_MMAP, 0, 4096, unix.PROT_READ, unix.MAP_SHARED_VALIDATE|unix.MAP_ANONYMOUS, ^uintptr(0), 0)
 	call("clock_gettime with a bad clock", unix.SYS_CLOCK_GETTIME, 12345, tsp)
 	call("clock_gettime to a bad pointer", unix.SYS_CLOCK_GETTIME, unix.CLOCK_MONOTONIC, bad)
 	call("nanosleep with a bad pointer", unix.SYS_NANOSLEEP, bad, 0)

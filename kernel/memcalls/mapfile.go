@@ -35,7 +35,7 @@ func mapFile(f *fdtab.File, addr, length uintptr, prot, flags int, off uintptr) 
 		return -int64(unix.EACCES)
 	case shared && prot&unix.PROT_WRITE != 0 && !fsys.CanWrite(d):
 		return -int64(unix.EACCES)
-	case flags&(unix.MAP_PRIVATE|unix.MAP_SHARED) == 0:
+	case flags&unix.MAP_TYPE == 0 || flags&unix.MAP_TYPE > unix.MAP_SHARED_VALIDATE:
 		return -abi.EINVAL
 	}
 	n := uintptr(mm.PageRoundUp(uint64(length)))

@@ -22,8 +22,13 @@ func Mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
 	return r
 }
 
-// knownProt is the PROT_* bits mmap and mprotect take.
+// knownProt is the PROT_* bits mmap and mprotect act on. As Linux, mmap
+// ignores any other bit, and mprotect refuses any other but protSem.
 const knownProt = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
+
+// protSem is PROT_SEM (asm-generic/mman-common.h), which mprotect takes
+// on x86 (its arch_validate_prot) and which changes nothing.
+const protSem = 0x8
 
 // mmap is mmap(2) on the kernel lock's path: anonymous memory
 // (mapAnon, which explains the commit accounting; a MAP_FIXED over pages
@@ -31,9 +36,10 @@ const knownProt = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
 // /dev/mem (devices.MapDevice). Context: trap, kernel and memory locks
 // held; does not allocate.
 func mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
-	if length == 0 || prot&^knownProt != 0 || off%mm.PageSize != 0 {
+	if length == 0 || off%mm.PageSize != 0 {
 		return -abi.EINVAL
 	}
+	prot &= knownProt // Linux ignores the other bits
 	if flags&unix.MAP_ANONYMOUS == 0 {
 		f := fdtab.Get(fd)
 		switch {
@@ -232,9 +238,10 @@ func mprotect(addr, length uintptr, prot int) int64 {
 	switch {
 	case done:
 		return r
-	case prot&^knownProt != 0:
+	case prot&^(knownProt|protSem) != 0:
 		return -abi.EINVAL
 	}
+	prot &= knownProt
 	if r := protectAreas(addr, end, prot); r != 0 {
 		return r
 	}

@@ -42,10 +42,10 @@ func MemLockCall(nr uint64, a0, a1, a2, a3, a5 uintptr) (int64, bool) {
 		switch {
 		case int(a3)&unix.MAP_ANONYMOUS == 0:
 			return 0, false // a file or /dev/mem: the file layer's
-		case a1 == 0 || int(a2)&^knownProt != 0 || a5%mm.PageSize != 0:
+		case a1 == 0 || a5%mm.PageSize != 0:
 			return -abi.EINVAL, true // as mmap checks every kind
 		}
-		return mapAnon(a0, a1, int(a2), int(a3))
+		return mapAnon(a0, a1, int(a2)&knownProt, int(a3)) // Linux ignores the other bits
 	}
 	if nr == unix.SYS_MADVISE && !adviceKnown(int(int32(a2))) { // an int on Linux
 		return -abi.EINVAL, true
@@ -54,7 +54,7 @@ func MemLockCall(nr uint64, a0, a1, a2, a3, a5 uintptr) (int64, bool) {
 	switch {
 	case done:
 		return r, true
-	case nr == unix.SYS_MPROTECT && int(a2)&^knownProt != 0:
+	case nr == unix.SYS_MPROTECT && int(a2)&^(knownProt|protSem) != 0:
 		return -abi.EINVAL, true
 	case nr == unix.SYS_MADVISE && (!freeingAdvice(int(int32(a2))) || untouched(start, end)):
 		if vm.VMAs.Bytes(start, end, 0) != uint64(end-start) {
@@ -64,7 +64,7 @@ func MemLockCall(nr uint64, a0, a1, a2, a3, a5 uintptr) (int64, bool) {
 	case !untouched(start, end):
 		return 0, false
 	case nr == unix.SYS_MPROTECT:
-		return protectAreas(start, end, int(a2)), true
+		return protectAreas(start, end, int(a2)&knownProt), true
 	case !dropAreas(start, end): // munmap
 		return -abi.ENOMEM, true
 	}
@@ -85,7 +85,8 @@ func untouched(start, end uintptr) bool {
 }
 
 // mapAnon maps anonymous memory (mmap's arguments but the descriptor,
-// checked by the caller as far as mmap checks them for every kind) and
+// checked by the caller as far as mmap checks them for every kind, prot
+// within knownProt) and
 // returns its address or Linux's errno (EINVAL, ENOMEM, EEXIST),
 // negative, having changed nothing (but for a MAP_FIXED whose new area
 // finds the area table full: its range is left unmapped). It refuses
@@ -108,8 +109,8 @@ func untouched(start, end uintptr) bool {
 // "out of memory" error, rather than a fault later.
 // Context: trap, memory lock held; does not allocate.
 func mapAnon(addr, length uintptr, prot, flags int) (int64, bool) {
-	if flags&(unix.MAP_PRIVATE|unix.MAP_SHARED) == 0 {
-		return -abi.EINVAL, true
+	if t := flags & unix.MAP_TYPE; t != unix.MAP_PRIVATE && t != unix.MAP_SHARED {
+		return -abi.EINVAL, true // as Linux, MAP_SHARED_VALIDATE too: files only
 	}
 	n := uintptr(mm.PageRoundUp(uint64(length)))
 	if n < length {

@@ -180,7 +180,7 @@ func TestMemLockCallErrors(t *testing.T) {
 		want int64
 	}{
 		{"mmap of no bytes", unix.SYS_MMAP, [5]uintptr{0, 0, unix.PROT_READ, uintptr(anon), 0}, -abi.EINVAL},
-		{"mmap with an unknown prot bit", unix.SYS_MMAP, [5]uintptr{0, mm.PageSize, 0x80, uintptr(anon), 0}, -abi.EINVAL},
+		{"mmap of anonymous memory with MAP_SHARED_VALIDATE", unix.SYS_MMAP, [5]uintptr{0, mm.PageSize, unix.PROT_READ, unix.MAP_SHARED_VALIDATE | unix.MAP_ANONYMOUS, 0}, -abi.EINVAL},
 		{"mmap at an unaligned offset", unix.SYS_MMAP, [5]uintptr{0, mm.PageSize, unix.PROT_READ, uintptr(anon), 12}, -abi.EINVAL},
 		{"mmap neither private nor shared", unix.SYS_MMAP, [5]uintptr{0, mm.PageSize, unix.PROT_READ, unix.MAP_ANONYMOUS, 0}, -abi.EINVAL},
 		{"MAP_FIXED unaligned", unix.SYS_MMAP, [5]uintptr{window + 1, mm.PageSize, unix.PROT_READ, uintptr(anon | unix.MAP_FIXED), 0}, -abi.EINVAL},
@@ -217,6 +217,21 @@ func TestMemLockCallErrors(t *testing.T) {
 	r, ok := mmapCall(window, mm.PageSize, unix.PROT_READ, anon|unix.MAP_FIXED_NOREPLACE)
 	require.True(t, ok)
 	require.Equal(t, int64(window), r)
+	// As Linux, mmap ignores prot bits it does not know (here they would
+	// have been the area's own marks: mm.ProtLazy, mm.ProtDevice), and
+	// mprotect takes PROT_SEM, without effect.
+	r, ok = mmapCall(window+8*mm.PageSize, mm.PageSize, unix.PROT_READ|0x80|mm.ProtLazy|mm.ProtDevice, anon|unix.MAP_FIXED)
+	require.True(t, ok)
+	require.Equal(t, int64(window+8*mm.PageSize), r, "mmap with prot bits it does not know")
+	a, found := vm.VMAs.Find(window + 8*mm.PageSize)
+	require.True(t, found)
+	assert.Equal(t, uint8(unix.PROT_READ), a.Prot, "the unknown bits are not the area's")
+	r, ok = call(unix.SYS_MPROTECT, window+8*mm.PageSize, mm.PageSize, unix.PROT_READ|0x8, 0)
+	assert.True(t, ok)
+	assert.Zero(t, r, "mprotect with PROT_SEM")
+	a, _ = vm.VMAs.Find(window + 8*mm.PageSize)
+	assert.Equal(t, uint8(unix.PROT_READ), a.Prot)
+
 	for _, flags := range []int{unix.MAP_FIXED_NOREPLACE, unix.MAP_FIXED | unix.MAP_FIXED_NOREPLACE} {
 		r, ok = mmapCall(window, mm.PageSize, unix.PROT_READ, anon|flags)
 		assert.True(t, ok)
