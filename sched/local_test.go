@@ -50,20 +50,7 @@ func TestClaimHere(t *testing.T) {
 			queued := s.CPUs[0].RunQ.Len()
 			got, r := s.ClaimHere(key, 0, 100)
 			require.Equal(t, tc.want, r)
-			if r == ClaimNeedsCPU {
-				assert.Equal(t, None, got)
-				assert.Equal(t, Blocked, s.Threads[w].State, "left blocked")
-				assert.Equal(t, tc.home, s.Threads[w].CPU)
-				assert.True(t, s.Futexes.in[w], "left on its chain for the kernel lock's path")
-				assert.Equal(t, queued, s.CPUs[0].RunQ.Len())
-				return
-			}
-			assert.Equal(t, w, got)
-			assert.Equal(t, Runnable, s.Threads[w].State)
-			assert.Equal(t, 0, s.Threads[w].CPU, "queued on the waker's CPU")
-			assert.Equal(t, queued+1, s.CPUs[0].RunQ.Len())
-			assert.False(t, s.Futexes.in[w], "off its chain")
-			assert.False(t, s.Futexes.waited[w], "its wait is over")
+			checkClaim(t, s, w, got, r, tc.home, 0, queued)
 		})
 	}
 	s, _ := busyCPUs(t, 2, 0, key)
@@ -99,19 +86,7 @@ func TestClaimOnto(t *testing.T) {
 			queued := s.CPUs[2].RunQ.Len()
 			got, r := s.ClaimOnto(key, 2, 100)
 			require.Equal(t, tc.want, r)
-			if r == ClaimNeedsCPU {
-				assert.Equal(t, None, got)
-				assert.Equal(t, tc.home, s.Threads[w].CPU)
-				assert.True(t, s.Futexes.in[w], "left on its chain")
-				assert.Equal(t, queued, s.CPUs[2].RunQ.Len())
-				return
-			}
-			assert.Equal(t, w, got)
-			assert.Equal(t, Runnable, s.Threads[w].State)
-			assert.Equal(t, 2, s.Threads[w].CPU, "queued on the napping CPU")
-			assert.Equal(t, queued+1, s.CPUs[2].RunQ.Len())
-			assert.False(t, s.Futexes.in[w], "off its chain")
-			assert.False(t, s.Futexes.waited[w], "its wait is over")
+			checkClaim(t, s, w, got, r, tc.home, 2, queued)
 		})
 	}
 	s, _ := busyCPUs(t, 4, 1, key)
@@ -126,6 +101,29 @@ func queueOn(s *Scheduler, c int) {
 	x := s.Alloc()
 	s.Threads[x].CPU = c
 	s.queueOn(c, x, 50)
+}
+
+// checkClaim checks what ClaimHere or ClaimOnto (result r, thread got)
+// did with waiter w, which last ran on CPU home, for CPU on, whose queue
+// held queued threads before: a refusal leaves w blocked on its chain
+// and the queue as it was; a claim takes w off its chain, its wait over,
+// and queues it on on.
+func checkClaim(t *testing.T, s *Scheduler, w, got TID, r ClaimResult, home, on, queued int) {
+	t.Helper()
+	if r == ClaimNeedsCPU {
+		assert.Equal(t, None, got)
+		assert.Equal(t, Blocked, s.Threads[w].State, "left blocked")
+		assert.Equal(t, home, s.Threads[w].CPU)
+		assert.True(t, s.Futexes.in[w], "left on its chain for the kernel lock's path")
+		assert.Equal(t, queued, s.CPUs[on].RunQ.Len())
+		return
+	}
+	assert.Equal(t, w, got)
+	assert.Equal(t, Runnable, s.Threads[w].State)
+	assert.Equal(t, on, s.Threads[w].CPU, "queued on the claiming CPU")
+	assert.Equal(t, queued+1, s.CPUs[on].RunQ.Len())
+	assert.False(t, s.Futexes.in[w], "off its chain")
+	assert.False(t, s.Futexes.waited[w], "its wait is over")
 }
 
 // queueOnZero queues a new runnable thread on CPU 0 (no CPU is idle, and

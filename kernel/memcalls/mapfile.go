@@ -143,7 +143,7 @@ func Msync(addr, length uintptr, flags int) int64 {
 		return r
 	}
 	c := vm.LockMem()
-	mapped := vm.VMAs.Bytes(addr, end, 0) == uint64(end-addr)
+	mapped := wholeMapped(addr, end)
 	klock.Mem.Unlock(c)
 	if !mapped {
 		return -abi.ENOMEM

@@ -266,7 +266,7 @@ func mprotect(addr, length uintptr, prot int) int64 {
 // commit or the area table has no room), EINVAL for device memory.
 // Context: trap, memory lock held; does not allocate.
 func protectAreas(addr, end uintptr, prot int) int64 {
-	if vm.VMAs.Bytes(addr, end, 0) != uint64(end-addr) {
+	if !wholeMapped(addr, end) {
 		return -abi.ENOMEM // Linux: part of the range is not mapped
 	}
 	if vm.VMAs.Bytes(addr, end, mm.ProtDevice) != 0 {
@@ -307,15 +307,10 @@ func Madvise(addr, length uintptr, advice int) int64 {
 // it looks at the range, and ENOMEM for a range not wholly mapped.
 // Context: trap, kernel and memory locks held; does not allocate.
 func madvise(addr, length uintptr, advice int) int64 {
-	if !adviceKnown(advice) {
-		return -abi.EINVAL
-	}
-	_, end, r, done := callSpan(unix.SYS_MADVISE, addr, length)
+	end, r, done := adviceRange(addr, length, advice)
 	switch {
 	case done:
 		return r
-	case vm.VMAs.Bytes(addr, end, 0) != uint64(end-addr):
-		return -abi.ENOMEM
 	case !freeingAdvice(advice):
 	case vm.VMAs.Bytes(addr, end, mm.ProtDevice) != 0:
 		return -abi.EINVAL // as Linux for PFN mappings
@@ -324,6 +319,28 @@ func madvise(addr, length uintptr, advice int) int64 {
 		freePages(addr, end)
 	}
 	return 0
+}
+
+// adviceRange checks a madvise's advice and range in Linux's order (the
+// advice first) and returns the range's end, or, done set, the call's
+// answer: EINVAL for unknown advice or a bad range, 0 for no bytes,
+// ENOMEM for a range with holes. Context: trap, memory lock held; does
+// not allocate.
+func adviceRange(addr, length uintptr, advice int) (end uintptr, r int64, done bool) {
+	if !adviceKnown(advice) {
+		return 0, -abi.EINVAL, true
+	}
+	_, end, r, done = callSpan(unix.SYS_MADVISE, addr, length)
+	if !done && !wholeMapped(addr, end) {
+		return 0, -abi.ENOMEM, true
+	}
+	return end, r, done
+}
+
+// wholeMapped reports whether areas cover all of [start, end).
+// Context: trap, memory lock held; does not allocate.
+func wholeMapped(start, end uintptr) bool {
+	return vm.VMAs.Bytes(start, end, 0) == uint64(end-start)
 }
 
 // adviceKnown reports whether madvise takes advice: Linux's

@@ -47,8 +47,16 @@ func MemLockCall(nr uint64, a0, a1, a2, a3, a5 uintptr) (int64, bool) {
 		}
 		return mapAnon(a0, a1, int(a2)&knownProt, int(a3)) // Linux ignores the other bits
 	}
-	if nr == unix.SYS_MADVISE && !adviceKnown(int(int32(a2))) { // an int on Linux
-		return -abi.EINVAL, true
+	if nr == unix.SYS_MADVISE {
+		advice := int(int32(a2)) // an int on Linux
+		end, r, done := adviceRange(a0, a1, advice)
+		switch {
+		case done:
+			return r, true
+		case freeingAdvice(advice) && !untouched(a0, end):
+			return 0, false
+		}
+		return 0, true // advice taken as a no-op, or nothing to give back
 	}
 	start, end, r, done := callSpan(nr, a0, a1)
 	switch {
@@ -56,11 +64,6 @@ func MemLockCall(nr uint64, a0, a1, a2, a3, a5 uintptr) (int64, bool) {
 		return r, true
 	case nr == unix.SYS_MPROTECT && int(a2)&^(knownProt|protSem) != 0:
 		return -abi.EINVAL, true
-	case nr == unix.SYS_MADVISE && (!freeingAdvice(int(int32(a2))) || untouched(start, end)):
-		if vm.VMAs.Bytes(start, end, 0) != uint64(end-start) {
-			return -abi.ENOMEM, true
-		}
-		return 0, true // advice taken as a no-op, or nothing to give back
 	case !untouched(start, end):
 		return 0, false
 	case nr == unix.SYS_MPROTECT:

@@ -26,9 +26,17 @@ func Committed() uint64 { return committed.Load() }
 // grow; always true before the limit is set (the boot).
 // Context: any; does not allocate.
 func CommitFits(n, release uint64) bool {
-	c := committed.Load()
+	_, fits := nextCharge(committed.Load(), n, release)
+	return fits
+}
+
+// nextCharge returns the charge c becomes with release bytes given back
+// (never below zero) and n added, and whether that fits: within
+// CommitLimit, no larger than c, or before the limit is set (the boot).
+// Context: any; does not allocate.
+func nextCharge(c, n, release uint64) (uint64, bool) {
 	next := c - min(release, c) + n
-	return CommitLimit == 0 || next <= CommitLimit || next <= c
+	return next, CommitLimit == 0 || next <= CommitLimit || next <= c
 }
 
 // TryCommit adds n bytes to the charge, less release bytes given back
@@ -38,8 +46,8 @@ func CommitFits(n, release uint64) bool {
 func TryCommit(n, release uint64) bool {
 	for {
 		c := committed.Load()
-		next := c - min(release, c) + n
-		if CommitLimit != 0 && next > CommitLimit && next > c {
+		next, fits := nextCharge(c, n, release)
+		if !fits {
 			return false
 		}
 		if committed.CompareAndSwap(c, next) {
