@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/console"
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fsys"
@@ -35,10 +36,14 @@ import (
 //     files and directories, and on its paths (open, stat, access,
 //     readlink, mkdir, unlink, rename, link, chmod, truncate, chdir,
 //     ...): those fdcalls.FileCall and the table fileCalls serve, under
-//     the files lock alone (fileTrap). A descriptor of another kind (a pipe, a
-//     socket, the console, an unknown number) and a path that needs the
-//     kernel (a device, a FIFO, a kernel file) go to the locked path,
-//     which takes both.
+//     the files lock alone (fileTrap), and so are the reads and writes
+//     that never wait (fdcalls.StreamCall: eventfds, non-blocking pipe
+//     ends and stream sockets, the network stack's moves, the console's
+//     writes while a slot is free) and fcntl's flag commands. A
+//     descriptor of another kind (a blocking pipe, a datagram socket,
+//     the console's input, an unknown number), a console write that must
+//     wait and a path that needs the kernel (a device, a FIFO, a kernel
+//     file) go to the locked path, which takes both.
 type lockClass uint8
 
 const (
@@ -150,6 +155,19 @@ var fileCalls = [...]fileCall{
 	// epoll_ctl: a change that gives a waiting thread events is
 	// recorded, and woken on the kernel lock's path (fileTrap's wake).
 	{unix.SYS_EPOLL_CTL, doEpollCtl},
+	// fcntl's descriptor flags, on a descriptor of any kind; the
+	// other commands (record locks, dup) answer notFileCall.
+	{unix.SYS_FCNTL, fileFcntl},
+}
+
+// fileFcntl is fcntl(2)'s flag commands under the files lock alone
+// (fdcalls.FcntlFlags); notFileCall for the others.
+// Context: trap, files lock held; does not allocate.
+func fileFcntl(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	if r, ok := fdcalls.FcntlFlags(int(int32(a[0])), int(int32(a[1])), a[2]); ok {
+		return r
+	}
+	return notFileCall
 }
 
 // fileEpollWait is epoll_wait(2) and epoll_pwait(2) under the files
@@ -300,13 +318,17 @@ const (
 // call on a descriptor of a file or directory of the root file system
 // (fdcalls.FileCall), a read or write of an eventfd, or of a pipe end or
 // a stream Internet socket opened O_NONBLOCK, or the network stack's
-// read of /dev/netctl and its data requests (fdcalls.StreamCall), or
-// another call of fileCalls.
+// read of /dev/netctl and its data requests, or a write of the console's
+// standard streams on the virtio console while a transmit slot is free
+// (fdcalls.StreamCall; the queue's doorbell is rung once the files lock
+// is released, since under emulation it is where the host takes the
+// bytes), or another call of fileCalls.
 // It answers fileNotServed, having changed nothing, for a descriptor of
 // another kind (a bad number included: the locked path answers EBADF;
 // the kind is looked at once without the lock, then again under it), for
 // a close that drops record locks (which wakes their waiters: the
-// scheduler's work) and for a path call whose handler answers
+// scheduler's work), for a console write that must wait for a slot
+// (vfs.WouldBlock) and for a path call whose handler answers
 // notFileCall. Nothing it runs blocks or wakes a thread. What a stream
 // call or an epoll_ctl changes for another thread is recorded
 // (vfs.PipeChanged, fdtab.Notify, the sockets' tellProgram); when that
@@ -354,13 +376,18 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	klock.Files.Lock(c)
 	klock.Files.SetHolder(klock.TrapTag(f))
 	a := sysArgs{uintptr(f.DI), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10), uintptr(f.R8), uintptr(f.R9)}
-	ret, stream := notFileCall, false
+	ret, stream, doorbell := notFileCall, false, -1
 	if h := fileCallOf(nr); h != nil {
 		ret = h(c, sched.None, a) // no handler there uses the thread
 	} else if d := fileDescriptor(int(a[0]), nr); d != nil {
 		ret = fdcalls.FileCall(nr, d, a[1], a[2], a[3])
 	} else if d := fdtab.Get(int(a[0])); d != nil && fdcalls.StreamCallOn(nr, d, a[1]) {
 		ret, stream = fdcalls.StreamCall(nr, int(a[0]), d, a[1], a[2]), true
+		if ret == vfs.WouldBlock {
+			ret = notFileCall // a console write with no slot free waits on the kernel lock's path
+		} else if d.Kind == fdtab.KindConsole && ret > 0 {
+			doorbell = console.VconQueueOf(d.Stream) // rung once the lock is released
+		}
 	}
 	if ret == notFileCall {
 		klock.Files.Unlock(c)
@@ -376,6 +403,9 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	}
 	c.InUser.Store(true)
 	klock.Files.Unlock(c)
+	if doorbell >= 0 {
+		console.VconQ[doorbell].RingDoorbell() // a console write's: the host's slow part, after the lock
+	}
 	if stream && ret == -abi.EPIPE && raisesSIGPIPE(nr, a) {
 		c.KickTaken = false // the locked path runs the scheduler
 		return fileServedSIGPIPE

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/x86"
 )
 
 // deviceInterrupt handles a device vector (devices.Interrupt), then acts
@@ -16,6 +17,9 @@ import (
 //go:noinline
 func deviceInterrupt(v uint64) bool {
 	lockFiles(percpu.This())
+	if v == x86.VecVCon {
+		consoleIRQs[1].Add(1)
+	}
 	handled := devices.Interrupt(v)
 	socketEvents()
 	return handled

@@ -9,7 +9,9 @@ import (
 // (qemu/kernelcrash_test.go): the program's first write system call makes
 // the kernel itself read an unmapped address, so the real trap path for a
 // fault in ring 0 (kernelTrap, kpanic.Panic's report, the panic status)
-// runs under a real program.
+// runs under a real program. With it every call takes the kernel lock's
+// path (userTrap skips fileTrap), so that the first write reaches doWrite
+// whatever its descriptor.
 
 // kfaultAddr is the address read: canonical, in the kernel half, far above
 // any physical memory the direct map covers, so never mapped.

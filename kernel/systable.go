@@ -469,7 +469,7 @@ func doLseek(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // doFcntl serves fcntl(2). Context: trap, kernel lock held.
 func doFcntl(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFcntl(t, int(a[0]), int(a[1]), a[2])
+	return fdcalls.SysFcntl(t, int(int32(a[0])), int(int32(a[1])), a[2])
 }
 
 // doIoctl serves ioctl(2). Context: trap, kernel lock held.

@@ -92,11 +92,12 @@ func userTrap(f *x86.TrapFrame) {
 	// (vm.FixUserFault in kernelTrap): the call goes on to the locked path.
 	countTrap(c, f.Vector)
 	if fastTrap(c, f) || f.Vector == x86.VecPageFault && memFault(c, f) ||
-		f.Vector == vectorSyscall && memcalls.MemLockCallNr(f.AX) && memCall(c, f) {
+		f.Vector == vectorSyscall && memcalls.MemLockCallNr(f.AX) && memCall(c, f) ||
+		f.Vector == x86.VecVCon && consoleTrap(c, f, true) {
 		return
 	}
 	served := fileNotServed
-	if f.Vector == vectorSyscall && callLocks(f.AX) == lockFilesFirst {
+	if f.Vector == vectorSyscall && callLocks(f.AX) == lockFilesFirst && !kfaultArmed {
 		if served = fileTrap(c, f); served == fileServed {
 			return
 		}
@@ -280,6 +281,9 @@ func kernelTrap(f *x86.TrapFrame) {
 			return
 		}
 		kpanic.Panic(kpanic.ExceptionNames[v], f)
+	case v == x86.VecVCon && consoleTrap(c, f, false):
+		// Served under the files lock alone: it woke nobody, so a nap
+		// goes on and the idle loop halts again.
 	default:
 		c.IRQs++
 		c.DeviceIRQTaken = true // a nap ends: the locked path arms the timer (fastsleep.go)

@@ -71,6 +71,8 @@ func writeTrapStats(w kfiles.Writer) {
 	}
 	w.Count("timer_arm_ns", clock.CyclesToNs(sum[percpu.EvTimerArmCycles]))
 	w.Count("kick_ipi_ns", clock.CyclesToNs(sum[percpu.EvKickCycles]))
+	w.Count("console_interrupt_fileslock", consoleIRQs[0].Load())
+	w.Count("console_interrupt_locked", consoleIRQs[1].Load())
 }
 
 // firstWord returns the first word of names, a list of words each

@@ -39,6 +39,10 @@ func TestTrapStatLines(t *testing.T) {
 		percpu.Events[1][e] = uint64(e) + 1
 	}
 	ev := func(e percpu.Event) uint64 { return 101 * (uint64(e) + 1) }
+	oldConsole := [2]uint64{consoleIRQs[0].Load(), consoleIRQs[1].Load()}
+	t.Cleanup(func() { consoleIRQs[0].Store(oldConsole[0]); consoleIRQs[1].Store(oldConsole[1]) })
+	consoleIRQs[0].Store(12)
+	consoleIRQs[1].Store(3)
 	var f kfiles.File
 	w := kfiles.Writer{F: &f}
 	writeTrapStats(w)
@@ -55,8 +59,9 @@ func TestTrapStatLines(t *testing.T) {
 		fmt.Sprintf("\nnanosleep %d %d\n", ev(percpu.EvNap)+ev(percpu.EvSleepSpin)+ev(percpu.EvSleepSwitch)+ev(percpu.EvSleepIdle), ev(percpu.EvNapLocked)+ev(percpu.EvNapCut)),
 		fmt.Sprintf("\nnanosleep_nap_cut 0 %d\n", ev(percpu.EvNapCut)),
 		fmt.Sprintf("\nkick_interrupt %d %d\n", ev(percpu.EvKickFast), ev(percpu.EvKickLocked)),
+		"\nconsole_interrupt_fileslock 12\n", "\nconsole_interrupt_locked 3\n",
 	} {
 		assert.Contains(t, out, line)
 	}
-	assert.Equal(t, len(trapStatEvents)+2+1+len(fastStatEvents)+1+len(signalCalls), strings.Count(out, "\n"), "the lines:\n%s", out)
+	assert.Equal(t, len(trapStatEvents)+4+1+len(fastStatEvents)+1+len(signalCalls), strings.Count(out, "\n"), "the lines:\n%s", out)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -202,4 +203,99 @@ func TestSerialConsoleLossless(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 0, res.ExitCode)
 	assert.Equal(t, string(wantUpper), string(res.Output))
+}
+
+// TestVirtioConsoleParallelWrites: 8 goroutines on 4 CPUs write 300
+// numbered lines each, one write a line, to stdout and (every fifth) to
+// stderr. Each stream must hold the host's lines, none torn or lost,
+// each writer's in its order (the interleaving of writers is the
+// scheduler's). The writes to a port with a free slot are served under
+// the files lock alone, and the interrupts that return slots too
+// (kernel/console/vconio.go): /proc/gometal/sched must show it.
+// A write that finds its queue full takes the kernel lock's path to
+// wait, so some may; before the change every one did.
+func TestVirtioConsoleParallelWrites(t *testing.T) {
+	img, host := consoleImage(t)
+	const writers, lines = 8, 300
+	args := []string{"par", fmt.Sprint(writers), fmt.Sprint(lines)}
+	wantOut, wantErr, code := consoleHostRun(t, host, nil, args...)
+	require.Equal(t, 0, code)
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: 4, VirtioConsole: true,
+		Append: "-- " + strings.Join(args, " "), Timeout: 120 * time.Second})
+	require.NoError(t, err, "kernel log:\n%s", res.KernelLog)
+	require.Equal(t, 0, res.ExitCode, "kernel log:\n%s", res.KernelLog)
+	out, sched, ok := strings.Cut(string(res.Output), "--- sched\n")
+	require.True(t, ok, "no /proc/gometal/sched after the lines:\n%s", res.Output)
+	sameLines(t, "stdout", string(wantOut), out)
+	sameLines(t, "stderr", string(wantErr), string(res.Stderr))
+
+	calls := lockedCalls(t, sched)
+	events := parseCounts(t, sched, "event count")
+	t.Logf("writes on the kernel lock's path: %d of %d; calls under the files lock alone: %d; console interrupts: %d under the files lock, %d on the kernel lock's path",
+		calls["write"], writers*lines, events["file_call_fileslock"], events["console_interrupt_fileslock"], events["console_interrupt_locked"])
+	assert.Less(t, calls["write"], uint64(writers*lines/2), "most console writes find a free slot and take the files lock alone")
+	assert.GreaterOrEqual(t, events["file_call_fileslock"], uint64(writers*lines/2))
+	assert.Positive(t, events["console_interrupt_fileslock"], "interrupts that only return slots take the files lock alone")
+	assert.Zero(t, calls["fcntl"], "the runtime's F_GETFD and F_GETFL of the standard streams take the files lock alone")
+}
+
+// sameLines checks that got holds want's lines, each as often, whole,
+// and every writer's lines in order (lines "writer WW line NNNNN ...").
+func sameLines(t *testing.T, stream, want, got string) {
+	t.Helper()
+	w, g := strings.SplitAfter(want, "\n"), strings.SplitAfter(got, "\n")
+	slices.Sort(w)
+	slices.Sort(g)
+	require.Equal(t, w, g, "%s: the guest's lines differ from the host's", stream)
+	last := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+		var writer string
+		var n int
+		_, err := fmt.Sscanf(line, "writer %s line %d", &writer, &n)
+		require.NoError(t, err, "%s: %q", stream, line)
+		if prev, ok := last[writer]; ok {
+			assert.Greater(t, n, prev, "%s: writer %s's lines out of order", stream, writer)
+		}
+		last[writer] = n
+	}
+}
+
+// slowWriter takes what it is given at about 4 MB/s (a millisecond for
+// each 4 KiB begun): a host that reads the console slowly, so that the
+// guest's transmit queue fills.
+type slowWriter struct{}
+
+func (slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(time.Duration(len(p)/4096+1) * time.Millisecond)
+	return len(p), nil
+}
+
+// TestVirtioConsoleNonblockingWrite writes 4 MiB to a non-blocking
+// stdout (fcntl's F_SETFL, under the files lock alone) while the host
+// reads slowly: writes that find every slot with the host answer EAGAIN
+// without waiting, and the program waits for room in epoll
+// (edge-triggered EPOLLOUT), which whoever frees the slots (the
+// interrupt, or a write) must record and wake through the kernel lock's
+// path (an epoll waiter watches the console). The bytes must arrive as
+// on the host, where stdout is a pipe.
+func TestVirtioConsoleNonblockingWrite(t *testing.T) {
+	img, host := consoleImage(t)
+	const n = 4 << 20
+	want, _, code := consoleHostRun(t, host, nil, "nonblock", fmt.Sprint(n))
+	require.Equal(t, 0, code)
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: 2, VirtioConsole: true,
+		Append: "quiet -- nonblock " + fmt.Sprint(n), Stdout: slowWriter{}, Timeout: 180 * time.Second})
+	require.NoError(t, err, "kernel log:\n%s", res.KernelLog)
+	require.Equal(t, 0, res.ExitCode, "stderr:\n%s\nkernel log:\n%s", res.Stderr, res.KernelLog)
+	require.True(t, bytes.Equal(want, res.Output), "stdout differs from the host's: %d bytes, want %d", len(res.Output), len(want))
+	report, sched, ok := strings.Cut(string(res.Stderr), "--- sched\n")
+	require.True(t, ok, "no /proc/gometal/sched on stderr:\n%s", res.Stderr)
+	t.Logf("%s", strings.TrimSpace(report))
+	var full, woken int
+	_, err = fmt.Sscanf(report, "nonblock: %d writes found no room, epoll woke %d times", &full, &woken)
+	require.NoError(t, err, "%q", report)
+	// Each wait in epoll_wait has a 10 s timeout that fails the guest:
+	// the program's status 0 says every one was woken by the room.
+	assert.Positive(t, full, "the slow host filled the transmit queue")
+	assert.Zero(t, lockedCalls(t, sched)["fcntl"], "F_SETFL and F_GETFL under the files lock alone")
 }

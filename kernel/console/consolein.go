@@ -151,10 +151,11 @@ func ttyEcho(c byte) {
 }
 
 // vconEcho echoes one input byte on the stdout port if a slot is free
-// (an echo is never worth blocking for). Context: trap; does not allocate.
+// (an echo is never worth blocking for). Context: trap, kernel and files
+// locks held; does not allocate.
 func vconEcho(c byte) {
 	q := &VconQ[vqStdout]
-	q.ReapTx()
+	reapStd(q)
 	if q.Full() {
 		return
 	}

@@ -13,7 +13,9 @@
 // acts on the record (socketEvents) after the interrupt or system call.
 // docs/kernel-layout.md.
 //
-// Trap context (docs/trap-context.md): nothing here allocates.
+// The standard streams' transmit queues are the files lock's, the rest
+// is used under the kernel lock too (vconio.go says which lock covers
+// what). Trap context (docs/trap-context.md): nothing here allocates.
 package console
 
 import (

@@ -9,6 +9,7 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vfs"
+	"github.com/gometal/gometal/kernel/virtq"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 )
@@ -36,14 +37,33 @@ func VconQueueOf(stream uint8) int {
 // Context: any; does not allocate.
 func vconStdinOn() bool { return vconOn[vconPortStdin] }
 
-// VconWrite copies as much of the user's buffer as fits into free slots
-// of queue qi and returns the count; when no slot is free it blocks t
-// until the host returns one (then the call runs again), or fails with
-// EAGAIN on a non-blocking descriptor. Context: trap, kernel lock held;
+// Which lock covers what (issue 18): the standard streams' transmit
+// queues (VconQ[vqStdout], VconQ[vqStderr]), writerWaits and the console
+// descriptors' readiness records are the files lock's: a write takes it
+// alone (VconWriteNow, from package kernel's fileTrap) or inside the
+// kernel lock (VconWrite, where the writer may wait), and so does the
+// interrupt that returns their slots (TxInterrupt alone, VconInterrupt
+// inside the kernel lock). The stdin and control queues and console
+// input are used under both locks. The kernel log's queue needs the
+// kernel lock alone (klog writes it from any path that holds it).
+
+// writerWaits marks a standard stream's transmit queue that a writer
+// blocked on (VconWrite) until VconInterrupt wakes it: the interrupt
+// that returns its slots must then take the kernel lock's path.
+// Files lock.
+var writerWaits [VqCount]bool
+
+// VconWriteNow copies as much of the user's buffer as fits into free
+// slots of queue qi (a standard stream's), announces them and returns
+// the count; the caller rings the queue's doorbell
+// (virtq.Queue.RingDoorbell) once its locks are released. With every
+// slot still with the host it returns EAGAIN for a non-blocking
+// descriptor and vfs.WouldBlock otherwise, having written nothing
+// (VconWrite then blocks the writer). Context: trap, files lock held;
 // does not allocate.
-func VconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
+func VconWriteNow(qi int, nonblock bool, buf, n uintptr) int64 {
 	q := &VconQ[qi]
-	q.ReapTx()
+	reapStd(q)
 	var done uintptr
 	for done < n && !q.Full() {
 		k := min(n-done, uintptr(q.Slot))
@@ -59,38 +79,101 @@ func VconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 		q.Put(uint32(k))
 		done += k
 	}
-	if done > 0 || n == 0 {
-		q.Publish()
+	if done > 0 {
+		q.Announce()
 		return int64(done)
 	}
-	if nonblock {
+	switch {
+	case n == 0:
+		return 0
+	case nonblock:
 		return -abi.EAGAIN
 	}
-	r := vfs.WaitKey(t, vfs.VconWriteKeyBase+uintptr(qi)*8)
+	return vfs.WouldBlock
+}
+
+// VconWrite is VconWriteNow for the kernel lock's path, whose writer may
+// wait: when no slot is free it blocks t until the interrupt that
+// returns one wakes it (then the call runs again); it rings the doorbell
+// itself. Context: trap, kernel and files locks held; does not
+// allocate.
+func VconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
+	if r := VconWriteNow(qi, nonblock, buf, n); r != vfs.WouldBlock {
+		VconQ[qi].RingDoorbell()
+		return r
+	}
+	writerWaits[qi] = true
+	r := vfs.WaitKey(t, vconWriteKey(qi))
 	// The host taking output raises an interrupt: for the deadlock
 	// detector this thread waits for a device.
 	threadtab.Sched.Threads[t].Device = true
 	return r
 }
 
-// VconInterrupt handles the console's interrupt: returned transmit slots
-// wake blocked writers, received input goes to the console ring, control
-// messages update the ports. Context: trap, kernel lock held.
-func VconInterrupt() {
+// reapStd frees a standard stream's transmitted slots (q is VconQ's
+// stdout or stderr queue) and, when that makes a full queue writable,
+// records the console descriptors' new readiness (notifyConsoleFDs): a
+// thread may wait in epoll for that edge, having found no room. Each
+// reaper calls it (the interrupt, a write, an echo), so whichever frees
+// the slots records it. Context: trap, files lock held; does not
+// allocate.
+func reapStd(q *virtq.Queue) {
+	if wasFull := q.Full(); q.ReapTx() && wasFull {
+		notifyConsoleFDs()
+	}
+}
+
+// vconWriteKey is the wait key of writers blocked on transmit queue qi.
+// Context: any; does not allocate.
+func vconWriteKey(qi int) uintptr { return vfs.VconWriteKeyBase + uintptr(qi)*8 }
+
+// TxInterrupt serves the console's interrupt under the files lock
+// alone where it can: it acknowledges it (virtio-mmio's status
+// register) and frees the standard streams' transmitted slots, recording
+// the console descriptors' new readiness (notifyConsoleFDs), and reports
+// whether that was all. It was not (false) when a writer waits for a
+// queue it freed slots of, or the stdin or control queue holds buffers
+// the device returned (input, a control message): the caller then goes
+// on to the kernel lock's path, VconInterrupt, which wakes the writer.
+// The kernel log's slots stay until its next line or that path frees
+// them (vconLog polls for room).
+// Context: trap, files lock held; does not allocate.
+func TxInterrupt() bool {
 	if vdev.mmio {
 		if st := rd32(vdev.regs + 0x60); st != 0 {
 			wr32(vdev.regs+0x64, st)
 		}
 	}
 	if !vconUp {
+		return true
+	}
+	done := true
+	for qi := vqStdout; qi <= vqStderr; qi++ {
+		reapStd(&VconQ[qi])
+		// Whoever freed the slots (this interrupt, or a write that
+		// reaped them first): a writer waits for room there.
+		done = done && !(writerWaits[qi] && !VconQ[qi].Full())
+	}
+	return done && !stdinWaiting() && !VconQ[vqCtrlRx].HasUsed()
+}
+
+// VconInterrupt handles the console's interrupt on the kernel lock's
+// path: TxInterrupt's part (which consoleTrap may have done already),
+// then a writer that waits for slots now free is woken, received input
+// goes to the console ring, control messages update the ports.
+// Context: trap, kernel and files locks held.
+func VconInterrupt() {
+	TxInterrupt()
+	if !vconUp {
 		return
 	}
-	for _, qi := range [...]int{vqStdout, vqStderr, vqKlog} {
-		if VconQ[qi].ReapTx() {
-			vfs.WakeKey(vfs.VconWriteKeyBase + uintptr(qi)*8)
-			notifyConsoleFDs()
+	for qi := vqStdout; qi <= vqStderr; qi++ {
+		if writerWaits[qi] && !VconQ[qi].Full() {
+			writerWaits[qi] = false
+			vfs.WakeKey(vconWriteKey(qi))
 		}
 	}
+	VconQ[vqKlog].ReapTx()
 	vconStdinPump() // data before the control queue: a close follows its data
 	vconControlRx()
 }
@@ -104,11 +187,8 @@ func vconStdinPump() {
 	}
 	q := &VconQ[vqStdin]
 	got := false
-	for {
-		s, n, ok := q.PeekUsed()
-		if !ok || int(n) > conin.BufSize-conin.Len-conin.Edit {
-			break
-		}
+	for stdinWaiting() {
+		s, n, _ := q.PeekUsed()
 		q.PopUsed(s)
 		consoleInput(unsafeSlice(q.SlotAddr(s), uintptr(min(n, q.Slot))), conin.TTY)
 		q.Put(q.Slot)
@@ -118,6 +198,15 @@ func vconStdinPump() {
 		q.Publish()
 		consoleInputArrived()
 	}
+}
+
+// stdinWaiting reports whether the stdin port returned input that the
+// console ring has room for (vconStdinPump's work; input the ring has
+// no room for waits there until a read makes room, and pumps it then).
+// Context: trap, files lock held; does not allocate.
+func stdinWaiting() bool {
+	_, n, ok := VconQ[vqStdin].PeekUsed()
+	return ok && int(n) <= conin.BufSize-conin.Len-conin.Edit
 }
 
 // vconStdinClosed records that the host closed the stdin port: after the
@@ -153,11 +242,17 @@ const vconDrainIdle = 10_000_000_000 // ns
 // VconDrain waits until the host has taken every byte written to the
 // console ports, or made no progress for vconDrainIdle, and then sends
 // the kernel log back to COM1 (the last lines, the status record).
-// Context: trap or boot (shutdown), kernel lock held; does not allocate.
+// Context: trap (shutdown: kernel and files locks held) or boot (one
+// CPU); does not allocate.
 func VconDrain() {
 	if !vconUp || klog.VconStopped() {
 		klog.StopVcon()
 		return
+	}
+	for s := uint8(1); s <= 2; s++ {
+		if qi := VconQueueOf(s); qi >= 0 {
+			VconQ[qi].RingDoorbell() // a writer stopped between its announce and its doorbell
+		}
 	}
 	last := clock.Nanotime()
 	for vconTxPending() {
@@ -181,7 +276,7 @@ func VconDrain() {
 // notifyConsoleFDs bumps the readiness of every console descriptor and
 // records it for the epoll instances that watch one (fdtab.Notify:
 // package kernel acts on the record, socketEvents, after the interrupt or
-// system call). Context: trap, kernel lock held; does not allocate.
+// system call). Context: trap, files lock held; does not allocate.
 func notifyConsoleFDs() {
 	for fd := range fdtab.Files {
 		if fdtab.Files[fd].Kind == fdtab.KindConsole {

@@ -4,6 +4,7 @@ import (
 	"math/bits"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/console"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/socket"
@@ -27,7 +28,12 @@ import (
 // path, which the call then takes on its way back to the program. So the
 // runtime's netpoller wake-ups (an eventfd write), a program's pipe and
 // socket I/O and the network stack's moves do not wait for another CPU's
-// futex calls, nor they for them.
+// futex calls, nor they for them. A write to the console's standard
+// streams on the virtio console (console.VconWriteNow) is served here
+// too while a transmit slot is free: a full queue answers EAGAIN to a
+// non-blocking descriptor, and vfs.WouldBlock, which sends the call to
+// the kernel lock's path to wait there (console.VconWrite), to a
+// blocking one.
 
 // StreamCallNr reports whether StreamCall may serve system call nr:
 // read, write, or ioctl (the network stack's data requests).
@@ -40,14 +46,16 @@ func StreamCallNr(nr uint64) bool {
 // with first argument a1 (an ioctl's request): read or write of an
 // eventfd, of a pipe end opened O_NONBLOCK or of a stream Internet socket
 // opened O_NONBLOCK (socket.StreamSocket); read of /dev/netctl, and its
-// data requests (socket.NetCtlDataReq).
+// data requests (socket.NetCtlDataReq); write of the console's standard
+// streams where a virtio console port carries them (console.VconQueueOf).
 // Context: trap, files lock held (or a first look without it, which the
 // caller repeats under it); does not allocate.
 func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 	switch nr {
 	case unix.SYS_READ, unix.SYS_WRITE:
 		return f.Kind == fdtab.KindEventfd || f.Kind == fdtab.KindPipe && f.Nonblock ||
-			socket.StreamSocket(f) || f.Kind == fdtab.KindNetCtl && nr == unix.SYS_READ
+			socket.StreamSocket(f) || f.Kind == fdtab.KindNetCtl && nr == unix.SYS_READ ||
+			f.Kind == fdtab.KindConsole && nr == unix.SYS_WRITE && console.VconQueueOf(f.Stream) >= 0
 	case unix.SYS_IOCTL:
 		return f.Kind == fdtab.KindNetCtl && socket.NetCtlDataReq(uint(a1))
 	}
@@ -57,8 +65,11 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 // StreamCall serves system call nr on descriptor fd, f, for which
 // StreamCallOn holds, with the arguments after the descriptor, as the
 // locked path's SysRead, SysWrite and SysIoctl would. It reaches only
-// the file layer, the sockets and the program's memory (tools/trapcheck's
-// TestGometalFileLockDomain checks that in the built image).
+// the file layer, the sockets, the console's standard streams' transmit
+// queues (which are the files lock's: kernel/console/vconio.go) and the
+// program's memory (tools/trapcheck's TestGometalFileLockDomain checks
+// that in the built image). A console write that must wait answers
+// vfs.WouldBlock, having written nothing.
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr) int64 {
@@ -75,6 +86,8 @@ func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr) int64 {
 			return socket.NetCtlRead(a1, a2)
 		}
 		return socket.NetCtlDataIoctl(uint(a1), a2)
+	case fdtab.KindConsole:
+		return console.VconWriteNow(console.VconQueueOf(f.Stream), f.Nonblock, a1, a2)
 	}
 	d := vfs.DescOf(f)
 	if nr == unix.SYS_READ {

@@ -121,47 +121,17 @@ func SysClose(fd int) int64 {
 }
 
 // SysFcntl duplicates descriptors, gets and sets the close-on-exec,
-// append and non-blocking flags, takes record locks and reports a pipe's
-// size. Context: trap, kernel lock held; does not allocate.
+// append and non-blocking flags (FcntlFlags), takes record locks and
+// reports a pipe's size. Context: trap, kernel lock held; does not
+// allocate.
 func SysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
-	f := fdtab.Get(fd)
-	if f == nil {
-		return -abi.EBADF
+	if r, ok := FcntlFlags(fd, cmd, arg); ok {
+		return r
 	}
+	f := fdtab.Get(fd)
 	switch cmd {
 	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
 		return SysDupFrom(fd, int(arg), cmd == unix.F_DUPFD_CLOEXEC)
-	case unix.F_GETFD:
-		if f.Cloexec {
-			return unix.FD_CLOEXEC
-		}
-		return 0
-	case unix.F_SETFD:
-		f.Cloexec = arg&unix.FD_CLOEXEC != 0
-		return 0
-	case unix.F_GETFL:
-		fl := int64(unix.O_RDWR)
-		if vfs.HasDesc(f.Kind) {
-			fl = int64(vfs.DescOf(f).Flags & (unix.O_ACCMODE | unix.O_APPEND | unix.O_PATH))
-		}
-		if f.Nonblock {
-			fl |= unix.O_NONBLOCK
-		}
-		return fl
-	case unix.F_SETFL:
-		f.Nonblock = arg&unix.O_NONBLOCK != 0
-		if f.Kind == fdtab.KindSocket || f.Kind == fdtab.KindUnix { // O_NONBLOCK belongs to the socket, which dup shares
-			for o := range fdtab.Files {
-				if fdtab.Files[o].Kind == f.Kind && fdtab.Files[o].Socket == f.Socket {
-					fdtab.Files[o].Nonblock = f.Nonblock
-				}
-			}
-		}
-		if vfs.HasDesc(f.Kind) {
-			d := vfs.DescOf(f)
-			d.Flags = d.Flags&^unix.O_APPEND | int(arg)&unix.O_APPEND
-		}
-		return 0
 	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
 		return sysFcntlLock(t, f, fd, cmd, arg)
 	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
@@ -171,6 +141,62 @@ func SysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 		return fs.PipeSize
 	}
 	return -abi.EINVAL
+}
+
+// FcntlFlags serves fcntl(2)'s descriptor flag commands (F_GETFD,
+// F_SETFD, F_GETFL, F_SETFL) on a descriptor of any kind, and EBADF for
+// a bad descriptor, reporting whether it did; the other commands are
+// SysFcntl's. They read and write the descriptor table and the open file
+// descriptions only: package kernel's fileTrap serves them under the
+// files lock alone (the runtime asks F_GETFL of the standard streams at
+// its start). Context: trap, files lock held; does not allocate.
+func FcntlFlags(fd, cmd int, arg uintptr) (int64, bool) {
+	f := fdtab.Get(fd)
+	if f == nil {
+		return -abi.EBADF, true
+	}
+	switch cmd {
+	case unix.F_GETFD:
+		if f.Cloexec {
+			return unix.FD_CLOEXEC, true
+		}
+		return 0, true
+	case unix.F_SETFD:
+		f.Cloexec = arg&unix.FD_CLOEXEC != 0
+		return 0, true
+	case unix.F_GETFL:
+		fl := int64(unix.O_RDWR)
+		if vfs.HasDesc(f.Kind) {
+			fl = int64(vfs.DescOf(f).Flags & (unix.O_ACCMODE | unix.O_APPEND | unix.O_PATH))
+		}
+		if f.Nonblock {
+			fl |= unix.O_NONBLOCK
+		}
+		return fl, true
+	case unix.F_SETFL:
+		setFileFlags(f, arg)
+		return 0, true
+	}
+	return 0, false
+}
+
+// setFileFlags is F_SETFL: O_NONBLOCK on the descriptor (on every
+// descriptor of the socket for a socket, which dup shares), O_APPEND on
+// the open file description. Context: trap, files lock held; does not
+// allocate.
+func setFileFlags(f *fdtab.File, arg uintptr) {
+	f.Nonblock = arg&unix.O_NONBLOCK != 0
+	if f.Kind == fdtab.KindSocket || f.Kind == fdtab.KindUnix { // O_NONBLOCK belongs to the socket, which dup shares
+		for o := range fdtab.Files {
+			if fdtab.Files[o].Kind == f.Kind && fdtab.Files[o].Socket == f.Socket {
+				fdtab.Files[o].Nonblock = f.Nonblock
+			}
+		}
+	}
+	if vfs.HasDesc(f.Kind) {
+		d := vfs.DescOf(f)
+		d.Flags = d.Flags&^unix.O_APPEND | int(arg)&unix.O_APPEND
+	}
 }
 
 // SysEventfd is eventfd2(2): a new eventfd descriptor whose counter starts

@@ -37,6 +37,11 @@ func (s *Set) Next(i int) int { return s.next(i, false) }
 
 // next is Next, removing what it returns if take.
 // Context: trap, files lock held; does not allocate.
+//
+// Not inlined: its loop at each of the sets' callers cost the image more
+// than the calls (issue 16's budget).
+//
+//go:noinline
 func (s *Set) next(i int, take bool) int {
 	for w := i / 64; w < len(s.w); w++ {
 		m := s.w[w]

@@ -135,7 +135,8 @@ func (f *Frames) AllocContiguous(n uint64) uint64 {
 	return pa
 }
 
-// Free returns a frame obtained from Alloc.
+// Free returns a frame obtained from Alloc. Context: any, interrupts
+// off in the kernel; does not allocate.
 func (f *Frames) Free(pa uint64) {
 	f.mu.lock()
 	*f.word(pa) = f.freeHead
@@ -145,6 +146,7 @@ func (f *Frames) Free(pa uint64) {
 }
 
 // FreeCount returns the number of frames Alloc can still hand out.
+// Context: any, interrupts off in the kernel; does not allocate.
 func (f *Frames) FreeCount() uint64 {
 	f.mu.lock()
 	n := f.freeCount
@@ -162,6 +164,11 @@ type leafLock struct{ held atomic.Uint32 }
 
 // lock takes l, spinning while another CPU holds it.
 // Context: any, interrupts off in the kernel; does not allocate.
+//
+// Not inlined: its loops at each of a dozen callers cost the image more
+// than the calls (issue 16's budget).
+//
+//go:noinline
 func (l *leafLock) lock() {
 	for !l.held.CompareAndSwap(0, 1) {
 		for l.held.Load() != 0 {

@@ -34,6 +34,11 @@ func v4Mapped(ip [4]byte) [16]byte {
 
 // Is4 reports whether a is an IPv4 address (in IPv4-mapped form).
 // Context: trap, kernel lock held; does not allocate.
+//
+// Not inlined: its copies at a dozen callers cost the image more than
+// the calls (issue 16's budget).
+//
+//go:noinline
 func (a SockAddr) Is4() bool {
 	for k := range 10 {
 		if a.IP[k] != 0 {

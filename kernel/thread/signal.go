@@ -66,6 +66,11 @@ func SignalPending(t sched.TID) bool {
 // kernel/fastswitch.go.)
 // Context: trap, kernel lock or the CPU's run-queue lock held; does not
 // allocate.
+//
+// Not inlined: its copies at its eight callers cost the image more than
+// the calls (issue 16's budget).
+//
+//go:noinline
 func SignalPendingFenced(t sched.TID) bool {
 	th := &threadtab.Threads[t]
 	return atomic.OrUint64(&th.Pending, 0)&^atomic.LoadUint64(&th.Sigmask) != 0

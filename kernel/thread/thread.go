@@ -191,6 +191,10 @@ func Block(t sched.TID, why uint8) {
 // WaitSlot), and the wake that ends the wait, for whatever reason (the
 // file's own wake-up, a signal, a timeout), clears the slot if it still
 // names t. Context: trap, kernel lock held; does not allocate.
+//
+// Not inlined: the image is smaller with one copy (issue 16's budget).
+//
+//go:noinline
 func BlockIn(t sched.TID, why uint8, slot *sched.TID) {
 	*slot = t
 	threadtab.Threads[t].WaitSlot = addrOf(slot)

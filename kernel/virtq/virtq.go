@@ -55,7 +55,7 @@ func (q *Queue) SlotAddr(i uint16) uintptr { return q.Buf + uintptr(i)*uintptr(q
 func (q *Queue) Full() bool { return q.Busy[q.AvailIdx&(q.Size-1)] }
 
 // Put hands the next slot, holding n bytes (a receive buffer: its whole
-// size), to the device; it becomes visible at Publish. The caller checked
+// size), to the device; it becomes visible at Publish or Announce. The caller checked
 // Full. Context: any; does not allocate.
 func (q *Queue) Put(n uint32) uint16 {
 	i := q.AvailIdx & (q.Size - 1)
@@ -79,9 +79,26 @@ func (q *Queue) Put(n uint32) uint16 {
 // Publish makes the slots put so far visible to the device and notifies
 // it. Context: any; does not allocate.
 func (q *Queue) Publish() {
+	q.Announce()
+	q.RingDoorbell()
+}
+
+// Announce makes the slots put so far visible to the device, without
+// notifying it: the device may take them whenever it looks, and takes
+// them at the latest when RingDoorbell tells it to look.
+// Context: any, under the lock that covers the queue; does not allocate.
+func (q *Queue) Announce() {
 	avail := q.Ring + 16*uintptr(q.Size)
 	// flags 0 and idx in one atomic store: ordered after the ring writes.
 	atomic.StoreUint32((*uint32)(cpu.Pointer(avail)), uint32(q.AvailIdx)<<16)
+}
+
+// RingDoorbell tells the device to look at the queue's available ring.
+// It writes only the queue's notification register, fixed at setup, so
+// it needs no lock: under emulation the write is where the host takes
+// the slots (QEMU runs the device's output in the writing vCPU), too
+// slow to make other CPUs wait for it. Context: any; does not allocate.
+func (q *Queue) RingDoorbell() {
 	if q.MMIONote {
 		atomic.StoreUint32((*uint32)(cpu.Pointer(q.Notify)), uint32(q.Index))
 		return
@@ -100,6 +117,13 @@ func (q *Queue) PeekUsed() (slot uint16, n uint32, ok bool) {
 	id := *(*uint32)(cpu.Pointer(e))
 	n = *(*uint32)(cpu.Pointer(e + 4))
 	return uint16(id & uint32(q.Size-1)), n, true
+}
+
+// HasUsed reports whether the device returned a slot not yet consumed.
+// Context: any; does not allocate.
+func (q *Queue) HasUsed() bool {
+	_, _, ok := q.PeekUsed()
+	return ok
 }
 
 // PopUsed consumes the entry PeekUsed returned and frees its slot.

@@ -74,3 +74,17 @@ func peek(q *Queue) (uint16, bool) {
 	s, _, ok := q.PeekUsed()
 	return s, ok
 }
+
+// TestAnnounceThenDoorbell: Announce makes the slots visible (the
+// available index) without writing the notification register, which
+// RingDoorbell then writes with the queue's index, as Publish does both.
+func TestAnnounceThenDoorbell(t *testing.T) {
+	q, ring, notify := hostQueue(t, 4, 64)
+	q.Put(10)
+	q.Announce()
+	avail := ring[16*4:]
+	assert.Equal(t, uint16(1), binary.LittleEndian.Uint16(avail[2:]), "available index")
+	assert.Zero(t, *notify, "no doorbell yet")
+	q.RingDoorbell()
+	assert.Equal(t, uint32(3), *notify)
+}

@@ -25,6 +25,10 @@ func Committed() uint64 { return committed.Load() }
 // first (never below zero), plus n stays within CommitLimit or does not
 // grow; always true before the limit is set (the boot).
 // Context: any; does not allocate.
+//
+// Not inlined: the image is smaller with one copy (issue 16's budget).
+//
+//go:noinline
 func CommitFits(n, release uint64) bool {
 	_, fits := nextCharge(committed.Load(), n, release)
 	return fits
@@ -61,6 +65,11 @@ func Commit(n uint64) { committed.Add(n) }
 
 // Uncommit takes n bytes off the charge, never below zero (the image's
 // own areas were never charged). Context: any; does not allocate.
+//
+// Not inlined: its compare-and-swap loop at each of its callers cost the
+// image more than the call (issue 16's budget).
+//
+//go:noinline
 func Uncommit(n uint64) {
 	for {
 		c := committed.Load()

@@ -74,9 +74,10 @@ func TestGometalFileLockDomain(t *testing.T) {
 		Name:  "files",
 		Roots: append([]string{kernelPkg + "userTrap", kernelPkg + "kernelTrap", kernelPkg + "apMain"}, kernelOnly...),
 		Gates: []string{
-			kernelPkg + "doSyscall", // lockFiles for every call not kernel-only; those handlers are roots here
-			kernelPkg + "fileTrap",  // the files lock alone: the second domain below
-			kernelPkg + "memCall",   // the memory lock alone: TestGometalMemoryLockDomain
+			kernelPkg + "doSyscall",   // lockFiles for every call not kernel-only; those handlers are roots here
+			kernelPkg + "fileTrap",    // the files lock alone: the second domain below
+			kernelPkg + "consoleTrap", // the console's interrupt under the files lock alone: the second domain too
+			kernelPkg + "memCall",     // the memory lock alone: TestGometalMemoryLockDomain
 			kernelPkg + "socketEventsLocked", kernelPkg + "stackTimedOut", kernelPkg + "deviceInterrupt", kernelPkg + "shutdown",
 		},
 		// The file layer, and what unmaps or write-protects the program's
@@ -98,7 +99,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 	t.Logf("without the files lock: %d functions, gates reached %v", r.Reached, r.GatesSeen)
 	assert.Empty(t, violations(r), "kernel-lock-only code reaching the file layer")
 	assert.Greater(t, r.Reached, 100, "the walk got into the kernel")
-	for _, g := range []string{"doSyscall", "fileTrap", "memCall", "socketEventsLocked", "deviceInterrupt", "shutdown"} {
+	for _, g := range []string{"doSyscall", "fileTrap", "consoleTrap", "memCall", "socketEventsLocked", "deviceInterrupt", "shutdown"} {
 		assert.Contains(t, r.GatesSeen, kernelPkg+g, "the walk reached the gate %s", g)
 	}
 
@@ -109,7 +110,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 	if callees, err := Callees(img, kernelPkg+"lockFiles"); err == nil {
 		assert.Contains(t, callees, lock, "lockFiles takes a lock")
 	}
-	for _, g := range []string{"doSyscall", "fileTrap", "memCall", "socketEventsLocked", "stackTimedOut", "deviceInterrupt", "shutdown"} {
+	for _, g := range []string{"doSyscall", "fileTrap", "consoleTrap", "memCall", "socketEventsLocked", "stackTimedOut", "deviceInterrupt", "shutdown"} {
 		callees, err := Callees(img, kernelPkg+g)
 		require.NoError(t, err)
 		assert.True(t, slices.Contains(callees, lock) || slices.Contains(callees, kernelPkg+"lockFiles"),
@@ -118,7 +119,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 
 	filesOnly := Domain{
 		Name:  "kernel",
-		Roots: []string{kernelPkg + "fileTrap"},
+		Roots: []string{kernelPkg + "fileTrap", kernelPkg + "consoleTrap"},
 		Gates: []string{
 			kernelPkg + "stopAfterFileCall", // takes the kernel lock to stop the program
 			kernelPkgDir + "kpanic.Panic",   // the machine stops
@@ -150,6 +151,18 @@ func TestGometalFileLockDomain(t *testing.T) {
 			// once each (fdcalls.EpollWaitNow says why that is enough).
 			kernelPkgDir + "console.Readable", kernelPkgDir + "console.VconQueueOf",
 			kernelPkgDir + "console.vconOn", kernelPkgDir + "console.VconQ",
+			// The standard streams' transmit queues are the files
+			// lock's (kernel/console/vconio.go): a write to them and the
+			// interrupt that returns their slots, recording the console
+			// descriptors' readiness and looking whether input waits (the
+			// console ring is the files lock's too); the doorbell needs
+			// no lock.
+			kernelPkgDir + "console.VconWriteNow", kernelPkgDir + "console.unsafeSlice",
+			kernelPkgDir + "console.TxInterrupt", kernelPkgDir + "console.writerWaits",
+			kernelPkgDir + "console.reapStd", kernelPkgDir + "console.stdinWaiting",
+			kernelPkgDir + "console.vconUp", kernelPkgDir + "console.vdev",
+			kernelPkgDir + "console.notifyConsoleFDs", kernelPkgDir + "console.rd32", kernelPkgDir + "console.wr32",
+			kernelPkg + "consoleTrap", kernelPkg + "consoleIRQs",
 		},
 	}
 	r, err = CheckDomain(img, Gometal(), filesOnly)
@@ -167,6 +180,8 @@ func TestGometalFileLockDomain(t *testing.T) {
 		assert.Contains(t, r.Functions, kernelPkgDir+fn, "the walk got into the sockets")
 	}
 	assert.Contains(t, r.Functions, kernelPkgDir+"vm.DemandFault", "and into the program's memory")
+	assert.Contains(t, r.Functions, kernelPkgDir+"console.VconWriteNow", "the walk got into the console's writes")
+	assert.Contains(t, r.Functions, kernelPkgDir+"console.TxInterrupt", "and into its interrupt under the files lock")
 	for _, fn := range []string{kernelPkgDir + "fsys.OpenFile", kernelPkg + "doMkdirat", kernelPkg + "fileNewfstatat"} {
 		assert.Contains(t, r.Functions, fn, "the walk followed the path calls' table")
 	}
