@@ -81,7 +81,7 @@ func waitSwitch(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 		percpu.Count(c, waitEvent(w, percpu.EvFutexWaitSteal, percpu.EvSleepSwitch))
 	}
 	percpu.Count(c, waitEvent(w, percpu.EvFutexWaitSwitch, percpu.EvSleepSwitch))
-	loadSwitched(c, f, next)
+	loadSwitched(c, f, next, false)
 	return switchMade
 }
 
@@ -204,22 +204,34 @@ func unlockRunQueues(c *percpu.CPU, from int) {
 // signal pending for next, or a restart its last wait owes it, needs the
 // kernel lock's path: load delivers it there, after reschedule finds
 // next running on c (its state is whole, so the locked path may take
-// over here).
+// over here). ack says the switch is an interrupt's (preemptSwitch):
+// it is acknowledged once the lock is released, before any wait for the
+// kernel lock, as are the kick IPIs owed meanwhile (thread.SendKicks).
 // Context: trap, c's run-queue lock held on entry, released on return;
 // does not allocate.
-func loadSwitched(c *percpu.CPU, f *x86.TrapFrame, next sched.TID) {
+//
+// Not inlined: one copy for its callers (issue 16's image budget).
+//
+//go:noinline
+func loadSwitched(c *percpu.CPU, f *x86.TrapFrame, next sched.TID, ack bool) {
 	th := &threadtab.Threads[next]
 	if c.X87Live != th.FX {
 		thread.SyncFPU(c) // the thread that entered leaves the CPU
 	}
 	threadtab.Sched.EndSwitch(c.ID) // its state is saved: another CPU may claim it
-	if thread.SignalPendingFenced(next) || th.SignalRestart {
-		klock.UnlockRunQueue(c)
+	locked := thread.SignalPendingFenced(next) || th.SignalRestart
+	if !locked {
+		enterThread(c, f, th)
+	}
+	klock.UnlockRunQueue(c)
+	if ack {
+		ackInterrupt(c)
+	}
+	thread.SendKicks(c)
+	if locked {
 		rescheduleLocked(c, f)
 		return
 	}
-	enterThread(c, f, th)
-	klock.UnlockRunQueue(c)
 	armPending(c)
 }
 

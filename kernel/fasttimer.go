@@ -36,8 +36,9 @@ import (
 // take the interrupt: that lock or a steal holds c's run-queue lock
 // (TryLockRunQueue), a deadline of c's timer heap has passed that
 // expireSleepers left (it ends the nanosleeps among them here, first), a
-// CPU-time timer is armed, a thread waits in c's inbox, or
-// the thread's slice is over with another thread queued here. A
+// CPU-time timer is armed, a thread waits in c's inbox, or the
+// thread's turn is over with another thread queued here and a CPU idle
+// or napping (with none, preemptSwitch switches under c's lock). A
 // signal that cannot be delivered without the kernel lock, or a
 // change of the slices' verdict to log, hands the rest of the entry
 // to the kernel lock's path (rescheduleLocked), whose load delivers
@@ -61,6 +62,9 @@ func fastInterrupt(c *percpu.CPU, f *x86.TrapFrame, timer bool) bool {
 		expireSleepers(c, now)
 	}
 	if !threadtab.Sched.InterruptHere(c.ID, now, timer) {
+		if preemptSwitch(c, f, t, now, timer) {
+			return true
+		}
 		klock.UnlockRunQueue(c)
 		thread.SendKicks(c) // expireSleepers' hand-offs: not after the locked path (found in review)
 		countInterrupt(c, timer, false)
@@ -83,6 +87,40 @@ func fastInterrupt(c *percpu.CPU, f *x86.TrapFrame, timer bool) bool {
 	ackInterrupt(c)
 	armPending(c)
 	kickSelfIfTaken(c) // filetrap.go
+	return true
+}
+
+// preemptSwitch ends the turn of t, c's running thread, when the
+// interrupt found it over (its slice, or a yield pending) while a thread
+// waits in c's queue (InterruptHere's refusal; sched.Scheduler.
+// PreemptHere says when it may): under c's run-queue lock t's registers
+// are saved, t goes to the back of c's queue, and c switches to the
+// oldest queued thread (loadSwitched, which releases the lock, stores
+// t's x87 state and arms c's timer for the new turn, or hands a signal
+// pending for the new thread to the kernel lock's path), as the kernel
+// lock's path switches at the end of a slice (for a kick that came for a
+// signal, that path would deliver it first and switch at the timer it
+// then arms; here the signal waits for the thread's next turn). The
+// interrupt is acknowledged once the lock is released (loadSwitched's
+// ack), before any wait for the kernel lock. Before, each such switch took
+// the kernel lock (the locked kicks and timer interrupts of a
+// futex-heavy boot at 4 vCPUs were mostly these: docs/performance.md,
+// "Issue 18, preemption switches under the run-queue lock"). A timer
+// interrupt's goroutine slice check is skipped for t, which leaves the
+// CPU: the next check on c reads the thread that runs then. It reports
+// false, nothing changed and c's run-queue lock still held, when
+// PreemptHere refuses.
+// Context: trap, from fastInterrupt (c.InUser set), c's run-queue lock
+// held, kernel lock not held; does not allocate.
+func preemptSwitch(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, now int64, timer bool) bool {
+	next := threadtab.Sched.PreemptHere(c.ID, now, timer)
+	if next == sched.None {
+		return false
+	}
+	threadtab.Threads[t].Regs = *f // queued, but c's lock held: nobody takes it before this
+	countInterrupt(c, timer, true)
+	percpu.Count(c, percpu.EvPreemptSwitch)
+	loadSwitched(c, f, next, true) // acknowledges, and sends expireSleepers' kicks, after the release
 	return true
 }
 

@@ -44,7 +44,7 @@ const trapStatNames = "syscall page_fault page_fault_memlock memory_call_memlock
 	"timer_interrupt kick_ipi timer_arm lock_wait_halt user_access_faults " +
 	"file_call_fileslock file_call_bothlocks file_call_wake kick_resent " +
 	"futex_handoff futex_nap_wake futex_nap_timeout futex_wake_here futex_wake_moved " +
-	"idle_rehalt idle_run_handed_off idle_timer_nothing_due signal_lockfree "
+	"idle_rehalt idle_run_handed_off idle_timer_nothing_due signal_lockfree preempt_switch_lockfree "
 
 // trapStatEvents are the events writeTrapStats prints by the names of
 // trapStatNames.
@@ -53,7 +53,7 @@ var trapStatEvents = [...]percpu.Event{
 	percpu.EvTimer, percpu.EvKickIPI, percpu.EvTimerArm, percpu.EvLockHalt, percpu.EvUserAccessFault,
 	percpu.EvFileCallFiles, percpu.EvFileCallLocked, percpu.EvFileCallWake, percpu.EvKickResent,
 	percpu.EvFutexHandoff, percpu.EvFutexNapWake, percpu.EvFutexNapTimeout, percpu.EvFutexWakeHere, percpu.EvFutexWakeMoved,
-	percpu.EvIdleRehalt, percpu.EvIdleHandoff, percpu.EvIdleTimerNone, percpu.EvSignalFast,
+	percpu.EvIdleRehalt, percpu.EvIdleHandoff, percpu.EvIdleTimerNone, percpu.EvSignalFast, percpu.EvPreemptSwitch,
 }
 
 // writeTrapStats prints the entries' counts summed over the CPUs

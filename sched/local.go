@@ -40,6 +40,10 @@ import "sync/atomic"
 //     changes nothing but the CPU's record of its armed timer, as Tick
 //     does, and the running thread's CPU time; the running thread goes
 //     on, as Schedule would decide.
+//   - PreemptHere: such an interrupt that finds the running thread's
+//     turn over (its slice, or a yield) with a thread queued on the CPU
+//     and no CPU idle or napping queues it at the back and puts the
+//     oldest queued thread on the CPU, as Schedule would.
 //   - ReserveIdle and IdleHere: a FUTEX_WAIT or a sleep that blocks
 //     with nothing to run anywhere leaves its CPU idle, as Schedule's
 //     halt would, unless its thread is the last one running and no
@@ -216,8 +220,22 @@ func (s *Scheduler) SwitchLocal(c, from int, now int64) TID {
 	if p.Cur == None || s.Threads[p.Cur].State != Blocked || q.Len() == 0 {
 		return None
 	}
+	return s.runNext(c, from, now)
+}
+
+// runNext charges CPU c's running thread its CPU time and puts the
+// oldest thread of CPU from's queue, which holds one, on c in its place
+// (putOn), and returns it: SwitchLocal's and PreemptHere's switch.
+// Context: trap, on CPU c, c's and from's run-queue locks held (or the
+// simulator's one event); does not allocate.
+//
+// Not inlined: one copy for both callers (issue 16's image budget).
+//
+//go:noinline
+func (s *Scheduler) runNext(c, from int, now int64) TID {
+	p := &s.CPUs[c]
 	s.Charge(c, now)
-	next := q.Pop(&s.RunLinks)
+	next := s.CPUs[from].RunQ.Pop(&s.RunLinks)
 	p.MaxWaitNs = max(p.MaxWaitNs, now-s.Threads[next].Queued)
 	s.putOn(c, next, now)
 	return next
@@ -352,6 +370,60 @@ func (s *Scheduler) Unwait(t TID) bool {
 // one event); does not allocate.
 func (s *Scheduler) TickHere(c int, now int64) bool { return s.InterruptHere(c, now, true) }
 
+// PreemptHere ends the turn of CPU c's running thread under c's
+// run-queue lock, when TickHere or KickHere refused because that turn
+// is over while a thread waits in c's queue, as Schedule would end it:
+// the slice is over (or the thread yielded: Resched), no CPU is idle or
+// napping (MakeRunnable would send the thread there: the kernel lock's
+// path does), nothing waits in c's inbox, no deadline of c's heap has
+// passed and no CPU-time timer is armed (those are the kernel lock's,
+// as for InterruptHere). The thread, charged its CPU time, goes to the
+// back of c's queue, runnable, and the oldest queued thread runs on c
+// in its place; PreemptHere returns it, None with nothing changed
+// otherwise. timer says the timer interrupt ended the turn (the timer
+// is no longer armed). The running count stays as it is. The kernel
+// saves the preempted thread's registers before and loads the returned
+// one's after, under the lock: no other CPU takes a thread from c's
+// queue without it (a steal tries it), nor the kernel lock's holders.
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) PreemptHere(c int, now int64, timer bool) TID {
+	p := &s.CPUs[c]
+	cur := p.Cur
+	if cur == None || s.Threads[cur].State != Running || p.RunQ.Len() == 0 ||
+		!p.Resched && now-p.SliceStart < s.SliceNs || s.kernelDue(c, now) || !s.noneIdle(c) {
+		return None
+	}
+	if timer {
+		p.Armed = 0
+	}
+	if s.mistake == mistakePreemptOwnSlice {
+		p.SliceStart, p.Resched = now, false
+		return cur
+	}
+	s.queueOn(c, cur, now) // at the back, behind the thread that runs next
+	return s.runNext(c, c, now)
+}
+
+// kernelDue reports whether CPU c has work that only the kernel lock's
+// path does (InterruptHere, PreemptHere): a CPU-time timer armed
+// (NArmed), a thread in c's inbox (the drain), or a passed deadline of
+// c's heap (the kernel has ended the sleeps among them first,
+// ExpireHere; the rest are the kernel lock's, Expired).
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+//
+// Not inlined: one copy for both callers (issue 16's image budget).
+//
+//go:noinline
+func (s *Scheduler) kernelDue(c int, now int64) bool {
+	if s.NArmed != 0 || !s.Handoffs.Empty(c) && s.mistake != mistakeKickHereInbox {
+		return true
+	}
+	t, when := s.Timers.Next(c)
+	return t != None && when <= now && s.mistake != mistakeTickHereOwner
+}
+
 // KickHere is CPU c's kick IPI under c's run-queue lock, for a running
 // thread, as TickHere is its timer interrupt (its timer stays armed).
 // A kick's sender wants a signal delivered (the kernel does that), the
@@ -372,15 +444,13 @@ func (s *Scheduler) KickHere(c int, now int64) bool { return s.InterruptHere(c, 
 // no running thread or a yield pending, a thread waits in c's inbox (the
 // drain is the kernel lock's: a nap that a hand-off ended sends its CPU
 // a kick for it), or the running thread's slice is over while another
-// waits in c's queue (the switch is Schedule's).
+// waits in c's queue (the switch is PreemptHere's where it may, else
+// Schedule's).
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.
 func (s *Scheduler) InterruptHere(c int, now int64, timer bool) bool {
 	p := &s.CPUs[c]
-	if p.Cur == None || p.Resched || s.NArmed != 0 || !s.Handoffs.Empty(c) && s.mistake != mistakeKickHereInbox {
-		return false
-	}
-	if t, when := s.Timers.Next(c); t != None && when <= now && s.mistake != mistakeTickHereOwner {
+	if p.Cur == None || p.Resched || s.kernelDue(c, now) {
 		return false
 	}
 	if now-p.SliceStart >= s.SliceNs && p.RunQ.Len() > 0 {

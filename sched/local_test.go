@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -271,6 +272,73 @@ func TestHaltAgain(t *testing.T) {
 			s.Threads[x].CPU = 0
 			assert.Equal(t, 1, s.MakeRunnable(x, 100), "the next thread for it comes with an IPI")
 		})
+	}
+}
+
+// TestPreemptHere: which turns CPU 0 ends under its run-queue lock
+// after a timer interrupt or a kick (local.go): the slice over or a
+// yield pending, with a thread queued there, nothing else due and no CPU
+// idle or napping; the running thread then goes to the back of the
+// queue, charged, and the oldest queued one runs with a new slice. A
+// refusal changes nothing.
+func TestPreemptHere(t *testing.T) {
+	const now = 10_000_000
+	for _, tc := range []struct {
+		name  string
+		setup func(s *Scheduler)
+		want  bool
+	}{
+		{"the slice over, a thread queued", nil, true},
+		{"a yield pending, the slice not over", func(s *Scheduler) { s.CPUs[0].SliceStart = now - s.SliceNs/2; s.CPUs[0].Resched = true }, true},
+		{"the slice not over", func(s *Scheduler) { s.CPUs[0].SliceStart = now - s.SliceNs/2 }, false},
+		{"nothing queued", func(s *Scheduler) {
+			for s.CPUs[0].RunQ.Len() > 0 {
+				s.CPUs[0].RunQ.Pop(&s.RunLinks)
+			}
+		}, false},
+		{"a CPU idle", func(s *Scheduler) { s.CPUs[1].Idle = true }, false},
+		{"a CPU napping", func(s *Scheduler) { s.CPUs[1].napping = 1 }, false},
+		{"a thread in its inbox", func(s *Scheduler) { s.Handoffs.Push(0, s.Alloc()) }, false},
+		{"a deadline of its heap passed", func(s *Scheduler) { s.SetTimer(sleeper(s), now-1, 0) }, false},
+		{"a CPU-time timer armed", func(s *Scheduler) { s.NArmed = 1 }, false},
+		{"no running thread", func(s *Scheduler) { s.CPUs[0].Cur = None }, false},
+	} {
+		for _, timer := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s, timer %v", tc.name, timer), func(t *testing.T) {
+				s, _ := busyCPUs(t, 2, 1, 0x2000)
+				queueOnZero(s, None)
+				queueOnZero(s, None)
+				s.CPUs[0].Armed = now - 5
+				if tc.setup != nil {
+					tc.setup(s)
+				}
+				before := s.CPUs[0]
+				cur, running, oldest := before.Cur, s.Running, before.RunQ.head
+				next := s.PreemptHere(0, now, timer)
+				after := s.CPUs[0]
+				if !tc.want {
+					assert.Equal(t, None, next)
+					assert.Equal(t, before, after, "nothing changed")
+					return
+				}
+				require.NotEqual(t, None, next)
+				assert.Equal(t, oldest, next, "the oldest queued thread runs")
+				assert.Equal(t, next, after.Cur)
+				assert.Equal(t, cur, after.RunQ.tail, "the preempted one waits at the back")
+				assert.Equal(t, Running, s.Threads[next].State)
+				assert.Equal(t, Runnable, s.Threads[cur].State, "the preempted thread waits")
+				assert.Equal(t, before.RunQ.Len(), after.RunQ.Len(), "one off the queue, one on it")
+				assert.EqualValues(t, now, s.Threads[cur].CPUTime, "charged the time it ran")
+				assert.Equal(t, running, s.Running, "one thread leaves the CPU, one comes")
+				assert.EqualValues(t, now, after.SliceStart, "a new slice")
+				assert.False(t, after.Resched)
+				if timer {
+					assert.Zero(t, after.Armed, "the one-shot timer fired")
+				} else {
+					assert.Equal(t, before.Armed, after.Armed)
+				}
+			})
+		}
 	}
 }
 

@@ -66,6 +66,7 @@ const (
 	mistakeIdleLast                 // a FUTEX_WAIT that goes idle without the kernel lock counts the last running thread off with no deadline pending (ReserveIdle)
 	mistakeSleepNoDeadline          // a sleep under the run-queue lock blocks without its deadline (SleepHere)
 	mistakeOntoTimed                // a FUTEX_WAKE queues a waiter with a timeout on a napping CPU (ClaimOnto)
+	mistakePreemptOwnSlice          // a preemption under the run-queue lock gives the running thread a new slice instead of switching (PreemptHere)
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -203,6 +204,11 @@ func (s *Scheduler) noneIdle(c int) bool { return s.idleCPU() < 0 && s.nappingCP
 // earlier, and the locked read that no wake-up may do without comes
 // after the push (napEnds). Context: trap, kernel lock or a CPU's
 // run-queue lock held; does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (s *Scheduler) nappingCPU(pref int) int {
 	if atomic.LoadInt32(&s.CPUs[pref].napping) != 0 {
 		return pref

@@ -114,6 +114,9 @@ type simulator struct {
 	// run-queue lock (KickHere), timersInWaits the timer interrupts taken
 	// in a wait for a lock.
 	kicksHere, timersInWaits int
+	// preempts counts the turns ended by a timer interrupt or a kick
+	// under the run-queue lock (PreemptHere).
+	preempts int
 	// wakesOnWayOut counts the device waiters woken on a CPU's way to
 	// its halt (wakeOnWayOut), napsPastTimer the naps that went on past
 	// a timer interrupt before their deadline (napGoesOn).
@@ -1237,6 +1240,8 @@ func (sim *simulator) advance() {
 		sim.ticksHere++
 		sim.note("cpu %d: timer interrupt under the run-queue lock", c)
 		sim.arm(c)
+	} else if lockFree && sim.preemptHere(c, true) {
+		// Its turn over, the thread was switched out under the lock.
 	} else {
 		sim.cpus[c].ipi = false
 		sim.expire(c)
@@ -1370,7 +1375,8 @@ func (sim *simulator) deliverIPI() {
 		sim.endNap(c, true)
 		return
 	}
-	if sim.choose(2) == 0 && sim.s.KickHere(c, sim.now) {
+	lockFree := sim.choose(2) == 0
+	if lockFree && sim.s.KickHere(c, sim.now) {
 		// The kernel's fastInterrupt: under the run-queue lock, the thread
 		// goes on (a signal for it is delivered) and the timer is armed
 		// for what the scheduler asks.
@@ -1379,7 +1385,37 @@ func (sim *simulator) deliverIPI() {
 		sim.arm(c)
 		return
 	}
+	if lockFree && sim.preemptHere(c, false) {
+		return
+	}
 	sim.reschedule(c)
+}
+
+// preemptHere is the kernel's preemptSwitch on busy CPU c, after its
+// timer interrupt (timer set) or a kick from ring 3 that TickHere or
+// KickHere refused: under c's run-queue lock, a thread whose turn is
+// over goes to the back of c's queue and the oldest queued thread runs
+// (PreemptHere), and c's timer is armed for it. No scheduler runs, so a
+// pending IPI stays pending, unless now and then the kernel lock's path
+// takes over after the switch (a signal for the new thread). It reports false, nothing changed, when the
+// kernel lock's path must take the interrupt.
+func (sim *simulator) preemptHere(c int, timer bool) bool {
+	was := sim.s.CPUs[c].Cur
+	next := sim.s.PreemptHere(c, sim.now, timer)
+	if next == None {
+		return false
+	}
+	sim.preempts++
+	sim.note("cpu %d: thread %d's turn is over: thread %d runs, under the run-queue lock", c, was, next)
+	if sim.choose(4) == 0 {
+		// A signal pending for the thread that now runs: the kernel
+		// lock's path takes over the entry (loadSwitched), its
+		// scheduler finding that thread on c.
+		sim.reschedule(c)
+		return true
+	}
+	sim.arm(c)
+	return true
 }
 
 // idleLook is the kernel's haltAgain on idle CPU c, which an IPI woke
@@ -1680,7 +1716,7 @@ func TestSimulate(t *testing.T) {
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
 	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals, idleTimers := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-	napSwitches, napsAgain, idleWaits, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, sleepsHere, wokenOnto := 0, 0, 0, 0, 0, 0, 0, 0, 0
+	napSwitches, napsAgain, idleWaits, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, sleepsHere, wokenOnto, preempts := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1714,7 +1750,10 @@ func TestSimulate(t *testing.T) {
 		expiredOnto += sim.expiredOnto
 		sleepsHere += sim.sleepsHere
 		wokenOnto += sim.wokenOnto
+		preempts += sim.preempts
 	}
+	t.Logf("%d turns ended under the run-queue lock (PreemptHere)", preempts)
+	assert.NotZero(t, preempts, "no turn was ended under the run-queue lock")
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
 		"under run-queue locks %d switches (%d of them steals), %d undone, %d wakes queued here (%d of them moved from another CPU), %d timer interrupts and %d kicks; %d idle CPUs halted again after an IPI, %d ran a thread handed to them, %d found nothing due at their timer interrupt; %d timer interrupts taken in a wait for a lock; %d device waiters woken on the way to a halt; %d naps went on past a timer interrupt; %d futex naps cut short switched, %d napped again; %d waits left their CPU idle without the lock; %d sleeps blocked under the run-queue lock; %d sleepers expired without the lock on an idle CPU, %d on a busy one (%d of them handed to another CPU, %d queued on a napping one); %d FUTEX_WAKEs queued their waiter on a napping CPU; endings: %v",
 		runs, total, handoffs, naps, futexNaps, napWakes, pollWakes, switches, steals, undone, wokenHere, movedHere, ticksHere, kicksHere, rehalts, ranHandedOff, idleTimers, inWaits, wayOut, pastTimer, napSwitches, napsAgain, idleWaits, sleepsHere, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, wokenOnto, ends)
@@ -1807,6 +1846,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a wait that goes idle without the kernel lock counts off the last running thread", mistakeIdleLast, "deadlock: nothing can run, and no deadlock was reported|the machine hangs"},
 		{"a sleep under the run-queue lock without its deadline", mistakeSleepNoDeadline, "sleep: thread [0-9]+ \\(state [0-9]\\) sleeps with no deadline"},
 		{"a waiter with a timeout queued on a napping CPU", mistakeOntoTimed, "wake of thread [0-9]+, which is not blocked"},
+		{"a preemption under the run-queue lock that restarts the slice", mistakePreemptOwnSlice, "wait: (a )?thread"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -23,6 +23,11 @@ import (
 
 // VconQueueOf returns the transmit queue of console stream fd (1 or 2),
 // or -1 when the stream is on COM1. Context: any; does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func VconQueueOf(stream uint8) int {
 	switch {
 	case stream == 1 && vconOn[vconPortStdout]:

@@ -286,6 +286,11 @@ func (fs *FS) exchange(m *Mem, odir Ino, oname []byte, a, ndir Ino, nname []byte
 
 // moved updates link counts and ".." after ino went from odir to ndir.
 // Context: trap.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (fs *FS) moved(odir, ndir, ino Ino) {
 	ip := &fs.inodes[ino]
 	ip.ctime = fs.Now

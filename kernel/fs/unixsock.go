@@ -225,6 +225,11 @@ func (us *UnixSockets) Name(i int) *UnixAddr { return &us.s[i].name }
 
 // PeerName returns the name of i's peer: ENOTCONN when it has none.
 // Context: trap, kernel lock held; does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (us *UnixSockets) PeerName(i int) (*UnixAddr, Errno) {
 	s := &us.s[i]
 	if s.state != usConnected {

@@ -254,6 +254,11 @@ func (us *UnixSockets) Ref(i int) { us.s[i].refs++ }
 // Unref drops a reference to i; with the last, i is dying: the caller
 // releases what its queue holds (QueuedRights, PopEmbryo) and Closes it.
 // Context: trap, kernel lock held; does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (us *UnixSockets) Unref(i int) {
 	s := &us.s[i]
 	s.refs--

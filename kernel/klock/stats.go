@@ -18,6 +18,11 @@ const HoldTagShift = 32
 
 // TrapTag is the hold tag of a trap with frame f.
 // Context: trap; does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func TrapTag(f *x86.TrapFrame) uint64 {
 	tag := (f.Vector + 1) << HoldTagShift
 	if f.Vector == x86.VecSyscall {

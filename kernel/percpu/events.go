@@ -59,7 +59,7 @@ const (
 	EvFutexWakeHere                    // a FUTEX_WAKE that queued its waiter on its own CPU under the run-queue lock (kernel/fastswitch.go)
 	EvFutexWakeMoved                   // one of those whose waiter last ran on another CPU (sched.ClaimMovedHere)
 	EvTimerFast                        // a timer interrupt in ring 3 taken under the CPU's run-queue lock alone (kernel/fasttimer.go)
-	EvTimerLocked                      // one of those sent to the kernel lock's path (a deadline to expire, a switch, a signal to deliver)
+	EvTimerLocked                      // one of those sent to the kernel lock's path (a deadline to expire, a switch beside an idle CPU, a signal to deliver)
 	EvKickFast                         // a kick IPI in ring 3 taken under the CPU's run-queue lock alone (kernel/fasttimer.go; these four in this order: countInterrupt)
 	EvKickLocked                       // one of those sent to the kernel lock's path
 	EvSignalFast                       // a signal delivered without the kernel lock: a timer interrupt's SIGURG for a goroutine time slice (kernel/fasttimer.go)
@@ -75,6 +75,7 @@ const (
 	EvSleepSwitch                      // a nanosleep longer than a nap that blocked and switched to a queued thread under the run-queue lock (kernel.sleepBlock)
 	EvSleepIdle                        // one that blocked and left its CPU idle, halted without the kernel lock
 	EvSleepExpiredIdle                 // a nanosleep whose deadline passed, ended at an idle CPU's timer interrupt: into the CPU's own inbox, which its idle loop runs next without the kernel lock
+	EvPreemptSwitch                    // a timer interrupt or kick from ring 3 whose thread's turn was over: switched to a queued thread under the run-queue lock (kernel.preemptSwitch)
 	NEvents
 )
 

@@ -79,7 +79,13 @@ func (b *sockBuf) peek(dst []byte, skip uint32) int {
 	return done
 }
 
-// drop consumes n stored bytes.
+// drop consumes n stored bytes. Context: trap, files lock held; does
+// not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (b *sockBuf) drop(n uint32) {
 	n = min(n, b.N)
 	b.head = (b.head + n) % sockBufSize

@@ -47,6 +47,11 @@ const unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
 // block. Context: trap, kernel lock held, or not held on t's own CPU
 // (kernel/fastsleep.go's nap: two aligned words, each some value it had;
 // a signal sent after the read kicks t's CPU); does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func SignalPending(t sched.TID) bool {
 	th := &threadtab.Threads[t]
 	return atomic.LoadUint64(&th.Pending)&^atomic.LoadUint64(&th.Sigmask) != 0

@@ -136,6 +136,11 @@ func place(parent int) int { return threadtab.Sched.Place(parent) }
 // CPU has released the kernel lock (SendKicks): o needs that lock to act
 // on it anyway. Context: trap, kernel lock held, or this CPU's run-queue
 // lock (HandOffExpired: its releaser sends them); does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func Kick(o *percpu.CPU) {
 	if c := percpu.This(); o != c {
 		c.KickMask |= 1 << uint(o.ID)

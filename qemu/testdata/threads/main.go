@@ -48,7 +48,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Println("usage: threads exit|cputime|spread|munmap|spin|locks|signals|switch|moves|ticks|hang")
+		fmt.Println("usage: threads exit|cputime|spread|munmap|spin|locks|signals|switch|moves|ticks|preempt|hang")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -78,6 +78,8 @@ func main() {
 		movesCheck()
 	case "ticks":
 		ticksCheck()
+	case "preempt":
+		preemptCheck()
 	case "hang":
 		fmt.Println("threads hang: start")
 		hangForever()
@@ -431,6 +433,45 @@ func ticksCheck() {
 	after := schedNumbers(sched())
 	fmt.Printf("threads ticks: lockfree=%d locked=%d kernel=%d slices=%d requested=%d taken=%d signals=%d\n",
 		after[0]-before[0], after[1]-before[1], after[2]-before[2], after[3]-before[3], after[4]-before[4], after[5]-before[5], after[6]-before[6])
+}
+
+// preemptCheck runs twice as many computing threads as there are CPUs
+// (GOMAXPROCS raised to match, each goroutine on a locked thread) for
+// ticksFor without a system call, so that every slice's end finds a
+// thread queued behind the running one: the kernel must switch them at
+// its timer interrupts. It prints how many of those switches were made
+// under the run-queue lock alone (the event preempt_switch_lockfree),
+// the timer interrupts taken with and without the kernel lock, and each
+// thread's count of loops: every thread must have had its turns.
+func preemptCheck() {
+	n := 2 * runtime.NumCPU()
+	runtime.GOMAXPROCS(n)
+	count := func() int64 { return max(schedCount(`(?m)^preempt_switch_lockfree (\d+)$`), 0) }
+	before, ticksBefore := count(), schedNumbers(sched())
+	var done atomic.Bool
+	loops := make([]atomic.Int64, n)
+	var running sync.WaitGroup
+	for i := range n {
+		running.Go(func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			for !done.Load() {
+				loops[i].Add(1)
+			}
+		})
+	}
+	time.Sleep(ticksFor)
+	done.Store(true)
+	running.Wait()
+	after, ticksAfter := count(), schedNumbers(sched())
+	fmt.Printf("threads preempt: switches=%d lockfree=%d locked=%d loops=", after-before, ticksAfter[0]-ticksBefore[0], ticksAfter[1]-ticksBefore[1])
+	for i := range loops {
+		if i > 0 {
+			fmt.Print(",")
+		}
+		fmt.Print(loops[i].Load())
+	}
+	fmt.Println()
 }
 
 // ticksFor is how long ticksCheck's threads compute.
