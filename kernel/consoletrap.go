@@ -3,7 +3,6 @@ package kernel
 import (
 	"sync/atomic"
 
-	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/console"
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/klock"
@@ -61,9 +60,8 @@ func consoleTrap(c *percpu.CPU, f *x86.TrapFrame, fromUser bool) bool {
 	if !done {
 		return false
 	}
-	c.IRQs++
 	consoleIRQs[0].Add(1)
-	clock.LAPIC.EOI()
+	ackInterrupt(c) // fasttimer.go
 	if fromUser {
 		kickSelfIfTaken(c)
 	}

@@ -238,9 +238,10 @@ func deliverHere(c *percpu.CPU, t sched.TID, f *x86.TrapFrame) bool {
 	return true
 }
 
-// ackInterrupt acknowledges c's timer or kick interrupt and counts it,
-// as userTrap does before the kernel lock: after c's run-queue lock is
-// released, a local APIC write being slow under emulation.
+// ackInterrupt acknowledges c's timer or kick interrupt, or the
+// console's (consoleTrap), and counts it, as userTrap does before the
+// kernel lock: after the lock it was served under is released, a local
+// APIC write being slow under emulation.
 // Context: trap, no lock held; does not allocate.
 func ackInterrupt(c *percpu.CPU) {
 	c.IRQs++

@@ -104,7 +104,9 @@ func VconWriteNow(qi int, nonblock bool, buf, n uintptr) int64 {
 // allocate.
 func VconWrite(t sched.TID, qi int, nonblock bool, buf, n uintptr) int64 {
 	if r := VconWriteNow(qi, nonblock, buf, n); r != vfs.WouldBlock {
-		VconQ[qi].RingDoorbell()
+		if r > 0 {
+			VconQ[qi].RingDoorbell() // slots announced; an EAGAIN or EFAULT announced none
+		}
 		return r
 	}
 	writerWaits[qi] = true
