@@ -270,6 +270,11 @@ func napOn(c *percpu.CPU, t sched.TID, timesOut int64) bool {
 // woken thread on a napping CPU when none is idle): that thread would
 // otherwise wait for the napper's slice to end.
 // Context: trap, on CPU c, kernel lock not held; does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func yieldIfQueued(c *percpu.CPU) {
 	if !threadtab.Sched.YieldChangesNothing(c.ID) {
 		threadtab.Sched.Yield(c.ID)

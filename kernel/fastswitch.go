@@ -63,7 +63,7 @@ type localWait struct {
 func waitSwitch(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 	s := &threadtab.Sched
 	t := s.CPUs[c.ID].Cur
-	if thread.SignalPending(t) || !klock.TryLockRunQueue(c) {
+	if thread.SignalPending(t) || !klock.LockRunQueueWaiting(c) {
 		return switchRefused
 	}
 	from := lockVictim(c)
@@ -162,8 +162,9 @@ const (
 	switchWordChanged        // the word no longer held val: EAGAIN
 )
 
-// lockVictim returns the CPU whose queue a FUTEX_WAIT on c that blocks
-// takes its next thread from, with c's run-queue lock held: c, when a
+// lockVictim returns the CPU whose queue a FUTEX_WAIT or a sleep on c
+// that blocks, or idle c's look (runQueued, resched.go), takes its next
+// thread from, with c's run-queue lock held: c, when a
 // thread waits in c's own queue (read under that lock: a kernel lock
 // holder may have stolen it before), else the CPU with the longest
 // other queue (sched.Scheduler.StealVictim), whose run-queue lock it
@@ -261,7 +262,7 @@ func rescheduleLocked(c *percpu.CPU, f *x86.TrapFrame) {
 // the waiter is not for here).
 // Context: trap, kernel lock not held; does not allocate.
 func futexWakeHere(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
-	if !klock.TryLockRunQueue(c) {
+	if !klock.LockRunQueueWaiting(c) {
 		return 0, false
 	}
 	t, r := threadtab.Sched.ClaimHere(addr, c.ID, clock.Nanotime())
@@ -310,7 +311,7 @@ func futexWakeHere(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 func waitIdle(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 	s := &threadtab.Sched
 	t := s.CPUs[c.ID].Cur
-	if thread.SignalPending(t) || !klock.TryLockRunQueue(c) {
+	if thread.SignalPending(t) || !klock.LockRunQueueWaiting(c) {
 		return switchRefused
 	}
 	if !s.ReserveIdle(c.ID, w.addr == 0) {

@@ -52,7 +52,13 @@ import (
 // a concurrent munmap removed fails the access); does not allocate.
 func fastInterrupt(c *percpu.CPU, f *x86.TrapFrame, timer bool) bool {
 	c.KickTaken = false // an old one: the idle loop's, answered by its scheduler or the hand-off it ran
-	if !klock.TryLockRunQueue(c) {
+	locked := false
+	if timer {
+		locked = klock.LockRunQueueWaiting(c)
+	} else {
+		locked = klock.TryLockRunQueue(c) // a kick in service would spin, not halt, for the release (wait.go)
+	}
+	if !locked {
 		countInterrupt(c, timer, false)
 		return false
 	}

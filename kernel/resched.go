@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
@@ -79,8 +81,8 @@ func stackTimedOut() {
 // CPU it names; wake a thread whose deadline passed; halt until an
 // interrupt; or report a deadlock. The simulator in sched/sim_test.go
 // runs the same loop. It reports whether it returns with the kernel lock
-// held: false when the idle loop ran a thread handed to c under c's
-// run-queue lock alone (halt), with every lock released and the
+// held: false when the idle loop ran a thread handed to c, or queued,
+// under c's run-queue lock alone (halt), with every lock released and the
 // thread's registers in f.
 // Context: trap, kernel lock held on entry; does not allocate.
 func reschedule(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
@@ -139,7 +141,7 @@ func load(c *percpu.CPU, f *x86.TrapFrame) {
 // enterThread puts thread t's saved registers into the frame the trap
 // exit restores, with its FX area and FS base, and arms c's timer for
 // what the scheduler now asks: the end of load, and of a switch under
-// c's run-queue lock (loadSwitched, runHandedOff). Not inlined: its
+// c's run-queue lock (loadSwitched, runFromIdle). Not inlined: its
 // copy of the registers is the same at every call.
 // Context: trap, kernel lock or c's run-queue lock held; does not
 // allocate.
@@ -168,9 +170,9 @@ func enterThread(c *percpu.CPU, f *x86.TrapFrame, t *threadtab.Thread) {
 // c), and each then waited for the kernel lock, which the futex calls
 // held, to learn that (docs/performance.md, "Issue 18, idle CPUs halt
 // again without the kernel lock"). A thread handed to c
-// (sched/handoff.go) it runs under its run-queue lock alone
-// (runHandedOff), and it reports false then: the kernel lock is not
-// held, the thread's registers are in f.
+// (sched/handoff.go), or one waiting in a run queue, it runs under its
+// run-queue lock alone (runFromIdle), and it reports false then: the
+// kernel lock is not held, the thread's registers are in f.
 // Context: trap, kernel lock held on entry and, when it reports true, on
 // return.
 func halt(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
@@ -182,7 +184,7 @@ func halt(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
 
 // idle is halt's loop, with no lock held: the CPU halts until an
 // interrupt brings it something (halt), and takes the kernel lock
-// unless it runs a handed-off thread (reporting false). A FUTEX_WAIT
+// unless it runs a handed-off or a queued thread (reporting false). A FUTEX_WAIT
 // that left c idle under its run-queue lock enters it too
 // (waitIdle, fastswitch.go), its timer armed and its x87 state
 // stored as halt does.
@@ -200,10 +202,10 @@ func idle(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
 	c.Idle.Store(true)
 	c.TimerFired, c.DeviceIRQTaken = false, false
 	c.WakeClaim.Store(percpu.ClaimOpen)
-	ran := noThread
+	ran, handed := noThread, false
 	for woken := false; ; woken = true {
 		var again bool
-		if again, ran = haltAgain(c, woken); !again {
+		if again, ran, handed = haltAgain(c, woken); !again {
 			break
 		}
 		if woken && !c.TimerFired { // a timer with nothing due counts apart (idleTimerDue)
@@ -223,17 +225,18 @@ func idle(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
 	c.IdleNs += c.HaltEnd - c.HaltStart
 	c.Idle.Store(false)
 	if ran != noThread {
-		return runHandedOff(c, f, ran)
+		return runFromIdle(c, f, ran, handed)
 	}
 	threadtab.Sched.Woke(c.ID, c.TimerFired)
 	return true
 }
 
-// runHandedOff enters thread t, which c's idle loop found in c's inbox
-// and put on c under c's run-queue lock (haltAgain,
-// sched.Scheduler.RunHandedOff): its FUTEX_WAIT returns 0 (or its
+// runFromIdle enters thread t, which c's idle loop put on c under c's
+// run-queue lock (haltAgain): a thread from c's inbox
+// (sched.Scheduler.RunHandedOff), whose FUTEX_WAIT returns 0 (or its
 // nanosleep, a sleeper whose deadline passed, handed here by
-// expireSleepers: idleTimerDue), its registers go into f, c's timer is
+// expireSleepers: idleTimerDue), or one from a run queue (runQueued).
+// Its registers go into f, c's timer is
 // armed for what the scheduler asks (armTimer: a slice check, a
 // deadline of c's heap), and c returns to ring 3
 // without the kernel lock, reporting false. Its x87 state is in its
@@ -243,19 +246,24 @@ func idle(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
 // the kernel lock and reports true, and the scheduler's loop finds t
 // running on c. Context: trap, in halt, c's run-queue lock held on
 // entry and released on return; does not allocate.
-func runHandedOff(c *percpu.CPU, f *x86.TrapFrame, t sched.TID) (locked bool) {
-	thread.EndWait(t, 0)
+func runFromIdle(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, handed bool) (locked bool) {
 	th := &threadtab.Threads[t]
 	if thread.SignalPendingFenced(t) || th.SignalRestart {
 		klock.UnlockRunQueue(c)
+		thread.SendKicks(c) // runInbox's: not after the kernel lock's wait
 		klock.Kernel.Lock(c)
 		return true
 	}
-	percpu.Count(c, percpu.EvIdleHandoff)
+	if handed {
+		percpu.Count(c, percpu.EvIdleHandoff)
+	} else {
+		idleRanQueued.Add(1)
+	}
 	enterThread(c, f, th)
 	c.InUser.Store(true) // before the release: a shootdown after it waits for c
 	tlb.ServiceTLB(c)    // one that passed c by while it was halted
 	klock.UnlockRunQueue(c)
+	thread.SendKicks(c) // runInbox's
 	armPending(c)
 	return false
 }
@@ -275,7 +283,7 @@ func runHandedOff(c *percpu.CPU, f *x86.TrapFrame, t sched.TID) (locked bool) {
 // timer is off. Context: trap, in halt, no lock held; does not
 // allocate.
 func idleTimerDue(c *percpu.CPU) bool {
-	if !klock.TryLockRunQueue(c) {
+	if !klock.LockRunQueueWaiting(c) {
 		return true
 	}
 	now := clock.Nanotime()
@@ -297,9 +305,10 @@ func idleTimerDue(c *percpu.CPU) bool {
 // for the next hand-off. A waker that claimed c and has not pushed its
 // thread yet pushes it and sends its IPI after this look: that IPI ends
 // the next halt, and the look after it finds the thread in c's inbox,
-// which it runs (sched.Scheduler.RunHandedOff: ran names it, and c's
-// run-queue lock is still held) unless the kernel lock's drain must wake
-// it. With its run-queue lock held elsewhere (the kernel lock's holder
+// which it runs (sched.Scheduler.RunHandedOff: ran names it, handed is
+// set, and c's run-queue lock is still held) unless the kernel lock's
+// drain must wake it. A thread waiting in a run queue, with none in the
+// inbox, it runs too (runQueued: ran names it). With its run-queue lock held elsewhere (the kernel lock's holder
 // may be queueing a thread here, with an IPI; another CPU may be
 // stealing from c's queue) it reports false once woken, and before the
 // first halt whether c's own queue is empty and c still idle: the only
@@ -309,17 +318,71 @@ func idleTimerDue(c *percpu.CPU) bool {
 // next thread placed on c would come without an IPI (the kernel lock's
 // path sets the flag again).
 // Context: trap, in halt, no lock held; does not allocate.
-func haltAgain(c *percpu.CPU, woken bool) (again bool, ran sched.TID) {
-	if !klock.TryLockRunQueue(c) {
-		return !woken && threadtab.Sched.YieldChangesNothing(c.ID) && threadtab.Sched.CPUs[c.ID].Idle, noThread
+func haltAgain(c *percpu.CPU, woken bool) (again bool, ran sched.TID, handed bool) {
+	if !klock.LockRunQueueWaiting(c) {
+		return !woken && threadtab.Sched.YieldChangesNothing(c.ID) && threadtab.Sched.CPUs[c.ID].Idle, noThread, false
 	}
 	if again = threadtab.Sched.HaltAgain(c.ID); again {
 		armTimer(c)
 		c.WakeClaim.Store(percpu.ClaimOpen)
-	} else if ran = threadtab.Sched.RunHandedOff(c.ID, clock.Nanotime()); ran != noThread {
-		return false, ran
+	} else if ran = runInbox(c); ran != noThread {
+		return false, ran, true
+	} else if ran = runQueued(c); ran != noThread {
+		return false, ran, false
 	}
 	klock.UnlockRunQueue(c)
 	armPending(c)
-	return again, noThread
+	return again, noThread, false
+}
+
+// runInbox runs on idle CPU c, under its run-queue lock, the first
+// thread of its inbox and queues the others there
+// (sched.Scheduler.RunHandedOff, which says when it refuses), ending
+// each one's wait (its FUTEX_WAIT or nanosleep returns 0), and marks a
+// wake IPI (thread.KickHalted, sent once c's lock is released) for a
+// CPU halted in its idle loop, claimed as a hand-off claims it, per
+// queued thread: that CPU takes it from c's queue (runQueued) where the
+// kernel lock's drain would have queued it there. It
+// returns the thread that runs, or noThread, nothing changed.
+// Context: trap, in halt, c's run-queue lock held; does not allocate.
+func runInbox(c *percpu.CPU) sched.TID {
+	t, queued := threadtab.Sched.RunHandedOff(c.ID, clock.Nanotime())
+	if t == noThread {
+		return noThread
+	}
+	thread.EndWait(t, 0)
+	for i := 0; i < queued; i++ {
+		thread.EndWait(threadtab.Sched.QueuedAt(c.ID, i), 0)
+		thread.KickHalted(c)
+	}
+	return t
+}
+
+// idleRanQueued counts the idle CPUs that ran a queued thread without
+// the kernel lock (runQueued), for /proc/gometal/sched
+// (idle_run_queued): one counter for all CPUs, a per-CPU event's
+// memory being the image's to spare (issue 16's budget).
+var idleRanQueued atomic.Uint64
+
+// runQueued puts on idle CPU c, under its run-queue lock, the thread its
+// Schedule would run next from a run queue (haltAgain, once HaltAgain
+// found one waiting and c's inbox held nothing RunHandedOff could run):
+// the oldest of c's own queue, or of the longest other's, taken under
+// that CPU's run-queue lock too, with one try (lockVictim, as a
+// FUTEX_WAIT's switch steals), and returns it (sched.Scheduler.RunQueued,
+// which says when it refuses), or noThread, nothing changed, for the
+// kernel lock's path. Before, such a look took the kernel lock to run
+// Schedule: 5-10 a futex-heavy boot at 4 vCPUs (docs/performance.md,
+// "Issue 18, idle CPUs run queued threads without the kernel lock").
+// Context: trap, in halt, c's run-queue lock held; does not allocate.
+func runQueued(c *percpu.CPU) sched.TID {
+	from := lockVictim(c) // fastswitch.go
+	if from < 0 {
+		return noThread
+	}
+	t := threadtab.Sched.RunQueued(c.ID, from, clock.Nanotime())
+	if from != c.ID {
+		klock.UnlockOtherRunQueue(from)
+	}
+	return t
 }

@@ -73,6 +73,7 @@ func writeTrapStats(w kfiles.Writer) {
 	w.Count("kick_ipi_ns", clock.CyclesToNs(sum[percpu.EvKickCycles]))
 	w.Count("console_interrupt_fileslock", consoleIRQs[0].Load())
 	w.Count("console_interrupt_locked", consoleIRQs[1].Load())
+	w.Count("idle_run_queued", idleRanQueued.Load())
 }
 
 // firstWord returns the first word of names, a list of words each

@@ -43,6 +43,9 @@ func TestTrapStatLines(t *testing.T) {
 	t.Cleanup(func() { consoleIRQs[0].Store(oldConsole[0]); consoleIRQs[1].Store(oldConsole[1]) })
 	consoleIRQs[0].Store(12)
 	consoleIRQs[1].Store(3)
+	oldQueued := idleRanQueued.Load()
+	t.Cleanup(func() { idleRanQueued.Store(oldQueued) })
+	idleRanQueued.Store(7)
 	var f kfiles.File
 	w := kfiles.Writer{F: &f}
 	writeTrapStats(w)
@@ -59,9 +62,9 @@ func TestTrapStatLines(t *testing.T) {
 		fmt.Sprintf("\nnanosleep %d %d\n", ev(percpu.EvNap)+ev(percpu.EvSleepSpin)+ev(percpu.EvSleepSwitch)+ev(percpu.EvSleepIdle), ev(percpu.EvNapLocked)+ev(percpu.EvNapCut)),
 		fmt.Sprintf("\nnanosleep_nap_cut 0 %d\n", ev(percpu.EvNapCut)),
 		fmt.Sprintf("\nkick_interrupt %d %d\n", ev(percpu.EvKickFast), ev(percpu.EvKickLocked)),
-		"\nconsole_interrupt_fileslock 12\n", "\nconsole_interrupt_locked 3\n",
+		"\nconsole_interrupt_fileslock 12\n", "\nconsole_interrupt_locked 3\n", "\nidle_run_queued 7\n",
 	} {
 		assert.Contains(t, out, line)
 	}
-	assert.Equal(t, len(trapStatEvents)+4+1+len(fastStatEvents)+1+len(signalCalls), strings.Count(out, "\n"), "the lines:\n%s", out)
+	assert.Equal(t, len(trapStatEvents)+5+1+len(fastStatEvents)+1+len(signalCalls), strings.Count(out, "\n"), "the lines:\n%s", out)
 }

@@ -55,6 +55,11 @@ func (s *Scheduler) Clock(k *CPUTimer) int64 {
 // charge at once (local.go).
 // Context: trap, kernel lock held, or c's run-queue lock with no
 // CPU-time timer armed; does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (s *Scheduler) Charge(c int, now int64) {
 	t := s.CPUs[c].Cur
 	if t == None {

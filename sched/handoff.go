@@ -10,8 +10,9 @@ import "sync/atomic"
 // word), takes the waiter off its futex chain under the bucket lock alone
 // (Futexes.Claim, which marks it handed off), pushes it onto the claimed
 // CPU's inbox (Handoffs.Push) and sends that CPU a wake IPI. The CPU
-// leaves HLT and, when the thread is alone in its inbox with no timeout
-// to cancel, runs it under its own run-queue lock (RunHandedOff);
+// leaves HLT and, when no thread in its inbox has a timeout to cancel,
+// runs the first under its own run-queue lock and queues the others
+// there (RunHandedOff);
 // otherwise it takes the kernel lock as it would for any wake-up, and
 // drains the inboxes before it schedules (WakeHandedOff), finding the
 // thread in its own queue. The kernel lock is then taken once at most,
@@ -47,7 +48,7 @@ import "sync/atomic"
 // Handoffs is one inbox per CPU of handed-off threads: a stack that any
 // CPU pushes onto without a lock and that one popper at a time pops: the
 // kernel lock's holder, or CPU c under its run-queue lock, its own inbox
-// alone (RunHandedOff, when it holds one thread). A
+// taken whole (RunHandedOff). A
 // thread is in at most one inbox, and only a popper takes it out, so a
 // pop cannot be confused by the thread it read leaving and coming back
 // (no ABA). The zero value is not ready: call Init.
@@ -87,7 +88,7 @@ func (h *Handoffs) Empty(c int) bool { return TID(atomic.LoadInt32(&h.head[c])) 
 
 // Pop takes a thread out of CPU c's inbox, or returns None.
 // Context: trap, kernel lock held (the one popper at work: the other,
-// RunHandedOff's takeAlone, holds a run-queue lock, which the kernel
+// RunHandedOff's take, holds a run-queue lock, which the kernel
 // lock's holder waits for); does not allocate.
 func (h *Handoffs) Pop(c int) TID {
 	for {
@@ -105,55 +106,104 @@ func (h *Handoffs) Pop(c int) TID {
 
 // RunHandedOff is the end of a halt of idle CPU c that a hand-off's wake
 // IPI ended, under c's run-queue lock, without the kernel lock: the
-// thread in c's inbox is woken (its FUTEX_WAIT returns 0) and runs on c
-// at once, as the kernel lock's drain and Schedule would have put it
-// there (WakeHandedOff queues it on c, which has nothing to run, and c
-// pops it). It returns that thread, Running on c, c no longer idle;
-// None, with nothing changed, when the kernel lock's path must decide:
-// the inbox is empty or holds more than one thread (the drain spreads
-// them), c runs a thread or has one queued, a CPU-time timer is armed
-// (NArmed: their expiries are the kernel lock's), the thread is not
-// blocked (the drain reports that), it has a timeout to cancel (its
-// deadline may sit in another CPU's heap), or the CPU it last ran on is still
-// switching from it (leftCPU: its state may not be saved yet). c is the
-// only popper of its inbox while it holds its run-queue lock: the kernel
-// lock's holders, the other poppers, wait for that lock. The thread is
-// counted Running in the same hold, so a deadlock check under the kernel
-// lock sees it in the inbox or running.
+// threads in c's inbox are woken (each FUTEX_WAIT returns 0), the first
+// pushed runs on c at once and the others wait in c's queue in the order
+// they came, queued counting them, as the kernel lock's drain and
+// Schedule would have put the first there (WakeHandedOff queues it on c,
+// which has nothing to run, and c pops it); the kernel sends a CPU
+// halted in its idle loop a wake IPI for each queued one, to take it
+// (kernel.runInbox), where the drain would have queued it on such a CPU
+// (MakeRunnable). Before, an inbox of more than one thread took the
+// kernel lock: 5-9 a futex-heavy boot at 4 vCPUs (docs/performance.md,
+// "Issue 18, idle CPUs run queued threads without the kernel lock"). It
+// returns the thread that runs, Running on c, c no longer idle; None,
+// with nothing changed, when the kernel lock's path must decide: the
+// inbox is empty, c runs a thread or has one queued, a CPU-time timer is
+// armed (NArmed: their expiries are the kernel lock's), or a thread of
+// the inbox is not blocked (the drain reports that), has a timeout to
+// cancel (its deadline may sit in another CPU's heap), or has not wholly
+// left the CPU it last ran on (leftCPU: its state may not be saved yet);
+// or a push came between the look and the take. c is the only popper of
+// its inbox while it holds its run-queue lock: the kernel lock's holders,
+// the other poppers, wait for that lock. The threads are counted Running
+// or queued in the same hold, so a deadlock check under the kernel lock
+// sees them in the inbox, running or queued.
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.
-func (s *Scheduler) RunHandedOff(c int, now int64) TID {
+func (s *Scheduler) RunHandedOff(c int, now int64) (t TID, queued int) {
 	p := &s.CPUs[c]
-	t := s.Handoffs.alone(c)
-	if t == None || p.Cur != None || p.RunQ.Len() != 0 || s.NArmed != 0 || s.Threads[t].State != Blocked ||
-		s.Timers.Pending(t) || !s.leftCPU(t) || !s.Handoffs.takeAlone(c, t) {
-		return None
+	top := TID(atomic.LoadInt32(&s.Handoffs.head[c]))
+	if top == None || p.Cur != None || p.RunQ.Len() != 0 || s.NArmed != 0 || !s.inboxRunnable(top) ||
+		!s.Handoffs.takeAll(c, top) {
+		return None, 0
 	}
-	atomic.StoreUint32(&s.Futexes.handedOff[t], 0)
-	s.Futexes.waited[t] = false
-	s.Threads[t].Device = false
+	t = s.Handoffs.reverse(top)
+	for x := t; x != None; x = s.Handoffs.next[x] {
+		atomic.StoreUint32(&s.Futexes.handedOff[x], 0)
+		s.Futexes.waited[x] = false
+		s.Threads[x].Device = false
+		if x != t && s.mistake != mistakeInboxFirstOnly {
+			s.queueOn(c, x, now)
+			queued++
+		}
+	}
 	atomic.AddInt64(&s.Running, 1)
 	s.putOn(c, t, now)
 	p.Idle = false
-	return t
+	return t, queued
 }
 
-// alone returns the thread in CPU c's inbox if it is the only one there,
-// else None. Context: trap, on CPU c, c's run-queue lock held (the one
-// popper at work); does not allocate.
-func (h *Handoffs) alone(c int) TID {
-	t := TID(atomic.LoadInt32(&h.head[c]))
-	if t == None || h.next[t] != None {
+// inboxRunnable reports whether every thread of the inbox whose top is
+// top may run without the kernel lock (RunHandedOff): blocked, with no
+// timeout to cancel, wholly off the CPU it last ran on. The chain below
+// top is stable: only a popper, the caller, takes a thread out.
+// Context: trap, on the inbox's CPU, its run-queue lock held (or the
+// simulator's one event); does not allocate.
+func (s *Scheduler) inboxRunnable(top TID) bool {
+	for x := top; x != None; x = s.Handoffs.next[x] {
+		if s.Threads[x].State != Blocked || s.Timers.Pending(x) || !s.leftCPU(x) {
+			return false
+		}
+	}
+	return true
+}
+
+// takeAll empties CPU c's inbox if its top is still top, as the caller
+// found it (only pushes came meanwhile: the caller is the one popper),
+// and reports whether it did; the chain below top is then the caller's.
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (h *Handoffs) takeAll(c int, top TID) bool {
+	return atomic.CompareAndSwapInt32(&h.head[c], int32(top), int32(None))
+}
+
+// reverse turns the chain of an inbox taken whole, top the last pushed,
+// into the order of the pushes, and returns its first: the caller owns
+// every thread of it. Context: trap, the taker; does not allocate.
+func (h *Handoffs) reverse(top TID) TID {
+	first := None
+	for x := top; x != None; {
+		n := h.next[x]
+		h.next[x] = first
+		first, x = x, n
+	}
+	return first
+}
+
+// QueuedAt returns the thread at position i of CPU c's run queue (0 is
+// the oldest), or None: the kernel ends the waits of the threads
+// RunHandedOff queued there. Context: trap, on CPU c, c's run-queue
+// lock held; does not allocate.
+func (s *Scheduler) QueuedAt(c, i int) TID {
+	q := &s.CPUs[c].RunQ
+	if i >= q.size {
 		return None
 	}
+	t := q.head
+	for ; i > 0; i-- {
+		t = s.RunLinks[t]
+	}
 	return t
-}
-
-// takeAlone empties CPU c's inbox if it still holds t alone, as alone
-// found it (only pushes came meanwhile: the caller is the one popper),
-// and reports whether it did. Context: as alone's; does not allocate.
-func (h *Handoffs) takeAlone(c int, t TID) bool {
-	return atomic.CompareAndSwapInt32(&h.head[c], int32(t), int32(None))
 }
 
 // PopHandedOff takes a thread out of some CPU's inbox for CPU c to wake

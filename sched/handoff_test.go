@@ -205,12 +205,13 @@ func TestFutexBucketLock(t *testing.T) {
 	assert.Equal(t, int32(left), total, "the counts are the queued waiters")
 }
 
-// TestRunHandedOff: an idle CPU woken by a hand-off runs the thread in
-// its inbox under its own run-queue lock, counted running at once, and
-// leaves every case that needs the kernel lock to the drain: a thread
-// running on it already, a push after its look, a timeout to cancel, a
-// second thread in the inbox, a CPU-time timer, a thread queued on it, a
-// waiter its old CPU is still switching from, a thread not blocked.
+// TestRunHandedOff: an idle CPU woken by a hand-off runs the first
+// thread of its inbox under its own run-queue lock, counted running at
+// once, and queues the others there, and leaves every case that needs
+// the kernel lock to the drain: a thread running on it already, a push
+// after its look, a timeout to cancel, a CPU-time timer, a thread queued
+// on it, a waiter its old CPU is still switching from, a thread not
+// blocked, each for any thread of the inbox.
 func TestRunHandedOff(t *testing.T) {
 	// handOff makes a new thread block on key (CPU 0 its last CPU) and
 	// hands it to halted CPU 1, as a lock-free FUTEX_WAKE does.
@@ -235,7 +236,9 @@ func TestRunHandedOff(t *testing.T) {
 	}
 	t.Run("runs it", func(t *testing.T) {
 		s, _, w := setup(t)
-		require.Equal(t, w, s.RunHandedOff(1, 700))
+		ran, queued := s.RunHandedOff(1, 700)
+		require.Equal(t, w, ran)
+		assert.Zero(t, queued)
 		assert.Equal(t, Running, s.Threads[w].State)
 		assert.Equal(t, 1, s.Threads[w].CPU)
 		assert.Equal(t, w, s.CPUs[1].Cur)
@@ -246,22 +249,39 @@ func TestRunHandedOff(t *testing.T) {
 		assert.True(t, s.Handoffs.Empty(1))
 		assert.Equal(t, 1, s.RunningOn(w))
 		x := handOff(t, s, 0x2000)
-		assert.Equal(t, None, s.RunHandedOff(1, 800), "a CPU that runs a thread runs no other")
+		ran, _ = s.RunHandedOff(1, 800)
+		assert.Equal(t, None, ran, "a CPU that runs a thread runs no other")
 		assert.Equal(t, x, TID(s.Handoffs.head[1]), "left in the inbox, for the drain")
 	})
-	t.Run("a push between the look and the take", func(t *testing.T) {
+	t.Run("several: the first pushed runs, the others queue in order", func(t *testing.T) {
 		s, _, w := setup(t)
-		require.Equal(t, w, s.Handoffs.alone(1))
-		s.Handoffs.Push(1, s.Alloc())
-		assert.False(t, s.Handoffs.takeAlone(1, w), "the inbox no longer holds w alone")
-		assert.NotEqual(t, None, TID(s.Handoffs.head[1]))
+		x, y := handOff(t, s, 0x2000), handOff(t, s, 0x3000)
+		ran, n := s.RunHandedOff(1, 700)
+		require.Equal(t, w, ran)
+		assert.Equal(t, 2, n)
+		assert.Equal(t, w, s.CPUs[1].Cur)
+		assert.Equal(t, []TID{x, y}, queued(&s.CPUs[1].RunQ, &s.RunLinks))
+		assert.Equal(t, x, s.QueuedAt(1, 0))
+		assert.Equal(t, y, s.QueuedAt(1, 1))
+		assert.Equal(t, None, s.QueuedAt(1, 2))
+		for _, q := range []TID{x, y} {
+			assert.Equal(t, Runnable, s.Threads[q].State)
+			assert.Equal(t, 1, s.Threads[q].CPU)
+			assert.Equal(t, int64(700), s.Threads[q].Queued)
+			assert.False(t, s.Futexes.HandedOff(q), "its wait is over")
+		}
+		assert.Equal(t, int64(2), s.Running, "the one that runs counted, the queued ones not")
+		assert.True(t, s.Handoffs.Empty(1))
+		assert.False(t, s.CPUs[1].Idle)
 	})
 	for _, c := range []struct {
 		name  string
 		setup func(t *testing.T, s *Scheduler, r, w TID)
 	}{
 		{"a timeout to cancel", func(t *testing.T, s *Scheduler, r, w TID) { s.SetTimer(w, 5000, 0) }},
-		{"a second thread in the inbox", func(t *testing.T, s *Scheduler, r, w TID) { handOff(t, s, 0x2000) }},
+		{"a second thread in the inbox with a timeout to cancel", func(t *testing.T, s *Scheduler, r, w TID) {
+			s.SetTimer(handOff(t, s, 0x2000), 5000, 0)
+		}},
 		{"a CPU-time timer armed", func(t *testing.T, s *Scheduler, r, w TID) { s.NArmed = 1 }},
 		{"a thread queued on it", func(t *testing.T, s *Scheduler, r, w TID) {
 			x := s.Alloc()
@@ -270,16 +290,41 @@ func TestRunHandedOff(t *testing.T) {
 		{"its old CPU still switching from it", func(t *testing.T, s *Scheduler, r, w TID) { s.CPUs[0].switching = 1 }},
 		{"not blocked", func(t *testing.T, s *Scheduler, r, w TID) { s.Threads[w].State = Runnable }},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			s, _, w := setup(t)
-			c.setup(t, s, s.CPUs[0].Cur, w)
-			inbox := s.Handoffs.head[1]
-			assert.Equal(t, None, s.RunHandedOff(1, 700))
-			assert.Equal(t, inbox, s.Handoffs.head[1], "the inbox as it was")
-			assert.NotEqual(t, Running, s.Threads[w].State)
-			assert.True(t, s.Futexes.HandedOff(w), "left to the drain")
-			assert.Equal(t, int64(1), s.Running)
-			assert.Equal(t, None, s.CPUs[1].Cur)
-		})
+		// Each refusal with w alone in the inbox, and below a thread
+		// that may run (pushed after it, on top, its last CPU CPU 1): the
+		// look checks every thread of the inbox, not only the top.
+		for _, below := range []bool{false, true} {
+			name := c.name
+			if below {
+				name += ", below another thread"
+			}
+			t.Run(name, func(t *testing.T) {
+				s, _, w := setup(t)
+				if below {
+					s.Threads[handOff(t, s, 0x3000)].CPU = 1
+				}
+				c.setup(t, s, s.CPUs[0].Cur, w)
+				inbox, qlen := s.Handoffs.head[1], s.CPUs[1].RunQ.Len()
+				ran, queued := s.RunHandedOff(1, 700)
+				assert.Equal(t, None, ran)
+				assert.Zero(t, queued)
+				assert.Equal(t, inbox, s.Handoffs.head[1], "the inbox as it was")
+				assert.NotEqual(t, Running, s.Threads[w].State)
+				assert.True(t, s.Futexes.HandedOff(w), "left to the drain")
+				assert.Equal(t, int64(1), s.Running)
+				assert.Equal(t, None, s.CPUs[1].Cur)
+				assert.Equal(t, qlen, s.CPUs[1].RunQ.Len(), "nothing queued")
+			})
+		}
 	}
+	t.Run("a push between the look and the take", func(t *testing.T) {
+		s, _, w := setup(t)
+		top := TID(s.Handoffs.head[1])
+		require.Equal(t, w, top)
+		x := handOff(t, s, 0x2000)
+		assert.False(t, s.Handoffs.takeAll(1, top), "the inbox's top is no longer the one looked at")
+		assert.Equal(t, x, TID(s.Handoffs.head[1]), "the inbox as it was")
+		assert.True(t, s.Handoffs.takeAll(1, x))
+		assert.True(t, s.Handoffs.Empty(1))
+	})
 }

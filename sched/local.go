@@ -223,6 +223,40 @@ func (s *Scheduler) SwitchLocal(c, from int, now int64) TID {
 	return s.runNext(c, from, now)
 }
 
+// RunQueued is the end of a halt of idle CPU c that found a thread
+// waiting in a run queue (HaltAgain reported false, and its inbox held
+// nothing RunHandedOff could run), under c's run-queue lock and, for
+// another CPU's queue, from's too (taken with one try, as a steal takes
+// it): the oldest thread of from's queue (c's own, or the longest
+// other's, as Schedule's pop would steal it) runs on c at once, counted
+// running, c no longer idle. Before, c took the kernel lock for that
+// Schedule (5-10 a futex-heavy boot at 4 vCPUs, by temporary counters:
+// docs/performance.md, "Issue 18, idle CPUs run queued threads without
+// the kernel lock"). It returns the thread, None with nothing changed
+// when the kernel lock's path must decide: c runs a thread, from's queue
+// is empty, a thread waits in c's inbox (the drain is that path's: a
+// thread run here instead would leave it there with no IPI to come) or
+// a CPU-time timer is armed (their expiries are that lock's). A queued
+// thread's state is whole once its queue's lock is free: a CPU that
+// queues its own preempted thread (PreemptHere) holds that lock until
+// the switch has ended (EndSwitch), and one that queues a woken waiter
+// (ClaimHere, ClaimOnto) has seen it leave its CPU (leftCPU).
+// Context: trap, on CPU c, c's and from's run-queue locks held (or the
+// simulator's one event); does not allocate.
+func (s *Scheduler) RunQueued(c, from int, now int64) TID {
+	p := &s.CPUs[c]
+	q := &s.CPUs[from].RunQ
+	if p.Cur != None || q.Len() == 0 || s.NArmed != 0 || !s.Handoffs.Empty(c) && s.mistake != mistakeIdleRunInbox {
+		return None
+	}
+	next := q.Pop(&s.RunLinks)
+	p.MaxWaitNs = max(p.MaxWaitNs, now-s.Threads[next].Queued)
+	atomic.AddInt64(&s.Running, 1)
+	s.putOn(c, next, now)
+	p.Idle = false
+	return next
+}
+
 // runNext charges CPU c's running thread its CPU time and puts the
 // oldest thread of CPU from's queue, which holds one, on c in its place
 // (putOn), and returns it: SwitchLocal's and PreemptHere's switch.
@@ -244,7 +278,7 @@ func (s *Scheduler) runNext(c, from int, now int64) TID {
 // putOn makes t CPU c's running thread from now on, under c's run-queue
 // lock, as run does under the kernel lock, leaving the running count to
 // the caller: SwitchLocal (one thread leaves, one comes) and
-// RunHandedOff (one more). Cur is stored atomically: RunningOn reads it
+// RunHandedOff and RunQueued (one more). Cur is stored atomically: RunningOn reads it
 // without a lock. Context: trap, on CPU c, c's run-queue lock held (or
 // the simulator's one event); does not allocate.
 func (s *Scheduler) putOn(c int, t TID, now int64) {
@@ -340,6 +374,11 @@ func (s *Scheduler) WaitHereLocked(t TID, addr uintptr) {
 // running again after Unwait), and another CPU may claim it (leftCPU).
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (s *Scheduler) EndSwitch(c int) { atomic.StoreInt32(&s.CPUs[c].switching, 0) }
 
 // Unwait undoes WaitHereLocked for t if t is still queued on its futex

@@ -614,10 +614,82 @@ func TestExpireHere(t *testing.T) {
 			assert.False(t, woke, "a signal's wake leaves it to the hand-off")
 			assert.Equal(t, NoKick, kick)
 			if s.CPUs[2].Cur == None {
-				assert.Equal(t, w, s.RunHandedOff(2, now), "the idle CPU runs it from its inbox")
+				ran, queued := s.RunHandedOff(2, now)
+				assert.Equal(t, w, ran, "the idle CPU runs it from its inbox")
+				assert.Zero(t, queued)
 				assert.Equal(t, Running, s.Threads[w].State)
 				assert.Equal(t, running+1, s.Running, "counted running")
 			}
+		})
+	}
+}
+
+// TestRunQueued: an idle CPU runs the oldest thread of its own queue, or
+// steals the oldest of another's, under the run-queue locks, counted
+// running; it refuses, nothing changed, with a thread of its own, an
+// empty queue, a hand-off in its inbox or a CPU-time timer armed. CPU 0
+// runs r; CPU 1 is idle; q1 and q2 wait in CPU 2's queue (CPU 2 runs x).
+func TestRunQueued(t *testing.T) {
+	setup := func() (s *Scheduler, q1, q2 TID) {
+		s = new(Scheduler)
+		s.Init(3)
+		r, x := s.Alloc(), s.Alloc()
+		s.Start(r, 0, 0)
+		s.Start(x, 2, 0)
+		q1, q2 = s.Alloc(), s.Alloc()
+		for _, q := range []TID{q1, q2} {
+			s.Threads[q].CPU = 2
+			s.queueOn(2, q, 5)
+		}
+		s.CPUs[1].Idle = true
+		return s, q1, q2
+	}
+	t.Run("steals the oldest", func(t *testing.T) {
+		s, q1, q2 := setup()
+		require.Equal(t, q1, s.RunQueued(1, 2, 30))
+		assert.Equal(t, Running, s.Threads[q1].State)
+		assert.Equal(t, 1, s.Threads[q1].CPU)
+		assert.Equal(t, q1, s.CPUs[1].Cur)
+		assert.Equal(t, 1, s.RunningOn(q1))
+		assert.Equal(t, int64(30), s.CPUs[1].SliceStart)
+		assert.Equal(t, int64(25), s.CPUs[1].MaxWaitNs, "queued at 5, run at 30")
+		assert.False(t, s.CPUs[1].Idle)
+		assert.Equal(t, int64(3), s.Running)
+		assert.Equal(t, []TID{q2}, queued(&s.CPUs[2].RunQ, &s.RunLinks))
+		assert.Equal(t, None, s.RunQueued(1, 2, 40), "a CPU that runs a thread runs no other")
+	})
+	t.Run("its own queue", func(t *testing.T) {
+		s, _, _ := setup()
+		o := s.Alloc()
+		s.queueOn(1, o, 7)
+		require.Equal(t, o, s.RunQueued(1, 1, 30))
+		assert.Equal(t, o, s.CPUs[1].Cur)
+		assert.Zero(t, s.CPUs[1].RunQ.Len())
+		assert.Equal(t, int64(3), s.Running)
+	})
+	for _, c := range []struct {
+		name  string
+		from  int
+		setup func(s *Scheduler)
+	}{
+		{"an empty queue", 1, func(s *Scheduler) {}},
+		{"a hand-off in its inbox", 2, func(s *Scheduler) {
+			w := s.Alloc()
+			s.Futexes.Wait(w, 0x40)
+			s.Block(w, false)
+			s.Futexes.Claim(0x40, true)
+			s.Handoffs.Push(1, w)
+		}},
+		{"a CPU-time timer armed", 2, func(s *Scheduler) { s.NArmed = 1 }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, q1, q2 := setup()
+			c.setup(s)
+			assert.Equal(t, None, s.RunQueued(1, c.from, 30))
+			assert.Equal(t, None, s.CPUs[1].Cur)
+			assert.True(t, s.CPUs[1].Idle)
+			assert.Equal(t, []TID{q1, q2}, queued(&s.CPUs[2].RunQ, &s.RunLinks))
+			assert.Equal(t, int64(2), s.Running)
 		})
 	}
 }

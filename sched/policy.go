@@ -67,6 +67,8 @@ const (
 	mistakeSleepNoDeadline          // a sleep under the run-queue lock blocks without its deadline (SleepHere)
 	mistakeOntoTimed                // a FUTEX_WAKE queues a waiter with a timeout on a napping CPU (ClaimOnto)
 	mistakePreemptOwnSlice          // a preemption under the run-queue lock gives the running thread a new slice instead of switching (PreemptHere)
+	mistakeIdleRunInbox             // an idle CPU runs a queued thread under its run-queue lock with a hand-off left in its inbox (RunQueued)
+	mistakeInboxFirstOnly           // an idle CPU that takes its whole inbox runs the first thread and forgets the others (RunHandedOff)
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -298,7 +300,7 @@ func (s *Scheduler) Schedule(c int, now int64) Decision {
 	d := Decision{Next: None, Kick: NoKick}
 	if p.Cur != None {
 		if s.Threads[p.Cur].State == Running {
-			if !p.Resched || p.RunQ.Len() == 0 {
+			if !p.Resched && !s.sliceOver(c, now) || p.RunQ.Len() == 0 {
 				p.Resched = false
 				d.Next = p.Cur
 				return d
@@ -329,6 +331,18 @@ func (s *Scheduler) Schedule(c int, now int64) Decision {
 	p.Idle = true
 	d.Action = Halt
 	return d
+}
+
+// sliceOver reports whether the slice of CPU c's running thread has
+// ended by now: Schedule then switches if a thread waits for c, as after
+// the timer interrupt that ends it (Tick). A thread queued on c after
+// that interrupt, by a wake-up or an expiry under the kernel lock, would
+// otherwise leave c running its thread with its timer armed for a slice
+// end already past (the simulator's "timer storm": 5 of 20,000 random
+// schedules failed so before this check).
+// Context: trap, kernel lock held; does not allocate.
+func (s *Scheduler) sliceOver(c int, now int64) bool {
+	return now-s.CPUs[c].SliceStart >= s.SliceNs && s.mistake != mistakeNoPreempt
 }
 
 // run puts next on CPU c. Context: trap, kernel lock held; does not

@@ -110,6 +110,17 @@ type simulator struct {
 	// under their run-queue lock (RunHandedOff), idleTimers the idle CPUs'
 	// timer interrupts that found nothing due (IdleTimerFired).
 	ranHandedOff, idleTimers int
+	// ranQueued counts the idle CPUs that ran a thread from a run queue
+	// under their run-queue lock (RunQueued), stolenIdle those of them
+	// that took it from another CPU's queue.
+	ranQueued, stolenIdle int
+	// queuedFromInbox counts the threads an idle CPU queued on itself
+	// from its inbox as it ran the first (RunHandedOff).
+	queuedFromInbox int
+	// coarse, when set, rounds every sleep's deadline up to a multiple
+	// of it, so that sleepers on one CPU often expire together and an
+	// idle CPU's inbox holds several (TestSimulateCrowdedInboxes).
+	coarse int64
 	// kicksHere counts the kick IPIs to a running CPU taken under its
 	// run-queue lock (KickHere), timersInWaits the timer interrupts taken
 	// in a wait for a lock.
@@ -656,7 +667,7 @@ func (sim *simulator) idleWait(c int, k uintptr) int {
 // look (idleLook), or the look sends it to the kernel lock's path.
 func (sim *simulator) haltIdle(c int) {
 	sim.cpus[c].halted = true
-	if !sim.idleLook(c, true, true) {
+	if !sim.idleLook(c, true, true, -1) {
 		sim.resume(c, false)
 	}
 }
@@ -971,6 +982,9 @@ func (sim *simulator) syscall() {
 		if e < 12 {
 			until = sim.now + sim.delay()
 		}
+		if sim.coarse != 0 {
+			until = (until/sim.coarse + 1) * sim.coarse
+		}
 		if sim.choose(2) == 0 && sim.sleepHere(c, until) {
 			sim.cpus[c].ipi = sim.cpus[c].ipi || pending
 			return // the nanosleep under the run-queue lock: a local switch, or its CPU goes idle
@@ -1189,7 +1203,7 @@ func (sim *simulator) advance() {
 			// kernel lock's path without the timer counted as fired.
 			sim.idleTimers++
 			sim.note("cpu %d: idle, its timer brought nothing due", c)
-			if !sim.idleLook(c, true, true) {
+			if !sim.idleLook(c, true, true, -1) {
 				sim.resume(c, false)
 			}
 			// Halted again with nothing due, its timer is off or set for
@@ -1258,20 +1272,30 @@ func (sim *simulator) advance() {
 // expireIdle is the kernel's idleTimerDue on idle CPU c, whose timer
 // found the earliest deadline of its heap passed: a sleeper's, which c
 // puts into its own inbox under its run-queue lock (ExpireHere,
-// HandOffExpired), and its idle loop's next look runs it (idleLook, as
-// after a hand-off's IPI) or takes the kernel lock's path, whose drain
-// wakes it. It reports false, nothing changed, when the kernel lock's
-// path must expire it.
+// HandOffExpired), with every other passed sleeper's after it, earliest
+// first (expireSleepers), and its idle loop's next look runs the first
+// and queues the others (idleLook, as after a hand-off's IPI) or takes
+// the kernel lock's path, whose drain wakes them; it takes that path
+// too when a passed deadline that is not a sleeper's is left. It
+// reports false, nothing changed, when the kernel lock's path must
+// expire the first.
 func (sim *simulator) expireIdle(c int) bool {
-	t, _ := sim.s.Timers.Next(c)
-	if t == None || !sim.sleeps[t] || sim.s.ExpireHere(c, t, sim.now) != ExpireNeedsCPU {
+	n := 0
+	for {
+		t, _ := sim.s.Timers.Next(c)
+		if t == None || !sim.sleeps[t] || sim.s.ExpireHere(c, t, sim.now) != ExpireNeedsCPU {
+			break
+		}
+		sim.s.HandOffExpired(c, t, c)
+		sim.sleeps[t] = false
+		sim.expiredIdle++
+		n++
+		sim.note("cpu %d: idle, puts sleeper %d, its deadline passed, into its own inbox without the lock", c, t)
+	}
+	if n == 0 {
 		return false
 	}
-	sim.s.HandOffExpired(c, t, c)
-	sim.sleeps[t] = false
-	sim.expiredIdle++
-	sim.note("cpu %d: idle, puts sleeper %d, its deadline passed, into its own inbox without the lock", c, t)
-	if !sim.idleLook(c, true, true) {
+	if t, when := sim.s.Timers.Next(c); t != None && when <= sim.now || !sim.idleLook(c, true, true, -1) {
 		sim.resume(c, true)
 	}
 	return true
@@ -1362,7 +1386,7 @@ func (sim *simulator) deliverIPI() {
 	sim.note("cpu %d: wake IPI", c)
 	sim.endPoll(c) // interrupts are off while a futex nap polls
 	if sim.cpus[c].halted {
-		if sim.choose(2) != 0 || !sim.idleLook(c, true, false) {
+		if sim.choose(2) != 0 || !sim.idleLook(c, true, false, -1) {
 			sim.resume(c, false)
 		}
 		return
@@ -1426,9 +1450,11 @@ func (sim *simulator) preemptHere(c int, timer bool) bool {
 // its IPI later); when a thread was handed to it, it runs that thread
 // (RunHandedOff), or, with locked set, now and then hands it to the
 // kernel lock's path, which loads it (the kernel does so for a signal
-// pending for it). It reports false when c must take the kernel lock and
-// schedule (resume).
-func (sim *simulator) idleLook(c int, locked, timer bool) bool {
+// pending for it); when a thread waits in a run queue instead, it runs
+// that thread (runQueued). It reports false when c must take the kernel
+// lock and schedule (resume). busy is a CPU whose run-queue lock a
+// switch holds meanwhile (lookDuringSwitch), or -1.
+func (sim *simulator) idleLook(c int, locked, timer bool, busy int) bool {
 	if sim.s.HaltAgain(c) {
 		sim.cpus[c].claimed = false
 		if !timer {
@@ -1438,18 +1464,78 @@ func (sim *simulator) idleLook(c int, locked, timer bool) bool {
 		sim.arm(c)
 		return true
 	}
-	t := sim.s.RunHandedOff(c, sim.now)
+	t, queued := sim.s.RunHandedOff(c, sim.now)
+	if t == None {
+		return sim.runQueued(c, locked, busy)
+	}
+	sim.ranHandedOff++
+	sim.note("cpu %d: runs %d, handed to it, and queues %d more, without the lock", c, t, queued)
+	if queued > 0 {
+		sim.queuedFromInbox += queued
+		sim.kickForQueued(c, queued)
+	}
+	return sim.enterFromIdle(c, t, locked)
+}
+
+// kickForQueued is the kernel's runInbox after RunHandedOff queued n
+// threads of idle CPU c's inbox on c: a wake IPI for each to a CPU
+// halted in its idle loop (not napping), claimed as a hand-off claims
+// it, if any (thread.KickHalted).
+func (sim *simulator) kickForQueued(c, n int) {
+	for ; n > 0; n-- {
+		x := -1
+		for i := range sim.cpus {
+			if i != c && sim.cpus[i].halted && !sim.cpus[i].claimed {
+				x = i
+				break
+			}
+		}
+		if x < 0 {
+			return
+		}
+		sim.cpus[x].claimed, sim.cpus[x].ipi = true, true
+		sim.note("cpu %d: wake IPI to cpu %d for a thread queued from its inbox", c, x)
+	}
+}
+
+// runQueued is the kernel's runQueued on idle CPU c, in idleLook once
+// RunHandedOff found nothing to run: under c's run-queue lock, and for a
+// steal the victim's too (refused now and then, as a lock another CPU
+// holds refuses it, and always for busy or the victim of a switch under
+// way), the oldest thread of c's queue, or of the longest other, runs on
+// c (RunQueued). It reports false when the kernel lock's path must
+// decide.
+func (sim *simulator) runQueued(c int, locked bool, busy int) bool {
+	from := c
+	if sim.s.YieldChangesNothing(c) {
+		from = sim.s.StealVictim(c)
+		if from < 0 || from == busy || from == sim.victim-1 || sim.choose(4) == 0 {
+			return false
+		}
+	}
+	t := sim.s.RunQueued(c, from, sim.now)
 	if t == None {
 		return false
 	}
+	sim.ranQueued++
+	if from != c {
+		sim.stolenIdle++
+	}
+	sim.note("cpu %d: runs %d from cpu %d's queue, without the lock", c, t, from)
+	return sim.enterFromIdle(c, t, locked)
+}
+
+// enterFromIdle is the end of idleLook once idle CPU c has put thread t
+// on itself under its run-queue lock: no CPU may still be switching from
+// t; c is no longer halted, its claim closed; with locked set, now and
+// then the kernel lock's path loads t (a signal pending for it).
+func (sim *simulator) enterFromIdle(c int, t TID, locked bool) bool {
 	for x := range sim.cpus {
 		if sim.leaving[x] == t {
-			sim.fail("claim: cpu %d runs handed-off thread %d while cpu %d still switches from it", c, t, x)
+			sim.fail("claim: cpu %d runs thread %d while cpu %d still switches from it", c, t, x)
 		}
 	}
 	sim.cpus[c].halted, sim.cpus[c].claimed = false, false
-	sim.ranHandedOff++
-	sim.note("cpu %d: runs %d, handed to it, without the lock", c, t)
 	if locked && sim.choose(8) == 0 {
 		sim.reschedule(c) // Schedule finds t running on c
 		return true
@@ -1464,7 +1550,7 @@ func (sim *simulator) idleLook(c int, locked, timer bool) bool {
 // an IPI left pending is taken later.
 func (sim *simulator) lookDuringSwitch(c int) {
 	for x := range sim.cpus {
-		if x != c && sim.cpus[x].halted && sim.cpus[x].ipi && sim.choose(2) == 0 && sim.idleLook(x, false, false) {
+		if x != c && sim.cpus[x].halted && sim.cpus[x].ipi && sim.choose(2) == 0 && sim.idleLook(x, false, false, c) {
 			sim.cpus[x].ipi = false
 		}
 	}
@@ -1666,6 +1752,13 @@ func (sim *simulator) checkInvariants() {
 				sim.fail("futexes: thread %d is queued but in state %d", i, s.Threads[i].State)
 			}
 		}
+		// A blocked thread has something that will wake it: its futex
+		// chain, its deadline, a device, or a hand-off (an inbox, or a
+		// waker between its claim and its push); else only a signal
+		// would, and its wake-up was lost.
+		if th := &s.Threads[i]; th.State == Blocked && !s.Futexes.in[i] && !s.Timers.Pending(TID(i)) && !th.Device && !s.Futexes.HandedOff(TID(i)) {
+			sim.fail("lost wake-up: thread %d is blocked with nothing to wake it", i)
+		}
 		// A napping waiter that a wake took off its chain hears of it: its
 		// CPU has an IPI pending, or the waker is about to send it.
 		if s.Futexes.napWait[i] == napWoken && !s.Futexes.in[i] {
@@ -1717,6 +1810,7 @@ func TestSimulate(t *testing.T) {
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
 	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals, idleTimers := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	napSwitches, napsAgain, idleWaits, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, sleepsHere, wokenOnto, preempts := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+	ranQueued, stolenIdle, queuedFromInbox := 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1751,7 +1845,14 @@ func TestSimulate(t *testing.T) {
 		sleepsHere += sim.sleepsHere
 		wokenOnto += sim.wokenOnto
 		preempts += sim.preempts
+		ranQueued += sim.ranQueued
+		stolenIdle += sim.stolenIdle
+		queuedFromInbox += sim.queuedFromInbox
 	}
+	t.Logf("%d threads queued from an idle CPU's inbox without the lock (RunHandedOff; rare here: TestSimulateCrowdedInboxes runs schedules for it)", queuedFromInbox)
+	t.Logf("%d idle CPUs ran a queued thread without the lock (RunQueued), %d of them stolen from another CPU's queue", ranQueued, stolenIdle)
+	assert.NotZero(t, ranQueued, "no idle CPU ran a queued thread without the lock")
+	assert.NotZero(t, stolenIdle, "no idle CPU stole a queued thread without the lock")
 	t.Logf("%d turns ended under the run-queue lock (PreemptHere)", preempts)
 	assert.NotZero(t, preempts, "no turn was ended under the run-queue lock")
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
@@ -1811,6 +1912,27 @@ func TestSimulateNappers(t *testing.T) {
 	assert.NotZero(t, wokenOnto, "no FUTEX_WAKE queued its waiter on a napping CPU without the kernel lock")
 }
 
+// TestSimulateCrowdedInboxes runs schedules whose sleeps end on a coarse
+// grid, so that an idle CPU often finds several threads in its inbox
+// (sleepers of its heap that expired together) and runs the first while
+// it queues the others (RunHandedOff), sending an idle CPU a wake IPI for
+// each to take it.
+func TestSimulateCrowdedInboxes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2,000 schedules")
+	}
+	queuedFromInbox := 0
+	for seed := int64(0); seed < 2000; seed++ {
+		ncpu := 2 + int(seed%4)
+		sim := randomSim(seed, ncpu, correct)
+		sim.coarse = 4 * sim.s.SliceNs
+		require.Empty(t, sim.run(3000), "seed %d, %d CPUs", seed, ncpu)
+		queuedFromInbox += sim.queuedFromInbox
+	}
+	t.Logf("%d threads queued from an idle CPU's inbox without the lock", queuedFromInbox)
+	assert.NotZero(t, queuedFromInbox, "no idle CPU queued a thread from its inbox without the lock")
+}
+
 // TestSimulatorCatchesPlantedMistakes proves the invariants can fail: each
 // planted policy bug is caught, with the invariant it breaks.
 func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
@@ -1847,6 +1969,8 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a sleep under the run-queue lock without its deadline", mistakeSleepNoDeadline, "sleep: thread [0-9]+ \\(state [0-9]\\) sleeps with no deadline"},
 		{"a waiter with a timeout queued on a napping CPU", mistakeOntoTimed, "wake of thread [0-9]+, which is not blocked"},
 		{"a preemption under the run-queue lock that restarts the slice", mistakePreemptOwnSlice, "wait: (a )?thread"},
+		{"an idle CPU runs a queued thread with a hand-off in its inbox", mistakeIdleRunInbox, "lost wake-up: cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
+		{"an idle CPU runs the first thread of its inbox and forgets the others", mistakeInboxFirstOnly, "lost wake-up: thread [0-9]+ is blocked with nothing to wake it"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -1860,7 +1984,11 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 				seeds = 8000
 			}
 			for seed := int64(0); seed < seeds && caught == ""; seed++ {
-				caught = randomSim(seed, 2+int(seed%4), c.m).run(3000)
+				sim := randomSim(seed, 2+int(seed%4), c.m)
+				if c.m == mistakeInboxFirstOnly {
+					sim.coarse = 4 * sim.s.SliceNs // several threads in an inbox: TestSimulateCrowdedInboxes
+				}
+				caught = sim.run(3000)
 			}
 			require.NotEmpty(t, caught, "the simulator missed a planted mistake")
 			assert.Regexp(t, c.want, caught)

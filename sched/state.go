@@ -97,10 +97,10 @@ type Scheduler struct {
 
 	Live int // threads not Free
 	// Running counts the threads on a CPU right now (CPU.Cur with State
-	// Running). An idle CPU that runs a handed-off thread under its
-	// run-queue lock adds to it with a locked instruction
-	// (RunHandedOff); the kernel lock's holders, who hold every
-	// run-queue lock, read and write it plainly.
+	// Running). An idle CPU that runs a handed-off or queued thread
+	// under its run-queue lock adds to it with a locked instruction
+	// (RunHandedOff, RunQueued); the kernel lock's holders, who hold
+	// every run-queue lock, read and write it plainly.
 	Running int64
 	SliceNs int64 // how long a thread runs while others wait for its CPU
 

@@ -99,7 +99,12 @@ type window struct {
 }
 
 // slice returns the n bytes at physical address addr, nil when any of them
-// lies outside the window.
+// lies outside the window. Context: boot; does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (m window) slice(addr, n uint64) []byte {
 	if addr < m.base || n > uint64(len(m.b)) || addr-m.base > uint64(len(m.b))-n {
 		return nil

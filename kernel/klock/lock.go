@@ -119,6 +119,11 @@ var Signals = Handle{rank: RankSignals}
 
 // state returns the spinlock l stands for: each handle's rank names one.
 // Context: any; does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (l *Handle) state() *spin.Lock {
 	switch l.rank {
 	case RankSignals:

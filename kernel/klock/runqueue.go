@@ -35,7 +35,9 @@ import (
 // are sent after its release (thread.Kick, SendKicks).
 //
 // No CPU waits for a run-queue lock: the taker tries once and goes to
-// the kernel lock's path if that lock is held, and the kernel lock's
+// the kernel lock's path if that lock is held (or, holding nothing,
+// first waits once for the kernel lock's release and tries again:
+// LockRunQueueWaiting), and the kernel lock's
 // holder waits only for holds that began before it took the kernel
 // lock (and for the flag of a take that finds the lock held, for the
 // few instructions before it clears it; and for a steal's hold of
@@ -91,6 +93,36 @@ func TryLockRunQueue(c *percpu.CPU) bool {
 	runQueueSince[c.ID] = start
 	runQueueStats.Acquired(false, 0)
 	return true
+}
+
+// LockRunQueueWaiting is TryLockRunQueue for a CPU that holds no lock,
+// which, when the kernel lock's holder refuses it c's run-queue lock,
+// waits for that lock's release once, halting as a waiter for it does
+// (Kernel.waitUnheld), and tries again. It reports false, holding
+// nothing, when a steal holds c's lock or the kernel lock is held again
+// by then: the caller goes on to the kernel lock's path, as before.
+// Before, every refusal sent its call to that path at once, where it
+// waited for the same release and then held the kernel lock itself,
+// and so every run-queue lock, for its whole call: a futex call or
+// interrupt made to wait by an unrelated call's hold (a clone, say)
+// made the next ones wait too. In a futex-heavy boot at 4 vCPUs, by
+// temporary counters, 20-40 of 90-120 acquisitions of the kernel lock
+// were such refusals (docs/performance.md, "Issue 18, idle CPUs run
+// queued threads without the kernel lock, and refusals wait for its
+// release").
+// A caller that holds a lock does not wait (the holder may be waiting
+// for that lock, or be c itself): it reports false.
+// Context: trap, on CPU c, no lock held, interrupts off; does not
+// allocate.
+func LockRunQueueWaiting(c *percpu.CPU) bool {
+	if TryLockRunQueue(c) {
+		return true
+	}
+	if !spin.KernelLock.Held() || heldLocks[c.ID] != 0 {
+		return false // a steal holds c's lock (a few hundred instructions, not worth a wait), or c holds a lock
+	}
+	Kernel.waitUnheld(c)
+	return TryLockRunQueue(c)
 }
 
 // UnlockRunQueue releases CPU c's run-queue lock, which c holds.

@@ -1,9 +1,12 @@
 package klock
 
 import (
+	"time"
+
 	"testing"
 
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -28,4 +31,34 @@ func TestRunQueueSteal(t *testing.T) {
 	UnlockRunQueue(c0)
 	assert.Zero(t, runQueueHeld[0].Load()+runQueueHeld[1].Load())
 	assert.Zero(t, heldLocks[0]|heldLocks[1])
+}
+
+// TestLockRunQueueWaiting: a take that the kernel lock's holder refuses
+// waits, holding nothing, for that lock's release and then takes the
+// run-queue lock; one that a steal refuses does not wait.
+func TestLockRunQueueWaiting(t *testing.T) {
+	c0 := &percpu.CPU{ID: 0}
+	require.True(t, spin.KernelLock.TryLock(1), "CPU 1 holds the kernel lock")
+	got := make(chan bool)
+	go func() { got <- LockRunQueueWaiting(c0) }()
+	select {
+	case <-got:
+		t.Fatal("the take did not wait for the kernel lock's release")
+	case <-time.After(50 * time.Millisecond):
+	}
+	assert.Zero(t, runQueueHeld[0].Load(), "nothing held while it waits")
+	spin.KernelLock.Unlock(1)
+	select {
+	case ok := <-got:
+		require.True(t, ok, "taken once the kernel lock was released")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the take still waits after the release")
+	}
+	assert.Equal(t, uint32(1), runQueueHeld[0].Load())
+	UnlockRunQueue(c0)
+
+	require.True(t, TryLockOtherRunQueue(0), "another CPU's steal holds CPU 0's lock")
+	assert.False(t, LockRunQueueWaiting(c0), "refused by a steal: no wait")
+	assert.Zero(t, heldLocks[0], "a failed take records no lock held")
+	UnlockOtherRunQueue(0)
 }

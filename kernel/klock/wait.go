@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/spin"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -72,6 +73,44 @@ func (l *Handle) haltWhileHeld(c *percpu.CPU, st *spin.Lock) {
 		clock.LAPIC.SetTaskPriority(0)
 	}
 	l.halted.And(^bit)
+}
+
+// waitUnheld waits on CPU c, which holds no lock, until the lock is
+// released (LockRunQueueWaiting), as Lock waits for it: spinning, then
+// halting until the release's lock-wake IPI, answering TLB shootdowns
+// meanwhile; it does not take the lock. The release wakes one halted
+// waiter, which may be c: a c that halted passes the wake on to the next
+// halted waiter, if any, which would otherwise sleep through a release
+// meant for a taker. A kick IPI that ended a halt here (percpu.CPU.
+// KickTaken) is sent again to c, to stay pending until c enables
+// interrupts (it returns to ring 3 or halts in its idle loop), where it
+// is answered: the caller may go on without the kernel lock's scheduler,
+// which answers the kicks a Lock's wait takes (a hand-off pushed into an
+// idle CPU's inbox would otherwise wait there unheard, a signal for the
+// running thread until its next entry: found in review). c's own
+// KickTaken, from before the wait, is kept for its caller.
+// Context: trap, no lock held, interrupts off; does not allocate.
+func (l *Handle) waitUnheld(c *percpu.CPU) {
+	st := l.state()
+	halted, kicked := false, c.KickTaken
+	c.KickTaken = false
+	for spins := 0; st.Held(); spins++ {
+		tlb.ServiceTLB(c)
+		if spins == spinsBeforeHalt {
+			l.haltWhileHeld(c, st)
+			halted = true
+			spins = 0
+		}
+		cpu.Pause()
+	}
+	if halted {
+		l.wakeHalted()
+	}
+	if c.KickTaken {
+		percpu.Count(c, percpu.EvKickResent)
+		clock.LAPIC.SendIPI(c.APICID, x86.VecKick)
+	}
+	c.KickTaken = kicked
 }
 
 // wakeHalted sends the lock-wake IPI to one halted waiter, if any, after

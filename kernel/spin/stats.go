@@ -44,6 +44,11 @@ func (s *Stats) Acquired(contended bool, spin uint64) {
 // Released records a hold of hold cycles by what the holder said it was
 // doing (a hold tag, 0 if untold).
 // Context: any (trap or boot, interrupts off); does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (s *Stats) Released(hold, by uint64) {
 	atomic.AddUint64(&s.holdCycles, hold)
 	if hold <= atomic.LoadUint64(&s.longest) {

@@ -41,7 +41,7 @@ func HandOffFutexWake(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 		if woke, ok = wakeOntoNapper(c, addr); ok {
 			return woke, true
 		}
-		if o = claimHaltedCPU(c); o == nil {
+		if o = claimHaltedCPU(c, true); o == nil {
 			return 0, false
 		}
 		if t, r = threadtab.Sched.Futexes.Claim(addr, true); r != sched.ClaimHandedOff {
@@ -116,7 +116,7 @@ func wakeOntoNapper(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 // t).
 // Context: trap, c's run-queue lock held; does not allocate.
 func HandOffExpired(c *percpu.CPU, t sched.TID) bool {
-	o := claimHaltedCPU(c)
+	o := claimHaltedCPU(c, true)
 	if o == nil {
 		return false
 	}
@@ -126,18 +126,33 @@ func HandOffExpired(c *percpu.CPU, t sched.TID) bool {
 	return true
 }
 
+// KickHalted marks a wake IPI (Kick, sent once c's run-queue lock is
+// released: SendKicks) for a CPU other than c that is halted in its idle
+// loop, claimed as a hand-off claims it (claimHaltedCPU), if there is
+// one: a thread queued on c, idle a moment ago, is then taken by that
+// CPU (kernel.haltAgain's look) rather than wait for the end of the
+// slice of the thread c now runs. A napping CPU is left to nap: a kick
+// would end a nanosleep's nap on the kernel lock's path.
+// Context: trap, c's run-queue lock held; does not allocate.
+func KickHalted(c *percpu.CPU) {
+	if o := claimHaltedCPU(c, false); o != nil {
+		Kick(o)
+	}
+}
+
 // claimHaltedCPU claims a CPU other than c that is halted in its idle
-// loop or napping, with its claim open, looking from the CPU after c on,
-// and returns it, or nil. A CPU halted in its idle loop comes first: a
-// napping one has a thread to put back to sleep before it runs the
-// waiter. Context: trap, kernel lock not held (or the waker's
-// run-queue lock: HandOffExpired); does not allocate. Not inlined: its
-// two callers' copies cost image bytes (issue 16's budget).
+// loop or, if napping is set, napping, with its claim open, looking from
+// the CPU after c on, and returns it, or nil. A CPU halted in its idle
+// loop comes first: a napping one has a thread to put back to sleep
+// before it runs the waiter. Context: trap, kernel lock not held (or
+// the waker's run-queue lock: HandOffExpired; or the idle CPU's:
+// KickHalted); does not allocate. Not inlined: its callers' copies cost
+// image bytes (issue 16's budget).
 //
 //go:noinline
-func claimHaltedCPU(c *percpu.CPU) *percpu.CPU {
+func claimHaltedCPU(c *percpu.CPU, napping bool) *percpu.CPU {
 	n := threadtab.Sched.NCPU
-	for pass := 0; pass < 2; pass++ {
+	for pass := 0; pass < 2 && (pass == 0 || napping); pass++ {
 		for i := 1; i < n; i++ {
 			o := &percpu.CPUs[(c.ID+i)%n]
 			if (pass == 1 || o.NapStart.Load() == 0) && o.WakeClaim.CompareAndSwap(percpu.ClaimOpen, percpu.ClaimTaken) {

@@ -173,6 +173,11 @@ func sendKick(c, o *percpu.CPU) {
 
 // KickCPU acts on a scheduler decision's Kick: a wake IPI to CPU n, or
 // nothing for sched.NoKick. Context: trap, kernel lock held.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func KickCPU(n int) {
 	if n != sched.NoKick {
 		Kick(&percpu.CPUs[n])

@@ -444,6 +444,11 @@ func peekUser64(addr uintptr) (uint64, bool) {
 // through the aligned 32-bit word that holds it (peekUser64).
 // Context: trap (time-slice checks and SIGURG delivery), kernel lock held;
 // does not allocate or fault anything in.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func peekUser8(addr uintptr) (uint8, bool) {
 	w, ok := peekUser32(addr &^ 3)
 	return uint8(w >> (8 * (addr & 3))), ok
