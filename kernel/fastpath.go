@@ -29,11 +29,12 @@ import (
 // and, for a wake of one waiter (the Go runtime's futexwakeup), by
 // waking it if it naps (fastfutex.go), else by queueing it on a napping
 // CPU when none is idle or handing it to another CPU that is halted or
-// napping (thread.HandOffFutexWake, wakeOntoNapper; sched/handoff.go and
+// napping (thread.HandOffFutexWake, WakeOntoNapper; sched/handoff.go and
 // sched/futexnap.go say why no wake-up is lost),
 // else by queueing it on this CPU under its run-queue lock when no CPU
 // is idle or napping and it last ran here or nothing is queued here
-// (futexWakeHere, fastswitch.go). It
+// (futexWakeHere, fastswitch.go), else by queueing it on a napping CPU
+// found by a second look (WakeOntoNapper again). It
 // reports false (the locked path decides) for every other futex call,
 // for a bad address (the locked path returns the errno), for a wake of
 // more than one waiter and when the waiter blocked, no other CPU is
@@ -60,7 +61,14 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 		ok := false
 		if int32(f.DX) == 1 {
 			if woke, ok = thread.HandOffFutexWake(c, addr); !ok {
-				woke, ok = futexWakeHere(c, addr) // fastswitch.go
+				if woke, ok = futexWakeHere(c, addr); !ok { // fastswitch.go
+					// A napper the first look missed (a CPU was idle
+					// then, NapperFor): 5-14 of 10-19 such refusals a
+					// futex-heavy boot at 4 vCPUs found one now
+					// (docs/performance.md, "Issue 18, a FUTEX_WAKE looks
+					// for a napper again").
+					woke, ok = thread.WakeOntoNapper(c, addr)
+				}
 			}
 		}
 		if !ok {

@@ -906,8 +906,8 @@ func (sim *simulator) syscall() {
 	}
 	e := sim.choose(20)
 	if e >= 7 && e < 11 && sim.choose(2) == 0 {
-		if k := sim.waitedKey(); sim.wakeOnto(c, k) || sim.handOff(c, k) || sim.wakeHere(c, k) {
-			return // the lock-free FUTEX_WAKE: no Schedule, a pending IPI still pending
+		if k := sim.waitedKey(); sim.wakeOnto(c, k) || sim.handOff(c, k) || sim.wakeHere(c, k) || sim.wakeOnto(c, k) {
+			return // the lock-free FUTEX_WAKE, its napper looked for again last as the kernel does (the states between the looks are not modelled): no Schedule, a pending IPI still pending
 		}
 	}
 	deadline := sim.now + 1000 + int64(sim.choose(50))*1000 // a nap's length: up to 50 us

@@ -39,7 +39,7 @@ const (
 	EvFileCallLocked                   // one of those calls sent to the kernel lock's path (not a file of the root file system)
 	EvFileCallWake                     // a call served under the files lock alone whose records then woke a thread on the kernel lock's path (an eventfd or pipe write, say)
 	EvKickResent                       // a kick IPI that a lock waiter's halt took, sent again to this CPU (kernel.kickSelfIfTaken)
-	EvFutexHandoff                     // a FUTEX_WAKE's waiter handed to a halted or napping CPU without the kernel lock: into its inbox, or queued on a napping CPU (thread.HandOffFutexWake, wakeOntoNapper)
+	EvFutexHandoff                     // a FUTEX_WAKE's waiter handed to a halted or napping CPU without the kernel lock: into its inbox, or queued on a napping CPU (thread.HandOffFutexWake, WakeOntoNapper)
 	EvNap                              // a nanosleep answered by a nap, without the kernel lock (kernel/fastsleep.go)
 	EvNapLocked                        // a nanosleep sent to the locked path (a signal pending, a request the lock-free read refuses, a block under the run-queue lock refused)
 	EvNapCut                           // a nap cut short (a kick, a thread queued, a signal): the locked path sleeps the rest

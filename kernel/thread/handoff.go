@@ -15,7 +15,7 @@ import (
 // (kernel.haltAgain, runWoken) or wakes it under the kernel lock that it takes
 // to leave its idle loop otherwise; with no CPU halted in its idle loop
 // but one napping, it is queued on the napper's run queue
-// (wakeOntoNapper). The policy and why no wake-up is lost are in
+// (WakeOntoNapper). The policy and why no wake-up is lost are in
 // sched/handoff.go and sched/local.go.
 
 // HandOffFutexWake answers a FUTEX_WAKE of one waiter on addr, a user
@@ -23,7 +23,7 @@ import (
 // (kernel/fastfutex.go: it is woken, and its CPU gets a wake IPI unless
 // it still polls) or
 // another CPU is halted in its idle loop or napping: with none idle but
-// one napping, it queues the waiter there (wakeOntoNapper); else it
+// one napping, it queues the waiter there (WakeOntoNapper); else it
 // claims a halted or napping CPU (percpu.CPU.WakeClaim), takes the
 // oldest waiter on addr off its futex chain under the bucket lock alone
 // (sched.Futexes.Claim), puts it in the claimed CPU's inbox and sends
@@ -38,7 +38,7 @@ func HandOffFutexWake(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 	t, r := threadtab.Sched.Futexes.Claim(addr, false)
 	var o *percpu.CPU
 	if r == sched.ClaimNeedsCPU { // a blocked waiter: queue it on a napping CPU, or hand it to a halted one
-		if woke, ok = wakeOntoNapper(c, addr); ok {
+		if woke, ok = WakeOntoNapper(c, addr); ok {
 			return woke, true
 		}
 		if o = claimHaltedCPU(c, true); o == nil {
@@ -66,7 +66,7 @@ func HandOffFutexWake(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 	return 1, true
 }
 
-// wakeOntoNapper is HandOffFutexWake's wake of a blocked waiter when no
+// WakeOntoNapper is HandOffFutexWake's wake of a blocked waiter when no
 // CPU is idle and one naps (sched.Scheduler.NapperFor): under c's
 // run-queue lock and the napper's, each taken with one try, the waiter
 // is taken off its chain and queued on the napper
@@ -79,9 +79,14 @@ func HandOffFutexWake(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 // napping CPU"). It returns the call's result and ok; ok is false,
 // nothing changed, when a CPU is idle, none naps, a lock is held, or the
 // waiter is not for the napper (it has a timeout, or its CPU still
-// switches from it).
+// switches from it). The kernel looks for a napper again after the
+// waker's own queue refused the waiter (kernel.fastFutexWake): the first
+// look names none while a CPU is idle (NapperFor), and the hand-off's
+// claim then finds no open claim (that CPU on its way out of its halt,
+// a napper already claimed, or a nap begun since), where by the second
+// look the idle CPU is busy and a napper is there.
 // Context: trap, kernel lock not held; does not allocate.
-func wakeOntoNapper(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
+func WakeOntoNapper(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 	s := &threadtab.Sched
 	o := s.NapperFor(c.ID)
 	if o < 0 || !klock.TryLockRunQueue(c) {
