@@ -153,14 +153,7 @@ func (l *Handle) Lock(c *percpu.CPU) {
 		return
 	}
 	for !st.HeldBy(c.ID) && !st.TryLock(c.ID) {
-		for spins := 0; st.Held(); spins++ {
-			tlb.ServiceTLB(c)
-			if spins == spinsBeforeHalt {
-				l.haltWhileHeld(c, st) // wait.go
-				spins = 0
-			}
-			cpu.Pause()
-		}
+		l.waitWhileHeld(c, st) // wait.go
 	}
 	if l.rank == RankKernel {
 		waitRunQueues(c) // runqueue.go: the kernel lock's holder holds every run-queue lock

@@ -75,6 +75,24 @@ func (l *Handle) haltWhileHeld(c *percpu.CPU, st *spin.Lock) {
 	l.halted.And(^bit)
 }
 
+// waitWhileHeld waits on CPU c until the lock st is released (Lock's
+// wait between its tries, and waitUnheld's): it spins, answering TLB
+// shootdowns, and after spinsBeforeHalt looks halts until a lock-wake
+// IPI (haltWhileHeld), then spins again. It reports whether it came to
+// a halt. Context: trap, interrupts off; does not allocate.
+func (l *Handle) waitWhileHeld(c *percpu.CPU, st *spin.Lock) (halted bool) {
+	for spins := 0; st.Held(); spins++ {
+		tlb.ServiceTLB(c)
+		if spins == spinsBeforeHalt {
+			l.haltWhileHeld(c, st)
+			halted = true
+			spins = 0
+		}
+		cpu.Pause()
+	}
+	return halted
+}
+
 // waitUnheld waits on CPU c, which holds no lock, until the lock is
 // released (LockRunQueueWaiting), as Lock waits for it: spinning, then
 // halting until the release's lock-wake IPI, answering TLB shootdowns
@@ -91,19 +109,9 @@ func (l *Handle) haltWhileHeld(c *percpu.CPU, st *spin.Lock) {
 // KickTaken, from before the wait, is kept for its caller.
 // Context: trap, no lock held, interrupts off; does not allocate.
 func (l *Handle) waitUnheld(c *percpu.CPU) {
-	st := l.state()
-	halted, kicked := false, c.KickTaken
+	kicked := c.KickTaken
 	c.KickTaken = false
-	for spins := 0; st.Held(); spins++ {
-		tlb.ServiceTLB(c)
-		if spins == spinsBeforeHalt {
-			l.haltWhileHeld(c, st)
-			halted = true
-			spins = 0
-		}
-		cpu.Pause()
-	}
-	if halted {
+	if l.waitWhileHeld(c, l.state()) {
 		l.wakeHalted()
 	}
 	if c.KickTaken {
