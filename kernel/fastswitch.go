@@ -49,16 +49,22 @@ type localWait struct {
 // until the sleep's deadline, in c's timer heap), then switches to the
 // oldest thread of that queue (sched.Scheduler.SwitchLocal,
 // loadSwitched), as the kernel lock's Schedule would (it steals from the
-// longest other queue when c's is empty). A signal that came meanwhile
-// undoes the block for the locked path, which ends the wait with EINTR
-// or a restart, unless a lock-free FUTEX_WAKE took a futex waiter off
+// longest other queue when c's is empty). A steal that finds the other
+// CPU's run-queue lock held lets go of c's, waits for that release
+// (klock.WaitRunQueue) and tries once more, where it went to the
+// kernel lock's path at once, whose holder waited for the same release;
+// one that finds every queue empty (emptied since the caller looked)
+// blocks and leaves c idle instead (waitIdle), as Schedule would. A
+// signal that came meanwhile undoes the block for the locked path,
+// which ends the wait with EINTR or a restart, unless a lock-free
+// FUTEX_WAKE took a futex waiter off
 // its chain first (its wait is then over and returns 0; the signal waits
 // for its next run). It reports switchMade, or switchWordChanged for
 // EAGAIN; switchRefused, nothing changed, when the locked path must
 // serve the call: the kernel lock is held, another CPU holds the
-// run-queue lock it needs, a CPU-time timer is armed (their expiries
-// are that lock's), a signal is pending, every queue is empty or the
-// word cannot be read without a fault.
+// run-queue lock it needs after the wait, a CPU-time timer is armed
+// (their expiries are that lock's), a signal is pending, waitIdle
+// refuses or the word cannot be read without a fault.
 // Context: trap, kernel lock not held; does not allocate.
 func waitSwitch(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 	s := &threadtab.Sched
@@ -67,6 +73,18 @@ func waitSwitch(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 		return switchRefused
 	}
 	from := lockVictim(c)
+	if from < noVictim { // another CPU holds the victim's run-queue lock
+		klock.UnlockRunQueue(c)
+		klock.WaitRunQueue(c, busyVictim(from))
+		if !klock.LockRunQueueWaiting(c) {
+			return switchRefused
+		}
+		from = lockVictim(c)
+	}
+	if from == noVictim {
+		klock.UnlockRunQueue(c)
+		return waitIdle(c, f, w) // every queue emptied since the caller looked
+	}
 	if from < 0 || s.NArmed != 0 {
 		unlockRunQueues(c, from)
 		return switchRefused
@@ -169,24 +187,36 @@ const (
 // holder may have stolen it before), else the CPU with the longest
 // other queue (sched.Scheduler.StealVictim), whose run-queue lock it
 // takes (klock.TryLockOtherRunQueue) and whose queue it finds still
-// holding a thread; -1 when every queue is empty or that CPU's lock is
-// held. Context: trap, on CPU c, c's run-queue lock held; does not
-// allocate.
+// holding a thread. It returns noVictim when every queue is empty (or
+// that CPU's emptied before the lock was taken), and a value below
+// noVictim when another CPU holds that lock: busyVictim names the CPU.
+// Context: trap, on CPU c, c's run-queue lock held; does not allocate.
 func lockVictim(c *percpu.CPU) int {
 	s := &threadtab.Sched
 	if !s.YieldChangesNothing(c.ID) {
 		return c.ID
 	}
 	v := s.StealVictim(c.ID)
-	if v < 0 || !klock.TryLockOtherRunQueue(v) {
-		return -1
+	if v < 0 {
+		return noVictim
+	}
+	if !klock.TryLockOtherRunQueue(v) {
+		return noVictim - 1 - v
 	}
 	if s.YieldChangesNothing(v) { // emptied before the lock was taken
 		klock.UnlockOtherRunQueue(v)
-		return -1
+		return noVictim
 	}
 	return v
 }
+
+// noVictim is lockVictim's answer when no queue holds a thread.
+const noVictim = -1
+
+// busyVictim is the CPU whose run-queue lock another CPU held when
+// lockVictim returned from, a value below noVictim.
+// Context: any; does not allocate.
+func busyVictim(from int) int { return noVictim - 1 - from }
 
 // unlockRunQueues releases the run-queue locks waitSwitch took:
 // from's, when lockVictim took another CPU's, then c's own.

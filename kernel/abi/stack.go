@@ -135,6 +135,11 @@ func (b *stackBuilder) pointers(at *uintptr, s uintptr, n int) {
 
 // HasKey reports whether one of the strings in l starts with key (such as
 // "HOME="). Context: boot; does not allocate.
+//
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (l Strings) HasKey(key string) bool {
 	off := 0
 	for i := 0; i < l.N; i++ {

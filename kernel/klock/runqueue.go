@@ -125,6 +125,27 @@ func LockRunQueueWaiting(c *percpu.CPU) bool {
 	return TryLockRunQueue(c)
 }
 
+// WaitRunQueue waits, on CPU c, which holds no lock, until CPU v's
+// run-queue lock is free or the kernel lock is held, answering TLB
+// shootdowns meanwhile: a FUTEX_WAIT or a sleep whose steal found v's
+// lock held (kernel/fastswitch.go's waitSwitch) tries once more after
+// it. v's holder waits for nothing that a CPU holding no lock holds
+// (the run-queue locks are only ever tried), so the wait ends; the
+// kernel lock's path, which those steals took before, waited for the
+// same release (waitRunQueues) and then held every run-queue lock for
+// its whole call. In a futex-heavy boot at 4 vCPUs, by temporary
+// counters, 13-25 of 63-85 kernel lock acquisitions were such refused
+// steals (docs/performance.md, "Issue 18, a steal waits for the
+// victim's run-queue lock").
+// Context: trap, on CPU c, no lock held, interrupts off; does not
+// allocate.
+func WaitRunQueue(c *percpu.CPU, v int) {
+	for runQueueHeld[v].Load() != 0 && !spin.KernelLock.Held() {
+		tlb.ServiceTLB(c)
+		cpu.Pause()
+	}
+}
+
 // UnlockRunQueue releases CPU c's run-queue lock, which c holds.
 // Context: trap, on CPU c, interrupts off; does not allocate.
 func UnlockRunQueue(c *percpu.CPU) {

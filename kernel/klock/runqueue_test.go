@@ -62,3 +62,33 @@ func TestLockRunQueueWaiting(t *testing.T) {
 	assert.Zero(t, heldLocks[0], "a failed take records no lock held")
 	UnlockOtherRunQueue(0)
 }
+
+// TestWaitRunQueue: a CPU holding nothing waits while another CPU holds
+// a run-queue lock, ends its wait once that lock is released, and does
+// not wait while the kernel lock is held (its holder waits for the same
+// release, and the caller's next take waits for the kernel lock).
+func TestWaitRunQueue(t *testing.T) {
+	c0, c1 := &percpu.CPU{ID: 0}, &percpu.CPU{ID: 1}
+	WaitRunQueue(c0, 1) // free: returns at once
+	require.True(t, TryLockRunQueue(c1), "CPU 1 holds its own run-queue lock")
+	done := make(chan struct{})
+	go func() { WaitRunQueue(c0, 1); close(done) }()
+	select {
+	case <-done:
+		t.Fatal("the wait ended while CPU 1's lock was held")
+	case <-time.After(50 * time.Millisecond):
+	}
+	UnlockRunQueue(c1)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wait goes on after the release")
+	}
+
+	require.True(t, TryLockOtherRunQueue(1), "a steal holds CPU 1's lock")
+	require.True(t, spin.KernelLock.TryLock(2), "CPU 2 holds the kernel lock")
+	WaitRunQueue(c0, 1) // the kernel lock held: returns at once
+	spin.KernelLock.Unlock(2)
+	UnlockOtherRunQueue(1)
+	assert.Zero(t, heldLocks[0], "the wait takes nothing")
+}
