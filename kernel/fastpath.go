@@ -88,7 +88,8 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 // instant, which is where the call takes effect. When it still holds it
 // and a thread waits in this CPU's run queue, or in another's, a wait
 // without a timeout blocks and switches to that thread under the CPU's
-// run-queue lock (waitSwitch, fastswitch.go); with none queued, the
+// run-queue lock (waitSwitch, fastswitch.go; or, when every queue has
+// emptied by then, leaves the CPU idle); with none queued, the
 // waiter may nap instead of blocking (futexNapWait, fastfutex.go).
 // It reports false (the locked path decides, with its errno: EFAULT,
 // EINVAL) for a timeout that the lock-free load cannot read or that is
@@ -172,7 +173,9 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 //
 // A futex nap that ended without a wake or a timeout counts in the
 // futex_wait_nap line's both columns; the call went on to the locked
-// path, to a switch or the switch's EAGAIN (futex_wait_nap_switch), to
+// path, to a switch or the switch's EAGAIN (futex_wait_nap_switch; a
+// switch that found every queue emptied left the CPU idle instead and
+// counts in futex_wait_idle too), to
 // an EAGAIN as it queued again, to another nap (futex_wait_nap_again) or
 // to an idle CPU (futex_wait_idle), and counts there. One whose timeout
 // passed returned ETIMEDOUT lock-free. A nanosleep nap cut short went on

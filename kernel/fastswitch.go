@@ -25,7 +25,8 @@ import (
 // that path too, would steal it back), done under the CPU's own
 // run-queue lock
 // (kernel/klock/runqueue.go), and for a steal the other CPU's too, taken
-// by one try, so that two CPUs doing so do not wait for each other. The
+// by one try, so that two CPUs doing so do not wait for each other (a
+// refused steal waits for the release holding no lock: waitSwitch). The
 // scheduler's side, and why the kernel lock's holders see nothing
 // change, is sched/local.go.
 
@@ -318,7 +319,8 @@ func futexWakeHere(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 // held val when last read, or a nanosleep) that would block with nothing
 // to run anywhere (fastfutex.go: its nap ran out of time, or no other
 // CPU runs a thread that could wake it; fastsleep.go: a sleep longer
-// than a nap). Under c's run-queue lock it counts the caller off the
+// than a nap; waitSwitch: the queue it was to switch to, and every
+// other, emptied since its caller looked). Under c's run-queue lock it counts the caller off the
 // running threads (sched.Scheduler.ReserveIdle, which refuses for the
 // last one when no deadline is pending: the deadlock check is the
 // locked path's; a sleep's own deadline lets it),

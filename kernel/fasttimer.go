@@ -38,7 +38,9 @@ import (
 // expireSleepers left (it ends the nanosleeps among them here, first), a
 // CPU-time timer is armed, a thread waits in c's inbox, or the
 // thread's turn is over with another thread queued here and a CPU idle
-// or napping (with none, preemptSwitch switches under c's lock). A
+// (with none, preemptSwitch switches under c's lock, and queues the
+// thread whose turn is over on a napping CPU if one naps, unless that
+// CPU's run-queue lock is held). A
 // signal that cannot be delivered without the kernel lock, or a
 // change of the slices' verdict to log, hands the rest of the entry
 // to the kernel lock's path (rescheduleLocked), whose load delivers
@@ -113,20 +115,45 @@ func fastInterrupt(c *percpu.CPU, f *x86.TrapFrame, timer bool) bool {
 // futex-heavy boot at 4 vCPUs were mostly these: docs/performance.md,
 // "Issue 18, preemption switches under the run-queue lock"). A timer
 // interrupt's goroutine slice check is skipped for t, which leaves the
-// CPU: the next check on c reads the thread that runs then. It reports
-// false, nothing changed and c's run-queue lock still held, when
-// PreemptHere refuses.
+// CPU: the next check on c reads the thread that runs then.
+// When a CPU naps and none is idle (the locked path's MakeRunnable
+// would send t there), t goes to the back of that CPU's queue instead,
+// under its run-queue lock too, taken with one try after t's x87 state
+// is stored (that CPU may run t as soon as the lock is released), and
+// that CPU gets a wake IPI once c's lock is released, which ends its
+// nap: a napping FUTEX_WAIT switches to t without the kernel lock
+// (docs/architecture.md, "A turn over beside a napping CPU"). It
+// reports false, c's run-queue lock still held and nothing changed but
+// t's saved state (the locked path saves it again), when PreemptHere
+// refuses, or the napper's lock is held.
 // Context: trap, from fastInterrupt (c.InUser set), c's run-queue lock
 // held, kernel lock not held; does not allocate.
 func preemptSwitch(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, now int64, timer bool) bool {
-	next := threadtab.Sched.PreemptHere(c.ID, now, timer)
+	s := &threadtab.Sched
+	threadtab.Threads[t].Regs = *f // before it is queued: on a napper, it may run once that lock is free
+	next := s.PreemptHere(c.ID, c.ID, now, timer)
 	if next == sched.None {
-		return false
+		o := s.NapperFor(c.ID)
+		if o < 0 || !s.TurnOver(c.ID, now) {
+			return false
+		}
+		// Saved before o's lock is taken, which keeps o's own takes
+		// out while it is held: o may run t as soon as it is released.
+		thread.SyncFPU(c)
+		if !klock.TryLockOtherRunQueue(o) {
+			return false
+		}
+		if next = s.PreemptHere(c.ID, o, now, timer); next != sched.None {
+			thread.Kick(&percpu.CPUs[o]) // sent once c's lock is released too (loadSwitched)
+		}
+		klock.UnlockOtherRunQueue(o)
+		if next == sched.None {
+			return false
+		}
 	}
-	threadtab.Threads[t].Regs = *f // queued, but c's lock held: nobody takes it before this
 	countInterrupt(c, timer, true)
 	percpu.Count(c, percpu.EvPreemptSwitch)
-	loadSwitched(c, f, next, true) // acknowledges, and sends expireSleepers' kicks, after the release
+	loadSwitched(c, f, next, true) // acknowledges, and sends expireSleepers' and the napper's kicks, after the release
 	return true
 }
 

@@ -42,8 +42,9 @@ import "sync/atomic"
 //     on, as Schedule would decide.
 //   - PreemptHere: such an interrupt that finds the running thread's
 //     turn over (its slice, or a yield) with a thread queued on the CPU
-//     and no CPU idle or napping queues it at the back and puts the
-//     oldest queued thread on the CPU, as Schedule would.
+//     and no CPU idle queues it at the back (of a napping CPU's queue,
+//     under that CPU's lock too, if one naps) and puts the oldest
+//     queued thread on the CPU, as Schedule would.
 //   - ReserveIdle and IdleHere: a FUTEX_WAIT or a sleep that blocks
 //     with nothing to run anywhere leaves its CPU idle, as Schedule's
 //     halt would, unless its thread is the last one running and no
@@ -239,7 +240,8 @@ func (s *Scheduler) SwitchLocal(c, from int, now int64) TID {
 // a CPU-time timer is armed (their expiries are that lock's). A queued
 // thread's state is whole once its queue's lock is free: a CPU that
 // queues its own preempted thread (PreemptHere) holds that lock until
-// the switch has ended (EndSwitch), and one that queues a woken waiter
+// the switch has ended (EndSwitch), or, for a napping CPU's queue, has
+// saved the thread's state before it took that CPU's lock, and one that queues a woken waiter
 // (ClaimHere, ClaimOnto) has seen it leave its CPU (leftCPU).
 // Context: trap, on CPU c, c's and from's run-queue locks held (or the
 // simulator's one event); does not allocate.
@@ -412,27 +414,34 @@ func (s *Scheduler) TickHere(c int, now int64) bool { return s.InterruptHere(c, 
 // PreemptHere ends the turn of CPU c's running thread under c's
 // run-queue lock, when TickHere or KickHere refused because that turn
 // is over while a thread waits in c's queue, as Schedule would end it:
-// the slice is over (or the thread yielded: Resched), no CPU is idle or
-// napping (MakeRunnable would send the thread there: the kernel lock's
-// path does), nothing waits in c's inbox, no deadline of c's heap has
+// the slice is over (or the thread yielded: Resched), no CPU is idle or,
+// for c's own queue (o is c), napping (MakeRunnable would send the
+// thread there), nothing waits in c's inbox, no deadline of c's heap has
 // passed and no CPU-time timer is armed (those are the kernel lock's,
 // as for InterruptHere). The thread, charged its CPU time, goes to the
-// back of c's queue, runnable, and the oldest queued thread runs on c
-// in its place; PreemptHere returns it, None with nothing changed
-// otherwise. timer says the timer interrupt ended the turn (the timer
+// back of the queue of CPU o, runnable, and the oldest thread of c's
+// queue runs on c in its place; PreemptHere returns it, None with
+// nothing changed otherwise. o is c, or a CPU that naps (NapperFor
+// named it, and the kernel holds its run-queue lock too, taken with one
+// try): with none idle and o still napping, the thread goes to o's
+// queue, where MakeRunnable would send it (its choice of a napping CPU
+// when none is idle), and the kernel sends o a wake IPI, which ends its
+// nap (a napping FUTEX_WAIT then switches to the thread without the
+// kernel lock). timer says the timer interrupt ended the turn (the timer
 // is no longer armed). The running count stays as it is. The kernel
-// saves the preempted thread's registers before and loads the returned
-// one's after, under the lock: no other CPU takes a thread from c's
-// queue without it (a steal tries it), nor the kernel lock's holders.
-// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
-// one event); does not allocate.
-func (s *Scheduler) PreemptHere(c int, now int64, timer bool) TID {
-	p := &s.CPUs[c]
-	cur := p.Cur
-	if cur == None || s.Threads[cur].State != Running || p.RunQ.Len() == 0 ||
-		!p.Resched && now-p.SliceStart < s.SliceNs || s.kernelDue(c, now) || !s.noneIdle(c) {
+// saves the preempted thread's registers and x87 state before it takes
+// o's lock (c's own: before it releases c's) and loads the returned
+// thread's after: no other
+// CPU takes a thread from a queue without its lock (a steal tries it),
+// nor the kernel lock's holders.
+// Context: trap, on CPU c, c's and o's run-queue locks held (or the
+// simulator's one event); does not allocate.
+func (s *Scheduler) PreemptHere(c, o int, now int64, timer bool) TID {
+	if !s.TurnOver(c, now) || !s.mayQueueOn(c, o) {
 		return None
 	}
+	p := &s.CPUs[c]
+	cur := p.Cur
 	if timer {
 		p.Armed = 0
 	}
@@ -440,8 +449,35 @@ func (s *Scheduler) PreemptHere(c int, now int64, timer bool) TID {
 		p.SliceStart, p.Resched = now, false
 		return cur
 	}
-	s.queueOn(c, cur, now) // at the back, behind the thread that runs next
+	s.queueOn(o, cur, now) // at the back, behind the thread that runs next if o is c
 	return s.runNext(c, c, now)
+}
+
+// TurnOver reports whether the turn of CPU c's running thread is over
+// as PreemptHere asks, whichever queue the thread would go to: its
+// slice is over (or it yielded: Resched) while a thread waits in c's
+// queue, and nothing waits in c's inbox, no deadline of c's heap has
+// passed and no CPU-time timer is armed (kernelDue). The kernel asks it
+// before it tries a napping CPU's run-queue lock.
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) TurnOver(c int, now int64) bool {
+	p := &s.CPUs[c]
+	cur := p.Cur
+	return cur != None && s.Threads[cur].State == Running && p.RunQ.Len() > 0 &&
+		(p.Resched || now-p.SliceStart >= s.SliceNs) && !s.kernelDue(c, now)
+}
+
+// mayQueueOn reports whether a thread that leaves busy CPU c may go to
+// CPU o's queue, as MakeRunnable would send it there: for c's own, no
+// CPU is idle or napping; for another, none is idle and o naps.
+// Context: trap, on CPU c, c's and o's run-queue locks held (or the
+// simulator's one event); does not allocate.
+func (s *Scheduler) mayQueueOn(c, o int) bool {
+	if o == c {
+		return s.noneIdle(c)
+	}
+	return s.idleCPU() < 0 && s.Napping(o)
 }
 
 // kernelDue reports whether CPU c has work that only the kernel lock's

@@ -314,31 +314,103 @@ func TestPreemptHere(t *testing.T) {
 				}
 				before := s.CPUs[0]
 				cur, running, oldest := before.Cur, s.Running, before.RunQ.head
-				next := s.PreemptHere(0, now, timer)
+				next := s.PreemptHere(0, 0, now, timer)
 				after := s.CPUs[0]
 				if !tc.want {
 					assert.Equal(t, None, next)
 					assert.Equal(t, before, after, "nothing changed")
 					return
 				}
-				require.NotEqual(t, None, next)
-				assert.Equal(t, oldest, next, "the oldest queued thread runs")
-				assert.Equal(t, next, after.Cur)
-				assert.Equal(t, cur, after.RunQ.tail, "the preempted one waits at the back")
-				assert.Equal(t, Running, s.Threads[next].State)
-				assert.Equal(t, Runnable, s.Threads[cur].State, "the preempted thread waits")
-				assert.Equal(t, before.RunQ.Len(), after.RunQ.Len(), "one off the queue, one on it")
-				assert.EqualValues(t, now, s.Threads[cur].CPUTime, "charged the time it ran")
-				assert.Equal(t, running, s.Running, "one thread leaves the CPU, one comes")
-				assert.EqualValues(t, now, after.SliceStart, "a new slice")
-				assert.False(t, after.Resched)
-				if timer {
-					assert.Zero(t, after.Armed, "the one-shot timer fired")
-				} else {
-					assert.Equal(t, before.Armed, after.Armed)
-				}
+				checkPreempted(t, s, &before, cur, next, oldest, running, now, timer)
+				assert.Equal(t, cur, s.CPUs[0].RunQ.tail, "the preempted one waits at the back")
+				assert.Equal(t, before.RunQ.Len(), s.CPUs[0].RunQ.Len(), "one off the queue, one on it")
 			})
 		}
+	}
+}
+
+// TestPreemptOnto: a turn over on CPU 0 while CPU 2 naps and none is
+// idle queues the preempted thread on CPU 2 when the kernel names it
+// (local.go's PreemptHere with o = 2), and runs the oldest thread of
+// CPU 0's queue, as the kernel lock's path would (MakeRunnable's
+// napping CPU); every refusal changes nothing.
+func TestPreemptOnto(t *testing.T) {
+	const now = 10_000_000
+	for _, tc := range []struct {
+		name  string
+		onto  int
+		setup func(s *Scheduler)
+		want  bool
+	}{
+		{"the slice over, CPU 2 napping", 2, nil, true},
+		{"a yield pending, the slice not over", 2, func(s *Scheduler) { s.CPUs[0].SliceStart = now - s.SliceNs/2; s.CPUs[0].Resched = true }, true},
+		{"the slice not over", 2, func(s *Scheduler) { s.CPUs[0].SliceStart = now - s.SliceNs/2 }, false},
+		{"CPU 2 no longer naps", 2, func(s *Scheduler) { s.CPUs[2].napping = 0 }, false},
+		{"another CPU idle", 2, func(s *Scheduler) { s.CPUs[1].Idle = true }, false},
+		{"nothing queued", 2, func(s *Scheduler) {
+			for s.CPUs[0].RunQ.Len() > 0 {
+				s.CPUs[0].RunQ.Pop(&s.RunLinks)
+			}
+		}, false},
+		{"a thread in its inbox", 2, func(s *Scheduler) { s.Handoffs.Push(0, s.Alloc()) }, false},
+		{"a deadline of its heap passed", 2, func(s *Scheduler) { s.SetTimer(sleeper(s), now-1, 0) }, false},
+		{"a CPU-time timer armed", 2, func(s *Scheduler) { s.NArmed = 1 }, false},
+		{"no running thread", 2, func(s *Scheduler) { s.CPUs[0].Cur = None }, false},
+	} {
+		for _, timer := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s, timer %v", tc.name, timer), func(t *testing.T) {
+				s, _ := busyCPUs(t, 3, 1, 0x2000)
+				queueOnZero(s, None)
+				queueOnZero(s, None)
+				s.CPUs[0].Armed = now - 5
+				s.CPUs[2].napping = 1
+				if tc.setup != nil {
+					tc.setup(s)
+				}
+				before, napper := s.CPUs[0], s.CPUs[2]
+				cur, running, oldest := before.Cur, s.Running, before.RunQ.head
+				next := s.PreemptHere(0, tc.onto, now, timer)
+				after := s.CPUs[0]
+				if !tc.want {
+					assert.Equal(t, None, next)
+					assert.Equal(t, before, after, "nothing changed")
+					assert.Equal(t, napper, s.CPUs[2], "nothing changed on the napping CPU")
+					return
+				}
+				checkPreempted(t, s, &before, cur, next, oldest, running, now, timer)
+				assert.Equal(t, before.RunQ.Len()-1, after.RunQ.Len(), "one off CPU 0's queue")
+				assert.Equal(t, 1, s.CPUs[2].RunQ.Len(), "the preempted thread waits on the napping CPU")
+				assert.Equal(t, cur, s.CPUs[2].RunQ.head)
+				assert.Equal(t, 2, s.Threads[cur].CPU)
+				assert.EqualValues(t, now, s.Threads[cur].Queued, "queued now")
+				assert.False(t, s.CPUs[2].Idle)
+			})
+		}
+	}
+}
+
+// checkPreempted checks what a PreemptHere on CPU 0 at now that
+// returned next did there: the oldest thread of CPU 0's queue (oldest)
+// runs with a new slice, the preempted thread cur waits, charged the
+// time it ran, the running count is as it was (running), and the timer
+// is off after a timer interrupt, as it was after a kick. before is
+// CPU 0's state before the call.
+func checkPreempted(t *testing.T, s *Scheduler, before *CPU, cur, next, oldest TID, running int64, now int64, timer bool) {
+	t.Helper()
+	after := &s.CPUs[0]
+	require.NotEqual(t, None, next)
+	assert.Equal(t, oldest, next, "the oldest queued thread runs")
+	assert.Equal(t, next, after.Cur)
+	assert.Equal(t, Running, s.Threads[next].State)
+	assert.Equal(t, Runnable, s.Threads[cur].State, "the preempted thread waits")
+	assert.EqualValues(t, now, s.Threads[cur].CPUTime, "charged the time it ran")
+	assert.Equal(t, running, s.Running, "one thread leaves the CPU, one comes")
+	assert.EqualValues(t, now, after.SliceStart, "a new slice")
+	assert.False(t, after.Resched)
+	if timer {
+		assert.Zero(t, after.Armed, "the one-shot timer fired")
+	} else {
+		assert.Equal(t, before.Armed, after.Armed)
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 // two CPUs happen to meet there. Rank 0 is an unranked lock, never
 // checked. There are six ranks today: the kernel lock, the run-queue
 // locks (one per CPU, each taken by its own CPU; another CPU's is only
-// ever tried, never waited for, and has no rank: runqueue.go), the
+// ever tried, and waited for only by a CPU that holds no lock, so it has
+// no rank: runqueue.go), the
 // files lock, the memory lock, the slices lock and the signals lock, in
 // that order; the
 // futex buckets' locks are unranked leaves (sched/futex.go), and the

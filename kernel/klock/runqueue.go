@@ -25,8 +25,8 @@ import (
 // CPUs under their run-queue locks run at once; each changes only its
 // own CPU's state, the threads in its own queue (and, under another
 // CPU's lock too, the thread it steals from that CPU's queue, or a
-// sleeper whose deadline passed or a FUTEX_WAKE's waiter that it queues
-// on a napping CPU), its
+// sleeper whose deadline passed, a FUTEX_WAKE's waiter or its own
+// preempted thread that it queues on a napping CPU), its
 // running thread, the futex waiter it takes off a chain under the bucket
 // lock, the thread it takes from its own hand-off inbox (or pushes into
 // another's, lock-free) and its own timer heap's sleepers, and adds to
@@ -34,10 +34,12 @@ import (
 // (sched/local.go, sched/handoff.go). The IPIs such a hold decides on
 // are sent after its release (thread.Kick, SendKicks).
 //
-// No CPU waits for a run-queue lock: the taker tries once and goes to
-// the kernel lock's path if that lock is held (or, holding nothing,
-// first waits once for the kernel lock's release and tries again:
-// LockRunQueueWaiting), and the kernel lock's
+// No CPU waits for a run-queue lock while it holds one: the taker tries
+// once and goes to the kernel lock's path if that lock is held (or,
+// holding nothing, first waits once for the kernel lock's release and
+// tries again: LockRunQueueWaiting); a steal refused by the other CPU's
+// lock lets go of its own and waits for that release holding nothing
+// (WaitRunQueue) before it tries again; and the kernel lock's
 // holder waits only for holds that began before it took the kernel
 // lock (and for the flag of a take that finds the lock held, for the
 // few instructions before it clears it; and for a steal's hold of
@@ -65,7 +67,10 @@ var runQueueSince [percpu.MaxCPUs]uint64
 // No take waits, so none is contended: a take that the kernel lock
 // refuses is no acquisition (its call counts on the kernel lock's path),
 // and the kernel lock's holders' waits for the run-queue locks' holders
-// count in the kernel lock's own line, as contended acquisitions.
+// count in the kernel lock's own line, as contended acquisitions. A
+// refused steal's wait for the other CPU's release (WaitRunQueue) is
+// counted nowhere: it is as long as the wait the kernel lock's path
+// made (and counted) for it before.
 var runQueueStats Stats
 
 // TryLockRunQueue takes CPU c's run-queue lock and reports true, unless

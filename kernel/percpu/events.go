@@ -67,7 +67,7 @@ const (
 	EvIdleHandoff                      // an idle CPU woken by a hand-off ran the thread handed to it without the kernel lock (kernel.haltAgain, runWoken)
 	EvIdleTimerNone                    // an idle CPU's timer interrupt that found nothing due, served without the kernel lock (kernel.idleTimerDue)
 	EvFutexWaitSteal                   // a FUTEX_WAIT that blocked and switched to a thread from another CPU's queue, under both run-queue locks (kernel.waitSwitch)
-	EvFutexNapSwitch                   // a FUTEX_WAIT whose nap was cut short, or could not begin, for a thread in a run queue, answered under the run-queue locks: a switch to it, or EAGAIN (kernel/fastfutex.go's futexNapWait)
+	EvFutexNapSwitch                   // a FUTEX_WAIT whose nap was cut short, or could not begin, for a thread in a run queue, answered under the run-queue locks: a switch to it, or EAGAIN, or, every queue emptied by then, an idle CPU (also EvFutexWaitIdle) (kernel/fastfutex.go's futexNapWait)
 	EvFutexNapAgain                    // a FUTEX_WAIT whose nap a kick cut short that brought nothing, napped again without the kernel lock
 	EvFutexWaitIdle                    // a FUTEX_WAIT that blocked and left its CPU idle, halted without the kernel lock (kernel.waitIdle)
 	EvSleepExpiredBusy                 // a nanosleep whose deadline passed, ended at its CPU's timer interrupt from ring 3 under the run-queue lock: queued there (kernel.expireSleepers)
