@@ -36,8 +36,8 @@ import (
 //
 // No CPU waits for a run-queue lock while it holds one: the taker tries
 // once and goes to the kernel lock's path if that lock is held (or,
-// holding nothing, first waits once for the kernel lock's release and
-// tries again: LockRunQueueWaiting); a steal refused by the other CPU's
+// holding nothing, first waits once for the kernel lock's release, or
+// a steal's, and tries again: LockRunQueueWaiting); a steal refused by the other CPU's
 // lock lets go of its own and waits for that release holding nothing
 // (WaitRunQueue) before it tries again; and the kernel lock's
 // holder waits only for holds that began before it took the kernel
@@ -103,9 +103,17 @@ func TryLockRunQueue(c *percpu.CPU) bool {
 // LockRunQueueWaiting is TryLockRunQueue for a CPU that holds no lock,
 // which, when the kernel lock's holder refuses it c's run-queue lock,
 // waits for that lock's release once, halting as a waiter for it does
-// (Kernel.waitUnheld), and tries again. It reports false, holding
-// nothing, when a steal holds c's lock or the kernel lock is held again
-// by then: the caller goes on to the kernel lock's path, as before.
+// (Kernel.waitUnheld), and tries again; when another CPU's steal holds
+// c's lock, it waits for the steal's release (WaitRunQueue: a few
+// hundred instructions, which wait for nothing c holds) and tries
+// again. It reports false, holding nothing, when the lock is refused
+// again by then: the caller goes on to the kernel lock's path, as
+// before. A refusal by a steal used to send the call there at once,
+// where the kernel lock's taker waited for the same steal
+// (waitRunQueues); 1-8 of a futex-heavy boot's 31-43 acquisitions at 4
+// vCPUs were a FUTEX_WAIT's switch refused its lock so, or for a signal,
+// by temporary counters (docs/performance.md, "Issue 18, a take refused
+// by a steal waits for it").
 // Before, every refusal sent its call to that path at once, where it
 // waited for the same release and then held the kernel lock itself,
 // and so every run-queue lock, for its whole call: a futex call or
@@ -123,10 +131,14 @@ func LockRunQueueWaiting(c *percpu.CPU) bool {
 	if TryLockRunQueue(c) {
 		return true
 	}
-	if !spin.KernelLock.Held() || heldLocks[c.ID] != 0 {
-		return false // a steal holds c's lock (a few hundred instructions, not worth a wait), or c holds a lock
+	if heldLocks[c.ID] != 0 {
+		return false // c holds a lock
 	}
-	Kernel.waitUnheld(c)
+	if spin.KernelLock.Held() {
+		Kernel.waitUnheld(c)
+	} else {
+		WaitRunQueue(c, c.ID) // a steal holds c's lock
+	}
 	return TryLockRunQueue(c)
 }
 

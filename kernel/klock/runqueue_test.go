@@ -35,7 +35,8 @@ func TestRunQueueSteal(t *testing.T) {
 
 // TestLockRunQueueWaiting: a take that the kernel lock's holder refuses
 // waits, holding nothing, for that lock's release and then takes the
-// run-queue lock; one that a steal refuses does not wait.
+// run-queue lock; one that a steal refuses waits for the steal's
+// release; one by a CPU that holds a lock does not wait.
 func TestLockRunQueueWaiting(t *testing.T) {
 	c0 := &percpu.CPU{ID: 0}
 	require.True(t, spin.KernelLock.TryLock(1), "CPU 1 holds the kernel lock")
@@ -58,9 +59,31 @@ func TestLockRunQueueWaiting(t *testing.T) {
 	UnlockRunQueue(c0)
 
 	require.True(t, TryLockOtherRunQueue(0), "another CPU's steal holds CPU 0's lock")
-	assert.False(t, LockRunQueueWaiting(c0), "refused by a steal: no wait")
-	assert.Zero(t, heldLocks[0], "a failed take records no lock held")
+	go func() { got <- LockRunQueueWaiting(c0) }()
+	select {
+	case <-got:
+		t.Fatal("the take did not wait for the steal's release")
+	case <-time.After(50 * time.Millisecond):
+	}
+	assert.Zero(t, heldLocks[0], "nothing held while it waits")
 	UnlockOtherRunQueue(0)
+	select {
+	case ok := <-got:
+		require.True(t, ok, "taken once the steal released it")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the take still waits after the steal's release")
+	}
+	UnlockRunQueue(c0)
+
+	c1 := &percpu.CPU{ID: 1}
+	require.True(t, TryLockRunQueue(c1), "CPU 1 holds its own run-queue lock")
+	require.True(t, TryLockOtherRunQueue(0), "CPU 1 steals from CPU 0")
+	heldLocks[0].acquire(RankKernel) // as if CPU 0 held the kernel lock
+	assert.False(t, LockRunQueueWaiting(c0), "a CPU that holds a lock does not wait")
+	heldLocks[0].release(RankKernel)
+	UnlockOtherRunQueue(0)
+	UnlockRunQueue(c1)
+	assert.Zero(t, heldLocks[0]|heldLocks[1])
 }
 
 // TestWaitRunQueue: a CPU holding nothing waits while another CPU holds
