@@ -34,7 +34,8 @@ import (
 // (armTimer), its CPU time charged as the locked path charges it. It
 // reports false, having sent no EOI, when the kernel lock's path must
 // take the interrupt: that lock or a steal holds c's run-queue lock
-// (TryLockRunQueue), a deadline of c's timer heap has passed that
+// (TryLockRunQueue; a timer interrupt first waits once for either's
+// release: LockRunQueueWaiting), a deadline of c's timer heap has passed that
 // expireSleepers left (it ends the nanosleeps among them here, first), a
 // CPU-time timer is armed, a thread waits in c's inbox, or the
 // thread's turn is over with another thread queued here and a CPU idle

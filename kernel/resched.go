@@ -273,7 +273,8 @@ func runFromIdle(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, handed bool) (loc
 // that is not a nanosleep's (sched.Scheduler.IdleTimerFired; the
 // sleepers whose deadlines passed go into c's own inbox first,
 // expireSleepers, and the look that follows runs one: haltAgain), or
-// c's run-queue lock is held elsewhere (the kernel lock, or a steal).
+// c's run-queue lock is still held elsewhere after a wait for its
+// release (the kernel lock, or a steal: LockRunQueueWaiting).
 // Otherwise the scheduler has learnt under that lock that the timer is
 // off, and c looks again (haltAgain), which arms the timer for what c's
 // heap holds now: the deadline it fired for was cancelled (a timed wait
@@ -310,7 +311,8 @@ func idleTimerDue(c *percpu.CPU) bool {
 // drain must wake it. A thread waiting in a run queue, with none in the
 // inbox, it runs too (runQueued: ran names it). With its run-queue lock held elsewhere (the kernel lock's holder
 // may be queueing a thread here, with an IPI; another CPU may be
-// stealing from c's queue) it reports false once woken, and before the
+// stealing from c's queue), still after a wait for its release
+// (LockRunQueueWaiting), it reports false once woken, and before the
 // first halt whether c's own queue is empty and c still idle: the only
 // thread queued there without an IPI is one c queued itself on its way
 // out of the kernel lock, which cleared c's idle flag, and a steal may

@@ -64,13 +64,18 @@ var runQueueHeld [percpu.MaxCPUs]atomic.Uint32
 var runQueueSince [percpu.MaxCPUs]uint64
 
 // runQueueStats are the run-queue locks' statistics, all CPUs together.
-// No take waits, so none is contended: a take that the kernel lock
+// No take spins on the lock word, so none is contended: a take that the kernel lock
 // refuses is no acquisition (its call counts on the kernel lock's path),
 // and the kernel lock's holders' waits for the run-queue locks' holders
 // count in the kernel lock's own line, as contended acquisitions. A
 // refused steal's wait for the other CPU's release (WaitRunQueue) is
-// counted nowhere: it is as long as the wait the kernel lock's path
-// made (and counted) for it before.
+// counted nowhere, nor is a take's wait for a steal that holds its own
+// CPU's lock (LockRunQueueWaiting): each is as long as the wait the
+// kernel lock's path made, and counted as contention, for it before.
+// The wait loop ends when the lock is seen free or the kernel lock is
+// held; steals one after another could in principle keep it spinning,
+// each a few hundred instructions, as no kernel lock holder's wait
+// (waitRunQueues) can be kept.
 var runQueueStats Stats
 
 // TryLockRunQueue takes CPU c's run-queue lock and reports true, unless
@@ -176,7 +181,9 @@ func UnlockRunQueue(c *percpu.CPU) {
 // with nothing taken, when v holds it (or another steal does). It never
 // waits, so it has no rank: the caller's own lock keeps the kernel
 // lock's holders out, and a CPU that finds its own lock taken by a steal
-// goes to the kernel lock's path instead of waiting. The caller must
+// waits for its release holding nothing (LockRunQueueWaiting), or, if
+// it holds a lock or is in a kick's service, goes to the kernel lock's
+// path. The caller must
 // release it (UnlockOtherRunQueue) before its own: a kernel lock holder
 // that looked at v's flag before this take waits for the caller's, and
 // so for the steal's end. The statistics count the steal within the
