@@ -353,8 +353,9 @@ func runInbox(c *percpu.CPU) sched.TID {
 		return noThread
 	}
 	thread.EndWait(t, 0)
-	for i := 0; i < queued; i++ {
-		thread.EndWait(threadtab.Sched.QueuedAt(c.ID, i), 0)
+	s := &threadtab.Sched
+	for x, i := s.QueuedAt(c.ID, 0), 0; i < queued; x, i = s.RunLinks[x], i+1 {
+		thread.EndWait(x, 0) // the queue held none before: the queued ones come first
 		thread.KickHalted(c)
 	}
 	return t

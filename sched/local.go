@@ -251,10 +251,8 @@ func (s *Scheduler) RunQueued(c, from int, now int64) TID {
 	if p.Cur != None || q.Len() == 0 || s.NArmed != 0 || !s.Handoffs.Empty(c) && s.mistake != mistakeIdleRunInbox {
 		return None
 	}
-	next := q.Pop(&s.RunLinks)
-	p.MaxWaitNs = max(p.MaxWaitNs, now-s.Threads[next].Queued)
 	atomic.AddInt64(&s.Running, 1)
-	s.putOn(c, next, now)
+	next := s.popOnto(c, from, now)
 	p.Idle = false
 	return next
 }
@@ -269,8 +267,17 @@ func (s *Scheduler) RunQueued(c, from int, now int64) TID {
 //
 //go:noinline
 func (s *Scheduler) runNext(c, from int, now int64) TID {
-	p := &s.CPUs[c]
 	s.Charge(c, now)
+	return s.popOnto(c, from, now)
+}
+
+// popOnto takes the oldest thread of CPU from's queue, which holds one,
+// and makes it CPU c's running thread (putOn), recording how long it
+// waited in c's longest wait: runNext's and RunQueued's pop.
+// Context: trap, on CPU c, c's and from's run-queue locks held (or the
+// simulator's one event); does not allocate.
+func (s *Scheduler) popOnto(c, from int, now int64) TID {
+	p := &s.CPUs[c]
 	next := s.CPUs[from].RunQ.Pop(&s.RunLinks)
 	p.MaxWaitNs = max(p.MaxWaitNs, now-s.Threads[next].Queued)
 	s.putOn(c, next, now)

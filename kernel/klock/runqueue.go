@@ -74,8 +74,8 @@ var runQueueSince [percpu.MaxCPUs]uint64
 // kernel lock's path made, and counted as contention, for it before.
 // The wait loop ends when the lock is seen free or the kernel lock is
 // held; steals one after another could in principle keep it spinning,
-// each a few hundred instructions, as no kernel lock holder's wait
-// (waitRunQueues) can be kept.
+// each a few hundred instructions, where the kernel lock holder's wait
+// (waitRunQueues) is bounded: no new hold begins once it holds that lock.
 var runQueueStats Stats
 
 // TryLockRunQueue takes CPU c's run-queue lock and reports true, unless
@@ -113,12 +113,7 @@ func TryLockRunQueue(c *percpu.CPU) bool {
 // hundred instructions, which wait for nothing c holds) and tries
 // again. It reports false, holding nothing, when the lock is refused
 // again by then: the caller goes on to the kernel lock's path, as
-// before. A refusal by a steal used to send the call there at once,
-// where the kernel lock's taker waited for the same steal
-// (waitRunQueues); 1-8 of a futex-heavy boot's 31-43 acquisitions at 4
-// vCPUs were a FUTEX_WAIT's switch refused its lock so, or for a signal,
-// by temporary counters (docs/performance.md, "Issue 18, a take refused
-// by a steal waits for it").
+// before.
 // Before, every refusal sent its call to that path at once, where it
 // waited for the same release and then held the kernel lock itself,
 // and so every run-queue lock, for its whole call: a futex call or
@@ -127,7 +122,11 @@ func TryLockRunQueue(c *percpu.CPU) bool {
 // temporary counters, 20-40 of 90-120 acquisitions of the kernel lock
 // were such refusals (docs/performance.md, "Issue 18, idle CPUs run
 // queued threads without the kernel lock, and refusals wait for its
-// release").
+// release"); a refusal by a steal, whose release the kernel lock's
+// taker then waited for too (waitRunQueues), was 1-8 of the 31-43 left
+// after later changes, counting those refused for a pending signal
+// (docs/performance.md, "Issue 18, a take refused by a steal waits for
+// it").
 // A caller that holds a lock does not wait (the holder may be waiting
 // for that lock, or be c itself): it reports false.
 // Context: trap, on CPU c, no lock held, interrupts off; does not
