@@ -51,6 +51,8 @@ type bootCase struct {
 	// files are packed into the image (image.BuildOptions.Files), with
 	// host paths relative to the repository.
 	files []string
+	// goFlags are the image build's go flags (image.BuildOptions.GoFlags).
+	goFlags []string
 	// workdir is the program's working directory: a guest path (the cwd=
 	// option), and on the host the directory files put there.
 	workdir, hostWorkdir string
@@ -218,11 +220,13 @@ type builtImage struct {
 	err  error
 }
 
-// image builds examples/name with the boot protocol and files into
-// base.img, once per test binary for each name, protocol and file list:
-// the cases that boot one example at several CPU counts share it.
-func (s *bootSuite) image(t *testing.T, name, boot, base string, files []string) builtImage {
-	f, _ := s.images.LoadOrStore(name+"\x00"+boot+"\x00"+strings.Join(files, "\x00"), sync.OnceValue(func() builtImage {
+// image builds examples/name with the boot protocol, files and go flags
+// into base.img, once per test binary for each name, protocol, file list
+// and flag list: the cases that boot one example at several CPU counts
+// share it.
+func (s *bootSuite) image(t *testing.T, name, boot, base string, files, goFlags []string) builtImage {
+	key := name + "\x00" + boot + "\x00" + strings.Join(files, "\x00") + "\x00" + strings.Join(goFlags, "\x00")
+	f, _ := s.images.LoadOrStore(key, sync.OnceValue(func() builtImage {
 		b := builtImage{path: filepath.Join(s.dir, base+".img")}
 		var stderr bytes.Buffer
 		start := time.Now()
@@ -231,7 +235,7 @@ func (s *bootSuite) image(t *testing.T, name, boot, base string, files []string)
 			abs = append(abs, filepath.Join(s.root, f))
 		}
 		b.size, b.err = image.Build(t.Context(), image.BuildOptions{
-			Pkg: "./examples/" + name, Out: b.path, Dir: s.root, Stderr: &stderr, Boot: boot, Files: abs,
+			Pkg: "./examples/" + name, Out: b.path, Dir: s.root, Stderr: &stderr, Boot: boot, Files: abs, GoFlags: goFlags,
 		})
 		if b.err != nil && !strings.Contains(b.err.Error(), strings.TrimSpace(stderr.String())) {
 			b.err = errors.Join(b.err, errors.New(stderr.String()))
@@ -248,7 +252,7 @@ func (s *bootSuite) boot(t *testing.T, name string, c bootCase) {
 	if c.tag != "" {
 		base += "-" + c.tag
 	}
-	b := s.image(t, name, c.boot, base, c.files)
+	b := s.image(t, name, c.boot, base, c.files, c.goFlags)
 	require.NoError(t, b.err, "image build")
 	t.Logf("image %s: %d bytes, built in %v", name, b.size, b.took.Round(time.Millisecond))
 	img := b.path

@@ -139,7 +139,7 @@ func TestClock(t *testing.T) {
 	for _, machine := range []string{"microvm", "q35", "q35,hpet=off"} {
 		t.Run(machine, func(t *testing.T) {
 			t.Parallel()
-			b := s.image(t, "clockcheck", "", "clockcheck", nil)
+			b := s.image(t, "clockcheck", "", "clockcheck", nil, nil)
 			require.NoError(t, b.err)
 			const start, end = "clockcheck: start\n", " ms ("
 			w := &stampWriter{want: []string{start, end}, times: map[string]time.Time{}}
@@ -174,7 +174,7 @@ func TestClock(t *testing.T) {
 // "exit status panic" record and the reset that follows it.
 func TestMicrovmPanicRecord(t *testing.T) {
 	s := newBootSuite(t, mustRoot(t))
-	b := s.image(t, "hello", "", "hello", nil)
+	b := s.image(t, "hello", "", "hello", nil, nil)
 	require.NoError(t, b.err)
 	res, err := qemu.Run(t.Context(), qemu.Options{Image: b.path, Machine: "microvm", NoDebugExit: true, Append: "kfault=1", Timeout: bootTimeout})
 	require.ErrorIs(t, err, qemu.ErrKernelPanic)
@@ -196,7 +196,7 @@ func TestMicrovmPanicRecord(t *testing.T) {
 // the last one down).
 func TestMicrovmHTTPD(t *testing.T) {
 	s := newBootSuite(t, mustRoot(t))
-	b := s.image(t, "httpd", "", "httpd", nil)
+	b := s.image(t, "httpd", "", "httpd", nil, nil)
 	require.NoError(t, b.err)
 	cases := []struct {
 		name, machine, append, logWant string

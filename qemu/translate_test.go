@@ -33,7 +33,7 @@ const maxKernelRetranslations = 60
 // blocks of kernel code translated more than once.
 func TestKernelTranslatedOnce(t *testing.T) {
 	s := newBootSuite(t, mustRoot(t))
-	b := s.image(t, "hello", "", "hello", nil)
+	b := s.image(t, "hello", "", "hello", nil, nil)
 	require.NoError(t, b.err, "image build")
 	im, err := symbolize.OpenImage(b.path) // its debug file beside it
 	require.NoError(t, err)
