@@ -12,7 +12,7 @@ type test struct {
 }
 
 // tests are the workload's tests by command-line name. The results they
-// print are named by group (sched., time., parallel., futex., gc.).
+// print are named by group (sched., time., parallel., futex., files., gc.).
 var tests = map[string]test{
 	"hello":          {"print \"hello, world\" (the smallest-memory probe)", func() { fmt.Println("hello, world") }},
 	"spawn":          {"sched.spawn: goroutine create+exit", runSpawn},
@@ -26,6 +26,7 @@ var tests = map[string]test{
 	"ticker":         {"time.ticker.p50, .p99, .max: lateness of a -tick ticker with -hogs CPU hogs at GOMAXPROCS=1", runTicker},
 	"parallel":       {"parallel.time: a CPU-bound job split over GOMAXPROCS workers", runParallel},
 	"futex":          {"futex.time: futex-heavy parallel work (16 goroutines on 2 mutexes and 2 channels)", runFutex},
+	"files":          {"files.time: parallel file round trips (8 goroutines, a directory each: write, read, stat, remove)", runFiles},
 	"gc":             {"gc.pause.p50, .p99, gc.total, gc.count: a churning heap of -heap MiB", runGC},
 }
 

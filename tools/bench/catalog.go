@@ -100,12 +100,14 @@ func Catalog(cfg Config) []Metric {
 			Metric{BusyMeanKey(n), fmt.Sprintf("  per-CPU busy during it at %d vCPUs, mean", n), "%", Info},
 			Metric{BusyMinKey(n), fmt.Sprintf("  per-CPU busy during it at %d vCPUs, least busy CPU", n), "%", Info})
 	}
-	for _, n := range FutexCPUs {
-		if n == 1 {
-			ms = append(ms, Metric{FutexTimeKey(1), "futex-heavy job (16 goroutines, 2 mutexes, channel rounds) at 1 vCPU", "ms", Lower})
-			continue
+	for _, j := range ScalingJobs {
+		for _, n := range ScalingCPUs {
+			if n == 1 {
+				ms = append(ms, Metric{j.TimeKey(1), j.Title + " at 1 vCPU", "ms", Lower})
+				continue
+			}
+			ms = append(ms, Metric{j.SpeedupKey(n), fmt.Sprintf("%s speedup at %d vCPUs over 1", j.Name, n), "x", Higher})
 		}
-		ms = append(ms, Metric{FutexSpeedupKey(n), fmt.Sprintf("futex-heavy job speedup at %d vCPUs over 1", n), "x", Higher})
 	}
 	heap := fmt.Sprintf(" (%d MiB live heap)", heapMiB)
 	http := fmt.Sprintf("HTTP GET %s, %d keep-alive connections, %d vCPU", l.Path, l.Conns, cfg.NetSMP)
@@ -177,15 +179,37 @@ func BusyMinKey(n int) string  { return fmt.Sprintf("parallel.busy.min@%d", n) }
 // SpeedupKey names the parallel job's speedup at n vCPUs.
 func SpeedupKey(n int) string { return fmt.Sprintf("parallel.speedup@%d", n) }
 
-// FutexCPUs are the vCPU counts of the futex-heavy rows (issue 18): 1, 2
-// and 4 whatever the host's cores, so that every run has them; on a host
-// with fewer cores the vCPUs share them (docs/performance.md).
-var FutexCPUs = []int{1, 2, 4}
+// ScalingCPUs are the vCPU counts of the scaling jobs' rows (issue 18):
+// 1, 2 and 4 whatever the host's cores, so that every run has them; on a
+// host with fewer cores the vCPUs share them (docs/performance.md).
+var ScalingCPUs = []int{1, 2, 4}
 
-// FutexTimeKey names the futex-heavy job's time at n vCPUs, and
-// FutexSpeedupKey its speedup at n vCPUs over 1.
-func FutexTimeKey(n int) string    { return fmt.Sprintf("futex.time@%d", n) }
-func FutexSpeedupKey(n int) string { return fmt.Sprintf("futex.speedup@%d", n) }
+// A ScalingJob is a workload test of fixed work whose times at
+// ScalingCPUs divide into speedups over 1 vCPU (issue 18): its rows are
+// the time at 1 vCPU and the speedups, its boots TEST@N (-only).
+type ScalingJob struct {
+	Test  string // the workload's test, which prints Test+".time"
+	Name  string // the rows' name: "futex-heavy job"
+	Title string // the time row's title, without " at 1 vCPU"
+}
+
+// ScalingJobs are the scaling jobs, in the table's order: the
+// futex-heavy job, and parallel file round trips.
+var ScalingJobs = []ScalingJob{
+	{Test: "futex", Name: "futex-heavy job", Title: "futex-heavy job (16 goroutines, 2 mutexes, channel rounds)"},
+	{Test: "files", Name: "file round trips", Title: "file round trips (8 goroutines, a directory each: write, read, stat, remove)"},
+}
+
+// TimeKey names the job's time at n vCPUs ("futex.time@2"), and
+// SpeedupKey its speedup at n vCPUs over 1 ("futex.speedup@2").
+func (j ScalingJob) TimeKey(n int) string    { return fmt.Sprintf("%s.time@%d", j.Test, n) }
+func (j ScalingJob) SpeedupKey(n int) string { return fmt.Sprintf("%s.speedup@%d", j.Test, n) }
+
+// FutexJob and FilesJob are ScalingJobs' entries.
+var (
+	FutexJob = ScalingJobs[0]
+	FilesJob = ScalingJobs[1]
+)
 
 // sizeName prints a byte count in MiB or KiB where it is a whole number
 // of them.

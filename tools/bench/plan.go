@@ -57,8 +57,8 @@ func (s Step) key(result string) string {
 // with CPU hogs alone (it may hang where asynchronous preemption does not
 // work: its timeout must not cost the other rows), the gc test with memory
 // for its heap, the boot rows per machine (q35 and microvm), the network
-// rows, the parallel job at each vCPU count and the futex-heavy job at 1,
-// 2 and 4 vCPUs.
+// rows, the parallel job at each vCPU count, and the scaling jobs (the
+// futex-heavy job, file round trips) at 1, 2 and 4 vCPUs.
 func DefaultPlan(cfg Config) []Step {
 	plan := []Step{
 		{
@@ -104,19 +104,21 @@ func DefaultPlan(cfg Config) []Step {
 			Rename: map[string]string{"parallel.time": key, "parallel.busy.mean": mean, "parallel.busy.min": low},
 		})
 	}
-	return append(plan, FutexSteps()...)
+	return append(plan, ScalingSteps()...)
 }
 
-// FutexSteps are the futex-heavy job's boots, one per FutexCPUs count,
-// named futex@N (-only); each yields FutexTimeKey(N).
-func FutexSteps() []Step {
+// ScalingSteps are the scaling jobs' boots, one per job and ScalingCPUs
+// count, named TEST@N (-only); each yields the job's TimeKey(N).
+func ScalingSteps() []Step {
 	var steps []Step
-	for _, n := range FutexCPUs {
-		key := FutexTimeKey(n)
-		steps = append(steps, Step{
-			Name: fmt.Sprintf("futex@%d", n), SMP: n, Tests: []string{"futex"},
-			Yields: []string{key}, Rename: map[string]string{"futex.time": key},
-		})
+	for _, j := range ScalingJobs {
+		for _, n := range ScalingCPUs {
+			key := j.TimeKey(n)
+			steps = append(steps, Step{
+				Name: fmt.Sprintf("%s@%d", j.Test, n), SMP: n, Tests: []string{j.Test},
+				Yields: []string{key}, Rename: map[string]string{j.Test + ".time": key},
+			})
+		}
 	}
 	return steps
 }

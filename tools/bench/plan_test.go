@@ -57,7 +57,8 @@ func TestDefaultPlan(t *testing.T) {
 	assert.True(t, names["net"].HTTP)
 	for _, m := range Catalog(cfg) {
 		switch m.Key {
-		case KeySize, KeyMinMem, SpeedupKey(2), SpeedupKey(4), FutexSpeedupKey(2), FutexSpeedupKey(4):
+		case KeySize, KeyMinMem, SpeedupKey(2), SpeedupKey(4), FutexJob.SpeedupKey(2), FutexJob.SpeedupKey(4),
+			FilesJob.SpeedupKey(2), FilesJob.SpeedupKey(4):
 			continue
 		}
 		assert.True(t, yields[m.Key], "no step yields %s", m.Key)
@@ -86,38 +87,41 @@ func TestBootMachineSteps(t *testing.T) {
 		"boot.microvm.host_to_main", "boot.microvm.kernel_to_main"}, keys)
 }
 
-// TestFutexSteps: the futex-heavy job boots at 1, 2 and 4 vCPUs whatever
-// -cpus says, each boot's futex.time under its vCPU count's key, and the
-// catalog has its time at 1 vCPU and its speedups at 2 and 4.
-func TestFutexSteps(t *testing.T) {
+// TestScalingSteps: each scaling job (the futex-heavy job, file round
+// trips) boots at 1, 2 and 4 vCPUs whatever -cpus says, each boot's
+// TEST.time under its vCPU count's key, and the catalog has its time at
+// 1 vCPU and its speedups at 2 and 4.
+func TestScalingSteps(t *testing.T) {
 	plan := DefaultPlan(Config{CPUs: []int{1, 2}}.withDefaults())
 	steps := map[string]Step{}
 	for _, st := range plan {
 		steps[st.Name] = st
 	}
-	for _, n := range []int{1, 2, 4} {
-		st, ok := steps[fmt.Sprintf("futex@%d", n)]
-		require.True(t, ok, "no futex@%d step", n)
-		assert.Equal(t, n, st.SMP)
-		assert.Equal(t, []string{"futex"}, st.Tests)
-		assert.Equal(t, []string{FutexTimeKey(n)}, st.Yields)
-		assert.Equal(t, FutexTimeKey(n), st.key("futex.time"))
-	}
-	assert.Equal(t, "futex.time@4", FutexTimeKey(4))
-	assert.Equal(t, "futex.speedup@2", FutexSpeedupKey(2))
-
 	cat := map[string]Metric{}
 	for _, m := range Catalog(Config{CPUs: []int{1}}) {
 		cat[m.Key] = m
 	}
-	assert.Equal(t, Lower, cat[FutexTimeKey(1)].Better)
-	assert.Equal(t, "ms", cat[FutexTimeKey(1)].Unit)
-	for _, n := range []int{2, 4} {
-		m, ok := cat[FutexSpeedupKey(n)]
-		require.True(t, ok, "no speedup row at %d vCPUs", n)
-		assert.Equal(t, Higher, m.Better, "a speedup is better higher")
-		assert.Equal(t, "x", m.Unit)
-		assert.Contains(t, m.Title, fmt.Sprintf("at %d vCPUs", n))
+	assert.Equal(t, "futex.time@4", FutexJob.TimeKey(4))
+	assert.Equal(t, "futex.speedup@2", FutexJob.SpeedupKey(2))
+	assert.Equal(t, "files.time@1", FilesJob.TimeKey(1))
+	for _, j := range []ScalingJob{FutexJob, FilesJob} {
+		for _, n := range []int{1, 2, 4} {
+			st, ok := steps[fmt.Sprintf("%s@%d", j.Test, n)]
+			require.True(t, ok, "no %s@%d step", j.Test, n)
+			assert.Equal(t, n, st.SMP)
+			assert.Equal(t, []string{j.Test}, st.Tests)
+			assert.Equal(t, []string{j.TimeKey(n)}, st.Yields)
+			assert.Equal(t, j.TimeKey(n), st.key(j.Test+".time"))
+		}
+		assert.Equal(t, Lower, cat[j.TimeKey(1)].Better)
+		assert.Equal(t, "ms", cat[j.TimeKey(1)].Unit)
+		for _, n := range []int{2, 4} {
+			m, ok := cat[j.SpeedupKey(n)]
+			require.True(t, ok, "no %s speedup row at %d vCPUs", j.Test, n)
+			assert.Equal(t, Higher, m.Better, "a speedup is better higher")
+			assert.Equal(t, "x", m.Unit)
+			assert.Contains(t, m.Title, fmt.Sprintf("%s speedup at %d vCPUs", j.Name, n))
+		}
+		assert.NotContains(t, cat, j.TimeKey(2), "the times at 2 and 4 vCPUs are only the speedups' inputs")
 	}
-	assert.NotContains(t, cat, FutexTimeKey(2), "the times at 2 and 4 vCPUs are only the speedups' inputs")
 }

@@ -57,7 +57,7 @@ func record(st Step, side string, o Outcome, timeout time.Duration, s *Samples, 
 }
 
 // Speedups is a pair of row families whose times at N vCPUs divide into
-// speedups over 1 vCPU: the CPU-bound job and the futex-heavy job.
+// speedups over 1 vCPU: the CPU-bound job and the scaling jobs.
 type Speedups struct {
 	CPUs    []int            // vCPU counts; 1 is the base
 	Time    func(int) string // the time row's key at N vCPUs
@@ -65,12 +65,13 @@ type Speedups struct {
 }
 
 // speedupFamilies are the runner's Speedups for cfg: the parallel job at
-// cfg.CPUs and the futex-heavy job at FutexCPUs.
+// cfg.CPUs and each scaling job at ScalingCPUs.
 func speedupFamilies(cfg Config) []Speedups {
-	return []Speedups{
-		{CPUs: cfg.CPUs, Time: ParallelTimeKey, Speedup: SpeedupKey},
-		{CPUs: FutexCPUs, Time: FutexTimeKey, Speedup: FutexSpeedupKey},
+	fs := []Speedups{{CPUs: cfg.CPUs, Time: ParallelTimeKey, Speedup: SpeedupKey}}
+	for _, j := range ScalingJobs {
+		fs = append(fs, Speedups{CPUs: ScalingCPUs, Time: j.TimeKey, Speedup: j.SpeedupKey})
 	}
+	return fs
 }
 
 // addSpeedups turns one repeat's times of family f into speedups over

@@ -118,26 +118,30 @@ func parallelAt(cpus ...int) Speedups {
 	return Speedups{CPUs: cpus, Time: ParallelTimeKey, Speedup: SpeedupKey}
 }
 
-// TestAddFutexSpeedups: the futex-heavy job's times at 1, 2 and 4 vCPUs
-// become its own speedup rows, per repeat and per side, next to the
+// TestAddScalingSpeedups: the scaling jobs' times at 1, 2 and 4 vCPUs
+// become their own speedup rows, per repeat and per side, next to the
 // CPU-bound job's, and a repeat that timed out at 4 vCPUs leaves a reason.
-func TestAddFutexSpeedups(t *testing.T) {
+func TestAddScalingSpeedups(t *testing.T) {
 	s := NewSamples()
 	fams := speedupFamilies(Config{CPUs: []int{1, 2}})
-	require.Len(t, fams, 2)
+	require.Len(t, fams, 1+len(ScalingJobs))
 	gm := map[string]float64{ParallelTimeKey(1): 400, ParallelTimeKey(2): 250,
-		FutexTimeKey(1): 900, FutexTimeKey(2): 600, FutexTimeKey(4): 450}
-	lx := map[string]float64{FutexTimeKey(1): 800, FutexTimeKey(2): 400}
-	s.NA("linux", FutexTimeKey(4), "timed out after 2m0s")
+		FutexJob.TimeKey(1): 900, FutexJob.TimeKey(2): 600, FutexJob.TimeKey(4): 450,
+		FilesJob.TimeKey(1): 700, FilesJob.TimeKey(4): 1000}
+	lx := map[string]float64{FutexJob.TimeKey(1): 800, FutexJob.TimeKey(2): 400}
+	s.NA("linux", FutexJob.TimeKey(4), "timed out after 2m0s")
 	for _, f := range fams {
 		addSpeedups(f, "gometal", gm, s)
 		addSpeedups(f, "linux", lx, s)
 	}
 	assert.Equal(t, []float64{1.6}, s.Values("gometal", SpeedupKey(2)))
-	assert.Equal(t, []float64{1.5}, s.Values("gometal", FutexSpeedupKey(2)))
-	assert.Equal(t, []float64{2}, s.Values("gometal", FutexSpeedupKey(4)))
-	assert.Equal(t, []float64{2}, s.Values("linux", FutexSpeedupKey(2)))
-	assert.Equal(t, "timed out after 2m0s", s.Reason("linux", FutexSpeedupKey(4)))
+	assert.Equal(t, []float64{1.5}, s.Values("gometal", FutexJob.SpeedupKey(2)))
+	assert.Equal(t, []float64{2}, s.Values("gometal", FutexJob.SpeedupKey(4)))
+	assert.Equal(t, []float64{2}, s.Values("linux", FutexJob.SpeedupKey(2)))
+	assert.Equal(t, "timed out after 2m0s", s.Reason("linux", FutexJob.SpeedupKey(4)))
 	assert.False(t, s.Has("linux", SpeedupKey(2)), "no parallel step ran on that side")
-	assert.False(t, s.Has("gometal", FutexSpeedupKey(1)), "no speedup row at the base")
+	assert.False(t, s.Has("gometal", FutexJob.SpeedupKey(1)), "no speedup row at the base")
+	assert.Equal(t, []float64{0.7}, s.Values("gometal", FilesJob.SpeedupKey(4)), "a job slower at 4 vCPUs than at 1")
+	assert.False(t, s.Has("gometal", FilesJob.SpeedupKey(2)), "no time at 2 vCPUs, no reason: no row")
+	assert.False(t, s.Has("linux", FilesJob.SpeedupKey(4)), "no files step ran on that side")
 }

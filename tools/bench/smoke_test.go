@@ -31,8 +31,8 @@ func TestSmokeBothSides(t *testing.T) {
 	defer cancel()
 	steps := []Step{{
 		Name: "smoke", SMP: 1, Boot: true, Tests: []string{"gosched", "futex"},
-		Yields: []string{KeyHostToMain, KeyKernelToMain, "sched.gosched", FutexTimeKey(1)},
-		Rename: map[string]string{"futex.time": FutexTimeKey(1)},
+		Yields: []string{KeyHostToMain, KeyKernelToMain, "sched.gosched", FutexJob.TimeKey(1)},
+		Rename: map[string]string{"futex.time": FutexJob.TimeKey(1)},
 	}}
 	tb, err := Run(ctx, Config{
 		Root: root, Build: t.TempDir(), Repeats: 1, CPUs: []int{1}, Scale: 0.05,
@@ -44,7 +44,7 @@ func TestSmokeBothSides(t *testing.T) {
 	for _, r := range tb.Rows {
 		rows[r.Key] = r
 	}
-	for _, key := range []string{"sched.gosched", FutexTimeKey(1), KeyHostToMain, KeyKernelToMain, KeySize} {
+	for _, key := range []string{"sched.gosched", FutexJob.TimeKey(1), KeyHostToMain, KeyKernelToMain, KeySize} {
 		r, ok := rows[key]
 		require.True(t, ok, "no row %s", key)
 		for i, c := range r.Cells {
@@ -54,7 +54,7 @@ func TestSmokeBothSides(t *testing.T) {
 		assert.Positive(t, r.Ratio, key)
 	}
 	assert.NotContains(t, rows, KeyHTTPRPS, "a plan without the network step has no network rows")
-	assert.NotContains(t, rows, FutexSpeedupKey(2), "no futex step at 2 vCPUs, no speedup row")
+	assert.NotContains(t, rows, FutexJob.SpeedupKey(2), "no futex step at 2 vCPUs, no speedup row")
 	assert.NotEmpty(t, tb.Meta.QEMU)
 	assert.Equal(t, []string{"gometal", "linux"}, tb.Sides)
 

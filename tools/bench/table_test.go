@@ -222,22 +222,22 @@ func TestRowVerdict(t *testing.T) {
 func TestBuildTableFutexRows(t *testing.T) {
 	s := NewSamples()
 	for _, v := range []float64{900, 950, 1000} {
-		s.Add("gometal", FutexTimeKey(1), v)
-		s.Add("linux", FutexTimeKey(1), v-100)
+		s.Add("gometal", FutexJob.TimeKey(1), v)
+		s.Add("linux", FutexJob.TimeKey(1), v-100)
 	}
 	for _, v := range []float64{1.2, 1.3, 1.4} {
-		s.Add("gometal", FutexSpeedupKey(2), v)
-		s.Add("linux", FutexSpeedupKey(2), v+0.4)
+		s.Add("gometal", FutexJob.SpeedupKey(2), v)
+		s.Add("linux", FutexJob.SpeedupKey(2), v+0.4)
 		s.Add("gometal", SpeedupKey(2), v)
 	}
-	s.NA("gometal", FutexSpeedupKey(4), "timed out after 2m0s")
-	s.Add("linux", FutexSpeedupKey(4), 2.5)
+	s.NA("gometal", FutexJob.SpeedupKey(4), "timed out after 2m0s")
+	s.Add("linux", FutexJob.SpeedupKey(4), 2.5)
 	tb := BuildTable(Catalog(Config{CPUs: []int{1, 2}, HeapMiB: 16}), []string{"gometal", "linux"}, s, 3, Meta{})
 	var keys []string
 	for _, r := range tb.Rows {
 		keys = append(keys, r.Key)
 	}
-	require.Equal(t, []string{SpeedupKey(2), FutexTimeKey(1), FutexSpeedupKey(2), FutexSpeedupKey(4)}, keys)
+	require.Equal(t, []string{SpeedupKey(2), FutexJob.TimeKey(1), FutexJob.SpeedupKey(2), FutexJob.SpeedupKey(4)}, keys)
 	t1, sp2, sp4 := tb.Rows[1], tb.Rows[2], tb.Rows[3]
 	assert.InDelta(t, 950.0/850, t1.Ratio, 1e-12)
 	assert.InDelta(t, 1.3/1.7, sp2.Ratio, 1e-12, "the ratio of the two sides' speedups")

@@ -58,6 +58,12 @@ func TestWorkloadOnHost(t *testing.T) {
 			}
 		}
 	}
+	// The file round trips run anywhere with a temporary directory: an
+	// n/a there is a failed call or a wrong byte read back.
+	files, ok := rep.Result(FilesJob.Test + ".time")
+	if assert.True(t, ok) {
+		assert.Empty(t, files.NA, "the file round trips failed on the host")
+	}
 
 	usage := exec.CommandContext(t.Context(), bin, "nosuchtest")
 	err = usage.Run()
