@@ -64,14 +64,16 @@ var runQueueHeld [percpu.MaxCPUs]atomic.Uint32
 var runQueueSince [percpu.MaxCPUs]uint64
 
 // runQueueStats are the run-queue locks' statistics, all CPUs together.
-// No take spins on the lock word, so none is contended: a take that the kernel lock
-// refuses is no acquisition (its call counts on the kernel lock's path),
-// and the kernel lock's holders' waits for the run-queue locks' holders
-// count in the kernel lock's own line, as contended acquisitions. A
-// refused steal's wait for the other CPU's release (WaitRunQueue) is
-// counted nowhere, nor is a take's wait for a steal that holds its own
-// CPU's lock (LockRunQueueWaiting): each is as long as the wait the
-// kernel lock's path made, and counted as contention, for it before.
+// No take spins on the lock word: a take that is refused is no
+// acquisition (a call that goes on to the kernel lock's path counts
+// there), and the kernel lock's holders' waits for the run-queue locks'
+// holders count in the kernel lock's own line, as contended
+// acquisitions. The waits outside the lock before a second try count
+// here as contentions with their cycles (Stats.Waited): a take's wait
+// for the kernel lock's release or for a steal that holds its CPU's
+// lock (LockRunQueueWaiting), and a refused steal's wait for the other
+// CPU's release (WaitRunQueue). Until 2026-12-05 they were counted
+// nowhere, and the line showed no contention at all.
 // The wait loop ends when the lock is seen free or the kernel lock is
 // held; steals one after another could in principle keep it spinning,
 // each a few hundred instructions, where the kernel lock holder's wait
@@ -139,7 +141,9 @@ func LockRunQueueWaiting(c *percpu.CPU) bool {
 		return false // c holds a lock
 	}
 	if spin.KernelLock.Held() {
+		start := cpu.Rdtsc()
 		Kernel.waitUnheld(c)
+		runQueueStats.Waited(cpu.Rdtsc() - start)
 	} else {
 		WaitRunQueue(c, c.ID) // a steal holds c's lock
 	}
@@ -157,13 +161,19 @@ func LockRunQueueWaiting(c *percpu.CPU) bool {
 // its whole call. In a futex-heavy boot at 4 vCPUs, by temporary
 // counters, 13-25 of 63-85 kernel lock acquisitions were such refused
 // steals (docs/performance.md, "Issue 18, a steal waits for the
-// victim's run-queue lock").
+// victim's run-queue lock"). A wait counts in the run-queue locks'
+// statistics (runQueueStats).
 // Context: trap, on CPU c, no lock held, interrupts off; does not
 // allocate.
 func WaitRunQueue(c *percpu.CPU, v int) {
+	start, waited := cpu.Rdtsc(), false
 	for runQueueHeld[v].Load() != 0 && !spin.KernelLock.Held() {
 		tlb.ServiceTLB(c)
 		cpu.Pause()
+		waited = true
+	}
+	if waited {
+		runQueueStats.Waited(cpu.Rdtsc() - start)
 	}
 }
 

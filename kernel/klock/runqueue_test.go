@@ -97,7 +97,10 @@ func TestLockRunQueueWaiting(t *testing.T) {
 // release, and the caller's next take waits for the kernel lock).
 func TestWaitRunQueue(t *testing.T) {
 	c0, c1 := &percpu.CPU{ID: 0}, &percpu.CPU{ID: 1}
+	_, cont0, spin0, _, _, _ := runQueueStats.Counts()
 	WaitRunQueue(c0, 1) // free: returns at once
+	_, cont, _, _, _, _ := runQueueStats.Counts()
+	assert.Equal(t, cont0, cont, "no wait, no contention")
 	require.True(t, TryLockRunQueue(c1), "CPU 1 holds its own run-queue lock")
 	done := make(chan struct{})
 	go func() { WaitRunQueue(c0, 1); close(done) }()
@@ -112,6 +115,9 @@ func TestWaitRunQueue(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the wait goes on after the release")
 	}
+	_, cont, spinCycles, _, _, _ := runQueueStats.Counts()
+	assert.Equal(t, cont0+1, cont, "the wait counts as a contention")
+	assert.Greater(t, spinCycles, spin0, "with its cycles")
 
 	require.True(t, TryLockOtherRunQueue(1), "a steal holds CPU 1's lock")
 	require.True(t, spin.KernelLock.TryLock(2), "CPU 2 holds the kernel lock")

@@ -20,8 +20,8 @@ import "sync/atomic"
 // by the host tests.
 type Stats struct {
 	acquisitions uint64
-	contentions  uint64 // acquisitions whose first try failed
-	spinCycles   uint64 // cycles spent waiting, over all acquisitions
+	contentions  uint64 // acquisitions whose first try failed, and Waited's waits
+	spinCycles   uint64 // cycles spent waiting, over all acquisitions and waits
 	holdCycles   uint64 // cycles held, over all releases
 	longest      uint64 // the longest hold, in cycles
 	longestBy    uint64 // what held it then: a hold tag, 0 if untold
@@ -39,6 +39,17 @@ func (s *Stats) Acquired(contended bool, spin uint64) {
 		atomic.AddUint64(&s.contentions, 1)
 		atomic.AddUint64(&s.spinCycles, spin)
 	}
+}
+
+// Waited records a wait of spin cycles for the lock's release that is
+// not itself an acquisition: a taker that waits holding nothing and then
+// tries again (kernel/klock's run-queue locks, whose takes never spin on
+// the lock word) counts it here, as a contention with its wait, and its
+// next acquisition as uncontended.
+// Context: any (trap or boot, interrupts off); does not allocate.
+func (s *Stats) Waited(spin uint64) {
+	atomic.AddUint64(&s.contentions, 1)
+	atomic.AddUint64(&s.spinCycles, spin)
 }
 
 // Released records a hold of hold cycles by what the holder said it was

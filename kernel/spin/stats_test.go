@@ -19,6 +19,18 @@ func TestStatsCounts(t *testing.T) {
 	assert.Equal(t, [6]uint64{2, 1, 4000, 4000, 3000, 2}, [6]uint64{acq, cont, spin, hold, longest, by})
 }
 
+// TestStatsWaited: a wait outside the lock counts as a contention with
+// its cycles, and the acquisition after it as uncontended.
+func TestStatsWaited(t *testing.T) {
+	var s Stats
+	s.Waited(700)
+	s.Acquired(false, 0)
+	s.Released(100, 0)
+	s.Waited(300) // a wait whose try was refused again: no acquisition
+	acq, cont, spin, hold, _, _ := s.Counts()
+	assert.Equal(t, [4]uint64{1, 2, 1000, 100}, [4]uint64{acq, cont, spin, hold})
+}
+
 // TestStatsLongestConcurrent: releases from several CPUs at once keep
 // the largest hold (the compare-and-swap loop loses none).
 func TestStatsLongestConcurrent(t *testing.T) {
