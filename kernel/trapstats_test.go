@@ -46,6 +46,9 @@ func TestTrapStatLines(t *testing.T) {
 	oldQueued := idleRanQueued.Load()
 	t.Cleanup(func() { idleRanQueued.Store(oldQueued) })
 	idleRanQueued.Store(7)
+	oldLockFree := fileCallsLockFree.Load()
+	t.Cleanup(func() { fileCallsLockFree.Store(oldLockFree) })
+	fileCallsLockFree.Store(9)
 	var f kfiles.File
 	w := kfiles.Writer{F: &f}
 	writeTrapStats(w)
@@ -62,9 +65,9 @@ func TestTrapStatLines(t *testing.T) {
 		fmt.Sprintf("\nnanosleep %d %d\n", ev(percpu.EvNap)+ev(percpu.EvSleepSpin)+ev(percpu.EvSleepSwitch)+ev(percpu.EvSleepIdle), ev(percpu.EvNapLocked)+ev(percpu.EvNapCut)),
 		fmt.Sprintf("\nnanosleep_nap_cut 0 %d\n", ev(percpu.EvNapCut)),
 		fmt.Sprintf("\nkick_interrupt %d %d\n", ev(percpu.EvKickFast), ev(percpu.EvKickLocked)),
-		"\nconsole_interrupt_fileslock 12\n", "\nconsole_interrupt_locked 3\n", "\nidle_run_queued 7\n",
+		"\nfile_call_lockfree 9\n", "\nconsole_interrupt_fileslock 12\n", "\nconsole_interrupt_locked 3\n", "\nidle_run_queued 7\n",
 	} {
 		assert.Contains(t, out, line)
 	}
-	assert.Equal(t, len(trapStatEvents)+5+1+len(fastStatEvents)+1+len(signalCalls), strings.Count(out, "\n"), "the lines:\n%s", out)
+	assert.Equal(t, len(trapStatEvents)+6+1+len(fastStatEvents)+1+len(signalCalls), strings.Count(out, "\n"), "the lines:\n%s", out)
 }

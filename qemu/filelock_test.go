@@ -32,7 +32,8 @@ import (
 // the host's for the same program byte for byte (a lost wake-up hangs
 // the pipe stage until the time limit), and /proc/gometal/sched must
 // show the file and pipe calls served under the files lock alone, the
-// wakes among them, and the files lock's line.
+// wakes among them, the runtime's fcntl and epoll_ctl calls on opened
+// files served without it, and the files lock's line.
 func TestFileLockBoot(t *testing.T) {
 	dir := t.TempDir()
 	root := mustRoot(t)
@@ -77,6 +78,11 @@ func TestFileLockBoot(t *testing.T) {
 	minCalls := uint64(threads*(rounds*3+rounds/16*15) + 4*pingPongs)
 	assert.GreaterOrEqual(t, events["file_call_fileslock"], minCalls,
 		"the calls on the files' descriptors and the pipes ran under the files lock alone")
+	// The digest's five os.ReadFiles: the Go runtime follows each open
+	// with two fcntl pairs (O_NONBLOCK on, then off) and an epoll_ctl
+	// that refuses a regular file, served without the files lock
+	// (kernel/filetrap.go's fileCallUnlocked).
+	assert.GreaterOrEqual(t, events["file_call_lockfree"], uint64(5*5), "the runtime's flag calls on each opened file ran without the files lock")
 	assert.Positive(t, events["file_call_wake"], "some pipe writes woke a reader parked in epoll_pwait, on the kernel lock's path")
 	assert.Less(t, events["file_call_wake"], events["file_call_fileslock"])
 	rows := parseLockTable(t, text)

@@ -154,6 +154,23 @@ func EpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	return r
 }
 
+// EpollCtlRefusedUnlocked reports whether epoll_ctl(epfd, op, fd, ...)
+// answers EPERM because fd is a file or directory of the root file
+// system, read without the files lock: epfd an epoll instance, fd
+// another descriptor, of kind fdtab.KindFile (epollCtl's order: EBADF,
+// EINVAL, then EPERM, whatever op and the event). The Go runtime offers
+// every file it opens to its poller and takes the refusal as "not
+// pollable": one of the ten calls of an os.ReadFile. The answer changes
+// nothing; the two descriptors' words are read in a load each, so a
+// program that closes one of them while another thread calls epoll_ctl
+// on the pair may get EPERM or what the locked path answers.
+// Context: trap, no lock held; does not allocate.
+func EpollCtlRefusedUnlocked(epfd, fd int) bool {
+	e, okE := fdtab.LoadFlags(epfd)
+	w, okF := fdtab.LoadFlags(fd)
+	return okE && okF && epfd != fd && e.Kind() == fdtab.KindEpoll && w.Kind() == fdtab.KindFile
+}
+
 // epollCtl adds, modifies or deletes fd's entry in an epoll instance and
 // returns the call's result, and whether an entry was added or changed
 // (its events may be ready now: the caller wakes or records).

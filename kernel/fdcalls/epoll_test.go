@@ -9,6 +9,7 @@ import (
 	"github.com/gometal/gometal/sched"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // resetEpolls clears the epoll tables for a test and again after it.
@@ -148,4 +149,34 @@ func TestEpollWaitNowArguments(t *testing.T) {
 		assert.True(t, done, c.name)
 		assert.Equal(t, -c.wantErrno, n, c.name)
 	}
+}
+
+// TestEpollCtlRefusedUnlocked: the answer without the files lock is
+// EPERM exactly where epollCtl's is EPERM for a file's descriptor, for
+// every pair of kinds (and a descriptor with itself), whatever the op;
+// the other refusals (a file under another kind of instance: EINVAL)
+// and every other kind are left to the locked path.
+func TestEpollCtlRefusedUnlocked(t *testing.T) {
+	saved := fdtab.Files
+	t.Cleanup(func() { fdtab.Files = saved })
+	kinds := []uint8{fdtab.KindFree, fdtab.KindConsole, fdtab.KindEventfd, fdtab.KindEpoll, fdtab.KindFile, fdtab.KindPipe, fdtab.KindDev, fdtab.KindSocket}
+	for _, ek := range kinds {
+		for _, fk := range kinds {
+			fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+			fdtab.Files[3] = fdtab.File{Kind: ek}
+			fdtab.Files[4] = fdtab.File{Kind: fk}
+			for _, op := range []int{unix.EPOLL_CTL_ADD, unix.EPOLL_CTL_DEL, 99} {
+				refused := EpollCtlRefusedUnlocked(3, 4)
+				assert.Equal(t, ek == fdtab.KindEpoll && fk == fdtab.KindFile, refused, "instance kind %d, descriptor kind %d", ek, fk)
+				if refused {
+					r, _ := epollCtl(3, op, 4, 0)
+					assert.Equal(t, int64(-abi.EPERM), r, "the locked path's answer")
+				}
+			}
+		}
+	}
+	fdtab.Files[3] = fdtab.File{Kind: fdtab.KindEpoll}
+	assert.False(t, EpollCtlRefusedUnlocked(3, 3), "an instance with itself: EINVAL on the locked path")
+	assert.False(t, EpollCtlRefusedUnlocked(-1, 3))
+	assert.False(t, EpollCtlRefusedUnlocked(3, fdtab.MaxFDs))
 }

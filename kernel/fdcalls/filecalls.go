@@ -37,8 +37,9 @@ func FileCall(nr uint64, f *fdtab.File, a1, a2, a3 uintptr) int64 {
 	case unix.SYS_GETDENTS64:
 		return fileGetdents(d, a1, a2)
 	case unix.SYS_CLOSE:
-		vfs.CloseFileDesc(f)
-		*f = fdtab.File{}
+		g := *f
+		fdtab.Free(f) // first: a flag call without the files lock sees it closed, not its description going
+		vfs.CloseFileDesc(&g)
 		return 0
 	}
 	return 0 // fsync, fdatasync: memory is the file system

@@ -378,8 +378,9 @@ func dupTo(oldfd, newfd int, cloexec bool) int64 {
 	if fdtab.Files[newfd].Kind != fdtab.KindFree {
 		SysClose(newfd)
 	}
-	fdtab.Files[newfd] = *f
-	fdtab.Files[newfd].Cloexec = cloexec
+	nf := *f
+	nf.Cloexec = cloexec
+	fdtab.Install(newfd, nf)
 	if vfs.HasDesc(f.Kind) {
 		vfs.Descs[f.Desc].Refs++
 	}

@@ -1,13 +1,16 @@
 package fdcalls
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/vfs"
+	"github.com/gometal/gometal/sched"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
 
@@ -85,4 +88,125 @@ func TestFcntlFlags(t *testing.T) {
 		_, ok := FcntlFlags(1, cmd, 0)
 		assert.False(t, ok, "command %d is SysFcntl's", cmd)
 	}
+}
+
+// TestFcntlFlagsUnlocked: on a file's descriptor the flag commands
+// served without the files lock answer and change what FcntlFlags does
+// (the Go runtime's sequence on each open: F_GETFL, F_SETFL with
+// O_NONBLOCK, F_GETFL, F_SETFL without it; and the close-on-exec flag);
+// an F_SETFL that changes O_APPEND, another kind, a bad number and the
+// other commands are declined, with nothing changed.
+func TestFcntlFlagsUnlocked(t *testing.T) {
+	saved, savedDesc := fdtab.Files, vfs.Descs[4]
+	t.Cleanup(func() { fdtab.Files, vfs.Descs[4] = saved, savedDesc })
+	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+	vfs.Descs[4] = vfs.Desc{Refs: 2, Ino: 9, Flags: unix.O_WRONLY | unix.O_CREAT}
+	fdtab.Files[1] = fdtab.File{Kind: fdtab.KindConsole, Stream: 1}
+	fdtab.Files[3] = fdtab.File{Kind: fdtab.KindFile, Desc: 4, Cloexec: true}
+	fdtab.Files[8] = fdtab.Files[3] // the locked path's twin
+	both := func(cmd int, arg uintptr) int64 {
+		t.Helper()
+		r, ok := FcntlFlagsUnlocked(3, cmd, arg)
+		require.True(t, ok, "fcntl(3, %d, %#x) served without the lock", cmd, arg)
+		want, _ := FcntlFlags(8, cmd, arg)
+		assert.Equal(t, want, r, "fcntl(%d, %#x)", cmd, arg)
+		assert.Equal(t, fdtab.Files[8], fdtab.Files[3], "the same change")
+		return r
+	}
+	fl := both(unix.F_GETFL, 0)
+	assert.Equal(t, int64(unix.O_WRONLY), fl)
+	both(unix.F_SETFL, uintptr(fl|unix.O_NONBLOCK))
+	assert.Equal(t, int64(unix.O_WRONLY|unix.O_NONBLOCK), both(unix.F_GETFL, 0))
+	both(unix.F_SETFL, uintptr(fl))
+	assert.False(t, fdtab.Files[3].Nonblock)
+	assert.Equal(t, int64(unix.FD_CLOEXEC), both(unix.F_GETFD, 0))
+	both(unix.F_SETFD, 0)
+	assert.Equal(t, int64(0), both(unix.F_GETFD, 0))
+
+	for _, c := range []struct {
+		fd, cmd int
+		arg     uintptr
+		why     string
+	}{
+		{3, unix.F_SETFL, unix.O_APPEND, "O_APPEND changes the description"},
+		{1, unix.F_GETFL, 0, "the console has no file's word"},
+		{9, unix.F_GETFD, 0, "not open: the locked path answers EBADF"},
+		{-1, unix.F_GETFD, 0, "out of range"},
+		{fdtab.MaxFDs, unix.F_GETFD, 0, "out of range"},
+		{3, unix.F_DUPFD, 0, "SysFcntl's"},
+		{3, unix.F_SETLK, 0, "SysFcntl's"},
+	} {
+		before := fdtab.Files
+		_, ok := FcntlFlagsUnlocked(c.fd, c.cmd, c.arg)
+		assert.False(t, ok, c.why)
+		assert.Equal(t, before, fdtab.Files, "nothing changed: %s", c.why)
+	}
+	assert.Equal(t, unix.O_WRONLY|unix.O_CREAT, vfs.Descs[4].Flags)
+
+	fdtab.Files[3].Desc = vfs.MaxDescs // a word being filled: a Desc out of range
+	_, ok := FcntlFlagsUnlocked(3, unix.F_GETFL, 0)
+	assert.False(t, ok, "a Desc out of range is declined")
+}
+
+// TestFcntlFlagsUnlockedConcurrent: two threads changing different flags
+// of one descriptor without the files lock, started together, lose
+// neither's change (each swap fails if the other's landed since it
+// looked, and is tried again): after 20,000 changes each, ending with
+// both flags set, both are set.
+func TestFcntlFlagsUnlockedConcurrent(t *testing.T) {
+	saved, savedDesc := fdtab.Files[3], vfs.Descs[4]
+	t.Cleanup(func() { fdtab.Files[3], vfs.Descs[4] = saved, savedDesc })
+	vfs.Descs[4] = vfs.Desc{Refs: 1, Flags: unix.O_RDONLY}
+	fdtab.Files[3] = fdtab.File{Kind: fdtab.KindFile, Desc: 4}
+	const changes = 20000
+	var retries [2]int
+	set := func(who, cmd int, arg uintptr) {
+		for {
+			if _, ok := FcntlFlagsUnlocked(3, cmd, arg); ok {
+				return
+			}
+			retries[who]++
+		}
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		<-start
+		for i := range changes {
+			set(0, unix.F_SETFD, uintptr(1-i%2)*unix.FD_CLOEXEC)
+		}
+		set(0, unix.F_SETFD, unix.FD_CLOEXEC)
+	})
+	wg.Go(func() {
+		<-start
+		for i := range changes {
+			set(1, unix.F_SETFL, uintptr(i%2)*unix.O_NONBLOCK)
+		}
+		set(1, unix.F_SETFL, unix.O_NONBLOCK)
+	})
+	close(start)
+	wg.Wait()
+	t.Logf("swaps tried again after the other's change: %v", retries)
+	assert.Equal(t, fdtab.File{Kind: fdtab.KindFile, Desc: 4, Cloexec: true, Nonblock: true}, fdtab.Files[3],
+		"the last F_SETFD set close-on-exec, the last F_SETFL O_NONBLOCK")
+}
+
+// TestInstallAndFree: a descriptor made by AllocDesc or Install has its
+// whole word, and Free clears it; the word of a free slot is zero, which
+// a flag call without the files lock declines.
+func TestInstallAndFree(t *testing.T) {
+	saved := fdtab.Files
+	t.Cleanup(func() { fdtab.Files = saved })
+	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+	fd := fdtab.AllocDesc(fdtab.KindFile, unix.O_CLOEXEC|unix.O_NONBLOCK, 42)
+	require.Equal(t, 0, fd)
+	assert.Equal(t, fdtab.File{Kind: fdtab.KindFile, Desc: 42, Cloexec: true, Nonblock: true, Reader: sched.None}, fdtab.Files[0])
+	w, _ := fdtab.LoadFlags(0)
+	assert.Equal(t, int32(42), w.Desc())
+	fdtab.Install(7, fdtab.File{Kind: fdtab.KindIRQ, Vector: 0x41, Reader: 3})
+	assert.Equal(t, fdtab.File{Kind: fdtab.KindIRQ, Vector: 0x41, Reader: 3}, fdtab.Files[7])
+	fdtab.Free(&fdtab.Files[0])
+	assert.Equal(t, fdtab.File{}, fdtab.Files[0])
+	_, ok := FcntlFlagsUnlocked(0, unix.F_GETFD, 0)
+	assert.False(t, ok, "a free slot goes to the locked path (EBADF)")
 }

@@ -113,10 +113,11 @@ func SysClose(fd int) int64 {
 	if f.Kind == fdtab.KindNetCtl {
 		socket.CloseNetCtl()
 	}
-	if vfs.HasDesc(f.Kind) {
-		vfs.CloseDesc(f)
+	g := *f
+	fdtab.Free(f) // first: a flag call without the files lock sees it closed, not its description going
+	if vfs.HasDesc(g.Kind) {
+		vfs.CloseDesc(&g)
 	}
-	*f = fdtab.File{}
 	return 0
 }
 
@@ -149,7 +150,9 @@ func SysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
 // SysFcntl's. They read and write the descriptor table and the open file
 // descriptions only: package kernel's fileTrap serves them under the
 // files lock alone (the runtime asks F_GETFL of the standard streams at
-// its start). Context: trap, files lock held; does not allocate.
+// its start), or, on a file's descriptor, without it
+// (FcntlFlagsUnlocked) where it can. Context: trap, files lock held;
+// does not allocate.
 func FcntlFlags(fd, cmd int, arg uintptr) (int64, bool) {
 	f := fdtab.Get(fd)
 	if f == nil {
@@ -178,6 +181,72 @@ func FcntlFlags(fd, cmd int, arg uintptr) (int64, bool) {
 		return 0, true
 	}
 	return 0, false
+}
+
+// FcntlFlagsUnlocked is FcntlFlags for a descriptor of the root file
+// system's files (fdtab.KindFile) without the files lock (fdtab's
+// FlagWord): F_GETFD, F_SETFD, F_GETFL, and an F_SETFL that leaves
+// O_APPEND as it is (the Go runtime's O_NONBLOCK on and off around each
+// open). It reports false for another command or kind, for a descriptor
+// whose word changed while it looked (a close, an open or another flag
+// call on it: the swap fails), and for an F_SETFL that changes O_APPEND,
+// a change of the description, which dup shares: the caller serves the
+// call under the files lock (FcntlFlags). A program that closes and
+// reopens a descriptor while another thread runs fcntl on it may have
+// the call act on either file, as on Linux.
+// Context: trap, no lock held; does not allocate.
+func FcntlFlagsUnlocked(fd, cmd int, arg uintptr) (int64, bool) {
+	w, ok := fdtab.LoadFlags(fd)
+	if !ok || w.Kind() != fdtab.KindFile {
+		return 0, false
+	}
+	switch cmd {
+	case unix.F_GETFD:
+		if w&fdtab.FlagCloexec != 0 {
+			return unix.FD_CLOEXEC, true
+		}
+		return 0, true
+	case unix.F_SETFD:
+		return 0, fdtab.SwapFlags(fd, w, w.Set(fdtab.FlagCloexec, arg&unix.FD_CLOEXEC != 0))
+	case unix.F_GETFL:
+		fl, ok := descFlags(fd, w)
+		if w&fdtab.FlagNonblock != 0 {
+			fl |= unix.O_NONBLOCK
+		}
+		return int64(fl), ok
+	case unix.F_SETFL:
+		fl, ok := descFlags(fd, w)
+		next := w.Set(fdtab.FlagNonblock, arg&unix.O_NONBLOCK != 0)
+		if !ok || (fl^int(arg))&unix.O_APPEND != 0 || !fdtab.SwapFlags(fd, w, next) {
+			return 0, false
+		}
+		// The word, and with it Desc, was unchanged up to the swap; a
+		// description closed and made again under the same index
+		// meanwhile could differ in O_APPEND: the locked path then sets
+		// both again.
+		fl, _ = descFlags(fd, next)
+		return 0, (fl^int(arg))&unix.O_APPEND == 0
+	}
+	return 0, false
+}
+
+// descFlags returns the open flags that F_GETFL shows (access mode,
+// O_APPEND, O_PATH) of the description that fd's word w names, read
+// without the files lock, and false if fd's word is no longer w (a
+// close, an open or a flag call meanwhile: the locked path answers).
+// Context: trap, no lock held; does not allocate. Not inlined: its
+// copies at its callers cost the image more than the calls (issue 16's
+// budget).
+//
+//go:noinline
+func descFlags(fd int, w fdtab.FlagWord) (int, bool) {
+	d := w.Desc()
+	if d < 0 || int(d) >= len(vfs.Descs) {
+		return 0, false
+	}
+	fl := vfs.Descs[d].Flags & (unix.O_ACCMODE | unix.O_APPEND | unix.O_PATH)
+	now, _ := fdtab.LoadFlags(fd)
+	return fl, now == w
 }
 
 // setFileFlags is F_SETFL: O_NONBLOCK on the descriptor (on every

@@ -45,6 +45,10 @@ const (
 // A File is one descriptor: its kind and, by kind, where its state is.
 // The fields go from the widest to the narrowest, so that the table
 // (MaxFDs of them) carries no padding between them: 64 bytes each, not 72.
+// Desc and the four bytes after it (Kind, Cloexec, Nonblock, Vector)
+// share one aligned 64-bit word, which the descriptor-flag calls read
+// and change without the files lock (FlagWord, flagword.go): keep them
+// together, in this order.
 type File struct {
 	Count    uint64    // eventfd counter
 	Seq      uint64    // bumped on every readiness change, for edge triggering
@@ -52,8 +56,8 @@ type File struct {
 	MemFile  int       // KindMemFile: index in the kernel's memory files
 	Socket   int       // KindSocket: slot in sockets; KindUnix: slot in the Unix sockets
 	Reader   sched.TID // KindIRQ: a thread blocked reading it
-	Desc     int32     // KindFile, KindPipe, KindDev, KindProcFD: the open file description
 	Ino      fs.Ino    // KindMemFile: the file's inode (for fstat)
+	Desc     int32     // KindFile, KindPipe, KindDev, KindProcFD: the open file description
 	Kind     uint8
 	Cloexec  bool
 	Nonblock bool
@@ -63,11 +67,15 @@ type File struct {
 
 // Files is the descriptor table. It starts zero (in .bss, not 64 KiB of
 // the image file); kernel/fdcalls' OpenStdio gives it the console's 0, 1
-// and 2 at boot.
+// and 2 at boot. It changes under the files lock, but for each entry's
+// flag word, which the flag calls also read and swap without it
+// (flagword.go): a descriptor is made with Install (AllocDesc) and
+// freed with Free.
 var Files [MaxFDs]File
 
 // Get returns descriptor fd, or nil when it is not open.
-// Context: trap, kernel lock held; does not allocate. Not inlined:
+// Context: trap, files lock held (or a first look without it, which the
+// caller repeats under it); does not allocate. Not inlined:
 // it is called at sixty places, and each inlined copy costs image bytes.
 //
 //go:noinline
@@ -78,20 +86,56 @@ func Get(fd int) *File {
 	return &Files[fd]
 }
 
-// Alloc returns the lowest free descriptor, or -1.
-// Context: trap, kernel lock held; does not allocate. Not inlined: every
+// Alloc returns the lowest free descriptor, or -1: AllocDesc without a
+// description. Context: trap, files lock held; does not allocate.
+func Alloc(kind uint8, flags int) int { return AllocDesc(kind, flags, 0) }
+
+// AllocDesc returns the lowest free descriptor, or -1, made of kind
+// with the flags' O_CLOEXEC and O_NONBLOCK and the description desc,
+// its flag word stored last, in one store, as Install does: a flag call
+// without the files lock sees it free or whole.
+// Context: trap, files lock held; does not allocate. Not inlined: every
 // call that opens a descriptor uses it, cheaper as one copy
 // (docs/performance.md, "Image size").
 //
 //go:noinline
-func Alloc(kind uint8, flags int) int {
+func AllocDesc(kind uint8, flags int, desc int32) int {
 	for fd := range int(min(uint64(MaxFDs), NofileLimit)) {
-		if Files[fd].Kind == KindFree {
-			Files[fd] = File{Kind: kind, Cloexec: flags&unix.O_CLOEXEC != 0, Nonblock: flags&unix.O_NONBLOCK != 0, Reader: sched.None}
+		if f := &Files[fd]; f.Kind == KindFree {
+			*f = File{Reader: sched.None} // its word stays zero (free) until the store below
+			w := FlagWord(uint32(desc)) | FlagWord(kind)<<32
+			flagWord(f).Store(uint64(w.Set(FlagCloexec, flags&unix.O_CLOEXEC != 0).Set(FlagNonblock, flags&unix.O_NONBLOCK != 0)))
 			return fd
 		}
 	}
 	return -1
+}
+
+// Install makes descriptor fd f: every field but the flag word first,
+// then the word (Desc, Kind and the flags) in one store, so that a flag
+// call without the files lock (FlagWord) never sees a kind with another
+// descriptor's description or flags. Context: trap or boot, files lock
+// held; does not allocate. Not inlined: its copies at its callers cost
+// the image more than the calls (issue 16's budget).
+//
+//go:noinline
+func Install(fd int, f File) {
+	w := flagWord(&f).Load()
+	flagWord(&f).Store(0)
+	Files[fd] = f
+	flagWord(&Files[fd]).Store(w)
+}
+
+// Free clears descriptor f: its flag word first, in one store, so that a
+// flag call without the files lock sees it free before anything else of
+// it goes; the caller releases what f held (its description) after, from
+// a copy. Context: trap, files lock held; does not allocate. Not
+// inlined, as Install.
+//
+//go:noinline
+func Free(f *File) {
+	flagWord(f).Store(0)
+	*f = File{}
 }
 
 // NofileLimit is RLIMIT_NOFILE's soft limit: descriptors at or above it

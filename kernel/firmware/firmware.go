@@ -276,4 +276,8 @@ type Route struct {
 func physToVirt(pa uint64) uintptr { return abi.DirectBase + uintptr(pa) }
 
 // window is the first n bytes of physical memory, through the direct map.
+// Context: boot or trap; does not allocate. Not inlined: its copies at
+// its callers cost the image more than the calls (issue 16's budget).
+//
+//go:noinline
 func window(n uintptr) []byte { return unsafe.Slice((*byte)(cpu.Pointer(abi.DirectBase)), n) }

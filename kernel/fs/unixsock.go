@@ -302,6 +302,10 @@ func (us *UnixSockets) Autobind(i int) Errno {
 
 // findAbstract returns the socket of type typ named a, -1 if none.
 // Context: trap, kernel lock held; does not allocate.
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (us *UnixSockets) findAbstract(typ int, a *UnixAddr) int {
 	for i := range us.s {
 		s := &us.s[i]

@@ -48,12 +48,11 @@ func NewDescFD(kind uint8, ino fs.Ino, flags int) int64 {
 	if d < 0 {
 		return -abi.ENFILE
 	}
-	fd := fdtab.Alloc(kind, flags)
+	fd := fdtab.AllocDesc(kind, flags, d)
 	if fd < 0 {
 		vfs.Descs[d].Refs = 0
 		return -abi.EMFILE
 	}
-	fdtab.Files[fd].Desc = d
 	if ino != 0 {
 		vfs.Root.Hold(ino)
 	}

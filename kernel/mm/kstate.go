@@ -84,6 +84,10 @@ func (t *StateTable) Overlaps(start, end uint64) bool {
 // user copy. A table with N above StateMax is searched as if full
 // (Problem rejects it at boot). Context: trap; does not allocate, never
 // panics.
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (t *StateTable) FirstIn(start, end uint64) uint64 {
 	if start >= end {
 		return end

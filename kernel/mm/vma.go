@@ -75,6 +75,11 @@ func (s *VMASet) search(addr uintptr) int {
 func (s *VMASet) Index(addr uintptr) int { return s.search(addr) }
 
 // IsFree reports whether no area overlaps [start, end).
+// Context: trap or boot; does not allocate.
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (s *VMASet) IsFree(start, end uintptr) bool {
 	i := s.search(start)
 	return i == s.n || s.v[i].Start >= end

@@ -69,6 +69,10 @@ func (w *writer) start(typ, flags uint16) int {
 
 // end sets the length of the message at offset at.
 // Context: trap, kernel lock held; does not allocate.
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func (w *writer) end(at int) {
 	if w.ok {
 		binary.LittleEndian.PutUint32(w.b[at:], uint32(w.n-at))

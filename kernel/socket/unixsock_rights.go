@@ -209,14 +209,16 @@ func unixInstall(r fs.Right, cloexec bool) int {
 	if r.Flags&1 != 0 {
 		flags |= unix.O_NONBLOCK
 	}
-	fd := fdtab.Alloc(r.Kind, flags)
+	desc := int32(0)
+	if vfs.HasDesc(r.Kind) {
+		desc = r.Idx
+	}
+	fd := fdtab.AllocDesc(r.Kind, flags, desc)
 	if fd < 0 {
 		return -1
 	}
 	if r.Kind == fdtab.KindUnix {
 		fdtab.Files[fd].Socket = int(r.Idx)
-	} else if vfs.HasDesc(r.Kind) {
-		fdtab.Files[fd].Desc = r.Idx
 	}
 	return fd
 }

@@ -110,7 +110,11 @@ func AllocDesc(ino fs.Ino, flags int) int32 {
 func DescOf(f *fdtab.File) *Desc { return &Descs[f.Desc] }
 
 // HasDesc reports whether descriptors of kind point at a description.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate. Not inlined: its
+// copies at its callers cost the image more than the calls (issue 16's
+// budget).
+//
+//go:noinline
 func HasDesc(kind uint8) bool {
 	return kind == fdtab.KindFile || kind == fdtab.KindPipe || kind == fdtab.KindDev || kind == fdtab.KindProcFD
 }

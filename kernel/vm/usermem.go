@@ -114,7 +114,11 @@ func MapOnFault(va uintptr, write, exec bool) FaultResult {
 
 // PTEFlags returns the page-table flags for a user page with prot. A
 // PROT_NONE page keeps its frame (and contents) but loses the user bit, so
-// any access from the program faults.
+// any access from the program faults. Context: any; does not allocate.
+// Not inlined: its copies at its callers cost the image more than the
+// calls (issue 16's budget).
+//
+//go:noinline
 func PTEFlags(prot uint8) uint64 {
 	if prot == 0 {
 		return mm.PTENoExec

@@ -538,14 +538,23 @@ func lockedFutexCalls() int64 { return max(schedCount(`(?m)^locked_syscall futex
 func takeTurns() error {
 	for _, wait := range []string{"nap", "block", "timed"} {
 		naps, wakes, handoffs, ran := fastPathCount("futex_wait_nap"), eventCount("futex_nap_wake"), eventCount("futex_handoff"), eventCount("idle_run_handed_off")
+		expired := expiredHandOffs()
 		if err := bothTurns(500, wait); err != nil {
 			return err
 		}
-		fmt.Printf("threads locks: turns wait=%s napped=%d nap_wakes=%d handoffs=%d ran_handed_off=%d\n", wait,
+		fmt.Printf("threads locks: turns wait=%s napped=%d nap_wakes=%d handoffs=%d ran_handed_off=%d expired=%d\n", wait,
 			fastPathCount("futex_wait_nap")-naps, eventCount("futex_nap_wake")-wakes, eventCount("futex_handoff")-handoffs,
-			eventCount("idle_run_handed_off")-ran)
+			eventCount("idle_run_handed_off")-ran, expiredHandOffs()-expired)
 	}
 	return nil
+}
+
+// expiredHandOffs returns how many sleepers whose deadline passed the
+// kernel put in an idle CPU's inbox (or on a napping CPU's queue): the
+// other threads an idle CPU runs from its inbox besides FUTEX_WAKE's
+// hand-offs (the runtime's own sleeps: sysmon's usleep).
+func expiredHandOffs() int64 {
+	return fastPathCount("sleep_expired_handoff") + fastPathCount("sleep_expired_idle")
 }
 
 // napWaits makes FUTEX_WAITs, every other one with a 10 s timeout, in
