@@ -28,7 +28,8 @@ import (
 // files lock alone too, each write that wakes a reader parked in the
 // netpoller (epoll_pwait) taking the kernel lock's path for the wake
 // alone. The output (a digest of the files, every append whole and once,
-// the futex side's total, and what came through the pipes) must equal
+// the futex side's total, what F_GETFL shows of descriptors of several
+// kinds, and what came through the pipes) must equal
 // the host's for the same program byte for byte (a lost wake-up hangs
 // the pipe stage until the time limit), and /proc/gometal/sched must
 // show the file and pipe calls served under the files lock alone, the

@@ -100,7 +100,7 @@ func TestFcntlFlagsUnlocked(t *testing.T) {
 	saved, savedDesc := fdtab.Files, vfs.Descs[4]
 	t.Cleanup(func() { fdtab.Files, vfs.Descs[4] = saved, savedDesc })
 	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
-	vfs.Descs[4] = vfs.Desc{Refs: 2, Ino: 9, Flags: unix.O_WRONLY | unix.O_CREAT}
+	vfs.Descs[4] = vfs.Desc{Refs: 2, Ino: 9, Flags: unix.O_WRONLY | abi.OLargefile}
 	fdtab.Files[1] = fdtab.File{Kind: fdtab.KindConsole, Stream: 1}
 	fdtab.Files[3] = fdtab.File{Kind: fdtab.KindFile, Desc: 4, Cloexec: true}
 	fdtab.Files[8] = fdtab.Files[3] // the locked path's twin
@@ -114,9 +114,9 @@ func TestFcntlFlagsUnlocked(t *testing.T) {
 		return r
 	}
 	fl := both(unix.F_GETFL, 0)
-	assert.Equal(t, int64(unix.O_WRONLY), fl)
+	assert.Equal(t, int64(unix.O_WRONLY|abi.OLargefile), fl)
 	both(unix.F_SETFL, uintptr(fl|unix.O_NONBLOCK))
-	assert.Equal(t, int64(unix.O_WRONLY|unix.O_NONBLOCK), both(unix.F_GETFL, 0))
+	assert.Equal(t, int64(unix.O_WRONLY|abi.OLargefile|unix.O_NONBLOCK), both(unix.F_GETFL, 0))
 	both(unix.F_SETFL, uintptr(fl))
 	assert.False(t, fdtab.Files[3].Nonblock)
 	assert.Equal(t, int64(unix.FD_CLOEXEC), both(unix.F_GETFD, 0))
@@ -141,7 +141,7 @@ func TestFcntlFlagsUnlocked(t *testing.T) {
 		assert.False(t, ok, c.why)
 		assert.Equal(t, before, fdtab.Files, "nothing changed: %s", c.why)
 	}
-	assert.Equal(t, unix.O_WRONLY|unix.O_CREAT, vfs.Descs[4].Flags)
+	assert.Equal(t, unix.O_WRONLY|abi.OLargefile, vfs.Descs[4].Flags)
 
 	fdtab.Files[3].Desc = vfs.MaxDescs // a word being filled: a Desc out of range
 	_, ok := FcntlFlagsUnlocked(3, unix.F_GETFL, 0)

@@ -170,7 +170,7 @@ func FcntlFlags(fd, cmd int, arg uintptr) (int64, bool) {
 	case unix.F_GETFL:
 		fl := int64(unix.O_RDWR)
 		if vfs.HasDesc(f.Kind) {
-			fl = int64(vfs.DescOf(f).Flags & (unix.O_ACCMODE | unix.O_APPEND | unix.O_PATH))
+			fl = int64(vfs.DescOf(f).Flags) // its status flags (fsys.NewDescFD)
 		}
 		if f.Nonblock {
 			fl |= unix.O_NONBLOCK
@@ -230,8 +230,8 @@ func FcntlFlagsUnlocked(fd, cmd int, arg uintptr) (int64, bool) {
 	return 0, false
 }
 
-// descFlags returns the open flags that F_GETFL shows (access mode,
-// O_APPEND, O_PATH) of the description that fd's word w names, read
+// descFlags returns the status flags that F_GETFL shows (fsys.NewDescFD)
+// of the description that fd's word w names, read
 // without the files lock, and false if fd's word is no longer w (a
 // close, an open or a flag call meanwhile: the locked path answers).
 // Context: trap, no lock held; does not allocate. Not inlined: its
@@ -244,7 +244,7 @@ func descFlags(fd int, w fdtab.FlagWord) (int, bool) {
 	if d < 0 || int(d) >= len(vfs.Descs) {
 		return 0, false
 	}
-	fl := vfs.Descs[d].Flags & (unix.O_ACCMODE | unix.O_APPEND | unix.O_PATH)
+	fl := vfs.Descs[d].Flags
 	now, _ := fdtab.LoadFlags(fd)
 	return fl, now == w
 }

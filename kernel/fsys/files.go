@@ -36,15 +36,46 @@ func CanRead(d *vfs.Desc) bool {
 	return d.Flags&unix.O_PATH == 0 && d.Flags&unix.O_ACCMODE != unix.O_WRONLY
 }
 
+// statusFlags returns the status flags a new description of ino keeps,
+// those Linux's open keeps in the file's f_flags and F_GETFL shows
+// (with the descriptor's O_NONBLOCK, which fdtab keeps): the open's
+// flags without those that act only at the open (O_CREAT, O_EXCL,
+// O_NOCTTY, O_TRUNC) and the descriptor's (O_CLOEXEC, O_NONBLOCK), with
+// O_LARGEFILE, which every open on a 64-bit kernel adds; an O_PATH
+// open's keeps O_PATH, O_DIRECTORY and O_NOFOLLOW only, and a pipe's
+// (no inode: pipe2) its access mode only (Linux's write end keeps
+// pipe2's O_DIRECT too, packet mode, which gometal accepts but does not
+// implement, so F_GETFL does not claim it). Bits Linux does not know
+// (abi.ValidOpenFlags) go, and __O_SYNC brings O_DSYNC, as in Linux's
+// open. Measured on Linux 6.18 (Go's
+// unix.FcntlInt): a file opened O_RDWR|O_APPEND shows 0x8402, a
+// directory opened O_DIRECTORY 0x18000, /dev/null opened O_WRONLY
+// 0x8001, O_PATH alone 0x200000, a pipe's read end 0 (0x800 with
+// O_NONBLOCK). Context: trap; does not allocate.
+func statusFlags(ino fs.Ino, flags int) int {
+	flags &= abi.ValidOpenFlags
+	switch {
+	case ino == 0:
+		return flags & unix.O_ACCMODE
+	case flags&unix.O_PATH != 0:
+		return flags & (unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW)
+	case flags&abi.OSync != 0:
+		flags |= unix.O_DSYNC
+	}
+	return flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_NOCTTY|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NONBLOCK) | abi.OLargefile
+}
+
 // CanWrite reports whether d was opened for writing. Context: any; does not allocate.
 func CanWrite(d *vfs.Desc) bool {
 	return d.Flags&unix.O_PATH == 0 && d.Flags&unix.O_ACCMODE != unix.O_RDONLY
 }
 
-// NewDescFD makes a descriptor of kind for a new description of ino.
-// Context: trap; does not allocate.
+// NewDescFD makes a descriptor of kind for a new description of ino,
+// with the open (or pipe2) flags, which give the descriptor its
+// O_CLOEXEC and O_NONBLOCK and the description its status flags
+// (statusFlags). Context: trap; does not allocate.
 func NewDescFD(kind uint8, ino fs.Ino, flags int) int64 {
-	d := vfs.AllocDesc(ino, flags)
+	d := vfs.AllocDesc(ino, statusFlags(ino, flags))
 	if d < 0 {
 		return -abi.ENFILE
 	}

@@ -155,7 +155,7 @@ func kernelOpen(ino fs.Ino) bool {
 func openIno(ino fs.Ino, flags int) int64 {
 	mode, rdev := vfs.Root.Mode(ino), vfs.Root.Rdev(ino)
 	if flags&unix.O_PATH != 0 {
-		return NewDescFD(fdtab.KindFile, ino, unix.O_PATH|flags&unix.O_CLOEXEC)
+		return NewDescFD(fdtab.KindFile, ino, flags&(unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC))
 	}
 	switch mode & unix.S_IFMT {
 	case unix.S_IFREG:

@@ -45,7 +45,7 @@ type Desc struct {
 	Refs   int32
 	Ino    fs.Ino
 	Off    int64
-	Flags  int   // open flags: access mode, O_APPEND, O_PATH
+	Flags  int   // status flags, as F_GETFL shows them but O_NONBLOCK (fsys.NewDescFD's statusFlags)
 	Pipe   int32 // fdtab.KindPipe: the pipe
 	Reader bool  // fdtab.KindPipe: the read end
 }

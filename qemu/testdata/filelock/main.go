@@ -13,7 +13,8 @@
 // directory and a symbolic link beside its file. All 4 also append 16-byte records to
 // one shared file opened with O_APPEND: each append must land whole, at
 // its own place. The program then prints a digest of the files and the
-// futex side's total, then runs a pipe stage (pipeWork: round trips and
+// futex side's total, what F_GETFL shows of descriptors of several
+// kinds (statusFlags), then runs a pipe stage (pipeWork: round trips and
 // a bulk stream over os.Pipe, whose non-blocking reads and writes the
 // kernel serves under the files lock alone too) and prints what came
 // through; the host run of the same program must match all of it
@@ -71,10 +72,49 @@ func main() {
 	check(unix.Close(shared))
 	fmt.Printf("filelock: %d threads, %d rounds, digest %x\n", threads, rounds, digest(dir))
 	fmt.Printf("filelock: futex side total %d\n", total)
+	fmt.Printf("filelock: status flags: %s\n", statusFlags())
 	fmt.Printf("filelock: pipes: %s\n", pipeWork())
 	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
 		fmt.Printf("filelock: sched\n%sfilelock: end\n", b)
 	}
+}
+
+// statusFlags opens a file, a directory, /dev/null, a path (O_PATH), a
+// FIFO and a pipe's two ends and describes what F_GETFL shows of each:
+// Linux keeps an open's status flags, adds O_LARGEFILE (a 64-bit
+// kernel's every open but O_PATH's) and drops the open-only flags
+// (O_CREAT, O_EXCL, O_TRUNC, O_CLOEXEC); a pipe shows its access mode
+// and O_NONBLOCK.
+func statusFlags() string {
+	dir, err := os.MkdirTemp("", "flags-")
+	check(err)
+	defer os.RemoveAll(dir)
+	name, fifo := filepath.Join(dir, "f"), filepath.Join(dir, "fifo")
+	check(unix.Mkfifo(fifo, 0o644))
+	var out []string
+	show := func(what, path string, flags int) {
+		fd, err := unix.Open(path, flags, 0o644)
+		check(err)
+		fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		check(err)
+		check(unix.Close(fd))
+		out = append(out, fmt.Sprintf("%s %#x", what, fl))
+	}
+	show("new", name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_TRUNC|unix.O_APPEND|unix.O_CLOEXEC)
+	show("read", name, unix.O_RDONLY|unix.O_NOFOLLOW)
+	show("dir", dir, unix.O_RDONLY|unix.O_DIRECTORY)
+	show("null", "/dev/null", unix.O_WRONLY|unix.O_NONBLOCK)
+	show("path", name, unix.O_PATH)
+	show("fifo", fifo, unix.O_RDONLY|unix.O_NONBLOCK)
+	var p [2]int
+	check(unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
+	for i, end := range []string{"pipe-r", "pipe-w"} {
+		fl, err := unix.FcntlInt(uintptr(p[i]), unix.F_GETFL, 0)
+		check(err)
+		check(unix.Close(p[i]))
+		out = append(out, fmt.Sprintf("%s %#x", end, fl))
+	}
+	return fmt.Sprint(out)
 }
 
 // Pipe stage sizes: round trips of small messages, then a bulk stream
