@@ -68,6 +68,9 @@ func TestFcntlFlags(t *testing.T) {
 		return r
 	}
 	assert.Equal(t, int64(unix.O_RDWR), call(1, unix.F_GETFL, 0))
+	fdtab.Files[9] = fdtab.File{Kind: fdtab.KindMemFile}
+	assert.Equal(t, int64(abi.OLargefile), call(9, unix.F_GETFL, 0), "a kernel file: read-only, as Linux's /proc files")
+	fdtab.Files[9] = fdtab.File{}
 	assert.Equal(t, int64(0), call(1, unix.F_SETFL, unix.O_NONBLOCK|unix.O_APPEND))
 	assert.True(t, fdtab.Files[1].Nonblock)
 	assert.Equal(t, int64(unix.O_RDWR|unix.O_NONBLOCK), call(1, unix.F_GETFL, 0), "O_APPEND stays off without a description")

@@ -169,8 +169,11 @@ func FcntlFlags(fd, cmd int, arg uintptr) (int64, bool) {
 		return 0, true
 	case unix.F_GETFL:
 		fl := int64(unix.O_RDWR)
-		if vfs.HasDesc(f.Kind) {
+		switch {
+		case vfs.HasDesc(f.Kind):
 			fl = int64(vfs.DescOf(f).Flags) // its status flags (fsys.NewDescFD)
+		case f.Kind == fdtab.KindMemFile:
+			fl = abi.OLargefile // a kernel file under /proc, opened for reading only (kfiles.Open), as Linux's
 		}
 		if f.Nonblock {
 			fl |= unix.O_NONBLOCK

@@ -80,7 +80,7 @@ func main() {
 }
 
 // statusFlags opens a file, a directory, /dev/null, a path (O_PATH), a
-// FIFO and a pipe's two ends and describes what F_GETFL shows of each:
+// FIFO, a file under /proc and a pipe's two ends and describes what F_GETFL shows of each:
 // Linux keeps an open's status flags, adds O_LARGEFILE (a 64-bit
 // kernel's every open but O_PATH's) and drops the open-only flags
 // (O_CREAT, O_EXCL, O_TRUNC, O_CLOEXEC); a pipe shows its access mode
@@ -106,6 +106,7 @@ func statusFlags() string {
 	show("null", "/dev/null", unix.O_WRONLY|unix.O_NONBLOCK)
 	show("path", name, unix.O_PATH)
 	show("fifo", fifo, unix.O_RDONLY|unix.O_NONBLOCK)
+	show("proc", "/proc/self/status", unix.O_RDONLY)
 	var p [2]int
 	check(unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
 	for i, end := range []string{"pipe-r", "pipe-w"} {
