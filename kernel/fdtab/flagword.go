@@ -32,13 +32,15 @@ const (
 )
 
 // Desc returns the snapshot's description index (File.Desc).
+// Context: any; does not allocate.
 func (w FlagWord) Desc() int32 { return int32(uint32(w)) }
 
 // Kind returns the snapshot's kind (File.Kind).
+// Context: any; does not allocate.
 func (w FlagWord) Kind() uint8 { return uint8(w >> 32) }
 
 // Set returns the snapshot with flag (FlagCloexec or FlagNonblock) on
-// or off.
+// or off. Context: any; does not allocate.
 func (w FlagWord) Set(flag FlagWord, on bool) FlagWord {
 	if on {
 		return w | flag
@@ -61,7 +63,8 @@ func LoadFlags(fd int) (FlagWord, bool) {
 
 // SwapFlags stores next as descriptor fd's word if it is still old,
 // without the files lock, and reports whether it did (fd must be in the
-// table, as LoadFlags found it; the mask only spares a bounds check). Context: trap, no lock needed; does not allocate.
+// table, as LoadFlags found it; the mask only spares a bounds check).
+// Context: trap, no lock needed; does not allocate.
 func SwapFlags(fd int, old, next FlagWord) bool {
 	return flagWord(&Files[fd&(MaxFDs-1)]).CompareAndSwap(uint64(old), uint64(next))
 }
