@@ -447,7 +447,11 @@ func (out *Info) dropFirstWord() {
 	out.CmdlineLen = copy(out.Cmdline[:], c[i:])
 }
 
-// RAMTop returns the end of the highest usable RAM region.
+// RAMTop returns the end of the highest usable RAM region. Context:
+// boot. Not inlined: its copies cost the image bytes (issue 16's
+// budget).
+//
+//go:noinline
 func (out *Info) RAMTop() uint64 {
 	var top uint64
 	for _, r := range out.Mem[:out.NMem] {

@@ -412,7 +412,9 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	klock.Files.SetHolder(klock.TrapTag(f))
 	a := sysArgs{uintptr(f.DI), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10), uintptr(f.R8), uintptr(f.R9)}
 	ret, stream, doorbell := notFileCall, false, -1
-	if h := fileCallOf(nr); h != nil {
+	if fdcalls.PathRefused(nr, (*[6]uintptr)(&a)) {
+		ret = -abi.EBADF // an O_PATH descriptor where Linux's fdget refuses it
+	} else if h := fileCallOf(nr); h != nil {
 		ret = h(c, sched.None, a) // no handler there uses the thread
 	} else if d := fileDescriptor(int(a[0]), nr); d != nil {
 		ret = fdcalls.FileCall(nr, d, a[1], a[2], a[3])

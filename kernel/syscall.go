@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/klog"
@@ -34,6 +35,8 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 	}
 	var ret int64
 	switch {
+	case fdcalls.PathRefused(nr, (*[6]uintptr)(&a)): // an O_PATH descriptor where Linux's fdget refuses it
+		ret = -abi.EBADF
 	case socket.UnixCall(nr, a[0]): // a socket call on (or making) a Unix-domain socket
 		ret = socket.UnixSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
 	case socket.NetlinkCall(nr, a[0]): // the same for a netlink socket

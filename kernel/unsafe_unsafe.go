@@ -9,6 +9,10 @@ import (
 type unsafePointer = unsafe.Pointer
 
 // unsafeSlice views n bytes at a validated kernel or user address.
+// Context: any. Not inlined: its copies cost the image bytes (issue
+// 16's budget).
+//
+//go:noinline
 func unsafeSlice(addr, n uintptr) []byte {
 	return unsafe.Slice((*byte)(ptr(addr)), n)
 }

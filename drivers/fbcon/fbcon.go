@@ -151,7 +151,10 @@ func (c *Console) newline() {
 	}
 }
 
-// bytes views n framebuffer bytes from offset off.
+// bytes views n framebuffer bytes from offset off. Context: any. Not
+// inlined: its copies cost the image bytes (issue 16's budget).
+//
+//go:noinline
 func (c *Console) bytes(off, n uintptr) []byte {
 	return unsafe.Slice((*byte)(cpu.Pointer(c.base+off)), n)
 }

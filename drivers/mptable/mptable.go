@@ -58,7 +58,10 @@ const (
 )
 
 // window reads physical memory [addr, addr+n) from mem, nil if outside.
-// Context: boot; does not allocate.
+// Context: boot; does not allocate. Not inlined: its copies cost the
+// image bytes (issue 16's budget).
+//
+//go:noinline
 func window(mem []byte, base, addr, n uint64) []byte {
 	if addr < base || addr-base > uint64(len(mem)) || n > uint64(len(mem))-(addr-base) {
 		return nil

@@ -107,6 +107,11 @@ func wr8(a uintptr, v uint8)   { *(*uint8)(cpu.Pointer(a)) = v }
 func rd16(a uintptr) uint16    { return *(*uint16)(cpu.Pointer(a)) }
 func wr16(a uintptr, v uint16) { *(*uint16)(cpu.Pointer(a)) = v }
 func rd32(a uintptr) uint32    { return atomic.LoadUint32((*uint32)(cpu.Pointer(a))) }
+
+// wr32 stores a 32-bit MMIO register. Context: any. Not inlined: its
+// copies cost the image bytes (issue 16's budget).
+//
+//go:noinline
 func wr32(a uintptr, v uint32) { atomic.StoreUint32((*uint32)(cpu.Pointer(a)), v) }
 
 // SetupVirtio finds the console device, initialises it and learns

@@ -168,7 +168,11 @@ func EpollCtl(epfd, op, fd int, ev uintptr) int64 {
 func EpollCtlRefusedUnlocked(epfd, fd int) bool {
 	e, okE := fdtab.LoadFlags(epfd)
 	w, okF := fdtab.LoadFlags(fd)
-	return okE && okF && epfd != fd && e.Kind() == fdtab.KindEpoll && w.Kind() == fdtab.KindFile
+	if !okE || !okF || epfd == fd || e.Kind() != fdtab.KindEpoll || w.Kind() != fdtab.KindFile {
+		return false
+	}
+	fl, ok := descFlags(fd, w)
+	return ok && fl&unix.O_PATH == 0 // an O_PATH descriptor: EBADF (PathRefused), on the path with the lock
 }
 
 // epollCtl adds, modifies or deletes fd's entry in an epoll instance and

@@ -220,7 +220,7 @@ func FcntlFlagsUnlocked(fd, cmd int, arg uintptr) (int64, bool) {
 	case unix.F_SETFL:
 		fl, ok := descFlags(fd, w)
 		next := w.Set(fdtab.FlagNonblock, arg&unix.O_NONBLOCK != 0)
-		if !ok || (fl^int(arg))&unix.O_APPEND != 0 || !fdtab.SwapFlags(fd, w, next) {
+		if !ok || (fl^int(arg))&unix.O_APPEND != 0 || fl&unix.O_PATH != 0 || !fdtab.SwapFlags(fd, w, next) {
 			return 0, false
 		}
 		// The word, and with it Desc, was unchanged up to the swap; a

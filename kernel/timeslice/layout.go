@@ -1,6 +1,7 @@
 package timeslice
 
 import (
+	"strings"
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/klock"
@@ -51,36 +52,37 @@ const (
 	gGuard0        = 16 // g.stackguard0: fixed by the compiler's prologues
 )
 
-// rtField is one field the kernel reads or writes.
-type rtField struct {
-	name  string
-	in    string // "g", "m" or "p"
-	off   uint64
-	width uint64
+// The fields the kernel reads or writes, g.stack (fixed at 0) first,
+// then those whose offsets words lists from its fourth on, in its order:
+// their names one after another in rtFieldNames, each ending where
+// rtFieldEnds says (a name's first letter is its struct), their widths
+// in bytes in rtFieldWidths. Strings, not a table of structs with
+// string fields, which the image would carry as pointers and code to
+// build (issue 16's budget). m.preemptoff is a string: pointer, length.
+const (
+	rtFieldNames  = "g.stackg.stackguard0g.mg.preemptg.atomicstatusm.g0m.curgm.pm.gsignalm.locksm.mallocingm.preemptoffm.incgop.statusp.schedtickp.mp.preempt"
+	rtFieldEnds   = "\x07\x14\x17\x20\x2e\x32\x38\x3b\x44\x4b\x56\x62\x69\x71\x7c\x7f\x88"
+	rtFieldWidths = "\x10\x08\x08\x01\x04\x08\x08\x08\x08\x04\x04\x10\x01\x04\x04\x08\x01"
+)
+
+// words returns o's sizes (g, m, p) and then its field offsets in the
+// order of rtFieldNames after g.stack, as the check word covers them.
+// Context: boot (offsetsProblem); does not allocate.
+func (o *runtimeOffsets) words() [19]uint64 {
+	return [...]uint64{o.gSize, o.mSize, o.pSize, o.gStackguard0, o.gM, o.gPreempt, o.gStatus,
+		o.mG0, o.mCurg, o.mP, o.mGsignal, o.mLocks, o.mMallocing, o.mPreemptoff, o.mIncgo,
+		o.pStatus, o.pSchedtick, o.pM, o.pPreempt}
 }
 
-// fields lists o's fields, g.stack (fixed at 0) first. Context: boot
-// (offsetsProblem); does not allocate.
-func (o *runtimeOffsets) fields() [17]rtField {
-	return [...]rtField{
-		{"g.stack", "g", gStackLo, 16},
-		{"g.stackguard0", "g", o.gStackguard0, 8},
-		{"g.m", "g", o.gM, 8},
-		{"g.preempt", "g", o.gPreempt, 1},
-		{"g.atomicstatus", "g", o.gStatus, 4},
-		{"m.g0", "m", o.mG0, 8},
-		{"m.curg", "m", o.mCurg, 8},
-		{"m.p", "m", o.mP, 8},
-		{"m.gsignal", "m", o.mGsignal, 8},
-		{"m.locks", "m", o.mLocks, 4},
-		{"m.mallocing", "m", o.mMallocing, 4},
-		{"m.preemptoff", "m", o.mPreemptoff, 16}, // a string: pointer, length
-		{"m.incgo", "m", o.mIncgo, 1},
-		{"p.status", "p", o.pStatus, 4},
-		{"p.schedtick", "p", o.pSchedtick, 4},
-		{"p.m", "p", o.pM, 8},
-		{"p.preempt", "p", o.pPreempt, 1},
+// rtField returns field i's name, offset and width, its offset from
+// words w (g.stack's is gStackLo). Context: boot; does not allocate.
+func rtField(w *[19]uint64, i int) (name string, off, width uint64) {
+	start := 0
+	if i > 0 {
+		start = int(rtFieldEnds[i-1])
+		off = w[i+2]
 	}
+	return rtFieldNames[start:rtFieldEnds[i]], off, uint64(rtFieldWidths[i])
 }
 
 // layoutProblem says why the offsets cannot be trusted: the three parts
@@ -96,17 +98,15 @@ func offsetsProblem(o *runtimeOffsets) layoutProblem {
 	if o.magic != rtOffsetsMagic || o.valid != 1 {
 		return layoutProblem{a: "the image build did not fill them"}
 	}
-	words := [...]uint64{o.gSize, o.mSize, o.pSize, o.gStackguard0, o.gM, o.gPreempt, o.gStatus,
-		o.mG0, o.mCurg, o.mP, o.mGsignal, o.mLocks, o.mMallocing, o.mPreemptoff, o.mIncgo,
-		o.pStatus, o.pSchedtick, o.pM, o.pPreempt}
+	w := o.words()
 	check := uint64(rtOffsetsMagic)
-	for i, w := range words {
-		check ^= w * uint64(i+3)
+	for i, x := range w {
+		check ^= x * uint64(i+3)
 	}
 	if check != o.check {
 		return layoutProblem{a: "check word mismatch"}
 	}
-	for _, size := range [...]uint64{o.gSize, o.mSize, o.pSize} {
+	for _, size := range w[:3] {
 		if size < 64 || size > 1<<16 {
 			return layoutProblem{a: "implausible struct sizes"}
 		}
@@ -114,24 +114,19 @@ func offsetsProblem(o *runtimeOffsets) layoutProblem {
 	if o.gStackguard0 != gGuard0 {
 		return layoutProblem{a: "g.stackguard0 is not where compiled code reads it"}
 	}
-	fs := o.fields()
-	for i, f := range fs {
-		size := o.gSize
-		switch f.in {
-		case "m":
-			size = o.mSize
-		case "p":
-			size = o.pSize
+	for i := range len(rtFieldWidths) {
+		name, off, width := rtField(&w, i)
+		size := w[strings.IndexByte("gmp", name[0])]
+		if off > size || width > size-off {
+			return layoutProblem{name, " lies outside runtime.", name[:1]}
 		}
-		if f.off > size || f.width > size-f.off {
-			return layoutProblem{f.name, " lies outside runtime.", f.in}
+		if off%min(width, 8) != 0 {
+			return layoutProblem{a: name, b: " is misaligned"}
 		}
-		if f.off%min(f.width, 8) != 0 {
-			return layoutProblem{a: f.name, b: " is misaligned"}
-		}
-		for _, e := range fs[:i] {
-			if e.in == f.in && f.off < e.off+e.width && e.off < f.off+f.width {
-				return layoutProblem{f.name, " overlaps ", e.name}
+		for j := range i {
+			other, eoff, ewidth := rtField(&w, j)
+			if other[0] == name[0] && off < eoff+ewidth && eoff < off+width {
+				return layoutProblem{name, " overlaps ", other}
 			}
 		}
 	}

@@ -439,3 +439,19 @@ func TestPeekUser(t *testing.T) {
 	assert.False(t, ok, "the first page")
 	runtime.KeepAlive(buf)
 }
+
+// TestRTFieldNames checks the packed field table: every name, in order,
+// with its struct letter first and its width.
+func TestRTFieldNames(t *testing.T) {
+	var w [19]uint64
+	var got []string
+	for i := range len(rtFieldWidths) {
+		name, _, width := rtField(&w, i)
+		assert.Contains(t, "gmp", name[:1], "struct letter of %s", name)
+		got = append(got, fmt.Sprintf("%s/%d", name, width))
+	}
+	assert.Equal(t, []string{"g.stack/16", "g.stackguard0/8", "g.m/8", "g.preempt/1", "g.atomicstatus/4",
+		"m.g0/8", "m.curg/8", "m.p/8", "m.gsignal/8", "m.locks/4", "m.mallocing/4", "m.preemptoff/16", "m.incgo/1",
+		"p.status/4", "p.schedtick/4", "p.m/8", "p.preempt/1"}, got)
+	assert.Len(t, rtFieldEnds, len(rtFieldWidths))
+}

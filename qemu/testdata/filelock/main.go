@@ -14,7 +14,8 @@
 // one shared file opened with O_APPEND: each append must land whole, at
 // its own place. The program then prints a digest of the files and the
 // futex side's total, what F_GETFL shows of descriptors of several
-// kinds (statusFlags), then runs a pipe stage (pipeWork: round trips and
+// kinds (statusFlags), what some thirty calls answer on an O_PATH
+// descriptor of a file and of a directory (pathOnlyCalls), then runs a pipe stage (pipeWork: round trips and
 // a bulk stream over os.Pipe, whose non-blocking reads and writes the
 // kernel serves under the files lock alone too) and prints what came
 // through; the host run of the same program must match all of it
@@ -73,6 +74,7 @@ func main() {
 	fmt.Printf("filelock: %d threads, %d rounds, digest %x\n", threads, rounds, digest(dir))
 	fmt.Printf("filelock: futex side total %d\n", total)
 	fmt.Printf("filelock: status flags: %s\n", statusFlags())
+	fmt.Printf("filelock: O_PATH: %s\n", pathOnlyCalls())
 	fmt.Printf("filelock: pipes: %s\n", pipeWork())
 	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
 		fmt.Printf("filelock: sched\n%sfilelock: end\n", b)
