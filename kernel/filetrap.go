@@ -203,7 +203,7 @@ func fileCallUnlocked(f *x86.TrapFrame) (int64, bool) {
 	case unix.SYS_FCNTL:
 		return fdcalls.FcntlFlagsUnlocked(int(int32(f.DI)), int(int32(f.SI)), uintptr(f.DX))
 	case unix.SYS_EPOLL_CTL:
-		return -abi.EPERM, fdcalls.EpollCtlRefusedUnlocked(int(f.DI), int(f.DX))
+		return -abi.EPERM, fdcalls.EpollCtlRefusedUnlocked(int(int32(f.DI)), int(int32(f.SI)), int(int32(f.DX)), uintptr(f.R10))
 	}
 	return 0, false
 }
@@ -353,6 +353,9 @@ const (
 // file's descriptor and an epoll_ctl that refuses a file come first,
 // without the files lock at all (fileCallUnlocked; those it declines
 // take the lock below).
+// An O_PATH descriptor where Linux's fdget does not find it is given a
+// closed descriptor's number first (fdcalls.PathHide), so the handler
+// answers as for a closed descriptor.
 // It answers fileNotServed, having changed nothing, for a descriptor of
 // another kind (a bad number included: the locked path answers EBADF;
 // the kind is looked at once without the lock, then again under it), for
@@ -411,10 +414,9 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	klock.Files.Lock(c)
 	klock.Files.SetHolder(klock.TrapTag(f))
 	a := sysArgs{uintptr(f.DI), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10), uintptr(f.R8), uintptr(f.R9)}
+	fdcalls.PathHide(nr, (*[6]uintptr)(&a)) // an O_PATH descriptor where Linux's fdget does not find it
 	ret, stream, doorbell := notFileCall, false, -1
-	if fdcalls.PathRefused(nr, (*[6]uintptr)(&a)) {
-		ret = -abi.EBADF // an O_PATH descriptor where Linux's fdget refuses it
-	} else if h := fileCallOf(nr); h != nil {
+	if h := fileCallOf(nr); h != nil {
 		ret = h(c, sched.None, a) // no handler there uses the thread
 	} else if d := fileDescriptor(int(a[0]), nr); d != nil {
 		ret = fdcalls.FileCall(nr, d, a[1], a[2], a[3])

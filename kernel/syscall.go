@@ -30,13 +30,12 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 	nr := r.AX
 	threadtab.Threads[t].RestartNr = nr // what a restarted call executes again
 	countLockedCall(nr)
-	if !kernelOnly(nr) {
+	if !kernelOnly(nr) { // the kernel-only calls take no descriptor
 		lockFiles(c)
+		fdcalls.PathHide(nr, (*[6]uintptr)(&a)) // an O_PATH descriptor where Linux's fdget does not find it
 	}
 	var ret int64
 	switch {
-	case fdcalls.PathRefused(nr, (*[6]uintptr)(&a)): // an O_PATH descriptor where Linux's fdget refuses it
-		ret = -abi.EBADF
 	case socket.UnixCall(nr, a[0]): // a socket call on (or making) a Unix-domain socket
 		ret = socket.UnixSyscall(t, nr, a[0], a[1], a[2], a[3], a[4], a[5])
 	case socket.NetlinkCall(nr, a[0]): // the same for a netlink socket

@@ -84,6 +84,7 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_FSYNC:           doFsync,
 	unix.SYS_FDATASYNC:       doFsync,
 	unix.SYS_SYNCFS:          doFsync,
+	unix.SYS_FADVISE64:       doFadvise,
 	unix.SYS_SYNC:            doSync,
 	unix.SYS_FSTATFS:         doFstatfs,
 	unix.SYS_STATFS:          doStatfs,
@@ -246,6 +247,7 @@ var syscallSupport = [...]support{
 	unix.SYS_FSYNC:           supFixed,
 	unix.SYS_FDATASYNC:       supFixed,
 	unix.SYS_SYNCFS:          supFixed,
+	unix.SYS_FADVISE64:       supFixed,
 	unix.SYS_SYNC:            supFixed,
 	unix.SYS_FSTATFS:         supFull,
 	unix.SYS_STATFS:          supFull,
@@ -385,10 +387,11 @@ var syscallNotes = [...]string{
 	unix.SYS_FSYNC:             "memory is the only storage: succeeds on any open descriptor",
 	unix.SYS_FDATASYNC:         "as fsync",
 	unix.SYS_SYNCFS:            "as fsync",
+	unix.SYS_FADVISE64:         "checks its arguments as Linux's (EBADF, ESPIPE for a pipe, EINVAL for a negative length or an unknown advice) and succeeds: the file system is memory, as Linux's tmpfs, whose advice changes nothing",
 	unix.SYS_SYNC:              "nothing to write back",
-	unix.SYS_COPY_FILE_RANGE:   "EINVAL, as Linux for files it cannot copy in the kernel: Go falls back to read and write",
-	unix.SYS_SPLICE:            "EINVAL: Go falls back to read and write",
-	unix.SYS_TEE:               "EINVAL: Go falls back to read and write",
+	unix.SYS_COPY_FILE_RANGE:   "after Linux's first checks (a bad descriptor EBADF, a bad offset pointer EFAULT, flags EINVAL), EINVAL, as Linux for files it cannot copy in the kernel: Go falls back to read and write",
+	unix.SYS_SPLICE:            "after Linux's first checks (a length of 0 answers 0, bad flags EINVAL, a bad descriptor EBADF), EINVAL: Go falls back to read and write",
+	unix.SYS_TEE:               "after Linux's first checks (bad flags EINVAL, a length of 0 answers 0, a bad descriptor EBADF), EINVAL: Go falls back to read and write",
 	unix.SYS_SENDFILE:          "from a regular file to sockets, pipes, files and devices; other sources EINVAL",
 	unix.SYS_MKNOD:             "regular files and FIFOs; device nodes EPERM",
 	unix.SYS_MKNODAT:           "regular files and FIFOs; device nodes EPERM",
@@ -546,6 +549,11 @@ func doFallocate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // doFsync serves fsync(2), fdatasync(2) and syncfs(2). Context: trap, kernel lock held.
 func doFsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFsync(int(a[0])) }
 
+// doFadvise serves fadvise64(2). Context: trap, kernel lock held.
+func doFadvise(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fdcalls.SysFadvise(int(int32(a[0])), int64(a[2]), int(int32(a[3])))
+}
+
 // doSync serves sync(2). Context: trap, kernel lock held.
 func doSync(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
 
@@ -590,8 +598,13 @@ func doSendfile(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return fsys.SysSendfile(t, int(a[0]), int(a[1]), a[2], a[3])
 }
 
-// doNoFastCopy serves copy_file_range(2), splice(2) and tee(2). Context: trap, kernel lock held.
-func doNoFastCopy(*percpu.CPU, sched.TID, sysArgs) int64 { return -abi.EINVAL }
+// doNoFastCopy serves copy_file_range(2), splice(2) and tee(2)
+// (fdcalls.SysNoFastCopy), which call it is the thread's RestartNr,
+// which doSyscall sets to the call's number before the handler runs.
+// Context: trap, kernel lock held.
+func doNoFastCopy(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return fdcalls.SysNoFastCopy(threadtab.Threads[t].RestartNr, (*[6]uintptr)(&a))
+}
 
 // doOpen serves open(2). Context: trap, kernel lock held.
 func doOpen(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {

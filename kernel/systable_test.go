@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -62,7 +63,8 @@ func TestSyscallTableDispatch(t *testing.T) {
 	}
 	assert.EqualValues(t, 1, call(39), "getpid")
 	assert.EqualValues(t, -10, call(61), "wait4: ECHILD")
-	assert.EqualValues(t, -22, call(275), "splice: EINVAL")
+	threadtab.Threads[0].RestartNr = 275 // doSyscall's record of the call: doNoFastCopy's number
+	assert.EqualValues(t, 0, call(275), "splice of 0 bytes: 0, as Linux")
 	assert.Nil(t, syscallTable[7], "poll has no handler: ENOSYS")
 }
 

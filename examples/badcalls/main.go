@@ -6,6 +6,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"syscall"
 	"unsafe"
 
@@ -89,7 +90,69 @@ func main() {
 	call("futex wake_bitset with bitset 0", unix.SYS_FUTEX, wordp, futexWakeBitsetPrivate, 1, 0, 0, 0)
 	call("futex wake_bitset, unaligned", unix.SYS_FUTEX, wordp+1, futexWakeBitsetPrivate, 1, 0, 0, 1)
 	call("epoll_ctl on fd 999", unix.SYS_EPOLL_CTL, 999, unix.EPOLL_CTL_ADD, 1, bufp)
+	// epoll_wait's arguments in Linux's order: the descriptor, the
+	// count, the buffer, then whether the descriptor is an epoll
+	// instance.
+	kernelHalf := uintptr(0xffff800000000000)
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		panic(err)
+	}
+	call("epoll_wait on fd 999, no room", unix.SYS_EPOLL_WAIT, 999, bufp, 0, 0)
+	call("epoll_wait on fd 999, kernel buffer", unix.SYS_EPOLL_WAIT, 999, kernelHalf, 1, 0)
+	call("epoll_wait, no room, kernel buffer", unix.SYS_EPOLL_WAIT, uintptr(ep), kernelHalf, 0, 0)
+	call("epoll_wait to a kernel buffer", unix.SYS_EPOLL_WAIT, uintptr(ep), kernelHalf, 1, 0)
+	call("epoll_wait on stdout, kernel buffer", unix.SYS_EPOLL_WAIT, 1, kernelHalf, 1, 0)
+	call("epoll_pwait on stdout", unix.SYS_EPOLL_PWAIT, 1, bufp, 1, 0, 0, 8)
+	// epoll_ctl's in Linux's order: the event (for every op but
+	// EPOLL_CTL_DEL), the two descriptors, whether the target can be
+	// polled (a regular file cannot: EPERM), then whether the first is
+	// an epoll instance other than the target.
+	file, err := os.CreateTemp("", "badcalls-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.Remove(file.Name())
+	ff := file.Fd()
+	call("epoll_ctl add, a file, bad event", unix.SYS_EPOLL_CTL, uintptr(ep), unix.EPOLL_CTL_ADD, ff, bad)
+	call("epoll_ctl add, fd 999, bad event", unix.SYS_EPOLL_CTL, uintptr(ep), unix.EPOLL_CTL_ADD, 999, bad)
+	call("epoll_ctl del, a file, bad event", unix.SYS_EPOLL_CTL, uintptr(ep), unix.EPOLL_CTL_DEL, ff, bad)
+	call("epoll_ctl add, a file", unix.SYS_EPOLL_CTL, uintptr(ep), unix.EPOLL_CTL_ADD, ff, bufp)
+	call("epoll_ctl on stdout, a file", unix.SYS_EPOLL_CTL, 1, unix.EPOLL_CTL_ADD, ff, bufp)
+	call("epoll_ctl on stdout, an instance", unix.SYS_EPOLL_CTL, 1, unix.EPOLL_CTL_ADD, uintptr(ep), bufp)
+	call("epoll_ctl, an instance in itself", unix.SYS_EPOLL_CTL, uintptr(ep), unix.EPOLL_CTL_ADD, uintptr(ep), bufp)
+	call("epoll_ctl with op 99, a file", unix.SYS_EPOLL_CTL, uintptr(ep), 99, ff, bufp)
+	if err := file.Close(); err != nil {
+		panic(err)
+	}
+	if err := unix.Close(ep); err != nil {
+		panic(err)
+	}
 	call("epoll_create1 with bad flags", unix.SYS_EPOLL_CREATE1, 0x1234)
+	// Calls on a descriptor that is not open, where Linux checks other
+	// arguments first.
+	call("flock fd 999, no operation", unix.SYS_FLOCK, 999, 0)
+	call("flock fd 999, LOCK_MAND", unix.SYS_FLOCK, 999, 32)
+	call("flock fd 999, LOCK_SH", unix.SYS_FLOCK, 999, unix.LOCK_SH)
+	omit := [2]unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Nsec: unix.UTIME_OMIT}}
+	omitp := uintptr(unsafe.Pointer(&omit[0]))
+	call("futimens fd 999, both UTIME_OMIT", unix.SYS_UTIMENSAT, 999, 0, omitp, 0)
+	call("futimens fd 999, bad times", unix.SYS_UTIMENSAT, 999, 0, bad, 0)
+	call("futimens fd 999, flags", unix.SYS_UTIMENSAT, 999, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
+	call("utimensat, null path at AT_FDCWD", unix.SYS_UTIMENSAT, atFDCWD, 0, 0, 0)
+	bigNsec := [2]unix.Timespec{{Nsec: 2e9}, {Nsec: 0}}
+	call("futimens fd 999, nsec 2e9", unix.SYS_UTIMENSAT, 999, 0, uintptr(unsafe.Pointer(&bigNsec[0])), 0)
+	call("mmap of fd 999, length 0", unix.SYS_MMAP, 0, 0, unix.PROT_READ, unix.MAP_SHARED, 999, 0)
+	call("mmap of fd 999, unaligned offset", unix.SYS_MMAP, 0, 4096, unix.PROT_READ, unix.MAP_SHARED, 999, 1)
+	call("pread64 fd 999, negative offset", unix.SYS_PREAD64, 999, bufp, 1, ^uintptr(0))
+	call("ftruncate fd 999, negative length", unix.SYS_FTRUNCATE, 999, ^uintptr(0))
+	call("copy_file_range from fd 999, flags", unix.SYS_COPY_FILE_RANGE, 999, 0, 1, 0, 4, 1)
+	call("copy_file_range, bad offset, flags", unix.SYS_COPY_FILE_RANGE, 1, bad, 1, 0, 4, 1)
+	call("copy_file_range with flags", unix.SYS_COPY_FILE_RANGE, 1, 0, 1, 0, 4, 1)
+	call("splice of 0 bytes from fd 999", unix.SYS_SPLICE, 999, 0, 999, 0, 0, 0)
+	call("splice from fd 999, bad flags", unix.SYS_SPLICE, 999, 0, 1, 0, 4, 0x100)
+	call("tee of 0 bytes, bad flags", unix.SYS_TEE, 999, 999, 0, 0x100)
+	call("tee of 0 bytes from fd 999", unix.SYS_TEE, 999, 999, 0, 0)
 	call("eventfd2 with bad flags", unix.SYS_EVENTFD2, 0, 0x1234)
 	call("rt_sigaction with a bad signal", unix.SYS_RT_SIGACTION, 0, 0, 0, 8)
 	call("rt_sigaction on SIGKILL", unix.SYS_RT_SIGACTION, uintptr(unix.SIGKILL), bufp, 0, 8)

@@ -36,6 +36,7 @@ func main() {
 	devices()
 	emptyPath(dir)
 	fifo(dir)
+	advice(dir)
 	workdir(dir)
 	check(os.RemoveAll(dir))
 	_, err = os.Stat(dir)
@@ -353,6 +354,52 @@ func fifo(dir string) {
 	check(r.Close())
 	st := must(os.Stat(path))
 	fmt.Printf("fifo: %q, named pipe %v\n", b, st.Mode()&fs.ModeNamedPipe != 0)
+
+	// O_RDWR opens both ends at once, without waiting for another
+	// opener; a writer opened O_NONBLOCK then finds a reader (not
+	// ENXIO), and the O_RDWR description reads what both wrote.
+	rw := must(os.OpenFile(path, os.O_RDWR, 0))
+	fl := must(unix.FcntlInt(rw.Fd(), unix.F_GETFL, 0))
+	must(rw.WriteString("one description, "))
+	w := must(os.OpenFile(path, os.O_WRONLY|unix.O_NONBLOCK, 0))
+	must(w.WriteString("both ends"))
+	check(w.Close())
+	buf := make([]byte, 64)
+	n := must(rw.Read(buf))
+	check(rw.Close())
+	// Its close gave both ends back: a writer opened O_NONBLOCK finds
+	// no reader now.
+	_, err = os.OpenFile(path, os.O_WRONLY|unix.O_NONBLOCK, 0)
+	fmt.Printf("fifo O_RDWR: %q, F_GETFL %#x; after its close a writer gets ENXIO: %v\n", buf[:n], fl&^unix.O_NONBLOCK, errors.Is(err, unix.ENXIO))
+}
+
+// advice covers fadvise64: accepted on a file, with Linux's errors for
+// an unknown advice or a negative length (EINVAL), a pipe (ESPIPE) and a
+// closed descriptor (EBADF).
+func advice(dir string) {
+	f := must(os.Create(filepath.Join(dir, "advised")))
+	fd := int(f.Fd())
+	var p [2]int
+	check(unix.Pipe2(p[:], unix.O_CLOEXEC))
+	name := func(err error) string {
+		if err == nil {
+			return "ok"
+		}
+		if errno, ok := err.(unix.Errno); ok {
+			return unix.ErrnoName(errno)
+		}
+		return fmt.Sprint(err)
+	}
+	fmt.Println("fadvise:",
+		name(unix.Fadvise(fd, 0, 0, unix.FADV_SEQUENTIAL)),
+		name(unix.Fadvise(fd, 1<<40, 4096, unix.FADV_DONTNEED)),
+		name(unix.Fadvise(fd, 0, 0, 6)),
+		name(unix.Fadvise(fd, 0, -1, unix.FADV_NORMAL)),
+		name(unix.Fadvise(p[0], 0, 0, unix.FADV_NORMAL)))
+	check(unix.Close(p[0]))
+	check(unix.Close(p[1]))
+	check(f.Close())
+	fmt.Println("fadvise of a closed descriptor:", name(unix.Fadvise(p[0], 0, 0, unix.FADV_NORMAL)))
 }
 
 // workdir covers Getwd and Chdir.

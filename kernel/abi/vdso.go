@@ -138,8 +138,9 @@ const (
 
 // putVerdef writes an Elf64_Verdef (20 bytes) followed by its one
 // Elf64_Verdaux (8 bytes); next is the offset to the next definition.
-func putVerdef(b []byte, flags, ndx uint16, hash, name, next uint32) {
+func putVerdef(buf []byte, flags, ndx uint16, hash, name, next uint32) {
 	le := binary.LittleEndian
+	b := (*[24]byte)(buf)  // one length check, not one per field
 	le.PutUint16(b[0:], 1) // vd_version
 	le.PutUint16(b[2:], flags)
 	le.PutUint16(b[4:], ndx)

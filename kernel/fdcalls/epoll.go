@@ -24,6 +24,9 @@ const (
 	maxEpolls       = 8
 	maxEpollEntries = fdtab.MaxFDs
 	epollEventSize  = 12 // struct epoll_event is packed on amd64
+	// epollMaxEvents is the most events one wait may ask for, Linux's
+	// EP_MAX_EVENTS (INT_MAX over the event's size); more is EINVAL.
+	epollMaxEvents = (1<<31 - 1) / epollEventSize
 )
 
 type epollEntry struct {
@@ -154,25 +157,32 @@ func EpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	return r
 }
 
-// EpollCtlRefusedUnlocked reports whether epoll_ctl(epfd, op, fd, ...)
+// EpollCtlRefusedUnlocked reports whether epoll_ctl(epfd, op, fd, ev)
 // answers EPERM because fd is a file or directory of the root file
 // system, read without the files lock: epfd an epoll instance, fd
-// another descriptor, of kind fdtab.KindFile (epollCtl's order: EBADF,
-// EINVAL, then EPERM, whatever op and the event). The Go runtime offers
-// every file it opens to its poller and takes the refusal as "not
-// pollable": one of the ten calls of an os.ReadFile. The answer changes
-// nothing; the two descriptors' words are read in a load each, so a
-// program that closes one of them while another thread calls epoll_ctl
-// on the pair may get EPERM or what the locked path answers.
-// Context: trap, no lock held; does not allocate.
-func EpollCtlRefusedUnlocked(epfd, fd int) bool {
+// another descriptor, of kind fdtab.KindFile and not O_PATH (Linux's
+// fdget does not find that: EBADF on the locked path, PathHide), and,
+// for an op that reads the event, an event that can be read now without
+// a lock (vm.ReadLockFree; else the locked path reads it, faulting its
+// page in, and answers EFAULT first if it cannot, as Linux). The Go
+// runtime offers every file it opens to its poller and
+// takes the refusal as "not pollable": one of the ten calls of an
+// os.ReadFile. The answer changes nothing; the two descriptors' words
+// are read in a load each, so a program that closes one of them while
+// another thread calls epoll_ctl on the pair may get EPERM or what the
+// locked path answers. Context: trap, no lock held; does not allocate.
+func EpollCtlRefusedUnlocked(epfd, op, fd int, ev uintptr) bool {
 	e, okE := fdtab.LoadFlags(epfd)
 	w, okF := fdtab.LoadFlags(fd)
 	if !okE || !okF || epfd == fd || e.Kind() != fdtab.KindEpoll || w.Kind() != fdtab.KindFile {
 		return false
 	}
+	var event [epollEventSize]byte
+	if op != unix.EPOLL_CTL_DEL && !vm.ReadLockFree(event[:], ev) {
+		return false
+	}
 	fl, ok := descFlags(fd, w)
-	return ok && fl&unix.O_PATH == 0 // an O_PATH descriptor: EBADF (PathRefused), on the path with the lock
+	return ok && fl&unix.O_PATH == 0 // an O_PATH descriptor: EBADF (PathHide), on the path with the lock
 }
 
 // epollCtl adds, modifies or deletes fd's entry in an epoll instance and
@@ -180,18 +190,9 @@ func EpollCtlRefusedUnlocked(epfd, fd int) bool {
 // (its events may be ready now: the caller wakes or records).
 // Context: trap, files lock held; does not allocate.
 func epollCtl(epfd, op, fd int, ev uintptr) (int64, bool) {
-	ef := fdtab.Get(epfd)
-	if ef == nil || fdtab.Get(fd) == nil {
-		return -abi.EBADF, false
-	}
-	if ef.Kind != fdtab.KindEpoll || fd == epfd {
-		return -abi.EINVAL, false
-	}
-	switch fdtab.Get(fd).Kind {
-	case fdtab.KindFile, fdtab.KindDev, fdtab.KindMemFile, fdtab.KindProcFD:
-		return -abi.EPERM, false // as Linux for files that do not support polling
-	}
-	ep := &epolls[ef.Epoll]
+	// Linux's order: the event (every op but EPOLL_CTL_DEL reads it),
+	// the two descriptors, whether fd can be polled, then whether epfd
+	// is another epoll instance.
 	var events uint32
 	var data uint64
 	if op != unix.EPOLL_CTL_DEL {
@@ -204,6 +205,18 @@ func epollCtl(epfd, op, fd int, ev uintptr) (int64, bool) {
 			data |= uint64(b[4+i]) << (8 * i)
 		}
 	}
+	ef, tf := fdtab.Get(epfd), fdtab.Get(fd)
+	if ef == nil || tf == nil {
+		return -abi.EBADF, false
+	}
+	switch tf.Kind {
+	case fdtab.KindFile, fdtab.KindDev, fdtab.KindMemFile, fdtab.KindProcFD:
+		return -abi.EPERM, false // as Linux for files that do not support polling
+	}
+	if ef.Kind != fdtab.KindEpoll || fd == epfd {
+		return -abi.EINVAL, false
+	}
+	ep := &epolls[ef.Epoll]
 	slot := find(ef.Epoll, fd)
 	switch op {
 	case unix.EPOLL_CTL_ADD:
@@ -353,15 +366,21 @@ func SysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func EpollWaitNow(epfd int, events uintptr, max, timeoutMs int) (int64, bool) {
+	// Linux's order (measured on 6.18, examples/badcalls): the
+	// descriptor, the count, the buffer, then whether it is an epoll
+	// instance.
 	ef := fdtab.Get(epfd)
 	if ef == nil {
 		return -abi.EBADF, true
 	}
-	if ef.Kind != fdtab.KindEpoll || max <= 0 {
+	if max <= 0 || max > epollMaxEvents {
 		return -abi.EINVAL, true
 	}
 	if !vm.UserRange(events, uintptr(max*epollEventSize), true) {
 		return -abi.EFAULT, true
+	}
+	if ef.Kind != fdtab.KindEpoll {
+		return -abi.EINVAL, true
 	}
 	if n := collect(&epolls[ef.Epoll], events, max); n != 0 || timeoutMs == 0 {
 		return n, true

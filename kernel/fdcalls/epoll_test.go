@@ -124,10 +124,11 @@ func TestEpollListFull(t *testing.T) {
 }
 
 // TestEpollWaitNowArguments: under the files lock alone, epoll_wait
-// answers a bad descriptor (EBADF), a descriptor that is no epoll
-// instance and a maximum of zero or less (EINVAL) itself, as the locked
-// path would, before it looks at the buffer. (The buffer and the
-// readiness need the program's memory: the boot tests run them.)
+// answers a bad descriptor (EBADF), then a count of events of zero or
+// less, or beyond Linux's EP_MAX_EVENTS (EINVAL), itself, as the locked
+// path would, before it looks at the buffer (Linux's order). (The buffer,
+// the descriptor's kind after it and the readiness need the program's
+// memory: examples/badcalls compares those answers with the host's.)
 func TestEpollWaitNowArguments(t *testing.T) {
 	resetEpolls(t)
 	saved := fdtab.Files
@@ -141,42 +142,54 @@ func TestEpollWaitNowArguments(t *testing.T) {
 		wantErrno int64
 	}{
 		{"closed descriptor", 4, 8, abi.EBADF},
+		{"closed descriptor, no room", 4, 0, abi.EBADF},
 		{"out of range", fdtab.MaxFDs, 8, abi.EBADF},
-		{"not an epoll instance", 5, 8, abi.EINVAL},
 		{"no room for an event", 6, 0, abi.EINVAL},
+		{"a negative count", 6, -1, abi.EINVAL},
+		{"more than EP_MAX_EVENTS", 6, epollMaxEvents + 1, abi.EINVAL},
+		{"not an epoll instance, no room", 5, 0, abi.EINVAL},
 	} {
 		n, done := EpollWaitNow(c.fd, 0x10000, c.max, -1)
 		assert.True(t, done, c.name)
 		assert.Equal(t, -c.wantErrno, n, c.name)
 	}
+	assert.Equal(t, 178956970, epollMaxEvents, "INT_MAX / sizeof(struct epoll_event)")
 }
 
 // TestEpollCtlRefusedUnlocked: the answer without the files lock is
-// EPERM exactly where epollCtl's is EPERM for a file's descriptor, for
-// every pair of kinds (and a descriptor with itself), whatever the op;
-// the other refusals (a file under another kind of instance: EINVAL)
-// and every other kind are left to the locked path.
+// EPERM exactly where epollCtl's is EPERM for a file's descriptor under
+// an epoll instance, for every pair of kinds (and a descriptor with
+// itself); the other refusals (a file under another kind of descriptor:
+// EPERM too, but left to the locked path) and every other kind are left
+// to the locked path. (With EPOLL_CTL_DEL, which reads no event: the
+// event's check, vm.ReadLockFree, needs the program's memory, and
+// examples/badcalls compares a bad event's EFAULT with the host's.)
 func TestEpollCtlRefusedUnlocked(t *testing.T) {
 	saved := fdtab.Files
 	t.Cleanup(func() { fdtab.Files = saved })
+	del := unix.EPOLL_CTL_DEL
 	kinds := []uint8{fdtab.KindFree, fdtab.KindConsole, fdtab.KindEventfd, fdtab.KindEpoll, fdtab.KindFile, fdtab.KindPipe, fdtab.KindDev, fdtab.KindSocket}
 	for _, ek := range kinds {
 		for _, fk := range kinds {
 			fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
 			fdtab.Files[3] = fdtab.File{Kind: ek}
 			fdtab.Files[4] = fdtab.File{Kind: fk}
-			for _, op := range []int{unix.EPOLL_CTL_ADD, unix.EPOLL_CTL_DEL, 99} {
-				refused := EpollCtlRefusedUnlocked(3, 4)
-				assert.Equal(t, ek == fdtab.KindEpoll && fk == fdtab.KindFile, refused, "instance kind %d, descriptor kind %d", ek, fk)
-				if refused {
-					r, _ := epollCtl(3, op, 4, 0)
-					assert.Equal(t, int64(-abi.EPERM), r, "the locked path's answer")
-				}
+			refused := EpollCtlRefusedUnlocked(3, del, 4, 0)
+			assert.Equal(t, ek == fdtab.KindEpoll && fk == fdtab.KindFile, refused, "instance kind %d, descriptor kind %d", ek, fk)
+			if refused {
+				r, _ := epollCtl(3, del, 4, 0)
+				assert.Equal(t, int64(-abi.EPERM), r, "the locked path's answer")
 			}
 		}
 	}
 	fdtab.Files[3] = fdtab.File{Kind: fdtab.KindEpoll}
-	assert.False(t, EpollCtlRefusedUnlocked(3, 3), "an instance with itself: EINVAL on the locked path")
-	assert.False(t, EpollCtlRefusedUnlocked(-1, 3))
-	assert.False(t, EpollCtlRefusedUnlocked(3, fdtab.MaxFDs))
+	assert.False(t, EpollCtlRefusedUnlocked(3, del, 3, 0), "an instance with itself: EINVAL on the locked path")
+	assert.False(t, EpollCtlRefusedUnlocked(-1, del, 3, 0))
+	assert.False(t, EpollCtlRefusedUnlocked(3, del, fdtab.MaxFDs, 0))
+	fdtab.Files[4] = fdtab.File{Kind: fdtab.KindFile}
+	fdtab.Files[5] = fdtab.File{Kind: fdtab.KindConsole}
+	r, _ := epollCtl(5, del, 4, 0)
+	assert.Equal(t, int64(-abi.EPERM), r, "a file under a descriptor that is no epoll instance: EPERM before EINVAL, as Linux")
+	r, _ = epollCtl(3, del, 3, 0)
+	assert.Equal(t, int64(-abi.EINVAL), r, "an instance with itself")
 }

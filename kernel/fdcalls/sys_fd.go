@@ -207,13 +207,13 @@ func pipeWriteNow(f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func SysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 	f := fdtab.Get(fd)
-	switch {
+	switch { // Linux's order: the offset, the descriptor, whether it seeks
+	case off < 0:
+		return -abi.EINVAL
 	case f == nil:
 		return -abi.EBADF
 	case !vfs.HasDesc(f.Kind):
 		return -abi.ESPIPE
-	case off < 0:
-		return -abi.EINVAL
 	}
 	return descRead(t, f, buf, n, off)
 }
@@ -221,13 +221,13 @@ func SysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 // SysPwrite64 writes at an offset. Context: trap, kernel lock held.
 func SysPwrite64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 	f := fdtab.Get(fd)
-	switch {
+	switch { // Linux's order: the offset, the descriptor, whether it seeks
+	case off < 0:
+		return -abi.EINVAL
 	case f == nil:
 		return -abi.EBADF
 	case !vfs.HasDesc(f.Kind):
 		return -abi.ESPIPE
-	case off < 0:
-		return -abi.EINVAL
 	}
 	return descWrite(t, f, buf, n, off)
 }
@@ -464,7 +464,10 @@ func SysPipe2(fds uintptr, flags int) int64 {
 // Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
 func SysFtruncate(fd int, length int64) int64 {
 	f := fdtab.Get(fd)
-	if f == nil {
+	switch { // Linux's order: the length, then the descriptor
+	case length < 0:
+		return -abi.EINVAL
+	case f == nil:
 		return -abi.EBADF
 	}
 	if f.Kind != fdtab.KindFile || !fsys.CanWrite(vfs.DescOf(f)) {
@@ -505,6 +508,68 @@ func SysFsync(fd int) int64 {
 	case f == nil:
 		return -abi.EBADF
 	case f.Kind == fdtab.KindSocket || f.Kind == fdtab.KindPipe || f.Kind == fdtab.KindEpoll:
+		return -abi.EINVAL
+	}
+	return 0
+}
+
+// SysNoFastCopy is copy_file_range(2), splice(2) and tee(2) (nr, with
+// arguments a), which gometal does not implement: after the checks Linux
+// 6.18 makes first, in each call's order, it answers EINVAL, as Linux
+// for descriptors it cannot copy between in the kernel; Go then falls
+// back to reads and writes. splice: a length of 0 answers 0, then the
+// flags, then the two descriptors (EBADF); tee: the flags, a length of
+// 0, the descriptors; copy_file_range: the descriptors, the offsets'
+// pointers (EFAULT), then the flags. Flags are a C unsigned int: the
+// upper half of the register is not looked at. Context: trap, kernel
+// lock held; does not allocate.
+func SysNoFastCopy(nr uint64, a *[6]uintptr) int64 {
+	const spliceFAll = 0xf // SPLICE_F_MOVE|SPLICE_F_NONBLOCK|SPLICE_F_MORE|SPLICE_F_GIFT
+	in, out := int(int32(a[0])), int(int32(a[2]))
+	switch nr {
+	case unix.SYS_SPLICE:
+		if a[4] == 0 {
+			return 0
+		}
+		if uint32(a[5])&^spliceFAll != 0 {
+			return -abi.EINVAL
+		}
+	case unix.SYS_TEE:
+		if uint32(a[3])&^spliceFAll != 0 {
+			return -abi.EINVAL
+		}
+		if a[2] == 0 {
+			return 0
+		}
+		out = int(int32(a[1]))
+	}
+	if fdtab.Get(in) == nil || fdtab.Get(out) == nil {
+		return -abi.EBADF
+	}
+	if nr == unix.SYS_COPY_FILE_RANGE {
+		for _, off := range [2]uintptr{a[1], a[3]} {
+			if _, ok := vm.UserRead64(off); off != 0 && !ok {
+				return -abi.EFAULT
+			}
+		}
+	}
+	return -abi.EINVAL // copy_file_range's flags, and every copy gometal leaves to reads and writes
+}
+
+// SysFadvise is fadvise64(2) of length n with advice: memory is the file
+// system, as Linux's tmpfs, where the advice changes nothing once its
+// arguments pass Linux's checks: EBADF for a bad descriptor (an O_PATH
+// one too, PathHide), ESPIPE for a pipe or FIFO, EINVAL for a
+// negative length or an advice beyond POSIX_FADV_NOREUSE.
+// Context: trap, kernel lock held; does not allocate.
+func SysFadvise(fd int, n int64, advice int) int64 {
+	f := fdtab.Get(fd)
+	switch {
+	case f == nil:
+		return -abi.EBADF
+	case f.Kind == fdtab.KindPipe:
+		return -abi.ESPIPE
+	case n < 0 || uint(advice) > unix.FADV_NOREUSE:
 		return -abi.EINVAL
 	}
 	return 0
@@ -667,12 +732,11 @@ func putConflict(b []byte, c fs.Conflict, busy bool) {
 // SysFlock takes or releases a whole-file lock of the description.
 // Context: trap, kernel lock held; does not allocate.
 func SysFlock(t sched.TID, fd, op int) int64 {
-	f := fdtab.Get(fd)
-	if f == nil {
-		return -abi.EBADF
-	}
-	if f.Kind != fdtab.KindFile {
-		return -abi.EINVAL
+	// Linux's order: LOCK_MAND (gone since 5.15) is accepted without
+	// effect, an unknown operation is EINVAL, then the descriptor.
+	const lockMand = 32
+	if op&lockMand != 0 {
+		return 0
 	}
 	typ := fs.Unlock
 	switch op &^ unix.LOCK_NB {
@@ -682,6 +746,13 @@ func SysFlock(t sched.TID, fd, op int) int64 {
 		typ = fs.WriteLock
 	case unix.LOCK_UN:
 	default:
+		return -abi.EINVAL
+	}
+	f := fdtab.Get(fd)
+	if f == nil {
+		return -abi.EBADF
+	}
+	if f.Kind != fdtab.KindFile {
 		return -abi.EINVAL
 	}
 	ino := vfs.DescOf(f).Ino

@@ -213,3 +213,41 @@ func TestInstallAndFree(t *testing.T) {
 	_, ok := FcntlFlagsUnlocked(0, unix.F_GETFD, 0)
 	assert.False(t, ok, "a free slot goes to the locked path (EBADF)")
 }
+
+// TestNoFastCopy: copy_file_range, splice and tee, which gometal does not
+// implement, make Linux 6.18's first checks in each call's order before
+// their EINVAL: splice a length of 0, the flags, the descriptors; tee the
+// flags, a length of 0, the descriptors; copy_file_range the descriptors
+// before its flags (its offsets' pointers, read after the descriptors,
+// need the program's memory: the boot test compares them). Flags are a
+// C unsigned int: the register's upper half is not looked at.
+func TestNoFastCopy(t *testing.T) {
+	saved := fdtab.Files
+	t.Cleanup(func() { fdtab.Files = saved })
+	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+	fdtab.Files[3] = fdtab.File{Kind: fdtab.KindPipe}
+	fdtab.Files[4] = fdtab.File{Kind: fdtab.KindPipe}
+	for _, c := range []struct {
+		name string
+		nr   uint64
+		a    [6]uintptr
+		want int64
+	}{
+		{"splice", unix.SYS_SPLICE, [6]uintptr{3, 0, 4, 0, 8, 0}, -abi.EINVAL},
+		{"splice of 0 bytes, bad descriptors", unix.SYS_SPLICE, [6]uintptr{9, 0, 9, 0, 0, 0x100}, 0},
+		{"splice, bad flags and descriptor", unix.SYS_SPLICE, [6]uintptr{9, 0, 4, 0, 8, 0x100}, -abi.EINVAL},
+		{"splice, flags in the upper half", unix.SYS_SPLICE, [6]uintptr{9, 0, 4, 0, 8, 1 << 32}, -abi.EBADF},
+		{"splice from a closed descriptor", unix.SYS_SPLICE, [6]uintptr{9, 0, 4, 0, 8, 0}, -abi.EBADF},
+		{"splice to a closed descriptor", unix.SYS_SPLICE, [6]uintptr{3, 0, 9, 0, 8, 0}, -abi.EBADF},
+		{"tee", unix.SYS_TEE, [6]uintptr{3, 4, 8, 0}, -abi.EINVAL},
+		{"tee of 0 bytes, bad flags", unix.SYS_TEE, [6]uintptr{3, 4, 0, 0x100}, -abi.EINVAL},
+		{"tee of 0 bytes", unix.SYS_TEE, [6]uintptr{9, 9, 0, 0}, 0},
+		{"tee to a closed descriptor", unix.SYS_TEE, [6]uintptr{3, 9, 8, 0}, -abi.EBADF},
+		{"copy_file_range", unix.SYS_COPY_FILE_RANGE, [6]uintptr{3, 0, 4, 0, 8, 0}, -abi.EINVAL},
+		{"copy_file_range, flags", unix.SYS_COPY_FILE_RANGE, [6]uintptr{3, 0, 4, 0, 8, 1}, -abi.EINVAL},
+		{"copy_file_range from a closed descriptor, flags", unix.SYS_COPY_FILE_RANGE, [6]uintptr{9, 0, 4, 0, 8, 1}, -abi.EBADF},
+		{"copy_file_range to a closed descriptor", unix.SYS_COPY_FILE_RANGE, [6]uintptr{3, 0, 9, 0, 0, 0}, -abi.EBADF},
+	} {
+		assert.Equal(t, c.want, SysNoFastCopy(c.nr, &c.a), c.name)
+	}
+}

@@ -192,8 +192,9 @@ func FcntlFlags(fd, cmd int, arg uintptr) (int64, bool) {
 // O_APPEND as it is (the Go runtime's O_NONBLOCK on and off around each
 // open). It reports false for another command or kind, for a descriptor
 // whose word changed while it looked (a close, an open or another flag
-// call on it: the swap fails), and for an F_SETFL that changes O_APPEND,
-// a change of the description, which dup shares: the caller serves the
+// call on it: the swap fails), for an F_SETFL that changes O_APPEND,
+// a change of the description, which dup shares, and for an F_SETFL on
+// an O_PATH descriptor (Linux: EBADF, PathHide): the caller serves the
 // call under the files lock (FcntlFlags). A program that closes and
 // reopens a descriptor while another thread runs fcntl on it may have
 // the call act on either file, as on Linux.
@@ -225,9 +226,14 @@ func FcntlFlagsUnlocked(fd, cmd int, arg uintptr) (int64, bool) {
 		}
 		// The word, and with it Desc, was unchanged up to the swap; a
 		// description closed and made again under the same index
-		// meanwhile could differ in O_APPEND: the locked path then sets
-		// both again.
+		// meanwhile could differ in O_APPEND (the locked path then sets
+		// both again) or be an O_PATH one (the flag is taken back, and
+		// the locked path answers EBADF).
 		fl, _ = descFlags(fd, next)
+		if fl&unix.O_PATH != 0 {
+			fdtab.SwapFlags(fd, next, w)
+			return 0, false
+		}
 		return 0, (fl^int(arg))&unix.O_APPEND == 0
 	}
 	return 0, false

@@ -161,8 +161,12 @@ func (ps *Pipes) Readable(i int) bool { return ps.p[i].n > 0 || ps.p[i].writers 
 // Writable reports whether a write of PipeBuf bytes would not wait (or
 // would fail at once with EPIPE).
 func (ps *Pipes) Writable(i int) bool {
-	return ps.p[i].readers == 0 || PipeSize-ps.p[i].n >= PipeBuf
+	return ps.p[i].readers == 0 || ps.HasRoom(i)
 }
+
+// HasRoom reports whether pipe i has room for PipeBuf more bytes (Linux's
+// pipe is not full). Context: any; does not allocate.
+func (ps *Pipes) HasRoom(i int) bool { return PipeSize-ps.p[i].n >= PipeBuf }
 
 // Buffered returns the bytes held (FIONREAD).
 func (ps *Pipes) Buffered(i int) int { return ps.p[i].n }

@@ -14,8 +14,10 @@ import (
 // Named pipes (FIFOs, mkfifo): an S_IFIFO inode of the root file system
 // gets a pipe while any end is open. As on Linux, opening the read end
 // waits for a writer and opening the write end waits for a reader, unless
-// O_NONBLOCK (then a reader opens at once and a writer fails with ENXIO).
-// Such a wait is not interrupted by signals: the open completes first.
+// O_NONBLOCK (then a reader opens at once and a writer fails with ENXIO);
+// O_RDWR opens both ends in one description at once, never waiting, as
+// Linux's fifo_open does. Such a wait is not interrupted by signals: the
+// open completes first.
 
 // FifoKey is the wait key of openers of pipe p waiting for the other end:
 // readers wait for a writer, writers for a reader.
@@ -32,10 +34,10 @@ func FifoKey(p int, reader bool) uintptr {
 // does not allocate.
 func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 	acc := flags & unix.O_ACCMODE
-	if acc == unix.O_RDWR {
-		return -abi.EINVAL // one description holds one end here
+	if acc == unix.O_ACCMODE {
+		return -abi.EINVAL // neither reading nor writing (Linux's fifo_open)
 	}
-	reader := acc == unix.O_RDONLY
+	reader, both := acc == unix.O_RDONLY, acc == unix.O_RDWR // both: a writer that reads too
 	p := int(vfs.FifoPipe[ino]) - 1
 	if p < 0 {
 		var e fs.Errno
@@ -45,7 +47,7 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 		vfs.FifoPipe[ino] = uint16(p + 1)
 	}
 	readers, writers := vfs.Pipes.Ends(p)
-	if !reader && readers == 0 && flags&unix.O_NONBLOCK != 0 {
+	if !reader && !both && readers == 0 && flags&unix.O_NONBLOCK != 0 {
 		if writers == 0 {
 			fifoRelease(ino, p)
 		}
@@ -60,9 +62,13 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 	d.Pipe, d.Reader = int32(p), reader
 	vfs.Pipes.Open(p, reader)
 	wakeOpeners(FifoKey(p, !reader)) // the other side's waiting openers
+	if both {
+		vfs.Pipes.Open(p, true)
+		wakeOpeners(FifoKey(p, false))
+	}
 	vfs.PipeChanged(p)
 	readers, writers = vfs.Pipes.Ends(p)
-	if flags&unix.O_NONBLOCK != 0 || (reader && writers > 0) || (!reader && readers > 0) {
+	if both || flags&unix.O_NONBLOCK != 0 || (reader && writers > 0) || (!reader && readers > 0) {
 		return fd
 	}
 	threadtab.Threads[t].Regs.AX = uint64(fd) // the open's result when the other end comes

@@ -90,27 +90,33 @@ func NewDescFD(kind uint8, ino fs.Ino, flags int) int64 {
 	return int64(fd)
 }
 
-// PipeReadiness returns the epoll events of a pipe end.
-// Context: trap; does not allocate.
+// PipeReadiness returns the epoll events of a pipe end, or of both ends
+// for a FIFO opened O_RDWR (vfs.BothEnds), as Linux's pipe_poll: a
+// reader's EPOLLIN while bytes are held and EPOLLHUP once no writer is
+// left, a writer's EPOLLOUT while the pipe has room and EPOLLERR once no
+// reader is left. (Linux gives a FIFO's reader EPOLLHUP only after a
+// writer has come and gone since the reader opened; here any time no
+// writer is open.) Context: trap; does not allocate.
 func PipeReadiness(d *vfs.Desc) uint32 {
 	p := int(d.Pipe)
 	readers, writers := vfs.Pipes.Ends(p)
-	if d.Reader {
-		r := uint32(0)
-		if vfs.Pipes.Readable(p) {
+	both := vfs.BothEnds(d)
+	r := uint32(0)
+	if d.Reader || both {
+		if vfs.Pipes.Buffered(p) > 0 {
 			r |= unix.EPOLLIN
 		}
 		if writers == 0 {
 			r |= unix.EPOLLHUP
 		}
-		return r
 	}
-	r := uint32(0)
-	if vfs.Pipes.Writable(p) {
-		r |= unix.EPOLLOUT
-	}
-	if readers == 0 {
-		r |= unix.EPOLLERR
+	if !d.Reader || both {
+		if vfs.Pipes.HasRoom(p) {
+			r |= unix.EPOLLOUT
+		}
+		if readers == 0 {
+			r |= unix.EPOLLERR
+		}
 	}
 	return r
 }

@@ -1,10 +1,15 @@
 package fsys
 
 import (
+	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,4 +38,55 @@ func TestStatusFlags(t *testing.T) {
 	} {
 		assert.Equal(t, c.want, statusFlags(fs.Ino(c.ino), c.flags), c.name)
 	}
+}
+
+// TestPipeReadiness: a pipe end's epoll events, and those of a FIFO
+// opened O_RDWR, which holds both ends, as Linux's pipe_poll: a reader's
+// EPOLLIN while bytes are held and EPOLLHUP once no writer is left (an
+// empty pipe at end of file: EPOLLHUP alone), a writer's EPOLLOUT while
+// there is room and EPOLLERR once no reader is left; the O_RDWR
+// description is a reader and a writer itself, so it sees both EPOLLIN
+// and EPOLLOUT and neither EPOLLHUP nor EPOLLERR.
+func TestPipeReadiness(t *testing.T) {
+	saved := vfs.Pipes
+	t.Cleanup(func() { vfs.Pipes = saved })
+	vfs.Pipes = fs.Pipes{}
+	m := &fs.Mem{Frames: fakeFrames(t, 32), Budget: 32}
+	p, e := vfs.Pipes.NewFifo()
+	require.Zero(t, e)
+	both := &vfs.Desc{Pipe: int32(p), Flags: unix.O_RDWR}
+	reader := &vfs.Desc{Pipe: int32(p), Reader: true, Flags: unix.O_RDONLY}
+	writer := &vfs.Desc{Pipe: int32(p), Flags: unix.O_WRONLY}
+	vfs.Pipes.Open(p, false) // the O_RDWR open: both ends
+	vfs.Pipes.Open(p, true)
+	assert.Equal(t, uint32(unix.EPOLLOUT), PipeReadiness(both), "empty")
+	_, e = vfs.Pipes.Write(m, p, []byte("bytes"))
+	require.Zero(t, e)
+	assert.Equal(t, uint32(unix.EPOLLIN|unix.EPOLLOUT), PipeReadiness(both), "bytes held")
+	assert.Equal(t, uint32(unix.EPOLLIN), PipeReadiness(reader))
+	assert.Equal(t, uint32(unix.EPOLLOUT), PipeReadiness(writer))
+	for room := true; room; room = vfs.Pipes.HasRoom(p) {
+		_, e = vfs.Pipes.Write(m, p, make([]byte, fs.PipeBuf))
+		require.Zero(t, e)
+	}
+	assert.Equal(t, uint32(unix.EPOLLIN), PipeReadiness(both), "full")
+	vfs.Pipes.Close(m, p, true) // the read end goes: a writer of a full pipe sees EPOLLERR alone
+	assert.Equal(t, uint32(unix.EPOLLERR), PipeReadiness(writer))
+	vfs.Pipes.Open(p, true)
+	vfs.Pipes.Close(m, p, false) // the write end goes: a reader sees EPOLLIN and EPOLLHUP
+	assert.Equal(t, uint32(unix.EPOLLIN|unix.EPOLLHUP), PipeReadiness(reader))
+	_, e = vfs.Pipes.Read(m, p, make([]byte, fs.PipeSize))
+	require.Zero(t, e)
+	assert.Equal(t, uint32(unix.EPOLLHUP), PipeReadiness(reader), "empty at end of file: EPOLLHUP alone")
+}
+
+// fakeFrames is a frame allocator over pages of host memory.
+func fakeFrames(t *testing.T, pages int) *mm.Frames {
+	const base = 0x100000
+	buf := make([]byte, (pages+1)*fs.PageSize)
+	t.Cleanup(func() { runtime.KeepAlive(buf) })
+	start := (uintptr(unsafe.Pointer(&buf[0])) + fs.PageSize - 1) &^ (fs.PageSize - 1)
+	f := &mm.Frames{DirectBase: start - base}
+	require.True(t, f.AddRange(base, base+uint64(pages)*fs.PageSize))
+	return f
 }

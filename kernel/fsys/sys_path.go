@@ -497,23 +497,45 @@ const (
 )
 
 // SysUtimensat sets access and modification times; a null path means
-// dirfd's own file (futimens).
+// dirfd's own file (futimens). Linux 6.18's order: the times are read
+// first (EFAULT; both UTIME_OMIT: nothing to do, nothing else looked
+// at), then the file (futimens: no flags, then the descriptor; a path:
+// the flags, then the path, which must not be null: EFAULT), then
+// whether the times are valid (EINVAL).
 // Context: trap, files lock held; does not allocate.
 func SysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
-	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
-		return -abi.EINVAL
+	var ts [4]uint64 // the atime's seconds and nanoseconds, the mtime's
+	if times != 0 {
+		for i := range ts {
+			v, ok := vm.UserRead64(times + uintptr(i)*8)
+			if !ok {
+				return -abi.EFAULT
+			}
+			ts[i] = v
+		}
+		if ts[1] == utimeOmit && ts[3] == utimeOmit {
+			return 0
+		}
 	}
 	var ino fs.Ino
-	if path == 0 {
+	if path == 0 && dirfd != unix.AT_FDCWD {
 		f := fdtab.Get(dirfd)
-		if f == nil {
+		switch {
+		case flags != 0:
+			return -abi.EINVAL
+		case f == nil:
 			return -abi.EBADF
-		}
-		if f.Kind != fdtab.KindFile {
+		case f.Kind != fdtab.KindFile:
 			return 0
 		}
 		ino = vfs.DescOf(f).Ino
 	} else {
+		if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+			return -abi.EINVAL
+		}
+		if path == 0 {
+			return -abi.EFAULT
+		}
 		var e int64
 		if ino, e = statTarget(dirfd, path, flags); e == 1 {
 			return 0
@@ -525,25 +547,21 @@ func SysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
 	at, mt := now, now
 	if times != 0 {
 		var e int64
-		if at, e = utimeValue(times, now); e != 0 {
+		if at, e = utimeValue(ts[0], ts[1], now); e != 0 {
 			return e
 		}
-		if mt, e = utimeValue(times+16, now); e != 0 {
+		if mt, e = utimeValue(ts[2], ts[3], now); e != 0 {
 			return e
 		}
 	}
 	return -int64(vfs.Root.SetTimes(ino, at, mt))
 }
 
-// utimeValue reads one timespec of utimensat, with UTIME_NOW and
-// UTIME_OMIT.
-// Context: trap, files lock held; does not allocate.
-func utimeValue(addr uintptr, now int64) (int64, int64) {
-	sec, ok1 := vm.UserRead64(addr)
-	nsec, ok2 := vm.UserRead64(addr + 8)
+// utimeValue is one timespec of utimensat, sec and nsec, with UTIME_NOW
+// and UTIME_OMIT; EINVAL for nanoseconds out of range.
+// Context: any; does not allocate.
+func utimeValue(sec, nsec uint64, now int64) (int64, int64) {
 	switch {
-	case !ok1 || !ok2:
-		return 0, -abi.EFAULT
 	case nsec == utimeNow:
 		return now, 0
 	case nsec == utimeOmit:
@@ -618,11 +636,12 @@ func SysGetcwd(buf, size uintptr) int64 {
 // tmpfs, sized by the memory the program may still commit.
 // Context: trap, files lock held; does not allocate.
 func SysStatfs(buf uintptr) int64 {
-	b, ok := vm.UserBytes(buf, 120, true)
+	ub, ok := vm.UserBytes(buf, 120, true)
 	if !ok {
 		return -abi.EFAULT
 	}
-	clear(b)
+	b := (*[120]byte)(ub) // one length check, not one per field
+	clear(b[:])
 	m := vfs.Mem()
 	free := uint64(max(m.Budget, 0))
 	total := free + uint64(vfs.Root.PagesHeld)

@@ -82,27 +82,50 @@ func SetProgram(start, end uintptr, started int64) {
 // Context: any; does not allocate.
 func ProgramStart() int64 { return programStart }
 
+// The kernel files, each an index of Paths.
+const (
+	fileResolvConf = iota
+	fileHosts
+	fileNsswitch
+	fileSched
+	fileCmdline
+	fileDMA
+	fileSockets
+	filePCI
+	fileSelfStat
+	fileSelfStatus
+	fileSelfCmdline
+	fileSelfLimits
+	fileMeminfo
+	fileCPUInfo
+	fileStat
+	fileUptime
+	fileLoadavg
+	fileHostname
+	filePipeMaxSize
+)
+
 // Paths lists the files; their content comes from fillMemFile.
 var Paths = [...]string{
-	"/etc/resolv.conf",
-	"/etc/hosts",
-	"/etc/nsswitch.conf",
-	"/proc/gometal/sched",
-	"/proc/cmdline",
-	"/proc/gometal/dma",
-	"/proc/gometal/sockets",
-	"/proc/gometal/pci",
-	"/proc/self/stat",
-	"/proc/self/status",
-	"/proc/self/cmdline",
-	"/proc/self/limits",
-	"/proc/meminfo",
-	"/proc/cpuinfo",
-	"/proc/stat",
-	"/proc/uptime",
-	"/proc/loadavg",
-	"/proc/sys/kernel/hostname",
-	"/proc/sys/fs/pipe-max-size",
+	fileResolvConf:  "/etc/resolv.conf",
+	fileHosts:       "/etc/hosts",
+	fileNsswitch:    "/etc/nsswitch.conf",
+	fileSched:       "/proc/gometal/sched",
+	fileCmdline:     "/proc/cmdline",
+	fileDMA:         "/proc/gometal/dma",
+	fileSockets:     "/proc/gometal/sockets",
+	filePCI:         "/proc/gometal/pci",
+	fileSelfStat:    "/proc/self/stat",
+	fileSelfStatus:  "/proc/self/status",
+	fileSelfCmdline: "/proc/self/cmdline",
+	fileSelfLimits:  "/proc/self/limits",
+	fileMeminfo:     "/proc/meminfo",
+	fileCPUInfo:     "/proc/cpuinfo",
+	fileStat:        "/proc/stat",
+	fileUptime:      "/proc/uptime",
+	fileLoadavg:     "/proc/loadavg",
+	fileHostname:    "/proc/sys/kernel/hostname",
+	filePipeMaxSize: "/proc/sys/fs/pipe-max-size",
 }
 
 // Open opens kernel file which (an index of Paths) read-only, producing
@@ -186,8 +209,8 @@ const (
 // ViewOf tells whether kernel file which is one of package kernel's views,
 // which Open leaves empty. Context: trap; does not allocate.
 func ViewOf(which int) int {
-	switch Paths[which] {
-	case "/proc/gometal/sched":
+	switch which {
+	case fileSched:
 		return ViewSched
 	}
 	return ViewNone
@@ -197,23 +220,23 @@ func ViewOf(which int) int {
 // names. Context: trap, kernel lock held; does not allocate.
 func fillMemFile(which int, f *File) {
 	w := Writer{f}
-	switch Paths[which] {
-	case "/etc/resolv.conf":
+	switch which {
+	case fileResolvConf:
 		writeResolvConf(w)
-	case "/etc/hosts":
+	case fileHosts:
 		w.S("127.0.0.1\tlocalhost\n::1\tlocalhost\n")
-	case "/etc/nsswitch.conf":
+	case fileNsswitch:
 		w.S("hosts: files dns\n")
-	case "/proc/gometal/sched":
+	case fileSched:
 		// package kernel's view
-	case "/proc/gometal/sockets":
+	case fileSockets:
 		writeSocketView(w)
-	case "/proc/gometal/pci":
+	case filePCI:
 		writePCIView(w)
-	case "/proc/gometal/dma":
+	case fileDMA:
 		devices.EnsureDMAPool()
 		w.S("base ").U(devices.DMAPool).S("\nsize ").U(devices.DMAPoolSize).S("\n")
-	case "/proc/cmdline":
+	case fileCmdline:
 		w.F.N += copy(w.F.Data[:], cmdlineBuf[:cmdlineLen])
 		w.S("\n")
 	default:

@@ -23,41 +23,41 @@ const clockTicks = 100
 // fillProcFile produces the /proc file which (an index of Paths).
 // Context: trap, kernel lock held; does not allocate.
 func fillProcFile(which int, w Writer) {
-	switch Paths[which] {
-	case "/proc/self/stat":
+	switch which {
+	case fileSelfStat:
 		writeProcStat(w)
-	case "/proc/self/status":
+	case fileSelfStatus:
 		w.S("Name:\tinit\nUmask:\t0022\nState:\tR (running)\nTgid:\t1\nPid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n")
 		w.S("FDSize:\t").U(fdtab.MaxFDs).S("\nVmRSS:\t").U(rssBytes() >> 10).S(" kB\nThreads:\t").U(uint64(liveThreads())).S("\n")
-	case "/proc/self/cmdline":
+	case fileSelfCmdline:
 		// Linux reads arg_start to arg_end of the program's memory (the
 		// part that fits the file here).
 		if b, ok := vm.UserBytes(argStart, min(argEnd-argStart, uintptr(len(w.F.Data))), false); ok {
 			w.F.N += copy(w.F.Data[:], b)
 		}
-	case "/proc/self/limits":
+	case fileSelfLimits:
 		w.S("Limit                     Soft Limit           Hard Limit           Units     \n")
 		w.S("Max open files            ").U(fdtab.MaxFDs).S("                 ").U(fdtab.MaxFDs).S("                 files     \n")
 		w.S("Max address space         unlimited            unlimited            bytes     \n")
-	case "/proc/meminfo":
+	case fileMeminfo:
 		total := vm.Frames.Total() * mm.PageSize >> 10
 		free := vm.Frames.FreeCount() * mm.PageSize >> 10
 		w.S("MemTotal:       ").U(total).S(" kB\nMemFree:        ").U(free).S(" kB\nMemAvailable:   ").U(free).S(" kB\n")
 		w.S("Shmem:          ").U(uint64(vfs.Root.PagesHeld) * mm.PageSize >> 10).S(" kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n")
-	case "/proc/cpuinfo":
+	case fileCPUInfo:
 		for i := 0; i < percpu.NOnline; i++ {
 			w.S("processor\t: ").U(uint64(i)).S("\nmodel name\t: gometal x86-64 CPU\ncpu cores\t: ").U(uint64(percpu.NOnline)).S("\n\n")
 		}
-	case "/proc/stat":
+	case fileStat:
 		w.S("cpu  ").U(uint64(programCPUNs() / (1e9 / clockTicks))).S(" 0 0 0 0 0 0 0 0 0\nbtime ").U(uint64(clock.WallAtBoot() / 1e9)).S("\nprocesses 1\nprocs_running 1\n")
-	case "/proc/uptime":
+	case fileUptime:
 		up := clock.Nanotime()
 		w.U(uint64(up / 1e9)).S(".").U(uint64(up / 1e7 % 100 / 10)).U(uint64(up / 1e7 % 10)).S(" 0.00\n")
-	case "/proc/loadavg":
+	case fileLoadavg:
 		w.S("0.00 0.00 0.00 1/").U(uint64(liveThreads())).S(" 1\n")
-	case "/proc/sys/kernel/hostname":
+	case fileHostname:
 		w.S("gometal\n")
-	case "/proc/sys/fs/pipe-max-size":
+	case filePipeMaxSize:
 		w.U(fs.PipeSize).S("\n")
 	}
 }

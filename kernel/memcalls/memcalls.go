@@ -36,15 +36,23 @@ const protSem = 0x8
 // /dev/mem (devices.MapDevice). Context: trap, kernel and memory locks
 // held; does not allocate.
 func mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
-	if length == 0 || off%mm.PageSize != 0 {
+	// Linux's order: the offset's alignment, the descriptor of a mapping
+	// that is not anonymous (EBADF), then the length and the rest.
+	var f *fdtab.File
+	switch {
+	case off%mm.PageSize != 0:
+		return -abi.EINVAL
+	case flags&unix.MAP_ANONYMOUS == 0:
+		if f = fdtab.Get(fd); f == nil {
+			return -abi.EBADF
+		}
+	}
+	if length == 0 {
 		return -abi.EINVAL
 	}
 	prot &= knownProt // Linux ignores the other bits
-	if flags&unix.MAP_ANONYMOUS == 0 {
-		f := fdtab.Get(fd)
+	if f != nil {
 		switch {
-		case f == nil:
-			return -abi.EBADF
 		case f.Kind == fdtab.KindFile:
 			return mapFile(f, addr, length, prot, flags, off)
 		case f.Kind != fdtab.KindDevMem:

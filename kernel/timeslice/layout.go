@@ -78,6 +78,7 @@ func (o *runtimeOffsets) words() [19]uint64 {
 // words w (g.stack's is gStackLo). Context: boot; does not allocate.
 func rtField(w *[19]uint64, i int) (name string, off, width uint64) {
 	start := 0
+	off = gStackLo
 	if i > 0 {
 		start = int(rtFieldEnds[i-1])
 		off = w[i+2]

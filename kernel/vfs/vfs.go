@@ -47,7 +47,7 @@ type Desc struct {
 	Off    int64
 	Flags  int   // status flags, as F_GETFL shows them but O_NONBLOCK (fsys.NewDescFD's statusFlags)
 	Pipe   int32 // fdtab.KindPipe: the pipe
-	Reader bool  // fdtab.KindPipe: the read end
+	Reader bool  // fdtab.KindPipe: the read end (false for both ends of a FIFO opened O_RDWR: BothEnds)
 }
 
 // Descs is the table of open file descriptions.
@@ -143,6 +143,11 @@ func CloseDesc(f *fdtab.File) {
 	CloseFileDesc(f)
 }
 
+// BothEnds reports whether d, a pipe end's description, holds both ends
+// of its pipe: a FIFO opened O_RDWR (its Reader is false; it counts as a
+// reader and a writer). Context: any; does not allocate.
+func BothEnds(d *Desc) bool { return d.Flags&unix.O_ACCMODE == unix.O_RDWR }
+
 // closePipeDesc drops a reference to d, a pipe end's description, and
 // with the last one closes that end.
 // Context: trap, kernel and files locks held; does not allocate.
@@ -153,6 +158,9 @@ func closePipeDesc(d *Desc) {
 	}
 	m := Mem()
 	Pipes.Close(&m, int(d.Pipe), d.Reader)
+	if BothEnds(d) {
+		Pipes.Close(&m, int(d.Pipe), true)
+	}
 	PipeChanged(int(d.Pipe))
 	if d.Ino != 0 { // a FIFO: forget its pipe once both ends closed
 		if r, w := Pipes.Ends(int(d.Pipe)); r <= 0 && w <= 0 {

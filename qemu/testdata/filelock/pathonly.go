@@ -9,11 +9,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// closedFD is a descriptor number the program never opens.
+const closedFD = 1000
+
 // pathOnlyCalls opens a file and a directory with O_PATH and describes
 // what each of a list of calls answers on the descriptor: Linux refuses
 // it with EBADF everywhere but fstat, fstatfs, fchdir, the *at calls'
 // directory, dup, close and fcntl's dup and flag commands other than
-// F_SETFL (its fdget against fdget_raw, and check_fcntl_cmd).
+// F_SETFL (its fdget against fdget_raw, and check_fcntl_cmd), and those
+// calls answer as they do on a descriptor that is not open, in their own
+// order of checks (a negative offset is EINVAL either way).
 func pathOnlyCalls() string {
 	dir, err := os.MkdirTemp("", "opath-")
 	check(err)
@@ -28,6 +33,10 @@ func pathOnlyCalls() string {
 		out = append(out, pathOnlyAnswers(fd)...)
 		check(unix.Close(fd))
 	}
+	// The same calls on a descriptor that is not open: where fdget does
+	// not find an O_PATH descriptor, the answers above must be these.
+	out = append(out, "closed:")
+	out = append(out, pathOnlyAnswers(closedFD)...)
 	return fmt.Sprint(out)
 }
 
@@ -93,6 +102,36 @@ func pathOnlyAnswers(fd int) []string {
 	call("ftruncate", unix.SYS_FTRUNCATE, f, 0)
 	call("fallocate", unix.SYS_FALLOCATE, f, 0, 0, 16)
 	call("fsync", unix.SYS_FSYNC, f)
+	call("fdatasync", unix.SYS_FDATASYNC, f)
+	call("syncfs", unix.SYS_SYNCFS, f)
+	call("fadvise", unix.SYS_FADVISE64, f, 0, 0, unix.FADV_NORMAL)
+	call("fadvise-bad-len", unix.SYS_FADVISE64, f, 0, ^uintptr(0), unix.FADV_NORMAL)
+	iov := unix.Iovec{Base: &buf[0], Len: uint64(len(buf))}
+	call("readv", unix.SYS_READV, f, uintptr(unsafe.Pointer(&iov)), 1)
+	call("writev", unix.SYS_WRITEV, f, uintptr(unsafe.Pointer(&iov)), 1)
+	call("pwrite", unix.SYS_PWRITE64, f, bp, 1, 0)
+	call("pread-neg", unix.SYS_PREAD64, f, bp, n, ^uintptr(0))
+	call("ftruncate-neg", unix.SYS_FTRUNCATE, f, ^uintptr(0))
+	call("mmap-unaligned", unix.SYS_MMAP, 0, 4096, unix.PROT_READ, unix.MAP_SHARED, f, 1)
+	// An anonymous mapping ignores the descriptor; the address is the
+	// kernel's choice, so only the outcome is shown.
+	if m, err := unix.Mmap(fd, 0, 4096, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS); err == nil {
+		out = append(out, "mmap-anon=ok")
+		check(unix.Munmap(m))
+	} else {
+		add("mmap-anon", 0, err.(unix.Errno))
+	}
+	call("copy-range", unix.SYS_COPY_FILE_RANGE, f, 0, f, 0, 4, 0)
+	call("splice", unix.SYS_SPLICE, f, 0, f, 0, 4, 0)
+	call("tee", unix.SYS_TEE, f, f, 4, 0)
+	var sockErr int32
+	optLen := uint32(4)
+	call("getsockopt", unix.SYS_GETSOCKOPT, f, unix.SOL_SOCKET, unix.SO_ERROR, uintptr(unsafe.Pointer(&sockErr)), uintptr(unsafe.Pointer(&optLen)))
+	call("shutdown", unix.SYS_SHUTDOWN, f, unix.SHUT_RDWR)
+	call("futimens", unix.SYS_UTIMENSAT, f, 0, 0, 0)
+	call("futimens-flags", unix.SYS_UTIMENSAT, f, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
+	call("epoll-wait", unix.SYS_EPOLL_WAIT, f, bp, 1, 0)
+	call("epoll-ctl-epfd", unix.SYS_EPOLL_CTL, f, unix.EPOLL_CTL_DEL, 1, 0)
 	call("ioctl", unix.SYS_IOCTL, f, unix.SIOCINQ, bp)
 	call("mmap", unix.SYS_MMAP, 0, 4096, unix.PROT_READ, unix.MAP_SHARED, f, 0)
 	null, err := unix.Open("/dev/null", unix.O_WRONLY, 0)
