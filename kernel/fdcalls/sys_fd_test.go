@@ -85,6 +85,9 @@ func TestFcntlFlags(t *testing.T) {
 	assert.True(t, fdtab.Files[6].Nonblock, "the socket's other descriptor")
 	assert.False(t, fdtab.Files[7].Nonblock, "another socket")
 
+	assert.Equal(t, int64(-abi.EINVAL), call(5, unix.F_SETFL, unix.O_DIRECT), "O_DIRECT on a socket")
+	assert.Equal(t, int64(-abi.EINVAL), call(1, unix.F_SETFL, unix.O_DIRECT|unix.O_NONBLOCK), "O_DIRECT on the console")
+	assert.False(t, fdtab.Files[1].Nonblock, "a refused F_SETFL changes nothing")
 	assert.Equal(t, int64(-abi.EBADF), call(9, unix.F_GETFL, 0))
 	assert.Equal(t, int64(-abi.EBADF), call(-1, unix.F_SETFD, 0))
 	for _, cmd := range []int{unix.F_DUPFD, unix.F_DUPFD_CLOEXEC, unix.F_SETLK, unix.F_GETLK, unix.F_OFD_SETLKW, unix.F_GETPIPE_SZ, 999} {
@@ -132,6 +135,8 @@ func TestFcntlFlagsUnlocked(t *testing.T) {
 		why     string
 	}{
 		{3, unix.F_SETFL, unix.O_APPEND, "O_APPEND changes the description"},
+		{3, unix.F_SETFL, unix.O_WRONLY | unix.O_NOATIME, "O_NOATIME changes the description"},
+		{3, unix.F_SETFL, unix.O_WRONLY | unix.O_DIRECT, "O_DIRECT changes the description (or is EINVAL)"},
 		{1, unix.F_GETFL, 0, "the console has no file's word"},
 		{9, unix.F_GETFD, 0, "not open: the locked path answers EBADF"},
 		{-1, unix.F_GETFD, 0, "out of range"},

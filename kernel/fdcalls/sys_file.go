@@ -121,8 +121,8 @@ func SysClose(fd int) int64 {
 	return 0
 }
 
-// SysFcntl duplicates descriptors, gets and sets the close-on-exec,
-// append and non-blocking flags (FcntlFlags), takes record locks and
+// SysFcntl duplicates descriptors, gets and sets the close-on-exec flag
+// and the status flags (FcntlFlags), takes record locks and
 // reports a pipe's size. Context: trap, kernel lock held; does not
 // allocate.
 func SysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
@@ -180,20 +180,31 @@ func FcntlFlags(fd, cmd int, arg uintptr) (int64, bool) {
 		}
 		return fl, true
 	case unix.F_SETFL:
+		if arg&unix.O_DIRECT != 0 && !directIO(f) {
+			return -abi.EINVAL, true // Linux: O_DIRECT only where the file can do it
+		}
 		setFileFlags(f, arg)
 		return 0, true
 	}
 	return 0, false
 }
 
+// directIO reports whether F_SETFL may set O_DIRECT on f: a regular
+// file (the memory file system, as Linux's tmpfs) or a pipe (Linux's
+// packet mode, which gometal accepts without implementing it, as pipe2's
+// O_DIRECT). Context: trap, files lock held; does not allocate.
+func directIO(f *fdtab.File) bool {
+	return f.Kind == fdtab.KindPipe || f.Kind == fdtab.KindFile && vfs.Root.IsRegular(vfs.DescOf(f).Ino)
+}
+
 // FcntlFlagsUnlocked is FcntlFlags for a descriptor of the root file
 // system's files (fdtab.KindFile) without the files lock (fdtab's
-// FlagWord): F_GETFD, F_SETFD, F_GETFL, and an F_SETFL that leaves
-// O_APPEND as it is (the Go runtime's O_NONBLOCK on and off around each
-// open). It reports false for another command or kind, for a descriptor
+// FlagWord): F_GETFD, F_SETFD, F_GETFL, and an F_SETFL that leaves the
+// description's flags (descSetFlags) as they are (the Go runtime's
+// O_NONBLOCK on and off around each open). It reports false for another command or kind, for a descriptor
 // whose word changed while it looked (a close, an open or another flag
-// call on it: the swap fails), for an F_SETFL that changes O_APPEND,
-// a change of the description, which dup shares, and for an F_SETFL on
+// call on it: the swap fails), for an F_SETFL that changes a flag of the
+// description (descSetFlags), which dup shares, and for an F_SETFL on
 // an O_PATH descriptor (Linux: EBADF, PathHide): the caller serves the
 // call under the files lock (FcntlFlags). A program that closes and
 // reopens a descriptor while another thread runs fcntl on it may have
@@ -221,23 +232,27 @@ func FcntlFlagsUnlocked(fd, cmd int, arg uintptr) (int64, bool) {
 	case unix.F_SETFL:
 		fl, ok := descFlags(fd, w)
 		next := w.Set(fdtab.FlagNonblock, arg&unix.O_NONBLOCK != 0)
-		if !ok || (fl^int(arg))&unix.O_APPEND != 0 || fl&unix.O_PATH != 0 || !fdtab.SwapFlags(fd, w, next) {
+		if !ok || (fl^int(arg))&descSetFlags != 0 || fl&unix.O_PATH != 0 || !fdtab.SwapFlags(fd, w, next) {
 			return 0, false
 		}
 		// The word, and with it Desc, was unchanged up to the swap; a
 		// description closed and made again under the same index
-		// meanwhile could differ in O_APPEND (the locked path then sets
-		// both again) or be an O_PATH one (the flag is taken back, and
-		// the locked path answers EBADF).
-		fl, _ = descFlags(fd, next)
-		if fl&unix.O_PATH != 0 {
+		// meanwhile could differ in the description's flags or be an
+		// O_PATH one: the flag is taken back, and the locked path
+		// answers (sets both, or refuses with EBADF or EINVAL).
+		if fl, _ = descFlags(fd, next); fl&unix.O_PATH != 0 || (fl^int(arg))&descSetFlags != 0 {
 			fdtab.SwapFlags(fd, next, w)
 			return 0, false
 		}
-		return 0, (fl^int(arg))&unix.O_APPEND == 0
+		return 0, true
 	}
 	return 0, false
 }
+
+// descSetFlags are the flags F_SETFL changes on a file's description
+// (setFileFlags), which dup shares: an F_SETFL that changes one takes the
+// files lock.
+const descSetFlags = unix.O_APPEND | unix.O_NOATIME | unix.O_DIRECT
 
 // descFlags returns the status flags that F_GETFL shows (fsys.NewDescFD)
 // of the description that fd's word w names, read
@@ -259,9 +274,11 @@ func descFlags(fd int, w fdtab.FlagWord) (int, bool) {
 }
 
 // setFileFlags is F_SETFL: O_NONBLOCK on the descriptor (on every
-// descriptor of the socket for a socket, which dup shares), O_APPEND on
-// the open file description. Context: trap, files lock held; does not
-// allocate.
+// descriptor of the socket for a socket, which dup shares), O_APPEND and
+// O_NOATIME on the open file description, and O_DIRECT on a regular
+// file's (directIO said it may; a pipe's is accepted but not kept, as
+// pipe2's). O_ASYNC is not kept: there is no SIGIO.
+// Context: trap, files lock held; does not allocate.
 func setFileFlags(f *fdtab.File, arg uintptr) {
 	f.Nonblock = arg&unix.O_NONBLOCK != 0
 	if f.Kind == fdtab.KindSocket || f.Kind == fdtab.KindUnix { // O_NONBLOCK belongs to the socket, which dup shares
@@ -272,8 +289,12 @@ func setFileFlags(f *fdtab.File, arg uintptr) {
 		}
 	}
 	if vfs.HasDesc(f.Kind) {
+		keep := unix.O_APPEND | unix.O_NOATIME
+		if f.Kind == fdtab.KindFile {
+			keep |= unix.O_DIRECT
+		}
 		d := vfs.DescOf(f)
-		d.Flags = d.Flags&^unix.O_APPEND | int(arg)&unix.O_APPEND
+		d.Flags = d.Flags&^keep | int(arg)&keep
 	}
 }
 

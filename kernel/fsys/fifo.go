@@ -53,6 +53,15 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 		}
 		return -int64(unix.ENXIO)
 	}
+	if flags&unix.O_DIRECT != 0 {
+		// Linux's do_dentry_open refuses it after fifo_open, which a
+		// blocking open without the other end waits in first; here the
+		// refusal comes at once.
+		if readers == 0 && writers == 0 {
+			fifoRelease(ino, p)
+		}
+		return -abi.EINVAL
+	}
 	fd := NewDescFD(fdtab.KindPipe, ino, flags)
 	if fd < 0 {
 		fifoRelease(ino, p)

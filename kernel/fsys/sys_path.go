@@ -114,7 +114,13 @@ func openKernelDevice(dev kernelDevice, flags int) int64 {
 // answers needKernel and the inode instead.
 // Context: trap, files lock held; does not allocate.
 func openResolved(dirfd int, p *fs.Path, flags int, mode uint32) (int64, fs.Ino) {
-	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
+	if flags&unix.O_PATH == 0 && flags&oTmpfileOnly != 0 { // O_PATH drops the other flags first
+		// Linux's build_open_flags: O_TMPFILE (__O_TMPFILE with
+		// O_DIRECTORY), without O_CREAT, for writing; then gometal's
+		// file system cannot make an unnamed file.
+		if flags&(unix.O_TMPFILE|unix.O_CREAT) != unix.O_TMPFILE || flags&unix.O_ACCMODE == unix.O_RDONLY {
+			return -abi.EINVAL, 0
+		}
 		return -int64(unix.EOPNOTSUPP), 0
 	}
 	start := vfs.Cwd
@@ -149,30 +155,40 @@ func kernelOpen(ino fs.Ino) bool {
 	return false
 }
 
+// oTmpfileOnly is Linux's __O_TMPFILE, O_TMPFILE without O_DIRECTORY.
+const oTmpfileOnly = unix.O_TMPFILE &^ unix.O_DIRECTORY
+
 // openIno makes a descriptor for an inode that open resolved, which is
-// neither a FIFO nor a kernel-generated file unless O_PATH.
+// neither a FIFO nor a kernel-generated file unless O_PATH. O_DIRECT is
+// for regular files (the memory file system's, as Linux's tmpfs): a
+// directory or a device refuses it (EINVAL), as on Linux.
 // Context: trap, files lock held; does not allocate.
 func openIno(ino fs.Ino, flags int) int64 {
 	mode, rdev := vfs.Root.Mode(ino), vfs.Root.Rdev(ino)
 	if flags&unix.O_PATH != 0 {
 		return NewDescFD(fdtab.KindFile, ino, flags&(unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC))
 	}
+	kind := uint8(fdtab.KindFile)
 	switch mode & unix.S_IFMT {
 	case unix.S_IFREG:
 	case unix.S_IFDIR:
 		if rdev == ProcFDMark {
-			return NewDescFD(fdtab.KindProcFD, ino, flags)
+			kind = fdtab.KindProcFD
 		}
 	case unix.S_IFCHR:
 		switch rdev {
 		case DevNull, DevZero, DevFull, DevRandom, DevURandom, DevKmsg:
-			return NewDescFD(fdtab.KindDev, ino, flags)
+			kind = fdtab.KindDev
+		default:
+			return -int64(unix.ENXIO) // no driver (Linux's chrdev_open)
 		}
-		return -int64(unix.ENXIO)
 	default:
-		return -int64(unix.ENXIO)
+		return -int64(unix.ENXIO) // a socket's name (Linux's no_open)
 	}
-	return NewDescFD(fdtab.KindFile, ino, flags)
+	if flags&unix.O_DIRECT != 0 && mode&unix.S_IFMT != unix.S_IFREG {
+		return -abi.EINVAL // after the open itself, as Linux's do_dentry_open
+	}
+	return NewDescFD(kind, ino, flags)
 }
 
 // SysNewfstatat is stat, lstat and fstatat (AT_SYMLINK_NOFOLLOW,

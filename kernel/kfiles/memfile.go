@@ -139,6 +139,9 @@ func Open(ino fs.Ino, which int, flags int) int64 {
 	if flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) != 0 {
 		return -int64(unix.EACCES)
 	}
+	if flags&unix.O_DIRECT != 0 {
+		return -abi.EINVAL // as Linux's /proc, which cannot do direct I/O
+	}
 	slot := -1
 	for i := range Files {
 		if !Files[i].Used {

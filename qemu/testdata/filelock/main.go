@@ -109,6 +109,42 @@ func statusFlags() string {
 	show("path", name, unix.O_PATH)
 	show("fifo", fifo, unix.O_RDONLY|unix.O_NONBLOCK)
 	show("proc", "/proc/self/status", unix.O_RDONLY)
+	// F_SETFL keeps O_NOATIME on a file's, directory's or device's
+	// description and O_DIRECT on a regular file's; O_DIRECT on a
+	// directory, a device, a FIFO or a file under /proc is EINVAL, at the
+	// open and at F_SETFL; O_PATH drops O_TMPFILE. __O_TMPFILE needs O_DIRECTORY, no O_CREAT
+	// and write access (EINVAL).
+	setfl := func(what, path string, flags, set int) {
+		fd, err := unix.Open(path, flags, 0)
+		check(err)
+		_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, set)
+		fl, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		check(unix.Close(fd))
+		out = append(out, fmt.Sprintf("%s %v %#x", what, err, fl))
+	}
+	setfl("setfl-file", name, unix.O_RDWR, unix.O_NOATIME|unix.O_DIRECT)
+	setfl("setfl-dir-direct", dir, unix.O_RDONLY, unix.O_DIRECT)
+	setfl("setfl-dir-noatime", dir, unix.O_RDONLY, unix.O_NOATIME)
+	setfl("setfl-null-direct", "/dev/null", unix.O_RDONLY, unix.O_DIRECT)
+	for _, c := range []struct {
+		what, path string
+		flags      int
+	}{
+		{"open-dir-direct", dir, unix.O_RDONLY | unix.O_DIRECT},
+		{"open-null-direct", "/dev/null", unix.O_RDONLY | unix.O_DIRECT},
+		{"tmpfile-no-directory", dir, unix.O_RDWR | unix.O_TMPFILE&^unix.O_DIRECTORY},
+		{"tmpfile-read-only", dir, unix.O_RDONLY | unix.O_TMPFILE},
+		{"tmpfile-creat", dir, unix.O_RDWR | unix.O_CREAT | unix.O_TMPFILE},
+		{"tmpfile-path", dir, unix.O_PATH | unix.O_TMPFILE},
+		{"fifo-direct", fifo, unix.O_RDONLY | unix.O_NONBLOCK | unix.O_DIRECT},
+		{"proc-direct", "/proc/self/status", unix.O_RDONLY | unix.O_DIRECT},
+	} {
+		fd, err := unix.Open(c.path, c.flags, 0o600)
+		if err == nil {
+			check(unix.Close(fd))
+		}
+		out = append(out, fmt.Sprintf("%s %v", c.what, err))
+	}
 	var p [2]int
 	check(unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
 	for i, end := range []string{"pipe-r", "pipe-w"} {
