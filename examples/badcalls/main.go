@@ -153,6 +153,8 @@ func main() {
 	call("splice from fd 999, bad flags", unix.SYS_SPLICE, 999, 0, 1, 0, 4, 0x100)
 	call("tee of 0 bytes, bad flags", unix.SYS_TEE, 999, 999, 0, 0x100)
 	call("tee of 0 bytes from fd 999", unix.SYS_TEE, 999, 999, 0, 0)
+	call("openat null, O_TMPFILE read-only", unix.SYS_OPENAT, atFDCWD, 0, unix.O_RDONLY|unix.O_TMPFILE)
+	call("openat null, O_TMPFILE for writing", unix.SYS_OPENAT, atFDCWD, 0, unix.O_RDWR|unix.O_TMPFILE)
 	call("eventfd2 with bad flags", unix.SYS_EVENTFD2, 0, 0x1234)
 	call("rt_sigaction with a bad signal", unix.SYS_RT_SIGACTION, 0, 0, 0, 8)
 	call("rt_sigaction on SIGKILL", unix.SYS_RT_SIGACTION, uintptr(unix.SIGKILL), bufp, 0, 8)

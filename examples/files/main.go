@@ -37,6 +37,7 @@ func main() {
 	emptyPath(dir)
 	fifo(dir)
 	advice(dir)
+	oneshot()
 	workdir(dir)
 	check(os.RemoveAll(dir))
 	_, err = os.Stat(dir)
@@ -400,6 +401,35 @@ func advice(dir string) {
 	check(unix.Close(p[1]))
 	check(f.Close())
 	fmt.Println("fadvise of a closed descriptor:", name(unix.Fadvise(p[0], 0, 0, unix.FADV_NORMAL)))
+}
+
+// oneshot covers epoll's EPOLLONESHOT on a pipe whose writer is gone:
+// the first wait reports the hang-up (EPOLLHUP, always reported, though
+// not asked for), the second nothing, the entry being disarmed until
+// EPOLL_CTL_MOD arms it again.
+func oneshot() {
+	var p [2]int
+	check(unix.Pipe2(p[:], unix.O_CLOEXEC))
+	check(unix.Close(p[1]))
+	ep := must(unix.EpollCreate1(unix.EPOLL_CLOEXEC))
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(p[0])}
+	check(unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, p[0], &ev))
+	events := make([]unix.EpollEvent, 4)
+	var got []string
+	wait := func() {
+		n := must(unix.EpollWait(ep, events, 0))
+		got = append(got, fmt.Sprintf("%d", n))
+		for _, e := range events[:n] {
+			got = append(got, fmt.Sprintf("%#x", e.Events))
+		}
+	}
+	wait()
+	wait()
+	check(unix.EpollCtl(ep, unix.EPOLL_CTL_MOD, p[0], &ev))
+	wait()
+	check(unix.Close(ep))
+	check(unix.Close(p[0]))
+	fmt.Println("epoll oneshot on a hung-up pipe:", got)
 }
 
 // workdir covers Getwd and Chdir.

@@ -24,6 +24,10 @@ const (
 	maxEpolls       = 8
 	maxEpollEntries = fdtab.MaxFDs
 	epollEventSize  = 12 // struct epoll_event is packed on amd64
+	// epollPrivate are the bits of an entry's events that are not
+	// readiness (Linux's EP_PRIVATE_BITS): an entry holding no other
+	// reports nothing.
+	epollPrivate = unix.EPOLLET | unix.EPOLLONESHOT | unix.EPOLLWAKEUP | unix.EPOLLEXCLUSIVE
 	// epollMaxEvents is the most events one wait may ask for, Linux's
 	// EP_MAX_EVENTS (INT_MAX over the event's size); more is EINVAL.
 	epollMaxEvents = (1<<31 - 1) / epollEventSize
@@ -200,7 +204,10 @@ func epollCtl(epfd, op, fd int, ev uintptr) (int64, bool) {
 		if !ok {
 			return -abi.EFAULT, false
 		}
-		events = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+		// EPOLLERR and EPOLLHUP are always reported, until an
+		// EPOLLONESHOT entry fires (collect), as Linux's do_epoll_ctl
+		// adds them.
+		events = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 | unix.EPOLLERR | unix.EPOLLHUP
 		for i := 0; i < 8; i++ {
 			data |= uint64(b[4+i]) << (8 * i)
 		}
@@ -305,7 +312,7 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 		if !e.used {
 			continue
 		}
-		r := readiness(int(e.fd)) & (e.events | unix.EPOLLERR | unix.EPOLLHUP)
+		r := readiness(int(e.fd)) & e.events
 		if r == 0 {
 			continue
 		}
@@ -325,7 +332,7 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 		}
 		e.lastSeq = seq
 		if e.events&unix.EPOLLONESHOT != 0 {
-			e.events = 0
+			e.events &= epollPrivate // disarmed, EPOLLERR and EPOLLHUP too, until EPOLL_CTL_MOD
 		}
 		n++
 	}

@@ -90,3 +90,23 @@ func fakeFrames(t *testing.T, pages int) *mm.Frames {
 	require.True(t, f.AddRange(base, base+uint64(pages)*fs.PageSize))
 	return f
 }
+
+// TestBadTmpfileFlags: the O_TMPFILE flags Linux's build_open_flags
+// refuses before it looks at the path, and O_PATH dropping them.
+func TestBadTmpfileFlags(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		flags int
+		bad   bool
+	}{
+		{"O_TMPFILE for writing", unix.O_TMPFILE | unix.O_RDWR, false},
+		{"O_TMPFILE write-only", unix.O_TMPFILE | unix.O_WRONLY, false},
+		{"O_TMPFILE read-only", unix.O_TMPFILE | unix.O_RDONLY, true},
+		{"__O_TMPFILE without O_DIRECTORY", oTmpfileOnly | unix.O_RDWR, true},
+		{"with O_CREAT", unix.O_TMPFILE | unix.O_RDWR | unix.O_CREAT, true},
+		{"O_PATH drops it", unix.O_TMPFILE | unix.O_PATH, false},
+		{"no O_TMPFILE", unix.O_DIRECTORY | unix.O_RDONLY, false},
+	} {
+		assert.Equal(t, c.bad, badTmpfileFlags(c.flags), c.name)
+	}
+}

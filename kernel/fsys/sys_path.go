@@ -28,6 +28,9 @@ import (
 // records in Device and answers OpenDevice, for package kernel to open.
 // Context: trap, kernel lock held; does not allocate.
 func SysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int64 {
+	if badTmpfileFlags(flags) {
+		return -abi.EINVAL
+	}
 	var p fs.Path
 	if e := copyPath(path, &p); e != 0 {
 		return e
@@ -54,6 +57,9 @@ func SysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 // or a kernel file is the same either time.
 // Context: trap, files lock held; does not allocate.
 func OpenFile(dirfd int, path uintptr, flags int, mode uint32) (int64, bool) {
+	if badTmpfileFlags(flags) {
+		return -abi.EINVAL, true
+	}
 	var p fs.Path
 	if e := copyPath(path, &p); e != 0 {
 		return e, true
@@ -114,14 +120,8 @@ func openKernelDevice(dev kernelDevice, flags int) int64 {
 // answers needKernel and the inode instead.
 // Context: trap, files lock held; does not allocate.
 func openResolved(dirfd int, p *fs.Path, flags int, mode uint32) (int64, fs.Ino) {
-	if flags&unix.O_PATH == 0 && flags&oTmpfileOnly != 0 { // O_PATH drops the other flags first
-		// Linux's build_open_flags: O_TMPFILE (__O_TMPFILE with
-		// O_DIRECTORY), without O_CREAT, for writing; then gometal's
-		// file system cannot make an unnamed file.
-		if flags&(unix.O_TMPFILE|unix.O_CREAT) != unix.O_TMPFILE || flags&unix.O_ACCMODE == unix.O_RDONLY {
-			return -abi.EINVAL, 0
-		}
-		return -int64(unix.EOPNOTSUPP), 0
+	if flags&unix.O_PATH == 0 && flags&oTmpfileOnly != 0 {
+		return -int64(unix.EOPNOTSUPP), 0 // no unnamed files (badTmpfileFlags checked the flags)
 	}
 	start := vfs.Cwd
 	if p.N > 0 && p.Buf[0] != '/' {
@@ -157,6 +157,16 @@ func kernelOpen(ino fs.Ino) bool {
 
 // oTmpfileOnly is Linux's __O_TMPFILE, O_TMPFILE without O_DIRECTORY.
 const oTmpfileOnly = unix.O_TMPFILE &^ unix.O_DIRECTORY
+
+// badTmpfileFlags reports whether an open's flags ask for an unnamed
+// file the way Linux's build_open_flags refuses (EINVAL) before it
+// looks at the path: __O_TMPFILE without O_DIRECTORY, with O_CREAT, or
+// read-only. O_PATH drops the other flags first. Context: any; does not
+// allocate.
+func badTmpfileFlags(flags int) bool {
+	return flags&unix.O_PATH == 0 && flags&oTmpfileOnly != 0 &&
+		(flags&(unix.O_TMPFILE|unix.O_CREAT) != unix.O_TMPFILE || flags&unix.O_ACCMODE == unix.O_RDONLY)
+}
 
 // openIno makes a descriptor for an inode that open resolved, which is
 // neither a FIFO nor a kernel-generated file unless O_PATH. O_DIRECT is
