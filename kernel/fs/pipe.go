@@ -154,16 +154,6 @@ func (ps *Pipes) Write(m *Mem, i int, src []byte) (int, Errno) {
 	return k, ok
 }
 
-// Readable reports whether a read of pipe i would not wait: bytes held,
-// or no writer left (end of file).
-func (ps *Pipes) Readable(i int) bool { return ps.p[i].n > 0 || ps.p[i].writers == 0 }
-
-// Writable reports whether a write of PipeBuf bytes would not wait (or
-// would fail at once with EPIPE).
-func (ps *Pipes) Writable(i int) bool {
-	return ps.p[i].readers == 0 || ps.HasRoom(i)
-}
-
 // HasRoom reports whether pipe i has room for PipeBuf more bytes (Linux's
 // pipe is not full). Context: any; does not allocate.
 func (ps *Pipes) HasRoom(i int) bool { return PipeSize-ps.p[i].n >= PipeBuf }
