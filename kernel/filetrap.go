@@ -106,47 +106,38 @@ var kernelOnlyCalls = [...]uint16{
 // notFileCall, having changed nothing, when the path or descriptor needs
 // the kernel lock (a device, a FIFO, a kernel file, a descriptor of
 // another kind).
+//
+// The legacy path calls (open, stat, mkdir, ...) come as their at forms
+// (legacyCalls). The first readOnlyFileCalls entries only read the file
+// layer (the stat and access calls, readlinkat, getcwd, statfs): fileTrap
+// holds the files lock shared for them, beside other CPUs' reads.
 var fileCalls = [...]fileCall{
-	{unix.SYS_OPEN, fileOpen},
-	{unix.SYS_OPENAT, fileOpenat},
-	{unix.SYS_CREAT, fileCreat},
 	{unix.SYS_NEWFSTATAT, fileNewfstatat},
-	{unix.SYS_STAT, fileStat},
-	{unix.SYS_LSTAT, fileLstat},
 	{unix.SYS_STATX, fileStatx},
-	{unix.SYS_ACCESS, doAccess},
 	{unix.SYS_FACCESSAT, doFaccessat},
 	{unix.SYS_FACCESSAT2, doFaccessat2},
-	{unix.SYS_READLINK, doReadlink},
 	{unix.SYS_READLINKAT, doReadlinkat},
-	{unix.SYS_MKDIR, doMkdir},
+	{unix.SYS_GETCWD, doGetcwd},
+	{unix.SYS_FSTATFS, doFstatfs},
+	{unix.SYS_STATFS, doStatfs},
+	// The calls that change the file layer, under the files lock held
+	// exclusively.
+	{unix.SYS_OPENAT, fileOpenat},
 	{unix.SYS_MKDIRAT, doMkdirat},
-	{unix.SYS_UNLINK, doUnlink},
 	{unix.SYS_UNLINKAT, doUnlinkat},
-	{unix.SYS_RMDIR, doRmdir},
-	{unix.SYS_RENAME, doRename},
 	{unix.SYS_RENAMEAT, doRenameat},
 	{unix.SYS_RENAMEAT2, doRenameat2},
-	{unix.SYS_GETCWD, doGetcwd},
 	{unix.SYS_FTRUNCATE, doFtruncate},
 	{unix.SYS_TRUNCATE, doTruncate},
 	{unix.SYS_FALLOCATE, doFallocate},
-	{unix.SYS_FSTATFS, doFstatfs},
-	{unix.SYS_STATFS, doStatfs},
 	{unix.SYS_FCHMOD, doFchmod},
 	{unix.SYS_FCHOWN, doFchown},
 	{unix.SYS_FCHDIR, doFchdir},
-	{unix.SYS_MKNOD, doMknod},
 	{unix.SYS_MKNODAT, doMknodat},
-	{unix.SYS_LINK, doLink},
 	{unix.SYS_LINKAT, doLinkat},
-	{unix.SYS_SYMLINK, doSymlink},
 	{unix.SYS_SYMLINKAT, doSymlinkat},
-	{unix.SYS_CHMOD, doChmod},
 	{unix.SYS_FCHMODAT, doFchmodat},
 	{unix.SYS_FCHMODAT2, doFchmodat2},
-	{unix.SYS_CHOWN, doChown},
-	{unix.SYS_LCHOWN, doLchown},
 	{unix.SYS_FCHOWNAT, doFchownat},
 	{unix.SYS_UTIMENSAT, doUtimensat},
 	{unix.SYS_CHDIR, doChdir},
@@ -163,6 +154,10 @@ var fileCalls = [...]fileCall{
 	// other commands (record locks, dup) answer notFileCall.
 	{unix.SYS_FCNTL, fileFcntl},
 }
+
+// readOnlyFileCalls is how many of fileCalls' first entries only read
+// the file layer.
+const readOnlyFileCalls = 8
 
 // fileFcntl is fcntl(2)'s flag commands under the files lock alone
 // (fdcalls.FcntlFlags); notFileCall for the others.
@@ -221,60 +216,35 @@ type fileCall struct {
 	fn sysHandler
 }
 
-// fileCallOf returns the handler fileCalls has for nr, or nil.
+// fileCallIndex returns nr's index in fileCalls, or -1.
 // Context: any; does not allocate.
-func fileCallOf(nr uint64) sysHandler {
+func fileCallIndex(nr uint64) int {
 	for i := range fileCalls {
 		if fileCalls[i].nr == nr {
-			return fileCalls[i].fn
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
-// fileOpenat, fileOpen and fileCreat are openat(2), open(2) and
-// creat(2) under the files lock alone (fsys.OpenFile), with the
-// arguments as doOpenat, doOpen and doCreat read them.
-// Context: trap, files lock held; does not allocate.
-func fileOpenat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return openFile(int(int32(a[0])), a[1], int(int32(a[2])), uint32(a[3]))
-}
-
-// fileOpen is open(2) under the files lock alone. Context: trap, files lock held.
-func fileOpen(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return openFile(unix.AT_FDCWD, a[0], int(int32(a[1])), uint32(a[2]))
-}
-
-// fileCreat is creat(2) under the files lock alone. Context: trap, files lock held.
-func fileCreat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return openFile(unix.AT_FDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, uint32(a[1]))
-}
-
-// openFile is fsys.OpenFile with notFileCall for an open that needs the
+// fileOpenat is openat(2) under the files lock alone (fsys.OpenFile),
+// with the arguments as doOpenat reads them (open and creat come as
+// openat: legacyCalls), and notFileCall for an open that needs the
 // kernel lock. Context: trap, files lock held; does not allocate.
-func openFile(dirfd int, path uintptr, flags int, mode uint32) int64 {
-	if r, ok := fsys.OpenFile(dirfd, path, flags, mode); ok {
+func fileOpenat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	if r, ok := fsys.OpenFile(int(int32(a[0])), a[1], int(int32(a[2])), uint32(a[3])); ok {
 		return r
 	}
 	return notFileCall
 }
 
-// fileNewfstatat, fileStat, fileLstat and fileStatx are the stat calls
-// under the files lock alone: fsys's, with notFileCall where they would
-// describe a descriptor by its kind (AT_EMPTY_PATH on a socket, say).
+// fileNewfstatat and fileStatx are the stat calls under the files lock
+// alone (stat and lstat come as newfstatat: legacyCalls): fsys's, with
+// notFileCall where they would describe a descriptor by its kind
+// (AT_EMPTY_PATH on a socket, say).
 // Context: trap, files lock held; does not allocate.
 func fileNewfstatat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return statFile(fsys.SysNewfstatat(int(int32(a[0])), a[1], a[2], int(int32(a[3]))))
-}
-
-// fileStat is stat(2) under the files lock alone. Context: trap, files lock held.
-func fileStat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return statFile(fsys.SysNewfstatat(unix.AT_FDCWD, a[0], a[1], 0))
-}
-
-// fileLstat is lstat(2) under the files lock alone. Context: trap, files lock held.
-func fileLstat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return statFile(fsys.SysNewfstatat(unix.AT_FDCWD, a[0], a[1], unix.AT_SYMLINK_NOFOLLOW))
 }
 
 // fileStatx is statx(2) under the files lock alone. Context: trap, files lock held.
@@ -293,11 +263,13 @@ func statFile(r int64) int64 {
 
 // callLocks returns the locks system call nr takes: the files lock first
 // for the calls fdcalls.FileCall or fileCalls serve, the kernel lock
-// alone for those kernelOnlyCalls lists, both for the rest.
+// alone for those kernelOnlyCalls lists, both for the rest; a legacy
+// path call those of its at form (legacyCalls).
 // Context: any; does not allocate.
 func callLocks(nr uint64) lockClass {
+	nr = atCallNr(nr) // a legacy path call as its at form
 	switch {
-	case fdcalls.FileCallNr(nr) || fdcalls.StreamCallNr(nr) || fileCallOf(nr) != nil:
+	case fdcalls.FileCallNr(nr) || fdcalls.StreamCallNr(nr) || fileCallIndex(nr) >= 0:
 		return lockFilesFirst
 	case kernelOnly(nr):
 		return lockKernelOnly
@@ -356,6 +328,17 @@ const (
 // An O_PATH descriptor where Linux's fdget does not find it is given a
 // closed descriptor's number first (fdcalls.PathHide), so the handler
 // answers as for a closed descriptor.
+// The calls that only read the file layer hold the files lock shared
+// (klock.Handle.RLock), beside each other on other CPUs: fstat, pread64,
+// read, lseek and getdents64 of a file or directory (fdcalls.ReadsOnly;
+// the last three hold the description's offset lock too,
+// vfs.Desc.LockOffset) and the first readOnlyFileCalls of fileCalls (the
+// stat and access calls, readlinkat, getcwd, statfs). Every
+// other call holds it exclusively, which waits until the shared holders
+// have left, so a shared holder never sees the file layer change under it,
+// and every TLB shootdown is made with no shared holder either (below).
+// A descriptor that turned into another kind between the look without
+// the lock and the shared hold goes to the locked path.
 // It answers fileNotServed, having changed nothing, for a descriptor of
 // another kind (a bad number included: the locked path answers EBADF;
 // the kind is looked at once without the lock, then again under it), for
@@ -392,14 +375,17 @@ const (
 //
 //go:noinline
 func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
-	nr := f.AX
 	if r, ok := fileCallUnlocked(f); ok {
 		f.AX = uint64(r)
 		fileCallsLockFree.Add(1)
 		return fileServed
 	}
-	if fdcalls.FileCallNr(nr) || fdcalls.StreamCallNr(nr) {
-		if d := fdtab.Get(int(f.DI)); d == nil || !(d.Kind == fdtab.KindFile && fdcalls.FileCallNr(nr) || fdcalls.StreamCallOn(nr, d, uintptr(f.SI))) {
+	a := sysArgs{uintptr(f.DI), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10), uintptr(f.R8), uintptr(f.R9)}
+	nr := atForm(f.AX, &a) // a legacy path call as its at form
+	i, shared := fileCallIndex(nr), false
+	if i < 0 {
+		d := fdtab.Get(int(a[0]))
+		if d == nil || !(d.Kind == fdtab.KindFile && fdcalls.FileCallNr(nr) || fdcalls.StreamCallOn(nr, d, a[1])) {
 			// A first look without the lock, so that the calls on
 			// sockets, blocking pipes and the console do not take the
 			// files lock twice: a descriptor that another CPU is
@@ -408,19 +394,32 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 			percpu.Count(c, percpu.EvFileCallLocked)
 			return fileNotServed
 		}
+		shared = d.Kind == fdtab.KindFile && fdcalls.ReadsOnly(nr)
+	} else {
+		shared = i < readOnlyFileCalls
 	}
 	c.InUser.Store(false)
 	c.KickTaken = false
-	klock.Files.Lock(c)
-	klock.Files.SetHolder(klock.TrapTag(f))
-	a := sysArgs{uintptr(f.DI), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10), uintptr(f.R8), uintptr(f.R9)}
+	if shared {
+		klock.Files.RLock(c)
+	} else {
+		klock.Files.Lock(c)
+		klock.Files.SetHolder(klock.TrapTag(f))
+	}
 	fdcalls.PathHide(nr, (*[6]uintptr)(&a)) // an O_PATH descriptor where Linux's fdget does not find it
 	ret, stream, doorbell := notFileCall, false, -1
-	if h := fileCallOf(nr); h != nil {
-		ret = h(c, sched.None, a) // no handler there uses the thread
+	if i >= 0 {
+		ret = fileCalls[i].fn(c, sched.None, a) // no handler there uses the thread
 	} else if d := fileDescriptor(int(a[0]), nr); d != nil {
+		pos := shared && fdcalls.MovesOffset(nr)
+		if pos {
+			vfs.DescOf(d).LockOffset() // other CPUs may read through this description beside this one
+		}
 		ret = fdcalls.FileCall(nr, d, a[1], a[2], a[3])
-	} else if d := fdtab.Get(int(a[0])); d != nil && fdcalls.StreamCallOn(nr, d, a[1]) {
+		if pos {
+			vfs.DescOf(d).UnlockOffset()
+		}
+	} else if d := fdtab.Get(int(a[0])); d != nil && !shared && fdcalls.StreamCallOn(nr, d, a[1]) {
 		ret, stream = fdcalls.StreamCall(nr, int(a[0]), d, a[1], a[2]), true
 		if ret == vfs.WouldBlock {
 			ret = notFileCall // a console write with no slot free waits on the kernel lock's path
@@ -429,7 +428,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		}
 	}
 	if ret == notFileCall {
-		klock.Files.Unlock(c)
+		klock.Files.Release(c, shared)
 		percpu.Count(c, percpu.EvFileCallLocked)
 		return fileNotServed
 	}
@@ -438,10 +437,11 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	// The calls that record wake-ups: the stream calls and epoll_ctl.
 	wake := (stream || nr == unix.SYS_EPOLL_CTL) && fdcalls.RecordsNeedKernel()
 	if vm.OutOfMemory() {
-		stopAfterFileCall(c)
+		klock.Files.Release(c, shared)
+		stopAfterFileCall(c) // c stays out of ring 3: InUser stays clear
 	}
 	c.InUser.Store(true)
-	klock.Files.Unlock(c)
+	klock.Files.Release(c, shared)
 	if doorbell >= 0 {
 		console.VconQ[doorbell].RingDoorbell() // a console write's: the host's slow part, after the lock
 	}
@@ -475,8 +475,8 @@ func kickSelfIfTaken(c *percpu.CPU) {
 // stopAfterFileCall ends the program after a call under the files lock
 // alone ran out of frames faulting in the program's memory
 // (stopIfOutOfMemory), under the kernel lock, as the locked path does.
-// Context: trap, files lock held by c, kernel lock not held; does not
-// allocate; does not return.
+// Context: trap, no lock held (fileTrap released the files lock, shared
+// or exclusive, first); does not allocate; does not return.
 //
 // A gate of tools/trapcheck's TestGometalFileLockDomain (the path under
 // the files lock alone goes no further without the kernel lock), so not
@@ -484,7 +484,6 @@ func kickSelfIfTaken(c *percpu.CPU) {
 //
 //go:noinline
 func stopAfterFileCall(c *percpu.CPU) {
-	klock.Files.Unlock(c)
 	klock.Kernel.Lock(c)
 	stopIfOutOfMemory()
 }

@@ -30,7 +30,8 @@ func TestLockClasses(t *testing.T) {
 		assert.Equal(t, lockKernelOnly, callLocks(uint64(nr)), "call %d", nr)
 	}
 	for nr := range uint64(len(syscallTable) + 10) {
-		desc, path := fdcalls.FileCallNr(nr) || fdcalls.StreamCallNr(nr), fileCallOf(nr) != nil
+		at := atCallNr(nr) // a legacy path call is served as its at form
+		desc, path := fdcalls.FileCallNr(at) || fdcalls.StreamCallNr(at), fileCallIndex(at) >= 0
 		assert.False(t, desc && path, "call %d is in both", nr)
 		assert.Equal(t, desc || path, callLocks(nr) == lockFilesFirst, "call %d", nr)
 		if desc || path {
@@ -43,4 +44,41 @@ func TestLockClasses(t *testing.T) {
 	assert.Equal(t, lockBoth, callLocks(unix.SYS_MADVISE))
 	assert.Equal(t, lockBoth, callLocks(unix.SYS_MPROTECT))
 	assert.Equal(t, lockKernelOnly, callLocks(unix.SYS_FUTEX))
+}
+
+// TestReadOnlyFileCalls: the calls fileTrap serves under the files lock
+// held shared are exactly those that only read the file layer: the
+// first readOnlyFileCalls of fileCalls (the stat and access calls,
+// readlinkat, getcwd, statfs; stat, lstat, access and readlink come as
+// their at forms) and fstat, pread64, read, lseek and getdents64 of a
+// file, the last three with the description's offset lock; every call
+// that makes, changes or removes anything holds it exclusively.
+func TestReadOnlyFileCalls(t *testing.T) {
+	want := []uint64{
+		unix.SYS_NEWFSTATAT, unix.SYS_STATX, unix.SYS_FACCESSAT, unix.SYS_FACCESSAT2,
+		unix.SYS_READLINKAT, unix.SYS_GETCWD, unix.SYS_FSTATFS, unix.SYS_STATFS,
+	}
+	var got []uint64
+	for _, c := range fileCalls[:readOnlyFileCalls] {
+		got = append(got, c.nr)
+	}
+	assert.ElementsMatch(t, want, got)
+	for _, nr := range []uint64{unix.SYS_STAT, unix.SYS_LSTAT, unix.SYS_ACCESS, unix.SYS_READLINK} {
+		assert.Less(t, fileCallIndex(atCallNr(nr)), readOnlyFileCalls, "call %d reads only, as its at form", nr)
+	}
+	for _, nr := range []uint64{unix.SYS_OPENAT, unix.SYS_UNLINKAT, unix.SYS_MKDIRAT, unix.SYS_RENAMEAT2,
+		unix.SYS_FCHMOD, unix.SYS_UTIMENSAT, unix.SYS_EPOLL_CTL, unix.SYS_FCNTL, unix.SYS_UMASK, unix.SYS_CHDIR} {
+		i := fileCallIndex(nr)
+		assert.GreaterOrEqual(t, i, readOnlyFileCalls, "call %d changes the file layer", nr)
+	}
+	for _, nr := range []uint64{unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64} {
+		assert.True(t, fdcalls.ReadsOnly(nr), "call %d", nr)
+	}
+	for _, nr := range []uint64{unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64} {
+		assert.True(t, fdcalls.MovesOffset(nr), "call %d moves the offset: it takes the offset lock", nr)
+	}
+	assert.False(t, fdcalls.MovesOffset(unix.SYS_PREAD64))
+	for _, nr := range []uint64{unix.SYS_WRITE, unix.SYS_PWRITE64, unix.SYS_CLOSE, unix.SYS_FSYNC, unix.SYS_FDATASYNC} {
+		assert.False(t, fdcalls.ReadsOnly(nr), "call %d changes a file or the descriptors", nr)
+	}
 }

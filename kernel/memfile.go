@@ -82,6 +82,7 @@ func writeSchedView(w kfiles.Writer) {
 	kfiles.WriteLockStats(w, "kernel", klock.Kernel.Stats())
 	kfiles.WriteLockStats(w, "run_queue", klock.RunQueueStats())
 	kfiles.WriteLockStats(w, "files", klock.Files.Stats())
+	kfiles.WriteLockStats(w, "files_shared", klock.SharedStats())
 	kfiles.WriteLockStats(w, "memory", klock.Mem.Stats())
 	kfiles.WriteLockStats(w, "slices", klock.Slices.Stats())
 	kfiles.WriteLockStats(w, "signals", klock.Signals.Stats())

@@ -21,7 +21,8 @@ const blocked = thread.Blocked
 // doSyscall runs the system call in t's saved registers (number in RAX,
 // arguments in RDI, RSI, RDX, R10, R8, R9) through syscallTable, or the
 // Unix-domain and netlink socket code for calls on those sockets, and stores
-// the result in RAX unless the thread blocked. A number with no handler
+// the result in RAX unless the thread blocked. A legacy path call (open,
+// stat, mkdir, ...) runs as its at form (legacyCalls). A number with no handler
 // gets ENOSYS and is logged by name once.
 // Context: trap, kernel lock held; does not allocate.
 func doSyscall(c *percpu.CPU, t sched.TID) {
@@ -30,6 +31,7 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 	nr := r.AX
 	threadtab.Threads[t].RestartNr = nr // what a restarted call executes again
 	countLockedCall(nr)
+	nr = atForm(nr, &a)  // a legacy path call as its at form
 	if !kernelOnly(nr) { // the kernel-only calls take no descriptor
 		lockFiles(c)
 		fdcalls.PathHide(nr, (*[6]uintptr)(&a)) // an O_PATH descriptor where Linux's fdget does not find it

@@ -15,10 +15,12 @@ import (
 )
 
 // The system-call table: one entry per Linux x86-64 call number the kernel
-// answers, with its handler; how much of Linux's behaviour it has and the
-// note for the reader are in syscallSupport and syscallNotes, below the
-// table. A number with no entry returns ENOSYS and is logged
-// by name once (unimplemented). docs/syscalls.md is generated from these
+// answers, with its handler, but for the legacy path calls (open, stat,
+// mkdir, ...), which are served as their at forms (legacyCalls); how
+// much of Linux's behaviour each call has and the note for the reader
+// are in syscallSupport and syscallNotes, below the table, the legacy
+// calls' included. A number with neither an entry nor a legacyCalls row
+// returns ENOSYS and is logged by name once (unimplemented). docs/syscalls.md is generated from these
 // tables (TestSyscallsDoc), so they and the document cannot drift apart.
 //
 // Handlers run in trap context. doSyscall calls them through the table's
@@ -74,8 +76,6 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_PIPE2:           doPipe2,
 	unix.SYS_FSTAT:           doFstat,
 	unix.SYS_NEWFSTATAT:      doNewfstatat,
-	unix.SYS_STAT:            doStat,
-	unix.SYS_LSTAT:           doLstat,
 	unix.SYS_STATX:           doStatx,
 	unix.SYS_GETDENTS64:      doGetdents64,
 	unix.SYS_FTRUNCATE:       doFtruncate,
@@ -100,33 +100,19 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_SENDFILE:        doSendfile,
 
 	// Paths.
-	unix.SYS_OPEN:       doOpen,
 	unix.SYS_OPENAT:     doOpenat,
-	unix.SYS_CREAT:      doCreat,
-	unix.SYS_ACCESS:     doAccess,
 	unix.SYS_FACCESSAT:  doFaccessat,
 	unix.SYS_FACCESSAT2: doFaccessat2,
-	unix.SYS_READLINK:   doReadlink,
 	unix.SYS_READLINKAT: doReadlinkat,
-	unix.SYS_MKDIR:      doMkdir,
 	unix.SYS_MKDIRAT:    doMkdirat,
-	unix.SYS_MKNOD:      doMknod,
 	unix.SYS_MKNODAT:    doMknodat,
-	unix.SYS_UNLINK:     doUnlink,
 	unix.SYS_UNLINKAT:   doUnlinkat,
-	unix.SYS_RMDIR:      doRmdir,
-	unix.SYS_RENAME:     doRename,
 	unix.SYS_RENAMEAT:   doRenameat,
 	unix.SYS_RENAMEAT2:  doRenameat2,
-	unix.SYS_LINK:       doLink,
 	unix.SYS_LINKAT:     doLinkat,
-	unix.SYS_SYMLINK:    doSymlink,
 	unix.SYS_SYMLINKAT:  doSymlinkat,
-	unix.SYS_CHMOD:      doChmod,
 	unix.SYS_FCHMODAT:   doFchmodat,
 	unix.SYS_FCHMODAT2:  doFchmodat2,
-	unix.SYS_CHOWN:      doChown,
-	unix.SYS_LCHOWN:     doLchown,
 	unix.SYS_FCHOWNAT:   doFchownat,
 	unix.SYS_UTIMENSAT:  doUtimensat,
 	unix.SYS_GETCWD:     doGetcwd,
@@ -212,9 +198,10 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_RECVMSG:     doRecvmsg,
 }
 
-// syscallSupport says, for each call syscallTable answers, how much of
-// its Linux behaviour the kernel provides (TestSyscallTable checks that
-// the two tables name the same calls); docs/syscalls.md shows it
+// syscallSupport says, for each call syscallTable answers (a legacy path
+// call through its at form's handler: legacyCalls), how much of its
+// Linux behaviour the kernel provides (TestSyscallTable checks that the
+// two name the same calls); docs/syscalls.md shows it
 // (TestSyscallsDoc). No kernel code reads it, so the linker leaves it out
 // of the image, and the table the kernel dispatches through holds a
 // handler per call and nothing else (3.6 KB less image).
@@ -511,16 +498,6 @@ func doNewfstatat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysNewfstatat(int(int32(a[0])), a[1], a[2], int(int32(a[3])))
 }
 
-// doStat serves stat(2). Context: trap, kernel lock held.
-func doStat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysNewfstatat(unix.AT_FDCWD, a[0], a[1], 0)
-}
-
-// doLstat serves lstat(2). Context: trap, kernel lock held.
-func doLstat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysNewfstatat(unix.AT_FDCWD, a[0], a[1], unix.AT_SYMLINK_NOFOLLOW)
-}
-
 // doStatx serves statx(2). Context: trap, kernel lock held.
 func doStatx(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysStatx(int(int32(a[0])), a[1], int(int32(a[2])), a[4])
@@ -606,24 +583,9 @@ func doNoFastCopy(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return fdcalls.SysNoFastCopy(threadtab.Threads[t].RestartNr, (*[6]uintptr)(&a))
 }
 
-// doOpen serves open(2). Context: trap, kernel lock held.
-func doOpen(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysOpenat(t, unix.AT_FDCWD, a[0], int(int32(a[1])), uint32(a[2]))
-}
-
 // doOpenat serves openat(2). Context: trap, kernel lock held.
 func doOpenat(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return sysOpenat(t, int(int32(a[0])), a[1], int(int32(a[2])), uint32(a[3]))
-}
-
-// doCreat serves creat(2). Context: trap, kernel lock held.
-func doCreat(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysOpenat(t, unix.AT_FDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, uint32(a[1]))
-}
-
-// doAccess serves access(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doAccess(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFaccessat(unix.AT_FDCWD, a[0], int(int32(a[1])), 0)
 }
 
 // doFaccessat serves faccessat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
@@ -636,19 +598,9 @@ func doFaccessat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFaccessat(int(int32(a[0])), a[1], int(int32(a[2])), int(int32(a[3])))
 }
 
-// doReadlink serves readlink(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doReadlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysReadlinkat(unix.AT_FDCWD, a[0], a[1], int(int32(a[2])))
-}
-
 // doReadlinkat serves readlinkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doReadlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysReadlinkat(int(int32(a[0])), a[1], a[2], int(int32(a[3])))
-}
-
-// doMkdir serves mkdir(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doMkdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysMkdirat(unix.AT_FDCWD, a[0], uint32(a[1]))
 }
 
 // doMkdirat serves mkdirat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
@@ -656,34 +608,14 @@ func doMkdirat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysMkdirat(int(int32(a[0])), a[1], uint32(a[2]))
 }
 
-// doMknod serves mknod(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doMknod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysMknodat(unix.AT_FDCWD, a[0], uint32(a[1]))
-}
-
 // doMknodat serves mknodat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doMknodat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysMknodat(int(int32(a[0])), a[1], uint32(a[2]))
 }
 
-// doUnlink serves unlink(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doUnlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysUnlinkat(unix.AT_FDCWD, a[0], 0)
-}
-
 // doUnlinkat serves unlinkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doUnlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysUnlinkat(int(int32(a[0])), a[1], int(int32(a[2])))
-}
-
-// doRmdir serves rmdir(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doRmdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysUnlinkat(unix.AT_FDCWD, a[0], unix.AT_REMOVEDIR)
-}
-
-// doRename serves rename(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doRename(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysRenameat2(unix.AT_FDCWD, a[0], unix.AT_FDCWD, a[1], 0)
 }
 
 // doRenameat serves renameat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
@@ -696,29 +628,14 @@ func doRenameat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysRenameat2(int(int32(a[0])), a[1], int(int32(a[2])), a[3], uint32(a[4]))
 }
 
-// doLink serves link(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doLink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysLinkat(unix.AT_FDCWD, a[0], unix.AT_FDCWD, a[1], 0)
-}
-
 // doLinkat serves linkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doLinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysLinkat(int(int32(a[0])), a[1], int(int32(a[2])), a[3], int(int32(a[4])))
 }
 
-// doSymlink serves symlink(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doSymlink(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysSymlinkat(a[0], unix.AT_FDCWD, a[1])
-}
-
 // doSymlinkat serves symlinkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doSymlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysSymlinkat(a[0], int(int32(a[1])), a[2])
-}
-
-// doChmod serves chmod(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doChmod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFchmodat(unix.AT_FDCWD, a[0], uint32(a[1]), 0)
 }
 
 // doFchmodat serves fchmodat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
@@ -729,16 +646,6 @@ func doFchmodat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // doFchmodat2 serves fchmodat2(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchmodat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFchmodat(int(int32(a[0])), a[1], uint32(a[2]), int(int32(a[3])))
-}
-
-// doChown serves chown(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doChown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFchownat(unix.AT_FDCWD, a[0], int32(a[1]), int32(a[2]), 0)
-}
-
-// doLchown serves lchown(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doLchown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFchownat(unix.AT_FDCWD, a[0], int32(a[1]), int32(a[2]), unix.AT_SYMLINK_NOFOLLOW)
 }
 
 // doFchownat serves fchownat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).

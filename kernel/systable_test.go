@@ -12,6 +12,7 @@ import (
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 var updateDocs = flag.Bool("update", false, "rewrite docs/syscalls.md from the system-call table")
@@ -22,7 +23,8 @@ var updateDocs = flag.Bool("update", false, "rewrite docs/syscalls.md from the s
 func TestSyscallTable(t *testing.T) {
 	rows := 0
 	require.LessOrEqual(t, len(syscallSupport), len(syscallTable), "a support level past the table's last handler")
-	for nr, handler := range syscallTable {
+	for nr := range syscallTable {
+		handler := handlerOf(nr)
 		level := supportOf(nr)
 		if handler == nil {
 			assert.Zero(t, level, "number %d has a support level but no handler", nr)
@@ -40,9 +42,18 @@ func TestSyscallTable(t *testing.T) {
 	for nr, note := range syscallNotes {
 		if note != "" {
 			require.Less(t, nr, len(syscallTable), "the note for %d has no row", nr)
-			assert.NotNil(t, syscallTable[nr], "%s: a note for a call the kernel does not answer", abi.SyscallName(uint64(nr)))
+			assert.NotNil(t, handlerOf(nr), "%s: a note for a call the kernel does not answer", abi.SyscallName(uint64(nr)))
 		}
 	}
+}
+
+// handlerOf returns the handler that serves call nr: its at form's for a
+// legacy path call (legacyCalls), nil for none.
+func handlerOf(nr int) sysHandler {
+	if at := atCallNr(uint64(nr)); at < uint64(len(syscallTable)) {
+		return syscallTable[at]
+	}
+	return nil
 }
 
 // supportOf returns call nr's support level, 0 for none.
@@ -96,7 +107,7 @@ func syscallsDoc() []byte {
 		var handler sysHandler
 		note := ""
 		if nr < len(syscallTable) {
-			handler = syscallTable[nr]
+			handler = handlerOf(nr)
 		}
 		if nr < len(syscallNotes) {
 			note = syscallNotes[nr]
@@ -135,4 +146,48 @@ Every Linux x86-64 system call, with what the kernel does with it:
 `, count[supFull], count[supPartial], count[supFixed], enosys)
 	b.Write(rows.Bytes())
 	return b.Bytes()
+}
+
+// TestLegacyCalls: each legacy path call becomes its at form with the
+// arguments Linux's own wrappers give it (AT_FDCWD for the directories,
+// the flags the call implies), has no handler of its own, and its at
+// form has one; any other call keeps its number and arguments.
+func TestLegacyCalls(t *testing.T) {
+	const cwd = uintptr(1<<64 - 100) // AT_FDCWD as the register holds it
+	regs := sysArgs{11, 12, 13, 14, 15, 16}
+	for _, c := range []struct {
+		nr, at uint64
+		want   sysArgs
+	}{
+		{unix.SYS_OPEN, unix.SYS_OPENAT, sysArgs{cwd, 11, 12, 13, 14, 15}},
+		{unix.SYS_CREAT, unix.SYS_OPENAT, sysArgs{cwd, 11, unix.O_CREAT | unix.O_WRONLY | unix.O_TRUNC, 12, 13, 14}},
+		{unix.SYS_STAT, unix.SYS_NEWFSTATAT, sysArgs{cwd, 11, 12, 0, 13, 14}},
+		{unix.SYS_LSTAT, unix.SYS_NEWFSTATAT, sysArgs{cwd, 11, 12, unix.AT_SYMLINK_NOFOLLOW, 13, 14}},
+		{unix.SYS_ACCESS, unix.SYS_FACCESSAT, sysArgs{cwd, 11, 12, 13, 14, 15}},
+		{unix.SYS_READLINK, unix.SYS_READLINKAT, sysArgs{cwd, 11, 12, 13, 14, 15}},
+		{unix.SYS_MKDIR, unix.SYS_MKDIRAT, sysArgs{cwd, 11, 12, 13, 14, 15}},
+		{unix.SYS_MKNOD, unix.SYS_MKNODAT, sysArgs{cwd, 11, 12, 13, 14, 15}},
+		{unix.SYS_UNLINK, unix.SYS_UNLINKAT, sysArgs{cwd, 11, 0, 12, 13, 14}},
+		{unix.SYS_RMDIR, unix.SYS_UNLINKAT, sysArgs{cwd, 11, unix.AT_REMOVEDIR, 12, 13, 14}},
+		{unix.SYS_RENAME, unix.SYS_RENAMEAT, sysArgs{cwd, 11, cwd, 12, 13, 14}},
+		{unix.SYS_LINK, unix.SYS_LINKAT, sysArgs{cwd, 11, cwd, 12, 0, 13}},
+		{unix.SYS_SYMLINK, unix.SYS_SYMLINKAT, sysArgs{11, cwd, 12, 13, 14, 15}},
+		{unix.SYS_CHMOD, unix.SYS_FCHMODAT, sysArgs{cwd, 11, 12, 13, 14, 15}},
+		{unix.SYS_CHOWN, unix.SYS_FCHOWNAT, sysArgs{cwd, 11, 12, 13, 0, 14}},
+		{unix.SYS_LCHOWN, unix.SYS_FCHOWNAT, sysArgs{cwd, 11, 12, 13, unix.AT_SYMLINK_NOFOLLOW, 14}},
+	} {
+		name := abi.SyscallName(c.nr)
+		assert.LessOrEqual(t, c.nr, uint64(maxLegacyNr), name)
+		a := regs
+		assert.Equal(t, c.at, atForm(c.nr, &a), name)
+		assert.Equal(t, c.want, a, name)
+		assert.Equal(t, c.at, atCallNr(c.nr), name)
+		assert.Nil(t, syscallTable[c.nr], "%s: a handler of its own besides its at form", name)
+		assert.NotNil(t, syscallTable[c.at], "%s: its at form has no handler", name)
+		assert.NotZero(t, supportOf(int(c.nr)), "%s keeps its support level", name)
+	}
+	assert.Len(t, legacyCalls, 16)
+	a := regs
+	assert.Equal(t, uint64(unix.SYS_OPENAT), atForm(unix.SYS_OPENAT, &a))
+	assert.Equal(t, regs, a, "an at call keeps its arguments")
 }

@@ -34,7 +34,9 @@ import (
 // the pipe stage until the time limit), and /proc/gometal/sched must
 // show the file and pipe calls served under the files lock alone, the
 // wakes among them, the runtime's fcntl and epoll_ctl calls on opened
-// files served without it, and the files lock's line.
+// files served without it, and the files lock's lines: the reading
+// calls (pread64, fstat, the stat calls, readlinkat) held it shared,
+// the others exclusively.
 func TestFileLockBoot(t *testing.T) {
 	dir := t.TempDir()
 	root := mustRoot(t)
@@ -90,7 +92,20 @@ func TestFileLockBoot(t *testing.T) {
 	f, ok := rows["files"]
 	require.True(t, ok, "no files lock line in /proc/gometal/sched:\n%s", text)
 	t.Logf("files lock: %+v, kernel lock: %+v", f, rows["kernel"])
-	assert.GreaterOrEqual(t, f.acquisitions, events["file_call_fileslock"], "each file call took the files lock")
+	// The calls that only read the file layer hold the files lock
+	// shared (kernel/filetrap.go): per round each thread's pread, and
+	// every 16 rounds its fstat, three newfstatat and readlinkat. The
+	// others hold it exclusively: per round the pwrite and the append,
+	// every 16 rounds the other ten.
+	sh, ok := rows["files_shared"]
+	require.True(t, ok, "no files_shared line in /proc/gometal/sched:\n%s", text)
+	t.Logf("files lock shared: %+v", sh)
+	assert.GreaterOrEqual(t, sh.acquisitions, uint64(threads*(rounds+rounds/16*5)), "the reading calls held the files lock shared")
+	assert.GreaterOrEqual(t, f.acquisitions, uint64(threads*(rounds*2+rounds/16*10)), "the changing calls held it exclusively")
+	assert.GreaterOrEqual(t, f.acquisitions+sh.acquisitions, events["file_call_fileslock"], "each file call took the files lock")
+	assert.LessOrEqual(t, sh.contended, sh.acquisitions)
+	assert.Equal(t, sh.contended == 0, sh.spinNs == 0, "shared: wait time exactly when contended")
+	assert.Zero(t, sh.holdNs, "shared holds are not timed")
 	assert.LessOrEqual(t, f.contended, f.acquisitions)
 	assert.LessOrEqual(t, f.longestNs, f.holdNs)
 	assert.Equal(t, f.contended == 0, f.spinNs == 0, "spin time exactly when contended")

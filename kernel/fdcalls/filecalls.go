@@ -68,6 +68,24 @@ func fileIO(nr uint64, d *vfs.Desc, buf, n, pos uintptr) int64 {
 	return fileWrite(d, buf, n, off)
 }
 
+// ReadsOnly reports whether FileCall's call nr only reads the file
+// layer's state, but for the description's offset (MovesOffset), so that
+// package kernel's fileTrap serves it under the files lock held shared:
+// fstat, pread64, read, lseek and getdents64.
+// Context: any; does not allocate.
+func ReadsOnly(nr uint64) bool {
+	return MovesOffset(nr) || nr == unix.SYS_FSTAT || nr == unix.SYS_PREAD64
+}
+
+// MovesOffset reports whether FileCall's call nr moves the description's
+// offset: read, lseek and getdents64, which under the files lock held
+// shared hold the description's offset lock too (vfs.Desc.LockOffset).
+// (write moves it as well, but holds the files lock exclusively.)
+// Context: any; does not allocate.
+func MovesOffset(nr uint64) bool {
+	return nr == unix.SYS_READ || nr == unix.SYS_LSEEK || nr == unix.SYS_GETDENTS64
+}
+
 // FileCallNr reports whether FileCall serves system call nr.
 // Context: any; does not allocate.
 func FileCallNr(nr uint64) bool {

@@ -63,7 +63,7 @@ func fileRead(d *vfs.Desc, buf, n uintptr, off int64) int64 {
 	if !ok {
 		return -abi.EFAULT
 	}
-	m := vfs.Mem()
+	m := vfs.ReadMem()
 	got, e := vfs.Root.Read(&m, d.Ino, pos, b)
 	if e != 0 {
 		return -int64(e)
@@ -300,7 +300,7 @@ func fileGetdents(d *vfs.Desc, buf uintptr, count uintptr) int64 {
 	if !ok {
 		return -abi.EFAULT
 	}
-	m := vfs.Mem()
+	m := vfs.ReadMem()
 	n := 0
 	for {
 		ent, more := vfs.Root.ReadDir(&m, d.Ino, d.Off)

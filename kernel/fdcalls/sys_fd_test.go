@@ -149,7 +149,7 @@ func TestFcntlFlagsUnlocked(t *testing.T) {
 		assert.False(t, ok, c.why)
 		assert.Equal(t, before, fdtab.Files, "nothing changed: %s", c.why)
 	}
-	assert.Equal(t, unix.O_WRONLY|abi.OLargefile, vfs.Descs[4].Flags)
+	assert.Equal(t, int32(unix.O_WRONLY|abi.OLargefile), vfs.Descs[4].Flags)
 
 	fdtab.Files[3].Desc = vfs.MaxDescs // a word being filled: a Desc out of range
 	_, ok := FcntlFlagsUnlocked(3, unix.F_GETFL, 0)

@@ -270,7 +270,7 @@ func descFlags(fd int, w fdtab.FlagWord) (int, bool) {
 	}
 	fl := vfs.Descs[d].Flags
 	now, _ := fdtab.LoadFlags(fd)
-	return fl, now == w
+	return int(fl), now == w
 }
 
 // setFileFlags is F_SETFL: O_NONBLOCK on the descriptor (on every
@@ -289,12 +289,12 @@ func setFileFlags(f *fdtab.File, arg uintptr) {
 		}
 	}
 	if vfs.HasDesc(f.Kind) {
-		keep := unix.O_APPEND | unix.O_NOATIME
+		keep := int32(unix.O_APPEND | unix.O_NOATIME)
 		if f.Kind == fdtab.KindFile {
 			keep |= unix.O_DIRECT
 		}
 		d := vfs.DescOf(f)
-		d.Flags = d.Flags&^keep | int(arg)&keep
+		d.Flags = d.Flags&^keep | int32(arg)&keep
 	}
 }
 

@@ -231,7 +231,7 @@ func SysNewfstatat(dirfd int, path, st uintptr, flags int) int64 {
 // Context: trap, files lock held; does not allocate.
 func statTarget(dirfd int, path uintptr, flags int) (fs.Ino, int64) {
 	var p fs.Path
-	m := vfs.Mem()
+	m := vfs.ReadMem()
 	found, e := resolveAt(&m, dirfd, path, &p, flags&unix.AT_SYMLINK_NOFOLLOW == 0, flags&unix.AT_EMPTY_PATH != 0)
 	if e == -abi.EBADF && p.N == 0 && fdtab.Get(dirfd) != nil {
 		return 0, 1
@@ -461,7 +461,7 @@ func SysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
 		return -abi.EINVAL
 	}
 	var p fs.Path
-	m := vfs.Mem()
+	m := vfs.ReadMem()
 	found, e := resolveAt(&m, dirfd, path, &p, false, true)
 	if e != 0 {
 		return e
@@ -641,7 +641,7 @@ func SetCwd(ino fs.Ino) {
 // Context: trap, files lock held; does not allocate.
 func SysGetcwd(buf, size uintptr) int64 {
 	var p fs.Path
-	m := vfs.Mem()
+	m := vfs.ReadMem()
 	n, fe := vfs.Root.PathOf(&m, vfs.Cwd, p.Buf[:])
 	if fe != 0 {
 		return -int64(fe)
@@ -668,7 +668,7 @@ func SysStatfs(buf uintptr) int64 {
 	}
 	b := (*[120]byte)(ub) // one length check, not one per field
 	clear(b[:])
-	m := vfs.Mem()
+	m := vfs.ReadMem()
 	free := uint64(max(m.Budget, 0))
 	total := free + uint64(vfs.Root.PagesHeld)
 	le := binary.LittleEndian

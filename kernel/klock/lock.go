@@ -100,6 +100,9 @@ type Handle struct {
 	stats  Stats         // stats.go
 	rank   Rank          // its place in the lock order (rank.go)
 	halted atomic.Uint64 // CPUs halted waiting for it, a bit per CPU id (wait.go)
+	// drainer is the CPU id + 1 of the exclusive taker halted until the
+	// shared holders leave (wait.go's drainReaders), 0 if none.
+	drainer atomic.Int32
 }
 
 // Kernel is the handle on spin.KernelLock, the kernel lock.
@@ -144,7 +147,7 @@ func (l *Handle) Lock(c *percpu.CPU) {
 	checkLockOrder(c, l.rank)
 	start := cpu.Rdtsc()
 	st := l.state()
-	if st.TryLock(c.ID) && (l.rank != RankKernel || waitRunQueues(c) == 0) {
+	if st.TryLock(c.ID) && st.Readers() == 0 && (l.rank != RankKernel || waitRunQueues(c) == 0) {
 		// The common case: one TSC read (each is a call into QEMU under
 		// TCG), the hold starting where the try did.
 		l.since, l.by = start, 0
@@ -155,6 +158,9 @@ func (l *Handle) Lock(c *percpu.CPU) {
 	for !st.HeldBy(c.ID) && !st.TryLock(c.ID) {
 		l.waitWhileHeld(c, st) // wait.go
 	}
+	if st.Readers() != 0 {
+		l.drainReaders(c, st) // wait.go: held now, so no new reader comes in
+	}
 	if l.rank == RankKernel {
 		waitRunQueues(c) // runqueue.go: the kernel lock's holder holds every run-queue lock
 	}
@@ -162,6 +168,61 @@ func (l *Handle) Lock(c *percpu.CPU) {
 	l.stats.Acquired(true, l.since-start)
 	tlb.ServiceTLB(c)
 }
+
+// RLock takes the lock shared on CPU c, beside other shared holders,
+// once no CPU holds it exclusively (spin.Lock.TryRLock). A waiter spins
+// and halts as Lock's do (waitWhileHeld); one that halted passes the
+// release's wake on to the next halted waiter, which may come in beside
+// it. Only the files lock is taken shared (package kernel's fileTrap:
+// the calls that only read the file layer); its shared holds are
+// counted apart, without their hold times (SharedStats).
+// Context: trap, interrupts off; does not allocate.
+func (l *Handle) RLock(c *percpu.CPU) {
+	checkLockOrder(c, l.rank)
+	start := cpu.Rdtsc()
+	st := l.state()
+	contended, halted := false, false
+	for {
+		ok, last := st.TryRLock()
+		if ok {
+			break
+		}
+		if last {
+			l.wakeDrainer() // the taker may have seen this try's count
+		}
+		contended = true
+		halted = l.waitWhileHeld(c, st) || halted
+	}
+	if halted {
+		l.wakeHalted()
+	}
+	sharedStats.Acquired(contended, cpu.Rdtsc()-start)
+	tlb.ServiceTLB(c)
+}
+
+// Release releases the lock c holds, shared (RLock) or not (Unlock).
+// The last shared holder to leave wakes an exclusive taker halted until
+// the readers leave (wakeDrainer).
+// Context: trap, interrupts off; does not allocate.
+func (l *Handle) Release(c *percpu.CPU, shared bool) {
+	if !shared {
+		l.Unlock(c)
+		return
+	}
+	heldLocks[c.ID].release(l.rank)
+	if l.state().RUnlock() {
+		l.wakeDrainer()
+	}
+}
+
+// sharedStats counts the shared holds (RLock) apart from the exclusive
+// ones: /proc/gometal/sched's files_shared line (acquisitions, contended
+// and their wait; no hold times).
+var sharedStats Stats
+
+// SharedStats returns the shared holds' statistics (RLock).
+// Context: any; does not allocate.
+func SharedStats() *Stats { return &sharedStats }
 
 // SetHolder records what the holder is doing, a hold tag (TrapTag), for
 // the longest hold's report. Context: trap, the lock held by the caller;

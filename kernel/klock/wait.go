@@ -58,25 +58,73 @@ const taskPriorityWhileHalted = 0xe0
 // IPI arrives), registered in l.halted so that the release wakes it.
 // Context: trap, interrupts off, spinning in Lock; does not allocate.
 func (l *Handle) haltWhileHeld(c *percpu.CPU, st *spin.Lock) {
-	if !haltingOn.Load() {
+	if !canHalt() {
 		return
-	}
-	if clock.LAPIC.ProcessorPriority()>>4 >= x86.VecLockWake>>4 {
-		return // a class-0xf interrupt is in service: the wake could not end the halt
 	}
 	bit := uint64(1) << uint(c.ID)
 	l.halted.Or(bit)
 	if st.Held() {
-		clock.LAPIC.SetTaskPriority(taskPriorityWhileHalted)
-		percpu.Count(c, percpu.EvLockHalt)
-		cpu.Halt()
-		clock.LAPIC.SetTaskPriority(0)
+		halt(c)
 	}
 	l.halted.And(^bit)
 }
 
-// waitWhileHeld waits on CPU c until the lock st is released (Lock's
-// wait between its tries, and waitUnheld's): it spins, answering TLB
+// canHalt reports whether a waiter may halt now: halting is on and no
+// class-0xf interrupt is in service, whose class would keep the wake
+// from ending the halt. Context: trap, interrupts off; does not
+// allocate.
+func canHalt() bool {
+	return haltingOn.Load() && clock.LAPIC.ProcessorPriority()>>4 < x86.VecLockWake>>4
+}
+
+// halt halts c, every interrupt below class 0xf held back, until a
+// lock-wake, kick or TLB shootdown IPI. Context: trap, interrupts off,
+// waiting for a lock and registered where its release looks; does not
+// allocate.
+func halt(c *percpu.CPU) {
+	clock.LAPIC.SetTaskPriority(taskPriorityWhileHalted)
+	percpu.Count(c, percpu.EvLockHalt)
+	cpu.Halt()
+	clock.LAPIC.SetTaskPriority(0)
+}
+
+// drainReaders waits on CPU c, which has just taken st exclusively (so no
+// new reader comes in), until the CPUs that hold it shared have let go
+// (Lock): it spins, answering TLB shootdowns, and after spinsBeforeHalt
+// looks halts, registered in l.drainer, until the last reader's release
+// wakes it (wakeDrainer). Only the exclusive taker drains, so one slot
+// is enough; the halted mask is for the waiters on the lock word, whom a
+// reader's release must not wake in its place.
+// Context: trap, interrupts off; does not allocate.
+func (l *Handle) drainReaders(c *percpu.CPU, st *spin.Lock) {
+	for spins := 0; st.Readers() != 0; spins++ {
+		tlb.ServiceTLB(c)
+		if spins == spinsBeforeHalt && canHalt() {
+			l.drainer.Store(int32(c.ID + 1))
+			if st.Readers() != 0 {
+				halt(c)
+			}
+			l.drainer.Store(0)
+			spins = 0
+		}
+		cpu.Pause()
+	}
+}
+
+// wakeDrainer sends the lock-wake IPI to the exclusive taker halted in
+// drainReaders, if any, after the last shared hold ended (Release) or a
+// reader's try backed out (RLock). Its caller's locked decrement of the
+// readers comes before this load of drainer, and the drainer's store of
+// drainer before its load of the readers: one of the two sees the other.
+// Context: trap, interrupts off; does not allocate.
+func (l *Handle) wakeDrainer() {
+	if d := l.drainer.Load(); d != 0 {
+		clock.LAPIC.SendIPI(percpu.CPUs[d-1].APICID, x86.VecLockWake)
+	}
+}
+
+// waitWhileHeld waits on CPU c until the lock st is released (Lock's and
+// RLock's wait between their tries, and waitUnheld's): it spins, answering TLB
 // shootdowns, and after spinsBeforeHalt looks halts until a lock-wake
 // IPI (haltWhileHeld), then spins again. It reports whether it came to
 // a halt. Context: trap, interrupts off; does not allocate.

@@ -261,6 +261,10 @@ func printStopped(c *percpu.CPU) {
 		var l klog.Line
 		l.S("files lock: held by cpu ").U(uint64(owner)).Print()
 	}
+	if n := spin.FilesLock.Readers(); n != 0 {
+		var l klog.Line
+		l.S("files lock: held shared by ").U(uint64(n)).S(" CPUs").Print()
+	}
 	printSched()
 }
 

@@ -14,9 +14,20 @@ import "sync/atomic"
 // Lock is a spinlock that records its holder. Kernel code runs with
 // interrupts off, so mutual exclusion between CPUs is all it provides.
 // The zero value is unlocked.
+//
+// A lock may also be held shared, by any number of CPUs at once while no
+// CPU holds it exclusively (TryRLock, RUnlock: the files lock's readers,
+// kernel/klock's RLock). An exclusive taker first takes held, which keeps
+// new readers out, and then waits until readers is 0 (Readers); a reader
+// adds itself to readers and then looks at held, backing out if it is
+// taken. Each side's first step is a locked instruction (a full barrier
+// on x86), before its look at the other's word, so of a reader and a
+// taker that meet, at least one sees the other: the reader backs out, or
+// the taker waits for it.
 type Lock struct {
-	held  atomic.Uint32
-	owner atomic.Int32 // CPU id + 1 of the holder; 0 while free
+	held    atomic.Uint32
+	owner   atomic.Int32 // CPU id + 1 of the holder; 0 while free
+	readers atomic.Int32 // CPUs holding the lock shared
 }
 
 // KernelLock guards the kernel's shared state (threads, run queues,
@@ -50,6 +61,32 @@ func (l *Lock) TryLock(id int) bool {
 	l.owner.Store(int32(id + 1))
 	return true
 }
+
+// TryRLock takes l shared if no CPU holds it exclusively, or has taken
+// it to do so (an exclusive taker waiting for the readers to leave), and
+// reports whether it did. A try that backs out reports last when it left
+// readers at 0: the exclusive taker may have counted it and wait for it
+// to leave, as for a release (RUnlock).
+// Context: trap, interrupts off; does not allocate.
+func (l *Lock) TryRLock() (ok, last bool) {
+	if l.held.Load() != 0 {
+		return false, false
+	}
+	l.readers.Add(1)
+	if l.held.Load() != 0 {
+		return false, l.RUnlock() // an exclusive taker came first
+	}
+	return true, false
+}
+
+// RUnlock lets go of a shared hold of l and reports whether it was the
+// last one (an exclusive taker may be waiting for it).
+// Context: trap, interrupts off; does not allocate.
+func (l *Lock) RUnlock() bool { return l.readers.Add(-1) == 0 }
+
+// Readers returns how many CPUs hold l shared.
+// Context: any; does not allocate.
+func (l *Lock) Readers() int32 { return l.readers.Load() }
 
 // Held reports whether some CPU holds l (spinners wait while it does).
 // Context: any; does not allocate.

@@ -32,3 +32,31 @@ func TestLockOwner(t *testing.T) {
 	assert.True(t, l.TryLock(0), "cpu 0 takes the released lock")
 	assert.True(t, l.HeldBy(0))
 }
+
+// TestSharedHolds: any number of shared holds at once while no CPU
+// holds the lock exclusively; an exclusive take succeeds beside them (it
+// then waits for Readers to reach 0: kernel/klock) and keeps new readers
+// out until it lets go; a try refused by it leaves the count as it was.
+func TestSharedHolds(t *testing.T) {
+	var l spin.Lock
+	try := func() bool {
+		ok, last := l.TryRLock()
+		assert.False(t, ok && last)
+		return ok
+	}
+	require.True(t, try())
+	require.True(t, try(), "a second CPU beside the first")
+	assert.Equal(t, int32(2), l.Readers())
+	assert.False(t, l.Held(), "shared holds are not an exclusive hold")
+	require.True(t, l.TryLock(3), "the exclusive taker takes held beside the readers")
+	assert.False(t, try(), "a new reader stays out while the taker waits or holds")
+	assert.Equal(t, int32(2), l.Readers(), "a refused try leaves no count behind")
+	assert.False(t, l.RUnlock(), "a reader is left")
+	assert.True(t, l.RUnlock(), "the last reader leaves: the taker may go on")
+	assert.Zero(t, l.Readers())
+	assert.False(t, try())
+	require.True(t, l.Unlock(3))
+	require.True(t, try(), "readers come in once the exclusive hold ends")
+	assert.True(t, l.RUnlock())
+	assert.Zero(t, l.Readers())
+}

@@ -96,8 +96,12 @@ func ServiceTLB(c *percpu.CPU) {
 // until each has, or is in the kernel (where it flushes before using user
 // memory). The caller has already updated the page table and flushed its
 // own entries. One CPU shoots at a time: the callers (the mmap family on
-// the kernel lock's path) hold the memory lock. Context: trap, kernel and
-// memory locks held.
+// the kernel lock's path) hold the memory lock. They hold the files lock
+// too, exclusively (package kernel's lockFiles), so no CPU is in a call
+// under the files lock, shared or not, that uses the program's memory
+// directly (package kernel's fileTrap clears c.InUser only for its
+// call). Context: trap, kernel, files (exclusively) and memory locks
+// held.
 func Shootdown(c *percpu.CPU) {
 	if percpu.NOnline == 1 {
 		return

@@ -45,25 +45,37 @@ type Desc struct {
 	Refs   int32
 	Ino    fs.Ino
 	Off    int64
-	Flags  int   // status flags, as F_GETFL shows them but O_NONBLOCK (fsys.NewDescFD's statusFlags)
+	Flags  int32 // status flags, as F_GETFL shows them but O_NONBLOCK (fsys.NewDescFD's statusFlags)
 	Pipe   int32 // fdtab.KindPipe: the pipe
 	Reader bool  // fdtab.KindPipe: the read end (false for both ends of a FIFO opened O_RDWR: BothEnds)
+	// offsetHeld is 1 while a call that holds the files lock shared moves
+	// Off (LockOffset).
+	offsetHeld uint32
 }
 
 // Descs is the table of open file descriptions.
 var Descs [MaxDescs]Desc
 
-// Mem returns the page source of one file-system call: the frame
-// allocator, with what the commit limit still allows as the budget (at
-// boot, before the limit is set, every free frame).
-// Context: trap or boot; does not allocate.
+// Mem returns the page source of one file-system call (ReadMem) and
+// sets the file system's clock for the times the call stamps.
+// Context: trap or boot, files lock held exclusively; does not
+// allocate.
 func Mem() fs.Mem {
+	Root.Now = RealtimeNs()
+	return ReadMem()
+}
+
+// ReadMem returns the page source of a file-system call that only reads
+// (under the files lock held shared, beside other such calls: it stores
+// nothing): the frame allocator, with what the commit limit still allows
+// as the budget (at boot, before the limit is set, every free frame).
+// Context: trap or boot, files lock held; does not allocate.
+func ReadMem() fs.Mem {
 	m := fs.Mem{Frames: &vm.Frames, Budget: int64(vm.Frames.FreeCount())}
 	if vm.CommitLimit != 0 {
 		m.Budget = int64(vm.CommitLimit-min(vm.Committed(), vm.CommitLimit)) / int64(fs.PageSize)
 		m.Budget = max(min(m.Budget, MaxPages-Pages), 0)
 	}
-	Root.Now = RealtimeNs()
 	return m
 }
 
@@ -94,7 +106,7 @@ func RealtimeNs() int64 { return clock.WallAtBoot() + clock.Nanotime() }
 func AllocDesc(ino fs.Ino, flags int) int32 {
 	for i := range Descs {
 		if Descs[i].Refs == 0 {
-			Descs[i] = Desc{Refs: 1, Ino: ino, Flags: flags}
+			Descs[i] = Desc{Refs: 1, Ino: ino, Flags: int32(flags)}
 			return int32(i)
 		}
 	}

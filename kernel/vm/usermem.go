@@ -36,16 +36,18 @@ func DemandFault(va uintptr, write, exec bool) bool {
 
 // LockMem takes the memory lock (klock.Mem) for a holder of the kernel
 // lock or the files lock, recording that lock's hold tag (the system
-// call) as its holder's, and returns the CPU; klock.Mem.Unlock(c)
-// releases it. The areas (VMAs) change under the memory lock alone
+// call) as its holder's (none for a shared hold of the files lock, which
+// keeps no tag), and returns the CPU; klock.Mem.Unlock(c) releases it. The areas (VMAs) change under the memory lock alone
 // (kernel.memCall), so their readers hold it too.
 // Context: trap, kernel or files lock held, memory lock not held; does
 // not allocate.
 func LockMem() *percpu.CPU {
 	c := percpu.This()
-	tag := klock.Files.Tag()
+	tag := uint64(0)
 	if klock.Kernel.HeldBy(c) {
 		tag = klock.Kernel.Tag()
+	} else if klock.Files.HeldBy(c) {
+		tag = klock.Files.Tag()
 	}
 	klock.Mem.Lock(c)
 	klock.Mem.SetHolder(tag)

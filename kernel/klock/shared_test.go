@@ -1,0 +1,122 @@
+package klock
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/spin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// waits reports whether done stays open for 50 ms: the call it stands
+// for is waiting.
+func waits(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return false
+	case <-time.After(50 * time.Millisecond):
+		return true
+	}
+}
+
+// finished fails the test unless done closes within 10 s.
+func finished(t *testing.T, done <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal(what + " still waits")
+	}
+}
+
+// TestFilesSharedHolds: two CPUs hold the files lock shared at once,
+// each with the files rank recorded; an exclusive take waits until both
+// have let go, and a shared take that comes while it waits waits behind
+// it, until its release; the shared holds are counted apart (one of them
+// contended), and a release leaves no rank behind.
+func TestFilesSharedHolds(t *testing.T) {
+	sharedStats.Reset()
+	Files.ResetStats()
+	c0, c1, c2, c3 := &percpu.CPU{ID: 0}, &percpu.CPU{ID: 1}, &percpu.CPU{ID: 2}, &percpu.CPU{ID: 3}
+	Files.RLock(c0)
+	Files.RLock(c1) // does not wait: beside c0
+	assert.Equal(t, int32(2), spin.FilesLock.Readers())
+	assert.Equal(t, lockSet(1<<RankFiles), heldLocks[0]|heldLocks[1])
+	assert.NotZero(t, heldLocks[0]&heldLocks[1], "both record the files rank")
+
+	exclusive := make(chan struct{})
+	go func() { Files.Lock(c2); close(exclusive) }()
+	require.True(t, waits(exclusive), "the exclusive take did not wait for the readers")
+	require.Eventually(t, spin.FilesLock.Held, 10*time.Second, time.Millisecond, "the taker holds held while it waits")
+	shared := make(chan struct{})
+	go func() { Files.RLock(c3); close(shared) }()
+	require.True(t, waits(shared), "a new reader came in beside a waiting exclusive taker")
+
+	Files.Release(c0, true)
+	require.True(t, waits(exclusive), "the exclusive take went on with a reader still in")
+	Files.Release(c1, true)
+	finished(t, exclusive, "the exclusive take, both readers gone,")
+	require.True(t, waits(shared), "a reader came in beside the exclusive holder")
+	assert.True(t, Files.HeldBy(c2))
+	Files.Release(c2, false)
+	finished(t, shared, "the reader, the exclusive hold over,")
+	Files.Release(c3, true)
+
+	assert.Zero(t, spin.FilesLock.Readers())
+	assert.False(t, spin.FilesLock.Held())
+	assert.Zero(t, heldLocks[0]|heldLocks[1]|heldLocks[2]|heldLocks[3])
+	acq, cont, _, hold, _, _ := sharedStats.Counts()
+	assert.Equal(t, [3]uint64{3, 1, 0}, [3]uint64{acq, cont, hold}, "three shared holds, one waited for; no hold times")
+	acq, cont, _, _, _, _ = Files.Stats().Counts()
+	assert.Equal(t, [2]uint64{1, 1}, [2]uint64{acq, cont}, "one exclusive hold, which waited")
+}
+
+// TestFilesSharedExclusion: CPUs taking the files lock shared and
+// exclusively at random never see an exclusive holder beside anyone: a
+// writer changes two words one after the other and checks that no other
+// CPU is in; readers check that the two words agree and count how often
+// another reader was in beside them.
+func TestFilesSharedExclusion(t *testing.T) {
+	const cpus, rounds = 6, 3000
+	var x, y, inside, writers atomic.Int64
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	for id := range cpus {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &percpu.CPU{ID: id}
+			for i := range rounds {
+				if (i+id)%3 == 0 {
+					Files.Lock(c)
+					if inside.Add(1) != 1 || writers.Add(1) != 1 {
+						errs.Add(1)
+					}
+					v := x.Load() + 1
+					x.Store(v)
+					y.Store(v)
+					writers.Add(-1)
+					inside.Add(-1)
+					Files.Release(c, false)
+					continue
+				}
+				Files.RLock(c)
+				inside.Add(1)
+				if writers.Load() != 0 || y.Load() != x.Load() {
+					errs.Add(1)
+				}
+				inside.Add(-1)
+				Files.Release(c, true)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Zero(t, errs.Load(), "a hold beside an exclusive holder")
+	assert.Equal(t, int64(cpus*rounds/3), x.Load(), "every exclusive hold's change is there")
+	assert.Zero(t, spin.FilesLock.Readers())
+	assert.False(t, spin.FilesLock.Held())
+}
