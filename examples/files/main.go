@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,6 +32,7 @@ func main() {
 	directories(dir)
 	renameAndLink(dir)
 	permissions(dir)
+	changeTimes(dir)
 	locks(dir)
 	mapping(dir)
 	devices()
@@ -248,6 +250,41 @@ func permissions(dir string) {
 	var st syscall.Stat_t
 	check(syscall.Stat(p, &st))
 	fmt.Println("owner:", st.Uid, st.Gid)
+}
+
+// changeTimes checks that chmod, chown and utimensat, by path and by
+// descriptor, stamp the file's change time with the time of the call:
+// each runs 30 ms after the file's last change, with no other file call
+// between, and the change time must have moved on by at least 20 ms.
+func changeTimes(dir string) {
+	p := filepath.Join(dir, "ctime")
+	check(os.WriteFile(p, nil, 0o644))
+	f, err := os.Open(p)
+	check(err)
+	fd := int(f.Fd())
+	for _, c := range []struct {
+		name string
+		do   func() error
+	}{
+		{"chmod", func() error { return syscall.Chmod(p, 0o600) }},
+		{"chown", func() error { return syscall.Chown(p, 1, 1) }},
+		{"lchown", func() error { return syscall.Lchown(p, 2, 2) }},
+		{"utimensat now", func() error { return unix.UtimesNanoAt(unix.AT_FDCWD, p, nil, 0) }},
+		{"utimensat times", func() error {
+			return unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{unix.NsecToTimespec(0), unix.NsecToTimespec(0)}, 0)
+		}},
+		{"fchmod", func() error { return syscall.Fchmod(fd, 0o640) }},
+		{"fchown", func() error { return syscall.Fchown(fd, 3, 3) }},
+	} {
+		var before, after syscall.Stat_t
+		check(syscall.Stat(p, &before))
+		time.Sleep(30 * time.Millisecond)
+		check(c.do())
+		check(syscall.Stat(p, &after))
+		moved := time.Duration(after.Ctim.Nano() - before.Ctim.Nano())
+		fmt.Printf("%s: change time moved on by 20ms or more: %v\n", c.name, moved >= 20*time.Millisecond)
+	}
+	check(f.Close())
 }
 
 // locks covers flock and fcntl record locks between two opens.

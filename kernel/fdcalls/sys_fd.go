@@ -586,6 +586,7 @@ func SysFchmod(fd int, mode uint32) int64 {
 	if f.Kind != fdtab.KindFile && f.Kind != fdtab.KindDev {
 		return 0
 	}
+	vfs.Stamp()
 	return -int64(vfs.Root.Chmod(vfs.DescOf(f).Ino, mode))
 }
 
@@ -598,6 +599,7 @@ func SysFchown(fd int, uid, gid int32) int64 {
 	if f.Kind != fdtab.KindFile && f.Kind != fdtab.KindDev {
 		return 0
 	}
+	vfs.Stamp()
 	return -int64(vfs.Root.Chown(vfs.DescOf(f).Ino, uid, gid))
 }
 

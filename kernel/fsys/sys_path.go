@@ -497,6 +497,7 @@ func SysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
 	if vfs.Root.Mode(ino)&unix.S_IFMT == unix.S_IFLNK {
 		return -int64(unix.EOPNOTSUPP) // links have no mode of their own (fchmodat2 with AT_SYMLINK_NOFOLLOW)
 	}
+	vfs.Stamp()
 	return -int64(vfs.Root.Chmod(ino, mode))
 }
 
@@ -513,6 +514,7 @@ func SysFchownat(dirfd int, path uintptr, uid, gid int32, flags int) int64 {
 	if e != 0 {
 		return e
 	}
+	vfs.Stamp()
 	return -int64(vfs.Root.Chown(ino, uid, gid))
 }
 
@@ -580,6 +582,7 @@ func SysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
 			return e
 		}
 	}
+	vfs.Root.Now = now // the change time: UTIME_NOW's instant, as Linux stamps both
 	return -int64(vfs.Root.SetTimes(ino, at, mt))
 }
 

@@ -209,6 +209,11 @@ func (l *Handle) Release(c *percpu.CPU, shared bool) {
 		l.Unlock(c)
 		return
 	}
+	if heldLocks[c.ID]>>l.rank&1 == 0 {
+		// Not c's to release: the count would go below 0, and every
+		// exclusive taker after would wait for it forever.
+		kpanic.Panic("shared hold released by a CPU that holds none", nil)
+	}
 	heldLocks[c.ID].release(l.rank)
 	if l.state().RUnlock() {
 		l.wakeDrainer()

@@ -99,13 +99,15 @@ func halt(c *percpu.CPU) {
 func (l *Handle) drainReaders(c *percpu.CPU, st *spin.Lock) {
 	for spins := 0; st.Readers() != 0; spins++ {
 		tlb.ServiceTLB(c)
-		if spins == spinsBeforeHalt && canHalt() {
-			l.drainer.Store(int32(c.ID + 1))
-			if st.Readers() != 0 {
-				halt(c)
+		if spins == spinsBeforeHalt {
+			if canHalt() {
+				l.drainer.Store(int32(c.ID + 1))
+				if st.Readers() != 0 {
+					halt(c)
+				}
+				l.drainer.Store(0)
 			}
-			l.drainer.Store(0)
-			spins = 0
+			spins = 0 // and look again after as many spins
 		}
 		cpu.Pause()
 	}

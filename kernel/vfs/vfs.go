@@ -61,9 +61,17 @@ var Descs [MaxDescs]Desc
 // Context: trap or boot, files lock held exclusively; does not
 // allocate.
 func Mem() fs.Mem {
-	Root.Now = RealtimeNs()
+	Stamp()
 	return ReadMem()
 }
+
+// Stamp sets the file system's clock (fs.FS.Now) to the time of day: the
+// change time, and the other times a call that changes a file stamps,
+// are read from it. Mem stamps for the calls that may take pages; the
+// calls that change only an inode's attributes (chmod, chown, utimensat
+// and their descriptor forms) stamp themselves.
+// Context: trap or boot, files lock held exclusively; does not allocate.
+func Stamp() { Root.Now = RealtimeNs() }
 
 // ReadMem returns the page source of a file-system call that only reads
 // (under the files lock held shared, beside other such calls: it stores
