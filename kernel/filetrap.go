@@ -400,11 +400,12 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	}
 	c.InUser.Store(false)
 	c.KickTaken = false
+	since, tag := uint64(0), klock.TrapTag(f) // the tag before f.AX holds the answer
 	if shared {
-		klock.Files.RLock(c)
+		since = klock.Files.RLock(c)
 	} else {
 		klock.Files.Lock(c)
-		klock.Files.SetHolder(klock.TrapTag(f))
+		klock.Files.SetHolder(tag)
 	}
 	fdcalls.PathHide(nr, (*[6]uintptr)(&a)) // an O_PATH descriptor where Linux's fdget does not find it
 	ret, stream, doorbell := notFileCall, false, -1
@@ -427,21 +428,23 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 			doorbell = console.VconQueueOf(d.Stream) // rung once the lock is released
 		}
 	}
-	if ret == notFileCall {
-		klock.Files.Release(c, shared)
+	served, wake, oom := ret != notFileCall, false, false
+	if served {
+		f.AX = uint64(ret)
+		percpu.Count(c, percpu.EvFileCallFiles)
+		// The calls that record wake-ups: the stream calls and epoll_ctl.
+		wake = (stream || nr == unix.SYS_EPOLL_CTL) && fdcalls.RecordsNeedKernel()
+		oom = vm.OutOfMemory()
+		c.InUser.Store(!oom) // back to ring 3, unless the program stops below
+	}
+	klock.Files.Release(c, shared, since, tag)
+	if !served {
 		percpu.Count(c, percpu.EvFileCallLocked)
 		return fileNotServed
 	}
-	f.AX = uint64(ret)
-	percpu.Count(c, percpu.EvFileCallFiles)
-	// The calls that record wake-ups: the stream calls and epoll_ctl.
-	wake := (stream || nr == unix.SYS_EPOLL_CTL) && fdcalls.RecordsNeedKernel()
-	if vm.OutOfMemory() {
-		klock.Files.Release(c, shared)
+	if oom {
 		stopAfterFileCall(c) // c stays out of ring 3: InUser stays clear
 	}
-	c.InUser.Store(true)
-	klock.Files.Release(c, shared)
 	if doorbell >= 0 {
 		console.VconQ[doorbell].RingDoorbell() // a console write's: the host's slow part, after the lock
 	}

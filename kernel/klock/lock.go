@@ -175,9 +175,10 @@ func (l *Handle) Lock(c *percpu.CPU) {
 // release's wake on to the next halted waiter, which may come in beside
 // it. Only the files lock is taken shared (package kernel's fileTrap:
 // the calls that only read the file layer); its shared holds are
-// counted apart, without their hold times (SharedStats).
+// counted apart (SharedStats). It returns the TSC count at which the
+// hold began, for Release.
 // Context: trap, interrupts off; does not allocate.
-func (l *Handle) RLock(c *percpu.CPU) {
+func (l *Handle) RLock(c *percpu.CPU) uint64 {
 	checkLockOrder(c, l.rank)
 	start := cpu.Rdtsc()
 	st := l.state()
@@ -196,15 +197,20 @@ func (l *Handle) RLock(c *percpu.CPU) {
 	if halted {
 		l.wakeHalted()
 	}
-	sharedStats.Acquired(contended, cpu.Rdtsc()-start)
+	now := cpu.Rdtsc()
+	sharedStats.Acquired(contended, now-start)
 	tlb.ServiceTLB(c)
+	return now
 }
 
-// Release releases the lock c holds, shared (RLock) or not (Unlock).
-// The last shared holder to leave wakes an exclusive taker halted until
-// the readers leave (wakeDrainer).
+// Release releases the lock c holds, shared (RLock) or not (Unlock). A
+// shared hold's statistics get its length from since, RLock's answer,
+// and what the holder did from tag (a hold tag); an exclusive hold's
+// come from Lock and SetHolder, and the two are not looked at. The last
+// shared holder to leave wakes an exclusive taker halted until the
+// readers leave (wakeDrainer).
 // Context: trap, interrupts off; does not allocate.
-func (l *Handle) Release(c *percpu.CPU, shared bool) {
+func (l *Handle) Release(c *percpu.CPU, shared bool, since, tag uint64) {
 	if !shared {
 		l.Unlock(c)
 		return
@@ -214,6 +220,7 @@ func (l *Handle) Release(c *percpu.CPU, shared bool) {
 		// exclusive taker after would wait for it forever.
 		kpanic.Panic("shared hold released by a CPU that holds none", nil)
 	}
+	sharedStats.Released(cpu.Rdtsc()-since, tag)
 	heldLocks[c.ID].release(l.rank)
 	if l.state().RUnlock() {
 		l.wakeDrainer()
@@ -221,8 +228,7 @@ func (l *Handle) Release(c *percpu.CPU, shared bool) {
 }
 
 // sharedStats counts the shared holds (RLock) apart from the exclusive
-// ones: /proc/gometal/sched's files_shared line (acquisitions, contended
-// and their wait; no hold times).
+// ones: /proc/gometal/sched's files_shared line.
 var sharedStats Stats
 
 // SharedStats returns the shared holds' statistics (RLock).

@@ -37,13 +37,14 @@ func finished(t *testing.T, done <-chan struct{}, what string) {
 // each with the files rank recorded; an exclusive take waits until both
 // have let go, and a shared take that comes while it waits waits behind
 // it, until its release; the shared holds are counted apart (one of them
-// contended), and a release leaves no rank behind.
+// contended), with their lengths and the longest one's hold tag, and a
+// release leaves no rank behind.
 func TestFilesSharedHolds(t *testing.T) {
 	sharedStats.Reset()
 	Files.ResetStats()
 	c0, c1, c2, c3 := &percpu.CPU{ID: 0}, &percpu.CPU{ID: 1}, &percpu.CPU{ID: 2}, &percpu.CPU{ID: 3}
-	Files.RLock(c0)
-	Files.RLock(c1) // does not wait: beside c0
+	since0 := Files.RLock(c0)
+	since1 := Files.RLock(c1) // does not wait: beside c0
 	assert.Equal(t, int32(2), spin.FilesLock.Readers())
 	assert.Equal(t, lockSet(1<<RankFiles), heldLocks[0]|heldLocks[1])
 	assert.NotZero(t, heldLocks[0]&heldLocks[1], "both record the files rank")
@@ -53,24 +54,28 @@ func TestFilesSharedHolds(t *testing.T) {
 	require.True(t, waits(exclusive), "the exclusive take did not wait for the readers")
 	require.Eventually(t, spin.FilesLock.Held, 10*time.Second, time.Millisecond, "the taker holds held while it waits")
 	shared := make(chan struct{})
-	go func() { Files.RLock(c3); close(shared) }()
+	var since3 uint64
+	go func() { since3 = Files.RLock(c3); close(shared) }()
 	require.True(t, waits(shared), "a new reader came in beside a waiting exclusive taker")
 
-	Files.Release(c0, true)
+	Files.Release(c0, true, since0, 5)
 	require.True(t, waits(exclusive), "the exclusive take went on with a reader still in")
-	Files.Release(c1, true)
+	Files.Release(c1, true, since1, 6)
 	finished(t, exclusive, "the exclusive take, both readers gone,")
 	require.True(t, waits(shared), "a reader came in beside the exclusive holder")
 	assert.True(t, Files.HeldBy(c2))
-	Files.Release(c2, false)
+	Files.Release(c2, false, 0, 0)
 	finished(t, shared, "the reader, the exclusive hold over,")
-	Files.Release(c3, true)
+	Files.Release(c3, true, since3, 7)
 
 	assert.Zero(t, spin.FilesLock.Readers())
 	assert.False(t, spin.FilesLock.Held())
 	assert.Zero(t, heldLocks[0]|heldLocks[1]|heldLocks[2]|heldLocks[3])
-	acq, cont, _, hold, _, _ := sharedStats.Counts()
-	assert.Equal(t, [3]uint64{3, 1, 0}, [3]uint64{acq, cont, hold}, "three shared holds, one waited for; no hold times")
+	acq, cont, _, hold, longest, by := sharedStats.Counts()
+	assert.Equal(t, [2]uint64{3, 1}, [2]uint64{acq, cont}, "three shared holds, one waited for")
+	assert.Positive(t, longest, "each hold's length from its RLock's answer")
+	assert.LessOrEqual(t, longest, hold)
+	assert.Contains(t, []uint64{5, 6}, by, "the longest hold was c0's or c1's, across the exclusive take's wait")
 	acq, cont, _, _, _, _ = Files.Stats().Counts()
 	assert.Equal(t, [2]uint64{1, 1}, [2]uint64{acq, cont}, "one exclusive hold, which waited")
 }
@@ -101,16 +106,16 @@ func TestFilesSharedExclusion(t *testing.T) {
 					y.Store(v)
 					writers.Add(-1)
 					inside.Add(-1)
-					Files.Release(c, false)
+					Files.Release(c, false, 0, 0)
 					continue
 				}
-				Files.RLock(c)
+				since := Files.RLock(c)
 				inside.Add(1)
 				if writers.Load() != 0 || y.Load() != x.Load() {
 					errs.Add(1)
 				}
 				inside.Add(-1)
-				Files.Release(c, true)
+				Files.Release(c, true, since, 0)
 			}
 		}()
 	}
