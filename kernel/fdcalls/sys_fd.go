@@ -548,7 +548,10 @@ func SysNoFastCopy(nr uint64, a *[6]uintptr) int64 {
 	}
 	if nr == unix.SYS_COPY_FILE_RANGE {
 		for _, off := range [2]uintptr{a[1], a[3]} {
-			if _, ok := vm.UserRead64(off); off != 0 && !ok {
+			if off == 0 {
+				continue // no offset: the descriptor's own
+			}
+			if _, ok := vm.UserRead64(off); !ok {
 				return -abi.EFAULT
 			}
 		}

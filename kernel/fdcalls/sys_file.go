@@ -289,9 +289,9 @@ func setFileFlags(f *fdtab.File, arg uintptr) {
 		}
 	}
 	if vfs.HasDesc(f.Kind) {
-		keep := int32(unix.O_APPEND | unix.O_NOATIME)
-		if f.Kind == fdtab.KindFile {
-			keep |= unix.O_DIRECT
+		keep := int32(descSetFlags)
+		if f.Kind != fdtab.KindFile {
+			keep &^= unix.O_DIRECT // a pipe's is accepted, not kept
 		}
 		d := vfs.DescOf(f)
 		d.Flags = d.Flags&^keep | int32(arg)&keep

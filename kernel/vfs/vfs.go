@@ -71,7 +71,7 @@ func Mem() fs.Mem {
 // calls that change only an inode's attributes (chmod, chown, utimensat
 // and their descriptor forms) stamp themselves.
 // Context: trap or boot, files lock held exclusively; does not allocate.
-// Not inlined: its copies at its six callers cost the image more than
+// Not inlined: its copies at its five callers cost the image more than
 // the calls (issue 16's budget).
 //
 //go:noinline
