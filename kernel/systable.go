@@ -42,13 +42,12 @@ const (
 	supFixed
 )
 
-// sysArgs are a system call's six argument registers: RDI, RSI, RDX, R10,
-// R8, R9. A handler converts each as the call's C type says: int(a[i])
-// for a long, int(int32(a[i])) for an int (sign-extended), uint32(a[i])
-// for an unsigned int, int64(a[i]) for an off_t. (Plain conversions, not
-// methods: each of the 179 inlined method calls left an entry in the
-// image's inlining tables, about 4 KB in all, issue 16's budget.)
-type sysArgs [6]uintptr
+// sysArgs are a system call's six argument registers (abi.SysArgs). The
+// handlers in other packages (fsys.SysMkdirat, thread.SysClockGettime,
+// ...) take them as abi.SysArgs, so that the table holds them directly:
+// a one-line wrapper here per call cost the image about 200 bytes of
+// code and function tables each (issue 16's budget).
+type sysArgs = abi.SysArgs
 
 // sysHandler runs one system call for thread t on CPU c and returns its
 // result: a value, a negated errno, or blocked.
@@ -61,14 +60,14 @@ var syscallTable = [...]sysHandler{
 	// Files and descriptors.
 	unix.SYS_READ:            doRead,
 	unix.SYS_WRITE:           doWrite,
-	unix.SYS_READV:           doReadv,
-	unix.SYS_WRITEV:          doWritev,
-	unix.SYS_PREAD64:         doPread64,
-	unix.SYS_PWRITE64:        doPwrite64,
+	unix.SYS_READV:           fdcalls.SysReadv,
+	unix.SYS_WRITEV:          fdcalls.SysWritev,
+	unix.SYS_PREAD64:         fdcalls.SysPread64,
+	unix.SYS_PWRITE64:        fdcalls.SysPwrite64,
 	unix.SYS_CLOSE:           doClose,
-	unix.SYS_LSEEK:           doLseek,
-	unix.SYS_FCNTL:           doFcntl,
-	unix.SYS_IOCTL:           doIoctl,
+	unix.SYS_LSEEK:           fdcalls.SysLseek,
+	unix.SYS_FCNTL:           fdcalls.SysFcntl,
+	unix.SYS_IOCTL:           fdcalls.SysIoctl,
 	unix.SYS_DUP:             doDup,
 	unix.SYS_DUP2:            doDup2,
 	unix.SYS_DUP3:            doDup3,
@@ -77,64 +76,64 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_FSTAT:           doFstat,
 	unix.SYS_NEWFSTATAT:      doNewfstatat,
 	unix.SYS_STATX:           doStatx,
-	unix.SYS_GETDENTS64:      doGetdents64,
-	unix.SYS_FTRUNCATE:       doFtruncate,
-	unix.SYS_TRUNCATE:        doTruncate,
-	unix.SYS_FALLOCATE:       doFallocate,
-	unix.SYS_FSYNC:           doFsync,
-	unix.SYS_FDATASYNC:       doFsync,
-	unix.SYS_SYNCFS:          doFsync,
-	unix.SYS_FADVISE64:       doFadvise,
+	unix.SYS_GETDENTS64:      fdcalls.SysGetdents64,
+	unix.SYS_FTRUNCATE:       fdcalls.SysFtruncate,
+	unix.SYS_TRUNCATE:        fsys.SysTruncate,
+	unix.SYS_FALLOCATE:       fdcalls.SysFallocate,
+	unix.SYS_FSYNC:           fdcalls.SysFsync,
+	unix.SYS_FDATASYNC:       fdcalls.SysFsync,
+	unix.SYS_SYNCFS:          fdcalls.SysFsync,
+	unix.SYS_FADVISE64:       fdcalls.SysFadvise,
 	unix.SYS_SYNC:            doSync,
-	unix.SYS_FSTATFS:         doFstatfs,
-	unix.SYS_STATFS:          doStatfs,
-	unix.SYS_FCHMOD:          doFchmod,
-	unix.SYS_FCHOWN:          doFchown,
-	unix.SYS_FCHDIR:          doFchdir,
-	unix.SYS_FLOCK:           doFlock,
-	unix.SYS_MSYNC:           doMsync,
-	unix.SYS_EVENTFD2:        doEventfd2,
+	unix.SYS_FSTATFS:         fdcalls.SysFstatfs,
+	unix.SYS_STATFS:          fsys.SysStatfsPath,
+	unix.SYS_FCHMOD:          fdcalls.SysFchmod,
+	unix.SYS_FCHOWN:          fdcalls.SysFchown,
+	unix.SYS_FCHDIR:          fdcalls.SysFchdir,
+	unix.SYS_FLOCK:           fdcalls.SysFlock,
+	unix.SYS_MSYNC:           memcalls.Msync,
+	unix.SYS_EVENTFD2:        fdcalls.SysEventfd,
 	unix.SYS_COPY_FILE_RANGE: doNoFastCopy,
 	unix.SYS_SPLICE:          doNoFastCopy,
 	unix.SYS_TEE:             doNoFastCopy,
-	unix.SYS_SENDFILE:        doSendfile,
+	unix.SYS_SENDFILE:        fsys.SysSendfile,
 
 	// Paths.
 	unix.SYS_OPENAT:     doOpenat,
 	unix.SYS_FACCESSAT:  doFaccessat,
 	unix.SYS_FACCESSAT2: doFaccessat2,
-	unix.SYS_READLINKAT: doReadlinkat,
-	unix.SYS_MKDIRAT:    doMkdirat,
-	unix.SYS_MKNODAT:    doMknodat,
-	unix.SYS_UNLINKAT:   doUnlinkat,
+	unix.SYS_READLINKAT: fsys.SysReadlinkat,
+	unix.SYS_MKDIRAT:    fsys.SysMkdirat,
+	unix.SYS_MKNODAT:    fsys.SysMknodat,
+	unix.SYS_UNLINKAT:   fsys.SysUnlinkat,
 	unix.SYS_RENAMEAT:   doRenameat,
 	unix.SYS_RENAMEAT2:  doRenameat2,
-	unix.SYS_LINKAT:     doLinkat,
-	unix.SYS_SYMLINKAT:  doSymlinkat,
+	unix.SYS_LINKAT:     fsys.SysLinkat,
+	unix.SYS_SYMLINKAT:  fsys.SysSymlinkat,
 	unix.SYS_FCHMODAT:   doFchmodat,
 	unix.SYS_FCHMODAT2:  doFchmodat2,
-	unix.SYS_FCHOWNAT:   doFchownat,
-	unix.SYS_UTIMENSAT:  doUtimensat,
-	unix.SYS_GETCWD:     doGetcwd,
-	unix.SYS_CHDIR:      doChdir,
-	unix.SYS_UMASK:      doUmask,
+	unix.SYS_FCHOWNAT:   fsys.SysFchownat,
+	unix.SYS_UTIMENSAT:  fsys.SysUtimensat,
+	unix.SYS_GETCWD:     fsys.SysGetcwd,
+	unix.SYS_CHDIR:      fsys.SysChdir,
+	unix.SYS_UMASK:      fdcalls.SysUmask,
 
 	// Memory.
-	unix.SYS_MMAP:     doMmap,
+	unix.SYS_MMAP:     memcalls.Mmap,
 	unix.SYS_MUNMAP:   doMunmap,
-	unix.SYS_MPROTECT: doMprotect,
-	unix.SYS_MADVISE:  doMadvise,
+	unix.SYS_MPROTECT: memcalls.Mprotect,
+	unix.SYS_MADVISE:  memcalls.Madvise,
 
 	// Threads, the process and scheduling.
-	unix.SYS_CLONE:             doClone,
+	unix.SYS_CLONE:             thread.SysClone,
 	unix.SYS_EXIT:              doExit,
 	unix.SYS_EXIT_GROUP:        doExitGroup,
 	unix.SYS_FUTEX:             doFutex,
 	unix.SYS_SCHED_YIELD:       doSchedYield,
-	unix.SYS_SCHED_GETAFFINITY: doSchedGetaffinity,
+	unix.SYS_SCHED_GETAFFINITY: thread.SysSchedGetaffinity,
 	unix.SYS_SCHED_SETAFFINITY: doAccept,
 	unix.SYS_PRCTL:             doAccept,
-	unix.SYS_ARCH_PRCTL:        doArchPrctl,
+	unix.SYS_ARCH_PRCTL:        thread.SysArchPrctl,
 	unix.SYS_GETPID:            doGetpid,
 	unix.SYS_GETPPID:           doZero,
 	unix.SYS_GETTID:            doGettid,
@@ -145,57 +144,57 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_GETGROUPS:         doZero,
 	unix.SYS_WAIT4:             doNoChild,
 	unix.SYS_WAITID:            doNoChild,
-	unix.SYS_UNAME:             doUname,
-	unix.SYS_GETRANDOM:         doGetrandom,
+	unix.SYS_UNAME:             sysinfo.SysUname,
+	unix.SYS_GETRANDOM:         sysinfo.SysGetrandom,
 	unix.SYS_PRLIMIT64:         doPrlimit64,
 	unix.SYS_GETRLIMIT:         doGetrlimit,
 
 	// Time and timers.
 	unix.SYS_NANOSLEEP:       doNanosleep,
-	unix.SYS_CLOCK_NANOSLEEP: doClockNanosleep,
-	unix.SYS_CLOCK_GETTIME:   doClockGettime,
-	unix.SYS_CLOCK_GETRES:    doClockGetres,
-	unix.SYS_GETTIMEOFDAY:    doGettimeofday,
-	unix.SYS_TIMER_CREATE:    doTimerCreate,
-	unix.SYS_TIMER_SETTIME:   doTimerSettime,
-	unix.SYS_TIMER_DELETE:    doTimerDelete,
-	unix.SYS_SETITIMER:       doSetitimer,
+	unix.SYS_CLOCK_NANOSLEEP: thread.SysClockNanosleep,
+	unix.SYS_CLOCK_GETTIME:   thread.SysClockGettime,
+	unix.SYS_CLOCK_GETRES:    thread.SysClockGetres,
+	unix.SYS_GETTIMEOFDAY:    thread.SysGettimeofday,
+	unix.SYS_TIMER_CREATE:    thread.SysTimerCreate,
+	unix.SYS_TIMER_SETTIME:   thread.SysTimerSettime,
+	unix.SYS_TIMER_DELETE:    thread.SysTimerDelete,
+	unix.SYS_SETITIMER:       thread.SysSetitimer,
 
 	// Signals.
-	unix.SYS_RT_SIGACTION:   doRtSigaction,
-	unix.SYS_RT_SIGPROCMASK: doRtSigprocmask,
+	unix.SYS_RT_SIGACTION:   thread.SysRtSigaction,
+	unix.SYS_RT_SIGPROCMASK: thread.SysRtSigprocmask,
 	unix.SYS_RT_SIGRETURN:   doRtSigreturn,
-	unix.SYS_SIGALTSTACK:    doSigaltstack,
-	unix.SYS_KILL:           doKill,
+	unix.SYS_SIGALTSTACK:    thread.SysSigaltstack,
+	unix.SYS_KILL:           thread.SysKill,
 	unix.SYS_TGKILL:         doTgkill,
 	unix.SYS_TKILL:          doTkill,
 
 	// epoll.
 	unix.SYS_EPOLL_CREATE:  doEpollCreate,
-	unix.SYS_EPOLL_CREATE1: doEpollCreate1,
-	unix.SYS_EPOLL_CTL:     doEpollCtl,
-	unix.SYS_EPOLL_WAIT:    doEpollWait,
-	unix.SYS_EPOLL_PWAIT:   doEpollWait,
+	unix.SYS_EPOLL_CREATE1: fdcalls.SysEpollCreate,
+	unix.SYS_EPOLL_CTL:     fdcalls.EpollCtl,
+	unix.SYS_EPOLL_WAIT:    fdcalls.SysEpollWait,
+	unix.SYS_EPOLL_PWAIT:   fdcalls.SysEpollWait,
 
 	// Sockets: TCP and UDP over IPv4 through gVisor's netstack. Calls on
 	// Unix-domain and netlink sockets go to their own code before the
 	// table (doSyscall).
-	unix.SYS_SOCKET:      doSocket,
+	unix.SYS_SOCKET:      socket.SysSocket,
 	unix.SYS_SOCKETPAIR:  doSocketpair,
-	unix.SYS_BIND:        doBind,
-	unix.SYS_LISTEN:      doListen,
-	unix.SYS_CONNECT:     doConnect,
-	unix.SYS_ACCEPT:      doAccept4,
-	unix.SYS_ACCEPT4:     doAccept4,
-	unix.SYS_SHUTDOWN:    doShutdown,
-	unix.SYS_GETSOCKNAME: doGetsockname,
-	unix.SYS_GETPEERNAME: doGetpeername,
-	unix.SYS_SETSOCKOPT:  doSetsockopt,
-	unix.SYS_GETSOCKOPT:  doGetsockopt,
-	unix.SYS_SENDTO:      doSendto,
-	unix.SYS_RECVFROM:    doRecvfrom,
-	unix.SYS_SENDMSG:     doSendmsg,
-	unix.SYS_RECVMSG:     doRecvmsg,
+	unix.SYS_BIND:        socket.SysBind,
+	unix.SYS_LISTEN:      socket.SysListen,
+	unix.SYS_CONNECT:     socket.SysConnect,
+	unix.SYS_ACCEPT:      socket.SysAccept,
+	unix.SYS_ACCEPT4:     socket.SysAccept,
+	unix.SYS_SHUTDOWN:    socket.SysShutdown,
+	unix.SYS_GETSOCKNAME: socket.SysGetsockname,
+	unix.SYS_GETPEERNAME: socket.SysGetpeername,
+	unix.SYS_SETSOCKOPT:  socket.SysSetsockopt,
+	unix.SYS_GETSOCKOPT:  socket.SysGetsockopt,
+	unix.SYS_SENDTO:      socket.SysSendto,
+	unix.SYS_RECVFROM:    socket.SysRecvfrom,
+	unix.SYS_SENDMSG:     socket.SysSendmsg,
+	unix.SYS_RECVMSG:     socket.SysRecvmsg,
 }
 
 // syscallSupport says, for each call syscallTable answers (a legacy path
@@ -416,55 +415,12 @@ var syscallNotes = [...]string{
 // The handlers unpack the argument registers for the implementations in
 // the subsystems' files. None allocates.
 
-// doRead serves read(2). Context: trap, kernel lock held.
-func doRead(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysRead(t, int(a[0]), a[1], a[2])
-}
-
 // doWrite serves write(2). Context: trap, kernel lock held.
 func doWrite(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	if kfaultArmed {
 		injectKernelFault() // kfault=1: a kernel crash for the tests
 	}
 	return fdcalls.SysWrite(t, int(a[0]), a[1], a[2])
-}
-
-// doReadv serves readv(2). Context: trap, kernel lock held.
-func doReadv(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysReadv(t, int(a[0]), a[1], int(a[2]))
-}
-
-// doWritev serves writev(2). Context: trap, kernel lock held.
-func doWritev(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysWritev(t, int(a[0]), a[1], int(a[2]))
-}
-
-// doPread64 serves pread64(2). Context: trap, kernel lock held.
-func doPread64(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysPread64(t, int(a[0]), a[1], a[2], int64(a[3]))
-}
-
-// doPwrite64 serves pwrite64(2). Context: trap, kernel lock held.
-func doPwrite64(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysPwrite64(t, int(a[0]), a[1], a[2], int64(a[3]))
-}
-
-// doClose serves close(2). Context: trap, kernel lock held.
-func doClose(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysClose(int(a[0])) }
-
-// doLseek serves lseek(2). Context: trap, kernel lock held.
-func doLseek(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysLseek(int(a[0]), int64(a[1]), int(a[2]))
-}
-
-// doFcntl serves fcntl(2). Context: trap, kernel lock held.
-func doFcntl(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFcntl(t, int(int32(a[0])), int(int32(a[1])), a[2])
-}
-
-// doIoctl serves ioctl(2). Context: trap, kernel lock held.
-func doIoctl(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysIoctl(int(a[0]), uint(a[1]), a[2])
 }
 
 // doDup serves dup(2). Context: trap, kernel lock held.
@@ -490,9 +446,6 @@ func doPipe2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fdcalls.SysPipe2(a[0], int(int32(a[1])))
 }
 
-// doFstat serves fstat(2). Context: trap, kernel lock held.
-func doFstat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFstat(int(a[0]), a[1]) }
-
 // doNewfstatat serves newfstatat(2). Context: trap, kernel lock held.
 func doNewfstatat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysNewfstatat(int(int32(a[0])), a[1], a[2], int(int32(a[3])))
@@ -503,77 +456,8 @@ func doStatx(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return sysStatx(int(int32(a[0])), a[1], int(int32(a[2])), a[4])
 }
 
-// doGetdents64 serves getdents64(2). Context: trap, kernel lock held.
-func doGetdents64(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysGetdents64(int(a[0]), a[1], a[2])
-}
-
-// doFtruncate serves ftruncate(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doFtruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFtruncate(int(a[0]), int64(a[1]))
-}
-
-// doTruncate serves truncate(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doTruncate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysTruncate(a[0], int64(a[1]))
-}
-
-// doFallocate serves fallocate(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doFallocate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFallocate(int(a[0]), int(int32(a[1])), int64(a[2]), int64(a[3]))
-}
-
-// doFsync serves fsync(2), fdatasync(2) and syncfs(2). Context: trap, kernel lock held.
-func doFsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFsync(int(a[0])) }
-
-// doFadvise serves fadvise64(2). Context: trap, kernel lock held.
-func doFadvise(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFadvise(int(int32(a[0])), int64(a[2]), int(int32(a[3])))
-}
-
 // doSync serves sync(2). Context: trap, kernel lock held.
 func doSync(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
-
-// doFstatfs serves fstatfs(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doFstatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFstatfs(int(a[0]), a[1])
-}
-
-// doStatfs serves statfs(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doStatfs(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysStatfsPath(a[0], a[1]) }
-
-// doFchmod serves fchmod(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doFchmod(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFchmod(int(a[0]), uint32(a[1]))
-}
-
-// doFchown serves fchown(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doFchown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFchown(int(a[0]), int32(a[1]), int32(a[2]))
-}
-
-// doFchdir serves fchdir(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doFchdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFchdir(int(a[0])) }
-
-// doFlock serves flock(2). Context: trap, kernel lock held.
-func doFlock(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysFlock(t, int(a[0]), int(int32(a[1])))
-}
-
-// doMsync serves msync(2). Context: trap, kernel lock held.
-func doMsync(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return memcalls.Msync(a[0], a[1], int(int32(a[2])))
-}
-
-// doEventfd2 serves eventfd2(2). Context: trap, kernel lock held.
-func doEventfd2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysEventfd(uint64(uint32(a[0])), int(a[1]))
-}
-
-// doSendfile serves sendfile(2). Context: trap, kernel lock held.
-func doSendfile(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fsys.SysSendfile(t, int(a[0]), int(a[1]), a[2], a[3])
-}
 
 // doNoFastCopy serves copy_file_range(2), splice(2) and tee(2)
 // (fdcalls.SysNoFastCopy), which call it is the thread's RestartNr,
@@ -598,26 +482,6 @@ func doFaccessat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFaccessat(int(int32(a[0])), a[1], int(int32(a[2])), int(int32(a[3])))
 }
 
-// doReadlinkat serves readlinkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doReadlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysReadlinkat(int(int32(a[0])), a[1], a[2], int(int32(a[3])))
-}
-
-// doMkdirat serves mkdirat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doMkdirat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysMkdirat(int(int32(a[0])), a[1], uint32(a[2]))
-}
-
-// doMknodat serves mknodat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doMknodat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysMknodat(int(int32(a[0])), a[1], uint32(a[2]))
-}
-
-// doUnlinkat serves unlinkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doUnlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysUnlinkat(int(int32(a[0])), a[1], int(int32(a[2])))
-}
-
 // doRenameat serves renameat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doRenameat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysRenameat2(int(int32(a[0])), a[1], int(int32(a[2])), a[3], 0)
@@ -626,16 +490,6 @@ func doRenameat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // doRenameat2 serves renameat2(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doRenameat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysRenameat2(int(int32(a[0])), a[1], int(int32(a[2])), a[3], uint32(a[4]))
-}
-
-// doLinkat serves linkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doLinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysLinkat(int(int32(a[0])), a[1], int(int32(a[2])), a[3], int(int32(a[4])))
-}
-
-// doSymlinkat serves symlinkat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doSymlinkat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysSymlinkat(a[0], int(int32(a[1])), a[2])
 }
 
 // doFchmodat serves fchmodat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
@@ -648,47 +502,8 @@ func doFchmodat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFchmodat(int(int32(a[0])), a[1], uint32(a[2]), int(int32(a[3])))
 }
 
-// doFchownat serves fchownat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doFchownat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFchownat(int(int32(a[0])), a[1], int32(a[2]), int32(a[3]), int(int32(a[4])))
-}
-
-// doUtimensat serves utimensat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doUtimensat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysUtimensat(int(int32(a[0])), a[1], a[2], int(int32(a[3])))
-}
-
-// doGetcwd serves getcwd(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doGetcwd(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysGetcwd(a[0], a[1]) }
-
-// doChdir serves chdir(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doChdir(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fsys.SysChdir(a[0]) }
-
-// doUmask serves umask(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doUmask(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysUmask(uint32(a[0])) }
-
-// doMmap serves mmap(2). Context: trap, kernel lock held.
-func doMmap(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return memcalls.Mmap(a[0], a[1], int(a[2]), int(a[3]), int(int32(a[4])), a[5])
-}
-
 // doMunmap serves munmap(2). Context: trap, kernel lock held.
 func doMunmap(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return memcalls.Munmap(a[0], a[1]) }
-
-// doMprotect serves mprotect(2). Context: trap, kernel lock held.
-func doMprotect(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return memcalls.Mprotect(a[0], a[1], int(a[2]))
-}
-
-// doMadvise serves madvise(2). Context: trap, kernel lock held.
-func doMadvise(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return memcalls.Madvise(a[0], a[1], int(int32(a[2]))) // an int on Linux
-}
-
-// doClone serves clone(2). Context: trap, kernel lock held.
-func doClone(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysClone(t, uint64(a[0]), a[1], a[2], a[3], a[4])
-}
 
 // doExit serves exit(2); the last thread's exit ends the program.
 // Context: trap, kernel lock held.
@@ -717,16 +532,6 @@ func doSchedYield(c *percpu.CPU, _ sched.TID, _ sysArgs) int64 {
 	return 0
 }
 
-// doSchedGetaffinity serves sched_getaffinity(2). Context: trap, kernel lock held.
-func doSchedGetaffinity(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return thread.SysSchedGetaffinity(a[1], a[2])
-}
-
-// doArchPrctl serves arch_prctl(2). Context: trap, kernel lock held.
-func doArchPrctl(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysArchPrctl(c, t, int(a[0]), a[1])
-}
-
 // doAccept serves sched_setaffinity(2) and prctl(2) for the table (fastTrap
 // answers both the same way first, without the kernel lock). Context:
 // trap, kernel lock held.
@@ -743,14 +548,6 @@ func doGettid(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 { return threadtab.Li
 
 // doNoChild serves wait4(2) and waitid(2). Context: trap, kernel lock held.
 func doNoChild(*percpu.CPU, sched.TID, sysArgs) int64 { return -int64(unix.ECHILD) }
-
-// doUname serves uname(2). Context: trap, kernel lock held.
-func doUname(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return sysinfo.SysUname(a[0]) }
-
-// doGetrandom serves getrandom(2). Context: trap, kernel lock held.
-func doGetrandom(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysinfo.SysGetrandom(a[0], a[1])
-}
 
 // doPrlimit64 serves prlimit64(2). Context: trap, kernel lock held.
 func doPrlimit64(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
@@ -775,54 +572,6 @@ func doNanosleep(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return thread.SysNanosleep(t, a[0], a[1], false, 0)
 }
 
-// doClockNanosleep serves clock_nanosleep(2). Context: trap, kernel lock held.
-func doClockNanosleep(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysClockNanosleep(t, int(a[0]), int(a[1]), a[2], a[3])
-}
-
-// doClockGettime serves clock_gettime(2). Context: trap, kernel lock held.
-func doClockGettime(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysClockGettime(t, int(a[0]), a[1])
-}
-
-// doClockGetres serves clock_getres(2). Context: trap, kernel lock held.
-func doClockGetres(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return thread.SysClockGetres(int(a[0]), a[1])
-}
-
-// doGettimeofday serves gettimeofday(2). Context: trap, kernel lock held.
-func doGettimeofday(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return thread.SysGettimeofday(a[0]) }
-
-// doTimerCreate serves timer_create(2). Context: trap, kernel lock held.
-func doTimerCreate(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysTimerCreate(t, int(int32(a[0])), a[1], a[2])
-}
-
-// doTimerSettime serves timer_settime(2). Context: trap, kernel lock held.
-func doTimerSettime(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return thread.SysTimerSettime(int(int32(a[0])), int(a[1]), a[2], a[3])
-}
-
-// doTimerDelete serves timer_delete(2). Context: trap, kernel lock held.
-func doTimerDelete(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return thread.SysTimerDelete(int(int32(a[0])))
-}
-
-// doSetitimer serves setitimer(2). Context: trap, kernel lock held.
-func doSetitimer(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return thread.SysSetitimer(int(a[0]), a[1], a[2])
-}
-
-// doRtSigaction serves rt_sigaction(2). Context: trap, kernel lock held.
-func doRtSigaction(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return thread.SysRtSigaction(c, int(a[0]), a[1], a[2], a[3])
-}
-
-// doRtSigprocmask serves rt_sigprocmask(2). Context: trap, kernel lock held.
-func doRtSigprocmask(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysRtSigprocmask(t, int(a[0]), a[1], a[2], a[3])
-}
-
 // doRtSigreturn serves rt_sigreturn(2), ending the program when the
 // frame is bad (thread.RtSigreturn). Context: trap, kernel lock held.
 func doRtSigreturn(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 {
@@ -834,16 +583,6 @@ func doRtSigreturn(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 {
 
 // keepRegs tells doSyscall that the handler set the registers itself.
 const keepRegs = blocked
-
-// doSigaltstack serves sigaltstack(2). Context: trap, kernel lock held.
-func doSigaltstack(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysSigaltstack(t, a[0], a[1])
-}
-
-// doKill serves kill(2). Context: trap, kernel lock held.
-func doKill(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return thread.SysKill(c, t, int(int32(a[0])), int(int32(a[1])))
-}
 
 // doTgkill serves tgkill(2). Context: trap, kernel lock held.
 func doTgkill(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
@@ -881,29 +620,7 @@ func doEpollCreate(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	if int(a[0]) <= 0 {
 		return -abi.EINVAL
 	}
-	return fdcalls.SysEpollCreate(0)
-}
-
-// doEpollCreate1 serves epoll_create1(2). Context: trap, kernel lock held.
-func doEpollCreate1(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysEpollCreate(int(a[0]))
-}
-
-// doEpollCtl serves epoll_ctl(2) (fdcalls.EpollCtl), under the files
-// lock alone (fileCalls). Context: trap, files lock held; does not
-// allocate.
-func doEpollCtl(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.EpollCtl(int(a[0]), int(a[1]), int(a[2]), a[3])
-}
-
-// doEpollWait serves epoll_wait(2) and epoll_pwait(2). Context: trap, kernel lock held.
-func doEpollWait(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return fdcalls.SysEpollWait(t, int(a[0]), a[1], int(a[2]), int(int32(a[3])))
-}
-
-// doSocket serves socket(2). Context: trap, kernel lock held.
-func doSocket(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return socket.SysSocket(int(a[0]), int(a[1]), int(a[2]))
+	return fdcalls.SysEpollCreate(nil, sched.None, sysArgs{}) // epoll_create1(0)
 }
 
 // doSocketpair serves socketpair(2). Context: trap, kernel lock held.
@@ -914,67 +631,13 @@ func doSocketpair(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return -abi.EAFNOSUPPORT
 }
 
-// doBind serves bind(2). Context: trap, kernel lock held.
-func doBind(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysBind(t, int(a[0]), a[1], a[2])
+// doRead serves read(2). Context: trap, kernel lock held.
+func doRead(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	return fdcalls.SysRead(t, int(a[0]), a[1], a[2])
 }
 
-// doListen serves listen(2). Context: trap, kernel lock held.
-func doListen(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysListen(t, int(a[0]), int(int32(a[1])))
-}
+// doClose serves close(2). Context: trap, kernel lock held.
+func doClose(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysClose(int(a[0])) }
 
-// doConnect serves connect(2). Context: trap, kernel lock held.
-func doConnect(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysConnect(t, int(a[0]), a[1], a[2])
-}
-
-// doAccept4 serves accept(2) and accept4(2). Context: trap, kernel lock held.
-func doAccept4(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysAccept(t, int(a[0]), a[1], a[2], int(a[3]))
-}
-
-// doShutdown serves shutdown(2). Context: trap, kernel lock held.
-func doShutdown(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return socket.SysShutdown(int(a[0]), int(a[1]))
-}
-
-// doGetsockname serves getsockname(2). Context: trap, kernel lock held.
-func doGetsockname(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return socket.SysGetsockname(int(a[0]), a[1], a[2])
-}
-
-// doGetpeername serves getpeername(2). Context: trap, kernel lock held.
-func doGetpeername(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return socket.SysGetpeername(int(a[0]), a[1], a[2])
-}
-
-// doSetsockopt serves setsockopt(2). Context: trap, kernel lock held.
-func doSetsockopt(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return socket.SysSetsockopt(int(a[0]), int(a[1]), int(a[2]), a[3], a[4])
-}
-
-// doGetsockopt serves getsockopt(2). Context: trap, kernel lock held.
-func doGetsockopt(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return socket.SysGetsockopt(int(a[0]), int(a[1]), int(a[2]), a[3], a[4])
-}
-
-// doSendto serves sendto(2). Context: trap, kernel lock held.
-func doSendto(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysSendto(t, int(a[0]), a[1], a[2], int(a[3]), a[4], a[5])
-}
-
-// doRecvfrom serves recvfrom(2). Context: trap, kernel lock held.
-func doRecvfrom(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysRecvfrom(t, int(a[0]), a[1], a[2], int(a[3]), a[4], a[5])
-}
-
-// doSendmsg serves sendmsg(2). Context: trap, kernel lock held.
-func doSendmsg(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysSendmsg(t, int(a[0]), a[1], int(a[2]))
-}
-
-// doRecvmsg serves recvmsg(2). Context: trap, kernel lock held.
-func doRecvmsg(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return socket.SysRecvmsg(t, int(a[0]), a[1], int(a[2]))
-}
+// doFstat serves fstat(2). Context: trap, kernel lock held.
+func doFstat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysFstat(int(a[0]), a[1]) }

@@ -182,7 +182,7 @@ func consoleInputArrived() {
 // Context: trap (the console's interrupt), kernel lock held; does not
 // allocate.
 func sendProcessSignal(sig int) {
-	thread.SysKill(percpu.This(), noThread, 1, sig)
+	thread.SysKill(percpu.This(), noThread, abi.SysArgs{1, uintptr(sig)}) // kill(1, sig)
 }
 
 // Readable reports whether a read of fd 0 would not wait.

@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/console"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fsys"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
@@ -124,7 +125,8 @@ func releaseEpoll(i int) {
 
 // SysEpollCreate creates an epoll instance and its descriptor.
 // Context: trap, kernel lock held; does not allocate.
-func SysEpollCreate(flags int) int64 {
+func SysEpollCreate(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	flags := int(a[0])
 	if flags&^unix.EPOLL_CLOEXEC != 0 {
 		return -abi.EINVAL
 	}
@@ -153,7 +155,8 @@ func SysEpollCreate(flags int) int64 {
 // wakes (RecordsNeedKernel tells fileTrap so; socketEvents,
 // NotifyEpolls), as for a stream call.
 // Context: trap, files lock held; does not allocate.
-func EpollCtl(epfd, op, fd int, ev uintptr) int64 {
+func EpollCtl(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	epfd, op, fd, ev := int(a[0]), int(a[1]), int(a[2]), a[3]
 	r, changed := epollCtl(epfd, op, fd, ev)
 	if changed {
 		fdtab.Notify(fd)
@@ -342,7 +345,8 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 // SysEpollWait returns ready events, or blocks t until one arrives or the
 // timeout (ms; -1 forever) passes.
 // Context: trap, kernel lock held; does not allocate.
-func SysEpollWait(t sched.TID, epfd int, events uintptr, max, timeoutMs int) int64 {
+func SysEpollWait(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	epfd, events, max, timeoutMs := int(a[0]), a[1], int(a[2]), int(int32(a[3]))
 	if n, done := EpollWaitNow(epfd, events, max, timeoutMs); done {
 		return n
 	}

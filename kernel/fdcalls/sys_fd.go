@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/sysinfo"
 	"github.com/gometal/gometal/kernel/vfs"
@@ -205,7 +206,8 @@ func pipeWriteNow(f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
 // SysPread64 and SysPwrite64 read and write at an offset, leaving the
 // description's offset alone.
 // Context: trap, kernel lock held; does not allocate.
-func SysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
+func SysPread64(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	fd, buf, n, off := int(a[0]), a[1], a[2], int64(a[3])
 	f := fdtab.Get(fd)
 	switch { // Linux's order: the offset, the descriptor, whether it seeks
 	case off < 0:
@@ -219,7 +221,8 @@ func SysPread64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
 }
 
 // SysPwrite64 writes at an offset. Context: trap, kernel lock held.
-func SysPwrite64(t sched.TID, fd int, buf, n uintptr, off int64) int64 {
+func SysPwrite64(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	fd, buf, n, off := int(a[0]), a[1], a[2], int64(a[3])
 	f := fdtab.Get(fd)
 	switch { // Linux's order: the offset, the descriptor, whether it seeks
 	case off < 0:
@@ -275,7 +278,8 @@ func descSeek(f *fdtab.File, off int64, whence int) int64 {
 
 // SysGetdents64 lists a directory from the description's position.
 // Context: trap, kernel lock held; does not allocate.
-func SysGetdents64(fd int, buf uintptr, count uintptr) int64 {
+func SysGetdents64(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, buf, count := int(a[0]), a[1], a[2]
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -462,7 +466,8 @@ func SysPipe2(fds uintptr, flags int) int64 {
 
 // SysFtruncate sets an open file's size (it must be open for writing).
 // Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
-func SysFtruncate(fd int, length int64) int64 {
+func SysFtruncate(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, length := int(a[0]), int64(a[1])
 	f := fdtab.Get(fd)
 	switch { // Linux's order: the length, then the descriptor
 	case length < 0:
@@ -481,7 +486,8 @@ func SysFtruncate(fd int, length int64) int64 {
 
 // SysFallocate reserves pages (modes 0 and FALLOC_FL_KEEP_SIZE).
 // Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
-func SysFallocate(fd, mode int, off, n int64) int64 {
+func SysFallocate(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, mode, off, n := int(a[0]), int(int32(a[1])), int64(a[2]), int64(a[3])
 	f := fdtab.Get(fd)
 	if f == nil || (vfs.HasDesc(f.Kind) && !fsys.CanWrite(vfs.DescOf(f))) {
 		return -abi.EBADF
@@ -502,7 +508,8 @@ func SysFallocate(fd, mode int, off, n int64) int64 {
 
 // SysFsync is fsync, fdatasync and syncfs: memory is the file system.
 // Context: trap, kernel lock held; does not allocate.
-func SysFsync(fd int) int64 {
+func SysFsync(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd := int(a[0])
 	f := fdtab.Get(fd)
 	switch {
 	case f == nil:
@@ -565,7 +572,8 @@ func SysNoFastCopy(nr uint64, a *[6]uintptr) int64 {
 // one too, PathHide), ESPIPE for a pipe or FIFO, EINVAL for a
 // negative length or an advice beyond POSIX_FADV_NOREUSE.
 // Context: trap, kernel lock held; does not allocate.
-func SysFadvise(fd int, n int64, advice int) int64 {
+func SysFadvise(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, n, advice := int(int32(a[0])), int64(a[2]), int(int32(a[3]))
 	f := fdtab.Get(fd)
 	switch {
 	case f == nil:
@@ -581,7 +589,8 @@ func SysFadvise(fd int, n int64, advice int) int64 {
 // SysFchmod and SysFchown change an open file's attributes (other
 // descriptors accept and ignore it).
 // Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
-func SysFchmod(fd int, mode uint32) int64 {
+func SysFchmod(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, mode := int(a[0]), uint32(a[1])
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -594,7 +603,8 @@ func SysFchmod(fd int, mode uint32) int64 {
 }
 
 // SysFchown changes an open file's owner. Context: trap, files lock held (and the kernel lock on the locked path).
-func SysFchown(fd int, uid, gid int32) int64 {
+func SysFchown(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, uid, gid := int(a[0]), int32(a[1]), int32(a[2])
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -608,7 +618,8 @@ func SysFchown(fd int, uid, gid int32) int64 {
 
 // SysFchdir makes an open directory the working directory.
 // Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
-func SysFchdir(fd int) int64 {
+func SysFchdir(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd := int(a[0])
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -622,7 +633,8 @@ func SysFchdir(fd int) int64 {
 
 // SysFstatfs describes the file system of an open descriptor.
 // Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
-func SysFstatfs(fd int, buf uintptr) int64 {
+func SysFstatfs(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, buf := int(a[0]), a[1]
 	if fdtab.Get(fd) == nil {
 		return -abi.EBADF
 	}
@@ -736,7 +748,8 @@ func putConflict(b []byte, c fs.Conflict, busy bool) {
 
 // SysFlock takes or releases a whole-file lock of the description.
 // Context: trap, kernel lock held; does not allocate.
-func SysFlock(t sched.TID, fd, op int) int64 {
+func SysFlock(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	fd, op := int(a[0]), int(int32(a[1]))
 	// Linux's order: LOCK_MAND (gone since 5.15) is accepted without
 	// effect, an unknown operation is EINVAL, then the descriptor.
 	const lockMand = 32
@@ -773,7 +786,8 @@ func SysFlock(t sched.TID, fd, op int) int64 {
 
 // SysUmask sets the file-mode creation mask and returns the old one.
 // Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
-func SysUmask(mask uint32) int64 {
+func SysUmask(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	mask := uint32(a[0])
 	old := vfs.Umask
 	vfs.Umask = mask & 0o777
 	return int64(old)

@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/vfs"
@@ -125,7 +126,8 @@ func SysClose(fd int) int64 {
 // and the status flags (FcntlFlags), takes record locks and
 // reports a pipe's size. Context: trap, kernel lock held; does not
 // allocate.
-func SysFcntl(t sched.TID, fd, cmd int, arg uintptr) int64 {
+func SysFcntl(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	fd, cmd, arg := int(int32(a[0])), int(int32(a[1])), a[2]
 	if r, ok := FcntlFlags(fd, cmd, arg); ok {
 		return r
 	}
@@ -301,7 +303,8 @@ func setFileFlags(f *fdtab.File, arg uintptr) {
 // SysEventfd is eventfd2(2): a new eventfd descriptor whose counter starts
 // at initval; other flags than EFD_CLOEXEC, EFD_NONBLOCK and EFD_SEMAPHORE
 // get EINVAL. Context: trap, kernel lock held; does not allocate.
-func SysEventfd(initval uint64, flags int) int64 {
+func SysEventfd(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	initval, flags := uint64(uint32(a[0])), int(a[1])
 	if flags&^(unix.EFD_CLOEXEC|unix.EFD_NONBLOCK|unix.EFD_SEMAPHORE) != 0 {
 		return -abi.EINVAL
 	}
@@ -369,7 +372,8 @@ func DescStat(f *fdtab.File) (fs.Stat, int64) {
 
 // SysIoctl serves interrupt descriptors, the network control file and a
 // socket's SIOCINQ; anything else is ENOTTY. Context: trap, kernel lock held; does not allocate.
-func SysIoctl(fd int, req uint, arg uintptr) int64 {
+func SysIoctl(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, req, arg := int(a[0]), uint(a[1]), a[2]
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -407,7 +411,8 @@ func SysIoctl(fd int, req uint, arg uintptr) int64 {
 
 // SysLseek seeks in a memory file; anything else is ESPIPE.
 // Context: trap, kernel lock held; does not allocate.
-func SysLseek(fd int, off int64, whence int) int64 {
+func SysLseek(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, off, whence := int(a[0]), int64(a[1]), int(a[2])
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -427,7 +432,8 @@ func SysLseek(fd int, off int64, whence int) int64 {
 // SysReadv reads into the iovecs at iov: any number for a socket; for the
 // other descriptors one read per iovec until one comes up short (only the
 // first may wait). Context: trap, kernel lock held; does not allocate.
-func SysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
+func SysReadv(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	fd, iov, cnt := int(a[0]), a[1], int(a[2])
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF
@@ -440,7 +446,8 @@ func SysReadv(t sched.TID, fd int, iov uintptr, cnt int) int64 {
 
 // SysWritev writes the iovecs at iov. Context: trap, kernel lock held;
 // does not allocate.
-func SysWritev(t sched.TID, fd int, iov uintptr, cnt int) int64 {
+func SysWritev(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	fd, iov, cnt := int(a[0]), a[1], int(a[2])
 	f := fdtab.Get(fd)
 	if f == nil {
 		return -abi.EBADF

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
@@ -25,7 +26,8 @@ const sendfileMax = 0x7ffff000
 // take the bytes this way (a datagram socket, an epoll instance, a file
 // open for appending), EBADF for descriptors not open for it.
 // Context: trap, kernel lock held; does not allocate.
-func SysSendfile(t sched.TID, outFD, inFD int, offAddr, count uintptr) int64 {
+func SysSendfile(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	outFD, inFD, offAddr, count := int(a[0]), int(a[1]), a[2], a[3]
 	in, out := fdtab.Get(inFD), fdtab.Get(outFD)
 	if in == nil || out == nil {
 		return -abi.EBADF

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
@@ -294,7 +295,8 @@ func SysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
 
 // SysMkdirat makes a directory.
 // Context: trap, files lock held; does not allocate.
-func SysMkdirat(dirfd int, path uintptr, mode uint32) int64 {
+func SysMkdirat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	dirfd, path, mode := int(int32(a[0])), a[1], uint32(a[2])
 	var p fs.Path
 	m := vfs.Mem()
 	found, e := newEntryAt(&m, dirfd, path, &p, true)
@@ -310,7 +312,8 @@ func SysMkdirat(dirfd int, path uintptr, mode uint32) int64 {
 // (S_IFIFO); devices and sockets are refused with EPERM, as for an
 // unprivileged process.
 // Context: trap, files lock held; does not allocate.
-func SysMknodat(dirfd int, path uintptr, mode uint32) int64 {
+func SysMknodat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	dirfd, path, mode := int(int32(a[0])), a[1], uint32(a[2])
 	typ := mode & unix.S_IFMT
 	switch typ {
 	case 0:
@@ -349,7 +352,8 @@ func newEntryAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, slashOK bool) (f
 
 // SysUnlinkat removes a file, or an empty directory with AT_REMOVEDIR.
 // Context: trap, files lock held; does not allocate.
-func SysUnlinkat(dirfd int, path uintptr, flags int) int64 {
+func SysUnlinkat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	dirfd, path, flags := int(int32(a[0])), a[1], int(int32(a[2]))
 	if flags&^unix.AT_REMOVEDIR != 0 {
 		return -abi.EINVAL
 	}
@@ -412,7 +416,8 @@ func SysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, 
 // SysLinkat makes a hard link (AT_SYMLINK_FOLLOW follows a final link of
 // the old path; AT_EMPTY_PATH links dirfd's file).
 // Context: trap, files lock held; does not allocate.
-func SysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags int) int64 {
+func SysLinkat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	olddirfd, oldpath, newdirfd, newpath, flags := int(int32(a[0])), a[1], int(int32(a[2])), a[3], int(int32(a[4]))
 	if flags&^(unix.AT_SYMLINK_FOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
 	}
@@ -439,7 +444,8 @@ func SysLinkat(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, fla
 
 // SysSymlinkat makes a symbolic link at linkpath pointing at target.
 // Context: trap, files lock held; does not allocate.
-func SysSymlinkat(target uintptr, newdirfd int, linkpath uintptr) int64 {
+func SysSymlinkat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	target, newdirfd, linkpath := a[0], int(int32(a[1])), a[2]
 	var tp, lp fs.Path
 	if e := copyPath(target, &tp); e != 0 {
 		return e
@@ -456,7 +462,8 @@ func SysSymlinkat(target uintptr, newdirfd int, linkpath uintptr) int64 {
 
 // SysReadlinkat copies a symbolic link's target (not NUL-terminated).
 // Context: trap, files lock held; does not allocate.
-func SysReadlinkat(dirfd int, path, buf uintptr, size int) int64 {
+func SysReadlinkat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	dirfd, path, buf, size := int(int32(a[0])), a[1], a[2], int(int32(a[3]))
 	if size <= 0 {
 		return -abi.EINVAL
 	}
@@ -503,7 +510,8 @@ func SysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
 
 // SysFchownat sets the owner by path (AT_SYMLINK_NOFOLLOW: lchown).
 // Context: trap, files lock held; does not allocate.
-func SysFchownat(dirfd int, path uintptr, uid, gid int32, flags int) int64 {
+func SysFchownat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	dirfd, path, uid, gid, flags := int(int32(a[0])), a[1], int32(a[2]), int32(a[3]), int(int32(a[4]))
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
 	}
@@ -531,7 +539,8 @@ const (
 // the flags, then the path, which must not be null: EFAULT), then
 // whether the times are valid (EINVAL).
 // Context: trap, files lock held; does not allocate.
-func SysUtimensat(dirfd int, path, times uintptr, flags int) int64 {
+func SysUtimensat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	dirfd, path, times, flags := int(int32(a[0])), a[1], a[2], int(int32(a[3]))
 	var ts [4]uint64 // the atime's seconds and nanoseconds, the mtime's
 	if times != 0 {
 		for i := range ts {
@@ -603,7 +612,8 @@ func utimeValue(sec, nsec uint64, now int64) (int64, int64) {
 
 // SysTruncate sets a file's size by path.
 // Context: trap, files lock held; does not allocate.
-func SysTruncate(path uintptr, length int64) int64 {
+func SysTruncate(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	path, length := a[0], int64(a[1])
 	ino, e := statTarget(unix.AT_FDCWD, path, 0)
 	if e != 0 {
 		return e
@@ -616,7 +626,8 @@ func SysTruncate(path uintptr, length int64) int64 {
 
 // SysChdir changes the working directory.
 // Context: trap, files lock held; does not allocate.
-func SysChdir(path uintptr) int64 {
+func SysChdir(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	path := a[0]
 	ino, e := statTarget(unix.AT_FDCWD, path, 0)
 	if e != 0 {
 		return e
@@ -642,7 +653,8 @@ func SetCwd(ino fs.Ino) {
 // SysGetcwd writes the working directory's path and returns its length
 // with the NUL; ENOENT once the directory was removed.
 // Context: trap, files lock held; does not allocate.
-func SysGetcwd(buf, size uintptr) int64 {
+func SysGetcwd(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	buf, size := a[0], a[1]
 	var p fs.Path
 	m := vfs.ReadMem()
 	n, fe := vfs.Root.PathOf(&m, vfs.Cwd, p.Buf[:])
@@ -689,7 +701,8 @@ func SysStatfs(buf uintptr) int64 {
 
 // SysStatfsPath is statfs(2): the path must exist.
 // Context: trap, files lock held; does not allocate.
-func SysStatfsPath(path, buf uintptr) int64 {
+func SysStatfsPath(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	path, buf := a[0], a[1]
 	if _, e := statTarget(unix.AT_FDCWD, path, 0); e != 0 {
 		return e
 	}

@@ -8,8 +8,10 @@ import (
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
@@ -134,7 +136,8 @@ func mapPrivate(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
 
 // Msync checks its arguments: shared file pages are the file's pages,
 // so there is nothing to write back. Context: trap, kernel lock held.
-func Msync(addr, length uintptr, flags int) int64 {
+func Msync(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	addr, length, flags := a[0], a[1], int(int32(a[2]))
 	if flags&^(unix.MS_ASYNC|unix.MS_SYNC|unix.MS_INVALIDATE) != 0 || flags&unix.MS_ASYNC != 0 && flags&unix.MS_SYNC != 0 {
 		return -abi.EINVAL
 	}

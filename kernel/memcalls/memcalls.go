@@ -10,12 +10,14 @@ import (
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
 // Mmap runs mmap under the memory lock (vm.LockMem).
 // Context: trap, kernel lock held, memory lock not held.
-func Mmap(addr, length uintptr, prot, flags, fd int, off uintptr) int64 {
+func Mmap(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	addr, length, prot, flags, fd, off := a[0], a[1], int(a[2]), int(a[3]), int(int32(a[4])), a[5]
 	c := vm.LockMem()
 	r := mmap(addr, length, prot, flags, fd, off)
 	klock.Mem.Unlock(c)
@@ -230,7 +232,8 @@ func munmap(addr, length uintptr) int64 {
 
 // Mprotect runs mprotect under the memory lock (vm.LockMem).
 // Context: trap, kernel lock held, memory lock not held.
-func Mprotect(addr, length uintptr, prot int) int64 {
+func Mprotect(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	addr, length, prot := a[0], a[1], int(a[2])
 	c := vm.LockMem()
 	r := mprotect(addr, length, prot)
 	klock.Mem.Unlock(c)
@@ -301,7 +304,8 @@ func protectAreas(addr, end uintptr, prot int) int64 {
 
 // Madvise runs madvise under the memory lock (vm.LockMem).
 // Context: trap, kernel lock held, memory lock not held.
-func Madvise(addr, length uintptr, advice int) int64 {
+func Madvise(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	addr, length, advice := a[0], a[1], int(int32(a[2]))
 	c := vm.LockMem()
 	r := madvise(addr, length, advice)
 	klock.Mem.Unlock(c)

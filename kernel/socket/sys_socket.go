@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
@@ -98,7 +99,8 @@ func inetSocketKind(typ, proto int) (uint8, int64) {
 // SysSocket creates a TCP, UDP or raw IP socket over IPv4 or IPv6, if a
 // network stack runs, and tells the stack. Context: trap, kernel lock
 // held; does not allocate.
-func SysSocket(domain, typ, proto int) int64 {
+func SysSocket(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	domain, typ, proto := int(a[0]), int(a[1]), int(a[2])
 	family := uint8(abi.Family4)
 	switch domain {
 	case unix.AF_INET:
@@ -188,7 +190,8 @@ func bindableAddr(i int, a SockAddr) int64 {
 // SysBind gives a socket its local address (an ephemeral port for port 0;
 // a raw socket takes the address alone) and waits for the stack to take
 // it. Context: trap, kernel lock held; does not allocate.
-func SysBind(t sched.TID, fd int, addr, n uintptr) int64 {
+func SysBind(_ *percpu.CPU, t sched.TID, args abi.SysArgs) int64 {
+	fd, addr, n := int(args[0]), args[1], args[2]
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
@@ -221,7 +224,8 @@ func SysBind(t sched.TID, fd int, addr, n uintptr) int64 {
 
 // SysListen makes a stream socket listen (bound first if it is not) and
 // waits for the stack to take it. Context: trap, kernel lock held; does not allocate.
-func SysListen(t sched.TID, fd, backlog int) int64 {
+func SysListen(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	fd, backlog := int(a[0]), int(int32(a[1]))
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
@@ -244,7 +248,8 @@ func SysListen(t sched.TID, fd, backlog int) int64 {
 // SysConnect sets a datagram socket's peer, or starts a stream socket's
 // connection and blocks t until it is done (EINPROGRESS when non-blocking).
 // Context: trap, kernel lock held; does not allocate.
-func SysConnect(t sched.TID, fd int, addr, n uintptr) int64 {
+func SysConnect(_ *percpu.CPU, t sched.TID, args abi.SysArgs) int64 {
+	fd, addr, n := int(args[0]), args[1], args[2]
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
@@ -375,7 +380,8 @@ func dgramConnect(i int, addr, n uintptr) int64 {
 // SysAccept takes the oldest connection from a listening socket's accept
 // queue as a new descriptor, or blocks t until there is one.
 // Context: trap, kernel lock held; does not allocate.
-func SysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
+func SysAccept(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	fd, addr, lenAddr, flags := int(a[0]), a[1], a[2], int(a[3])
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
@@ -408,7 +414,8 @@ func SysAccept(t sched.TID, fd int, addr, lenAddr uintptr, flags int) int64 {
 
 // SysShutdown shuts a connected socket's reading, writing or both, and
 // tells the stack. Context: trap, kernel lock held; does not allocate.
-func SysShutdown(fd, how int) int64 {
+func SysShutdown(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, how := int(a[0]), int(a[1])
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
@@ -432,7 +439,8 @@ func SysShutdown(fd, how int) int64 {
 }
 
 // SysGetsockname writes a socket's local address. Context: trap, kernel lock held; does not allocate.
-func SysGetsockname(fd int, addr, lenAddr uintptr) int64 {
+func SysGetsockname(_ *percpu.CPU, _ sched.TID, args abi.SysArgs) int64 {
+	fd, addr, lenAddr := int(args[0]), args[1], args[2]
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
@@ -447,7 +455,8 @@ func SysGetsockname(fd int, addr, lenAddr uintptr) int64 {
 
 // SysGetpeername writes a connected socket's peer address.
 // Context: trap, kernel lock held; does not allocate.
-func SysGetpeername(fd int, addr, lenAddr uintptr) int64 {
+func SysGetpeername(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, addr, lenAddr := int(a[0]), a[1], a[2]
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e

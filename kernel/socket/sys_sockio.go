@@ -3,6 +3,7 @@ package socket
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -349,7 +350,8 @@ func dgramRecv(i int, io *SockIO, from *SockAddr, trunc *bool) int64 {
 
 // SysSendto sends buf on a socket, to addr when it is an unconnected
 // datagram socket. Context: trap, kernel lock held; does not allocate.
-func SysSendto(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintptr) int64 {
+func SysSendto(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	fd, buf, n, flags, addr, alen := int(a[0]), a[1], a[2], int(a[3]), a[4], a[5]
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
@@ -367,7 +369,8 @@ func SysSendto(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintpt
 
 // SysRecvfrom receives into buf and writes the sender's address.
 // Context: trap, kernel lock held; does not allocate.
-func SysRecvfrom(t sched.TID, fd int, buf, n uintptr, flags int, addr, alen uintptr) int64 {
+func SysRecvfrom(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	fd, buf, n, flags, addr, alen := int(a[0]), a[1], a[2], int(a[3]), a[4], a[5]
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
@@ -427,7 +430,8 @@ func msgCall(t sched.TID, nr uint64, fd int, msg uintptr, flags int) (int, Msghd
 
 // SysSendmsg sends the iovecs of the msghdr at msg (to its name, for an
 // unconnected datagram socket); control data is ignored. Context: trap, kernel lock held; does not allocate.
-func SysSendmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
+func SysSendmsg(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	fd, msg, flags := int(a[0]), a[1], int(a[2])
 	i, m, io, e := msgCall(t, unix.SYS_SENDMSG, fd, msg, flags)
 	if e != 0 {
 		return e
@@ -444,7 +448,8 @@ func SysSendmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
 
 // SysRecvmsg receives into the iovecs of the msghdr at msg and fills in
 // its name, flags (MSG_TRUNC) and an empty control part. Context: trap, kernel lock held; does not allocate.
-func SysRecvmsg(t sched.TID, fd int, msg uintptr, flags int) int64 {
+func SysRecvmsg(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	fd, msg, flags := int(a[0]), a[1], int(a[2])
 	i, m, io, e := msgCall(t, unix.SYS_RECVMSG, fd, msg, flags)
 	if e != 0 {
 		return e

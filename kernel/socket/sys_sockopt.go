@@ -2,7 +2,9 @@ package socket
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,7 +57,8 @@ func ipv6Ignored(name int) bool {
 
 // SysSetsockopt records an option in the socket table and tells the stack.
 // Context: trap, kernel lock held; does not allocate.
-func SysSetsockopt(fd, level, name int, val, n uintptr) int64 {
+func SysSetsockopt(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, level, name, val, n := int(a[0]), int(a[1]), int(a[2]), a[3], a[4]
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
@@ -121,7 +124,8 @@ func SysSetsockopt(fd, level, name int, val, n uintptr) int64 {
 
 // SysGetsockopt reports an option from the socket table (SO_ERROR reads
 // and clears the pending error). Context: trap, kernel lock held; does not allocate.
-func SysGetsockopt(fd, level, name int, val, lenAddr uintptr) int64 {
+func SysGetsockopt(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, level, name, val, lenAddr := int(a[0]), int(a[1]), int(a[2]), a[3], a[4]
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e

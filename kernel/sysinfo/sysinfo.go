@@ -10,14 +10,17 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/vm"
+	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
 // SysUname describes the machine the way Go programs and the runtime probe
 // it: Linux, x86_64.
 // Context: trap, kernel lock held; does not allocate.
-func SysUname(buf uintptr) int64 {
+func SysUname(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	buf := a[0]
 	const field = 65 // struct utsname: six 65-byte strings
 	b, ok := vm.UserBytes(buf, 6*field, true)
 	if !ok {
@@ -63,7 +66,8 @@ var (
 
 // SysGetrandom fills up to 32 MiB at buf with random bytes; it never
 // blocks. Context: trap, kernel lock held; does not allocate.
-func SysGetrandom(buf, n uintptr) int64 {
+func SysGetrandom(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	buf, n := a[0], a[1]
 	n = min(n, 1<<25)
 	b, ok := vm.UserBytes(buf, n, true)
 	if !ok {

@@ -35,7 +35,8 @@ func ChargeCPU(c *percpu.CPU, now int64) {
 // SysTimerCreate implements timer_create for CPU-time clocks with
 // SIGEV_SIGNAL or SIGEV_THREAD_ID notification.
 // Context: trap, kernel lock held; does not allocate.
-func SysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
+func SysTimerCreate(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	clock, sevp, idp := int(int32(a[0])), a[1], a[2]
 	k := sched.CPUTimer{Used: true, Target: t, Signo: int(unix.SIGALRM)}
 	switch clock {
 	case unix.CLOCK_THREAD_CPUTIME_ID:
@@ -81,7 +82,8 @@ func SysTimerCreate(t sched.TID, clock int, sevp, idp uintptr) int64 {
 
 // SysTimerSettime arms (or, with a zero value, disarms) a timer.
 // Context: trap, kernel lock held; does not allocate.
-func SysTimerSettime(id, flags int, newv, oldv uintptr) int64 {
+func SysTimerSettime(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	id, flags, newv, oldv := int(int32(a[0])), int(a[1]), a[2], a[3]
 	if id < 0 || id >= sched.ITimerProf || !threadtab.Sched.CPUTimers[id].Used {
 		return -abi.EINVAL
 	}
@@ -119,7 +121,8 @@ func writeTimerPair(addr uintptr, interval, value int64, timeval bool) bool {
 
 // SysTimerDelete implements timer_delete.
 // Context: trap, kernel lock held; does not allocate.
-func SysTimerDelete(id int) int64 {
+func SysTimerDelete(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	id := int(int32(a[0]))
 	if id < 0 || id >= sched.ITimerProf || !threadtab.Sched.CPUTimers[id].Used {
 		return -abi.EINVAL
 	}
@@ -131,7 +134,8 @@ func SysTimerDelete(id int) int64 {
 // profiling timer). ITIMER_REAL and ITIMER_VIRTUAL are not needed by the
 // runtime and return EINVAL.
 // Context: trap, kernel lock held; does not allocate.
-func SysSetitimer(which int, newv, oldv uintptr) int64 {
+func SysSetitimer(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	which, newv, oldv := int(a[0]), a[1], a[2]
 	if which != unix.ITIMER_PROF {
 		return -abi.EINVAL
 	}

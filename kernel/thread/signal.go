@@ -628,7 +628,8 @@ const mxcsrMask = 0xffbf
 // there is one), taken by the thread processSignalTarget picks.
 // Context: trap (a system call, or a console signal character through
 // sendProcessSignal), kernel lock held; does not allocate.
-func SysKill(c *percpu.CPU, caller sched.TID, pid, sig int) int64 {
+func SysKill(c *percpu.CPU, caller sched.TID, a abi.SysArgs) int64 {
+	pid, sig := int(int32(a[0])), int(int32(a[1]))
 	if sig < 0 || sig > nsig {
 		return -abi.EINVAL
 	}

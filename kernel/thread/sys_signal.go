@@ -77,7 +77,8 @@ func setAction(sig int, next sigaction) {
 // installed before the old one is written (EFAULT then reports a change
 // that was made). Context: trap, on CPU c, kernel lock held; does not
 // allocate.
-func SysRtSigaction(c *percpu.CPU, sig int, act, oact, size uintptr) int64 {
+func SysRtSigaction(c *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	sig, act, oact, size := int(a[0]), a[1], a[2], a[3]
 	if size != 8 {
 		return -abi.EINVAL
 	}
@@ -177,7 +178,8 @@ func overlap32(a, b uintptr) bool { return a < b+32 && b < a+32 }
 
 // SysRtSigprocmask changes t's signal mask (SIGKILL and SIGSTOP stay
 // unblocked) and reports the old one. Context: trap, kernel lock held; does not allocate.
-func SysRtSigprocmask(t sched.TID, how int, set, oset, size uintptr) int64 {
+func SysRtSigprocmask(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	how, set, oset, size := int(a[0]), a[1], a[2], a[3]
 	if size != 8 {
 		return -abi.EINVAL
 	}
@@ -264,7 +266,8 @@ func TrySigprocmask(c *percpu.CPU, t sched.TID, how int, set, oset, size uintptr
 // amd64: ss_sp (8), ss_flags (4, padded to 8), ss_size (8). The new one
 // is read before the old one is written, as Linux does (the two may be
 // the same buffer). Context: trap, kernel lock held; does not allocate.
-func SysSigaltstack(t sched.TID, ss, oss uintptr) int64 {
+func SysSigaltstack(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	ss, oss := a[0], a[1]
 	th := &threadtab.Threads[t]
 	next := th.AltStack
 	if ss != 0 {

@@ -16,7 +16,8 @@ const cloneThreadFlags = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND
 // SysClone creates a thread sharing everything with its parent, as the Go
 // runtime's newosproc asks. The child resumes at the same instruction with
 // RAX = 0 on the given stack. Context: trap.
-func SysClone(parent sched.TID, flags uint64, stack, ptid, ctid, tls uintptr) int64 {
+func SysClone(_ *percpu.CPU, parent sched.TID, a abi.SysArgs) int64 {
+	flags, stack, ptid, ctid, tls := uint64(a[0]), a[1], a[2], a[3], a[4]
 	if flags&cloneThreadFlags != cloneThreadFlags {
 		return -abi.EINVAL // fork and friends: there is one process
 	}
@@ -213,7 +214,8 @@ func SleepUntil(t sched.TID, deadline int64) int64 {
 // SysClockNanosleep sleeps on the monotonic or the real-time clock,
 // relative or absolute (TIMER_ABSTIME), through SysNanosleep.
 // Context: trap, kernel lock held; does not allocate.
-func SysClockNanosleep(t sched.TID, clockID, flags int, req, rem uintptr) int64 {
+func SysClockNanosleep(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	clockID, flags, req, rem := int(a[0]), int(a[1]), a[2], a[3]
 	var offset int64
 	switch clockID {
 	case unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME:
@@ -227,7 +229,8 @@ func SysClockNanosleep(t sched.TID, clockID, flags int, req, rem uintptr) int64 
 
 // SysSchedGetaffinity reports the online CPUs in the caller's mask.
 // Context: trap, kernel lock held; does not allocate.
-func SysSchedGetaffinity(size, mask uintptr) int64 {
+func SysSchedGetaffinity(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	size, mask := a[1], a[2]
 	if size < 8 || size%8 != 0 {
 		return -abi.EINVAL
 	}
@@ -244,7 +247,8 @@ func SysSchedGetaffinity(size, mask uintptr) int64 {
 // SysArchPrctl sets or reads the thread's FS base (its TLS). GS belongs to
 // the kernel.
 // Context: trap, kernel lock held; does not allocate.
-func SysArchPrctl(c *percpu.CPU, t sched.TID, code int, addr uintptr) int64 {
+func SysArchPrctl(c *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	code, addr := int(a[0]), a[1]
 	switch code {
 	case archSetFS:
 		if addr >= vm.UserTop {

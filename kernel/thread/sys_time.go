@@ -3,6 +3,7 @@ package thread
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -35,7 +36,8 @@ func ProcessCPUNow() int64 { return threadtab.Sched.ProcessCPUNow(clock.Nanotime
 // SysClockGettime serves the runtime's nanotime and walltime. (A vDSO
 // would save the trap; see docs.)
 // Context: trap, kernel lock held; does not allocate.
-func SysClockGettime(t sched.TID, clockID int, tp uintptr) int64 {
+func SysClockGettime(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	clockID, tp := int(a[0]), a[1]
 	ns, ok := ClockNow(t, clockID)
 	if !ok {
 		return -abi.EINVAL
@@ -48,7 +50,8 @@ func SysClockGettime(t sched.TID, clockID int, tp uintptr) int64 {
 
 // SysClockGetres reports a 1 ns resolution for every known clock.
 // Context: trap, kernel lock held; does not allocate.
-func SysClockGetres(clockID int, tp uintptr) int64 {
+func SysClockGetres(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	clockID, tp := int(a[0]), a[1]
 	if _, ok := ClockNow(0, clockID); !ok {
 		return -abi.EINVAL
 	}
@@ -60,7 +63,8 @@ func SysClockGetres(clockID int, tp uintptr) int64 {
 
 // SysGettimeofday writes the wall time as a timeval at tv (no time zone).
 // Context: trap, kernel lock held; does not allocate.
-func SysGettimeofday(tv uintptr) int64 {
+func SysGettimeofday(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	tv := a[0]
 	if tv == 0 {
 		return 0
 	}
