@@ -205,7 +205,7 @@ func fileCallUnlocked(f *x86.TrapFrame) (int64, bool) {
 
 // notFileCall is a fileCalls handler's answer for a call that needs
 // the kernel lock: the locked path serves it from the start.
-const notFileCall = int64(-1) << 40
+const notFileCall = fdcalls.NotFileCall
 
 // A fileCall is a call number and its handler under the files lock
 // alone: fileCalls lists the few dozen pairs rather than index a table
@@ -330,13 +330,18 @@ const (
 // answers as for a closed descriptor.
 // The calls that only read the file layer hold the files lock shared
 // (klock.Handle.RLock), beside each other on other CPUs: fstat, pread64,
-// read, lseek and getdents64 of a file or directory (fdcalls.ReadsOnly;
-// the last three hold the description's offset lock too,
-// vfs.Desc.LockOffset) and the first readOnlyFileCalls of fileCalls (the
-// stat and access calls, readlinkat, getcwd, statfs). Every
+// read, lseek and getdents64 of a file or directory and the first
+// readOnlyFileCalls of fileCalls (the stat and access calls, readlinkat,
+// getcwd, statfs). So do write and pwrite64 of a file not opened
+// O_APPEND, which change only its data, under the file's data lock, with
+// their pages charged first (fdcalls.SharedHold; a write whose pages do
+// not fit goes to the locked path). read, write, lseek and getdents64
+// hold the description's offset lock too (vfs.Desc.LockOffset). Every
 // other call holds it exclusively, which waits until the shared holders
-// have left, so a shared holder never sees the file layer change under it,
-// and every TLB shootdown is made with no shared holder either (below).
+// have left, so a shared holder never sees the names, descriptors or
+// descriptions change under it, nor another file's data but through
+// its data lock, and every TLB shootdown is made with no shared holder
+// either (below).
 // A descriptor that turned into another kind between the look without
 // the lock and the shared hold goes to the locked path.
 // It answers fileNotServed, having changed nothing, for a descriptor of
@@ -394,7 +399,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 			percpu.Count(c, percpu.EvFileCallLocked)
 			return fileNotServed
 		}
-		shared = d.Kind == fdtab.KindFile && fdcalls.ReadsOnly(nr)
+		shared = d.Kind == fdtab.KindFile && fdcalls.SharedHold(nr, d)
 	} else {
 		shared = i < readOnlyFileCalls
 	}
@@ -416,7 +421,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		if pos {
 			vfs.DescOf(d).LockOffset() // other CPUs may read through this description beside this one
 		}
-		ret = fdcalls.FileCall(nr, d, a[1], a[2], a[3])
+		ret = fdcalls.FileCall(nr, d, a[1], a[2], a[3], shared)
 		if pos {
 			vfs.DescOf(d).UnlockOffset()
 		}

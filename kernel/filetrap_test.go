@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/gometal/gometal/kernel/fdcalls"
+	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/stretchr/testify/assert"
 	"golang.org/x/sys/unix"
 )
@@ -47,12 +49,15 @@ func TestLockClasses(t *testing.T) {
 }
 
 // TestReadOnlyFileCalls: the calls fileTrap serves under the files lock
-// held shared are exactly those that only read the file layer: the
-// first readOnlyFileCalls of fileCalls (the stat and access calls,
-// readlinkat, getcwd, statfs; stat, lstat, access and readlink come as
-// their at forms) and fstat, pread64, read, lseek and getdents64 of a
-// file, the last three with the description's offset lock; every call
-// that makes, changes or removes anything holds it exclusively.
+// held shared are exactly those that only read the file layer, and the
+// writes that change only a file's data: the first readOnlyFileCalls of
+// fileCalls (the stat and access calls, readlinkat, getcwd, statfs;
+// stat, lstat, access and readlink come as their at forms), fstat,
+// pread64, read, lseek and getdents64 of a file, and write and pwrite64
+// of a description not opened O_APPEND (read, write, lseek and
+// getdents64 with the description's offset lock); every call that
+// makes, removes or renames anything, or changes the descriptors, holds
+// it exclusively, as does an appending write.
 func TestReadOnlyFileCalls(t *testing.T) {
 	want := []uint64{
 		unix.SYS_NEWFSTATAT, unix.SYS_STATX, unix.SYS_FACCESSAT, unix.SYS_FACCESSAT2,
@@ -71,14 +76,24 @@ func TestReadOnlyFileCalls(t *testing.T) {
 		i := fileCallIndex(nr)
 		assert.GreaterOrEqual(t, i, readOnlyFileCalls, "call %d changes the file layer", nr)
 	}
-	for _, nr := range []uint64{unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64} {
-		assert.True(t, fdcalls.ReadsOnly(nr), "call %d", nr)
+	const plain, appending = 5, 6 // two descriptions
+	vfs.Descs[plain].Flags = unix.O_RDWR
+	vfs.Descs[appending].Flags = unix.O_WRONLY | unix.O_APPEND
+	t.Cleanup(func() { vfs.Descs[plain], vfs.Descs[appending] = vfs.Desc{}, vfs.Desc{} })
+	f, fa := &fdtab.File{Kind: fdtab.KindFile, Desc: plain}, &fdtab.File{Kind: fdtab.KindFile, Desc: appending}
+	for _, nr := range []uint64{unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64, unix.SYS_WRITE, unix.SYS_PWRITE64} {
+		assert.True(t, fdcalls.SharedHold(nr, f), "call %d", nr)
 	}
-	for _, nr := range []uint64{unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64} {
+	for _, nr := range []uint64{unix.SYS_READ, unix.SYS_WRITE, unix.SYS_LSEEK, unix.SYS_GETDENTS64} {
 		assert.True(t, fdcalls.MovesOffset(nr), "call %d moves the offset: it takes the offset lock", nr)
 	}
 	assert.False(t, fdcalls.MovesOffset(unix.SYS_PREAD64))
-	for _, nr := range []uint64{unix.SYS_WRITE, unix.SYS_PWRITE64, unix.SYS_CLOSE, unix.SYS_FSYNC, unix.SYS_FDATASYNC} {
-		assert.False(t, fdcalls.ReadsOnly(nr), "call %d changes a file or the descriptors", nr)
+	assert.False(t, fdcalls.MovesOffset(unix.SYS_PWRITE64))
+	for _, nr := range []uint64{unix.SYS_CLOSE, unix.SYS_FSYNC, unix.SYS_FDATASYNC} {
+		assert.False(t, fdcalls.SharedHold(nr, f), "call %d changes the descriptors", nr)
 	}
+	for _, nr := range []uint64{unix.SYS_WRITE, unix.SYS_PWRITE64} {
+		assert.False(t, fdcalls.SharedHold(nr, fa), "call %d on an O_APPEND description writes at the size", nr)
+	}
+	assert.True(t, fdcalls.SharedHold(unix.SYS_READ, fa))
 }

@@ -19,13 +19,16 @@ import (
 // whose file holds record locks goes to the locked path instead (it
 // wakes their waiters), as does every call FileCall does not list
 // (FileCallNr).
+// Under the files lock held shared (SharedHold) a write whose pages do
+// not fit what may still be charged answers NotFileCall, having changed
+// nothing (vfs.ReserveMem).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
-func FileCall(nr uint64, f *fdtab.File, a1, a2, a3 uintptr) int64 {
+func FileCall(nr uint64, f *fdtab.File, a1, a2, a3 uintptr, shared bool) int64 {
 	d := vfs.DescOf(f)
 	switch nr {
 	case unix.SYS_READ, unix.SYS_PREAD64, unix.SYS_WRITE, unix.SYS_PWRITE64:
-		return fileIO(nr, d, a1, a2, a3)
+		return fileIO(nr, d, a1, a2, a3, shared)
 	case unix.SYS_LSEEK:
 		return descSeek(f, int64(a1), int(a2))
 	case unix.SYS_FSTAT:
@@ -49,7 +52,7 @@ func FileCall(nr uint64, f *fdtab.File, a1, a2, a3 uintptr) int64 {
 // positioned calls at pos (EINVAL if negative), the others at the
 // description's offset. Context: trap, files lock held; does not
 // allocate.
-func fileIO(nr uint64, d *vfs.Desc, buf, n, pos uintptr) int64 {
+func fileIO(nr uint64, d *vfs.Desc, buf, n, pos uintptr, shared bool) int64 {
 	off := int64(-1)
 	if nr == unix.SYS_PREAD64 || nr == unix.SYS_PWRITE64 {
 		if off = int64(pos); off < 0 {
@@ -65,25 +68,40 @@ func fileIO(nr uint64, d *vfs.Desc, buf, n, pos uintptr) int64 {
 	if !fsys.CanWrite(d) {
 		return -abi.EBADF
 	}
-	return fileWrite(d, buf, n, off)
+	return fileWrite(d, buf, n, off, shared)
 }
 
-// ReadsOnly reports whether FileCall's call nr only reads the file
-// layer's state, but for the description's offset (MovesOffset), so that
-// package kernel's fileTrap serves it under the files lock held shared:
-// fstat, pread64, read, lseek and getdents64.
-// Context: any; does not allocate.
-func ReadsOnly(nr uint64) bool {
-	return MovesOffset(nr) || nr == unix.SYS_FSTAT || nr == unix.SYS_PREAD64
+// NotFileCall is FileCall's answer, and package kernel's file-call
+// handlers', for a call that the locked path must serve from the start
+// (having changed nothing).
+const NotFileCall = int64(-1) << 40
+
+// SharedHold reports whether package kernel's fileTrap serves FileCall's
+// call nr on f under the files lock held shared, beside other CPUs'
+// calls: those that only read the file layer but for the description's
+// offset (fstat, pread64, read, lseek, getdents64), and write and
+// pwrite64 of a description not opened O_APPEND, which change only
+// their file's data, under its data lock (fs.FS.Write), their pages
+// charged first (vfs.ReserveMem). An appending write's position is the
+// file's size, which must stay its own until its bytes are in: it holds
+// the files lock exclusively, as every other call that changes the file
+// layer does. Context: any; does not allocate.
+func SharedHold(nr uint64, f *fdtab.File) bool {
+	switch nr {
+	case unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64:
+		return true
+	case unix.SYS_WRITE, unix.SYS_PWRITE64:
+		return vfs.DescOf(f).Flags&unix.O_APPEND == 0
+	}
+	return false
 }
 
 // MovesOffset reports whether FileCall's call nr moves the description's
-// offset: read, lseek and getdents64, which under the files lock held
-// shared hold the description's offset lock too (vfs.Desc.LockOffset).
-// (write moves it as well, but holds the files lock exclusively.)
-// Context: any; does not allocate.
+// offset: read, write, lseek and getdents64, which under the files lock
+// held shared hold the description's offset lock too
+// (vfs.Desc.LockOffset). Context: any; does not allocate.
 func MovesOffset(nr uint64) bool {
-	return nr == unix.SYS_READ || nr == unix.SYS_LSEEK || nr == unix.SYS_GETDENTS64
+	return nr == unix.SYS_READ || nr == unix.SYS_WRITE || nr == unix.SYS_LSEEK || nr == unix.SYS_GETDENTS64
 }
 
 // FileCallNr reports whether FileCall serves system call nr.

@@ -97,13 +97,19 @@ func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 		}
 		return int64(n)
 	}
-	return fileWrite(d, buf, n, off)
+	return fileWrite(d, buf, n, off, false)
 }
 
 // fileWrite writes to a file of the root file system that d (open for
-// writing) describes (see fileRead for off).
+// writing) describes (see fileRead for off). Under the files lock held
+// shared (FileCall's SharedHold) its pages are charged first
+// (vfs.ReserveMem) and it holds the file's data lock: NotFileCall,
+// having changed nothing, where the charge does not fit, or where the
+// description appends (its descriptor was closed and its number given
+// to an O_APPEND description between fileTrap's look without the lock
+// and its shared hold).
 // Context: trap, files lock held; does not allocate.
-func fileWrite(d *vfs.Desc, buf, n uintptr, off int64) int64 {
+func fileWrite(d *vfs.Desc, buf, n uintptr, off int64, shared bool) int64 {
 	b, ok := vm.UserBytes(buf, n, false)
 	if !ok {
 		return -abi.EFAULT
@@ -111,12 +117,28 @@ func fileWrite(d *vfs.Desc, buf, n uintptr, off int64) int64 {
 	pos := off
 	if off < 0 {
 		pos = d.Off
-		if d.Flags&unix.O_APPEND != 0 {
-			pos = vfs.Root.Size(d.Ino)
-		}
 	}
-	m := vfs.Mem()
+	if d.Flags&unix.O_APPEND != 0 { // pwrite64 too, as on Linux (pwrite(2), BUGS)
+		if shared {
+			return NotFileCall
+		}
+		pos = vfs.Root.Size(d.Ino)
+	}
+	var m fs.Mem
+	if !shared {
+		m = vfs.Mem()
+	} else if m, ok = vfs.ReserveMem(pos, len(b)); !ok {
+		return NotFileCall
+	}
+	if shared {
+		vfs.Root.LockData(d.Ino)
+		m.Now = vfs.RealtimeNs() // under the lock: one file's writes stamp in their order
+	}
 	put, e := vfs.Root.Write(&m, d.Ino, pos, b)
+	if shared {
+		vfs.Root.UnlockData(d.Ino)
+		m.Taken -= m.Budget // ReserveMem charged the budget: Done gives back what the write did not take
+	}
 	vfs.Done(&m)
 	if put == 0 && e != 0 {
 		return -int64(e)

@@ -1,5 +1,7 @@
 package fs
 
+import "sync/atomic"
+
 // A file's data lives in pages from the frame allocator, found through a
 // radix tree of index pages (512 page addresses each): depth 0 means the
 // root is the only data page (page 0), depth d covers 512^d pages. Pages
@@ -44,7 +46,7 @@ func (fs *FS) makePage(m *Mem, ip *inode, pg uint64) (uint64, Errno) {
 		}
 		if ip.depth == 0 {
 			ip.pages++
-			fs.PagesHeld++
+			atomic.AddInt64(&fs.PagesHeld, 1)
 			return ip.root, ok
 		}
 	}
@@ -66,7 +68,7 @@ func (fs *FS) makePage(m *Mem, ip *inode, pg uint64) (uint64, Errno) {
 			}
 			if level == 1 {
 				ip.pages++
-				fs.PagesHeld++
+				atomic.AddInt64(&fs.PagesHeld, 1)
 			}
 		}
 	}
@@ -92,6 +94,24 @@ func readData(m *Mem, ip *inode, off int64, dst []byte) int {
 		done += k
 	}
 	return n
+}
+
+// WritePages bounds the pages, data and index, that a write of n bytes at
+// off can add to a file, whatever the file holds: the data pages the
+// range spans and, at each of the tree's maxDepth index levels, the
+// index pages above them, three more than their share (the range's two
+// ends, and the old tree's new parent when the tree grows past it).
+// kernel/vfs's ReserveMem charges it before a write that runs beside
+// others. A write at or past MaxFileSize adds none (EFBIG), and one
+// that reaches past it only what lies below it. Context: any; does not
+// allocate.
+func WritePages(off int64, n int) int64 {
+	if off < 0 || off >= MaxFileSize {
+		return 0
+	}
+	end := off + min(int64(n), MaxFileSize-off)
+	data := (end+PageSize-1)/PageSize - off/PageSize
+	return data + data/511 + 3*maxDepth
 }
 
 // writeData copies src into ip at off, growing the file, and returns how
@@ -146,7 +166,7 @@ func (fs *FS) truncateData(m *Mem, ip *inode, size int64) {
 				*slot = 0
 				m.free(pa)
 				ip.pages--
-				fs.PagesHeld--
+				atomic.AddInt64(&fs.PagesHeld, -1)
 			}
 			pg = next
 		}
@@ -194,7 +214,7 @@ func (fs *FS) freeData(m *Mem, ip *inode) {
 		if f.level == 0 {
 			m.free(f.pa)
 			ip.pages--
-			fs.PagesHeld--
+			atomic.AddInt64(&fs.PagesHeld, -1)
 			n--
 			continue
 		}

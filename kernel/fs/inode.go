@@ -48,6 +48,10 @@ type inode struct {
 	pages   int64  // data pages held (index pages not counted)
 	depth   uint8  // levels of index pages above the data pages
 	mapped  bool   // mapped into memory: truncation keeps the pages (KeepPages)
+	// dataHeld is 1 while a call holds the data lock (lockData): size,
+	// the page tree, pages and the modification times, which the writes
+	// change beside other calls (in the padding: the inode stays 96 bytes).
+	dataHeld uint32
 }
 
 // FS is the in-memory file system. The zero value is not ready: call Init.
@@ -55,9 +59,13 @@ type FS struct {
 	inodes [MaxInodes]inode
 	hint   int
 	// Now is the wall-clock time in nanoseconds since the epoch; the
-	// caller sets it before each call that changes a file.
+	// caller sets it before each call that changes a file, but for a
+	// write, which stamps its Mem's own (Mem.Now).
 	Now int64
 	// InodesUsed and PagesHeld describe the file system's footprint.
+	// PagesHeld changes by atomic adds (writes to different files run
+	// side by side, under the files lock held shared): a call beside
+	// them loads it atomically.
 	InodesUsed int
 	PagesHeld  int64
 	locks      lockTable
@@ -143,10 +151,13 @@ func (fs *FS) Mode(ino Ino) uint32 {
 //
 //go:noinline
 func (fs *FS) Size(ino Ino) int64 {
+	var size int64
 	if ip := fs.node(ino); ip != nil {
-		return ip.size
+		lockData(ip)
+		size = ip.size
+		unlockData(ip)
 	}
-	return 0
+	return size
 }
 
 // Rdev returns a device file's device number (major<<8 | minor).
@@ -188,17 +199,21 @@ type Stat struct {
 	Atime, Mtime, Ctime, Btime int64
 }
 
-// Stat describes ino. Context: trap; does not allocate.
+// Stat describes ino, under its data lock (a write may be changing its
+// size and times). Context: trap; does not allocate.
 func (fs *FS) Stat(ino Ino) (Stat, Errno) {
 	ip := fs.node(ino)
 	if ip == nil {
 		return Stat{}, ENOENT
 	}
-	return Stat{
+	lockData(ip)
+	st := Stat{
 		Ino: ino, Mode: ip.mode, Nlink: ip.nlink, UID: ip.uid, GID: ip.gid, Rdev: ip.rdev,
 		Size: ip.size, Blocks: ip.pages * (PageSize / 512),
 		Atime: ip.atime, Mtime: ip.mtime, Ctime: ip.ctime, Btime: ip.btime,
-	}, ok
+	}
+	unlockData(ip)
+	return st, ok
 }
 
 // StatSize is sizeof(struct stat) on linux/amd64; StatxSize is struct

@@ -18,6 +18,9 @@ type Mem struct {
 	Frames *mm.Frames
 	Budget int64
 	Taken  int64
+	// Now is the time a write stamps (FS.Write): a call's own, since
+	// writes run beside each other and FS.Now is one word for all.
+	Now int64
 }
 
 // alloc returns a zeroed page, or 0 when the budget or memory is spent.

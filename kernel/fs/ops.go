@@ -414,11 +414,18 @@ func (fs *FS) Read(m *Mem, ino Ino, off int64, dst []byte) (int, Errno) {
 	if ip.mode&unix.S_IFMT == unix.S_IFDIR {
 		return 0, EISDIR
 	}
-	return readData(m, ip, off, dst), ok
+	lockData(ip)
+	n := readData(m, ip, off, dst)
+	unlockData(ip)
+	return n, ok
 }
 
 // Write copies src into ino at off (the file grows as needed) and returns
-// how many bytes went in. Context: trap; does not allocate.
+// how many bytes went in, stamping m.Now as the modification and change
+// times. Beside other calls (the files lock held shared) the caller
+// holds ino's data lock (LockData) and reads m.Now under it, so that
+// writes of one file stamp in the order they write.
+// Context: trap; does not allocate.
 func (fs *FS) Write(m *Mem, ino Ino, off int64, src []byte) (int, Errno) {
 	ip := fs.node(ino)
 	if ip == nil {
@@ -432,7 +439,7 @@ func (fs *FS) Write(m *Mem, ino Ino, off int64, src []byte) (int, Errno) {
 	}
 	n, e := fs.writeData(m, ip, off, src)
 	if n > 0 {
-		ip.mtime, ip.ctime = fs.Now, fs.Now
+		ip.mtime, ip.ctime = m.Now, m.Now
 	}
 	return n, e
 }

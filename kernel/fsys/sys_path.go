@@ -2,6 +2,7 @@ package fsys
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
@@ -685,7 +686,7 @@ func SysStatfs(buf uintptr) int64 {
 	clear(b[:])
 	m := vfs.ReadMem()
 	free := uint64(max(m.Budget, 0))
-	total := free + uint64(vfs.Root.PagesHeld)
+	total := free + uint64(atomic.LoadInt64(&vfs.Root.PagesHeld)) // writes may run beside
 	le := binary.LittleEndian
 	le.PutUint64(b[0:], unix.TMPFS_MAGIC)
 	le.PutUint64(b[8:], fs.PageSize)

@@ -32,7 +32,8 @@ var (
 	// Pages counts the pages the file system and the pipes hold once
 	// the program runs; MaxPages caps them, as tmpfs's size= does
 	// (half of the program's memory, like tmpfs's default), so that a full
-	// file system leaves the program memory to run in.
+	// file system leaves the program memory to run in. Pages changes by
+	// atomic adds: writes run beside each other (ReserveMem).
 	Pages, MaxPages int64
 )
 
@@ -57,12 +58,15 @@ type Desc struct {
 var Descs [MaxDescs]Desc
 
 // Mem returns the page source of one file-system call (ReadMem) and
-// sets the file system's clock for the times the call stamps.
+// sets the file system's clock for the times the call stamps, and the
+// source's own (fs.Mem.Now, which a write stamps).
 // Context: trap or boot, files lock held exclusively; does not
 // allocate.
 func Mem() fs.Mem {
 	Stamp()
-	return ReadMem()
+	m := ReadMem()
+	m.Now = Root.Now
+	return m
 }
 
 // Stamp sets the file system's clock (fs.FS.Now) to the time of day: the
@@ -86,7 +90,7 @@ func ReadMem() fs.Mem {
 	m := fs.Mem{Frames: &vm.Frames, Budget: int64(vm.Frames.FreeCount())}
 	if vm.CommitLimit != 0 {
 		m.Budget = int64(vm.CommitLimit-min(vm.Committed(), vm.CommitLimit)) / int64(fs.PageSize)
-		m.Budget = max(min(m.Budget, MaxPages-Pages), 0)
+		m.Budget = max(min(m.Budget, MaxPages-atomic.LoadInt64(&Pages)), 0)
 	}
 	return m
 }
@@ -101,7 +105,7 @@ func Done(m *fs.Mem) {
 	if vm.CommitLimit == 0 {
 		return
 	}
-	Pages += m.Taken
+	atomic.AddInt64(&Pages, m.Taken)
 	if m.Taken >= 0 {
 		vm.Commit(uint64(m.Taken) * fs.PageSize)
 	} else {
@@ -109,8 +113,56 @@ func Done(m *fs.Mem) {
 	}
 }
 
+// MaxSharedWrite is the largest write ReserveMem charges for (1 MiB):
+// its charge is held while it writes, even where it overwrites pages
+// the file has, so a larger write holds the files lock exclusively and
+// charges what it takes, and at any instant the writes beside each
+// other hold at most MaxSharedWrite and their index pages per CPU more
+// than they take.
+const MaxSharedWrite = 1 << 20
+
+// ReserveMem returns the page source of a write of n bytes at off that
+// runs beside other calls (the files lock held shared): it charges the
+// most pages such a write can take (the data pages it spans and the
+// index pages above them: fs.WritePages) to Pages and to the commit
+// before the write, so that writes side by side cannot together pass
+// MaxPages or CommitLimit; the caller then takes the budget off m.Taken,
+// so that Done gives back what the write did not take. It reports false,
+// having charged nothing, for a write larger than MaxSharedWrite and
+// where the charge does not fit: the write then goes to the path that
+// holds the files lock exclusively (Mem), which writes as much as fits,
+// as tmpfs does. The caller sets the time the write stamps (fs.Mem.Now)
+// under the file's data lock.
+// Context: trap, files lock held shared; does not allocate.
+func ReserveMem(off int64, n int) (fs.Mem, bool) {
+	m := fs.Mem{Frames: &vm.Frames, Budget: fs.WritePages(off, n)}
+	if n > MaxSharedWrite {
+		return m, false
+	}
+	if vm.CommitLimit == 0 {
+		return m, true // the boot: nothing is charged yet
+	}
+	for {
+		p := atomic.LoadInt64(&Pages)
+		if p+m.Budget > MaxPages {
+			return m, false
+		}
+		if atomic.CompareAndSwapInt64(&Pages, p, p+m.Budget) {
+			break
+		}
+	}
+	if !vm.TryCommit(uint64(m.Budget)*fs.PageSize, 0) {
+		atomic.AddInt64(&Pages, -m.Budget)
+		return m, false
+	}
+	return m, true
+}
+
 // RealtimeNs returns the wall-clock time in nanoseconds since the epoch.
-// Context: trap; does not allocate.
+// Context: trap; does not allocate. Not inlined: one copy for Stamp and
+// the writes beside others (issue 16's budget).
+//
+//go:noinline
 func RealtimeNs() int64 { return clock.WallAtBoot() + clock.Nanotime() }
 
 // AllocDesc takes a free open file description with one reference.

@@ -18,9 +18,10 @@
 // descriptor of a file and of a directory (pathOnlyCalls), then runs a pipe stage (pipeWork: round trips and
 // a bulk stream over os.Pipe, whose non-blocking reads and writes the
 // kernel serves under the files lock alone too) and prints what came
-// through, and reads one file through one descriptor from several
-// threads at once (sharedReads); the host run of the same program must match all of it
-// byte for byte. In the guest it then prints /proc/gometal/sched between
+// through, reads one file through one descriptor from several threads
+// at once (sharedReads), and writes through one descriptor and with
+// pwrite into one file from several threads at once (sharedWrites); the
+// host run of the same program must match all of it byte for byte. In the guest it then prints /proc/gometal/sched between
 // marker lines, for the test to read the lock counts.
 package main
 
@@ -78,6 +79,7 @@ func main() {
 	fmt.Printf("filelock: O_PATH: %s\n", pathOnlyCalls())
 	fmt.Printf("filelock: pipes: %s\n", pipeWork())
 	fmt.Printf("filelock: shared reads: %s\n", sharedReads(dir))
+	fmt.Printf("filelock: shared writes: %s\n", sharedWrites(dir))
 	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
 		fmt.Printf("filelock: sched\n%sfilelock: end\n", b)
 	}
