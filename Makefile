@@ -56,7 +56,7 @@ PKGS           ?=
 STDTEST_MEM    ?= 512M
 STDTEST_MD     ?= $(if $(PKGS)$(SHARD),build/stdtest.md,docs/conformance.md)
 
-.PHONY: all run image iso boot boot-usage test bench-smoke check trapcheck conformance stdtest bench deps deps-iso cli clean
+.PHONY: all run image iso boot boot-usage test race bench-smoke check trapcheck conformance stdtest bench deps deps-iso deps-race cli clean
 
 all: check test
 
@@ -116,9 +116,17 @@ boot-usage:
 ## the boot tests build images from the kernel's sources with go build,
 ## which go test's result cache cannot see, so a cached "ok" could be
 ## stale.
-test: deps deps-iso
+test: deps deps-iso race
 	$(GO) vet ./...
 	$(GO) run ./tools/testprogress -timeout $(TEST_TIMEOUT) -count=1 ./...
+
+## race: the tests of the code that runs on several CPUs at once without
+## the kernel's big locks (the file layer's shared holds, the data and
+## offset locks, the descriptor claims, the spinlocks) under Go's race
+## detector, which needs cgo and so a C compiler (deps-race). About 20 s.
+RACE_PKGS := ./kernel/fs ./kernel/vfs ./kernel/fdtab ./kernel/spin ./kernel/klock
+race: deps-race
+	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)
 
 ## bench-smoke: the benchmark's end-to-end smoke tests (tools/bench,
 ## -tags benchsmoke: TestSmokeBothSides, TestSmokeNetwork): they download Debian's linux-image package (~70 MB,
@@ -149,6 +157,20 @@ deps:
 		else \
 			echo "qemu-system-x86_64 is missing; install it as root with:" >&2; \
 			echo "  apt-get update && apt-get install -y qemu-system-x86" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+## deps-race: install a C compiler for the race detector (cgo) on Debian
+## as root; otherwise print the apt-get command and stop.
+deps-race:
+	@if ! command -v gcc >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing gcc for go test -race: apt-get update && apt-get install -y gcc libc6-dev"; \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y gcc libc6-dev; \
+		else \
+			echo "gcc is missing (go test -race needs cgo); install it as root with:" >&2; \
+			echo "  apt-get update && apt-get install -y gcc libc6-dev" >&2; \
 			exit 1; \
 		fi; \
 	fi

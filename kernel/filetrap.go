@@ -121,7 +121,8 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_FSTATFS, fdcalls.SysFstatfs},
 	{unix.SYS_STATFS, fsys.SysStatfsPath},
 	// The calls that change the file layer, under the files lock held
-	// exclusively.
+	// exclusively, but for an open that makes and truncates nothing
+	// (fsys.OpensShared), which holds it shared.
 	{unix.SYS_OPENAT, fileOpenat},
 	{unix.SYS_MKDIRAT, fsys.SysMkdirat},
 	{unix.SYS_UNLINKAT, fsys.SysUnlinkat},
@@ -335,12 +336,14 @@ const (
 // getcwd, statfs). So do write and pwrite64 of a file not opened
 // O_APPEND, which change only its data, under the file's data lock, with
 // their pages charged first (fdcalls.SharedHold; a write whose pages do
-// not fit goes to the locked path). read, write, lseek and getdents64
+// not fit goes to the locked path), and an openat that makes and
+// truncates nothing (fsys.OpensShared), which claims its description
+// and descriptor atomically. read, write, lseek and getdents64
 // hold the description's offset lock too (vfs.Desc.LockOffset). Every
 // other call holds it exclusively, which waits until the shared holders
-// have left, so a shared holder never sees the names, descriptors or
-// descriptions change under it, nor another file's data but through
-// its data lock, and every TLB shootdown is made with no shared holder
+// have left, so a shared holder never sees a name change, nor a
+// descriptor or description go, nor another file's data change but
+// through its data lock, and every TLB shootdown is made with no shared holder
 // either (below).
 // A descriptor that turned into another kind between the look without
 // the lock and the shared hold goes to the locked path.
@@ -401,7 +404,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		}
 		shared = d.Kind == fdtab.KindFile && fdcalls.SharedHold(nr, d)
 	} else {
-		shared = i < readOnlyFileCalls
+		shared = i < readOnlyFileCalls || nr == unix.SYS_OPENAT && fsys.OpensShared(int(int32(a[2])))
 	}
 	c.InUser.Store(false)
 	c.KickTaken = false

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/stretchr/testify/assert"
 	"golang.org/x/sys/unix"
@@ -55,9 +56,10 @@ func TestLockClasses(t *testing.T) {
 // stat, lstat, access and readlink come as their at forms), fstat,
 // pread64, read, lseek and getdents64 of a file, and write and pwrite64
 // of a description not opened O_APPEND (read, write, lseek and
-// getdents64 with the description's offset lock); every call that
-// makes, removes or renames anything, or changes the descriptors, holds
-// it exclusively, as does an appending write.
+// getdents64 with the description's offset lock), and openat with
+// flags that make and truncate nothing; every call that makes, removes
+// or renames anything, or closes a descriptor, holds it exclusively, as
+// do an appending write and an open that may create or truncate.
 func TestReadOnlyFileCalls(t *testing.T) {
 	want := []uint64{
 		unix.SYS_NEWFSTATAT, unix.SYS_STATX, unix.SYS_FACCESSAT, unix.SYS_FACCESSAT2,
@@ -96,4 +98,11 @@ func TestReadOnlyFileCalls(t *testing.T) {
 		assert.False(t, fdcalls.SharedHold(nr, fa), "call %d on an O_APPEND description writes at the size", nr)
 	}
 	assert.True(t, fdcalls.SharedHold(unix.SYS_READ, fa))
+	// openat holds it shared when it makes and truncates nothing.
+	for _, flags := range []int{unix.O_RDONLY, unix.O_RDWR, unix.O_WRONLY | unix.O_CLOEXEC, unix.O_PATH, unix.O_DIRECTORY | unix.O_NOFOLLOW, unix.O_RDONLY | unix.O_NONBLOCK} {
+		assert.True(t, fsys.OpensShared(flags), "open with %#x makes nothing", flags)
+	}
+	for _, flags := range []int{unix.O_CREAT | unix.O_WRONLY, unix.O_WRONLY | unix.O_TRUNC, unix.O_TMPFILE | unix.O_RDWR, unix.O_CREAT | unix.O_EXCL | unix.O_RDWR, unix.O_PATH | unix.O_CREAT} {
+		assert.False(t, fsys.OpensShared(flags), "open with %#x may make or truncate a file", flags)
+	}
 }

@@ -35,9 +35,10 @@ import (
 // show the file and pipe calls served under the files lock alone, the
 // wakes among them, the runtime's fcntl and epoll_ctl calls on opened
 // files served without it, and the files lock's lines: the reading
-// calls (pread64, fstat, the stat calls, readlinkat) and the writes
-// that are not appends (pwrite64; write and pwrite64 in the
-// shared-writes stage) held it shared, the others exclusively.
+// calls (pread64, fstat, the stat calls, readlinkat), the writes that
+// are not appends (pwrite64; write and pwrite64 in the shared-writes
+// stage) and the opens that make nothing (reopens, and the
+// shared-opens stage's) held it shared, the others exclusively.
 func TestFileLockBoot(t *testing.T) {
 	dir := t.TempDir()
 	root := mustRoot(t)
@@ -93,18 +94,23 @@ func TestFileLockBoot(t *testing.T) {
 	f, ok := rows["files"]
 	require.True(t, ok, "no files lock line in /proc/gometal/sched:\n%s", text)
 	t.Logf("files lock: %+v, kernel lock: %+v", f, rows["kernel"])
-	// The calls that only read the file layer, and the writes that are
-	// not appends, hold the files lock shared (kernel/filetrap.go): per
-	// round each thread's pwrite and pread, every 16 rounds its fstat,
-	// three newfstatat and readlinkat, and the shared-writes stage's
-	// 2,048 writes and 2,048 pwrites. The others hold it exclusively: per
-	// round the append (O_APPEND), every 16 rounds the other ten.
-	const stageWrites = 2 * 16384 / 8
+	// The calls that only read the file layer, the writes that are not
+	// appends and the opens that make nothing hold the files lock shared
+	// (kernel/filetrap.go): per round each thread's pwrite and pread,
+	// every 16 rounds its lseek, fstat, getdents64, three newfstatat,
+	// readlinkat and two openat (of its file, O_RDWR, and of the
+	// directory), the shared-reads stage's 2,048 reads, the
+	// shared-writes stage's 2,048 writes and 2,048 pwrites, and the
+	// shared-opens stage's 2,048 opens and their 2,048 preads. The others hold
+	// it exclusively: per round the append (O_APPEND), every 16 rounds
+	// the two closes, mkdirat, renameat and two unlinkat (symlinkat takes
+	// both locks).
+	const stageReads, stageWrites, stageOpens = 16384 / 8, 2 * 16384 / 8, 2 * 4 * 64 * 8
 	sh, ok := rows["files_shared"]
 	require.True(t, ok, "no files_shared line in /proc/gometal/sched:\n%s", text)
 	t.Logf("files lock shared: %+v", sh)
-	assert.GreaterOrEqual(t, sh.acquisitions, uint64(threads*(rounds*2+rounds/16*5)+stageWrites), "the reading calls and the writes held the files lock shared")
-	assert.GreaterOrEqual(t, f.acquisitions, uint64(threads*(rounds+rounds/16*10)), "the changing calls held it exclusively")
+	assert.GreaterOrEqual(t, sh.acquisitions, uint64(threads*(rounds*2+rounds/16*9)+stageReads+stageWrites+stageOpens), "the reading calls, the writes and the opens held the files lock shared")
+	assert.GreaterOrEqual(t, f.acquisitions, uint64(threads*(rounds+rounds/16*6)), "the changing calls held it exclusively")
 	assert.GreaterOrEqual(t, f.acquisitions+sh.acquisitions, events["file_call_fileslock"], "each file call took the files lock")
 	assert.LessOrEqual(t, sh.contended, sh.acquisitions)
 	assert.Equal(t, sh.contended == 0, sh.spinNs == 0, "shared: wait time exactly when contended")

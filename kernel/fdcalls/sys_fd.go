@@ -104,12 +104,16 @@ func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 // writing) describes (see fileRead for off). Under the files lock held
 // shared (FileCall's SharedHold) its pages are charged first
 // (vfs.ReserveMem) and it holds the file's data lock: NotFileCall,
-// having changed nothing, where the charge does not fit, or where the
-// description appends (its descriptor was closed and its number given
-// to an O_APPEND description between fileTrap's look without the lock
-// and its shared hold).
+// having changed nothing, for a write larger than vfs.MaxSharedWrite,
+// where the charge does not fit, and where the description appends (an
+// F_SETFL, or a close and an open that gave the descriptor's number to
+// an O_APPEND description, between fileTrap's look without the lock
+// and its shared hold), before the program's memory is faulted in.
 // Context: trap, files lock held; does not allocate.
 func fileWrite(d *vfs.Desc, buf, n uintptr, off int64, shared bool) int64 {
+	if shared && (n > vfs.MaxSharedWrite || d.Flags&unix.O_APPEND != 0) {
+		return NotFileCall
+	}
 	b, ok := vm.UserBytes(buf, n, false)
 	if !ok {
 		return -abi.EFAULT
@@ -119,9 +123,6 @@ func fileWrite(d *vfs.Desc, buf, n uintptr, off int64, shared bool) int64 {
 		pos = d.Off
 	}
 	if d.Flags&unix.O_APPEND != 0 { // pwrite64 too, as on Linux (pwrite(2), BUGS)
-		if shared {
-			return NotFileCall
-		}
 		pos = vfs.Root.Size(d.Ino)
 	}
 	var m fs.Mem

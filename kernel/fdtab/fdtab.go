@@ -11,6 +11,7 @@ package fdtab
 import (
 	"sync/atomic"
 
+	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -93,23 +94,37 @@ func Alloc(kind uint8, flags int) int { return AllocDesc(kind, flags, 0) }
 // AllocDesc returns the lowest free descriptor, or -1, made of kind
 // with the flags' O_CLOEXEC and O_NONBLOCK and the description desc,
 // its flag word stored last, in one store, as Install does: a flag call
-// without the files lock sees it free or whole.
+// without the files lock sees it free or whole. It holds allocHeld
+// while it looks and fills: opens run beside each other (the files
+// lock held shared), and two must not take one descriptor.
 // Context: trap, files lock held; does not allocate. Not inlined: every
 // call that opens a descriptor uses it, cheaper as one copy
 // (docs/performance.md, "Image size").
 //
 //go:noinline
 func AllocDesc(kind uint8, flags int, desc int32) int {
+	for !allocHeld.CompareAndSwap(0, 1) {
+		cpu.Pause()
+	}
+	got := -1
 	for fd := range int(min(uint64(MaxFDs), NofileLimit)) {
 		if f := &Files[fd]; f.Kind == KindFree {
 			*f = File{Reader: sched.None} // its word stays zero (free) until the store below
 			w := FlagWord(uint32(desc)) | FlagWord(kind)<<32
 			flagWord(f).Store(uint64(w.Set(FlagCloexec, flags&unix.O_CLOEXEC != 0).Set(FlagNonblock, flags&unix.O_NONBLOCK != 0)))
-			return fd
+			got = fd
+			break
 		}
 	}
-	return -1
+	allocHeld.Store(0)
+	return got
 }
+
+// allocHeld is 1 while AllocDesc looks for and fills a free descriptor.
+// Only opens under the files lock held shared take it beside each
+// other; every other change of the table holds the files lock
+// exclusively, with no open beside it.
+var allocHeld atomic.Uint32
 
 // Install makes descriptor fd f: every field but the flag word first,
 // then the word (Desc, Kind and the flags) in one store, so that a flag

@@ -1,10 +1,12 @@
 package fdtab
 
 import (
+	"sync"
 	"testing"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestNotify: each recorded descriptor sets its own bit, across words
@@ -48,4 +50,35 @@ func TestAllocLowestBelowLimit(t *testing.T) {
 // fields (the table's share of hello's 16 MiB floor, issue 16).
 func TestFileSize(t *testing.T) {
 	assert.Equal(t, uintptr(64), unsafe.Sizeof(File{}))
+}
+
+// TestAllocDescBeside: opens beside each other (the files lock held
+// shared) each get a descriptor of their own, with its own description
+// and kind. Run with -race.
+func TestAllocDescBeside(t *testing.T) {
+	saved, savedLimit := Files, NofileLimit
+	t.Cleanup(func() { Files, NofileLimit = saved, savedLimit })
+	Files = [MaxFDs]File{}
+	const openers, each = 8, MaxFDs / 8
+	got := make([][]int, openers)
+	var wg sync.WaitGroup
+	for o := range openers {
+		wg.Go(func() {
+			for k := range each {
+				got[o] = append(got[o], AllocDesc(KindFile, 0, int32(o*each+k)))
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[int]bool{}
+	for o, fds := range got {
+		for k, fd := range fds {
+			require.GreaterOrEqual(t, fd, 0)
+			assert.False(t, seen[fd], "descriptor %d handed out twice", fd)
+			seen[fd] = true
+			assert.Equal(t, int32(o*each+k), Get(fd).Desc)
+			assert.Equal(t, KindFile, Get(fd).Kind)
+		}
+	}
+	assert.Equal(t, -1, AllocDesc(KindFile, 0, 0), "the table is full")
 }

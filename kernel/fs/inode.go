@@ -2,6 +2,7 @@ package fs
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -169,10 +170,12 @@ func (fs *FS) Rdev(ino Ino) uint32 {
 }
 
 // Hold counts an open handle or mapping of ino; Drop gives it back and
-// frees an unlinked file when the last one goes. Context: trap.
+// frees an unlinked file when the last one goes. Hold adds atomically:
+// opens of one file run beside each other (the files lock held shared),
+// while Drop runs alone. Context: trap.
 func (fs *FS) Hold(ino Ino) {
 	if ip := fs.node(ino); ip != nil {
-		ip.opens++
+		atomic.AddInt32(&ip.opens, 1)
 	}
 }
 

@@ -81,7 +81,7 @@ func NewDescFD(kind uint8, ino fs.Ino, flags int) int64 {
 	}
 	fd := fdtab.AllocDesc(kind, flags, d)
 	if fd < 0 {
-		vfs.Descs[d].Refs = 0
+		vfs.FreeDesc(d)
 		return -abi.EMFILE
 	}
 	if ino != 0 {

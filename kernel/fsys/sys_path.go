@@ -73,6 +73,17 @@ func OpenFile(dirfd int, path uintptr, flags int, mode uint32) (int64, bool) {
 	return r, r != needKernel
 }
 
+// OpensShared reports whether an open with flags makes and truncates
+// nothing (no O_CREAT, O_TRUNC or O_TMPFILE): it only looks up its path
+// and makes a description and a descriptor, which package kernel's
+// fileTrap lets it do under the files lock held shared, beside other
+// opens and the calls that only read (vfs.AllocDesc and fdtab.AllocDesc
+// claim theirs atomically, fs.FS.Hold counts the open atomically).
+// Context: any; does not allocate.
+func OpensShared(flags int) bool {
+	return flags&(unix.O_CREAT|unix.O_TRUNC|oTmpfileOnly) == 0
+}
+
 // needKernel is openResolved's answer for a file whose open needs the
 // kernel lock: a FIFO, a kernel-generated file.
 const needKernel int64 = -1<<32 - 2
@@ -132,7 +143,10 @@ func openResolved(dirfd int, p *fs.Path, flags int, mode uint32) (int64, fs.Ino)
 			return e, 0
 		}
 	}
-	m := vfs.Mem()
+	m := vfs.ReadMem() // an open that makes and truncates nothing changes no file (OpensShared)
+	if !OpensShared(flags) {
+		m = vfs.Mem()
+	}
 	ino, _, e := vfs.Root.Open(&m, start, p, flags, mode&^vfs.Umask)
 	vfs.Done(&m)
 	if e != 0 {

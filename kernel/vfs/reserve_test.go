@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/fs"
@@ -25,6 +26,7 @@ func TestReserveMem(t *testing.T) {
 	assert.Zero(t, Pages)
 
 	committed := vm.Committed()
+	t.Cleanup(func() { vm.Uncommit(vm.Committed() - committed) }) // the charge as it was, whatever failed
 	vm.CommitLimit = committed + 100*fs.PageSize
 	MaxPages, Pages = 50, 10
 	want := fs.WritePages(8192, 3*4096) // 3 data pages and 12 for the index
@@ -60,5 +62,36 @@ func TestReserveMem(t *testing.T) {
 	Done(&m)
 	assert.Equal(t, int64(13), Pages)
 	assert.Equal(t, committed+3*fs.PageSize, vm.Committed())
-	vm.Uncommit(3 * fs.PageSize)
+}
+
+// TestAllocDescBeside: opens beside each other (the files lock held
+// shared) each claim a description of their own, whole, and one given
+// back with FreeDesc is free again. Run with -race.
+func TestAllocDescBeside(t *testing.T) {
+	saved := Descs
+	t.Cleanup(func() { Descs = saved })
+	Descs = [MaxDescs]Desc{}
+	const openers, each = 8, MaxDescs / 8
+	got := make([][]int32, openers)
+	var wg sync.WaitGroup
+	for o := range openers {
+		wg.Go(func() {
+			for k := range each {
+				got[o] = append(got[o], AllocDesc(fs.Ino(o*each+k+1), o))
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[int32]bool{}
+	for o, ds := range got {
+		for k, d := range ds {
+			require.GreaterOrEqual(t, d, int32(0))
+			assert.False(t, seen[d], "description %d taken twice", d)
+			seen[d] = true
+			assert.Equal(t, Desc{Refs: 1, Ino: fs.Ino(o*each + k + 1), Flags: int32(o)}, Descs[d])
+		}
+	}
+	assert.Equal(t, int32(-1), AllocDesc(1, 0), "every description is taken")
+	FreeDesc(17)
+	assert.Equal(t, int32(17), AllocDesc(2, 0))
 }

@@ -165,17 +165,24 @@ func ReserveMem(off int64, n int) (fs.Mem, bool) {
 //go:noinline
 func RealtimeNs() int64 { return clock.WallAtBoot() + clock.Nanotime() }
 
-// AllocDesc takes a free open file description with one reference.
-// Context: trap; does not allocate.
+// AllocDesc takes a free open file description with one reference. It
+// claims the description with one compare-and-swap of its references,
+// from none to one: opens run beside each other (the files lock held
+// shared). The caller gives a description it cannot use back with
+// FreeDesc. Context: trap; does not allocate.
 func AllocDesc(ino fs.Ino, flags int) int32 {
 	for i := range Descs {
-		if Descs[i].Refs == 0 {
-			Descs[i] = Desc{Refs: 1, Ino: ino, Flags: int32(flags)}
+		if d := &Descs[i]; atomic.CompareAndSwapInt32(&d.Refs, 0, 1) {
+			d.Ino, d.Off, d.Flags, d.Pipe, d.Reader, d.offsetHeld = ino, 0, int32(flags), 0, false, 0
 			return int32(i)
 		}
 	}
 	return -1
 }
+
+// FreeDesc gives back description d, which AllocDesc took and nothing
+// else refers to. Context: trap; does not allocate.
+func FreeDesc(d int32) { atomic.StoreInt32(&Descs[d].Refs, 0) }
 
 // DescOf returns the description behind f (files, pipes, devices).
 // Context: trap, files lock held; does not allocate. Not inlined: its

@@ -19,9 +19,10 @@
 // a bulk stream over os.Pipe, whose non-blocking reads and writes the
 // kernel serves under the files lock alone too) and prints what came
 // through, reads one file through one descriptor from several threads
-// at once (sharedReads), and writes through one descriptor and with
-// pwrite into one file from several threads at once (sharedWrites); the
-// host run of the same program must match all of it byte for byte. In the guest it then prints /proc/gometal/sched between
+// at once (sharedReads), writes through one descriptor and with pwrite
+// into one file from several threads at once (sharedWrites), and opens,
+// reads and closes files from several threads at once (sharedOpens);
+// the host run of the same program must match all of it byte for byte. In the guest it then prints /proc/gometal/sched between
 // marker lines, for the test to read the lock counts.
 package main
 
@@ -80,6 +81,7 @@ func main() {
 	fmt.Printf("filelock: pipes: %s\n", pipeWork())
 	fmt.Printf("filelock: shared reads: %s\n", sharedReads(dir))
 	fmt.Printf("filelock: shared writes: %s\n", sharedWrites(dir))
+	fmt.Printf("filelock: shared opens: %s\n", sharedOpens(dir))
 	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
 		fmt.Printf("filelock: sched\n%sfilelock: end\n", b)
 	}
