@@ -50,9 +50,9 @@ func (w FlagWord) Set(flag FlagWord, on bool) FlagWord {
 
 // LoadFlags reads descriptor fd's word in one load, without the files
 // lock; false for a number outside the table. The word may be of a free
-// slot (Kind KindFree) or of one being filled (an open sets Desc after
-// Kind): the caller checks Kind, bounds Desc, and looks again after it
-// read what Desc points at.
+// slot (Kind KindFree), or the descriptor may be closed and its number
+// given to another open between the load and the use: the caller checks
+// Kind, bounds Desc, and looks again after it read what Desc points at.
 // Context: trap, no lock needed; does not allocate.
 func LoadFlags(fd int) (FlagWord, bool) {
 	if fd < 0 || fd >= MaxFDs {

@@ -184,3 +184,22 @@ func TestDataLockWrites(t *testing.T) {
 	}
 	assert.Equal(t, pages, e.fs.PagesHeld, "the page count is the files' sum")
 }
+
+// TestHoldBeside: opens of one file beside each other (the files lock
+// held shared) each count themselves (FS.Hold adds atomically), so the
+// file's open count is exact when the last of them is closed.
+func TestHoldBeside(t *testing.T) {
+	e := newEnv(t, 16)
+	f := e.create("/f", "x")
+	const openers, each = 8, 1000
+	var wg sync.WaitGroup
+	for range openers {
+		wg.Go(func() {
+			for range each {
+				e.fs.Hold(f)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(openers*each), e.fs.inodes[f].opens)
+}

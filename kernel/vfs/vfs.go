@@ -172,7 +172,7 @@ func RealtimeNs() int64 { return clock.WallAtBoot() + clock.Nanotime() }
 // FreeDesc. Context: trap; does not allocate.
 func AllocDesc(ino fs.Ino, flags int) int32 {
 	for i := range Descs {
-		if d := &Descs[i]; atomic.CompareAndSwapInt32(&d.Refs, 0, 1) {
+		if d := &Descs[i]; atomic.LoadInt32(&d.Refs) == 0 && atomic.CompareAndSwapInt32(&d.Refs, 0, 1) { // a locked instruction only where it may win
 			d.Ino, d.Off, d.Flags, d.Pipe, d.Reader, d.offsetHeld = ino, 0, int32(flags), 0, false, 0
 			return int32(i)
 		}
