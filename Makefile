@@ -108,7 +108,7 @@ boot-usage:
 	@test -n "$(IMAGE)" || { echo "usage: make boot IMAGE=build/x.img [SMP=1] [MEM=256M] [APPEND='...'] [NET='user,hostfwd=tcp::8080-:80'] [INITRD=x.cpio] [MACHINE=microvm] [TIMEOUT=60s]" >&2; exit 2; }
 
 ## test: vet and test everything, boot tests included (they need QEMU, and
-## the ISO boot tests GRUB, xorriso, mtools and OVMF). tools/testprogress
+## the ISO boot tests GRUB, xorriso, mtools and OVMF), after make race. tools/testprogress
 ## runs go test -json and prints each package's line as it finishes, and
 ## every 30 s the packages still running. Nothing is downloaded but Go
 ## modules missing from the module cache (go.sum); the benchmark smoke

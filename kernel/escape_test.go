@@ -3,7 +3,6 @@ package kernel
 import (
 	"os/exec"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -32,19 +31,9 @@ func isRing3(path string) bool {
 	return false
 }
 
-// testHelpers are the packages under the trap roots that only tests
-// import (TestEscapeRuleNoRing3Imports checks that no other package
-// does): kernel/mm/mmtest's host frames allocate.
-var testHelpers = []string{module + "kernel/mm/mmtest"}
-
-// isTestHelper reports whether the package with this import path is one
-// of testHelpers.
-func isTestHelper(path string) bool { return slices.Contains(testHelpers, path) }
-
 // trapPackages lists, with go list, every package under the trap roots
-// that is not under a ring-3 directory nor a test helper: the rule
-// follows the directory, so a new package is checked without being
-// named here.
+// that is not under a ring-3 directory: the rule follows the directory,
+// so a new package is checked without being named here.
 func trapPackages(t *testing.T) []string {
 	var patterns []string
 	for _, r := range trapRoots {
@@ -54,7 +43,7 @@ func trapPackages(t *testing.T) []string {
 	require.NoError(t, err)
 	var pkgs []string
 	for _, p := range strings.Fields(string(out)) {
-		if !isRing3(p) && !isTestHelper(p) {
+		if !isRing3(p) {
 			pkgs = append(pkgs, p)
 		}
 	}
@@ -87,13 +76,12 @@ func TestEscapeRuleFollowsDirectory(t *testing.T) {
 	for _, p := range pkgs {
 		require.False(t, isRing3(p), p)
 	}
-	require.NotContains(t, pkgs, module+"kernel/mm/mmtest", "a test helper")
 	require.NotContains(t, pkgs, module+"kernel/ring3/knet")
 	require.NotContains(t, pkgs, module+"kernel/ring3/virtio")
 }
 
 // TestEscapeRuleNoRing3Imports checks that no trap-context package
-// imports a ring-3 one (whose code may allocate), nor a test helper. (Package kernel once
+// imports a ring-3 one (whose code may allocate). (Package kernel once
 // imported kernel/ring3/kgo for its init, the boot log's PCI list; the
 // kernel makes that list itself now, kernel/pcilist.)
 func TestEscapeRuleNoRing3Imports(t *testing.T) {
@@ -104,7 +92,6 @@ func TestEscapeRuleNoRing3Imports(t *testing.T) {
 		f := strings.Fields(line)
 		for _, imp := range f[1:] {
 			require.False(t, isRing3(imp), "trap-context package %s imports ring-3 package %s", f[0], imp)
-			require.False(t, isTestHelper(imp), "trap-context package %s imports test helper %s", f[0], imp)
 		}
 	}
 }

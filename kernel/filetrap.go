@@ -300,7 +300,6 @@ func lockFiles(c *percpu.CPU) {
 	if !klock.Files.HeldBy(c) {
 		klock.Files.Lock(c)
 		klock.Files.SetHolder(klock.Kernel.Tag())
-		vfs.ReclaimClosed() // the closes made beside other calls end here
 	}
 }
 
@@ -337,18 +336,14 @@ const (
 // getcwd, statfs). So do write and pwrite64 of a file not opened
 // O_APPEND, which change only its data, under the file's data lock, with
 // their pages charged first (fdcalls.SharedHold; a write whose pages do
-// not fit goes to the locked path), an openat that makes and truncates
-// nothing (fsys.OpensShared), which claims its description and
-// descriptor atomically, and a close whose end frees nothing
-// (fdcalls.ClosesShared), which frees the descriptor and leaves the
-// description's end to the next exclusive hold (vfs.CloseShared,
-// vfs.ReclaimClosed, called after every exclusive take). read, write, lseek and getdents64
+// not fit goes to the locked path), and an openat that makes and
+// truncates nothing (fsys.OpensShared), which claims its description
+// and descriptor atomically. read, write, lseek and getdents64
 // hold the description's offset lock too (vfs.Desc.LockOffset). Every
 // other call holds it exclusively, which waits until the shared holders
 // have left, so a shared holder never sees a name change, nor a
-// description go (a close beside it leaves its description whole until
-// the next exclusive hold: vfs.CloseShared), nor another file's data
-// change but through its data lock, and every TLB shootdown is made with no shared holder
+// descriptor or description go, nor another file's data change but
+// through its data lock, and every TLB shootdown is made with no shared holder
 // either (below).
 // A descriptor that turned into another kind between the look without
 // the lock and the shared hold goes to the locked path.
@@ -419,20 +414,19 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	} else {
 		klock.Files.Lock(c)
 		klock.Files.SetHolder(tag)
-		vfs.ReclaimClosed() // the closes made beside other calls end here
 	}
 	fdcalls.PathHide(nr, (*[6]uintptr)(&a)) // an O_PATH descriptor where Linux's fdget does not find it
 	ret, stream, doorbell := notFileCall, false, -1
 	if i >= 0 {
 		ret = fileCalls[i].fn(c, sched.None, a) // no handler there uses the thread
-	} else if d, desc := fileDescriptor(int(a[0]), nr, shared); d != nil {
+	} else if d := fileDescriptor(int(a[0]), nr); d != nil {
 		pos := shared && fdcalls.MovesOffset(nr)
 		if pos {
-			vfs.Descs[desc].LockOffset() // other CPUs may read through this description beside this one
+			vfs.DescOf(d).LockOffset() // other CPUs may read through this description beside this one
 		}
-		ret = fdcalls.FileCall(nr, d, desc, a[1], a[2], a[3], shared)
+		ret = fdcalls.FileCall(nr, d, a[1], a[2], a[3], shared)
 		if pos {
-			vfs.Descs[desc].UnlockOffset()
+			vfs.DescOf(d).UnlockOffset()
 		}
 	} else if d := fdtab.Get(int(a[0])); d != nil && !shared && fdcalls.StreamCallOn(nr, d, a[1]) {
 		ret, stream = fdcalls.StreamCall(nr, int(a[0]), d, a[1], a[2]), true
@@ -505,28 +499,19 @@ func stopAfterFileCall(c *percpu.CPU) {
 	stopIfOutOfMemory()
 }
 
-// fileDescriptor returns descriptor fd and its description, read in one
-// load (fdtab.LoadFlags: another CPU's close and open may change the
-// descriptor beside a shared hold), if it is one of a file or directory
-// of the root file system that system call nr, one of
+// fileDescriptor returns descriptor fd if it is one of a file or
+// directory of the root file system that system call nr, one of
 // fdcalls.FileCall's, can use under the files lock alone, else nil: for
 // a close, one whose file holds no record locks (dropping them wakes
-// their waiters) and, under the files lock held shared, one whose close
-// frees nothing (fdcalls.SharedHold: a linked file, not a directory). Regular files and directories are
-// never in an epoll instance (epoll_ctl refuses them with EPERM), so
-// their close has nothing to tell epoll either.
+// their waiters). Regular files and directories are never in an epoll
+// instance (epoll_ctl refuses them with EPERM), so their close has
+// nothing to tell epoll either.
 // Context: trap, files lock held; does not allocate.
-func fileDescriptor(fd int, nr uint64, shared bool) (*fdtab.File, int32) {
-	w, ok := fdtab.LoadFlags(fd)
-	if !ok || w.Kind() != fdtab.KindFile || !fdcalls.FileCallNr(nr) {
-		return nil, 0
+func fileDescriptor(fd int, nr uint64) *fdtab.File {
+	d := fdtab.Get(fd)
+	if d == nil || d.Kind != fdtab.KindFile || !fdcalls.FileCallNr(nr) ||
+		nr == unix.SYS_CLOSE && vfs.Root.HasLocks(vfs.DescOf(d).Ino) {
+		return nil
 	}
-	d := &vfs.Descs[w.Desc()]
-	if d.Flags&unix.O_PATH != 0 && nr != unix.SYS_FSTAT && nr != unix.SYS_CLOSE {
-		return nil, 0 // an O_PATH description since PathHide looked: the locked path's EBADF
-	}
-	if nr == unix.SYS_CLOSE && (vfs.Root.HasLocks(d.Ino) || shared && !fdcalls.ClosesShared(d.Ino)) {
-		return nil, 0
-	}
-	return &fdtab.Files[fd], w.Desc()
+	return d
 }

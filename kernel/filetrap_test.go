@@ -5,12 +5,9 @@ import (
 
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/fdtab"
-	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/fsys"
-	"github.com/gometal/gometal/kernel/mm/mmtest"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
 
@@ -57,13 +54,12 @@ func TestLockClasses(t *testing.T) {
 // writes that change only a file's data: the first readOnlyFileCalls of
 // fileCalls (the stat and access calls, readlinkat, getcwd, statfs;
 // stat, lstat, access and readlink come as their at forms), fstat,
-// pread64, read, lseek and getdents64 of a file, write and pwrite64 of
-// a description not opened O_APPEND (read, write, lseek and getdents64
-// with the description's offset lock), close of a file with a link,
-// and openat with flags that make and truncate nothing; every call that
-// makes, removes or renames anything holds it exclusively, as do an
-// appending write, an open that may create or truncate, and a close
-// that may free its file.
+// pread64, read, lseek and getdents64 of a file, and write and pwrite64
+// of a description not opened O_APPEND (read, write, lseek and
+// getdents64 with the description's offset lock), and openat with
+// flags that make and truncate nothing; every call that makes, removes
+// or renames anything, or closes a descriptor, holds it exclusively, as
+// do an appending write and an open that may create or truncate.
 func TestReadOnlyFileCalls(t *testing.T) {
 	want := []uint64{
 		unix.SYS_NEWFSTATAT, unix.SYS_STATX, unix.SYS_FACCESSAT, unix.SYS_FACCESSAT2,
@@ -96,23 +92,8 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	assert.False(t, fdcalls.MovesOffset(unix.SYS_PREAD64))
 	assert.False(t, fdcalls.MovesOffset(unix.SYS_PWRITE64))
 	for _, nr := range []uint64{unix.SYS_CLOSE, unix.SYS_FSYNC, unix.SYS_FDATASYNC} {
-		assert.False(t, fdcalls.SharedHold(nr, f), "call %d on a description of no linked file", nr)
+		assert.False(t, fdcalls.SharedHold(nr, f), "call %d changes the descriptors", nr)
 	}
-	savedRoot := vfs.Root
-	t.Cleanup(func() { vfs.Root = savedRoot })
-	vfs.Root.Init()
-	m := fs.Mem{Frames: mmtest.Frames(t, 8), Budget: 8}
-	file, e := vfs.Root.Create(&m, fs.RootIno, []byte("f"), unix.S_IFREG|0o644, 0)
-	require.Zero(t, e)
-	vfs.Descs[plain].Ino = file // a file with a link: its close frees nothing
-	assert.True(t, fdcalls.SharedHold(unix.SYS_CLOSE, f), "close of a linked file")
-	vfs.Descs[plain].Ino = fs.RootIno
-	assert.False(t, fdcalls.SharedHold(unix.SYS_CLOSE, f), "close of a directory: its end may drop its dead records")
-	vfs.Root.Hold(file) // open: unlinking leaves it alive
-	require.Zero(t, vfs.Root.Unlink(&m, fs.RootIno, []byte("f")))
-	require.True(t, vfs.Root.IsRegular(file))
-	vfs.Descs[plain].Ino = file
-	assert.False(t, fdcalls.SharedHold(unix.SYS_CLOSE, f), "close of an unlinked file: its end frees it")
 	for _, nr := range []uint64{unix.SYS_WRITE, unix.SYS_PWRITE64} {
 		assert.False(t, fdcalls.SharedHold(nr, fa), "call %d on an O_APPEND description writes at the size", nr)
 	}
@@ -124,52 +105,4 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	for _, flags := range []int{unix.O_CREAT | unix.O_WRONLY, unix.O_WRONLY | unix.O_TRUNC, unix.O_TMPFILE | unix.O_RDWR, unix.O_CREAT | unix.O_EXCL | unix.O_RDWR, unix.O_PATH | unix.O_CREAT} {
 		assert.False(t, fsys.OpensShared(flags), "open with %#x may make or truncate a file", flags)
 	}
-}
-
-// TestFileDescriptor: what fileTrap lets FileCall serve on a descriptor,
-// read in one load: a file's, not a free slot's nor another kind's; not
-// an O_PATH description's but for fstat and close (the locked path
-// answers EBADF, as PathHide would have); a close that would drop record
-// locks goes to the locked path, and under the files lock held shared
-// so does a close whose end may free something (a directory's, an
-// unlinked file's).
-func TestFileDescriptor(t *testing.T) {
-	savedFiles, savedDescs, savedRoot := fdtab.Files, vfs.Descs, vfs.Root
-	t.Cleanup(func() { fdtab.Files, vfs.Descs, vfs.Root = savedFiles, savedDescs, savedRoot })
-	fdtab.Files, vfs.Descs = [fdtab.MaxFDs]fdtab.File{}, [vfs.MaxDescs]vfs.Desc{}
-	vfs.Root.Init()
-	m := fs.Mem{Frames: mmtest.Frames(t, 8), Budget: 8}
-	file, e := vfs.Root.Create(&m, fs.RootIno, []byte("f"), unix.S_IFREG|0o644, 0)
-	require.Zero(t, e)
-	open := func(ino fs.Ino, flags int32) int {
-		d := vfs.AllocDesc(ino, int(flags))
-		return fdtab.AllocDesc(fdtab.KindFile, 0, d)
-	}
-	fd, dir, path := open(file, unix.O_RDWR), open(fs.RootIno, unix.O_RDONLY), open(file, unix.O_PATH)
-	got := func(fd int, nr uint64, shared bool) bool {
-		f, desc := fileDescriptor(fd, nr, shared)
-		if f != nil {
-			assert.Equal(t, fdtab.Files[fd].Desc, desc)
-		}
-		return f != nil
-	}
-	assert.True(t, got(fd, unix.SYS_READ, true))
-	assert.True(t, got(fd, unix.SYS_CLOSE, true), "a linked file's close frees nothing")
-	assert.False(t, got(fd, unix.SYS_EPOLL_CTL, true), "not FileCall's")
-	assert.False(t, got(99, unix.SYS_READ, true), "a free slot")
-	assert.False(t, got(-1, unix.SYS_READ, true))
-	assert.True(t, got(dir, unix.SYS_GETDENTS64, true))
-	assert.False(t, got(dir, unix.SYS_CLOSE, true), "a directory's close may drop dead records")
-	assert.True(t, got(dir, unix.SYS_CLOSE, false), "which the exclusive hold does at once")
-	assert.True(t, got(path, unix.SYS_FSTAT, true))
-	assert.True(t, got(path, unix.SYS_CLOSE, true))
-	assert.False(t, got(path, unix.SYS_LSEEK, true), "O_PATH")
-	assert.False(t, got(path, unix.SYS_READ, false), "O_PATH")
-	require.Zero(t, vfs.Root.SetLock(file, fs.ProcessOwner, false, unix.F_WRLCK, 0, 10))
-	assert.False(t, got(fd, unix.SYS_CLOSE, false), "its close drops record locks and wakes their waiters")
-	require.Zero(t, vfs.Root.SetLock(file, fs.ProcessOwner, false, unix.F_UNLCK, 0, 10))
-	vfs.Root.Hold(file)
-	require.Zero(t, vfs.Root.Unlink(&m, fs.RootIno, []byte("f")))
-	assert.False(t, got(fd, unix.SYS_CLOSE, true), "an unlinked file's close may free it")
-	assert.True(t, got(fd, unix.SYS_CLOSE, false))
 }

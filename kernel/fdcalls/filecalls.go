@@ -3,7 +3,6 @@ package fdcalls
 import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
-	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/vfs"
 	"golang.org/x/sys/unix"
@@ -11,10 +10,8 @@ import (
 
 // FileCall serves system call nr (read, write, pread64, pwrite64, lseek,
 // fstat, getdents64, close, fsync, fdatasync) on descriptor f, which
-// names a file or directory of the root file system through description
-// desc (the caller read both in one load: another CPU may close and
-// reopen f meanwhile), with the arguments after the descriptor, as the
-// locked path's handlers would. It is what
+// names a file or directory of the root file system, with the arguments
+// after the descriptor, as the locked path's handlers would. It is what
 // package kernel's fileTrap runs under the files lock alone: it reaches
 // only the file layer and the program's memory, never a thread, the
 // scheduler, a socket, epoll or the kernel log (tools/trapcheck's
@@ -24,19 +21,16 @@ import (
 // (FileCallNr).
 // Under the files lock held shared (SharedHold) a write whose pages do
 // not fit what may still be charged answers NotFileCall, having changed
-// nothing (vfs.ReserveMem), and a close frees the descriptor if it is
-// still open on desc (EBADF if another close came first) and leaves the
-// end of the description's last reference to the next exclusive hold
-// (vfs.CloseShared).
+// nothing (vfs.ReserveMem).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
-func FileCall(nr uint64, f *fdtab.File, desc int32, a1, a2, a3 uintptr, shared bool) int64 {
-	d := &vfs.Descs[desc]
+func FileCall(nr uint64, f *fdtab.File, a1, a2, a3 uintptr, shared bool) int64 {
+	d := vfs.DescOf(f)
 	switch nr {
 	case unix.SYS_READ, unix.SYS_PREAD64, unix.SYS_WRITE, unix.SYS_PWRITE64:
 		return fileIO(nr, d, a1, a2, a3, shared)
 	case unix.SYS_LSEEK:
-		return seekDesc(d, int64(a1), int(a2))
+		return descSeek(f, int64(a1), int(a2))
 	case unix.SYS_FSTAT:
 		s, e := vfs.Root.Stat(d.Ino)
 		if e != 0 {
@@ -46,13 +40,6 @@ func FileCall(nr uint64, f *fdtab.File, desc int32, a1, a2, a3 uintptr, shared b
 	case unix.SYS_GETDENTS64:
 		return fileGetdents(d, a1, a2)
 	case unix.SYS_CLOSE:
-		if shared {
-			if !fdtab.FreeIf(f, desc) {
-				return -abi.EBADF
-			}
-			vfs.CloseShared(desc)
-			return 0
-		}
 		g := *f
 		fdtab.Free(f) // first: a flag call without the files lock sees it closed, not its description going
 		vfs.CloseFileDesc(&g)
@@ -92,11 +79,10 @@ const NotFileCall = int64(-1) << 40
 // SharedHold reports whether package kernel's fileTrap serves FileCall's
 // call nr on f under the files lock held shared, beside other CPUs'
 // calls: those that only read the file layer but for the description's
-// offset (fstat, pread64, read, lseek, getdents64), write and pwrite64
-// of a description not opened O_APPEND, which change only their file's
-// data, under its data lock (fs.FS.Write), their pages charged first
-// (vfs.ReserveMem), and close of a file that is not a directory and has
-// a link (one whose close frees nothing: vfs.CloseShared). An appending write's position is the
+// offset (fstat, pread64, read, lseek, getdents64), and write and
+// pwrite64 of a description not opened O_APPEND, which change only
+// their file's data, under its data lock (fs.FS.Write), their pages
+// charged first (vfs.ReserveMem). An appending write's position is the
 // file's size, which must stay its own until its bytes are in: it holds
 // the files lock exclusively, as every other call that changes the file
 // layer does. Context: any; does not allocate.
@@ -106,18 +92,8 @@ func SharedHold(nr uint64, f *fdtab.File) bool {
 		return true
 	case unix.SYS_WRITE, unix.SYS_PWRITE64:
 		return vfs.DescOf(f).Flags&unix.O_APPEND == 0
-	case unix.SYS_CLOSE:
-		return ClosesShared(vfs.DescOf(f).Ino)
 	}
 	return false
-}
-
-// ClosesShared reports whether a close of a description of ino may end
-// beside other calls (vfs.CloseShared): ino is not a directory and has
-// a link, so the description's last close frees nothing.
-// Context: trap, files lock held; does not allocate.
-func ClosesShared(ino fs.Ino) bool {
-	return vfs.Root.Linked(ino) && !vfs.Root.IsDir(ino)
 }
 
 // MovesOffset reports whether FileCall's call nr moves the description's

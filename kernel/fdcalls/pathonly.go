@@ -102,6 +102,6 @@ func pathFcntlAllowed(cmd int) bool {
 //
 //go:noinline
 func pathOnly(fd int) bool {
-	w, ok := fdtab.LoadFlags(fd) // kind and description in one load: a close may run beside
-	return ok && w.Kind() == fdtab.KindFile && vfs.Descs[w.Desc()].Flags&unix.O_PATH != 0
+	f := fdtab.Get(fd)
+	return f != nil && f.Kind == fdtab.KindFile && vfs.DescOf(f).Flags&unix.O_PATH != 0
 }

@@ -263,19 +263,13 @@ func SysPwrite64(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 // ESPIPE.
 // Context: trap, kernel lock held; does not allocate.
 func descSeek(f *fdtab.File, off int64, whence int) int64 {
+	d := vfs.DescOf(f)
 	switch f.Kind {
 	case fdtab.KindPipe:
 		return -abi.ESPIPE
 	case fdtab.KindDev:
 		return 0
 	}
-	return seekDesc(vfs.DescOf(f), off, whence)
-}
-
-// seekDesc is lseek(2) on d, a description of a file or directory of
-// the root file system. Context: trap, files lock held; does not
-// allocate.
-func seekDesc(d *vfs.Desc, off int64, whence int) int64 {
 	size := vfs.Root.Size(d.Ino)
 	var pos int64
 	switch whence {

@@ -109,8 +109,7 @@ func AllocDesc(kind uint8, flags int, desc int32) int {
 	got := -1
 	for fd := range int(min(uint64(MaxFDs), NofileLimit)) {
 		if f := &Files[fd]; f.Kind == KindFree {
-			clearOutsideWord(f) // free until the store below; Desc as Free left it
-			f.Reader = sched.None
+			*f = File{Reader: sched.None} // its word stays zero (free) until the store below
 			w := FlagWord(uint32(desc)) | FlagWord(kind)<<32
 			flagWord(f).Store(uint64(w.Set(FlagCloexec, flags&unix.O_CLOEXEC != 0).Set(FlagNonblock, flags&unix.O_NONBLOCK != 0)))
 			got = fd
@@ -121,10 +120,10 @@ func AllocDesc(kind uint8, flags int, desc int32) int {
 	return got
 }
 
-// allocHeld is 1 while AllocDesc looks for and fills a free descriptor,
-// or FreeIf frees one. Only opens and closes under the files lock held
-// shared take it beside each other; every other change of the table
-// holds the files lock exclusively, with no open or close beside it.
+// allocHeld is 1 while AllocDesc looks for and fills a free descriptor.
+// Only opens under the files lock held shared take it beside each
+// other; every other change of the table holds the files lock
+// exclusively, with no open beside it.
 var allocHeld atomic.Uint32
 
 // Install makes descriptor fd f: every field but the flag word first,
@@ -145,46 +144,13 @@ func Install(fd int, f File) {
 // Free clears descriptor f: its flag word first, in one store, so that a
 // flag call without the files lock sees it free before anything else of
 // it goes; the caller releases what f held (its description) after, from
-// a copy. Desc keeps its value, and nothing stores another there until
-// an open's word: a call beside a close (the files lock held shared)
-// that found the descriptor open and reads Desc after the close reads
-// its own description, which stays the file's until the next exclusive
-// hold (kernel/vfs's CloseShared), or a later open's, never a made-up 0.
-// Context: trap, files lock held; does not allocate. Not inlined, as
-// Install.
+// a copy. Context: trap, files lock held; does not allocate. Not
+// inlined, as Install.
 //
 //go:noinline
 func Free(f *File) {
-	flagWord(f).Store(uint64(uint32(f.Desc)))
-	clearOutsideWord(f)
-}
-
-// clearOutsideWord zeroes f's fields outside its flag word, one store
-// each: a whole-struct store (*f = File{...}) compiles to zeroing all 64
-// bytes before the fields go in, which would show Desc as 0 for an
-// instant to a call beside it. Context: trap, files lock held; does not
-// allocate.
-func clearOutsideWord(f *File) {
-	f.Count, f.Seq, f.Epoll, f.MemFile, f.Socket = 0, 0, 0, 0, 0
-	f.Reader, f.Ino, f.Stream = 0, 0, 0
-}
-
-// FreeIf frees descriptor f (Free) if it is still open on description
-// desc, and reports whether it did: a close under the files lock held
-// shared, where another CPU's close or open may have changed f since
-// the caller looked (two closes of one descriptor: one frees it). It
-// holds allocHeld, which the opens beside it take to fill a slot.
-// Context: trap, files lock held; does not allocate.
-func FreeIf(f *File, desc int32) bool {
-	for !allocHeld.CompareAndSwap(0, 1) {
-		cpu.Pause()
-	}
-	ok := f.Kind != KindFree && f.Desc == desc
-	if ok {
-		Free(f)
-	}
-	allocHeld.Store(0)
-	return ok
+	flagWord(f).Store(0)
+	*f = File{}
 }
 
 // NofileLimit is RLIMIT_NOFILE's soft limit: descriptors at or above it

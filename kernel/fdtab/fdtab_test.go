@@ -82,28 +82,3 @@ func TestAllocDescBeside(t *testing.T) {
 	}
 	assert.Equal(t, -1, AllocDesc(KindFile, 0, 0), "the table is full")
 }
-
-// TestFreeIfOnce: two closes of one descriptor beside each other (the
-// files lock held shared): one frees it, the other finds it gone; and a
-// descriptor reopened on another description is not freed by a close
-// that looked it up before.
-func TestFreeIfOnce(t *testing.T) {
-	saved := Files
-	t.Cleanup(func() { Files = saved })
-	Files = [MaxFDs]File{}
-	for range 200 {
-		fd := AllocDesc(KindFile, 0, 7)
-		var wg sync.WaitGroup
-		var freed [2]bool
-		for i := range freed {
-			wg.Go(func() { freed[i] = FreeIf(&Files[fd], 7) })
-		}
-		wg.Wait()
-		require.NotEqual(t, freed[0], freed[1], "exactly one close frees it")
-		require.Nil(t, Get(fd))
-		require.Equal(t, int32(7), Files[fd].Desc, "a call that found it open and reads Desc after the close reads its own description")
-	}
-	fd := AllocDesc(KindFile, 0, 8)
-	assert.False(t, FreeIf(&Files[fd], 7), "open on another description now")
-	assert.NotNil(t, Get(fd))
-}

@@ -9,17 +9,25 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gometal/gometal/kernel/mm"
-	"github.com/gometal/gometal/kernel/mm/mmtest"
 )
 
-// keep holds reusedRAM's host buffers standing in for physical memory, so the
+// keep holds the host buffers standing in for physical memory, so the
 // garbage collector never frees one while a Frames still points into it
 // (the Frames holds only a uintptr).
 var keep [][]byte
 
 // fakeRAM returns a Frames over a host buffer standing in for physical
-// memory (kernel/mm/mmtest).
-func fakeRAM(t testing.TB, pages int) *mm.Frames { return mmtest.Frames(t, pages) }
+// memory [base, base+pages*PageSize), as kernel/mm's tests do.
+func fakeRAM(t testing.TB, pages int) *mm.Frames {
+	const base = 0x100000
+	size := uint64(pages) * PageSize
+	buf := make([]byte, size+PageSize)
+	start := (uintptr(unsafe.Pointer(&buf[0])) + PageSize - 1) &^ (PageSize - 1)
+	f := &mm.Frames{DirectBase: start - base}
+	require.True(t, f.AddRange(base, base+size))
+	keep = append(keep, buf)
+	return f
+}
 
 // ramPool hands out allocators over one buffer per size, so a fuzz run
 // does not keep allocating host memory: each iteration gets a fresh

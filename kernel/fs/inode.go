@@ -302,13 +302,6 @@ func splitNs(ns int64) (sec, nsec int64) {
 	return sec, nsec
 }
 
-// Linked reports whether ino exists and has a link (a name): closing
-// it cannot free it. Context: trap; does not allocate.
-func (fs *FS) Linked(ino Ino) bool {
-	ip := fs.node(ino)
-	return ip != nil && ip.nlink > 0
-}
-
 // IsRegular reports whether ino is a regular file.
 func (fs *FS) IsRegular(ino Ino) bool {
 	ip := fs.node(ino)

@@ -150,14 +150,14 @@ func startDir(dirfd int) (fs.Ino, int64) {
 	if dirfd == unix.AT_FDCWD {
 		return vfs.Cwd, 0
 	}
-	w, ok := fdtab.LoadFlags(dirfd) // kind and description in one load: a close may run beside
-	switch {
-	case !ok || w.Kind() == fdtab.KindFree:
+	f := fdtab.Get(dirfd)
+	if f == nil {
 		return 0, -abi.EBADF
-	case w.Kind() != fdtab.KindFile:
+	}
+	if f.Kind != fdtab.KindFile {
 		return 0, -abi.ENOTDIR
 	}
-	ino := vfs.Descs[w.Desc()].Ino
+	ino := vfs.DescOf(f).Ino
 	if !vfs.Root.IsDir(ino) {
 		return 0, -abi.ENOTDIR
 	}
@@ -188,11 +188,14 @@ func resolveFrom(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, follow, emptyPa
 		if dirfd == unix.AT_FDCWD {
 			return fs.Found{Ino: vfs.Cwd}, 0
 		}
-		w, ok := fdtab.LoadFlags(dirfd) // kind and description in one load: a close may run beside
-		if !ok || !vfs.HasDesc(w.Kind()) || vfs.Descs[w.Desc()].Ino == 0 {
-			return fs.Found{}, -abi.EBADF // closed, or a pipe or device: stat it with fstat
+		f := fdtab.Get(dirfd)
+		if f == nil {
+			return fs.Found{}, -abi.EBADF
 		}
-		return fs.Found{Ino: vfs.Descs[w.Desc()].Ino}, 0
+		if !vfs.HasDesc(f.Kind) || vfs.DescOf(f).Ino == 0 {
+			return fs.Found{}, -abi.EBADF // a pipe or device: stat it with fstat
+		}
+		return fs.Found{Ino: vfs.DescOf(f).Ino}, 0
 	}
 	start := vfs.Cwd
 	if p.N > 0 && p.Buf[0] != '/' {

@@ -1,11 +1,12 @@
 package fsys
 
 import (
+	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/mm"
-	"github.com/gometal/gometal/kernel/mm/mmtest"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -80,7 +81,15 @@ func TestPipeReadiness(t *testing.T) {
 }
 
 // fakeFrames is a frame allocator over pages of host memory.
-func fakeFrames(t *testing.T, pages int) *mm.Frames { return mmtest.Frames(t, pages) }
+func fakeFrames(t *testing.T, pages int) *mm.Frames {
+	const base = 0x100000
+	buf := make([]byte, (pages+1)*fs.PageSize)
+	t.Cleanup(func() { runtime.KeepAlive(buf) })
+	start := (uintptr(unsafe.Pointer(&buf[0])) + fs.PageSize - 1) &^ (fs.PageSize - 1)
+	f := &mm.Frames{DirectBase: start - base}
+	require.True(t, f.AddRange(base, base+uint64(pages)*fs.PageSize))
+	return f
+}
 
 // TestBadTmpfileFlags: the O_TMPFILE flags Linux's build_open_flags
 // refuses before it looks at the path, and O_PATH dropping them.

@@ -70,9 +70,6 @@ func OpenFile(dirfd int, path uintptr, flags int, mode uint32) (int64, bool) {
 		return 0, false
 	}
 	r, _ := openResolved(dirfd, &p, flags, mode)
-	if r == -int64(unix.ENFILE) && vfs.ClosedPending() {
-		return 0, false // descriptions closed beside other calls: the locked path's hold frees them first (vfs.ReclaimClosed)
-	}
 	return r, r != needKernel
 }
 

@@ -2,11 +2,12 @@ package memcalls
 
 import (
 	"math/rand"
+	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/mm"
-	"github.com/gometal/gometal/kernel/mm/mmtest"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,6 +19,7 @@ import (
 // standing in for physical memory.
 
 const (
+	ramBase  = 0x100000
 	ramPages = 512
 	window   = vm.UserMin + 0x100000 // the test's addresses: 64 pages from here
 )
@@ -27,7 +29,11 @@ const (
 // limit of limitPages.
 func newSpace(t *testing.T, limitPages uint64) {
 	t.Helper()
-	mmtest.Into(t, &vm.Frames, ramPages)
+	buf := make([]byte, (ramPages+1)*mm.PageSize)
+	start := (uintptr(unsafe.Pointer(&buf[0])) + mm.PageSize - 1) &^ (mm.PageSize - 1)
+	t.Cleanup(func() { runtime.KeepAlive(buf) })
+	vm.Frames = mm.Frames{DirectBase: start - ramBase}
+	require.True(t, vm.Frames.AddRange(ramBase, ramBase+ramPages*mm.PageSize))
 	mm.KPT = mm.PageTable{}
 	require.True(t, mm.KPT.Init(&vm.Frames))
 	vm.VMAs = mm.VMASet{}

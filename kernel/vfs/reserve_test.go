@@ -5,11 +5,9 @@ import (
 	"testing"
 
 	"github.com/gometal/gometal/kernel/fs"
-	"github.com/gometal/gometal/kernel/mm/mmtest"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 )
 
 // TestReserveMem: a write beside others charges its most pages to Pages
@@ -96,53 +94,4 @@ func TestAllocDescBeside(t *testing.T) {
 	assert.Equal(t, int32(-1), AllocDesc(1, 0), "every description is taken")
 	FreeDesc(17)
 	assert.Equal(t, int32(17), AllocDesc(2, 0))
-}
-
-// TestCloseShared: closes beside other calls (the files lock held
-// shared) drop one reference each; the one that drops the last marks the
-// description closed (Refs -1), which no open takes, and the next
-// exclusive hold's ReclaimClosed drops its file's open count and frees
-// it. Eight closes of one description's eight references at once mark
-// it exactly once. Run with -race.
-func TestCloseShared(t *testing.T) {
-	saved, savedRoot := Descs, Root
-	t.Cleanup(func() { Descs, Root = saved, savedRoot })
-	Descs = [MaxDescs]Desc{}
-	Root.Init()
-	const refs = 8
-	d := AllocDesc(0, 0) // no file: ReclaimClosed drops nothing of one
-	Descs[d].Refs = refs
-	var wg sync.WaitGroup
-	for range refs {
-		wg.Go(func() { CloseShared(d) })
-	}
-	wg.Wait()
-	assert.Equal(t, int32(-1), Descs[d].Refs, "the last close marked it closed")
-	assert.True(t, ClosedPending())
-	assert.Equal(t, uint64(1)<<(d%64), closedDescs[d/64].Load())
-	other := AllocDesc(0, 0)
-	assert.NotEqual(t, d, other, "a closed description is not taken again before it is reclaimed")
-	CloseShared(d) // a stray close of a closed description changes nothing
-	assert.Equal(t, int32(-1), Descs[d].Refs)
-
-	ReclaimClosed()
-	assert.False(t, ClosedPending())
-	assert.Zero(t, closedDescs[d/64].Load())
-	assert.Equal(t, Desc{}, Descs[d], "reclaimed: free")
-	assert.Equal(t, d, AllocDesc(0, 0), "and taken again")
-
-	// The reclaim ends the close: it drops the file's open count, so
-	// that the unlink that follows it (an exclusive call, which reclaims
-	// first) frees the file at once, as Linux frees a closed file.
-	m := fs.Mem{Frames: mmtest.Frames(t, 8), Budget: 8}
-	file, e := Root.Create(&m, fs.RootIno, []byte("f"), unix.S_IFREG|0o644, 0)
-	require.Zero(t, e)
-	desc := AllocDesc(file, unix.O_RDONLY)
-	Root.Hold(file) // as the open did
-	CloseShared(desc)
-	ReclaimClosed()
-	assert.Equal(t, Desc{}, Descs[desc])
-	used := Root.InodesUsed
-	require.Zero(t, Root.Unlink(&m, fs.RootIno, []byte("f")))
-	assert.Equal(t, used-1, Root.InodesUsed, "no open left: the unlink freed it")
 }

@@ -12,7 +12,6 @@
 package vfs
 
 import (
-	"math/bits"
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/clock"
@@ -274,75 +273,6 @@ func CloseFileDesc(f *fdtab.File) {
 	}
 	Done(&m)
 	*d = Desc{}
-}
-
-// Closes under the files lock held shared (issue 18). A close beside
-// other calls lets go of its descriptor at once (fdtab.FreeIf), but not
-// of a description whose last reference it held: another CPU's call that
-// looked the descriptor up before the close may still be using it, as
-// on Linux a call that got the file before close(2) goes on with it.
-// CloseShared marks such a description closed (Refs -1: no open takes
-// it) in closedDescs, and ReclaimClosed ends those closes (the file's
-// open count, the slot) at the next hold of the files lock held
-// exclusively, which no shared holder overlaps. Only a file that is not
-// a directory and has a link is closed so (fdcalls.SharedHold): ending
-// its close later changes nothing a program can see, as an unlinked
-// file's pages or a directory emptied while open would.
-var (
-	closedDescs   [MaxDescs / 64]atomic.Uint64
-	closedPending atomic.Bool
-)
-
-// CloseShared drops one reference to description d, under the files
-// lock held shared; with the last, it marks d closed for ReclaimClosed.
-// Context: trap, files lock held shared; does not allocate.
-func CloseShared(d int32) {
-	refs := &Descs[d].Refs
-	for {
-		r := atomic.LoadInt32(refs)
-		switch {
-		case r <= 0: // not a live description: nothing of it to drop
-			return
-		case r == 1:
-			if atomic.CompareAndSwapInt32(refs, 1, -1) {
-				closedDescs[d/64].Or(1 << (uint(d) % 64))
-				closedPending.Store(true)
-				return
-			}
-		case atomic.CompareAndSwapInt32(refs, r, r-1):
-			return
-		}
-	}
-}
-
-// ClosedPending reports whether descriptions wait for ReclaimClosed: an
-// open beside others that finds no free description goes to the
-// exclusive hold, which reclaims them, rather than answer ENFILE.
-// Context: any; does not allocate.
-func ClosedPending() bool { return closedPending.Load() }
-
-// ReclaimClosed ends the closes CloseShared left: each description's
-// file is dropped (fs.FS.Drop) and its slot freed. Context: trap or
-// boot, files lock held exclusively; does not allocate. Not inlined:
-// every exclusive hold calls it (issue 16's budget).
-//
-//go:noinline
-func ReclaimClosed() {
-	if !closedPending.Load() {
-		return
-	}
-	closedPending.Store(false)
-	for w := range closedDescs {
-		for set := closedDescs[w].Swap(0); set != 0; set &= set - 1 {
-			d := &Descs[w*64+bits.TrailingZeros64(set)]
-			m := Mem()
-			if d.Ino != 0 {
-				Root.Drop(&m, d.Ino)
-			}
-			Done(&m)
-			*d = Desc{}
-		}
-	}
 }
 
 // Wait keys of the futex table for the kernel's own waits: kernel
