@@ -126,14 +126,14 @@ func fileWrite(d *vfs.Desc, buf, n uintptr, off int64, shared bool) int64 {
 		pos = vfs.Root.Size(d.Ino)
 	}
 	var m fs.Mem
-	if !shared {
-		m = vfs.Mem()
-	} else if m, ok = vfs.ReserveMem(pos, len(b)); !ok {
-		return NotFileCall
-	}
 	if shared {
+		if m, ok = vfs.ReserveMem(pos, len(b)); !ok {
+			return NotFileCall
+		}
 		vfs.Root.LockData(d.Ino)
 		m.Now = vfs.RealtimeNs() // under the lock: one file's writes stamp in their order
+	} else {
+		m = vfs.Mem()
 	}
 	put, e := vfs.Root.Write(&m, d.Ino, pos, b)
 	if shared {

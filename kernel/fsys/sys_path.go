@@ -143,8 +143,10 @@ func openResolved(dirfd int, p *fs.Path, flags int, mode uint32) (int64, fs.Ino)
 			return e, 0
 		}
 	}
-	m := vfs.ReadMem() // an open that makes and truncates nothing changes no file (OpensShared)
-	if !OpensShared(flags) {
+	var m fs.Mem
+	if OpensShared(flags) {
+		m = vfs.ReadMem() // an open that makes and truncates nothing changes no file
+	} else {
 		m = vfs.Mem()
 	}
 	ino, _, e := vfs.Root.Open(&m, start, p, flags, mode&^vfs.Umask)
