@@ -121,11 +121,11 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_FSTATFS, fdcalls.SysFstatfs},
 	{unix.SYS_STATFS, fsys.SysStatfsPath},
 	// The calls that change the file layer, under the files lock held
-	// exclusively, but for an open that makes and truncates nothing
-	// (fsys.OpensShared), which holds it shared.
+	// exclusively, but for openat and an unlinkat of a file, which hold
+	// it shared (fileCallShared).
 	{unix.SYS_OPENAT, fileOpenat},
 	{unix.SYS_MKDIRAT, fsys.SysMkdirat},
-	{unix.SYS_UNLINKAT, fsys.SysUnlinkat},
+	{unix.SYS_UNLINKAT, fileUnlinkat},
 	{unix.SYS_RENAMEAT, doRenameat},
 	{unix.SYS_RENAMEAT2, doRenameat2},
 	{unix.SYS_FTRUNCATE, fdcalls.SysFtruncate},
@@ -232,11 +232,31 @@ func fileCallIndex(nr uint64) int {
 // with the arguments as doOpenat reads them (open and creat come as
 // openat: legacyCalls), and notFileCall for an open that needs the
 // kernel lock. Context: trap, files lock held; does not allocate.
-func fileOpenat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	if r, ok := fsys.OpenFile(int(int32(a[0])), a[1], int(int32(a[2])), uint32(a[3])); ok {
+func fileOpenat(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	if r, ok := fsys.OpenFile(int(int32(a[0])), a[1], int(int32(a[2])), uint32(a[3]), !klock.Files.HeldBy(c)); ok {
 		return r
 	}
 	return notFileCall
+}
+
+// fileUnlinkat is unlinkat(2) under the files lock alone, held
+// exclusively or shared (fileCallShared; fsys.UnlinkFile, which answers
+// fsys.RunAlone where an unlink beside others must run alone).
+// Context: trap, files lock held; does not allocate.
+func fileUnlinkat(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fsys.UnlinkFile(int(int32(a[0])), a[1], int(int32(a[2])), !klock.Files.HeldBy(c))
+}
+
+// fileCallShared reports whether fileCalls' entry i, call nr with the
+// arguments a, holds the files lock shared: the first readOnlyFileCalls
+// (they only read), every openat and an unlinkat without AT_REMOVEDIR
+// (fsys.OpenFile, fsys.UnlinkFile). One that must run alone (a
+// truncation, say) answers fsys.RunAlone having changed nothing, and
+// fileTrap runs it again under the lock held exclusively; an open that
+// must wait for the kernel lock (a FIFO) answers notFileCall.
+// Context: any; does not allocate.
+func fileCallShared(i int, nr uint64, a *sysArgs) bool {
+	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_UNLINKAT && int32(a[2]) == 0
 }
 
 // fileNewfstatat and fileStatx are the stat calls under the files lock
@@ -300,6 +320,7 @@ func lockFiles(c *percpu.CPU) {
 	if !klock.Files.HeldBy(c) {
 		klock.Files.Lock(c)
 		klock.Files.SetHolder(klock.Kernel.Tag())
+		vfs.ReclaimOrphans() // before the call frees or makes a file
 	}
 }
 
@@ -336,15 +357,22 @@ const (
 // getcwd, statfs). So do write and pwrite64 of a file not opened
 // O_APPEND, which change only its data, under the file's data lock, with
 // their pages charged first (fdcalls.SharedHold; a write whose pages do
-// not fit goes to the locked path), and an openat that makes and
-// truncates nothing (fsys.OpensShared), which claims its description
-// and descriptor atomically. read, write, lseek and getdents64
+// not fit goes to the locked path), every openat, which claims its
+// description and descriptor atomically, and an unlinkat of a file
+// (fileCallShared): a create or an unlink changes its directory under
+// the directory's data lock, which lookups take too, and answers
+// fsys.RunAlone, having changed nothing, where only a call alone may go
+// on (a truncation, say), which this function then runs again under the
+// lock held exclusively (fsys.OpenFile, fsys.UnlinkFile); a file an
+// unlink beside others removes last waits on the orphan list, which
+// each exclusive hold empties first, and a shared hold that ends alone
+// (vfs.ReclaimOrphans). read, write, lseek and getdents64
 // hold the description's offset lock too (vfs.Desc.LockOffset). Every
 // other call holds it exclusively, which waits until the shared holders
-// have left, so a shared holder never sees a name change, nor a
-// descriptor or description go, nor another file's data change but
-// through its data lock, and every TLB shootdown is made with no shared holder
-// either (below).
+// have left, so a shared holder never sees a directory moved or
+// removed, nor a descriptor or description go, nor another file's data
+// or a directory's names change but through their data locks, and
+// every TLB shootdown is made with no shared holder either (below).
 // A descriptor that turned into another kind between the look without
 // the lock and the shared hold goes to the locked path.
 // It answers fileNotServed, having changed nothing, for a descriptor of
@@ -404,7 +432,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		}
 		shared = d.Kind == fdtab.KindFile && fdcalls.SharedHold(nr, d)
 	} else {
-		shared = i < readOnlyFileCalls || nr == unix.SYS_OPENAT && fsys.OpensShared(int(int32(a[2])))
+		shared = fileCallShared(i, nr, &a)
 	}
 	c.InUser.Store(false)
 	c.KickTaken = false
@@ -412,13 +440,20 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	if shared {
 		since = klock.Files.RLock(c)
 	} else {
-		klock.Files.Lock(c)
-		klock.Files.SetHolder(tag)
+		fileLockAlone(c, tag)
 	}
 	fdcalls.PathHide(nr, (*[6]uintptr)(&a)) // an O_PATH descriptor where Linux's fdget does not find it
 	ret, stream, doorbell := notFileCall, false, -1
 	if i >= 0 {
 		ret = fileCalls[i].fn(c, sched.None, a) // no handler there uses the thread
+		// A call beside others that must run alone runs again, alone
+		// (fileCallShared).
+		if shared && ret == fsys.RunAlone {
+			klock.Files.Release(c, shared, since, tag)
+			shared = false
+			fileLockAlone(c, tag)
+			ret = fileCalls[i].fn(c, sched.None, a)
+		}
 	} else if d := fileDescriptor(int(a[0]), nr); d != nil {
 		pos := shared && fdcalls.MovesOffset(nr)
 		if pos {
@@ -445,6 +480,9 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		oom = vm.OutOfMemory()
 		c.InUser.Store(!oom) // back to ring 3, unless the program stops below
 	}
+	if shared && vfs.Root.HasOrphans() && klock.Files.SharedAlone() {
+		fileReclaimAlone() // it counts the holders again, once the list is off
+	}
 	klock.Files.Release(c, shared, since, tag)
 	if !served {
 		percpu.Count(c, percpu.EvFileCallLocked)
@@ -467,6 +505,35 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	}
 	kickSelfIfTaken(c)
 	return fileServed
+}
+
+// fileLockAlone takes the files lock exclusively for fileTrap's call,
+// tagged tag, and frees the files that unlinks beside others left on
+// the orphan list first (vfs.ReclaimOrphans), before the call may free
+// or make a file. Context: trap, no lock held; does not allocate.
+func fileLockAlone(c *percpu.CPU, tag uint64) {
+	klock.Files.Lock(c)
+	klock.Files.SetHolder(tag)
+	vfs.ReclaimOrphans()
+}
+
+// fileReclaimAlone frees the files that unlinks beside others left on the
+// orphan list (fs.FS.TakeOrphans) if this CPU's shared hold of the
+// files lock is the only one, and else puts them back for the next
+// exclusive hold (vfs.ReclaimOrphans) or a shared hold that ends alone.
+// It takes the list off before it counts the holders: every call that
+// found one of those files by its name did so before the file went on
+// the list, and so is counted if it has not ended; a call that comes in
+// after cannot find them. So a program on one thread gets an unlinked
+// file's space back at the unlink, as on Linux.
+// Context: trap, files lock held shared; does not allocate.
+func fileReclaimAlone() {
+	first := vfs.Root.TakeOrphans()
+	if klock.Files.SharedAlone() {
+		vfs.FreeOrphans(first)
+	} else {
+		vfs.Root.PutBackOrphans(first)
+	}
 }
 
 // kickSelfIfTaken sends c a kick IPI if one ended a halt while c waited

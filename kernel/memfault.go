@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/memcalls"
@@ -58,7 +59,11 @@ func memFault(c *percpu.CPU, f *x86.TrapFrame) bool {
 // go to the kernel lock's path, which may unmap or write-protect pages
 // and holds every lock for that. It changes no page-table entry, so it
 // makes no TLB shootdown. c.InUser is cleared and set again as on
-// memFault's path, and the same thread resumes, as after memFault.
+// memFault's path, and the same thread resumes, as after memFault. A
+// call that finds no memory to charge (ENOMEM, having changed nothing)
+// goes to the locked path, which first frees the unlinked files that
+// wait on the orphan list (lockFiles; fs.FS.Reclaim), whose pages are
+// still charged, and then answers.
 // Context: trap, no lock held; does not allocate.
 //
 // Not inlined: tools/trapcheck names it (a gate of the files lock's
@@ -71,6 +76,9 @@ func memCall(c *percpu.CPU, f *x86.TrapFrame) bool {
 	klock.Mem.Lock(c)
 	klock.Mem.SetHolder(klock.TrapTag(f))
 	ret, ok := memcalls.MemLockCall(f.AX, uintptr(f.DI), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10), uintptr(f.R9))
+	if ok && ret == -abi.ENOMEM {
+		ok = false // the locked path frees the unlinked files that wait first (lockFiles), then tries again
+	}
 	if ok {
 		f.AX = uint64(ret)
 		c.InUser.Store(true)
@@ -84,3 +92,17 @@ func memCall(c *percpu.CPU, f *x86.TrapFrame) bool {
 	kickSelfIfTaken(c)
 	return true
 }
+
+// faultReclaim takes the files lock for a page fault of a missing page
+// on the locked path (memFault declined it: no frame or no charge left,
+// or no area), which frees the unlinked files that wait on the orphan
+// list first (lockFiles; fs.FS.Reclaim): their frames and charges may be
+// what the fault is missing. Such faults are rare; unlockKernel
+// releases the lock. Context: trap, kernel lock held; does not
+// allocate.
+//
+// Not inlined: tools/trapcheck names it (a gate of the files lock's
+// domain check).
+//
+//go:noinline
+func faultReclaim(c *percpu.CPU) { lockFiles(c) }

@@ -141,6 +141,9 @@ func userTrap(f *x86.TrapFrame) {
 		c.Spurious++
 	case v == x86.VecPageFault:
 		addr := uintptr(cpu.ReadCR2())
+		if f.Err&pfPresent == 0 {
+			faultReclaim(c)
+		}
 		if f.Err&pfPresent != 0 || !vm.DemandFault(addr, f.Err&pfWrite != 0, f.Err&pfFetch != 0) {
 			stopIfOutOfMemory() // no frame for the page: not the program's fault
 			code := int32(abi.SEGVAccerr)

@@ -3,6 +3,7 @@ package qemu_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,8 +38,12 @@ import (
 // files served without it, and the files lock's lines: the reading
 // calls (pread64, fstat, the stat calls, readlinkat), the writes that
 // are not appends (pwrite64; write and pwrite64 in the shared-writes
-// stage) and the opens that make nothing (reopens, and the
-// shared-opens stage's) held it shared, the others exclusively.
+// stage), the opens that truncate nothing (reopens, the shared-opens
+// stage's, and the creates of the shared-names stage, where threads make
+// and remove files in directories of their own and contend for names of
+// one common directory with O_EXCL) and the unlinks of files held it
+// shared, the others exclusively; and every file the shared-names stage
+// made must be freed by its end (the free inodes after it).
 func TestFileLockBoot(t *testing.T) {
 	dir := t.TempDir()
 	root := mustRoot(t)
@@ -68,8 +73,23 @@ func TestFileLockBoot(t *testing.T) {
 	require.True(t, ok, "no /proc/gometal/sched in the guest's output:\n%s", res.Output)
 	assert.Equal(t, string(want), string(got), "guest output differs from the host's")
 
-	text, _, ok := strings.Cut(string(schedText), "filelock: end\n")
+	text, tail, ok := strings.Cut(string(schedText), "filelock: end\n")
 	require.True(t, ok, "no end marker after /proc/gometal/sched:\n%s", schedText)
+	// The creates and unlinks beside each other leave their files on the
+	// orphan list (kernel/fs's Reclaim) until a call alone frees them:
+	// after the shared-names stage every file it made is gone, and only
+	// its 5 directories hold inodes.
+	var before, after uint64
+	_, err = fmt.Sscanf(tail, "filelock: free inodes %d %d\n", &before, &after)
+	require.NoError(t, err, "no free-inode line after the end marker:\n%s", tail)
+	assert.Equal(t, before-5, after, "free inodes before and after the shared-names stage")
+	// An unlink that runs alone frees the file at its end
+	// (fileReclaimAlone), not at the next exclusive hold.
+	_, alone, ok := strings.Cut(tail, "filelock: unlink alone: ")
+	require.True(t, ok, "no unlink-alone line after the end marker:\n%s", tail)
+	_, err = fmt.Sscanf(alone, "free inodes %d %d\n", &before, &after)
+	require.NoError(t, err, "%q", alone)
+	assert.Equal(t, before, after, "free inodes before the file was made and after its unlink")
 	events := parseCounts(t, text, "event count")
 	t.Logf("events: %v", events) // kick_resent: kicks that a halt in a lock wait took (timing-dependent, not asserted)
 	const threads, rounds = 4, 1500
@@ -95,22 +115,26 @@ func TestFileLockBoot(t *testing.T) {
 	require.True(t, ok, "no files lock line in /proc/gometal/sched:\n%s", text)
 	t.Logf("files lock: %+v, kernel lock: %+v", f, rows["kernel"])
 	// The calls that only read the file layer, the writes that are not
-	// appends and the opens that make nothing hold the files lock shared
-	// (kernel/filetrap.go): per round each thread's pwrite and pread,
-	// every 16 rounds its lseek, fstat, getdents64, three newfstatat,
-	// readlinkat and two openat (of its file, O_RDWR, and of the
-	// directory), the shared-reads stage's 2,048 reads, the
-	// shared-writes stage's 2,048 writes and 2,048 pwrites, and the
-	// shared-opens stage's 2,048 opens and their 2,048 preads. The others hold
-	// it exclusively: per round the append (O_APPEND), every 16 rounds
-	// the two closes, mkdirat, renameat and two unlinkat (symlinkat takes
-	// both locks).
-	const stageReads, stageWrites, stageOpens = 16384 / 8, 2 * 16384 / 8, 2 * 4 * 64 * 8
+	// appends, the opens that truncate nothing and the unlinks of files
+	// hold the files lock shared (kernel/filetrap.go): per round each
+	// thread's pwrite and pread, every 16 rounds its lseek, fstat,
+	// getdents64, three newfstatat, readlinkat, two openat (of its file,
+	// O_RDWR, and of the directory) and the unlinkat of its symbolic
+	// link, the shared-reads stage's 2,048 reads, the shared-writes
+	// stage's 2,048 writes and 2,048 pwrites, the shared-opens stage's
+	// 2,048 opens and their 2,048 preads, and per round of each of the
+	// shared-names stage's 4 threads its create (O_CREAT|O_EXCL), write,
+	// open, pread and unlinkat of its own file and its create of a
+	// common name. The others hold it exclusively: per round the append
+	// (O_APPEND), every 16 rounds the two closes, mkdirat, renameat and
+	// the unlinkat of the directory (AT_REMOVEDIR; symlinkat takes both
+	// locks).
+	const stageReads, stageWrites, stageOpens, stageNames = 16384 / 8, 2 * 16384 / 8, 2 * 4 * 64 * 8, 4 * 256 * 6
 	sh, ok := rows["files_shared"]
 	require.True(t, ok, "no files_shared line in /proc/gometal/sched:\n%s", text)
 	t.Logf("files lock shared: %+v", sh)
-	assert.GreaterOrEqual(t, sh.acquisitions, uint64(threads*(rounds*2+rounds/16*9)+stageReads+stageWrites+stageOpens), "the reading calls, the writes and the opens held the files lock shared")
-	assert.GreaterOrEqual(t, f.acquisitions, uint64(threads*(rounds+rounds/16*6)), "the changing calls held it exclusively")
+	assert.GreaterOrEqual(t, sh.acquisitions, uint64(threads*(rounds*2+rounds/16*10)+stageReads+stageWrites+stageOpens+stageNames), "the reading calls, the writes, the opens and the unlinks held the files lock shared")
+	assert.GreaterOrEqual(t, f.acquisitions, uint64(threads*(rounds+rounds/16*5)), "the changing calls held it exclusively")
 	assert.GreaterOrEqual(t, f.acquisitions+sh.acquisitions, events["file_call_fileslock"], "each file call took the files lock")
 	assert.LessOrEqual(t, sh.contended, sh.acquisitions)
 	assert.Equal(t, sh.contended == 0, sh.spinNs == 0, "shared: wait time exactly when contended")
@@ -126,6 +150,16 @@ func TestFileLockBoot(t *testing.T) {
 	// then an epoll_ctl per descriptor, added and later deleted): each
 	// epoll_ctl is served under the files lock alone.
 	calls := lockedCalls(t, text)
+	// The opens and unlinks held the files lock shared and were served
+	// there: one sent on to the locked path (fs.NeedsExclusive: a
+	// truncation, a FIFO's name) counts among the locked calls. The
+	// program's own few (its FIFO, its kernel files) are there; the
+	// shared-names stage's 2,048 creates and 1,088 unlinks are not, nor
+	// its 64 opens that truncate a file, which run again under the
+	// files lock held exclusively (fsys.RunAlone).
+	t.Logf("locked openat %d, unlinkat %d", calls["openat"], calls["unlinkat"])
+	assert.Less(t, calls["openat"], uint64(32), "the creates were served under the files lock held shared")
+	assert.Less(t, calls["unlinkat"], uint64(8), "the unlinks were served under the files lock held shared")
 	assert.Positive(t, calls["epoll_create1"], "the netpoller's epoll instance (made under both locks)")
 	assert.Zero(t, calls["epoll_ctl"], "epoll_ctl took the kernel lock")
 }

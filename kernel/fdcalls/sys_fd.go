@@ -328,7 +328,8 @@ func fileGetdents(d *vfs.Desc, buf uintptr, count uintptr) int64 {
 		return -abi.EFAULT
 	}
 	m := vfs.ReadMem()
-	n := 0
+	n, short := 0, false
+	vfs.Root.RLockData(d.Ino) // creates and unlinks in it may run beside (fs.FS.ReadDir)
 	for {
 		ent, more := vfs.Root.ReadDir(&m, d.Ino, d.Off)
 		if !more {
@@ -336,13 +337,15 @@ func fileGetdents(d *vfs.Desc, buf uintptr, count uintptr) int64 {
 		}
 		k := fs.PutDirent64(b[n:], &ent)
 		if k == 0 {
-			if n == 0 {
-				return -abi.EINVAL
-			}
+			short = n == 0 // the buffer holds not even the next entry
 			break
 		}
 		n += k
 		d.Off = ent.Next
+	}
+	vfs.Root.RUnlockData(d.Ino)
+	if short {
+		return -abi.EINVAL
 	}
 	return int64(n)
 }

@@ -3,7 +3,9 @@ package fs
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -202,4 +204,35 @@ func TestHoldBeside(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, int32(openers*each), e.fs.inodes[f].opens)
+}
+
+// TestDataLockShared: the data lock's shared holders come in beside each
+// other; a change waits until they leave, and keeps new ones out while
+// it waits and while it holds the lock (so a stream of lookups cannot
+// starve it).
+func TestDataLockShared(t *testing.T) {
+	var ip inode
+	rlockData(&ip)
+	rlockData(&ip) // a second looker beside the first
+	require.Equal(t, uint32(2), atomic.LoadUint32(&ip.dataHeld))
+	var changed, looked atomic.Bool
+	go func() {
+		lockData(&ip)
+		changed.Store(true)
+	}()
+	require.Eventually(t, func() bool { return atomic.LoadUint32(&ip.dataHeld)&dataWriter != 0 }, time.Second, time.Millisecond, "the change claims the writer bit")
+	go func() {
+		rlockData(&ip)
+		looked.Store(true)
+	}()
+	assert.Never(t, func() bool { return changed.Load() || looked.Load() }, 50*time.Millisecond, time.Millisecond,
+		"the change waits for the lookers; a new looker waits behind it")
+	runlockData(&ip)
+	runlockData(&ip)
+	require.Eventually(t, changed.Load, time.Second, time.Millisecond, "the change goes once the lookers have left")
+	assert.Never(t, looked.Load, 50*time.Millisecond, time.Millisecond, "no looker beside the change")
+	unlockData(&ip)
+	require.Eventually(t, looked.Load, time.Second, time.Millisecond)
+	runlockData(&ip)
+	assert.Zero(t, atomic.LoadUint32(&ip.dataHeld))
 }

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -99,7 +100,8 @@ func (fs *FS) addEntry(m *Mem, dir *inode, name []byte, ino Ino) Errno {
 		return e
 	}
 	dir.entries++
-	dir.mtime, dir.ctime = fs.Now, fs.Now
+	now := fs.stampOf(m, dir)
+	dir.mtime, dir.ctime = now, now
 	return ok
 }
 
@@ -134,8 +136,9 @@ func (fs *FS) removeEntry(m *Mem, dir *inode, name []byte) {
 	pa, _, _ := findPage(m, dir, uint64(r.off)/PageSize)
 	binary.LittleEndian.PutUint32(m.page(pa)[r.off%PageSize:], 0)
 	dir.entries--
-	dir.mtime, dir.ctime = fs.Now, fs.Now
-	if dir.entries == 0 && dir.opens == 0 {
+	now := fs.stampOf(m, dir)
+	dir.mtime, dir.ctime = now, now
+	if dir.entries == 0 && atomic.LoadInt32(&dir.opens) == 0 { // opens of it may run beside (FS.Hold)
 		fs.truncateData(m, dir, 0)
 	}
 }
@@ -164,8 +167,10 @@ type Dirent struct {
 
 // ReadDir returns the entry at position pos of directory ino and whether
 // there is one. Positions: 0 is ".", 1 is "..", 2+k is the record at byte
-// k; Next is the position to continue from.
-// Context: trap; does not allocate.
+// k; Next is the position to continue from. The caller holds the
+// directory's data lock shared (FS.RLockData) while it reads the entries and
+// copies their names, where creates and unlinks may run beside it
+// (Mem.Shared). Context: trap; does not allocate.
 func (fs *FS) ReadDir(m *Mem, ino Ino, pos int64) (Dirent, bool) {
 	ip := fs.node(ino)
 	if ip == nil || ip.nlink == 0 || ip.mode&unix.S_IFMT != unix.S_IFDIR { // a removed directory reads empty

@@ -95,7 +95,7 @@ func fsck(t testing.TB, fs *FS, m *Mem) {
 			require.Positive(t, ip.size, "an empty link")
 		}
 	}
-	require.Equal(t, fs.InodesUsed, live, "InodesUsed")
+	require.Equal(t, fs.InodesUsed, int64(live), "InodesUsed")
 	require.Equal(t, fs.PagesHeld, pages, "PagesHeld")
 	require.Equal(t, m.Taken, pages+index, "every page taken is held")
 }

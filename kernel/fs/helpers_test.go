@@ -172,7 +172,7 @@ func (e *env) empty() {
 	e.t.Helper()
 	require.Equal(e.t, int64(0), e.fs.PagesHeld, "PagesHeld")
 	require.Equal(e.t, int64(0), e.m.Taken, "Mem.Taken")
-	require.Equal(e.t, 1, e.fs.InodesUsed, "InodesUsed")
+	require.Equal(e.t, int64(1), e.fs.InodesUsed, "InodesUsed")
 }
 
 func repeat(s string, n int) string { return strings.Repeat(s, n) }

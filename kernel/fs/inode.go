@@ -39,7 +39,7 @@ type inode struct {
 	rdev    uint32 // character devices: major<<8 | minor
 	opens   int32  // open handles and file mappings
 	entries int32  // directories: live entries, "." and ".." not counted
-	parent  Ino    // directories: the directory holding it, for ".."
+	parent  Ino    // directories: the directory holding it, for ".."; an orphan: the next (FS.orphans)
 	size    int64
 	atime   int64 // nanoseconds since the epoch
 	mtime   int64
@@ -49,25 +49,35 @@ type inode struct {
 	pages   int64  // data pages held (index pages not counted)
 	depth   uint8  // levels of index pages above the data pages
 	mapped  bool   // mapped into memory: truncation keeps the pages (KeepPages)
-	// dataHeld is 1 while a call holds the data lock (lockData): size,
-	// the page tree, pages and the modification times, which the writes
-	// change beside other calls (in the padding: the inode stays 96 bytes).
+	// dataHeld is the data lock, held exclusively (lockData) or shared
+	// (rlockData): size, the page tree, pages and the modification
+	// times, which the writes change beside other calls, and a
+	// directory's names (kernel/fs/datalock.go; in the padding: the
+	// inode stays 96 bytes).
 	dataHeld uint32
 }
 
 // FS is the in-memory file system. The zero value is not ready: call Init.
 type FS struct {
 	inodes [MaxInodes]inode
-	hint   int
+	// hint is where newInode looks for a free inode first; atomic, as
+	// creates run beside each other (Mem.Shared).
+	hint int32
+	// orphans heads the list of files that a call beside others
+	// (Mem.Shared) unlinked last, waiting for Reclaim; linked through
+	// their inodes' parent field, which files that are not directories
+	// do not use; 0 when empty.
+	orphans int32
 	// Now is the wall-clock time in nanoseconds since the epoch; the
 	// caller sets it before each call that changes a file, but for a
-	// write, which stamps its Mem's own (Mem.Now).
+	// call beside others (Mem.Shared), which stamps its Mem's own
+	// (Mem.Now).
 	Now int64
 	// InodesUsed and PagesHeld describe the file system's footprint.
-	// PagesHeld changes by atomic adds (writes to different files run
-	// side by side, under the files lock held shared): a call beside
-	// them loads it atomically.
-	InodesUsed int
+	// They change by atomic adds (creates, unlinks and writes run side
+	// by side, under the files lock held shared): a call beside them
+	// loads them atomically.
+	InodesUsed int64
 	PagesHeld  int64
 	locks      lockTable
 }
@@ -76,7 +86,7 @@ type FS struct {
 // Context: boot; does not allocate.
 func (fs *FS) Init() {
 	fs.inodes = [MaxInodes]inode{}
-	fs.hint = 2
+	fs.hint, fs.orphans = 2, 0
 	fs.InodesUsed = 1
 	r := &fs.inodes[RootIno]
 	*r = inode{mode: unix.S_IFDIR | 0o755, nlink: 2, parent: RootIno}
@@ -96,33 +106,142 @@ func (fs *FS) node(ino Ino) *inode {
 }
 
 // newInode takes a free inode with mode and a link count of zero.
+// Creates run beside each other (Mem.Shared): it claims a free slot (a
+// mode of 0) under the slot's data lock, which no other call takes on a
+// free slot, and stores the mode atomically, as wipe clears it; the
+// mode is the one word the claims load beside its owner's plain reads.
 // Context: trap or boot; does not allocate.
-func (fs *FS) newInode(mode uint32) (Ino, Errno) {
+func (fs *FS) newInode(m *Mem, mode uint32) (Ino, Errno) {
+	hint := int(atomic.LoadInt32(&fs.hint))
 	for k := 0; k < MaxInodes; k++ {
-		i := (fs.hint + k) % MaxInodes
-		if i < 2 || fs.inodes[i].mode != 0 {
+		i := (hint + k) % MaxInodes
+		ip := &fs.inodes[i]
+		if i < 2 || atomic.LoadUint32(&ip.mode) != 0 || !atomic.CompareAndSwapUint32(&ip.dataHeld, 0, dataWriter) {
 			continue
 		}
-		fs.hint = i + 1
-		fs.InodesUsed++
-		fs.inodes[i] = inode{mode: mode, atime: fs.Now, mtime: fs.Now, ctime: fs.Now, btime: fs.Now}
+		free := atomic.LoadUint32(&ip.mode) == 0 // another claim may have won since the first look
+		if free {
+			atomic.StoreUint32(&ip.mode, mode)
+		}
+		unlockData(ip)
+		if !free {
+			continue
+		}
+		atomic.StoreInt32(&fs.hint, int32(i+1))
+		atomic.AddInt64(&fs.InodesUsed, 1)
+		now := fs.now(m)
+		ip.atime, ip.mtime, ip.ctime, ip.btime = now, now, now, now // the rest is zero (wipe)
 		return Ino(i), ok
 	}
 	return 0, ENOSPC
 }
 
 // release frees ino once nothing refers to it: no link, no open handle.
-// Context: trap; does not allocate.
+// A call beside others (Mem.Shared) puts it on the orphan list instead,
+// for Reclaim. Context: trap; does not allocate.
 func (fs *FS) release(m *Mem, ino Ino) {
 	ip := fs.node(ino)
-	if ip == nil || ip.nlink > 0 || ip.opens > 0 {
+	if ip == nil || ip.nlink > 0 || atomic.LoadInt32(&ip.opens) > 0 { // opens may run beside (Hold)
 		return
 	}
-	fs.freeData(m, ip)
-	*ip = inode{}
-	fs.InodesUsed--
-	fs.locks.dropInode(ino)
+	if m.Shared() {
+		fs.pushOrphan(ino, ip)
+		return
+	}
+	fs.free(m, ino, ip)
 }
+
+// free gives ino's pages back and makes its slot free.
+// Context: trap, and ino unreachable by any other call; does not
+// allocate.
+func (fs *FS) free(m *Mem, ino Ino, ip *inode) {
+	fs.freeData(m, ip)
+	atomic.AddInt64(&fs.InodesUsed, -1) // before the slot is free: a claim beside it counts after
+	fs.locks.dropInode(ino)
+	wipe(ip)
+}
+
+// wipe zeroes every field of ip but the mode and the data lock, then
+// the mode, last and atomically: a newInode beside it claims the slot by
+// its mode, and finds the rest zero. (A whole-struct store would zero
+// the mode first.) The data lock is no holder's when a file is freed
+// but a claim's that looked at the slot before it was taken, which
+// holds it while it looks again: clearing it would let a second claim
+// in beside that one. Context: any; does not allocate.
+func wipe(ip *inode) {
+	ip.nlink, ip.uid, ip.gid, ip.rdev, ip.opens, ip.entries, ip.parent = 0, 0, 0, 0, 0, 0, 0
+	ip.size, ip.atime, ip.mtime, ip.ctime, ip.btime, ip.root, ip.pages = 0, 0, 0, 0, 0, 0, 0
+	ip.depth, ip.mapped = 0, false
+	atomic.StoreUint32(&ip.mode, 0)
+}
+
+// pushOrphan puts ino, unlinked last by a call beside others and with
+// no open handle, on the orphan list. Only the call whose unlink took
+// the link count to zero pushes it, so it is on the list once.
+// Context: trap, files lock held shared; does not allocate.
+func (fs *FS) pushOrphan(ino Ino, ip *inode) {
+	for {
+		head := atomic.LoadInt32(&fs.orphans)
+		ip.parent = Ino(head)
+		if atomic.CompareAndSwapInt32(&fs.orphans, head, int32(ino)) {
+			return
+		}
+	}
+}
+
+// HasOrphans reports whether files wait on the orphan list (Reclaim).
+// Context: any; does not allocate.
+func (fs *FS) HasOrphans() bool { return atomic.LoadInt32(&fs.orphans) != 0 }
+
+// TakeOrphans takes the whole orphan list off, atomically, and returns
+// its first file (0 if none): files unlinked after it start a new list.
+// Its caller frees them (FreeOrphans) if no call beside it can hold one
+// of their numbers, and else puts them back (PutBackOrphans).
+// Context: trap, files lock held; does not allocate.
+func (fs *FS) TakeOrphans() Ino { return Ino(atomic.SwapInt32(&fs.orphans, 0)) }
+
+// PutBackOrphans puts a list TakeOrphans took back in front of the
+// orphan list. Context: trap, files lock held; does not allocate.
+func (fs *FS) PutBackOrphans(first Ino) {
+	if first == 0 {
+		return
+	}
+	last := first
+	for fs.inodes[last].parent != 0 {
+		last = fs.inodes[last].parent
+	}
+	for {
+		head := atomic.LoadInt32(&fs.orphans)
+		fs.inodes[last].parent = Ino(head)
+		if atomic.CompareAndSwapInt32(&fs.orphans, head, int32(first)) {
+			return
+		}
+	}
+}
+
+// FreeOrphans frees the files of a list TakeOrphans took that nothing
+// refers to any more (an open beside the unlink may have found one by
+// its name just before it went: that file goes at its last close, as
+// any unlinked file). Context: trap, files lock held exclusively, or
+// shared by this CPU alone since the list was taken (every call that
+// found one of them by its name did so before the list was taken, and
+// has ended; none after can); does not allocate.
+func (fs *FS) FreeOrphans(m *Mem, first Ino) {
+	for ino := first; ino != 0; {
+		ip := &fs.inodes[ino]
+		next := ip.parent
+		ip.parent = 0
+		if ip.nlink == 0 && ip.opens == 0 {
+			fs.free(m, ino, ip)
+		}
+		ino = next
+	}
+}
+
+// Reclaim frees the files on the orphan list that nothing refers to any
+// more (FreeOrphans). Context: trap, files lock held exclusively; does
+// not allocate.
+func (fs *FS) Reclaim(m *Mem) { fs.FreeOrphans(m, fs.TakeOrphans()) }
 
 // IsDir reports whether ino is a directory. Context: trap or boot; does
 // not allocate. Not inlined: its copies at fifteen callers cost the
@@ -154,9 +273,9 @@ func (fs *FS) Mode(ino Ino) uint32 {
 func (fs *FS) Size(ino Ino) int64 {
 	var size int64
 	if ip := fs.node(ino); ip != nil {
-		lockData(ip)
+		rlockData(ip)
 		size = ip.size
-		unlockData(ip)
+		runlockData(ip)
 	}
 	return size
 }
@@ -209,13 +328,13 @@ func (fs *FS) Stat(ino Ino) (Stat, Errno) {
 	if ip == nil {
 		return Stat{}, ENOENT
 	}
-	lockData(ip)
+	rlockData(ip)
 	st := Stat{
 		Ino: ino, Mode: ip.mode, Nlink: ip.nlink, UID: ip.uid, GID: ip.gid, Rdev: ip.rdev,
 		Size: ip.size, Blocks: ip.pages * (PageSize / 512),
 		Atime: ip.atime, Mtime: ip.mtime, Ctime: ip.ctime, Btime: ip.btime,
 	}
-	unlockData(ip)
+	runlockData(ip)
 	return st, ok
 }
 

@@ -11,9 +11,14 @@ import "golang.org/x/sys/unix"
 func isDot(name []byte) bool { return string(name) == "." || string(name) == ".." }
 
 // Create makes a file of mode (type and permissions; rdev for devices)
-// named name in directory dir. Context: trap or boot; does not allocate.
+// named name in directory dir, under dir's data lock: a create or unlink
+// beside it (Mem.Shared) changes dir under that lock too, and path
+// lookups read it under it. (One function with its unlocks, not a
+// locked helper: issue 16's image budget.)
+// Context: trap or boot; does not allocate.
 func (fs *FS) Create(m *Mem, dir Ino, name []byte, mode, rdev uint32) (Ino, Errno) {
 	dp := fs.node(dir)
+	isDir := mode&unix.S_IFMT == unix.S_IFDIR
 	switch {
 	case dp == nil || dp.nlink == 0:
 		return 0, ENOENT
@@ -24,31 +29,34 @@ func (fs *FS) Create(m *Mem, dir Ino, name []byte, mode, rdev uint32) (Ino, Errn
 	case len(name) == 0 || isDot(name):
 		return 0, EEXIST
 	}
-	if _, found := lookup(m, dp, name); found {
-		return 0, EEXIST
+	lockData(dp)
+	ino, e := Ino(0), EEXIST
+	switch _, found := lookup(m, dp, name); {
+	case found:
+	case isDir && dp.nlink >= maxLinks:
+		e = EMLINK
+	default:
+		ino, e = fs.newInode(m, mode)
 	}
-	isDir := mode&unix.S_IFMT == unix.S_IFDIR
-	if isDir && dp.nlink >= maxLinks {
-		return 0, EMLINK
-	}
-	ino, e := fs.newInode(mode)
 	if e != ok {
+		unlockData(dp)
 		return 0, e
 	}
 	ip := &fs.inodes[ino]
 	ip.nlink, ip.rdev = 1, rdev
 	if isDir {
 		ip.nlink, ip.parent = 2, dir
-	}
-	if e := fs.addEntry(m, dp, name, ino); e != ok {
-		ip.nlink = 0
-		fs.release(m, ino)
-		return 0, e
-	}
-	if isDir {
 		dp.nlink++
 	}
-	return ino, ok
+	if e = fs.addEntry(m, dp, name, ino); e != ok {
+		if isDir {
+			dp.nlink--
+		}
+		fs.free(m, ino, ip) // no other call has seen it
+		ino = 0
+	}
+	unlockData(dp)
+	return ino, e
 }
 
 // Symlink makes a symbolic link name in dir pointing at target.
@@ -88,8 +96,15 @@ func (fs *FS) Readlink(m *Mem, ino Ino, dst []byte) (int, Errno) {
 	return readData(m, ip, 0, dst), ok
 }
 
-// Unlink removes the entry name (not a directory) from dir.
-// Context: trap; does not allocate.
+// Unlink removes the entry name (not a directory) from dir, under
+// dir's data lock (Create says why). A call beside others (Mem.Shared)
+// unlinks only a regular file or a symbolic link (NeedsExclusive for a
+// FIFO, a device or a socket, which the kernel's other tables may name),
+// and a file it unlinks last waits on the orphan list (Reclaim). The
+// link count changes under the file's own data lock (Stat reads it
+// there; an unlink of another of its names, in another directory, may
+// run beside), and only the unlink that takes it to zero releases the
+// file. Context: trap; does not allocate.
 func (fs *FS) Unlink(m *Mem, dir Ino, name []byte) Errno {
 	dp := fs.node(dir)
 	if dp == nil || !fs.IsDir(dir) {
@@ -98,18 +113,33 @@ func (fs *FS) Unlink(m *Mem, dir Ino, name []byte) Errno {
 	if isDot(name) {
 		return EISDIR
 	}
+	lockData(dp)
 	r, found := lookup(m, dp, name)
-	if !found {
-		return ENOENT
-	}
 	ip := &fs.inodes[r.ino]
-	if ip.mode&unix.S_IFMT == unix.S_IFDIR {
-		return EISDIR
+	typ := ip.mode & unix.S_IFMT
+	e := ok
+	switch {
+	case !found:
+		e = ENOENT
+	case typ == unix.S_IFDIR:
+		e = EISDIR
+	case m.Shared() && typ != unix.S_IFREG && typ != unix.S_IFLNK:
+		e = NeedsExclusive
+	}
+	if e != ok {
+		unlockData(dp)
+		return e
 	}
 	fs.removeEntry(m, dp, name)
+	lockData(ip)
 	ip.nlink--
-	ip.ctime = fs.Now
-	fs.release(m, r.ino)
+	ip.ctime = fs.stampOf(m, ip)
+	last := ip.nlink == 0
+	unlockData(ip)
+	unlockData(dp)
+	if last {
+		fs.release(m, r.ino)
+	}
 	return ok
 }
 
@@ -414,14 +444,15 @@ func (fs *FS) Read(m *Mem, ino Ino, off int64, dst []byte) (int, Errno) {
 	if ip.mode&unix.S_IFMT == unix.S_IFDIR {
 		return 0, EISDIR
 	}
-	lockData(ip)
+	rlockData(ip)
 	n := readData(m, ip, off, dst)
-	unlockData(ip)
+	runlockData(ip)
 	return n, ok
 }
 
 // Write copies src into ino at off (the file grows as needed) and returns
-// how many bytes went in, stamping m.Now as the modification and change
+// how many bytes went in, stamping the call's instant (FS.now: m.Now
+// beside other calls, else FS.Now) as the modification and change
 // times. Beside other calls (the files lock held shared) the caller
 // holds ino's data lock (LockData) and reads m.Now under it, so that
 // writes of one file stamp in the order they write.
@@ -439,14 +470,18 @@ func (fs *FS) Write(m *Mem, ino Ino, off int64, src []byte) (int, Errno) {
 	}
 	n, e := fs.writeData(m, ip, off, src)
 	if n > 0 {
-		ip.mtime, ip.ctime = m.Now, m.Now
+		ip.mtime, ip.ctime = fs.now(m), fs.now(m)
 	}
 	return n, e
 }
 
 // Open is what openat(2) does with a path: find or create the file and
 // check the flags against it. It returns the file's inode and whether it
-// was created; the caller makes the handle.
+// was created; the caller makes the handle. A call beside others
+// (Mem.Shared) answers NeedsExclusive, having changed nothing a program
+// can see, where it would truncate a file, where its create found no
+// free inode (orphans may hold them: Reclaim) or no page, and where
+// another open made the name between its lookup and its create.
 // Context: trap; does not allocate.
 func (fs *FS) Open(m *Mem, start Ino, p *Path, flags int, mode uint32) (Ino, bool, Errno) {
 	if flags&unix.O_PATH != 0 { // open(2) ignores the other flags
@@ -469,6 +504,11 @@ func (fs *FS) Open(m *Mem, start Ino, p *Path, flags int, mode uint32) (Ino, boo
 			return 0, false, ENOENT
 		}
 		ino, e := fs.Create(m, f.Dir, f.Name, unix.S_IFREG|mode&0o7777, 0)
+		if m.Shared() && (e == ENOSPC || e == EEXIST && !excl) {
+			// Orphans may hold the slots (Reclaim), or another open
+			// created the name since the lookup: open it alone.
+			return 0, false, NeedsExclusive
+		}
 		return ino, e == ok, e
 	}
 	if create && excl {
@@ -491,6 +531,9 @@ func (fs *FS) checkOpen(m *Mem, ino Ino, flags int) Errno {
 		return EISDIR
 	}
 	if flags&unix.O_TRUNC != 0 && typ == unix.S_IFREG {
+		if m.Shared() {
+			return NeedsExclusive // truncation runs alone
+		}
 		return fs.Truncate(m, ino, 0)
 	}
 	return ok

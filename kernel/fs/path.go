@@ -117,7 +117,9 @@ func (fs *FS) resolve(m *Mem, start Ino, p *Path, follow, entry bool) (Found, Er
 	}
 }
 
-// child returns the inode name names in directory dir, 0 if none.
+// child returns the inode name names in directory dir, 0 if none. It
+// reads dir under its data lock: creates and unlinks may change it
+// beside this call (Mem.Shared).
 // Context: trap; does not allocate.
 func (fs *FS) child(m *Mem, dir Ino, name []byte) Ino {
 	ip := &fs.inodes[dir]
@@ -127,7 +129,10 @@ func (fs *FS) child(m *Mem, dir Ino, name []byte) Ino {
 	case "..":
 		return ip.parent
 	}
-	if r, found := lookup(m, ip, name); found {
+	rlockData(ip)
+	r, found := lookup(m, ip, name)
+	runlockData(ip)
+	if found {
 		return r.ino
 	}
 	return 0

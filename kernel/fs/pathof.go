@@ -13,15 +13,21 @@ func (fs *FS) PathOf(m *Mem, ino Ino, buf []byte) (int, Errno) {
 			return 0, ENOENT
 		}
 		parent := &fs.inodes[ip.parent]
+		rlockData(parent) // creates and unlinks may change it beside this call (Mem.Shared)
 		name, found := entryName(m, parent, ino)
-		if !found {
-			return 0, ENOENT
+		k := len(name)
+		fits := found && n+k+1 <= len(buf)
+		if fits {
+			copy(buf[len(buf)-n-k:], name)
 		}
-		if n+len(name)+1 > len(buf) {
+		runlockData(parent)
+		switch {
+		case !found:
+			return 0, ENOENT
+		case !fits:
 			return 0, ENAMETOOLONG
 		}
-		copy(buf[len(buf)-n-len(name):], name)
-		n += len(name)
+		n += k
 		buf[len(buf)-n-1] = '/'
 		n++
 		ino = ip.parent

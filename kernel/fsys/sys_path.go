@@ -40,7 +40,7 @@ func SysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 	if dev := kernelDeviceAt(&p); dev != notKernelDevice {
 		return openKernelDevice(dev, flags)
 	}
-	r, ino := openResolved(dirfd, &p, flags, mode)
+	r, ino := openResolved(dirfd, &p, flags, mode, false)
 	switch {
 	case r != needKernel:
 		return r
@@ -51,14 +51,18 @@ func SysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 }
 
 // OpenFile is SysOpenat under the files lock alone (package kernel's
-// fileTrap). It reports false for an open that needs the kernel lock:
+// fileTrap), held shared, beside other calls, or (shared false)
+// exclusively. It reports false for an open that needs the kernel lock:
 // one of the kernel's device paths, a FIFO (the open waits for the other
-// end) or a kernel-generated file (package kernel fills it). The
-// resolution then changed nothing that the locked path's second one
-// would not: no file is created where one exists, and O_TRUNC of a FIFO
-// or a kernel file is the same either time.
-// Context: trap, files lock held; does not allocate.
-func OpenFile(dirfd int, path uintptr, flags int, mode uint32) (int64, bool) {
+// end) or a kernel-generated file (package kernel fills it). Held
+// shared, it answers RunAlone for an open that must run alone
+// (fs.NeedsExclusive: it would truncate a file, or its create lost a
+// race or found no inode) or whose create's pages do not fit the charge
+// taken beforehand (vfs.ReserveEntry). The resolution then changed
+// nothing that the second one would not: no file is created where one
+// exists, and O_TRUNC of a FIFO or a kernel file is the same either
+// time. Context: trap, files lock held; does not allocate.
+func OpenFile(dirfd int, path uintptr, flags int, mode uint32, shared bool) (int64, bool) {
 	if badTmpfileFlags(flags) {
 		return -abi.EINVAL, true
 	}
@@ -69,24 +73,20 @@ func OpenFile(dirfd int, path uintptr, flags int, mode uint32) (int64, bool) {
 	if kernelDeviceAt(&p) != notKernelDevice {
 		return 0, false
 	}
-	r, _ := openResolved(dirfd, &p, flags, mode)
+	r, _ := openResolved(dirfd, &p, flags, mode, shared)
 	return r, r != needKernel
-}
-
-// OpensShared reports whether an open with flags makes and truncates
-// nothing (no O_CREAT, O_TRUNC or O_TMPFILE): it only looks up its path
-// and makes a description and a descriptor, which package kernel's
-// fileTrap lets it do under the files lock held shared, beside other
-// opens and the calls that only read (vfs.AllocDesc and fdtab.AllocDesc
-// claim theirs atomically, fs.FS.Hold counts the open atomically).
-// Context: any; does not allocate.
-func OpensShared(flags int) bool {
-	return flags&(unix.O_CREAT|unix.O_TRUNC|oTmpfileOnly) == 0
 }
 
 // needKernel is openResolved's answer for a file whose open needs the
 // kernel lock: a FIFO, a kernel-generated file.
 const needKernel int64 = -1<<32 - 2
+
+// RunAlone is OpenFile's and UnlinkFile's answer beside others (the
+// files lock held shared) for a call that must run alone
+// (fs.NeedsExclusive): it changed nothing a program can see, and
+// package kernel's fileTrap runs it again under the files lock held
+// exclusively.
+const RunAlone int64 = -1<<32 - 3
 
 // kernelDevice names one of the kernel's device files, which opens
 // match by their exact path before the file system.
@@ -130,9 +130,11 @@ func openKernelDevice(dev kernelDevice, flags int) int64 {
 
 // openResolved opens the file at p in the root file system and makes its
 // descriptor; for a FIFO (unless O_PATH) or a kernel-generated file it
-// answers needKernel and the inode instead.
-// Context: trap, files lock held; does not allocate.
-func openResolved(dirfd int, p *fs.Path, flags int, mode uint32) (int64, fs.Ino) {
+// answers needKernel and the inode instead, and beside others (shared)
+// RunAlone where the open must run alone (OpenFile).
+// Context: trap, files lock held (shared: held shared); does not
+// allocate.
+func openResolved(dirfd int, p *fs.Path, flags int, mode uint32, shared bool) (int64, fs.Ino) {
 	if flags&unix.O_PATH == 0 && flags&oTmpfileOnly != 0 {
 		return -int64(unix.EOPNOTSUPP), 0 // no unnamed files (badTmpfileFlags checked the flags)
 	}
@@ -143,21 +145,39 @@ func openResolved(dirfd int, p *fs.Path, flags int, mode uint32) (int64, fs.Ino)
 			return e, 0
 		}
 	}
-	var m fs.Mem
-	if OpensShared(flags) {
-		m = vfs.ReadMem() // an open that makes and truncates nothing changes no file
-	} else {
-		m = vfs.Mem()
+	m, fits := openMem(flags, shared)
+	if !fits {
+		return RunAlone, 0
 	}
 	ino, _, e := vfs.Root.Open(&m, start, p, flags, mode&^vfs.Umask)
-	vfs.Done(&m)
-	if e != 0 {
-		return -int64(e), 0
+	if shared && flags&unix.O_CREAT != 0 {
+		m.Taken -= m.Budget // ReserveEntry charged it: Done gives back what the create did not take
 	}
-	if flags&unix.O_PATH == 0 && kernelOpen(ino) {
+	vfs.Done(&m)
+	switch {
+	case e == fs.NeedsExclusive:
+		return RunAlone, 0
+	case e != 0:
+		return -int64(e), 0
+	case flags&unix.O_PATH == 0 && kernelOpen(ino):
 		return needKernel, ino
 	}
 	return openIno(ino, flags), 0
+}
+
+// openMem returns an open's page source: the locked path's (vfs.Mem),
+// or beside others one that may add a directory entry, charged
+// beforehand (vfs.ReserveEntry: false where the charge does not fit),
+// for O_CREAT, and otherwise one that takes no page.
+// Context: trap, files lock held; does not allocate.
+func openMem(flags int, shared bool) (fs.Mem, bool) {
+	switch {
+	case !shared:
+		return vfs.Mem(), true
+	case flags&unix.O_CREAT != 0:
+		return vfs.ReserveEntry()
+	}
+	return vfs.SharedMem(), true
 }
 
 // kernelOpen reports whether opening ino (not O_PATH) needs the kernel
@@ -368,14 +388,34 @@ func newEntryAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, slashOK bool) (f
 }
 
 // SysUnlinkat removes a file, or an empty directory with AT_REMOVEDIR.
-// Context: trap, files lock held; does not allocate.
+// Context: trap, files lock held exclusively; does not allocate.
 func SysUnlinkat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
-	dirfd, path, flags := int(int32(a[0])), a[1], int(int32(a[2]))
+	return UnlinkFile(int(int32(a[0])), a[1], int(int32(a[2])), false)
+}
+
+// UnlinkFile is unlinkat(2) under the files lock alone (package kernel's
+// fileTrap), held exclusively or (shared) shared, beside other calls.
+// Beside others it removes no directory (flags 0 only), changes the
+// directory under its data lock (fs.FS.Unlink), and a file it unlinks
+// last waits on the orphan list (vfs.ReclaimOrphans); it answers
+// RunAlone, having changed nothing, where the unlink must run alone:
+// AT_REMOVEDIR and the name of a FIFO, a device or a socket.
+// Context: trap, files lock held (shared: held shared); does not
+// allocate.
+func UnlinkFile(dirfd int, path uintptr, flags int, shared bool) int64 {
+	if shared && flags != 0 {
+		return RunAlone
+	}
 	if flags&^unix.AT_REMOVEDIR != 0 {
 		return -abi.EINVAL
 	}
+	var m fs.Mem
+	if shared {
+		m = vfs.SharedMem()
+	} else {
+		m = vfs.Mem()
+	}
 	var p fs.Path
-	m := vfs.Mem()
 	found, e := resolveEntryAt(&m, dirfd, path, &p)
 	if e != 0 {
 		return e
@@ -401,6 +441,9 @@ func SysUnlinkat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 		fe = vfs.Root.Unlink(&m, found.Dir, found.Name)
 	}
 	vfs.Done(&m)
+	if fe == fs.NeedsExclusive {
+		return RunAlone
+	}
 	return -int64(fe)
 }
 
@@ -710,7 +753,7 @@ func SysStatfs(buf uintptr) int64 {
 	le.PutUint64(b[24:], free)
 	le.PutUint64(b[32:], free)
 	le.PutUint64(b[40:], fs.MaxInodes)
-	le.PutUint64(b[48:], uint64(fs.MaxInodes-vfs.Root.InodesUsed))
+	le.PutUint64(b[48:], uint64(fs.MaxInodes-atomic.LoadInt64(&vfs.Root.InodesUsed))) // creates and unlinks may run beside
 	le.PutUint64(b[64:], fs.NameMax)
 	le.PutUint64(b[72:], fs.PageSize)
 	return 0

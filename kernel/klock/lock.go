@@ -175,7 +175,7 @@ func (l *Handle) Lock(c *percpu.CPU) {
 // release's wake on to the next halted waiter, which may come in beside
 // it. Only the files lock is taken shared (package kernel's fileTrap:
 // the calls that only read the file layer, the writes that do not
-// append and the opens that make nothing); its shared holds are
+// append, the opens and the unlinks of files); its shared holds are
 // counted apart (SharedStats). It returns the TSC count at which the
 // hold began, for Release.
 // Context: trap, interrupts off; does not allocate.
@@ -266,6 +266,11 @@ func (l *Handle) CheckHolder(c *percpu.CPU) {
 // HeldBy reports whether CPU c holds the lock. Context: any; does not
 // allocate.
 func (l *Handle) HeldBy(c *percpu.CPU) bool { return l.state().HeldBy(c.ID) }
+
+// SharedAlone reports whether the shared hold of the calling CPU (RLock)
+// is the only one: no other CPU's call is under l.
+// Context: trap, l held shared; does not allocate.
+func (l *Handle) SharedAlone() bool { return l.state().Readers() == 1 }
 
 // Unlock releases the lock, which c must hold (CheckHolder).
 // Context: trap or boot, interrupts off; does not allocate.

@@ -58,15 +58,12 @@ type Desc struct {
 var Descs [MaxDescs]Desc
 
 // Mem returns the page source of one file-system call (ReadMem) and
-// sets the file system's clock for the times the call stamps, and the
-// source's own (fs.Mem.Now, which a write stamps).
+// sets the file system's clock for the times the call stamps.
 // Context: trap or boot, files lock held exclusively; does not
 // allocate.
 func Mem() fs.Mem {
 	Stamp()
-	m := ReadMem()
-	m.Now = Root.Now
-	return m
+	return ReadMem()
 }
 
 // Stamp sets the file system's clock (fs.FS.Now) to the time of day: the
@@ -105,7 +102,7 @@ func Done(m *fs.Mem) {
 	if vm.CommitLimit == 0 {
 		return
 	}
-	atomic.AddInt64(&Pages, m.Taken)
+	atomic.AddInt64(&Pages, int64(m.Taken))
 	if m.Taken >= 0 {
 		vm.Commit(uint64(m.Taken) * fs.PageSize)
 	} else {
@@ -156,6 +153,55 @@ func ReserveMem(off int64, n int) (fs.Mem, bool) {
 		return m, false
 	}
 	return m, true
+}
+
+// ReserveEntry returns the page source of a call beside others (the
+// files lock held shared) that may add an entry to a directory (an
+// open that creates): ReserveMem's charge for one page anywhere in a
+// file and the index pages above it, marked as beside others, with the
+// time of day to stamp (fs.Mem.Now). As after ReserveMem, the caller
+// takes the budget off m.Taken before Done; false, having charged
+// nothing, where the charge does not fit.
+// Context: trap, files lock held shared; does not allocate.
+func ReserveEntry() (fs.Mem, bool) {
+	m, fits := ReserveMem(0, 1)
+	m.Now = sharedNow()
+	return m, fits
+}
+
+// SharedMem returns the page source of a call beside others (the files
+// lock held shared) that takes no page (an open that creates nothing,
+// an unlink, which may give pages back): ReadMem's, marked as beside
+// others, with the time of day to stamp (fs.Mem.Now). Context: trap, files lock held shared;
+// does not allocate.
+func SharedMem() fs.Mem {
+	m := ReadMem()
+	m.Now = sharedNow()
+	return m
+}
+
+// sharedNow returns the time of day for a call beside others to stamp
+// (fs.Mem.Now, which says the call is one: never 0).
+// Context: trap; does not allocate.
+func sharedNow() int64 { return max(RealtimeNs(), 1) }
+
+// ReclaimOrphans frees the files that calls beside others unlinked last
+// and nothing refers to any more (fs.FS.Reclaim), and gives their pages
+// back. Context: trap, files lock held exclusively; does not allocate.
+func ReclaimOrphans() {
+	if Root.HasOrphans() {
+		FreeOrphans(Root.TakeOrphans())
+	}
+}
+
+// FreeOrphans frees the files of an orphan list taken off
+// (fs.FS.FreeOrphans) and gives their pages back. Context: trap, files
+// lock held exclusively, or shared by this CPU alone since the list was
+// taken off; does not allocate.
+func FreeOrphans(first fs.Ino) {
+	m := ReadMem()
+	Root.FreeOrphans(&m, first)
+	Done(&m)
 }
 
 // RealtimeNs returns the wall-clock time in nanoseconds since the epoch.

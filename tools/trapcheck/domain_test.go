@@ -74,10 +74,11 @@ func TestGometalFileLockDomain(t *testing.T) {
 		Name:  "files",
 		Roots: append([]string{kernelPkg + "userTrap", kernelPkg + "kernelTrap", kernelPkg + "apMain"}, kernelOnly...),
 		Gates: []string{
-			kernelPkg + "doSyscall",   // lockFiles for every call not kernel-only; those handlers are roots here
-			kernelPkg + "fileTrap",    // the files lock alone: the second domain below
-			kernelPkg + "consoleTrap", // the console's interrupt under the files lock alone: the second domain too
-			kernelPkg + "memCall",     // the memory lock alone: TestGometalMemoryLockDomain
+			kernelPkg + "doSyscall",    // lockFiles for every call not kernel-only; those handlers are roots here
+			kernelPkg + "fileTrap",     // the files lock alone: the second domain below
+			kernelPkg + "consoleTrap",  // the console's interrupt under the files lock alone: the second domain too
+			kernelPkg + "memCall",      // the memory lock alone: TestGometalMemoryLockDomain
+			kernelPkg + "faultReclaim", // lockFiles for a page fault on the locked path
 			kernelPkg + "socketEventsLocked", kernelPkg + "stackTimedOut", kernelPkg + "deviceInterrupt", kernelPkg + "shutdown",
 		},
 		// The file layer, and what unmaps or write-protects the program's
