@@ -121,10 +121,10 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_FSTATFS, fdcalls.SysFstatfs},
 	{unix.SYS_STATFS, fsys.SysStatfsPath},
 	// The calls that change the file layer, under the files lock held
-	// exclusively, but for openat and an unlinkat of a file, which hold
-	// it shared (fileCallShared).
+	// exclusively, but for openat, mkdirat and an unlinkat of a file,
+	// which hold it shared (fileCallShared).
 	{unix.SYS_OPENAT, fileOpenat},
-	{unix.SYS_MKDIRAT, fsys.SysMkdirat},
+	{unix.SYS_MKDIRAT, fileMkdirat},
 	{unix.SYS_UNLINKAT, fileUnlinkat},
 	{unix.SYS_RENAMEAT, doRenameat},
 	{unix.SYS_RENAMEAT2, doRenameat2},
@@ -239,9 +239,19 @@ func fileOpenat(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return notFileCall
 }
 
-// fileUnlinkat is unlinkat(2) under the files lock alone, held
-// exclusively or shared (fileCallShared; fsys.UnlinkFile, which answers
-// fsys.RunAlone where an unlink beside others must run alone).
+// fileMkdirat is mkdirat(2) under the files lock, held exclusively (on
+// the locked path too: the system call table's entry) or shared
+// (fileCallShared; fsys.MkdirFile, which answers fsys.RunAlone where a
+// mkdir beside others must run alone).
+// Context: trap, files lock held; does not allocate.
+func fileMkdirat(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fsys.MkdirFile(int(int32(a[0])), a[1], uint32(a[2]), !klock.Files.HeldBy(c))
+}
+
+// fileUnlinkat is unlinkat(2) under the files lock, held exclusively
+// (on the locked path too: the system call table's entry) or shared
+// (fileCallShared; fsys.UnlinkFile, which answers fsys.RunAlone where an
+// unlink beside others must run alone).
 // Context: trap, files lock held; does not allocate.
 func fileUnlinkat(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.UnlinkFile(int(int32(a[0])), a[1], int(int32(a[2])), !klock.Files.HeldBy(c))
@@ -249,14 +259,14 @@ func fileUnlinkat(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // fileCallShared reports whether fileCalls' entry i, call nr with the
 // arguments a, holds the files lock shared: the first readOnlyFileCalls
-// (they only read), every openat and an unlinkat without AT_REMOVEDIR
-// (fsys.OpenFile, fsys.UnlinkFile). One that must run alone (a
+// (they only read), every openat and mkdirat, and an unlinkat without
+// AT_REMOVEDIR (fsys.OpenFile, fsys.MkdirFile, fsys.UnlinkFile). One that must run alone (a
 // truncation, say) answers fsys.RunAlone having changed nothing, and
 // fileTrap runs it again under the lock held exclusively; an open that
 // must wait for the kernel lock (a FIFO) answers notFileCall.
 // Context: any; does not allocate.
 func fileCallShared(i int, nr uint64, a *sysArgs) bool {
-	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_UNLINKAT && int32(a[2]) == 0
+	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_MKDIRAT || nr == unix.SYS_UNLINKAT && int32(a[2]) == 0
 }
 
 // fileNewfstatat and fileStatx are the stat calls under the files lock
@@ -358,9 +368,10 @@ const (
 // O_APPEND, which change only its data, under the file's data lock, with
 // their pages charged first (fdcalls.SharedHold; a write whose pages do
 // not fit goes to the locked path), every openat, which claims its
-// description and descriptor atomically, and an unlinkat of a file
-// (fileCallShared): a create or an unlink changes its directory under
-// the directory's data lock, which lookups take too, and answers
+// description and descriptor atomically, every mkdirat and an unlinkat
+// of a file (fileCallShared): a create, a mkdir or an unlink changes
+// its directory under the directory's data lock, which lookups take
+// too, and answers
 // fsys.RunAlone, having changed nothing, where only a call alone may go
 // on (a truncation, say), which this function then runs again under the
 // lock held exclusively (fsys.OpenFile, fsys.UnlinkFile); a file an
@@ -440,7 +451,9 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	if shared {
 		since = klock.Files.RLock(c)
 	} else {
-		fileLockAlone(c, tag)
+		klock.Files.Lock(c)
+		klock.Files.SetHolder(tag)
+		vfs.ReclaimOrphans() // before the call frees or makes a file
 	}
 	fdcalls.PathHide(nr, (*[6]uintptr)(&a)) // an O_PATH descriptor where Linux's fdget does not find it
 	ret, stream, doorbell := notFileCall, false, -1
@@ -451,7 +464,9 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		if shared && ret == fsys.RunAlone {
 			klock.Files.Release(c, shared, since, tag)
 			shared = false
-			fileLockAlone(c, tag)
+			klock.Files.Lock(c)
+			klock.Files.SetHolder(tag)
+			vfs.ReclaimOrphans()
 			ret = fileCalls[i].fn(c, sched.None, a)
 		}
 	} else if d := fileDescriptor(int(a[0]), nr); d != nil {
@@ -505,16 +520,6 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	}
 	kickSelfIfTaken(c)
 	return fileServed
-}
-
-// fileLockAlone takes the files lock exclusively for fileTrap's call,
-// tagged tag, and frees the files that unlinks beside others left on
-// the orphan list first (vfs.ReclaimOrphans), before the call may free
-// or make a file. Context: trap, no lock held; does not allocate.
-func fileLockAlone(c *percpu.CPU, tag uint64) {
-	klock.Files.Lock(c)
-	klock.Files.SetHolder(tag)
-	vfs.ReclaimOrphans()
 }
 
 // fileReclaimAlone frees the files that unlinks beside others left on the

@@ -97,15 +97,16 @@ func TestReadOnlyFileCalls(t *testing.T) {
 		assert.False(t, fdcalls.SharedHold(nr, fa), "call %d on an O_APPEND description writes at the size", nr)
 	}
 	assert.True(t, fdcalls.SharedHold(unix.SYS_READ, fa))
-	// Every openat holds it shared (one that must truncate declines to
-	// the locked path), and unlinkat without AT_REMOVEDIR.
+	// Every openat and mkdirat holds it shared (one that must truncate
+	// runs again alone), and unlinkat without AT_REMOVEDIR.
 	openat, unlinkat := fileCallIndex(unix.SYS_OPENAT), fileCallIndex(unix.SYS_UNLINKAT)
 	for _, flags := range []int{unix.O_RDONLY, unix.O_CREAT | unix.O_WRONLY | unix.O_TRUNC, unix.O_TMPFILE | unix.O_RDWR, unix.O_PATH} {
 		assert.True(t, fileCallShared(openat, unix.SYS_OPENAT, &sysArgs{0, 0, uintptr(flags)}), "open with %#x", flags)
 	}
 	assert.True(t, fileCallShared(unlinkat, unix.SYS_UNLINKAT, &sysArgs{0, 0, 0}), "unlink")
 	assert.False(t, fileCallShared(unlinkat, unix.SYS_UNLINKAT, &sysArgs{0, 0, unix.AT_REMOVEDIR}), "rmdir changes a directory's parent")
-	for _, nr := range []uint64{unix.SYS_MKDIRAT, unix.SYS_RENAMEAT2, unix.SYS_LINKAT, unix.SYS_SYMLINKAT, unix.SYS_TRUNCATE, unix.SYS_FCHMODAT} {
+	assert.True(t, fileCallShared(fileCallIndex(unix.SYS_MKDIRAT), unix.SYS_MKDIRAT, &sysArgs{}), "mkdir")
+	for _, nr := range []uint64{unix.SYS_RENAMEAT2, unix.SYS_LINKAT, unix.SYS_SYMLINKAT, unix.SYS_TRUNCATE, unix.SYS_FCHMODAT} {
 		assert.False(t, fileCallShared(fileCallIndex(nr), nr, &sysArgs{}), "call %d changes the file layer alone", nr)
 	}
 }

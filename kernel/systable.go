@@ -43,7 +43,7 @@ const (
 )
 
 // sysArgs are a system call's six argument registers (abi.SysArgs). The
-// handlers in other packages (fsys.SysMkdirat, thread.SysClockGettime,
+// handlers in other packages (fsys.SysLinkat, thread.SysClockGettime,
 // ...) take them as abi.SysArgs, so that the table holds them directly:
 // a one-line wrapper here per call cost the image about 200 bytes of
 // code and function tables each (issue 16's budget).
@@ -103,9 +103,9 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_FACCESSAT:  doFaccessat,
 	unix.SYS_FACCESSAT2: doFaccessat2,
 	unix.SYS_READLINKAT: fsys.SysReadlinkat,
-	unix.SYS_MKDIRAT:    fsys.SysMkdirat,
+	unix.SYS_MKDIRAT:    fileMkdirat,
 	unix.SYS_MKNODAT:    fsys.SysMknodat,
-	unix.SYS_UNLINKAT:   fsys.SysUnlinkat,
+	unix.SYS_UNLINKAT:   fileUnlinkat,
 	unix.SYS_RENAMEAT:   doRenameat,
 	unix.SYS_RENAMEAT2:  doRenameat2,
 	unix.SYS_LINKAT:     fsys.SysLinkat,

@@ -83,6 +83,14 @@ func TestFileLockBoot(t *testing.T) {
 	_, err = fmt.Sscanf(tail, "filelock: free inodes %d %d\n", &before, &after)
 	require.NoError(t, err, "no free-inode line after the end marker:\n%s", tail)
 	assert.Equal(t, before-5, after, "free inodes before and after the shared-names stage")
+	// The stage's 64 mkdirs in its common directory, side by side, each
+	// counted a link.
+	_, linksLine, ok := strings.Cut(tail, "filelock: names links ")
+	require.True(t, ok, "no names-links line after the end marker:\n%s", tail)
+	var links uint64
+	_, err = fmt.Sscanf(linksLine, "%d\n", &links)
+	require.NoError(t, err, "%q", linksLine)
+	assert.Equal(t, uint64(2+64), links, "the common directory's links after the stage's mkdirs")
 	// An unlink that runs alone frees the file at its end
 	// (fileReclaimAlone), not at the next exclusive hold.
 	_, alone, ok := strings.Cut(tail, "filelock: unlink alone: ")
@@ -125,11 +133,12 @@ func TestFileLockBoot(t *testing.T) {
 	// 2,048 opens and their 2,048 preads, and per round of each of the
 	// shared-names stage's 4 threads its create (O_CREAT|O_EXCL), write,
 	// open, pread and unlinkat of its own file and its create of a
-	// common name. The others hold it exclusively: per round the append
+	// common name, and every 16 rounds its mkdirat. The others hold it
+	// exclusively: per round the append
 	// (O_APPEND), every 16 rounds the two closes, mkdirat, renameat and
 	// the unlinkat of the directory (AT_REMOVEDIR; symlinkat takes both
 	// locks).
-	const stageReads, stageWrites, stageOpens, stageNames = 16384 / 8, 2 * 16384 / 8, 2 * 4 * 64 * 8, 4 * 256 * 6
+	const stageReads, stageWrites, stageOpens, stageNames = 16384 / 8, 2 * 16384 / 8, 2 * 4 * 64 * 8, 4*256*6 + 4*16
 	sh, ok := rows["files_shared"]
 	require.True(t, ok, "no files_shared line in /proc/gometal/sched:\n%s", text)
 	t.Logf("files lock shared: %+v", sh)

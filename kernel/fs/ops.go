@@ -1,6 +1,10 @@
 package fs
 
-import "golang.org/x/sys/unix"
+import (
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
 
 // The operations behind the path system calls. Each takes names already
 // resolved by Resolve (a directory and a last component) and checks what
@@ -20,7 +24,7 @@ func (fs *FS) Create(m *Mem, dir Ino, name []byte, mode, rdev uint32) (Ino, Errn
 	dp := fs.node(dir)
 	isDir := mode&unix.S_IFMT == unix.S_IFDIR
 	switch {
-	case dp == nil || dp.nlink == 0:
+	case dp == nil || atomic.LoadUint32(&dp.nlink) == 0: // mkdirs in it may run beside (Mem.Shared)
 		return 0, ENOENT
 	case dp.mode&unix.S_IFMT != unix.S_IFDIR:
 		return 0, ENOTDIR
@@ -46,11 +50,11 @@ func (fs *FS) Create(m *Mem, dir Ino, name []byte, mode, rdev uint32) (Ino, Errn
 	ip.nlink, ip.rdev = 1, rdev
 	if isDir {
 		ip.nlink, ip.parent = 2, dir
-		dp.nlink++
+		atomic.AddUint32(&dp.nlink, 1) // a look without dp's lock loads it (above, PathOf)
 	}
 	if e = fs.addEntry(m, dp, name, ino); e != ok {
 		if isDir {
-			dp.nlink--
+			atomic.AddUint32(&dp.nlink, ^uint32(0))
 		}
 		fs.free(m, ino, ip) // no other call has seen it
 		ino = 0

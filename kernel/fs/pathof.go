@@ -1,5 +1,7 @@
 package fs
 
+import "sync/atomic"
+
 // PathOf writes the absolute path of directory ino at the end of buf and
 // returns its length (the path is buf[len(buf)-n:]), walking ".." links up
 // to the root and finding each name in its parent. ENOENT when the
@@ -9,7 +11,7 @@ func (fs *FS) PathOf(m *Mem, ino Ino, buf []byte) (int, Errno) {
 	n := 0
 	for ino != RootIno {
 		ip := fs.node(ino)
-		if ip == nil || ip.nlink == 0 || !fs.IsDir(ino) {
+		if ip == nil || atomic.LoadUint32(&ip.nlink) == 0 || !fs.IsDir(ino) { // mkdirs in it may run beside
 			return 0, ENOENT
 		}
 		parent := &fs.inodes[ip.parent]

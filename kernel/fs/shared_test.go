@@ -182,23 +182,25 @@ func TestCreateSharedNoInode(t *testing.T) {
 	assert.Empty(t, e.list(RootIno)[2:], "nothing was made")
 }
 
-// TestNamespaceBeside runs creates, unlinks, lookups, listings and opens
-// of one directory and of directories of their own side by side, as the
-// kernel's files lock held shared lets them (each with its own Mem over
-// one frame allocator, as kernel/fsys's calls): workers each own the
-// names of one directory, and contend for eight names of a common one
-// with O_EXCL (a create that wins owns the name until its unlink);
-// readers resolve, list and open the common names meanwhile; and a
-// reclaimer frees the orphans whenever no call is under way, as a
-// shared hold that ends alone does (package kernel's
-// fileReclaimAlone: it takes the list off, then counts the calls, and
-// puts the list back if any runs), beside the calls that start after.
-// A winner always reads back its own file under the name; a listing
-// shows only the eight names, each naming a live inode; and once all
-// have stopped, Reclaim and the last closes leave a consistent file
-// system (fsck) with only the directories. Run with -race (make race),
-// the directories' data locks, the inodes' claims and the orphan list
-// are what keep it clean.
+// TestNamespaceBeside runs creates, mkdirs, unlinks, lookups, listings
+// and opens of one directory and of directories of their own side by
+// side, as the kernel's files lock held shared lets them (each with its
+// own Mem over one frame allocator, as kernel/fsys's calls): workers
+// each own the names of one directory, make a directory of their own in
+// a common one every 4th round, and contend for eight names of the
+// common one with O_EXCL (a create that wins owns the name until its
+// unlink); readers resolve, list and open the common names meanwhile;
+// and a reclaimer frees the orphans whenever no call is under way, as a
+// shared hold that ends alone does (package kernel's fileReclaimAlone:
+// it takes the list off, then counts the calls, and puts the list back
+// if any runs), beside the calls that start after. A winner always reads
+// back its own file under the name; a listing shows only the eight names
+// and the workers' directories, each naming a live inode; the common
+// directory's link count counts every mkdir; and once all have stopped,
+// Reclaim, the last closes and the rmdirs leave a consistent file system
+// (fsck) with only the directories. Run with -race (make race), the
+// directories' data locks, the inodes' claims, the link counts' atomic
+// adds and the orphan list are what keep it clean.
 func TestNamespaceBeside(t *testing.T) {
 	e := newEnv(t, 4000)
 	common := e.mkdir("/common")
@@ -280,6 +282,12 @@ func TestNamespaceBeside(t *testing.T) {
 		e.fs.Drop(e.m, ino) // the closes
 	}
 	assert.False(t, e.fs.HasOrphans())
+	assert.Equal(t, uint32(2+workers*rounds/4), e.stat(common).Nlink, "each mkdir counted once")
+	for w := range workers {
+		for r := 0; r < rounds; r += 4 {
+			require.Equal(t, ok, e.rmdir(fmt.Sprintf("/common/d%d-%d", w, r)))
+		}
+	}
 	assert.Equal(t, []string{".", ".."}, e.list(common))
 	for w := range workers {
 		assert.Equal(t, []string{".", ".."}, e.list(e.ino(fmt.Sprintf("/w%d", w))))
@@ -303,7 +311,18 @@ func (e *env) ownRound(m *Mem, w, r int, own Ino, tag []byte) bool {
 	e.fs.LockData(ino)
 	_, werr := e.fs.Write(m, ino, 0, tag)
 	e.fs.UnlockData(ino)
-	return assert.Equal(t, ok, werr) && assert.Equal(t, ok, e.fs.Unlink(m, own, []byte(fmt.Sprintf("f%d", r%4))))
+	if !assert.Equal(t, ok, werr) || !assert.Equal(t, ok, e.fs.Unlink(m, own, []byte(fmt.Sprintf("f%d", r%4)))) {
+		return false
+	}
+	// Every 4th round a directory of its own in the common one (mkdir
+	// beside others: the common directory's link count goes up beside
+	// the others').
+	if r%4 != 0 {
+		return true
+	}
+	f, rerr := e.fs.ResolveEntry(m, RootIno, newPath(fmt.Sprintf("/common/d%d-%d", w, r)))
+	_, err = e.fs.Create(m, f.Dir, f.Name, unix.S_IFDIR|0o755, 0)
+	return assert.Equal(t, ok, rerr) && assert.Equal(t, ok, err, "mkdir")
 }
 
 // commonRound is a worker's try at the common name n(k): a create that
@@ -358,8 +377,8 @@ func (e *env) lookCommon(m *Mem, k int, common Ino) (Ino, bool) {
 		if !more {
 			break
 		}
-		if len(de.Name) != 2 || de.Name[0] != 'n' || de.Name[1] < '0' || de.Name[1] > '7' {
-			t.Errorf("listed %q: not one of the common names", de.Name)
+		if de.Name[0] != 'd' && (len(de.Name) != 2 || de.Name[0] != 'n' || de.Name[1] < '0' || de.Name[1] > '7') {
+			t.Errorf("listed %q: not one of the common names nor a worker's directory", de.Name)
 		}
 		assert.NotNil(t, e.fs.node(de.Ino), "a listed entry names a live inode")
 		pos = de.Next

@@ -81,7 +81,7 @@ func OpenFile(dirfd int, path uintptr, flags int, mode uint32, shared bool) (int
 // kernel lock: a FIFO, a kernel-generated file.
 const needKernel int64 = -1<<32 - 2
 
-// RunAlone is OpenFile's and UnlinkFile's answer beside others (the
+// RunAlone is OpenFile's, UnlinkFile's and MkdirFile's answer beside others (the
 // files lock held shared) for a call that must run alone
 // (fs.NeedsExclusive): it changed nothing a program can see, and
 // package kernel's fileTrap runs it again under the files lock held
@@ -330,18 +330,40 @@ func SysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
 	return 0
 }
 
-// SysMkdirat makes a directory.
-// Context: trap, files lock held; does not allocate.
-func SysMkdirat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
-	dirfd, path, mode := int(int32(a[0])), a[1], uint32(a[2])
-	var p fs.Path
-	m := vfs.Mem()
-	found, e := newEntryAt(&m, dirfd, path, &p, true)
-	if e != 0 {
-		return e
+// MkdirFile is mkdirat(2) under the files lock, held exclusively (the
+// locked path's and fileTrap's) or (shared) shared, beside other calls:
+// it adds its entry under the directory's data lock (fs.FS.Create),
+// with the directory's page charged first (vfs.ReserveEntry). Beside
+// others it answers RunAlone, having changed nothing a program can see,
+// where the charge does not fit or no inode is free (orphans may hold
+// them). Context: trap, files lock held (shared: held shared); does not
+// allocate.
+func MkdirFile(dirfd int, path uintptr, mode uint32, shared bool) int64 {
+	var m fs.Mem
+	if shared {
+		var fits bool
+		if m, fits = vfs.ReserveEntry(); !fits {
+			return RunAlone
+		}
+	} else {
+		m = vfs.Mem()
 	}
-	_, fe := vfs.Root.Create(&m, found.Dir, found.Name, unix.S_IFDIR|(mode&^vfs.Umask)&0o7777, 0)
+	var p fs.Path
+	found, e := newEntryAt(&m, dirfd, path, &p, true)
+	fe := fs.Errno(0)
+	if e == 0 {
+		_, fe = vfs.Root.Create(&m, found.Dir, found.Name, unix.S_IFDIR|(mode&^vfs.Umask)&0o7777, 0)
+	}
+	if shared {
+		m.Taken -= m.Budget // ReserveEntry charged it: Done gives back what the mkdir did not take
+	}
 	vfs.Done(&m)
+	switch {
+	case e != 0:
+		return e
+	case shared && fe == fs.ENOSPC:
+		return RunAlone
+	}
 	return -int64(fe)
 }
 
@@ -387,14 +409,9 @@ func newEntryAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, slashOK bool) (f
 	return found, 0
 }
 
-// SysUnlinkat removes a file, or an empty directory with AT_REMOVEDIR.
-// Context: trap, files lock held exclusively; does not allocate.
-func SysUnlinkat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
-	return UnlinkFile(int(int32(a[0])), a[1], int(int32(a[2])), false)
-}
-
-// UnlinkFile is unlinkat(2) under the files lock alone (package kernel's
-// fileTrap), held exclusively or (shared) shared, beside other calls.
+// UnlinkFile is unlinkat(2), or with AT_REMOVEDIR rmdir, under the files
+// lock, held exclusively (the locked path's and fileTrap's) or (shared)
+// shared, beside other calls.
 // Beside others it removes no directory (flags 0 only), changes the
 // directory under its data lock (fs.FS.Unlink), and a file it unlinks
 // last waits on the orphan list (vfs.ReclaimOrphans); it answers

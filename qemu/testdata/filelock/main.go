@@ -88,11 +88,13 @@ func main() {
 	fmt.Printf("filelock: shared opens: %s\n", sharedOpens(dir))
 	var before, after unix.Statfs_t
 	check(unix.Statfs(dir, &before))
-	fmt.Printf("filelock: shared names: %s\n", sharedNames(dir))
+	names, links := sharedNames(dir)
+	fmt.Printf("filelock: shared names: %s\n", names)
 	check(unix.Statfs(dir, &after))
 	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
 		fmt.Printf("filelock: sched\n%sfilelock: end\n", b)
 		fmt.Printf("filelock: free inodes %d %d\n", before.Ffree, after.Ffree)
+		fmt.Printf("filelock: names links %d\n", links)
 		freeBefore, freeAfter := unlinkAlone(dir)
 		fmt.Printf("filelock: unlink alone: free inodes %d %d\n", freeBefore, freeAfter)
 	}

@@ -20,7 +20,7 @@ const (
 
 // nameTally is what one thread of the shared-names stage found.
 type nameTally struct {
-	own, common, lost, openGone int
+	own, common, lost, openGone, dirs int
 }
 
 // sharedNames has sharedReaders threads each make, read back and remove
@@ -30,15 +30,19 @@ type nameTally struct {
 // it removes it, so opening the name again must find the winner's own
 // bytes, and a create that loses must answer EEXIST. Every 16th round a
 // thread also truncates a file as it opens it (O_TRUNC), removes it
-// while it holds it open and reads it through the descriptor: an
-// unlinked file lives until its last close, with no link left (fstat). gometal serves these creates and unlinks beside each
-// other under the files lock held shared, each directory changing under
-// its own data lock (kernel/filetrap.go, kernel/fs); a create that
+// while it holds it open and reads it through the descriptor (an
+// unlinked file lives until its last close, with no link left: fstat),
+// and makes a directory in the common one, which counts a link for
+// each (the directories go once all threads are done). gometal serves these creates and unlinks beside each
+// other under the files lock held shared, and the mkdirs too, each
+// directory changing under its own data lock (kernel/filetrap.go,
+// kernel/fs); a create that
 // claimed another's inode, or a lookup that read a directory while it
 // changed, would show another thread's bytes or a wrong answer. It says
 // what it found, in counts that do not depend on the timing, and
-// whether the directories ended empty.
-func sharedNames(dir string) string {
+// whether the directories ended empty, and the common directory's link
+// count before its directories went.
+func sharedNames(dir string) (string, uint64) {
 	common := filepath.Join(dir, "names")
 	check(os.Mkdir(common, 0o755))
 	var wg sync.WaitGroup
@@ -59,20 +63,29 @@ func sharedNames(dir string) string {
 	wg.Wait()
 	close(bad)
 	for s := range bad {
-		return s
+		return s, 0
 	}
 	var sum nameTally
 	for _, t := range tallies {
 		sum.own += t.own
 		sum.common += t.common + t.lost
 		sum.openGone += t.openGone
+		sum.dirs += t.dirs
+	}
+	var st unix.Stat_t
+	check(unix.Stat(common, &st))
+	links := uint64(st.Nlink) // Linux's file systems but btrfs: 2, and one per directory in it
+	for n := range sharedReaders {
+		for i := 15; i < nameRounds; i += 16 {
+			check(unix.Rmdir(filepath.Join(common, fmt.Sprintf("d%d-%d", n, i))))
+		}
 	}
 	empty := true
 	for n := range sharedReaders {
 		empty = empty && emptyDir(filepath.Join(dir, fmt.Sprintf("names%d", n)))
 	}
-	return fmt.Sprintf("%d own files read back, %d creates of common names each won with the winner's bytes or lost with EEXIST, %d files truncated by their open and read after their unlink, directories empty: %v",
-		sum.own, sum.common, sum.openGone, empty && emptyDir(common))
+	return fmt.Sprintf("%d own files read back, %d creates of common names each won with the winner's bytes or lost with EEXIST, %d files truncated by their open and read after their unlink, %d directories made side by side, directories empty: %v",
+		sum.own, sum.common, sum.openGone, sum.dirs, empty && emptyDir(common)), links
 }
 
 // nameWorker is thread n's part of the shared-names stage.
@@ -104,6 +117,15 @@ func nameWorker(own, common string, n int, t *nameTally) error {
 				return fmt.Errorf("round %d: %w", i, err)
 			}
 			t.openGone++
+			d := filepath.Join(common, fmt.Sprintf("d%d-%d", n, i))
+			if err := unix.Mkdir(d, 0o755); err != nil {
+				return fmt.Errorf("round %d: mkdir: %v", i, err)
+			}
+			var st unix.Stat_t
+			if err := unix.Stat(d, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				return fmt.Errorf("round %d: stat of the new directory: mode %o, %v", i, st.Mode, err)
+			}
+			t.dirs++
 		}
 	}
 	return nil
