@@ -60,7 +60,7 @@ func (fs *FS) stampOf(m *Mem, ip *inode) int64 {
 // alloc returns a zeroed page, or 0 when the budget or memory is spent.
 // Context: trap or boot; does not allocate.
 func (m *Mem) alloc() uint64 {
-	if int64(m.Taken) >= m.Budget {
+	if m.Taken >= m.Budget {
 		return 0
 	}
 	pa := m.Frames.Alloc()

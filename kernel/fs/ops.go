@@ -474,7 +474,8 @@ func (fs *FS) Write(m *Mem, ino Ino, off int64, src []byte) (int, Errno) {
 	}
 	n, e := fs.writeData(m, ip, off, src)
 	if n > 0 {
-		ip.mtime, ip.ctime = fs.now(m), fs.now(m)
+		now := fs.now(m)
+		ip.mtime, ip.ctime = now, now
 	}
 	return n, e
 }

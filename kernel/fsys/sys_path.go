@@ -145,15 +145,13 @@ func openResolved(dirfd int, p *fs.Path, flags int, mode uint32, shared bool) (i
 			return e, 0
 		}
 	}
-	m, fits := openMem(flags, shared)
+	creates := flags&unix.O_CREAT != 0
+	m, fits := callMem(shared, creates)
 	if !fits {
 		return RunAlone, 0
 	}
 	ino, _, e := vfs.Root.Open(&m, start, p, flags, mode&^vfs.Umask)
-	if shared && flags&unix.O_CREAT != 0 {
-		m.Taken -= m.Budget // ReserveEntry charged it: Done gives back what the create did not take
-	}
-	vfs.Done(&m)
+	callDone(&m, shared, creates)
 	switch {
 	case e == fs.NeedsExclusive:
 		return RunAlone, 0
@@ -165,19 +163,31 @@ func openResolved(dirfd int, p *fs.Path, flags int, mode uint32, shared bool) (i
 	return openIno(ino, flags), 0
 }
 
-// openMem returns an open's page source: the locked path's (vfs.Mem),
-// or beside others one that may add a directory entry, charged
-// beforehand (vfs.ReserveEntry: false where the charge does not fit),
-// for O_CREAT, and otherwise one that takes no page.
-// Context: trap, files lock held; does not allocate.
-func openMem(flags int, shared bool) (fs.Mem, bool) {
+// callMem returns the page source of a path call that may change names
+// (open, mkdir, unlink): the locked path's (vfs.Mem) for a call alone,
+// and beside others (shared) one that may add a directory entry,
+// charged beforehand (vfs.ReserveEntry: false where the charge does not
+// fit), for a call that creates, and otherwise one that takes no page.
+// callDone ends it. Context: trap, files lock held; does not allocate.
+func callMem(shared, creates bool) (fs.Mem, bool) {
 	switch {
 	case !shared:
 		return vfs.Mem(), true
-	case flags&unix.O_CREAT != 0:
+	case creates:
 		return vfs.ReserveEntry()
 	}
 	return vfs.SharedMem(), true
+}
+
+// callDone charges what a call took from callMem's page source m (the
+// same shared and creates): for one that created beside others, the
+// charge taken beforehand less what it did not take.
+// Context: trap, files lock held; does not allocate.
+func callDone(m *fs.Mem, shared, creates bool) {
+	if shared && creates {
+		m.Taken -= m.Budget // ReserveEntry charged it: Done gives back what the call did not take
+	}
+	vfs.Done(m)
 }
 
 // kernelOpen reports whether opening ino (not O_PATH) needs the kernel
@@ -339,14 +349,9 @@ func SysFaccessat(dirfd int, path uintptr, mode, flags int) int64 {
 // them). Context: trap, files lock held (shared: held shared); does not
 // allocate.
 func MkdirFile(dirfd int, path uintptr, mode uint32, shared bool) int64 {
-	var m fs.Mem
-	if shared {
-		var fits bool
-		if m, fits = vfs.ReserveEntry(); !fits {
-			return RunAlone
-		}
-	} else {
-		m = vfs.Mem()
+	m, fits := callMem(shared, true)
+	if !fits {
+		return RunAlone
 	}
 	var p fs.Path
 	found, e := newEntryAt(&m, dirfd, path, &p, true)
@@ -354,10 +359,7 @@ func MkdirFile(dirfd int, path uintptr, mode uint32, shared bool) int64 {
 	if e == 0 {
 		_, fe = vfs.Root.Create(&m, found.Dir, found.Name, unix.S_IFDIR|(mode&^vfs.Umask)&0o7777, 0)
 	}
-	if shared {
-		m.Taken -= m.Budget // ReserveEntry charged it: Done gives back what the mkdir did not take
-	}
-	vfs.Done(&m)
+	callDone(&m, shared, true)
 	switch {
 	case e != 0:
 		return e
@@ -426,12 +428,7 @@ func UnlinkFile(dirfd int, path uintptr, flags int, shared bool) int64 {
 	if flags&^unix.AT_REMOVEDIR != 0 {
 		return -abi.EINVAL
 	}
-	var m fs.Mem
-	if shared {
-		m = vfs.SharedMem()
-	} else {
-		m = vfs.Mem()
-	}
+	m, _ := callMem(shared, false) // a page source that takes no page always fits
 	var p fs.Path
 	found, e := resolveEntryAt(&m, dirfd, path, &p)
 	if e != 0 {

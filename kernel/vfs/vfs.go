@@ -102,7 +102,7 @@ func Done(m *fs.Mem) {
 	if vm.CommitLimit == 0 {
 		return
 	}
-	atomic.AddInt64(&Pages, int64(m.Taken))
+	atomic.AddInt64(&Pages, m.Taken)
 	if m.Taken >= 0 {
 		vm.Commit(uint64(m.Taken) * fs.PageSize)
 	} else {
