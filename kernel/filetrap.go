@@ -11,6 +11,7 @@ import (
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -259,13 +260,19 @@ func fileUnlinkat(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // fileCallShared reports whether fileCalls' entry i, call nr with the
 // arguments a, holds the files lock shared: the first readOnlyFileCalls
-// (they only read), every openat and mkdirat, and an unlinkat without
-// AT_REMOVEDIR (fsys.OpenFile, fsys.MkdirFile, fsys.UnlinkFile). One that must run alone (a
+// (they only read; statfs and fstatfs only while no close beside others
+// waits for its end, so that the free inodes and blocks they count are
+// a call alone's but for the orphans, which calls beside may hold),
+// every openat and mkdirat, and an
+// unlinkat without AT_REMOVEDIR (fsys.OpenFile, fsys.MkdirFile, fsys.UnlinkFile). One that must run alone (a
 // truncation, say) answers fsys.RunAlone having changed nothing, and
 // fileTrap runs it again under the lock held exclusively; an open that
 // must wait for the kernel lock (a FIFO) answers notFileCall.
 // Context: any; does not allocate.
 func fileCallShared(i int, nr uint64, a *sysArgs) bool {
+	if nr == unix.SYS_STATFS || nr == unix.SYS_FSTATFS {
+		return !vfs.ClosesPending() // else alone, which ends them first (vfs.Reclaim): the counts are those of a call alone
+	}
 	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_MKDIRAT || nr == unix.SYS_UNLINKAT && int32(a[2]) == 0
 }
 
@@ -330,7 +337,7 @@ func lockFiles(c *percpu.CPU) {
 	if !klock.Files.HeldBy(c) {
 		klock.Files.Lock(c)
 		klock.Files.SetHolder(klock.Kernel.Tag())
-		vfs.ReclaimOrphans() // before the call frees or makes a file
+		vfs.Reclaim(false) // before the call frees or makes a file
 	}
 }
 
@@ -368,22 +375,25 @@ const (
 // O_APPEND, which change only its data, under the file's data lock, with
 // their pages charged first (fdcalls.SharedHold; a write whose pages do
 // not fit goes to the locked path), every openat, which claims its
-// description and descriptor atomically, every mkdirat and an unlinkat
-// of a file (fileCallShared): a create, a mkdir or an unlink changes
-// its directory under the directory's data lock, which lookups take
-// too, and answers
-// fsys.RunAlone, having changed nothing, where only a call alone may go
-// on (a truncation, say), which this function then runs again under the
-// lock held exclusively (fsys.OpenFile, fsys.UnlinkFile); a file an
-// unlink beside others removes last waits on the orphan list, which
-// each exclusive hold empties first, and a shared hold that ends alone
-// (vfs.ReclaimOrphans). read, write, lseek and getdents64
-// hold the description's offset lock too (vfs.Desc.LockOffset). Every
-// other call holds it exclusively, which waits until the shared holders
-// have left, so a shared holder never sees a directory moved or
-// removed, nor a descriptor or description go, nor another file's data
-// or a directory's names change but through their data locks, and
-// every TLB shootdown is made with no shared holder either (below).
+// description and descriptor atomically, the close of a file or
+// directory, which frees its descriptor atomically
+// (fdcalls.SharedHold), every mkdirat and an unlinkat of a file
+// (fileCallShared): a create, a mkdir or an unlink changes its
+// directory under the directory's data lock, which lookups take too,
+// and answers fsys.RunAlone, having changed nothing, where only a call
+// alone may go on (a truncation, say), which this function then runs
+// again under the lock held exclusively (fsys.OpenFile,
+// fsys.UnlinkFile). A description closed last and a file unlinked last
+// beside others wait until each exclusive hold ends them first, or a
+// shared hold that ends alone does (vfs.Reclaim): a call beside may
+// still use them. read, write,
+// lseek and getdents64 hold the description's offset lock too
+// (vfs.Desc.LockOffset). Every other call holds it exclusively, which
+// waits until the shared holders have left, so a shared holder never
+// sees a directory moved or removed, nor a description or file go, nor
+// another file's data or a directory's names change but through their
+// data locks, and every TLB shootdown is made with no shared holder
+// either (below).
 // A descriptor that turned into another kind between the look without
 // the lock and the shared hold goes to the locked path.
 // It answers fileNotServed, having changed nothing, for a descriptor of
@@ -441,7 +451,10 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 			percpu.Count(c, percpu.EvFileCallLocked)
 			return fileNotServed
 		}
-		shared = d.Kind == fdtab.KindFile && fdcalls.SharedHold(nr, d)
+		// A close where no other CPU holds the files lock takes it
+		// exclusively, which ends the description at once
+		// (vfs.CloseShared).
+		shared = d.Kind == fdtab.KindFile && fdcalls.SharedHold(nr, d) && (nr != unix.SYS_CLOSE || spin.FilesLock.Busy())
 	} else {
 		shared = fileCallShared(i, nr, &a)
 	}
@@ -453,7 +466,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	} else {
 		klock.Files.Lock(c)
 		klock.Files.SetHolder(tag)
-		vfs.ReclaimOrphans() // before the call frees or makes a file
+		vfs.Reclaim(false) // before the call frees or makes a file
 	}
 	fdcalls.PathHide(nr, (*[6]uintptr)(&a)) // an O_PATH descriptor where Linux's fdget does not find it
 	ret, stream, doorbell := notFileCall, false, -1
@@ -466,17 +479,17 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 			shared = false
 			klock.Files.Lock(c)
 			klock.Files.SetHolder(tag)
-			vfs.ReclaimOrphans()
+			vfs.Reclaim(false)
 			ret = fileCalls[i].fn(c, sched.None, a)
 		}
-	} else if d := fileDescriptor(int(a[0]), nr); d != nil {
-		pos := shared && fdcalls.MovesOffset(nr)
+	} else if desc := fileDescriptor(int(a[0]), nr); desc >= 0 {
+		d, pos := &vfs.Descs[desc], shared && fdcalls.MovesOffset(nr)
 		if pos {
-			vfs.DescOf(d).LockOffset() // other CPUs may read through this description beside this one
+			d.LockOffset() // other CPUs may read through this description beside this one
 		}
-		ret = fdcalls.FileCall(nr, d, a[1], a[2], a[3], shared)
+		ret = fdcalls.FileCall(nr, int(a[0]), desc, a[1], a[2], a[3], shared)
 		if pos {
-			vfs.DescOf(d).UnlockOffset()
+			d.UnlockOffset()
 		}
 	} else if d := fdtab.Get(int(a[0])); d != nil && !shared && fdcalls.StreamCallOn(nr, d, a[1]) {
 		ret, stream = fdcalls.StreamCall(nr, int(a[0]), d, a[1], a[2]), true
@@ -495,8 +508,8 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		oom = vm.OutOfMemory()
 		c.InUser.Store(!oom) // back to ring 3, unless the program stops below
 	}
-	if shared && vfs.Root.HasOrphans() && klock.Files.SharedAlone() {
-		fileReclaimAlone() // it counts the holders again, once the list is off
+	if shared && vfs.Root.HasOrphans() {
+		vfs.Reclaim(true) // if this hold is alone
 	}
 	klock.Files.Release(c, shared, since, tag)
 	if !served {
@@ -520,25 +533,6 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	}
 	kickSelfIfTaken(c)
 	return fileServed
-}
-
-// fileReclaimAlone frees the files that unlinks beside others left on the
-// orphan list (fs.FS.TakeOrphans) if this CPU's shared hold of the
-// files lock is the only one, and else puts them back for the next
-// exclusive hold (vfs.ReclaimOrphans) or a shared hold that ends alone.
-// It takes the list off before it counts the holders: every call that
-// found one of those files by its name did so before the file went on
-// the list, and so is counted if it has not ended; a call that comes in
-// after cannot find them. So a program on one thread gets an unlinked
-// file's space back at the unlink, as on Linux.
-// Context: trap, files lock held shared; does not allocate.
-func fileReclaimAlone() {
-	first := vfs.Root.TakeOrphans()
-	if klock.Files.SharedAlone() {
-		vfs.FreeOrphans(first)
-	} else {
-		vfs.Root.PutBackOrphans(first)
-	}
 }
 
 // kickSelfIfTaken sends c a kick IPI if one ended a halt while c waited
@@ -571,19 +565,29 @@ func stopAfterFileCall(c *percpu.CPU) {
 	stopIfOutOfMemory()
 }
 
-// fileDescriptor returns descriptor fd if it is one of a file or
-// directory of the root file system that system call nr, one of
-// fdcalls.FileCall's, can use under the files lock alone, else nil: for
-// a close, one whose file holds no record locks (dropping them wakes
-// their waiters). Regular files and directories are never in an epoll
-// instance (epoll_ctl refuses them with EPERM), so their close has
-// nothing to tell epoll either.
+// fileDescriptor returns the description of descriptor fd, read with
+// its kind in one load (fdtab.LoadFlags: beside a shared hold another
+// CPU may close fd and give its number to another open), if fd is a
+// descriptor of a file or directory of the root file system that system
+// call nr, one of fdcalls.FileCall's, can use under the files lock
+// alone, else -1: for a close, one whose file holds no record locks
+// (dropping them wakes their waiters). Regular files and directories
+// are never in an epoll instance (epoll_ctl refuses them with EPERM), so
+// their close has nothing to tell epoll either. An O_PATH description
+// where Linux's fdget does not find it (fdcalls.PathHide looked before a
+// close and an open beside gave fd to it) goes to the locked path too. A
+// description found so stays whole until the caller's hold ends
+// (vfs.CloseShared).
 // Context: trap, files lock held; does not allocate.
-func fileDescriptor(fd int, nr uint64) *fdtab.File {
-	d := fdtab.Get(fd)
-	if d == nil || d.Kind != fdtab.KindFile || !fdcalls.FileCallNr(nr) ||
-		nr == unix.SYS_CLOSE && vfs.Root.HasLocks(vfs.DescOf(d).Ino) {
-		return nil
+func fileDescriptor(fd int, nr uint64) int32 {
+	w, ok := fdtab.LoadFlags(fd)
+	if !ok || w.Kind() != fdtab.KindFile || !fdcalls.FileCallNr(nr) {
+		return -1
 	}
-	return d
+	d := &vfs.Descs[w.Desc()]
+	if d.Flags&unix.O_PATH != 0 && nr != unix.SYS_FSTAT && nr != unix.SYS_CLOSE ||
+		nr == unix.SYS_CLOSE && vfs.Root.HasLocks(d.Ino) {
+		return -1 // an O_PATH description since PathHide looked (a close and an open beside): the locked path's EBADF
+	}
+	return w.Desc()
 }

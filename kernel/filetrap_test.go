@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,10 +56,11 @@ func TestLockClasses(t *testing.T) {
 // stat, lstat, access and readlink come as their at forms), fstat,
 // pread64, read, lseek and getdents64 of a file, and write and pwrite64
 // of a description not opened O_APPEND (read, write, lseek and
-// getdents64 with the description's offset lock), and openat with
-// flags that make and truncate nothing; every call that makes, removes
-// or renames anything, or closes a descriptor, holds it exclusively, as
-// do an appending write and an open that may create or truncate.
+// getdents64 with the description's offset lock), every openat,
+// mkdirat and unlinkat of a file, and a close of a file or directory (a
+// close leaves its description's end for later: vfs.CloseShared), and
+// statfs and fstatfs but while such a close waits; every other call that makes, removes or renames
+// anything holds it exclusively, as does an appending write.
 func TestReadOnlyFileCalls(t *testing.T) {
 	want := []uint64{
 		unix.SYS_NEWFSTATAT, unix.SYS_STATX, unix.SYS_FACCESSAT, unix.SYS_FACCESSAT2,
@@ -82,7 +84,7 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	vfs.Descs[appending].Flags = unix.O_WRONLY | unix.O_APPEND
 	t.Cleanup(func() { vfs.Descs[plain], vfs.Descs[appending] = vfs.Desc{}, vfs.Desc{} })
 	f, fa := &fdtab.File{Kind: fdtab.KindFile, Desc: plain}, &fdtab.File{Kind: fdtab.KindFile, Desc: appending}
-	for _, nr := range []uint64{unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64, unix.SYS_WRITE, unix.SYS_PWRITE64} {
+	for _, nr := range []uint64{unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64, unix.SYS_WRITE, unix.SYS_PWRITE64, unix.SYS_CLOSE} {
 		assert.True(t, fdcalls.SharedHold(nr, f), "call %d", nr)
 	}
 	for _, nr := range []uint64{unix.SYS_READ, unix.SYS_WRITE, unix.SYS_LSEEK, unix.SYS_GETDENTS64} {
@@ -90,8 +92,8 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	}
 	assert.False(t, fdcalls.MovesOffset(unix.SYS_PREAD64))
 	assert.False(t, fdcalls.MovesOffset(unix.SYS_PWRITE64))
-	for _, nr := range []uint64{unix.SYS_CLOSE, unix.SYS_FSYNC, unix.SYS_FDATASYNC} {
-		assert.False(t, fdcalls.SharedHold(nr, f), "call %d changes the descriptors", nr)
+	for _, nr := range []uint64{unix.SYS_FSYNC, unix.SYS_FDATASYNC} {
+		assert.False(t, fdcalls.SharedHold(nr, f), "call %d", nr)
 	}
 	for _, nr := range []uint64{unix.SYS_WRITE, unix.SYS_PWRITE64} {
 		assert.False(t, fdcalls.SharedHold(nr, fa), "call %d on an O_APPEND description writes at the size", nr)
@@ -108,5 +110,50 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	assert.True(t, fileCallShared(fileCallIndex(unix.SYS_MKDIRAT), unix.SYS_MKDIRAT, &sysArgs{}), "mkdir")
 	for _, nr := range []uint64{unix.SYS_RENAMEAT2, unix.SYS_LINKAT, unix.SYS_SYMLINKAT, unix.SYS_TRUNCATE, unix.SYS_FCHMODAT} {
 		assert.False(t, fileCallShared(fileCallIndex(nr), nr, &sysArgs{}), "call %d changes the file layer alone", nr)
+	}
+	// statfs and fstatfs hold it shared but while a close beside others
+	// waits for its end: alone, they end it first, and count the inodes
+	// and blocks a call alone would.
+	statfs, fstatfs := fileCallIndex(unix.SYS_STATFS), fileCallIndex(unix.SYS_FSTATFS)
+	assert.True(t, fileCallShared(statfs, unix.SYS_STATFS, &sysArgs{}))
+	assert.True(t, fileCallShared(fstatfs, unix.SYS_FSTATFS, &sysArgs{}))
+	fdtab.Files[9] = fdtab.File{Kind: fdtab.KindFile, Desc: plain}
+	t.Cleanup(func() { fdtab.Files[9] = fdtab.File{}; vfs.Reclaim(false) })
+	vfs.Descs[plain].Refs = 1
+	require.True(t, vfs.CloseShared(9, plain))
+	assert.False(t, fileCallShared(statfs, unix.SYS_STATFS, &sysArgs{}), "a close waits")
+	assert.False(t, fileCallShared(fstatfs, unix.SYS_FSTATFS, &sysArgs{}), "a close waits")
+	vfs.Reclaim(false)
+	assert.True(t, fileCallShared(statfs, unix.SYS_STATFS, &sysArgs{}), "ended")
+}
+
+// TestFileDescriptor: fileDescriptor finds a file's descriptor with its
+// description, read in one load, and declines what the locked path
+// serves: a free number or one outside the table, a descriptor of
+// another kind, a call FileCall does not serve, and a call other than
+// fstat and close on an O_PATH description (a close and an open beside
+// gave the number to it after fdcalls.PathHide looked).
+func TestFileDescriptor(t *testing.T) {
+	const plain, path = 5, 6
+	vfs.Descs[plain].Flags = unix.O_RDWR
+	vfs.Descs[path].Flags = unix.O_PATH
+	saved := [3]fdtab.File{fdtab.Files[7], fdtab.Files[8], fdtab.Files[9]}
+	t.Cleanup(func() {
+		vfs.Descs[plain], vfs.Descs[path] = vfs.Desc{}, vfs.Desc{}
+		fdtab.Files[7], fdtab.Files[8], fdtab.Files[9] = saved[0], saved[1], saved[2]
+	})
+	fdtab.Files[7] = fdtab.File{Kind: fdtab.KindFile, Desc: plain}
+	fdtab.Files[8] = fdtab.File{Kind: fdtab.KindFile, Desc: path}
+	fdtab.Files[9] = fdtab.File{Kind: fdtab.KindPipe, Desc: plain}
+	assert.Equal(t, int32(plain), fileDescriptor(7, unix.SYS_READ))
+	assert.Equal(t, int32(plain), fileDescriptor(7, unix.SYS_CLOSE))
+	assert.Equal(t, int32(-1), fileDescriptor(7, unix.SYS_IOCTL), "not FileCall's")
+	assert.Equal(t, int32(-1), fileDescriptor(9, unix.SYS_READ), "a pipe")
+	assert.Equal(t, int32(-1), fileDescriptor(-1, unix.SYS_READ))
+	assert.Equal(t, int32(-1), fileDescriptor(fdtab.MaxFDs, unix.SYS_READ))
+	assert.Equal(t, int32(path), fileDescriptor(8, unix.SYS_FSTAT))
+	assert.Equal(t, int32(path), fileDescriptor(8, unix.SYS_CLOSE))
+	for _, nr := range []uint64{unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64, unix.SYS_FSYNC} {
+		assert.Equal(t, int32(-1), fileDescriptor(8, nr), "call %d on an O_PATH description", nr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -72,6 +73,7 @@ func writeTrapStats(w kfiles.Writer) {
 	w.Count("timer_arm_ns", clock.CyclesToNs(sum[percpu.EvTimerArmCycles]))
 	w.Count("kick_ipi_ns", clock.CyclesToNs(sum[percpu.EvKickCycles]))
 	w.Count("file_call_lockfree", fileCallsLockFree.Load())
+	w.Count("file_close_beside", vfs.ClosesBeside.Load())
 	w.Count("console_interrupt_fileslock", consoleIRQs[0].Load())
 	w.Count("console_interrupt_locked", consoleIRQs[1].Load())
 	w.Count("idle_run_queued", idleRanQueued.Load())

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -49,6 +50,9 @@ func TestTrapStatLines(t *testing.T) {
 	oldLockFree := fileCallsLockFree.Load()
 	t.Cleanup(func() { fileCallsLockFree.Store(oldLockFree) })
 	fileCallsLockFree.Store(9)
+	oldBeside := vfs.ClosesBeside.Load()
+	t.Cleanup(func() { vfs.ClosesBeside.Store(oldBeside) })
+	vfs.ClosesBeside.Store(5)
 	var f kfiles.File
 	w := kfiles.Writer{F: &f}
 	writeTrapStats(w)
@@ -65,9 +69,9 @@ func TestTrapStatLines(t *testing.T) {
 		fmt.Sprintf("\nnanosleep %d %d\n", ev(percpu.EvNap)+ev(percpu.EvSleepSpin)+ev(percpu.EvSleepSwitch)+ev(percpu.EvSleepIdle), ev(percpu.EvNapLocked)+ev(percpu.EvNapCut)),
 		fmt.Sprintf("\nnanosleep_nap_cut 0 %d\n", ev(percpu.EvNapCut)),
 		fmt.Sprintf("\nkick_interrupt %d %d\n", ev(percpu.EvKickFast), ev(percpu.EvKickLocked)),
-		"\nfile_call_lockfree 9\n", "\nconsole_interrupt_fileslock 12\n", "\nconsole_interrupt_locked 3\n", "\nidle_run_queued 7\n",
+		"\nfile_call_lockfree 9\n", "\nfile_close_beside 5\n", "\nconsole_interrupt_fileslock 12\n", "\nconsole_interrupt_locked 3\n", "\nidle_run_queued 7\n",
 	} {
 		assert.Contains(t, out, line)
 	}
-	assert.Equal(t, len(trapStatEvents)+6+1+len(fastStatEvents)+1+len(signalCalls), strings.Count(out, "\n"), "the lines:\n%s", out)
+	assert.Equal(t, len(trapStatEvents)+7+1+len(fastStatEvents)+1+len(signalCalls), strings.Count(out, "\n"), "the lines:\n%s", out)
 }

@@ -91,8 +91,9 @@ func TestFileLockBoot(t *testing.T) {
 	_, err = fmt.Sscanf(linksLine, "%d\n", &links)
 	require.NoError(t, err, "%q", linksLine)
 	assert.Equal(t, uint64(2+64), links, "the common directory's links after the stage's mkdirs")
-	// An unlink that runs alone frees the file at its end
-	// (fileReclaimAlone), not at the next exclusive hold.
+	// An unlink that runs alone frees the file at its end (vfs.Reclaim
+	// at the end of a shared hold alone), not at the next exclusive
+	// hold: statfs holds the files lock shared there (no close waits).
 	_, alone, ok := strings.Cut(tail, "filelock: unlink alone: ")
 	require.True(t, ok, "no unlink-alone line after the end marker:\n%s", tail)
 	_, err = fmt.Sscanf(alone, "free inodes %d %d\n", &before, &after)
@@ -122,6 +123,11 @@ func TestFileLockBoot(t *testing.T) {
 	f, ok := rows["files"]
 	require.True(t, ok, "no files lock line in /proc/gometal/sched:\n%s", text)
 	t.Logf("files lock: %+v, kernel lock: %+v", f, rows["kernel"])
+	// A close where another CPU holds the files lock holds it shared
+	// (kernel/filetrap.go; vfs.CloseShared), one where none does
+	// exclusively: with four threads at their files on two CPUs, some
+	// of the program's thousands of closes found it held.
+	assert.Positive(t, events["file_close_beside"], "closes ran beside other file calls")
 	// The calls that only read the file layer, the writes that are not
 	// appends, the opens that truncate nothing and the unlinks of files
 	// hold the files lock shared (kernel/filetrap.go): per round each
@@ -133,17 +139,17 @@ func TestFileLockBoot(t *testing.T) {
 	// 2,048 opens and their 2,048 preads, and per round of each of the
 	// shared-names stage's 4 threads its create (O_CREAT|O_EXCL), write,
 	// open, pread and unlinkat of its own file and its create of a
-	// common name, and every 16 rounds its mkdirat. The others hold it
-	// exclusively: per round the append
-	// (O_APPEND), every 16 rounds the two closes, mkdirat, renameat and
-	// the unlinkat of the directory (AT_REMOVEDIR; symlinkat takes both
-	// locks).
+	// common name, and every 16 rounds its mkdirat; the closes too where
+	// another CPU holds the lock (above), not counted here. The others
+	// hold it exclusively: per round the append (O_APPEND), every 16
+	// rounds mkdirat, renameat and the unlinkat of the directory
+	// (AT_REMOVEDIR; symlinkat takes both locks).
 	const stageReads, stageWrites, stageOpens, stageNames = 16384 / 8, 2 * 16384 / 8, 2 * 4 * 64 * 8, 4*256*6 + 4*16
 	sh, ok := rows["files_shared"]
 	require.True(t, ok, "no files_shared line in /proc/gometal/sched:\n%s", text)
 	t.Logf("files lock shared: %+v", sh)
 	assert.GreaterOrEqual(t, sh.acquisitions, uint64(threads*(rounds*2+rounds/16*10)+stageReads+stageWrites+stageOpens+stageNames), "the reading calls, the writes, the opens and the unlinks held the files lock shared")
-	assert.GreaterOrEqual(t, f.acquisitions, uint64(threads*(rounds+rounds/16*5)), "the changing calls held it exclusively")
+	assert.GreaterOrEqual(t, f.acquisitions, uint64(threads*(rounds+rounds/16*3)), "the changing calls held it exclusively")
 	assert.GreaterOrEqual(t, f.acquisitions+sh.acquisitions, events["file_call_fileslock"], "each file call took the files lock")
 	assert.LessOrEqual(t, sh.contended, sh.acquisitions)
 	assert.Equal(t, sh.contended == 0, sh.spinNs == 0, "shared: wait time exactly when contended")

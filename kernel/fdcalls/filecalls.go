@@ -9,28 +9,33 @@ import (
 )
 
 // FileCall serves system call nr (read, write, pread64, pwrite64, lseek,
-// fstat, getdents64, close, fsync, fdatasync) on descriptor f, which
-// names a file or directory of the root file system, with the arguments
-// after the descriptor, as the locked path's handlers would. It is what
-// package kernel's fileTrap runs under the files lock alone: it reaches
-// only the file layer and the program's memory, never a thread, the
-// scheduler, a socket, epoll or the kernel log (tools/trapcheck's
-// TestGometalFileLockDomain checks that in the built image). A close
-// whose file holds record locks goes to the locked path instead (it
-// wakes their waiters), as does every call FileCall does not list
-// (FileCallNr).
+// fstat, getdents64, close, fsync, fdatasync) on descriptor fd, which
+// names a file or directory of the root file system through description
+// desc (the caller read both from the descriptor's word in one load:
+// beside a shared hold another CPU may close fd and give its number to
+// another open), with the arguments after the descriptor, as the locked
+// path's handlers would. It is what package kernel's fileTrap runs under
+// the files lock alone: it reaches only the file layer and the program's
+// memory, never a thread, the scheduler, a socket, epoll or the kernel
+// log (tools/trapcheck's TestGometalFileLockDomain checks that in the
+// built image). A close whose file holds record locks goes to the locked
+// path instead (it wakes their waiters), as does every call FileCall does
+// not list (FileCallNr).
 // Under the files lock held shared (SharedHold) a write whose pages do
 // not fit what may still be charged answers NotFileCall, having changed
-// nothing (vfs.ReserveMem).
+// nothing (vfs.ReserveMem), and a close frees the descriptor if it is
+// still open on desc (else NotFileCall: another close or an open came
+// first) and leaves the end of the description's last reference for the
+// next exclusive hold (vfs.CloseShared).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
-func FileCall(nr uint64, f *fdtab.File, a1, a2, a3 uintptr, shared bool) int64 {
-	d := vfs.DescOf(f)
+func FileCall(nr uint64, fd int, desc int32, a1, a2, a3 uintptr, shared bool) int64 {
+	d := &vfs.Descs[desc]
 	switch nr {
 	case unix.SYS_READ, unix.SYS_PREAD64, unix.SYS_WRITE, unix.SYS_PWRITE64:
 		return fileIO(nr, d, a1, a2, a3, shared)
 	case unix.SYS_LSEEK:
-		return descSeek(f, int64(a1), int(a2))
+		return descSeek(fdtab.KindFile, d, int64(a1), int(a2))
 	case unix.SYS_FSTAT:
 		s, e := vfs.Root.Stat(d.Ino)
 		if e != 0 {
@@ -40,9 +45,14 @@ func FileCall(nr uint64, f *fdtab.File, a1, a2, a3 uintptr, shared bool) int64 {
 	case unix.SYS_GETDENTS64:
 		return fileGetdents(d, a1, a2)
 	case unix.SYS_CLOSE:
-		g := *f
-		fdtab.Free(f) // first: a flag call without the files lock sees it closed, not its description going
-		vfs.CloseFileDesc(&g)
+		if shared {
+			if !vfs.CloseShared(fd, desc) {
+				return NotFileCall // fd changed since the caller looked: the locked path closes what it names now
+			}
+			return 0
+		}
+		fdtab.Free(&fdtab.Files[fd]) // first: a flag call without the files lock sees it closed, not its description going
+		vfs.CloseFileDesc(d)
 		return 0
 	}
 	return 0 // fsync, fdatasync: memory is the file system
@@ -79,16 +89,18 @@ const NotFileCall = int64(-1) << 40
 // SharedHold reports whether package kernel's fileTrap serves FileCall's
 // call nr on f under the files lock held shared, beside other CPUs'
 // calls: those that only read the file layer but for the description's
-// offset (fstat, pread64, read, lseek, getdents64), and write and
-// pwrite64 of a description not opened O_APPEND, which change only
-// their file's data, under its data lock (fs.FS.Write), their pages
-// charged first (vfs.ReserveMem). An appending write's position is the
-// file's size, which must stay its own until its bytes are in: it holds
-// the files lock exclusively, as every other call that changes the file
-// layer does. Context: any; does not allocate.
+// offset (fstat, pread64, read, lseek, getdents64), write and pwrite64
+// of a description not opened O_APPEND, which change only their file's
+// data, under its data lock (fs.FS.Write), their pages charged first
+// (vfs.ReserveMem), and close, which frees the descriptor and leaves the
+// end of its description's last reference for later (FileCall). An
+// appending write's position is the file's size, which must stay its
+// own until its bytes are in: it holds the files lock exclusively, as
+// every other call that changes the file layer does. Context: any; does
+// not allocate.
 func SharedHold(nr uint64, f *fdtab.File) bool {
 	switch nr {
-	case unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64:
+	case unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64, unix.SYS_CLOSE:
 		return true
 	case unix.SYS_WRITE, unix.SYS_PWRITE64:
 		return vfs.DescOf(f).Flags&unix.O_APPEND == 0

@@ -260,11 +260,10 @@ func SysPwrite64(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 
 // descSeek moves a file's or directory's offset (SEEK_DATA and
 // SEEK_HOLE treat the whole file as data); devices stay at 0; pipes are
-// ESPIPE.
-// Context: trap, kernel lock held; does not allocate.
-func descSeek(f *fdtab.File, off int64, whence int) int64 {
-	d := vfs.DescOf(f)
-	switch f.Kind {
+// ESPIPE: d is the description of a descriptor of kind.
+// Context: trap, files lock held; does not allocate.
+func descSeek(kind uint8, d *vfs.Desc, off int64, whence int) int64 {
+	switch kind {
 	case fdtab.KindPipe:
 		return -abi.ESPIPE
 	case fdtab.KindDev:

@@ -43,8 +43,8 @@ func TestLockRange(t *testing.T) {
 // TestSeekPipeAndDevice: a pipe cannot seek (ESPIPE) and a device stays
 // at offset 0, whatever is asked, as on Linux.
 func TestSeekPipeAndDevice(t *testing.T) {
-	assert.Equal(t, int64(-abi.ESPIPE), descSeek(&fdtab.File{Kind: fdtab.KindPipe}, 5, unix.SEEK_SET))
-	assert.Equal(t, int64(0), descSeek(&fdtab.File{Kind: fdtab.KindDev}, 5, unix.SEEK_SET))
+	assert.Equal(t, int64(-abi.ESPIPE), descSeek(fdtab.KindPipe, &vfs.Descs[0], 5, unix.SEEK_SET))
+	assert.Equal(t, int64(0), descSeek(fdtab.KindDev, &vfs.Descs[0], 5, unix.SEEK_SET))
 }
 
 // TestFcntlFlags: fcntl's flag commands, which the files lock alone

@@ -421,7 +421,7 @@ func SysLseek(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 		return kfiles.Seek(f, off, whence)
 	}
 	if vfs.HasDesc(f.Kind) {
-		return descSeek(f, off, whence)
+		return descSeek(f.Kind, vfs.DescOf(f), off, whence)
 	}
 	if f.Kind == fdtab.KindConsole {
 		return -abi.ESPIPE

@@ -71,12 +71,15 @@ type File struct {
 // and 2 at boot. It changes under the files lock, but for each entry's
 // flag word, which the flag calls also read and swap without it
 // (flagword.go): a descriptor is made with Install (AllocDesc) and
-// freed with Free.
+// freed with Free, or, by a close under the files lock held shared, with
+// one swap of its word (kernel/vfs's CloseShared).
 var Files [MaxFDs]File
 
-// Get returns descriptor fd, or nil when it is not open.
-// Context: trap, files lock held (or a first look without it, which the
-// caller repeats under it); does not allocate. Not inlined:
+// Get returns descriptor fd, or nil when it is not open. Under the files
+// lock held shared a close and an open beside may change it meanwhile:
+// the calls there read its kind and description in one load instead
+// (LoadFlags). Context: trap, files lock held (or a first look without
+// it, which the caller repeats under it); does not allocate. Not inlined:
 // it is called at sixty places, and each inlined copy costs image bytes.
 //
 //go:noinline
@@ -108,8 +111,12 @@ func AllocDesc(kind uint8, flags int, desc int32) int {
 	}
 	got := -1
 	for fd := range int(min(uint64(MaxFDs), NofileLimit)) {
-		if f := &Files[fd]; f.Kind == KindFree {
-			*f = File{Reader: sched.None} // its word stays zero (free) until the store below
+		if f := &Files[fd]; FlagWord(flagWord(f).Load()).Kind() == KindFree {
+			// The fields outside the word one by one: a close beside
+			// (the files lock held shared) may read the word of a slot
+			// it lost to another close meanwhile.
+			f.Count, f.Seq, f.Epoll, f.MemFile, f.Socket, f.Ino, f.Stream = 0, 0, 0, 0, 0, 0, 0
+			f.Reader = sched.None
 			w := FlagWord(uint32(desc)) | FlagWord(kind)<<32
 			flagWord(f).Store(uint64(w.Set(FlagCloexec, flags&unix.O_CLOEXEC != 0).Set(FlagNonblock, flags&unix.O_NONBLOCK != 0)))
 			got = fd
@@ -122,8 +129,10 @@ func AllocDesc(kind uint8, flags int, desc int32) int {
 
 // allocHeld is 1 while AllocDesc looks for and fills a free descriptor.
 // Only opens under the files lock held shared take it beside each
-// other; every other change of the table holds the files lock
-// exclusively, with no open beside it.
+// other; a close beside them frees a descriptor with one swap of its
+// word, which AllocDesc reads atomically (kernel/vfs's CloseShared);
+// every other change of the table holds the files lock exclusively,
+// with no open beside it.
 var allocHeld atomic.Uint32
 
 // Install makes descriptor fd f: every field but the flag word first,

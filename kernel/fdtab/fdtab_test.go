@@ -1,10 +1,12 @@
 package fdtab
 
 import (
+	"reflect"
 	"sync"
 	"testing"
 	"unsafe"
 
+	"github.com/gometal/gometal/sched"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -81,4 +83,29 @@ func TestAllocDescBeside(t *testing.T) {
 		}
 	}
 	assert.Equal(t, -1, AllocDesc(KindFile, 0, 0), "the table is full")
+}
+
+// TestAllocDescClearsSlot: a slot that AllocDesc takes holds nothing of
+// its last descriptor, whatever field it set (every field of File is
+// set here, so a field added later that AllocDesc does not clear fails
+// the test): AllocDesc clears them one by one, not with a store over the
+// flag word, which a close beside may still be reading.
+func TestAllocDescClearsSlot(t *testing.T) {
+	saved := Files
+	t.Cleanup(func() { Files = saved })
+	Files = [MaxFDs]File{}
+	v := reflect.ValueOf(&Files[0]).Elem()
+	for i := range v.NumField() {
+		switch f := v.Field(i); f.Kind() {
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.Uint8, reflect.Uint32, reflect.Uint64:
+			f.SetUint(7)
+		default:
+			f.SetInt(7)
+		}
+	}
+	Files[0].Kind = KindFree
+	require.Equal(t, 0, AllocDesc(KindFile, 0, 9))
+	assert.Equal(t, File{Reader: sched.None, Desc: 9, Kind: KindFile}, Files[0])
 }

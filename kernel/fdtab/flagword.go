@@ -18,7 +18,11 @@ package fdtab
 // (AllocDesc, dup) stores it last, after the entry's other fields, and
 // Free clears it first, before the caller releases the description, so
 // that a flag call never pairs a kind with another descriptor's
-// description, flags or a description being torn down.
+// description, flags or a description being torn down. A close under
+// the files lock held shared frees a descriptor with one swap of its
+// word to the free kind, keeping the description's index (kernel/vfs's
+// CloseShared), and AllocDesc reads a slot's word atomically and clears
+// the other fields one by one.
 
 // A FlagWord is a snapshot of a descriptor's word: Desc in the low 32
 // bits, then Kind, Cloexec, Nonblock and Vector, a byte each (a bool is

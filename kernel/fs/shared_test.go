@@ -191,7 +191,7 @@ func TestCreateSharedNoInode(t *testing.T) {
 // common one with O_EXCL (a create that wins owns the name until its
 // unlink); readers resolve, list and open the common names meanwhile;
 // and a reclaimer frees the orphans whenever no call is under way, as a
-// shared hold that ends alone does (package kernel's fileReclaimAlone:
+// shared hold that ends alone does (kernel/vfs's Reclaim(true):
 // it takes the list off, then counts the calls, and puts the list back
 // if any runs), beside the calls that start after. A winner always reads
 // back its own file under the name; a listing shows only the eight names

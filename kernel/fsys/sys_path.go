@@ -57,8 +57,10 @@ func SysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 // end) or a kernel-generated file (package kernel fills it). Held
 // shared, it answers RunAlone for an open that must run alone
 // (fs.NeedsExclusive: it would truncate a file, or its create lost a
-// race or found no inode) or whose create's pages do not fit the charge
-// taken beforehand (vfs.ReserveEntry). The resolution then changed
+// race or found no inode), whose create's pages do not fit the charge
+// taken beforehand (vfs.ReserveEntry), or that finds every description
+// taken while closes beside others wait to end (vfs.ClosesPending). The
+// resolution then changed
 // nothing that the second one would not: no file is created where one
 // exists, and O_TRUNC of a FIFO or a kernel file is the same either
 // time. Context: trap, files lock held; does not allocate.
@@ -144,6 +146,9 @@ func openResolved(dirfd int, p *fs.Path, flags int, mode uint32, shared bool) (i
 		if start, e = startDir(dirfd); e != 0 {
 			return e, 0
 		}
+	}
+	if shared && vfs.ClosesPending() && !vfs.DescLeft() {
+		return RunAlone, 0 // alone, the closes made beside others end first (vfs.Reclaim): ENFILE only if none is free then
 	}
 	creates := flags&unix.O_CREAT != 0
 	m, fits := callMem(shared, creates)
@@ -416,7 +421,7 @@ func newEntryAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, slashOK bool) (f
 // shared, beside other calls.
 // Beside others it removes no directory (flags 0 only), changes the
 // directory under its data lock (fs.FS.Unlink), and a file it unlinks
-// last waits on the orphan list (vfs.ReclaimOrphans); it answers
+// last waits on the orphan list (vfs.Reclaim); it answers
 // RunAlone, having changed nothing, where the unlink must run alone:
 // AT_REMOVEDIR and the name of a FIFO, a device or a socket.
 // Context: trap, files lock held (shared: held shared); does not

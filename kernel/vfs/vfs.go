@@ -185,25 +185,6 @@ func SharedMem() fs.Mem {
 // Context: trap; does not allocate.
 func sharedNow() int64 { return max(RealtimeNs(), 1) }
 
-// ReclaimOrphans frees the files that calls beside others unlinked last
-// and nothing refers to any more (fs.FS.Reclaim), and gives their pages
-// back. Context: trap, files lock held exclusively; does not allocate.
-func ReclaimOrphans() {
-	if Root.HasOrphans() {
-		FreeOrphans(Root.TakeOrphans())
-	}
-}
-
-// FreeOrphans frees the files of an orphan list taken off
-// (fs.FS.FreeOrphans) and gives their pages back. Context: trap, files
-// lock held exclusively, or shared by this CPU alone since the list was
-// taken off; does not allocate.
-func FreeOrphans(first fs.Ino) {
-	m := ReadMem()
-	Root.FreeOrphans(&m, first)
-	Done(&m)
-}
-
 // RealtimeNs returns the wall-clock time in nanoseconds since the epoch.
 // Context: trap; does not allocate. Not inlined: one copy for Stamp and
 // the writes beside others (issue 16's budget).
@@ -269,7 +250,7 @@ func CloseDesc(f *fdtab.File) {
 		Root.DropLocks(d.Ino, LockOwner(f.Desc))
 		WakeKey(LockKey(d.Ino))
 	}
-	CloseFileDesc(f)
+	CloseFileDesc(d)
 }
 
 // BothEnds reports whether d, a pipe end's description, holds both ends
@@ -301,14 +282,13 @@ func closePipeDesc(d *Desc) {
 	*d = Desc{}
 }
 
-// CloseFileDesc drops f's reference to its description of a file,
-// directory or device and, with the last one, the file. It is CloseDesc
+// CloseFileDesc drops a reference to d, a description of a file,
+// directory or device, and, with the last one, the file. It is CloseDesc
 // for a descriptor whose file holds no record locks (Root.HasLocks):
 // nothing to drop and no waiter to wake, so the files lock alone
 // suffices (kernel/filetrap.go).
-// Context: trap, files lock held; does not allocate.
-func CloseFileDesc(f *fdtab.File) {
-	d := DescOf(f)
+// Context: trap, files lock held exclusively; does not allocate.
+func CloseFileDesc(d *Desc) {
 	d.Refs--
 	if d.Refs > 0 {
 		return

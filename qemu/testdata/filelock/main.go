@@ -460,7 +460,7 @@ func check(err error) {
 // one thread with nothing else running, and returns the file system's
 // free inodes before and after (statfs): gometal frees a file whose
 // last link an unlink removed at the end of that unlink when no other
-// call runs beside it (kernel/filetrap.go's fileReclaimAlone), so the
+// call runs beside it (kernel/vfs's Reclaim at the end of its hold), so the
 // two agree, as on Linux.
 func unlinkAlone(dir string) (uint64, uint64) {
 	var before, after unix.Statfs_t
