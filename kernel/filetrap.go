@@ -371,8 +371,8 @@ const (
 // (klock.Handle.RLock), beside each other on other CPUs: fstat, pread64,
 // read, lseek and getdents64 of a file or directory and the first
 // readOnlyFileCalls of fileCalls (the stat and access calls, readlinkat,
-// getcwd, statfs). So do write and pwrite64 of a file not opened
-// O_APPEND, which change only its data, under the file's data lock, with
+// getcwd, statfs). So do write and pwrite64 of a file, appending ones
+// too, which change only its data, under the file's data lock, with
 // their pages charged first (fdcalls.SharedHold; a write whose pages do
 // not fit goes to the locked path), every openat, which claims its
 // description and descriptor atomically, the close of a file or
@@ -454,7 +454,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		// A close where no other CPU holds the files lock takes it
 		// exclusively, which ends the description at once
 		// (vfs.CloseShared).
-		shared = d.Kind == fdtab.KindFile && fdcalls.SharedHold(nr, d) && (nr != unix.SYS_CLOSE || spin.FilesLock.Busy())
+		shared = d.Kind == fdtab.KindFile && fdcalls.SharedHold(nr) && (nr != unix.SYS_CLOSE || spin.FilesLock.Busy())
 	} else {
 		shared = fileCallShared(i, nr, &a)
 	}

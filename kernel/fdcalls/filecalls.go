@@ -87,23 +87,20 @@ func fileIO(nr uint64, d *vfs.Desc, buf, n, pos uintptr, shared bool) int64 {
 const NotFileCall = int64(-1) << 40
 
 // SharedHold reports whether package kernel's fileTrap serves FileCall's
-// call nr on f under the files lock held shared, beside other CPUs'
-// calls: those that only read the file layer but for the description's
-// offset (fstat, pread64, read, lseek, getdents64), write and pwrite64
-// of a description not opened O_APPEND, which change only their file's
-// data, under its data lock (fs.FS.Write), their pages charged first
-// (vfs.ReserveMem), and close, which frees the descriptor and leaves the
-// end of its description's last reference for later (FileCall). An
-// appending write's position is the file's size, which must stay its
-// own until its bytes are in: it holds the files lock exclusively, as
-// every other call that changes the file layer does. Context: any; does
-// not allocate.
-func SharedHold(nr uint64, f *fdtab.File) bool {
+// call nr under the files lock held shared, beside other CPUs' calls:
+// those that only read the file layer but for the description's offset
+// (fstat, pread64, read, lseek, getdents64), write and pwrite64, which
+// change only their file's data, under its data lock (fs.FS.Write),
+// their pages charged first (vfs.ReserveMem; an appending write reads
+// the size it writes at under that lock too: fileWrite), and close,
+// which frees the descriptor and leaves the end of its description's
+// last reference for later (FileCall). fsync and fdatasync hold it
+// exclusively. Context: any; does not allocate.
+func SharedHold(nr uint64) bool {
 	switch nr {
-	case unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64, unix.SYS_CLOSE:
+	case unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64, unix.SYS_CLOSE,
+		unix.SYS_WRITE, unix.SYS_PWRITE64:
 		return true
-	case unix.SYS_WRITE, unix.SYS_PWRITE64:
-		return vfs.DescOf(f).Flags&unix.O_APPEND == 0
 	}
 	return false
 }

@@ -101,17 +101,19 @@ func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 }
 
 // fileWrite writes to a file of the root file system that d (open for
-// writing) describes (see fileRead for off). Under the files lock held
-// shared (FileCall's SharedHold) its pages are charged first
-// (vfs.ReserveMem) and it holds the file's data lock: NotFileCall,
-// having changed nothing, for a write larger than vfs.MaxSharedWrite,
-// where the charge does not fit, and where the description appends (an
-// F_SETFL, or a close and an open that gave the descriptor's number to
-// an O_APPEND description, between fileTrap's look without the lock
-// and its shared hold), before the program's memory is faulted in.
-// Context: trap, files lock held; does not allocate.
+// writing) describes (see fileRead for off); a description opened
+// O_APPEND writes at the file's size, pwrite64 too, as on Linux
+// (pwrite(2), BUGS), and write(2)'s offset ends past what it wrote (a
+// write of nothing leaves it). Under the
+// files lock held shared (FileCall's SharedHold) its pages are charged
+// first (vfs.ReserveMem; an append's for its bytes at any offset, the
+// size being read under the lock) and it holds the file's data lock, so
+// that appends beside each other land one after the other: NotFileCall,
+// having changed nothing, for a write larger than vfs.MaxSharedWrite
+// (before the program's memory is faulted in) and where the charge does
+// not fit. Context: trap, files lock held; does not allocate.
 func fileWrite(d *vfs.Desc, buf, n uintptr, off int64, shared bool) int64 {
-	if shared && (n > vfs.MaxSharedWrite || d.Flags&unix.O_APPEND != 0) {
+	if shared && n > vfs.MaxSharedWrite {
 		return NotFileCall
 	}
 	b, ok := vm.UserBytes(buf, n, false)
@@ -122,15 +124,23 @@ func fileWrite(d *vfs.Desc, buf, n uintptr, off int64, shared bool) int64 {
 	if off < 0 {
 		pos = d.Off
 	}
-	if d.Flags&unix.O_APPEND != 0 { // pwrite64 too, as on Linux (pwrite(2), BUGS)
+	appends := d.Flags&unix.O_APPEND != 0 // pwrite64 too, as on Linux (pwrite(2), BUGS)
+	if appends && !shared {
 		pos = vfs.Root.Size(d.Ino)
 	}
 	var m fs.Mem
 	if shared {
-		if m, ok = vfs.ReserveMem(pos, len(b)); !ok {
+		charged := pos
+		if appends {
+			charged = fs.PageSize - 1 // the size is read again under the lock: the most pages the bytes span anywhere
+		}
+		if m, ok = vfs.ReserveMem(charged, len(b)); !ok {
 			return NotFileCall
 		}
 		vfs.Root.LockData(d.Ino)
+		if appends {
+			pos = vfs.Root.SizeHeld(d.Ino)
+		}
 		m.Now = vfs.RealtimeNs() // under the lock: one file's writes stamp in their order
 	} else {
 		m = vfs.Mem()
@@ -144,7 +154,7 @@ func fileWrite(d *vfs.Desc, buf, n uintptr, off int64, shared bool) int64 {
 	if put == 0 && e != 0 {
 		return -int64(e)
 	}
-	if off < 0 {
+	if off < 0 && put > 0 {
 		d.Off = pos + int64(put)
 	}
 	return int64(put)

@@ -258,17 +258,16 @@ func TestNoFastCopy(t *testing.T) {
 }
 
 // TestSharedWriteDeclines: under the files lock held shared, a write
-// larger than vfs.MaxSharedWrite and a write on an O_APPEND description
-// (write and pwrite64) answer NotFileCall before anything else, the
-// offset and the charged pages untouched, so that the locked path
-// serves them from the start.
+// larger than vfs.MaxSharedWrite, appending or not, answers NotFileCall
+// before anything else, the offset and the charged pages untouched, so
+// that the locked path serves it from the start.
 func TestSharedWriteDeclines(t *testing.T) {
 	pages := vfs.Pages
 	d := &vfs.Desc{Refs: 1, Ino: 7, Off: 42, Flags: unix.O_WRONLY}
 	assert.Equal(t, NotFileCall, fileWrite(d, 0x1000, vfs.MaxSharedWrite+1, -1, true))
 	d.Flags |= unix.O_APPEND
-	assert.Equal(t, NotFileCall, fileWrite(d, 0x1000, 16, -1, true), "write")
-	assert.Equal(t, NotFileCall, fileWrite(d, 0x1000, 16, 0, true), "pwrite64")
+	assert.Equal(t, NotFileCall, fileWrite(d, 0x1000, vfs.MaxSharedWrite+1, -1, true), "write")
+	assert.Equal(t, NotFileCall, fileWrite(d, 0x1000, vfs.MaxSharedWrite+1, 0, true), "pwrite64")
 	assert.Equal(t, int64(42), d.Off)
 	assert.Equal(t, pages, vfs.Pages)
 	assert.Equal(t, -abi.EBADF, fileIO(unix.SYS_WRITE, &vfs.Desc{Flags: unix.O_RDONLY}, 0x1000, 16, 0, true), "EBADF comes first, as on the exclusive path")

@@ -1,6 +1,8 @@
 package fs
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -51,6 +53,11 @@ func TestWritePagesBound(t *testing.T) {
 					require.Equal(t, ok, err)
 					assert.Equal(t, n, got, "the whole write fits its bound")
 					assert.LessOrEqual(t, e.m.Taken-taken, bound)
+					// An appending write beside others is charged
+					// before it reads the size it writes at: the bound
+					// at the last byte of a page is the most for n
+					// bytes at any offset.
+					assert.LessOrEqual(t, bound, WritePages(PageSize-1, n))
 				})
 			}
 		}
@@ -185,6 +192,60 @@ func TestDataLockWrites(t *testing.T) {
 		pages += e.stat(f).Blocks / (PageSize / 512)
 	}
 	assert.Equal(t, pages, e.fs.PagesHeld, "the page count is the files' sum")
+}
+
+// TestDataLockAppends: appends beside each other, as kernel/fdcalls'
+// fileWrite makes them for descriptions opened O_APPEND: each takes the
+// file's data lock, reads the size under it (SizeHeld) and writes
+// there. Four goroutines append 400 chunks of 40 bytes each, every chunk
+// its goroutine's and round's number over and over; the file ends with
+// every chunk exactly once and whole, and each append found its chunk
+// where the size it read said. Run with -race.
+func TestDataLockAppends(t *testing.T) {
+	e := newEnv(t, 2000)
+	const appenders, chunk, rounds = 4, 40, 400
+	f := e.create("/appended", "")
+	tagged := func(id int) []byte {
+		b := make([]byte, chunk)
+		for i := 0; i < chunk; i += 2 {
+			binary.LittleEndian.PutUint16(b[i:], uint16(id))
+		}
+		return b
+	}
+	var wg sync.WaitGroup
+	for a := range appenders {
+		wg.Go(func() {
+			m := &Mem{Frames: e.m.Frames, Budget: 1 << 20, Now: 1}
+			got := make([]byte, chunk)
+			for r := range rounds {
+				b := tagged(a*rounds + r)
+				e.fs.LockData(f)
+				at := e.fs.SizeHeld(f)
+				n, err := e.fs.Write(m, f, at, b)
+				e.fs.UnlockData(f)
+				assert.Equal(t, ok, err)
+				assert.Equal(t, chunk, n)
+				k, _ := e.fs.Read(m, f, at, got)
+				if k != chunk || !bytes.Equal(b, got) {
+					t.Errorf("appender %d's chunk %d is not where the size said", a, r)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, int64(appenders*rounds*chunk), e.fs.Size(f))
+	all := make([]byte, appenders*rounds*chunk)
+	k, err := e.fs.Read(e.m, f, 0, all)
+	require.Equal(t, ok, err)
+	require.Equal(t, len(all), k)
+	seen := map[int]int{}
+	for at := 0; at < len(all); at += chunk {
+		id := int(binary.LittleEndian.Uint16(all[at:]))
+		require.Equal(t, tagged(id), all[at:at+chunk], "a torn chunk at %d", at)
+		seen[id]++
+	}
+	assert.Len(t, seen, appenders*rounds, "every chunk once")
 }
 
 // TestHoldBeside: opens of one file beside each other (the files lock

@@ -280,6 +280,12 @@ func (fs *FS) Size(ino Ino) int64 {
 	return size
 }
 
+// SizeHeld returns ino's size for a caller that holds ino's data lock
+// (LockData): an appending write beside others, which writes at the
+// size. ino is a file the caller holds open (the mask only spares a
+// bounds check). Context: trap; does not allocate.
+func (fs *FS) SizeHeld(ino Ino) int64 { return fs.inodes[ino&(MaxInodes-1)].size }
+
 // Rdev returns a device file's device number (major<<8 | minor).
 func (fs *FS) Rdev(ino Ino) uint32 {
 	if ip := fs.node(ino); ip != nil {

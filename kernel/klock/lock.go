@@ -174,8 +174,8 @@ func (l *Handle) Lock(c *percpu.CPU) {
 // and halts as Lock's do (waitWhileHeld); one that halted passes the
 // release's wake on to the next halted waiter, which may come in beside
 // it. Only the files lock is taken shared (package kernel's fileTrap:
-// the calls that only read the file layer, the writes that do not
-// append, the opens and the unlinks of files); its shared holds are
+// the calls that only read the file layer, the writes, the opens, the
+// unlinks of files and the closes beside others); its shared holds are
 // counted apart (SharedStats). It returns the TSC count at which the
 // hold began, for Release.
 // Context: trap, interrupts off; does not allocate.

@@ -7,8 +7,7 @@ import (
 )
 
 // The offset lock of an open file description (issue 18). The calls that
-// only read the file layer, and the writes that do not append, hold the
-// files lock shared (package kernel's fileTrap), several CPUs at once;
+// only read the file layer, and the writes, hold the files lock shared (package kernel's fileTrap), several CPUs at once;
 // those among them that move a description's offset (read, write, lseek
 // and getdents64 of a file or directory) hold its offset lock as well,
 // as Linux's hold the file's f_pos_lock, so that two threads reading or
