@@ -373,12 +373,12 @@ const (
 // readOnlyFileCalls of fileCalls (the stat and access calls, readlinkat,
 // getcwd, statfs). So do write and pwrite64 of a file, appending ones
 // too, which change only its data, under the file's data lock, with
-// their pages charged first (fdcalls.SharedHold; a write whose pages do
+// their pages charged first (fdcalls.FileCall; a write whose pages do
 // not fit goes to the locked path), every openat, which claims its
 // description and descriptor atomically, the close of a file or
-// directory, which frees its descriptor atomically
-// (fdcalls.SharedHold), every mkdirat and an unlinkat of a file
-// (fileCallShared): a create, a mkdir or an unlink changes its
+// directory where another CPU holds the lock, which frees its
+// descriptor atomically (fdcalls.FileCall), fsync and fdatasync, which
+// do nothing, every mkdirat and an unlinkat of a file (fileCallShared): a create, a mkdir or an unlink changes its
 // directory under the directory's data lock, which lookups take too,
 // and answers fsys.RunAlone, having changed nothing, where only a call
 // alone may go on (a truncation, say), which this function then runs
@@ -454,7 +454,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		// A close where no other CPU holds the files lock takes it
 		// exclusively, which ends the description at once
 		// (vfs.CloseShared).
-		shared = d.Kind == fdtab.KindFile && fdcalls.SharedHold(nr) && (nr != unix.SYS_CLOSE || spin.FilesLock.Busy())
+		shared = d.Kind == fdtab.KindFile && (nr != unix.SYS_CLOSE || spin.FilesLock.Busy())
 	} else {
 		shared = fileCallShared(i, nr, &a)
 	}

@@ -56,11 +56,11 @@ func TestLockClasses(t *testing.T) {
 // stat, lstat, access and readlink come as their at forms), fstat,
 // pread64, read, lseek and getdents64 of a file, write and pwrite64,
 // appending ones too (read, write, lseek and getdents64 with the
-// description's offset lock), every openat, mkdirat and unlinkat of a
-// file, and a close of a file or directory (a close leaves its
-// description's end for later: vfs.CloseShared), and statfs and fstatfs
-// but while such a close waits; every other call that makes, removes or
-// renames anything holds it exclusively.
+// description's offset lock), fsync and fdatasync, every openat, mkdirat
+// and unlinkat of a file, and a close of a file or directory (a close
+// leaves its description's end for later: vfs.CloseShared), and statfs
+// and fstatfs but while such a close waits; every other call that
+// makes, removes or renames anything holds it exclusively.
 func TestReadOnlyFileCalls(t *testing.T) {
 	want := []uint64{
 		unix.SYS_NEWFSTATAT, unix.SYS_STATX, unix.SYS_FACCESSAT, unix.SYS_FACCESSAT2,
@@ -82,17 +82,23 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	const plain = 5 // a description
 	vfs.Descs[plain].Flags = unix.O_RDWR
 	t.Cleanup(func() { vfs.Descs[plain] = vfs.Desc{} })
-	for _, nr := range []uint64{unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64, unix.SYS_WRITE, unix.SYS_PWRITE64, unix.SYS_CLOSE} {
-		assert.True(t, fdcalls.SharedHold(nr), "call %d", nr)
+	// The calls on a file's descriptor that FileCall serves, every one
+	// of them under the files lock held shared (but a close where no
+	// other CPU holds it); ftruncate and fallocate, which may free or
+	// take pages of a file others read, are fileCalls' and exclusive.
+	for _, nr := range []uint64{unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64,
+		unix.SYS_WRITE, unix.SYS_PWRITE64, unix.SYS_CLOSE, unix.SYS_FSYNC, unix.SYS_FDATASYNC} {
+		assert.True(t, fdcalls.FileCallNr(nr), "call %d", nr)
+	}
+	for _, nr := range []uint64{unix.SYS_FTRUNCATE, unix.SYS_FALLOCATE, unix.SYS_FCHMOD} {
+		assert.False(t, fdcalls.FileCallNr(nr), "call %d", nr)
+		assert.False(t, fileCallShared(fileCallIndex(nr), nr, &sysArgs{}), "call %d", nr)
 	}
 	for _, nr := range []uint64{unix.SYS_READ, unix.SYS_WRITE, unix.SYS_LSEEK, unix.SYS_GETDENTS64} {
 		assert.True(t, fdcalls.MovesOffset(nr), "call %d moves the offset: it takes the offset lock", nr)
 	}
 	assert.False(t, fdcalls.MovesOffset(unix.SYS_PREAD64))
 	assert.False(t, fdcalls.MovesOffset(unix.SYS_PWRITE64))
-	for _, nr := range []uint64{unix.SYS_FSYNC, unix.SYS_FDATASYNC} {
-		assert.False(t, fdcalls.SharedHold(nr), "call %d", nr)
-	}
 	// Every openat and mkdirat holds it shared (one that must truncate
 	// runs again alone), and unlinkat without AT_REMOVEDIR.
 	openat, unlinkat := fileCallIndex(unix.SYS_OPENAT), fileCallIndex(unix.SYS_UNLINKAT)

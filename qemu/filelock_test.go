@@ -59,7 +59,7 @@ func TestFileLockBoot(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), bootTimeout)
 	defer cancel()
 	want, err := exec.CommandContext(ctx, host).Output()
-	require.NoError(t, err, "the host run")
+	require.NoError(t, err, "the host run:\n%s", want)
 
 	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: 2, Timeout: 120 * time.Second})
 	require.NoError(t, err)

@@ -21,7 +21,14 @@ import (
 // built image). A close whose file holds record locks goes to the locked
 // path instead (it wakes their waiters), as does every call FileCall does
 // not list (FileCallNr).
-// Under the files lock held shared (SharedHold) a write whose pages do
+// Every one of them may run under the files lock held shared (package
+// kernel's fileTrap holds it so but for a close where no other CPU holds
+// it): those that only read the file layer but for the description's
+// offset (fstat, pread64, read, lseek, getdents64), write and pwrite64,
+// which change only their file's data, under its data lock
+// (fs.FS.Write; an appending write reads the size it writes at under
+// that lock too: fileWrite), fsync and fdatasync, which do nothing
+// (memory is the only storage), and close. Held shared, a write whose pages do
 // not fit what may still be charged answers NotFileCall, having changed
 // nothing (vfs.ReserveMem), and a close frees the descriptor if it is
 // still open on desc (else NotFileCall: another close or an open came
@@ -85,25 +92,6 @@ func fileIO(nr uint64, d *vfs.Desc, buf, n, pos uintptr, shared bool) int64 {
 // handlers', for a call that the locked path must serve from the start
 // (having changed nothing).
 const NotFileCall = int64(-1) << 40
-
-// SharedHold reports whether package kernel's fileTrap serves FileCall's
-// call nr under the files lock held shared, beside other CPUs' calls:
-// those that only read the file layer but for the description's offset
-// (fstat, pread64, read, lseek, getdents64), write and pwrite64, which
-// change only their file's data, under its data lock (fs.FS.Write),
-// their pages charged first (vfs.ReserveMem; an appending write reads
-// the size it writes at under that lock too: fileWrite), and close,
-// which frees the descriptor and leaves the end of its description's
-// last reference for later (FileCall). fsync and fdatasync hold it
-// exclusively. Context: any; does not allocate.
-func SharedHold(nr uint64) bool {
-	switch nr {
-	case unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64, unix.SYS_CLOSE,
-		unix.SYS_WRITE, unix.SYS_PWRITE64:
-		return true
-	}
-	return false
-}
 
 // MovesOffset reports whether FileCall's call nr moves the description's
 // offset: read, write, lseek and getdents64, which under the files lock

@@ -105,7 +105,7 @@ func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 // O_APPEND writes at the file's size, pwrite64 too, as on Linux
 // (pwrite(2), BUGS), and write(2)'s offset ends past what it wrote (a
 // write of nothing leaves it). Under the
-// files lock held shared (FileCall's SharedHold) its pages are charged
+// files lock held shared (FileCall) its pages are charged
 // first (vfs.ReserveMem; an append's for its bytes at any offset, the
 // size being read under the lock) and it holds the file's data lock, so
 // that appends beside each other land one after the other: NotFileCall,

@@ -367,7 +367,9 @@ func pathCalls(name string, i int) error {
 	return nil
 }
 
-// listed checks that dir lists name (getdents64).
+// listed checks that dir lists name (getdents64, called until it
+// answers 0: a file system may hand a listing out in several batches,
+// as the host's did under load).
 func listed(dir, name string) error {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
@@ -375,11 +377,17 @@ func listed(dir, name string) error {
 	}
 	defer unix.Close(fd)
 	buf := make([]byte, 4096)
-	k, err := unix.Getdents(fd, buf)
-	if err != nil {
-		return fmt.Errorf("getdents64: %v", err)
+	var names []string
+	for {
+		k, err := unix.Getdents(fd, buf)
+		if err != nil {
+			return fmt.Errorf("getdents64: %v", err)
+		}
+		if k == 0 {
+			break
+		}
+		_, _, names = unix.ParseDirent(buf[:k], -1, names)
 	}
-	_, _, names := unix.ParseDirent(buf[:k], -1, nil)
 	for _, s := range names {
 		if s == name {
 			return nil
