@@ -77,8 +77,11 @@ var Files [MaxFDs]File
 
 // Get returns descriptor fd, or nil when it is not open. Under the files
 // lock held shared a close and an open beside may change it meanwhile:
-// the calls there read its kind and description in one load instead
-// (LoadFlags). Context: trap, files lock held (or a first look without
+// the calls on a file's descriptor read its kind and description in one
+// load instead (LoadFlags, package kernel's fileDescriptor); a path call
+// that reads the kind here and the description after finds the closed
+// description (a close beside keeps its index in the freed word) or the
+// new one, each whole while the hold lasts. Context: trap, files lock held (or a first look without
 // it, which the caller repeats under it); does not allocate. Not inlined:
 // it is called at sixty places, and each inlined copy costs image bytes.
 //
