@@ -267,13 +267,19 @@ func fileUnlinkat(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // unlinkat without AT_REMOVEDIR (fsys.OpenFile, fsys.MkdirFile, fsys.UnlinkFile). One that must run alone (a
 // truncation, say) answers fsys.RunAlone having changed nothing, and
 // fileTrap runs it again under the lock held exclusively; an open that
-// must wait for the kernel lock (a FIFO) answers notFileCall.
+// must wait for the kernel lock (a FIFO) answers notFileCall. So do
+// epoll_wait and epoll_pwait (fdcalls.EpollWaitNow: the instance's own
+// lock keeps two apart; what they read changes only under the files lock
+// held exclusively, but for the eventfds' counters, read atomically, and
+// the pipes' ring counts, a word each, read without the pipe's lock as
+// Linux's pipe_poll reads them: fsys.PipeReadiness).
 // Context: any; does not allocate.
 func fileCallShared(i int, nr uint64, a *sysArgs) bool {
 	if nr == unix.SYS_STATFS || nr == unix.SYS_FSTATFS {
 		return !vfs.ClosesPending() // else alone, which ends them first (vfs.Reclaim): the counts are those of a call alone
 	}
-	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_MKDIRAT || nr == unix.SYS_UNLINKAT && int32(a[2]) == 0
+	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_MKDIRAT || nr == unix.SYS_UNLINKAT && int32(a[2]) == 0 ||
+		nr == unix.SYS_EPOLL_WAIT || nr == unix.SYS_EPOLL_PWAIT
 }
 
 // fileNewfstatat and fileStatx are the stat calls under the files lock
@@ -378,7 +384,11 @@ const (
 // description and descriptor atomically, the close of a file or
 // directory where another CPU holds the lock, which frees its
 // descriptor atomically (fdcalls.FileCall), fsync and fdatasync, which
-// do nothing, every mkdirat and an unlinkat of a file (fileCallShared): a create, a mkdir or an unlink changes its
+// do nothing, the reads and writes of eventfds (by compare-and-swap of
+// the counter) and of non-blocking pipe ends (under the pipe's lock:
+// fdcalls.StreamShared; a pipe write that would take a page answers
+// fsys.RunAlone), epoll_wait and epoll_pwait that do not wait (under the
+// instance's lock), every mkdirat and an unlinkat of a file (fileCallShared): a create, a mkdir or an unlink changes its
 // directory under the directory's data lock, which lookups take too,
 // and answers fsys.RunAlone, having changed nothing, where only a call
 // alone may go on (a truncation, say), which this function then runs
@@ -395,7 +405,9 @@ const (
 // data locks, and every TLB shootdown is made with no shared holder
 // either (below).
 // A descriptor that turned into another kind between the look without
-// the lock and the shared hold goes to the locked path.
+// the lock and the shared hold goes to the locked path, unless it is one
+// the shared hold serves too (a file's descriptor that became a pipe
+// end's, say).
 // It answers fileNotServed, having changed nothing, for a descriptor of
 // another kind (a bad number included: the locked path answers EBADF;
 // the kind is looked at once without the lock, then again under it), for
@@ -454,7 +466,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		// A close where no other CPU holds the files lock takes it
 		// exclusively, which ends the description at once
 		// (vfs.CloseShared).
-		shared = d.Kind == fdtab.KindFile && (nr != unix.SYS_CLOSE || spin.FilesLock.Busy())
+		shared = d.Kind == fdtab.KindFile && (nr != unix.SYS_CLOSE || spin.FilesLock.Busy()) || fdcalls.StreamShared(d)
 	} else {
 		shared = fileCallShared(i, nr, &a)
 	}
@@ -469,35 +481,39 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		vfs.Reclaim(false) // before the call frees or makes a file
 	}
 	fdcalls.PathHide(nr, (*[6]uintptr)(&a)) // an O_PATH descriptor where Linux's fdget does not find it
-	ret, stream, doorbell := notFileCall, false, -1
-	if i >= 0 {
-		ret = fileCalls[i].fn(c, sched.None, a) // no handler there uses the thread
+	var ret int64
+	stream, doorbell := false, -1
+	for {
+		ret = notFileCall // a descriptor changed before a run alone may match no branch
+		if i >= 0 {
+			ret = fileCalls[i].fn(c, sched.None, a) // no handler there uses the thread
+		} else if desc := fileDescriptor(int(a[0]), nr); desc >= 0 {
+			d, pos := &vfs.Descs[desc], shared && fdcalls.MovesOffset(nr)
+			if pos {
+				d.LockOffset() // other CPUs may read through this description beside this one
+			}
+			ret = fdcalls.FileCall(nr, int(a[0]), desc, a[1], a[2], a[3], shared)
+			if pos {
+				d.UnlockOffset()
+			}
+		} else if d := fdtab.Get(int(a[0])); d != nil && fdcalls.StreamCallOn(nr, d, a[1]) && (!shared || fdcalls.StreamShared(d)) {
+			ret, stream = fdcalls.StreamCall(nr, int(a[0]), d, a[1], a[2], shared), true
+			if ret == vfs.WouldBlock {
+				ret = notFileCall // a console write with no slot free waits on the kernel lock's path
+			} else if d.Kind == fdtab.KindConsole && ret > 0 {
+				doorbell = console.VconQueueOf(d.Stream) // rung once the lock is released
+			}
+		}
 		// A call beside others that must run alone runs again, alone
-		// (fileCallShared).
-		if shared && ret == fsys.RunAlone {
-			klock.Files.Release(c, shared, since, tag)
-			shared = false
-			klock.Files.Lock(c)
-			klock.Files.SetHolder(tag)
-			vfs.Reclaim(false)
-			ret = fileCalls[i].fn(c, sched.None, a)
+		// (fileCallShared, vfs.PipeWriteNow).
+		if !shared || ret != fsys.RunAlone {
+			break
 		}
-	} else if desc := fileDescriptor(int(a[0]), nr); desc >= 0 {
-		d, pos := &vfs.Descs[desc], shared && fdcalls.MovesOffset(nr)
-		if pos {
-			d.LockOffset() // other CPUs may read through this description beside this one
-		}
-		ret = fdcalls.FileCall(nr, int(a[0]), desc, a[1], a[2], a[3], shared)
-		if pos {
-			d.UnlockOffset()
-		}
-	} else if d := fdtab.Get(int(a[0])); d != nil && !shared && fdcalls.StreamCallOn(nr, d, a[1]) {
-		ret, stream = fdcalls.StreamCall(nr, int(a[0]), d, a[1], a[2]), true
-		if ret == vfs.WouldBlock {
-			ret = notFileCall // a console write with no slot free waits on the kernel lock's path
-		} else if d.Kind == fdtab.KindConsole && ret > 0 {
-			doorbell = console.VconQueueOf(d.Stream) // rung once the lock is released
-		}
+		klock.Files.Release(c, shared, since, tag)
+		shared = false
+		klock.Files.Lock(c)
+		klock.Files.SetHolder(tag)
+		vfs.Reclaim(false)
 	}
 	served, wake, oom := ret != notFileCall, false, false
 	if served {

@@ -2,6 +2,7 @@ package fdcalls
 
 import (
 	"math/bits"
+	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
@@ -10,6 +11,7 @@ import (
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vfs"
@@ -44,6 +46,10 @@ type epollEntry struct {
 
 type epollInstance struct {
 	used bool
+	// held is 1 while a wait that does not wait collects its events
+	// (EpollWaitNow): such waits run beside each other (the files lock
+	// held shared), and collect moves the entries' records.
+	held uint32 // spin.LockWord
 	// hi bounds the used entries: entries[hi:] are all unused, so the
 	// loops over an interest list stop there instead of at
 	// maxEpollEntries (EpollCtl fills the first free slot).
@@ -266,7 +272,7 @@ func readiness(fd int) uint32 {
 	switch f.Kind {
 	case fdtab.KindEventfd:
 		r := uint32(unix.EPOLLOUT)
-		if f.Count > 0 {
+		if f.Counted() > 0 { // written beside (StreamShared)
 			r |= unix.EPOLLIN
 		}
 		return r
@@ -319,7 +325,7 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 		if r == 0 {
 			continue
 		}
-		seq := fdtab.Files[e.fd].Seq
+		seq := atomic.LoadUint64(&fdtab.Files[e.fd].Seq) // bumped beside (StreamShared)
 		if e.events&unix.EPOLLET != 0 && seq == e.lastSeq {
 			continue // nothing new since the last report
 		}
@@ -393,10 +399,11 @@ func EpollWaitNow(epfd int, events uintptr, max, timeoutMs int) (int64, bool) {
 	if ef.Kind != fdtab.KindEpoll {
 		return -abi.EINVAL, true
 	}
-	if n := collect(&epolls[ef.Epoll], events, max); n != 0 || timeoutMs == 0 {
-		return n, true
-	}
-	return 0, false
+	ep := &epolls[ef.Epoll]
+	spin.LockWord(&ep.held)
+	n := collect(ep, events, max)
+	spin.UnlockWord(&ep.held)
+	return n, n != 0 || timeoutMs == 0
 }
 
 // NotifyEpolls acts on the descriptors the sockets, pipes and devices

@@ -18,7 +18,9 @@ import (
 // stream Internet sockets opened O_NONBLOCK, and the network stack's
 // side of those sockets (/dev/netctl's read and its data requests),
 // under the files lock alone (issue 18; package kernel's fileTrap).
-// None ever waits: an eventfd read with nothing counted and a write that
+// The calls on eventfds and pipe ends hold it shared, beside other CPUs'
+// calls (StreamShared); those on sockets, /dev/netctl and the console
+// exclusively. None ever waits: an eventfd read with nothing counted and a write that
 // would overflow answer EAGAIN (the runtime's eventfds are non-blocking),
 // and so do such pipe ends and sockets (package net opens every socket
 // O_NONBLOCK and waits in the netpoller). What they change for other
@@ -62,6 +64,17 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 	return false
 }
 
+// StreamShared reports whether a stream call on f (StreamCallOn) holds
+// the files lock shared, beside other CPUs' calls on other descriptors
+// and files: the reads and writes of an eventfd (its counter changes by
+// compare-and-swap) and of a pipe end (under the pipe's lock,
+// fs.Pipes.Lock). The sockets' and the console's hold it exclusively.
+// Context: trap, files lock held (or a first look without it, which the
+// caller repeats under it); does not allocate.
+func StreamShared(f *fdtab.File) bool {
+	return f.Kind == fdtab.KindEventfd || f.Kind == fdtab.KindPipe
+}
+
 // StreamCall serves system call nr on descriptor fd, f, for which
 // StreamCallOn holds, with the arguments after the descriptor, as the
 // locked path's SysRead, SysWrite and SysIoctl would. It reaches only
@@ -72,7 +85,7 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 // vfs.WouldBlock, having written nothing.
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
-func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr) int64 {
+func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) int64 {
 	switch f.Kind {
 	case fdtab.KindEventfd:
 		if nr == unix.SYS_READ {
@@ -99,28 +112,37 @@ func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr) int64 {
 	if !fsys.CanWrite(d) {
 		return -abi.EBADF
 	}
-	return pipeWriteNow(f, d, a1, a2)
+	return pipeWriteNow(f, d, a1, a2, shared)
 }
 
 // eventfdRead reads and resets eventfd f's counter, EAGAIN if it is zero.
+// Writes may add to it beside the read (the files lock held shared):
+// the counter is reset only if it still holds what was written to the
+// program, else the read starts again (fdtab.File.ResetCount), so no
+// count is lost or read twice.
 // Context: trap, files lock held; does not allocate.
 func eventfdRead(f *fdtab.File, buf, n uintptr) int64 {
 	if n < 8 {
 		return -abi.EINVAL
 	}
-	if f.Count == 0 {
-		return -abi.EAGAIN // the runtime's eventfd is non-blocking
+	for {
+		c := f.Counted()
+		if c == 0 {
+			return -abi.EAGAIN // the runtime's eventfd is non-blocking
+		}
+		if !vm.UserWrite64(buf, c) {
+			return -abi.EFAULT
+		}
+		if f.ResetCount(c) {
+			return 8
+		}
 	}
-	if !vm.UserWrite64(buf, f.Count) {
-		return -abi.EFAULT
-	}
-	f.Count = 0
-	f.Seq++
-	return 8
 }
 
-// eventfdWrite adds the 8-byte value at buf to eventfd fd's counter and
-// records the change for the epoll instances watching it (fdtab.Notify).
+// eventfdWrite adds the 8-byte value at buf to eventfd fd's counter
+// (fdtab.File.AddCount: reads and writes may change it beside this one)
+// and records the change for the epoll instances watching it
+// (fdtab.Notify).
 // Context: trap, files lock held; does not allocate.
 func eventfdWrite(fd int, f *fdtab.File, buf, n uintptr) int64 {
 	if n < 8 {
@@ -133,11 +155,9 @@ func eventfdWrite(fd int, f *fdtab.File, buf, n uintptr) int64 {
 	if v == 1<<64-1 {
 		return -abi.EINVAL
 	}
-	if f.Count+v < f.Count || f.Count+v == 1<<64-1 {
+	if !f.AddCount(v) {
 		return -abi.EAGAIN // would overflow; a blocking write would wait
 	}
-	f.Count += v
-	f.Seq++
 	fdtab.Notify(fd)
 	return 8
 }
@@ -148,13 +168,18 @@ func eventfdWrite(fd int, f *fdtab.File, buf, n uintptr) int64 {
 // socket.ProgramWakePending), the stack's progress while an exit waits
 // for it (socket.StackProgress), or a changed descriptor watched by an
 // epoll instance that a thread waits in. The
-// descriptors' records that would wake nobody are cleared here instead,
+// descriptors' records that would wake nobody are dropped here instead,
 // so that the kernel lock's paths do not take the files lock for them
 // (package kernel's socketEvents). No waiter can start waiting meanwhile:
 // that takes both locks, and the caller holds the files lock. A waiter
 // that another CPU is waking under the kernel lock alone (a timeout, a
 // signal) may still be seen: the call then takes the kernel lock's path
-// for nothing.
+// for nothing. Calls beside it (the files lock held shared) record and
+// look too: it clears fdtab.NotifyPending before it takes the records,
+// a word at a time, so a record added after its take has the flag set
+// again by its maker, and it puts back the word that wakes someone, with
+// the flag, for the kernel lock's path. Every record is either dropped
+// by a look that found no waiter for it or left with the flag set.
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func RecordsNeedKernel() bool {
@@ -164,13 +189,17 @@ func RecordsNeedKernel() bool {
 	if !fdtab.NotifyPending.Load() {
 		return false
 	}
-	for fd := fdtab.NotifyFDs.Next(0); fd >= 0; fd = fdtab.NotifyFDs.Next(fd + 1) {
-		if epollWaiterWatches(fd) {
-			return true
+	fdtab.NotifyPending.Store(false)
+	for w := range fdtab.SetWords {
+		m := fdtab.NotifyFDs.TakeWord(w)
+		for b := m; b != 0; b &= b - 1 {
+			if epollWaiterWatches(w*64 + bits.TrailingZeros64(b)) {
+				fdtab.NotifyFDs.PutWord(w, m)
+				fdtab.NotifyPending.Store(true)
+				return true
+			}
 		}
 	}
-	fdtab.NotifyFDs.Clear()
-	fdtab.NotifyPending.Store(false)
 	return false
 }
 

@@ -1,6 +1,7 @@
 package fdcalls
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/abi"
@@ -111,13 +112,65 @@ func TestRecordsNeedKernel(t *testing.T) {
 	assert.False(t, RecordsNeedKernel(), "the waiter does not watch descriptor 9")
 	fdtab.Notify(9)
 	fdtab.Notify(70)
+	fdtab.Notify(100)
 	assert.True(t, RecordsNeedKernel(), "descriptor 70's change wakes instance 2's waiter")
 	assert.True(t, fdtab.NotifyPending.Load(), "kept for the kernel lock's path")
-	assert.True(t, fdtab.NotifyFDs.Has(9))
+	assert.False(t, fdtab.NotifyFDs.Has(9), "dropped: it wakes nobody (its word came first)")
 	assert.True(t, fdtab.NotifyFDs.Has(70))
+	assert.True(t, fdtab.NotifyFDs.Has(100), "70's word is kept whole")
 
 	epolls[2].used = false // a closed instance wakes nobody, whatever its stale waiter
 	assert.False(t, RecordsNeedKernel())
+}
+
+// TestRecordsNeedKernelBeside: calls under the files lock held shared
+// record and look beside each other: a watched descriptor's record, once
+// made, is never dropped (whoever takes it puts it back, with the flag
+// set), whatever the others drop meanwhile. Run with -race.
+func TestRecordsNeedKernelBeside(t *testing.T) {
+	resetEpolls(t)
+	resetNotify(t)
+	epolls[1].used, epolls[1].waiter = true, sched.TID(3)
+	epollWatch[130] = 1 << 1
+	const callers, each = 4, 2000
+	var wg sync.WaitGroup
+	woke := make([]int, callers)
+	for c := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range each {
+				fd := 64*c + k%64 // unwatched records, in the watched one's word too
+				if fd == 130 {
+					fd = 131
+				}
+				fdtab.Notify(fd)
+				if c == 0 && k == each/2 {
+					fdtab.Notify(130)
+				}
+				if RecordsNeedKernel() {
+					woke[c]++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	assert.True(t, fdtab.NotifyFDs.Has(130), "the watched descriptor's record stays for the kernel lock's path")
+	assert.True(t, fdtab.NotifyPending.Load(), "with the flag that sends the path to it")
+	assert.True(t, RecordsNeedKernel())
+	assert.Positive(t, woke[0], "the caller that recorded it was told, or another was after it")
+}
+
+// TestStreamShared: the stream calls on eventfds and pipe ends hold the
+// files lock shared; those on sockets, /dev/netctl and the console
+// exclusively.
+func TestStreamShared(t *testing.T) {
+	for kind, want := range map[uint8]bool{
+		fdtab.KindEventfd: true, fdtab.KindPipe: true,
+		fdtab.KindSocket: false, fdtab.KindNetCtl: false, fdtab.KindConsole: false, fdtab.KindFile: false,
+	} {
+		assert.Equal(t, want, StreamShared(&fdtab.File{Kind: kind}), "kind %d", kind)
+	}
 }
 
 // TestRecordsNeedKernelPipe: a pipe whose waiters must be woken always

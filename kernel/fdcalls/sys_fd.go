@@ -38,7 +38,7 @@ func descRead(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 		if off >= 0 {
 			return -abi.ESPIPE
 		}
-		return pipeRead(t, f, d, buf, n)
+		return vfs.WaitPipeIf(t, int(d.Pipe), pipeReadNow(f, d, buf, n))
 	case fdtab.KindDev:
 		return devRead(vfs.Root.Rdev(d.Ino), buf, n)
 	case fdtab.KindProcFD:
@@ -87,7 +87,7 @@ func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 		if off >= 0 {
 			return -abi.ESPIPE
 		}
-		return pipeWrite(t, f, d, buf, n)
+		return vfs.WaitPipeIf(t, int(d.Pipe), pipeWriteNow(f, d, buf, n, false))
 	case fdtab.KindDev:
 		switch vfs.Root.Rdev(d.Ino) {
 		case fsys.DevFull:
@@ -180,60 +180,51 @@ func devRead(rdev uint32, buf, n uintptr) int64 {
 	return int64(n)
 }
 
-// pipeRead moves bytes out of a pipe, or waits for some.
-// Context: trap, kernel and files locks held; does not allocate.
-func pipeRead(t sched.TID, f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
-	r := pipeReadNow(f, d, buf, n)
-	if r == vfs.WouldBlock {
-		return vfs.WaitPipe(t, int(d.Pipe))
-	}
-	return r
-}
-
-// pipeReadNow is pipeRead without the wait: vfs.WouldBlock where
-// pipeRead would make the thread wait, having changed nothing.
+// pipeReadNow moves bytes out of a pipe without waiting: vfs.WouldBlock
+// where a read of a blocking end must wait for some (descRead then
+// waits: vfs.WaitPipeIf), having changed nothing. It holds
+// the pipe's lock (fs.Pipes.Lock) while it looks at and empties the
+// ring: calls on the pipe may run beside it (the files lock held
+// shared). It stamps no time (vfs.ReadMem): a pipe has none.
 // Context: trap, files lock held; does not allocate.
 func pipeReadNow(f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
 	p := int(d.Pipe)
-	k := uintptr(min(n, uintptr(vfs.Pipes.Buffered(p))))
-	if n > 0 && k == 0 {
-		if _, writers := vfs.Pipes.Ends(p); writers == 0 {
-			return 0
+	vfs.Pipes.Lock(p)
+	k, r := uintptr(min(n, uintptr(vfs.Pipes.Buffered(p)))), int64(0)
+	if _, writers := vfs.Pipes.Ends(p); n > 0 && k == 0 {
+		switch {
+		case writers == 0:
+		case f.Nonblock:
+			r = -abi.EAGAIN
+		default:
+			r = vfs.WouldBlock
 		}
-		if f.Nonblock {
-			return -abi.EAGAIN
-		}
-		return vfs.WouldBlock
+	} else if b, ok := vm.UserBytes(buf, k, true); !ok {
+		r = -abi.EFAULT
+	} else {
+		m := vfs.ReadMem()
+		got, _ := vfs.Pipes.Read(&m, p, b)
+		r = int64(got)
 	}
-	b, ok := vm.UserBytes(buf, k, true)
-	if !ok {
-		return -abi.EFAULT
-	}
-	m := vfs.Mem()
-	got, _ := vfs.Pipes.Read(&m, p, b)
-	vfs.PipeChanged(p)
-	return int64(got)
-}
-
-// pipeWrite moves bytes into a pipe, or waits for room. EPIPE once no
-// reader is left.
-// Context: trap, kernel and files locks held; does not allocate.
-func pipeWrite(t sched.TID, f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
-	r := pipeWriteNow(f, d, buf, n)
-	if r == vfs.WouldBlock {
-		return vfs.WaitPipe(t, int(d.Pipe))
+	vfs.Pipes.Unlock(p)
+	if r > 0 {
+		vfs.PipeChanged(p)
 	}
 	return r
 }
 
-// pipeWriteNow is pipeWrite without the wait (vfs.PipeWriteNow).
+// pipeWriteNow moves bytes into a pipe without waiting
+// (vfs.PipeWriteNow; shared: beside other calls, the files lock held
+// shared): vfs.WouldBlock where a write to a blocking end must wait for
+// room (descWrite then waits: vfs.WaitPipeIf); EPIPE once no reader is
+// left.
 // Context: trap, files lock held; does not allocate.
-func pipeWriteNow(f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
+func pipeWriteNow(f *fdtab.File, d *vfs.Desc, buf, n uintptr, shared bool) int64 {
 	b, ok := vm.UserBytes(buf, n, false)
 	if !ok {
 		return -abi.EFAULT
 	}
-	return vfs.PipeWriteNow(int(d.Pipe), f.Nonblock, b)
+	return vfs.PipeWriteNow(int(d.Pipe), f.Nonblock, b, shared)
 }
 
 // SysPread64 and SysPwrite64 read and write at an offset, leaving the

@@ -1,6 +1,9 @@
 package fdtab
 
-import "math/bits"
+import (
+	"math/bits"
+	"sync/atomic"
+)
 
 // Set is a set of small numbers below MaxFDs (descriptors, pipes,
 // sockets): a bit each. The layers below epoll and the scheduler record
@@ -9,12 +12,34 @@ import "math/bits"
 // takes the numbers out again (socketEvents). Each set is written and
 // read under the files lock; its owner keeps beside it an atomic flag
 // that says it may be non-empty, for the kernel lock's paths, which read
-// that without the files lock. The zero value is empty.
-type Set struct{ w [MaxFDs / 64]uint64 }
+// that without the files lock. Calls that hold the files lock shared
+// record beside each other: Add, TakeWord and PutWord are atomic; the other
+// methods run with no such call beside them (the files lock held
+// exclusively), or on sets that only such holds change. The zero value
+// is empty.
+type Set struct{ w [SetWords]uint64 }
 
-// Add puts i in the set. Context: trap, files lock held; does not
-// allocate.
-func (s *Set) Add(i int) { s.w[i/64] |= 1 << (i % 64) }
+// SetWords is how many 64-bit words a Set has.
+const SetWords = MaxFDs / 64
+
+// Add puts i in the set, atomically. Context: trap, files lock held;
+// does not allocate.
+func (s *Set) Add(i int) { atomic.OrUint64(&s.w[i/64], 1<<(i%64)) }
+
+// TakeWord removes and returns, atomically, the numbers w*64 to w*64+63
+// of the set, as the bits of a word (an empty word is only read: no
+// locked instruction, no cache line taken from other CPUs).
+// Context: trap, files lock held; does not allocate.
+func (s *Set) TakeWord(w int) uint64 {
+	if atomic.LoadUint64(&s.w[w]) == 0 {
+		return 0
+	}
+	return atomic.SwapUint64(&s.w[w], 0)
+}
+
+// PutWord puts back, atomically, the numbers of a word that TakeWord
+// returned. Context: trap, files lock held; does not allocate.
+func (s *Set) PutWord(w int, m uint64) { atomic.OrUint64(&s.w[w], m) }
 
 // Remove takes i out of the set. Context: trap, files lock held; does
 // not allocate.
@@ -61,8 +86,8 @@ func (s *Set) next(i int, take bool) int {
 
 // Clear empties the set. Context: trap, files lock held; does not
 // allocate.
-func (s *Set) Clear() { s.w = [MaxFDs / 64]uint64{} }
+func (s *Set) Clear() { s.w = [SetWords]uint64{} }
 
 // Empty reports whether the set is empty. Context: trap, files lock
 // held; does not allocate.
-func (s *Set) Empty() bool { return s.w == [MaxFDs / 64]uint64{} }
+func (s *Set) Empty() bool { return s.w == [SetWords]uint64{} }

@@ -57,6 +57,13 @@ func (fs *FS) stampOf(m *Mem, ip *inode) int64 {
 	return ip.ctime
 }
 
+// NoPages as a Mem's Budget lets the call take no page at all: a pipe
+// write beside other calls (the kernel's files lock held shared, which
+// charges pages only after the call, alone) answers ENOMEM, having
+// written nothing, where it would take one (Pipes.Write), and the
+// kernel runs it again alone.
+const NoPages = -1
+
 // alloc returns a zeroed page, or 0 when the budget or memory is spent.
 // Context: trap or boot; does not allocate.
 func (m *Mem) alloc() uint64 {

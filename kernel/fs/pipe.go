@@ -1,11 +1,22 @@
 package fs
 
-import "golang.org/x/sys/unix"
+import (
+	"github.com/gometal/gometal/kernel/spin"
+	"golang.org/x/sys/unix"
+)
 
 // Pipes: a 64 KiB ring per pipe, in pages taken when first written, with a
 // count of open read and write ends. The kernel makes the waiting (a
 // reader of an empty pipe, a writer of a full one) and the readiness
 // notifications; the ring only says what happened.
+//
+// Each pipe has a lock (Lock), for the kernel's calls on it that run
+// beside each other (its files lock held shared): a read or write of a
+// non-blocking end holds it while it looks at and moves the ring (head,
+// n, pages); epoll's look at its readiness reads n without it, a word. Its ends (readers,
+// writers) and its making and freeing change only with no such call
+// beside them (the files lock held exclusively). Holds are one copy of
+// at most PipeSize bytes: a waiter spins.
 
 // Pipe limits, as Linux's defaults.
 const (
@@ -17,6 +28,7 @@ const (
 
 type pipe struct {
 	used             bool
+	held             uint32 // the pipe's lock (Lock: spin.LockWord)
 	pages            [pipePages]uint64
 	head, n          int // ring start and bytes held
 	readers, writers int32
@@ -120,7 +132,9 @@ func (ps *Pipes) Read(m *Mem, i int, dst []byte) (int, Errno) {
 
 // Write moves bytes of src into pipe i: as many as fit, except that a
 // write of at most PipeBuf bytes goes in whole or not at all. EPIPE when
-// no reader is left; EAGAIN when nothing fits; ENOMEM when out of pages.
+// no reader is left; EAGAIN when nothing fits; ENOMEM when out of pages,
+// and, with nothing written, for a write that would take a page where m
+// may take none (NoPages): the ring's count moves only at the end.
 // Context: trap; does not allocate.
 func (ps *Pipes) Write(m *Mem, i int, src []byte) (int, Errno) {
 	p := &ps.p[i]
@@ -139,7 +153,7 @@ func (ps *Pipes) Write(m *Mem, i int, src []byte) (int, Errno) {
 		pos := (p.head + p.n + done) % PipeSize
 		if p.pages[pos/PageSize] == 0 {
 			if p.pages[pos/PageSize] = m.alloc(); p.pages[pos/PageSize] == 0 {
-				if done == 0 || len(src) <= PipeBuf { // atomic writes go in whole or not at all
+				if done == 0 || len(src) <= PipeBuf || m.Budget == NoPages { // atomic writes go in whole or not at all
 					return 0, unix.ENOMEM // as Linux's pipe_write; EAGAIN would never clear
 				}
 				k = done
@@ -153,6 +167,19 @@ func (ps *Pipes) Write(m *Mem, i int, src []byte) (int, Errno) {
 	p.n += k
 	return k, ok
 }
+
+// Lock takes pipe i (below MaxPipes) lock, spinning while another CPU
+// holds it. Context: trap, the kernel's files lock held; does not
+// allocate.
+func (ps *Pipes) Lock(i int) { spin.LockWord(&ps.p[i&(MaxPipes-1)].held) }
+
+// Unlock releases pipe i's lock (Lock). Context: trap; does not
+// allocate.
+func (ps *Pipes) Unlock(i int) { spin.UnlockWord(&ps.p[i&(MaxPipes-1)].held) }
+
+// The pipe numbers' mask in Lock and Unlock (no bounds check at their
+// callers): MaxPipes must be a power of two.
+var _ [0]struct{} = [MaxPipes & (MaxPipes - 1)]struct{}{}
 
 // HasRoom reports whether pipe i has room for PipeBuf more bytes (Linux's
 // pipe is not full). Context: any; does not allocate.

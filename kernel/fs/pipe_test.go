@@ -196,3 +196,87 @@ func TestPipeTableFull(t *testing.T) {
 	_, err := ps.New()
 	assert.Equal(t, ENFILE, err)
 }
+
+// TestPipeNoPages: a write that may take no page (NoPages) writes into
+// the pages the pipe has, and answers ENOMEM, having written nothing,
+// where it would take one, however much it could have written before:
+// the ring's count moves only at the end.
+func TestPipeNoPages(t *testing.T) {
+	ps, m := newPipes(t, 64)
+	i, _ := ps.New()
+	none := &Mem{Frames: m.Frames, Budget: NoPages}
+	n, err := ps.Write(none, i, []byte("x"))
+	assert.Equal(t, unix.ENOMEM, err, "a new pipe has no page")
+	assert.Zero(t, n)
+	assert.Zero(t, ps.Buffered(i))
+	_, err = ps.Write(m, i, []byte("hello"))
+	require.Equal(t, ok, err)
+	n, err = ps.Write(none, i, []byte(" world"))
+	require.Equal(t, ok, err, "into the page the pipe has")
+	assert.Equal(t, 6, n)
+	n, err = ps.Write(none, i, make([]byte, 2*PageSize))
+	assert.Equal(t, unix.ENOMEM, err, "a large write that would take the second page")
+	assert.Zero(t, n)
+	assert.Equal(t, 11, ps.Buffered(i), "and wrote nothing")
+	assert.Zero(t, none.Taken)
+	buf := make([]byte, 20)
+	n, _ = ps.Read(m, i, buf)
+	assert.Equal(t, "hello world", string(buf[:n]))
+
+	_, err = ps.Write(m, i, make([]byte, PipeSize))
+	require.Equal(t, ok, err)
+	_, err = ps.Read(m, i, make([]byte, 3*PageSize+100))
+	require.Equal(t, ok, err)
+	n, err = ps.Write(none, i, make([]byte, PipeSize))
+	require.Equal(t, ok, err, "every page taken: the write wraps around the ring onto pages it has")
+	assert.Equal(t, 3*PageSize+100, n)
+}
+
+// TestPipeLock: the pipe's lock keeps its holders apart, and pipes'
+// locks are their own. Run with -race.
+func TestPipeLock(t *testing.T) {
+	ps, m := newPipes(t, 64)
+	i, _ := ps.New()
+	j, _ := ps.New()
+	ps.Lock(j) // another pipe's lock held throughout
+	const writers, each = 4, 500
+	done := make(chan struct{})
+	for w := range writers {
+		go func() {
+			for k := 0; k < each; {
+				ps.Lock(i)
+				n, err := ps.Write(m, i, []byte{byte(w), byte(k)})
+				ps.Unlock(i)
+				if err == ok {
+					assert.Equal(t, 2, n)
+					k++
+				}
+			}
+			done <- struct{}{}
+		}()
+	}
+	next := make([]int, writers)
+	for got, left := 0, writers; got < writers*each || left > 0; {
+		select {
+		case <-done:
+			left--
+			continue
+		default:
+		}
+		b := make([]byte, 2)
+		ps.Lock(i)
+		n, err := ps.Read(m, i, b)
+		ps.Unlock(i)
+		if err != ok || n == 0 {
+			continue
+		}
+		require.Equal(t, 2, n, "a write of two bytes is read whole")
+		require.Equal(t, byte(next[b[0]]), b[1], "writer %d's records in order", b[0])
+		next[b[0]]++
+		got++
+	}
+	for w := range writers {
+		assert.Equal(t, each, next[w])
+	}
+	ps.Unlock(j)
+}

@@ -96,7 +96,14 @@ func NewDescFD(kind uint8, ino fs.Ino, flags int) int64 {
 // left, a writer's EPOLLOUT while the pipe has room and EPOLLERR once no
 // reader is left. (Linux gives a FIFO's reader EPOLLHUP only after a
 // writer has come and gone since the reader opened; here any time no
-// writer is open.) Context: trap; does not allocate.
+// writer is open.) Reads and writes of the pipe may move its ring
+// beside it (an epoll_wait that does not wait, under the files lock
+// held shared, fdcalls.EpollWaitNow): it reads the ring's count without
+// the pipe's lock, a word, as Linux's pipe_poll reads its ring's head
+// and tail, so some count it had an instant before (readiness is an
+// instant old by the time the program acts on it anyway); the ends
+// change only under the files lock held exclusively.
+// Context: trap, files lock held; does not allocate.
 func PipeReadiness(d *vfs.Desc) uint32 {
 	p := int(d.Pipe)
 	readers, writers := vfs.Pipes.Ends(p)

@@ -107,7 +107,8 @@ func kernelWrite(t sched.TID, out *fdtab.File, b []byte) int64 {
 	case fdtab.KindUnix:
 		return unixKernelWrite(t, out, b)
 	case fdtab.KindPipe:
-		return vfs.PipeWrite(t, int(vfs.DescOf(out).Pipe), out.Nonblock, b)
+		p := int(vfs.DescOf(out).Pipe)
+		return vfs.WaitPipeIf(t, p, vfs.PipeWriteNow(p, out.Nonblock, b, false))
 	case fdtab.KindFile:
 		d := vfs.DescOf(out)
 		m := vfs.Mem()

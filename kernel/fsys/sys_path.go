@@ -85,10 +85,11 @@ const needKernel int64 = -1<<32 - 2
 
 // RunAlone is OpenFile's, UnlinkFile's and MkdirFile's answer beside others (the
 // files lock held shared) for a call that must run alone
-// (fs.NeedsExclusive): it changed nothing a program can see, and
-// package kernel's fileTrap runs it again under the files lock held
+// (fs.NeedsExclusive), as vfs.PipeWriteNow's for a write that would
+// take a page: it changed nothing a program can see, and package
+// kernel's fileTrap runs it again under the files lock held
 // exclusively.
-const RunAlone int64 = -1<<32 - 3
+const RunAlone = vfs.RunAlone
 
 // kernelDevice names one of the kernel's device files, which opens
 // match by their exact path before the file system.

@@ -164,9 +164,16 @@ func TestCloseSharedBeside(t *testing.T) {
 			}
 		})
 	}
-	wg.Go(func() {
+	// Exclusive reclaims until the closes are done: the descriptions
+	// closed last wait for one, and the 1,200 closes outnumber the
+	// table's 1,024 descriptions (a fixed number of reclaims could all
+	// come first and leave the table full).
+	var closing atomic.Bool
+	closing.Store(true)
+	var reclaimer sync.WaitGroup
+	reclaimer.Go(func() {
 		c := &percpu.CPU{ID: cpus}
-		for range rounds / 10 {
+		for closing.Load() {
 			klock.Files.Lock(c)
 			Reclaim(false)
 			mu.Lock()
@@ -177,6 +184,8 @@ func TestCloseSharedBeside(t *testing.T) {
 		}
 	})
 	wg.Wait()
+	closing.Store(false)
+	reclaimer.Wait()
 	assert.Zero(t, reused.Load(), "opens took descriptions that waited for their end")
 	for cpu := range cpus {
 		assert.Equal(t, rounds, wins[cpu], "cpu %d: one close of each descriptor won", cpu)

@@ -1,10 +1,6 @@
 package vfs
 
-import (
-	"sync/atomic"
-
-	"github.com/gometal/gometal/kernel/cpu"
-)
+import "github.com/gometal/gometal/kernel/spin"
 
 // The offset lock of an open file description (issue 18). The calls that
 // only read the file layer, and the writes, hold the files lock shared (package kernel's fileTrap), several CPUs at once;
@@ -20,12 +16,8 @@ import (
 // or writes one call's bytes, waiting for no lock this CPU holds.
 // Context: trap, files lock held shared, interrupts off; does not
 // allocate.
-func (d *Desc) LockOffset() {
-	for !atomic.CompareAndSwapUint32(&d.offsetHeld, 0, 1) {
-		cpu.Pause()
-	}
-}
+func (d *Desc) LockOffset() { spin.LockWord(&d.offsetHeld) }
 
 // UnlockOffset releases d's offset lock (LockOffset).
 // Context: trap, files lock held shared; does not allocate.
-func (d *Desc) UnlockOffset() { atomic.StoreUint32(&d.offsetHeld, 0) }
+func (d *Desc) UnlockOffset() { spin.UnlockWord(&d.offsetHeld) }

@@ -50,7 +50,7 @@ type Desc struct {
 	Pipe   int32 // fdtab.KindPipe: the pipe
 	Reader bool  // fdtab.KindPipe: the read end (false for both ends of a FIFO opened O_RDWR: BothEnds)
 	// offsetHeld is 1 while a call that holds the files lock shared moves
-	// Off (LockOffset).
+	// Off (LockOffset: spin.LockWord).
 	offsetHeld uint32
 }
 
@@ -355,7 +355,12 @@ var (
 // PipeChanged records that pipe p's state changed: for the threads
 // waiting on it, if any may be (pipeWaited), and for the epoll instances
 // watching either end's descriptors (fdtab.Notify). Package kernel acts
-// on both records under both locks (socketEvents).
+// on both records under both locks (socketEvents). Calls on other pipes,
+// eventfds and files may run beside it (the files lock held shared): it
+// reads each descriptor's kind and description in one load (a close or
+// an open beside may change a file's), and bumps the sequence and adds
+// the records atomically. No thread starts waiting on p meanwhile:
+// that holds the files lock exclusively (WaitPipe).
 // Context: trap, files lock held; does not allocate.
 func PipeChanged(p int) {
 	if pipeWaited.Has(p) {
@@ -363,19 +368,19 @@ func PipeChanged(p int) {
 		PipeWakePending.Store(true)
 	}
 	for fd := range fdtab.Files {
-		if fdtab.Files[fd].Kind == fdtab.KindPipe && Descs[fdtab.Files[fd].Desc].Pipe == int32(p) {
-			fdtab.Files[fd].Seq++
+		if w, _ := fdtab.LoadFlags(fd); w.Kind() == fdtab.KindPipe && Descs[w.Desc()].Pipe == int32(p) {
+			atomic.AddUint64(&fdtab.Files[fd].Seq, 1)
 			fdtab.Notify(fd)
 		}
 	}
 }
 
-// PipeWrite moves b into pipe p, as much as fits, or makes t wait for
-// room (nonblock: EAGAIN instead); EPIPE once no reader is left. The
-// write(2) of a pipe and sendfile into one share it.
+// WaitPipeIf makes t wait until pipe p changes (WaitPipe) if r, the
+// answer of a read or write of it that does not wait (PipeWriteNow,
+// package fdcalls' pipeReadNow), is WouldBlock, and else returns r: the
+// read(2) and write(2) of a blocking pipe end, and sendfile into one.
 // Context: trap, kernel and files locks held; does not allocate.
-func PipeWrite(t sched.TID, p int, nonblock bool, b []byte) int64 {
-	r := PipeWriteNow(p, nonblock, b)
+func WaitPipeIf(t sched.TID, p int, r int64) int64 {
 	if r == WouldBlock {
 		return WaitPipe(t, p)
 	}
@@ -385,18 +390,39 @@ func PipeWrite(t sched.TID, p int, nonblock bool, b []byte) int64 {
 // WouldBlock is the answer of PipeWriteNow (and of the pipe reads and
 // the stream sockets' sends and receives built the same way) for a call
 // that must wait: the caller holds the kernel lock
-// and waits (WaitPipe), or, under the files lock alone, never asks (it
+// and waits (WaitPipeIf), or, under the files lock alone, never asks (it
 // serves only descriptors opened O_NONBLOCK).
 const WouldBlock = int64(-1) << 41
 
-// PipeWriteNow is PipeWrite without the wait: WouldBlock where PipeWrite
-// would make the thread wait, having changed nothing.
+// RunAlone is the answer of a call beside others (the files lock held
+// shared) that must run alone, having changed nothing a program can see:
+// PipeWriteNow's for a write that would take a page, fsys's opens',
+// mkdirs' and unlinks' (fsys.RunAlone). Package kernel's fileTrap runs
+// the call again under the files lock held exclusively.
+const RunAlone int64 = -1<<32 - 3
+
+// PipeWriteNow moves b into pipe p, as much as fits, without waiting:
+// WouldBlock where a write to a blocking end must wait for room (the
+// caller then waits: WaitPipeIf), having changed nothing; EAGAIN instead
+// for a non-blocking one; EPIPE once no reader is left. It holds the pipe's
+// lock (fs.Pipes.Lock): calls on the pipe may run beside it (shared: the
+// files lock held shared), where it may take no page (fs.NoPages: the
+// pages a call takes are charged after it, which only a call alone may
+// do) and answers RunAlone, having written nothing, for a write that
+// would take one. It stamps no time (ReadMem): a pipe has none.
 // Context: trap, files lock held; does not allocate.
-func PipeWriteNow(p int, nonblock bool, b []byte) int64 {
-	m := Mem()
+func PipeWriteNow(p int, nonblock bool, b []byte, shared bool) int64 {
+	m := ReadMem()
+	if shared {
+		m.Budget = fs.NoPages
+	}
+	Pipes.Lock(p)
 	put, e := Pipes.Write(&m, p, b)
+	Pipes.Unlock(p)
 	Done(&m)
 	switch {
+	case e == unix.ENOMEM && shared:
+		return RunAlone // a pipe takes each page once, at its first fill
 	case e == unix.EAGAIN && !nonblock:
 		return WouldBlock
 	case e != 0:

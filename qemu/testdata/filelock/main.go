@@ -17,8 +17,9 @@
 // kinds (statusFlags), what some thirty calls answer on an O_PATH
 // descriptor of a file and of a directory (pathOnlyCalls), then runs a pipe stage (pipeWork: round trips and
 // a bulk stream over os.Pipe, whose non-blocking reads and writes the
-// kernel serves under the files lock alone too) and prints what came
-// through, reads one file through one descriptor from several threads
+// kernel serves under the files lock held shared) and prints what came
+// through, has several threads add to one eventfd while one reads it
+// (eventfdWork) and prints the total the reads took, reads one file through one descriptor from several threads
 // at once (sharedReads), writes through one descriptor and with pwrite
 // into one file from several threads at once (sharedWrites), and opens,
 // reads and closes files from several threads at once (sharedOpens),
@@ -26,8 +27,9 @@
 // common one from several threads at once (sharedNames); the host run of
 // the same program must match all of it byte for byte. In the guest it
 // then prints /proc/gometal/sched between marker lines, for the test to
-// read the lock counts, and the file system's free inodes before and
-// after the shared-names stage.
+// read the lock counts, the file system's free inodes before and
+// after the shared-names stage, and the files lock's acquisitions during
+// the pipe stage.
 package main
 
 import (
@@ -39,6 +41,8 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -82,7 +86,11 @@ func main() {
 	fmt.Printf("filelock: futex side total %d\n", total)
 	fmt.Printf("filelock: status flags: %s\n", statusFlags())
 	fmt.Printf("filelock: O_PATH: %s\n", pathOnlyCalls())
-	fmt.Printf("filelock: pipes: %s\n", pipeWork())
+	excl0, shared0 := filesLockCounts()
+	pipes := pipeWork()
+	excl1, shared1 := filesLockCounts()
+	fmt.Printf("filelock: pipes: %s\n", pipes)
+	fmt.Printf("filelock: eventfd: %s\n", eventfdWork())
 	fmt.Printf("filelock: shared reads: %s\n", sharedReads(dir))
 	fmt.Printf("filelock: shared writes: %s\n", sharedWrites(dir))
 	fmt.Printf("filelock: shared opens: %s\n", sharedOpens(dir))
@@ -95,9 +103,32 @@ func main() {
 		fmt.Printf("filelock: sched\n%sfilelock: end\n", b)
 		fmt.Printf("filelock: free inodes %d %d\n", before.Ffree, after.Ffree)
 		fmt.Printf("filelock: names links %d\n", links)
+		fmt.Printf("filelock: pipe stage: files lock exclusive %d shared %d\n", excl1-excl0, shared1-shared0)
 		freeBefore, freeAfter := unlinkAlone(dir)
 		fmt.Printf("filelock: unlink alone: free inodes %d %d\n", freeBefore, freeAfter)
 	}
+}
+
+// filesLockCounts returns how many times the files lock has been taken
+// exclusively and shared so far: the acquisitions of
+// /proc/gometal/sched's files and files_shared lines (zeros where there
+// is no such file: on the host).
+func filesLockCounts() (exclusive, shared uint64) {
+	b, _ := os.ReadFile("/proc/gometal/sched")
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		n, _ := strconv.ParseUint(f[1], 10, 64)
+		switch f[0] {
+		case "files":
+			exclusive = n
+		case "files_shared":
+			shared = n
+		}
+	}
+	return exclusive, shared
 }
 
 // statusFlags opens a file, a directory, /dev/null, a path (O_PATH), a
@@ -263,6 +294,52 @@ func pipeWork() string {
 	}
 	check(r.Close())
 	return fmt.Sprintf("%d round trips, sum %d; %d bytes streamed, sha256 %x", pingPongs, sum, total, h.Sum(nil))
+}
+
+// eventfdWriters and eventfdWrites size the eventfd stage.
+const eventfdWriters, eventfdWrites = 4, 1000
+
+// eventfdWork has eventfdWriters threads add to one non-blocking eventfd
+// at once, writer w eventfdWrites times the value w+1, while this one
+// reads it, and says what the reads took in all: every count whole and
+// once, however the reads and writes met (the kernel serves them under
+// the files lock held shared, beside each other).
+func eventfdWork() string {
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	check(err)
+	var wg sync.WaitGroup
+	for w := range eventfdWriters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			var v [8]byte
+			binary.LittleEndian.PutUint64(v[:], uint64(w+1))
+			for range eventfdWrites {
+				_, err := unix.Write(efd, v[:])
+				check(err)
+			}
+		}()
+	}
+	want := uint64(eventfdWrites * eventfdWriters * (eventfdWriters + 1) / 2)
+	total := uint64(0)
+	var v [8]byte
+	for total < want {
+		n, err := unix.Read(efd, v[:])
+		if err == unix.EAGAIN {
+			runtime.Gosched()
+			continue
+		}
+		check(err)
+		if n != 8 {
+			check(fmt.Errorf("eventfd read of %d bytes", n))
+		}
+		total += binary.LittleEndian.Uint64(v[:])
+	}
+	wg.Wait()
+	_, err = unix.Read(efd, v[:])
+	check(unix.Close(efd))
+	return fmt.Sprintf("%d writes counted %d, then %v", eventfdWriters*eventfdWrites, total, err)
 }
 
 // fileWorker is thread n's part.

@@ -1,0 +1,32 @@
+package spin
+
+import (
+	"sync/atomic"
+
+	"github.com/gometal/gometal/kernel/cpu"
+)
+
+// Word locks: a spinlock of one uint32 word (0 free, 1 held) that records
+// no holder and keeps no statistics, for the lock of one object that
+// calls on several CPUs at once (the files lock held shared) take for one
+// call's copy or look: a pipe's ring (fs.Pipes.Lock), a description's
+// offset (vfs.Desc.LockOffset), an epoll instance's records. Its holder
+// waits for no other such lock and for no CPU, only, at most, for the
+// memory lock of a demand fault; a waiter spins. (Functions on a plain
+// word rather than a type with Lock and Unlock methods, so that the
+// structs holding one stay values go vet lets tests copy.)
+
+// LockWord takes the word lock at w, spinning while another CPU holds it.
+// Context: trap, interrupts off; does not allocate. Not inlined: one
+// copy for its callers (issue 16's budget).
+//
+//go:noinline
+func LockWord(w *uint32) {
+	for !atomic.CompareAndSwapUint32(w, 0, 1) {
+		cpu.Pause()
+	}
+}
+
+// UnlockWord releases the word lock at w (LockWord). Context: trap; does
+// not allocate.
+func UnlockWord(w *uint32) { atomic.StoreUint32(w, 0) }
