@@ -115,11 +115,12 @@ func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) i
 	return pipeWriteNow(f, d, a1, a2, shared)
 }
 
-// eventfdRead reads and resets eventfd f's counter, EAGAIN if it is zero.
-// Writes may add to it beside the read (the files lock held shared):
-// the counter is reset only if it still holds what was written to the
-// program, else the read starts again (fdtab.File.ResetCount), so no
-// count is lost or read twice.
+// eventfdRead reads and resets eventfd f's counter, or takes 1 off it
+// and reads 1 for an EFD_SEMAPHORE eventfd (f.Stream 1), as Linux's;
+// EAGAIN if it is zero. Writes and reads may change it beside this read
+// (the files lock held shared): the counter changes only if it still
+// holds what the read saw, else the read starts again
+// (fdtab.File.TakeCount), so no count is lost or read twice.
 // Context: trap, files lock held; does not allocate.
 func eventfdRead(f *fdtab.File, buf, n uintptr) int64 {
 	if n < 8 {
@@ -130,10 +131,14 @@ func eventfdRead(f *fdtab.File, buf, n uintptr) int64 {
 		if c == 0 {
 			return -abi.EAGAIN // the runtime's eventfd is non-blocking
 		}
-		if !vm.UserWrite64(buf, c) {
+		take := c
+		if f.Stream != 0 {
+			take = 1
+		}
+		if !vm.UserWrite64(buf, take) {
 			return -abi.EFAULT
 		}
-		if f.ResetCount(c) {
+		if f.TakeCount(c, take) {
 			return 8
 		}
 	}

@@ -78,6 +78,23 @@ func TestEventfdCounter(t *testing.T) {
 	assert.False(t, fdtab.NotifyPending.Load(), "a refused call records nothing")
 }
 
+// TestEventfdSemaphoreFlag: eventfd2 keeps EFD_SEMAPHORE (File.Stream
+// 1), whose reads take 1 at a time (eventfdRead; the boot test
+// TestFileLockBoot reads one against the host's), and the counter
+// starts at initval.
+func TestEventfdSemaphoreFlag(t *testing.T) {
+	saved := fdtab.Files
+	t.Cleanup(func() { fdtab.Files = saved })
+	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+	sem := SysEventfd(nil, sched.None, abi.SysArgs{3, unix.EFD_SEMAPHORE | unix.EFD_NONBLOCK})
+	plain := SysEventfd(nil, sched.None, abi.SysArgs{5, unix.EFD_NONBLOCK})
+	assert.Equal(t, uint8(1), fdtab.Files[sem].Stream)
+	assert.Equal(t, uint64(3), fdtab.Files[sem].Count)
+	assert.Zero(t, fdtab.Files[plain].Stream)
+	assert.Equal(t, uint64(5), fdtab.Files[plain].Count)
+	assert.Equal(t, int64(-abi.EINVAL), SysEventfd(nil, sched.None, abi.SysArgs{0, 0x1234}))
+}
+
 // resetNotify clears the descriptors' records for a test and after it.
 func resetNotify(t *testing.T) {
 	clearRecords := func() {

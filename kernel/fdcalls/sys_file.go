@@ -301,7 +301,8 @@ func setFileFlags(f *fdtab.File, arg uintptr) {
 }
 
 // SysEventfd is eventfd2(2): a new eventfd descriptor whose counter starts
-// at initval; other flags than EFD_CLOEXEC, EFD_NONBLOCK and EFD_SEMAPHORE
+// at initval, whose reads take 1 at a time with EFD_SEMAPHORE (File.Stream
+// 1); other flags than EFD_CLOEXEC, EFD_NONBLOCK and EFD_SEMAPHORE
 // get EINVAL. Context: trap, kernel lock held; does not allocate.
 func SysEventfd(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	initval, flags := uint64(uint32(a[0])), int(a[1])
@@ -313,6 +314,7 @@ func SysEventfd(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 		return -abi.EMFILE
 	}
 	fdtab.Files[fd].Count = initval
+	fdtab.Files[fd].Stream = uint8(flags & unix.EFD_SEMAPHORE)
 	return int64(fd)
 }
 

@@ -7,9 +7,10 @@ import "sync/atomic"
 // fdcalls' eventfdRead and eventfdWrite), so each change is one
 // compare-and-swap that fails if another came first, and the edge
 // sequence (File.Seq) moves by an atomic add. A read takes the whole
-// count in two steps around its copy to the program (Counted, then
-// ResetCount of what it copied), so a write between them is neither lost
-// nor read twice: the reset fails and the read starts again.
+// count (1 of an EFD_SEMAPHORE eventfd: File.Stream 1) in two steps
+// around its copy to the program (Counted, then TakeCount of what it
+// saw), so a write or another read between them is neither lost nor
+// counted twice: the take fails and the read starts again.
 
 // Counted returns eventfd f's counter. Context: trap, files lock held;
 // does not allocate.
@@ -32,12 +33,13 @@ func (f *File) AddCount(v uint64) bool {
 	}
 }
 
-// ResetCount sets eventfd f's counter to 0 and bumps its sequence if the
-// counter still holds c, what a read gave the program, and reports
-// whether it did; false if a write added meanwhile (the read then starts
+// TakeCount takes n (the whole count, or 1 for an EFD_SEMAPHORE
+// eventfd) off eventfd f's counter and bumps its sequence if the counter
+// still holds c, what a read saw, and reports whether it did; false if a
+// write added or another read took meanwhile (the read then starts
 // again). Context: trap, files lock held; does not allocate.
-func (f *File) ResetCount(c uint64) bool {
-	if !atomic.CompareAndSwapUint64(&f.Count, c, 0) {
+func (f *File) TakeCount(c, n uint64) bool {
+	if !atomic.CompareAndSwapUint64(&f.Count, c, c-n) {
 		return false
 	}
 	atomic.AddUint64(&f.Seq, 1)

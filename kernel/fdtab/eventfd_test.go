@@ -8,8 +8,8 @@ import (
 )
 
 // TestEventfdCountBeside: writers add to one eventfd's counter while
-// readers take it as eventfdRead does (Counted, the copy, ResetCount,
-// again if the reset fails), all at once, as calls under the files lock
+// readers take it as eventfdRead does (Counted, the copy, TakeCount,
+// again if the take fails), all at once, as calls under the files lock
 // held shared on several CPUs: the readers take every count once, and
 // the sequence moves once per change. Run with -race.
 func TestEventfdCountBeside(t *testing.T) {
@@ -39,7 +39,7 @@ func TestEventfdCountBeside(t *testing.T) {
 					return
 				default:
 				}
-				if c := f.Counted(); c != 0 && f.ResetCount(c) {
+				if c := f.Counted(); c != 0 && f.TakeCount(c, c) {
 					taken[r] += c
 					resets[r]++
 				}
@@ -59,8 +59,8 @@ func TestEventfdCountBeside(t *testing.T) {
 }
 
 // TestEventfdCountLimit: a write that would overflow the counter or
-// bring it to 2^64-1 changes nothing; a reset of a count that changed
-// meanwhile fails.
+// bring it to 2^64-1 changes nothing; a take of a count that changed
+// meanwhile fails; a semaphore's read takes 1.
 func TestEventfdCountLimit(t *testing.T) {
 	f := File{Count: 1<<64 - 3}
 	assert.True(t, f.AddCount(1))
@@ -68,8 +68,10 @@ func TestEventfdCountLimit(t *testing.T) {
 	assert.False(t, f.AddCount(10), "overflow")
 	assert.Equal(t, uint64(1<<64-2), f.Counted())
 	assert.Equal(t, uint64(1), f.Seq)
-	assert.False(t, f.ResetCount(5), "the count is not what the read copied")
-	assert.True(t, f.ResetCount(1<<64-2))
+	assert.False(t, f.TakeCount(5, 5), "the count is not what the read saw")
+	assert.True(t, f.TakeCount(1<<64-2, 1), "a semaphore's read")
+	assert.Equal(t, uint64(1<<64-3), f.Counted())
+	assert.True(t, f.TakeCount(1<<64-3, 1<<64-3))
 	assert.Zero(t, f.Counted())
-	assert.Equal(t, uint64(2), f.Seq)
+	assert.Equal(t, uint64(3), f.Seq)
 }

@@ -63,7 +63,7 @@ type File struct {
 	Cloexec  bool
 	Nonblock bool
 	Vector   uint8 // KindIRQ: its interrupt vector
-	Stream   uint8 // KindConsole: 0 stdin, 1 stdout, 2 stderr (its virtio console port)
+	Stream   uint8 // KindConsole: 0 stdin, 1 stdout, 2 stderr (its virtio console port); KindEventfd: 1 for EFD_SEMAPHORE
 }
 
 // Files is the descriptor table. It starts zero (in .bss, not 64 KiB of

@@ -339,7 +339,31 @@ func eventfdWork() string {
 	wg.Wait()
 	_, err = unix.Read(efd, v[:])
 	check(unix.Close(efd))
-	return fmt.Sprintf("%d writes counted %d, then %v", eventfdWriters*eventfdWrites, total, err)
+	return fmt.Sprintf("%d writes counted %d, then %v; semaphore: %s", eventfdWriters*eventfdWrites, total, err, semaphoreReads())
+}
+
+// semaphoreReads reads an EFD_SEMAPHORE eventfd that counts 3 until it
+// answers EAGAIN, adds 2 and reads once more, and says what each read
+// took: 1 at a time, as Linux's.
+func semaphoreReads() string {
+	efd, err := unix.Eventfd(3, unix.EFD_SEMAPHORE|unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	check(err)
+	var got []uint64
+	var v [8]byte
+	for {
+		if _, err = unix.Read(efd, v[:]); err != nil {
+			break
+		}
+		got = append(got, binary.LittleEndian.Uint64(v[:]))
+	}
+	binary.LittleEndian.PutUint64(v[:], 2)
+	_, err2 := unix.Write(efd, v[:])
+	check(err2)
+	_, err2 = unix.Read(efd, v[:])
+	check(err2)
+	got = append(got, binary.LittleEndian.Uint64(v[:]))
+	check(unix.Close(efd))
+	return fmt.Sprintf("%v, then %v", got, err)
 }
 
 // fileWorker is thread n's part.
