@@ -286,3 +286,47 @@ func TestMinMemory(t *testing.T) {
 	assert.Equal(t, uint64(9<<20), ProgramMemory(1))
 	assert.Equal(t, uint64(21<<19), ProgramMemory(4))
 }
+
+// TestVDSOTemplates: the vDSO's fixed parts, kept as constants
+// (vdsoHeaders, vdsoDynamic), hold what the layout's constants say,
+// built here field by field: the ELF header, a PT_LOAD of the page, a
+// PT_DYNAMIC of the dynamic section, and the dynamic entries (DT_STRSZ's
+// value 0, which BuildVDSO stores).
+func TestVDSOTemplates(t *testing.T) {
+	le := binary.LittleEndian
+	h := make([]byte, vdsoPhdrs+2*56)
+	copy(h, "\x7fELF")
+	h[4], h[5], h[6] = 2, 1, 1 // 64-bit, little endian, version 1
+	le.PutUint16(h[16:], 3)    // ET_DYN
+	le.PutUint16(h[18:], 62)   // EM_X86_64
+	le.PutUint32(h[20:], 1)
+	le.PutUint64(h[32:], vdsoPhdrs)
+	le.PutUint16(h[52:], 64) // e_ehsize
+	le.PutUint16(h[54:], 56) // e_phentsize
+	le.PutUint16(h[56:], 2)  // e_phnum
+	le.PutUint16(h[58:], 64) // e_shentsize
+	ph := h[vdsoPhdrs:]
+	le.PutUint32(ph[0:], 1) // PT_LOAD
+	le.PutUint32(ph[4:], 5) // R+X
+	le.PutUint64(ph[32:], VDSOSize)
+	le.PutUint64(ph[40:], VDSOSize)
+	le.PutUint64(ph[48:], VDSOSize)
+	ph = h[vdsoPhdrs+56:]
+	le.PutUint32(ph[0:], 2) // PT_DYNAMIC
+	le.PutUint32(ph[4:], 4) // R
+	le.PutUint64(ph[8:], vdsoDyn)
+	le.PutUint64(ph[16:], vdsoDyn)
+	le.PutUint64(ph[32:], 8*16)
+	le.PutUint64(ph[40:], 8*16)
+	assert.Equal(t, string(h), vdsoHeaders)
+
+	d := make([]byte, 8*16)
+	for i, e := range [...][2]uint64{
+		{4, vdsoHash}, {5, vdsoStrtab}, {6, vdsoSymtab}, {10, 0}, {11, 24},
+		{dtVersym, vdsoVersym}, {dtVerdef, vdsoVerdef}, {0, 0},
+	} {
+		le.PutUint64(d[16*i:], e[0])
+		le.PutUint64(d[16*i+8:], e[1])
+	}
+	assert.Equal(t, string(d), vdsoDynamic)
+}
