@@ -404,7 +404,7 @@ var syscallNotes = [...]string{
 	unix.SYS_SETITIMER:         "ITIMER_PROF; others EINVAL",
 	unix.SYS_KILL:              "pid 1, 0 or -1 (the program itself); others ESRCH",
 	unix.SYS_EPOLL_PWAIT:       "the signal mask argument is ignored",
-	unix.SYS_EVENTFD2:          "a read of an empty eventfd opened without EFD_NONBLOCK answers EAGAIN instead of waiting; dup refuses an eventfd (EINVAL)",
+	unix.SYS_EVENTFD2:          "on an eventfd opened without EFD_NONBLOCK, a read of an empty counter and a write that would overflow it answer EAGAIN instead of waiting; dup refuses an eventfd (EINVAL)",
 	unix.SYS_SOCKET:            "AF_INET and AF_INET6 TCP, UDP and raw IP sockets (dual-stack AF_INET6 with IPv4-mapped addresses unless IPV6_V6ONLY; IPPROTO_MPTCP EPROTONOSUPPORT, as a kernel without MPTCP), AF_UNIX stream, datagram and seqpacket sockets, AF_NETLINK NETLINK_ROUTE (link and address dumps); other families EAFNOSUPPORT",
 	unix.SYS_SOCKETPAIR:        "AF_UNIX (served by the Unix-domain socket code); AF_INET EOPNOTSUPP, others EAFNOSUPPORT",
 	unix.SYS_SETSOCKOPT:        "the options the standard library sets; others ENOPROTOOPT",

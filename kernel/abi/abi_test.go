@@ -203,7 +203,7 @@ func TestVDSOParses(t *testing.T) {
 	}
 	require.True(t, foundLoad)
 	require.NotZero(t, dyn)
-	var strtab, symtab, hash, verdef, versym uint64
+	var strtab, symtab, hash, verdef, versym, strsz uint64
 	for off := dyn; ; off += 16 {
 		tag, val := le.Uint64(b[off:]), le.Uint64(b[off+8:])
 		if tag == 0 {
@@ -211,6 +211,8 @@ func TestVDSOParses(t *testing.T) {
 		}
 		p := loadOffset + val - uint64(base) // back to a page offset
 		switch tag {
+		case 10:
+			strsz = val // DT_STRSZ, BuildVDSO's one value in the dynamic section's constant
 		case 4:
 			hash = p
 		case 5:
@@ -223,6 +225,9 @@ func TestVDSOParses(t *testing.T) {
 			versym = p
 		}
 	}
+	// The string table: a NUL, the soname, the version and the names,
+	// each with its NUL.
+	assert.Equal(t, uint64(1+len(vdsoSoname)+1+len(vdsoVersion)+1+len(syms[0].Name)+1+len(syms[1].Name)+1), strsz, "DT_STRSZ")
 	// The version the runtime wants, LINUX_2.6, is definition index 2.
 	require.NotZero(t, verdef)
 	require.NotZero(t, versym)
