@@ -268,8 +268,8 @@ func fileUnlinkat(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // truncation, say) answers fsys.RunAlone having changed nothing, and
 // fileTrap runs it again under the lock held exclusively; an open that
 // must wait for the kernel lock (a FIFO) answers notFileCall. So do
-// epoll_wait and epoll_pwait (fdcalls.EpollWaitNow: the instance's own
-// lock keeps two apart; what they read changes only under the files lock
+// epoll_wait, epoll_pwait and epoll_ctl (fdcalls.EpollWaitNow,
+// fdcalls.EpollCtl: the interest lists' own lock keeps two apart; what they read changes only under the files lock
 // held exclusively, but for the eventfds' counters, read atomically, and
 // the pipes' ring counts, a word each, read without the pipe's lock as
 // Linux's pipe_poll reads them: fsys.PipeReadiness).
@@ -279,7 +279,7 @@ func fileCallShared(i int, nr uint64, a *sysArgs) bool {
 		return !vfs.ClosesPending() // else alone, which ends them first (vfs.Reclaim): the counts are those of a call alone
 	}
 	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_MKDIRAT || nr == unix.SYS_UNLINKAT && int32(a[2]) == 0 ||
-		nr == unix.SYS_EPOLL_WAIT || nr == unix.SYS_EPOLL_PWAIT
+		nr == unix.SYS_EPOLL_WAIT || nr == unix.SYS_EPOLL_PWAIT || nr == unix.SYS_EPOLL_CTL
 }
 
 // fileNewfstatat and fileStatx are the stat calls under the files lock
@@ -387,8 +387,8 @@ const (
 // do nothing, the reads and writes of eventfds (by compare-and-swap of
 // the counter) and of non-blocking pipe ends (under the pipe's lock:
 // fdcalls.StreamShared; a pipe write that would take a page answers
-// fsys.RunAlone), epoll_wait and epoll_pwait that do not wait (under the
-// instance's lock), every mkdirat and an unlinkat of a file (fileCallShared): a create, a mkdir or an unlink changes its
+// fsys.RunAlone), epoll_wait and epoll_pwait that do not wait and
+// epoll_ctl (under the interest lists' lock), every mkdirat and an unlinkat of a file (fileCallShared): a create, a mkdir or an unlink changes its
 // directory under the directory's data lock, which lookups take too,
 // and answers fsys.RunAlone, having changed nothing, where only a call
 // alone may go on (a truncation, say), which this function then runs

@@ -46,10 +46,6 @@ type epollEntry struct {
 
 type epollInstance struct {
 	used bool
-	// held is 1 while a wait that does not wait collects its events
-	// (EpollWaitNow): such waits run beside each other (the files lock
-	// held shared), and collect moves the entries' records.
-	held uint32 // spin.LockWord
 	// hi bounds the used entries: entries[hi:] are all unused, so the
 	// loops over an interest list stop there instead of at
 	// maxEpollEntries (EpollCtl fills the first free slot).
@@ -59,6 +55,21 @@ type epollInstance struct {
 }
 
 var epolls [maxEpolls]epollInstance
+
+// epollHeld is the word lock (spin.LockWord) of the interest lists and
+// their records under the files lock held shared: an epoll_ctl
+// (EpollCtl) and a wait that does not wait (EpollWaitNow), which run
+// beside each other and beside other file calls, hold it while they
+// change or collect a list (the entries, hi, the entries' last reports,
+// epollWatch). One for all instances: the Go runtime makes one, and a
+// descriptor's epollWatch byte holds every instance's bit. Everything
+// else that changes them (an instance's or a descriptor's close, a
+// blocking wait, the kernel lock's wakes) holds the files lock
+// exclusively. The look at epollWatch of the records' check
+// (RecordsNeedKernel) reads a byte beside it without the lock: it finds
+// the bits before or after an epoll_ctl's change, and an epoll_ctl that
+// adds an entry records the descriptor after, for its own check.
+var epollHeld uint32
 
 // epollWatch has, for each descriptor, bit i set when epoll instance i
 // has a used entry for it: epollNotify, epollForgetFD and EpollCtl
@@ -154,8 +165,8 @@ func SysEpollCreate(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	return -abi.EMFILE
 }
 
-// EpollCtl is epoll_ctl(2), under the files lock alone (package
-// kernel's fileTrap serves every epoll_ctl there): an entry added or
+// EpollCtl is epoll_ctl(2), under the files lock held shared and
+// epollHeld (package kernel's fileTrap serves every epoll_ctl there): an entry added or
 // changed, whose events may be ready now, is recorded (fdtab.Notify) for
 // a thread waiting in that instance, which the kernel lock's path then
 // wakes (RecordsNeedKernel tells fileTrap so; socketEvents,
@@ -163,7 +174,9 @@ func SysEpollCreate(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 // Context: trap, files lock held; does not allocate.
 func EpollCtl(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	epfd, op, fd, ev := int(a[0]), int(a[1]), int(a[2]), a[3]
+	spin.LockWord(&epollHeld)
 	r, changed := epollCtl(epfd, op, fd, ev)
+	spin.UnlockWord(&epollHeld)
 	if changed {
 		fdtab.Notify(fd)
 	}
@@ -399,10 +412,9 @@ func EpollWaitNow(epfd int, events uintptr, max, timeoutMs int) (int64, bool) {
 	if ef.Kind != fdtab.KindEpoll {
 		return -abi.EINVAL, true
 	}
-	ep := &epolls[ef.Epoll]
-	spin.LockWord(&ep.held)
-	n := collect(ep, events, max)
-	spin.UnlockWord(&ep.held)
+	spin.LockWord(&epollHeld)
+	n := collect(&epolls[ef.Epoll], events, max)
+	spin.UnlockWord(&epollHeld)
 	return n, n != 0 || timeoutMs == 0
 }
 

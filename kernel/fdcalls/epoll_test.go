@@ -2,6 +2,7 @@ package fdcalls
 
 import (
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/abi"
@@ -192,4 +193,41 @@ func TestEpollCtlRefusedUnlocked(t *testing.T) {
 	assert.Equal(t, int64(-abi.EPERM), r, "a file under a descriptor that is no epoll instance: EPERM before EINVAL, as Linux")
 	r, _ = epollCtl(3, del, 3, 0)
 	assert.Equal(t, int64(-abi.EINVAL), r, "an instance with itself")
+}
+
+// TestEpollCtlBeside: epoll_ctl calls on one instance at once, as under
+// the files lock held shared on several CPUs (the interest lists' lock,
+// epollHeld, keeps them apart): deletes of different descriptors from
+// goroutines of their own leave the list, its bound (hi) and the watcher
+// bits as a scan says, every entry gone. (A delete reads no event from
+// the program's memory, which the host does not map: adds and
+// modifications run in the boot tests.) Run with -race.
+func TestEpollCtlBeside(t *testing.T) {
+	resetEpolls(t)
+	saved := fdtab.Files
+	t.Cleanup(func() { fdtab.Files = saved })
+	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+	const epfd, first, callers, each = 3, 10, 4, 50
+	fdtab.Files[epfd] = fdtab.File{Kind: fdtab.KindEpoll, Epoll: 1}
+	epolls[1].used = true
+	for fd := first; fd < first+callers*each; fd++ {
+		fdtab.Files[fd] = fdtab.File{Kind: fdtab.KindEventfd}
+		require.GreaterOrEqual(t, addEntry(1, epollEntry{fd: int32(fd), events: unix.EPOLLIN, used: true}), 0)
+	}
+	var wg sync.WaitGroup
+	for c := range callers {
+		wg.Go(func() {
+			for k := range each {
+				fd := first + k*callers + c // interleaved: every caller's deletes move hi
+				if r := EpollCtl(nil, sched.None, abi.SysArgs{epfd, unix.EPOLL_CTL_DEL, uintptr(fd)}); r != 0 {
+					t.Errorf("delete of fd %d: %d", fd, r)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	checkEpollIndex(t, 0)
+	assert.Zero(t, epolls[1].hi, "every entry deleted")
+	assert.Equal(t, int64(-abi.ENOENT), EpollCtl(nil, sched.None, abi.SysArgs{epfd, unix.EPOLL_CTL_DEL, first}))
 }

@@ -10,7 +10,7 @@ import (
 // no holder and keeps no statistics, for the lock of one object that
 // calls on several CPUs at once (the files lock held shared) take for one
 // call's copy or look: a pipe's ring (fs.Pipes.Lock), a description's
-// offset (vfs.Desc.LockOffset), an epoll instance's records. Its holder
+// offset (vfs.Desc.LockOffset), the epoll interest lists. Its holder
 // waits for no other such lock and for no CPU, only, at most, for the
 // memory lock of a demand fault; a waiter spins. (Functions on a plain
 // word rather than a type with Lock and Unlock methods, so that the
