@@ -101,7 +101,7 @@ func TestFileLockBoot(t *testing.T) {
 	// epoll_ctl and close, and the first write into each pipe page
 	// (vfs.PipeWriteNow). Before, each round trip held it exclusively
 	// eight or nine times (8,532-8,625 in all); now about 0.2 times
-	// (172-221), the ping-pong goroutines mostly found by a spinning P's
+	// (172-287), the ping-pong goroutines mostly found by a spinning P's
 	// netpoll rather than woken from a wait. Were every read to park in a
 	// wait and be woken, a round trip would hold it exclusively about
 	// four times: the bound below leaves room for that.

@@ -11,8 +11,8 @@ package fdtab
 import (
 	"sync/atomic"
 
-	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -109,9 +109,7 @@ func Alloc(kind uint8, flags int) int { return AllocDesc(kind, flags, 0) }
 //
 //go:noinline
 func AllocDesc(kind uint8, flags int, desc int32) int {
-	for !allocHeld.CompareAndSwap(0, 1) {
-		cpu.Pause()
-	}
+	spin.LockWord(&allocHeld)
 	got := -1
 	for fd := range int(min(uint64(MaxFDs), NofileLimit)) {
 		if f := &Files[fd]; FlagWord(flagWord(f).Load()).Kind() == KindFree {
@@ -126,17 +124,18 @@ func AllocDesc(kind uint8, flags int, desc int32) int {
 			break
 		}
 	}
-	allocHeld.Store(0)
+	spin.UnlockWord(&allocHeld)
 	return got
 }
 
-// allocHeld is 1 while AllocDesc looks for and fills a free descriptor.
+// allocHeld is 1 while AllocDesc looks for and fills a free descriptor
+// (a word lock: spin.LockWord).
 // Only opens under the files lock held shared take it beside each
 // other; a close beside them frees a descriptor with one swap of its
 // word, which AllocDesc reads atomically (kernel/vfs's CloseShared);
 // every other change of the table holds the files lock exclusively,
 // with no open beside it.
-var allocHeld atomic.Uint32
+var allocHeld uint32
 
 // Install makes descriptor fd f: every field but the flag word first,
 // then the word (Desc, Kind and the flags) in one store, so that a flag

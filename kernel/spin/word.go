@@ -10,14 +10,17 @@ import (
 // no holder and keeps no statistics, for the lock of one object that
 // calls on several CPUs at once (the files lock held shared) take for one
 // call's copy or look: a pipe's ring (fs.Pipes.Lock), a description's
-// offset (vfs.Desc.LockOffset), the epoll interest lists. Its holder
-// waits for no other such lock and for no CPU, only, at most, for the
-// memory lock of a demand fault; a waiter spins. (Functions on a plain
-// word rather than a type with Lock and Unlock methods, so that the
-// structs holding one stay values go vet lets tests copy.)
+// offset (vfs.Desc.LockOffset), the epoll interest lists and the
+// descriptor claims (fdtab.AllocDesc). Its holder waits for no other
+// such lock and for no CPU, only, at most, for the memory lock of a
+// demand fault; a waiter spins. (Functions on a plain word rather than a
+// type with Lock and Unlock methods, so that the structs holding one
+// stay values go vet lets tests copy. Stats' record lock keeps a loop of
+// its own: a call there made Stats.Counts too large to inline, 128 bytes
+// of code more.)
 
 // LockWord takes the word lock at w, spinning while another CPU holds it.
-// Context: trap, interrupts off; does not allocate. Not inlined: one
+// Context: trap or boot, interrupts off; does not allocate. Not inlined: one
 // copy for its callers (issue 16's budget).
 //
 //go:noinline
