@@ -127,8 +127,8 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_OPENAT, fileOpenat},
 	{unix.SYS_MKDIRAT, fileMkdirat},
 	{unix.SYS_UNLINKAT, fileUnlinkat},
-	{unix.SYS_RENAMEAT, doRenameat},
-	{unix.SYS_RENAMEAT2, doRenameat2},
+	{unix.SYS_RENAMEAT, fileRenameat},
+	{unix.SYS_RENAMEAT2, fileRenameat2},
 	{unix.SYS_FTRUNCATE, fdcalls.SysFtruncate},
 	{unix.SYS_TRUNCATE, fsys.SysTruncate},
 	{unix.SYS_FALLOCATE, fdcalls.SysFallocate},
@@ -258,13 +258,31 @@ func fileUnlinkat(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.UnlinkFile(int(int32(a[0])), a[1], int(int32(a[2])), !klock.Files.HeldBy(c))
 }
 
+// fileRenameat is renameat(2) under the files lock, held exclusively
+// (on the locked path too: the system call table's entry) or shared
+// (fileCallShared), as fileRenameat2 serves renameat2(2) with no flags.
+// Context: trap, files lock held (on the locked path the kernel lock too).
+func fileRenameat(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	a[4] = 0
+	return fileRenameat2(c, t, a)
+}
+
+// fileRenameat2 is renameat2(2) under the files lock, held exclusively
+// or shared (fsys.RenameFile, which answers fsys.RunAlone where a rename
+// beside others must run alone).
+// Context: trap, files lock held (on the locked path the kernel lock too).
+func fileRenameat2(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fsys.RenameFile(int(int32(a[0])), a[1], int(int32(a[2])), a[3], uint32(a[4]), !klock.Files.HeldBy(c))
+}
+
 // fileCallShared reports whether fileCalls' entry i, call nr with the
 // arguments a, holds the files lock shared: the first readOnlyFileCalls
 // (they only read; statfs and fstatfs only while no close beside others
 // waits for its end, so that the free inodes and blocks they count are
 // a call alone's but for the orphans, which calls beside may hold),
-// every openat and mkdirat, and an
-// unlinkat without AT_REMOVEDIR (fsys.OpenFile, fsys.MkdirFile, fsys.UnlinkFile). One that must run alone (a
+// every openat, mkdirat, renameat and renameat2, and an
+// unlinkat without AT_REMOVEDIR (fsys.OpenFile, fsys.MkdirFile,
+// fsys.RenameFile, fsys.UnlinkFile). One that must run alone (a
 // truncation, say) answers fsys.RunAlone having changed nothing, and
 // fileTrap runs it again under the lock held exclusively; an open that
 // must wait for the kernel lock (a FIFO) answers notFileCall. So do
@@ -279,6 +297,7 @@ func fileCallShared(i int, nr uint64, a *sysArgs) bool {
 		return !vfs.ClosesPending() // else alone, which ends them first (vfs.Reclaim): the counts are those of a call alone
 	}
 	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_MKDIRAT || nr == unix.SYS_UNLINKAT && int32(a[2]) == 0 ||
+		nr == unix.SYS_RENAMEAT || nr == unix.SYS_RENAMEAT2 ||
 		nr == unix.SYS_EPOLL_WAIT || nr == unix.SYS_EPOLL_PWAIT || nr == unix.SYS_EPOLL_CTL
 }
 

@@ -108,7 +108,12 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	assert.True(t, fileCallShared(unlinkat, unix.SYS_UNLINKAT, &sysArgs{0, 0, 0}), "unlink")
 	assert.False(t, fileCallShared(unlinkat, unix.SYS_UNLINKAT, &sysArgs{0, 0, unix.AT_REMOVEDIR}), "rmdir changes a directory's parent")
 	assert.True(t, fileCallShared(fileCallIndex(unix.SYS_MKDIRAT), unix.SYS_MKDIRAT, &sysArgs{}), "mkdir")
-	for _, nr := range []uint64{unix.SYS_RENAMEAT2, unix.SYS_LINKAT, unix.SYS_SYMLINKAT, unix.SYS_TRUNCATE, unix.SYS_FCHMODAT,
+	// Every renameat and renameat2 holds it shared: one that must run
+	// alone (a directory's, an exchange) answers fsys.RunAlone.
+	for _, nr := range []uint64{unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2} {
+		assert.True(t, fileCallShared(fileCallIndex(nr), nr, &sysArgs{}), "call %d", nr)
+	}
+	for _, nr := range []uint64{unix.SYS_LINKAT, unix.SYS_SYMLINKAT, unix.SYS_TRUNCATE, unix.SYS_FCHMODAT,
 		unix.SYS_FCNTL} {
 		assert.False(t, fileCallShared(fileCallIndex(nr), nr, &sysArgs{}), "call %d changes the file layer alone", nr)
 	}

@@ -40,7 +40,7 @@ func writeNaps(w kfiles.Writer) {
 	for i := range threadtab.Sched.Threads {
 		t := &threadtab.Sched.Threads[i]
 		if t.State != sched.Free && t.Naps != 0 {
-			w.U(uint64(i + 1)).S(" ").U(uint64(t.Naps)).S(" ").U(uint64(t.NapNs / 1e3)).S("\n")
+			w.Fields(uint64(i+1), uint64(t.Naps)).U(uint64(t.NapNs / 1e3)).S("\n")
 		}
 	}
 }
@@ -57,9 +57,8 @@ func writeSchedView(w kfiles.Writer) {
 	for i := 0; i < percpu.NOnline; i++ {
 		c := &percpu.CPUs[i]
 		idleNs := c.IdleAt(now)
-		w.U(uint64(i)).S(" ").U(uint64(max(up-idleNs, 0) / 1e6)).S(" ").U(uint64(idleNs / 1e6)).S(" ")
-		w.U(c.IRQs).S(" ").U(c.Spurious).S(" ").U(c.Halts).S(" ").U(uint64(threadtab.Sched.CPUs[i].RunQ.Len())).S(" ")
-		w.U(c.SlicesRequested).S(" ").U(c.SlicesTaken).S(" ")
+		w.Fields(uint64(i), uint64(max(up-idleNs, 0)/1e6), uint64(idleNs/1e6), c.IRQs, c.Spurious, c.Halts,
+			uint64(threadtab.Sched.CPUs[i].RunQ.Len()), c.SlicesRequested, c.SlicesTaken)
 		if cur := threadtab.Sched.CPUs[i].Cur; cur == noThread {
 			w.S("-\n")
 		} else {
@@ -72,7 +71,7 @@ func writeSchedView(w kfiles.Writer) {
 		if t.State == sched.Free {
 			continue
 		}
-		w.U(uint64(i + 1)).S(" ").S(threadtab.StateNames[t.State]).S(" ").U(uint64(t.CPU)).S(" ").U(uint64(t.CPUTime / 1e6)).S("\n")
+		w.Fields(uint64(i + 1)).S(threadtab.StateNames[t.State]).S(" ").Fields(uint64(t.CPU)).U(uint64(t.CPUTime / 1e6)).S("\n")
 	}
 	writeNaps(w)
 	// The scheduler's own count, which the deadlock detector trusts: it

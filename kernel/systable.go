@@ -106,8 +106,8 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_MKDIRAT:    fileMkdirat,
 	unix.SYS_MKNODAT:    fsys.SysMknodat,
 	unix.SYS_UNLINKAT:   fileUnlinkat,
-	unix.SYS_RENAMEAT:   doRenameat,
-	unix.SYS_RENAMEAT2:  doRenameat2,
+	unix.SYS_RENAMEAT:   fileRenameat,
+	unix.SYS_RENAMEAT2:  fileRenameat2,
 	unix.SYS_LINKAT:     fsys.SysLinkat,
 	unix.SYS_SYMLINKAT:  fsys.SysSymlinkat,
 	unix.SYS_FCHMODAT:   doFchmodat,
@@ -481,16 +481,6 @@ func doFaccessat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // doFaccessat2 serves faccessat2(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFaccessat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFaccessat(int(int32(a[0])), a[1], int(int32(a[2])), int(int32(a[3])))
-}
-
-// doRenameat serves renameat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doRenameat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysRenameat2(int(int32(a[0])), a[1], int(int32(a[2])), a[3], 0)
-}
-
-// doRenameat2 serves renameat2(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doRenameat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysRenameat2(int(int32(a[0])), a[1], int(int32(a[2])), a[3], uint32(a[4]))
 }
 
 // doFchmodat serves fchmodat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).

@@ -45,8 +45,11 @@ import (
 // stage's, and the creates of the shared-names stage, where threads make
 // and remove files in directories of their own and contend for names of
 // one common directory with O_EXCL) and the unlinks of files held it
-// shared, the others exclusively; and every file the shared-names stage
-// made must be freed by its end (the free inodes after it).
+// shared, the others exclusively; every file the shared-names stage
+// made must be freed by its end (the free inodes after it); and the
+// renames stage's renames of files between directories, 4 threads at
+// once, must hold it shared, and the files its replaces unlinked be
+// freed by its end.
 func TestFileLockBoot(t *testing.T) {
 	dir := t.TempDir()
 	root := mustRoot(t)
@@ -105,15 +108,27 @@ func TestFileLockBoot(t *testing.T) {
 	// netpoll rather than woken from a wait. Were every read to park in a
 	// wait and be woken, a round trip would hold it exclusively about
 	// four times: the bound below leaves room for that.
-	_, pipeLine, ok := strings.Cut(tail, "filelock: pipe stage: ")
-	require.True(t, ok, "no pipe-stage line after the end marker:\n%s", tail)
-	var pipeExclusive, pipeShared uint64
-	_, err = fmt.Sscanf(pipeLine, "files lock exclusive %d shared %d\n", &pipeExclusive, &pipeShared)
-	require.NoError(t, err, "%q", pipeLine)
-	t.Logf("pipe stage: files lock exclusive %d, shared %d", pipeExclusive, pipeShared)
+	pipeExclusive, pipeShared := stageHolds(t, tail, "pipe stage")
 	const pingPongs = 1000
 	assert.GreaterOrEqual(t, pipeShared, uint64(4*pingPongs), "the pipes' reads and writes held the files lock shared")
 	assert.Less(t, pipeExclusive, uint64(5*pingPongs), "the pipe stage held the files lock exclusively only for waits, wakes and the pipes' making")
+	// The renames stage's loop, 3,072 renames of regular files from 4
+	// threads (fileCallShared, fs.FS.Rename): each holds the files lock
+	// shared, beside the others, under its two directories' data locks.
+	// Were they to run alone, each would hold it exclusively. Its other
+	// holds: the reads of /proc/gometal/sched around it, and every 16
+	// rounds each thread's read back (openat, pread64, close).
+	renameExclusive, renameShared := stageHolds(t, tail, "renames stage")
+	const renames = 4 * 3 * 256
+	assert.GreaterOrEqual(t, renameShared, uint64(renames), "the renames held the files lock shared")
+	assert.Less(t, renameExclusive, uint64(renames/8), "the renames held the files lock exclusively")
+	// The files the replaces took the last link of went by the stage's
+	// end, with its directories.
+	_, renamesFree, ok := strings.Cut(tail, "filelock: renames free inodes ")
+	require.True(t, ok, "no renames free-inode line after the end marker:\n%s", tail)
+	_, err = fmt.Sscanf(renamesFree, "%d %d\n", &before, &after)
+	require.NoError(t, err, "%q", renamesFree)
+	assert.Equal(t, before, after, "free inodes before and after the renames stage")
 	// An unlink that runs alone frees the file at its end (vfs.Reclaim
 	// at the end of a shared hold alone), not at the next exclusive
 	// hold: statfs holds the files lock shared there (no close waits).
@@ -168,8 +183,9 @@ func TestFileLockBoot(t *testing.T) {
 	// least; a write that takes a pipe's page runs again alone,
 	// vfs.PipeWriteNow, but its shared try counts too). The
 	// others hold it exclusively: every 16
-	// rounds the renameat and the unlinkat of the directory
-	// (AT_REMOVEDIR; symlinkat takes both locks).
+	// rounds the renameat of the directory (which tries it shared first
+	// and runs again alone, fsys.RunAlone) and the unlinkat of the
+	// directory (AT_REMOVEDIR; symlinkat takes both locks).
 	const stageReads, stageWrites, stageOpens, stageNames = 16384 / 8, 5 * 16384 / 8, 2 * 4 * 64 * 8, 4*256*6 + 4*16
 	sh, ok := rows["files_shared"]
 	require.True(t, ok, "no files_shared line in /proc/gometal/sched:\n%s", text)
@@ -204,4 +220,17 @@ func TestFileLockBoot(t *testing.T) {
 	assert.Less(t, calls["unlinkat"], uint64(8), "the unlinks were served under the files lock held shared")
 	assert.Positive(t, calls["epoll_create1"], "the netpoller's epoll instance (made under both locks)")
 	assert.Zero(t, calls["epoll_ctl"], "epoll_ctl took the kernel lock")
+}
+
+// stageHolds returns the files lock's exclusive and shared holds over a
+// stage of qemu/testdata/filelock, from its line "filelock: STAGE: files
+// lock exclusive N shared M" in tail.
+func stageHolds(t *testing.T, tail, stage string) (exclusive, shared uint64) {
+	t.Helper()
+	_, line, ok := strings.Cut(tail, "filelock: "+stage+": ")
+	require.True(t, ok, "no %s line after the end marker:\n%s", stage, tail)
+	_, err := fmt.Sscanf(line, "files lock exclusive %d shared %d\n", &exclusive, &shared)
+	require.NoError(t, err, "%q", line)
+	t.Logf("%s: files lock exclusive %d, shared %d", stage, exclusive, shared)
+	return exclusive, shared
 }

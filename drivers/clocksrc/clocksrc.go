@@ -28,6 +28,11 @@ const (
 )
 
 // String names s for the log. Context: any; returns constant strings.
+//
+// Not inlined: one copy is smaller than its inlined ones (issue 16's
+// image budget).
+//
+//go:noinline
 func (s Source) String() string {
 	switch s {
 	case CPUID15:

@@ -368,6 +368,11 @@ func Calibrate(entryTSC uint64) bool {
 // ran out (one-shot: it stops at 0), did not move, or the window is under
 // a millisecond or over 10 s (a count that may have wrapped).
 // Context: boot; does not allocate.
+//
+// Not inlined: one copy is smaller than its inlined ones (issue 16's
+// image budget).
+//
+//go:noinline
 func lapicRate(l0, l1 uint32, tscTicks uint64) uint64 {
 	if l1 == 0 || l1 >= l0 || tscTicks < tscHz/1000 || tscTicks > 10*tscHz {
 		return 0

@@ -144,6 +144,11 @@ func ttyErase() {
 
 // ttyEcho echoes one byte on the stdout port, if the program's stdout is
 // there. Context: trap; does not allocate.
+//
+// Not inlined: one copy is smaller than its inlined ones (issue 16's
+// image budget).
+//
+//go:noinline
 func ttyEcho(c byte) {
 	if vconOn[vconPortStdout] {
 		vconEcho(c)

@@ -20,11 +20,14 @@ import (
 // lookup, ReadDir's caller, PathOf) holds it shared, so the lookups of
 // one directory by every CPU (the root's, /tmp's) do not queue behind
 // each other. An unlink drops the file's link count under the file's
-// own lock, inside the directory's (the one order: a directory, then a
-// file in it). On a free inode the lock is newInode's claim. Everything
-// else that changes those fields (truncation, fallocate, a mapping, a
-// file's release, the other namespace calls, and writes under the
-// files lock held exclusively) runs with no call beside it. Holds are
+// own lock, inside the directory's, and a rename beside others holds
+// its two directories' locks, taken in the order of their inode
+// numbers, then a file's (the one order: directories by number, then a
+// file in them, one at a time). On a free inode the lock is newInode's
+// claim. Everything else that changes those fields (truncation,
+// fallocate, a mapping, a file's release, the other namespace calls,
+// and writes under the files lock held exclusively) runs with no call
+// beside it. Holds are
 // short (one call's copy or lookup): a waiter spins.
 
 // dataWriter is the data lock's bit for its exclusive holder (or its

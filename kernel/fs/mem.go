@@ -50,6 +50,10 @@ func (fs *FS) now(m *Mem) int64 {
 // took ip's data lock, no earlier than ip's change time, so that the
 // changes of one inode stamp in the order they are made.
 // Context: any, ip's data lock held beside others; does not allocate.
+//
+// Not inlined: one copy for its callers (issue 16's image budget).
+//
+//go:noinline
 func (fs *FS) stampOf(m *Mem, ip *inode) int64 {
 	if now := fs.now(m); !m.Shared() || now >= ip.ctime {
 		return now

@@ -214,6 +214,10 @@ func (fs *FS) Link(m *Mem, ino, dir Ino, name []byte) Errno {
 
 // within reports whether directory d is a or lies below a.
 // Context: trap; does not allocate.
+//
+// Not inlined: one copy for Rename's three checks (issue 16's budget).
+//
+//go:noinline
 func (fs *FS) within(d, a Ino) bool {
 	for i := 0; i < MaxInodes; i++ {
 		if d == a {
@@ -228,7 +232,14 @@ func (fs *FS) within(d, a Ino) bool {
 }
 
 // Rename moves oname of odir to nname of ndir, with renameat2's flags
-// RENAME_NOREPLACE and RENAME_EXCHANGE. Context: trap; does not allocate.
+// RENAME_NOREPLACE and RENAME_EXCHANGE, under both directories' data
+// locks (Create says why), taken in the order of their numbers. A call
+// beside others (Mem.Shared) moves only a regular file or a symbolic
+// link over none or another (NeedsExclusive for an exchange, a
+// directory, which would change the tree that lookups beside it walk,
+// and a FIFO, a device or a socket, which the kernel's other tables may
+// name); a file it replaces last waits on the orphan list, as Unlink's.
+// Context: trap; does not allocate.
 func (fs *FS) Rename(m *Mem, odir Ino, oname []byte, ndir Ino, nname []byte, flags uint32) Errno {
 	if flags&^(unix.RENAME_NOREPLACE|unix.RENAME_EXCHANGE) != 0 || flags == unix.RENAME_NOREPLACE|unix.RENAME_EXCHANGE {
 		return EINVAL
@@ -243,67 +254,99 @@ func (fs *FS) Rename(m *Mem, odir Ino, oname []byte, ndir Ino, nname []byte, fla
 	if len(nname) > NameMax {
 		return ENAMETOOLONG
 	}
-	src, found := lookup(m, op, oname)
-	if !found {
-		return ENOENT
+	first, second := &fs.inodes[min(odir, ndir)], &fs.inodes[max(odir, ndir)]
+	lockData(first)
+	if second != first {
+		lockData(second)
 	}
-	if np.nlink == 0 {
-		return ENOENT
+	gone, e := fs.rename(m, odir, oname, ndir, nname, flags)
+	if second != first {
+		unlockData(second)
+	}
+	unlockData(first)
+	fs.release(m, gone)
+	return e
+}
+
+// rename is Rename with the directories' data locks held; it returns
+// the file whose last link a replace removed, for the caller to release
+// once it has let them go (0 for none). Context: trap; does not allocate.
+func (fs *FS) rename(m *Mem, odir Ino, oname []byte, ndir Ino, nname []byte, flags uint32) (Ino, Errno) {
+	op, np := &fs.inodes[odir], &fs.inodes[ndir]
+	src, found := lookup(m, op, oname)
+	if !found || np.nlink == 0 {
+		return 0, ENOENT
 	}
 	srcDir := fs.IsDir(src.ino)
-	if srcDir && fs.within(ndir, src.ino) {
-		return EINVAL
-	}
 	dst, exists := lookup(m, np, nname)
 	switch {
+	case m.Shared() && (flags&unix.RENAME_EXCHANGE != 0 || !plainFile(fs.Mode(src.ino)) || exists && !plainFile(fs.Mode(dst.ino))):
+		return 0, NeedsExclusive
+	case srcDir && fs.within(ndir, src.ino):
+		return 0, EINVAL
 	case srcDir && odir != ndir && !exists && np.nlink >= maxLinks: // as Create
-		return EMLINK
+		return 0, EMLINK
 	case exists && flags&unix.RENAME_NOREPLACE != 0:
-		return EEXIST
+		return 0, EEXIST
 	case !exists && flags&unix.RENAME_EXCHANGE != 0:
-		return ENOENT
+		return 0, ENOENT
 	case exists && flags&unix.RENAME_EXCHANGE != 0:
-		return fs.exchange(m, odir, oname, src.ino, ndir, nname, dst.ino)
+		return 0, fs.exchange(m, odir, oname, src.ino, ndir, nname, dst.ino)
 	case exists && dst.ino == src.ino:
-		return ok
+		return 0, ok
 	case exists:
 		return fs.replace(m, odir, oname, src.ino, ndir, nname, dst.ino)
 	}
 	if e := fs.addEntry(m, np, nname, src.ino); e != ok {
-		return e
+		return 0, e
 	}
 	fs.removeEntry(m, op, oname)
-	fs.moved(odir, ndir, src.ino)
-	return ok
+	fs.moved(m, odir, ndir, src.ino)
+	return 0, ok
 }
 
-// replace renames src over the existing dst. Context: trap.
-func (fs *FS) replace(m *Mem, odir Ino, oname []byte, src, ndir Ino, nname []byte, dst Ino) Errno {
+// plainFile reports whether mode is a regular file's or a symbolic
+// link's: what a call beside others may unlink or rename.
+// Context: any; does not allocate.
+func plainFile(mode uint32) bool {
+	typ := mode & unix.S_IFMT
+	return typ == unix.S_IFREG || typ == unix.S_IFLNK
+}
+
+// replace renames src over the existing dst, with both directories'
+// data locks held, and returns dst where its last link went.
+// Context: trap.
+func (fs *FS) replace(m *Mem, odir Ino, oname []byte, src, ndir Ino, nname []byte, dst Ino) (Ino, Errno) {
 	srcDir, dstDir := fs.IsDir(src), fs.IsDir(dst)
 	switch {
 	case srcDir && !dstDir:
-		return ENOTDIR
+		return 0, ENOTDIR
 	case !srcDir && dstDir:
-		return EISDIR
+		return 0, EISDIR
 	case dstDir && fs.inodes[dst].entries > 0:
-		return ENOTEMPTY
+		return 0, ENOTEMPTY
 	case dstDir && fs.within(odir, dst):
-		return ENOTEMPTY
+		return 0, ENOTEMPTY
 	}
 	np := &fs.inodes[ndir]
 	fs.setEntry(m, np, nname, src)
 	fs.removeEntry(m, &fs.inodes[odir], oname)
 	dp := &fs.inodes[dst]
-	dp.ctime = fs.Now
+	lockData(dp) // an unlink of another of its names may run beside (Unlink)
+	dp.ctime = fs.stampOf(m, dp)
 	if dstDir {
 		dp.nlink = 0
 		np.nlink--
 	} else {
 		dp.nlink--
 	}
-	fs.moved(odir, ndir, src)
-	fs.release(m, dst)
-	return ok
+	last := dp.nlink == 0
+	unlockData(dp)
+	fs.moved(m, odir, ndir, src)
+	if !last {
+		dst = 0
+	}
+	return dst, ok
 }
 
 // exchange swaps two existing entries (RENAME_EXCHANGE). Context: trap.
@@ -313,21 +356,24 @@ func (fs *FS) exchange(m *Mem, odir Ino, oname []byte, a, ndir Ino, nname []byte
 	}
 	fs.setEntry(m, &fs.inodes[odir], oname, b)
 	fs.setEntry(m, &fs.inodes[ndir], nname, a)
-	fs.moved(odir, ndir, a)
-	fs.moved(ndir, odir, b)
+	fs.moved(m, odir, ndir, a)
+	fs.moved(m, ndir, odir, b)
 	return ok
 }
 
-// moved updates link counts and ".." after ino went from odir to ndir.
-// Context: trap.
+// moved stamps ino's change time, under its data lock (Stat reads it
+// there), and updates link counts and ".." after a directory went from
+// odir to ndir. Context: trap.
 //
 // Not inlined: its copies at its callers cost the image more than the
 // calls (issue 16's budget).
 //
 //go:noinline
-func (fs *FS) moved(odir, ndir, ino Ino) {
+func (fs *FS) moved(m *Mem, odir, ndir, ino Ino) {
 	ip := &fs.inodes[ino]
-	ip.ctime = fs.Now
+	lockData(ip)
+	ip.ctime = fs.stampOf(m, ip)
+	unlockData(ip)
 	if ip.mode&unix.S_IFMT != unix.S_IFDIR || odir == ndir {
 		return
 	}

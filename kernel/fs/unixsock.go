@@ -207,6 +207,11 @@ func (us *UnixSockets) Pair(typ int) (int, int, Errno) {
 
 // link connects a and b to each other.
 // Context: trap, kernel lock held; does not allocate.
+//
+// Not inlined: one copy is smaller than its inlined ones (issue 16's
+// image budget).
+//
+//go:noinline
 func (us *UnixSockets) link(a, b int) {
 	sa, sb := &us.s[a], &us.s[b]
 	sa.state, sb.state = usConnected, usConnected
@@ -415,6 +420,11 @@ func (us *UnixSockets) Disconnect(i int) {
 // reference passes to the caller). EOPNOTSUPP for datagram sockets;
 // EINVAL when i does not listen; EAGAIN when none waits.
 // Context: trap, kernel lock held; does not allocate.
+//
+// Not inlined: one copy is smaller than its inlined ones (issue 16's
+// image budget).
+//
+//go:noinline
 func (us *UnixSockets) Accept(i int) (int, Errno) {
 	s := &us.s[i]
 	switch {

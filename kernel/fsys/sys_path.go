@@ -83,7 +83,7 @@ func OpenFile(dirfd int, path uintptr, flags int, mode uint32, shared bool) (int
 // kernel lock: a FIFO, a kernel-generated file.
 const needKernel int64 = -1<<32 - 2
 
-// RunAlone is OpenFile's, UnlinkFile's and MkdirFile's answer beside others (the
+// RunAlone is OpenFile's, UnlinkFile's, MkdirFile's and RenameFile's answer beside others (the
 // files lock held shared) for a call that must run alone
 // (fs.NeedsExclusive), as vfs.PipeWriteNow's for a write that would
 // take a page: it changed nothing a program can see, and package
@@ -104,6 +104,11 @@ const (
 
 // kernelDeviceAt returns the kernel device file p names, or
 // notKernelDevice. Context: trap; does not allocate.
+//
+// Not inlined: one copy is smaller than its inlined ones (issue 16's
+// image budget).
+//
+//go:noinline
 func kernelDeviceAt(p *fs.Path) kernelDevice {
 	switch string(p.Buf[:p.N]) {
 	case "/dev/mem":
@@ -170,7 +175,7 @@ func openResolved(dirfd int, p *fs.Path, flags int, mode uint32, shared bool) (i
 }
 
 // callMem returns the page source of a path call that may change names
-// (open, mkdir, unlink): the locked path's (vfs.Mem) for a call alone,
+// (open, mkdir, unlink, rename): the locked path's (vfs.Mem) for a call alone,
 // and beside others (shared) one that may add a directory entry,
 // charged beforehand (vfs.ReserveEntry: false where the charge does not
 // fit), for a call that creates, and otherwise one that takes no page.
@@ -467,29 +472,46 @@ func UnlinkFile(dirfd int, path uintptr, flags int, shared bool) int64 {
 	return -int64(fe)
 }
 
-// SysRenameat2 renames (RENAME_NOREPLACE, RENAME_EXCHANGE).
-// Context: trap, files lock held; does not allocate.
-func SysRenameat2(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags uint32) int64 {
+// RenameFile is renameat2(2) (RENAME_NOREPLACE, RENAME_EXCHANGE) under
+// the files lock, held exclusively (the locked path's and fileTrap's) or
+// (shared) shared, beside other calls: it changes the directories under
+// their data locks (fs.FS.Rename), with the new directory's page charged
+// first (vfs.ReserveEntry). Beside others it answers RunAlone, having
+// changed nothing a program can see, where the rename must run alone
+// (an exchange; a directory, a FIFO, a device or a socket moved or
+// replaced) or the charge does not fit.
+// Context: trap, files lock held (shared: held shared); does not
+// allocate.
+func RenameFile(olddirfd int, oldpath uintptr, newdirfd int, newpath uintptr, flags uint32, shared bool) int64 {
+	m, fits := callMem(shared, true)
+	if !fits {
+		return RunAlone
+	}
 	var op, np fs.Path
-	m := vfs.Mem()
 	from, e := resolveEntryAt(&m, olddirfd, oldpath, &op)
-	if e != 0 {
-		return e
+	to := from
+	if e == 0 {
+		to, e = resolveEntryAt(&m, newdirfd, newpath, &np)
 	}
-	to, e := resolveEntryAt(&m, newdirfd, newpath, &np)
-	if e != 0 {
-		return e
-	}
+	fe := fs.Errno(0)
 	switch {
+	case e != 0:
 	case from.Ino == 0:
-		return -abi.ENOENT
+		fe = unix.ENOENT
 	case from.Dir == 0 || to.Dir == 0:
-		return -int64(unix.EBUSY)
+		fe = unix.EBUSY
 	case (from.Slash || to.Slash) && !vfs.Root.IsDir(from.Ino):
-		return -int64(unix.ENOTDIR)
+		fe = unix.ENOTDIR
+	default:
+		fe = vfs.Root.Rename(&m, from.Dir, from.Name, to.Dir, to.Name, flags)
 	}
-	fe := vfs.Root.Rename(&m, from.Dir, from.Name, to.Dir, to.Name, flags)
-	vfs.Done(&m)
+	callDone(&m, shared, true)
+	switch {
+	case e != 0:
+		return e
+	case fe == fs.NeedsExclusive || shared && fe == fs.ENOSPC:
+		return RunAlone
+	}
 	return -int64(fe)
 }
 

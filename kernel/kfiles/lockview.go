@@ -17,8 +17,7 @@ const LockTableHeader = "lock acquisitions contended spin_ns hold_ns longest_hol
 // name. Context: trap, kernel lock held; does not allocate.
 func WriteLockStats(w Writer, name string, s *klock.Stats) {
 	v := klock.SnapshotOf(s, clock.TSCMult())
-	w.S(name).S(" ").U(v.Acquisitions).S(" ").U(v.Contentions).S(" ").U(v.SpinNs).S(" ")
-	w.U(v.HoldNs).S(" ").U(v.LongestNs).S(" ")
+	w.S(name).S(" ").Fields(v.Acquisitions, v.Contentions, v.SpinNs, v.HoldNs, v.LongestNs)
 	writeHoldTag(w, v.LongestBy)
 	w.S("\n")
 }

@@ -187,6 +187,18 @@ func (w Writer) U(v uint64) Writer {
 	return w
 }
 
+// Fields appends each of v in decimal followed by a space: a table
+// line's columns. Context: trap; does not allocate (v stays on the
+// caller's stack).
+//
+//go:noinline
+func (w Writer) Fields(v ...uint64) Writer {
+	for _, x := range v {
+		w.U(x).S(" ")
+	}
+	return w
+}
+
 // Count appends a table line "name n". Context: trap; does not
 // allocate.
 //
@@ -200,7 +212,7 @@ func (w Writer) Count(name string, n uint64) Writer {
 //
 //go:noinline
 func (w Writer) Pair(name string, a, b uint64) Writer {
-	return w.S(name).S(" ").U(a).S(" ").U(b).S("\n")
+	return w.S(name).S(" ").Fields(a).U(b).S("\n")
 }
 
 // View names a kernel file whose content is package kernel's own view.
@@ -322,7 +334,7 @@ func writePCIView(w Writer) {
 	}
 	m := &firmware.Tables().MCFG
 	for _, a := range m.Allocations[:m.NAllocations] {
-		w.S("ecam ").U(a.Base).S(" ").U(uint64(a.Segment)).S(" ").U(uint64(a.StartBus)).S(" ").U(uint64(a.EndBus)).S("\n")
+		w.S("ecam ").Fields(a.Base, uint64(a.Segment), uint64(a.StartBus)).U(uint64(a.EndBus)).S("\n")
 	}
 }
 

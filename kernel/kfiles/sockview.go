@@ -31,7 +31,7 @@ func writeSocketView(w Writer) {
 		writeSockAddr(w, s.Local)
 		w.S(" ")
 		writeSockAddr(w, s.Remote)
-		w.S(" ").U(uint64(s.Rx.N)).S(" ").U(uint64(s.Tx.N)).S(" ").U(uint64(s.ALen))
+		w.S(" ").Fields(uint64(s.Rx.N), uint64(s.Tx.N)).U(uint64(s.ALen))
 		if s.Dirty {
 			w.S(" yes\n")
 		} else {

@@ -24,12 +24,14 @@
 // into one file from several threads at once (sharedWrites), and opens,
 // reads and closes files from several threads at once (sharedOpens),
 // and makes and removes files in directories of their own and of one
-// common one from several threads at once (sharedNames); the host run of
+// common one from several threads at once (sharedNames), and moves files
+// between directories and replaces one name with new files from several
+// threads at once (sharedRenames); the host run of
 // the same program must match all of it byte for byte. In the guest it
 // then prints /proc/gometal/sched between marker lines, for the test to
 // read the lock counts, the file system's free inodes before and
-// after the shared-names stage, and the files lock's acquisitions during
-// the pipe stage.
+// after the shared-names stage and the renames stage, and the files
+// lock's acquisitions during the pipe stage and the renames stage's loop.
 package main
 
 import (
@@ -99,11 +101,18 @@ func main() {
 	names, links := sharedNames(dir)
 	fmt.Printf("filelock: shared names: %s\n", names)
 	check(unix.Statfs(dir, &after))
+	var renamesBefore, renamesAfter unix.Statfs_t
+	check(unix.Statfs(dir, &renamesBefore))
+	renames, renameHolds := sharedRenames(dir)
+	fmt.Printf("filelock: shared renames: %s\n", renames)
+	check(unix.Statfs(dir, &renamesAfter))
 	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
 		fmt.Printf("filelock: sched\n%sfilelock: end\n", b)
 		fmt.Printf("filelock: free inodes %d %d\n", before.Ffree, after.Ffree)
 		fmt.Printf("filelock: names links %d\n", links)
 		fmt.Printf("filelock: pipe stage: files lock exclusive %d shared %d\n", excl1-excl0, shared1-shared0)
+		fmt.Printf("filelock: renames stage: files lock exclusive %d shared %d\n", renameHolds.exclusive, renameHolds.shared)
+		fmt.Printf("filelock: renames free inodes %d %d\n", renamesBefore.Ffree, renamesAfter.Ffree)
 		freeBefore, freeAfter := unlinkAlone(dir)
 		fmt.Printf("filelock: unlink alone: free inodes %d %d\n", freeBefore, freeAfter)
 	}
