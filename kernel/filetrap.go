@@ -404,10 +404,12 @@ const (
 // directory where another CPU holds the lock, which frees its
 // descriptor atomically (fdcalls.FileCall), fsync and fdatasync, which
 // do nothing, the reads and writes of eventfds (by compare-and-swap of
-// the counter) and of non-blocking pipe ends (under the pipe's lock:
+// the counter), of non-blocking pipe ends (under the pipe's lock:
 // fdcalls.StreamShared; a pipe write that would take a page answers
-// fsys.RunAlone), epoll_wait and epoll_pwait that do not wait and
-// epoll_ctl (under the interest lists' lock), every mkdirat and an unlinkat of a file (fileCallShared): a create, a mkdir or an unlink changes its
+// fsys.RunAlone) and of non-blocking stream sockets (under the socket's
+// lock: socket.StreamIO), epoll_wait and epoll_pwait that do not wait and
+// epoll_ctl (under the interest lists' lock), every mkdirat, renameat
+// and renameat2 and an unlinkat of a file (fileCallShared): a create, a mkdir or an unlink changes its
 // directory under the directory's data lock, which lookups take too,
 // and answers fsys.RunAlone, having changed nothing, where only a call
 // alone may go on (a truncation, say), which this function then runs

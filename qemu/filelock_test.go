@@ -51,30 +51,7 @@ import (
 // once, must hold it shared, and the files its replaces unlinked be
 // freed by its end.
 func TestFileLockBoot(t *testing.T) {
-	dir := t.TempDir()
-	root := mustRoot(t)
-	img, host := filepath.Join(dir, "filelock.img"), filepath.Join(dir, "filelock")
-	var stderr bytes.Buffer
-	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: "./qemu/testdata/filelock", Out: img, Dir: root, Stderr: &stderr})
-	require.NoError(t, err, "%s", stderr.Bytes())
-	cmd := exec.Command("go", "build", "-o", host, "./qemu/testdata/filelock")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	ctx, cancel := context.WithTimeout(t.Context(), bootTimeout)
-	defer cancel()
-	want, err := exec.CommandContext(ctx, host).Output()
-	require.NoError(t, err, "the host run:\n%s", want)
-
-	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: 2, Timeout: 120 * time.Second})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("kernel log:\n%s\nconsole:\n%s", res.KernelLog, res.Console)
-		}
-	})
-	require.Equal(t, 0, res.ExitCode)
+	want, res := bootBesideHost(t, "./qemu/testdata/filelock")
 	got, schedText, ok := bytes.Cut(res.Output, []byte("filelock: sched\n"))
 	require.True(t, ok, "no /proc/gometal/sched in the guest's output:\n%s", res.Output)
 	assert.Equal(t, string(want), string(got), "guest output differs from the host's")
@@ -86,7 +63,7 @@ func TestFileLockBoot(t *testing.T) {
 	// after the shared-names stage every file it made is gone, and only
 	// its 5 directories hold inodes.
 	var before, after uint64
-	_, err = fmt.Sscanf(tail, "filelock: free inodes %d %d\n", &before, &after)
+	_, err := fmt.Sscanf(tail, "filelock: free inodes %d %d\n", &before, &after)
 	require.NoError(t, err, "no free-inode line after the end marker:\n%s", tail)
 	assert.Equal(t, before-5, after, "free inodes before and after the shared-names stage")
 	// The stage's 64 mkdirs in its common directory, side by side, each
@@ -233,4 +210,37 @@ func stageHolds(t *testing.T, tail, stage string) (exclusive, shared uint64) {
 	require.NoError(t, err, "%q", line)
 	t.Logf("%s: files lock exclusive %d, shared %d", stage, exclusive, shared)
 	return exclusive, shared
+}
+
+// bootBesideHost builds the program pkg (a directory under the
+// repository) into an image and for the host, runs it on the host, then
+// boots the image on 2 CPUs; it returns the host run's output and the
+// boot's result, which exited with status 0, logging the kernel's log
+// and console if the test fails.
+func bootBesideHost(t *testing.T, pkg string) ([]byte, *qemu.Result) {
+	dir := t.TempDir()
+	root := mustRoot(t)
+	img, host := filepath.Join(dir, "guest.img"), filepath.Join(dir, "guest")
+	var stderr bytes.Buffer
+	_, err := image.Build(t.Context(), image.BuildOptions{Pkg: pkg, Out: img, Dir: root, Stderr: &stderr})
+	require.NoError(t, err, "%s", stderr.Bytes())
+	cmd := exec.Command("go", "build", "-o", host, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	ctx, cancel := context.WithTimeout(t.Context(), bootTimeout)
+	defer cancel()
+	want, err := exec.CommandContext(ctx, host).Output()
+	require.NoError(t, err, "the host run:\n%s", want)
+
+	res, err := qemu.Run(t.Context(), qemu.Options{Image: img, SMP: 2, Timeout: 120 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kernel log:\n%s\nconsole:\n%s", res.KernelLog, res.Console)
+		}
+	})
+	require.Equal(t, 0, res.ExitCode)
+	return want, res
 }

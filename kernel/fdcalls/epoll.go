@@ -303,7 +303,7 @@ func readiness(fd int) uint32 {
 	case fdtab.KindNetlink:
 		return socket.NetlinkReadiness(f.Socket)
 	case fdtab.KindNetCtl:
-		if socket.DirtyCount > 0 {
+		if atomic.LoadInt32(&socket.DirtyCount) > 0 { // a socket's write beside may mark one (socket.TellStack)
 			return unix.EPOLLIN
 		}
 		return 0

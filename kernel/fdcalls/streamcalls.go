@@ -18,8 +18,8 @@ import (
 // stream Internet sockets opened O_NONBLOCK, and the network stack's
 // side of those sockets (/dev/netctl's read and its data requests),
 // under the files lock alone (issue 18; package kernel's fileTrap).
-// The calls on eventfds and pipe ends hold it shared, beside other CPUs'
-// calls (StreamShared); those on sockets, /dev/netctl and the console
+// The calls on eventfds, pipe ends and sockets hold it shared, beside
+// other CPUs' calls (StreamShared); those on /dev/netctl and the console
 // exclusively. None ever waits: an eventfd read with nothing counted and a write that
 // would overflow answer EAGAIN (the runtime's eventfds are non-blocking),
 // and so do such pipe ends and sockets (package net opens every socket
@@ -67,12 +67,13 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 // StreamShared reports whether a stream call on f (StreamCallOn) holds
 // the files lock shared, beside other CPUs' calls on other descriptors
 // and files: the reads and writes of an eventfd (its counter changes by
-// compare-and-swap) and of a pipe end (under the pipe's lock,
-// fs.Pipes.Lock). The sockets' and the console's hold it exclusively.
+// compare-and-swap), of a pipe end (under the pipe's lock,
+// fs.Pipes.Lock) and of a stream socket (under the socket's lock:
+// socket.StreamIO). /dev/netctl's and the console's hold it exclusively.
 // Context: trap, files lock held (or a first look without it, which the
 // caller repeats under it); does not allocate.
 func StreamShared(f *fdtab.File) bool {
-	return f.Kind == fdtab.KindEventfd || f.Kind == fdtab.KindPipe
+	return f.Kind == fdtab.KindEventfd || f.Kind == fdtab.KindPipe || f.Kind == fdtab.KindSocket
 }
 
 // StreamCall serves system call nr on descriptor fd, f, for which

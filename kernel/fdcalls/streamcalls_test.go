@@ -178,13 +178,13 @@ func TestRecordsNeedKernelBeside(t *testing.T) {
 	assert.Positive(t, woke[0], "the caller that recorded it was told, or another was after it")
 }
 
-// TestStreamShared: the stream calls on eventfds and pipe ends hold the
-// files lock shared; those on sockets, /dev/netctl and the console
-// exclusively.
+// TestStreamShared: the stream calls on eventfds, pipe ends and stream
+// sockets hold the files lock shared; those on /dev/netctl (the network
+// stack's side of the sockets) and the console exclusively.
 func TestStreamShared(t *testing.T) {
 	for kind, want := range map[uint8]bool{
-		fdtab.KindEventfd: true, fdtab.KindPipe: true,
-		fdtab.KindSocket: false, fdtab.KindNetCtl: false, fdtab.KindConsole: false, fdtab.KindFile: false,
+		fdtab.KindEventfd: true, fdtab.KindPipe: true, fdtab.KindSocket: true,
+		fdtab.KindNetCtl: false, fdtab.KindConsole: false, fdtab.KindFile: false,
 	} {
 		assert.Equal(t, want, StreamShared(&fdtab.File{Kind: kind}), "kind %d", kind)
 	}

@@ -56,11 +56,11 @@ func NetCtlRead(buf, n uintptr) int64 {
 	if n < abi.NetEventSize {
 		return -abi.EINVAL
 	}
-	if DirtyCount == 0 {
+	if DirtyCount == 0 { // no call beside this one marks a socket (files lock held exclusively)
 		return -abi.EAGAIN
 	}
 	out := uintptr(0)
-	for i, left := nextDirty(0, DirtyCount); i >= 0; i, left = nextDirty(i+1, left) {
+	for i, left := nextDirty(0, int(DirtyCount)); i >= 0; i, left = nextDirty(i+1, left) {
 		s := &Sockets[i]
 		if out+abi.NetEventSize > n {
 			break

@@ -9,7 +9,7 @@ import (
 // dirtyOrder walks the dirty sockets as NetCtlRead does.
 func dirtyOrder() []int {
 	var got []int
-	for i, left := nextDirty(0, DirtyCount); i >= 0; i, left = nextDirty(i+1, left) {
+	for i, left := nextDirty(0, int(DirtyCount)); i >= 0; i, left = nextDirty(i+1, left) {
 		got = append(got, i)
 	}
 	return got
@@ -26,7 +26,7 @@ func TestNextDirty(t *testing.T) {
 	for _, i := range []int{maxSockets - 1, 0, 7, 300, 7} {
 		TellStack(i)
 	}
-	assert.Equal(t, 4, DirtyCount)
+	assert.Equal(t, int32(4), DirtyCount)
 	assert.Equal(t, []int{0, 7, 300, maxSockets - 1}, dirtyOrder())
 	freeSocket(7)
 	assert.Equal(t, []int{0, 300, maxSockets - 1}, dirtyOrder())

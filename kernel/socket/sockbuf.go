@@ -1,6 +1,8 @@
 package socket
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/vm"
 )
@@ -8,8 +10,11 @@ import (
 // sockBuf is a socket's byte ring (one per direction) in kernel frames that
 // are allocated as the ring first fills them and charged to the program's
 // memory commitment, and freed with the socket. Datagram sockets store
-// records in it: a dgramHeader, then the payload. Context: trap, kernel
-// lock held, for every method.
+// records in it: a dgramHeader, then the payload. Context: trap, files
+// lock held exclusively, or held shared with the socket's lock (StreamIO),
+// for every method. N is stored atomically where a call beside others
+// may change it (Put, drop): SockReadiness loads it without the socket's
+// lock.
 type sockBuf struct {
 	pages [sockBufPages]uint64 // physical frames, 0 until first used
 	head  uint32               // offset of the first stored byte
@@ -60,7 +65,7 @@ func (b *sockBuf) Put(src []byte, partial bool) int {
 		chunk := min(uint32(len(src)-done), mm.PageSize-off%mm.PageSize, sockBufSize-b.N)
 		copy(unsafeSlice(pg+uintptr(off%mm.PageSize), uintptr(chunk)), src[done:])
 		done += int(chunk)
-		b.N += chunk
+		atomic.StoreUint32(&b.N, b.N+chunk) // SockReadiness may load it beside this call
 	}
 	return done
 }
@@ -89,7 +94,7 @@ func (b *sockBuf) peek(dst []byte, skip uint32) int {
 func (b *sockBuf) drop(n uint32) {
 	n = min(n, b.N)
 	b.head = (b.head + n) % sockBufSize
-	b.N -= n
+	atomic.StoreUint32(&b.N, b.N-n) // SockReadiness may load it beside this call
 	if b.N == 0 {
 		b.head = 0
 	}

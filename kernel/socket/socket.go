@@ -48,16 +48,25 @@ type socket struct {
 	opts      uint32
 	keep      [3]uint32 // idle, interval, count
 	linger    int32
-	Rx, Tx    sockBuf
-	acceptQ   [acceptQueueCap]int16
-	aHead     uint8
-	ALen      uint8
-	waiter    sched.TID // a thread blocked in a blocking call on it
+	// held is the socket's lock (spin.LockWord): a program's read or
+	// write that runs beside other calls (StreamIO, the files lock held
+	// shared) holds it while it changes the rings, SoError, Dirty and
+	// rxWanted, so that a read and a write of the socket on two CPUs
+	// take turns. Every other change of a socket is made under the files
+	// lock held exclusively, with no such call beside it, but waiter's
+	// clearing by a timeout or a signal (the kernel lock alone), which
+	// no such call reads.
+	held    uint32 // in the 4 bytes of padding before Rx: a socket stays 760 bytes
+	Rx, Tx  sockBuf
+	acceptQ [acceptQueueCap]int16
+	aHead   uint8
+	ALen    uint8
+	waiter  sched.TID // a thread blocked in a blocking call on it
 }
 
 var (
 	Sockets     [maxSockets]socket
-	DirtyCount  int     // sockets with dirty set
+	DirtyCount  int32   // sockets with dirty set: added to atomically beside other calls (TellStack)
 	nextPort    uint32  = ephemeralLow
 	ifaceAddr   [4]byte // the interface address, from the stack
 	DNSAddr     [4]byte // the DNS server the network named (DHCP), from the stack
@@ -107,16 +116,18 @@ func sockChanged(i int) {
 }
 
 // TellStack marks socket i dirty, which makes /dev/netctl readable for the
-// stack goroutine. Context: trap, files lock held.
+// stack goroutine. Reads and writes of other sockets may mark theirs
+// beside this call (StreamIO): the count goes up atomically, so exactly
+// one call takes it from 0 to 1 and records /dev/netctl's change.
+// Context: trap, files lock held (shared: the socket's lock held too).
 func TellStack(i int) {
 	s := &Sockets[i]
 	if s.Dirty {
 		return
 	}
 	s.Dirty = true
-	DirtyCount++
-	if DirtyCount == 1 && NetStackFD >= 0 {
-		fdtab.Files[NetStackFD].Seq++
+	if atomic.AddInt32(&DirtyCount, 1) == 1 && NetStackFD >= 0 {
+		atomic.AddUint64(&fdtab.Files[NetStackFD].Seq, 1)
 		fdtab.Notify(NetStackFD)
 	}
 }
@@ -128,7 +139,8 @@ func TellStack(i int) {
 // at the end of the system call or interrupt, or for a call under the
 // files lock alone, on the kernel lock's path that the call then takes
 // (fdcalls.RecordsNeedKernel).
-// Context: trap, files lock held; does not allocate.
+// Context: trap, files lock held exclusively (the stack's side of the
+// sockets); does not allocate.
 func tellProgram(i int) {
 	s := &Sockets[i]
 	if s.FD >= 0 {
@@ -247,11 +259,16 @@ func stackAnswered(i int, result int64) {
 	thread.Wake(t, result)
 }
 
-// SockReadiness returns the epoll events of socket i.
+// SockReadiness returns the epoll events of socket i. A read or write
+// of it may run beside this look (an epoll_wait that does not wait,
+// under the files lock held shared: StreamIO): the ring counts and
+// SoError, which that call changes, are loaded atomically, each a word,
+// as Linux's tcp_poll reads its counts without the socket's lock.
 // Context: trap (a system call, or an interrupt through fdcalls.NotifyEpolls),
-// kernel lock held; does not allocate.
+// files lock held; does not allocate.
 func SockReadiness(i int) uint32 {
 	s := &Sockets[i]
+	rxN, txN := atomic.LoadUint32(&s.Rx.N), atomic.LoadUint32(&s.Tx.N)
 	var r uint32
 	switch {
 	case s.State == abi.SockListening:
@@ -260,14 +277,14 @@ func SockReadiness(i int) uint32 {
 		}
 	case s.Typ != abi.SockStream:
 		r |= unix.EPOLLOUT
-		if s.Rx.N > 0 {
+		if rxN > 0 {
 			r |= unix.EPOLLIN
 		}
 	case s.State == abi.SockConnected:
-		if s.Rx.N > 0 || s.peerEOF {
+		if rxN > 0 || s.peerEOF {
 			r |= unix.EPOLLIN
 		}
-		if s.Tx.Space() > 0 && s.Flags&abi.EvShutWr == 0 {
+		if txN < sockBufSize && s.Flags&abi.EvShutWr == 0 {
 			r |= unix.EPOLLOUT
 		}
 		if s.peerEOF {
@@ -281,7 +298,7 @@ func SockReadiness(i int) uint32 {
 	case s.State == abi.SockOpen:
 		r |= unix.EPOLLOUT | unix.EPOLLHUP
 	}
-	if s.SoError != 0 {
+	if atomic.LoadInt32(&s.SoError) != 0 {
 		r |= unix.EPOLLERR
 	}
 	return r
@@ -377,7 +394,7 @@ func sockOfFD(fd int) (int, int64) {
 
 // notifySocketDups tells the epoll instances watching the descriptors
 // that dup made of socket i (besides its own, s.fd) that it changed.
-// Context: trap, files lock held; does not allocate.
+// Context: trap, files lock held exclusively; does not allocate.
 func notifySocketDups(i int) {
 	for fd := range fdtab.Files {
 		if fdtab.Files[fd].Kind == fdtab.KindSocket && fdtab.Files[fd].Socket == i && int32(fd) != Sockets[i].FD {

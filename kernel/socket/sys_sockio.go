@@ -1,9 +1,12 @@
 package socket
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -123,8 +126,14 @@ func StreamSocket(f *fdtab.File) bool {
 // socket i, whose descriptor StreamSocket accepts, under the files lock
 // alone (package kernel's fileTrap), as SockRecv and SockSend would on
 // the kernel lock's path. It never waits (EAGAIN instead) and wakes no
-// thread itself: what the stack and the program must hear of is recorded
-// (TellStack, tellProgram).
+// thread itself: what the stack must hear of is recorded (TellStack).
+// It holds the files lock shared, beside other calls (the reads and
+// writes of other sockets, and of this one on another CPU, the file
+// calls, the netpoller's epoll_wait that does not wait), and the
+// socket's own lock (socket.held) while it changes the socket; the
+// network stack's side (NetCtlRead, NetCtlDataIoctl), the socket calls
+// and closes hold the files lock exclusively, so none of them runs
+// beside it.
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func StreamIO(write bool, i int, buf, n uintptr) int64 {
@@ -133,12 +142,15 @@ func StreamIO(write bool, i int, buf, n uintptr) int64 {
 		return e
 	}
 	var r int64
+	held := &Sockets[i].held
+	spin.LockWord(held)
 	if write {
 		r = streamSend(i, &io)
 	} else {
 		var from SockAddr
 		r = streamRecv(i, &io, &from)
 	}
+	spin.UnlockWord(held)
 	if r == vfs.WouldBlock {
 		return -abi.EAGAIN
 	}
@@ -149,12 +161,13 @@ func StreamIO(write bool, i int, buf, n uintptr) int64 {
 // with vfs.WouldBlock where the call must wait (io.wait: EAGAIN, or
 // the wait, on the kernel lock's path; EAGAIN under the files lock
 // alone, StreamIO, which serves only descriptors opened O_NONBLOCK).
-// Context: trap, files lock held; does not allocate.
+// Context: trap, files lock held (held shared: with the socket's lock,
+// StreamIO); does not allocate.
 func streamSend(i int, io *SockIO) int64 {
 	s := &Sockets[i]
 	if s.SoError != 0 {
 		err := int64(s.SoError)
-		s.SoError = 0
+		atomic.StoreInt32(&s.SoError, 0) // SockReadiness may load it beside this call
 		return -err
 	}
 	switch {
@@ -266,14 +279,15 @@ func SockRecv(i int, io *SockIO, from *SockAddr, trunc *bool) int64 {
 // with vfs.WouldBlock where the call must wait (io.wait: EAGAIN, or
 // the wait, on the kernel lock's path; EAGAIN under the files lock
 // alone, StreamIO, which serves only descriptors opened O_NONBLOCK).
-// Context: trap, files lock held; does not allocate.
+// Context: trap, files lock held (held shared: with the socket's lock,
+// StreamIO); does not allocate.
 func streamRecv(i int, io *SockIO, from *SockAddr) int64 {
 	s := &Sockets[i]
 	if s.Rx.N == 0 {
 		switch {
 		case s.SoError != 0:
 			err := int64(s.SoError)
-			s.SoError = 0
+			atomic.StoreInt32(&s.SoError, 0) // SockReadiness may load it beside this call
 			return -err
 		case s.peerEOF || s.Flags&abi.EvShutRd != 0 || s.State == abi.SockFailed:
 			return 0

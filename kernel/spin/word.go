@@ -9,11 +9,12 @@ import (
 // Word locks: a spinlock of one uint32 word (0 free, 1 held) that records
 // no holder and keeps no statistics, for the lock of one object that
 // calls on several CPUs at once (the files lock held shared) take for one
-// call's copy or look: a pipe's ring (fs.Pipes.Lock), a description's
-// offset (vfs.Desc.LockOffset), the epoll interest lists and the
-// descriptor claims (fdtab.AllocDesc). Its holder waits for no other
-// such lock and for no CPU, only, at most, for the memory lock of a
-// demand fault; a waiter spins. (Functions on a plain word rather than a
+// call's copy or look: a pipe's ring (fs.Pipes.Lock), a socket's rings
+// (socket.StreamIO), a description's offset (vfs.Desc.LockOffset), the
+// epoll interest lists and the descriptor claims (fdtab.AllocDesc). Its
+// holder waits for no other such lock and for no CPU, only, at most,
+// for the memory lock of a demand fault and the frame allocator's lock
+// of a page it takes; a waiter spins. (Functions on a plain word rather than a
 // type with Lock and Unlock methods, so that the structs holding one
 // stay values go vet lets tests copy. Stats' record lock keeps a loop of
 // its own: a call there made Stats.Counts too large to inline, 128 bytes

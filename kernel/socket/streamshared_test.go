@@ -1,0 +1,182 @@
+package socket
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"unsafe"
+
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/spin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// hostRing gives ring b pages of host memory, so that its Put, peek and
+// drop run in a host test: a frame number whose direct-map address
+// (vm.PhysToVirt, abi.DirectBase plus it) is the host page. No frame is
+// then allocated (sockBuf.page allocates only a missing page).
+func hostRing(b *sockBuf) {
+	mem := make([]byte, (sockBufPages+1)*mm.PageSize)
+	start := (uintptr(unsafe.Pointer(&mem[0])) + mm.PageSize - 1) &^ (mm.PageSize - 1)
+	for k := range b.pages {
+		b.pages[k] = uint64(start + uintptr(k)*mm.PageSize - uintptr(abi.DirectBase))
+	}
+	keep = append(keep, mem)
+}
+
+// keep holds the host rings' memory for the test's life.
+var keep [][]byte
+
+// TestStreamSocketsBeside: what a program's read or write of a stream
+// socket does under the files lock held shared (StreamIO) runs for four
+// sockets at once, each socket's write and read on two goroutines taking
+// turns under its lock (socket.held) as StreamIO takes it: the write's
+// Tx.Put and TellStack, the read's Rx.drop and TellStack; beside them epoll_wait's
+// look without the lock (SockReadiness) loads the counts. Run with -race
+// (make race), the atomic stores of the counts and of DirtyCount are
+// what keep it clean. Every socket ends dirty once, counted once, and
+// the stack's descriptor records the change once (the count's 0 to 1).
+func TestStreamSocketsBeside(t *testing.T) {
+	saved, savedCount, savedFD := Sockets, DirtyCount, NetStackFD
+	t.Cleanup(func() { Sockets, DirtyCount, NetStackFD = saved, savedCount, savedFD })
+	Sockets, DirtyCount = [len(Sockets)]socket{}, 0
+	const stackFD, socks, rounds, record = 9, 4, 300, 100
+	NetStackFD = stackFD
+	seq := fdtab.Files[stackFD].Seq
+	fdtab.NotifyFDs.TakeWord(stackFD / 64)
+	for i := range socks {
+		Sockets[i] = socket{Typ: abi.SockStream, State: abi.SockConnected, FD: -1}
+		hostRing(&Sockets[i].Tx)
+		hostRing(&Sockets[i].Rx)
+		Sockets[i].Rx.N = sockBufSize // the stack pushed a full ring
+	}
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	for i := range socks {
+		s := &Sockets[i]
+		wg.Go(func() { // the write: StreamIO(true, ...) and streamSend's changes
+			rec := make([]byte, record)
+			for range rounds {
+				spin.LockWord(&s.held)
+				put := s.Tx.Put(rec, true)
+				TellStack(i)
+				spin.UnlockWord(&s.held)
+				if !assert.Equal(t, record, put) {
+					return
+				}
+			}
+		})
+		wg.Go(func() { // the read: StreamIO(false, ...) and streamRecv's changes
+			got := make([]byte, record)
+			for range rounds {
+				spin.LockWord(&s.held)
+				n := s.Rx.peek(got, 0)
+				s.Rx.drop(uint32(n))
+				TellStack(i) // as streamRecv does for a stack that waits for room (rxWanted)
+				spin.UnlockWord(&s.held)
+			}
+		})
+	}
+	var looks sync.WaitGroup
+	looks.Go(func() { // epoll_wait's answers that do not wait
+		for !stop.Load() {
+			for i := range socks {
+				r := SockReadiness(i)
+				assert.NotZero(t, r&unix.EPOLLOUT, "socket %d: a ring of 128 KiB never fills here", i)
+			}
+		}
+	})
+	wg.Wait()
+	stop.Store(true)
+	looks.Wait()
+
+	require.Equal(t, int32(socks), DirtyCount, "each socket counted once")
+	for i := range socks {
+		assert.True(t, Sockets[i].Dirty)
+		assert.Equal(t, uint32(rounds*record), Sockets[i].Tx.N, "socket %d: every write stored", i)
+		assert.Equal(t, uint32(sockBufSize-rounds*record), Sockets[i].Rx.N, "socket %d: every read taken", i)
+	}
+	assert.Equal(t, seq+1, fdtab.Files[stackFD].Seq, "the stack's descriptor changed once")
+	assert.True(t, fdtab.NotifyFDs.Has(stackFD), "and its change is recorded for epoll")
+	fdtab.NotifyFDs.TakeWord(stackFD / 64)
+	fdtab.NotifyPending.Store(false)
+}
+
+// TestStreamIOBeside runs StreamIO itself, a read and a write of each of
+// eight sockets at once, round after round, as CPUs under the files lock
+// held shared do; between rounds the network stack's side (the files
+// lock held exclusively, here the goroutines' start and end) makes half
+// the sockets report an error (SoError) and the other half hold data for
+// a stack that waits for room (rxWanted). The calls move no byte (empty
+// buffers: no program memory in a host test), but they make every change
+// of the socket that StreamIO makes under its lock: a pending error
+// taken by exactly one of the two calls, the read's note to the stack,
+// the count of dirty sockets and the stack descriptor's one record. Run
+// with -race (make race): without the socket's lock in StreamIO the
+// detector reports the two calls, and with a plain store of the error
+// the call and SockReadiness, which looks beside them.
+func TestStreamIOBeside(t *testing.T) {
+	saved, savedCount, savedFD := Sockets, DirtyCount, NetStackFD
+	t.Cleanup(func() { Sockets, DirtyCount, NetStackFD = saved, savedCount, savedFD })
+	Sockets, DirtyCount = [len(Sockets)]socket{}, 0
+	const stackFD, socks, rounds = 9, 8, 40
+	NetStackFD = stackFD
+	for i := range socks {
+		Sockets[i] = socket{Typ: abi.SockStream, State: abi.SockConnected, FD: -1}
+		hostRing(&Sockets[i].Rx)
+	}
+	for r := range rounds {
+		// The stack's side, alone.
+		seq := fdtab.Files[stackFD].Seq
+		DirtyCount = 0
+		for i := range socks {
+			s := &Sockets[i]
+			s.Dirty = false
+			if i%2 == 0 {
+				s.SoError = int32(unix.ECONNRESET)
+			} else {
+				s.Rx.N, s.rxWanted = 1, true
+			}
+		}
+		// The program's reads and writes, beside each other.
+		var results [socks][2]int64
+		var wg sync.WaitGroup
+		for i := range socks {
+			for k, write := range []bool{false, true} {
+				wg.Go(func() { results[i][k] = StreamIO(write, i, 0, 0) })
+			}
+		}
+		wg.Go(func() { // epoll_wait's answers that do not wait, beside them
+			for i := range socks {
+				SockReadiness(i)
+			}
+		})
+		wg.Wait()
+		for i := range socks {
+			if i%2 == 0 {
+				errs := 0
+				for _, res := range results[i] {
+					if res == -int64(unix.ECONNRESET) {
+						errs++
+					} else {
+						assert.Zero(t, res, "round %d socket %d", r, i)
+					}
+				}
+				assert.Equal(t, 1, errs, "round %d socket %d: the error reported once: %v", r, i, results[i])
+				assert.Zero(t, Sockets[i].SoError)
+			} else {
+				assert.Equal(t, [2]int64{0, 0}, results[i], "round %d socket %d", r, i)
+				assert.False(t, Sockets[i].rxWanted, "round %d socket %d: the read told the stack", r, i)
+				assert.True(t, Sockets[i].Dirty)
+			}
+		}
+		assert.Equal(t, int32(socks/2), DirtyCount, "round %d: each read that told the stack counted once", r)
+		assert.Equal(t, seq+1, fdtab.Files[stackFD].Seq, "round %d: the stack's descriptor changed once", r)
+	}
+	fdtab.NotifyFDs.TakeWord(stackFD / 64)
+	fdtab.NotifyPending.Store(false)
+}

@@ -1,0 +1,189 @@
+// Command socklock writes into loopback TCP connections from several
+// threads at once, for qemu/socklock_test.go: gometal serves a program's
+// reads and writes of its non-blocking stream sockets under the files
+// lock held shared, beside each other and beside the file calls, each
+// under its socket's own lock (kernel/socket's StreamIO), and the network
+// stack's side of them exclusively. It prints what the server side
+// received, which must equal the host's output byte for byte, and in the
+// guest the files lock's holds over the writes.
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// The sockets stage: each of threads threads writes socketWrites
+// records of socketRecord bytes into a loopback TCP connection of its
+// own, 64 KiB each, which fits the socket's send buffer on gometal (128
+// KiB) and on Linux.
+const (
+	threads      = 4
+	socketWrites = 256
+	socketRecord = 256
+)
+
+// sharedSockets has threads threads each write socketWrites
+// records into a TCP connection of its own over the loopback interface,
+// with write(2) on the connection's non-blocking descriptor (through
+// syscall.RawConn, so that no goroutine of the netpoller stands
+// between), while a server goroutine per connection reads it to the end
+// and sums what came. gometal serves those reads and writes under the
+// files lock held shared, beside each other, each under its socket's
+// own lock (kernel/socket's StreamIO); the network stack's side of
+// them (its reads of /dev/netctl, its moves of the data) holds it
+// exclusively. It says what the server received, in counts that do not
+// depend on the timing, and returns the files lock's holds over the
+// writes.
+func sharedSockets() (string, lockHolds) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer ln.Close()
+	received := make(chan int64, threads)
+	go func() {
+		for range threads {
+			c, err := ln.Accept()
+			if err != nil {
+				received <- -1
+				continue
+			}
+			go func() {
+				n, _ := io.Copy(io.Discard, c)
+				c.Close()
+				received <- n
+			}()
+		}
+	}()
+	conns := make([]*net.TCPConn, threads)
+	for n := range conns {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		check(err)
+		conns[n] = c.(*net.TCPConn)
+	}
+	excl0, shared0 := filesLockCounts()
+	bad := run(func(n int) error { return socketWorker(conns[n], n) })
+	excl1, shared1 := filesLockCounts()
+	if bad != "" {
+		return bad, lockHolds{}
+	}
+	for _, c := range conns {
+		check(c.CloseWrite())
+	}
+	var total, whole int64
+	for range threads {
+		n := <-received
+		total += n
+		if n == socketWrites*socketRecord {
+			whole++
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	return fmt.Sprintf("%d connections, %d bytes received, %d of them whole", threads, total, whole),
+		lockHolds{excl1 - excl0, shared1 - shared0}
+}
+
+// socketWorker is thread n's part of the sockets stage: its records
+// written whole (a write that finds the send buffer full answers EAGAIN,
+// or stores part, and the thread goes on from there).
+func socketWorker(c *net.TCPConn, n int) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	rec := make([]byte, socketRecord)
+	for j := range rec {
+		rec[j] = byte('a' + (n+j)%26)
+	}
+	var werr error
+	err = rc.Write(func(fd uintptr) bool {
+		for off := 0; off < socketWrites*socketRecord; {
+			k, err := unix.Write(int(fd), rec[off%socketRecord:])
+			switch {
+			case err == unix.EAGAIN:
+				runtime.Gosched()
+			case err != nil || k <= 0:
+				werr = fmt.Errorf("write at %d: %d, %v", off, k, err)
+				return true
+			default:
+				off += k
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return werr
+}
+
+// lockHolds is what the writes cost the files lock (the guest's
+// /proc/gometal/sched; zeros on the host).
+type lockHolds struct{ exclusive, shared uint64 }
+
+func main() {
+	sockets, holds := sharedSockets()
+	fmt.Printf("socklock: %s\n", sockets)
+	if _, err := os.Stat("/proc/gometal/sched"); err == nil {
+		fmt.Printf("socklock: files lock exclusive %d shared %d\n", holds.exclusive, holds.shared)
+	}
+}
+
+// run runs work(n) on threads threads of their own at once and returns
+// the first failure, or "".
+func run(work func(n int) error) string {
+	var wg sync.WaitGroup
+	bad := make(chan string, threads)
+	for n := range threads {
+		wg.Go(func() {
+			runtime.LockOSThread()
+			if err := work(n); err != nil {
+				bad <- fmt.Sprintf("thread %d: %v", n, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(bad)
+	for s := range bad {
+		return s
+	}
+	return ""
+}
+
+// filesLockCounts returns how many times the files lock has been taken
+// exclusively and shared so far: the acquisitions of
+// /proc/gometal/sched's files and files_shared lines (zeros where there
+// is no such file: on the host).
+func filesLockCounts() (exclusive, shared uint64) {
+	b, _ := os.ReadFile("/proc/gometal/sched")
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		n, _ := strconv.ParseUint(f[1], 10, 64)
+		switch f[0] {
+		case "files":
+			exclusive = n
+		case "files_shared":
+			shared = n
+		}
+	}
+	return exclusive, shared
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "socklock:", err)
+		os.Exit(1)
+	}
+}
