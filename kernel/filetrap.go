@@ -102,8 +102,8 @@ var kernelOnlyCalls = [...]uint16{
 // descriptor (fdcalls.FileCall) under the files lock alone (fileTrap):
 // the locked path's own handlers where they never need more than the file
 // layer, whatever their arguments (the calls on paths, and those on a
-// descriptor that answer by the file layer alone: ftruncate, fchmod,
-// fstatfs, ...), and for open and stat the forms that answer
+// descriptor that answer by the file layer alone: fchmod, fstatfs,
+// ...), and for open and stat the forms that answer
 // notFileCall, having changed nothing, when the path or descriptor needs
 // the kernel lock (a device, a FIFO, a kernel file, a descriptor of
 // another kind).
@@ -129,8 +129,7 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_UNLINKAT, fileUnlinkat},
 	{unix.SYS_RENAMEAT, fileRenameat},
 	{unix.SYS_RENAMEAT2, fileRenameat2},
-	{unix.SYS_FTRUNCATE, fdcalls.SysFtruncate},
-	{unix.SYS_TRUNCATE, fsys.SysTruncate},
+	{unix.SYS_TRUNCATE, fileTruncate},
 	{unix.SYS_FALLOCATE, fdcalls.SysFallocate},
 	{unix.SYS_FCHMOD, fdcalls.SysFchmod},
 	{unix.SYS_FCHOWN, fdcalls.SysFchown},
@@ -275,15 +274,24 @@ func fileRenameat2(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.RenameFile(int(int32(a[0])), a[1], int(int32(a[2])), a[3], uint32(a[4]), !klock.Files.HeldBy(c))
 }
 
+// fileTruncate is truncate(2) under the files lock, held exclusively
+// (on the locked path too: the system call table's entry) or shared
+// (fileCallShared; fsys.TruncateFile, which answers fsys.RunAlone where
+// a truncation beside others must run alone).
+// Context: trap, files lock held; does not allocate.
+func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fsys.TruncateFile(a[0], int64(a[1]), !klock.Files.HeldBy(c))
+}
+
 // fileCallShared reports whether fileCalls' entry i, call nr with the
 // arguments a, holds the files lock shared: the first readOnlyFileCalls
 // (they only read; statfs and fstatfs only while no close beside others
 // waits for its end, so that the free inodes and blocks they count are
 // a call alone's but for the orphans, which calls beside may hold),
-// every openat, mkdirat, renameat and renameat2, and an
+// every openat, mkdirat, renameat, renameat2 and truncate, and an
 // unlinkat without AT_REMOVEDIR (fsys.OpenFile, fsys.MkdirFile,
-// fsys.RenameFile, fsys.UnlinkFile). One that must run alone (a
-// truncation, say) answers fsys.RunAlone having changed nothing, and
+// fsys.RenameFile, fsys.TruncateFile, fsys.UnlinkFile). One that must run alone (a
+// directory's rename, say) answers fsys.RunAlone having changed nothing, and
 // fileTrap runs it again under the lock held exclusively; an open that
 // must wait for the kernel lock (a FIFO) answers notFileCall. So do
 // epoll_wait, epoll_pwait and epoll_ctl (fdcalls.EpollWaitNow,
@@ -297,7 +305,7 @@ func fileCallShared(i int, nr uint64, a *sysArgs) bool {
 		return !vfs.ClosesPending() // else alone, which ends them first (vfs.Reclaim): the counts are those of a call alone
 	}
 	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_MKDIRAT || nr == unix.SYS_UNLINKAT && int32(a[2]) == 0 ||
-		nr == unix.SYS_RENAMEAT || nr == unix.SYS_RENAMEAT2 ||
+		nr == unix.SYS_RENAMEAT || nr == unix.SYS_RENAMEAT2 || nr == unix.SYS_TRUNCATE ||
 		nr == unix.SYS_EPOLL_WAIT || nr == unix.SYS_EPOLL_PWAIT || nr == unix.SYS_EPOLL_CTL
 }
 
@@ -408,11 +416,13 @@ const (
 // fdcalls.StreamShared; a pipe write that would take a page answers
 // fsys.RunAlone) and of non-blocking stream sockets (under the socket's
 // lock: socket.StreamIO), epoll_wait and epoll_pwait that do not wait and
-// epoll_ctl (under the interest lists' lock), every mkdirat, renameat
-// and renameat2 and an unlinkat of a file (fileCallShared): a create, a mkdir or an unlink changes its
-// directory under the directory's data lock, which lookups take too,
+// epoll_ctl (under the interest lists' lock), every mkdirat, renameat,
+// renameat2 and truncate and an unlinkat of a file (fileCallShared), and
+// ftruncate of a file (fdcalls.FileCall), which truncates under the
+// file's data lock: a create, a mkdir, a rename or an unlink changes its
+// directories under their data locks, which lookups take too,
 // and answers fsys.RunAlone, having changed nothing, where only a call
-// alone may go on (a truncation, say), which this function then runs
+// alone may go on (a directory's rename, say), which this function then runs
 // again under the lock held exclusively (fsys.OpenFile,
 // fsys.UnlinkFile). A description closed last and a file unlinked last
 // beside others wait until each exclusive hold ends them first, or a

@@ -84,13 +84,14 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	t.Cleanup(func() { vfs.Descs[plain] = vfs.Desc{} })
 	// The calls on a file's descriptor that FileCall serves, every one
 	// of them under the files lock held shared (but a close where no
-	// other CPU holds it); ftruncate and fallocate, which may free or
-	// take pages of a file others read, are fileCalls' and exclusive.
+	// other CPU holds it; ftruncate under the file's data lock);
+	// fallocate, which may take pages of a file others read, and fchmod
+	// are fileCalls' and exclusive.
 	for _, nr := range []uint64{unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64,
-		unix.SYS_WRITE, unix.SYS_PWRITE64, unix.SYS_CLOSE, unix.SYS_FSYNC, unix.SYS_FDATASYNC} {
+		unix.SYS_WRITE, unix.SYS_PWRITE64, unix.SYS_CLOSE, unix.SYS_FSYNC, unix.SYS_FDATASYNC, unix.SYS_FTRUNCATE} {
 		assert.True(t, fdcalls.FileCallNr(nr), "call %d", nr)
 	}
-	for _, nr := range []uint64{unix.SYS_FTRUNCATE, unix.SYS_FALLOCATE, unix.SYS_FCHMOD} {
+	for _, nr := range []uint64{unix.SYS_FALLOCATE, unix.SYS_FCHMOD} {
 		assert.False(t, fdcalls.FileCallNr(nr), "call %d", nr)
 		assert.False(t, fileCallShared(fileCallIndex(nr), nr, &sysArgs{}), "call %d", nr)
 	}
@@ -108,12 +109,13 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	assert.True(t, fileCallShared(unlinkat, unix.SYS_UNLINKAT, &sysArgs{0, 0, 0}), "unlink")
 	assert.False(t, fileCallShared(unlinkat, unix.SYS_UNLINKAT, &sysArgs{0, 0, unix.AT_REMOVEDIR}), "rmdir changes a directory's parent")
 	assert.True(t, fileCallShared(fileCallIndex(unix.SYS_MKDIRAT), unix.SYS_MKDIRAT, &sysArgs{}), "mkdir")
-	// Every renameat and renameat2 holds it shared: one that must run
-	// alone (a directory's, an exchange) answers fsys.RunAlone.
-	for _, nr := range []uint64{unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2} {
+	// Every renameat, renameat2 and truncate holds it shared: one that
+	// must run alone (a directory's rename, an exchange, a kernel file's
+	// truncation) answers fsys.RunAlone.
+	for _, nr := range []uint64{unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2, unix.SYS_TRUNCATE} {
 		assert.True(t, fileCallShared(fileCallIndex(nr), nr, &sysArgs{}), "call %d", nr)
 	}
-	for _, nr := range []uint64{unix.SYS_LINKAT, unix.SYS_SYMLINKAT, unix.SYS_TRUNCATE, unix.SYS_FCHMODAT,
+	for _, nr := range []uint64{unix.SYS_LINKAT, unix.SYS_SYMLINKAT, unix.SYS_FCHMODAT,
 		unix.SYS_FCNTL} {
 		assert.False(t, fileCallShared(fileCallIndex(nr), nr, &sysArgs{}), "call %d changes the file layer alone", nr)
 	}

@@ -78,7 +78,7 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_STATX:           doStatx,
 	unix.SYS_GETDENTS64:      fdcalls.SysGetdents64,
 	unix.SYS_FTRUNCATE:       fdcalls.SysFtruncate,
-	unix.SYS_TRUNCATE:        fsys.SysTruncate,
+	unix.SYS_TRUNCATE:        fileTruncate,
 	unix.SYS_FALLOCATE:       fdcalls.SysFallocate,
 	unix.SYS_FSYNC:           fdcalls.SysFsync,
 	unix.SYS_FDATASYNC:       fdcalls.SysFsync,

@@ -41,15 +41,17 @@ import (
 // files served without it, and the files lock's lines: the reading
 // calls (pread64, fstat, the stat calls, readlinkat), the writes
 // (pwrite64 and the appends; write, pwrite64 and appends through a
-// description of each thread's in the shared-writes stage), the opens that truncate nothing (reopens, the shared-opens
+// description of each thread's in the shared-writes stage), the opens (reopens, the shared-opens
 // stage's, and the creates of the shared-names stage, where threads make
 // and remove files in directories of their own and contend for names of
 // one common directory with O_EXCL) and the unlinks of files held it
 // shared, the others exclusively; every file the shared-names stage
-// made must be freed by its end (the free inodes after it); and the
+// made must be freed by its end (the free inodes after it); the
 // renames stage's renames of files between directories, 4 threads at
 // once, must hold it shared, and the files its replaces unlinked be
-// freed by its end.
+// freed by its end; and so must the truncates stage's truncations of
+// files of their own by 4 threads at once (ftruncate, truncate, opens
+// with O_TRUNC).
 func TestFileLockBoot(t *testing.T) {
 	want, res := bootBesideHost(t, "./qemu/testdata/filelock")
 	got, schedText, ok := bytes.Cut(res.Output, []byte("filelock: sched\n"))
@@ -99,6 +101,18 @@ func TestFileLockBoot(t *testing.T) {
 	const renames = 4 * 3 * 256
 	assert.GreaterOrEqual(t, renameShared, uint64(renames), "the renames held the files lock shared")
 	assert.Less(t, renameExclusive, uint64(renames/8), "the renames held the files lock exclusively")
+	// The truncates stage's loop, 2,048 truncations from 4 threads
+	// (ftruncate and truncate) and 64 opens with O_TRUNC (fs.FS.Truncate
+	// under the file's data lock), beside their pwrites and preads: each
+	// of its 4,288 calls holds the files lock shared. Were the
+	// truncations or the opens to run alone (fsys.RunAlone), each would
+	// hold it exclusively too. Its other exclusive holds: the reads of
+	// /proc/gometal/sched around it (the opens' descriptors close after
+	// it).
+	truncExclusive, truncShared := stageHolds(t, tail, "truncates stage")
+	const truncCalls, truncOpens = 4 * (4*256 + 3*256/16), 4 * 256 / 16
+	assert.GreaterOrEqual(t, truncShared, uint64(truncCalls), "the truncations and their reads and writes held the files lock shared")
+	assert.Less(t, truncExclusive, uint64(truncOpens*3/4), "the truncations held the files lock exclusively")
 	// The files the replaces took the last link of went by the stage's
 	// end, with its directories.
 	_, renamesFree, ok := strings.Cut(tail, "filelock: renames free inodes ")
@@ -186,12 +200,11 @@ func TestFileLockBoot(t *testing.T) {
 	// epoll_ctl is served under the files lock alone.
 	calls := lockedCalls(t, text)
 	// The opens and unlinks held the files lock shared and were served
-	// there: one sent on to the locked path (fs.NeedsExclusive: a
-	// truncation, a FIFO's name) counts among the locked calls. The
-	// program's own few (its FIFO, its kernel files) are there; the
-	// shared-names stage's 2,048 creates and 1,088 unlinks are not, nor
-	// its 64 opens that truncate a file, which run again under the
-	// files lock held exclusively (fsys.RunAlone).
+	// there: one sent on to the locked path (a FIFO, a kernel file)
+	// counts among the locked calls. The program's own few (its FIFO,
+	// its kernel files) are there; the shared-names stage's 2,048
+	// creates and 1,088 unlinks are not, nor its 64 opens that truncate
+	// a file, nor the truncates stage's 64.
 	t.Logf("locked openat %d, unlinkat %d", calls["openat"], calls["unlinkat"])
 	assert.Less(t, calls["openat"], uint64(32), "the creates were served under the files lock held shared")
 	assert.Less(t, calls["unlinkat"], uint64(8), "the unlinks were served under the files lock held shared")

@@ -9,7 +9,7 @@ import (
 )
 
 // FileCall serves system call nr (read, write, pread64, pwrite64, lseek,
-// fstat, getdents64, close, fsync, fdatasync) on descriptor fd, which
+// fstat, getdents64, close, fsync, fdatasync, ftruncate) on descriptor fd, which
 // names a file or directory of the root file system through description
 // desc (the caller read both from the descriptor's word in one load:
 // beside a shared hold another CPU may close fd and give its number to
@@ -27,7 +27,9 @@ import (
 // offset (fstat, pread64, read, lseek, getdents64), write and pwrite64,
 // which change only their file's data, under its data lock
 // (fs.FS.Write; an appending write reads the size it writes at under
-// that lock too: fileWrite), fsync and fdatasync, which do nothing
+// that lock too: fileWrite), ftruncate, which changes its file under the
+// file's data lock held exclusively (fs.FS.Truncate; a kernel file's
+// answers fsys.RunAlone), fsync and fdatasync, which do nothing
 // (memory is the only storage), and close. Held shared, a write whose pages do
 // not fit what may still be charged answers NotFileCall, having changed
 // nothing (vfs.ReserveMem), and a close frees the descriptor if it is
@@ -51,6 +53,8 @@ func FileCall(nr uint64, fd int, desc int32, a1, a2, a3 uintptr, shared bool) in
 		return putStat(&s, a1)
 	case unix.SYS_GETDENTS64:
 		return fileGetdents(d, a1, a2)
+	case unix.SYS_FTRUNCATE:
+		return truncateDesc(d, int64(a1), shared)
 	case unix.SYS_CLOSE:
 		if shared {
 			if !vfs.CloseShared(fd, desc) {
@@ -106,7 +110,8 @@ func MovesOffset(nr uint64) bool {
 func FileCallNr(nr uint64) bool {
 	switch nr {
 	case unix.SYS_READ, unix.SYS_PREAD64, unix.SYS_WRITE, unix.SYS_PWRITE64, unix.SYS_LSEEK,
-		unix.SYS_FSTAT, unix.SYS_GETDENTS64, unix.SYS_CLOSE, unix.SYS_FSYNC, unix.SYS_FDATASYNC:
+		unix.SYS_FSTAT, unix.SYS_GETDENTS64, unix.SYS_CLOSE, unix.SYS_FSYNC, unix.SYS_FDATASYNC,
+		unix.SYS_FTRUNCATE:
 		return true
 	}
 	return false

@@ -490,8 +490,10 @@ func SysPipe2(fds uintptr, flags int) int64 {
 	return 0
 }
 
-// SysFtruncate sets an open file's size (it must be open for writing).
-// Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
+// SysFtruncate sets an open file's size (it must be open for writing),
+// on the locked path; package kernel's fileTrap serves it on a file's
+// descriptor under the files lock alone (FileCall: truncateDesc).
+// Context: trap, files lock and kernel lock held; does not allocate.
 func SysFtruncate(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	fd, length := int(a[0]), int64(a[1])
 	f := fdtab.Get(fd)
@@ -500,13 +502,33 @@ func SysFtruncate(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 		return -abi.EINVAL
 	case f == nil:
 		return -abi.EBADF
-	}
-	if f.Kind != fdtab.KindFile || !fsys.CanWrite(vfs.DescOf(f)) {
+	case f.Kind != fdtab.KindFile:
 		return -abi.EINVAL
 	}
-	m := vfs.Mem()
-	e := vfs.Root.Truncate(&m, vfs.DescOf(f).Ino, length)
+	return truncateDesc(vfs.DescOf(f), length, false)
+}
+
+// truncateDesc is ftruncate(2) of the file of description d (EINVAL
+// unless it is open for writing) to length, under the files lock held
+// exclusively or (shared) shared, beside other calls: the file changes
+// under its data lock (fs.FS.Truncate), and a kernel file's truncation
+// answers fsys.RunAlone, having changed nothing.
+// Context: trap, files lock held; does not allocate.
+func truncateDesc(d *vfs.Desc, length int64, shared bool) int64 {
+	if length < 0 || !fsys.CanWrite(d) {
+		return -abi.EINVAL
+	}
+	var m fs.Mem
+	if shared {
+		m = vfs.SharedMem()
+	} else {
+		m = vfs.Mem()
+	}
+	e := vfs.Root.Truncate(&m, d.Ino, length)
 	vfs.Done(&m)
+	if e == fs.NeedsExclusive {
+		return fsys.RunAlone
+	}
 	return -int64(e)
 }
 

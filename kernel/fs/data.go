@@ -145,7 +145,8 @@ func (fs *FS) writeData(m *Mem, ip *inode, off int64, src []byte) (int, Errno) {
 
 // truncateData sets ip's size, freeing the pages past it and zeroing the
 // tail of the last one, so that growing the file again reads zeros.
-// Context: trap; does not allocate.
+// Context: trap, ip's data lock held exclusively or the call alone (the
+// files lock held exclusively); does not allocate.
 func (fs *FS) truncateData(m *Mem, ip *inode, size int64) {
 	if ip.mapped {
 		fs.zeroFrom(m, ip, size)

@@ -33,7 +33,7 @@ const (
 
 // NeedsExclusive is the answer of a call that runs beside others
 // (Mem.Shared) where it would have to do what only a call alone may
-// (truncate a file, retry a create that lost a race, free a slot an
-// orphan holds): it has changed nothing a program can see, and the caller runs it again
+// (truncate a kernel file, retry a create that lost a race, free a slot
+// an orphan holds): it has changed nothing a program can see, and the caller runs it again
 // under the files lock held exclusively. It is no Linux errno.
 const NeedsExclusive Errno = 1 << 12

@@ -434,7 +434,12 @@ func (fs *FS) SetTimes(ino Ino, atime, mtime int64) Errno {
 	return ok
 }
 
-// Truncate sets regular file ino's size. Context: trap; does not allocate.
+// Truncate sets regular file ino's size, under the file's data lock:
+// the file's reads and writes, which hold that lock, may run beside a
+// truncation beside others (Mem.Shared), which stamps its own instant,
+// and a page it frees is one no call beside it can be reading. A kernel file (a
+// mark in rdev) it leaves to a call alone (NeedsExclusive).
+// Context: trap; does not allocate.
 func (fs *FS) Truncate(m *Mem, ino Ino, size int64) Errno {
 	ip := fs.node(ino)
 	switch {
@@ -448,11 +453,16 @@ func (fs *FS) Truncate(m *Mem, ino Ino, size int64) Errno {
 		return EINVAL
 	case size > MaxFileSize:
 		return EFBIG
+	case m.Shared() && ip.rdev != 0:
+		return NeedsExclusive
 	}
+	lockData(ip)
 	if size != ip.size {
 		fs.truncateData(m, ip, size)
 	}
-	ip.mtime, ip.ctime = fs.Now, fs.Now
+	now := fs.stampOf(m, ip)
+	ip.mtime, ip.ctime = now, now
+	unlockData(ip)
 	return ok
 }
 
@@ -529,8 +539,9 @@ func (fs *FS) Write(m *Mem, ino Ino, off int64, src []byte) (int, Errno) {
 // Open is what openat(2) does with a path: find or create the file and
 // check the flags against it. It returns the file's inode and whether it
 // was created; the caller makes the handle. A call beside others
-// (Mem.Shared) answers NeedsExclusive, having changed nothing a program
-// can see, where it would truncate a file, where its create found no
+// (Mem.Shared) truncates a file under its data lock (Truncate), and
+// answers NeedsExclusive, having changed nothing a program can see,
+// where it would truncate a kernel file, where its create found no
 // free inode (orphans may hold them: Reclaim) or no page, and where
 // another open made the name between its lookup and its create.
 // Context: trap; does not allocate.
@@ -582,9 +593,6 @@ func (fs *FS) checkOpen(m *Mem, ino Ino, flags int) Errno {
 		return EISDIR
 	}
 	if flags&unix.O_TRUNC != 0 && typ == unix.S_IFREG {
-		if m.Shared() {
-			return NeedsExclusive // truncation runs alone
-		}
 		return fs.Truncate(m, ino, 0)
 	}
 	return ok

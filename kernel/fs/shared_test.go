@@ -138,7 +138,8 @@ func TestLinksUnlinkedShared(t *testing.T) {
 
 // TestOpenShared: an open beside others creates a missing file, stamping
 // its own instant, opens an existing one, answers O_EXCL's EEXIST, and
-// declines (NeedsExclusive, nothing changed) a truncation.
+// truncates with O_TRUNC, stamping its instant (a kernel file's
+// truncation it declines: TestTruncateShared).
 func TestOpenShared(t *testing.T) {
 	e := newEnv(t, 32)
 	old := e.create("/old", "keep")
@@ -157,11 +158,15 @@ func TestOpenShared(t *testing.T) {
 	assert.Equal(t, old, got)
 	_, _, err = e.fs.Open(m, RootIno, newPath("/old"), unix.O_CREAT|unix.O_EXCL|unix.O_RDWR, 0o600)
 	assert.Equal(t, EEXIST, err)
+	m.Now = 43e9
 	_, _, err = e.fs.Open(m, RootIno, newPath("/old"), unix.O_WRONLY|unix.O_TRUNC, 0)
-	assert.Equal(t, NeedsExclusive, err)
+	assert.Equal(t, ok, err, "a truncation beside others: under the file's data lock (Truncate)")
+	assert.Zero(t, e.stat(old).Size)
+	assert.Equal(t, int64(43e9), e.stat(old).Mtime)
+	m.Now = 44e9
 	_, _, err = e.fs.Open(m, RootIno, newPath("/new"), unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, 0)
-	assert.Equal(t, NeedsExclusive, err, "O_TRUNC of an empty file too: it stamps the times")
-	assert.Equal(t, "keep", e.readAll(old))
+	assert.Equal(t, ok, err)
+	assert.Equal(t, int64(44e9), e.stat(ino).Mtime, "O_TRUNC of an empty file too stamps the times")
 	_, _, err = e.fs.Open(m, RootIno, newPath("/"), unix.O_WRONLY|unix.O_TRUNC, 0)
 	assert.Equal(t, EISDIR, err, "a directory's answer needs no truncation")
 }

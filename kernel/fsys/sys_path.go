@@ -56,7 +56,7 @@ func SysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 // one of the kernel's device paths, a FIFO (the open waits for the other
 // end) or a kernel-generated file (package kernel fills it). Held
 // shared, it answers RunAlone for an open that must run alone
-// (fs.NeedsExclusive: it would truncate a file, or its create lost a
+// (fs.NeedsExclusive: it would truncate a kernel file, or its create lost a
 // race or found no inode), whose create's pages do not fit the charge
 // taken beforehand (vfs.ReserveEntry), or that finds every description
 // taken while closes beside others wait to end (vfs.ClosesPending). The
@@ -83,7 +83,7 @@ func OpenFile(dirfd int, path uintptr, flags int, mode uint32, shared bool) (int
 // kernel lock: a FIFO, a kernel-generated file.
 const needKernel int64 = -1<<32 - 2
 
-// RunAlone is OpenFile's, UnlinkFile's, MkdirFile's and RenameFile's answer beside others (the
+// RunAlone is OpenFile's, UnlinkFile's, MkdirFile's, RenameFile's and TruncateFile's answer beside others (the
 // files lock held shared) for a call that must run alone
 // (fs.NeedsExclusive), as vfs.PipeWriteNow's for a write that would
 // take a page: it changed nothing a program can see, and package
@@ -712,17 +712,27 @@ func utimeValue(sec, nsec uint64, now int64) (int64, int64) {
 	return int64(sec)*1e9 + int64(nsec), 0
 }
 
-// SysTruncate sets a file's size by path.
-// Context: trap, files lock held; does not allocate.
-func SysTruncate(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
-	path, length := a[0], int64(a[1])
+// TruncateFile is truncate(2), a file's size set by path, under the
+// files lock held exclusively (the locked path's and fileTrap's) or
+// (shared) shared, beside other calls: the file changes under its data
+// lock (fs.FS.Truncate), and a kernel file's truncation answers
+// RunAlone, having changed nothing.
+// Context: trap, files lock held (shared: held shared); does not
+// allocate.
+func TruncateFile(path uintptr, length int64, shared bool) int64 {
+	if length < 0 {
+		return -abi.EINVAL // Linux's first check, before the path
+	}
 	ino, e := statTarget(unix.AT_FDCWD, path, 0)
 	if e != 0 {
 		return e
 	}
-	m := vfs.Mem()
+	m, _ := callMem(shared, false) // a page source that takes no page always fits
 	fe := vfs.Root.Truncate(&m, ino, length)
-	vfs.Done(&m)
+	callDone(&m, shared, false)
+	if fe == fs.NeedsExclusive {
+		return RunAlone
+	}
 	return -int64(fe)
 }
 

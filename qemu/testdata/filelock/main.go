@@ -26,12 +26,14 @@
 // and makes and removes files in directories of their own and of one
 // common one from several threads at once (sharedNames), and moves files
 // between directories and replaces one name with new files from several
-// threads at once (sharedRenames); the host run of
+// threads at once (sharedRenames), and truncates files of their own
+// from several threads at once (sharedTruncates); the host run of
 // the same program must match all of it byte for byte. In the guest it
 // then prints /proc/gometal/sched between marker lines, for the test to
 // read the lock counts, the file system's free inodes before and
 // after the shared-names stage and the renames stage, and the files
-// lock's acquisitions during the pipe stage and the renames stage's loop.
+// lock's acquisitions during the pipe stage and the renames and
+// truncates stages' loops.
 package main
 
 import (
@@ -106,6 +108,8 @@ func main() {
 	renames, renameHolds := sharedRenames(dir)
 	fmt.Printf("filelock: shared renames: %s\n", renames)
 	check(unix.Statfs(dir, &renamesAfter))
+	truncates, truncateHolds := sharedTruncates(dir)
+	fmt.Printf("filelock: shared truncates: %s\n", truncates)
 	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
 		fmt.Printf("filelock: sched\n%sfilelock: end\n", b)
 		fmt.Printf("filelock: free inodes %d %d\n", before.Ffree, after.Ffree)
@@ -113,6 +117,7 @@ func main() {
 		fmt.Printf("filelock: pipe stage: files lock exclusive %d shared %d\n", excl1-excl0, shared1-shared0)
 		fmt.Printf("filelock: renames stage: files lock exclusive %d shared %d\n", renameHolds.exclusive, renameHolds.shared)
 		fmt.Printf("filelock: renames free inodes %d %d\n", renamesBefore.Ffree, renamesAfter.Ffree)
+		fmt.Printf("filelock: truncates stage: files lock exclusive %d shared %d\n", truncateHolds.exclusive, truncateHolds.shared)
 		freeBefore, freeAfter := unlinkAlone(dir)
 		fmt.Printf("filelock: unlink alone: free inodes %d %d\n", freeBefore, freeAfter)
 	}

@@ -18,9 +18,9 @@ const (
 	replaceRounds = 16
 )
 
-// renameCounts is what the renames stage's loop cost the files lock (the
+// lockHolds is what a stage's loop cost the files lock (the
 // guest's /proc/gometal/sched; zeros on the host).
-type renameCounts struct{ exclusive, shared uint64 }
+type lockHolds struct{ exclusive, shared uint64 }
 
 // sharedRenames has sharedReaders threads each move a file of its own
 // round after round: from a directory of its own into a common one,
@@ -36,7 +36,7 @@ type renameCounts struct{ exclusive, shared uint64 }
 // which must hold one thread's whole record. It says what it found, in
 // counts that do not depend on the timing, whether every directory
 // ended empty, and the files lock's holds.
-func sharedRenames(dir string) (string, renameCounts) {
+func sharedRenames(dir string) (string, lockHolds) {
 	common := filepath.Join(dir, "moves")
 	check(os.Mkdir(common, 0o755))
 	own := make([]string, sharedReaders)
@@ -49,11 +49,11 @@ func sharedRenames(dir string) (string, renameCounts) {
 	bad := run(func(n int) error { return moveWorker(own[n], common, n) })
 	excl1, shared1 := filesLockCounts()
 	if bad != "" {
-		return bad, renameCounts{}
+		return bad, lockHolds{}
 	}
 	replaced := filepath.Join(common, "replaced")
 	if bad := run(func(n int) error { return replaceWorker(own[n], replaced, n) }); bad != "" {
-		return bad, renameCounts{}
+		return bad, lockHolds{}
 	}
 	check(unix.Unlink(replaced))
 	empty := emptyDir(common)
@@ -64,7 +64,7 @@ func sharedRenames(dir string) (string, renameCounts) {
 	}
 	check(unix.Rmdir(common))
 	return fmt.Sprintf("%d files moved %d times each and read back, %d replaces of one common name each read back whole, directories empty: %v",
-		sharedReaders, 3*renameRounds, sharedReaders*replaceRounds, empty), renameCounts{excl1 - excl0, shared1 - shared0}
+		sharedReaders, 3*renameRounds, sharedReaders*replaceRounds, empty), lockHolds{excl1 - excl0, shared1 - shared0}
 }
 
 // run runs work(n) on sharedReaders threads of their own at once and

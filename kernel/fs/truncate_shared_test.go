@@ -1,0 +1,109 @@
+package fs
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// TestTruncateShared: a truncation beside others (Mem.Shared) shrinks a
+// file, giving its pages back, and grows one, stamping its own instant;
+// an open with O_TRUNC beside others empties an existing file; a kernel
+// file (a mark in rdev) it declines (NeedsExclusive), changing nothing,
+// and a call alone truncates it.
+func TestTruncateShared(t *testing.T) {
+	e := newEnv(t, 64)
+	f := e.create("/f", string(bytes.Repeat([]byte("x"), 3*PageSize)))
+	g := e.create("/g", "gone")
+	k, err := e.fs.Create(e.m, RootIno, []byte("kfile"), unix.S_IFREG|0o444, 1<<20)
+	require.Equal(t, ok, err)
+	pages := e.fs.PagesHeld
+	m := e.sharedMem(90e9)
+
+	require.Equal(t, ok, e.fs.Truncate(m, f, PageSize+10))
+	assert.Equal(t, int64(PageSize+10), e.stat(f).Size)
+	assert.Equal(t, pages-1, e.fs.PagesHeld, "the third page went back")
+	assert.Equal(t, int64(-1), m.Taken)
+	assert.Equal(t, int64(90e9), e.stat(f).Mtime, "the call's own instant")
+	assert.Equal(t, int64(90e9), e.stat(f).Ctime)
+	m.Now = 91e9
+	require.Equal(t, ok, e.fs.Truncate(m, f, 5*PageSize))
+	assert.Equal(t, int64(5*PageSize), e.stat(f).Size, "grown, with no page taken")
+	assert.Equal(t, pages-1, e.fs.PagesHeld)
+	assert.Equal(t, "x", string(e.read(f, PageSize+9, 1)))
+	assert.Equal(t, []byte{0}, e.read(f, PageSize+10, 1), "what was cut off reads as zero")
+
+	ino, created, err := e.fs.Open(m, RootIno, newPath("/g"), unix.O_WRONLY|unix.O_TRUNC, 0)
+	require.Equal(t, ok, err)
+	assert.Equal(t, g, ino)
+	assert.False(t, created)
+	assert.Zero(t, e.stat(g).Size, "emptied by its open")
+
+	assert.Equal(t, NeedsExclusive, e.fs.Truncate(m, k, 0))
+	_, _, err = e.fs.Open(m, RootIno, newPath("/kfile"), unix.O_WRONLY|unix.O_TRUNC, 0)
+	assert.Equal(t, NeedsExclusive, err)
+	assert.Equal(t, ok, e.fs.Truncate(e.m, k, 0), "alone")
+	e.m.Taken += m.Taken
+	fsck(t, e.fs, e.m)
+}
+
+// TestTruncateBeside: truncations of one file beside its writer and its
+// readers, each taking the file's data lock as the system calls do
+// (truncation inside Truncate, writes under LockData, reads under Read's
+// shared hold). Run with -race (make race), the data lock is what keeps
+// it clean; every byte a reader sees is the writer's or zero (cut off
+// and grown again), never a freed page's, and the file system ends
+// consistent (fsck).
+func TestTruncateBeside(t *testing.T) {
+	e := newEnv(t, 256)
+	f := e.create("/f", "")
+	const rounds, size = 200, 3 * PageSize
+	data := bytes.Repeat([]byte{'w'}, size)
+	mems := []*Mem{e.sharedMem(1), e.sharedMem(2), e.sharedMem(3), e.sharedMem(4)}
+	var wg sync.WaitGroup
+	wg.Go(func() { // the writer
+		m := mems[0]
+		for r := range rounds {
+			e.fs.LockData(f)
+			_, err := e.fs.Write(m, f, int64(r%3)*PageSize, data[:PageSize])
+			e.fs.UnlockData(f)
+			if !assert.Equal(t, ok, err) {
+				return
+			}
+		}
+	})
+	wg.Go(func() { // the truncations: shrinking and growing
+		m := mems[1]
+		for r := range rounds {
+			if !assert.Equal(t, ok, e.fs.Truncate(m, f, int64(r*997)%size)) {
+				return
+			}
+		}
+	})
+	for _, m := range mems[2:] {
+		wg.Go(func() { // the readers
+			buf := make([]byte, size)
+			for range rounds {
+				n, err := e.fs.Read(m, f, 0, buf)
+				if !assert.Equal(t, ok, err) {
+					return
+				}
+				for i, b := range buf[:n] {
+					if b != 'w' && b != 0 {
+						t.Errorf("byte %d reads %q: neither written nor zero", i, b)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, m := range mems {
+		e.m.Taken += m.Taken
+	}
+	fsck(t, e.fs, e.m)
+}
