@@ -45,7 +45,12 @@ func sysExitGroup(t sched.TID, status int) int64 {
 }
 
 // netPending reports whether a socket still has data or a close for the
-// stack to carry out.
+// stack to carry out. Context: trap, kernel lock held; does not allocate.
+//
+// Not inlined: one copy is smaller than its inlined ones (issue 16's
+// image budget).
+//
+//go:noinline
 func netPending() bool {
 	if socket.NetStackFD < 0 {
 		return false

@@ -122,8 +122,9 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_FSTATFS, fdcalls.SysFstatfs},
 	{unix.SYS_STATFS, fsys.SysStatfsPath},
 	// The calls that change the file layer, under the files lock held
-	// exclusively, but for openat, mkdirat and an unlinkat of a file,
-	// which hold it shared (fileCallShared).
+	// exclusively, but for openat, mkdirat, an unlinkat of a file, the
+	// renames, truncate and utimensat, which hold it shared
+	// (fileCallShared).
 	{unix.SYS_OPENAT, fileOpenat},
 	{unix.SYS_MKDIRAT, fileMkdirat},
 	{unix.SYS_UNLINKAT, fileUnlinkat},
@@ -140,7 +141,7 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_FCHMODAT, doFchmodat},
 	{unix.SYS_FCHMODAT2, doFchmodat2},
 	{unix.SYS_FCHOWNAT, fsys.SysFchownat},
-	{unix.SYS_UTIMENSAT, fsys.SysUtimensat},
+	{unix.SYS_UTIMENSAT, fileUtimensat},
 	{unix.SYS_CHDIR, fsys.SysChdir},
 	{unix.SYS_UMASK, fdcalls.SysUmask},
 	// epoll_wait and epoll_pwait that do not wait (events ready, or a
@@ -274,6 +275,14 @@ func fileRenameat2(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.RenameFile(int(int32(a[0])), a[1], int(int32(a[2])), a[3], uint32(a[4]), !klock.Files.HeldBy(c))
 }
 
+// fileUtimensat is utimensat(2) under the files lock, held exclusively
+// (on the locked path too: the system call table's entry) or shared
+// (fileCallShared; fsys.UtimensatFile).
+// Context: trap, files lock held; does not allocate.
+func fileUtimensat(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fsys.UtimensatFile(a, !klock.Files.HeldBy(c))
+}
+
 // fileTruncate is truncate(2) under the files lock, held exclusively
 // (on the locked path too: the system call table's entry) or shared
 // (fileCallShared; fsys.TruncateFile, which answers fsys.RunAlone where
@@ -288,9 +297,10 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // (they only read; statfs and fstatfs only while no close beside others
 // waits for its end, so that the free inodes and blocks they count are
 // a call alone's but for the orphans, which calls beside may hold),
-// every openat, mkdirat, renameat, renameat2 and truncate, and an
-// unlinkat without AT_REMOVEDIR (fsys.OpenFile, fsys.MkdirFile,
-// fsys.RenameFile, fsys.TruncateFile, fsys.UnlinkFile). One that must run alone (a
+// every openat, mkdirat, renameat, renameat2, truncate and utimensat,
+// and an unlinkat without AT_REMOVEDIR (fsys.OpenFile, fsys.MkdirFile,
+// fsys.RenameFile, fsys.TruncateFile, fsys.UtimensatFile,
+// fsys.UnlinkFile). One that must run alone (a
 // directory's rename, say) answers fsys.RunAlone having changed nothing, and
 // fileTrap runs it again under the lock held exclusively; an open that
 // must wait for the kernel lock (a FIFO) answers notFileCall. So do
@@ -305,7 +315,7 @@ func fileCallShared(i int, nr uint64, a *sysArgs) bool {
 		return !vfs.ClosesPending() // else alone, which ends them first (vfs.Reclaim): the counts are those of a call alone
 	}
 	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_MKDIRAT || nr == unix.SYS_UNLINKAT && int32(a[2]) == 0 ||
-		nr == unix.SYS_RENAMEAT || nr == unix.SYS_RENAMEAT2 || nr == unix.SYS_TRUNCATE ||
+		nr == unix.SYS_RENAMEAT || nr == unix.SYS_RENAMEAT2 || nr == unix.SYS_TRUNCATE || nr == unix.SYS_UTIMENSAT ||
 		nr == unix.SYS_EPOLL_WAIT || nr == unix.SYS_EPOLL_PWAIT || nr == unix.SYS_EPOLL_CTL
 }
 

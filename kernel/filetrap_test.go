@@ -109,10 +109,10 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	assert.True(t, fileCallShared(unlinkat, unix.SYS_UNLINKAT, &sysArgs{0, 0, 0}), "unlink")
 	assert.False(t, fileCallShared(unlinkat, unix.SYS_UNLINKAT, &sysArgs{0, 0, unix.AT_REMOVEDIR}), "rmdir changes a directory's parent")
 	assert.True(t, fileCallShared(fileCallIndex(unix.SYS_MKDIRAT), unix.SYS_MKDIRAT, &sysArgs{}), "mkdir")
-	// Every renameat, renameat2 and truncate holds it shared: one that
+	// Every renameat, renameat2, truncate and utimensat holds it shared: one that
 	// must run alone (a directory's rename, an exchange, a kernel file's
 	// truncation) answers fsys.RunAlone.
-	for _, nr := range []uint64{unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2, unix.SYS_TRUNCATE} {
+	for _, nr := range []uint64{unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2, unix.SYS_TRUNCATE, unix.SYS_UTIMENSAT} {
 		assert.True(t, fileCallShared(fileCallIndex(nr), nr, &sysArgs{}), "call %d", nr)
 	}
 	for _, nr := range []uint64{unix.SYS_LINKAT, unix.SYS_SYMLINKAT, unix.SYS_FCHMODAT,

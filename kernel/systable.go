@@ -113,7 +113,7 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_FCHMODAT:   doFchmodat,
 	unix.SYS_FCHMODAT2:  doFchmodat2,
 	unix.SYS_FCHOWNAT:   fsys.SysFchownat,
-	unix.SYS_UTIMENSAT:  fsys.SysUtimensat,
+	unix.SYS_UTIMENSAT:  fileUtimensat,
 	unix.SYS_GETCWD:     fsys.SysGetcwd,
 	unix.SYS_CHDIR:      fsys.SysChdir,
 	unix.SYS_UMASK:      fdcalls.SysUmask,

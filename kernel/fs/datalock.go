@@ -24,8 +24,8 @@ import (
 // its two directories' locks, taken in the order of their inode
 // numbers, then a file's (the one order: directories by number, then a
 // file in them, one at a time). On a free inode the lock is newInode's
-// claim. A truncation beside others holds the file's lock exclusively
-// (Truncate). Everything else that changes those fields (fallocate, a
+// claim. A truncation and a change of the times beside others hold the
+// file's lock exclusively (Truncate, SetTimes). Everything else that changes those fields (fallocate, a
 // mapping, a file's release, the other namespace calls, and writes
 // under the files lock held exclusively) runs with no call beside it.
 // Holds are short (one call's copy or lookup; a truncation's frees of

@@ -51,8 +51,8 @@ type inode struct {
 	mapped  bool   // mapped into memory: truncation keeps the pages (KeepPages)
 	// dataHeld is the data lock, held exclusively (lockData) or shared
 	// (rlockData): size, the page tree, pages and the modification
-	// times, which the writes and truncations change beside other
-	// calls, and a
+	// times (with the access and change times), which the writes,
+	// truncations and utimensat change beside other calls, and a
 	// directory's names (kernel/fs/datalock.go; in the padding: the
 	// inode stays 96 bytes).
 	dataHeld uint32

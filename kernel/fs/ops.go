@@ -411,12 +411,22 @@ func (fs *FS) Chown(ino Ino, uid, gid int32) Errno {
 	return ok
 }
 
-// Omit leaves a time unchanged in SetTimes.
-const Omit = int64(-1 << 63)
+// Omit leaves a time unchanged in SetTimes; ChangeTime sets it to the
+// change's own instant (utimensat's UTIME_NOW), which SetTimes reads
+// under the file's data lock, so that it is never earlier than a change
+// that took the lock first.
+const (
+	Omit       = int64(-1 << 63)
+	ChangeTime = Omit + 1
+)
 
-// SetTimes sets ino's access and modification times (Omit: unchanged).
-// Context: trap; does not allocate.
-func (fs *FS) SetTimes(ino Ino, atime, mtime int64) Errno {
+// SetTimes sets ino's access and modification times (Omit: unchanged;
+// ChangeTime: the change time), under its data lock (Stat reads them
+// there): a call beside others (Mem.Shared, which takes no page from m)
+// stamps the change time with its own instant.
+// Context: trap, files lock held (shared: m's Now set); does not
+// allocate.
+func (fs *FS) SetTimes(m *Mem, ino Ino, atime, mtime int64) Errno {
 	ip := fs.node(ino)
 	if ip == nil {
 		return ENOENT
@@ -424,13 +434,22 @@ func (fs *FS) SetTimes(ino Ino, atime, mtime int64) Errno {
 	if atime == Omit && mtime == Omit { // utimensat changes nothing, not even ctime
 		return ok
 	}
+	lockData(ip)
+	now := fs.stampOf(m, ip)
+	if atime == ChangeTime {
+		atime = now
+	}
+	if mtime == ChangeTime {
+		mtime = now
+	}
 	if atime != Omit {
 		ip.atime = atime
 	}
 	if mtime != Omit {
 		ip.mtime = mtime
 	}
-	ip.ctime = fs.Now
+	ip.ctime = now
+	unlockData(ip)
 	return ok
 }
 

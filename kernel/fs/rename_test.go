@@ -308,20 +308,20 @@ func TestChmodChownSetTimes(t *testing.T) {
 	assert.Equal(t, uint32(200), st.GID)
 
 	e.fs.Now = 4e9
-	require.Equal(t, ok, e.fs.SetTimes(f, 11e9, Omit))
+	require.Equal(t, ok, e.fs.SetTimes(e.m, f, 11e9, Omit))
 	st = e.stat(f)
 	assert.Equal(t, int64(11e9), st.Atime)
 	assert.Equal(t, int64(1e9), st.Mtime)
 	assert.Equal(t, int64(4e9), st.Ctime)
-	require.Equal(t, ok, e.fs.SetTimes(f, Omit, -5e8)) // before the epoch
+	require.Equal(t, ok, e.fs.SetTimes(e.m, f, Omit, -5e8)) // before the epoch
 	st = e.stat(f)
 	assert.Equal(t, int64(11e9), st.Atime)
 	assert.Equal(t, int64(-5e8), st.Mtime)
 	e.fs.Now = 6e9
-	require.Equal(t, ok, e.fs.SetTimes(f, Omit, Omit))
+	require.Equal(t, ok, e.fs.SetTimes(e.m, f, Omit, Omit))
 	assert.Equal(t, int64(4e9), e.stat(f).Ctime, "both omitted: nothing changes, not even ctime (as utimensat)")
 
-	for _, err := range []Errno{e.fs.Chmod(3000, 0), e.fs.Chown(3000, 0, 0), e.fs.SetTimes(3000, 0, 0)} {
+	for _, err := range []Errno{e.fs.Chmod(3000, 0), e.fs.Chown(3000, 0, 0), e.fs.SetTimes(e.m, 3000, 0, 0)} {
 		assert.Equal(t, ENOENT, err)
 	}
 	_, err := e.fs.Stat(3000)

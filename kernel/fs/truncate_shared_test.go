@@ -107,3 +107,47 @@ func TestTruncateBeside(t *testing.T) {
 	}
 	fsck(t, e.fs, e.m)
 }
+
+// TestSetTimesShared: utimensat beside others (Mem.Shared) sets the
+// times under the file's data lock, stamping the change time with its
+// own instant, never earlier than the file's last change, and UTIME_NOW
+// (ChangeTime) sets the others to that change time; beside it, a
+// Stat (which holds that lock shared) reads the times whole. Run with
+// -race (make race): without the lock in SetTimes the detector reports
+// it.
+func TestSetTimesShared(t *testing.T) {
+	e := newEnv(t, 32)
+	f := e.create("/f", "x")
+	m := e.sharedMem(70e9)
+	require.Equal(t, ok, e.fs.SetTimes(m, f, 5e9, 6e9))
+	st := e.stat(f)
+	assert.Equal(t, int64(5e9), st.Atime)
+	assert.Equal(t, int64(6e9), st.Mtime)
+	assert.Equal(t, int64(70e9), st.Ctime, "the call's own instant")
+	require.Equal(t, ok, e.fs.SetTimes(e.sharedMem(69e9), f, Omit, 7e9))
+	assert.Equal(t, int64(70e9), e.stat(f).Ctime, "an instant read earlier does not stamp the change time back")
+	require.Equal(t, ok, e.fs.SetTimes(e.sharedMem(65e9), f, ChangeTime, ChangeTime)) // UTIME_NOW
+	st = e.stat(f)
+	assert.Equal(t, [3]int64{70e9, 70e9, 70e9}, [3]int64{st.Atime, st.Mtime, st.Ctime}, "UTIME_NOW: the change time, read under the lock")
+
+	require.Equal(t, ok, e.fs.SetTimes(m, f, 0, 0))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		m := e.sharedMem(80e9)
+		for i := range int64(300) {
+			if !assert.Equal(t, ok, e.fs.SetTimes(m, f, i, i)) {
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for range 300 {
+			st, err := e.fs.Stat(f)
+			if assert.Equal(t, ok, err) {
+				assert.Equal(t, st.Atime, st.Mtime, "both times of one call")
+			}
+		}
+	})
+	wg.Wait()
+	assert.Equal(t, int64(299), e.stat(f).Mtime)
+}

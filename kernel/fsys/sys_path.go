@@ -634,14 +634,21 @@ const (
 	utimeOmit = 1<<30 - 2
 )
 
-// SysUtimensat sets access and modification times; a null path means
+// UtimensatFile is utimensat(2): it sets access and modification times; a null path means
 // dirfd's own file (futimens). Linux 6.18's order: the times are read
 // first (EFAULT; both UTIME_OMIT: nothing to do, nothing else looked
 // at), then the file (futimens: no flags, then the descriptor; a path:
 // the flags, then the path, which must not be null: EFAULT), then
-// whether the times are valid (EINVAL).
-// Context: trap, files lock held; does not allocate.
-func SysUtimensat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+// whether the times are valid (EINVAL). It runs under the files lock
+// held exclusively (the locked path's and fileTrap's) or (shared)
+// shared, beside other calls: the times change under the file's data
+// lock (fs.FS.SetTimes), a call beside others stamping its own instant,
+// and futimens reads its descriptor's kind and description in one load
+// (fdtab.LoadFlags), since closes and opens of files may change the
+// table beside it.
+// Context: trap, files lock held (shared: held shared); does not
+// allocate.
+func UtimensatFile(a abi.SysArgs, shared bool) int64 {
 	dirfd, path, times, flags := int(int32(a[0])), a[1], a[2], int(int32(a[3]))
 	var ts [4]uint64 // the atime's seconds and nanoseconds, the mtime's
 	if times != 0 {
@@ -658,16 +665,18 @@ func SysUtimensat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	}
 	var ino fs.Ino
 	if path == 0 && dirfd != unix.AT_FDCWD {
-		f := fdtab.Get(dirfd)
+		w, _ := fdtab.LoadFlags(dirfd)
 		switch {
 		case flags != 0:
 			return -abi.EINVAL
-		case f == nil:
+		case w.Kind() == fdtab.KindFree:
 			return -abi.EBADF
-		case f.Kind != fdtab.KindFile:
+		case w.Kind() != fdtab.KindFile:
 			return 0
+		case vfs.Descs[w.Desc()].Flags&unix.O_PATH != 0:
+			return -abi.EBADF // an O_PATH description since PathHide looked (a close and an open beside), as Linux's fdget
 		}
-		ino = vfs.DescOf(f).Ino
+		ino = vfs.Descs[w.Desc()].Ino
 	} else {
 		if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 			return -abi.EINVAL
@@ -682,28 +691,38 @@ func SysUtimensat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 			return e
 		}
 	}
-	now := vfs.RealtimeNs()
-	at, mt := now, now
+	at, mt := fs.ChangeTime, fs.ChangeTime
 	if times != 0 {
 		var e int64
-		if at, e = utimeValue(ts[0], ts[1], now); e != 0 {
+		if at, e = utimeValue(ts[0], ts[1]); e != 0 {
 			return e
 		}
-		if mt, e = utimeValue(ts[2], ts[3], now); e != 0 {
+		if mt, e = utimeValue(ts[2], ts[3]); e != 0 {
 			return e
 		}
 	}
-	vfs.Root.Now = now // the change time: UTIME_NOW's instant, as Linux stamps both
-	return -int64(vfs.Root.SetTimes(ino, at, mt))
+	now := vfs.RealtimeNs()
+	m := fs.Mem{Now: max(now, 1)} // beside others: the change time is the call's own instant (Mem.Shared)
+	if !shared {
+		vfs.Root.Now, m.Now = now, 0 // the change time: UTIME_NOW's instant, as Linux stamps both
+	}
+	return -int64(vfs.Root.SetTimes(&m, ino, at, mt))
 }
 
 // utimeValue is one timespec of utimensat, sec and nsec, with UTIME_NOW
-// and UTIME_OMIT; EINVAL for nanoseconds out of range.
+// (fs.ChangeTime: the change's own instant, which SetTimes takes under
+// the file's data lock) and UTIME_OMIT; EINVAL for nanoseconds out of
+// range.
 // Context: any; does not allocate.
-func utimeValue(sec, nsec uint64, now int64) (int64, int64) {
+//
+// Not inlined: one copy is smaller than its inlined ones (issue 16's
+// image budget).
+//
+//go:noinline
+func utimeValue(sec, nsec uint64) (int64, int64) {
 	switch {
 	case nsec == utimeNow:
-		return now, 0
+		return fs.ChangeTime, 0
 	case nsec == utimeOmit:
 		return fs.Omit, 0
 	case nsec >= 1e9:

@@ -150,6 +150,11 @@ func scopeOf(family uint8, v6only bool, a SockAddr) bindScope {
 // overlaps reports whether two bound sockets' scopes share an address, so
 // that they cannot hold the same port.
 // Context: trap, kernel lock held; does not allocate.
+//
+// Not inlined: one copy is smaller than its inlined ones (issue 16's
+// image budget).
+//
+//go:noinline
 func (s bindScope) overlaps(o bindScope) bool {
 	if s.has4 && o.has4 && (s.any4 || o.any4 || s.ip4 == o.ip4) {
 		return true

@@ -162,6 +162,11 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 // unixType checks socket(2)'s type for AF_UNIX and returns the socket
 // type (SOCK_RAW is a datagram socket, as on Linux).
 // Context: trap, kernel lock held; does not allocate.
+//
+// Not inlined: one copy is smaller than its inlined ones (issue 16's
+// image budget).
+//
+//go:noinline
 func unixType(typ, proto int) (int, int64) {
 	if typ&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC|0xf) != 0 {
 		return 0, -abi.EINVAL

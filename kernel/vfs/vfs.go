@@ -70,7 +70,8 @@ func Mem() fs.Mem {
 // change time, and the other times a call that changes a file stamps,
 // are read from it. Mem stamps for the calls that may take pages; the
 // calls that change only an inode's attributes (chmod, chown, utimensat
-// and their descriptor forms) stamp themselves.
+// and their descriptor forms) stamp themselves (a utimensat beside other
+// calls stamps its own instant: fs.Mem.Now).
 // Context: trap or boot, files lock held exclusively; does not allocate.
 // Not inlined: its copies at its five callers cost the image more than
 // the calls (issue 16's budget).

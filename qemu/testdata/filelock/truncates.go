@@ -16,13 +16,15 @@ const truncateRounds = 256
 
 // sharedTruncates has sharedReaders threads each truncate a file of its
 // own round after round and check what is left: ftruncate(2) to empty
-// it, pwrite of 64 bytes, truncate(2) by path to 10 of them, and a read
-// that must find exactly those 10; every 16th round an open with O_TRUNC,
+// it, pwrite of 64 bytes, truncate(2) by path to 10 of them, a read
+// that must find exactly those 10, and utimensat(2) of the file's times,
+// which fstat must then show; every 16th round an open with O_TRUNC,
 // a write of 20 bytes through it and a read of them (the descriptors
 // stay open until the loop is over, so that no close holds the lock in
 // it). gometal
-// serves these truncations under the files lock held shared, beside
-// each other, each under its file's data lock (kernel/fs's Truncate);
+// serves these truncations and time changes under the files lock held
+// shared, beside each other, each under its file's data lock (kernel/fs's
+// Truncate and SetTimes);
 // the stage returns the files lock's holds over that loop. It says what
 // it found, in counts that do not depend on the timing.
 func sharedTruncates(dir string) (string, lockHolds) {
@@ -46,7 +48,7 @@ func sharedTruncates(dir string) (string, lockHolds) {
 	for _, name := range names {
 		check(unix.Unlink(name))
 	}
-	return fmt.Sprintf("%d files truncated %d times each, every read back as cut", sharedReaders, 2*truncateRounds+truncateRounds/16),
+	return fmt.Sprintf("%d files truncated %d times each, every read back as cut, and their times set %d times each, every one read back", sharedReaders, 2*truncateRounds+truncateRounds/16, truncateRounds),
 		lockHolds{excl1 - excl0, shared1 - shared0}
 }
 
@@ -72,6 +74,14 @@ func truncateWorker(name string, n int, opened *[]int) error {
 		}
 		if k, err := unix.Pread(fd, got, 0); err != nil || !bytes.Equal(got[:k], rec[:10]) {
 			return fmt.Errorf("round %d: read back %q, %v; want %q", i, got[:max(k, 0)], err, rec[:10])
+		}
+		mtime := unix.NsecToTimespec(int64(1_700_000_000+i)*1e9 + int64(n))
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, name, []unix.Timespec{mtime, mtime}, 0); err != nil {
+			return fmt.Errorf("round %d: utimensat: %v", i, err)
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil || st.Mtim != mtime || st.Size != 10 {
+			return fmt.Errorf("round %d: fstat after utimensat: mtime %v, size %d, %v; want %v", i, st.Mtim, st.Size, err, mtime)
 		}
 		if i%16 != 15 {
 			continue
