@@ -45,10 +45,9 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 
+	"github.com/gometal/gometal/qemu/testdata/lockstat"
 	"golang.org/x/sys/unix"
 )
 
@@ -90,9 +89,9 @@ func main() {
 	fmt.Printf("filelock: futex side total %d\n", total)
 	fmt.Printf("filelock: status flags: %s\n", statusFlags())
 	fmt.Printf("filelock: O_PATH: %s\n", pathOnlyCalls())
-	excl0, shared0 := filesLockCounts()
+	pipeStart := lockstat.FilesLock()
 	pipes := pipeWork()
-	excl1, shared1 := filesLockCounts()
+	pipeHolds := lockstat.FilesLock().Since(pipeStart)
 	fmt.Printf("filelock: pipes: %s\n", pipes)
 	fmt.Printf("filelock: eventfd: %s\n", eventfdWork())
 	fmt.Printf("filelock: shared reads: %s\n", sharedReads(dir))
@@ -114,35 +113,13 @@ func main() {
 		fmt.Printf("filelock: sched\n%sfilelock: end\n", b)
 		fmt.Printf("filelock: free inodes %d %d\n", before.Ffree, after.Ffree)
 		fmt.Printf("filelock: names links %d\n", links)
-		fmt.Printf("filelock: pipe stage: files lock exclusive %d shared %d\n", excl1-excl0, shared1-shared0)
-		fmt.Printf("filelock: renames stage: files lock exclusive %d shared %d\n", renameHolds.exclusive, renameHolds.shared)
+		fmt.Printf("filelock: pipe stage: files lock exclusive %d shared %d\n", pipeHolds.Exclusive, pipeHolds.Shared)
+		fmt.Printf("filelock: renames stage: files lock exclusive %d shared %d\n", renameHolds.Exclusive, renameHolds.Shared)
 		fmt.Printf("filelock: renames free inodes %d %d\n", renamesBefore.Ffree, renamesAfter.Ffree)
-		fmt.Printf("filelock: truncates stage: files lock exclusive %d shared %d\n", truncateHolds.exclusive, truncateHolds.shared)
+		fmt.Printf("filelock: truncates stage: files lock exclusive %d shared %d\n", truncateHolds.Exclusive, truncateHolds.Shared)
 		freeBefore, freeAfter := unlinkAlone(dir)
 		fmt.Printf("filelock: unlink alone: free inodes %d %d\n", freeBefore, freeAfter)
 	}
-}
-
-// filesLockCounts returns how many times the files lock has been taken
-// exclusively and shared so far: the acquisitions of
-// /proc/gometal/sched's files and files_shared lines (zeros where there
-// is no such file: on the host).
-func filesLockCounts() (exclusive, shared uint64) {
-	b, _ := os.ReadFile("/proc/gometal/sched")
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		n, _ := strconv.ParseUint(f[1], 10, 64)
-		switch f[0] {
-		case "files":
-			exclusive = n
-		case "files_shared":
-			shared = n
-		}
-	}
-	return exclusive, shared
 }
 
 // statusFlags opens a file, a directory, /dev/null, a path (O_PATH), a

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
 
+	"github.com/gometal/gometal/qemu/testdata/lockstat"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,10 +16,6 @@ const (
 	renameRounds  = 256
 	replaceRounds = 16
 )
-
-// lockHolds is what a stage's loop cost the files lock (the
-// guest's /proc/gometal/sched; zeros on the host).
-type lockHolds struct{ exclusive, shared uint64 }
 
 // sharedRenames has sharedReaders threads each move a file of its own
 // round after round: from a directory of its own into a common one,
@@ -36,7 +31,7 @@ type lockHolds struct{ exclusive, shared uint64 }
 // which must hold one thread's whole record. It says what it found, in
 // counts that do not depend on the timing, whether every directory
 // ended empty, and the files lock's holds.
-func sharedRenames(dir string) (string, lockHolds) {
+func sharedRenames(dir string) (string, lockstat.Holds) {
 	common := filepath.Join(dir, "moves")
 	check(os.Mkdir(common, 0o755))
 	own := make([]string, sharedReaders)
@@ -45,15 +40,15 @@ func sharedRenames(dir string) (string, lockHolds) {
 		check(os.Mkdir(own[n], 0o755))
 		check(createExcl(filepath.Join(own[n], "f"), nameTag(n, 0)))
 	}
-	excl0, shared0 := filesLockCounts()
-	bad := run(func(n int) error { return moveWorker(own[n], common, n) })
-	excl1, shared1 := filesLockCounts()
+	before := lockstat.FilesLock()
+	bad := lockstat.OnThreads(sharedReaders, func(n int) error { return moveWorker(own[n], common, n) })
+	holds := lockstat.FilesLock().Since(before)
 	if bad != "" {
-		return bad, lockHolds{}
+		return bad, lockstat.Holds{}
 	}
 	replaced := filepath.Join(common, "replaced")
-	if bad := run(func(n int) error { return replaceWorker(own[n], replaced, n) }); bad != "" {
-		return bad, lockHolds{}
+	if bad := lockstat.OnThreads(sharedReaders, func(n int) error { return replaceWorker(own[n], replaced, n) }); bad != "" {
+		return bad, lockstat.Holds{}
 	}
 	check(unix.Unlink(replaced))
 	empty := emptyDir(common)
@@ -64,28 +59,7 @@ func sharedRenames(dir string) (string, lockHolds) {
 	}
 	check(unix.Rmdir(common))
 	return fmt.Sprintf("%d files moved %d times each and read back, %d replaces of one common name each read back whole, directories empty: %v",
-		sharedReaders, 3*renameRounds, sharedReaders*replaceRounds, empty), lockHolds{excl1 - excl0, shared1 - shared0}
-}
-
-// run runs work(n) on sharedReaders threads of their own at once and
-// returns the first failure, or "".
-func run(work func(n int) error) string {
-	var wg sync.WaitGroup
-	bad := make(chan string, sharedReaders)
-	for n := range sharedReaders {
-		wg.Go(func() {
-			runtime.LockOSThread()
-			if err := work(n); err != nil {
-				bad <- fmt.Sprintf("thread %d: %v", n, err)
-			}
-		})
-	}
-	wg.Wait()
-	close(bad)
-	for s := range bad {
-		return s
-	}
-	return ""
+		sharedReaders, 3*renameRounds, sharedReaders*replaceRounds, empty), holds
 }
 
 // moveWorker is thread n's loop of the renames stage: its file f in own

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gometal/gometal/qemu/testdata/lockstat"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,29 +28,29 @@ const truncateRounds = 256
 // Truncate and SetTimes);
 // the stage returns the files lock's holds over that loop. It says what
 // it found, in counts that do not depend on the timing.
-func sharedTruncates(dir string) (string, lockHolds) {
+func sharedTruncates(dir string) (string, lockstat.Holds) {
 	names := make([]string, sharedReaders)
 	for n := range names {
 		names[n] = filepath.Join(dir, fmt.Sprintf("trunc%d", n))
 		check(os.WriteFile(names[n], nil, 0o644))
 	}
 	opened := make([][]int, sharedReaders)
-	excl0, shared0 := filesLockCounts()
-	bad := run(func(n int) error { return truncateWorker(names[n], n, &opened[n]) })
-	excl1, shared1 := filesLockCounts()
+	before := lockstat.FilesLock()
+	bad := lockstat.OnThreads(sharedReaders, func(n int) error { return truncateWorker(names[n], n, &opened[n]) })
+	holds := lockstat.FilesLock().Since(before)
 	for _, fds := range opened {
 		for _, fd := range fds {
 			check(unix.Close(fd))
 		}
 	}
 	if bad != "" {
-		return bad, lockHolds{}
+		return bad, lockstat.Holds{}
 	}
 	for _, name := range names {
 		check(unix.Unlink(name))
 	}
 	return fmt.Sprintf("%d files truncated %d times each, every read back as cut, and their times set %d times each, every one read back", sharedReaders, 2*truncateRounds+truncateRounds/16, truncateRounds),
-		lockHolds{excl1 - excl0, shared1 - shared0}
+		holds
 }
 
 // truncateWorker is thread n's loop of the truncates stage on name; the

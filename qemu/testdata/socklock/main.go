@@ -14,10 +14,8 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
-	"sync"
 
+	"github.com/gometal/gometal/qemu/testdata/lockstat"
 	"golang.org/x/sys/unix"
 )
 
@@ -43,7 +41,7 @@ const (
 // exclusively. It says what the server received, in counts that do not
 // depend on the timing, and returns the files lock's holds over the
 // writes.
-func sharedSockets() (string, lockHolds) {
+func sharedSockets() (string, lockstat.Holds) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	check(err)
 	defer ln.Close()
@@ -68,11 +66,11 @@ func sharedSockets() (string, lockHolds) {
 		check(err)
 		conns[n] = c.(*net.TCPConn)
 	}
-	excl0, shared0 := filesLockCounts()
-	bad := run(func(n int) error { return socketWorker(conns[n], n) })
-	excl1, shared1 := filesLockCounts()
+	before := lockstat.FilesLock()
+	bad := lockstat.OnThreads(threads, func(n int) error { return socketWorker(conns[n], n) })
+	holds := lockstat.FilesLock().Since(before)
 	if bad != "" {
-		return bad, lockHolds{}
+		return bad, lockstat.Holds{}
 	}
 	for _, c := range conns {
 		check(c.CloseWrite())
@@ -89,7 +87,7 @@ func sharedSockets() (string, lockHolds) {
 		c.Close()
 	}
 	return fmt.Sprintf("%d connections, %d bytes received, %d of them whole", threads, total, whole),
-		lockHolds{excl1 - excl0, shared1 - shared0}
+		holds
 }
 
 // socketWorker is thread n's part of the sockets stage: its records
@@ -126,59 +124,12 @@ func socketWorker(c *net.TCPConn, n int) error {
 	return werr
 }
 
-// lockHolds is what the writes cost the files lock (the guest's
-// /proc/gometal/sched; zeros on the host).
-type lockHolds struct{ exclusive, shared uint64 }
-
 func main() {
 	sockets, holds := sharedSockets()
 	fmt.Printf("socklock: %s\n", sockets)
 	if _, err := os.Stat("/proc/gometal/sched"); err == nil {
-		fmt.Printf("socklock: files lock exclusive %d shared %d\n", holds.exclusive, holds.shared)
+		fmt.Printf("socklock: files lock exclusive %d shared %d\n", holds.Exclusive, holds.Shared)
 	}
-}
-
-// run runs work(n) on threads threads of their own at once and returns
-// the first failure, or "".
-func run(work func(n int) error) string {
-	var wg sync.WaitGroup
-	bad := make(chan string, threads)
-	for n := range threads {
-		wg.Go(func() {
-			runtime.LockOSThread()
-			if err := work(n); err != nil {
-				bad <- fmt.Sprintf("thread %d: %v", n, err)
-			}
-		})
-	}
-	wg.Wait()
-	close(bad)
-	for s := range bad {
-		return s
-	}
-	return ""
-}
-
-// filesLockCounts returns how many times the files lock has been taken
-// exclusively and shared so far: the acquisitions of
-// /proc/gometal/sched's files and files_shared lines (zeros where there
-// is no such file: on the host).
-func filesLockCounts() (exclusive, shared uint64) {
-	b, _ := os.ReadFile("/proc/gometal/sched")
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		n, _ := strconv.ParseUint(f[1], 10, 64)
-		switch f[0] {
-		case "files":
-			exclusive = n
-		case "files_shared":
-			shared = n
-		}
-	}
-	return exclusive, shared
 }
 
 func check(err error) {
