@@ -518,18 +518,7 @@ func truncateDesc(d *vfs.Desc, length int64, shared bool) int64 {
 	if length < 0 || !fsys.CanWrite(d) {
 		return -abi.EINVAL
 	}
-	var m fs.Mem
-	if shared {
-		m = vfs.SharedMem()
-	} else {
-		m = vfs.Mem()
-	}
-	e := vfs.Root.Truncate(&m, d.Ino, length)
-	vfs.Done(&m)
-	if e == fs.NeedsExclusive {
-		return fsys.RunAlone
-	}
-	return -int64(e)
+	return fsys.TruncateIno(d.Ino, length, shared)
 }
 
 // SysFallocate reserves pages (modes 0 and FALLOC_FL_KEEP_SIZE).

@@ -746,6 +746,17 @@ func TruncateFile(path uintptr, length int64, shared bool) int64 {
 	if e != 0 {
 		return e
 	}
+	return TruncateIno(ino, length, shared)
+}
+
+// TruncateIno sets file ino's size to length, under the files lock held
+// exclusively or (shared) shared: the truncate calls' common part
+// (TruncateFile; ftruncate in kernel/fdcalls). The file changes under
+// its data lock (fs.FS.Truncate); a kernel file's truncation beside
+// others answers RunAlone, having changed nothing.
+// Context: trap, files lock held (shared: held shared); does not
+// allocate.
+func TruncateIno(ino fs.Ino, length int64, shared bool) int64 {
 	m, _ := callMem(shared, false) // a page source that takes no page always fits
 	fe := vfs.Root.Truncate(&m, ino, length)
 	callDone(&m, shared, false)
