@@ -122,9 +122,8 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_FSTATFS, fdcalls.SysFstatfs},
 	{unix.SYS_STATFS, fsys.SysStatfsPath},
 	// The calls that change the file layer, under the files lock held
-	// exclusively, but for openat, mkdirat, an unlinkat of a file, the
-	// renames, truncate and utimensat, which hold it shared
-	// (fileCallShared).
+	// exclusively, but for openat, mkdirat, unlinkat, the renames,
+	// truncate and utimensat, which hold it shared (fileCallShared).
 	{unix.SYS_OPENAT, fileOpenat},
 	{unix.SYS_MKDIRAT, fileMkdirat},
 	{unix.SYS_UNLINKAT, fileUnlinkat},
@@ -292,13 +291,14 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.TruncateFile(a[0], int64(a[1]), !klock.Files.HeldBy(c))
 }
 
-// fileCallShared reports whether fileCalls' entry i, call nr with the
-// arguments a, holds the files lock shared: the first readOnlyFileCalls
+// fileCallShared reports whether fileCalls' entry i, call nr, holds the
+// files lock shared: the first readOnlyFileCalls
 // (they only read; statfs and fstatfs only while no close beside others
-// waits for its end, so that the free inodes and blocks they count are
-// a call alone's but for the orphans, which calls beside may hold),
-// every openat, mkdirat, renameat, renameat2, truncate and utimensat,
-// and an unlinkat without AT_REMOVEDIR (fsys.OpenFile, fsys.MkdirFile,
+// waits for its end and no file or directory waits on the orphan list,
+// so that the free inodes and blocks they count are a call alone's, as
+// on Linux, where an unlink or rmdir frees at once),
+// every openat, mkdirat, unlinkat, renameat, renameat2, truncate and
+// utimensat (fsys.OpenFile, fsys.MkdirFile,
 // fsys.RenameFile, fsys.TruncateFile, fsys.UtimensatFile,
 // fsys.UnlinkFile). One that must run alone (a
 // directory's rename, say) answers fsys.RunAlone having changed nothing, and
@@ -310,11 +310,11 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // the pipes' ring counts, a word each, read without the pipe's lock as
 // Linux's pipe_poll reads them: fsys.PipeReadiness).
 // Context: any; does not allocate.
-func fileCallShared(i int, nr uint64, a *sysArgs) bool {
+func fileCallShared(i int, nr uint64) bool {
 	if nr == unix.SYS_STATFS || nr == unix.SYS_FSTATFS {
-		return !vfs.ClosesPending() // else alone, which ends them first (vfs.Reclaim): the counts are those of a call alone
+		return !vfs.HasLeftovers() // else alone, which ends them first (vfs.Reclaim): the counts are those of a call alone
 	}
-	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_MKDIRAT || nr == unix.SYS_UNLINKAT && int32(a[2]) == 0 ||
+	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_MKDIRAT || nr == unix.SYS_UNLINKAT ||
 		nr == unix.SYS_RENAMEAT || nr == unix.SYS_RENAMEAT2 || nr == unix.SYS_TRUNCATE || nr == unix.SYS_UTIMENSAT ||
 		nr == unix.SYS_EPOLL_WAIT || nr == unix.SYS_EPOLL_PWAIT || nr == unix.SYS_EPOLL_CTL
 }
@@ -427,7 +427,7 @@ const (
 // fsys.RunAlone) and of non-blocking stream sockets (under the socket's
 // lock: socket.StreamIO), epoll_wait and epoll_pwait that do not wait and
 // epoll_ctl (under the interest lists' lock), every mkdirat, renameat,
-// renameat2 and truncate and an unlinkat of a file (fileCallShared), and
+// renameat2, truncate and unlinkat (fileCallShared), and
 // ftruncate of a file (fdcalls.FileCall), which truncates under the
 // file's data lock: a create, a mkdir, a rename or an unlink changes its
 // directories under their data locks, which lookups take too,
@@ -441,7 +441,9 @@ const (
 // lseek and getdents64 hold the description's offset lock too
 // (vfs.Desc.LockOffset). Every other call holds it exclusively, which
 // waits until the shared holders have left, so a shared holder never
-// sees a directory moved or removed, nor a description or file go, nor
+// sees a directory moved (one removed beside it keeps its number and
+// its ".." until no shared hold remains: fs.FS.Rmdir, vfs.Reclaim),
+// nor a description or file go, nor
 // another file's data or a directory's names change but through their
 // data locks, and every TLB shootdown is made with no shared holder
 // either (below).
@@ -509,7 +511,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		// (vfs.CloseShared).
 		shared = d.Kind == fdtab.KindFile && (nr != unix.SYS_CLOSE || spin.FilesLock.Busy()) || fdcalls.StreamShared(d)
 	} else {
-		shared = fileCallShared(i, nr, &a)
+		shared = fileCallShared(i, nr)
 	}
 	c.InUser.Store(false)
 	c.KickTaken = false

@@ -38,8 +38,8 @@ type inode struct {
 	gid     uint32
 	rdev    uint32 // character devices: major<<8 | minor
 	opens   int32  // open handles and file mappings
-	entries int32  // directories: live entries, "." and ".." not counted
-	parent  Ino    // directories: the directory holding it, for ".."; an orphan: the next (FS.orphans)
+	entries int32  // directories: live entries, "." and ".." not counted; on the orphan list: the next (FS.orphans)
+	parent  Ino    // directories: the directory holding it, for ".."
 	size    int64
 	atime   int64 // nanoseconds since the epoch
 	mtime   int64
@@ -64,10 +64,13 @@ type FS struct {
 	// hint is where newInode looks for a free inode first; atomic, as
 	// creates run beside each other (Mem.Shared).
 	hint int32
-	// orphans heads the list of files that a call beside others
-	// (Mem.Shared) unlinked last, waiting for Reclaim; linked through
-	// their inodes' parent field, which files that are not directories
-	// do not use; 0 when empty.
+	// orphans heads the list of files and directories that a call
+	// beside others (Mem.Shared) unlinked or removed last, waiting for
+	// Reclaim; linked through their inodes' entry counts, which a file
+	// other than a directory does not use and a removed directory holds
+	// at zero (it holds no entry, and none can be added: Create), and
+	// not their parents, which a ".." lookup by a call that found a
+	// removed directory before reads beside (FS.child); 0 when empty.
 	orphans int32
 	// Now is the wall-clock time in nanoseconds since the epoch; the
 	// caller sets it before each call that changes a file, but for a
@@ -176,21 +179,23 @@ func wipe(ip *inode) {
 	atomic.StoreUint32(&ip.mode, 0)
 }
 
-// pushOrphan puts ino, unlinked last by a call beside others and with
-// no open handle, on the orphan list. Only the call whose unlink took
-// the link count to zero pushes it, so it is on the list once.
+// pushOrphan puts ino, a file unlinked last or a directory removed by a
+// call beside others and with no open handle, on the orphan list. Only
+// the call whose unlink or rmdir took the link count to zero pushes it,
+// so it is on the list once.
 // Context: trap, files lock held shared; does not allocate.
 func (fs *FS) pushOrphan(ino Ino, ip *inode) {
 	for {
 		head := atomic.LoadInt32(&fs.orphans)
-		ip.parent = Ino(head)
+		ip.entries = head
 		if atomic.CompareAndSwapInt32(&fs.orphans, head, int32(ino)) {
 			return
 		}
 	}
 }
 
-// HasOrphans reports whether files wait on the orphan list (Reclaim).
+// HasOrphans reports whether files or directories wait on the orphan
+// list (Reclaim).
 // Context: any; does not allocate.
 func (fs *FS) HasOrphans() bool { return atomic.LoadInt32(&fs.orphans) != 0 }
 
@@ -208,30 +213,30 @@ func (fs *FS) PutBackOrphans(first Ino) {
 		return
 	}
 	last := first
-	for fs.inodes[last].parent != 0 {
-		last = fs.inodes[last].parent
+	for fs.inodes[last].entries != 0 {
+		last = Ino(fs.inodes[last].entries)
 	}
 	for {
 		head := atomic.LoadInt32(&fs.orphans)
-		fs.inodes[last].parent = Ino(head)
+		fs.inodes[last].entries = head
 		if atomic.CompareAndSwapInt32(&fs.orphans, head, int32(first)) {
 			return
 		}
 	}
 }
 
-// FreeOrphans frees the files of a list TakeOrphans took that nothing
-// refers to any more (an open beside the unlink may have found one by
-// its name just before it went: that file goes at its last close, as
-// any unlinked file). Context: trap, files lock held exclusively, or
+// FreeOrphans frees the files and directories of a list TakeOrphans
+// took that nothing refers to any more (an open beside the unlink or
+// rmdir may have found one by its name just before it went: that one
+// goes at its last close, as any unlinked file). Context: trap, files lock held exclusively, or
 // shared by this CPU alone since the list was taken (every call that
 // found one of them by its name did so before the list was taken, and
 // has ended; none after can); does not allocate.
 func (fs *FS) FreeOrphans(m *Mem, first Ino) {
 	for ino := first; ino != 0; {
 		ip := &fs.inodes[ino]
-		next := ip.parent
-		ip.parent = 0
+		next := Ino(ip.entries)
+		ip.entries = 0
 		if ip.nlink == 0 && ip.opens == 0 {
 			fs.free(m, ino, ip)
 		}

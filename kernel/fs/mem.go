@@ -29,9 +29,10 @@ type Mem struct {
 // Shared reports whether m's call runs beside others (the kernel's files
 // lock held shared), which its caller says by setting Now: it stamps Now
 // rather than FS.Now, declines what it cannot do beside them
-// (NeedsExclusive), and a file it unlinks last waits on the orphan list
-// (Reclaim) rather than going at once, since a call beside it may have
-// found the file's inode by its name just before the name went.
+// (NeedsExclusive), and a file it unlinks last or a directory it
+// removes waits on the orphan list (Reclaim) rather than going at once,
+// since a call beside it may have found the inode by its name just
+// before the name went.
 // Context: any; does not allocate.
 func (m *Mem) Shared() bool { return m.Now != 0 }
 

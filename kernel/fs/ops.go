@@ -36,6 +36,8 @@ func (fs *FS) Create(m *Mem, dir Ino, name []byte, mode, rdev uint32) (Ino, Errn
 	lockData(dp)
 	ino, e := Ino(0), EEXIST
 	switch _, found := lookup(m, dp, name); {
+	case dp.nlink == 0: // removed since the look above (Rmdir)
+		e = ENOENT
 	case found:
 	case isDir && dp.nlink >= maxLinks:
 		e = EMLINK
@@ -147,7 +149,15 @@ func (fs *FS) Unlink(m *Mem, dir Ino, name []byte) Errno {
 	return ok
 }
 
-// Rmdir removes the empty directory name from dir.
+// Rmdir removes the empty directory name from dir, under both
+// directories' data locks, taken in the order of their numbers as
+// Rename takes its two. It finds the directory without them (FS.child)
+// and looks the name up again under them; where a call beside this one
+// (Mem.Shared) removed or replaced it between, it starts over. A create
+// in the directory (Create) or a rename into it takes its lock and
+// finds it either still holding what it holds or gone (its link count
+// 0: ENOENT). A directory removed beside others waits on the orphan
+// list (release), keeping its ".." for a call that found it before.
 // Context: trap; does not allocate.
 func (fs *FS) Rmdir(m *Mem, dir Ino, name []byte) Errno {
 	dp := fs.node(dir)
@@ -159,23 +169,38 @@ func (fs *FS) Rmdir(m *Mem, dir Ino, name []byte) Errno {
 	case string(name) == "..":
 		return ENOTEMPTY
 	}
-	r, found := lookup(m, dp, name)
-	if !found {
-		return ENOENT
+	for {
+		c := fs.child(m, dir, name)
+		switch {
+		case c == 0:
+			return ENOENT
+		case !fs.IsDir(c):
+			return ENOTDIR
+		}
+		first, second, ip := fs.node(min(dir, c)), fs.node(max(dir, c)), fs.node(c)
+		lockData(first)
+		lockData(second)
+		r, found := lookup(m, dp, name)
+		e := ENOTEMPTY
+		switch {
+		case !found || r.ino != c:
+			e = EAGAIN // another call removed or replaced the name since: look again
+		case ip.entries == 0:
+			fs.removeEntry(m, dp, name)
+			atomic.StoreUint32(&ip.nlink, 0) // Create loads it without the lock
+			ip.ctime = fs.stampOf(m, ip)
+			atomic.AddUint32(&dp.nlink, ^uint32(0))
+			e = ok
+		}
+		unlockData(second)
+		unlockData(first)
+		if e == ok {
+			fs.release(m, c)
+		}
+		if e != EAGAIN {
+			return e
+		}
 	}
-	ip := &fs.inodes[r.ino]
-	if ip.mode&unix.S_IFMT != unix.S_IFDIR {
-		return ENOTDIR
-	}
-	if ip.entries > 0 {
-		return ENOTEMPTY
-	}
-	fs.removeEntry(m, dp, name)
-	ip.nlink = 0
-	ip.ctime = fs.Now
-	dp.nlink--
-	fs.release(m, r.ino)
-	return ok
 }
 
 // Link makes name in dir another hard link to ino (not a directory).

@@ -118,8 +118,9 @@ func (fs *FS) resolve(m *Mem, start Ino, p *Path, follow, entry bool) (Found, Er
 }
 
 // child returns the inode name names in directory dir, 0 if none. It
-// reads dir under its data lock: creates and unlinks may change it
-// beside this call (Mem.Shared).
+// reads dir under its data lock: creates, unlinks, rmdirs and renames
+// of files may change it beside this call (Mem.Shared); ".." is dir's
+// parent, which a directory removed beside keeps.
 // Context: trap; does not allocate.
 func (fs *FS) child(m *Mem, dir Ino, name []byte) Ino {
 	ip := &fs.inodes[dir]

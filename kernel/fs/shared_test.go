@@ -21,10 +21,36 @@ func (e *env) sharedMem(now int64) *Mem {
 // orphanList returns the files on the orphan list, in its order.
 func (e *env) orphanList() []Ino {
 	var list []Ino
-	for ino := Ino(e.fs.orphans); ino != 0 && len(list) <= MaxInodes; ino = e.fs.inodes[ino].parent {
+	for ino := Ino(e.fs.orphans); ino != 0 && len(list) <= MaxInodes; ino = Ino(e.fs.inodes[ino].entries) {
 		list = append(list, ino)
 	}
 	return list
+}
+
+// reclaimBeside runs a reclaimer beside a test's calls, as a shared hold
+// that ends alone does (kernel/vfs's Reclaim(true)): over and over it
+// takes the orphan list off, then counts the calls under way (calls),
+// and frees what it took (FreeOrphans, with page source m) if none is,
+// else puts it back. The function it returns stops it and waits for it.
+func (e *env) reclaimBeside(m *Mem, calls *atomic.Int32) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			first := e.fs.TakeOrphans()
+			if calls.Load() == 0 {
+				e.fs.FreeOrphans(m, first)
+			} else {
+				e.fs.PutBackOrphans(first)
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }
 
 // TestWipe: wipe leaves a free slot exactly as a whole-struct store of
@@ -259,28 +285,11 @@ func TestNamespaceBeside(t *testing.T) {
 			}
 		})
 	}
-	stop := make(chan struct{})
-	var reclaimer sync.WaitGroup
-	reclaimer.Go(func() {
-		m := newMem(200)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			first := e.fs.TakeOrphans()
-			if calls.Load() == 0 {
-				e.fs.FreeOrphans(m, first)
-			} else {
-				e.fs.PutBackOrphans(first)
-			}
-		}
-	})
+	rm := newMem(200)
+	stopReclaim := e.reclaimBeside(rm, &calls)
 	wg.Wait()
 	readers.Wait()
-	close(stop)
-	reclaimer.Wait()
+	stopReclaim()
 
 	e.fs.Reclaim(e.m) // the next exclusive hold
 	for _, ino := range held {

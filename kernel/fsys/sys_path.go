@@ -425,17 +425,14 @@ func newEntryAt(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, slashOK bool) (f
 // UnlinkFile is unlinkat(2), or with AT_REMOVEDIR rmdir, under the files
 // lock, held exclusively (the locked path's and fileTrap's) or (shared)
 // shared, beside other calls.
-// Beside others it removes no directory (flags 0 only), changes the
-// directory under its data lock (fs.FS.Unlink), and a file it unlinks
-// last waits on the orphan list (vfs.Reclaim); it answers
-// RunAlone, having changed nothing, where the unlink must run alone:
-// AT_REMOVEDIR and the name of a FIFO, a device or a socket.
+// Beside others it changes the directories under their data locks
+// (fs.FS.Unlink, fs.FS.Rmdir), and a file it unlinks last, or a
+// directory it removes, waits on the orphan list (vfs.Reclaim); it
+// answers RunAlone, having changed nothing, where the unlink must run
+// alone: the name of a FIFO, a device or a socket.
 // Context: trap, files lock held (shared: held shared); does not
 // allocate.
 func UnlinkFile(dirfd int, path uintptr, flags int, shared bool) int64 {
-	if shared && flags != 0 {
-		return RunAlone
-	}
 	if flags&^unix.AT_REMOVEDIR != 0 {
 		return -abi.EINVAL
 	}

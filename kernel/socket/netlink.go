@@ -136,6 +136,11 @@ func netlinkSocket(typ, proto int) int64 {
 
 // netlinkAutobind gives s a port id if it has none.
 // Context: trap, kernel lock held; does not allocate.
+//
+// Not inlined: one copy is smaller than its inlined ones (issue 16's
+// image budget).
+//
+//go:noinline
 func netlinkAutobind(s *nlSock) {
 	if s.pid == 0 {
 		s.pid = nlNextPid

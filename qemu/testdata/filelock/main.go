@@ -27,13 +27,15 @@
 // common one from several threads at once (sharedNames), and moves files
 // between directories and replaces one name with new files from several
 // threads at once (sharedRenames), and truncates files of their own
-// from several threads at once (sharedTruncates); the host run of
+// from several threads at once (sharedTruncates), and makes, fills and
+// removes temporary directories as t.TempDir does from several threads
+// at once (sharedTempDirs); the host run of
 // the same program must match all of it byte for byte. In the guest it
 // then prints /proc/gometal/sched between marker lines, for the test to
 // read the lock counts, the file system's free inodes before and
 // after the shared-names stage and the renames stage, and the files
-// lock's acquisitions during the pipe stage and the renames and
-// truncates stages' loops.
+// lock's acquisitions during the pipe stage and the renames, truncates
+// and temp-dirs stages' loops.
 package main
 
 import (
@@ -109,6 +111,8 @@ func main() {
 	check(unix.Statfs(dir, &renamesAfter))
 	truncates, truncateHolds := sharedTruncates(dir)
 	fmt.Printf("filelock: shared truncates: %s\n", truncates)
+	tempDirs, tempDirHolds := sharedTempDirs(dir)
+	fmt.Printf("filelock: shared temp dirs: %s\n", tempDirs)
 	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
 		fmt.Printf("filelock: sched\n%sfilelock: end\n", b)
 		fmt.Printf("filelock: free inodes %d %d\n", before.Ffree, after.Ffree)
@@ -117,6 +121,8 @@ func main() {
 		fmt.Printf("filelock: renames stage: files lock exclusive %d shared %d\n", renameHolds.Exclusive, renameHolds.Shared)
 		fmt.Printf("filelock: renames free inodes %d %d\n", renamesBefore.Ffree, renamesAfter.Ffree)
 		fmt.Printf("filelock: truncates stage: files lock exclusive %d shared %d\n", truncateHolds.Exclusive, truncateHolds.Shared)
+		fmt.Printf("filelock: temp dirs stage: files lock exclusive %d shared %d\n", tempDirHolds.Exclusive, tempDirHolds.Shared)
+		fmt.Printf("filelock: temp dirs stage: closes beside %d\n", tempDirHolds.ClosesBeside)
 		freeBefore, freeAfter := unlinkAlone(dir)
 		fmt.Printf("filelock: unlink alone: free inodes %d %d\n", freeBefore, freeAfter)
 	}

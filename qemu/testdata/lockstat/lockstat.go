@@ -14,12 +14,14 @@ import (
 )
 
 // Holds counts the files lock's acquisitions: taken exclusively and
-// taken shared.
-type Holds struct{ Exclusive, Shared uint64 }
+// taken shared; and the closes of files that held it shared, beside
+// another CPU's hold (a close alone holds it exclusively).
+type Holds struct{ Exclusive, Shared, ClosesBeside uint64 }
 
 // FilesLock returns how many times the files lock has been taken so far:
-// the acquisitions of /proc/gometal/sched's files and files_shared lines
-// (zeros where there is no such file: on the host).
+// the acquisitions of /proc/gometal/sched's files and files_shared lines,
+// and its file_close_beside count (zeros where there is no such file:
+// on the host).
 func FilesLock() Holds {
 	var h Holds
 	b, _ := os.ReadFile("/proc/gometal/sched")
@@ -34,6 +36,8 @@ func FilesLock() Holds {
 			h.Exclusive = n
 		case "files_shared":
 			h.Shared = n
+		case "file_close_beside":
+			h.ClosesBeside = n
 		}
 	}
 	return h
@@ -41,7 +45,7 @@ func FilesLock() Holds {
 
 // Since returns the acquisitions from before to h.
 func (h Holds) Since(before Holds) Holds {
-	return Holds{h.Exclusive - before.Exclusive, h.Shared - before.Shared}
+	return Holds{h.Exclusive - before.Exclusive, h.Shared - before.Shared, h.ClosesBeside - before.ClosesBeside}
 }
 
 // OnThreads runs work(n) for each n below threads, each on a thread of
