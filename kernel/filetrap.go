@@ -122,8 +122,9 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_FSTATFS, fdcalls.SysFstatfs},
 	{unix.SYS_STATFS, fsys.SysStatfsPath},
 	// The calls that change the file layer, under the files lock held
-	// exclusively, but for openat, mkdirat, unlinkat, the renames,
-	// truncate and utimensat, which hold it shared (fileCallShared).
+	// exclusively, but for openat, mkdirat, mknodat, linkat, symlinkat,
+	// unlinkat, the renames, truncate and utimensat, which hold it
+	// shared (fileCallShared).
 	{unix.SYS_OPENAT, fileOpenat},
 	{unix.SYS_MKDIRAT, fileMkdirat},
 	{unix.SYS_UNLINKAT, fileUnlinkat},
@@ -297,8 +298,9 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // waits for its end and no file or directory waits on the orphan list,
 // so that the free inodes and blocks they count are a call alone's, as
 // on Linux, where an unlink or rmdir frees at once),
-// every openat, mkdirat, unlinkat, renameat, renameat2, truncate and
-// utimensat (fsys.OpenFile, fsys.MkdirFile,
+// every openat, mkdirat, mknodat, linkat, symlinkat, unlinkat,
+// renameat, renameat2, truncate and utimensat (fsys.OpenFile,
+// fsys.MkdirFile, fsys.SysMknodat, fsys.SysLinkat, fsys.SysSymlinkat,
 // fsys.RenameFile, fsys.TruncateFile, fsys.UtimensatFile,
 // fsys.UnlinkFile). One that must run alone (a
 // directory's rename, say) answers fsys.RunAlone having changed nothing, and
@@ -315,6 +317,7 @@ func fileCallShared(i int, nr uint64) bool {
 		return !vfs.HasLeftovers() // else alone, which ends them first (vfs.Reclaim): the counts are those of a call alone
 	}
 	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_MKDIRAT || nr == unix.SYS_UNLINKAT ||
+		nr == unix.SYS_MKNODAT || nr == unix.SYS_LINKAT || nr == unix.SYS_SYMLINKAT ||
 		nr == unix.SYS_RENAMEAT || nr == unix.SYS_RENAMEAT2 || nr == unix.SYS_TRUNCATE || nr == unix.SYS_UTIMENSAT ||
 		nr == unix.SYS_EPOLL_WAIT || nr == unix.SYS_EPOLL_PWAIT || nr == unix.SYS_EPOLL_CTL
 }
@@ -426,8 +429,9 @@ const (
 // fdcalls.StreamShared; a pipe write that would take a page answers
 // fsys.RunAlone) and of non-blocking stream sockets (under the socket's
 // lock: socket.StreamIO), epoll_wait and epoll_pwait that do not wait and
-// epoll_ctl (under the interest lists' lock), every mkdirat, renameat,
-// renameat2, truncate and unlinkat (fileCallShared), and
+// epoll_ctl (under the interest lists' lock), every mkdirat, mknodat,
+// linkat, symlinkat, renameat, renameat2, truncate and unlinkat
+// (fileCallShared), and
 // ftruncate of a file (fdcalls.FileCall), which truncates under the
 // file's data lock: a create, a mkdir, a rename or an unlink changes its
 // directories under their data locks, which lookups take too,

@@ -51,18 +51,17 @@ func TestLockClasses(t *testing.T) {
 }
 
 // TestReadOnlyFileCalls: the calls fileTrap serves under the files lock
-// held shared are exactly those that only read the file layer, and the
-// writes that change only a file's data: the first readOnlyFileCalls of
-// fileCalls (the stat and access calls, readlinkat, getcwd, statfs;
+// held shared: the first readOnlyFileCalls of fileCalls, which only read
+// the file layer (the stat and access calls, readlinkat, getcwd, statfs;
 // stat, lstat, access and readlink come as their at forms), fstat,
 // pread64, read, lseek and getdents64 of a file, write and pwrite64,
 // appending ones too (read, write, lseek and getdents64 with the
-// description's offset lock), fsync and fdatasync, every openat, mkdirat,
-// unlinkat (rmdir too), renameat, renameat2, truncate and utimensat, and
-// a close of a file or directory (a close leaves its description's end
-// for later: vfs.CloseShared), and statfs and fstatfs but while such a
-// close or an orphan waits; link, symlink, mknod, the chmod and chown
-// calls and fallocate hold it exclusively.
+// description's offset lock), fsync and fdatasync, every openat,
+// mkdirat, mknodat, linkat, symlinkat, unlinkat (rmdir too), renameat,
+// renameat2, truncate and utimensat, a close of a file or directory (a
+// close leaves its description's end for later: vfs.CloseShared), and
+// statfs and fstatfs but while such a close or an orphan waits; the
+// chmod and chown calls and fallocate hold it exclusively.
 func TestReadOnlyFileCalls(t *testing.T) {
 	want := []uint64{
 		unix.SYS_NEWFSTATAT, unix.SYS_STATX, unix.SYS_FACCESSAT, unix.SYS_FACCESSAT2,
@@ -102,10 +101,11 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	}
 	assert.False(t, fdcalls.MovesOffset(unix.SYS_PREAD64))
 	assert.False(t, fdcalls.MovesOffset(unix.SYS_PWRITE64))
-	// Every openat, mkdirat and unlinkat holds it shared (an open that
-	// must truncate a kernel file, an unlink of a FIFO answer
+	// Every openat, mkdirat, mknodat, linkat, symlinkat and unlinkat
+	// holds it shared (an open that must truncate a kernel file, an
+	// unlink of a FIFO, a call whose charge does not fit answer
 	// fsys.RunAlone), rmdir's too (unlinkat with AT_REMOVEDIR).
-	for _, nr := range []uint64{unix.SYS_OPENAT, unix.SYS_MKDIRAT, unix.SYS_UNLINKAT} {
+	for _, nr := range []uint64{unix.SYS_OPENAT, unix.SYS_MKDIRAT, unix.SYS_MKNODAT, unix.SYS_LINKAT, unix.SYS_SYMLINKAT, unix.SYS_UNLINKAT} {
 		assert.True(t, fileCallShared(fileCallIndex(nr), nr), "call %d", nr)
 	}
 	// Every renameat, renameat2, truncate and utimensat holds it shared: one that
@@ -114,8 +114,7 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	for _, nr := range []uint64{unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2, unix.SYS_TRUNCATE, unix.SYS_UTIMENSAT} {
 		assert.True(t, fileCallShared(fileCallIndex(nr), nr), "call %d", nr)
 	}
-	for _, nr := range []uint64{unix.SYS_LINKAT, unix.SYS_SYMLINKAT, unix.SYS_FCHMODAT,
-		unix.SYS_FCNTL} {
+	for _, nr := range []uint64{unix.SYS_FCHMODAT, unix.SYS_FCHOWNAT, unix.SYS_FCNTL} {
 		assert.False(t, fileCallShared(fileCallIndex(nr), nr), "call %d changes the file layer alone", nr)
 	}
 	// An epoll_wait or epoll_pwait that does not wait, and epoll_ctl,

@@ -23,16 +23,16 @@ import (
 // own lock, inside the directory's, and a rename beside others holds
 // its two directories' locks, taken in the order of their inode
 // numbers, then a file's (the one order: directories by number, then a
-// file in them, one at a time); so does an rmdir, its directory's and
+// file in them, one at a time; a link takes its directory's, then the
+// file's: Link); so does an rmdir, its directory's and
 // the parent's (Rmdir), and a directory's lock guards its link count
 // too: the rmdir stores 0 under it, and a create or a rename into the
 // directory looks at it again there. On a free inode the lock is
 // newInode's claim. A truncation and a change of the times beside
 // others hold the file's lock exclusively (Truncate, SetTimes).
 // Everything else that changes those fields (fallocate, a mapping, a
-// file's release, link, symlink, mknod, a directory's rename, and
-// writes under the files lock held exclusively) runs with no call
-// beside it.
+// file's release, a directory's rename, and writes under the files
+// lock held exclusively) runs with no call beside it.
 // Holds are short (one call's copy or lookup; a truncation's frees of
 // the pages past its cut are the longest): a waiter spins.
 

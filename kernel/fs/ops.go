@@ -21,6 +21,14 @@ func isDot(name []byte) bool { return string(name) == "." || string(name) == "..
 // locked helper: issue 16's image budget.)
 // Context: trap or boot; does not allocate.
 func (fs *FS) Create(m *Mem, dir Ino, name []byte, mode, rdev uint32) (Ino, Errno) {
+	return fs.create(m, dir, name, mode, rdev, nil)
+}
+
+// create is Create, with data the new file's first bytes (a symbolic
+// link's target), written before its entry is added: a call beside it
+// (Mem.Shared) that finds the file by its name finds them too. Context:
+// trap or boot; does not allocate.
+func (fs *FS) create(m *Mem, dir Ino, name []byte, mode, rdev uint32, data []byte) (Ino, Errno) {
 	dp := fs.node(dir)
 	isDir := mode&unix.S_IFMT == unix.S_IFDIR
 	switch {
@@ -54,7 +62,12 @@ func (fs *FS) Create(m *Mem, dir Ino, name []byte, mode, rdev uint32) (Ino, Errn
 		ip.nlink, ip.parent = 2, dir
 		atomic.AddUint32(&dp.nlink, 1) // a look without dp's lock loads it (above, PathOf)
 	}
-	if e = fs.addEntry(m, dp, name, ino); e != ok {
+	if n, _ := fs.writeData(m, ip, 0, data); n != len(data) {
+		e = ENOSPC
+	} else {
+		e = fs.addEntry(m, dp, name, ino)
+	}
+	if e != ok {
 		if isDir {
 			atomic.AddUint32(&dp.nlink, ^uint32(0))
 		}
@@ -65,27 +78,18 @@ func (fs *FS) Create(m *Mem, dir Ino, name []byte, mode, rdev uint32) (Ino, Errn
 	return ino, e
 }
 
-// Symlink makes a symbolic link name in dir pointing at target.
+// Symlink makes a symbolic link name in dir pointing at target, which
+// it holds before its name is added (create): beside others (Mem.Shared)
+// no lookup finds the link without it.
 // Context: trap or boot; does not allocate.
 func (fs *FS) Symlink(m *Mem, dir Ino, name, target []byte) (Ino, Errno) {
-	if len(target) == 0 {
+	switch {
+	case len(target) == 0:
 		return 0, ENOENT
-	}
-	if len(target) >= PathMax {
+	case len(target) >= PathMax:
 		return 0, ENAMETOOLONG
 	}
-	ino, e := fs.Create(m, dir, name, unix.S_IFLNK|0o777, 0)
-	if e != ok {
-		return 0, e
-	}
-	ip := &fs.inodes[ino]
-	if _, e := fs.writeData(m, ip, 0, target); e != ok || ip.size != int64(len(target)) {
-		fs.removeEntry(m, &fs.inodes[dir], name)
-		ip.nlink = 0
-		fs.release(m, ino)
-		return 0, ENOSPC
-	}
-	return ino, ok
+	return fs.create(m, dir, name, unix.S_IFLNK|0o777, 0, target)
 }
 
 // Readlink copies the target of symbolic link ino into dst and returns
@@ -203,21 +207,20 @@ func (fs *FS) Rmdir(m *Mem, dir Ino, name []byte) Errno {
 	}
 }
 
-// Link makes name in dir another hard link to ino (not a directory).
-// Context: trap; does not allocate.
+// Link makes name in dir another hard link to ino (not a directory),
+// under dir's data lock and then ino's (Unlink's order): beside others
+// (Mem.Shared) a link and an unlink of one file each see the other's
+// link count, so a file whose last link went (an orphan) gains none, and
+// nothing is added to a directory removed meanwhile (Create).
+// Context: trap or boot; does not allocate.
 func (fs *FS) Link(m *Mem, ino, dir Ino, name []byte) Errno {
-	ip := fs.node(ino)
+	ip, dp := fs.node(ino), fs.node(dir)
 	switch {
-	case ip == nil || ip.nlink == 0:
+	case ip == nil:
 		return ENOENT
 	case ip.mode&unix.S_IFMT == unix.S_IFDIR:
 		return EPERM
-	case ip.nlink >= maxLinks:
-		return EMLINK
-	}
-	dp := fs.node(dir)
-	switch {
-	case dp == nil || dp.nlink == 0:
+	case dp == nil || atomic.LoadUint32(&dp.nlink) == 0:
 		return ENOENT
 	case !fs.IsDir(dir):
 		return ENOTDIR
@@ -226,15 +229,24 @@ func (fs *FS) Link(m *Mem, ino, dir Ino, name []byte) Errno {
 	case isDot(name):
 		return EEXIST
 	}
-	if _, found := lookup(m, dp, name); found {
-		return EEXIST
+	lockData(dp)
+	lockData(ip)
+	e := EEXIST
+	switch _, found := lookup(m, dp, name); {
+	case found: // Linux's lookup of the new name answers first
+	case dp.nlink == 0 || ip.nlink == 0:
+		e = ENOENT
+	case ip.nlink >= maxLinks:
+		e = EMLINK
+	default:
+		if e = fs.addEntry(m, dp, name, ino); e == ok {
+			ip.nlink++
+			ip.ctime = fs.stampOf(m, ip)
+		}
 	}
-	if e := fs.addEntry(m, dp, name, ino); e != ok {
-		return e
-	}
-	ip.nlink++
-	ip.ctime = fs.Now
-	return ok
+	unlockData(ip)
+	unlockData(dp)
+	return e
 }
 
 // within reports whether directory d is a or lies below a.

@@ -188,8 +188,7 @@ func TestRenameBeside(t *testing.T) {
 
 // replaceCommon is TestRenameBeside's worker w's replace of the common
 // name: it makes /y/tmp<w> with its tag and a second name /k<w>/keep
-// (a directory of its own: a link, unlike an unlink, runs alone in the
-// kernel), renames tmp over /x/common and unlinks keep, so that the link count
+// (a directory of its own), renames tmp over /x/common and unlinks keep, so that the link count
 // of a file another worker is replacing drops beside that replace, each
 // under the file's data lock (the last of the two leaves it an orphan).
 // False on a failure.

@@ -131,15 +131,8 @@ func TestCreateWaitsOnRmdir(t *testing.T) {
 		_, err := e.fs.Create(e.sharedMem(2), d, []byte("late"), unix.S_IFREG|0o644, 0)
 		done <- err
 	}()
-	for atomic.LoadUint32(&dp.dataHeld)&dataWriter == 0 {
-		runtime.Gosched()
-	}
-	pp := &e.fs.inodes[p]
-	e.fs.LockData(p)
-	e.fs.removeEntry(m, pp, []byte("d"))
-	atomic.StoreUint32(&dp.nlink, 0)
-	atomic.AddUint32(&pp.nlink, ^uint32(0))
-	e.fs.UnlockData(p)
+	waitClaim(dp)
+	e.removeUnder(m, p, d, "d")
 	e.fs.RUnlockData(d)
 	assert.Equal(t, ENOENT, <-done)
 	assert.Zero(t, e.stat(d).Size, "nothing was added")
@@ -147,6 +140,28 @@ func TestCreateWaitsOnRmdir(t *testing.T) {
 	e.fs.Reclaim(e.m)
 	e.m.Taken += m.Taken
 	fsck(t, e.fs, e.m)
+}
+
+// waitClaim spins until a call beside the test has claimed ip's data
+// lock (the writer bit, set while it waits for the test's shared hold to
+// leave): the call is past every look it makes without the lock.
+func waitClaim(ip *inode) {
+	for atomic.LoadUint32(&ip.dataHeld)&dataWriter == 0 {
+		runtime.Gosched()
+	}
+}
+
+// removeUnder makes Rmdir's change of the empty directory d, name in p,
+// while the test holds d's data lock shared and a call beside waits for
+// it: the entry goes under p's lock, and d's link count becomes 0 (the
+// test is the only other party).
+func (e *env) removeUnder(m *Mem, p, d Ino, name string) {
+	pp, dp := &e.fs.inodes[p], &e.fs.inodes[d]
+	e.fs.LockData(p)
+	e.fs.removeEntry(m, pp, []byte(name))
+	atomic.StoreUint32(&dp.nlink, 0)
+	atomic.AddUint32(&pp.nlink, ^uint32(0))
+	e.fs.UnlockData(p)
 }
 
 // TestRmdirBeside: workers make, fill, empty and remove a few common
@@ -167,20 +182,13 @@ func TestRmdirBeside(t *testing.T) {
 	own := e.mkdir("/own")
 	const workers, rounds, dirs = 4, 150, 3
 	var wg sync.WaitGroup
-	var mems []*Mem
-	var calls atomic.Int32
-	call := func(body func() bool) bool {
-		calls.Add(1)
-		defer calls.Add(-1)
-		return body()
-	}
+	b := e.newBeside()
 	for w := range workers {
 		e.create(fmt.Sprintf("/own/f%d", w), "w")
-		m := e.sharedMem(int64(w + 1))
-		mems = append(mems, m)
+		m := b.mem(int64(w + 1))
 		wg.Go(func() {
 			for r := range rounds {
-				if !call(func() bool { return e.rmdirRound(m, w, common, own, fmt.Sprintf("d%d", (r+w)%dirs)) }) {
+				if !b.call(func() bool { return e.rmdirRound(m, w, common, own, fmt.Sprintf("d%d", (r+w)%dirs)) }) {
 					return
 				}
 			}
@@ -188,11 +196,10 @@ func TestRmdirBeside(t *testing.T) {
 	}
 	var readers sync.WaitGroup
 	for k := range 2 {
-		m := e.sharedMem(100)
-		mems = append(mems, m)
+		m := b.mem(100)
 		readers.Go(func() {
 			for i := range 300 {
-				call(func() bool {
+				b.call(func() bool {
 					f, err := e.fs.Resolve(m, RootIno, newPath(fmt.Sprintf("/common/d%d", (i+k)%dirs)), true)
 					if assert.Equal(t, ok, err) && f.Ino != 0 {
 						assert.Equal(t, common, e.fs.child(m, f.Ino, []byte("..")), "the parent of a directory found")
@@ -204,14 +211,9 @@ func TestRmdirBeside(t *testing.T) {
 			}
 		})
 	}
-	rm := e.sharedMem(200)
-	mems = append(mems, rm)
-	stopReclaim := e.reclaimBeside(rm, &calls)
 	wg.Wait()
 	readers.Wait()
-	stopReclaim()
-
-	e.fs.Reclaim(e.m) // the next exclusive hold
+	b.end()
 	assert.False(t, e.fs.HasOrphans())
 	for k := range dirs {
 		assert.Contains(t, []Errno{ok, ENOENT}, e.rmdir(fmt.Sprintf("/common/d%d", k)), "empty or gone")
@@ -219,9 +221,6 @@ func TestRmdirBeside(t *testing.T) {
 	assert.Equal(t, []string{".", ".."}, e.list(common))
 	assert.Equal(t, uint32(2), e.stat(common).Nlink, "each mkdir and rmdir counted once")
 	assert.Equal(t, int64(1+2+workers), e.fs.InodesUsed, "the root, the two directories and the workers' files")
-	for _, m := range mems {
-		e.m.Taken += m.Taken
-	}
 	fsck(t, e.fs, e.m)
 }
 

@@ -27,30 +27,70 @@ func (e *env) orphanList() []Ino {
 	return list
 }
 
-// reclaimBeside runs a reclaimer beside a test's calls, as a shared hold
-// that ends alone does (kernel/vfs's Reclaim(true)): over and over it
-// takes the orphan list off, then counts the calls under way (calls),
-// and frees what it took (FreeOrphans, with page source m) if none is,
-// else puts it back. The function it returns stops it and waits for it.
-func (e *env) reclaimBeside(m *Mem, calls *atomic.Int32) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
+// beside runs a test's calls side by side, as the kernel's files lock
+// held shared lets them: each with a page source of its own over one
+// frame allocator (mem), counted while under way (call), beside a
+// reclaimer that frees the orphans whenever no call is, as a shared
+// hold that ends alone does (kernel/vfs's Reclaim(true): over and over
+// it takes the orphan list off, then counts the calls under way, and
+// frees what it took if none is, else puts it back).
+type beside struct {
+	e     *env
+	calls atomic.Int32 // the calls under way: the shared holders but the reclaimer
+	mu    sync.Mutex
+	mems  []*Mem
+	stop  chan struct{}
+	done  sync.WaitGroup
+}
+
+// newBeside starts a run's reclaimer.
+func (e *env) newBeside() *beside {
+	b := &beside{e: e, stop: make(chan struct{})}
+	m := b.mem(200)
+	b.done.Go(func() {
 		for {
 			select {
-			case <-done:
+			case <-b.stop:
 				return
 			default:
 			}
 			first := e.fs.TakeOrphans()
-			if calls.Load() == 0 {
+			if b.calls.Load() == 0 {
 				e.fs.FreeOrphans(m, first)
 			} else {
 				e.fs.PutBackOrphans(first)
 			}
 		}
 	})
-	return func() { close(done); wg.Wait() }
+	return b
+}
+
+// mem returns a new page source beside others stamping now.
+func (b *beside) mem(now int64) *Mem {
+	m := b.e.sharedMem(now)
+	b.mu.Lock()
+	b.mems = append(b.mems, m)
+	b.mu.Unlock()
+	return m
+}
+
+// call runs body as a call under way and returns what it returns.
+func (b *beside) call(body func() bool) bool {
+	b.calls.Add(1)
+	defer b.calls.Add(-1)
+	return body()
+}
+
+// end stops the reclaimer, once the callers have stopped, reclaims as
+// the next exclusive hold does, and counts every page source's pages in
+// the test's (fsck sums them).
+func (b *beside) end() {
+	close(b.stop)
+	b.done.Wait()
+	b.e.fs.Reclaim(b.e.m)
+	for _, m := range b.mems {
+		b.e.m.Taken += m.Taken
+	}
 }
 
 // TestWipe: wipe leaves a free slot exactly as a whole-struct store of
@@ -237,31 +277,17 @@ func TestNamespaceBeside(t *testing.T) {
 	common := e.mkdir("/common")
 	const workers, rounds, names, looks = 4, 100, 8, 200
 	var wg sync.WaitGroup
-	mems := make([]*Mem, 0, workers+3)
-	var memsMu sync.Mutex
-	newMem := func(now int64) *Mem {
-		m := e.sharedMem(now)
-		memsMu.Lock()
-		mems = append(mems, m)
-		memsMu.Unlock()
-		return m
-	}
-	var calls atomic.Int32 // the calls under way: the shared holders but the reclaimer
-	call := func(body func() bool) bool {
-		calls.Add(1)
-		defer calls.Add(-1)
-		return body()
-	}
+	b := e.newBeside()
 	for w := range workers {
 		own := e.mkdir(fmt.Sprintf("/w%d", w))
 		wg.Go(func() {
-			m := newMem(int64(w + 1))
+			m := b.mem(int64(w + 1))
 			tag := []byte{byte('A' + w)}
 			for r := range rounds {
-				if !call(func() bool { return e.ownRound(m, w, r, own, tag) }) {
+				if !b.call(func() bool { return e.ownRound(m, w, r, own, tag) }) {
 					return
 				}
-				if !call(func() bool { return e.commonRound(m, r%names, common, tag) }) {
+				if !b.call(func() bool { return e.commonRound(m, r%names, common, tag) }) {
 					return
 				}
 			}
@@ -272,9 +298,9 @@ func TestNamespaceBeside(t *testing.T) {
 	var held []Ino
 	for range 2 {
 		readers.Go(func() {
-			m := newMem(100)
+			m := b.mem(100)
 			for k := range looks {
-				call(func() bool {
+				b.call(func() bool {
 					if ino, ok := e.lookCommon(m, k%names, common); ok {
 						heldMu.Lock()
 						held = append(held, ino)
@@ -285,13 +311,9 @@ func TestNamespaceBeside(t *testing.T) {
 			}
 		})
 	}
-	rm := newMem(200)
-	stopReclaim := e.reclaimBeside(rm, &calls)
 	wg.Wait()
 	readers.Wait()
-	stopReclaim()
-
-	e.fs.Reclaim(e.m) // the next exclusive hold
+	b.end()
 	for _, ino := range held {
 		e.fs.Drop(e.m, ino) // the closes
 	}
@@ -307,9 +329,6 @@ func TestNamespaceBeside(t *testing.T) {
 		assert.Equal(t, []string{".", ".."}, e.list(e.ino(fmt.Sprintf("/w%d", w))))
 	}
 	assert.Equal(t, int64(1+1+workers), e.fs.InodesUsed, "the root and the directories")
-	for _, m := range mems {
-		e.m.Taken += m.Taken
-	}
 	fsck(t, e.fs, e.m)
 }
 

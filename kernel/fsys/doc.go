@@ -9,6 +9,7 @@
 // kernel files' marks (KernelFileMark, ProcFDMark).
 //
 // It lies over kernel/vfs (the file layer's state), kernel/fdtab,
+// kernel/klock (whether a call holds the files lock exclusively),
 // kernel/thread and kernel/vm, below package kernel, which keeps the
 // dispatch by descriptor kind (read, write, close, fstat, ioctl, epoll),
 // the devices and the system-call table. What a call here would finish

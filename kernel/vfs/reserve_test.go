@@ -62,6 +62,18 @@ func TestReserveMem(t *testing.T) {
 	Done(&m)
 	assert.Equal(t, int64(13), Pages)
 	assert.Equal(t, committed+3*fs.PageSize, vm.Committed())
+
+	// A call that may add a directory entry charges two pages and their
+	// index pages: the directory's and a new symbolic link's target
+	// (fs.FS.Symlink), beside others (Mem.Now set).
+	m, ok = ReserveEntry()
+	require.True(t, ok)
+	assert.Equal(t, fs.WritePages(0, 2*fs.PageSize), m.Budget)
+	assert.Equal(t, int64(2), fs.WritePages(0, 2*fs.PageSize)-fs.WritePages(0, 0), "two data pages")
+	assert.True(t, m.Shared())
+	m.Taken -= m.Budget
+	Done(&m)
+	assert.Equal(t, int64(13), Pages)
 }
 
 // TestAllocDescBeside: opens beside each other (the files lock held

@@ -158,14 +158,15 @@ func ReserveMem(off int64, n int) (fs.Mem, bool) {
 
 // ReserveEntry returns the page source of a call beside others (the
 // files lock held shared) that may add an entry to a directory (an
-// open that creates): ReserveMem's charge for one page anywhere in a
-// file and the index pages above it, marked as beside others, with the
-// time of day to stamp (fs.Mem.Now). As after ReserveMem, the caller
+// open that creates, mkdir, mknod, link, symlink, rename): ReserveMem's
+// charge for one page anywhere in a file and the index pages above it,
+// and one more page (a new symbolic link's target, fs.FS.Symlink),
+// marked as beside others, with the time of day to stamp (fs.Mem.Now). As after ReserveMem, the caller
 // takes the budget off m.Taken before Done; false, having charged
 // nothing, where the charge does not fit.
 // Context: trap, files lock held shared; does not allocate.
 func ReserveEntry() (fs.Mem, bool) {
-	m, fits := ReserveMem(0, 1)
+	m, fits := ReserveMem(0, fs.PageSize+1)
 	m.Now = sharedNow()
 	return m, fits
 }
@@ -398,7 +399,8 @@ const WouldBlock = int64(-1) << 41
 // RunAlone is the answer of a call beside others (the files lock held
 // shared) that must run alone, having changed nothing a program can see:
 // PipeWriteNow's for a write that would take a page, fsys's opens',
-// mkdirs' and unlinks' (fsys.RunAlone). Package kernel's fileTrap runs
+// mkdirs', mknods', links', symlinks', unlinks', renames' and
+// truncations' (fsys.RunAlone). Package kernel's fileTrap runs
 // the call again under the files lock held exclusively.
 const RunAlone int64 = -1<<32 - 3
 

@@ -186,7 +186,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 	assert.Contains(t, r.Functions, kernelPkgDir+"vm.DemandFault", "and into the program's memory")
 	assert.Contains(t, r.Functions, kernelPkgDir+"console.VconWriteNow", "the walk got into the console's writes")
 	assert.Contains(t, r.Functions, kernelPkgDir+"console.TxInterrupt", "and into its interrupt under the files lock")
-	for _, fn := range []string{kernelPkgDir + "fsys.OpenFile", kernelPkgDir + "fsys.MkdirFile", kernelPkgDir + "fsys.SysLinkat", kernelPkg + "fileNewfstatat"} {
+	for _, fn := range []string{kernelPkgDir + "fsys.OpenFile", kernelPkgDir + "fsys.makeNode", kernelPkgDir + "fsys.SysLinkat", kernelPkg + "fileNewfstatat"} {
 		assert.Contains(t, r.Functions, fn, "the walk followed the path calls' table")
 	}
 }

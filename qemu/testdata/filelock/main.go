@@ -29,7 +29,8 @@
 // threads at once (sharedRenames), and truncates files of their own
 // from several threads at once (sharedTruncates), and makes, fills and
 // removes temporary directories as t.TempDir does from several threads
-// at once (sharedTempDirs); the host run of
+// at once (sharedTempDirs), and says what mknod, mkdir and symlink
+// answer for nodes of several kinds (nodeAnswers); the host run of
 // the same program must match all of it byte for byte. In the guest it
 // then prints /proc/gometal/sched between marker lines, for the test to
 // read the lock counts, the file system's free inodes before and
@@ -113,6 +114,7 @@ func main() {
 	fmt.Printf("filelock: shared truncates: %s\n", truncates)
 	tempDirs, tempDirHolds := sharedTempDirs(dir)
 	fmt.Printf("filelock: shared temp dirs: %s\n", tempDirs)
+	fmt.Printf("filelock: nodes: %s\n", nodeAnswers(dir))
 	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
 		fmt.Printf("filelock: sched\n%sfilelock: end\n", b)
 		fmt.Printf("filelock: free inodes %d %d\n", before.Ffree, after.Ffree)

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gometal/gometal/qemu/testdata/lockstat"
+	"golang.org/x/sys/unix"
 )
 
 // tempDirRounds is how many temporary directories each of the temp-dirs
@@ -14,14 +16,17 @@ const tempDirRounds = 64
 
 // sharedTempDirs has sharedReaders threads each make a temporary
 // directory round after round, as t.TempDir does (os.MkdirTemp), write
-// two files and a subdirectory with a file into it, read one back, and
+// two files and a subdirectory with a file into it, read one back, give
+// a file a second name, a symbolic link and an empty file made with
+// mknod beside it (names), and
 // remove it all with os.RemoveAll (unlinkat of each file and tries of
 // each directory, which answer EISDIR, getdents64 of each directory, and
 // rmdir: unlinkat with AT_REMOVEDIR, three a round), then check
 // that the directory is gone. gometal serves the mkdirs, the creates,
-// the unlinks and the rmdirs under the files lock held shared, beside
-// each other, each under its directories' data locks (kernel/fs's
-// Create, Unlink and Rmdir); the stage returns the files lock's holds
+// the links, symlinks and mknods, the unlinks and the rmdirs under the
+// files lock held shared, beside each other, each under its
+// directories' data locks (kernel/fs's Create, Link, Symlink, Unlink
+// and Rmdir); the stage returns the files lock's holds
 // over that loop. It says what it did, in counts that do not depend on
 // the timing.
 func sharedTempDirs(dir string) (string, lockstat.Holds) {
@@ -38,7 +43,37 @@ func sharedTempDirs(dir string) (string, lockstat.Holds) {
 			return fmt.Sprintf("%s left behind", e.Name()), lockstat.Holds{}
 		}
 	}
-	return fmt.Sprintf("%d threads made and removed %d temporary directories each, with their files and subdirectories", sharedReaders, tempDirRounds), holds
+	return fmt.Sprintf("%d threads made and removed %d temporary directories each, with their files, links and subdirectories", sharedReaders, tempDirRounds), holds
+}
+
+// names gives tmp's file a a second name (link), a symbolic link to it
+// and an empty file made with mknod, and checks them: the link count,
+// the link's target and what it leads to, the new file's mode.
+func names(tmp string) error {
+	a, hard, sym, node := filepath.Join(tmp, "a"), filepath.Join(tmp, "hard"), filepath.Join(tmp, "sym"), filepath.Join(tmp, "node")
+	if err := os.Link(a, hard); err != nil {
+		return err
+	}
+	if err := os.Symlink("a", sym); err != nil {
+		return err
+	}
+	if err := unix.Mknod(node, unix.S_IFREG|0o600, 0); err != nil {
+		return fmt.Errorf("mknod: %v", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(hard, &st); err != nil || st.Nlink != 2 {
+		return fmt.Errorf("stat of the second name: nlink %d, %v", st.Nlink, err)
+	}
+	if target, err := os.Readlink(sym); err != nil || target != "a" {
+		return fmt.Errorf("readlink: %q, %v", target, err)
+	}
+	if got, err := os.ReadFile(sym); err != nil || len(got) == 0 {
+		return fmt.Errorf("read through the link: %q, %v", got, err)
+	}
+	if err := unix.Stat(node, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != 0 {
+		return fmt.Errorf("stat of the mknod's file: mode %o, size %d, %v", st.Mode, st.Size, err)
+	}
+	return nil
 }
 
 // tempDirWorker is thread n's loop of the temp-dirs stage in dir.
@@ -63,6 +98,9 @@ func tempDirWorker(dir string, n int) error {
 		if got, err := os.ReadFile(filepath.Join(sub, "c")); err != nil || string(got) != string(want) {
 			return fmt.Errorf("round %d: read back %q, %v", i, got, err)
 		}
+		if err := names(tmp); err != nil {
+			return fmt.Errorf("round %d: %v", i, err)
+		}
 		if err := os.RemoveAll(tmp); err != nil {
 			return fmt.Errorf("round %d: %v", i, err)
 		}
@@ -71,4 +109,46 @@ func tempDirWorker(dir string, n int) error {
 		}
 	}
 	return nil
+}
+
+// nodeAnswers makes nodes of several kinds in dir with mknod, mkdir and
+// symlink and says what each answered, as Linux answers them (the
+// umask set to 022 on both sides): mknod of type 0 makes a regular
+// file and of a socket a socket's file, of a directory it is EPERM, of
+// a link or an unknown type EINVAL; mkdir drops the set-id bits of its
+// mode; symlink with an empty target is ENOENT, even over a name that
+// exists.
+func nodeAnswers(dir string) string {
+	old := unix.Umask(0o022)
+	defer unix.Umask(old)
+	var out []string
+	for _, c := range []struct {
+		name string
+		mode uint32
+	}{
+		{"zero", 0o644},
+		{"sock", unix.S_IFSOCK | 0o644},
+		{"dir", unix.S_IFDIR | 0o755},
+		{"lnk", unix.S_IFLNK | 0o777},
+		{"odd", 0o170000 | 0o644},
+	} {
+		path := filepath.Join(dir, "node-"+c.name)
+		err := unix.Mknod(path, c.mode, 0)
+		var st unix.Stat_t
+		if err == nil {
+			err = unix.Lstat(path, &st)
+			check(os.Remove(path))
+		}
+		out = append(out, fmt.Sprintf("mknod %s: %v %o", c.name, err, st.Mode))
+	}
+	d := filepath.Join(dir, "setid")
+	err := unix.Mkdir(d, unix.S_ISUID|unix.S_ISGID|unix.S_ISVTX|0o777)
+	var st unix.Stat_t
+	if err == nil {
+		err = unix.Stat(d, &st)
+		check(os.Remove(d))
+	}
+	out = append(out, fmt.Sprintf("mkdir with set-id bits: %v %o", err, st.Mode))
+	out = append(out, fmt.Sprintf("symlink to nothing over an existing name: %v", unix.Symlink("", dir)))
+	return strings.Join(out, "; ")
 }
