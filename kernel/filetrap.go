@@ -121,29 +121,27 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_GETCWD, fsys.SysGetcwd},
 	{unix.SYS_FSTATFS, fdcalls.SysFstatfs},
 	{unix.SYS_STATFS, fsys.SysStatfsPath},
-	// The calls that change the file layer, under the files lock held
-	// exclusively, but for openat, mkdirat, mknodat, linkat, symlinkat,
-	// unlinkat, the renames, truncate and utimensat, which hold it
-	// shared (fileCallShared).
+	// The calls that change the file layer beside other calls, under the
+	// files lock held shared (fileCallShared): the names and files
+	// change under their data locks (fs.FS.Create, Unlink, Rmdir, Link,
+	// Rename, Truncate, SetTimes, SetAttr); one that must run alone
+	// answers fsys.RunAlone having changed nothing, and runs again under
+	// the lock held exclusively.
 	{unix.SYS_OPENAT, fileOpenat},
 	{unix.SYS_MKDIRAT, fileMkdirat},
+	{unix.SYS_MKNODAT, fsys.SysMknodat},
+	{unix.SYS_LINKAT, fsys.SysLinkat},
+	{unix.SYS_SYMLINKAT, fsys.SysSymlinkat},
 	{unix.SYS_UNLINKAT, fileUnlinkat},
 	{unix.SYS_RENAMEAT, fileRenameat},
 	{unix.SYS_RENAMEAT2, fileRenameat2},
 	{unix.SYS_TRUNCATE, fileTruncate},
-	{unix.SYS_FALLOCATE, fdcalls.SysFallocate},
+	{unix.SYS_UTIMENSAT, fileUtimensat},
 	{unix.SYS_FCHMOD, fdcalls.SysFchmod},
 	{unix.SYS_FCHOWN, fdcalls.SysFchown},
-	{unix.SYS_FCHDIR, fdcalls.SysFchdir},
-	{unix.SYS_MKNODAT, fsys.SysMknodat},
-	{unix.SYS_LINKAT, fsys.SysLinkat},
-	{unix.SYS_SYMLINKAT, fsys.SysSymlinkat},
 	{unix.SYS_FCHMODAT, doFchmodat},
 	{unix.SYS_FCHMODAT2, doFchmodat2},
 	{unix.SYS_FCHOWNAT, fsys.SysFchownat},
-	{unix.SYS_UTIMENSAT, fileUtimensat},
-	{unix.SYS_CHDIR, fsys.SysChdir},
-	{unix.SYS_UMASK, fdcalls.SysUmask},
 	// epoll_wait and epoll_pwait that do not wait (events ready, or a
 	// timeout of 0: the runtime's non-blocking netpoll); one that would
 	// wait answers notFileCall.
@@ -152,10 +150,19 @@ var fileCalls = [...]fileCall{
 	// epoll_ctl: a change that gives a waiting thread events is
 	// recorded, and woken on the kernel lock's path (fileTrap's wake).
 	{unix.SYS_EPOLL_CTL, fdcalls.EpollCtl},
+	// The calls that hold the files lock exclusively.
+	{unix.SYS_FALLOCATE, fdcalls.SysFallocate},
+	{unix.SYS_FCHDIR, fdcalls.SysFchdir},
+	{unix.SYS_CHDIR, fsys.SysChdir},
+	{unix.SYS_UMASK, fdcalls.SysUmask},
 	// fcntl's descriptor flags, on a descriptor of any kind; the
 	// other commands (record locks, dup) answer notFileCall.
 	{unix.SYS_FCNTL, fileFcntl},
 }
+
+// sharedFileCalls is how many of fileCalls' first entries hold the files
+// lock shared (fileCallShared).
+const sharedFileCalls = 26
 
 // readOnlyFileCalls is how many of fileCalls' first entries only read
 // the file layer.
@@ -293,33 +300,32 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 }
 
 // fileCallShared reports whether fileCalls' entry i, call nr, holds the
-// files lock shared: the first readOnlyFileCalls
-// (they only read; statfs and fstatfs only while no close beside others
-// waits for its end and no file or directory waits on the orphan list,
-// so that the free inodes and blocks they count are a call alone's, as
-// on Linux, where an unlink or rmdir frees at once),
+// files lock shared: its first sharedFileCalls. The first
+// readOnlyFileCalls only read (statfs and fstatfs only while no close
+// beside others waits for its end and no file or directory waits on the
+// orphan list, so that the free inodes and blocks they count are a call
+// alone's, as on Linux, where an unlink or rmdir frees at once). Then
 // every openat, mkdirat, mknodat, linkat, symlinkat, unlinkat,
-// renameat, renameat2, truncate and utimensat (fsys.OpenFile,
-// fsys.MkdirFile, fsys.SysMknodat, fsys.SysLinkat, fsys.SysSymlinkat,
-// fsys.RenameFile, fsys.TruncateFile, fsys.UtimensatFile,
-// fsys.UnlinkFile). One that must run alone (a
-// directory's rename, say) answers fsys.RunAlone having changed nothing, and
-// fileTrap runs it again under the lock held exclusively; an open that
-// must wait for the kernel lock (a FIFO) answers notFileCall. So do
+// renameat, renameat2, truncate and utimensat, and the chmod and chown
+// calls (fsys.OpenFile, fsys.MkdirFile, fsys.SysMknodat, fsys.SysLinkat,
+// fsys.SysSymlinkat, fsys.UnlinkFile, fsys.RenameFile,
+// fsys.TruncateFile, fsys.UtimensatFile, fsys.SysFchmodat,
+// fsys.SysFchownat, fsys.SetAttrFD): one that must run alone (a
+// directory's rename, say) answers fsys.RunAlone having changed nothing,
+// and fileTrap runs it again under the lock held exclusively; an open
+// that must wait for the kernel lock (a FIFO) answers notFileCall. Then
 // epoll_wait, epoll_pwait and epoll_ctl (fdcalls.EpollWaitNow,
-// fdcalls.EpollCtl: the interest lists' own lock keeps two apart; what they read changes only under the files lock
-// held exclusively, but for the eventfds' counters, read atomically, and
-// the pipes' ring counts, a word each, read without the pipe's lock as
-// Linux's pipe_poll reads them: fsys.PipeReadiness).
+// fdcalls.EpollCtl: the interest lists' own lock keeps two apart; what
+// they read changes only under the files lock held exclusively, but for
+// the eventfds' counters, read atomically, and the pipes' ring counts, a
+// word each, read without the pipe's lock as Linux's pipe_poll reads
+// them: fsys.PipeReadiness).
 // Context: any; does not allocate.
 func fileCallShared(i int, nr uint64) bool {
 	if nr == unix.SYS_STATFS || nr == unix.SYS_FSTATFS {
 		return !vfs.HasLeftovers() // else alone, which ends them first (vfs.Reclaim): the counts are those of a call alone
 	}
-	return i < readOnlyFileCalls || nr == unix.SYS_OPENAT || nr == unix.SYS_MKDIRAT || nr == unix.SYS_UNLINKAT ||
-		nr == unix.SYS_MKNODAT || nr == unix.SYS_LINKAT || nr == unix.SYS_SYMLINKAT ||
-		nr == unix.SYS_RENAMEAT || nr == unix.SYS_RENAMEAT2 || nr == unix.SYS_TRUNCATE || nr == unix.SYS_UTIMENSAT ||
-		nr == unix.SYS_EPOLL_WAIT || nr == unix.SYS_EPOLL_PWAIT || nr == unix.SYS_EPOLL_CTL
+	return i < sharedFileCalls
 }
 
 // fileNewfstatat and fileStatx are the stat calls under the files lock
@@ -430,8 +436,8 @@ const (
 // fsys.RunAlone) and of non-blocking stream sockets (under the socket's
 // lock: socket.StreamIO), epoll_wait and epoll_pwait that do not wait and
 // epoll_ctl (under the interest lists' lock), every mkdirat, mknodat,
-// linkat, symlinkat, renameat, renameat2, truncate and unlinkat
-// (fileCallShared), and
+// linkat, symlinkat, renameat, renameat2, truncate and unlinkat and the
+// chmod and chown calls (fileCallShared), and
 // ftruncate of a file (fdcalls.FileCall), which truncates under the
 // file's data lock: a create, a mkdir, a rename or an unlink changes its
 // directories under their data locks, which lookups take too,

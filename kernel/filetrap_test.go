@@ -60,8 +60,8 @@ func TestLockClasses(t *testing.T) {
 // mkdirat, mknodat, linkat, symlinkat, unlinkat (rmdir too), renameat,
 // renameat2, truncate and utimensat, a close of a file or directory (a
 // close leaves its description's end for later: vfs.CloseShared), and
-// statfs and fstatfs but while such a close or an orphan waits; the
-// chmod and chown calls and fallocate hold it exclusively.
+// statfs and fstatfs but while such a close or an orphan waits, and the
+// chmod and chown calls; fallocate holds it exclusively.
 func TestReadOnlyFileCalls(t *testing.T) {
 	want := []uint64{
 		unix.SYS_NEWFSTATAT, unix.SYS_STATX, unix.SYS_FACCESSAT, unix.SYS_FACCESSAT2,
@@ -72,6 +72,16 @@ func TestReadOnlyFileCalls(t *testing.T) {
 		got = append(got, c.nr)
 	}
 	assert.ElementsMatch(t, want, got)
+	var shared []uint64
+	for i, c := range fileCalls {
+		if fileCallShared(i, c.nr) {
+			shared = append(shared, c.nr)
+		}
+	}
+	assert.ElementsMatch(t, append(want, unix.SYS_OPENAT, unix.SYS_MKDIRAT, unix.SYS_MKNODAT, unix.SYS_LINKAT, unix.SYS_SYMLINKAT,
+		unix.SYS_UNLINKAT, unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2, unix.SYS_TRUNCATE, unix.SYS_UTIMENSAT, unix.SYS_FCHMOD,
+		unix.SYS_FCHOWN, unix.SYS_FCHMODAT, unix.SYS_FCHMODAT2, unix.SYS_FCHOWNAT, unix.SYS_EPOLL_WAIT, unix.SYS_EPOLL_PWAIT,
+		unix.SYS_EPOLL_CTL), shared, "every call of fileCalls but fallocate, fchdir, chdir, umask and fcntl holds the files lock shared")
 	for _, nr := range []uint64{unix.SYS_STAT, unix.SYS_LSTAT, unix.SYS_ACCESS, unix.SYS_READLINK} {
 		assert.Less(t, fileCallIndex(atCallNr(nr)), readOnlyFileCalls, "call %d reads only, as its at form", nr)
 	}
@@ -86,15 +96,15 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	// The calls on a file's descriptor that FileCall serves, every one
 	// of them under the files lock held shared (but a close where no
 	// other CPU holds it; ftruncate under the file's data lock);
-	// fallocate, which may take pages of a file others read, and fchmod
-	// are fileCalls' and exclusive.
+	// fallocate, which may take pages of a file others read, is
+	// fileCalls' and exclusive, and fchmod fileCalls' and shared.
 	for _, nr := range []uint64{unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64,
 		unix.SYS_WRITE, unix.SYS_PWRITE64, unix.SYS_CLOSE, unix.SYS_FSYNC, unix.SYS_FDATASYNC, unix.SYS_FTRUNCATE} {
 		assert.True(t, fdcalls.FileCallNr(nr), "call %d", nr)
 	}
 	for _, nr := range []uint64{unix.SYS_FALLOCATE, unix.SYS_FCHMOD} {
 		assert.False(t, fdcalls.FileCallNr(nr), "call %d", nr)
-		assert.False(t, fileCallShared(fileCallIndex(nr), nr), "call %d", nr)
+		assert.Equal(t, nr == unix.SYS_FCHMOD, fileCallShared(fileCallIndex(nr), nr), "call %d", nr)
 	}
 	for _, nr := range []uint64{unix.SYS_READ, unix.SYS_WRITE, unix.SYS_LSEEK, unix.SYS_GETDENTS64} {
 		assert.True(t, fdcalls.MovesOffset(nr), "call %d moves the offset: it takes the offset lock", nr)
@@ -114,7 +124,10 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	for _, nr := range []uint64{unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2, unix.SYS_TRUNCATE, unix.SYS_UTIMENSAT} {
 		assert.True(t, fileCallShared(fileCallIndex(nr), nr), "call %d", nr)
 	}
-	for _, nr := range []uint64{unix.SYS_FCHMODAT, unix.SYS_FCHOWNAT, unix.SYS_FCNTL} {
+	for _, nr := range []uint64{unix.SYS_FCHMOD, unix.SYS_FCHOWN, unix.SYS_FCHMODAT, unix.SYS_FCHMODAT2, unix.SYS_FCHOWNAT} {
+		assert.True(t, fileCallShared(fileCallIndex(nr), nr), "call %d changes a mode or owner under the file's data lock", nr)
+	}
+	for _, nr := range []uint64{unix.SYS_FCNTL, unix.SYS_FALLOCATE} {
 		assert.False(t, fileCallShared(fileCallIndex(nr), nr), "call %d changes the file layer alone", nr)
 	}
 	// An epoll_wait or epoll_pwait that does not wait, and epoll_ctl,

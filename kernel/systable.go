@@ -483,14 +483,17 @@ func doFaccessat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SysFaccessat(int(int32(a[0])), a[1], int(int32(a[2])), int(int32(a[3])))
 }
 
-// doFchmodat serves fchmodat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doFchmodat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFchmodat(int(int32(a[0])), a[1], uint32(a[2]), 0)
+// doFchmodat serves fchmodat(2), under the files lock held exclusively
+// or shared (this CPU not its exclusive holder).
+// Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
+func doFchmodat(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fsys.SysFchmodat(c, int(int32(a[0])), a[1], 0, uint32(a[2])&0o7777, -1, -1)
 }
 
-// doFchmodat2 serves fchmodat2(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
-func doFchmodat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFchmodat(int(int32(a[0])), a[1], uint32(a[2]), int(int32(a[3])))
+// doFchmodat2 serves fchmodat2(2), as doFchmodat.
+// Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
+func doFchmodat2(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fsys.SysFchmodat(c, int(int32(a[0])), a[1], int(int32(a[3])), uint32(a[2])&0o7777, -1, -1)
 }
 
 // doMunmap serves munmap(2). Context: trap, kernel lock held.

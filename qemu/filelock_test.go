@@ -121,33 +121,37 @@ func TestFileLockBoot(t *testing.T) {
 	// threads, each made, filled and removed as t.TempDir and its
 	// cleanup do (os.MkdirTemp, os.WriteFile, os.Mkdir, os.ReadFile,
 	// os.RemoveAll), with a second name, a symbolic link and a mknod's
-	// file in each: its 512 mkdirs, 768 creates, 256 links, 256
-	// symlinks, 256 mknods, 2,304 unlinks (of the six files, and
+	// file in each, two files' modes and owners changed by path and
+	// through a descriptor: its 512 mkdirs, 768 creates, 256 links, 256
+	// symlinks, 256 mknods, 512 chmods (fchmodat, fchmod), 512 chowns
+	// (fchownat, fchown), 2,304 unlinks (of the six files, and
 	// RemoveAll's tries of the two directories, which answer EISDIR)
 	// and 768 rmdirs (unlinkat with AT_REMOVEDIR, one of them
 	// os.Remove's try, which answers ENOTEMPTY; fs.FS.Rmdir under the
 	// two directories' data locks), beside their writes, reads and
-	// listings, each hold the files lock shared. Its 8 closes a
-	// directory (3 of files written, 2 read, 3 of directories
-	// RemoveAll lists) hold it shared where another CPU holds it, and
+	// listings, each hold the files lock shared. Its 9 closes a
+	// directory (3 of files written, 2 read, 1 whose mode changed, 3 of
+	// directories RemoveAll lists) hold it shared where another CPU
+	// holds it, and
 	// else exclusively, which ends the description at once; the
-	// exclusive holds but those closes are a few (16-19 in three boots),
+	// exclusive holds but those closes are a few (16-19 in six boots),
 	// the reads of /proc/gometal/sched around the loop among them.
 	// Were the rmdirs to run alone, the 768 would be among them (785
 	// before they held it shared, in the stage without the links,
 	// symlinks and mknods), and so would the 768 links, symlinks and
-	// mknods (785 with them alone and the rmdirs shared).
+	// mknods (785 with them alone and the rmdirs shared) and the 1,024
+	// chmods and chowns.
 	tmpExclusive, tmpShared := stageHolds(t, tail, "temp dirs stage")
 	_, besideLine, ok := strings.Cut(tail, "filelock: temp dirs stage: closes beside ")
 	require.True(t, ok, "no temp dirs closes line after the end marker:\n%s", tail)
 	var tmpBeside uint64
 	_, err = fmt.Sscanf(besideLine, "%d\n", &tmpBeside)
 	require.NoError(t, err, "%q", besideLine)
-	const tempDirs, tempDirCloses, tempDirCalls = 4 * 64, 4 * 64 * 8, 4 * 64 * (2 + 3 + 3 + 9 + 3)
+	const tempDirs, tempDirCloses, tempDirCalls = 4 * 64, 4 * 64 * 9, 4 * 64 * (2 + 3 + 3 + 4 + 9 + 3)
 	t.Logf("temp dirs stage: closes beside %d, exclusive holds but the closes alone %d", tmpBeside, tmpExclusive+tmpBeside-tempDirCloses)
-	assert.GreaterOrEqual(t, tmpShared, uint64(tempDirCalls), "the mkdirs, creates, links, symlinks, mknods, unlinks and rmdirs held the files lock shared")
+	assert.GreaterOrEqual(t, tmpShared, uint64(tempDirCalls), "the mkdirs, creates, links, symlinks, mknods, chmods, chowns, unlinks and rmdirs held the files lock shared")
 	assert.LessOrEqual(t, tmpBeside, uint64(tempDirCloses))
-	assert.Less(t, tmpExclusive+tmpBeside, uint64(tempDirCloses+tempDirs/2), "the rmdirs, links, symlinks or mknods held the files lock exclusively")
+	assert.Less(t, tmpExclusive+tmpBeside, uint64(tempDirCloses+tempDirs/2), "the rmdirs, links, symlinks, mknods, chmods or chowns held the files lock exclusively")
 	// The files the replaces took the last link of went by the stage's
 	// end, with its directories.
 	_, renamesFree, ok := strings.Cut(tail, "filelock: renames free inodes ")

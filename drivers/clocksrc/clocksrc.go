@@ -175,6 +175,11 @@ const (
 )
 
 // String describes p. Context: any; returns constant strings.
+//
+// Not inlined: one copy is smaller than its inlined ones (issue 16's
+// image budget).
+//
+//go:noinline
 func (p Problem) String() string {
 	switch p {
 	case NoSource:

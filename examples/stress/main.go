@@ -130,7 +130,9 @@ func atomicsAndTimers(n int) int64 {
 }
 
 // files has each of workers goroutines write a file of its own in dir,
-// read it back, rename it, stat it and remove it, n times, and append a
+// read it back, rename it, stat it, give it names in a directory of the
+// round's own and remove that (namesRound), and remove the file, n
+// times, and append a
 // record to one shared O_APPEND file each time; it returns the bytes
 // checked. Any short or torn read, lost rename or misplaced append is an
 // error.
@@ -200,6 +202,9 @@ func fileRound(dir string, shared *os.File, w, i int) (int, error) {
 	if st, err := os.Stat(b); err != nil || st.Size() != int64(len(data)) {
 		return 0, fmt.Errorf("worker %d round %d: stat %v, %v", w, i, st, err)
 	}
+	if err := namesRound(dir, b, w, i); err != nil {
+		return 0, err
+	}
 	if err := os.Remove(b); err != nil {
 		return 0, err
 	}
@@ -207,6 +212,33 @@ func fileRound(dir string, shared *os.File, w, i int) (int, error) {
 		return 0, err
 	}
 	return len(got), nil
+}
+
+// namesRound gives file b a second name and a symbolic link to it in a
+// directory of the round's own, changes b's mode and owner (to the
+// owner it has), checks them through the link, and removes the
+// directory with all in it: t.TempDir's pattern, with its cleanup
+// (mkdir, link, symlink, chmod, chown, unlink, rmdir).
+func namesRound(dir, b string, w, i int) error {
+	tmp, err := os.MkdirTemp(dir, "t")
+	if err != nil {
+		return err
+	}
+	sym := filepath.Join(tmp, "sym")
+	for _, err := range []error{
+		os.Link(b, filepath.Join(tmp, "hard")),
+		os.Symlink(b, sym),
+		os.Chmod(b, 0o600),
+		os.Chown(b, os.Getuid(), os.Getgid()),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	if st, err := os.Stat(sym); err != nil || st.Mode().Perm() != 0o600 {
+		return fmt.Errorf("worker %d round %d: through the link: %v, %v", w, i, st, err)
+	}
+	return os.RemoveAll(tmp)
 }
 
 // pipes runs pairs goroutine pairs, each sending msgs messages over an

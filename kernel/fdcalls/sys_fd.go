@@ -623,34 +623,18 @@ func SysFadvise(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	return 0
 }
 
-// SysFchmod and SysFchown change an open file's attributes (other
-// descriptors accept and ignore it).
-// Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
-func SysFchmod(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
-	fd, mode := int(a[0]), uint32(a[1])
-	f := fdtab.Get(fd)
-	if f == nil {
-		return -abi.EBADF
-	}
-	if f.Kind != fdtab.KindFile && f.Kind != fdtab.KindDev {
-		return 0
-	}
-	vfs.Stamp()
-	return -int64(vfs.Root.Chmod(vfs.DescOf(f).Ino, mode))
+// SysFchmod changes an open file's permission bits, under the files
+// lock held exclusively or shared (this CPU not its exclusive holder:
+// fsys.SetAttrFD). Context: trap, files lock held (and the kernel lock
+// on the locked path).
+func SysFchmod(c *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	return fsys.SetAttrFD(c, int(a[0]), uint32(a[1])&0o7777, -1, -1)
 }
 
-// SysFchown changes an open file's owner. Context: trap, files lock held (and the kernel lock on the locked path).
-func SysFchown(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
-	fd, uid, gid := int(a[0]), int32(a[1]), int32(a[2])
-	f := fdtab.Get(fd)
-	if f == nil {
-		return -abi.EBADF
-	}
-	if f.Kind != fdtab.KindFile && f.Kind != fdtab.KindDev {
-		return 0
-	}
-	vfs.Stamp()
-	return -int64(vfs.Root.Chown(vfs.DescOf(f).Ino, uid, gid))
+// SysFchown changes an open file's owner, as SysFchmod.
+// Context: trap, files lock held (and the kernel lock on the locked path).
+func SysFchown(c *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	return fsys.SetAttrFD(c, int(a[0]), fs.KeepMode, int32(a[1]), int32(a[2]))
 }
 
 // SysFchdir makes an open directory the working directory.

@@ -28,8 +28,9 @@ import (
 // the parent's (Rmdir), and a directory's lock guards its link count
 // too: the rmdir stores 0 under it, and a create or a rename into the
 // directory looks at it again there. On a free inode the lock is
-// newInode's claim. A truncation and a change of the times beside
-// others hold the file's lock exclusively (Truncate, SetTimes).
+// newInode's claim. A truncation, a change of the times and one of the
+// mode or owner beside others hold the file's lock exclusively
+// (Truncate, SetTimes, SetAttr).
 // Everything else that changes those fields (fallocate, a mapping, a
 // file's release, a directory's rename, and writes under the files
 // lock held exclusively) runs with no call beside it.

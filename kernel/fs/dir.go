@@ -96,7 +96,7 @@ func (fs *FS) addEntry(m *Mem, dir *inode, name []byte, ino Ino) Errno {
 			at += int64(room)
 		}
 	}
-	if e := fs.putRecord(m, dir, at, ino, want, name, typeOf(fs.inodes[ino].mode)); e != ok {
+	if e := fs.putRecord(m, dir, at, ino, want, name, typeOf(atomic.LoadUint32(&fs.inodes[ino].mode))); e != ok {
 		return e
 	}
 	dir.entries++
@@ -153,7 +153,7 @@ func (fs *FS) setEntry(m *Mem, dir *inode, name []byte, ino Ino) {
 	pa, _, _ := findPage(m, dir, uint64(r.off)/PageSize)
 	p := m.page(pa)[r.off%PageSize:]
 	binary.LittleEndian.PutUint32(p, uint32(ino))
-	p[7] = typeOf(fs.inodes[ino].mode)
+	p[7] = typeOf(atomic.LoadUint32(&fs.inodes[ino].mode))
 	now := fs.stampOf(m, dir)
 	dir.mtime, dir.ctime = now, now
 }
@@ -174,7 +174,7 @@ type Dirent struct {
 // (Mem.Shared). Context: trap; does not allocate.
 func (fs *FS) ReadDir(m *Mem, ino Ino, pos int64) (Dirent, bool) {
 	ip := fs.node(ino)
-	if ip == nil || ip.nlink == 0 || ip.mode&unix.S_IFMT != unix.S_IFDIR { // a removed directory reads empty
+	if ip == nil || ip.nlink == 0 || atomic.LoadUint32(&ip.mode)&unix.S_IFMT != unix.S_IFDIR { // a removed directory reads empty
 		return Dirent{}, false
 	}
 	switch pos {

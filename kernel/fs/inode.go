@@ -32,7 +32,7 @@ const RootIno Ino = 1
 const Dev = 0x15
 
 type inode struct {
-	mode    uint32 // S_IFMT and permission bits; 0 marks a free slot
+	mode    uint32 // S_IFMT and permission bits; 0 marks a free slot; stored atomically beside other calls (newInode, wipe, SetAttr), loaded so where the data lock is not held
 	nlink   uint32
 	uid     uint32
 	gid     uint32
@@ -103,7 +103,7 @@ func (fs *FS) Init() {
 //
 //go:noinline
 func (fs *FS) node(ino Ino) *inode {
-	if ino <= 0 || int(ino) >= MaxInodes || fs.inodes[ino].mode == 0 {
+	if ino <= 0 || int(ino) >= MaxInodes || atomic.LoadUint32(&fs.inodes[ino].mode) == 0 {
 		return nil
 	}
 	return &fs.inodes[ino]
@@ -112,8 +112,9 @@ func (fs *FS) node(ino Ino) *inode {
 // newInode takes a free inode with mode and a link count of zero.
 // Creates run beside each other (Mem.Shared): it claims a free slot (a
 // mode of 0) under the slot's data lock, which no other call takes on a
-// free slot, and stores the mode atomically, as wipe clears it; the
-// mode is the one word the claims load beside its owner's plain reads.
+// free slot, and stores the mode atomically, as wipe clears it and a
+// chmod changes its permission bits (SetAttr); the looks at it without
+// a data lock load it atomically.
 // Context: trap or boot; does not allocate.
 func (fs *FS) newInode(m *Mem, mode uint32) (Ino, Errno) {
 	hint := int(atomic.LoadInt32(&fs.hint))
@@ -256,7 +257,7 @@ func (fs *FS) Reclaim(m *Mem) { fs.FreeOrphans(m, fs.TakeOrphans()) }
 //go:noinline
 func (fs *FS) IsDir(ino Ino) bool {
 	ip := fs.node(ino)
-	return ip != nil && ip.mode&unix.S_IFMT == unix.S_IFDIR
+	return ip != nil && atomic.LoadUint32(&ip.mode)&unix.S_IFMT == unix.S_IFDIR
 }
 
 // Mode returns ino's mode (type and permissions), 0 if it does not exist.
@@ -266,7 +267,7 @@ func (fs *FS) IsDir(ino Ino) bool {
 //go:noinline
 func (fs *FS) Mode(ino Ino) uint32 {
 	if ip := fs.node(ino); ip != nil {
-		return ip.mode
+		return atomic.LoadUint32(&ip.mode) // a chmod beside stores it (SetAttr)
 	}
 	return 0
 }
@@ -320,7 +321,7 @@ func (fs *FS) Hold(ino Ino) {
 func (fs *FS) Drop(m *Mem, ino Ino) {
 	if ip := fs.node(ino); ip != nil {
 		ip.opens--
-		if ip.opens == 0 && ip.entries == 0 && ip.mode&unix.S_IFMT == unix.S_IFDIR {
+		if ip.opens == 0 && ip.entries == 0 && atomic.LoadUint32(&ip.mode)&unix.S_IFMT == unix.S_IFDIR {
 			fs.truncateData(m, ip, 0) // emptied while open: the dead records go
 		}
 		fs.release(m, ino)
@@ -448,7 +449,7 @@ func splitNs(ns int64) (sec, nsec int64) {
 //go:noinline
 func (fs *FS) IsRegular(ino Ino) bool {
 	ip := fs.node(ino)
-	return ip != nil && ip.mode&unix.S_IFMT == unix.S_IFREG
+	return ip != nil && atomic.LoadUint32(&ip.mode)&unix.S_IFMT == unix.S_IFREG
 }
 
 // KeepPages marks ino as mapped into memory: from now on truncation

@@ -34,7 +34,7 @@ func (fs *FS) create(m *Mem, dir Ino, name []byte, mode, rdev uint32, data []byt
 	switch {
 	case dp == nil || atomic.LoadUint32(&dp.nlink) == 0: // mkdirs in it may run beside (Mem.Shared)
 		return 0, ENOENT
-	case dp.mode&unix.S_IFMT != unix.S_IFDIR:
+	case atomic.LoadUint32(&dp.mode)&unix.S_IFMT != unix.S_IFDIR:
 		return 0, ENOTDIR
 	case len(name) > NameMax:
 		return 0, ENAMETOOLONG
@@ -100,7 +100,7 @@ func (fs *FS) Readlink(m *Mem, ino Ino, dst []byte) (int, Errno) {
 	if ip == nil {
 		return 0, ENOENT
 	}
-	if ip.mode&unix.S_IFMT != unix.S_IFLNK {
+	if atomic.LoadUint32(&ip.mode)&unix.S_IFMT != unix.S_IFLNK {
 		return 0, EINVAL
 	}
 	return readData(m, ip, 0, dst), ok
@@ -126,7 +126,7 @@ func (fs *FS) Unlink(m *Mem, dir Ino, name []byte) Errno {
 	lockData(dp)
 	r, found := lookup(m, dp, name)
 	ip := &fs.inodes[r.ino]
-	typ := ip.mode & unix.S_IFMT
+	typ := atomic.LoadUint32(&ip.mode) & unix.S_IFMT
 	e := ok
 	switch {
 	case !found:
@@ -218,7 +218,7 @@ func (fs *FS) Link(m *Mem, ino, dir Ino, name []byte) Errno {
 	switch {
 	case ip == nil:
 		return ENOENT
-	case ip.mode&unix.S_IFMT == unix.S_IFDIR:
+	case atomic.LoadUint32(&ip.mode)&unix.S_IFMT == unix.S_IFDIR:
 		return EPERM
 	case dp == nil || atomic.LoadUint32(&dp.nlink) == 0:
 		return ENOENT
@@ -411,7 +411,7 @@ func (fs *FS) moved(m *Mem, odir, ndir, ino Ino) {
 	lockData(ip)
 	ip.ctime = fs.stampOf(m, ip)
 	unlockData(ip)
-	if ip.mode&unix.S_IFMT != unix.S_IFDIR || odir == ndir {
+	if atomic.LoadUint32(&ip.mode)&unix.S_IFMT != unix.S_IFDIR || odir == ndir {
 		return
 	}
 	ip.parent = ndir
@@ -419,24 +419,35 @@ func (fs *FS) moved(m *Mem, odir, ndir, ino Ino) {
 	fs.inodes[ndir].nlink++
 }
 
-// Chmod sets ino's permission bits (and set-id and sticky bits).
-// Context: trap; does not allocate.
-func (fs *FS) Chmod(ino Ino, mode uint32) Errno {
+// KeepMode is SetAttr's mode that leaves the mode unchanged (chown).
+const KeepMode = ^uint32(0)
+
+// SetAttr sets ino's permission bits (and set-id and sticky bits) to
+// mode's, unless mode is KeepMode, and its owner and group (-1 leaves
+// one unchanged; a chown of a file that is not a directory drops its
+// set-user-ID bit, and its set-group-ID bit where group execute is set,
+// as Linux's does even for root), stamping the change time, under the
+// file's data lock (Stat reads them there): chmod and chown. A call
+// beside others stamps its own instant, now (as Mem.Now; 0 for a call
+// alone, which stamps FS.Now); the mode word is stored atomically, as
+// the looks at a file's type load it without the lock (node, IsDir,
+// Mode, a path's lookup, Truncate's check). Context: trap, files lock
+// held (shared: now set); does not allocate.
+func (fs *FS) SetAttr(now int64, ino Ino, mode uint32, uid, gid int32) Errno {
 	ip := fs.node(ino)
 	if ip == nil {
 		return ENOENT
 	}
-	ip.mode = ip.mode&unix.S_IFMT | mode&0o7777
-	ip.ctime = fs.Now
-	return ok
-}
-
-// Chown sets ino's owner and group; -1 leaves one unchanged.
-// Context: trap; does not allocate.
-func (fs *FS) Chown(ino Ino, uid, gid int32) Errno {
-	ip := fs.node(ino)
-	if ip == nil {
-		return ENOENT
+	lockData(ip)
+	switch {
+	case mode != KeepMode:
+		atomic.StoreUint32(&ip.mode, ip.mode&unix.S_IFMT|mode&0o7777)
+	case ip.mode&unix.S_IFMT != unix.S_IFDIR: // a chown drops set-user-ID, and set-group-ID with group execute, as Linux's
+		mode = ip.mode &^ unix.S_ISUID
+		if mode&(unix.S_ISGID|unix.S_IXGRP) == unix.S_ISGID|unix.S_IXGRP {
+			mode &^= unix.S_ISGID
+		}
+		atomic.StoreUint32(&ip.mode, mode)
 	}
 	if uid != -1 {
 		ip.uid = uint32(uid)
@@ -444,7 +455,8 @@ func (fs *FS) Chown(ino Ino, uid, gid int32) Errno {
 	if gid != -1 {
 		ip.gid = uint32(gid)
 	}
-	ip.ctime = fs.Now
+	ip.ctime = fs.stampOf(&Mem{Now: now}, ip)
+	unlockData(ip)
 	return ok
 }
 
@@ -498,14 +510,13 @@ func (fs *FS) SetTimes(m *Mem, ino Ino, atime, mtime int64) Errno {
 // Context: trap; does not allocate.
 func (fs *FS) Truncate(m *Mem, ino Ino, size int64) Errno {
 	ip := fs.node(ino)
-	switch {
-	case ip == nil:
+	if ip == nil {
 		return ENOENT
-	case ip.mode&unix.S_IFMT == unix.S_IFDIR:
+	}
+	switch typ := atomic.LoadUint32(&ip.mode) & unix.S_IFMT; { // a chmod beside stores the mode word (SetAttr)
+	case typ == unix.S_IFDIR:
 		return EISDIR
-	case ip.mode&unix.S_IFMT != unix.S_IFREG:
-		return EINVAL
-	case size < 0:
+	case typ != unix.S_IFREG || size < 0:
 		return EINVAL
 	case size > MaxFileSize:
 		return EFBIG
@@ -532,7 +543,7 @@ func (fs *FS) Allocate(m *Mem, ino Ino, off, n int64, keepSize bool) Errno {
 		return EBADF
 	case off < 0 || n <= 0:
 		return EINVAL
-	case ip.mode&unix.S_IFMT == unix.S_IFDIR:
+	case ip.mode&unix.S_IFMT == unix.S_IFDIR: // fallocate runs alone: no chmod beside
 		return EISDIR
 	case ip.mode&unix.S_IFMT != unix.S_IFREG:
 		return unix.ENODEV
@@ -557,7 +568,7 @@ func (fs *FS) Read(m *Mem, ino Ino, off int64, dst []byte) (int, Errno) {
 	if ip == nil {
 		return 0, EBADF
 	}
-	if ip.mode&unix.S_IFMT == unix.S_IFDIR {
+	if atomic.LoadUint32(&ip.mode)&unix.S_IFMT == unix.S_IFDIR {
 		return 0, EISDIR
 	}
 	rlockData(ip)
@@ -578,7 +589,7 @@ func (fs *FS) Write(m *Mem, ino Ino, off int64, src []byte) (int, Errno) {
 	if ip == nil {
 		return 0, EBADF
 	}
-	if ip.mode&unix.S_IFMT == unix.S_IFDIR { // its records are not for writing
+	if atomic.LoadUint32(&ip.mode)&unix.S_IFMT == unix.S_IFDIR { // its records are not for writing
 		return 0, EISDIR
 	}
 	if len(src) == 0 {

@@ -291,18 +291,18 @@ func TestChmodChownSetTimes(t *testing.T) {
 	f := e.create("/f", "")
 	d := e.mkdir("/d")
 	e.fs.Now = 2e9
-	require.Equal(t, ok, e.fs.Chmod(f, 0o4711|unix.S_IFDIR))
+	require.Equal(t, ok, e.fs.SetAttr(0, f, 0o4711|unix.S_IFDIR, -1, -1))
 	assert.Equal(t, uint32(unix.S_IFREG|0o4711), e.fs.Mode(f), "the type bits stay")
-	require.Equal(t, ok, e.fs.Chmod(d, 0o1777))
+	require.Equal(t, ok, e.fs.SetAttr(0, d, 0o1777, -1, -1))
 	assert.Equal(t, uint32(unix.S_IFDIR|0o1777), e.fs.Mode(d))
 	assert.Equal(t, int64(2e9), e.stat(f).Ctime)
 
-	require.Equal(t, ok, e.fs.Chown(f, 1000, 100))
-	require.Equal(t, ok, e.fs.Chown(f, -1, 200))
+	require.Equal(t, ok, e.fs.SetAttr(0, f, KeepMode, 1000, 100))
+	require.Equal(t, ok, e.fs.SetAttr(0, f, KeepMode, -1, 200))
 	st := e.stat(f)
 	assert.Equal(t, uint32(1000), st.UID)
 	assert.Equal(t, uint32(200), st.GID)
-	require.Equal(t, ok, e.fs.Chown(f, 7, -1))
+	require.Equal(t, ok, e.fs.SetAttr(0, f, KeepMode, 7, -1))
 	st = e.stat(f)
 	assert.Equal(t, uint32(7), st.UID)
 	assert.Equal(t, uint32(200), st.GID)
@@ -321,7 +321,7 @@ func TestChmodChownSetTimes(t *testing.T) {
 	require.Equal(t, ok, e.fs.SetTimes(e.m, f, Omit, Omit))
 	assert.Equal(t, int64(4e9), e.stat(f).Ctime, "both omitted: nothing changes, not even ctime (as utimensat)")
 
-	for _, err := range []Errno{e.fs.Chmod(3000, 0), e.fs.Chown(3000, 0, 0), e.fs.SetTimes(e.m, 3000, 0, 0)} {
+	for _, err := range []Errno{e.fs.SetAttr(0, 3000, 0, -1, -1), e.fs.SetAttr(0, 3000, KeepMode, 0, 0), e.fs.SetTimes(e.m, 3000, 0, 0)} {
 		assert.Equal(t, ENOENT, err)
 	}
 	_, err := e.fs.Stat(3000)

@@ -627,9 +627,13 @@ func SysReadlinkat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	return int64(k)
 }
 
-// SysFchmodat sets permissions by path.
-// Context: trap, files lock held; does not allocate.
-func SysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
+// SysFchmodat sets permissions by path (fchmodat(2), fchmodat2(2);
+// mode fs.KeepMode: none) and the owner (fchownat(2); uid, gid -1: kept;
+// AT_SYMLINK_NOFOLLOW: lchown), under the files lock held exclusively or
+// shared, beside other calls (this CPU, c, not its exclusive holder:
+// klock.Handle.HeldBy): under the file's data lock (fs.FS.SetAttr,
+// vfs.AttrNow). Context: trap, files lock held; does not allocate.
+func SysFchmodat(c *percpu.CPU, dirfd int, path uintptr, flags int, mode uint32, uid, gid int32) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
 	}
@@ -640,29 +644,38 @@ func SysFchmodat(dirfd int, path uintptr, mode uint32, flags int) int64 {
 	if e != 0 {
 		return e
 	}
-	if vfs.Root.Mode(ino)&unix.S_IFMT == unix.S_IFLNK {
+	if mode != fs.KeepMode && vfs.Root.Mode(ino)&unix.S_IFMT == unix.S_IFLNK {
 		return -int64(unix.EOPNOTSUPP) // links have no mode of their own (fchmodat2 with AT_SYMLINK_NOFOLLOW)
 	}
-	vfs.Stamp()
-	return -int64(vfs.Root.Chmod(ino, mode))
+	return -int64(vfs.Root.SetAttr(vfs.AttrNow(!klock.Files.HeldBy(c)), ino, mode, uid, gid))
 }
 
-// SysFchownat sets the owner by path (AT_SYMLINK_NOFOLLOW: lchown).
+// SysFchownat is fchownat(2) (SysFchmodat).
 // Context: trap, files lock held; does not allocate.
-func SysFchownat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
-	dirfd, path, uid, gid, flags := int(int32(a[0])), a[1], int32(a[2]), int32(a[3]), int(int32(a[4]))
-	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
-		return -abi.EINVAL
-	}
-	ino, e := statTarget(dirfd, path, flags)
-	if e == 1 {
+func SysFchownat(c *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	return SysFchmodat(c, int(int32(a[0])), a[1], int(int32(a[4])), fs.KeepMode, int32(a[2]), int32(a[3]))
+}
+
+// SetAttrFD is fchmod(2) (mode; uid and gid -1) and fchown(2) (mode
+// fs.KeepMode) on descriptor fd, under the files lock held exclusively
+// or shared, as SysFchmodat: it reads the descriptor's kind and
+// description in one load (fdtab.LoadFlags), as closes and opens of
+// files may change the table beside it. A descriptor of another kind
+// than a file or device has nothing to change (0). Context: trap, files
+// lock held; does not allocate.
+func SetAttrFD(c *percpu.CPU, fd int, mode uint32, uid, gid int32) int64 {
+	w, _ := fdtab.LoadFlags(fd)
+	switch {
+	case w.Kind() == fdtab.KindFree:
+		return -abi.EBADF
+	case w.Kind() != fdtab.KindFile && w.Kind() != fdtab.KindDev:
 		return 0
 	}
-	if e != 0 {
-		return e
+	d := &vfs.Descs[w.Desc()]
+	if d.Flags&unix.O_PATH != 0 {
+		return -abi.EBADF // an O_PATH description since PathHide looked (a close and an open beside), as Linux's fdget
 	}
-	vfs.Stamp()
-	return -int64(vfs.Root.Chown(ino, uid, gid))
+	return -int64(vfs.Root.SetAttr(vfs.AttrNow(!klock.Files.HeldBy(c)), d.Ino, mode, uid, gid))
 }
 
 // Special tv_nsec values of utimensat.

@@ -68,13 +68,12 @@ func Mem() fs.Mem {
 
 // Stamp sets the file system's clock (fs.FS.Now) to the time of day: the
 // change time, and the other times a call that changes a file stamps,
-// are read from it. Mem stamps for the calls that may take pages; the
-// calls that change only an inode's attributes (chmod, chown, utimensat
-// and their descriptor forms) stamp themselves (a utimensat beside other
-// calls stamps its own instant: fs.Mem.Now).
+// are read from it. Mem stamps for the calls that may take pages, and
+// AttrNow for chmod and chown when they run alone (beside other calls
+// they, and utimensat, stamp their own instants: fs.Mem.Now).
 // Context: trap or boot, files lock held exclusively; does not allocate.
-// Not inlined: its copies at its five callers cost the image more than
-// the calls (issue 16's budget).
+// Not inlined: one copy is smaller than its inlined ones (issue 16's
+// budget).
 //
 //go:noinline
 func Stamp() { Root.Now = RealtimeNs() }
@@ -180,6 +179,19 @@ func SharedMem() fs.Mem {
 	m := ReadMem()
 	m.Now = sharedNow()
 	return m
+}
+
+// AttrNow returns the instant a call that changes only an inode's
+// attributes (chmod, chown: fs.FS.SetAttr) stamps: beside others
+// (shared) its own, else 0, with the file system's clock stamped
+// (Stamp). Context: trap, files lock held (shared: held shared); does
+// not allocate.
+func AttrNow(shared bool) int64 {
+	if shared {
+		return sharedNow()
+	}
+	Stamp()
+	return 0
 }
 
 // sharedNow returns the time of day for a call beside others to stamp

@@ -18,15 +18,16 @@ const tempDirRounds = 64
 // directory round after round, as t.TempDir does (os.MkdirTemp), write
 // two files and a subdirectory with a file into it, read one back, give
 // a file a second name, a symbolic link and an empty file made with
-// mknod beside it (names), and
+// mknod beside it (names), change two files' modes and owners by path
+// and through a descriptor (modes), and
 // remove it all with os.RemoveAll (unlinkat of each file and tries of
 // each directory, which answer EISDIR, getdents64 of each directory, and
 // rmdir: unlinkat with AT_REMOVEDIR, three a round), then check
 // that the directory is gone. gometal serves the mkdirs, the creates,
-// the links, symlinks and mknods, the unlinks and the rmdirs under the
-// files lock held shared, beside each other, each under its
-// directories' data locks (kernel/fs's Create, Link, Symlink, Unlink
-// and Rmdir); the stage returns the files lock's holds
+// the links, symlinks and mknods, the chmods and chowns, the unlinks
+// and the rmdirs under the files lock held shared, beside each other,
+// each under its directories' or its file's data locks (kernel/fs's
+// Create, Link, Symlink, SetAttr, Unlink and Rmdir); the stage returns the files lock's holds
 // over that loop. It says what it did, in counts that do not depend on
 // the timing.
 func sharedTempDirs(dir string) (string, lockstat.Holds) {
@@ -73,6 +74,44 @@ func names(tmp string) error {
 	if err := unix.Stat(node, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != 0 {
 		return fmt.Errorf("stat of the mknod's file: mode %o, size %d, %v", st.Mode, st.Size, err)
 	}
+	return modes(a, node)
+}
+
+// modes changes a's mode and owner by path (chmod, chown: the owner it
+// has, which any user may give) and node's through a descriptor
+// (fchmod, fchown), and checks what stat then shows.
+func modes(a, node string) error {
+	uid, gid := os.Getuid(), os.Getgid()
+	if err := os.Chmod(a, 0o640); err != nil {
+		return err
+	}
+	if err := os.Chown(a, uid, gid); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(node, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o604); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chown(uid, gid); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	for _, c := range []struct {
+		path string
+		mode uint32
+	}{{a, unix.S_IFREG | 0o640}, {node, unix.S_IFREG | 0o604}} {
+		if err := unix.Stat(c.path, &st); err != nil || st.Mode != c.mode || int(st.Uid) != uid || int(st.Gid) != gid {
+			return fmt.Errorf("stat of %s after chmod and chown: mode %o, owner %d:%d, %v", filepath.Base(c.path), st.Mode, st.Uid, st.Gid, err)
+		}
+	}
 	return nil
 }
 
@@ -117,7 +156,8 @@ func tempDirWorker(dir string, n int) error {
 // file and of a socket a socket's file, of a directory it is EPERM, of
 // a link or an unknown type EINVAL; mkdir drops the set-id bits of its
 // mode; symlink with an empty target is ENOENT, even over a name that
-// exists.
+// exists; a chown drops a file's set-id bits (set-group-ID as group
+// execute is set), not a directory's.
 func nodeAnswers(dir string) string {
 	old := unix.Umask(0o022)
 	defer unix.Umask(old)
@@ -150,5 +190,19 @@ func nodeAnswers(dir string) string {
 	}
 	out = append(out, fmt.Sprintf("mkdir with set-id bits: %v %o", err, st.Mode))
 	out = append(out, fmt.Sprintf("symlink to nothing over an existing name: %v", unix.Symlink("", dir)))
+	for _, name := range []string{"setid-file", "setid-dir"} {
+		path := filepath.Join(dir, name)
+		if name == "setid-dir" {
+			check(os.Mkdir(path, 0o755))
+		} else {
+			check(os.WriteFile(path, nil, 0o755))
+		}
+		check(unix.Chmod(path, unix.S_ISUID|unix.S_ISGID|0o755))
+		check(os.Chown(path, os.Getuid(), os.Getgid()))
+		var st unix.Stat_t
+		check(unix.Stat(path, &st))
+		check(os.Remove(path))
+		out = append(out, fmt.Sprintf("chown of a %s with set-id bits: %o", name, st.Mode))
+	}
 	return strings.Join(out, "; ")
 }
