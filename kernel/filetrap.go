@@ -309,7 +309,7 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // renameat, renameat2, truncate and utimensat, and the chmod and chown
 // calls (fsys.OpenFile, fsys.MkdirFile, fsys.SysMknodat, fsys.SysLinkat,
 // fsys.SysSymlinkat, fsys.UnlinkFile, fsys.RenameFile,
-// fsys.TruncateFile, fsys.UtimensatFile, fsys.SysFchmodat,
+// fsys.TruncateFile, fsys.UtimensatFile, fsys.SetAttrAt,
 // fsys.SysFchownat, fsys.SetAttrFD): one that must run alone (a
 // directory's rename, say) answers fsys.RunAlone having changed nothing,
 // and fileTrap runs it again under the lock held exclusively; an open
@@ -436,16 +436,16 @@ const (
 // fsys.RunAlone) and of non-blocking stream sockets (under the socket's
 // lock: socket.StreamIO), epoll_wait and epoll_pwait that do not wait and
 // epoll_ctl (under the interest lists' lock), every mkdirat, mknodat,
-// linkat, symlinkat, renameat, renameat2, truncate and unlinkat and the
-// chmod and chown calls (fileCallShared), and
+// linkat, symlinkat, renameat, renameat2, truncate, utimensat and
+// unlinkat and the chmod and chown calls (fileCallShared), and
 // ftruncate of a file (fdcalls.FileCall), which truncates under the
 // file's data lock: a create, a mkdir, a rename or an unlink changes its
 // directories under their data locks, which lookups take too,
 // and answers fsys.RunAlone, having changed nothing, where only a call
 // alone may go on (a directory's rename, say), which this function then runs
 // again under the lock held exclusively (fsys.OpenFile,
-// fsys.UnlinkFile). A description closed last and a file unlinked last
-// beside others wait until each exclusive hold ends them first, or a
+// fsys.UnlinkFile). A description closed last, a file unlinked last and
+// a directory removed beside others wait until each exclusive hold ends them first, or a
 // shared hold that ends alone does (vfs.Reclaim): a call beside may
 // still use them. read, write,
 // lseek and getdents64 hold the description's offset lock too

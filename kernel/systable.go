@@ -487,13 +487,13 @@ func doFaccessat2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // or shared (this CPU not its exclusive holder).
 // Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchmodat(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFchmodat(c, int(int32(a[0])), a[1], 0, uint32(a[2])&0o7777, -1, -1)
+	return fsys.SetAttrAt(c, int(int32(a[0])), a[1], 0, uint32(a[2])&0o7777, -1, -1)
 }
 
 // doFchmodat2 serves fchmodat2(2), as doFchmodat.
 // Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
 func doFchmodat2(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fsys.SysFchmodat(c, int(int32(a[0])), a[1], int(int32(a[3])), uint32(a[2])&0o7777, -1, -1)
+	return fsys.SetAttrAt(c, int(int32(a[0])), a[1], int(int32(a[3])), uint32(a[2])&0o7777, -1, -1)
 }
 
 // doMunmap serves munmap(2). Context: trap, kernel lock held.

@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -216,27 +217,32 @@ func fileRound(dir string, shared *os.File, w, i int) (int, error) {
 
 // namesRound gives file b a second name and a symbolic link to it in a
 // directory of the round's own, changes b's mode and owner (to the
-// owner it has), checks them through the link, and removes the
-// directory with all in it: t.TempDir's pattern, with its cleanup
-// (mkdir, link, symlink, chmod, chown, unlink, rmdir).
+// owner it has), checks the mode and the owner through the link, and
+// removes the directory with all in it: t.TempDir's pattern, with its
+// cleanup (mkdir, link, symlink, chmod, chown, unlink, rmdir).
 func namesRound(dir, b string, w, i int) error {
 	tmp, err := os.MkdirTemp(dir, "t")
 	if err != nil {
 		return err
 	}
+	defer os.RemoveAll(tmp) // after a failure too
 	sym := filepath.Join(tmp, "sym")
-	for _, err := range []error{
-		os.Link(b, filepath.Join(tmp, "hard")),
-		os.Symlink(b, sym),
-		os.Chmod(b, 0o600),
-		os.Chown(b, os.Getuid(), os.Getgid()),
-	} {
-		if err != nil {
-			return err
-		}
+	uid, gid := os.Getuid(), os.Getgid()
+	if err := os.Link(b, filepath.Join(tmp, "hard")); err != nil {
+		return fmt.Errorf("worker %d round %d: %v", w, i, err)
 	}
-	if st, err := os.Stat(sym); err != nil || st.Mode().Perm() != 0o600 {
-		return fmt.Errorf("worker %d round %d: through the link: %v, %v", w, i, st, err)
+	if err := os.Symlink(b, sym); err != nil {
+		return fmt.Errorf("worker %d round %d: %v", w, i, err)
+	}
+	if err := os.Chmod(b, 0o600); err != nil {
+		return fmt.Errorf("worker %d round %d: %v", w, i, err)
+	}
+	if err := os.Chown(b, uid, gid); err != nil {
+		return fmt.Errorf("worker %d round %d: %v", w, i, err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(sym, &st); err != nil || st.Mode&0o7777 != 0o600 || int(st.Uid) != uid || int(st.Gid) != gid {
+		return fmt.Errorf("worker %d round %d: through the link: mode %o, owner %d:%d, %v", w, i, st.Mode, st.Uid, st.Gid, err)
 	}
 	return os.RemoveAll(tmp)
 }

@@ -26,8 +26,8 @@ import (
 // file in them, one at a time; a link takes its directory's, then the
 // file's: Link); so does an rmdir, its directory's and
 // the parent's (Rmdir), and a directory's lock guards its link count
-// too: the rmdir stores 0 under it, and a create or a rename into the
-// directory looks at it again there. On a free inode the lock is
+// too: the rmdir stores 0 under it, and a create, a link or a rename
+// into the directory looks at it again there. On a free inode the lock is
 // newInode's claim. A truncation, a change of the times and one of the
 // mode or owner beside others hold the file's lock exclusively
 // (Truncate, SetTimes, SetAttr).

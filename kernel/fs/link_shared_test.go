@@ -66,7 +66,8 @@ func TestLinkShared(t *testing.T) {
 }
 
 // TestSymlinkShared: a symbolic link made beside others (Mem.Shared)
-// holds its target from the start; one whose pages do not fit makes
+// holds its target (that no lookup beside finds it without, from the
+// start, is TestLinksBeside's readers'); one whose pages do not fit makes
 // nothing, its inode freed and no name added (ENOSPC, which kernel/fsys
 // turns into a try alone).
 func TestSymlinkShared(t *testing.T) {

@@ -91,8 +91,8 @@ func TestRmdirShared(t *testing.T) {
 // TestRemovedDirHeldBeside: an open beside the rmdir that found the
 // directory by its name just before it went holds it (FS.Hold after the
 // push): Reclaim takes it off the list and leaves it to its last close,
-// with no entry and its ".", "..", and ENOENT for a create in it; the
-// close frees it.
+// with no entry, its "..", and ENOENT for a create in it; the close
+// frees it.
 func TestRemovedDirHeldBeside(t *testing.T) {
 	e := newEnv(t, 32)
 	d := e.mkdir("/d")

@@ -627,13 +627,15 @@ func SysReadlinkat(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	return int64(k)
 }
 
-// SysFchmodat sets permissions by path (fchmodat(2), fchmodat2(2);
-// mode fs.KeepMode: none) and the owner (fchownat(2); uid, gid -1: kept;
-// AT_SYMLINK_NOFOLLOW: lchown), under the files lock held exclusively or
-// shared, beside other calls (this CPU, c, not its exclusive holder:
-// klock.Handle.HeldBy): under the file's data lock (fs.FS.SetAttr,
-// vfs.AttrNow). Context: trap, files lock held; does not allocate.
-func SysFchmodat(c *percpu.CPU, dirfd int, path uintptr, flags int, mode uint32, uid, gid int32) int64 {
+// SetAttrAt sets permissions by path (fchmodat(2), fchmodat2(2); mode
+// masked to 0o7777 by the caller, so that it never reads as
+// fs.KeepMode, which sets none) and the owner (fchownat(2); uid, gid -1:
+// kept; AT_SYMLINK_NOFOLLOW: lchown), under the files lock held
+// exclusively or shared, beside other calls (this CPU, c, not its
+// exclusive holder: klock.Handle.HeldBy): under the file's data lock
+// (fs.FS.SetAttr, vfs.AttrNow). Context: trap, files lock held; does
+// not allocate.
+func SetAttrAt(c *percpu.CPU, dirfd int, path uintptr, flags int, mode uint32, uid, gid int32) int64 {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return -abi.EINVAL
 	}
@@ -650,15 +652,15 @@ func SysFchmodat(c *percpu.CPU, dirfd int, path uintptr, flags int, mode uint32,
 	return -int64(vfs.Root.SetAttr(vfs.AttrNow(!klock.Files.HeldBy(c)), ino, mode, uid, gid))
 }
 
-// SysFchownat is fchownat(2) (SysFchmodat).
+// SysFchownat is fchownat(2) (SetAttrAt).
 // Context: trap, files lock held; does not allocate.
 func SysFchownat(c *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
-	return SysFchmodat(c, int(int32(a[0])), a[1], int(int32(a[4])), fs.KeepMode, int32(a[2]), int32(a[3]))
+	return SetAttrAt(c, int(int32(a[0])), a[1], int(int32(a[4])), fs.KeepMode, int32(a[2]), int32(a[3]))
 }
 
-// SetAttrFD is fchmod(2) (mode; uid and gid -1) and fchown(2) (mode
-// fs.KeepMode) on descriptor fd, under the files lock held exclusively
-// or shared, as SysFchmodat: it reads the descriptor's kind and
+// SetAttrFD is fchmod(2) (mode, masked to 0o7777 by the caller; uid and
+// gid -1) and fchown(2) (mode fs.KeepMode) on descriptor fd, under the files lock held exclusively
+// or shared, as SetAttrAt: it reads the descriptor's kind and
 // description in one load (fdtab.LoadFlags), as closes and opens of
 // files may change the table beside it. A descriptor of another kind
 // than a file or device has nothing to change (0). Context: trap, files

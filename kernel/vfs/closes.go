@@ -74,8 +74,8 @@ func CloseShared(fd int, d int32) bool {
 // CPUs, as package kernel's fileCallsLockFree.
 var ClosesBeside atomic.Uint64
 
-// HasLeftovers reports whether closes or unlinks made beside others
-// wait for their end (Reclaim). Context: any; does not allocate.
+// HasLeftovers reports whether closes, unlinks or rmdirs made beside
+// others wait for their end (Reclaim). Context: any; does not allocate.
 func HasLeftovers() bool { return ClosesPending() || Root.HasOrphans() }
 
 // ClosesPending reports whether descriptions closed beside other calls
@@ -85,7 +85,7 @@ func HasLeftovers() bool { return ClosesPending() || Root.HasOrphans() }
 func ClosesPending() bool { return closedCount.Load() != 0 }
 
 // Reclaim ends what calls beside others left: the files unlinked last
-// (fs.FS.TakeOrphans) and, under the files lock held exclusively (shared
+// and the directories removed (fs.FS.TakeOrphans) and, under the files lock held exclusively (shared
 // false), the descriptions closed last (CloseShared). It takes the
 // orphan list off before it looks at the holders: if the caller holds
 // the lock exclusively, or shared and its hold is the only one, every

@@ -165,7 +165,7 @@ func ReserveMem(off int64, n int) (fs.Mem, bool) {
 // nothing, where the charge does not fit.
 // Context: trap, files lock held shared; does not allocate.
 func ReserveEntry() (fs.Mem, bool) {
-	m, fits := ReserveMem(0, fs.PageSize+1)
+	m, fits := ReserveMem(0, 2*fs.PageSize) // two pages and their index pages
 	m.Now = sharedNow()
 	return m, fits
 }

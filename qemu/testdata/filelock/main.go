@@ -29,8 +29,8 @@
 // threads at once (sharedRenames), and truncates files of their own
 // from several threads at once (sharedTruncates), and makes, fills and
 // removes temporary directories as t.TempDir does from several threads
-// at once (sharedTempDirs), and says what mknod, mkdir and symlink
-// answer for nodes of several kinds (nodeAnswers); the host run of
+// at once (sharedTempDirs), and says what mknod, mkdir, symlink and
+// chown answer for nodes of several kinds (nodeAnswers); the host run of
 // the same program must match all of it byte for byte. In the guest it
 // then prints /proc/gometal/sched between marker lines, for the test to
 // read the lock counts, the file system's free inodes before and
