@@ -659,25 +659,40 @@ func SysFchownat(c *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 }
 
 // SetAttrFD is fchmod(2) (mode, masked to 0o7777 by the caller; uid and
-// gid -1) and fchown(2) (mode fs.KeepMode) on descriptor fd, under the files lock held exclusively
-// or shared, as SetAttrAt: it reads the descriptor's kind and
-// description in one load (fdtab.LoadFlags), as closes and opens of
-// files may change the table beside it. A descriptor of another kind
-// than a file or device has nothing to change (0). Context: trap, files
-// lock held; does not allocate.
+// gid -1) and fchown(2) (mode fs.KeepMode) on descriptor fd, under the
+// files lock held exclusively or shared, as SetAttrAt (fdFile; a device's
+// descriptor changes its node's). Context: trap, files lock held; does
+// not allocate.
 func SetAttrFD(c *percpu.CPU, fd int, mode uint32, uid, gid int32) int64 {
+	ino, r := fdFile(fd, true)
+	if ino == 0 {
+		return r
+	}
+	return -int64(vfs.Root.SetAttr(vfs.AttrNow(!klock.Files.HeldBy(c)), ino, mode, uid, gid))
+}
+
+// fdFile returns the file of descriptor fd for a call that changes it
+// under the files lock held shared or exclusively (futimens, fchmod,
+// fchown): it reads the descriptor's kind and description in one load
+// (fdtab.LoadFlags), as closes and opens of files may change the table
+// beside it. Where there is none it returns 0 and the call's answer:
+// EBADF for a free number or an O_PATH description (one since PathHide
+// looked: a close and an open beside, as Linux's fdget), and 0 (nothing
+// to change) for a descriptor of another kind than a file, or a device
+// where dev is set. Context: trap, files lock held; does not allocate.
+func fdFile(fd int, dev bool) (fs.Ino, int64) {
 	w, _ := fdtab.LoadFlags(fd)
 	switch {
 	case w.Kind() == fdtab.KindFree:
-		return -abi.EBADF
-	case w.Kind() != fdtab.KindFile && w.Kind() != fdtab.KindDev:
-		return 0
+		return 0, -abi.EBADF
+	case w.Kind() != fdtab.KindFile && (!dev || w.Kind() != fdtab.KindDev):
+		return 0, 0
 	}
 	d := &vfs.Descs[w.Desc()]
 	if d.Flags&unix.O_PATH != 0 {
-		return -abi.EBADF // an O_PATH description since PathHide looked (a close and an open beside), as Linux's fdget
+		return 0, -abi.EBADF
 	}
-	return -int64(vfs.Root.SetAttr(vfs.AttrNow(!klock.Files.HeldBy(c)), d.Ino, mode, uid, gid))
+	return d.Ino, 0
 }
 
 // Special tv_nsec values of utimensat.
@@ -717,18 +732,13 @@ func UtimensatFile(a abi.SysArgs, shared bool) int64 {
 	}
 	var ino fs.Ino
 	if path == 0 && dirfd != unix.AT_FDCWD {
-		w, _ := fdtab.LoadFlags(dirfd)
-		switch {
-		case flags != 0:
+		if flags != 0 {
 			return -abi.EINVAL
-		case w.Kind() == fdtab.KindFree:
-			return -abi.EBADF
-		case w.Kind() != fdtab.KindFile:
-			return 0
-		case vfs.Descs[w.Desc()].Flags&unix.O_PATH != 0:
-			return -abi.EBADF // an O_PATH description since PathHide looked (a close and an open beside), as Linux's fdget
 		}
-		ino = vfs.Descs[w.Desc()].Ino
+		var r int64
+		if ino, r = fdFile(dirfd, false); ino == 0 {
+			return r
+		}
 	} else {
 		if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 			return -abi.EINVAL
