@@ -118,6 +118,12 @@ type physMem struct {
 	base uint64
 }
 
+// slice returns the n bytes at physical address addr, or nil where
+// they are not all in the window. Context: boot; does not allocate.
+// Not inlined: its copies at a dozen callers cost the image bytes
+// (issue 16's budget).
+//
+//go:noinline
 func (m physMem) slice(addr, n uint64) []byte {
 	if addr < m.base || n > uint64(len(m.b)) || addr-m.base > uint64(len(m.b))-n {
 		return nil
@@ -370,6 +376,9 @@ func (out *Info) parseFramebuffer(b []byte) {
 // addModule appends the module [start, end) unless it is malformed (at
 // address 0, or ending before it starts: BadModules) or the list is full
 // (ModulesDropped). Context: boot, before the runtime; does not allocate.
+// Not inlined: one copy is smaller than its three (issue 16's budget).
+//
+//go:noinline
 func (out *Info) addModule(start, end uint64) {
 	switch {
 	case start == 0 || end < start:
@@ -406,6 +415,9 @@ func (out *Info) checkModules() {
 
 // addRegion appends a memory map entry, unless it is empty or the map is
 // full. Context: boot, before the runtime; does not allocate.
+// Not inlined: one copy is smaller than its three (issue 16's budget).
+//
+//go:noinline
 func (out *Info) addRegion(base, size uint64, typ uint32) {
 	if out.NMem < MaxRegions && size > 0 {
 		out.Mem[out.NMem] = Region{base, size, typ}

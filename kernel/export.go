@@ -52,12 +52,12 @@ func exportFile(path []byte) {
 	var chunk [exportChunk]byte
 	for off := int64(0); off < size; off += exportChunk {
 		n, _ := vfs.Root.Read(&m, found.Ino, off, chunk[:])
-		l = klog.Line{}
+		l.Reset()
 		var enc [exportChunk / 3 * 4]byte
 		k := base64Encode(enc[:], chunk[:n])
 		l.S("export-data ").B(enc[:k]).Print()
 	}
-	l = klog.Line{}
+	l.Reset()
 	l.S("export-end ").B(path).Print()
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
-	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -428,8 +427,8 @@ const (
 // their pages charged first (fdcalls.FileCall; a write whose pages do
 // not fit goes to the locked path), every openat, which claims its
 // description and descriptor atomically, the close of a file or
-// directory where another CPU holds the lock, which frees its
-// descriptor atomically (fdcalls.FileCall), fsync and fdatasync, which
+// directory, which frees its descriptor atomically (fdcalls.FileCall),
+// fsync and fdatasync, which
 // do nothing, the reads and writes of eventfds (by compare-and-swap of
 // the counter), of non-blocking pipe ends (under the pipe's lock:
 // fdcalls.StreamShared; a pipe write that would take a page answers
@@ -445,9 +444,12 @@ const (
 // alone may go on (a directory's rename, say), which this function then runs
 // again under the lock held exclusively (fsys.OpenFile,
 // fsys.UnlinkFile). A description closed last, a file unlinked last and
-// a directory removed beside others wait until each exclusive hold ends them first, or a
-// shared hold that ends alone does (vfs.Reclaim): a call beside may
-// still use them. read, write,
+// a directory removed beside others wait until each exclusive hold ends
+// them first, or a shared hold that ends alone does (vfs.Reclaim): a
+// call beside may still use them. So a program on one thread ends each
+// at its call, and a close (but one that drops record locks, or whose
+// descriptor changed before the hold: the locked path's) never holds
+// the lock exclusively. read, write,
 // lseek and getdents64 hold the description's offset lock too
 // (vfs.Desc.LockOffset). Every other call holds it exclusively, which
 // waits until the shared holders have left, so a shared holder never
@@ -516,10 +518,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 			percpu.Count(c, percpu.EvFileCallLocked)
 			return fileNotServed
 		}
-		// A close where no other CPU holds the files lock takes it
-		// exclusively, which ends the description at once
-		// (vfs.CloseShared).
-		shared = d.Kind == fdtab.KindFile && (nr != unix.SYS_CLOSE || spin.FilesLock.Busy()) || fdcalls.StreamShared(d)
+		shared = d.Kind == fdtab.KindFile || fdcalls.StreamShared(d)
 	} else {
 		shared = fileCallShared(i, nr)
 	}
@@ -577,8 +576,8 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		oom = vm.OutOfMemory()
 		c.InUser.Store(!oom) // back to ring 3, unless the program stops below
 	}
-	if shared && vfs.Root.HasOrphans() {
-		vfs.Reclaim(true) // if this hold is alone
+	if shared && vfs.HasLeftovers() {
+		vfs.Reclaim(true) // if this hold is alone: a close's description ends here
 	}
 	klock.Files.Release(c, shared, since, tag)
 	if !served {

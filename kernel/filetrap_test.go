@@ -94,8 +94,8 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	vfs.Descs[plain].Flags = unix.O_RDWR
 	t.Cleanup(func() { vfs.Descs[plain] = vfs.Desc{} })
 	// The calls on a file's descriptor that FileCall serves, every one
-	// of them under the files lock held shared (but a close where no
-	// other CPU holds it; ftruncate under the file's data lock);
+	// of them under the files lock held shared (ftruncate under the
+	// file's data lock);
 	// fallocate, which may take pages of a file others read, is
 	// fileCalls' and exclusive, and fchmod fileCalls' and shared.
 	for _, nr := range []uint64{unix.SYS_FSTAT, unix.SYS_PREAD64, unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64,
@@ -136,7 +136,7 @@ func TestReadOnlyFileCalls(t *testing.T) {
 	for _, nr := range []uint64{unix.SYS_EPOLL_WAIT, unix.SYS_EPOLL_PWAIT, unix.SYS_EPOLL_CTL} {
 		assert.True(t, fileCallShared(fileCallIndex(nr), nr), "call %d", nr)
 	}
-	// statfs and fstatfs hold it shared but while a close beside others
+	// statfs and fstatfs hold it shared but while a closed description
 	// waits for its end: alone, they end it first, and count the inodes
 	// and blocks a call alone would.
 	statfs, fstatfs := fileCallIndex(unix.SYS_STATFS), fileCallIndex(unix.SYS_FSTATFS)

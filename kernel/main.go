@@ -195,7 +195,7 @@ func shutdown(status int) {
 	exportFiles()
 	logCPUStats()
 	if status > debugexit.MaxProgramStatus || status < 0 {
-		l = klog.Line{}
+		l.Reset()
 		l.S("exit status ").I(int64(status)).S(" does not fit the debug-exit protocol: reporting 126").Print()
 	}
 	kpanic.StatusRecord(status&0xff, false)

@@ -62,7 +62,7 @@ func memFault(c *percpu.CPU, f *x86.TrapFrame) bool {
 // memFault's path, and the same thread resumes, as after memFault. A
 // call that finds no memory to charge (ENOMEM, having changed nothing)
 // goes to the locked path, which first frees the unlinked files that
-// wait on the orphan list or for a close beside others to end
+// wait on the orphan list or for a closed description's end
 // (lockFiles; vfs.Reclaim), whose pages are still charged, and then
 // answers.
 // Context: trap, no lock held; does not allocate.
@@ -97,7 +97,7 @@ func memCall(c *percpu.CPU, f *x86.TrapFrame) bool {
 // faultReclaim takes the files lock for a page fault of a missing page
 // on the locked path (memFault declined it: no frame or no charge left,
 // or no area), which frees the unlinked files that wait on the orphan
-// list or for a close beside others first (lockFiles; vfs.Reclaim):
+// list or for a closed description's end first (lockFiles; vfs.Reclaim):
 // their frames and charges may be
 // what the fault is missing. Such faults are rare; unlockKernel
 // releases the lock. Context: trap, kernel lock held; does not

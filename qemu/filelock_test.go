@@ -130,18 +130,18 @@ func TestFileLockBoot(t *testing.T) {
 	// and 768 rmdirs (unlinkat with AT_REMOVEDIR, one of them
 	// os.Remove's try, which answers ENOTEMPTY; fs.FS.Rmdir under the
 	// two directories' data locks), beside their writes, reads and
-	// listings, each hold the files lock shared. Its 9 closes a
-	// directory (3 of files written, 2 read, 1 whose mode changed, 3 of
-	// directories RemoveAll lists) hold it shared where another CPU
-	// holds it, and
-	// else exclusively, which ends the description at once; the
-	// exclusive holds but those closes are a few (16-19 in six boots),
-	// the reads of /proc/gometal/sched around the loop among them.
-	// Were the rmdirs to run alone, the 768 would be among them (785
-	// before they held it shared, in the stage without the links,
-	// symlinks and mknods), and so would the 768 links, symlinks and
-	// mknods (785 with them alone and the rmdirs shared) and the 1,024
-	// chmods and chowns.
+	// listings, each hold the files lock shared, and so do its 9 closes
+	// a directory (3 of files written, 2 read, 1 whose mode changed, 3
+	// of directories RemoveAll lists: vfs.CloseShared), whose
+	// descriptions end at the end of a shared hold alone (vfs.Reclaim).
+	// The exclusive holds are a few, the reads of /proc/gometal/sched
+	// around the loop among them. Were the closes to hold the lock
+	// exclusively where no other CPU holds it, as before, most of the
+	// 2,304 would be among them (947 exclusive holds in the stage then,
+	// 1,374 closes beside others); were the rmdirs to run alone, the 768
+	// would be (785 before they held it shared, in the stage without the
+	// links, symlinks and mknods), and so would the 768 links, symlinks
+	// and mknods and the 1,024 chmods and chowns.
 	tmpExclusive, tmpShared := stageHolds(t, tail, "temp dirs stage")
 	_, besideLine, ok := strings.Cut(tail, "filelock: temp dirs stage: closes beside ")
 	require.True(t, ok, "no temp dirs closes line after the end marker:\n%s", tail)
@@ -149,10 +149,10 @@ func TestFileLockBoot(t *testing.T) {
 	_, err = fmt.Sscanf(besideLine, "%d\n", &tmpBeside)
 	require.NoError(t, err, "%q", besideLine)
 	const tempDirs, tempDirCloses, tempDirCalls = 4 * 64, 4 * 64 * 9, 4 * 64 * (2 + 3 + 3 + 4 + 9 + 3)
-	t.Logf("temp dirs stage: closes beside %d, exclusive holds but the closes alone %d", tmpBeside, tmpExclusive+tmpBeside-tempDirCloses)
-	assert.GreaterOrEqual(t, tmpShared, uint64(tempDirCalls), "the mkdirs, creates, links, symlinks, mknods, chmods, chowns, unlinks and rmdirs held the files lock shared")
-	assert.LessOrEqual(t, tmpBeside, uint64(tempDirCloses))
-	assert.Less(t, tmpExclusive+tmpBeside, uint64(tempDirCloses+tempDirs/2), "the rmdirs, links, symlinks, mknods, chmods or chowns held the files lock exclusively")
+	t.Logf("temp dirs stage: closes under the shared hold %d, exclusive holds %d", tmpBeside, tmpExclusive)
+	assert.GreaterOrEqual(t, tmpShared, uint64(tempDirCalls+tempDirCloses), "the mkdirs, creates, links, symlinks, mknods, chmods, chowns, unlinks, rmdirs and closes held the files lock shared")
+	assert.GreaterOrEqual(t, tmpBeside, uint64(tempDirCloses), "every close of a file or directory held the files lock shared")
+	assert.Less(t, tmpExclusive, uint64(tempDirs/4), "the closes, rmdirs, links, symlinks, mknods, chmods or chowns held the files lock exclusively")
 	// The files the replaces took the last link of went by the stage's
 	// end, with its directories.
 	_, renamesFree, ok := strings.Cut(tail, "filelock: renames free inodes ")
@@ -191,11 +191,6 @@ func TestFileLockBoot(t *testing.T) {
 	f, ok := rows["files"]
 	require.True(t, ok, "no files lock line in /proc/gometal/sched:\n%s", text)
 	t.Logf("files lock: %+v, kernel lock: %+v", f, rows["kernel"])
-	// A close where another CPU holds the files lock holds it shared
-	// (kernel/filetrap.go; vfs.CloseShared), one where none does
-	// exclusively: with four threads at their files on two CPUs, some
-	// of the program's thousands of closes found it held.
-	assert.Positive(t, events["file_close_beside"], "closes ran beside other file calls")
 	// The calls that only read the file layer, the writes (appends
 	// too), the opens, mkdirs and the unlinks of files hold the files
 	// lock shared (kernel/filetrap.go): per round each thread's pwrite,

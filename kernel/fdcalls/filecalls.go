@@ -22,9 +22,8 @@ import (
 // path instead (it wakes their waiters), as does every call FileCall does
 // not list (FileCallNr).
 // Every one of them may run under the files lock held shared (package
-// kernel's fileTrap holds it so but for a close where no other CPU holds
-// it): those that only read the file layer but for the description's
-// offset (fstat, pread64, read, lseek, getdents64), write and pwrite64,
+// kernel's fileTrap holds it so): those that only read the file layer
+// but for the description's offset (fstat, pread64, read, lseek, getdents64), write and pwrite64,
 // which change only their file's data, under its data lock
 // (fs.FS.Write; an appending write reads the size it writes at under
 // that lock too: fileWrite), ftruncate, which changes its file under the
@@ -35,7 +34,7 @@ import (
 // nothing (vfs.ReserveMem), and a close frees the descriptor if it is
 // still open on desc (else NotFileCall: another close or an open came
 // first) and leaves the end of the description's last reference for the
-// next exclusive hold (vfs.CloseShared).
+// next hold alone (vfs.CloseShared, vfs.Reclaim).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func FileCall(nr uint64, fd int, desc int32, a1, a2, a3 uintptr, shared bool) int64 {
@@ -55,15 +54,10 @@ func FileCall(nr uint64, fd int, desc int32, a1, a2, a3 uintptr, shared bool) in
 		return fileGetdents(d, a1, a2)
 	case unix.SYS_FTRUNCATE:
 		return truncateDesc(d, int64(a1), shared)
-	case unix.SYS_CLOSE:
-		if shared {
-			if !vfs.CloseShared(fd, desc) {
-				return NotFileCall // fd changed since the caller looked: the locked path closes what it names now
-			}
-			return 0
+	case unix.SYS_CLOSE: // held shared: fileTrap holds it so for every close of a file
+		if !vfs.CloseShared(fd, desc) {
+			return NotFileCall // fd changed since the caller looked: the locked path closes what it names now
 		}
-		fdtab.Free(&fdtab.Files[fd]) // first: a flag call without the files lock sees it closed, not its description going
-		vfs.CloseFileDesc(d)
 		return 0
 	}
 	return 0 // fsync, fdatasync: memory is the file system

@@ -102,7 +102,7 @@ func dumpACPI() {
 		l.B(acpi.DumpHeader(&hb, r.Signature, r.Addr)).Print()
 		for off := 0; off < len(t); off += 16 {
 			var lb [acpi.DumpLineLen]byte
-			l = klog.Line{}
+			l.Reset()
 			l.B(acpi.DumpLine(&lb, t, off)).Print()
 		}
 	}

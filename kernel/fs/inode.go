@@ -38,7 +38,7 @@ type inode struct {
 	gid     uint32
 	rdev    uint32 // character devices: major<<8 | minor
 	opens   int32  // open handles and file mappings
-	entries int32  // directories: live entries, "." and ".." not counted; on the orphan list: the next (FS.orphans)
+	entries int32  // directories: live entries, "." and ".." not counted; on the orphan list: ^ the next's number (FS.orphans)
 	parent  Ino    // directories: the directory holding it, for ".."
 	size    int64
 	atime   int64 // nanoseconds since the epoch
@@ -66,11 +66,14 @@ type FS struct {
 	hint int32
 	// orphans heads the list of files and directories that a call
 	// beside others (Mem.Shared) unlinked or removed last, waiting for
-	// Reclaim; linked through their inodes' entry counts, which a file
-	// other than a directory does not use and a removed directory holds
-	// at zero (it holds no entry, and none can be added: Create), and
-	// not their parents, which a ".." lookup by a call that found a
-	// removed directory before reads beside (FS.child); 0 when empty.
+	// Reclaim; linked through their inodes' entry counts, which hold
+	// the complement of the next one's number (^next: below zero, so
+	// never a count, and never 0, which says an inode is off the list),
+	// which a file other than a directory does not use and a removed
+	// directory holds at zero (it holds no entry, and none can be added:
+	// Create), and not their parents, which a ".." lookup by a call that
+	// found a removed directory before reads beside (FS.child); 0 when
+	// empty.
 	orphans int32
 	// Now is the wall-clock time in nanoseconds since the epoch; the
 	// caller sets it before each call that changes a file, but for a
@@ -146,7 +149,7 @@ func (fs *FS) newInode(m *Mem, mode uint32) (Ino, Errno) {
 // for Reclaim. Context: trap; does not allocate.
 func (fs *FS) release(m *Mem, ino Ino) {
 	ip := fs.node(ino)
-	if ip == nil || ip.nlink > 0 || atomic.LoadInt32(&ip.opens) > 0 { // opens may run beside (Hold)
+	if ip == nil || atomic.LoadUint32(&ip.nlink) > 0 || atomic.LoadInt32(&ip.opens) > 0 { // links and opens may change beside (Link, Unlink, Hold, Drop)
 		return
 	}
 	if m.Shared() {
@@ -180,15 +183,20 @@ func wipe(ip *inode) {
 	atomic.StoreUint32(&ip.mode, 0)
 }
 
-// pushOrphan puts ino, a file unlinked last or a directory removed by a
-// call beside others and with no open handle, on the orphan list. Only
-// the call whose unlink or rmdir took the link count to zero pushes it,
-// so it is on the list once.
+// pushOrphan puts ino, a file or directory with no link and no open
+// handle, on the orphan list, unless it is there already: the unlink or
+// rmdir that took its link count to zero and the end of its last open
+// beside others (Drop) may both find it so, and it goes on the list
+// once. It claims the inode by its entry count (from 0, off the list,
+// to ^0, on it), then links it in front.
 // Context: trap, files lock held shared; does not allocate.
 func (fs *FS) pushOrphan(ino Ino, ip *inode) {
+	if !atomic.CompareAndSwapInt32(&ip.entries, 0, ^0) {
+		return // on the list already
+	}
 	for {
 		head := atomic.LoadInt32(&fs.orphans)
-		ip.entries = head
+		atomic.StoreInt32(&ip.entries, ^head)
 		if atomic.CompareAndSwapInt32(&fs.orphans, head, int32(ino)) {
 			return
 		}
@@ -214,12 +222,12 @@ func (fs *FS) PutBackOrphans(first Ino) {
 		return
 	}
 	last := first
-	for fs.inodes[last].entries != 0 {
-		last = Ino(fs.inodes[last].entries)
+	for atomic.LoadInt32(&fs.inodes[last].entries) < ^0 { // ^0: the last
+		last = Ino(^atomic.LoadInt32(&fs.inodes[last].entries))
 	}
 	for {
 		head := atomic.LoadInt32(&fs.orphans)
-		fs.inodes[last].entries = head
+		atomic.StoreInt32(&fs.inodes[last].entries, ^head)
 		if atomic.CompareAndSwapInt32(&fs.orphans, head, int32(first)) {
 			return
 		}
@@ -236,9 +244,9 @@ func (fs *FS) PutBackOrphans(first Ino) {
 func (fs *FS) FreeOrphans(m *Mem, first Ino) {
 	for ino := first; ino != 0; {
 		ip := &fs.inodes[ino]
-		next := Ino(ip.entries)
-		ip.entries = 0
-		if ip.nlink == 0 && ip.opens == 0 {
+		next := Ino(^atomic.LoadInt32(&ip.entries))
+		atomic.StoreInt32(&ip.entries, 0) // off the list: its last open's end may put it back (Drop)
+		if ip.nlink == 0 && atomic.LoadInt32(&ip.opens) == 0 {
 			fs.free(m, ino, ip)
 		}
 		ino = next
@@ -308,24 +316,35 @@ func (fs *FS) Rdev(ino Ino) uint32 {
 }
 
 // Hold counts an open handle or mapping of ino; Drop gives it back and
-// frees an unlinked file when the last one goes. Hold adds atomically:
-// opens of one file run beside each other (the files lock held shared),
-// while Drop runs alone. Context: trap.
+// frees an unlinked file when the last one goes. Both add atomically:
+// opens of one file run beside each other and beside the end of a
+// description closed beside others (the files lock held shared).
+// Context: trap.
 func (fs *FS) Hold(ino Ino) {
 	if ip := fs.node(ino); ip != nil {
 		atomic.AddInt32(&ip.opens, 1)
 	}
 }
 
-// Drop ends a Hold. Context: trap; does not allocate.
+// Drop ends a Hold. A directory emptied while open loses its dead
+// records with its last open, under its data lock: beside others
+// (Mem.Shared) a create may add to it and an open may hold it again
+// meanwhile. An inode with no link and no open goes (release: beside
+// others onto the orphan list, where an unlink beside may have put it
+// too). Context: trap, no data lock held; does not allocate.
 func (fs *FS) Drop(m *Mem, ino Ino) {
-	if ip := fs.node(ino); ip != nil {
-		ip.opens--
-		if ip.opens == 0 && ip.entries == 0 && atomic.LoadUint32(&ip.mode)&unix.S_IFMT == unix.S_IFDIR {
+	ip := fs.node(ino)
+	if ip == nil {
+		return
+	}
+	if atomic.AddInt32(&ip.opens, -1) == 0 && atomic.LoadUint32(&ip.mode)&unix.S_IFMT == unix.S_IFDIR {
+		lockData(ip)
+		if atomic.LoadInt32(&ip.entries) == 0 && atomic.LoadInt32(&ip.opens) == 0 { // (removed, it may go on the orphan list beside: its count is below zero there)
 			fs.truncateData(m, ip, 0) // emptied while open: the dead records go
 		}
-		fs.release(m, ino)
+		unlockData(ip)
 	}
+	fs.release(m, ino)
 }
 
 // Stat is what stat(2) reports about a file.

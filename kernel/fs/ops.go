@@ -142,9 +142,8 @@ func (fs *FS) Unlink(m *Mem, dir Ino, name []byte) Errno {
 	}
 	fs.removeEntry(m, dp, name)
 	lockData(ip)
-	ip.nlink--
+	last := atomic.AddUint32(&ip.nlink, ^uint32(0)) == 0 // release loads it without the lock
 	ip.ctime = fs.stampOf(m, ip)
-	last := ip.nlink == 0
 	unlockData(ip)
 	unlockData(dp)
 	if last {
@@ -240,7 +239,7 @@ func (fs *FS) Link(m *Mem, ino, dir Ino, name []byte) Errno {
 		e = EMLINK
 	default:
 		if e = fs.addEntry(m, dp, name, ino); e == ok {
-			ip.nlink++
+			atomic.AddUint32(&ip.nlink, 1) // release loads it without the lock
 			ip.ctime = fs.stampOf(m, ip)
 		}
 	}
@@ -371,13 +370,13 @@ func (fs *FS) replace(m *Mem, odir Ino, oname []byte, src, ndir Ino, nname []byt
 	dp := &fs.inodes[dst]
 	lockData(dp) // an unlink of another of its names may run beside (Unlink)
 	dp.ctime = fs.stampOf(m, dp)
+	last := true
 	if dstDir {
 		dp.nlink = 0
 		np.nlink--
 	} else {
-		dp.nlink--
+		last = atomic.AddUint32(&dp.nlink, ^uint32(0)) == 0 // release loads it without the lock
 	}
-	last := dp.nlink == 0
 	unlockData(dp)
 	fs.moved(m, odir, ndir, src)
 	if !last {

@@ -21,7 +21,7 @@ func (e *env) sharedMem(now int64) *Mem {
 // orphanList returns the files on the orphan list, in its order.
 func (e *env) orphanList() []Ino {
 	var list []Ino
-	for ino := Ino(e.fs.orphans); ino != 0 && len(list) <= MaxInodes; ino = Ino(e.fs.inodes[ino].entries) {
+	for ino := Ino(e.fs.orphans); ino != 0 && len(list) <= MaxInodes; ino = Ino(^e.fs.inodes[ino].entries) {
 		list = append(list, ino)
 	}
 	return list

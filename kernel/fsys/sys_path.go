@@ -60,7 +60,8 @@ func SysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 // (fs.NeedsExclusive: it would truncate a kernel file, or its create lost a
 // race or found no inode), whose create's pages do not fit the charge
 // taken beforehand (vfs.ReserveEntry), or that finds every description
-// taken while closes beside others wait to end (vfs.ClosesPending). The
+// taken (closed ones may wait for their end, or be on their way there:
+// vfs.Reclaim). The
 // resolution then changed
 // nothing that the second one would not: no file is created where one
 // exists, and O_TRUNC of a FIFO or a kernel file is the same either
@@ -155,8 +156,8 @@ func openResolved(dirfd int, p *fs.Path, flags int, mode uint32, shared bool) (i
 			return e, 0
 		}
 	}
-	if shared && vfs.ClosesPending() && !vfs.DescLeft() {
-		return RunAlone, 0 // alone, the closes made beside others end first (vfs.Reclaim): ENFILE only if none is free then
+	if shared && !vfs.DescLeft() {
+		return RunAlone, 0 // alone, the closed descriptions end first (vfs.Reclaim): ENFILE only if none is free then
 	}
 	creates := flags&unix.O_CREAT != 0
 	m, fits := callMem(shared, creates)

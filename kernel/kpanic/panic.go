@@ -74,10 +74,10 @@ func Panic(reason string, f *x86.TrapFrame) {
 	var l klog.Line
 	if want > 0 {
 		l.S("kernel panic on cpu ").U(uint64(c.ID)).S(": ").U(uint64(stopped)).S(" of ").U(uint64(want)).S(" other CPUs stopped").Print()
-		l = klog.Line{}
+		l.Reset()
 	}
 	l.S("=== KERNEL PANIC ===").Print()
-	l = klog.Line{}
+	l.Reset()
 	l.S("reason: ").S(reason).Print()
 	if f != nil {
 		PrintFrame(f)
@@ -152,14 +152,14 @@ func PrintFrame(f *x86.TrapFrame) {
 	}
 	i := 0
 	for _, n := range regsPerLine {
-		l = klog.Line{}
+		l.Reset()
 		for _, r := range regs[i : i+n] {
 			reg(&l, r.name, r.v)
 		}
 		l.Print()
 		i += n
 	}
-	l = klog.Line{}
+	l.Reset()
 	l.S("code:")
 	for i := uint64(0); i < 16; i++ {
 		if b, ok := peekByte(uintptr(f.RIP + i)); ok {
@@ -298,7 +298,7 @@ func printSched() {
 	var l klog.Line
 	l.S("timers: ").U(uint64(threadtab.Sched.Timers.Len())).S(" armed")
 	l.Print()
-	l = klog.Line{}
+	l.Reset()
 	l.S("console: ").U(uint64(conin.Len)).S(" bytes buffered, reader tid ")
 	if conin.Reader == sched.None {
 		l.S("-")

@@ -92,12 +92,6 @@ func (l *Lock) Readers() int32 { return l.readers.Load() }
 // Context: any; does not allocate.
 func (l *Lock) Held() bool { return l.held.Load() != 0 }
 
-// Busy reports whether a CPU holds the lock, shared or exclusively, or
-// waits for its readers to leave to hold it exclusively (one that still
-// spins for the held word is not seen). Context: any; does not
-// allocate.
-func (l *Lock) Busy() bool { return l.held.Load() != 0 || l.readers.Load() != 0 }
-
 // Unlock releases l if CPU id holds it. It returns false, leaving l as it
 // is, if id does not hold it; the caller reports that (Owner names the
 // holder). Context: trap or boot, interrupts off; does not allocate.

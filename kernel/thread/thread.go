@@ -290,7 +290,7 @@ func Deadlock() {
 			continue
 		}
 		t := &threadtab.Threads[i]
-		l = klog.Line{}
+		l.Reset()
 		l.S("  thread ").I(threadtab.LinuxTID(sched.TID(i))).S(" state ").U(uint64(State(sched.TID(i)))).S(" wait ").U(uint64(t.Wait)).S(" rip ").X(t.Regs.RIP).Print()
 	}
 	kpanic.Panic("deadlock", nil)

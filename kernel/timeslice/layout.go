@@ -165,17 +165,18 @@ const (
 
 // readG reads the goroutine thread th runs with stack pointer rsp: the
 // g in its TLS slot must own the stack holding rsp and be its M's curg,
-// and the fields must hold values of their types. It returns the view,
-// its kind, and for viewFailed which field failed, and counts in layout
-// what the reading confirmed in v.confirms (even for a view it does not
-// return whole). Context: trap, kernel lock or the CPU's run-queue lock
+// and the fields must hold values of their types. It fills in v, which
+// the caller passes zeroed, returns the view's kind and, for viewFailed,
+// which field failed, and counts in layout what the reading confirmed in
+// v.confirms (set even for a view it does not complete: the view's other
+// fields stay zero then). Context: trap, kernel lock or the CPU's run-queue lock
 // held, th stopped on this CPU; reads only mapped user memory, with
 // the fault-tolerant loads; does not allocate.
-func readG(th *threadtab.Thread, rsp uint64) (v gview, kind int, why string) {
+func readG(th *threadtab.Thread, rsp uint64, v *gview) (kind int, why string) {
 	o := &rtOffsets
 	g, ok := peekUser64(th.FSBase - 8)
 	if !ok || g == 0 {
-		return v, viewBad, ""
+		return viewBad, ""
 	}
 	m, okm := peekUser64(uintptr(g + o.gM))
 	g0, ok0 := peekUser64(uintptr(m + o.mG0))
@@ -185,17 +186,17 @@ func readG(th *threadtab.Thread, rsp uint64) (v gview, kind int, why string) {
 		// The runtime's vDSO calls and a signal handler's first
 		// instructions run on g0's or gsignal's stack with g in TLS.
 		if okm && (ok0 && onStack(g0, rsp) || oks && onStack(gs, rsp)) {
-			return v, viewOther, ""
+			return viewOther, ""
 		}
-		return v, viewBad, ""
+		return viewBad, ""
 	}
 	switch {
 	case !okm || !ok0 || !oks || !okc:
-		return v, viewBad, ""
+		return viewBad, ""
 	case g == g0 || g == gs:
-		return v, viewOther, ""
+		return viewOther, ""
 	case g != curg:
-		return v, viewBad, ""
+		return viewBad, ""
 	}
 	status, ok1 := peekUser32(uintptr(g + o.gStatus))
 	pre, ok2 := peekUser8(uintptr(g + o.gPreempt))
@@ -206,27 +207,27 @@ func readG(th *threadtab.Thread, rsp uint64) (v gview, kind int, why string) {
 	incgo, ok7 := peekUser8(uintptr(m + o.mIncgo))
 	switch {
 	case !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || !ok7:
-		return v, viewBad, ""
+		return viewBad, ""
 	case status&^(gScan|15) != 0:
-		return v, viewFailed, "g.atomicstatus does not hold a goroutine status"
+		return viewFailed, "g.atomicstatus does not hold a goroutine status"
 	case pre > 1:
-		return v, viewFailed, "g.preempt does not hold a bool"
+		return viewFailed, "g.preempt does not hold a bool"
 	case locks >= 1<<16:
-		return v, viewFailed, "m.locks is out of range"
+		return viewFailed, "m.locks is out of range"
 	case malloc > 1:
-		return v, viewFailed, "m.mallocing is neither 0 nor 1"
+		return viewFailed, "m.mallocing is neither 0 nor 1"
 	case offLen >= 1<<16: // (pointer and length are two stores: either may lead)
-		return v, viewFailed, "m.preemptoff's length is out of range"
+		return viewFailed, "m.preemptoff's length is out of range"
 	case incgo > 1:
-		return v, viewFailed, "m.incgo does not hold a bool"
+		return viewFailed, "m.incgo does not hold a bool"
 	}
 	v.confirms = confirmCurg
 	switch status &^ gScan {
 	case gRunning:
 	case gSyscall:
-		return v, viewOther, "" // entering or leaving a system call
+		return viewOther, "" // entering or leaving a system call
 	default:
-		return v, viewBad, "" // a goroutine runs user code only in those two
+		return viewBad, "" // a goroutine runs user code only in those two
 	}
 	v.confirms |= confirmRunning
 	p, ok1 := peekUser64(uintptr(m + o.mP))
@@ -237,13 +238,13 @@ func readG(th *threadtab.Thread, rsp uint64) (v gview, kind int, why string) {
 	sg, ok6 := peekUser64(uintptr(g + gGuard0))
 	switch {
 	case !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || p == 0 || pm != m:
-		return v, viewBad, "" // a running goroutine's M owns a P that leads back to it
+		return viewBad, "" // a running goroutine's M owns a P that leads back to it
 	case pst > pDead:
-		return v, viewFailed, "p.status does not hold a P status"
+		return viewFailed, "p.status does not hold a P status"
 	case ppre > 1:
-		return v, viewFailed, "p.preempt does not hold a bool"
+		return viewFailed, "p.preempt does not hold a bool"
 	}
-	v = gview{g: g, m: m, p: p, sg: sg, tick: tick, preempt: pre, pPreempt: ppre, owned: pst == pRunning, confirms: v.confirms}
+	*v = gview{g: g, m: m, p: p, sg: sg, tick: tick, preempt: pre, pPreempt: ppre, owned: pst == pRunning, confirms: v.confirms}
 	if v.owned {
 		v.confirms |= confirmOwned
 	}
@@ -252,7 +253,7 @@ func readG(th *threadtab.Thread, rsp uint64) (v gview, kind int, why string) {
 	}
 	v.quiet = v.owned && status == gRunning && locks == 0 && malloc == 0 && offPtr == 0 && offLen == 0 && incgo == 0 &&
 		(sg < stackPoisonMin || sg == stackPreempt)
-	return v, viewUser, ""
+	return viewUser, ""
 }
 
 // onStack reports whether g's stack holds sp and its stackguard0 is a
@@ -444,7 +445,8 @@ func NoteSIGURG(c *percpu.CPU, t sched.TID, sp uint64) {
 	if !sliceOn.Load() {
 		return
 	}
-	v, kind, why := readG(&threadtab.Threads[t], sp)
+	var v gview
+	kind, why := readG(&threadtab.Threads[t], sp, &v)
 	klock.Slices.Lock(c)
 	layout.confirm(v.confirms)
 	if kind == viewUser && v.sg == stackPreempt && v.pPreempt == 1 {

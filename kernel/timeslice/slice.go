@@ -155,7 +155,7 @@ func Setup(v string, given bool) {
 		switch {
 		case !good:
 			l.S("warning: bad slice=").S(v).S(" (want e.g. slice=2ms, at least 100us, or slice=off): using the default").Print()
-			l = klog.Line{}
+			l.Reset()
 		case ns == 0:
 			l.S("goroutine time slices off: preemption is left to the runtime's sysmon").Info()
 			return
@@ -226,7 +226,8 @@ func checkTurn(c *percpu.CPU, t int, f *x86.TrapFrame) (requested bool) {
 			st.req = sliceReq{}
 		}
 	}
-	v, kind, why := readG(&threadtab.Threads[t], f.RSP)
+	var v gview
+	kind, why := readG(&threadtab.Threads[t], f.RSP, &v)
 	on, trusted := noteReading(c, &v, kind, why)
 	if !on {
 		return false

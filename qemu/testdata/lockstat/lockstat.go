@@ -14,8 +14,9 @@ import (
 )
 
 // Holds counts the files lock's acquisitions: taken exclusively and
-// taken shared; and the closes of files that held it shared, beside
-// another CPU's hold (a close alone holds it exclusively).
+// taken shared; and the closes of files that held it shared
+// (file_close_beside: every close of a file or directory whose file
+// holds no record locks).
 type Holds struct{ Exclusive, Shared, ClosesBeside uint64 }
 
 // FilesLock returns how many times the files lock has been taken so far:
