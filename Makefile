@@ -127,8 +127,8 @@ test: deps deps-iso race
 ## kernel/fdcalls, whose other tests take minutes under the detector, and
 ## kernel/socket, the tests of calls beside each other (names with Beside
 ## or Concurrent).
-## Under a minute.
-RACE_PKGS := ./kernel/fs ./kernel/vfs ./kernel/fdtab ./kernel/spin ./kernel/klock
+## About three minutes on a 2-core machine.
+RACE_PKGS := ./kernel/fs ./kernel/vfs ./kernel/fsys ./kernel/fdtab ./kernel/spin ./kernel/klock
 race: deps-race
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)
 	CGO_ENABLED=1 $(GO) test -race -count=1 -run 'Beside|Concurrent' ./kernel/fdcalls ./kernel/socket

@@ -141,6 +141,11 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_FCHMODAT, doFchmodat},
 	{unix.SYS_FCHMODAT2, doFchmodat2},
 	{unix.SYS_FCHOWNAT, fsys.SysFchownat},
+	// The working directory and the creation mask, swapped atomically
+	// (fsys.SetCwd, fdcalls.SysUmask).
+	{unix.SYS_FCHDIR, fsys.SysFchdir},
+	{unix.SYS_CHDIR, fsys.SysChdir},
+	{unix.SYS_UMASK, fdcalls.SysUmask},
 	// epoll_wait and epoll_pwait that do not wait (events ready, or a
 	// timeout of 0: the runtime's non-blocking netpoll); one that would
 	// wait answers notFileCall.
@@ -151,9 +156,6 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_EPOLL_CTL, fdcalls.EpollCtl},
 	// The calls that hold the files lock exclusively.
 	{unix.SYS_FALLOCATE, fdcalls.SysFallocate},
-	{unix.SYS_FCHDIR, fdcalls.SysFchdir},
-	{unix.SYS_CHDIR, fsys.SysChdir},
-	{unix.SYS_UMASK, fdcalls.SysUmask},
 	// fcntl's descriptor flags, on a descriptor of any kind; the
 	// other commands (record locks, dup) answer notFileCall.
 	{unix.SYS_FCNTL, fileFcntl},
@@ -161,7 +163,7 @@ var fileCalls = [...]fileCall{
 
 // sharedFileCalls is how many of fileCalls' first entries hold the files
 // lock shared (fileCallShared).
-const sharedFileCalls = 26
+const sharedFileCalls = 29
 
 // readOnlyFileCalls is how many of fileCalls' first entries only read
 // the file layer.
@@ -305,11 +307,12 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // orphan list, so that the free inodes and blocks they count are a call
 // alone's, as on Linux, where an unlink or rmdir frees at once). Then
 // every openat, mkdirat, mknodat, linkat, symlinkat, unlinkat,
-// renameat, renameat2, truncate and utimensat, and the chmod and chown
-// calls (fsys.OpenFile, fsys.MkdirFile, fsys.SysMknodat, fsys.SysLinkat,
-// fsys.SysSymlinkat, fsys.UnlinkFile, fsys.RenameFile,
-// fsys.TruncateFile, fsys.UtimensatFile, fsys.SetAttrAt,
-// fsys.SysFchownat, fsys.SetAttrFD): one that must run alone (a
+// renameat, renameat2, truncate and utimensat, the chmod and chown
+// calls, chdir, fchdir and umask (fsys.OpenFile, fsys.MkdirFile,
+// fsys.SysMknodat, fsys.SysLinkat, fsys.SysSymlinkat, fsys.UnlinkFile,
+// fsys.RenameFile, fsys.TruncateFile, fsys.UtimensatFile,
+// fsys.SetAttrAt, fsys.SysFchownat, fsys.SetAttrFD, fsys.SetCwd,
+// fdcalls.SysUmask): one that must run alone (a
 // directory's rename, say) answers fsys.RunAlone having changed nothing,
 // and fileTrap runs it again under the lock held exclusively; an open
 // that must wait for the kernel lock (a FIFO) answers notFileCall. Then
@@ -436,7 +439,8 @@ const (
 // lock: socket.StreamIO), epoll_wait and epoll_pwait that do not wait and
 // epoll_ctl (under the interest lists' lock), every mkdirat, mknodat,
 // linkat, symlinkat, renameat, renameat2, truncate, utimensat and
-// unlinkat and the chmod and chown calls (fileCallShared), and
+// unlinkat, the chmod and chown calls, chdir, fchdir and umask
+// (fileCallShared), and
 // ftruncate of a file (fdcalls.FileCall), which truncates under the
 // file's data lock: a create, a mkdir, a rename or an unlink changes its
 // directories under their data locks, which lookups take too,

@@ -89,7 +89,7 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_STATFS:          fsys.SysStatfsPath,
 	unix.SYS_FCHMOD:          fdcalls.SysFchmod,
 	unix.SYS_FCHOWN:          fdcalls.SysFchown,
-	unix.SYS_FCHDIR:          fdcalls.SysFchdir,
+	unix.SYS_FCHDIR:          fsys.SysFchdir,
 	unix.SYS_FLOCK:           fdcalls.SysFlock,
 	unix.SYS_MSYNC:           memcalls.Msync,
 	unix.SYS_EVENTFD2:        fdcalls.SysEventfd,

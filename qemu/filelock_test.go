@@ -130,9 +130,12 @@ func TestFileLockBoot(t *testing.T) {
 	// and 768 rmdirs (unlinkat with AT_REMOVEDIR, one of them
 	// os.Remove's try, which answers ENOTEMPTY; fs.FS.Rmdir under the
 	// two directories' data locks), beside their writes, reads and
-	// listings, each hold the files lock shared, and so do its 9 closes
-	// a directory (3 of files written, 2 read, 1 whose mode changed, 3
-	// of directories RemoveAll lists: vfs.CloseShared), whose
+	// listings, each hold the files lock shared, and so do its two
+	// chdirs, one open, fchdir and umask a round (fsys.SetCwd: the
+	// directory the working directory leaves, removed by then or not,
+	// may be held by a call beside) and its 10 closes a round (3 of files
+	// written, 2 read, 1 whose mode changed, 1 the fchdir's, 3 of
+	// directories RemoveAll lists: vfs.CloseShared), whose
 	// descriptions end at the end of a shared hold alone (vfs.Reclaim).
 	// The exclusive holds are a few, the reads of /proc/gometal/sched
 	// around the loop among them. Were the closes to hold the lock
@@ -141,18 +144,19 @@ func TestFileLockBoot(t *testing.T) {
 	// 1,374 closes beside others); were the rmdirs to run alone, the 768
 	// would be (785 before they held it shared, in the stage without the
 	// links, symlinks and mknods), and so would the 768 links, symlinks
-	// and mknods and the 1,024 chmods and chowns.
+	// and mknods, the 1,024 chmods and chowns and the 768 chdirs,
+	// fchdirs and umasks.
 	tmpExclusive, tmpShared := stageHolds(t, tail, "temp dirs stage")
 	_, besideLine, ok := strings.Cut(tail, "filelock: temp dirs stage: closes beside ")
 	require.True(t, ok, "no temp dirs closes line after the end marker:\n%s", tail)
 	var tmpBeside uint64
 	_, err = fmt.Sscanf(besideLine, "%d\n", &tmpBeside)
 	require.NoError(t, err, "%q", besideLine)
-	const tempDirs, tempDirCloses, tempDirCalls = 4 * 64, 4 * 64 * 9, 4 * 64 * (2 + 3 + 3 + 4 + 9 + 3)
+	const tempDirs, tempDirCloses, tempDirCalls = 4 * 64, 4 * 64 * 10, 4 * 64 * (2 + 3 + 3 + 4 + 9 + 3 + 5)
 	t.Logf("temp dirs stage: closes under the shared hold %d, exclusive holds %d", tmpBeside, tmpExclusive)
-	assert.GreaterOrEqual(t, tmpShared, uint64(tempDirCalls+tempDirCloses), "the mkdirs, creates, links, symlinks, mknods, chmods, chowns, unlinks, rmdirs and closes held the files lock shared")
+	assert.GreaterOrEqual(t, tmpShared, uint64(tempDirCalls+tempDirCloses), "the mkdirs, creates, links, symlinks, mknods, chmods, chowns, chdirs, fchdirs, umasks, unlinks, rmdirs and closes held the files lock shared")
 	assert.GreaterOrEqual(t, tmpBeside, uint64(tempDirCloses), "every close of a file or directory held the files lock shared")
-	assert.Less(t, tmpExclusive, uint64(tempDirs/4), "the closes, rmdirs, links, symlinks, mknods, chmods or chowns held the files lock exclusively")
+	assert.Less(t, tmpExclusive, uint64(tempDirs/4), "the closes, rmdirs, links, symlinks, mknods, chmods, chowns, chdirs, fchdirs or umasks held the files lock exclusively")
 	// The files the replaces took the last link of went by the stage's
 	// end, with its directories.
 	_, renamesFree, ok := strings.Cut(tail, "filelock: renames free inodes ")

@@ -2,6 +2,7 @@ package fdcalls
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
@@ -637,21 +638,6 @@ func SysFchown(c *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	return fsys.SetAttrFD(c, int(a[0]), fs.KeepMode, int32(a[1]), int32(a[2]))
 }
 
-// SysFchdir makes an open directory the working directory.
-// Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
-func SysFchdir(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
-	fd := int(a[0])
-	f := fdtab.Get(fd)
-	if f == nil {
-		return -abi.EBADF
-	}
-	if f.Kind != fdtab.KindFile || !vfs.Root.IsDir(vfs.DescOf(f).Ino) {
-		return -int64(unix.ENOTDIR)
-	}
-	fsys.SetCwd(vfs.DescOf(f).Ino)
-	return 0
-}
-
 // SysFstatfs describes the file system of an open descriptor.
 // Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
 func SysFstatfs(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
@@ -805,11 +791,10 @@ func SysFlock(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 	return -int64(fe)
 }
 
-// SysUmask sets the file-mode creation mask and returns the old one.
-// Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
+// SysUmask sets the file-mode creation mask and returns the old one,
+// atomically: it runs beside the creates that read it (the files lock
+// held shared). Context: trap, files lock held (and the kernel lock on
+// the locked path); does not allocate.
 func SysUmask(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
-	mask := uint32(a[0])
-	old := vfs.Umask
-	vfs.Umask = mask & 0o777
-	return int64(old)
+	return int64(atomic.SwapUint32(&vfs.Umask, uint32(a[0])&0o777))
 }

@@ -46,7 +46,7 @@ func TestDropShared(t *testing.T) {
 func TestDropDirBeside(t *testing.T) {
 	e := newEnv(t, 400)
 	d := e.mkdir("/d")
-	const workers, rounds = 3, 2000
+	const workers, rounds = 3, 1000
 	var wg sync.WaitGroup
 	b := e.newBeside()
 	for w := range workers {

@@ -1,6 +1,8 @@
 package fsys
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
@@ -155,7 +157,7 @@ func copyPath(addr uintptr, p *fs.Path) int64 {
 // Context: trap; does not allocate.
 func startDir(dirfd int) (fs.Ino, int64) {
 	if dirfd == unix.AT_FDCWD {
-		return vfs.Cwd, 0
+		return fs.Ino(atomic.LoadInt32(&vfs.Cwd)), 0
 	}
 	f := fdtab.Get(dirfd)
 	if f == nil {
@@ -193,7 +195,7 @@ func resolveFrom(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, follow, emptyPa
 	}
 	if p.N == 0 && emptyPath {
 		if dirfd == unix.AT_FDCWD {
-			return fs.Found{Ino: vfs.Cwd}, 0
+			return fs.Found{Ino: fs.Ino(atomic.LoadInt32(&vfs.Cwd))}, 0
 		}
 		f := fdtab.Get(dirfd)
 		if f == nil {
@@ -204,7 +206,7 @@ func resolveFrom(m *fs.Mem, dirfd int, addr uintptr, p *fs.Path, follow, emptyPa
 		}
 		return fs.Found{Ino: vfs.DescOf(f).Ino}, 0
 	}
-	start := vfs.Cwd
+	start := fs.Ino(atomic.LoadInt32(&vfs.Cwd))
 	if p.N > 0 && p.Buf[0] != '/' {
 		var e int64
 		if start, e = startDir(dirfd); e != 0 {

@@ -149,7 +149,7 @@ func openResolved(dirfd int, p *fs.Path, flags int, mode uint32, shared bool) (i
 	if flags&unix.O_PATH == 0 && flags&oTmpfileOnly != 0 {
 		return -int64(unix.EOPNOTSUPP), 0 // no unnamed files (badTmpfileFlags checked the flags)
 	}
-	start := vfs.Cwd
+	start := fs.Ino(atomic.LoadInt32(&vfs.Cwd))
 	if p.N > 0 && p.Buf[0] != '/' {
 		var e int64
 		if start, e = startDir(dirfd); e != 0 {
@@ -164,7 +164,7 @@ func openResolved(dirfd int, p *fs.Path, flags int, mode uint32, shared bool) (i
 	if !fits {
 		return RunAlone, 0
 	}
-	ino, _, e := vfs.Root.Open(&m, start, p, flags, mode&^vfs.Umask)
+	ino, _, e := vfs.Root.Open(&m, start, p, flags, mode&^atomic.LoadUint32(&vfs.Umask))
 	callDone(&m, shared, creates)
 	switch {
 	case e == fs.NeedsExclusive:
@@ -391,7 +391,7 @@ func makeNode(dirfd int, path uintptr, mode uint32, target []byte, shared bool) 
 	case typ == unix.S_IFLNK:
 		_, fe = vfs.Root.Symlink(&m, found.Dir, found.Name, target)
 	default:
-		_, fe = vfs.Root.Create(&m, found.Dir, found.Name, typ|(mode&^vfs.Umask)&0o7777, 0)
+		_, fe = vfs.Root.Create(&m, found.Dir, found.Name, typ|(mode&^atomic.LoadUint32(&vfs.Umask))&0o7777, 0)
 	}
 	callDone(&m, shared, true)
 	return madeAnswer(e, fe, shared)
@@ -829,9 +829,11 @@ func TruncateIno(ino fs.Ino, length int64, shared bool) int64 {
 	return -int64(fe)
 }
 
-// SysChdir changes the working directory.
-// Context: trap, files lock held; does not allocate.
-func SysChdir(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+// SysChdir changes the working directory, under the files lock held
+// exclusively (on the locked path too: the system call table's entry)
+// or shared (SetCwd). Context: trap, files lock held; does not
+// allocate.
+func SysChdir(c *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	path := a[0]
 	ino, e := statTarget(unix.AT_FDCWD, path, 0)
 	if e != 0 {
@@ -840,19 +842,59 @@ func SysChdir(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	if !vfs.Root.IsDir(ino) {
 		return -int64(unix.ENOTDIR)
 	}
-	SetCwd(ino)
-	return 0
+	return SetCwd(c, ino)
 }
 
-// SetCwd makes ino the working directory (holding it, so that a removed
-// working directory stays valid and reads empty).
-// Context: trap, files lock held; does not allocate.
-func SetCwd(ino fs.Ino) {
+// SysFchdir makes an open directory the working directory (an O_PATH
+// one too, as Linux's fdget_raw), under the files lock held exclusively
+// or shared (SetCwd): it reads the descriptor's kind and
+// description in one load (fdtab.LoadFlags), as closes and opens of
+// files may change the table beside it.
+// Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
+func SysFchdir(c *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	w, _ := fdtab.LoadFlags(int(int32(a[0])))
+	switch {
+	case w.Kind() == fdtab.KindFree:
+		return -abi.EBADF
+	case w.Kind() != fdtab.KindFile || !vfs.Root.IsDir(vfs.Descs[w.Desc()].Ino):
+		return -int64(unix.ENOTDIR)
+	}
+	return SetCwd(c, vfs.Descs[w.Desc()].Ino)
+}
+
+// SetCwd makes ino the working directory, holding it, so that a removed
+// working directory stays valid and reads empty, and ends the hold of
+// the one before, under the files lock held exclusively or shared
+// (klock.Files.HeldBy on CPU c), and returns 0. Beside other calls it
+// swaps vfs.Cwd atomically, as the paths resolved beside load it, and a
+// directory removed meanwhile whose last hold that was goes on the
+// orphan list (fs.FS.Drop with a page source beside others): a call
+// beside may still walk from it. A directory with no link (removed
+// since the call found it, or held open by the descriptor of an fchdir)
+// it does not take beside others: it may wait on the orphan list, which
+// a hold alone is freeing (vfs.Reclaim), and a hold that ended there
+// outside it could have it freed twice. It ends the hold it took and
+// answers RunAlone (the link count is looked at after the hold, and an
+// rmdir looks at the holds after the link count, so either this call
+// sees the directory removed or the rmdir sees it held and leaves it off
+// the list). Context: trap, files lock held (shared: held shared); does
+// not allocate. Not inlined: one copy for chdir and fchdir (issue 16's
+// budget).
+//
+//go:noinline
+func SetCwd(c *percpu.CPU, ino fs.Ino) int64 {
+	shared := !klock.Files.HeldBy(c)
 	vfs.Root.Hold(ino)
-	m := vfs.Mem()
-	vfs.Root.Drop(&m, vfs.Cwd)
-	vfs.Done(&m)
-	vfs.Cwd = ino
+	m, _ := callMem(shared, false) // a page source that takes no page always fits
+	if st, _ := vfs.Root.Stat(ino); shared && st.Nlink == 0 {
+		vfs.Root.Drop(&m, ino)
+		callDone(&m, shared, false)
+		return RunAlone
+	}
+	old := fs.Ino(atomic.SwapInt32(&vfs.Cwd, int32(ino)))
+	vfs.Root.Drop(&m, old)
+	callDone(&m, shared, false)
+	return 0
 }
 
 // SysGetcwd writes the working directory's path and returns its length
@@ -862,7 +904,7 @@ func SysGetcwd(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	buf, size := a[0], a[1]
 	var p fs.Path
 	m := vfs.ReadMem()
-	n, fe := vfs.Root.PathOf(&m, vfs.Cwd, p.Buf[:])
+	n, fe := vfs.Root.PathOf(&m, fs.Ino(atomic.LoadInt32(&vfs.Cwd)), p.Buf[:])
 	if fe != 0 {
 		return -int64(fe)
 	}

@@ -28,18 +28,20 @@ func BeginRoot() fs.Mem {
 }
 
 // EndRoot makes dir the working directory when the cwd= option gave it
-// (ok), and logs the root file system's size. A cwd= that names no
-// directory stops the boot with a clear message.
+// (ok), else the root, holding it (a chdir ends the hold: fsys.SetCwd),
+// and logs the root file system's size. A cwd= that names no directory
+// stops the boot with a clear message.
 // Context: boot; does not allocate.
 func EndRoot(m *fs.Mem, dir string, ok bool) {
-	if ok {
-		setBootCwd(m, dir)
+	if !ok {
+		dir = "/"
 	}
+	setBootCwd(m, dir)
 	var l klog.Line
 	l.S("root file system: ").U(uint64(vfs.Root.InodesUsed)).S(" files, ").U(uint64(vfs.Root.PagesHeld) * fs.PageSize >> 10).S(" KiB")
-	if vfs.Cwd != fs.RootIno {
+	if vfs.Cwd != int32(fs.RootIno) {
 		var p fs.Path
-		if n, e := vfs.Root.PathOf(m, vfs.Cwd, p.Buf[:]); e == 0 {
+		if n, e := vfs.Root.PathOf(m, fs.Ino(vfs.Cwd), p.Buf[:]); e == 0 {
 			l.S(", working directory ").B(p.Buf[len(p.Buf)-n:])
 		}
 	}
@@ -167,7 +169,7 @@ func FreeModule(mod boot.Module) {
 	}
 }
 
-// setBootCwd makes dir (the cwd= option) the working directory.
+// setBootCwd makes dir (the cwd= option, or "/") the working directory.
 // Context: boot; does not allocate.
 func setBootCwd(m *fs.Mem, dir string) {
 	var p fs.Path
@@ -185,5 +187,5 @@ func setBootCwd(m *fs.Mem, dir string) {
 		kpanic.Panic("bad cwd= option", nil)
 	}
 	vfs.Root.Hold(found.Ino)
-	vfs.Cwd = found.Ino
+	vfs.Cwd = int32(found.Ino)
 }

@@ -1,6 +1,8 @@
 package socket
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
@@ -296,7 +298,7 @@ func unixBind(i int, addr, n uintptr) int64 {
 	}
 	var p fs.Path
 	p.N = copy(p.Buf[:], a.Bytes())
-	start := vfs.Cwd
+	start := fs.Ino(atomic.LoadInt32(&vfs.Cwd))
 	m := vfs.Mem()
 	found, fe := vfs.Root.ResolveEntry(&m, start, &p)
 	switch {
@@ -310,7 +312,7 @@ func unixBind(i int, addr, n uintptr) int64 {
 		vfs.Done(&m)
 		return -abi.ENOENT
 	}
-	ino, fe := vfs.Root.Create(&m, found.Dir, found.Name, unix.S_IFSOCK|0o777&^vfs.Umask, 0)
+	ino, fe := vfs.Root.Create(&m, found.Dir, found.Name, unix.S_IFSOCK|0o777&^atomic.LoadUint32(&vfs.Umask), 0)
 	if fe == 0 {
 		if be := Usocks().Bind(i, &a, ino); be != 0 {
 			vfs.Root.Unlink(&m, found.Dir, found.Name)

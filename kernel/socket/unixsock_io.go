@@ -1,6 +1,8 @@
 package socket
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
@@ -28,7 +30,7 @@ func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
 		var p fs.Path
 		p.N = copy(p.Buf[:], a.Bytes())
 		m := vfs.Mem()
-		found, fe := vfs.Root.Resolve(&m, vfs.Cwd, &p, true)
+		found, fe := vfs.Root.Resolve(&m, fs.Ino(atomic.LoadInt32(&vfs.Cwd)), &p, true)
 		vfs.Done(&m)
 		switch {
 		case fe != 0:

@@ -27,7 +27,12 @@ import (
 var (
 	Root  fs.FS
 	Pipes fs.Pipes
-	Cwd   = fs.RootIno
+	// Cwd is the working directory (an fs.Ino) and Umask the
+	// file-mode creation mask; both are loaded and stored atomically
+	// but at boot (package fsys's SetCwd, fdcalls.SysUmask): chdir,
+	// fchdir and umask run beside the calls that read them (the files
+	// lock held shared).
+	Cwd   = int32(fs.RootIno)
 	Umask = uint32(0o022)
 	// Pages counts the pages the file system and the pipes hold once
 	// the program runs; MaxPages caps them, as tmpfs's size= does

@@ -19,21 +19,28 @@ const tempDirRounds = 64
 // two files and a subdirectory with a file into it, read one back, give
 // a file a second name, a symbolic link and an empty file made with
 // mknod beside it (names), change two files' modes and owners by path
-// and through a descriptor (modes), and
+// and through a descriptor (modes), make it the working directory by
+// path and through a descriptor and set the creation mask (workDir),
 // remove it all with os.RemoveAll (unlinkat of each file and tries of
 // each directory, which answer EISDIR, getdents64 of each directory, and
 // rmdir: unlinkat with AT_REMOVEDIR, three a round), then check
-// that the directory is gone. gometal serves the mkdirs, the creates,
-// the links, symlinks and mknods, the chmods and chowns, the unlinks
+// that the directory is gone and move the working directory to "/"
+// (it may still be the removed directory, or another thread's). Every
+// path is absolute, so the working directory the threads share changes
+// nothing else they do. gometal serves the mkdirs, the creates,
+// the links, symlinks and mknods, the chmods and chowns, the chdirs,
+// fchdirs and umasks, the unlinks
 // and the rmdirs under the files lock held shared, beside each other,
 // each under its directories' or its file's data locks (kernel/fs's
 // Create, Link, Symlink, SetAttr, Unlink and Rmdir); the stage returns the files lock's holds
 // over that loop. It says what it did, in counts that do not depend on
 // the timing.
 func sharedTempDirs(dir string) (string, lockstat.Holds) {
+	defer unix.Umask(unix.Umask(0o022)) // the mask the workers set and expect, the host's restored after
 	before := lockstat.FilesLock()
 	bad := lockstat.OnThreads(sharedReaders, func(n int) error { return tempDirWorker(dir, n) })
 	holds := lockstat.FilesLock().Since(before)
+	check(os.Chdir("/"))
 	if bad != "" {
 		return bad, lockstat.Holds{}
 	}
@@ -115,6 +122,32 @@ func modes(a, node string) error {
 	return nil
 }
 
+// workDir makes tmp the working directory by its path (chdir) and then
+// through a descriptor of it (fchdir), and sets the creation mask to
+// 022, which every thread sets: umask must answer 022. (Another thread
+// may move the working directory at any time, so what it is afterwards
+// is not checked here.)
+func workDir(tmp string) error {
+	if err := os.Chdir(tmp); err != nil {
+		return err
+	}
+	d, err := os.Open(tmp)
+	if err != nil {
+		return err
+	}
+	err = d.Chdir()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fchdir: %v", err)
+	}
+	if old := unix.Umask(0o022); old != 0o022 {
+		return fmt.Errorf("umask answered %o, want 22", old)
+	}
+	return nil
+}
+
 // tempDirWorker is thread n's loop of the temp-dirs stage in dir.
 func tempDirWorker(dir string, n int) error {
 	want := []byte(fmt.Sprintf("thread %d", n))
@@ -140,11 +173,17 @@ func tempDirWorker(dir string, n int) error {
 		if err := names(tmp); err != nil {
 			return fmt.Errorf("round %d: %v", i, err)
 		}
+		if err := workDir(tmp); err != nil {
+			return fmt.Errorf("round %d: %v", i, err)
+		}
 		if err := os.RemoveAll(tmp); err != nil {
 			return fmt.Errorf("round %d: %v", i, err)
 		}
 		if _, err := os.Lstat(tmp); !os.IsNotExist(err) {
 			return fmt.Errorf("round %d: %s after RemoveAll: %v", i, tmp, err)
+		}
+		if err := os.Chdir("/"); err != nil {
+			return fmt.Errorf("round %d: %v", i, err)
 		}
 	}
 	return nil
