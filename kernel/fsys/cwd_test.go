@@ -27,15 +27,7 @@ import (
 // frees its inode. Run with -race: a plain store of vfs.Cwd is reported
 // beside the loads.
 func TestSetCwdBeside(t *testing.T) {
-	root, cwd := vfs.Root, vfs.Cwd
-	t.Cleanup(func() { vfs.Root, vfs.Cwd = root, cwd })
-	vfs.Root = fs.FS{}
-	vfs.Root.Init()
-	kernelFrames(t)
-	mem := vfs.Mem()
-	m := &mem
-	vfs.Root.Hold(fs.RootIno) // the boot's working directory (kfiles.EndRoot)
-	vfs.Cwd = int32(fs.RootIno)
+	m := freshRoot(t)
 	const cpus, rounds = 4, 400
 	var dirs [cpus]fs.Ino
 	for i := range dirs {
@@ -100,15 +92,7 @@ func TestSetCwdBeside(t *testing.T) {
 // twice). A working directory removed and then left beside others goes
 // on the orphan list, not at once (a call beside may walk from it).
 func TestSetCwdRemoved(t *testing.T) {
-	root, cwd := vfs.Root, vfs.Cwd
-	t.Cleanup(func() { vfs.Root, vfs.Cwd = root, cwd })
-	vfs.Root = fs.FS{}
-	vfs.Root.Init()
-	kernelFrames(t)
-	mem := vfs.Mem()
-	m := &mem
-	vfs.Root.Hold(fs.RootIno)
-	vfs.Cwd = int32(fs.RootIno)
+	m := freshRoot(t)
 	gone, e := vfs.Root.Create(m, fs.RootIno, []byte("gone"), unix.S_IFDIR|0o755, 0)
 	require.Zero(t, e)
 	kept, e := vfs.Root.Create(m, fs.RootIno, []byte("kept"), unix.S_IFDIR|0o755, 0)
@@ -139,6 +123,22 @@ func TestSetCwdRemoved(t *testing.T) {
 	klock.Files.Unlock(c0)
 	assert.False(t, vfs.Root.HasOrphans())
 	assert.Equal(t, int64(1), vfs.Root.InodesUsed, "both freed once by a hold alone")
+}
+
+// freshRoot gives the test an empty root file system with the root as
+// the working directory, held as the boot holds it (kfiles.EndRoot), and
+// the kernel's frames over host memory; what was there comes back at the
+// end. It returns a page source alone (vfs.Mem).
+func freshRoot(t *testing.T) *fs.Mem {
+	root, cwd := vfs.Root, vfs.Cwd
+	t.Cleanup(func() { vfs.Root, vfs.Cwd = root, cwd })
+	vfs.Root = fs.FS{}
+	vfs.Root.Init()
+	kernelFrames(t)
+	vfs.Root.Hold(fs.RootIno)
+	vfs.Cwd = int32(fs.RootIno)
+	m := vfs.Mem()
+	return &m
 }
 
 // kernelRAM backs the kernel's frames in this package's tests
