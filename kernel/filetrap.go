@@ -302,8 +302,8 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 
 // fileCallShared reports whether fileCalls' entry i, call nr, holds the
 // files lock shared: its first sharedFileCalls. The first
-// readOnlyFileCalls only read (statfs and fstatfs only while no close
-// beside others waits for its end and no file or directory waits on the
+// readOnlyFileCalls only read (statfs and fstatfs only while no closed
+// description waits for its end and no file or directory waits on the
 // orphan list, so that the free inodes and blocks they count are a call
 // alone's, as on Linux, where an unlink or rmdir frees at once). Then
 // every openat, mkdirat, mknodat, linkat, symlinkat, unlinkat,

@@ -139,12 +139,13 @@ func TestFileLockBoot(t *testing.T) {
 	// descriptions end at the end of a shared hold alone (vfs.Reclaim).
 	// The exclusive holds are a few, the reads of /proc/gometal/sched
 	// around the loop among them. Were the closes to hold the lock
-	// exclusively where no other CPU holds it, as before, most of the
-	// 2,304 would be among them (947 exclusive holds in the stage then,
-	// 1,374 closes beside others); were the rmdirs to run alone, the 768
+	// exclusively where no other CPU holds it, as before, most of its
+	// closes would be among them (947 exclusive holds in the stage then, before
+	// its chdirs, with 1,374 of its 2,304 closes beside others); were
+	// the rmdirs to run alone, the 768
 	// would be (785 before they held it shared, in the stage without the
 	// links, symlinks and mknods), and so would the 768 links, symlinks
-	// and mknods, the 1,024 chmods and chowns and the 768 chdirs,
+	// and mknods, the 1,024 chmods and chowns and the 1,024 chdirs,
 	// fchdirs and umasks.
 	tmpExclusive, tmpShared := stageHolds(t, tail, "temp dirs stage")
 	_, besideLine, ok := strings.Cut(tail, "filelock: temp dirs stage: closes beside ")

@@ -65,8 +65,8 @@ type FS struct {
 	// creates run beside each other (Mem.Shared).
 	hint int32
 	// orphans heads the list of files and directories that a call
-	// beside others (Mem.Shared) unlinked or removed last, waiting for
-	// Reclaim; linked through their inodes' entry counts, which hold
+	// beside others (Mem.Shared) unlinked or removed last, or whose last
+	// open ended beside others (Drop), waiting for Reclaim; linked through their inodes' entry counts, which hold
 	// the complement of the next one's number (^next: below zero, so
 	// never a count, and never 0, which says an inode is off the list),
 	// which a file other than a directory does not use and a removed

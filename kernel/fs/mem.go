@@ -30,9 +30,10 @@ type Mem struct {
 // lock held shared), which its caller says by setting Now: it stamps Now
 // rather than FS.Now, declines what it cannot do beside them
 // (NeedsExclusive), and a file it unlinks last or a directory it
-// removes waits on the orphan list (Reclaim) rather than going at once,
-// since a call beside it may have found the inode by its name just
-// before the name went.
+// removes, or one with no link whose last open it ends (Drop), waits on
+// the orphan list (Reclaim) rather than going at once, since a call
+// beside it may have found the inode by its name just before the name
+// went.
 // Context: any; does not allocate.
 func (m *Mem) Shared() bool { return m.Now != 0 }
 

@@ -19,7 +19,7 @@ import (
 // CPU under the lock when it ends (Reclaim). So a program on one thread
 // ends each description at its close, as before (another CPU's call at
 // that instant, the kernel's own work say, defers it to the next hold
-// alone), and the close of a file whose file holds no record locks
+// alone), and the close of a descriptor whose file holds no record locks
 // never holds the files lock exclusively (package kernel's fileTrap).
 //
 // closedHead heads the closed list: 1 + the index of the description
@@ -99,10 +99,8 @@ var ClosesBeside atomic.Uint64
 func HasLeftovers() bool { return ClosesPending() || Root.HasOrphans() }
 
 // ClosesPending reports whether descriptions closed under the files
-// lock held shared wait for their end (CloseShared): an open beside
-// others that would find no free description runs alone instead, which
-// ends them first (package fsys's OpenFile). Context: any; does not
-// allocate.
+// lock held shared wait for their end (CloseShared, Reclaim), for
+// HasLeftovers. Context: any; does not allocate.
 func ClosesPending() bool { return closedHead.Load() != 0 }
 
 // Reclaim ends what calls beside others left, the descriptions closed

@@ -302,10 +302,10 @@ func closePipeDesc(d *Desc) {
 }
 
 // CloseFileDesc drops a reference to d, a description of a file,
-// directory or device, and, with the last one, the file. It is CloseDesc
-// for a descriptor whose file holds no record locks (Root.HasLocks):
-// nothing to drop and no waiter to wake, so the files lock alone
-// suffices (kernel/filetrap.go).
+// directory or device, and, with the last one, the file: CloseDesc's end
+// for a descriptor whose file holds no record locks, on the locked path
+// (package kernel's fileTrap closes a file's descriptor through
+// CloseShared instead).
 // Context: trap, files lock held exclusively; does not allocate.
 func CloseFileDesc(d *Desc) {
 	d.Refs--
