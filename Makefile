@@ -127,7 +127,7 @@ test: deps deps-iso race
 ## kernel/fdcalls, whose other tests take minutes under the detector, and
 ## kernel/socket, the tests of calls beside each other (names with Beside
 ## or Concurrent).
-## About three minutes on a 2-core machine.
+## About a minute on a 2-core machine.
 RACE_PKGS := ./kernel/fs ./kernel/vfs ./kernel/fsys ./kernel/fdtab ./kernel/spin ./kernel/klock
 race: deps-race
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)
