@@ -5,11 +5,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"unsafe"
 
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klock"
-	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
@@ -37,6 +35,10 @@ func TestSetCwdBeside(t *testing.T) {
 		_, e = vfs.Root.Create(m, dirs[i], []byte("f"), unix.S_IFREG|0o644, 0)
 		require.Zero(t, e)
 	}
+	c := &percpu.CPU{ID: 0}
+	klock.Files.Lock(c)
+	require.Zero(t, SetCwd(c, dirs[0])) // from here on the working directory is always one of dirs, each with its f
+	klock.Files.Unlock(c)
 	var wg sync.WaitGroup
 	var found atomic.Int32
 	for n := range cpus {
@@ -61,8 +63,7 @@ func TestSetCwdBeside(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	assert.Positive(t, found.Load(), "relative paths resolved from the working directories")
-	c := &percpu.CPU{ID: 0}
+	assert.Equal(t, int32(cpus/2*rounds), found.Load(), "every relative path resolved from the working directory of the instant")
 	klock.Files.Lock(c)
 	require.Zero(t, SetCwd(c, dirs[0]))
 	klock.Files.Unlock(c)
@@ -153,9 +154,6 @@ func kernelFrames(t *testing.T) {
 	if kernelRAM != nil {
 		return
 	}
-	const pages, base = 64, 0x100000
-	kernelRAM = make([]byte, (pages+1)*fs.PageSize)
-	start := (uintptr(unsafe.Pointer(&kernelRAM[0])) + fs.PageSize - 1) &^ (fs.PageSize - 1)
-	vm.Frames = mm.Frames{DirectBase: start - base}
-	require.True(t, vm.Frames.AddRange(base, base+pages*fs.PageSize))
+	kernelRAM = make([]byte, 65*fs.PageSize)
+	hostFrames(t, &vm.Frames, kernelRAM)
 }

@@ -82,13 +82,21 @@ func TestPipeReadiness(t *testing.T) {
 
 // fakeFrames is a frame allocator over pages of host memory.
 func fakeFrames(t *testing.T, pages int) *mm.Frames {
-	const base = 0x100000
 	buf := make([]byte, (pages+1)*fs.PageSize)
 	t.Cleanup(func() { runtime.KeepAlive(buf) })
-	start := (uintptr(unsafe.Pointer(&buf[0])) + fs.PageSize - 1) &^ (fs.PageSize - 1)
-	f := &mm.Frames{DirectBase: start - base}
-	require.True(t, f.AddRange(base, base+uint64(pages)*fs.PageSize))
+	f := new(mm.Frames)
+	hostFrames(t, f, buf)
 	return f
+}
+
+// hostFrames makes f a frame allocator over buf's whole pages (one page
+// fewer than buf holds, for the alignment), at physical addresses from
+// 0x100000 on.
+func hostFrames(t *testing.T, f *mm.Frames, buf []byte) {
+	const base = 0x100000
+	start := (uintptr(unsafe.Pointer(&buf[0])) + fs.PageSize - 1) &^ (fs.PageSize - 1)
+	*f = mm.Frames{DirectBase: start - base}
+	require.True(t, f.AddRange(base, base+uint64(len(buf)/fs.PageSize-1)*fs.PageSize))
 }
 
 // TestBadTmpfileFlags: the O_TMPFILE flags Linux's build_open_flags
