@@ -182,8 +182,7 @@ func parsePVH(m physMem, h []byte, out *Info) Error {
 		return ErrNoMemoryMap
 	}
 	out.parsePVHModules(m, le.Uint64(h[16:]), uint64(le.Uint32(h[12:])))
-	out.checkModules()
-	return OK
+	return out.finishParse()
 }
 
 // parsePVHModules reads the PVH module list: n hvm_modlist_entry records
@@ -255,11 +254,7 @@ func parseMultiboot(m physMem, addr uint64, out *Info) Error {
 		}
 		p += size + 4
 	}
-	if out.NMem == 0 {
-		return ErrNoMemoryMap
-	}
-	out.checkModules()
-	return OK
+	return out.finishParse()
 }
 
 // parseMultibootModules reads the multiboot v1 module list: n entries of
@@ -347,11 +342,7 @@ func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 	if out.RSDP == 0 {
 		out.RSDP = oldRSDP
 	}
-	if out.NMem == 0 {
-		return ErrNoMemoryMap
-	}
-	out.checkModules()
-	return OK
+	return out.finishParse()
 }
 
 // parseFramebuffer reads a framebuffer tag: address, pitch, width,
@@ -391,12 +382,16 @@ func (out *Info) addModule(start, end uint64) {
 	}
 }
 
-// checkModules drops the modules that reach past the end of usable RAM
-// (RAMTop), counting them in BadModules: whatever the loader claims,
-// memory that the kernel does not map cannot hold an archive. Context:
-// boot, before the runtime, after the memory map is read; does not
-// allocate.
-func (out *Info) checkModules() {
+// finishParse ends a parse: with no memory map it returns
+// ErrNoMemoryMap; otherwise it drops the modules that reach past the end
+// of usable RAM (RAMTop), counting them in BadModules: whatever the
+// loader claims, memory that the kernel does not map cannot hold an
+// archive. Context: boot, before the runtime, after the memory map is
+// read; does not allocate.
+func (out *Info) finishParse() Error {
+	if out.NMem == 0 {
+		return ErrNoMemoryMap
+	}
 	top := out.RAMTop()
 	n := 0
 	for _, md := range out.Modules[:out.NModules] {
@@ -411,6 +406,7 @@ func (out *Info) checkModules() {
 		out.Modules[i] = Module{}
 	}
 	out.NModules = n
+	return OK
 }
 
 // addRegion appends a memory map entry, unless it is empty or the map is

@@ -47,7 +47,10 @@ import (
 //     descriptor of another kind (a blocking pipe, a datagram socket,
 //     the console's input, an unknown number), a console write that must
 //     wait and a path that needs the kernel (a device, a FIFO, a kernel
-//     file) go to the locked path, which takes both.
+//     file) go to the locked path, which takes both: the files lock
+//     exclusively, but shared for an epoll_wait or epoll_pwait that
+//     waits (doSyscall, fdcalls.SysEpollWait), beside other CPUs' file
+//     calls.
 type lockClass uint8
 
 const (
@@ -479,7 +482,8 @@ const (
 // wakes someone (fdcalls.RecordsNeedKernel) it
 // answers fileServedWake, and userTrap goes on to the kernel lock's path
 // without running the call again: that path wakes the waiters
-// (socketEvents) before the scheduler runs, as at the end of every locked
+// (socketEvents, with the files lock held shared: socketEventsLocked)
+// before the scheduler runs, as at the end of every locked
 // call, and the waker's CPU sends the kick IPIs. Otherwise the same thread resumes, as on the lock-free
 // paths; a signal sent meanwhile comes with its kick IPI, sent again to
 // this CPU if a halt while waiting for the files lock took it

@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vfs"
@@ -21,9 +22,10 @@ import (
 // every system call (doSyscall) and device interrupt (deviceInterrupt),
 // after a wait for the network stack timed out (expire) and, in case a
 // path was missed, before the kernel lock is released.
-// With something recorded it takes the files lock (socketEventsLocked):
-// the epoll instances read the pipes' and descriptors' state, and a
-// kernel-only path (a socket wait that timed out) may get here.
+// With something recorded it takes the files lock (socketEventsLocked),
+// shared unless this CPU holds it already: the epoll instances read the
+// pipes' and descriptors' state, and a kernel-only path (a socket wait
+// that timed out) may get here.
 // Context: trap, kernel lock held; does not allocate.
 func socketEvents() {
 	if fdtab.NotifyPending.Load() || vfs.PipeWakePending.Load() || socket.ProgramWakePending.Load() || socket.StackProgress.Load() {
@@ -31,8 +33,18 @@ func socketEvents() {
 	}
 }
 
-// socketEventsLocked takes the files lock (lockFiles) and acts on the
-// records (actOnSocketRecords).
+// socketEventsLocked acts on the records (actOnSocketRecords) under the
+// files lock: already held (the end of a call that took both locks), or
+// else taken shared, beside other CPUs' file calls, as the records'
+// own makers and checks run (fdcalls.RecordsNeedKernel): the wakes end
+// waits (the kernel lock's, which this holds), take the records
+// atomically and read the descriptors' readiness as the calls beside do,
+// under the interest lists' lock (fdcalls.NotifyEpolls). The network
+// stack's progress while an exit waits for it may end the program,
+// which exports the files: that takes the lock exclusively (lockFiles).
+// The stack records its progress only under the files lock held
+// exclusively, so no shared hold finds it newly recorded; the shared
+// path leaves it alone all the same (actOnSocketRecords).
 // Context: trap, kernel lock held; does not allocate.
 //
 // A gate of tools/trapcheck's TestGometalFileLockDomain (it takes the
@@ -40,17 +52,25 @@ func socketEvents() {
 //
 //go:noinline
 func socketEventsLocked() {
-	lockFiles(percpu.This())
-	actOnSocketRecords()
+	c := percpu.This()
+	if klock.Files.HeldBy(c) || socket.StackProgress.Load() {
+		lockFiles(c)
+		actOnSocketRecords(true)
+		return
+	}
+	since := klock.Files.RLock(c)
+	actOnSocketRecords(false)
+	klock.Files.Release(c, true, since, klock.Kernel.Tag())
 }
 
-// actOnSocketRecords is socketEvents' work, under both locks.
+// actOnSocketRecords is socketEvents' work, under both locks: the files
+// lock shared leaves the stack's progress recorded (exclusive).
 // Context: trap, kernel and files locks held; does not allocate.
-func actOnSocketRecords() {
+func actOnSocketRecords(exclusive bool) {
 	vfs.WakeRecordedPipes()
 	socket.WakeRecorded()
 	fdcalls.NotifyEpolls()
-	if socket.StackProgress.Load() {
+	if exclusive && socket.StackProgress.Load() {
 		socket.StackProgress.Store(false)
 		exitDrainCheck()
 	}

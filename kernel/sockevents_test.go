@@ -22,7 +22,7 @@ func TestSocketEventsDrains(t *testing.T) {
 		fdtab.Notify(fd)
 	}
 	socket.StackProgress.Store(true)
-	actOnSocketRecords() // no epoll instance and no exit waits: nothing to wake
+	actOnSocketRecords(true) // no epoll instance and no exit waits: nothing to wake
 	assert.False(t, fdtab.NotifyPending.Load())
 	assert.True(t, fdtab.NotifyFDs.Empty())
 	assert.False(t, socket.StackProgress.Load())

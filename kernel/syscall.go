@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/kfiles"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
@@ -23,7 +24,13 @@ const blocked = thread.Blocked
 // Unix-domain and netlink socket code for calls on those sockets, and stores
 // the result in RAX unless the thread blocked. A legacy path call (open,
 // stat, mkdir, ...) runs as its at form (legacyCalls). A number with no handler
-// gets ENOSYS and is logged by name once.
+// gets ENOSYS and is logged by name once. Every call but the kernel-only
+// ones (kernelOnlyCalls) holds the files lock too, exclusively, but
+// epoll_wait and epoll_pwait, which hold it shared (fdcalls.SysEpollWait
+// says how a wait beside other CPUs' file calls misses no change): the
+// netpoller's wait, each time a P finds nothing to run, no longer stops
+// every other CPU's file calls. The files lock is not held on entry: the
+// trap took the kernel lock alone.
 // Context: trap, kernel lock held; does not allocate.
 func doSyscall(c *percpu.CPU, t sched.TID) {
 	r := &threadtab.Threads[t].Regs
@@ -31,9 +38,14 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 	nr := r.AX
 	threadtab.Threads[t].RestartNr = nr // what a restarted call executes again
 	countLockedCall(nr)
-	nr = atForm(nr, &a)  // a legacy path call as its at form
+	nr = atForm(nr, &a) // a legacy path call as its at form
+	shared, since := nr == unix.SYS_EPOLL_WAIT || nr == unix.SYS_EPOLL_PWAIT, uint64(0)
 	if !kernelOnly(nr) { // the kernel-only calls take no descriptor
-		lockFiles(c)
+		if shared {
+			since = klock.Files.RLock(c)
+		} else {
+			lockFiles(c)
+		}
 		fdcalls.PathHide(nr, (*[6]uintptr)(&a)) // an O_PATH descriptor where Linux's fdget does not find it
 	}
 	var ret int64
@@ -50,6 +62,9 @@ func doSyscall(c *percpu.CPU, t sched.TID) {
 	default:
 		unimplemented(nr)
 		ret = -abi.ENOSYS
+	}
+	if shared {
+		klock.Files.Release(c, true, since, klock.Kernel.Tag()) // before socketEvents, which may take it
 	}
 	socketEvents()
 	if ret != blocked {

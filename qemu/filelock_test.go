@@ -82,19 +82,19 @@ func TestFileLockBoot(t *testing.T) {
 	assert.Equal(t, uint64(2+64), links, "the common directory's links after the stage's mkdirs")
 	// The pipe stage's reads and writes, and the netpoller's epoll_pwait
 	// that does not wait, hold the files lock shared (fdcalls.StreamShared,
-	// fileCallShared): its exclusive holds are the waits in epoll_pwait,
-	// the wakes of its waiters (the kernel lock's path), the pipes' pipe2,
-	// epoll_ctl and close, and the first write into each pipe page
-	// (vfs.PipeWriteNow). Before, each round trip held it exclusively
-	// eight or nine times (8,532-8,625 in all); now about 0.2 times
-	// (172-287), the ping-pong goroutines mostly found by a spinning P's
-	// netpoll rather than woken from a wait. Were every read to park in a
-	// wait and be woken, a round trip would hold it exclusively about
-	// four times: the bound below leaves room for that.
+	// fileCallShared); so do, beside the kernel lock, the waits in
+	// epoll_pwait (doSyscall, fdcalls.SysEpollWait) and the wakes of their
+	// waiters (socketEventsLocked). Its exclusive holds are the pipes'
+	// pipe2 and close and the first write into each pipe page
+	// (vfs.PipeWriteNow). Before the waits and wakes were shared the
+	// stage held it exclusively 162-411 times (three boots); now 38 (in
+	// each of six boots). With the waits exclusive again it held it 117
+	// times, with the wakes exclusive again 92 (a boot each): the bound
+	// below fails for either.
 	pipeExclusive, pipeShared := stageHolds(t, tail, "pipe stage")
 	const pingPongs = 1000
 	assert.GreaterOrEqual(t, pipeShared, uint64(4*pingPongs), "the pipes' reads and writes held the files lock shared")
-	assert.Less(t, pipeExclusive, uint64(5*pingPongs), "the pipe stage held the files lock exclusively only for waits, wakes and the pipes' making")
+	assert.Less(t, pipeExclusive, uint64(64), "the pipe stage held the files lock exclusively only for the pipes' making, closes and first page writes")
 	// The renames stage's loop, 3,072 renames of regular files from 4
 	// threads (fileCallShared, fs.FS.Rename): each holds the files lock
 	// shared, beside the others, under its two directories' data locks.

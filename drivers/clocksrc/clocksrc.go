@@ -203,7 +203,7 @@ const MaxMeasurements = 8
 // is used; with two or more the first pair that agrees wins (the more
 // trusted of the two is used, the other is the check); when no pair agrees
 // the most trusted is used, untrusted. Context: boot; does not allocate.
-func Choose(ms []Measurement) Decision {
+func Choose(ms []Measurement) (d Decision) {
 	var good [MaxMeasurements]Measurement
 	n := 0
 	var estimate Measurement
@@ -224,25 +224,34 @@ func Choose(ms []Measurement) Decision {
 			n++
 		}
 	}
-	switch {
-	case n == 0 && estimate.Hz != 0:
-		return Decision{Hz: estimate.Hz, Src: estimate.Src, Why: OnlyEstimate}
-	case n == 0 && anyHz.Hz != 0:
-		return Decision{Hz: anyHz.Hz, Src: anyHz.Src, Why: Implausible}
-	case n == 0:
-		return Decision{Why: NoSource}
-	case n == 1:
-		return Decision{Hz: good[0].Hz, Src: good[0].Src, Trusted: true}
-	}
-	for i := 0; i < n; i++ {
-		for j := i + 1; j < n; j++ {
-			if d := DiffPPM(good[i].Hz, good[j].Hz); d <= TolerancePPM {
-				return Decision{Hz: good[i].Hz, Src: good[i].Src, Check: good[j].Src, CheckHz: good[j].Hz, DiffPPM: d, Trusted: true}
+	switch n {
+	case 0:
+		d.Why = OnlyEstimate
+		if estimate.Hz == 0 {
+			estimate, d.Why = anyHz, Implausible
+		}
+		if estimate.Hz == 0 {
+			d.Why = NoSource
+		}
+		d.Hz, d.Src = estimate.Hz, estimate.Src
+	case 1:
+		d.Hz, d.Src, d.Trusted = good[0].Hz, good[0].Src, true
+	default:
+		// The first pair that agrees; if none does, the first two.
+		a, b := 0, 1
+		d.Why = Disagree
+	pairs:
+		for i := 0; i < n; i++ {
+			for j := i + 1; j < n; j++ {
+				if DiffPPM(good[i].Hz, good[j].Hz) <= TolerancePPM {
+					a, b, d.Why, d.Trusted = i, j, NoProblem, true
+					break pairs
+				}
 			}
 		}
+		d.Hz, d.Src, d.Check, d.CheckHz, d.DiffPPM = good[a].Hz, good[a].Src, good[b].Src, good[b].Hz, DiffPPM(good[a].Hz, good[b].Hz)
 	}
-	return Decision{Hz: good[0].Hz, Src: good[0].Src, Check: good[1].Src, CheckHz: good[1].Hz,
-		DiffPPM: DiffPPM(good[0].Hz, good[1].Hz), Why: Disagree}
+	return d
 }
 
 // HPETHz returns the frequency of an HPET main counter from its General

@@ -61,10 +61,12 @@ var epolls [maxEpolls]epollInstance
 // (EpollCtl) and a wait that does not wait (EpollWaitNow), which run
 // beside each other and beside other file calls, hold it while they
 // change or collect a list (the entries, hi, the entries' last reports,
-// epollWatch). One for all instances: the Go runtime makes one, and a
-// descriptor's epollWatch byte holds every instance's bit. Everything
-// else that changes them (an instance's or a descriptor's close, a
-// blocking wait, the kernel lock's wakes) holds the files lock
+// epollWatch), and so do a blocking wait's naming of its waiter and its
+// last look (nameWaiter) and the kernel lock's wakes (epollNotify), which
+// hold the files lock shared too, beside them. One for all instances:
+// the Go runtime makes one, and a descriptor's epollWatch byte holds
+// every instance's bit. Everything else that changes them (an
+// instance's or a descriptor's close) holds the files lock
 // exclusively. The look at epollWatch of the records' check
 // (RecordsNeedKernel) reads a byte beside it without the lock: it finds
 // the bits before or after an epoll_ctl's change, and an epoll_ctl that
@@ -362,8 +364,13 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 }
 
 // SysEpollWait returns ready events, or blocks t until one arrives or the
-// timeout (ms; -1 forever) passes.
-// Context: trap, kernel lock held; does not allocate.
+// timeout (ms; -1 forever) passes. It runs under the kernel lock with the
+// files lock held shared (package kernel's doSyscall), beside other
+// CPUs' file calls, which may make a descriptor ready after its first
+// look (EpollWaitNow) and before t waits: nameWaiter looks again once t
+// is the waiter.
+// Context: trap, kernel lock held, files lock held (shared or
+// exclusively); does not allocate.
 func SysEpollWait(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 	epfd, events, max, timeoutMs := int(a[0]), a[1], int(a[2]), int(int32(a[3]))
 	if n, done := EpollWaitNow(epfd, events, max, timeoutMs); done {
@@ -373,6 +380,9 @@ func SysEpollWait(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 	if ep.waiter != sched.None {
 		return -abi.EINVAL // one waiter per instance is all the runtime needs
 	}
+	if n := nameWaiter(ep, t, events, max); n != 0 {
+		return n
+	}
 	th := &threadtab.Threads[t]
 	th.EvAddr, th.EvMax = events, max
 	thread.BlockIn(t, threadtab.WaitEpoll, &ep.waiter)
@@ -380,6 +390,29 @@ func SysEpollWait(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 		thread.SetTimer(t, clock.Nanotime()+int64(timeoutMs)*1e6)
 	}
 	return thread.Blocked
+}
+
+// nameWaiter names t the waiter of ep, then collects ep's events into
+// out: those it wrote (or a negative errno), with t no longer the
+// waiter, or 0 with t named, to wait (SysEpollWait). In that order, under
+// the interest lists' lock, because a stream call, an eventfd's write or
+// an epoll_ctl beside (the files lock held shared) may make a descriptor
+// ready at any time: either the change comes before the look, which
+// finds it, or after t was named, when the records' check of the call
+// that made it (RecordsNeedKernel: the record is an atomic write, the
+// waiter's an atomic load after it) finds t and takes the kernel lock's
+// path, which wakes t once it waits (NotifyEpolls). An epoll_ctl holds
+// the lists' lock, so it comes wholly before or after.
+// Context: trap, kernel lock held, files lock held; does not allocate.
+func nameWaiter(ep *epollInstance, t sched.TID, out uintptr, max int) int64 {
+	spin.LockWord(&epollHeld)
+	atomic.StoreInt32((*int32)(&ep.waiter), int32(t))
+	n := collect(ep, out, max)
+	if n != 0 {
+		atomic.StoreInt32((*int32)(&ep.waiter), int32(sched.None))
+	}
+	spin.UnlockWord(&epollHeld)
+	return n
 }
 
 // EpollWaitNow is epoll_wait(2) and epoll_pwait(2) under the files lock
@@ -435,17 +468,26 @@ func NotifyEpolls() {
 }
 
 // epollNotify wakes the waiter of every instance watching fd (epollWatch)
-// if fd now has events for it. Context: trap, kernel lock held; does not
-// allocate.
+// if fd now has events for it. It reads the watchers and collects under
+// the interest lists' lock, as an epoll_ctl or a wait that does not wait
+// may change the lists beside (the files lock held shared), and wakes
+// after its release: a word lock's holder waits for no other lock.
+// Context: trap, kernel lock held, files lock held; does not allocate.
 func epollNotify(fd int) {
-	for m := epollWatch[fd]; m != 0; m &= m - 1 {
+	spin.LockWord(&epollHeld)
+	m := epollWatch[fd]
+	spin.UnlockWord(&epollHeld)
+	for ; m != 0; m &= m - 1 {
 		ep := &epolls[bits.TrailingZeros8(m)]
 		if !ep.used || ep.waiter == sched.None {
 			continue
 		}
 		t := ep.waiter
 		th := &threadtab.Threads[t]
-		if n := collect(ep, th.EvAddr, th.EvMax); n != 0 {
+		spin.LockWord(&epollHeld)
+		n := collect(ep, th.EvAddr, th.EvMax)
+		spin.UnlockWord(&epollHeld)
+		if n != 0 {
 			thread.Wake(t, n)
 		}
 	}

@@ -2,7 +2,9 @@ package fdcalls
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/abi"
@@ -230,4 +232,135 @@ func TestEpollCtlBeside(t *testing.T) {
 	checkEpollIndex(t, 0)
 	assert.Zero(t, epolls[1].hi, "every entry deleted")
 	assert.Equal(t, int64(-abi.ENOENT), EpollCtl(nil, sched.None, abi.SysArgs{epfd, unix.EPOLL_CTL_DEL, first}))
+}
+
+// waitOnEventfd sets up an epoll instance (1) watching an eventfd
+// (descriptor evfd) for EPOLLIN, as a netpoller's wait would, with the
+// records and tables cleared after the test.
+func waitOnEventfd(t *testing.T, evfd int) *epollInstance {
+	t.Helper()
+	resetEpolls(t)
+	resetNotify(t)
+	saved := fdtab.Files
+	t.Cleanup(func() { fdtab.Files = saved })
+	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+	fdtab.Files[evfd] = fdtab.File{Kind: fdtab.KindEventfd}
+	epolls[1].used = true
+	require.GreaterOrEqual(t, addEntry(1, epollEntry{fd: int32(evfd), events: unix.EPOLLIN, lastSeq: ^uint64(0), used: true}), 0)
+	return &epolls[1]
+}
+
+// makeReady is an eventfd write beside the waiter, as fileTrap runs it
+// under the files lock held shared (eventfdWrite): the counter, the
+// record, then the records' check; it returns the check's answer.
+func makeReady(evfd int) bool {
+	fdtab.Files[evfd].AddCount(1)
+	fdtab.Notify(evfd)
+	return RecordsNeedKernel()
+}
+
+// TestNameWaiter: a blocking epoll_wait runs beside other CPUs' file
+// calls (the files lock held shared), which may make a descriptor ready
+// between its first look and its wait. A change before nameWaiter's look
+// is found by the look, which leaves no waiter named; a change after it
+// finds the waiter named, and its records' check sends it to the kernel
+// lock's path, which wakes the waiter. Without the second look (the
+// waiter named, as before, only when the thread blocks) the first order
+// fails: the thread would wait with the descriptor ready. A change
+// between the look and the naming is TestNameWaiterBeside's.
+func TestNameWaiter(t *testing.T) {
+	const evfd, waiter = 12, sched.TID(5)
+	ep := waitOnEventfd(t, evfd)
+
+	// Before the look: found (the host maps no program memory, so the
+	// copy-out fails with EFAULT: still an answer, not a wait).
+	assert.False(t, makeReady(evfd), "nobody waits yet: the record wakes nobody")
+	assert.NotZero(t, nameWaiter(ep, waiter, 0, 8), "the look finds the descriptor ready")
+	assert.Equal(t, sched.None, ep.waiter, "an answer leaves no waiter named")
+
+	// After the look: the waiter is named, so the check keeps the record.
+	fdtab.Files[evfd].Count = 0
+	assert.Zero(t, nameWaiter(ep, waiter, 0, 8), "nothing ready: the thread is to wait")
+	assert.Equal(t, waiter, ep.waiter)
+	assert.True(t, makeReady(evfd), "the change after the naming takes the kernel lock's path")
+	assert.True(t, fdtab.NotifyFDs.Has(evfd), "with its record, for NotifyEpolls")
+}
+
+// TestNameWaiterBeside: the two orders of TestNameWaiter, raced from two
+// goroutines many times, as two CPUs would, each round started at once
+// by a shared flag: every round the waiter's look finds the change or the
+// change's check finds the waiter, never neither. With the waiter named
+// after the look instead, about half the runs on a 2-core host fail here
+// (the window is a few instructions wide). Run with -race (make race):
+// the waiter and the counter are written and read atomically.
+func TestNameWaiterBeside(t *testing.T) {
+	const evfd, waiter, rounds = 12, sched.TID(5), 20000
+	ep := waitOnEventfd(t, evfd)
+	var start, done atomic.Int32
+	var found atomic.Int64
+	var woken atomic.Bool
+	go func() { // the CPU that makes the descriptor ready
+		for r := int32(1); r <= rounds; r++ {
+			spinUntil(&start, r)
+			woken.Store(makeReady(evfd))
+			done.Add(1)
+		}
+	}()
+	for r := int32(1); r <= rounds; r++ {
+		atomic.StoreInt32((*int32)(&ep.waiter), int32(sched.None))
+		atomic.StoreUint64(&fdtab.Files[evfd].Count, 0)
+		fdtab.NotifyFDs.Clear()
+		fdtab.NotifyPending.Store(false)
+		start.Store(r)
+		found.Store(nameWaiter(ep, waiter, 0, 8))
+		spinUntil(&done, r)
+		require.True(t, found.Load() != 0 || woken.Load(), "round %d: the change was neither found nor sent to the kernel lock's path", r)
+	}
+}
+
+// spinUntil waits until v holds r, spinning, as a CPU would, with a yield
+// now and then for a host with one core.
+func spinUntil(v *atomic.Int32, r int32) {
+	for i := 1; v.Load() != r; i++ {
+		if i%(1<<14) == 0 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// TestNotifyEpollsBeside: the kernel lock's wakes (NotifyEpolls) run with
+// the files lock held shared, beside epoll_ctl calls and records on other
+// CPUs: they collect under the interest lists' lock, so deletes beside
+// leave the list whole, while records are made beside (a record set's
+// own take beside its making is fdtab's TestSetTakeBeside). Run with
+// -race (make race): without the lists' lock the detector reports it.
+func TestNotifyEpollsBeside(t *testing.T) {
+	const evfd, epfd, first, n = 12, 3, 20, 200
+	ep := waitOnEventfd(t, evfd)
+	fdtab.Files[epfd] = fdtab.File{Kind: fdtab.KindEpoll, Epoll: 1}
+	for fd := first; fd < first+n; fd++ {
+		fdtab.Files[fd] = fdtab.File{Kind: fdtab.KindEventfd}
+		require.GreaterOrEqual(t, addEntry(1, epollEntry{fd: int32(fd), events: unix.EPOLLIN, used: true}), 0)
+	}
+	ep.waiter = sched.TID(5) // nothing is ready: no wake, only looks
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for fd := first; fd < first+n; fd++ {
+			if r := EpollCtl(nil, sched.None, abi.SysArgs{epfd, unix.EPOLL_CTL_DEL, uintptr(fd)}); r != 0 {
+				t.Errorf("delete of fd %d: %d", fd, r)
+				return
+			}
+			fdtab.Notify(fd)
+		}
+	})
+	wg.Go(func() {
+		for range n {
+			fdtab.Notify(evfd)
+			NotifyEpolls()
+		}
+	})
+	wg.Wait()
+	checkEpollIndex(t, 0)
+	assert.Equal(t, 1, ep.hi, "only the eventfd's entry is left")
+	assert.Equal(t, sched.TID(5), ep.waiter, "nothing was ready: the waiter still waits")
 }

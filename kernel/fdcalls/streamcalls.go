@@ -2,6 +2,7 @@ package fdcalls
 
 import (
 	"math/bits"
+	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/console"
@@ -176,8 +177,13 @@ func eventfdWrite(fd int, f *fdtab.File, buf, n uintptr) int64 {
 // epoll instance that a thread waits in. The
 // descriptors' records that would wake nobody are dropped here instead,
 // so that the kernel lock's paths do not take the files lock for them
-// (package kernel's socketEvents). No waiter can start waiting meanwhile:
-// that takes both locks, and the caller holds the files lock. A waiter
+// (package kernel's socketEvents). No pipe's or socket's waiter can start
+// waiting meanwhile: that takes both locks, the files lock exclusively,
+// and the caller holds it. An epoll instance's can, beside (SysEpollWait
+// holds the files lock shared), but it is named before its last look at
+// the list (nameWaiter), and the waiter is read here atomically after
+// the record was made: either its look finds the change or this finds
+// the waiter. A waiter
 // that another CPU is waking under the kernel lock alone (a timeout, a
 // signal) may still be seen: the call then takes the kernel lock's path
 // for nothing. Calls beside it (the files lock held shared) record and
@@ -213,7 +219,7 @@ func RecordsNeedKernel() bool {
 // waits in watches fd. Context: trap, files lock held; does not allocate.
 func epollWaiterWatches(fd int) bool {
 	for m := epollWatch[fd]; m != 0; m &= m - 1 {
-		if ep := &epolls[bits.TrailingZeros8(m)]; ep.used && ep.waiter != sched.None {
+		if ep := &epolls[bits.TrailingZeros8(m)]; ep.used && atomic.LoadInt32((*int32)(&ep.waiter)) != int32(sched.None) {
 			return true
 		}
 	}

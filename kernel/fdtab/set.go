@@ -13,10 +13,11 @@ import (
 // read under the files lock; its owner keeps beside it an atomic flag
 // that says it may be non-empty, for the kernel lock's paths, which read
 // that without the files lock. Calls that hold the files lock shared
-// record beside each other: Add, TakeWord and PutWord are atomic; the other
-// methods run with no such call beside them (the files lock held
-// exclusively), or on sets that only such holds change. The zero value
-// is empty.
+// record beside each other, and the kernel lock's wakes take the
+// records beside them (package kernel's socketEventsLocked): Add,
+// TakeWord, PutWord, Take, Remove and Has are atomic; the other methods
+// run with no such call beside them (the files lock held exclusively),
+// or on sets that only such holds change. The zero value is empty.
 type Set struct{ w [SetWords]uint64 }
 
 // SetWords is how many 64-bit words a Set has.
@@ -41,16 +42,18 @@ func (s *Set) TakeWord(w int) uint64 {
 // returned. Context: trap, files lock held; does not allocate.
 func (s *Set) PutWord(w int, m uint64) { atomic.OrUint64(&s.w[w], m) }
 
-// Remove takes i out of the set. Context: trap, files lock held; does
-// not allocate.
-func (s *Set) Remove(i int) { s.w[i/64] &^= 1 << (i % 64) }
+// Remove takes i out of the set, atomically. Context: trap, files lock
+// held; does not allocate.
+func (s *Set) Remove(i int) { atomic.AndUint64(&s.w[i/64], ^(1 << (i % 64))) }
 
-// Has reports whether i is in the set. Context: trap, files lock held;
-// does not allocate.
-func (s *Set) Has(i int) bool { return s.w[i/64]&(1<<(i%64)) != 0 }
+// Has reports whether i is in the set (a word read atomically).
+// Context: trap, files lock held; does not allocate.
+func (s *Set) Has(i int) bool { return atomic.LoadUint64(&s.w[i/64])&(1<<(i%64)) != 0 }
 
 // Take removes and returns the smallest number in the set, or -1 when it
-// is empty. Context: trap, files lock held; does not allocate.
+// is empty, atomically: of a Take and a TakeWord beside it, exactly one
+// gets each number, and an Add beside it is never lost (it may be left
+// for the next Take). Context: trap, files lock held; does not allocate.
 func (s *Set) Take() int {
 	return s.next(0, true)
 }
@@ -69,16 +72,16 @@ func (s *Set) Next(i int) int { return s.next(i, false) }
 //go:noinline
 func (s *Set) next(i int, take bool) int {
 	for w := i / 64; w < len(s.w); w++ {
-		m := s.w[w]
+		m := atomic.LoadUint64(&s.w[w])
 		if w == i/64 {
 			m &^= 1<<(i%64) - 1
 		}
-		if m != 0 {
-			b := bits.TrailingZeros64(m)
-			if take {
-				s.w[w] &^= 1 << b
+		for ; m != 0; m &= m - 1 {
+			b := uint64(1) << bits.TrailingZeros64(m)
+			if !take || atomic.AndUint64(&s.w[w], ^b)&b != 0 {
+				return w*64 + bits.TrailingZeros64(m)
 			}
-			return w*64 + b
+			// taken beside since the load (TakeWord): the next one
 		}
 	}
 	return -1

@@ -3,6 +3,8 @@ package fdtab
 import (
 	"math/rand/v2"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -55,4 +57,47 @@ func TestSet(t *testing.T) {
 	s.Add(64)
 	s.Clear()
 	assert.True(t, s.Empty())
+}
+
+// TestSetTakeBeside: the kernel lock's wakes take a set's numbers (Take)
+// while calls under the files lock held shared add numbers to the same
+// words (Add) and take and put back whole words (TakeWord, PutWord), as
+// fdcalls.RecordsNeedKernel does: every number added is taken exactly
+// once, by the taker or at the end, none lost and none twice. Run with
+// -race (make race): with Take's clear a plain read-modify-write, the
+// detector reports it, and the adds it overwrites are lost.
+func TestSetTakeBeside(t *testing.T) {
+	const adders, each = 3, 64 // every adder's numbers in the same two words
+	var s Set
+	var wg sync.WaitGroup
+	var adding atomic.Int32
+	adding.Store(adders)
+	for a := range adders {
+		wg.Go(func() {
+			defer adding.Add(-1)
+			for k := range each {
+				s.Add(k*adders + a)
+				if k%8 == 0 { // a records' check beside: the word taken and put back
+					w := (k * adders) / 64
+					s.PutWord(w, s.TakeWord(w))
+				}
+			}
+		})
+	}
+	var taken []int
+	for adding.Load() > 0 {
+		if i := s.Take(); i >= 0 {
+			taken = append(taken, i)
+		}
+	}
+	wg.Wait()
+	for i := s.Take(); i >= 0; i = s.Take() {
+		taken = append(taken, i)
+	}
+	slices.Sort(taken)
+	want := make([]int, adders*each)
+	for i := range want {
+		want[i] = i
+	}
+	assert.Equal(t, want, taken, "each number taken exactly once")
 }

@@ -43,24 +43,30 @@ func (fs *FS) Unpack(m *Mem, a []byte) UnpackResult {
 	var r UnpackResult
 	var links [maxHardLinks]hardLink
 	nlinks := 0
-	for off := 0; off < len(a); {
+	off := 0 // the entry's start; where the archive is bad, once why is set
+	why := ""
+	for off < len(a) {
 		if len(a)-off < cpioHeader {
-			return r.fail("archive ends inside an entry header", off)
+			why = "archive ends inside an entry header"
+			break
 		}
 		h, good := parseHeader(a[off : off+cpioHeader])
 		if !good {
-			return r.fail("not a cpio newc header (magic 070701 or 070702 expected)", off)
+			why = "not a cpio newc header (magic 070701 or 070702 expected)"
+			break
 		}
 		nameStart := off + cpioHeader
 		nameEnd := nameStart + int(h.nameSize)
 		dataStart := align4(nameEnd)
 		dataEnd := dataStart + int(h.size)
 		if h.nameSize == 0 || h.nameSize > PathMax || h.size > MaxFileSize || dataEnd > len(a) || dataEnd < dataStart {
-			return r.fail("entry name or data runs past the end of the archive", off)
+			why = "entry name or data runs past the end of the archive"
+			break
 		}
 		name := a[nameStart : nameEnd-1]
 		if a[nameEnd-1] != 0 {
-			return r.fail("entry name is not NUL-terminated", off)
+			why = "entry name is not NUL-terminated"
+			break
 		}
 		for i, c := range name { // a C string, as Linux reads it
 			if c == 0 {
@@ -68,8 +74,8 @@ func (fs *FS) Unpack(m *Mem, a []byte) UnpackResult {
 				break
 			}
 		}
-		off = align4(dataEnd)
 		if string(name) == cpioTrailer { // another archive may follow, after zero padding
+			off = align4(dataEnd)
 			for off < len(a) && a[off] == 0 {
 				off++
 			}
@@ -82,18 +88,17 @@ func (fs *FS) Unpack(m *Mem, a []byte) UnpackResult {
 		var e Errno
 		if e, nlinks = fs.applyEntry(m, &h, trimName(name), a[dataStart:dataEnd], &links, nlinks, &r); e != ok {
 			r.Errno = e
-			return r.fail("cannot create the entry's file", nameStart-cpioHeader)
+			why = "cannot create the entry's file"
+			break
 		}
-		if off >= len(a) {
-			return r.fail("archive has no TRAILER!!! entry", len(a)) // off may be past a missing pad
+		if off = align4(dataEnd); off >= len(a) {
+			why, off = "archive has no TRAILER!!! entry", len(a) // off may be past a missing pad
+			break
 		}
 	}
-	return r
-}
-
-// fail records an error. Context: boot.
-func (r UnpackResult) fail(why string, off int) UnpackResult {
-	r.Err, r.Offset = why, off
+	if why != "" {
+		r.Err, r.Offset = why, off
+	}
 	return r
 }
 

@@ -175,7 +175,9 @@ func (l *Handle) Lock(c *percpu.CPU) {
 // release's wake on to the next halted waiter, which may come in beside
 // it. Only the files lock is taken shared (package kernel's fileTrap:
 // the calls that only read the file layer, the writes, the opens, the
-// calls that change names and attributes, the closes, ...); its shared holds are
+// calls that change names and attributes, the closes, ...; and, under
+// the kernel lock, epoll_wait's waits and the wakes of the records:
+// doSyscall, socketEventsLocked); its shared holds are
 // counted apart (SharedStats). It returns the TSC count at which the
 // hold began, for Release.
 // Context: trap, interrupts off; does not allocate.

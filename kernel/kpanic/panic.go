@@ -141,25 +141,27 @@ func PrintFrame(f *x86.TrapFrame) {
 		l.S(" (").S(ExceptionNames[f.Vector]).S(")")
 	}
 	l.S(" error: ").X(f.Err).Print()
-	regs := [...]frameReg{
-		{"rip", f.RIP}, {"cs", f.CS}, {"rflags", f.RFLAGS},
-		{"rsp", f.RSP}, {"ss", f.SS},
-		{"rax", f.AX}, {"rbx", f.BX}, {"rcx", f.CX}, {"rdx", f.DX},
-		{"rsi", f.SI}, {"rdi", f.DI}, {"rbp", f.BP}, {"r8", f.R8},
-		{"r9", f.R9}, {"r10", f.R10}, {"r11", f.R11}, {"r12", f.R12},
-		{"r13", f.R13}, {"r14", f.R14}, {"r15", f.R15},
-		{"cr2", cpu.ReadCR2()}, {"cr3", cpu.ReadCR3()},
+	cr2, cr3 := cpu.ReadCR2(), cpu.ReadCR3()
+	regs := [...]uint64{
+		f.RIP, f.CS, f.RFLAGS, f.RSP, f.SS,
+		f.AX, f.BX, f.CX, f.DX, f.SI, f.DI, f.BP, f.R8,
+		f.R9, f.R10, f.R11, f.R12, f.R13, f.R14, f.R15,
+		cr2, cr3,
 	}
-	i := 0
-	for _, n := range regsPerLine {
-		l.Reset()
-		for _, r := range regs[i : i+n] {
-			reg(&l, r.name, r.v)
-		}
-		l.Print()
-		i += n
-	}
+	names := frameRegNames
 	l.Reset()
+	for _, v := range regs[:] {
+		k := 0
+		for names[k] > ' ' {
+			k++
+		}
+		reg(&l, names[:k], v)
+		if names[k] == '\n' {
+			l.Print()
+			l.Reset()
+		}
+		names = names[k+1:]
+	}
 	l.S("code:")
 	for i := uint64(0); i < 16; i++ {
 		if b, ok := peekByte(uintptr(f.RIP + i)); ok {
@@ -173,16 +175,10 @@ func PrintFrame(f *x86.TrapFrame) {
 	printStackWords(f.RSP, 8)
 }
 
-// frameReg is one register of a crash report's register lines.
-type frameReg struct {
-	name string
-	v    uint64
-}
-
-// regsPerLine is how many registers each of PrintFrame's register lines
-// holds, in order (rip cs rflags / rsp ss / rax..rdx / rsi rdi rbp r8 /
-// r9..r12 / r13..r15 / cr2 cr3: the layout docs/protocols.md gives).
-var regsPerLine = [...]int{3, 2, 4, 4, 4, 3, 2}
+// frameRegNames names PrintFrame's registers in order, each followed by
+// a blank or, where its line ends, a newline: the layout docs/protocols.md
+// gives.
+const frameRegNames = "rip cs rflags\nrsp ss\nrax rbx rcx rdx\nrsi rdi rbp r8\nr9 r10 r11 r12\nr13 r14 r15\ncr2 cr3\n"
 
 // printStackWords prints one "stack:" line: the 8 words from the from-th
 // word at rsp, stopping at the first unmapped one.

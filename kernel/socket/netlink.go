@@ -71,6 +71,7 @@ func NetlinkSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int6
 	}
 	fd := int(a0)
 	s := &NlSocks[fdtab.Files[fd].Socket]
+	io := SockIO{T: t, Nr: nr, Buf: a1, N: a2} // write, sendto, read; the others' below
 	switch nr {
 	case unix.SYS_BIND:
 		return netlinkBind(s, a1, a2)
@@ -83,21 +84,19 @@ func NetlinkSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int6
 		return 0
 	case unix.SYS_GETSOCKOPT:
 		return -abi.ENOPROTOOPT
-	case unix.SYS_WRITE, unix.SYS_SENDTO:
-		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2}
-		return netlinkSend(s, &io)
 	case unix.SYS_SENDMSG:
 		m, ok := ReadMsghdr(a1)
 		if !ok {
 			return -abi.EFAULT
 		}
-		io := SockIO{T: t, Nr: nr, Iov: m.Iov, Iovcnt: int(m.Iovlen), Msg: true}
+		io = SockIO{T: t, Nr: nr, Iov: m.Iov, Iovcnt: int(m.Iovlen), Msg: true}
+		fallthrough
+	case unix.SYS_WRITE, unix.SYS_SENDTO:
 		return netlinkSend(s, &io)
 	case unix.SYS_READ:
-		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2}
 		return netlinkRecv(s, &io)
 	case unix.SYS_RECVFROM:
-		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2, Flags: int(a3)}
+		io.Flags = int(a3)
 		r := netlinkRecv(s, &io)
 		if r >= 0 && a4 != 0 {
 			if e := netlinkWriteAddr(0, a4, a5); e != 0 {

@@ -52,10 +52,12 @@ type socket struct {
 	// write that runs beside other calls (StreamIO, the files lock held
 	// shared) holds it while it changes the rings, SoError, Dirty and
 	// rxWanted, so that a read and a write of the socket on two CPUs
-	// take turns. Every other change of a socket is made under the files
-	// lock held exclusively, with no such call beside it, but waiter's
-	// clearing by a timeout or a signal (the kernel lock alone), which
-	// no such call reads.
+	// take turns, and so does connectDone while it takes SoError (a
+	// wake under the kernel lock with the files lock held shared).
+	// Every other change of a socket is made under the files lock held
+	// exclusively, with no such call beside it, but waiter's clearing by
+	// a wake, a timeout or a signal (the kernel lock, with the files lock
+	// shared or not at all), which no such call reads.
 	held    uint32 // in the 4 bytes of padding before Rx: a socket stays 760 bytes
 	Rx, Tx  sockBuf
 	acceptQ [acceptQueueCap]int16

@@ -1,10 +1,13 @@
 package socket
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
@@ -324,7 +327,11 @@ func sourceFor(dst SockAddr) [16]byte {
 }
 
 // connectDone wakes a thread blocked in connect on socket i, if any, with
-// the outcome. Context: trap, kernel lock held.
+// the outcome. The kernel lock's wakes call it with the files lock held
+// shared (package kernel's socketEventsLocked): a read or write of the
+// socket beside it (StreamIO) may take the pending error too, so it takes
+// the error under the socket's lock, as they do: one of them gets it.
+// Context: trap, kernel lock held.
 func connectDone(i int) {
 	s := &Sockets[i]
 	t := s.waiter
@@ -337,8 +344,10 @@ func connectDone(i int) {
 		thread.Wake(t, 0)
 		return
 	}
+	spin.LockWord(&s.held)
 	err := int64(s.SoError)
-	s.SoError = 0
+	atomic.StoreInt32(&s.SoError, 0) // SockReadiness may load it beside
+	spin.UnlockWord(&s.held)
 	thread.Wake(t, -err)
 }
 

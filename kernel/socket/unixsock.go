@@ -93,31 +93,25 @@ func UnixCall(nr uint64, a0 uintptr) bool {
 func UnixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 	fd := int(a0)
 	i := fdtab.Files[fd&(fdtab.MaxFDs-1)].Socket
+	io := SockIO{T: t, Nr: nr, Buf: a1, N: a2} // read, write; the others' below
+	var addr, alen uintptr
+	switch nr {
+	case unix.SYS_READV, unix.SYS_WRITEV:
+		io = SockIO{T: t, Nr: nr, Iov: a1, Iovcnt: int(a2)}
+	case unix.SYS_RECVFROM, unix.SYS_SENDTO:
+		io.Flags, addr, alen = int(a3), a4, a5
+	}
 	switch nr {
 	case unix.SYS_SOCKET:
 		return unixSocket(int(a1), int(a2))
 	case unix.SYS_SOCKETPAIR:
 		return unixSocketpair(int(a1), int(a2), a3)
-	case unix.SYS_READ:
-		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2}
-		return unixRecv(fd, i, &io, 0, 0)
-	case unix.SYS_RECVFROM:
-		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2, Flags: int(a3)}
-		return unixRecv(fd, i, &io, a4, a5)
-	case unix.SYS_READV:
-		io := SockIO{T: t, Nr: nr, Iov: a1, Iovcnt: int(a2)}
-		return unixRecv(fd, i, &io, 0, 0)
+	case unix.SYS_READ, unix.SYS_RECVFROM, unix.SYS_READV:
+		return unixRecv(fd, i, &io, addr, alen)
 	case unix.SYS_RECVMSG:
 		return unixRecvmsg(t, fd, i, a1, int(a2))
-	case unix.SYS_WRITE:
-		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2}
-		return unixSend(fd, i, &io, 0, 0, 0, 0)
-	case unix.SYS_WRITEV:
-		io := SockIO{T: t, Nr: nr, Iov: a1, Iovcnt: int(a2)}
-		return unixSend(fd, i, &io, 0, 0, 0, 0)
-	case unix.SYS_SENDTO:
-		io := SockIO{T: t, Nr: nr, Buf: a1, N: a2, Flags: int(a3)}
-		return unixSend(fd, i, &io, a4, a5, 0, 0)
+	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_SENDTO:
+		return unixSend(fd, i, &io, addr, alen, 0, 0)
 	case unix.SYS_SENDMSG:
 		return unixSendmsg(t, fd, i, a1, int(a2))
 	}

@@ -23,17 +23,38 @@ const rtOffsetsMagic = 0x326c6174656d6f67
 
 // runtimeOffsets is filled in the image file by the image build: the sizes
 // of runtime.g, m and p, then the offsets, in the order of
-// tools/image.RuntimeOffsets, then a check word.
+// tools/image.RuntimeOffsets (w, indexed by gSize...pPreempt), then a
+// check word.
 type runtimeOffsets struct {
-	magic, valid                        uint64
-	gSize, mSize, pSize                 uint64
-	gStackguard0, gM, gPreempt, gStatus uint64
-	mG0, mCurg, mP, mGsignal            uint64
-	mLocks, mMallocing, mPreemptoff     uint64
-	mIncgo                              uint64
-	pStatus, pSchedtick, pM, pPreempt   uint64
-	check                               uint64
+	magic, valid uint64
+	w            [nOffsets]uint64
+	check        uint64
 }
+
+// Indexes into runtimeOffsets.w: the struct sizes, then the field
+// offsets in the order of rtFieldNames after g.stack.
+const (
+	gSize = iota
+	mSize
+	pSize
+	gStackguard0
+	gM
+	gPreempt
+	gStatus
+	mG0
+	mCurg
+	mP
+	mGsignal
+	mLocks
+	mMallocing
+	mPreemptoff
+	mIncgo
+	pStatus
+	pSchedtick
+	pM
+	pPreempt
+	nOffsets
+)
 
 var rtOffsets = runtimeOffsets{magic: rtOffsetsMagic}
 
@@ -53,10 +74,10 @@ const (
 )
 
 // The fields the kernel reads or writes, g.stack (fixed at 0) first,
-// then those whose offsets words lists from its fourth on, in its order:
-// their names one after another in rtFieldNames, each ending where
-// rtFieldEnds says (a name's first letter is its struct), their widths
-// in bytes in rtFieldWidths. Strings, not a table of structs with
+// then those whose offsets runtimeOffsets.w holds from gStackguard0 on,
+// in its order: their names one after another in rtFieldNames, each
+// ending where rtFieldEnds says (a name's first letter is its struct),
+// their widths in bytes in rtFieldWidths. Strings, not a table of structs with
 // string fields, which the image would carry as pointers and code to
 // build (issue 16's budget). m.preemptoff is a string: pointer, length.
 const (
@@ -65,18 +86,9 @@ const (
 	rtFieldWidths = "\x10\x08\x08\x01\x04\x08\x08\x08\x08\x04\x04\x10\x01\x04\x04\x08\x01"
 )
 
-// words returns o's sizes (g, m, p) and then its field offsets in the
-// order of rtFieldNames after g.stack, as the check word covers them.
-// Context: boot (offsetsProblem); does not allocate.
-func (o *runtimeOffsets) words() [19]uint64 {
-	return [...]uint64{o.gSize, o.mSize, o.pSize, o.gStackguard0, o.gM, o.gPreempt, o.gStatus,
-		o.mG0, o.mCurg, o.mP, o.mGsignal, o.mLocks, o.mMallocing, o.mPreemptoff, o.mIncgo,
-		o.pStatus, o.pSchedtick, o.pM, o.pPreempt}
-}
-
 // rtField returns field i's name, offset and width, its offset from
-// words w (g.stack's is gStackLo). Context: boot; does not allocate.
-func rtField(w *[19]uint64, i int) (name string, off, width uint64) {
+// offsets w (g.stack's is gStackLo). Context: boot; does not allocate.
+func rtField(w *[nOffsets]uint64, i int) (name string, off, width uint64) {
 	start := 0
 	off = gStackLo
 	if i > 0 {
@@ -95,43 +107,43 @@ type layoutProblem struct{ a, b, c string }
 // is plausible), is aligned to its width, does not overlap another, and
 // g.stackguard0 is at 16 where compiled prologues read it.
 // Context: boot (Setup); does not allocate.
-func offsetsProblem(o *runtimeOffsets) layoutProblem {
-	if o.magic != rtOffsetsMagic || o.valid != 1 {
-		return layoutProblem{a: "the image build did not fill them"}
-	}
-	w := o.words()
+func offsetsProblem(o *runtimeOffsets) (p layoutProblem) {
+	w := &o.w
 	check := uint64(rtOffsetsMagic)
+	sizesOK := true
 	for i, x := range w {
 		check ^= x * uint64(i+3)
-	}
-	if check != o.check {
-		return layoutProblem{a: "check word mismatch"}
-	}
-	for _, size := range w[:3] {
-		if size < 64 || size > 1<<16 {
-			return layoutProblem{a: "implausible struct sizes"}
+		if i <= pSize {
+			sizesOK = sizesOK && x >= 64 && x <= 1<<16
 		}
 	}
-	if o.gStackguard0 != gGuard0 {
-		return layoutProblem{a: "g.stackguard0 is not where compiled code reads it"}
+	switch {
+	case o.magic != rtOffsetsMagic || o.valid != 1:
+		p.a = "the image build did not fill them"
+	case check != o.check:
+		p.a = "check word mismatch"
+	case !sizesOK:
+		p.a = "implausible struct sizes"
+	case w[gStackguard0] != gGuard0:
+		p.a = "g.stackguard0 is not where compiled code reads it"
 	}
-	for i := range len(rtFieldWidths) {
-		name, off, width := rtField(&w, i)
+	for i := 0; i < len(rtFieldWidths) && p.a == ""; i++ {
+		name, off, width := rtField(w, i)
 		size := w[strings.IndexByte("gmp", name[0])]
-		if off > size || width > size-off {
-			return layoutProblem{name, " lies outside runtime.", name[:1]}
+		switch {
+		case off > size || width > size-off:
+			p = layoutProblem{name, " lies outside runtime.", name[:1]}
+		case off%min(width, 8) != 0:
+			p.a, p.b = name, " is misaligned"
 		}
-		if off%min(width, 8) != 0 {
-			return layoutProblem{a: name, b: " is misaligned"}
-		}
-		for j := range i {
-			other, eoff, ewidth := rtField(&w, j)
+		for j := 0; j < i && p.a == ""; j++ {
+			other, eoff, ewidth := rtField(w, j)
 			if other[0] == name[0] && off < eoff+ewidth && eoff < off+width {
-				return layoutProblem{name, " overlaps ", other}
+				p = layoutProblem{name, " overlaps ", other}
 			}
 		}
 	}
-	return layoutProblem{}
+	return p
 }
 
 // What a reading of a stopped thread found (readG).
@@ -178,10 +190,10 @@ func readG(th *threadtab.Thread, rsp uint64, v *gview) (kind int, why string) {
 	if !ok || g == 0 {
 		return viewBad, ""
 	}
-	m, okm := peekUser64(uintptr(g + o.gM))
-	g0, ok0 := peekUser64(uintptr(m + o.mG0))
-	gs, oks := peekUser64(uintptr(m + o.mGsignal))
-	curg, okc := peekUser64(uintptr(m + o.mCurg))
+	m, okm := peekUser64(uintptr(g + o.w[gM]))
+	g0, ok0 := peekUser64(uintptr(m + o.w[mG0]))
+	gs, oks := peekUser64(uintptr(m + o.w[mGsignal]))
+	curg, okc := peekUser64(uintptr(m + o.w[mCurg]))
 	if !onStack(g, rsp) {
 		// The runtime's vDSO calls and a signal handler's first
 		// instructions run on g0's or gsignal's stack with g in TLS.
@@ -198,13 +210,13 @@ func readG(th *threadtab.Thread, rsp uint64, v *gview) (kind int, why string) {
 	case g != curg:
 		return viewBad, ""
 	}
-	status, ok1 := peekUser32(uintptr(g + o.gStatus))
-	pre, ok2 := peekUser8(uintptr(g + o.gPreempt))
-	locks, ok3 := peekUser32(uintptr(m + o.mLocks))
-	malloc, ok4 := peekUser32(uintptr(m + o.mMallocing))
-	offPtr, ok5 := peekUser64(uintptr(m + o.mPreemptoff))
-	offLen, ok6 := peekUser64(uintptr(m + o.mPreemptoff + 8))
-	incgo, ok7 := peekUser8(uintptr(m + o.mIncgo))
+	status, ok1 := peekUser32(uintptr(g + o.w[gStatus]))
+	pre, ok2 := peekUser8(uintptr(g + o.w[gPreempt]))
+	locks, ok3 := peekUser32(uintptr(m + o.w[mLocks]))
+	malloc, ok4 := peekUser32(uintptr(m + o.w[mMallocing]))
+	offPtr, ok5 := peekUser64(uintptr(m + o.w[mPreemptoff]))
+	offLen, ok6 := peekUser64(uintptr(m + o.w[mPreemptoff] + 8))
+	incgo, ok7 := peekUser8(uintptr(m + o.w[mIncgo]))
 	switch {
 	case !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || !ok7:
 		return viewBad, ""
@@ -230,11 +242,11 @@ func readG(th *threadtab.Thread, rsp uint64, v *gview) (kind int, why string) {
 		return viewBad, "" // a goroutine runs user code only in those two
 	}
 	v.confirms |= confirmRunning
-	p, ok1 := peekUser64(uintptr(m + o.mP))
-	pst, ok2 := peekUser32(uintptr(p + o.pStatus))
-	tick, ok3 := peekUser32(uintptr(p + o.pSchedtick))
-	pm, ok4 := peekUser64(uintptr(p + o.pM))
-	ppre, ok5 := peekUser8(uintptr(p + o.pPreempt))
+	p, ok1 := peekUser64(uintptr(m + o.w[mP]))
+	pst, ok2 := peekUser32(uintptr(p + o.w[pStatus]))
+	tick, ok3 := peekUser32(uintptr(p + o.w[pSchedtick]))
+	pm, ok4 := peekUser64(uintptr(p + o.w[pM]))
+	ppre, ok5 := peekUser8(uintptr(p + o.w[pPreempt]))
 	sg, ok6 := peekUser64(uintptr(g + gGuard0))
 	switch {
 	case !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || p == 0 || pm != m:

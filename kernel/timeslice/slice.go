@@ -284,7 +284,7 @@ func noteReading(c *percpu.CPU, v *gview, kind int, why string) (on, trusted boo
 // does not allocate.
 func requestPreempt(c *percpu.CPU, t sched.TID, g uint64) bool {
 	klock.Slices.Lock(c)
-	ok := layout.trusted && pokeUser8(uintptr(g+rtOffsets.gPreempt), 1) && pokeUser64(uintptr(g+gGuard0), stackPreempt)
+	ok := layout.trusted && pokeUser8(uintptr(g+rtOffsets.w[gPreempt]), 1) && pokeUser64(uintptr(g+gGuard0), stackPreempt)
 	klock.Slices.Unlock(c)
 	if !ok {
 		return false
@@ -301,9 +301,9 @@ func requestPreempt(c *percpu.CPU, t sched.TID, g uint64) bool {
 // allocate.
 func turnEnded(r *sliceReq) (ended, known bool) {
 	o := &rtOffsets
-	tick, ok1 := peekUser32(uintptr(r.p + o.pSchedtick))
-	curg, ok2 := peekUser64(uintptr(r.m + o.mCurg))
-	p, ok3 := peekUser64(uintptr(r.m + o.mP))
+	tick, ok1 := peekUser32(uintptr(r.p + o.w[pSchedtick]))
+	curg, ok2 := peekUser64(uintptr(r.m + o.w[mCurg]))
+	p, ok3 := peekUser64(uintptr(r.m + o.w[mP]))
 	if !ok1 || !ok2 || !ok3 {
 		return false, false
 	}

@@ -129,8 +129,8 @@ func TestRuntimeOffsetsRoundTrip(t *testing.T) {
 	assert.EqualValues(t, 1, o.valid)
 	got := unsafe.Slice((*uint64)(unsafe.Pointer(&o)), unsafe.Sizeof(o)/8)
 	assert.Equal(t, offs.Words(), got[2:len(got)-1], "fields in the tool's order")
-	assert.Equal(t, offs.GPreempt, o.gPreempt)
-	assert.Equal(t, offs.PPreempt, o.pPreempt)
+	assert.Equal(t, offs.GPreempt, o.w[gPreempt])
+	assert.Equal(t, offs.PPreempt, o.w[pPreempt])
 	assert.Equal(t, "", offsetsProblem(&o).String())
 }
 
@@ -145,20 +145,20 @@ func TestOffsetsProblem(t *testing.T) {
 	}{
 		{"unfilled", func(o *runtimeOffsets) { o.valid = 0 }, false, "the image build did not fill them"},
 		{"magic", func(o *runtimeOffsets) { o.magic++ }, false, "the image build did not fill them"},
-		{"check word", func(o *runtimeOffsets) { o.gPreempt++ }, false, "check word mismatch"},
-		{"stackguard0", func(o *runtimeOffsets) { o.gStackguard0 = 24 }, true, "g.stackguard0 is not where compiled code reads it"},
-		{"g.m in the stack bounds", func(o *runtimeOffsets) { o.gM = 8 }, true, "g.m overlaps g.stack"},
-		{"g.preempt on the status", func(o *runtimeOffsets) { o.gPreempt = o.gStatus + 2 }, true, "g.atomicstatus overlaps g.preempt"},
-		{"g.preempt on g.m", func(o *runtimeOffsets) { o.gPreempt = o.gM + 7 }, true, "g.preempt overlaps g.m"},
-		{"misaligned status", func(o *runtimeOffsets) { o.gStatus += 2 }, true, "g.atomicstatus is misaligned"},
-		{"misaligned m.curg", func(o *runtimeOffsets) { o.mCurg += 4 }, true, "m.curg is misaligned"},
-		{"m fields overlap", func(o *runtimeOffsets) { o.mCurg = o.mP }, true, "m.p overlaps m.curg"},
-		{"preemptoff's length", func(o *runtimeOffsets) { o.mLocks = o.mPreemptoff + 8 }, true, "m.preemptoff overlaps m.locks"},
-		{"p fields overlap", func(o *runtimeOffsets) { o.pSchedtick = o.pStatus }, true, "p.schedtick overlaps p.status"},
-		{"outside p", func(o *runtimeOffsets) { o.pPreempt = o.pSize }, true, "p.preempt lies outside runtime.p"},
-		{"straddles the end of g", func(o *runtimeOffsets) { o.gStatus = o.gSize - 2 }, true, "g.atomicstatus lies outside runtime.g"},
-		{"huge offset", func(o *runtimeOffsets) { o.mP = 1 << 62 }, true, "m.p lies outside runtime.m"},
-		{"implausible size", func(o *runtimeOffsets) { o.mSize = 0 }, true, "implausible struct sizes"},
+		{"check word", func(o *runtimeOffsets) { o.w[gPreempt]++ }, false, "check word mismatch"},
+		{"stackguard0", func(o *runtimeOffsets) { o.w[gStackguard0] = 24 }, true, "g.stackguard0 is not where compiled code reads it"},
+		{"g.m in the stack bounds", func(o *runtimeOffsets) { o.w[gM] = 8 }, true, "g.m overlaps g.stack"},
+		{"g.preempt on the status", func(o *runtimeOffsets) { o.w[gPreempt] = o.w[gStatus] + 2 }, true, "g.atomicstatus overlaps g.preempt"},
+		{"g.preempt on g.m", func(o *runtimeOffsets) { o.w[gPreempt] = o.w[gM] + 7 }, true, "g.preempt overlaps g.m"},
+		{"misaligned status", func(o *runtimeOffsets) { o.w[gStatus] += 2 }, true, "g.atomicstatus is misaligned"},
+		{"misaligned m.curg", func(o *runtimeOffsets) { o.w[mCurg] += 4 }, true, "m.curg is misaligned"},
+		{"m fields overlap", func(o *runtimeOffsets) { o.w[mCurg] = o.w[mP] }, true, "m.p overlaps m.curg"},
+		{"preemptoff's length", func(o *runtimeOffsets) { o.w[mLocks] = o.w[mPreemptoff] + 8 }, true, "m.preemptoff overlaps m.locks"},
+		{"p fields overlap", func(o *runtimeOffsets) { o.w[pSchedtick] = o.w[pStatus] }, true, "p.schedtick overlaps p.status"},
+		{"outside p", func(o *runtimeOffsets) { o.w[pPreempt] = o.w[pSize] }, true, "p.preempt lies outside runtime.p"},
+		{"straddles the end of g", func(o *runtimeOffsets) { o.w[gStatus] = o.w[gSize] - 2 }, true, "g.atomicstatus lies outside runtime.g"},
+		{"huge offset", func(o *runtimeOffsets) { o.w[mP] = 1 << 62 }, true, "m.p lies outside runtime.m"},
+		{"implausible size", func(o *runtimeOffsets) { o.w[mSize] = 0 }, true, "implausible struct sizes"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := good
