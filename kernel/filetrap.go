@@ -157,26 +157,29 @@ var fileCalls = [...]fileCall{
 	// epoll_ctl: a change that gives a waiting thread events is
 	// recorded, and woken on the kernel lock's path (fileTrap's wake).
 	{unix.SYS_EPOLL_CTL, fdcalls.EpollCtl},
+	// fcntl's descriptor flags, on a descriptor of any kind, changed by
+	// compare-and-swap of the descriptor's flag word; the other commands
+	// (record locks, dup) answer notFileCall.
+	{unix.SYS_FCNTL, fileFcntl},
 	// The calls that hold the files lock exclusively.
 	{unix.SYS_FALLOCATE, fdcalls.SysFallocate},
-	// fcntl's descriptor flags, on a descriptor of any kind; the
-	// other commands (record locks, dup) answer notFileCall.
-	{unix.SYS_FCNTL, fileFcntl},
 }
 
 // sharedFileCalls is how many of fileCalls' first entries hold the files
 // lock shared (fileCallShared).
-const sharedFileCalls = 29
+const sharedFileCalls = 30
 
 // readOnlyFileCalls is how many of fileCalls' first entries only read
 // the file layer.
 const readOnlyFileCalls = 8
 
-// fileFcntl is fcntl(2)'s flag commands under the files lock alone
-// (fdcalls.FcntlFlags); notFileCall for the others.
+// fileFcntl is fcntl(2)'s flag commands under the files lock alone,
+// held shared (fileCallShared) or exclusively (fdcalls.FcntlFlags, which
+// answers fsys.RunAlone for an F_SETFL beside others that changes the
+// description's flags); notFileCall for the others.
 // Context: trap, files lock held; does not allocate.
-func fileFcntl(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	if r, ok := fdcalls.FcntlFlags(int(int32(a[0])), int(int32(a[1])), a[2]); ok {
+func fileFcntl(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	if r, ok := fdcalls.FcntlFlags(int(int32(a[0])), int(int32(a[1])), a[2], !klock.Files.HeldBy(c)); ok {
 		return r
 	}
 	return notFileCall
@@ -324,7 +327,9 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // they read changes only under the files lock held exclusively, but for
 // the eventfds' counters, read atomically, and the pipes' ring counts, a
 // word each, read without the pipe's lock as Linux's pipe_poll reads
-// them: fsys.PipeReadiness).
+// them: fsys.PipeReadiness). Then fcntl's flag commands (fileFcntl:
+// fdcalls.FcntlFlags swaps a descriptor's flag word; an F_SETFL that
+// changes a description's flags or a socket's answers fsys.RunAlone).
 // Context: any; does not allocate.
 func fileCallShared(i int, nr uint64) bool {
 	if nr == unix.SYS_STATFS || nr == unix.SYS_FSTATFS {
@@ -442,8 +447,8 @@ const (
 // lock: socket.StreamIO), epoll_wait and epoll_pwait that do not wait and
 // epoll_ctl (under the interest lists' lock), every mkdirat, mknodat,
 // linkat, symlinkat, renameat, renameat2, truncate, utimensat and
-// unlinkat, the chmod and chown calls, chdir, fchdir and umask
-// (fileCallShared), and
+// unlinkat, the chmod and chown calls, chdir, fchdir, umask and fcntl's
+// flag commands (fileCallShared), and
 // ftruncate of a file (fdcalls.FileCall), which truncates under the
 // file's data lock: a create, a mkdir, a rename or an unlink changes its
 // directories under their data locks, which lookups take too,
@@ -559,7 +564,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		} else if d := fdtab.Get(int(a[0])); d != nil && fdcalls.StreamCallOn(nr, d, a[1]) && (!shared || fdcalls.StreamShared(d)) {
 			ret, stream = fdcalls.StreamCall(nr, int(a[0]), d, a[1], a[2], shared), true
 			if ret == vfs.WouldBlock {
-				ret = notFileCall // a console write with no slot free waits on the kernel lock's path
+				ret = notFileCall // a console write with no slot free, or a pipe end's call after an F_SETFL beside cleared O_NONBLOCK: it waits on the kernel lock's path
 			} else if d.Kind == fdtab.KindConsole && ret > 0 {
 				doorbell = console.VconQueueOf(d.Stream) // rung once the lock is released
 			}

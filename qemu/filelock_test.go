@@ -84,13 +84,15 @@ func TestFileLockBoot(t *testing.T) {
 	// that does not wait, hold the files lock shared (fdcalls.StreamShared,
 	// fileCallShared); so do, beside the kernel lock, the waits in
 	// epoll_pwait (doSyscall, fdcalls.SysEpollWait) and the wakes of their
-	// waiters (socketEventsLocked). Its exclusive holds are the pipes'
-	// pipe2 and close and the first write into each pipe page
-	// (vfs.PipeWriteNow). Before the waits and wakes were shared the
-	// stage held it exclusively 162-411 times (three boots); now 38 (in
-	// each of six boots). With the waits exclusive again it held it 117
-	// times, with the wakes exclusive again 92 (a boot each): the bound
-	// below fails for either.
+	// waiters (socketEventsLocked); and so do the F_GETFL and F_SETFL
+	// with which os.Pipe sets O_NONBLOCK on each end (fileFcntl). Its
+	// exclusive holds are the pipes' pipe2 and close and the first write
+	// into each pipe page (vfs.PipeWriteNow). Before the waits and wakes
+	// were shared the stage held it exclusively 162-411 times (three
+	// boots); then 38 (in each of six boots), and 22 with the fcntls
+	// shared too (two boots). With the waits exclusive again it held it
+	// 117 times, with the wakes exclusive again 92 (a boot each): the
+	// bound below fails for either.
 	pipeExclusive, pipeShared := stageHolds(t, tail, "pipe stage")
 	const pingPongs = 1000
 	assert.GreaterOrEqual(t, pipeShared, uint64(4*pingPongs), "the pipes' reads and writes held the files lock shared")

@@ -109,7 +109,7 @@ func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) i
 		if !fsys.CanRead(d) {
 			return -abi.EBADF
 		}
-		return pipeReadNow(f, d, a1, a2) // never vfs.WouldBlock: f is O_NONBLOCK
+		return pipeReadNow(f, d, a1, a2) // vfs.WouldBlock only if an F_SETFL beside cleared O_NONBLOCK: the locked path waits
 	}
 	if !fsys.CanWrite(d) {
 		return -abi.EBADF

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -128,7 +129,7 @@ func SysClose(fd int) int64 {
 // allocate.
 func SysFcntl(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 	fd, cmd, arg := int(int32(a[0])), int(int32(a[1])), a[2]
-	if r, ok := FcntlFlags(fd, cmd, arg); ok {
+	if r, ok := FcntlFlags(fd, cmd, arg, false); ok {
 		return r
 	}
 	f := fdtab.Get(fd)
@@ -151,52 +152,61 @@ func SysFcntl(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 // a bad descriptor, reporting whether it did; the other commands are
 // SysFcntl's. They read and write the descriptor table and the open file
 // descriptions only: package kernel's fileTrap serves them under the
-// files lock alone (the runtime asks F_GETFL of the standard streams at
-// its start), or, on a file's descriptor, without it
-// (FcntlFlagsUnlocked) where it can. Context: trap, files lock held;
-// does not allocate.
-func FcntlFlags(fd, cmd int, arg uintptr) (int64, bool) {
-	f := fdtab.Get(fd)
-	if f == nil {
+// files lock alone, held shared, beside other CPUs' calls (the runtime
+// asks F_GETFL of the standard streams at its start, and sets
+// O_NONBLOCK on each end of every os.Pipe), or, on a file's descriptor,
+// without it (FcntlFlagsUnlocked) where it can. The descriptor's flags
+// change by compare-and-swap of its flag word (fdtab.SetFlag), as
+// FcntlFlagsUnlocked's do, so two flag calls on one descriptor on two
+// CPUs lose neither change. Beside others (shared) an F_SETFL that
+// changes a flag of the open file description (descSetFlags: dup shares
+// it, and the writes beside read O_APPEND), or a socket's, answers
+// fsys.RunAlone, having changed nothing, and runs again alone
+// (setFileFlags).
+// Context: trap, files lock held; does not allocate.
+func FcntlFlags(fd, cmd int, arg uintptr, shared bool) (int64, bool) {
+	w, _ := fdtab.LoadFlags(fd) // in one load: another flag call may swap it beside; 0 (free) out of range
+	kind := w.Kind()
+	if kind == fdtab.KindFree {
 		return -abi.EBADF, true
 	}
 	switch cmd {
 	case unix.F_GETFD:
-		if f.Cloexec {
-			return unix.FD_CLOEXEC, true
-		}
-		return 0, true
+		return int64(w&fdtab.FlagCloexec/fdtab.FlagCloexec) * unix.FD_CLOEXEC, true // the flag's bit, a shift
 	case unix.F_SETFD:
-		f.Cloexec = arg&unix.FD_CLOEXEC != 0
+		fdtab.SetFlag(fd, w, fdtab.FlagCloexec, arg&unix.FD_CLOEXEC != 0)
 		return 0, true
 	case unix.F_GETFL:
 		fl := int64(unix.O_RDWR)
 		switch {
-		case vfs.HasDesc(f.Kind):
-			fl = int64(vfs.DescOf(f).Flags) // its status flags (fsys.NewDescFD)
-		case f.Kind == fdtab.KindMemFile:
+		case vfs.HasDesc(kind):
+			fl = int64(vfs.Descs[w.Desc()&(vfs.MaxDescs-1)].Flags) // its status flags (fsys.NewDescFD); the mask only spares a bounds check
+		case kind == fdtab.KindMemFile:
 			fl = abi.OLargefile // a kernel file under /proc, opened for reading only (kfiles.Open), as Linux's
 		}
-		if f.Nonblock {
-			fl |= unix.O_NONBLOCK
-		}
-		return fl, true
+		return fl | int64(w&fdtab.FlagNonblock/fdtab.FlagNonblock)*unix.O_NONBLOCK, true
 	case unix.F_SETFL:
-		if arg&unix.O_DIRECT != 0 && !directIO(f) {
+		if kind == fdtab.KindFile && vfs.Descs[w.Desc()&(vfs.MaxDescs-1)].Flags&unix.O_PATH != 0 {
+			return -abi.EBADF, true // an O_PATH descriptor opened beside since PathHide looked: Linux's EBADF
+		}
+		if arg&unix.O_DIRECT != 0 && !directIO(kind, w.Desc()) {
 			return -abi.EINVAL, true // Linux: O_DIRECT only where the file can do it
 		}
-		setFileFlags(f, arg)
+		if !setFileFlags(fd, w, arg, shared) {
+			return fsys.RunAlone, true
+		}
 		return 0, true
 	}
 	return 0, false
 }
 
-// directIO reports whether F_SETFL may set O_DIRECT on f: a regular
-// file (the memory file system, as Linux's tmpfs) or a pipe (Linux's
-// packet mode, which gometal accepts without implementing it, as pipe2's
-// O_DIRECT). Context: trap, files lock held; does not allocate.
-func directIO(f *fdtab.File) bool {
-	return f.Kind == fdtab.KindPipe || f.Kind == fdtab.KindFile && vfs.Root.IsRegular(vfs.DescOf(f).Ino)
+// directIO reports whether F_SETFL may set O_DIRECT on a descriptor of
+// kind and description d: a regular file's (the memory file system, as
+// Linux's tmpfs) or a pipe's (Linux's packet mode, which gometal accepts
+// without implementing it, as pipe2's O_DIRECT). Context: trap, files
+// lock held; does not allocate.
+func directIO(kind uint8, d int32) bool {
+	return kind == fdtab.KindPipe || kind == fdtab.KindFile && vfs.Root.IsRegular(vfs.Descs[d&(vfs.MaxDescs-1)].Ino)
 }
 
 // FcntlFlagsUnlocked is FcntlFlags for a descriptor of the root file
@@ -219,18 +229,12 @@ func FcntlFlagsUnlocked(fd, cmd int, arg uintptr) (int64, bool) {
 	}
 	switch cmd {
 	case unix.F_GETFD:
-		if w&fdtab.FlagCloexec != 0 {
-			return unix.FD_CLOEXEC, true
-		}
-		return 0, true
+		return int64(w&fdtab.FlagCloexec/fdtab.FlagCloexec) * unix.FD_CLOEXEC, true // the flag's bit, a shift
 	case unix.F_SETFD:
 		return 0, fdtab.SwapFlags(fd, w, w.Set(fdtab.FlagCloexec, arg&unix.FD_CLOEXEC != 0))
 	case unix.F_GETFL:
 		fl, ok := descFlags(fd, w)
-		if w&fdtab.FlagNonblock != 0 {
-			fl |= unix.O_NONBLOCK
-		}
-		return int64(fl), ok
+		return int64(fl) | int64(w&fdtab.FlagNonblock/fdtab.FlagNonblock)*unix.O_NONBLOCK, ok
 	case unix.F_SETFL:
 		fl, ok := descFlags(fd, w)
 		next := w.Set(fdtab.FlagNonblock, arg&unix.O_NONBLOCK != 0)
@@ -275,29 +279,45 @@ func descFlags(fd int, w fdtab.FlagWord) (int, bool) {
 	return int(fl), now == w
 }
 
-// setFileFlags is F_SETFL: O_NONBLOCK on the descriptor (on every
-// descriptor of the socket for a socket, which dup shares), O_APPEND and
-// O_NOATIME on the open file description, and O_DIRECT on a regular
-// file's (directIO said it may; a pipe's is accepted but not kept, as
-// pipe2's). O_ASYNC is not kept: there is no SIGIO.
+// setFileFlags is F_SETFL on descriptor fd, whose word was w: O_APPEND and O_NOATIME on
+// the open file description, and O_DIRECT on a regular file's (directIO
+// said it may; a pipe's is accepted but not kept, as pipe2's), and
+// O_NONBLOCK on the descriptor (on every descriptor of the socket for a
+// socket, which dup shares). O_ASYNC is not kept: there is no SIGIO.
+// Beside other CPUs' calls (shared) it changes nothing and reports
+// false where the description's flags would change (dup shares them,
+// and the writes beside read O_APPEND) and for a socket (the loop over
+// its descriptors runs alone; the Go runtime opens its sockets
+// non-blocking and sets no flag on them).
 // Context: trap, files lock held; does not allocate.
-func setFileFlags(f *fdtab.File, arg uintptr) {
-	f.Nonblock = arg&unix.O_NONBLOCK != 0
-	if f.Kind == fdtab.KindSocket || f.Kind == fdtab.KindUnix { // O_NONBLOCK belongs to the socket, which dup shares
-		for o := range fdtab.Files {
-			if fdtab.Files[o].Kind == f.Kind && fdtab.Files[o].Socket == f.Socket {
-				fdtab.Files[o].Nonblock = f.Nonblock
+func setFileFlags(fd int, w fdtab.FlagWord, arg uintptr, shared bool) bool {
+	on, kind := arg&unix.O_NONBLOCK != 0, w.Kind()
+	switch {
+	case kind == fdtab.KindSocket || kind == fdtab.KindUnix:
+		if shared {
+			return false
+		}
+		sock := fdtab.Files[fd].Socket
+		for o := range fdtab.Files { // alone: no socket descriptor changes, and no flag call on one runs without the lock
+			if fdtab.Files[o].Kind == kind && fdtab.Files[o].Socket == sock {
+				fdtab.Files[o].Nonblock = on
 			}
 		}
-	}
-	if vfs.HasDesc(f.Kind) {
+		return true
+	case vfs.HasDesc(kind):
 		keep := int32(descSetFlags)
-		if f.Kind != fdtab.KindFile {
+		if kind != fdtab.KindFile {
 			keep &^= unix.O_DIRECT // a pipe's is accepted, not kept
 		}
-		d := vfs.DescOf(f)
-		d.Flags = d.Flags&^keep | int32(arg)&keep
+		if d := &vfs.Descs[w.Desc()&(vfs.MaxDescs-1)]; (d.Flags^int32(arg))&keep != 0 {
+			if shared {
+				return false
+			}
+			d.Flags = d.Flags&^keep | int32(arg)&keep
+		}
 	}
+	fdtab.SetFlag(fd, w, fdtab.FlagNonblock, on)
+	return true
 }
 
 // SysEventfd is eventfd2(2): a new eventfd descriptor whose counter starts

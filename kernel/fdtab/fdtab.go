@@ -69,8 +69,8 @@ type File struct {
 // Files is the descriptor table. It starts zero (in .bss, not 64 KiB of
 // the image file); kernel/fdcalls' OpenStdio gives it the console's 0, 1
 // and 2 at boot. It changes under the files lock, but for each entry's
-// flag word, which the flag calls also read and swap without it
-// (flagword.go): a descriptor is made with Install (AllocDesc) and
+// flag word, which the flag calls also read and swap without it or
+// beside each other (flagword.go): a descriptor is made with Install (AllocDesc) and
 // freed with Free, or, by a close under the files lock held shared, with
 // one swap of its word (kernel/vfs's CloseShared).
 var Files [MaxFDs]File

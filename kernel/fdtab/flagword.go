@@ -10,8 +10,10 @@ package fdtab
 // fields Kind, Cloexec, Nonblock and Vector lie in one aligned 64-bit
 // word (File's field order), so a flag call can read them in one load
 // and change Cloexec or Nonblock with one compare-and-swap that fails if
-// anything in the word changed meanwhile. The files lock's holders keep
-// writing the fields plainly: each store (a byte, or the struct's copy)
+// anything in the word changed meanwhile. Under the files lock held
+// shared the flag calls change them by such swaps too (SetFlag). The
+// files lock's exclusive holders keep writing the fields plainly: each
+// store (a byte, or the struct's copy)
 // lands in the word whole, before or after the swap, and a swap that
 // comes after a change fails and the caller goes to the locked path. The
 // writers that make or free a descriptor publish the word whole: Install
@@ -71,4 +73,22 @@ func LoadFlags(fd int) (FlagWord, bool) {
 // Context: trap, no lock needed; does not allocate.
 func SwapFlags(fd int, old, next FlagWord) bool {
 	return flagWord(&Files[fd&(MaxFDs-1)]).CompareAndSwap(uint64(old), uint64(next))
+}
+
+// SetFlag turns flag (FlagCloexec or FlagNonblock) of descriptor fd,
+// whose word was first, on or off by compare-and-swap of its word, again
+// while another CPU changes its flags beside (a flag call on it under
+// the files lock held shared: fdcalls.FcntlFlags), and not at all once
+// the word names another descriptor: fd closed beside (a file's, the
+// files lock held shared) and perhaps given to another open, whose
+// description differs (a closed one is not reused while the hold lasts,
+// vfs.Reclaim). The close came first.
+// Context: trap, files lock held; does not allocate.
+func SetFlag(fd int, first, flag FlagWord, on bool) {
+	for {
+		w, _ := LoadFlags(fd)
+		if w&^(FlagCloexec|FlagNonblock) != first&^(FlagCloexec|FlagNonblock) || SwapFlags(fd, w, w.Set(flag, on)) {
+			return
+		}
+	}
 }

@@ -54,3 +54,26 @@ func TestFlagWord(t *testing.T) {
 	_, ok = LoadFlags(MaxFDs)
 	assert.False(t, ok)
 }
+
+// TestSetFlag: SetFlag sets its flag whatever the other flag became
+// since the caller's load (another flag call beside), and leaves the
+// descriptor alone once its word names another description or a free
+// slot (closed beside, and perhaps given to another open).
+func TestSetFlag(t *testing.T) {
+	saved := Files[5]
+	defer func() { Files[5] = saved }()
+	Files[5] = File{Kind: KindPipe, Desc: 77}
+	first, _ := LoadFlags(5)
+	Files[5].Cloexec = true // another flag call's change since the load
+	SetFlag(5, first, FlagNonblock, true)
+	assert.Equal(t, File{Kind: KindPipe, Desc: 77, Cloexec: true, Nonblock: true}, Files[5], "both flags")
+	SetFlag(5, first, FlagCloexec, false)
+	assert.False(t, Files[5].Cloexec)
+
+	Files[5] = File{Kind: KindFile, Desc: 78} // closed and opened again beside
+	SetFlag(5, first, FlagNonblock, true)
+	assert.Equal(t, File{Kind: KindFile, Desc: 78}, Files[5], "another descriptor: left alone")
+	Files[5] = File{}
+	SetFlag(5, first, FlagCloexec, true)
+	assert.Equal(t, File{}, Files[5], "a free slot: left alone")
+}

@@ -233,12 +233,13 @@ func Mapped(addr uintptr) bool {
 // ring 3" and "lock: held by cpu 1". Context: any (Panic), the
 // other CPUs stopped; does not allocate.
 func printStopped(c *percpu.CPU) {
+	var l klog.Line // one line, reset for each (klog.Line.Reset)
 	for i := 0; i < percpu.NOnline; i++ {
 		o := &percpu.CPUs[i]
 		if o == c || !o.Stopped || o.StoppedAt == 0 {
 			continue
 		}
-		var l klog.Line
+		l.Reset()
 		l.S("stopped: cpu ").U(uint64(i)).S(" rip ").X(o.StoppedAt).S(" ring ").U(o.StoppedCS & 3).S(" stack")
 		for w := uint64(0); w < stoppedStackWords; w++ {
 			v, ok := peekWord(uintptr(o.StoppedRSP + 8*w))
@@ -250,15 +251,15 @@ func printStopped(c *percpu.CPU) {
 		l.Print()
 	}
 	if owner, ok := spin.KernelLock.Owner(); ok {
-		var l klog.Line
+		l.Reset()
 		l.S("lock: held by cpu ").U(uint64(owner)).Print()
 	}
 	if owner, ok := spin.FilesLock.Owner(); ok {
-		var l klog.Line
+		l.Reset()
 		l.S("files lock: held by cpu ").U(uint64(owner)).Print()
 	}
 	if n := spin.FilesLock.Readers(); n != 0 {
-		var l klog.Line
+		l.Reset()
 		l.S("files lock: held shared by ").U(uint64(n)).S(" CPUs").Print()
 	}
 	printSched()
@@ -277,9 +278,10 @@ const stoppedStackWords = 8
 // (Panic), the other CPUs stopped; does not allocate.
 func printSched() {
 	now := clock.Nanotime()
+	var l klog.Line // one line, reset for each (klog.Line.Reset)
 	for i := 0; i < percpu.NOnline; i++ {
 		p := &threadtab.Sched.CPUs[i]
-		var l klog.Line
+		l.Reset()
 		l.S("sched: cpu ").U(uint64(i)).S(" cur ")
 		if p.Cur == sched.None {
 			l.S("-")
@@ -291,7 +293,7 @@ func printSched() {
 		l.S(" deadlines ").U(uint64(threadtab.Sched.Timers.LenOn(i)))
 		l.Print()
 	}
-	var l klog.Line
+	l.Reset()
 	l.S("timers: ").U(uint64(threadtab.Sched.Timers.Len())).S(" armed")
 	l.Print()
 	l.Reset()

@@ -408,9 +408,12 @@ func WaitPipeIf(t sched.TID, p int, r int64) int64 {
 
 // WouldBlock is the answer of PipeWriteNow (and of the pipe reads and
 // the stream sockets' sends and receives built the same way) for a call
-// that must wait: the caller holds the kernel lock
-// and waits (WaitPipeIf), or, under the files lock alone, never asks (it
-// serves only descriptors opened O_NONBLOCK).
+// that must wait: the caller holds the kernel lock and waits
+// (WaitPipeIf), or, under the files lock alone, which serves only
+// descriptors opened O_NONBLOCK, gets it only where an F_SETFL beside
+// cleared the flag since its look (the files lock held shared), having
+// moved nothing, and sends the call to the kernel lock's path, which
+// waits (package kernel's fileTrap).
 const WouldBlock = int64(-1) << 41
 
 // RunAlone is the answer of a call beside others (the files lock held
