@@ -161,13 +161,14 @@ var fileCalls = [...]fileCall{
 	// compare-and-swap of the descriptor's flag word; the other commands
 	// (record locks, dup) answer notFileCall.
 	{unix.SYS_FCNTL, fileFcntl},
-	// The calls that hold the files lock exclusively.
+	// fallocate, its pages charged first and under the file's data lock
+	// (fdcalls.SysFallocate).
 	{unix.SYS_FALLOCATE, fdcalls.SysFallocate},
 }
 
 // sharedFileCalls is how many of fileCalls' first entries hold the files
-// lock shared (fileCallShared).
-const sharedFileCalls = 30
+// lock shared (fileCallShared): all of them, since fallocate joined them.
+const sharedFileCalls = len(fileCalls)
 
 // readOnlyFileCalls is how many of fileCalls' first entries only read
 // the file layer.
@@ -329,7 +330,9 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // word each, read without the pipe's lock as Linux's pipe_poll reads
 // them: fsys.PipeReadiness). Then fcntl's flag commands (fileFcntl:
 // fdcalls.FcntlFlags swaps a descriptor's flag word; an F_SETFL that
-// changes a description's flags or a socket's answers fsys.RunAlone).
+// changes a description's flags or a socket's answers fsys.RunAlone),
+// and fallocate (fdcalls.SysFallocate: its pages charged first, under
+// the file's data lock; a large one answers fsys.RunAlone).
 // Context: any; does not allocate.
 func fileCallShared(i int, nr uint64) bool {
 	if nr == unix.SYS_STATFS || nr == unix.SYS_FSTATFS {
@@ -447,8 +450,8 @@ const (
 // lock: socket.StreamIO), epoll_wait and epoll_pwait that do not wait and
 // epoll_ctl (under the interest lists' lock), every mkdirat, mknodat,
 // linkat, symlinkat, renameat, renameat2, truncate, utimensat and
-// unlinkat, the chmod and chown calls, chdir, fchdir, umask and fcntl's
-// flag commands (fileCallShared), and
+// unlinkat, the chmod and chown calls, chdir, fchdir, umask, fcntl's
+// flag commands and fallocate (fileCallShared), and
 // ftruncate of a file (fdcalls.FileCall), which truncates under the
 // file's data lock: a create, a mkdir, a rename or an unlink changes its
 // directories under their data locks, which lookups take too,

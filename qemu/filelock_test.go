@@ -109,15 +109,17 @@ func TestFileLockBoot(t *testing.T) {
 	assert.Less(t, renameExclusive, uint64(renames/8), "the renames held the files lock exclusively")
 	// The truncates stage's loop, 2,048 truncations from 4 threads
 	// (ftruncate and truncate), 64 opens with O_TRUNC (fs.FS.Truncate
-	// under the file's data lock) and 1,024 utimensat (fs.FS.SetTimes,
-	// the same), beside their pwrites, preads and fstats: each of its
-	// 6,336 calls holds the files lock shared. Were the truncations, the
-	// opens or the time changes to run alone (fsys.RunAlone, or the
-	// exclusive hold), each would hold it exclusively too. Its other exclusive holds: the reads of
+	// under the file's data lock), 1,024 utimensat (fs.FS.SetTimes,
+	// the same) and 1,024 fallocates (fs.FS.Allocate, the same, its page
+	// charged first), beside their pwrites, preads and fstats: each of
+	// its 8,384 calls holds the files lock shared. Were the truncations,
+	// the opens, the time changes or the fallocates to run alone
+	// (fsys.RunAlone, or the exclusive hold), each would hold it
+	// exclusively too. Its other exclusive holds: the reads of
 	// /proc/gometal/sched around it (the opens' descriptors close after
 	// it).
 	truncExclusive, truncShared := stageHolds(t, tail, "truncates stage")
-	const truncCalls, truncOpens = 4 * (6*256 + 3*256/16), 4 * 256 / 16
+	const truncCalls, truncOpens = 4 * (8*256 + 3*256/16), 4 * 256 / 16
 	assert.GreaterOrEqual(t, truncShared, uint64(truncCalls), "the truncations and their reads and writes held the files lock shared")
 	assert.Less(t, truncExclusive, uint64(truncOpens*3/4), "the truncations held the files lock exclusively")
 	// The temp-dirs stage's loop, 256 temporary directories from 4

@@ -1,5 +1,7 @@
 package acpi
 
+import "encoding/binary"
+
 // Bounds of the MADT's fixed arrays.
 const (
 	MaxCPUs      = 256
@@ -154,18 +156,19 @@ func parseMADT(t []byte, m *MADT) Error {
 // false if e is too short for its type.
 // Context: boot/trap; does not allocate.
 func (m *MADT) entry(e []byte) bool {
+	le := binary.LittleEndian // e is long enough: no need for u32 and friends
 	switch e[0] {
 	case typeLocalAPIC:
 		if len(e) < lenLocalAPIC {
 			return false
 		}
-		m.addCPU(CPU{UID: uint32(e[2]), APICID: uint32(e[3]), Flags: u32(e, 4)})
+		m.addCPU(CPU{UID: uint32(e[2]), APICID: uint32(e[3]), Flags: le.Uint32(e[4:])})
 	case typeLocalX2APIC:
 		if len(e) < lenLocalX2APIC {
 			return false
 		}
 		m.X2APIC = true
-		m.addCPU(CPU{APICID: u32(e, 4), Flags: u32(e, 8), UID: u32(e, 12), X2APIC: true})
+		m.addCPU(CPU{APICID: le.Uint32(e[4:]), Flags: le.Uint32(e[8:]), UID: le.Uint32(e[12:]), X2APIC: true})
 	case typeIOAPIC:
 		if len(e) < lenIOAPIC {
 			return false
@@ -174,7 +177,7 @@ func (m *MADT) entry(e []byte) bool {
 			m.Overflow = true
 			break
 		}
-		m.IOAPICs[m.NIOAPICs] = IOAPIC{ID: e[2], Addr: u32(e, 4), GSIBase: u32(e, 8)}
+		m.IOAPICs[m.NIOAPICs] = IOAPIC{ID: e[2], Addr: le.Uint32(e[4:]), GSIBase: le.Uint32(e[8:])}
 		m.NIOAPICs++
 	case typeOverride:
 		if len(e) < lenOverride {
@@ -184,7 +187,7 @@ func (m *MADT) entry(e []byte) bool {
 			m.Overflow = true
 			break
 		}
-		m.Overrides[m.NOverrides] = Override{Bus: e[2], Source: e[3], GSI: u32(e, 4), Flags: u16(e, 8)}
+		m.Overrides[m.NOverrides] = Override{Bus: e[2], Source: e[3], GSI: le.Uint32(e[4:]), Flags: le.Uint16(e[8:])}
 		m.NOverrides++
 	case typeLocalAPICNMI:
 		if len(e) < lenLocalAPICNMI {
@@ -194,17 +197,17 @@ func (m *MADT) entry(e []byte) bool {
 		if uid == 0xff {
 			uid = AllProcessors
 		}
-		m.addNMI(LocalNMI{UID: uid, Flags: u16(e, 3), LINT: e[5]})
+		m.addNMI(LocalNMI{UID: uid, Flags: le.Uint16(e[3:]), LINT: e[5]})
 	case typeLocalX2APICNMI:
 		if len(e) < lenLocalX2APICNMI {
 			return false
 		}
-		m.addNMI(LocalNMI{Flags: u16(e, 2), UID: u32(e, 4), LINT: e[8], X2APIC: true})
+		m.addNMI(LocalNMI{Flags: le.Uint16(e[2:]), UID: le.Uint32(e[4:]), LINT: e[8], X2APIC: true})
 	case typeLocalAPICOverride:
 		if len(e) < lenLocalAPICOverride {
 			return false
 		}
-		m.LocalAPICAddr = u64(e, 4)
+		m.LocalAPICAddr = le.Uint64(e[4:])
 	}
 	return true
 }

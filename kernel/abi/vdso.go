@@ -149,6 +149,12 @@ const (
 
 // putVerdef writes an Elf64_Verdef (20 bytes) followed by its one
 // Elf64_Verdaux (8 bytes); next is the offset to the next definition.
+// Context: boot; does not allocate.
+//
+// Not inlined: BuildVDSO's two copies cost the image more than one
+// (issue 16's budget).
+//
+//go:noinline
 func putVerdef(buf []byte, flags, ndx uint16, hash, name, next uint32) {
 	le := binary.LittleEndian
 	b := (*[24]byte)(buf)  // one length check, not one per field

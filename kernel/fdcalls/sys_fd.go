@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/fsys"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
@@ -522,25 +523,55 @@ func truncateDesc(d *vfs.Desc, length int64, shared bool) int64 {
 	return fsys.TruncateIno(d.Ino, length, shared)
 }
 
-// SysFallocate reserves pages (modes 0 and FALLOC_FL_KEEP_SIZE).
+// SysFallocate reserves pages (modes 0 and FALLOC_FL_KEEP_SIZE), under
+// the files lock held exclusively (the locked path, or a run alone) or
+// shared (package kernel's fileTrap), beside other calls: then its pages
+// are charged first (vfs.ReserveMem, as a write's), the file's data lock
+// keeps its reads and writes apart (fs.FS.Allocate), and a call with a
+// bad range, one larger than vfs.MaxSharedWrite, one whose charge does
+// not fit and one on a kernel file answer fsys.RunAlone, having changed
+// nothing, and run again alone.
 // Context: trap, files lock held (and the kernel lock on the locked path); does not allocate.
-func SysFallocate(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+func SysFallocate(c *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	fd, mode, off, n := int(a[0]), int(int32(a[1])), int64(a[2]), int64(a[3])
-	f := fdtab.Get(fd)
-	if f == nil || (vfs.HasDesc(f.Kind) && !fsys.CanWrite(vfs.DescOf(f))) {
+	// One load: beside others a close and an open may give fd to another
+	// file meanwhile. A description stays whole while the hold lasts
+	// (vfs.CloseShared); the mask only spares a bounds check.
+	w, _ := fdtab.LoadFlags(fd)
+	kind, d := w.Kind(), &vfs.Descs[w.Desc()&(vfs.MaxDescs-1)]
+	if kind == fdtab.KindFree || (vfs.HasDesc(kind) && !fsys.CanWrite(d)) {
 		return -abi.EBADF
 	}
 	switch {
-	case f.Kind == fdtab.KindPipe:
+	case kind == fdtab.KindPipe:
 		return -abi.ESPIPE
-	case f.Kind != fdtab.KindFile:
+	case kind != fdtab.KindFile:
 		return -abi.ENODEV
 	case mode&^unix.FALLOC_FL_KEEP_SIZE != 0:
 		return -int64(unix.EOPNOTSUPP)
 	}
-	m := vfs.Mem()
-	e := vfs.Root.Allocate(&m, vfs.DescOf(f).Ino, off, n, mode != 0)
+	var m fs.Mem
+	shared := !klock.Files.HeldBy(c)
+	if shared {
+		fits := false
+		if off >= 0 && n > 0 && n <= vfs.MaxSharedWrite { // else alone: EINVAL, or a charge too large to take beforehand
+			m, fits = vfs.ReserveMem(off, int(n))
+		}
+		if !fits {
+			return fsys.RunAlone
+		}
+		m.Now = vfs.RealtimeNs()
+	} else {
+		m = vfs.Mem() // stamps the file system's clock: alone only
+	}
+	e := vfs.Root.Allocate(&m, d.Ino, off, n, mode != 0)
+	if shared {
+		m.Taken -= m.Budget // ReserveMem charged the budget: Done gives back what the call did not take
+	}
 	vfs.Done(&m)
+	if e == fs.NeedsExclusive {
+		return fsys.RunAlone
+	}
 	return -int64(e)
 }
 

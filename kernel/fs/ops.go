@@ -533,32 +533,43 @@ func (fs *FS) Truncate(m *Mem, ino Ino, size int64) Errno {
 }
 
 // Allocate makes sure [off, off+n) of regular file ino has pages, growing
-// the file unless keepSize (fallocate modes 0 and FALLOC_FL_KEEP_SIZE).
+// the file unless keepSize (fallocate modes 0 and FALLOC_FL_KEEP_SIZE),
+// under the file's data lock: the file's reads, writes and truncations,
+// which hold that lock, may run beside an allocation beside others
+// (Mem.Shared: its pages charged beforehand, its own instant stamped). A
+// kernel file (a mark in rdev) it leaves to a call alone
+// (NeedsExclusive), as Truncate does.
 // Context: trap; does not allocate.
 func (fs *FS) Allocate(m *Mem, ino Ino, off, n int64, keepSize bool) Errno {
 	ip := fs.node(ino)
-	switch {
-	case ip == nil:
+	if ip == nil {
 		return EBADF
+	}
+	switch mode := atomic.LoadUint32(&ip.mode) & unix.S_IFMT; { // a chmod may run beside (SetAttr)
 	case off < 0 || n <= 0:
 		return EINVAL
-	case ip.mode&unix.S_IFMT == unix.S_IFDIR: // fallocate runs alone: no chmod beside
+	case mode == unix.S_IFDIR:
 		return EISDIR
-	case ip.mode&unix.S_IFMT != unix.S_IFREG:
+	case mode != unix.S_IFREG:
 		return unix.ENODEV
 	case off+n > MaxFileSize || off+n < off:
 		return EFBIG
+	case m.Shared() && ip.rdev != 0:
+		return NeedsExclusive
 	}
-	for pg := uint64(off) / PageSize; pg <= uint64(off+n-1)/PageSize; pg++ {
-		if _, e := fs.makePage(m, ip, pg); e != ok {
-			return e
+	lockData(ip)
+	e := ok
+	for pg := uint64(off) / PageSize; pg <= uint64(off+n-1)/PageSize && e == ok; pg++ {
+		_, e = fs.makePage(m, ip, pg)
+	}
+	if e == ok {
+		if !keepSize && off+n > ip.size {
+			ip.size = off + n
 		}
+		ip.ctime = fs.stampOf(m, ip)
 	}
-	if !keepSize && off+n > ip.size {
-		ip.size = off + n
-	}
-	ip.ctime = fs.Now
-	return ok
+	unlockData(ip)
+	return e
 }
 
 // Read copies ino's bytes at off into dst. Context: trap; does not allocate.

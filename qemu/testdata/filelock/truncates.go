@@ -18,14 +18,16 @@ const truncateRounds = 256
 // sharedTruncates has sharedReaders threads each truncate a file of its
 // own round after round and check what is left: ftruncate(2) to empty
 // it, pwrite of 64 bytes, truncate(2) by path to 10 of them, a read
-// that must find exactly those 10, and utimensat(2) of the file's times,
-// which fstat must then show; every 16th round an open with O_TRUNC,
+// that must find exactly those 10, utimensat(2) of the file's times,
+// which fstat must then show, and fallocate(2) of its first page, which
+// grows it to 4096 bytes, as fstat must show; every 16th round an open
+// with O_TRUNC,
 // a write of 20 bytes through it and a read of them (the descriptors
 // stay open until the loop is over, so that no close holds the lock in
 // it). gometal
-// serves these truncations and time changes under the files lock held
-// shared, beside each other, each under its file's data lock (kernel/fs's
-// Truncate and SetTimes);
+// serves these truncations, time changes and allocations under the
+// files lock held shared, beside each other, each under its file's data
+// lock (kernel/fs's Truncate, SetTimes and Allocate);
 // the stage returns the files lock's holds over that loop. It says what
 // it found, in counts that do not depend on the timing.
 func sharedTruncates(dir string) (string, lockstat.Holds) {
@@ -49,7 +51,7 @@ func sharedTruncates(dir string) (string, lockstat.Holds) {
 	for _, name := range names {
 		check(unix.Unlink(name))
 	}
-	return fmt.Sprintf("%d files truncated %d times each, every read back as cut, and their times set %d times each, every one read back", sharedReaders, 2*truncateRounds+truncateRounds/16, truncateRounds),
+	return fmt.Sprintf("%d files truncated %d times each, every read back as cut, their times set %d times each, every one read back, and grown by fallocate %d times each", sharedReaders, 2*truncateRounds+truncateRounds/16, truncateRounds, truncateRounds),
 		holds
 }
 
@@ -83,6 +85,12 @@ func truncateWorker(name string, n int, opened *[]int) error {
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil || st.Mtim != mtime || st.Size != 10 {
 			return fmt.Errorf("round %d: fstat after utimensat: mtime %v, size %d, %v; want %v", i, st.Mtim, st.Size, err, mtime)
+		}
+		if err := unix.Fallocate(fd, 0, 0, 4096); err != nil {
+			return fmt.Errorf("round %d: fallocate: %v", i, err)
+		}
+		if err := unix.Fstat(fd, &st); err != nil || st.Size != 4096 {
+			return fmt.Errorf("round %d: fstat after fallocate: size %d, %v; want 4096", i, st.Size, err)
 		}
 		if i%16 != 15 {
 			continue
