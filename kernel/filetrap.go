@@ -668,7 +668,7 @@ func fileDescriptor(fd int, nr uint64) int32 {
 	if !ok || w.Kind() != fdtab.KindFile || !fdcalls.FileCallNr(nr) {
 		return -1
 	}
-	d := &vfs.Descs[w.Desc()]
+	d := vfs.DescAt(w.Desc())
 	if d.Flags&unix.O_PATH != 0 && nr != unix.SYS_FSTAT && nr != unix.SYS_CLOSE ||
 		nr == unix.SYS_CLOSE && vfs.Root.HasLocks(d.Ino) {
 		return -1 // an O_PATH description since PathHide looked (a close and an open beside): the locked path's EBADF

@@ -536,9 +536,9 @@ func SysFallocate(c *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	fd, mode, off, n := int(a[0]), int(int32(a[1])), int64(a[2]), int64(a[3])
 	// One load: beside others a close and an open may give fd to another
 	// file meanwhile. A description stays whole while the hold lasts
-	// (vfs.CloseShared); the mask only spares a bounds check.
+	// (vfs.CloseShared).
 	w, _ := fdtab.LoadFlags(fd)
-	kind, d := w.Kind(), &vfs.Descs[w.Desc()&(vfs.MaxDescs-1)]
+	kind, d := w.Kind(), vfs.DescAt(w.Desc())
 	if kind == fdtab.KindFree || (vfs.HasDesc(kind) && !fsys.CanWrite(d)) {
 		return -abi.EBADF
 	}

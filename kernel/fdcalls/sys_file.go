@@ -165,8 +165,10 @@ func SysFcntl(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 // (setFileFlags).
 // Context: trap, files lock held; does not allocate.
 func FcntlFlags(fd, cmd int, arg uintptr, shared bool) (int64, bool) {
-	w, _ := fdtab.LoadFlags(fd) // in one load: another flag call may swap it beside; 0 (free) out of range
-	kind := w.Kind()
+	// In one load: another flag call may swap the word beside; 0 (free)
+	// out of range. d is looked at only for the kinds with a description.
+	w, _ := fdtab.LoadFlags(fd)
+	kind, d := w.Kind(), vfs.DescAt(w.Desc())
 	if kind == fdtab.KindFree {
 		return -abi.EBADF, true
 	}
@@ -180,19 +182,19 @@ func FcntlFlags(fd, cmd int, arg uintptr, shared bool) (int64, bool) {
 		fl := int64(unix.O_RDWR)
 		switch {
 		case vfs.HasDesc(kind):
-			fl = int64(vfs.Descs[w.Desc()&(vfs.MaxDescs-1)].Flags) // its status flags (fsys.NewDescFD); the mask only spares a bounds check
+			fl = int64(d.Flags) // its status flags (fsys.NewDescFD)
 		case kind == fdtab.KindMemFile:
 			fl = abi.OLargefile // a kernel file under /proc, opened for reading only (kfiles.Open), as Linux's
 		}
 		return fl | int64(w&fdtab.FlagNonblock/fdtab.FlagNonblock)*unix.O_NONBLOCK, true
 	case unix.F_SETFL:
-		if kind == fdtab.KindFile && vfs.Descs[w.Desc()&(vfs.MaxDescs-1)].Flags&unix.O_PATH != 0 {
+		if kind == fdtab.KindFile && d.Flags&unix.O_PATH != 0 {
 			return -abi.EBADF, true // an O_PATH descriptor opened beside since PathHide looked: Linux's EBADF
 		}
-		if arg&unix.O_DIRECT != 0 && !directIO(kind, w.Desc()) {
+		if arg&unix.O_DIRECT != 0 && !directIO(kind, d) {
 			return -abi.EINVAL, true // Linux: O_DIRECT only where the file can do it
 		}
-		if !setFileFlags(fd, w, arg, shared) {
+		if !setFileFlags(fd, w, d, arg, shared) {
 			return fsys.RunAlone, true
 		}
 		return 0, true
@@ -205,8 +207,8 @@ func FcntlFlags(fd, cmd int, arg uintptr, shared bool) (int64, bool) {
 // Linux's tmpfs) or a pipe's (Linux's packet mode, which gometal accepts
 // without implementing it, as pipe2's O_DIRECT). Context: trap, files
 // lock held; does not allocate.
-func directIO(kind uint8, d int32) bool {
-	return kind == fdtab.KindPipe || kind == fdtab.KindFile && vfs.Root.IsRegular(vfs.Descs[d&(vfs.MaxDescs-1)].Ino)
+func directIO(kind uint8, d *vfs.Desc) bool {
+	return kind == fdtab.KindPipe || kind == fdtab.KindFile && vfs.Root.IsRegular(d.Ino)
 }
 
 // FcntlFlagsUnlocked is FcntlFlags for a descriptor of the root file
@@ -279,8 +281,8 @@ func descFlags(fd int, w fdtab.FlagWord) (int, bool) {
 	return int(fl), now == w
 }
 
-// setFileFlags is F_SETFL on descriptor fd, whose word was w: O_APPEND and O_NOATIME on
-// the open file description, and O_DIRECT on a regular file's (directIO
+// setFileFlags is F_SETFL on descriptor fd, whose word was w and
+// description d: O_APPEND and O_NOATIME on the open file description, and O_DIRECT on a regular file's (directIO
 // said it may; a pipe's is accepted but not kept, as pipe2's), and
 // O_NONBLOCK on the descriptor (on every descriptor of the socket for a
 // socket, which dup shares). O_ASYNC is not kept: there is no SIGIO.
@@ -290,7 +292,7 @@ func descFlags(fd int, w fdtab.FlagWord) (int, bool) {
 // its descriptors runs alone; the Go runtime opens its sockets
 // non-blocking and sets no flag on them).
 // Context: trap, files lock held; does not allocate.
-func setFileFlags(fd int, w fdtab.FlagWord, arg uintptr, shared bool) bool {
+func setFileFlags(fd int, w fdtab.FlagWord, d *vfs.Desc, arg uintptr, shared bool) bool {
 	on, kind := arg&unix.O_NONBLOCK != 0, w.Kind()
 	switch {
 	case kind == fdtab.KindSocket || kind == fdtab.KindUnix:
@@ -309,7 +311,7 @@ func setFileFlags(fd int, w fdtab.FlagWord, arg uintptr, shared bool) bool {
 		if kind != fdtab.KindFile {
 			keep &^= unix.O_DIRECT // a pipe's is accepted, not kept
 		}
-		if d := &vfs.Descs[w.Desc()&(vfs.MaxDescs-1)]; (d.Flags^int32(arg))&keep != 0 {
+		if (d.Flags^int32(arg))&keep != 0 {
 			if shared {
 				return false
 			}

@@ -87,7 +87,8 @@ func SwapFlags(fd int, old, next FlagWord) bool {
 func SetFlag(fd int, first, flag FlagWord, on bool) {
 	for {
 		w, _ := LoadFlags(fd)
-		if w&^(FlagCloexec|FlagNonblock) != first&^(FlagCloexec|FlagNonblock) || SwapFlags(fd, w, w.Set(flag, on)) {
+		const flags = FlagCloexec | FlagNonblock // all but these say which descriptor it is
+		if w&^flags != first&^flags || SwapFlags(fd, w, w.Set(flag, on)) {
 			return
 		}
 	}

@@ -77,9 +77,9 @@ func (s *Set) next(i int, take bool) int {
 			m &^= 1<<(i%64) - 1
 		}
 		for ; m != 0; m &= m - 1 {
-			b := uint64(1) << bits.TrailingZeros64(m)
-			if !take || atomic.AndUint64(&s.w[w], ^b)&b != 0 {
-				return w*64 + bits.TrailingZeros64(m)
+			i := bits.TrailingZeros64(m)
+			if b := uint64(1) << i; !take || atomic.AndUint64(&s.w[w], ^b)&b != 0 {
+				return w*64 + i
 			}
 			// taken beside since the load (TakeWord): the next one
 		}

@@ -689,7 +689,7 @@ func fdFile(fd int, dev bool) (fs.Ino, int64) {
 	case w.Kind() != fdtab.KindFile && (!dev || w.Kind() != fdtab.KindDev):
 		return 0, 0
 	}
-	d := &vfs.Descs[w.Desc()]
+	d := vfs.DescAt(w.Desc())
 	if d.Flags&unix.O_PATH != 0 {
 		return 0, -abi.EBADF
 	}
@@ -856,10 +856,10 @@ func SysFchdir(c *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	switch {
 	case w.Kind() == fdtab.KindFree:
 		return -abi.EBADF
-	case w.Kind() != fdtab.KindFile || !vfs.Root.IsDir(vfs.Descs[w.Desc()].Ino):
+	case w.Kind() != fdtab.KindFile || !vfs.Root.IsDir(vfs.DescAt(w.Desc()).Ino):
 		return -int64(unix.ENOTDIR)
 	}
-	return SetCwd(c, vfs.Descs[w.Desc()].Ino)
+	return SetCwd(c, vfs.DescAt(w.Desc()).Ino)
 }
 
 // SetCwd makes ino the working directory, holding it, so that a removed

@@ -238,6 +238,13 @@ func FreeDesc(d int32) { atomic.StoreInt32(&Descs[d].Refs, 0) }
 //go:noinline
 func DescOf(f *fdtab.File) *Desc { return &Descs[f.Desc] }
 
+// DescAt returns description d, the index a descriptor's flag word
+// holds (fdtab.FlagWord.Desc), which the calls beside others read in one
+// load rather than through DescOf. A word's index is below MaxDescs: the
+// mask only spares a bounds check.
+// Context: any; does not allocate.
+func DescAt(d int32) *Desc { return &Descs[d&(MaxDescs-1)] }
+
 // HasDesc reports whether descriptors of kind point at a description.
 // Context: trap, files lock held; does not allocate. Not inlined: its
 // copies at its callers cost the image more than the calls (issue 16's
