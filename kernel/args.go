@@ -89,7 +89,7 @@ func programStrings() (args abi.Strings, env [abi.MaxStringParts]abi.Strings) {
 	} else {
 		args = cmdline.Pack(cmdline.Args[:cmdline.NArgs], cmdArgsBuf[:])
 	}
-	for _, kv := range defaultEnv {
+	for _, kv := range defaultEnv[:] { // [:]: a range over the array copies it
 		key := kv[:indexByte(kv, '=')+1]
 		if !env[0].HasKey(key) && !env[1].HasKey(key) {
 			env[2], _ = env[2].AppendString(defaultEnvBuf[:], kv)

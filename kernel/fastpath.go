@@ -238,7 +238,7 @@ func writeFastStats(w kfiles.Writer) {
 	sum[percpu.EvNapLocked] += sum[percpu.EvNapCut]
 	w.S("fastpath lockfree locked\n")
 	names := fastStatNames
-	for _, e := range fastStatEvents {
+	for _, e := range fastStatEvents[:] { // [:]: a range over the array copies it
 		var name string
 		name, names = firstWord(names)
 		w.Pair(name, sum[e[0]], sum[e[1]])

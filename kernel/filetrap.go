@@ -164,6 +164,10 @@ var fileCalls = [...]fileCall{
 	// fallocate, its pages charged first and under the file's data lock
 	// (fdcalls.SysFallocate).
 	{unix.SYS_FALLOCATE, fdcalls.SysFallocate},
+	// pipe2 (and pipe, as pipe2 with no flags: legacyCalls), its pipe,
+	// descriptions and descriptors each claimed atomically
+	// (fdcalls.SysPipe2).
+	{unix.SYS_PIPE2, filePipe2},
 }
 
 // sharedFileCalls is how many of fileCalls' first entries hold the files
@@ -173,6 +177,14 @@ const sharedFileCalls = len(fileCalls)
 // readOnlyFileCalls is how many of fileCalls' first entries only read
 // the file layer.
 const readOnlyFileCalls = 8
+
+// filePipe2 is pipe2(2) under the files lock alone, held shared
+// (fileCallShared) or, where a table was full beside others, exclusively
+// (fdcalls.SysPipe2, which then answers fsys.RunAlone).
+// Context: trap, files lock held; does not allocate.
+func filePipe2(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	return fdcalls.SysPipe2(a[0], int(int32(a[1])), !klock.Files.HeldBy(c))
+}
 
 // fileFcntl is fcntl(2)'s flag commands under the files lock alone,
 // held shared (fileCallShared) or exclusively (fdcalls.FcntlFlags, which
@@ -445,13 +457,18 @@ const (
 // fsync and fdatasync, which
 // do nothing, the reads and writes of eventfds (by compare-and-swap of
 // the counter), of non-blocking pipe ends (under the pipe's lock:
-// fdcalls.StreamShared; a pipe write that would take a page answers
-// fsys.RunAlone) and of non-blocking stream sockets (under the socket's
-// lock: socket.StreamIO), epoll_wait and epoll_pwait that do not wait and
-// epoll_ctl (under the interest lists' lock), every mkdirat, mknodat,
-// linkat, symlinkat, renameat, renameat2, truncate, utimensat and
-// unlinkat, the chmod and chown calls, chdir, fchdir, umask, fcntl's
-// flag commands and fallocate (fileCallShared), and
+// fdcalls.StreamShared; a pipe write that would take a page charges it
+// first, and answers fsys.RunAlone where the charge does not fit) and of
+// non-blocking stream sockets (under the socket's lock:
+// socket.StreamIO), the close of a pipe end but a FIFO's (which ends
+// the end at once, under the pipe's lock, and leaves its description
+// and a pipe with no end left for later: fdcalls.StreamCall),
+// epoll_wait and epoll_pwait that do not wait and epoll_ctl (under the
+// interest lists' lock), every mkdirat, mknodat, linkat, symlinkat,
+// renameat, renameat2, truncate, utimensat and unlinkat, the chmod and
+// chown calls, chdir, fchdir, umask, fcntl's flag commands, fallocate
+// and pipe2 (fileCallShared; a pipe2 that finds a table full answers
+// fsys.RunAlone), and
 // ftruncate of a file (fdcalls.FileCall), which truncates under the
 // file's data lock: a create, a mkdir, a rename or an unlink changes its
 // directories under their data locks, which lookups take too,
@@ -462,9 +479,10 @@ const (
 // a directory removed beside others wait until each exclusive hold ends
 // them first, or a shared hold that ends alone does (vfs.Reclaim): a
 // call beside may still use them. So a program on one thread ends each
-// at its call, and a close (but one that drops record locks, or whose
-// descriptor changed before the hold: the locked path's) never holds
-// the lock exclusively. read, write,
+// at its call, and a close (but one that drops record locks, a FIFO's
+// end's, an eventfd's, a socket's, or one whose descriptor changed
+// before the hold: the locked path's) never holds the lock exclusively.
+// read, write,
 // lseek and getdents64 hold the description's offset lock too
 // (vfs.Desc.LockOffset). Every other call holds it exclusively, which
 // waits until the shared holders have left, so a shared holder never

@@ -96,13 +96,12 @@ func startProgram() {
 	releaseArgBlock()
 	t := thread.New()
 	th := &threadtab.Threads[t]
-	th.Regs = x86.TrapFrame{
-		RIP:    uint64(rt0Addr()),
-		CS:     x86.SelUserCode,
-		RFLAGS: x86.FlagIF | x86.FlagIOPL | 2,
-		RSP:    uint64(sp),
-		SS:     x86.SelUserData,
-	}
+	// Field by field: a composite literal is built on the stack and then
+	// copied (issue 16's budget).
+	r := &th.Regs
+	*r = x86.TrapFrame{}
+	r.RIP, r.CS, r.RFLAGS = uint64(rt0Addr()), x86.SelUserCode, x86.FlagIF|x86.FlagIOPL|2
+	r.RSP, r.SS = uint64(sp), x86.SelUserData
 	c := percpu.This()
 	threadtab.Sched.Start(t, c.ID, clock.Nanotime())
 	c.CurFX = th.FX

@@ -71,7 +71,6 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_DUP:             doDup,
 	unix.SYS_DUP2:            doDup2,
 	unix.SYS_DUP3:            doDup3,
-	unix.SYS_PIPE:            doPipe,
 	unix.SYS_PIPE2:           doPipe2,
 	unix.SYS_FSTAT:           doFstat,
 	unix.SYS_NEWFSTATAT:      doNewfstatat,
@@ -439,12 +438,9 @@ func doDup3(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fdcalls.SysDup3(int(a[0]), int(a[1]), int(int32(a[2])), true)
 }
 
-// doPipe serves pipe(2). Context: trap, kernel lock held.
-func doPipe(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return fdcalls.SysPipe2(a[0], 0) }
-
 // doPipe2 serves pipe2(2). Context: trap, kernel lock held.
 func doPipe2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysPipe2(a[0], int(int32(a[1])))
+	return fdcalls.SysPipe2(a[0], int(int32(a[1])), false)
 }
 
 // doNewfstatat serves newfstatat(2). Context: trap, kernel lock held.

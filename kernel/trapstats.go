@@ -65,7 +65,7 @@ func writeTrapStats(w kfiles.Writer) {
 	sum := sumEvents()
 	w.S("event count\n")
 	names := trapStatNames
-	for _, e := range trapStatEvents {
+	for _, e := range trapStatEvents[:] { // [:]: a range over the array copies it
 		var name string
 		name, names = firstWord(names)
 		w.Count(name, sum[e])

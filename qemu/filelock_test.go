@@ -35,7 +35,10 @@ import (
 // kinds, what came through the pipes, and the eventfd's reads' total:
 // every count once) must equal
 // the host's for the same program byte for byte (a lost wake-up hangs
-// the pipe stage until the time limit), and /proc/gometal/sched must
+// the pipe stage until the time limit); 4 threads make, use and close
+// 256 pipes in all, each by its own order of closes, whose pipe2, page
+// writes and closes hold the files lock shared (as the test requires);
+// and /proc/gometal/sched must
 // show the file and pipe calls served under the files lock alone, the
 // wakes among them, the runtime's fcntl and epoll_ctl calls on opened
 // files served without it, and the files lock's lines: the reading
@@ -85,18 +88,34 @@ func TestFileLockBoot(t *testing.T) {
 	// fileCallShared); so do, beside the kernel lock, the waits in
 	// epoll_pwait (doSyscall, fdcalls.SysEpollWait) and the wakes of their
 	// waiters (socketEventsLocked); and so do the F_GETFL and F_SETFL
-	// with which os.Pipe sets O_NONBLOCK on each end (fileFcntl). Its
-	// exclusive holds are the pipes' pipe2 and close and the first write
-	// into each pipe page (vfs.PipeWriteNow). Before the waits and wakes
-	// were shared the stage held it exclusively 162-411 times (three
-	// boots); then 38 (in each of six boots), and 22 with the fcntls
-	// shared too (two boots). With the waits exclusive again it held it
+	// with which os.Pipe sets O_NONBLOCK on each end (fileFcntl), and,
+	// since 2026-12-07, the pipes' pipe2 (fdcalls.SysPipe2), their
+	// closes (closePipeShared) and the first write into each pipe page
+	// (vfs.PipeWriteNow, its pages charged first). Before the waits and
+	// wakes were shared the stage held it exclusively 162-411 times
+	// (three boots); then 38 (in each of six boots), 22 with the fcntls
+	// shared too (two boots), and 6 with the pipes' making, closes and
+	// page writes shared too. With the waits exclusive again it held it
 	// 117 times, with the wakes exclusive again 92 (a boot each): the
 	// bound below fails for either.
 	pipeExclusive, pipeShared := stageHolds(t, tail, "pipe stage")
 	const pingPongs = 1000
 	assert.GreaterOrEqual(t, pipeShared, uint64(4*pingPongs), "the pipes' reads and writes held the files lock shared")
-	assert.Less(t, pipeExclusive, uint64(64), "the pipe stage held the files lock exclusively only for the pipes' making, closes and first page writes")
+	assert.Less(t, pipeExclusive, uint64(64), "the pipe stage's waits, wakes, reads or writes held the files lock exclusively")
+	// The pipe pairs stage: 4 threads make 64 pipes each (pipe2, two
+	// F_GETFLs and F_SETFLs, two epoll_ctls), write into each (its first
+	// page), read it and close both ends, the write end first in half of
+	// them (the read sees the end of file), the read end first in the
+	// other half (the write after it fails with EPIPE, and raises
+	// SIGPIPE, which the runtime ignores): what they saw must equal the
+	// host's (above). pipe2, the first page writes and the closes of pipe
+	// ends hold the files lock shared (fdcalls.SysPipe2,
+	// vfs.PipeWriteNow, closePipeShared): before they did, the stage held
+	// it exclusively 1,036 times (two boots), since 11-12 (five boots).
+	pairExclusive, pairShared := stageHolds(t, tail, "pipe pairs stage")
+	const pairPipes = 4 * 64
+	assert.GreaterOrEqual(t, pairShared, uint64(3*pairPipes), "each pipe's pipe2 and two closes held the files lock shared")
+	assert.Less(t, pairExclusive, uint64(64), "the pipes' pipe2, first page writes or closes held the files lock exclusively")
 	// The renames stage's loop, 3,072 renames of regular files from 4
 	// threads (fileCallShared, fs.FS.Rename): each holds the files lock
 	// shared, beside the others, under its two directories' data locks.

@@ -82,7 +82,7 @@ func (as *Assigner) reserveAssigned(cs ConfigSpace, b *Bus) {
 			as.reserveBridge(cs, d.Addr)
 			continue
 		}
-		for _, bar := range d.BARs {
+		for _, bar := range d.BARs[:] { // [:]: a range over the array copies it
 			switch {
 			case bar.Size == 0 || bar.Addr == 0:
 			case bar.IO:
@@ -134,7 +134,7 @@ func (as *Assigner) collect(b *Bus, root uint8) {
 		if d.HeaderType&headerTypeMask != headerTypeEndpt {
 			continue
 		}
-		for j, bar := range d.BARs {
+		for j, bar := range d.BARs[:] { // [:]: a range over the array copies it
 			if bar.Size == 0 || bar.Addr != 0 {
 				continue
 			}
@@ -199,7 +199,7 @@ func (as *Assigner) place(cs ConfigSpace, d *Device, r request) {
 // likewise. Context: any; does not allocate.
 func decodable(d *Device) uint32 {
 	var has, missing uint32
-	for _, bar := range d.BARs {
+	for _, bar := range d.BARs[:] { // [:]: a range over the array copies it
 		if bar.Size == 0 {
 			continue
 		}

@@ -36,7 +36,7 @@ var kernelOptions = [...]string{"quiet", "debug", "loglevel=", "acpidump", "slic
 //
 //go:noinline
 func KernelOption(w []byte) bool {
-	for _, o := range kernelOptions {
+	for _, o := range kernelOptions[:] { // [:]: a range over the array copies it
 		if len(w) >= len(o) && string(w[:len(o)]) == o && (o[len(o)-1] == '=' || len(w) == len(o)) {
 			return true
 		}

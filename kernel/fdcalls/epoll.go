@@ -65,9 +65,11 @@ var epolls [maxEpolls]epollInstance
 // last look (nameWaiter) and the kernel lock's wakes (epollNotify), which
 // hold the files lock shared too, beside them. One for all instances:
 // the Go runtime makes one, and a descriptor's epollWatch byte holds
-// every instance's bit. Everything else that changes them (an
-// instance's or a descriptor's close) holds the files lock
-// exclusively. The look at epollWatch of the records' check
+// every instance's bit. A pipe end's close beside others holds it while
+// it frees the descriptor and drops its entries (closePipeShared), so
+// an epoll_ctl, which looks at its descriptors under it, comes wholly
+// before or after. Everything else that changes them (an instance's or
+// another descriptor's close) holds the files lock exclusively. The look at epollWatch of the records' check
 // (RecordsNeedKernel) reads a byte beside it without the lock: it finds
 // the bits before or after an epoll_ctl's change, and an epoll_ctl that
 // adds an entry records the descriptor after, for its own check.
@@ -236,25 +238,30 @@ func epollCtl(epfd, op, fd int, ev uintptr) (int64, bool) {
 			data |= uint64(b[4+i]) << (8 * i)
 		}
 	}
-	ef, tf := fdtab.Get(epfd), fdtab.Get(fd)
-	if ef == nil || tf == nil {
+	// The two descriptors' words in a load each: opens and pipe2s beside
+	// make descriptors (fdtab.AllocDesc stores the word atomically); a
+	// close beside frees one under epollHeld (closePipeShared).
+	ew, _ := fdtab.LoadFlags(epfd)
+	tw, _ := fdtab.LoadFlags(fd)
+	if ew.Kind() == fdtab.KindFree || tw.Kind() == fdtab.KindFree {
 		return -abi.EBADF, false
 	}
-	switch tf.Kind {
+	switch tw.Kind() {
 	case fdtab.KindFile, fdtab.KindDev, fdtab.KindMemFile, fdtab.KindProcFD:
 		return -abi.EPERM, false // as Linux for files that do not support polling
 	}
-	if ef.Kind != fdtab.KindEpoll || fd == epfd {
+	if ew.Kind() != fdtab.KindEpoll || fd == epfd {
 		return -abi.EINVAL, false
 	}
-	ep := &epolls[ef.Epoll]
-	slot := find(ef.Epoll, fd)
+	i := fdtab.Files[epfd].Epoll
+	ep := &epolls[i]
+	slot := find(i, fd)
 	switch op {
 	case unix.EPOLL_CTL_ADD:
 		if slot >= 0 {
 			return -abi.EEXIST, false
 		}
-		if addEntry(ef.Epoll, epollEntry{fd: int32(fd), events: events, data: data, lastSeq: ^uint64(0), used: true}) < 0 {
+		if addEntry(i, epollEntry{fd: int32(fd), events: events, data: data, lastSeq: ^uint64(0), used: true}) < 0 {
 			return -abi.ENOMEM, false
 		}
 		return 0, true
@@ -269,7 +276,7 @@ func epollCtl(epfd, op, fd int, ev uintptr) (int64, bool) {
 		if slot < 0 {
 			return -abi.ENOENT, false
 		}
-		removeEntry(ef.Epoll, slot)
+		removeEntry(i, slot)
 		return 0, false
 	}
 	return -abi.EINVAL, false
@@ -376,7 +383,8 @@ func SysEpollWait(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 	if n, done := EpollWaitNow(epfd, events, max, timeoutMs); done {
 		return n
 	}
-	ep := &epolls[fdtab.Files[epfd].Epoll]
+	i := fdtab.Files[epfd].Epoll
+	ep := &epolls[i]
 	if ep.waiter != sched.None {
 		return -abi.EINVAL // one waiter per instance is all the runtime needs
 	}
@@ -494,7 +502,8 @@ func epollNotify(fd int) {
 }
 
 // epollForgetFD drops a closed descriptor from every interest list.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held exclusively, or shared and epollHeld
+// held (closePipeShared); does not allocate.
 func epollForgetFD(fd int) {
 	for m := epollWatch[fd]; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros8(m)

@@ -31,7 +31,9 @@ import (
 // path, which the call then takes on its way back to the program. So the
 // runtime's netpoller wake-ups (an eventfd write), a program's pipe and
 // socket I/O and the network stack's moves do not wait for another CPU's
-// futex calls, nor they for them. A write to the console's standard
+// futex calls, nor they for them. A pipe end's close is served here
+// too, beside other calls (closePipeShared), and records its pipe's
+// change as a write does. A write to the console's standard
 // streams on the virtio console (console.VconWriteNow) is served here
 // too while a transmit slot is free: a full queue answers EAGAIN to a
 // non-blocking descriptor, and vfs.WouldBlock, which sends the call to
@@ -39,7 +41,8 @@ import (
 // blocking one.
 
 // StreamCallNr reports whether StreamCall may serve system call nr:
-// read, write, or ioctl (the network stack's data requests).
+// read, write, or ioctl (the network stack's data requests); a close,
+// which it serves on a pipe end, is fdcalls.FileCallNr's too.
 // Context: any; does not allocate.
 func StreamCallNr(nr uint64) bool {
 	return nr == unix.SYS_READ || nr == unix.SYS_WRITE || nr == unix.SYS_IOCTL
@@ -50,7 +53,9 @@ func StreamCallNr(nr uint64) bool {
 // eventfd, of a pipe end opened O_NONBLOCK or of a stream Internet socket
 // opened O_NONBLOCK (socket.StreamSocket); read of /dev/netctl, and its
 // data requests (socket.NetCtlDataReq); write of the console's standard
-// streams where a virtio console port carries them (console.VconQueueOf).
+// streams where a virtio console port carries them (console.VconQueueOf);
+// close of a pipe end (closePipeShared: a FIFO's end answers
+// NotFileCall, for the locked path).
 // Context: trap, files lock held (or a first look without it, which the
 // caller repeats under it); does not allocate.
 func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
@@ -61,6 +66,8 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 			f.Kind == fdtab.KindConsole && nr == unix.SYS_WRITE && console.VconQueueOf(f.Stream) >= 0
 	case unix.SYS_IOCTL:
 		return f.Kind == fdtab.KindNetCtl && socket.NetCtlDataReq(uint(a1))
+	case unix.SYS_CLOSE:
+		return f.Kind == fdtab.KindPipe
 	}
 	return false
 }
@@ -84,11 +91,21 @@ func StreamShared(f *fdtab.File) bool {
 // queues (which are the files lock's: kernel/console/vconio.go) and the
 // program's memory (tools/trapcheck's TestGometalFileLockDomain checks
 // that in the built image). A console write that must wait answers
-// vfs.WouldBlock, having written nothing.
+// vfs.WouldBlock, having written nothing; a descriptor closed beside
+// since the caller looked (a pipe end's: closePipeShared) answers
+// NotFileCall, for the locked path. A close is a pipe end's
+// (closePipeShared).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) int64 {
-	switch f.Kind {
+	if nr == unix.SYS_CLOSE {
+		return closePipeShared(fd, -1) // a FIFO's end answers NotFileCall
+	}
+	// The kind, and a pipe end's description and O_NONBLOCK, in one load:
+	// a pipe end's close and an open beside may give fd to another
+	// description between two reads (closePipeShared).
+	w, _ := fdtab.LoadFlags(fd)
+	switch w.Kind() {
 	case fdtab.KindEventfd:
 		if nr == unix.SYS_READ {
 			return eventfdRead(f, a1, a2)
@@ -103,18 +120,20 @@ func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) i
 		return socket.NetCtlDataIoctl(uint(a1), a2)
 	case fdtab.KindConsole:
 		return console.VconWriteNow(console.VconQueueOf(f.Stream), f.Nonblock, a1, a2)
-	}
-	d := vfs.DescOf(f)
-	if nr == unix.SYS_READ {
-		if !fsys.CanRead(d) {
+	case fdtab.KindPipe: // its description, found by the word, stays whole until the hold ends (vfs.DropShared)
+		d, nonblock := vfs.DescAt(w.Desc()), w&fdtab.FlagNonblock != 0
+		if nr == unix.SYS_READ {
+			if !fsys.CanRead(d) {
+				return -abi.EBADF
+			}
+			return pipeReadNow(nonblock, d, a1, a2) // vfs.WouldBlock only if an F_SETFL beside cleared O_NONBLOCK: the locked path waits
+		}
+		if !fsys.CanWrite(d) {
 			return -abi.EBADF
 		}
-		return pipeReadNow(f, d, a1, a2) // vfs.WouldBlock only if an F_SETFL beside cleared O_NONBLOCK: the locked path waits
+		return pipeWriteNow(nonblock, d, a1, a2, shared)
 	}
-	if !fsys.CanWrite(d) {
-		return -abi.EBADF
-	}
-	return pipeWriteNow(f, d, a1, a2, shared)
+	return NotFileCall // closed beside since the caller looked: the locked path answers
 }
 
 // eventfdRead reads and resets eventfd f's counter, or takes 1 off it

@@ -15,8 +15,8 @@ import (
 
 // TestStreamCallOn: the files lock alone serves reads and writes of
 // eventfds, of pipe ends and of stream Internet sockets opened
-// O_NONBLOCK, and the network stack's read of /dev/netctl and its data
-// requests, and nothing else: a blocking descriptor may have to wait
+// O_NONBLOCK, the network stack's read of /dev/netctl and its data
+// requests, and the close of a pipe end, and nothing else: a blocking descriptor may have to wait
 // (the scheduler's work), a datagram socket may deliver to a local
 // receiver at once, the stack's other requests answer a waiting bind or
 // listen, and every other kind and call goes to the locked path.
@@ -52,7 +52,10 @@ func TestStreamCallOn(t *testing.T) {
 		{"blocking pipe read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindPipe}, 0, false},
 		{"blocking pipe write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindPipe}, 0, false},
 		{"pipe pread", unix.SYS_PREAD64, fdtab.File{Kind: fdtab.KindPipe, Nonblock: true}, 0, false},
-		{"pipe close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindPipe, Nonblock: true}, 0, false},
+		{"pipe close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindPipe, Nonblock: true}, 0, true},
+		{"blocking pipe close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindPipe}, 0, true},
+		{"eventfd close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindEventfd}, 0, false},
+		{"socket close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindSocket, Socket: 3, Nonblock: true}, 0, false},
 		{"pipe ioctl", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindPipe, Nonblock: true}, unix.SIOCINQ, false},
 		{"eventfd fstat", unix.SYS_FSTAT, fdtab.File{Kind: fdtab.KindEventfd}, 0, false},
 		{"console write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindConsole, Nonblock: true}, 0, false},

@@ -12,6 +12,7 @@ import (
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/sysinfo"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
@@ -40,7 +41,7 @@ func descRead(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 		if off >= 0 {
 			return -abi.ESPIPE
 		}
-		return vfs.WaitPipeIf(t, int(d.Pipe), pipeReadNow(f, d, buf, n))
+		return vfs.WaitPipeIf(t, int(d.Pipe), pipeReadNow(f.Nonblock, d, buf, n))
 	case fdtab.KindDev:
 		return devRead(vfs.Root.Rdev(d.Ino), buf, n)
 	case fdtab.KindProcFD:
@@ -89,7 +90,7 @@ func descWrite(t sched.TID, f *fdtab.File, buf, n uintptr, off int64) int64 {
 		if off >= 0 {
 			return -abi.ESPIPE
 		}
-		return vfs.WaitPipeIf(t, int(d.Pipe), pipeWriteNow(f, d, buf, n, false))
+		return vfs.WaitPipeIf(t, int(d.Pipe), pipeWriteNow(f.Nonblock, d, buf, n, false))
 	case fdtab.KindDev:
 		switch vfs.Root.Rdev(d.Ino) {
 		case fsys.DevFull:
@@ -189,14 +190,14 @@ func devRead(rdev uint32, buf, n uintptr) int64 {
 // ring: calls on the pipe may run beside it (the files lock held
 // shared). It stamps no time (vfs.ReadMem): a pipe has none.
 // Context: trap, files lock held; does not allocate.
-func pipeReadNow(f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
+func pipeReadNow(nonblock bool, d *vfs.Desc, buf, n uintptr) int64 {
 	p := int(d.Pipe)
 	vfs.Pipes.Lock(p)
 	k, r := uintptr(min(n, uintptr(vfs.Pipes.Buffered(p)))), int64(0)
 	if _, writers := vfs.Pipes.Ends(p); n > 0 && k == 0 {
 		switch {
 		case writers == 0:
-		case f.Nonblock:
+		case nonblock:
 			r = -abi.EAGAIN
 		default:
 			r = vfs.WouldBlock
@@ -221,12 +222,12 @@ func pipeReadNow(f *fdtab.File, d *vfs.Desc, buf, n uintptr) int64 {
 // room (descWrite then waits: vfs.WaitPipeIf); EPIPE once no reader is
 // left.
 // Context: trap, files lock held; does not allocate.
-func pipeWriteNow(f *fdtab.File, d *vfs.Desc, buf, n uintptr, shared bool) int64 {
+func pipeWriteNow(nonblock bool, d *vfs.Desc, buf, n uintptr, shared bool) int64 {
 	b, ok := vm.UserBytes(buf, n, false)
 	if !ok {
 		return -abi.EFAULT
 	}
-	return vfs.PipeWriteNow(int(d.Pipe), f.Nonblock, b, shared)
+	return vfs.PipeWriteNow(int(d.Pipe), nonblock, b, shared)
 }
 
 // SysPread64 and SysPwrite64 read and write at an offset, leaving the
@@ -457,38 +458,102 @@ func SysDupFrom(oldfd, from int, cloexec bool) int64 {
 	return -abi.EMFILE
 }
 
-// SysPipe2 makes a pipe: fds[0] reads, fds[1] writes.
-// Context: trap, kernel lock held; does not allocate.
-func SysPipe2(fds uintptr, flags int) int64 {
+// SysPipe2 makes a pipe: fds[0] reads, fds[1] writes (pipe(2) comes as
+// pipe2 with no flags: package kernel's legacyCalls), with the files
+// lock held exclusively or (shared) shared: package kernel's fileTrap
+// serves every pipe2 beside other calls (makePipe). The two numbers go
+// to fds, faulted in first (EFAULT, having made nothing), once both
+// descriptors are made. Errors in Linux's order: the flags (EINVAL),
+// fds, then the tables (ENFILE, EMFILE).
+// Context: trap, files lock held; does not allocate.
+func SysPipe2(fds uintptr, flags int, shared bool) int64 {
 	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) != 0 {
 		return -abi.EINVAL
 	}
-	if !vm.UserRange(fds, 8, true) {
+	b, ok := vm.UserBytes(fds, 8, true)
+	if !ok {
 		return -abi.EFAULT
 	}
-	p, e := vfs.Pipes.New()
-	if e != 0 {
-		return -int64(e)
-	}
-	r := fsys.NewDescFD(fdtab.KindPipe, 0, unix.O_RDONLY|flags)
+	r, w := makePipe(flags, shared)
 	if r < 0 {
-		m := vfs.Mem()
-		vfs.Pipes.Close(&m, p, true)
-		vfs.Pipes.Close(&m, p, false)
 		return r
 	}
-	w := fsys.NewDescFD(fdtab.KindPipe, 0, unix.O_WRONLY|flags)
-	if w < 0 {
-		vfs.Descs[fdtab.Files[r].Desc].Pipe, vfs.Descs[fdtab.Files[r].Desc].Reader = int32(p), true
-		SysClose(int(r))
-		m := vfs.Mem()
-		vfs.Pipes.Close(&m, p, false)
-		return w
+	binary.LittleEndian.PutUint32(b, uint32(r))
+	binary.LittleEndian.PutUint32(b[4:], uint32(w))
+	return 0
+}
+
+// makePipe makes a pipe and its two ends' descriptors, r reading and w
+// writing, with the pipe2 flags: the pipe, its two descriptions and its
+// two descriptors each claimed atomically (fs.Pipes.New,
+// fsys.NewPipeFDs), as calls beside make and close others. Where a table
+// is full it gives back what it made and answers r ENFILE or EMFILE,
+// or, beside others (shared), fsys.RunAlone: pipes and descriptions
+// closed beside others wait for a hold alone (vfs.Reclaim), which
+// package kernel's fileTrap then takes, ending them before it runs the
+// call again. Once the read end's descriptor is made, a call beside may
+// have found it: where the write end's cannot be made, the write end
+// ends and that descriptor is closed as a close beside others would
+// (closePipeShared), unless a close beside came first, whose description
+// then frees the pipe.
+// Context: trap, files lock held; does not allocate.
+func makePipe(flags int, shared bool) (r, w int64) {
+	p, e := vfs.Pipes.New()
+	r = -int64(e)
+	if e == 0 {
+		var rd int32
+		r, w, rd = fsys.NewPipeFDs(p, flags)
+		if r < 0 { // nothing made but the pipe, which nothing names
+			var none fs.Mem // no page yet
+			vfs.Pipes.Free(&none, p)
+		} else if w < 0 {
+			vfs.Pipes.Lock(p)
+			last := vfs.Pipes.CloseEnd(p, false) // the write end that never was
+			vfs.Pipes.Unlock(p)
+			if last { // the read end's close beside came first: its description is on the closed list
+				vfs.Descs[rd].FreesPipe = true
+			} else {
+				closePipeShared(int(r), rd)
+			}
+			r, w = w, 0
+		}
 	}
-	vfs.Descs[fdtab.Files[r].Desc].Pipe, vfs.Descs[fdtab.Files[r].Desc].Reader = int32(p), true
-	vfs.Descs[fdtab.Files[w].Desc].Pipe = int32(p)
-	vm.UserWrite32(fds, uint32(r))
-	vm.UserWrite32(fds+4, uint32(w))
+	if r < 0 && shared {
+		r = fsys.RunAlone
+	}
+	return r, w
+}
+
+// closePipeShared is close(2) of pipe end fd beside other calls (the
+// files lock held shared; package kernel's fileTrap sends every close of
+// a pipe end here, StreamCallOn), if fd is open on description want (-1:
+// any): it frees the descriptor and drops it from every epoll interest
+// list under the lists' lock (vfs.FreeShared, epollForgetFD), so that an
+// epoll_ctl beside, which looks at the descriptor under that lock, comes
+// wholly before or after, and drops the description's reference
+// (vfs.DropShared: the last ends the pipe's end at once, and the
+// description, and a pipe with no end left, at the next hold alone). It
+// answers NotFileCall, having changed nothing, for a FIFO's end (its
+// inode and the pipe it maps to are the locked path's) and where fd no
+// longer names that description (a close beside came first): the locked
+// path closes what fd names then, or answers EBADF.
+// Context: trap, files lock held; does not allocate.
+func closePipeShared(fd int, want int32) int64 {
+	w, ok := fdtab.LoadFlags(fd)
+	d := vfs.DescAt(w.Desc())
+	if !ok || w.Kind() != fdtab.KindPipe || want >= 0 && w.Desc() != want || d.Ino != 0 || vfs.BothEnds(d) {
+		return NotFileCall
+	}
+	spin.LockWord(&epollHeld)
+	freed := vfs.FreeShared(fd, w.Desc(), fdtab.KindPipe)
+	if freed {
+		epollForgetFD(fd)
+	}
+	spin.UnlockWord(&epollHeld)
+	if !freed {
+		return NotFileCall
+	}
+	vfs.DropShared(w.Desc(), fdtab.KindPipe)
 	return 0
 }
 

@@ -116,7 +116,8 @@ func AllocDesc(kind uint8, flags int, desc int32) int {
 			// The fields outside the word one by one: a close beside
 			// (the files lock held shared) may read the word of a slot
 			// it lost to another close meanwhile.
-			f.Count, f.Seq, f.Epoll, f.MemFile, f.Socket, f.Ino, f.Stream = 0, 0, 0, 0, 0, 0, 0
+			f.Count, f.Epoll, f.MemFile, f.Socket, f.Ino, f.Stream = 0, 0, 0, 0, 0, 0
+			atomic.StoreUint64(&f.Seq, 0) // a pipe's change record beside may still bump a closed end's (vfs.PipeChanged)
 			f.Reader = sched.None
 			w := FlagWord(uint32(desc)) | FlagWord(kind)<<32
 			flagWord(f).Store(uint64(w.Set(FlagCloexec, flags&unix.O_CLOEXEC != 0).Set(FlagNonblock, flags&unix.O_NONBLOCK != 0)))

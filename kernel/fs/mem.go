@@ -64,10 +64,11 @@ func (fs *FS) stampOf(m *Mem, ip *inode) int64 {
 }
 
 // NoPages as a Mem's Budget lets the call take no page at all: a pipe
-// write beside other calls (the kernel's files lock held shared, which
-// charges pages only after the call, alone) answers ENOMEM, having
-// written nothing, where it would take one (Pipes.Write), and the
-// kernel runs it again alone.
+// write beside other calls (the kernel's files lock held shared) first
+// tries so, as most find their ring's pages taken already; one that
+// would take a page answers ENOMEM, having written nothing
+// (Pipes.Write), and the kernel runs it again with its pages charged
+// first (its vfs.PipeWriteNow).
 const NoPages = -1
 
 // alloc returns a zeroed page, or 0 when the budget or memory is spent.

@@ -1,6 +1,8 @@
 package fs
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/spin"
 	"golang.org/x/sys/unix"
 )
@@ -13,10 +15,13 @@ import (
 // Each pipe has a lock (Lock), for the kernel's calls on it that run
 // beside each other (its files lock held shared): a read or write of a
 // non-blocking end holds it while it looks at and moves the ring (head,
-// n, pages); epoll's look at its readiness reads n without it, a word. Its ends (readers,
-// writers) and its making and freeing change only with no such call
-// beside them (the files lock held exclusively). Holds are one copy of
-// at most PipeSize bytes: a waiter spins.
+// n, pages), and a close beside others while it ends an end (CloseEnd);
+// epoll's look at its readiness reads n and the ends' counts without
+// it, a word each. A pipe is made beside others too (pipe2: New claims
+// it atomically), but its freeing (Free) waits until no call beside may
+// still use it (the files lock held exclusively, or a hold alone: the
+// kernel's vfs.Reclaim). Holds are one copy of at most PipeSize bytes: a
+// waiter spins.
 
 // Pipe limits, as Linux's defaults.
 const (
@@ -27,7 +32,7 @@ const (
 )
 
 type pipe struct {
-	used             bool
+	used             uint32 // 1 from New to Free
 	held             uint32 // the pipe's lock (Lock: spin.LockWord)
 	pages            [pipePages]uint64
 	head, n          int // ring start and bytes held
@@ -39,12 +44,14 @@ type Pipes struct {
 	p [MaxPipes]pipe
 }
 
-// New makes a pipe with one read end and one write end open.
-// Context: trap; does not allocate.
+// New makes a pipe with one read end and one write end open. It claims
+// a free pipe with one compare-and-swap of its used word: pipe2 runs
+// beside other calls (the kernel's files lock held shared). A free pipe
+// is all zero (Free). Context: trap; does not allocate.
 func (ps *Pipes) New() (int, Errno) {
 	for i := range ps.p {
-		if !ps.p[i].used {
-			ps.p[i] = pipe{used: true, readers: 1, writers: 1}
+		if p := &ps.p[i]; atomic.LoadUint32(&p.used) == 0 && atomic.CompareAndSwapUint32(&p.used, 0, 1) {
+			p.readers, p.writers = 1, 1 // no descriptor names it yet
 			return i, ok
 		}
 	}
@@ -62,7 +69,8 @@ func (ps *Pipes) NewFifo() (int, Errno) {
 }
 
 // Open counts another open description of one end (a reader or a writer).
-// Context: trap; does not allocate.
+// Context: trap, the kernel's files lock held exclusively; does not
+// allocate.
 func (ps *Pipes) Open(i int, reader bool) {
 	if reader {
 		ps.p[i].readers++
@@ -72,32 +80,52 @@ func (ps *Pipes) Open(i int, reader bool) {
 }
 
 // Close ends one open description of an end; the last close of both
-// frees the pipe. Context: trap; does not allocate.
+// frees the pipe. Context: trap, the kernel's files lock held
+// exclusively; does not allocate.
 func (ps *Pipes) Close(m *Mem, i int, reader bool) {
-	p := &ps.p[i]
+	if ps.CloseEnd(i, reader) {
+		ps.Free(m, i)
+	}
+}
+
+// CloseEnd ends one open description of pipe i's read end (reader) or
+// write end, and reports whether no end is open any more: the caller
+// then frees the pipe (Free), once no call beside may still use it. The
+// counts change atomically, as epoll's look at the pipe's readiness
+// reads them without the pipe's lock.
+// Context: trap, the pipe's lock held, or the kernel's files lock held
+// exclusively; does not allocate.
+func (ps *Pipes) CloseEnd(i int, reader bool) bool {
+	p := &ps.p[i&(MaxPipes-1)]
+	end := &p.writers
 	if reader {
-		p.readers--
-	} else {
-		p.writers--
+		end = &p.readers
 	}
-	if p.readers > 0 || p.writers > 0 {
-		return
-	}
-	for k, pa := range p.pages {
-		if pa != 0 {
+	atomic.AddInt32(end, -1)
+	return atomic.LoadInt32(&p.readers) <= 0 && atomic.LoadInt32(&p.writers) <= 0
+}
+
+// Free frees pipe i, whose ends are all closed (CloseEnd), and its
+// pages: every field zero, its used word last, so that a New beside
+// that claims it finds it whole.
+// Context: trap, no call beside uses pipe i; does not allocate.
+func (ps *Pipes) Free(m *Mem, i int) {
+	p := &ps.p[i&(MaxPipes-1)]
+	for k := range p.pages { // by index: a range over the array would copy it
+		if pa := p.pages[k]; pa != 0 {
 			m.free(pa)
 			p.pages[k] = 0
 		}
 	}
-	*p = pipe{}
+	p.head, p.n, p.readers, p.writers = 0, 0, 0, 0
+	atomic.StoreUint32(&p.used, 0)
 }
 
 // Release frees pipe i if no end is open (a FIFO nobody opened after all).
 // Context: trap; does not allocate.
 func (ps *Pipes) Release(m *Mem, i int) {
-	if p := &ps.p[i]; p.used && p.readers == 0 && p.writers == 0 {
-		p.readers = 1
-		ps.Close(m, i, true)
+	if p := &ps.p[i]; p.used != 0 && p.readers == 0 && p.writers == 0 {
+		ps.Free(m, i)
 	}
 }
 
@@ -188,5 +216,10 @@ func (ps *Pipes) HasRoom(i int) bool { return PipeSize-ps.p[i].n >= PipeBuf }
 // Buffered returns the bytes held (FIONREAD).
 func (ps *Pipes) Buffered(i int) int { return ps.p[i].n }
 
-// Ends returns how many read and write descriptions are open.
-func (ps *Pipes) Ends(i int) (readers, writers int32) { return ps.p[i].readers, ps.p[i].writers }
+// Ends returns how many read and write descriptions are open, read
+// atomically (a close beside may change them: CloseEnd).
+// Context: any; does not allocate.
+func (ps *Pipes) Ends(i int) (readers, writers int32) {
+	p := &ps.p[i&(MaxPipes-1)]
+	return atomic.LoadInt32(&p.readers), atomic.LoadInt32(&p.writers)
+}

@@ -77,22 +77,24 @@ func (a *UnixAddr) SockaddrLen() int {
 }
 
 // ParseUnixAddr parses a sockaddr_un of n bytes (sa, at most its first
-// 110) for bind, connect or sendto: autobind reports the family alone
-// (bind's autobind). A path ends at its first NUL. Errors as Linux's
-// unix_validate_addr: EINVAL for a bad length or family.
-// Context: trap, kernel lock held; does not allocate.
-func ParseUnixAddr(sa []byte, n int) (a UnixAddr, autobind bool, e Errno) {
+// 110) for bind, connect or sendto into a, which the caller zeroed (and
+// which stays zero unless a name was parsed): autobind reports the
+// family alone (bind's autobind). A path ends at its first NUL. Errors as
+// Linux's unix_validate_addr: EINVAL for a bad length or family. (A
+// pointer, not a result: the caller's name is not copied back, issue 16's
+// budget.) Context: trap, kernel lock held; does not allocate.
+func ParseUnixAddr(a *UnixAddr, sa []byte, n int) (autobind bool, e Errno) {
 	if n < 2 || len(sa) < 2 {
-		return a, false, EINVAL
+		return false, EINVAL
 	}
 	if uint16(sa[0])|uint16(sa[1])<<8 != unix.AF_UNIX {
-		return a, false, EINVAL
+		return false, EINVAL
 	}
 	if n == 2 {
-		return a, true, ok
+		return true, ok
 	}
 	if n > 2+UnixPathMax || len(sa) < n {
-		return a, false, EINVAL
+		return false, EINVAL
 	}
 	path := sa[2:n]
 	if path[0] != 0 {
@@ -104,7 +106,7 @@ func ParseUnixAddr(sa []byte, n int) (a UnixAddr, autobind bool, e Errno) {
 		}
 	}
 	a.N = uint8(copy(a.Buf[:], path))
-	return a, false, ok
+	return false, ok
 }
 
 // A Right is one descriptor in flight: what the kernel needs to make a
@@ -217,7 +219,10 @@ func (us *UnixSockets) link(a, b int) {
 	sa.state, sb.state = usConnected, usConnected
 	sa.peer, sb.peer = int16(b), int16(a)
 	sa.peerLive, sb.peerLive = true, true
-	sa.peerName, sb.peerName = sb.name, sa.name
+	// One statement each: a tuple assignment copies the names through
+	// temporaries (issue 16's budget).
+	sa.peerName = sb.name
+	sb.peerName = sa.name
 }
 
 // Type returns the socket type of i.
@@ -281,7 +286,8 @@ func (us *UnixSockets) Bind(i int, a *UnixAddr, ino Ino) Errno {
 	if a.Abstract() && us.findAbstract(int(s.typ), a) >= 0 {
 		return unix.EADDRINUSE
 	}
-	s.name, s.ino = *a, ino
+	s.name = *a
+	s.ino = ino
 	return ok
 }
 
@@ -408,7 +414,8 @@ func (us *UnixSockets) ConnectDgram(i, j int) Errno {
 		return EPERM
 	}
 	s := &us.s[i]
-	s.state, s.peer, s.peerLive, s.peerName = usConnected, int16(j), true, us.s[j].name
+	s.state, s.peer, s.peerLive = usConnected, int16(j), true
+	s.peerName = us.s[j].name
 	return ok
 }
 
@@ -417,7 +424,8 @@ func (us *UnixSockets) ConnectDgram(i, j int) Errno {
 func (us *UnixSockets) Disconnect(i int) {
 	s := &us.s[i]
 	if s.state == usConnected {
-		s.state, s.peer, s.peerLive, s.peerName = usOpen, -1, false, UnixAddr{}
+		s.state, s.peer, s.peerLive = usOpen, -1, false
+		s.peerName = UnixAddr{}
 	}
 }
 

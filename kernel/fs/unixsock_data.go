@@ -117,7 +117,8 @@ func (us *UnixSockets) peerTarget(i int) Errno {
 	case s.peerLive:
 		return ok
 	case s.typ == unix.SOCK_DGRAM:
-		s.state, s.peer, s.peerName = usOpen, -1, UnixAddr{}
+		s.state, s.peer = usOpen, -1
+		s.peerName = UnixAddr{}
 		return unix.ECONNREFUSED
 	}
 	return EPIPE

@@ -28,39 +28,44 @@ func addr(t *testing.T, s string) *UnixAddr {
 	if s != "" && s[0] != 0 {
 		n++
 	}
-	a, auto, e := ParseUnixAddr(sockaddr(s, n), n)
+	var a UnixAddr
+	auto, e := ParseUnixAddr(&a, sockaddr(s, n), n)
 	require.Equal(t, ok, e)
 	require.False(t, auto)
 	return &a
 }
 
 func TestParseUnixAddr(t *testing.T) {
-	a, auto, e := ParseUnixAddr(sockaddr("/tmp/s", -1), 9)
+	var a UnixAddr
+	auto, e := ParseUnixAddr(&a, sockaddr("/tmp/s", -1), 9)
 	require.Equal(t, ok, e)
 	assert.False(t, auto)
 	assert.Equal(t, "/tmp/s", string(a.Bytes()))
 	assert.Equal(t, 9, a.SockaddrLen(), "a path's length counts its NUL")
 
-	a, _, e = ParseUnixAddr(sockaddr("/tmp/s", 8), 8)
+	a = UnixAddr{}
+	_, e = ParseUnixAddr(&a, sockaddr("/tmp/s", 8), 8)
 	require.Equal(t, ok, e, "a path without its NUL")
 	assert.Equal(t, "/tmp/s", string(a.Bytes()))
 
-	a, _, e = ParseUnixAddr(sockaddr("\x00ab\x00c", 7), 7)
+	a = UnixAddr{}
+	_, e = ParseUnixAddr(&a, sockaddr("\x00ab\x00c", 7), 7)
 	require.Equal(t, ok, e)
 	assert.True(t, a.Abstract())
 	assert.Equal(t, "\x00ab\x00c", string(a.Bytes()), "an abstract name keeps its NULs")
 	assert.Equal(t, 7, a.SockaddrLen())
 
-	_, auto, e = ParseUnixAddr(sockaddr("", 2), 2)
+	a = UnixAddr{}
+	auto, e = ParseUnixAddr(&a, sockaddr("", 2), 2)
 	assert.Equal(t, ok, e)
 	assert.True(t, auto, "the family alone asks for autobind")
 
-	_, _, e = ParseUnixAddr(sockaddr("", 1), 1)
+	_, e = ParseUnixAddr(&a, sockaddr("", 1), 1)
 	assert.Equal(t, EINVAL, e)
-	_, _, e = ParseUnixAddr(make([]byte, 111), 111)
+	_, e = ParseUnixAddr(&a, make([]byte, 111), 111)
 	assert.Equal(t, EINVAL, e, "family AF_UNSPEC")
 	b := sockaddr("x", 110)
-	_, _, e = ParseUnixAddr(append(b, 0), 111)
+	_, e = ParseUnixAddr(&a, append(b, 0), 111)
 	assert.Equal(t, EINVAL, e, "longer than sockaddr_un")
 	var none UnixAddr
 	assert.Equal(t, 2, none.SockaddrLen())

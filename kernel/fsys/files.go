@@ -92,6 +92,46 @@ func NewDescFD(kind uint8, ino fs.Ino, flags int) int64 {
 	return int64(fd)
 }
 
+// NewPipeFDs makes the two ends' descriptions and descriptors of pipe
+// p, with the pipe2 flags (NewDescFD): r reads, w writes. Both
+// descriptions come first, each naming its pipe end before its
+// descriptor is made (pipe2 runs beside other calls, and one of them may
+// find a descriptor by its number at once); rd is the read end's. r
+// below zero is the errno (ENFILE, EMFILE), with nothing made; w below
+// zero is EMFILE, with the read end's descriptor made: the caller closes
+// it. Context: trap, files lock held; does not allocate.
+func NewPipeFDs(p int, flags int) (r, w int64, rd int32) {
+	rd = vfs.AllocDesc(0, statusFlags(0, unix.O_RDONLY|flags))
+	wd := vfs.AllocDesc(0, statusFlags(0, unix.O_WRONLY|flags))
+	if rd < 0 || wd < 0 {
+		freeDescs(rd, wd)
+		return -abi.ENFILE, 0, -1
+	}
+	vfs.Descs[rd].Pipe, vfs.Descs[rd].Reader = int32(p), true
+	vfs.Descs[wd].Pipe = int32(p)
+	if r = int64(fdtab.AllocDesc(fdtab.KindPipe, flags, rd)); r < 0 {
+		freeDescs(rd, wd)
+		return -abi.EMFILE, 0, -1
+	}
+	if w = int64(fdtab.AllocDesc(fdtab.KindPipe, flags, wd)); w < 0 {
+		freeDescs(-1, wd)
+		return r, -abi.EMFILE, rd
+	}
+	return r, w, rd
+}
+
+// freeDescs gives back the descriptions a and b that are not below zero,
+// which AllocDesc took and nothing else refers to.
+// Context: trap; does not allocate.
+func freeDescs(a, b int32) {
+	if a >= 0 {
+		vfs.FreeDesc(a)
+	}
+	if b >= 0 {
+		vfs.FreeDesc(b)
+	}
+}
+
 // PipeReadiness returns the epoll events of a pipe end, or of both ends
 // for a FIFO opened O_RDWR (vfs.BothEnds), as Linux's pipe_poll: a
 // reader's EPOLLIN while bytes are held and EPOLLHUP once no writer is
@@ -103,8 +143,8 @@ func NewDescFD(kind uint8, ino fs.Ino, flags int) int64 {
 // held shared, fdcalls.EpollWaitNow): it reads the ring's count without
 // the pipe's lock, a word, as Linux's pipe_poll reads its ring's head
 // and tail, so some count it had an instant before (readiness is an
-// instant old by the time the program acts on it anyway); the ends
-// change only under the files lock held exclusively.
+// instant old by the time the program acts on it anyway), and the ends'
+// counts atomically (a close beside may end one: fs.Pipes.CloseEnd).
 // Context: trap, files lock held; does not allocate.
 func PipeReadiness(d *vfs.Desc) uint32 {
 	p := int(d.Pipe)

@@ -139,7 +139,7 @@ func pciLine(d *pci.Device) {
 	} else {
 		l.S("class ").S(hexMin(uint64(d.Class)))
 	}
-	for j, bar := range d.BARs {
+	for j, bar := range d.BARs[:] { // [:]: a range over the array copies it
 		if bar.Size == 0 {
 			continue
 		}

@@ -89,7 +89,12 @@ func allocSocket(typ, family uint8) int {
 		s := &Sockets[i]
 		if s.Typ == 0 {
 			gen := s.gen + 1
-			*s = socket{gen: gen, Typ: typ, Family: family, State: abi.SockOpen, FD: -1, linger: -1, waiter: noThread}
+			// Zeroed, then field by field: a composite literal is a
+			// template in rodata copied through the stack (issue 16's
+			// budget).
+			*s = socket{}
+			s.gen, s.Typ, s.Family, s.State = gen, typ, family, abi.SockOpen
+			s.FD, s.linger, s.waiter = -1, -1, noThread
 			return i
 		}
 	}

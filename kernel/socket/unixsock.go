@@ -242,18 +242,19 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 	return 0
 }
 
-// readUnixSockaddr copies and parses the sockaddr_un at (addr, n).
+// readUnixSockaddr copies and parses the sockaddr_un at (addr, n) into
+// a, which the caller zeroed (fs.ParseUnixAddr).
 // Context: trap, kernel lock held; does not allocate.
-func readUnixSockaddr(addr, n uintptr) (fs.UnixAddr, bool, int64) {
+func readUnixSockaddr(a *fs.UnixAddr, addr, n uintptr) (bool, int64) {
 	if n < 2 || n > 1<<20 {
-		return fs.UnixAddr{}, false, -abi.EINVAL
+		return false, -abi.EINVAL
 	}
 	b, ok := vm.UserBytes(addr, min(n, 2+fs.UnixPathMax), false)
 	if !ok {
-		return fs.UnixAddr{}, false, -abi.EFAULT
+		return false, -abi.EFAULT
 	}
-	a, auto, e := fs.ParseUnixAddr(b, int(n))
-	return a, auto, -int64(e)
+	auto, e := fs.ParseUnixAddr(a, b, int(n))
+	return auto, -int64(e)
 }
 
 // writeUnixSockaddr writes a as a sockaddr_un to (addr, *lenAddr) as
@@ -280,7 +281,8 @@ func writeUnixSockaddr(a *fs.UnixAddr, addr, lenAddr uintptr, unnamedLen int) in
 // family alone picks an abstract name.
 // Context: trap, kernel lock held; does not allocate.
 func unixBind(i int, addr, n uintptr) int64 {
-	a, auto, e := readUnixSockaddr(addr, n)
+	var a fs.UnixAddr
+	auto, e := readUnixSockaddr(&a, addr, n)
 	if e != 0 {
 		return e
 	}

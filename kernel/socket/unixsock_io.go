@@ -59,7 +59,8 @@ func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
 			return 0
 		}
 	}
-	a, auto, e := readUnixSockaddr(addr, n)
+	var a fs.UnixAddr
+	auto, e := readUnixSockaddr(&a, addr, n)
 	if e != 0 {
 		return e
 	}
@@ -211,7 +212,8 @@ func unixSendTarget(i, typ int, addr, alen uintptr) (int, int64) {
 		}
 		return -1, -abi.EOPNOTSUPP
 	}
-	a, auto, e := readUnixSockaddr(addr, alen)
+	var a fs.UnixAddr
+	auto, e := readUnixSockaddr(&a, addr, alen)
 	if e != 0 {
 		return -1, e
 	}

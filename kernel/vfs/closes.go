@@ -21,6 +21,11 @@ import (
 // that instant, the kernel's own work say, defers it to the next hold
 // alone), and the close of a descriptor whose file holds no record locks
 // never holds the files lock exclusively (package kernel's fileTrap).
+// A pipe end's close (not a FIFO's) runs beside others the same way
+// (package fdcalls' closePipeShared), but the end itself ends at the
+// close (DropShared), so that the pipe's readers see the end of file and
+// its writers EPIPE then, as on Linux; only the pipe's freeing, once no
+// end is left, waits with the description (closePipeEnd, Reclaim).
 //
 // closedHead heads the closed list: 1 + the index of the description
 // closed last, 0 when none. Each closed description's Refs holds the
@@ -29,44 +34,80 @@ import (
 var closedHead atomic.Int32
 
 // CloseShared closes descriptor fd, open on description d, under the
-// files lock held shared, and reports whether it did. It frees the
-// descriptor with one compare-and-swap of its flag word (fdtab.LoadFlags:
-// a flag call beside makes it try again) that keeps the description's
-// index with the free kind, so that a call beside that read the kind
-// before the close and the index after it still finds d, whole until its
-// end; the other fields stay until an open takes the slot
-// (fdtab.AllocDesc clears them). It then drops one reference to d; with
-// the last, it puts d on the closed list, for its end at the next hold
-// alone (Reclaim). It answers false, having changed nothing, where fd no
+// files lock held shared, and reports whether it did: FreeShared, then
+// DropShared. It answers false, having changed nothing, where fd no
 // longer names d (another CPU's close of the number came first, or a
 // close and an open gave it to another file): the caller sends the call
 // to the locked path, which closes what fd names then or answers EBADF.
 // Context: trap, files lock held shared; does not allocate.
 func CloseShared(fd int, d int32) bool {
+	if !FreeShared(fd, d, fdtab.KindFile) {
+		return false
+	}
+	DropShared(d, fdtab.KindFile)
+	return true
+}
+
+// FreeShared frees descriptor fd if it is still one of kind open on
+// description d, and reports whether it did, with one compare-and-swap
+// of its flag word (fdtab.LoadFlags: a flag call beside makes it try
+// again) that keeps the description's index with the free kind, so that
+// a call beside that read the kind before the close and the index after
+// it still finds d, whole until its end; the other fields stay until an
+// open takes the slot (fdtab.AllocDesc clears them).
+// Context: trap, files lock held; does not allocate.
+func FreeShared(fd int, d int32, kind uint8) bool {
 	for {
 		w, _ := fdtab.LoadFlags(fd)
-		if w.Kind() != fdtab.KindFile || w.Desc() != d {
+		if w.Kind() != kind || w.Desc() != d {
 			return false
 		}
 		if fdtab.SwapFlags(fd, w, fdtab.FlagWord(uint32(d))) {
-			break
+			ClosesBeside.Add(1)
+			return true
 		}
 	}
-	ClosesBeside.Add(1)
+}
+
+// DropShared drops a freed descriptor's reference (FreeShared) to
+// description d, of a descriptor of kind. With the last, it ends a pipe
+// end's description's end at once (closePipeEnd: its readers see the end
+// of file, its writers EPIPE, as on Linux) and puts d on the closed list,
+// for its end at the next hold alone (Reclaim).
+// Context: trap, files lock held; does not allocate.
+func DropShared(d int32, kind uint8) {
 	refs := &Descs[d].Refs
 	for {
-		r := atomic.LoadInt32(refs) // at least 1: fd named d until the swap
+		r := atomic.LoadInt32(refs) // at least 1: a descriptor named d until its free
 		next := r - 1
 		if r == 1 {
 			next = ^0 // closed: no open takes it
 		}
 		if atomic.CompareAndSwapInt32(refs, r, next) {
 			if r == 1 { // the last reference: no other call changes refs now
+				if kind == fdtab.KindPipe {
+					closePipeEnd(&Descs[d])
+				}
 				pushClosed(d + 1)
 			}
-			return true
+			return
 		}
 	}
+}
+
+// closePipeEnd ends the end of its pipe that d, a pipe end's description
+// closed beside others (not a FIFO's: its inode and FifoPipe are the
+// locked path's), held, under the pipe's lock, and records the change
+// for the pipe's waiters and watchers (PipeChanged). If no end is left,
+// the pipe is freed with d's end (d.FreesPipe, Reclaim): a call beside
+// that found one of its descriptors before the close may still use it.
+// Context: trap, files lock held; does not allocate.
+func closePipeEnd(d *Desc) {
+	p := int(d.Pipe)
+	Pipes.Lock(p)
+	d.FreesPipe = Pipes.CloseEnd(p, d.Reader)
+	Pipes.Unlock(p)
+	PipeChanged(p)
 }
 
 // pushClosed puts the closed descriptions from 1+index first on (linked
@@ -90,8 +131,9 @@ func pushClosed(first int32) {
 }
 
 // ClosesBeside counts the closes made under the files lock held shared
-// (CloseShared), for /proc/gometal/sched's file_close_beside line: one
-// word for all CPUs, as package kernel's fileCallsLockFree.
+// (FreeShared: of files and directories, CloseShared, and of pipe ends),
+// for /proc/gometal/sched's file_close_beside line: one word for all
+// CPUs, as package kernel's fileCallsLockFree.
 var ClosesBeside atomic.Uint64
 
 // HasLeftovers reports whether closes, unlinks or rmdirs made beside
@@ -116,7 +158,8 @@ func ClosesPending() bool { return closedHead.Load() != 0 }
 // ends each closed description: its file's open (fs.FS.Drop, which frees
 // a file with no link and no other open: beside others it puts it on
 // the orphan list, as another CPU's call may have found it by a name
-// since, so a second round frees it), then its slot. Their pages go
+// since, so a second round frees it), the pipe whose last end it held
+// (Desc.FreesPipe), then its slot. Their pages go
 // back. Beside another hold it puts both lists back. Every exclusive
 // hold calls it before its call frees or makes a file, and so does a
 // shared hold that ends alone (package kernel's fileTrap), so a program
@@ -149,7 +192,10 @@ func Reclaim(shared bool) {
 			if d.Ino != 0 {
 				Root.Drop(&m, d.Ino)
 			}
-			d.Ino = 0
+			if d.FreesPipe { // a pipe whose last end d held (closePipeEnd)
+				Pipes.Free(&m, int(d.Pipe))
+			}
+			d.Ino, d.FreesPipe = 0, false
 			atomic.StoreInt32(&d.Refs, 0) // free: an open beside may take it now
 		}
 		Done(&m)

@@ -68,31 +68,43 @@ func pipeFrames(t *testing.T) {
 }
 
 // TestPipeWriteNowShared: a write beside other calls (the files lock
-// held shared) that would take a page answers RunAlone, having changed
-// nothing; alone it takes the page; beside others again it writes into
-// the pages the pipe has, and records the change for both ends'
-// descriptors (their sequence and fdtab.Notify).
+// held shared) that would take a page charges its pages first and takes
+// it, leaving the charge at what it took; beside others again it writes
+// into the pages the pipe has, charging nothing, and records the change
+// for both ends' descriptors (their sequence and fdtab.Notify); one
+// whose charge does not fit answers RunAlone, having changed nothing.
 func TestPipeWriteNowShared(t *testing.T) {
 	freshPipes(t)
 	p := newPipe(t)
+	oldPages, oldMax := Pages, MaxPages
+	committed := vm.Committed()
+	t.Cleanup(func() {
+		Pages, MaxPages = oldPages, oldMax
+		vm.Uncommit(vm.Committed() - committed)
+	})
+	vm.CommitLimit = committed + 100*fs.PageSize
+	MaxPages, Pages = 50, 0
 	Descs[1] = Desc{Refs: 1, Pipe: int32(p), Reader: true}
 	Descs[2] = Desc{Refs: 1, Pipe: int32(p)}
 	rfd := fdtab.AllocDesc(fdtab.KindPipe, unix.O_NONBLOCK, 1)
 	wfd := fdtab.AllocDesc(fdtab.KindPipe, unix.O_NONBLOCK, 2)
 
-	assert.Equal(t, RunAlone, PipeWriteNow(p, true, []byte("hello"), true), "the first write takes a page")
-	assert.Zero(t, Pipes.Buffered(p), "and changed nothing")
-	assert.False(t, fdtab.NotifyPending.Load())
-	assert.Equal(t, int64(5), PipeWriteNow(p, true, []byte("hello"), false), "alone it takes the page")
-	assert.Equal(t, int64(2), PipeWriteNow(p, true, []byte("!!"), true), "beside others, into the page the pipe has")
+	assert.Equal(t, int64(5), PipeWriteNow(p, true, []byte("hello"), true), "the first write takes a page, beside others")
+	assert.Equal(t, int64(1), Pages, "the charge is the page it took")
+	assert.Equal(t, committed+fs.PageSize, vm.Committed())
+	assert.Equal(t, int64(2), PipeWriteNow(p, true, []byte("!!"), true), "into the page the pipe has")
+	assert.Equal(t, int64(1), Pages)
 	assert.Equal(t, 7, Pipes.Buffered(p))
 	assert.Equal(t, uint64(2), fdtab.Files[rfd].Seq, "each write bumps both ends' sequence")
 	assert.Equal(t, uint64(2), fdtab.Files[wfd].Seq)
 	assert.True(t, fdtab.NotifyPending.Load())
 	assert.True(t, fdtab.NotifyFDs.Has(rfd))
 	assert.True(t, fdtab.NotifyFDs.Has(wfd))
-	assert.Equal(t, RunAlone, PipeWriteNow(p, true, make([]byte, fs.PageSize), true), "the second page is not taken yet")
-	assert.Equal(t, 7, Pipes.Buffered(p))
+	MaxPages = 1
+	assert.Equal(t, RunAlone, PipeWriteNow(p, true, make([]byte, fs.PageSize), true), "no room to charge the second page")
+	assert.Equal(t, 7, Pipes.Buffered(p), "and nothing written")
+	assert.Equal(t, int64(1), Pages)
+	assert.Equal(t, committed+fs.PageSize, vm.Committed())
 }
 
 // TestPipeWriteNowBeside: writers and a reader on one pipe, each on its
@@ -180,4 +192,58 @@ func TestPipeWriteNowBeside(t *testing.T) {
 	assert.Equal(t, uint64(1+writers*each), fdtab.Files[pfd].Seq, "every write to p bumped its reader's sequence")
 	assert.Equal(t, uint64(1+each), fdtab.Files[qfd].Seq)
 	assert.True(t, fdtab.NotifyFDs.Has(qfd))
+}
+
+// TestClosePipeEndShared: the close of a pipe end's last descriptor
+// beside other calls ends that end at once (the reader reads what was
+// written, then the end of file, and the change is recorded for the
+// other end's watchers); once no end is left, the pipe goes with the
+// last end's description at the next hold alone, its page back to the
+// frames, and until then no pipe2 takes it.
+func TestClosePipeEndShared(t *testing.T) {
+	freshFiles(t)
+	freshPipes(t)
+	p, e := Pipes.New()
+	require.Zero(t, e)
+	r, w := AllocDesc(0, unix.O_RDONLY), AllocDesc(0, unix.O_WRONLY)
+	Descs[r].Pipe, Descs[r].Reader = int32(p), true
+	Descs[w].Pipe = int32(p)
+	rfd := fdtab.AllocDesc(fdtab.KindPipe, unix.O_NONBLOCK, r)
+	wfd := fdtab.AllocDesc(fdtab.KindPipe, unix.O_NONBLOCK, w)
+	free := vm.Frames.FreeCount()
+	require.Equal(t, int64(3), PipeWriteNow(p, true, []byte("abc"), true))
+	require.Equal(t, free-1, vm.Frames.FreeCount(), "the write took a page")
+	fdtab.NotifyFDs.Clear()
+
+	require.True(t, FreeShared(wfd, w, fdtab.KindPipe))
+	assert.False(t, FreeShared(wfd, w, fdtab.KindPipe), "closed already: the locked path answers (EBADF)")
+	assert.False(t, FreeShared(rfd, r, fdtab.KindFile), "a descriptor of another kind")
+	DropShared(w, fdtab.KindPipe)
+	readers, writers := Pipes.Ends(p)
+	assert.Equal(t, [2]int32{1, 0}, [2]int32{readers, writers}, "the write end ended at the close")
+	assert.True(t, fdtab.NotifyFDs.Has(rfd), "the read end's watchers are told (EPOLLHUP)")
+	assert.False(t, Descs[w].FreesPipe, "a reader is left")
+	m := ReadMem()
+	buf := make([]byte, 8)
+	n, e := Pipes.Read(&m, p, buf)
+	assert.Equal(t, "abc", string(buf[:n]), "what was written before the close")
+	assert.Zero(t, e)
+	n, e = Pipes.Read(&m, p, buf)
+	assert.Zero(t, n, "then the end of file")
+	assert.Zero(t, e)
+
+	require.True(t, FreeShared(rfd, r, fdtab.KindPipe))
+	DropShared(r, fdtab.KindPipe)
+	assert.True(t, Descs[r].FreesPipe, "the last end's description frees the pipe")
+	q, _ := Pipes.New()
+	assert.NotEqual(t, p, q, "no pipe2 takes it before the hold alone")
+	Pipes.Free(&m, q)
+	assert.Equal(t, free-1, vm.Frames.FreeCount(), "its page stays until then")
+	Reclaim(false)
+	assert.Equal(t, free, vm.Frames.FreeCount(), "its page back")
+	assert.Zero(t, Descs[r].Refs, "both descriptions free")
+	assert.Zero(t, Descs[w].Refs)
+	assert.False(t, Descs[r].FreesPipe)
+	q, _ = Pipes.New()
+	assert.Equal(t, p, q, "the pipe is free")
 }

@@ -54,6 +54,9 @@ type Desc struct {
 	Flags  int32 // status flags, as F_GETFL shows them but O_NONBLOCK (fsys.NewDescFD's statusFlags)
 	Pipe   int32 // fdtab.KindPipe: the pipe
 	Reader bool  // fdtab.KindPipe: the read end (false for both ends of a FIFO opened O_RDWR: BothEnds)
+	// FreesPipe is set when a close beside others (DropShared) ended the
+	// last end of Pipe: Reclaim frees the pipe with this description.
+	FreesPipe bool
 	// offsetHeld is 1 while a call that holds the files lock shared moves
 	// Off (LockOffset: spin.LockWord).
 	offsetHeld uint32
@@ -137,10 +140,18 @@ const MaxSharedWrite = 1 << 20
 // under the file's data lock.
 // Context: trap, files lock held shared; does not allocate.
 func ReserveMem(off int64, n int) (fs.Mem, bool) {
-	m := fs.Mem{Frames: &vm.Frames, Budget: fs.WritePages(off, n)}
 	if n > MaxSharedWrite {
-		return m, false
+		return fs.Mem{}, false
 	}
+	return reservePages(fs.WritePages(off, n))
+}
+
+// reservePages charges budget pages to Pages and the commit (ReserveMem)
+// and returns the page source that may take them; false, having charged
+// nothing, where they do not fit. Context: trap, files lock held
+// shared; does not allocate.
+func reservePages(budget int64) (fs.Mem, bool) {
+	m := fs.Mem{Frames: &vm.Frames, Budget: budget}
 	if vm.CommitLimit == 0 {
 		return m, true // the boot: nothing is charged yet
 	}
@@ -215,7 +226,10 @@ func RealtimeNs() int64 { return clock.WallAtBoot() + clock.Nanotime() }
 // claims the description with one compare-and-swap of its references,
 // from none to one: opens run beside each other (the files lock held
 // shared). The caller gives a description it cannot use back with
-// FreeDesc. Context: trap; does not allocate.
+// FreeDesc. Context: trap; does not allocate. Not inlined: pipe2 takes
+// two (issue 16's budget).
+//
+//go:noinline
 func AllocDesc(ino fs.Ino, flags int) int32 {
 	for i := range Descs {
 		if d := &Descs[i]; atomic.LoadInt32(&d.Refs) == 0 && atomic.CompareAndSwapInt32(&d.Refs, 0, 1) { // a locked instruction only where it may win
@@ -425,7 +439,8 @@ const WouldBlock = int64(-1) << 41
 
 // RunAlone is the answer of a call beside others (the files lock held
 // shared) that must run alone, having changed nothing a program can see:
-// PipeWriteNow's for a write that would take a page, fsys's opens',
+// PipeWriteNow's for a write whose pages' charge does not fit, package
+// fdcalls' pipe2 where a table is full, fsys's opens',
 // mkdirs', mknods', links', symlinks', unlinks', renames' and
 // truncations' (fsys.RunAlone). Package kernel's fileTrap runs
 // the call again under the files lock held exclusively.
@@ -436,23 +451,30 @@ const RunAlone int64 = -1<<32 - 3
 // caller then waits: WaitPipeIf), having changed nothing; EAGAIN instead
 // for a non-blocking one; EPIPE once no reader is left. It holds the pipe's
 // lock (fs.Pipes.Lock): calls on the pipe may run beside it (shared: the
-// files lock held shared), where it may take no page (fs.NoPages: the
-// pages a call takes are charged after it, which only a call alone may
-// do) and answers RunAlone, having written nothing, for a write that
-// would take one. It stamps no time (ReadMem): a pipe has none.
-// Context: trap, files lock held; does not allocate.
+// files lock held shared). Beside them it first tries taking no page
+// (fs.NoPages), as a write into a ring's pages taken before needs none;
+// one that would take a page (a pipe takes each at its first fill)
+// writes nothing then, and runs again with the pages it may take charged
+// first (reservePages, as a file's write beside others: ReserveMem), or answers
+// RunAlone, having written nothing, where the charge does not fit: the
+// path alone writes what fits. It stamps no time (ReadMem): a pipe has
+// none. Context: trap, files lock held; does not allocate.
 func PipeWriteNow(p int, nonblock bool, b []byte, shared bool) int64 {
 	m := ReadMem()
 	if shared {
 		m.Budget = fs.NoPages
 	}
-	Pipes.Lock(p)
-	put, e := Pipes.Write(&m, p, b)
-	Pipes.Unlock(p)
+	put, e := pipeWrite(&m, p, b)
+	if e == unix.ENOMEM && shared {
+		fits := false
+		if m, fits = reservePages(int64(min(len(b)/fs.PageSize+2, fs.PipeSize/fs.PageSize))); !fits { // the pages n bytes may touch at any place in the ring
+			return RunAlone
+		}
+		put, e = pipeWrite(&m, p, b)
+		m.Taken -= m.Budget // ReserveMem charged the budget: Done gives back what the write did not take
+	}
 	Done(&m)
 	switch {
-	case e == unix.ENOMEM && shared:
-		return RunAlone // a pipe takes each page once, at its first fill
 	case e == unix.EAGAIN && !nonblock:
 		return WouldBlock
 	case e != 0:
@@ -460,6 +482,15 @@ func PipeWriteNow(p int, nonblock bool, b []byte, shared bool) int64 {
 	}
 	PipeChanged(p)
 	return int64(put)
+}
+
+// pipeWrite is fs.Pipes.Write of b into pipe p under the pipe's lock.
+// Context: trap, files lock held; does not allocate.
+func pipeWrite(m *fs.Mem, p int, b []byte) (int, fs.Errno) {
+	Pipes.Lock(p)
+	put, e := Pipes.Write(m, p, b)
+	Pipes.Unlock(p)
+	return put, e
 }
 
 // WaitPipe blocks t until pipe p changes (WaitKey), marking the pipe

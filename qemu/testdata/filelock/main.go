@@ -18,7 +18,9 @@
 // descriptor of a file and of a directory (pathOnlyCalls), then runs a pipe stage (pipeWork: round trips and
 // a bulk stream over os.Pipe, whose non-blocking reads and writes the
 // kernel serves under the files lock held shared) and prints what came
-// through, has several threads add to one eventfd while one reads it
+// through, has several threads make, use and close pipes at once
+// (pipePairs: pipe2 and the closes held shared too) and prints what each
+// saw, has several threads add to one eventfd while one reads it
 // (eventfdWork) and prints the total the reads took, reads one file through one descriptor from several threads
 // at once (sharedReads), writes through one descriptor and with pwrite
 // into one file from several threads at once (sharedWrites), and opens,
@@ -35,20 +37,24 @@
 // then prints /proc/gometal/sched between marker lines, for the test to
 // read the lock counts, the file system's free inodes before and
 // after the shared-names stage and the renames stage, and the files
-// lock's acquisitions during the pipe stage and the renames, truncates
-// and temp-dirs stages' loops.
+// lock's acquisitions during the pipe and pipe pairs stages and the
+// renames, truncates and temp-dirs stages' loops.
 package main
 
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/gometal/gometal/qemu/testdata/lockstat"
 	"golang.org/x/sys/unix"
@@ -96,6 +102,10 @@ func main() {
 	pipes := pipeWork()
 	pipeHolds := lockstat.FilesLock().Since(pipeStart)
 	fmt.Printf("filelock: pipes: %s\n", pipes)
+	pairsStart := lockstat.FilesLock()
+	pairs := pipePairs()
+	pairHolds := lockstat.FilesLock().Since(pairsStart)
+	fmt.Printf("filelock: pipe pairs: %s\n", pairs)
 	fmt.Printf("filelock: eventfd: %s\n", eventfdWork())
 	fmt.Printf("filelock: shared reads: %s\n", sharedReads(dir))
 	fmt.Printf("filelock: shared writes: %s\n", sharedWrites(dir))
@@ -120,6 +130,7 @@ func main() {
 		fmt.Printf("filelock: free inodes %d %d\n", before.Ffree, after.Ffree)
 		fmt.Printf("filelock: names links %d\n", links)
 		fmt.Printf("filelock: pipe stage: files lock exclusive %d shared %d\n", pipeHolds.Exclusive, pipeHolds.Shared)
+		fmt.Printf("filelock: pipe pairs stage: files lock exclusive %d shared %d\n", pairHolds.Exclusive, pairHolds.Shared)
 		fmt.Printf("filelock: renames stage: files lock exclusive %d shared %d\n", renameHolds.Exclusive, renameHolds.Shared)
 		fmt.Printf("filelock: renames free inodes %d %d\n", renamesBefore.Ffree, renamesAfter.Ffree)
 		fmt.Printf("filelock: truncates stage: files lock exclusive %d shared %d\n", truncateHolds.Exclusive, truncateHolds.Shared)
@@ -293,6 +304,60 @@ func pipeWork() string {
 	}
 	check(r.Close())
 	return fmt.Sprintf("%d round trips, sum %d; %d bytes streamed, sha256 %x", pingPongs, sum, total, h.Sum(nil))
+}
+
+// pairThreads and pairRounds size the pipe pairs stage.
+const pairThreads, pairRounds = 4, 64
+
+// pipePairs runs the pipe pairs stage: pairThreads threads each make
+// pairRounds pipes (os.Pipe, pipe2) and use each once, as a program that
+// captures a stream or hands a child's output over would: a message
+// through it, then, by turns, the write end closed first (the reader
+// reads the message, then the end of file) or the read end closed first
+// (the write then fails with EPIPE), and the other end closed. It
+// describes what each thread saw.
+func pipePairs() string {
+	var wg sync.WaitGroup
+	seen := make([]string, pairThreads)
+	for n := range pairThreads {
+		wg.Go(func() {
+			runtime.LockOSThread()
+			eofs, epipes, bytes := 0, 0, 0
+			buf := make([]byte, 64)
+			for k := range pairRounds {
+				r, w, err := os.Pipe()
+				check(err)
+				msg := fmt.Sprintf("thread %d pipe %d", n, k)
+				_, err = w.Write([]byte(msg))
+				check(err)
+				if k%2 == 0 {
+					check(w.Close())
+					got, err := io.ReadAll(r)
+					check(err)
+					if string(got) != msg {
+						check(fmt.Errorf("thread %d pipe %d: read %q", n, k, got))
+					}
+					bytes += len(got)
+					eofs++
+					check(r.Close())
+					continue
+				}
+				got, err := r.Read(buf)
+				check(err)
+				bytes += got
+				check(r.Close())
+				if _, err := w.Write([]byte(msg)); errors.Is(err, syscall.EPIPE) {
+					epipes++
+				} else {
+					check(fmt.Errorf("thread %d pipe %d: write after the read end's close: %v", n, k, err))
+				}
+				check(w.Close())
+			}
+			seen[n] = fmt.Sprintf("thread %d: %d bytes, %d ends of file, %d EPIPE", n, bytes, eofs, epipes)
+		})
+	}
+	wg.Wait()
+	return strings.Join(seen, "; ")
 }
 
 // eventfdWriters and eventfdWrites size the eventfd stage.

@@ -14,9 +14,9 @@ import (
 )
 
 // Holds counts the files lock's acquisitions: taken exclusively and
-// taken shared; and the closes of files that held it shared
-// (file_close_beside: every close of a file or directory whose file
-// holds no record locks).
+// taken shared; and the closes that held it shared (file_close_beside:
+// every close of a file or directory whose file holds no record locks,
+// and of a pipe end but a FIFO's).
 type Holds struct{ Exclusive, Shared, ClosesBeside uint64 }
 
 // FilesLock returns how many times the files lock has been taken so far:

@@ -1,0 +1,236 @@
+package fdcalls
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/fs"
+	"github.com/gometal/gometal/kernel/fsys"
+	"github.com/gometal/gometal/kernel/spin"
+	"github.com/gometal/gometal/kernel/vfs"
+	"github.com/gometal/gometal/sched"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// freshPipeTables gives the test empty pipe, description, descriptor
+// and epoll tables; what was there comes back at the end, after the
+// closes' leftovers are ended (vfs.Reclaim).
+func freshPipeTables(t *testing.T) {
+	resetEpolls(t)
+	resetNotify(t)
+	pipes, descs, files := vfs.Pipes, vfs.Descs, fdtab.Files
+	t.Cleanup(func() {
+		vfs.Reclaim(false)
+		vfs.Pipes, vfs.Descs, fdtab.Files = pipes, descs, files
+	})
+	vfs.Pipes, vfs.Descs, fdtab.Files = fs.Pipes{}, [vfs.MaxDescs]vfs.Desc{}, [fdtab.MaxFDs]fdtab.File{}
+}
+
+// newPipeFDs makes a pipe and its two descriptors as pipe2 does beside
+// other calls (makePipe), but for the copy of their numbers to the
+// program.
+func newPipeFDs(t require.TestingT) (p int, r, w int) {
+	rfd, wfd := makePipe(unix.O_NONBLOCK, true)
+	require.GreaterOrEqual(t, rfd, int64(0))
+	require.GreaterOrEqual(t, wfd, int64(0))
+	rw, _ := fdtab.LoadFlags(int(rfd))
+	return int(vfs.DescAt(rw.Desc()).Pipe), int(rfd), int(wfd)
+}
+
+// TestClosePipeShared: a pipe end's close beside other calls frees its
+// descriptor and its entries in the epoll interest lists, ends its end
+// with the last descriptor of its description (not before: a dup still
+// holds it), and answers NotFileCall, having changed nothing, for a
+// descriptor closed already and for a FIFO's end.
+func TestClosePipeShared(t *testing.T) {
+	freshPipeTables(t)
+	p, r, w := newPipeFDs(t)
+	fdtab.Install(20, fdtab.File{Kind: fdtab.KindEpoll, Epoll: 1})
+	epolls[1].used = true
+	require.GreaterOrEqual(t, addEntry(1, epollEntry{fd: int32(r), events: unix.EPOLLIN, used: true}), 0)
+	require.GreaterOrEqual(t, addEntry(1, epollEntry{fd: int32(w), events: unix.EPOLLOUT, used: true}), 0)
+	d := fdtab.Files[w].Desc
+	vfs.Descs[d].Refs++ // a dup of the write end
+	dup := fdtab.AllocDesc(fdtab.KindPipe, unix.O_NONBLOCK, d)
+
+	assert.Zero(t, closePipeShared(w, -1))
+	assert.Nil(t, fdtab.Get(w), "the descriptor goes")
+	assert.Less(t, find(1, w), 0, "and its interest list entry")
+	assert.GreaterOrEqual(t, find(1, r), 0, "not the other end's")
+	readers, writers := vfs.Pipes.Ends(p)
+	assert.Equal(t, [2]int32{1, 1}, [2]int32{readers, writers}, "the dup holds the write end")
+	assert.Equal(t, NotFileCall, closePipeShared(w, -1), "closed already: the locked path answers (EBADF)")
+
+	assert.Zero(t, closePipeShared(dup, -1))
+	readers, writers = vfs.Pipes.Ends(p)
+	assert.Equal(t, [2]int32{1, 0}, [2]int32{readers, writers}, "the last descriptor ends the write end")
+	assert.True(t, fdtab.NotifyFDs.Has(r), "the read end's watchers are told")
+	checkEpollIndex(t, 0)
+
+	fifo := vfs.AllocDesc(9, unix.O_RDONLY) // a FIFO's read end: its inode
+	vfs.Descs[fifo].Pipe, vfs.Descs[fifo].Reader = int32(p), true
+	ffd := fdtab.AllocDesc(fdtab.KindPipe, 0, fifo)
+	assert.Equal(t, NotFileCall, closePipeShared(ffd, -1), "a FIFO's end: the locked path")
+	assert.NotNil(t, fdtab.Get(ffd), "which finds it open")
+	fdtab.Free(fdtab.Get(ffd))
+	vfs.FreeDesc(fifo)
+}
+
+// TestPipeLifeBeside: four callers make and close pipes beside each
+// other, as pipe2 and close run on other CPUs under the files lock held
+// shared, while a fifth adds interest list entries for the descriptors
+// they hold and deletes them (epoll_ctl, beside too) and a sixth reads
+// and writes (nothing) through whatever those numbers name. No pipe,
+// description or descriptor is taken twice: each caller finds its
+// pipe's ends as it made and closed them. No entry outlives its
+// descriptor, and the hold alone after them frees every pipe and
+// description. Run with -race (make race).
+func TestPipeLifeBeside(t *testing.T) {
+	freshPipeTables(t)
+	const epfd, callers, rounds = 40, 4, 60
+	fdtab.Install(epfd, fdtab.File{Kind: fdtab.KindEpoll, Epoll: 1})
+	epolls[1].used = true
+	done := make(chan struct{})
+	var watcher sync.WaitGroup
+	watcher.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			fd := i % (2 * callers)
+			if i%3 == 2 {
+				EpollCtl(nil, sched.None, abi.SysArgs{epfd, unix.EPOLL_CTL_DEL, uintptr(fd)})
+				continue
+			}
+			watchPipe(epfd, fd) // an EPOLL_CTL_ADD but for its event's copy from the program
+		}
+	})
+	watcher.Go(func() { // reads and empty writes of whatever the numbers name: no program memory
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			fd, nr := i%(2*callers), uint64(unix.SYS_READ)
+			if i%2 == 1 {
+				nr = unix.SYS_WRITE
+			}
+			switch r := StreamCall(nr, fd, &fdtab.Files[fd], 0, uintptr(8*(1-i%2)), true); r {
+			case 0, -abi.EAGAIN, -abi.EBADF, NotFileCall:
+			default:
+				t.Errorf("a stream call on descriptor %d: %d", fd, r)
+				return
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	for c := range callers {
+		wg.Go(func() {
+			for k := range rounds {
+				p, r, w := newPipeFDs(t)
+				ww, _ := fdtab.LoadFlags(w)
+				if wd := vfs.DescAt(ww.Desc()); wd.Pipe != int32(p) || wd.Reader {
+					t.Errorf("caller %d round %d: the write end names pipe %d (reader %v), not %d", c, k, wd.Pipe, wd.Reader, p)
+					return
+				}
+				if readers, writers := vfs.Pipes.Ends(p); readers != 1 || writers != 1 {
+					t.Errorf("caller %d round %d: a new pipe with ends %d, %d", c, k, readers, writers)
+					return
+				}
+				if closePipeShared(w, -1) != 0 {
+					t.Errorf("caller %d round %d: the write end's close failed", c, k)
+					return
+				}
+				if readers, writers := vfs.Pipes.Ends(p); readers != 1 || writers != 0 {
+					t.Errorf("caller %d round %d: ends %d, %d after the write end's close", c, k, readers, writers)
+					return
+				}
+				if closePipeShared(r, -1) != 0 {
+					t.Errorf("caller %d round %d: the read end's close failed", c, k)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	watcher.Wait()
+	checkEpollIndex(t, 0)
+	for fd := range 2 * callers {
+		assert.Less(t, find(1, fd), 0, "descriptor %d is closed: no entry of it is left", fd)
+	}
+	vfs.Reclaim(false)
+	for d := range vfs.Descs {
+		assert.LessOrEqual(t, vfs.Descs[d].Refs, int32(0), "description %d", d)
+	}
+	made := 0
+	for _, e := vfs.Pipes.New(); e == 0; _, e = vfs.Pipes.New() {
+		made++
+	}
+	assert.Equal(t, fs.MaxPipes, made, "every pipe is free again")
+}
+
+// watchPipe adds an entry for descriptor fd to epoll instance epfd's
+// interest list if fd is a pipe end not watched yet, looking at the
+// descriptor under the lists' lock, as epollCtl does.
+func watchPipe(epfd, fd int) {
+	spin.LockWord(&epollHeld)
+	if w, _ := fdtab.LoadFlags(fd); w.Kind() == fdtab.KindPipe && find(fdtab.Files[epfd].Epoll, fd) < 0 {
+		addEntry(fdtab.Files[epfd].Epoll, epollEntry{fd: int32(fd), events: unix.EPOLLIN, lastSeq: ^uint64(0), used: true})
+	}
+	spin.UnlockWord(&epollHeld)
+}
+
+// TestMakePipeFull: where the pipe table or the descriptors run out,
+// pipe2 beside other calls answers fsys.RunAlone (pipes and descriptions
+// closed beside others wait for a hold alone, which ends them before the
+// call runs again), and alone ENFILE or EMFILE; either way it gives back
+// what it made: a read end's descriptor made before the write end's
+// failed is closed, and its pipe and descriptions are free after the
+// next hold alone.
+func TestMakePipeFull(t *testing.T) {
+	freshPipeTables(t)
+	for {
+		if _, e := vfs.Pipes.New(); e != 0 {
+			break
+		}
+	}
+	r, w := makePipe(0, true)
+	assert.Equal(t, [2]int64{fsys.RunAlone, 0}, [2]int64{r, w}, "no pipe free beside others: alone")
+	r, w = makePipe(0, false)
+	assert.Equal(t, [2]int64{-abi.ENFILE, 0}, [2]int64{r, w}, "alone")
+	vfs.Pipes = fs.Pipes{}
+
+	limit := fdtab.NofileLimit
+	t.Cleanup(func() { fdtab.NofileLimit = limit })
+	fdtab.NofileLimit = 1 // one descriptor: the read end's
+	r, w = makePipe(0, true)
+	assert.Equal(t, [2]int64{fsys.RunAlone, 0}, [2]int64{r, w}, "no second descriptor beside others")
+	assert.Nil(t, fdtab.Get(0), "the read end's descriptor was closed")
+	readers, writers := vfs.Pipes.Ends(0)
+	assert.Equal(t, [2]int32{0, 0}, [2]int32{readers, writers}, "both ends ended")
+	assert.True(t, vfs.ClosesPending(), "its description waits for the hold alone")
+	vfs.Reclaim(false)
+	for d := range vfs.Descs {
+		require.Zero(t, vfs.Descs[d].Refs, "description %d", d)
+	}
+	p, e := vfs.Pipes.New()
+	assert.Equal(t, [2]int{0, 0}, [2]int{p, int(e)}, "the pipe is free again")
+	vfs.Pipes = fs.Pipes{}
+
+	fdtab.NofileLimit = 0
+	r, w = makePipe(0, false)
+	assert.Equal(t, [2]int64{-abi.EMFILE, 0}, [2]int64{r, w}, "alone")
+	p, e = vfs.Pipes.New()
+	assert.Equal(t, [2]int{0, 0}, [2]int{p, int(e)}, "the pipe was given back")
+	for d := range vfs.Descs {
+		require.Zero(t, vfs.Descs[d].Refs, "description %d", d)
+	}
+}
