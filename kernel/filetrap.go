@@ -24,12 +24,14 @@ import (
 // locks unless callLocks says otherwise:
 //
 //   - lockKernelOnly: the scheduling calls (futexes, yields, sleeps,
-//     signals, clocks, timers) and those with a fixed answer (the ids,
-//     uname, wait4). They never touch the file layer, so they
+//     signals, clocks, timers), a thread's making and its end (clone,
+//     exit) and those with a fixed answer (the ids, uname, wait4). They
+//     never touch the file layer, so they
 //     do not wait for another CPU's file I/O, nor it for them. Where
-//     their path reaches the file layer all the same (a signal that ends
-//     the program exports the files; a socket wait that times out), it
-//     takes the files lock there (lockFiles). The table kernelOnlyCalls
+//     their path reaches the file layer all the same (a signal or the
+//     last thread's exit that ends the program exports the files; a
+//     socket wait that times out), it takes the files lock there
+//     (lockFiles, shutdown). The table kernelOnlyCalls
 //     lists them; tools/trapcheck's TestGometalFileLockDomain reads it
 //     out of the built image
 //     and fails if a handler marked here can reach the file layer's code
@@ -98,6 +100,8 @@ var kernelOnlyCalls = [...]uint16{
 	unix.SYS_PRCTL,
 	unix.SYS_WAIT4,
 	unix.SYS_WAITID,
+	unix.SYS_CLONE,
+	unix.SYS_EXIT,
 }
 
 // fileCalls serve the lockFilesFirst calls other than those on a file's

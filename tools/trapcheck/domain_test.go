@@ -68,6 +68,8 @@ func TestGometalFileLockDomain(t *testing.T) {
 	t.Logf("kernel-only handlers: %v", kernelOnly)
 	assert.Contains(t, kernelOnly, kernelPkg+"doFutex")
 	assert.Contains(t, kernelOnly, kernelPkg+"doSchedYield")
+	assert.Contains(t, kernelOnly, kernelPkgDir+"thread.SysClone", "clone takes the kernel lock alone")
+	assert.Contains(t, kernelOnly, kernelPkg+"doExit", "exit takes the kernel lock alone (the last thread's, the files lock in shutdown)")
 	assert.GreaterOrEqual(t, len(kernelOnly), 10)
 
 	withoutFiles := Domain{
