@@ -124,14 +124,14 @@ test: deps deps-iso race
 ## the kernel's big locks (the file layer's shared holds, the data and
 ## offset locks, the descriptor claims, the spinlocks) under Go's race
 ## detector, which needs cgo and so a C compiler (deps-race); of
-## kernel/fdcalls, whose other tests take minutes under the detector, and
-## kernel/socket, the tests of calls beside each other (names with Beside
-## or Concurrent).
+## kernel/fdcalls, whose other tests take minutes under the detector,
+## kernel/socket and kernel/console, the tests of calls beside each other
+## (names with Beside or Concurrent).
 ## About a minute on a 2-core machine.
 RACE_PKGS := ./kernel/fs ./kernel/vfs ./kernel/fsys ./kernel/fdtab ./kernel/spin ./kernel/klock
 race: deps-race
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)
-	CGO_ENABLED=1 $(GO) test -race -count=1 -run 'Beside|Concurrent' ./kernel/fdcalls ./kernel/socket
+	CGO_ENABLED=1 $(GO) test -race -count=1 -run 'Beside|Concurrent' ./kernel/fdcalls ./kernel/socket ./kernel/console
 
 ## bench-smoke: the benchmark's end-to-end smoke tests (tools/bench,
 ## -tags benchsmoke: TestSmokeBothSides, TestSmokeNetwork): they download Debian's linux-image package (~70 MB,

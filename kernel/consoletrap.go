@@ -15,7 +15,10 @@ import (
 // the standard streams' transmit queues are the files lock's
 // (kernel/console/vconio.go), so freeing them needs no kernel lock, and a
 // program that prints does not make another CPU's futex calls wait for
-// its console, nor they it. Input, control messages and a writer blocked
+// its console, nor they it. Since 2026-12-07 it holds the files lock
+// shared, as the writes do (each queue's word lock keeps the interrupt's
+// reaping and a write apart: console.TxInterrupt), so neither stops
+// other CPUs' file calls. Input, control messages and a writer blocked
 // on a full queue still go to the kernel lock's path (deviceInterrupt),
 // which wakes threads.
 
@@ -27,7 +30,8 @@ import (
 var consoleIRQs [2]atomic.Uint64
 
 // consoleTrap serves the virtio console's interrupt (vector
-// x86.VecVCon) under the files lock alone where console.TxInterrupt can
+// x86.VecVCon) under the files lock alone, held shared, where
+// console.TxInterrupt can
 // and no record it or another CPU's call left needs the kernel lock to
 // wake a thread (fdcalls.RecordsNeedKernel: an epoll instance waited in
 // that watches a console descriptor), and reports whether it did: then
@@ -52,11 +56,10 @@ func consoleTrap(c *percpu.CPU, f *x86.TrapFrame, fromUser bool) bool {
 	if fromUser {
 		c.KickTaken = false
 	}
-	klock.Files.Lock(c)
-	klock.Files.SetHolder(klock.TrapTag(f))
+	since := klock.Files.RLock(c)
 	done := console.TxInterrupt() && !fdcalls.RecordsNeedKernel()
 	c.InUser.Store(inUser)
-	klock.Files.Unlock(c)
+	klock.Files.Release(c, true, since, klock.TrapTag(f))
 	if !done {
 		return false
 	}

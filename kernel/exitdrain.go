@@ -30,9 +30,10 @@ var (
 	exitDrainEnd    int64 // exitDrainMax after the exit began
 )
 
-// sysExitGroup ends the program now, or after its sockets drain. Context:
-// trap, kernel lock held.
-func sysExitGroup(t sched.TID, status int) int64 {
+// doExitGroup serves exit_group(2): it ends the program now, or after its
+// sockets drain. Context: trap, kernel lock held.
+func doExitGroup(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	status := int(int32(a[0]))
 	if exitDrainThread != noThread || !netPending() {
 		shutdown(status)
 	}

@@ -72,7 +72,7 @@ func fastSignalCall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 // null signal (the existence check), SIGKILL and SIGSTOP, a TID that is
 // out of range, and a thread that is not running or runnable; and it
 // leaves a thread that blocked while the signal was marked to the
-// locked path's doTgkill or doTkill, told by c.KillMarked that only the
+// locked path's doTgkill (tkill's too), told by c.KillMarked that only the
 // wait is left to end.
 // Context: trap, kernel lock not held, interrupts off; does not
 // allocate.

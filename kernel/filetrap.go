@@ -464,7 +464,9 @@ const (
 // fdcalls.StreamShared; a pipe write that would take a page charges it
 // first, and answers fsys.RunAlone where the charge does not fit) and of
 // non-blocking stream sockets (under the socket's lock:
-// socket.StreamIO), the close of a pipe end but a FIFO's (which ends
+// socket.StreamIO), the writes of the console's standard streams (under
+// their queue's word lock: console.VconWriteNow), the close of a pipe
+// end but a FIFO's (which ends
 // the end at once, under the pipe's lock, and leaves its description
 // and a pipe with no end left for later: fdcalls.StreamCall),
 // epoll_wait and epoll_pwait that do not wait and epoll_ctl (under the

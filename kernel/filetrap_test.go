@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/fdcalls"
@@ -191,5 +192,17 @@ func TestFileDescriptor(t *testing.T) {
 	assert.Equal(t, int32(path), fileDescriptor(8, unix.SYS_CLOSE))
 	for _, nr := range []uint64{unix.SYS_READ, unix.SYS_LSEEK, unix.SYS_GETDENTS64, unix.SYS_FSYNC} {
 		assert.Equal(t, int32(-1), fileDescriptor(8, nr), "call %d on an O_PATH description", nr)
+	}
+}
+
+// TestFileCallsTakeNoThread: fileTrap runs fileCalls' handlers with no
+// thread (sched.None), so none of them may be one of the handlers that
+// tell the calls they serve apart by the thread's RestartNr.
+func TestFileCallsTakeNoThread(t *testing.T) {
+	byThread := []sysHandler{doFixed, doDup3, doPrlimit64, doTgkill, doNoFastCopy}
+	for _, c := range fileCalls {
+		for _, h := range byThread {
+			assert.NotEqual(t, reflect.ValueOf(h).Pointer(), reflect.ValueOf(c.fn).Pointer(), "call %d", c.nr)
+		}
 	}
 }

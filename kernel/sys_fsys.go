@@ -5,6 +5,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fsys"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -12,11 +13,12 @@ import (
 // a device served here, and a stat of a descriptor by its kind
 // (fsys.OpenDevice, fsys.StatDescriptor; docs/kernel-layout.md).
 
-// sysOpenat is fsys.SysOpenat, which leaves /dev/irq and the kernel's
-// generated files to package kernel.
+// doOpenat serves openat(2): fsys.SysOpenat, which leaves /dev/irq and
+// the kernel's generated files to package kernel.
 // Context: trap, kernel lock held; does not allocate.
-func sysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int64 {
-	r := fsys.SysOpenat(t, dirfd, path, flags, mode)
+func doOpenat(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	dirfd := int(int32(a[0]))
+	r := fsys.SysOpenat(t, dirfd, a[1], int(int32(a[2])), uint32(a[3]))
 	if r != fsys.OpenDevice {
 		return r
 	}
@@ -27,22 +29,24 @@ func sysOpenat(t sched.TID, dirfd int, path uintptr, flags int, mode uint32) int
 	return openMemFile(d.Ino, d.Index, d.Flags)
 }
 
-// sysNewfstatat is fsys.SysNewfstatat, with fstat for AT_EMPTY_PATH on a
-// descriptor that is no file of the file system.
+// doNewfstatat serves newfstatat(2): fsys.SysNewfstatat, with fstat for
+// AT_EMPTY_PATH on a descriptor that is no file of the file system.
 // Context: trap, kernel lock held; does not allocate.
-func sysNewfstatat(dirfd int, path, st uintptr, flags int) int64 {
-	r := fsys.SysNewfstatat(dirfd, path, st, flags)
+func doNewfstatat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	dirfd, st := int(int32(a[0])), a[2]
+	r := fsys.SysNewfstatat(dirfd, a[1], st, int(int32(a[3])))
 	if r != fsys.StatDescriptor {
 		return r
 	}
 	return fdcalls.SysFstat(dirfd, st)
 }
 
-// sysStatx is fsys.SysStatx, which leaves AT_EMPTY_PATH on a descriptor
-// that is no file of the file system to fdcalls.DescStat.
+// doStatx serves statx(2): fsys.SysStatx, which leaves AT_EMPTY_PATH on
+// a descriptor that is no file of the file system to fdcalls.DescStat.
 // Context: trap, kernel lock held; does not allocate.
-func sysStatx(dirfd int, path uintptr, flags int, buf uintptr) int64 {
-	r := fsys.SysStatx(dirfd, path, flags, buf)
+func doStatx(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	dirfd, buf := int(int32(a[0])), a[4]
+	r := fsys.SysStatx(dirfd, a[1], int(int32(a[2])), buf)
 	if r != fsys.StatDescriptor {
 		return r
 	}

@@ -69,7 +69,7 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_FCNTL:           fdcalls.SysFcntl,
 	unix.SYS_IOCTL:           fdcalls.SysIoctl,
 	unix.SYS_DUP:             doDup,
-	unix.SYS_DUP2:            doDup2,
+	unix.SYS_DUP2:            doDup3,
 	unix.SYS_DUP3:            doDup3,
 	unix.SYS_PIPE2:           doPipe2,
 	unix.SYS_FSTAT:           doFstat,
@@ -83,7 +83,7 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_FDATASYNC:       fdcalls.SysFsync,
 	unix.SYS_SYNCFS:          fdcalls.SysFsync,
 	unix.SYS_FADVISE64:       fdcalls.SysFadvise,
-	unix.SYS_SYNC:            doSync,
+	unix.SYS_SYNC:            doFixed,
 	unix.SYS_FSTATFS:         fdcalls.SysFstatfs,
 	unix.SYS_STATFS:          fsys.SysStatfsPath,
 	unix.SYS_FCHMOD:          fdcalls.SysFchmod,
@@ -119,7 +119,7 @@ var syscallTable = [...]sysHandler{
 
 	// Memory.
 	unix.SYS_MMAP:     memcalls.Mmap,
-	unix.SYS_MUNMAP:   doMunmap,
+	unix.SYS_MUNMAP:   memcalls.Munmap,
 	unix.SYS_MPROTECT: memcalls.Mprotect,
 	unix.SYS_MADVISE:  memcalls.Madvise,
 
@@ -130,23 +130,23 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_FUTEX:             doFutex,
 	unix.SYS_SCHED_YIELD:       doSchedYield,
 	unix.SYS_SCHED_GETAFFINITY: thread.SysSchedGetaffinity,
-	unix.SYS_SCHED_SETAFFINITY: doAccept,
-	unix.SYS_PRCTL:             doAccept,
+	unix.SYS_SCHED_SETAFFINITY: doFixed,
+	unix.SYS_PRCTL:             doFixed,
 	unix.SYS_ARCH_PRCTL:        thread.SysArchPrctl,
-	unix.SYS_GETPID:            doGetpid,
-	unix.SYS_GETPPID:           doZero,
-	unix.SYS_GETTID:            doGettid,
-	unix.SYS_GETUID:            doZero,
-	unix.SYS_GETEUID:           doZero,
-	unix.SYS_GETGID:            doZero,
-	unix.SYS_GETEGID:           doZero,
-	unix.SYS_GETGROUPS:         doZero,
-	unix.SYS_WAIT4:             doNoChild,
-	unix.SYS_WAITID:            doNoChild,
+	unix.SYS_GETPID:            doFixed,
+	unix.SYS_GETPPID:           doFixed,
+	unix.SYS_GETTID:            doFixed,
+	unix.SYS_GETUID:            doFixed,
+	unix.SYS_GETEUID:           doFixed,
+	unix.SYS_GETGID:            doFixed,
+	unix.SYS_GETEGID:           doFixed,
+	unix.SYS_GETGROUPS:         doFixed,
+	unix.SYS_WAIT4:             doFixed,
+	unix.SYS_WAITID:            doFixed,
 	unix.SYS_UNAME:             sysinfo.SysUname,
 	unix.SYS_GETRANDOM:         sysinfo.SysGetrandom,
 	unix.SYS_PRLIMIT64:         doPrlimit64,
-	unix.SYS_GETRLIMIT:         doGetrlimit,
+	unix.SYS_GETRLIMIT:         doPrlimit64,
 
 	// Time and timers.
 	unix.SYS_NANOSLEEP:       doNanosleep,
@@ -166,7 +166,7 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_SIGALTSTACK:    thread.SysSigaltstack,
 	unix.SYS_KILL:           thread.SysKill,
 	unix.SYS_TGKILL:         doTgkill,
-	unix.SYS_TKILL:          doTkill,
+	unix.SYS_TKILL:          doTgkill,
 
 	// epoll.
 	unix.SYS_EPOLL_CREATE:  doEpollCreate,
@@ -428,14 +428,15 @@ func doDup(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fdcalls.SysDupFrom(int(a[0]), 0, false)
 }
 
-// doDup2 serves dup2(2). Context: trap, kernel lock held.
-func doDup2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysDup3(int(a[0]), int(a[1]), 0, false)
-}
-
-// doDup3 serves dup3(2). Context: trap, kernel lock held.
-func doDup3(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return fdcalls.SysDup3(int(a[0]), int(a[1]), int(int32(a[2])), true)
+// doDup3 serves dup3(2) and dup2(2), which takes no flags and returns
+// newfd when it is oldfd; which call it is is the thread's RestartNr
+// (doFixed). Context: trap, kernel lock held.
+func doDup3(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	dup3, flags := threadtab.Threads[t].RestartNr == unix.SYS_DUP3, 0
+	if dup3 {
+		flags = int(int32(a[2]))
+	}
+	return fdcalls.SysDup3(int(a[0]), int(a[1]), flags, dup3)
 }
 
 // doPipe2 serves pipe2(2). Context: trap, kernel lock held.
@@ -443,30 +444,12 @@ func doPipe2(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fdcalls.SysPipe2(a[0], int(int32(a[1])), false)
 }
 
-// doNewfstatat serves newfstatat(2). Context: trap, kernel lock held.
-func doNewfstatat(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysNewfstatat(int(int32(a[0])), a[1], a[2], int(int32(a[3])))
-}
-
-// doStatx serves statx(2). Context: trap, kernel lock held.
-func doStatx(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysStatx(int(int32(a[0])), a[1], int(int32(a[2])), a[4])
-}
-
-// doSync serves sync(2). Context: trap, kernel lock held.
-func doSync(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
-
 // doNoFastCopy serves copy_file_range(2), splice(2) and tee(2)
 // (fdcalls.SysNoFastCopy), which call it is the thread's RestartNr,
 // which doSyscall sets to the call's number before the handler runs.
 // Context: trap, kernel lock held.
 func doNoFastCopy(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
 	return fdcalls.SysNoFastCopy(threadtab.Threads[t].RestartNr, (*[6]uintptr)(&a))
-}
-
-// doOpenat serves openat(2). Context: trap, kernel lock held.
-func doOpenat(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysOpenat(t, int(int32(a[0])), a[1], int(int32(a[2])), uint32(a[3]))
 }
 
 // doFaccessat serves faccessat(2). Context: trap, files lock held (fileCalls; on the locked path the kernel lock too).
@@ -492,9 +475,6 @@ func doFchmodat2(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fsys.SetAttrAt(c, int(int32(a[0])), a[1], int(int32(a[3])), uint32(a[2])&0o7777, -1, -1)
 }
 
-// doMunmap serves munmap(2). Context: trap, kernel lock held.
-func doMunmap(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 { return memcalls.Munmap(a[0], a[1]) }
-
 // doExit serves exit(2); the last thread's exit ends the program.
 // Context: trap, kernel lock held.
 func doExit(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 {
@@ -502,11 +482,6 @@ func doExit(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 {
 		shutdown(0)
 	}
 	return blocked
-}
-
-// doExitGroup serves exit_group(2). Context: trap, kernel lock held.
-func doExitGroup(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
-	return sysExitGroup(t, int(int32(a[0])))
 }
 
 // doFutex serves futex(2); a timed FUTEX_WAIT whose nap was cut short
@@ -522,31 +497,38 @@ func doSchedYield(c *percpu.CPU, _ sched.TID, _ sysArgs) int64 {
 	return 0
 }
 
-// doAccept serves sched_setaffinity(2) and prctl(2) for the table (fastTrap
-// answers both the same way first, without the kernel lock). Context:
-// trap, kernel lock held.
-func doAccept(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
-
-// doZero serves getppid(2), getuid(2), geteuid(2), getgid(2), getegid(2) and getgroups(2). Context: trap, kernel lock held.
-func doZero(*percpu.CPU, sched.TID, sysArgs) int64 { return 0 }
-
-// doGetpid serves getpid(2). Context: trap, kernel lock held.
-func doGetpid(*percpu.CPU, sched.TID, sysArgs) int64 { return 1 }
-
-// doGettid serves gettid(2). Context: trap, kernel lock held.
-func doGettid(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 { return threadtab.LinuxTID(t) }
-
-// doNoChild serves wait4(2) and waitid(2). Context: trap, kernel lock held.
-func doNoChild(*percpu.CPU, sched.TID, sysArgs) int64 { return -int64(unix.ECHILD) }
-
-// doPrlimit64 serves prlimit64(2). Context: trap, kernel lock held.
-func doPrlimit64(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysinfo.SysPrlimit(int(a[0]), int(a[1]), a[2], a[3])
+// doFixed serves the calls whose answer needs neither their arguments
+// nor the kernel's state beyond the caller's TID: getpid 1 (the program
+// is process 1), gettid the caller's Linux TID, wait4 and waitid ECHILD
+// (no child), and 0 for the rest: sync, sched_setaffinity and prctl
+// (accepted without effect; fastTrap answers the last two the same way
+// first, without the kernel lock), getppid, getuid, geteuid, getgid,
+// getegid and getgroups. Which call it is is the thread's RestartNr,
+// which doSyscall sets to the call's number before the handler runs:
+// one handler rather than one a call (about 150 bytes of the image's
+// function tables each, issue 16's budget).
+// Context: trap, kernel lock held.
+func doFixed(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 {
+	var ret int64
+	switch threadtab.Threads[t].RestartNr {
+	case unix.SYS_GETPID:
+		ret = 1
+	case unix.SYS_GETTID:
+		ret = threadtab.LinuxTID(t)
+	case unix.SYS_WAIT4, unix.SYS_WAITID:
+		ret = -int64(unix.ECHILD)
+	}
+	return ret
 }
 
-// doGetrlimit serves getrlimit(2). Context: trap, kernel lock held.
-func doGetrlimit(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	return sysinfo.SysPrlimit(0, int(a[0]), 0, a[1])
+// doPrlimit64 serves prlimit64(2) and getrlimit(2), which is prlimit64
+// of the calling process with no new limit; which call it is is the
+// thread's RestartNr (doFixed). Context: trap, kernel lock held.
+func doPrlimit64(_ *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	if threadtab.Threads[t].RestartNr == unix.SYS_GETRLIMIT {
+		a = sysArgs{0, a[0], 0, a[1]}
+	}
+	return sysinfo.SysPrlimit(int(a[0]), int(a[1]), a[2], a[3])
 }
 
 // doNanosleep serves nanosleep(2); a call whose nap was cut short
@@ -574,20 +556,19 @@ func doRtSigreturn(_ *percpu.CPU, t sched.TID, _ sysArgs) int64 {
 // keepRegs tells doSyscall that the handler set the registers itself.
 const keepRegs = blocked
 
-// doTgkill serves tgkill(2). Context: trap, kernel lock held.
-func doTgkill(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	if markedKill(c, int(int32(a[1])), int(int32(a[2]))) {
-		return 0
+// doTgkill serves tgkill(2) and tkill(2), which names no thread group
+// and so has its arguments one place earlier; which call it is is the
+// thread's RestartNr (doFixed). Context: trap, kernel lock held.
+func doTgkill(c *percpu.CPU, t sched.TID, a sysArgs) int64 {
+	tgkill := threadtab.Threads[t].RestartNr == unix.SYS_TGKILL
+	if !tgkill {
+		a = sysArgs{0, a[0], a[1]}
 	}
-	return thread.SysTgkill(c, true, int(int32(a[0])), int(int32(a[1])), int(int32(a[2])))
-}
-
-// doTkill serves tkill(2). Context: trap, kernel lock held.
-func doTkill(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
-	if markedKill(c, int(int32(a[0])), int(int32(a[1]))) {
-		return 0
+	ret := int64(0)
+	if !markedKill(c, int(int32(a[1])), int(int32(a[2]))) {
+		ret = thread.SysTgkill(c, tgkill, int(int32(a[0])), int(int32(a[1])), int(int32(a[2])))
 	}
-	return thread.SysTgkill(c, false, 0, int(int32(a[0])), int(int32(a[1])))
+	return ret
 }
 
 // markedKill finishes a tgkill or tkill whose lock-free attempt marked

@@ -65,16 +65,20 @@ func supportOf(nr int) support {
 }
 
 // TestSyscallTableDispatch runs calls through doSyscall's table on the
-// host: a fixed-result call, an errno-only call and an unknown number.
+// host: fixed-result calls, an errno-only call and an unknown number.
 func TestSyscallTableDispatch(t *testing.T) {
 	call := func(nr uint64) int64 {
 		h := syscallTable[nr]
 		require.NotNil(t, h, "no handler for %d", nr)
+		threadtab.Threads[0].RestartNr = nr // doSyscall's record of the call: doFixed's and doNoFastCopy's number
 		return h(nil, 0, sysArgs{})
 	}
 	assert.EqualValues(t, 1, call(39), "getpid")
+	assert.EqualValues(t, 1, call(186), "gettid of thread 0")
+	assert.EqualValues(t, 0, call(102), "getuid")
+	assert.EqualValues(t, 0, call(162), "sync")
 	assert.EqualValues(t, -10, call(61), "wait4: ECHILD")
-	threadtab.Threads[0].RestartNr = 275 // doSyscall's record of the call: doNoFastCopy's number
+	assert.EqualValues(t, -10, call(247), "waitid: ECHILD")
 	assert.EqualValues(t, 0, call(275), "splice of 0 bytes: 0, as Linux")
 	assert.Nil(t, syscallTable[7], "poll has no handler: ENOSYS")
 }

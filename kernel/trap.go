@@ -231,7 +231,7 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 			f.AX = 1
 			return true
 		case unix.SYS_PRCTL, unix.SYS_SCHED_SETAFFINITY:
-			// Accepted without effect, as the locked path's doAccept
+			// Accepted without effect, as the locked path's doFixed
 			// does: the runtime names every mapping it makes with
 			// prctl(PR_SET_VMA), 25-27 kernel lock acquisitions of a
 			// futex-heavy boot's 420 at 4 vCPUs (docs/performance.md,

@@ -1,12 +1,15 @@
 package console
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/conin"
 	"github.com/gometal/gometal/kernel/cpu"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/virtq"
@@ -45,12 +48,23 @@ func vconStdinOn() bool { return vconOn[vconPortStdin] }
 // Which lock covers what (issue 18): the standard streams' transmit
 // queues (VconQ[vqStdout], VconQ[vqStderr]), writerWaits and the console
 // descriptors' readiness records are the files lock's: a write takes it
-// alone (VconWriteNow, from package kernel's fileTrap) or inside the
-// kernel lock (VconWrite, where the writer may wait), and so does the
-// interrupt that returns their slots (TxInterrupt alone, VconInterrupt
-// inside the kernel lock). The stdin and control queues and console
-// input are used under both locks. The kernel log's queue needs the
-// kernel lock alone (klog writes it from any path that holds it).
+// alone, shared, beside other CPUs' file calls and writes (VconWriteNow,
+// from package kernel's fileTrap), its queue's own word lock keeping
+// two writes of one queue apart (txHeld), or exclusively inside the
+// kernel lock (VconWrite, where the writer may wait); the interrupt that
+// returns their slots takes it shared too (TxInterrupt, from package
+// kernel's consoleTrap: the queue's word lock keeps it and a write
+// apart) or exclusively inside the kernel lock (VconInterrupt), and an
+// echo exclusively (vconEcho). The stdin and control queues and
+// console input are used under both locks. The kernel log's queue needs
+// the kernel lock alone (klog writes it from any path that holds it).
+
+// txHeld is each standard stream's transmit queue's word lock
+// (spin.LockWord), which a write holds while it reaps, fills and
+// announces the queue's slots (VconWriteNow): writes run beside each
+// other under the files lock held shared. Indexed by queue, from
+// vqStdout (the mask spares a bounds check).
+var txHeld [2]uint32
 
 // writerWaits marks a standard stream's transmit queue that a writer
 // blocked on (VconWrite) until VconInterrupt wakes it: the interrupt
@@ -64,19 +78,25 @@ var writerWaits [VqCount]bool
 // (virtq.Queue.RingDoorbell) once its locks are released. With every
 // slot still with the host it returns EAGAIN for a non-blocking
 // descriptor and vfs.WouldBlock otherwise, having written nothing
-// (VconWrite then blocks the writer). Context: trap, files lock held;
-// does not allocate.
+// (VconWrite then blocks the writer). It holds the queue's word lock
+// (txHeld) throughout: other CPUs' writes run beside it (the files lock
+// held shared), so a write's bytes take consecutive slots, whole. (A
+// writer of the same queue spins meanwhile, with interrupts off, while
+// this one faults in and copies at most the queue's slots; no TLB
+// shootdown waits for it, as each is made under the files lock held
+// exclusively, as a pipe's lock is held.)
+// Context: trap, files lock held; does not allocate.
 func VconWriteNow(qi int, nonblock bool, buf, n uintptr) int64 {
 	q := &VconQ[qi]
+	spin.LockWord(&txHeld[(qi-vqStdout)&1])
 	reapStd(q)
 	var done uintptr
+	r := int64(0)
 	for done < n && !q.Full() {
 		k := min(n-done, uintptr(q.Slot))
 		b, ok := vm.UserBytes(buf+done, k, false)
 		if !ok {
-			if done == 0 {
-				return -abi.EFAULT
-			}
+			r = -abi.EFAULT
 			break
 		}
 		i := q.AvailIdx & (q.Size - 1)
@@ -84,17 +104,30 @@ func VconWriteNow(qi int, nonblock bool, buf, n uintptr) int64 {
 		q.Put(uint32(k))
 		done += k
 	}
-	if done > 0 {
-		q.Announce()
-		return int64(done)
-	}
 	switch {
-	case n == 0:
-		return 0
+	case done > 0:
+		q.Announce()
+		r = int64(done)
+	case r != 0 || n == 0:
 	case nonblock:
-		return -abi.EAGAIN
+		r = -abi.EAGAIN
+	default:
+		r = vfs.WouldBlock
 	}
-	return vfs.WouldBlock
+	spin.UnlockWord(&txHeld[(qi-vqStdout)&1])
+	return r
+}
+
+// TxRoom reports whether standard stream queue qi has a free slot (the
+// console's EPOLLOUT), read under the queue's word lock (txHeld): a
+// write beside changes the two words Full reads, and a look between them
+// could find a queue with room full, and miss the edge that no reap will
+// record again. Context: trap, files lock held; does not allocate.
+func TxRoom(qi int) bool {
+	spin.LockWord(&txHeld[(qi-vqStdout)&1])
+	room := !VconQ[qi].Full()
+	spin.UnlockWord(&txHeld[(qi-vqStdout)&1])
+	return room
 }
 
 // VconWrite is VconWriteNow for the kernel lock's path, whose writer may
@@ -143,7 +176,10 @@ func vconWriteKey(qi int) uintptr { return vfs.VconWriteKeyBase + uintptr(qi)*8 
 // the device returned (input, a control message): the caller then goes
 // on to the kernel lock's path, VconInterrupt, which wakes the writer.
 // The kernel log's slots stay until its next line or that path frees
-// them (vconLog polls for room).
+// them (vconLog polls for room). Writes may run beside it (package
+// kernel's consoleTrap holds the files lock shared): it reaps each queue
+// under the queue's word lock (txHeld); writerWaits changes only under
+// the files lock held exclusively (VconWrite, VconInterrupt).
 // Context: trap, files lock held; does not allocate.
 func TxInterrupt() bool {
 	if vdev.mmio {
@@ -156,10 +192,12 @@ func TxInterrupt() bool {
 	}
 	done := true
 	for qi := vqStdout; qi <= vqStderr; qi++ {
+		spin.LockWord(&txHeld[(qi-vqStdout)&1]) // writes beside it (the files lock held shared)
 		reapStd(&VconQ[qi])
 		// Whoever freed the slots (this interrupt, or a write that
 		// reaped them first): a writer waits for room there.
 		done = done && !(writerWaits[qi] && !VconQ[qi].Full())
+		spin.UnlockWord(&txHeld[(qi-vqStdout)&1])
 	}
 	return done && !stdinWaiting() && !VconQ[vqCtrlRx].HasUsed()
 }
@@ -283,11 +321,14 @@ func VconDrain() {
 // notifyConsoleFDs bumps the readiness of every console descriptor and
 // records it for the epoll instances that watch one (fdtab.Notify:
 // package kernel acts on the record, socketEvents, after the interrupt or
-// system call). Context: trap, files lock held; does not allocate.
+// system call). Opens and closes may change other descriptors beside it
+// (a write holds the files lock shared): it reads each descriptor's kind
+// in one load and bumps the sequence atomically, as vfs.PipeChanged.
+// Context: trap, files lock held; does not allocate.
 func notifyConsoleFDs() {
 	for fd := range fdtab.Files {
-		if fdtab.Files[fd].Kind == fdtab.KindConsole {
-			fdtab.Files[fd].Seq++
+		if w, _ := fdtab.LoadFlags(fd); w.Kind() == fdtab.KindConsole {
+			atomic.AddUint64(&fdtab.Files[fd].Seq, 1)
 			fdtab.Notify(fd)
 		}
 	}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/binary"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -229,4 +230,53 @@ func TestTxInterruptAcksMMIO(t *testing.T) {
 	deviceReturns(t, vqStdout, 1)
 	assert.False(t, TxInterrupt())
 	assert.Equal(t, uint32(1), binary.LittleEndian.Uint32(regs[0x64:]), "InterruptACK")
+}
+
+// TestVconWriteNowBeside: writes of one queue run beside each other,
+// beside the interrupt that returns slots and epoll's look at the
+// queue's room (TxRoom), and beside opens (the files lock held shared):
+// four writers and the interrupt that find the full queue's slots
+// returned reap them under the queue's word lock (txHeld), each slot
+// once, and whichever makes the full queue writable records the console
+// descriptors' readiness once, reading each descriptor's kind in one
+// load while an open beside fills other slots of the table. (The writes copy nothing: that reads the program's
+// memory, which the boot tests do, qemu/filelock_test.go's console
+// stage.) Run with -race (make race).
+func TestVconWriteNowBeside(t *testing.T) {
+	hostDevice(t)
+	q := &VconQ[vqStdout]
+	size := int(q.Size)
+	putSlots(vqStdout, size)
+	deviceReturns(t, vqStdout, size)
+	seq := fdtab.Files[1].Seq
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 200 {
+				if r := VconWriteNow(vqStdout, true, 0x1000, 0); r != 0 {
+					t.Errorf("a write of nothing: %d", r)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() { // the interrupt's reaping and epoll's look at the room, beside them
+		for range 200 {
+			TxInterrupt()
+			TxRoom(vqStdout)
+		}
+	})
+	wg.Go(func() { // opens and closes beside, as fileTrap serves them (vfs.FreeShared's swap)
+		for range 200 {
+			if fd := fdtab.AllocDesc(fdtab.KindFile, 0, 7); fd >= 0 {
+				w, _ := fdtab.LoadFlags(fd)
+				fdtab.SwapFlags(fd, w, fdtab.FlagWord(7))
+			}
+		}
+	})
+	wg.Wait()
+	assert.Zero(t, q.InFlight, "every returned slot reaped once")
+	assert.Equal(t, q.AvailIdx, q.LastUsed)
+	assert.Equal(t, seq+1, fdtab.Files[1].Seq, "the queue became writable once")
+	assert.True(t, fdtab.NotifyPending.Load())
 }

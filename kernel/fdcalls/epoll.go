@@ -284,8 +284,10 @@ func epollCtl(epfd, op, fd int, ev uintptr) (int64, bool) {
 
 // readiness returns the epoll events fd is ready for.
 // Context: trap (a system call, or an interrupt through epollNotify),
-// files lock held (a console's state is read without its kernel lock
-// under the files lock alone: EpollWaitNow); does not allocate.
+// files lock held (a console's input is read without its kernel lock
+// under the files lock alone, EpollWaitNow; its transmit queue's room
+// under the queue's word lock, console.TxRoom, since writes change it
+// beside); does not allocate.
 func readiness(fd int) uint32 {
 	f := fdtab.Get(fd)
 	if f == nil {
@@ -321,7 +323,7 @@ func readiness(fd int) uint32 {
 		if console.Readable() {
 			ev |= unix.EPOLLIN
 		}
-		if qi := console.VconQueueOf(f.Stream); qi < 0 || !console.VconQ[qi].Full() {
+		if qi := console.VconQueueOf(f.Stream); qi < 0 || console.TxRoom(qi) {
 			ev |= unix.EPOLLOUT
 		}
 		return ev
@@ -430,10 +432,12 @@ func nameWaiter(ep *epollInstance, t sched.TID, out uintptr, max int) int64 {
 // having changed nothing (no event reported, no waiter set), where
 // SysEpollWait would make the thread wait: the kernel lock's path then
 // looks again and waits. The descriptors' readiness is read as
-// SysEpollWait reads it; a console's is the console's state, which its
-// interrupt changes under the kernel lock alone, read here without it: a
-// word each, so some value it had (an answer an instant old, as any
-// readiness is by the time the program acts on it).
+// SysEpollWait reads it; a console's is the console's state: its input,
+// which its interrupt changes under the kernel lock, read here without
+// it, a word each, so some value it had (an answer an instant old, as
+// any readiness is by the time the program acts on it), and its
+// transmit queues' room, which writes and the interrupt change beside it
+// under each queue's word lock, read under that lock (console.TxRoom).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func EpollWaitNow(epfd int, events uintptr, max, timeoutMs int) (int64, bool) {

@@ -19,9 +19,9 @@ import (
 // stream Internet sockets opened O_NONBLOCK, and the network stack's
 // side of those sockets (/dev/netctl's read and its data requests),
 // under the files lock alone (issue 18; package kernel's fileTrap).
-// The calls on eventfds, pipe ends and sockets hold it shared, beside
-// other CPUs' calls (StreamShared); those on /dev/netctl and the console
-// exclusively. None ever waits: an eventfd read with nothing counted and a write that
+// The calls on eventfds, pipe ends and sockets and the console's writes
+// hold it shared, beside other CPUs' calls (StreamShared); those on
+// /dev/netctl exclusively. None ever waits: an eventfd read with nothing counted and a write that
 // would overflow answer EAGAIN (the runtime's eventfds are non-blocking),
 // and so do such pipe ends and sockets (package net opens every socket
 // O_NONBLOCK and waits in the netpoller). What they change for other
@@ -35,10 +35,11 @@ import (
 // too, beside other calls (closePipeShared), and records its pipe's
 // change as a write does. A write to the console's standard
 // streams on the virtio console (console.VconWriteNow) is served here
-// too while a transmit slot is free: a full queue answers EAGAIN to a
-// non-blocking descriptor, and vfs.WouldBlock, which sends the call to
-// the kernel lock's path to wait there (console.VconWrite), to a
-// blocking one.
+// too while a transmit slot is free, beside other CPUs' calls and
+// writes (each queue's word lock keeps two writes of it apart): a full
+// queue answers EAGAIN to a non-blocking descriptor, and vfs.WouldBlock,
+// which sends the call to the kernel lock's path to wait there
+// (console.VconWrite), to a blocking one.
 
 // StreamCallNr reports whether StreamCall may serve system call nr:
 // read, write, or ioctl (the network stack's data requests); a close,
@@ -76,12 +77,14 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 // the files lock shared, beside other CPUs' calls on other descriptors
 // and files: the reads and writes of an eventfd (its counter changes by
 // compare-and-swap), of a pipe end (under the pipe's lock,
-// fs.Pipes.Lock) and of a stream socket (under the socket's lock:
-// socket.StreamIO). /dev/netctl's and the console's hold it exclusively.
+// fs.Pipes.Lock), of a stream socket (under the socket's lock:
+// socket.StreamIO) and the writes of the console's standard streams
+// (under their queue's word lock: console.VconWriteNow). /dev/netctl's
+// hold it exclusively.
 // Context: trap, files lock held (or a first look without it, which the
 // caller repeats under it); does not allocate.
 func StreamShared(f *fdtab.File) bool {
-	return f.Kind == fdtab.KindEventfd || f.Kind == fdtab.KindPipe || f.Kind == fdtab.KindSocket
+	return f.Kind == fdtab.KindEventfd || f.Kind == fdtab.KindPipe || f.Kind == fdtab.KindSocket || f.Kind == fdtab.KindConsole
 }
 
 // StreamCall serves system call nr on descriptor fd, f, for which
@@ -119,7 +122,7 @@ func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) i
 		}
 		return socket.NetCtlDataIoctl(uint(a1), a2)
 	case fdtab.KindConsole:
-		return console.VconWriteNow(console.VconQueueOf(f.Stream), f.Nonblock, a1, a2)
+		return console.VconWriteNow(console.VconQueueOf(f.Stream), w&fdtab.FlagNonblock != 0, a1, a2)
 	case fdtab.KindPipe: // its description, found by the word, stays whole until the hold ends (vfs.DropShared)
 		d, nonblock := vfs.DescAt(w.Desc()), w&fdtab.FlagNonblock != 0
 		if nr == unix.SYS_READ {

@@ -182,12 +182,12 @@ func TestRecordsNeedKernelBeside(t *testing.T) {
 }
 
 // TestStreamShared: the stream calls on eventfds, pipe ends and stream
-// sockets hold the files lock shared; those on /dev/netctl (the network
-// stack's side of the sockets) and the console exclusively.
+// sockets and the console's writes hold the files lock shared; those on
+// /dev/netctl (the network stack's side of the sockets) exclusively.
 func TestStreamShared(t *testing.T) {
 	for kind, want := range map[uint8]bool{
 		fdtab.KindEventfd: true, fdtab.KindPipe: true, fdtab.KindSocket: true,
-		fdtab.KindNetCtl: false, fdtab.KindConsole: false, fdtab.KindFile: false,
+		fdtab.KindNetCtl: false, fdtab.KindConsole: true, fdtab.KindFile: false,
 	} {
 		assert.Equal(t, want, StreamShared(&fdtab.File{Kind: kind}), "kind %d", kind)
 	}

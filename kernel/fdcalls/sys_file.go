@@ -534,7 +534,7 @@ func readyFor(fd int, write bool) bool {
 	case fdtab.KindConsole:
 		if write {
 			qi := console.VconQueueOf(fdtab.Get(fd).Stream)
-			return qi < 0 || !console.VconQ[qi].Full()
+			return qi < 0 || console.TxRoom(qi)
 		}
 		return console.Readable()
 	}

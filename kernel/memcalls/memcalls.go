@@ -210,9 +210,9 @@ func callSpan(nr uint64, addr, length uintptr) (start, end uintptr, r int64, don
 
 // Munmap runs munmap under the memory lock (vm.LockMem).
 // Context: trap, kernel lock held, memory lock not held.
-func Munmap(addr, length uintptr) int64 {
+func Munmap(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	c := vm.LockMem()
-	r := munmap(addr, length)
+	r := munmap(a[0], a[1])
 	klock.Mem.Unlock(c)
 	return r
 }

@@ -332,7 +332,9 @@ type Delivery struct {
 // allocate.
 func DeliverSignal(c *percpu.CPU, t sched.TID) Delivery {
 	th := &threadtab.Threads[t]
-	sig, info, act := takePending(c, t, false)
+	var info abi.Siginfo
+	var act sigaction
+	sig := takePending(c, t, false, &info, &act)
 	if sig == 0 {
 		return Delivery{}
 	}
@@ -384,7 +386,9 @@ func TryDeliverSignal(c *percpu.CPU, t sched.TID) (d Delivery, ok bool) {
 	if threadtab.Threads[t].SignalRestart {
 		return Delivery{}, false
 	}
-	sig, info, act := takePending(c, t, true)
+	var info abi.Siginfo
+	var act sigaction
+	sig := takePending(c, t, true, &info, &act)
 	if sig == 0 {
 		return Delivery{}, false
 	}
@@ -480,36 +484,38 @@ func putFrame(addr uintptr, b []byte, lockFree bool) bool {
 }
 
 // takePending takes t's lowest pending signal that t does not block off
-// its pending set, under the signals lock, and returns it with its
-// siginfo and its action; 0 if there is none. A handler installed with
-// SA_RESETHAND is reset to SIG_DFL as it is taken, under the same hold,
-// as Linux resets it when it dequeues the signal: a second one sent
-// meanwhile gets the default action. With handlerOnly, a signal whose
-// action is not a handler with SA_RESTORER and without SA_RESETHAND is
-// left pending, and 0 returned (TryDeliverSignal).
+// its pending set, under the signals lock, and returns it, its siginfo
+// and its action written to info and act; 0 if there is none. A handler
+// installed with SA_RESETHAND is reset to SIG_DFL as it is taken, under
+// the same hold, as Linux resets it when it dequeues the signal: a second
+// one sent meanwhile gets the default action. With handlerOnly, a signal
+// whose action is not a handler with SA_RESTORER and without
+// SA_RESETHAND is left pending, and 0 returned (TryDeliverSignal). The
+// siginfo and action come back through pointers, and with one return,
+// rather than as results copied at each return (issue 16's budget);
+// what they hold is unspecified when 0 is returned.
 // Context: trap, on t's CPU c (t's mask is its own to change); does not
 // allocate.
-func takePending(c *percpu.CPU, t sched.TID, handlerOnly bool) (int, abi.Siginfo, sigaction) {
+func takePending(c *percpu.CPU, t sched.TID, handlerOnly bool, info *abi.Siginfo, act *sigaction) int {
 	th := &threadtab.Threads[t]
 	klock.Signals.Lock(c)
-	ready := th.Pending &^ th.Sigmask
-	if ready == 0 {
-		klock.Signals.Unlock(c)
-		return 0, abi.Siginfo{}, sigaction{}
+	sig := 0
+	if ready := th.Pending &^ th.Sigmask; ready != 0 {
+		sig = bits.TrailingZeros64(ready) + 1
+		*act = sigactions[sig]
+		if handlerOnly && (act.handler == sigDfl || act.handler == sigIgn || act.flags&saRestorer == 0 || act.flags&saResethand != 0) {
+			sig = 0
+		}
 	}
-	sig := bits.TrailingZeros64(ready) + 1
-	act := sigactions[sig]
-	if handlerOnly && (act.handler == sigDfl || act.handler == sigIgn || act.flags&saRestorer == 0 || act.flags&saResethand != 0) {
-		klock.Signals.Unlock(c)
-		return 0, abi.Siginfo{}, sigaction{}
-	}
-	atomic.AndUint64(&th.Pending, ^sigbit(sig))
-	info := abi.Siginfo{Signo: int32(sig), Code: th.SigCode[sig-1], F0: th.SigF0[sig-1], F1: th.SigF1[sig-1]}
-	if act.handler != sigDfl && act.handler != sigIgn && act.flags&saResethand != 0 {
-		atomic.StoreUint64(&sigactions[sig].handler, sigDfl)
+	if sig != 0 {
+		atomic.AndUint64(&th.Pending, ^sigbit(sig))
+		*info = abi.Siginfo{Signo: int32(sig), Code: th.SigCode[sig-1], F0: th.SigF0[sig-1], F1: th.SigF1[sig-1]}
+		if act.handler != sigDfl && act.handler != sigIgn && act.flags&saResethand != 0 {
+			atomic.StoreUint64(&sigactions[sig].handler, sigDfl)
+		}
 	}
 	klock.Signals.Unlock(c)
-	return sig, info, act
+	return sig
 }
 
 // flagsUser are the flags rt_sigreturn may change.

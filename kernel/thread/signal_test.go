@@ -252,7 +252,9 @@ func TestSigactionCalls(t *testing.T) {
 	assert.Zero(t, threadtab.Threads[a].Pending)
 	setAction(usr1, sigaction{handler: 0x1000, flags: saRestorer | saResethand, restorer: 0x2000})
 	markPending(c, a, usr1, abi.SITkill, 1, 0, false)
-	sig, info, act := takePending(c, a, false)
+	var info abi.Siginfo
+	var act sigaction
+	sig := takePending(c, a, false, &info, &act)
 	assert.Equal(t, usr1, sig)
 	assert.Equal(t, int32(usr1), info.Signo)
 	assert.Equal(t, uint64(0x1000), act.handler, "the handler runs once")

@@ -60,9 +60,15 @@ type Thread struct {
 	// stores where it may unblock a signal), and read by senders with
 	// atomic loads (kernel/thread/signal.go); AltStack is the thread's
 	// alone.
-	Sigmask   uint64
-	AltStack  [3]uint64 // sigaltstack: sp, flags, size
-	RestartNr uint64    // the system call to re-execute after a WaitRead
+	Sigmask  uint64
+	AltStack [3]uint64 // sigaltstack: sp, flags, size
+	// RestartNr is the system call the thread made last, as it made it
+	// (a legacy call's own number): the locked path sets it before it
+	// dispatches every call (package kernel's doSyscall), and the
+	// handlers that serve several calls tell them apart by it (doFixed,
+	// doDup3, doPrlimit64, doTgkill, doNoFastCopy); a call restarted
+	// after a wait (CallAgain) executes it again.
+	RestartNr uint64
 	// SignalRestart: a signal ended the thread's wait in a call that Linux
 	// restarts under SA_RESTART (kernel/thread/signal.go, InterruptWait).
 	SignalRestart bool

@@ -107,16 +107,16 @@ func TestGometalFileLockDomain(t *testing.T) {
 	}
 
 	// A gate is trusted to take the files lock; each must at least call
-	// a lock's Lock itself or lockFiles (which the compiler may inline),
-	// and lockFiles, where it is a function, Lock.
-	lock := kernelPkgDir + "klock.(*Handle).Lock"
+	// a lock's Lock or RLock itself or lockFiles (which the compiler may
+	// inline), and lockFiles, where it is a function, Lock.
+	lock, rlock := kernelPkgDir+"klock.(*Handle).Lock", kernelPkgDir+"klock.(*Handle).RLock"
 	if callees, err := Callees(img, kernelPkg+"lockFiles"); err == nil {
 		assert.Contains(t, callees, lock, "lockFiles takes a lock")
 	}
 	for _, g := range []string{"doSyscall", "fileTrap", "consoleTrap", "memCall", "socketEventsLocked", "stackTimedOut", "deviceInterrupt", "shutdown"} {
 		callees, err := Callees(img, kernelPkg+g)
 		require.NoError(t, err)
-		assert.True(t, slices.Contains(callees, lock) || slices.Contains(callees, kernelPkg+"lockFiles"),
+		assert.True(t, slices.Contains(callees, lock) || slices.Contains(callees, rlock) || slices.Contains(callees, kernelPkg+"lockFiles"),
 			"the gate %s takes a lock: it calls %v", g, callees)
 	}
 
@@ -164,6 +164,10 @@ func TestGometalFileLockDomain(t *testing.T) {
 			// console ring is the files lock's too); the doorbell needs
 			// no lock.
 			kernelPkgDir + "console.VconWriteNow", kernelPkgDir + "console.unsafeSlice",
+			// Each standard stream queue's word lock: the writes and
+			// the interrupt's reaping beside each other, the files lock
+			// held shared.
+			kernelPkgDir + "console.txHeld", kernelPkgDir + "console.TxRoom",
 			kernelPkgDir + "console.TxInterrupt", kernelPkgDir + "console.writerWaits",
 			kernelPkgDir + "console.reapStd", kernelPkgDir + "console.stdinWaiting",
 			kernelPkgDir + "console.vconUp", kernelPkgDir + "console.vdev",
