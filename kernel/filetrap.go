@@ -11,6 +11,7 @@ import (
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -172,6 +173,18 @@ var fileCalls = [...]fileCall{
 	// descriptions and descriptors each claimed atomically
 	// (fdcalls.SysPipe2).
 	{unix.SYS_PIPE2, filePipe2},
+	// The options and names of an Internet socket: the options change
+	// and are read under the socket's own lock (socket.SysSetsockopt,
+	// socket.SysGetsockopt), the names change only under the files
+	// lock held exclusively (socket.SysGetsockname,
+	// socket.SysGetpeername); fileTrap runs them on an Internet
+	// socket's descriptor alone (fileSocketCall, fileInetSocket), and
+	// sends another (a Unix-domain or netlink socket, a bad number) to
+	// the locked path.
+	{unix.SYS_SETSOCKOPT, socket.SysSetsockopt},
+	{unix.SYS_GETSOCKOPT, socket.SysGetsockopt},
+	{unix.SYS_GETSOCKNAME, socket.SysGetsockname},
+	{unix.SYS_GETPEERNAME, socket.SysGetpeername},
 }
 
 // sharedFileCalls is how many of fileCalls' first entries hold the files
@@ -188,6 +201,27 @@ const readOnlyFileCalls = 8
 // Context: trap, files lock held; does not allocate.
 func filePipe2(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fdcalls.SysPipe2(a[0], int(int32(a[1])), !klock.Files.HeldBy(c))
+}
+
+// fileSocketCall reports whether call nr is one of fileCalls' socket
+// calls, which serve an Internet socket's descriptor alone
+// (fileInetSocket). Context: any; does not allocate.
+func fileSocketCall(nr uint64) bool {
+	switch nr {
+	case unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME:
+		return true
+	}
+	return false
+}
+
+// fileInetSocket reports whether descriptor fd (a socket call's first
+// argument) is an Internet socket's, its kind read in one load (opens
+// and closes run beside): the locked path serves the others, the
+// Unix-domain and netlink sockets first, and answers EBADF or ENOTSOCK.
+// Context: trap, files lock held; does not allocate.
+func fileInetSocket(fd uintptr) bool {
+	w, _ := fdtab.LoadFlags(int(int32(fd)))
+	return w.Kind() == fdtab.KindSocket
 }
 
 // fileFcntl is fcntl(2)'s flag commands under the files lock alone,
@@ -348,7 +382,11 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // fdcalls.FcntlFlags swaps a descriptor's flag word; an F_SETFL that
 // changes a description's flags or a socket's answers fsys.RunAlone),
 // and fallocate (fdcalls.SysFallocate: its pages charged first, under
-// the file's data lock; a large one answers fsys.RunAlone).
+// the file's data lock; a large one answers fsys.RunAlone). Then pipe2
+// (fdcalls.SysPipe2: its pipe, descriptions and descriptors claimed
+// atomically), and setsockopt, getsockopt, getsockname and getpeername
+// of an Internet socket (the options under the socket's lock; the names
+// change only under the files lock held exclusively).
 // Context: any; does not allocate.
 func fileCallShared(i int, nr uint64) bool {
 	if nr == unix.SYS_STATFS || nr == unix.SYS_FSTATFS {
@@ -472,9 +510,11 @@ const (
 // epoll_wait and epoll_pwait that do not wait and epoll_ctl (under the
 // interest lists' lock), every mkdirat, mknodat, linkat, symlinkat,
 // renameat, renameat2, truncate, utimensat and unlinkat, the chmod and
-// chown calls, chdir, fchdir, umask, fcntl's flag commands, fallocate
-// and pipe2 (fileCallShared; a pipe2 that finds a table full answers
-// fsys.RunAlone), and
+// chown calls, chdir, fchdir, umask, fcntl's flag commands, fallocate,
+// pipe2 (fileCallShared; a pipe2 that finds a table full answers
+// fsys.RunAlone) and the option and name calls of an Internet socket
+// (socket.SysSetsockopt and the like; another socket's go to the locked
+// path: fileSocketCall), and
 // ftruncate of a file (fdcalls.FileCall), which truncates under the
 // file's data lock: a create, a mkdir, a rename or an unlink changes its
 // directories under their data locks, which lookups take too,
@@ -578,7 +618,9 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	for {
 		ret = notFileCall // a descriptor changed before a run alone may match no branch
 		if i >= 0 {
-			ret = fileCalls[i].fn(c, sched.None, a) // no handler there uses the thread
+			if !fileSocketCall(nr) || fileInetSocket(a[0]) { // a socket call on another descriptor: the locked path
+				ret = fileCalls[i].fn(c, sched.None, a) // no handler there uses the thread
+			}
 		} else if desc := fileDescriptor(int(a[0]), nr); desc >= 0 {
 			d, pos := &vfs.Descs[desc], shared && fdcalls.MovesOffset(nr)
 			if pos {
@@ -611,8 +653,9 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	if served {
 		f.AX = uint64(ret)
 		percpu.Count(c, percpu.EvFileCallFiles)
-		// The calls that record wake-ups: the stream calls and epoll_ctl.
-		wake = (stream || nr == unix.SYS_EPOLL_CTL) && fdcalls.RecordsNeedKernel()
+		// The calls that record wake-ups: the stream calls, epoll_ctl and
+		// setsockopt (socket.TellStack).
+		wake = (stream || nr == unix.SYS_EPOLL_CTL || nr == unix.SYS_SETSOCKOPT) && fdcalls.RecordsNeedKernel()
 		oom = vm.OutOfMemory()
 		c.InUser.Store(!oom) // back to ring 3, unless the program stops below
 	}

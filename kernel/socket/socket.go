@@ -53,8 +53,10 @@ type socket struct {
 	// shared) holds it while it changes the rings, SoError, Dirty and
 	// rxWanted, so that a read and a write of the socket on two CPUs
 	// take turns, and so does connectDone while it takes SoError (a
-	// wake under the kernel lock with the files lock held shared).
-	// Every other change of a socket is made under the files lock held
+	// wake under the kernel lock with the files lock held shared), and a
+	// setsockopt or getsockopt beside them while it changes opts, keep,
+	// linger and Dirty or reads them and takes SoError (setOptionHeld,
+	// optionValueHeld). Every other change of a socket is made under the files lock held
 	// exclusively, with no such call beside it, but waiter's clearing by
 	// a wake, a timeout or a signal (the kernel lock, with the files lock
 	// shared or not at all), which no such call reads.

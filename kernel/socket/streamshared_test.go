@@ -10,6 +10,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/spin"
+	"github.com/gometal/gometal/sched"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -179,4 +180,80 @@ func TestStreamIOBeside(t *testing.T) {
 	}
 	fdtab.NotifyFDs.TakeWord(stackFD / 64)
 	fdtab.NotifyPending.Store(false)
+}
+
+// TestSocketOptionsBeside: a socket's option calls run beside its reads
+// and writes and beside each other (the files lock held shared: package
+// kernel's fileCalls), each under the socket's lock (setOptionHeld,
+// optionValueHeld): a getsockopt of SO_ERROR and a read or write take
+// the pending error exactly once between them, and setsockopts of
+// different options on one socket lose none of the flags and tell the
+// stack once in all (its descriptor's one record). Run with -race (make
+// race): without the socket's lock the detector reports the options'
+// changes and the error's take.
+func TestSocketOptionsBeside(t *testing.T) {
+	saved, savedCount, savedFD := Sockets, DirtyCount, NetStackFD
+	t.Cleanup(func() { Sockets, DirtyCount, NetStackFD = saved, savedCount, savedFD })
+	const stackFD, rounds = 9, 40
+	Sockets, DirtyCount, NetStackFD = [len(Sockets)]socket{}, 0, stackFD
+	Sockets[0] = socket{Typ: abi.SockStream, State: abi.SockConnected, FD: -1}
+	hostRing(&Sockets[0].Rx)
+	s := &Sockets[0]
+	for r := range rounds {
+		s.SoError, s.opts, s.Dirty, DirtyCount = int32(unix.ECONNRESET), 0, false, 0
+		seq := fdtab.Files[stackFD].Seq
+		var got [3]int64
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			v, known := optionValueHeld(0, unix.SOL_SOCKET, unix.SO_ERROR)
+			assert.True(t, known)
+			got[0] = -int64(v)
+		})
+		wg.Go(func() { got[1] = StreamIO(false, 0, 0, 0) })
+		wg.Go(func() { got[2] = StreamIO(true, 0, 0, 0) })
+		wg.Go(func() { setOptionHeld(0, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1, 0) })
+		wg.Go(func() { setOptionHeld(0, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1, 0) })
+		wg.Wait()
+		errs := 0
+		for _, g := range got {
+			if g == -int64(unix.ECONNRESET) {
+				errs++
+			}
+		}
+		assert.Equal(t, 1, errs, "round %d: the pending error taken once: %v", r, got)
+		assert.Equal(t, uint32(abi.OptNoDelay|abi.OptKeepAlive), s.opts, "round %d: both options set", r)
+		assert.Equal(t, int32(1), DirtyCount, "round %d: the stack told once", r)
+		assert.Equal(t, seq+1, fdtab.Files[stackFD].Seq, "round %d: the stack's descriptor changed once", r)
+	}
+	fdtab.NotifyFDs.TakeWord(stackFD / 64)
+	fdtab.NotifyPending.Store(false)
+}
+
+// TestSetsockoptErrors: setsockopt's errors come in Linux's order, before
+// the option is known: the level (ENOPROTOOPT: TCP on a datagram
+// socket), the length (EINVAL, 8 bytes for SO_LINGER), the value's
+// address (EFAULT), and only then the option (an unknown one with a bad
+// address is EFAULT); IPV6_V6ONLY after bind is EINVAL and tells the
+// stack nothing.
+func TestSetsockoptErrors(t *testing.T) {
+	saved, savedFiles, savedCount, savedFD := Sockets, fdtab.Files, DirtyCount, NetStackFD
+	t.Cleanup(func() { Sockets, fdtab.Files, DirtyCount, NetStackFD = saved, savedFiles, savedCount, savedFD })
+	Sockets, DirtyCount, NetStackFD = [len(Sockets)]socket{}, 0, -1
+	Sockets[0] = socket{Typ: abi.SockDgram, Family: abi.Family6, FD: 3, bound: true}
+	fdtab.Files[3] = fdtab.File{Kind: fdtab.KindSocket, Socket: 0}
+	call := func(level, name int, n uintptr) int64 {
+		return SysSetsockopt(nil, sched.None, abi.SysArgs{3, uintptr(level), uintptr(name), 0, n})
+	}
+	assert.Equal(t, -abi.ENOPROTOOPT, call(unix.IPPROTO_TCP, unix.TCP_NODELAY, 4), "TCP on a datagram socket")
+	assert.Equal(t, -abi.EINVAL, call(unix.SOL_SOCKET, unix.SO_REUSEADDR, 2), "short")
+	assert.Equal(t, -abi.EINVAL, call(unix.SOL_SOCKET, unix.SO_LINGER, 4), "SO_LINGER takes 8")
+	assert.Equal(t, -abi.EFAULT, call(unix.SOL_SOCKET, unix.SO_REUSEADDR, 4), "the value's address")
+	assert.Equal(t, -abi.EFAULT, call(unix.SOL_SOCKET, 9999, 4), "an unknown option: the address first")
+	assert.Equal(t, -abi.EINVAL, setOptionHeld(0, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1, 0), "V6ONLY after bind")
+	assert.Equal(t, -abi.ENOPROTOOPT, setOptionHeld(0, unix.SOL_SOCKET, 9999, 1, 0), "an unknown option")
+	assert.Zero(t, setOptionHeld(0, unix.SOL_SOCKET, unix.SO_RCVBUF, 1, 0), "accepted, not applied")
+	assert.Zero(t, DirtyCount, "none of them told the stack")
+	assert.Zero(t, setOptionHeld(0, unix.SOL_SOCKET, unix.SO_LINGER, 1, 5))
+	assert.Equal(t, int32(5), Sockets[0].linger)
+	assert.Equal(t, int32(1), DirtyCount, "a linger tells the stack")
 }

@@ -19,7 +19,9 @@ import (
 // getsockname, getpeername. TCP, UDP and raw IP over IPv4 and IPv6
 // (addresses: inetaddr.go); the network stack goroutine does the protocol
 // work (socket.go, netctl.go). Every handler's context: trap, kernel lock
-// held.
+// held, but getsockname's and getpeername's: trap, files lock held (on
+// an Internet socket package kernel's fileCalls serve them under the
+// files lock alone, held shared).
 
 // readSockaddr reads a struct sockaddr_in or sockaddr_in6 (family is the
 // socket's, abi.Family4 or abi.Family6) of n bytes at addr.
@@ -37,7 +39,7 @@ func readSockaddr(family uint8, addr, n uintptr) (SockAddr, int64) {
 
 // writeSockaddr writes a as the family's struct sockaddr_in or
 // sockaddr_in6 to (addr, *lenAddr) (putSockaddr).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel lock or files lock held; does not allocate.
 func writeSockaddr(family uint8, a SockAddr, addr, lenAddr uintptr) int64 {
 	var sa [sockaddrIn6Size]byte
 	n := formatSockaddr(family, a, &sa)
@@ -48,7 +50,7 @@ func writeSockaddr(family uint8, a SockAddr, addr, lenAddr uintptr) int64 {
 // Linux does for every family: nothing when addr is NULL; otherwise the
 // length the program gave is read (EINVAL when negative), the address is
 // truncated to it, and the full length is stored back.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, kernel lock or files lock held; does not allocate.
 func PutSockaddr(sa []byte, addr, lenAddr uintptr) int64 {
 	if addr == 0 {
 		return 0
@@ -447,7 +449,11 @@ func SysShutdown(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	return 0
 }
 
-// SysGetsockname writes a socket's local address. Context: trap, kernel lock held; does not allocate.
+// SysGetsockname writes a socket's local address. It may run beside
+// other calls (the files lock held shared): the address, the type and
+// the protocol change only under the files lock held exclusively (bind,
+// listen, connect, accept, a datagram send's autobind, the stack's
+// side). Context: trap, files lock held; does not allocate.
 func SysGetsockname(_ *percpu.CPU, _ sched.TID, args abi.SysArgs) int64 {
 	fd, addr, lenAddr := int(args[0]), args[1], args[2]
 	i, e := sockOfFD(fd)
@@ -462,8 +468,9 @@ func SysGetsockname(_ *percpu.CPU, _ sched.TID, args abi.SysArgs) int64 {
 	return writeSockaddr(s.Family, a, addr, lenAddr)
 }
 
-// SysGetpeername writes a connected socket's peer address.
-// Context: trap, kernel lock held; does not allocate.
+// SysGetpeername writes a connected socket's peer address, beside other
+// calls as SysGetsockname. Context: trap, files lock held; does not
+// allocate.
 func SysGetpeername(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	fd, addr, lenAddr := int(a[0]), a[1], a[2]
 	i, e := sockOfFD(fd)

@@ -130,10 +130,12 @@ func StreamSocket(f *fdtab.File) bool {
 // It holds the files lock shared, beside other calls (the reads and
 // writes of other sockets, and of this one on another CPU, the file
 // calls, the netpoller's epoll_wait that does not wait), and the
-// socket's own lock (socket.held) while it changes the socket; the
-// network stack's side (NetCtlRead, NetCtlDataIoctl), the socket calls
-// and closes hold the files lock exclusively, so none of them runs
-// beside it.
+// socket's own lock (socket.held) while it changes the socket, as do
+// setsockopt and getsockopt, which may run beside it (their options and
+// the pending error); the network stack's side (NetCtlRead,
+// NetCtlDataIoctl), the other socket calls and closes hold the files
+// lock exclusively, so none of them runs beside it (getsockname and
+// getpeername, beside it too, read only what those change).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func StreamIO(write bool, i int, buf, n uintptr) int64 {

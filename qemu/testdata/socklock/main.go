@@ -5,7 +5,10 @@
 // under its socket's own lock (kernel/socket's StreamIO), and the network
 // stack's side of them exclusively. It prints what the server side
 // received, which must equal the host's output byte for byte, and in the
-// guest the files lock's holds over the writes.
+// guest the files lock's holds over the writes. Then it dials loopback
+// connections from several goroutines (connections) and prints how many
+// answers came back right, and in the guest the files lock's holds over
+// that stage and /proc/gometal/sched.
 package main
 
 import (
@@ -124,11 +127,81 @@ func socketWorker(c *net.TCPConn, n int) error {
 	return werr
 }
 
+// connectionRounds is how many connections each of threads goroutines
+// makes in the connections stage.
+const connectionRounds = 8
+
+// connections runs the connections stage: threads goroutines each dial
+// connectionRounds loopback TCP connections one after another, as
+// clients of a server that reads each request to its end (the client's
+// CloseWrite), answers it and closes, and check the answer. Package net makes its calls on each (socket, connect,
+// getsockopt SO_ERROR, getsockname, getpeername, setsockopt TCP_NODELAY
+// and the keep-alive options, accept4 on the server's side, shutdown,
+// the closes).
+// gometal serves the option and name calls under the files lock held
+// shared (issue 18). It says how many answers came back right, and
+// returns the files lock's holds over the stage.
+func connections() (string, lockstat.Holds) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if req, err := io.ReadAll(c); err == nil { // the client's request, to its CloseWrite
+					c.Write(append([]byte("re: "), req...))
+				}
+			}()
+		}
+	}()
+	before := lockstat.FilesLock()
+	right := make(chan int, threads)
+	for n := range threads {
+		go func() {
+			ok := 0
+			for k := range connectionRounds {
+				c, err := net.Dial("tcp", ln.Addr().String())
+				if err != nil {
+					break
+				}
+				req := fmt.Sprintf("%d/%d", n, k)
+				_, werr := c.Write([]byte(req))
+				cerr := c.(*net.TCPConn).CloseWrite()
+				got, _ := io.ReadAll(c)
+				c.Close()
+				if werr != nil || cerr != nil {
+					continue
+				}
+				if string(got) == "re: "+req {
+					ok++
+				}
+			}
+			right <- ok
+		}()
+	}
+	total := 0
+	for range threads {
+		total += <-right
+	}
+	return fmt.Sprintf("%d of %d answers right", total, threads*connectionRounds), lockstat.FilesLock().Since(before)
+}
+
 func main() {
 	sockets, holds := sharedSockets()
 	fmt.Printf("socklock: %s\n", sockets)
+	answers, connHolds := connections()
+	fmt.Printf("socklock: connections: %s\n", answers)
 	if _, err := os.Stat("/proc/gometal/sched"); err == nil {
 		fmt.Printf("socklock: files lock exclusive %d shared %d\n", holds.Exclusive, holds.Shared)
+		fmt.Printf("socklock: connections stage: files lock exclusive %d shared %d\n", connHolds.Exclusive, connHolds.Shared)
+		if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
+			fmt.Printf("socklock: sched\n%s", b)
+		}
 	}
 }
 
