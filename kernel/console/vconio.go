@@ -63,8 +63,12 @@ func vconStdinOn() bool { return vconOn[vconPortStdin] }
 // (spin.LockWord), which a write holds while it reaps, fills and
 // announces the queue's slots (VconWriteNow): writes run beside each
 // other under the files lock held shared. Indexed by queue, from
-// vqStdout (the mask spares a bounds check).
+// vqStdout (txLock).
 var txHeld [2]uint32
+
+// txLock returns standard stream queue qi's word lock (txHeld); the mask
+// spares a bounds check. Context: any; does not allocate.
+func txLock(qi int) *uint32 { return &txHeld[(qi-vqStdout)&1] }
 
 // writerWaits marks a standard stream's transmit queue that a writer
 // blocked on (VconWrite) until VconInterrupt wakes it: the interrupt
@@ -88,7 +92,7 @@ var writerWaits [VqCount]bool
 // Context: trap, files lock held; does not allocate.
 func VconWriteNow(qi int, nonblock bool, buf, n uintptr) int64 {
 	q := &VconQ[qi]
-	spin.LockWord(&txHeld[(qi-vqStdout)&1])
+	spin.LockWord(txLock(qi))
 	reapStd(q)
 	var done uintptr
 	r := int64(0)
@@ -114,7 +118,7 @@ func VconWriteNow(qi int, nonblock bool, buf, n uintptr) int64 {
 	default:
 		r = vfs.WouldBlock
 	}
-	spin.UnlockWord(&txHeld[(qi-vqStdout)&1])
+	spin.UnlockWord(txLock(qi))
 	return r
 }
 
@@ -124,9 +128,9 @@ func VconWriteNow(qi int, nonblock bool, buf, n uintptr) int64 {
 // could find a queue with room full, and miss the edge that no reap will
 // record again. Context: trap, files lock held; does not allocate.
 func TxRoom(qi int) bool {
-	spin.LockWord(&txHeld[(qi-vqStdout)&1])
+	spin.LockWord(txLock(qi))
 	room := !VconQ[qi].Full()
-	spin.UnlockWord(&txHeld[(qi-vqStdout)&1])
+	spin.UnlockWord(txLock(qi))
 	return room
 }
 
@@ -192,12 +196,12 @@ func TxInterrupt() bool {
 	}
 	done := true
 	for qi := vqStdout; qi <= vqStderr; qi++ {
-		spin.LockWord(&txHeld[(qi-vqStdout)&1]) // writes beside it (the files lock held shared)
+		spin.LockWord(txLock(qi)) // writes beside it (the files lock held shared)
 		reapStd(&VconQ[qi])
 		// Whoever freed the slots (this interrupt, or a write that
 		// reaped them first): a writer waits for room there.
 		done = done && !(writerWaits[qi] && !VconQ[qi].Full())
-		spin.UnlockWord(&txHeld[(qi-vqStdout)&1])
+		spin.UnlockWord(txLock(qi))
 	}
 	return done && !stdinWaiting() && !VconQ[vqCtrlRx].HasUsed()
 }

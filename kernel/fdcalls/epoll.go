@@ -385,8 +385,7 @@ func SysEpollWait(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 	if n, done := EpollWaitNow(epfd, events, max, timeoutMs); done {
 		return n
 	}
-	i := fdtab.Files[epfd].Epoll
-	ep := &epolls[i]
+	ep := &epolls[fdtab.Files[epfd].Epoll]
 	if ep.waiter != sched.None {
 		return -abi.EINVAL // one waiter per instance is all the runtime needs
 	}

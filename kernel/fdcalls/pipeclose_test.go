@@ -1,6 +1,7 @@
 package fdcalls
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 
@@ -134,26 +135,8 @@ func TestPipeLifeBeside(t *testing.T) {
 	for c := range callers {
 		wg.Go(func() {
 			for k := range rounds {
-				p, r, w := newPipeFDs(t)
-				ww, _ := fdtab.LoadFlags(w)
-				if wd := vfs.DescAt(ww.Desc()); wd.Pipe != int32(p) || wd.Reader {
-					t.Errorf("caller %d round %d: the write end names pipe %d (reader %v), not %d", c, k, wd.Pipe, wd.Reader, p)
-					return
-				}
-				if readers, writers := vfs.Pipes.Ends(p); readers != 1 || writers != 1 {
-					t.Errorf("caller %d round %d: a new pipe with ends %d, %d", c, k, readers, writers)
-					return
-				}
-				if closePipeShared(w, -1) != 0 {
-					t.Errorf("caller %d round %d: the write end's close failed", c, k)
-					return
-				}
-				if readers, writers := vfs.Pipes.Ends(p); readers != 1 || writers != 0 {
-					t.Errorf("caller %d round %d: ends %d, %d after the write end's close", c, k, readers, writers)
-					return
-				}
-				if closePipeShared(r, -1) != 0 {
-					t.Errorf("caller %d round %d: the read end's close failed", c, k)
+				if err := pipeRound(); err != nil {
+					t.Errorf("caller %d round %d: %v", c, k, err)
 					return
 				}
 			}
@@ -175,6 +158,35 @@ func TestPipeLifeBeside(t *testing.T) {
 		made++
 	}
 	assert.Equal(t, fs.MaxPipes, made, "every pipe is free again")
+}
+
+// pipeRound makes a pipe as pipe2 does beside other calls (makePipe),
+// checks that its write end names it and that it has one end of each,
+// closes the write end and checks that the read end alone is left, then
+// closes the read end; it returns the first thing that was not so.
+func pipeRound() error {
+	r, w := makePipe(unix.O_NONBLOCK, true)
+	if r < 0 || w < 0 {
+		return fmt.Errorf("pipe2: %d, %d", r, w)
+	}
+	rw, _ := fdtab.LoadFlags(int(r))
+	ww, _ := fdtab.LoadFlags(int(w))
+	p := vfs.DescAt(rw.Desc()).Pipe
+	if wd := vfs.DescAt(ww.Desc()); wd.Pipe != p || wd.Reader {
+		return fmt.Errorf("the write end names pipe %d (reader %v), the read end %d", wd.Pipe, wd.Reader, p)
+	}
+	for _, step := range []struct {
+		fd               int64
+		readers, writers int32
+	}{{-1, 1, 1}, {w, 1, 0}, {r, 0, 0}} {
+		if step.fd >= 0 && closePipeShared(int(step.fd), -1) != 0 {
+			return fmt.Errorf("the close of descriptor %d failed", step.fd)
+		}
+		if readers, writers := vfs.Pipes.Ends(int(p)); readers != step.readers || writers != step.writers {
+			return fmt.Errorf("ends %d, %d, want %d, %d", readers, writers, step.readers, step.writers)
+		}
+	}
+	return nil
 }
 
 // watchPipe adds an entry for descriptor fd to epoll instance epfd's

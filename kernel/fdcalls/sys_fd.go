@@ -507,10 +507,7 @@ func makePipe(flags int, shared bool) (r, w int64) {
 			var none fs.Mem // no page yet
 			vfs.Pipes.Free(&none, p)
 		} else if w < 0 {
-			vfs.Pipes.Lock(p)
-			last := vfs.Pipes.CloseEnd(p, false) // the write end that never was
-			vfs.Pipes.Unlock(p)
-			if last { // the read end's close beside came first: its description is on the closed list
+			if vfs.EndPipeEnd(p, false) { // the write end that never was; the read end's close beside came first: its description is on the closed list
 				vfs.Descs[rd].FreesPipe = true
 			} else {
 				closePipeShared(int(r), rd)

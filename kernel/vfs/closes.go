@@ -104,10 +104,21 @@ func DropShared(d int32, kind uint8) {
 // Context: trap, files lock held; does not allocate.
 func closePipeEnd(d *Desc) {
 	p := int(d.Pipe)
-	Pipes.Lock(p)
-	d.FreesPipe = Pipes.CloseEnd(p, d.Reader)
-	Pipes.Unlock(p)
+	d.FreesPipe = EndPipeEnd(p, d.Reader)
 	PipeChanged(p)
+}
+
+// EndPipeEnd ends one open description of pipe p's read end (reader) or
+// write end under the pipe's lock (fs.Pipes.CloseEnd), beside the
+// pipe's reads and writes, and reports whether no end is left: the
+// pipe is then freed with the description that held the last end, at
+// the next hold alone (Desc.FreesPipe, Reclaim).
+// Context: trap, files lock held; does not allocate.
+func EndPipeEnd(p int, reader bool) bool {
+	Pipes.Lock(p)
+	last := Pipes.CloseEnd(p, reader)
+	Pipes.Unlock(p)
+	return last
 }
 
 // pushClosed puts the closed descriptions from 1+index first on (linked

@@ -471,7 +471,7 @@ func PipeWriteNow(p int, nonblock bool, b []byte, shared bool) int64 {
 			return RunAlone
 		}
 		put, e = pipeWrite(&m, p, b)
-		m.Taken -= m.Budget // ReserveMem charged the budget: Done gives back what the write did not take
+		m.Taken -= m.Budget // reservePages charged the budget: Done gives back what the write did not take
 	}
 	Done(&m)
 	switch {

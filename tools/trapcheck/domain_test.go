@@ -167,7 +167,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 			// Each standard stream queue's word lock: the writes and
 			// the interrupt's reaping beside each other, the files lock
 			// held shared.
-			kernelPkgDir + "console.txHeld", kernelPkgDir + "console.TxRoom",
+			kernelPkgDir + "console.txHeld", kernelPkgDir + "console.txLock", kernelPkgDir + "console.TxRoom",
 			kernelPkgDir + "console.TxInterrupt", kernelPkgDir + "console.writerWaits",
 			kernelPkgDir + "console.reapStd", kernelPkgDir + "console.stdinWaiting",
 			kernelPkgDir + "console.vconUp", kernelPkgDir + "console.vdev",
