@@ -498,11 +498,13 @@ const (
 // directory, which frees its descriptor atomically (fdcalls.FileCall),
 // fsync and fdatasync, which
 // do nothing, the reads and writes of eventfds (by compare-and-swap of
-// the counter), of non-blocking pipe ends (under the pipe's lock:
-// fdcalls.StreamShared; a pipe write that would take a page charges it
-// first, and answers fsys.RunAlone where the charge does not fit) and of
-// non-blocking stream sockets (under the socket's lock:
-// socket.StreamIO), the writes of the console's standard streams (under
+// the counter), of non-blocking pipe ends (under the pipe's lock; a
+// pipe write that would take a page charges it first, and answers
+// fsys.RunAlone where the charge does not fit) and of non-blocking
+// stream sockets (under the socket's lock: socket.StreamIO), the
+// network stack's read of /dev/netctl and its data moves (each socket's
+// event and move under that socket's lock: socket.NetCtlRead,
+// socket.NetCtlDataIoctl), the writes of the console's standard streams (under
 // their queue's word lock: console.VconWriteNow), the close of a pipe
 // end but a FIFO's (which ends
 // the end at once, under the pipe's lock, and leaves its description
@@ -585,8 +587,8 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		return fileServed
 	}
 	a := sysArgs{uintptr(f.DI), uintptr(f.SI), uintptr(f.DX), uintptr(f.R10), uintptr(f.R8), uintptr(f.R9)}
-	nr := atForm(f.AX, &a) // a legacy path call as its at form
-	i, shared := fileCallIndex(nr), false
+	nr := atForm(f.AX, &a)               // a legacy path call as its at form
+	i, shared := fileCallIndex(nr), true // every call on a descriptor is served beside others
 	if i < 0 {
 		d := fdtab.Get(int(a[0]))
 		if d == nil || !(d.Kind == fdtab.KindFile && fdcalls.FileCallNr(nr) || fdcalls.StreamCallOn(nr, d, a[1])) {
@@ -598,7 +600,6 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 			percpu.Count(c, percpu.EvFileCallLocked)
 			return fileNotServed
 		}
-		shared = d.Kind == fdtab.KindFile || fdcalls.StreamShared(d)
 	} else {
 		shared = fileCallShared(i, nr)
 	}
@@ -630,7 +631,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 			if pos {
 				d.UnlockOffset()
 			}
-		} else if d := fdtab.Get(int(a[0])); d != nil && fdcalls.StreamCallOn(nr, d, a[1]) && (!shared || fdcalls.StreamShared(d)) {
+		} else if d := fdtab.Get(int(a[0])); d != nil && fdcalls.StreamCallOn(nr, d, a[1]) {
 			ret, stream = fdcalls.StreamCall(nr, int(a[0]), d, a[1], a[2], shared), true
 			if ret == vfs.WouldBlock {
 				ret = notFileCall // a console write with no slot free, or a pipe end's call after an F_SETFL beside cleared O_NONBLOCK: it waits on the kernel lock's path

@@ -42,9 +42,11 @@ func socketEvents() {
 // under the interest lists' lock (fdcalls.NotifyEpolls). The network
 // stack's progress while an exit waits for it may end the program,
 // which exports the files: that takes the lock exclusively (lockFiles).
-// The stack records its progress only under the files lock held
-// exclusively, so no shared hold finds it newly recorded; the shared
-// path leaves it alone all the same (actOnSocketRecords).
+// The stack records its progress beside other calls too (its read of
+// /dev/netctl and its data moves, under the files lock held shared),
+// but the call that records it sees it in its own check
+// (fdcalls.RecordsNeedKernel) and takes this path with the lock held
+// exclusively; the shared path leaves it alone (actOnSocketRecords).
 // Context: trap, kernel lock held; does not allocate.
 //
 // A gate of tools/trapcheck's TestGometalFileLockDomain (it takes the

@@ -84,7 +84,7 @@ func TestFileLockBoot(t *testing.T) {
 	require.NoError(t, err, "%q", linksLine)
 	assert.Equal(t, uint64(2+64), links, "the common directory's links after the stage's mkdirs")
 	// The pipe stage's reads and writes, and the netpoller's epoll_pwait
-	// that does not wait, hold the files lock shared (fdcalls.StreamShared,
+	// that does not wait, hold the files lock shared (fdcalls.StreamCall,
 	// fileCallShared); so do, beside the kernel lock, the waits in
 	// epoll_pwait (doSyscall, fdcalls.SysEpollWait) and the wakes of their
 	// waiters (socketEventsLocked); and so do the F_GETFL and F_SETFL

@@ -15,11 +15,12 @@ import (
 // server side reads the 4 connections to the end. What the servers
 // received must equal the host's run of the same program byte for byte,
 // and over the writes the files lock must have been held shared for
-// them (socket.StreamIO, each under its socket's own lock) and
-// exclusively only for the network stack's side of the sockets (its
-// reads of /dev/netctl and its moves of the data), far fewer times than
-// the program wrote. Before the sockets' reads and writes held it
-// shared, each held it exclusively. Then 4 goroutines dial 32 loopback
+// them (socket.StreamIO, each under its socket's own lock) and for the
+// network stack's side of the sockets (its reads of /dev/netctl and its
+// moves of the data, each socket's under its lock), exclusively only
+// for the measure's own reads of /proc. Before the sockets' reads and
+// writes held it shared, each held it exclusively; before the stack's
+// side did, its reads and moves did. Then 4 goroutines dial 32 loopback
 // connections to a server that answers each and closes: every answer
 // must come back right, and package net's option and name calls
 // (setsockopt, getsockopt, getsockname, getpeername) must not take the
@@ -35,7 +36,11 @@ func TestSocketLockBoot(t *testing.T) {
 	t.Logf("writes: files lock exclusive %d, shared %d", exclusive, shared)
 	const writes = 4 * 256
 	assert.GreaterOrEqual(t, shared, uint64(writes), "the writes held the files lock shared")
-	assert.Less(t, exclusive, uint64(writes/4), "the writes held the files lock exclusively")
+	// While the stack's reads of /dev/netctl and its moves held the
+	// files lock exclusively, the stage held it so 11 to 14 times (four
+	// boots); since they hold it shared, 5 and 6 (four boots): the
+	// measure's reads of /proc (TestFileLockBoot's empty stage holds 5).
+	assert.Less(t, exclusive, uint64(10), "the writes or the stack's side held the files lock exclusively")
 
 	// The connections stage: 4 goroutines dial 8 loopback connections
 	// each, one after another, to a server that answers and closes.
@@ -59,8 +64,10 @@ func TestSocketLockBoot(t *testing.T) {
 	}
 	// Before they were shared the stage held the files lock exclusively
 	// 1,307 and 1,317 times (two boots; 510 of the calls above on the
-	// kernel lock's path), after 850 and 863: the rest are the sockets'
-	// making, connects, accepts, shutdowns and closes and the network
-	// stack's side.
-	assert.Less(t, connExclusive, uint64(1100), "the option and name calls held the files lock exclusively")
+	// kernel lock's path), after 850 and 863; with the stack's reads of
+	// /dev/netctl and its data moves shared too (2026-12-07), 337 to 345
+	// (four boots; 841 to 874 in four boots just before): the rest are
+	// the sockets' making, connects, accepts, shutdowns and closes and
+	// the stack's state changes (its ioctls but the data moves).
+	assert.Less(t, connExclusive, uint64(500), "the option and name calls, or the stack's reads and moves, held the files lock exclusively")
 }

@@ -296,7 +296,7 @@ func readiness(fd int) uint32 {
 	switch f.Kind {
 	case fdtab.KindEventfd:
 		r := uint32(unix.EPOLLOUT)
-		if f.Counted() > 0 { // written beside (StreamShared)
+		if f.Counted() > 0 { // written beside (StreamCall)
 			r |= unix.EPOLLIN
 		}
 		return r
@@ -349,7 +349,7 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 		if r == 0 {
 			continue
 		}
-		seq := atomic.LoadUint64(&fdtab.Files[e.fd].Seq) // bumped beside (StreamShared)
+		seq := atomic.LoadUint64(&fdtab.Files[e.fd].Seq) // bumped beside (StreamCall)
 		if e.events&unix.EPOLLET != 0 && seq == e.lastSeq {
 			continue // nothing new since the last report
 		}

@@ -19,9 +19,13 @@ import (
 // stream Internet sockets opened O_NONBLOCK, and the network stack's
 // side of those sockets (/dev/netctl's read and its data requests),
 // under the files lock alone (issue 18; package kernel's fileTrap).
-// The calls on eventfds, pipe ends and sockets and the console's writes
-// hold it shared, beside other CPUs' calls (StreamShared); those on
-// /dev/netctl exclusively. None ever waits: an eventfd read with nothing counted and a write that
+// Every one of them holds it shared, beside other CPUs' calls: the
+// eventfds' counters change by compare-and-swap, a pipe's ring under
+// the pipe's lock (fs.Pipes.Lock), a socket's rings under the socket's
+// lock, which the stack's read of each socket's event and its data
+// moves take too (socket.StreamIO, socket.NetCtlRead,
+// socket.NetCtlDataIoctl), and a console queue under its word lock
+// (console.VconWriteNow). None ever waits: an eventfd read with nothing counted and a write that
 // would overflow answer EAGAIN (the runtime's eventfds are non-blocking),
 // and so do such pipe ends and sockets (package net opens every socket
 // O_NONBLOCK and waits in the netpoller). What they change for other
@@ -71,20 +75,6 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 		return f.Kind == fdtab.KindPipe
 	}
 	return false
-}
-
-// StreamShared reports whether a stream call on f (StreamCallOn) holds
-// the files lock shared, beside other CPUs' calls on other descriptors
-// and files: the reads and writes of an eventfd (its counter changes by
-// compare-and-swap), of a pipe end (under the pipe's lock,
-// fs.Pipes.Lock), of a stream socket (under the socket's lock:
-// socket.StreamIO) and the writes of the console's standard streams
-// (under their queue's word lock: console.VconWriteNow). /dev/netctl's
-// hold it exclusively.
-// Context: trap, files lock held (or a first look without it, which the
-// caller repeats under it); does not allocate.
-func StreamShared(f *fdtab.File) bool {
-	return f.Kind == fdtab.KindEventfd || f.Kind == fdtab.KindPipe || f.Kind == fdtab.KindSocket || f.Kind == fdtab.KindConsole
 }
 
 // StreamCall serves system call nr on descriptor fd, f, for which

@@ -181,18 +181,6 @@ func TestRecordsNeedKernelBeside(t *testing.T) {
 	assert.Positive(t, woke[0], "the caller that recorded it was told, or another was after it")
 }
 
-// TestStreamShared: the stream calls on eventfds, pipe ends and stream
-// sockets and the console's writes hold the files lock shared; those on
-// /dev/netctl (the network stack's side of the sockets) exclusively.
-func TestStreamShared(t *testing.T) {
-	for kind, want := range map[uint8]bool{
-		fdtab.KindEventfd: true, fdtab.KindPipe: true, fdtab.KindSocket: true,
-		fdtab.KindNetCtl: false, fdtab.KindConsole: true, fdtab.KindFile: false,
-	} {
-		assert.Equal(t, want, StreamShared(&fdtab.File{Kind: kind}), "kind %d", kind)
-	}
-}
-
 // TestRecordsNeedKernelPipe: a pipe whose waiters must be woken always
 // needs the kernel lock's path, and only a pipe that a thread started
 // waiting on records one (vfs.PipeChanged).

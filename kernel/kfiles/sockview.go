@@ -32,7 +32,7 @@ func writeSocketView(w Writer) {
 		w.S(" ")
 		writeSockAddr(w, s.Remote)
 		w.S(" ").Fields(uint64(s.Rx.N), uint64(s.Tx.N)).U(uint64(s.ALen))
-		if s.Dirty {
+		if s.Dirty != 0 {
 			w.S(" yes\n")
 		} else {
 			w.S(" no\n")

@@ -20,7 +20,7 @@ func TestSocketView(t *testing.T) {
 	}
 	v4 := socket.SockAddr{IP: [16]byte{10: 0xff, 11: 0xff, 12: 10, 13: 0, 14: 2, 15: 15}, Port: 8080}
 	socket.Sockets[1].Typ, socket.Sockets[1].Family, socket.Sockets[1].State = abi.SockStream, abi.Family4, abi.SockConnected
-	socket.Sockets[1].FD, socket.Sockets[1].Local, socket.Sockets[1].Dirty = 5, v4, true
+	socket.Sockets[1].FD, socket.Sockets[1].Local, socket.Sockets[1].Dirty = 5, v4, 1
 	socket.Sockets[3].Typ, socket.Sockets[3].Family, socket.Sockets[3].State = abi.SockDgram, abi.Family6, abi.SockConnected
 	socket.Sockets[3].FD = -1
 	socket.Sockets[3].Remote = socket.SockAddr{IP: [16]byte{0: 0xfe, 1: 0x80, 15: 1}, Port: 53}

@@ -1,8 +1,11 @@
 package socket
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
@@ -13,7 +16,8 @@ import (
 // dirty socket; the descriptor is readable while any socket is dirty, so
 // the stack goroutine sleeps in the runtime's netpoller until the program
 // does something with a socket. Every function's context: trap, kernel
-// lock held.
+// lock held, but the read and the data requests' (files lock alone,
+// held shared).
 
 // OpenNetCtl opens the device; there is one stack. Context: trap, kernel
 // lock held; does not allocate.
@@ -50,55 +54,73 @@ func CloseNetCtl() {
 	}
 }
 
-// NetCtlRead writes NetEvents for dirty sockets into buf.
+// NetCtlRead writes NetEvents for dirty sockets into buf, as many as
+// fit (up to one per socket slot). It runs beside the program's calls
+// (the files lock held shared: package fdcalls' StreamCall) and takes
+// the events under the sockets' locks (takeEvents). Nothing dirty, or
+// every mark taken by another read beside, is EAGAIN, never 0, which
+// the stack would take for the end of the device; a buffer that faults
+// is EFAULT, having taken nothing.
 // Context: trap, files lock held; does not allocate.
 func NetCtlRead(buf, n uintptr) int64 {
-	if n < abi.NetEventSize {
+	k := min(n/abi.NetEventSize, maxSockets)
+	if k == 0 {
 		return -abi.EINVAL
 	}
-	if DirtyCount == 0 { // no call beside this one marks a socket (files lock held exclusively)
+	if atomic.LoadInt32(&DirtyCount) == 0 {
 		return -abi.EAGAIN
 	}
-	out := uintptr(0)
-	for i, left := nextDirty(0, int(DirtyCount)); i >= 0; i, left = nextDirty(i+1, left) {
-		s := &Sockets[i]
-		if out+abi.NetEventSize > n {
-			break
-		}
-		b, ok := vm.UserBytes(buf+out, abi.NetEventSize, true)
-		if !ok {
-			return -abi.EFAULT
-		}
-		ev := (*abi.NetEvent)(ptrOf(&b[0]))
-		*ev = abi.NetEvent{
-			Sock: uint32(i), Gen: s.gen, Type: s.Typ, State: s.State, Flags: s.Flags | ackFlag(s), Family: s.Family, Proto: uint32(s.proto),
-			Backlog: s.backlog, Local: s.Local.abi(), Remote: s.Remote.abi(),
-			TxLen: s.Tx.N, RxFree: s.Rx.Space(), Opts: s.opts,
-			KeepIdle: s.keep[0], KeepIntvl: s.keep[1], KeepCount: s.keep[2], Linger: s.linger,
-		}
-		s.Dirty = false
-		s.ackWanted = false
-		DirtyCount--
-		out += abi.NetEventSize
+	if _, ok := vm.UserBytes(buf, k*abi.NetEventSize, true); !ok {
+		return -abi.EFAULT
 	}
-	fdtab.Files[NetStackFD].Seq++
+	got := takeEvents(buf, int(k))
+	if got == 0 {
+		return -abi.EAGAIN
+	}
+	atomic.AddUint64(&fdtab.Files[NetStackFD].Seq, 1)
 	stackProgressed()
-	return int64(out)
+	return int64(got) * abi.NetEventSize
 }
 
-// nextDirty returns the first dirty socket at or after i, or -1, and how
-// many dirty sockets lie after it, given left, how many lie at or after i.
-// DirtyCount is exactly the number of dirty sockets (TellStack,
-// freeSocket and NetCtlRead keep it), so NetCtlRead's scan, starting
-// with left = DirtyCount, stops at the last one instead of looking at
-// all maxSockets. Context: trap, files lock held; does not allocate.
-func nextDirty(i, left int) (int, int) {
-	for ; left > 0 && i < len(Sockets); i++ {
-		if Sockets[i].Dirty {
-			return i, left - 1
+// takeEvents writes the events of up to k dirty sockets, in slot order,
+// to the NetEvent array at dst (kernel-addressable memory), taking each
+// socket's mark under its lock, which the calls that change and mark it
+// beside hold (StreamIO, setsockopt), and returns how many it wrote. The
+// walk loads the marks atomically and stops once it has met as many as
+// DirtyCount counted when it began, which are there until a read takes
+// them (only reads clear a mark beside others). A mark that other calls
+// add meanwhile is taken now or by a later read: it keeps the count
+// above 0, and this read, having met at least one mark, returns it
+// (the stack, which reads until EAGAIN, reads again), or it took the
+// count from 0 to 1 and recorded /dev/netctl's change again
+// (TellStack). A mark met already taken was taken by a read beside,
+// which returns it and reads again. A change after a socket's event
+// marks it again.
+// Context: trap, files lock held; does not allocate.
+func takeEvents(dst uintptr, k int) int {
+	got := 0
+	for i, left := 0, atomic.LoadInt32(&DirtyCount); i < len(Sockets) && left > 0 && got < k; i++ {
+		s := &Sockets[i]
+		if atomic.LoadUint32(&s.Dirty) == 0 {
+			continue
 		}
+		left--
+		spin.LockWord(&s.held)
+		if s.Dirty != 0 {
+			*(*abi.NetEvent)(ptr(dst + uintptr(got)*abi.NetEventSize)) = abi.NetEvent{
+				Sock: uint32(i), Gen: s.gen, Type: s.Typ, State: s.State, Flags: s.Flags | ackFlag(s), Family: s.Family, Proto: uint32(s.proto),
+				Backlog: s.backlog, Local: s.Local.abi(), Remote: s.Remote.abi(),
+				TxLen: s.Tx.N, RxFree: s.Rx.Space(), Opts: s.opts,
+				KeepIdle: s.keep[0], KeepIntvl: s.keep[1], KeepCount: s.keep[2], Linger: s.linger,
+			}
+			got++
+			s.ackWanted = false
+			atomic.StoreUint32(&s.Dirty, 0)
+			atomic.AddInt32(&DirtyCount, -1)
+		}
+		spin.UnlockWord(&s.held)
 	}
-	return -1, 0
+	return got
 }
 
 // ackFlag is EvAck when a bind or listen waits for this event's answer.
@@ -131,10 +153,10 @@ func NetCtlIoctl(req uint, arg uintptr) int64 {
 		}
 		return 0
 	}
-	if stale(io) {
+	i := liveSocket(io)
+	if i < 0 {
 		return -int64(unix.ESTALE)
 	}
-	i := int(io.Sock)
 	switch req {
 	case abi.NetCtlPullTx, abi.NetCtlPushRx:
 		return netData(req, i, io)
@@ -157,14 +179,17 @@ func NetCtlIoctl(req uint, arg uintptr) int64 {
 
 // NetCtlDataReq reports whether ioctl request req on /dev/netctl only
 // moves data between a socket's rings and the stack (NetCtlPullTx,
-// NetCtlPushRx): NetCtlDataIoctl serves those under the files lock alone.
-// Context: any; does not allocate.
+// NetCtlPushRx): NetCtlDataIoctl serves those under the files lock alone,
+// held shared. Context: any; does not allocate.
 func NetCtlDataReq(req uint) bool { return req == abi.NetCtlPullTx || req == abi.NetCtlPushRx }
 
 // NetCtlDataIoctl is NetCtlIoctl for a request of NetCtlDataReq, under
-// the files lock alone (package kernel's fileTrap): it moves data and
-// records what the program must hear of (tellProgram), and wakes no
-// thread itself.
+// the files lock alone (package kernel's fileTrap), held shared, beside
+// the program's calls: it moves data under the socket's lock, which a
+// read or write of the socket beside holds too (StreamIO), records what
+// the program must hear of (tellProgram), and wakes no thread itself. A
+// socket's slot is freed and reused only under the files lock held
+// exclusively, so the slot liveSocket found live stays so.
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func NetCtlDataIoctl(req uint, arg uintptr) int64 {
@@ -172,10 +197,21 @@ func NetCtlDataIoctl(req uint, arg uintptr) int64 {
 	if e != 0 {
 		return e
 	}
-	if stale(io) {
+	i := liveSocket(io)
+	if i < 0 {
 		return -int64(unix.ESTALE)
 	}
-	return netData(req, int(io.Sock), io)
+	return netDataHeld(req, i, io)
+}
+
+// netDataHeld is netData under socket i's lock.
+// Context: trap, files lock held; does not allocate.
+func netDataHeld(req uint, i int, io *abi.NetIO) int64 {
+	held := &Sockets[i].held
+	spin.LockWord(held)
+	r := netData(req, i, io)
+	spin.UnlockWord(held)
+	return r
 }
 
 // netIOArg returns the struct NetIO at arg in the stack's memory, or
@@ -188,11 +224,17 @@ func netIOArg(arg uintptr) (*abi.NetIO, int64) {
 	return (*abi.NetIO)(ptrOf(&b[0])), 0
 }
 
-// stale reports whether io names a socket slot that is free or was
-// reused since the stack learned of it. Context: trap, files lock held;
-// does not allocate.
-func stale(io *abi.NetIO) bool {
-	return io.Sock >= maxSockets || Sockets[io.Sock].Typ == 0 || Sockets[io.Sock].gen != io.Gen
+// liveSocket returns the socket slot io names, or -1 if it is out of
+// range, free, or reused since the stack learned of it. The slot number
+// is read from the stack's memory once: another of its threads may
+// write it meanwhile, and a second read could name a slot out of range.
+// Context: trap, files lock held; does not allocate.
+func liveSocket(io *abi.NetIO) int {
+	i, gen := io.Sock, io.Gen
+	if i >= maxSockets || Sockets[i].Typ == 0 || Sockets[i].gen != gen {
+		return -1
+	}
+	return int(i)
 }
 
 // netData serves NetCtlPullTx or NetCtlPushRx (req) on socket i.
@@ -273,7 +315,7 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 			if ok {
 				s.Rx.truncate(mark)
 			}
-			NetDropped++
+			atomic.AddUint64(&NetDropped, 1) // pushes to other sockets beside this one count too
 			io.Len = 0
 		}
 	} else {
@@ -284,8 +326,8 @@ func netPushRx(i int, io *abi.NetIO) int64 {
 		io.Len = uint64(n)
 		changed = n > 0
 	}
-	if io.Flags&abi.IoEOF != 0 && !s.peerEOF {
-		s.peerEOF = true
+	if io.Flags&abi.IoEOF != 0 && s.peerEOF == 0 {
+		atomic.StoreUint32(&s.peerEOF, 1) // SockReadiness loads it beside
 		changed = true
 	}
 	if changed {

@@ -11,10 +11,11 @@ import (
 // are allocated as the ring first fills them and charged to the program's
 // memory commitment, and freed with the socket. Datagram sockets store
 // records in it: a dgramHeader, then the payload. Context: trap, files
-// lock held exclusively, or held shared with the socket's lock (StreamIO),
-// for every method. N is stored atomically where a call beside others
-// may change it (Put, drop): SockReadiness loads it without the socket's
-// lock.
+// lock held exclusively, or held shared with the socket's lock (StreamIO,
+// the stack's moves and its read of the events: NetCtlDataIoctl,
+// takeEvents), for every method. N is stored atomically where a call
+// beside others may change it (Put, drop, truncate): SockReadiness loads
+// it without the socket's lock.
 type sockBuf struct {
 	pages [sockBufPages]uint64 // physical frames, 0 until first used
 	head  uint32               // offset of the first stored byte
@@ -35,14 +36,14 @@ func (b *sockBuf) Space() uint32 { return sockBufSize - b.N }
 func (b *sockBuf) page(off uint32, alloc bool) uintptr {
 	i := off / mm.PageSize
 	if b.pages[i] == 0 {
-		if !alloc || !vm.CommitFits(mm.PageSize, 0) {
+		if !alloc || !vm.TryCommit(mm.PageSize, 0) { // in one step: calls on other sockets charge beside this one
 			return 0
 		}
 		pa := vm.Frames.Alloc()
 		if pa == 0 {
+			vm.Uncommit(mm.PageSize)
 			return 0
 		}
-		vm.Commit(mm.PageSize)
 		b.pages[i] = pa
 	}
 	return vm.PhysToVirt(b.pages[i])
@@ -156,7 +157,7 @@ func (b *sockBuf) startDgram(h dgramHeader) (mark uint32, ok bool) {
 }
 
 // truncate drops what was stored after mark (a value of n).
-func (b *sockBuf) truncate(mark uint32) { b.N = mark }
+func (b *sockBuf) truncate(mark uint32) { atomic.StoreUint32(&b.N, mark) } // SockReadiness may load it beside
 
 // nextDgram returns the header of the first datagram.
 // Context: trap, files lock held; does not allocate.

@@ -33,44 +33,57 @@ type socket struct {
 	proto     uint8 // abi.SockRaw: the IP protocol
 	State     uint8 // abi.Sock* state
 	Flags     uint8 // abi.Ev* flags (shutdown)
+	aHead     uint8 // acceptQ's oldest entry (a listener's)
+	ALen      uint8 // acceptQ's entries (a listener's)
 	FD        int32 // the program's descriptor, -1 while queued for accept or closed
 	ExtraFDs  int32 // further descriptors dup made of it (sharing its state)
 	Local     SockAddr
 	Remote    SockAddr
 	SoError   int32 // pending error (SO_ERROR), positive errno
-	peerEOF   bool  // the peer sent FIN
 	accepted  bool  // made by accept: shares the listener's port
 	bound     bool  // bind named its address (a second bind is EINVAL)
-	Dirty     bool  // the stack has not seen the latest change
 	rxWanted  bool  // the stack has data waiting for receive space
 	ackWanted bool  // the next event asks the stack for NetCtlAck
-	backlog   uint32
-	opts      uint32
-	keep      [3]uint32 // idle, interval, count
-	linger    int32
+	// peerEOF is 1 once the peer sent FIN: a word, stored atomically by
+	// the stack's move beside other calls (netPushRx) and loaded so by
+	// epoll's look without the socket's lock (SockReadiness).
+	peerEOF uint32
+	backlog uint32
+	opts    uint32
+	keep    [3]uint32 // idle, interval, count
+	linger  int32
 	// held is the socket's lock (spin.LockWord): a program's read or
 	// write that runs beside other calls (StreamIO, the files lock held
 	// shared) holds it while it changes the rings, SoError, Dirty and
 	// rxWanted, so that a read and a write of the socket on two CPUs
-	// take turns, and so does connectDone while it takes SoError (a
-	// wake under the kernel lock with the files lock held shared), and a
-	// setsockopt or getsockopt beside them while it changes opts, keep,
+	// take turns; so do the network stack's data moves (NetCtlDataIoctl:
+	// the rings, rxWanted, peerEOF) and its read of the socket's event
+	// (takeEvents: Dirty, ackWanted), connectDone while it takes SoError
+	// (a wake under the kernel lock with the files lock held shared), and
+	// a setsockopt or getsockopt beside them while it changes opts, keep,
 	// linger and Dirty or reads them and takes SoError (setOptionHeld,
-	// optionValueHeld). Every other change of a socket is made under the files lock held
-	// exclusively, with no such call beside it, but waiter's clearing by
-	// a wake, a timeout or a signal (the kernel lock, with the files lock
-	// shared or not at all), which no such call reads.
+	// optionValueHeld). Every other change of a socket is made under the
+	// files lock held exclusively, with no such call beside it, but
+	// waiter's clearing by a wake, a timeout or a signal (the kernel
+	// lock, with the files lock shared or not at all), stored atomically
+	// since tellProgram loads it beside.
 	held    uint32 // in the 4 bytes of padding before Rx: a socket stays 760 bytes
 	Rx, Tx  sockBuf
 	acceptQ [acceptQueueCap]int16
-	aHead   uint8
-	ALen    uint8
-	waiter  sched.TID // a thread blocked in a blocking call on it
+	// Dirty is 1 while the stack has not read the socket's latest change
+	// (TellStack marks it, NetCtlRead takes the mark): a word, changed
+	// under the socket's lock (held) or the files lock held exclusively,
+	// and stored atomically, since NetCtlRead's walk beside other calls
+	// loads it without the lock. (In the bytes aHead and ALen left: a
+	// socket stays 760 bytes, and the table adds nothing to the image's
+	// memory, which is at hello's floor: qemu's TestMemoryMinimum.)
+	Dirty  uint32
+	waiter sched.TID // a thread blocked in a blocking call on it
 }
 
 var (
 	Sockets     [maxSockets]socket
-	DirtyCount  int32   // sockets with dirty set: added to atomically beside other calls (TellStack)
+	DirtyCount  int32   // the sockets with Dirty set: changed atomically beside other calls (TellStack, NetCtlRead)
 	nextPort    uint32  = ephemeralLow
 	ifaceAddr   [4]byte // the interface address, from the stack
 	DNSAddr     [4]byte // the DNS server the network named (DHCP), from the stack
@@ -109,8 +122,8 @@ func freeSocket(i int) {
 	s := &Sockets[i]
 	s.Rx.release()
 	s.Tx.release()
-	if s.Dirty {
-		DirtyCount--
+	if s.Dirty != 0 {
+		atomic.AddInt32(&DirtyCount, -1)
 	}
 	gen := s.gen
 	*s = socket{gen: gen, FD: -1, waiter: noThread}
@@ -124,17 +137,18 @@ func sockChanged(i int) {
 	tellProgram(i)
 }
 
-// TellStack marks socket i dirty, which makes /dev/netctl readable for the
-// stack goroutine. Reads and writes of other sockets may mark theirs
-// beside this call (StreamIO): the count goes up atomically, so exactly
-// one call takes it from 0 to 1 and records /dev/netctl's change.
+// TellStack marks socket i dirty (Dirty), which makes /dev/netctl
+// readable for the stack goroutine. Reads and writes of other sockets may
+// mark theirs beside this call (StreamIO), and the stack's read take
+// marks (NetCtlRead): the count changes atomically, so exactly one call
+// takes it from 0 to 1 and records /dev/netctl's change.
 // Context: trap, files lock held (shared: the socket's lock held too).
 func TellStack(i int) {
 	s := &Sockets[i]
-	if s.Dirty {
+	if s.Dirty != 0 {
 		return
 	}
-	s.Dirty = true
+	atomic.StoreUint32(&s.Dirty, 1) // NetCtlRead's walk loads it beside
 	if atomic.AddInt32(&DirtyCount, 1) == 1 && NetStackFD >= 0 {
 		atomic.AddUint64(&fdtab.Files[NetStackFD].Seq, 1)
 		fdtab.Notify(NetStackFD)
@@ -147,19 +161,23 @@ func TellStack(i int) {
 // Package kernel acts on both records under both locks (socketEvents),
 // at the end of the system call or interrupt, or for a call under the
 // files lock alone, on the kernel lock's path that the call then takes
-// (fdcalls.RecordsNeedKernel).
-// Context: trap, files lock held exclusively (the stack's side of the
-// sockets); does not allocate.
+// (fdcalls.RecordsNeedKernel). The stack's data moves call it beside
+// other calls (the files lock held shared, the socket's lock held:
+// NetCtlDataIoctl): the sequence goes up atomically, and the waiter,
+// which a wake beside may clear, is loaded atomically (one seen just
+// as it is cleared costs WakeRecorded a look; none starts waiting
+// meanwhile, which takes the files lock exclusively).
+// Context: trap, files lock held; does not allocate.
 func tellProgram(i int) {
 	s := &Sockets[i]
 	if s.FD >= 0 {
-		fdtab.Files[s.FD].Seq++
+		atomic.AddUint64(&fdtab.Files[s.FD].Seq, 1)
 		fdtab.Notify(int(s.FD))
 	}
 	if s.ExtraFDs > 0 {
 		notifySocketDups(i)
 	}
-	if s.waiter != noThread {
+	if atomic.LoadInt32((*int32)(&s.waiter)) != int32(noThread) {
 		programWakes.Add(i)
 		ProgramWakePending.Store(true)
 	}
@@ -211,7 +229,7 @@ func wakeWaiter(i int) {
 		}
 		return
 	}
-	s.waiter = noThread
+	atomic.StoreInt32((*int32)(&s.waiter), int32(noThread)) // tellProgram loads it beside
 	thread.Restart(t)
 }
 
@@ -269,10 +287,11 @@ func stackAnswered(i int, result int64) {
 }
 
 // SockReadiness returns the epoll events of socket i. A read or write
-// of it may run beside this look (an epoll_wait that does not wait,
-// under the files lock held shared: StreamIO): the ring counts and
-// SoError, which that call changes, are loaded atomically, each a word,
-// as Linux's tcp_poll reads its counts without the socket's lock.
+// of it, or the stack's move of its data, may run beside this look (an
+// epoll_wait that does not wait, under the files lock held shared:
+// StreamIO, NetCtlDataIoctl): the ring counts, SoError and peerEOF,
+// which those calls change, are loaded atomically, each a word, as
+// Linux's tcp_poll reads its counts without the socket's lock.
 // Context: trap (a system call, or an interrupt through fdcalls.NotifyEpolls),
 // files lock held; does not allocate.
 func SockReadiness(i int) uint32 {
@@ -290,13 +309,14 @@ func SockReadiness(i int) uint32 {
 			r |= unix.EPOLLIN
 		}
 	case s.State == abi.SockConnected:
-		if rxN > 0 || s.peerEOF {
+		eof := atomic.LoadUint32(&s.peerEOF) != 0
+		if rxN > 0 || eof {
 			r |= unix.EPOLLIN
 		}
 		if txN < sockBufSize && s.Flags&abi.EvShutWr == 0 {
 			r |= unix.EPOLLOUT
 		}
-		if s.peerEOF {
+		if eof {
 			r |= unix.EPOLLRDHUP
 			if s.Flags&abi.EvShutWr != 0 {
 				r |= unix.EPOLLHUP
@@ -403,11 +423,15 @@ func sockOfFD(fd int) (int, int64) {
 
 // notifySocketDups tells the epoll instances watching the descriptors
 // that dup made of socket i (besides its own, s.fd) that it changed.
-// Context: trap, files lock held exclusively; does not allocate.
+// Opens and closes of other kinds beside it (the files lock held shared)
+// change other descriptors' words: it reads each kind in one load
+// (fdtab.LoadFlags); a socket's descriptors change only under the files
+// lock held exclusively. Context: trap, files lock held; does not
+// allocate.
 func notifySocketDups(i int) {
 	for fd := range fdtab.Files {
-		if fdtab.Files[fd].Kind == fdtab.KindSocket && fdtab.Files[fd].Socket == i && int32(fd) != Sockets[i].FD {
-			fdtab.Files[fd].Seq++
+		if w, _ := fdtab.LoadFlags(fd); w.Kind() == fdtab.KindSocket && fdtab.Files[fd].Socket == i && int32(fd) != Sockets[i].FD {
+			atomic.AddUint64(&fdtab.Files[fd].Seq, 1)
 			fdtab.Notify(fd)
 		}
 	}

@@ -32,6 +32,36 @@ func hostRing(b *sockBuf) {
 // keep holds the host rings' memory for the test's life.
 var keep [][]byte
 
+// freshTable empties the socket table (no slot with a waiter) and the
+// count of dirty sockets for a test, with stackFD as the stack's
+// descriptor (-1: none), and puts back what was there when the test
+// ends, with the descriptor table, whose sequences the test's records
+// bump; the records of wakes and changes (fdtab.Notify, tellProgram)
+// start empty and are dropped at the end.
+func freshTable(t *testing.T, stackFD int) {
+	saved, savedFiles, savedCount, savedFD := Sockets, fdtab.Files, DirtyCount, NetStackFD
+	dropRecords()
+	t.Cleanup(func() {
+		Sockets, fdtab.Files, DirtyCount, NetStackFD = saved, savedFiles, savedCount, savedFD
+		dropRecords()
+	})
+	Sockets, DirtyCount, NetStackFD = [len(Sockets)]socket{}, 0, stackFD
+	for i := range Sockets {
+		Sockets[i].waiter = noThread
+	}
+}
+
+// dropRecords empties the records of changed descriptors and of
+// sockets whose waiter must be woken.
+func dropRecords() {
+	for w := range fdtab.SetWords {
+		fdtab.NotifyFDs.TakeWord(w)
+	}
+	fdtab.NotifyPending.Store(false)
+	programWakes.Clear()
+	ProgramWakePending.Store(false)
+}
+
 // TestStreamSocketsBeside: what a program's read or write of a stream
 // socket does under the files lock held shared (StreamIO) runs for four
 // sockets at once, each socket's write and read on two goroutines taking
@@ -42,15 +72,12 @@ var keep [][]byte
 // what keep it clean. Every socket ends dirty once, counted once, and
 // the stack's descriptor records the change once (the count's 0 to 1).
 func TestStreamSocketsBeside(t *testing.T) {
-	saved, savedCount, savedFD := Sockets, DirtyCount, NetStackFD
-	t.Cleanup(func() { Sockets, DirtyCount, NetStackFD = saved, savedCount, savedFD })
-	Sockets, DirtyCount = [len(Sockets)]socket{}, 0
 	const stackFD, socks, rounds, record = 9, 4, 300, 100
-	NetStackFD = stackFD
+	freshTable(t, stackFD)
 	seq := fdtab.Files[stackFD].Seq
 	fdtab.NotifyFDs.TakeWord(stackFD / 64)
 	for i := range socks {
-		Sockets[i] = socket{Typ: abi.SockStream, State: abi.SockConnected, FD: -1}
+		Sockets[i] = socket{Typ: abi.SockStream, State: abi.SockConnected, FD: -1, waiter: noThread}
 		hostRing(&Sockets[i].Tx)
 		hostRing(&Sockets[i].Rx)
 		Sockets[i].Rx.N = sockBufSize // the stack pushed a full ring
@@ -97,7 +124,7 @@ func TestStreamSocketsBeside(t *testing.T) {
 
 	require.Equal(t, int32(socks), DirtyCount, "each socket counted once")
 	for i := range socks {
-		assert.True(t, Sockets[i].Dirty)
+		assert.Equal(t, uint32(1), Sockets[i].Dirty)
 		assert.Equal(t, uint32(rounds*record), Sockets[i].Tx.N, "socket %d: every write stored", i)
 		assert.Equal(t, uint32(sockBufSize-rounds*record), Sockets[i].Rx.N, "socket %d: every read taken", i)
 	}
@@ -121,13 +148,10 @@ func TestStreamSocketsBeside(t *testing.T) {
 // detector reports the two calls, and with a plain store of the error
 // the call and SockReadiness, which looks beside them.
 func TestStreamIOBeside(t *testing.T) {
-	saved, savedCount, savedFD := Sockets, DirtyCount, NetStackFD
-	t.Cleanup(func() { Sockets, DirtyCount, NetStackFD = saved, savedCount, savedFD })
-	Sockets, DirtyCount = [len(Sockets)]socket{}, 0
 	const stackFD, socks, rounds = 9, 8, 40
-	NetStackFD = stackFD
+	freshTable(t, stackFD)
 	for i := range socks {
-		Sockets[i] = socket{Typ: abi.SockStream, State: abi.SockConnected, FD: -1}
+		Sockets[i] = socket{Typ: abi.SockStream, State: abi.SockConnected, FD: -1, waiter: noThread}
 		hostRing(&Sockets[i].Rx)
 	}
 	for r := range rounds {
@@ -136,7 +160,7 @@ func TestStreamIOBeside(t *testing.T) {
 		DirtyCount = 0
 		for i := range socks {
 			s := &Sockets[i]
-			s.Dirty = false
+			s.Dirty = 0
 			if i%2 == 0 {
 				s.SoError = int32(unix.ECONNRESET)
 			} else {
@@ -172,7 +196,7 @@ func TestStreamIOBeside(t *testing.T) {
 			} else {
 				assert.Equal(t, [2]int64{0, 0}, results[i], "round %d socket %d", r, i)
 				assert.False(t, Sockets[i].rxWanted, "round %d socket %d: the read told the stack", r, i)
-				assert.True(t, Sockets[i].Dirty)
+				assert.Equal(t, uint32(1), Sockets[i].Dirty)
 			}
 		}
 		assert.Equal(t, int32(socks/2), DirtyCount, "round %d: each read that told the stack counted once", r)
@@ -192,15 +216,13 @@ func TestStreamIOBeside(t *testing.T) {
 // race): without the socket's lock the detector reports the options'
 // changes and the error's take.
 func TestSocketOptionsBeside(t *testing.T) {
-	saved, savedCount, savedFD := Sockets, DirtyCount, NetStackFD
-	t.Cleanup(func() { Sockets, DirtyCount, NetStackFD = saved, savedCount, savedFD })
 	const stackFD, rounds = 9, 40
-	Sockets, DirtyCount, NetStackFD = [len(Sockets)]socket{}, 0, stackFD
-	Sockets[0] = socket{Typ: abi.SockStream, State: abi.SockConnected, FD: -1}
+	freshTable(t, stackFD)
+	Sockets[0] = socket{Typ: abi.SockStream, State: abi.SockConnected, FD: -1, waiter: noThread}
 	hostRing(&Sockets[0].Rx)
 	s := &Sockets[0]
 	for r := range rounds {
-		s.SoError, s.opts, s.Dirty, DirtyCount = int32(unix.ECONNRESET), 0, false, 0
+		s.SoError, s.opts, s.Dirty, DirtyCount = int32(unix.ECONNRESET), 0, 0, 0
 		seq := fdtab.Files[stackFD].Seq
 		var got [3]int64
 		var wg sync.WaitGroup
@@ -236,10 +258,8 @@ func TestSocketOptionsBeside(t *testing.T) {
 // address is EFAULT); IPV6_V6ONLY after bind is EINVAL and tells the
 // stack nothing.
 func TestSetsockoptErrors(t *testing.T) {
-	saved, savedFiles, savedCount, savedFD := Sockets, fdtab.Files, DirtyCount, NetStackFD
-	t.Cleanup(func() { Sockets, fdtab.Files, DirtyCount, NetStackFD = saved, savedFiles, savedCount, savedFD })
-	Sockets, DirtyCount, NetStackFD = [len(Sockets)]socket{}, 0, -1
-	Sockets[0] = socket{Typ: abi.SockDgram, Family: abi.Family6, FD: 3, bound: true}
+	freshTable(t, -1)
+	Sockets[0] = socket{Typ: abi.SockDgram, Family: abi.Family6, FD: 3, bound: true, waiter: noThread}
 	fdtab.Files[3] = fdtab.File{Kind: fdtab.KindSocket, Socket: 0}
 	call := func(level, name int, n uintptr) int64 {
 		return SysSetsockopt(nil, sched.None, abi.SysArgs{3, uintptr(level), uintptr(name), 0, n})

@@ -340,7 +340,7 @@ func connectDone(i int) {
 	if t == noThread || !threadtab.Threads[t].ConnectWait {
 		return
 	}
-	s.waiter = noThread
+	atomic.StoreInt32((*int32)(&s.waiter), int32(noThread)) // tellProgram loads it beside
 	threadtab.Threads[t].ConnectWait = false
 	if s.State == abi.SockConnected {
 		thread.Wake(t, 0)

@@ -132,10 +132,12 @@ func StreamSocket(f *fdtab.File) bool {
 // calls, the netpoller's epoll_wait that does not wait), and the
 // socket's own lock (socket.held) while it changes the socket, as do
 // setsockopt and getsockopt, which may run beside it (their options and
-// the pending error); the network stack's side (NetCtlRead,
-// NetCtlDataIoctl), the other socket calls and closes hold the files
-// lock exclusively, so none of them runs beside it (getsockname and
-// getpeername, beside it too, read only what those change).
+// the pending error), and the network stack's read of the socket's
+// event and its moves of the socket's data (takeEvents,
+// NetCtlDataIoctl); the other socket calls, closes and the stack's
+// state requests hold the files lock exclusively, so none of them runs
+// beside it (getsockname and getpeername, beside it too, read only what
+// those change).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func StreamIO(write bool, i int, buf, n uintptr) int64 {
@@ -291,7 +293,7 @@ func streamRecv(i int, io *SockIO, from *SockAddr) int64 {
 			err := int64(s.SoError)
 			atomic.StoreInt32(&s.SoError, 0) // SockReadiness may load it beside this call
 			return -err
-		case s.peerEOF || s.Flags&abi.EvShutRd != 0 || s.State == abi.SockFailed:
+		case s.peerEOF != 0 || s.Flags&abi.EvShutRd != 0 || s.State == abi.SockFailed:
 			return 0
 		case s.State != abi.SockConnected:
 			return -abi.ENOTCONN

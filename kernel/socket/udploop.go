@@ -1,6 +1,8 @@
 package socket
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/vm"
 )
@@ -98,7 +100,7 @@ func udpLocalSend(i int, io *SockIO, dst SockAddr) (int64, bool) {
 		if fault {
 			return -abi.EFAULT, true
 		}
-		NetDropped++
+		atomic.AddUint64(&NetDropped, 1)
 		return int64(io.Total), true
 	}
 	tellProgram(r)

@@ -22,6 +22,7 @@ package thread
 
 import (
 	"math/bits"
+	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
@@ -219,7 +220,7 @@ func leaveSlot(t sched.TID) {
 	th := &threadtab.Threads[t]
 	if th.WaitSlot != 0 {
 		if slot := (*sched.TID)(ptr(th.WaitSlot)); *slot == t {
-			*slot = noThread
+			atomic.StoreInt32((*int32)(slot), int32(noThread)) // a socket's tellProgram loads it beside
 		}
 		th.WaitSlot = 0
 	}
