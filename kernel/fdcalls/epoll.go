@@ -331,6 +331,26 @@ func readiness(fd int) uint32 {
 	return 0
 }
 
+// due returns the events entry e reports now (none where its descriptor
+// is ready for none it asks for or, edge-triggered, nothing changed
+// since its last report) and the sequence the report stands for. The
+// sequence is loaded before the readiness: the calls beside (the files
+// lock held shared: StreamCall) change a descriptor first and bump its
+// sequence after (a socket's data move, an eventfd's write), so a
+// report of a sequence sees the change it stands for. Loaded after, a
+// readiness from before the change (a socket's EPOLLOUT alone, before
+// the stack's move put data in) could be reported with the new
+// sequence, and the change's EPOLLIN edge never would.
+// Context: trap, files lock held; does not allocate.
+func (e *epollEntry) due() (uint32, uint64) {
+	seq := atomic.LoadUint64(&fdtab.Files[e.fd].Seq)
+	r := readiness(int(e.fd)) & e.events
+	if e.events&unix.EPOLLET != 0 && seq == e.lastSeq {
+		return 0, seq // nothing new since the last report
+	}
+	return r, seq
+}
+
 // collect writes up to max ready events of ep to the user buffer at out and
 // returns how many (negative errno on a bad buffer).
 // Context: trap (a system call, or an interrupt through epollNotify),
@@ -345,13 +365,9 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 		if !e.used {
 			continue
 		}
-		r := readiness(int(e.fd)) & e.events
+		r, seq := e.due()
 		if r == 0 {
 			continue
-		}
-		seq := atomic.LoadUint64(&fdtab.Files[e.fd].Seq) // bumped beside (StreamCall)
-		if e.events&unix.EPOLLET != 0 && seq == e.lastSeq {
-			continue // nothing new since the last report
 		}
 		b, ok := vm.UserBytes(out+uintptr(n*epollEventSize), epollEventSize, true)
 		if !ok {
