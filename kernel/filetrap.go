@@ -185,6 +185,12 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_GETSOCKOPT, socket.SysGetsockopt},
 	{unix.SYS_GETSOCKNAME, socket.SysGetsockname},
 	{unix.SYS_GETPEERNAME, socket.SysGetpeername},
+	// accept4 on a listening Internet socket: the queue's oldest
+	// connection taken under the listener's lock, its descriptor made
+	// naming it (socket.AcceptNow); an empty queue is EAGAIN for a
+	// descriptor opened O_NONBLOCK, and a blocking one waits on the
+	// locked path.
+	{unix.SYS_ACCEPT4, socket.AcceptNow},
 }
 
 // sharedFileCalls is how many of fileCalls' first entries hold the files
@@ -208,7 +214,7 @@ func filePipe2(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // (fileInetSocket). Context: any; does not allocate.
 func fileSocketCall(nr uint64) bool {
 	switch nr {
-	case unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME:
+	case unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_ACCEPT4:
 		return true
 	}
 	return false
@@ -384,9 +390,11 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // and fallocate (fdcalls.SysFallocate: its pages charged first, under
 // the file's data lock; a large one answers fsys.RunAlone). Then pipe2
 // (fdcalls.SysPipe2: its pipe, descriptions and descriptors claimed
-// atomically), and setsockopt, getsockopt, getsockname and getpeername
+// atomically), setsockopt, getsockopt, getsockname and getpeername
 // of an Internet socket (the options under the socket's lock; the names
-// change only under the files lock held exclusively).
+// change only under the files lock held exclusively), and accept4 on an
+// Internet listener (its queue under the listener's lock, the new
+// descriptor claimed naming its socket: socket.AcceptNow).
 // Context: any; does not allocate.
 func fileCallShared(i int, nr uint64) bool {
 	if nr == unix.SYS_STATFS || nr == unix.SYS_FSTATFS {
@@ -514,9 +522,10 @@ const (
 // renameat, renameat2, truncate, utimensat and unlinkat, the chmod and
 // chown calls, chdir, fchdir, umask, fcntl's flag commands, fallocate,
 // pipe2 (fileCallShared; a pipe2 that finds a table full answers
-// fsys.RunAlone) and the option and name calls of an Internet socket
+// fsys.RunAlone), the option and name calls of an Internet socket
 // (socket.SysSetsockopt and the like; another socket's go to the locked
-// path: fileSocketCall), and
+// path: fileSocketCall) and its accept4 (socket.AcceptNow; a blocking
+// one with no connection queued goes to the locked path to wait), and
 // ftruncate of a file (fdcalls.FileCall), which truncates under the
 // file's data lock: a create, a mkdir, a rename or an unlink changes its
 // directories under their data locks, which lookups take too,
@@ -633,11 +642,12 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 			}
 		} else if d := fdtab.Get(int(a[0])); d != nil && fdcalls.StreamCallOn(nr, d, a[1]) {
 			ret, stream = fdcalls.StreamCall(nr, int(a[0]), d, a[1], a[2], shared), true
-			if ret == vfs.WouldBlock {
-				ret = notFileCall // a console write with no slot free, or a pipe end's call after an F_SETFL beside cleared O_NONBLOCK: it waits on the kernel lock's path
-			} else if d.Kind == fdtab.KindConsole && ret > 0 {
+			if d.Kind == fdtab.KindConsole && ret > 0 {
 				doorbell = console.VconQueueOf(d.Stream) // rung once the lock is released
 			}
+		}
+		if ret == vfs.WouldBlock {
+			ret = notFileCall // a console write with no slot free, a pipe end's call after an F_SETFL beside cleared O_NONBLOCK, a blocking accept with none queued: it waits on the kernel lock's path
 		}
 		// A call beside others that must run alone runs again, alone
 		// (fileCallShared, vfs.PipeWriteNow).
@@ -654,9 +664,9 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	if served {
 		f.AX = uint64(ret)
 		percpu.Count(c, percpu.EvFileCallFiles)
-		// The calls that record wake-ups: the stream calls, epoll_ctl and
-		// setsockopt (socket.TellStack).
-		wake = (stream || nr == unix.SYS_EPOLL_CTL || nr == unix.SYS_SETSOCKOPT) && fdcalls.RecordsNeedKernel()
+		// The calls that record wake-ups: the stream calls, epoll_ctl,
+		// setsockopt and accept4 (socket.TellStack).
+		wake = (stream || nr == unix.SYS_EPOLL_CTL || nr == unix.SYS_SETSOCKOPT || nr == unix.SYS_ACCEPT4) && fdcalls.RecordsNeedKernel()
 		oom = vm.OutOfMemory()
 		c.InUser.Store(!oom) // back to ring 3, unless the program stops below
 	}

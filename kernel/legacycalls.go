@@ -7,8 +7,9 @@ import "golang.org/x/sys/unix"
 // chmod, chown, lchown) are served as those forms, with AT_FDCWD for the
 // directory descriptors and the flags each implies, as Linux serves
 // them (its open is do_sys_open(AT_FDCWD, ...), its rmdir do_rmdir(AT_FDCWD,
-// ...)), and so is pipe, as pipe2 with no flags (Linux's do_pipe2(fds,
-// 0)): a row of legacyCalls each, rather than a handler each in
+// ...)), and so are pipe, as pipe2 with no flags (Linux's do_pipe2(fds,
+// 0)), and accept, as accept4 with no flags (Linux's __sys_accept4(...,
+// 0): accept's fourth register is not an argument): a row of legacyCalls each, rather than a handler each in
 // syscallTable and fileCalls (twenty functions of the image, issue 16's
 // budget). The call keeps its own number everywhere but in the dispatch
 // (doSyscall, fileTrap, callLocks): /proc/gometal/sched counts it, and a
@@ -46,6 +47,7 @@ var legacyCalls = [...]legacyCall{
 	{unix.SYS_CHOWN, unix.SYS_FCHOWNAT, [3]int8{0, 4, noArg}, [3]int32{unix.AT_FDCWD, 0, 0}},
 	{unix.SYS_LCHOWN, unix.SYS_FCHOWNAT, [3]int8{0, 4, noArg}, [3]int32{unix.AT_FDCWD, unix.AT_SYMLINK_NOFOLLOW, 0}},
 	{unix.SYS_PIPE, unix.SYS_PIPE2, [3]int8{1, noArg, noArg}, [3]int32{0, 0, 0}},
+	{unix.SYS_ACCEPT, unix.SYS_ACCEPT4, [3]int8{3, noArg, noArg}, [3]int32{0, 0, 0}},
 }
 
 // maxLegacyNr is the highest legacy path call's number: every call

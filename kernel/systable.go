@@ -183,7 +183,6 @@ var syscallTable = [...]sysHandler{
 	unix.SYS_BIND:        socket.SysBind,
 	unix.SYS_LISTEN:      socket.SysListen,
 	unix.SYS_CONNECT:     socket.SysConnect,
-	unix.SYS_ACCEPT:      socket.SysAccept,
 	unix.SYS_ACCEPT4:     socket.SysAccept,
 	unix.SYS_SHUTDOWN:    socket.SysShutdown,
 	unix.SYS_GETSOCKNAME: socket.SysGetsockname,

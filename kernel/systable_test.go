@@ -154,7 +154,8 @@ Every Linux x86-64 system call, with what the kernel does with it:
 
 // TestLegacyCalls: each legacy path call becomes its at form with the
 // arguments Linux's own wrappers give it (AT_FDCWD for the directories,
-// the flags the call implies), and pipe becomes pipe2 with no flags;
+// the flags the call implies), pipe becomes pipe2 with no flags and
+// accept accept4 with no flags (its fourth register is no argument);
 // each has no handler of its own, and its at
 // form has one; any other call keeps its number and arguments.
 func TestLegacyCalls(t *testing.T) {
@@ -181,6 +182,7 @@ func TestLegacyCalls(t *testing.T) {
 		{unix.SYS_CHOWN, unix.SYS_FCHOWNAT, sysArgs{cwd, 11, 12, 13, 0, 14}},
 		{unix.SYS_LCHOWN, unix.SYS_FCHOWNAT, sysArgs{cwd, 11, 12, 13, unix.AT_SYMLINK_NOFOLLOW, 14}},
 		{unix.SYS_PIPE, unix.SYS_PIPE2, sysArgs{11, 0, 12, 13, 14, 15}},
+		{unix.SYS_ACCEPT, unix.SYS_ACCEPT4, sysArgs{11, 12, 13, 0, 14, 15}}, // accept's fourth register is no argument: no flags
 	} {
 		name := abi.SyscallName(c.nr)
 		assert.LessOrEqual(t, c.nr, uint64(maxLegacyNr), name)
@@ -192,7 +194,7 @@ func TestLegacyCalls(t *testing.T) {
 		assert.NotNil(t, syscallTable[c.at], "%s: its at form has no handler", name)
 		assert.NotZero(t, supportOf(int(c.nr)), "%s keeps its support level", name)
 	}
-	assert.Len(t, legacyCalls, 17)
+	assert.Len(t, legacyCalls, 18)
 	a := regs
 	assert.Equal(t, uint64(unix.SYS_OPENAT), atForm(unix.SYS_OPENAT, &a))
 	assert.Equal(t, regs, a, "an at call keeps its arguments")

@@ -92,3 +92,17 @@ func TestPathLaterArg(t *testing.T) {
 	}
 	assert.False(t, pathLaterArg(unix.SYS_READ))
 }
+
+// TestPathHiddenSocketCalls: every socket call on a descriptor hides an
+// O_PATH one (Linux's fdget does not find it: EBADF, not ENOTSOCK);
+// accept comes as accept4 (package kernel's legacyCalls), so it needs
+// no row of its own.
+func TestPathHiddenSocketCalls(t *testing.T) {
+	for _, nr := range []uint16{
+		unix.SYS_BIND, unix.SYS_LISTEN, unix.SYS_CONNECT, unix.SYS_ACCEPT4, unix.SYS_SHUTDOWN,
+		unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT,
+		unix.SYS_SENDTO, unix.SYS_RECVFROM, unix.SYS_SENDMSG, unix.SYS_RECVMSG,
+	} {
+		assert.Contains(t, pathHiddenArgs[:], pathHidden{nr: nr, arg: 0}, "call %d", nr)
+	}
+}

@@ -100,7 +100,11 @@ func Alloc(kind uint8, flags int) int { return AllocDesc(kind, flags, 0) }
 // AllocDesc returns the lowest free descriptor, or -1, made of kind
 // with the flags' O_CLOEXEC and O_NONBLOCK and the description desc,
 // its flag word stored last, in one store, as Install does: a flag call
-// without the files lock sees it free or whole. It holds allocHeld
+// without the files lock sees it free or whole. A socket's descriptor
+// (KindSocket) has no description: desc is then its slot in the socket
+// table, stored in Socket before the word, since a call beside may find
+// the descriptor by its number at once (an accept beside others). It
+// holds allocHeld
 // while it looks and fills: opens run beside each other (the files
 // lock held shared), and two must not take one descriptor.
 // Context: trap, files lock held; does not allocate. Not inlined: every
@@ -117,6 +121,9 @@ func AllocDesc(kind uint8, flags int, desc int32) int {
 			// (the files lock held shared) may read the word of a slot
 			// it lost to another close meanwhile.
 			f.Count, f.Epoll, f.MemFile, f.Socket, f.Ino, f.Stream = 0, 0, 0, 0, 0, 0
+			if kind == KindSocket {
+				f.Socket, desc = int(desc), 0
+			}
 			atomic.StoreUint64(&f.Seq, 0) // a pipe's change record beside may still bump a closed end's (vfs.PipeChanged)
 			f.Reader = sched.None
 			w := FlagWord(uint32(desc)) | FlagWord(kind)<<32

@@ -201,17 +201,7 @@ func NetCtlDataIoctl(req uint, arg uintptr) int64 {
 	if i < 0 {
 		return -int64(unix.ESTALE)
 	}
-	return netDataHeld(req, i, io)
-}
-
-// netDataHeld is netData under socket i's lock.
-// Context: trap, files lock held; does not allocate.
-func netDataHeld(req uint, i int, io *abi.NetIO) int64 {
-	held := &Sockets[i].held
-	spin.LockWord(held)
-	r := netData(req, i, io)
-	spin.UnlockWord(held)
-	return r
+	return netData(req, i, io)
 }
 
 // netIOArg returns the struct NetIO at arg in the stack's memory, or
@@ -237,13 +227,21 @@ func liveSocket(io *abi.NetIO) int {
 	return int(i)
 }
 
-// netData serves NetCtlPullTx or NetCtlPushRx (req) on socket i.
+// netData serves NetCtlPullTx or NetCtlPushRx (req) on socket i, under
+// the socket's lock (held shared, the read or write of the socket
+// beside takes it too: StreamIO).
 // Context: trap, files lock held; does not allocate.
 func netData(req uint, i int, io *abi.NetIO) int64 {
+	held := &Sockets[i].held
+	spin.LockWord(held)
+	var r int64
 	if req == abi.NetCtlPullTx {
-		return netPullTx(i, io)
+		r = netPullTx(i, io)
+	} else {
+		r = netPushRx(i, io)
 	}
-	return netPushRx(i, io)
+	spin.UnlockWord(held)
+	return r
 }
 
 // netPullTx moves transmit data to the stack's buffer.

@@ -165,7 +165,7 @@ func TestStackReadBeside(t *testing.T) {
 	assert.Zero(t, DirtyCount, "every mark taken, counted down once")
 }
 
-// TestStackMovesBeside: the stack's data moves (netDataHeld, as
+// TestStackMovesBeside: the stack's data moves (netData, as
 // NetCtlDataIoctl runs them under the files lock held shared) run for
 // four datagram sockets and four stream sockets at once, beside the
 // program's calls that run beside them, epoll's look (SockReadiness),
@@ -210,9 +210,9 @@ func TestStackMovesBeside(t *testing.T) {
 				if stream {
 					io.Flags = abi.IoEOF
 				}
-				assert.Zero(t, netDataHeld(abi.NetCtlPushRx, i, &io))
+				assert.Zero(t, netData(abi.NetCtlPushRx, i, &io))
 				io = abi.NetIO{}
-				assert.Zero(t, netDataHeld(abi.NetCtlPullTx, i, &io))
+				assert.Zero(t, netData(abi.NetCtlPullTx, i, &io))
 			}
 		})
 		wg.Go(func() { // the program

@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/sched"
@@ -62,11 +63,14 @@ type socket struct {
 	// (a wake under the kernel lock with the files lock held shared), and
 	// a setsockopt or getsockopt beside them while it changes opts, keep,
 	// linger and Dirty or reads them and takes SoError (setOptionHeld,
-	// optionValueHeld). Every other change of a socket is made under the
-	// files lock held exclusively, with no such call beside it, but
-	// waiter's clearing by a wake, a timeout or a signal (the kernel
-	// lock, with the files lock shared or not at all), stored atomically
-	// since tellProgram loads it beside.
+	// optionValueHeld); so does an accept beside them while it takes from
+	// a listener's queue (acceptQ, aHead, ALen: AcceptNow, which then
+	// sets the accepted socket's FD under that socket's lock), and
+	// epoll's look at the queue (SockReadiness). Every other change of a
+	// socket is made under the files lock held exclusively, with no such
+	// call beside it, but waiter's clearing by a wake, a timeout or a
+	// signal (the kernel lock, with the files lock shared or not at all),
+	// stored atomically since tellProgram loads it beside.
 	held    uint32 // in the 4 bytes of padding before Rx: a socket stays 760 bytes
 	Rx, Tx  sockBuf
 	acceptQ [acceptQueueCap]int16
@@ -291,7 +295,9 @@ func stackAnswered(i int, result int64) {
 // epoll_wait that does not wait, under the files lock held shared:
 // StreamIO, NetCtlDataIoctl): the ring counts, SoError and peerEOF,
 // which those calls change, are loaded atomically, each a word, as
-// Linux's tcp_poll reads its counts without the socket's lock.
+// Linux's tcp_poll reads its counts without the socket's lock. A
+// listener's queue, which an accept beside changes (AcceptNow), is
+// looked at under the socket's lock.
 // Context: trap (a system call, or an interrupt through fdcalls.NotifyEpolls),
 // files lock held; does not allocate.
 func SockReadiness(i int) uint32 {
@@ -300,9 +306,11 @@ func SockReadiness(i int) uint32 {
 	var r uint32
 	switch {
 	case s.State == abi.SockListening:
+		spin.LockWord(&s.held) // an accept beside takes from the queue under it (AcceptNow)
 		if s.ALen > 0 {
 			r |= unix.EPOLLIN
 		}
+		spin.UnlockWord(&s.held)
 	case s.Typ != abi.SockStream:
 		r |= unix.EPOLLOUT
 		if rxN > 0 {
@@ -425,9 +433,10 @@ func sockOfFD(fd int) (int, int64) {
 // that dup made of socket i (besides its own, s.fd) that it changed.
 // Opens and closes of other kinds beside it (the files lock held shared)
 // change other descriptors' words: it reads each kind in one load
-// (fdtab.LoadFlags); a socket's descriptors change only under the files
-// lock held exclusively. Context: trap, files lock held; does not
-// allocate.
+// (fdtab.LoadFlags); a socket's descriptor is made beside it only by an
+// accept, which names the socket before the word (fdtab.AllocDesc), and
+// closed only under the files lock held exclusively. Context: trap,
+// files lock held; does not allocate.
 func notifySocketDups(i int) {
 	for fd := range fdtab.Files {
 		if w, _ := fdtab.LoadFlags(fd); w.Kind() == fdtab.KindSocket && fdtab.Files[fd].Socket == i && int32(fd) != Sockets[i].FD {

@@ -10,6 +10,7 @@ import (
 	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -389,38 +390,78 @@ func dgramConnect(i int, addr, n uintptr) int64 {
 }
 
 // SysAccept takes the oldest connection from a listening socket's accept
-// queue as a new descriptor, or blocks t until there is one.
+// queue as a new descriptor (AcceptNow), or blocks t until there is one;
+// the call runs again by the number the program gave (accept comes as
+// accept4 with no flags: package kernel's legacyCalls).
 // Context: trap, kernel lock held; does not allocate.
-func SysAccept(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
-	fd, addr, lenAddr, flags := int(a[0]), a[1], a[2], int(a[3])
+func SysAccept(c *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	r := AcceptNow(c, t, a)
+	if r != vfs.WouldBlock {
+		return r
+	}
+	i, _ := sockOfFD(int(int32(a[0]))) // a listener's: AcceptNow looked
+	return SockWait(t, i, threadtab.Threads[t].RestartNr)
+}
+
+// AcceptNow is accept4(2) that does not wait: it takes the oldest
+// connection from a listening socket's accept queue as a new
+// descriptor, or answers EAGAIN for a descriptor opened O_NONBLOCK and
+// vfs.WouldBlock for another (SysAccept waits; package kernel's fileTrap
+// sends the call to the locked path). It runs there, or on an Internet
+// socket's descriptor under the files lock held shared (package
+// kernel's fileCalls), beside other calls: it takes from the queue
+// under the listener's lock, which another accept and an epoll look at
+// the listener (SockReadiness) take too, while the stack adds to the
+// queue only under the files lock held exclusively (netAccepted); the
+// descriptor is made naming its socket (fdtab.AllocDesc), and the
+// socket learns its descriptor under its own lock, which the stack's
+// moves of its data beside hold while they tell the program
+// (tellProgram). A connection whose address does not reach the program
+// (EFAULT), or for which no descriptor is free (EMFILE), stays queued.
+// The errors come in Linux's order: EBADF, EINVAL for unknown flags,
+// ENOTSOCK, EOPNOTSUPP for a socket that has no connections (UDP, raw),
+// EINVAL for one that does not listen.
+// Context: trap, files lock held; does not allocate.
+func AcceptNow(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	fd, addr, lenAddr, flags := int(int32(a[0])), a[1], a[2], int(int32(a[3]))
 	i, e := sockOfFD(fd)
+	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 && e != -abi.EBADF {
+		return -abi.EINVAL
+	}
 	if e != 0 {
 		return e
 	}
-	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
-		return -abi.EINVAL
-	}
 	s := &Sockets[i]
+	if s.Typ != abi.SockStream {
+		return -int64(unix.EOPNOTSUPP)
+	}
 	if s.State != abi.SockListening {
 		return -abi.EINVAL
 	}
-	if s.ALen == 0 {
-		return SockWait(t, i, unix.SYS_ACCEPT4)
+	r, c := vfs.WouldBlock, -1
+	spin.LockWord(&s.held)
+	if s.ALen > 0 {
+		c = int(s.acceptQ[s.aHead])
+		if r = writeSockaddr(s.Family, Sockets[c].Remote, addr, lenAddr); r == 0 {
+			if r = int64(fdtab.AllocDesc(fdtab.KindSocket, OpenFlags(flags), int32(c))); r < 0 {
+				r = -abi.EMFILE
+			} else {
+				s.aHead = (s.aHead + 1) % acceptQueueCap
+				s.ALen--
+				TellStack(i) // connections the queue could not take wait in the stack
+			}
+		}
 	}
-	c := int(s.acceptQ[s.aHead])
-	if e := writeSockaddr(s.Family, Sockets[c].Remote, addr, lenAddr); e != 0 {
-		return e
+	spin.UnlockWord(&s.held)
+	if r >= 0 {
+		cs := &Sockets[c]
+		spin.LockWord(&cs.held)
+		cs.FD = int32(r)
+		spin.UnlockWord(&cs.held)
+	} else if w, _ := fdtab.LoadFlags(fd); r == vfs.WouldBlock && w&fdtab.FlagNonblock != 0 {
+		r = -abi.EAGAIN
 	}
-	nfd := fdtab.Alloc(fdtab.KindSocket, OpenFlags(flags))
-	if nfd < 0 {
-		return -abi.EMFILE
-	}
-	s.aHead = (s.aHead + 1) % acceptQueueCap
-	s.ALen--
-	fdtab.Files[nfd].Socket = c
-	Sockets[c].FD = int32(nfd)
-	TellStack(i) // connections the queue could not take wait in the stack
-	return int64(nfd)
+	return r
 }
 
 // SysShutdown shuts a connected socket's reading, writing or both, and

@@ -79,7 +79,7 @@ func UnixCall(nr uint64, a0 uintptr) bool {
 	case unix.SYS_SOCKET, unix.SYS_SOCKETPAIR:
 		return a0 == unix.AF_UNIX
 	case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_READV, unix.SYS_WRITEV,
-		unix.SYS_BIND, unix.SYS_LISTEN, unix.SYS_CONNECT, unix.SYS_ACCEPT, unix.SYS_ACCEPT4,
+		unix.SYS_BIND, unix.SYS_LISTEN, unix.SYS_CONNECT, unix.SYS_ACCEPT4,
 		unix.SYS_SHUTDOWN, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_SETSOCKOPT,
 		unix.SYS_GETSOCKOPT, unix.SYS_SENDTO, unix.SYS_RECVFROM, unix.SYS_SENDMSG, unix.SYS_RECVMSG:
 		f := fdtab.Get(int(a0))
@@ -131,9 +131,7 @@ func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) in
 		return -int64(e)
 	case unix.SYS_CONNECT:
 		return unixConnect(t, fd, i, a1, a2)
-	case unix.SYS_ACCEPT:
-		return unixAccept(t, fd, i, a1, a2, 0)
-	case unix.SYS_ACCEPT4:
+	case unix.SYS_ACCEPT4: // accept too (legacyCalls)
 		return unixAccept(t, fd, i, a1, a2, int(a3))
 	case unix.SYS_SHUTDOWN:
 		e := Usocks().Shutdown(i, int(a1))

@@ -12,9 +12,12 @@ import (
 // call's copy or look: a pipe's ring (fs.Pipes.Lock), a socket's rings
 // (socket.StreamIO), a description's offset (vfs.Desc.LockOffset), the
 // epoll interest lists and the descriptor claims (fdtab.AllocDesc). Its
-// holder waits for no other such lock and for no CPU, only, at most,
-// for the memory lock of a demand fault and the frame allocator's lock
-// of a page it takes; a waiter spins. (Functions on a plain word rather than a
+// holder waits for no CPU, only, at most, for the memory lock of a
+// demand fault, the frame allocator's lock of a page it takes, and
+// other word locks in one order: the interest lists' before a socket's
+// or a console queue's (epoll's look at a listener's queue or a queue's
+// room), a listener's before the descriptor claims' (an accept), and
+// never two sockets' at once; a waiter spins. (Functions on a plain word rather than a
 // type with Lock and Unlock methods, so that the structs holding one
 // stay values go vet lets tests copy. Stats' record lock keeps a loop of
 // its own: a call there made Stats.Counts too large to inline, 128 bytes
