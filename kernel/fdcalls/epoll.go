@@ -344,11 +344,10 @@ func readiness(fd int) uint32 {
 // Context: trap, files lock held; does not allocate.
 func (e *epollEntry) due() (uint32, uint64) {
 	seq := atomic.LoadUint64(&fdtab.Files[e.fd].Seq)
-	r := readiness(int(e.fd)) & e.events
 	if e.events&unix.EPOLLET != 0 && seq == e.lastSeq {
 		return 0, seq // nothing new since the last report
 	}
-	return r, seq
+	return readiness(int(e.fd)) & e.events, seq
 }
 
 // collect writes up to max ready events of ep to the user buffer at out and

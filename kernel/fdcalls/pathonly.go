@@ -37,7 +37,8 @@ var pathHiddenArgs = [...]pathHidden{
 	{unix.SYS_SENDFILE, 0}, {unix.SYS_SENDFILE, 1}, {unix.SYS_MMAP, 4}, {unix.SYS_UTIMENSAT, 0},
 	{unix.SYS_EPOLL_CTL, 0}, {unix.SYS_EPOLL_CTL, 2}, {unix.SYS_EPOLL_WAIT, 0}, {unix.SYS_EPOLL_PWAIT, 0},
 	{unix.SYS_BIND, 0}, {unix.SYS_LISTEN, 0}, {unix.SYS_CONNECT, 0},
-	{unix.SYS_ACCEPT4, 0}, {unix.SYS_SHUTDOWN, 0}, {unix.SYS_GETSOCKNAME, 0}, // accept comes as accept4 (package kernel's legacyCalls)
+	// accept comes as accept4 (package kernel's legacyCalls)
+	{unix.SYS_ACCEPT4, 0}, {unix.SYS_SHUTDOWN, 0}, {unix.SYS_GETSOCKNAME, 0},
 	{unix.SYS_GETPEERNAME, 0}, {unix.SYS_SETSOCKOPT, 0}, {unix.SYS_GETSOCKOPT, 0},
 	{unix.SYS_SENDTO, 0}, {unix.SYS_RECVFROM, 0}, {unix.SYS_SENDMSG, 0}, {unix.SYS_RECVMSG, 0},
 }

@@ -104,9 +104,8 @@ func Alloc(kind uint8, flags int) int { return AllocDesc(kind, flags, 0) }
 // (KindSocket) has no description: desc is then its slot in the socket
 // table, stored in Socket before the word, since a call beside may find
 // the descriptor by its number at once (an accept beside others). It
-// holds allocHeld
-// while it looks and fills: opens run beside each other (the files
-// lock held shared), and two must not take one descriptor.
+// holds allocHeld while it looks and fills: opens run beside each other
+// (the files lock held shared), and two must not take one descriptor.
 // Context: trap, files lock held; does not allocate. Not inlined: every
 // call that opens a descriptor uses it, cheaper as one copy
 // (docs/performance.md, "Image size").

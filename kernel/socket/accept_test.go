@@ -17,8 +17,12 @@ import (
 
 // queueListener makes socket l a listener on descriptor fd (O_NONBLOCK
 // if nonblock) with n connections in its accept queue, as the stack's
-// NetCtlAccepted queues them, and returns their slots in queue order.
+// NetCtlAccepted queues them, and returns their slots in queue order;
+// every descriptor may be used (fdtab.NofileLimit) until the test ends.
 func queueListener(t *testing.T, l, fd, n int, nonblock bool) []int {
+	limit := fdtab.NofileLimit
+	t.Cleanup(func() { fdtab.NofileLimit = limit })
+	fdtab.NofileLimit = fdtab.MaxFDs
 	Sockets[l] = socket{Typ: abi.SockStream, State: abi.SockListening, FD: int32(fd), waiter: noThread, backlog: acceptQueueCap}
 	fdtab.Files[fd] = fdtab.File{Kind: fdtab.KindSocket, Socket: l, Nonblock: nonblock}
 	var conns []int
@@ -47,9 +51,6 @@ func queueListener(t *testing.T, l, fd, n int, nonblock bool) []int {
 func TestAcceptBeside(t *testing.T) {
 	const lfd, n, callers = 3, 40, 4
 	freshTable(t, -1)
-	limit := fdtab.NofileLimit
-	t.Cleanup(func() { fdtab.NofileLimit = limit })
-	fdtab.NofileLimit = fdtab.MaxFDs
 	l := allocSocket(abi.SockStream, abi.Family4)
 	conns := queueListener(t, l, lfd, n, true)
 	args := abi.SysArgs{lfd, 0, 0, unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC}
@@ -118,18 +119,18 @@ func TestAcceptBeside(t *testing.T) {
 // connection first; EAGAIN on an empty queue of a descriptor opened
 // O_NONBLOCK and vfs.WouldBlock on a blocking one (the locked path
 // waits); EINVAL for unknown flags and for a socket that does not
-// listen, EOPNOTSUPP for a UDP socket; EMFILE with no descriptor free,
-// the connection left queued; EBADF, EINVAL for flags and ENOTSOCK in
+// listen, EOPNOTSUPP for a UDP socket; EFAULT for an address that does
+// not reach the program and EMFILE with no descriptor free, the
+// connection left queued; EBADF, EINVAL for flags and ENOTSOCK in
 // Linux's order.
 func TestAcceptNow(t *testing.T) {
 	freshTable(t, -1)
-	limit := fdtab.NofileLimit
-	t.Cleanup(func() { fdtab.NofileLimit = limit })
-	fdtab.NofileLimit = fdtab.MaxFDs
 	l := allocSocket(abi.SockStream, abi.Family4)
 	conns := queueListener(t, l, 3, 2, false)
 	accept := func(flags int) int64 { return AcceptNow(nil, sched.None, abi.SysArgs{3, 0, 0, uintptr(flags)}) }
 	assert.Equal(t, -abi.EINVAL, accept(unix.O_APPEND), "an unknown flag")
+	assert.Equal(t, -abi.EFAULT, AcceptNow(nil, sched.None, abi.SysArgs{3, 0x800, 0x800, 0}), "an address below the program's lowest page")
+	assert.Equal(t, uint8(2), Sockets[l].ALen, "the connection stays queued")
 	fdtab.NofileLimit = 4 // 0 to 3: the listener's is the last
 	for fd := range 3 {
 		fdtab.Files[fd] = fdtab.File{Kind: fdtab.KindEventfd}

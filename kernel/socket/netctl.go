@@ -228,8 +228,8 @@ func liveSocket(io *abi.NetIO) int {
 }
 
 // netData serves NetCtlPullTx or NetCtlPushRx (req) on socket i, under
-// the socket's lock (held shared, the read or write of the socket
-// beside takes it too: StreamIO).
+// the socket's lock (with the files lock held shared, a read or write
+// of the socket beside takes it too: StreamIO).
 // Context: trap, files lock held; does not allocate.
 func netData(req uint, i int, io *abi.NetIO) int64 {
 	held := &Sockets[i].held

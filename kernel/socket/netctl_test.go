@@ -275,3 +275,11 @@ func TestLiveSocket(t *testing.T) {
 	assert.Equal(t, -1, liveSocket(&abi.NetIO{Sock: uint32(i), Gen: gen}), "reused: another generation")
 	assert.Equal(t, j, liveSocket(&abi.NetIO{Sock: uint32(j), Gen: Sockets[j].gen}))
 }
+
+// TestSocketSize: a socket stays 760 bytes (the dirty mark and the
+// socket's lock live in padding), so the table adds nothing to the
+// image's memory, which is at hello's 16 MiB floor
+// (qemu's TestMemoryMinimum).
+func TestSocketSize(t *testing.T) {
+	assert.Equal(t, uintptr(760), unsafe.Sizeof(socket{}))
+}

@@ -143,7 +143,7 @@ func sockChanged(i int) {
 
 // TellStack marks socket i dirty (Dirty), which makes /dev/netctl
 // readable for the stack goroutine. Reads and writes of other sockets may
-// mark theirs beside this call (StreamIO), and the stack's read take
+// mark theirs beside this call (StreamIO), and the stack's read takes
 // marks (NetCtlRead): the count changes atomically, so exactly one call
 // takes it from 0 to 1 and records /dev/netctl's change.
 // Context: trap, files lock held (shared: the socket's lock held too).

@@ -4,63 +4,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"unsafe"
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
-	"github.com/gometal/gometal/kernel/mm"
 	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/sched"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
-
-// hostRing gives ring b pages of host memory, so that its Put, peek and
-// drop run in a host test: a frame number whose direct-map address
-// (vm.PhysToVirt, abi.DirectBase plus it) is the host page. No frame is
-// then allocated (sockBuf.page allocates only a missing page).
-func hostRing(b *sockBuf) {
-	mem := make([]byte, (sockBufPages+1)*mm.PageSize)
-	start := (uintptr(unsafe.Pointer(&mem[0])) + mm.PageSize - 1) &^ (mm.PageSize - 1)
-	for k := range b.pages {
-		b.pages[k] = uint64(start + uintptr(k)*mm.PageSize - uintptr(abi.DirectBase))
-	}
-	keep = append(keep, mem)
-}
-
-// keep holds the host rings' memory for the test's life.
-var keep [][]byte
-
-// freshTable empties the socket table (no slot with a waiter) and the
-// count of dirty sockets for a test, with stackFD as the stack's
-// descriptor (-1: none), and puts back what was there when the test
-// ends, with the descriptor table, whose sequences the test's records
-// bump; the records of wakes and changes (fdtab.Notify, tellProgram)
-// start empty and are dropped at the end.
-func freshTable(t *testing.T, stackFD int) {
-	saved, savedFiles, savedCount, savedFD := Sockets, fdtab.Files, DirtyCount, NetStackFD
-	dropRecords()
-	t.Cleanup(func() {
-		Sockets, fdtab.Files, DirtyCount, NetStackFD = saved, savedFiles, savedCount, savedFD
-		dropRecords()
-	})
-	Sockets, DirtyCount, NetStackFD = [len(Sockets)]socket{}, 0, stackFD
-	for i := range Sockets {
-		Sockets[i].waiter = noThread
-	}
-}
-
-// dropRecords empties the records of changed descriptors and of
-// sockets whose waiter must be woken.
-func dropRecords() {
-	for w := range fdtab.SetWords {
-		fdtab.NotifyFDs.TakeWord(w)
-	}
-	fdtab.NotifyPending.Store(false)
-	programWakes.Clear()
-	ProgramWakePending.Store(false)
-}
 
 // TestStreamSocketsBeside: what a program's read or write of a stream
 // socket does under the files lock held shared (StreamIO) runs for four

@@ -127,12 +127,11 @@ func SysSocket(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	if i < 0 {
 		return -abi.ENFILE
 	}
-	fd := fdtab.Alloc(fdtab.KindSocket, OpenFlags(typ))
+	fd := fdtab.AllocDesc(fdtab.KindSocket, OpenFlags(typ), int32(i))
 	if fd < 0 {
 		freeSocket(i)
 		return -abi.EMFILE
 	}
-	fdtab.Files[fd].Socket = i
 	Sockets[i].FD = int32(fd)
 	if kind == abi.SockRaw {
 		Sockets[i].proto = uint8(proto)
@@ -458,8 +457,10 @@ func AcceptNow(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 		spin.LockWord(&cs.held)
 		cs.FD = int32(r)
 		spin.UnlockWord(&cs.held)
-	} else if w, _ := fdtab.LoadFlags(fd); r == vfs.WouldBlock && w&fdtab.FlagNonblock != 0 {
-		r = -abi.EAGAIN
+	} else if r == vfs.WouldBlock {
+		if w, _ := fdtab.LoadFlags(fd); w&fdtab.FlagNonblock != 0 {
+			r = -abi.EAGAIN
+		}
 	}
 	return r
 }

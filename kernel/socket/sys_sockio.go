@@ -134,10 +134,11 @@ func StreamSocket(f *fdtab.File) bool {
 // setsockopt and getsockopt, which may run beside it (their options and
 // the pending error), and the network stack's read of the socket's
 // event and its moves of the socket's data (takeEvents,
-// NetCtlDataIoctl); the other socket calls, closes and the stack's
-// state requests hold the files lock exclusively, so none of them runs
-// beside it (getsockname and getpeername, beside it too, read only what
-// those change).
+// NetCtlDataIoctl), and an accept that makes it a descriptor
+// (AcceptNow, which sets its FD under its lock); the other socket
+// calls, closes and the stack's state requests hold the files lock
+// exclusively, so none of them runs beside it (getsockname and
+// getpeername, beside it too, read only what those change).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func StreamIO(write bool, i int, buf, n uintptr) int64 {

@@ -2,8 +2,9 @@
 // threads at once, for qemu/socklock_test.go: gometal serves a program's
 // reads and writes of its non-blocking stream sockets under the files
 // lock held shared, beside each other and beside the file calls, each
-// under its socket's own lock (kernel/socket's StreamIO), and so the
-// network stack's reads of /dev/netctl and its moves of the data. It
+// under its socket's own lock (kernel/socket's StreamIO), and so it
+// serves the network stack's reads of /dev/netctl and its moves of the
+// data. It
 // prints what the server side
 // received, which must equal the host's output byte for byte, and in the
 // guest the files lock's holds over the writes. Then it dials loopback
@@ -40,9 +41,9 @@ const (
 // between), while a server goroutine per connection reads it to the end
 // and sums what came. gometal serves those reads and writes under the
 // files lock held shared, beside each other, each under its socket's
-// own lock (kernel/socket's StreamIO), and so the network stack's side
-// of them (its reads of /dev/netctl, its moves of the data, each
-// socket's under its lock). It says what the server received, in counts that do not
+// own lock (kernel/socket's StreamIO), and so it serves the network
+// stack's side of them (its reads of /dev/netctl, its moves of the
+// data, each socket's under its lock). It says what the server received, in counts that do not
 // depend on the timing, and returns the files lock's holds over the
 // writes.
 func sharedSockets() (string, lockstat.Holds) {
