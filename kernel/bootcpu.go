@@ -5,7 +5,6 @@ import (
 
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/smp"
-	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -68,14 +67,9 @@ const (
 // linker fills it in (a static address, no initializer runs).
 var bootCPU = &percpu.CPUs[0]
 
-// nmiFXAreas hold each CPU's FPU state while it handles an NMI taken in
-// ring 0, threadtab.FXSize bytes each, 16-byte aligned by setupCPU (one
-// array with 16 bytes to spare, as threadtab.FXAreas).
-var nmiFXAreas [percpu.MaxCPUs*threadtab.FXSize + 16]byte
-
 // kstack0 holds the boot CPU's kernel stack (its first percpu.KstackSize bytes,
 // start64 uses them) and above it its double-fault, NMI and machine-check
-// stacks. The IST stacks must lie above the kernel stack, as allocKernelStack
+// stacks (each CPU's NMI stack begins with its FPU save area: setupCPU). The IST stacks must lie above the kernel stack, as allocKernelStack
 // places an AP's: code running on them checks its stack pointer against the
 // kernel stack's guard, and one below it would call morestack and crash.
 var kstack0 [percpu.KstackSize + 3*smp.ISTSize]byte

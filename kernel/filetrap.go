@@ -510,13 +510,16 @@ const (
 // pipe write that would take a page charges it first, and answers
 // fsys.RunAlone where the charge does not fit) and of non-blocking
 // stream sockets (under the socket's lock: socket.StreamIO), the
-// network stack's read of /dev/netctl and its data moves (each socket's
-// event and move under that socket's lock: socket.NetCtlRead,
-// socket.NetCtlDataIoctl), the writes of the console's standard streams (under
+// network stack's read of /dev/netctl, its data moves and its releases
+// of closed sockets (each socket's event, move and release under that
+// socket's lock: socket.NetCtlRead, socket.NetCtlSharedIoctl), the writes of the console's standard streams (under
 // their queue's word lock: console.VconWriteNow), the close of a pipe
 // end but a FIFO's (which ends
 // the end at once, under the pipe's lock, and leaves its description
-// and a pipe with no end left for later: fdcalls.StreamCall),
+// and a pipe with no end left for later: fdcalls.StreamCall), the close
+// of an Internet socket (under the socket's lock; one a thread waits on,
+// a listener with queued connections and one with other descriptors go
+// to the locked path: socket.CloseFD),
 // epoll_wait and epoll_pwait that do not wait and epoll_ctl (under the
 // interest lists' lock), every mkdirat, mknodat, linkat, symlinkat,
 // renameat, renameat2, truncate, utimensat and unlinkat, the chmod and
@@ -537,8 +540,10 @@ const (
 // them first, or a shared hold that ends alone does (vfs.Reclaim): a
 // call beside may still use them. So a program on one thread ends each
 // at its call, and a close (but one that drops record locks, a FIFO's
-// end's, an eventfd's, a socket's, or one whose descriptor changed
-// before the hold: the locked path's) never holds the lock exclusively.
+// end's, an eventfd's, a Unix or netlink socket's, an Internet socket's
+// that socket.CloseFD leaves to the locked path, or one whose descriptor
+// changed before the hold: the locked path's) never holds the lock
+// exclusively.
 // read, write,
 // lseek and getdents64 hold the description's offset lock too
 // (vfs.Desc.LockOffset). Every other call holds it exclusively, which

@@ -6,6 +6,7 @@ import (
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/sysinfo"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/x86"
@@ -27,10 +28,17 @@ func checkCPU() {
 
 // setupCPU loads c's descriptor tables, turns on SSE and the SYSCALL
 // instruction, and points GS at c (already done for the boot CPU by
-// start64). Context: boot, on c; does not allocate.
+// start64). The area where an NMI taken in ring 0 saves the FPU state
+// (percpu.CPU.NmiFX, threadtab.FXSize bytes) is the lowest bytes of c's
+// NMI stack (ist[1]), which grows down from its top: NMIs do not nest,
+// and the handler has smp.ISTSize less those 512 bytes. ist[1]
+// is 16-byte aligned and smp.ISTSize a multiple of 16, as FXSAVE wants;
+// on the boot CPU the area begins at the double-fault stack's top, which
+// that stack grows down from (bootISTTops).
+// Context: boot, on c; does not allocate.
 func setupCPU(c *percpu.CPU, ist *[3]uintptr) {
 	x86.LoadGDT(&c.GDT, &c.TSS, c.KstackTop, ist)
-	c.NmiFX = (uintptr(ptrOf(&nmiFXAreas[0]))+15)&^15 + uintptr(c.ID)*threadtab.FXSize
+	c.NmiFX = ist[1] - smp.ISTSize
 	if c.ID == 0 {
 		setupIDT()
 	}

@@ -90,7 +90,7 @@ func TestFileLockBoot(t *testing.T) {
 	// waiters (socketEventsLocked); and so do the F_GETFL and F_SETFL
 	// with which os.Pipe sets O_NONBLOCK on each end (fileFcntl), and,
 	// since 2026-12-07, the pipes' pipe2 (fdcalls.SysPipe2), their
-	// closes (closePipeShared) and the first write into each pipe page
+	// closes (closeStreamShared) and the first write into each pipe page
 	// (vfs.PipeWriteNow, its pages charged first). Before the waits and
 	// wakes were shared the stage held it exclusively 162-411 times
 	// (three boots); then 38 (in each of six boots), 22 with the fcntls
@@ -114,7 +114,7 @@ func TestFileLockBoot(t *testing.T) {
 	// SIGPIPE, which the runtime ignores): what they saw must equal the
 	// host's (above). pipe2, the first page writes and the closes of pipe
 	// ends hold the files lock shared (fdcalls.SysPipe2,
-	// vfs.PipeWriteNow, closePipeShared): before they did, the stage held
+	// vfs.PipeWriteNow, closeStreamShared): before they did, the stage held
 	// it exclusively 1,036 times (two boots), then 11-12 (five boots),
 	// and 5, the measure's own (the empty stage's), with the locked
 	// threads' clones and exits under the kernel lock alone (four

@@ -65,8 +65,9 @@ var epolls [maxEpolls]epollInstance
 // last look (nameWaiter) and the kernel lock's wakes (epollNotify), which
 // hold the files lock shared too, beside them. One for all instances:
 // the Go runtime makes one, and a descriptor's epollWatch byte holds
-// every instance's bit. A pipe end's close beside others holds it while
-// it frees the descriptor and drops its entries (closePipeShared), so
+// every instance's bit. A pipe end's or an Internet socket's close
+// beside others holds it while it frees the descriptor and drops its
+// entries (closeStreamShared), so
 // an epoll_ctl, which looks at its descriptors under it, comes wholly
 // before or after. Everything else that changes them (an instance's or
 // another descriptor's close) holds the files lock exclusively. The look at epollWatch of the records' check
@@ -240,7 +241,7 @@ func epollCtl(epfd, op, fd int, ev uintptr) (int64, bool) {
 	}
 	// The two descriptors' words in a load each: opens and pipe2s beside
 	// make descriptors (fdtab.AllocDesc stores the word atomically); a
-	// close beside frees one under epollHeld (closePipeShared).
+	// close beside frees one under epollHeld (closeStreamShared).
 	ew, _ := fdtab.LoadFlags(epfd)
 	tw, _ := fdtab.LoadFlags(fd)
 	if ew.Kind() == fdtab.KindFree || tw.Kind() == fdtab.KindFree {
@@ -521,7 +522,7 @@ func epollNotify(fd int) {
 
 // epollForgetFD drops a closed descriptor from every interest list.
 // Context: trap, files lock held exclusively, or shared and epollHeld
-// held (closePipeShared); does not allocate.
+// held (closeStreamShared); does not allocate.
 func epollForgetFD(fd int) {
 	for m := epollWatch[fd]; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros8(m)

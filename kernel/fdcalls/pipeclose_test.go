@@ -9,6 +9,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/fsys"
+	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/sched"
@@ -58,15 +59,15 @@ func TestClosePipeShared(t *testing.T) {
 	vfs.Descs[d].Refs++ // a dup of the write end
 	dup := fdtab.AllocDesc(fdtab.KindPipe, unix.O_NONBLOCK, d)
 
-	assert.Zero(t, closePipeShared(w, -1))
+	assert.Zero(t, closeStreamShared(w, -1))
 	assert.Nil(t, fdtab.Get(w), "the descriptor goes")
 	assert.Less(t, find(1, w), 0, "and its interest list entry")
 	assert.GreaterOrEqual(t, find(1, r), 0, "not the other end's")
 	readers, writers := vfs.Pipes.Ends(p)
 	assert.Equal(t, [2]int32{1, 1}, [2]int32{readers, writers}, "the dup holds the write end")
-	assert.Equal(t, NotFileCall, closePipeShared(w, -1), "closed already: the locked path answers (EBADF)")
+	assert.Equal(t, NotFileCall, closeStreamShared(w, -1), "closed already: the locked path answers (EBADF)")
 
-	assert.Zero(t, closePipeShared(dup, -1))
+	assert.Zero(t, closeStreamShared(dup, -1))
 	readers, writers = vfs.Pipes.Ends(p)
 	assert.Equal(t, [2]int32{1, 0}, [2]int32{readers, writers}, "the last descriptor ends the write end")
 	assert.True(t, fdtab.NotifyFDs.Has(r), "the read end's watchers are told")
@@ -75,7 +76,7 @@ func TestClosePipeShared(t *testing.T) {
 	fifo := vfs.AllocDesc(9, unix.O_RDONLY) // a FIFO's read end: its inode
 	vfs.Descs[fifo].Pipe, vfs.Descs[fifo].Reader = int32(p), true
 	ffd := fdtab.AllocDesc(fdtab.KindPipe, 0, fifo)
-	assert.Equal(t, NotFileCall, closePipeShared(ffd, -1), "a FIFO's end: the locked path")
+	assert.Equal(t, NotFileCall, closeStreamShared(ffd, -1), "a FIFO's end: the locked path")
 	assert.NotNil(t, fdtab.Get(ffd), "which finds it open")
 	fdtab.Free(fdtab.Get(ffd))
 	vfs.FreeDesc(fifo)
@@ -179,7 +180,7 @@ func pipeRound() error {
 		fd               int64
 		readers, writers int32
 	}{{-1, 1, 1}, {w, 1, 0}, {r, 0, 0}} {
-		if step.fd >= 0 && closePipeShared(int(step.fd), -1) != 0 {
+		if step.fd >= 0 && closeStreamShared(int(step.fd), -1) != 0 {
 			return fmt.Errorf("the close of descriptor %d failed", step.fd)
 		}
 		if readers, writers := vfs.Pipes.Ends(int(p)); readers != step.readers || writers != step.writers {
@@ -245,4 +246,65 @@ func TestMakePipeFull(t *testing.T) {
 	for d := range vfs.Descs {
 		require.Zero(t, vfs.Descs[d].Refs, "description %d", d)
 	}
+}
+
+// TestCloseSocketShared: an Internet socket's close beside other calls
+// (closeStreamShared, as StreamCall serves it) frees its descriptor and
+// its entries in the epoll interest lists and closes the socket, marked
+// for the stack; a descriptor closed already, and a socket with a dup of
+// its descriptor, answer NotFileCall, having changed nothing, for the
+// locked path. (socket.CloseFD's other cases: kernel/socket's tests.)
+func TestCloseSocketShared(t *testing.T) {
+	freshPipeTables(t)
+	const stackFD = 9
+	saved, savedFD, savedCount := socket.Sockets, socket.NetStackFD, socket.DirtyCount
+	t.Cleanup(func() { socket.Sockets, socket.NetStackFD, socket.DirtyCount = saved, savedFD, savedCount })
+	clear(socket.Sockets[:])
+	socket.NetStackFD = stackFD
+	fdtab.Install(stackFD, fdtab.File{Kind: fdtab.KindNetCtl})
+	fdtab.Install(20, fdtab.File{Kind: fdtab.KindEpoll, Epoll: 1})
+	epolls[1].used = true
+	newSocket := func() (int, int) {
+		fd := socket.SysSocket(nil, sched.None, abi.SysArgs{unix.AF_INET, unix.SOCK_STREAM | unix.SOCK_NONBLOCK})
+		require.GreaterOrEqual(t, fd, int64(0))
+		return int(fd), fdtab.Files[fd].Socket
+	}
+	fd, i := newSocket()
+	other, _ := newSocket()
+	require.GreaterOrEqual(t, addEntry(1, epollEntry{fd: int32(fd), events: unix.EPOLLIN, used: true}), 0)
+	require.GreaterOrEqual(t, addEntry(1, epollEntry{fd: int32(other), events: unix.EPOLLIN, used: true}), 0)
+	beside := vfs.ClosesBeside.Load()
+
+	assert.Zero(t, closeStreamShared(fd, -1))
+	assert.Nil(t, fdtab.Get(fd), "the descriptor goes")
+	assert.Less(t, find(1, fd), 0, "and its interest list entry")
+	assert.GreaterOrEqual(t, find(1, other), 0, "not the other socket's")
+	s := &socket.Sockets[i]
+	assert.Equal(t, uint8(abi.SockClosed), s.State, "closed, for the stack to release")
+	assert.Equal(t, int32(-1), s.FD)
+	assert.Equal(t, uint32(1), s.Dirty, "marked for the stack")
+	assert.Equal(t, beside+1, vfs.ClosesBeside.Load(), "counted as a close beside others")
+	assert.Equal(t, NotFileCall, closeStreamShared(fd, -1), "closed already: the locked path answers (EBADF)")
+	checkEpollIndex(t, 0)
+
+	socket.Sockets[fdtab.Files[other].Socket].ExtraFDs = 1 // a dup: the locked path finds which descriptor is left
+	assert.Equal(t, NotFileCall, closeStreamShared(other, -1))
+	assert.NotNil(t, fdtab.Get(other), "still open")
+	assert.GreaterOrEqual(t, find(1, other), 0)
+}
+
+// TestStreamCallBlockingSocket: a read or write that StreamCallOn took
+// for a non-blocking socket's, whose descriptor is a blocking socket's
+// by the time StreamCall loads its word (closed beside and given to an
+// accepted socket, or an F_SETFL beside), goes to the locked path, which
+// waits, instead of answering EAGAIN.
+func TestStreamCallBlockingSocket(t *testing.T) {
+	freshPipeTables(t)
+	saved := socket.Sockets
+	t.Cleanup(func() { socket.Sockets = saved })
+	socket.Sockets[3].Typ = abi.SockStream
+	fdtab.Install(7, fdtab.File{Kind: fdtab.KindSocket, Socket: 3})
+	f := fdtab.Get(7)
+	assert.Equal(t, NotFileCall, StreamCall(unix.SYS_READ, 7, f, 0, 0, true))
+	assert.Equal(t, NotFileCall, StreamCall(unix.SYS_WRITE, 7, f, 0, 0, true))
 }

@@ -22,9 +22,9 @@ import (
 // Every one of them holds it shared, beside other CPUs' calls: the
 // eventfds' counters change by compare-and-swap, a pipe's ring under
 // the pipe's lock (fs.Pipes.Lock), a socket's rings under the socket's
-// lock, which the stack's read of each socket's event and its data
-// moves take too (socket.StreamIO, socket.NetCtlRead,
-// socket.NetCtlDataIoctl), and a console queue under its word lock
+// lock, which the stack's read of each socket's event, its data moves
+// and its releases take too (socket.StreamIO, socket.NetCtlRead,
+// socket.NetCtlSharedIoctl), and a console queue under its word lock
 // (console.VconWriteNow). None ever waits: an eventfd read with nothing counted and a write that
 // would overflow answer EAGAIN (the runtime's eventfds are non-blocking),
 // and so do such pipe ends and sockets (package net opens every socket
@@ -36,7 +36,7 @@ import (
 // runtime's netpoller wake-ups (an eventfd write), a program's pipe and
 // socket I/O and the network stack's moves do not wait for another CPU's
 // futex calls, nor they for them. A pipe end's close is served here
-// too, beside other calls (closePipeShared), and records its pipe's
+// too, beside other calls (closeStreamShared), and records its pipe's
 // change as a write does. A write to the console's standard
 // streams on the virtio console (console.VconWriteNow) is served here
 // too while a transmit slot is free, beside other CPUs' calls and
@@ -57,10 +57,10 @@ func StreamCallNr(nr uint64) bool {
 // with first argument a1 (an ioctl's request): read or write of an
 // eventfd, of a pipe end opened O_NONBLOCK or of a stream Internet socket
 // opened O_NONBLOCK (socket.StreamSocket); read of /dev/netctl, and its
-// data requests (socket.NetCtlDataReq); write of the console's standard
+// data and release requests (socket.NetCtlSharedReq); write of the console's standard
 // streams where a virtio console port carries them (console.VconQueueOf);
-// close of a pipe end (closePipeShared: a FIFO's end answers
-// NotFileCall, for the locked path).
+// close of a pipe end or an Internet socket (closeStreamShared: a
+// FIFO's end and some sockets answer NotFileCall, for the locked path).
 // Context: trap, files lock held (or a first look without it, which the
 // caller repeats under it); does not allocate.
 func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
@@ -70,9 +70,9 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 			socket.StreamSocket(f) || f.Kind == fdtab.KindNetCtl && nr == unix.SYS_READ ||
 			f.Kind == fdtab.KindConsole && nr == unix.SYS_WRITE && console.VconQueueOf(f.Stream) >= 0
 	case unix.SYS_IOCTL:
-		return f.Kind == fdtab.KindNetCtl && socket.NetCtlDataReq(uint(a1))
+		return f.Kind == fdtab.KindNetCtl && socket.NetCtlSharedReq(uint(a1))
 	case unix.SYS_CLOSE:
-		return f.Kind == fdtab.KindPipe
+		return f.Kind == fdtab.KindPipe || f.Kind == fdtab.KindSocket
 	}
 	return false
 }
@@ -85,18 +85,19 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 // program's memory (tools/trapcheck's TestGometalFileLockDomain checks
 // that in the built image). A console write that must wait answers
 // vfs.WouldBlock, having written nothing; a descriptor closed beside
-// since the caller looked (a pipe end's: closePipeShared) answers
+// since the caller looked (a pipe end's: closeStreamShared) answers
 // NotFileCall, for the locked path. A close is a pipe end's
-// (closePipeShared).
+// or an Internet socket's (closeStreamShared).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) int64 {
 	if nr == unix.SYS_CLOSE {
-		return closePipeShared(fd, -1) // a FIFO's end answers NotFileCall
+		return closeStreamShared(fd, -1) // a FIFO's end answers NotFileCall
 	}
 	// The kind, and a pipe end's description and O_NONBLOCK, in one load:
-	// a pipe end's close and an open beside may give fd to another
-	// description between two reads (closePipeShared).
+	// a pipe end's or a socket's close and an open or accept beside may
+	// give fd to another description or socket between two reads
+	// (closeStreamShared).
 	w, _ := fdtab.LoadFlags(fd)
 	switch w.Kind() {
 	case fdtab.KindEventfd:
@@ -105,12 +106,15 @@ func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) i
 		}
 		return eventfdWrite(fd, f, a1, a2)
 	case fdtab.KindSocket:
+		if w&fdtab.FlagNonblock == 0 {
+			return NotFileCall // closed beside and given to a blocking socket (accept4), or an F_SETFL beside: the locked path waits
+		}
 		return socket.StreamIO(nr == unix.SYS_WRITE, f.Socket, a1, a2)
 	case fdtab.KindNetCtl:
 		if nr == unix.SYS_READ {
 			return socket.NetCtlRead(a1, a2)
 		}
-		return socket.NetCtlDataIoctl(uint(a1), a2)
+		return socket.NetCtlSharedIoctl(uint(a1), a2)
 	case fdtab.KindConsole:
 		return console.VconWriteNow(console.VconQueueOf(f.Stream), w&fdtab.FlagNonblock != 0, a1, a2)
 	case fdtab.KindPipe: // its description, found by the word, stays whole until the hold ends (vfs.DropShared)

@@ -15,8 +15,10 @@ import (
 
 // TestStreamCallOn: the files lock alone serves reads and writes of
 // eventfds, of pipe ends and of stream Internet sockets opened
-// O_NONBLOCK, the network stack's read of /dev/netctl and its data
-// requests, and the close of a pipe end, and nothing else: a blocking descriptor may have to wait
+// O_NONBLOCK, the network stack's read of /dev/netctl and its data and
+// release requests, and the close of a pipe end or an Internet socket
+// (which may still leave it to the locked path: closeStreamShared), and
+// nothing else: a blocking descriptor may have to wait
 // (the scheduler's work), a datagram socket may deliver to a local
 // receiver at once, the stack's other requests answer a waiting bind or
 // listen, and every other kind and call goes to the locked path.
@@ -41,6 +43,7 @@ func TestStreamCallOn(t *testing.T) {
 		{"netctl write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindNetCtl}, 0, false},
 		{"netctl pull", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlPullTx, true},
 		{"netctl push", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlPushRx, true},
+		{"netctl release", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlRelease, true},
 		{"netctl set state", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlSetState, false},
 		{"netctl ack", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlAck, false},
 		{"netctl accepted", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlAccepted, false},
@@ -55,7 +58,9 @@ func TestStreamCallOn(t *testing.T) {
 		{"pipe close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindPipe, Nonblock: true}, 0, true},
 		{"blocking pipe close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindPipe}, 0, true},
 		{"eventfd close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindEventfd}, 0, false},
-		{"socket close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindSocket, Socket: 3, Nonblock: true}, 0, false},
+		{"socket close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindSocket, Socket: 3, Nonblock: true}, 0, true},
+		{"blocking socket close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindSocket, Socket: 3}, 0, true},
+		{"unix socket close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindUnix}, 0, false},
 		{"pipe ioctl", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindPipe, Nonblock: true}, unix.SIOCINQ, false},
 		{"eventfd fstat", unix.SYS_FSTAT, fdtab.File{Kind: fdtab.KindEventfd}, 0, false},
 		{"console write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindConsole, Nonblock: true}, 0, false},

@@ -494,7 +494,7 @@ func SysPipe2(fds uintptr, flags int, shared bool) int64 {
 // call again. Once the read end's descriptor is made, a call beside may
 // have found it: where the write end's cannot be made, the write end
 // ends and that descriptor is closed as a close beside others would
-// (closePipeShared), unless a close beside came first, whose description
+// (closeStreamShared), unless a close beside came first, whose description
 // then frees the pipe.
 // Context: trap, files lock held; does not allocate.
 func makePipe(flags int, shared bool) (r, w int64) {
@@ -510,7 +510,7 @@ func makePipe(flags int, shared bool) (r, w int64) {
 			if vfs.EndPipeEnd(p, false) { // the write end that never was; the read end's close beside came first: its description is on the closed list
 				vfs.Descs[rd].FreesPipe = true
 			} else {
-				closePipeShared(int(r), rd)
+				closeStreamShared(int(r), rd)
 			}
 			r, w = w, 0
 		}
@@ -521,28 +521,40 @@ func makePipe(flags int, shared bool) (r, w int64) {
 	return r, w
 }
 
-// closePipeShared is close(2) of pipe end fd beside other calls (the
-// files lock held shared; package kernel's fileTrap sends every close of
-// a pipe end here, StreamCallOn), if fd is open on description want (-1:
-// any): it frees the descriptor and drops it from every epoll interest
-// list under the lists' lock (vfs.FreeShared, epollForgetFD), so that an
-// epoll_ctl beside, which looks at the descriptor under that lock, comes
-// wholly before or after, and drops the description's reference
-// (vfs.DropShared: the last ends the pipe's end at once, and the
-// description, and a pipe with no end left, at the next hold alone). It
-// answers NotFileCall, having changed nothing, for a FIFO's end (its
-// inode and the pipe it maps to are the locked path's) and where fd no
-// longer names that description (a close beside came first): the locked
-// path closes what fd names then, or answers EBADF.
+// closeStreamShared is close(2) of pipe end or Internet socket fd beside
+// other calls (the files lock held shared; package kernel's fileTrap
+// sends every close of either here, StreamCallOn), if a pipe end's fd is
+// open on description want (-1: any): it frees the descriptor and drops
+// it from every epoll interest list under the lists' lock (vfs.FreeShared
+// or socket.CloseFD, and epollForgetFD), so that an epoll_ctl or an
+// epoll look beside, which look at the descriptor under that lock, come
+// wholly before or after. A pipe end's description's reference is then
+// dropped (vfs.DropShared: the last ends the pipe's end at once, and the
+// description, and a pipe with no end left, at the next hold alone); a
+// socket is closed under its own lock (socket.CloseFD). It answers
+// NotFileCall, having changed nothing, for a FIFO's end (its inode and
+// the pipe it maps to are the locked path's), for a socket that
+// CloseFD leaves to the locked path, and where fd no longer names
+// that pipe end or socket (a close beside came first): the locked path
+// closes what fd names then, or answers EBADF.
 // Context: trap, files lock held; does not allocate.
-func closePipeShared(fd int, want int32) int64 {
+func closeStreamShared(fd int, want int32) int64 {
 	w, ok := fdtab.LoadFlags(fd)
-	d := vfs.DescAt(w.Desc())
-	if !ok || w.Kind() != fdtab.KindPipe || want >= 0 && w.Desc() != want || d.Ino != 0 || vfs.BothEnds(d) {
+	pipe := w.Kind() == fdtab.KindPipe
+	if pipe {
+		d := vfs.DescAt(w.Desc())
+		ok = ok && (want < 0 || w.Desc() == want) && d.Ino == 0 && !vfs.BothEnds(d)
+	}
+	if !ok || !pipe && w.Kind() != fdtab.KindSocket {
 		return NotFileCall
 	}
 	spin.LockWord(&epollHeld)
-	freed := vfs.FreeShared(fd, w.Desc(), fdtab.KindPipe)
+	var freed bool
+	if pipe {
+		freed = vfs.FreeShared(fd, w.Desc(), fdtab.KindPipe)
+	} else {
+		freed = socket.CloseFD(fd, fdtab.Files[fd].Socket)
+	}
 	if freed {
 		epollForgetFD(fd)
 	}
@@ -550,7 +562,11 @@ func closePipeShared(fd int, want int32) int64 {
 	if !freed {
 		return NotFileCall
 	}
-	vfs.DropShared(w.Desc(), fdtab.KindPipe)
+	if pipe {
+		vfs.DropShared(w.Desc(), fdtab.KindPipe)
+	} else {
+		vfs.ClosesBeside.Add(1) // vfs.FreeShared counts a pipe end's
+	}
 	return 0
 }
 

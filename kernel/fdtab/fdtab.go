@@ -148,10 +148,7 @@ var allocHeld uint32
 // then the word (Desc, Kind and the flags) in one store, so that a flag
 // call without the files lock (FlagWord) never sees a kind with another
 // descriptor's description or flags. Context: trap or boot, files lock
-// held; does not allocate. Not inlined: its copies at its callers cost
-// the image more than the calls (issue 16's budget).
-//
-//go:noinline
+// held; does not allocate.
 func Install(fd int, f File) {
 	w := flagWord(&f).Load()
 	flagWord(&f).Store(0)
@@ -159,13 +156,29 @@ func Install(fd int, f File) {
 	flagWord(&Files[fd]).Store(w)
 }
 
+// FreeIf frees descriptor fd if it is still one of kind with
+// description index desc (a socket's descriptor: 0), and reports whether
+// it did, with one compare-and-swap of its flag word (LoadFlags: a flag
+// call beside, without the files lock, makes it try again) that keeps
+// the index with the free kind; the other fields stay until an open
+// takes the slot (AllocDesc clears them).
+// Context: trap, files lock held; does not allocate.
+func FreeIf(fd int, kind uint8, desc int32) bool {
+	for {
+		w, _ := LoadFlags(fd)
+		if w.Kind() != kind || w.Desc() != desc {
+			return false
+		}
+		if SwapFlags(fd, w, FlagWord(uint32(desc))) {
+			return true
+		}
+	}
+}
+
 // Free clears descriptor f: its flag word first, in one store, so that a
 // flag call without the files lock sees it free before anything else of
 // it goes; the caller releases what f held (its description) after, from
-// a copy. Context: trap, files lock held; does not allocate. Not
-// inlined, as Install.
-//
-//go:noinline
+// a copy. Context: trap, files lock held; does not allocate.
 func Free(f *File) {
 	flagWord(f).Store(0)
 	*f = File{}

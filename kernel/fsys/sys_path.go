@@ -403,11 +403,6 @@ func makeNode(dirfd int, path uintptr, mode uint32, target []byte, shared bool) 
 // where the inodes or pages that orphans and closes waiting for a call
 // alone hold may be what is missing.
 // Context: trap; does not allocate.
-//
-// Not inlined: one copy is smaller than its inlined ones (issue 16's
-// image budget).
-//
-//go:noinline
 func madeAnswer(e int64, fe fs.Errno, shared bool) int64 {
 	switch {
 	case e != 0:

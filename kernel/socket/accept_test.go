@@ -23,7 +23,7 @@ func queueListener(t *testing.T, l, fd, n int, nonblock bool) []int {
 	limit := fdtab.NofileLimit
 	t.Cleanup(func() { fdtab.NofileLimit = limit })
 	fdtab.NofileLimit = fdtab.MaxFDs
-	Sockets[l] = socket{Typ: abi.SockStream, State: abi.SockListening, FD: int32(fd), waiter: noThread, backlog: acceptQueueCap}
+	Sockets[l] = socket{waiter: noThread, sockFields: sockFields{Typ: abi.SockStream, State: abi.SockListening, FD: int32(fd), backlog: acceptQueueCap}}
 	fdtab.Files[fd] = fdtab.File{Kind: fdtab.KindSocket, Socket: l, Nonblock: nonblock}
 	var conns []int
 	for range n {
@@ -41,7 +41,7 @@ func queueListener(t *testing.T, l, fd, n int, nonblock bool) []int {
 // (AcceptNow, as package kernel's fileCalls runs it) from four
 // goroutines at once on one non-blocking listener with 40 queued
 // connections, beside epoll's look at the listener (SockReadiness) and
-// the stack's moves of the queued connections' data (netData, which
+// the stack's moves of the queued connections' data (netShared, which
 // tell the program through the socket's descriptor). Every connection
 // is taken exactly once, as a descriptor of its own naming it, which the
 // socket names back; then each caller gets EAGAIN. Run with -race (make
@@ -69,7 +69,7 @@ func TestAcceptBeside(t *testing.T) {
 				// The peer's end of stream, told to the program each time
 				// (tellProgram reads the socket's FD), as it is told once.
 				atomic.StoreUint32(&Sockets[c].peerEOF, 0)
-				netData(abi.NetCtlPushRx, c, &abi.NetIO{Flags: abi.IoEOF})
+				stackReq(abi.NetCtlPushRx, c, &abi.NetIO{Flags: abi.IoEOF})
 			}
 		}
 	})

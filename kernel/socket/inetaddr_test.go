@@ -119,11 +119,11 @@ func TestLocalUDPReceiver(t *testing.T) {
 	defer func() { Sockets = saved }()
 	Sockets = [maxSockets]socket{}
 	lo4 := v4Mapped([4]byte{127, 0, 0, 1})
-	Sockets[3] = socket{Typ: abi.SockDgram, Family: abi.Family4, State: abi.SockOpen, Local: SockAddr{Port: 5000}}
-	Sockets[4] = socket{Typ: abi.SockDgram, Family: abi.Family4, State: abi.SockOpen, Local: SockAddr{IP: lo4, Port: 5000}}
-	Sockets[5] = socket{Typ: abi.SockDgram, Family: abi.Family6, State: abi.SockOpen, opts: abi.OptV6Only, Local: SockAddr{Port: 6000}}
-	Sockets[6] = socket{Typ: abi.SockDgram, Family: abi.Family6, State: abi.SockConnected, Local: SockAddr{Port: 7000},
-		Remote: SockAddr{IP: lo4, Port: 1}}
+	Sockets[3] = socket{sockFields: sockFields{Typ: abi.SockDgram, Family: abi.Family4, State: abi.SockOpen, Local: SockAddr{Port: 5000}}}
+	Sockets[4] = socket{sockFields: sockFields{Typ: abi.SockDgram, Family: abi.Family4, State: abi.SockOpen, Local: SockAddr{IP: lo4, Port: 5000}}}
+	Sockets[5] = socket{sockFields: sockFields{Typ: abi.SockDgram, Family: abi.Family6, State: abi.SockOpen, opts: abi.OptV6Only, Local: SockAddr{Port: 6000}}}
+	Sockets[6] = socket{sockFields: sockFields{Typ: abi.SockDgram, Family: abi.Family6, State: abi.SockConnected, Local: SockAddr{Port: 7000},
+		Remote: SockAddr{IP: lo4, Port: 1}}}
 	src := SockAddr{IP: lo4, Port: 9}
 	assert.Equal(t, 4, localReceiver(SockAddr{IP: lo4, Port: 5000}, src), "the socket bound to the address before the wildcard")
 	assert.Equal(t, 3, localReceiver(SockAddr{IP: v4Mapped([4]byte{127, 0, 0, 2}), Port: 5000}, src), "the wildcard")

@@ -153,13 +153,14 @@ func NetCtlIoctl(req uint, arg uintptr) int64 {
 		}
 		return 0
 	}
+	if NetCtlSharedReq(req) {
+		return netShared(req, io)
+	}
 	i := liveSocket(io)
 	if i < 0 {
 		return -int64(unix.ESTALE)
 	}
 	switch req {
-	case abi.NetCtlPullTx, abi.NetCtlPushRx:
-		return netData(req, i, io)
 	case abi.NetCtlSetState:
 		return netSetState(i, io)
 	case abi.NetCtlAccepted:
@@ -167,41 +168,66 @@ func NetCtlIoctl(req uint, arg uintptr) int64 {
 	case abi.NetCtlAck:
 		stackAnswered(i, 0)
 		return 0
-	case abi.NetCtlRelease:
-		if Sockets[i].State != abi.SockClosed {
-			return -abi.EINVAL
-		}
-		freeSocket(i)
-		return 0
 	}
 	return -abi.ENOTTY
 }
 
-// NetCtlDataReq reports whether ioctl request req on /dev/netctl only
-// moves data between a socket's rings and the stack (NetCtlPullTx,
-// NetCtlPushRx): NetCtlDataIoctl serves those under the files lock alone,
-// held shared. Context: any; does not allocate.
-func NetCtlDataReq(req uint) bool { return req == abi.NetCtlPullTx || req == abi.NetCtlPushRx }
+// NetCtlSharedReq reports whether ioctl request req on /dev/netctl is
+// one that NetCtlSharedIoctl serves under the files lock alone, held
+// shared: the moves of data between a socket's rings and the stack
+// (NetCtlPullTx, NetCtlPushRx) and the release of a closed socket
+// (NetCtlRelease). Context: any; does not allocate.
+func NetCtlSharedReq(req uint) bool {
+	return req == abi.NetCtlPullTx || req == abi.NetCtlPushRx || req == abi.NetCtlRelease
+}
 
-// NetCtlDataIoctl is NetCtlIoctl for a request of NetCtlDataReq, under
-// the files lock alone (package kernel's fileTrap), held shared, beside
-// the program's calls: it moves data under the socket's lock, which a
-// read or write of the socket beside holds too (StreamIO), records what
-// the program must hear of (tellProgram), and wakes no thread itself. A
-// socket's slot is freed and reused only under the files lock held
-// exclusively, so the slot liveSocket found live stays so.
+// NetCtlSharedIoctl is NetCtlIoctl for a request of NetCtlSharedReq,
+// under the files lock alone (package kernel's fileTrap), held shared,
+// beside the program's calls: it records what the program must hear of
+// (tellProgram) and wakes no thread itself.
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
-func NetCtlDataIoctl(req uint, arg uintptr) int64 {
+func NetCtlSharedIoctl(req uint, arg uintptr) int64 {
 	io, e := netIOArg(arg)
 	if e != 0 {
 		return e
 	}
-	i := liveSocket(io)
-	if i < 0 {
+	return netShared(req, io)
+}
+
+// netShared serves request req of NetCtlSharedReq on the socket io
+// names, under the socket's lock, which a read or write of the socket
+// beside holds too (StreamIO), and a read of its event (takeEvents). As
+// liveSocket, but it looks at whether the slot is in use (Typ) only under
+// the lock: a release beside (another of the stack's threads) may free
+// the slot meanwhile (ESTALE then). The slot is not reused meanwhile,
+// which only a call holding the files lock exclusively does
+// (allocSocket), and its generation stays. A release answers EINVAL
+// unless the program closed the socket (abi.SockClosed): then no
+// descriptor names it, and only the stack's calls reach it.
+// Context: trap, files lock held; does not allocate.
+func netShared(req uint, io *abi.NetIO) int64 {
+	i, gen := io.Sock, io.Gen // once: see liveSocket
+	if i >= maxSockets || Sockets[i].gen != gen {
 		return -int64(unix.ESTALE)
 	}
-	return netData(req, i, io)
+	s := &Sockets[i]
+	spin.LockWord(&s.held)
+	r := -int64(unix.ESTALE)
+	switch {
+	case s.Typ == 0:
+	case req == abi.NetCtlPullTx:
+		r = netPullTx(int(i), io)
+	case req == abi.NetCtlPushRx:
+		r = netPushRx(int(i), io)
+	case s.State != abi.SockClosed:
+		r = -abi.EINVAL
+	default:
+		freeSocket(int(i))
+		r = 0
+	}
+	spin.UnlockWord(&s.held)
+	return r
 }
 
 // netIOArg returns the struct NetIO at arg in the stack's memory, or
@@ -225,23 +251,6 @@ func liveSocket(io *abi.NetIO) int {
 		return -1
 	}
 	return int(i)
-}
-
-// netData serves NetCtlPullTx or NetCtlPushRx (req) on socket i, under
-// the socket's lock (with the files lock held shared, a read or write
-// of the socket beside takes it too: StreamIO).
-// Context: trap, files lock held; does not allocate.
-func netData(req uint, i int, io *abi.NetIO) int64 {
-	held := &Sockets[i].held
-	spin.LockWord(held)
-	var r int64
-	if req == abi.NetCtlPullTx {
-		r = netPullTx(i, io)
-	} else {
-		r = netPushRx(i, io)
-	}
-	spin.UnlockWord(held)
-	return r
 }
 
 // netPullTx moves transmit data to the stack's buffer.

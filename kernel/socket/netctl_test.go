@@ -113,7 +113,7 @@ func TestStackReadBeside(t *testing.T) {
 	const stackFD, socks, rounds, record = 9, 4, 200, 64
 	freshTable(t, stackFD)
 	for i := range socks {
-		Sockets[i] = socket{Typ: abi.SockStream, State: abi.SockConnected, FD: -1, waiter: noThread}
+		Sockets[i] = socket{waiter: noThread, sockFields: sockFields{Typ: abi.SockStream, State: abi.SockConnected, FD: -1}}
 		hostRing(&Sockets[i].Tx)
 	}
 	var seen [socks]atomic.Uint32 // the largest TxLen an event reported
@@ -165,8 +165,8 @@ func TestStackReadBeside(t *testing.T) {
 	assert.Zero(t, DirtyCount, "every mark taken, counted down once")
 }
 
-// TestStackMovesBeside: the stack's data moves (netData, as
-// NetCtlDataIoctl runs them under the files lock held shared) run for
+// TestStackMovesBeside: the stack's data moves (netShared, as
+// NetCtlSharedIoctl runs them under the files lock held shared) run for
 // four datagram sockets and four stream sockets at once, beside the
 // program's calls that run beside them, epoll's look (SockReadiness),
 // setsockopt (setOptionHeld) and, on a stream socket, a read
@@ -188,7 +188,7 @@ func TestStackMovesBeside(t *testing.T) {
 		if i >= socks/2 {
 			typ = abi.SockStream
 		}
-		Sockets[i] = socket{Typ: typ, State: abi.SockConnected, FD: int32(firstFD + i), waiter: noThread}
+		Sockets[i] = socket{waiter: noThread, sockFields: sockFields{Typ: typ, State: abi.SockConnected, FD: int32(firstFD + i)}}
 		fdtab.Files[firstFD+i] = fdtab.File{Kind: fdtab.KindSocket, Socket: i}
 		hostRing(&Sockets[i].Rx)
 		hostRing(&Sockets[i].Tx)
@@ -210,9 +210,9 @@ func TestStackMovesBeside(t *testing.T) {
 				if stream {
 					io.Flags = abi.IoEOF
 				}
-				assert.Zero(t, netData(abi.NetCtlPushRx, i, &io))
+				assert.Zero(t, stackReq(abi.NetCtlPushRx, i, &io))
 				io = abi.NetIO{}
-				assert.Zero(t, netData(abi.NetCtlPullTx, i, &io))
+				assert.Zero(t, stackReq(abi.NetCtlPullTx, i, &io))
 			}
 		})
 		wg.Go(func() { // the program

@@ -27,8 +27,58 @@ const (
 	ephemeralHigh  = 60999
 )
 
+// socket is one slot of the table: its generation and its lock, which
+// outlive the socket in the slot, and the fields a free clears
+// (sockFields).
 type socket struct {
-	gen       uint32
+	// gen counts the slot's sockets (allocSocket adds one): the stack
+	// names a socket by slot and generation (liveSocket).
+	gen uint32
+	// held is the socket's lock (spin.LockWord): a program's read or
+	// write that runs beside other calls (StreamIO, the files lock held
+	// shared) holds it while it changes the rings, SoError, Dirty and
+	// rxWanted, so that a read and a write of the socket on two CPUs
+	// take turns; so do the network stack's data moves and its release
+	// of a closed socket (NetCtlSharedIoctl: the rings, rxWanted,
+	// peerEOF; the release frees the slot under it) and its read of the
+	// socket's event (takeEvents: Dirty, ackWanted), connectDone while it
+	// takes SoError
+	// (a wake under the kernel lock with the files lock held shared), and
+	// a setsockopt or getsockopt beside them while it changes opts, keep,
+	// linger and Dirty or reads them and takes SoError (setOptionHeld,
+	// optionValueHeld); so does an accept beside them while it takes from
+	// a listener's queue (acceptQ, aHead, ALen: AcceptNow, which then
+	// sets the accepted socket's FD under that socket's lock), and
+	// epoll's look at the queue (SockReadiness); so do a close of the
+	// socket's one descriptor beside them (CloseFD: FD, State, Rx, and a
+	// free with no stack) and connectDone while it clears the waiter.
+	// Every other change of a socket is made under the files lock held
+	// exclusively, with no such call beside it, but waiter's clearing by
+	// a wake, a timeout or a
+	// signal (the kernel lock, with the files lock shared or not at all),
+	// stored atomically since tellProgram loads it beside. A free
+	// (freeSocket) clears the socket's fields but not this word, which a
+	// call beside may be waiting on: it finds the slot free (Typ 0) once
+	// it holds the lock.
+	held uint32
+	// Dirty is 1 while the stack has not read the socket's latest change
+	// (TellStack marks it, NetCtlRead takes the mark): a word, changed
+	// under the socket's lock (held) or the files lock held exclusively,
+	// and stored atomically, since NetCtlRead's walk beside other calls
+	// loads it without the lock (and so a free stores it, freeSocket).
+	Dirty uint32
+	// waiter is a thread blocked in a blocking call on the socket; loaded
+	// atomically beside others (tellProgram), so outside the fields a
+	// free clears.
+	waiter sched.TID
+	sockFields
+}
+
+// sockFields are a socket's other fields, cleared when its slot is
+// freed. With the four words in front of them a socket is 760 bytes, as
+// before the lock was added: the table adds nothing to the image's
+// memory (TestSocketSize).
+type sockFields struct {
 	Typ       uint8 // abi.SockStream, abi.SockDgram or abi.SockRaw; 0: free
 	Family    uint8 // abi.Family4 or abi.Family6
 	proto     uint8 // abi.SockRaw: the IP protocol
@@ -53,36 +103,8 @@ type socket struct {
 	opts    uint32
 	keep    [3]uint32 // idle, interval, count
 	linger  int32
-	// held is the socket's lock (spin.LockWord): a program's read or
-	// write that runs beside other calls (StreamIO, the files lock held
-	// shared) holds it while it changes the rings, SoError, Dirty and
-	// rxWanted, so that a read and a write of the socket on two CPUs
-	// take turns; so do the network stack's data moves (NetCtlDataIoctl:
-	// the rings, rxWanted, peerEOF) and its read of the socket's event
-	// (takeEvents: Dirty, ackWanted), connectDone while it takes SoError
-	// (a wake under the kernel lock with the files lock held shared), and
-	// a setsockopt or getsockopt beside them while it changes opts, keep,
-	// linger and Dirty or reads them and takes SoError (setOptionHeld,
-	// optionValueHeld); so does an accept beside them while it takes from
-	// a listener's queue (acceptQ, aHead, ALen: AcceptNow, which then
-	// sets the accepted socket's FD under that socket's lock), and
-	// epoll's look at the queue (SockReadiness). Every other change of a
-	// socket is made under the files lock held exclusively, with no such
-	// call beside it, but waiter's clearing by a wake, a timeout or a
-	// signal (the kernel lock, with the files lock shared or not at all),
-	// stored atomically since tellProgram loads it beside.
-	held    uint32 // in the 4 bytes of padding before Rx: a socket stays 760 bytes
 	Rx, Tx  sockBuf
 	acceptQ [acceptQueueCap]int16
-	// Dirty is 1 while the stack has not read the socket's latest change
-	// (TellStack marks it, NetCtlRead takes the mark): a word, changed
-	// under the socket's lock (held) or the files lock held exclusively,
-	// and stored atomically, since NetCtlRead's walk beside other calls
-	// loads it without the lock. (In the bytes aHead and ALen left: a
-	// socket stays 760 bytes, and the table adds nothing to the image's
-	// memory, which is at hello's floor: qemu's TestMemoryMinimum.)
-	Dirty  uint32
-	waiter sched.TID // a thread blocked in a blocking call on it
 }
 
 var (
@@ -107,12 +129,12 @@ func allocSocket(typ, family uint8) int {
 	for i := range Sockets {
 		s := &Sockets[i]
 		if s.Typ == 0 {
-			gen := s.gen + 1
 			// Zeroed, then field by field: a composite literal is a
 			// template in rodata copied through the stack (issue 16's
 			// budget).
-			*s = socket{}
-			s.gen, s.Typ, s.Family, s.State = gen, typ, family, abi.SockOpen
+			s.sockFields = sockFields{}
+			s.gen++
+			s.Typ, s.Family, s.State = typ, family, abi.SockOpen
 			s.FD, s.linger, s.waiter = -1, -1, noThread
 			return i
 		}
@@ -120,17 +142,31 @@ func allocSocket(typ, family uint8) int {
 	return -1
 }
 
-// freeSocket releases a slot and its buffers. Context: trap, kernel lock
-// held.
+// freeSocket releases a slot and its buffers, of a socket no thread
+// waits on (its waiter stays noThread): under the files lock held
+// exclusively, or shared with the socket's lock held (the stack's
+// release, NetCtlSharedIoctl), beside other calls. Those may be waiting
+// for the socket's lock, which the free leaves as it is: they find the
+// slot free once they hold it (Typ 0); the slot is reused only under the
+// files lock held exclusively (allocSocket). A mark the stack has not
+// read yet goes with it; if others are left, /dev/netctl's change is
+// recorded again: a read beside may have met this mark as its last and
+// answered EAGAIN (takeEvents), while marks made after it began did not
+// record the change (TellStack records only the first).
+// Context: trap, files lock held; does not allocate.
 func freeSocket(i int) {
 	s := &Sockets[i]
 	s.Rx.release()
 	s.Tx.release()
 	if s.Dirty != 0 {
-		atomic.AddInt32(&DirtyCount, -1)
+		atomic.StoreUint32(&s.Dirty, 0) // NetCtlRead's walk loads it beside
+		if atomic.AddInt32(&DirtyCount, -1) > 0 && NetStackFD >= 0 {
+			atomic.AddUint64(&fdtab.Files[NetStackFD].Seq, 1)
+			fdtab.Notify(NetStackFD)
+		}
 	}
-	gen := s.gen
-	*s = socket{gen: gen, FD: -1, waiter: noThread}
+	s.sockFields = sockFields{}
+	s.FD = -1
 	stackProgressed()
 }
 
@@ -167,7 +203,7 @@ func TellStack(i int) {
 // files lock alone, on the kernel lock's path that the call then takes
 // (fdcalls.RecordsNeedKernel). The stack's data moves call it beside
 // other calls (the files lock held shared, the socket's lock held:
-// NetCtlDataIoctl): the sequence goes up atomically, and the waiter,
+// NetCtlSharedIoctl): the sequence goes up atomically, and the waiter,
 // which a wake beside may clear, is loaded atomically (one seen just
 // as it is cleared costs WakeRecorded a look; none starts waiting
 // meanwhile, which takes the files lock exclusively).
@@ -293,7 +329,7 @@ func stackAnswered(i int, result int64) {
 // SockReadiness returns the epoll events of socket i. A read or write
 // of it, or the stack's move of its data, may run beside this look (an
 // epoll_wait that does not wait, under the files lock held shared:
-// StreamIO, NetCtlDataIoctl): the ring counts, SoError and peerEOF,
+// StreamIO, NetCtlSharedIoctl): the ring counts, SoError and peerEOF,
 // which those calls change, are loaded atomically, each a word, as
 // Linux's tcp_poll reads its counts without the socket's lock. A
 // listener's queue, which an accept beside changes (AcceptNow), is
@@ -388,13 +424,12 @@ func autobind(i int) bool {
 	return s.Local.Port != 0
 }
 
-// closeSocket is close(2) on a socket descriptor: the socket stays until
-// the stack releases it (it still sends what is in the transmit ring).
-// Queued connections of a listener are closed too. Context: trap, kernel
-// lock held.
-func closeSocket(i int) {
+// closeSocket is close(2) of fd, socket i's one descriptor, on the
+// locked path: a thread waiting on the socket wakes with EBADF, a
+// listener's queued connections are closed too, and then the socket
+// (CloseFD). Context: trap, kernel lock held.
+func closeSocket(fd, i int) {
 	s := &Sockets[i]
-	s.FD = -1
 	if s.waiter != noThread {
 		t := s.waiter
 		s.waiter = noThread
@@ -407,13 +442,50 @@ func closeSocket(i int) {
 		Sockets[c].State = abi.SockClosed
 		sockChanged(c)
 	}
-	s.State = abi.SockClosed
-	s.Rx.release()
-	if NetStackFD < 0 {
-		freeSocket(i) // no stack to tell
-		return
+	CloseFD(fd, i)
+}
+
+// CloseFD is close(2) of descriptor fd, whose socket the caller read as
+// i, and reports whether it closed it. Under the socket's lock it checks
+// that fd is still the socket's one descriptor, frees fd by
+// compare-and-swap of its flag word (fdtab.FreeIf), and closes the socket:
+// it stays (abi.SockClosed) until the stack releases it (it still sends
+// what is in the transmit ring), or is freed at once if there is no
+// stack. It runs on the locked path (closeSocket) or beside other calls
+// (the files lock held shared: package fdcalls' closeStreamShared),
+// where it leaves to the locked path, having changed nothing, a socket
+// a thread waits on (the wake needs the kernel lock), a listener with
+// queued connections, a socket with other descriptors (dup), and a
+// descriptor closed or changed beside since the caller looked (a close
+// beside that came first cleared the socket's FD under its lock). A call
+// beside that found the socket through fd before the close finds it
+// closed, or freed by the stack's release beside (NetCtlSharedIoctl),
+// once it holds the socket's lock: a read, a write and a setsockopt
+// answer EBADF then (StreamIO, setOptionHeld). Beside other calls the
+// caller holds the epoll interest lists' lock, and drops fd from them
+// once this closed it, so epoll's looks, which read sockets' states
+// under that lock (SockReadiness), come wholly before or after.
+// Context: trap, files lock held; does not allocate.
+func CloseFD(fd, i int) bool {
+	if uint(i) >= maxSockets {
+		return false
 	}
-	sockChanged(i)
+	s := &Sockets[i]
+	spin.LockWord(&s.held)
+	ok := s.Typ != 0 && s.FD == int32(fd) && s.ExtraFDs == 0 && s.ALen == 0 &&
+		atomic.LoadInt32((*int32)(&s.waiter)) == int32(noThread) && fdtab.FreeIf(fd, fdtab.KindSocket, 0)
+	if ok {
+		s.FD = -1
+		s.State = abi.SockClosed
+		s.Rx.release()
+		if NetStackFD < 0 {
+			freeSocket(i) // no stack to tell
+		} else {
+			sockChanged(i)
+		}
+	}
+	spin.UnlockWord(&s.held)
+	return ok
 }
 
 // sockOfFD returns the socket behind descriptor fd, or an errno.
@@ -435,7 +507,9 @@ func sockOfFD(fd int) (int, int64) {
 // change other descriptors' words: it reads each kind in one load
 // (fdtab.LoadFlags); a socket's descriptor is made beside it only by an
 // accept, which names the socket before the word (fdtab.AllocDesc), and
-// closed only under the files lock held exclusively. Context: trap,
+// a socket's descriptor is closed beside it only if it is its socket's
+// one descriptor (CloseFD): the descriptors of a socket with dups, the
+// only ones this looks for, close on the locked path. Context: trap,
 // files lock held; does not allocate.
 func notifySocketDups(i int) {
 	for fd := range fdtab.Files {
@@ -452,7 +526,7 @@ func notifySocketDups(i int) {
 func ReleaseSocketFD(fd, i int) {
 	s := &Sockets[i]
 	if s.ExtraFDs == 0 {
-		closeSocket(i)
+		closeSocket(fd, i)
 		return
 	}
 	s.ExtraFDs--

@@ -57,3 +57,11 @@ func dropRecords() {
 	programWakes.Clear()
 	ProgramWakePending.Store(false)
 }
+
+// stackReq is the stack's request req of NetCtlSharedReq on socket i,
+// with io (whose slot and generation it sets to name socket i), as
+// NetCtlSharedIoctl serves it from the stack's memory.
+func stackReq(req uint, i int, io *abi.NetIO) int64 {
+	io.Sock, io.Gen = uint32(i), Sockets[i].gen
+	return netShared(req, io)
+}

@@ -29,7 +29,7 @@ func TestStreamSocketsBeside(t *testing.T) {
 	seq := fdtab.Files[stackFD].Seq
 	fdtab.NotifyFDs.TakeWord(stackFD / 64)
 	for i := range socks {
-		Sockets[i] = socket{Typ: abi.SockStream, State: abi.SockConnected, FD: -1, waiter: noThread}
+		Sockets[i] = socket{waiter: noThread, sockFields: sockFields{Typ: abi.SockStream, State: abi.SockConnected, FD: -1}}
 		hostRing(&Sockets[i].Tx)
 		hostRing(&Sockets[i].Rx)
 		Sockets[i].Rx.N = sockBufSize // the stack pushed a full ring
@@ -103,7 +103,7 @@ func TestStreamIOBeside(t *testing.T) {
 	const stackFD, socks, rounds = 9, 8, 40
 	freshTable(t, stackFD)
 	for i := range socks {
-		Sockets[i] = socket{Typ: abi.SockStream, State: abi.SockConnected, FD: -1, waiter: noThread}
+		Sockets[i] = socket{waiter: noThread, sockFields: sockFields{Typ: abi.SockStream, State: abi.SockConnected, FD: -1}}
 		hostRing(&Sockets[i].Rx)
 	}
 	for r := range rounds {
@@ -170,7 +170,7 @@ func TestStreamIOBeside(t *testing.T) {
 func TestSocketOptionsBeside(t *testing.T) {
 	const stackFD, rounds = 9, 40
 	freshTable(t, stackFD)
-	Sockets[0] = socket{Typ: abi.SockStream, State: abi.SockConnected, FD: -1, waiter: noThread}
+	Sockets[0] = socket{waiter: noThread, sockFields: sockFields{Typ: abi.SockStream, State: abi.SockConnected, FD: -1}}
 	hostRing(&Sockets[0].Rx)
 	s := &Sockets[0]
 	for r := range rounds {
@@ -211,7 +211,7 @@ func TestSocketOptionsBeside(t *testing.T) {
 // stack nothing.
 func TestSetsockoptErrors(t *testing.T) {
 	freshTable(t, -1)
-	Sockets[0] = socket{Typ: abi.SockDgram, Family: abi.Family6, FD: 3, bound: true, waiter: noThread}
+	Sockets[0] = socket{waiter: noThread, sockFields: sockFields{Typ: abi.SockDgram, Family: abi.Family6, FD: 3, bound: true}}
 	fdtab.Files[3] = fdtab.File{Kind: fdtab.KindSocket, Socket: 0}
 	call := func(level, name int, n uintptr) int64 {
 		return SysSetsockopt(nil, sched.None, abi.SysArgs{3, uintptr(level), uintptr(name), 0, n})

@@ -332,7 +332,10 @@ func sourceFor(dst SockAddr) [16]byte {
 // the outcome. The kernel lock's wakes call it with the files lock held
 // shared (package kernel's socketEventsLocked): a read or write of the
 // socket beside it (StreamIO) may take the pending error too, so it takes
-// the error under the socket's lock, as they do: one of them gets it.
+// the error under the socket's lock, as they do: one of them gets it. It
+// clears the waiter under that lock too: a close beside (CloseFD), which
+// leaves a socket with a waiter to the locked path, comes wholly before
+// or after.
 // Context: trap, kernel lock held.
 func connectDone(i int) {
 	s := &Sockets[i]
@@ -340,16 +343,15 @@ func connectDone(i int) {
 	if t == noThread || !threadtab.Threads[t].ConnectWait {
 		return
 	}
-	atomic.StoreInt32((*int32)(&s.waiter), int32(noThread)) // tellProgram loads it beside
-	threadtab.Threads[t].ConnectWait = false
-	if s.State == abi.SockConnected {
-		thread.Wake(t, 0)
-		return
-	}
 	spin.LockWord(&s.held)
-	err := int64(s.SoError)
-	atomic.StoreInt32(&s.SoError, 0) // SockReadiness may load it beside
+	atomic.StoreInt32((*int32)(&s.waiter), int32(noThread)) // tellProgram loads it beside
+	err := int64(0)
+	if s.State != abi.SockConnected {
+		err = int64(s.SoError)
+		atomic.StoreInt32(&s.SoError, 0) // SockReadiness may load it beside
+	}
 	spin.UnlockWord(&s.held)
+	threadtab.Threads[t].ConnectWait = false
 	thread.Wake(t, -err)
 }
 
@@ -495,7 +497,11 @@ func SysShutdown(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 // other calls (the files lock held shared): the address, the type and
 // the protocol change only under the files lock held exclusively (bind,
 // listen, connect, accept, a datagram send's autobind, the stack's
-// side). Context: trap, files lock held; does not allocate.
+// side), but for a free beside after another thread's close of the
+// descriptor beside (CloseFD, then the stack's release), which may
+// leave it the free slot's zeros: a race in the program, which Linux
+// answers with the address or EBADF. Context: trap, files lock held;
+// does not allocate.
 func SysGetsockname(_ *percpu.CPU, _ sched.TID, args abi.SysArgs) int64 {
 	fd, addr, lenAddr := int(args[0]), args[1], args[2]
 	i, e := sockOfFD(fd)

@@ -134,11 +134,14 @@ func StreamSocket(f *fdtab.File) bool {
 // setsockopt and getsockopt, which may run beside it (their options and
 // the pending error), and the network stack's read of the socket's
 // event and its moves of the socket's data (takeEvents,
-// NetCtlDataIoctl), and an accept that makes it a descriptor
-// (AcceptNow, which sets its FD under its lock); the other socket
-// calls, closes and the stack's state requests hold the files lock
-// exclusively, so none of them runs beside it (getsockname and
-// getpeername, beside it too, read only what those change).
+// NetCtlSharedIoctl; its release frees only a closed socket, which no
+// descriptor names), an accept that makes it a descriptor (AcceptNow,
+// which sets its FD under its lock), and a close of its descriptor
+// (CloseFD, under its lock: a read or write that found the socket
+// before answers EBADF after); the other socket calls and the stack's
+// state requests hold the files lock exclusively, so none of them runs
+// beside it (getsockname and getpeername, beside it too, read only what
+// those change, and a free after a close beside).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func StreamIO(write bool, i int, buf, n uintptr) int64 {
@@ -147,15 +150,17 @@ func StreamIO(write bool, i int, buf, n uintptr) int64 {
 		return e
 	}
 	var r int64
-	held := &Sockets[i].held
-	spin.LockWord(held)
-	if write {
+	s := &Sockets[i]
+	spin.LockWord(&s.held)
+	if s.State == abi.SockClosed || s.Typ == 0 {
+		r = -abi.EBADF // its descriptor closed beside since the caller looked (CloseFD)
+	} else if write {
 		r = streamSend(i, &io)
 	} else {
 		var from SockAddr
 		r = streamRecv(i, &io, &from)
 	}
-	spin.UnlockWord(held)
+	spin.UnlockWord(&s.held)
 	if r == vfs.WouldBlock {
 		return -abi.EAGAIN
 	}

@@ -69,7 +69,7 @@ func ipv6Ignored(name int) bool {
 // It runs on the locked path or, on an Internet socket's descriptor,
 // under the files lock held shared (package kernel's fileCalls), beside
 // the socket's reads and writes (StreamIO), the stack's read of its
-// event and moves of its data (takeEvents, NetCtlDataIoctl) and other
+// event and moves of its data (takeEvents, NetCtlSharedIoctl) and other
 // option calls: it
 // reads the option's value first and changes the socket under the
 // socket's lock (setOptionHeld).
@@ -109,6 +109,8 @@ func setOptionHeld(i, level, name int, v, secs uint32) int64 {
 	r, tell := int64(0), true
 	f := sockOptFlag(level, name)
 	switch {
+	case s.State == abi.SockClosed || s.Typ == 0:
+		r = -abi.EBADF // its descriptor closed beside since the caller looked (CloseFD)
 	case level == unix.SOL_SOCKET && name == unix.SO_LINGER:
 		s.linger = -1
 		if v != 0 {

@@ -22,7 +22,7 @@ import (
 // alone), and the close of a descriptor whose file holds no record locks
 // never holds the files lock exclusively (package kernel's fileTrap).
 // A pipe end's close (not a FIFO's) runs beside others the same way
-// (package fdcalls' closePipeShared), but the end itself ends at the
+// (package fdcalls' closeStreamShared), but the end itself ends at the
 // close (DropShared), so that the pipe's readers see the end of file and
 // its writers EPIPE then, as on Linux; only the pipe's freeing, once no
 // end is left, waits with the description (closePipeEnd, Reclaim).
@@ -49,24 +49,16 @@ func CloseShared(fd int, d int32) bool {
 }
 
 // FreeShared frees descriptor fd if it is still one of kind open on
-// description d, and reports whether it did, with one compare-and-swap
-// of its flag word (fdtab.LoadFlags: a flag call beside makes it try
-// again) that keeps the description's index with the free kind, so that
-// a call beside that read the kind before the close and the index after
-// it still finds d, whole until its end; the other fields stay until an
-// open takes the slot (fdtab.AllocDesc clears them).
+// description d, and reports whether it did (fdtab.FreeIf), counting the
+// close (ClosesBeside): a call beside that read the kind before the
+// close and the index after it still finds d, whole until its end.
 // Context: trap, files lock held; does not allocate.
 func FreeShared(fd int, d int32, kind uint8) bool {
-	for {
-		w, _ := fdtab.LoadFlags(fd)
-		if w.Kind() != kind || w.Desc() != d {
-			return false
-		}
-		if fdtab.SwapFlags(fd, w, fdtab.FlagWord(uint32(d))) {
-			ClosesBeside.Add(1)
-			return true
-		}
+	if !fdtab.FreeIf(fd, kind, d) {
+		return false
 	}
+	ClosesBeside.Add(1)
+	return true
 }
 
 // DropShared drops a freed descriptor's reference (FreeShared) to
@@ -142,7 +134,8 @@ func pushClosed(first int32) {
 }
 
 // ClosesBeside counts the closes made under the files lock held shared
-// (FreeShared: of files and directories, CloseShared, and of pipe ends),
+// (FreeShared: of files and directories, CloseShared, and of pipe ends;
+// and of Internet sockets, package fdcalls' closeStreamShared),
 // for /proc/gometal/sched's file_close_beside line: one word for all
 // CPUs, as package kernel's fileCallsLockFree.
 var ClosesBeside atomic.Uint64

@@ -80,10 +80,6 @@ func Mem() fs.Mem {
 // AttrNow for chmod and chown when they run alone (beside other calls
 // they, and utimensat, stamp their own instants: fs.Mem.Now).
 // Context: trap or boot, files lock held exclusively; does not allocate.
-// Not inlined: one copy is smaller than its inlined ones (issue 16's
-// budget).
-//
-//go:noinline
 func Stamp() { Root.Now = RealtimeNs() }
 
 // ReadMem returns the page source of a file-system call that only reads
