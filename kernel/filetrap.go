@@ -43,8 +43,10 @@ import (
 //     ...): those fdcalls.FileCall and the table fileCalls serve, under
 //     the files lock alone (fileTrap), and so are the reads and writes
 //     that never wait (fdcalls.StreamCall: eventfds, non-blocking pipe
-//     ends and stream sockets, the network stack's moves, the console's
-//     writes while a slot is free) and fcntl's flag commands (on a
+//     ends and stream sockets, the network stack's moves and releases,
+//     the console's writes while a slot is free; and the closes of pipe
+//     ends and Internet sockets and the latter's shutdowns) and fcntl's
+//     flag commands (on a
 //     file's descriptor, those and an epoll_ctl that refuses it take no
 //     lock at all: fileCallUnlocked). A
 //     descriptor of another kind (a blocking pipe, a datagram socket,

@@ -3,6 +3,7 @@ package fdcalls
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/abi"
@@ -253,7 +254,9 @@ func TestMakePipeFull(t *testing.T) {
 // its entries in the epoll interest lists and closes the socket, marked
 // for the stack; a descriptor closed already, and a socket with a dup of
 // its descriptor, answer NotFileCall, having changed nothing, for the
-// locked path. (socket.CloseFD's other cases: kernel/socket's tests.)
+// locked path; a call that found the socket before the close answers
+// EBADF, even once the number is a file's. (socket.CloseFD's other
+// cases: kernel/socket's tests.)
 func TestCloseSocketShared(t *testing.T) {
 	freshPipeTables(t)
 	const stackFD = 9
@@ -269,8 +272,9 @@ func TestCloseSocketShared(t *testing.T) {
 		require.GreaterOrEqual(t, fd, int64(0))
 		return int(fd), fdtab.Files[fd].Socket
 	}
+	other, _ := newSocket() // slot 0: fd's socket is another slot
 	fd, i := newSocket()
-	other, _ := newSocket()
+	require.NotZero(t, i)
 	require.GreaterOrEqual(t, addEntry(1, epollEntry{fd: int32(fd), events: unix.EPOLLIN, used: true}), 0)
 	require.GreaterOrEqual(t, addEntry(1, epollEntry{fd: int32(other), events: unix.EPOLLIN, used: true}), 0)
 	beside := vfs.ClosesBeside.Load()
@@ -286,6 +290,12 @@ func TestCloseSocketShared(t *testing.T) {
 	assert.Equal(t, beside+1, vfs.ClosesBeside.Load(), "counted as a close beside others")
 	assert.Equal(t, NotFileCall, closeStreamShared(fd, -1), "closed already: the locked path answers (EBADF)")
 	checkEpollIndex(t, 0)
+	// A read beside that loaded fd's word before the close and reads its
+	// socket after an open gave the number to a file finds the closed
+	// socket (EBADF), not slot 0, another connection.
+	require.Equal(t, fd, fdtab.AllocDesc(fdtab.KindFile, 0, 1))
+	assert.Equal(t, i, fdtab.Files[fd].Socket)
+	assert.Equal(t, -abi.EBADF, socket.StreamIO(false, fdtab.Files[fd].Socket, 0, 0))
 
 	socket.Sockets[fdtab.Files[other].Socket].ExtraFDs = 1 // a dup: the locked path finds which descriptor is left
 	assert.Equal(t, NotFileCall, closeStreamShared(other, -1))
@@ -307,4 +317,40 @@ func TestStreamCallBlockingSocket(t *testing.T) {
 	f := fdtab.Get(7)
 	assert.Equal(t, NotFileCall, StreamCall(unix.SYS_READ, 7, f, 0, 0, true))
 	assert.Equal(t, NotFileCall, StreamCall(unix.SYS_WRITE, 7, f, 0, 0, true))
+}
+
+// TestShutdownBeside: an Internet socket's shutdown served beside other
+// calls (StreamCall) sets its flags, and runs beside epoll's looks at
+// the socket, which read the flags under the interest lists' lock
+// (SockReadiness, as collect and NotifyEpolls call it). Run with -race
+// (make race): without that lock in the shutdown the detector reports
+// the flags' change beside the looks.
+func TestShutdownBeside(t *testing.T) {
+	freshPipeTables(t)
+	saved, savedFD, savedCount := socket.Sockets, socket.NetStackFD, socket.DirtyCount
+	t.Cleanup(func() { socket.Sockets, socket.NetStackFD, socket.DirtyCount = saved, savedFD, savedCount })
+	clear(socket.Sockets[:])
+	socket.NetStackFD = 9
+	fdtab.Install(9, fdtab.File{Kind: fdtab.KindNetCtl})
+	fd := socket.SysSocket(nil, sched.None, abi.SysArgs{unix.AF_INET, unix.SOCK_STREAM | unix.SOCK_NONBLOCK})
+	require.GreaterOrEqual(t, fd, int64(0))
+	i := fdtab.Files[fd].Socket
+	socket.Sockets[i].State = abi.SockConnected
+	var stop atomic.Bool
+	var looks sync.WaitGroup
+	looks.Go(func() {
+		for !stop.Load() {
+			spin.LockWord(&epollHeld)
+			socket.SockReadiness(i)
+			spin.UnlockWord(&epollHeld)
+		}
+	})
+	for k := range 300 { // again and again, as a shutdown may be repeated
+		how := uintptr(k % 3) // SHUT_RD, SHUT_WR, SHUT_RDWR
+		assert.Zero(t, StreamCall(unix.SYS_SHUTDOWN, int(fd), fdtab.Get(int(fd)), how, 0, true))
+	}
+	stop.Store(true)
+	looks.Wait()
+	assert.Equal(t, uint8(abi.EvShutRd|abi.EvShutWr), socket.Sockets[i].Flags)
+	assert.Zero(t, socket.SockReadiness(i)&unix.EPOLLOUT, "shut for writing: epoll no longer reports it writable")
 }

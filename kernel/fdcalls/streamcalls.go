@@ -9,6 +9,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/sched"
@@ -35,8 +36,11 @@ import (
 // path, which the call then takes on its way back to the program. So the
 // runtime's netpoller wake-ups (an eventfd write), a program's pipe and
 // socket I/O and the network stack's moves do not wait for another CPU's
-// futex calls, nor they for them. A pipe end's close is served here
-// too, beside other calls (closeStreamShared), and records its pipe's
+// futex calls, nor they for them. An Internet socket's close and
+// shutdown are served here too, under the socket's lock and the epoll
+// interest lists' (closeStreamShared, socket.SysShutdown). A pipe end's
+// close is served here too, beside other calls (closeStreamShared), and
+// records its pipe's
 // change as a write does. A write to the console's standard
 // streams on the virtio console (console.VconWriteNow) is served here
 // too while a transmit slot is free, beside other CPUs' calls and
@@ -46,11 +50,11 @@ import (
 // (console.VconWrite), to a blocking one.
 
 // StreamCallNr reports whether StreamCall may serve system call nr:
-// read, write, or ioctl (the network stack's data requests); a close,
-// which it serves on a pipe end, is fdcalls.FileCallNr's too.
-// Context: any; does not allocate.
+// read, write, ioctl (the network stack's data requests) or shutdown; a
+// close, which it serves on a pipe end or socket, is
+// fdcalls.FileCallNr's too. Context: any; does not allocate.
 func StreamCallNr(nr uint64) bool {
-	return nr == unix.SYS_READ || nr == unix.SYS_WRITE || nr == unix.SYS_IOCTL
+	return nr == unix.SYS_READ || nr == unix.SYS_WRITE || nr == unix.SYS_IOCTL || nr == unix.SYS_SHUTDOWN
 }
 
 // StreamCallOn reports whether StreamCall serves system call nr on f
@@ -60,7 +64,8 @@ func StreamCallNr(nr uint64) bool {
 // data and release requests (socket.NetCtlSharedReq); write of the console's standard
 // streams where a virtio console port carries them (console.VconQueueOf);
 // close of a pipe end or an Internet socket (closeStreamShared: a
-// FIFO's end and some sockets answer NotFileCall, for the locked path).
+// FIFO's end and some sockets answer NotFileCall, for the locked path);
+// shutdown of an Internet socket.
 // Context: trap, files lock held (or a first look without it, which the
 // caller repeats under it); does not allocate.
 func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
@@ -73,6 +78,8 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 		return f.Kind == fdtab.KindNetCtl && socket.NetCtlSharedReq(uint(a1))
 	case unix.SYS_CLOSE:
 		return f.Kind == fdtab.KindPipe || f.Kind == fdtab.KindSocket
+	case unix.SYS_SHUTDOWN:
+		return f.Kind == fdtab.KindSocket
 	}
 	return false
 }
@@ -87,12 +94,19 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 // vfs.WouldBlock, having written nothing; a descriptor closed beside
 // since the caller looked (a pipe end's: closeStreamShared) answers
 // NotFileCall, for the locked path. A close is a pipe end's
-// or an Internet socket's (closeStreamShared).
+// or an Internet socket's (closeStreamShared), a shutdown an Internet
+// socket's (socket.SysShutdown, under the socket's lock).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) int64 {
 	if nr == unix.SYS_CLOSE {
 		return closeStreamShared(fd, -1) // a FIFO's end answers NotFileCall
+	}
+	if nr == unix.SYS_SHUTDOWN { // under the interest lists' lock: epoll's looks read the flags it changes (socket.SockReadiness)
+		spin.LockWord(&epollHeld)
+		r := socket.SysShutdown(nil, sched.None, abi.SysArgs{uintptr(fd), a1})
+		spin.UnlockWord(&epollHeld)
+		return r
 	}
 	// The kind, and a pipe end's description and O_NONBLOCK, in one load:
 	// a pipe end's or a socket's close and an open or accept beside may

@@ -17,8 +17,8 @@ import (
 // eventfds, of pipe ends and of stream Internet sockets opened
 // O_NONBLOCK, the network stack's read of /dev/netctl and its data and
 // release requests, and the close of a pipe end or an Internet socket
-// (which may still leave it to the locked path: closeStreamShared), and
-// nothing else: a blocking descriptor may have to wait
+// (which may still leave it to the locked path: closeStreamShared) and
+// the shutdown of an Internet socket, and nothing else: a blocking descriptor may have to wait
 // (the scheduler's work), a datagram socket may deliver to a local
 // receiver at once, the stack's other requests answer a waiting bind or
 // listen, and every other kind and call goes to the locked path.
@@ -61,6 +61,9 @@ func TestStreamCallOn(t *testing.T) {
 		{"socket close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindSocket, Socket: 3, Nonblock: true}, 0, true},
 		{"blocking socket close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindSocket, Socket: 3}, 0, true},
 		{"unix socket close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindUnix}, 0, false},
+		{"socket shutdown", unix.SYS_SHUTDOWN, fdtab.File{Kind: fdtab.KindSocket, Socket: 3}, unix.SHUT_WR, true},
+		{"unix socket shutdown", unix.SYS_SHUTDOWN, fdtab.File{Kind: fdtab.KindUnix}, unix.SHUT_WR, false},
+		{"netlink socket shutdown", unix.SYS_SHUTDOWN, fdtab.File{Kind: fdtab.KindNetlink}, unix.SHUT_WR, false},
 		{"pipe ioctl", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindPipe, Nonblock: true}, unix.SIOCINQ, false},
 		{"eventfd fstat", unix.SYS_FSTAT, fdtab.File{Kind: fdtab.KindEventfd}, 0, false},
 		{"console write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindConsole, Nonblock: true}, 0, false},

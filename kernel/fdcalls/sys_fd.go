@@ -562,10 +562,9 @@ func closeStreamShared(fd int, want int32) int64 {
 	if !freed {
 		return NotFileCall
 	}
+	vfs.ClosesBeside.Add(1)
 	if pipe {
 		vfs.DropShared(w.Desc(), fdtab.KindPipe)
-	} else {
-		vfs.ClosesBeside.Add(1) // vfs.FreeShared counts a pipe end's
 	}
 	return 0
 }

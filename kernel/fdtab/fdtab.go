@@ -55,7 +55,7 @@ type File struct {
 	Seq      uint64    // bumped on every readiness change, for edge triggering
 	Epoll    int       // KindEpoll: index in the kernel's epoll instances
 	MemFile  int       // KindMemFile: index in the kernel's memory files
-	Socket   int       // KindSocket: slot in sockets; KindUnix: slot in the Unix sockets
+	Socket   int       // KindSocket: slot in sockets (kept by a free and a non-socket open beside others: AllocDesc); KindUnix: slot in the Unix sockets
 	Reader   sched.TID // KindIRQ: a thread blocked reading it
 	Ino      fs.Ino    // KindMemFile: the file's inode (for fstat)
 	Desc     int32     // KindFile, KindPipe, KindDev, KindProcFD: the open file description
@@ -103,9 +103,16 @@ func Alloc(kind uint8, flags int) int { return AllocDesc(kind, flags, 0) }
 // without the files lock sees it free or whole. A socket's descriptor
 // (KindSocket) has no description: desc is then its slot in the socket
 // table, stored in Socket before the word, since a call beside may find
-// the descriptor by its number at once (an accept beside others). It
-// holds allocHeld while it looks and fills: opens run beside each other
-// (the files lock held shared), and two must not take one descriptor.
+// the descriptor by its number at once (an accept beside others). Any
+// other kind leaves Socket as it was (a Unix or netlink socket's open,
+// on the locked path, sets it after): a socket's call beside that
+// loaded the word while the descriptor was a socket's, and reads Socket
+// after a close beside gave the number to a file, still finds the socket
+// the descriptor named, which the close ended (package socket's CloseFD
+// and its calls' checks under the socket's lock), never slot 0, another
+// program socket. It holds allocHeld while it looks and fills: opens run
+// beside each other (the files lock held shared), and two must not take
+// one descriptor.
 // Context: trap, files lock held; does not allocate. Not inlined: every
 // call that opens a descriptor uses it, cheaper as one copy
 // (docs/performance.md, "Image size").
@@ -119,7 +126,7 @@ func AllocDesc(kind uint8, flags int, desc int32) int {
 			// The fields outside the word one by one: a close beside
 			// (the files lock held shared) may read the word of a slot
 			// it lost to another close meanwhile.
-			f.Count, f.Epoll, f.MemFile, f.Socket, f.Ino, f.Stream = 0, 0, 0, 0, 0, 0
+			f.Count, f.Epoll, f.MemFile, f.Ino, f.Stream = 0, 0, 0, 0, 0
 			if kind == KindSocket {
 				f.Socket, desc = int(desc), 0
 			}
@@ -154,25 +161,6 @@ func Install(fd int, f File) {
 	flagWord(&f).Store(0)
 	Files[fd] = f
 	flagWord(&Files[fd]).Store(w)
-}
-
-// FreeIf frees descriptor fd if it is still one of kind with
-// description index desc (a socket's descriptor: 0), and reports whether
-// it did, with one compare-and-swap of its flag word (LoadFlags: a flag
-// call beside, without the files lock, makes it try again) that keeps
-// the index with the free kind; the other fields stay until an open
-// takes the slot (AllocDesc clears them).
-// Context: trap, files lock held; does not allocate.
-func FreeIf(fd int, kind uint8, desc int32) bool {
-	for {
-		w, _ := LoadFlags(fd)
-		if w.Kind() != kind || w.Desc() != desc {
-			return false
-		}
-		if SwapFlags(fd, w, FlagWord(uint32(desc))) {
-			return true
-		}
-	}
 }
 
 // Free clears descriptor f: its flag word first, in one store, so that a

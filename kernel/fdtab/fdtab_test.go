@@ -88,8 +88,11 @@ func TestAllocDescBeside(t *testing.T) {
 // TestAllocDescClearsSlot: a slot that AllocDesc takes holds nothing of
 // its last descriptor, whatever field it set (every field of File is
 // set here, so a field added later that AllocDesc does not clear fails
-// the test): AllocDesc clears them one by one, not with a store over the
-// flag word, which a close beside may still be reading.
+// the test), but Socket, which a non-socket open keeps (a socket's call
+// beside that read the word before a close finds the socket the
+// descriptor named, not slot 0) and a socket's open sets: AllocDesc
+// clears them one by one, not with a store over the flag word, which a
+// close beside may still be reading.
 func TestAllocDescClearsSlot(t *testing.T) {
 	saved := Files
 	t.Cleanup(func() { Files = saved })
@@ -107,5 +110,8 @@ func TestAllocDescClearsSlot(t *testing.T) {
 	}
 	Files[0].Kind = KindFree
 	require.Equal(t, 0, AllocDesc(KindFile, 0, 9))
-	assert.Equal(t, File{Reader: sched.None, Desc: 9, Kind: KindFile}, Files[0])
+	assert.Equal(t, File{Socket: 7, Reader: sched.None, Desc: 9, Kind: KindFile}, Files[0])
+	Files[0] = File{Socket: 7}
+	require.Equal(t, 0, AllocDesc(KindSocket, 0, 5))
+	assert.Equal(t, File{Socket: 5, Reader: sched.None, Kind: KindSocket}, Files[0])
 }

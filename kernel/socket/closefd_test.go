@@ -142,3 +142,36 @@ func TestCloseBeside(t *testing.T) {
 	}
 	assert.Zero(t, DirtyCount)
 }
+
+// TestShutdown: shutdown sets the socket's flags for how (SHUT_RD
+// reading, SHUT_WR writing, SHUT_RDWR both) and marks the socket for the
+// stack, under the socket's lock; its errors come in Linux's order, an
+// unknown how (EINVAL) before a socket that is not connected
+// (ENOTCONN), and a socket closed beside since the call found its
+// descriptor is EBADF.
+func TestShutdown(t *testing.T) {
+	freshTable(t, 9)
+	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+	shutdown := func(fd, how int) int64 {
+		return SysShutdown(nil, noThread, abi.SysArgs{uintptr(fd), uintptr(how)})
+	}
+	for _, c := range []struct {
+		how  int
+		want uint8
+	}{{unix.SHUT_RD, abi.EvShutRd}, {unix.SHUT_WR, abi.EvShutWr}, {unix.SHUT_RDWR, abi.EvShutRd | abi.EvShutWr}} {
+		fd, i := openSocket(t)
+		require.Zero(t, shutdown(fd, c.how), "how %d", c.how)
+		assert.Equal(t, c.want, Sockets[i].Flags, "how %d", c.how)
+		assert.Equal(t, uint32(1), Sockets[i].Dirty, "how %d: marked for the stack", c.how)
+		assert.Zero(t, Sockets[i].held)
+	}
+	fd, i := openSocket(t)
+	Sockets[i].State = abi.SockOpen
+	assert.Equal(t, -abi.EINVAL, shutdown(fd, 3), "an unknown how first")
+	assert.Equal(t, -abi.EINVAL, shutdown(fd, -1))
+	assert.Equal(t, -abi.ENOTCONN, shutdown(fd, unix.SHUT_WR))
+	Sockets[i].State = abi.SockClosed // closed beside after the call found the descriptor
+	assert.Equal(t, -abi.EBADF, shutdown(fd, unix.SHUT_WR))
+	assert.Zero(t, Sockets[i].Flags)
+	assert.Equal(t, -abi.EBADF, shutdown(fd+1, unix.SHUT_WR), "no such descriptor")
+}

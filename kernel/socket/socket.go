@@ -10,6 +10,7 @@ import (
 	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
@@ -51,7 +52,8 @@ type socket struct {
 	// sets the accepted socket's FD under that socket's lock), and
 	// epoll's look at the queue (SockReadiness); so do a close of the
 	// socket's one descriptor beside them (CloseFD: FD, State, Rx, and a
-	// free with no stack) and connectDone while it clears the waiter.
+	// free with no stack), a shutdown (SysShutdown: Flags) and
+	// connectDone while it clears the waiter.
 	// Every other change of a socket is made under the files lock held
 	// exclusively, with no such call beside it, but waiter's clearing by
 	// a wake, a timeout or a
@@ -171,7 +173,8 @@ func freeSocket(i int) {
 }
 
 // sockChanged records a change of socket i that both sides must see:
-// tellStack and tellProgram. Context: trap, kernel lock held.
+// TellStack and tellProgram. Context: trap, files lock held (shared:
+// the socket's lock held too, CloseFD and SysShutdown).
 func sockChanged(i int) {
 	TellStack(i)
 	tellProgram(i)
@@ -333,7 +336,9 @@ func stackAnswered(i int, result int64) {
 // which those calls change, are loaded atomically, each a word, as
 // Linux's tcp_poll reads its counts without the socket's lock. A
 // listener's queue, which an accept beside changes (AcceptNow), is
-// looked at under the socket's lock.
+// looked at under the socket's lock; State and Flags, which a close and
+// a shutdown beside change (CloseFD, SysShutdown), are read plainly:
+// both run under the epoll interest lists' lock, which every look holds.
 // Context: trap (a system call, or an interrupt through fdcalls.NotifyEpolls),
 // files lock held; does not allocate.
 func SockReadiness(i int) uint32 {
@@ -448,7 +453,7 @@ func closeSocket(fd, i int) {
 // CloseFD is close(2) of descriptor fd, whose socket the caller read as
 // i, and reports whether it closed it. Under the socket's lock it checks
 // that fd is still the socket's one descriptor, frees fd by
-// compare-and-swap of its flag word (fdtab.FreeIf), and closes the socket:
+// compare-and-swap of its flag word (vfs.FreeShared), and closes the socket:
 // it stays (abi.SockClosed) until the stack releases it (it still sends
 // what is in the transmit ring), or is freed at once if there is no
 // stack. It runs on the locked path (closeSocket) or beside other calls
@@ -473,7 +478,7 @@ func CloseFD(fd, i int) bool {
 	s := &Sockets[i]
 	spin.LockWord(&s.held)
 	ok := s.Typ != 0 && s.FD == int32(fd) && s.ExtraFDs == 0 && s.ALen == 0 &&
-		atomic.LoadInt32((*int32)(&s.waiter)) == int32(noThread) && fdtab.FreeIf(fd, fdtab.KindSocket, 0)
+		atomic.LoadInt32((*int32)(&s.waiter)) == int32(noThread) && vfs.FreeShared(fd, 0, fdtab.KindSocket)
 	if ok {
 		s.FD = -1
 		s.State = abi.SockClosed

@@ -468,29 +468,41 @@ func AcceptNow(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 }
 
 // SysShutdown shuts a connected socket's reading, writing or both, and
-// tells the stack. Context: trap, kernel lock held; does not allocate.
+// tells the stack, under the socket's lock: on the locked path or beside
+// other calls (the files lock held shared: package fdcalls' StreamCall,
+// which holds the epoll interest lists' lock too, as epoll's looks read
+// the flags, SockReadiness). The errors come in Linux's order: EINVAL
+// for an unknown how, then ENOTCONN; a socket whose descriptor a close
+// beside ended since sockOfFD looked is EBADF.
+// Context: trap, files lock held; does not allocate.
 func SysShutdown(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
-	fd, how := int(a[0]), int(a[1])
+	fd, how := int(a[0]), int(int32(a[1])) // how is an int, as Linux reads it
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
 	}
 	s := &Sockets[i]
-	if s.State != abi.SockConnected && s.State != abi.SockFailed {
-		return -abi.ENOTCONN
-	}
-	switch how {
-	case unix.SHUT_RD:
-		s.Flags |= abi.EvShutRd
-	case unix.SHUT_WR:
-		s.Flags |= abi.EvShutWr
-	case unix.SHUT_RDWR:
-		s.Flags |= abi.EvShutRd | abi.EvShutWr
+	spin.LockWord(&s.held)
+	r := int64(0)
+	switch {
+	case how < unix.SHUT_RD || how > unix.SHUT_RDWR:
+		r = -abi.EINVAL
+	case s.State == abi.SockClosed || s.Typ == 0:
+		r = -abi.EBADF // closed beside (CloseFD)
+	case s.State != abi.SockConnected && s.State != abi.SockFailed:
+		r = -abi.ENOTCONN
 	default:
-		return -abi.EINVAL
+		// how+1 has bit 0 for reading and bit 1 for writing (SHUT_RD 0,
+		// SHUT_WR 1, SHUT_RDWR 2, as Linux's inet_shutdown takes it);
+		// EvShutRd and EvShutWr have them the other way round.
+		m := uint8(how + 1)
+		s.Flags |= (m>>1 | m<<1) & (abi.EvShutRd | abi.EvShutWr)
 	}
-	sockChanged(i)
-	return 0
+	if r == 0 {
+		sockChanged(i)
+	}
+	spin.UnlockWord(&s.held)
+	return r
 }
 
 // SysGetsockname writes a socket's local address. It may run beside

@@ -44,21 +44,32 @@ func CloseShared(fd int, d int32) bool {
 	if !FreeShared(fd, d, fdtab.KindFile) {
 		return false
 	}
+	ClosesBeside.Add(1)
 	DropShared(d, fdtab.KindFile)
 	return true
 }
 
 // FreeShared frees descriptor fd if it is still one of kind open on
-// description d, and reports whether it did (fdtab.FreeIf), counting the
-// close (ClosesBeside): a call beside that read the kind before the
-// close and the index after it still finds d, whole until its end.
+// description d (a socket's descriptor: 0, socket.CloseFD), and reports
+// whether it did, with one compare-and-swap of its flag word
+// (fdtab.LoadFlags: a flag call beside, without the files lock, makes it
+// try again) that keeps the description's index with the free kind, so
+// that a call beside that read the kind before the close and the index
+// after it still finds d, whole until its end; the other fields stay
+// until an open takes the slot (fdtab.AllocDesc clears them, but the
+// socket a socket's descriptor named). The
+// callers beside others count the close (ClosesBeside).
 // Context: trap, files lock held; does not allocate.
 func FreeShared(fd int, d int32, kind uint8) bool {
-	if !fdtab.FreeIf(fd, kind, d) {
-		return false
+	for {
+		w, _ := fdtab.LoadFlags(fd)
+		if w.Kind() != kind || w.Desc() != d {
+			return false
+		}
+		if fdtab.SwapFlags(fd, w, fdtab.FlagWord(uint32(d))) {
+			return true
+		}
 	}
-	ClosesBeside.Add(1)
-	return true
 }
 
 // DropShared drops a freed descriptor's reference (FreeShared) to
@@ -134,8 +145,8 @@ func pushClosed(first int32) {
 }
 
 // ClosesBeside counts the closes made under the files lock held shared
-// (FreeShared: of files and directories, CloseShared, and of pipe ends;
-// and of Internet sockets, package fdcalls' closeStreamShared),
+// (of files and directories, CloseShared, and of pipe ends and Internet
+// sockets, package fdcalls' closeStreamShared),
 // for /proc/gometal/sched's file_close_beside line: one word for all
 // CPUs, as package kernel's fileCallsLockFree.
 var ClosesBeside atomic.Uint64
