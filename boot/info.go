@@ -190,40 +190,50 @@ func parsePVH(m physMem, h []byte, out *Info) Error {
 		if e == nil {
 			return ErrOutOfRange
 		}
-		out.addRegion(le64(e), le64(e[8:]), le32(e[16:]))
+		out.addRegion(e)
 	}
 	if out.NMem == 0 {
 		return ErrNoMemoryMap
 	}
-	out.parsePVHModules(m, le64(h[16:]), uint64(le32(h[12:])))
+	out.parseModules(m, le64(h[16:]), uint64(le32(h[12:])), pvhModuleEntry)
 	return out.finishParse()
 }
 
-// parsePVHModules reads the PVH module list: n hvm_modlist_entry records
-// (paddr, size, cmdline_paddr, reserved; 8 bytes each) at addr.
-// Context: boot, before the runtime; does not allocate.
-func (out *Info) parsePVHModules(m physMem, addr, n uint64) {
-	if n == 0 {
-		return
-	}
+// parseModules reads a module list of n entries of entSize bytes at
+// addr: PVH's hvm_modlist_entry records (pvhModuleEntry: paddr, size,
+// cmdline_paddr, reserved; 8 bytes each) or multiboot v1's
+// (mbModuleEntry: mod_start, mod_end (exclusive), string and a reserved
+// word; 4 bytes each). Context: boot, before the runtime; does not
+// allocate.
+func (out *Info) parseModules(m physMem, addr, n, entSize uint64) {
 	for i := uint64(0); i < n; i++ {
 		if i == maxModuleEntries {
 			out.ModulesDropped = true
 			return
 		}
-		e := m.slice(addr+32*i, 32)
-		if addr == 0 || addr+32*i < addr || e == nil {
+		e := m.slice(addr+entSize*i, entSize)
+		if addr == 0 || addr+entSize*i < addr || e == nil {
 			out.BadModules++
 			return
 		}
-		base, size := le64(e), le64(e[8:])
-		if base+size < base {
-			out.BadModules++
-			continue
+		start, end := uint64(le32(e)), uint64(le32(e[4:]))
+		if entSize == pvhModuleEntry {
+			base, size := le64(e), le64(e[8:])
+			if base+size < base {
+				out.BadModules++
+				continue
+			}
+			start, end = base, base+size
 		}
-		out.addModule(base, base+size)
+		out.addModule(start, end)
 	}
 }
+
+// The module list entries' sizes (parseModules).
+const (
+	pvhModuleEntry = 32
+	mbModuleEntry  = 16
+)
 
 // Multiboot v1 information structure.
 const (
@@ -248,7 +258,7 @@ func parseMultiboot(m physMem, addr uint64, out *Info) Error {
 		out.dropFirstWord() // multiboot loaders pass "KERNEL-PATH args"
 	}
 	if flags&mbFlagMods != 0 {
-		out.parseMultibootModules(m, uint64(le32(h[24:])), uint64(le32(h[20:])))
+		out.parseModules(m, uint64(le32(h[24:])), uint64(le32(h[20:])), mbModuleEntry)
 	}
 	if flags&mbFlagMmap == 0 {
 		return ErrNoMemoryMap
@@ -260,31 +270,13 @@ func parseMultiboot(m physMem, addr uint64, out *Info) Error {
 			return ErrOutOfRange
 		}
 		size := uint64(le32(e))
-		out.addRegion(le64(e[4:]), le64(e[12:]), le32(e[20:]))
+		out.addRegion(e[4:])
 		if size < 20 {
 			break // malformed; stop rather than loop
 		}
 		p += size + 4
 	}
 	return out.finishParse()
-}
-
-// parseMultibootModules reads the multiboot v1 module list: n entries of
-// mod_start, mod_end (exclusive), string and a reserved word (4 bytes
-// each) at addr. Context: boot, before the runtime; does not allocate.
-func (out *Info) parseMultibootModules(m physMem, addr, n uint64) {
-	for i := uint64(0); i < n; i++ {
-		if i == maxModuleEntries {
-			out.ModulesDropped = true
-			return
-		}
-		e := m.slice(addr+16*i, 16)
-		if addr == 0 || e == nil {
-			out.BadModules++
-			return
-		}
-		out.addModule(uint64(le32(e)), uint64(le32(e[4:])))
-	}
 }
 
 // Multiboot2 information tags (Multiboot2 Specification 2.0, 3.6).
@@ -328,7 +320,7 @@ func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 			b := m.slice(p, size)
 			entSize := uint64(le32(b[8:]))
 			for off := uint64(16); entSize >= 24 && off+24 <= size; off += entSize {
-				out.addRegion(le64(b[off:]), le64(b[off+8:]), le32(b[off+16:]))
+				out.addRegion(b[off:])
 			}
 		case mb2TagModule: // mod_start, mod_end (exclusive), then the module's string
 			modules++
@@ -419,12 +411,15 @@ func (out *Info) finishParse() Error {
 	return OK
 }
 
-// addRegion appends a memory map entry, unless it is empty or the map is
-// full. Context: boot, before the runtime; does not allocate.
+// addRegion appends the memory map entry at e's start (base and size, 8
+// bytes each, then the 4-byte type: the layout all three protocols
+// share), unless it is empty or the map is full. Context: boot, before
+// the runtime; does not allocate.
 // Not inlined: one copy is smaller than its three (issue 16's budget).
 //
 //go:noinline
-func (out *Info) addRegion(base, size uint64, typ uint32) {
+func (out *Info) addRegion(e []byte) {
+	base, size, typ := le64(e), le64(e[8:]), le32(e[16:])
 	if out.NMem < MaxRegions && size > 0 {
 		out.Mem[out.NMem] = Region{base, size, typ}
 		out.NMem++

@@ -7,30 +7,22 @@ import (
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/smp"
-	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
 // The application processors: kernel/smp starts them (startAPs hands it
 // the entry assembly's address and the apfault= option), waits for them
-// (collectAPs) and releases them when the program starts; each one's own set-up and its way into
-// the scheduler (apMain) stay here, with the entry assembly.
+// (smp.Collect, from kmain) and releases them when the program starts;
+// each one's own set-up and its way into the scheduler (apMain) stay here,
+// with the entry assembly.
 
 // startAPs starts the other CPUs the firmware lists (smp.Start) without
-// waiting for them; collectAPs does. Context: boot CPU, kernel lock held.
+// waiting for them; kmain then waits for them (smp.Collect). Context:
+// boot CPU, kernel lock held.
 func startAPs(ids []uint32) {
 	v, ok := kernelOptionValue("apfault=")
 	smp.Start(ids, apEntryAddr(), v, ok)
 }
-
-// collectAPs waits for the CPUs startAPs started and counts those that
-// came up (smp.Collect). Context: boot CPU, kernel lock held.
-func collectAPs() { smp.Collect() }
-
-// setupTLBFault reads the fault-injection option tlbfault=
-// (tlb.SetupTLBFault). Context: boot CPU, before the program starts;
-// does not allocate.
-func setupTLBFault() { tlb.SetupTLBFault(kernelOptionValue("tlbfault=")) }
 
 // apEntryAddr returns the 64-bit entry of application processors
 // (start_amd64.s).

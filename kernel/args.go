@@ -45,8 +45,8 @@ var defaultEnv = [...]string{"HOME=/", "TERM=linux", "PATH=/usr/local/sbin:/usr/
 // malformed block stops the boot. Context: boot; does not allocate.
 func takeArgBlock(mod boot.Module, data []byte) (rest []byte, keep bool) {
 	rest, blk, found, bad := abi.SplitArgBlock(data)
+	var l klog.Line // one for the lines below (Reset): each Line zeroed costs code
 	if bad {
-		var l klog.Line
 		l.S("a boot module ends with a malformed argument block (").S(abi.ArgBlockMagic).S(")").Print()
 		kpanic.Panic("malformed argument block", nil)
 	}
@@ -54,14 +54,13 @@ func takeArgBlock(mod boot.Module, data []byte) (rest []byte, keep bool) {
 		return data, false
 	}
 	if argBlockFound {
-		var l klog.Line
 		l.S("warning: more than one boot module carries arguments: the last one is used").Print()
+		l.Reset()
 		kfiles.FreeModule(argBlockMod)
 	}
 	argBlockFound, argBlockMod = true, mod
 	argsAddr, argsLen, nArgs = sliceAddr(blk.Args), uintptr(len(blk.Args)), blk.NArgs
 	envAddr, envLen, nEnv = sliceAddr(blk.Env), uintptr(len(blk.Env)), blk.NEnv
-	var l klog.Line
 	l.S("arguments: ").U(uint64(nArgs)).S(" and ").U(uint64(nEnv)).S(" environment variables (").U(uint64(len(blk.Args) + len(blk.Env))).S(" bytes) from a boot module").Info()
 	return rest, true
 }

@@ -3,29 +3,18 @@ package kernel
 import (
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
-	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/timeslice"
 )
 
-// The clock is kernel/clock; package kernel keeps the boot step that
-// starts it and the timer's deadline, which asks the scheduler.
+// The clock is kernel/clock (kmain starts it); package kernel keeps the
+// timer's deadline, which asks the scheduler.
 
 // bootTSC is the TSC at kernel entry: start64 writes it (by symbol,
-// which assembly cannot do across packages) and calibrateClocks hands it
-// to kernel/clock.
+// which assembly cannot do across packages) and kmain hands it to
+// kernel/clock (clock.Calibrate).
 var bootTSC uint64
-
-// calibrateClocks starts kernel/clock's monotonic clock at kernel entry,
-// decides the TSC frequency, measures the LAPIC timer and reads the RTC
-// (clock.Calibrate). Context: boot, interrupts off, after
-// setupInterrupts; does not allocate.
-func calibrateClocks() {
-	if !clock.Calibrate(bootTSC) {
-		kpanic.Panic("local APIC timer does not count", nil)
-	}
-}
 
 // armTimer programs this CPU's LAPIC timer (clock.Arm) for the deadline
 // the scheduler asks (sched.Deadline: the next sleeping thread's deadline

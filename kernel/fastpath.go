@@ -230,8 +230,8 @@ var fastStatEvents = [...][2]percpu.Event{
 // Context: trap, kernel lock held; does not allocate.
 func writeFastStats(w kfiles.Writer) {
 	var sum [nFastStatCells]uint64
-	events := sumEvents()
-	copy(sum[:], events[:])
+	events := (*percpu.EventCounts)(sum[:percpu.NEvents])
+	sumEvents(events)
 	napsEnded := sum[percpu.EvFutexNap] - sum[percpu.EvFutexNapCut]
 	sum[evFutexWaitAll] = sum[percpu.EvFutexWaitFast] + napsEnded + sum[percpu.EvFutexWaitSwitch] + sum[percpu.EvFutexWaitIdle]
 	sum[evNanosleepAll] = sum[percpu.EvNap] + sum[percpu.EvSleepSpin] + sum[percpu.EvSleepSwitch] + sum[percpu.EvSleepIdle]
@@ -243,5 +243,5 @@ func writeFastStats(w kfiles.Writer) {
 		name, names = firstWord(names)
 		w.Pair(name, sum[e[0]], sum[e[1]])
 	}
-	writeSignalCalls(w, &events) // fastsignal.go
+	writeSignalCalls(w, events) // fastsignal.go
 }

@@ -29,13 +29,12 @@ func setupKernelFault() {
 	if !ok {
 		return
 	}
+	var l klog.Line
 	if v != "1" {
-		var l klog.Line
 		l.S("warning: kfault=").S(v).S(" ignored (kfault=1 faults in the first write)").Print()
 		return
 	}
 	kfaultArmed = true
-	var l klog.Line
 	l.S("kfault=1: the first write system call will read ").X(kfaultAddr).S(" in the kernel").Print()
 }
 

@@ -32,8 +32,10 @@ import (
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/pcilist"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/timeslice"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/vm"
 )
 
@@ -47,51 +49,34 @@ var (
 // on the boot stub's identity map of the first 1 GiB; before the Go
 // runtime exists. Never returns.
 func kmain() {
-	klock.Kernel.Lock(&percpu.CPUs[0])             // other CPUs wait for it until the program starts
-	klog.Serial.Init(uart.Config{Base: uart.COM1}) // serial console first, for every later message
-	readBootInfo()                                 // memory map, command line; the VGA mirror of the console (novga: none)
-	checkCPU()                                     // required features; RDRAND and HWCAP for later
-	setupCPU(&percpu.CPUs[0], bootISTTops())       // GDT, TSS, IDT, SSE, SYSCALL MSRs
-	vm.Setup(&bootInfo)                            // frame allocator, final page table, direct map
-	devices.SetMemoryMap(&bootInfo)                // what /dev/mem must refuse (RAM)
-	checkKernelState()                             // the image build's table of kernel variables, which system calls refuse
-	setupFramebuffer()                             // the console's mirror on a UEFI framebuffer, if GRUB passed one
-	readACPI()                                     // CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
-	setupInterrupts()                              // legacy PIC masked, local APIC on
-	calibrateClocks()                              // TSC against the HPET, PM timer or PIT, LAPIC timer against it; RTC wall time
-	startAPs(firmware.CPUs())                      // the other CPUs, from the ACPI MADT: started, not waited for
-	timeslice.Setup(kernelOptionValue("slice="))   // goroutine time slices (slice=), if the runtime's layout checks out
-	devices.SetupInterrupts()                      // I/O APIC routes; console input
-	collectMMIODevices()                           // virtio-mmio transports (DSDT, virtio_mmio.device=)
-	pcilist.Setup(&bootInfo)                       // the PCI functions; addresses for the BARs the firmware left unassigned (qboot)
-	console.SetupVirtio()                          // the virtio console's ports, if the machine has one
-	pcilist.Log()                                  // the boot log's PCI functions (after the virtio console: its log port is faster than COM1)
-	collectAPs()                                   // the other CPUs up meanwhile, or skipped after their time-out
-	setupKernelFault()                             // kfault=: fault injection for the crash tests
-	setupTLBFault()                                // tlbfault=: a CPU that never answers a shootdown
-	setupFiles()                                   // root file system: base tree, initramfs archives, cwd=
-	fdcalls.OpenStdio()                            // descriptors 0, 1 and 2 on the console
-	startProgram()                                 // first thread at the runtime's _rt0_amd64_linux
-}
-
-// readACPI reads the firmware's tables (package firmware): the CPUs, the
-// I/O APICs, interrupt overrides, power-off. Context: boot, after
-// vm.Setup.
-func readACPI() { firmware.Read(bootInfo.RSDP, cmdline.Flag("acpidump")) }
-
-// collectMMIODevices lists the virtio-mmio transports (package firmware):
-// the DSDT's and the command line's virtio_mmio.device=. Context: boot,
-// after readACPI.
-func collectMMIODevices() { firmware.CollectMMIODevices(&cmdline) }
-
-// setupScreen starts the VGA text mirror of the console: on machines
-// without a serial port it is the only console. The text buffer is reached
-// through the direct map (the boot stub's alias until the final page table
-// exists). Context: boot.
-func setupScreen() {
-	if !cmdline.Flag("novga") {
-		klog.Screen.Init(vm.PhysToVirt(vga.TextBuffer))
+	klock.Kernel.Lock(&percpu.CPUs[0])                     // other CPUs wait for it until the program starts
+	klog.Serial.Init(uart.Config{Base: uart.COM1})         // serial console first, for every later message
+	readBootInfo()                                         // memory map, command line; the VGA mirror of the console (novga: none)
+	checkCPU()                                             // required features; RDRAND and HWCAP for later
+	setupCPU(&percpu.CPUs[0], bootISTTops())               // GDT, TSS, IDT, SSE, SYSCALL MSRs
+	vm.Setup(&bootInfo)                                    // frame allocator, final page table, direct map
+	devices.SetMemoryMap(&bootInfo)                        // what /dev/mem must refuse (RAM)
+	vm.SetVDSO(clock.VDSORange())                          // the vDSO page: kernel state the program may read, never write
+	vm.CheckKernelState()                                  // the image build's table of kernel variables, which system calls refuse (none: the boot stops)
+	setupFramebuffer()                                     // the console's mirror on a UEFI framebuffer, if GRUB passed one
+	firmware.Read(bootInfo.RSDP, cmdline.Flag("acpidump")) // ACPI: CPUs, I/O APICs, interrupt overrides, power-off (and whether VGA exists)
+	setupInterrupts()                                      // legacy PIC masked, local APIC on
+	if !clock.Calibrate(bootTSC) {                         // TSC against the HPET, PM timer or PIT, LAPIC timer against it; RTC wall time
+		kpanic.Panic("local APIC timer does not count", nil)
 	}
+	startAPs(firmware.CPUs())                         // the other CPUs, from the ACPI MADT: started, not waited for
+	timeslice.Setup(kernelOptionValue("slice="))      // goroutine time slices (slice=), if the runtime's layout checks out
+	devices.SetupInterrupts()                         // I/O APIC routes; console input
+	firmware.CollectMMIODevices(&cmdline)             // virtio-mmio transports (DSDT, virtio_mmio.device=)
+	pcilist.Setup(&bootInfo)                          // the PCI functions; addresses for the BARs the firmware left unassigned (qboot)
+	console.SetupVirtio()                             // the virtio console's ports, if the machine has one
+	pcilist.Log()                                     // the boot log's PCI functions (after the virtio console: its log port is faster than COM1)
+	smp.Collect()                                     // the other CPUs up meanwhile, or skipped after their time-out
+	setupKernelFault()                                // kfault=: fault injection for the crash tests
+	tlb.SetupTLBFault(kernelOptionValue("tlbfault=")) // tlbfault=: a CPU that never answers a shootdown
+	setupFiles()                                      // root file system: base tree, initramfs archives, cwd=
+	fdcalls.OpenStdio()                               // descriptors 0, 1 and 2 on the console
+	startProgram()                                    // first thread at the runtime's _rt0_amd64_linux
 }
 
 // setupFramebuffer starts the console's mirror on the linear framebuffer
@@ -104,8 +89,8 @@ func setupFramebuffer() {
 	if cmdline.Flag("novga") || fb.Addr == 0 || fb.Type == 2 {
 		return // none, or VGA text mode (the VGA mirror's)
 	}
+	var l klog.Line // one for every line below (Reset): each Line zeroed costs code
 	if !fb.RGB() {
-		var l klog.Line
 		l.S("framebuffer ").U(uint64(fb.Width)).S("x").U(uint64(fb.Height)).S(", pitch ").U(uint64(fb.Pitch)).S(", ").U(uint64(fb.BPP)).S(" bits per pixel, type ").U(uint64(fb.Type)).S(": not 24- or 32-bit RGB, no framebuffer console").Info()
 		return
 	}
@@ -115,14 +100,13 @@ func setupFramebuffer() {
 	}
 	klog.FBScreen.Init(vm.PhysToVirt(fb.Addr), fbcon.Geometry{Pitch: fb.Pitch, Width: fb.Width, Height: fb.Height, BitsPerPixel: fb.BPP, RedPos: fb.RedPos, GreenPos: fb.GreenPos, BluePos: fb.BluePos})
 	if !klog.Quiet() { // the screen starts with the first line, as the others do
-		var b klog.Line
-		bootingLine(&b)
+		bootingLine(&l)
 		klog.FBScreen.Write([]byte(klog.Prefix))
-		klog.FBScreen.Write(b.Bytes())
+		klog.FBScreen.Write(l.Bytes())
 		klog.FBScreen.WriteByte('\n')
+		l.Reset()
 	}
 	cols, rows := klog.FBScreen.Size()
-	var l klog.Line
 	l.S("framebuffer console: ").U(uint64(fb.Width)).S("x").U(uint64(fb.Height)).S(" at ").X(fb.Addr).S(", ").U(uint64(cols)).S("x").U(uint64(rows)).S(" characters").Info()
 }
 
@@ -154,8 +138,8 @@ func readBootInfo() {
 		magic = boot.PVHMagic
 	}
 	e := boot.Parse(magic, uint64(boot.InfoAddr), unsafeSlice(vm.DirectBase, window), 0, &bootInfo)
+	var l klog.Line // one for every line below (Reset): each Line zeroed costs code
 	if e != boot.OK {
-		var l klog.Line
 		l.S("boot information at ").X(uint64(boot.InfoAddr)).S(", eax ").X(uint64(magic)).S(": ").S(e.String()).Print()
 		kpanic.Panic(e.String(), nil)
 	}
@@ -164,8 +148,13 @@ func readBootInfo() {
 	kpanic.SetNoReset(cmdline.Flag("noreset"))
 	conin.TTY = cmdline.Flag("tty")
 	nmiPanic = cmdline.Flag("unknown_nmi_panic")
-	setupScreen() // before the first log line
-	var l klog.Line
+	if !cmdline.Flag("novga") {
+		// The VGA text mirror of the console, before the first log line:
+		// on machines without a serial port it is the only console. The
+		// text buffer is reached through the direct map (the boot stub's
+		// alias until the final page table exists).
+		klog.Screen.Init(vm.PhysToVirt(vga.TextBuffer))
+	}
 	bootingLine(&l)
 	l.Info()
 	if cmdline.Overflowed {
@@ -173,7 +162,7 @@ func readBootInfo() {
 	}
 	for i := 0; i < cmdline.NKernel; i++ {
 		if w := cmdline.Word(cmdline.Kernel[i]); !abi.KernelOption(w) {
-			var l klog.Line
+			l.Reset()
 			l.S("warning: unknown kernel option \"").B(w).S("\" ignored (program flags go after --)").Print()
 		}
 	}

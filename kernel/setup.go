@@ -54,41 +54,40 @@ func setupCPU(c *percpu.CPU, ist *[3]uintptr) {
 
 // setupInterrupts masks the legacy 8259 PICs (after moving their vectors
 // out of the exception range, where a spurious IRQ 7 would look like a
-// fault) and enables this CPU's local APIC. Context: boot.
+// fault), enables this CPU's local APIC and makes its LINT pins that the
+// MADT wires to NMI deliver it. Context: boot, after the ACPI tables are
+// read (firmware.Read).
 func setupInterrupts() {
-	const pic1, pic2 = 0x20, 0xa0
-	cpu.Outb(pic1, 0x11) // ICW1: init, ICW4 follows
-	cpu.Outb(pic2, 0x11)
-	cpu.Outb(pic1+1, x86.VecPICBase) // ICW2: vector bases
-	cpu.Outb(pic2+1, x86.VecPICBase+8)
-	cpu.Outb(pic1+1, 4) // ICW3: cascade on IRQ 2
-	cpu.Outb(pic2+1, 2)
-	cpu.Outb(pic1+1, 1) // ICW4: 8086 mode
-	cpu.Outb(pic2+1, 1)
-	cpu.Outb(pic1+1, 0xff) // mask everything
-	cpu.Outb(pic2+1, 0xff)
-
+	for i := 0; i < len(picSetup); i += 2 {
+		cpu.Outb(uint16(picSetup[i]), picSetup[i+1])
+	}
 	base := cpu.Rdmsr(x86.MsrAPICBase)
 	cpu.Wrmsr(x86.MsrAPICBase, base|x86.ApicBaseEnable)
 	if !clock.LAPIC.Init(lapicConfig(base)) {
 		kpanic.Panic("local APIC refused its configuration", nil)
 	}
 	percpu.CPUs[0].APICID = clock.LAPIC.ID()
-	setupBootNMI(percpu.CPUs[0].APICID)
-	threadtab.Sched.Init(1) // startAPs adds the others
-}
-
-// setupBootNMI makes the boot CPU's LINT pins that the MADT wires to NMI
-// (LINT1 on a PC) deliver it: the chipset's NMIs and QEMU's inject-nmi
-// (the stall report, qemu/stall.go) arrive there. SeaBIOS leaves LINT1 so
-// programmed, qboot leaves it masked. Only the boot CPU, as Linux does:
-// the APs' pins stay masked after their INIT, so one CPU answers an NMI.
-// Context: boot, after readACPI; does not allocate.
-func setupBootNMI(apicID uint32) {
-	pins, low := firmware.NMIPins(apicID)
+	// The LINT pins that the MADT wires to NMI (LINT1 on a PC) deliver
+	// it: the chipset's NMIs and QEMU's inject-nmi (the stall report,
+	// qemu/stall.go) arrive there. SeaBIOS leaves LINT1 so programmed,
+	// qboot leaves it masked. Only the boot CPU, as Linux does: the APs'
+	// pins stay masked after their INIT, so one CPU answers an NMI.
+	pins, low := firmware.NMIPins(percpu.CPUs[0].APICID)
 	for lint := uint8(0); lint < 2; lint++ {
 		if pins&(1<<lint) != 0 {
 			clock.LAPIC.SetLINTNMI(lint, low&(1<<lint) != 0)
 		}
 	}
+	threadtab.Sched.Init(1) // startAPs adds the others
 }
+
+// picSetup is what setupInterrupts writes to the legacy 8259 PICs (command
+// ports 0x20 and 0xa0, data ports 0x21 and 0xa1), in order, as pairs of
+// port and value: a string, so the table is read-only data and not a call
+// per write (issue 16's image budget). TestPICSetup checks it against the
+// vector base, x86.VecPICBase.
+const picSetup = "\x20\x11\xa0\x11" + // ICW1: init, ICW4 follows
+	"\x21\xe0\xa1\xe8" + // ICW2: vector bases, x86.VecPICBase and the next 8
+	"\x21\x04\xa1\x02" + // ICW3: cascade on IRQ 2
+	"\x21\x01\xa1\x01" + // ICW4: 8086 mode
+	"\x21\xff\xa1\xff" // mask everything

@@ -65,8 +65,8 @@ func startProgram() {
 	img := abi.StackImage{Argv0: []byte("/init")}
 	img.Args[0], img.Env = programStrings()
 	stackBytes := mm.PageRoundUp(uint64(max(abi.StackBytes(&img), initialStackBytes)))
+	var l klog.Line // one for both lines below: each Line zeroed costs code
 	if stackBytes > vm.StackSize/2 {
-		var l klog.Line
 		l.S("the arguments and environment need ").U(stackBytes >> 10).S(" KiB of the initial stack; at most ").U(vm.StackSize >> 11).S(" KiB fit (gometal run allows 256 KiB)").Print()
 		kpanic.Panic("argument list too long", nil)
 	}
@@ -114,7 +114,6 @@ func startProgram() {
 		kpanic.Stop(debugexit.Encode(vm.ExitNoMemory))
 	}
 	armMainBreakpoint()
-	var l klog.Line
 	l.S("kernel ready after ").MS(clock.Nanotime()).S(": ").U(uint64(percpu.NOnline)).S(" CPUs, ").U(vm.CommitLimit >> 20).S(" MiB for the program; starting it").Info()
 	programStart = clock.Nanotime()
 	kfiles.SetProgram(argStart, argEnd, programStart)

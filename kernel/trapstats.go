@@ -25,16 +25,15 @@ func countTrap(c *percpu.CPU, v uint64) {
 	}
 }
 
-// sumEvents returns the counts summed over the CPUs.
+// sumEvents adds the counts of every CPU to sum (through a pointer: the
+// table is large, and a returned copy costs code).
 // Context: trap, kernel lock held; does not allocate.
-func sumEvents() percpu.EventCounts {
-	var sum percpu.EventCounts
+func sumEvents(sum *percpu.EventCounts) {
 	for i := 0; i < percpu.NOnline; i++ {
 		for e := range sum {
 			sum[e] += percpu.Events[i][e]
 		}
 	}
-	return sum
 }
 
 // trapStatNames names the lines writeTrapStats prints, one per event
@@ -62,7 +61,8 @@ var trapStatEvents = [...]percpu.Event{
 // spent arming the timer and sending kicks. Context: trap, kernel lock
 // held; does not allocate.
 func writeTrapStats(w kfiles.Writer) {
-	sum := sumEvents()
+	var sum percpu.EventCounts
+	sumEvents(&sum)
 	w.S("event count\n")
 	names := trapStatNames
 	for _, e := range trapStatEvents[:] { // [:]: a range over the array copies it

@@ -32,3 +32,19 @@ func TestVectorsDisjoint(t *testing.T) {
 	claim("TLB IPI", x86.VecTLB, x86.VecTLB)
 	claim("spurious", x86.VecSpurious, x86.VecSpurious)
 }
+
+// TestPICSetup checks setupInterrupts' table of 8259 writes: both PICs
+// initialized, their vectors moved to x86.VecPICBase, cascaded, masked.
+func TestPICSetup(t *testing.T) {
+	const pic1, pic2 = 0x20, 0xa0
+	want := []byte{
+		pic1, 0x11, pic2, 0x11,
+		pic1 + 1, x86.VecPICBase, pic2 + 1, x86.VecPICBase + 8,
+		pic1 + 1, 4, pic2 + 1, 2,
+		pic1 + 1, 1, pic2 + 1, 1,
+		pic1 + 1, 0xff, pic2 + 1, 0xff,
+	}
+	if picSetup != string(want) {
+		t.Errorf("picSetup = % x, want % x", picSetup, want)
+	}
+}

@@ -163,7 +163,6 @@ func Parse(mem []byte, base, fp uint64, m *acpi.MADT) Error {
 	}
 	m.LocalAPICAddr = uint64(binary.LittleEndian.Uint32(t[36:]))
 	var isa [maxBuses / 8]uint8 // bus IDs whose type is ISA
-	var ioapicIDs [acpi.MaxIOAPICs]uint8
 	for off := tableHdrLen; off < len(t); {
 		size := otherEntryLen
 		if t[off] == entryProcessor {
@@ -198,7 +197,6 @@ func Parse(mem []byte, base, fp uint64, m *acpi.MADT) Error {
 				m.Overflow = true
 				continue
 			}
-			ioapicIDs[m.NIOAPICs] = e[1]
 			m.IOAPICs[m.NIOAPICs] = acpi.IOAPIC{ID: e[1], Addr: binary.LittleEndian.Uint32(e[4:]), GSIBase: uint32(m.NIOAPICs) * ioapicPinsGuess}
 			m.NIOAPICs++
 		}
@@ -218,7 +216,7 @@ func Parse(mem []byte, base, fp uint64, m *acpi.MADT) Error {
 		irq, apicID, pin := e[5], e[6], uint32(e[7])
 		gsi, found := uint32(0), false
 		for i := 0; i < m.NIOAPICs; i++ {
-			if ioapicIDs[i] == apicID || apicID == 0xff {
+			if m.IOAPICs[i].ID == apicID || apicID == 0xff {
 				gsi, found = m.IOAPICs[i].GSIBase+pin, true
 				break
 			}

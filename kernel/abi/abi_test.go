@@ -293,10 +293,11 @@ func TestMinMemory(t *testing.T) {
 }
 
 // TestVDSOTemplates: the vDSO's fixed parts, kept as constants
-// (vdsoHeaders, vdsoDynamic), hold what the layout's constants say,
-// built here field by field: the ELF header, a PT_LOAD of the page, a
-// PT_DYNAMIC of the dynamic section, and the dynamic entries (DT_STRSZ's
-// value 0, which BuildVDSO stores).
+// (vdsoHeaders, vdsoDynamic, vdsoStrings, vdsoVerdefs), hold what the
+// layout's constants say, built here field by field: the ELF header, a
+// PT_LOAD of the page, a PT_DYNAMIC of the dynamic section, the dynamic
+// entries (DT_STRSZ's value 0, which BuildVDSO stores), the string
+// table's start and the two version definitions.
 func TestVDSOTemplates(t *testing.T) {
 	le := binary.LittleEndian
 	h := make([]byte, vdsoPhdrs+2*56)
@@ -334,4 +335,27 @@ func TestVDSOTemplates(t *testing.T) {
 		le.PutUint64(d[16*i+8:], e[1])
 	}
 	assert.Equal(t, string(d), vdsoDynamic)
+
+	str := "\x00" + vdsoSoname + "\x00" + vdsoVersion + "\x00"
+	assert.Equal(t, str, vdsoStrings)
+	soname, version := uint32(1), uint32(1+len(vdsoSoname)+1)
+	v := make([]byte, 2*28)
+	putVerdef(v[0:], verFlgBase, 1, ELFHash(vdsoSoname), soname, 28)
+	putVerdef(v[28:], 0, 2, ELFHash(vdsoVersion), version, 0)
+	assert.Equal(t, string(v), vdsoVerdefs)
+}
+
+// putVerdef writes an Elf64_Verdef (20 bytes) followed by its one
+// Elf64_Verdaux (8 bytes; vda_next stays 0); next is the offset to the
+// next definition.
+func putVerdef(b []byte, flags, ndx uint16, hash, name, next uint32) {
+	le := binary.LittleEndian
+	le.PutUint16(b[0:], 1) // vd_version
+	le.PutUint16(b[2:], flags)
+	le.PutUint16(b[4:], ndx)
+	le.PutUint16(b[6:], 1) // vd_cnt
+	le.PutUint32(b[8:], hash)
+	le.PutUint32(b[12:], 20) // vd_aux: right after
+	le.PutUint32(b[16:], next)
+	le.PutUint32(b[20:], name) // vda_name
 }

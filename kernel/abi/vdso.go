@@ -59,13 +59,8 @@ func BuildVDSO(page *[VDSOSize]byte, base uintptr, syms []VDSOSymbol) bool {
 	copy(b, vdsoHeaders) // the ELF header and the program headers: no symbol changes them
 	// Strings, version definitions and symbols.
 	str := b[vdsoStrtab:]
-	strLen := 1
-	soname, version := strLen, strLen+len(vdsoSoname)+1
-	copy(str[soname:], vdsoSoname)
-	copy(str[version:], vdsoVersion)
-	strLen = version + len(vdsoVersion) + 1
-	putVerdef(b[vdsoVerdef:], verFlgBase, 1, ELFHash(vdsoSoname), uint32(soname), 28)
-	putVerdef(b[vdsoVerdef+28:], 0, 2, ELFHash(vdsoVersion), uint32(version), 0)
+	strLen := copy(str, vdsoStrings)
+	copy(b[vdsoVerdef:], vdsoVerdefs)
 	n := len(syms) + 1
 	for i := 1; i < n; i++ {
 		le.PutUint16(b[vdsoVersym+2*i:], 2) // LINUX_2.6
@@ -147,23 +142,21 @@ const (
 	verFlgBase  = 1
 )
 
-// putVerdef writes an Elf64_Verdef (20 bytes) followed by its one
-// Elf64_Verdaux (8 bytes); next is the offset to the next definition.
-// Context: boot; does not allocate.
-//
-// Not inlined: BuildVDSO's two copies cost the image more than one
-// (issue 16's budget).
-//
-//go:noinline
-func putVerdef(buf []byte, flags, ndx uint16, hash, name, next uint32) {
-	le := binary.LittleEndian
-	b := (*[24]byte)(buf)  // one length check, not one per field
-	le.PutUint16(b[0:], 1) // vd_version
-	le.PutUint16(b[2:], flags)
-	le.PutUint16(b[4:], ndx)
-	le.PutUint16(b[6:], 1) // vd_cnt
-	le.PutUint32(b[8:], hash)
-	le.PutUint32(b[12:], 20) // vd_aux: right after
-	le.PutUint32(b[16:], next)
-	le.PutUint32(b[20:], name) // vda_name
-}
+// vdsoStrings is the string table's start (at vdsoStrtab), which no
+// symbol changes: a NUL, then the soname and the version, each with its
+// NUL; the symbols' names follow.
+const vdsoStrings = "\x00" + vdsoSoname + "\x00" + vdsoVersion + "\x00"
+
+// vdsoVerdefs is the version definitions (at vdsoVerdef): two
+// Elf64_Verdef (20 bytes) each followed by its one Elf64_Verdaux (8
+// bytes), the soname's (VER_FLG_BASE, index 1) and LINUX_2.6's (index 2),
+// with their ELF hashes and their names' offsets in vdsoStrings. A
+// constant rather than code that stores each field and hashes the names
+// (issue 16's budget); TestVDSOTemplates builds it field by field and
+// compares.
+const vdsoVerdefs = "\x01\x00\x01\x00\x01\x00\x01\x00" + // vd_version 1, vd_flags VER_FLG_BASE, vd_ndx 1, vd_cnt 1
+	"\xa1\xbf\xee\x0d\x14\x00\x00\x00\x1c\x00\x00\x00" + // vd_hash ELFHash(vdsoSoname), vd_aux 20, vd_next 28
+	"\x01\x00\x00\x00\x00\x00\x00\x00" + // vda_name: vdsoSoname, vda_next 0
+	"\x01\x00\x00\x00\x02\x00\x01\x00" + // vd_version 1, vd_flags 0, vd_ndx 2, vd_cnt 1
+	"\xf6\x75\xae\x03\x14\x00\x00\x00\x00\x00\x00\x00" + // vd_hash ELFHash(vdsoVersion), vd_aux 20, vd_next 0
+	"\x11\x00\x00\x00\x00\x00\x00\x00" // vda_name: vdsoVersion, vda_next 0

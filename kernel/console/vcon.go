@@ -115,7 +115,7 @@ func rd32(a uintptr) uint32    { return atomic.LoadUint32((*uint32)(cpu.Pointer(
 func wr32(a uintptr, v uint32) { atomic.StoreUint32((*uint32)(cpu.Pointer(a)), v) }
 
 // SetupVirtio finds the console device, initialises it and learns
-// its ports. Context: boot, after collectMMIODevices, interrupts off.
+// its ports. Context: boot, after firmware.CollectMMIODevices, interrupts off.
 func SetupVirtio() {
 	if !findVconPCI() && !findVconMMIO() {
 		return

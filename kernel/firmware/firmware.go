@@ -77,15 +77,14 @@ func readMPTable() bool {
 	if e == mptable.OK {
 		e = mptable.Parse(window(mpWindow), 0, fp, &acpiTables.MADT)
 	}
+	var l klog.Line
 	if e != mptable.OK {
 		if e != mptable.ErrNotFound {
-			var l klog.Line
 			l.S("warning: MP table at ").X(fp).S(" unusable: ").S(e.String()).Print()
 		}
 		return false
 	}
 	acpiTables.HaveMADT, haveMADT = true, true
-	var l klog.Line
 	l.S("MP table at ").X(fp).S(": ").U(uint64(acpiTables.MADT.NCPUs)).S(" CPUs, ").U(uint64(acpiTables.MADT.NIOAPICs)).S(" I/O APICs, ").U(uint64(acpiTables.MADT.NOverrides)).S(" ISA interrupt overrides").Info()
 	return true
 }

@@ -247,7 +247,14 @@ func fillMemFile(which int, f *File) {
 	case fileSockets:
 		writeSocketView(w)
 	case filePCI:
-		writePCIView(w)
+		// The MCFG's ECAM allocations for the PCI driver goroutines:
+		// "ecam BASE SEGMENT START END" (decimal; BASE: bus 0's address).
+		if firmware.Tables().HaveMCFG {
+			m := &firmware.Tables().MCFG
+			for _, a := range m.Allocations[:m.NAllocations] {
+				w.S("ecam ").Fields(a.Base, uint64(a.Segment), uint64(a.StartBus)).U(uint64(a.EndBus)).S("\n")
+			}
+		}
 	case fileDMA:
 		devices.EnsureDMAPool()
 		w.S("base ").U(devices.DMAPool).S("\nsize ").U(devices.DMAPoolSize).S("\n")
@@ -322,19 +329,6 @@ func writeResolvConf(w Writer) {
 			break
 		}
 		v = v[end+1:]
-	}
-}
-
-// writePCIView lists the MCFG's ECAM allocations for the PCI driver
-// goroutines: "ecam BASE SEGMENT START END" (decimal; BASE: bus 0's address).
-// Context: trap, kernel lock held; does not allocate.
-func writePCIView(w Writer) {
-	if !firmware.Tables().HaveMCFG {
-		return
-	}
-	m := &firmware.Tables().MCFG
-	for _, a := range m.Allocations[:m.NAllocations] {
-		w.S("ecam ").Fields(a.Base, uint64(a.Segment), uint64(a.StartBus)).U(uint64(a.EndBus)).S("\n")
 	}
 }
 

@@ -25,7 +25,12 @@ const clockTicks = 100
 func fillProcFile(which int, w Writer) {
 	switch which {
 	case fileSelfStat:
-		writeProcStat(w)
+		// pid (comm) state ppid ... with utime, stime, num_threads,
+		// starttime, vsize and rss filled in.
+		ticks := uint64(programCPUNs() / (1e9 / clockTicks))
+		w.S("1 (init) R 0 1 1 0 -1 4194560 0 0 0 0 ").U(ticks).S(" 0 0 0 20 0 ").U(uint64(liveThreads()))
+		w.S(" 0 ").U(uint64(programStart / (1e9 / clockTicks))).S(" ").U(vm.AreaBytes()).S(" ").U(rssBytes() / mm.PageSize)
+		w.S(" 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n")
 	case fileSelfStatus:
 		w.S("Name:\tinit\nUmask:\t0022\nState:\tR (running)\nTgid:\t1\nPid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n")
 		w.S("FDSize:\t").U(fdtab.MaxFDs).S("\nVmRSS:\t").U(rssBytes() >> 10).S(" kB\nThreads:\t").U(uint64(liveThreads())).S("\n")
@@ -60,16 +65,6 @@ func fillProcFile(which int, w Writer) {
 	case filePipeMaxSize:
 		w.U(fs.PipeSize).S("\n")
 	}
-}
-
-// writeProcStat writes /proc/self/stat: pid (comm) state ppid ... with
-// utime, stime, num_threads, starttime, vsize and rss filled in.
-// Context: trap, kernel lock held; does not allocate.
-func writeProcStat(w Writer) {
-	ticks := uint64(programCPUNs() / (1e9 / clockTicks))
-	w.S("1 (init) R 0 1 1 0 -1 4194560 0 0 0 0 ").U(ticks).S(" 0 0 0 20 0 ").U(uint64(liveThreads()))
-	w.S(" 0 ").U(uint64(programStart / (1e9 / clockTicks))).S(" ").U(vm.AreaBytes()).S(" ").U(rssBytes() / mm.PageSize)
-	w.S(" 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n")
 }
 
 // liveThreads counts the program's threads.

@@ -22,7 +22,25 @@ func BeginRoot() fs.Mem {
 	vfs.Root.Now = vfs.RealtimeNs()
 	vfs.Root.Init()
 	m := vfs.Mem()
-	makeBaseTree(&m)
+	// The directories, devices, links and files every image has. (The
+	// loops range over slices of the tables: a range over an array copies
+	// it first, issue 16's budget.)
+	for _, d := range baseDirs[:] {
+		makeNode(&m, d.path, unix.S_IFDIR|d.mode, 0, "")
+	}
+	for _, d := range baseDevices[:] {
+		makeNode(&m, d.path, unix.S_IFCHR|0o666, d.rdev, "")
+	}
+	makeNode(&m, "/proc/self/fd", unix.S_IFDIR|0o500, fsys.ProcFDMark, "")
+	for i, p := range Paths[:] {
+		makeNode(&m, p, unix.S_IFREG|0o444, fsys.KernelFileMark|uint32(i), "")
+	}
+	for _, f := range baseFiles[:] {
+		makeNode(&m, f.path, unix.S_IFREG|0o644, 0, f.content)
+	}
+	for _, l := range baseLinks[:] {
+		makeNode(&m, l.path, unix.S_IFLNK|0o777, 0, l.target)
+	}
 	Unpack(&m, []byte(fs.EmbeddedArchive()), "the archive embedded in the image")
 	return m
 }
@@ -92,29 +110,6 @@ const servicesFile = "# Network services (a short list; see net.LookupPort)\n" +
 	"ntp\t\t123/udp\nimap\t\t143/tcp\nsnmp\t\t161/udp\nhttps\t\t443/tcp\n" +
 	"submission\t587/tcp\nimaps\t\t993/tcp\npop3s\t\t995/tcp\n"
 
-// makeBaseTree makes the directories, devices, links and files every
-// image has. (The loops range over slices of the tables: a range over an
-// array copies it first, issue 16's budget.) Context: boot; does not
-// allocate.
-func makeBaseTree(m *fs.Mem) {
-	for _, d := range baseDirs[:] {
-		makeNode(m, d.path, unix.S_IFDIR|d.mode, 0, "")
-	}
-	for _, d := range baseDevices[:] {
-		makeNode(m, d.path, unix.S_IFCHR|0o666, d.rdev, "")
-	}
-	makeNode(m, "/proc/self/fd", unix.S_IFDIR|0o500, fsys.ProcFDMark, "")
-	for i, p := range Paths[:] {
-		makeNode(m, p, unix.S_IFREG|0o444, fsys.KernelFileMark|uint32(i), "")
-	}
-	for _, f := range baseFiles[:] {
-		makeNode(m, f.path, unix.S_IFREG|0o644, 0, f.content)
-	}
-	for _, l := range baseLinks[:] {
-		makeNode(m, l.path, unix.S_IFLNK|0o777, 0, l.target)
-	}
-}
-
 // makeNode makes one file of the base tree (its parent must exist);
 // content is a regular file's data or a link's target. Context: boot.
 func makeNode(m *fs.Mem, path string, mode, rdev uint32, content string) {
@@ -145,8 +140,8 @@ func Unpack(m *fs.Mem, a []byte, what string) {
 		return
 	}
 	r := vfs.Root.Unpack(m, a)
+	var l klog.Line // one for either line: each Line zeroed costs code
 	if r.Err == "" {
-		var l klog.Line
 		l.S("initramfs: ").U(uint64(r.Entries)).S(" entries from ").S(what)
 		if r.Skipped > 0 {
 			l.S(" (").U(uint64(r.Skipped)).S(" FIFOs, sockets or block devices skipped)")
@@ -154,7 +149,6 @@ func Unpack(m *fs.Mem, a []byte, what string) {
 		l.Info()
 		return
 	}
-	var l klog.Line
 	l.S("initramfs: ").S(what).S(" is malformed at byte ").U(uint64(r.Offset)).S(": ").S(r.Err)
 	if r.Errno != 0 {
 		l.S(" (").S(fsys.ErrnoName(-int64(r.Errno))).S(")")

@@ -76,8 +76,7 @@ func Panic(reason string, f *x86.TrapFrame) {
 		l.S("kernel panic on cpu ").U(uint64(c.ID)).S(": ").U(uint64(stopped)).S(" of ").U(uint64(want)).S(" other CPUs stopped").Print()
 		l.Reset()
 	}
-	l.S("=== KERNEL PANIC ===").Print()
-	l.Reset()
+	klog.Print("=== KERNEL PANIC ===")
 	l.S("reason: ").S(reason).Print()
 	if f != nil {
 		PrintFrame(f)
@@ -150,7 +149,8 @@ func PrintFrame(f *x86.TrapFrame) {
 	}
 	names := frameRegNames
 	l.Reset()
-	for _, v := range regs[:] {
+	for i := range regs {
+		v := regs[i]
 		k := 0
 		for names[k] > ' ' {
 			k++
@@ -171,30 +171,26 @@ func PrintFrame(f *x86.TrapFrame) {
 		}
 	}
 	l.Print()
-	printStackWords(f.RSP, 0)
-	printStackWords(f.RSP, 8)
+	// Two "stack:" lines of 8 words from RSP, each stopping at the first
+	// unmapped word.
+	for from := uint64(0); from < 16; from += 8 {
+		l.Reset()
+		l.S("stack:")
+		for i := from; i < from+8; i++ {
+			w, ok := peekWord(uintptr(f.RSP + 8*i))
+			if !ok {
+				break
+			}
+			l.S(" ").X(w)
+		}
+		l.Print()
+	}
 }
 
 // frameRegNames names PrintFrame's registers in order, each followed by
 // a blank or, where its line ends, a newline: the layout docs/protocols.md
 // gives.
 const frameRegNames = "rip cs rflags\nrsp ss\nrax rbx rcx rdx\nrsi rdi rbp r8\nr9 r10 r11 r12\nr13 r14 r15\ncr2 cr3\n"
-
-// printStackWords prints one "stack:" line: the 8 words from the from-th
-// word at rsp, stopping at the first unmapped one.
-// Context: any (crash reports); does not allocate.
-func printStackWords(rsp, from uint64) {
-	var l klog.Line
-	l.S("stack:")
-	for i := from; i < from+8; i++ {
-		w, ok := peekWord(uintptr(rsp + 8*i))
-		if !ok {
-			break
-		}
-		l.S(" ").X(w)
-	}
-	l.Print()
-}
 
 // reg appends "name: value " to l. Context: any; does not allocate.
 func reg(l *klog.Line, name string, v uint64) { l.S(name).S(": ").X(v).S(" ") }

@@ -86,8 +86,8 @@ func Log() {
 		pciLine(&pciList.Devices[i])
 	}
 	if pciList.Overflow {
-		var o klog.Line
-		o.S("pci: more than ").U(pci.MaxDevices).S(" functions; the rest are ignored").Info()
+		l.Reset()
+		l.S("pci: more than ").U(pci.MaxDevices).S(" functions; the rest are ignored").Info()
 	}
 	logAssignment()
 }

@@ -85,11 +85,10 @@ func NetlinkSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int6
 	case unix.SYS_GETSOCKOPT:
 		return -abi.ENOPROTOOPT
 	case unix.SYS_SENDMSG:
-		m, ok := ReadMsghdr(a1)
-		if !ok {
+		io = SockIO{T: t, Nr: nr}
+		if _, ok := ReadMsghdr(a1, &io); !ok {
 			return -abi.EFAULT
 		}
-		io = SockIO{T: t, Nr: nr, Iov: m.Iov, Iovcnt: int(m.Iovlen), Msg: true}
 		fallthrough
 	case unix.SYS_WRITE, unix.SYS_SENDTO:
 		return netlinkSend(s, &io)
@@ -175,25 +174,10 @@ func netlinkBind(s *nlSock, addr, n uintptr) int64 {
 // netlinkWriteAddr writes a struct sockaddr_nl with port id pid as
 // getsockname does. Context: trap, kernel lock held; does not allocate.
 func netlinkWriteAddr(pid uint32, addr, lenAddr uintptr) int64 {
-	l, ok := vm.UserRead32(lenAddr)
-	if !ok {
-		return -abi.EFAULT
-	}
-	if int32(l) < 0 {
-		return -abi.EINVAL
-	}
 	var sa [sockaddrNlSz]byte
 	binary.LittleEndian.PutUint16(sa[0:], unix.AF_NETLINK)
 	binary.LittleEndian.PutUint32(sa[4:], pid)
-	b, ok := vm.UserBytes(addr, min(uintptr(l), sockaddrNlSz), true)
-	if !ok {
-		return -abi.EFAULT
-	}
-	copy(b, sa[:])
-	if !vm.UserWrite32(lenAddr, sockaddrNlSz) {
-		return -abi.EFAULT
-	}
-	return 0
+	return putTruncated(sa[:], addr, lenAddr, true)
 }
 
 // netlinkSend answers the request in io's buffers.
@@ -261,11 +245,11 @@ func netlinkRecv(s *nlSock, io *SockIO) int64 {
 // netlinkRecvmsg is recvmsg(2) on a netlink socket.
 // Context: trap, kernel lock held; does not allocate.
 func netlinkRecvmsg(t sched.TID, s *nlSock, msg uintptr, flags int) int64 {
-	m, ok := ReadMsghdr(msg)
+	io := SockIO{T: t, Nr: unix.SYS_RECVMSG, Flags: flags}
+	m, ok := ReadMsghdr(msg, &io)
 	if !ok {
 		return -abi.EFAULT
 	}
-	io := SockIO{T: t, Nr: unix.SYS_RECVMSG, Iov: m.Iov, Iovcnt: int(m.Iovlen), Flags: flags, Msg: true}
 	full := s.n
 	r := netlinkRecv(s, &io)
 	if r < 0 {

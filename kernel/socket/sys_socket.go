@@ -56,6 +56,15 @@ func PutSockaddr(sa []byte, addr, lenAddr uintptr) int64 {
 	if addr == 0 {
 		return 0
 	}
+	return putTruncated(sa, addr, lenAddr, true)
+}
+
+// putTruncated writes b to addr, truncated to the length the program
+// gave at lenAddr (EINVAL when negative), and stores back there the full
+// length (full: an address, as Linux's move_addr_to_user) or the length
+// written (an option's value, as getsockopt).
+// Context: trap, kernel lock or files lock held; does not allocate.
+func putTruncated(b []byte, addr, lenAddr uintptr, full bool) int64 {
 	l, ok := vm.UserRead32(lenAddr)
 	if !ok {
 		return -abi.EFAULT
@@ -63,12 +72,16 @@ func PutSockaddr(sa []byte, addr, lenAddr uintptr) int64 {
 	if int32(l) < 0 {
 		return -abi.EINVAL
 	}
-	b, ok := vm.UserBytes(addr, min(uintptr(l), uintptr(len(sa))), true)
+	n := min(uintptr(l), uintptr(len(b)))
+	dst, ok := vm.UserBytes(addr, n, true)
 	if !ok {
 		return -abi.EFAULT
 	}
-	copy(b, sa)
-	if !vm.UserWrite32(lenAddr, uint32(len(sa))) {
+	copy(dst, b)
+	if full {
+		n = uintptr(len(b))
+	}
+	if !vm.UserWrite32(lenAddr, uint32(n)) {
 		return -abi.EFAULT
 	}
 	return 0
@@ -120,7 +133,11 @@ func SysSocket(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 		return e
 	}
 	if NetStackFD < 0 {
-		noNetworkOnce()
+		if !noNetworkLogged { // say why sockets fail, once
+			noNetworkLogged = true
+			var l klog.Line
+			l.S("socket: no network stack is running (the image links one when the program imports package net)").Info()
+		}
 		return -abi.EAFNOSUPPORT
 	}
 	i := allocSocket(kind, family)
@@ -158,17 +175,8 @@ func OpenFlags(sockFlags int) int {
 	return f
 }
 
+// noNetworkLogged is set once SysSocket has logged that no stack runs.
 var noNetworkLogged bool
-
-// noNetworkOnce logs, once, why sockets fail.
-// Context: trap, kernel lock held; does not allocate.
-func noNetworkOnce() {
-	if !noNetworkLogged {
-		noNetworkLogged = true
-		var l klog.Line
-		l.S("socket: no network stack is running (the image links one when the program imports package net)").Info()
-	}
-}
 
 // bindableAddr checks that socket i may bind to a's address: the
 // unspecified address, a loopback address or the interface's; an

@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"encoding/binary"
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
@@ -246,26 +247,35 @@ func dgramSend(i int, io *SockIO, dest *SockAddr) int64 {
 	if dgramHeaderSize+uint32(io.Total) > s.Tx.Space() {
 		return io.wait(i)
 	}
-	mark, ok := s.Tx.startDgram(dgramHeader{len: uint32(io.Total), addr: to})
-	if !ok {
-		return -abi.ENOBUFS // the space was checked above: memory ran out
-	}
-	fault := false
-	for k := 0; ok && k < io.Pieces(); k++ {
-		base, n, _ := io.Piece(k)
-		b, good := vm.UserBytes(base, n, false)
-		fault = !good
-		ok = good && s.Tx.Put(b, false) == len(b)
-	}
-	if !ok {
-		s.Tx.truncate(mark)
-		if fault {
-			return -abi.EFAULT
-		}
-		return -abi.ENOBUFS
+	if e := s.Tx.putDgram(to, io); e != 0 {
+		return e // EFAULT, or ENOBUFS: the space was checked above, memory ran out
 	}
 	TellStack(i)
 	return int64(io.Total)
+}
+
+// putDgram queues io's datagram (io.Total bytes, measured) in ring b
+// with addr as its peer. It returns 0, or leaves the ring as it was and
+// returns EFAULT for a buffer that is not readable or ENOBUFS when the
+// datagram does not fit or memory runs out.
+// Context: trap, files lock held; does not allocate.
+func (b *sockBuf) putDgram(addr SockAddr, io *SockIO) int64 {
+	mark, ok := b.startDgram(dgramHeader{len: uint32(io.Total), addr: addr})
+	if !ok {
+		return -abi.ENOBUFS
+	}
+	for k := range io.Pieces() {
+		base, n, _ := io.Piece(k)
+		p, good := vm.UserBytes(base, n, false)
+		if !good || b.Put(p, false) != len(p) {
+			b.truncate(mark)
+			if !good {
+				return -abi.EFAULT
+			}
+			return -abi.ENOBUFS
+		}
+	}
+	return 0
 }
 
 // SockRecv reads into io's buffers from socket i; from receives the
@@ -394,71 +404,42 @@ func SysSendto(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 // SysRecvfrom receives into buf and writes the sender's address.
 // Context: trap, kernel lock held; does not allocate.
 func SysRecvfrom(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
-	fd, buf, n, flags, addr, alen := int(a[0]), a[1], a[2], int(a[3]), a[4], a[5]
-	i, e := sockOfFD(fd)
-	if e != 0 {
-		return e
-	}
-	io := SockIO{T: t, Nr: unix.SYS_RECVFROM, Buf: buf, N: n, Flags: flags}
-	var from SockAddr
-	var trunc bool
-	r := SockRecv(i, &io, &from, &trunc)
-	if r >= 0 {
-		if e := writeSockaddr(Sockets[i].Family, from, addr, alen); e != 0 {
-			return e
-		}
-	}
-	return r
+	io := SockIO{T: t, Nr: unix.SYS_RECVFROM, Buf: a[1], N: a[2], Flags: int(a[3])}
+	return sockRecvmsg(int(a[0]), &io, 0, Msghdr{Name: a[4], Namelen: a[5]})
 }
 
 // Msghdr is the part of struct msghdr the calls use.
 type Msghdr struct {
-	Name, Namelen, Iov, Iovlen uintptr
+	Name, Namelen, Iov, Iovlen, Control, Controllen uintptr
 }
 
-// ReadMsghdr reads the struct msghdr at addr; false if it is not readable.
+// ReadMsghdr reads the struct msghdr at addr and points io at its
+// iovecs (a sendmsg or recvmsg); false if it is not readable.
 // Context: trap, kernel lock held; does not allocate.
-func ReadMsghdr(addr uintptr) (Msghdr, bool) {
-	var m Msghdr
+func ReadMsghdr(addr uintptr, io *SockIO) (Msghdr, bool) {
 	b, ok := vm.UserBytes(addr, msghdrSize, false)
 	if !ok {
-		return m, false
+		return Msghdr{}, false
 	}
-	m.Name, m.Namelen, m.Iov, m.Iovlen = msgWord(b, 0), msgWord(b, 8)&0xffffffff, msgWord(b, 16), msgWord(b, 24)
+	le := binary.LittleEndian
+	m := Msghdr{Name: uintptr(le.Uint64(b)), Namelen: uintptr(le.Uint32(b[8:])), Iov: uintptr(le.Uint64(b[16:])),
+		Iovlen: uintptr(le.Uint64(b[24:])), Control: uintptr(le.Uint64(b[32:])), Controllen: uintptr(le.Uint64(b[40:]))}
+	io.Iov, io.Iovcnt, io.Msg = m.Iov, int(m.Iovlen), true
 	return m, true
-}
-
-// msgWord reads a little-endian word at b[o:].
-func msgWord(b []byte, o int) uintptr {
-	var v uint64
-	for k := 7; k >= 0; k-- {
-		v = v<<8 | uint64(b[o+k])
-	}
-	return uintptr(v)
-}
-
-// msgCall starts sendmsg or recvmsg (nr): the socket, the header and the
-// call's buffers.
-// Context: trap, kernel lock held; does not allocate.
-func msgCall(t sched.TID, nr uint64, fd int, msg uintptr, flags int) (int, Msghdr, SockIO, int64) {
-	i, e := sockOfFD(fd)
-	if e != 0 {
-		return 0, Msghdr{}, SockIO{}, e
-	}
-	m, ok := ReadMsghdr(msg)
-	if !ok {
-		return 0, Msghdr{}, SockIO{}, -abi.EFAULT
-	}
-	return i, m, SockIO{T: t, Nr: nr, Iov: m.Iov, Iovcnt: int(m.Iovlen), Flags: flags, Msg: true}, 0
 }
 
 // SysSendmsg sends the iovecs of the msghdr at msg (to its name, for an
 // unconnected datagram socket); control data is ignored. Context: trap, kernel lock held; does not allocate.
 func SysSendmsg(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 	fd, msg, flags := int(a[0]), a[1], int(a[2])
-	i, m, io, e := msgCall(t, unix.SYS_SENDMSG, fd, msg, flags)
+	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
+	}
+	io := SockIO{T: t, Nr: unix.SYS_SENDMSG, Flags: flags}
+	m, ok := ReadMsghdr(msg, &io)
+	if !ok {
+		return -abi.EFAULT
 	}
 	if m.Name == 0 || Sockets[i].Typ == abi.SockStream {
 		return SockSend(i, &io, nil)
@@ -473,19 +454,39 @@ func SysSendmsg(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 // SysRecvmsg receives into the iovecs of the msghdr at msg and fills in
 // its name, flags (MSG_TRUNC) and an empty control part. Context: trap, kernel lock held; does not allocate.
 func SysRecvmsg(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
-	fd, msg, flags := int(a[0]), a[1], int(a[2])
-	i, m, io, e := msgCall(t, unix.SYS_RECVMSG, fd, msg, flags)
+	io := SockIO{T: t, Nr: unix.SYS_RECVMSG, Flags: int(a[2])}
+	return sockRecvmsg(int(a[0]), &io, a[1], Msghdr{})
+}
+
+// sockRecvmsg is recvmsg of the msghdr at msg on descriptor fd, into
+// io's buffers, or, for recvfrom (io.Nr), recvfrom into io's buffer
+// with m's name (its length's address in m.Namelen): a recvmsg's msg of
+// 0 is EFAULT, as any header it cannot read.
+// Context: trap, kernel lock held; does not allocate.
+func sockRecvmsg(fd int, io *SockIO, msg uintptr, m Msghdr) int64 {
+	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
 	}
+	lenAddr, isMsg := m.Namelen, io.Nr == unix.SYS_RECVMSG
+	if isMsg {
+		var ok bool
+		if m, ok = ReadMsghdr(msg, io); !ok {
+			return -abi.EFAULT
+		}
+		lenAddr = msg + 8
+	}
 	var from SockAddr
 	var trunc bool
-	r := SockRecv(i, &io, &from, &trunc)
+	r := SockRecv(i, io, &from, &trunc)
 	if r < 0 {
 		return r
 	}
-	if e := writeSockaddr(Sockets[i].Family, from, m.Name, msg+8); e != 0 {
+	if e := writeSockaddr(Sockets[i].Family, from, m.Name, lenAddr); e != 0 {
 		return e
+	}
+	if !isMsg {
+		return r
 	}
 	var mflags uint32
 	if trunc {

@@ -163,25 +163,8 @@ func SysGetsockopt(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	if !known {
 		return -abi.ENOPROTOOPT
 	}
-	l, ok := vm.UserRead32(lenAddr)
-	if !ok {
-		return -abi.EFAULT
-	}
-	if int32(l) < 0 {
-		return -abi.EINVAL
-	}
-	var b [4]byte
-	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-	n := min(uintptr(l), 4)
-	dst, ok := vm.UserBytes(val, n, true)
-	if !ok {
-		return -abi.EFAULT
-	}
-	copy(dst, b[:])
-	if !vm.UserWrite32(lenAddr, uint32(n)) {
-		return -abi.EFAULT
-	}
-	return 0
+	b := [4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}
+	return putTruncated(b[:], val, lenAddr, false)
 }
 
 // optionValueHeld returns option name of level of socket i, read under

@@ -4,7 +4,6 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
-	"github.com/gometal/gometal/kernel/vm"
 )
 
 // Local UDP delivery: a datagram from one UDP socket of the table to
@@ -84,25 +83,13 @@ func udpLocalSend(i int, io *SockIO, dst SockAddr) (int64, bool) {
 	if r < 0 {
 		return 0, false
 	}
-	rx := &Sockets[r].Rx
-	mark, ok := rx.startDgram(dgramHeader{len: uint32(io.Total), addr: src})
-	started, fault := ok, false
-	for k := 0; ok && k < io.Pieces(); k++ {
-		base, n, _ := io.Piece(k)
-		b, good := vm.UserBytes(base, n, false)
-		fault = !good
-		ok = good && rx.Put(b, false) == len(b)
-	}
-	if !ok {
-		if started {
-			rx.truncate(mark)
-		}
-		if fault {
-			return -abi.EFAULT, true
-		}
+	switch Sockets[r].Rx.putDgram(src, io) {
+	case 0:
+		tellProgram(r)
+	case -abi.EFAULT:
+		return -abi.EFAULT, true
+	default:
 		atomic.AddUint64(&NetDropped, 1)
-		return int64(io.Total), true
 	}
-	tellProgram(r)
 	return int64(io.Total), true
 }

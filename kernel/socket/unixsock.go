@@ -94,12 +94,20 @@ func UnixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 	fd := int(a0)
 	i := fdtab.Files[fd&(fdtab.MaxFDs-1)].Socket
 	io := SockIO{T: t, Nr: nr, Buf: a1, N: a2} // read, write; the others' below
-	var addr, alen uintptr
+	// sendto's name, recvfrom's (its length's address in Namelen), the
+	// header of sendmsg and recvmsg
+	var m Msghdr
 	switch nr {
 	case unix.SYS_READV, unix.SYS_WRITEV:
 		io = SockIO{T: t, Nr: nr, Iov: a1, Iovcnt: int(a2)}
 	case unix.SYS_RECVFROM, unix.SYS_SENDTO:
-		io.Flags, addr, alen = int(a3), a4, a5
+		io.Flags, m.Name, m.Namelen = int(a3), a4, a5
+	case unix.SYS_RECVMSG, unix.SYS_SENDMSG:
+		io = SockIO{T: t, Nr: nr, Flags: int(a2)}
+		var ok bool
+		if m, ok = ReadMsghdr(a1, &io); !ok {
+			return -abi.EFAULT
+		}
 	}
 	switch nr {
 	case unix.SYS_SOCKET:
@@ -107,22 +115,11 @@ func UnixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 	case unix.SYS_SOCKETPAIR:
 		return unixSocketpair(int(a1), int(a2), a3)
 	case unix.SYS_READ, unix.SYS_RECVFROM, unix.SYS_READV:
-		return unixRecv(fd, i, &io, addr, alen)
+		return unixRecv(fd, i, &io, 0, &m)
 	case unix.SYS_RECVMSG:
-		return unixRecvmsg(t, fd, i, a1, int(a2))
-	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_SENDTO:
-		return unixSend(fd, i, &io, addr, alen, 0, 0)
-	case unix.SYS_SENDMSG:
-		return unixSendmsg(t, fd, i, a1, int(a2))
-	}
-	return unixSetupCall(t, nr, fd, i, a1, a2, a3, a4)
-}
-
-// unixSetupCall runs the set-up calls: bind, listen, connect, accept,
-// shutdown, the names and the options.
-// Context: trap, kernel lock held; does not allocate.
-func unixSetupCall(t sched.TID, nr uint64, fd, i int, a1, a2, a3, a4 uintptr) int64 {
-	switch nr {
+		return unixRecv(fd, i, &io, a1, &m)
+	case unix.SYS_WRITE, unix.SYS_WRITEV, unix.SYS_SENDTO, unix.SYS_SENDMSG:
+		return unixSend(fd, i, &io, &m)
 	case unix.SYS_BIND:
 		return unixBind(i, a1, a2)
 	case unix.SYS_LISTEN:

@@ -20,11 +20,21 @@ import (
 
 const cmsgHdrSize = 16 // sizeof(struct cmsghdr) on linux/amd64
 
-// unixLookup finds the socket that the name a reaches for a connect or
-// send from i: ENOENT (or another path error) when a path does not
-// resolve, ECONNREFUSED when it names no listening socket.
+// unixLookup finds the socket that the name at (addr, n) reaches for a
+// connect or send from i: the errno of a name that does not parse
+// (readUnixSockaddr), EINVAL for the family alone (no name), ENOENT (or
+// another path error) when a path does not resolve,
+// ECONNREFUSED when it names no listening socket.
 // Context: trap, kernel lock held; does not allocate.
-func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
+func unixLookup(i int, addr, n uintptr) (int, int64) {
+	var a fs.UnixAddr
+	auto, e := readUnixSockaddr(&a, addr, n)
+	if e != 0 {
+		return -1, e
+	}
+	if auto {
+		return -1, -abi.EINVAL
+	}
 	var ino fs.Ino
 	if !a.Abstract() {
 		var p fs.Path
@@ -42,8 +52,8 @@ func unixLookup(i int, a *fs.UnixAddr) (int, int64) {
 		}
 		ino = found.Ino
 	}
-	j, e := Usocks().Lookup(Usocks().Type(i), a, ino)
-	return j, -int64(e)
+	j, fe := Usocks().Lookup(Usocks().Type(i), &a, ino)
+	return j, -int64(fe)
 }
 
 // unixConnect is connect(2): a datagram socket takes its peer (AF_UNSPEC
@@ -59,15 +69,7 @@ func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
 			return 0
 		}
 	}
-	var a fs.UnixAddr
-	auto, e := readUnixSockaddr(&a, addr, n)
-	if e != 0 {
-		return e
-	}
-	if auto {
-		return -abi.EINVAL
-	}
-	j, e := unixLookup(i, &a)
+	j, e := unixLookup(i, addr, n)
 	if e != 0 {
 		return e
 	}
@@ -128,37 +130,16 @@ func unixNonblocking(fd int, io *SockIO) bool {
 	return io.Flags&unix.MSG_DONTWAIT != 0 || fdtab.Files[fd].Nonblock
 }
 
-// readUnixMsg reads the struct msghdr at msg for sendmsg or recvmsg (nr):
-// its name and iovecs, its control buffer (ctl, ctlLen) and the call's
-// sockIO; false if the header is not readable.
+// unixSend sends io's bytes (to m's name for an unconnected datagram
+// socket) with the descriptors of m's control data: write, writev,
+// sendto (a name alone) and sendmsg.
 // Context: trap, kernel lock held; does not allocate.
-func readUnixMsg(t sched.TID, nr uint64, msg uintptr, flags int) (Msghdr, uintptr, uintptr, SockIO, bool) {
-	m, ok := ReadMsghdr(msg)
-	ctl, ok1 := vm.UserRead64(msg + 32)
-	ctlLen, ok2 := vm.UserRead64(msg + 40)
-	io := SockIO{T: t, Nr: nr, Iov: m.Iov, Iovcnt: int(m.Iovlen), Flags: flags, Msg: true}
-	return m, uintptr(ctl), uintptr(ctlLen), io, ok && ok1 && ok2
-}
-
-// unixSendmsg is sendmsg(2) on a Unix socket.
-// Context: trap, kernel lock held; does not allocate.
-func unixSendmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
-	m, ctl, ctlLen, io, ok := readUnixMsg(t, unix.SYS_SENDMSG, msg, flags)
-	if !ok {
-		return -abi.EFAULT
-	}
-	return unixSend(fd, i, &io, m.Name, m.Namelen, ctl, ctlLen)
-}
-
-// unixSend sends io's bytes (to the name at addr for an unconnected
-// datagram socket) with the descriptors of the control data at ctl.
-// Context: trap, kernel lock held; does not allocate.
-func unixSend(fd, i int, io *SockIO, addr, alen, ctl, ctlLen uintptr) int64 {
+func unixSend(fd, i int, io *SockIO, m *Msghdr) int64 {
 	if e := io.Measure(); e != 0 {
 		return e
 	}
 	typ := Usocks().Type(i)
-	to, e := unixSendTarget(i, typ, addr, alen)
+	to, e := unixSendTarget(i, typ, m.Name, m.Namelen)
 	if e != 0 {
 		return e
 	}
@@ -168,7 +149,7 @@ func unixSend(fd, i int, io *SockIO, addr, alen, ctl, ctlLen uintptr) int64 {
 	if typ == unix.SOCK_DGRAM && Usocks().Passcred(i) {
 		Usocks().Autobind(i)
 	}
-	rights, e := unixTakeRights(ctl, ctlLen)
+	rights, e := unixTakeRights(m.Control, m.Controllen)
 	if e != 0 {
 		return e
 	}
@@ -212,15 +193,7 @@ func unixSendTarget(i, typ int, addr, alen uintptr) (int, int64) {
 		}
 		return -1, -abi.EOPNOTSUPP
 	}
-	var a fs.UnixAddr
-	auto, e := readUnixSockaddr(&a, addr, alen)
-	if e != 0 {
-		return -1, e
-	}
-	if auto {
-		return -1, -abi.EINVAL
-	}
-	return unixLookup(i, &a)
+	return unixLookup(i, addr, alen)
 }
 
 // unixPut moves io's bytes into the queue of the receiving socket, in
@@ -282,33 +255,17 @@ func unixRecvCore(fd, i int, io *SockIO, um *fs.UnixMsg) int64 {
 	return int64(um.N)
 }
 
-// unixRecv is read, readv and recvfrom: passed descriptors are dropped.
+// unixRecv is recvmsg(2) of the header m read from msg, into io's
+// buffers: the sender's name, the passed descriptors (SCM_RIGHTS,
+// close-on-exec with MSG_CMSG_CLOEXEC) and the flags; and read, readv
+// and recvfrom (io.Nr), which drop passed descriptors (m has no control
+// buffer) and write the sender's name to m.Name, its length's address in
+// m.Namelen.
 // Context: trap, kernel lock held; does not allocate.
-func unixRecv(fd, i int, io *SockIO, addr, alen uintptr) int64 {
+func unixRecv(fd, i int, io *SockIO, msg uintptr, m *Msghdr) int64 {
+	flags, ctl, ctlLen := io.Flags, m.Control, m.Controllen
 	var um fs.UnixMsg
 	r := unixRecvCore(fd, i, io, &um)
-	if r < 0 || r == blocked {
-		return r
-	}
-	if um.Rights != 0 {
-		unixDropRights(um.Rights)
-	}
-	if e := writeUnixSockaddr(&um.From, addr, alen, 0); e != 0 {
-		return e
-	}
-	return r
-}
-
-// unixRecvmsg is recvmsg(2): the sender's name, the passed descriptors
-// (SCM_RIGHTS, close-on-exec with MSG_CMSG_CLOEXEC) and the flags.
-// Context: trap, kernel lock held; does not allocate.
-func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
-	m, ctl, ctlLen, io, ok := readUnixMsg(t, unix.SYS_RECVMSG, msg, flags)
-	if !ok {
-		return -abi.EFAULT
-	}
-	var um fs.UnixMsg
-	r := unixRecvCore(fd, i, &io, &um)
 	if r < 0 || r == blocked {
 		return r
 	}
@@ -323,11 +280,17 @@ func unixRecvmsg(t sched.TID, fd, i int, msg uintptr, flags int) int64 {
 		}
 	}
 	if um.Rights != 0 {
-		u, trunc := unixPutRights(um.Rights, uintptr(ctl)+used, uintptr(ctlLen)-used, flags&unix.MSG_CMSG_CLOEXEC != 0)
+		u, trunc := unixPutRights(um.Rights, ctl+used, ctlLen-used, flags&unix.MSG_CMSG_CLOEXEC != 0)
 		used += u
 		if trunc {
 			mflags |= unix.MSG_CTRUNC
 		}
+	}
+	if io.Nr != unix.SYS_RECVMSG {
+		if e := writeUnixSockaddr(&um.From, m.Name, m.Namelen, 0); e != 0 {
+			return e
+		}
+		return r
 	}
 	if m.Name == 0 {
 		vm.UserWrite32(msg+8, 0)

@@ -358,21 +358,5 @@ func unixGetsockopt(i, level, name int, val, lenAddr uintptr) int64 {
 	if size == 4 {
 		binary.LittleEndian.PutUint32(b[:], v)
 	}
-	l, ok := vm.UserRead32(lenAddr)
-	if !ok {
-		return -abi.EFAULT
-	}
-	if int32(l) < 0 {
-		return -abi.EINVAL
-	}
-	n := min(uintptr(l), uintptr(size))
-	dst, ok := vm.UserBytes(val, n, true)
-	if !ok {
-		return -abi.EFAULT
-	}
-	copy(dst, b[:n])
-	if !vm.UserWrite32(lenAddr, uint32(n)) {
-		return -abi.EFAULT
-	}
-	return 0
+	return putTruncated(b[:size], val, lenAddr, false)
 }

@@ -58,20 +58,20 @@ func reserveModules() {
 // module, and warns about modules the boot information parse left out.
 // Context: boot; does not allocate.
 func logInitramfs(info *boot.Info) {
+	var l klog.Line // one line, reset for each (klog.Line.Reset)
 	if n := len(fs.EmbeddedArchive()); n > 0 {
-		var l klog.Line
 		l.S("initramfs: ").U(uint64(n)).S(" bytes embedded in the image").Info()
 	}
 	for i, m := range Modules() {
-		var l klog.Line
+		l.Reset()
 		l.S("initramfs module ").U(uint64(i)).S(": ").U(m.Size).S(" bytes at ").X(m.Base).Info()
 	}
 	if info.ModulesDropped {
-		var l klog.Line
+		l.Reset()
 		l.S("warning: more than ").U(boot.MaxModules).S(" boot modules: only the first ").U(boot.MaxModules).S(" are used").Print()
 	}
 	if info.BadModules > 0 {
-		var l klog.Line
+		l.Reset()
 		l.S("warning: ").U(uint64(info.BadModules)).S(" malformed boot module entries ignored (outside RAM, or ending before they start)").Print()
 	}
 }
