@@ -317,6 +317,9 @@ func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 				return e
 			}
 		case mb2TagMmap:
+			if size < 16 {
+				break // too short for its entry size: no region
+			}
 			b := m.slice(p, size)
 			entSize := uint64(le32(b[8:]))
 			for off := uint64(16); entSize >= 24 && off+24 <= size; off += entSize {

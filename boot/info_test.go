@@ -300,3 +300,28 @@ func TestParseModuleListUnreadable(t *testing.T) {
 	assert.Equal(t, ErrNoMemoryMap, Parse(Multiboot2Magic, 0x2000, m, memBase, &out))
 	assert.Equal(t, 1, out.BadModules)
 }
+
+// TestParseMultiboot2ShortMmap: a memory-map tag too short to hold its
+// entry size (8 or 12 bytes) is skipped, as a tag with no entries, and
+// not read past its end; the tags after it still count.
+func TestParseMultiboot2ShortMmap(t *testing.T) {
+	for _, body := range [][]byte{nil, {24, 0, 0, 0}} {
+		m := make([]byte, 0x10000)
+		const info = 0x2000
+		p := uint64(info + 8)
+		put32(m, p, mb2TagMmap)
+		put32(m, p+4, uint32(8+len(body)))
+		copy(m[p+8-memBase:], body)
+		p += (uint64(8+len(body)) + 7) &^ 7 // tags start 8-aligned
+		put32(m, p, mb2TagCmdline)
+		put32(m, p+4, 8+4)
+		copy(m[p+8-memBase:], "a b\x00")
+		p += 16
+		put32(m, p, mb2TagEnd)
+		put32(m, p+4, 8)
+		put32(m, info, uint32(p+8-info))
+		var out Info
+		assert.Equal(t, ErrNoMemoryMap, Parse(Multiboot2Magic, info, m, memBase, &out), "a %d-byte memory-map tag", 8+len(body))
+		assert.Equal(t, "a b", string(out.Cmdline[:out.CmdlineLen]), "the tag after it")
+	}
+}

@@ -204,7 +204,7 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 			noteNMI(c, f)
 			return true
 		case actPanic:
-			kpanic.Panic(kpanic.ExceptionNames[f.Vector], f)
+			kpanic.Panic(kpanic.ExceptionName(f.Vector), f)
 		}
 	}
 	switch f.Vector {
@@ -283,7 +283,7 @@ func kernelTrap(f *x86.TrapFrame) {
 			percpu.Count(c, percpu.EvUserAccessFault)
 			return
 		}
-		kpanic.Panic(kpanic.ExceptionNames[v], f)
+		kpanic.Panic(kpanic.ExceptionName(v), f)
 	case v == x86.VecVCon && consoleTrap(c, f, false):
 		// Served under the files lock alone: it woke nobody, so a nap
 		// goes on and the idle loop halts again.

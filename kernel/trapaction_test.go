@@ -28,7 +28,7 @@ func TestExceptionAction(t *testing.T) {
 		{x86.VecPageFault, false, actPanic},
 	} {
 		if got := exceptionAction(c.v, c.fromUser); got != c.want {
-			t.Errorf("exceptionAction(%d (%s), fromUser=%v) = %d, want %d", c.v, kpanic.ExceptionNames[c.v], c.fromUser, got, c.want)
+			t.Errorf("exceptionAction(%d (%s), fromUser=%v) = %d, want %d", c.v, kpanic.ExceptionName(uint64(c.v)), c.fromUser, got, c.want)
 		}
 	}
 }

@@ -267,3 +267,21 @@ func SetQuiet(q bool) { quiet = q }
 
 // Quiet reports whether the informational lines are off.
 func Quiet() bool { return quiet }
+
+// Nth returns the n-th name of list, whose names each end with a NUL,
+// or "" past its end: a name table as one string in read-only data,
+// where a [N]string would put N string headers in the image's data
+// segment (issue 16's budget). Context: any; does not allocate.
+func Nth(list string, n int) string {
+	start := 0
+	for i := 0; i < len(list); i++ {
+		if list[i] != 0 {
+			continue
+		}
+		if n == 0 {
+			return list[start:i]
+		}
+		n, start = n-1, i+1
+	}
+	return ""
+}

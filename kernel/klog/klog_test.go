@@ -57,3 +57,14 @@ func TestQuiet(t *testing.T) {
 	SetQuiet(false)
 	assert.False(t, Quiet())
 }
+
+// TestNth checks the name tables' lookup: each name by its number, the
+// empty names between, and "" past either end.
+func TestNth(t *testing.T) {
+	const list = "zero\x00one\x00\x00three\x00"
+	for n, want := range []string{"zero", "one", "", "three", ""} {
+		assert.Equal(t, want, Nth(list, n), "name %d", n)
+	}
+	assert.Empty(t, Nth(list, -1))
+	assert.Empty(t, Nth("", 0))
+}

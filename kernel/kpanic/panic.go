@@ -27,16 +27,20 @@ import (
 	"github.com/gometal/gometal/sched"
 )
 
-// ExceptionNames names the CPU exceptions (vectors 0 to 31) in the report.
-var ExceptionNames = [32]string{
-	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-	"#BR bound range", "#UD invalid opcode", "#NM device not available",
-	"#DF double fault", "coprocessor overrun", "#TS invalid TSS",
-	"#NP segment not present", "#SS stack fault", "#GP general protection",
-	"#PF page fault", "reserved", "#MF x87 error", "#AC alignment check",
-	"#MC machine check", "#XM SIMD error", "#VE virtualization",
-	"#CP control protection", "", "", "", "", "", "", "#HV", "#VC", "#SX", "",
-}
+// exceptionNames names the CPU exceptions (vectors 0 to 31) in the
+// report, each ended by a NUL (klog.Nth).
+const exceptionNames = "#DE divide error\x00#DB debug\x00NMI\x00#BP breakpoint\x00#OF overflow\x00" +
+	"#BR bound range\x00#UD invalid opcode\x00#NM device not available\x00" +
+	"#DF double fault\x00coprocessor overrun\x00#TS invalid TSS\x00" +
+	"#NP segment not present\x00#SS stack fault\x00#GP general protection\x00" +
+	"#PF page fault\x00reserved\x00#MF x87 error\x00#AC alignment check\x00" +
+	"#MC machine check\x00#XM SIMD error\x00#VE virtualization\x00" +
+	"#CP control protection\x00\x00\x00\x00\x00\x00\x00#HV\x00#VC\x00#SX\x00\x00"
+
+// ExceptionName names CPU exception vector v (0 to 31) in the report;
+// "" for a reserved vector without a name.
+// Context: any; does not allocate.
+func ExceptionName(v uint64) string { return klog.Nth(exceptionNames, int(v)) }
 
 // panicOwner is the id + 1 of the CPU reporting a kernel panic (0: none);
 // cpusStopped counts the other CPUs that have stopped for it.
@@ -137,7 +141,7 @@ func PrintFrame(f *x86.TrapFrame) {
 	var l klog.Line
 	l.S("cpu: ").U(uint64(percpu.This().ID)).S(" vector: ").U(f.Vector)
 	if f.Vector < 32 {
-		l.S(" (").S(ExceptionNames[f.Vector]).S(")")
+		l.S(" (").S(ExceptionName(f.Vector)).S(")")
 	}
 	l.S(" error: ").X(f.Err).Print()
 	cr2, cr3 := cpu.ReadCR2(), cpu.ReadCR3()

@@ -683,12 +683,13 @@ func liveTID(tid int) bool {
 	return tid >= 1 && tid <= sched.MaxThreads && State(sched.TID(tid-1)) != threadFree
 }
 
-var signalNames = [...]string{
-	1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT",
-	7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV",
-	12: "SIGUSR2", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 23: "SIGURG",
-	27: "SIGPROF",
-}
+// signalNames names the signals the kernel reports, by number, each
+// ended by a NUL (klog.Nth); "" for the others.
+const signalNames = "\x00SIGHUP\x00SIGINT\x00SIGQUIT\x00SIGILL\x00SIGTRAP\x00SIGABRT\x00" +
+	"SIGBUS\x00SIGFPE\x00SIGKILL\x00SIGUSR1\x00SIGSEGV\x00" +
+	"SIGUSR2\x00SIGPIPE\x00SIGALRM\x00SIGTERM\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00" +
+	"SIGURG\x00\x00\x00\x00SIGPROF\x00"
 
 // SignalName returns the name of signal sig for the kernel's messages.
 // Context: any; does not allocate.
@@ -698,8 +699,8 @@ var signalNames = [...]string{
 //
 //go:noinline
 func SignalName(sig int) string {
-	if sig > 0 && sig < len(signalNames) && signalNames[sig] != "" {
-		return signalNames[sig]
+	if name := klog.Nth(signalNames, sig); name != "" {
+		return name
 	}
 	return "a signal"
 }

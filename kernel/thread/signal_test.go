@@ -308,3 +308,12 @@ func TestTryDeliverSignalRefuses(t *testing.T) {
 	_, ok := TryDeliverSignal(c, a)
 	assert.False(t, ok, "nothing pending: nothing delivered")
 }
+
+// TestSignalName checks the kernel messages' signal names by number,
+// and the word for one without a name.
+func TestSignalName(t *testing.T) {
+	for sig, want := range map[int]string{1: "SIGHUP", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM",
+		23: "SIGURG", 27: "SIGPROF", 0: "a signal", 16: "a signal", 26: "a signal", 28: "a signal", -1: "a signal", 64: "a signal"} {
+		assert.Equal(t, want, SignalName(sig), "signal %d", sig)
+	}
+}
