@@ -193,6 +193,12 @@ var fileCalls = [...]fileCall{
 	// descriptor opened O_NONBLOCK, and a blocking one waits on the
 	// locked path.
 	{unix.SYS_ACCEPT4, socket.AcceptNow},
+	// socket(2) of an Internet socket: a slot whose old socket no call
+	// beside can meet, taken and made under the socket's lock, and its
+	// descriptor claimed atomically (socket.NewSocket); where none is
+	// free beside others it runs alone (fsys.RunAlone). Another family,
+	// or a kernel with no network stack, takes the locked path.
+	{unix.SYS_SOCKET, fileSocket},
 }
 
 // sharedFileCalls is how many of fileCalls' first entries hold the files
@@ -209,6 +215,19 @@ const readOnlyFileCalls = 8
 // Context: trap, files lock held; does not allocate.
 func filePipe2(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	return fdcalls.SysPipe2(a[0], int(int32(a[1])), !klock.Files.HeldBy(c))
+}
+
+// fileSocket is socket(2) under the files lock alone, held shared
+// (fileCallShared) or, where no slot or descriptor was free beside
+// others, exclusively (socket.NewSocket, which then answers
+// fsys.RunAlone); notFileCall for a family other than AF_INET and
+// AF_INET6 and with no network stack (the locked path says why).
+// Context: trap, files lock held; does not allocate.
+func fileSocket(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
+	if d := int(a[0]); d != unix.AF_INET && d != unix.AF_INET6 || socket.NetStackFD < 0 {
+		return notFileCall
+	}
+	return socket.NewSocket(a, !klock.Files.HeldBy(c))
 }
 
 // fileSocketCall reports whether call nr is one of fileCalls' socket
@@ -672,8 +691,8 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		f.AX = uint64(ret)
 		percpu.Count(c, percpu.EvFileCallFiles)
 		// The calls that record wake-ups: the stream calls, epoll_ctl,
-		// setsockopt and accept4 (socket.TellStack).
-		wake = (stream || nr == unix.SYS_EPOLL_CTL || nr == unix.SYS_SETSOCKOPT || nr == unix.SYS_ACCEPT4) && fdcalls.RecordsNeedKernel()
+		// setsockopt, accept4 and socket (socket.TellStack).
+		wake = (stream || nr == unix.SYS_EPOLL_CTL || nr == unix.SYS_SETSOCKOPT || nr == unix.SYS_ACCEPT4 || nr == unix.SYS_SOCKET) && fdcalls.RecordsNeedKernel()
 		oom = vm.OutOfMemory()
 		c.InUser.Store(!oom) // back to ring 3, unless the program stops below
 	}

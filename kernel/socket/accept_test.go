@@ -27,7 +27,7 @@ func queueListener(t *testing.T, l, fd, n int, nonblock bool) []int {
 	fdtab.Files[fd] = fdtab.File{Kind: fdtab.KindSocket, Socket: l, Nonblock: nonblock}
 	var conns []int
 	for range n {
-		c := allocSocket(abi.SockStream, abi.Family4)
+		c := allocSocket(abi.SockStream, abi.Family4, false)
 		require.GreaterOrEqual(t, c, 0)
 		Sockets[c].State = abi.SockConnected
 		Sockets[l].acceptQ[(int(Sockets[l].aHead)+int(Sockets[l].ALen))%acceptQueueCap] = int16(c)
@@ -51,7 +51,7 @@ func queueListener(t *testing.T, l, fd, n int, nonblock bool) []int {
 func TestAcceptBeside(t *testing.T) {
 	const lfd, n, callers = 3, 40, 4
 	freshTable(t, -1)
-	l := allocSocket(abi.SockStream, abi.Family4)
+	l := allocSocket(abi.SockStream, abi.Family4, false)
 	conns := queueListener(t, l, lfd, n, true)
 	args := abi.SysArgs{lfd, 0, 0, unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC}
 	var got [callers][]int64
@@ -125,7 +125,7 @@ func TestAcceptBeside(t *testing.T) {
 // Linux's order.
 func TestAcceptNow(t *testing.T) {
 	freshTable(t, -1)
-	l := allocSocket(abi.SockStream, abi.Family4)
+	l := allocSocket(abi.SockStream, abi.Family4, false)
 	conns := queueListener(t, l, 3, 2, false)
 	accept := func(flags int) int64 { return AcceptNow(nil, sched.None, abi.SysArgs{3, 0, 0, uintptr(flags)}) }
 	assert.Equal(t, -abi.EINVAL, accept(unix.O_APPEND), "an unknown flag")

@@ -15,7 +15,7 @@ import (
 // openSocket makes a connected stream socket with a non-blocking
 // descriptor, as socket and connect leave one, and returns both.
 func openSocket(t *testing.T) (fd, i int) {
-	i = allocSocket(abi.SockStream, abi.Family4)
+	i = allocSocket(abi.SockStream, abi.Family4, false)
 	require.GreaterOrEqual(t, i, 0)
 	fd = fdtab.AllocDesc(fdtab.KindSocket, unix.O_NONBLOCK, int32(i))
 	require.GreaterOrEqual(t, fd, 0)

@@ -198,24 +198,24 @@ func NetCtlSharedIoctl(req uint, arg uintptr) int64 {
 // netShared serves request req of NetCtlSharedReq on the socket io
 // names, under the socket's lock, which a read or write of the socket
 // beside holds too (StreamIO), and a read of its event (takeEvents). As
-// liveSocket, but it looks at whether the slot is in use (Typ) only under
-// the lock: a release beside (another of the stack's threads) may free
-// the slot meanwhile (ESTALE then). The slot is not reused meanwhile,
-// which only a call holding the files lock exclusively does
-// (allocSocket), and its generation stays. A release answers EINVAL
+// liveSocket, but it looks at whether the slot holds the socket named
+// (Typ, gen) only under the lock: a release beside (another of the
+// stack's threads) may free the slot meanwhile, and a socket call beside
+// reuse it (allocSocket, which changes gen under the lock): ESTALE then.
+// A release answers EINVAL
 // unless the program closed the socket (abi.SockClosed): then no
 // descriptor names it, and only the stack's calls reach it.
 // Context: trap, files lock held; does not allocate.
 func netShared(req uint, io *abi.NetIO) int64 {
 	i, gen := io.Sock, io.Gen // once: see liveSocket
-	if i >= maxSockets || Sockets[i].gen != gen {
+	if i >= maxSockets {
 		return -int64(unix.ESTALE)
 	}
 	s := &Sockets[i]
 	spin.LockWord(&s.held)
 	r := -int64(unix.ESTALE)
 	switch {
-	case s.Typ == 0:
+	case s.Typ == 0 || s.gen != gen:
 	case req == abi.NetCtlPullTx:
 		r = netPullTx(int(i), io)
 	case req == abi.NetCtlPushRx:
@@ -391,7 +391,7 @@ func netAccepted(i int, io *abi.NetIO) int64 {
 		NetRejected++
 		return -abi.EAGAIN
 	}
-	c := allocSocket(abi.SockStream, l.Family)
+	c := allocSocket(abi.SockStream, l.Family, false)
 	if c < 0 {
 		NetRejected++
 		return -abi.ENFILE

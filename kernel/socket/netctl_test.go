@@ -261,7 +261,7 @@ func TestStackMovesBeside(t *testing.T) {
 // (another generation) are stale (ESTALE), a live one is its slot.
 func TestLiveSocket(t *testing.T) {
 	freshTable(t, -1)
-	i := allocSocket(abi.SockStream, abi.Family4)
+	i := allocSocket(abi.SockStream, abi.Family4, false)
 	require.GreaterOrEqual(t, i, 0)
 	gen := Sockets[i].gen
 	assert.Equal(t, i, liveSocket(&abi.NetIO{Sock: uint32(i), Gen: gen}))
@@ -270,7 +270,7 @@ func TestLiveSocket(t *testing.T) {
 	assert.Equal(t, -1, liveSocket(&abi.NetIO{Sock: uint32(i) + 1, Gen: 0}), "a free slot")
 	freeSocket(i)
 	assert.Equal(t, -1, liveSocket(&abi.NetIO{Sock: uint32(i), Gen: gen}), "freed")
-	j := allocSocket(abi.SockStream, abi.Family4)
+	j := allocSocket(abi.SockStream, abi.Family4, false)
 	require.Equal(t, i, j, "the lowest free slot again")
 	assert.Equal(t, -1, liveSocket(&abi.NetIO{Sock: uint32(i), Gen: gen}), "reused: another generation")
 	assert.Equal(t, j, liveSocket(&abi.NetIO{Sock: uint32(j), Gen: Sockets[j].gen}))

@@ -29,12 +29,12 @@ func TestReleaseBeside(t *testing.T) {
 	freshTable(t, stackFD)
 	var gens [socks]uint32
 	for i := range socks {
-		require.Equal(t, i, allocSocket(abi.SockStream, abi.Family4))
+		require.Equal(t, i, allocSocket(abi.SockStream, abi.Family4, false))
 		Sockets[i].State = abi.SockClosed
 		gens[i] = Sockets[i].gen
 		TellStack(i)
 	}
-	open := allocSocket(abi.SockStream, abi.Family4)
+	open := allocSocket(abi.SockStream, abi.Family4, false)
 	assert.Equal(t, -abi.EINVAL, stackReq(abi.NetCtlRelease, open, &abi.NetIO{}), "the program has not closed it")
 
 	var stop atomic.Bool
@@ -87,7 +87,7 @@ func TestReleaseBeside(t *testing.T) {
 func TestReleaseDirty(t *testing.T) {
 	const stackFD = 9
 	freshTable(t, stackFD)
-	a, b := allocSocket(abi.SockStream, abi.Family4), allocSocket(abi.SockStream, abi.Family4)
+	a, b := allocSocket(abi.SockStream, abi.Family4, false), allocSocket(abi.SockStream, abi.Family4, false)
 	Sockets[a].State, Sockets[b].State = abi.SockClosed, abi.SockClosed
 	TellStack(a)
 	TellStack(b)

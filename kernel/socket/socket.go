@@ -88,6 +88,7 @@ type sockFields struct {
 	Flags     uint8 // abi.Ev* flags (shutdown)
 	aHead     uint8 // acceptQ's oldest entry (a listener's)
 	ALen      uint8 // acceptQ's entries (a listener's)
+	freedAt   uint8 // the files lock's quiet count (its low byte) when the slot was freed: allocSocket
 	FD        int32 // the program's descriptor, -1 while queued for accept or closed
 	ExtraFDs  int32 // further descriptors dup made of it (sharing its state)
 	Local     SockAddr
@@ -120,17 +121,28 @@ var (
 	NetRejected uint64  // connections refused because the accept queue was full
 )
 
-// allocSocket takes a free slot for a new socket of type typ and family.
-// Context: trap, kernel lock held.
+// allocSocket takes a free slot for a new socket of type typ and family
+// and returns it, or -1 if none is free. Beside other calls (the files
+// lock held shared) it takes only a slot that has never held a socket
+// or whose free came before the lock's last quiet moment (freedAt): a
+// call beside that found the slot's old socket, through a descriptor
+// closed beside, has ended by then, so that it never meets the new one
+// (it answers EBADF for the old one under the socket's lock); it takes
+// the slot under the socket's lock, which the socket's own calls hold.
+// Under the files lock held exclusively any free slot will do.
+// Context: trap, files lock held; does not allocate.
 //
 // Not inlined: one copy is smaller than its inlined ones (issue 16's
 // image budget).
 //
 //go:noinline
-func allocSocket(typ, family uint8) int {
+func allocSocket(typ, family uint8, beside bool) int {
+	quiet := uint8(spin.FilesLock.Quiet()) // the same until this call ends, beside others
 	for i := range Sockets {
 		s := &Sockets[i]
-		if s.Typ == 0 {
+		spin.LockWord(&s.held)
+		free := s.Typ == 0 && (!beside || s.gen == 0 || s.freedAt != quiet)
+		if free {
 			// Zeroed, then field by field: a composite literal is a
 			// template in rodata copied through the stack (issue 16's
 			// budget).
@@ -138,6 +150,9 @@ func allocSocket(typ, family uint8) int {
 			s.gen++
 			s.Typ, s.Family, s.State = typ, family, abi.SockOpen
 			s.FD, s.linger, s.waiter = -1, -1, noThread
+		}
+		spin.UnlockWord(&s.held)
+		if free {
 			return i
 		}
 	}
@@ -147,10 +162,12 @@ func allocSocket(typ, family uint8) int {
 // freeSocket releases a slot and its buffers, of a socket no thread
 // waits on (its waiter stays noThread): under the files lock held
 // exclusively, or shared with the socket's lock held (the stack's
-// release, NetCtlSharedIoctl), beside other calls. Those may be waiting
-// for the socket's lock, which the free leaves as it is: they find the
-// slot free once they hold it (Typ 0); the slot is reused only under the
-// files lock held exclusively (allocSocket). A mark the stack has not
+// release, NetCtlSharedIoctl; a socket whose descriptor did not fit,
+// NewSocket), beside other calls. Those may be waiting for the socket's
+// lock, which the free leaves as it is: they find the slot free once
+// they hold it (Typ 0); the slot is reused beside other calls only after
+// the files lock's next quiet moment (freedAt, allocSocket), when they
+// have ended. A mark the stack has not
 // read yet goes with it; if others are left, /dev/netctl's change is
 // recorded again: a read beside may have met this mark as its last and
 // answered EAGAIN (takeEvents), while marks made after it began did not
@@ -168,7 +185,7 @@ func freeSocket(i int) {
 		}
 	}
 	s.sockFields = sockFields{}
-	s.FD = -1
+	s.FD, s.freedAt = -1, uint8(spin.FilesLock.Quiet())
 	stackProgressed()
 }
 

@@ -115,10 +115,32 @@ func inetSocketKind(typ, proto int) (uint8, int64) {
 	return 0, -abi.EPROTONOSUPPORT // seqpacket, ...: not served
 }
 
-// SysSocket creates a TCP, UDP or raw IP socket over IPv4 or IPv6, if a
-// network stack runs, and tells the stack. Context: trap, kernel lock
-// held; does not allocate.
+// SysSocket is socket(2) of an Internet socket on the kernel lock's
+// path (NewSocket, alone), which also says why sockets fail in a kernel
+// with no network stack, once. Context: trap, kernel lock held; does
+// not allocate.
 func SysSocket(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	r := NewSocket(a, false)
+	if r == -abi.EAFNOSUPPORT && NetStackFD < 0 && !noNetworkLogged && (a[0] == unix.AF_INET || a[0] == unix.AF_INET6) {
+		noNetworkLogged = true
+		var l klog.Line
+		l.S("socket: no network stack is running (the image links one when the program imports package net)").Info()
+	}
+	return r
+}
+
+// NewSocket creates a TCP, UDP or raw IP socket over IPv4 or IPv6, if a
+// network stack runs, and tells the stack. Beside other calls (the files
+// lock held shared: package kernel's fileCalls, which send every other
+// family and a kernel with no stack to the locked path) it takes a slot
+// whose old socket no call beside can still meet (allocSocket), and
+// makes the socket and its descriptor under the socket's lock, so that a
+// call through the descriptor beside (a racing program's) waits until
+// the socket is whole; where no such slot or no descriptor is free it
+// answers vfs.RunAlone, having changed nothing, and runs again alone,
+// which answers ENFILE or EMFILE.
+// Context: trap, files lock held; does not allocate.
+func NewSocket(a abi.SysArgs, beside bool) int64 {
 	domain, typ, proto := int(a[0]), int(a[1]), int(a[2])
 	family := uint8(abi.Family4)
 	switch domain {
@@ -133,28 +155,31 @@ func SysSocket(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 		return e
 	}
 	if NetStackFD < 0 {
-		if !noNetworkLogged { // say why sockets fail, once
-			noNetworkLogged = true
-			var l klog.Line
-			l.S("socket: no network stack is running (the image links one when the program imports package net)").Info()
-		}
-		return -abi.EAFNOSUPPORT
+		return -abi.EAFNOSUPPORT // SysSocket says why
 	}
-	i := allocSocket(kind, family)
+	r, i := int64(vfs.RunAlone), allocSocket(kind, family, beside)
 	if i < 0 {
-		return -abi.ENFILE
+		if !beside {
+			r = -abi.ENFILE
+		}
+		return r
 	}
-	fd := fdtab.AllocDesc(fdtab.KindSocket, OpenFlags(typ), int32(i))
-	if fd < 0 {
-		freeSocket(i)
-		return -abi.EMFILE
-	}
-	Sockets[i].FD = int32(fd)
+	s := &Sockets[i]
+	spin.LockWord(&s.held)
 	if kind == abi.SockRaw {
-		Sockets[i].proto = uint8(proto)
+		s.proto = uint8(proto)
 	}
-	sockChanged(i)
-	return int64(fd)
+	if fd := fdtab.AllocDesc(fdtab.KindSocket, OpenFlags(typ), int32(i)); fd >= 0 {
+		s.FD, r = int32(fd), int64(fd)
+		sockChanged(i)
+	} else {
+		freeSocket(i)
+		if !beside {
+			r = -abi.EMFILE
+		}
+	}
+	spin.UnlockWord(&s.held)
+	return r
 }
 
 // OpenFlags turns SOCK_NONBLOCK and SOCK_CLOEXEC into the O_ flags of the

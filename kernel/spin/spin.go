@@ -28,6 +28,10 @@ type Lock struct {
 	held    atomic.Uint32
 	owner   atomic.Int32 // CPU id + 1 of the holder; 0 while free
 	readers atomic.Int32 // CPUs holding the lock shared
+	// quiet counts the moments readers fell to 0 (RUnlock): a change
+	// since a look proves that every shared hold of that moment has
+	// ended (Quiet).
+	quiet atomic.Uint32
 }
 
 // KernelLock guards the kernel's shared state (threads, run queues,
@@ -80,9 +84,25 @@ func (l *Lock) TryRLock() (ok, last bool) {
 }
 
 // RUnlock lets go of a shared hold of l and reports whether it was the
-// last one (an exclusive taker may be waiting for it).
+// last one (an exclusive taker may be waiting for it); the last counts a
+// quiet moment (Quiet).
 // Context: trap, interrupts off; does not allocate.
-func (l *Lock) RUnlock() bool { return l.readers.Add(-1) == 0 }
+func (l *Lock) RUnlock() bool {
+	if l.readers.Add(-1) != 0 {
+		return false
+	}
+	l.quiet.Add(1)
+	return true
+}
+
+// Quiet returns how many times no CPU held l shared since boot, counted
+// as the last shared holder left: a value that changes after a look
+// proves that every shared hold of the look's time has ended since,
+// while it stays the same as long as the caller holds l shared. What a
+// shared holder frees beside others may be reused beside them only once
+// it has changed (kernel/socket's allocSocket): a call beside that found
+// the freed thing before is over then. Context: any; does not allocate.
+func (l *Lock) Quiet() uint32 { return l.quiet.Load() }
 
 // Readers returns how many CPUs hold l shared.
 // Context: any; does not allocate.

@@ -60,3 +60,22 @@ func TestSharedHolds(t *testing.T) {
 	assert.True(t, l.RUnlock())
 	assert.Zero(t, l.Readers())
 }
+
+// TestQuiet: the quiet count changes when the last shared holder
+// leaves, and only then: not for a try refused by an exclusive holder.
+func TestQuiet(t *testing.T) {
+	var l spin.Lock
+	ok, _ := l.TryRLock()
+	require.True(t, ok)
+	ok, _ = l.TryRLock()
+	require.True(t, ok)
+	q := l.Quiet()
+	assert.False(t, l.RUnlock())
+	assert.Equal(t, q, l.Quiet(), "a shared holder is left")
+	assert.True(t, l.RUnlock())
+	assert.Equal(t, q+1, l.Quiet(), "none is left")
+	require.True(t, l.TryLock(0))
+	ok, _ = l.TryRLock()
+	assert.False(t, ok)
+	assert.Equal(t, q+1, l.Quiet(), "a refused try")
+}
