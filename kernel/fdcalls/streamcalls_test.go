@@ -15,8 +15,8 @@ import (
 
 // TestStreamCallOn: the files lock alone serves reads and writes of
 // eventfds, of pipe ends and of stream Internet sockets opened
-// O_NONBLOCK, the network stack's read of /dev/netctl and its data and
-// release requests, and the close of a pipe end or an Internet socket
+// O_NONBLOCK, the network stack's read of /dev/netctl and its data,
+// release and new-connection requests, and the close of a pipe end or an Internet socket
 // (which may still leave it to the locked path: closeStreamShared) and
 // the shutdown of an Internet socket, and nothing else: a blocking descriptor may have to wait
 // (the scheduler's work), a datagram socket may deliver to a local
@@ -46,7 +46,7 @@ func TestStreamCallOn(t *testing.T) {
 		{"netctl release", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlRelease, true},
 		{"netctl set state", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlSetState, false},
 		{"netctl ack", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlAck, false},
-		{"netctl accepted", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlAccepted, false},
+		{"netctl accepted", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlAccepted, true},
 		{"unix socket", unix.SYS_READ, fdtab.File{Kind: fdtab.KindUnix, Nonblock: true}, 0, false},
 		{"eventfd read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindEventfd}, 0, true},
 		{"eventfd write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindEventfd}, 0, true},

@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
@@ -153,6 +154,9 @@ func NetCtlIoctl(req uint, arg uintptr) int64 {
 		}
 		return 0
 	}
+	if req == abi.NetCtlAccepted {
+		return netAccepted(io, false)
+	}
 	if NetCtlSharedReq(req) {
 		return netShared(req, io)
 	}
@@ -163,8 +167,6 @@ func NetCtlIoctl(req uint, arg uintptr) int64 {
 	switch req {
 	case abi.NetCtlSetState:
 		return netSetState(i, io)
-	case abi.NetCtlAccepted:
-		return netAccepted(i, io)
 	case abi.NetCtlAck:
 		stackAnswered(i, 0)
 		return 0
@@ -175,22 +177,28 @@ func NetCtlIoctl(req uint, arg uintptr) int64 {
 // NetCtlSharedReq reports whether ioctl request req on /dev/netctl is
 // one that NetCtlSharedIoctl serves under the files lock alone, held
 // shared: the moves of data between a socket's rings and the stack
-// (NetCtlPullTx, NetCtlPushRx) and the release of a closed socket
-// (NetCtlRelease). Context: any; does not allocate.
+// (NetCtlPullTx, NetCtlPushRx), the release of a closed socket
+// (NetCtlRelease) and a listener's new connection (NetCtlAccepted).
+// Context: any; does not allocate.
 func NetCtlSharedReq(req uint) bool {
-	return req == abi.NetCtlPullTx || req == abi.NetCtlPushRx || req == abi.NetCtlRelease
+	return req == abi.NetCtlPullTx || req == abi.NetCtlPushRx || req == abi.NetCtlRelease || req == abi.NetCtlAccepted
 }
 
 // NetCtlSharedIoctl is NetCtlIoctl for a request of NetCtlSharedReq,
-// under the files lock alone (package kernel's fileTrap), held shared,
-// beside the program's calls: it records what the program must hear of
-// (tellProgram) and wakes no thread itself.
+// under the files lock alone (package kernel's fileTrap), held shared
+// (beside the program's calls) or, for a new connection that found no
+// slot beside them, exclusively (netAccepted answers vfs.RunAlone): it
+// records what the program must hear of (tellProgram) and wakes no
+// thread itself.
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
-func NetCtlSharedIoctl(req uint, arg uintptr) int64 {
+func NetCtlSharedIoctl(req uint, arg uintptr, beside bool) int64 {
 	io, e := netIOArg(arg)
 	if e != 0 {
 		return e
+	}
+	if req == abi.NetCtlAccepted {
+		return netAccepted(io, beside)
 	}
 	return netShared(req, io)
 }
@@ -380,30 +388,56 @@ func netSetState(i int, io *abi.NetIO) int64 {
 	return 0
 }
 
-// netAccepted queues a new connection on listener i and returns its slot.
-// Context: trap, kernel lock held; does not allocate.
-func netAccepted(i int, io *abi.NetIO) int64 {
-	l := &Sockets[i]
-	if l.State != abi.SockListening {
-		return -abi.EINVAL
+// netAccepted makes the socket of a new connection of the listener io
+// names (slot and generation), queues it for accept and names it in io.
+// Beside other calls (the files lock held shared) it takes a slot as
+// socket(2) does (allocSocket) before the listener's lock, as that
+// takes slots' locks, and fills it under the listener's lock, which an
+// accept beside takes before it reads the queue (AcceptNow). The errors
+// come in the order they did: ESTALE for a socket that is gone, EINVAL
+// for one that does not listen, EAGAIN for a full queue, ENFILE for a
+// full table (both counted in NetRejected); beside others a full table
+// answers vfs.RunAlone, to run again alone. A slot taken for a refused
+// connection is freed again under its lock.
+// Context: trap, files lock held; does not allocate.
+func netAccepted(io *abi.NetIO, beside bool) int64 {
+	li := io.Sock
+	if li >= maxSockets {
+		return -int64(unix.ESTALE)
 	}
-	if uint32(l.ALen) >= l.backlog {
-		NetRejected++
-		return -abi.EAGAIN
+	c := allocSocket(abi.SockStream, abi.Family4, beside)
+	l := &Sockets[li]
+	spin.LockWord(&l.held)
+	r := int64(0)
+	switch {
+	case l.Typ == 0 || l.gen != io.Gen:
+		r = -int64(unix.ESTALE)
+	case l.State != abi.SockListening:
+		r = -abi.EINVAL
+	case uint32(l.ALen) < l.backlog && c < 0 && beside:
+		r = vfs.RunAlone
+	case uint32(l.ALen) >= l.backlog || c < 0:
+		r = -abi.EAGAIN
+		if c < 0 && uint32(l.ALen) < l.backlog {
+			r = -abi.ENFILE
+		}
+		atomic.AddUint64(&NetRejected, 1) // /proc reads it; the stack's other threads may count beside
+	default:
+		s := &Sockets[c] // named nowhere yet: its fields need no lock of its own
+		s.Family, s.State, s.accepted = l.Family, abi.SockConnected, true
+		s.Local, s.Remote = fromABI(io.Local), fromABI(io.Remote)
+		s.opts = l.opts
+		l.acceptQ[(uint32(l.aHead)+uint32(l.ALen))%acceptQueueCap] = int16(c)
+		l.ALen++
+		io.Sock, io.Gen = uint32(c), s.gen
+		tellProgram(int(li))
 	}
-	c := allocSocket(abi.SockStream, l.Family, false)
-	if c < 0 {
-		NetRejected++
-		return -abi.ENFILE
+	spin.UnlockWord(&l.held)
+	if r != 0 && c >= 0 {
+		s := &Sockets[c]
+		spin.LockWord(&s.held)
+		freeSocket(c)
+		spin.UnlockWord(&s.held)
 	}
-	s := &Sockets[c]
-	s.State = abi.SockConnected
-	s.accepted = true
-	s.Local, s.Remote = fromABI(io.Local), fromABI(io.Remote)
-	s.opts = l.opts
-	l.acceptQ[(uint32(l.aHead)+uint32(l.ALen))%acceptQueueCap] = int16(c)
-	l.ALen++
-	io.Sock, io.Gen = uint32(c), s.gen
-	tellProgram(i)
-	return 0
+	return r
 }

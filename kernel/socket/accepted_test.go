@@ -1,0 +1,142 @@
+package socket
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/vfs"
+	"github.com/gometal/gometal/sched"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// usedSlots counts the socket table's slots in use.
+func usedSlots() int {
+	n := 0
+	for i := range Sockets {
+		if Sockets[i].Typ != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// TestNetAccepted: the stack's new connection on a listener
+// (NetCtlAccepted, netAccepted) makes a connected socket of the
+// listener's family and options, queues it, names it back and tells the
+// program, beside other calls or alone; a full queue is EAGAIN, a
+// socket that is gone ESTALE, one that does not listen EINVAL, a full
+// table ENFILE alone and RunAlone beside others (not counted), and none
+// of them keeps a slot.
+func TestNetAccepted(t *testing.T) {
+	const lfd = 5
+	freshTable(t, 9)
+	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+	quietMoment(t)
+	l := allocSocket(abi.SockStream, abi.Family6, false)
+	ls := &Sockets[l]
+	ls.State, ls.backlog, ls.opts, ls.FD = abi.SockListening, 2, 1<<3, lfd
+	fdtab.Files[lfd] = fdtab.File{Kind: fdtab.KindSocket, Socket: l}
+	req := func(gen uint32, beside bool) (*abi.NetIO, int64) {
+		io := &abi.NetIO{Sock: uint32(l), Gen: gen, Local: abi.Addr{Port: 80}, Remote: abi.Addr{Port: 40000}}
+		return io, netAccepted(io, beside)
+	}
+	rejected := NetRejected
+	for k, beside := range []bool{true, false} {
+		io, r := req(ls.gen, beside)
+		require.Equal(t, int64(0), r)
+		c := int(io.Sock)
+		s := &Sockets[c]
+		assert.Equal(t, s.gen, io.Gen, "named back")
+		assert.Equal(t, []uint8{abi.SockStream, abi.Family6, abi.SockConnected}, []uint8{s.Typ, s.Family, s.State})
+		assert.True(t, s.accepted)
+		assert.Equal(t, uint16(80), s.Local.Port)
+		assert.Equal(t, uint16(40000), s.Remote.Port)
+		assert.Equal(t, ls.opts, s.opts, "the listener's options")
+		assert.Equal(t, int16(c), ls.acceptQ[k], "queued")
+	}
+	assert.Equal(t, uint8(2), ls.ALen)
+	assert.NotZero(t, fdtab.Files[lfd].Seq, "the program is told through the listener's descriptor")
+	used := usedSlots()
+	_, r := req(ls.gen, true)
+	assert.Equal(t, -abi.EAGAIN, r, "a full queue")
+	assert.Equal(t, rejected+1, NetRejected, "counted")
+	_, r = req(ls.gen+1, true)
+	assert.Equal(t, -int64(unix.ESTALE), r, "another socket's generation")
+	ls.backlog = acceptQueueCap
+	ls.State = abi.SockClosed
+	_, r = req(ls.gen, true)
+	assert.Equal(t, -abi.EINVAL, r, "not listening")
+	ls.State = abi.SockListening
+	assert.Equal(t, -int64(unix.ESTALE), netAccepted(&abi.NetIO{Sock: maxSockets}, true), "past the table")
+	assert.Equal(t, used, usedSlots(), "no refused connection keeps a slot")
+
+	for i := range Sockets {
+		if Sockets[i].Typ == 0 {
+			Sockets[i].Typ = abi.SockDgram
+		}
+	}
+	_, r = req(ls.gen, true)
+	assert.Equal(t, int64(vfs.RunAlone), r, "a full table beside others")
+	assert.Equal(t, rejected+1, NetRejected, "not counted: the run alone answers")
+	_, r = req(ls.gen, false)
+	assert.Equal(t, -abi.ENFILE, r, "a full table alone")
+	assert.Equal(t, rejected+2, NetRejected)
+}
+
+// TestNetAcceptedBeside (for the race detector): two of the stack's
+// threads queue new connections on one listener beside the program's
+// accept4 on it (AcceptNow) and beside socket(2) calls (NewSocket):
+// every connection is made in a slot of its own and accepted exactly
+// once. Without the listener's lock in netAccepted the detector reports
+// the queue's changes.
+func TestNetAcceptedBeside(t *testing.T) {
+	const lfd, perThread = 3, 30
+	freshTable(t, 9)
+	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+	quietMoment(t)
+	l := allocSocket(abi.SockStream, abi.Family4, false)
+	queueListener(t, l, lfd, 0, true)
+	var made [2][]int
+	var stack, program sync.WaitGroup
+	var stop atomic.Bool
+	for k := range 2 {
+		stack.Go(func() {
+			for len(made[k]) < perThread {
+				io := &abi.NetIO{Sock: uint32(l), Gen: Sockets[l].gen}
+				if r := netAccepted(io, true); r == 0 {
+					made[k] = append(made[k], int(io.Sock))
+				} else {
+					assert.Equal(t, -abi.EAGAIN, r, "only a full queue refuses")
+				}
+			}
+		})
+	}
+	var accepted []int
+	program.Go(func() {
+		args := abi.SysArgs{lfd, 0, 0, unix.SOCK_NONBLOCK}
+		for !stop.Load() || Sockets[l].ALen > 0 {
+			if r := AcceptNow(nil, sched.None, args); r >= 0 {
+				accepted = append(accepted, fdtab.Files[r].Socket)
+			}
+		}
+	})
+	program.Go(func() {
+		for k := 0; k < 100 && !stop.Load(); k++ { // far from a full table: 1 + 60 + 100 slots of 512
+			NewSocket(abi.SysArgs{unix.AF_INET, unix.SOCK_DGRAM, 0}, true)
+		}
+	})
+	stack.Wait()
+	stop.Store(true)
+	program.Wait()
+	seen := map[int]bool{}
+	for _, c := range append(made[0], made[1]...) {
+		assert.False(t, seen[c], "slot %d made twice", c)
+		seen[c] = true
+	}
+	assert.ElementsMatch(t, append(made[0], made[1]...), accepted, "each connection accepted once")
+}
