@@ -221,7 +221,7 @@ func filePipe2(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // (fileCallShared) or, where no slot or descriptor was free beside
 // others, exclusively (socket.NewSocket, which then answers
 // fsys.RunAlone); notFileCall for a family other than AF_INET and
-// AF_INET6 and with no network stack (the locked path says why).
+// AF_INET6 or with no network stack (the locked path says why).
 // Context: trap, files lock held; does not allocate.
 func fileSocket(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	if d := int(a[0]); d != unix.AF_INET && d != unix.AF_INET6 || socket.NetStackFD < 0 {
@@ -415,7 +415,10 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // of an Internet socket (the options under the socket's lock; the names
 // change only under the files lock held exclusively), and accept4 on an
 // Internet listener (its queue under the listener's lock, the new
-// descriptor claimed naming its socket: socket.AcceptNow).
+// descriptor claimed naming its socket: socket.AcceptNow), and socket(2)
+// of an Internet socket (a slot whose old socket no call beside can
+// meet, made under its lock; a full table answers fsys.RunAlone:
+// socket.NewSocket).
 // Context: any; does not allocate.
 func fileCallShared(i int, nr uint64) bool {
 	if nr == unix.SYS_STATFS || nr == unix.SYS_FSTATFS {
@@ -549,8 +552,9 @@ const (
 // fsys.RunAlone), the option and name calls of an Internet socket
 // (socket.SysSetsockopt and the like; another socket's go to the locked
 // path: fileSocketCall) and its accept4 (socket.AcceptNow; a blocking
-// one with no connection queued goes to the locked path to wait), and
-// ftruncate of a file (fdcalls.FileCall), which truncates under the
+// one with no connection queued goes to the locked path to wait),
+// socket(2) of an Internet socket (socket.NewSocket; one that finds no
+// slot or descriptor free answers fsys.RunAlone), and ftruncate of a file (fdcalls.FileCall), which truncates under the
 // file's data lock: a create, a mkdir, a rename or an unlink changes its
 // directories under their data locks, which lookups take too,
 // and answers fsys.RunAlone, having changed nothing, where only a call

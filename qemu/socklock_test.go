@@ -80,7 +80,8 @@ func TestSocketLockBoot(t *testing.T) {
 	// shutdowns (the client's CloseWrite) shared too, 133 (three boots);
 	// with the client's socket calls shared too, 101 (three boots); with
 	// the stack's new connections (NetCtlAccepted) shared too, 69 (three
-	// boots): the rest are the connects and the stack's answers to them
-	// (NetCtlSetState).
-	assert.Less(t, connExclusive, uint64(90), "the option and name calls, the accepts, the shutdowns, the closes, the sockets' making, or the stack's reads, moves, releases and new connections held the files lock exclusively")
+	// boots); with the stack's connect outcomes (NetCtlSetState, no
+	// thread waiting) shared too, 37 (three boots): the 32 connects and
+	// the measure's reads of /proc.
+	assert.Less(t, connExclusive, uint64(50), "the option and name calls, the accepts, the shutdowns, the closes, the sockets' making, or the stack's reads, moves, releases, new connections and connect outcomes held the files lock exclusively")
 }

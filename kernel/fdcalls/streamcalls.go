@@ -61,7 +61,7 @@ func StreamCallNr(nr uint64) bool {
 // with first argument a1 (an ioctl's request): read or write of an
 // eventfd, of a pipe end opened O_NONBLOCK or of a stream Internet socket
 // opened O_NONBLOCK (socket.StreamSocket); read of /dev/netctl, and its
-// data, release and new-connection requests (socket.NetCtlSharedReq); write of the console's standard
+// data, release, new-connection and connect-outcome requests (socket.NetCtlSharedReq); write of the console's standard
 // streams where a virtio console port carries them (console.VconQueueOf);
 // close of a pipe end or an Internet socket (closeStreamShared: a
 // FIFO's end and some sockets answer NotFileCall, for the locked path);
@@ -128,7 +128,13 @@ func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) i
 		if nr == unix.SYS_READ {
 			return socket.NetCtlRead(a1, a2)
 		}
-		return socket.NetCtlSharedIoctl(uint(a1), a2, shared)
+		if uint(a1) != abi.NetCtlSetState {
+			return socket.NetCtlSharedIoctl(uint(a1), a2, shared)
+		}
+		spin.LockWord(&epollHeld) // epoll's looks read the state a connect's outcome changes (socket.SockReadiness)
+		r := socket.NetCtlSharedIoctl(uint(a1), a2, shared)
+		spin.UnlockWord(&epollHeld)
+		return r
 	case fdtab.KindConsole:
 		return console.VconWriteNow(console.VconQueueOf(f.Stream), w&fdtab.FlagNonblock != 0, a1, a2)
 	case fdtab.KindPipe: // its description, found by the word, stays whole until the hold ends (vfs.DropShared)

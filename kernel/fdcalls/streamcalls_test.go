@@ -16,11 +16,12 @@ import (
 // TestStreamCallOn: the files lock alone serves reads and writes of
 // eventfds, of pipe ends and of stream Internet sockets opened
 // O_NONBLOCK, the network stack's read of /dev/netctl and its data,
-// release and new-connection requests, and the close of a pipe end or an Internet socket
+// release, new-connection and connect-outcome requests (the last may
+// still leave it to the locked path: socket.netShared), and the close of a pipe end or an Internet socket
 // (which may still leave it to the locked path: closeStreamShared) and
 // the shutdown of an Internet socket, and nothing else: a blocking descriptor may have to wait
 // (the scheduler's work), a datagram socket may deliver to a local
-// receiver at once, the stack's other requests answer a waiting bind or
+// receiver at once, the stack's acknowledgement answers a waiting bind or
 // listen, and every other kind and call goes to the locked path.
 func TestStreamCallOn(t *testing.T) {
 	saved := socket.Sockets
@@ -44,7 +45,7 @@ func TestStreamCallOn(t *testing.T) {
 		{"netctl pull", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlPullTx, true},
 		{"netctl push", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlPushRx, true},
 		{"netctl release", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlRelease, true},
-		{"netctl set state", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlSetState, false},
+		{"netctl set state", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlSetState, true},
 		{"netctl ack", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlAck, false},
 		{"netctl accepted", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlAccepted, true},
 		{"unix socket", unix.SYS_READ, fdtab.File{Kind: fdtab.KindUnix, Nonblock: true}, 0, false},

@@ -103,7 +103,8 @@ func Alloc(kind uint8, flags int) int { return AllocDesc(kind, flags, 0) }
 // without the files lock sees it free or whole. A socket's descriptor
 // (KindSocket) has no description: desc is then its slot in the socket
 // table, stored in Socket before the word, since a call beside may find
-// the descriptor by its number at once (an accept beside others). Any
+// the descriptor by its number at once (an accept or a socket(2) beside
+// others). Any
 // other kind leaves Socket as it was (a Unix or netlink socket's open,
 // on the locked path, sets it after): a socket's call beside that
 // loaded the word while the descriptor was a socket's, and reads Socket

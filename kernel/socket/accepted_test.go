@@ -140,3 +140,36 @@ func TestNetAcceptedBeside(t *testing.T) {
 	}
 	assert.ElementsMatch(t, append(made[0], made[1]...), accepted, "each connection accepted once")
 }
+
+// TestNetSetStateShared: a connect's outcome served beside other calls
+// (netShared) connects the socket, with the addresses the stack chose,
+// or fails it with the error, and tells the program; a socket a thread
+// waits on is left to the kernel lock's path (vfs.WouldBlock, nothing
+// changed); a closed socket stays closed, another socket's generation
+// is ESTALE.
+func TestNetSetStateShared(t *testing.T) {
+	freshTable(t, 9)
+	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+	fd, i := openSocket(t)
+	s := &Sockets[i]
+	s.State = abi.SockConnecting
+	io := &abi.NetIO{Local: abi.Addr{Port: 41000}, Remote: abi.Addr{Port: 80}}
+	s.waiter = 3
+	assert.Equal(t, vfs.WouldBlock, stackReq(abi.NetCtlSetState, i, io), "a thread waits")
+	assert.Equal(t, uint8(abi.SockConnecting), s.State, "unchanged")
+	s.waiter = noThread
+	seq := fdtab.Files[fd].Seq
+	assert.Equal(t, int64(0), stackReq(abi.NetCtlSetState, i, io))
+	assert.Equal(t, uint8(abi.SockConnected), s.State)
+	assert.Equal(t, []uint16{41000, 80}, []uint16{s.Local.Port, s.Remote.Port})
+	assert.Greater(t, fdtab.Files[fd].Seq, seq, "the program is told")
+
+	s.State = abi.SockConnecting
+	assert.Equal(t, int64(0), stackReq(abi.NetCtlSetState, i, &abi.NetIO{Errno: int32(unix.ECONNREFUSED)}))
+	assert.Equal(t, uint8(abi.SockFailed), s.State)
+	assert.Equal(t, int32(unix.ECONNREFUSED), s.SoError)
+	s.State = abi.SockClosed
+	assert.Equal(t, int64(0), stackReq(abi.NetCtlSetState, i, io))
+	assert.Equal(t, uint8(abi.SockClosed), s.State, "a closed socket stays closed")
+	assert.Equal(t, -int64(unix.ESTALE), netShared(abi.NetCtlSetState, &abi.NetIO{Sock: uint32(i), Gen: s.gen + 1}))
+}

@@ -157,7 +157,7 @@ func NetCtlIoctl(req uint, arg uintptr) int64 {
 	if req == abi.NetCtlAccepted {
 		return netAccepted(io, false)
 	}
-	if NetCtlSharedReq(req) {
+	if NetCtlSharedReq(req) && req != abi.NetCtlSetState {
 		return netShared(req, io)
 	}
 	i := liveSocket(io)
@@ -178,10 +178,11 @@ func NetCtlIoctl(req uint, arg uintptr) int64 {
 // one that NetCtlSharedIoctl serves under the files lock alone, held
 // shared: the moves of data between a socket's rings and the stack
 // (NetCtlPullTx, NetCtlPushRx), the release of a closed socket
-// (NetCtlRelease) and a listener's new connection (NetCtlAccepted).
+// (NetCtlRelease), a listener's new connection (NetCtlAccepted) and a
+// connect's outcome (NetCtlSetState) where no thread waits for it.
 // Context: any; does not allocate.
 func NetCtlSharedReq(req uint) bool {
-	return req == abi.NetCtlPullTx || req == abi.NetCtlPushRx || req == abi.NetCtlRelease || req == abi.NetCtlAccepted
+	return req == abi.NetCtlPullTx || req == abi.NetCtlPushRx || req == abi.NetCtlRelease || req == abi.NetCtlAccepted || req == abi.NetCtlSetState
 }
 
 // NetCtlSharedIoctl is NetCtlIoctl for a request of NetCtlSharedReq,
@@ -212,7 +213,12 @@ func NetCtlSharedIoctl(req uint, arg uintptr, beside bool) int64 {
 // reuse it (allocSocket, which changes gen under the lock): ESTALE then.
 // A release answers EINVAL
 // unless the program closed the socket (abi.SockClosed): then no
-// descriptor names it, and only the stack's calls reach it.
+// descriptor names it, and only the stack's calls reach it. A connect's
+// outcome (connectOutcome) for a socket a thread waits on answers
+// vfs.WouldBlock, having changed nothing: the thread's wake is the
+// kernel lock's path's; beside others the caller holds the epoll
+// interest lists' lock too, as epoll's looks read the state
+// (SockReadiness).
 // Context: trap, files lock held; does not allocate.
 func netShared(req uint, io *abi.NetIO) int64 {
 	i, gen := io.Sock, io.Gen // once: see liveSocket
@@ -228,6 +234,13 @@ func netShared(req uint, io *abi.NetIO) int64 {
 		r = netPullTx(int(i), io)
 	case req == abi.NetCtlPushRx:
 		r = netPushRx(int(i), io)
+	case req == abi.NetCtlSetState && atomic.LoadInt32((*int32)(&s.waiter)) != int32(noThread):
+		r = vfs.WouldBlock // a wait a timeout or signal may end beside: its wake needs the kernel lock
+	case req == abi.NetCtlSetState:
+		r = 0
+		if connectOutcome(int(i), io) {
+			tellProgram(int(i))
+		}
 	case s.State != abi.SockClosed:
 		r = -abi.EINVAL
 	default:
@@ -365,27 +378,44 @@ func peerMatches(s *socket, src SockAddr) bool {
 	return src == s.Remote
 }
 
-// netSetState records a connect's outcome or a connection error.
-// Context: trap, kernel lock held; does not allocate.
+// netSetState is NetCtlSetState on the kernel lock's path: the
+// connect's outcome or connection error (connectOutcome), and the wake
+// of a thread waiting for it: a bind or listen waiting for the stack's
+// answer takes a failure as its result, a blocking connect its outcome
+// (connectDone). Context: trap, kernel lock held; does not allocate.
 func netSetState(i int, io *abi.NetIO) int64 {
+	if !connectOutcome(i, io) {
+		return 0
+	}
+	s := &Sockets[i]
+	if io.Errno != 0 && s.waiter != noThread && threadtab.Threads[s.waiter].Wait == threadtab.WaitStack {
+		s.SoError = 0 // the failed bind or listen reports it
+		stackAnswered(i, -int64(io.Errno))
+	}
+	tellProgram(i)
+	connectDone(i)
+	return 0
+}
+
+// connectOutcome records a connect's outcome or a connection error in
+// socket i, unless the program has closed it (false): on the kernel
+// lock's path (netSetState), or beside other calls for a socket no
+// thread waits on (netShared, under the socket's lock and the epoll
+// interest lists' lock, as epoll's looks read the state).
+// Context: trap, files lock held; does not allocate.
+func connectOutcome(i int, io *abi.NetIO) bool {
 	s := &Sockets[i]
 	if s.State == abi.SockClosed {
-		return 0
+		return false
 	}
 	if io.Errno == 0 {
 		s.State = abi.SockConnected
 		s.Local, s.Remote = fromABI(io.Local), fromABI(io.Remote)
 	} else {
 		s.State = abi.SockFailed
-		s.SoError = io.Errno
-		if s.waiter != noThread && threadtab.Threads[s.waiter].Wait == threadtab.WaitStack {
-			s.SoError = 0 // the failed bind or listen reports it
-			stackAnswered(i, -int64(io.Errno))
-		}
+		atomic.StoreInt32(&s.SoError, io.Errno) // SockReadiness loads it beside
 	}
-	tellProgram(i)
-	connectDone(i)
-	return 0
+	return true
 }
 
 // netAccepted makes the socket of a new connection of the listener io

@@ -52,8 +52,12 @@ type socket struct {
 	// sets the accepted socket's FD under that socket's lock), and
 	// epoll's look at the queue (SockReadiness); so do a close of the
 	// socket's one descriptor beside them (CloseFD: FD, State, Rx, and a
-	// free with no stack), a shutdown (SysShutdown: Flags) and
-	// connectDone while it clears the waiter.
+	// free with no stack), a shutdown (SysShutdown: Flags),
+	// connectDone while it clears the waiter, a socket(2) while it takes
+	// the slot and makes the socket (allocSocket, NewSocket), the stack's
+	// new connection while it takes a slot and queues it on the listener
+	// (netAccepted) and a connect's outcome where no thread waits
+	// (netShared: State, Local, Remote, SoError).
 	// Every other change of a socket is made under the files lock held
 	// exclusively, with no such call beside it, but waiter's clearing by
 	// a wake, a timeout or a
@@ -147,9 +151,12 @@ func allocSocket(typ, family uint8, beside bool) int {
 			// template in rodata copied through the stack (issue 16's
 			// budget).
 			s.sockFields = sockFields{}
-			s.gen++
+			if s.gen++; s.gen == 0 {
+				s.gen = 1 // 0 is a slot that never held a socket
+			}
 			s.Typ, s.Family, s.State = typ, family, abi.SockOpen
-			s.FD, s.linger, s.waiter = -1, -1, noThread
+			s.FD, s.linger = -1, -1
+			atomic.StoreInt32((*int32)(&s.waiter), int32(noThread)) // tellProgram and wakeWaiter load it beside
 		}
 		spin.UnlockWord(&s.held)
 		if free {
@@ -162,8 +169,9 @@ func allocSocket(typ, family uint8, beside bool) int {
 // freeSocket releases a slot and its buffers, of a socket no thread
 // waits on (its waiter stays noThread): under the files lock held
 // exclusively, or shared with the socket's lock held (the stack's
-// release, NetCtlSharedIoctl; a socket whose descriptor did not fit,
-// NewSocket), beside other calls. Those may be waiting for the socket's
+// release, NetCtlSharedIoctl; a close with no stack, CloseFD; a socket
+// whose descriptor did not fit, NewSocket; a refused connection,
+// netAccepted), beside other calls. Those may be waiting for the socket's
 // lock, which the free leaves as it is: they find the slot free once
 // they hold it (Typ 0); the slot is reused beside other calls only after
 // the files lock's next quiet moment (freedAt, allocSocket), when they
@@ -191,7 +199,7 @@ func freeSocket(i int) {
 
 // sockChanged records a change of socket i that both sides must see:
 // TellStack and tellProgram. Context: trap, files lock held (shared:
-// the socket's lock held too, CloseFD and SysShutdown).
+// the socket's lock held too, CloseFD, SysShutdown and NewSocket).
 func sockChanged(i int) {
 	TellStack(i)
 	tellProgram(i)
@@ -528,7 +536,8 @@ func sockOfFD(fd int) (int, int64) {
 // Opens and closes of other kinds beside it (the files lock held shared)
 // change other descriptors' words: it reads each kind in one load
 // (fdtab.LoadFlags); a socket's descriptor is made beside it only by an
-// accept, which names the socket before the word (fdtab.AllocDesc), and
+// accept or a socket(2), which name the socket before the word
+// (fdtab.AllocDesc), and
 // a socket's descriptor is closed beside it only if it is its socket's
 // one descriptor (CloseFD): the descriptors of a socket with dups, the
 // only ones this looks for, close on the locked path. Context: trap,

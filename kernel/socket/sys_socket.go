@@ -90,7 +90,7 @@ func putTruncated(b []byte, addr, lenAddr uintptr, full bool) int64 {
 // inetSocketKind checks socket(2)'s type and protocol for an Internet
 // family and returns the socket table's type, or an errno: TCP streams,
 // UDP datagrams and raw IP sockets of a named protocol.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func inetSocketKind(typ, proto int) (uint8, int64) {
 	switch typ &^ (unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC) {
 	case unix.SOCK_STREAM:

@@ -139,10 +139,15 @@ func StreamSocket(f *fdtab.File) bool {
 // descriptor names), an accept that makes it a descriptor (AcceptNow,
 // which sets its FD under its lock), and a close of its descriptor
 // (CloseFD, under its lock: a read or write that found the socket
-// before answers EBADF after); the other socket calls and the stack's
-// state requests hold the files lock exclusively, so none of them runs
-// beside it (getsockname and getpeername, beside it too, read only what
-// those change, and a free after a close beside).
+// before answers EBADF after, as does one that found, by a second look
+// at a descriptor closed and made again beside, a socket that is not a
+// stream's: a socket(2) beside); so do the stack's new connections and
+// its connect outcomes where no thread waits (netAccepted, netShared),
+// and socket(2), which makes a socket under its lock (NewSocket). The
+// other socket calls and the stack's other state requests hold the files
+// lock exclusively, so none of them runs beside it (getsockname and
+// getpeername, beside it too, read only what those change, a connect's
+// outcome, and a free after a close beside).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func StreamIO(write bool, i int, buf, n uintptr) int64 {
@@ -153,8 +158,8 @@ func StreamIO(write bool, i int, buf, n uintptr) int64 {
 	var r int64
 	s := &Sockets[i]
 	spin.LockWord(&s.held)
-	if s.State == abi.SockClosed || s.Typ == 0 {
-		r = -abi.EBADF // its descriptor closed beside since the caller looked (CloseFD)
+	if s.State == abi.SockClosed || s.Typ != abi.SockStream {
+		r = -abi.EBADF // its descriptor closed beside since the caller looked (CloseFD), perhaps made again (NewSocket)
 	} else if write {
 		r = streamSend(i, &io)
 	} else {

@@ -25,13 +25,13 @@ import "sync/atomic"
 // taker that meet, at least one sees the other: the reader backs out, or
 // the taker waits for it.
 type Lock struct {
-	held    atomic.Uint32
-	owner   atomic.Int32 // CPU id + 1 of the holder; 0 while free
-	readers atomic.Int32 // CPUs holding the lock shared
-	// quiet counts the moments readers fell to 0 (RUnlock): a change
-	// since a look proves that every shared hold of that moment has
-	// ended (Quiet).
-	quiet atomic.Uint32
+	held  atomic.Uint32
+	owner atomic.Int32 // CPU id + 1 of the holder; 0 while free
+	// shared is the CPUs holding the lock shared (Readers, the low 32
+	// bits) and the count of quiet moments, when the last of them left
+	// (Quiet, the high 32 bits): one word, so that the count moves only
+	// while no CPU holds the lock shared.
+	shared atomic.Uint64
 }
 
 // KernelLock guards the kernel's shared state (threads, run queues,
@@ -76,7 +76,7 @@ func (l *Lock) TryRLock() (ok, last bool) {
 	if l.held.Load() != 0 {
 		return false, false
 	}
-	l.readers.Add(1)
+	l.shared.Add(1)
 	if l.held.Load() != 0 {
 		return false, l.RUnlock() // an exclusive taker came first
 	}
@@ -88,10 +88,13 @@ func (l *Lock) TryRLock() (ok, last bool) {
 // quiet moment (Quiet).
 // Context: trap, interrupts off; does not allocate.
 func (l *Lock) RUnlock() bool {
-	if l.readers.Add(-1) != 0 {
+	v := l.shared.Add(^uint64(0)) // one reader less
+	if uint32(v) != 0 {
 		return false
 	}
-	l.quiet.Add(1)
+	// Counted only if no reader came meanwhile: one that did holds the
+	// lock now, and a quiet moment missed is only a later reuse.
+	l.shared.CompareAndSwap(v, v+1<<32)
 	return true
 }
 
@@ -102,11 +105,11 @@ func (l *Lock) RUnlock() bool {
 // shared holder frees beside others may be reused beside them only once
 // it has changed (kernel/socket's allocSocket): a call beside that found
 // the freed thing before is over then. Context: any; does not allocate.
-func (l *Lock) Quiet() uint32 { return l.quiet.Load() }
+func (l *Lock) Quiet() uint32 { return uint32(l.shared.Load() >> 32) }
 
 // Readers returns how many CPUs hold l shared.
 // Context: any; does not allocate.
-func (l *Lock) Readers() int32 { return l.readers.Load() }
+func (l *Lock) Readers() int32 { return int32(uint32(l.shared.Load())) }
 
 // Held reports whether some CPU holds l (spinners wait while it does).
 // Context: any; does not allocate.

@@ -1,6 +1,7 @@
 package spin_test
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/spin"
@@ -62,20 +63,52 @@ func TestSharedHolds(t *testing.T) {
 }
 
 // TestQuiet: the quiet count changes when the last shared holder
-// leaves, and only then: not for a try refused by an exclusive holder.
+// leaves, and only then: not when a holder comes, nor when one leaves
+// others holding, nor for a try refused by an exclusive holder; Readers
+// counts the holders beside it.
 func TestQuiet(t *testing.T) {
 	var l spin.Lock
+	q := l.Quiet()
 	ok, _ := l.TryRLock()
 	require.True(t, ok)
+	assert.Equal(t, q, l.Quiet(), "a holder came")
 	ok, _ = l.TryRLock()
 	require.True(t, ok)
-	q := l.Quiet()
+	assert.Equal(t, int32(2), l.Readers())
+	assert.Equal(t, q, l.Quiet())
 	assert.False(t, l.RUnlock())
 	assert.Equal(t, q, l.Quiet(), "a shared holder is left")
 	assert.True(t, l.RUnlock())
 	assert.Equal(t, q+1, l.Quiet(), "none is left")
+	assert.Equal(t, int32(0), l.Readers())
 	require.True(t, l.TryLock(0))
 	ok, _ = l.TryRLock()
 	assert.False(t, ok)
 	assert.Equal(t, q+1, l.Quiet(), "a refused try")
+	assert.Equal(t, int32(0), l.Readers())
+}
+
+// TestQuietBeside: CPUs taking and leaving the lock shared at once, each
+// checking during its hold that the quiet count does not move (it moves
+// only while no CPU holds the lock shared), and the count moved at all.
+func TestQuietBeside(t *testing.T) {
+	var l spin.Lock
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 20000 {
+				if ok, _ := l.TryRLock(); !ok {
+					continue
+				}
+				q := l.Quiet()
+				for range 3 {
+					assert.Equal(t, q, l.Quiet(), "the count moved during a shared hold")
+				}
+				l.RUnlock()
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(0), l.Readers())
+	assert.NotZero(t, l.Quiet())
 }
