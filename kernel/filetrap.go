@@ -177,9 +177,9 @@ var fileCalls = [...]fileCall{
 	{unix.SYS_PIPE2, filePipe2},
 	// The options and names of an Internet socket: the options change
 	// and are read under the socket's own lock (socket.SysSetsockopt,
-	// socket.SysGetsockopt), the names change only under the files
-	// lock held exclusively (socket.SysGetsockname,
-	// socket.SysGetpeername); fileTrap runs them on an Internet
+	// socket.SysGetsockopt), and so are the names read
+	// (socket.SysGetsockname, socket.SysGetpeername), which the stack's
+	// connect outcome changes beside; fileTrap runs them on an Internet
 	// socket's descriptor alone (fileSocketCall, fileInetSocket), and
 	// sends another (a Unix-domain or netlink socket, a bad number) to
 	// the locked path.
@@ -412,8 +412,8 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // the file's data lock; a large one answers fsys.RunAlone). Then pipe2
 // (fdcalls.SysPipe2: its pipe, descriptions and descriptors claimed
 // atomically), setsockopt, getsockopt, getsockname and getpeername
-// of an Internet socket (the options under the socket's lock; the names
-// change only under the files lock held exclusively), and accept4 on an
+// of an Internet socket (the options and the names read under the
+// socket's lock), and accept4 on an
 // Internet listener (its queue under the listener's lock, the new
 // descriptor claimed naming its socket: socket.AcceptNow), and socket(2)
 // of an Internet socket (a slot whose old socket no call beside can
@@ -534,9 +534,11 @@ const (
 // pipe write that would take a page charges it first, and answers
 // fsys.RunAlone where the charge does not fit) and of non-blocking
 // stream sockets (under the socket's lock: socket.StreamIO), the
-// network stack's read of /dev/netctl, its data moves and its releases
-// of closed sockets (each socket's event, move and release under that
-// socket's lock: socket.NetCtlRead, socket.NetCtlSharedIoctl), the writes of the console's standard streams (under
+// network stack's read of /dev/netctl, its data moves, its releases
+// of closed sockets, its new connections and its connect outcomes where
+// no thread waits (each socket's event, move, release and outcome under
+// that socket's lock, a new connection under its listener's:
+// socket.NetCtlRead, socket.NetCtlSharedIoctl), the writes of the console's standard streams (under
 // their queue's word lock: console.VconWriteNow), the close of a pipe
 // end but a FIFO's (which ends
 // the end at once, under the pipe's lock, and leaves its description

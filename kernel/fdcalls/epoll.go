@@ -71,7 +71,9 @@ var epolls [maxEpolls]epollInstance
 // an epoll_ctl, which looks at its descriptors under it, comes wholly
 // before or after; an Internet socket's shutdown beside others holds it
 // while it changes the socket's flags, which the looks read
-// (StreamCall, socket.SockReadiness). Everything else that changes them (an instance's or
+// (StreamCall, socket.SockReadiness), and the network stack's connect
+// outcome beside others while it changes the socket's state
+// (socket.NetCtlSharedIoctl). Everything else that changes them (an instance's or
 // another descriptor's close) holds the files lock exclusively. The look at epollWatch of the records' check
 // (RecordsNeedKernel) reads a byte beside it without the lock: it finds
 // the bits before or after an epoll_ctl's change, and an epoll_ctl that

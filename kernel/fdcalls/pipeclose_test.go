@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
@@ -354,26 +353,4 @@ func TestShutdownBeside(t *testing.T) {
 	looks.Wait()
 	assert.Equal(t, uint8(abi.EvShutRd|abi.EvShutWr), socket.Sockets[i].Flags)
 	assert.Zero(t, socket.SockReadiness(i)&unix.EPOLLOUT, "shut for writing: epoll no longer reports it writable")
-}
-
-// TestSetStateUnderInterestLock: the stack's connect outcome served
-// beside other calls (StreamCall) takes the epoll interest lists' lock,
-// as epoll's looks read the socket's state under it (SockReadiness);
-// its data moves do not. Here a NetIO at address 0 makes each request
-// answer EFAULT once it runs.
-func TestSetStateUnderInterestLock(t *testing.T) {
-	freshPipeTables(t)
-	fdtab.Install(9, fdtab.File{Kind: fdtab.KindNetCtl})
-	f := fdtab.Get(9)
-	spin.LockWord(&epollHeld) // a look in progress
-	done := make(chan int64, 1)
-	go func() { done <- StreamCall(unix.SYS_IOCTL, 9, f, abi.NetCtlSetState, 0, true) }()
-	select {
-	case r := <-done:
-		t.Fatalf("the connect outcome answered %d while a look held the interest lists' lock", r)
-	case <-time.After(100 * time.Millisecond):
-	}
-	assert.Equal(t, -abi.EFAULT, StreamCall(unix.SYS_IOCTL, 9, f, abi.NetCtlPullTx, 0, true), "a data move does not wait for it")
-	spin.UnlockWord(&epollHeld)
-	assert.Equal(t, -abi.EFAULT, <-done)
 }

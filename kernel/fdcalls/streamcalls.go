@@ -128,13 +128,7 @@ func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) i
 		if nr == unix.SYS_READ {
 			return socket.NetCtlRead(a1, a2)
 		}
-		if uint(a1) != abi.NetCtlSetState {
-			return socket.NetCtlSharedIoctl(uint(a1), a2, shared)
-		}
-		spin.LockWord(&epollHeld) // epoll's looks read the state a connect's outcome changes (socket.SockReadiness)
-		r := socket.NetCtlSharedIoctl(uint(a1), a2, shared)
-		spin.UnlockWord(&epollHeld)
-		return r
+		return socket.NetCtlSharedIoctl(uint(a1), a2, shared, &epollHeld) // a connect's outcome under it: epoll's looks read the state (socket.SockReadiness)
 	case fdtab.KindConsole:
 		return console.VconWriteNow(console.VconQueueOf(f.Stream), w&fdtab.FlagNonblock != 0, a1, a2)
 	case fdtab.KindPipe: // its description, found by the word, stays whole until the hold ends (vfs.DropShared)

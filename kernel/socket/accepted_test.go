@@ -4,9 +4,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/sched"
 	"github.com/stretchr/testify/assert"
@@ -90,9 +92,9 @@ func TestNetAccepted(t *testing.T) {
 
 // TestNetAcceptedBeside (for the race detector): two of the stack's
 // threads queue new connections on one listener beside the program's
-// accept4 on it (AcceptNow) and beside socket(2) calls (NewSocket):
-// every connection is made in a slot of its own and accepted exactly
-// once. Without the listener's lock in netAccepted the detector reports
+// accept4 on it (AcceptNow) and beside socket(2) calls (NewSocket),
+// with a short queue that refuses some (EAGAIN): every connection made
+// is in a slot of its own and accepted exactly once. Without the listener's lock in netAccepted the detector reports
 // the queue's changes.
 func TestNetAcceptedBeside(t *testing.T) {
 	const lfd, perThread = 3, 30
@@ -101,6 +103,7 @@ func TestNetAcceptedBeside(t *testing.T) {
 	quietMoment(t)
 	l := allocSocket(abi.SockStream, abi.Family4, false)
 	queueListener(t, l, lfd, 0, true)
+	Sockets[l].backlog = 4 // a queue that fills: refusals beside the accepts too
 	var made [2][]int
 	var stack, program sync.WaitGroup
 	var stop atomic.Bool
@@ -172,4 +175,76 @@ func TestNetSetStateShared(t *testing.T) {
 	assert.Equal(t, int64(0), stackReq(abi.NetCtlSetState, i, io))
 	assert.Equal(t, uint8(abi.SockClosed), s.State, "a closed socket stays closed")
 	assert.Equal(t, -int64(unix.ESTALE), netShared(abi.NetCtlSetState, &abi.NetIO{Sock: uint32(i), Gen: s.gen + 1}))
+}
+
+// TestSetStateUnderInterestLock: the stack's connect outcome served
+// beside other calls waits for the epoll interest lists' lock (here a
+// word of the test's), as epoll's looks read the socket's state under
+// it (SockReadiness); its data moves do not wait for it.
+func TestSetStateUnderInterestLock(t *testing.T) {
+	freshTable(t, 9)
+	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+	_, i := openSocket(t)
+	Sockets[i].State = abi.SockConnecting
+	var interest uint32
+	spin.LockWord(&interest) // a look in progress
+	t.Cleanup(func() { atomic.StoreUint32(&interest, 0) })
+	done := make(chan int64, 1)
+	go func() {
+		done <- netSharedReq(abi.NetCtlSetState, &abi.NetIO{Sock: uint32(i), Gen: Sockets[i].gen}, true, &interest)
+	}()
+	select {
+	case r := <-done:
+		t.Fatalf("the connect outcome answered %d while a look held the interest lists' lock", r)
+	case <-time.After(100 * time.Millisecond):
+	}
+	assert.Zero(t, netSharedReq(abi.NetCtlPullTx, &abi.NetIO{Sock: uint32(i), Gen: Sockets[i].gen}, true, &interest), "a data move does not wait for it")
+	spin.UnlockWord(&interest)
+	assert.Zero(t, <-done)
+	assert.Equal(t, uint8(abi.SockConnected), Sockets[i].State)
+}
+
+// TestConnectOutcomeBeside (for the race detector): the stack's connect
+// outcomes beside epoll's looks at the socket (under the interest lists'
+// lock), the program's getsockname, getpeername and getsockopt
+// SO_ERROR, all on one socket: each reads the state, the addresses and
+// the pending error under the lock that the outcome holds. Without the
+// socket's lock in getsockname or getpeername, or the interest lists'
+// lock around the outcome, the detector reports it.
+func TestConnectOutcomeBeside(t *testing.T) {
+	freshTable(t, 9)
+	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
+	fd, i := openSocket(t)
+	var interest uint32
+	var stop atomic.Bool
+	var beside sync.WaitGroup
+	beside.Go(func() {
+		for !stop.Load() {
+			spin.LockWord(&interest)
+			SockReadiness(i)
+			spin.UnlockWord(&interest)
+		}
+	})
+	beside.Go(func() {
+		for !stop.Load() {
+			SysGetsockname(nil, sched.None, abi.SysArgs{uintptr(fd), 0, 0})
+			SysGetpeername(nil, sched.None, abi.SysArgs{uintptr(fd), 0, 0})
+			optionValueHeld(i, unix.SOL_SOCKET, unix.SO_ERROR)
+		}
+	})
+	for k := range 3000 {
+		s := &Sockets[i]
+		spin.LockWord(&interest) // a connect, as the files lock held exclusively orders it
+		spin.LockWord(&s.held)
+		s.State = abi.SockConnecting
+		spin.UnlockWord(&s.held)
+		spin.UnlockWord(&interest)
+		io := &abi.NetIO{Sock: uint32(i), Gen: s.gen, Local: abi.Addr{Port: uint16(40000 + k%1000)}, Remote: abi.Addr{Port: 80}}
+		if k%2 == 1 {
+			io.Errno = int32(unix.ECONNREFUSED)
+		}
+		assert.Zero(t, netSharedReq(abi.NetCtlSetState, io, true, &interest))
+	}
+	stop.Store(true)
+	beside.Wait()
 }

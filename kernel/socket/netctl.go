@@ -17,8 +17,9 @@ import (
 // dirty socket; the descriptor is readable while any socket is dirty, so
 // the stack goroutine sleeps in the runtime's netpoller until the program
 // does something with a socket. Every function's context: trap, kernel
-// lock held, but the read and the data requests' (files lock alone,
-// held shared).
+// lock held, but the read's and the requests of NetCtlSharedReq (the
+// data moves, the release, a new connection, a connect's outcome where
+// no thread waits: files lock alone, held shared).
 
 // OpenNetCtl opens the device; there is one stack. Context: trap, kernel
 // lock held; does not allocate.
@@ -190,18 +191,34 @@ func NetCtlSharedReq(req uint) bool {
 // (beside the program's calls) or, for a new connection that found no
 // slot beside them, exclusively (netAccepted answers vfs.RunAlone): it
 // records what the program must hear of (tellProgram) and wakes no
-// thread itself.
+// thread itself. A connect's outcome changes the state that epoll's
+// looks read (SockReadiness): it holds interestHeld, the epoll interest
+// lists' word lock (package fdcalls'), which every look holds, once the
+// stack's NetIO is read (a fault in its memory is taken before).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
-func NetCtlSharedIoctl(req uint, arg uintptr, beside bool) int64 {
+func NetCtlSharedIoctl(req uint, arg uintptr, beside bool, interestHeld *uint32) int64 {
 	io, e := netIOArg(arg)
 	if e != 0 {
 		return e
 	}
+	return netSharedReq(req, io, beside, interestHeld)
+}
+
+// netSharedReq is NetCtlSharedIoctl once the stack's NetIO is read.
+// Context: trap, files lock held, kernel lock not held; does not
+// allocate.
+func netSharedReq(req uint, io *abi.NetIO, beside bool, interestHeld *uint32) int64 {
 	if req == abi.NetCtlAccepted {
 		return netAccepted(io, beside)
 	}
-	return netShared(req, io)
+	if req != abi.NetCtlSetState {
+		return netShared(req, io)
+	}
+	spin.LockWord(interestHeld)
+	r := netShared(req, io)
+	spin.UnlockWord(interestHeld)
+	return r
 }
 
 // netShared serves request req of NetCtlSharedReq on the socket io
@@ -420,40 +437,41 @@ func connectOutcome(i int, io *abi.NetIO) bool {
 
 // netAccepted makes the socket of a new connection of the listener io
 // names (slot and generation), queues it for accept and names it in io.
-// Beside other calls (the files lock held shared) it takes a slot as
-// socket(2) does (allocSocket) before the listener's lock, as that
-// takes slots' locks, and fills it under the listener's lock, which an
-// accept beside takes before it reads the queue (AcceptNow). The errors
-// come in the order they did: ESTALE for a socket that is gone, EINVAL
-// for one that does not listen, EAGAIN for a full queue, ENFILE for a
-// full table (both counted in NetRejected); beside others a full table
-// answers vfs.RunAlone, to run again alone. A slot taken for a refused
-// connection is freed again under its lock.
+// It looks at the listener first (listenerRefuses, under its lock), so
+// that a refusal takes no slot; then, beside other calls (the files lock
+// held shared), it takes a slot as socket(2) does (allocSocket), not
+// under the listener's lock, as that takes slots' locks; and under the
+// listener's lock again, which an accept beside takes before it reads
+// the queue (AcceptNow), it looks again and fills and queues the slot.
+// The errors come in the order they did: ESTALE for a socket that is
+// gone, EINVAL for one that does not listen, EAGAIN for a full queue,
+// ENFILE for a full table (both counted in NetRejected); beside others a
+// full table answers vfs.RunAlone, to run again alone. A slot taken for
+// a connection refused at the second look is freed again under its lock.
 // Context: trap, files lock held; does not allocate.
 func netAccepted(io *abi.NetIO, beside bool) int64 {
 	li := io.Sock
 	if li >= maxSockets {
 		return -int64(unix.ESTALE)
 	}
-	c := allocSocket(abi.SockStream, abi.Family4, beside)
 	l := &Sockets[li]
 	spin.LockWord(&l.held)
-	r := int64(0)
-	switch {
-	case l.Typ == 0 || l.gen != io.Gen:
-		r = -int64(unix.ESTALE)
-	case l.State != abi.SockListening:
-		r = -abi.EINVAL
-	case uint32(l.ALen) < l.backlog && c < 0 && beside:
+	r := listenerRefuses(l, io.Gen)
+	spin.UnlockWord(&l.held)
+	if r != 0 {
+		return r
+	}
+	c := allocSocket(abi.SockStream, abi.Family4, beside)
+	spin.LockWord(&l.held)
+	switch r = listenerRefuses(l, io.Gen); {
+	case r != 0:
+	case c < 0 && beside:
 		r = vfs.RunAlone
-	case uint32(l.ALen) >= l.backlog || c < 0:
-		r = -abi.EAGAIN
-		if c < 0 && uint32(l.ALen) < l.backlog {
-			r = -abi.ENFILE
-		}
-		atomic.AddUint64(&NetRejected, 1) // /proc reads it; the stack's other threads may count beside
+	case c < 0:
+		r = -abi.ENFILE
+		atomic.AddUint64(&NetRejected, 1)
 	default:
-		s := &Sockets[c] // named nowhere yet: its fields need no lock of its own
+		s := &Sockets[c] // named nowhere yet (no descriptor, no mark, not queued): the listener's lock orders it for AcceptNow
 		s.Family, s.State, s.accepted = l.Family, abi.SockConnected, true
 		s.Local, s.Remote = fromABI(io.Local), fromABI(io.Remote)
 		s.opts = l.opts
@@ -470,4 +488,22 @@ func netAccepted(io *abi.NetIO, beside bool) int64 {
 		spin.UnlockWord(&s.held)
 	}
 	return r
+}
+
+// listenerRefuses is why listener l, named with generation gen, takes no
+// new connection now: ESTALE for a socket that is gone, EINVAL for one
+// that does not listen, EAGAIN for a full queue (counted in
+// NetRejected), or 0. Context: trap, files lock held, l's lock held;
+// does not allocate.
+func listenerRefuses(l *socket, gen uint32) int64 {
+	switch {
+	case l.Typ == 0 || l.gen != gen:
+		return -int64(unix.ESTALE)
+	case l.State != abi.SockListening:
+		return -abi.EINVAL
+	case uint32(l.ALen) >= l.backlog:
+		atomic.AddUint64(&NetRejected, 1) // /proc reads it; the stack's other threads may count beside
+		return -abi.EAGAIN
+	}
+	return 0
 }

@@ -55,9 +55,11 @@ type socket struct {
 	// free with no stack), a shutdown (SysShutdown: Flags),
 	// connectDone while it clears the waiter, a socket(2) while it takes
 	// the slot and makes the socket (allocSocket, NewSocket), the stack's
-	// new connection while it takes a slot and queues it on the listener
-	// (netAccepted) and a connect's outcome where no thread waits
-	// (netShared: State, Local, Remote, SoError).
+	// new connection while it takes a slot (the new socket is then
+	// filled and queued under the listener's lock: netAccepted), a
+	// connect's outcome where no thread waits (netShared: State, Local,
+	// Remote, SoError), and getsockname and getpeername while they read
+	// the names and the state.
 	// Every other change of a socket is made under the files lock held
 	// exclusively, with no such call beside it, but waiter's clearing by
 	// a wake, a timeout or a
@@ -287,7 +289,7 @@ func WakeRecorded() {
 // Context: trap, kernel and files locks held; does not allocate.
 func wakeWaiter(i int) {
 	s := &Sockets[i]
-	t := s.waiter
+	t := sched.TID(atomic.LoadInt32((*int32)(&s.waiter))) // stored atomically beside (allocSocket)
 	if t == noThread || threadtab.Threads[t].Wait == threadtab.WaitStack {
 		return // a bind or listen waits for the stack's answer, not for data
 	}
@@ -361,9 +363,10 @@ func stackAnswered(i int, result int64) {
 // which those calls change, are loaded atomically, each a word, as
 // Linux's tcp_poll reads its counts without the socket's lock. A
 // listener's queue, which an accept beside changes (AcceptNow), is
-// looked at under the socket's lock; State and Flags, which a close and
-// a shutdown beside change (CloseFD, SysShutdown), are read plainly:
-// both run under the epoll interest lists' lock, which every look holds.
+// looked at under the socket's lock; State and Flags, which a close, a
+// shutdown and the stack's connect outcome beside change (CloseFD,
+// SysShutdown, NetCtlSharedIoctl), are read plainly: all run under the
+// epoll interest lists' lock, which every look holds.
 // Context: trap (a system call, or an interrupt through fdcalls.NotifyEpolls),
 // files lock held; does not allocate.
 func SockReadiness(i int) uint32 {

@@ -372,7 +372,7 @@ func sourceFor(dst SockAddr) [16]byte {
 // Context: trap, kernel lock held.
 func connectDone(i int) {
 	s := &Sockets[i]
-	t := s.waiter
+	t := sched.TID(atomic.LoadInt32((*int32)(&s.waiter))) // stored atomically beside (allocSocket)
 	if t == noThread || !threadtab.Threads[t].ConnectWait {
 		return
 	}
@@ -445,8 +445,10 @@ func SysAccept(c *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 // socket's descriptor under the files lock held shared (package
 // kernel's fileCalls), beside other calls: it takes from the queue
 // under the listener's lock, which another accept and an epoll look at
-// the listener (SockReadiness) take too, while the stack adds to the
-// queue only under the files lock held exclusively (netAccepted); the
+// the listener (SockReadiness) take too, as does the stack's new
+// connection, which adds to the queue (netAccepted); the listener's type
+// and state are read under it as well, and a listener whose descriptor
+// a close beside ended since sockOfFD looked answers EBADF; the
 // descriptor is made naming its socket (fdtab.AllocDesc), and the
 // socket learns its descriptor under its own lock, which the stack's
 // moves of its data beside hold while they tell the program
@@ -466,15 +468,16 @@ func AcceptNow(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 		return e
 	}
 	s := &Sockets[i]
-	if s.Typ != abi.SockStream {
-		return -int64(unix.EOPNOTSUPP)
-	}
-	if s.State != abi.SockListening {
-		return -abi.EINVAL
-	}
 	r, c := vfs.WouldBlock, -1
-	spin.LockWord(&s.held)
-	if s.ALen > 0 {
+	spin.LockWord(&s.held) // the state too: the stack may fail a listener beside (connectOutcome)
+	switch {
+	case s.State == abi.SockClosed || s.Typ == 0:
+		r = -abi.EBADF // its descriptor closed beside since sockOfFD looked (CloseFD)
+	case s.Typ != abi.SockStream:
+		r = -int64(unix.EOPNOTSUPP)
+	case s.State != abi.SockListening:
+		r = -abi.EINVAL
+	case s.ALen > 0:
 		c = int(s.acceptQ[s.aHead])
 		if r = writeSockaddr(s.Family, Sockets[c].Remote, addr, lenAddr); r == 0 {
 			if r = int64(fdtab.AllocDesc(fdtab.KindSocket, OpenFlags(flags), int32(c))); r < 0 {
@@ -539,14 +542,16 @@ func SysShutdown(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 }
 
 // SysGetsockname writes a socket's local address. It may run beside
-// other calls (the files lock held shared): the address, the type and
-// the protocol change only under the files lock held exclusively (bind,
-// listen, connect, accept, a datagram send's autobind, the stack's
-// side), but for a free beside after another thread's close of the
-// descriptor beside (CloseFD, then the stack's release), which may
-// leave it the free slot's zeros: a race in the program, which Linux
-// answers with the address or EBADF. Context: trap, files lock held;
-// does not allocate.
+// other calls (the files lock held shared), which change the address,
+// the type and the protocol under the socket's lock (a connect's outcome
+// from the stack, a socket(2) that reuses the slot) or under the files
+// lock held exclusively (bind, listen, connect, a datagram send's
+// autobind): it reads them under the socket's lock, and answers EBADF
+// for a socket whose descriptor a close beside ended since sockOfFD
+// looked, as Linux does for a descriptor closed before the call. The
+// address is written after the lock is released (a fault in the
+// program's memory is taken there). Context: trap, files lock held; does
+// not allocate.
 func SysGetsockname(_ *percpu.CPU, _ sched.TID, args abi.SysArgs) int64 {
 	fd, addr, lenAddr := int(args[0]), args[1], args[2]
 	i, e := sockOfFD(fd)
@@ -554,25 +559,37 @@ func SysGetsockname(_ *percpu.CPU, _ sched.TID, args abi.SysArgs) int64 {
 		return e
 	}
 	s := &Sockets[i]
-	a := s.Local
+	spin.LockWord(&s.held)
+	a, family, closed := s.Local, s.Family, s.State == abi.SockClosed || s.Typ == 0
 	if s.Typ == abi.SockRaw {
 		a.Port = uint16(s.proto) // as Linux: a raw socket's port is its protocol
 	}
-	return writeSockaddr(s.Family, a, addr, lenAddr)
+	spin.UnlockWord(&s.held)
+	if closed {
+		return -abi.EBADF
+	}
+	return writeSockaddr(family, a, addr, lenAddr)
 }
 
 // SysGetpeername writes a connected socket's peer address, beside other
-// calls as SysGetsockname. Context: trap, files lock held; does not
+// calls as SysGetsockname: ENOTCONN for a socket not connected, EBADF
+// for one closed beside. Context: trap, files lock held; does not
 // allocate.
-func SysGetpeername(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
-	fd, addr, lenAddr := int(a[0]), a[1], a[2]
+func SysGetpeername(_ *percpu.CPU, _ sched.TID, args abi.SysArgs) int64 {
+	fd, addr, lenAddr := int(args[0]), args[1], args[2]
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
 	}
 	s := &Sockets[i]
-	if s.State != abi.SockConnected {
+	spin.LockWord(&s.held)
+	a, family, state, typ := s.Remote, s.Family, s.State, s.Typ
+	spin.UnlockWord(&s.held)
+	switch {
+	case state == abi.SockClosed || typ == 0:
+		return -abi.EBADF
+	case state != abi.SockConnected:
 		return -abi.ENOTCONN
 	}
-	return writeSockaddr(s.Family, s.Remote, addr, lenAddr)
+	return writeSockaddr(family, a, addr, lenAddr)
 }
