@@ -199,6 +199,12 @@ var fileCalls = [...]fileCall{
 	// free beside others it runs alone (fsys.RunAlone). Another family,
 	// or a kernel with no network stack, takes the locked path.
 	{unix.SYS_SOCKET, fileSocket},
+	// connect(2) of an Internet stream socket's non-blocking descriptor:
+	// its ephemeral port chosen under the ports' lock, its state changed
+	// under the epoll interest lists' lock and its own
+	// (socket.ConnectNow); a blocking one, which waits, and a datagram
+	// socket's take the locked path.
+	{unix.SYS_CONNECT, socket.ConnectNow},
 }
 
 // sharedFileCalls is how many of fileCalls' first entries hold the files
@@ -235,7 +241,7 @@ func fileSocket(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // (fileInetSocket). Context: any; does not allocate.
 func fileSocketCall(nr uint64) bool {
 	switch nr {
-	case unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_ACCEPT4:
+	case unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_ACCEPT4, unix.SYS_CONNECT:
 		return true
 	}
 	return false
@@ -697,8 +703,8 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		f.AX = uint64(ret)
 		percpu.Count(c, percpu.EvFileCallFiles)
 		// The calls that record wake-ups: the stream calls, epoll_ctl,
-		// setsockopt, accept4 and socket (socket.TellStack).
-		wake = (stream || nr == unix.SYS_EPOLL_CTL || nr == unix.SYS_SETSOCKOPT || nr == unix.SYS_ACCEPT4 || nr == unix.SYS_SOCKET) && fdcalls.RecordsNeedKernel()
+		// setsockopt, accept4, socket and connect (socket.TellStack).
+		wake = (stream || nr == unix.SYS_EPOLL_CTL || nr == unix.SYS_SETSOCKOPT || nr == unix.SYS_ACCEPT4 || nr == unix.SYS_SOCKET || nr == unix.SYS_CONNECT) && fdcalls.RecordsNeedKernel()
 		oom = vm.OutOfMemory()
 		c.InUser.Store(!oom) // back to ring 3, unless the program stops below
 	}

@@ -64,7 +64,7 @@ func TestLockClasses(t *testing.T) {
 // statfs and fstatfs but while such a close or an orphan waits, the
 // chmod and chown calls, chdir, fchdir, umask, fcntl's flag commands,
 // fallocate and pipe2 (pipe comes as pipe2), and the socket option and
-// name calls and accept4 on an Internet socket, and socket of one.
+// name calls, accept4 and connect on an Internet socket, and socket of one.
 func TestReadOnlyFileCalls(t *testing.T) {
 	want := []uint64{
 		unix.SYS_NEWFSTATAT, unix.SYS_STATX, unix.SYS_FACCESSAT, unix.SYS_FACCESSAT2,
@@ -85,7 +85,7 @@ func TestReadOnlyFileCalls(t *testing.T) {
 		unix.SYS_UNLINKAT, unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2, unix.SYS_TRUNCATE, unix.SYS_UTIMENSAT, unix.SYS_FCHMOD,
 		unix.SYS_FCHOWN, unix.SYS_FCHMODAT, unix.SYS_FCHMODAT2, unix.SYS_FCHOWNAT, unix.SYS_FCHDIR, unix.SYS_CHDIR, unix.SYS_UMASK,
 		unix.SYS_EPOLL_WAIT, unix.SYS_EPOLL_PWAIT, unix.SYS_EPOLL_CTL, unix.SYS_FCNTL, unix.SYS_FALLOCATE, unix.SYS_PIPE2,
-		unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_ACCEPT4, unix.SYS_SOCKET), shared, "every call of fileCalls holds the files lock shared")
+		unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_ACCEPT4, unix.SYS_SOCKET, unix.SYS_CONNECT), shared, "every call of fileCalls holds the files lock shared")
 	for _, nr := range []uint64{unix.SYS_STAT, unix.SYS_LSTAT, unix.SYS_ACCESS, unix.SYS_READLINK} {
 		assert.Less(t, fileCallIndex(atCallNr(nr)), readOnlyFileCalls, "call %d reads only, as its at form", nr)
 	}

@@ -56,30 +56,6 @@ type epollInstance struct {
 
 var epolls [maxEpolls]epollInstance
 
-// epollHeld is the word lock (spin.LockWord) of the interest lists and
-// their records under the files lock held shared: an epoll_ctl
-// (EpollCtl) and a wait that does not wait (EpollWaitNow), which run
-// beside each other and beside other file calls, hold it while they
-// change or collect a list (the entries, hi, the entries' last reports,
-// epollWatch), and so do a blocking wait's naming of its waiter and its
-// last look (nameWaiter) and the kernel lock's wakes (epollNotify), which
-// hold the files lock shared too, beside them. One for all instances:
-// the Go runtime makes one, and a descriptor's epollWatch byte holds
-// every instance's bit. A pipe end's or an Internet socket's close
-// beside others holds it while it frees the descriptor and drops its
-// entries (closeStreamShared), so
-// an epoll_ctl, which looks at its descriptors under it, comes wholly
-// before or after; an Internet socket's shutdown beside others holds it
-// while it changes the socket's flags, which the looks read
-// (StreamCall, socket.SockReadiness), and the network stack's connect
-// outcome beside others while it changes the socket's state
-// (socket.NetCtlSharedIoctl). Everything else that changes them (an instance's or
-// another descriptor's close) holds the files lock exclusively. The look at epollWatch of the records' check
-// (RecordsNeedKernel) reads a byte beside it without the lock: it finds
-// the bits before or after an epoll_ctl's change, and an epoll_ctl that
-// adds an entry records the descriptor after, for its own check.
-var epollHeld uint32
-
 // epollWatch has, for each descriptor, bit i set when epoll instance i
 // has a used entry for it: epollNotify, epollForgetFD and EpollCtl
 // go straight to those instances instead of scanning every interest list.
@@ -175,7 +151,7 @@ func SysEpollCreate(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 }
 
 // EpollCtl is epoll_ctl(2), under the files lock held shared and
-// epollHeld (package kernel's fileTrap serves every epoll_ctl there): an entry added or
+// fdtab.EpollHeld (package kernel's fileTrap serves every epoll_ctl there): an entry added or
 // changed, whose events may be ready now, is recorded (fdtab.Notify) for
 // a thread waiting in that instance, which the kernel lock's path then
 // wakes (RecordsNeedKernel tells fileTrap so; socketEvents,
@@ -183,9 +159,9 @@ func SysEpollCreate(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 // Context: trap, files lock held; does not allocate.
 func EpollCtl(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	epfd, op, fd, ev := int(a[0]), int(a[1]), int(a[2]), a[3]
-	spin.LockWord(&epollHeld)
+	spin.LockWord(&fdtab.EpollHeld)
 	r, changed := epollCtl(epfd, op, fd, ev)
-	spin.UnlockWord(&epollHeld)
+	spin.UnlockWord(&fdtab.EpollHeld)
 	if changed {
 		fdtab.Notify(fd)
 	}
@@ -245,7 +221,7 @@ func epollCtl(epfd, op, fd int, ev uintptr) (int64, bool) {
 	}
 	// The two descriptors' words in a load each: opens and pipe2s beside
 	// make descriptors (fdtab.AllocDesc stores the word atomically); a
-	// close beside frees one under epollHeld (closeStreamShared).
+	// close beside frees one under fdtab.EpollHeld (closeStreamShared).
 	ew, _ := fdtab.LoadFlags(epfd)
 	tw, _ := fdtab.LoadFlags(fd)
 	if ew.Kind() == fdtab.KindFree || tw.Kind() == fdtab.KindFree {
@@ -434,13 +410,13 @@ func SysEpollWait(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 // the lists' lock, so it comes wholly before or after.
 // Context: trap, kernel lock held, files lock held; does not allocate.
 func nameWaiter(ep *epollInstance, t sched.TID, out uintptr, max int) int64 {
-	spin.LockWord(&epollHeld)
+	spin.LockWord(&fdtab.EpollHeld)
 	atomic.StoreInt32((*int32)(&ep.waiter), int32(t))
 	n := collect(ep, out, max)
 	if n != 0 {
 		atomic.StoreInt32((*int32)(&ep.waiter), int32(sched.None))
 	}
-	spin.UnlockWord(&epollHeld)
+	spin.UnlockWord(&fdtab.EpollHeld)
 	return n
 }
 
@@ -476,9 +452,9 @@ func EpollWaitNow(epfd int, events uintptr, max, timeoutMs int) (int64, bool) {
 	if ef.Kind != fdtab.KindEpoll {
 		return -abi.EINVAL, true
 	}
-	spin.LockWord(&epollHeld)
+	spin.LockWord(&fdtab.EpollHeld)
 	n := collect(&epolls[ef.Epoll], events, max)
-	spin.UnlockWord(&epollHeld)
+	spin.UnlockWord(&fdtab.EpollHeld)
 	return n, n != 0 || timeoutMs == 0
 }
 
@@ -505,9 +481,9 @@ func NotifyEpolls() {
 // after its release: a word lock's holder waits for no other lock.
 // Context: trap, kernel lock held, files lock held; does not allocate.
 func epollNotify(fd int) {
-	spin.LockWord(&epollHeld)
+	spin.LockWord(&fdtab.EpollHeld)
 	m := epollWatch[fd]
-	spin.UnlockWord(&epollHeld)
+	spin.UnlockWord(&fdtab.EpollHeld)
 	for ; m != 0; m &= m - 1 {
 		ep := &epolls[bits.TrailingZeros8(m)]
 		if !ep.used || ep.waiter == sched.None {
@@ -515,9 +491,9 @@ func epollNotify(fd int) {
 		}
 		t := ep.waiter
 		th := &threadtab.Threads[t]
-		spin.LockWord(&epollHeld)
+		spin.LockWord(&fdtab.EpollHeld)
 		n := collect(ep, th.EvAddr, th.EvMax)
-		spin.UnlockWord(&epollHeld)
+		spin.UnlockWord(&fdtab.EpollHeld)
 		if n != 0 {
 			thread.Wake(t, n)
 		}
@@ -525,7 +501,7 @@ func epollNotify(fd int) {
 }
 
 // epollForgetFD drops a closed descriptor from every interest list.
-// Context: trap, files lock held exclusively, or shared and epollHeld
+// Context: trap, files lock held exclusively, or shared and fdtab.EpollHeld
 // held (closeStreamShared); does not allocate.
 func epollForgetFD(fd int) {
 	for m := epollWatch[fd]; m != 0; m &= m - 1 {

@@ -199,7 +199,7 @@ func TestEpollCtlRefusedUnlocked(t *testing.T) {
 
 // TestEpollCtlBeside: epoll_ctl calls on one instance at once, as under
 // the files lock held shared on several CPUs (the interest lists' lock,
-// epollHeld, keeps them apart): deletes of different descriptors from
+// fdtab.EpollHeld, keeps them apart): deletes of different descriptors from
 // goroutines of their own leave the list, its bound (hi) and the watcher
 // bits as a scan says, every entry gone. (A delete reads no event from
 // the program's memory, which the host does not map: adds and

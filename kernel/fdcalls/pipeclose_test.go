@@ -195,11 +195,11 @@ func pipeRound() error {
 // interest list if fd is a pipe end not watched yet, looking at the
 // descriptor under the lists' lock, as epollCtl does.
 func watchPipe(epfd, fd int) {
-	spin.LockWord(&epollHeld)
+	spin.LockWord(&fdtab.EpollHeld)
 	if w, _ := fdtab.LoadFlags(fd); w.Kind() == fdtab.KindPipe && find(fdtab.Files[epfd].Epoll, fd) < 0 {
 		addEntry(fdtab.Files[epfd].Epoll, epollEntry{fd: int32(fd), events: unix.EPOLLIN, lastSeq: ^uint64(0), used: true})
 	}
-	spin.UnlockWord(&epollHeld)
+	spin.UnlockWord(&fdtab.EpollHeld)
 }
 
 // TestMakePipeFull: where the pipe table or the descriptors run out,
@@ -340,9 +340,9 @@ func TestShutdownBeside(t *testing.T) {
 	var looks sync.WaitGroup
 	looks.Go(func() {
 		for !stop.Load() {
-			spin.LockWord(&epollHeld)
+			spin.LockWord(&fdtab.EpollHeld)
 			socket.SockReadiness(i)
-			spin.UnlockWord(&epollHeld)
+			spin.UnlockWord(&fdtab.EpollHeld)
 		}
 	})
 	for k := range 300 { // again and again, as a shutdown may be repeated

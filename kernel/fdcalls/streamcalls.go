@@ -103,9 +103,9 @@ func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) i
 		return closeStreamShared(fd, -1) // a FIFO's end answers NotFileCall
 	}
 	if nr == unix.SYS_SHUTDOWN { // under the interest lists' lock: epoll's looks read the flags it changes (socket.SockReadiness)
-		spin.LockWord(&epollHeld)
+		spin.LockWord(&fdtab.EpollHeld)
 		r := socket.SysShutdown(nil, sched.None, abi.SysArgs{uintptr(fd), a1})
-		spin.UnlockWord(&epollHeld)
+		spin.UnlockWord(&fdtab.EpollHeld)
 		return r
 	}
 	// The kind, and a pipe end's description and O_NONBLOCK, in one load:
@@ -128,7 +128,7 @@ func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) i
 		if nr == unix.SYS_READ {
 			return socket.NetCtlRead(a1, a2)
 		}
-		return socket.NetCtlSharedIoctl(uint(a1), a2, shared, &epollHeld) // a connect's outcome under it: epoll's looks read the state (socket.SockReadiness)
+		return socket.NetCtlSharedIoctl(uint(a1), a2, shared)
 	case fdtab.KindConsole:
 		return console.VconWriteNow(console.VconQueueOf(f.Stream), w&fdtab.FlagNonblock != 0, a1, a2)
 	case fdtab.KindPipe: // its description, found by the word, stays whole until the hold ends (vfs.DropShared)

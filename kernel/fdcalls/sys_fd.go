@@ -548,7 +548,7 @@ func closeStreamShared(fd int, want int32) int64 {
 	if !ok || !pipe && w.Kind() != fdtab.KindSocket {
 		return NotFileCall
 	}
-	spin.LockWord(&epollHeld)
+	spin.LockWord(&fdtab.EpollHeld)
 	var freed bool
 	if pipe {
 		freed = vfs.FreeShared(fd, w.Desc(), fdtab.KindPipe)
@@ -558,7 +558,7 @@ func closeStreamShared(fd int, want int32) int64 {
 	if freed {
 		epollForgetFD(fd)
 	}
-	spin.UnlockWord(&epollHeld)
+	spin.UnlockWord(&fdtab.EpollHeld)
 	if !freed {
 		return NotFileCall
 	}

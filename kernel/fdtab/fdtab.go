@@ -177,6 +177,32 @@ func Free(f *File) {
 // are not handed out (EMFILE). The hard limit is MaxFDs.
 var NofileLimit uint64 = MaxFDs
 
+// EpollHeld is the word lock (spin.LockWord) of the interest lists and
+// their records under the files lock held shared: an epoll_ctl
+// (fdcalls.EpollCtl) and a wait that does not wait (fdcalls.EpollWaitNow), which run
+// beside each other and beside other file calls, hold it while they
+// change or collect a list (the entries, hi, the entries' last reports,
+// epollWatch), and so do a blocking wait's naming of its waiter and its
+// last look (nameWaiter) and the kernel lock's wakes (epollNotify), which
+// hold the files lock shared too, beside them. One for all instances:
+// the Go runtime makes one, and a descriptor's epollWatch byte holds
+// every instance's bit. A pipe end's or an Internet socket's close
+// beside others holds it while it frees the descriptor and drops its
+// entries (fdcalls.closeStreamShared), so
+// an epoll_ctl, which looks at its descriptors under it, comes wholly
+// before or after; an Internet socket's shutdown beside others holds it
+// while it changes the socket's flags, which the looks read
+// (StreamCall, socket.SockReadiness), and the network stack's connect
+// outcome and the program's connect beside others while they change
+// the socket's state (socket.NetCtlSharedIoctl, socket.ConnectNow).
+// It lives here, below both package fdcalls (epoll's) and package
+// socket, which take it. Everything else that changes them (an instance's or
+// another descriptor's close) holds the files lock exclusively. The look at epollWatch of the records' check
+// (fdcalls.RecordsNeedKernel) reads a byte beside it without the lock: it finds
+// the bits before or after an epoll_ctl's change, and an epoll_ctl that
+// adds an entry records the descriptor after, for its own check.
+var EpollHeld uint32
+
 // Descriptors whose epoll instances must look at them again, recorded by
 // the layers below epoll (sockets, pipes), which package kernel acts on
 // (socketEvents: at the end of every system call and timer expiry, and

@@ -178,28 +178,27 @@ func TestNetSetStateShared(t *testing.T) {
 }
 
 // TestSetStateUnderInterestLock: the stack's connect outcome served
-// beside other calls waits for the epoll interest lists' lock (here a
-// word of the test's), as epoll's looks read the socket's state under
+// beside other calls waits for the epoll interest lists' lock
+// (fdtab.EpollHeld), as epoll's looks read the socket's state under
 // it (SockReadiness); its data moves do not wait for it.
 func TestSetStateUnderInterestLock(t *testing.T) {
 	freshTable(t, 9)
 	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
 	_, i := openSocket(t)
 	Sockets[i].State = abi.SockConnecting
-	var interest uint32
-	spin.LockWord(&interest) // a look in progress
-	t.Cleanup(func() { atomic.StoreUint32(&interest, 0) })
+	spin.LockWord(&fdtab.EpollHeld) // a look in progress
+	t.Cleanup(func() { atomic.StoreUint32(&fdtab.EpollHeld, 0) })
 	done := make(chan int64, 1)
 	go func() {
-		done <- netSharedReq(abi.NetCtlSetState, &abi.NetIO{Sock: uint32(i), Gen: Sockets[i].gen}, true, &interest)
+		done <- netSharedReq(abi.NetCtlSetState, &abi.NetIO{Sock: uint32(i), Gen: Sockets[i].gen}, true)
 	}()
 	select {
 	case r := <-done:
 		t.Fatalf("the connect outcome answered %d while a look held the interest lists' lock", r)
 	case <-time.After(100 * time.Millisecond):
 	}
-	assert.Zero(t, netSharedReq(abi.NetCtlPullTx, &abi.NetIO{Sock: uint32(i), Gen: Sockets[i].gen}, true, &interest), "a data move does not wait for it")
-	spin.UnlockWord(&interest)
+	assert.Zero(t, netSharedReq(abi.NetCtlPullTx, &abi.NetIO{Sock: uint32(i), Gen: Sockets[i].gen}, true), "a data move does not wait for it")
+	spin.UnlockWord(&fdtab.EpollHeld)
 	assert.Zero(t, <-done)
 	assert.Equal(t, uint8(abi.SockConnected), Sockets[i].State)
 }
@@ -215,14 +214,13 @@ func TestConnectOutcomeBeside(t *testing.T) {
 	freshTable(t, 9)
 	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
 	fd, i := openSocket(t)
-	var interest uint32
 	var stop atomic.Bool
 	var beside sync.WaitGroup
 	beside.Go(func() {
 		for !stop.Load() {
-			spin.LockWord(&interest)
+			spin.LockWord(&fdtab.EpollHeld)
 			SockReadiness(i)
-			spin.UnlockWord(&interest)
+			spin.UnlockWord(&fdtab.EpollHeld)
 		}
 	})
 	beside.Go(func() {
@@ -234,16 +232,16 @@ func TestConnectOutcomeBeside(t *testing.T) {
 	})
 	for k := range 3000 {
 		s := &Sockets[i]
-		spin.LockWord(&interest) // a connect, as the files lock held exclusively orders it
+		spin.LockWord(&fdtab.EpollHeld) // a connect, as the files lock held exclusively orders it
 		spin.LockWord(&s.held)
 		s.State = abi.SockConnecting
 		spin.UnlockWord(&s.held)
-		spin.UnlockWord(&interest)
+		spin.UnlockWord(&fdtab.EpollHeld)
 		io := &abi.NetIO{Sock: uint32(i), Gen: s.gen, Local: abi.Addr{Port: uint16(40000 + k%1000)}, Remote: abi.Addr{Port: 80}}
 		if k%2 == 1 {
 			io.Errno = int32(unix.ECONNREFUSED)
 		}
-		assert.Zero(t, netSharedReq(abi.NetCtlSetState, io, true, &interest))
+		assert.Zero(t, netSharedReq(abi.NetCtlSetState, io, true))
 	}
 	stop.Store(true)
 	beside.Wait()

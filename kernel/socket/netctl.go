@@ -192,32 +192,32 @@ func NetCtlSharedReq(req uint) bool {
 // slot beside them, exclusively (netAccepted answers vfs.RunAlone): it
 // records what the program must hear of (tellProgram) and wakes no
 // thread itself. A connect's outcome changes the state that epoll's
-// looks read (SockReadiness): it holds interestHeld, the epoll interest
-// lists' word lock (package fdcalls'), which every look holds, once the
-// stack's NetIO is read (a fault in its memory is taken before).
+// looks read (SockReadiness): it holds fdtab.EpollHeld, the epoll
+// interest lists' word lock, which every look holds, once the stack's
+// NetIO is read (a fault in its memory is taken before).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
-func NetCtlSharedIoctl(req uint, arg uintptr, beside bool, interestHeld *uint32) int64 {
+func NetCtlSharedIoctl(req uint, arg uintptr, beside bool) int64 {
 	io, e := netIOArg(arg)
 	if e != 0 {
 		return e
 	}
-	return netSharedReq(req, io, beside, interestHeld)
+	return netSharedReq(req, io, beside)
 }
 
 // netSharedReq is NetCtlSharedIoctl once the stack's NetIO is read.
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
-func netSharedReq(req uint, io *abi.NetIO, beside bool, interestHeld *uint32) int64 {
+func netSharedReq(req uint, io *abi.NetIO, beside bool) int64 {
 	if req == abi.NetCtlAccepted {
 		return netAccepted(io, beside)
 	}
 	if req != abi.NetCtlSetState {
 		return netShared(req, io)
 	}
-	spin.LockWord(interestHeld)
+	spin.LockWord(&fdtab.EpollHeld)
 	r := netShared(req, io)
-	spin.UnlockWord(interestHeld)
+	spin.UnlockWord(&fdtab.EpollHeld)
 	return r
 }
 

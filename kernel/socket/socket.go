@@ -412,17 +412,26 @@ func SockReadiness(i int) uint32 {
 
 // portInUse reports whether another live socket of type typ holds port
 // a.port on an address that overlaps a, as socket self (of family and
-// v6only) would hold it (scopeOf). Context: trap, kernel lock held; does
-// not allocate.
+// v6only) would hold it (scopeOf). It reads each socket under its lock:
+// beside other calls (a connect's autobind, which holds portsHeld)
+// sockets are made, freed, closed and given the stack's addresses under
+// their locks. Context: trap, files lock held (shared: portsHeld held);
+// does not allocate.
 func portInUse(self int, typ uint8, a SockAddr) bool {
 	me := &Sockets[self]
+	spin.LockWord(&me.held)
 	want := scopeOf(me.Family, me.opts&abi.OptV6Only != 0, a)
+	spin.UnlockWord(&me.held)
 	for i := range Sockets {
-		s := &Sockets[i]
-		if i == self || s.Typ != typ || s.accepted || s.Local.Port != a.Port || s.State == abi.SockClosed {
+		if i == self {
 			continue
 		}
-		if want.overlaps(scopeOf(s.Family, s.opts&abi.OptV6Only != 0, s.Local)) {
+		s := &Sockets[i]
+		spin.LockWord(&s.held)
+		used := s.Typ == typ && !s.accepted && s.Local.Port == a.Port && s.State != abi.SockClosed &&
+			want.overlaps(scopeOf(s.Family, s.opts&abi.OptV6Only != 0, s.Local))
+		spin.UnlockWord(&s.held)
+		if used {
 			return true
 		}
 	}
@@ -446,16 +455,34 @@ func ephemeralPort(self int, typ uint8, a SockAddr) uint16 {
 	return 0
 }
 
-// autobind gives socket i an ephemeral port if it has none.
-// Context: trap, kernel lock held; does not allocate.
+// autobind gives socket i an ephemeral port if it has none, and
+// reports whether it has one (a raw socket needs none). It holds
+// portsHeld, so that connects beside each other (ConnectNow) never
+// choose one port, and stores the port under the socket's lock, which
+// getsockname beside holds. Context: trap, files lock held; does not
+// allocate.
 func autobind(i int) bool {
 	s := &Sockets[i]
-	if s.Local.Port != 0 || s.Typ == abi.SockRaw {
-		return true
+	spin.LockWord(&portsHeld)
+	spin.LockWord(&s.held)
+	local, typ := s.Local, s.Typ
+	spin.UnlockWord(&s.held)
+	if local.Port == 0 && typ != abi.SockRaw {
+		local.Port = ephemeralPort(i, typ, local)
+		spin.LockWord(&s.held)
+		s.Local.Port = local.Port
+		spin.UnlockWord(&s.held)
 	}
-	s.Local.Port = ephemeralPort(i, s.Typ, s.Local)
-	return s.Local.Port != 0
+	spin.UnlockWord(&portsHeld)
+	return local.Port != 0 || typ == abi.SockRaw
 }
+
+// portsHeld is the word lock (spin.LockWord) of the choice of ephemeral
+// ports (nextPort, and the ports autobind stores): connects beside each
+// other (the files lock held shared) take turns at it; bind, listen and
+// a datagram send's autobind choose ports under the files lock held
+// exclusively, with no connect beside.
+var portsHeld uint32
 
 // closeSocket is close(2) of fd, socket i's one descriptor, on the
 // locked path: a thread waiting on the socket wakes with EBADF, a

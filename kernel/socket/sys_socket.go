@@ -284,8 +284,9 @@ func SysListen(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 }
 
 // SysConnect sets a datagram socket's peer, or starts a stream socket's
-// connection and blocks t until it is done (EINPROGRESS when non-blocking).
-// Context: trap, kernel lock held; does not allocate.
+// connection (connectStream) and blocks t until it is done (EINPROGRESS
+// when non-blocking). Context: trap, kernel lock held; does not
+// allocate.
 func SysConnect(_ *percpu.CPU, t sched.TID, args abi.SysArgs) int64 {
 	fd, addr, n := int(args[0]), args[1], args[2]
 	i, e := sockOfFD(fd)
@@ -296,42 +297,116 @@ func SysConnect(_ *percpu.CPU, t sched.TID, args abi.SysArgs) int64 {
 	if s.Typ != abi.SockStream {
 		return dgramConnect(i, addr, n)
 	}
+	r := connectStream(i, addr, n)
+	if r != -abi.EINPROGRESS || fdtab.Files[fd].Nonblock {
+		return r
+	}
+	threadtab.Threads[t].ConnectWait = true
+	thread.BlockIn(t, threadtab.WaitRead, &s.waiter)
+	return blocked
+}
+
+// ConnectNow is connect(2) of a stream Internet socket's non-blocking
+// descriptor beside other calls (the files lock held shared: package
+// kernel's fileCalls), which answers EINPROGRESS where it starts the
+// connection (connectStream); a blocking descriptor's (it waits) and
+// another socket's answer vfs.WouldBlock, having changed nothing, for
+// the kernel lock's path. Context: trap, files lock held; does not
+// allocate.
+func ConnectNow(_ *percpu.CPU, _ sched.TID, args abi.SysArgs) int64 {
+	fd, addr, n := int(int32(args[0])), args[1], args[2]
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return e
+	}
+	w, _ := fdtab.LoadFlags(fd)
+	s := &Sockets[i]
+	spin.LockWord(&s.held)
+	stream := s.Typ == abi.SockStream
+	spin.UnlockWord(&s.held)
+	if !stream || w&fdtab.FlagNonblock == 0 {
+		return vfs.WouldBlock // a datagram socket's peer (dgramConnect) or a wait: alone
+	}
+	return connectStream(i, addr, n)
+}
+
+// connectStream starts stream socket i's connection to the address at
+// (addr, n) and tells the stack, answering EINPROGRESS, or answers the
+// errno in Linux's order: the socket's state (connectRefused), the
+// address (readSockaddr), ECONNREFUSED for port 0, EADDRNOTAVAIL where
+// no ephemeral port is free. Beside other calls the state is looked at
+// under the socket's lock, the address read with no lock held, the port
+// chosen under portsHeld (autobind), and the state looked at again and
+// changed under fdtab.EpollHeld, the epoll interest lists' lock
+// (epoll's looks read it: SockReadiness), and the socket's.
+// Context: trap, files lock held; does not allocate.
+func connectStream(i int, addr, n uintptr) int64 {
+	s := &Sockets[i]
+	spin.LockWord(&s.held)
+	r, family := connectRefused(s), s.Family
+	spin.UnlockWord(&s.held)
+	if r != 0 {
+		return r
+	}
+	a, e := readSockaddr(family, addr, n)
+	if e != 0 {
+		return e
+	}
+	return connectTo(i, a)
+}
+
+// connectTo is connectStream once the address a is read: ECONNREFUSED
+// for port 0, EADDRNOTAVAIL where no ephemeral port is free, else the
+// state looked at again and changed.
+// Context: trap, files lock held; does not allocate.
+func connectTo(i int, a SockAddr) int64 {
+	if a.Port == 0 {
+		return -int64(unix.ECONNREFUSED)
+	}
+	s := &Sockets[i]
+	a = connectTarget(s.Family, a) // the family is the socket's for its life
+	if !autobind(i) {
+		return -int64(unix.EADDRNOTAVAIL)
+	}
+	spin.LockWord(&fdtab.EpollHeld)
+	spin.LockWord(&s.held)
+	r := connectRefused(s)
+	if r == 0 { // else a connect or close beside meanwhile
+		s.Remote = a
+		s.State = abi.SockConnecting
+		sockChanged(i)
+		r = -abi.EINPROGRESS
+	}
+	spin.UnlockWord(&s.held)
+	spin.UnlockWord(&fdtab.EpollHeld)
+	return r
+}
+
+// connectRefused is why stream socket s cannot start a connection:
+// EBADF for one closed beside since its descriptor was looked at,
+// EALREADY while connecting, EISCONN once connected, a failed
+// connect's pending error (taken) or EINVAL, EINVAL for a listener; 0
+// for an open socket. Context: trap, files lock held, s's lock held;
+// does not allocate.
+func connectRefused(s *socket) int64 {
 	switch s.State {
+	case abi.SockOpen:
+		return 0
 	case abi.SockConnecting:
 		return -abi.EALREADY
 	case abi.SockConnected:
 		return -abi.EISCONN
 	case abi.SockFailed:
-		err := s.SoError
-		s.SoError = 0
-		if err == 0 {
-			return -abi.EINVAL
+		if err := atomic.SwapInt32(&s.SoError, 0); err != 0 { // SockReadiness loads it beside
+			return -int64(err)
 		}
-		return -int64(err)
-	case abi.SockOpen:
-	default:
-		return -abi.EINVAL
+	case abi.SockClosed:
+		return -abi.EBADF
 	}
-	a, e := readSockaddr(s.Family, addr, n)
-	if e != 0 {
-		return e
+	if s.Typ == 0 {
+		return -abi.EBADF // freed beside (CloseFD with no stack)
 	}
-	if a.Port == 0 {
-		return -int64(unix.ECONNREFUSED)
-	}
-	a = connectTarget(s.Family, a)
-	if !autobind(i) {
-		return -int64(unix.EADDRNOTAVAIL)
-	}
-	s.Remote = a
-	s.State = abi.SockConnecting
-	sockChanged(i)
-	if fdtab.Files[fd].Nonblock {
-		return -abi.EINPROGRESS
-	}
-	threadtab.Threads[t].ConnectWait = true
-	thread.BlockIn(t, threadtab.WaitRead, &s.waiter)
-	return blocked
+	return -abi.EINVAL
 }
 
 // connectTarget is the peer a connect to a reaches: as on Linux, the
