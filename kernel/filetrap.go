@@ -562,7 +562,8 @@ const (
 // path: fileSocketCall) and its accept4 (socket.AcceptNow; a blocking
 // one with no connection queued goes to the locked path to wait),
 // socket(2) of an Internet socket (socket.NewSocket; one that finds no
-// slot or descriptor free answers fsys.RunAlone), and ftruncate of a file (fdcalls.FileCall), which truncates under the
+// slot or descriptor free answers fsys.RunAlone), connect of a
+// non-blocking Internet stream socket (socket.ConnectNow), and ftruncate of a file (fdcalls.FileCall), which truncates under the
 // file's data lock: a create, a mkdir, a rename or an unlink changes its
 // directories under their data locks, which lookups take too,
 // and answers fsys.RunAlone, having changed nothing, where only a call
@@ -685,7 +686,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 			}
 		}
 		if ret == vfs.WouldBlock {
-			ret = notFileCall // a console write with no slot free, a pipe end's call after an F_SETFL beside cleared O_NONBLOCK, a blocking accept with none queued: it waits on the kernel lock's path
+			ret = notFileCall // a console write with no slot free, a pipe end's call after an F_SETFL beside cleared O_NONBLOCK, a blocking accept with none queued, a blocking or datagram connect, a connect outcome a thread waits for: the kernel lock's path
 		}
 		// A call beside others that must run alone runs again, alone
 		// (fileCallShared, vfs.PipeWriteNow).

@@ -27,14 +27,14 @@ func TestConnectTo(t *testing.T) {
 	_, i := openSocket(t)
 	s := &Sockets[i]
 	s.State = abi.SockOpen
-	assert.Equal(t, -int64(unix.ECONNREFUSED), connectTo(i, SockAddr{}))
-	assert.Equal(t, -abi.EINPROGRESS, connectTo(i, SockAddr{Port: 80}))
+	assert.Equal(t, -int64(unix.ECONNREFUSED), connectTo(i, abi.Family4, SockAddr{}))
+	assert.Equal(t, -abi.EINPROGRESS, connectTo(i, abi.Family4, SockAddr{Port: 80}))
 	assert.Equal(t, uint8(abi.SockConnecting), s.State)
 	assert.GreaterOrEqual(t, s.Local.Port, uint16(ephemeralLow), "an ephemeral port")
 	assert.Equal(t, SockAddr{IP: v4Mapped([4]byte{127, 0, 0, 1}), Port: 80}, s.Remote, "the unspecified address is this host")
 	assert.Equal(t, uint32(1), s.Dirty, "the stack is told")
-	assert.Equal(t, -abi.EALREADY, connectTo(i, SockAddr{Port: 80}))
-	for state, want := range map[uint8]int64{abi.SockConnected: -abi.EISCONN, abi.SockListening: -abi.EINVAL, abi.SockClosed: -abi.EBADF} {
+	assert.Equal(t, -abi.EALREADY, connectTo(i, abi.Family4, SockAddr{Port: 80}))
+	for state, want := range map[uint8]int64{abi.SockConnected: -abi.EISCONN, abi.SockListening: -abi.EISCONN, abi.SockClosed: -abi.EBADF} {
 		s.State = state
 		assert.Equal(t, want, connectRefused(s), "state %d", state)
 	}
@@ -65,10 +65,11 @@ func TestConnectNowOtherKinds(t *testing.T) {
 
 // TestConnectBeside (for the race detector): connects on four CPUs at
 // once, each of sockets of its own, beside epoll's looks at them (under
-// the interest lists' lock), getsockname, and sockets made and freed:
-// every connect gets a port of its own (the ports' lock orders the
-// choices). Without the sockets' locks in the port's choice
-// (portInUse), the detector reports it.
+// the interest lists' lock), getsockname, sockets made and freed, and
+// the stack's new connections on a listener: every connect gets a port
+// of its own (the ports' lock orders the choices). Without the sockets'
+// locks in the port's choice (portInUse), or in the filling of a new
+// connection (netAccepted), the detector reports it.
 func TestConnectBeside(t *testing.T) {
 	const cpus, each = 4, 12
 	freshTable(t, 9)
@@ -95,6 +96,13 @@ func TestConnectBeside(t *testing.T) {
 			}
 		}
 	})
+	l := allocSocket(abi.SockStream, abi.Family4, false)
+	Sockets[l].State, Sockets[l].backlog, Sockets[l].Local.Port = abi.SockListening, 8, 8080
+	beside.Go(func() { // the stack's new connections on a listener, refused once its queue is full
+		for k := 0; k < 40 && !stop.Load(); k++ {
+			netAccepted(&abi.NetIO{Sock: uint32(l), Gen: Sockets[l].gen, Local: abi.Addr{Port: 8080}}, false)
+		}
+	})
 	beside.Go(func() { // sockets made and freed beside, as socket(2) and the stack's releases do
 		for !stop.Load() {
 			j := allocSocket(abi.SockStream, abi.Family4, false)
@@ -106,7 +114,7 @@ func TestConnectBeside(t *testing.T) {
 	for c := range cpus {
 		connects.Go(func() {
 			for _, i := range socks[c] {
-				assert.Equal(t, -abi.EINPROGRESS, connectTo(i, SockAddr{IP: v4Mapped([4]byte{10, 0, 2, 2}), Port: 443}))
+				assert.Equal(t, -abi.EINPROGRESS, connectTo(i, abi.Family4, SockAddr{IP: v4Mapped([4]byte{10, 0, 2, 2}), Port: 443}))
 			}
 		})
 	}

@@ -73,7 +73,7 @@ var loopback6 = [16]byte{15: 1}
 // bytes of the program's buffer) for a socket of family (abi.Family4 or
 // abi.Family6), with Linux's errnos: a length short of the family's
 // structure is EINVAL, another family EAFNOSUPPORT.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func parseSockaddr(family uint8, b []byte) (SockAddr, int64) {
 	var a SockAddr
 	if len(b) < 2 {
@@ -132,7 +132,7 @@ type bindScope struct {
 // socket its IPv4 address; an AF_INET6 socket on :: both families unless
 // v6only, on an IPv4-mapped address that IPv4 address, else its IPv6
 // address. Linux's bind conflicts (man 7 ipv6) follow from the overlap.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func scopeOf(family uint8, v6only bool, a SockAddr) bindScope {
 	var s bindScope
 	switch {
@@ -149,7 +149,7 @@ func scopeOf(family uint8, v6only bool, a SockAddr) bindScope {
 
 // overlaps reports whether two bound sockets' scopes share an address, so
 // that they cannot hold the same port.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 //
 // Not inlined: one copy is smaller than its inlined ones (issue 16's
 // image budget).

@@ -471,10 +471,15 @@ func netAccepted(io *abi.NetIO, beside bool) int64 {
 		r = -abi.ENFILE
 		atomic.AddUint64(&NetRejected, 1)
 	default:
-		s := &Sockets[c] // named nowhere yet (no descriptor, no mark, not queued): the listener's lock orders it for AcceptNow
+		// Filled under its own lock too: a connect's choice of a port
+		// beside reads every socket under its lock (portInUse). The
+		// listener's lock orders the fields for AcceptNow.
+		s := &Sockets[c]
+		spin.LockWord(&s.held)
 		s.Family, s.State, s.accepted = l.Family, abi.SockConnected, true
 		s.Local, s.Remote = fromABI(io.Local), fromABI(io.Remote)
 		s.opts = l.opts
+		spin.UnlockWord(&s.held)
 		l.acceptQ[(uint32(l.aHead)+uint32(l.ALen))%acceptQueueCap] = int16(c)
 		l.ALen++
 		io.Sock, io.Gen = uint32(c), s.gen

@@ -55,11 +55,13 @@ type socket struct {
 	// free with no stack), a shutdown (SysShutdown: Flags),
 	// connectDone while it clears the waiter, a socket(2) while it takes
 	// the slot and makes the socket (allocSocket, NewSocket), the stack's
-	// new connection while it takes a slot (the new socket is then
-	// filled and queued under the listener's lock: netAccepted), a
-	// connect's outcome where no thread waits (netShared: State, Local,
-	// Remote, SoError), and getsockname and getpeername while they read
-	// the names and the state.
+	// new connection while it takes a slot and fills it (queued under
+	// the listener's lock: netAccepted), a connect's outcome where no
+	// thread waits (netShared: State, Local, Remote, SoError), a
+	// non-blocking connect while it stores its port (autobind) and
+	// changes State and Remote (connectTo), a connect's choice of a port
+	// while it reads each socket (portInUse), and getsockname and
+	// getpeername while they read the names and the state.
 	// Every other change of a socket is made under the files lock held
 	// exclusively, with no such call beside it, but waiter's clearing by
 	// a wake, a timeout or a
@@ -201,7 +203,8 @@ func freeSocket(i int) {
 
 // sockChanged records a change of socket i that both sides must see:
 // TellStack and tellProgram. Context: trap, files lock held (shared:
-// the socket's lock held too, CloseFD, SysShutdown and NewSocket).
+// the socket's lock held too, CloseFD, SysShutdown, NewSocket and
+// connectTo).
 func sockChanged(i int) {
 	TellStack(i)
 	tellProgram(i)
@@ -364,9 +367,10 @@ func stackAnswered(i int, result int64) {
 // Linux's tcp_poll reads its counts without the socket's lock. A
 // listener's queue, which an accept beside changes (AcceptNow), is
 // looked at under the socket's lock; State and Flags, which a close, a
-// shutdown and the stack's connect outcome beside change (CloseFD,
-// SysShutdown, NetCtlSharedIoctl), are read plainly: all run under the
-// epoll interest lists' lock, which every look holds.
+// shutdown, a connect and the stack's connect outcome beside change
+// (CloseFD, SysShutdown, connectTo, NetCtlSharedIoctl), are read
+// plainly: all run under the epoll interest lists' lock
+// (fdtab.EpollHeld), which every look holds.
 // Context: trap (a system call, or an interrupt through fdcalls.NotifyEpolls),
 // files lock held; does not allocate.
 func SockReadiness(i int) uint32 {
@@ -438,8 +442,9 @@ func portInUse(self int, typ uint8, a SockAddr) bool {
 	return false
 }
 
-// ephemeralPort picks a free port in the ephemeral range, 0 if none.
-// Context: trap, kernel lock held; does not allocate.
+// ephemeralPort picks a free port in the ephemeral range, 0 if none
+// (nextPort: portsHeld held, or the files lock exclusively).
+// Context: trap, files lock held; does not allocate.
 func ephemeralPort(self int, typ uint8, a SockAddr) uint16 {
 	for range ephemeralHigh - ephemeralLow + 1 {
 		p := uint16(nextPort)
@@ -470,7 +475,9 @@ func autobind(i int) bool {
 	if local.Port == 0 && typ != abi.SockRaw {
 		local.Port = ephemeralPort(i, typ, local)
 		spin.LockWord(&s.held)
-		s.Local.Port = local.Port
+		if s.Typ == typ && s.State != abi.SockClosed {
+			s.Local.Port = local.Port
+		} // else closed or freed beside since: the connect answers EBADF (connectRefused)
 		spin.UnlockWord(&s.held)
 	}
 	spin.UnlockWord(&portsHeld)

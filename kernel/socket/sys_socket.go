@@ -20,13 +20,14 @@ import (
 // getsockname, getpeername. TCP, UDP and raw IP over IPv4 and IPv6
 // (addresses: inetaddr.go); the network stack goroutine does the protocol
 // work (socket.go, netctl.go). Every handler's context: trap, kernel lock
-// held, but getsockname's and getpeername's: trap, files lock held (on
-// an Internet socket package kernel's fileCalls serve them under the
-// files lock alone, held shared).
+// held, but those that package kernel's fileCalls serve on an Internet
+// socket under the files lock alone, held shared (socket(2): NewSocket,
+// a non-blocking connect: ConnectNow, accept4: AcceptNow, shutdown,
+// getsockname, getpeername): trap, files lock held.
 
 // readSockaddr reads a struct sockaddr_in or sockaddr_in6 (family is the
 // socket's, abi.Family4 or abi.Family6) of n bytes at addr.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func readSockaddr(family uint8, addr, n uintptr) (SockAddr, int64) {
 	if n < 2 {
 		return SockAddr{}, -abi.EINVAL
@@ -288,7 +289,7 @@ func SysListen(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 // when non-blocking). Context: trap, kernel lock held; does not
 // allocate.
 func SysConnect(_ *percpu.CPU, t sched.TID, args abi.SysArgs) int64 {
-	fd, addr, n := int(args[0]), args[1], args[2]
+	fd, addr, n := int(int32(args[0])), args[1], args[2] // an int, as Linux reads it (and ConnectNow)
 	i, e := sockOfFD(fd)
 	if e != 0 {
 		return e
@@ -332,9 +333,10 @@ func ConnectNow(_ *percpu.CPU, _ sched.TID, args abi.SysArgs) int64 {
 
 // connectStream starts stream socket i's connection to the address at
 // (addr, n) and tells the stack, answering EINPROGRESS, or answers the
-// errno in Linux's order: the socket's state (connectRefused), the
-// address (readSockaddr), ECONNREFUSED for port 0, EADDRNOTAVAIL where
-// no ephemeral port is free. Beside other calls the state is looked at
+// errno, in the order the kernel lock's path always had (Linux reads the
+// address before it looks at the state): the socket's state
+// (connectRefused), the address (readSockaddr), ECONNREFUSED for port
+// 0, EADDRNOTAVAIL where no ephemeral port is free. Beside other calls the state is looked at
 // under the socket's lock, the address read with no lock held, the port
 // chosen under portsHeld (autobind), and the state looked at again and
 // changed under fdtab.EpollHeld, the epoll interest lists' lock
@@ -352,19 +354,20 @@ func connectStream(i int, addr, n uintptr) int64 {
 	if e != 0 {
 		return e
 	}
-	return connectTo(i, a)
+	return connectTo(i, family, a)
 }
 
-// connectTo is connectStream once the address a is read: ECONNREFUSED
+// connectTo is connectStream once the address a is read (family, the
+// socket's, read under its lock): ECONNREFUSED
 // for port 0, EADDRNOTAVAIL where no ephemeral port is free, else the
 // state looked at again and changed.
 // Context: trap, files lock held; does not allocate.
-func connectTo(i int, a SockAddr) int64 {
+func connectTo(i int, family uint8, a SockAddr) int64 {
 	if a.Port == 0 {
 		return -int64(unix.ECONNREFUSED)
 	}
 	s := &Sockets[i]
-	a = connectTarget(s.Family, a) // the family is the socket's for its life
+	a = connectTarget(family, a)
 	if !autobind(i) {
 		return -int64(unix.EADDRNOTAVAIL)
 	}
@@ -384,17 +387,18 @@ func connectTo(i int, a SockAddr) int64 {
 
 // connectRefused is why stream socket s cannot start a connection:
 // EBADF for one closed beside since its descriptor was looked at,
-// EALREADY while connecting, EISCONN once connected, a failed
-// connect's pending error (taken) or EINVAL, EINVAL for a listener; 0
-// for an open socket. Context: trap, files lock held, s's lock held;
-// does not allocate.
+// EALREADY while connecting, EISCONN once connected and for a listener
+// (as Linux: a socket not in TCP's closed state; it was EINVAL here), a
+// failed connect's pending error (taken) or EINVAL; 0 for an open
+// socket. Context: trap, files lock held, s's lock held; does not
+// allocate.
 func connectRefused(s *socket) int64 {
 	switch s.State {
 	case abi.SockOpen:
 		return 0
 	case abi.SockConnecting:
 		return -abi.EALREADY
-	case abi.SockConnected:
+	case abi.SockConnected, abi.SockListening:
 		return -abi.EISCONN
 	case abi.SockFailed:
 		if err := atomic.SwapInt32(&s.SoError, 0); err != 0 { // SockReadiness loads it beside
@@ -411,7 +415,7 @@ func connectRefused(s *socket) int64 {
 
 // connectTarget is the peer a connect to a reaches: as on Linux, the
 // unspecified address means this host (127.0.0.1, or ::1 for IPv6).
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func connectTarget(family uint8, a SockAddr) SockAddr {
 	switch {
 	case a.IP == [16]byte{} && family == abi.Family6:
@@ -619,8 +623,9 @@ func SysShutdown(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 // SysGetsockname writes a socket's local address. It may run beside
 // other calls (the files lock held shared), which change the address,
 // the type and the protocol under the socket's lock (a connect's outcome
-// from the stack, a socket(2) that reuses the slot) or under the files
-// lock held exclusively (bind, listen, connect, a datagram send's
+// from the stack, a non-blocking connect's port, a socket(2) that reuses
+// the slot) or under the files lock held exclusively (bind, listen, a
+// blocking connect, a datagram send's
 // autobind): it reads them under the socket's lock, and answers EBADF
 // for a socket whose descriptor a close beside ended since sockOfFD
 // looked, as Linux does for a descriptor closed before the call. The

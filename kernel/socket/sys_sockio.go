@@ -143,8 +143,9 @@ func StreamSocket(f *fdtab.File) bool {
 // at a descriptor closed and made again beside, a socket that is not a
 // stream's: a socket(2) beside); so do the stack's new connections and
 // its connect outcomes where no thread waits (netAccepted, netShared),
-// and socket(2), which makes a socket under its lock (NewSocket). The
-// other socket calls and the stack's other state requests hold the files
+// socket(2), which makes a socket under its lock (NewSocket), and a
+// non-blocking connect (connectTo, under the socket's lock). The other
+// socket calls and the stack's other state requests hold the files
 // lock exclusively, so none of them runs beside it (getsockname and
 // getpeername, beside it too, read only what those change, a connect's
 // outcome, and a free after a close beside).
