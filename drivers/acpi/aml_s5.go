@@ -133,26 +133,24 @@ func amlInteger(b []byte) (v uint64, size int, ok bool) {
 		return 0, 0, false
 	}
 	switch b[0] {
-	case amlZeroOp:
-		return 0, 1, true
-	case amlOneOp:
-		return 1, 1, true
+	case amlZeroOp, amlOneOp:
+		return uint64(b[0]), 1, true // their values are their opcodes
 	case amlBytePrefix:
-		if len(b) >= 2 {
-			return uint64(b[1]), 2, true
-		}
+		size = 2
 	case amlWordPrefix:
-		if len(b) >= 3 {
-			return uint64(u16(b, 1)), 3, true
-		}
+		size = 3
 	case amlDWordPrefix:
-		if len(b) >= 5 {
-			return uint64(u32(b, 1)), 5, true
-		}
+		size = 5
 	case amlQWordPrefix:
-		if len(b) >= 9 {
-			return u64(b, 1), 9, true
-		}
+		size = 9
+	default:
+		return 0, 0, false
 	}
-	return 0, 0, false
+	if len(b) < size {
+		return 0, 0, false
+	}
+	for k := size - 1; k >= 1; k-- { // little-endian after the prefix
+		v = v<<8 | uint64(b[k])
+	}
+	return v, size, true
 }

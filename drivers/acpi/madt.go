@@ -126,8 +126,8 @@ const (
 // are skipped; an entry shorter than 2 bytes, running past the table or
 // shorter than its type requires is ErrMalformed. A processor whose APIC ID
 // was already listed (firmware that lists one in both a type-0 and a
-// type-9 entry) is kept once, as first listed.
-// Context: boot/trap; does not allocate.
+// type-9 entry) is kept once, as first listed. On an error m is left
+// zero. Context: boot/trap; does not allocate.
 func parseMADT(t []byte, m *MADT) Error {
 	*m = MADT{}
 	if len(t) < madtEntries {
@@ -137,14 +137,12 @@ func parseMADT(t []byte, m *MADT) Error {
 	m.Flags = u32(t, madtFlags)
 	m.PCATCompat = m.Flags&madtPCATCompat != 0
 	for off := madtEntries; off < len(t); {
-		if len(t)-off < 2 {
-			return ErrMalformed
+		n := 0 // too short: no length byte
+		if len(t)-off >= 2 {
+			n = int(t[off+1])
 		}
-		n := int(t[off+1])
-		if n < 2 || n > len(t)-off {
-			return ErrMalformed
-		}
-		if !m.entry(t[off : off+n]) {
+		if n < 2 || n > len(t)-off || !m.entry(t[off:off+n]) {
+			*m = MADT{}
 			return ErrMalformed
 		}
 		off += n

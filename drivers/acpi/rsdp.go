@@ -67,19 +67,6 @@ func checkRSDP(m window, addr uint64) ([]byte, Error) {
 	return full, OK
 }
 
-// decodeRSDP fills r from the validated RSDP bytes b found at addr.
-// Context: boot/trap; does not allocate.
-func decodeRSDP(b []byte, addr uint64, r *RSDP) {
-	*r = RSDP{Addr: addr, Revision: u8(b, rsdpRevision), RsdtAddress: u32(b, rsdpRsdtAddress)}
-	if len(b) >= rsdpOEMID+len(r.OEMID) {
-		copy(r.OEMID[:], b[rsdpOEMID:])
-	}
-	if r.Revision >= rsdpExtendedRevision {
-		r.Length = u32(b, rsdpLength)
-		r.XsdtAddress = u64(b, rsdpXsdtAddress)
-	}
-}
-
 // FindRSDP returns the physical address of the RSDP. It takes hint (from
 // the boot loader: PVH's hvm_start_info.rsdp_paddr, or 0) when a valid RSDP
 // is there, else searches the first KiB of the EBDA (whose segment is at

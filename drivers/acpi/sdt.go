@@ -37,7 +37,12 @@ func Parse(mem []byte, base uint64, rsdp uint64, out *Tables) Error {
 	if e != OK {
 		return e
 	}
-	decodeRSDP(r, rsdp, &out.RSDP)
+	p := &out.RSDP // r holds at least an ACPI 1.0 RSDP (20 bytes)
+	p.Addr, p.Revision, p.RsdtAddress = rsdp, r[rsdpRevision], u32(r, rsdpRsdtAddress)
+	copy(p.OEMID[:], r[rsdpOEMID:])
+	if p.Revision >= rsdpExtendedRevision {
+		p.Length, p.XsdtAddress = u32(r, rsdpLength), u64(r, rsdpXsdtAddress)
+	}
 	if ref := out.see(nil, rsdp); ref != nil {
 		ref.Signature = [4]byte{'R', 'S', 'D', 'P'}
 		ref.Length, ref.Revision, ref.Valid = uint32(len(r)), out.RSDP.Revision, true
@@ -142,7 +147,8 @@ func (out *Tables) see(h []byte, addr uint64) *TableRef {
 	return r
 }
 
-// decode fills the part of out that table t (checked; nil: none) provides.
+// decode fills the part of out that table t (checked; nil: none) provides
+// (a table that fails to parse leaves its struct zero).
 // Context: boot/trap; does not allocate.
 func (out *Tables) decode(t []byte) Error {
 	if len(t) < headerLen {
@@ -154,33 +160,21 @@ func (out *Tables) decode(t []byte) Error {
 		if !out.HaveMADT {
 			e = parseMADT(t, &out.MADT)
 			out.HaveMADT = e == OK
-			if e != OK {
-				out.MADT = MADT{}
-			}
 		}
 	case "FACP":
 		if !out.HaveFADT {
 			e = parseFADT(t, &out.FADT)
 			out.HaveFADT = e == OK
-			if e != OK {
-				out.FADT = FADT{}
-			}
 		}
 	case "MCFG":
 		if !out.HaveMCFG {
 			e = parseMCFG(t, &out.MCFG)
 			out.HaveMCFG = e == OK
-			if e != OK {
-				out.MCFG = MCFG{}
-			}
 		}
 	case "HPET":
 		if !out.HaveHPET {
 			e = parseHPET(t, &out.HPET)
 			out.HaveHPET = e == OK
-			if e != OK {
-				out.HPET = HPET{}
-			}
 		}
 	}
 	return e

@@ -441,10 +441,6 @@ func logClockDecision(d *clocksrc.Decision) {
 	l.Info()
 }
 
-// DelayUs busy-waits us microseconds on the calibrated TSC.
-// Context: boot; does not allocate.
-func DelayUs(us int64) { DelayUntil(Nanotime() + us*1000) }
-
 // DelayUntil busy-waits until Nanotime reaches deadline.
 // Context: any (boot, or trap: a short nanosleep's delay loop); does not
 // allocate.

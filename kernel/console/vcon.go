@@ -183,8 +183,9 @@ func pciBAR(a pci.Addr, bar uint8) uintptr {
 	return vm.PhysToVirt(addr)
 }
 
-// initPCI reads the virtio and MSI-X capabilities of a and points MSI-X
-// table entry 0 at x86.VecVCon on the boot CPU. Context: boot.
+// initPCI reads the virtio and MSI-X capabilities of a, points MSI-X
+// table entry 0 at x86.VecVCon on the boot CPU and enables MSI-X.
+// Context: boot.
 func (d *vconDev) initPCI(a pci.Addr) bool {
 	var cs pci.PortIO
 	cmd := cs.Read32(a, 0x04)
@@ -205,10 +206,19 @@ func (d *vconDev) initPCI(a pci.Addr) bool {
 		klog.Print("virtio console: no modern PCI capabilities or no MSI-X: console stays on the serial port")
 		return false
 	}
-	if !vconMSIX(a, msix) {
+	table := cs.Read32(a, msix+4)
+	tbase := pciBAR(a, uint8(table&7))
+	if tbase == 0 {
 		klog.Print("virtio console: MSI-X table not reachable: console stays on the serial port")
 		return false
 	}
+	e := tbase + uintptr(table&^7)
+	wr32(e, 0xfee00000|percpu.CPUs[0].APICID<<12)
+	wr32(e+4, 0)
+	wr32(e+8, x86.VecVCon)
+	wr32(e+12, 0) // unmasked
+	ctl := cs.Read32(a, msix)
+	cs.Write32(a, msix, ctl&^(1<<30)|1<<31) // MSI-X on, function not masked
 	d.found = true
 	return true
 }
@@ -233,25 +243,6 @@ func (d *vconDev) virtioCap(a pci.Addr, off uint16, typ uint8) {
 	}
 }
 
-// vconMSIX points MSI-X table entry 0 of a (capability at msix) at
-// x86.VecVCon on the boot CPU and enables MSI-X. Context: boot.
-func vconMSIX(a pci.Addr, msix uint16) bool {
-	var cs pci.PortIO
-	table := cs.Read32(a, msix+4)
-	tbase := pciBAR(a, uint8(table&7))
-	if tbase == 0 {
-		return false
-	}
-	e := tbase + uintptr(table&^7)
-	wr32(e, 0xfee00000|percpu.CPUs[0].APICID<<12)
-	wr32(e+4, 0)
-	wr32(e+8, x86.VecVCon)
-	wr32(e+12, 0) // unmasked
-	ctl := cs.Read32(a, msix)
-	cs.Write32(a, msix, ctl&^(1<<30)|1<<31) // enable, function not masked
-	return true
-}
-
 // findVconMMIO looks for a console among the virtio-mmio transports and
 // routes its interrupt. Context: boot.
 func findVconMMIO() bool {
@@ -266,7 +257,7 @@ func findVconMMIO() bool {
 			klog.Print("virtio console: legacy virtio-mmio (QEMU: -global virtio-mmio.force-legacy=false): console stays on the serial port")
 			return false
 		}
-		if !routeGSI(m.GSI, x86.VecVCon, m.ActiveLow, m.Level) {
+		if !RouteGSI(m.GSI, x86.VecVCon, m.ActiveLow, m.Level) {
 			klog.Print("virtio console: cannot route its interrupt: console stays on the serial port")
 			return false
 		}
@@ -276,8 +267,11 @@ func findVconMMIO() bool {
 	return false
 }
 
-// routeGSI sends gsi to vector on the boot CPU. Context: boot.
-func routeGSI(gsi uint32, vector uint8, activeLow, level bool) bool {
+// RouteGSI sends gsi to vector on the boot CPU through the I/O APIC
+// that serves it, with the given polarity and trigger mode, and reports
+// false if none serves it or it refused (also package devices' route of
+// the serial port's ISA line). Context: boot.
+func RouteGSI(gsi uint32, vector uint8, activeLow, level bool) bool {
 	ioapics := firmware.IOAPICs()
 	for i := range ioapics {
 		if ioapics[i].Serves(gsi) {
@@ -306,28 +300,25 @@ func (d *vconDev) setStatus(s uint8) {
 	wr8(d.regs+0x14, s)
 }
 
-// features reads the offered feature bits. Context: boot.
-func (d *vconDev) features() uint64 {
-	sel, val := uintptr(0x00), uintptr(0x04)
+// negotiate reads the offered feature bits and, if they hold all of
+// want, accepts want (the driver feature registers sit step bytes past
+// the device's) and reports true. Context: boot.
+func (d *vconDev) negotiate(want uint64) bool {
+	sel, val, step := d.regs, d.regs+0x04, uintptr(0x08)
 	if d.mmio {
-		sel, val = 0x14, 0x10
+		sel, val, step = d.regs+0x14, d.regs+0x10, 0x10
 	}
-	wr32(d.regs+sel, 0)
-	f := uint64(rd32(d.regs + val))
-	wr32(d.regs+sel, 1)
-	return f | uint64(rd32(d.regs+val))<<32
-}
-
-// setFeatures writes the accepted feature bits. Context: boot.
-func (d *vconDev) setFeatures(f uint64) {
-	sel, val := uintptr(0x08), uintptr(0x0c)
-	if d.mmio {
-		sel, val = 0x24, 0x20
+	wr32(sel, 0)
+	f := uint64(rd32(val))
+	wr32(sel, 1)
+	if (f|uint64(rd32(val))<<32)&want != want {
+		return false
 	}
-	wr32(d.regs+sel, 0)
-	wr32(d.regs+val, uint32(f))
-	wr32(d.regs+sel, 1)
-	wr32(d.regs+val, uint32(f>>32))
+	wr32(sel+step, 0)
+	wr32(val+step, uint32(want))
+	wr32(sel+step, 1)
+	wr32(val+step, uint32(want>>32))
+	return true
 }
 
 // start resets the device, negotiates VERSION_1 and MULTIPORT, sets up
@@ -343,11 +334,10 @@ func (d *vconDev) start() bool {
 	}
 	d.setStatus(1 | 2) // ACKNOWLEDGE, DRIVER
 	const want = vconFeatVersion1 | vconFeatMultiport
-	if d.features()&want != want {
+	if !d.negotiate(want) {
 		d.setStatus(128)
 		return false
 	}
-	d.setFeatures(want)
 	d.setStatus(1 | 2 | 8)
 	if d.status()&8 == 0 {
 		return false
@@ -547,8 +537,10 @@ func vconControlRx() {
 	VconQ[vqCtrlTx].ReapTx()
 }
 
-// vconEvent handles one control message. Context: boot or trap, kernel
-// lock held; does not allocate.
+// vconEvent handles one control message: the host closing the stdin
+// port (removing it, or a PORT_OPEN of 0) means end of file after the
+// buffered bytes. Context: boot or trap, kernel lock held; does not
+// allocate.
 func vconEvent(port uint32, event, value uint16) {
 	if port == 0 || port >= vconPorts {
 		if event == vconDeviceAdd {
@@ -561,16 +553,18 @@ func vconEvent(port uint32, event, value uint16) {
 		vconAdded[port] = true
 		vconControl(port, vconPortReady, 1)
 		vconControl(port, vconPortOpen, 1)
+		return
 	case vconDeviceRem:
 		vconAdded[port] = false
 		vconHostOpen[port] = false
-		if port == vconPortStdin {
-			vconStdinClosed()
-		}
 	case vconPortOpen:
 		vconHostOpen[port] = value != 0
-		if port == vconPortStdin && value == 0 {
-			vconStdinClosed()
-		}
+	default:
+		return
+	}
+	if port == vconPortStdin && !vconHostOpen[port] && !conin.EOF {
+		vconStdinPump()
+		conin.EOF = true
+		consoleInputArrived()
 	}
 }

@@ -258,18 +258,6 @@ func stdinWaiting() bool {
 	return ok && int(n) <= conin.BufSize-conin.Len-conin.Edit
 }
 
-// vconStdinClosed records that the host closed the stdin port: after the
-// buffered bytes, reads return end of file. Context: trap or boot, kernel
-// lock held; does not allocate.
-func vconStdinClosed() {
-	if conin.EOF {
-		return
-	}
-	vconStdinPump()
-	conin.EOF = true
-	consoleInputArrived()
-}
-
 // vconTxPending reports whether some transmit slot is still with the host
 // (a writer may wait for it). Context: trap; does not allocate.
 func vconTxPending() bool {

@@ -5,7 +5,6 @@ import (
 	"github.com/gometal/gometal/kernel/console"
 	"github.com/gometal/gometal/kernel/firmware"
 	"github.com/gometal/gometal/kernel/klog"
-	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -14,18 +13,6 @@ import (
 // source overrides give.
 const irqCOM1 = 4 // ISA IRQ of the first serial port (vector x86.VecCOM1)
 
-// routeISA sends ISA irq to vector on the boot CPU. Context: boot.
-func routeISA(irq uint8, vector uint8) bool {
-	r := firmware.ISARoute(irq)
-	ioapics := firmware.IOAPICs()
-	for i := range ioapics {
-		if ioapics[i].Serves(r.GSI) {
-			return ioapics[i].Route(r.GSI, vector, percpu.CPUs[0].APICID, r.ActiveLow, r.Level)
-		}
-	}
-	return false
-}
-
 // SetupInterrupts programs the I/O APICs and turns on the console's
 // receive interrupt. Context: boot.
 func SetupInterrupts() {
@@ -33,7 +20,7 @@ func SetupInterrupts() {
 		klog.Print("warning: no I/O APIC: console input is off")
 		return
 	}
-	if !routeISA(irqCOM1, x86.VecCOM1) {
+	if r := firmware.ISARoute(irqCOM1); !console.RouteGSI(r.GSI, x86.VecCOM1, r.ActiveLow, r.Level) {
 		klog.Print("warning: cannot route the serial port's interrupt: console input is off")
 		return
 	}

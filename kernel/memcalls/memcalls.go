@@ -151,26 +151,26 @@ func dropAreas(start, end uintptr) bool {
 func freePages(start, end uintptr) {
 	var batch [64]uint64
 	n := 0
-	flush := func() {
-		if n > 0 {
+	for va := mm.KPT.NextMapped(start, end); ; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
+		last := va >= end // past the last present page
+		if !last {
+			if pa, ok := mm.KPT.Unmap(va); ok {
+				cpu.Invlpg(va)
+				batch[n] = pa
+				n++
+			}
+		}
+		if n == len(batch) || last && n > 0 { // a full batch, or the rest
 			tlb.Shootdown(percpu.This())
 			for _, pa := range batch[:n] {
 				vm.Frames.Free(pa)
 			}
 			n = 0
 		}
-	}
-	for va := mm.KPT.NextMapped(start, end); va < end; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
-		if pa, ok := mm.KPT.Unmap(va); ok {
-			cpu.Invlpg(va)
-			batch[n] = pa
-			n++
-			if n == len(batch) {
-				flush()
-			}
+		if last {
+			return
 		}
 	}
-	flush()
 }
 
 // callSpan checks the range (addr, length) of munmap, mprotect, madvise

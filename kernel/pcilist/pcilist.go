@@ -93,9 +93,10 @@ func Log() {
 }
 
 // pciECAMWindow returns segment 0's ECAM allocation (base: bus 0's
-// address) if the MCFG table has one inside the direct map, after making
-// the window's part of the direct map uncached.
-// Context: boot; does not allocate.
+// address) if the MCFG table has one inside the direct map, after
+// remapping the 2 MiB pages of the direct map that cover the window
+// uncached (device memory; above vm.MMIOHoleLow they already are).
+// Context: boot, before the program starts; does not allocate.
 func pciECAMWindow() (base uint64, start, end uint8, ok bool) {
 	if !firmware.Tables().HaveMCFG {
 		return 0, 0, 0, false
@@ -109,23 +110,16 @@ func pciECAMWindow() (base uint64, start, end uint8, ok bool) {
 		if hi > max(mm.PageRoundUp(vm.RAMTop), 4<<30) {
 			return 0, 0, 0, false
 		}
-		uncacheDirect(lo, hi)
+		for pa := lo &^ (1<<21 - 1); pa < hi && pa < vm.MMIOHoleLow; pa += 1 << 21 {
+			va := vm.DirectBase + uintptr(pa)
+			if !mm.KPT.Map2M(&vm.Frames, va, pa, mm.PTEWrite|mm.PTENoExec|mm.PTENoCache|mm.PTEWriteThr) {
+				kpanic.Panic("cannot map the PCI configuration space", nil)
+			}
+			cpu.Invlpg(va)
+		}
 		return a.Base, a.StartBus, a.EndBus, true
 	}
 	return 0, 0, 0, false
-}
-
-// uncacheDirect remaps the 2 MiB pages of the direct map covering
-// [lo, hi) uncached (device memory; above vm.MMIOHoleLow they already are).
-// Context: boot, before the program starts; does not allocate.
-func uncacheDirect(lo, hi uint64) {
-	for pa := lo &^ (1<<21 - 1); pa < hi && pa < vm.MMIOHoleLow; pa += 1 << 21 {
-		va := vm.DirectBase + uintptr(pa)
-		if !mm.KPT.Map2M(&vm.Frames, va, pa, mm.PTEWrite|mm.PTENoExec|mm.PTENoCache|mm.PTEWriteThr) {
-			kpanic.Panic("cannot map the PCI configuration space", nil)
-		}
-		cpu.Invlpg(va)
-	}
 }
 
 // pciLine logs one function: "pci BB:DD.F VVVV:DDDD KIND BARS [msi-x]".

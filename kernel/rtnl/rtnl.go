@@ -145,15 +145,28 @@ func (w *writer) link(l *Link) {
 	w.end(at)
 }
 
-// addr appends an RTM_NEWADDR message for l's address.
+// addr appends an RTM_NEWADDR message for l's IPv4 address (IFA_ADDRESS,
+// IFA_LOCAL, IFA_BROADCAST on a broadcast link with a prefix under 31,
+// IFA_LABEL), or with v6 its IPv6 address, as Linux sends that: the
+// address in IFA_ADDRESS alone (IFA_LOCAL is for point-to-point links)
+// and IFA_FLAGS.
 // Context: trap, kernel lock held; does not allocate.
-func (w *writer) addr(l *Link) {
+func (w *writer) addr(l *Link, v6 bool) {
 	at := w.start(unix.RTM_NEWADDR, unix.NLM_F_MULTI)
 	m := [ifaddrLen]byte{unix.AF_INET, l.Prefix, unix.IFA_F_PERMANENT, l.Scope}
+	a := l.Addr[:]
+	if v6 {
+		m[0], m[1], m[3], a = unix.AF_INET6, l.Prefix6, l.Scope6, l.Addr6[:]
+	}
 	binary.LittleEndian.PutUint32(m[4:], uint32(l.Index))
 	w.put(m[:])
-	w.attr(unix.IFA_ADDRESS, l.Addr[:])
-	w.attr(unix.IFA_LOCAL, l.Addr[:])
+	w.attr(unix.IFA_ADDRESS, a)
+	if v6 {
+		w.attr32(unix.IFA_FLAGS, unix.IFA_F_PERMANENT)
+		w.end(at)
+		return
+	}
+	w.attr(unix.IFA_LOCAL, a)
 	if l.Flags&unix.IFF_BROADCAST != 0 && l.Prefix < 31 {
 		b := l.Addr
 		host := uint32(1)<<(32-l.Prefix) - 1
@@ -162,20 +175,6 @@ func (w *writer) addr(l *Link) {
 		w.attr(unix.IFA_BROADCAST, b[:])
 	}
 	w.attrString(unix.IFA_LABEL, l.Name)
-	w.end(at)
-}
-
-// addr6 appends an RTM_NEWADDR message for l's IPv6 address: as Linux
-// sends it, the address in IFA_ADDRESS alone (IFA_LOCAL is for
-// point-to-point links).
-// Context: trap, kernel lock held; does not allocate.
-func (w *writer) addr6(l *Link) {
-	at := w.start(unix.RTM_NEWADDR, unix.NLM_F_MULTI)
-	m := [ifaddrLen]byte{unix.AF_INET6, l.Prefix6, unix.IFA_F_PERMANENT, l.Scope6}
-	binary.LittleEndian.PutUint32(m[4:], uint32(l.Index))
-	w.put(m[:])
-	w.attr(unix.IFA_ADDRESS, l.Addr6[:])
-	w.attr32(unix.IFA_FLAGS, unix.IFA_F_PERMANENT)
 	w.end(at)
 }
 
@@ -210,12 +209,12 @@ func Answer(dst, req []byte, pid uint32, links []Link) (int, unix.Errno) {
 	case typ == unix.RTM_GETADDR && flags&unix.NLM_F_DUMP == unix.NLM_F_DUMP:
 		for k := range links {
 			if (family == unix.AF_UNSPEC || family == unix.AF_INET) && links[k].Addr != [4]byte{} {
-				w.addr(&links[k])
+				w.addr(&links[k], false)
 			}
 		}
 		for k := range links {
 			if (family == unix.AF_UNSPEC || family == unix.AF_INET6) && links[k].Addr6 != [16]byte{} {
-				w.addr6(&links[k])
+				w.addr(&links[k], true)
 			}
 		}
 	default:

@@ -206,8 +206,13 @@ func Start(ids []uint32, apEntry uintptr, apfault string, hasAPFault bool) {
 	s.n, s.first = n, first
 	s.fault = apFaultOption(apfault, hasAPFault)
 	s.vector = uint8(boot.APTrampolineAddr >> 12)
-	if s.fault.valid && !s.fault.late {
-		s.park = uint8(parkPage() >> 12)
+	if s.fault.valid && !s.fault.late { // apfault=N: that CPU's page only halts
+		if !mm.KPT.Map(&vm.Frames, parkPageAddr, parkPageAddr, mm.PTEWrite) {
+			kpanic.Panic("cannot map the AP park page", nil)
+		}
+		p := bytesAt(vm.PhysToVirt(parkPageAddr), 4)
+		p[0], p[1], p[2], p[3] = 0xfa, 0xf4, 0xeb, 0xfd // cli; hlt; jmp -3
+		s.park = parkPageAddr >> 12
 	}
 	initAll := clock.Nanotime()
 	for _, apic := range aps {
@@ -215,7 +220,8 @@ func Start(ids []uint32, apEntry uintptr, apfault string, hasAPFault bool) {
 			clock.LAPIC.SendInit(apic) // apfault=N:late: no start-up now, a late one in Collect
 		}
 	}
-	clock.DelayUs(initDelayUs())
+	wait := initDelayUs()
+	clock.DelayUntil(clock.Nanotime() + wait*1000)
 	s.initNs = clock.Nanotime() - initAll
 	s.start = clock.Nanotime()
 	sendStartups(aps, slots, s.fault, s.vector, s.park)
@@ -353,7 +359,7 @@ func initDelayUs() int64 {
 func wakeLateAP(apic uint32) {
 	before := launch.Next.Load()
 	clock.LAPIC.SendInit(apic)
-	clock.DelayUs(10000)
+	clock.DelayUntil(clock.Nanotime() + 10e6) // 10 ms
 	clock.LAPIC.SendStartup(apic, uint8(boot.APTrampolineAddr>>12))
 	deadline := clock.Nanotime() + apTimeoutUs*1000
 	for launch.Next.Load() == before && clock.Nanotime() < deadline {
@@ -414,19 +420,8 @@ func apFaultOption(v string, ok bool) apFault {
 }
 
 // parkPageAddr is a low page holding "cli; hlt; jmp back to the hlt" for
-// apfault=.
+// apfault= (Start writes it).
 const parkPageAddr = 0x7000
-
-// parkPage writes the halting code to parkPageAddr and returns it.
-// Context: boot CPU, kernel lock held; does not allocate.
-func parkPage() uint32 {
-	if !mm.KPT.Map(&vm.Frames, parkPageAddr, parkPageAddr, mm.PTEWrite) {
-		kpanic.Panic("cannot map the AP park page", nil)
-	}
-	p := bytesAt(vm.PhysToVirt(parkPageAddr), 4)
-	p[0], p[1], p[2], p[3] = 0xfa, 0xf4, 0xeb, 0xfd // cli; hlt; jmp -3
-	return parkPageAddr
-}
 
 // programStarted is set when the boot CPU lets go of the kernel lock to
 // start the program; the application processors halt until then.

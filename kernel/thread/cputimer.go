@@ -95,17 +95,19 @@ func SysTimerSettime(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	if e2 != 0 {
 		return e2
 	}
-	return settime(&threadtab.Sched.CPUTimers[id], interval, value, flags&unix.TIMER_ABSTIME != 0, oldv, false)
+	return settime(&threadtab.Sched.CPUTimers[id], interval, value, flags&unix.TIMER_ABSTIME != 0, oldv, false, true)
 }
 
-// settime re-arms k and reports the previous setting at oldv (as an
-// itimerspec, or an itimerval when timeval is set).
+// settime reports k's previous setting at oldv (as an itimerspec, or
+// an itimerval when timeval is set) and then, if arm is set, re-arms k.
 // Context: trap, kernel lock held; does not allocate.
-func settime(k *sched.CPUTimer, interval, value int64, absolute bool, oldv uintptr, timeval bool) int64 {
+func settime(k *sched.CPUTimer, interval, value int64, absolute bool, oldv uintptr, timeval, arm bool) int64 {
 	if oldv != 0 && !writeTimerPair(oldv, k.Interval, threadtab.Sched.CPUTimerLeft(k), timeval) {
 		return -abi.EFAULT
 	}
-	threadtab.Sched.SetCPUTimer(k, interval, value, absolute)
+	if arm {
+		threadtab.Sched.SetCPUTimer(k, interval, value, absolute)
+	}
 	return 0
 }
 
@@ -153,19 +155,7 @@ func SysSetitimer(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	}
 	k := &threadtab.Sched.CPUTimers[sched.ITimerProf]
 	k.Used, k.Process, k.Signo = true, true, int(unix.SIGPROF)
-	if newv == 0 { // only report
-		return settimeReport(k, oldv)
-	}
-	return settime(k, interval, value, false, oldv, true)
-}
-
-// settimeReport writes k's interval and time left at oldv (an itimerval)
-// without changing it. Context: trap, kernel lock held; does not allocate.
-func settimeReport(k *sched.CPUTimer, oldv uintptr) int64 {
-	if oldv != 0 && !writeTimerPair(oldv, k.Interval, threadtab.Sched.CPUTimerLeft(k), true) {
-		return -abi.EFAULT
-	}
-	return 0
+	return settime(k, interval, value, false, oldv, true, newv != 0) // newv 0: only report
 }
 
 // sigevent notification kinds.

@@ -24,14 +24,10 @@ func ClockNow(t sched.TID, clockID int) (int64, bool) {
 	case unix.CLOCK_THREAD_CPUTIME_ID:
 		return threadtab.Sched.ThreadCPUNow(t, clock.Nanotime()), true // t is running: add its current stretch
 	case unix.CLOCK_PROCESS_CPUTIME_ID:
-		return ProcessCPUNow(), true
+		return threadtab.Sched.ProcessCPUNow(clock.Nanotime()), true
 	}
 	return 0, false
 }
-
-// ProcessCPUNow is the process's CPU time (sched.ProcessCPUNow).
-// Context: trap, kernel lock held; does not allocate.
-func ProcessCPUNow() int64 { return threadtab.Sched.ProcessCPUNow(clock.Nanotime()) }
 
 // SysClockGettime serves the runtime's nanotime and walltime. (A vDSO
 // would save the trap; see docs.)
