@@ -191,9 +191,8 @@ func freeSocket(i int) {
 	s.Tx.release()
 	if s.Dirty != 0 {
 		atomic.StoreUint32(&s.Dirty, 0) // NetCtlRead's walk loads it beside
-		if atomic.AddInt32(&DirtyCount, -1) > 0 && NetStackFD >= 0 {
-			atomic.AddUint64(&fdtab.Files[NetStackFD].Seq, 1)
-			fdtab.Notify(NetStackFD)
+		if atomic.AddInt32(&DirtyCount, -1) > 0 {
+			netCtlChanged()
 		}
 	}
 	s.sockFields = sockFields{}
@@ -222,11 +221,28 @@ func TellStack(i int) {
 		return
 	}
 	atomic.StoreUint32(&s.Dirty, 1) // NetCtlRead's walk loads it beside
-	if atomic.AddInt32(&DirtyCount, 1) == 1 && NetStackFD >= 0 {
+	if atomic.AddInt32(&DirtyCount, 1) == 1 {
+		netCtlChanged()
+	}
+}
+
+// netCtlChanged records that /dev/netctl has news for the stack, if one
+// runs: its descriptor's edge sequence and its record for epoll and the
+// stack's wait (fdtab.Notify). Context: trap, files lock held; does not
+// allocate.
+func netCtlChanged() {
+	if NetStackFD >= 0 {
 		atomic.AddUint64(&fdtab.Files[NetStackFD].Seq, 1)
 		fdtab.Notify(NetStackFD)
 	}
 }
+
+// closedBeside reports whether socket s, found through a descriptor,
+// has been closed since (CloseFD: SockClosed) or freed (Typ 0) by a
+// call beside this one: the call answers EBADF, as Linux does for a
+// descriptor closed before it. Context: trap, files lock held, s's lock
+// held; does not allocate.
+func (s *socket) closedBeside() bool { return s.State == abi.SockClosed || s.Typ == 0 }
 
 // tellProgram makes the program see a change of socket i: it records the
 // change for its epoll instances (fdtab.Notify; edge-triggered ones report

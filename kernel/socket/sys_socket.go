@@ -550,7 +550,7 @@ func AcceptNow(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	r, c := vfs.WouldBlock, -1
 	spin.LockWord(&s.held) // the state too: the stack may fail a listener beside (connectOutcome)
 	switch {
-	case s.State == abi.SockClosed || s.Typ == 0:
+	case s.closedBeside():
 		r = -abi.EBADF // its descriptor closed beside since sockOfFD looked (CloseFD)
 	case s.Typ != abi.SockStream:
 		r = -int64(unix.EOPNOTSUPP)
@@ -602,7 +602,7 @@ func SysShutdown(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	switch {
 	case how < unix.SHUT_RD || how > unix.SHUT_RDWR:
 		r = -abi.EINVAL
-	case s.State == abi.SockClosed || s.Typ == 0:
+	case s.closedBeside():
 		r = -abi.EBADF // closed beside (CloseFD)
 	case s.State != abi.SockConnected && s.State != abi.SockFailed:
 		r = -abi.ENOTCONN
@@ -640,7 +640,7 @@ func SysGetsockname(_ *percpu.CPU, _ sched.TID, args abi.SysArgs) int64 {
 	}
 	s := &Sockets[i]
 	spin.LockWord(&s.held)
-	a, family, closed := s.Local, s.Family, s.State == abi.SockClosed || s.Typ == 0
+	a, family, closed := s.Local, s.Family, s.closedBeside()
 	if s.Typ == abi.SockRaw {
 		a.Port = uint16(s.proto) // as Linux: a raw socket's port is its protocol
 	}
@@ -663,10 +663,10 @@ func SysGetpeername(_ *percpu.CPU, _ sched.TID, args abi.SysArgs) int64 {
 	}
 	s := &Sockets[i]
 	spin.LockWord(&s.held)
-	a, family, state, typ := s.Remote, s.Family, s.State, s.Typ
+	a, family, state, closed := s.Remote, s.Family, s.State, s.closedBeside()
 	spin.UnlockWord(&s.held)
 	switch {
-	case state == abi.SockClosed || typ == 0:
+	case closed:
 		return -abi.EBADF
 	case state != abi.SockConnected:
 		return -abi.ENOTCONN

@@ -109,7 +109,7 @@ func setOptionHeld(i, level, name int, v, secs uint32) int64 {
 	r, tell := int64(0), true
 	f := sockOptFlag(level, name)
 	switch {
-	case s.State == abi.SockClosed || s.Typ == 0:
+	case s.closedBeside():
 		r = -abi.EBADF // its descriptor closed beside since the caller looked (CloseFD)
 	case level == unix.SOL_SOCKET && name == unix.SO_LINGER:
 		s.linger = -1
