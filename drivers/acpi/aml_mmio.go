@@ -33,7 +33,9 @@ const (
 )
 
 // findMMIODevices fills out with the virtio-mmio devices declared in the
-// AML aml and returns how many it found (at most len(out)).
+// AML aml and returns how many it found (at most len(out)): Device
+// objects whose body declares Name(_HID, "LNRO0005") before any nested
+// Device, with the resources mmioResources reads.
 // Context: boot/trap; does not allocate.
 func findMMIODevices(aml []byte, out *[MaxMMIODevices]MMIODevice) int {
 	n := 0
@@ -46,85 +48,78 @@ func findMMIODevices(aml []byte, out *[MaxMMIODevices]MMIODevice) int {
 			continue
 		}
 		body := aml[i+2 : i+2+length]
-		if !ownHID(body, mmioHID) {
-			continue
+		ownHID := false
+		for j := 0; j+6+len(mmioHID) < len(body); j++ {
+			if body[j] == amlExtOpPrefix && body[j+1] == amlDeviceOp && j > 0 {
+				break // a nested device: its _HID is its own
+			}
+			if body[j] == amlNameOp && string(body[j+1:j+5]) == "_HID" && body[j+5] == amlStringPrefix {
+				s := body[j+6:]
+				ownHID = len(s) > len(mmioHID) && string(s[:len(mmioHID)]) == mmioHID && s[len(mmioHID)] == 0
+				break
+			}
 		}
-		if d, ok := mmioResources(body); ok {
-			out[n] = d
+		if ownHID && mmioResources(body, &out[n]) {
 			n++
 		}
 	}
 	return n
 }
 
-// ownHID reports whether the device body declares Name(_HID, "hid")
-// before any nested Device. Context: boot/trap; does not allocate.
-func ownHID(body []byte, hid string) bool {
-	for j := 0; j+6+len(hid) < len(body); j++ {
-		if body[j] == amlExtOpPrefix && body[j+1] == amlDeviceOp && j > 0 {
-			return false // a nested device: its _HID is its own
-		}
-		if body[j] == amlNameOp && string(body[j+1:j+5]) == "_HID" && body[j+5] == amlStringPrefix {
-			s := body[j+6:]
-			return len(s) > len(hid) && string(s[:len(hid)]) == hid && s[len(hid)] == 0
-		}
-	}
-	return false
-}
-
-// mmioResources reads Name(_CRS, Buffer(){...}) in the device body: the
-// first Memory32Fixed and Extended Interrupt descriptors. Context:
-// boot/trap; does not allocate.
-func mmioResources(body []byte) (MMIODevice, bool) {
+// mmioResources reads Name(_CRS, Buffer(){...}) in the device body into d,
+// walking its resource template (§6.4) for the first Memory32Fixed
+// (register window) and Extended Interrupt descriptors; false, d
+// untouched, when either is missing or the window is empty.
+// Context: boot/trap; does not allocate.
+func mmioResources(body []byte, d *MMIODevice) bool {
 	for j := 0; j+6 < len(body); j++ {
 		if body[j] != amlNameOp || string(body[j+1:j+5]) != "_CRS" || body[j+5] != amlBufferOp {
 			continue
 		}
 		length, size, ok := pkgLength(body[j+6:])
 		if !ok || j+6+length > len(body) || size > length {
-			return MMIODevice{}, false
+			return false
 		}
-		buf := body[j+6+size : j+6+length]
-		_, isize, ok := amlInteger(buf) // BufferSize
+		r := body[j+6+size : j+6+length]
+		_, isize, ok := amlInteger(r) // BufferSize
 		if !ok {
-			return MMIODevice{}, false
+			return false
 		}
-		return parseResources(buf[isize:])
-	}
-	return MMIODevice{}, false
-}
-
-// parseResources walks a resource template (§6.4) for the register window
-// and the interrupt. Context: boot/trap; does not allocate.
-func parseResources(r []byte) (MMIODevice, bool) {
-	var d MMIODevice
-	haveMem, haveIRQ := false, false
-	for k := 0; k < len(r); {
-		tag := r[k]
-		if tag&0x80 == 0 { // small item: length in bits 0-2
-			if tag>>3&0xf == resEndTag>>3&0xf {
+		r = r[isize:]
+		var dev MMIODevice
+		haveMem, haveIRQ := false, false
+		for k := 0; k < len(r); {
+			tag := r[k]
+			if tag&0x80 == 0 { // small item: length in bits 0-2
+				if tag>>3&0xf == resEndTag>>3&0xf {
+					break
+				}
+				k += 1 + int(tag&7)
+				continue
+			}
+			if k+3 > len(r) {
 				break
 			}
-			k += 1 + int(tag&7)
-			continue
+			n := int(u16(r, k+1))
+			data := r[k+3:]
+			if n > len(data) {
+				break
+			}
+			data = data[:n]
+			switch {
+			case tag == resMemory32Fixed && n >= 9 && !haveMem:
+				dev.Base, dev.Size, haveMem = uint64(u32(data, 1)), uint64(u32(data, 5)), true
+			case tag == resExtendedIRQ && n >= 6 && data[1] >= 1 && !haveIRQ:
+				flags := data[0]
+				dev.GSI, dev.Level, dev.ActiveLow, haveIRQ = u32(data, 2), flags&2 == 0, flags&4 != 0, true
+			}
+			k += 3 + n
 		}
-		if k+3 > len(r) {
-			break
+		if !haveMem || !haveIRQ || dev.Size == 0 {
+			return false
 		}
-		n := int(u16(r, k+1))
-		data := r[k+3:]
-		if n > len(data) {
-			break
-		}
-		data = data[:n]
-		switch {
-		case tag == resMemory32Fixed && n >= 9 && !haveMem:
-			d.Base, d.Size, haveMem = uint64(u32(data, 1)), uint64(u32(data, 5)), true
-		case tag == resExtendedIRQ && n >= 6 && data[1] >= 1 && !haveIRQ:
-			flags := data[0]
-			d.GSI, d.Level, d.ActiveLow, haveIRQ = u32(data, 2), flags&2 == 0, flags&4 != 0, true
-		}
-		k += 3 + n
+		*d = dev
+		return true
 	}
-	return d, haveMem && haveIRQ && d.Size != 0
+	return false
 }

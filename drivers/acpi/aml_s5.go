@@ -51,12 +51,33 @@ func (s S5) SleepControlValue() uint8 { return (s.SLPTypA&slpTypMax)<<sleepTypSh
 // Context: boot/trap; does not allocate.
 func findS5(aml []byte, s *S5) bool {
 	for i := 0; len(aml)-i > 4; i++ {
-		if aml[i] != '_' || aml[i+1] != 'S' || aml[i+2] != '5' || aml[i+3] != '_' {
+		if aml[i] != '_' || aml[i+1] != 'S' || aml[i+2] != '5' || aml[i+3] != '_' || !nameOpBefore(aml, i) {
 			continue
 		}
-		if nameOpBefore(aml, i) && decodeS5(aml[i+4:], s) {
-			return true
+		// b = PackageOp PkgLength NumElements elements...
+		b := aml[i+4:]
+		if len(b) < 1 || b[0] != amlPackageOp {
+			continue
 		}
+		n, used, ok := pkgLength(b[1:])
+		if !ok || n < used+1 || n > len(b)-1 {
+			continue
+		}
+		pkg := b[1+used : 1+n] // NumElements, elements
+		count := pkg[0]
+		elems := pkg[1:]
+		a, k, ok := amlInteger(elems)
+		if count < 1 || !ok || a > slpTypMax {
+			continue
+		}
+		var bv uint64
+		if count >= 2 && k < len(elems) {
+			if bv, _, ok = amlInteger(elems[k:]); !ok || bv > slpTypMax {
+				continue
+			}
+		}
+		*s = S5{SLPTypA: uint8(a), SLPTypB: uint8(bv)}
+		return true
 	}
 	*s = S5{}
 	return false
@@ -74,33 +95,6 @@ func nameOpBefore(aml []byte, i int) bool {
 		}
 	}
 	return j >= 0 && j < len(aml) && aml[j] == amlNameOp
-}
-
-// decodeS5 decodes b = PackageOp PkgLength NumElements elements...
-// Context: boot/trap; does not allocate.
-func decodeS5(b []byte, s *S5) bool {
-	if len(b) < 1 || b[0] != amlPackageOp {
-		return false
-	}
-	n, used, ok := pkgLength(b[1:])
-	if !ok || n < used+1 || n > len(b)-1 {
-		return false
-	}
-	pkg := b[1+used : 1+n] // NumElements, elements
-	count := pkg[0]
-	elems := pkg[1:]
-	a, k, ok := amlInteger(elems)
-	if count < 1 || !ok || a > slpTypMax {
-		return false
-	}
-	var bv uint64
-	if count >= 2 && k < len(elems) {
-		if bv, _, ok = amlInteger(elems[k:]); !ok || bv > slpTypMax {
-			return false
-		}
-	}
-	*s = S5{SLPTypA: uint8(a), SLPTypB: uint8(bv)}
-	return true
 }
 
 // pkgLength decodes a PkgLength (§20.2.4) at b: the package's length,

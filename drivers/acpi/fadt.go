@@ -24,11 +24,6 @@ const gasLen = 12
 // gas decodes the Generic Address Structure at t[off:]; zero (absent) when
 // it does not fit in t.
 // Context: boot/trap; does not allocate.
-//
-// Not inlined: parseFADT reads nine of them, and one copy is smaller
-// than its inlined ones (issue 16's image budget).
-//
-//go:noinline
 func gas(t []byte, off int) GenericAddress {
 	if off < 0 || len(t)-off < gasLen {
 		return GenericAddress{}
@@ -126,6 +121,11 @@ const (
 	fadtSleepStatusReg     = 256
 )
 
+// fadtGASOffsets are the offsets of the Generic Address Structures
+// parseFADT reads, in the order of its list of fields.
+var fadtGASOffsets = [...]uint16{fadtResetReg, fadtXPM1aEvtBlk, fadtXPM1bEvtBlk,
+	fadtXPM1aCntBlk, fadtXPM1bCntBlk, fadtXPMTmrBlk, fadtSleepControlReg, fadtSleepStatusReg}
+
 // parseFADT decodes the checked table t into f. A table shorter than the
 // ACPI 1.0 FADT (116 bytes) is ErrMalformed; later fields are read only
 // where t is long enough to hold them.
@@ -162,15 +162,12 @@ func parseFADT(t []byte, f *FADT) Error {
 	f.Century = h[fadtCentury]
 	f.IAPCBootArch = le.Uint16(h[fadtIAPCBootArch:])
 	f.Flags = le.Uint32(h[fadtFlags:])
-	f.ResetReg = gas(t, fadtResetReg)
 	f.ResetValue = u8(t, fadtResetValue)
-	f.XPM1aEvtBlk = gas(t, fadtXPM1aEvtBlk)
-	f.XPM1bEvtBlk = gas(t, fadtXPM1bEvtBlk)
-	f.XPM1aCntBlk = gas(t, fadtXPM1aCntBlk)
-	f.XPM1bCntBlk = gas(t, fadtXPM1bCntBlk)
-	f.XPMTmrBlk = gas(t, fadtXPMTmrBlk)
-	f.SleepControlReg = gas(t, fadtSleepControlReg)
-	f.SleepStatusReg = gas(t, fadtSleepStatusReg)
+	regs := [len(fadtGASOffsets)]*GenericAddress{&f.ResetReg, &f.XPM1aEvtBlk, &f.XPM1bEvtBlk,
+		&f.XPM1aCntBlk, &f.XPM1bCntBlk, &f.XPMTmrBlk, &f.SleepControlReg, &f.SleepStatusReg}
+	for i, off := range fadtGASOffsets {
+		*regs[i] = gas(t, int(off))
+	}
 	return OK
 }
 

@@ -136,78 +136,70 @@ func parseMADT(t []byte, m *MADT) Error {
 	m.LocalAPICAddr = uint64(u32(t, madtLocalAPICAddr))
 	m.Flags = u32(t, madtFlags)
 	m.PCATCompat = m.Flags&madtPCATCompat != 0
+	le := binary.LittleEndian // e is long enough: no need for u32 and friends
 	for off := madtEntries; off < len(t); {
 		n := 0 // too short: no length byte
 		if len(t)-off >= 2 {
 			n = int(t[off+1])
 		}
-		if n < 2 || n > len(t)-off || !m.entry(t[off:off+n]) {
+		bad := n < 2 || n > len(t)-off
+		if !bad {
+			// Decode the interrupt controller structure e (type,
+			// length, ...); one too short for its type is bad.
+			e := t[off : off+n]
+			switch e[0] {
+			case typeLocalAPIC:
+				if bad = len(e) < lenLocalAPIC; !bad {
+					m.addCPU(CPU{UID: uint32(e[2]), APICID: uint32(e[3]), Flags: le.Uint32(e[4:])})
+				}
+			case typeLocalX2APIC:
+				if bad = len(e) < lenLocalX2APIC; !bad {
+					m.X2APIC = true
+					m.addCPU(CPU{APICID: le.Uint32(e[4:]), Flags: le.Uint32(e[8:]), UID: le.Uint32(e[12:]), X2APIC: true})
+				}
+			case typeIOAPIC:
+				if bad = len(e) < lenIOAPIC; !bad {
+					if m.NIOAPICs >= len(m.IOAPICs) {
+						m.Overflow = true
+						break
+					}
+					m.IOAPICs[m.NIOAPICs] = IOAPIC{ID: e[2], Addr: le.Uint32(e[4:]), GSIBase: le.Uint32(e[8:])}
+					m.NIOAPICs++
+				}
+			case typeOverride:
+				if bad = len(e) < lenOverride; !bad {
+					if m.NOverrides >= len(m.Overrides) {
+						m.Overflow = true
+						break
+					}
+					m.Overrides[m.NOverrides] = Override{Bus: e[2], Source: e[3], GSI: le.Uint32(e[4:]), Flags: le.Uint16(e[8:])}
+					m.NOverrides++
+				}
+			case typeLocalAPICNMI:
+				if bad = len(e) < lenLocalAPICNMI; !bad {
+					uid := uint32(e[2])
+					if uid == 0xff {
+						uid = AllProcessors
+					}
+					m.addNMI(LocalNMI{UID: uid, Flags: le.Uint16(e[3:]), LINT: e[5]})
+				}
+			case typeLocalX2APICNMI:
+				if bad = len(e) < lenLocalX2APICNMI; !bad {
+					m.addNMI(LocalNMI{Flags: le.Uint16(e[2:]), UID: le.Uint32(e[4:]), LINT: e[8], X2APIC: true})
+				}
+			case typeLocalAPICOverride:
+				if bad = len(e) < lenLocalAPICOverride; !bad {
+					m.LocalAPICAddr = le.Uint64(e[4:])
+				}
+			}
+		}
+		if bad {
 			*m = MADT{}
 			return ErrMalformed
 		}
 		off += n
 	}
 	return OK
-}
-
-// entry decodes one interrupt controller structure e (type, length, ...);
-// false if e is too short for its type.
-// Context: boot/trap; does not allocate.
-func (m *MADT) entry(e []byte) bool {
-	le := binary.LittleEndian // e is long enough: no need for u32 and friends
-	switch e[0] {
-	case typeLocalAPIC:
-		if len(e) < lenLocalAPIC {
-			return false
-		}
-		m.addCPU(CPU{UID: uint32(e[2]), APICID: uint32(e[3]), Flags: le.Uint32(e[4:])})
-	case typeLocalX2APIC:
-		if len(e) < lenLocalX2APIC {
-			return false
-		}
-		m.X2APIC = true
-		m.addCPU(CPU{APICID: le.Uint32(e[4:]), Flags: le.Uint32(e[8:]), UID: le.Uint32(e[12:]), X2APIC: true})
-	case typeIOAPIC:
-		if len(e) < lenIOAPIC {
-			return false
-		}
-		if m.NIOAPICs >= len(m.IOAPICs) {
-			m.Overflow = true
-			break
-		}
-		m.IOAPICs[m.NIOAPICs] = IOAPIC{ID: e[2], Addr: le.Uint32(e[4:]), GSIBase: le.Uint32(e[8:])}
-		m.NIOAPICs++
-	case typeOverride:
-		if len(e) < lenOverride {
-			return false
-		}
-		if m.NOverrides >= len(m.Overrides) {
-			m.Overflow = true
-			break
-		}
-		m.Overrides[m.NOverrides] = Override{Bus: e[2], Source: e[3], GSI: le.Uint32(e[4:]), Flags: le.Uint16(e[8:])}
-		m.NOverrides++
-	case typeLocalAPICNMI:
-		if len(e) < lenLocalAPICNMI {
-			return false
-		}
-		uid := uint32(e[2])
-		if uid == 0xff {
-			uid = AllProcessors
-		}
-		m.addNMI(LocalNMI{UID: uid, Flags: le.Uint16(e[3:]), LINT: e[5]})
-	case typeLocalX2APICNMI:
-		if len(e) < lenLocalX2APICNMI {
-			return false
-		}
-		m.addNMI(LocalNMI{Flags: le.Uint16(e[2:]), UID: le.Uint32(e[4:]), LINT: e[8], X2APIC: true})
-	case typeLocalAPICOverride:
-		if len(e) < lenLocalAPICOverride {
-			return false
-		}
-		m.LocalAPICAddr = le.Uint64(e[4:])
-	}
-	return true
 }
 
 func (m *MADT) addCPU(c CPU) {

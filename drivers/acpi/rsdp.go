@@ -75,32 +75,24 @@ func checkRSDP(m window, addr uint64) ([]byte, Error) {
 // Context: boot/trap; does not allocate.
 func FindRSDP(mem []byte, base uint64, hint uint64) (uint64, Error) {
 	m := window{mem, base}
+	// The areas in order, as start and length: the hint alone (none when
+	// 0), the EBDA (none when its segment is implausible), the BIOS area.
+	areas := [3][2]uint64{{hint, 0}, {0, 0}, {biosAreaStart, biosAreaLen}}
 	if hint != 0 {
-		if _, e := checkRSDP(m, hint); e == OK {
-			return hint, OK
-		}
+		areas[0][1] = 1
 	}
 	if seg := m.slice(ebdaSegmentPtr, 2); seg != nil {
 		ebda := uint64(u16(seg, 0)) << 4
 		if ebda >= bdaEnd && ebda < conventionalTop {
-			if a, ok := scanRSDP(m, ebda, ebdaScanLen); ok {
+			areas[1] = [2]uint64{ebda, ebdaScanLen}
+		}
+	}
+	for _, r := range areas {
+		for a := r[0]; a < r[0]+r[1]; a += rsdpScanAlign {
+			if _, e := checkRSDP(m, a); e == OK {
 				return a, OK
 			}
 		}
 	}
-	if a, ok := scanRSDP(m, biosAreaStart, biosAreaLen); ok {
-		return a, OK
-	}
 	return 0, ErrNoRSDP
-}
-
-// scanRSDP looks for a valid RSDP on 16-byte boundaries in [start, start+n).
-// Context: boot/trap; does not allocate.
-func scanRSDP(m window, start, n uint64) (uint64, bool) {
-	for a := start; a < start+n; a += rsdpScanAlign {
-		if _, e := checkRSDP(m, a); e == OK {
-			return a, true
-		}
-	}
-	return 0, false
 }

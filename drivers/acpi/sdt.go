@@ -54,7 +54,7 @@ func Parse(mem []byte, base uint64, rsdp uint64, out *Tables) Error {
 		out.XSDT = true
 	}
 	out.Root = root
-	t, e := rootTable(m, root, sig)
+	t, e := table(m, root, sig)
 	if e != OK {
 		return e
 	}
@@ -68,8 +68,37 @@ func Parse(mem []byte, base uint64, rsdp uint64, out *Tables) Error {
 		if entryLen == 8 {
 			addr = u64(t, off)
 		}
-		if e := out.decode(out.load(m, addr, "")); e != OK && first == OK {
-			first = e
+		// Decode the part of out the table provides; one that fails to
+		// parse leaves its struct zero.
+		tb := out.load(m, addr, "")
+		if len(tb) < headerLen {
+			continue
+		}
+		pe := OK
+		switch string(tb[:4]) {
+		case "APIC":
+			if !out.HaveMADT {
+				pe = parseMADT(tb, &out.MADT)
+				out.HaveMADT = pe == OK
+			}
+		case "FACP":
+			if !out.HaveFADT {
+				pe = parseFADT(tb, &out.FADT)
+				out.HaveFADT = pe == OK
+			}
+		case "MCFG":
+			if !out.HaveMCFG {
+				pe = parseMCFG(tb, &out.MCFG)
+				out.HaveMCFG = pe == OK
+			}
+		case "HPET":
+			if !out.HaveHPET {
+				pe = parseHPET(tb, &out.HPET)
+				out.HaveHPET = pe == OK
+			}
+		}
+		if pe != OK && first == OK {
+			first = pe
 		}
 	}
 
@@ -83,26 +112,28 @@ func Parse(mem []byte, base uint64, rsdp uint64, out *Tables) Error {
 	return first
 }
 
-// rootTable returns the RSDT or XSDT at addr, checked.
-// Context: boot/trap; does not allocate.
-func rootTable(m window, addr uint64, sig string) ([]byte, Error) {
+// table returns the table at addr, checked: in the window, signature
+// want (none when want is empty), at least a header long, summing to 0.
+// On an error after its header was read it returns the header, so that
+// the caller can list the table. Context: boot/trap; does not allocate.
+func table(m window, addr uint64, want string) ([]byte, Error) {
 	h := m.slice(addr, headerLen)
 	if h == nil {
 		return nil, ErrOutOfRange
 	}
-	if string(h[:4]) != sig {
-		return nil, ErrSignature
+	if want != "" && string(h[:4]) != want {
+		return h, ErrSignature
 	}
 	n := u32(h, hdrLength)
 	if n < headerLen {
-		return nil, ErrLength
+		return h, ErrLength
 	}
 	t := m.slice(addr, uint64(n))
 	if t == nil {
-		return nil, ErrOutOfRange
+		return h, ErrOutOfRange
 	}
 	if checksum(t) != 0 {
-		return nil, ErrChecksum
+		return h, ErrChecksum
 	}
 	return t, OK
 }
@@ -113,15 +144,17 @@ func rootTable(m window, addr uint64, sig string) ([]byte, Error) {
 // Skipped when it fails.
 // Context: boot/trap; does not allocate.
 func (out *Tables) load(m window, addr uint64, want string) []byte {
-	h := m.slice(addr, headerLen)
-	if addr == 0 || h == nil {
+	if addr == 0 { // an empty entry: nothing is read at physical 0
 		out.Skipped++
 		return nil
 	}
-	ref := out.see(h, addr)
-	n := u32(h, hdrLength)
-	t := m.slice(addr, uint64(n))
-	if n < headerLen || t == nil || checksum(t) != 0 || (want != "" && string(h[:4]) != want) {
+	t, e := table(m, addr, want)
+	if t == nil {
+		out.Skipped++
+		return nil
+	}
+	ref := out.see(t, addr)
+	if e != OK {
 		out.Skipped++
 		return nil
 	}
@@ -145,37 +178,4 @@ func (out *Tables) see(h []byte, addr uint64) *TableRef {
 		copy(r.Signature[:], h)
 	}
 	return r
-}
-
-// decode fills the part of out that table t (checked; nil: none) provides
-// (a table that fails to parse leaves its struct zero).
-// Context: boot/trap; does not allocate.
-func (out *Tables) decode(t []byte) Error {
-	if len(t) < headerLen {
-		return OK
-	}
-	e := OK
-	switch string(t[:4]) {
-	case "APIC":
-		if !out.HaveMADT {
-			e = parseMADT(t, &out.MADT)
-			out.HaveMADT = e == OK
-		}
-	case "FACP":
-		if !out.HaveFADT {
-			e = parseFADT(t, &out.FADT)
-			out.HaveFADT = e == OK
-		}
-	case "MCFG":
-		if !out.HaveMCFG {
-			e = parseMCFG(t, &out.MCFG)
-			out.HaveMCFG = e == OK
-		}
-	case "HPET":
-		if !out.HaveHPET {
-			e = parseHPET(t, &out.HPET)
-			out.HaveHPET = e == OK
-		}
-	}
-	return e
 }

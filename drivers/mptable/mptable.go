@@ -79,43 +79,34 @@ func sum(b []byte) uint8 {
 	return s
 }
 
-// scan looks for a valid floating pointer in physical [from, from+n), on
-// 16-byte boundaries. Context: boot; does not allocate.
-func scan(mem []byte, base, from, n uint64) (uint64, bool) {
-	for a := from &^ 15; a+fpLen <= from+n; a += 16 {
-		b := window(mem, base, a, fpLen)
-		if b == nil {
-			return 0, false
-		}
-		if string(b[:4]) == "_MP_" && b[8] == 1 && sum(b) == 0 {
-			return a, true
-		}
-	}
-	return 0, false
-}
-
-// Find returns the physical address of the MP floating pointer structure.
+// Find returns the physical address of the MP floating pointer structure:
+// the first valid one, on a 16-byte boundary, in the areas in order.
 // Context: boot; does not allocate.
 func Find(mem []byte, base uint64) (uint64, Error) {
+	// The areas as start and length; length 0 when the BDA's pointer to
+	// it is missing or implausible. 639 KiB: 640 KiB machines that left
+	// the BDA empty.
+	areas := [4][2]uint64{{}, {}, {639 * 1024, 1024}, {romStart, romEnd - romStart}}
 	if p := window(mem, base, ebdaSegmentPtr, 2); p != nil {
 		if ebda := uint64(binary.LittleEndian.Uint16(p)) << 4; ebda >= 0x400 && ebda < romStart {
-			if a, ok := scan(mem, base, ebda, 1024); ok {
-				return a, OK
-			}
+			areas[0] = [2]uint64{ebda, 1024}
 		}
 	}
 	if p := window(mem, base, baseMemKBPtr, 2); p != nil {
 		if kb := uint64(binary.LittleEndian.Uint16(p)); kb >= 1 && kb <= 640 {
-			if a, ok := scan(mem, base, kb*1024-1024, 1024); ok {
+			areas[1] = [2]uint64{kb*1024 - 1024, 1024}
+		}
+	}
+	for _, r := range areas {
+		for a := r[0] &^ 15; a+fpLen <= r[0]+r[1]; a += 16 {
+			b := window(mem, base, a, fpLen)
+			if b == nil {
+				break
+			}
+			if string(b[:4]) == "_MP_" && b[8] == 1 && sum(b) == 0 {
 				return a, OK
 			}
 		}
-	}
-	if a, ok := scan(mem, base, 639*1024, 1024); ok { // 640 KiB machines that left the BDA empty
-		return a, OK
-	}
-	if a, ok := scan(mem, base, romStart, romEnd-romStart); ok {
-		return a, OK
 	}
 	return 0, ErrNotFound
 }

@@ -103,7 +103,7 @@ type refCounter struct {
 	port  uint16  // PM timer: the I/O port
 }
 
-// Reference counters, set up by findRefCounters.
+// Reference counters, set up by Calibrate.
 var (
 	refs  [3]refCounter
 	nRefs int
@@ -116,40 +116,6 @@ const (
 	hpetCounter      = 0x0f0
 	hpetEnable       = 1
 )
-
-// findRefCounters lists the machine's reference counters, the most precise
-// first: the HPET (ACPI HPET table), the ACPI PM timer (FADT; absent on
-// hardware-reduced ACPI) and the PIT, which is assumed: a machine without
-// one reads a constant, and the calibration gives up on it.
-// Context: boot, interrupts off; does not allocate.
-func findRefCounters() {
-	nRefs = 0
-	if firmware.HaveACPI() && firmware.Tables().HaveHPET {
-		a := firmware.Tables().HPET.BaseAddress
-		if a.AddressSpaceID == acpi.SpaceSystemMemory && a.Address != 0 && a.Address < 4<<30 {
-			regs := uintptr(abi.DirectBase + a.Address)
-			if hz := clocksrc.HPETHz(mmioRead64(regs + hpetCapabilities)); hz != 0 {
-				mmioWrite64(regs+hpetConfig, mmioRead64(regs+hpetConfig)|hpetEnable)
-				refs[nRefs] = refCounter{src: clocksrc.HPET, hz: hz, width: 32, hpet: regs}
-				nRefs++
-			}
-		}
-	}
-	if firmware.HaveACPI() && firmware.Tables().HaveFADT && !firmware.Tables().FADT.HardwareReduced() {
-		f := &firmware.Tables().FADT
-		if a := f.PMTimer(); a.AddressSpaceID == acpi.SpaceSystemIO && a.Address != 0 && a.Address < 0x10000 {
-			w := uint8(24)
-			if f.Flags&acpi.FlagTmrValExt != 0 {
-				w = 32
-			}
-			refs[nRefs] = refCounter{src: clocksrc.PMTimer, hz: clocksrc.PMTimerHz, width: w, port: uint16(a.Address)}
-			nRefs++
-		}
-	}
-	pit.Start()
-	refs[nRefs] = refCounter{src: clocksrc.PIT, hz: pit.Hz, width: pit.Width}
-	nRefs++
-}
 
 // read returns r's current count. Context: boot; does not allocate.
 func (r *refCounter) read() uint64 {
@@ -187,39 +153,6 @@ func (r *refCounter) readPair() (tsc, ref uint64) {
 // do not settle the frequency: a machine without a PIT reads a constant,
 // which takes StuckTSC to give up on.
 const windowRefs = 2
-
-// measureTogether measures the TSC against refs[first:first+n] (n at most
-// windowRefs) in the same calibrationUs, into hz[0:n]: for each counter
-// two halves that must agree within clocksrc.HalvesPPM (trying three
-// times), 0 for a counter that does not advance (the device is absent) or
-// whose halves never agree. Context: boot, interrupts off; does not
-// allocate.
-func measureTogether(first, n int, hz *[windowRefs]uint64) {
-	var pending [windowRefs]bool
-	left := n
-	for i := 0; i < n; i++ {
-		pending[i], hz[i] = true, 0
-	}
-	for try := 0; try < 3 && left > 0; try++ {
-		var a, b [windowRefs]uint64
-		measureOnceTogether(first, n, &pending, calibrationUs/2, &a)
-		for i := 0; i < n; i++ {
-			if pending[i] && a[i] == 0 {
-				pending[i] = false // did not advance: no device
-				left--
-			}
-		}
-		measureOnceTogether(first, n, &pending, calibrationUs/2, &b)
-		for i := 0; i < n; i++ {
-			if pending[i] {
-				if hz[i] = clocksrc.Halves(a[i], b[i]); hz[i] != 0 {
-					pending[i] = false
-					left--
-				}
-			}
-		}
-	}
-}
 
 // measureOnceTogether measures the TSC against each refs[first+i] with
 // pending[i] over the same us microseconds, into hz[i]: 0 when it does not
@@ -263,7 +196,7 @@ func measureOnceTogether(first, n int, pending *[windowRefs]bool, us uint64, hz 
 
 // measureAll fills ms with the CPUID frequency, if any, and calibrations
 // against the reference counters, windowRefs of them in each window (the
-// order of findRefCounters), stopping after the window in which two
+// order of Calibrate's list), stopping after the window in which two
 // sources agree. The decision is the one measuring them one at a time
 // would give with the same readings: Choose takes the first pair that
 // agrees, in the same order.
@@ -275,9 +208,37 @@ func measureAll(ms *[clocksrc.MaxMeasurements]clocksrc.Measurement, cpuidHz uint
 		n++
 	}
 	for i := 0; i < nRefs; {
+		// Measure the TSC against refs[i:i+k] in the same
+		// calibrationUs, into hz[0:k]: for each counter two halves
+		// that must agree within clocksrc.HalvesPPM (trying three
+		// times), 0 for a counter that does not advance (the device is
+		// absent) or whose halves never agree.
 		k := min(windowRefs, nRefs-i)
 		var hz [windowRefs]uint64
-		measureTogether(i, k, &hz)
+		var pending [windowRefs]bool
+		left := k
+		for j := 0; j < k; j++ {
+			pending[j] = true
+		}
+		for try := 0; try < 3 && left > 0; try++ {
+			var a, b [windowRefs]uint64
+			measureOnceTogether(i, k, &pending, calibrationUs/2, &a)
+			for j := 0; j < k; j++ {
+				if pending[j] && a[j] == 0 {
+					pending[j] = false // did not advance: no device
+					left--
+				}
+			}
+			measureOnceTogether(i, k, &pending, calibrationUs/2, &b)
+			for j := 0; j < k; j++ {
+				if pending[j] {
+					if hz[j] = clocksrc.Halves(a[j], b[j]); hz[j] != 0 {
+						pending[j] = false
+						left--
+					}
+				}
+			}
+		}
 		for j := 0; j < k; j++ {
 			ms[n] = clocksrc.Measurement{Src: refs[i+j].src, Hz: hz[j]}
 			n++
@@ -290,9 +251,19 @@ func measureAll(ms *[clocksrc.MaxMeasurements]clocksrc.Measurement, cpuidHz uint
 	return ms[:n]
 }
 
-// cpuidTSCHz reads the TSC frequency CPUID reports, if any.
-// Context: boot; does not allocate.
-func cpuidTSCHz() (uint64, clocksrc.Source) {
+// Calibrate starts the monotonic clock at entryTSC (the TSC start64 read
+// at kernel entry), decides the TSC frequency (logging the source and the
+// cross-check), measures the LAPIC timer against the TSC and reads the
+// RTC. It returns false when the LAPIC timer does not count (the caller
+// ends in a kernel panic: this package sits below the report).
+// Context: boot, interrupts off, after LAPIC is on; does not allocate.
+func Calibrate(entryTSC uint64) bool {
+	bootTSC = entryTSC
+	// The LAPIC timer counts down through the TSC's calibration and is
+	// measured against the TSC over the whole of it (no wait of its own).
+	LAPIC.StartCalibration()
+	lt0, l0 := cpu.Rdtsc(), LAPIC.TimerCount()
+	// The TSC frequency CPUID reports, if any.
 	maxLeaf, _, _, _ := cpu.Cpuid(0, 0)
 	var l15 [3]uint32
 	var l16 uint32
@@ -309,31 +280,55 @@ func cpuidTSCHz() (uint64, clocksrc.Source) {
 			hvKHz, _, _, _ = cpu.Cpuid(0x40000010, 0)
 		}
 	}
-	return clocksrc.CPUIDHz(maxLeaf, l15, l16, hvMax, hvKHz)
-}
+	cpuidHz, cpuidSrc := clocksrc.CPUIDHz(maxLeaf, l15, l16, hvMax, hvKHz)
 
-// Calibrate starts the monotonic clock at entryTSC (the TSC start64 read
-// at kernel entry), decides the TSC frequency (logging the source and the
-// cross-check), measures the LAPIC timer against the TSC and reads the
-// RTC. It returns false when the LAPIC timer does not count (the caller
-// ends in a kernel panic: this package sits below the report).
-// Context: boot, interrupts off, after LAPIC is on; does not allocate.
-func Calibrate(entryTSC uint64) bool {
-	bootTSC = entryTSC
-	// The LAPIC timer counts down through the TSC's calibration and is
-	// measured against the TSC over the whole of it (no wait of its own).
-	LAPIC.StartCalibration()
-	lt0, l0 := cpu.Rdtsc(), LAPIC.TimerCount()
-	cpuidHz, cpuidSrc := cpuidTSCHz()
-	findRefCounters()
+	// The machine's reference counters, the most precise first: the HPET
+	// (ACPI HPET table), the ACPI PM timer (FADT; absent on
+	// hardware-reduced ACPI) and the PIT, which is assumed: a machine
+	// without one reads a constant, and the calibration gives up on it.
+	nRefs = 0
+	if firmware.HaveACPI() && firmware.Tables().HaveHPET {
+		a := firmware.Tables().HPET.BaseAddress
+		if a.AddressSpaceID == acpi.SpaceSystemMemory && a.Address != 0 && a.Address < 4<<30 {
+			regs := uintptr(abi.DirectBase + a.Address)
+			if hz := clocksrc.HPETHz(mmioRead64(regs + hpetCapabilities)); hz != 0 {
+				mmioWrite64(regs+hpetConfig, mmioRead64(regs+hpetConfig)|hpetEnable)
+				refs[nRefs] = refCounter{src: clocksrc.HPET, hz: hz, width: 32, hpet: regs}
+				nRefs++
+			}
+		}
+	}
+	if firmware.HaveACPI() && firmware.Tables().HaveFADT && !firmware.Tables().FADT.HardwareReduced() {
+		f := &firmware.Tables().FADT
+		if a := f.PMTimer(); a.AddressSpaceID == acpi.SpaceSystemIO && a.Address != 0 && a.Address < 0x10000 {
+			w := uint8(24)
+			if f.Flags&acpi.FlagTmrValExt != 0 {
+				w = 32
+			}
+			refs[nRefs] = refCounter{src: clocksrc.PMTimer, hz: clocksrc.PMTimerHz, width: w, port: uint16(a.Address)}
+			nRefs++
+		}
+	}
+	pit.Start()
+	refs[nRefs] = refCounter{src: clocksrc.PIT, hz: pit.Hz, width: pit.Width}
+	nRefs++
+
 	var ms [clocksrc.MaxMeasurements]clocksrc.Measurement
 	d := clocksrc.Choose(measureAll(&ms, cpuidHz, cpuidSrc))
 	if !d.Trusted && d.Check != clocksrc.None {
 		d = clocksrc.Choose(measureAll(&ms, cpuidHz, cpuidSrc)) // disagreement: once more, in case the host interrupted
 	}
 	if !d.Trusted && d.Check == clocksrc.None {
-		// No usable counter: time one RTC second (one to two seconds' wait).
-		ms[0] = clocksrc.Measurement{Src: clocksrc.RTC, Hz: rtcMeasure()}
+		// No usable counter: time one RTC second, between two update
+		// ends (one to two seconds' wait); 0 without an RTC.
+		hz := uint64(0)
+		if rtc.NextSecond(rtcLimitTSC) {
+			t0 := cpu.Rdtsc()
+			if rtc.NextSecond(rtcLimitTSC) {
+				hz = cpu.Rdtsc() - t0
+			}
+		}
+		ms[0] = clocksrc.Measurement{Src: clocksrc.RTC, Hz: hz}
 		if r := clocksrc.Choose(ms[:1]); r.Trusted {
 			d = r
 		}
@@ -349,7 +344,18 @@ func Calibrate(entryTSC uint64) bool {
 	LAPIC.StopTimer()
 	lapicPerMs = lapicRate(l0, l1, lt1-lt0)
 	if lapicPerMs == 0 {
-		lapicPerMs = measureLAPIC() // ran out or did not count: a window of its own
+		// Ran out or did not count: a window of its own, against the
+		// calibrated TSC, over lapicCalibrationUs.
+		LAPIC.StartCalibration()
+		t0 := cpu.Rdtsc()
+		l0 := LAPIC.TimerCount()
+		for cpu.Rdtsc()-t0 < tscHz/(1e6/lapicCalibrationUs) {
+			cpu.Pause()
+		}
+		l1 := LAPIC.TimerCount()
+		t1 := cpu.Rdtsc()
+		LAPIC.StopTimer()
+		lapicPerMs = lapicRate(l0, l1, t1-t0)
 	}
 	if lapicPerMs == 0 {
 		return false
@@ -378,35 +384,6 @@ func lapicRate(l0, l1 uint32, tscTicks uint64) uint64 {
 		return 0
 	}
 	return clocksrc.Rate(uint64(l0-l1), tscTicks, tscHz) / 1000
-}
-
-// measureLAPIC measures the LAPIC timer against the calibrated TSC over
-// lapicCalibrationUs. Context: boot, interrupts off; does not allocate.
-func measureLAPIC() uint64 {
-	LAPIC.StartCalibration()
-	t0 := cpu.Rdtsc()
-	l0 := LAPIC.TimerCount()
-	for cpu.Rdtsc()-t0 < tscHz/(1e6/lapicCalibrationUs) {
-		cpu.Pause()
-	}
-	l1 := LAPIC.TimerCount()
-	t1 := cpu.Rdtsc()
-	LAPIC.StopTimer()
-	return lapicRate(l0, l1, t1-t0)
-}
-
-// rtcMeasure returns the TSC ticks in one second of the RTC (between two
-// update ends), 0 without an RTC. Context: boot, interrupts off; does not
-// allocate.
-func rtcMeasure() uint64 {
-	if !rtc.NextSecond(rtcLimitTSC) {
-		return 0
-	}
-	t0 := cpu.Rdtsc()
-	if !rtc.NextSecond(rtcLimitTSC) {
-		return 0
-	}
-	return cpu.Rdtsc() - t0
 }
 
 // rtcLimitTSC bounds each wait for the RTC's next second: over a second

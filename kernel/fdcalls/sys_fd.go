@@ -760,7 +760,8 @@ func SysFstatfs(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 // l_pid (int32).
 const flockSize = 32
 
-// sysFcntlLock is F_GETLK, F_SETLK, F_SETLKW and their OFD forms.
+// sysFcntlLock is F_GETLK, F_SETLK, F_SETLKW and their OFD forms; F_GETLK
+// writes its answer into the struct flock at arg.
 // Context: trap, kernel lock held; does not allocate.
 func sysFcntlLock(t sched.TID, f *fdtab.File, fd, cmd int, arg uintptr) int64 {
 	if f.Kind != fdtab.KindFile {
@@ -791,8 +792,30 @@ func sysFcntlLock(t sched.TID, f *fdtab.File, fd, cmd int, arg uintptr) int64 {
 		if typ != fs.ReadLock && typ != fs.WriteLock {
 			return -abi.EINVAL
 		}
+		// The answer: F_UNLCK alone when nothing is in the way, else the
+		// conflicting lock from byte 0 of the file, with pid 1 for the
+		// program's lock and -1 for an open file description's.
 		c, busy := vfs.Root.TestLock(d.Ino, owner, false, typ, lo, hi)
-		putConflict(b, c, busy)
+		if !busy {
+			le.PutUint16(b[0:], unix.F_UNLCK)
+			return 0
+		}
+		ctyp, pid := uint16(unix.F_RDLCK), int32(-1)
+		if c.Write {
+			ctyp = unix.F_WRLCK
+		}
+		if c.Owner == fs.ProcessOwner {
+			pid = 1
+		}
+		clen := c.End - c.Start // the conflicting lock's length
+		if c.End == fs.ToEnd {
+			clen = 0
+		}
+		le.PutUint16(b[0:], ctyp)
+		le.PutUint16(b[2:], unix.SEEK_SET)
+		le.PutUint64(b[8:], uint64(c.Start))
+		le.PutUint64(b[16:], uint64(clen))
+		le.PutUint32(b[24:], uint32(pid))
 		return 0
 	}
 	switch {
@@ -832,33 +855,6 @@ func lockRange(d *vfs.Desc, whence int, start, length int64) (int64, int64, int6
 		return 0, 0, -abi.EINVAL
 	}
 	return lo, hi, 0
-}
-
-// putConflict writes F_GETLK's answer into the struct flock b.
-// Context: trap, kernel lock held; does not allocate.
-func putConflict(b []byte, c fs.Conflict, busy bool) {
-	le := binary.LittleEndian
-	if !busy {
-		le.PutUint16(b[0:], unix.F_UNLCK)
-		return
-	}
-	typ := uint16(unix.F_RDLCK)
-	if c.Write {
-		typ = unix.F_WRLCK
-	}
-	length := c.End - c.Start
-	if c.End == fs.ToEnd {
-		length = 0
-	}
-	pid := int32(-1) // an open file description's lock
-	if c.Owner == fs.ProcessOwner {
-		pid = 1
-	}
-	le.PutUint16(b[0:], typ)
-	le.PutUint16(b[2:], unix.SEEK_SET)
-	le.PutUint64(b[8:], uint64(c.Start))
-	le.PutUint64(b[16:], uint64(length))
-	le.PutUint32(b[24:], uint32(pid))
 }
 
 // SysFlock takes or releases a whole-file lock of the description.

@@ -44,9 +44,23 @@ func Read(rsdp uint64, dump bool) {
 	var l klog.Line
 	if e != acpi.OK {
 		l.S("no usable ACPI tables (").S(e.String()).S("): looking for an MP table").Info()
-		if !readMPTable() {
-			klog.Print("warning: no ACPI tables and no MP table: one CPU, default interrupt routing")
+		// The MultiProcessor Specification's table fills acpiTables.MADT
+		// on machines without ACPI (QEMU's microvm with acpi=off).
+		const mpWindow = 1 << 20 // the MP table lives below 1 MiB
+		fp, e := mptable.Find(window(mpWindow), 0)
+		if e == mptable.OK {
+			e = mptable.Parse(window(mpWindow), 0, fp, &acpiTables.MADT)
 		}
+		l.Reset()
+		if e != mptable.OK {
+			if e != mptable.ErrNotFound {
+				l.S("warning: MP table at ").X(fp).S(" unusable: ").S(e.String()).Print()
+			}
+			klog.Print("warning: no ACPI tables and no MP table: one CPU, default interrupt routing")
+			return
+		}
+		acpiTables.HaveMADT, haveMADT = true, true
+		l.S("MP table at ").X(fp).S(": ").U(uint64(acpiTables.MADT.NCPUs)).S(" CPUs, ").U(uint64(acpiTables.MADT.NIOAPICs)).S(" I/O APICs, ").U(uint64(acpiTables.MADT.NOverrides)).S(" ISA interrupt overrides").Info()
 		return
 	}
 	haveACPI = true
@@ -60,50 +74,22 @@ func Read(rsdp uint64, dump bool) {
 		}
 	}
 	l.Info()
-	if dump {
-		dumpACPI()
-	}
-	if acpiTables.HaveFADT && acpiTables.FADT.VGANotPresent() {
-		klog.Screen.Init(0) // the firmware says there is no VGA: stop mirroring
-	}
-}
-
-// readMPTable fills acpiTables.MADT from the MultiProcessor
-// Specification's table, for machines without ACPI (QEMU's microvm with
-// acpi=off). Context: boot; does not allocate.
-func readMPTable() bool {
-	const mpWindow = 1 << 20 // the MP table lives below 1 MiB
-	fp, e := mptable.Find(window(mpWindow), 0)
-	if e == mptable.OK {
-		e = mptable.Parse(window(mpWindow), 0, fp, &acpiTables.MADT)
-	}
-	var l klog.Line
-	if e != mptable.OK {
-		if e != mptable.ErrNotFound {
-			l.S("warning: MP table at ").X(fp).S(" unusable: ").S(e.String()).Print()
-		}
-		return false
-	}
-	acpiTables.HaveMADT, haveMADT = true, true
-	l.S("MP table at ").X(fp).S(": ").U(uint64(acpiTables.MADT.NCPUs)).S(" CPUs, ").U(uint64(acpiTables.MADT.NIOAPICs)).S(" I/O APICs, ").U(uint64(acpiTables.MADT.NOverrides)).S(" ISA interrupt overrides").Info()
-	return true
-}
-
-// dumpACPI prints every table in hex (the acpidump kernel option), in the
-// format drivers/acpi's tests read as captured table sets.
-// Context: boot; does not allocate.
-func dumpACPI() {
-	for i := 0; i < acpiTables.NSeen; i++ {
+	for i := 0; dump && i < acpiTables.NSeen; i++ {
+		// Every table in hex (the acpidump kernel option), in the
+		// format drivers/acpi's tests read as captured table sets.
 		r := &acpiTables.Seen[i]
 		t := r.Bytes(acpiWindow(), 0)
 		var hb [acpi.DumpHeaderLen]byte
-		var l klog.Line
+		l.Reset()
 		l.B(acpi.DumpHeader(&hb, r.Signature, r.Addr)).Print()
 		for off := 0; off < len(t); off += 16 {
 			var lb [acpi.DumpLineLen]byte
 			l.Reset()
 			l.B(acpi.DumpLine(&lb, t, off)).Print()
 		}
+	}
+	if acpiTables.HaveFADT && acpiTables.FADT.VGANotPresent() {
+		klog.Screen.Init(0) // the firmware says there is no VGA: stop mirroring
 	}
 }
 

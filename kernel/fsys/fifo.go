@@ -30,7 +30,8 @@ func FifoKey(p int, reader bool) uintptr {
 	return k
 }
 
-// openFifo opens an end of the FIFO ino. Context: trap, kernel lock held;
+// openFifo opens an end of the FIFO ino; a refused open forgets the
+// FIFO's pipe once no end is open. Context: trap, kernel lock held;
 // does not allocate.
 func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 	acc := flags & unix.O_ACCMODE
@@ -47,33 +48,41 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 		vfs.FifoPipe[ino] = uint16(p + 1)
 	}
 	readers, writers := vfs.Pipes.Ends(p)
-	if !reader && !both && readers == 0 && flags&unix.O_NONBLOCK != 0 {
-		if writers == 0 {
-			fifoRelease(ino, p)
-		}
-		return -int64(unix.ENXIO)
-	}
-	if flags&unix.O_DIRECT != 0 {
+	var fd int64
+	switch {
+	case !reader && !both && readers == 0 && flags&unix.O_NONBLOCK != 0:
+		fd = -int64(unix.ENXIO)
+	case flags&unix.O_DIRECT != 0:
 		// Linux's do_dentry_open refuses it after fifo_open, which a
 		// blocking open without the other end waits in first; here the
 		// refusal comes at once.
-		if readers == 0 && writers == 0 {
-			fifoRelease(ino, p)
-		}
-		return -abi.EINVAL
+		fd = -abi.EINVAL
+	default:
+		fd = NewDescFD(fdtab.KindPipe, ino, flags)
 	}
-	fd := NewDescFD(fdtab.KindPipe, ino, flags)
 	if fd < 0 {
-		fifoRelease(ino, p)
+		if readers == 0 && writers == 0 {
+			m := vfs.Mem()
+			vfs.Pipes.Release(&m, p)
+			vfs.Done(&m)
+			vfs.FifoPipe[ino] = 0
+		}
 		return fd
 	}
 	d := vfs.DescOf(&fdtab.Files[fd])
 	d.Pipe, d.Reader = int32(p), reader
-	vfs.Pipes.Open(p, reader)
-	wakeOpeners(FifoKey(p, !reader)) // the other side's waiting openers
-	if both {
-		vfs.Pipes.Open(p, true)
-		wakeOpeners(FifoKey(p, false))
+	// Open the end (a writer's, then a reader's too for both) and
+	// complete the other side's waiting opens with their descriptors.
+	for end := reader; ; end = true {
+		vfs.Pipes.Open(p, end)
+		key := FifoKey(p, !end)
+		for w := thread.Futexes.WakeOne(key); w != noThread; w = thread.Futexes.WakeOne(key) {
+			threadtab.Threads[w].Wait = threadtab.WaitNone
+			thread.Wake(w, int64(threadtab.Threads[w].Regs.AX))
+		}
+		if end || !both {
+			break
+		}
 	}
 	vfs.PipeChanged(p)
 	readers, writers = vfs.Pipes.Ends(p)
@@ -84,24 +93,4 @@ func openFifo(t sched.TID, ino fs.Ino, flags int) int64 {
 	thread.Futexes.Wait(t, FifoKey(p, reader))
 	thread.Block(t, threadtab.WaitOpen)
 	return blocked
-}
-
-// wakeOpeners completes the opens waiting on key with their descriptors.
-// Context: trap, kernel lock held; does not allocate.
-func wakeOpeners(key uintptr) {
-	for w := thread.Futexes.WakeOne(key); w != noThread; w = thread.Futexes.WakeOne(key) {
-		threadtab.Threads[w].Wait = threadtab.WaitNone
-		thread.Wake(w, int64(threadtab.Threads[w].Regs.AX))
-	}
-}
-
-// fifoRelease forgets pipe p of ino once no end is open.
-// Context: trap, kernel lock held; does not allocate.
-func fifoRelease(ino fs.Ino, p int) {
-	if readers, writers := vfs.Pipes.Ends(p); readers == 0 && writers == 0 {
-		m := vfs.Mem()
-		vfs.Pipes.Release(&m, p)
-		vfs.Done(&m)
-		vfs.FifoPipe[ino] = 0
-	}
 }

@@ -128,56 +128,6 @@ func (w *writer) attr32(typ uint16, v uint32) {
 	w.attr(typ, b[:])
 }
 
-// link appends an RTM_NEWLINK message for l.
-// Context: trap, kernel lock held; does not allocate.
-func (w *writer) link(l *Link) {
-	at := w.start(unix.RTM_NEWLINK, unix.NLM_F_MULTI)
-	var m [ifinfoLen]byte
-	le := binary.LittleEndian
-	le.PutUint16(m[2:], l.Type)
-	le.PutUint32(m[4:], uint32(l.Index))
-	le.PutUint32(m[8:], l.Flags)
-	w.put(m[:])
-	w.attrString(unix.IFLA_IFNAME, l.Name)
-	w.attr32(unix.IFLA_MTU, l.MTU)
-	w.attr(unix.IFLA_ADDRESS, l.MAC[:])
-	w.attr(unix.IFLA_BROADCAST, l.Bcast[:])
-	w.end(at)
-}
-
-// addr appends an RTM_NEWADDR message for l's IPv4 address (IFA_ADDRESS,
-// IFA_LOCAL, IFA_BROADCAST on a broadcast link with a prefix under 31,
-// IFA_LABEL), or with v6 its IPv6 address, as Linux sends that: the
-// address in IFA_ADDRESS alone (IFA_LOCAL is for point-to-point links)
-// and IFA_FLAGS.
-// Context: trap, kernel lock held; does not allocate.
-func (w *writer) addr(l *Link, v6 bool) {
-	at := w.start(unix.RTM_NEWADDR, unix.NLM_F_MULTI)
-	m := [ifaddrLen]byte{unix.AF_INET, l.Prefix, unix.IFA_F_PERMANENT, l.Scope}
-	a := l.Addr[:]
-	if v6 {
-		m[0], m[1], m[3], a = unix.AF_INET6, l.Prefix6, l.Scope6, l.Addr6[:]
-	}
-	binary.LittleEndian.PutUint32(m[4:], uint32(l.Index))
-	w.put(m[:])
-	w.attr(unix.IFA_ADDRESS, a)
-	if v6 {
-		w.attr32(unix.IFA_FLAGS, unix.IFA_F_PERMANENT)
-		w.end(at)
-		return
-	}
-	w.attr(unix.IFA_LOCAL, a)
-	if l.Flags&unix.IFF_BROADCAST != 0 && l.Prefix < 31 {
-		b := l.Addr
-		host := uint32(1)<<(32-l.Prefix) - 1
-		v := binary.BigEndian.Uint32(b[:]) | host
-		binary.BigEndian.PutUint32(b[:], v)
-		w.attr(unix.IFA_BROADCAST, b[:])
-	}
-	w.attrString(unix.IFA_LABEL, l.Name)
-	w.end(at)
-}
-
 // Answer writes into dst the reply to the netlink request req from the
 // socket with port id pid, for the interfaces links: a dump of links
 // (RTM_GETLINK) or addresses (RTM_GETADDR: IPv4, then IPv6, as Linux
@@ -204,18 +154,57 @@ func Answer(dst, req []byte, pid uint32, links []Link) (int, unix.Errno) {
 	switch {
 	case typ == unix.RTM_GETLINK && flags&unix.NLM_F_DUMP == unix.NLM_F_DUMP:
 		for k := range links {
-			w.link(&links[k])
+			// an RTM_NEWLINK message
+			l := &links[k]
+			at := w.start(unix.RTM_NEWLINK, unix.NLM_F_MULTI)
+			var m [ifinfoLen]byte
+			le.PutUint16(m[2:], l.Type)
+			le.PutUint32(m[4:], uint32(l.Index))
+			le.PutUint32(m[8:], l.Flags)
+			w.put(m[:])
+			w.attrString(unix.IFLA_IFNAME, l.Name)
+			w.attr32(unix.IFLA_MTU, l.MTU)
+			w.attr(unix.IFLA_ADDRESS, l.MAC[:])
+			w.attr(unix.IFLA_BROADCAST, l.Bcast[:])
+			w.end(at)
 		}
 	case typ == unix.RTM_GETADDR && flags&unix.NLM_F_DUMP == unix.NLM_F_DUMP:
-		for k := range links {
-			if (family == unix.AF_UNSPEC || family == unix.AF_INET) && links[k].Addr != [4]byte{} {
-				w.addr(&links[k], false)
+		// An RTM_NEWADDR message for each IPv4 address (IFA_ADDRESS,
+		// IFA_LOCAL, IFA_BROADCAST on a broadcast link with a prefix
+		// under 31, IFA_LABEL), then for each IPv6 address as Linux
+		// sends that: the address in IFA_ADDRESS alone (IFA_LOCAL is
+		// for point-to-point links) and IFA_FLAGS.
+		for k := range 2 * len(links) {
+			v6, i := k >= len(links), k
+			if v6 {
+				i -= len(links)
 			}
-		}
-		for k := range links {
-			if (family == unix.AF_UNSPEC || family == unix.AF_INET6) && links[k].Addr6 != [16]byte{} {
-				w.addr(&links[k], true)
+			l := &links[i]
+			m := [ifaddrLen]byte{unix.AF_INET, l.Prefix, unix.IFA_F_PERMANENT, l.Scope}
+			a, has := l.Addr[:], l.Addr != [4]byte{}
+			if v6 {
+				m[0], m[1], m[3], a, has = unix.AF_INET6, l.Prefix6, l.Scope6, l.Addr6[:], l.Addr6 != [16]byte{}
 			}
+			if !has || (family != unix.AF_UNSPEC && family != m[0]) {
+				continue
+			}
+			at := w.start(unix.RTM_NEWADDR, unix.NLM_F_MULTI)
+			le.PutUint32(m[4:], uint32(l.Index))
+			w.put(m[:])
+			w.attr(unix.IFA_ADDRESS, a)
+			if v6 {
+				w.attr32(unix.IFA_FLAGS, unix.IFA_F_PERMANENT)
+			} else {
+				w.attr(unix.IFA_LOCAL, a)
+				if l.Flags&unix.IFF_BROADCAST != 0 && l.Prefix < 31 {
+					b := l.Addr
+					host := uint32(1)<<(32-l.Prefix) - 1
+					binary.BigEndian.PutUint32(b[:], binary.BigEndian.Uint32(b[:])|host)
+					w.attr(unix.IFA_BROADCAST, b[:])
+				}
+				w.attrString(unix.IFA_LABEL, l.Name)
+			}
+			w.end(at)
 		}
 	default:
 		at := w.start(nlmsgError, 0)

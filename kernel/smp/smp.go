@@ -31,7 +31,7 @@ import (
 // trampoline (boot/trampoline.go), all at once. The boot CPU maps a slot
 // (percpu.CPUs entry, kernel and interrupt stacks) for each before the
 // IPIs; the INITs go to all of them with one wait (none on CPUs that need
-// none, see initDelayUs), then the start-up IPIs to all in quick
+// none, see Start), then the start-up IPIs to all in quick
 // succession, and the boot CPU goes on with its boot; Collect waits for
 // them later. Each AP takes a ticket in launch as it arrives in apEntry64
 // (kernel/start_amd64.s), which gives it the next free slot, so the slots
@@ -107,32 +107,6 @@ func allocKernelStack(size uintptr) uintptr {
 	return base + size
 }
 
-// prepareCPU fills slot id's per-CPU state for a CPU that will start at
-// apEntry64: its kernel stack, kernel g, TLS slot and GS value. Which CPU
-// takes it is known only when one does (it writes its own APIC id).
-// Context: boot CPU, kernel lock held; does not allocate.
-func prepareCPU(c *percpu.CPU, id int) bool {
-	top := allocKernelStack(percpu.KstackSize)
-	if top == 0 {
-		return false
-	}
-	for i := range c.ISTTop {
-		if c.ISTTop[i] = allocKernelStack(ISTSize); c.ISTTop[i] == 0 {
-			return false
-		}
-	}
-	c.Self = uintptr(ptrOfCPU(c))
-	c.ID = id
-	c.KstackTop = top
-	c.G.StackLo = top - percpu.KstackSize
-	c.G.StackHi = top
-	c.G.Stackguard0 = c.G.StackLo + percpu.KernelGuard
-	c.G.Stackguard1 = c.G.Stackguard0
-	c.TLSG = uintptr(ptrOfG(&c.G))
-	c.KernelFS = uintptr(ptrOfWord(&c.TLSEnd))
-	return true
-}
-
 // apIDs holds the APIC ids of the CPUs Start starts.
 var apIDs [percpu.MaxCPUs]uint32
 
@@ -191,13 +165,43 @@ func Start(ids []uint32, apEntry uintptr, apfault string, hasAPFault bool) {
 	}
 	aps, slots := apIDs[:n], percpu.CPUs[first:first+n]
 	for i := range slots {
-		if !prepareCPU(&slots[i], first+i) {
+		// The slot's per-CPU state for a CPU that will start at
+		// apEntry64: its kernel stack, kernel g, TLS slot and GS value.
+		// Which CPU takes it is known only when one does (it writes its
+		// own APIC id).
+		c := &slots[i]
+		top := allocKernelStack(percpu.KstackSize)
+		for j := 0; j < len(c.ISTTop) && top != 0; j++ {
+			if c.ISTTop[j] = allocKernelStack(ISTSize); c.ISTTop[j] == 0 {
+				top = 0
+			}
+		}
+		if top == 0 {
 			kpanic.Panic("no memory for a CPU's stacks", nil)
 		}
-		slots[i].APGo.Store(APExpected)
+		c.Self = uintptr(ptrOfCPU(c))
+		c.ID = first + i
+		c.KstackTop = top
+		c.G.StackLo = top - percpu.KstackSize
+		c.G.StackHi = top
+		c.G.Stackguard0 = c.G.StackLo + percpu.KernelGuard
+		c.G.Stackguard1 = c.G.Stackguard0
+		c.TLSG = uintptr(ptrOfG(&c.G))
+		c.KernelFS = uintptr(ptrOfWord(&c.TLSEnd))
+		c.APGo.Store(APExpected)
 	}
 	launch.Slots, launch.First = uint32(n), uint32(first)
-	loadTrampoline(apEntry)
+	// The trampoline goes to its page, mapped at its physical address
+	// (the AP's first long-mode instructions run there), with its
+	// parameter block: the page table, apEntry, and launch for RDI.
+	base := vm.PhysToVirt(boot.APTrampolineAddr)
+	copy(bytesAt(base, mm.PageSize), boot.APTrampoline[:])
+	if !mm.KPT.Map(&vm.Frames, boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
+		kpanic.Panic("cannot map the AP trampoline", nil)
+	}
+	*(*uint64)(ptr(base + boot.APParamCR3)) = mm.KPT.Root
+	*(*uint64)(ptr(base + boot.APParamEntry)) = uint64(apEntry)
+	*(*uint64)(ptr(base + boot.APParamArg)) = uint64(uintptr(ptrOfLaunch(&launch)))
 	// A locked store: every write above is visible before the start-up
 	// IPIs (in x2APIC mode the ICR is written with WRMSR, no fence).
 	launch.Next.Store(0)
@@ -220,7 +224,23 @@ func Start(ids []uint32, apEntry uintptr, apfault string, hasAPFault bool) {
 			clock.LAPIC.SendInit(apic) // apfault=N:late: no start-up now, a late one in Collect
 		}
 	}
-	wait := initDelayUs()
+	// The wait between INIT and the start-up IPIs: the MP
+	// specification's 10 ms, except where the CPU is known not to need it
+	// (Linux waits none on the same ones): under a hypervisor (CPUID's
+	// hypervisor bit) and on Intel family 6 and later and AMD family 0xF
+	// and later.
+	_, vendorB, vendorC, vendorD := cpu.Cpuid(0, 0)
+	eax, _, ecx, _ := cpu.Cpuid(1, 0)
+	family := eax >> 8 & 0xf
+	if family == 0xf {
+		family += eax >> 20 & 0xff
+	}
+	intel := vendorB == 0x756e6547 && vendorD == 0x49656e69 && vendorC == 0x6c65746e // "GenuineIntel"
+	amd := vendorB == 0x68747541 && vendorD == 0x69746e65 && vendorC == 0x444d4163   // "AuthenticAMD"
+	wait := int64(10000)
+	if ecx&(1<<31) != 0 || (intel && family >= 6) || (amd && family >= 0xf) {
+		wait = 0
+	}
 	clock.DelayUntil(clock.Nanotime() + wait*1000)
 	s.initNs = clock.Nanotime() - initAll
 	s.start = clock.Nanotime()
@@ -252,7 +272,24 @@ func Collect() {
 	for i := taken; i < s.n; i++ {
 		slots[i] = percpu.CPU{}
 	}
-	report(aps, slots[:taken])
+	// Log each CPU that came up with its APIC id and how long after the
+	// start-up IPIs it did, and send INIT again to each that did not,
+	// logging it as skipped: a CPU that is merely slow stops, and one
+	// that arrives anyway draws a closed ticket in apEntry64 and parks.
+	up := slots[:taken]
+	var l klog.Line
+	for _, apic := range aps {
+		if !arrived(up, apic) {
+			clock.LAPIC.SendInit(apic)
+			l.Reset()
+			l.S("cpu with APIC id ").U(uint64(apic)).S(" did not answer within ").U(apTimeoutUs / 1000).S(" ms: skipped").Print()
+		}
+	}
+	for i := range up {
+		c := &up[i]
+		l.Reset()
+		l.S("cpu ").U(uint64(c.ID)).S(": APIC id ").U(uint64(c.APICID)).S(", up in ").MS(c.UpAt - s.start).S(" after the start-up IPIs (INIT to all: ").MS(s.initNs).S(")").Info()
+	}
 	percpu.NOnline += taken
 	threadtab.Sched.NCPU = percpu.NOnline
 	for _, apic := range aps {
@@ -260,41 +297,6 @@ func Collect() {
 			wakeLateAP(apic)
 		}
 	}
-}
-
-// report logs each CPU of up with its APIC id and how long after the
-// start-up IPIs it came up, and sends INIT again to each CPU of aps that
-// is not among them, logging it as skipped: a CPU that is merely slow
-// stops, and one that arrives anyway draws a closed ticket in apEntry64
-// and parks. Context: boot CPU, kernel lock held; does not allocate.
-func report(aps []uint32, up []percpu.CPU) {
-	for _, apic := range aps {
-		if !arrived(up, apic) {
-			clock.LAPIC.SendInit(apic)
-			var l klog.Line
-			l.S("cpu with APIC id ").U(uint64(apic)).S(" did not answer within ").U(apTimeoutUs / 1000).S(" ms: skipped").Print()
-		}
-	}
-	for i := range up {
-		c := &up[i]
-		var l klog.Line
-		l.S("cpu ").U(uint64(c.ID)).S(": APIC id ").U(uint64(c.APICID)).S(", up in ").MS(c.UpAt - started.start).S(" after the start-up IPIs (INIT to all: ").MS(started.initNs).S(")").Info()
-	}
-}
-
-// loadTrampoline copies the trampoline to its page, maps the page at its
-// physical address (the AP's first long-mode instructions run there) and
-// fills its parameter block: the page table, apEntry, and launch for
-// RDI. Context: boot CPU, kernel lock held; does not allocate.
-func loadTrampoline(apEntry uintptr) {
-	base := vm.PhysToVirt(boot.APTrampolineAddr)
-	copy(bytesAt(base, mm.PageSize), boot.APTrampoline[:])
-	if !mm.KPT.Map(&vm.Frames, boot.APTrampolineAddr, boot.APTrampolineAddr, mm.PTEWrite) {
-		kpanic.Panic("cannot map the AP trampoline", nil)
-	}
-	*(*uint64)(ptr(base + boot.APParamCR3)) = mm.KPT.Root
-	*(*uint64)(ptr(base + boot.APParamEntry)) = uint64(apEntry)
-	*(*uint64)(ptr(base + boot.APParamArg)) = uint64(uintptr(ptrOfLaunch(&launch)))
 }
 
 // sendStartups sends a start-up IPI for page vector to every CPU of aps
@@ -329,26 +331,6 @@ func waitOnline(slots []percpu.CPU, deadline int64) int {
 		}
 		cpu.Pause()
 	}
-}
-
-// initDelayUs is how long to wait between INIT and the start-up IPIs: the
-// MP specification's 10 ms, except where the CPU is known not to need it
-// (Linux waits none on the same ones): under a hypervisor (CPUID's
-// hypervisor bit) and on Intel family 6 and later and AMD family 0xF and
-// later. Context: boot; does not allocate.
-func initDelayUs() int64 {
-	_, vendorB, vendorC, vendorD := cpu.Cpuid(0, 0)
-	eax, _, ecx, _ := cpu.Cpuid(1, 0)
-	family := eax >> 8 & 0xf
-	if family == 0xf {
-		family += eax >> 20 & 0xff
-	}
-	intel := vendorB == 0x756e6547 && vendorD == 0x49656e69 && vendorC == 0x6c65746e // "GenuineIntel"
-	amd := vendorB == 0x68747541 && vendorD == 0x69746e65 && vendorC == 0x444d4163   // "AuthenticAMD"
-	if ecx&(1<<31) != 0 || (intel && family >= 6) || (amd && family >= 0xf) {
-		return 0
-	}
-	return 10000
 }
 
 // wakeLateAP starts the CPU apfault=N:late left out, now that the handout

@@ -16,7 +16,7 @@ func bytesAt(addr, n uintptr) []byte {
 // ptr turns an address into a pointer. Context: any; does not allocate.
 func ptr(a uintptr) unsafe.Pointer { return cpu.Pointer(a) }
 
-// The addresses prepareCPU writes into a CPU's own state.
+// The addresses Start writes into a CPU's own state.
 func ptrOfCPU(c *percpu.CPU) unsafe.Pointer   { return unsafe.Pointer(c) }
 func ptrOfG(g *percpu.KernelG) unsafe.Pointer { return unsafe.Pointer(g) }
 func ptrOfWord(w *uintptr) unsafe.Pointer     { return unsafe.Pointer(w) }

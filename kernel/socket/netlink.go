@@ -63,18 +63,60 @@ func NetlinkCall(nr uint64, a0 uintptr) bool {
 	return false
 }
 
-// NetlinkSyscall runs socket call nr on a netlink socket.
+// NetlinkSyscall runs socket call nr on a netlink socket: socket(2)
+// makes a NETLINK_ROUTE socket, bind(2) takes a struct sockaddr_nl, a
+// send answers the request in its buffers (rtnl.Answer), recvmsg(2)
+// reports a short buffer with MSG_TRUNC.
 // Context: trap, kernel lock held; does not allocate.
 func NetlinkSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 	if nr == unix.SYS_SOCKET {
-		return netlinkSocket(int(a1), int(a2))
+		typ, proto := int(a1), int(a2)
+		switch typ &^ (unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC) {
+		case unix.SOCK_RAW, unix.SOCK_DGRAM:
+		default:
+			return -int64(unix.ESOCKTNOSUPPORT)
+		}
+		if proto != unix.NETLINK_ROUTE {
+			return -abi.EPROTONOSUPPORT
+		}
+		for k := range NlSocks {
+			if !NlSocks[k].Used {
+				fd := fdtab.Alloc(fdtab.KindNetlink, OpenFlags(typ))
+				if fd < 0 {
+					return -abi.EMFILE
+				}
+				NlSocks[k].Used, NlSocks[k].pid, NlSocks[k].n = true, 0, 0
+				fdtab.Files[fd].Socket = k
+				return int64(fd)
+			}
+		}
+		return -abi.ENFILE
 	}
 	fd := int(a0)
 	s := &NlSocks[fdtab.Files[fd].Socket]
 	io := SockIO{T: t, Nr: nr, Buf: a1, N: a2} // write, sendto, read; the others' below
 	switch nr {
 	case unix.SYS_BIND:
-		return netlinkBind(s, a1, a2)
+		if a2 < sockaddrNlSz {
+			return -abi.EINVAL
+		}
+		b, ok := vm.UserBytes(a1, sockaddrNlSz, false)
+		if !ok {
+			return -abi.EFAULT
+		}
+		if binary.LittleEndian.Uint16(b) != unix.AF_NETLINK {
+			return -abi.EINVAL
+		}
+		pid := binary.LittleEndian.Uint32(b[4:])
+		switch {
+		case pid == 0:
+			netlinkAutobind(s)
+		case s.pid == 0:
+			s.pid = pid
+		case s.pid != pid:
+			return -abi.EINVAL
+		}
+		return 0
 	case unix.SYS_GETSOCKNAME:
 		netlinkAutobind(s)
 		return netlinkWriteAddr(s.pid, a1, a2)
@@ -91,7 +133,22 @@ func NetlinkSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int6
 		}
 		fallthrough
 	case unix.SYS_WRITE, unix.SYS_SENDTO:
-		return netlinkSend(s, &io)
+		if e := io.Measure(); e != 0 {
+			return e
+		}
+		var req [256]byte
+		k, ok := io.Gather(0, req[:])
+		if !ok {
+			return -abi.EFAULT
+		}
+		netlinkAutobind(s)
+		var links [2]rtnl.Link
+		n, e := rtnl.Answer(s.buf[:], req[:k], s.pid, links[:ifaceLinks(&links)])
+		if e != 0 {
+			return -int64(e)
+		}
+		s.n = n
+		return int64(io.Total)
 	case unix.SYS_READ:
 		return netlinkRecv(s, &io)
 	case unix.SYS_RECVFROM:
@@ -104,32 +161,31 @@ func NetlinkSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int6
 		}
 		return r
 	}
-	return netlinkRecvmsg(t, s, a1, int(a2))
-}
-
-// netlinkSocket is socket(AF_NETLINK, typ, proto): NETLINK_ROUTE only.
-// Context: trap, kernel lock held; does not allocate.
-func netlinkSocket(typ, proto int) int64 {
-	switch typ &^ (unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC) {
-	case unix.SOCK_RAW, unix.SOCK_DGRAM:
-	default:
-		return -int64(unix.ESOCKTNOSUPPORT)
+	// recvmsg
+	msg := a1
+	io = SockIO{T: t, Nr: unix.SYS_RECVMSG, Flags: int(a2)}
+	m, ok := ReadMsghdr(msg, &io)
+	if !ok {
+		return -abi.EFAULT
 	}
-	if proto != unix.NETLINK_ROUTE {
-		return -abi.EPROTONOSUPPORT
+	full := s.n
+	r := netlinkRecv(s, &io)
+	if r < 0 {
+		return r
 	}
-	for k := range NlSocks {
-		if !NlSocks[k].Used {
-			fd := fdtab.Alloc(fdtab.KindNetlink, OpenFlags(typ))
-			if fd < 0 {
-				return -abi.EMFILE
-			}
-			NlSocks[k].Used, NlSocks[k].pid, NlSocks[k].n = true, 0, 0
-			fdtab.Files[fd].Socket = k
-			return int64(fd)
+	if m.Name != 0 {
+		if e := netlinkWriteAddr(0, m.Name, msg+8); e != 0 {
+			return e
 		}
 	}
-	return -abi.ENFILE
+	var mflags uint32
+	if int(io.Total) < full {
+		mflags = unix.MSG_TRUNC
+	}
+	if !vm.UserWrite64(msg+40, 0) || !vm.UserWrite32(msg+48, mflags) {
+		return -abi.EFAULT
+	}
+	return r
 }
 
 // netlinkAutobind gives s a port id if it has none.
@@ -146,31 +202,6 @@ func netlinkAutobind(s *nlSock) {
 	}
 }
 
-// netlinkBind is bind(2) with a struct sockaddr_nl.
-// Context: trap, kernel lock held; does not allocate.
-func netlinkBind(s *nlSock, addr, n uintptr) int64 {
-	if n < sockaddrNlSz {
-		return -abi.EINVAL
-	}
-	b, ok := vm.UserBytes(addr, sockaddrNlSz, false)
-	if !ok {
-		return -abi.EFAULT
-	}
-	if binary.LittleEndian.Uint16(b) != unix.AF_NETLINK {
-		return -abi.EINVAL
-	}
-	pid := binary.LittleEndian.Uint32(b[4:])
-	switch {
-	case pid == 0:
-		netlinkAutobind(s)
-	case s.pid == 0:
-		s.pid = pid
-	case s.pid != pid:
-		return -abi.EINVAL
-	}
-	return 0
-}
-
 // netlinkWriteAddr writes a struct sockaddr_nl with port id pid as
 // getsockname does. Context: trap, kernel lock held; does not allocate.
 func netlinkWriteAddr(pid uint32, addr, lenAddr uintptr) int64 {
@@ -178,27 +209,6 @@ func netlinkWriteAddr(pid uint32, addr, lenAddr uintptr) int64 {
 	binary.LittleEndian.PutUint16(sa[0:], unix.AF_NETLINK)
 	binary.LittleEndian.PutUint32(sa[4:], pid)
 	return putTruncated(sa[:], addr, lenAddr, true)
-}
-
-// netlinkSend answers the request in io's buffers.
-// Context: trap, kernel lock held; does not allocate.
-func netlinkSend(s *nlSock, io *SockIO) int64 {
-	if e := io.Measure(); e != 0 {
-		return e
-	}
-	var req [256]byte
-	k, ok := io.Gather(0, req[:])
-	if !ok {
-		return -abi.EFAULT
-	}
-	netlinkAutobind(s)
-	var links [2]rtnl.Link
-	n, e := rtnl.Answer(s.buf[:], req[:k], s.pid, links[:ifaceLinks(&links)])
-	if e != 0 {
-		return -int64(e)
-	}
-	s.n = n
-	return int64(io.Total)
 }
 
 // ifaceLinks describes the interfaces into l and returns how many.
@@ -240,34 +250,6 @@ func netlinkRecv(s *nlSock, io *SockIO) int64 {
 		return int64(full)
 	}
 	return int64(k)
-}
-
-// netlinkRecvmsg is recvmsg(2) on a netlink socket.
-// Context: trap, kernel lock held; does not allocate.
-func netlinkRecvmsg(t sched.TID, s *nlSock, msg uintptr, flags int) int64 {
-	io := SockIO{T: t, Nr: unix.SYS_RECVMSG, Flags: flags}
-	m, ok := ReadMsghdr(msg, &io)
-	if !ok {
-		return -abi.EFAULT
-	}
-	full := s.n
-	r := netlinkRecv(s, &io)
-	if r < 0 {
-		return r
-	}
-	if m.Name != 0 {
-		if e := netlinkWriteAddr(0, m.Name, msg+8); e != 0 {
-			return e
-		}
-	}
-	var mflags uint32
-	if int(io.Total) < full {
-		mflags = unix.MSG_TRUNC
-	}
-	if !vm.UserWrite64(msg+40, 0) || !vm.UserWrite32(msg+48, mflags) {
-		return -abi.EFAULT
-	}
-	return r
 }
 
 // NetlinkReadiness is a netlink socket's epoll events.

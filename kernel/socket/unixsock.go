@@ -88,7 +88,11 @@ func UnixCall(nr uint64, a0 uintptr) bool {
 	return false
 }
 
-// UnixSyscall runs socket call nr on a Unix-domain socket.
+// UnixSyscall runs socket call nr on a Unix-domain socket. connect(2):
+// a datagram socket takes its peer (AF_UNSPEC drops it); a stream or
+// seqpacket socket connects at once to a listener, waiting (or EAGAIN)
+// while the listener's queue is full. accept4(2) takes a listening
+// socket's next connection.
 // Context: trap, kernel lock held; does not allocate.
 func UnixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 	fd := int(a0)
@@ -110,10 +114,8 @@ func UnixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 		}
 	}
 	switch nr {
-	case unix.SYS_SOCKET:
-		return unixSocket(int(a1), int(a2))
-	case unix.SYS_SOCKETPAIR:
-		return unixSocketpair(int(a1), int(a2), a3)
+	case unix.SYS_SOCKET, unix.SYS_SOCKETPAIR:
+		return unixSocket(int(a1), int(a2), nr == unix.SYS_SOCKETPAIR, a3)
 	case unix.SYS_READ, unix.SYS_RECVFROM, unix.SYS_READV:
 		return unixRecv(fd, i, &io, 0, &m)
 	case unix.SYS_RECVMSG:
@@ -127,9 +129,64 @@ func UnixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 		UnixNotify(i)
 		return -int64(e)
 	case unix.SYS_CONNECT:
-		return unixConnect(t, fd, i, a1, a2)
+		dgram := Usocks().Type(i) == unix.SOCK_DGRAM
+		if dgram && a2 >= 2 {
+			if fam, ok := vm.UserBytes(a1, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
+				Usocks().Disconnect(i)
+				UnixNotify(i)
+				return 0
+			}
+		}
+		j, e := unixLookup(i, a1, a2)
+		if e != 0 {
+			return e
+		}
+		if Usocks().Passcred(i) {
+			Usocks().Autobind(i)
+		}
+		if dgram {
+			e := Usocks().ConnectDgram(i, j)
+			UnixNotify(i)
+			return -int64(e)
+		}
+		_, ce := Usocks().Connect(i, j)
+		if ce == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
+			return vfs.WaitKey(t, UnixKey(j))
+		}
+		if ce != 0 {
+			return -int64(ce)
+		}
+		UnixNotify(j)
+		UnixNotify(i)
+		return 0
 	case unix.SYS_ACCEPT4: // accept too (legacyCalls)
-		return unixAccept(t, fd, i, a1, a2, int(a3))
+		flags := int(a3)
+		if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
+			return -abi.EINVAL
+		}
+		nfd := fdtab.Alloc(fdtab.KindUnix, OpenFlags(flags))
+		if nfd < 0 {
+			return -abi.EMFILE
+		}
+		c, e := Usocks().Accept(i)
+		if e != 0 {
+			fdtab.Files[nfd] = fdtab.File{}
+			if e == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
+				return vfs.WaitKey(t, UnixKey(i))
+			}
+			return -int64(e)
+		}
+		fdtab.Files[nfd].Socket = c
+		UnixNotify(i)
+		pn, _ := Usocks().PeerName(c)
+		if r := writeUnixSockaddr(pn, a1, a2, 2); r != 0 {
+			// close(2) of the new descriptor, which no epoll instance can
+			// watch yet: what sysClose does for a Unix socket's
+			UnixRelease(c)
+			fdtab.Files[nfd] = fdtab.File{}
+			return r
+		}
+		return int64(nfd)
 	case unix.SYS_SHUTDOWN:
 		e := Usocks().Shutdown(i, int(a1))
 		unixNotifyAround(i)
@@ -142,72 +199,46 @@ func UnixSyscall(t sched.TID, nr uint64, a0, a1, a2, a3, a4, a5 uintptr) int64 {
 			return -int64(e)
 		}
 		return writeUnixSockaddr(a, a1, a2, 2)
-	case unix.SYS_SETSOCKOPT:
-		return unixSetsockopt(i, int(a1), int(a2), a3, a4)
-	case unix.SYS_GETSOCKOPT:
-		return unixGetsockopt(i, int(a1), int(a2), a3, a4)
+	case unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT:
+		return unixSockopt(i, nr == unix.SYS_SETSOCKOPT, int(a1), int(a2), a3, a4)
 	}
 	return -abi.ENOSYS
 }
 
-// unixType checks socket(2)'s type for AF_UNIX and returns the socket
-// type (SOCK_RAW is a datagram socket, as on Linux).
+// unixSocket is socket(AF_UNIX, typ, proto), or with pair
+// socketpair(AF_UNIX, typ, proto, sv). SOCK_RAW makes a datagram
+// socket, as on Linux.
 // Context: trap, kernel lock held; does not allocate.
-//
-// Not inlined: one copy is smaller than its inlined ones (issue 16's
-// image budget).
-//
-//go:noinline
-func unixType(typ, proto int) (int, int64) {
+func unixSocket(typ, proto int, pair bool, sv uintptr) int64 {
 	if typ&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC|0xf) != 0 {
-		return 0, -abi.EINVAL
+		return -abi.EINVAL
 	}
 	if proto != 0 && proto != unix.AF_UNIX {
-		return 0, -abi.EPROTONOSUPPORT
+		return -abi.EPROTONOSUPPORT
 	}
 	st := typ & 0xf
 	if st > unix.SOCK_PACKET {
-		return 0, -abi.EINVAL // beyond SOCK_MAX
+		return -abi.EINVAL // beyond SOCK_MAX
 	}
 	if st == unix.SOCK_RAW {
 		st = unix.SOCK_DGRAM
 	}
-	return st, 0
-}
-
-// unixSocket is socket(AF_UNIX, typ, proto).
-// Context: trap, kernel lock held; does not allocate.
-func unixSocket(typ, proto int) int64 {
-	st, e := unixType(typ, proto)
-	if e != 0 {
-		return e
-	}
 	if !UnixTables() {
 		return -abi.ENOMEM
 	}
-	i, fe := Usocks().New(st)
-	if fe != 0 {
-		return -int64(fe)
-	}
-	fd := fdtab.Alloc(fdtab.KindUnix, OpenFlags(typ))
-	if fd < 0 {
-		Usocks().Unref(i)
-		unixFinishDying()
-		return -abi.EMFILE
-	}
-	fdtab.Files[fd].Socket = i
-	return int64(fd)
-}
-
-// unixSocketpair is socketpair(AF_UNIX, typ, proto, sv).
-// Context: trap, kernel lock held; does not allocate.
-func unixSocketpair(typ, proto int, sv uintptr) int64 {
-	st, e := unixType(typ, proto)
-	if e != 0 {
-		return e
-	}
-	if !UnixTables() {
-		return -abi.ENOMEM
+	if !pair {
+		i, fe := Usocks().New(st)
+		if fe != 0 {
+			return -int64(fe)
+		}
+		fd := fdtab.Alloc(fdtab.KindUnix, OpenFlags(typ))
+		if fd < 0 {
+			Usocks().Unref(i)
+			unixFinishDying(0)
+			return -abi.EMFILE
+		}
+		fdtab.Files[fd].Socket = i
+		return int64(fd)
 	}
 	if !vm.UserRange(sv, 8, true) {
 		return -abi.EFAULT
@@ -228,7 +259,7 @@ func unixSocketpair(typ, proto int, sv uintptr) int64 {
 		}
 		Usocks().Unref(a)
 		Usocks().Unref(b)
-		unixFinishDying()
+		unixFinishDying(0)
 		return -abi.EMFILE
 	}
 	fdtab.Files[fb].Socket = b

@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"encoding/binary"
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
@@ -10,12 +11,11 @@ import (
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
-	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
 )
 
-// Unix-domain sockets: connecting, accepting, sending and receiving
-// (with SCM_RIGHTS), options, readiness notifications and closing.
+// Unix-domain sockets: the socket a name reaches (for connect and
+// send), sending and receiving (with SCM_RIGHTS and SCM_CREDENTIALS).
 // Context (every function here): trap, kernel lock held; none allocates.
 
 const cmsgHdrSize = 16 // sizeof(struct cmsghdr) on linux/amd64
@@ -56,74 +56,6 @@ func unixLookup(i int, addr, n uintptr) (int, int64) {
 	return j, -int64(fe)
 }
 
-// unixConnect is connect(2): a datagram socket takes its peer (AF_UNSPEC
-// drops it); a stream or seqpacket socket connects at once to a
-// listener, waiting (or EAGAIN) while the listener's queue is full.
-// Context: trap, kernel lock held; does not allocate.
-func unixConnect(t sched.TID, fd, i int, addr, n uintptr) int64 {
-	dgram := Usocks().Type(i) == unix.SOCK_DGRAM
-	if dgram && n >= 2 {
-		if fam, ok := vm.UserBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
-			Usocks().Disconnect(i)
-			UnixNotify(i)
-			return 0
-		}
-	}
-	j, e := unixLookup(i, addr, n)
-	if e != 0 {
-		return e
-	}
-	if Usocks().Passcred(i) {
-		Usocks().Autobind(i)
-	}
-	if dgram {
-		e := Usocks().ConnectDgram(i, j)
-		UnixNotify(i)
-		return -int64(e)
-	}
-	_, ce := Usocks().Connect(i, j)
-	if ce == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
-		return vfs.WaitKey(t, UnixKey(j))
-	}
-	if ce != 0 {
-		return -int64(ce)
-	}
-	UnixNotify(j)
-	UnixNotify(i)
-	return 0
-}
-
-// unixAccept is accept4(2) on a listening Unix socket.
-// Context: trap, kernel lock held; does not allocate.
-func unixAccept(t sched.TID, fd, i int, addr, lenAddr uintptr, flags int) int64 {
-	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
-		return -abi.EINVAL
-	}
-	nfd := fdtab.Alloc(fdtab.KindUnix, OpenFlags(flags))
-	if nfd < 0 {
-		return -abi.EMFILE
-	}
-	c, e := Usocks().Accept(i)
-	if e != 0 {
-		fdtab.Files[nfd] = fdtab.File{}
-		if e == unix.EAGAIN && !fdtab.Files[fd].Nonblock {
-			return vfs.WaitKey(t, UnixKey(i))
-		}
-		return -int64(e)
-	}
-	fdtab.Files[nfd].Socket = c
-	UnixNotify(i)
-	pn, _ := Usocks().PeerName(c)
-	if r := writeUnixSockaddr(pn, addr, lenAddr, 2); r != 0 {
-		// close(2) of the new descriptor, which no epoll instance can
-		// watch yet: what sysClose does for a Unix socket's
-		UnixRelease(c)
-		fdtab.Files[nfd] = fdtab.File{}
-		return r
-	}
-	return int64(nfd)
-}
-
 // unixNonblocking reports whether io on descriptor fd must not wait.
 // Context: trap, kernel lock held; does not allocate.
 func unixNonblocking(fd int, io *SockIO) bool {
@@ -132,16 +64,28 @@ func unixNonblocking(fd int, io *SockIO) bool {
 
 // unixSend sends io's bytes (to m's name for an unconnected datagram
 // socket) with the descriptors of m's control data: write, writev,
-// sendto (a name alone) and sendmsg.
+// sendto (a name alone) and sendmsg. A stream socket refuses a name
+// (EISCONN when connected, EOPNOTSUPP otherwise); a seqpacket socket
+// ignores it. A stream's bytes go in pieces of UnixBuf, the rights with
+// the first.
 // Context: trap, kernel lock held; does not allocate.
 func unixSend(fd, i int, io *SockIO, m *Msghdr) int64 {
 	if e := io.Measure(); e != 0 {
 		return e
 	}
 	typ := Usocks().Type(i)
-	to, e := unixSendTarget(i, typ, m.Name, m.Namelen)
-	if e != 0 {
-		return e
+	to := -1 // the peer
+	if m.Name != 0 && m.Namelen != 0 && typ != unix.SOCK_SEQPACKET {
+		if typ == unix.SOCK_STREAM {
+			if _, e := Usocks().PeerName(i); e == 0 {
+				return -abi.EISCONN
+			}
+			return -abi.EOPNOTSUPP
+		}
+		var e int64
+		if to, e = unixLookup(i, m.Name, m.Namelen); e != 0 {
+			return e
+		}
 	}
 	if typ != unix.SOCK_STREAM && io.Total > fs.UnixMaxDgram {
 		return -abi.EMSGSIZE
@@ -153,9 +97,34 @@ func unixSend(fd, i int, io *SockIO, m *Msghdr) int64 {
 	if e != 0 {
 		return e
 	}
-	done, used, fe := unixPut(i, to, io, rights)
+	var done uintptr
+	used := false // whether the rights were queued
+	var fe fs.Errno
+	for {
+		k, ok := io.Gather(done, UnixBuf()[:min(len(UnixBuf()), Usocks().Room(i))])
+		if !ok {
+			fe = unix.EFAULT
+			break
+		}
+		give := rights
+		if used {
+			give = 0
+		}
+		mem := vfs.Mem()
+		n, se := Usocks().Send(&mem, i, to, UnixBuf()[:k], give)
+		vfs.Done(&mem)
+		if se != 0 {
+			fe = se
+			break
+		}
+		used = rights != 0
+		done += uintptr(n)
+		if n < k || done >= io.Total || Usocks().Type(i) != unix.SOCK_STREAM {
+			break
+		}
+	}
 	if !used && rights != 0 {
-		unixDropRights(rights)
+		unixFinishDying(rights)
 	}
 	dest := to
 	if dest < 0 {
@@ -165,7 +134,7 @@ func unixSend(fd, i int, io *SockIO, m *Msghdr) int64 {
 		if dest >= 0 {
 			UnixNotify(dest)
 		}
-		return done
+		return int64(done)
 	}
 	if fe == unix.EAGAIN && !unixNonblocking(fd, io) {
 		if dest < 0 {
@@ -179,61 +148,24 @@ func unixSend(fd, i int, io *SockIO, m *Msghdr) int64 {
 	return -int64(fe)
 }
 
-// unixSendTarget is where a send with the name at (addr, alen) goes: -1
-// for the peer. A stream socket refuses a name (EISCONN when connected,
-// EOPNOTSUPP otherwise); a seqpacket socket ignores it.
+// unixRecv is recvmsg(2) of the header m read from msg, into io's
+// buffers: the sender's name, the credentials (SCM_CREDENTIALS, with
+// SO_PASSCRED), the passed descriptors (SCM_RIGHTS, close-on-exec with
+// MSG_CMSG_CLOEXEC) and the flags; it returns the bytes read (the full
+// datagram's with MSG_TRUNC), or an errno, or blocked; and read, readv
+// and recvfrom (io.Nr), which drop passed descriptors (m has no control
+// buffer) and write the sender's name to m.Name, its length's address in
+// m.Namelen.
 // Context: trap, kernel lock held; does not allocate.
-func unixSendTarget(i, typ int, addr, alen uintptr) (int, int64) {
-	if addr == 0 || alen == 0 || typ == unix.SOCK_SEQPACKET {
-		return -1, 0
-	}
-	if typ == unix.SOCK_STREAM {
-		if _, e := Usocks().PeerName(i); e == 0 {
-			return -1, -abi.EISCONN
-		}
-		return -1, -abi.EOPNOTSUPP
-	}
-	return unixLookup(i, addr, alen)
-}
-
-// unixPut moves io's bytes into the queue of the receiving socket, in
-// pieces of unixBuf for a stream; rights go with the first. It returns
-// the bytes queued, whether the rights were queued, and the error that
-// stopped it.
-// Context: trap, kernel lock held; does not allocate.
-func unixPut(i, to int, io *SockIO, rights int) (int64, bool, fs.Errno) {
-	var done uintptr
-	used := false
-	for {
-		k, ok := io.Gather(done, UnixBuf()[:min(len(UnixBuf()), Usocks().Room(i))])
-		if !ok {
-			return int64(done), used, unix.EFAULT
-		}
-		m := vfs.Mem()
-		n, e := Usocks().Send(&m, i, to, UnixBuf()[:k], rights)
-		vfs.Done(&m)
-		if e != 0 {
-			return int64(done), used, e
-		}
-		used = used || rights != 0
-		rights = 0
-		done += uintptr(n)
-		if n < k || done >= io.Total || Usocks().Type(i) != unix.SOCK_STREAM {
-			return int64(done), used, 0
-		}
-	}
-}
-
-// unixRecvCore receives into io's buffers, filling um; it returns the
-// bytes read, or an errno, or blocked.
-// Context: trap, kernel lock held; does not allocate.
-func unixRecvCore(fd, i int, io *SockIO, um *fs.UnixMsg) int64 {
+func unixRecv(fd, i int, io *SockIO, msg uintptr, m *Msghdr) int64 {
+	flags, ctl, ctlLen := io.Flags, m.Control, m.Controllen
 	if e := io.Measure(); e != 0 {
 		return e
 	}
-	peek := io.Flags&unix.MSG_PEEK != 0
-	m := vfs.Mem()
-	e := Usocks().Recv(&m, i, UnixBuf()[:min(io.Total, uintptr(len(UnixBuf())))], peek, um)
+	peek := flags&unix.MSG_PEEK != 0
+	var um fs.UnixMsg
+	mem := vfs.Mem()
+	e := Usocks().Recv(&mem, i, UnixBuf()[:min(io.Total, uintptr(len(UnixBuf())))], peek, &um)
 	if e == unix.EAGAIN && !unixNonblocking(fd, io) {
 		return vfs.WaitKey(io.T, UnixKey(i))
 	}
@@ -245,29 +177,13 @@ func unixRecvCore(fd, i int, io *SockIO, um *fs.UnixMsg) int64 {
 	}
 	if !io.Scatter(UnixBuf()[:um.N]) {
 		if um.Rights != 0 {
-			unixDropRights(um.Rights)
+			unixFinishDying(um.Rights)
 		}
 		return -abi.EFAULT
 	}
-	if io.Flags&unix.MSG_TRUNC != 0 && Usocks().Type(i) != unix.SOCK_STREAM {
-		return int64(um.Full)
-	}
-	return int64(um.N)
-}
-
-// unixRecv is recvmsg(2) of the header m read from msg, into io's
-// buffers: the sender's name, the passed descriptors (SCM_RIGHTS,
-// close-on-exec with MSG_CMSG_CLOEXEC) and the flags; and read, readv
-// and recvfrom (io.Nr), which drop passed descriptors (m has no control
-// buffer) and write the sender's name to m.Name, its length's address in
-// m.Namelen.
-// Context: trap, kernel lock held; does not allocate.
-func unixRecv(fd, i int, io *SockIO, msg uintptr, m *Msghdr) int64 {
-	flags, ctl, ctlLen := io.Flags, m.Control, m.Controllen
-	var um fs.UnixMsg
-	r := unixRecvCore(fd, i, io, &um)
-	if r < 0 || r == blocked {
-		return r
+	r := int64(um.N)
+	if flags&unix.MSG_TRUNC != 0 && Usocks().Type(i) != unix.SOCK_STREAM {
+		r = int64(um.Full)
 	}
 	mflags := uint32(flags & unix.MSG_CMSG_CLOEXEC) // Linux echoes it
 	if um.N < um.Full {
@@ -275,7 +191,22 @@ func unixRecv(fd, i int, io *SockIO, msg uintptr, m *Msghdr) int64 {
 	}
 	used := uintptr(0)
 	if Usocks().Passcred(i) && (um.N > 0 || um.Full > 0 || Usocks().Type(i) != unix.SOCK_STREAM) {
-		if used = unixPutCreds(ctl, ctlLen); used == 0 {
+		// an SCM_CREDENTIALS message (this program: pid 1, root), as
+		// Linux's for a socket with SO_PASSCRED, if it fits
+		const clen = cmsgHdrSize + 12 // struct ucred
+		var c [clen]byte
+		binary.LittleEndian.PutUint64(c[0:], clen)
+		binary.LittleEndian.PutUint32(c[8:], unix.SOL_SOCKET)
+		binary.LittleEndian.PutUint32(c[12:], unix.SCM_CREDENTIALS)
+		binary.LittleEndian.PutUint32(c[16:], 1) // pid; uid and gid 0
+		b, ok := []byte(nil), ctl != 0 && ctlLen >= clen
+		if ok {
+			b, ok = vm.UserBytes(ctl, clen, true)
+		}
+		if ok {
+			copy(b, c[:])
+			used = min((clen+7)&^7, ctlLen)
+		} else {
 			mflags |= unix.MSG_CTRUNC
 		}
 	}

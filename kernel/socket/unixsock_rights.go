@@ -20,7 +20,9 @@ import (
 // reference (0 when there are none). SCM_CREDENTIALS is accepted and
 // ignored. EBADF for a descriptor that is not open, EINVAL for bad
 // control data, a descriptor that cannot travel (TCP sockets, epoll
-// instances, eventfds, kernel files) or more than fs.MaxUnixRights.
+// instances, eventfds, kernel files) or more than fs.MaxUnixRights,
+// ETOOMANYREFS when no rights set is free; on an error the set taken so
+// far is dropped.
 // Context: trap, kernel lock held; does not allocate.
 func unixTakeRights(ctl, n uintptr) (int, int64) {
 	if ctl == 0 || n < cmsgHdrSize {
@@ -30,74 +32,63 @@ func unixTakeRights(ctl, n uintptr) (int, int64) {
 	if !ok {
 		return 0, -abi.EFAULT
 	}
-	set := 0
-	for off := 0; off+cmsgHdrSize <= len(b); {
-		clen := int(binary.LittleEndian.Uint64(b[off:]))
-		level := int32(binary.LittleEndian.Uint32(b[off+8:]))
-		typ := int32(binary.LittleEndian.Uint32(b[off+12:]))
-		if clen < cmsgHdrSize || clen > len(b)-off {
-			return unixFailRights(set, -abi.EINVAL)
+	le := binary.LittleEndian
+	k, e := 0, int64(0) // the set, taken at the first descriptor
+	for off := 0; e == 0 && off+cmsgHdrSize <= len(b); {
+		clen := int(le.Uint64(b[off:]))
+		level := int32(le.Uint32(b[off+8:]))
+		typ := int32(le.Uint32(b[off+12:]))
+		fdsEnd := 0 // the end of SCM_RIGHTS's descriptors (4 bytes each); none in another message
+		switch {
+		case clen < cmsgHdrSize || clen > len(b)-off:
+			e = -abi.EINVAL
+		case level != unix.SOL_SOCKET, typ == unix.SCM_CREDENTIALS:
+		case typ != unix.SCM_RIGHTS:
+			e = -abi.EINVAL
+		default:
+			fdsEnd = off + clen
 		}
-		if level == unix.SOL_SOCKET {
-			switch typ {
-			case unix.SCM_RIGHTS:
-				var e int64
-				if set, e = unixAddRights(set, b[off+cmsgHdrSize:off+clen]); e != 0 {
-					return unixFailRights(set, e)
+		for at := off + cmsgHdrSize; e == 0 && at+4 <= fdsEnd; at += 4 {
+			if k == 0 {
+				if k = Usocks().NewRights(); k == 0 {
+					e = -int64(unix.ETOOMANYREFS)
+					break
 				}
-			case unix.SCM_CREDENTIALS:
-			default:
-				return unixFailRights(set, -abi.EINVAL)
 			}
+			set := Usocks().Rights(k)
+			f := fdtab.Get(int(int32(le.Uint32(b[at:]))))
+			var r fs.Right
+			switch {
+			case set.N == fs.MaxUnixRights:
+				e = -abi.EINVAL
+			case f == nil:
+				e = -abi.EBADF
+			case f.Kind == fdtab.KindUnix:
+				r.Idx = int32(f.Socket)
+				Usocks().Ref(f.Socket)
+			case vfs.HasDesc(f.Kind):
+				r.Idx = f.Desc
+				vfs.Descs[f.Desc].Refs++
+			case f.Kind != fdtab.KindConsole:
+				e = -abi.EINVAL
+			}
+			if e != 0 {
+				break
+			}
+			r.Kind = f.Kind
+			if f.Nonblock {
+				r.Flags = 1
+			}
+			set.Items[set.N] = r
+			set.N++
 		}
 		off += (clen + 7) &^ 7
 	}
-	return set, 0
-}
-
-// unixFailRights drops rights set k (if any) and returns e.
-// Context: trap, kernel lock held; does not allocate.
-func unixFailRights(k int, e int64) (int, int64) {
-	if k != 0 {
-		unixDropRights(k)
-	}
-	return 0, e
-}
-
-// unixAddRights adds the descriptors in fds (4 bytes each) to rights set
-// k, taking one if k is 0, and a reference to each.
-// Context: trap, kernel lock held; does not allocate.
-func unixAddRights(k int, fds []byte) (int, int64) {
-	for off := 0; off+4 <= len(fds); off += 4 {
-		if k == 0 {
-			if k = Usocks().NewRights(); k == 0 {
-				return 0, -int64(unix.ETOOMANYREFS)
-			}
+	if e != 0 {
+		if k != 0 {
+			unixFinishDying(k)
 		}
-		set := Usocks().Rights(k)
-		if set.N == fs.MaxUnixRights {
-			return k, -abi.EINVAL
-		}
-		f := fdtab.Get(int(int32(binary.LittleEndian.Uint32(fds[off:]))))
-		if f == nil {
-			return k, -abi.EBADF
-		}
-		r := fs.Right{Kind: f.Kind}
-		if f.Nonblock {
-			r.Flags = 1
-		}
-		switch {
-		case f.Kind == fdtab.KindUnix:
-			r.Idx = int32(f.Socket)
-			Usocks().Ref(f.Socket)
-		case vfs.HasDesc(f.Kind):
-			r.Idx = f.Desc
-			vfs.Descs[f.Desc].Refs++
-		case f.Kind != fdtab.KindConsole:
-			return k, -abi.EINVAL
-		}
-		set.Items[set.N] = r
-		set.N++
+		return 0, e
 	}
 	return k, 0
 }
@@ -108,22 +99,23 @@ func unixAddRights(k int, fds []byte) (int, int64) {
 func unixReleaseRights(k int) {
 	set := Usocks().Rights(k)
 	for _, r := range set.Items[:set.N] {
-		unixReleaseOne(r)
+		switch {
+		case r.Kind == fdtab.KindUnix:
+			Usocks().Unref(int(r.Idx))
+		case vfs.HasDesc(r.Kind):
+			f := fdtab.File{Kind: r.Kind, Desc: r.Idx}
+			vfs.CloseDesc(&f)
+		}
 	}
 	Usocks().FreeRights(k)
 }
 
-// unixDropRights releases rights set k and closes what lost its last
-// reference. Context: trap, kernel lock held; does not allocate.
-func unixDropRights(k int) {
-	unixReleaseRights(k)
-	unixFinishDying()
-}
-
-// unixPutRights makes descriptors of rights set k and writes them as one
+// unixPutRights makes descriptors of rights set k (each right's
+// reference passes to its descriptor) and writes them as one
 // SCM_RIGHTS message into the control buffer (ctl, n); those that do not
-// fit (or find no free descriptor) are dropped. It returns the control
-// bytes used and whether some were dropped (MSG_CTRUNC).
+// fit (or find no free descriptor) are dropped, and the set with them.
+// It returns the control bytes used and whether some were dropped
+// (MSG_CTRUNC).
 // Context: trap, kernel lock held; does not allocate.
 func unixPutRights(k int, ctl, n uintptr, cloexec bool) (uintptr, bool) {
 	set := Usocks().Rights(k)
@@ -131,110 +123,62 @@ func unixPutRights(k int, ctl, n uintptr, cloexec bool) (uintptr, bool) {
 	if ctl != 0 && n > cmsgHdrSize {
 		fit = int(min((n-cmsgHdrSize)/4, fs.MaxUnixRights))
 	}
-	var fds [fs.MaxUnixRights]int32
+	le := binary.LittleEndian
+	var hdr [cmsgHdrSize + 4*fs.MaxUnixRights]byte
 	got := 0
-	for got < set.N && got < fit {
-		fd := unixInstall(set.Items[got], cloexec)
+	for ; got < set.N && got < fit; got++ {
+		r := set.Items[got]
+		flags, desc := 0, int32(0)
+		if cloexec {
+			flags |= unix.O_CLOEXEC
+		}
+		if r.Flags&1 != 0 {
+			flags |= unix.O_NONBLOCK
+		}
+		if vfs.HasDesc(r.Kind) {
+			desc = r.Idx
+		}
+		fd := fdtab.AllocDesc(r.Kind, flags, desc)
 		if fd < 0 {
 			break
 		}
-		fds[got] = int32(fd)
-		got++
+		if r.Kind == fdtab.KindUnix {
+			fdtab.Files[fd].Socket = int(r.Idx)
+		}
+		le.PutUint32(hdr[cmsgHdrSize+4*got:], uint32(fd))
+		set.Items[got] = fs.Right{} // the descriptor holds its reference now
 	}
 	trunc := got < set.N
-	for _, r := range set.Items[got:set.N] {
-		unixReleaseOne(r)
-	}
-	Usocks().FreeRights(k)
-	unixFinishDying()
+	unixFinishDying(k)
 	if got == 0 {
 		return 0, trunc
 	}
-	var hdr [cmsgHdrSize + 4*fs.MaxUnixRights]byte
 	clen := cmsgHdrSize + 4*got
-	binary.LittleEndian.PutUint64(hdr[0:], uint64(clen))
-	binary.LittleEndian.PutUint32(hdr[8:], unix.SOL_SOCKET)
-	binary.LittleEndian.PutUint32(hdr[12:], unix.SCM_RIGHTS)
-	for j := range got {
-		binary.LittleEndian.PutUint32(hdr[cmsgHdrSize+4*j:], uint32(fds[j]))
-	}
+	le.PutUint64(hdr[0:], uint64(clen))
+	le.PutUint32(hdr[8:], unix.SOL_SOCKET)
+	le.PutUint32(hdr[12:], unix.SCM_RIGHTS)
 	if b, ok := vm.UserBytes(ctl, uintptr(clen), true); ok {
 		copy(b, hdr[:clen])
 	}
 	return min(uintptr(clen+7)&^7, n), trunc
 }
 
-// unixPutCreds writes an SCM_CREDENTIALS message (this program: pid 1,
-// root) into the control buffer (ctl, n), as Linux does for a socket with
-// SO_PASSCRED; it returns the bytes used, 0 when it does not fit.
-// Context: trap, kernel lock held; does not allocate.
-func unixPutCreds(ctl, n uintptr) uintptr {
-	const clen = cmsgHdrSize + 12 // struct ucred
-	if ctl == 0 || n < clen {
-		return 0
-	}
-	var c [clen]byte
-	binary.LittleEndian.PutUint64(c[0:], clen)
-	binary.LittleEndian.PutUint32(c[8:], unix.SOL_SOCKET)
-	binary.LittleEndian.PutUint32(c[12:], unix.SCM_CREDENTIALS)
-	binary.LittleEndian.PutUint32(c[16:], 1) // pid; uid and gid 0
-	b, ok := vm.UserBytes(ctl, clen, true)
-	if !ok {
-		return 0
-	}
-	copy(b, c[:])
-	return min((clen+7)&^7, n)
-}
-
-// unixReleaseOne drops the reference of one descriptor in flight.
-// Context: trap, kernel lock held; does not allocate.
-func unixReleaseOne(r fs.Right) {
-	switch {
-	case r.Kind == fdtab.KindUnix:
-		Usocks().Unref(int(r.Idx))
-	case vfs.HasDesc(r.Kind):
-		f := fdtab.File{Kind: r.Kind, Desc: r.Idx}
-		vfs.CloseDesc(&f)
-	}
-}
-
-// unixInstall makes a descriptor of a received right (its reference
-// passes to the descriptor), -1 when none is free.
-// Context: trap, kernel lock held; does not allocate.
-func unixInstall(r fs.Right, cloexec bool) int {
-	flags := 0
-	if cloexec {
-		flags |= unix.O_CLOEXEC
-	}
-	if r.Flags&1 != 0 {
-		flags |= unix.O_NONBLOCK
-	}
-	desc := int32(0)
-	if vfs.HasDesc(r.Kind) {
-		desc = r.Idx
-	}
-	fd := fdtab.AllocDesc(r.Kind, flags, desc)
-	if fd < 0 {
-		return -1
-	}
-	if r.Kind == fdtab.KindUnix {
-		fdtab.Files[fd].Socket = int(r.Idx)
-	}
-	return fd
-}
-
 // UnixRelease is the close of a descriptor of Unix socket i.
 // Context: trap, kernel lock held; does not allocate.
 func UnixRelease(i int) {
 	Usocks().Unref(i)
-	unixFinishDying()
+	unixFinishDying(0)
 }
 
-// unixFinishDying closes every socket left without a reference: what
-// its queue holds is released (which may leave further sockets without
-// one), then the socket goes and its peer is told.
+// unixFinishDying releases rights set rights (none when 0) and then
+// closes every socket left without a reference: what its queue holds is
+// released (which may leave further sockets without one), then the
+// socket goes and its peer is told.
 // Context: trap, kernel lock held; does not allocate.
-func unixFinishDying() {
+func unixFinishDying(rights int) {
+	if rights != 0 {
+		unixReleaseRights(rights)
+	}
 	for j := Usocks().Dying(); j >= 0; j = Usocks().Dying() {
 		for k := Usocks().QueuedRights(j); k != 0; k = Usocks().QueuedRights(j) {
 			unixReleaseRights(k)
@@ -279,46 +223,41 @@ func unixNotifyAround(i int) {
 	}
 }
 
-// unixSetsockopt is setsockopt(2) on a Unix socket: SOL_SOCKET only
-// (EOPNOTSUPP for another level, as Linux). SO_PASSCRED, SO_SNDBUF and
-// SO_RCVBUF are kept; the generic options are accepted.
+// unixSockopt is setsockopt(2) (set) or getsockopt(2) on a Unix
+// socket: SOL_SOCKET only (EOPNOTSUPP for another level, as Linux).
+// SO_PASSCRED, SO_SNDBUF and SO_RCVBUF are kept; the generic options
+// are accepted. n is setsockopt's length, getsockopt's length's address.
 // Context: trap, kernel lock held; does not allocate.
-func unixSetsockopt(i, level, name int, val, n uintptr) int64 {
+func unixSockopt(i int, set bool, level, name int, val, n uintptr) int64 {
 	if level != unix.SOL_SOCKET {
 		return -abi.EOPNOTSUPP
 	}
-	switch name {
-	case unix.SO_LINGER, unix.SO_RCVTIMEO, unix.SO_SNDTIMEO:
+	if set {
+		switch name {
+		case unix.SO_LINGER, unix.SO_RCVTIMEO, unix.SO_SNDTIMEO:
+			return 0
+		case unix.SO_PASSCRED, unix.SO_SNDBUF, unix.SO_RCVBUF, unix.SO_SNDBUFFORCE, unix.SO_RCVBUFFORCE,
+			unix.SO_REUSEADDR, unix.SO_REUSEPORT, unix.SO_KEEPALIVE, unix.SO_BROADCAST, unix.SO_OOBINLINE,
+			unix.SO_PASSSEC, unix.SO_RCVLOWAT, unix.SO_SNDLOWAT, unix.SO_PRIORITY:
+		default:
+			return -abi.ENOPROTOOPT
+		}
+		if n < 4 {
+			return -abi.EINVAL
+		}
+		v, ok := vm.UserRead32(val)
+		if !ok {
+			return -abi.EFAULT
+		}
+		switch name {
+		case unix.SO_PASSCRED:
+			Usocks().SetPasscred(i, v != 0)
+		case unix.SO_SNDBUF, unix.SO_SNDBUFFORCE:
+			Usocks().SetBuf(i, true, int(int32(v)))
+		case unix.SO_RCVBUF, unix.SO_RCVBUFFORCE:
+			Usocks().SetBuf(i, false, int(int32(v)))
+		}
 		return 0
-	case unix.SO_PASSCRED, unix.SO_SNDBUF, unix.SO_RCVBUF, unix.SO_SNDBUFFORCE, unix.SO_RCVBUFFORCE,
-		unix.SO_REUSEADDR, unix.SO_REUSEPORT, unix.SO_KEEPALIVE, unix.SO_BROADCAST, unix.SO_OOBINLINE,
-		unix.SO_PASSSEC, unix.SO_RCVLOWAT, unix.SO_SNDLOWAT, unix.SO_PRIORITY:
-	default:
-		return -abi.ENOPROTOOPT
-	}
-	if n < 4 {
-		return -abi.EINVAL
-	}
-	v, ok := vm.UserRead32(val)
-	if !ok {
-		return -abi.EFAULT
-	}
-	switch name {
-	case unix.SO_PASSCRED:
-		Usocks().SetPasscred(i, v != 0)
-	case unix.SO_SNDBUF, unix.SO_SNDBUFFORCE:
-		Usocks().SetBuf(i, true, int(int32(v)))
-	case unix.SO_RCVBUF, unix.SO_RCVBUFFORCE:
-		Usocks().SetBuf(i, false, int(int32(v)))
-	}
-	return 0
-}
-
-// unixGetsockopt is getsockopt(2) on a Unix socket.
-// Context: trap, kernel lock held; does not allocate.
-func unixGetsockopt(i, level, name int, val, lenAddr uintptr) int64 {
-	if level != unix.SOL_SOCKET {
-		return -abi.EOPNOTSUPP
 	}
 	var b [12]byte
 	size := 4
@@ -358,5 +297,5 @@ func unixGetsockopt(i, level, name int, val, lenAddr uintptr) int64 {
 	if size == 4 {
 		binary.LittleEndian.PutUint32(b[:], v)
 	}
-	return putTruncated(b[:size], val, lenAddr, false)
+	return putTruncated(b[:size], val, n, false)
 }

@@ -26,13 +26,20 @@ func SysUname(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	if !ok {
 		return -abi.EFAULT
 	}
+	// sysname, nodename, release, version, machine, domainname, each
+	// NUL-padded to its field
+	const uts = "Linux\x00gometal\x006.1.0-gometal\x00#1 SMP\x00x86_64\x00(none)\x00"
 	clear(b)
-	copy(b[0*field:], "Linux")
-	copy(b[1*field:], "gometal")
-	copy(b[2*field:], "6.1.0-gometal")
-	copy(b[3*field:], "#1 SMP")
-	copy(b[4*field:], "x86_64")
-	copy(b[5*field:], "(none)")
+	at, f := 0, 0
+	for i := range len(uts) {
+		if uts[i] == 0 {
+			f += field
+			at = f
+			continue
+		}
+		b[at] = uts[i]
+		at++
+	}
 	return 0
 }
 

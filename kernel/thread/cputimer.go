@@ -102,23 +102,23 @@ func SysTimerSettime(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 // an itimerval when timeval is set) and then, if arm is set, re-arms k.
 // Context: trap, kernel lock held; does not allocate.
 func settime(k *sched.CPUTimer, interval, value int64, absolute bool, oldv uintptr, timeval, arm bool) int64 {
-	if oldv != 0 && !writeTimerPair(oldv, k.Interval, threadtab.Sched.CPUTimerLeft(k), timeval) {
-		return -abi.EFAULT
+	if oldv != 0 {
+		was, left := k.Interval, threadtab.Sched.CPUTimerLeft(k)
+		var ok bool
+		if timeval {
+			ok = vm.UserWrite64(oldv, uint64(was/1e9)) && vm.UserWrite64(oldv+8, uint64(was%1e9/1e3)) &&
+				vm.UserWrite64(oldv+16, uint64(left/1e9)) && vm.UserWrite64(oldv+24, uint64(left%1e9/1e3))
+		} else {
+			ok = WriteTimespec(oldv, was) && WriteTimespec(oldv+16, left)
+		}
+		if !ok {
+			return -abi.EFAULT
+		}
 	}
 	if arm {
 		threadtab.Sched.SetCPUTimer(k, interval, value, absolute)
 	}
 	return 0
-}
-
-// writeTimerPair stores an interval and a value at addr as an itimerval
-// (timeval set) or an itimerspec. Context: trap, kernel lock held; does not allocate.
-func writeTimerPair(addr uintptr, interval, value int64, timeval bool) bool {
-	if timeval {
-		return vm.UserWrite64(addr, uint64(interval/1e9)) && vm.UserWrite64(addr+8, uint64(interval%1e9/1e3)) &&
-			vm.UserWrite64(addr+16, uint64(value/1e9)) && vm.UserWrite64(addr+24, uint64(value%1e9/1e3))
-	}
-	return WriteTimespec(addr, interval) && WriteTimespec(addr+16, value)
 }
 
 // SysTimerDelete implements timer_delete.

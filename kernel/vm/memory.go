@@ -16,6 +16,7 @@ import (
 	"github.com/gometal/gometal/boot"
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/mm"
@@ -72,8 +73,8 @@ func phdr(i int) (typ, flags uint32, vaddr, memsz uint64, n int) {
 
 // Setup hands RAM to the frame allocator (less the image and the
 // boot modules), builds the kernel's page table (direct map, the image
-// with per-segment permissions, nothing at the null page) and switches to
-// it. Context: boot, on the stub's identity
+// with per-segment permissions, nothing at the null page), switches to
+// it and logs the initramfs archives. Context: boot, on the stub's identity
 // map of the first 1 GiB; does not allocate.
 func Setup(info *boot.Info) {
 	// The image's extent, from its own program headers.
@@ -98,7 +99,14 @@ func Setup(info *boot.Info) {
 	}
 	Frames.Reserve(ImageBase, uint64(ImageEnd))
 	copyModules(info)
-	reserveModules()
+	// The boot modules' pages leave the frame allocator before its first
+	// allocation, so that neither page tables nor the program's memory
+	// overwrite them.
+	for _, m := range Modules() {
+		if m.Size > 0 {
+			Frames.Reserve(m.Base, m.End())
+		}
+	}
 	Frames.DirectBase = 0 // identity while the stub's tables are live
 	if !mm.KPT.Init(&Frames) {
 		kpanic.Panic("no memory for the page table", nil)
@@ -151,7 +159,25 @@ func Setup(info *boot.Info) {
 	Frames.DirectBase = DirectBase
 	mm.KPT.DirectBase = DirectBase
 	cpu.WriteCR0(cpu.ReadCR0() | x86.Cr0WP)
-	logInitramfs(info)
+
+	// The embedded archive's size and one line per boot module, and
+	// warnings about modules the boot information parse left out.
+	var l klog.Line // one line, reset for each (klog.Line.Reset)
+	if n := len(fs.EmbeddedArchive()); n > 0 {
+		l.S("initramfs: ").U(uint64(n)).S(" bytes embedded in the image").Info()
+	}
+	for i, m := range Modules() {
+		l.Reset()
+		l.S("initramfs module ").U(uint64(i)).S(": ").U(m.Size).S(" bytes at ").X(m.Base).Info()
+	}
+	if info.ModulesDropped {
+		l.Reset()
+		l.S("warning: more than ").U(boot.MaxModules).S(" boot modules: only the first ").U(boot.MaxModules).S(" are used").Print()
+	}
+	if info.BadModules > 0 {
+		l.Reset()
+		l.S("warning: ").U(uint64(info.BadModules)).S(" malformed boot module entries ignored (outside RAM, or ending before they start)").Print()
+	}
 }
 
 // SetCommitLimit fixes how much writable memory mmap may promise: every
