@@ -43,14 +43,17 @@ import (
 //     ...): those fdcalls.FileCall and the table fileCalls serve, under
 //     the files lock alone (fileTrap), and so are the reads and writes
 //     that never wait (fdcalls.StreamCall: eventfds, non-blocking pipe
-//     ends and stream sockets, the network stack's moves and releases,
+//     ends and Internet stream and datagram sockets, the network stack's
+//     moves and releases,
 //     the console's writes while a slot is free; and the closes of pipe
 //     ends and Internet sockets and the latter's shutdowns) and fcntl's
 //     flag commands (on a
 //     file's descriptor, those and an epoll_ctl that refuses it take no
 //     lock at all: fileCallUnlocked). A
-//     descriptor of another kind (a blocking pipe, a datagram socket,
-//     the console's input, an unknown number), a console write that must
+//     descriptor of another kind (a blocking pipe or socket, a raw or
+//     Unix-domain socket, the console's input, an unknown number; but
+//     the calls of fileCalls, which serve some of those: a datagram
+//     socket's connect, say), a datagram to a local address, a console write that must
 //     wait and a path that needs the kernel (a device, a FIFO, a kernel
 //     file) go to the locked path, which takes both: the files lock
 //     exclusively, but shared for an epoll_wait or epoll_pwait that
@@ -199,12 +202,22 @@ var fileCalls = [...]fileCall{
 	// free beside others it runs alone (fsys.RunAlone). Another family,
 	// or a kernel with no network stack, takes the locked path.
 	{unix.SYS_SOCKET, fileSocket},
-	// connect(2) of an Internet stream socket's non-blocking descriptor:
-	// its ephemeral port chosen under the ports' lock, its state changed
-	// under the epoll interest lists' lock and its own
-	// (socket.ConnectNow); a blocking one, which waits, and a datagram
-	// socket's take the locked path.
+	// connect(2) of an Internet stream socket's non-blocking descriptor,
+	// or of a datagram or raw socket: its ephemeral port chosen under the ports'
+	// lock, its state and peer changed under the epoll interest lists'
+	// lock and its own (socket.ConnectNow); a stream socket's blocking
+	// one, which waits, takes the locked path.
 	{unix.SYS_CONNECT, socket.ConnectNow},
+	// sendto, recvfrom, sendmsg and recvmsg of an Internet datagram
+	// socket that never wait (a descriptor opened O_NONBLOCK, or
+	// MSG_DONTWAIT): the datagram queued or taken under the socket's
+	// lock (socket.SendtoNow and the like); a datagram to a local
+	// address, whose receiver a scan of the table finds, a stream
+	// socket's and a call that may wait take the locked path.
+	{unix.SYS_SENDTO, socket.SendtoNow},
+	{unix.SYS_RECVFROM, socket.RecvfromNow},
+	{unix.SYS_SENDMSG, socket.SendmsgNow},
+	{unix.SYS_RECVMSG, socket.RecvmsgNow},
 }
 
 // sharedFileCalls is how many of fileCalls' first entries hold the files
@@ -241,7 +254,20 @@ func fileSocket(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // (fileInetSocket). Context: any; does not allocate.
 func fileSocketCall(nr uint64) bool {
 	switch nr {
-	case unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_ACCEPT4, unix.SYS_CONNECT:
+	case unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_ACCEPT4, unix.SYS_CONNECT,
+		unix.SYS_SENDTO, unix.SYS_RECVFROM, unix.SYS_SENDMSG, unix.SYS_RECVMSG:
+		return true
+	}
+	return false
+}
+
+// recordsWakes reports whether call nr of fileCalls may record a
+// wake-up (socket.TellStack, fdtab.Notify): epoll_ctl, setsockopt,
+// accept4, socket, connect, sendto and sendmsg. Context: any; does not
+// allocate.
+func recordsWakes(nr uint64) bool {
+	switch nr {
+	case unix.SYS_EPOLL_CTL, unix.SYS_SETSOCKOPT, unix.SYS_ACCEPT4, unix.SYS_SOCKET, unix.SYS_CONNECT, unix.SYS_SENDTO, unix.SYS_SENDMSG:
 		return true
 	}
 	return false
@@ -424,7 +450,11 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // descriptor claimed naming its socket: socket.AcceptNow), and socket(2)
 // of an Internet socket (a slot whose old socket no call beside can
 // meet, made under its lock; a full table answers fsys.RunAlone:
-// socket.NewSocket).
+// socket.NewSocket), connect of an Internet socket (its port chosen
+// under the ports' lock, its state changed under its lock:
+// socket.ConnectNow), and sendto, recvfrom, sendmsg and recvmsg of an
+// Internet datagram socket that never wait (the datagram queued or
+// taken under the socket's lock: socket.SendtoNow and the like).
 // Context: any; does not allocate.
 func fileCallShared(i int, nr uint64) bool {
 	if nr == unix.SYS_STATFS || nr == unix.SYS_FSTATFS {
@@ -539,7 +569,9 @@ const (
 // the counter), of non-blocking pipe ends (under the pipe's lock; a
 // pipe write that would take a page charges it first, and answers
 // fsys.RunAlone where the charge does not fit) and of non-blocking
-// stream sockets (under the socket's lock: socket.StreamIO), the
+// stream and datagram sockets (under the socket's lock:
+// socket.SocketIO; a datagram to a local address goes to the locked
+// path), the
 // network stack's read of /dev/netctl, its data moves, its releases
 // of closed sockets, its new connections and its connect outcomes where
 // no thread waits (each socket's event, move, release and outcome under
@@ -563,7 +595,10 @@ const (
 // one with no connection queued goes to the locked path to wait),
 // socket(2) of an Internet socket (socket.NewSocket; one that finds no
 // slot or descriptor free answers fsys.RunAlone), connect of a
-// non-blocking Internet stream socket (socket.ConnectNow), and ftruncate of a file (fdcalls.FileCall), which truncates under the
+// non-blocking Internet stream socket and of a datagram or raw one
+// (socket.ConnectNow), sendto, recvfrom, sendmsg and recvmsg of a
+// datagram one that never wait (socket.SendtoNow and the like), and
+// ftruncate of a file (fdcalls.FileCall), which truncates under the
 // file's data lock: a create, a mkdir, a rename or an unlink changes its
 // directories under their data locks, which lookups take too,
 // and answers fsys.RunAlone, having changed nothing, where only a call
@@ -686,7 +721,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 			}
 		}
 		if ret == vfs.WouldBlock {
-			ret = notFileCall // a console write with no slot free, a pipe end's call after an F_SETFL beside cleared O_NONBLOCK, a blocking accept with none queued, a blocking or datagram connect, a connect outcome a thread waits for: the kernel lock's path
+			ret = notFileCall // a console write with no slot free, a pipe end's call after an F_SETFL beside cleared O_NONBLOCK, a blocking accept with none queued, a blocking stream connect, a datagram to a local address, a blocking sendto, recvfrom, sendmsg or recvmsg, a connect outcome a thread waits for: the kernel lock's path
 		}
 		// A call beside others that must run alone runs again, alone
 		// (fileCallShared, vfs.PipeWriteNow).
@@ -704,8 +739,9 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		f.AX = uint64(ret)
 		percpu.Count(c, percpu.EvFileCallFiles)
 		// The calls that record wake-ups: the stream calls, epoll_ctl,
-		// setsockopt, accept4, socket and connect (socket.TellStack).
-		wake = (stream || nr == unix.SYS_EPOLL_CTL || nr == unix.SYS_SETSOCKOPT || nr == unix.SYS_ACCEPT4 || nr == unix.SYS_SOCKET || nr == unix.SYS_CONNECT) && fdcalls.RecordsNeedKernel()
+		// setsockopt, accept4, socket, connect, sendto and sendmsg
+		// (socket.TellStack).
+		wake = (stream || recordsWakes(nr)) && fdcalls.RecordsNeedKernel()
 		oom = vm.OutOfMemory()
 		c.InUser.Store(!oom) // back to ring 3, unless the program stops below
 	}

@@ -85,7 +85,8 @@ func TestReadOnlyFileCalls(t *testing.T) {
 		unix.SYS_UNLINKAT, unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2, unix.SYS_TRUNCATE, unix.SYS_UTIMENSAT, unix.SYS_FCHMOD,
 		unix.SYS_FCHOWN, unix.SYS_FCHMODAT, unix.SYS_FCHMODAT2, unix.SYS_FCHOWNAT, unix.SYS_FCHDIR, unix.SYS_CHDIR, unix.SYS_UMASK,
 		unix.SYS_EPOLL_WAIT, unix.SYS_EPOLL_PWAIT, unix.SYS_EPOLL_CTL, unix.SYS_FCNTL, unix.SYS_FALLOCATE, unix.SYS_PIPE2,
-		unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_ACCEPT4, unix.SYS_SOCKET, unix.SYS_CONNECT), shared, "every call of fileCalls holds the files lock shared")
+		unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME, unix.SYS_ACCEPT4, unix.SYS_SOCKET, unix.SYS_CONNECT,
+		unix.SYS_SENDTO, unix.SYS_RECVFROM, unix.SYS_SENDMSG, unix.SYS_RECVMSG), shared, "every call of fileCalls holds the files lock shared")
 	for _, nr := range []uint64{unix.SYS_STAT, unix.SYS_LSTAT, unix.SYS_ACCESS, unix.SYS_READLINK} {
 		assert.Less(t, fileCallIndex(atCallNr(nr)), readOnlyFileCalls, "call %d reads only, as its at form", nr)
 	}

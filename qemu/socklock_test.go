@@ -15,7 +15,7 @@ import (
 // server side reads the 4 connections to the end. What the servers
 // received must equal the host's run of the same program byte for byte,
 // and over the writes the files lock must have been held shared for
-// them (socket.StreamIO, each under its socket's own lock) and for the
+// them (socket.SocketIO, each under its socket's own lock) and for the
 // network stack's side of the sockets (its reads of /dev/netctl and its
 // moves of the data, each socket's under its lock), exclusively only
 // for the measure's own reads of /proc. Before the sockets' reads and
@@ -27,7 +27,9 @@ import (
 // accept4 (its listener is non-blocking), the client's shutdown
 // (CloseWrite), socket and connect (non-blocking) must not take the
 // kernel lock's path, nor most closes (they hold the files lock
-// shared).
+// shared). Then UDP sockets connect and exchange datagrams with a
+// loopback echo server, and send datagrams off the host: the connects,
+// recvfroms and off-host sendtos must not take the kernel lock's path.
 func TestSocketLockBoot(t *testing.T) {
 	want, res := bootBesideHost(t, "./qemu/testdata/socklock")
 	got, tail, ok := strings.Cut(string(res.Output), "socklock: files lock ")
@@ -86,4 +88,27 @@ func TestSocketLockBoot(t *testing.T) {
 	// shared too, 5 (three boots): the measure's own reads of /proc
 	// (TestFileLockBoot's empty stage holds 5).
 	assert.Less(t, connExclusive, uint64(10), "the option and name calls, the accepts, the shutdowns, the closes, the sockets' making, the connects, or the stack's reads, moves, releases, new connections and connect outcomes held the files lock exclusively")
+
+	// The datagrams stage: 4 goroutines each connect a UDP socket to a
+	// loopback echo server and send it 8 datagrams with write(2), reading
+	// each echo with read(2) or recvmsg in turn, and the server reads
+	// with recvfrom and echoes with sendto; then 16 sendtos and sendmsgs
+	// go off the host. The connects, the reads, recvfroms and recvmsgs
+	// and the off-host sends are served under the files lock held
+	// shared; a datagram to a local address (the writes, the 32 echoes)
+	// takes the kernel lock's path, whose scan finds its receiver.
+	// Before, each of them took the kernel lock's path.
+	_, dstage, ok := strings.Cut(tail, "socklock: datagrams stage: ")
+	require.True(t, ok, "no datagrams stage line:\n%s", tail)
+	var dgramExclusive, dgramShared, offHost uint64
+	_, err = fmt.Sscanf(dstage, "files lock exclusive %d shared %d off-host sends %d\n", &dgramExclusive, &dgramShared, &offHost)
+	require.NoError(t, err, "%q", dstage)
+	require.Equal(t, uint64(16), offHost, "the off-host sendtos ran")
+	t.Logf("datagrams: files lock exclusive %d, shared %d; on the kernel lock's path: sendto %d, recvfrom %d, sendmsg %d, recvmsg %d",
+		dgramExclusive, dgramShared, calls["sendto"], calls["recvfrom"], calls["sendmsg"], calls["recvmsg"])
+	const echoes = 4 * 8
+	assert.Zero(t, calls["recvfrom"], "recvfrom took the kernel lock's path")
+	assert.Zero(t, calls["recvmsg"], "recvmsg took the kernel lock's path")
+	assert.Zero(t, calls["sendmsg"], "sendmsg off the host took the kernel lock's path")
+	assert.LessOrEqual(t, calls["sendto"], uint64(echoes), "sendtos off the host took the kernel lock's path (only the echoes, to a local address, take it)")
 }

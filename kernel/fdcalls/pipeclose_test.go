@@ -295,7 +295,7 @@ func TestCloseSocketShared(t *testing.T) {
 	// socket (EBADF), not slot 0, another connection.
 	require.Equal(t, fd, fdtab.AllocDesc(fdtab.KindFile, 0, 1))
 	assert.Equal(t, i, fdtab.Files[fd].Socket)
-	assert.Equal(t, -abi.EBADF, socket.StreamIO(false, fdtab.Files[fd].Socket, 0, 0))
+	assert.Equal(t, -abi.EBADF, socket.SocketIO(false, fdtab.Files[fd].Socket, 0, 0))
 
 	socket.Sockets[fdtab.Files[other].Socket].ExtraFDs = 1 // a dup: the locked path finds which descriptor is left
 	assert.Equal(t, NotFileCall, closeStreamShared(other, -1))

@@ -17,14 +17,16 @@ import (
 )
 
 // Reads and writes of eventfds, of pipe ends opened O_NONBLOCK and of
-// stream Internet sockets opened O_NONBLOCK, and the network stack's
+// stream and datagram Internet sockets opened O_NONBLOCK (a datagram to
+// a local address answers vfs.WouldBlock, for the kernel lock's path:
+// socket.SocketIO), and the network stack's
 // side of those sockets (/dev/netctl's read and its data requests),
 // under the files lock alone (issue 18; package kernel's fileTrap).
 // Every one of them holds it shared, beside other CPUs' calls: the
 // eventfds' counters change by compare-and-swap, a pipe's ring under
 // the pipe's lock (fs.Pipes.Lock), a socket's rings under the socket's
 // lock, which the stack's read of each socket's event, its data moves
-// and its releases take too (socket.StreamIO, socket.NetCtlRead,
+// and its releases take too (socket.SocketIO, socket.NetCtlRead,
 // socket.NetCtlSharedIoctl), and a console queue under its word lock
 // (console.VconWriteNow). None ever waits: an eventfd read with nothing counted and a write that
 // would overflow answer EAGAIN (the runtime's eventfds are non-blocking),
@@ -59,8 +61,8 @@ func StreamCallNr(nr uint64) bool {
 
 // StreamCallOn reports whether StreamCall serves system call nr on f
 // with first argument a1 (an ioctl's request): read or write of an
-// eventfd, of a pipe end opened O_NONBLOCK or of a stream Internet socket
-// opened O_NONBLOCK (socket.StreamSocket); read of /dev/netctl, and its
+// eventfd, of a pipe end opened O_NONBLOCK or of a stream or datagram
+// Internet socket opened O_NONBLOCK (socket.IOSocket); read of /dev/netctl, and its
 // data, release, new-connection and connect-outcome requests (socket.NetCtlSharedReq); write of the console's standard
 // streams where a virtio console port carries them (console.VconQueueOf);
 // close of a pipe end or an Internet socket (closeStreamShared: a
@@ -72,7 +74,7 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 	switch nr {
 	case unix.SYS_READ, unix.SYS_WRITE:
 		return f.Kind == fdtab.KindEventfd || f.Kind == fdtab.KindPipe && f.Nonblock ||
-			socket.StreamSocket(f) || f.Kind == fdtab.KindNetCtl && nr == unix.SYS_READ ||
+			socket.IOSocket(f) || f.Kind == fdtab.KindNetCtl && nr == unix.SYS_READ ||
 			f.Kind == fdtab.KindConsole && nr == unix.SYS_WRITE && console.VconQueueOf(f.Stream) >= 0
 	case unix.SYS_IOCTL:
 		return f.Kind == fdtab.KindNetCtl && socket.NetCtlSharedReq(uint(a1))
@@ -90,8 +92,9 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 // the file layer, the sockets, the console's standard streams' transmit
 // queues (which are the files lock's: kernel/console/vconio.go) and the
 // program's memory (tools/trapcheck's TestGometalFileLockDomain checks
-// that in the built image). A console write that must wait answers
-// vfs.WouldBlock, having written nothing; a descriptor closed beside
+// that in the built image). A console write that must wait and a
+// datagram to a local address (socket.SocketIO) answer vfs.WouldBlock,
+// having written nothing; a descriptor closed beside
 // since the caller looked (a pipe end's: closeStreamShared) answers
 // NotFileCall, for the locked path. A close is a pipe end's
 // or an Internet socket's (closeStreamShared), a shutdown an Internet
@@ -123,7 +126,7 @@ func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) i
 		if w&fdtab.FlagNonblock == 0 {
 			return NotFileCall // closed beside and given to a blocking socket (accept4), or an F_SETFL beside: the locked path waits
 		}
-		return socket.StreamIO(nr == unix.SYS_WRITE, f.Socket, a1, a2)
+		return socket.SocketIO(nr == unix.SYS_WRITE, f.Socket, a1, a2)
 	case fdtab.KindNetCtl:
 		if nr == unix.SYS_READ {
 			return socket.NetCtlRead(a1, a2)

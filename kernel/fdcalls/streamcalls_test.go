@@ -28,6 +28,7 @@ func TestStreamCallOn(t *testing.T) {
 	t.Cleanup(func() { socket.Sockets = saved })
 	socket.Sockets[3].Typ = abi.SockStream
 	socket.Sockets[4].Typ = abi.SockDgram
+	socket.Sockets[5].Typ = abi.SockRaw
 	cases := []struct {
 		name string
 		nr   uint64
@@ -38,7 +39,10 @@ func TestStreamCallOn(t *testing.T) {
 		{"stream socket read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindSocket, Socket: 3, Nonblock: true}, 0, true},
 		{"stream socket write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindSocket, Socket: 3, Nonblock: true}, 0, true},
 		{"blocking stream socket", unix.SYS_READ, fdtab.File{Kind: fdtab.KindSocket, Socket: 3}, 0, false},
-		{"datagram socket", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindSocket, Socket: 4, Nonblock: true}, 0, false},
+		{"datagram socket write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindSocket, Socket: 4, Nonblock: true}, 0, true},
+		{"datagram socket read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindSocket, Socket: 4, Nonblock: true}, 0, true},
+		{"blocking datagram socket", unix.SYS_READ, fdtab.File{Kind: fdtab.KindSocket, Socket: 4}, 0, false},
+		{"raw socket", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindSocket, Socket: 5, Nonblock: true}, 0, false},
 		{"socket ioctl", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindSocket, Socket: 3, Nonblock: true}, unix.SIOCINQ, false},
 		{"netctl read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindNetCtl}, 0, true},
 		{"netctl write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindNetCtl}, 0, false},

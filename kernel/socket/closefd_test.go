@@ -31,7 +31,7 @@ func openSocket(t *testing.T) (fd, i int) {
 // descriptor that is not the socket's (closed beside already, or given
 // to another file), and a slot out of range. A read, a write and a
 // setsockopt of the closed socket through a descriptor found before the
-// close answer EBADF (StreamIO, setOptionHeld), as after the stack's
+// close answer EBADF (SocketIO, setOptionHeld), as after the stack's
 // release.
 func TestCloseFD(t *testing.T) {
 	const stackFD = 9
@@ -62,11 +62,11 @@ func TestCloseFD(t *testing.T) {
 	assert.Equal(t, int32(-1), s.FD)
 	assert.Equal(t, uint32(1), s.Dirty, "marked for the stack")
 	assert.False(t, CloseFD(fd, i), "closed already")
-	assert.Equal(t, -abi.EBADF, StreamIO(false, i, 0, 0), "a read found the socket before the close")
-	assert.Equal(t, -abi.EBADF, StreamIO(true, i, 0, 0))
+	assert.Equal(t, -abi.EBADF, SocketIO(false, i, 0, 0), "a read found the socket before the close")
+	assert.Equal(t, -abi.EBADF, SocketIO(true, i, 0, 0))
 	assert.Equal(t, -abi.EBADF, setOptionHeld(i, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1, 0))
 	require.Zero(t, stackReq(abi.NetCtlRelease, i, &abi.NetIO{}))
-	assert.Equal(t, -abi.EBADF, StreamIO(false, i, 0, 0), "and after the release")
+	assert.Equal(t, -abi.EBADF, SocketIO(false, i, 0, 0), "and after the release")
 	assert.Equal(t, -abi.EBADF, setOptionHeld(i, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1, 0))
 	assert.Zero(t, Sockets[i].Dirty, "a refused setsockopt marks nothing")
 
@@ -98,11 +98,11 @@ func TestCloseBeside(t *testing.T) {
 		i := idx[k]
 		beside.Go(func() { // the program's other thread, on the descriptor it found before
 			for !stop.Load() {
-				if r := StreamIO(false, i, 0, 0); r != 0 { // an empty read of an open socket answers 0
+				if r := SocketIO(false, i, 0, 0); r != 0 { // an empty read of an open socket answers 0
 
 					assert.Equal(t, -abi.EBADF, r, "socket %d: read", i)
 				}
-				if r := StreamIO(true, i, 0, 0); r != 0 {
+				if r := SocketIO(true, i, 0, 0); r != 0 {
 					assert.Equal(t, -abi.EBADF, r, "socket %d: write", i)
 				}
 				if r := setOptionHeld(i, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1, 0); r != 0 {

@@ -45,16 +45,16 @@ func TestConnectTo(t *testing.T) {
 	assert.Equal(t, -abi.EBADF, connectRefused(s), "freed beside")
 }
 
-// TestConnectNowOtherKinds: connect beside others leaves a datagram
-// socket's and a blocking descriptor's to the kernel lock's path, having
-// changed nothing, and answers a descriptor that is not a socket's as
-// Linux does.
+// TestConnectNowOtherKinds: connect beside others leaves a blocking
+// stream descriptor's to the kernel lock's path, having changed nothing,
+// serves a datagram socket's (TestDgramConnectTo) and answers a descriptor
+// that is not a socket's as Linux does.
 func TestConnectNowOtherKinds(t *testing.T) {
 	freshTable(t, 9)
 	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
 	fd := NewSocket(abi.SysArgs{unix.AF_INET, unix.SOCK_DGRAM | unix.SOCK_NONBLOCK, 0}, false)
 	require.GreaterOrEqual(t, fd, int64(0))
-	assert.Equal(t, vfs.WouldBlock, ConnectNow(nil, sched.None, abi.SysArgs{uintptr(fd), 0, 0}))
+	assert.Equal(t, -abi.EFAULT, ConnectNow(nil, sched.None, abi.SysArgs{uintptr(fd), 0, 16}), "a datagram socket's, served: its address unreadable")
 	assert.Equal(t, uint8(abi.SockOpen), Sockets[fdtab.Files[fd].Socket].State)
 	blocking := NewSocket(abi.SysArgs{unix.AF_INET, unix.SOCK_STREAM, 0}, false)
 	require.GreaterOrEqual(t, blocking, int64(0))

@@ -87,7 +87,7 @@ func NetCtlRead(buf, n uintptr) int64 {
 // takeEvents writes the events of up to k dirty sockets, in slot order,
 // to the NetEvent array at dst (kernel-addressable memory), taking each
 // socket's mark under its lock, which the calls that change and mark it
-// beside hold (StreamIO, setsockopt), and returns how many it wrote. The
+// beside hold (SocketIO, setsockopt), and returns how many it wrote. The
 // walk loads the marks atomically and stops once it has met as many as
 // DirtyCount counted when it began, which are there until a read takes
 // them (only reads clear a mark beside others). A mark that other calls
@@ -223,7 +223,7 @@ func netSharedReq(req uint, io *abi.NetIO, beside bool) int64 {
 
 // netShared serves request req of NetCtlSharedReq on the socket io
 // names, under the socket's lock, which a read or write of the socket
-// beside holds too (StreamIO), and a read of its event (takeEvents). As
+// beside holds too (SocketIO), and a read of its event (takeEvents). As
 // liveSocket, but it looks at whether the slot holds the socket named
 // (Typ, gen) only under the lock: a release beside (another of the
 // stack's threads) may free the slot meanwhile, and a socket call beside

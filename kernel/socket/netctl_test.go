@@ -102,7 +102,7 @@ func TestNetCtlRead(t *testing.T) {
 // TestStackReadBeside: the stack's read of the events (takeEvents, two
 // readers at once as a program could make) runs beside the program's
 // writes of four sockets (Tx.Put, an option's change and TellStack under
-// the socket's lock, as StreamIO and setsockopt), as the files lock held
+// the socket's lock, as SocketIO and setsockopt), as the files lock held
 // shared lets it. No change is lost: after the last write, what the
 // readers last saw of each socket, or the read after them, is its whole
 // transmit ring, and the marks and their count end at zero. Run with
@@ -170,7 +170,7 @@ func TestStackReadBeside(t *testing.T) {
 // four datagram sockets and four stream sockets at once, beside the
 // program's calls that run beside them, epoll's look (SockReadiness),
 // setsockopt (setOptionHeld) and, on a stream socket, a read
-// (StreamIO), and beside the stack's own read of the events
+// (SocketIO), and beside the stack's own read of the events
 // (takeEvents), which its engine runs on another goroutine. Each datagram push stores one empty datagram and tells
 // the program once (its descriptor's sequence and epoll record), each
 // pull takes one of the empty datagrams the program queued; a stream socket's
@@ -219,7 +219,7 @@ func TestStackMovesBeside(t *testing.T) {
 			for k := range rounds {
 				setOptionHeld(i, unix.SOL_SOCKET, unix.SO_KEEPALIVE, uint32(k&1), 0) // marks it for the stack
 				if stream {
-					StreamIO(false, i, 0, 0) // an empty read: it reads the ring's count and peerEOF under the socket's lock
+					SocketIO(false, i, 0, 0) // an empty read: it reads the ring's count and peerEOF under the socket's lock
 				}
 			}
 		})

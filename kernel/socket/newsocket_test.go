@@ -187,18 +187,16 @@ func TestStackReqBesideReuse(t *testing.T) {
 	wg.Wait()
 }
 
-// TestStreamIOOtherKind: a stream read or write that reaches a socket
-// that is not a stream's (its descriptor found by a second look after a
-// close and a socket(2) beside gave the number to a UDP or raw socket)
-// answers EBADF, as for the closed socket it looked for, and leaves the
-// socket as it was.
-func TestStreamIOOtherKind(t *testing.T) {
+// TestSocketIOOtherKind: a read or write that reaches a raw socket
+// (its descriptor found by a second look after a close and a socket(2)
+// beside gave the number to one) answers EBADF, as for the closed socket
+// it looked for, and leaves the socket as it was; a datagram socket's
+// are served (TestDgramSendNow, TestRecvfromBeside).
+func TestSocketIOOtherKind(t *testing.T) {
 	freshTable(t, 9)
-	for _, kind := range []uint8{abi.SockDgram, abi.SockRaw} {
-		i := allocSocket(kind, abi.Family4, false)
-		Sockets[i].State = abi.SockConnected
-		assert.Equal(t, -abi.EBADF, StreamIO(false, i, 0, 0), "read, kind %d", kind)
-		assert.Equal(t, -abi.EBADF, StreamIO(true, i, 0, 0), "write, kind %d", kind)
-		assert.Zero(t, Sockets[i].Dirty, "unchanged")
-	}
+	i := allocSocket(abi.SockRaw, abi.Family4, false)
+	Sockets[i].State = abi.SockConnected
+	assert.Equal(t, -abi.EBADF, SocketIO(false, i, 0, 0), "read")
+	assert.Equal(t, -abi.EBADF, SocketIO(true, i, 0, 0), "write")
+	assert.Zero(t, Sockets[i].Dirty, "unchanged")
 }

@@ -11,7 +11,7 @@ import (
 // are allocated as the ring first fills them and charged to the program's
 // memory commitment, and freed with the socket. Datagram sockets store
 // records in it: a dgramHeader, then the payload. Context: trap, files
-// lock held exclusively, or held shared with the socket's lock (StreamIO,
+// lock held exclusively, or held shared with the socket's lock (SocketIO,
 // the stack's moves and its read of the events: NetCtlSharedIoctl,
 // takeEvents), for every method. N is stored atomically where a call
 // beside others may change it (Put, drop, truncate): SockReadiness loads

@@ -36,7 +36,7 @@ type socket struct {
 	// names a socket by slot and generation (liveSocket).
 	gen uint32
 	// held is the socket's lock (spin.LockWord): a program's read or
-	// write that runs beside other calls (StreamIO, the files lock held
+	// write that runs beside other calls (SocketIO, the files lock held
 	// shared) holds it while it changes the rings, SoError, Dirty and
 	// rxWanted, so that a read and a write of the socket on two CPUs
 	// take turns; so do the network stack's data moves and its release
@@ -59,7 +59,11 @@ type socket struct {
 	// the listener's lock: netAccepted), a connect's outcome where no
 	// thread waits (netShared: State, Local, Remote, SoError), a
 	// non-blocking connect while it stores its port (autobind) and
-	// changes State and Remote (connectTo), a connect's choice of a port
+	// changes State and Remote (connectTo), a datagram socket's connect
+	// while it changes State, Remote and Local (dgramConnectTo), a
+	// datagram socket's read, write, sendto or recvfrom beside them while
+	// it reads its state and peer and changes its rings and SoError
+	// (SocketIO, dgramSendNow, sockCallNow), a connect's or a send's choice of a port
 	// while it reads each socket (portInUse), and getsockname and
 	// getpeername while they read the names and the state.
 	// Every other change of a socket is made under the files lock held
@@ -202,8 +206,8 @@ func freeSocket(i int) {
 
 // sockChanged records a change of socket i that both sides must see:
 // TellStack and tellProgram. Context: trap, files lock held (shared:
-// the socket's lock held too, CloseFD, SysShutdown, NewSocket and
-// connectTo).
+// the socket's lock held too, CloseFD, SysShutdown, NewSocket,
+// connectTo and dgramConnectTo).
 func sockChanged(i int) {
 	TellStack(i)
 	tellProgram(i)
@@ -211,7 +215,7 @@ func sockChanged(i int) {
 
 // TellStack marks socket i dirty (Dirty), which makes /dev/netctl
 // readable for the stack goroutine. Reads and writes of other sockets may
-// mark theirs beside this call (StreamIO), and the stack's read takes
+// mark theirs beside this call (SocketIO), and the stack's read takes
 // marks (NetCtlRead): the count changes atomically, so exactly one call
 // takes it from 0 to 1 and records /dev/netctl's change.
 // Context: trap, files lock held (shared: the socket's lock held too).
@@ -378,13 +382,13 @@ func stackAnswered(i int, result int64) {
 // SockReadiness returns the epoll events of socket i. A read or write
 // of it, or the stack's move of its data, may run beside this look (an
 // epoll_wait that does not wait, under the files lock held shared:
-// StreamIO, NetCtlSharedIoctl): the ring counts, SoError and peerEOF,
+// SocketIO, NetCtlSharedIoctl): the ring counts, SoError and peerEOF,
 // which those calls change, are loaded atomically, each a word, as
 // Linux's tcp_poll reads its counts without the socket's lock. A
 // listener's queue, which an accept beside changes (AcceptNow), is
 // looked at under the socket's lock; State and Flags, which a close, a
 // shutdown, a connect and the stack's connect outcome beside change
-// (CloseFD, SysShutdown, connectTo, NetCtlSharedIoctl), are read
+// (CloseFD, SysShutdown, connectTo, dgramConnectTo, NetCtlSharedIoctl), are read
 // plainly: all run under the epoll interest lists' lock
 // (fdtab.EpollHeld), which every look holds.
 // Context: trap (a system call, or an interrupt through fdcalls.NotifyEpolls),
@@ -478,33 +482,36 @@ func ephemeralPort(self int, typ uint8, a SockAddr) uint16 {
 
 // autobind gives socket i an ephemeral port if it has none, and
 // reports whether it has one (a raw socket needs none). It holds
-// portsHeld, so that connects beside each other (ConnectNow) never
-// choose one port, and stores the port under the socket's lock, which
-// getsockname beside holds. Context: trap, files lock held; does not
-// allocate.
+// portsHeld, so that connects and datagram sends beside each other
+// (ConnectNow, dgramSendNow) never choose one port, and stores the port
+// under the socket's lock, which getsockname beside holds. A socket
+// closed or freed beside since its descriptor was looked at gets no
+// port, and true: its caller looks again under the socket's lock and
+// answers EBADF (connectRefused, dgramConnect, dgramRoute).
+// Context: trap, files lock held; does not allocate.
 func autobind(i int) bool {
 	s := &Sockets[i]
 	spin.LockWord(&portsHeld)
 	spin.LockWord(&s.held)
-	local, typ := s.Local, s.Typ
+	local, typ, gone := s.Local, s.Typ, s.closedBeside()
 	spin.UnlockWord(&s.held)
-	if local.Port == 0 && typ != abi.SockRaw {
+	if !gone && local.Port == 0 && typ != abi.SockRaw {
 		local.Port = ephemeralPort(i, typ, local)
 		spin.LockWord(&s.held)
-		if s.Typ == typ && s.State != abi.SockClosed {
+		if !s.closedBeside() {
 			s.Local.Port = local.Port
-		} // else closed or freed beside since: the connect answers EBADF (connectRefused)
+		} // else closed or freed beside since: its caller answers EBADF
 		spin.UnlockWord(&s.held)
 	}
 	spin.UnlockWord(&portsHeld)
-	return local.Port != 0 || typ == abi.SockRaw
+	return gone || local.Port != 0 || typ == abi.SockRaw
 }
 
 // portsHeld is the word lock (spin.LockWord) of the choice of ephemeral
-// ports (nextPort, and the ports autobind stores): connects beside each
-// other (the files lock held shared) take turns at it; bind, listen and
-// a datagram send's autobind choose ports under the files lock held
-// exclusively, with no connect beside.
+// ports (nextPort, and the ports autobind stores): connects and
+// datagram sends beside each other (the files lock held shared) take
+// turns at it; bind and listen choose ports under the files lock held
+// exclusively, with no connect or send beside.
 var portsHeld uint32
 
 // closeSocket is close(2) of fd, socket i's one descriptor, on the
@@ -544,7 +551,7 @@ func closeSocket(fd, i int) {
 // beside that found the socket through fd before the close finds it
 // closed, or freed by the stack's release beside (NetCtlSharedIoctl),
 // once it holds the socket's lock: a read, a write and a setsockopt
-// answer EBADF then (StreamIO, setOptionHeld). Beside other calls the
+// answer EBADF then (SocketIO, setOptionHeld). Beside other calls the
 // caller holds the epoll interest lists' lock, and drops fd from them
 // once this closed it, so epoll's looks, which read sockets' states
 // under that lock (SockReadiness), come wholly before or after.

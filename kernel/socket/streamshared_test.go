@@ -15,9 +15,9 @@ import (
 )
 
 // TestStreamSocketsBeside: what a program's read or write of a stream
-// socket does under the files lock held shared (StreamIO) runs for four
+// socket does under the files lock held shared (SocketIO) runs for four
 // sockets at once, each socket's write and read on two goroutines taking
-// turns under its lock (socket.held) as StreamIO takes it: the write's
+// turns under its lock (socket.held) as SocketIO takes it: the write's
 // Tx.Put and TellStack, the read's Rx.drop and TellStack; beside them epoll_wait's
 // look without the lock (SockReadiness) loads the counts. Run with -race
 // (make race), the atomic stores of the counts and of DirtyCount are
@@ -38,7 +38,7 @@ func TestStreamSocketsBeside(t *testing.T) {
 	var stop atomic.Bool
 	for i := range socks {
 		s := &Sockets[i]
-		wg.Go(func() { // the write: StreamIO(true, ...) and streamSend's changes
+		wg.Go(func() { // the write: SocketIO(true, ...) and streamSend's changes
 			rec := make([]byte, record)
 			for range rounds {
 				spin.LockWord(&s.held)
@@ -50,7 +50,7 @@ func TestStreamSocketsBeside(t *testing.T) {
 				}
 			}
 		})
-		wg.Go(func() { // the read: StreamIO(false, ...) and streamRecv's changes
+		wg.Go(func() { // the read: SocketIO(false, ...) and streamRecv's changes
 			got := make([]byte, record)
 			for range rounds {
 				spin.LockWord(&s.held)
@@ -86,17 +86,17 @@ func TestStreamSocketsBeside(t *testing.T) {
 	fdtab.NotifyPending.Store(false)
 }
 
-// TestStreamIOBeside runs StreamIO itself, a read and a write of each of
+// TestStreamIOBeside runs SocketIO itself, a read and a write of each of
 // eight sockets at once, round after round, as CPUs under the files lock
 // held shared do; between rounds the network stack's side (the files
 // lock held exclusively, here the goroutines' start and end) makes half
 // the sockets report an error (SoError) and the other half hold data for
 // a stack that waits for room (rxWanted). The calls move no byte (empty
 // buffers: no program memory in a host test), but they make every change
-// of the socket that StreamIO makes under its lock: a pending error
+// of the socket that SocketIO makes under its lock: a pending error
 // taken by exactly one of the two calls, the read's note to the stack,
 // the count of dirty sockets and the stack descriptor's one record. Run
-// with -race (make race): without the socket's lock in StreamIO the
+// with -race (make race): without the socket's lock in SocketIO the
 // detector reports the two calls, and with a plain store of the error
 // the call and SockReadiness, which looks beside them.
 func TestStreamIOBeside(t *testing.T) {
@@ -124,7 +124,7 @@ func TestStreamIOBeside(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range socks {
 			for k, write := range []bool{false, true} {
-				wg.Go(func() { results[i][k] = StreamIO(write, i, 0, 0) })
+				wg.Go(func() { results[i][k] = SocketIO(write, i, 0, 0) })
 			}
 		}
 		wg.Go(func() { // epoll_wait's answers that do not wait, beside them
@@ -183,8 +183,8 @@ func TestSocketOptionsBeside(t *testing.T) {
 			assert.True(t, known)
 			got[0] = -int64(v)
 		})
-		wg.Go(func() { got[1] = StreamIO(false, 0, 0, 0) })
-		wg.Go(func() { got[2] = StreamIO(true, 0, 0, 0) })
+		wg.Go(func() { got[1] = SocketIO(false, 0, 0, 0) })
+		wg.Go(func() { got[2] = SocketIO(true, 0, 0, 0) })
 		wg.Go(func() { setOptionHeld(0, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1, 0) })
 		wg.Go(func() { setOptionHeld(0, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1, 0) })
 		wg.Wait()

@@ -307,12 +307,13 @@ func SysConnect(_ *percpu.CPU, t sched.TID, args abi.SysArgs) int64 {
 	return blocked
 }
 
-// ConnectNow is connect(2) of a stream Internet socket's non-blocking
-// descriptor beside other calls (the files lock held shared: package
-// kernel's fileCalls), which answers EINPROGRESS where it starts the
-// connection (connectStream); a blocking descriptor's (it waits) and
-// another socket's answer vfs.WouldBlock, having changed nothing, for
-// the kernel lock's path. Context: trap, files lock held; does not
+// ConnectNow is connect(2) of an Internet socket beside other calls
+// (the files lock held shared: package kernel's fileCalls): a stream
+// socket's non-blocking descriptor answers EINPROGRESS where it starts
+// the connection (connectStream), a datagram or raw socket's peer is
+// set (dgramConnect), and a stream socket's blocking descriptor (it
+// waits) answers vfs.WouldBlock, having changed nothing, for the kernel
+// lock's path. Context: trap, files lock held; does not
 // allocate.
 func ConnectNow(_ *percpu.CPU, _ sched.TID, args abi.SysArgs) int64 {
 	fd, addr, n := int(int32(args[0])), args[1], args[2]
@@ -323,10 +324,15 @@ func ConnectNow(_ *percpu.CPU, _ sched.TID, args abi.SysArgs) int64 {
 	w, _ := fdtab.LoadFlags(fd)
 	s := &Sockets[i]
 	spin.LockWord(&s.held)
-	stream := s.Typ == abi.SockStream
+	stream, gone := s.Typ == abi.SockStream, s.closedBeside()
 	spin.UnlockWord(&s.held)
-	if !stream || w&fdtab.FlagNonblock == 0 {
-		return vfs.WouldBlock // a datagram socket's peer (dgramConnect) or a wait: alone
+	switch {
+	case gone:
+		return -abi.EBADF // closed beside since its descriptor was looked at
+	case !stream:
+		return dgramConnect(i, addr, n) // a datagram or raw socket's peer: it never waits
+	case w&fdtab.FlagNonblock == 0:
+		return vfs.WouldBlock // a wait: the kernel lock's path
 	}
 	return connectStream(i, addr, n)
 }
@@ -429,7 +435,9 @@ func connectTarget(family uint8, a SockAddr) SockAddr {
 // sourceFor is the local address a packet to dst leaves from: the
 // loopback address of its family for a loopback destination (or when
 // there is no interface address), else the interface's.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held (shared: the interface's address
+// changes only on the kernel lock's path, with the files lock held
+// exclusively); does not allocate.
 func sourceFor(dst SockAddr) [16]byte {
 	if !dst.Is4() {
 		return loopback6
@@ -443,7 +451,7 @@ func sourceFor(dst SockAddr) [16]byte {
 // connectDone wakes a thread blocked in connect on socket i, if any, with
 // the outcome. The kernel lock's wakes call it with the files lock held
 // shared (package kernel's socketEventsLocked): a read or write of the
-// socket beside it (StreamIO) may take the pending error too, so it takes
+// socket beside it (SocketIO) may take the pending error too, so it takes
 // the error under the socket's lock, as they do: one of them gets it. It
 // clears the waiter under that lock too: a close beside (CloseFD), which
 // leaves a socket with a waiter to the locked path, comes wholly before
@@ -467,39 +475,71 @@ func connectDone(i int) {
 	thread.Wake(t, -err)
 }
 
-// dgramConnect sets (or with AF_UNSPEC clears) a datagram socket's peer.
-// Context: trap, kernel lock held; does not allocate.
+// dgramConnect sets (or with AF_UNSPEC clears) datagram or raw socket
+// i's peer, on the kernel lock's path (SysConnect) and beside other
+// calls (ConnectNow): the address is read with no lock held, and the
+// peer set by dgramConnectTo. A socket closed beside since its
+// descriptor was looked at answers EBADF.
+// Context: trap, files lock held; does not allocate.
 func dgramConnect(i int, addr, n uintptr) int64 {
 	s := &Sockets[i]
+	spin.LockWord(&s.held)
+	family, gone := s.Family, s.closedBeside()
+	spin.UnlockWord(&s.held)
+	if gone {
+		return -abi.EBADF
+	}
+	unspec := false
 	if n >= 2 {
-		if fam, ok := vm.UserBytes(addr, 2, false); ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0 {
-			s.Remote = SockAddr{}
-			if !s.bound {
-				s.Local.IP = [16]byte{} // the address connect picked goes with it, as on Linux
-			}
-			s.State = abi.SockOpen
-			sockChanged(i)
-			return 0
+		fam, ok := vm.UserBytes(addr, 2, false)
+		unspec = ok && fam[0] == unix.AF_UNSPEC && fam[1] == 0
+	}
+	var a SockAddr // none for AF_UNSPEC
+	if !unspec {
+		var e int64
+		if a, e = readSockaddr(family, addr, n); e != 0 {
+			return e
+		}
+		a = connectTarget(family, a)
+		if !a.Is4() && a.IP != loopback6 {
+			return -int64(unix.ENETUNREACH) // IPv6 reaches ::1 alone
 		}
 	}
-	a, e := readSockaddr(s.Family, addr, n)
-	if e != 0 {
-		return e
-	}
-	a = connectTarget(s.Family, a)
-	if !a.Is4() && a.IP != loopback6 {
-		return -int64(unix.ENETUNREACH) // IPv6 reaches ::1 alone
-	}
-	if !autobind(i) {
+	return dgramConnectTo(i, a, unspec)
+}
+
+// dgramConnectTo is dgramConnect once the address a is read (unspec:
+// AF_UNSPEC, a disconnect): the port chosen under portsHeld (autobind),
+// and the peer and state changed under the epoll interest lists' lock
+// (epoll's looks read the state: SockReadiness) and the socket's. The
+// address connect picked goes with its peer on a disconnect, as on
+// Linux, unless the socket was bound.
+// Context: trap, files lock held; does not allocate.
+func dgramConnectTo(i int, a SockAddr, unspec bool) int64 {
+	if !unspec && !autobind(i) {
 		return -int64(unix.EADDRNOTAVAIL)
 	}
-	if s.Local.unspecified() {
-		s.Local.IP = sourceFor(a) // as Linux: connect picks the source address
+	s := &Sockets[i]
+	spin.LockWord(&fdtab.EpollHeld)
+	spin.LockWord(&s.held)
+	r := int64(-abi.EBADF)
+	if !s.closedBeside() { // a slot is not reused while a call that found it runs (allocSocket)
+		s.Remote, s.State = a, abi.SockConnected
+		switch {
+		case unspec:
+			s.State = abi.SockOpen
+			if !s.bound {
+				s.Local.IP = [16]byte{}
+			}
+		case s.Local.unspecified():
+			s.Local.IP = sourceFor(a) // as Linux: connect picks the source address
+		}
+		sockChanged(i)
+		r = 0
 	}
-	s.Remote = a
-	s.State = abi.SockConnected
-	sockChanged(i)
-	return 0
+	spin.UnlockWord(&s.held)
+	spin.UnlockWord(&fdtab.EpollHeld)
+	return r
 }
 
 // SysAccept takes the oldest connection from a listening socket's accept
@@ -623,10 +663,10 @@ func SysShutdown(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 // SysGetsockname writes a socket's local address. It may run beside
 // other calls (the files lock held shared), which change the address,
 // the type and the protocol under the socket's lock (a connect's outcome
-// from the stack, a non-blocking connect's port, a socket(2) that reuses
-// the slot) or under the files lock held exclusively (bind, listen, a
-// blocking connect, a datagram send's
-// autobind): it reads them under the socket's lock, and answers EBADF
+// from the stack, a non-blocking connect's port, a datagram socket's
+// connect, a datagram send's port, a socket(2) that reuses the slot) or
+// under the files lock held exclusively (bind, listen, a blocking
+// stream connect): it reads them under the socket's lock, and answers EBADF
 // for a socket whose descriptor a close beside ended since sockOfFD
 // looked, as Linux does for a descriptor closed before the call. The
 // address is written after the lock is released (a fault in the

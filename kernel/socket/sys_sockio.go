@@ -19,8 +19,8 @@ import (
 // between the program's memory and the socket's rings and, when the ring
 // is empty (receive) or full (send), returns EAGAIN or blocks a blocking
 // descriptor. Every function's context: trap, kernel and files locks held,
-// or the files lock alone where it says so (StreamIO's path: the stream
-// sockets' calls that never wait).
+// or the files lock alone where it says so (the stream and datagram
+// sockets' calls that never wait: SocketIO, sockCallNow).
 
 const (
 	MaxIovecs   = 1024 // UIO_MAXIOV
@@ -112,22 +112,28 @@ func SockSend(i int, io *SockIO, dest *SockAddr) int64 {
 	return io.wait(i)
 }
 
-// StreamSocket reports whether descriptor f is one StreamIO serves: a
-// stream Internet socket opened O_NONBLOCK (as package net opens every
-// socket). Context: trap, files lock held (or a first look without it,
-// which the caller repeats under it); does not allocate.
-func StreamSocket(f *fdtab.File) bool {
+// IOSocket reports whether descriptor f is one SocketIO serves: a
+// stream or datagram Internet socket opened O_NONBLOCK (as package net
+// opens every socket). Context: trap, files lock held (or a first look
+// without it, which the caller repeats under it); does not allocate.
+func IOSocket(f *fdtab.File) bool {
 	// The index is checked too: a first look may read a descriptor that
 	// another CPU is rewriting, kind and socket from different versions.
-	return f.Kind == fdtab.KindSocket && f.Nonblock && uint(f.Socket) < uint(len(Sockets)) &&
-		Sockets[f.Socket].Typ == abi.SockStream
+	if f.Kind != fdtab.KindSocket || !f.Nonblock || uint(f.Socket) >= uint(len(Sockets)) {
+		return false
+	}
+	typ := Sockets[f.Socket].Typ
+	return typ == abi.SockStream || typ == abi.SockDgram
 }
 
-// StreamIO is read(2) (write false) or write(2) of n bytes at buf on
-// socket i, whose descriptor StreamSocket accepts, under the files lock
+// SocketIO is read(2) (write false) or write(2) of n bytes at buf on
+// socket i, whose descriptor IOSocket accepts, under the files lock
 // alone (package kernel's fileTrap), as SockRecv and SockSend would on
 // the kernel lock's path. It never waits (EAGAIN instead) and wakes no
 // thread itself: what the stack must hear of is recorded (TellStack).
+// A datagram write to a local address answers vfs.WouldBlock, for the
+// kernel lock's path, whose scan of the table finds its receiver
+// (udpLocalSend; dgramSendNow).
 // It holds the files lock shared, beside other calls (the reads and
 // writes of other sockets, and of this one on another CPU, the file
 // calls, the netpoller's epoll_wait that does not wait), and the
@@ -140,31 +146,43 @@ func StreamSocket(f *fdtab.File) bool {
 // which sets its FD under its lock), and a close of its descriptor
 // (CloseFD, under its lock: a read or write that found the socket
 // before answers EBADF after, as does one that found, by a second look
-// at a descriptor closed and made again beside, a socket that is not a
-// stream's: a socket(2) beside); so do the stack's new connections and
+// at a descriptor closed and made again beside, a raw socket: a
+// socket(2) beside); so do the stack's new connections and
 // its connect outcomes where no thread waits (netAccepted, netShared),
-// socket(2), which makes a socket under its lock (NewSocket), and a
-// non-blocking connect (connectTo, under the socket's lock). The other
+// socket(2), which makes a socket under its lock (NewSocket), a
+// non-blocking connect (connectTo) and a datagram socket's connect
+// (dgramConnect), each under the socket's lock, and a datagram socket's
+// sendto, recvfrom, sendmsg and recvmsg (sockCallNow). The other
 // socket calls and the stack's other state requests hold the files
 // lock exclusively, so none of them runs beside it (getsockname and
 // getpeername, beside it too, read only what those change, a connect's
 // outcome, and a free after a close beside).
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
-func StreamIO(write bool, i int, buf, n uintptr) int64 {
+func SocketIO(write bool, i int, buf, n uintptr) int64 {
 	io := SockIO{T: noThread, Buf: buf, N: n}
 	if e := io.Measure(); e != 0 {
 		return e
 	}
-	var r int64
 	s := &Sockets[i]
 	spin.LockWord(&s.held)
-	if s.State == abi.SockClosed || s.Typ != abi.SockStream {
-		r = -abi.EBADF // its descriptor closed beside since the caller looked (CloseFD), perhaps made again (NewSocket)
-	} else if write {
+	typ := s.Typ
+	if s.closedBeside() {
+		typ = 0 // its descriptor closed beside since the caller looked (CloseFD), perhaps made again as a raw socket (NewSocket): EBADF
+	}
+	if write && typ == abi.SockDgram {
+		spin.UnlockWord(&s.held)
+		return dgramSendNow(i, &io, nil) // its port is chosen with the socket's lock released (autobind)
+	}
+	var from SockAddr
+	var trunc bool
+	r := -abi.EBADF
+	switch {
+	case typ == abi.SockDgram:
+		r = dgramRecv(i, &io, &from, &trunc)
+	case typ == abi.SockStream && write:
 		r = streamSend(i, &io)
-	} else {
-		var from SockAddr
+	case typ == abi.SockStream:
 		r = streamRecv(i, &io, &from)
 	}
 	spin.UnlockWord(&s.held)
@@ -177,9 +195,9 @@ func StreamIO(write bool, i int, buf, n uintptr) int64 {
 // streamSend is SockSend on stream socket i after the buffers' check,
 // with vfs.WouldBlock where the call must wait (io.wait: EAGAIN, or
 // the wait, on the kernel lock's path; EAGAIN under the files lock
-// alone, StreamIO, which serves only descriptors opened O_NONBLOCK).
+// alone, SocketIO, which serves only descriptors opened O_NONBLOCK).
 // Context: trap, files lock held (held shared: with the socket's lock,
-// StreamIO); does not allocate.
+// SocketIO); does not allocate.
 func streamSend(i int, io *SockIO) int64 {
 	s := &Sockets[i]
 	if s.SoError != 0 {
@@ -228,21 +246,14 @@ func streamSend(i int, io *SockIO) int64 {
 	return int64(done)
 }
 
-// dgramSend queues one datagram.
-// Context: trap, kernel lock held; does not allocate.
+// dgramSend queues one datagram of socket i (a datagram or raw
+// socket), or delivers it to a local receiver (udpLocalSend), or waits
+// for room (io.wait). Context: trap, kernel lock held; does not
+// allocate.
 func dgramSend(i int, io *SockIO, dest *SockAddr) int64 {
-	s := &Sockets[i]
-	to := s.Remote
-	if dest != nil {
-		to = connectTarget(s.Family, *dest)
-	} else if s.State != abi.SockConnected {
-		return -abi.EDESTADDRREQ
-	}
-	if s.Family == abi.Family6 && s.opts&abi.OptV6Only != 0 && to.Is4() {
-		return -int64(unix.ENETUNREACH) // man 7 ipv6: no IPv4 on this socket
-	}
-	if io.Total > maxDatagram {
-		return -abi.EMSGSIZE
+	var to SockAddr
+	if _, e := dgramRoute(&Sockets[i], io, dest, &to); e != 0 {
+		return e
 	}
 	if !autobind(i) {
 		return -int64(unix.EADDRNOTAVAIL)
@@ -250,8 +261,91 @@ func dgramSend(i int, io *SockIO, dest *SockAddr) int64 {
 	if r, done := udpLocalSend(i, io, to); done {
 		return r
 	}
+	if r := dgramQueue(i, io, to); r != vfs.WouldBlock {
+		return r
+	}
+	return io.wait(i)
+}
+
+// dgramSendNow is dgramSend of datagram socket i beside other calls
+// (the files lock held shared: SocketIO, sockCallNow), which never waits
+// (EAGAIN where the ring has no room; the caller serves only
+// non-blocking descriptors). The checks are made under the socket's
+// lock, the port chosen with it released (autobind takes portsHeld
+// first), and the checks made again and the datagram queued under it.
+// A datagram to a local address answers vfs.WouldBlock, for the kernel
+// lock's path, whose scan of the table finds its receiver (udpLocalSend):
+// nothing has changed then but, where a connect beside made the peer
+// local after the first look, the socket's port, which the locked path
+// would choose as well. A socket closed beside since its descriptor was
+// looked at answers EBADF.
+// Context: trap, files lock held, kernel lock not held; does not
+// allocate.
+func dgramSendNow(i int, io *SockIO, dest *SockAddr) int64 {
+	s := &Sockets[i]
+	var to SockAddr
+	spin.LockWord(&s.held)
+	bound, e := dgramRoute(s, io, dest, &to)
+	spin.UnlockWord(&s.held)
+	switch {
+	case e != 0:
+		return e
+	case isLocalAddr(to):
+		return vfs.WouldBlock
+	case !bound && !autobind(i):
+		return -int64(unix.EADDRNOTAVAIL)
+	}
+	spin.LockWord(&s.held)
+	_, e = dgramRoute(s, io, dest, &to) // a connect beside may have changed the peer
+	switch {
+	case e != 0:
+	case isLocalAddr(to):
+		e = vfs.WouldBlock // nothing queued: the kernel lock's path sends it
+	default:
+		if e = dgramQueue(i, io, to); e == vfs.WouldBlock {
+			e = -abi.EAGAIN
+		}
+	}
+	spin.UnlockWord(&s.held)
+	return e
+}
+
+// dgramRoute checks a datagram of io.Total bytes from socket s to dest
+// (the peer if nil), sets *to to where it goes and reports whether s has
+// its port (a raw socket needs none), or answers the errno: EBADF for a
+// socket closed beside since its descriptor was looked at (closedBeside:
+// dgramSendNow), EDESTADDRREQ for no peer, ENETUNREACH for IPv4 on an
+// IPV6_V6ONLY socket, EMSGSIZE.
+// Context: trap, files lock held (shared: s's lock held too); does not
+// allocate.
+func dgramRoute(s *socket, io *SockIO, dest, to *SockAddr) (bool, int64) {
+	switch {
+	case s.closedBeside():
+		return false, -abi.EBADF
+	case dest != nil:
+		*to = connectTarget(s.Family, *dest)
+	case s.State != abi.SockConnected:
+		return false, -abi.EDESTADDRREQ
+	default:
+		*to = s.Remote
+	}
+	if s.Family == abi.Family6 && s.opts&abi.OptV6Only != 0 && to.Is4() {
+		return false, -int64(unix.ENETUNREACH) // man 7 ipv6: no IPv4 on this socket
+	}
+	if io.Total > maxDatagram {
+		return false, -abi.EMSGSIZE
+	}
+	return s.Local.Port != 0 || s.Typ == abi.SockRaw, 0
+}
+
+// dgramQueue queues io's datagram to to in socket i's transmit ring
+// for the stack (TellStack), or answers vfs.WouldBlock when the ring
+// has no room for it. Context: trap, files lock held (shared: the
+// socket's lock held too); does not allocate.
+func dgramQueue(i int, io *SockIO, to SockAddr) int64 {
+	s := &Sockets[i]
 	if dgramHeaderSize+uint32(io.Total) > s.Tx.Space() {
-		return io.wait(i)
+		return vfs.WouldBlock
 	}
 	if e := s.Tx.putDgram(to, io); e != 0 {
 		return e // EFAULT, or ENOBUFS: the space was checked above, memory ran out
@@ -292,10 +386,13 @@ func SockRecv(i int, io *SockIO, from *SockAddr, trunc *bool) int64 {
 	if e := io.Measure(); e != 0 {
 		return e
 	}
+	var r int64
 	if Sockets[i].Typ != abi.SockStream {
-		return dgramRecv(i, io, from, trunc)
+		r = dgramRecv(i, io, from, trunc)
+	} else {
+		r = streamRecv(i, io, from)
 	}
-	if r := streamRecv(i, io, from); r != vfs.WouldBlock {
+	if r != vfs.WouldBlock {
 		return r
 	}
 	return io.wait(i)
@@ -304,9 +401,9 @@ func SockRecv(i int, io *SockIO, from *SockAddr, trunc *bool) int64 {
 // streamRecv is SockRecv on stream socket i after the buffers' check,
 // with vfs.WouldBlock where the call must wait (io.wait: EAGAIN, or
 // the wait, on the kernel lock's path; EAGAIN under the files lock
-// alone, StreamIO, which serves only descriptors opened O_NONBLOCK).
+// alone, SocketIO, which serves only descriptors opened O_NONBLOCK).
 // Context: trap, files lock held (held shared: with the socket's lock,
-// StreamIO); does not allocate.
+// SocketIO); does not allocate.
 func streamRecv(i int, io *SockIO, from *SockAddr) int64 {
 	s := &Sockets[i]
 	if s.Rx.N == 0 {
@@ -351,18 +448,21 @@ func streamRecv(i int, io *SockIO, from *SockAddr) int64 {
 	return int64(done)
 }
 
-// dgramRecv reads one datagram.
-// Context: trap, kernel lock held; does not allocate.
+// dgramRecv reads one datagram of socket i (a datagram or raw
+// socket), or answers its pending error, or vfs.WouldBlock when none is
+// queued (io.wait: EAGAIN, or the wait, on the kernel lock's path;
+// EAGAIN under the files lock alone, SocketIO and sockCallNow, which
+// serve only non-blocking calls).
+// Context: trap, files lock held (held shared: with the socket's lock);
+// does not allocate.
 func dgramRecv(i int, io *SockIO, from *SockAddr, trunc *bool) int64 {
 	s := &Sockets[i]
 	h, ok := s.Rx.nextDgram()
 	if !ok {
-		if s.SoError != 0 {
-			err := int64(s.SoError)
-			s.SoError = 0
-			return -err
+		if err := atomic.SwapInt32(&s.SoError, 0); err != 0 { // SockReadiness loads it beside
+			return -int64(err)
 		}
-		return io.wait(i)
+		return vfs.WouldBlock
 	}
 	var done uint32
 	for k := range io.Pieces() {
@@ -388,30 +488,224 @@ func dgramRecv(i int, io *SockIO, from *SockAddr, trunc *bool) int64 {
 	return int64(done)
 }
 
-// SysSendto sends buf on a socket, to addr when it is an unconnected
-// datagram socket. Context: trap, kernel lock held; does not allocate.
+// SysSendto, SysRecvfrom, SysSendmsg and SysRecvmsg are sendto(2),
+// recvfrom(2), sendmsg(2) and recvmsg(2) on the kernel lock's path
+// (sockCall). Context: trap, kernel and files locks held; does not
+// allocate.
 func SysSendto(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
-	fd, buf, n, flags, addr, alen := int(a[0]), a[1], a[2], int(a[3]), a[4], a[5]
-	i, e := sockOfFD(fd)
-	if e != 0 {
-		return e
-	}
-	io := SockIO{T: t, Nr: unix.SYS_SENDTO, Buf: buf, N: n, Flags: flags}
-	if addr == 0 || Sockets[i].Typ == abi.SockStream {
-		return SockSend(i, &io, nil)
-	}
-	to, e := readSockaddr(Sockets[i].Family, addr, alen)
-	if e != 0 {
-		return e
-	}
-	return SockSend(i, &io, &to)
+	return sockCall(true, false, t, a)
 }
 
-// SysRecvfrom receives into buf and writes the sender's address.
-// Context: trap, kernel lock held; does not allocate.
+// SysRecvfrom is recvfrom(2): see SysSendto. Context: trap, kernel and
+// files locks held; does not allocate.
 func SysRecvfrom(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
-	io := SockIO{T: t, Nr: unix.SYS_RECVFROM, Buf: a[1], N: a[2], Flags: int(a[3])}
-	return sockRecvmsg(int(a[0]), &io, 0, Msghdr{Name: a[4], Namelen: a[5]})
+	return sockCall(false, false, t, a)
+}
+
+// SysSendmsg is sendmsg(2): see SysSendto. Context: trap, kernel and
+// files locks held; does not allocate.
+func SysSendmsg(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	return sockCall(true, true, t, a)
+}
+
+// SysRecvmsg is recvmsg(2): see SysSendto. Context: trap, kernel and
+// files locks held; does not allocate.
+func SysRecvmsg(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+	return sockCall(false, true, t, a)
+}
+
+// SendtoNow, RecvfromNow, SendmsgNow and RecvmsgNow are the same calls
+// beside other calls (the files lock held shared: package kernel's
+// fileCalls), for a datagram Internet socket's call that never waits
+// (sockCallNow). Context: trap, files lock held, kernel lock not held;
+// does not allocate.
+func SendtoNow(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	return sockCallNow(true, false, a)
+}
+
+// RecvfromNow is recvfrom(2) beside other calls: see SendtoNow.
+// Context: trap, files lock held, kernel lock not held; does not
+// allocate.
+func RecvfromNow(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	return sockCallNow(false, false, a)
+}
+
+// SendmsgNow is sendmsg(2) beside other calls: see SendtoNow.
+// Context: trap, files lock held, kernel lock not held; does not
+// allocate.
+func SendmsgNow(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	return sockCallNow(true, true, a)
+}
+
+// RecvmsgNow is recvmsg(2) beside other calls: see SendtoNow.
+// Context: trap, files lock held, kernel lock not held; does not
+// allocate.
+func RecvmsgNow(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
+	return sockCallNow(false, true, a)
+}
+
+// sockCall serves SysSendto and the others on the kernel lock's path
+// (send, and isMsg for sendmsg and recvmsg, whose struct msghdr is at
+// a[1]): the socket found (EBADF, ENOTSOCK), the call's buffers and
+// address read (sockCallArgs: a stream socket's address is ignored),
+// the data moved by SockSend or SockRecv, which may wait, and a
+// receive's sender and a recvmsg's result written (sockCallResult).
+// Context: trap, kernel and files locks held; does not allocate.
+func sockCall(send, isMsg bool, t sched.TID, a abi.SysArgs) int64 {
+	i, e := sockOfFD(int(int32(a[0]))) // an int, as Linux reads it
+	if e != 0 {
+		return e
+	}
+	var c sockCallState
+	if e := c.args(send, isMsg, t, a, Sockets[i].Family, Sockets[i].Typ); e != 0 {
+		return e
+	}
+	if send {
+		return SockSend(i, &c.io, c.dest())
+	}
+	return c.result(isMsg, a[1], SockRecv(i, &c.io, &c.peer, &c.trunc))
+}
+
+// sockCallNow is sockCall beside other calls, for a datagram Internet
+// socket's call that never waits (dgramNow) in the same order: the
+// datagram queued by dgramSendNow, or taken under the socket's lock
+// (dgramRecv; EAGAIN when none is queued). A call that may wait,
+// another socket's and a datagram to a local address answer
+// vfs.WouldBlock, for the kernel lock's path.
+// Context: trap, files lock held, kernel lock not held; does not
+// allocate.
+func sockCallNow(send, isMsg bool, a abi.SysArgs) int64 {
+	flags := a[3]
+	if isMsg {
+		flags = a[2]
+	}
+	i, family, e := dgramNow(int(int32(a[0])), int(flags))
+	if e != 0 {
+		return e
+	}
+	var c sockCallState
+	if e := c.args(send, isMsg, noThread, a, family, abi.SockDgram); e != 0 {
+		return e
+	}
+	if e := c.io.Measure(); e != 0 {
+		return e
+	}
+	if send {
+		return dgramSendNow(i, &c.io, c.dest())
+	}
+	r := -abi.EBADF // closed beside since its descriptor was looked at
+	s := &Sockets[i]
+	spin.LockWord(&s.held)
+	if !s.closedBeside() {
+		r = dgramRecv(i, &c.io, &c.peer, &c.trunc)
+	}
+	spin.UnlockWord(&s.held)
+	if r == vfs.WouldBlock {
+		r = -abi.EAGAIN
+	}
+	return c.result(isMsg, a[1], r)
+}
+
+// sockCallState is one sendto, recvfrom, sendmsg or recvmsg: its
+// buffers, its address (where to send, or where the sender's goes) and
+// what the receive found.
+type sockCallState struct {
+	io            SockIO
+	name, nameLen uintptr // a send's address and its length; a receive's buffer for the sender and its length's address
+	family        uint8
+	peer          SockAddr // the address a send read, or the sender a receive found
+	sendTo        bool     // a send to peer (else to the socket's own peer)
+	trunc         bool     // a datagram longer than the buffers
+}
+
+// args reads call's buffers (a recvmsg's or sendmsg's struct msghdr:
+// EFAULT) and a send's address, for a socket of family and typ (a
+// stream socket's address is ignored), for thread t.
+// Context: trap, files lock held; does not allocate.
+func (c *sockCallState) args(send, isMsg bool, t sched.TID, a abi.SysArgs, family, typ uint8) int64 {
+	nr := uint64(unix.SYS_SENDTO) // the call a wait runs again: sendto, recvfrom, sendmsg and recvmsg are 44 to 47
+	c.io = SockIO{T: t, Buf: a[1], N: a[2], Flags: int(a[3])}
+	c.name, c.nameLen, c.family = a[4], a[5], family
+	if isMsg {
+		nr += 2
+		c.io = SockIO{T: t, Flags: int(a[2])}
+		m, ok := ReadMsghdr(a[1], &c.io)
+		if !ok {
+			return -abi.EFAULT
+		}
+		c.name, c.nameLen = m.Name, m.Namelen
+		if !send {
+			c.nameLen = a[1] + 8 // where the sender's length goes
+		}
+	}
+	if !send {
+		nr++
+	}
+	c.io.Nr = nr
+	if send && c.name != 0 && typ != abi.SockStream {
+		var e int64
+		if c.peer, e = readSockaddr(family, c.name, c.nameLen); e != 0 {
+			return e
+		}
+		c.sendTo = true
+	}
+	return 0
+}
+
+// dest is where a send goes: &c.peer, or nil for the socket's peer.
+// Context: trap, files lock held; does not allocate.
+func (c *sockCallState) dest() *SockAddr {
+	if c.sendTo {
+		return &c.peer
+	}
+	return nil
+}
+
+// result is a receive's answer r, once it took the data: an errno as
+// it is, else the sender's address written (writeSockaddr) and, for a
+// recvmsg, its struct msghdr's msg_controllen (0: no control data)
+// and msg_flags at msg. Context: trap, files lock held; does not
+// allocate.
+func (c *sockCallState) result(isMsg bool, msg uintptr, r int64) int64 {
+	if r < 0 {
+		return r
+	}
+	if e := writeSockaddr(c.family, c.peer, c.name, c.nameLen); e != 0 {
+		return e
+	}
+	if !isMsg {
+		return r
+	}
+	var mflags uint32 // no control data; MSG_TRUNC for a datagram longer than the buffers
+	if c.trunc {
+		mflags = unix.MSG_TRUNC
+	}
+	if !vm.UserWrite64(msg+40, 0) || !vm.UserWrite32(msg+48, mflags) { // msg_controllen, msg_flags
+		return -abi.EFAULT
+	}
+	return r
+}
+
+// dgramNow is the socket and family of descriptor fd for sockCallNow: EBADF or ENOTSOCK as sockOfFD, or vfs.WouldBlock
+// for a socket that is not a datagram one or a call that may wait (a
+// blocking descriptor without MSG_DONTWAIT): the kernel lock's path
+// serves those.
+// Context: trap, files lock held, kernel lock not held; does not
+// allocate.
+func dgramNow(fd, flags int) (int, uint8, int64) {
+	i, e := sockOfFD(fd)
+	if e != 0 {
+		return 0, 0, e
+	}
+	w, _ := fdtab.LoadFlags(fd)
+	s := &Sockets[i]
+	spin.LockWord(&s.held)
+	dgram, family := s.Typ == abi.SockDgram, s.Family
+	spin.UnlockWord(&s.held)
+	if !dgram || w&fdtab.FlagNonblock == 0 && flags&unix.MSG_DONTWAIT == 0 {
+		return 0, 0, vfs.WouldBlock
+	}
+	return i, family, 0
 }
 
 // Msghdr is the part of struct msghdr the calls use.
@@ -432,76 +726,6 @@ func ReadMsghdr(addr uintptr, io *SockIO) (Msghdr, bool) {
 		Iovlen: uintptr(le.Uint64(b[24:])), Control: uintptr(le.Uint64(b[32:])), Controllen: uintptr(le.Uint64(b[40:]))}
 	io.Iov, io.Iovcnt, io.Msg = m.Iov, int(m.Iovlen), true
 	return m, true
-}
-
-// SysSendmsg sends the iovecs of the msghdr at msg (to its name, for an
-// unconnected datagram socket); control data is ignored. Context: trap, kernel lock held; does not allocate.
-func SysSendmsg(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
-	fd, msg, flags := int(a[0]), a[1], int(a[2])
-	i, e := sockOfFD(fd)
-	if e != 0 {
-		return e
-	}
-	io := SockIO{T: t, Nr: unix.SYS_SENDMSG, Flags: flags}
-	m, ok := ReadMsghdr(msg, &io)
-	if !ok {
-		return -abi.EFAULT
-	}
-	if m.Name == 0 || Sockets[i].Typ == abi.SockStream {
-		return SockSend(i, &io, nil)
-	}
-	to, e := readSockaddr(Sockets[i].Family, m.Name, m.Namelen)
-	if e != 0 {
-		return e
-	}
-	return SockSend(i, &io, &to)
-}
-
-// SysRecvmsg receives into the iovecs of the msghdr at msg and fills in
-// its name, flags (MSG_TRUNC) and an empty control part. Context: trap, kernel lock held; does not allocate.
-func SysRecvmsg(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
-	io := SockIO{T: t, Nr: unix.SYS_RECVMSG, Flags: int(a[2])}
-	return sockRecvmsg(int(a[0]), &io, a[1], Msghdr{})
-}
-
-// sockRecvmsg is recvmsg of the msghdr at msg on descriptor fd, into
-// io's buffers, or, for recvfrom (io.Nr), recvfrom into io's buffer
-// with m's name (its length's address in m.Namelen): a recvmsg's msg of
-// 0 is EFAULT, as any header it cannot read.
-// Context: trap, kernel lock held; does not allocate.
-func sockRecvmsg(fd int, io *SockIO, msg uintptr, m Msghdr) int64 {
-	i, e := sockOfFD(fd)
-	if e != 0 {
-		return e
-	}
-	lenAddr, isMsg := m.Namelen, io.Nr == unix.SYS_RECVMSG
-	if isMsg {
-		var ok bool
-		if m, ok = ReadMsghdr(msg, io); !ok {
-			return -abi.EFAULT
-		}
-		lenAddr = msg + 8
-	}
-	var from SockAddr
-	var trunc bool
-	r := SockRecv(i, io, &from, &trunc)
-	if r < 0 {
-		return r
-	}
-	if e := writeSockaddr(Sockets[i].Family, from, m.Name, lenAddr); e != 0 {
-		return e
-	}
-	if !isMsg {
-		return r
-	}
-	var mflags uint32
-	if trunc {
-		mflags = unix.MSG_TRUNC
-	}
-	if !vm.UserWrite64(msg+40, 0) || !vm.UserWrite32(msg+48, mflags) { // msg_controllen, msg_flags
-		return -abi.EFAULT
-	}
-	return r
 }
 
 // SockReadv serves readv on a socket.

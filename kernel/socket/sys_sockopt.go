@@ -68,7 +68,7 @@ func ipv6Ignored(name int) bool {
 // SysSetsockopt records an option in the socket table and tells the stack.
 // It runs on the locked path or, on an Internet socket's descriptor,
 // under the files lock held shared (package kernel's fileCalls), beside
-// the socket's reads and writes (StreamIO), the stack's read of its
+// the socket's reads and writes (SocketIO), the stack's read of its
 // event and moves of its data (takeEvents, NetCtlSharedIoctl) and other
 // option calls: it
 // reads the option's value first and changes the socket under the

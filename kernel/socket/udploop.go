@@ -19,7 +19,9 @@ import (
 // allocates.
 
 // isLocalAddr reports whether a datagram to a stays on this host.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held (shared, dgramSendNow: the interface's
+// address, ifaceAddr, changes only on the kernel lock's path, with the
+// files lock held exclusively); does not allocate.
 func isLocalAddr(a SockAddr) bool {
 	if !a.Is4() {
 		return a.IP == loopback6

@@ -10,7 +10,7 @@ import (
 // no holder and keeps no statistics, for the lock of one object that
 // calls on several CPUs at once (the files lock held shared) take for one
 // call's copy or look: a pipe's ring (fs.Pipes.Lock), a socket's rings
-// (socket.StreamIO), a description's offset (vfs.Desc.LockOffset), the
+// (socket.SocketIO), a description's offset (vfs.Desc.LockOffset), the
 // epoll interest lists and the descriptor claims (fdtab.AllocDesc). Its
 // holder waits for no CPU, only, at most, for the memory lock of a
 // demand fault, the frame allocator's lock of a page it takes, and

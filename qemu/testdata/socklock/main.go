@@ -2,15 +2,17 @@
 // threads at once, for qemu/socklock_test.go: gometal serves a program's
 // reads and writes of its non-blocking stream sockets under the files
 // lock held shared, beside each other and beside the file calls, each
-// under its socket's own lock (kernel/socket's StreamIO), and so it
+// under its socket's own lock (kernel/socket's SocketIO), and so it
 // serves the network stack's reads of /dev/netctl and its moves of the
 // data. It
 // prints what the server side
 // received, which must equal the host's output byte for byte, and in the
 // guest the files lock's holds over the writes. Then it dials loopback
 // connections from several goroutines (connections) and prints how many
-// answers came back right, and in the guest the files lock's holds over
-// that stage and /proc/gometal/sched.
+// answers came back right, then sends UDP datagrams from several
+// goroutines (datagrams) and prints how many echoes came back right, and
+// in the guest the files lock's holds over those stages and
+// /proc/gometal/sched.
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"time"
 
 	"github.com/gometal/gometal/qemu/testdata/lockstat"
 	"golang.org/x/sys/unix"
@@ -41,7 +44,7 @@ const (
 // between), while a server goroutine per connection reads it to the end
 // and sums what came. gometal serves those reads and writes under the
 // files lock held shared, beside each other, each under its socket's
-// own lock (kernel/socket's StreamIO), and so it serves the network
+// own lock (kernel/socket's SocketIO), and so it serves the network
 // stack's side of them (its reads of /dev/netctl, its moves of the
 // data, each socket's under its lock). It says what the server received, in counts that do not
 // depend on the timing, and returns the files lock's holds over the
@@ -193,14 +196,108 @@ func connections() (string, lockstat.Holds) {
 	return fmt.Sprintf("%d of %d answers right", total, threads*connectionRounds), lockstat.FilesLock().Since(before)
 }
 
+// datagramRounds is how many datagrams each of threads goroutines
+// sends in the datagrams stage, and offHostDatagrams how many go to an
+// address off the host.
+const datagramRounds, offHostDatagrams = 8, 16
+
+// datagrams runs the datagrams stage: threads goroutines each dial a
+// UDP socket to a loopback echo server (socket, and a datagram
+// socket's connect) and send it datagramRounds datagrams one after
+// another with write(2), reading each echo with read(2) or recvmsg in
+// turn; the server reads with recvfrom and echoes with sendto. Then an
+// unconnected UDP socket sends offHostDatagrams datagrams with sendto
+// and sendmsg in turn to an address off
+// the host (192.0.2.1, TEST-NET-1), which the network stack takes (or
+// drops: the guest has no route there) and which the host may refuse:
+// their outcome is not printed. gometal serves the connects, the reads,
+// recvfroms and recvmsgs and the off-host sends under the files lock held
+// shared (issue 18); a datagram to a local address (the writes, the
+// echoes) takes the kernel lock's path, whose scan of the socket table
+// finds its receiver. It says how many echoes came back right, and
+// returns the files lock's holds over the stage.
+func datagrams() (string, lockstat.Holds) {
+	srv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	check(err)
+	defer srv.Close()
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, from, err := srv.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			srv.WriteToUDP(append([]byte("re: "), buf[:n]...), from)
+		}
+	}()
+	before := lockstat.FilesLock()
+	right := make(chan int, threads)
+	for n := range threads {
+		go func() {
+			ok := 0
+			defer func() { right <- ok }()
+			c, err := net.DialUDP("udp", nil, srv.LocalAddr().(*net.UDPAddr))
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			buf := make([]byte, 64)
+			for k := range datagramRounds {
+				req := fmt.Sprintf("%d/%d", n, k)
+				if _, err := c.Write([]byte(req)); err != nil {
+					return
+				}
+				var got int
+				if k%2 == 0 {
+					got, err = c.Read(buf)
+				} else {
+					got, _, _, _, err = c.ReadMsgUDP(buf, nil) // recvmsg
+				}
+				if err != nil {
+					return
+				}
+				if string(buf[:got]) == "re: "+req {
+					ok++
+				}
+			}
+		}()
+	}
+	total := 0
+	for range threads {
+		total += <-right
+	}
+	offHost = 0
+	if off, err := net.ListenUDP("udp4", nil); err == nil {
+		to := &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 9}
+		for k := range offHostDatagrams {
+			if k%2 == 0 {
+				off.WriteToUDP([]byte("off host"), to)
+			} else {
+				off.WriteMsgUDP([]byte("off host"), nil, to) // sendmsg
+			}
+			offHost++
+		}
+		off.Close()
+	}
+	return fmt.Sprintf("%d of %d echoes right", total, threads*datagramRounds), lockstat.FilesLock().Since(before)
+}
+
+// offHost counts the sendtos off the host that the datagrams stage made
+// (their outcome aside).
+var offHost int
+
 func main() {
 	sockets, holds := sharedSockets()
 	fmt.Printf("socklock: %s\n", sockets)
 	answers, connHolds := connections()
 	fmt.Printf("socklock: connections: %s\n", answers)
+	echoes, dgramHolds := datagrams()
+	fmt.Printf("socklock: datagrams: %s\n", echoes)
 	if _, err := os.Stat("/proc/gometal/sched"); err == nil {
 		fmt.Printf("socklock: files lock exclusive %d shared %d\n", holds.Exclusive, holds.Shared)
 		fmt.Printf("socklock: connections stage: files lock exclusive %d shared %d\n", connHolds.Exclusive, connHolds.Shared)
+		fmt.Printf("socklock: datagrams stage: files lock exclusive %d shared %d off-host sends %d\n", dgramHolds.Exclusive, dgramHolds.Shared, offHost)
 		if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
 			fmt.Printf("socklock: sched\n%s", b)
 		}
