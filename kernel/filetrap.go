@@ -212,8 +212,8 @@ var fileCalls = [...]fileCall{
 	// socket that never wait (a descriptor opened O_NONBLOCK, or
 	// MSG_DONTWAIT): the datagram queued or taken under the socket's
 	// lock (socket.SendtoNow and the like); a datagram to a local
-	// address, whose receiver a scan of the table finds, a stream
-	// socket's and a call that may wait take the locked path.
+	// address, whose receiver a scan of the table finds, a stream or
+	// raw socket's and a call that may wait take the locked path.
 	{unix.SYS_SENDTO, socket.SendtoNow},
 	{unix.SYS_RECVFROM, socket.RecvfromNow},
 	{unix.SYS_SENDMSG, socket.SendmsgNow},

@@ -234,3 +234,32 @@ func TestDgramConnectTo(t *testing.T) {
 	assert.True(t, autobind(i), "its caller looks again and answers EBADF")
 	assert.Zero(t, s.Local.Port, "no port stored in a free slot")
 }
+
+// TestSockCallNr: the call a blocking sendto, recvfrom, sendmsg or
+// recvmsg runs again after its wait (SockIO.Nr, which SockWait stores
+// as the thread's restart number) is its own, whatever args finds
+// after (a msghdr it cannot read is EFAULT); and a receive that waits
+// writes no result (result passes the wait on).
+func TestSockCallNr(t *testing.T) {
+	for _, c := range []struct {
+		send, isMsg bool
+		nr          uint64
+	}{
+		{true, false, unix.SYS_SENDTO}, {false, false, unix.SYS_RECVFROM},
+		{true, true, unix.SYS_SENDMSG}, {false, true, unix.SYS_RECVMSG},
+	} {
+		var st sockCallState
+		e := st.args(c.send, c.isMsg, 3, abi.SysArgs{5, 0, 0, 0, 0, 0}, abi.Family4, abi.SockDgram)
+		assert.Equal(t, c.nr, st.io.Nr, "send %v msg %v", c.send, c.isMsg)
+		assert.Equal(t, sched.TID(3), st.io.T)
+		if c.isMsg {
+			assert.Equal(t, -abi.EFAULT, e, "a NULL msghdr")
+		} else {
+			assert.Zero(t, e)
+		}
+	}
+	var st sockCallState
+	st.name, st.nameLen = 0x10, 0x20 // in the first page, never the program's: a write fails
+	assert.Equal(t, int64(blocked), st.result(true, 0x30, blocked), "a wait is passed on, nothing written")
+	assert.Equal(t, -abi.EFAULT, st.result(true, 0x30, 0), "a result is written (and faults here)")
+}

@@ -61,7 +61,8 @@ type socket struct {
 	// non-blocking connect while it stores its port (autobind) and
 	// changes State and Remote (connectTo), a datagram socket's connect
 	// while it changes State, Remote and Local (dgramConnectTo), a
-	// datagram socket's read, write, sendto or recvfrom beside them while
+	// datagram socket's read, write, sendto, recvfrom, sendmsg or
+	// recvmsg beside them while
 	// it reads its state and peer and changes its rings and SoError
 	// (SocketIO, dgramSendNow, sockCallNow), a connect's or a send's choice of a port
 	// while it reads each socket (portInUse), and getsockname and
@@ -487,7 +488,7 @@ func ephemeralPort(self int, typ uint8, a SockAddr) uint16 {
 // under the socket's lock, which getsockname beside holds. A socket
 // closed or freed beside since its descriptor was looked at gets no
 // port, and true: its caller looks again under the socket's lock and
-// answers EBADF (connectRefused, dgramConnect, dgramRoute).
+// answers EBADF (connectRefused, dgramConnectTo, dgramRoute).
 // Context: trap, files lock held; does not allocate.
 func autobind(i int) bool {
 	s := &Sockets[i]

@@ -547,9 +547,10 @@ func RecvmsgNow(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 // sockCall serves SysSendto and the others on the kernel lock's path
 // (send, and isMsg for sendmsg and recvmsg, whose struct msghdr is at
 // a[1]): the socket found (EBADF, ENOTSOCK), the call's buffers and
-// address read (sockCallArgs: a stream socket's address is ignored),
-// the data moved by SockSend or SockRecv, which may wait, and a
-// receive's sender and a recvmsg's result written (sockCallResult).
+// address read ((*sockCallState).args: a stream socket's address is
+// ignored), the data moved by SockSend or SockRecv, which may wait, and
+// a receive's sender and a recvmsg's result written
+// ((*sockCallState).result).
 // Context: trap, kernel and files locks held; does not allocate.
 func sockCall(send, isMsg bool, t sched.TID, a abi.SysArgs) int64 {
 	i, e := sockOfFD(int(int32(a[0]))) // an int, as Linux reads it
@@ -624,11 +625,16 @@ type sockCallState struct {
 // Context: trap, files lock held; does not allocate.
 func (c *sockCallState) args(send, isMsg bool, t sched.TID, a abi.SysArgs, family, typ uint8) int64 {
 	nr := uint64(unix.SYS_SENDTO) // the call a wait runs again: sendto, recvfrom, sendmsg and recvmsg are 44 to 47
-	c.io = SockIO{T: t, Buf: a[1], N: a[2], Flags: int(a[3])}
-	c.name, c.nameLen, c.family = a[4], a[5], family
 	if isMsg {
 		nr += 2
-		c.io = SockIO{T: t, Flags: int(a[2])}
+	}
+	if !send {
+		nr++
+	}
+	c.io = SockIO{T: t, Nr: nr, Buf: a[1], N: a[2], Flags: int(a[3])}
+	c.name, c.nameLen, c.family = a[4], a[5], family
+	if isMsg {
+		c.io = SockIO{T: t, Nr: nr, Flags: int(a[2])}
 		m, ok := ReadMsghdr(a[1], &c.io)
 		if !ok {
 			return -abi.EFAULT
@@ -638,10 +644,6 @@ func (c *sockCallState) args(send, isMsg bool, t sched.TID, a abi.SysArgs, famil
 			c.nameLen = a[1] + 8 // where the sender's length goes
 		}
 	}
-	if !send {
-		nr++
-	}
-	c.io.Nr = nr
 	if send && c.name != 0 && typ != abi.SockStream {
 		var e int64
 		if c.peer, e = readSockaddr(family, c.name, c.nameLen); e != 0 {
@@ -661,14 +663,14 @@ func (c *sockCallState) dest() *SockAddr {
 	return nil
 }
 
-// result is a receive's answer r, once it took the data: an errno as
-// it is, else the sender's address written (writeSockaddr) and, for a
+// result is a receive's answer r, once it took the data: an errno or a
+// wait as it is, else the sender's address written (writeSockaddr) and, for a
 // recvmsg, its struct msghdr's msg_controllen (0: no control data)
 // and msg_flags at msg. Context: trap, files lock held; does not
 // allocate.
 func (c *sockCallState) result(isMsg bool, msg uintptr, r int64) int64 {
-	if r < 0 {
-		return r
+	if r < 0 || r == blocked {
+		return r // a wait (SockWait) writes nothing: the call runs again after it
 	}
 	if e := writeSockaddr(c.family, c.peer, c.name, c.nameLen); e != 0 {
 		return e
@@ -715,7 +717,7 @@ type Msghdr struct {
 
 // ReadMsghdr reads the struct msghdr at addr and points io at its
 // iovecs (a sendmsg or recvmsg); false if it is not readable.
-// Context: trap, kernel lock held; does not allocate.
+// Context: trap, files lock held; does not allocate.
 func ReadMsghdr(addr uintptr, io *SockIO) (Msghdr, bool) {
 	b, ok := vm.UserBytes(addr, msghdrSize, false)
 	if !ok {
