@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fs"
@@ -8,6 +9,7 @@ import (
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/sched"
 )
 
@@ -31,24 +33,12 @@ func openMemFile(ino fs.Ino, which int, flags int) int64 {
 	return fd
 }
 
-// writeNaps prints the naps of the live threads that took any
-// (kernel/fastsleep.go): how many, and their time in microseconds. A
-// table of its own, so that the thread table's readers see the columns
-// they always did. Context: trap, kernel lock held; does not allocate.
-func writeNaps(w kfiles.Writer) {
-	w.S("\ntid naps nap_us\n")
-	for i := range threadtab.Sched.Threads {
-		t := &threadtab.Sched.Threads[i]
-		if t.State != sched.Free && t.Naps != 0 {
-			w.Fields(uint64(i+1), uint64(t.Naps)).U(uint64(t.NapNs / 1e3)).S("\n")
-		}
-	}
-}
-
 // writeSchedView describes each CPU and thread, for the program (see
 // examples/shell): busy time, interrupts, halts, run queue, time slices;
-// then each kernel lock's statistics (kernel/klock) and how often the
-// lock-free system call paths were taken (fastpath.go).
+// then each thread's naps, each kernel lock's statistics (kernel/klock),
+// how often the lock-free system call paths were taken (fastpath.go),
+// the traps' counts (trapstats.go) and the calls served under the kernel
+// lock (lockedCalls).
 // Context: trap, kernel lock held; does not allocate.
 func writeSchedView(w kfiles.Writer) {
 	now := clock.Nanotime()
@@ -73,7 +63,16 @@ func writeSchedView(w kfiles.Writer) {
 		}
 		w.Fields(uint64(i + 1)).S(threadtab.StateNames[t.State]).S(" ").Fields(uint64(t.CPU)).U(uint64(t.CPUTime / 1e6)).S("\n")
 	}
-	writeNaps(w)
+	// The naps of the live threads that took any (kernel/fastsleep.go):
+	// how many, and their time in microseconds. A table of its own, so
+	// that the thread table's readers see the columns they always did.
+	w.S("\ntid naps nap_us\n")
+	for i := range threadtab.Sched.Threads {
+		t := &threadtab.Sched.Threads[i]
+		if t.State != sched.Free && t.Naps != 0 {
+			w.Fields(uint64(i+1), uint64(t.Naps)).U(uint64(t.NapNs / 1e3)).S("\n")
+		}
+	}
 	// The scheduler's own count, which the deadlock detector trusts: it
 	// must equal the number of threads listed as running.
 	w.S("\nnrunning ").U(uint64(threadtab.Sched.Running)).S("\n")
@@ -89,7 +88,43 @@ func writeSchedView(w kfiles.Writer) {
 	w.S("\n")
 	writeFastStats(w)
 	w.S("\n")
-	writeTrapStats(w)
+	// The entries' counts summed over the CPUs: a line per event of
+	// trapStatEvents, then the time spent arming the timer and sending
+	// kicks, and the counts kept outside the per-CPU table.
+	var sum percpu.EventCounts
+	sumEvents(&sum)
+	w.S("event count\n")
+	names := trapStatNames
+	for _, e := range trapStatEvents[:] { // [:]: a range over the array copies it
+		var name string
+		name, names = firstWord(names)
+		w.Count(name, sum[e])
+	}
+	w.Count("timer_arm_ns", clock.CyclesToNs(sum[percpu.EvTimerArmCycles]))
+	w.Count("kick_ipi_ns", clock.CyclesToNs(sum[percpu.EvKickCycles]))
+	w.Count("file_call_lockfree", fileCallsLockFree.Load())
+	w.Count("file_close_beside", vfs.ClosesBeside.Load())
+	w.Count("console_interrupt_fileslock", consoleIRQs[0].Load())
+	w.Count("console_interrupt_locked", consoleIRQs[1].Load())
+	w.Count("idle_run_queued", idleRanQueued.Load())
 	w.S("\n")
-	writeLockedCalls(w)
+	// lockedCalls' non-zero counts in call-number order, one
+	// "locked_syscall NAME COUNT" line each: a number Linux has no name
+	// for appears as the number, the last entry as "other".
+	for nr := range lockedCalls { // not "nr, n :=": that copies the array onto the trap stack
+		n := lockedCalls[nr]
+		if n == 0 {
+			continue
+		}
+		w.S("locked_syscall ")
+		switch name := abi.SyscallName(uint64(nr)); {
+		case nr == len(lockedCalls)-1:
+			w.S("other")
+		case name != "":
+			w.S(name)
+		default:
+			w.U(uint64(nr))
+		}
+		w.S(" ").U(n).S("\n")
+	}
 }

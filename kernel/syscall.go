@@ -4,7 +4,6 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/fdtab"
-	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -144,29 +143,6 @@ var lockedCalls [abi.NumSyscalls + 1]uint64
 // Context: trap, kernel lock held; does not allocate.
 func countLockedCall(nr uint64) {
 	lockedCalls[min(nr, uint64(len(lockedCalls)-1))]++
-}
-
-// writeLockedCalls prints lockedCalls' non-zero counts in call-number
-// order, one "locked_syscall NAME COUNT" line each, for writeSchedView:
-// a number Linux has no name for appears as the number, the last entry
-// as "other". Context: trap, kernel lock held; does not allocate.
-func writeLockedCalls(w kfiles.Writer) {
-	for nr := range lockedCalls { // not "nr, n :=": that copies the array onto the trap stack
-		n := lockedCalls[nr]
-		if n == 0 {
-			continue
-		}
-		w.S("locked_syscall ")
-		switch name := abi.SyscallName(uint64(nr)); {
-		case nr == len(lockedCalls)-1:
-			w.S("other")
-		case name != "":
-			w.S(name)
-		default:
-			w.U(uint64(nr))
-		}
-		w.S(" ").U(n).S("\n")
-	}
 }
 
 // seenSyscalls marks the unimplemented call numbers below

@@ -55,9 +55,16 @@ func TestTrapStatLines(t *testing.T) {
 	vfs.ClosesBeside.Store(5)
 	var f kfiles.File
 	w := kfiles.Writer{F: &f}
-	writeTrapStats(w)
-	writeFastStats(w)
+	writeSchedView(w)
+	// The fast paths' table and the event table after it, each after a
+	// blank line.
 	out := string(f.Data[:f.N])
+	first := strings.Index(out, "\nfastpath lockfree locked\n")
+	require.GreaterOrEqual(t, first, 0, "no fast paths' table:\n%s", out)
+	out = out[first:]
+	last := strings.Index(out, "\nidle_run_queued ") + 1
+	require.Positive(t, last, "no idle_run_queued line:\n%s", out)
+	out = out[:last+strings.IndexByte(out[last:], '\n')+1]
 	for _, line := range []string{
 		fmt.Sprintf("\nsyscall %d\n", ev(percpu.EvSyscall)),
 		fmt.Sprintf("\nmemory_call_memlock %d\n", ev(percpu.EvMemCallMem)),
@@ -73,5 +80,5 @@ func TestTrapStatLines(t *testing.T) {
 	} {
 		assert.Contains(t, out, line)
 	}
-	assert.Equal(t, len(trapStatEvents)+7+1+len(fastStatEvents)+1+len(signalCalls), strings.Count(out, "\n"), "the lines:\n%s", out)
+	assert.Equal(t, 2+len(trapStatEvents)+7+1+len(fastStatEvents)+1+len(signalCalls), strings.Count(out, "\n"), "the lines:\n%s", out)
 }

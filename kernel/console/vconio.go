@@ -180,7 +180,7 @@ func vconWriteKey(qi int) uintptr { return vfs.VconWriteKeyBase + uintptr(qi)*8 
 // the device returned (input, a control message): the caller then goes
 // on to the kernel lock's path, VconInterrupt, which wakes the writer.
 // The kernel log's slots stay until its next line or that path frees
-// them (vconLog polls for room). Writes may run beside it (package
+// them (klog.Write polls for room). Writes may run beside it (package
 // kernel's consoleTrap holds the files lock shared): it reaps each queue
 // under the queue's word lock (txHeld); writerWaits changes only under
 // the files lock held exclusively (VconWrite, VconInterrupt).

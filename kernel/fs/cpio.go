@@ -50,11 +50,20 @@ func (fs *FS) Unpack(m *Mem, a []byte) UnpackResult {
 			why = "archive ends inside an entry header"
 			break
 		}
-		h, good := parseHeader(a[off : off+cpioHeader])
+		// The header: the magic, then 13 fields of 8 hexadecimal digits
+		// (ino, mode, uid, gid, nlink, mtime, filesize, devmajor,
+		// devminor, rdevmajor, rdevminor, namesize, check).
+		var f [13]uint64
+		good := string(a[off:off+6]) == "070701" || string(a[off:off+6]) == "070702"
+		for i := 0; good && i < len(f); i++ {
+			f[i], good = hex8(a[off+6+8*i : off+14+8*i])
+		}
 		if !good {
 			why = "not a cpio newc header (magic 070701 or 070702 expected)"
 			break
 		}
+		h := cpioEntry{ino: f[0], mode: f[1], uid: f[2], gid: f[3], nlink: f[4], mtime: f[5], size: f[6],
+			rdevMajor: f[9], rdevMinor: f[10], nameSize: f[11]}
 		nameStart := off + cpioHeader
 		nameEnd := nameStart + int(h.nameSize)
 		dataStart := align4(nameEnd)
@@ -85,8 +94,23 @@ func (fs *FS) Unpack(m *Mem, a []byte) UnpackResult {
 			r.Archives++
 			continue
 		}
-		var e Errno
-		if e, nlinks = fs.applyEntry(m, &h, trimName(name), a[dataStart:dataEnd], &links, nlinks, &r); e != ok {
+		// The entry, made with the file system's clock at its
+		// modification time, in its directory, made first if missing;
+		// the directory keeps the time of its own entry, not of its last
+		// child's, as Linux's initramfs (dir_utime) has it.
+		saved := fs.Now
+		fs.Now = int64(h.mtime) * 1e9
+		dir, base, e := fs.makeParents(m, trimName(name))
+		if e == ok {
+			dp := &fs.inodes[dir]
+			mtime, ctime := dp.mtime, dp.ctime
+			e, nlinks = fs.makeEntry(m, &h, dir, base, a[dataStart:dataEnd], &links, nlinks, &r)
+			if len(base) > 0 {
+				dp.mtime, dp.ctime = mtime, ctime
+			}
+		}
+		fs.Now = saved
+		if e != ok {
 			r.Errno = e
 			why = "cannot create the entry's file"
 			break
@@ -118,23 +142,6 @@ func trimName(n []byte) []byte {
 	return n
 }
 
-// parseHeader decodes a newc header. Context: boot; does not allocate.
-func parseHeader(b []byte) (cpioEntry, bool) {
-	if string(b[:6]) != "070701" && string(b[:6]) != "070702" {
-		return cpioEntry{}, false
-	}
-	var f [13]uint64
-	for i := range f {
-		v, good := hex8(b[6+8*i : 14+8*i])
-		if !good {
-			return cpioEntry{}, false
-		}
-		f[i] = v
-	}
-	return cpioEntry{ino: f[0], mode: f[1], uid: f[2], gid: f[3], nlink: f[4], mtime: f[5], size: f[6],
-		rdevMajor: f[9], rdevMinor: f[10], nameSize: f[11]}, true
-}
-
 // hex8 decodes 8 hexadecimal digits.
 func hex8(b []byte) (uint64, bool) {
 	var v uint64
@@ -153,28 +160,10 @@ func hex8(b []byte) (uint64, bool) {
 	return v, true
 }
 
-// applyEntry makes one archive entry in the file system.
-// Context: boot; does not allocate.
-func (fs *FS) applyEntry(m *Mem, h *cpioEntry, name, data []byte, links *[maxHardLinks]hardLink, nlinks int, r *UnpackResult) (Errno, int) {
-	saved := fs.Now
-	fs.Now = int64(h.mtime) * 1e9
-	dir, base, e := fs.makeParents(m, name)
-	if e == ok {
-		// The directory keeps the time of its own entry, not of its
-		// last child's, as Linux's initramfs (dir_utime) has it.
-		dp := &fs.inodes[dir]
-		mtime, ctime := dp.mtime, dp.ctime
-		e, nlinks = fs.makeEntry(m, h, dir, base, data, links, nlinks, r)
-		if len(base) > 0 {
-			dp.mtime, dp.ctime = mtime, ctime
-		}
-	}
-	fs.Now = saved
-	return e, nlinks
-}
-
-// makeEntry is applyEntry with the file system's clock at the entry's
-// modification time. Context: boot; does not allocate.
+// makeEntry makes archive entry h, name base in directory dir, with
+// its data, in the file system (Unpack sets the file system's clock to
+// the entry's modification time first). Context: boot; does not
+// allocate.
 func (fs *FS) makeEntry(m *Mem, h *cpioEntry, dir Ino, base, data []byte, links *[maxHardLinks]hardLink, nlinks int, r *UnpackResult) (Errno, int) {
 	typ := uint32(h.mode) & unix.S_IFMT
 	perm := uint32(h.mode) & 0o7777
@@ -202,8 +191,13 @@ func (fs *FS) makeEntry(m *Mem, h *cpioEntry, dir Ino, base, data []byte, links 
 		r.Skipped++
 		return ok, nlinks
 	}
-	if existing != 0 {
-		if e := fs.removeAny(m, dir, base, existing); e != ok {
+	if existing != 0 { // replaced: a directory only when empty
+		if fs.IsDir(existing) {
+			e = fs.Rmdir(m, dir, base)
+		} else {
+			e = fs.Unlink(m, dir, base)
+		}
+		if e != ok {
 			return e, nlinks
 		}
 	}
@@ -247,15 +241,6 @@ func (fs *FS) makeEntry(m *Mem, h *cpioEntry, dir Ino, base, data []byte, links 
 	return ok, nlinks
 }
 
-// removeAny removes an existing entry that an archive entry replaces (a
-// directory only when empty). Context: boot.
-func (fs *FS) removeAny(m *Mem, dir Ino, name []byte, ino Ino) Errno {
-	if fs.IsDir(ino) {
-		return fs.Rmdir(m, dir, name)
-	}
-	return fs.Unlink(m, dir, name)
-}
-
 // makeParents returns the directory that will hold path's last component,
 // creating missing directories (mode 0755) on the way, and that component.
 // Context: boot; does not allocate.
@@ -285,7 +270,7 @@ func (fs *FS) makeParents(m *Mem, path []byte) (Ino, []byte, Errno) {
 			if next, e = fs.Create(m, dir, comp, unix.S_IFDIR|0o755, 0); e != ok {
 				return 0, nil, e
 			}
-			dp.mtime, dp.ctime = mtime, ctime // as in applyEntry
+			dp.mtime, dp.ctime = mtime, ctime // as in Unpack
 		}
 		if !fs.IsDir(next) {
 			return 0, nil, ENOTDIR

@@ -749,14 +749,22 @@ func UtimensatFile(a abi.SysArgs, shared bool) int64 {
 			return e
 		}
 	}
-	at, mt := fs.ChangeTime, fs.ChangeTime
-	if times != 0 {
-		var e int64
-		if at, e = utimeValue(ts[0], ts[1]); e != 0 {
-			return e
-		}
-		if mt, e = utimeValue(ts[2], ts[3]); e != 0 {
-			return e
+	// The access and the modification time, each with UTIME_NOW
+	// (fs.ChangeTime: the change's own instant, which SetTimes takes
+	// under the file's data lock) and UTIME_OMIT; EINVAL for nanoseconds
+	// out of range, the access time's looked at first.
+	tv := [2]int64{fs.ChangeTime, fs.ChangeTime}
+	for k := range tv {
+		sec, nsec := ts[2*k], ts[2*k+1]
+		switch {
+		case times == 0:
+		case nsec == utimeNow:
+		case nsec == utimeOmit:
+			tv[k] = fs.Omit
+		case nsec >= 1e9:
+			return -abi.EINVAL
+		default:
+			tv[k] = int64(sec)*1e9 + int64(nsec)
 		}
 	}
 	now := vfs.RealtimeNs()
@@ -764,29 +772,7 @@ func UtimensatFile(a abi.SysArgs, shared bool) int64 {
 	if !shared {
 		vfs.Root.Now, m.Now = now, 0 // the change time: UTIME_NOW's instant, as Linux stamps both
 	}
-	return -int64(vfs.Root.SetTimes(&m, ino, at, mt))
-}
-
-// utimeValue is one timespec of utimensat, sec and nsec, with UTIME_NOW
-// (fs.ChangeTime: the change's own instant, which SetTimes takes under
-// the file's data lock) and UTIME_OMIT; EINVAL for nanoseconds out of
-// range.
-// Context: any; does not allocate.
-//
-// Not inlined: one copy is smaller than its inlined ones (issue 16's
-// image budget).
-//
-//go:noinline
-func utimeValue(sec, nsec uint64) (int64, int64) {
-	switch {
-	case nsec == utimeNow:
-		return fs.ChangeTime, 0
-	case nsec == utimeOmit:
-		return fs.Omit, 0
-	case nsec >= 1e9:
-		return 0, -abi.EINVAL
-	}
-	return int64(sec)*1e9 + int64(nsec), 0
+	return -int64(vfs.Root.SetTimes(&m, ino, tv[0], tv[1]))
 }
 
 // TruncateFile is truncate(2), a file's size set by path, under the

@@ -14,38 +14,32 @@ import (
 const LockTableHeader = "lock acquisitions contended spin_ns hold_ns longest_hold_ns longest_hold_by\n"
 
 // WriteLockStats prints one line of the lock table for the lock called
-// name. Context: trap, kernel lock held; does not allocate.
+// name, ending with what the longest holder was doing (its hold tag,
+// klock.TrapTag) as one word: a system call's name, an exception's,
+// "timer", "kick", "page_fault", "irq_N", or "other".
+// Context: trap, kernel lock held; does not allocate.
 func WriteLockStats(w Writer, name string, s *klock.Stats) {
 	v := klock.SnapshotOf(s, clock.TSCMult())
 	w.S(name).S(" ").Fields(v.Acquisitions, v.Contentions, v.SpinNs, v.HoldNs, v.LongestNs)
-	writeHoldTag(w, v.LongestBy)
-	w.S("\n")
-}
-
-// writeHoldTag prints a hold tag (klock.TrapTag) as one word: a system
-// call's name, an exception's, "timer", "kick", "page_fault", "irq_N",
-// or "other".
-// Context: trap, kernel lock held; does not allocate.
-func writeHoldTag(w Writer, tag uint64) {
-	if tag == 0 {
-		w.S("other")
-		return
-	}
-	v, nr := tag>>klock.HoldTagShift-1, tag&(1<<klock.HoldTagShift-1)
+	tag := v.LongestBy
+	vec, nr := tag>>klock.HoldTagShift-1, tag&(1<<klock.HoldTagShift-1)
 	switch {
-	case v == x86.VecSyscall && abi.SyscallName(nr) != "":
+	case tag == 0:
+		w.S("other")
+	case vec == x86.VecSyscall && abi.SyscallName(nr) != "":
 		w.S(abi.SyscallName(nr))
-	case v == x86.VecSyscall:
+	case vec == x86.VecSyscall:
 		w.S("syscall_").U(nr)
-	case v == x86.VecTimer:
+	case vec == x86.VecTimer:
 		w.S("timer")
-	case v == x86.VecKick:
+	case vec == x86.VecKick:
 		w.S("kick")
-	case v == x86.VecPageFault:
+	case vec == x86.VecPageFault:
 		w.S("page_fault")
-	case v < 32:
-		w.S("exception_").U(v)
+	case vec < 32:
+		w.S("exception_").U(vec)
 	default:
-		w.S("irq_").U(v)
+		w.S("irq_").U(vec)
 	}
+	w.S("\n")
 }

@@ -1,6 +1,7 @@
 package kfiles
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gometal/gometal/kernel/klock"
@@ -13,10 +14,13 @@ import (
 // interrupt or the exception; the lock line ends with the longest
 // holder's.
 func TestHoldTags(t *testing.T) {
-	word := func(tag uint64) string {
+	word := func(tag uint64) string { // the lock line's last word
+		var s klock.Stats
+		s.Released(100, tag)
 		var f File
-		writeHoldTag(Writer{F: &f}, tag)
-		return string(f.Data[:f.N])
+		WriteLockStats(Writer{F: &f}, "l", &s)
+		line := strings.TrimSuffix(string(f.Data[:f.N]), "\n")
+		return line[strings.LastIndexByte(line, ' ')+1:]
 	}
 	assert.Equal(t, "getppid", word(klock.TrapTag(&x86.TrapFrame{Vector: x86.VecSyscall, AX: unix.SYS_GETPPID})))
 	assert.Equal(t, "syscall_999", word(klock.TrapTag(&x86.TrapFrame{Vector: x86.VecSyscall, AX: 999})))

@@ -24,12 +24,12 @@ func TestResolvConfFromBootOptions(t *testing.T) {
 	t.Cleanup(func() { SetBootOptions(nil, "", false) })
 	SetBootOptions([]byte("dns=1.1.1.1,9.9.9.9 -- x"), "1.1.1.1,9.9.9.9", true)
 	var f File
-	writeResolvConf(Writer{F: &f})
+	fillMemFile(fileResolvConf, &f)
 	assert.Equal(t, "# gometal: from the dns= option\nnameserver 1.1.1.1\nnameserver 9.9.9.9\n", text(&f))
 
 	SetBootOptions(nil, "", false)
 	f = File{}
-	writeResolvConf(Writer{F: &f})
+	fillMemFile(fileResolvConf, &f)
 	assert.Contains(t, text(&f), "nameserver 10.0.2.3\n")
 }
 

@@ -26,7 +26,7 @@ func TestSocketView(t *testing.T) {
 	socket.Sockets[3].Remote = socket.SockAddr{IP: [16]byte{0: 0xfe, 1: 0x80, 15: 1}, Port: 53}
 
 	var f File
-	writeSocketView(Writer{F: &f})
+	fillMemFile(fileSockets, &f)
 	text := string(f.Data[:f.N])
 	assert.Contains(t, text, "\n1 tcp connected 5 10.0.2.15:8080 [0:0:0:0:0:0:0:0]:0 0 0 0 yes\n")
 	assert.Contains(t, text, "\n3 udp6 connected - [0:0:0:0:0:0:0:0]:0 [fe80:0:0:0:0:0:0:1]:53 0 0 0 no\n")

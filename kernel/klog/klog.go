@@ -224,23 +224,6 @@ func (l *Line) PPM(ppm uint64) *Line {
 //go:noinline
 func (l *Line) Print() { Write(l.buf[:l.n]) }
 
-// Write writes text as one kernel log line: to the virtio console's
-// log port, or on COM1 with the prefix, starting on a fresh line.
-// Context: trap or boot; does not allocate.
-func Write(text []byte) {
-	if vconLog(text) {
-		return
-	}
-	if col != 0 {
-		out('\r')
-		out('\n')
-	}
-	outBytes([]byte(Prefix))
-	outBytes(text)
-	out('\n')
-	col = 0
-}
-
 // Bytes returns the line's text so far.
 func (l *Line) Bytes() []byte { return l.buf[:l.n] }
 

@@ -28,31 +28,40 @@ func StopVcon() { vconOff = true }
 // VconStopped reports whether StopVcon was called.
 func VconStopped() bool { return vconOff }
 
-// vconLog sends one kernel log line, text with the prefix and a newline
-// added, in one slot of the kernel log port (text is cut to fit) and
-// reports whether it did; false leaves the line to COM1. It polls for a
-// free slot (the log cannot block a thread), for about a second at most.
-// Context: trap or boot, kernel lock held; does not allocate.
-func vconLog(text []byte) bool {
-	if vconQ == 0 || vconOff {
-		return false
-	}
-	q := (*virtq.Queue)(cpu.Pointer(vconQ))
-	for spins := 0; ; spins++ {
-		q.ReapTx()
-		if !q.Full() {
-			break
+// Write writes text as one kernel log line. While the virtio console's
+// log port is on (UseVcon, until StopVcon) it goes there, with the prefix
+// and a newline added, in one slot of the port (text is cut to fit),
+// polling for a free slot (the log cannot block a thread) for about a
+// second at most; else, or when no slot came free, on COM1 with the
+// prefix, starting on a fresh line.
+// Context: trap or boot (kernel lock held while the port is on); does
+// not allocate.
+func Write(text []byte) {
+	if vconQ != 0 && !vconOff {
+		q := (*virtq.Queue)(cpu.Pointer(vconQ))
+		for spins := 0; ; spins++ {
+			q.ReapTx()
+			if !q.Full() {
+				slot := unsafe.Slice((*byte)(cpu.Pointer(q.SlotAddr(q.AvailIdx&(q.Size-1)))), q.Slot)
+				n := copy(slot, Prefix)
+				n += copy(slot[n:len(slot)-1], text)
+				slot[n] = '\n'
+				q.Put(uint32(n + 1))
+				q.Publish()
+				return
+			}
+			if spins > 20_000_000 {
+				break // the line goes to COM1
+			}
+			cpu.Pause()
 		}
-		if spins > 20_000_000 {
-			return false
-		}
-		cpu.Pause()
 	}
-	slot := unsafe.Slice((*byte)(cpu.Pointer(q.SlotAddr(q.AvailIdx&(q.Size-1)))), q.Slot)
-	n := copy(slot, Prefix)
-	n += copy(slot[n:len(slot)-1], text)
-	slot[n] = '\n'
-	q.Put(uint32(n + 1))
-	q.Publish()
-	return true
+	if col != 0 {
+		out('\r')
+		out('\n')
+	}
+	outBytes([]byte(Prefix))
+	outBytes(text)
+	out('\n')
+	col = 0
 }

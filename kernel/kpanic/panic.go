@@ -74,29 +74,10 @@ func Panic(reason string, f *x86.TrapFrame) {
 		}
 		StopForPanic(c) // another CPU is reporting
 	}
-	want, stopped := stopOtherCPUs(c)
-	var l klog.Line
-	if want > 0 {
-		l.S("kernel panic on cpu ").U(uint64(c.ID)).S(": ").U(uint64(stopped)).S(" of ").U(uint64(want)).S(" other CPUs stopped").Print()
-		l.Reset()
-	}
-	klog.Print("=== KERNEL PANIC ===")
-	l.S("reason: ").S(reason).Print()
-	if f != nil {
-		PrintFrame(f)
-	}
-	printStopped(c)
-	printThreads()
-	klog.Print("=== END KERNEL PANIC ===")
-	StatusRecord(0, true)
-	Stop(debugexit.KernelPanic)
-}
-
-// stopOtherCPUs sends an NMI to every other online CPU and waits (at most
-// stopWaitNs, or a bounded spin while the clock is not calibrated) until
-// they have stopped. It returns how many it asked and how many stopped.
-// Context: any (Panic), interrupts off; does not allocate.
-func stopOtherCPUs(c *percpu.CPU) (want, stopped int) {
+	// An NMI to every other online CPU, then a wait (at most
+	// stopWaitNs, or a bounded spin while the clock is not calibrated)
+	// until they have stopped.
+	want := 0
 	for i := 0; i < percpu.NOnline; i++ {
 		if o := &percpu.CPUs[i]; o != c {
 			clock.LAPIC.SendNMI(o.APICID)
@@ -110,7 +91,47 @@ func stopOtherCPUs(c *percpu.CPU) (want, stopped int) {
 		}
 		cpu.Pause()
 	}
-	return want, int(cpusStopped.Load())
+	stopped := int(cpusStopped.Load())
+	var l klog.Line
+	if want > 0 {
+		l.S("kernel panic on cpu ").U(uint64(c.ID)).S(": ").U(uint64(stopped)).S(" of ").U(uint64(want)).S(" other CPUs stopped").Print()
+		l.Reset()
+	}
+	klog.Print("=== KERNEL PANIC ===")
+	l.S("reason: ").S(reason).Print()
+	if f != nil {
+		PrintFrame(f)
+	}
+	printStopped(c)
+	// The program's threads, one line each: "thread: tid 3 blocked
+	// futex cpu 1 rip 0x... signals pending 0x0 blocked 0x0". rip is
+	// where the thread last left ring 3 (for a running thread, as of its
+	// last entry into the kernel).
+	for i := range threadtab.Threads {
+		t := sched.TID(i)
+		st := threadtab.Sched.Threads[t].State
+		if st == sched.Free {
+			continue
+		}
+		th := &threadtab.Threads[i]
+		l.Reset()
+		l.S("thread: tid ").U(uint64(threadtab.LinuxTID(t))).S(" ")
+		if int(st) < len(threadtab.StateNames) {
+			l.S(threadtab.StateNames[st])
+		} else {
+			l.U(uint64(st))
+		}
+		l.S(" ")
+		if st == sched.Blocked && int(th.Wait) < len(threadtab.WaitNames) {
+			l.S(threadtab.WaitNames[th.Wait])
+		} else {
+			l.S("-")
+		}
+		l.S(" cpu ").U(uint64(threadtab.Sched.Threads[t].CPU)).S(" rip ").X(th.Regs.RIP).S(" signals pending ").X(th.Pending).S(" blocked ").X(th.Sigmask).Print()
+	}
+	klog.Print("=== END KERNEL PANIC ===")
+	StatusRecord(0, true)
+	Stop(debugexit.KernelPanic)
 }
 
 // StopForPanic halts c for good while another CPU reports a kernel panic,
@@ -168,8 +189,8 @@ func PrintFrame(f *x86.TrapFrame) {
 	}
 	l.S("code:")
 	for i := uint64(0); i < 16; i++ {
-		if b, ok := peekByte(uintptr(f.RIP + i)); ok {
-			l.S(" ").HB(b)
+		if addr := uintptr(f.RIP + i); Mapped(addr) {
+			l.S(" ").HB(*(*byte)(cpu.Pointer(addr)))
 		} else {
 			l.S(" ??")
 		}
@@ -199,15 +220,6 @@ const frameRegNames = "rip cs rflags\nrsp ss\nrax rbx rcx rdx\nrsi rdi rbp r8\nr
 // reg appends "name: value " to l. Context: any; does not allocate.
 func reg(l *klog.Line, name string, v uint64) { l.S(name).S(": ").X(v).S(" ") }
 
-// peekByte reads a byte of kernel or user memory if it is mapped.
-// Context: any (crash reports); does not allocate.
-func peekByte(addr uintptr) (byte, bool) {
-	if !Mapped(addr) {
-		return 0, false
-	}
-	return *(*byte)(cpu.Pointer(addr)), true
-}
-
 // peekWord reads an aligned word of kernel or user memory if it is mapped.
 // Context: any (crash reports); does not allocate.
 func peekWord(addr uintptr) (uint64, bool) {
@@ -230,8 +242,9 @@ func Mapped(addr uintptr) bool {
 
 // printStopped adds to a kernel panic report where the NMI stopped each
 // other CPU and which CPU holds the kernel lock: "stopped: cpu 2 rip 0x...
-// ring 3" and "lock: held by cpu 1". Context: any (Panic), the
-// other CPUs stopped; does not allocate.
+// ring 3" and "lock: held by cpu 1"; then the scheduler's state and
+// console input. Context: any (Panic), the other CPUs stopped; does not
+// allocate.
 func printStopped(c *percpu.CPU) {
 	var l klog.Line // one line, reset for each (klog.Line.Reset)
 	for i := 0; i < percpu.NOnline; i++ {
@@ -262,23 +275,13 @@ func printStopped(c *percpu.CPU) {
 		l.Reset()
 		l.S("files lock: held shared by ").U(uint64(n)).S(" CPUs").Print()
 	}
-	printSched()
-}
-
-// stoppedStackWords is how many words from a stopped CPU's stack pointer
-// the report shows (the symbolizer names those that point into code).
-const stoppedStackWords = 8
-
-// printSched adds the scheduler's state to a kernel panic report: per CPU
-// its current thread, whether it is idle, its run queue's length, when
-// its timer fires and how many threads' deadlines its timer heap holds
-// ("sched: cpu 0 cur 2 idle 0 queued 1 timer +1.000 ms deadlines 1"),
-// then the count of all deadlines ("timers: 3 armed"), and console input
-// ("console: 0 bytes buffered, reader tid 1, eof 0"). Context: any
-// (Panic), the other CPUs stopped; does not allocate.
-func printSched() {
+	// The scheduler's state: per CPU its current thread, whether it is
+	// idle, its run queue's length, when its timer fires and how many
+	// threads' deadlines its timer heap holds ("sched: cpu 0 cur 2 idle 0
+	// queued 1 timer +1.000 ms deadlines 1"), then the count of all
+	// deadlines ("timers: 3 armed"), and console input ("console: 0 bytes
+	// buffered, reader tid 1, eof 0").
 	now := clock.Nanotime()
-	var l klog.Line // one line, reset for each (klog.Line.Reset)
 	for i := 0; i < percpu.NOnline; i++ {
 		p := &threadtab.Sched.CPUs[i]
 		l.Reset()
@@ -306,6 +309,10 @@ func printSched() {
 	l.S(", eof ").U(b2u(conin.EOF)).Print()
 }
 
+// stoppedStackWords is how many words from a stopped CPU's stack pointer
+// the report shows (the symbolizer names those that point into code).
+const stoppedStackWords = 8
+
 // relTime appends deadline at relative to now ("+1.500 ms", "-0.250 ms"
 // when past), or "off" for 0. Context: any; does not allocate.
 func relTime(l *klog.Line, at, now int64) {
@@ -326,34 +333,4 @@ func b2u(b bool) uint64 {
 		return 1
 	}
 	return 0
-}
-
-// printThreads adds the program's threads to a kernel panic report, one
-// line each: "thread: tid 3 blocked futex cpu 1 rip 0x... signals
-// pending 0x0 blocked 0x0". rip is where the thread last left ring 3
-// (for a running thread, as of its last entry into the kernel).
-// Context: any (Panic), the other CPUs stopped; does not allocate.
-func printThreads() {
-	for i := range threadtab.Threads {
-		t := sched.TID(i)
-		st := threadtab.Sched.Threads[t].State
-		if st == sched.Free {
-			continue
-		}
-		th := &threadtab.Threads[i]
-		var l klog.Line
-		l.S("thread: tid ").U(uint64(threadtab.LinuxTID(t))).S(" ")
-		if int(st) < len(threadtab.StateNames) {
-			l.S(threadtab.StateNames[st])
-		} else {
-			l.U(uint64(st))
-		}
-		l.S(" ")
-		if st == sched.Blocked && int(th.Wait) < len(threadtab.WaitNames) {
-			l.S(threadtab.WaitNames[th.Wait])
-		} else {
-			l.S("-")
-		}
-		l.S(" cpu ").U(uint64(threadtab.Sched.Threads[t].CPU)).S(" rip ").X(th.Regs.RIP).S(" signals pending ").X(th.Pending).S(" blocked ").X(th.Sigmask).Print()
-	}
 }

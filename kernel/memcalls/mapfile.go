@@ -4,7 +4,6 @@ import (
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/fdtab"
-	"github.com/gometal/gometal/kernel/fs"
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/mm"
@@ -63,73 +62,58 @@ func mapFile(f *fdtab.File, addr, length uintptr, prot, flags int, off uintptr) 
 		}
 		addr = a
 	}
-	if shared {
-		return mapShared(d.Ino, addr, n, prot, off)
-	}
-	return mapPrivate(d.Ino, addr, n, prot, off)
-}
-
-// filePages returns how many pages of the file at byte off the mapping of
-// n bytes covers within the file's size.
-// Context: trap, kernel lock held; does not allocate.
-func filePages(ino fs.Ino, off, n uintptr) uintptr {
-	size := uintptr(mm.PageRoundUp(uint64(max(vfs.Root.Size(ino), 0))))
-	if off >= size {
-		return 0
-	}
-	return min(n, size-off) / mm.PageSize
-}
-
-// mapShared maps the file's own pages. Context: trap, kernel lock held.
-func mapShared(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
-	if !vm.VMAs.Insert(addr, addr+n, uint8(prot)|mm.ProtDevice) {
-		return -abi.ENOMEM
-	}
-	vfs.Root.Hold(ino)
-	vfs.Root.KeepPages(ino)
-	m := vfs.Mem()
-	count := filePages(ino, off, n)
-	for i := uintptr(0); i < count; i++ {
-		pa, e := vfs.Root.PageOf(&m, ino, uint64(off/mm.PageSize+i), true)
-		if e != 0 || !mm.KPT.Map(&vm.Frames, addr+i*mm.PageSize, pa, vm.PTEFlags(uint8(prot))) {
-			vfs.Done(&m)
-			devices.UnmapDevice(addr, addr+n)
-			vm.VMAs.Remove(addr, addr+n)
-			return -abi.ENOMEM
+	// A shared mapping maps the file's own pages, in an area marked like
+	// device memory; a private one maps copies of them, in an ordinary area,
+	// charged like anonymous memory when writable. Either maps the pages
+	// that lie within the file's size.
+	var charge uint64
+	area := uint8(prot) | mm.ProtDevice
+	if !shared {
+		area = uint8(prot)
+		if prot&unix.PROT_WRITE != 0 {
+			charge = uint64(n)
 		}
 	}
-	vfs.Done(&m)
-	return int64(addr)
-}
-
-// mapPrivate maps copies of the file's pages in an ordinary area (charged
-// like anonymous memory when writable). Context: trap, kernel lock held.
-func mapPrivate(ino fs.Ino, addr, n uintptr, prot int, off uintptr) int64 {
-	var charge uint64
-	if prot&unix.PROT_WRITE != 0 {
-		charge = uint64(n)
-	}
-	if !vm.CommitFits(charge, 0) {
-		return -abi.ENOMEM
-	}
-	if !vm.VMAs.Insert(addr, addr+n, uint8(prot)) {
+	if !vm.CommitFits(charge, 0) || !vm.VMAs.Insert(addr, addr+n, area) {
 		return -abi.ENOMEM
 	}
 	vm.Commit(charge)
+	if shared {
+		vfs.Root.Hold(d.Ino)
+		vfs.Root.KeepPages(d.Ino)
+	}
 	m := vfs.Mem()
-	for i := uintptr(0); i < filePages(ino, off, n); i++ {
-		src, _ := vfs.Root.PageOf(&m, ino, uint64(off/mm.PageSize+i), false)
-		pa := vm.Frames.Alloc()
-		if pa == 0 || !mm.KPT.Map(&vm.Frames, addr+i*mm.PageSize, pa, vm.PTEFlags(uint8(prot))) {
+	size := uintptr(mm.PageRoundUp(uint64(max(vfs.Root.Size(d.Ino), 0))))
+	count := uintptr(0)
+	if off < size {
+		count = min(n, size-off) / mm.PageSize
+	}
+	for i := range count {
+		pa, e := vfs.Root.PageOf(&m, d.Ino, uint64(off/mm.PageSize+i), shared)
+		src := pa // a private mapping's copy: of the file's page, or zeroes where it has none
+		if !shared {
+			pa, e = vm.Frames.Alloc(), 0
+		}
+		if e == 0 && (shared || pa != 0) && mm.KPT.Map(&vm.Frames, addr+i*mm.PageSize, pa, vm.PTEFlags(uint8(prot))) {
+			if !shared && src != 0 {
+				copy(vm.Frames.Page(pa)[:], vm.Frames.Page(src)[:])
+			}
+			continue
+		}
+		if shared {
+			vfs.Done(&m)
+			devices.UnmapDevice(addr, addr+n)
+			vm.VMAs.Remove(addr, addr+n)
+		} else {
 			if pa != 0 {
 				vm.Frames.Free(pa)
 			}
 			unmapRange(addr, addr+n)
-			return -abi.ENOMEM
 		}
-		if src != 0 {
-			copy(vm.Frames.Page(pa)[:], vm.Frames.Page(src)[:])
-		}
+		return -abi.ENOMEM
+	}
+	if shared {
+		vfs.Done(&m)
 	}
 	return int64(addr)
 }

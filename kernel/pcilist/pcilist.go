@@ -49,9 +49,9 @@ var (
 
 // Setup enumerates the PCI functions, through the MCFG table's ECAM window
 // when it lies in the direct map, or configuration mechanism #1, and gives
-// the BARs the firmware left without an address one (assignBARs). It logs
-// nothing: Log does, after the virtio console (which needs its BARs
-// placed) is up.
+// the BARs the firmware left without an address one (in the windows of
+// assign.go). It logs nothing: Log does, after the virtio console (which
+// needs its BARs placed) is up.
 // Context: boot, after the firmware's tables are read (firmware.Read),
 // the virtio-mmio transports collected and vm.Setup; does not allocate.
 func Setup(info *boot.Info) {
@@ -64,12 +64,62 @@ func Setup(info *boot.Info) {
 	}
 	rootBus = root
 	pci.EnumerateTree(cs, root, &pciList)
-	assignBARs(cs, root, info)
+	// Then it places the BARs the firmware left unassigned on the root
+	// bus (pci.Assigner.Assign), after reserving everything in the
+	// windows that is not PCI's: the memory map's regions of every type,
+	// the ECAM windows, the local APIC, the I/O APICs, the HPET, the
+	// virtio-mmio transports, the boot loader's framebuffer, the FADT's
+	// I/O blocks. When the scan overflowed its list it assigns nothing:
+	// the functions past the list could hold assigned BARs it cannot see.
+	if pciList.Overflow {
+		return
+	}
+	as := &assigner
+	as.Mem = pci.Space{Window: pci.Range{Base: vm.MMIOHoleLow, End: memWindowEnd}, MinAlign: pageSize}
+	as.IO = pci.Space{Window: pci.Range{Base: ioWindowStart, End: ioWindowEnd}}
+	for _, r := range info.Mem[:info.NMem] {
+		as.Mem.Reserve(r.Base, r.Size)
+	}
+	if fb := &info.FB; fb.Addr != 0 {
+		as.Mem.Reserve(fb.Addr, uint64(fb.Pitch)*uint64(fb.Height))
+	}
+	// What the ACPI tables and the virtio-mmio list place in the windows.
+	t := firmware.Tables()
+	if t.HaveMCFG {
+		for _, a := range t.MCFG.Allocations[:t.MCFG.NAllocations] {
+			if a.StartBus <= a.EndBus {
+				as.Mem.Reserve(a.Base+uint64(a.StartBus)<<20, (uint64(a.EndBus)-uint64(a.StartBus)+1)<<20)
+			}
+		}
+	}
+	if t.HaveMADT {
+		as.Mem.Reserve(t.MADT.LocalAPICAddr, pageSize)
+		for _, io := range t.MADT.IOAPICs[:t.MADT.NIOAPICs] {
+			as.Mem.Reserve(uint64(io.Addr), pageSize)
+		}
+	}
+	if t.HaveHPET {
+		as.Mem.Reserve(t.HPET.BaseAddress.Address, pageSize)
+	}
+	for _, m := range firmware.MMIODevices() {
+		as.Mem.Reserve(m.Base, max(m.Size, pageSize))
+	}
+	if t.HaveFADT {
+		f := &t.FADT
+		as.IO.Reserve(uint64(f.PM1aEvtBlk), uint64(f.PM1EvtLen))
+		as.IO.Reserve(uint64(f.PM1bEvtBlk), uint64(f.PM1EvtLen))
+		as.IO.Reserve(uint64(f.PM1aCntBlk), uint64(f.PM1CntLen))
+		as.IO.Reserve(uint64(f.PM1bCntBlk), uint64(f.PM1CntLen))
+		as.IO.Reserve(uint64(f.PMTmrBlk), uint64(f.PMTmrLen))
+	}
+	placed, unplaced = as.Assign(cs, &pciList, root)
 }
 
 // Log logs how configuration space is reached, one line for each function
-// (with Info: quiet turns them off), and what the BAR assignment did: a
-// summary, and a line (always) for each BAR left without an address.
+// ("pci BB:DD.F VVVV:DDDD KIND BARS [msi-x]", with Info: quiet turns them
+// off), and what the BAR assignment did: a summary, and a line (always)
+// for each BAR left without an address. One function: each costs the
+// image its own line tables (issue 16's budget).
 // Context: boot, after Setup; does not allocate.
 func Log() {
 	var l klog.Line
@@ -83,13 +133,72 @@ func Log() {
 	}
 	l.Info()
 	for i := 0; i < pciList.N; i++ {
-		pciLine(&pciList.Devices[i])
+		d := &pciList.Devices[i]
+		l.Reset()
+		l.S("pci ").HB(d.Addr.Bus).S(":").HB(d.Addr.Dev).S(".").U(uint64(d.Addr.Fn)).S(" ")
+		l.HB(byte(d.Vendor >> 8)).HB(byte(d.Vendor)).S(":").HB(byte(d.DeviceID >> 8)).HB(byte(d.DeviceID)).S(" ")
+		if name := pci.Describe(d); name != "" {
+			l.S(name)
+		} else {
+			l.S("class ").S(hexMin(uint64(d.Class)))
+		}
+		for j, bar := range d.BARs[:] { // [:]: a range over the array copies it
+			if bar.Size == 0 {
+				continue
+			}
+			kind := "mem"
+			if bar.IO {
+				kind = "io"
+			}
+			l.S(" bar").U(uint64(j)).S("=").S(kind).S(":")
+			l.S(hexMin(bar.Addr))
+			l.S("+")
+			l.S(hexMin(bar.Size))
+		}
+		if d.Cap(pci.CapMSIX) != 0 {
+			l.S(" msi-x")
+		}
+		l.Info()
 	}
+	// Then what the BAR assignment did: nothing when the firmware had
+	// assigned every BAR; else a summary (Info) and, always, a line for
+	// each BAR still without an address, and why.
 	if pciList.Overflow {
 		l.Reset()
 		l.S("pci: more than ").U(pci.MaxDevices).S(" functions; the rest are ignored").Info()
+		klog.Print("pci: too many functions to see every assigned BAR: the kernel assigns none")
+		return
 	}
-	logAssignment()
+	if placed+unplaced == 0 {
+		return
+	}
+	l.Reset()
+	l.S("pci: the firmware left ").U(uint64(placed + unplaced)).S(" BARs unassigned; the kernel assigned ").U(uint64(placed))
+	l.S(" in memory [").S(hexMin(assigner.Mem.Window.Base)).S(", ").S(hexMin(assigner.Mem.Window.End))
+	l.S(") and I/O [").S(hexMin(assigner.IO.Window.Base)).S(", ").S(hexMin(assigner.IO.Window.End)).S(")").Info()
+	for i := 0; i < pciList.N; i++ {
+		d := &pciList.Devices[i]
+		for j := range d.BARs {
+			if d.Unassigned&(1<<j) == 0 {
+				continue
+			}
+			// BAR j, which has no address, and why.
+			bar := &d.BARs[j]
+			l.Reset()
+			l.S("pci ").HB(d.Addr.Bus).S(":").HB(d.Addr.Dev).S(".").U(uint64(d.Addr.Fn)).S(": bar").U(uint64(j)).S(" (")
+			if bar.IO {
+				l.S("io")
+			} else {
+				l.S("mem")
+			}
+			l.S(", ").S(hexMin(bar.Size)).S(" bytes) left unassigned: ")
+			if d.Addr.Bus != rootBus {
+				l.S("behind a bridge, whose windows the kernel does not program (function not touched)").Print()
+			} else {
+				l.S("no room left in the window, or the register did not keep its address; that kind of decoding stays off").Print()
+			}
+		}
+	}
 }
 
 // pciECAMWindow returns segment 0's ECAM allocation (base: bus 0's
@@ -120,36 +229,6 @@ func pciECAMWindow() (base uint64, start, end uint8, ok bool) {
 		return a.Base, a.StartBus, a.EndBus, true
 	}
 	return 0, 0, 0, false
-}
-
-// pciLine logs one function: "pci BB:DD.F VVVV:DDDD KIND BARS [msi-x]".
-// Context: boot; does not allocate.
-func pciLine(d *pci.Device) {
-	var l klog.Line
-	l.S("pci ").HB(d.Addr.Bus).S(":").HB(d.Addr.Dev).S(".").U(uint64(d.Addr.Fn)).S(" ")
-	l.HB(byte(d.Vendor >> 8)).HB(byte(d.Vendor)).S(":").HB(byte(d.DeviceID >> 8)).HB(byte(d.DeviceID)).S(" ")
-	if name := pci.Describe(d); name != "" {
-		l.S(name)
-	} else {
-		l.S("class ").S(hexMin(uint64(d.Class)))
-	}
-	for j, bar := range d.BARs[:] { // [:]: a range over the array copies it
-		if bar.Size == 0 {
-			continue
-		}
-		kind := "mem"
-		if bar.IO {
-			kind = "io"
-		}
-		l.S(" bar").U(uint64(j)).S("=").S(kind).S(":")
-		l.S(hexMin(bar.Addr))
-		l.S("+")
-		l.S(hexMin(bar.Size))
-	}
-	if d.Cap(pci.CapMSIX) != 0 {
-		l.S(" msi-x")
-	}
-	l.Info()
 }
 
 // hexBuf holds hexMin's result until the next call.

@@ -165,14 +165,26 @@ func NetCtlIoctl(req uint, arg uintptr) int64 {
 	if i < 0 {
 		return -int64(unix.ESTALE)
 	}
-	switch req {
-	case abi.NetCtlSetState:
-		return netSetState(i, io)
-	case abi.NetCtlAck:
+	switch {
+	case req == abi.NetCtlAck:
 		stackAnswered(i, 0)
-		return 0
+	case req != abi.NetCtlSetState:
+		return -abi.ENOTTY
+	case connectOutcome(i, io):
+		// NetCtlSetState on the kernel lock's path: the connect's
+		// outcome or connection error (connectOutcome) is recorded, and
+		// a thread waiting for it woken: a bind or listen waiting for the
+		// stack's answer takes a failure as its result, a blocking
+		// connect its outcome (connectDone).
+		s := &Sockets[i]
+		if io.Errno != 0 && s.waiter != noThread && threadtab.Threads[s.waiter].Wait == threadtab.WaitStack {
+			s.SoError = 0 // the failed bind or listen reports it
+			stackAnswered(i, -int64(io.Errno))
+		}
+		tellProgram(i)
+		connectDone(i)
 	}
-	return -abi.ENOTTY
+	return 0
 }
 
 // NetCtlSharedReq reports whether ioctl request req on /dev/netctl is
@@ -395,28 +407,9 @@ func peerMatches(s *socket, src SockAddr) bool {
 	return src == s.Remote
 }
 
-// netSetState is NetCtlSetState on the kernel lock's path: the
-// connect's outcome or connection error (connectOutcome), and the wake
-// of a thread waiting for it: a bind or listen waiting for the stack's
-// answer takes a failure as its result, a blocking connect its outcome
-// (connectDone). Context: trap, kernel lock held; does not allocate.
-func netSetState(i int, io *abi.NetIO) int64 {
-	if !connectOutcome(i, io) {
-		return 0
-	}
-	s := &Sockets[i]
-	if io.Errno != 0 && s.waiter != noThread && threadtab.Threads[s.waiter].Wait == threadtab.WaitStack {
-		s.SoError = 0 // the failed bind or listen reports it
-		stackAnswered(i, -int64(io.Errno))
-	}
-	tellProgram(i)
-	connectDone(i)
-	return 0
-}
-
 // connectOutcome records a connect's outcome or a connection error in
 // socket i, unless the program has closed it (false): on the kernel
-// lock's path (netSetState), or beside other calls for a socket no
+// lock's path (NetCtlIoctl), or beside other calls for a socket no
 // thread waits on (netShared, under the socket's lock and the epoll
 // interest lists' lock, as epoll's looks read the state).
 // Context: trap, files lock held; does not allocate.

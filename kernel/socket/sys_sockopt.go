@@ -122,12 +122,8 @@ func setOptionHeld(i, level, name int, v, secs uint32) int64 {
 		s.opts |= f
 	case f != 0:
 		s.opts &^= f
-	case level == unix.IPPROTO_TCP && name == unix.TCP_KEEPIDLE:
-		s.keep[0] = v
-	case level == unix.IPPROTO_TCP && name == unix.TCP_KEEPINTVL:
-		s.keep[1] = v
-	case level == unix.IPPROTO_TCP && name == unix.TCP_KEEPCNT:
-		s.keep[2] = v
+	case level == unix.IPPROTO_TCP && name >= unix.TCP_KEEPIDLE && name <= unix.TCP_KEEPCNT:
+		s.keep[name-unix.TCP_KEEPIDLE] = v // TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT
 	case level == unix.SOL_SOCKET && (name == unix.SO_RCVBUF || name == unix.SO_SNDBUF),
 		level == unix.IPPROTO_IP && (name == unix.IP_TOS || name == unix.IP_TTL || name == unix.IP_MULTICAST_LOOP),
 		level == unix.IPPROTO_IPV6 && ipv6Ignored(name):
@@ -195,12 +191,8 @@ func optionValueHeld(i, level, name int) (uint32, bool) {
 		}
 	case level == unix.SOL_SOCKET && (name == unix.SO_RCVBUF || name == unix.SO_SNDBUF):
 		v = sockBufSize
-	case level == unix.IPPROTO_TCP && name == unix.TCP_KEEPIDLE:
-		v = s.keep[0]
-	case level == unix.IPPROTO_TCP && name == unix.TCP_KEEPINTVL:
-		v = s.keep[1]
-	case level == unix.IPPROTO_TCP && name == unix.TCP_KEEPCNT:
-		v = s.keep[2]
+	case level == unix.IPPROTO_TCP && name >= unix.TCP_KEEPIDLE && name <= unix.TCP_KEEPCNT:
+		v = s.keep[name-unix.TCP_KEEPIDLE] // TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT
 	default:
 		f := sockOptFlag(level, name)
 		known = f != 0

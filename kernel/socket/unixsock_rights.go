@@ -233,16 +233,13 @@ func unixSockopt(i int, set bool, level, name int, val, n uintptr) int64 {
 		return -abi.EOPNOTSUPP
 	}
 	if set {
-		switch name {
-		case unix.SO_LINGER, unix.SO_RCVTIMEO, unix.SO_SNDTIMEO:
+		bit := uint64(1) << uint(name) // 0 for a number out of the masks' range
+		switch {
+		case bit&unixOptsIgnored != 0:
 			return 0
-		case unix.SO_PASSCRED, unix.SO_SNDBUF, unix.SO_RCVBUF, unix.SO_SNDBUFFORCE, unix.SO_RCVBUFFORCE,
-			unix.SO_REUSEADDR, unix.SO_REUSEPORT, unix.SO_KEEPALIVE, unix.SO_BROADCAST, unix.SO_OOBINLINE,
-			unix.SO_PASSSEC, unix.SO_RCVLOWAT, unix.SO_SNDLOWAT, unix.SO_PRIORITY:
-		default:
+		case bit&unixOptsTaken == 0:
 			return -abi.ENOPROTOOPT
-		}
-		if n < 4 {
+		case n < 4:
 			return -abi.EINVAL
 		}
 		v, ok := vm.UserRead32(val)
@@ -252,37 +249,35 @@ func unixSockopt(i int, set bool, level, name int, val, n uintptr) int64 {
 		switch name {
 		case unix.SO_PASSCRED:
 			Usocks().SetPasscred(i, v != 0)
-		case unix.SO_SNDBUF, unix.SO_SNDBUFFORCE:
-			Usocks().SetBuf(i, true, int(int32(v)))
-		case unix.SO_RCVBUF, unix.SO_RCVBUFFORCE:
-			Usocks().SetBuf(i, false, int(int32(v)))
+		case unix.SO_SNDBUF, unix.SO_SNDBUFFORCE, unix.SO_RCVBUF, unix.SO_RCVBUFFORCE:
+			Usocks().SetBuf(i, name == unix.SO_SNDBUF || name == unix.SO_SNDBUFFORCE, int(int32(v)))
 		}
 		return 0
 	}
 	var b [12]byte
 	size := 4
 	var v uint32
-	switch name {
-	case unix.SO_TYPE:
+	// A switch without a tag: one of constant cases would be compiled
+	// as a jump table, 304 bytes of the image's read-only data.
+	switch {
+	case name == unix.SO_TYPE:
 		v = uint32(Usocks().Type(i))
-	case unix.SO_DOMAIN:
+	case name == unix.SO_DOMAIN:
 		v = unix.AF_UNIX
-	case unix.SO_PROTOCOL, unix.SO_REUSEADDR, unix.SO_KEEPALIVE, unix.SO_BROADCAST:
-	case unix.SO_ACCEPTCONN:
+	case name == unix.SO_PROTOCOL, name == unix.SO_REUSEADDR, name == unix.SO_KEEPALIVE, name == unix.SO_BROADCAST:
+	case name == unix.SO_ACCEPTCONN:
 		if Usocks().Listening(i) {
 			v = 1
 		}
-	case unix.SO_ERROR:
+	case name == unix.SO_ERROR:
 		v = uint32(Usocks().TakeError(i))
-	case unix.SO_SNDBUF:
-		v = uint32(Usocks().Buf(i, true))
-	case unix.SO_RCVBUF:
-		v = uint32(Usocks().Buf(i, false))
-	case unix.SO_PASSCRED:
+	case name == unix.SO_SNDBUF, name == unix.SO_RCVBUF:
+		v = uint32(Usocks().Buf(i, name == unix.SO_SNDBUF))
+	case name == unix.SO_PASSCRED:
 		if Usocks().Passcred(i) {
 			v = 1
 		}
-	case unix.SO_PEERCRED:
+	case name == unix.SO_PEERCRED:
 		size = 12 // struct ucred: this program (pid 1) as root; nobody without a peer
 		pid, id := uint32(1), uint32(0)
 		if _, e := Usocks().PeerName(i); e != 0 && !Usocks().Listening(i) {
@@ -299,3 +294,14 @@ func unixSockopt(i int, set bool, level, name int, val, n uintptr) int64 {
 	}
 	return putTruncated(b[:size], val, n, false)
 }
+
+// unixOptsIgnored are the options setsockopt takes on a Unix socket
+// without a look at their value, and unixOptsTaken those whose value it
+// reads (SO_PASSCRED and the buffer sizes kept, the rest accepted): a
+// bit per option number.
+const (
+	unixOptsIgnored = 1<<unix.SO_LINGER | 1<<unix.SO_RCVTIMEO | 1<<unix.SO_SNDTIMEO
+	unixOptsTaken   = 1<<unix.SO_PASSCRED | 1<<unix.SO_SNDBUF | 1<<unix.SO_RCVBUF | 1<<unix.SO_SNDBUFFORCE | 1<<unix.SO_RCVBUFFORCE |
+		1<<unix.SO_REUSEADDR | 1<<unix.SO_REUSEPORT | 1<<unix.SO_KEEPALIVE | 1<<unix.SO_BROADCAST | 1<<unix.SO_OOBINLINE |
+		1<<unix.SO_PASSSEC | 1<<unix.SO_RCVLOWAT | 1<<unix.SO_SNDLOWAT | 1<<unix.SO_PRIORITY
+)

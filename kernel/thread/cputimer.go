@@ -103,16 +103,14 @@ func SysTimerSettime(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 // Context: trap, kernel lock held; does not allocate.
 func settime(k *sched.CPUTimer, interval, value int64, absolute bool, oldv uintptr, timeval, arm bool) int64 {
 	if oldv != 0 {
-		was, left := k.Interval, threadtab.Sched.CPUTimerLeft(k)
-		var ok bool
-		if timeval {
-			ok = vm.UserWrite64(oldv, uint64(was/1e9)) && vm.UserWrite64(oldv+8, uint64(was%1e9/1e3)) &&
-				vm.UserWrite64(oldv+16, uint64(left/1e9)) && vm.UserWrite64(oldv+24, uint64(left%1e9/1e3))
-		} else {
-			ok = WriteTimespec(oldv, was) && WriteTimespec(oldv+16, left)
-		}
-		if !ok {
-			return -abi.EFAULT
+		for j, ns := range [2]int64{k.Interval, threadtab.Sched.CPUTimerLeft(k)} {
+			at, sub := oldv+uintptr(j)*16, ns%1e9 // a timespec's nanoseconds
+			if timeval {
+				sub /= 1e3 // a timeval's microseconds
+			}
+			if !vm.UserWrite64(at, uint64(ns/1e9)) || !vm.UserWrite64(at+8, uint64(sub)) {
+				return -abi.EFAULT
+			}
 		}
 	}
 	if arm {

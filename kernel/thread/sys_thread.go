@@ -256,13 +256,12 @@ func SysArchPrctl(c *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 		}
 		threadtab.Threads[t].FSBase = addr
 		return 0
-	case archGetFS:
-		if !vm.UserWrite64(addr, uint64(threadtab.Threads[t].FSBase)) {
-			return -abi.EFAULT
+	case archGetFS, archGetGS:
+		base := uint64(0) // GS: the kernel's, 0 to the program
+		if code == archGetFS {
+			base = uint64(threadtab.Threads[t].FSBase)
 		}
-		return 0
-	case archGetGS:
-		if !vm.UserWrite64(addr, 0) {
+		if !vm.UserWrite64(addr, base) {
 			return -abi.EFAULT
 		}
 		return 0
