@@ -53,7 +53,7 @@ import (
 //     descriptor of another kind (a blocking pipe or socket, a raw or
 //     Unix-domain socket, the console's input, an unknown number; but
 //     the calls of fileCalls, which serve some of those: a datagram
-//     socket's connect, say), a datagram to a local address, a console write that must
+//     socket's connect, say), a console write that must
 //     wait and a path that needs the kernel (a device, a FIFO, a kernel
 //     file) go to the locked path, which takes both: the files lock
 //     exclusively, but shared for an epoll_wait or epoll_pwait that
@@ -211,8 +211,8 @@ var fileCalls = [...]fileCall{
 	// sendto, recvfrom, sendmsg and recvmsg of an Internet datagram
 	// socket that never wait (a descriptor opened O_NONBLOCK, or
 	// MSG_DONTWAIT): the datagram queued or taken under the socket's
-	// lock (socket.SendtoNow and the like); a datagram to a local
-	// address, whose receiver a scan of the table finds, a stream or
+	// lock (socket.SendtoNow and the like), one to a local address put
+	// into its receiver's ring under the receiver's lock; a stream or
 	// raw socket's and a call that may wait take the locked path.
 	{unix.SYS_SENDTO, socket.SendtoNow},
 	{unix.SYS_RECVFROM, socket.RecvfromNow},
@@ -570,8 +570,8 @@ const (
 // pipe write that would take a page charges it first, and answers
 // fsys.RunAlone where the charge does not fit) and of non-blocking
 // stream and datagram sockets (under the socket's lock:
-// socket.SocketIO; a datagram to a local address goes to the locked
-// path), the
+// socket.SocketIO, which puts a datagram to a local address into its
+// receiver's ring), the
 // network stack's read of /dev/netctl, its data moves, its releases
 // of closed sockets, its new connections and its connect outcomes where
 // no thread waits (each socket's event, move, release and outcome under
@@ -721,7 +721,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 			}
 		}
 		if ret == vfs.WouldBlock {
-			ret = notFileCall // a console write with no slot free, a pipe end's call after an F_SETFL beside cleared O_NONBLOCK, a blocking accept with none queued, a blocking stream connect, a datagram to a local address, a blocking sendto, recvfrom, sendmsg or recvmsg, a connect outcome a thread waits for: the kernel lock's path
+			ret = notFileCall // a console write with no slot free, a pipe end's call after an F_SETFL beside cleared O_NONBLOCK, a blocking accept with none queued, a blocking stream connect, a blocking sendto, recvfrom, sendmsg or recvmsg, a connect outcome a thread waits for: the kernel lock's path
 		}
 		// A call beside others that must run alone runs again, alone
 		// (fileCallShared, vfs.PipeWriteNow).

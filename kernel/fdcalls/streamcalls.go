@@ -18,8 +18,8 @@ import (
 
 // Reads and writes of eventfds, of pipe ends opened O_NONBLOCK and of
 // stream and datagram Internet sockets opened O_NONBLOCK (a datagram to
-// a local address answers vfs.WouldBlock, for the kernel lock's path:
-// socket.SocketIO), and the network stack's
+// a local address goes into its receiver's ring: socket.SocketIO), and
+// the network stack's
 // side of those sockets (/dev/netctl's read and its data requests),
 // under the files lock alone (issue 18; package kernel's fileTrap).
 // Every one of them holds it shared, beside other CPUs' calls: the
@@ -92,9 +92,8 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 // the file layer, the sockets, the console's standard streams' transmit
 // queues (which are the files lock's: kernel/console/vconio.go) and the
 // program's memory (tools/trapcheck's TestGometalFileLockDomain checks
-// that in the built image). A console write that must wait and a
-// datagram to a local address (socket.SocketIO) answer vfs.WouldBlock,
-// having written nothing; a descriptor closed beside
+// that in the built image). A console write that must wait answers
+// vfs.WouldBlock, having written nothing; a descriptor closed beside
 // since the caller looked (a pipe end's: closeStreamShared) answers
 // NotFileCall, for the locked path. A close is a pipe end's
 // or an Internet socket's (closeStreamShared), a shutdown an Internet

@@ -114,23 +114,51 @@ func TestNetABISizes(t *testing.T) {
 	assert.Equal(t, uintptr(abi.NetIOSize), unsafe.Sizeof(abi.NetIO{}))
 }
 
+// TestLocalUDPReceiver: a datagram to a local address goes to the
+// socket bound to that address before a wildcard one, to a v6-only
+// socket only over IPv6, and to a connected socket only from its peer
+// (udpDeliver, which puts it in the receiver's ring); with no receiver
+// it is not delivered.
 func TestLocalUDPReceiver(t *testing.T) {
-	saved := Sockets
-	defer func() { Sockets = saved }()
-	Sockets = [maxSockets]socket{}
+	freshTable(t, -1)
 	lo4 := v4Mapped([4]byte{127, 0, 0, 1})
 	Sockets[3] = socket{sockFields: sockFields{Typ: abi.SockDgram, Family: abi.Family4, State: abi.SockOpen, Local: SockAddr{Port: 5000}}}
 	Sockets[4] = socket{sockFields: sockFields{Typ: abi.SockDgram, Family: abi.Family4, State: abi.SockOpen, Local: SockAddr{IP: lo4, Port: 5000}}}
 	Sockets[5] = socket{sockFields: sockFields{Typ: abi.SockDgram, Family: abi.Family6, State: abi.SockOpen, opts: abi.OptV6Only, Local: SockAddr{Port: 6000}}}
 	Sockets[6] = socket{sockFields: sockFields{Typ: abi.SockDgram, Family: abi.Family6, State: abi.SockConnected, Local: SockAddr{Port: 7000},
 		Remote: SockAddr{IP: lo4, Port: 1}}}
+	for k := 3; k <= 6; k++ {
+		Sockets[k].waiter, Sockets[k].FD = noThread, -1
+		hostRing(&Sockets[k].Rx)
+	}
+	receiver := func(dst, src SockAddr) int { // the socket whose ring the empty datagram went into, or -1
+		var before [7]uint32
+		for k := range before {
+			before[k] = Sockets[k].Rx.N
+		}
+		r, done := udpDeliver(&SockIO{}, src, dst)
+		assert.Zero(t, r)
+		for k := range before {
+			if Sockets[k].Rx.N != before[k] {
+				assert.True(t, done)
+				return k
+			}
+		}
+		assert.False(t, done)
+		return -1
+	}
 	src := SockAddr{IP: lo4, Port: 9}
-	assert.Equal(t, 4, localReceiver(SockAddr{IP: lo4, Port: 5000}, src), "the socket bound to the address before the wildcard")
-	assert.Equal(t, 3, localReceiver(SockAddr{IP: v4Mapped([4]byte{127, 0, 0, 2}), Port: 5000}, src), "the wildcard")
-	assert.Equal(t, -1, localReceiver(SockAddr{IP: lo4, Port: 6000}, src), "a v6-only socket takes no IPv4")
-	assert.Equal(t, 5, localReceiver(SockAddr{IP: loopback6, Port: 6000}, SockAddr{IP: loopback6, Port: 9}))
-	assert.Equal(t, -1, localReceiver(SockAddr{IP: lo4, Port: 7000}, src), "connected to another peer")
-	assert.Equal(t, 6, localReceiver(SockAddr{IP: lo4, Port: 7000}, SockAddr{IP: lo4, Port: 1}), "from its peer, IPv4 to a dual-stack socket")
+	assert.Equal(t, 4, receiver(SockAddr{IP: lo4, Port: 5000}, src), "the socket bound to the address before the wildcard")
+	assert.Equal(t, 3, receiver(SockAddr{IP: v4Mapped([4]byte{127, 0, 0, 2}), Port: 5000}, src), "the wildcard")
+	assert.Equal(t, -1, receiver(SockAddr{IP: lo4, Port: 6000}, src), "a v6-only socket takes no IPv4")
+	assert.Equal(t, 5, receiver(SockAddr{IP: loopback6, Port: 6000}, SockAddr{IP: loopback6, Port: 9}))
+	assert.Equal(t, -1, receiver(SockAddr{IP: lo4, Port: 7000}, src), "connected to another peer")
+	assert.Equal(t, 6, receiver(SockAddr{IP: lo4, Port: 7000}, SockAddr{IP: lo4, Port: 1}), "from its peer, IPv4 to a dual-stack socket")
+	h, ok := Sockets[6].Rx.nextDgram()
+	require.True(t, ok)
+	assert.Equal(t, SockAddr{IP: lo4, Port: 1}, h.addr, "the sender's address goes with it")
+	slotsUsed.Store(6)
+	assert.Equal(t, -1, receiver(SockAddr{IP: lo4, Port: 7000}, SockAddr{IP: lo4, Port: 1}), "slots past slotsUsed are not looked at")
 	assert.True(t, isLocalAddr(SockAddr{IP: loopback6}))
 	assert.False(t, isLocalAddr(SockAddr{IP: v4Mapped([4]byte{10, 0, 2, 2})}))
 	assert.False(t, isLocalAddr(SockAddr{IP: [16]byte{0: 0x20, 1: 0x01}}))

@@ -123,6 +123,14 @@ type sockFields struct {
 	acceptQ [acceptQueueCap]int16
 }
 
+// slotsUsed is one past the highest slot allocSocket ever gave a
+// socket: the scans for a port's holder (portInUse) and a datagram's
+// local receiver (localReceiver) stop there, as slots above it never
+// held a socket. It only grows, by compare-and-swap (allocSocket runs
+// beside other calls): a socket made beside a scan, in a slot the scan
+// does not reach, came after it.
+var slotsUsed atomic.Uint32
+
 var (
 	Sockets     [maxSockets]socket
 	DirtyCount  int32   // the sockets with Dirty set: changed atomically beside other calls (TellStack, NetCtlRead)
@@ -169,6 +177,9 @@ func allocSocket(typ, family uint8, beside bool) int {
 		}
 		spin.UnlockWord(&s.held)
 		if free {
+			for used := slotsUsed.Load(); used <= uint32(i) && !slotsUsed.CompareAndSwap(used, uint32(i)+1); {
+				used = slotsUsed.Load() // another socket(2) beside raised it first
+			}
 			return i
 		}
 	}
@@ -447,7 +458,7 @@ func portInUse(self int, typ uint8, a SockAddr) bool {
 	spin.LockWord(&me.held)
 	want := scopeOf(me.Family, me.opts&abi.OptV6Only != 0, a)
 	spin.UnlockWord(&me.held)
-	for i := range Sockets {
+	for i := range int(slotsUsed.Load()) {
 		if i == self {
 			continue
 		}

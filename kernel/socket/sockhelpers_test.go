@@ -29,19 +29,22 @@ func hostRing(b *sockBuf) {
 var keep [][]byte
 
 // freshTable empties the socket table (no slot with a waiter) and the
-// count of dirty sockets for a test, with stackFD as the stack's
+// count of dirty sockets for a test (the scans look at every slot:
+// slotsUsed), with stackFD as the stack's
 // descriptor (-1: none), and puts back what was there when the test
 // ends, with the descriptor table, whose sequences the test's records
 // bump; the records of wakes and changes (fdtab.Notify, tellProgram)
 // start empty and are dropped at the end.
 func freshTable(t *testing.T, stackFD int) {
-	saved, savedFiles, savedCount, savedFD := Sockets, fdtab.Files, DirtyCount, NetStackFD
+	saved, savedFiles, savedCount, savedFD, savedUsed := Sockets, fdtab.Files, DirtyCount, NetStackFD, slotsUsed.Load()
 	dropRecords()
 	t.Cleanup(func() {
 		Sockets, fdtab.Files, DirtyCount, NetStackFD = saved, savedFiles, savedCount, savedFD
+		slotsUsed.Store(savedUsed)
 		dropRecords()
 	})
 	Sockets, DirtyCount, NetStackFD = [len(Sockets)]socket{}, 0, stackFD
+	slotsUsed.Store(uint32(len(Sockets))) // tests fill slots directly: every scan looks at all
 	for i := range Sockets {
 		Sockets[i].waiter = noThread
 	}

@@ -131,9 +131,8 @@ func IOSocket(f *fdtab.File) bool {
 // alone (package kernel's fileTrap), as SockRecv and SockSend would on
 // the kernel lock's path. It never waits (EAGAIN instead) and wakes no
 // thread itself: what the stack must hear of is recorded (TellStack).
-// A datagram write to a local address answers vfs.WouldBlock, for the
-// kernel lock's path, whose scan of the table finds its receiver
-// (udpLocalSend; dgramSendNow).
+// A datagram write to a local address is put into its receiver's ring
+// (dgramSendNow, udpDeliver).
 // It holds the files lock shared, beside other calls (the reads and
 // writes of other sockets, and of this one on another CPU, the file
 // calls, the netpoller's epoll_wait that does not wait), and the
@@ -272,12 +271,11 @@ func dgramSend(i int, io *SockIO, dest *SockAddr) int64 {
 // (EAGAIN where the ring has no room; the caller serves only
 // non-blocking descriptors). The checks are made under the socket's
 // lock, the port chosen with it released (autobind takes portsHeld
-// first), and the checks made again and the datagram queued under it.
-// A datagram to a local address answers vfs.WouldBlock, for the kernel
-// lock's path, whose scan of the table finds its receiver (udpLocalSend):
-// nothing has changed then but, where a connect beside made the peer
-// local after the first look, the socket's port, which the locked path
-// would choose as well. A socket closed beside since its descriptor was
+// first), and the checks made again under it: then a datagram off the
+// host is queued for the stack under it (dgramQueueNow), and one to a
+// local address is delivered after it, into its receiver's ring under
+// the receiver's lock (udpDeliver), or, with no receiver, queued for
+// the stack as well. A socket closed beside since its descriptor was
 // looked at answers EBADF.
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
@@ -290,24 +288,41 @@ func dgramSendNow(i int, io *SockIO, dest *SockAddr) int64 {
 	switch {
 	case e != 0:
 		return e
-	case isLocalAddr(to):
-		return vfs.WouldBlock
 	case !bound && !autobind(i):
 		return -int64(unix.EADDRNOTAVAIL)
 	}
 	spin.LockWord(&s.held)
 	_, e = dgramRoute(s, io, dest, &to) // a connect beside may have changed the peer
-	switch {
-	case e != 0:
-	case isLocalAddr(to):
-		e = vfs.WouldBlock // nothing queued: the kernel lock's path sends it
-	default:
-		if e = dgramQueue(i, io, to); e == vfs.WouldBlock {
-			e = -abi.EAGAIN
-		}
+	src, local := udpSource(s, to)
+	r := e
+	if e == 0 && !local {
+		r = dgramQueueNow(i, io, to)
 	}
 	spin.UnlockWord(&s.held)
-	return e
+	if e != 0 || !local {
+		return r
+	}
+	if r, done := udpDeliver(io, src, to); done {
+		return r
+	}
+	spin.LockWord(&s.held) // no local receiver: the stack sends it (and answers the port's ICMP)
+	if _, r = dgramRoute(s, io, dest, &to); r == 0 {
+		r = dgramQueueNow(i, io, to)
+	}
+	spin.UnlockWord(&s.held)
+	return r
+}
+
+// dgramQueueNow is dgramQueue beside other calls, which answers EAGAIN
+// where the ring has no room.
+// Context: trap, files lock held, the socket's lock held; does not
+// allocate.
+func dgramQueueNow(i int, io *SockIO, to SockAddr) int64 {
+	r := dgramQueue(i, io, to)
+	if r == vfs.WouldBlock {
+		return -abi.EAGAIN
+	}
+	return r
 }
 
 // dgramRoute checks a datagram of io.Total bytes from socket s to dest
@@ -571,8 +586,8 @@ func sockCall(send, isMsg bool, t sched.TID, a abi.SysArgs) int64 {
 // socket's call that never waits (dgramNow) in the same order: the
 // datagram queued by dgramSendNow, or taken under the socket's lock
 // (dgramRecv; EAGAIN when none is queued). A call that may wait,
-// another socket's and a datagram to a local address answer
-// vfs.WouldBlock, for the kernel lock's path.
+// and another socket's answer vfs.WouldBlock, for the kernel lock's
+// path.
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
 func sockCallNow(send, isMsg bool, a abi.SysArgs) int64 {

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/spin"
 )
 
 // Local UDP delivery: a datagram from one UDP socket of the table to
@@ -15,8 +16,9 @@ import (
 // a packet record for each datagram (net's TestAllocs counts them). A
 // datagram with no local receiver (another host, a broadcast, a port no
 // socket holds: ICMP port unreachable is the stack's) goes through the
-// stack as before. Every function's context: trap, kernel lock held; none
-// allocates.
+// stack as before. The delivery runs on the kernel lock's path
+// (udpLocalSend) and beside other calls (dgramSendNow), each socket read
+// under its lock (udpDeliver); none of these functions allocates.
 
 // isLocalAddr reports whether a datagram to a stays on this host.
 // Context: trap, files lock held (shared, dgramSendNow: the interface's
@@ -47,51 +49,89 @@ func udpReceives(r *socket, dst, src SockAddr) bool {
 	return r.State != abi.SockConnected || r.Remote == src
 }
 
-// localReceiver returns the UDP socket that takes a datagram from src to
-// dst, one bound to dst's address before a wildcard, or -1.
-// Context: trap, kernel lock held; does not allocate.
-func localReceiver(dst, src SockAddr) int {
-	found := -1
-	for k := range Sockets {
-		r := &Sockets[k]
-		if !udpReceives(r, dst, src) {
-			continue
-		}
-		if r.Local.IP == dst.IP {
-			return k
-		}
-		found = k
-	}
-	return found
-}
-
-// udpLocalSend delivers io's datagram from UDP socket i (bound) to dst
-// straight into a local receiver's ring; false when there is none, and
-// the stack must send it. A receiver without room drops it, counted, as
-// the stack's path does.
-// Context: trap, kernel lock held; does not allocate.
-func udpLocalSend(i int, io *SockIO, dst SockAddr) (int64, bool) {
-	s := &Sockets[i]
-	if s.Typ != abi.SockDgram || !isLocalAddr(dst) {
-		return 0, false
-	}
+// udpSource is the source address of a datagram from UDP socket s to
+// dst that stays on this host, and true; false for one the stack must
+// send (dst not local, s not a UDP socket, or a bound IPv4-mapped
+// source that cannot reach ::1, nor the reverse).
+// Context: trap, files lock held (shared: s's lock held too); does not
+// allocate.
+func udpSource(s *socket, dst SockAddr) (SockAddr, bool) {
 	src := s.Local
+	if s.Typ != abi.SockDgram || !isLocalAddr(dst) {
+		return src, false
+	}
 	if src.unspecified() {
 		src.IP = sourceFor(dst)
 	} else if src.Is4() != dst.Is4() {
-		return 0, false // a bound IPv4-mapped source cannot reach ::1, nor the reverse
+		return src, false
 	}
-	r := localReceiver(dst, src)
-	if r < 0 {
+	return src, true
+}
+
+// udpLocalSend delivers io's datagram from UDP socket i (bound) to dst
+// straight into a local receiver's ring on the kernel lock's path
+// (udpDeliver); false when there is none, and the stack must send it.
+// Context: trap, kernel lock held; does not allocate.
+func udpLocalSend(i int, io *SockIO, dst SockAddr) (int64, bool) {
+	src, local := udpSource(&Sockets[i], dst)
+	if !local {
 		return 0, false
 	}
-	switch Sockets[r].Rx.putDgram(src, io) {
+	return udpDeliver(io, src, dst)
+}
+
+// udpDeliver puts io's datagram from src into the ring of the UDP
+// socket that takes a datagram to dst, one bound to dst's address
+// before a wildcard (the last found), and reports false when there is
+// none. It reads each socket under its lock and puts the datagram under
+// the receiver's, so that it runs beside other calls too (the files
+// lock held shared: dgramSendNow), which make, bind, connect and close
+// sockets under their locks: a wildcard receiver is looked at again
+// under its lock before the put. A receiver without room drops it,
+// counted, as the stack's path does.
+// Context: trap, files lock held, no socket's lock held; does not
+// allocate.
+func udpDeliver(io *SockIO, src, dst SockAddr) (int64, bool) {
+	found := -1
+	for k := range int(slotsUsed.Load()) {
+		r := &Sockets[k]
+		spin.LockWord(&r.held)
+		if udpReceives(r, dst, src) {
+			if r.Local.IP == dst.IP {
+				n := udpPut(k, io, src)
+				spin.UnlockWord(&r.held)
+				return n, true
+			}
+			found = k
+		}
+		spin.UnlockWord(&r.held)
+	}
+	if found < 0 {
+		return 0, false
+	}
+	r := &Sockets[found]
+	spin.LockWord(&r.held)
+	n, ok := int64(0), udpReceives(r, dst, src) // still: a close or connect beside may have changed it
+	if ok {
+		n = udpPut(found, io, src)
+	}
+	spin.UnlockWord(&r.held)
+	return n, ok
+}
+
+// udpPut puts io's datagram from src into receiver k's ring and records
+// the change for it (tellProgram), or counts it dropped when the ring
+// has no room; EFAULT for a buffer it cannot read.
+// Context: trap, files lock held (shared: k's lock held too); does not
+// allocate.
+func udpPut(k int, io *SockIO, src SockAddr) int64 {
+	switch Sockets[k].Rx.putDgram(src, io) {
 	case 0:
-		tellProgram(r)
+		tellProgram(k)
 	case -abi.EFAULT:
-		return -abi.EFAULT, true
+		return -abi.EFAULT
 	default:
 		atomic.AddUint64(&NetDropped, 1)
 	}
-	return int64(io.Total), true
+	return int64(io.Total)
 }

@@ -186,7 +186,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 	assert.Contains(t, r.Functions, kernelPkgDir+"fdcalls.RecordsNeedKernel", "and the records' check")
 	assert.Contains(t, r.Functions, kernelPkgDir+"fdcalls.EpollWaitNow", "and into epoll_wait's answers that do not wait")
 	assert.Contains(t, r.Functions, kernelPkgDir+"fdcalls.epollCtl", "and into epoll_ctl, which records what it changes (its wake-up, epollNotify, is the kernel lock's)")
-	for _, fn := range []string{"socket.SocketIO", "socket.NetCtlRead", "socket.NetCtlSharedIoctl", "socket.tellProgram", "socket.AcceptNow", "socket.CloseFD", "socket.SysShutdown", "socket.NewSocket", "socket.allocSocket", "socket.netAccepted", "socket.ConnectNow", "socket.portInUse", "socket.SendtoNow", "socket.RecvfromNow", "socket.SendmsgNow", "socket.RecvmsgNow", "socket.sockCallNow", "socket.dgramSendNow", "socket.dgramConnectTo"} {
+	for _, fn := range []string{"socket.SocketIO", "socket.NetCtlRead", "socket.NetCtlSharedIoctl", "socket.tellProgram", "socket.AcceptNow", "socket.CloseFD", "socket.SysShutdown", "socket.NewSocket", "socket.allocSocket", "socket.netAccepted", "socket.ConnectNow", "socket.portInUse", "socket.SendtoNow", "socket.RecvfromNow", "socket.SendmsgNow", "socket.RecvmsgNow", "socket.sockCallNow", "socket.dgramSendNow", "socket.dgramConnectTo", "socket.udpDeliver"} {
 		assert.Contains(t, r.Functions, kernelPkgDir+fn, "the walk got into the sockets")
 	}
 	assert.Contains(t, r.Functions, kernelPkgDir+"vm.DemandFault", "and into the program's memory")

@@ -211,11 +211,10 @@ const datagramRounds, offHostDatagrams = 8, 16
 // the host (192.0.2.1, TEST-NET-1), which the network stack takes (or
 // drops: the guest has no route there) and which the host may refuse:
 // their outcome is not printed. gometal serves the connects, the reads,
-// recvfroms and recvmsgs and the off-host sends under the files lock held
-// shared (issue 18); a datagram to a local address (the writes, the
-// echoes) takes the kernel lock's path, whose scan of the socket table
-// finds its receiver. It says how many echoes came back right, and
-// returns the files lock's holds over the stage.
+// recvfroms and recvmsgs and the sends, local (the writes and the
+// echoes, put into their receiver's ring) or off the host, under the
+// files lock held shared (issue 18). It says how many echoes came back
+// right, and returns the files lock's holds over the stage.
 func datagrams() (string, lockstat.Holds) {
 	srv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	check(err)
