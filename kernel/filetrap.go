@@ -454,7 +454,8 @@ func fileTruncate(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 // under the ports' lock, its state changed under its lock:
 // socket.ConnectNow), and sendto, recvfrom, sendmsg and recvmsg of an
 // Internet datagram socket that never wait (the datagram queued or
-// taken under the socket's lock: socket.SendtoNow and the like).
+// taken under the socket's lock, or put into a local receiver's ring
+// under the receiver's: socket.SendtoNow and the like).
 // Context: any; does not allocate.
 func fileCallShared(i int, nr uint64) bool {
 	if nr == unix.SYS_STATFS || nr == unix.SYS_FSTATFS {

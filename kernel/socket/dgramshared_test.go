@@ -69,6 +69,8 @@ func TestDgramSendNow(t *testing.T) {
 	assert.Equal(t, uint32(2*dgramHeaderSize), s.Tx.N, "queued for the stack")
 	s.Tx.N = dgramHeaderSize
 
+	noPort := SockAddr{IP: offHost.IP}
+	assert.Equal(t, -abi.EINVAL, dgramSendNow(i, &io, &noPort), "to port 0, as Linux")
 	long := SockIO{Total: maxDatagram + 1}
 	assert.Equal(t, -abi.EMSGSIZE, dgramSendNow(i, &long, nil))
 	s.Tx.N = sockBufSize - dgramHeaderSize + 1
@@ -277,20 +279,23 @@ func TestSockCallNr(t *testing.T) {
 }
 
 // TestUDPLocalBeside (for the race detector): two sockets send
-// datagrams to a third on the loopback address (SocketIO, which
-// delivers them into its ring: udpDeliver) while it reads them on
-// another CPU, a fourth socket binds and unbinds the same port beside
-// (as a close would), and epoll looks at the receiver; a datagram is
-// either read, still queued, or counted dropped for want of room, never
-// lost. Without the receivers' locks in the scan and the put, the
-// detector reports it.
+// datagrams to a third bound to the port's wildcard on the loopback
+// address (SocketIO, which delivers them into its ring: udpDeliver)
+// while it reads them on another CPU, a fourth socket takes and gives
+// back the same wildcard (the last found takes a datagram) and the
+// third closes and opens again beside (so the scan's second look at a
+// wildcard finds it gone, and the datagram goes to the stack), and epoll
+// looks at the receiver; a datagram is either read, still in a
+// receiver's ring, counted dropped for want of room or queued for the
+// stack, never lost. Without the receivers' locks in the scan and the
+// put, the detector reports it.
 func TestUDPLocalBeside(t *testing.T) {
 	const rounds = 300
 	freshTable(t, 9)
 	fdtab.Files = [fdtab.MaxFDs]fdtab.File{}
 	lo := SockAddr{IP: v4Mapped([4]byte{127, 0, 0, 1}), Port: 53}
 	_, r := openDgram(t, SockAddr{})
-	Sockets[r].State, Sockets[r].Local = abi.SockOpen, lo
+	Sockets[r].State, Sockets[r].Local = abi.SockOpen, SockAddr{Port: 53}
 	var senders [2]int
 	for k := range senders {
 		_, senders[k] = openDgram(t, lo)
@@ -313,18 +318,29 @@ func TestUDPLocalBeside(t *testing.T) {
 	var reader sync.WaitGroup
 	reader.Go(func() {
 		for !done.Load() {
-			if SocketIO(false, r, 0, 0) == 0 {
-				got.Add(1)
+			for _, k := range [2]int{r, other} {
+				if SocketIO(false, k, 0, 0) == 0 {
+					got.Add(1)
+				}
 			}
 		}
 	})
-	wg.Go(func() { // another socket takes the port's wildcard and gives it back
-		o := &Sockets[other]
+	wg.Go(func() { // another socket takes the port's wildcard and gives it back; the receiver closes and opens
+		o, rs := &Sockets[other], &Sockets[r]
+		setState := func(state uint8) { // as a close does: under the interest lists' lock too (epoll's looks read State)
+			spin.LockWord(&fdtab.EpollHeld)
+			spin.LockWord(&rs.held)
+			rs.State = state
+			spin.UnlockWord(&rs.held)
+			spin.UnlockWord(&fdtab.EpollHeld)
+		}
 		for k := range rounds {
 			spin.LockWord(&o.held)
 			o.State, o.Local = abi.SockOpen, SockAddr{Port: uint16(53 * (k % 2))}
 			spin.UnlockWord(&o.held)
+			setState([2]uint8{abi.SockOpen, abi.SockClosed}[k%3/2])
 		}
+		setState(abi.SockOpen)
 	})
 	wg.Go(func() {
 		for range rounds {
@@ -336,16 +352,43 @@ func TestUDPLocalBeside(t *testing.T) {
 	wg.Wait()
 	done.Store(true)
 	reader.Wait()
-	queued := 0
-	for {
-		h, ok := Sockets[r].Rx.nextDgram()
-		if !ok {
-			break
+	left := 0 // still in a ring: the receivers' and, for the stack, the senders'
+	for _, b := range []*sockBuf{&Sockets[r].Rx, &Sockets[other].Rx, &Sockets[senders[0]].Tx, &Sockets[senders[1]].Tx} {
+		for {
+			h, ok := b.nextDgram()
+			if !ok {
+				break
+			}
+			b.drop(dgramHeaderSize + h.len)
+			left++
 		}
-		Sockets[r].Rx.drop(dgramHeaderSize + h.len)
-		queued++
 	}
 	assert.Equal(t, int64(2*rounds), sent.Load())
-	assert.Equal(t, sent.Load(), got.Load()+int64(queued)+int64(atomic.LoadUint64(&NetDropped)-dropped), "every datagram read, queued or counted dropped")
-	assert.Zero(t, Sockets[senders[0]].Tx.N, "none went to the stack: the bound receiver takes each")
+	assert.Equal(t, sent.Load(), got.Load()+int64(left)+int64(atomic.LoadUint64(&NetDropped)-dropped), "every datagram read, queued or counted dropped")
+}
+
+// TestSlotsUsed: allocSocket raises the high-water mark of the slots it
+// gave out to one past the highest, from several CPUs at once, and not
+// for a slot below it reused; a port held in the slot just raised is
+// found (portInUse scans up to the mark).
+func TestSlotsUsed(t *testing.T) {
+	freshTable(t, 9)
+	slotsUsed.Store(0)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 5 {
+				allocSocket(abi.SockDgram, abi.Family4, false)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, uint32(20), slotsUsed.Load(), "slots 0 to 19 given out")
+	Sockets[3].sockFields = sockFields{} // freed
+	assert.Equal(t, 3, allocSocket(abi.SockDgram, abi.Family4, false), "the lowest free slot")
+	assert.Equal(t, uint32(20), slotsUsed.Load(), "unchanged")
+	Sockets[19].Local.Port = 4000
+	assert.True(t, portInUse(0, abi.SockDgram, SockAddr{Port: 4000}), "the holder in the highest slot")
+	Sockets[20].sockFields = sockFields{Typ: abi.SockDgram, State: abi.SockOpen, Local: SockAddr{Port: 4001}}
+	assert.False(t, portInUse(0, abi.SockDgram, SockAddr{Port: 4001}), "a slot past the mark is not looked at")
 }

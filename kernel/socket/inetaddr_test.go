@@ -157,6 +157,9 @@ func TestLocalUDPReceiver(t *testing.T) {
 	h, ok := Sockets[6].Rx.nextDgram()
 	require.True(t, ok)
 	assert.Equal(t, SockAddr{IP: lo4, Port: 1}, h.addr, "the sender's address goes with it")
+	Sockets[2] = socket{sockFields: sockFields{Typ: abi.SockDgram, Family: abi.Family4, State: abi.SockOpen}, waiter: noThread}
+	hostRing(&Sockets[2].Rx)
+	assert.Equal(t, -1, receiver(SockAddr{IP: lo4}, src), "no socket takes port 0, an unbound one neither")
 	slotsUsed.Store(6)
 	assert.Equal(t, -1, receiver(SockAddr{IP: lo4, Port: 7000}, SockAddr{IP: lo4, Port: 1}), "slots past slotsUsed are not looked at")
 	assert.True(t, isLocalAddr(SockAddr{IP: loopback6}))

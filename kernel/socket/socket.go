@@ -125,7 +125,7 @@ type sockFields struct {
 
 // slotsUsed is one past the highest slot allocSocket ever gave a
 // socket: the scans for a port's holder (portInUse) and a datagram's
-// local receiver (localReceiver) stop there, as slots above it never
+// local receiver (udpDeliver) stop there, as slots above it never
 // held a socket. It only grows, by compare-and-swap (allocSocket runs
 // beside other calls): a socket made beside a scan, in a slot the scan
 // does not reach, came after it.

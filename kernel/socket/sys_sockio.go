@@ -305,7 +305,10 @@ func dgramSendNow(i int, io *SockIO, dest *SockAddr) int64 {
 	if r, done := udpDeliver(io, src, to); done {
 		return r
 	}
-	spin.LockWord(&s.held) // no local receiver: the stack sends it (and answers the port's ICMP)
+	// No local receiver: the stack sends it (and answers the port's
+	// ICMP). A connect beside may have changed the peer meanwhile, to
+	// another local address too: the stack delivers that one.
+	spin.LockWord(&s.held)
 	if _, r = dgramRoute(s, io, dest, &to); r == 0 {
 		r = dgramQueueNow(i, io, to)
 	}
@@ -329,7 +332,8 @@ func dgramQueueNow(i int, io *SockIO, to SockAddr) int64 {
 // (the peer if nil), sets *to to where it goes and reports whether s has
 // its port (a raw socket needs none), or answers the errno: EBADF for a
 // socket closed beside since its descriptor was looked at (closedBeside:
-// dgramSendNow), EDESTADDRREQ for no peer, ENETUNREACH for IPv4 on an
+// dgramSendNow), EINVAL for a UDP datagram to port 0, EDESTADDRREQ for
+// no peer, ENETUNREACH for IPv4 on an
 // IPV6_V6ONLY socket, EMSGSIZE.
 // Context: trap, files lock held (shared: s's lock held too); does not
 // allocate.
@@ -337,6 +341,8 @@ func dgramRoute(s *socket, io *SockIO, dest, to *SockAddr) (bool, int64) {
 	switch {
 	case s.closedBeside():
 		return false, -abi.EBADF
+	case dest != nil && dest.Port == 0 && s.Typ == abi.SockDgram:
+		return false, -abi.EINVAL // as Linux's udp_sendmsg: no port to send to
 	case dest != nil:
 		*to = connectTarget(s.Family, *dest)
 	case s.State != abi.SockConnected:

@@ -33,11 +33,12 @@ func isLocalAddr(a SockAddr) bool {
 }
 
 // udpReceives reports whether UDP socket r takes a datagram to dst from
-// src: bound to dst's port on dst's address or a wildcard that covers its
-// family, and, if connected, connected to src.
-// Context: trap, kernel lock held; does not allocate.
+// src: bound to dst's port (none takes port 0) on dst's address or a
+// wildcard that covers its family, and, if connected, connected to src.
+// Context: trap, files lock held (shared: r's lock held too); does not
+// allocate.
 func udpReceives(r *socket, dst, src SockAddr) bool {
-	if r.Typ != abi.SockDgram || r.Local.Port != dst.Port || r.Flags&abi.EvShutRd != 0 {
+	if r.Typ != abi.SockDgram || r.Local.Port != dst.Port || dst.Port == 0 || r.Flags&abi.EvShutRd != 0 {
 		return false
 	}
 	if r.State != abi.SockOpen && r.State != abi.SockConnected {
@@ -85,8 +86,9 @@ func udpLocalSend(i int, io *SockIO, dst SockAddr) (int64, bool) {
 // before a wildcard (the last found), and reports false when there is
 // none. It reads each socket under its lock and puts the datagram under
 // the receiver's, so that it runs beside other calls too (the files
-// lock held shared: dgramSendNow), which make, bind, connect and close
-// sockets under their locks: a wildcard receiver is looked at again
+// lock held shared: dgramSendNow), which make, connect and close sockets
+// and choose their ports under their locks (bind runs alone): a
+// wildcard receiver is looked at again
 // under its lock before the put. A receiver without room drops it,
 // counted, as the stack's path does.
 // Context: trap, files lock held, no socket's lock held; does not
