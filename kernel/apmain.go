@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/smp"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -56,7 +57,7 @@ func apMain() {
 	klock.Kernel.Lock(c)
 	var f x86.TrapFrame
 	if reschedule(c, &f) { // idles until a thread is runnable
-		c.InUser.Store(true)
+		tlb.EnterUser(c)
 		unlockKernel(c)
 	}
 	enterUser(&f)

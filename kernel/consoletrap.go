@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/x86"
 )
 
@@ -58,7 +59,9 @@ func consoleTrap(c *percpu.CPU, f *x86.TrapFrame, fromUser bool) bool {
 	}
 	since := klock.Files.RLock(c)
 	done := console.TxInterrupt() && !fdcalls.RecordsNeedKernel()
-	c.InUser.Store(inUser)
+	if inUser {
+		tlb.EnterUser(c)
+	}
 	klock.Files.Release(c, true, since, klock.TrapTag(f))
 	if !done {
 		return false

@@ -7,6 +7,7 @@ import (
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/x86"
 	"github.com/gometal/gometal/sched"
 	"golang.org/x/sys/unix"
@@ -277,7 +278,7 @@ func rescheduleLocked(c *percpu.CPU, f *x86.TrapFrame) {
 	klock.Kernel.Lock(c)
 	klock.Kernel.SetHolder(klock.TrapTag(f))
 	if reschedule(c, f) {
-		c.InUser.Store(true)
+		tlb.EnterUser(c)
 		unlockKernel(c)
 	}
 }
@@ -364,7 +365,7 @@ func waitIdle(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 	armPending(c)
 	percpu.Count(c, waitEvent(w, percpu.EvFutexWaitIdle, percpu.EvSleepIdle))
 	if idle(c, f) && reschedule(c, f) {
-		c.InUser.Store(true)
+		tlb.EnterUser(c)
 		unlockKernel(c)
 	}
 	return switchMade

@@ -12,6 +12,7 @@ import (
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -649,13 +650,18 @@ const (
 //
 // The calls use the program's memory directly after faulting it in
 // (vm.UserBytes), without the kernel lock: every call that unmaps or
-// write-protects pages (the mmap family, madvise) takes the files lock
-// too (lockBoth), and a page fault only adds mappings, as a memory call
-// under the memory lock alone only changes areas that hold no page
-// (kernel.memCall). c.InUser is
-// cleared while the call runs and set again before the files lock is
-// released, as on memFault's path: every TLB shootdown is made under the
-// files lock, so none can miss this CPU on its way back to ring 3. A
+// write-protects areas (mmap, munmap, mprotect over touched pages, or
+// over pages a madvise beside gave back while a call that may have used
+// them goes on: memcalls.zapOpen) takes the files lock too (lockBoth), a
+// page fault only adds mappings, a
+// memory call under the memory lock alone only changes areas that hold
+// no page (kernel.memCall), and a madvise that gives pages back beside
+// (memcalls.AdviseFree) frees their frames only once this call has
+// ended; a page it gave back before the call's access faults a fresh one
+// in from ring 0 (kernelDemandFault). c.InUser is cleared while the
+// call runs and set again before the files lock is released, through
+// tlb.EnterUser, which flushes this CPU's TLB if that madvise's
+// shootdown (under the memory lock alone) passed it by. A
 // demand fault that found no frame ends the program as on the locked
 // path (stopIfOutOfMemory, under the kernel lock).
 // Context: trap, no lock held; does not allocate.
@@ -744,10 +750,12 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		// (socket.TellStack).
 		wake = (stream || recordsWakes(nr)) && fdcalls.RecordsNeedKernel()
 		oom = vm.OutOfMemory()
-		c.InUser.Store(!oom) // back to ring 3, unless the program stops below
 	}
 	if shared && vfs.HasLeftovers() {
 		vfs.Reclaim(true) // if this hold is alone: a close's description ends here
+	}
+	if served && !oom { // back to ring 3, unless the program stops below: after every wait here (a shooter waits for a CPU in ring 3)
+		tlb.EnterUser(c)
 	}
 	klock.Files.Release(c, shared, since, tag)
 	if !served {

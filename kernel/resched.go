@@ -260,8 +260,7 @@ func runFromIdle(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, handed bool) (loc
 		idleRanQueued.Add(1)
 	}
 	enterThread(c, f, th)
-	c.InUser.Store(true) // before the release: a shootdown after it waits for c
-	tlb.ServiceTLB(c)    // one that passed c by while it was halted
+	tlb.EnterUser(c) // before the release: a shootdown after it waits for c; one that passed c by while it was halted is flushed here
 	klock.UnlockRunQueue(c)
 	thread.SendKicks(c) // runInbox's
 	armPending(c)

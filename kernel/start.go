@@ -20,6 +20,7 @@ import (
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/smp"
 	"github.com/gometal/gometal/kernel/threadtab"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/gometal/gometal/kernel/x86"
@@ -121,7 +122,7 @@ func startProgram() {
 		percpu.CPUs[i].IdleNs = 0
 	}
 	frame := th.Regs
-	c.InUser.Store(true)
+	tlb.EnterUser(c)
 	v, _ := kernelOptionValue("lockfault=")
 	klock.InjectOrderFault(c, v == "1") // lockfault=1: a deliberate lock-order violation (kernel/klock/rank.go)
 	unlockKernel(c)

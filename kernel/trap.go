@@ -163,7 +163,7 @@ func userTrap(f *x86.TrapFrame) {
 		}
 	}
 	if reschedule(c, f) {
-		c.InUser.Store(true)
+		tlb.EnterUser(c)
 		unlockKernel(c)
 	}
 }
@@ -247,10 +247,12 @@ func fastTrap(c *percpu.CPU, f *x86.TrapFrame) bool {
 // kernelTrap handles an entry from ring 0: an interrupt that woke the idle
 // loop's HLT, a nap's (fastsleep.go) or a lock waiter's, a page fault of
 // a fault-tolerant user access (vm.FixUserFault: the access fails and its
-// caller goes on), or any other fault in the kernel (which ends in a
-// panic report).
+// caller goes on), a page fault of a call under the kernel or files lock
+// on a page of the program's that a madvise beside gave back
+// (kernelDemandFault: the page is faulted in again and the access goes
+// on), or any other fault in the kernel (which ends in a panic report).
 // Context: trap, kernel lock not held (the idle loop released it, a nap
-// holds none, a lock waiter waits for it) or, for a fixed-up fault,
+// holds none, a lock waiter waits for it) or, for a page fault,
 // whatever the faulting code held; does not allocate.
 func kernelTrap(f *x86.TrapFrame) {
 	c := percpu.This()
@@ -281,6 +283,9 @@ func kernelTrap(f *x86.TrapFrame) {
 		}
 		if v == x86.VecPageFault && vm.FixUserFault(f, uintptr(cpu.ReadCR2())) {
 			percpu.Count(c, percpu.EvUserAccessFault)
+			return
+		}
+		if v == x86.VecPageFault && kernelDemandFault(c, f) {
 			return
 		}
 		kpanic.Panic(kpanic.ExceptionName(v), f)

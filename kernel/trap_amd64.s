@@ -82,11 +82,33 @@ saved:
 fromKernel:
 	CMPQ	const_frameVector(SP), $2
 	JEQ	nmiKernel
+	CMPQ	const_frameVector(SP), $14
+	JEQ	pageFaultKernel
 	MOVQ	SP, AX
 	SUBQ	$16, SP
 	MOVQ	AX, 0(SP)
 	CALL	·kernelTrap(SB)
 	ADDQ	$16, SP
+	JMP	·popFrame(SB)
+
+	// A page fault in ring 0 interrupts compiled Go code that may hold
+	// values in the XMM registers (a copy into the program's memory in
+	// the middle of memmove), and its handler may run Go code that uses
+	// them (kernelDemandFault maps and zeroes a page): save the FPU/SSE
+	// state on the stack, 16-byte aligned as FXSAVE wants, with the
+	// stack pointer before it just above the area, and put both back.
+pageFaultKernel:
+	MOVQ	SP, BX
+	SUBQ	$528, SP
+	ANDQ	$~15, SP
+	MOVQ	BX, 512(SP)
+	FXSAVE64	(SP)
+	SUBQ	$16, SP
+	MOVQ	BX, 0(SP)
+	CALL	·kernelTrap(SB)
+	ADDQ	$16, SP
+	FXRSTOR64	(SP)
+	MOVQ	512(SP), SP
 	JMP	·popFrame(SB)
 
 	// An NMI can arrive in ring 0 while the thread's state is live: in

@@ -39,7 +39,7 @@ func sumEvents(sum *percpu.EventCounts) {
 // space: one string, not a table of strings, which the image would hold
 // as a 16-byte header per line (TestTrapStatLines checks that the two
 // agree).
-const trapStatNames = "syscall page_fault page_fault_memlock memory_call_memlock memory_call_bothlocks " +
+const trapStatNames = "syscall page_fault page_fault_memlock memory_call_memlock memory_call_bothlocks madvise_beside kernel_demand_faults " +
 	"timer_interrupt kick_ipi timer_arm lock_wait_halt user_access_faults " +
 	"file_call_fileslock file_call_bothlocks file_call_wake kick_resent " +
 	"futex_handoff futex_nap_wake futex_nap_timeout futex_wake_here futex_wake_moved " +
@@ -49,7 +49,7 @@ const trapStatNames = "syscall page_fault page_fault_memlock memory_call_memlock
 // the names of trapStatNames.
 var trapStatEvents = [...]percpu.Event{
 	percpu.EvSyscall, percpu.EvPageFault, percpu.EvPageFaultMem, percpu.EvMemCallMem, percpu.EvMemCallLocked,
-	percpu.EvTimer, percpu.EvKickIPI, percpu.EvTimerArm, percpu.EvLockHalt, percpu.EvUserAccessFault,
+	percpu.EvMadviseBeside, percpu.EvKernelDemandFault, percpu.EvTimer, percpu.EvKickIPI, percpu.EvTimerArm, percpu.EvLockHalt, percpu.EvUserAccessFault,
 	percpu.EvFileCallFiles, percpu.EvFileCallLocked, percpu.EvFileCallWake, percpu.EvKickResent,
 	percpu.EvFutexHandoff, percpu.EvFutexNapWake, percpu.EvFutexNapTimeout, percpu.EvFutexWakeHere, percpu.EvFutexWakeMoved,
 	percpu.EvIdleRehalt, percpu.EvIdleHandoff, percpu.EvIdleTimerNone, percpu.EvSignalFast, percpu.EvPreemptSwitch,

@@ -18,22 +18,9 @@ const copyPages = 64
 // bytes it reports moved must be the file's, it may not write where it
 // reported nothing beyond the file's own data, and the kernel must go on.
 func copyRounds(w *worker) {
-	dir, err := os.MkdirTemp("", "memstress-copy-")
-	if err != nil {
-		w.failf("MkdirTemp: %v", err)
-	}
-	defer os.RemoveAll(dir)
-	src := w.newRegion(copyPages, tag{w.id, 0})
-	defer w.unmap(src.b)
-	fd := w.dataFile(filepath.Join(dir, "data"), src.b)
-	defer syscall.Close(fd)
-	out, err := syscall.Open(filepath.Join(dir, "out"), syscall.O_RDWR|syscall.O_CREAT|syscall.O_CLOEXEC, 0o600)
-	if err != nil {
-		w.failf("open: %v", err)
-	}
-	defer syscall.Close(out)
-	res := w.reservation(copyPages)
-	defer w.unmap(res)
+	f := w.openCopyFiles("memstress-copy-")
+	defer w.closeCopyFiles(f)
+	src, fd, out, res := f.src, f.fd, f.out, f.res
 	for w.next() {
 		b := w.subRange(res, copyPages, copyPages)
 		w.mapFixed(b, rw)
@@ -45,6 +32,42 @@ func copyRounds(w *worker) {
 		w.checkWritten(out, b, m)
 		w.mapFixed(b, none)
 	}
+}
+
+// copyFiles is what a copy worker's rounds use: a temporary directory,
+// a region of patterned data, a file holding it (fd), a file to write
+// to (out), and a reservation to map buffers in.
+type copyFiles struct {
+	dir     string
+	src     *region
+	fd, out int
+	res     []byte
+}
+
+// openCopyFiles makes a copy worker's files, in a temporary directory
+// whose name starts with prefix.
+func (w *worker) openCopyFiles(prefix string) *copyFiles {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		w.failf("MkdirTemp: %v", err)
+	}
+	f := &copyFiles{dir: dir, src: w.newRegion(copyPages, tag{w.id, 0})}
+	f.fd = w.dataFile(filepath.Join(dir, "data"), f.src.b)
+	f.out, err = syscall.Open(filepath.Join(dir, "out"), syscall.O_RDWR|syscall.O_CREAT|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		w.failf("open: %v", err)
+	}
+	f.res = w.reservation(copyPages)
+	return f
+}
+
+// closeCopyFiles undoes openCopyFiles.
+func (w *worker) closeCopyFiles(f *copyFiles) {
+	w.unmap(f.res)
+	syscall.Close(f.out)
+	syscall.Close(f.fd)
+	w.unmap(f.src.b)
+	os.RemoveAll(f.dir)
 }
 
 // dataFile creates the file at path holding data and returns it open.

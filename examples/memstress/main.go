@@ -7,7 +7,8 @@
 // entry shows as data where a fault or zeros were due); threads race a
 // change to the pages they touch, or take the first fault on the same
 // fresh page at once; the garbage collector grows and returns the heap;
-// file and pipe calls copy to and from fresh mappings; and one goroutine
+// file and pipe calls copy to and from fresh mappings, beside changes of
+// their protection and beside zaps of their pages; and one goroutine
 // takes deliberate faults on PROT_NONE memory. Every page carries a
 // pattern of its worker, round and page, so a lost, swapped or corrupted
 // page is named when it is read.
@@ -57,25 +58,26 @@ func main() {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	watch(ws, done, *stall)
-	fmt.Fprintf(os.Stderr, "memstress: %d rounds on %d CPUs (%s), %d accesses raced a change, copies beside mprotect %d whole %d short %d EFAULT, seed %d\n",
-		total(ws), cpus, counts(ws), raced.Load(), copies[copyWhole].Load(), copies[copyShort].Load(), copies[copyFault].Load(), runSeed)
+	fmt.Fprintf(os.Stderr, "memstress: %d rounds on %d CPUs (%s), %d accesses raced a change, copies beside mprotect %d whole %d short %d EFAULT, beside madvise %d, seed %d\n",
+		total(ws), cpus, counts(ws), raced.Load(), copies[copyWhole].Load(), copies[copyShort].Load(), copies[copyFault].Load(), zapCopies.Load(), runSeed)
 	if *sched {
 		printSched()
 	}
 	fmt.Println("memstress: ok")
 }
 
-// printSched copies /proc/gometal/sched to stderr, where there is one.
+// printSched copies /proc/gometal/sched to stderr between the lines
+// "memstress: sched" and "memstress: sched end", where there is one.
 func printSched() {
 	if b, err := os.ReadFile("/proc/gometal/sched"); err == nil {
-		os.Stderr.Write(b)
+		fmt.Fprintf(os.Stderr, "memstress: sched\n%smemstress: sched end\n", b)
 	}
 }
 
 // workers returns the run's workers: a mapping worker per CPU (at least
 // two), two heap workers, and one each of the shootdown pair, the race,
 // the shared first faults, the file and pipe calls, the copies beside
-// mprotect and the deliberate faults.
+// mprotect, the copies beside madvise and the deliberate faults.
 func workers(cpus int) []*worker {
 	var ws []*worker
 	add := func(kind string, body func(w *worker)) {
@@ -91,6 +93,7 @@ func workers(cpus int) []*worker {
 	add("share", shareRounds)
 	add("files", fileRounds)
 	add("copy", copyRounds)
+	add("zapcopy", zapCopyRounds)
 	add("faults", faultRounds)
 	return ws
 }

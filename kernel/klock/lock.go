@@ -56,8 +56,11 @@ import (
 // page (kernel.memCall: it changes areas, never a page-table entry);
 // code holding the kernel lock takes it inside to fault pages in
 // (vm.DemandFault), to read the areas (vm.InArea) and around the mmap
-// family's calls that may unmap or write-protect pages. Every reader of
-// the areas holds it. The frame allocator has its own leaf lock
+// family's calls that may unmap or write-protect pages; a madvise that
+// gives pages back takes it alone, a batch at a time, and frees the
+// frames once the calls under the kernel and files locks that could
+// reach them have ended (sections.go). Every reader of the areas holds
+// it. The frame allocator has its own leaf lock
 // (mm.Frames) and the commit charge is an atomic (vm.Commit).
 //
 // The slices lock (Slices, spin.SlicesLock, ranked after the memory
@@ -152,6 +155,7 @@ func (l *Handle) Lock(c *percpu.CPU) {
 		// TCG), the hold starting where the try did.
 		l.since, l.by = start, 0
 		l.stats.Acquired(false, 0)
+		enterSection(c, l.rank) // sections.go: before the flush
 		tlb.ServiceTLB(c)
 		return
 	}
@@ -166,6 +170,7 @@ func (l *Handle) Lock(c *percpu.CPU) {
 	}
 	l.since, l.by = cpu.Rdtsc(), 0
 	l.stats.Acquired(true, l.since-start)
+	enterSection(c, l.rank)
 	tlb.ServiceTLB(c)
 }
 
@@ -202,6 +207,7 @@ func (l *Handle) RLock(c *percpu.CPU) uint64 {
 	}
 	now := cpu.Rdtsc()
 	sharedStats.Acquired(contended, now-start)
+	enterSection(c, l.rank)
 	tlb.ServiceTLB(c)
 	return now
 }
@@ -225,8 +231,12 @@ func (l *Handle) Release(c *percpu.CPU, shared bool, since, tag uint64) {
 	}
 	sharedStats.Released(cpu.Rdtsc()-since, tag)
 	heldLocks[c.ID].release(l.rank)
+	left := leaveSection(c, l.rank)
 	if l.state().RUnlock() {
 		l.wakeDrainer()
+	}
+	if left {
+		wakeSectionWaiters()
 	}
 }
 
@@ -281,8 +291,12 @@ func (l *Handle) Unlock(c *percpu.CPU) {
 	// The statistics first: once released, another CPU overwrites since and by.
 	l.stats.Released(cpu.Rdtsc()-l.since, l.by)
 	heldLocks[c.ID].release(l.rank)
+	left := leaveSection(c, l.rank)
 	l.state().Unlock(c.ID)
 	l.wakeHalted()
+	if left {
+		wakeSectionWaiters()
+	}
 }
 
 // Stats returns the lock's statistics, for /proc/gometal/sched

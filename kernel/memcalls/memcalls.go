@@ -126,7 +126,7 @@ func unmapRange(start, end uintptr) bool {
 	if !dropAreas(start, end) {
 		return false
 	}
-	freePages(start, end)
+	freePages(start, end, false)
 	return true
 }
 
@@ -144,32 +144,74 @@ func dropAreas(start, end uintptr) bool {
 	return true
 }
 
-// freePages unmaps the pages of [start, end) that are present, makes every
-// CPU forget them, and only then frees their frames (another CPU could
-// still write through a stale TLB entry until the shootdown).
-// Context: trap, kernel and memory locks held; does not allocate.
-func freePages(start, end uintptr) {
-	var batch [64]uint64
-	n := 0
-	for va := mm.KPT.NextMapped(start, end); ; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
-		last := va >= end // past the last present page
-		if !last {
-			if pa, ok := mm.KPT.Unmap(va); ok {
-				cpu.Invlpg(va)
-				batch[n] = pa
-				n++
-			}
-		}
-		if n == len(batch) || last && n > 0 { // a full batch, or the rest
+// freePages unmaps the pages of [start, end) that are present (for a
+// madvise, advice set, but the kernel's own variables': frameBatch.unmap),
+// makes every CPU forget them, and only then frees their frames (another
+// CPU could still write through a stale TLB entry until the shootdown).
+// Context: trap, kernel and memory locks held, the files lock held
+// exclusively; does not allocate.
+func freePages(start, end uintptr, advice bool) {
+	var batch frameBatch
+	for va := start; va < end; {
+		var n int
+		n, _, va = batch.unmap(va, end, advice)
+		if n > 0 {
+			batch.invalidate(n)
 			tlb.Shootdown(percpu.This())
-			for _, pa := range batch[:n] {
-				vm.Frames.Free(pa)
+			batch.free(n)
+		}
+	}
+}
+
+// frameBatch holds pages unmapped together, their addresses and frames,
+// until the TLB shootdown that makes them unreachable: 64 at a time, so
+// that a large range's shootdowns are few and the batch fits a trap's
+// stack.
+type frameBatch [64]struct{ va, pa uintptr }
+
+// unmap unmaps the pages of [start, end) that are present, from start,
+// until the batch is full, and returns how many it holds, the bytes of
+// those pages that lay in lazily charged areas (mm.ProtLazy: charged
+// while present), and where the next batch begins (end when none is
+// left). This CPU's TLB may still hold them: invalidate. For a madvise
+// (advice set) it keeps the pages that hold the kernel's own variables
+// (vm.IsKernelState: the image's data, which the program shares), which
+// are not the program's to give back.
+// Context: trap, memory lock held; does not allocate.
+func (b *frameBatch) unmap(start, end uintptr, advice bool) (n int, lazy uint64, next uintptr) {
+	for va := mm.KPT.NextMapped(start, end); va < end; va = mm.KPT.NextMapped(va+mm.PageSize, end) {
+		if n == len(b) {
+			return n, lazy, va
+		}
+		if advice && vm.IsKernelState(va, mm.PageSize, true) {
+			continue
+		}
+		if pa, ok := mm.KPT.Unmap(va); ok {
+			b[n].va, b[n].pa = va, uintptr(pa)
+			n++
+			if v, ok := vm.VMAs.Find(va); ok && v.Prot&mm.ProtLazy != 0 {
+				lazy += mm.PageSize
 			}
-			n = 0
 		}
-		if last {
-			return
-		}
+	}
+	return n, lazy, end
+}
+
+// invalidate drops the batch's first n pages from this CPU's TLB, before
+// the shootdown drops them from the others'.
+// Context: trap, memory lock held; does not allocate.
+func (b *frameBatch) invalidate(n int) {
+	for _, p := range b[:n] {
+		cpu.Invlpg(p.va)
+	}
+}
+
+// free frees the batch's first n frames. Context: trap, no CPU can reach
+// them any more (a shootdown, and for AdviseFree the end of the calls
+// beside); does not allocate.
+func (b *frameBatch) free(n int) {
+	for _, p := range b[:n] {
+		vm.Frames.Free(uint64(p.pa))
 	}
 }
 
@@ -302,7 +344,13 @@ func protectAreas(addr, end uintptr, prot int) int64 {
 	return 0
 }
 
-// Madvise runs madvise under the memory lock (vm.LockMem).
+// Madvise runs madvise under the memory lock (vm.LockMem), on the kernel
+// lock's path, which holds the files lock exclusively too: the system-call
+// table's handler. The trap path serves every madvise before that path
+// (package kernel's memCall: MemLockCall, and AdviseFree for pages to give
+// back, beside the other locks); this one answers the same, frees the
+// frames at once (no call beside can reach them) and is kept for the
+// table.
 // Context: trap, kernel lock held, memory lock not held.
 func Madvise(_ *percpu.CPU, _ sched.TID, a abi.SysArgs) int64 {
 	addr, length, advice := a[0], a[1], int(int32(a[2]))
@@ -328,7 +376,7 @@ func madvise(addr, length uintptr, advice int) int64 {
 		return -abi.EINVAL // as Linux for PFN mappings
 	default:
 		uncharge(lazyBytes(addr, end)) // lazily charged pages are charged while present
-		freePages(addr, end)
+		freePages(addr, end, true)
 	}
 	return 0
 }

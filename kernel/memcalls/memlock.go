@@ -2,7 +2,10 @@ package memcalls
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/vm"
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +21,11 @@ import (
 // frame freed, nothing another CPU may be using. The Go runtime's calls
 // are almost all of that kind (its reservations, the heap growth that
 // maps part of a PROT_NONE reservation with MAP_FIXED, the unmaps of
-// ranges it never touched), and MemLockCall serves them.
+// ranges it never touched), and MemLockCall serves them. A madvise that
+// gives pages back (MADV_DONTNEED, MADV_FREE: the runtime's scavenger)
+// does not wait for the other locks either: AdviseFree unmaps the pages
+// under the memory lock and frees their frames once the calls beside
+// that could still reach them have ended.
 
 // MemLockCallNr reports whether system call nr is one MemLockCall may
 // serve. Context: any; does not allocate.
@@ -64,7 +71,7 @@ func MemLockCall(nr uint64, a0, a1, a2, a3, a5 uintptr) (int64, bool) {
 		return r, true
 	case nr == unix.SYS_MPROTECT && int(a2)&^(knownProt|protSem) != 0:
 		return -abi.EINVAL, true
-	case !untouched(start, end):
+	case !untouched(start, end) || zapOpen(start, end):
 		return 0, false
 	case nr == unix.SYS_MPROTECT:
 		return protectAreas(start, end, int(a2)&knownProt), true
@@ -72,6 +79,42 @@ func MemLockCall(nr uint64, a0, a1, a2, a3, a5 uintptr) (int64, bool) {
 		return -abi.ENOMEM, true
 	}
 	return 0, true
+}
+
+// zapMarks are the section marks of AdviseFree's latest batches (the
+// latest per CPU: a count only grows, so a section marked earlier and
+// still open has the same count now), under the memory lock.
+var zapMarks klock.Sections
+
+// zapOpen reports whether [start, end) holds areas the program may access
+// while a call under the kernel or files lock that was in progress at an
+// AdviseFree batch's shootdown is still going on (zapMarks). Such a call
+// may have checked pages of the range that the madvise then gave back:
+// the range holds no page now (untouched), but the call's access faults
+// the page in again (package kernel's kernelDemandFault), which needs the
+// area as it was. So an unmap, a protection change or a MAP_FIXED over
+// such a range goes to the kernel lock's path until those calls have
+// ended; that path holds the files lock exclusively and the kernel lock,
+// so no such call runs beside it.
+// Context: trap, memory lock held; does not allocate.
+func zapOpen(start, end uintptr) bool {
+	return zapMarks.Open() && accessible(start, end)
+}
+
+// accessible reports whether an area of [start, end) allows the program
+// some access (not PROT_NONE). Context: trap, memory lock held; does not
+// allocate.
+func accessible(start, end uintptr) bool {
+	for i := vm.VMAs.Index(start); i < vm.VMAs.Len(); i++ {
+		v := vm.VMAs.At(i)
+		if v.Start >= end {
+			break
+		}
+		if v.Prot&mm.ProtAccess != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // untouched reports whether [start, end) holds no page of the program's
@@ -148,7 +191,7 @@ func mapAnon(addr, length uintptr, prot, flags int) (int64, bool) {
 	}
 	release := chargedBytes(addr, addr+n) // what MAP_FIXED replaces is given back
 	switch {
-	case fixed && !untouched(addr, addr+n):
+	case fixed && (!untouched(addr, addr+n) || zapOpen(addr, addr+n)):
 		if !vm.CommitFits(charge, release) {
 			return -abi.ENOMEM, true
 		}
@@ -164,4 +207,66 @@ func mapAnon(addr, length uintptr, prot, flags int) (int64, bool) {
 		return -abi.ENOMEM, true
 	}
 	return int64(addr), true
+}
+
+// AdviseFree serves a madvise whose advice gives pages back
+// (freeingAdvice) over a range that holds pages (MemLockCall refused it),
+// beside the calls under the kernel lock and the files lock, which use
+// the program's memory directly. A batch at a time (frameBatch), under
+// the memory lock (tag is the call's hold tag): it unmaps the present
+// pages, takes lazily charged ones off the commit, sends the other
+// CPUs' TLBs the shootdown (tlb.Post: those in ring 3 flush) and marks
+// which CPUs are in a call under the kernel or files lock
+// (klock.Sections); then, with the lock released, it waits for the CPUs
+// in ring 3 to flush (tlb.AwaitAcks) and for those calls to end, and
+// frees the frames; a call that gave pages back counts madvise_beside. Until then such a call reaches either the old frame,
+// through a translation loaded before, or no page, and then faults a
+// fresh zeroed one in (package kernel's kernelDemandFault), as the
+// program's own access after the madvise would: a program that reads
+// into memory it gives back beside gets one or the other, as on Linux.
+// The range is checked in Linux's order first (adviceRange: EINVAL,
+// ENOMEM; device memory, EINVAL); a later batch that finds its part of
+// the range changed beside this call (unmapped, or device memory mapped
+// there) ends the call, which answers 0, having given back what lay
+// before it.
+// Context: trap, no lock held, c.InUser clear; does not allocate.
+func AdviseFree(c *percpu.CPU, tag uint64, addr, length uintptr, advice int) int64 {
+	var batch frameBatch
+	var marks klock.Sections
+	gave := false
+	for va, first := addr, true; ; first = false {
+		klock.Mem.Lock(c)
+		klock.Mem.SetHolder(tag)
+		end, r, done := adviceRange(addr, length, advice)
+		if !done && vm.VMAs.Bytes(va, end, mm.ProtDevice) != 0 {
+			r, done = -abi.EINVAL, true // as Linux for PFN mappings
+		}
+		if done && !first {
+			r = 0 // the range changed beside: what lay before it is given back
+		}
+		if done || va >= end {
+			klock.Mem.Unlock(c)
+			if gave {
+				percpu.Count(c, percpu.EvMadviseBeside)
+			}
+			return r
+		}
+		n, lazy, next := batch.unmap(va, end, true)
+		vm.Uncommit(lazy)
+		var g uint64
+		if n > 0 {
+			batch.invalidate(n)
+			g = tlb.Post(c)
+			marks.Mark()
+			zapMarks = marks // zapOpen: until the calls marked end
+		}
+		klock.Mem.Unlock(c)
+		if n > 0 {
+			tlb.AwaitAcks(c, g) // without the lock: tlb.Post says why
+			marks.Await(c)
+			batch.free(n)
+			gave = true
+		}
+		va = next
+	}
 }

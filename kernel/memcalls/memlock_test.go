@@ -7,7 +7,9 @@ import (
 	"unsafe"
 
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/mm"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/vm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -346,4 +348,114 @@ func TestMemLockCallMatchesKernelPath(t *testing.T) {
 	assert.Greater(t, refused, 1000)
 	assert.Greater(t, failed, 500)
 	assert.Greater(t, equalNonZero, 500)
+}
+
+// TestAdviseFree: a madvise that gives touched pages back beside the
+// other locks (AdviseFree) checks its range in Linux's order first:
+// unknown advice, a range past the areas and device memory answer
+// Linux's errno, having changed nothing; a range whose pages are all
+// gone answers 0. Its batches (frameBatch, without the TLB
+// invalidation, a ring-0 instruction) unmap the present pages 64 at a
+// time, count the lazily charged ones and free the frames; a page
+// touched again reads as zero. The shootdown and the wait for the calls
+// beside are the boot tests' (qemu/memstress_test.go).
+func TestAdviseFree(t *testing.T) {
+	newSpace(t, 256)
+	c := &percpu.CPU{ID: 0}
+	const pages = 100 // more than a batch
+	anon := unix.MAP_PRIVATE | unix.MAP_ANONYMOUS
+	r, ok := mmapCall(0, pages*mm.PageSize, unix.PROT_READ|unix.PROT_WRITE, anon)
+	require.True(t, ok)
+	lazy := uintptr(r)
+	r, ok = mmapCall(window, 4*mm.PageSize, unix.PROT_READ|unix.PROT_WRITE, anon|unix.MAP_FIXED)
+	require.True(t, ok)
+	whole := uintptr(r)
+	for p := uintptr(0); p < pages-10; p++ {
+		touch(t, lazy+p*mm.PageSize)
+		pa, _, ok := mm.KPT.Lookup(lazy + p*mm.PageSize)
+		require.True(t, ok)
+		vm.Frames.Page(pa)[7] = 0x5a
+	}
+	touch(t, whole+3*mm.PageSize)
+
+	before := snapshot()
+	assert.Equal(t, int64(-abi.EINVAL), AdviseFree(c, 0, whole, mm.PageSize, 12345), "unknown advice")
+	assert.Equal(t, int64(-abi.ENOMEM), AdviseFree(c, 0, whole, 5*mm.PageSize, unix.MADV_DONTNEED), "a range past the area")
+	assert.Zero(t, AdviseFree(c, 0, whole, 3*mm.PageSize, unix.MADV_DONTNEED), "no page there")
+	assert.Equal(t, before, snapshot(), "a madvise with nothing to give back changed the space")
+	require.True(t, vm.VMAs.Insert(whole+4*mm.PageSize, whole+5*mm.PageSize, unix.PROT_READ|mm.ProtDevice))
+	before = snapshot()
+	assert.Equal(t, int64(-abi.EINVAL), AdviseFree(c, 0, whole, 5*mm.PageSize, unix.MADV_DONTNEED), "device memory in the range")
+	assert.Equal(t, before, snapshot(), "a refused madvise changed the space")
+
+	free := vm.Frames.FreeCount()
+	var b frameBatch
+	n, charged, next := b.unmap(lazy, lazy+pages*mm.PageSize, true)
+	assert.Equal(t, len(b), n, "a full batch first")
+	assert.Equal(t, uint64(len(b))*mm.PageSize, charged, "each page of the lazily charged area counted")
+	assert.Equal(t, lazy+uintptr(len(b))*mm.PageSize, next, "the next batch starts at the next present page")
+	b.free(n)
+	n, charged, next = b.unmap(next, lazy+pages*mm.PageSize, true)
+	assert.Equal(t, pages-10-len(b), n, "the rest")
+	assert.Equal(t, uint64(n)*mm.PageSize, charged)
+	assert.Equal(t, lazy+pages*mm.PageSize, next, "none left")
+	b.free(n)
+	for va := lazy; va < lazy+pages*mm.PageSize; va += mm.PageSize {
+		_, _, ok := mm.KPT.Lookup(va)
+		require.False(t, ok, "page %#x left mapped", va)
+	}
+	assert.Equal(t, free+pages-10, vm.Frames.FreeCount(), "the frames freed")
+	touch(t, lazy+5*mm.PageSize)
+	pa, _, ok := mm.KPT.Lookup(lazy + 5*mm.PageSize)
+	require.True(t, ok)
+	assert.Zero(t, vm.Frames.Page(pa)[7], "a page given back reads as zero")
+
+	n, charged, _ = b.unmap(whole, whole+4*mm.PageSize, true)
+	assert.Equal(t, 1, n)
+	assert.Zero(t, charged, "an area charged whole stays charged")
+	b.free(n)
+}
+
+// TestZapOpen: while a call under the files lock that was in progress at
+// an AdviseFree batch's shootdown goes on (zapMarks), an unmap, a
+// protection change or a MAP_FIXED over an accessible range that holds
+// no page goes to the kernel lock's path (the call may have checked a
+// page the madvise gave back, and faults it in again from the area);
+// over a PROT_NONE range, and once the call has ended, they are served.
+func TestZapOpen(t *testing.T) {
+	newSpace(t, 256)
+	saved := percpu.NOnline
+	percpu.NOnline = 2
+	t.Cleanup(func() { percpu.NOnline = saved; zapMarks = klock.Sections{} })
+	anon := unix.MAP_PRIVATE | unix.MAP_ANONYMOUS
+	_, ok := mmapCall(window, 8*mm.PageSize, unix.PROT_READ|unix.PROT_WRITE, anon|unix.MAP_FIXED)
+	require.True(t, ok)
+	_, ok = mmapCall(window+8*mm.PageSize, 8*mm.PageSize, unix.PROT_NONE, anon|unix.MAP_FIXED)
+	require.True(t, ok)
+
+	other := &percpu.CPU{ID: 1}
+	since := klock.Files.RLock(other) // a call beside, in progress at the mark
+	zapMarks.Mark()
+	before := snapshot()
+	for _, c := range []struct {
+		name string
+		r    func() (int64, bool)
+	}{
+		{"munmap", func() (int64, bool) { return call(unix.SYS_MUNMAP, window, 2*mm.PageSize, 0, 0) }},
+		{"mprotect", func() (int64, bool) { return call(unix.SYS_MPROTECT, window, 2*mm.PageSize, unix.PROT_READ, 0) }},
+		{"MAP_FIXED", func() (int64, bool) {
+			return mmapCall(window, 2*mm.PageSize, unix.PROT_READ, anon|unix.MAP_FIXED)
+		}},
+	} {
+		_, ok := c.r()
+		assert.False(t, ok, "%s of an accessible range while a call marked goes on", c.name)
+		assert.Equal(t, before, snapshot(), "%s changed the space it refused", c.name)
+	}
+	r, ok := call(unix.SYS_MUNMAP, window+8*mm.PageSize, 2*mm.PageSize, 0, 0)
+	assert.True(t, ok, "a PROT_NONE range: nothing to fault in")
+	assert.Zero(t, r)
+	klock.Files.Release(other, true, since, 0)
+	r, ok = call(unix.SYS_MUNMAP, window, 2*mm.PageSize, 0, 0)
+	assert.True(t, ok, "the call marked has ended")
+	assert.Zero(t, r)
 }

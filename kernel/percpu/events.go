@@ -24,6 +24,8 @@ const (
 	EvPageFaultMem                     // one of those mapped under the memory lock alone (kernel/memfault.go)
 	EvMemCallMem                       // an mmap, munmap, mprotect or madvise served under the memory lock alone (kernel.memCall)
 	EvMemCallLocked                    // one of those calls sent to the kernel lock's path (its range holds pages, or a file's)
+	EvMadviseBeside                    // a madvise that gave touched pages back under the memory lock, beside the other locks' calls (memcalls.AdviseFree)
+	EvKernelDemandFault                // a kernel access to the program's memory whose page a madvise beside gave back, faulted in again in ring 0 (kernel.kernelDemandFault)
 	EvTimer                            // a timer interrupt in ring 3
 	EvKickIPI                          // a kick IPI this CPU sent (a wake-up or a signal elsewhere)
 	EvFutexWakeFast                    // FUTEX_WAKE answered without the kernel lock

@@ -474,13 +474,14 @@ func buildFrame(c *percpu.CPU, t sched.TID, sig int, info *abi.Siginfo, act *sig
 // addr with the fault-tolerant copy: without the kernel lock only where
 // vm.WriteLockFree allows (no page is faulted in: one not mapped fails
 // the copy, and the kernel lock's path faults it in), else after
-// vm.UserRange faulted the range in.
+// vm.UserRange faulted the range in (vm.UserCopyTo, which faults in again
+// a page a madvise beside gave back).
 // Context: trap, on the CPU running the thread; does not allocate.
 func putFrame(addr uintptr, b []byte, lockFree bool) bool {
 	if lockFree {
 		return vm.WriteLockFree(addr, b)
 	}
-	return vm.CopyToUser(addr, b) == len(b)
+	return vm.UserCopyTo(addr, b)
 }
 
 // takePending takes t's lowest pending signal that t does not block off

@@ -106,20 +106,28 @@ func SysFutex(t sched.TID, addr uintptr, op int, val uint32, timeout uintptr, va
 // val. The read and the queueing are one step under addr's futex bucket
 // lock, which a lock-free FUTEX_WAKE takes too (HandOffFutexWake): it
 // finds t queued, or t reads the word it stored. The page is faulted in
-// before the bucket lock is taken, and stays (an unmap takes the kernel
-// lock, which this holds), so the read under it cannot fault. deadline
-// is when the wait times out (futexDeadline), 0 for never.
+// before the bucket lock is taken; an unmap takes the kernel lock, which
+// this holds, but a madvise beside may give the page back (under the
+// memory lock alone: memcalls.AdviseFree), and the read under the bucket
+// lock, which faults nothing in (the bucket lock is a leaf), then fails:
+// the page is faulted in again with the bucket lock released, and the
+// read tried again (vm.UserTries). deadline is when the wait times out
+// (futexDeadline), 0 for never.
 // Context: trap, kernel lock held; does not allocate.
 func futexWaitOn(t sched.TID, addr uintptr, val uint32, deadline int64) int64 {
-	if !vm.UserRange(addr, 4, false) {
-		return -abi.EFAULT
+	var cur uint32
+	ok := false
+	for try := 0; !ok && try < vm.UserTries; try++ {
+		if !vm.UserRange(addr, 4, false) {
+			return -abi.EFAULT
+		}
+		threadtab.Sched.Futexes.Lock(addr)
+		cur, ok = vm.Load32(addr)
+		if ok && cur == val {
+			threadtab.Sched.Futexes.WaitLocked(t, addr)
+		}
+		threadtab.Sched.Futexes.Unlock(addr)
 	}
-	threadtab.Sched.Futexes.Lock(addr)
-	cur, ok := vm.Load32(addr)
-	if ok && cur == val {
-		threadtab.Sched.Futexes.WaitLocked(t, addr)
-	}
-	threadtab.Sched.Futexes.Unlock(addr)
 	switch {
 	case !ok:
 		return -abi.EFAULT

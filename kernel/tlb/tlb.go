@@ -22,11 +22,11 @@ import (
 
 // TLB shootdown. All CPUs share one page table. After a change that
 // removes or restricts mappings (munmap, madvise, mprotect) the CPU that
-// made it (holding the kernel lock) bumps tlbGen and interrupts every CPU
+// made it (holding the memory lock) bumps tlbGen and interrupts every CPU
 // that is running the program; each flushes its TLB and records the
 // generation it has seen. A CPU in the kernel flushes before it can touch
-// user memory or return to ring 3: on taking the kernel lock, and while
-// spinning for it.
+// user memory or return to ring 3: on taking a lock, while spinning for
+// one, and on its way back to ring 3 (EnterUser).
 var tlbGen atomic.Uint64
 
 // The wait for the CPUs' acknowledgements (waitAction). A CPU that does
@@ -92,19 +92,51 @@ func ServiceTLB(c *percpu.CPU) {
 	}
 }
 
+// EnterUser marks CPU c as running the program (c.InUser) on its way
+// back to ring 3, and then flushes its TLB if a shootdown passed it by
+// while it was in the kernel (ServiceTLB). Every path back to ring 3
+// sets InUser through it: a shooter that holds the memory lock alone
+// (memcalls.AdviseFree) may bump the generation while c is in a call
+// under another lock, skipping c then, and c's translations loaded
+// during the call would otherwise go back to ring 3. The store and the
+// load are locked or ordered after one (x86): of a shooter that bumps
+// the generation and then reads InUser, and c, at least one sees the
+// other: the shooter waits for c's flush, or c flushes here.
+// Context: trap, interrupts off; does not allocate.
+func EnterUser(c *percpu.CPU) {
+	c.InUser.Store(true)
+	ServiceTLB(c)
+}
+
 // Shootdown makes every other CPU drop stale translations and waits
 // until each has, or is in the kernel (where it flushes before using user
-// memory). The caller has already updated the page table and flushed its
-// own entries. One CPU shoots at a time: the callers (the mmap family on
-// the kernel lock's path) hold the memory lock. They hold the files lock
-// too, exclusively (package kernel's lockFiles), so no CPU is in a call
-// under the files lock, shared or not, that uses the program's memory
-// directly (package kernel's fileTrap clears c.InUser only for its
-// call). Context: trap, kernel, files (exclusively) and memory locks
-// held.
+// memory, and on its way back to ring 3: EnterUser): Post, then
+// AwaitAcks. The caller has already updated the page table and flushed
+// its own entries. The mmap family on the kernel lock's path holds the
+// files lock too, exclusively (package kernel's lockFiles), so no CPU is
+// in a call under the files lock, shared or not, that uses the program's
+// memory directly (package kernel's fileTrap clears c.InUser only for
+// its call), and frees the frames right after.
+// Context: trap, kernel, files (exclusively) and memory locks held; does
+// not allocate.
 func Shootdown(c *percpu.CPU) {
+	AwaitAcks(c, Post(c))
+}
+
+// Post bumps the TLB generation, marks c's own entries flushed (the caller
+// flushed them) and sends the shootdown IPI to every other CPU running
+// the program; it returns the generation, for AwaitAcks (0 with one
+// CPU: nothing to wait for). The caller holds the memory lock, so
+// generations are posted one at a time and c, which flushed when it took
+// that lock, has seen every earlier one. A madvise beside other calls
+// (memcalls.AdviseFree) waits for the acknowledgements after releasing
+// the memory lock: a CPU in ring 3 may be held up by a call that needs
+// that lock (it spins, interrupts off, on a lock word such a call
+// holds), and waiting with the lock held would close a cycle.
+// Context: trap, memory lock held; does not allocate.
+func Post(c *percpu.CPU) uint64 {
 	if percpu.NOnline == 1 {
-		return
+		return 0
 	}
 	g := tlbGen.Add(1)
 	c.TLBSeen.Store(g)
@@ -116,6 +148,19 @@ func Shootdown(c *percpu.CPU) {
 		if !clock.LAPIC.SendIPI(o.APICID, x86.VecTLB) {
 			NotAnswering(o, "TLB shootdown IPI", 0, "")
 		}
+	}
+	return g
+}
+
+// AwaitAcks waits until every CPU but c has flushed generation g (Post)
+// or is out of ring 3, probing one that does not answer (awaitAck).
+// Several CPUs may wait at once (AdviseFree's waits hold no lock): they
+// share each CPU's probe (percpu.CPU.NMIProbe), which only a CPU that
+// answers no shootdown at all keeps taking.
+// Context: trap; does not allocate.
+func AwaitAcks(c *percpu.CPU, g uint64) {
+	if g == 0 {
+		return
 	}
 	start := clock.Nanotime()
 	for i := 0; i < percpu.NOnline; i++ {
@@ -130,7 +175,7 @@ func Shootdown(c *percpu.CPU) {
 // when it does not answer (waitAction). start is when the IPIs went out.
 // A probe taken in an earlier shootdown is forgotten first; one still in
 // flight stands for this wait's (o takes it silently either way).
-// Context: trap, memory lock held; does not allocate.
+// Context: trap; does not allocate.
 func awaitAck(o *percpu.CPU, g uint64, start int64) {
 	o.NMIProbe.CompareAndSwap(percpu.ProbeTaken, percpu.ProbeNone)
 	var takenAt int64

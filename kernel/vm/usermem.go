@@ -200,8 +200,10 @@ func UserRange(addr, n uintptr, write bool) bool {
 // checking it with UserRange.
 // Context: trap (system calls, and interrupts that complete a blocked read
 // or epoll wait), kernel lock held, or the files lock alone (the slice
-// stays valid while either is held: every call that unmaps pages takes
-// both);
+// stays valid while either is held: every call that unmaps areas or
+// write-protects pages takes both, and a page that a madvise beside gives
+// back is faulted in again by the access itself: package kernel's
+// kernelDemandFault);
 // does not allocate.
 func UserBytes(addr, n uintptr, write bool) ([]byte, bool) {
 	if n == 0 {
@@ -213,40 +215,88 @@ func UserBytes(addr, n uintptr, write bool) ([]byte, bool) {
 	return bytesAt(addr, n), true
 }
 
+// UserTries bounds how many times an access to the program's memory under
+// the kernel or files lock with the fault-tolerant routines (usercopy.go)
+// checks and faults its range in again (UserRange) after the access
+// failed: a madvise beside, under the memory lock alone
+// (memcalls.AdviseFree), may give a page back between the check and the
+// access, and the access then fails where Linux would fault the page in.
+// A program that gives it back again before each of these tries gets
+// EFAULT.
+const UserTries = 4
+
 // UserRead64 and friends read or write one naturally sized value, after
 // checking it with UserRange, in one access that fails (false, which the
 // system calls answer with EFAULT) instead of ending in a kernel panic if
-// the page is gone after all (usercopy.go). Context: trap, kernel lock
-// or files lock held; does not allocate.
+// the page is gone after all (usercopy.go); a page given back beside is
+// faulted in again (UserTries). Context: trap, kernel lock or files lock
+// held; does not allocate.
 func UserRead64(addr uintptr) (uint64, bool) {
-	if !UserRange(addr, 8, false) {
-		return 0, false
+	for range UserTries {
+		if !UserRange(addr, 8, false) {
+			break
+		}
+		if v, ok := load64User(addr); ok {
+			return v, true
+		}
 	}
-	return load64User(addr)
+	return 0, false
 }
 
 // UserRead32 reads a 32-bit value of the program's memory. Context: trap, kernel lock or files lock held; does not allocate.
 func UserRead32(addr uintptr) (uint32, bool) {
-	if !UserRange(addr, 4, false) {
-		return 0, false
+	for range UserTries {
+		if !UserRange(addr, 4, false) {
+			break
+		}
+		if v, ok := load32User(addr); ok {
+			return v, true
+		}
 	}
-	return load32User(addr)
+	return 0, false
 }
 
 // UserWrite64 writes a 64-bit value to the program's memory. Context: trap, kernel lock or files lock held; does not allocate.
 func UserWrite64(addr uintptr, v uint64) bool {
-	if !UserRange(addr, 8, true) {
-		return false
+	for range UserTries {
+		if !UserRange(addr, 8, true) {
+			break
+		}
+		if store64User(addr, v) {
+			return true
+		}
 	}
-	return store64User(addr, v)
+	return false
 }
 
 // UserWrite32 writes a 32-bit value to the program's memory. Context: trap, kernel lock or files lock held; does not allocate.
 func UserWrite32(addr uintptr, v uint32) bool {
-	if !UserRange(addr, 4, true) {
-		return false
+	for range UserTries {
+		if !UserRange(addr, 4, true) {
+			break
+		}
+		if store32User(addr, v) {
+			return true
+		}
 	}
-	return store32User(addr, v)
+	return false
+}
+
+// UserCopyTo copies src to the program's memory at addr with the
+// fault-tolerant copy after checking the range with UserRange, faulting
+// a page given back beside in again (UserTries), and reports whether all
+// of it was copied. Context: trap, kernel lock or files lock held; does
+// not allocate.
+func UserCopyTo(addr uintptr, src []byte) bool {
+	for range UserTries {
+		if !UserRange(addr, uintptr(len(src)), true) {
+			break
+		}
+		if CopyToUser(addr, src) == len(src) {
+			return true
+		}
+	}
+	return false
 }
 
 // oom and oomAt record a demand fault that found no free frame, and its

@@ -197,6 +197,19 @@ func TestGometalFileLockDomain(t *testing.T) {
 	}
 }
 
+// memLockForbidden is what the memory calls under the memory lock alone
+// may not reach: threads, the scheduler, the file layer, devices, the
+// kernel package's paths.
+var memLockForbidden = append([]string{
+	kernelPkg + "*", kernelPkgDir + "klog.*", kernelPkgDir + "thread.*", kernelPkgDir + "threadtab.*",
+	"github.com/gometal/gometal/sched.*", kernelPkgDir + "console.*",
+	kernelPkgDir + "devices.*", kernelPkgDir + "kfiles.*",
+	// What maps, write-protects or unmaps areas with their pages: the
+	// kernel lock's path's.
+	kernelPkgDir + "mm.(*PageTable).Map*", kernelPkgDir + "mm.(*PageTable).Protect",
+	kernelPkgDir + "memcalls.unmapRange", kernelPkgDir + "memcalls.freePages", kernelPkgDir + "memcalls.mapFile",
+}, fileLayer...)
+
 // TestGometalMemoryLockDomain checks, in examples/hello built into an
 // image, the promise of the memory calls under the memory lock alone
 // (kernel.memCall, memcalls.MemLockCall): they change the areas and the
@@ -205,25 +218,26 @@ func TestGometalFileLockDomain(t *testing.T) {
 // a file), so the calls under the files lock alone and those under the
 // kernel lock, which use the program's touched pages directly, need not
 // exclude them; and they reach no thread, scheduler or file-layer code.
+// The one exception is a gate: memcalls.AdviseFree, a madvise that gives
+// pages back, which unmaps pages, shoots the TLBs down and frees frames
+// only after the calls under the other locks have ended
+// (klock.Sections), and is checked apart: it reaches nothing else of
+// the kernel lock's path.
 func TestGometalMemoryLockDomain(t *testing.T) {
 	_, img, _ := checkHello(t)
+	gates := []string{
+		kernelPkgDir + "kpanic.Panic",
+		kernelPkgDir + "klock.checkLockOrder", kernelPkgDir + "klock.(*Handle).CheckHolder",
+	}
 	memOnly := Domain{
 		Name:  "kernel and files",
 		Roots: []string{kernelPkg + "memCall"},
-		Gates: []string{
-			kernelPkgDir + "kpanic.Panic",
-			kernelPkgDir + "klock.checkLockOrder", kernelPkgDir + "klock.(*Handle).CheckHolder",
-		},
+		Gates: append([]string{kernelPkgDir + "memcalls.AdviseFree"}, gates...),
 		Forbidden: append([]string{
-			kernelPkg + "*", kernelPkgDir + "klog.*", kernelPkgDir + "thread.*", kernelPkgDir + "threadtab.*",
-			"github.com/gometal/gometal/sched.*", kernelPkgDir + "console.*",
-			kernelPkgDir + "devices.*", kernelPkgDir + "kfiles.*",
-			// What changes or drops a page: the kernel lock's path's.
-			kernelPkgDir + "tlb.Shootdown", kernelPkgDir + "cpu.Invlpg", kernelPkgDir + "vm.Frames",
-			kernelPkgDir + "mm.(*PageTable).Map*", kernelPkgDir + "mm.(*PageTable).Unmap",
-			kernelPkgDir + "mm.(*PageTable).Protect",
-			kernelPkgDir + "memcalls.unmapRange", kernelPkgDir + "memcalls.freePages", kernelPkgDir + "memcalls.mapFile",
-		}, fileLayer...),
+			// What drops a page: the kernel lock's path's and AdviseFree's.
+			kernelPkgDir + "tlb.Shootdown", kernelPkgDir + "tlb.Post", kernelPkgDir + "cpu.Invlpg", kernelPkgDir + "vm.Frames",
+			kernelPkgDir + "mm.(*PageTable).Unmap",
+		}, memLockForbidden...),
 		Allowed: []string{kernelPkg + "memCall", kernelPkg + "kickSelfIfTaken"},
 	}
 	r, err := CheckDomain(img, Gometal(), memOnly)
@@ -232,6 +246,21 @@ func TestGometalMemoryLockDomain(t *testing.T) {
 	assert.Empty(t, violations(r), "the memory lock's path reaching what only the kernel lock's path may do")
 	for _, fn := range []string{"memcalls.MemLockCall", "memcalls.mapAnon", "memcalls.untouched", "memcalls.dropAreas", "memcalls.protectAreas", "mm.(*VMASet).Insert"} {
 		assert.Contains(t, r.Functions, kernelPkgDir+fn, "the walk got into the memory calls")
+	}
+	assert.Contains(t, r.GatesSeen, kernelPkgDir+"memcalls.AdviseFree")
+
+	advise := Domain{
+		Name:      "kernel and files",
+		Roots:     []string{kernelPkgDir + "memcalls.AdviseFree"},
+		Gates:     append([]string{kernelPkgDir + "tlb.NotAnswering"}, gates...), // a kernel panic's report
+		Forbidden: memLockForbidden,
+	}
+	r, err = CheckDomain(img, Gometal(), advise)
+	require.NoError(t, err)
+	t.Logf("madvise beside the other locks: %d functions, gates reached %v", r.Reached, r.GatesSeen)
+	assert.Empty(t, violations(r), "madvise beside the other locks reaching what only the kernel lock's path may do")
+	for _, fn := range []string{"memcalls.(*frameBatch).unmap", "mm.(*Frames).Free", "tlb.Post", "tlb.AwaitAcks", "klock.(*Sections).Await"} {
+		assert.Contains(t, r.Functions, kernelPkgDir+fn, "the walk got into the madvise's batches")
 	}
 	// memCall is a gate of TestGometalFileLockDomain's walk: it takes a
 	// lock.
