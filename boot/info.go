@@ -118,7 +118,7 @@ type physMem struct {
 	base uint64
 }
 
-// le32 and le64 read the little-endian words at b's start.
+// le32 and le64 read the little-endian words at b[i:], zero-extended.
 // Context: boot, before the runtime; does not allocate.
 //
 // Not inlined: the parsers below read three dozen words, and one copy
@@ -126,12 +126,12 @@ type physMem struct {
 // budget).
 //
 //go:noinline
-func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
+func le32(b []byte, i uint64) uint64 { return uint64(binary.LittleEndian.Uint32(b[i:])) }
 
 // le64: see le32. Context: boot, before the runtime; does not allocate.
 //
 //go:noinline
-func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+func le64(b []byte, i uint64) uint64 { return binary.LittleEndian.Uint64(b[i:]) }
 
 // slice returns the n bytes at physical address addr, or nil where
 // they are not all in the window. Context: boot; does not allocate.
@@ -139,7 +139,7 @@ func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
 // (issue 16's budget).
 //
 //go:noinline
-func (m physMem) slice(addr, n uint64) []byte {
+func (m *physMem) slice(addr, n uint64) []byte {
 	if addr < m.base || n > uint64(len(m.b)) || addr-m.base > uint64(len(m.b))-n {
 		return nil
 	}
@@ -154,48 +154,48 @@ func Parse(eax uint32, infoAddr uint64, mem []byte, base uint64, out *Info) Erro
 	*out = Info{}
 	if eax == MultibootMagic {
 		out.Protocol = Multiboot
-		return parseMultiboot(m, infoAddr, out)
+		return parseMultiboot(&m, infoAddr, out)
 	}
 	if eax == Multiboot2Magic {
 		out.Protocol = Multiboot2
-		return parseMultiboot2(m, infoAddr, out)
+		return parseMultiboot2(&m, infoAddr, out)
 	}
 	hdr := m.slice(infoAddr, 56)
 	if hdr == nil {
 		return ErrOutOfRange
 	}
-	if le32(hdr) != PVHMagic {
+	if le32(hdr, 0) != PVHMagic {
 		return ErrProtocol
 	}
 	out.Protocol = PVH
-	return parsePVH(m, hdr, out)
+	return parsePVH(&m, hdr, out)
 }
 
 // parsePVH reads the PVH start information h, an hvm_start_info (Xen
 // public/arch-x86/hvm/start_info.h), version 1: the RSDP, the command
 // line and the memory map. Context: boot, before the runtime; does not
 // allocate.
-func parsePVH(m physMem, h []byte, out *Info) Error {
-	version := le32(h[4:])
-	out.RSDP = le64(h[32:])
-	if e := out.copyCmdline(m, le64(h[24:])); e != OK {
+func parsePVH(m *physMem, h []byte, out *Info) Error {
+	version := le32(h, 4)
+	out.RSDP = le64(h, 32)
+	if e := out.copyCmdline(m, le64(h, 24)); e != OK {
 		return e
 	}
 	if version < 1 {
 		return ErrNoMemoryMap
 	}
-	mapAddr, n := le64(h[40:]), uint64(le32(h[48:]))
+	mapAddr, n := le64(h, 40), le32(h, 48)
 	for i := uint64(0); i < n; i++ {
 		e := m.slice(mapAddr+24*i, 24)
 		if e == nil {
 			return ErrOutOfRange
 		}
-		out.addRegion(e)
+		out.addRegion(e, 0)
 	}
 	if out.NMem == 0 {
 		return ErrNoMemoryMap
 	}
-	out.parseModules(m, le64(h[16:]), uint64(le32(h[12:])), pvhModuleEntry)
+	out.parseModules(m, le64(h, 16), le32(h, 12), pvhModuleEntry)
 	return out.finishParse()
 }
 
@@ -205,7 +205,7 @@ func parsePVH(m physMem, h []byte, out *Info) Error {
 // (mbModuleEntry: mod_start, mod_end (exclusive), string and a reserved
 // word; 4 bytes each). Context: boot, before the runtime; does not
 // allocate.
-func (out *Info) parseModules(m physMem, addr, n, entSize uint64) {
+func (out *Info) parseModules(m *physMem, addr, n, entSize uint64) {
 	for i := uint64(0); i < n; i++ {
 		if i == maxModuleEntries {
 			out.ModulesDropped = true
@@ -216,9 +216,9 @@ func (out *Info) parseModules(m physMem, addr, n, entSize uint64) {
 			out.BadModules++
 			return
 		}
-		start, end := uint64(le32(e)), uint64(le32(e[4:]))
+		start, end := le32(e, 0), le32(e, 4)
 		if entSize == pvhModuleEntry {
-			base, size := le64(e), le64(e[8:])
+			base, size := le64(e, 0), le64(e, 8)
 			if base+size < base {
 				out.BadModules++
 				continue
@@ -245,32 +245,32 @@ const (
 // parseMultiboot reads a multiboot v1 information structure at addr: the
 // command line and the memory map. Context: boot, before the runtime; does
 // not allocate.
-func parseMultiboot(m physMem, addr uint64, out *Info) Error {
+func parseMultiboot(m *physMem, addr uint64, out *Info) Error {
 	h := m.slice(addr, 52)
 	if h == nil {
 		return ErrOutOfRange
 	}
-	flags := le32(h)
+	flags := le32(h, 0)
 	if flags&mbFlagCmdline != 0 {
-		if e := out.copyCmdline(m, uint64(le32(h[16:]))); e != OK {
+		if e := out.copyCmdline(m, le32(h, 16)); e != OK {
 			return e
 		}
 		out.dropFirstWord() // multiboot loaders pass "KERNEL-PATH args"
 	}
 	if flags&mbFlagMods != 0 {
-		out.parseModules(m, uint64(le32(h[24:])), uint64(le32(h[20:])), mbModuleEntry)
+		out.parseModules(m, le32(h, 24), le32(h, 20), mbModuleEntry)
 	}
 	if flags&mbFlagMmap == 0 {
 		return ErrNoMemoryMap
 	}
-	length, p := uint64(le32(h[44:])), uint64(le32(h[48:]))
+	length, p := le32(h, 44), le32(h, 48)
 	for end := p + length; p < end; {
 		e := m.slice(p, 24)
 		if e == nil {
 			return ErrOutOfRange
 		}
-		size := uint64(le32(e))
-		out.addRegion(e[4:])
+		size := le32(e, 0)
+		out.addRegion(e, 4)
 		if size < 20 {
 			break // malformed; stop rather than loop
 		}
@@ -294,12 +294,12 @@ const (
 // path, which GRUB leaves out), the modules, the memory map and the ACPI
 // RSDP copies.
 // Context: boot, before the runtime; does not allocate.
-func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
+func parseMultiboot2(m *physMem, addr uint64, out *Info) Error {
 	h := m.slice(addr, 8)
 	if h == nil {
 		return ErrOutOfRange
 	}
-	total := uint64(le32(h))
+	total := le32(h, 0)
 	if total < 16 || m.slice(addr, total) == nil {
 		return ErrOutOfRange
 	}
@@ -307,7 +307,7 @@ func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 	modules := 0
 	for p := addr + 8; p+8 <= addr+total; {
 		t := m.slice(p, 8)
-		typ, size := le32(t), uint64(le32(t[4:]))
+		typ, size := le32(t, 0), le32(t, 4)
 		if typ == mb2TagEnd || size < 8 || p+size > addr+total {
 			break
 		}
@@ -321,9 +321,9 @@ func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 				break // too short for its entry size: no region
 			}
 			b := m.slice(p, size)
-			entSize := uint64(le32(b[8:]))
+			entSize := le32(b, 8)
 			for off := uint64(16); entSize >= 24 && off+24 <= size; off += entSize {
-				out.addRegion(b[off:])
+				out.addRegion(b, off)
 			}
 		case mb2TagModule: // mod_start, mod_end (exclusive), then the module's string
 			modules++
@@ -333,7 +333,7 @@ func parseMultiboot2(m physMem, addr uint64, out *Info) Error {
 				out.BadModules++
 			} else {
 				b := m.slice(p, 16)
-				out.addModule(uint64(le32(b[8:])), uint64(le32(b[12:])))
+				out.addModule(le32(b, 8), le32(b, 12))
 			}
 		case mb2TagFB:
 			out.parseFramebuffer(m.slice(p, size))
@@ -414,15 +414,18 @@ func (out *Info) finishParse() Error {
 	return OK
 }
 
-// addRegion appends the memory map entry at e's start (base and size, 8
+// addRegion appends the memory map entry at e[i:] (base and size, 8
 // bytes each, then the 4-byte type: the layout all three protocols
 // share), unless it is empty or the map is full. Context: boot, before
 // the runtime; does not allocate.
 // Not inlined: one copy is smaller than its three (issue 16's budget).
 //
 //go:noinline
-func (out *Info) addRegion(e []byte) {
-	base, size, typ := le64(e), le64(e[8:]), le32(e[16:])
+func (out *Info) addRegion(e []byte, i uint64) {
+	e = e[i:]
+	_ = e[19]                 // one bounds check for the three reads
+	le := binary.LittleEndian // inlined: calls here would cost more code than they save
+	base, size, typ := le.Uint64(e), le.Uint64(e[8:]), le.Uint32(e[16:])
 	if out.NMem < MaxRegions && size > 0 {
 		out.Mem[out.NMem] = Region{base, size, typ}
 		out.NMem++
@@ -431,7 +434,7 @@ func (out *Info) addRegion(e []byte) {
 
 // copyCmdline copies the NUL-terminated string at addr (0 = none).
 // Context: boot, before the runtime; does not allocate.
-func (out *Info) copyCmdline(m physMem, addr uint64) Error {
+func (out *Info) copyCmdline(m *physMem, addr uint64) Error {
 	if addr == 0 {
 		return OK
 	}

@@ -74,19 +74,23 @@ func sliceAddr(b []byte) uintptr {
 	return uintptr(ptrOf(&b[0]))
 }
 
-// programStrings returns the program's arguments (argv[1:]) and its
-// environment in parts: the argument block's arguments or else the command
-// line's; the command line's environment, the block's, then the defaults
-// set by neither. (Values, not stores through a pointer: the caller's
-// StackImage is on its stack, so no write barrier.)
+// programStrings returns a StackImage holding the program's arguments
+// (argv[1:], in Args[0]) and its environment in parts: the argument
+// block's arguments or else the command line's; the command line's
+// environment, the block's, then the defaults set by neither; its other
+// fields zero, for the caller to fill. (A result, not stores through a
+// caller's pointer: it is built in the caller's StackImage on its stack,
+// so no write barrier; and returning the whole image spares the caller
+// copying the parts in, issue 16's budget.)
 // Context: boot; does not allocate.
-func programStrings() (args abi.Strings, env [abi.MaxStringParts]abi.Strings) {
+func programStrings() (img abi.StackImage) {
+	args, env := &img.Args[0], &img.Env
 	env[0] = cmdline.Pack(cmdline.Env[:cmdline.NEnv], cmdEnvBuf[:])
 	if argBlockFound {
-		args = abi.Strings{B: unsafeSlice(argsAddr, argsLen), N: nArgs}
+		*args = abi.Strings{B: unsafeSlice(argsAddr, argsLen), N: nArgs}
 		env[1] = abi.Strings{B: unsafeSlice(envAddr, envLen), N: nEnv}
 	} else {
-		args = cmdline.Pack(cmdline.Args[:cmdline.NArgs], cmdArgsBuf[:])
+		*args = cmdline.Pack(cmdline.Args[:cmdline.NArgs], cmdArgsBuf[:])
 	}
 	for _, kv := range defaultEnv[:] { // [:]: a range over the array copies it
 		key := kv[:indexByte(kv, '=')+1]
@@ -94,7 +98,7 @@ func programStrings() (args abi.Strings, env [abi.MaxStringParts]abi.Strings) {
 			env[2], _ = env[2].AppendString(defaultEnvBuf[:], kv)
 		}
 	}
-	return args, env
+	return img
 }
 
 // releaseArgBlock gives the argument block's module back to the frame

@@ -75,8 +75,7 @@ func writeSchedView(w kfiles.Writer) {
 	}
 	// The scheduler's own count, which the deadlock detector trusts: it
 	// must equal the number of threads listed as running.
-	w.S("\nnrunning ").U(uint64(threadtab.Sched.Running)).S("\n")
-	w.S("\n").S(kfiles.LockTableHeader)
+	w.S("\nnrunning ").U(uint64(threadtab.Sched.Running)).S("\n\n").S(kfiles.LockTableHeader)
 	kfiles.WriteLockStats(w, "kernel", klock.Kernel.Stats())
 	kfiles.WriteLockStats(w, "run_queue", klock.RunQueueStats())
 	kfiles.WriteLockStats(w, "files", klock.Files.Stats())
@@ -100,14 +99,16 @@ func writeSchedView(w kfiles.Writer) {
 		name, names = firstWord(names)
 		w.Count(name, sum[e])
 	}
-	w.Count("timer_arm_ns", clock.CyclesToNs(sum[percpu.EvTimerArmCycles]))
-	w.Count("kick_ipi_ns", clock.CyclesToNs(sum[percpu.EvKickCycles]))
-	w.Count("file_call_lockfree", fileCallsLockFree.Load())
-	w.Count("file_close_beside", vfs.ClosesBeside.Load())
-	w.Count("console_interrupt_fileslock", consoleIRQs[0].Load())
-	w.Count("console_interrupt_locked", consoleIRQs[1].Load())
-	w.Count("idle_run_queued", idleRanQueued.Load())
-	w.S("\n")
+	// Chained: each call hands w back in a register, where a new
+	// statement reloads it from the stack (issue 16's budget).
+	w.Count("timer_arm_ns", clock.CyclesToNs(sum[percpu.EvTimerArmCycles])).
+		Count("kick_ipi_ns", clock.CyclesToNs(sum[percpu.EvKickCycles])).
+		Count("file_call_lockfree", fileCallsLockFree.Load()).
+		Count("file_close_beside", vfs.ClosesBeside.Load()).
+		Count("console_interrupt_fileslock", consoleIRQs[0].Load()).
+		Count("console_interrupt_locked", consoleIRQs[1].Load()).
+		Count("idle_run_queued", idleRanQueued.Load()).
+		S("\n")
 	// lockedCalls' non-zero counts in call-number order, one
 	// "locked_syscall NAME COUNT" line each: a number Linux has no name
 	// for appears as the number, the last entry as "other".
@@ -116,15 +117,14 @@ func writeSchedView(w kfiles.Writer) {
 		if n == 0 {
 			continue
 		}
-		w.S("locked_syscall ")
-		switch name := abi.SyscallName(uint64(nr)); {
-		case nr == len(lockedCalls)-1:
-			w.S("other")
-		case name != "":
-			w.S(name)
-		default:
-			w.U(uint64(nr))
+		name := abi.SyscallName(uint64(nr))
+		if nr == len(lockedCalls)-1 {
+			name = "other"
 		}
-		w.S(" ").U(n).S("\n")
+		l := w.S("locked_syscall ")
+		if name == "" {
+			l = l.U(uint64(nr)) // and Count's name "": the number, a space, n
+		}
+		l.Count(name, n)
 	}
 }

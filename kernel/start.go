@@ -63,8 +63,8 @@ const initialStackBytes = 64 << 10
 // switches to it. Context: boot; never returns.
 func startProgram() {
 	vm.VMAs.Insert(vm.StackTop-vm.StackSize, vm.StackTop, mm.ProtRead|mm.ProtWrite|mm.ProtLazy) // charged as it is touched, as Linux's stack
-	img := abi.StackImage{Argv0: []byte("/init")}
-	img.Args[0], img.Env = programStrings()
+	img := programStrings()
+	img.Argv0 = []byte("/init")
 	stackBytes := mm.PageRoundUp(uint64(max(abi.StackBytes(&img), initialStackBytes)))
 	var l klog.Line // one for both lines below: each Line zeroed costs code
 	if stackBytes > vm.StackSize/2 {

@@ -74,7 +74,8 @@ func (img *StackImage) counts() (argc, envc int) {
 //
 // Context: boot; does not allocate.
 func Build(mem []byte, top uintptr, img *StackImage) uintptr {
-	b := stackBuilder{mem: mem, base: top - uintptr(len(mem)), p: top}
+	var b stackBuilder
+	b.mem, b.base, b.p = mem, top-uintptr(len(mem)), top
 	platform := b.bytes([]byte("x86_64"), true)
 	b.p &^= 15
 	random := b.bytes(img.Random[:], false)
@@ -98,39 +99,38 @@ func Build(mem []byte, top uintptr, img *StackImage) uintptr {
 		return 0
 	}
 	sp := b.p
-	w := sp
-	b.word(&w, uint64(argc))
-	b.word(&w, uint64(argv0))
-	b.pointers(&w, argv0+uintptr(len(img.Argv0))+1, argc-1)
-	b.word(&w, 0)
-	b.pointers(&w, envStart, envc)
-	b.word(&w, 0)
+	b.w = sp
+	b.word(uint64(argc))
+	b.word(uint64(argv0))
+	b.pointers(argv0+uintptr(len(img.Argv0))+1, argc-1)
+	b.pointers(envStart, envc)
 	for i := 0; i < img.NAux; i++ {
-		b.word(&w, img.Aux[i].Key)
-		b.word(&w, img.Aux[i].Val)
+		b.word(img.Aux[i].Key)
+		b.word(img.Aux[i].Val)
 	}
-	b.word(&w, AT_RANDOM)
-	b.word(&w, uint64(random))
-	b.word(&w, AT_PLATFORM)
-	b.word(&w, uint64(platform))
-	b.word(&w, AT_EXECFN)
-	b.word(&w, uint64(argv0))
-	b.word(&w, AT_NULL)
-	b.word(&w, 0)
+	b.word(AT_RANDOM)
+	b.word(uint64(random))
+	b.word(AT_PLATFORM)
+	b.word(uint64(platform))
+	b.word(AT_EXECFN)
+	b.word(uint64(argv0))
+	b.word(AT_NULL)
+	b.word(0)
 	return sp
 }
 
-// pointers stores at *at the addresses of the n NUL-terminated strings
-// laid end to end from the user address s. Context: boot; does not
-// allocate.
-func (b *stackBuilder) pointers(at *uintptr, s uintptr, n int) {
+// pointers stores at b.w the addresses of the n NUL-terminated strings
+// laid end to end from the user address s, then a NULL word. Context:
+// boot; does not allocate.
+func (b *stackBuilder) pointers(s uintptr, n int) {
 	for i := 0; i < n; i++ {
-		b.word(at, uint64(s))
+		b.word(uint64(s))
 		for b.mem[s-b.base] != 0 {
 			s++
 		}
 		s++
 	}
+	b.word(0)
 }
 
 // HasKey reports whether one of the strings in l starts with key (such as
@@ -183,6 +183,7 @@ type stackBuilder struct {
 	mem    []byte
 	base   uintptr
 	p      uintptr
+	w      uintptr // where word stores next (Build's pointer area)
 	failed bool
 }
 
@@ -208,14 +209,14 @@ func (b *stackBuilder) bytes(s []byte, nul bool) uintptr {
 	return b.p
 }
 
-// word stores v at *at and advances it.
+// word stores v at b.w and advances it.
 // Context: boot; does not allocate. Not inlined (image size).
 //
 //go:noinline
-func (b *stackBuilder) word(at *uintptr, v uint64) {
-	off := *at - b.base
+func (b *stackBuilder) word(v uint64) {
+	off := b.w - b.base
 	for i := uintptr(0); i < 8; i++ {
 		b.mem[off+i] = byte(v >> (8 * i))
 	}
-	*at += 8
+	b.w += 8
 }

@@ -165,17 +165,21 @@ func PrintFrame(f *x86.TrapFrame) {
 		l.S(" (").S(ExceptionName(f.Vector)).S(")")
 	}
 	l.S(" error: ").X(f.Err).Print()
-	cr2, cr3 := cpu.ReadCR2(), cpu.ReadCR3()
-	regs := [...]uint64{
-		f.RIP, f.CS, f.RFLAGS, f.RSP, f.SS,
-		f.AX, f.BX, f.CX, f.DX, f.SI, f.DI, f.BP, f.R8,
-		f.R9, f.R10, f.R11, f.R12, f.R13, f.R14, f.R15,
-		cr2, cr3,
-	}
+	// frameRegNames's order: RIP to SS (frame words 17 to 21), AX to R15
+	// (words 0 to 14), then CR2 and CR3 in place of Vector and Err.
+	w := frameWords(f)
+	cr := [2]uint64{cpu.ReadCR2(), cpu.ReadCR3()}
 	names := frameRegNames
 	l.Reset()
-	for i := range regs {
-		v := regs[i]
+	for i := 0; i < 22; i++ {
+		j := i + 17
+		if i >= 5 {
+			j = i - 5
+		}
+		v := w[j]
+		if i >= 20 {
+			v = cr[i-20]
+		}
 		k := 0
 		for names[k] > ' ' {
 			k++
@@ -201,13 +205,7 @@ func PrintFrame(f *x86.TrapFrame) {
 	for from := uint64(0); from < 16; from += 8 {
 		l.Reset()
 		l.S("stack:")
-		for i := from; i < from+8; i++ {
-			w, ok := peekWord(uintptr(f.RSP + 8*i))
-			if !ok {
-				break
-			}
-			l.S(" ").X(w)
-		}
+		stackWords(&l, f.RSP+8*from)
 		l.Print()
 	}
 }
@@ -220,13 +218,17 @@ const frameRegNames = "rip cs rflags\nrsp ss\nrax rbx rcx rdx\nrsi rdi rbp r8\nr
 // reg appends "name: value " to l. Context: any; does not allocate.
 func reg(l *klog.Line, name string, v uint64) { l.S(name).S(": ").X(v).S(" ") }
 
-// peekWord reads an aligned word of kernel or user memory if it is mapped.
-// Context: any (crash reports); does not allocate.
-func peekWord(addr uintptr) (uint64, bool) {
-	if addr&7 != 0 || !Mapped(addr) {
-		return 0, false
+// stackWords appends " 0x..." for each of the stackWordsN words of
+// kernel or user memory from addr, stopping at the first that is not
+// aligned or not mapped. Context: any (crash reports); does not allocate.
+func stackWords(l *klog.Line, addr uint64) {
+	for i := uint64(0); i < stackWordsN; i++ {
+		a := uintptr(addr + 8*i)
+		if a&7 != 0 || !Mapped(a) {
+			return
+		}
+		l.S(" ").X(*(*uint64)(cpu.Pointer(a)))
 	}
-	return *(*uint64)(cpu.Pointer(addr)), true
 }
 
 // Mapped reports whether addr is mapped in the current page table.
@@ -254,22 +256,22 @@ func printStopped(c *percpu.CPU) {
 		}
 		l.Reset()
 		l.S("stopped: cpu ").U(uint64(i)).S(" rip ").X(o.StoppedAt).S(" ring ").U(o.StoppedCS & 3).S(" stack")
-		for w := uint64(0); w < stoppedStackWords; w++ {
-			v, ok := peekWord(uintptr(o.StoppedRSP + 8*w))
-			if !ok {
-				break
-			}
-			l.S(" ").X(v)
-		}
+		stackWords(&l, o.StoppedRSP)
 		l.Print()
 	}
-	if owner, ok := spin.KernelLock.Owner(); ok {
-		l.Reset()
-		l.S("lock: held by cpu ").U(uint64(owner)).Print()
-	}
-	if owner, ok := spin.FilesLock.Owner(); ok {
-		l.Reset()
-		l.S("files lock: held by cpu ").U(uint64(owner)).Print()
+	// "lock: held by cpu 1" for the kernel lock, then "files lock: ..."
+	// for the files lock: one string, the first line without its first
+	// 6 bytes.
+	const held = "files lock: held by cpu "
+	for k := 0; k < 2; k++ {
+		lk, name := &spin.KernelLock, held[6:]
+		if k == 1 {
+			lk, name = &spin.FilesLock, held
+		}
+		if owner, ok := lk.Owner(); ok {
+			l.Reset()
+			l.S(name).U(uint64(owner)).Print()
+		}
 	}
 	if n := spin.FilesLock.Readers(); n != 0 {
 		l.Reset()
@@ -309,9 +311,10 @@ func printStopped(c *percpu.CPU) {
 	l.S(", eof ").U(b2u(conin.EOF)).Print()
 }
 
-// stoppedStackWords is how many words from a stopped CPU's stack pointer
-// the report shows (the symbolizer names those that point into code).
-const stoppedStackWords = 8
+// stackWordsN is how many words from a stack pointer each "stack" list
+// of the report shows: each "stack:" line of the trap frame, and a
+// stopped CPU's (the symbolizer names those that point into code).
+const stackWordsN = 8
 
 // relTime appends deadline at relative to now ("+1.500 ms", "-0.250 ms"
 // when past), or "off" for 0. Context: any; does not allocate.

@@ -217,21 +217,27 @@ func readG(th *threadtab.Thread, rsp uint64, v *gview) (kind int, why string) {
 	offPtr, ok5 := peekUser64(uintptr(m + o.w[mPreemptoff]))
 	offLen, ok6 := peekUser64(uintptr(m + o.w[mPreemptoff] + 8))
 	incgo, ok7 := peekUser8(uintptr(m + o.w[mIncgo]))
-	switch {
-	case !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || !ok7:
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || !ok7 {
 		return viewBad, ""
+	}
+	// One return for the failures below: a return each costs its own
+	// epilogue (issue 16's budget).
+	switch {
 	case status&^(gScan|15) != 0:
-		return viewFailed, "g.atomicstatus does not hold a goroutine status"
+		why = "g.atomicstatus does not hold a goroutine status"
 	case pre > 1:
-		return viewFailed, "g.preempt does not hold a bool"
+		why = "g.preempt does not hold a bool"
 	case locks >= 1<<16:
-		return viewFailed, "m.locks is out of range"
+		why = "m.locks is out of range"
 	case malloc > 1:
-		return viewFailed, "m.mallocing is neither 0 nor 1"
+		why = "m.mallocing is neither 0 nor 1"
 	case offLen >= 1<<16: // (pointer and length are two stores: either may lead)
-		return viewFailed, "m.preemptoff's length is out of range"
+		why = "m.preemptoff's length is out of range"
 	case incgo > 1:
-		return viewFailed, "m.incgo does not hold a bool"
+		why = "m.incgo does not hold a bool"
+	}
+	if why != "" {
+		return viewFailed, why
 	}
 	v.confirms = confirmCurg
 	switch status &^ gScan {
@@ -256,7 +262,10 @@ func readG(th *threadtab.Thread, rsp uint64, v *gview) (kind int, why string) {
 	case ppre > 1:
 		return viewFailed, "p.preempt does not hold a bool"
 	}
-	*v = gview{g: g, m: m, p: p, sg: sg, tick: tick, preempt: pre, pPreempt: ppre, owned: pst == pRunning, confirms: v.confirms}
+	// Field by field: a composite literal is built on the stack and then
+	// copied (issue 16's budget). v.quiet is set below; v.confirms kept.
+	v.g, v.m, v.p, v.sg, v.tick = g, m, p, sg, tick
+	v.preempt, v.pPreempt, v.owned = pre, ppre, pst == pRunning
 	if v.owned {
 		v.confirms |= confirmOwned
 	}
@@ -364,7 +373,7 @@ func (e *layoutEvidence) record(kind int, why string) bool {
 		refuseLayout(why)
 	case confirmed && !e.trusted:
 		e.trusted = true
-		news.confirmed = klog.Line{}
+		news.confirmed.Reset() // not zeroed: each zeroing costs code (issue 16's budget)
 		news.confirmed.S("runtime layout confirmed by ").U(uint64(e.good)).S(" readings and ").U(uint64(e.matched)).S(" of the runtime's own preemption requests: time slices in force")
 		newsPending.Store(true)
 	}
@@ -380,7 +389,7 @@ func refuseLayout(why string) {
 	sliceOn.Store(false)
 	layout.trusted = false
 	l := &news.refused
-	*l = klog.Line{}
+	l.Reset() // not zeroed: each zeroing costs code (issue 16's budget)
 	l.S("runtime layout check failed (").S(why)
 	if why == tooManyBad {
 		l.S(": ").U(uint64(layout.bad)).S(" of ").U(uint64(layout.good + layout.bad))
@@ -421,7 +430,8 @@ func LogNews(c *percpu.CPU) {
 	}
 	klock.Slices.Lock(c)
 	n := news
-	news = layoutNews{}
+	news.confirmed.Reset() // emptied, not zeroed (issue 16's budget)
+	news.refused.Reset()
 	newsPending.Store(false)
 	klock.Slices.Unlock(c)
 	if len(n.confirmed.Bytes()) != 0 {
