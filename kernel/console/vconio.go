@@ -87,8 +87,10 @@ var writerWaits [VqCount]bool
 // held shared), so a write's bytes take consecutive slots, whole. (A
 // writer of the same queue spins meanwhile, with interrupts off, while
 // this one faults in and copies at most the queue's slots; no TLB
-// shootdown waits for it, as each is made under the files lock held
-// exclusively, as a pipe's lock is held.)
+// shootdown waits for it: its CPU is in a call under the files lock,
+// InUser clear, and a madvise beside (under the memory lock alone) waits
+// for that call's end only once its own lock is released, as for a
+// pipe's lock.)
 // Context: trap, files lock held; does not allocate.
 func VconWriteNow(qi int, nonblock bool, buf, n uintptr) int64 {
 	q := &VconQ[qi]
