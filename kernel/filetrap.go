@@ -623,8 +623,10 @@ const (
 // its ".." until no shared hold remains: fs.FS.Rmdir, vfs.Reclaim),
 // nor a description or file go, nor
 // another file's data or a directory's names change but through their
-// data locks, and every TLB shootdown is made with no shared holder
-// either (below).
+// data locks, and every TLB shootdown that removes or restricts areas
+// is made with no shared holder either (a madvise's, which only gives
+// pages back, is made beside them and frees the frames once their calls
+// have ended: below).
 // A descriptor that turned into another kind between the look without
 // the lock and the shared hold goes to the locked path, unless it is one
 // the shared hold serves too (a file's descriptor that became a pipe
