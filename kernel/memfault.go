@@ -64,8 +64,8 @@ func memFault(c *percpu.CPU, f *x86.TrapFrame) bool {
 // makes no TLB shootdown; but a madvise that gives pages back (the
 // runtime's scavenger) is served here too, by memcalls.AdviseFree,
 // which takes the memory lock a batch of pages at a time and shoots the
-// TLBs down under it, beside the calls under the other locks. c.InUser is cleared and set again as on
-// memFault's path, and the same thread resumes, as after memFault. A
+// TLBs down under it, beside the calls under the other locks. c.InUser
+// is cleared and set again as on memFault's path, and the same thread resumes, as after memFault. A
 // call that finds no memory to charge (ENOMEM, having changed nothing)
 // goes to the locked path, which first frees the unlinked files that
 // wait on the orphan list or for a closed description's end
@@ -133,12 +133,12 @@ func faultReclaim(c *percpu.CPU) { lockFiles(c) }
 // protection fault), an instruction fetch (the kernel runs no code of
 // the program's), an address outside the user half or the program's
 // areas or in the kernel's own variables (vm.IsKernelState: a madvise
-// keeps those pages), an access the area does not allow, and a CPU that holds
-// neither of those locks or holds one the memory lock may not be taken
-// inside (klock.MayFaultIn). With no frame left it ends in a kernel
-// panic that says so (the report's cr2 is the page): the access cannot
-// fail as a system call's copy check does (EFAULT), and
-// the frames the madvise gives back wait for this very call to end.
+// keeps those pages), an access the area does not allow, and a CPU that
+// holds neither of those locks or holds one the memory lock may not be
+// taken inside (klock.MayFaultIn). With no frame left it ends in a
+// kernel panic that says so (the report's cr2 is the page): the access
+// cannot fail as a system call's copy check does (EFAULT), and the
+// frames the madvise gives back wait for this very call to end.
 // The trap entry saved the interrupted code's SSE registers
 // (trap_amd64.s), which the fault's Go code uses.
 // Context: trap, a page fault in ring 0, interrupts off; does not

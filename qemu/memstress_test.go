@@ -54,9 +54,11 @@ func memstressOK(t *testing.T, res *qemu.Result) {
 // (madvise_beside; memcalls.AdviseFree), none on the kernel lock's
 // path, and its checks (every byte the file's or zero) must pass. A
 // copy that finds a page given back faults it in from ring 0
-// (kernel_demand_faults): how often depends on timing (77 and 47 times
-// in the first two boots), but some copy must. Longer runs: gometal
-// run, as docs/architecture.md says.
+// (kernel_demand_faults): whether one does depends on how the two
+// threads' CPUs interleave, so the count is logged, not required (77 and
+// 47 in the first two boots, 261 in a ten-minute run); a refault that
+// went wrong fails the copy's checks or panics the kernel. Longer runs:
+// gometal run, as docs/architecture.md says.
 func TestSMPMemstress(t *testing.T) {
 	s := newBootSuite(t, mustRoot(t))
 	c := memstressCase(2, "5s")
@@ -71,9 +73,7 @@ func TestSMPMemstress(t *testing.T) {
 		beside := schedCount(t, sched, "madvise_beside")
 		assert.Positive(t, beside, "madvise calls that gave pages back beside the other locks")
 		assert.NotRegexp(t, `(?m)^locked_syscall madvise `, sched, "a madvise on the kernel lock's path")
-		refaults := schedCount(t, sched, "kernel_demand_faults")
-		t.Logf("madvise beside the other locks %d, kernel demand faults %d", beside, refaults)
-		assert.Positive(t, refaults, "no copy found a page given back beside it (77 and 47 in the first two boots)")
+		t.Logf("madvise beside the other locks %d, kernel demand faults %d", beside, schedCount(t, sched, "kernel_demand_faults"))
 	}
 	s.boot(t, "memstress", c)
 }

@@ -81,7 +81,7 @@ type Sections [percpu.MaxCPUs]uint32
 
 // Mark records every online CPU's section count. The caller has cleared
 // the page-table entries and bumped the TLB generation before (a locked
-// instruction: tlb.Shootdown), so a CPU whose count is even here sees
+// instruction: tlb.Post), so a CPU whose count is even here sees
 // the new generation when it next takes a lock.
 // Context: trap; does not allocate.
 func (s *Sections) Mark() {
@@ -102,9 +102,9 @@ func (s *Sections) Open() bool {
 }
 
 // Await waits on CPU c until every CPU that was in a section at Mark has
-// left it (Open; c itself held no lock then, nor now): it spins, and after spinsBeforeHalt looks
-// halts, registered in sectionWaiters, until a section's end wakes it
-// (leaveSection). c holds no lock: a CPU waited for may need the memory
+// left it (Open; c itself held no lock then, nor now): it spins, and
+// after spinsBeforeHalt looks halts, registered in sectionWaiters, until
+// a section's end wakes it (leaveSection). c holds no lock: a CPU waited for may need the memory
 // lock to fault a page in, or the kernel lock c would hold. Sections
 // are calls, never a wait for a thread, so each ends by itself.
 // Context: trap, no lock held, interrupts off; does not allocate.

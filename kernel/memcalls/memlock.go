@@ -219,16 +219,17 @@ func mapAnon(addr, length uintptr, prot, flags int) (int64, bool) {
 // which CPUs are in a call under the kernel or files lock
 // (klock.Sections); then, with the lock released, it waits for the CPUs
 // in ring 3 to flush (tlb.AwaitAcks) and for those calls to end, and
-// frees the frames; a call that gave pages back counts madvise_beside. Until then such a call reaches either the old frame,
-// through a translation loaded before, or no page, and then faults a
-// fresh zeroed one in (package kernel's kernelDemandFault), as the
-// program's own access after the madvise would: a program that reads
-// into memory it gives back beside gets one or the other, as on Linux.
-// The range is checked in Linux's order first (adviceRange: EINVAL,
-// ENOMEM; device memory, EINVAL); a later batch that finds its part of
-// the range changed beside this call (unmapped, or device memory mapped
-// there) ends the call, which answers 0, having given back what lay
-// before it.
+// frees the frames; a call that gave pages back counts madvise_beside.
+// Until then such a call reaches either the old frame, through a
+// translation loaded before, or no page, and then faults a fresh zeroed
+// one in (package kernel's kernelDemandFault), as the program's own
+// access after the madvise would: a program that reads into memory it
+// gives back beside gets one or the other, as on Linux. The range is
+// checked in Linux's order first (adviceRange: EINVAL, ENOMEM; device
+// memory, EINVAL); a later batch that finds the range changed beside
+// this call (part of it unmapped, or device memory mapped in what is
+// left) ends the call, which answers 0, having given back what lay
+// before.
 // Context: trap, no lock held, c.InUser clear; does not allocate.
 func AdviseFree(c *percpu.CPU, tag uint64, addr, length uintptr, advice int) int64 {
 	var batch frameBatch
