@@ -128,7 +128,7 @@ test: deps deps-iso race
 ## kernel/socket and kernel/console, the tests of calls beside each other
 ## (names with Beside or Concurrent).
 ## About a minute on a 2-core machine.
-RACE_PKGS := ./kernel/fs ./kernel/vfs ./kernel/fsys ./kernel/fdtab ./kernel/spin ./kernel/klock
+RACE_PKGS := ./kernel/fs ./kernel/vfs ./kernel/fsys ./kernel/fdtab ./kernel/spin ./kernel/klock ./kernel/devices
 race: deps-race
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)
 	CGO_ENABLED=1 $(GO) test -race -count=1 -run 'Beside|Concurrent' ./kernel/fdcalls ./kernel/socket ./kernel/console

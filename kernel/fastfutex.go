@@ -179,14 +179,14 @@ naps:
 			percpu.Count(c, percpu.EvFutexNap) // a wake came first: a nap that ended at once
 		}
 		napTimerBack(c, armed, timerAt, true)
-		futexNapEnded(c, t, f, result)
+		napEnded(c, t, f, result)
 		return true
 	}
 	napTimerBack(c, armed, timerAt, false)
 	if then != thenLocked && timesOut == 0 {
 		// The switch, or the halt, arms the timer as the scheduler asks
 		// (armTimer). A word that changed meanwhile returns EAGAIN to the
-		// same thread as after a wake (futexNapEnded): a thread queued
+		// same thread as after a wake (napEnded): a thread queued
 		// here runs first (a yield, and a kick to this CPU: the kick that
 		// cut the nap was answered here), and the timer is armed again
 		// for what the scheduler counts on if napTimerBack stopped it
@@ -202,7 +202,7 @@ naps:
 			if c.TimerFired {
 				napTimerBack(c, armed, 0, true)
 			}
-			futexNapEnded(c, t, f, errnoResult(abi.EAGAIN))
+			napEnded(c, t, f, errnoResult(abi.EAGAIN))
 			fallthrough
 		case switchMade:
 			if then == thenSwitch {
@@ -255,11 +255,13 @@ const (
 
 // napOn reports whether a FUTEX_WAIT's nap on CPU c, cut short, may go
 // on without the kernel lock (futexNapWait): the wait has no timeout
-// (timesOut 0: a timed wait blocks on the locked path, whose timer heap
-// holds its deadline), and what cut it was a kick or a thread queued
-// here, not a device interrupt (it may have set a deadline or made a
-// signal pending), a signal for t or a hand-off waiting in c's inbox
-// (their delivery and drain are the locked path's).
+// (timesOut 0: a timed FUTEX_WAIT blocks on the locked path, whose timer
+// heap holds its deadline), and what cut it was a kick or a thread
+// queued here, not a device interrupt (it may have set a deadline or
+// made a signal pending), a signal for t or a hand-off waiting in c's
+// inbox (their delivery and drain are the locked path's). A nanosleep's
+// nap cut short asks the same with timesOut 0 (fastNanosleep): its rest
+// blocks with its deadline in c's own timer heap (sleepBlock).
 // Context: trap, kernel lock not held; does not allocate.
 func napOn(c *percpu.CPU, t sched.TID, timesOut int64) bool {
 	return timesOut == 0 && !c.DeviceIRQTaken && !thread.SignalPending(t) && threadtab.Sched.Handoffs.Empty(c.ID)
@@ -321,16 +323,17 @@ func queueOnWord(t sched.TID, addr uintptr, val uint32, nap bool) int {
 	return napQueued
 }
 
-// futexNapEnded ends t's napping FUTEX_WAIT with result: 0 for a wake,
+// napEnded ends t's napping FUTEX_WAIT with result: 0 for a wake,
 // which (with its IPI, if the napper had halted) ended the nap, or
-// ETIMEDOUT for its timeout, whose timer interrupt did. Anything else
+// ETIMEDOUT for its timeout, whose timer interrupt did; or t's napping
+// nanosleep, whose deadline passed, with 0 (fastNanosleep). Anything else
 // that came meanwhile and needs the scheduler (a thread queued here,
 // which then runs first, a signal, a device interrupt, a FUTEX_WAKE's
 // hand-off into this CPU's inbox) gets a kick IPI of its own to this
 // CPU, taken as soon as the thread is back in ring 3.
 // Context: trap, kernel lock not held, interrupts off; does not
 // allocate.
-func futexNapEnded(c *percpu.CPU, t sched.TID, f *x86.TrapFrame, result uint64) {
+func napEnded(c *percpu.CPU, t sched.TID, f *x86.TrapFrame, result uint64) {
 	f.AX = result
 	yieldIfQueued(c)
 	c.KickTaken = false // the wake's, if it had halted: the nap's end is its answer

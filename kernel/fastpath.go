@@ -178,8 +178,10 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 // counts in futex_wait_idle too), to
 // an EAGAIN as it queued again, to another nap (futex_wait_nap_again) or
 // to an idle CPU (futex_wait_idle), and counts there. One whose timeout
-// passed returned ETIMEDOUT lock-free. A nanosleep nap cut short went on
-// to the locked path: it counts in both columns. The sleep_expired lines
+// passed returned ETIMEDOUT lock-free. A nanosleep nap cut short counts once:
+// in the locked column if it went on to the locked path, else as the
+// block its rest became (nanosleep_nap_cut's first column, and
+// nanosleep_switch or nanosleep_idle). The sleep_expired lines
 // are sleeps whose deadline passed, ended under the run-queue lock
 // (fasttimer.go's expireSleepers); the others, with every other timeout,
 // end at the kernel lock's timer_interrupt or idle loop. The timer and
@@ -216,7 +218,7 @@ var fastStatEvents = [...][2]percpu.Event{
 	{percpu.EvSleepSpin, evNone},
 	{percpu.EvSleepSwitch, evNone},
 	{percpu.EvSleepIdle, evNone},
-	{evNone, percpu.EvNapCut},
+	{percpu.EvNapCutBlock, percpu.EvNapCut},
 	{percpu.EvSleepExpiredBusy, evNone},
 	{percpu.EvSleepExpiredHandOff, evNone},
 	{percpu.EvSleepExpiredIdle, evNone},
@@ -234,7 +236,11 @@ func writeFastStats(w kfiles.Writer) {
 	sumEvents(events)
 	napsEnded := sum[percpu.EvFutexNap] - sum[percpu.EvFutexNapCut]
 	sum[evFutexWaitAll] = sum[percpu.EvFutexWaitFast] + napsEnded + sum[percpu.EvFutexWaitSwitch] + sum[percpu.EvFutexWaitIdle]
-	sum[evNanosleepAll] = sum[percpu.EvNap] + sum[percpu.EvSleepSpin] + sum[percpu.EvSleepSwitch] + sum[percpu.EvSleepIdle]
+	// A nap cut short counts as the locked path's (EvNapCut) or as the
+	// block its rest became (EvNapCutBlock, with EvSleepSwitch or
+	// EvSleepIdle): once.
+	napsEnded = sum[percpu.EvNap] - sum[percpu.EvNapCut] - sum[percpu.EvNapCutBlock]
+	sum[evNanosleepAll] = napsEnded + sum[percpu.EvSleepSpin] + sum[percpu.EvSleepSwitch] + sum[percpu.EvSleepIdle]
 	sum[percpu.EvNapLocked] += sum[percpu.EvNapCut]
 	w.S("fastpath lockfree locked\n")
 	names := fastStatNames

@@ -26,11 +26,15 @@ import (
 //     (sched.CPU.Owed), the CPU naps: it halts right away, with its
 //     timer armed for the deadline (or left armed for a goroutine slice
 //     check before it, see nap) and the thread still running, and the
-//     timer interrupt at the deadline ends the nap; the call returns 0.
-//     A kick IPI (a signal for the thread, a thread queued on this
-//     CPU, a FUTEX_WAKE's hand-off, the program's stop),
+//     timer interrupt at the deadline ends the nap; the call returns 0
+//     (a thread queued here or a signal that came meanwhile gets the
+//     scheduler through a kick to this CPU: napEnded). Before the
+//     deadline, a kick IPI (a signal for the thread, a thread queued on this
+//     CPU, a FUTEX_WAKE's hand-off),
 //     a thread that a device interrupt here queued, or a signal that one
-//     made pending cuts the nap short: the call then takes the locked
+//     made pending cuts the nap short. A kick or a thread queued here
+//     alone: the rest blocks under the run-queue lock, as below
+//     (sleepBlock). Otherwise the call takes the locked
 //     path, which sleeps until the same deadline (doNanosleep,
 //     NapDeadline) or returns EINTR, and runs the scheduler.
 //   - Otherwise (longer than napMaxNs, the scheduler's own deadline
@@ -64,9 +68,14 @@ const spinMaxNs = 10_000
 // interrupt before the deadline (sched.CPU.Owed: the nap would end
 // then, on the locked path) and no thread waits in a run queue
 // (sched.Scheduler.BeginNap); otherwise by a block under the run-queue
-// lock (sleepBlock). When that refuses, when the nap is cut short, and
-// for a request the lock-free read refuses (timespecLockFree), it
-// reports false: the locked path serves the call.
+// lock (sleepBlock). A nap that reaches its deadline returns 0, whatever
+// came meanwhile but a device interrupt on the kernel lock's path
+// (napEnded sends this CPU a kick for it); the rest of one
+// that a kick or a thread queued here cut short blocks the same way. When
+// a block refuses, when something else cut the nap short (a device
+// interrupt, a signal, a hand-off: napOn), and for a request the
+// lock-free read refuses (timespecLockFree), it reports false: the
+// locked path serves the call.
 // Context: trap, kernel lock not held, interrupts off but inside the
 // nap's HLTs; does not allocate.
 func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
@@ -87,26 +96,49 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 	armed := threadtab.Sched.CPUs[c.ID].Armed // written by this CPU alone
 	owed := threadtab.Sched.CPUs[c.ID].Owed   // not the slice check's: see nap
 	if ns > napMaxNs || owed != 0 && owed <= deadline || !threadtab.Sched.BeginNap(c.ID, t, now) {
-		return sleepBlock(c, f, deadline)
+		if sleepBlock(c, f, deadline) {
+			return true
+		}
+		percpu.Count(c, percpu.EvNapLocked)
+		return false
 	}
 	percpu.Count(c, percpu.EvNap)
 	c.KickTaken = false // an old one: the idle loop's, answered by its scheduler or the hand-off it ran
 	c.DeviceIRQTaken = false
-	cut, timerAt := napUntil(c, t, now, deadline, armed, false)
-	cut = cut || napCut(c, t)
-	napTimerBack(c, armed, timerAt, !cut)
-	if cut {
-		// Cut short, or a kick, a queued thread or a signal came as the
-		// deadline passed. The locked path runs the scheduler: no kick
-		// to send again. The timer is armed again as the scheduler
-		// counted on, or stopped (napTimerBack).
-		c.KickTaken = false
-		c.NapDeadline, c.NapThread = deadline, int32(t)
-		percpu.Count(c, percpu.EvNapCut)
-		return false
+	_, timerAt := napUntil(c, t, now, deadline, armed, false)
+	if clock.Nanotime() >= deadline && !c.DeviceIRQTaken {
+		// Slept its length. A thread queued here, a hand-off or a
+		// signal that came meanwhile (napCut) gets the scheduler
+		// through a kick to this CPU once the thread is back in ring 3,
+		// as after a futex nap's wake (napEnded). Before, such a sleep
+		// took the kernel lock's path: most of the naps cut short in a
+		// 2-vCPU HTTP run (docs/performance.md). A device
+		// interrupt taken on the kernel lock's path during the nap
+		// (DeviceIRQTaken: it may have set a deadline that this CPU's
+		// timer must be armed for, which only that path does) still
+		// sends the call there, below.
+		napTimerBack(c, armed, timerAt, true)
+		napEnded(c, t, f, 0)
+		return true
 	}
-	f.AX = 0
-	return true
+	// Cut short (a nap ends before its deadline only so), or a device
+	// interrupt came. What is left of a sleep that a kick or a thread
+	// queued here cut (napOn: no device interrupt, signal or hand-off,
+	// which are the locked path's) blocks under the run-queue lock until
+	// the same deadline, switching to that thread or leaving the CPU idle
+	// (sleepBlock), as the locked path's doNanosleep and Schedule would.
+	// Otherwise the locked path runs the scheduler: no kick to send
+	// again. The timer is armed again as the scheduler counted on, or
+	// stopped (napTimerBack).
+	napTimerBack(c, armed, timerAt, false)
+	c.KickTaken = false
+	if napOn(c, t, 0) && clock.Nanotime() < deadline && sleepBlock(c, f, deadline) {
+		percpu.Count(c, percpu.EvNapCutBlock)
+		return true
+	}
+	c.NapDeadline, c.NapThread = deadline, int32(t)
+	percpu.Count(c, percpu.EvNapCut)
+	return false
 }
 
 // sleepBlock serves a nanosleep until deadline that does not nap (it is
@@ -125,7 +157,8 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 // reports false, nothing changed, when the locked path must serve the
 // call (the kernel lock or another CPU holds a run-queue lock it needs, a
 // CPU-time timer is armed, a signal came, a hand-off waits in c's inbox:
-// the locked path drains it).
+// the locked path drains it); the caller counts it. It also serves the
+// rest of a nap that a kick cut short (fastNanosleep).
 // Context: trap, kernel lock not held; does not allocate.
 func sleepBlock(c *percpu.CPU, f *x86.TrapFrame, deadline int64) bool {
 	w := localWait{deadline: deadline, rem: uintptr(f.SI)}
@@ -135,11 +168,7 @@ func sleepBlock(c *percpu.CPU, f *x86.TrapFrame, deadline int64) bool {
 	} else {
 		r = waitIdle(c, f, w)
 	}
-	if r != switchMade {
-		percpu.Count(c, percpu.EvNapLocked)
-		return false
-	}
-	return true
+	return r == switchMade
 }
 
 // napUntil is the nap of t, which BeginNap began on CPU c at now: it
@@ -219,12 +248,12 @@ func napTimerBack(c *percpu.CPU, armed, timerAt int64, toRing3 bool) {
 // check's time before (101-113 of a futex-heavy boot's naps at 4
 // vCPUs with a 4 ms limit, docs/performance.md "Issue 18, naps past the
 // slice check"). It reports whether the nap was cut short:
-// then the rest of a nanosleep is the locked path's, even if what cut
-// it is gone by now (a FUTEX_WAIT's may go on without that path:
-// futexNapWait) (another CPU may have stolen the thread queued here
-// before its IPI arrived: found by TestShortSleepsBoot, whose 40 us
-// sleep returned after 10 us); and what the timer is armed for now (0:
-// it fired).
+// then the rest of a nanosleep is still slept, even if what cut it is
+// gone by now (on the locked path, or blocked under the run-queue lock:
+// fastNanosleep; a FUTEX_WAIT's may go on napping: futexNapWait)
+// (another CPU may have stolen the thread queued here before its IPI
+// arrived: found by TestShortSleepsBoot, whose 40 us sleep returned
+// after 10 us); and what the timer is armed for now (0: it fired).
 // Context: trap, kernel lock not held, interrupts off but inside HLT;
 // does not allocate.
 func nap(c *percpu.CPU, t sched.TID, deadline, armed int64, futexWait bool) (cut bool, timerAt int64) {

@@ -98,7 +98,9 @@ func waitSwitch(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 	next := s.SwitchLocal(c.ID, from, clock.Nanotime())
 	if from != c.ID {
 		klock.UnlockOtherRunQueue(from)
-		percpu.Count(c, waitEvent(w, percpu.EvFutexWaitSteal, percpu.EvSleepSwitch))
+		if w.addr != 0 { // a sleep's steal counts as its switch alone, below
+			percpu.Count(c, percpu.EvFutexWaitSteal)
+		}
 	}
 	percpu.Count(c, waitEvent(w, percpu.EvFutexWaitSwitch, percpu.EvSleepSwitch))
 	loadSwitched(c, f, next, false)

@@ -273,7 +273,7 @@ func deliverHere(c *percpu.CPU, t sched.TID, f *x86.TrapFrame) bool {
 }
 
 // ackInterrupt acknowledges c's timer or kick interrupt, or the
-// console's (consoleTrap), and counts it, as userTrap does before the
+// console's (deviceTrap), and counts it, as userTrap does before the
 // kernel lock: after the lock it was served under is released, a local
 // APIC write being slow under emulation.
 // Context: trap, no lock held; does not allocate.

@@ -6,7 +6,9 @@ import (
 	"github.com/gometal/gometal/kernel/x86"
 )
 
-// deviceInterrupt handles a device vector (devices.Interrupt), then acts
+// deviceInterrupt handles a device vector on the kernel lock's path
+// (devices.Interrupt; the console's and a /dev/irq descriptor's come
+// here only where deviceTrap could not serve them), then acts
 // on the descriptors the handler recorded for epoll (socketEvents: the
 // console's and /dev/irq's watchers wake before the scheduler runs, as
 // when the handlers woke them directly). The drivers' interrupts reach
@@ -21,6 +23,9 @@ func deviceInterrupt(v uint64) bool {
 		consoleIRQs[1].Add(1)
 	}
 	handled := devices.Interrupt(v)
+	if handled && devices.IRQVector(v) {
+		irqFDIRQs[1].Add(1)
+	}
 	socketEvents()
 	return handled
 }

@@ -107,6 +107,9 @@ func writeSchedView(w kfiles.Writer) {
 		Count("file_close_beside", vfs.ClosesBeside.Load()).
 		Count("console_interrupt_fileslock", consoleIRQs[0].Load()).
 		Count("console_interrupt_locked", consoleIRQs[1].Load()).
+		Count("irq_interrupt_fileslock", irqFDIRQs[0].Load()).
+		Count("irq_interrupt_locked", irqFDIRQs[1].Load()).
+		Count("irq_interrupt_wake", irqFDIRQs[2].Load()).
 		Count("idle_run_queued", idleRanQueued.Load()).
 		S("\n")
 	// lockedCalls' non-zero counts in call-number order, one

@@ -92,15 +92,17 @@ func userTrap(f *x86.TrapFrame) {
 	// (vm.FixUserFault in kernelTrap): the call goes on to the locked path.
 	countTrap(c, f.Vector)
 	if fastTrap(c, f) || f.Vector == x86.VecPageFault && memFault(c, f) ||
-		f.Vector == vectorSyscall && memcalls.MemLockCallNr(f.AX) && memCall(c, f) ||
-		f.Vector == x86.VecVCon && consoleTrap(c, f, true) {
+		f.Vector == vectorSyscall && memcalls.MemLockCallNr(f.AX) && memCall(c, f) {
 		return
 	}
 	served := fileNotServed
 	if f.Vector == vectorSyscall && callLocks(f.AX) == lockFilesFirst && !kfaultArmed {
-		if served = fileTrap(c, f); served == fileServed {
-			return
-		}
+		served = fileTrap(c, f)
+	} else if f.Vector >= 32 && f.Vector != vectorSyscall {
+		served = deviceTrap(c, f, true) // the console's, or a /dev/irq descriptor's
+	}
+	if served == fileServed {
+		return
 	}
 	c.InUser.Store(false)
 	if f.Vector == x86.VecKick || f.Vector == x86.VecTimer {
@@ -123,6 +125,11 @@ func userTrap(f *x86.TrapFrame) {
 		if served == fileServedSIGPIPE {
 			raiseSIGPIPE(c, t)
 		}
+		socketEvents()
+	case served == fileServedWake:
+		// A device interrupt counted, recorded and acknowledged under
+		// the files lock alone (deviceTrap) whose record wakes a
+		// thread: the wake, as at the end of deviceInterrupt.
 		socketEvents()
 	case v == vectorSyscall:
 		doSyscall(c, t)
@@ -289,15 +296,21 @@ func kernelTrap(f *x86.TrapFrame) {
 			return
 		}
 		kpanic.Panic(kpanic.ExceptionName(v), f)
-	case v == x86.VecVCon && consoleTrap(c, f, false):
-		// Served under the files lock alone: it woke nobody, so a nap
-		// goes on and the idle loop halts again.
 	default:
-		c.IRQs++
+		served := deviceTrap(c, f, false) // the console's, or a /dev/irq descriptor's
+		if served == fileServed {
+			break // under the files lock alone: it woke nobody, so a nap goes on and the idle loop halts again
+		}
 		c.DeviceIRQTaken = true // a nap ends: the locked path arms the timer (fastsleep.go)
 		klock.Kernel.Lock(c)    // the idle loop or the nap holds no lock
 		klock.Kernel.SetHolder(klock.TrapTag(f))
-		handled := deviceInterrupt(v)
+		handled := true
+		if served == fileServedWake {
+			socketEvents() // counted and acknowledged there: the wake its record needs
+		} else {
+			c.IRQs++
+			handled = deviceInterrupt(v)
+		}
 		unlockKernel(c)
 		if !handled {
 			clock.LAPIC.EOI()

@@ -44,6 +44,15 @@ func TestTrapStatLines(t *testing.T) {
 	t.Cleanup(func() { consoleIRQs[0].Store(oldConsole[0]); consoleIRQs[1].Store(oldConsole[1]) })
 	consoleIRQs[0].Store(12)
 	consoleIRQs[1].Store(3)
+	oldIRQ := [3]uint64{irqFDIRQs[0].Load(), irqFDIRQs[1].Load(), irqFDIRQs[2].Load()}
+	t.Cleanup(func() {
+		for i, v := range oldIRQ {
+			irqFDIRQs[i].Store(v)
+		}
+	})
+	for i, v := range []uint64{40, 2, 11} {
+		irqFDIRQs[i].Store(v)
+	}
 	oldQueued := idleRanQueued.Load()
 	t.Cleanup(func() { idleRanQueued.Store(oldQueued) })
 	idleRanQueued.Store(7)
@@ -73,12 +82,13 @@ func TestTrapStatLines(t *testing.T) {
 		fmt.Sprintf("\nfutex_wake %d %d\n", ev(percpu.EvFutexWakeFast), ev(percpu.EvFutexWakeLocked)),
 		fmt.Sprintf("\nfutex_wait %d %d\n", ev(percpu.EvFutexWaitFast)+ev(percpu.EvFutexNap)-ev(percpu.EvFutexNapCut)+ev(percpu.EvFutexWaitSwitch)+ev(percpu.EvFutexWaitIdle), ev(percpu.EvFutexWaitLocked)),
 		fmt.Sprintf("\nfutex_wait_idle %d 0\n", ev(percpu.EvFutexWaitIdle)),
-		fmt.Sprintf("\nnanosleep %d %d\n", ev(percpu.EvNap)+ev(percpu.EvSleepSpin)+ev(percpu.EvSleepSwitch)+ev(percpu.EvSleepIdle), ev(percpu.EvNapLocked)+ev(percpu.EvNapCut)),
-		fmt.Sprintf("\nnanosleep_nap_cut 0 %d\n", ev(percpu.EvNapCut)),
+		fmt.Sprintf("\nnanosleep %d %d\n", ev(percpu.EvNap)-ev(percpu.EvNapCut)-ev(percpu.EvNapCutBlock)+ev(percpu.EvSleepSpin)+ev(percpu.EvSleepSwitch)+ev(percpu.EvSleepIdle), ev(percpu.EvNapLocked)+ev(percpu.EvNapCut)),
+		fmt.Sprintf("\nnanosleep_nap_cut %d %d\n", ev(percpu.EvNapCutBlock), ev(percpu.EvNapCut)),
 		fmt.Sprintf("\nkick_interrupt %d %d\n", ev(percpu.EvKickFast), ev(percpu.EvKickLocked)),
-		"\nfile_call_lockfree 9\n", "\nfile_close_beside 5\n", "\nconsole_interrupt_fileslock 12\n", "\nconsole_interrupt_locked 3\n", "\nidle_run_queued 7\n",
+		"\nfile_call_lockfree 9\n", "\nfile_close_beside 5\n", "\nconsole_interrupt_fileslock 12\n", "\nconsole_interrupt_locked 3\n",
+		"\nirq_interrupt_fileslock 40\n", "\nirq_interrupt_locked 2\n", "\nirq_interrupt_wake 11\n", "\nidle_run_queued 7\n",
 	} {
 		assert.Contains(t, out, line)
 	}
-	assert.Equal(t, 2+len(trapStatEvents)+7+1+len(fastStatEvents)+1+len(signalCalls), strings.Count(out, "\n"), "the lines:\n%s", out)
+	assert.Equal(t, 2+len(trapStatEvents)+10+1+len(fastStatEvents)+1+len(signalCalls), strings.Count(out, "\n"), "the lines:\n%s", out)
 }

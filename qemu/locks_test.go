@@ -562,8 +562,8 @@ func TestShortSleepsBoot(t *testing.T) {
 	require.Contains(t, fast, "nanosleep_idle", "no nanosleep_idle line:\n%s", text)
 	sleep, spin, cut := fast["nanosleep"], fast["nanosleep_spin"], fast["nanosleep_nap_cut"]
 	blocked := fast["nanosleep_switch"][0] + fast["nanosleep_idle"][0]
-	t.Logf("the whole boot's nanosleeps: %d spun, %d napped (%d cut short), %d blocked without the kernel lock (%d switched), %d on the locked path",
-		spin[0], sleep[0]-spin[0]-blocked, cut[1], blocked, fast["nanosleep_switch"][0], sleep[1])
+	t.Logf("the whole boot's nanosleeps: %d spun, %d napped to their end, %d blocked without the kernel lock (%d switched), %d on the locked path; %d naps cut short whose rest blocked without the kernel lock (among the blocked), %d that went on to the locked path",
+		spin[0], sleep[0]-spin[0]-blocked, blocked, fast["nanosleep_switch"][0], sleep[1], cut[0], cut[1])
 	v := guestCounts(t, string(locksBoot.res.Output), `threads locks: short sleeps spun=(-?\d+) napped=(-?\d+) nap_us=(-?\d+) wall_ns=(\d+) cpu_ns=(\d+)`)
 	spun, napped, napNs, wall, cpu := v[0], v[1], v[2]*1000, v[3], v[4]
 	t.Logf("300 sleeps of 3 us: %d delay loops; 300 of 40 us: %d naps of the sleeper (%d us), %d us of wall time, %d us of its CPU time",

@@ -18,8 +18,11 @@ import "sync/atomic"
 //     MakeRunnable sends that CPU a wake IPI (the napping CPU itself,
 //     queueing from a device interrupt during its nap, sends none: its
 //     nap looks at its queue), and the nap then ends. The rest of the
-//     sleep takes the locked path, which yields the CPU to the queued
-//     thread even if the deadline has passed by then. The napper sets
+//     sleep blocks (under the CPU's run-queue lock, kernel.sleepBlock,
+//     or on the locked path), which hands the CPU to the queued thread;
+//     a nap that reached its deadline meanwhile returns, yielding to the
+//     queued thread at the kick it sends its own CPU (kernel.napEnded),
+//     or on the locked path, which yields first. The napper sets
 //     its mark with a locked instruction before it reads the run queues,
 //     and MakeRunnable reads the mark with a locked instruction after its
 //     push, so one of them sees the other (x86 orders locked instructions

@@ -61,8 +61,9 @@ const (
 	mistakeNapIgnoresOwed           // a nap's deadline ignores the scheduler's own (Owed; the simulator's naps)
 	mistakeNapPastCheckOff          // a nap that goes on past a timer interrupt does not arm its deadline (the simulator's napGoesOn)
 	mistakeIdleTimerHeap            // an idle CPU whose timer fired ignores the passed deadline of its heap
-	mistakeNapOnInbox               // a FUTEX_WAIT's nap cut short goes on without the kernel lock with a hand-off in its CPU's inbox (the simulator's napOn)
+	mistakeNapOnInbox               // a FUTEX_WAIT's or nanosleep's nap cut short goes on without the kernel lock with a hand-off in its CPU's inbox (the simulator's napOn, endNap)
 	mistakeNapEAGAINQuiet           // a FUTEX_WAIT's nap cut short returns EAGAIN without the yield and kick for a thread queued on its CPU (the simulator's napOn)
+	mistakeNapEndQuiet              // a nanosleep's nap that reached its deadline returns without the yield and kick for a thread queued on its CPU (the simulator's endNap)
 	mistakeIdleLast                 // a FUTEX_WAIT that goes idle without the kernel lock counts the last running thread off with no deadline pending (ReserveIdle)
 	mistakeSleepNoDeadline          // a sleep under the run-queue lock blocks without its deadline (SleepHere)
 	mistakeOntoTimed                // a FUTEX_WAKE queues a waiter with a timeout on a napping CPU (ClaimOnto)

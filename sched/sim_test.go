@@ -81,6 +81,11 @@ type simulator struct {
 	sleepsHere int
 	handoffs   int // lock-free FUTEX_WAKEs that handed a thread to a halted CPU
 	naps       int // naps begun (lock-free nanosleeps)
+	// napCutBlocks counts the naps cut short whose rest blocked under
+	// the run-queue lock, napsKicked the naps that reached their
+	// deadline with something come for the scheduler, which returned
+	// with a kick to their own CPU (endNap).
+	napCutBlocks, napsKicked int
 	// futexNaps counts the FUTEX_WAITs that napped, napWakes the wakes
 	// that ended one that had halted (with an IPI), pollWakes those that
 	// ended one that polled (without), with the kernel lock or without.
@@ -385,23 +390,47 @@ func (sim *simulator) checkNapAlone(c int) {
 	}
 }
 
-// endNap ends CPU c's nap: woken (an IPI, a queued thread, its timer
-// before the deadline: the locked path sleeps the rest, or returns
-// EINTR for a signal) or done (its timer fired at the deadline with
-// nothing else to do: the thread goes on). Either way the timer is
-// programmed again for what the scheduler counts on, if anything.
-func (sim *simulator) endNap(c int, woken bool) {
+// endNap ends CPU c's nap: woken (an IPI, a queued thread, a device
+// interrupt that queued one: deviceIRQ) or done (its timer fired at the
+// deadline with nothing else to do: the thread goes on). As
+// kernel/fastsleep.go's fastNanosleep: a nap at or past its deadline
+// returns, but for a device interrupt's, and what came meanwhile gets the
+// scheduler through a kick to c (kernel.napEnded: napWoken); the rest of
+// one that a kick or a queued thread cut before its deadline blocks
+// under the run-queue lock (sleepHere), unless a hand-off waits in c's
+// inbox (which mistakeNapOnInbox forgets), now and then a signal is
+// pending (the simulator does not track which kick was a signal's), or
+// the block refuses; otherwise the locked path sleeps the rest, or
+// returns EINTR for a signal. Either way the timer is programmed again
+// for what the scheduler counts on, if anything.
+func (sim *simulator) endNap(c int, woken, deviceIRQ bool) {
 	sc := &sim.cpus[c]
 	t := sim.s.CPUs[c].Cur
 	sim.s.EndNap(c, t, sc.napBegan, sim.now)
 	sc.napping, sc.claimed = false, false
-	sim.napTimer(c, !woken)
-	if !woken {
+	queued := sim.s.CPUs[c].RunQ.Len()
+	switch {
+	case !woken:
+		sim.napTimer(c, true)
 		sim.note("cpu %d: thread %d's nap ends", c, t)
+		return
+	case sim.now >= sc.napUntil && !deviceIRQ:
+		sim.napTimer(c, true)
+		sim.note("cpu %d: thread %d's nap reaches its deadline; the call returns, a kick to itself for what came", c, t)
+		sim.napsKicked++
+		if sim.s.mistake != mistakeNapEndQuiet {
+			sim.napWoken(c, false)
+		}
+		return
+	}
+	sim.napTimer(c, false)
+	if sim.now < sc.napUntil && !deviceIRQ && (sim.s.Handoffs.Empty(c) || sim.s.mistake == mistakeNapOnInbox) &&
+		sim.choose(4) != 0 && sim.sleepHere(c, sc.napUntil) {
+		sim.note("cpu %d: thread %d's nap is cut short; it sleeps on until %d under the run-queue lock", c, t, sc.napUntil)
+		sim.napCutBlocks++
 		return
 	}
 	sc.ipi = false // the locked path runs the scheduler
-	queued := sim.s.CPUs[c].RunQ.Len()
 	sim.s.Yield(c) // doNanosleep: a thread queued here runs now, the deadline passed or not
 	switch {
 	case sim.now >= sc.napUntil || sim.choose(2) == 0:
@@ -608,7 +637,7 @@ func (sim *simulator) napOn(c int, k uintptr, deadline int64) bool {
 	sim.napTimer(c, false) // the switch arms the timer as the scheduler asks
 	if sim.choose(8) == 0 {
 		// The word changed: EAGAIN to the same thread, as after a wake
-		// (futexNapEnded), its timer armed again.
+		// (napEnded), its timer armed again.
 		sim.note("cpu %d: thread %d's wait on key %d returns EAGAIN after its nap", c, s.CPUs[c].Cur, k)
 		if s.mistake != mistakeNapEAGAINQuiet {
 			sim.napEAGAIN(c)
@@ -739,7 +768,7 @@ func (sim *simulator) napEAGAIN(c int) {
 	sim.napWoken(c, false)
 }
 
-// napWoken is kernel.futexNapWoken on CPU c: the call returns 0, and a
+// napWoken is kernel.napEnded on CPU c: the call returns 0, and a
 // thread queued here, one in this CPU's inbox or a device interrupt
 // taken during the nap gets a kick IPI to this CPU.
 func (sim *simulator) napWoken(c int, deviceIRQ bool) {
@@ -1241,8 +1270,10 @@ func (sim *simulator) advance() {
 	}
 	if sim.cpus[c].napping {
 		// The nap's own timer (armed for no later than the scheduler's):
-		// the nap ends, unless a thread was queued here meanwhile.
-		sim.endNap(c, sim.s.CPUs[c].RunQ.Len() > 0)
+		// the nap ends, unless a thread was queued here meanwhile (an
+		// IPI that came with it is delivered first: advance; deliverIPI
+		// moves time to the deadline now and then instead).
+		sim.endNap(c, sim.s.CPUs[c].RunQ.Len() > 0, false)
 		return
 	}
 	was := sim.s.CPUs[c].Cur
@@ -1410,7 +1441,14 @@ func (sim *simulator) deliverIPI() {
 		return
 	}
 	if sim.cpus[c].napping {
-		sim.endNap(c, true)
+		if until := sim.cpus[c].napUntil; until > sim.now && until-sim.now <= 5000 && sim.choose(2) == 0 {
+			// The IPI comes as the nap's deadline passes (the kernel
+			// sees both at the halt's end): time moves on to it, the
+			// other CPUs' timers due before then coming late.
+			sim.now = until
+			sim.cpus[c].timer = 0 // the nap's own, taken with the IPI
+		}
+		sim.endNap(c, true, false)
 		return
 	}
 	lockFree := sim.choose(2) == 0
@@ -1608,12 +1646,12 @@ func (sim *simulator) deviceInterrupt() {
 		return
 	}
 	if sim.cpus[0].napping {
-		// kernelTrap, under the lock; the nap goes on unless the woken
-		// thread was queued here (no IPI to itself: the nap sees the queue).
+		// kernelTrap, under the lock (a wake: not deviceTrap's); the
+		// interrupt ends the nap (DeviceIRQTaken), whose call then takes
+		// the locked path, which yields to a thread queued here (no IPI
+		// to itself: the nap sees the flag).
 		sim.wake(0, t)
-		if sim.s.CPUs[0].RunQ.Len() > 0 {
-			sim.endNap(0, true)
-		}
+		sim.endNap(0, true, true)
 		return
 	}
 	sim.cpus[0].ipi = false
@@ -1837,12 +1875,14 @@ func TestSimulate(t *testing.T) {
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
 	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals, idleTimers := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	napSwitches, napsAgain, idleWaits, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, sleepsHere, wokenOnto, preempts := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-	ranQueued, stolenIdle, queuedFromInbox := 0, 0, 0
+	ranQueued, stolenIdle, queuedFromInbox, napCutBlocks, napsKicked := 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
 		require.Empty(t, sim.run(steps), "seed %d, %d CPUs", seed, ncpu)
 		ends[sim.why]++
+		napCutBlocks += sim.napCutBlocks
+		napsKicked += sim.napsKicked
 		total += sim.steps
 		handoffs += sim.handoffs
 		naps += sim.naps
@@ -1880,6 +1920,8 @@ func TestSimulate(t *testing.T) {
 	t.Logf("%d idle CPUs ran a queued thread without the lock (RunQueued), %d of them stolen from another CPU's queue", ranQueued, stolenIdle)
 	assert.NotZero(t, ranQueued, "no idle CPU ran a queued thread without the lock")
 	assert.NotZero(t, stolenIdle, "no idle CPU stole a queued thread without the lock")
+	t.Logf("%d naps cut short whose rest blocked under the run-queue lock, %d that reached their deadline and kicked their own CPU (rare here: TestSimulateNappers counts them)", napCutBlocks, napsKicked)
+	assert.NotZero(t, napCutBlocks, "no nap cut short blocked its rest under the run-queue lock")
 	t.Logf("%d turns ended under the run-queue lock (PreemptHere)", preempts)
 	assert.NotZero(t, preempts, "no turn was ended under the run-queue lock")
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
@@ -1926,11 +1968,12 @@ func TestSimulateNappers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("3,000 schedules")
 	}
-	expiredOnto, wokenOnto, preemptedOnto := 0, 0, 0
+	expiredOnto, wokenOnto, preemptedOnto, napsKicked := 0, 0, 0, 0
 	for seed := int64(0); seed < 3000; seed++ {
 		ncpu := 2 + int(seed%4)
 		sim := randomSim(seed, ncpu, correct)
 		require.Empty(t, sim.run(3000), "seed %d, %d CPUs", seed, ncpu)
+		napsKicked += sim.napsKicked
 		expiredOnto += sim.expiredOnto
 		wokenOnto += sim.wokenOnto
 		preemptedOnto += sim.preemptsOnto
@@ -1938,13 +1981,14 @@ func TestSimulateNappers(t *testing.T) {
 	// A turn over beside a napping CPU (PreemptHere onto it) is not
 	// asserted: it needs two CPUs napping, a thread queued on one of
 	// them and that one's waiter woken before the IPI ends its nap (the
-	// nap ends in a yield, kernel.futexNapEnded, whose kick finds the
+	// nap ends in a yield, kernel.napEnded, whose kick finds the
 	// other CPU still napping): 4-15 times a futex-heavy boot at 4 vCPUs
 	// (temporary counters), all but never in these schedules (0 of
 	// 3,000). TestPreemptOnto checks the policy.
-	t.Logf("queued on a napping CPU: %d expired sleepers, %d FUTEX_WAKEs' waiters, %d preempted threads", expiredOnto, wokenOnto, preemptedOnto)
+	t.Logf("queued on a napping CPU: %d expired sleepers, %d FUTEX_WAKEs' waiters, %d preempted threads; %d naps that reached their deadline with a kick come or a thread queued, which kicked their own CPU", expiredOnto, wokenOnto, preemptedOnto, napsKicked)
 	assert.NotZero(t, expiredOnto, "no busy CPU queued an expired sleeper on a napping one without the lock")
 	assert.NotZero(t, wokenOnto, "no FUTEX_WAKE queued its waiter on a napping CPU without the kernel lock")
+	assert.NotZero(t, napsKicked, "no nap that reached its deadline with something come kicked its own CPU")
 }
 
 // TestSimulateCrowdedInboxes runs schedules whose sleeps end on a coarse
@@ -2000,6 +2044,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"an idle CPU's timer interrupt ignores its heap's passed deadline", mistakeIdleTimerHeap, "timer storm: idle cpu [0-9]+ halted again"},
 		{"a futex nap cut short goes on with a hand-off in the inbox", mistakeNapOnInbox, "lost wake-up: cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
 		{"a futex nap's EAGAIN after a cut leaves the queued thread unheard", mistakeNapEAGAINQuiet, "lost wake-up: cpu [0-9]+ runs thread [0-9]+ with [0-9]+ queued"},
+		{"a nap that reached its deadline leaves the queued thread unheard", mistakeNapEndQuiet, "lost wake-up: cpu [0-9]+ runs thread [0-9]+ with [0-9]+ queued"},
 		{"a wait that goes idle without the kernel lock counts off the last running thread", mistakeIdleLast, "deadlock: nothing can run, and no deadlock was reported|the machine hangs"},
 		{"a sleep under the run-queue lock without its deadline", mistakeSleepNoDeadline, "sleep: thread [0-9]+ \\(state [0-9]\\) sleeps with no deadline"},
 		{"a waiter with a timeout queued on a napping CPU", mistakeOntoTimed, "wake of thread [0-9]+, which is not blocked"},

@@ -119,14 +119,93 @@ func main() {
 		}
 		got <- binary.LittleEndian.Uint64(b[:])
 	}()
+	raise := func(vector, dest uint32) {
+		*reg(regICRHi) = dest << 24
+		*reg(regICRLo) = vector // fixed delivery
+	}
 	time.Sleep(10 * time.Millisecond) // let the reader park in the netpoller
-	*reg(regICRHi) = dest << 24
-	*reg(regICRLo) = vector // fixed delivery
+	raise(vector, dest)
 	fmt.Printf("interrupts read through the netpoller: %d\n", <-got)
+	rawDescriptor(raise)
 	if _, err := unix.Mmap(mem, lapicBase, 4096, unix.PROT_READ, unix.MAP_PRIVATE); err != unix.EINVAL {
 		fail("a private /dev/mem mapping should give EINVAL", err)
 	}
 	fmt.Println("done")
+}
+
+// rawInterrupts is how many interrupts rawDescriptor raises.
+const rawInterrupts = 64
+
+// rawDescriptor raises interrupts on a /dev/irq descriptor that no
+// epoll instance watches (opened with open(2), not os.OpenFile, which
+// gives it to the netpoller), one at a time, each read with a
+// non-blocking read(2) before the next is raised (so that the local
+// APIC never merges two), and prints how many it raised, read and the
+// kernel counted, from /proc/gometal/sched's lines before and after,
+// with how many of those the files lock alone served (and how many of
+// them then took the kernel lock's path for a wake) and how many reads
+// took the kernel lock's path (qemu's TestDeviceAccess: with
+// nothing watching the descriptor and nothing beside it, at one CPU,
+// every interrupt and every read of its count is served under the files
+// lock alone).
+func rawDescriptor(raise func(vector, dest uint32)) {
+	fd, err := unix.Open("/dev/irq", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		fail("open /dev/irq raw", err)
+	}
+	var info [2]uint32
+	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), irqInfo, uintptr(unsafe.Pointer(&info))); e != 0 {
+		fail("raw irq info", e)
+	}
+	before := schedCounts()
+	var read uint64
+	var b [8]byte
+	for i := range rawInterrupts {
+		raise(info[0], info[1])
+		deadline := time.Now().Add(5 * time.Second)
+		for read <= uint64(i) {
+			n, err := unix.Read(fd, b[:])
+			switch {
+			case err == unix.EAGAIN:
+				if time.Now().After(deadline) {
+					fail(fmt.Sprintf("interrupt %d not counted after 5s", i+1), err)
+				}
+			case err != nil || n != 8:
+				fail("raw irq read", err)
+			default:
+				read += binary.LittleEndian.Uint64(b[:])
+			}
+		}
+	}
+	after := schedCounts()
+	unix.Close(fd)
+	delta := func(name string) uint64 { return after[name] - before[name] }
+	shared, locked := delta("irq_interrupt_fileslock"), delta("irq_interrupt_locked")
+	fmt.Printf("interrupts on a descriptor outside the netpoller: %d raised, %d read, %d counted\n", rawInterrupts, read, shared+locked)
+	fmt.Printf("served: %d interrupts under the files lock alone (%d then woke a thread on the kernel lock's path), %d reads on the kernel lock's path\n",
+		shared, delta("irq_interrupt_wake"), delta("locked_syscall read"))
+}
+
+// schedCounts reads /proc/gometal/sched's two-word lines (an event and
+// its count) and its "locked_syscall NAME COUNT" lines, by name.
+func schedCounts() map[string]uint64 {
+	b, err := os.ReadFile("/proc/gometal/sched")
+	if err != nil {
+		fail("read /proc/gometal/sched", err)
+	}
+	counts := map[string]uint64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 && f[0] == "locked_syscall" {
+			f = []string{f[0] + " " + f[1], f[2]}
+		}
+		if len(f) == 2 {
+			if v, err := strconv.ParseUint(f[1], 10, 64); err == nil {
+				counts[f[0]] = v
+			}
+		}
+	}
+	return counts
 }
 
 // fdOf returns f's descriptor without changing its mode.

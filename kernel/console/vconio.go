@@ -53,7 +53,7 @@ func vconStdinOn() bool { return vconOn[vconPortStdin] }
 // two writes of one queue apart (txHeld), or exclusively inside the
 // kernel lock (VconWrite, where the writer may wait); the interrupt that
 // returns their slots takes it shared too (TxInterrupt, from package
-// kernel's consoleTrap: the queue's word lock keeps it and a write
+// kernel's deviceTrap: the queue's word lock keeps it and a write
 // apart) or exclusively inside the kernel lock (VconInterrupt), and an
 // echo exclusively (vconEcho). The stdin and control queues and
 // console input are used under both locks. The kernel log's queue needs
@@ -183,7 +183,7 @@ func vconWriteKey(qi int) uintptr { return vfs.VconWriteKeyBase + uintptr(qi)*8 
 // on to the kernel lock's path, VconInterrupt, which wakes the writer.
 // The kernel log's slots stay until its next line or that path frees
 // them (klog.Write polls for room). Writes may run beside it (package
-// kernel's consoleTrap holds the files lock shared): it reaps each queue
+// kernel's deviceTrap holds the files lock shared): it reaps each queue
 // under the queue's word lock (txHeld); writerWaits changes only under
 // the files lock held exclusively (VconWrite, VconInterrupt).
 // Context: trap, files lock held; does not allocate.
@@ -209,7 +209,7 @@ func TxInterrupt() bool {
 }
 
 // VconInterrupt handles the console's interrupt on the kernel lock's
-// path: TxInterrupt's part (which consoleTrap may have done already),
+// path: TxInterrupt's part (which deviceTrap may have done already),
 // then a writer that waits for slots now free is woken, received input
 // goes to the console ring, control messages update the ports.
 // Context: trap, kernel and files locks held.

@@ -2,14 +2,16 @@
 // interrupts (the I/O APIC routes at boot, SetupInterrupts, and the
 // dispatch of a device vector to the serial console, the virtio console
 // or a /dev/irq descriptor, Interrupt), interrupts as file descriptors
-// (/dev/irq: OpenIRQ, IRQRead, IRQIoctl, CloseIRQ) and /dev/mem (device
+// (/dev/irq: OpenIRQ, IRQRead, IRQIoctl, CloseIRQ; an MSI's interrupt
+// counted beside other calls, the files lock held shared:
+// IRQInterruptShared) and /dev/mem (device
 // memory and the DMA pool mapped into the program: MapDevice,
 // UnmapDevice, UnmapDeviceAreas, EnsureDMAPool), for the drivers that
 // run as goroutines (kernel/ring3).
 //
 // It lies below package kernel, which dispatches by descriptor kind and
 // acts on what the handlers record for epoll (fdtab.Notify) after the
-// interrupt (deviceInterrupt, socketEvents), and above kernel/console,
+// interrupt (deviceTrap, deviceInterrupt, socketEvents), and above kernel/console,
 // whose interrupts it dispatches. docs/kernel-layout.md.
 //
 // Trap context (docs/trap-context.md): nothing here allocates.

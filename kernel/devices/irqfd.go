@@ -1,6 +1,8 @@
 package devices
 
 import (
+	"sync/atomic"
+
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/firmware"
@@ -74,8 +76,7 @@ func irqInterrupt(v uint64) bool {
 	if d := irqDevOf[v]; d != 0 && firmware.MMIODevices()[d-1].Level {
 		setGSIMasked(firmware.MMIODevices()[d-1].GSI, true) // until the driver reads the count
 	}
-	f.Count++
-	f.Seq++
+	f.AddCount(1) // as IRQInterruptShared and the reads beside count, though none runs beside this
 	if f.Reader != noThread {
 		t := f.Reader
 		f.Reader = noThread
@@ -85,13 +86,65 @@ func irqInterrupt(v uint64) bool {
 	return true
 }
 
+// IRQVector reports whether v is in the range /dev/irq descriptors are
+// given. Context: trap; does not allocate.
+func IRQVector(v uint64) bool { return v >= IRQFirstVector && v <= IRQLastVector }
+
+// IRQShared reports whether interrupt descriptor f may be counted and
+// read under the files lock held shared, beside other CPUs' file calls
+// (IRQInterruptShared, and package fdcalls' StreamCall): its vector
+// is an MSI's, raised by a message. A platform device's line routed to
+// it (irqRouteGSI) stays on the kernel lock's path whole: a
+// level-triggered one is masked and unmasked on its I/O APIC around each
+// count (irqInterrupt, IRQRead), and an edge-triggered one is left there
+// with it. Context: trap, files lock held (its route changes only under
+// the kernel lock's path, the files lock held exclusively), or a first
+// look without it that the caller repeats under it (fileTrap's); does
+// not allocate.
+func IRQShared(f *fdtab.File) bool { return irqDevOf[f.Vector] == 0 }
+
+// IRQInterruptShared counts an interrupt on vector v under the files
+// lock held shared and records its descriptor for the epoll instances
+// that watch it (fdtab.Notify), as irqInterrupt does, where that needs
+// nothing of the kernel lock's: a descriptor of that vector that
+// IRQShared allows, with no thread blocked reading it (its wake is the
+// scheduler's). The count moves by compare-and-swap (fdtab's
+// File.AddCount), as the reads beside it take it (an eventfd's read:
+// package fdcalls). It reports false, having changed nothing, for the
+// kernel lock's path (deviceInterrupt) to serve the interrupt whole.
+// Whether a thread waits in an epoll instance that the record concerns
+// is the caller's to look at after it (fdcalls.RecordsNeedKernel).
+// Context: trap, files lock held shared, kernel lock not held,
+// interrupts off; does not allocate.
+func IRQInterruptShared(v uint64) bool {
+	if !IRQVector(v) || irqFDs[v] == 0 {
+		return false
+	}
+	fd := int(irqFDs[v] - 1)
+	f := &fdtab.Files[fd]
+	// Reader is set under both locks (the files lock exclusively), but a
+	// signal's wake clears it under the kernel lock alone: either value
+	// is safe here (a cleared one counts for a reader that reads again).
+	if !IRQShared(f) || atomic.LoadInt32((*int32)(&f.Reader)) != int32(noThread) {
+		return false
+	}
+	f.AddCount(1)
+	fdtab.Notify(fd)
+	return true
+}
+
 // IRQRead returns the interrupt count, blocking until there is one unless
-// the descriptor is non-blocking. Context: trap, kernel lock held.
+// the descriptor is non-blocking. A read of a descriptor that IRQShared
+// allows is served beside other calls instead (package fdcalls'
+// StreamCall, the files lock held shared), but for a blocking one that
+// finds nothing counted, which comes here to wait. Context: trap, kernel
+// lock held.
 func IRQRead(t sched.TID, f *fdtab.File, buf, n uintptr) int64 {
 	if n < 8 {
 		return -abi.EINVAL
 	}
-	if f.Count == 0 {
+	c := f.Counted()
+	if c == 0 {
 		if f.Nonblock {
 			return -abi.EAGAIN
 		}
@@ -101,11 +154,10 @@ func IRQRead(t sched.TID, f *fdtab.File, buf, n uintptr) int64 {
 		thread.BlockIn(t, threadtab.WaitRead, &f.Reader)
 		return blocked
 	}
-	if !vm.UserWrite64(buf, f.Count) {
+	if !vm.UserWrite64(buf, c) {
 		return -abi.EFAULT
 	}
-	f.Count = 0
-	f.Seq++
+	f.TakeCount(c, c) // nothing counts beside this hold (the files lock held exclusively)
 	if d := irqDevOf[f.Vector]; d != 0 && firmware.MMIODevices()[d-1].Level {
 		setGSIMasked(firmware.MMIODevices()[d-1].GSI, false)
 	}

@@ -282,7 +282,7 @@ func readiness(fd int) uint32 {
 		}
 		return r
 	case fdtab.KindIRQ:
-		if f.Count > 0 {
+		if f.Counted() > 0 { // counted beside (devices.IRQInterruptShared)
 			return unix.EPOLLIN
 		}
 		return 0

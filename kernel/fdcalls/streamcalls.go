@@ -6,6 +6,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/console"
+	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fsys"
 	"github.com/gometal/gometal/kernel/socket"
@@ -18,10 +19,11 @@ import (
 
 // Reads and writes of eventfds, of pipe ends opened O_NONBLOCK and of
 // stream and datagram Internet sockets opened O_NONBLOCK (a datagram to
-// a local address goes into its receiver's ring: socket.SocketIO), and
-// the network stack's
-// side of those sockets (/dev/netctl's read and its data requests),
-// under the files lock alone (issue 18; package kernel's fileTrap).
+// a local address goes into its receiver's ring: socket.SocketIO), the
+// network stack's side of those sockets (/dev/netctl's read and its data
+// requests), and the network driver's reads of its interrupts' counts
+// (an MSI's /dev/irq descriptor, counted beside them by the interrupt:
+// package kernel's deviceTrap), under the files lock alone (issue 18; package kernel's fileTrap).
 // Every one of them holds it shared, beside other CPUs' calls: the
 // eventfds' counters change by compare-and-swap, a pipe's ring under
 // the pipe's lock (fs.Pipes.Lock), a socket's rings under the socket's
@@ -62,7 +64,10 @@ func StreamCallNr(nr uint64) bool {
 // StreamCallOn reports whether StreamCall serves system call nr on f
 // with first argument a1 (an ioctl's request): read or write of an
 // eventfd, of a pipe end opened O_NONBLOCK or of a stream or datagram
-// Internet socket opened O_NONBLOCK (socket.IOSocket); read of /dev/netctl, and its
+// Internet socket opened O_NONBLOCK (socket.IOSocket); read of an
+// interrupt descriptor of an MSI's vector (devices.IRQShared: its count
+// taken as an eventfd's; a blocking read that finds none counted answers
+// NotFileCall, for the locked path to wait); read of /dev/netctl, and its
 // data, release, new-connection and connect-outcome requests (socket.NetCtlSharedReq); write of the console's standard
 // streams where a virtio console port carries them (console.VconQueueOf);
 // close of a pipe end or an Internet socket (closeStreamShared: a
@@ -75,6 +80,7 @@ func StreamCallOn(nr uint64, f *fdtab.File, a1 uintptr) bool {
 	case unix.SYS_READ, unix.SYS_WRITE:
 		return f.Kind == fdtab.KindEventfd || f.Kind == fdtab.KindPipe && f.Nonblock ||
 			socket.IOSocket(f) || f.Kind == fdtab.KindNetCtl && nr == unix.SYS_READ ||
+			f.Kind == fdtab.KindIRQ && nr == unix.SYS_READ && devices.IRQShared(f) ||
 			f.Kind == fdtab.KindConsole && nr == unix.SYS_WRITE && console.VconQueueOf(f.Stream) >= 0
 	case unix.SYS_IOCTL:
 		return f.Kind == fdtab.KindNetCtl && socket.NetCtlSharedReq(uint(a1))
@@ -126,6 +132,15 @@ func StreamCall(nr uint64, fd int, f *fdtab.File, a1, a2 uintptr, shared bool) i
 			return NotFileCall // closed beside and given to a blocking socket (accept4), or an F_SETFL beside: the locked path waits
 		}
 		return socket.SocketIO(nr == unix.SYS_WRITE, f.Socket, a1, a2)
+	case fdtab.KindIRQ: // an MSI's count, read as a plain eventfd's is (the count only grows beside: devices.IRQInterruptShared)
+		if !devices.IRQShared(f) {
+			return NotFileCall // routed to a platform device's line since the caller looked: the locked path unmasks it
+		}
+		r := eventfdRead(f, a1, a2)
+		if r == -abi.EAGAIN && w&fdtab.FlagNonblock == 0 {
+			return NotFileCall // a blocking read with nothing counted: the locked path waits
+		}
+		return r
 	case fdtab.KindNetCtl:
 		if nr == unix.SYS_READ {
 			return socket.NetCtlRead(a1, a2)

@@ -10,12 +10,16 @@ import (
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/sched"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
 
 // TestStreamCallOn: the files lock alone serves reads and writes of
 // eventfds, of pipe ends and of stream Internet sockets opened
-// O_NONBLOCK, the network stack's read of /dev/netctl and its data,
+// O_NONBLOCK, the read of an MSI's interrupt descriptor (a blocking one
+// too: with nothing counted StreamCall leaves it to the locked path; a
+// platform device's line is devices.IRQShared's to refuse: package
+// devices' tests), the network stack's read of /dev/netctl and its data,
 // release, new-connection and connect-outcome requests (the last may
 // still leave it to the locked path: socket.netShared), and the close of a pipe end or an Internet socket
 // (which may still leave it to the locked path: closeStreamShared) and
@@ -53,6 +57,11 @@ func TestStreamCallOn(t *testing.T) {
 		{"netctl ack", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlAck, false},
 		{"netctl accepted", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindNetCtl}, abi.NetCtlAccepted, true},
 		{"unix socket", unix.SYS_READ, fdtab.File{Kind: fdtab.KindUnix, Nonblock: true}, 0, false},
+		{"irq read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindIRQ, Vector: 0x41, Nonblock: true}, 0, true},
+		{"blocking irq read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindIRQ, Vector: 0x41}, 0, true},
+		{"irq write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindIRQ, Vector: 0x41, Nonblock: true}, 0, false},
+		{"irq ioctl", unix.SYS_IOCTL, fdtab.File{Kind: fdtab.KindIRQ, Vector: 0x41, Nonblock: true}, 0x47490001, false},
+		{"irq close", unix.SYS_CLOSE, fdtab.File{Kind: fdtab.KindIRQ, Vector: 0x41, Nonblock: true}, 0, false},
 		{"eventfd read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindEventfd}, 0, true},
 		{"eventfd write", unix.SYS_WRITE, fdtab.File{Kind: fdtab.KindEventfd}, 0, true},
 		{"non-blocking pipe read", unix.SYS_READ, fdtab.File{Kind: fdtab.KindPipe, Nonblock: true}, 0, true},
@@ -109,6 +118,32 @@ func TestEventfdSemaphoreFlag(t *testing.T) {
 	assert.Zero(t, fdtab.Files[plain].Stream)
 	assert.Equal(t, uint64(5), fdtab.Files[plain].Count)
 	assert.Equal(t, int64(-abi.EINVAL), SysEventfd(nil, sched.None, abi.SysArgs{0, 0x1234}))
+}
+
+// TestStreamCallIRQ: a read of an MSI's interrupt descriptor under the
+// files lock alone answers as the locked path's IRQRead does where it
+// need not wait (EINVAL for a buffer under 8 bytes, EAGAIN for a
+// non-blocking one with nothing counted), and leaves a blocking one with
+// nothing counted to the locked path (NotFileCall), which waits. (A
+// count is read with a store to the program's memory: the boot test,
+// qemu's TestDeviceAccess.)
+func TestStreamCallIRQ(t *testing.T) {
+	nb := fdtab.Alloc(fdtab.KindIRQ, unix.O_NONBLOCK)
+	bl := fdtab.Alloc(fdtab.KindIRQ, 0)
+	require.True(t, nb >= 0 && bl >= 0)
+	t.Cleanup(func() {
+		fdtab.Free(fdtab.Get(nb))
+		fdtab.Free(fdtab.Get(bl))
+	})
+	for _, fd := range []int{nb, bl} {
+		f := fdtab.Get(fd)
+		f.Vector = 0x41
+		require.True(t, StreamCallOn(unix.SYS_READ, f, 0))
+		assert.Equal(t, int64(-abi.EINVAL), StreamCall(unix.SYS_READ, fd, f, 0, 4, true), "a buffer under 8 bytes")
+	}
+	assert.Equal(t, int64(-abi.EAGAIN), StreamCall(unix.SYS_READ, nb, fdtab.Get(nb), 0, 8, true), "non-blocking, nothing counted")
+	assert.Equal(t, NotFileCall, StreamCall(unix.SYS_READ, bl, fdtab.Get(bl), 0, 8, true), "blocking, nothing counted: the locked path waits")
+	assert.Zero(t, fdtab.Get(nb).Seq+fdtab.Get(bl).Seq, "nothing taken")
 }
 
 // resetNotify clears the descriptors' records for a test and after it.

@@ -44,7 +44,7 @@ const (
 	EvFutexHandoff                     // a FUTEX_WAKE's waiter handed to a halted or napping CPU without the kernel lock: into its inbox, or queued on a napping CPU (thread.HandOffFutexWake, WakeOntoNapper)
 	EvNap                              // a nanosleep answered by a nap, without the kernel lock (kernel/fastsleep.go)
 	EvNapLocked                        // a nanosleep sent to the locked path (a signal pending, a request the lock-free read refuses, a block under the run-queue lock refused)
-	EvNapCut                           // a nap cut short (a kick, a thread queued, a signal): the locked path sleeps the rest
+	EvNapCut                           // a nap cut short (a device interrupt, a signal, a hand-off, or a block under the run-queue lock refused): the locked path sleeps the rest
 	EvSleepSpin                        // a nanosleep shorter than kernel.spinMaxNs answered by a delay loop, without the kernel lock
 	EvFutexNap                         // a FUTEX_WAIT that napped, without the kernel lock (kernel/fastfutex.go)
 	EvFutexNapCut                      // one of those that ended without a wake or its timeout (a kick, the nap's time limit): the locked path served the call again, or, without it, a switch or another nap
@@ -78,6 +78,7 @@ const (
 	EvSleepIdle                        // one that blocked and left its CPU idle, halted without the kernel lock
 	EvSleepExpiredIdle                 // a nanosleep whose deadline passed, ended at an idle CPU's timer interrupt: into the CPU's own inbox, which its idle loop runs next without the kernel lock
 	EvPreemptSwitch                    // a timer interrupt or kick from ring 3 whose thread's turn was over: switched to a queued thread under the run-queue lock (kernel.preemptSwitch)
+	EvNapCutBlock                      // a nanosleep's nap that a kick or a queued thread cut short, whose rest blocked under the run-queue lock (kernel.sleepBlock; also EvSleepSwitch or EvSleepIdle)
 	NEvents
 )
 

@@ -122,8 +122,9 @@ type CPU struct {
 	// without the scheduler (kernel/filetrap.go, kernel/memfault.go)
 	// clear it before they take their lock and, found set after, send
 	// the kick again to this CPU (kernel.kickSelfIfTaken), and so does a
-	// FUTEX_WAIT's nap that a wake ended (kernel.futexNapEnded) when
-	// something else needs the scheduler. Only this CPU reads or writes
+	// FUTEX_WAIT's nap that a wake ended, or a nanosleep's that
+	// reached its deadline (kernel.napEnded), when something else needs
+	// the scheduler. Only this CPU reads or writes
 	// it.
 	KickTaken bool
 

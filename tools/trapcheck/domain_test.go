@@ -78,7 +78,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 		Gates: []string{
 			kernelPkg + "doSyscall",    // lockFiles for every call not kernel-only; those handlers are roots here
 			kernelPkg + "fileTrap",     // the files lock alone: the second domain below
-			kernelPkg + "consoleTrap",  // the console's interrupt under the files lock alone: the second domain too
+			kernelPkg + "deviceTrap",   // the console's and /dev/irq's interrupts under the files lock alone: the second domain too
 			kernelPkg + "memCall",      // the memory lock alone: TestGometalMemoryLockDomain
 			kernelPkg + "faultReclaim", // lockFiles for a page fault on the locked path
 			kernelPkg + "socketEventsLocked", kernelPkg + "stackTimedOut", kernelPkg + "deviceInterrupt", kernelPkg + "shutdown",
@@ -102,7 +102,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 	t.Logf("without the files lock: %d functions, gates reached %v", r.Reached, r.GatesSeen)
 	assert.Empty(t, violations(r), "kernel-lock-only code reaching the file layer")
 	assert.Greater(t, r.Reached, 100, "the walk got into the kernel")
-	for _, g := range []string{"doSyscall", "fileTrap", "consoleTrap", "memCall", "socketEventsLocked", "deviceInterrupt", "shutdown"} {
+	for _, g := range []string{"doSyscall", "fileTrap", "deviceTrap", "memCall", "socketEventsLocked", "deviceInterrupt", "shutdown"} {
 		assert.Contains(t, r.GatesSeen, kernelPkg+g, "the walk reached the gate %s", g)
 	}
 
@@ -113,7 +113,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 	if callees, err := Callees(img, kernelPkg+"lockFiles"); err == nil {
 		assert.Contains(t, callees, lock, "lockFiles takes a lock")
 	}
-	for _, g := range []string{"doSyscall", "fileTrap", "consoleTrap", "memCall", "socketEventsLocked", "stackTimedOut", "deviceInterrupt", "shutdown"} {
+	for _, g := range []string{"doSyscall", "fileTrap", "deviceTrap", "memCall", "socketEventsLocked", "stackTimedOut", "deviceInterrupt", "shutdown"} {
 		callees, err := Callees(img, kernelPkg+g)
 		require.NoError(t, err)
 		assert.True(t, slices.Contains(callees, lock) || slices.Contains(callees, rlock) || slices.Contains(callees, kernelPkg+"lockFiles"),
@@ -122,7 +122,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 
 	filesOnly := Domain{
 		Name:  "kernel",
-		Roots: []string{kernelPkg + "fileTrap", kernelPkg + "consoleTrap"},
+		Roots: []string{kernelPkg + "fileTrap", kernelPkg + "deviceTrap"},
 		Gates: []string{
 			kernelPkg + "stopAfterFileCall", // takes the kernel lock to stop the program
 			kernelPkgDir + "kpanic.Panic",   // the machine stops
@@ -172,7 +172,14 @@ func TestGometalFileLockDomain(t *testing.T) {
 			kernelPkgDir + "console.reapStd", kernelPkgDir + "console.stdinWaiting",
 			kernelPkgDir + "console.vconUp", kernelPkgDir + "console.vdev",
 			kernelPkgDir + "console.notifyConsoleFDs", kernelPkgDir + "console.rd32", kernelPkgDir + "console.wr32",
-			kernelPkg + "consoleTrap", kernelPkg + "consoleIRQs",
+			kernelPkg + "deviceTrap", kernelPkg + "consoleIRQs", kernelPkg + "irqFDIRQs",
+			// An MSI's /dev/irq descriptor: its interrupt counts and
+			// records it (for epoll), and its count is read as an
+			// eventfd's, by compare-and-swap, beside other CPUs' calls;
+			// its vector's descriptor and route change only under the
+			// files lock held exclusively (open, close, the route ioctl).
+			kernelPkgDir + "devices.IRQVector", kernelPkgDir + "devices.IRQShared", kernelPkgDir + "devices.IRQInterruptShared",
+			kernelPkgDir + "devices.irqFDs", kernelPkgDir + "devices.irqDevOf",
 		},
 	}
 	r, err = CheckDomain(img, Gometal(), filesOnly)
@@ -192,6 +199,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 	assert.Contains(t, r.Functions, kernelPkgDir+"vm.DemandFault", "and into the program's memory")
 	assert.Contains(t, r.Functions, kernelPkgDir+"console.VconWriteNow", "the walk got into the console's writes")
 	assert.Contains(t, r.Functions, kernelPkgDir+"console.TxInterrupt", "and into its interrupt under the files lock")
+	assert.Contains(t, r.Functions, kernelPkgDir+"devices.IRQInterruptShared", "and into /dev/irq's interrupts under the files lock")
 	for _, fn := range []string{kernelPkgDir + "fsys.OpenFile", kernelPkgDir + "fsys.makeNode", kernelPkgDir + "fsys.SysLinkat", kernelPkg + "fileNewfstatat"} {
 		assert.Contains(t, r.Functions, fn, "the walk followed the path calls' table")
 	}
