@@ -113,16 +113,14 @@ func setupFramebuffer() {
 // bootingLine is the first log line: boot protocol, memory, command line.
 // Context: boot; does not allocate.
 func bootingLine(l *klog.Line) {
-	l.S("booting: ")
+	proto := "multiboot" // chosen first: one S call, not one per case
 	switch bootInfo.Protocol {
 	case boot.PVH:
-		l.S("PVH")
+		proto = "PVH"
 	case boot.Multiboot2:
-		l.S("multiboot2")
-	default:
-		l.S("multiboot")
+		proto = "multiboot2"
 	}
-	l.S(", ").U(bootInfo.RAMTop() >> 20).S(" MiB RAM, command line \"").B(bootInfo.Cmdline[:bootInfo.CmdlineLen]).S("\"")
+	l.S("booting: ").S(proto).S(", ").U(bootInfo.RAMTop() >> 20).S(" MiB RAM, command line \"").B(bootInfo.Cmdline[:bootInfo.CmdlineLen]).S("\"")
 }
 
 // readBootInfo copies what the boot loader handed over.
@@ -140,8 +138,9 @@ func readBootInfo() {
 	e := boot.Parse(magic, uint64(boot.InfoAddr), unsafeSlice(vm.DirectBase, window), 0, &bootInfo)
 	var l klog.Line // one for every line below (Reset): each Line zeroed costs code
 	if e != boot.OK {
-		l.S("boot information at ").X(uint64(boot.InfoAddr)).S(", eax ").X(uint64(magic)).S(": ").S(e.String()).Print()
-		kpanic.Panic(e.String(), nil)
+		why := e.String()
+		l.S("boot information at ").X(uint64(boot.InfoAddr)).S(", eax ").X(uint64(magic)).S(": ").S(why).Print()
+		kpanic.Panic(why, nil)
 	}
 	cmdline.Parse(bootInfo.Cmdline[:bootInfo.CmdlineLen])
 	klog.SetQuiet(cmdline.Flag("quiet"))

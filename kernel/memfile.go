@@ -46,8 +46,8 @@ func writeSchedView(w kfiles.Writer) {
 	w.S("cpu busy_ms idle_ms interrupts spurious halts runq slices_requested slices_taken thread\n")
 	for i := 0; i < percpu.NOnline; i++ {
 		c := &percpu.CPUs[i]
-		idleNs := c.IdleAt(now)
-		w.Fields(uint64(i), uint64(max(up-idleNs, 0)/1e6), uint64(idleNs/1e6), c.IRQs, c.Spurious, c.Halts,
+		idleNs := c.IdleAt(now) // never negative: unsigned, the shorter division
+		w.Fields(uint64(i), uint64(max(up-idleNs, 0))/1e6, uint64(idleNs)/1e6, c.IRQs, c.Spurious, c.Halts,
 			uint64(threadtab.Sched.CPUs[i].RunQ.Len()), c.SlicesRequested, c.SlicesTaken)
 		if cur := threadtab.Sched.CPUs[i].Cur; cur == noThread {
 			w.S("-\n")
@@ -61,7 +61,9 @@ func writeSchedView(w kfiles.Writer) {
 		if t.State == sched.Free {
 			continue
 		}
-		w.Fields(uint64(i + 1)).S(threadtab.StateNames[t.State]).S(" ").Fields(uint64(t.CPU)).U(uint64(t.CPUTime / 1e6)).S("\n")
+		// "tid state cpu cpu_ms" (CPUTime never decreases from 0: an
+		// unsigned division, the shorter code).
+		w.Fields(uint64(i+1)).Pair(threadtab.StateNames[t.State], uint64(t.CPU), uint64(t.CPUTime)/1e6)
 	}
 	// The naps of the live threads that took any (kernel/fastsleep.go):
 	// how many, and their time in microseconds. A table of its own, so
@@ -70,7 +72,7 @@ func writeSchedView(w kfiles.Writer) {
 	for i := range threadtab.Sched.Threads {
 		t := &threadtab.Sched.Threads[i]
 		if t.State != sched.Free && t.Naps != 0 {
-			w.Fields(uint64(i+1), uint64(t.Naps)).U(uint64(t.NapNs / 1e3)).S("\n")
+			w.U(uint64(i+1)).Pair("", uint64(t.Naps), uint64(t.NapNs/1e3)) // Pair's name "": a space, then the columns
 		}
 	}
 	// The scheduler's own count, which the deadlock detector trusts: it

@@ -26,10 +26,12 @@ func WriteLockStats(w Writer, name string, s *klock.Stats) {
 	switch {
 	case tag == 0:
 		w.S("other")
-	case vec == x86.VecSyscall && abi.SyscallName(nr) != "":
-		w.S(abi.SyscallName(nr))
 	case vec == x86.VecSyscall:
-		w.S("syscall_").U(nr)
+		if call := abi.SyscallName(nr); call != "" {
+			w.S(call)
+		} else {
+			w.S("syscall_").U(nr)
+		}
 	case vec == x86.VecTimer:
 		w.S("timer")
 	case vec == x86.VecKick:

@@ -313,7 +313,8 @@ func fillMemFile(which int, f *File) {
 		// "ecam BASE SEGMENT START END" (decimal; BASE: bus 0's address).
 		if firmware.Tables().HaveMCFG {
 			m := &firmware.Tables().MCFG
-			for _, a := range m.Allocations[:m.NAllocations] {
+			for i := range m.Allocations[:m.NAllocations] {
+				a := &m.Allocations[i] // not a range copy: those cost code
 				w.S("ecam ").Fields(a.Base, uint64(a.Segment), uint64(a.StartBus)).U(uint64(a.EndBus)).S("\n")
 			}
 		}
@@ -326,9 +327,9 @@ func fillMemFile(which int, f *File) {
 	case fileSelfStat:
 		// pid (comm) state ppid ... with utime, stime, num_threads,
 		// starttime, vsize and rss filled in.
-		ticks := uint64(programCPUNs() / (1e9 / clockTicks))
+		ticks := uint64(programCPUNs()) / (1e9 / clockTicks) // never negative: unsigned, the shorter division
 		w.S("1 (init) R 0 1 1 0 -1 4194560 0 0 0 0 ").U(ticks).S(" 0 0 0 20 0 ").U(uint64(liveThreads()))
-		w.S(" 0 ").U(uint64(programStart / (1e9 / clockTicks))).S(" ").U(vm.AreaBytes()).S(" ").U(rssBytes() / mm.PageSize)
+		w.S(" 0 ").U(uint64(programStart) / (1e9 / clockTicks)).S(" ").U(vm.AreaBytes()).S(" ").U(rssBytes() / mm.PageSize)
 		w.S(" 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n")
 	case fileSelfStatus:
 		w.S("Name:\tinit\nUmask:\t0022\nState:\tR (running)\nTgid:\t1\nPid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n")
@@ -353,10 +354,12 @@ func fillMemFile(which int, f *File) {
 			w.S("processor\t: ").U(uint64(i)).S("\nmodel name\t: gometal x86-64 CPU\ncpu cores\t: ").U(uint64(percpu.NOnline)).S("\n\n")
 		}
 	case fileStat:
-		w.S("cpu  ").U(uint64(programCPUNs() / (1e9 / clockTicks))).S(" 0 0 0 0 0 0 0 0 0\nbtime ").U(uint64(clock.WallAtBoot() / 1e9)).S("\nprocesses 1\nprocs_running 1\n")
+		w.S("cpu  ").U(uint64(programCPUNs()) / (1e9 / clockTicks)).S(" 0 0 0 0 0 0 0 0 0\nbtime ").U(uint64(clock.WallAtBoot() / 1e9)).S("\nprocesses 1\nprocs_running 1\n")
 	case fileUptime:
-		up := clock.Nanotime()
-		w.U(uint64(up / 1e9)).S(".").U(uint64(up / 1e7 % 100 / 10)).U(uint64(up / 1e7 % 10)).S(" 0.00\n")
+		// In centiseconds, unsigned (Nanotime is never negative): an
+		// unsigned division by a constant is the shorter code.
+		cs := uint64(clock.Nanotime()) / 1e7
+		w.U(cs / 100).S(".").U(cs % 100 / 10).U(cs % 10).S(" 0.00\n")
 	case fileLoadavg:
 		w.S("0.00 0.00 0.00 1/").U(uint64(liveThreads())).S(" 1\n")
 	case fileHostname:
