@@ -198,7 +198,7 @@ naps:
 			r = waitIdle(c, f, localWait{addr: addr, val: val}) // fastswitch.go
 		}
 		switch r {
-		case switchWordChanged:
+		case switchAnswered:
 			if c.TimerFired {
 				napTimerBack(c, armed, 0, true)
 			}

@@ -186,19 +186,27 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 // (fasttimer.go's expireSleepers); the others, with every other timeout,
 // end at the kernel lock's timer_interrupt or idle loop. The timer and
 // kick interrupt lines count those taken under the run-queue lock alone
-// (fasttimer.go) and those sent to the kernel lock's path.
+// (fasttimer.go) and those sent to the kernel lock's path. The
+// epoll_wait_block line counts the epoll_waits that found nothing ready
+// under the files lock (fileTrap) and blocked, or found events at their
+// second look, under the run-queue lock (its switch and idle lines), and
+// those sent to the kernel lock's path (fastepoll.go); epoll_expired
+// the epoll_waits whose timeout ended under the run-queue lock (also in
+// the sleep_expired lines).
 const fastStatNames = "futex_wake futex_wait futex_wait_nap futex_wait_nap_switch futex_wait_nap_again " +
 	"futex_wait_switch futex_wait_steal futex_wait_idle sched_yield " +
 	"nanosleep nanosleep_spin nanosleep_switch nanosleep_idle nanosleep_nap_cut " +
-	"sleep_expired_busy sleep_expired_handoff sleep_expired_idle timer_interrupt kick_interrupt "
+	"sleep_expired_busy sleep_expired_handoff sleep_expired_idle epoll_wait_block epoll_wait_switch epoll_wait_idle " +
+	"epoll_expired timer_interrupt kick_interrupt "
 
 // Columns of fastStatEvents that are no event's count: none (0), and
-// two lines' sums (writeFastStats). Past percpu.NEvents, so that the
+// three lines' sums (writeFastStats). Past percpu.NEvents, so that the
 // per-CPU tables do not hold them (64 CPUs' 8 bytes each).
 const (
 	evNone = percpu.NEvents + iota
 	evFutexWaitAll
 	evNanosleepAll
+	evEpollBlockAll
 	nFastStatCells
 )
 
@@ -222,6 +230,10 @@ var fastStatEvents = [...][2]percpu.Event{
 	{percpu.EvSleepExpiredBusy, evNone},
 	{percpu.EvSleepExpiredHandOff, evNone},
 	{percpu.EvSleepExpiredIdle, evNone},
+	{evEpollBlockAll, percpu.EvEpollWaitLocked},
+	{percpu.EvEpollWaitSwitch, evNone},
+	{percpu.EvEpollWaitIdle, evNone},
+	{percpu.EvEpollExpired, evNone},
 	{percpu.EvTimerFast, percpu.EvTimerLocked},
 	{percpu.EvKickFast, percpu.EvKickLocked},
 }
@@ -242,6 +254,7 @@ func writeFastStats(w kfiles.Writer) {
 	napsEnded = sum[percpu.EvNap] - sum[percpu.EvNapCut] - sum[percpu.EvNapCutBlock]
 	sum[evNanosleepAll] = napsEnded + sum[percpu.EvSleepSpin] + sum[percpu.EvSleepSwitch] + sum[percpu.EvSleepIdle]
 	sum[percpu.EvNapLocked] += sum[percpu.EvNapCut]
+	sum[evEpollBlockAll] = sum[percpu.EvEpollWaitSwitch] + sum[percpu.EvEpollWaitIdle] + sum[percpu.EvEpollWaitAnswered]
 	w.S("fastpath lockfree locked\n")
 	names := fastStatNames
 	for _, e := range fastStatEvents[:] { // [:]: a range over the array copies it

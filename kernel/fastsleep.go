@@ -161,7 +161,7 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 // rest of a nap that a kick cut short (fastNanosleep).
 // Context: trap, kernel lock not held; does not allocate.
 func sleepBlock(c *percpu.CPU, f *x86.TrapFrame, deadline int64) bool {
-	w := localWait{deadline: deadline, rem: uintptr(f.SI)}
+	w := localWait{kind: waitSleep, deadline: deadline, rem: uintptr(f.SI)}
 	r := switchRefused
 	if blockThen(c) == thenSwitch {
 		r = waitSwitch(c, f, w)

@@ -33,22 +33,35 @@ import (
 
 // localWait is a wait that blocks under its CPU's run-queue lock,
 // without the kernel lock (waitSwitch, waitIdle): a FUTEX_WAIT's without
-// a timeout on the word at addr while it holds val, or, addr 0, a
+// a timeout on the word at addr while it holds val (kind waitOnWord), a
 // nanosleep's until deadline, which reports the time left at rem if a
-// signal ends it (fastsleep.go's sleepBlock).
+// signal ends it (waitSleep: fastsleep.go's sleepBlock), or an
+// epoll_wait's or epoll_pwait's (waitEpoll: call nr with arguments a,
+// until deadline, or for good if it is 0: fastepoll.go).
 type localWait struct {
+	kind     uint8
 	addr     uintptr
 	val      uint32
 	deadline int64
 	rem      uintptr
+	nr       uint64
+	a        sysArgs
 }
 
+// What a localWait waits for.
+const (
+	waitOnWord = iota // a FUTEX_WAIT
+	waitSleep         // a nanosleep
+	waitEpoll         // an epoll_wait or epoll_pwait
+)
+
 // waitSwitch serves a wait (w: a FUTEX_WAIT without a timeout whose word
-// held val when fastFutexWait read it, or a nanosleep) while a thread
-// waits in c's own run queue or another CPU's: under c's run-queue lock
-// (and the other CPU's, lockVictim) it blocks the caller (blockHere: on
-// the word, read again under its bucket lock, EAGAIN if it changed; or
-// until the sleep's deadline, in c's timer heap), then switches to the
+// held val when fastFutexWait read it, a nanosleep or an epoll_wait)
+// while a thread waits in c's own run queue or another CPU's: under c's
+// run-queue lock (and the other CPU's, lockVictim) it blocks the caller
+// (blockHere: on the word, read again under its bucket lock, EAGAIN if
+// it changed; in the epoll instance, looked at again; or until the
+// sleep's deadline, in c's timer heap), then switches to the
 // oldest thread of that queue (sched.Scheduler.SwitchLocal,
 // loadSwitched), as the kernel lock's Schedule would (it steals from the
 // longest other queue when c's is empty). A steal that finds the other
@@ -61,8 +74,9 @@ type localWait struct {
 // which ends the wait with EINTR or a restart, unless a lock-free
 // FUTEX_WAKE took a futex waiter off
 // its chain first (its wait is then over and returns 0; the signal waits
-// for its next run). It reports switchMade, or switchWordChanged for
-// EAGAIN; switchRefused, nothing changed, when the locked path must
+// for its next run). It reports switchMade, or switchAnswered for
+// EAGAIN (or an epoll_wait's events, found at its last look: blockHere);
+// switchRefused, nothing changed, when the locked path must
 // serve the call: the kernel lock is held, another CPU holds the
 // run-queue lock it needs after the wait, a CPU-time timer is armed
 // (their expiries are that lock's), a signal is pending, waitIdle
@@ -98,41 +112,49 @@ func waitSwitch(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 	next := s.SwitchLocal(c.ID, from, clock.Nanotime())
 	if from != c.ID {
 		klock.UnlockOtherRunQueue(from)
-		if w.addr != 0 { // a sleep's steal counts as its switch alone, below
+		if w.kind == waitOnWord { // a sleep's or epoll_wait's steal counts as its switch alone, below
 			percpu.Count(c, percpu.EvFutexWaitSteal)
 		}
 	}
-	percpu.Count(c, waitEvent(w, percpu.EvFutexWaitSwitch, percpu.EvSleepSwitch))
+	percpu.Count(c, waitEvent(w, percpu.EvFutexWaitSwitch, percpu.EvSleepSwitch, percpu.EvEpollWaitSwitch))
 	loadSwitched(c, f, next, false)
 	return switchMade
 }
 
 // waitEvent is the count of a wait under the run-queue lock: futex for
-// a FUTEX_WAIT's, sleep for a nanosleep's.
+// a FUTEX_WAIT's, sleep for a nanosleep's, epoll for an epoll_wait's.
 // Context: trap; does not allocate.
-func waitEvent(w localWait, futex, sleep percpu.Event) percpu.Event {
-	if w.addr == 0 {
+func waitEvent(w localWait, futex, sleep, epoll percpu.Event) percpu.Event {
+	switch w.kind {
+	case waitSleep:
 		return sleep
+	case waitEpoll:
+		return epoll
 	}
 	return futex
 }
 
 // blockHere blocks t, c's running thread, for w under c's run-queue
 // lock (waitSwitch, waitIdle), its registers saved first (a wake sets
-// its result there): a FUTEX_WAIT on its word (blockOnWord) or a
+// its result there): a FUTEX_WAIT on its word (blockOnWord), an
+// epoll_wait in its instance (blockOnEpoll, fastepoll.go) or a
 // nanosleep until its deadline, in c's timer heap, with the time left
 // to report at rem if a signal ends it (sched.Scheduler.SleepHere: c's
 // timer interrupt ends it, fasttimer.go's expireSleepers). A signal that
 // came meanwhile undoes a sleep's block (sched.Scheduler.Unsleep): the
 // read is fenced, as in blockOnWord. It reports switchMade (t blocked;
-// c still switches from it), switchWordChanged (EAGAIN in f, t still
-// running) or switchRefused (t running, for the locked path).
+// c still switches from it), switchAnswered (the call's answer in f, t
+// still running: EAGAIN, or an epoll_wait's events) or switchRefused (t
+// running, for the locked path).
 // Context: trap, on CPU c, c's run-queue lock held; does not allocate.
 func blockHere(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, w localWait) int {
 	th := &threadtab.Threads[t]
 	th.Regs = *f
-	if w.addr != 0 {
+	switch w.kind {
+	case waitOnWord:
 		return blockOnWord(c, f, t, w.addr, w.val)
+	case waitEpoll:
+		return blockOnEpoll(c, f, t, w) // fastepoll.go
 	}
 	th.RestartNr = unix.SYS_NANOSLEEP
 	threadtab.Sched.SleepHere(c.ID, t, w.deadline)
@@ -154,7 +176,7 @@ func blockHere(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, w localWait) int {
 // fenced, since a lock-free tgkill that saw t running before it
 // blocked sent its signal to a CPU t is about to leave
 // (interruptIfSignalled). It reports switchMade (t blocked; c still
-// switches from it: EndSwitch), switchWordChanged (EAGAIN in f, t
+// switches from it: EndSwitch), switchAnswered (EAGAIN in f, t
 // still running) or switchRefused (t running, for the locked path).
 // Context: trap, on CPU c, c's run-queue lock held; does not allocate.
 func blockOnWord(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, addr uintptr, val uint32) int {
@@ -165,7 +187,7 @@ func blockOnWord(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, addr uintptr, val
 	case napWordChanged:
 		percpu.Count(c, percpu.EvFutexWaitFast)
 		f.AX = errnoResult(abi.EAGAIN)
-		return switchWordChanged
+		return switchAnswered
 	case napFault:
 		return switchRefused
 	}
@@ -179,9 +201,9 @@ func blockOnWord(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, addr uintptr, val
 
 // What waitSwitch and waitIdle did.
 const (
-	switchRefused     = iota // nothing: the locked path serves the call
-	switchMade               // the caller blocked, another thread runs
-	switchWordChanged        // the word no longer held val: EAGAIN
+	switchRefused  = iota // nothing: the locked path serves the call
+	switchMade            // the caller blocked, another thread runs
+	switchAnswered        // the caller runs on, its call answered in f: the word no longer held val (EAGAIN), or an epoll_wait's events came
 )
 
 // lockVictim returns the CPU whose queue a FUTEX_WAIT or a sleep on c
@@ -319,14 +341,16 @@ func futexWakeHere(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 }
 
 // waitIdle serves a wait (w: a FUTEX_WAIT without a timeout whose word
-// held val when last read, or a nanosleep) that would block with nothing
-// to run anywhere (fastfutex.go: its nap ran out of time, or no other
-// CPU runs a thread that could wake it; fastsleep.go: a sleep longer
-// than a nap; waitSwitch: the queue it was to switch to, and every
-// other, emptied since its caller looked). Under c's run-queue lock it counts the caller off the
+// held val when last read, a nanosleep or an epoll_wait) that would
+// block with nothing to run anywhere (fastfutex.go: its nap ran out of
+// time, or no other CPU runs a thread that could wake it; fastsleep.go:
+// a sleep longer than a nap; fastepoll.go: nothing ready; waitSwitch:
+// the queue it was to switch to, and every other, emptied since its
+// caller looked). Under c's run-queue lock it counts the caller off the
 // running threads (sched.Scheduler.ReserveIdle, which refuses for the
 // last one when no deadline is pending: the deadlock check is the
-// locked path's; a sleep's own deadline lets it),
+// locked path's; a sleep's own deadline lets it, as an epoll_wait's
+// timeout does),
 // blocks the caller (blockHere), and leaves c idle
 // (sched.Scheduler.IdleHere), its timer armed for what c's heap holds
 // and the caller's x87 state stored; then c halts in the idle loop
@@ -340,8 +364,8 @@ func futexWakeHere(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 // CPU running: docs/performance.md, "Issue 18, futex naps cut short"). A
 // signal pending undoes the block, as in waitSwitch. It reports
 // switchMade (f then holds the registers of the thread c runs next),
-// switchWordChanged (EAGAIN: the same thread resumes) or switchRefused,
-// nothing changed, for the locked path.
+// switchAnswered (EAGAIN, or an epoll_wait's events: the same thread
+// resumes) or switchRefused, nothing changed, for the locked path.
 // Context: trap, kernel lock not held; does not allocate.
 func waitIdle(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 	s := &threadtab.Sched
@@ -349,7 +373,7 @@ func waitIdle(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 	if thread.SignalPending(t) || !klock.LockRunQueueWaiting(c) {
 		return switchRefused
 	}
-	if !s.ReserveIdle(c.ID, w.addr == 0) {
+	if !s.ReserveIdle(c.ID, w.deadline != 0) { // a futex wait has none, a sleep always one
 		klock.UnlockRunQueue(c)
 		return switchRefused
 	}
@@ -365,7 +389,7 @@ func waitIdle(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 	c.InUser.Store(false)
 	klock.UnlockRunQueue(c)
 	armPending(c)
-	percpu.Count(c, waitEvent(w, percpu.EvFutexWaitIdle, percpu.EvSleepIdle))
+	percpu.Count(c, waitEvent(w, percpu.EvFutexWaitIdle, percpu.EvSleepIdle, percpu.EvEpollWaitIdle))
 	if idle(c, f) && reschedule(c, f) {
 		tlb.EnterUser(c)
 		unlockKernel(c)

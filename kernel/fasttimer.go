@@ -158,16 +158,19 @@ func preemptSwitch(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, now int64, time
 	return true
 }
 
-// expireSleepers ends, under c's run-queue lock, the nanosleeps whose
-// deadlines, the earliest of c's timer heap, have passed, earliest first
-// (sched.Scheduler.ExpireHere): each call returns 0 (thread.EndWait). A
+// expireSleepers ends, under c's run-queue lock, the nanosleeps and
+// epoll_waits whose deadlines, the earliest of c's timer heap, have
+// passed, earliest first (sched.Scheduler.ExpireHere): each call returns
+// 0 (thread.EndWait, which clears an epoll_wait's waiter slot: only
+// kernel lock holders, whom c's lock keeps out, end such a wait
+// otherwise, fastepoll.go). A
 // busy c queues each behind its running thread when no CPU is idle or
 // napping, and hands it to such a CPU otherwise (thread.HandOffExpired);
 // an idle c, whose timer ended its halt (idleTimerDue), puts each into
 // its own inbox (sched.Scheduler.HandOffExpired): its idle loop's next
 // look runs it (haltAgain), as a thread a FUTEX_WAKE handed there. It
-// stops at the first deadline that is not a nanosleep's (a futex, epoll
-// or network wait's timeout: its chain or slot is the kernel lock's) or
+// stops at the first deadline that is neither's (a futex or network
+// wait's timeout: its chain or slot is the kernel lock's) or
 // that ExpireHere refuses, and reports whether it left such a passed
 // deadline: that one, and what comes after it, the kernel lock's path
 // expires (c's timer is armed for it). Before, every expiry took that
@@ -182,7 +185,8 @@ func expireSleepers(c *percpu.CPU, now int64) (left bool) {
 		if t == sched.None || when > now {
 			return false
 		}
-		if threadtab.Threads[t].Wait != threadtab.WaitSleep {
+		why := threadtab.Threads[t].Wait
+		if why != threadtab.WaitSleep && why != threadtab.WaitEpoll {
 			return true
 		}
 		switch s.ExpireHere(c.ID, t, now) {
@@ -201,6 +205,9 @@ func expireSleepers(c *percpu.CPU, now int64) (left bool) {
 			}
 		default:
 			return true
+		}
+		if why == threadtab.WaitEpoll {
+			percpu.Count(c, percpu.EvEpollExpired)
 		}
 	}
 }

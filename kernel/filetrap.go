@@ -297,15 +297,20 @@ func fileFcntl(c *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 }
 
 // fileEpollWait is epoll_wait(2) and epoll_pwait(2) under the files
-// lock alone (fdcalls.EpollWaitNow), with the arguments as doEpollWait
-// reads them; notFileCall where the call must wait.
+// lock alone (fdcalls.EpollWaitNow), with the arguments as
+// fdcalls.SysEpollWait reads them; epollMustWait where the call must
+// wait (fileTrap then answers fileEpollWaits: fastepoll.go blocks it).
 // Context: trap, files lock held; does not allocate.
 func fileEpollWait(_ *percpu.CPU, _ sched.TID, a sysArgs) int64 {
 	if n, done := fdcalls.EpollWaitNow(int(a[0]), a[1], int(a[2]), int(int32(a[3]))); done {
 		return n
 	}
-	return notFileCall
+	return epollMustWait
 }
+
+// epollMustWait is fileEpollWait's answer for a call that must wait: a
+// value no call returns, as notFileCall (vfs.WouldBlock is -1 << 41).
+const epollMustWait = int64(-1) << 42
 
 // fileCallsLockFree counts the calls that fileTrap served without the
 // files lock (fileCallUnlocked), for /proc/gometal/sched's
@@ -538,6 +543,7 @@ const (
 	fileServed                          // done: the same thread resumes
 	fileServedWake                      // done, and a thread must be woken: the locked path acts on the records, without the call
 	fileServedSIGPIPE                   // done with EPIPE, which raises SIGPIPE: the locked path sends it (and acts on the records), without the call
+	fileEpollWaits                      // not served: an epoll_wait with nothing ready that must wait (fastepoll.go's epollBlock blocks it, or the locked path serves it from the start)
 )
 
 // fileTrap serves a lockFilesFirst system call (userTrap looks at the
@@ -743,7 +749,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		klock.Files.SetHolder(tag)
 		vfs.Reclaim(false)
 	}
-	served, wake, oom := ret != notFileCall, false, false
+	served, wake, oom := ret != notFileCall && ret != epollMustWait, false, false
 	if served {
 		f.AX = uint64(ret)
 		percpu.Count(c, percpu.EvFileCallFiles)
@@ -761,6 +767,9 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 	}
 	klock.Files.Release(c, shared, since, tag)
 	if !served {
+		if ret == epollMustWait {
+			return fileEpollWaits // counted by epollBlock
+		}
 		percpu.Count(c, percpu.EvFileCallLocked)
 		return fileNotServed
 	}
@@ -799,9 +808,12 @@ func kickSelfIfTaken(c *percpu.CPU) {
 
 // stopAfterFileCall ends the program after a call under the files lock
 // alone ran out of frames faulting in the program's memory
-// (stopIfOutOfMemory), under the kernel lock, as the locked path does.
-// Context: trap, no lock held (fileTrap released the files lock, shared
-// or exclusive, first); does not allocate; does not return.
+// (stopIfOutOfMemory), under the kernel lock, as the locked path does:
+// fileTrap's, or an epoll_wait's second look under a run-queue lock
+// (fastepoll.go's epollBlock).
+// Context: trap, no lock held (the caller released the files lock,
+// shared or exclusive, and any run-queue lock first); does not
+// allocate; does not return.
 //
 // A gate of tools/trapcheck's TestGometalFileLockDomain (the path under
 // the files lock alone goes no further without the kernel lock), so not

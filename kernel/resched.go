@@ -269,9 +269,10 @@ func runFromIdle(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, handed bool) (loc
 
 // idleTimerDue reports whether the timer interrupt that ended c's halt
 // needs the kernel lock's path: a deadline of c's timer heap has passed
-// that is not a nanosleep's (sched.Scheduler.IdleTimerFired; the
-// sleepers whose deadlines passed go into c's own inbox first,
-// expireSleepers, and the look that follows runs one: haltAgain), or
+// that is not a nanosleep's or an epoll_wait's (sched.Scheduler.
+// IdleTimerFired; the sleepers and epoll waiters whose deadlines passed
+// go into c's own inbox first, expireSleepers, and the look that
+// follows runs one: haltAgain), or
 // c's run-queue lock is still held elsewhere after a wait for its
 // release (the kernel lock, or a steal: LockRunQueueWaiting).
 // Otherwise the scheduler has learnt under that lock that the timer is

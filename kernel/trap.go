@@ -101,6 +101,12 @@ func userTrap(f *x86.TrapFrame) {
 	} else if f.Vector >= 32 && f.Vector != vectorSyscall {
 		served = deviceTrap(c, f, true) // the console's, or a /dev/irq descriptor's
 	}
+	if served == fileEpollWaits {
+		if epollBlock(c, f) { // fastepoll.go
+			return
+		}
+		served = fileNotServed
+	}
 	if served == fileServed {
 		return
 	}

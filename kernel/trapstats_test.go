@@ -84,6 +84,8 @@ func TestTrapStatLines(t *testing.T) {
 		fmt.Sprintf("\nfutex_wait_idle %d 0\n", ev(percpu.EvFutexWaitIdle)),
 		fmt.Sprintf("\nnanosleep %d %d\n", ev(percpu.EvNap)-ev(percpu.EvNapCut)-ev(percpu.EvNapCutBlock)+ev(percpu.EvSleepSpin)+ev(percpu.EvSleepSwitch)+ev(percpu.EvSleepIdle), ev(percpu.EvNapLocked)+ev(percpu.EvNapCut)),
 		fmt.Sprintf("\nnanosleep_nap_cut %d %d\n", ev(percpu.EvNapCutBlock), ev(percpu.EvNapCut)),
+		fmt.Sprintf("\nepoll_wait_block %d %d\n", ev(percpu.EvEpollWaitSwitch)+ev(percpu.EvEpollWaitIdle)+ev(percpu.EvEpollWaitAnswered), ev(percpu.EvEpollWaitLocked)),
+		fmt.Sprintf("\nepoll_expired %d 0\n", ev(percpu.EvEpollExpired)),
 		fmt.Sprintf("\nkick_interrupt %d %d\n", ev(percpu.EvKickFast), ev(percpu.EvKickLocked)),
 		"\nfile_call_lockfree 9\n", "\nfile_close_beside 5\n", "\nconsole_interrupt_fileslock 12\n", "\nconsole_interrupt_locked 3\n",
 		"\nirq_interrupt_fileslock 40\n", "\nirq_interrupt_locked 2\n", "\nirq_interrupt_wake 11\n", "\nidle_run_queued 7\n",

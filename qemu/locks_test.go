@@ -579,6 +579,32 @@ func TestShortSleepsBoot(t *testing.T) {
 	assert.GreaterOrEqual(t, long[0], int64(50), "most of the 100 sleeps of 300 us blocked without the kernel lock")
 }
 
+// TestEpollWaitsBoot: the guest's epoll_waits on an eventfd (after the
+// sections above) block without the kernel lock (kernel/fastepoll.go).
+// The guest checked each answer: its 40 waits of 3 ms with nothing
+// written returned 0 after at least 3 ms, its 80 waits that a write
+// ended returned the event with its data, and its 10 waits that
+// SIGURGs ended returned EINTR. Its waits are the boot's only
+// epoll_wait calls (the runtime's poller calls epoll_pwait): few of
+// them took the kernel lock (each of the 130 did before). And most of
+// the timeouts that ended while its 40 waits of 3 ms ran, when no other
+// thread waits with a timeout, ended without that lock (a timeout
+// behind another deadline in the CPU's heap that only that lock's path
+// ends, a timed futex's, goes there, which serves both).
+func TestEpollWaitsBoot(t *testing.T) {
+	text := locksSched(t)
+	v := guestCounts(t, string(locksBoot.res.Output), `threads locks: epoll waits blocked=(-?\d+) expired=(-?\d+)`)
+	fast := parseFastPaths(t, text)
+	require.Contains(t, fast, "epoll_wait_block", "no epoll_wait_block line:\n%s", text)
+	calls := lockedCalls(t, text)
+	t.Logf("130 epoll_waits: %d waits blocked without the kernel lock meanwhile (all threads'), %d on its path (locked_syscall epoll_wait); 40 timeouts: %d ended without it",
+		v[0], calls["epoll_wait"], v[1])
+	t.Logf("the whole boot's blocking epoll_waits and epoll_pwaits: %d without the kernel lock, %d sent to its path; locked_syscall epoll_pwait %d",
+		fast["epoll_wait_block"][0], fast["epoll_wait_block"][1], calls["epoll_pwait"])
+	assert.Less(t, calls["epoll_wait"], uint64(20), "few of the guest's 130 epoll_waits took the kernel lock")
+	assert.GreaterOrEqual(t, v[1], int64(20), "most of the 40 epoll_wait timeouts ended without the kernel lock")
+}
+
 // lockedCalls reads the "locked_syscall NAME COUNT" lines of a
 // /proc/gometal/sched text: the system calls that took the kernel lock.
 func lockedCalls(t *testing.T, text string) map[string]uint64 {

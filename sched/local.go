@@ -554,8 +554,10 @@ const (
 
 // ExpireHere ends, under CPU c's run-queue lock, without the kernel lock,
 // the wait of t, a thread whose deadline is the earliest of c's heap and
-// has passed, and which the kernel knows waits for nothing else (a
-// nanosleep: no futex chain, no waiter slot, no file). A busy c (its
+// has passed, and which the kernel knows waits on no futex chain and in
+// no inbox (a nanosleep; or an epoll_wait, whose waiter slot the kernel
+// clears under the same hold: only kernel lock holders, whom the hold
+// keeps out, end such a wait otherwise). A busy c (its
 // timer interrupt from ring 3) queues t behind its running thread, off
 // c's heap, as MakeRunnable would with no CPU idle or napping
 // (ExpireQueued: the kernel then arms c's timer for the end of that
@@ -569,9 +571,9 @@ const (
 // is not blocked, the CPU it last ran on is still switching from it
 // (leftCPU), or a CPU-time timer is armed (NArmed: their expiries are the
 // kernel lock's). Only c changes c's heap under c's run-queue lock, and
-// a sleeping thread is on no chain and in no inbox, so nothing else may
-// end its wait meanwhile but a kernel lock holder (a signal's wake-up),
-// whom c's run-queue lock keeps out.
+// such a thread is on no chain and in no inbox, so nothing else may
+// end its wait meanwhile but a kernel lock holder (a signal's wake-up,
+// an epoll_wait's events), whom c's run-queue lock keeps out.
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.
 func (s *Scheduler) ExpireHere(c int, t TID, now int64) int {
@@ -654,12 +656,32 @@ func (s *Scheduler) SleepHere(c int, t TID, deadline int64) {
 	s.Block(t, false)
 }
 
-// Unsleep undoes SleepHere for t, which has not left its CPU (a signal
-// came meanwhile: the locked path serves the call): t runs on, its
-// deadline gone.
+// DeviceWaitHere blocks t, CPU c's running thread, under c's run-queue
+// lock, without the kernel lock, in a wait that a device or another
+// thread's file call ends (an epoll_wait with nothing ready,
+// kernel/fastepoll.go): the deadlock check counts it as able to go on
+// (Block's device), and its timeout, if it has one (deadline, 0 for
+// none), goes into c's heap, for c's timer. The caller then switches to
+// a queued thread (SwitchLocal) or leaves c idle (ReserveIdle, with the
+// deadline counted only if there is one, and IdleHere). Its wake is a
+// kernel lock holder's (Wake), or c's timer interrupt ends it at its
+// deadline (ExpireHere), as a sleep's. Unsleep undoes it.
+// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) DeviceWaitHere(c int, t TID, deadline int64) {
+	if deadline != 0 {
+		s.Timers.Set(t, deadline, c)
+	}
+	s.Block(t, true)
+}
+
+// Unsleep undoes SleepHere or DeviceWaitHere for t, which has not left
+// its CPU (a signal came meanwhile: the locked path serves the call): t
+// runs on, its deadline gone.
 // Context: trap, on t's CPU, its run-queue lock held (or the
 // simulator's one event); does not allocate.
 func (s *Scheduler) Unsleep(t TID) {
 	s.Timers.Cancel(t)
 	s.Threads[t].State = Running
+	s.Threads[t].Device = false
 }

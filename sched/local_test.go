@@ -525,15 +525,7 @@ func TestIdleTimerFired(t *testing.T) {
 // armed; IdleHere then takes the blocked thread off the CPU as
 // Schedule's halt would.
 func TestReserveIdle(t *testing.T) {
-	// setup: CPU 0 runs r, CPU 1 runs o.
-	setup := func() (s *Scheduler, r, o TID) {
-		s = new(Scheduler)
-		s.Init(3)
-		r, o = s.Alloc(), s.Alloc()
-		s.Start(r, 0, 0)
-		s.Start(o, 1, 0)
-		return s, r, o
-	}
+	setup := func() (s *Scheduler, r, o TID) { return runningPair(3) }
 	t.Run("goes idle", func(t *testing.T) {
 		s, r, _ := setup()
 		require.True(t, s.ReserveIdle(0, false))
@@ -605,6 +597,73 @@ func TestReserveIdle(t *testing.T) {
 			assert.Equal(t, running, s.Running, "nothing changed")
 		})
 	}
+}
+
+// runningPair returns a scheduler of ncpu CPUs (2 or more) where CPU 0
+// runs r and CPU 1 runs o.
+func runningPair(ncpu int) (s *Scheduler, r, o TID) {
+	s = new(Scheduler)
+	s.Init(ncpu)
+	r, o = s.Alloc(), s.Alloc()
+	s.Start(r, 0, 0)
+	s.Start(o, 1, 0)
+	return s, r, o
+}
+
+// TestDeviceWaitHere: an epoll_wait that blocks under its CPU's
+// run-queue lock (kernel/fastepoll.go) is a device wait, which the
+// deadlock check counts as able to go on, with its timeout, if it has
+// one, in that CPU's heap: the CPU's timer ends it there (ExpireHere,
+// here after the CPU went idle: into its own inbox, from which it runs
+// the waiter), as a sleep's; without a timeout it has no deadline; a
+// kernel lock holder's wake (its events) ends either, dropping the
+// timeout; a signal before the switch undoes it (Unsleep).
+func TestDeviceWaitHere(t *testing.T) {
+	const now = 10_000
+	setup := func() (s *Scheduler, r, o TID) { return runningPair(2) }
+	t.Run("a timeout, ended by the CPU's timer", func(t *testing.T) {
+		s, r, _ := setup()
+		require.True(t, s.ReserveIdle(0, true))
+		s.DeviceWaitHere(0, r, now+5)
+		assert.Equal(t, Blocked, s.Threads[r].State)
+		assert.True(t, s.Threads[r].Device, "a device wait")
+		w, when := s.Timers.Next(0)
+		assert.Equal(t, [2]int64{int64(r), now + 5}, [2]int64{int64(w), when}, "its timeout in CPU 0's heap")
+		s.IdleHere(0, now)
+		assert.Equal(t, ExpireRefused, s.ExpireHere(0, r, now), "its timeout to come")
+		require.Equal(t, ExpireNeedsCPU, s.ExpireHere(0, r, now+5))
+		s.HandOffExpired(0, r, 0)
+		assert.False(t, s.Threads[r].Device)
+		ran, _ := s.RunHandedOff(0, now+5)
+		assert.Equal(t, r, ran, "the idle CPU runs it")
+		assert.False(t, s.Timers.Pending(r))
+	})
+	t.Run("no timeout", func(t *testing.T) {
+		s, r, _ := setup()
+		s.DeviceWaitHere(0, r, 0)
+		assert.Equal(t, Blocked, s.Threads[r].State)
+		assert.True(t, s.Threads[r].Device)
+		assert.False(t, s.Timers.Pending(r), "no deadline")
+		assert.Zero(t, s.Timers.Len())
+		_, woke := s.Wake(r, now)
+		assert.True(t, woke, "its events' wake, under the kernel lock")
+		assert.Equal(t, Runnable, s.Threads[r].State)
+	})
+	t.Run("a timeout, woken before it", func(t *testing.T) {
+		s, r, _ := setup()
+		s.DeviceWaitHere(0, r, now+5)
+		_, woke := s.Wake(r, now)
+		assert.True(t, woke)
+		assert.False(t, s.Timers.Pending(r), "the wake drops its timeout")
+	})
+	t.Run("a signal before the switch", func(t *testing.T) {
+		s, r, _ := setup()
+		s.DeviceWaitHere(0, r, now+5)
+		s.Unsleep(r)
+		assert.Equal(t, Running, s.Threads[r].State)
+		assert.False(t, s.Threads[r].Device)
+		assert.False(t, s.Timers.Pending(r))
+	})
 }
 
 // TestExpireHere: which passed sleepers a CPU expires under its

@@ -79,8 +79,15 @@ type simulator struct {
 	// sleepsHere counts the sleeps that blocked under their CPU's
 	// run-queue lock (sleepHere).
 	sleepsHere int
-	handoffs   int // lock-free FUTEX_WAKEs that handed a thread to a halted CPU
-	naps       int // naps begun (lock-free nanosleeps)
+	// deviceWaitsHere counts the device waits (epoll_waits) that blocked
+	// under their CPU's run-queue lock, untimedDeviceWaitsHere those of
+	// them without a timeout.
+	deviceWaitsHere, untimedDeviceWaitsHere int
+	// deviceExpired counts the device waiters whose timeout ended under a
+	// run-queue lock (expireBusy, expireIdle).
+	deviceExpired int
+	handoffs      int // lock-free FUTEX_WAKEs that handed a thread to a halted CPU
+	naps          int // naps begun (lock-free nanosleeps)
 	// napCutBlocks counts the naps cut short whose rest blocked under
 	// the run-queue lock, napsKicked the naps that reached their
 	// deadline with something come for the scheduler, which returned
@@ -425,7 +432,7 @@ func (sim *simulator) endNap(c int, woken, deviceIRQ bool) {
 	}
 	sim.napTimer(c, false)
 	if sim.now < sc.napUntil && !deviceIRQ && (sim.s.Handoffs.Empty(c) || sim.s.mistake == mistakeNapOnInbox) &&
-		sim.choose(4) != 0 && sim.sleepHere(c, sc.napUntil) {
+		sim.choose(4) != 0 && sim.sleepHere(c, sc.napUntil, false) {
 		sim.note("cpu %d: thread %d's nap is cut short; it sleeps on until %d under the run-queue lock", c, t, sc.napUntil)
 		sim.napCutBlocks++
 		return
@@ -712,7 +719,13 @@ func (sim *simulator) haltIdle(c int) {
 // anywhere, leaves c idle (ReserveIdle, its own deadline counted, and
 // IdleHere). A signal meanwhile undoes the block (Unsleep). It
 // reports false, nothing changed, when the locked path serves the call.
-func (sim *simulator) sleepHere(c int, deadline int64) bool {
+// With device set it is kernel/fastswitch.go's epoll_wait block
+// (epollBlock) instead: a device wait (DeviceWaitHere), its timeout in
+// c's heap if deadline is not 0, which a device interrupt under the
+// kernel lock ends (deviceInterrupt), or c's timer at its deadline
+// (expireBusy, expireIdle, as a sleep's); with no timeout the last
+// running thread may not leave its CPU idle (ReserveIdle).
+func (sim *simulator) sleepHere(c int, deadline int64, device bool) bool {
 	s := sim.s
 	t := s.CPUs[c].Cur
 	from := c
@@ -722,33 +735,44 @@ func (sim *simulator) sleepHere(c int, deadline int64) bool {
 	if s.NArmed != 0 || from >= 0 && from != c && sim.choose(4) == 0 {
 		return false // a CPU-time timer, or the victim's run-queue lock is held
 	}
-	if from < 0 && !s.ReserveIdle(c, true) {
+	if from < 0 && !s.ReserveIdle(c, deadline != 0) {
 		return false
 	}
-	s.SleepHere(c, t, deadline)
+	if device {
+		s.DeviceWaitHere(c, t, deadline)
+	} else {
+		s.SleepHere(c, t, deadline)
+	}
 	if sim.choose(8) == 0 {
 		s.Unsleep(t) // a signal: the locked path serves the call
 		if from < 0 {
 			s.UnreserveIdle()
 		}
-		sim.note("cpu %d: thread %d's sleep under the run-queue lock is undone (a signal)", c, t)
+		sim.note("cpu %d: thread %d's wait under the run-queue lock is undone (a signal)", c, t)
 		return false
 	}
-	sim.sleeps[t] = true
-	sim.sleepsHere++
+	sim.sleeps[t] = deadline != 0
+	if device {
+		sim.deviceWaitsHere++
+		if deadline == 0 {
+			sim.untimedDeviceWaitsHere++
+		}
+	} else {
+		sim.sleepsHere++
+	}
 	if from >= 0 {
 		next := s.SwitchLocal(c, from, sim.now)
 		if next == None {
 			sim.fail("switch: cpu %d found no thread in cpu %d's queue of %d", c, from, s.CPUs[from].RunQ.Len())
 			return true
 		}
-		sim.note("cpu %d: thread %d sleeps until %d and switches to %d from cpu %d's queue", c, t, deadline, next, from)
+		sim.note("cpu %d: thread %d sleeps (device %v) until %d and switches to %d from cpu %d's queue", c, t, device, deadline, next, from)
 		sim.arm(c)
 		return true
 	}
 	s.IdleHere(c, sim.now)
 	sim.arm(c)
-	sim.note("cpu %d: thread %d sleeps until %d and leaves the cpu idle without the lock", c, t, deadline)
+	sim.note("cpu %d: thread %d sleeps (device %v) until %d and leaves the cpu idle without the lock", c, t, device, deadline)
 	sim.haltIdle(c)
 	return true
 }
@@ -883,12 +907,13 @@ func (sim *simulator) running() []int {
 	return r
 }
 
-// blocked returns the blocked threads (device waiters if device).
+// blocked returns the blocked threads: the device waiters, with a
+// timeout or without, if device, else those with no deadline.
 func (sim *simulator) blocked(device bool) []TID {
 	var r []TID
 	for i := range sim.s.Threads {
 		th := &sim.s.Threads[i]
-		if th.State == Blocked && th.Device == device && !sim.s.Timers.Pending(TID(i)) {
+		if th.State == Blocked && th.Device == device && (device || !sim.s.Timers.Pending(TID(i))) {
 			r = append(r, TID(i))
 		}
 	}
@@ -1021,7 +1046,7 @@ func (sim *simulator) syscall() {
 		if sim.coarse != 0 {
 			until = (until/sim.coarse + 1) * sim.coarse
 		}
-		if sim.choose(2) == 0 && sim.sleepHere(c, until) {
+		if sim.choose(2) == 0 && sim.sleepHere(c, until, false) {
 			sim.cpus[c].ipi = sim.cpus[c].ipi || pending
 			return // the nanosleep under the run-queue lock: a local switch, or its CPU goes idle
 		}
@@ -1029,9 +1054,21 @@ func (sim *simulator) syscall() {
 		s.SetTimer(t, until, c)
 		sim.sleeps[t] = true
 		sim.note("cpu %d: thread %d sleeps until %d", c, t, until)
-	case e < 14: // wait for a device
+	case e < 14: // wait for a device (an epoll_wait), with a timeout or without
+		var until int64
+		if sim.choose(2) == 0 {
+			until = sim.now + sim.delay()
+		}
+		if sim.choose(2) == 0 && sim.sleepHere(c, until, true) {
+			sim.cpus[c].ipi = sim.cpus[c].ipi || pending
+			return // the epoll_wait under the run-queue lock: a local switch, or its CPU goes idle
+		}
 		s.Block(t, true)
-		sim.note("cpu %d: thread %d waits for a device", c, t)
+		if until != 0 {
+			s.SetTimer(t, until, c)
+			sim.sleeps[t] = true // its timeout ends under the run-queue lock, as a sleep's
+		}
+		sim.note("cpu %d: thread %d waits for a device until %d", c, t, until)
 	case e < 15 && (s.Live > 1 || sim.choose(20) == 0): // exit
 		sim.note("cpu %d: thread %d exits", c, t)
 		if s.Exit(t) {
@@ -1331,6 +1368,7 @@ func (sim *simulator) expireIdle(c int) bool {
 		if t == None || !sim.sleeps[t] || sim.s.ExpireHere(c, t, sim.now) != ExpireNeedsCPU {
 			break
 		}
+		sim.countDeviceExpiry(t)
 		sim.s.HandOffExpired(c, t, c)
 		sim.sleeps[t] = false
 		sim.expiredIdle++
@@ -1346,6 +1384,14 @@ func (sim *simulator) expireIdle(c int) bool {
 	return true
 }
 
+// countDeviceExpiry counts t, whose deadline passed, among the device
+// waiters (epoll_waits) expired under a run-queue lock if it is one.
+func (sim *simulator) countDeviceExpiry(t TID) {
+	if sim.s.Threads[t].Device {
+		sim.deviceExpired++
+	}
+}
+
 // expireBusy is the kernel's expireSleepers on busy CPU c's timer
 // interrupt from ring 3, under its run-queue lock: each passed sleeper
 // of its heap, earliest first, is queued on c, or, with a CPU idle or
@@ -1358,6 +1404,7 @@ func (sim *simulator) expireBusy(c int) {
 		if t == None || !sim.sleeps[t] {
 			return
 		}
+		device := sim.s.Threads[t].Device
 		switch sim.s.ExpireHere(c, t, sim.now) {
 		case ExpireQueued:
 			sim.note("cpu %d: queues sleeper %d, its deadline passed, without the lock", c, t)
@@ -1379,6 +1426,9 @@ func (sim *simulator) expireBusy(c int) {
 			sim.note("cpu %d: hands sleeper %d, its deadline passed, to cpu %d without the lock", c, t, x)
 		default:
 			return
+		}
+		if device {
+			sim.deviceExpired++
 		}
 		sim.sleeps[t] = false
 		sim.expiredBusy++
@@ -1876,12 +1926,16 @@ func TestSimulate(t *testing.T) {
 	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals, idleTimers := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	napSwitches, napsAgain, idleWaits, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, sleepsHere, wokenOnto, preempts := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	ranQueued, stolenIdle, queuedFromInbox, napCutBlocks, napsKicked := 0, 0, 0, 0, 0
+	deviceWaitsHere, untimedDeviceWaitsHere, deviceExpired := 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
 		require.Empty(t, sim.run(steps), "seed %d, %d CPUs", seed, ncpu)
 		ends[sim.why]++
 		napCutBlocks += sim.napCutBlocks
+		deviceWaitsHere += sim.deviceWaitsHere
+		untimedDeviceWaitsHere += sim.untimedDeviceWaitsHere
+		deviceExpired += sim.deviceExpired
 		napsKicked += sim.napsKicked
 		total += sim.steps
 		handoffs += sim.handoffs
@@ -1922,6 +1976,10 @@ func TestSimulate(t *testing.T) {
 	assert.NotZero(t, stolenIdle, "no idle CPU stole a queued thread without the lock")
 	t.Logf("%d naps cut short whose rest blocked under the run-queue lock, %d that reached their deadline and kicked their own CPU (rare here: TestSimulateNappers counts them)", napCutBlocks, napsKicked)
 	assert.NotZero(t, napCutBlocks, "no nap cut short blocked its rest under the run-queue lock")
+	t.Logf("%d device waits (epoll_waits) blocked under the run-queue lock, %d of them without a timeout; %d device waiters' timeouts ended under a run-queue lock", deviceWaitsHere, untimedDeviceWaitsHere, deviceExpired)
+	assert.NotZero(t, deviceWaitsHere, "no device wait blocked under the run-queue lock")
+	assert.NotZero(t, untimedDeviceWaitsHere, "no device wait without a timeout blocked under the run-queue lock")
+	assert.NotZero(t, deviceExpired, "no device waiter's timeout ended under a run-queue lock")
 	t.Logf("%d turns ended under the run-queue lock (PreemptHere)", preempts)
 	assert.NotZero(t, preempts, "no turn was ended under the run-queue lock")
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+

@@ -382,9 +382,6 @@ func SysEpollWait(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 		return n
 	}
 	ep := &epolls[fdtab.Files[epfd].Epoll]
-	if ep.waiter != sched.None {
-		return -abi.EINVAL // one waiter per instance is all the runtime needs
-	}
 	if n := nameWaiter(ep, t, events, max); n != 0 {
 		return n
 	}
@@ -399,7 +396,9 @@ func SysEpollWait(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 
 // nameWaiter names t the waiter of ep, then collects ep's events into
 // out: those it wrote (or a negative errno), with t no longer the
-// waiter, or 0 with t named, to wait (SysEpollWait). In that order, under
+// waiter, or 0 with t named, to wait (SysEpollWait, EpollWaitBlock);
+// EINVAL, naming nobody, when another thread waits there already (one
+// waiter per instance is all the runtime needs). In that order, under
 // the interest lists' lock, because a stream call, an eventfd's write or
 // an epoll_ctl beside (the files lock held shared) may make a descriptor
 // ready at any time: either the change comes before the look, which
@@ -408,16 +407,68 @@ func SysEpollWait(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 // waiter's an atomic load after it) finds t and takes the kernel lock's
 // path, which wakes t once it waits (NotifyEpolls). An epoll_ctl holds
 // the lists' lock, so it comes wholly before or after.
-// Context: trap, kernel lock held, files lock held; does not allocate.
+// Context: trap, kernel lock held, or t's CPU's run-queue lock
+// (EpollWaitBlock), files lock held; does not allocate.
 func nameWaiter(ep *epollInstance, t sched.TID, out uintptr, max int) int64 {
 	spin.LockWord(&fdtab.EpollHeld)
-	atomic.StoreInt32((*int32)(&ep.waiter), int32(t))
-	n := collect(ep, out, max)
-	if n != 0 {
-		atomic.StoreInt32((*int32)(&ep.waiter), int32(sched.None))
+	n := -abi.EINVAL
+	if atomic.CompareAndSwapInt32((*int32)(&ep.waiter), int32(sched.None), int32(t)) {
+		n = collect(ep, out, max)
+		if n != 0 {
+			atomic.StoreInt32((*int32)(&ep.waiter), int32(sched.None))
+		}
 	}
 	spin.UnlockWord(&fdtab.EpollHeld)
 	return n
+}
+
+// EpollWaitBlock is epoll_wait(2) and epoll_pwait(2) for thread t that
+// is about to block under its CPU's run-queue lock, without the kernel
+// lock (package kernel's epollBlock): as SysEpollWait, it answers
+// (answered set) when events are ready, the arguments are bad, or
+// another thread waits on the instance (EINVAL), and otherwise names t
+// the instance's waiter (nameWaiter) and returns the waiter slot, which
+// t's wait records (thread.WaitIn), for t to block in the same hold of
+// the run-queue lock. A thread that makes a descriptor ready beside it
+// then finds t named and takes the kernel lock's path to wake it
+// (RecordsNeedKernel, NotifyEpolls), whose holder waits for that
+// run-queue lock: it finds t blocked. The descriptor is looked up again
+// (the files lock was let go since fileTrap's first look). It reports
+// neither an answer nor a slot, nothing changed, when a page of the
+// events' buffer is not mapped (vm.UserMapped: its fault-in would wait
+// for the memory lock inside the run-queue lock's hold): the kernel
+// lock's path serves the call.
+// Context: trap, t's CPU's run-queue lock held, files lock held shared;
+// does not allocate. A root of tools/trapcheck's files-lock domain, so
+// not inlined.
+//
+//go:noinline
+func EpollWaitBlock(t sched.TID, epfd int, events uintptr, max, timeoutMs int) (n int64, slot *sched.TID, answered bool) {
+	if fdtab.Get(epfd) != nil && max > 0 && max <= epollMaxEvents && !vm.UserMapped(events, uintptr(max*epollEventSize), true) {
+		return 0, nil, false // the locked path answers in Linux's order, and faults pages in
+	}
+	if n, done := EpollWaitNow(epfd, events, max, timeoutMs); done {
+		return n, nil, true
+	}
+	ep := &epolls[fdtab.Files[epfd].Epoll]
+	if n := nameWaiter(ep, t, events, max); n != 0 {
+		return n, nil, true
+	}
+	return 0, &ep.waiter, false
+}
+
+// EpollUnwait takes t off the waiter slot that EpollWaitBlock named it
+// in, if it still names t: a signal came before t blocked, and the
+// kernel lock's path serves the call again.
+// Context: trap, t's CPU's run-queue lock held, files lock held shared;
+// does not allocate. A root of tools/trapcheck's files-lock domain, so
+// not inlined.
+//
+//go:noinline
+func EpollUnwait(t sched.TID, slot *sched.TID) {
+	spin.LockWord(&fdtab.EpollHeld)
+	atomic.CompareAndSwapInt32((*int32)(slot), int32(t), int32(sched.None))
+	spin.UnlockWord(&fdtab.EpollHeld)
 }
 
 // EpollWaitNow is epoll_wait(2) and epoll_pwait(2) under the files lock

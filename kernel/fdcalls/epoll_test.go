@@ -286,6 +286,56 @@ func TestNameWaiter(t *testing.T) {
 	assert.True(t, fdtab.NotifyFDs.Has(evfd), "with its record, for NotifyEpolls")
 }
 
+// TestNameWaiterBusy: an instance has one waiter at most: a second
+// thread's wait is answered with EINVAL, naming nobody, on either path
+// (SysEpollWait, and EpollWaitBlock under a run-queue lock: the check
+// and the naming are one compare-and-swap under the interest lists'
+// lock, as two CPUs may block in the same instance at once). A waiter
+// that a signal sends back to the locked path leaves the slot
+// (EpollUnwait), and only its own: the slot naming another thread, or
+// nobody, stays as it is.
+func TestNameWaiterBusy(t *testing.T) {
+	const evfd, first, second = 12, sched.TID(5), sched.TID(6)
+	ep := waitOnEventfd(t, evfd)
+	require.Zero(t, nameWaiter(ep, first, 0, 8), "nothing ready: the first thread is to wait")
+	assert.Equal(t, -abi.EINVAL, nameWaiter(ep, second, 0, 8), "a second waiter")
+	assert.Equal(t, first, ep.waiter, "the first stays named")
+	EpollUnwait(second, &ep.waiter)
+	assert.Equal(t, first, ep.waiter, "another thread's slot is left alone")
+	EpollUnwait(first, &ep.waiter)
+	assert.Equal(t, sched.None, ep.waiter, "the waiter's own slot is cleared")
+	EpollUnwait(first, &ep.waiter)
+	assert.Equal(t, sched.None, ep.waiter)
+	assert.Zero(t, fdtab.EpollHeld, "the interest lists' lock is free")
+}
+
+// TestEpollWaitBlockAnswers: EpollWaitBlock looks at the call again
+// before it names a waiter (the descriptor may have been closed since
+// fileTrap's look): a closed descriptor is answered EBADF and no room
+// for an event EINVAL, with no slot and nobody named. The naming itself
+// is TestNameWaiter's and TestNameWaiterBusy's (the host maps no program
+// memory for the rest: the buffer's check and the events' copy), and
+// the whole wait the guest's (qemu's TestEpollWaitsBoot).
+func TestEpollWaitBlockAnswers(t *testing.T) {
+	const evfd, waiter = 12, sched.TID(5)
+	ep := waitOnEventfd(t, evfd)
+	fdtab.Files[6] = fdtab.File{Kind: fdtab.KindEpoll, Epoll: 1}
+	for _, c := range []struct {
+		name    string
+		fd, max int
+		want    int64
+	}{
+		{"closed descriptor", 4, 8, -abi.EBADF},
+		{"no room for an event", 6, 0, -abi.EINVAL},
+	} {
+		n, slot, answered := EpollWaitBlock(waiter, c.fd, 0x10000, c.max, -1)
+		assert.True(t, answered, c.name)
+		assert.Equal(t, c.want, n, c.name)
+		assert.Nil(t, slot, c.name)
+		assert.Equal(t, sched.None, ep.waiter, c.name)
+	}
+}
+
 // TestNameWaiterBeside: the two orders of TestNameWaiter, raced from two
 // goroutines many times, as two CPUs would, each round started at once
 // by a shared flag: every round the waiter's look finds the change or the

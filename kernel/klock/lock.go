@@ -212,6 +212,32 @@ func (l *Handle) RLock(c *percpu.CPU) uint64 {
 	return now
 }
 
+// TryRLock takes the lock shared on CPU c if no CPU holds it exclusively
+// or waits to, in one try, as RLock's first, and reports whether it did,
+// with the TSC count at which the hold began, for Release: for a taker
+// that holds a run-queue lock, which does not wait for the files lock
+// (runqueue.go: a kernel lock holder waits for that run-queue lock, and
+// an exclusive holder's call may last). A refused taker holds nothing
+// of it and goes on to the kernel lock's path.
+// Context: trap, interrupts off; does not allocate.
+func (l *Handle) TryRLock(c *percpu.CPU) (uint64, bool) {
+	checkLockOrder(c, l.rank)
+	st := l.state()
+	ok, last := st.TryRLock()
+	if !ok {
+		heldLocks[c.ID].release(l.rank)
+		if last {
+			l.wakeDrainer() // the taker may have seen this try's count
+		}
+		return 0, false
+	}
+	now := cpu.Rdtsc()
+	sharedStats.Acquired(false, 0)
+	enterSection(c, l.rank)
+	tlb.ServiceTLB(c)
+	return now, true
+}
+
 // Release releases the lock c holds, shared (RLock) or not (Unlock). A
 // shared hold's statistics get its length from since, RLock's answer,
 // and what the holder did from tag (a hold tag); an exclusive hold's

@@ -49,7 +49,14 @@ import (
 // lock, the slices lock or the signals lock (a timer interrupt's
 // slice check, kernel/fasttimer.go), none of which a kernel-lock
 // holder holds while it waits here (it waits before it takes anything
-// else), and whose holders wait for nothing. The flag and the kernel
+// else), and whose holders wait for nothing; or, for an epoll_wait that
+// blocks (kernel/fastepoll.go), the files lock taken shared in one try
+// and, under it, a look at the interest list: the epoll lists' word
+// lock and the leaf word locks of the descriptors' readiness, whose
+// holders wait for nothing but, rarely, the memory lock (a page of
+// their buffer given back beside and faulted in again), as the look may
+// itself, and no memory lock holder waits for a run-queue lock or the
+// kernel lock (the lock order). The flag and the kernel
 // lock are a pair of stores and loads in opposite order (the taker
 // sets its flag, then reads the kernel lock; the kernel lock's taker
 // sets the lock, then reads the flags), each store a locked

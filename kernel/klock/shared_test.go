@@ -80,6 +80,48 @@ func TestFilesSharedHolds(t *testing.T) {
 	assert.Equal(t, [2]uint64{1, 1}, [2]uint64{acq, cont}, "one exclusive hold, which waited")
 }
 
+// TestFilesTryRLock: a take in one try (an epoll_wait's second look
+// under a run-queue lock) comes in beside a shared holder, counted as a
+// shared hold with the files rank recorded; it is refused, holding
+// nothing and no rank, while another CPU holds the lock exclusively or
+// waits to (a reader that came in then would keep that taker waiting
+// behind a hold that itself never waits); and it is in the lock order
+// after a run-queue lock.
+func TestFilesTryRLock(t *testing.T) {
+	sharedStats.Reset()
+	c0, c1, c2 := &percpu.CPU{ID: 0}, &percpu.CPU{ID: 1}, &percpu.CPU{ID: 2}
+	since0 := Files.RLock(c0)
+	since1, ok := Files.TryRLock(c1)
+	require.True(t, ok, "beside a shared holder")
+	assert.Equal(t, int32(2), spin.FilesLock.Readers())
+	assert.Equal(t, lockSet(1<<RankFiles), heldLocks[1])
+
+	exclusive := make(chan struct{})
+	go func() { Files.Lock(c2); close(exclusive) }()
+	require.Eventually(t, spin.FilesLock.Held, 10*time.Second, time.Millisecond, "the taker holds held while it waits")
+	Files.Release(c1, true, since1, 0)
+	_, ok = Files.TryRLock(c1)
+	assert.False(t, ok, "refused while an exclusive taker waits")
+	assert.Zero(t, heldLocks[1], "a refused take holds no rank")
+	Files.Release(c0, true, since0, 0)
+	finished(t, exclusive, "the exclusive take, the readers gone,")
+	_, ok = Files.TryRLock(c1)
+	assert.False(t, ok, "refused while another CPU holds it exclusively")
+	assert.Zero(t, heldLocks[1])
+	Files.Release(c2, false, 0, 0)
+
+	require.True(t, TryLockRunQueue(c1), "c1's run-queue lock")
+	since1, ok = Files.TryRLock(c1)
+	require.True(t, ok, "after a run-queue lock, in the lock order")
+	assert.Equal(t, lockSet(1<<RankRunQueue|1<<RankFiles), heldLocks[1])
+	Files.Release(c1, true, since1, 0)
+	UnlockRunQueue(c1)
+	assert.Zero(t, heldLocks[0]|heldLocks[1]|heldLocks[2])
+	assert.Zero(t, spin.FilesLock.Readers())
+	acq, _, _, _, _, _ := sharedStats.Counts()
+	assert.Equal(t, uint64(3), acq, "c0's hold and c1's two taken")
+}
+
 // TestFilesSharedExclusion: CPUs taking the files lock shared and
 // exclusively at random never see an exclusive holder beside anyone: a
 // writer changes two words one after the other and checks that no other

@@ -79,6 +79,11 @@ const (
 	EvSleepExpiredIdle                 // a nanosleep whose deadline passed, ended at an idle CPU's timer interrupt: into the CPU's own inbox, which its idle loop runs next without the kernel lock
 	EvPreemptSwitch                    // a timer interrupt or kick from ring 3 whose thread's turn was over: switched to a queued thread under the run-queue lock (kernel.preemptSwitch)
 	EvNapCutBlock                      // a nanosleep's nap that a kick or a queued thread cut short, whose rest blocked under the run-queue lock (kernel.sleepBlock; also EvSleepSwitch or EvSleepIdle)
+	EvEpollWaitSwitch                  // an epoll_wait or epoll_pwait with nothing ready that blocked and switched to a queued thread under the run-queue lock (kernel/fastepoll.go)
+	EvEpollWaitIdle                    // one that blocked and left its CPU idle, halted without the kernel lock
+	EvEpollWaitAnswered                // one that found events (or an error) at its second look, under the run-queue lock: answered without the kernel lock
+	EvEpollWaitLocked                  // one sent to the kernel lock's path (the files lock held exclusively or wanted, a page of the events' buffer not mapped, a signal pending, a CPU-time timer armed, the run-queue lock refused, a hand-off in the CPU's inbox, the last running thread with no timeout)
+	EvEpollExpired                     // an epoll_wait whose timeout passed, ended under its CPU's run-queue lock (kernel.expireSleepers; also counted in the EvSleepExpired* events)
 	NEvents
 )
 

@@ -212,10 +212,29 @@ func BlockIn(t sched.TID, why uint8, slot *sched.TID) {
 	Block(t, why)
 }
 
-// leaveSlot clears the waiter slot t blocked in (BlockIn) if it still
-// names t, and the connect wait that used it. Context: trap, kernel lock
-// held, or the run-queue lock of the CPU that ends t's futex wait or
-// sleep (EndWait: neither has a slot); does not allocate.
+// WaitIn records, for t, the running thread on this CPU that is about
+// to block under its run-queue lock without the kernel lock (an
+// epoll_wait: package kernel's epollBlock), what it waits for and slot,
+// the waiter field that already names it (a static variable, as for
+// BlockIn), which the wake that ends the wait clears (leaveSlot). The
+// scheduler's side of the block is the caller's
+// (sched.Scheduler.DeviceWaitHere).
+// Context: trap, this CPU's run-queue lock held; does not allocate.
+func WaitIn(t sched.TID, why uint8, slot *sched.TID) {
+	th := &threadtab.Threads[t]
+	th.Wait = why
+	th.WaitSlot = addrOf(slot)
+}
+
+// leaveSlot clears the waiter slot t blocked in (BlockIn, WaitIn) if it
+// still names t, and the connect wait that used it. Context: trap,
+// kernel lock held, or the run-queue lock of the CPU that ends t's futex
+// wait or sleep (EndWait: neither has a slot) or whose heap holds the
+// deadline of t's epoll_wait, which has passed (package kernel's
+// expireSleepers: only kernel lock holders, whom that lock keeps out,
+// clear the slot of a blocked waiter otherwise, and another thread names
+// itself there only while it names nobody, fdcalls.nameWaiter); does
+// not allocate.
 func leaveSlot(t sched.TID) {
 	th := &threadtab.Threads[t]
 	if th.WaitSlot != 0 {
@@ -246,12 +265,13 @@ func Wake(t sched.TID, result int64) bool {
 
 // EndWait ends, on the thread table's side, the wait of t, which the
 // scheduler has made runnable (Wake), or which a lock-free path took
-// off what it waited on (a FUTEX_WAKE's waiter, a sleep whose deadline
-// passed): its call returns result, and its waiter slot (leaveSlot),
-// wait kind and a sleep's rem are forgotten. Context: trap, kernel lock
-// held, or the run-queue lock under which t was taken off its futex
-// chain, inbox or timer heap (it has no waiter slot then, and no other
-// CPU touches it); does not allocate.
+// off what it waited on (a FUTEX_WAKE's waiter, a sleep or an
+// epoll_wait whose deadline passed): its call returns result, and its
+// waiter slot (leaveSlot), wait kind and a sleep's rem are forgotten.
+// Context: trap, kernel lock held, or the run-queue lock under which t
+// was taken off its futex chain, inbox or timer heap (no other CPU
+// touches it then; leaveSlot says why its epoll waiter slot may be
+// cleared there); does not allocate.
 func EndWait(t sched.TID, result int64) {
 	leaveSlot(t)
 	th := &threadtab.Threads[t]

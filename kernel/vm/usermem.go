@@ -168,6 +168,33 @@ func MayAccessLockFree(addr uintptr, write bool) bool {
 	return !ok || flags&mm.PTEUser != 0 && (!write || flags&mm.PTEWrite != 0)
 }
 
+// UserMapped reports whether every page of [addr, addr+n) is mapped for
+// the program's own access (user, and writable if write is set), so that
+// a use of it faults nothing in: a check that never waits for the memory
+// lock, for a caller that may not wait (an epoll_wait's second look
+// under a run-queue lock, fdcalls.EpollWaitBlock). It reports false for
+// a range longer than maxMappedPages pages' bytes. A page that a madvise
+// beside gives back after the check is faulted in again by the access
+// (package kernel's kernelDemandFault), under the memory lock.
+// Context: trap, no lock needed (page-table pages are never freed); does
+// not allocate.
+func UserMapped(addr, n uintptr, write bool) bool {
+	end := addr + n
+	if n == 0 || end < addr || end > UserTop || addr < 0x1000 || n > maxMappedPages*mm.PageSize {
+		return false
+	}
+	for p := addr &^ (mm.PageSize - 1); p < end; p += mm.PageSize {
+		if _, flags, ok := mm.KPT.Lookup(p); !ok || flags&mm.PTEUser == 0 || write && flags&mm.PTEWrite == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// maxMappedPages bounds UserMapped's walk: the Go runtime's netpoll
+// asks for 128 events, 1,536 bytes.
+const maxMappedPages = 16
+
 // UserRange checks that the program may access [addr, addr+n) (writing if
 // write is set) and faults in every page of it, so the kernel can then use
 // the memory directly. Memory the program may touch itself but that holds

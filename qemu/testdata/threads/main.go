@@ -280,6 +280,10 @@ func locksCheck() {
 		fmt.Println("threads locks:", err)
 		os.Exit(1)
 	}
+	if err := epollWaits(); err != nil {
+		fmt.Println("threads locks:", err)
+		os.Exit(1)
+	}
 	fmt.Printf("threads locks: sched\n%sthreads locks: end (%d)\n", sched(), shared)
 }
 
@@ -889,6 +893,150 @@ func longSleeps() error {
 	blocked = fastPathCount("nanosleep_switch") + fastPathCount("nanosleep_idle") - blocked
 	fmt.Printf("threads locks: long sleeps blocked=%d eintr=%d\n", blocked, eintr)
 	return nil
+}
+
+// epollWaits makes, on a locked thread, epoll_waits on an eventfd that
+// the kernel blocks under the CPU's run-queue lock, without its lock
+// (kernel/fastepoll.go): 40 with a 3 ms timeout that nothing ends but
+// the timeout, which the CPU's timer interrupt ends without the kernel
+// lock too (kernel/fasttimer.go's expireSleepers), each of which must
+// return 0 after at least 3 ms; 40 without a timeout and 40 with one of
+// 10 s, which another goroutine's eventfd write ends a millisecond
+// later (the wake is the kernel lock's), each of which must return the
+// one event, EPOLLIN with its data; and 10 without a timeout that a
+// SIGURG ends, sent until the wait is over, each of which must return
+// EINTR (never restarted, whatever SA_RESTART says). It prints how
+// many waits blocked without the kernel lock, or found the event at
+// their second look there (all threads', the runtime's poller's too),
+// and how many timeouts that lock did not serve while the 40 waits of
+// 3 ms ran (the other threads then wait without a timeout: the main
+// goroutine for the waiter, with no timer).
+func epollWaits() error {
+	blocked := fastPathCount("epoll_wait_block")
+	results := make(chan string, 1)
+	tids := make(chan int, 1)
+	writes := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer close(done)
+		tids <- unix.Gettid()
+		results <- epollWaiter(writes)
+	}()
+	tid := <-tids
+	ended := func() error { // the waiter ended before the writes it waits for
+		if r := <-results; r != "" {
+			return errors.New(r)
+		}
+		return errors.New("the epoll waiter ended before its writes")
+	}
+	var efd int
+	select {
+	case efd = <-efds:
+	case <-done:
+		return ended()
+	}
+	for range 80 {
+		select {
+		case <-writes: // the waiter is about to wait
+		case <-done:
+			return ended()
+		}
+		time.Sleep(time.Millisecond)
+		var one [8]byte
+		one[0] = 1
+		if _, err := unix.Write(efd, one[:]); err != nil {
+			return fmt.Errorf("eventfd write: %v", err)
+		}
+	}
+	for {
+		select {
+		case <-done:
+			r := <-results
+			if r != "" {
+				return errors.New(r)
+			}
+			fmt.Printf("threads locks: epoll waits blocked=%d expired=%d\n",
+				fastPathCount("epoll_wait_block")-blocked, timeoutsExpired.Load())
+			return nil
+		case <-time.After(200 * time.Microsecond):
+			if signalWaiter.Load() {
+				unix.Tgkill(os.Getpid(), tid, unix.SIGURG)
+			}
+		}
+	}
+}
+
+// efds hands epollWaiter's eventfd to the writer; signalWaiter is set
+// while epollWaiter waits for the SIGURGs that end its last waits;
+// timeoutsExpired is the kernel's count of epoll_wait timeouts ended
+// without its lock over epollWaiter's 40 waits of 3 ms.
+var (
+	efds            = make(chan int, 1)
+	signalWaiter    atomic.Bool
+	timeoutsExpired atomic.Int64
+)
+
+// epollWaiter is epollWaits' waiting thread: it creates the epoll
+// instance and the eventfd, sends the eventfd, then waits as
+// epollWaits says, telling the writer on writes before each wait a
+// write ends. It returns "" or what went wrong.
+func epollWaiter(writes chan<- struct{}) string {
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return fmt.Sprintf("epoll_create1: %v", err)
+	}
+	defer unix.Close(ep)
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		return fmt.Sprintf("eventfd: %v", err)
+	}
+	defer unix.Close(efd)
+	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, efd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: 7, Pad: 9}); err != nil {
+		return fmt.Sprintf("epoll_ctl: %v", err)
+	}
+	efds <- efd
+	events := make([]unix.EpollEvent, 4)
+	expired := fastPathCount("epoll_expired")
+	for i := range 40 {
+		start := time.Now()
+		n, err := unix.EpollWait(ep, events, 3)
+		for err == unix.EINTR { // a SIGURG of the runtime's: the wait is over, as on Linux
+			start = time.Now()
+			n, err = unix.EpollWait(ep, events, 3)
+		}
+		if took := time.Since(start); n != 0 || err != nil || took < 3*time.Millisecond {
+			return fmt.Sprintf("epoll_wait %d (3 ms, nothing written): %d, %v after %v", i, n, err, took)
+		}
+	}
+	timeoutsExpired.Store(fastPathCount("epoll_expired") - expired)
+	for i := range 80 {
+		timeout := -1
+		if i%2 == 1 {
+			timeout = 10_000
+		}
+		writes <- struct{}{}
+		n, err := unix.EpollWait(ep, events, timeout)
+		for err == unix.EINTR { // a SIGURG of the runtime's, before the write came
+			n, err = unix.EpollWait(ep, events, timeout)
+		}
+		if n != 1 || err != nil || events[0].Events != unix.EPOLLIN || events[0].Fd != 7 || events[0].Pad != 9 {
+			return fmt.Sprintf("epoll_wait %d (%d ms, written after 1 ms): %d, %v, event %+v", i, timeout, n, err, events[0])
+		}
+		var b [8]byte
+		if _, err := unix.Read(efd, b[:]); err != nil || b[0] != 1 {
+			return fmt.Sprintf("eventfd read after epoll_wait %d: %v, %v", i, err, b)
+		}
+	}
+	signalWaiter.Store(true)
+	defer signalWaiter.Store(false)
+	for i := range 10 {
+		if n, err := unix.EpollWait(ep, events, -1); err != unix.EINTR {
+			return fmt.Sprintf("epoll_wait %d (no timeout, SIGURGs sent): %d, %v", i, n, err)
+		}
+	}
+	return ""
 }
 
 // fastPathCount returns the lock-free count of a line of
