@@ -13,11 +13,11 @@ import (
 	"github.com/gometal/gometal/sched"
 )
 
-// epoll_waits that block without the kernel lock (issue 18). The Go
-// runtime's network poller waits in epoll_pwait whenever a program
-// that uses the network has nothing to run, mostly with a timeout (its
-// next timer's: 1,757 of 1,764 blocking waits in an HTTP run at 2 vCPUs
-// had one, 1,722 of them 10 ms or less). Each took the kernel lock to
+// epoll_waits that block without the kernel lock (issue 18;
+// docs/architecture.md, "epoll_waits that block without the kernel
+// lock"). The Go runtime's network poller waits in epoll_pwait whenever
+// a program that uses the network has nothing to run, nearly always
+// with a timeout (its next timer's). Each took the kernel lock to
 // block, and again at its timeout. Now, when fileTrap found nothing
 // ready (fdcalls.EpollWaitNow), the thread blocks under its CPU's
 // run-queue lock, as a nanosleep does (sleepBlock): the call is looked

@@ -557,8 +557,8 @@ const (
 // has passed, and which the kernel knows waits on no futex chain and in
 // no inbox (a nanosleep; or an epoll_wait, whose waiter slot the kernel
 // clears under the same hold: only kernel lock holders, whom the hold
-// keeps out, end such a wait otherwise). A busy c (its
-// timer interrupt from ring 3) queues t behind its running thread, off
+// keeps out, end such a wait otherwise). A busy c (its timer interrupt
+// or a kick from ring 3) queues t behind its running thread, off
 // c's heap, as MakeRunnable would with no CPU idle or napping
 // (ExpireQueued: the kernel then arms c's timer for the end of that
 // thread's slice). It reports ExpireNeedsCPU, nothing changed, when t
@@ -645,7 +645,8 @@ func (s *Scheduler) HandOffExpired(c int, t TID, inbox int) {
 // (Deadline), and the caller then switches to a queued thread
 // (SwitchLocal) or leaves c idle (ReserveIdle, which the deadline now
 // allows for the last running thread, and IdleHere); c's timer
-// interrupt ends the sleep (ExpireHere), or a kernel lock holder does
+// interrupt (or a kick that comes after the deadline) ends the sleep
+// (ExpireHere), or a kernel lock holder does
 // (a signal's wake-up, or the expiry of a Schedule). Unsleep undoes it.
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.
@@ -664,12 +665,12 @@ func (s *Scheduler) SleepHere(c int, t TID, deadline int64) {
 // none), goes into c's heap, for c's timer. The caller then switches to
 // a queued thread (SwitchLocal) or leaves c idle (ReserveIdle, with the
 // deadline counted only if there is one, and IdleHere). Its wake is a
-// kernel lock holder's (Wake), or c's timer interrupt ends it at its
-// deadline (ExpireHere), as a sleep's. Unsleep undoes it.
+// kernel lock holder's (Wake), or c's timer interrupt (or a kick) ends
+// it at its deadline (ExpireHere), as a sleep's. Unsleep undoes it.
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.
 func (s *Scheduler) DeviceWaitHere(c int, t TID, deadline int64) {
-	if deadline != 0 {
+	if deadline != 0 && s.mistake != mistakeEpollNoDeadline {
 		s.Timers.Set(t, deadline, c)
 	}
 	s.Block(t, true)

@@ -70,6 +70,7 @@ const (
 	mistakePreemptOwnSlice          // a preemption under the run-queue lock gives the running thread a new slice instead of switching (PreemptHere)
 	mistakeIdleRunInbox             // an idle CPU runs a queued thread under its run-queue lock with a hand-off left in its inbox (RunQueued)
 	mistakeInboxFirstOnly           // an idle CPU that takes its whole inbox runs the first thread and forgets the others (RunHandedOff)
+	mistakeEpollNoDeadline          // a device wait (an epoll_wait) under the run-queue lock blocks without its timeout (DeviceWaitHere)
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until

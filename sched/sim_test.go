@@ -84,10 +84,11 @@ type simulator struct {
 	// them without a timeout.
 	deviceWaitsHere, untimedDeviceWaitsHere int
 	// deviceExpired counts the device waiters whose timeout ended under a
-	// run-queue lock (expireBusy, expireIdle).
-	deviceExpired int
-	handoffs      int // lock-free FUTEX_WAKEs that handed a thread to a halted CPU
-	naps          int // naps begun (lock-free nanosleeps)
+	// run-queue lock (expireBusy, expireIdle); kickExpired the sleepers
+	// and device waiters a kick from ring 3 expired (deliverIPI).
+	deviceExpired, kickExpired int
+	handoffs                   int // lock-free FUTEX_WAKEs that handed a thread to a halted CPU
+	naps                       int // naps begun (lock-free nanosleeps)
 	// napCutBlocks counts the naps cut short whose rest blocked under
 	// the run-queue lock, napsKicked the naps that reached their
 	// deadline with something come for the scheduler, which returned
@@ -1393,11 +1394,12 @@ func (sim *simulator) countDeviceExpiry(t TID) {
 }
 
 // expireBusy is the kernel's expireSleepers on busy CPU c's timer
-// interrupt from ring 3, under its run-queue lock: each passed sleeper
+// interrupt or kick from ring 3, under its run-queue lock: each passed sleeper
 // of its heap, earliest first, is queued on c, or, with a CPU idle or
 // napping, handed to one the kernel claims (HandOffExpired: the push and
 // the wake IPI in the same hold), until one that is not a sleeper, or is
-// refused, is left for the kernel lock's path (TickHere then refuses).
+// refused, is left for the kernel lock's path (TickHere or KickHere then
+// refuses).
 func (sim *simulator) expireBusy(c int) {
 	for {
 		t, _ := sim.s.Timers.Next(c)
@@ -1502,6 +1504,11 @@ func (sim *simulator) deliverIPI() {
 		return
 	}
 	lockFree := sim.choose(2) == 0
+	if lockFree {
+		before := sim.expiredBusy
+		sim.expireBusy(c) // the kernel's fastInterrupt ends passed sleeps for a kick too
+		sim.kickExpired += sim.expiredBusy - before
+	}
 	if lockFree && sim.s.KickHere(c, sim.now) {
 		// The kernel's fastInterrupt: under the run-queue lock, the thread
 		// goes on (a signal for it is delivered) and the timer is armed
@@ -1926,7 +1933,7 @@ func TestSimulate(t *testing.T) {
 	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals, idleTimers := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	napSwitches, napsAgain, idleWaits, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, sleepsHere, wokenOnto, preempts := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	ranQueued, stolenIdle, queuedFromInbox, napCutBlocks, napsKicked := 0, 0, 0, 0, 0
-	deviceWaitsHere, untimedDeviceWaitsHere, deviceExpired := 0, 0, 0
+	deviceWaitsHere, untimedDeviceWaitsHere, deviceExpired, kickExpired := 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
@@ -1936,6 +1943,7 @@ func TestSimulate(t *testing.T) {
 		deviceWaitsHere += sim.deviceWaitsHere
 		untimedDeviceWaitsHere += sim.untimedDeviceWaitsHere
 		deviceExpired += sim.deviceExpired
+		kickExpired += sim.kickExpired
 		napsKicked += sim.napsKicked
 		total += sim.steps
 		handoffs += sim.handoffs
@@ -1980,6 +1988,10 @@ func TestSimulate(t *testing.T) {
 	assert.NotZero(t, deviceWaitsHere, "no device wait blocked under the run-queue lock")
 	assert.NotZero(t, untimedDeviceWaitsHere, "no device wait without a timeout blocked under the run-queue lock")
 	assert.NotZero(t, deviceExpired, "no device waiter's timeout ended under a run-queue lock")
+	// Rare here (2 in the 400 runs): time passes a deadline before its
+	// timer fires only when an IPI moves it on (deliverIPI).
+	t.Logf("%d passed sleeps and device waits ended by a kick from ring 3 under the run-queue lock", kickExpired)
+	assert.NotZero(t, kickExpired, "no kick ended a passed sleep under the run-queue lock")
 	t.Logf("%d turns ended under the run-queue lock (PreemptHere)", preempts)
 	assert.NotZero(t, preempts, "no turn was ended under the run-queue lock")
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
@@ -2105,6 +2117,7 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a nap that reached its deadline leaves the queued thread unheard", mistakeNapEndQuiet, "lost wake-up: cpu [0-9]+ runs thread [0-9]+ with [0-9]+ queued"},
 		{"a wait that goes idle without the kernel lock counts off the last running thread", mistakeIdleLast, "deadlock: nothing can run, and no deadlock was reported|the machine hangs"},
 		{"a sleep under the run-queue lock without its deadline", mistakeSleepNoDeadline, "sleep: thread [0-9]+ \\(state [0-9]\\) sleeps with no deadline"},
+		{"an epoll_wait under the run-queue lock without its timeout", mistakeEpollNoDeadline, "sleep: thread [0-9]+ \\(state [0-9]\\) sleeps with no deadline"},
 		{"a waiter with a timeout queued on a napping CPU", mistakeOntoTimed, "wake of thread [0-9]+, which is not blocked"},
 		{"a preemption under the run-queue lock that restarts the slice", mistakePreemptOwnSlice, "wait: (a )?thread"},
 		{"an idle CPU runs a queued thread with a hand-off in its inbox", mistakeIdleRunInbox, "lost wake-up: cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
