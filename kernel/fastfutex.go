@@ -86,7 +86,7 @@ func futexPoll(c *percpu.CPU, t sched.TID, pollEnd int64) bool {
 // EAGAIN, for a wake (0) and for a timeout that passed unwoken
 // (ETIMEDOUT).
 //
-// A wait without a timeout whose nap was cut short by nothing that
+// A wait whose nap was cut short by nothing that
 // needs the kernel lock (napOn) goes on without it: a kick for a thread
 // queued on this CPU, or on another that this CPU's scheduler would
 // steal from (BeginNap refuses a nap then, too), switches to that thread
@@ -95,18 +95,25 @@ func futexPoll(c *percpu.CPU, t sched.TID, pollEnd int64) bool {
 // with nothing queued any more, naps again until the same deadline.
 // Before, each such cut took the kernel lock: 45-60 of a futex-heavy
 // boot's 160-200 locked FUTEX_WAITs at 4 vCPUs (docs/performance.md,
-// "Issue 18, futex naps cut short"). A wait without a timeout whose naps
+// "Issue 18, futex naps cut short"). A wait whose naps
 // ran out of their own time (futexNapMaxNs) or ended at the CPU's own
 // deadline (Owed), or whose CPU's own deadline is due too soon for a
 // nap, blocks and switches to a queued thread or leaves the CPU idle,
 // whose idle loop serves that deadline, without the kernel lock
 // (blockThen); so does one that finds no other CPU running a thread
-// that could wake it (waitIdle).
+// that could wake it (waitIdle). A timed wait blocks so with its
+// timeout in the CPU's own timer heap, which that CPU's timer ends with
+// ETIMEDOUT (fasttimer.go's expireSleepers); before, each went to the
+// kernel lock's path to block, and its timeout took that lock again
+// (the Go runtime's timed waits: docs/performance.md, "Issue 18, timed
+// FUTEX_WAITs that block without the kernel lock").
 //
 // It reports false, the thread off every chain and the timer as the
 // locked path expects it (napTimerBack), when that path must serve the
 // call (again: it reads the word once more, and blocks; a timed wait
-// until the deadline this call's timeout gave, noted in c.NapDeadline).
+// until the deadline this call's timeout gave, noted in c.NapDeadline):
+// a device interrupt, a signal or a hand-off cut the nap, a timeout
+// too near for a nap, or the block under the run-queue lock refused.
 // Context: trap, kernel lock not held, interrupts off but inside the
 // nap's HLTs; does not allocate.
 func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, timeout int64) bool {
@@ -126,16 +133,16 @@ func futexNapWait(c *percpu.CPU, f *x86.TrapFrame, addr uintptr, val uint32, tim
 	}
 	timerAt := armed   // what the timer is armed for now: a nap may change it
 	then := thenLocked // what the call does once it naps no more
-	if timesOut == 0 && deadline-now < futexNapMinNs {
-		then = blockThen(c) // the CPU's own deadline is due (Owed): no nap
+	if deadline-now < futexNapMinNs && (timesOut == 0 || timesOut-now >= futexNapMinNs) {
+		then = blockThen(c) // the CPU's own deadline is due (Owed): no nap (a timeout due as soon goes to the locked path)
 	}
 naps:
 	for then == thenLocked && deadline-now >= futexNapMinNs && !thread.SignalPending(t) {
 		if !threadtab.Sched.WakerRuns(c.ID) {
-			then = thenIdle // nothing runs that could wake it soon: it blocks
+			then = blockThen(c) // nothing runs that could wake it soon: it blocks (a thread queued meanwhile runs)
 			break
 		}
-		switch queueOnWord(t, addr, val, true) {
+		switch queueOnWord(t, addr, val, true, 0) {
 		case napWordChanged:
 			napTimerBack(c, armed, timerAt, true)
 			percpu.Count(c, percpu.EvFutexWaitFast)
@@ -153,8 +160,8 @@ naps:
 				now = clock.Nanotime()
 				if timesOut == 0 || now < timesOut {
 					percpu.Count(c, percpu.EvFutexNapCut)
-					if !cut || !napOn(c, t, timesOut) {
-						if !cut && timesOut == 0 {
+					if !cut || !napOn(c, t) {
+						if !cut {
 							then = blockThen(c) // out of its time, or the CPU's own deadline (Owed) came: it blocks
 						}
 						break // else the locked path's to serve
@@ -183,7 +190,7 @@ naps:
 		return true
 	}
 	napTimerBack(c, armed, timerAt, false)
-	if then != thenLocked && timesOut == 0 {
+	if then != thenLocked {
 		// The switch, or the halt, arms the timer as the scheduler asks
 		// (armTimer). A word that changed meanwhile returns EAGAIN to the
 		// same thread as after a wake (napEnded): a thread queued
@@ -192,10 +199,11 @@ naps:
 		// for what the scheduler counts on if napTimerBack stopped it
 		// (found in review).
 		r := switchRefused
+		w := localWait{addr: addr, val: val, deadline: timesOut}
 		if then == thenSwitch {
-			r = waitSwitch(c, f, localWait{addr: addr, val: val})
+			r = waitSwitch(c, f, w)
 		} else {
-			r = waitIdle(c, f, localWait{addr: addr, val: val}) // fastswitch.go
+			r = waitIdle(c, f, w) // fastswitch.go
 		}
 		switch r {
 		case switchAnswered:
@@ -224,7 +232,7 @@ naps:
 	return false
 }
 
-// blockThen is how a FUTEX_WAIT without a timeout on CPU c blocks
+// blockThen is how a FUTEX_WAIT on CPU c blocks
 // without the kernel lock once it naps no more, unwoken (its naps ran out
 // of their own time, or the CPU's own deadline, sched.CPU.Owed, came or
 // is due too soon for a nap), and how a sleep that does not nap blocks
@@ -254,17 +262,17 @@ const (
 )
 
 // napOn reports whether a FUTEX_WAIT's nap on CPU c, cut short, may go
-// on without the kernel lock (futexNapWait): the wait has no timeout
-// (timesOut 0: a timed FUTEX_WAIT blocks on the locked path, whose timer
-// heap holds its deadline), and what cut it was a kick or a thread
-// queued here, not a device interrupt (it may have set a deadline or
-// made a signal pending), a signal for t or a hand-off waiting in c's
-// inbox (their delivery and drain are the locked path's). A nanosleep's
-// nap cut short asks the same with timesOut 0 (fastNanosleep): its rest
-// blocks with its deadline in c's own timer heap (sleepBlock).
+// on without the kernel lock (futexNapWait): what cut it was a kick or a
+// thread queued here, not a device interrupt (it may have set a deadline
+// or made a signal pending), a signal for t or a hand-off waiting in c's
+// inbox (their delivery and drain are the locked path's). A timeout goes
+// on with it: a block that follows puts it in c's own timer heap
+// (blockOnWord). A nanosleep's nap cut short asks the same
+// (fastNanosleep): its rest blocks with its deadline in c's own timer
+// heap (sleepBlock).
 // Context: trap, kernel lock not held; does not allocate.
-func napOn(c *percpu.CPU, t sched.TID, timesOut int64) bool {
-	return timesOut == 0 && !c.DeviceIRQTaken && !thread.SignalPending(t) && threadtab.Sched.Handoffs.Empty(c.ID)
+func napOn(c *percpu.CPU, t sched.TID) bool {
+	return !c.DeviceIRQTaken && !thread.SignalPending(t) && threadtab.Sched.Handoffs.Empty(c.ID)
 }
 
 // yieldIfQueued ends the running thread's turn on CPU c at its next
@@ -299,7 +307,7 @@ const (
 // switch under the run-queue lock, fastswitch.go).
 // Context: trap, kernel lock not held (the run-queue lock held when nap
 // is false); does not allocate.
-func queueOnWord(t sched.TID, addr uintptr, val uint32, nap bool) int {
+func queueOnWord(t sched.TID, addr uintptr, val uint32, nap bool, deadline int64) int {
 	fx := &threadtab.Sched.Futexes
 	fx.Reserve(addr)
 	fx.Lock(addr)
@@ -310,7 +318,7 @@ func queueOnWord(t sched.TID, addr uintptr, val uint32, nap bool) int {
 		fx.NapWaitLocked(t, addr)
 	default:
 		threadtab.Threads[t].Wait = threadtab.WaitFutex
-		threadtab.Sched.WaitHereLocked(t, addr)
+		threadtab.Sched.WaitHereLocked(t, addr, deadline)
 	}
 	fx.Unlock(addr)
 	fx.Unreserve(addr)

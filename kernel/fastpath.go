@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"github.com/gometal/gometal/kernel/abi"
+	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/kfiles"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/thread"
@@ -38,7 +39,8 @@ import (
 // reports false (the locked path decides) for every other futex call,
 // for a bad address (the locked path returns the errno), for a wake of
 // more than one waiter and when the waiter blocked, no other CPU is
-// halted and it is not for this CPU's queue (it has a timeout, this
+// halted and it is not for this CPU's queue (it has a timeout in
+// another CPU's heap, this
 // CPU has threads queued and it last ran elsewhere, or the CPU it last
 // ran on is still switching from it).
 // Context: trap, kernel lock not held; does not allocate.
@@ -86,11 +88,13 @@ func fastFutexWake(c *percpu.CPU, f *x86.TrapFrame) bool {
 // When the word no longer holds the expected value it returns EAGAIN, as
 // the locked path would (thread.SysFutex): the word is read once, at one
 // instant, which is where the call takes effect. When it still holds it
-// and a thread waits in this CPU's run queue, or in another's, a wait
-// without a timeout blocks and switches to that thread under the CPU's
-// run-queue lock (waitSwitch, fastswitch.go; or, when every queue has
-// emptied by then, leaves the CPU idle); with none queued, the
-// waiter may nap instead of blocking (futexNapWait, fastfutex.go).
+// and a thread waits in this CPU's run queue, or in another's, the wait
+// blocks and switches to that thread under the CPU's run-queue lock
+// (waitSwitch, fastswitch.go; or, when every queue has emptied by then,
+// leaves the CPU idle), its timeout, if it has one, in the CPU's own
+// timer heap (one shorter than futexNapMinNs goes to the locked path);
+// with none queued, the waiter may nap instead of blocking
+// (futexNapWait, fastfutex.go), and blocks so once it naps no more.
 // It reports false (the locked path decides, with its errno: EFAULT,
 // EINVAL) for a timeout that the lock-free load cannot read or that is
 // not valid, for FUTEX_CLOCK_REALTIME
@@ -117,10 +121,14 @@ func fastFutexWait(c *percpu.CPU, f *x86.TrapFrame) bool {
 	}
 	switch {
 	case v != uint32(f.DX):
-	case timeout < 0 && threadtab.Sched.QueuedFor(c.ID):
+	case (timeout < 0 || timeout >= futexNapMinNs) && threadtab.Sched.QueuedFor(c.ID):
 		// A thread waits here, or in another CPU's queue: it runs next,
 		// no nap (fastswitch.go).
-		if waitSwitch(c, f, localWait{addr: addr, val: v}) != switchRefused {
+		w := localWait{addr: addr, val: v}
+		if timeout >= 0 {
+			w.deadline = clock.Nanotime() + timeout
+		}
+		if waitSwitch(c, f, w) != switchRefused {
 			return true
 		}
 		percpu.Count(c, percpu.EvFutexWaitLocked)
@@ -192,9 +200,12 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 // second look, under the run-queue lock (its switch and idle lines), and
 // those sent to the kernel lock's path (fastepoll.go); epoll_expired
 // the epoll_waits whose timeout ended under the run-queue lock (also in
-// the sleep_expired lines).
+// the sleep_expired lines). futex_wait_timed counts the FUTEX_WAITs with
+// a timeout that blocked under the run-queue lock (also in
+// futex_wait_switch or futex_wait_idle), futex_expired those whose
+// timeout ended there with ETIMEDOUT (also in the sleep_expired lines).
 const fastStatNames = "futex_wake futex_wait futex_wait_nap futex_wait_nap_switch futex_wait_nap_again " +
-	"futex_wait_switch futex_wait_steal futex_wait_idle sched_yield " +
+	"futex_wait_switch futex_wait_steal futex_wait_idle futex_wait_timed futex_expired sched_yield " +
 	"nanosleep nanosleep_spin nanosleep_switch nanosleep_idle nanosleep_nap_cut " +
 	"sleep_expired_busy sleep_expired_handoff sleep_expired_idle epoll_wait_block epoll_wait_switch epoll_wait_idle " +
 	"epoll_expired timer_interrupt kick_interrupt "
@@ -221,6 +232,8 @@ var fastStatEvents = [...][2]percpu.Event{
 	{percpu.EvFutexWaitSwitch, evNone},
 	{percpu.EvFutexWaitSteal, evNone},
 	{percpu.EvFutexWaitIdle, evNone},
+	{percpu.EvFutexWaitTimed, evNone},
+	{percpu.EvFutexExpired, evNone},
 	{percpu.EvYieldFast, percpu.EvYieldLocked},
 	{evNanosleepAll, percpu.EvNapLocked},
 	{percpu.EvSleepSpin, evNone},

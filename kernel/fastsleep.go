@@ -132,7 +132,7 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 	// stopped (napTimerBack).
 	napTimerBack(c, armed, timerAt, false)
 	c.KickTaken = false
-	if napOn(c, t, 0) && clock.Nanotime() < deadline && sleepBlock(c, f, deadline) {
+	if napOn(c, t) && clock.Nanotime() < deadline && sleepBlock(c, f, deadline) {
 		percpu.Count(c, percpu.EvNapCutBlock)
 		return true
 	}

@@ -32,8 +32,9 @@ import (
 // change, is sched/local.go.
 
 // localWait is a wait that blocks under its CPU's run-queue lock,
-// without the kernel lock (waitSwitch, waitIdle): a FUTEX_WAIT's without
-// a timeout on the word at addr while it holds val (kind waitOnWord), a
+// without the kernel lock (waitSwitch, waitIdle): a FUTEX_WAIT's on the
+// word at addr while it holds val, until deadline, or for good if it is
+// 0 (kind waitOnWord), a
 // nanosleep's until deadline, which reports the time left at rem if a
 // signal ends it (waitSleep: fastsleep.go's sleepBlock), or an
 // epoll_wait's or epoll_pwait's (waitEpoll: call nr with arguments a,
@@ -55,13 +56,14 @@ const (
 	waitEpoll         // an epoll_wait or epoll_pwait
 )
 
-// waitSwitch serves a wait (w: a FUTEX_WAIT without a timeout whose word
-// held val when fastFutexWait read it, a nanosleep or an epoll_wait)
+// waitSwitch serves a wait (w: a FUTEX_WAIT whose word held val when
+// fastFutexWait read it, a nanosleep or an epoll_wait)
 // while a thread waits in c's own run queue or another CPU's: under c's
 // run-queue lock (and the other CPU's, lockVictim) it blocks the caller
 // (blockHere: on the word, read again under its bucket lock, EAGAIN if
-// it changed; in the epoll instance, looked at again; or until the
-// sleep's deadline, in c's timer heap), then switches to the
+// it changed, its timeout in c's timer heap; in the epoll instance,
+// looked at again; or until the sleep's deadline, in c's timer heap),
+// then switches to the
 // oldest thread of that queue (sched.Scheduler.SwitchLocal,
 // loadSwitched), as the kernel lock's Schedule would (it steals from the
 // longest other queue when c's is empty). A steal that finds the other
@@ -152,7 +154,7 @@ func blockHere(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, w localWait) int {
 	th.Regs = *f
 	switch w.kind {
 	case waitOnWord:
-		return blockOnWord(c, f, t, w.addr, w.val)
+		return blockOnWord(c, f, t, w)
 	case waitEpoll:
 		return blockOnEpoll(c, f, t, w) // fastepoll.go
 	}
@@ -167,23 +169,26 @@ func blockHere(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, w localWait) int {
 	return switchMade
 }
 
-// blockOnWord blocks t, c's running thread, on addr for a FUTEX_WAIT
+// blockOnWord blocks t, c's running thread, on w's word for a FUTEX_WAIT
 // that leaves c under c's run-queue lock (blockHere, which saved its
 // registers first: a wake sets its result there), the word read again
-// and t queued on it, blocked, in one hold of the bucket lock
-// (queueOnWord). A signal that came meanwhile takes t off the chain
-// again, unless a lock-free FUTEX_WAKE took it off first: the read is
+// and t queued on it, blocked, its timeout (w.deadline, if not 0) in c's
+// timer heap, in one hold of the bucket lock (queueOnWord): c's timer
+// interrupt, or a kick, ends it there with ETIMEDOUT (fasttimer.go's
+// expireSleepers). A signal that came meanwhile takes t off the chain
+// again, its timeout with it, unless a lock-free FUTEX_WAKE took it off
+// first: the read is
 // fenced, since a lock-free tgkill that saw t running before it
 // blocked sent its signal to a CPU t is about to leave
 // (interruptIfSignalled). It reports switchMade (t blocked; c still
 // switches from it: EndSwitch), switchAnswered (EAGAIN in f, t
 // still running) or switchRefused (t running, for the locked path).
 // Context: trap, on CPU c, c's run-queue lock held; does not allocate.
-func blockOnWord(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, addr uintptr, val uint32) int {
+func blockOnWord(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, w localWait) int {
 	s := &threadtab.Sched
 	th := &threadtab.Threads[t]
 	th.RestartNr = unix.SYS_FUTEX
-	switch queueOnWord(t, addr, val, false) {
+	switch queueOnWord(t, w.addr, w.val, false, w.deadline) {
 	case napWordChanged:
 		percpu.Count(c, percpu.EvFutexWaitFast)
 		f.AX = errnoResult(abi.EAGAIN)
@@ -195,6 +200,9 @@ func blockOnWord(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, addr uintptr, val
 		th.Wait = threadtab.WaitNone
 		s.EndSwitch(c.ID)
 		return switchRefused
+	}
+	if w.deadline != 0 {
+		percpu.Count(c, percpu.EvFutexWaitTimed)
 	}
 	return switchMade
 }
@@ -340,8 +348,8 @@ func futexWakeHere(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 	return woke, true
 }
 
-// waitIdle serves a wait (w: a FUTEX_WAIT without a timeout whose word
-// held val when last read, a nanosleep or an epoll_wait) that would
+// waitIdle serves a wait (w: a FUTEX_WAIT whose word held val when last
+// read, a nanosleep or an epoll_wait) that would
 // block with nothing to run anywhere (fastfutex.go: its nap ran out of
 // time, or no other CPU runs a thread that could wake it; fastsleep.go:
 // a sleep longer than a nap; fastepoll.go: nothing ready; waitSwitch:
@@ -350,7 +358,7 @@ func futexWakeHere(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 // running threads (sched.Scheduler.ReserveIdle, which refuses for the
 // last one when no deadline is pending: the deadlock check is the
 // locked path's; a sleep's own deadline lets it, as an epoll_wait's
-// timeout does),
+// or a FUTEX_WAIT's timeout does),
 // blocks the caller (blockHere), and leaves c idle
 // (sched.Scheduler.IdleHere), its timer armed for what c's heap holds
 // and the caller's x87 state stored; then c halts in the idle loop
@@ -373,7 +381,7 @@ func waitIdle(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 	if thread.SignalPending(t) || !klock.LockRunQueueWaiting(c) {
 		return switchRefused
 	}
-	if !s.ReserveIdle(c.ID, w.deadline != 0) { // a futex wait has none, a sleep always one
+	if !s.ReserveIdle(c.ID, w.deadline != 0) { // a sleep always has one, a futex or epoll wait may
 		klock.UnlockRunQueue(c)
 		return switchRefused
 	}

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -36,7 +37,8 @@ import (
 // take the interrupt: that lock or a steal holds c's run-queue lock
 // (TryLockRunQueue; a timer interrupt first waits once for either's
 // release: LockRunQueueWaiting), a deadline of c's timer heap has passed that
-// expireSleepers left (it ends the nanosleeps and epoll_waits among them
+// expireSleepers left (it ends the nanosleeps, epoll_waits and
+// FUTEX_WAITs among them
 // here, first, for a kick too: one that comes as a deadline passes is
 // served before the timer's interrupt, whose vector ranks lower, and
 // sent 57 of 192 locked kicks to the kernel lock's path in an HTTP run
@@ -160,22 +162,28 @@ func preemptSwitch(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, now int64, time
 	return true
 }
 
-// expireSleepers ends, under c's run-queue lock, the nanosleeps and
-// epoll_waits whose deadlines, the earliest of c's timer heap, have
-// passed, earliest first (sched.Scheduler.ExpireHere), at c's timer
+// expireSleepers ends, under c's run-queue lock, the nanosleeps,
+// epoll_waits and FUTEX_WAITs whose deadlines, the earliest of c's timer
+// heap, have passed, earliest first (sched.Scheduler.ExpireHere, which
+// takes a FUTEX_WAIT's thread off its chain first), at c's timer
 // interrupt or kick from ring 3 (fastInterrupt) or at its idle loop's
 // timer interrupt (idleTimerDue): each call returns
 // 0 (thread.EndWait, which clears an epoll_wait's waiter slot: only
 // kernel lock holders, whom c's lock keeps out, end such a wait
-// otherwise, fastepoll.go). A
+// otherwise, fastepoll.go), or ETIMEDOUT for a FUTEX_WAIT, whether it
+// blocked under the run-queue lock (blockOnWord) or on the kernel lock's
+// path. A FUTEX_WAIT that a lock-free FUTEX_WAKE handed off first keeps
+// its wake (its timeout is dropped: sched.ExpireHandedOff). A
 // busy c queues each behind its running thread when no CPU is idle or
 // napping, and hands it to such a CPU otherwise (thread.HandOffExpired);
 // an idle c, whose timer ended its halt (idleTimerDue), puts each into
 // its own inbox (sched.Scheduler.HandOffExpired): its idle loop's next
 // look runs it (haltAgain), as a thread a FUTEX_WAKE handed there. It
-// stops at the first deadline that is neither's (a futex or network
-// wait's timeout: its chain or slot is the kernel lock's) or
-// that ExpireHere refuses, and reports whether it left such a passed
+// stops at the first deadline that is none of theirs (a network stack
+// wait's or the exit drain's: the kernel lock's) or that ExpireHere
+// refuses, or whose thread no CPU could take (a FUTEX_WAIT's, then off
+// its chain: the kernel lock's expiry ends it with ETIMEDOUT, as it
+// would have), and reports whether it left such a passed
 // deadline: that one, and what comes after it, the kernel lock's path
 // expires (c's timer is armed for it). Before, every expiry took that
 // lock: sysmon's sleeps longer than a nap, 80-90 a futex-heavy boot at 4
@@ -190,34 +198,45 @@ func expireSleepers(c *percpu.CPU, now int64) (left bool) {
 			return false
 		}
 		why := threadtab.Threads[t].Wait
-		if why != threadtab.WaitSleep && why != threadtab.WaitEpoll {
+		var result int64 // a sleep's and an epoll_wait's
+		switch why {
+		case threadtab.WaitFutex:
+			result = -abi.ETIMEDOUT
+		case threadtab.WaitSleep, threadtab.WaitEpoll:
+		default:
 			return true
 		}
 		switch s.ExpireHere(c.ID, t, now) {
 		case sched.ExpireQueued:
-			thread.EndWait(t, 0)
+			thread.EndWait(t, result)
 			percpu.Count(c, percpu.EvSleepExpiredBusy)
 		case sched.ExpireNeedsCPU:
 			if s.CPUs[c.ID].Cur == sched.None {
-				thread.EndWait(t, 0) // before the push: the next look runs it
+				thread.EndWait(t, result) // before the push: the next look runs it
 				s.HandOffExpired(c.ID, t, c.ID)
 				percpu.Count(c, percpu.EvSleepExpiredIdle)
-			} else if expireOntoNapper(c, t, now) || thread.HandOffExpired(c, t) {
+			} else if expireOntoNapper(c, t, result, now) || thread.HandOffExpired(c, t, result) {
 				percpu.Count(c, percpu.EvSleepExpiredHandOff)
 			} else {
 				return true
 			}
+		case sched.ExpireHandedOff:
+			continue // its hand-off ends the wait: 0, a wake before the timeout
 		default:
 			return true
 		}
-		if why == threadtab.WaitEpoll {
+		switch why {
+		case threadtab.WaitEpoll:
 			percpu.Count(c, percpu.EvEpollExpired)
+		case threadtab.WaitFutex:
+			percpu.Count(c, percpu.EvFutexExpired)
 		}
 	}
 }
 
 // expireOntoNapper queues t, a sleeper whose deadline passed on busy CPU
-// c (sched.Scheduler.ExpireHere reported ExpireNeedsCPU), on a CPU that
+// c (sched.Scheduler.ExpireHere reported ExpireNeedsCPU), its call to
+// return result, on a CPU that
 // naps when none is idle (sched.Scheduler.NapperFor, ExpireOnto), under
 // that CPU's run-queue lock too, taken with one try, and marks it for a
 // wake IPI (thread.Kick: sent once c releases its own lock). A napping
@@ -227,13 +246,13 @@ func expireSleepers(c *percpu.CPU, now int64) (left bool) {
 // It reports false, nothing changed, when a CPU is idle (a hand-off
 // serves it), none naps, or the napper's run-queue lock is held.
 // Context: trap, on CPU c, c's run-queue lock held; does not allocate.
-func expireOntoNapper(c *percpu.CPU, t sched.TID, now int64) bool {
+func expireOntoNapper(c *percpu.CPU, t sched.TID, result, now int64) bool {
 	s := &threadtab.Sched
 	o := s.NapperFor(c.ID)
 	if o < 0 || !klock.TryLockOtherRunQueue(o) {
 		return false
 	}
-	thread.EndWait(t, 0) // before it is queued: o may run it at once
+	thread.EndWait(t, result) // before it is queued: o may run it at once
 	s.ExpireOnto(c.ID, t, o, now)
 	klock.UnlockOtherRunQueue(o)
 	thread.Kick(&percpu.CPUs[o])

@@ -233,9 +233,11 @@ func idle(c *percpu.CPU, f *x86.TrapFrame) (locked bool) {
 
 // runFromIdle enters thread t, which c's idle loop put on c under c's
 // run-queue lock (haltAgain): a thread from c's inbox
-// (sched.Scheduler.RunHandedOff), whose FUTEX_WAIT returns 0 (or its
-// nanosleep, a sleeper whose deadline passed, handed here by
-// expireSleepers: idleTimerDue), or one from a run queue (runQueued).
+// (sched.Scheduler.RunHandedOff), whose FUTEX_WAIT returns 0 (or a
+// thread whose deadline passed, handed here by expireSleepers,
+// idleTimerDue, with the result its expiry gave: a nanosleep's or an
+// epoll_wait's 0, a FUTEX_WAIT's ETIMEDOUT), or one from a run queue
+// (runQueued).
 // Its registers go into f, c's timer is
 // armed for what the scheduler asks (armTimer: a slice check, a
 // deadline of c's heap), and c returns to ring 3
@@ -269,9 +271,10 @@ func runFromIdle(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, handed bool) (loc
 
 // idleTimerDue reports whether the timer interrupt that ended c's halt
 // needs the kernel lock's path: a deadline of c's timer heap has passed
-// that is not a nanosleep's or an epoll_wait's (sched.Scheduler.
-// IdleTimerFired; the sleepers and epoll waiters whose deadlines passed
-// go into c's own inbox first, expireSleepers, and the look that
+// that is not a nanosleep's, an epoll_wait's or a FUTEX_WAIT's
+// (sched.Scheduler.IdleTimerFired; the sleepers and waiters whose
+// deadlines passed go into c's own inbox first, expireSleepers, and the
+// look that
 // follows runs one: haltAgain), or
 // c's run-queue lock is still held elsewhere after a wait for its
 // release (the kernel lock, or a steal: LockRunQueueWaiting).
@@ -340,7 +343,8 @@ func haltAgain(c *percpu.CPU, woken bool) (again bool, ran sched.TID, handed boo
 // runInbox runs on idle CPU c, under its run-queue lock, the first
 // thread of its inbox and queues the others there
 // (sched.Scheduler.RunHandedOff, which says when it refuses), ending
-// each one's wait (its FUTEX_WAIT or nanosleep returns 0), and marks a
+// each one's wait (its FUTEX_WAIT returns 0; one whose deadline passed
+// keeps the result its expiry set: thread.EndHandedOffWait), and marks a
 // wake IPI (thread.KickHalted, sent once c's lock is released) for a
 // CPU halted in its idle loop, claimed as a hand-off claims it, per
 // queued thread: that CPU takes it from c's queue (runQueued) where the
@@ -352,10 +356,10 @@ func runInbox(c *percpu.CPU) sched.TID {
 	if t == noThread {
 		return noThread
 	}
-	thread.EndWait(t, 0)
+	thread.EndHandedOffWait(t)
 	s := &threadtab.Sched
 	for x, i := s.QueuedAt(c.ID, 0), 0; i < queued; x, i = s.RunLinks[x], i+1 {
-		thread.EndWait(x, 0) // the queue held none before: the queued ones come first
+		thread.EndHandedOffWait(x) // the queue held none before: the queued ones come first
 		thread.KickHalted(c)
 	}
 	return t

@@ -605,6 +605,37 @@ func TestEpollWaitsBoot(t *testing.T) {
 	assert.GreaterOrEqual(t, v[1], int64(20), "most of the 40 epoll_wait timeouts ended without the kernel lock")
 }
 
+// TestTimedFutexWaitsBoot: the guest's FUTEX_WAITs with a timeout
+// (after the sections above) block without the kernel lock, their
+// timeout in their CPU's own timer heap, which ends them there
+// (kernel/fastfutex.go, fasttimer.go's expireSleepers). The guest
+// checked each answer: its 20 waits of 8 ms that nobody woke returned
+// ETIMEDOUT after at least 8 ms, its 20 waits of 2 s that a FUTEX_WAKE
+// ended after 6 ms returned 0 (or EAGAIN) within a second. Over the 20
+// timeouts most waits blocked without the kernel lock and most
+// timeouts ended without it, and few FUTEX_WAITs took it (the counts
+// are every thread's: the runtime's sysmon waits with a timeout too).
+// With the new path turned off (a timed wait's nap that runs out, and
+// its timeout, sent to the kernel lock's path), one boot counted 0
+// blocked, 0 expired and 40 locked, which fails each bound; with it,
+// two boots: 39 and 38 blocked, 20 expired, 0 locked each.
+func TestTimedFutexWaitsBoot(t *testing.T) {
+	text := locksSched(t)
+	v := guestCounts(t, string(locksBoot.res.Output), `threads locks: timed futex waits blocked=(-?\d+) expired=(-?\d+) locked=(-?\d+) woken=(\d+) eagain=(\d+)`)
+	fast := parseFastPaths(t, text)
+	require.Contains(t, fast, "futex_wait_timed", "no futex_wait_timed line:\n%s", text)
+	require.Contains(t, fast, "futex_expired", "no futex_expired line:\n%s", text)
+	t.Logf("20 FUTEX_WAITs of 8 ms nobody woke: %d timed waits blocked without the kernel lock meanwhile, %d timeouts ended without it, %d FUTEX_WAITs on its path (all threads'); 20 of 2 s woken after 6 ms: %d returned 0, %d EAGAIN",
+		v[0], v[1], v[2], v[3], v[4])
+	t.Logf("the whole boot: futex_wait_timed %d, futex_expired %d, futex_wait %v, futex_wake %v",
+		fast["futex_wait_timed"][0], fast["futex_expired"][0], fast["futex_wait"], fast["futex_wake"])
+	assert.GreaterOrEqual(t, v[0], int64(15), "most of the 20 timed waits blocked without the kernel lock")
+	assert.GreaterOrEqual(t, v[1], int64(15), "most of the 20 timeouts ended without the kernel lock")
+	assert.Less(t, v[2], int64(10), "few FUTEX_WAITs took the kernel lock while the 20 timed out")
+	assert.Equal(t, int64(20), v[3]+v[4], "each of the 20 woken waits returned")
+	assert.GreaterOrEqual(t, v[3], int64(15), "most of the 20 woken waits returned 0")
+}
+
 // lockedCalls reads the "locked_syscall NAME COUNT" lines of a
 // /proc/gometal/sched text: the system calls that took the kernel lock.
 func lockedCalls(t *testing.T, text string) map[string]uint64 {

@@ -309,7 +309,8 @@ func (f *Futexes) oldest(b int, addr uintptr) TID {
 
 // Remove dequeues t (after a timeout, a signal) and reports whether it
 // was queued. Context: trap or boot, kernel lock held, or the run-queue
-// lock of t's CPU while t still runs there (Unwait); does not allocate.
+// lock of t's CPU while t still runs there (Unwait) or while its
+// deadline, in that CPU's heap, passes (ExpireHere); does not allocate.
 func (f *Futexes) Remove(t TID) bool {
 	if !f.waited[t] {
 		return false // in no futex wait, or one already ended

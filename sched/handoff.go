@@ -10,8 +10,8 @@ import "sync/atomic"
 // word), takes the waiter off its futex chain under the bucket lock alone
 // (Futexes.Claim, which marks it handed off), pushes it onto the claimed
 // CPU's inbox (Handoffs.Push) and sends that CPU a wake IPI. The CPU
-// leaves HLT and, when no thread in its inbox has a timeout to cancel,
-// runs the first under its own run-queue lock and queues the others
+// leaves HLT and, when no thread in its inbox has a timeout in another
+// CPU's heap, runs the first under its own run-queue lock and queues the others
 // there (RunHandedOff);
 // otherwise it takes the kernel lock as it would for any wake-up, and
 // drains the inboxes before it schedules (WakeHandedOff), finding the
@@ -22,8 +22,10 @@ import "sync/atomic"
 //
 //   - A handed-off thread stays Blocked, off every futex chain, until a
 //     drain wakes it with 0 or its inbox's CPU runs it (RunHandedOff,
-//     its FUTEX_WAIT returning 0 too). Every other wake-up (its timeout, a signal)
-//     finds it handed off and leaves it to the drain (Wake): the waker
+//     its FUTEX_WAIT returning 0 too; a thread an expiry handed there
+//     keeps the result the expiry gave it). Every other wake-up (its
+//     timeout, a signal: Wake, ExpireHere, which drop its deadline)
+//     finds it handed off and leaves it to the drain: the waker
 //     counted it as woken, and Linux's FUTEX_WAIT also returns 0 when a
 //     wake took it off the queue before its timeout or signal could.
 //   - Every Schedule is preceded by a drain of every CPU's inbox
@@ -106,7 +108,8 @@ func (h *Handoffs) Pop(c int) TID {
 
 // RunHandedOff is the end of a halt of idle CPU c that a hand-off's wake
 // IPI ended, under c's run-queue lock, without the kernel lock: the
-// threads in c's inbox are woken (each FUTEX_WAIT returns 0), the first
+// threads in c's inbox are woken (each FUTEX_WAIT returns 0, a thread
+// an expiry handed there what the expiry gave it), the first
 // pushed runs on c at once and the others wait in c's queue in the order
 // they came, queued counting them, as the kernel lock's drain and
 // Schedule would have put the first there (WakeHandedOff queues it on c,
@@ -120,8 +123,8 @@ func (h *Handoffs) Pop(c int) TID {
 // with nothing changed, when the kernel lock's path must decide: the
 // inbox is empty, c runs a thread or has one queued, a CPU-time timer is
 // armed (NArmed: their expiries are the kernel lock's), or a thread of
-// the inbox is not blocked (the drain reports that), has a timeout to
-// cancel (its deadline may sit in another CPU's heap), or has not wholly
+// the inbox is not blocked (the drain reports that), has a timeout in
+// another CPU's heap (that CPU's to cancel: c cancels one in its own), or has not wholly
 // left the CPU it last ran on (leftCPU: its state may not be saved yet);
 // or a push came between the look and the take. c is the only popper of
 // its inbox while it holds its run-queue lock: the kernel lock's holders,
@@ -133,7 +136,7 @@ func (h *Handoffs) Pop(c int) TID {
 func (s *Scheduler) RunHandedOff(c int, now int64) (t TID, queued int) {
 	p := &s.CPUs[c]
 	top := TID(atomic.LoadInt32(&s.Handoffs.head[c]))
-	if top == None || p.Cur != None || p.RunQ.Len() != 0 || s.NArmed != 0 || !s.inboxRunnable(top) ||
+	if top == None || p.Cur != None || p.RunQ.Len() != 0 || s.NArmed != 0 || !s.inboxRunnable(c, top) ||
 		!s.Handoffs.takeAll(c, top) {
 		return None, 0
 	}
@@ -141,6 +144,7 @@ func (s *Scheduler) RunHandedOff(c int, now int64) (t TID, queued int) {
 	for x := t; x != None; x = s.Handoffs.next[x] {
 		atomic.StoreUint32(&s.Futexes.handedOff[x], 0)
 		s.Futexes.waited[x] = false
+		s.Timers.Cancel(x) // in c's heap, if anywhere (inboxRunnable)
 		s.Threads[x].Device = false
 		if x != t && s.mistake != mistakeInboxFirstOnly {
 			s.queueOn(c, x, now)
@@ -153,15 +157,16 @@ func (s *Scheduler) RunHandedOff(c int, now int64) (t TID, queued int) {
 	return t, queued
 }
 
-// inboxRunnable reports whether every thread of the inbox whose top is
-// top may run without the kernel lock (RunHandedOff): blocked, with no
-// timeout to cancel, wholly off the CPU it last ran on. The chain below
-// top is stable: only a popper, the caller, takes a thread out.
-// Context: trap, on the inbox's CPU, its run-queue lock held (or the
+// inboxRunnable reports whether every thread of CPU c's inbox, whose top
+// is top, may run without the kernel lock (RunHandedOff): blocked, with
+// no timeout but in c's own heap (timeoutOn: a FUTEX_WAIT's that blocked
+// on c, cancelled there), wholly off the CPU it last ran on. The chain
+// below top is stable: only a popper, the caller, takes a thread out.
+// Context: trap, on CPU c, its run-queue lock held (or the
 // simulator's one event); does not allocate.
-func (s *Scheduler) inboxRunnable(top TID) bool {
+func (s *Scheduler) inboxRunnable(c int, top TID) bool {
 	for x := top; x != None; x = s.Handoffs.next[x] {
-		if s.Threads[x].State != Blocked || s.Timers.Pending(x) || !s.leftCPU(x) {
+		if s.Threads[x].State != Blocked || !s.timeoutOn(x, c) || !s.leftCPU(x) {
 			return false
 		}
 	}

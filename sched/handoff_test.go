@@ -253,6 +253,17 @@ func TestRunHandedOff(t *testing.T) {
 		assert.Equal(t, None, ran, "a CPU that runs a thread runs no other")
 		assert.Equal(t, x, TID(s.Handoffs.head[1]), "left in the inbox, for the drain")
 	})
+	t.Run("a timeout in its own heap, cancelled", func(t *testing.T) {
+		// A FUTEX_WAIT that blocked on CPU 1 with a timeout, handed back
+		// to it: CPU 1's lock covers its heap.
+		s, _, w := setup(t)
+		s.Threads[w].CPU = 1
+		s.SetTimer(w, 5000, 1)
+		ran, _ := s.RunHandedOff(1, 700)
+		require.Equal(t, w, ran)
+		assert.False(t, s.Timers.Pending(w), "its timeout is gone")
+		assert.Zero(t, s.Timers.Len())
+	})
 	t.Run("several: the first pushed runs, the others queue in order", func(t *testing.T) {
 		s, _, w := setup(t)
 		x, y := handOff(t, s, 0x2000), handOff(t, s, 0x3000)
@@ -278,8 +289,8 @@ func TestRunHandedOff(t *testing.T) {
 		name  string
 		setup func(t *testing.T, s *Scheduler, r, w TID)
 	}{
-		{"a timeout to cancel", func(t *testing.T, s *Scheduler, r, w TID) { s.SetTimer(w, 5000, 0) }},
-		{"a second thread in the inbox with a timeout to cancel", func(t *testing.T, s *Scheduler, r, w TID) {
+		{"a timeout in another CPU's heap", func(t *testing.T, s *Scheduler, r, w TID) { s.SetTimer(w, 5000, 0) }},
+		{"a second thread in the inbox with a timeout in another CPU's heap", func(t *testing.T, s *Scheduler, r, w TID) {
 			s.SetTimer(handOff(t, s, 0x2000), 5000, 0)
 		}},
 		{"a CPU-time timer armed", func(t *testing.T, s *Scheduler, r, w TID) { s.NArmed = 1 }},

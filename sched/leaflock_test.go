@@ -50,6 +50,10 @@ var leafCalls = map[string]string{
 	"Timers.Pending":              "one load",
 	"RunQ.Len":                    "one load (a CPU's queue length: sched/runqueue.go)",
 	"leftCPU":                     "this package: one load (checked below)",
+	"WaitHereLocked":              "this package: queues and blocks a FUTEX_WAIT's thread, its timeout in its CPU's heap (checked below)",
+	"Timers.Set":                  "heap edits and one locked add: no lock, no wait (sched/timers.go)",
+	"atomic.StoreInt32":           "one store",
+	"timeoutOn":                   "this package: two loads (checked below)",
 	"idleCPU":                     "this package: loads (checked below)",
 	"nappingCPU":                  "this package: loads (checked below)",
 	"noneIdle":                    "this package: idleCPU and nappingCPU (checked below)",
@@ -67,8 +71,10 @@ var (
 
 // callName is the name a call uses: "f" for f(); the method name alone
 // for a method of this package's Futexes or Scheduler (f.dequeue,
-// s.Futexes.Claim and threadtab.Sched.Futexes.Lock are "dequeue", "Claim"
-// and "Lock"); else "x.f" for x.f() or a.b.x.f(), x an identifier.
+// s.Futexes.Claim, fx.Lock with fx the kernel's name for the futex
+// table, threadtab.Sched.Futexes.Lock and threadtab.Sched.WaitHereLocked
+// are "dequeue", "Claim", "Lock", "Lock" and "WaitHereLocked"); else
+// "x.f" for x.f() or a.b.x.f(), x an identifier.
 func callName(call *ast.CallExpr) string {
 	switch fn := call.Fun.(type) {
 	case *ast.Ident:
@@ -76,12 +82,12 @@ func callName(call *ast.CallExpr) string {
 	case *ast.SelectorExpr:
 		switch x := fn.X.(type) {
 		case *ast.Ident:
-			if x.Name == "f" || x.Name == "s" {
+			if x.Name == "f" || x.Name == "s" || x.Name == "fx" {
 				return fn.Sel.Name
 			}
 			return x.Name + "." + fn.Sel.Name
 		case *ast.SelectorExpr:
-			if x.Sel.Name == "Futexes" {
+			if x.Sel.Name == "Futexes" || x.Sel.Name == "Sched" {
 				return fn.Sel.Name
 			}
 			return x.Sel.Name + "." + fn.Sel.Name
@@ -97,8 +103,8 @@ func leafViolations(fset *token.FileSet, files []*ast.File) []string {
 	funcs := map[string]*ast.FuncDecl{}
 	for _, f := range files {
 		for _, d := range f.Decls {
-			if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
-				funcs[fd.Name.Name] = fd
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil && funcs[fd.Name.Name] == nil {
+				funcs[fd.Name.Name] = fd // this package's first (parsed first): a bare name is its
 			}
 		}
 	}
@@ -231,6 +237,7 @@ func (f *Futexes) helper(b int) { f.lockBucket(b + 1) }
 func (f *Futexes) open(b int) { f.lockBucket(b); f.dequeue(b, 0) }
 func (f *Futexes) elsewhere(a uintptr) { threadtab.Sched.Futexes.Lock(a); thread.Kick(nil); threadtab.Sched.Futexes.Unlock(a) }
 func (f *Futexes) viaLeaf(b int) { f.lockBucket(b); f.unlink(b, 0, 0); f.unlockBucket(b) }
+func (f *Futexes) viaName(a uintptr) { fx := f; fx.Lock(a); klock.Files.RLock(c); fx.Unlock(a) }
 func (f *Futexes) unlink(b int, prev, t TID) { klock.Files.Lock(c) }
 `
 	fset := token.NewFileSet()
@@ -244,5 +251,6 @@ func (f *Futexes) unlink(b int, prev, t TID) { klock.Files.Lock(c) }
 	assert.Contains(t, bad, "no release in its block")
 	assert.Contains(t, bad, "thread.Kick called with a bucket lock held")
 	assert.Contains(t, bad, "unlink (under a bucket lock): Files.Lock called", "a listed function of this package is checked too")
+	assert.Contains(t, bad, "Files.RLock called with a bucket lock held", "a bucket lock taken through the kernel's name for the table is checked too")
 	assert.NotContains(t, bad, "planted.go:2:", "the good function is fine")
 }

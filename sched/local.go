@@ -18,7 +18,8 @@ import "sync/atomic"
 //   - ClaimHere: a FUTEX_WAKE takes the oldest waiter off its chain and
 //     queues it on the waker's CPU, when no CPU is idle and none naps
 //     (MakeRunnable would send it there) and the waiter has no timeout
-//     (its deadline may sit in another CPU's heap), if it last ran there (where
+//     but in the waker's own heap (cancelled there: a timeout in another
+//     CPU's heap is that CPU's), if it last ran there (where
 //     MakeRunnable queues it too) or if the waker's CPU has nothing
 //     queued (ClaimMovedHere). In that last case MakeRunnable would queue
 //     it on its old CPU, which is busy, while the waker, in a hand-over
@@ -45,6 +46,9 @@ import "sync/atomic"
 //     and no CPU idle queues it at the back (of a napping CPU's queue,
 //     under that CPU's lock too, if one naps) and puts the oldest
 //     queued thread on the CPU, as Schedule would.
+//   - WaitHereLocked: a FUTEX_WAIT blocks on its word, its timeout, if
+//     it has one, in its CPU's own heap, and the CPU switches
+//     (SwitchLocal) or goes idle (IdleHere).
 //   - ReserveIdle and IdleHere: a FUTEX_WAIT or a sleep that blocks
 //     with nothing to run anywhere leaves its CPU idle, as Schedule's
 //     halt would, unless its thread is the last one running and no
@@ -53,9 +57,10 @@ import "sync/atomic"
 //     its CPU's own heap, and the CPU switches (SwitchLocal) or goes
 //     idle (IdleHere).
 //   - ExpireHere, ExpireOnto and HandOffExpired: a CPU's timer interrupt
-//     ends the sleeps whose deadlines in its own heap have passed, each
-//     queued there, on a napping CPU or put in an idle CPU's inbox, as
-//     MakeRunnable would place it.
+//     ends the sleeps, epoll_waits and FUTEX_WAITs whose deadlines in
+//     its own heap have passed (a FUTEX_WAIT's thread taken off its
+//     chain first), each queued there, on a napping CPU or put in an
+//     idle CPU's inbox, as MakeRunnable would place it.
 //   - ClaimOnto: a FUTEX_WAKE queues its blocked waiter on a napping CPU
 //     when none is idle, under that CPU's run-queue lock and its own.
 //   - HaltAgain (policy.go): an idle CPU woken by an interrupt that
@@ -70,7 +75,8 @@ import "sync/atomic"
 // the one it steals from another CPU's queue under that CPU's lock,
 // the waiter it takes off a chain under the bucket lock, the thread it
 // takes from its own inbox, its own timer heap's sleepers), never
-// another CPU's timer heap (but for the count of all, an atomic), and
+// another CPU's timer heap (but for the count of all, an atomic, and
+// the napping CPU's, whose run-queue lock ClaimOnto's waker holds), and
 // the running count
 // only with locked instructions (RunHandedOff's add, ReserveIdle's
 // compare-and-swap and UnreserveIdle's add; a switch leaves it as it
@@ -89,7 +95,8 @@ const (
 // ClaimHere is a FUTEX_WAKE of one waiter on addr by CPU c's running
 // thread, under c's run-queue lock: the oldest waiter, if it blocked
 // (not a napper) and may be queued on c (wakesHere), is taken off its
-// chain, its wait ended, and queued on c (ClaimQueuedHere, or
+// chain, its wait ended (its timeout, in c's heap, cancelled), and
+// queued on c (ClaimQueuedHere, or
 // ClaimMovedHere when it last ran on another CPU; the kernel sets its
 // system call's result to 0 and arms c's timer for the end of its
 // running thread's slice). ClaimNobody: nobody waits on addr.
@@ -104,7 +111,7 @@ func (s *Scheduler) ClaimHere(addr uintptr, c int, now int64) (TID, ClaimResult)
 // ClaimOnto is a FUTEX_WAKE of one waiter on addr that found no CPU idle
 // and CPU o napping (NapperFor), under o's run-queue lock (taken with
 // one try, as a steal takes it): the oldest waiter, if it blocked (not a
-// napper), has no timeout (its deadline would be in another CPU's heap)
+// napper), has no timeout but in o's heap (timeoutOn: cancelled there)
 // and is wholly off the CPU it last ran on (leftCPU), is taken off its
 // chain, its wait ended, and queued on o, as MakeRunnable would with no
 // CPU idle (ClaimQueuedHere, or ClaimMovedHere when it last ran on
@@ -136,7 +143,7 @@ func (s *Scheduler) claimQueued(addr uintptr, c int, now int64, onto bool) (TID,
 	switch {
 	case t == None:
 		r = ClaimNobody
-	case f.napping(t) || !onto && !s.wakesHere(t, c) || onto && !s.ontoNapper(t):
+	case f.napping(t) || !onto && !s.wakesHere(t, c) || onto && !s.ontoNapper(t, c):
 		t, r = None, ClaimNeedsCPU
 	default:
 		if s.Threads[t].CPU != c {
@@ -147,27 +154,30 @@ func (s *Scheduler) claimQueued(addr uintptr, c int, now int64, onto bool) (TID,
 	f.unlockBucket(b)
 	if r >= ClaimQueuedHere {
 		f.waited[t] = false
+		if s.timeoutOn(t, c) { // always, but for a planted mistake (mistakeOntoTimed)
+			s.Timers.Cancel(t)
+		}
 		s.Threads[t].Device = false
 		s.queueOn(c, t, now)
 	}
 	return t, r
 }
 
-// ontoNapper reports whether blocked waiter t may be queued on a napping
-// CPU (ClaimOnto): no CPU is idle (a hand-off to it serves the waiter
-// sooner), t has no timeout to cancel, and no CPU is between t's
-// queueing and the end of a switch from it (leftCPU).
-// Context: trap, a run-queue lock and t's bucket lock held; does not
+// ontoNapper reports whether blocked waiter t may be queued on napping
+// CPU o (ClaimOnto): no CPU is idle (a hand-off to it serves the waiter
+// sooner), t has no timeout but in o's heap (timeoutOn), and no CPU is
+// between t's queueing and the end of a switch from it (leftCPU).
+// Context: trap, o's run-queue lock and t's bucket lock held; does not
 // allocate.
-func (s *Scheduler) ontoNapper(t TID) bool {
-	return s.Threads[t].State == Blocked && (s.mistake == mistakeOntoTimed || !s.Timers.Pending(t)) &&
+func (s *Scheduler) ontoNapper(t TID, o int) bool {
+	return s.Threads[t].State == Blocked && (s.mistake == mistakeOntoTimed || s.timeoutOn(t, o)) &&
 		s.leftCPU(t) && s.idleCPU() < 0
 }
 
 // wakesHere reports whether blocked waiter t may be queued on CPU c,
 // which runs its waker, under c's run-queue lock: no CPU is idle or
-// napping (MakeRunnable would send it there), it has no timeout to
-// cancel (the timer heap is the kernel lock's), and it last ran on c
+// napping (MakeRunnable would send it there), it has no timeout but in
+// c's own heap (timeoutOn: c cancels it there), and it last ran on c
 // (MakeRunnable queues it there too) or c has nothing queued. In that
 // last case MakeRunnable would queue it on the CPU it last ran on, which
 // is busy; on c it runs next, and at once when its waker goes on to
@@ -186,8 +196,20 @@ func (s *Scheduler) ontoNapper(t TID) bool {
 func (s *Scheduler) wakesHere(t TID, c int) bool {
 	th := &s.Threads[t]
 	moved := th.CPU != c
-	return th.State == Blocked && !s.Timers.Pending(t) && (!moved || s.leftCPU(t)) &&
+	return th.State == Blocked && s.timeoutOn(t, c) && (!moved || s.leftCPU(t)) &&
 		s.noneIdle(c) && (!moved || s.CPUs[c].RunQ.Len() == 0)
+}
+
+// timeoutOn reports whether blocked waiter t has no timeout, or has it
+// in CPU c's heap, which c's run-queue lock lets its holder cancel; a
+// timeout in another CPU's heap is that CPU's, or the kernel lock's, to
+// cancel (Timers). Only the holder of c's run-queue lock writes t's
+// entry in c's heap, and no CPU moves an entry into or out of another's
+// heap, so the answer holds for the hold.
+// Context: trap, c's run-queue lock held (or the simulator's one event);
+// does not allocate.
+func (s *Scheduler) timeoutOn(t TID, c int) bool {
+	return !s.Timers.Pending(t) || int(s.Timers.on[t]) == c
 }
 
 // leftCPU reports whether blocked waiter t, queued on a futex chain, is
@@ -313,10 +335,12 @@ func (s *Scheduler) putOn(c int, t TID, now int64) {
 // kernel lock, so the last running thread blocks there unless a
 // deadline will wake some thread. A deadline in any CPU's heap has that
 // CPU's timer armed for it, and leaves the heap under that CPU's
-// run-queue lock only as its thread is made runnable (ExpireHere) or by
-// the thread itself while it is still counted running (Unsleep): the
-// count read here is an instant old, and a deadline gone meanwhile has
-// woken a thread. A compare-and-swap takes the count down only from
+// run-queue lock only as its thread is made runnable (ExpireHere,
+// ClaimHere, ClaimOnto, RunHandedOff), by the thread itself while it is
+// still counted running (Unsleep, Unwait), or as its wait is found over
+// by a FUTEX_WAKE's hand-off, whose push and IPI wake it
+// (ExpireHandedOff): the count read here is an instant old, and a
+// deadline gone meanwhile has woken a thread or left it to a hand-off. A compare-and-swap takes the count down only from
 // above 1, or from 1 with a deadline pending, so that two CPUs doing
 // this at once cannot take it to 0 with none. The other queues
 // are read without their locks, as
@@ -369,11 +393,18 @@ func (s *Scheduler) IdleHere(c int, now int64) {
 // WaitHereLocked queues t, CPU c's running thread, on addr's chain and
 // blocks it, in one hold of addr's bucket lock (held by the caller,
 // Futexes.Lock): a FUTEX_WAIT that will switch to a thread in c's queue
-// (SwitchLocal). A waker that takes the bucket lock finds t queued and
-// blocked, never queued and still running. Context: trap, on CPU c, c's run-queue lock and
-// addr's bucket lock held; does not allocate.
-func (s *Scheduler) WaitHereLocked(t TID, addr uintptr) {
-	atomic.StoreInt32(&s.CPUs[s.Threads[t].CPU].switching, 1) // before t is on the chain: leftCPU
+// (SwitchLocal) or leave c idle (IdleHere). Its timeout, if it has one
+// (deadline, 0 for none), goes into c's heap first, for c's timer, which
+// ends the wait there (ExpireHere), so that a waker that takes the
+// bucket lock finds t queued, blocked and with its deadline, never
+// queued and still running. Context: trap, on CPU c, c's run-queue lock
+// and addr's bucket lock held; does not allocate.
+func (s *Scheduler) WaitHereLocked(t TID, addr uintptr, deadline int64) {
+	c := int(s.Threads[t].CPU)
+	atomic.StoreInt32(&s.CPUs[c].switching, 1) // before t is on the chain: leftCPU
+	if deadline != 0 && s.mistake != mistakeFutexNoDeadline {
+		s.Timers.Set(t, deadline, c)
+	}
 	s.Futexes.WaitLocked(t, addr)
 	s.Block(t, false)
 }
@@ -394,10 +425,12 @@ func (s *Scheduler) EndSwitch(c int) { atomic.StoreInt32(&s.CPUs[c].switching, 0
 // word (Futexes.Remove): t is off the chain and running again, and it
 // reports true. false: a wake took t off the chain first (a lock-free
 // FUTEX_WAKE's hand-off, sched/handoff.go), t's wait is over and the
-// hand-off's drain wakes it; the caller goes on with the switch.
+// hand-off's drain wakes it; the caller goes on with the switch. Either
+// way t's timeout, if it had one, is gone from its CPU's heap.
 // Context: trap, on t's CPU, its run-queue lock held (or the
 // simulator's one event); does not allocate.
 func (s *Scheduler) Unwait(t TID) bool {
+	s.Timers.Cancel(t)
 	if !s.Futexes.Remove(t) {
 		return false
 	}
@@ -547,31 +580,39 @@ func (s *Scheduler) InterruptHere(c int, now int64, timer bool) bool {
 
 // What ExpireHere did with a sleeper whose deadline passed.
 const (
-	ExpireRefused  = iota // nothing: the kernel lock's path expires it
-	ExpireQueued          // it waits in c's queue behind c's running thread
-	ExpireNeedsCPU        // nothing yet: it goes to an inbox (HandOffExpired)
+	ExpireRefused   = iota // nothing: the kernel lock's path expires it
+	ExpireQueued           // it waits in c's queue behind c's running thread
+	ExpireNeedsCPU         // it goes to an inbox (HandOffExpired); a futex waiter is off its chain already
+	ExpireHandedOff        // a futex waiter that a lock-free FUTEX_WAKE handed off first: its timeout is gone, its wake the hand-off's
 )
 
 // ExpireHere ends, under CPU c's run-queue lock, without the kernel lock,
 // the wait of t, a thread whose deadline is the earliest of c's heap and
-// has passed, and which the kernel knows waits on no futex chain and in
-// no inbox (a nanosleep; or an epoll_wait, whose waiter slot the kernel
-// clears under the same hold: only kernel lock holders, whom the hold
-// keeps out, end such a wait otherwise). A busy c (its timer interrupt
+// has passed: a nanosleep; an epoll_wait, whose waiter slot the kernel
+// clears under the same hold (only kernel lock holders, whom the hold
+// keeps out, end such a wait otherwise); or a FUTEX_WAIT with a timeout,
+// which it takes off its chain first (Futexes.Remove, under the bucket
+// lock). A busy c (its timer interrupt
 // or a kick from ring 3) queues t behind its running thread, off
 // c's heap, as MakeRunnable would with no CPU idle or napping
 // (ExpireQueued: the kernel then arms c's timer for the end of that
-// thread's slice). It reports ExpireNeedsCPU, nothing changed, when t
+// thread's slice). It reports ExpireNeedsCPU when t
 // should run on an idle CPU: c itself (its timer ended its halt:
 // IdleTimerFired), or, for a busy c, a CPU idle or napping, where
 // MakeRunnable would send t; the kernel then hands t to that CPU's inbox
 // (HandOffExpired; c's own needs no claim and no IPI: its idle loop looks
-// next). It reports ExpireRefused, nothing changed, when the kernel
+// next), or leaves it, blocked with its deadline, off its chain, to the
+// kernel lock's path, whose expiry ends it as it would have. It reports
+// ExpireRefused, nothing changed, when the kernel
 // lock's path must expire t: t is not c's earliest or has not passed, t
 // is not blocked, the CPU it last ran on is still switching from it
 // (leftCPU), or a CPU-time timer is armed (NArmed: their expiries are the
-// kernel lock's). Only c changes c's heap under c's run-queue lock, and
-// such a thread is on no chain and in no inbox, so nothing else may
+// kernel lock's). It reports ExpireHandedOff, t's deadline cancelled,
+// when a lock-free FUTEX_WAKE took t off its chain first (Futexes.Claim):
+// its wait is over, and the inbox it is in, or will be in, wakes it.
+// Only the holder of c's run-queue lock changes c's heap, and
+// a thread it expires is on no chain (or leaves it under the bucket
+// lock, which a Claim takes too) and in no inbox, so nothing else may
 // end its wait meanwhile but a kernel lock holder (a signal's wake-up,
 // an epoll_wait's events), whom c's run-queue lock keeps out.
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
@@ -580,6 +621,12 @@ func (s *Scheduler) ExpireHere(c int, t TID, now int64) int {
 	u, when := s.Timers.Next(c)
 	if u != t || when > now || s.Threads[t].State != Blocked || !s.leftCPU(t) || s.NArmed != 0 {
 		return ExpireRefused
+	}
+	// A waiter a Claim handed off: marked under the bucket lock, which
+	// Remove takes (a signal's Wake may have cleared waited since).
+	if s.Futexes.HandedOff(t) || s.Futexes.waited[t] && s.mistake != mistakeExpiryOnChain && !s.Futexes.Remove(t) {
+		s.Timers.Cancel(t)
+		return ExpireHandedOff
 	}
 	if s.CPUs[c].Cur == None || !s.noneIdle(c) {
 		return ExpireNeedsCPU
@@ -608,7 +655,7 @@ func (s *Scheduler) NapperFor(c int) int {
 // lock, that of the CPU NapperFor named, under o's run-queue lock too
 // (taken with one try, as a steal takes it), as MakeRunnable would with
 // no CPU idle: off c's heap, runnable on o. The kernel has ended its wait already
-// (its nanosleep returns 0) and then sends o a wake IPI, which ends o's
+// (its nanosleep returns 0, a FUTEX_WAIT ETIMEDOUT) and then sends o a wake IPI, which ends o's
 // nap: a napping FUTEX_WAIT switches to t without the kernel lock (a
 // thread queued on its CPU: kernel/fastfutex.go's napOn), where a
 // hand-off into o's inbox would send it to the kernel lock's path.
@@ -628,7 +675,7 @@ func (s *Scheduler) ExpireOnto(c int, t TID, o int, now int64) {
 // Futexes.Claim marks a waiter, so that the kernel lock's wake-ups leave
 // it to the hand-off (Wake) and the inbox's CPU runs it (RunHandedOff) or
 // the drain wakes it (WakeHandedOff), as a FUTEX_WAKE's waiter. The
-// kernel has ended its wait already (its nanosleep returns 0): the
+// kernel has ended its wait already (its nanosleep returns 0, a FUTEX_WAIT ETIMEDOUT): the
 // thread may run as soon as it is in the inbox.
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.

@@ -39,7 +39,8 @@ func TestClaimHere(t *testing.T) {
 		{"its own CPU, threads queued there", 0, queueOnZero, ClaimQueuedHere},
 		{"a busy CPU, threads queued on the waker's", 1, queueOnZero, ClaimNeedsCPU},
 		{"a CPU still switching from it", 1, func(s *Scheduler, w TID) { s.CPUs[1].switching = 1 }, ClaimNeedsCPU},
-		{"a timeout to cancel", 1, func(s *Scheduler, w TID) { s.SetTimer(w, 5000, 0) }, ClaimNeedsCPU},
+		{"a timeout in another CPU's heap", 1, func(s *Scheduler, w TID) { s.SetTimer(w, 5000, 1) }, ClaimNeedsCPU},
+		{"a timeout in the waker's heap, its own CPU", 0, func(s *Scheduler, w TID) { s.SetTimer(w, 5000, 0) }, ClaimQueuedHere},
 		{"an idle CPU", 1, func(s *Scheduler, w TID) { s.CPUs[1].Idle = true }, ClaimNeedsCPU},
 		{"a napping CPU", 0, func(s *Scheduler, w TID) { s.CPUs[1].napping = 1 }, ClaimNeedsCPU},
 	} {
@@ -74,7 +75,8 @@ func TestClaimOnto(t *testing.T) {
 		{"it last ran on a busy CPU", 1, nil, ClaimMovedHere},
 		{"threads queued on the napping CPU", 1, func(s *Scheduler, w TID) { queueOn(s, 2) }, ClaimMovedHere},
 		{"a CPU still switching from it", 1, func(s *Scheduler, w TID) { s.CPUs[1].switching = 1 }, ClaimNeedsCPU},
-		{"a timeout to cancel", 1, func(s *Scheduler, w TID) { s.SetTimer(w, 5000, 1) }, ClaimNeedsCPU},
+		{"a timeout in another CPU's heap", 1, func(s *Scheduler, w TID) { s.SetTimer(w, 5000, 1) }, ClaimNeedsCPU},
+		{"a timeout in the napping CPU's heap", 2, func(s *Scheduler, w TID) { s.SetTimer(w, 5000, 2) }, ClaimQueuedHere},
 		{"an idle CPU: a hand-off serves it", 1, func(s *Scheduler, w TID) { s.CPUs[3].Idle = true }, ClaimNeedsCPU},
 		{"a napping waiter", 1, func(s *Scheduler, w TID) { s.Futexes.napWait[w] = napHalting }, ClaimNeedsCPU},
 	} {
@@ -125,6 +127,7 @@ func checkClaim(t *testing.T, s *Scheduler, w, got TID, r ClaimResult, home, on,
 	assert.Equal(t, queued+1, s.CPUs[on].RunQ.Len())
 	assert.False(t, s.Futexes.in[w], "off its chain")
 	assert.False(t, s.Futexes.waited[w], "its wait is over")
+	assert.False(t, s.Timers.Pending(w), "no timeout left")
 }
 
 // queueOnZero queues a new runnable thread on CPU 0 (no CPU is idle, and
@@ -148,7 +151,7 @@ func TestSwitchingFlag(t *testing.T) {
 	s.Threads[q].CPU = 1
 	s.MakeRunnable(q, 10) // queued on CPU 1: b's wait will switch to it
 	s.Futexes.Lock(key)
-	s.WaitHereLocked(b, key)
+	s.WaitHereLocked(b, key, 0)
 	s.Futexes.Unlock(key)
 	assert.Equal(t, int32(1), s.CPUs[1].switching)
 	_, r := s.ClaimHere(key, 0, 20)
@@ -471,7 +474,7 @@ func TestSwitchLocalSteals(t *testing.T) {
 	require.Equal(t, 1, s.StealVictim(0), "the longest other queue")
 	assert.Equal(t, None, s.SwitchLocal(0, 1, 20), "a thread still running does not switch")
 	s.Futexes.Lock(0x40)
-	s.WaitHereLocked(a, 0x40)
+	s.WaitHereLocked(a, 0x40, 0)
 	s.Futexes.Unlock(0x40)
 	require.Equal(t, q1, s.SwitchLocal(0, 1, 20))
 	s.EndSwitch(0)
@@ -531,7 +534,7 @@ func TestReserveIdle(t *testing.T) {
 		require.True(t, s.ReserveIdle(0, false))
 		assert.Equal(t, int64(1), s.Running, "r is counted off at once")
 		s.Futexes.Lock(0x1000)
-		s.WaitHereLocked(r, 0x1000)
+		s.WaitHereLocked(r, 0x1000, 0)
 		s.Futexes.Unlock(0x1000)
 		s.IdleHere(0, 300)
 		s.EndSwitch(0)
@@ -823,4 +826,96 @@ func TestRunQueued(t *testing.T) {
 			assert.Equal(t, int64(2), s.Running)
 		})
 	}
+}
+
+// TestTimedWaitHere: a FUTEX_WAIT with a timeout that blocks under its
+// CPU's run-queue lock (WaitHereLocked with a deadline) has it in that
+// CPU's heap, and that CPU ends it there (ExpireHere): the waiter leaves
+// its chain first, queued on a busy CPU with no CPU idle, or left to a
+// hand-off (ExpireNeedsCPU) with one idle, whose failure leaves it to
+// the kernel lock's expiry; a lock-free FUTEX_WAKE that took it off its
+// chain first keeps it (ExpireHandedOff: the timeout is dropped, the
+// hand-off wakes it); a signal before the switch drops the timeout with
+// the wait (Unwait). CPU 0 runs r, which waits on key until now+5; CPU 1
+// runs o; CPU 2, when there is one, is idle.
+func TestTimedWaitHere(t *testing.T) {
+	const now, key = 10_000, 0x4000
+	setup := func(ncpu int) (s *Scheduler, r TID) {
+		s, r, _ = runningPair(ncpu)
+		if ncpu > 2 {
+			s.CPUs[2].Idle = true
+		}
+		s.Futexes.Lock(key)
+		s.WaitHereLocked(r, key, now+5)
+		s.Futexes.Unlock(key)
+		s.EndSwitch(0)
+		return s, r
+	}
+	t.Run("its deadline in its CPU's heap", func(t *testing.T) {
+		s, r := setup(2)
+		w, when := s.Timers.Next(0)
+		assert.Equal(t, [2]int64{int64(r), now + 5}, [2]int64{int64(w), when})
+		assert.Equal(t, Blocked, s.Threads[r].State)
+		assert.True(t, s.Futexes.in[r], "queued on its word")
+		assert.Equal(t, ExpireRefused, s.ExpireHere(0, r, now), "its timeout to come")
+		assert.True(t, s.Futexes.in[r], "a refusal changes nothing")
+	})
+	t.Run("no CPU idle: queued behind the running thread", func(t *testing.T) {
+		s, r := setup(2)
+		s.Start(s.Alloc(), 0, 0) // CPU 0 runs another thread now
+		require.Equal(t, ExpireQueued, s.ExpireHere(0, r, now+5))
+		assert.False(t, s.Futexes.in[r], "off its chain")
+		assert.False(t, s.Futexes.waited[r], "its wait is over")
+		assert.False(t, s.Timers.Pending(r))
+		assert.Equal(t, Runnable, s.Threads[r].State)
+		assert.Zero(t, s.Futexes.count[bucket(key)], "the bucket counts no waiter")
+	})
+	t.Run("a CPU idle: off its chain, for a hand-off or the kernel lock's expiry", func(t *testing.T) {
+		s, r := setup(3)
+		s.Start(s.Alloc(), 0, 0)
+		require.Equal(t, ExpireNeedsCPU, s.ExpireHere(0, r, now+5))
+		assert.False(t, s.Futexes.in[r], "off its chain: no wake finds it now")
+		assert.True(t, s.Timers.Pending(r), "its deadline kept until the hand-off or the expiry")
+		assert.Equal(t, Blocked, s.Threads[r].State)
+		_, woke := s.Wake(r, now+5) // the kernel lock's expiry, when no hand-off could be made
+		assert.True(t, woke)
+		assert.False(t, s.Timers.Pending(r))
+	})
+	t.Run("handed off first", func(t *testing.T) {
+		s, r := setup(3)
+		got, res := s.Futexes.Claim(key, true)
+		require.Equal(t, [2]int{int(r), int(ClaimHandedOff)}, [2]int{int(got), int(res)})
+		s.Handoffs.Push(2, r)
+		s.Start(s.Alloc(), 0, 0)
+		require.Equal(t, ExpireHandedOff, s.ExpireHere(0, r, now+5))
+		assert.False(t, s.Timers.Pending(r), "its timeout dropped")
+		assert.True(t, s.Futexes.HandedOff(r), "the hand-off's to wake")
+		assert.Equal(t, Blocked, s.Threads[r].State)
+		ran, _ := s.RunHandedOff(2, now+5)
+		assert.Equal(t, r, ran, "the idle CPU runs it without the kernel lock: no timeout left")
+	})
+	t.Run("handed off, then a signal's wake", func(t *testing.T) {
+		// The kernel lock's Wake leaves a claimed waiter to its hand-off
+		// and drops its deadline: no expiry ends its wait again (found in
+		// review: the expiry once took it for a waiter still queued).
+		s, r := setup(3)
+		_, res := s.Futexes.Claim(key, true)
+		require.Equal(t, ClaimHandedOff, res)
+		_, woke := s.Wake(r, now)
+		assert.False(t, woke, "left to the hand-off")
+		assert.False(t, s.Timers.Pending(r), "its deadline dropped")
+		// The same, the deadline still there (a Wake before this change):
+		// the expiry sees the mark, not the cleared waited.
+		s.Timers.Set(r, now+5, 0)
+		s.Start(s.Alloc(), 0, 0)
+		require.Equal(t, ExpireHandedOff, s.ExpireHere(0, r, now+5))
+		assert.Equal(t, Blocked, s.Threads[r].State, "the hand-off's to wake")
+	})
+	t.Run("a signal before the switch", func(t *testing.T) {
+		s, r := setup(2)
+		require.True(t, s.Unwait(r))
+		assert.Equal(t, Running, s.Threads[r].State)
+		assert.False(t, s.Timers.Pending(r), "its timeout gone with the wait")
+		assert.False(t, s.Futexes.in[r])
+	})
 }

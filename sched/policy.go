@@ -71,6 +71,8 @@ const (
 	mistakeIdleRunInbox             // an idle CPU runs a queued thread under its run-queue lock with a hand-off left in its inbox (RunQueued)
 	mistakeInboxFirstOnly           // an idle CPU that takes its whole inbox runs the first thread and forgets the others (RunHandedOff)
 	mistakeEpollNoDeadline          // a device wait (an epoll_wait) under the run-queue lock blocks without its timeout (DeviceWaitHere)
+	mistakeExpiryOnChain            // a FUTEX_WAIT's timeout ended under the run-queue lock leaves the waiter on its chain (ExpireHere)
+	mistakeFutexNoDeadline          // a FUTEX_WAIT with a timeout blocks under the run-queue lock without it (WaitHereLocked)
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -103,6 +105,7 @@ func (s *Scheduler) Wake(t TID, now int64) (kick int, woke bool) {
 	// the caller's kernel lock excludes: RunHandedOff) clears the mark: a
 	// Remove that fails because of a Claim sees it.
 	if !s.Futexes.Remove(t) && s.Futexes.HandedOff(t) && s.mistake != mistakeWakeHandedOff {
+		s.Timers.Cancel(t) // its wait is over: no timeout to end it again, and the inbox's CPU may run it
 		return NoKick, false
 	}
 	s.Timers.Cancel(t)

@@ -39,9 +39,13 @@ type simCPU struct {
 	napping                      bool
 	napBegan, napUntil, napArmed int64
 	// futexNap: the nap is a FUTEX_WAIT's (futexnap.go), on key napKey;
-	// a wake ends it as well.
-	futexNap bool
-	napKey   uintptr
+	// a wake ends it as well. napTimesOut is when its call's timeout
+	// passes, 0 for none: the nap ends then at the latest, the call then
+	// returning ETIMEDOUT, and a block after the nap takes it into c's
+	// heap.
+	futexNap    bool
+	napKey      uintptr
+	napTimesOut int64
 	// polling: the futex nap still polls for its wake (kernel.futexPoll),
 	// interrupts off, its timer not yet armed for the nap; it ends at the
 	// next event on this CPU (endPoll).
@@ -87,8 +91,21 @@ type simulator struct {
 	// run-queue lock (expireBusy, expireIdle); kickExpired the sleepers
 	// and device waiters a kick from ring 3 expired (deliverIPI).
 	deviceExpired, kickExpired int
-	handoffs                   int // lock-free FUTEX_WAKEs that handed a thread to a halted CPU
-	naps                       int // naps begun (lock-free nanosleeps)
+	// timedWaitsHere counts the FUTEX_WAITs with a timeout that blocked
+	// under their CPU's run-queue lock (waitHere), futexExpired the
+	// futex waiters whose timeout ended under a run-queue lock,
+	// expiryHandedOff the timeouts that found their waiter handed off by
+	// a lock-free FUTEX_WAKE first (ExpireHandedOff), timedClaimed the
+	// waiters with a timeout that a FUTEX_WAKE queued under a run-queue
+	// lock (wakeHere, wakeOnto), napTimeouts the futex naps that their
+	// call's timeout ended.
+	timedWaitsHere, futexExpired, expiryHandedOff, timedClaimed, napTimeouts int
+	// timedWait is, per thread, the timeout of the FUTEX_WAIT it last
+	// began with one, 0 for one without (checkInvariants: a waiter with
+	// one queued on its chain has it in its CPU's heap).
+	timedWait [MaxThreads]int64
+	handoffs  int // lock-free FUTEX_WAKEs that handed a thread to a halted CPU
+	naps      int // naps begun (lock-free nanosleeps)
 	// napCutBlocks counts the naps cut short whose rest blocked under
 	// the run-queue lock, napsKicked the naps that reached their
 	// deadline with something come for the scheduler, which returned
@@ -469,6 +486,11 @@ func (sim *simulator) futexNap(c int, k uintptr) bool {
 	if owed := sim.napOwed(c); owed != 0 {
 		deadline = min(deadline, owed)
 	}
+	sim.cpus[c].napTimesOut = 0
+	if sim.choose(2) == 0 { // a timeout, which may end the nap sooner
+		sim.cpus[c].napTimesOut = sim.now + sim.delay()
+		deadline = min(deadline, sim.cpus[c].napTimesOut)
+	}
 	return sim.futexNapUntil(c, k, deadline)
 }
 
@@ -484,6 +506,7 @@ func (sim *simulator) futexNapUntil(c int, k uintptr, deadline int64) bool {
 	s.Futexes.Lock(k)
 	s.Futexes.NapWaitLocked(t, k)
 	s.Futexes.Unlock(k)
+	sim.timedWait[t] = 0 // a napper's timeout is its nap's deadline, in no heap
 	if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
 		sim.handOff(w, k) // another CPU's lock-free FUTEX_WAKE, before the nap begins
 	}
@@ -577,6 +600,15 @@ func (sim *simulator) endFutexNap(c int, deviceIRQ, cut bool) {
 		sim.napWoken(c, deviceIRQ)
 		return
 	}
+	if to := sc.napTimesOut; to != 0 && sim.now >= to {
+		// Unwoken when the call's timeout passed: ETIMEDOUT, the
+		// thread goes on (kernel.futexNapWait), its timer armed again.
+		sim.napTimer(c, true)
+		sim.napTimeouts++
+		sim.note("cpu %d: thread %d's futex nap on key %d times out", c, t, sc.napKey)
+		sim.napWoken(c, deviceIRQ)
+		return
+	}
 	if cut && !deviceIRQ && sim.napOn(c, sc.napKey, sc.napUntil) {
 		return
 	}
@@ -587,9 +619,9 @@ func (sim *simulator) endFutexNap(c int, deviceIRQ, cut bool) {
 		// waits in c's inbox; else the idle wait.
 		r := idleRefused
 		if sim.s.QueuedFor(c) && sim.s.Handoffs.Empty(c) {
-			r = sim.switchWait(c, sc.napKey)
+			r = sim.switchWait(c, sc.napKey, sc.napTimesOut)
 		} else {
-			r = sim.idleWait(c, sc.napKey)
+			r = sim.idleWait(c, sc.napKey, sc.napTimesOut)
 		}
 		switch r {
 		case idleWent:
@@ -602,7 +634,11 @@ func (sim *simulator) endFutexNap(c int, deviceIRQ, cut bool) {
 	sim.note("cpu %d: thread %d's futex nap ends unwoken; it blocks on key %d", c, t, sc.napKey)
 	sc.ipi = false // the locked path runs the scheduler
 	sim.s.Futexes.Wait(t, sc.napKey)
+	sim.timedWait[t] = 0 // its timer, if any, is set after the wait: not checked
 	sim.s.Block(t, false)
+	if sc.napTimesOut != 0 {
+		sim.s.SetTimer(t, sc.napTimesOut, c)
+	}
 	sim.reschedule(c)
 }
 
@@ -628,7 +664,7 @@ func (sim *simulator) napOn(c int, k uintptr, deadline int64) bool {
 		}
 		if !s.WakerRuns(c) {
 			sim.napTimer(c, false) // the idle wait arms the timer as the scheduler asks
-			switch sim.idleWait(c, k) {
+			switch sim.idleWait(c, k, sim.cpus[c].napTimesOut) {
 			case idleRefused:
 				return false
 			case idleEAGAIN:
@@ -655,7 +691,7 @@ func (sim *simulator) napOn(c int, k uintptr, deadline int64) bool {
 		sim.napSwitches++
 		return true
 	}
-	switch sim.switchWait(c, k) {
+	switch sim.switchWait(c, k, sim.cpus[c].napTimesOut) {
 	case idleRefused:
 		return false
 	case idleEAGAIN:
@@ -674,10 +710,10 @@ func (sim *simulator) napOn(c int, k uintptr, deadline int64) bool {
 // signal undoes the wait: the locked path serves the call; idleEAGAIN
 // when the word changed (the thread goes on: after a nap, as after a
 // wake, napEAGAIN).
-func (sim *simulator) idleWait(c int, k uintptr) int {
+func (sim *simulator) idleWait(c int, k uintptr, until int64) int {
 	s := sim.s
 	t := s.CPUs[c].Cur
-	if !s.ReserveIdle(c, false) {
+	if !s.ReserveIdle(c, until != 0) {
 		return idleRefused
 	}
 	if sim.choose(10) == 0 {
@@ -685,7 +721,7 @@ func (sim *simulator) idleWait(c int, k uintptr) int {
 		sim.note("cpu %d: thread %d's wait on key %d returns EAGAIN on its way to idle", c, t, k)
 		return idleEAGAIN
 	}
-	sim.waitHere(c, t, k)
+	sim.waitHere(c, t, k, until)
 	sim.wakeDuringSwitch(c, k)
 	if sim.choose(10) == 0 && s.Unwait(t) {
 		// A signal pending: the wait is undone, for the locked path.
@@ -943,6 +979,13 @@ func (sim *simulator) step() {
 	default:
 		sim.signal()
 	}
+}
+
+// checkHang fails the run when the machine hangs: every CPU halted,
+// nothing pending that could wake one, no device waiter, no deadlock
+// reported. Checked after the invariants, which name a cause more
+// precisely (a wait left with no deadline, say).
+func (sim *simulator) checkHang() {
 	if !sim.done && len(sim.running()) == 0 && !sim.anyIPI() && !sim.anyPolling() && sim.nextTimer() < 0 && len(sim.blocked(true)) == 0 {
 		sim.fail("the machine hangs: every CPU halted, nothing pending, no deadlock reported")
 	}
@@ -996,15 +1039,20 @@ func (sim *simulator) syscall() {
 		// The kernel switches when its look without a lock found a
 		// thread queued (fastFutexWait): an instant old, now and then
 		// after every queue emptied, when the wait leaves c idle.
-		if sim.choose(2) == 0 && (s.QueuedFor(c) || sim.choose(8) == 0) && sim.switchWait(c, k) != idleRefused {
+		var until int64 // the call's timeout, for the waits under the run-queue lock: 0 for none
+		if sim.choose(2) == 0 {
+			until = sim.now + sim.delay()
+		}
+		if sim.choose(2) == 0 && (s.QueuedFor(c) || sim.choose(8) == 0) && sim.switchWait(c, k, until) != idleRefused {
 			sim.cpus[c].ipi = sim.cpus[c].ipi || pending
 			return // the FUTEX_WAIT under the run-queue lock: a local switch, or its CPU idle
 		}
-		if sim.choose(3) == 0 && sim.idleWait(c, k) != idleRefused {
+		if sim.choose(3) == 0 && sim.idleWait(c, k, until) != idleRefused {
 			sim.cpus[c].ipi = sim.cpus[c].ipi || pending
 			return // the FUTEX_WAIT under the run-queue lock: its CPU goes idle
 		}
 		s.Futexes.Wait(t, k)
+		sim.timedWait[t] = 0 // its timer, if any, is set after the wait: not checked
 		if w := sim.otherRunning(c); w >= 0 && sim.choose(4) == 0 {
 			// Another CPU's lock-free FUTEX_WAKE takes the waiter off the
 			// chain before this CPU, which holds the kernel lock, has
@@ -1095,6 +1143,7 @@ func (sim *simulator) wakeOnto(c int, k uintptr) bool {
 	if x < 0 || x == sim.victim-1 || c == sim.victim-1 || sim.choose(4) == 0 { // a steal holds the victim's run-queue lock
 		return false
 	}
+	timed := sim.oldestTimed(k)
 	w, r := sim.s.ClaimOnto(k, x, sim.now)
 	switch r {
 	case ClaimNobody:
@@ -1103,6 +1152,7 @@ func (sim *simulator) wakeOnto(c int, k uintptr) bool {
 		return false
 	}
 	sim.wokenOnto++
+	sim.countTimedClaim(w, timed)
 	sim.note("cpu %d: thread %d wakes %d (key %d) onto napping cpu %d (%d)", c, sim.s.CPUs[c].Cur, w, k, x, r)
 	for y := range sim.cpus {
 		if y != x && (sim.s.CPUs[y].Cur == w || sim.leaving[y] == w) {
@@ -1113,18 +1163,39 @@ func (sim *simulator) wakeOnto(c int, k uintptr) bool {
 	return true
 }
 
+// oldestTimed reports whether the oldest waiter on key k has a timeout
+// in a CPU's heap.
+func (sim *simulator) oldestTimed(k uintptr) bool {
+	t := sim.s.Futexes.oldest(bucket(k), k)
+	return t != None && sim.s.Timers.Pending(t)
+}
+
+// countTimedClaim counts w, a waiter a FUTEX_WAKE queued under a
+// run-queue lock, among those that had a timeout (timed), whose
+// deadline the claim must have cancelled.
+func (sim *simulator) countTimedClaim(w TID, timed bool) {
+	if sim.s.Timers.Pending(w) {
+		sim.fail("claim: thread %d is queued with its deadline still in cpu %d's heap", w, sim.s.Timers.on[w])
+	}
+	if timed {
+		sim.timedClaimed++
+	}
+}
+
 // wakeHere is kernel/fastswitch.go's FUTEX_WAKE of one waiter on key k
 // from CPU c under c's run-queue lock, after the hand-off found no CPU:
 // the waiter is queued on c (ClaimHere) and c's timer armed for its
 // running thread's slice; no Schedule, a pending IPI still pending. It
 // reports false, nothing changed, when the locked path wakes the waiter.
 func (sim *simulator) wakeHere(c int, k uintptr) bool {
+	timed := sim.oldestTimed(k)
 	w, r := sim.s.ClaimHere(k, c, sim.now)
 	switch r {
 	case ClaimNeedsCPU:
 		return false
 	case ClaimQueuedHere, ClaimMovedHere:
 		sim.wokenHere++
+		sim.countTimedClaim(w, timed)
 		if r == ClaimMovedHere {
 			sim.movedHere++
 		}
@@ -1152,7 +1223,7 @@ func (sim *simulator) wakeHere(c int, k uintptr) bool {
 // reports idleWent (the thread blocked: c switched or went idle),
 // idleEAGAIN (the word changed on the way to idle: the thread goes on),
 // or idleRefused, nothing changed, when the locked path serves the call.
-func (sim *simulator) switchWait(c int, k uintptr) int {
+func (sim *simulator) switchWait(c int, k uintptr, until int64) int {
 	s := sim.s
 	t := s.CPUs[c].Cur
 	from := c
@@ -1162,7 +1233,7 @@ func (sim *simulator) switchWait(c int, k uintptr) int {
 		// for its release and tries once more (held again: the locked
 		// path).
 		if from = s.StealVictim(c); from < 0 {
-			return sim.idleWait(c, k)
+			return sim.idleWait(c, k, until)
 		}
 		if sim.choose(16) == 0 {
 			return idleRefused
@@ -1171,7 +1242,7 @@ func (sim *simulator) switchWait(c int, k uintptr) int {
 	if s.NArmed != 0 {
 		return idleRefused
 	}
-	sim.waitHere(c, t, k)
+	sim.waitHere(c, t, k, until)
 	// The victim's run-queue lock is held until the pop: its CPU makes no
 	// wake under that lock meanwhile (a lock-free hand-off it may).
 	sim.victim = from + 1
@@ -1202,16 +1273,21 @@ func (sim *simulator) switchWait(c int, k uintptr) int {
 
 // waitHere is kernel.queueOnWord for a wait that blocks under CPU c's
 // run-queue lock: t, c's running thread, counted in k's bucket, queued
-// on k's chain and blocked in one hold of the bucket lock
-// (WaitHereLocked); c switches from it until endSwitch.
-func (sim *simulator) waitHere(c int, t TID, k uintptr) {
+// on k's chain and blocked, its timeout (until, 0 for none) in c's heap,
+// in one hold of the bucket lock (WaitHereLocked); c switches from it
+// until endSwitch.
+func (sim *simulator) waitHere(c int, t TID, k uintptr, until int64) {
 	s := sim.s
 	s.Futexes.Reserve(k)
 	s.Futexes.Lock(k)
-	s.WaitHereLocked(t, k)
+	s.WaitHereLocked(t, k, until)
 	s.Futexes.Unlock(k)
 	s.Futexes.Unreserve(k)
 	sim.leaving[c] = t
+	sim.timedWait[t] = until
+	if until != 0 {
+		sim.timedWaitsHere++
+	}
 }
 
 // wakeDuringSwitch is, sometimes, another CPU's FUTEX_WAKE on key k,
@@ -1359,15 +1435,31 @@ func (sim *simulator) advance() {
 // first (expireSleepers), and its idle loop's next look runs the first
 // and queues the others (idleLook, as after a hand-off's IPI) or takes
 // the kernel lock's path, whose drain wakes them; it takes that path
-// too when a passed deadline that is not a sleeper's is left. It
-// reports false, nothing changed, when the kernel lock's path must
-// expire the first.
+// too when a passed deadline that is not a sleeper's is left. A futex
+// waiter that a lock-free wake handed off first only loses its deadline
+// (ExpireHandedOff), after which the idle loop looks again all the
+// same. It reports false, nothing changed, when the kernel lock's path
+// must expire the first.
 func (sim *simulator) expireIdle(c int) bool {
-	n := 0
+	n, dropped := 0, 0
 	for {
 		t, _ := sim.s.Timers.Next(c)
-		if t == None || !sim.sleeps[t] || sim.s.ExpireHere(c, t, sim.now) != ExpireNeedsCPU {
+		if t == None || !sim.expiresHere(t) {
 			break
+		}
+		futex := sim.s.Futexes.waited[t]
+		r := sim.s.ExpireHere(c, t, sim.now)
+		if r == ExpireHandedOff {
+			sim.expiryHandedOff++
+			dropped++
+			sim.note("cpu %d: idle, drops the timeout of %d, handed off first", c, t)
+			continue
+		}
+		if r != ExpireNeedsCPU {
+			break
+		}
+		if futex {
+			sim.futexExpired++
 		}
 		sim.countDeviceExpiry(t)
 		sim.s.HandOffExpired(c, t, c)
@@ -1376,13 +1468,29 @@ func (sim *simulator) expireIdle(c int) bool {
 		n++
 		sim.note("cpu %d: idle, puts sleeper %d, its deadline passed, into its own inbox without the lock", c, t)
 	}
-	if n == 0 {
+	if n == 0 && dropped == 0 {
 		return false
 	}
+	// The kernel's idle loop looks again (haltAgain) unless a passed
+	// deadline is left, as after a hand-off's IPI: it runs what its inbox
+	// holds, or halts again, its timer armed for its heap's earliest.
 	if t, when := sim.s.Timers.Next(c); t != None && when <= sim.now || !sim.idleLook(c, true, true, -1) {
 		sim.resume(c, true)
 	}
 	return true
+}
+
+// expiresHere reports whether the kernel's expireSleepers ends t's wait
+// at its deadline under a run-queue lock (ExpireHere): a sleeper's, a
+// device waiter's with a timeout (sleeps), or a futex waiter's, with
+// the kernel lock or without, whatever became of it since (the kernel
+// asks its wait's kind, WaitFutex until its wait is ended: queued on a
+// chain, taken off by a lock-free wake's claim, even woken by a signal
+// since, which leaves a claimed waiter to its hand-off). Every deadline
+// of the simulator's heaps is one of those (the kernel's network stack
+// and exit drain waits are not modelled).
+func (sim *simulator) expiresHere(t TID) bool {
+	return sim.sleeps[t] || sim.s.Threads[t].State == Blocked
 }
 
 // countDeviceExpiry counts t, whose deadline passed, among the device
@@ -1403,11 +1511,15 @@ func (sim *simulator) countDeviceExpiry(t TID) {
 func (sim *simulator) expireBusy(c int) {
 	for {
 		t, _ := sim.s.Timers.Next(c)
-		if t == None || !sim.sleeps[t] {
+		if t == None || !sim.expiresHere(t) {
 			return
 		}
-		device := sim.s.Threads[t].Device
+		device, futex := sim.s.Threads[t].Device, sim.s.Futexes.waited[t]
 		switch sim.s.ExpireHere(c, t, sim.now) {
+		case ExpireHandedOff:
+			sim.expiryHandedOff++
+			sim.note("cpu %d: drops the timeout of %d, handed off first", c, t)
+			continue
 		case ExpireQueued:
 			sim.note("cpu %d: queues sleeper %d, its deadline passed, without the lock", c, t)
 		case ExpireNeedsCPU: // a CPU idle or napping
@@ -1431,6 +1543,9 @@ func (sim *simulator) expireBusy(c int) {
 		}
 		if device {
 			sim.deviceExpired++
+		}
+		if futex {
+			sim.futexExpired++
 		}
 		sim.sleeps[t] = false
 		sim.expiredBusy++
@@ -1819,10 +1934,17 @@ func (sim *simulator) checkInvariants() {
 			sim.fail("wait: a thread waited %d ns in cpu %d's queue, more than %d", p.MaxWaitNs, c, sim.waitBound())
 		}
 	}
-	// A sleeping thread has its deadline in some CPU's heap.
+	// A sleeping thread has its deadline in some CPU's heap, and so has a
+	// FUTEX_WAIT's waiter that blocked with a timeout under its CPU's
+	// run-queue lock while it is on its chain.
 	for i := range s.Threads {
 		if sim.sleeps[i] && !s.Timers.Pending(TID(i)) {
 			sim.fail("sleep: thread %d (state %d) sleeps with no deadline", i, s.Threads[i].State)
+		}
+		if !s.Futexes.in[i] {
+			sim.timedWait[i] = 0 // its wait is over, or began anew without the check
+		} else if sim.timedWait[i] != 0 && !s.Timers.Pending(TID(i)) {
+			sim.fail("futex: thread %d (state %d) waits with a timeout and no deadline", i, s.Threads[i].State)
 		}
 	}
 	// Every switch under a run-queue lock is over between events: a
@@ -1908,6 +2030,9 @@ func (sim *simulator) run(steps int) string {
 		if sim.failure == "" && !sim.done { // a deadlock report stops the machine mid-event
 			sim.checkInvariants()
 		}
+		if sim.failure == "" {
+			sim.checkHang()
+		}
 	}
 	if sim.failure == "" {
 		return ""
@@ -1934,11 +2059,17 @@ func TestSimulate(t *testing.T) {
 	napSwitches, napsAgain, idleWaits, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, sleepsHere, wokenOnto, preempts := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	ranQueued, stolenIdle, queuedFromInbox, napCutBlocks, napsKicked := 0, 0, 0, 0, 0
 	deviceWaitsHere, untimedDeviceWaitsHere, deviceExpired, kickExpired := 0, 0, 0, 0
+	timedWaitsHere, futexExpired, expiryHandedOff, timedClaimed, napTimeouts := 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
 		sim := randomSim(seed, ncpu, correct)
 		require.Empty(t, sim.run(steps), "seed %d, %d CPUs", seed, ncpu)
 		ends[sim.why]++
+		timedWaitsHere += sim.timedWaitsHere
+		futexExpired += sim.futexExpired
+		expiryHandedOff += sim.expiryHandedOff
+		timedClaimed += sim.timedClaimed
+		napTimeouts += sim.napTimeouts
 		napCutBlocks += sim.napCutBlocks
 		deviceWaitsHere += sim.deviceWaitsHere
 		untimedDeviceWaitsHere += sim.untimedDeviceWaitsHere
@@ -1988,10 +2119,19 @@ func TestSimulate(t *testing.T) {
 	assert.NotZero(t, deviceWaitsHere, "no device wait blocked under the run-queue lock")
 	assert.NotZero(t, untimedDeviceWaitsHere, "no device wait without a timeout blocked under the run-queue lock")
 	assert.NotZero(t, deviceExpired, "no device waiter's timeout ended under a run-queue lock")
-	// Rare here (2 in the 400 runs): time passes a deadline before its
+	// Rare here (6 in the 400 runs): time passes a deadline before its
 	// timer fires only when an IPI moves it on (deliverIPI).
 	t.Logf("%d passed sleeps and device waits ended by a kick from ring 3 under the run-queue lock", kickExpired)
 	assert.NotZero(t, kickExpired, "no kick ended a passed sleep under the run-queue lock")
+	t.Logf("%d FUTEX_WAITs with a timeout blocked under the run-queue lock, %d futex waiters' timeouts ended under a run-queue lock, %d found their waiter handed off first; %d waiters with a timeout queued by a FUTEX_WAKE under a run-queue lock; %d futex naps ended by their timeout",
+		timedWaitsHere, futexExpired, expiryHandedOff, timedClaimed, napTimeouts)
+	assert.NotZero(t, timedWaitsHere, "no FUTEX_WAIT with a timeout blocked under the run-queue lock")
+	assert.NotZero(t, futexExpired, "no futex waiter's timeout ended under a run-queue lock")
+	assert.NotZero(t, timedClaimed, "no FUTEX_WAKE queued a waiter with a timeout under a run-queue lock")
+	// Rare here (10 in the 400 runs): a lock-free FUTEX_WAKE's hand-off
+	// between the waiter's block and its timeout's expiry.
+	assert.NotZero(t, expiryHandedOff, "no futex timeout found its waiter handed off first")
+	assert.NotZero(t, napTimeouts, "no futex nap ended by its timeout")
 	t.Logf("%d turns ended under the run-queue lock (PreemptHere)", preempts)
 	assert.NotZero(t, preempts, "no turn was ended under the run-queue lock")
 	t.Logf("%d runs, %d events, %d hand-offs, %d naps, %d futex naps, %d wakes of halted and %d of polling napping waiters; "+
@@ -2118,7 +2258,9 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a wait that goes idle without the kernel lock counts off the last running thread", mistakeIdleLast, "deadlock: nothing can run, and no deadlock was reported|the machine hangs"},
 		{"a sleep under the run-queue lock without its deadline", mistakeSleepNoDeadline, "sleep: thread [0-9]+ \\(state [0-9]\\) sleeps with no deadline"},
 		{"an epoll_wait under the run-queue lock without its timeout", mistakeEpollNoDeadline, "sleep: thread [0-9]+ \\(state [0-9]\\) sleeps with no deadline"},
-		{"a waiter with a timeout queued on a napping CPU", mistakeOntoTimed, "wake of thread [0-9]+, which is not blocked"},
+		{"a waiter with a timeout in another CPU's heap queued on a napping CPU", mistakeOntoTimed, "claim: thread [0-9]+ is queued with its deadline|wake of thread [0-9]+, which is not blocked"},
+		{"a FUTEX_WAIT's timeout ended under the run-queue lock leaves the waiter on its chain", mistakeExpiryOnChain, "futexes: thread [0-9]+ is queued but in state|futex: thread [0-9]+ \\(state [0-9]\\) waits with a timeout and no deadline"},
+		{"a FUTEX_WAIT with a timeout under the run-queue lock without it", mistakeFutexNoDeadline, "futex: thread [0-9]+ \\(state [0-9]\\) waits with a timeout and no deadline"},
 		{"a preemption under the run-queue lock that restarts the slice", mistakePreemptOwnSlice, "wait: (a )?thread"},
 		{"an idle CPU runs a queued thread with a hand-off in its inbox", mistakeIdleRunInbox, "lost wake-up: cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
 		{"an idle CPU runs the first thread of its inbox and forgets the others", mistakeInboxFirstOnly, "lost wake-up: thread [0-9]+ is blocked with nothing to wake it"},

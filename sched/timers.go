@@ -11,9 +11,12 @@ import "sync/atomic"
 // (Scheduler.ExpireHere); the kernel lock's holder, who holds every
 // run-queue lock, may read and change any heap (Scheduler.Schedule, with
 // nothing to run, expires a passed deadline from any, Scheduler.Wake
-// cancels one wherever it is). A CPU changes only its own heap under its run-queue lock
-// alone, and only its own thread's entries or its heap's earliest, so
-// that two CPUs never write the same heap at once; the count of all
+// cancels one wherever it is). A CPU changes a heap under a run-queue
+// lock alone only under that heap's CPU's lock: its own (its own
+// thread's entry, its heap's earliest, the entry of a waiter it takes
+// off a chain or from its inbox), or a napping CPU's whose lock it took
+// (ClaimOnto), so that two CPUs never write the same heap at once; the
+// count of all
 // deadlines (Len) is an atomic, read by the deadlock checks.
 // The zero value is not ready: call Init.
 type Timers struct {

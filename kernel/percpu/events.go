@@ -84,6 +84,8 @@ const (
 	EvEpollWaitAnswered                // one that found events (or an error) at its second look, under the run-queue lock: answered without the kernel lock
 	EvEpollWaitLocked                  // one sent to the kernel lock's path (the files lock held exclusively or wanted, a page of the events' buffer not mapped, a signal pending, a CPU-time timer armed, the run-queue lock refused, a hand-off in the CPU's inbox, the last running thread with no timeout)
 	EvEpollExpired                     // an epoll_wait whose timeout passed, ended under its CPU's run-queue lock (kernel.expireSleepers; also counted in the EvSleepExpired* events)
+	EvFutexWaitTimed                   // a FUTEX_WAIT with a timeout that blocked under the run-queue lock, its timeout in its CPU's heap (kernel.blockOnWord; also EvFutexWaitSwitch or EvFutexWaitIdle)
+	EvFutexExpired                     // a FUTEX_WAIT whose timeout passed, ended with ETIMEDOUT under its CPU's run-queue lock (kernel.expireSleepers; also counted in the EvSleepExpired* events)
 	NEvents
 )
 

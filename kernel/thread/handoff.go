@@ -78,8 +78,8 @@ func HandOffFutexWake(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 // docs/performance.md, "Issue 18, a FUTEX_WAKE's waiter queued on a
 // napping CPU"). It returns the call's result and ok; ok is false,
 // nothing changed, when a CPU is idle, none naps, a lock is held, or the
-// waiter is not for the napper (it has a timeout, or its CPU still
-// switches from it). The kernel looks for a napper again after the
+// waiter is not for the napper (it has a timeout in another CPU's heap,
+// or its CPU still switches from it). The kernel looks for a napper again after the
 // waker's own queue refused the waiter (kernel.fastFutexWake): the first
 // look names none while a CPU is idle (NapperFor), and the hand-off's
 // claim then finds no open claim (that CPU on its way out of its halt,
@@ -112,7 +112,8 @@ func WakeOntoNapper(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 // HandOffExpired hands t, a sleeper whose deadline passed on busy CPU c
 // while a CPU is idle or napping (sched.Scheduler.ExpireHere reported
 // ExpireNeedsCPU), to such a CPU, as HandOffFutexWake hands a waiter: it
-// claims that CPU, ends t's nanosleep (EndWait: it returns 0), puts t
+// claims that CPU, ends t's call (EndWait: a nanosleep or an epoll_wait
+// returns 0, a FUTEX_WAIT ETIMEDOUT: result), puts t
 // in that CPU's inbox (sched.Scheduler.HandOffExpired) and marks it for
 // a wake IPI (Kick), which goes once c has released its run-queue lock
 // (SendKicks): under emulation an IPI is an exit to QEMU, and a kernel
@@ -120,12 +121,12 @@ func WakeOntoNapper(c *percpu.CPU, addr uintptr) (woke int64, ok bool) {
 // changed, when no CPU could be claimed (the kernel lock's path expires
 // t).
 // Context: trap, c's run-queue lock held; does not allocate.
-func HandOffExpired(c *percpu.CPU, t sched.TID) bool {
+func HandOffExpired(c *percpu.CPU, t sched.TID, result int64) bool {
 	o := claimHaltedCPU(c, true)
 	if o == nil {
 		return false
 	}
-	EndWait(t, 0)
+	EndWait(t, result)
 	threadtab.Sched.HandOffExpired(c.ID, t, o.ID)
 	Kick(o)
 	return true
@@ -169,7 +170,8 @@ func claimHaltedCPU(c *percpu.CPU, napping bool) *percpu.CPU {
 }
 
 // WakeHandedOff wakes every thread in the CPUs' hand-off inboxes with 0,
-// its FUTEX_WAIT's result, on CPU c before it schedules: the scheduler
+// its FUTEX_WAIT's result (or the result its expiry set:
+// EndHandedOffWait), on CPU c before it schedules: the scheduler
 // queues each where it runs soonest (sched.Scheduler.WakeHandedOff), and
 // a CPU it names gets a wake IPI (Kick).
 // Context: trap, kernel lock held; does not allocate.
@@ -180,7 +182,7 @@ func WakeHandedOff(c *percpu.CPU) {
 			l.S("handed-off tid ").I(int64(t)).S(" inbox ").I(int64(inbox)).S(" state ").U(uint64(State(t))).S(" wait ").U(uint64(threadtab.Threads[t].Wait)).S(" on cpu ").I(int64(c.ID)).Print()
 			kpanic.Panic("handed-off thread is not blocked", nil)
 		}
-		EndWait(t, 0)
+		EndHandedOffWait(t)
 		KickCPU(threadtab.Sched.WakeHandedOff(t, inbox, c.ID, clock.Nanotime()))
 	}
 }

@@ -280,6 +280,20 @@ func EndWait(t sched.TID, result int64) {
 	th.Regs.AX = uint64(result)
 }
 
+// EndHandedOffWait ends the wait of t, taken from a CPU's hand-off
+// inbox: a FUTEX_WAKE's waiter returns 0 (EndWait), but a thread whose
+// deadline passed was handed there with its wait ended already, its
+// result set (HandOffExpired, sched.Scheduler.HandOffExpired: a
+// nanosleep's or an epoll_wait's 0, a FUTEX_WAIT's ETIMEDOUT), and keeps
+// it.
+// Context: trap, kernel lock held, or the run-queue lock of the inbox's
+// CPU (runInbox); does not allocate.
+func EndHandedOffWait(t sched.TID) {
+	if threadtab.Threads[t].Wait != threadtab.WaitNone {
+		EndWait(t, 0)
+	}
+}
+
 // SetTimer arms t's deadline in this CPU's timer heap, for whose
 // earliest this CPU's LAPIC timer fires (sched.Timers).
 // Context: trap, kernel lock held.

@@ -284,6 +284,10 @@ func locksCheck() {
 		fmt.Println("threads locks:", err)
 		os.Exit(1)
 	}
+	if err := timedFutexWaits(); err != nil {
+		fmt.Println("threads locks:", err)
+		os.Exit(1)
+	}
 	fmt.Printf("threads locks: sched\n%sthreads locks: end (%d)\n", sched(), shared)
 }
 
@@ -1038,6 +1042,106 @@ func epollWaiter(writes chan<- struct{}) string {
 	}
 	return ""
 }
+
+// timedFutexWaits makes, on a locked thread, 20 FUTEX_WAITs with a
+// timeout of 8 ms that nobody wakes, longer than a nap
+// (kernel/fastfutex.go's futexNapMaxNs, 4 ms: a nap, if one begins,
+// ends by its own time, and the rest blocks with the timeout in its
+// CPU's timer heap), each of which must return ETIMEDOUT after at least
+// 8 ms (or EINTR, a runtime's signal, and the wait is made again); then
+// 20 with a timeout of 2 s that another thread ends with a FUTEX_WAKE
+// 6 ms after the waiter said it was about to wait, each of which must
+// return 0 or EAGAIN (the word changed before the wait began) well
+// before its timeout. It prints the kernel's counts, over the 20
+// timeouts (every thread's: the others wait without a timeout
+// meanwhile), of FUTEX_WAITs with a timeout that blocked without the
+// kernel lock, of timeouts that ended without it and of FUTEX_WAITs
+// sent to it, and the woken waits' results.
+func timedFutexWaits() error {
+	timed, expired, locked := fastPathCount("futex_wait_timed"), fastPathCount("futex_expired"), lockedPathCount("futex_wait")
+	var word uint32
+	var err error
+	onLockedThreads(1, true, func() {
+		ts := unix.NsecToTimespec(8_000_000)
+		for i := 0; i < 20; i++ {
+			start := time.Now()
+			_, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWaitPrivate, 0,
+				uintptr(unsafe.Pointer(&ts)), 0, 0)
+			if took := time.Since(start); e == unix.EINTR {
+				i--
+			} else if e != unix.ETIMEDOUT || took < 8*time.Millisecond {
+				err = fmt.Errorf("FUTEX_WAIT %d with a timeout of 8 ms, never woken: %v after %v, want ETIMEDOUT after 8 ms or more", i, e, took)
+				return
+			}
+		}
+	}).Wait()
+	if err != nil {
+		return err
+	}
+	timed, expired = fastPathCount("futex_wait_timed")-timed, fastPathCount("futex_expired")-expired
+	locked = lockedPathCount("futex_wait") - locked
+	woken, again, err := wokenTimedWaits(20)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("threads locks: timed futex waits blocked=%d expired=%d locked=%d woken=%d eagain=%d\n", timed, expired, locked, woken, again)
+	return nil
+}
+
+// wokenTimedWaits is n of timedFutexWaits' FUTEX_WAITs with a timeout of
+// 2 s, each ended by a FUTEX_WAKE from the calling goroutine 6 ms after
+// the waiter, a locked thread, said it was about to wait. It returns
+// how many returned 0 and how many EAGAIN.
+func wokenTimedWaits(n int) (woken, again int, err error) {
+	var word atomic.Uint32
+	waiting := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer close(done)
+		ts := unix.NsecToTimespec(2_000_000_000)
+		for i := range n {
+			val := word.Load()
+			waiting <- struct{}{}
+			start := time.Now()
+			_, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWaitPrivate, uintptr(val),
+				uintptr(unsafe.Pointer(&ts)), 0, 0)
+			for e == unix.EINTR && word.Load() == val { // a runtime's signal before the wake
+				_, _, e = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWaitPrivate, uintptr(val),
+					uintptr(unsafe.Pointer(&ts)), 0, 0)
+			}
+			switch took := time.Since(start); {
+			case took >= time.Second:
+				err = fmt.Errorf("FUTEX_WAIT %d with a timeout of 2 s, woken after 6 ms: %v after %v", i, e, took)
+				return
+			case e == 0:
+				woken++
+			case e == unix.EAGAIN || e == unix.EINTR:
+				again++
+			default:
+				err = fmt.Errorf("FUTEX_WAIT %d with a timeout of 2 s, woken after 6 ms: %v, want 0 or EAGAIN", i, e)
+				return
+			}
+		}
+	}()
+	for range n {
+		select {
+		case <-waiting:
+		case <-done:
+			return woken, again, err
+		}
+		time.Sleep(6 * time.Millisecond)
+		word.Add(1)
+		unix.Syscall(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWakePrivate, 1)
+	}
+	<-done
+	return woken, again, err
+}
+
+// lockedPathCount returns the locked count of a line of
+// /proc/gometal/sched's fast-path table ("NAME LOCKFREE LOCKED"), or -1.
+func lockedPathCount(name string) int64 { return schedCount(`(?m)^` + name + ` \d+ (\d+)$`) }
 
 // fastPathCount returns the lock-free count of a line of
 // /proc/gometal/sched's fast-path table ("NAME LOCKFREE LOCKED"), or -1.
