@@ -2048,11 +2048,11 @@ func randomSim(seed int64, ncpu int, m mistake) *simulator {
 
 // TestSimulate runs the policy through many random schedules on 1 to 8
 // CPUs and checks the invariants after every event.
+// The 400 runs take a few seconds, -short or not: fewer would miss the
+// rare events it requires (a kick that ends a passed sleep, a timeout
+// that finds its waiter handed off first), and -short failed on them.
 func TestSimulate(t *testing.T) {
 	runs, steps := 400, 3000
-	if testing.Short() {
-		runs = 50
-	}
 	ends := map[string]int{}
 	total, handoffs, naps, futexNaps, napWakes, pollWakes := 0, 0, 0, 0, 0, 0
 	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals, idleTimers := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
