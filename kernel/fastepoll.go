@@ -51,13 +51,7 @@ func epollBlock(c *percpu.CPU, f *x86.TrapFrame) bool {
 	if ms := int64(int32(f.R10)); ms > 0 {
 		w.deadline = clock.Nanotime() + ms*1e6
 	}
-	r := switchRefused
-	if blockThen(c) == thenSwitch {
-		r = waitSwitch(c, f, w)
-	} else {
-		r = waitIdle(c, f, w)
-	}
-	switch r {
+	switch waitLocal(c, f, blockThen(c), w) {
 	case switchRefused:
 		percpu.Count(c, percpu.EvEpollWaitLocked)
 		return false

@@ -198,14 +198,7 @@ naps:
 		// cut the nap was answered here), and the timer is armed again
 		// for what the scheduler counts on if napTimerBack stopped it
 		// (found in review).
-		r := switchRefused
-		w := localWait{addr: addr, val: val, deadline: timesOut}
-		if then == thenSwitch {
-			r = waitSwitch(c, f, w)
-		} else {
-			r = waitIdle(c, f, w) // fastswitch.go
-		}
-		switch r {
+		switch waitLocal(c, f, then, localWait{addr: addr, val: val, deadline: timesOut}) { // fastswitch.go
 		case switchAnswered:
 			if c.TimerFired {
 				napTimerBack(c, armed, 0, true)

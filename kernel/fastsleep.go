@@ -162,13 +162,7 @@ func fastNanosleep(c *percpu.CPU, f *x86.TrapFrame) bool {
 // Context: trap, kernel lock not held; does not allocate.
 func sleepBlock(c *percpu.CPU, f *x86.TrapFrame, deadline int64) bool {
 	w := localWait{kind: waitSleep, deadline: deadline, rem: uintptr(f.SI)}
-	r := switchRefused
-	if blockThen(c) == thenSwitch {
-		r = waitSwitch(c, f, w)
-	} else {
-		r = waitIdle(c, f, w)
-	}
-	return r == switchMade
+	return waitLocal(c, f, blockThen(c), w) == switchMade
 }
 
 // napUntil is the nap of t, which BeginNap began on CPU c at now: it

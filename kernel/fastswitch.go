@@ -123,6 +123,18 @@ func waitSwitch(c *percpu.CPU, f *x86.TrapFrame, w localWait) int {
 	return switchMade
 }
 
+// waitLocal blocks the caller on CPU c for w under c's run-queue lock as
+// then says (blockThen, futexNapWait): it switches to a queued thread
+// (thenSwitch: waitSwitch) or leaves c idle (thenIdle: waitIdle), and
+// reports what that did.
+// Context: trap, kernel lock not held; does not allocate.
+func waitLocal(c *percpu.CPU, f *x86.TrapFrame, then int, w localWait) int {
+	if then == thenSwitch {
+		return waitSwitch(c, f, w)
+	}
+	return waitIdle(c, f, w)
+}
+
 // waitEvent is the count of a wait under the run-queue lock: futex for
 // a FUTEX_WAIT's, sleep for a nanosleep's, epoll for an epoll_wait's.
 // Context: trap; does not allocate.
