@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
@@ -198,14 +197,10 @@ func expireSleepers(c *percpu.CPU, now int64) (left bool) {
 			return false
 		}
 		why := threadtab.Threads[t].Wait
-		var result int64 // a sleep's and an epoll_wait's
-		switch why {
-		case threadtab.WaitFutex:
-			result = -abi.ETIMEDOUT
-		case threadtab.WaitSleep, threadtab.WaitEpoll:
-		default:
+		if why != threadtab.WaitSleep && why != threadtab.WaitEpoll && why != threadtab.WaitFutex {
 			return true
 		}
+		result := timeoutResult(why) // resched.go
 		switch s.ExpireHere(c.ID, t, now) {
 		case sched.ExpireQueued:
 			thread.EndWait(t, result)

@@ -43,18 +43,26 @@ func expireTimers() {
 // Context: trap (the timer interrupt, the idle loop), kernel lock held;
 // does not allocate.
 func expire(t sched.TID) {
-	var result int64
-	if threadtab.Threads[t].Wait == threadtab.WaitExit {
+	why := threadtab.Threads[t].Wait
+	if why == threadtab.WaitExit {
 		shutdown(exitDrainStatus) // the sockets did not drain in time
 	}
-	if threadtab.Threads[t].Wait == threadtab.WaitStack {
-		result = -abi.ETIMEDOUT
+	if why == threadtab.WaitStack {
 		stackTimedOut()
 	}
-	if threadtab.Threads[t].Wait == threadtab.WaitFutex {
-		result = -abi.ETIMEDOUT
+	thread.Wake(t, timeoutResult(why))
+}
+
+// timeoutResult is what a call that waited for why returns when its
+// deadline passes: ETIMEDOUT for a FUTEX_WAIT and a wait for the network
+// stack, 0 for the others (a nanosleep, an epoll_wait), on the kernel
+// lock's path (expire) and under a run-queue lock (expireSleepers).
+// Context: trap; does not allocate.
+func timeoutResult(why uint8) int64 {
+	if why == threadtab.WaitFutex || why == threadtab.WaitStack {
+		return -abi.ETIMEDOUT
 	}
-	thread.Wake(t, result)
+	return 0
 }
 
 // stackTimedOut ends the network stack's wait that timed out

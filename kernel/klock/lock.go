@@ -206,10 +206,19 @@ func (l *Handle) RLock(c *percpu.CPU) uint64 {
 		l.wakeHalted()
 	}
 	now := cpu.Rdtsc()
-	sharedStats.Acquired(contended, now-start)
+	l.enterShared(c, contended, now-start)
+	return now
+}
+
+// enterShared begins c's shared hold of the lock (RLock, TryRLock):
+// counted (its wait, spun TSC cycles, and whether it was contended),
+// its rank recorded, and a TLB shootdown that passed c by while it
+// waited served.
+// Context: trap, interrupts off; does not allocate.
+func (l *Handle) enterShared(c *percpu.CPU, contended bool, spun uint64) {
+	sharedStats.Acquired(contended, spun)
 	enterSection(c, l.rank)
 	tlb.ServiceTLB(c)
-	return now
 }
 
 // TryRLock takes the lock shared on CPU c if no CPU holds it exclusively
@@ -232,9 +241,7 @@ func (l *Handle) TryRLock(c *percpu.CPU) (uint64, bool) {
 		return 0, false
 	}
 	now := cpu.Rdtsc()
-	sharedStats.Acquired(false, 0)
-	enterSection(c, l.rank)
-	tlb.ServiceTLB(c)
+	l.enterShared(c, false, 0)
 	return now, true
 }
 

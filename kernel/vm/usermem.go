@@ -144,7 +144,7 @@ func PresentWritable(addr uintptr) bool {
 		return false
 	}
 	_, flags, ok := mm.KPT.Lookup(addr)
-	return ok && flags&mm.PTEUser != 0 && flags&mm.PTEWrite != 0
+	return ok && userAccess(flags, true)
 }
 
 // MayAccessLockFree reports whether an access at addr without the kernel
@@ -165,7 +165,29 @@ func MayAccessLockFree(addr uintptr, write bool) bool {
 		return false
 	}
 	_, flags, ok := mm.KPT.Lookup(addr)
-	return !ok || flags&mm.PTEUser != 0 && (!write || flags&mm.PTEWrite != 0)
+	return !ok || userAccess(flags, write)
+}
+
+// userAccess reports whether a page mapped with flags lets the program
+// itself access it: user, and writable for a store (write).
+// Context: any; does not allocate.
+func userAccess(flags uint64, write bool) bool {
+	return flags&mm.PTEUser != 0 && (!write || flags&mm.PTEWrite != 0)
+}
+
+// userPages reports whether every page from addr's to end's is mapped
+// for the program's own access (userAccess), a page not mapped faulted
+// in first if fault is set (DemandFault: UserRange), else failing the
+// walk (UserMapped).
+// Context: trap (fault: as DemandFault); does not allocate.
+func userPages(addr, end uintptr, write, fault bool) bool {
+	for p := addr &^ (mm.PageSize - 1); p < end; p += mm.PageSize {
+		_, flags, ok := mm.KPT.Lookup(p)
+		if ok && !userAccess(flags, write) || !ok && (!fault || !DemandFault(p, write, false)) {
+			return false
+		}
+	}
+	return true
 }
 
 // UserMapped reports whether every page of [addr, addr+n) is mapped for
@@ -183,12 +205,7 @@ func UserMapped(addr, n uintptr, write bool) bool {
 	if n == 0 || end < addr || end > UserTop || addr < 0x1000 || n > maxMappedPages*mm.PageSize {
 		return false
 	}
-	for p := addr &^ (mm.PageSize - 1); p < end; p += mm.PageSize {
-		if _, flags, ok := mm.KPT.Lookup(p); !ok || flags&mm.PTEUser == 0 || write && flags&mm.PTEWrite == 0 {
-			return false
-		}
-	}
-	return true
+	return userPages(addr, end, write, false)
 }
 
 // maxMappedPages bounds UserMapped's walk: the Go runtime's netpoll
@@ -208,19 +225,7 @@ func UserRange(addr, n uintptr, write bool) bool {
 	if end < addr || end > UserTop || addr < 0x1000 || IsKernelState(addr, n, write) {
 		return false
 	}
-	for p := addr &^ (mm.PageSize - 1); p < end; p += mm.PageSize {
-		_, flags, ok := mm.KPT.Lookup(p)
-		if ok {
-			if flags&mm.PTEUser == 0 || (write && flags&mm.PTEWrite == 0) {
-				return false
-			}
-			continue
-		}
-		if !DemandFault(p, write, false) {
-			return false
-		}
-	}
-	return true
+	return userPages(addr, end, write, true)
 }
 
 // UserBytes returns the program's memory [addr, addr+n) as a slice after

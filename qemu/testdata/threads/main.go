@@ -272,21 +272,11 @@ func locksCheck() {
 		}()
 	}
 	wg.Wait()
-	if err := fastCalls(); err != nil {
-		fmt.Println("threads locks:", err)
-		os.Exit(1)
-	}
-	if err := shortSleeps(); err != nil {
-		fmt.Println("threads locks:", err)
-		os.Exit(1)
-	}
-	if err := epollWaits(); err != nil {
-		fmt.Println("threads locks:", err)
-		os.Exit(1)
-	}
-	if err := timedFutexWaits(); err != nil {
-		fmt.Println("threads locks:", err)
-		os.Exit(1)
+	for _, check := range []func() error{fastCalls, shortSleeps, epollWaits, timedFutexWaits} {
+		if err := check(); err != nil {
+			fmt.Println("threads locks:", err)
+			os.Exit(1)
+		}
 	}
 	fmt.Printf("threads locks: sched\n%sthreads locks: end (%d)\n", sched(), shared)
 }
