@@ -8,6 +8,7 @@ import (
 	"github.com/gometal/gometal/kernel/fdcalls"
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/x86"
 )
@@ -33,9 +34,14 @@ import (
 // (fdcalls.StreamCall): before, each took the kernel lock and the files
 // lock exclusively, the network workload's most frequent holds of both
 // (3,824 reads of a 2-vCPU HTTP run's 9,522 kernel-lock holds,
-// docs/performance.md). An interrupt whose count wakes a thread (one
-// blocked reading the descriptor, or waiting in an epoll instance that
-// watches it: fdcalls.RecordsNeedKernel) still takes the kernel lock's
+// docs/performance.md). An interrupt whose count wakes a thread waiting
+// in an epoll instance that watches it hands that thread to a halted
+// CPU, or to this one's idle loop, without the kernel lock where it can
+// (package fdcalls' handOffWaiter, through RecordsNeedKernel); one
+// whose count wakes a thread otherwise (one blocked reading the
+// descriptor, or an epoll waiter that neither a halted CPU nor, from
+// ring 3, its busy CPU's queue can take: fdcalls.RecordsNeedKernel,
+// epollWakeBusy) still takes the kernel lock's
 // path for the wake, and a platform device's line (a virtio-mmio
 // device's on a microvm, masked on its I/O APIC until the count is
 // read) is served there whole.
@@ -63,10 +69,14 @@ var (
 // path serves it all again); a /dev/irq descriptor's where
 // devices.IRQInterruptShared can count it (fileServed, or fileServedWake
 // when that count must wake a thread: the caller takes the kernel lock's
-// path for socketEvents alone, the interrupt counted and acknowledged),
+// path for socketEvents alone, the interrupt counted and acknowledged,
+// unless the one wake left is an epoll_wait's waiter on a busy CPU,
+// which it may queue there under the run-queue locks: epollWakeBusy),
 // else nothing. The vectors it serves are acknowledged here; then the
 // interrupted code goes on (a thread in ring 3, the idle loop's halt, a
-// nap: nothing woke, so the nap is not cut). fromUser says whether the
+// nap: nothing woke on the kernel lock's path, so the nap is not cut;
+// an epoll_wait's waiter handed to this CPU's own inbox, the idle loop
+// runs at its next look, haltAgain). fromUser says whether the
 // interrupt came from ring 3: as on fileTrap's path, a kick that ended
 // a halt while this CPU waited for the lock is then sent again
 // (kickSelfIfTaken) unless the kernel lock's path runs the scheduler
@@ -93,7 +103,7 @@ func deviceTrap(c *percpu.CPU, f *x86.TrapFrame, fromUser bool) fileAnswer {
 	a := fileNotServed
 	if v == x86.VecVCon && console.TxInterrupt() || v != x86.VecVCon && devices.IRQInterruptShared(v) {
 		a = fileServed
-		if fdcalls.RecordsNeedKernel() {
+		if fdcalls.RecordsNeedKernel(c) {
 			a = fileServedWake
 		}
 	}
@@ -117,6 +127,7 @@ func deviceTrap(c *percpu.CPU, f *x86.TrapFrame, fromUser bool) fileAnswer {
 		tlb.EnterUser(c)
 	}
 	klock.Files.Release(c, true, since, klock.TrapTag(f))
+	thread.SendKicks(c) // an epoll waiter's hand-off's (fdcalls.RecordsNeedKernel)
 	if a == fileNotServed {
 		return fileNotServed
 	}
@@ -124,6 +135,9 @@ func deviceTrap(c *percpu.CPU, f *x86.TrapFrame, fromUser bool) fileAnswer {
 	switch {
 	case !fromUser:
 		// The idle loop or the nap reads c.KickTaken.
+	case a == fileServedWake && c.EpollBusy != 0:
+		// userTrap may queue that waiter and return to ring 3
+		// (epollWakeBusy), which sends a kick the wait took again.
 	case a == fileServedWake:
 		c.KickTaken = false // the kernel lock's path runs the scheduler: no kick to send again
 	default:

@@ -27,12 +27,24 @@ import (
 // (sched.Scheduler.DeviceWaitHere), and the CPU switches to a queued
 // thread or goes idle (waitSwitch, waitIdle). The CPU's timer interrupt
 // ends the wait at its timeout without the kernel lock too
-// (fasttimer.go's expireSleepers clears the waiter slot in its hold).
-// The wake-up that events bring stays the kernel lock's: a file call or
-// device interrupt that makes a descriptor ready finds the thread named
-// (fdcalls.RecordsNeedKernel) and takes that lock's path
-// (fdcalls.NotifyEpolls), whose holder waits for every run-queue lock,
-// so it finds the thread blocked, never named and still running.
+// (fasttimer.go's expireSleepers clears the waiter slot in its hold,
+// under the interest lists' lock: thread.LeaveEpollSlot).
+// The wake-up that events bring takes no kernel lock either when a CPU
+// halted in its idle loop can run the thread at once (since 2026-12-07):
+// a file call or device interrupt under the files lock that makes a
+// descriptor ready finds the thread named and blocked
+// (fdcalls.EpollBlocked), collects its events into its buffer, marks it
+// handed off and pushes it into that CPU's inbox, the one whose heap
+// holds its timeout or, with none, any (fdcalls' handOffWaiter), and
+// sends it a wake IPI; that CPU runs it under its own run-queue lock
+// (sched.Scheduler.RunHandedOff). When no halted CPU can take it, the
+// caller wakes it under the run-queue locks instead, once it has
+// released the files lock: queued on the CPU it blocked on, or handed
+// to an idle CPU, its timeout cancelled there (epollWakeBusy, below). Otherwise (no such CPU, the thread named but
+// not yet blocked, or a refusal there) the call takes the kernel lock's path
+// (fdcalls.RecordsNeedKernel, fdcalls.NotifyEpolls), whose holder waits
+// for every run-queue lock, so it finds the thread blocked, never named
+// and still running.
 
 // epollBlock serves an epoll_wait or epoll_pwait that fileTrap found
 // must wait (nothing ready, a timeout other than 0) without the kernel
@@ -83,7 +95,10 @@ func epollBlock(c *percpu.CPU, f *x86.TrapFrame) bool {
 // c's heap (sched.Scheduler.DeviceWaitHere), in the same hold: a kernel
 // lock holder that wakes it waits for c's lock and finds it blocked. A
 // signal that came meanwhile undoes it, the read fenced, as in
-// blockOnWord. It reports switchMade (t blocked; c still switches from
+// blockOnWord; otherwise, last, calls beside may hand its wake off from
+// then on (fdcalls.EpollBlocked), and the CPU they hand it to runs it
+// only once c has ended its switch from t (DeviceWaitHere marks c
+// switching until EndSwitch: its state may not be saved before). It reports switchMade (t blocked; c still switches from
 // it), switchAnswered (events ready, or an error, in f; t still
 // running) or switchRefused (t running, for the locked path: the files
 // lock held exclusively or wanted, a page of the events' buffer not
@@ -124,18 +139,160 @@ func blockOnEpoll(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, w localWait) int
 	case slot == nil:
 		r = switchRefused // a page of the buffer to fault in
 	default:
-		th := &threadtab.Threads[t]
-		th.RestartNr = w.nr
-		th.EvAddr, th.EvMax = a[1], int(a[2])
+		threadtab.Threads[t].RestartNr = w.nr
 		thread.WaitIn(t, threadtab.WaitEpoll, slot)
 		threadtab.Sched.DeviceWaitHere(c.ID, t, w.deadline)
 		if thread.SignalPendingFenced(t) {
 			fdcalls.EpollUnwait(t, slot)
 			threadtab.Sched.Unsleep(t)
+			threadtab.Sched.EndSwitch(c.ID)
 			thread.WaitIn(t, threadtab.WaitNone, nil)
 			r = switchRefused
+			break
 		}
+		heap := threadtab.EvUntimed
+		if w.deadline != 0 {
+			heap = threadtab.EvTimedOn(c.ID)
+		}
+		fdcalls.EpollBlocked(t, slot, heap) // a file call beside may hand its wake off from here on
 	}
 	klock.Files.Release(c, true, since, tag)
 	return r
+}
+
+// epollWakeBusy wakes, under the run-queue locks, the epoll_wait's
+// waiter that c's records' check found blocked on a CPU that runs a
+// thread, napping or not, its timeout, if it has one, in that CPU's
+// heap (fdcalls.RecordsNeedKernel: the instance in c.EpollBusy, that CPU
+// in c.EpollBusyOn), the only wake that check sent to the kernel lock's
+// path: under c's run-queue lock and that CPU's (taken with one try
+// unless it is c), its events are collected and it is queued on that
+// CPU behind its running thread, its timeout cancelled, as MakeRunnable
+// would queue it with no CPU idle, or, with a CPU idle, handed to that
+// CPU's inbox (wakeOntoBusy); the CPU it goes to gets a wake IPI, or,
+// when it is c, c's timer is armed for the end of its thread's slice. Before, such a
+// wake took the kernel lock: 1,000-1,100 an HTTP run at 2 vCPUs, by
+// temporary counters, half of them the waker's own CPU's waiter
+// (docs/performance.md, "Issue 18, the wake of a blocked epoll_wait
+// without the kernel lock"). tag is the trap's, for the files lock's
+// hold statistics. It reports false, having changed nothing (the
+// record still pending), when the kernel lock's path must wake it:
+// no such waiter, a lock held (c's own by a kernel lock holder), or the
+// waiter not for that CPU now (wakeOntoBusy).
+// On success c goes back to ring 3 (tlb.EnterUser), with a kick that a
+// halt took while c waited for a lock sent again (kickSelfIfTaken: fileTrap
+// and deviceTrap keep it for this, c.EpollBusy set).
+// Context: trap, from userTrap after fileTrap or deviceTrap (an
+// interrupt from ring 3) answered fileServedWake with c.EpollBusy set,
+// no lock held, interrupts off; does not allocate.
+func epollWakeBusy(c *percpu.CPU, vector, tag uint64) bool {
+	i, o := int(c.EpollBusy)-1, int(c.EpollBusyOn)
+	c.EpollBusy = 0
+	c.InUser.Store(false) // the collect writes the program's memory: as fileTrap's
+	woke := false
+	if klock.LockRunQueueWaiting(c) {
+		if o == c.ID || klock.TryLockOtherRunQueue(o) {
+			var queued bool
+			woke, queued = wakeOntoBusy(c, i, o, tag)
+			wakeOntoBusyEnd(c, o, queued)
+		} else {
+			klock.UnlockRunQueue(c)
+		}
+	}
+	if !woke {
+		percpu.Count(c, percpu.EvEpollWakeLocked)
+		if vector == x86.VecSyscall {
+			percpu.Count(c, percpu.EvFileCallWake) // fileTrap left it to this
+		}
+		return false // userTrap clears InUser, as for any locked path
+	}
+	if vector != x86.VecSyscall {
+		irqFDIRQs[2].Add(^uint64(0)) // a /dev/irq interrupt's wake that took no kernel lock after all (devicetrap.go; outside its hold: a reader beside may see it counted a moment)
+	}
+	tlb.EnterUser(c)
+	kickSelfIfTaken(c)
+	return true
+}
+
+// wakeOntoBusyEnd releases the run-queue locks of epollWakeBusy, c's and
+// o's, with the wake IPI to o or, when o is c, c's timer armed for the
+// end of its thread's slice, if queued says a thread was queued on o (a
+// hand-off's IPI, to the CPU it went to, is marked already).
+// Context: trap, on CPU c, c's and o's run-queue locks held, released
+// on return; does not allocate.
+func wakeOntoBusyEnd(c *percpu.CPU, o int, queued bool) {
+	if o != c.ID {
+		klock.UnlockOtherRunQueue(o)
+		if queued {
+			thread.Kick(&percpu.CPUs[o])
+		}
+	} else if queued {
+		armTimer(c) // a thread waits behind c's: the end of its slice
+	}
+	klock.UnlockRunQueue(c)
+	armPending(c)
+	thread.SendKicks(c)
+}
+
+// wakeOntoBusy is epollWakeBusy's work under the run-queue locks of c and
+// o: with the files lock taken shared in one try (a run-queue lock's
+// holder does not wait for it), the instance's waiter is looked at
+// (fdcalls.EpollWaiter) and, if o's lock lets c wake it
+// (sched.Scheduler.MayTakeDeviceWaiter: blocked on o, with no timeout
+// or its timeout in o's heap, o's switch from it over), its events are
+// collected and its slot cleared (fdcalls.EpollTake), its call ended
+// with their count (thread.EndWait), and it is queued on o behind o's
+// running thread when no CPU is idle and none but o naps
+// (sched.Scheduler.MayQueueDeviceWaiter, QueueDeviceWaiter), or, with a
+// CPU halted in its idle loop (where MakeRunnable would send it: a CPU
+// other than o, for the hand-off found o busy), handed to that CPU's
+// inbox, its timeout cancelled in o's heap, with a wake IPI
+// (thread.ClaimHaltedFor, sched.Scheduler.HandOffExpired; counted as a
+// hand-off), all in the one hold. It reports whether it woke the waiter,
+// and whether it queued it on o. The locks
+// keep everything else that could end the wait out meanwhile: its
+// timeout (o's), a signal's or the kernel lock's wake (whose holder
+// waits for both run-queue locks); a hand-off by a file call beside
+// (fdcalls' handOffWaiter) takes the waiter only from its slot, under
+// the interest lists' lock that EpollTake holds.
+// Context: trap, on CPU c, c's and o's run-queue locks held; does not
+// allocate.
+//
+// A gate of tools/trapcheck's TestGometalFileLockDomain (it takes the
+// files lock; EpollWaiter and EpollTake are that test's roots), so not
+// inlined.
+//
+//go:noinline
+func wakeOntoBusy(c *percpu.CPU, i, o int, tag uint64) (woke, queued bool) {
+	since, ok := klock.Files.TryRLock(c)
+	if !ok {
+		return false, false
+	}
+	s := &threadtab.Sched
+	if t := fdcalls.EpollWaiter(i); t != sched.None && s.MayTakeDeviceWaiter(t, o) {
+		switch h := (*percpu.CPU)(nil); {
+		case s.MayQueueDeviceWaiter(t, o):
+			if n, took := fdcalls.EpollTake(i, t); took {
+				thread.EndWait(t, n)
+				s.QueueDeviceWaiter(c.ID, t, o, clock.Nanotime())
+				percpu.Count(c, percpu.EvEpollWakeQueued)
+				woke, queued = true, true
+			}
+		case s.CPUs[o].Cur != sched.None: // a CPU is idle, or another naps: MakeRunnable would send it there
+			if h = thread.ClaimHaltedFor(c, threadtab.EvUntimed); h == nil {
+				break
+			}
+			if n, took := fdcalls.EpollTake(i, t); took {
+				thread.EndWait(t, n)
+				s.HandOffExpired(o, t, h.ID) // its timeout cancelled in o's heap, which c may change now
+				thread.Kick(h)
+				percpu.Count(c, percpu.EvEpollWakeHandOff)
+				woke = true
+			} else {
+				thread.Unclaim(h)
+			}
+		}
+	}
+	klock.Files.Release(c, true, since, tag)
+	return woke, queued
 }

@@ -200,7 +200,11 @@ func fastSyscall(c *percpu.CPU, f *x86.TrapFrame, nr uint64) bool {
 // second look, under the run-queue lock (its switch and idle lines), and
 // those sent to the kernel lock's path (fastepoll.go); epoll_expired
 // the epoll_waits whose timeout ended under the run-queue lock (also in
-// the sleep_expired lines). futex_wait_timed counts the FUTEX_WAITs with
+// the sleep_expired lines); epoll_wake the waiters that a file call or
+// device interrupt woke without the kernel lock (handed to a halted
+// CPU, package fdcalls' handOffWaiter, or queued on their busy CPU,
+// fastepoll.go's epollWakeBusy: epoll_wake_queued) and those whose
+// wake it sent to the kernel lock's path. futex_wait_timed counts the FUTEX_WAITs with
 // a timeout that blocked under the run-queue lock (also in
 // futex_wait_switch or futex_wait_idle), futex_expired those whose
 // timeout ended there with ETIMEDOUT (also in the sleep_expired lines).
@@ -208,16 +212,17 @@ const fastStatNames = "futex_wake futex_wait futex_wait_nap futex_wait_nap_switc
 	"futex_wait_switch futex_wait_steal futex_wait_idle futex_wait_timed futex_expired sched_yield " +
 	"nanosleep nanosleep_spin nanosleep_switch nanosleep_idle nanosleep_nap_cut " +
 	"sleep_expired_busy sleep_expired_handoff sleep_expired_idle epoll_wait_block epoll_wait_switch epoll_wait_idle " +
-	"epoll_expired timer_interrupt kick_interrupt "
+	"epoll_expired epoll_wake epoll_wake_queued timer_interrupt kick_interrupt "
 
 // Columns of fastStatEvents that are no event's count: none (0), and
-// three lines' sums (writeFastStats). Past percpu.NEvents, so that the
+// four lines' sums (writeFastStats). Past percpu.NEvents, so that the
 // per-CPU tables do not hold them (64 CPUs' 8 bytes each).
 const (
 	evNone = percpu.NEvents + iota
 	evFutexWaitAll
 	evNanosleepAll
 	evEpollBlockAll
+	evEpollWakeAll
 	nFastStatCells
 )
 
@@ -247,6 +252,8 @@ var fastStatEvents = [...][2]percpu.Event{
 	{percpu.EvEpollWaitSwitch, evNone},
 	{percpu.EvEpollWaitIdle, evNone},
 	{percpu.EvEpollExpired, evNone},
+	{evEpollWakeAll, percpu.EvEpollWakeLocked},
+	{percpu.EvEpollWakeQueued, evNone},
 	{percpu.EvTimerFast, percpu.EvTimerLocked},
 	{percpu.EvKickFast, percpu.EvKickLocked},
 }
@@ -268,6 +275,7 @@ func writeFastStats(w kfiles.Writer) {
 	sum[evNanosleepAll] = napsEnded + sum[percpu.EvSleepSpin] + sum[percpu.EvSleepSwitch] + sum[percpu.EvSleepIdle]
 	sum[percpu.EvNapLocked] += sum[percpu.EvNapCut]
 	sum[evEpollBlockAll] = sum[percpu.EvEpollWaitSwitch] + sum[percpu.EvEpollWaitIdle] + sum[percpu.EvEpollWaitAnswered]
+	sum[evEpollWakeAll] = sum[percpu.EvEpollWakeHandOff] + sum[percpu.EvEpollWakeQueued]
 	w.S("fastpath lockfree locked\n")
 	names := fastStatNames
 	for _, e := range fastStatEvents[:] { // [:]: a range over the array copies it

@@ -167,12 +167,14 @@ func preemptSwitch(c *percpu.CPU, f *x86.TrapFrame, t sched.TID, now int64, time
 // takes a FUTEX_WAIT's thread off its chain first), at c's timer
 // interrupt or kick from ring 3 (fastInterrupt) or at its idle loop's
 // timer interrupt (idleTimerDue): each call returns
-// 0 (thread.EndWait, which clears an epoll_wait's waiter slot: only
-// kernel lock holders, whom c's lock keeps out, end such a wait
-// otherwise, fastepoll.go), or ETIMEDOUT for a FUTEX_WAIT, whether it
+// 0 (thread.EndWait), or ETIMEDOUT for a FUTEX_WAIT, whether it
 // blocked under the run-queue lock (blockOnWord) or on the kernel lock's
-// path. A FUTEX_WAIT that a lock-free FUTEX_WAKE handed off first keeps
-// its wake (its timeout is dropped: sched.ExpireHandedOff). A
+// path. An epoll_wait's waiter slot is cleared first, under the
+// interest lists' lock (thread.LeaveEpollSlot), and given back if the
+// timeout goes to the kernel lock's path after all
+// (thread.ReturnEpollSlot). A FUTEX_WAIT that a lock-free FUTEX_WAKE
+// handed off first, or an epoll_wait that a file call handed off first,
+// keeps its wake (its timeout is dropped: sched.ExpireHandedOff). A
 // busy c queues each behind its running thread when no CPU is idle or
 // napping, and hands it to such a CPU otherwise (thread.HandOffExpired);
 // an idle c, whose timer ended its halt (idleTimerDue), puts each into
@@ -201,6 +203,10 @@ func expireSleepers(c *percpu.CPU, now int64) (left bool) {
 			return true
 		}
 		result := timeoutResult(why) // resched.go
+		var slot uintptr
+		if why == threadtab.WaitEpoll {
+			slot = thread.LeaveEpollSlot(t) // then a hand-off beside has marked it, or no longer can
+		}
 		switch s.ExpireHere(c.ID, t, now) {
 		case sched.ExpireQueued:
 			thread.EndWait(t, result)
@@ -213,11 +219,13 @@ func expireSleepers(c *percpu.CPU, now int64) (left bool) {
 			} else if expireOntoNapper(c, t, result, now) || thread.HandOffExpired(c, t, result) {
 				percpu.Count(c, percpu.EvSleepExpiredHandOff)
 			} else {
+				thread.ReturnEpollSlot(t, slot) // named again for the kernel lock's expiry and the events before it
 				return true
 			}
 		case sched.ExpireHandedOff:
 			continue // its hand-off ends the wait: 0, a wake before the timeout
 		default:
+			thread.ReturnEpollSlot(t, slot)
 			return true
 		}
 		switch why {

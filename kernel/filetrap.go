@@ -12,6 +12,7 @@ import (
 	"github.com/gometal/gometal/kernel/klock"
 	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
+	"github.com/gometal/gometal/kernel/thread"
 	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/kernel/vm"
@@ -643,11 +644,17 @@ const (
 // a close that drops record locks (which wakes their waiters: the
 // scheduler's work), for a console write that must wait for a slot
 // (vfs.WouldBlock) and for a path call whose handler answers
-// notFileCall. Nothing it runs blocks or wakes a thread. What a stream
+// notFileCall. Nothing it runs blocks a thread, and the one wake it
+// makes is an epoll_wait's, handed to a halted CPU (package fdcalls'
+// handOffWaiter, through RecordsNeedKernel; the wake IPI sent once the
+// files lock is released). What a stream
 // call or an epoll_ctl changes for another thread is recorded
 // (vfs.PipeChanged, fdtab.Notify, the sockets' tellProgram); when that
-// wakes someone (fdcalls.RecordsNeedKernel) it
+// wakes someone otherwise (fdcalls.RecordsNeedKernel) it
 // answers fileServedWake, and userTrap goes on to the kernel lock's path
+// (unless the one wake left is an epoll_wait's waiter on a busy CPU,
+// which userTrap may queue there under the run-queue locks:
+// epollWakeBusy, c.KickTaken kept for it)
 // without running the call again: that path wakes the waiters
 // (socketEvents, with the files lock held shared: socketEventsLocked)
 // before the scheduler runs, as at the end of every locked
@@ -756,7 +763,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		// The calls that record wake-ups: the stream calls, epoll_ctl,
 		// setsockopt, accept4, socket, connect, sendto and sendmsg
 		// (socket.TellStack).
-		wake = (stream || recordsWakes(nr)) && fdcalls.RecordsNeedKernel()
+		wake = (stream || recordsWakes(nr)) && fdcalls.RecordsNeedKernel(c)
 		oom = vm.OutOfMemory()
 	}
 	if shared && vfs.HasLeftovers() {
@@ -766,6 +773,7 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		tlb.EnterUser(c)
 	}
 	klock.Files.Release(c, shared, since, tag)
+	thread.SendKicks(c) // an epoll waiter's hand-off's (fdcalls.RecordsNeedKernel)
 	if !served {
 		if ret == epollMustWait {
 			return fileEpollWaits // counted by epollBlock
@@ -784,8 +792,10 @@ func fileTrap(c *percpu.CPU, f *x86.TrapFrame) fileAnswer {
 		return fileServedSIGPIPE
 	}
 	if wake {
-		percpu.Count(c, percpu.EvFileCallWake)
-		c.KickTaken = false // the locked path runs the scheduler: no kick to send again
+		if c.EpollBusy == 0 { // else userTrap may queue that waiter and return to ring 3 (epollWakeBusy)
+			percpu.Count(c, percpu.EvFileCallWake)
+			c.KickTaken = false // the locked path runs the scheduler: no kick to send again
+		}
 		return fileServedWake
 	}
 	kickSelfIfTaken(c)

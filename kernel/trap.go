@@ -95,7 +95,7 @@ func userTrap(f *x86.TrapFrame) {
 		f.Vector == vectorSyscall && memcalls.MemLockCallNr(f.AX) && memCall(c, f) {
 		return
 	}
-	served := fileNotServed
+	served, tag := fileNotServed, klock.TrapTag(f) // the tag before fileTrap puts its answer in f.AX
 	if f.Vector == vectorSyscall && callLocks(f.AX) == lockFilesFirst && !kfaultArmed {
 		served = fileTrap(c, f)
 	} else if f.Vector >= 32 && f.Vector != vectorSyscall {
@@ -106,6 +106,12 @@ func userTrap(f *x86.TrapFrame) {
 			return
 		}
 		served = fileNotServed
+	}
+	if served == fileServedWake && c.EpollBusy != 0 {
+		if epollWakeBusy(c, f.Vector, tag) { // fastepoll.go
+			return
+		}
+		c.KickTaken = false // the kernel lock's path runs the scheduler: no kick to send again
 	}
 	if served == fileServed {
 		return
@@ -305,7 +311,7 @@ func kernelTrap(f *x86.TrapFrame) {
 	default:
 		served := deviceTrap(c, f, false) // the console's, or a /dev/irq descriptor's
 		if served == fileServed {
-			break // under the files lock alone: it woke nobody, so a nap goes on and the idle loop halts again
+			break // under the files lock alone: it woke nobody on the kernel lock's path, so a nap goes on and the idle loop looks again (an epoll_wait's waiter it handed to this CPU's inbox runs there: haltAgain)
 		}
 		c.DeviceIRQTaken = true // a nap ends: the locked path arms the timer (fastsleep.go)
 		klock.Kernel.Lock(c)    // the idle loop or the nap holds no lock

@@ -277,8 +277,25 @@ func (f *Futexes) claimLocked(b int, addr uintptr, handOff bool) (TID, ClaimResu
 	return t, ClaimHandedOff
 }
 
-// HandedOff reports whether t was taken off its chain by Claim and not
-// yet woken by the hand-off's drain. Context: trap, kernel lock held (or
+// MarkHandedOff marks t, a thread blocked in a device wait (an
+// epoll_wait) whose wake a file call beside took without the kernel lock
+// (package fdcalls' handOffWaiter: its events collected, its waiter slot
+// cleared), handed off, as Claim marks a futex waiter: the kernel lock's
+// wake-ups (Wake) and its CPU's expiry (ExpireHere) then leave its wait to
+// the inbox it goes into next (Handoffs.Push), whose CPU runs it
+// (RunHandedOff) or whose drain wakes it (WakeHandedOff).
+// Context: trap, the interest lists' lock held, which every other end of
+// such a wait takes first (kernel/thread's LeaveEpollSlot); does not
+// allocate.
+func (f *Futexes) MarkHandedOff(t TID) {
+	if f.mistake != mistakeDeviceUnmarked {
+		atomic.StoreUint32(&f.handedOff[t], 1)
+	}
+}
+
+// HandedOff reports whether t was taken off its chain by Claim (or
+// marked by MarkHandedOff or Scheduler.HandOffExpired) and not yet woken
+// by the hand-off's drain or its inbox's CPU. Context: trap, kernel lock held (or
 // the drain's caller); does not allocate.
 func (f *Futexes) HandedOff(t TID) bool { return atomic.LoadUint32(&f.handedOff[t]) != 0 }
 

@@ -23,7 +23,9 @@ import "sync/atomic"
 //   - A handed-off thread stays Blocked, off every futex chain, until a
 //     drain wakes it with 0 or its inbox's CPU runs it (RunHandedOff,
 //     its FUTEX_WAIT returning 0 too; a thread an expiry handed there
-//     keeps the result the expiry gave it). Every other wake-up (its
+//     keeps the result the expiry gave it, an epoll_wait's waiter that
+//     a file call handed there the count of the events it collected:
+//     Futexes.MarkHandedOff). Every other wake-up (its
 //     timeout, a signal: Wake, ExpireHere, which drop its deadline)
 //     finds it handed off and leaves it to the drain: the waker
 //     counted it as woken, and Linux's FUTEX_WAIT also returns 0 when a
@@ -37,7 +39,11 @@ import "sync/atomic"
 //     (HandOffExpired), whose deadline left the heap in the same hold of
 //     a run-queue lock as the push, so that the check, which waits for
 //     every run-queue lock, sees the deadline pending or the thread in
-//     the inbox. (A switch under a CPU's run-queue lock, local.go, runs
+//     the inbox; or by a file call or device interrupt that handed off
+//     an epoll_wait's waiter (Futexes.MarkHandedOff: from an idle CPU
+//     too), which stays a device waiter (Device, which the check counts
+//     as able to go on) until the inbox's CPU runs it or the drain
+//     wakes it. (A switch under a CPU's run-queue lock, local.go, runs
 //     no Schedule and no drain: it only ever runs a thread queued there,
 //     so it reports no deadlock; a wait that leaves its CPU idle there,
 //     ReserveIdle, takes the running count to 0 only with a deadline
@@ -71,7 +77,8 @@ func (h *Handoffs) Init() {
 }
 
 // Push puts t, which Futexes.Claim (or HandOffExpired, for a sleep
-// whose deadline passed) handed off, into CPU c's inbox.
+// whose deadline passed; or a file call, for an epoll_wait's waiter:
+// Futexes.MarkHandedOff) handed off, into CPU c's inbox.
 // Context: trap, kernel lock not needed; does not allocate.
 func (h *Handoffs) Push(c int, t TID) {
 	for {
@@ -109,7 +116,8 @@ func (h *Handoffs) Pop(c int) TID {
 // RunHandedOff is the end of a halt of idle CPU c that a hand-off's wake
 // IPI ended, under c's run-queue lock, without the kernel lock: the
 // threads in c's inbox are woken (each FUTEX_WAIT returns 0, a thread
-// an expiry handed there what the expiry gave it), the first
+// an expiry handed there what the expiry gave it, an epoll_wait's waiter
+// a file call handed there the count of its events), the first
 // pushed runs on c at once and the others wait in c's queue in the order
 // they came, queued counting them, as the kernel lock's drain and
 // Schedule would have put the first there (WakeHandedOff queues it on c,

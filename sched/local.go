@@ -63,6 +63,13 @@ import "sync/atomic"
 //     idle CPU's inbox, as MakeRunnable would place it.
 //   - ClaimOnto: a FUTEX_WAKE queues its blocked waiter on a napping CPU
 //     when none is idle, under that CPU's run-queue lock and its own.
+//   - DeviceWaitHere: an epoll_wait blocks as a device waiter, its
+//     timeout in its CPU's own heap; a file call's wake then hands it to
+//     a halted CPU (Futexes.MarkHandedOff, RunHandedOff) or, with the
+//     waiter's CPU busy and no CPU idle or napping, queues it there
+//     under that CPU's run-queue lock and its own, its timeout cancelled
+//     in that CPU's heap (MayQueueDeviceWaiter, QueueDeviceWaiter), as
+//     MakeRunnable would.
 //   - HaltAgain (policy.go): an idle CPU woken by an interrupt that
 //     brought it nothing halts again, idle once more.
 //   - RunHandedOff (handoff.go): an idle CPU woken by a hand-off runs
@@ -76,7 +83,9 @@ import "sync/atomic"
 // the waiter it takes off a chain under the bucket lock, the thread it
 // takes from its own inbox, its own timer heap's sleepers), never
 // another CPU's timer heap (but for the count of all, an atomic, and
-// the napping CPU's, whose run-queue lock ClaimOnto's waker holds), and
+// the napping CPU's, whose run-queue lock ClaimOnto's waker holds, and
+// the busy CPU's, whose run-queue lock QueueDeviceWaiter's caller
+// holds), and
 // the running count
 // only with locked instructions (RunHandedOff's add, ReserveIdle's
 // compare-and-swap and UnreserveIdle's add; a switch leaves it as it
@@ -409,7 +418,7 @@ func (s *Scheduler) WaitHereLocked(t TID, addr uintptr, deadline int64) {
 	s.Block(t, false)
 }
 
-// EndSwitch ends what WaitHereLocked began on CPU c: the thread that
+// EndSwitch ends what WaitHereLocked (or DeviceWaitHere) began on CPU c: the thread that
 // blocked is wholly off c (switched from and its state saved, or
 // running again after Unwait), and another CPU may claim it (leftCPU).
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
@@ -583,14 +592,15 @@ const (
 	ExpireRefused   = iota // nothing: the kernel lock's path expires it
 	ExpireQueued           // it waits in c's queue behind c's running thread
 	ExpireNeedsCPU         // it goes to an inbox (HandOffExpired); a futex waiter is off its chain already
-	ExpireHandedOff        // a futex waiter that a lock-free FUTEX_WAKE handed off first: its timeout is gone, its wake the hand-off's
+	ExpireHandedOff        // a waiter that a lock-free FUTEX_WAKE (or, an epoll_wait's, a file call) handed off first: its timeout is gone, its wake the hand-off's
 )
 
 // ExpireHere ends, under CPU c's run-queue lock, without the kernel lock,
 // the wait of t, a thread whose deadline is the earliest of c's heap and
 // has passed: a nanosleep; an epoll_wait, whose waiter slot the kernel
-// clears under the same hold (only kernel lock holders, whom the hold
-// keeps out, end such a wait otherwise); or a FUTEX_WAIT with a timeout,
+// clears first under the interest lists' lock (a kernel lock holder,
+// whom the hold keeps out, or a file call's hand-off, which marks the
+// waiter handed off, ends such a wait otherwise); or a FUTEX_WAIT with a timeout,
 // which it takes off its chain first (Futexes.Remove, under the bucket
 // lock). A busy c (its timer interrupt
 // or a kick from ring 3) queues t behind its running thread, off
@@ -608,11 +618,14 @@ const (
 // is not blocked, the CPU it last ran on is still switching from it
 // (leftCPU), or a CPU-time timer is armed (NArmed: their expiries are the
 // kernel lock's). It reports ExpireHandedOff, t's deadline cancelled,
-// when a lock-free FUTEX_WAKE took t off its chain first (Futexes.Claim):
-// its wait is over, and the inbox it is in, or will be in, wakes it.
+// when a lock-free FUTEX_WAKE took t off its chain first (Futexes.Claim),
+// or a file call handed off an epoll_wait's waiter first
+// (Futexes.MarkHandedOff): its wait is over, and the inbox it is in, or
+// will be in, wakes it.
 // Only the holder of c's run-queue lock changes c's heap, and
 // a thread it expires is on no chain (or leaves it under the bucket
-// lock, which a Claim takes too) and in no inbox, so nothing else may
+// lock, which a Claim takes too), in no inbox and named in no waiter
+// slot (the kernel cleared an epoll_wait's first), so nothing else may
 // end its wait meanwhile but a kernel lock holder (a signal's wake-up,
 // an epoll_wait's events), whom c's run-queue lock keeps out.
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
@@ -667,8 +680,69 @@ func (s *Scheduler) ExpireOnto(c int, t TID, o int, now int64) {
 	s.queueOn(o, t, now)
 }
 
+// MayQueueDeviceWaiter reports whether t, an epoll_wait's waiter whose
+// events a file call on another CPU or on o is about to collect without the kernel
+// lock (kernel/fastepoll.go's epollWakeBusy), may be queued on CPU o,
+// where it blocked, behind o's running thread (QueueDeviceWaiter), as
+// MakeRunnable would queue it with no CPU idle (its home queue, or, when
+// o naps, the napping CPU's queue it prefers): t is blocked on o with no
+// timeout or its timeout in o's heap (timeoutOn), o has ended its
+// switch from it (leftCPU) and runs a thread (napping or not), no CPU
+// is idle and none but o naps (a hand-off, or MakeRunnable, would send t
+// there), no CPU-time timer is armed (NArmed: their expiries are the
+// kernel lock's), and it is not handed off. Otherwise the kernel lock's
+// path wakes it. The answer holds while the caller holds both
+// locks: only o's holder changes t's state and o's heap then, and a
+// kernel lock holder waits for both.
+// Context: trap, c's and o's run-queue locks held (one lock when o is
+// c; or the simulator's one event); does not allocate.
+func (s *Scheduler) MayQueueDeviceWaiter(t TID, o int) bool {
+	if !s.MayTakeDeviceWaiter(t, o) || s.CPUs[o].Cur == None || s.idleCPU() >= 0 {
+		return false
+	}
+	n := s.nappingCPU(o)
+	return n < 0 || n == o
+}
+
+// MayTakeDeviceWaiter reports whether t, an epoll_wait's waiter, may be
+// woken under CPU o's run-queue lock, where it blocked: blocked on o as
+// a device waiter with no timeout or its timeout in o's heap
+// (timeoutOn), o's switch from it over (leftCPU), not handed off, and no
+// CPU-time timer armed (NArmed: their expiries are the kernel lock's).
+// Queued on o (MayQueueDeviceWaiter) or, when a CPU is idle, handed to
+// that CPU's inbox (HandOffExpired, which cancels the timeout in o's
+// heap: kernel/fastepoll.go's wakeOntoBusy).
+// Context: trap, o's run-queue lock held (or the simulator's one
+// event); does not allocate.
+func (s *Scheduler) MayTakeDeviceWaiter(t TID, o int) bool {
+	th := &s.Threads[t]
+	return th.State == Blocked && th.Device && th.CPU == o && s.timeoutOn(t, o) && s.leftCPU(t) &&
+		s.NArmed == 0 && !s.Futexes.HandedOff(t)
+}
+
+// QueueDeviceWaiter queues t, for which MayQueueDeviceWaiter reported
+// true in the same hold of c's and o's run-queue locks, on o behind its
+// running thread, its timeout, if it has one, cancelled: the kernel has
+// ended its epoll_wait already (its count of events). o then gets a
+// wake IPI (from c: it ends o's nap, whose FUTEX_WAIT or nanosleep then
+// switches to t without the kernel lock) or arms its timer for the end
+// of its thread's slice (c itself), as for a thread MakeRunnable queues
+// on a busy or napping CPU.
+// Context: trap, c's and o's run-queue locks held (or the simulator's
+// one event); does not allocate.
+func (s *Scheduler) QueueDeviceWaiter(c int, t TID, o int, now int64) {
+	if s.mistake != mistakeDeviceQueuedTimed {
+		s.Timers.Cancel(t)
+	}
+	s.Threads[t].Device = false
+	s.queueOn(o, t, now)
+}
+
 // HandOffExpired puts sleeper t, for which ExpireHere reported
-// ExpireNeedsCPU in the same hold of c's run-queue lock, into the inbox
+// ExpireNeedsCPU in the same hold of c's run-queue lock (or an
+// epoll_wait's waiter blocked on c whose wait a file call ended, for
+// which MayTakeDeviceWaiter reported true in that hold:
+// kernel/fastepoll.go's wakeOntoBusy), into the inbox
 // of CPU inbox: c, idle, or another CPU halted in its idle loop or
 // napping, which the kernel has claimed as a lock-free FUTEX_WAKE claims
 // one (its percpu.CPU.WakeClaim) and sends a wake IPI next: off c's heap, and marked handed off, as
@@ -677,8 +751,9 @@ func (s *Scheduler) ExpireOnto(c int, t TID, o int, now int64) {
 // the drain wakes it (WakeHandedOff), as a FUTEX_WAKE's waiter. The
 // kernel has ended its wait already (its nanosleep returns 0, a FUTEX_WAIT ETIMEDOUT): the
 // thread may run as soon as it is in the inbox.
-// Context: trap, on CPU c, c's run-queue lock held (or the simulator's
-// one event); does not allocate.
+// Context: trap, c's run-queue lock held, on CPU c or by wakeOntoBusy's
+// caller, which holds its own too (or the simulator's one event); does
+// not allocate.
 func (s *Scheduler) HandOffExpired(c int, t TID, inbox int) {
 	s.Timers.Cancel(t)
 	s.Threads[t].Device = false
@@ -712,11 +787,16 @@ func (s *Scheduler) SleepHere(c int, t TID, deadline int64) {
 // none), goes into c's heap, for c's timer. The caller then switches to
 // a queued thread (SwitchLocal) or leaves c idle (ReserveIdle, with the
 // deadline counted only if there is one, and IdleHere). Its wake is a
-// kernel lock holder's (Wake), or c's timer interrupt (or a kick) ends
-// it at its deadline (ExpireHere), as a sleep's. Unsleep undoes it.
+// kernel lock holder's (Wake), or a file call's beside that hands it to
+// a halted CPU's inbox (Futexes.MarkHandedOff), or c's timer interrupt
+// (or a kick) ends it at its deadline (ExpireHere), as a sleep's. c is
+// switching from t until the caller's EndSwitch (leftCPU: the CPU the
+// hand-off goes to waits for that before it runs t). Unsleep undoes it
+// (and the caller ends the switch).
 // Context: trap, on CPU c, c's run-queue lock held (or the simulator's
 // one event); does not allocate.
 func (s *Scheduler) DeviceWaitHere(c int, t TID, deadline int64) {
+	atomic.StoreInt32(&s.CPUs[c].switching, 1)
 	if deadline != 0 && s.mistake != mistakeEpollNoDeadline {
 		s.Timers.Set(t, deadline, c)
 	}

@@ -633,6 +633,8 @@ func TestDeviceWaitHere(t *testing.T) {
 		w, when := s.Timers.Next(0)
 		assert.Equal(t, [2]int64{int64(r), now + 5}, [2]int64{int64(w), when}, "its timeout in CPU 0's heap")
 		s.IdleHere(0, now)
+		assert.Equal(t, ExpireRefused, s.ExpireHere(0, r, now+5), "CPU 0 still switches from it")
+		s.EndSwitch(0) // its state saved (kernel.waitIdle)
 		assert.Equal(t, ExpireRefused, s.ExpireHere(0, r, now), "its timeout to come")
 		require.Equal(t, ExpireNeedsCPU, s.ExpireHere(0, r, now+5))
 		s.HandOffExpired(0, r, 0)
@@ -662,10 +664,172 @@ func TestDeviceWaitHere(t *testing.T) {
 	t.Run("a signal before the switch", func(t *testing.T) {
 		s, r, _ := setup()
 		s.DeviceWaitHere(0, r, now+5)
+		assert.NotZero(t, s.CPUs[0].switching, "CPU 0 switches from it until EndSwitch")
 		s.Unsleep(r)
+		s.EndSwitch(0) // as kernel/fastepoll.go's blockOnEpoll
 		assert.Equal(t, Running, s.Threads[r].State)
 		assert.False(t, s.Threads[r].Device)
 		assert.False(t, s.Timers.Pending(r))
+		assert.Zero(t, s.CPUs[0].switching)
+	})
+}
+
+// TestQueueDeviceWaiter: the wake of an epoll_wait's waiter whose CPU
+// runs another thread, by a file call on a CPU under its run-queue lock
+// and the waiter's (kernel/fastepoll.go's epollWakeBusy): the waiter is
+// queued on its CPU behind the running thread, its timeout cancelled, as
+// MakeRunnable would with no CPU idle: with no timeout too, and when
+// its CPU naps. Refused, for the kernel lock's path: while its CPU still
+// switches from it, for a CPU not its own, while a CPU is idle or
+// another CPU naps, a CPU-time timer armed, a waiter handed off.
+func TestQueueDeviceWaiter(t *testing.T) {
+	const now = 10_000
+	// CPU 0's thread r blocks until now+5 and CPU 0 switches to q; CPU 1
+	// runs o, whose file call wakes r.
+	setup := func(ncpu int, deadline int64) (s *Scheduler, r TID) {
+		s = new(Scheduler)
+		s.Init(ncpu)
+		r, o, q := s.Alloc(), s.Alloc(), s.Alloc()
+		s.Start(r, 0, 0)
+		s.Start(o, 1, 0)
+		for c := 2; c < ncpu; c++ {
+			s.Start(s.Alloc(), c, 0)
+		}
+		s.Threads[q].CPU = 0
+		s.MakeRunnable(q, 0)
+		require.Equal(t, 1, s.CPUs[0].RunQ.Len())
+		s.DeviceWaitHere(0, r, deadline)
+		require.Equal(t, q, s.SwitchLocal(0, 0, now))
+		return s, r
+	}
+	s, r := setup(2, now+5)
+	assert.False(t, s.MayQueueDeviceWaiter(r, 0), "CPU 0 still switches from it")
+	s.EndSwitch(0)
+	assert.False(t, s.MayQueueDeviceWaiter(r, 1), "not CPU 1's")
+	require.True(t, s.MayQueueDeviceWaiter(r, 0))
+	s.QueueDeviceWaiter(1, r, 0, now)
+	assert.Equal(t, Runnable, s.Threads[r].State)
+	assert.Equal(t, r, s.QueuedAt(0, 0), "behind CPU 0's running thread")
+	assert.False(t, s.Timers.Pending(r), "its timeout cancelled")
+	assert.False(t, s.Threads[r].Device)
+
+	s, r = setup(2, 0)
+	s.EndSwitch(0)
+	require.True(t, s.MayQueueDeviceWaiter(r, 0), "no timeout: on the CPU it blocked on")
+	s.QueueDeviceWaiter(1, r, 0, now)
+	assert.Equal(t, Runnable, s.Threads[r].State)
+	s, r = setup(3, now+5)
+	s.EndSwitch(0)
+	s.CPUs[0].napping = 1
+	assert.True(t, s.MayQueueDeviceWaiter(r, 0), "its CPU naps: MakeRunnable prefers it, and the IPI ends the nap")
+	s.CPUs[0].napping, s.CPUs[2].napping = 0, 1
+	assert.False(t, s.MayQueueDeviceWaiter(r, 0), "another CPU naps: MakeRunnable would send it there")
+	s, r = setup(2, now+5)
+	s.EndSwitch(0)
+	s.NArmed = 1
+	assert.False(t, s.MayQueueDeviceWaiter(r, 0), "a CPU-time timer armed")
+	s, r = setup(2, now+5)
+	s.EndSwitch(0)
+	s.Futexes.MarkHandedOff(r)
+	assert.False(t, s.MayQueueDeviceWaiter(r, 0), "handed off")
+	s, r = setup(2, now+5)
+	s.EndSwitch(0)
+	s.Block(s.CPUs[0].Cur, false) // q blocks on the kernel lock's path: CPU 0 runs nothing
+	s.CPUs[0].Cur = None
+	assert.True(t, s.MayTakeDeviceWaiter(r, 0))
+	assert.False(t, s.MayQueueDeviceWaiter(r, 0), "CPU 0 runs no thread: a hand-off or the kernel lock's path")
+	s, r = setup(3, now+5)
+	s.EndSwitch(0)
+	require.True(t, s.MayQueueDeviceWaiter(r, 0), "three busy CPUs")
+	s.Block(s.CPUs[2].Cur, false)
+	s.IdleHere(2, now)
+	assert.False(t, s.MayQueueDeviceWaiter(r, 0), "CPU 2 idle: MakeRunnable would send it there")
+	require.True(t, s.MayTakeDeviceWaiter(r, 0), "but CPU 0's lock lets CPU 1 wake it")
+	s.HandOffExpired(0, r, 2) // kernel/fastepoll.go's wakeOntoBusy, CPU 2 claimed
+	assert.False(t, s.Timers.Pending(r), "its timeout cancelled in CPU 0's heap")
+	ran, _ := s.RunHandedOff(2, now)
+	assert.Equal(t, r, ran, "the idle CPU runs it")
+}
+
+// TestDeviceWaitHandOff: the wake of an epoll_wait's waiter by a file
+// call beside, without the kernel lock (package fdcalls'
+// handOffWaiter): the waiter is marked handed off (Futexes.MarkHandedOff)
+// and pushed into the inbox of a CPU halted in its idle loop. The CPU
+// whose heap holds its timeout runs it under its own run-queue lock,
+// the timeout cancelled, once the CPU it blocked on has ended its
+// switch; a CPU that does not hold the timeout leaves it to the kernel
+// lock's drain (WakeHandedOff); a waiter with no timeout runs on any.
+// Its timeout passing first, or a kernel lock holder's wake (a signal),
+// leaves it to the hand-off, the timeout dropped.
+func TestDeviceWaitHandOff(t *testing.T) {
+	const now = 10_000
+	// CPU 0's thread r blocks until now+5 and CPU 0 goes idle; CPU 1
+	// runs o, whose file call hands r off; CPU 2 is idle.
+	setup := func(deadline int64) (s *Scheduler, r TID) {
+		s = new(Scheduler)
+		s.Init(3)
+		r, o := s.Alloc(), s.Alloc()
+		s.Start(r, 0, 0)
+		s.Start(o, 1, 0)
+		require.True(t, s.ReserveIdle(0, true))
+		s.DeviceWaitHere(0, r, deadline)
+		s.IdleHere(0, now)
+		return s, r
+	}
+	t.Run("its timeout's CPU runs it", func(t *testing.T) {
+		s, r := setup(now + 5)
+		s.Futexes.MarkHandedOff(r)
+		s.Handoffs.Push(0, r)
+		ran, _ := s.RunHandedOff(0, now)
+		assert.Equal(t, None, ran, "CPU 0 still switches from it")
+		s.EndSwitch(0)
+		ran, _ = s.RunHandedOff(0, now)
+		require.Equal(t, r, ran)
+		assert.Equal(t, Running, s.Threads[r].State)
+		assert.False(t, s.Timers.Pending(r), "its timeout cancelled")
+		assert.False(t, s.Futexes.HandedOff(r))
+		assert.False(t, s.Threads[r].Device)
+	})
+	t.Run("another CPU leaves it to the drain", func(t *testing.T) {
+		s, r := setup(now + 5)
+		s.EndSwitch(0)
+		s.Futexes.MarkHandedOff(r)
+		s.Handoffs.Push(2, r)
+		ran, _ := s.RunHandedOff(2, now)
+		assert.Equal(t, None, ran, "its timeout is CPU 0's to cancel")
+		p, inbox := s.PopHandedOff(2)
+		require.Equal(t, [2]int{int(r), 2}, [2]int{int(p), inbox})
+		s.WakeHandedOff(r, inbox, 2, now)
+		assert.Equal(t, Runnable, s.Threads[r].State)
+		assert.False(t, s.Timers.Pending(r))
+	})
+	t.Run("no timeout: any idle CPU runs it", func(t *testing.T) {
+		s, r := setup(0)
+		s.EndSwitch(0)
+		s.Futexes.MarkHandedOff(r)
+		s.Handoffs.Push(2, r)
+		ran, _ := s.RunHandedOff(2, now)
+		assert.Equal(t, r, ran)
+	})
+	t.Run("its timeout passes first", func(t *testing.T) {
+		s, r := setup(now + 5)
+		s.EndSwitch(0)
+		s.Futexes.MarkHandedOff(r)
+		assert.Equal(t, ExpireHandedOff, s.ExpireHere(0, r, now+5), "the hand-off's wake stands")
+		assert.False(t, s.Timers.Pending(r))
+		assert.Equal(t, Blocked, s.Threads[r].State)
+		s.Handoffs.Push(0, r)
+		ran, _ := s.RunHandedOff(0, now+5)
+		assert.Equal(t, r, ran)
+	})
+	t.Run("a signal's wake", func(t *testing.T) {
+		s, r := setup(now + 5)
+		s.EndSwitch(0)
+		s.Futexes.MarkHandedOff(r)
+		_, woke := s.Wake(r, now)
+		assert.False(t, woke, "left to the hand-off")
+		assert.False(t, s.Timers.Pending(r))
+		assert.Equal(t, Blocked, s.Threads[r].State)
 	})
 }
 

@@ -39,40 +39,43 @@ type Decision struct {
 type mistake uint8
 
 const (
-	correct                 mistake = iota
-	mistakeNoKick                   // forget the IPI to a halted CPU handed a thread
-	mistakeStayHome                 // queue at home and kick some other idle CPU (the policy before the simulator)
-	mistakeExitDrop                 // exit counts the thread off the CPU as well (issue 13, bug 2)
-	mistakeOtherHeap                // a new deadline goes into another CPU's heap
-	mistakeNoPreempt                // the end of a slice never preempts
-	mistakeNoDeadlock               // the idle loop never reports a deadlock
-	mistakeKeepFired                // a halt that the timer ended still counts the timer as armed
-	mistakeDrainOwnOnly             // a CPU drains only its own hand-off inbox before it schedules
-	mistakeWakeHandedOff            // a timeout or signal wakes a thread a lock-free FUTEX_WAKE handed off
-	mistakeNapNoKick                // a thread queued on a napping CPU sends it no IPI
-	mistakeNapIgnoresQueues         // a nap begins while threads wait in run queues
-	mistakeNapperHandedOff          // a lock-free FUTEX_WAKE hands a napping waiter off as if it had blocked
-	mistakeNapNoIPI                 // a wake of a napping waiter that halted reports it as polling: no IPI
-	mistakeClaimSwitching           // a FUTEX_WAKE under a run-queue lock claims a waiter its old CPU is still switching from
-	mistakeTickHereOwner            // a timer interrupt under the run-queue lock ignores the passed deadline of its CPU's heap
-	mistakeRehaltBlind              // an idle CPU woken by an IPI halts again whatever waits for it
-	mistakeKickHereInbox            // a kick under the run-queue lock leaves a handed-off thread in the CPU's inbox
-	mistakeTimerTakenKept           // a timer interrupt taken in a wait for a lock leaves the timer counted as armed
-	mistakeNapIgnoresOwed           // a nap's deadline ignores the scheduler's own (Owed; the simulator's naps)
-	mistakeNapPastCheckOff          // a nap that goes on past a timer interrupt does not arm its deadline (the simulator's napGoesOn)
-	mistakeIdleTimerHeap            // an idle CPU whose timer fired ignores the passed deadline of its heap
-	mistakeNapOnInbox               // a FUTEX_WAIT's or nanosleep's nap cut short goes on without the kernel lock with a hand-off in its CPU's inbox (the simulator's napOn, endNap)
-	mistakeNapEAGAINQuiet           // a FUTEX_WAIT's nap cut short returns EAGAIN without the yield and kick for a thread queued on its CPU (the simulator's napOn)
-	mistakeNapEndQuiet              // a nanosleep's nap that reached its deadline returns without the yield and kick for a thread queued on its CPU (the simulator's endNap)
-	mistakeIdleLast                 // a FUTEX_WAIT that goes idle without the kernel lock counts the last running thread off with no deadline pending (ReserveIdle)
-	mistakeSleepNoDeadline          // a sleep under the run-queue lock blocks without its deadline (SleepHere)
-	mistakeOntoTimed                // a FUTEX_WAKE queues a waiter with a timeout on a napping CPU (ClaimOnto)
-	mistakePreemptOwnSlice          // a preemption under the run-queue lock gives the running thread a new slice instead of switching (PreemptHere)
-	mistakeIdleRunInbox             // an idle CPU runs a queued thread under its run-queue lock with a hand-off left in its inbox (RunQueued)
-	mistakeInboxFirstOnly           // an idle CPU that takes its whole inbox runs the first thread and forgets the others (RunHandedOff)
-	mistakeEpollNoDeadline          // a device wait (an epoll_wait) under the run-queue lock blocks without its timeout (DeviceWaitHere)
-	mistakeExpiryOnChain            // a FUTEX_WAIT's timeout ended under the run-queue lock leaves the waiter on its chain (ExpireHere)
-	mistakeFutexNoDeadline          // a FUTEX_WAIT with a timeout blocks under the run-queue lock without it (WaitHereLocked)
+	correct                  mistake = iota
+	mistakeNoKick                    // forget the IPI to a halted CPU handed a thread
+	mistakeStayHome                  // queue at home and kick some other idle CPU (the policy before the simulator)
+	mistakeExitDrop                  // exit counts the thread off the CPU as well (issue 13, bug 2)
+	mistakeOtherHeap                 // a new deadline goes into another CPU's heap
+	mistakeNoPreempt                 // the end of a slice never preempts
+	mistakeNoDeadlock                // the idle loop never reports a deadlock
+	mistakeKeepFired                 // a halt that the timer ended still counts the timer as armed
+	mistakeDrainOwnOnly              // a CPU drains only its own hand-off inbox before it schedules
+	mistakeWakeHandedOff             // a timeout or signal wakes a thread a lock-free FUTEX_WAKE handed off
+	mistakeNapNoKick                 // a thread queued on a napping CPU sends it no IPI
+	mistakeNapIgnoresQueues          // a nap begins while threads wait in run queues
+	mistakeNapperHandedOff           // a lock-free FUTEX_WAKE hands a napping waiter off as if it had blocked
+	mistakeNapNoIPI                  // a wake of a napping waiter that halted reports it as polling: no IPI
+	mistakeClaimSwitching            // a FUTEX_WAKE under a run-queue lock claims a waiter its old CPU is still switching from
+	mistakeTickHereOwner             // a timer interrupt under the run-queue lock ignores the passed deadline of its CPU's heap
+	mistakeRehaltBlind               // an idle CPU woken by an IPI halts again whatever waits for it
+	mistakeKickHereInbox             // a kick under the run-queue lock leaves a handed-off thread in the CPU's inbox
+	mistakeTimerTakenKept            // a timer interrupt taken in a wait for a lock leaves the timer counted as armed
+	mistakeNapIgnoresOwed            // a nap's deadline ignores the scheduler's own (Owed; the simulator's naps)
+	mistakeNapPastCheckOff           // a nap that goes on past a timer interrupt does not arm its deadline (the simulator's napGoesOn)
+	mistakeIdleTimerHeap             // an idle CPU whose timer fired ignores the passed deadline of its heap
+	mistakeNapOnInbox                // a FUTEX_WAIT's or nanosleep's nap cut short goes on without the kernel lock with a hand-off in its CPU's inbox (the simulator's napOn, endNap)
+	mistakeNapEAGAINQuiet            // a FUTEX_WAIT's nap cut short returns EAGAIN without the yield and kick for a thread queued on its CPU (the simulator's napOn)
+	mistakeNapEndQuiet               // a nanosleep's nap that reached its deadline returns without the yield and kick for a thread queued on its CPU (the simulator's endNap)
+	mistakeIdleLast                  // a FUTEX_WAIT that goes idle without the kernel lock counts the last running thread off with no deadline pending (ReserveIdle)
+	mistakeSleepNoDeadline           // a sleep under the run-queue lock blocks without its deadline (SleepHere)
+	mistakeOntoTimed                 // a FUTEX_WAKE queues a waiter with a timeout on a napping CPU (ClaimOnto)
+	mistakePreemptOwnSlice           // a preemption under the run-queue lock gives the running thread a new slice instead of switching (PreemptHere)
+	mistakeIdleRunInbox              // an idle CPU runs a queued thread under its run-queue lock with a hand-off left in its inbox (RunQueued)
+	mistakeInboxFirstOnly            // an idle CPU that takes its whole inbox runs the first thread and forgets the others (RunHandedOff)
+	mistakeEpollNoDeadline           // a device wait (an epoll_wait) under the run-queue lock blocks without its timeout (DeviceWaitHere)
+	mistakeExpiryOnChain             // a FUTEX_WAIT's timeout ended under the run-queue lock leaves the waiter on its chain (ExpireHere)
+	mistakeFutexNoDeadline           // a FUTEX_WAIT with a timeout blocks under the run-queue lock without it (WaitHereLocked)
+	mistakeDeviceUnmarked            // a file call hands an epoll_wait's waiter to an inbox without marking it handed off (Futexes.MarkHandedOff)
+	mistakeDeviceNoPush              // a file call marks an epoll_wait's waiter handed off and pushes it into no inbox (the simulator's deviceHandOff)
+	mistakeDeviceQueuedTimed         // a file call queues an epoll_wait's waiter on its busy CPU and leaves its timeout in the heap (QueueDeviceWaiter)
 )
 
 // Block takes t, the thread running on the calling CPU, off the CPU until
@@ -92,7 +95,12 @@ func (s *Scheduler) Block(t TID, device bool) {
 // to, or NoKick; woke is false, and nothing changes, if t was not
 // blocked, or if a lock-free FUTEX_WAKE took it off its futex chain
 // (Futexes.Claim), even while this call looked: whoever takes a waiter
-// off the chain ends its wait, and that hand-off wakes it (handoff.go).
+// off the chain ends its wait, and that hand-off wakes it (handoff.go);
+// or if a file call handed it off from an epoll_wait
+// (Futexes.MarkHandedOff): the kernel calls this for such a waiter only
+// after clearing its slot under the interest lists' lock
+// (kernel/thread's Wake, LeaveEpollSlot), which orders the mark before
+// this look.
 // Context: trap, kernel lock held; does not allocate.
 func (s *Scheduler) Wake(t TID, now int64) (kick int, woke bool) {
 	th := &s.Threads[t]

@@ -87,6 +87,19 @@ type simulator struct {
 	// under their CPU's run-queue lock, untimedDeviceWaitsHere those of
 	// them without a timeout.
 	deviceWaitsHere, untimedDeviceWaitsHere int
+	// deviceHandOffs counts the device waiters that a file call handed to
+	// a halted CPU without the kernel lock (deviceHandOff), timedHandOffs
+	// those of them with a timeout, in that CPU's heap.
+	deviceHandOffs, timedHandOffs int
+	// deviceQueued counts the device waiters a file call queued on their
+	// busy CPU under the run-queue locks (queueDeviceWaiter),
+	// selfHandOffs those a device interrupt in CPU 0's idle loop handed to
+	// CPU 0's own inbox (deviceInterrupt).
+	deviceQueued, selfHandOffs int
+	// busyHandOffs counts the device waiters of a busy CPU that a file
+	// call handed to a halted CPU under the busy CPU's run-queue lock
+	// (queueDeviceWaiter, among deviceHandOffs).
+	busyHandOffs int
 	// deviceExpired counts the device waiters whose timeout ended under a
 	// run-queue lock (expireBusy, expireIdle); kickExpired the sleepers
 	// and device waiters a kick from ring 3 expired (deliverIPI).
@@ -759,7 +772,8 @@ func (sim *simulator) haltIdle(c int) {
 // With device set it is kernel/fastswitch.go's epoll_wait block
 // (epollBlock) instead: a device wait (DeviceWaitHere), its timeout in
 // c's heap if deadline is not 0, which a device interrupt under the
-// kernel lock ends (deviceInterrupt), or c's timer at its deadline
+// kernel lock ends (deviceInterrupt), or a file call's hand-off to a
+// halted CPU (deviceHandOff), or c's timer at its deadline
 // (expireBusy, expireIdle, as a sleep's); with no timeout the last
 // running thread may not leave its CPU idle (ReserveIdle).
 func (sim *simulator) sleepHere(c int, deadline int64, device bool) bool {
@@ -782,6 +796,7 @@ func (sim *simulator) sleepHere(c int, deadline int64, device bool) bool {
 	}
 	if sim.choose(8) == 0 {
 		s.Unsleep(t) // a signal: the locked path serves the call
+		s.EndSwitch(c)
 		if from < 0 {
 			s.UnreserveIdle()
 		}
@@ -805,10 +820,12 @@ func (sim *simulator) sleepHere(c int, deadline int64, device bool) bool {
 		}
 		sim.note("cpu %d: thread %d sleeps (device %v) until %d and switches to %d from cpu %d's queue", c, t, device, deadline, next, from)
 		sim.arm(c)
+		s.EndSwitch(c) // loadSwitched: a device waiter's state is saved, a hand-off may run it
 		return true
 	}
 	s.IdleHere(c, sim.now)
 	sim.arm(c)
+	s.EndSwitch(c)
 	sim.note("cpu %d: thread %d sleeps (device %v) until %d and leaves the cpu idle without the lock", c, t, device, deadline)
 	sim.haltIdle(c)
 	return true
@@ -1007,6 +1024,9 @@ func (sim *simulator) syscall() {
 		return
 	}
 	e := sim.choose(20)
+	if e == 13 && sim.choose(2) == 0 && sim.deviceHandOff(c) {
+		return // a file call that readied a device waiter's descriptor, handed off without the kernel lock: no Schedule
+	}
 	if e >= 7 && e < 11 && sim.choose(2) == 0 {
 		if k := sim.waitedKey(); sim.wakeOnto(c, k) || sim.handOff(c, k) || sim.wakeHere(c, k) || sim.wakeOnto(c, k) {
 			return // the lock-free FUTEX_WAKE, its napper looked for again last as the kernel does (the states between the looks are not modelled): no Schedule, a pending IPI still pending
@@ -1129,6 +1149,108 @@ func (sim *simulator) syscall() {
 	default: // a call that returns at once (getpid)
 	}
 	sim.reschedule(c)
+}
+
+// deviceHandOff is a file call on CPU c that makes a descriptor ready
+// for a device waiter (an epoll_wait's), woken without the kernel lock
+// (package fdcalls' handOffWaiter): a blocked device waiter not handed
+// off yet goes to a CPU halted in its idle loop with its claim open, the
+// one whose heap holds its timeout (not c), or any but c for a waiter
+// with none (thread.ClaimHaltedFor). It is marked handed off
+// (Futexes.MarkHandedOff) and pushed into that CPU's inbox, and the CPU
+// gets a wake IPI, in one event (the kernel does it all inside the
+// interest lists' lock, which every other end of the wait takes first:
+// the signals and device interrupts here then find it handed off). It
+// reports false, nothing changed, when no waiter and CPU fit: the kernel
+// lock's path wakes it.
+func (sim *simulator) deviceHandOff(c int) bool {
+	s := sim.s
+	for _, t := range sim.blocked(true) {
+		if s.Futexes.HandedOff(t) {
+			continue
+		}
+		x, timed := -1, s.Timers.Pending(t)
+		if timed {
+			if o := int(s.Timers.on[t]); o != c && sim.cpus[o].halted && !sim.cpus[o].claimed {
+				x = o
+			}
+		} else {
+			for i := range sim.cpus {
+				if i != c && sim.cpus[i].halted && !sim.cpus[i].claimed {
+					x = i
+					break
+				}
+			}
+		}
+		if x < 0 {
+			if sim.queueDeviceWaiter(c, t) {
+				return true
+			}
+			continue
+		}
+		sim.sleeps[t] = false
+		s.Futexes.MarkHandedOff(t)
+		if s.mistake != mistakeDeviceNoPush {
+			s.Handoffs.Push(x, t)
+		}
+		sim.cpus[x].claimed = true
+		sim.cpus[x].ipi = true
+		sim.deviceHandOffs++
+		if timed {
+			sim.timedHandOffs++
+		}
+		sim.note("cpu %d: a file call hands device waiter %d (timed %v) to cpu %d", c, t, timed, x)
+		return true
+	}
+	return false
+}
+
+// queueDeviceWaiter is the rest of deviceHandOff for a waiter no halted
+// CPU can take (kernel/fastepoll.go's epollWakeBusy): under c's
+// run-queue lock and that of the CPU it blocked on, whose heap holds its
+// timeout if it has one (taken with one try: refused now and then,
+// unless it is c), the waiter is queued there behind its running thread,
+// napping or not (MayQueueDeviceWaiter, QueueDeviceWaiter), and that CPU
+// gets a wake IPI, or c arms its timer. It reports false, nothing
+// changed, when the kernel lock's path wakes it.
+func (sim *simulator) queueDeviceWaiter(c int, t TID) bool {
+	s := sim.s
+	o := s.Threads[t].CPU
+	if o != c && sim.choose(4) == 0 || !s.MayTakeDeviceWaiter(t, o) {
+		return false
+	}
+	if !s.MayQueueDeviceWaiter(t, o) {
+		// A CPU is idle: hand the waiter to a halted one's inbox, its
+		// timeout cancelled in o's heap (HandOffExpired).
+		h := -1
+		for i := range sim.cpus {
+			if i != c && sim.cpus[i].halted && !sim.cpus[i].claimed {
+				h = i
+				break
+			}
+		}
+		if h < 0 || s.CPUs[o].Cur == None {
+			return false
+		}
+		sim.sleeps[t] = false
+		s.HandOffExpired(o, t, h)
+		sim.cpus[h].claimed = true
+		sim.cpus[h].ipi = true
+		sim.deviceHandOffs++
+		sim.busyHandOffs++
+		sim.note("cpu %d: a file call hands device waiter %d, its timeout cancelled in busy cpu %d's heap, to cpu %d", c, t, o, h)
+		return true
+	}
+	sim.sleeps[t] = false
+	s.QueueDeviceWaiter(c, t, o, sim.now)
+	sim.deviceQueued++
+	if o == c {
+		sim.arm(c)
+	} else {
+		sim.kick(c, o)
+	}
+	sim.note("cpu %d: a file call queues device waiter %d on busy cpu %d", c, t, o)
+	return true
 }
 
 // wakeOnto is kernel/thread's FUTEX_WAKE of one waiter on key k from CPU
@@ -1300,6 +1422,17 @@ func (sim *simulator) wakeDuringSwitch(c int, k uintptr) {
 			sim.wakeHere(w, k)
 		}
 	}
+}
+
+// pushInFlight reports whether a lock-free FUTEX_WAKE has claimed t and
+// not yet pushed it into the claimed CPU's inbox (inFlight).
+func (sim *simulator) pushInFlight(t TID) bool {
+	for c := range sim.inFlight {
+		if f := &sim.inFlight[c]; f.on && !f.napper && f.t == t {
+			return true
+		}
+	}
+	return false
 }
 
 // endSwitch is the end of loadSwitched on CPU c: the thread that left is
@@ -1806,6 +1939,22 @@ func (sim *simulator) deviceInterrupt() {
 	sim.note("cpu 0: device interrupt wakes %d", t)
 	sim.endPoll(0) // interrupts are off while a futex nap polls
 	if sim.cpus[0].halted {
+		s := sim.s
+		if !s.Futexes.HandedOff(t) && (!s.Timers.Pending(t) || s.Timers.on[t] == 0) && !sim.cpus[0].claimed && sim.choose(2) == 0 {
+			// deviceTrap under the files lock alone (an epoll_wait's
+			// waiter: package fdcalls' handOffWaiter) claims CPU 0
+			// itself, in its idle loop, and pushes the waiter into its
+			// own inbox, with no IPI; the loop then looks (haltAgain).
+			sim.sleeps[t] = false
+			s.Futexes.MarkHandedOff(t)
+			s.Handoffs.Push(0, t)
+			sim.selfHandOffs++
+			sim.note("cpu 0: device interrupt in the idle loop hands %d to its own inbox", t)
+			if !sim.idleLook(0, false, false, -1) {
+				sim.resume(0, false)
+			}
+			return
+		}
 		sim.wake(0, t) // kernelTrap, under the lock; then HLT returns
 		sim.resume(0, false)
 		return
@@ -1889,6 +2038,9 @@ func (sim *simulator) checkInvariants() {
 		// Run-queue waits are bounded, for the threads still waiting too.
 		if th.State == Runnable && sim.now-th.Queued > sim.waitBound() {
 			sim.fail("wait: thread %d has waited %d ns in cpu %d's queue, more than %d", i, sim.now-th.Queued, th.CPU, sim.waitBound())
+		}
+		if th.State != Blocked && th.State != Free && s.Timers.Pending(TID(i)) {
+			sim.fail("timers: thread %d is %d with its deadline still in cpu %d's heap", i, th.State, s.Timers.on[i])
 		}
 		if th.State == Running {
 			running++
@@ -1977,6 +2129,12 @@ func (sim *simulator) checkInvariants() {
 	// FUTEX_WAIT is between Reserve and Unreserve between events), so the
 	// lock-free FUTEX_WAKE never skips a queued waiter.
 	var queued [futexBuckets]int32
+	inInbox := make(map[TID]int)
+	for c := 0; c < s.NCPU; c++ {
+		for t := TID(s.Handoffs.head[c]); t != None; t = s.Handoffs.next[t] {
+			inInbox[t]++
+		}
+	}
 	for i := range s.Threads {
 		if s.Futexes.in[i] {
 			queued[bucket(s.Futexes.addr[i])]++
@@ -2002,6 +2160,11 @@ func (sim *simulator) checkInvariants() {
 		// would, and its wake-up was lost.
 		if th := &s.Threads[i]; th.State == Blocked && !s.Futexes.in[i] && !s.Timers.Pending(TID(i)) && !th.Device && !s.Futexes.HandedOff(TID(i)) {
 			sim.fail("lost wake-up: thread %d is blocked with nothing to wake it", i)
+		}
+		// A handed-off thread is in an inbox, or its waker is about to
+		// push it: the mark alone wakes nobody.
+		if s.Threads[i].State == Blocked && s.Futexes.HandedOff(TID(i)) && inInbox[TID(i)] == 0 && !sim.pushInFlight(TID(i)) {
+			sim.fail("lost wake-up: thread %d is handed off but in no inbox", i)
 		}
 		// A napping waiter that a wake took off its chain hears of it: its
 		// CPU has an IPI pending, or the waker is about to send it.
@@ -2058,7 +2221,7 @@ func TestSimulate(t *testing.T) {
 	switches, undone, wokenHere, movedHere, ticksHere, rehalts, kicksHere, inWaits, wayOut, pastTimer, ranHandedOff, steals, idleTimers := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	napSwitches, napsAgain, idleWaits, expiredIdle, expiredBusy, expiredHandedOff, expiredOnto, sleepsHere, wokenOnto, preempts := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	ranQueued, stolenIdle, queuedFromInbox, napCutBlocks, napsKicked := 0, 0, 0, 0, 0
-	deviceWaitsHere, untimedDeviceWaitsHere, deviceExpired, kickExpired := 0, 0, 0, 0
+	deviceWaitsHere, untimedDeviceWaitsHere, deviceExpired, kickExpired, deviceHandOffs, timedHandOffs, deviceQueued, selfHandOffs, busyHandOffs := 0, 0, 0, 0, 0, 0, 0, 0, 0
 	timedWaitsHere, futexExpired, expiryHandedOff, timedClaimed, napTimeouts := 0, 0, 0, 0, 0
 	for seed := int64(0); seed < int64(runs); seed++ {
 		ncpu := 1 + int(seed%8)
@@ -2072,6 +2235,11 @@ func TestSimulate(t *testing.T) {
 		napTimeouts += sim.napTimeouts
 		napCutBlocks += sim.napCutBlocks
 		deviceWaitsHere += sim.deviceWaitsHere
+		deviceHandOffs += sim.deviceHandOffs
+		timedHandOffs += sim.timedHandOffs
+		deviceQueued += sim.deviceQueued
+		selfHandOffs += sim.selfHandOffs
+		busyHandOffs += sim.busyHandOffs
 		untimedDeviceWaitsHere += sim.untimedDeviceWaitsHere
 		deviceExpired += sim.deviceExpired
 		kickExpired += sim.kickExpired
@@ -2119,6 +2287,14 @@ func TestSimulate(t *testing.T) {
 	assert.NotZero(t, deviceWaitsHere, "no device wait blocked under the run-queue lock")
 	assert.NotZero(t, untimedDeviceWaitsHere, "no device wait without a timeout blocked under the run-queue lock")
 	assert.NotZero(t, deviceExpired, "no device waiter's timeout ended under a run-queue lock")
+	t.Logf("%d device waiters handed to a halted CPU by a file call without the kernel lock, %d of them with a timeout in that CPU's heap", deviceHandOffs, timedHandOffs)
+	assert.NotZero(t, deviceHandOffs, "no file call handed a device waiter off")
+	assert.NotZero(t, timedHandOffs, "no file call handed a device waiter with a timeout to the CPU of its heap")
+	t.Logf("%d device waiters queued on their busy CPU by a file call under the run-queue locks", deviceQueued)
+	assert.NotZero(t, deviceQueued, "no file call queued a device waiter on its busy CPU")
+	t.Logf("%d device waiters handed by a device interrupt to the idle CPU's own inbox; %d from a busy CPU to a halted one under the busy CPU's run-queue lock", selfHandOffs, busyHandOffs)
+	assert.NotZero(t, busyHandOffs, "no file call handed a busy CPU's device waiter to a halted CPU")
+	assert.NotZero(t, selfHandOffs, "no device interrupt handed a device waiter to its idle CPU's own inbox")
 	// Rare here (6 in the 400 runs): time passes a deadline before its
 	// timer fires only when an IPI moves it on (deliverIPI).
 	t.Logf("%d passed sleeps and device waits ended by a kick from ring 3 under the run-queue lock", kickExpired)
@@ -2264,6 +2440,9 @@ func TestSimulatorCatchesPlantedMistakes(t *testing.T) {
 		{"a preemption under the run-queue lock that restarts the slice", mistakePreemptOwnSlice, "wait: (a )?thread"},
 		{"an idle CPU runs a queued thread with a hand-off in its inbox", mistakeIdleRunInbox, "lost wake-up: cpu [0-9]+ has thread [0-9]+ in its inbox and no IPI"},
 		{"an idle CPU runs the first thread of its inbox and forgets the others", mistakeInboxFirstOnly, "lost wake-up: thread [0-9]+ is blocked with nothing to wake it"},
+		{"an epoll_wait's waiter handed off unmarked", mistakeDeviceUnmarked, "hand-off: thread [0-9]+ in cpu [0-9]+'s inbox is [0-9], not blocked"},
+		{"an epoll_wait's waiter queued on its busy CPU with its timeout", mistakeDeviceQueuedTimed, "timers: thread [0-9]+ is [0-9] with its deadline"},
+		{"an epoll_wait's waiter marked handed off and pushed nowhere", mistakeDeviceNoPush, "lost wake-up: thread [0-9]+ is handed off but in no inbox"},
 		{"a waiter claimed mid-switch", mistakeClaimSwitching, "claim: cpu [0-9]+ queued thread [0-9]+ while cpu [0-9]+ still switches from it|switch: cpu [0-9]+ found no thread"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -69,11 +69,13 @@ type CPU struct {
 	// (Napping).
 	napping int32
 	// switching: 1 from the instant a FUTEX_WAIT under this CPU's
-	// run-queue lock queues its thread on a futex chain until the switch
-	// is over (WaitHereLocked to EndSwitch), set and cleared by this CPU
+	// run-queue lock queues its thread on a futex chain, or an
+	// epoll_wait blocks there, until the switch is over (WaitHereLocked
+	// or DeviceWaitHere to EndSwitch), set and cleared by this CPU
 	// alone: the blocked thread's registers and x87 state may still be
-	// on the CPU, so another CPU's ClaimHere must not take it (it may
-	// take a waiter that last ran here only once the switch is over).
+	// on the CPU, so another CPU's ClaimHere or RunHandedOff must not
+	// take it (it may take a waiter that last ran here only once the
+	// switch is over).
 	switching int32
 }
 

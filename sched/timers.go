@@ -15,7 +15,10 @@ import "sync/atomic"
 // lock alone only under that heap's CPU's lock: its own (its own
 // thread's entry, its heap's earliest, the entry of a waiter it takes
 // off a chain or from its inbox), or a napping CPU's whose lock it took
-// (ClaimOnto), so that two CPUs never write the same heap at once; the
+// (ClaimOnto), or that of the CPU an epoll_wait's waiter blocked on,
+// whose lock it took (QueueDeviceWaiter, HandOffExpired from
+// kernel/fastepoll.go's wakeOntoBusy), so that two CPUs never write the
+// same heap at once; the
 // count of all
 // deadlines (Len) is an atomic, read by the deadlock checks.
 // The zero value is not ready: call Init.

@@ -376,7 +376,7 @@ func collect(ep *epollInstance, out uintptr, max int) int64 {
 // is the waiter.
 // Context: trap, kernel lock held, files lock held (shared or
 // exclusively); does not allocate.
-func SysEpollWait(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
+func SysEpollWait(c *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 	epfd, events, max, timeoutMs := int(a[0]), a[1], int(a[2]), int(int32(a[3]))
 	if n, done := EpollWaitNow(epfd, events, max, timeoutMs); done {
 		return n
@@ -385,12 +385,13 @@ func SysEpollWait(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 	if n := nameWaiter(ep, t, events, max); n != 0 {
 		return n
 	}
-	th := &threadtab.Threads[t]
-	th.EvAddr, th.EvMax = events, max
 	thread.BlockIn(t, threadtab.WaitEpoll, &ep.waiter)
+	heap := threadtab.EvUntimed
 	if timeoutMs > 0 {
 		thread.SetTimer(t, clock.Nanotime()+int64(timeoutMs)*1e6)
+		heap = threadtab.EvTimedOn(c.ID) // SetTimer's heap: this CPU's
 	}
+	EpollBlocked(t, &ep.waiter, heap)
 	return thread.Blocked
 }
 
@@ -406,12 +407,17 @@ func SysEpollWait(_ *percpu.CPU, t sched.TID, a abi.SysArgs) int64 {
 // that made it (RecordsNeedKernel: the record is an atomic write, the
 // waiter's an atomic load after it) finds t and takes the kernel lock's
 // path, which wakes t once it waits (NotifyEpolls). An epoll_ctl holds
-// the lists' lock, so it comes wholly before or after.
+// the lists' lock, so it comes wholly before or after. Where the events
+// go (out, max) is t's before it is named: a call beside that finds t
+// named and blocked collects them there (handOffWaiter); it finds t
+// blocked only once t's wait says so (EpollBlocked).
 // Context: trap, kernel lock held, or t's CPU's run-queue lock
 // (EpollWaitBlock), files lock held; does not allocate.
 func nameWaiter(ep *epollInstance, t sched.TID, out uintptr, max int) int64 {
 	spin.LockWord(&fdtab.EpollHeld)
 	n := -abi.EINVAL
+	th := &threadtab.Threads[t] // t runs: named in no instance, so no call beside reads these
+	th.EvAddr, th.EvMax, th.EvHeap = out, max, threadtab.EvNotBlocked
 	if atomic.CompareAndSwapInt32((*int32)(&ep.waiter), int32(sched.None), int32(t)) {
 		n = collect(ep, out, max)
 		if n != 0 {
@@ -422,6 +428,159 @@ func nameWaiter(ep *epollInstance, t sched.TID, out uintptr, max int) int64 {
 	return n
 }
 
+// handOffWaiter wakes the waiter of ep without the kernel lock, from a
+// file call (or a device interrupt) on CPU c that made a descriptor ep
+// watches ready (RecordsNeedKernel): when the waiter has blocked
+// (EpollBlocked) and a CPU halted in its idle loop can run it at once,
+// the one whose heap holds its timeout or, with none, any, c itself
+// when a device interrupt came to its idle loop
+// (thread.ClaimHaltedFor), its events are collected into its buffer,
+// its slot cleared, and it is marked handed off and pushed into that
+// CPU's inbox (thread.HandOffWoken), in one hold of the interest lists'
+// lock; that CPU runs it under its own
+// run-queue lock (sched.Scheduler.RunHandedOff: its epoll_wait returns
+// the count, thread.EndHandedOffWait), with a wake IPI sent once the
+// caller has released the files lock (c.KickMask, thread.SendKicks).
+// Before, each such wake took the kernel lock: about half of its
+// acquisitions in an HTTP server at 2 vCPUs (docs/performance.md).
+// Every other end of the wait takes the interest lists' lock first and
+// clears the slot (thread.LeaveEpollSlot: a signal's, the timeout's;
+// epollNotify), so it either comes first, and this finds nobody named,
+// or finds the mark and leaves the wait to the hand-off. It reports
+// wakeKernel when the waiter needs the kernel lock's path, named still:
+// not blocked yet, or no
+// frame to fault a page of its buffer in again (a madvise beside gave it
+// back: vm.OutOfMemory, which that path acts on, stopping the program),
+// so that the thread never runs on with an EFAULT that path would not
+// give it; wakeBusy, nothing changed, when no halted CPU could take it
+// and an event is due for it: its timeout's CPU (for one with no
+// timeout, the CPU it blocked on), which the caller finds running a
+// thread, napping or not, or not, under that CPU's run-queue lock (anyDue; that CPU in c.EpollBusyOn:
+// the caller may queue it there under the run-queue locks, EpollTake);
+// wakeDone when it handed the waiter off (with EFAULT for a bad buffer,
+// as that path answered it), found nobody named, or found nothing due
+// for it (its claim of the CPU given back, or no trip to the kernel
+// lock's path for it).
+// Context: trap, on CPU c, files lock held, kernel lock not held; does
+// not allocate.
+func handOffWaiter(c *percpu.CPU, ep *epollInstance) int {
+	spin.LockWord(&fdtab.EpollHeld)
+	t := sched.TID(atomic.LoadInt32((*int32)(&ep.waiter)))
+	if t == sched.None {
+		spin.UnlockWord(&fdtab.EpollHeld)
+		return wakeDone
+	}
+	th := &threadtab.Threads[t]
+	o := thread.ClaimHaltedFor(c, th.EvHeap)
+	if o == nil {
+		r, busy := wakeKernel, threadtab.EvHeapCPU(th.EvHeap)
+		if th.EvHeap == threadtab.EvUntimed {
+			busy = threadtab.Sched.Threads[t].CPU // where it blocked: a look, checked again under that CPU's run-queue lock
+		}
+		switch {
+		case busy >= 0 && !anyDue(ep):
+			r = wakeDone // nothing for it: no kernel lock's trip
+		case busy >= 0:
+			r, c.EpollBusyOn = wakeBusy, int32(busy)
+		}
+		spin.UnlockWord(&fdtab.EpollHeld)
+		return r
+	}
+	n := collect(ep, th.EvAddr, th.EvMax)
+	oom := n < 0 && vm.OutOfMemory()
+	if n > 0 || n < 0 && !oom { // EFAULT, a bad buffer: the kernel lock's path gave it too
+		th.EvResult = n
+		th.WaitSlot = 0
+		atomic.StoreInt32((*int32)(&ep.waiter), int32(sched.None))
+		thread.HandOffWoken(c, o, t) // in the hold: LeaveEpollSlot's callers look at the mark after theirs
+	} else {
+		thread.Unclaim(o) // nothing due for this waiter, or no frame for its buffer
+	}
+	spin.UnlockWord(&fdtab.EpollHeld)
+	if oom {
+		return wakeKernel
+	}
+	return wakeDone
+}
+
+// anyDue reports whether collect would report an event of ep now,
+// without reporting it (no entry's last report changes).
+// Context: trap, files lock and the interest lists' lock held; does not
+// allocate.
+func anyDue(ep *epollInstance) bool {
+	for i := range ep.live() {
+		if e := &ep.entries[i]; e.used {
+			if r, _ := e.due(); r != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// What handOffWaiter did.
+const (
+	wakeDone   = iota // handed off, nobody named, or nothing due
+	wakeBusy          // blocked, no halted CPU for it: the caller may wake it under the run-queue lock of the CPU it blocked on (c.EpollBusyOn; EpollTake)
+	wakeKernel        // the kernel lock's path wakes it
+)
+
+// EpollWaiter returns the thread named the waiter of epoll instance i, or
+// sched.None: the waiter a records' check found blocked on a busy CPU
+// (RecordsNeedKernel: c.EpollBusy), for package
+// kernel's epollWakeBusy to look at under that CPU's run-queue lock
+// before it takes it (EpollTake). Context: trap, files lock held, a
+// run-queue lock held; does not allocate. A root of tools/trapcheck's
+// files-lock domain, so not inlined.
+//
+//go:noinline
+func EpollWaiter(i int) sched.TID { return sched.TID(atomic.LoadInt32((*int32)(&epolls[i].waiter))) }
+
+// EpollTake collects the events of epoll instance i into the buffer of
+// t, its waiter, blocked (EpollBlocked: not merely named), clears the
+// waiter slot and returns the count
+// (EFAULT for a bad buffer, as the kernel lock's path answers) and true,
+// in one hold of the interest lists' lock: package kernel's
+// epollWakeBusy, under the run-queue locks of the caller's CPU and of
+// that CPU, which keep t blocked and its timeout where it is (its CPU's
+// expiry and the kernel lock's wakes wait for them), then queues t on
+// that CPU. It reports false, nothing changed, when the instance was
+// closed meanwhile (the kernel lock's path wakes nobody there either), t
+// is no longer the waiter (a hand-off beside took it) or has not said it
+// blocked, a page of its buffer is not mapped (vm.UserMapped: a
+// fault-in would wait for the memory lock, and may allocate a frame,
+// inside the two run-queue locks' hold; a madvise or munmap since the
+// block gave it back), nothing is due for it, or no frame was left to
+// fault a page in again (vm.OutOfMemory: the kernel lock's path acts on
+// it).
+// Context: trap, files lock held shared, the run-queue locks of the
+// caller's CPU and of t's held; does not allocate. A root of
+// tools/trapcheck's files-lock domain, so not inlined.
+//
+//go:noinline
+func EpollTake(i int, t sched.TID) (int64, bool) {
+	ep := &epolls[i]
+	th := &threadtab.Threads[t]
+	spin.LockWord(&fdtab.EpollHeld)
+	n, took := int64(0), false
+	if takeable(ep, t) && vm.UserMapped(th.EvAddr, uintptr(th.EvMax*epollEventSize), true) {
+		n = collect(ep, th.EvAddr, th.EvMax)
+		if took = n > 0 || n < 0 && !vm.OutOfMemory(); took {
+			th.WaitSlot = 0
+			atomic.StoreInt32((*int32)(&ep.waiter), int32(sched.None))
+		}
+	}
+	spin.UnlockWord(&fdtab.EpollHeld)
+	return n, took
+}
+
+// takeable reports whether EpollTake may take t from ep: ep is open, t
+// is its waiter and has said it blocked (EpollBlocked).
+// Context: trap, the interest lists' lock held; does not allocate.
+func takeable(ep *epollInstance, t sched.TID) bool {
+	return ep.used && atomic.LoadInt32((*int32)(&ep.waiter)) == int32(t) && threadtab.Threads[t].EvHeap != threadtab.EvNotBlocked
+}
+
 // EpollWaitBlock is epoll_wait(2) and epoll_pwait(2) for thread t that
 // is about to block under its CPU's run-queue lock, without the kernel
 // lock (package kernel's epollBlock): as SysEpollWait, it answers
@@ -430,9 +589,11 @@ func nameWaiter(ep *epollInstance, t sched.TID, out uintptr, max int) int64 {
 // the instance's waiter (nameWaiter) and returns the waiter slot, which
 // t's wait records (thread.WaitIn), for t to block in the same hold of
 // the run-queue lock. A thread that makes a descriptor ready beside it
-// then finds t named and takes the kernel lock's path to wake it
-// (RecordsNeedKernel, NotifyEpolls), whose holder waits for that
-// run-queue lock: it finds t blocked. The descriptor is looked up again
+// then finds t named and, until t's wait says it has blocked
+// (EpollBlocked, last in that hold), takes the kernel lock's path to
+// wake it (RecordsNeedKernel, NotifyEpolls), whose holder waits for that
+// run-queue lock: it finds t blocked; after, it may hand t's wake off
+// (handOffWaiter). The descriptor is looked up again
 // (the files lock was let go since fileTrap's first look). It reports
 // neither an answer nor a slot, nothing changed, when a page of the
 // events' buffer is not mapped (vm.UserMapped: its fault-in would wait
@@ -455,6 +616,28 @@ func EpollWaitBlock(t sched.TID, epfd int, events uintptr, max, timeoutMs int) (
 		return n, nil, true
 	}
 	return 0, &ep.waiter, false
+}
+
+// EpollBlocked says that t, named the waiter whose slot is slot
+// (nameWaiter), has blocked, its timeout, if it has one, in the timer
+// heap heap names (threadtab.EvTimedOn; threadtab.EvUntimed for none):
+// from then on a file
+// call beside that makes a descriptor of the instance ready may collect
+// its events and hand its wake to an idle CPU (handOffWaiter), where
+// before it took the kernel lock's path. Nothing changes if the slot
+// names t no longer.
+// Context: trap, kernel lock held with the files lock (SysEpollWait), or
+// t's CPU's run-queue lock with the files lock held shared (package
+// kernel's blockOnEpoll), t blocked; does not allocate. A root of
+// tools/trapcheck's files-lock domain, so not inlined.
+//
+//go:noinline
+func EpollBlocked(t sched.TID, slot *sched.TID, heap int32) {
+	spin.LockWord(&fdtab.EpollHeld)
+	if atomic.LoadInt32((*int32)(slot)) == int32(t) {
+		threadtab.Threads[t].EvHeap = heap
+	}
+	spin.UnlockWord(&fdtab.EpollHeld)
 }
 
 // EpollUnwait takes t off the waiter slot that EpollWaitBlock named it
@@ -526,10 +709,12 @@ func NotifyEpolls() {
 }
 
 // epollNotify wakes the waiter of every instance watching fd (epollWatch)
-// if fd now has events for it. It reads the watchers and collects under
-// the interest lists' lock, as an epoll_ctl or a wait that does not wait
-// may change the lists beside (the files lock held shared), and wakes
-// after its release: a word lock's holder waits for no other lock.
+// if fd now has events for it. It reads the watchers, and collects and
+// clears the waiter slot in one hold, under the interest lists' lock, as
+// an epoll_ctl or a wait that does not wait may change the lists beside
+// (the files lock held shared) and a file call beside may hand the
+// waiter off (handOffWaiter: it finds the slot cleared); it wakes after
+// the release: a word lock's holder waits for no other lock.
 // Context: trap, kernel lock held, files lock held; does not allocate.
 func epollNotify(fd int) {
 	spin.LockWord(&fdtab.EpollHeld)
@@ -537,13 +722,18 @@ func epollNotify(fd int) {
 	spin.UnlockWord(&fdtab.EpollHeld)
 	for ; m != 0; m &= m - 1 {
 		ep := &epolls[bits.TrailingZeros8(m)]
-		if !ep.used || ep.waiter == sched.None {
+		if !ep.used {
 			continue
 		}
-		t := ep.waiter
-		th := &threadtab.Threads[t]
 		spin.LockWord(&fdtab.EpollHeld)
-		n := collect(ep, th.EvAddr, th.EvMax)
+		t, n := ep.waiter, int64(0)
+		if t != sched.None {
+			th := &threadtab.Threads[t]
+			if n = collect(ep, th.EvAddr, th.EvMax); n != 0 {
+				th.WaitSlot = 0
+				atomic.StoreInt32((*int32)(&ep.waiter), int32(sched.None))
+			}
+		}
 		spin.UnlockWord(&fdtab.EpollHeld)
 		if n != 0 {
 			thread.Wake(t, n)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/sched"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -256,7 +257,7 @@ func waitOnEventfd(t *testing.T, evfd int) *epollInstance {
 func makeReady(evfd int) bool {
 	fdtab.Files[evfd].AddCount(1)
 	fdtab.Notify(evfd)
-	return RecordsNeedKernel()
+	return RecordsNeedKernel(&percpu.CPUs[0])
 }
 
 // TestNameWaiter: a blocking epoll_wait runs beside other CPUs' file

@@ -9,6 +9,7 @@ import (
 	"github.com/gometal/gometal/kernel/devices"
 	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/fsys"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/vfs"
@@ -216,12 +217,22 @@ func eventfdWrite(fd int, f *fdtab.File, buf, n uintptr) int64 {
 	return 8
 }
 
-// RecordsNeedKernel reports, after a call under the files lock alone,
-// whether what has been recorded needs the kernel lock's path to wake a
-// thread: a pipe or a socket with a waiter (vfs.PipeWakePending,
+// RecordsNeedKernel reports, after a call on CPU c under the files lock
+// alone, whether what has been recorded needs the kernel lock's path to
+// wake a thread: a pipe or a socket with a waiter (vfs.PipeWakePending,
 // socket.ProgramWakePending), the stack's progress while an exit waits
 // for it (socket.StackProgress), or a changed descriptor watched by an
-// epoll instance that a thread waits in. The
+// epoll instance whose waiter handOffWaiter could not hand to an idle
+// CPU (counted: EvEpollWakeLocked; those it handed off,
+// EvEpollWakeHandOff, leave wake IPIs in c.KickMask for the caller to
+// send once it has released the files lock: thread.SendKicks). When the
+// one such waiter is blocked on a busy CPU (its timeout, if any, in that
+// CPU's heap), it
+// reports true with that instance in c.EpollBusy (and the CPU in
+// c.EpollBusyOn), the records kept for the kernel lock's path: the
+// caller may queue that waiter under the run-queue locks instead
+// (package kernel's epollWakeBusy, EpollTake), and the kept records then
+// wake nobody when next looked at. The
 // descriptors' records that would wake nobody are dropped here instead,
 // so that the kernel lock's paths do not take the files lock for them
 // (package kernel's socketEvents). No pipe's or socket's waiter can start
@@ -238,10 +249,12 @@ func eventfdWrite(fd int, f *fdtab.File, buf, n uintptr) int64 {
 // a word at a time, so a record added after its take has the flag set
 // again by its maker, and it puts back the word that wakes someone, with
 // the flag, for the kernel lock's path. Every record is either dropped
-// by a look that found no waiter for it or left with the flag set.
+// by a look that found no waiter for it, or whose waiter was handed
+// off, or left with the flag set.
 // Context: trap, files lock held, kernel lock not held; does not
 // allocate.
-func RecordsNeedKernel() bool {
+func RecordsNeedKernel(c *percpu.CPU) bool {
+	c.EpollBusy = 0
 	if vfs.PipeWakePending.Load() || socket.ProgramWakePending.Load() || socket.StackProgress.Load() {
 		return true
 	}
@@ -251,24 +264,48 @@ func RecordsNeedKernel() bool {
 	fdtab.NotifyPending.Store(false)
 	for w := range fdtab.SetWords {
 		m := fdtab.NotifyFDs.TakeWord(w)
+		kept := false
 		for b := m; b != 0; b &= b - 1 {
-			if epollWaiterWatches(w*64 + bits.TrailingZeros64(b)) {
+			if !wakeWatchers(c, w*64+bits.TrailingZeros64(b), &kept) {
 				fdtab.NotifyFDs.PutWord(w, m)
 				fdtab.NotifyPending.Store(true)
+				c.EpollBusy = 0
+				percpu.Count(c, percpu.EvEpollWakeLocked)
 				return true
 			}
 		}
-	}
-	return false
-}
-
-// epollWaiterWatches reports whether an epoll instance that a thread
-// waits in watches fd. Context: trap, files lock held; does not allocate.
-func epollWaiterWatches(fd int) bool {
-	for m := epollWatch[fd]; m != 0; m &= m - 1 {
-		if ep := &epolls[bits.TrailingZeros8(m)]; ep.used && atomic.LoadInt32((*int32)(&ep.waiter)) != int32(sched.None) {
-			return true
+		if kept { // a busy CPU's waiter's: for the kernel lock's path if the caller cannot queue it
+			fdtab.NotifyFDs.PutWord(w, m)
+			fdtab.NotifyPending.Store(true)
 		}
 	}
-	return false
+	return c.EpollBusy != 0
+}
+
+// wakeWatchers wakes, without the kernel lock, the waiter of every epoll
+// instance watching fd that has one (handOffWaiter), and reports false
+// at the first that needs the kernel lock's path. A waiter blocked on a
+// busy CPU is noted for the caller (c.EpollBusy, kept set: the records
+// of its word stay), one instance's at most: a second sends both to
+// that path.
+// Context: trap, on CPU c, files lock held, kernel lock not held; does
+// not allocate.
+func wakeWatchers(c *percpu.CPU, fd int, kept *bool) bool {
+	for m := epollWatch[fd]; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros8(m)
+		ep := &epolls[i]
+		if !ep.used || atomic.LoadInt32((*int32)(&ep.waiter)) == int32(sched.None) {
+			continue
+		}
+		switch handOffWaiter(c, ep) {
+		case wakeKernel:
+			return false
+		case wakeBusy:
+			if c.EpollBusy != 0 && c.EpollBusy != int32(i)+1 {
+				return false // a second one: the kernel lock's path wakes both
+			}
+			c.EpollBusy, *kept = int32(i)+1, true
+		}
+	}
+	return true
 }

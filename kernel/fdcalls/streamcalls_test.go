@@ -6,6 +6,7 @@ import (
 
 	"github.com/gometal/gometal/kernel/abi"
 	"github.com/gometal/gometal/kernel/fdtab"
+	"github.com/gometal/gometal/kernel/percpu"
 	"github.com/gometal/gometal/kernel/socket"
 	"github.com/gometal/gometal/kernel/vfs"
 	"github.com/gometal/gometal/sched"
@@ -165,30 +166,30 @@ func resetNotify(t *testing.T) {
 func TestRecordsNeedKernel(t *testing.T) {
 	resetEpolls(t)
 	resetNotify(t)
-	assert.False(t, RecordsNeedKernel(), "nothing recorded")
+	assert.False(t, RecordsNeedKernel(&percpu.CPUs[0]), "nothing recorded")
 
 	epolls[2].used = true
 	epollWatch[70] = 1 << 2 // instance 2 watches descriptor 70, nobody waits in it
 	fdtab.Notify(70)
 	fdtab.Notify(9) // watched by nobody
-	assert.False(t, RecordsNeedKernel(), "no thread to wake")
+	assert.False(t, RecordsNeedKernel(&percpu.CPUs[0]), "no thread to wake")
 	assert.False(t, fdtab.NotifyPending.Load(), "the records that wake nobody are dropped")
 	assert.True(t, fdtab.NotifyFDs.Empty())
 
 	epolls[2].waiter = sched.TID(4)
 	fdtab.Notify(9)
-	assert.False(t, RecordsNeedKernel(), "the waiter does not watch descriptor 9")
+	assert.False(t, RecordsNeedKernel(&percpu.CPUs[0]), "the waiter does not watch descriptor 9")
 	fdtab.Notify(9)
 	fdtab.Notify(70)
 	fdtab.Notify(100)
-	assert.True(t, RecordsNeedKernel(), "descriptor 70's change wakes instance 2's waiter")
+	assert.True(t, RecordsNeedKernel(&percpu.CPUs[0]), "descriptor 70's change wakes instance 2's waiter")
 	assert.True(t, fdtab.NotifyPending.Load(), "kept for the kernel lock's path")
 	assert.False(t, fdtab.NotifyFDs.Has(9), "dropped: it wakes nobody (its word came first)")
 	assert.True(t, fdtab.NotifyFDs.Has(70))
 	assert.True(t, fdtab.NotifyFDs.Has(100), "70's word is kept whole")
 
 	epolls[2].used = false // a closed instance wakes nobody, whatever its stale waiter
-	assert.False(t, RecordsNeedKernel())
+	assert.False(t, RecordsNeedKernel(&percpu.CPUs[0]))
 }
 
 // TestRecordsNeedKernelBeside: calls under the files lock held shared
@@ -203,6 +204,11 @@ func TestRecordsNeedKernelBeside(t *testing.T) {
 	const callers, each = 4, 2000
 	var wg sync.WaitGroup
 	woke := make([]int, callers)
+	for c := range callers { // a CPU each: their counts and flags are their own
+		saved := percpu.CPUs[c].ID
+		t.Cleanup(func() { percpu.CPUs[c].ID = saved })
+		percpu.CPUs[c].ID = c
+	}
 	for c := range callers {
 		wg.Add(1)
 		go func() {
@@ -216,7 +222,7 @@ func TestRecordsNeedKernelBeside(t *testing.T) {
 				if c == 0 && k == each/2 {
 					fdtab.Notify(130)
 				}
-				if RecordsNeedKernel() {
+				if RecordsNeedKernel(&percpu.CPUs[c]) {
 					woke[c]++
 				}
 			}
@@ -225,7 +231,7 @@ func TestRecordsNeedKernelBeside(t *testing.T) {
 	wg.Wait()
 	assert.True(t, fdtab.NotifyFDs.Has(130), "the watched descriptor's record stays for the kernel lock's path")
 	assert.True(t, fdtab.NotifyPending.Load(), "with the flag that sends the path to it")
-	assert.True(t, RecordsNeedKernel())
+	assert.True(t, RecordsNeedKernel(&percpu.CPUs[0]))
 	assert.Positive(t, woke[0], "the caller that recorded it was told, or another was after it")
 }
 
@@ -238,7 +244,7 @@ func TestRecordsNeedKernelPipe(t *testing.T) {
 	t.Cleanup(func() { vfs.PipeWakePending.Store(false) })
 	vfs.PipeChanged(3)
 	assert.False(t, vfs.PipeWakePending.Load(), "nobody ever waited on pipe 3")
-	assert.False(t, RecordsNeedKernel())
+	assert.False(t, RecordsNeedKernel(&percpu.CPUs[0]))
 	vfs.PipeWakePending.Store(true) // what PipeChanged records for a waited pipe (vfs's own test)
-	assert.True(t, RecordsNeedKernel())
+	assert.True(t, RecordsNeedKernel(&percpu.CPUs[0]))
 }

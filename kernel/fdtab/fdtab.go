@@ -201,6 +201,19 @@ var NofileLimit uint64 = MaxFDs
 // (fdcalls.RecordsNeedKernel) reads a byte beside it without the lock: it finds
 // the bits before or after an epoll_ctl's change, and an epoll_ctl that
 // adds an entry records the descriptor after, for its own check.
+// It also guards the instances' waiter slots and the named waiters'
+// epoll fields (threadtab.Thread's Ev*, WaitSlot): the naming, the
+// block's note that the waiter has blocked (fdcalls.EpollBlocked), a
+// file call's hand-off of the wake (fdcalls' handOffWaiter) and every
+// other end of the wait, which clears the slot first
+// (thread.LeaveEpollSlot: a signal's wake or the timeout's under the
+// kernel lock, the timeout's under the run-queue lock of the CPU whose
+// heap holds it, in its timer interrupt, interrupts off, without the
+// files lock). Its holders wait for no lock but the leaf word locks a
+// descriptor's readiness takes (a console transmit queue's, a socket's)
+// and, now and then, the memory lock (a collect that faults a page of
+// the waiter's buffer in again), whose holders wait for no run-queue
+// lock and not for it.
 var EpollHeld uint32
 
 // Descriptors whose epoll instances must look at them again, recorded by

@@ -56,7 +56,13 @@ import (
 // holders wait for nothing but, rarely, the memory lock (a page of
 // their buffer given back beside and faulted in again), as the look may
 // itself, and no memory lock holder waits for a run-queue lock or the
-// kernel lock (the lock order). The flag and the kernel
+// kernel lock (the lock order); or, for an epoll_wait's timeout ended
+// under the run-queue lock (kernel/fasttimer.go's expireSleepers), the
+// epoll lists' word lock alone (thread.LeaveEpollSlot,
+// ReturnEpollSlot); or, for the wake of an epoll_wait's waiter queued on
+// its busy CPU (kernel/fastepoll.go's wakeOntoBusy), the files lock in
+// one try and, under it, the epoll lists' word lock and its collect, as
+// for the epoll_wait's block. The flag and the kernel
 // lock are a pair of stores and loads in opposite order (the taker
 // sets its flag, then reads the kernel lock; the kernel lock's taker
 // sets the lock, then reads the flags), each store a locked

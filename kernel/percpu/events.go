@@ -86,6 +86,9 @@ const (
 	EvEpollExpired                     // an epoll_wait whose timeout passed, ended under its CPU's run-queue lock (kernel.expireSleepers; also counted in the EvSleepExpired* events)
 	EvFutexWaitTimed                   // a FUTEX_WAIT with a timeout that blocked under the run-queue lock, its timeout in its CPU's heap (kernel.blockOnWord; also EvFutexWaitSwitch or EvFutexWaitIdle)
 	EvFutexExpired                     // a FUTEX_WAIT whose timeout passed, ended with ETIMEDOUT under its CPU's run-queue lock (kernel.expireSleepers; also counted in the EvSleepExpired* events)
+	EvEpollWakeHandOff                 // an epoll_wait's waiter woken by a file call or device interrupt under the files lock alone: its events collected, handed to a halted CPU's inbox (package fdcalls' handOffWaiter)
+	EvEpollWakeLocked                  // a file call or device interrupt whose record woke an epoll_wait's waiter on the kernel lock's path (not yet blocked, no CPU that could take it, no frame for a page of its buffer: fdcalls.RecordsNeedKernel, kernel.epollWakeBusy)
+	EvEpollWakeQueued                  // an epoll_wait's waiter woken by a file call or device interrupt from ring 3 under the run-queue locks, queued on its busy CPU (kernel.epollWakeBusy)
 	NEvents
 )
 

@@ -150,6 +150,16 @@ type CPU struct {
 	// or writes it, within one system call.
 	KillMarked bool
 
+	// EpollBusy is, once this CPU's records' check
+	// (fdcalls.RecordsNeedKernel) found that the only wake it sends to
+	// the kernel lock's path is an epoll_wait's waiter blocked on a CPU
+	// that runs a thread (napping or not), that instance's number plus
+	// one (0: none), and EpollBusyOn that CPU: the caller
+	// may wake it under the run-queue locks instead (kernel/fastepoll.go's
+	// epollWakeBusy). Only this CPU reads or writes them, within one
+	// call or interrupt.
+	EpollBusy, EpollBusyOn int32
+
 	// WakeClaim lets a lock-free FUTEX_WAKE hand this CPU a woken thread
 	// (thread.HandOffFutexWake, sched/handoff.go): ClaimOpen while it is
 	// halted in the idle loop (set right before HLT, with the kernel lock

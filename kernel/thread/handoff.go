@@ -132,6 +132,76 @@ func HandOffExpired(c *percpu.CPU, t sched.TID, result int64) bool {
 	return true
 }
 
+// ClaimHaltedFor claims, for a file call or device interrupt on CPU c
+// that hands off an epoll_wait's wake (package fdcalls' handOffWaiter),
+// a CPU halted in its idle loop that can run the waiter under its own
+// run-queue lock, as a lock-free FUTEX_WAKE claims one: for a waiter
+// whose timeout is in a CPU's heap (heap, threadtab.EvTimedOn), that
+// CPU, since only the holder of its run-queue lock cancels the timeout
+// (sched.Scheduler.RunHandedOff); for one with none
+// (threadtab.EvUntimed), c or any other. c itself is claimed when a
+// device interrupt came to its idle loop's halt (its claim open:
+// deviceTrap from ring 0; a lock wait holds device interrupts back):
+// the push happens inside the interrupt that ended c's halt, and the
+// idle loop looks at its inbox after every such interrupt
+// (kernel.haltAgain, or the kernel lock's drain), so no IPI is needed.
+// A napping CPU is left to nap, as far as its NapStart, read before the
+// claim, says: a nap begun in between takes the hand-off, which ends it
+// on the kernel lock's path (as claimHaltedCPU's). It returns nil, nothing
+// claimed, for a waiter not yet blocked (threadtab.EvNotBlocked) or
+// when there is no such CPU.
+// Context: trap, files lock held, kernel lock not held; does not
+// allocate.
+func ClaimHaltedFor(c *percpu.CPU, heap int32) *percpu.CPU {
+	o := c
+	switch cpu := threadtab.EvHeapCPU(heap); {
+	case heap == threadtab.EvUntimed:
+		if claimIdle(c) {
+			return c
+		}
+		return claimHaltedCPU(c, false)
+	case cpu < 0 || cpu >= threadtab.Sched.NCPU:
+		return nil
+	default:
+		o = &percpu.CPUs[cpu]
+	}
+	if claimIdle(o) {
+		return o
+	}
+	return nil
+}
+
+// claimIdle claims CPU o if it is halted in its idle loop (not napping)
+// with its claim open. Context: trap; does not allocate.
+func claimIdle(o *percpu.CPU) bool {
+	return o.NapStart.Load() == 0 && o.WakeClaim.CompareAndSwap(percpu.ClaimOpen, percpu.ClaimTaken)
+}
+
+// Unclaim gives back the claim of o (ClaimHaltedFor) that brought it
+// nothing, unless o has woken since and closed it.
+// Context: trap; does not allocate.
+func Unclaim(o *percpu.CPU) {
+	o.WakeClaim.CompareAndSwap(percpu.ClaimTaken, percpu.ClaimOpen)
+}
+
+// HandOffWoken marks t, an epoll_wait's waiter that a file call on CPU c
+// woke (package fdcalls' handOffWaiter: its result in
+// threadtab.Thread.EvResult, its slot cleared), handed off
+// (sched.Futexes.MarkHandedOff), puts it into the inbox of o, which that
+// call claimed (ClaimHaltedFor), and marks o's wake IPI in c.KickMask,
+// which the caller sends once it has released the files lock
+// (SendKicks), unless o is c.
+// Context: trap, on CPU c, files lock and the interest lists' lock
+// held, kernel lock not held; does not allocate.
+func HandOffWoken(c, o *percpu.CPU, t sched.TID) {
+	threadtab.Sched.Futexes.MarkHandedOff(t)
+	threadtab.Sched.Handoffs.Push(o.ID, t)
+	percpu.Count(c, percpu.EvEpollWakeHandOff)
+	if o != c { // c's own idle loop looks at its inbox next
+		c.KickMask |= 1 << uint(o.ID)
+	}
+}
+
 // KickHalted marks a wake IPI (Kick, sent once c's run-queue lock is
 // released: SendKicks) for a CPU other than c that is halted in its idle
 // loop, claimed as a hand-off claims it (claimHaltedCPU), if there is
@@ -170,7 +240,8 @@ func claimHaltedCPU(c *percpu.CPU, napping bool) *percpu.CPU {
 }
 
 // WakeHandedOff wakes every thread in the CPUs' hand-off inboxes with 0,
-// its FUTEX_WAIT's result (or the result its expiry set:
+// its FUTEX_WAIT's result (or the result its expiry set, or an
+// epoll_wait's count of events that a file call's hand-off collected:
 // EndHandedOffWait), on CPU c before it schedules: the scheduler
 // queues each where it runs soonest (sched.Scheduler.WakeHandedOff), and
 // a CPU it names gets a wake IPI (Kick).

@@ -26,9 +26,11 @@ import (
 
 	"github.com/gometal/gometal/kernel/clock"
 	"github.com/gometal/gometal/kernel/cpu"
+	"github.com/gometal/gometal/kernel/fdtab"
 	"github.com/gometal/gometal/kernel/klog"
 	"github.com/gometal/gometal/kernel/kpanic"
 	"github.com/gometal/gometal/kernel/percpu"
+	"github.com/gometal/gometal/kernel/spin"
 	"github.com/gometal/gometal/kernel/threadtab"
 	"github.com/gometal/gometal/kernel/tlb"
 	"github.com/gometal/gometal/kernel/vm"
@@ -150,8 +152,9 @@ func Kick(o *percpu.CPU) {
 
 // SendKicks sends the wake IPIs that Kick left in c.KickMask.
 // Context: trap or boot, kernel lock (or c's run-queue lock: the
-// kernel's fastInterrupt) just released by c, interrupts off; does not
-// allocate.
+// kernel's fastInterrupt; or the files lock, after an epoll_wait's
+// hand-off: fileTrap, deviceTrap) just released by c, interrupts off;
+// does not allocate.
 func SendKicks(c *percpu.CPU) {
 	for m := c.KickMask; m != 0; m &= m - 1 {
 		sendKick(c, &percpu.CPUs[bits.TrailingZeros64(m)])
@@ -230,9 +233,9 @@ func WaitIn(t sched.TID, why uint8, slot *sched.TID) {
 // still names t, and the connect wait that used it. Context: trap,
 // kernel lock held, or the run-queue lock of the CPU that ends t's futex
 // wait or sleep (EndWait: neither has a slot) or whose heap holds the
-// deadline of t's epoll_wait, which has passed (package kernel's
-// expireSleepers: only kernel lock holders, whom that lock keeps out,
-// clear the slot of a blocked waiter otherwise, and another thread names
+// deadline of t's epoll_wait, which has passed; an epoll_wait's slot
+// under the interest lists' lock too (LeaveEpollSlot, first: a file
+// call's hand-off clears it under that lock, and another thread names
 // itself there only while it names nobody, fdcalls.nameWaiter); does
 // not allocate.
 func leaveSlot(t sched.TID) {
@@ -248,11 +251,16 @@ func leaveSlot(t sched.TID) {
 
 // Wake ends t's wait with result as its system call's return value, and
 // reports whether it did: a thread that a lock-free FUTEX_WAKE took off
-// its futex chain is left alone (its wait is over, and WakeHandedOff
-// wakes it with 0: sched/handoff.go). Context: trap.
+// its futex chain, or a file call handed off from an epoll_wait, whose
+// slot is cleared first (LeaveEpollSlot), is left alone (its wait is
+// over, and WakeHandedOff wakes it with 0, or an epoll_wait's count:
+// sched/handoff.go). Context: trap.
 func Wake(t sched.TID, result int64) bool {
 	if State(t) != threadBlocked {
 		kpanic.Panic("wake of a thread that is not blocked", nil)
+	}
+	if threadtab.Threads[t].Wait == threadtab.WaitEpoll {
+		LeaveEpollSlot(t) // before the scheduler's look at the hand-off mark
 	}
 	kick, woke := threadtab.Sched.Wake(t, clock.Nanotime()) // drops its deadline and futex entry
 	if !woke {
@@ -269,9 +277,10 @@ func Wake(t sched.TID, result int64) bool {
 // epoll_wait whose deadline passed): its call returns result, and its
 // waiter slot (leaveSlot), wait kind and a sleep's rem are forgotten.
 // Context: trap, kernel lock held, or the run-queue lock under which t
-// was taken off its futex chain, inbox or timer heap (no other CPU
-// touches it then; leaveSlot says why its epoll waiter slot may be
-// cleared there); does not allocate.
+// was taken off its futex chain, inbox or timer heap, or from its epoll
+// waiter slot (package kernel's wakeOntoBusy, under the run-queue lock
+// of t's CPU too) (no other CPU touches it then; leaveSlot says why its
+// epoll waiter slot may be cleared there); does not allocate.
 func EndWait(t sched.TID, result int64) {
 	leaveSlot(t)
 	th := &threadtab.Threads[t]
@@ -281,17 +290,65 @@ func EndWait(t sched.TID, result int64) {
 }
 
 // EndHandedOffWait ends the wait of t, taken from a CPU's hand-off
-// inbox: a FUTEX_WAKE's waiter returns 0 (EndWait), but a thread whose
-// deadline passed was handed there with its wait ended already, its
-// result set (HandOffExpired, sched.Scheduler.HandOffExpired: a
-// nanosleep's or an epoll_wait's 0, a FUTEX_WAIT's ETIMEDOUT), and keeps
-// it.
+// inbox: a FUTEX_WAKE's waiter returns 0 (EndWait), an epoll_wait's
+// waiter that a file call handed there the count of events it collected
+// (threadtab.Thread.EvResult: package fdcalls' handOffWaiter), but a
+// thread whose deadline passed was handed there with its wait ended
+// already, its result set (HandOffExpired,
+// sched.Scheduler.HandOffExpired: a nanosleep's or an epoll_wait's 0, a
+// FUTEX_WAIT's ETIMEDOUT), and keeps it.
 // Context: trap, kernel lock held, or the run-queue lock of the inbox's
 // CPU (runInbox); does not allocate.
 func EndHandedOffWait(t sched.TID) {
-	if threadtab.Threads[t].Wait != threadtab.WaitNone {
+	switch th := &threadtab.Threads[t]; th.Wait {
+	case threadtab.WaitNone:
+	case threadtab.WaitEpoll:
+		EndWait(t, th.EvResult) // a file call's hand-off collected its events (package fdcalls' handOffWaiter)
+	default:
 		EndWait(t, 0)
 	}
+}
+
+// LeaveEpollSlot clears the waiter slot of t, blocked in an epoll_wait,
+// if it still names t, under the interest lists' lock (fdtab.EpollHeld),
+// before a wake that ends the wait another way (Wake: a signal's, the
+// timeout's on the kernel lock's path; package kernel's expireSleepers)
+// looks at whether a file call beside handed t off (package fdcalls'
+// handOffWaiter, which marks t and clears the slot in one hold of that
+// lock): after it, no such call finds t; before it, the mark is set
+// (sched.Futexes.HandedOff) and the wake leaves t to its inbox.
+// It returns the slot's address if it cleared it, else 0
+// (ReturnEpollSlot).
+// Context: trap, kernel lock held, or the run-queue lock of the CPU whose
+// heap holds t's timeout; does not allocate.
+func LeaveEpollSlot(t sched.TID) (slot uintptr) {
+	spin.LockWord(&fdtab.EpollHeld)
+	th := &threadtab.Threads[t]
+	if th.WaitSlot != 0 && *(*sched.TID)(ptr(th.WaitSlot)) == t {
+		slot = th.WaitSlot
+	}
+	leaveSlot(t)
+	spin.UnlockWord(&fdtab.EpollHeld)
+	return slot
+}
+
+// ReturnEpollSlot names t, still blocked in an epoll_wait, the waiter of
+// slot (LeaveEpollSlot's answer) again, if no other thread named itself
+// there meanwhile: a timeout that its CPU's run-queue lock could not end
+// after all (package kernel's expireSleepers: the kernel lock's expiry
+// ends it soon) leaves the events that come before that to wake it, as
+// they did, rather than to wait for the next call. Nothing for slot 0.
+// Context: trap, the run-queue lock of the CPU whose heap holds t's
+// timeout, which keeps t blocked; does not allocate.
+func ReturnEpollSlot(t sched.TID, slot uintptr) {
+	if slot == 0 {
+		return
+	}
+	spin.LockWord(&fdtab.EpollHeld)
+	if atomic.CompareAndSwapInt32((*int32)(ptr(slot)), int32(noThread), int32(t)) {
+		threadtab.Threads[t].WaitSlot = slot
+	}
+	spin.UnlockWord(&fdtab.EpollHeld)
 }
 
 // SetTimer arms t's deadline in this CPU's timer heap, for whose

@@ -30,6 +30,24 @@ const (
 	WaitOpen  // a FIFO open waiting for the other end (kernel/fsys/fifo.go)
 )
 
+// Thread.EvHeap's values: EvNotBlocked (the zero value: named an
+// instance's waiter, not yet blocked, its wake the kernel lock's),
+// EvUntimed (blocked with no timeout), or EvTimedOn(cpu) (blocked, its
+// timeout in that CPU's heap).
+const (
+	EvNotBlocked int32 = 0
+	EvUntimed    int32 = -1
+)
+
+// EvTimedOn is Thread.EvHeap's value for a waiter blocked with its
+// timeout in CPU cpu's heap; EvHeapCPU gives cpu back (-1 for the other
+// values). Context: any; does not allocate.
+func EvTimedOn(cpu int) int32 { return int32(cpu) + 1 }
+
+// EvHeapCPU returns the CPU of an EvTimedOn value, or -1.
+// Context: any; does not allocate.
+func EvHeapCPU(heap int32) int { return int(heap) - 1 }
+
 // WaitNames names the waits in the kernel panic report.
 var WaitNames = [...]string{WaitNone: "-", WaitFutex: "futex", WaitSleep: "sleep", WaitEpoll: "epoll",
 	WaitRead: "console-read", WaitExit: "exit-drain", WaitStack: "network-stack", WaitOpen: "fifo-open"}
@@ -79,9 +97,19 @@ type Thread struct {
 	// argument), or 0 (kernel/thread's InterruptWait).
 	SleepRem uintptr
 
-	// A pending epoll_pwait: where its results go.
-	EvAddr uintptr
-	EvMax  int
+	// A pending epoll_pwait: where its results go, set when the thread is
+	// named its instance's waiter (package fdcalls' nameWaiter, under the
+	// interest lists' lock, fdtab.EpollHeld). EvHeap says, under that
+	// lock too, whether a file call beside may hand the wait's events
+	// and wake to an idle CPU (fdcalls' handOffWaiter): EvNotBlocked
+	// until the thread has blocked, then EvUntimed, or EvTimedOn the CPU
+	// whose timer heap holds its timeout. EvResult is the count such a
+	// hand-off collected, which the wait returns (kernel/thread's
+	// EndHandedOffWait).
+	EvAddr   uintptr
+	EvMax    int
+	EvResult int64
+	EvHeap   int32
 
 	// Signals waiting for delivery, and the siginfo fields of each,
 	// signal sig's at index sig-1 (signals are 1 to abi.NSig: no slot

@@ -87,6 +87,10 @@ func TestGometalFileLockDomain(t *testing.T) {
 			// look (kernel/fastepoll.go): its file-layer calls are roots
 			// of the second domain.
 			kernelPkg + "blockOnEpoll",
+			// So does the wake of an epoll_wait's waiter queued on its
+			// busy CPU under the run-queue locks (wakeOntoBusy): its
+			// file-layer calls are roots of the second domain too.
+			kernelPkg + "wakeOntoBusy",
 		},
 		// The file layer, and what unmaps or write-protects the program's
 		// memory: the files lock's path uses that memory directly, so
@@ -100,6 +104,12 @@ func TestGometalFileLockDomain(t *testing.T) {
 		Allowed: []string{
 			kernelPkgDir + "fdtab.NotifyPending", kernelPkgDir + "vfs.PipeWakePending",
 			kernelPkgDir + "socket.ProgramWakePending", kernelPkgDir + "socket.StackProgress",
+			// The interest lists' word lock, a leaf: an epoll_wait's
+			// waiter slot is cleared under it before a wake that ends
+			// the wait another way (thread.LeaveEpollSlot: a signal's,
+			// a timeout's) looks whether a file call beside handed the
+			// waiter off (fdcalls' handOffWaiter).
+			kernelPkgDir + "fdtab.EpollHeld",
 		},
 	}
 	r, err := CheckDomain(img, Gometal(), withoutFiles)
@@ -107,7 +117,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 	t.Logf("without the files lock: %d functions, gates reached %v", r.Reached, r.GatesSeen)
 	assert.Empty(t, violations(r), "kernel-lock-only code reaching the file layer")
 	assert.Greater(t, r.Reached, 100, "the walk got into the kernel")
-	for _, g := range []string{"doSyscall", "fileTrap", "deviceTrap", "memCall", "socketEventsLocked", "deviceInterrupt", "shutdown", "blockOnEpoll"} {
+	for _, g := range []string{"doSyscall", "fileTrap", "deviceTrap", "memCall", "socketEventsLocked", "deviceInterrupt", "shutdown", "blockOnEpoll", "wakeOntoBusy"} {
 		assert.Contains(t, r.GatesSeen, kernelPkg+g, "the walk reached the gate %s", g)
 	}
 
@@ -118,7 +128,7 @@ func TestGometalFileLockDomain(t *testing.T) {
 	if callees, err := Callees(img, kernelPkg+"lockFiles"); err == nil {
 		assert.Contains(t, callees, lock, "lockFiles takes a lock")
 	}
-	for _, g := range []string{"doSyscall", "fileTrap", "deviceTrap", "memCall", "socketEventsLocked", "stackTimedOut", "deviceInterrupt", "shutdown", "blockOnEpoll"} {
+	for _, g := range []string{"doSyscall", "fileTrap", "deviceTrap", "memCall", "socketEventsLocked", "stackTimedOut", "deviceInterrupt", "shutdown", "blockOnEpoll", "wakeOntoBusy"} {
 		callees, err := Callees(img, kernelPkg+g)
 		require.NoError(t, err)
 		assert.True(t, slices.Contains(callees, lock) || slices.Contains(callees, rlock) || slices.Contains(callees, tryRLock) || slices.Contains(callees, kernelPkg+"lockFiles"),
@@ -133,10 +143,12 @@ func TestGometalFileLockDomain(t *testing.T) {
 		// root: under its run-queue lock it also blocks its thread (the
 		// scheduler's and the thread table's code, which this domain
 		// forbids to the files lock alone).
-		Roots: []string{kernelPkg + "fileTrap", kernelPkg + "deviceTrap", kernelPkgDir + "fdcalls.EpollWaitBlock", kernelPkgDir + "fdcalls.EpollUnwait"},
+		Roots: []string{kernelPkg + "fileTrap", kernelPkg + "deviceTrap", kernelPkgDir + "fdcalls.EpollWaitBlock", kernelPkgDir + "fdcalls.EpollUnwait",
+			kernelPkgDir + "fdcalls.EpollBlocked", kernelPkgDir + "fdcalls.EpollWaiter", kernelPkgDir + "fdcalls.EpollTake"},
 		Gates: []string{
-			kernelPkg + "stopAfterFileCall", // takes the kernel lock to stop the program
-			kernelPkgDir + "kpanic.Panic",   // the machine stops
+			kernelPkg + "stopAfterFileCall",   // takes the kernel lock to stop the program
+			kernelPkgDir + "kpanic.Panic",     // the machine stops
+			kernelPkgDir + "tlb.NotAnswering", // a wake IPI's target that does not answer: a kernel panic's report
 			// A lock misused (taken against the order, released by
 			// another CPU): the report, then a kernel panic.
 			kernelPkgDir + "klock.checkLockOrder", kernelPkgDir + "klock.(*Handle).CheckHolder",
@@ -191,6 +203,17 @@ func TestGometalFileLockDomain(t *testing.T) {
 			// files lock held exclusively (open, close, the route ioctl).
 			kernelPkgDir + "devices.IRQVector", kernelPkgDir + "devices.IRQShared", kernelPkgDir + "devices.IRQInterruptShared",
 			kernelPkgDir + "devices.irqFDs", kernelPkgDir + "devices.irqDevOf",
+			// The hand-off of an epoll_wait's wake (fdcalls'
+			// handOffWaiter): the waiter's epoll fields (Ev*, WaitSlot),
+			// which the interest lists' lock guards while it is named;
+			// the claim of a halted CPU, the hand-off mark and the inbox
+			// push, lock-free words as a lock-free FUTEX_WAKE's; its wake
+			// IPI, sent once the files lock is released.
+			kernelPkgDir + "threadtab.Threads", kernelPkgDir + "threadtab.Sched",
+			kernelPkgDir + "thread.ClaimHaltedFor", kernelPkgDir + "thread.claimHaltedCPU", kernelPkgDir + "thread.Unclaim",
+			kernelPkgDir + "thread.HandOffWoken", "github.com/gometal/gometal/sched.(*Futexes).MarkHandedOff",
+			"github.com/gometal/gometal/sched.(*Handoffs).Push",
+			kernelPkgDir + "thread.SendKicks", kernelPkgDir + "thread.sendKick",
 		},
 	}
 	r, err = CheckDomain(img, Gometal(), filesOnly)

@@ -896,15 +896,21 @@ func longSleeps() error {
 // lock too (kernel/fasttimer.go's expireSleepers), each of which must
 // return 0 after at least 3 ms; 40 without a timeout and 40 with one of
 // 10 s, which another goroutine's eventfd write ends a millisecond
-// later (the wake is the kernel lock's), each of which must return the
-// one event, EPOLLIN with its data; and 10 without a timeout that a
+// later, each of which must return the one event, EPOLLIN with its
+// data (the write, under the files lock alone, hands the waiter to its
+// CPU, halted, or another halted one: package fdcalls' handOffWaiter;
+// else the wake is the kernel lock's); 20 more with a 10 s timeout
+// written while two locked threads compute (busyEpollWaits: the write
+// queues the waiter on its busy CPU); and 10 without a timeout that a
 // SIGURG ends, sent until the wait is over, each of which must return
 // EINTR (never restarted, whatever SA_RESTART says). It prints how
 // many waits blocked without the kernel lock, or found the event at
 // their second look there (all threads', the runtime's poller's too),
-// and how many timeouts that lock did not serve while the 40 waits of
+// how many timeouts that lock did not serve while the 40 waits of
 // 3 ms ran (the other threads then wait without a timeout: the main
-// goroutine for the waiter, with no timer).
+// goroutine for the waiter, with no timer), and how many wakes of epoll
+// waiters the writes handed off and sent to that lock's path over the
+// 80 waits (all threads').
 func epollWaits() error {
 	blocked := fastPathCount("epoll_wait_block")
 	results := make(chan string, 1)
@@ -931,7 +937,7 @@ func epollWaits() error {
 	case <-done:
 		return ended()
 	}
-	for range 80 {
+	for range 80 + busyWaits {
 		select {
 		case <-writes: // the waiter is about to wait
 		case <-done:
@@ -953,6 +959,8 @@ func epollWaits() error {
 			}
 			fmt.Printf("threads locks: epoll waits blocked=%d expired=%d\n",
 				fastPathCount("epoll_wait_block")-blocked, timeoutsExpired.Load())
+			fmt.Printf("threads locks: epoll wakes handoff=%d locked=%d\n", wakesHandedOff.Load(), wakesLocked.Load())
+			fmt.Printf("threads locks: busy epoll wakes queued=%d locked=%d\n", busyQueued.Load(), busyLocked.Load())
 			return nil
 		case <-time.After(200 * time.Microsecond):
 			if signalWaiter.Load() {
@@ -965,11 +973,19 @@ func epollWaits() error {
 // efds hands epollWaiter's eventfd to the writer; signalWaiter is set
 // while epollWaiter waits for the SIGURGs that end its last waits;
 // timeoutsExpired is the kernel's count of epoll_wait timeouts ended
-// without its lock over epollWaiter's 40 waits of 3 ms.
+// without its lock over epollWaiter's 40 waits of 3 ms; wakesHandedOff
+// and wakesLocked are its counts of epoll waiters woken by a file call
+// under the files lock alone, handed to a halted CPU, and sent to the
+// kernel lock's path (the epoll_wake line), over the 80 waits a write
+// ends.
 var (
 	efds            = make(chan int, 1)
 	signalWaiter    atomic.Bool
 	timeoutsExpired atomic.Int64
+	wakesHandedOff  atomic.Int64
+	wakesLocked     atomic.Int64
+	busyQueued      atomic.Int64
+	busyLocked      atomic.Int64
 )
 
 // epollWaiter is epollWaits' waiting thread: it creates the epoll
@@ -1005,6 +1021,7 @@ func epollWaiter(writes chan<- struct{}) string {
 		}
 	}
 	timeoutsExpired.Store(fastPathCount("epoll_expired") - expired)
+	handedOff, locked := fastPathCount("epoll_wake"), lockedPathCount("epoll_wake")
 	for i := range 80 {
 		timeout := -1
 		if i%2 == 1 {
@@ -1023,6 +1040,11 @@ func epollWaiter(writes chan<- struct{}) string {
 			return fmt.Sprintf("eventfd read after epoll_wait %d: %v, %v", i, err, b)
 		}
 	}
+	wakesHandedOff.Store(fastPathCount("epoll_wake") - handedOff)
+	wakesLocked.Store(lockedPathCount("epoll_wake") - locked)
+	if r := busyEpollWaits(ep, efd, events, writes); r != "" {
+		return r
+	}
 	signalWaiter.Store(true)
 	defer signalWaiter.Store(false)
 	for i := range 10 {
@@ -1030,6 +1052,55 @@ func epollWaiter(writes chan<- struct{}) string {
 			return fmt.Sprintf("epoll_wait %d (no timeout, SIGURGs sent): %d, %v", i, n, err)
 		}
 	}
+	return ""
+}
+
+// busyWaits is how many epoll_waits busyEpollWaits makes.
+const busyWaits = 20
+
+// busyEpollWaits is epollWaiter's last written waits: busyWaits waits
+// with a timeout of 10 s, each ended by epollWaits' eventfd write a
+// millisecond after the waiter says it is about to wait, while two
+// other locked threads compute on the machine's two CPUs: the waiter's
+// CPU switches to one of them when it blocks and still runs one when
+// the write comes, so that the write cannot hand the waiter to a halted
+// CPU and queues it on its CPU under the run-queue locks instead
+// (kernel/fastepoll.go's epollWakeBusy). Each wait must return the one
+// event with its data. It records the kernel's count of waiters so
+// queued and of epoll wakes sent to the kernel lock's path over the
+// waits (all threads'), and returns "" or what went wrong.
+func busyEpollWaits(ep, efd int, events []unix.EpollEvent, writes chan<- struct{}) string {
+	var stop atomic.Bool
+	var spinners sync.WaitGroup
+	for range 2 {
+		spinners.Add(1)
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			defer spinners.Done()
+			for x := 0; !stop.Load(); x++ {
+			}
+		}()
+	}
+	defer spinners.Wait()
+	defer stop.Store(true)
+	queued, locked := fastPathCount("epoll_wake_queued"), lockedPathCount("epoll_wake")
+	for i := range busyWaits {
+		writes <- struct{}{}
+		n, err := unix.EpollWait(ep, events, 10_000)
+		for err == unix.EINTR {
+			n, err = unix.EpollWait(ep, events, 10_000)
+		}
+		if n != 1 || err != nil || events[0].Events != unix.EPOLLIN || events[0].Fd != 7 || events[0].Pad != 9 {
+			return fmt.Sprintf("epoll_wait %d beside two computing threads (10 s, written after 1 ms): %d, %v, event %+v", i, n, err, events[0])
+		}
+		var b [8]byte
+		if _, err := unix.Read(efd, b[:]); err != nil || b[0] != 1 {
+			return fmt.Sprintf("eventfd read after busy epoll_wait %d: %v, %v", i, err, b)
+		}
+	}
+	busyQueued.Store(fastPathCount("epoll_wake_queued") - queued)
+	busyLocked.Store(lockedPathCount("epoll_wake") - locked)
 	return ""
 }
 
