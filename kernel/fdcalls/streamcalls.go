@@ -232,7 +232,8 @@ func eventfdWrite(fd int, f *fdtab.File, buf, n uintptr) int64 {
 // c.EpollBusyOn), the records kept for the kernel lock's path: the
 // caller may queue that waiter under the run-queue locks instead
 // (package kernel's epollWakeBusy, EpollTake), and the kept records then
-// wake nobody when next looked at. The
+// wake nobody when next looked at (nor when that caller finds the
+// waiter woken meanwhile, nobody named). The
 // descriptors' records that would wake nobody are dropped here instead,
 // so that the kernel lock's paths do not take the files lock for them
 // (package kernel's socketEvents). No pipe's or socket's waiter can start

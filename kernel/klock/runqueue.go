@@ -166,8 +166,9 @@ func LockRunQueueWaiting(c *percpu.CPU) bool {
 // WaitRunQueue waits, on CPU c, which holds no lock, until CPU v's
 // run-queue lock is free or the kernel lock is held, answering TLB
 // shootdowns meanwhile: a FUTEX_WAIT or a sleep whose steal found v's
-// lock held (kernel/fastswitch.go's waitSwitch) tries once more after
-// it. v's holder waits for nothing that a CPU holding no lock holds
+// lock held (kernel/fastswitch.go's waitSwitch), or the wake of an
+// epoll_wait's waiter on v that found it held (kernel/fastepoll.go's
+// lockPair), tries once more after it. v's holder waits for nothing that a CPU holding no lock holds
 // (the run-queue locks are only ever tried), so the wait ends; the
 // kernel lock's path, which those steals took before, waited for the
 // same release (waitRunQueues) and then held every run-queue lock for
