@@ -486,18 +486,15 @@ func handOffWaiter(c *percpu.CPU, ep *epollInstance) int {
 		spin.UnlockWord(&fdtab.EpollHeld)
 		return r
 	}
-	n := collect(ep, th.EvAddr, th.EvMax)
-	oom := n < 0 && vm.OutOfMemory()
-	if n > 0 || n < 0 && !oom { // EFAULT, a bad buffer: the kernel lock's path gave it too
+	n, took := takeEvents(ep, t)
+	if took {
 		th.EvResult = n
-		th.WaitSlot = 0
-		atomic.StoreInt32((*int32)(&ep.waiter), int32(sched.None))
 		thread.HandOffWoken(c, o, t) // in the hold: LeaveEpollSlot's callers look at the mark after theirs
 	} else {
 		thread.Unclaim(o) // nothing due for this waiter, or no frame for its buffer
 	}
 	spin.UnlockWord(&fdtab.EpollHeld)
-	if oom {
+	if n < 0 && !took { // no frame to fault its buffer in: the kernel lock's path stops the program
 		return wakeKernel
 	}
 	return wakeDone
@@ -564,13 +561,29 @@ func EpollTake(i int, t sched.TID) (int64, bool) {
 	spin.LockWord(&fdtab.EpollHeld)
 	n, took := int64(0), false
 	if takeable(ep, t) && vm.UserMapped(th.EvAddr, uintptr(th.EvMax*epollEventSize), true) {
-		n = collect(ep, th.EvAddr, th.EvMax)
-		if took = n > 0 || n < 0 && !vm.OutOfMemory(); took {
-			th.WaitSlot = 0
-			atomic.StoreInt32((*int32)(&ep.waiter), int32(sched.None))
-		}
+		n, took = takeEvents(ep, t)
 	}
 	spin.UnlockWord(&fdtab.EpollHeld)
+	return n, took
+}
+
+// takeEvents collects ep's events into the buffer of t, its waiter, and
+// takes t off the waiter slot when the wait is over: events written, or
+// EFAULT for a bad buffer, as the kernel lock's path answers it; not
+// when nothing is due or no frame was left to fault a page of the
+// buffer in again (vm.OutOfMemory, which that path acts on, stopping
+// the program): handOffWaiter, EpollTake. It returns the count (or the
+// errno) and whether it took t.
+// Context: trap, files lock and the interest lists' lock held; does not
+// allocate.
+func takeEvents(ep *epollInstance, t sched.TID) (int64, bool) {
+	th := &threadtab.Threads[t]
+	n := collect(ep, th.EvAddr, th.EvMax)
+	took := n > 0 || n < 0 && !vm.OutOfMemory()
+	if took {
+		th.WaitSlot = 0
+		atomic.StoreInt32((*int32)(&ep.waiter), int32(sched.None))
+	}
 	return n, took
 }
 

@@ -1071,17 +1071,10 @@ const busyWaits = 20
 // waits (all threads'), and returns "" or what went wrong.
 func busyEpollWaits(ep, efd int, events []unix.EpollEvent, writes chan<- struct{}) string {
 	var stop atomic.Bool
-	var spinners sync.WaitGroup
-	for range 2 {
-		spinners.Add(1)
-		go func() {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			defer spinners.Done()
-			for x := 0; !stop.Load(); x++ {
-			}
-		}()
-	}
+	spinners := onLockedThreads(2, true, func() {
+		for !stop.Load() {
+		}
+	})
 	defer spinners.Wait()
 	defer stop.Store(true)
 	queued, locked := fastPathCount("epoll_wake_queued"), lockedPathCount("epoll_wake")
